@@ -1,0 +1,51 @@
+export type {
+  Cluster,
+  PlatformDefinition,
+  Node,
+  CiliumSettings,
+} from './generated/platform.js';
+export type {
+  Issue,
+  IssueInput,
+  IssueSeverity,
+  SourcePosition,
+} from './issues.js';
+export {
+  error,
+  formatIssue,
+  formatPath,
+  HomelabError,
+  hasErrors,
+  sortIssues,
+  ValidationError,
+  warning,
+} from './issues.js';
+export type {
+  AntiAffinityMode,
+  ApplicationDescriptor,
+  ChartDependency,
+  ChartReadme,
+  ChartSpec,
+  ClusterContribution,
+  Component,
+  ComponentOutput,
+  EnvironmentName,
+  EnvironmentProfile,
+  GeneratedFile,
+  HaPlan,
+  HaRequest,
+  JsonPrimitive,
+  JsonValue,
+  KubeMetadata,
+  KubeObject,
+  PodSecurityLevel,
+  ResolvedCluster,
+  ResolvedNode,
+  ResolvedPlatform,
+  RolloutMode,
+  SecretRequirement,
+  TalosRequirements,
+  TopologySpreadMode,
+  Values,
+} from './types.js';
+export { ENVIRONMENTS } from './types.js';

@@ -1,0 +1,122 @@
+/** Where a value sits in a source file (1-based line and column). */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export type IssueSeverity = 'error' | 'warning';
+
+/**
+ * One problem found in a definition or in generated output. Validation collects these and
+ * returns them all at once; only the CLI turns them into exit codes.
+ */
+export interface Issue {
+  readonly severity: IssueSeverity;
+  /** Path into the definition or object, e.g. `clusters[1].network.podCidr`. */
+  readonly path: string;
+  /** What is wrong, in a sentence a user can act on. */
+  readonly message: string;
+  /** The offending value, when there is one. */
+  readonly value?: unknown;
+  /** What was expected instead. */
+  readonly expected?: string;
+  /** Where the file has it; absent for issues about generated output. */
+  readonly position?: SourcePosition;
+  /** A stable machine-readable code, e.g. `schema`, `cidr-overlap`. */
+  readonly code: string;
+}
+
+export interface IssueInput {
+  readonly path: string;
+  readonly message: string;
+  readonly code: string;
+  readonly value?: unknown;
+  readonly expected?: string;
+  readonly position?: SourcePosition;
+}
+
+export function error(input: IssueInput): Issue {
+  return { severity: 'error', ...input };
+}
+
+export function warning(input: IssueInput): Issue {
+  return { severity: 'warning', ...input };
+}
+
+export function hasErrors(issues: readonly Issue[]): boolean {
+  return issues.some((issue) => issue.severity === 'error');
+}
+
+/** Formats a path from segments: `['clusters', 1, 'network']` → `clusters[1].network`. */
+export function formatPath(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * One line per issue:
+ * `platform.yaml:14:9  clusters[0].network.podCidr: "10.244.0.0/33" is not a CIDR (expected a.b.c.d/n)`.
+ */
+export function formatIssue(issue: Issue): string {
+  const where = issue.position
+    ? `${issue.position.file}:${issue.position.line}:${issue.position.column}  `
+    : '';
+  const value = 'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
+  const expected = issue.expected ? ` (expected ${issue.expected})` : '';
+  return `${where}${issue.path}: ${value}${issue.message}${expected}`;
+}
+
+/** Sorts issues by file position, then path, so output is stable; removes exact duplicates. */
+export function sortIssues(issues: readonly Issue[]): Issue[] {
+  const seen = new Set<string>();
+  const unique: Issue[] = [];
+  for (const issue of issues) {
+    const key = `${issue.severity}\u0000${formatIssue(issue)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(issue);
+  }
+  return unique.sort((a, b) => {
+    const la = a.position?.line ?? Number.MAX_SAFE_INTEGER;
+    const lb = b.position?.line ?? Number.MAX_SAFE_INTEGER;
+    if (la !== lb) return la - lb;
+    const ca = a.position?.column ?? 0;
+    const cb = b.position?.column ?? 0;
+    if (ca !== cb) return ca - cb;
+    return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  });
+}
+
+/** Raised when a definition or the generated output has errors; carries every issue. */
+export class ValidationError extends Error {
+  readonly issues: readonly Issue[];
+  constructor(issues: readonly Issue[], options?: { cause?: unknown }) {
+    super(
+      `${issues.filter((i) => i.severity === 'error').length} error(s) in the platform definition`,
+      options,
+    );
+    this.name = 'ValidationError';
+    this.issues = issues;
+  }
+}
+
+/** A fault of the tool or its environment (not of the user's definition). */
+export class HomelabError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HomelabError';
+  }
+}

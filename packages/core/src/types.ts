@@ -1,0 +1,241 @@
+import type {
+  Cluster,
+  EnvironmentName,
+  Node,
+  PlatformDefinition,
+} from './generated/platform.js';
+import type { Issue } from './issues.js';
+
+// ---------------------------------------------------------------------------------------------
+// Plain data
+
+export type JsonPrimitive = null | boolean | number | string;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+/** A Helm values document (or any JSON object). */
+export type Values = { [key: string]: JsonValue };
+
+export type KubeMetadata = {
+  name: string;
+  namespace?: string;
+  labels?: { [key: string]: string };
+  annotations?: { [key: string]: string };
+  [key: string]: JsonValue | undefined;
+};
+
+/** A Kubernetes object as plain data. */
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeMetadata;
+  [key: string]: JsonValue | KubeMetadata | undefined;
+};
+
+/** A file the build generates, path relative to the output root, POSIX separators. */
+export interface GeneratedFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environments
+
+export type { EnvironmentName };
+export const ENVIRONMENTS: readonly EnvironmentName[] = ['development', 'staging', 'production'];
+
+export type AntiAffinityMode = 'none' | 'preferred' | 'required';
+export type TopologySpreadMode = 'none' | 'ScheduleAnyway' | 'DoNotSchedule';
+export type RolloutMode = 'default' | 'rolling' | 'rolling-zero-unavailable';
+
+/** An environment profile after the definition's overrides are applied. */
+export interface EnvironmentProfile {
+  readonly name: EnvironmentName;
+  readonly replicas: number;
+  readonly podDisruptionBudget: boolean;
+  readonly antiAffinity: AntiAffinityMode;
+  readonly topologySpread: TopologySpreadMode;
+  readonly rollout: RolloutMode;
+  readonly autoSync: { readonly prune: boolean; readonly selfHeal: boolean };
+  /** Git revision Argo CD deploys for clusters of this environment. */
+  readonly targetRevision: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolved model: the definition with defaults applied and facts derived
+
+export interface ResolvedNode extends Node {
+  readonly interface: string;
+  readonly labels: { [key: string]: string };
+  readonly taints: NonNullable<Node['taints']>;
+  readonly storage: boolean;
+  /** Index in `clusters[i].nodes`, for issue paths. */
+  readonly index: number;
+}
+
+export interface ResolvedCluster {
+  readonly name: string;
+  /** Index in `clusters`, for issue paths (`clusters[<index>]…`). */
+  readonly index: number;
+  readonly environment: EnvironmentName;
+  readonly profile: EnvironmentProfile;
+  readonly talosVersion: string;
+  readonly kubernetesVersion: string;
+  readonly endpoint: string;
+  readonly network: Cluster['network'] & { readonly nameservers: readonly string[] };
+  readonly nodes: readonly ResolvedNode[];
+  readonly controlPlanes: readonly ResolvedNode[];
+  readonly workers: readonly ResolvedNode[];
+  readonly storageNodes: readonly ResolvedNode[];
+  /** Control planes run workloads when the cluster has no worker. */
+  readonly allowSchedulingOnControlPlanes: boolean;
+  /** Nodes that run ordinary workloads (workers, or control planes when there are none). */
+  readonly schedulableNodes: readonly ResolvedNode[];
+  /** DNS zone of the cluster's services: `<domain>` for production, `<cluster>.<domain>` otherwise. */
+  readonly domain: string;
+  /** The raw definition of the cluster, as written. */
+  readonly definition: Cluster;
+}
+
+export interface ResolvedPlatform {
+  readonly name: string;
+  readonly domain: string;
+  readonly repositoryUrl: string;
+  readonly environments: { readonly [E in EnvironmentName]: EnvironmentProfile };
+  readonly clusters: readonly ResolvedCluster[];
+  readonly definition: PlatformDefinition;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HA helpers (see profiles.ts)
+
+export interface HaRequest {
+  /** Pod labels that select the replicas of this workload. */
+  readonly selector: { readonly [key: string]: string };
+  /** Override the profile's replica count (e.g. a component with a fixed count). */
+  readonly replicas?: number;
+  /** Path of the setting in the definition, for issues. */
+  readonly path: string;
+}
+
+export type LabelSelectorTerm = {
+  topologyKey: string;
+  labelSelector: { matchLabels: { [key: string]: string } };
+};
+
+/** What the environment asks of a replicated controller, in Kubernetes' own terms. */
+export interface HaPlan {
+  readonly replicas: number;
+  /** `undefined` when the profile has no PDB. Never `minAvailable`. */
+  readonly podDisruptionBudget: { readonly maxUnavailable: 1 } | undefined;
+  readonly affinity: Values | undefined;
+  readonly topologySpreadConstraints: Values[] | undefined;
+  /** Deployment `strategy` (RollingUpdate), `undefined` for the chart's default. */
+  readonly strategy: Values | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts (the output contract of DESIGN.md, "Chart shape")
+
+export interface ChartDependency {
+  /** Name of the upstream chart; its values live under this key. */
+  readonly name: string;
+  readonly version: string;
+  readonly repository: string;
+}
+
+export interface ChartReadme {
+  /** One paragraph: what the chart deploys. */
+  readonly summary: string;
+  /** Extra sections, Markdown bodies. */
+  readonly sections?: readonly { readonly heading: string; readonly body: string }[];
+}
+
+export interface ChartSpec {
+  /** Folder and chart name: `charts/<name>`. */
+  readonly name: string;
+  readonly description: string;
+  /** Upstream application version. */
+  readonly appVersion: string;
+  readonly dependency?: ChartDependency;
+  /** Base layer (`values.yaml`): the same for every cluster. */
+  readonly values: Values;
+  /** Environment layers (`env/<environment>.yaml`). */
+  readonly environments: { readonly [E in EnvironmentName]?: Values };
+  /** Cluster layers (`clusters/<cluster>.yaml`). */
+  readonly clusters: { readonly [cluster: string]: Values };
+  /**
+   * JSON Schema of the chart's own top-level keys besides `manifests` and the dependency key
+   * (which core adds). Keys not described here are refused by `values.schema.json`.
+   */
+  readonly valuesSchema?: { readonly [key: string]: Values };
+  readonly readme: ChartReadme;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Components
+
+/** What a component needs from Talos on a cluster; talos-config merges these. */
+export interface TalosRequirements {
+  /** Component that asks, for messages. */
+  readonly source: string;
+  /** `none`: the component installs the CNI itself. */
+  readonly cni?: 'none';
+  readonly disableKubeProxy?: boolean;
+  readonly kubePrism?: { readonly port: number };
+  /** Image Factory system extensions, e.g. `siderolabs/iscsi-tools`. */
+  readonly extensions?: readonly string[];
+  readonly kubeletExtraMounts?: readonly {
+    readonly destination: string;
+    readonly type: string;
+    readonly source: string;
+    readonly options: readonly string[];
+  }[];
+  readonly kernelModules?: readonly string[];
+  readonly sysctls?: { readonly [key: string]: string };
+}
+
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+/** How the app-of-apps deploys a component on a cluster. */
+export interface ApplicationDescriptor {
+  /** Application name (prefixed with the cluster by argocd-apps). */
+  readonly name: string;
+  /** Chart folder under charts/. */
+  readonly chart: string;
+  /** Destination namespace. */
+  readonly namespace: string;
+  /** Names of the components (or `gateway-api-crds`) this one needs first. */
+  readonly dependsOn: readonly string[];
+  readonly podSecurity: PodSecurityLevel;
+  readonly serverSideApply?: boolean;
+  /** Cluster-scoped kinds the component creates (the AppProject allows exactly these). */
+  readonly clusterResources: readonly { readonly group: string; readonly kind: string }[];
+  /** Argo CD `ignoreDifferences` entries for fields generated in-cluster. */
+  readonly ignoreDifferences?: readonly Values[];
+}
+
+/** A Kubernetes Secret a component consumes, declared once and filled from Bitwarden. */
+export interface SecretRequirement {
+  readonly name: string;
+  readonly namespace: string;
+  readonly keys: readonly string[];
+}
+
+export interface ClusterContribution {
+  readonly talos?: TalosRequirements;
+  readonly application?: ApplicationDescriptor;
+  readonly secrets?: readonly SecretRequirement[];
+}
+
+export interface ComponentOutput {
+  readonly component: string;
+  readonly chart?: ChartSpec;
+  /** Per enabled cluster, by cluster name. */
+  readonly clusters: { readonly [cluster: string]: ClusterContribution };
+  readonly issues: readonly Issue[];
+}
+
+/** A platform component: a pure function from the resolved platform to its output. */
+export interface Component {
+  readonly name: string;
+  render(platform: ResolvedPlatform): ComponentOutput;
+}
