@@ -1,0 +1,90 @@
+import { error, type Issue } from '@homelab/core';
+
+/** Talos release lines this generator writes patches for (each `1.<minor>.x`). */
+export const talosSupportedVersions: readonly string[] = ['1.11', '1.12', '1.13'];
+
+/** A parsed Talos version of a supported release line. */
+export interface TalosVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** Full tag as Talos publishes it, e.g. `v1.12.11` (image tags, `talosctl --talos-version`). */
+  readonly tag: string;
+  /** Release line, e.g. `v1.12`. */
+  readonly line: string;
+  /**
+   * Talos 1.12 moved host networking out of `machine.network` into their own documents
+   * (`HostnameConfig`, `LinkConfig`, `ResolverConfig`, `Layer2VIPConfig`); 1.13 removed the old
+   * fields from the schema.
+   */
+  readonly networkDocuments: boolean;
+}
+
+const VERSION = /^v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?$/;
+const EXPECTED = `a Talos version of a supported release line (${talosSupportedVersions
+  .map((line) => `v${line}.x`)
+  .join(', ')})`;
+
+/**
+ * Checks a cluster's Talos version. Unsupported versions are refused with an issue on `path`:
+ * Talos 1.14 replaces the v1alpha1 machine config with separate documents, so patches written
+ * for 1.13 would not apply.
+ */
+export function checkTalosVersion(
+  version: string,
+  path: string,
+): { version: TalosVersion | undefined; issues: Issue[] } {
+  const match = VERSION.exec(version);
+  if (!match) {
+    return {
+      version: undefined,
+      issues: [
+        error({
+          path,
+          message: 'is not a Talos version',
+          value: version,
+          expected: `${EXPECTED}, e.g. v1.12.11`,
+          code: 'talos-version',
+        }),
+      ],
+    };
+  }
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  const patch = Number(match[3]);
+  const line = `${major}.${minor}`;
+  if (talosSupportedVersions.includes(line)) {
+    return {
+      version: {
+        major,
+        minor,
+        patch,
+        tag: `v${major}.${minor}.${patch}${prerelease(version)}`,
+        line: `v${line}`,
+        networkDocuments: major > 1 || minor >= 12,
+      },
+      issues: [],
+    };
+  }
+  const newer = major > 1 || (major === 1 && minor > 13);
+  return {
+    version: undefined,
+    issues: [
+      error({
+        path,
+        message: newer
+          ? `Talos ${line} is not supported yet: Talos 1.14 changes the machine-config document format ` +
+            '(the v1alpha1 document is split into separate documents), and these patches are written for 1.11 to 1.13'
+          : `Talos ${line} is too old: the patches use fields that need Talos 1.11 or later`,
+        value: version,
+        expected: EXPECTED,
+        code: 'talos-version-unsupported',
+      }),
+    ],
+  };
+}
+
+function prerelease(version: string): string {
+  const dash = version.indexOf('-');
+  return dash === -1 ? '' : version.slice(dash);
+}
