@@ -1,0 +1,500 @@
+// The files of a wrapper chart (DESIGN.md, "Chart shape"). Pure: returns data, writes nothing.
+import Handlebars from 'handlebars';
+import { MANIFESTS_TEMPLATE, mergeValues } from './helm.js';
+import { error, formatPath, type Issue, warning } from './issues.js';
+import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
+import { ENVIRONMENTS } from './types.js';
+import {
+  compareStrings,
+  DEFAULT_GENERATED_BY,
+  generatedHeader,
+  templateMarkerIssues,
+  toJson,
+  toYaml,
+} from './yaml.js';
+
+export interface ChartFilesOptions {
+  /** The command named in every file's generated-by line. Default `pnpm build`. */
+  readonly command?: string;
+}
+
+export interface ChartFiles {
+  readonly files: GeneratedFile[];
+  readonly issues: Issue[];
+}
+
+/** Version of a chart's package.json when the writer creates it. */
+export const INITIAL_CHART_VERSION = '0.1.0';
+
+/** Workspace package name of `charts/<chart>`: `@homelab/chart-<chart>`. */
+export function chartPackageName(chart: string): string {
+  return `@homelab/chart-${chart}`;
+}
+
+/**
+ * The package.json the writer creates once, when `charts/<chart>` first appears. It has no
+ * generated-by marker: from then on it belongs to changesets (which bumps `version`).
+ */
+export function chartPackageJson(chart: string): string {
+  const content = { name: chartPackageName(chart), version: INITIAL_CHART_VERSION, private: true };
+  return `${JSON.stringify(content, null, 2)}\n`;
+}
+
+/** Lines of every chart's .helmignore after the generated-by line. */
+const HELMIGNORE = [
+  '# Files changesets and pnpm own: not part of the packaged chart.',
+  'package.json',
+  'CHANGELOG.md',
+  'node_modules/',
+  '# VCS, editors, OS',
+  '.git/',
+  '.gitignore',
+  '.DS_Store',
+  '*.swp',
+  '*.bak',
+  '*.tmp',
+  '*.orig',
+  '*~',
+  '.idea/',
+  '.vscode/',
+  '*.tgz',
+];
+
+/**
+ * The files of `charts/<spec.name>/` for chart version `version` (the chart's package.json
+ * version): Chart.yaml, values.yaml, env/<environment>.yaml for every environment (an empty
+ * layer is still written: Argo CD Applications list it), clusters/<cluster>.yaml,
+ * values.schema.json, templates/manifests.yaml, .helmignore and README.md, each with a
+ * generated-by first line (JSON: a `$comment` member). Problems of the spec (a `{{` in a value,
+ * a top-level key the chart's schema does not know, a malformed manifest, a `null` that Helm
+ * would not delete) are returned as issues; the files are returned all the same.
+ */
+export function chartFiles(
+  spec: ChartSpec,
+  version: string,
+  options: ChartFilesOptions = {},
+): ChartFiles {
+  const command = options.command ?? DEFAULT_GENERATED_BY;
+  const dir = `charts/${spec.name}`;
+  const header = generatedHeader(command);
+  const files: GeneratedFile[] = [];
+  const issues: Issue[] = [];
+  const add = (path: string, content: string): void => {
+    files.push({ path: `${dir}/${path}`, content });
+  };
+
+  const base: Values = { ...spec.values, manifests: spec.values.manifests ?? {} };
+  const envLayers = ENVIRONMENTS.map((env) => ({
+    env,
+    file: `env/${env}.yaml`,
+    values: spec.environments[env] ?? {},
+  }));
+  const clusterLayers = Object.keys(spec.clusters)
+    .sort(compareStrings)
+    .map((cluster) => ({
+      cluster,
+      file: `clusters/${cluster}.yaml`,
+      values: spec.clusters[cluster] ?? {},
+    }));
+
+  const allowedKeys = new Set(['global', 'manifests', ...Object.keys(spec.valuesSchema ?? {})]);
+  if (spec.dependency) allowedKeys.add(spec.dependency.name);
+
+  const layerIssues = (file: string, values: Values, isBase: boolean): void => {
+    const where = `${dir}/${file}`;
+    issues.push(...templateMarkerIssues(values).map((issue) => prefixed(issue, where)));
+    for (const key of Object.keys(values).sort(compareStrings)) {
+      if (!allowedKeys.has(key)) {
+        issues.push(
+          error({
+            path: `${where}#${formatPath([key])}`,
+            message: 'is not a key of this chart; values.schema.json refuses it',
+            expected: [...allowedKeys].sort(compareStrings).join(', '),
+            code: 'chart-unknown-key',
+          }),
+        );
+      }
+    }
+    if (spec.dependency) {
+      const dependencyValues = values[spec.dependency.name];
+      if (dependencyValues !== undefined && !isTable(dependencyValues)) {
+        issues.push(
+          error({
+            path: `${where}#${formatPath([spec.dependency.name])}`,
+            message: 'holds the upstream chart values and must be a map',
+            value: dependencyValues,
+            code: 'chart-dependency-values',
+          }),
+        );
+      }
+    }
+    issues.push(...manifestIssues(where, values.manifests, isBase ? undefined : base.manifests));
+    if (isBase) issues.push(...baseNullWarnings(where, values));
+  };
+
+  layerIssues('values.yaml', base, true);
+  for (const layer of envLayers) layerIssues(layer.file, layer.values, false);
+  for (const layer of clusterLayers) layerIssues(layer.file, layer.values, false);
+
+  add('Chart.yaml', toYaml(chartYaml(spec, version), { header }));
+  add('values.yaml', toYaml(base, { header }));
+  for (const layer of envLayers) add(layer.file, toYaml(layer.values, { header }));
+  for (const layer of clusterLayers) add(layer.file, toYaml(layer.values, { header }));
+  add('values.schema.json', toJson(valuesSchema(spec), command));
+  add('templates/manifests.yaml', `${header}\n${MANIFESTS_TEMPLATE}`);
+  add('.helmignore', `${[header, ...HELMIGNORE].join('\n')}\n`);
+  add('README.md', readme(spec, version, command, base, envLayers, clusterLayers));
+
+  files.sort((a, b) => compareStrings(a.path, b.path));
+  return { files, issues };
+}
+
+function chartYaml(spec: ChartSpec, version: string): Values {
+  const chart: Values = {
+    apiVersion: 'v2',
+    name: spec.name,
+    description: spec.description,
+    type: 'application',
+    version,
+    appVersion: spec.appVersion,
+  };
+  if (spec.dependency) {
+    chart.dependencies = [
+      {
+        name: spec.dependency.name,
+        version: spec.dependency.version,
+        repository: spec.dependency.repository,
+      },
+    ];
+  }
+  return chart;
+}
+
+/**
+ * values.schema.json, JSON Schema draft-07 (what every Helm 3 release validates with):
+ * `manifests` is a map of objects with apiVersion, kind and metadata.name; the upstream
+ * chart's key is a map (the upstream chart's own schema checks its content); `global` is
+ * allowed (Helm passes it to subcharts); the chart's own keys come from `spec.valuesSchema`;
+ * nothing else is accepted.
+ */
+export function valuesSchema(spec: ChartSpec): Values {
+  const properties: Values = {
+    global: { type: 'object', description: 'Helm global values, passed to subcharts.' },
+    manifests: {
+      type: 'object',
+      description:
+        'Extra Kubernetes objects by stable name; templates/manifests.yaml renders each entry.',
+      additionalProperties: {
+        type: 'object',
+        required: ['apiVersion', 'kind', 'metadata'],
+        properties: {
+          apiVersion: { type: 'string', minLength: 1 },
+          kind: { type: 'string', minLength: 1 },
+          metadata: {
+            type: 'object',
+            required: ['name'],
+            properties: { name: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
+  };
+  if (spec.dependency) {
+    properties[spec.dependency.name] = {
+      type: 'object',
+      description: `Values of the upstream ${spec.dependency.name} chart ${spec.dependency.version}.`,
+    };
+  }
+  for (const [key, schema] of Object.entries(spec.valuesSchema ?? {})) properties[key] = schema;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: `Values of the ${spec.name} chart`,
+    type: 'object',
+    additionalProperties: false,
+    properties,
+  };
+}
+
+function isTable(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function prefixed(issue: Issue, where: string): Issue {
+  return { ...issue, path: `${where}#${issue.path}` };
+}
+
+function manifestIssues(
+  where: string,
+  manifests: JsonValue | undefined,
+  baseManifests: JsonValue | undefined,
+): Issue[] {
+  if (manifests === undefined) return [];
+  if (!isTable(manifests)) {
+    return [
+      error({
+        path: `${where}#manifests`,
+        message: 'is not a map of objects',
+        value: manifests,
+        expected: 'a map {<stable-name>: <object>} (a map so that layers merge)',
+        code: 'manifest-shape',
+      }),
+    ];
+  }
+  const issues: Issue[] = [];
+  const isBase = baseManifests === undefined;
+  for (const key of Object.keys(manifests).sort(compareStrings)) {
+    const entry = manifests[key];
+    const path = `${where}#${formatPath(['manifests', key])}`;
+    const inBase = isTable(baseManifests) && Object.hasOwn(baseManifests, key);
+    if (entry === null) {
+      if (isBase || !inBase) {
+        issues.push(
+          error({
+            path,
+            message: isBase
+              ? 'is null in values.yaml'
+              : 'is null, but Helm deletes a key only where values.yaml defines it: this would render a "null" document',
+            expected: 'an object, or null only for a manifest values.yaml defines',
+            code: 'manifest-null',
+          }),
+        );
+      }
+      continue;
+    }
+    if (!isTable(entry)) {
+      issues.push(
+        error({ path, message: 'is not an object', value: entry, code: 'manifest-shape' }),
+      );
+      continue;
+    }
+    // An override of a manifest the base defines may be partial; anything else is whole.
+    if (inBase) continue;
+    const missing: string[] = [];
+    if (typeof entry.apiVersion !== 'string' || entry.apiVersion === '') missing.push('apiVersion');
+    if (typeof entry.kind !== 'string' || entry.kind === '') missing.push('kind');
+    const metadata = entry.metadata;
+    if (!isTable(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+      missing.push('metadata.name');
+    }
+    if (missing.length > 0 && isBase) {
+      issues.push(
+        error({
+          path,
+          message: `has no ${missing.join(', ')}`,
+          expected: 'a Kubernetes object with apiVersion, kind and metadata.name',
+          code: 'manifest-shape',
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/** A `null` in values.yaml deletes nothing reliably (helm/helm#10812, #32132): say so. */
+function baseNullWarnings(where: string, values: Values): Issue[] {
+  const issues: Issue[] = [];
+  const walk = (node: JsonValue, path: (string | number)[]): void => {
+    if (node === null) {
+      issues.push(
+        warning({
+          path: `${where}#${formatPath(path)}`,
+          message:
+            "is null in values.yaml; Helm does not reliably delete subchart defaults from a chart's own values.yaml",
+          expected: 'the null in an env/ or clusters/ layer, or an explicit value',
+          code: 'values-null-in-base',
+        }),
+      );
+    } else if (isTable(node)) {
+      for (const key of Object.keys(node).sort(compareStrings))
+        walk(node[key] as JsonValue, [...path, key]);
+    }
+  };
+  for (const key of Object.keys(values).sort(compareStrings)) {
+    if (key !== 'manifests') walk(values[key] as JsonValue, [key]);
+  }
+  return issues;
+}
+
+// ---------------------------------------------------------------------------------------------
+// README
+
+const README_TEMPLATE = `{{{header}}}
+# {{{name}}}
+
+{{{description}}}
+
+{{{summary}}}
+
+| | |
+|---|---|
+| Chart version | \`{{{version}}}\` |
+| App version | \`{{{appVersion}}}\` |
+{{#if dependency}}
+| Upstream chart | [\`{{{dependency.name}}}\`]({{{dependency.repository}}}) \`{{{dependency.version}}}\` (its values live under \`{{{dependency.name}}}:\`) |
+{{/if}}
+
+## Values layers
+
+Argo CD renders this chart with \`helm.valueFiles: [env/<environment>.yaml, clusters/<cluster>.yaml]\`
+on top of \`values.yaml\`: maps merge deeply, lists and scalars replace, \`null\` deletes a key.
+
+| Layer | File | Top-level keys |
+|---|---|---|
+{{#each layers}}
+| {{{label}}} | \`{{{file}}}\` | {{{keys}}} |
+{{/each}}
+
+## Per-environment values
+
+{{#if envRows.length}}
+Values that differ between environments: \`values.yaml\` merged with each environment layer
+(\`—\`: not set).
+
+| Key |{{#each environments}} {{{this}}} |{{/each}}
+|---|{{#each environments}}---|{{/each}}
+{{#each envRows}}
+| \`{{{key}}}\` |{{#each cells}} {{{this}}} |{{/each}}
+{{/each}}
+{{else}}
+The environment layers set no differing values.
+{{/if}}
+
+## Manifests
+
+Extra objects rendered from \`manifests\` by \`templates/manifests.yaml\`.
+
+{{#if manifestRows.length}}
+| Layer | Key | Kind | Name |
+|---|---|---|---|
+{{#each manifestRows}}
+| \`{{{file}}}\` | \`{{{key}}}\` | {{{kind}}} | {{{name}}} |
+{{/each}}
+{{else}}
+This chart has no extra manifests.
+{{/if}}
+{{#each sections}}
+
+## {{{heading}}}
+
+{{{body}}}
+{{/each}}
+`;
+
+const renderReadme = Handlebars.compile(README_TEMPLATE, { noEscape: true, strict: false });
+
+interface EnvLayer {
+  readonly env: EnvironmentName;
+  readonly file: string;
+  readonly values: Values;
+}
+interface ClusterLayer {
+  readonly cluster: string;
+  readonly file: string;
+  readonly values: Values;
+}
+
+function readme(
+  spec: ChartSpec,
+  version: string,
+  command: string,
+  base: Values,
+  envLayers: readonly EnvLayer[],
+  clusterLayers: readonly ClusterLayer[],
+): string {
+  const keysOf = (values: Values): string => {
+    const keys = Object.keys(values).sort(compareStrings);
+    return keys.length === 0 ? '(empty)' : keys.map((key) => `\`${cell(key)}\``).join(', ');
+  };
+  const layers = [
+    { label: 'base', file: 'values.yaml', keys: keysOf(base) },
+    ...envLayers.map((layer) => ({
+      label: `environment ${layer.env}`,
+      file: layer.file,
+      keys: keysOf(layer.values),
+    })),
+    ...clusterLayers.map((layer) => ({
+      label: `cluster ${layer.cluster}`,
+      file: layer.file,
+      keys: keysOf(layer.values),
+    })),
+  ];
+
+  // Effective values (base merged with each environment layer) of the keys the environment
+  // layers set, where they differ.
+  const setKeys = new Set(
+    envLayers.flatMap((layer) => [...flatten(withoutManifests(layer.values)).keys()]),
+  );
+  const effective = envLayers.map((layer) =>
+    flatten(withoutManifests(mergeValues(base, layer.values))),
+  );
+  const envRows = [...setKeys]
+    .sort(compareStrings)
+    .map((key) => ({ key: cell(key), values: effective.map((map) => map.get(key)) }))
+    .filter((row) => new Set(row.values.map((value) => value ?? '\u0000absent')).size > 1)
+    .map((row) => ({
+      key: row.key,
+      cells: row.values.map((value) => (value === undefined ? '—' : `\`${cell(value)}\``)),
+    }));
+
+  const manifestRows: { file: string; key: string; kind: string; name: string }[] = [];
+  const addManifests = (file: string, values: Values): void => {
+    const manifests = values.manifests;
+    if (!isTable(manifests)) return;
+    for (const key of Object.keys(manifests).sort(compareStrings)) {
+      const entry = manifests[key];
+      const kind = isTable(entry) && typeof entry.kind === 'string' ? entry.kind : '—';
+      const metadata = isTable(entry) ? entry.metadata : undefined;
+      const name = isTable(metadata) && typeof metadata.name === 'string' ? metadata.name : '—';
+      manifestRows.push({
+        file,
+        key: cell(key),
+        kind: entry === null ? '(removed)' : cell(kind),
+        name: cell(name),
+      });
+    }
+  };
+  addManifests('values.yaml', base);
+  for (const layer of envLayers) addManifests(layer.file, layer.values);
+  for (const layer of clusterLayers) addManifests(layer.file, layer.values);
+
+  const text = renderReadme({
+    header: generatedHeader(command, 'markdown'),
+    name: spec.name,
+    description: spec.description,
+    summary: spec.readme.summary,
+    version,
+    appVersion: spec.appVersion,
+    dependency: spec.dependency,
+    layers,
+    environments: envLayers.map((layer) => layer.env),
+    envRows,
+    manifestRows,
+    sections: spec.readme.sections ?? [],
+  });
+  // One blank line at most between blocks, exactly one final newline.
+  return `${text.replace(/\n{3,}/g, '\n\n').replace(/\s+$/, '')}\n`;
+}
+
+function withoutManifests(values: Values): Values {
+  const { manifests: _manifests, ...rest } = values;
+  return rest;
+}
+
+/** Leaf paths (`a.b[0].c`) to their JSON text; empty maps and lists are leaves. */
+function flatten(values: Values): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (node: JsonValue, path: (string | number)[]): void => {
+    if (isTable(node) && Object.keys(node).length > 0) {
+      for (const key of Object.keys(node)) walk(node[key] as JsonValue, [...path, key]);
+    } else {
+      out.set(formatPath(path), JSON.stringify(node));
+    }
+  };
+  for (const key of Object.keys(values)) walk(values[key] as JsonValue, [key]);
+  return out;
+}
+
+/** Text safe inside a Markdown table cell (and inside backticks). */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/`/g, "'").replace(/\n/g, ' ');
+}

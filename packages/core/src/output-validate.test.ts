@@ -1,0 +1,209 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  jsonSchemaValidator,
+  loadCoreValidators,
+  manifestSource,
+  type ObjectValidator,
+  validateObjects,
+} from './output-validate.js';
+import type { KubeObject } from './types.js';
+
+const deployment = (spec: Record<string, unknown>): KubeObject =>
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'apps' },
+    spec,
+  }) as KubeObject;
+
+const validDeploymentSpec = {
+  replicas: 2,
+  selector: { matchLabels: { app: 'web' } },
+  template: {
+    metadata: { labels: { app: 'web' } },
+    spec: { containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }] },
+  },
+};
+
+let core: readonly ObjectValidator[] = [];
+beforeAll(async () => {
+  core = await loadCoreValidators();
+});
+
+describe('validateObjects with core kinds', () => {
+  it('accepts valid core objects', () => {
+    const issues = validateObjects(
+      [
+        { source: manifestSource('demo', 'web'), object: deployment(validDeploymentSpec) },
+        {
+          source: manifestSource('demo', 'ns'),
+          object: {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: 'apps', labels: { a: 'b' } },
+          },
+        },
+        {
+          source: manifestSource('demo', 'pdb'),
+          object: {
+            apiVersion: 'policy/v1',
+            kind: 'PodDisruptionBudget',
+            metadata: { name: 'web' },
+            spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } },
+          },
+        },
+      ],
+      core,
+    );
+    expect(issues).toEqual([]);
+  });
+
+  it('names the chart, the manifest key and the path of a bad Deployment field', () => {
+    const spec = {
+      ...validDeploymentSpec,
+      replicas: 'two',
+      template: { ...validDeploymentSpec.template, spec: { containers: [{ image: 'nginx' }] } },
+    };
+    const issues = validateObjects(
+      [{ source: manifestSource('demo', 'web'), object: deployment(spec) }],
+      core,
+    );
+    expect(issues.map((issue) => [issue.path, issue.message])).toEqual([
+      ['charts/demo#manifests.web.spec.replicas', 'must be integer (apps/v1 Deployment)'],
+      [
+        'charts/demo#manifests.web.spec.template.spec.containers[0].name',
+        'is required (apps/v1 Deployment)',
+      ],
+    ]);
+    expect(
+      issues.every((issue) => issue.severity === 'error' && issue.code === 'object-schema'),
+    ).toBe(true);
+  });
+
+  it('catches a Namespace label that is not a string', () => {
+    const issues = validateObjects(
+      [
+        {
+          source: 'clusters/dev/namespaces.yaml',
+          object: {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: 'x', labels: { tier: 1 as unknown as string } },
+          },
+        },
+      ],
+      core,
+    );
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'clusters/dev/namespaces.yaml.metadata.labels.tier',
+    ]);
+  });
+
+  it('refuses an object no validator knows', () => {
+    const issues = validateObjects(
+      [
+        {
+          source: manifestSource('cilium', 'x'),
+          object: { apiVersion: 'cilium.io/v2', kind: 'Foo', metadata: { name: 'x' } },
+        },
+      ],
+      core,
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toContain('no schema for cilium.io/v2 Foo');
+    expect(issues[0]?.path).toBe('charts/cilium#manifests.x');
+  });
+
+  it('refuses even a core kind when no validator is passed for it', () => {
+    const namespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } };
+    expect(
+      validateObjects([{ source: 's', object: namespace }], []).map((issue) => issue.code),
+    ).toEqual(['object-no-schema']);
+  });
+
+  it('reports an object without a name', () => {
+    const issues = validateObjects(
+      [
+        {
+          source: 's',
+          object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as unknown as KubeObject,
+        },
+      ],
+      core,
+    );
+    expect(issues.map((issue) => [issue.path, issue.code])).toEqual([
+      ['s.metadata.name', 'object-shape'],
+    ]);
+  });
+});
+
+describe('jsonSchemaValidator for custom resources', () => {
+  const poolSchema = {
+    type: 'object',
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+      spec: {
+        type: 'object',
+        required: ['blocks'],
+        properties: {
+          blocks: {
+            type: 'array',
+            items: { type: 'object', properties: { cidr: { type: 'string' } } },
+          },
+          serviceSelector: {
+            type: 'object',
+            'x-kubernetes-preserve-unknown-fields': true,
+            properties: {},
+          },
+          mode: { type: 'string', enum: ['a', 'b'] },
+        },
+      },
+    },
+  };
+  const validator = jsonSchemaValidator('cilium.io/v2', 'CiliumLoadBalancerIPPool', poolSchema);
+  const pool = (spec: Record<string, unknown>): KubeObject =>
+    ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumLoadBalancerIPPool',
+      metadata: { name: 'p' },
+      spec,
+    }) as KubeObject;
+
+  it('accepts a valid object, including free-form fields where the schema preserves them', () => {
+    const issues = validateObjects(
+      [
+        {
+          source: 's',
+          object: pool({ blocks: [{ cidr: '10.0.0.0/24' }], serviceSelector: { anything: 1 } }),
+        },
+      ],
+      [...core, validator],
+    );
+    expect(issues).toEqual([]);
+  });
+
+  it('reports unknown fields, missing required fields and bad enum values with their paths', () => {
+    const issues = validateObjects(
+      [{ source: 's', object: pool({ blocks: [{ cidr: '10.0.0.0/24', cdir: 'x' }], mode: 'c' }) }],
+      [...core, validator],
+    );
+    expect(issues.map((issue) => [issue.path, issue.message])).toEqual([
+      [
+        's.spec.blocks[0].cdir',
+        'is not a field of this kind (cilium.io/v2 CiliumLoadBalancerIPPool)',
+      ],
+      ['s.spec.mode', 'must be one of "a", "b" (cilium.io/v2 CiliumLoadBalancerIPPool)'],
+    ]);
+  });
+
+  it('accepts unknown fields when not strict', () => {
+    const loose = jsonSchemaValidator('cilium.io/v2', 'CiliumLoadBalancerIPPool', poolSchema, {
+      strict: false,
+    });
+    expect(
+      validateObjects([{ source: 's', object: pool({ blocks: [], extra: 1 }) }], [loose]),
+    ).toEqual([]);
+  });
+});

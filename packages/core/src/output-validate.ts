@@ -1,0 +1,334 @@
+// Validation of every emitted object (DESIGN.md, "Validation layers" 2). Pure.
+//
+// Core Kubernetes kinds are checked against their OpenAPI schemas with the validators the
+// `kubernetes-models` package compiles from them (types, enums, required fields; note that
+// those schemas do not refuse unknown fields). Custom resources are checked by validators the
+// components provide, e.g. `jsonSchemaValidator` over a CRD's openAPIV3Schema they ship. An
+// object whose apiVersion/kind has no validator is an error: every emitted object is checked.
+import { Ajv, type ErrorObject } from 'ajv';
+import { error, formatPath, type Issue } from './issues.js';
+import type { KubeObject } from './types.js';
+import { compareStrings } from './yaml.js';
+
+/** One problem inside an object: `path` relative to the object (`spec.replicas`). */
+export interface ObjectProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Checks objects of one apiVersion/kind; returns problems (plain messages or with a path). */
+export interface ObjectValidator {
+  readonly apiVersion: string;
+  readonly kind: string;
+  validate(object: unknown): readonly (string | ObjectProblem)[];
+}
+
+/** An emitted object and where it comes from, e.g. `manifestSource('cilium', 'lb-pool')`. */
+export interface SourcedObject {
+  readonly source: string;
+  readonly object: KubeObject;
+}
+
+/** `charts/<chart>#manifests.<key>`: how issues about a chart's manifest name it. */
+export function manifestSource(chart: string, key: string): string {
+  return `charts/${chart}#${formatPath(['manifests', key])}`;
+}
+
+type CompiledValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+function fromCompiled(
+  apiVersion: string,
+  kind: string,
+  validate: (data: unknown) => boolean,
+): ObjectValidator {
+  const compiled = validate as CompiledValidate;
+  return {
+    apiVersion,
+    kind,
+    validate(object) {
+      if (compiled(object)) return [];
+      return problemsFromAjv(object, compiled.errors ?? []);
+    },
+  };
+}
+
+/** Core kinds the platform emits, with their schema module in kubernetes-models 5.1. */
+const CORE_KINDS: readonly (readonly [apiVersion: string, kind: string, schema: string])[] = [
+  ['v1', 'ConfigMap', 'IoK8sApiCoreV1ConfigMap'],
+  ['v1', 'LimitRange', 'IoK8sApiCoreV1LimitRange'],
+  ['v1', 'Namespace', 'IoK8sApiCoreV1Namespace'],
+  ['v1', 'PersistentVolumeClaim', 'IoK8sApiCoreV1PersistentVolumeClaim'],
+  ['v1', 'ResourceQuota', 'IoK8sApiCoreV1ResourceQuota'],
+  ['v1', 'Service', 'IoK8sApiCoreV1Service'],
+  ['v1', 'ServiceAccount', 'IoK8sApiCoreV1ServiceAccount'],
+  ['apps/v1', 'DaemonSet', 'IoK8sApiAppsV1DaemonSet'],
+  ['apps/v1', 'Deployment', 'IoK8sApiAppsV1Deployment'],
+  ['apps/v1', 'StatefulSet', 'IoK8sApiAppsV1StatefulSet'],
+  ['batch/v1', 'CronJob', 'IoK8sApiBatchV1CronJob'],
+  ['batch/v1', 'Job', 'IoK8sApiBatchV1Job'],
+  ['policy/v1', 'PodDisruptionBudget', 'IoK8sApiPolicyV1PodDisruptionBudget'],
+  ['storage.k8s.io/v1', 'StorageClass', 'IoK8sApiStorageV1StorageClass'],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'IoK8sApiRbacV1ClusterRole'],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'IoK8sApiRbacV1ClusterRoleBinding'],
+  ['rbac.authorization.k8s.io/v1', 'Role', 'IoK8sApiRbacV1Role'],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'IoK8sApiRbacV1RoleBinding'],
+  ['networking.k8s.io/v1', 'Ingress', 'IoK8sApiNetworkingV1Ingress'],
+  ['networking.k8s.io/v1', 'NetworkPolicy', 'IoK8sApiNetworkingV1NetworkPolicy'],
+  ['scheduling.k8s.io/v1', 'PriorityClass', 'IoK8sApiSchedulingV1PriorityClass'],
+  [
+    'admissionregistration.k8s.io/v1',
+    'MutatingWebhookConfiguration',
+    'IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration',
+  ],
+  [
+    'admissionregistration.k8s.io/v1',
+    'ValidatingWebhookConfiguration',
+    'IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration',
+  ],
+];
+
+/** apiVersion/kind pairs `loadCoreValidators` covers. */
+export const CORE_VALIDATED_KINDS: readonly {
+  readonly apiVersion: string;
+  readonly kind: string;
+}[] = CORE_KINDS.map(([apiVersion, kind]) => ({ apiVersion, kind }));
+
+let coreValidators: Promise<readonly ObjectValidator[]> | undefined;
+
+/**
+ * Validators for the core Kubernetes kinds the platform emits, from the OpenAPI schemas
+ * kubernetes-models 5.1 compiles. Loaded on demand (they take ~200 ms to import, which
+ * `homelab validate` on a definition error should not pay); pass them to `validateObjects`.
+ */
+export function loadCoreValidators(): Promise<readonly ObjectValidator[]> {
+  coreValidators ??= Promise.all(
+    CORE_KINDS.map(async ([apiVersion, kind, schema]) => {
+      const module = (await import(`kubernetes-models/_schemas/${schema}`)) as {
+        validate: (data: unknown) => boolean;
+      };
+      return fromCompiled(apiVersion, kind, module.validate);
+    }),
+  );
+  return coreValidators;
+}
+
+/**
+ * A validator from a JSON Schema (e.g. a CRD version's `openAPIV3Schema`, which components
+ * author or derive). `apiVersion`, `kind` and `metadata` are checked by core; the schema sees
+ * the whole object. With `strict` (default true), objects the schema describes without
+ * `additionalProperties` or `x-kubernetes-preserve-unknown-fields` refuse unknown fields, as
+ * the API server prunes them (a typo would otherwise vanish silently).
+ */
+export function jsonSchemaValidator(
+  apiVersion: string,
+  kind: string,
+  schema: object,
+  options: { readonly strict?: boolean } = {},
+): ObjectValidator {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const prepared = options.strict === false ? schema : closeObjects(schema, true);
+  const compiled = ajv.compile(prepared as object) as CompiledValidate;
+  return {
+    apiVersion,
+    kind,
+    validate(object) {
+      if (compiled(object)) return [];
+      return problemsFromAjv(object, compiled.errors ?? []);
+    },
+  };
+}
+
+/**
+ * Checks every object: apiVersion, kind and metadata.name present, then the validator
+ * registered for its apiVersion/kind in `validators`: the core ones (`await
+ * loadCoreValidators()`) plus those the components provide; a later one replaces an earlier
+ * one for the same kind. An object without a validator is an error. Issue paths are
+ * `<source>.<path in the object>`, e.g. `charts/cilium#manifests.pool.spec.blocks[0]`.
+ */
+export function validateObjects(
+  objects: readonly SourcedObject[],
+  validators: readonly ObjectValidator[],
+): Issue[] {
+  const registry = new Map<string, ObjectValidator>();
+  for (const validator of validators) {
+    registry.set(`${validator.apiVersion} ${validator.kind}`, validator);
+  }
+  const issues: Issue[] = [];
+  for (const { source, object } of objects) {
+    const at = (path: string): string =>
+      path === '' || path === '(root)' ? source : `${source}.${path}`;
+    const raw = object as unknown as Record<string, unknown>;
+    const apiVersion = raw.apiVersion;
+    const kind = raw.kind;
+    const metadata = raw.metadata as Record<string, unknown> | undefined;
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+      issues.push(
+        error({
+          path: at(''),
+          message: 'is not a Kubernetes object: apiVersion and kind must be strings',
+          code: 'object-shape',
+        }),
+      );
+      continue;
+    }
+    if (
+      typeof metadata !== 'object' ||
+      metadata === null ||
+      typeof metadata.name !== 'string' ||
+      metadata.name === ''
+    ) {
+      issues.push(
+        error({
+          path: at('metadata.name'),
+          message: 'is missing',
+          expected: 'a name',
+          code: 'object-shape',
+        }),
+      );
+    }
+    const validator = registry.get(`${apiVersion} ${kind}`);
+    if (validator === undefined) {
+      issues.push(
+        error({
+          path: at(''),
+          message: `no schema for ${apiVersion} ${kind}: every emitted object must be validated`,
+          expected:
+            'a validator for this apiVersion/kind (core kinds, or one the component provides)',
+          code: 'object-no-schema',
+        }),
+      );
+      continue;
+    }
+    for (const problem of validator.validate(object)) {
+      const { path, message } =
+        typeof problem === 'string' ? { path: '', message: problem } : problem;
+      issues.push(
+        error({
+          path: at(path),
+          message: `${message} (${apiVersion} ${kind})`,
+          code: 'object-schema',
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/** Turns ajv errors into problems with object paths (`spec.template.spec.containers[0]`). */
+function problemsFromAjv(object: unknown, errors: readonly ErrorObject[]): ObjectProblem[] {
+  const problems = new Map<string, ObjectProblem>();
+  for (const problem of errors) {
+    // kubernetes-models reports a failed `oneOf`/`anyOf` (int-or-string) along with its
+    // branches; the branch errors are enough.
+    const segments = pointerToSegments(object, problem.instancePath);
+    let path = formatPath(segments);
+    let message = problem.message ?? messageFor(problem);
+    if (problem.keyword === 'additionalProperties') {
+      const extra = String((problem.params as { additionalProperty?: unknown }).additionalProperty);
+      path = formatPath([...segments, extra]);
+      message = 'is not a field of this kind';
+    } else if (problem.keyword === 'required') {
+      const missing = String((problem.params as { missingProperty?: unknown }).missingProperty);
+      path = formatPath([...segments, missing]);
+      message = 'is required';
+    } else if (problem.keyword === 'enum') {
+      const allowed = (problem.params as { allowedValues?: unknown[] }).allowedValues ?? [];
+      message = `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
+    }
+    const normalised = path === '(root)' ? '' : path;
+    problems.set(`${normalised}\u0000${message}`, { path: normalised, message });
+  }
+  return [...problems.values()].sort(
+    (a, b) => compareStrings(a.path, b.path) || compareStrings(a.message, b.message),
+  );
+}
+
+/** The standalone validators of kubernetes-models carry no messages: derive one. */
+function messageFor(problem: ErrorObject): string {
+  const params = problem.params as Record<string, unknown>;
+  switch (problem.keyword) {
+    case 'type':
+      return `must be ${String(params.type)}`;
+    case 'format':
+      return `must match format "${String(params.format)}"`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `must be ${String(params.comparison)} ${String(params.limit)}`;
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+    case 'maxItems':
+    case 'minProperties':
+    case 'maxProperties':
+      return `fails ${problem.keyword} ${String(params.limit)}`;
+    case 'pattern':
+      return `must match pattern "${String(params.pattern)}"`;
+    default:
+      return `fails ${problem.keyword}`;
+  }
+}
+
+function pointerToSegments(object: unknown, pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  const segments: (string | number)[] = [];
+  let node: unknown = object;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node) && /^\d+$/.test(part)) {
+      segments.push(Number(part));
+      node = node[Number(part)];
+    } else {
+      segments.push(part);
+      node =
+        typeof node === 'object' && node !== null
+          ? (node as Record<string, unknown>)[part]
+          : undefined;
+    }
+  }
+  return segments;
+}
+
+const JUNCTORS = new Set(['allOf', 'anyOf', 'oneOf', 'not']);
+const SCHEMA_KEYWORDS = new Set(['items', 'additionalProperties', 'additionalItems', 'contains']);
+
+/**
+ * A copy of a schema where every object schema with `properties` and no say on extra fields
+ * gets `additionalProperties: false` (Kubernetes structural-schema pruning made visible).
+ */
+function closeObjects(schema: unknown, isSchema: boolean): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => closeObjects(item, isSchema));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const node = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (
+      key === 'properties' ||
+      key === 'patternProperties' ||
+      key === 'definitions' ||
+      key === '$defs'
+    ) {
+      const children: Record<string, unknown> = {};
+      for (const [name, child] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+        children[name] = closeObjects(child, true);
+      }
+      out[key] = children;
+    } else if (JUNCTORS.has(key) || !SCHEMA_KEYWORDS.has(key)) {
+      // Branches of allOf/anyOf/oneOf/not restate fields of the enclosing schema (structural
+      // schemas): closing them would refuse valid objects. Non-schema keywords stay as written.
+      out[key] = value;
+    } else {
+      out[key] = closeObjects(value, true);
+    }
+  }
+  if (
+    isSchema &&
+    typeof node.properties === 'object' &&
+    node.additionalProperties === undefined &&
+    node['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
