@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { chartDigest } from './digest.js';
+
+const chart = new Map<string, string>([
+  ['Chart.yaml', 'apiVersion: v2\nname: cilium\nversion: 1.2.0\n'],
+  ['values.yaml', 'cilium:\n  ipam:\n    mode: kubernetes\n'],
+  ['templates/manifests.yaml', '{{- range $name, $obj := .Values.manifests }}\n'],
+]);
+
+describe('chartDigest', () => {
+  // Checked by hand: printf of the framed bytes (path NUL length NUL content, sorted) | sha256sum.
+  it('is a fixed sha256 for fixed content (the same on every machine)', () => {
+    expect(chartDigest(chart)).toBe(
+      'sha256:2782be464def6ba9dbc5c604b65b97cf77323bea83dd64650cc4ef2c289632d7',
+    );
+  });
+
+  it('does not depend on the order the files are given in, nor on their container', () => {
+    const reversed = [...chart.entries()].reverse().map(([path, content]) => ({ path, content }));
+    expect(chartDigest(reversed)).toBe(chartDigest(chart));
+  });
+
+  it('treats text and its UTF-8 bytes alike', () => {
+    const bytes = new Map(
+      [...chart.entries()].map(([path, text]) => [path, new TextEncoder().encode(text)] as const),
+    );
+    expect(chartDigest(bytes)).toBe(chartDigest(chart));
+  });
+
+  it('ignores package.json, CHANGELOG.md and node_modules/', () => {
+    const withOwned = new Map(chart);
+    withOwned.set('package.json', '{"name":"@homelab/chart-cilium","version":"1.2.0"}\n');
+    withOwned.set('CHANGELOG.md', '# @homelab/chart-cilium\n');
+    withOwned.set('node_modules/x/index.js', 'x');
+    expect(chartDigest(withOwned)).toBe(chartDigest(chart));
+  });
+
+  it('changes when one byte of a value changes', () => {
+    const changed = new Map(chart);
+    changed.set('values.yaml', 'cilium:\n  ipam:\n    mode: kubernetez\n');
+    expect(chartDigest(changed)).not.toBe(chartDigest(chart));
+  });
+
+  it('changes when content moves from one file to another', () => {
+    const a = new Map([
+      ['a', 'xy'],
+      ['b', ''],
+    ]);
+    const b = new Map([
+      ['a', 'x'],
+      ['b', 'y'],
+    ]);
+    expect(chartDigest(a)).not.toBe(chartDigest(b));
+  });
+
+  it('changes when a file is renamed', () => {
+    const renamed = new Map(chart);
+    renamed.delete('values.yaml');
+    renamed.set('values.yml', chart.get('values.yaml') ?? '');
+    expect(chartDigest(renamed)).not.toBe(chartDigest(chart));
+  });
+});

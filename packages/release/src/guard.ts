@@ -1,0 +1,198 @@
+import { error, formatPath, type Issue, warning } from '@homelab/core';
+import semver from 'semver';
+import { VERSION_RECORD_PATH } from './digest.js';
+import { compareCodeUnits } from './files.js';
+
+/** A chart's version and content digest as recorded when its version last moved. */
+export interface RecordedVersion {
+  readonly version: string;
+  readonly digest: string;
+}
+
+/** The content of `charts/.versions.json`: chart name → recorded version and digest. */
+export type VersionRecord = { readonly [chart: string]: RecordedVersion };
+
+/** A chart as the current build left it, with what the record says about it. */
+export interface ChartState {
+  /** Folder name under `charts/`. */
+  readonly name: string;
+  /** Its workspace package name (`package.json` `name`), when known. */
+  readonly packageName?: string;
+  /** The chart's version now (its `package.json`, which `Chart.yaml` repeats). */
+  readonly version: string;
+  /** `chartDigest` of the folder now. */
+  readonly digest: string;
+  /** The record's entry for this chart, if any. */
+  readonly recorded?: RecordedVersion;
+  /** A changeset not yet applied (`.changeset/*.md`) bumps this chart's package. */
+  readonly pendingChangeset?: boolean;
+}
+
+/** True when the chart's content moved while its version stayed at the recorded one. */
+export function changedWithoutVersion(chart: ChartState): boolean {
+  return (
+    chart.recorded !== undefined &&
+    chart.recorded.version === chart.version &&
+    chart.recorded.digest !== chart.digest
+  );
+}
+
+/** Charts whose content changed since their recorded version and that no changeset bumps yet. */
+export function chartsNeedingChangeset(charts: readonly ChartState[]): ChartState[] {
+  return charts.filter((chart) => changedWithoutVersion(chart) && chart.pendingChangeset !== true);
+}
+
+function notIncremented(chart: ChartState): Issue {
+  return error({
+    code: 'chart-version-not-incremented',
+    path: `charts/${chart.name}/Chart.yaml`,
+    message: `charts/${chart.name} changed since ${chart.version}: add a changeset (pnpm changeset)`,
+    expected: `a version above ${chart.version}, or a pending changeset for the chart`,
+  });
+}
+
+/**
+ * The version-increment guard (`homelab check`): a chart whose content differs from the digest
+ * recorded for its current version needs a changeset. Pure: the caller reads the charts, the
+ * record and the pending changesets.
+ */
+export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
+  const issues: Issue[] = [];
+  for (const chart of [...charts].sort((a, b) => compareCodeUnits(a.name, b.name))) {
+    const { recorded } = chart;
+    if (recorded === undefined) {
+      issues.push(
+        warning({
+          code: 'chart-version-unrecorded',
+          path: `charts/${chart.name}`,
+          value: chart.version,
+          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm release record)`,
+        }),
+      );
+      continue;
+    }
+    if (recorded.version === chart.version) {
+      if (recorded.digest !== chart.digest && chart.pendingChangeset !== true) {
+        issues.push(notIncremented(chart));
+      }
+      continue;
+    }
+    const below =
+      semver.valid(chart.version) !== null &&
+      semver.valid(recorded.version) !== null &&
+      semver.lt(chart.version, recorded.version);
+    issues.push(
+      error({
+        code: below ? 'chart-version-decreased' : 'chart-version-unrecorded',
+        path: `charts/${chart.name}`,
+        value: chart.version,
+        message: below
+          ? `is below the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}; versions only move up`
+          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm release record)`,
+        expected: recorded.version,
+      }),
+    );
+  }
+  return issues;
+}
+
+/**
+ * The record after a version move (`pnpm version-packages` → `pnpm release record`): charts
+ * whose version moved, and charts not recorded yet, get their current version and digest;
+ * charts that no longer exist are dropped. A chart whose content changed at its recorded
+ * version keeps its old entry (recording never hides an unversioned change) and yields the
+ * guard's error.
+ */
+export function recordVersions(
+  charts: readonly ChartState[],
+  existing: VersionRecord,
+): { record: VersionRecord; issues: Issue[] } {
+  const record: { [chart: string]: RecordedVersion } = {};
+  const issues: Issue[] = [];
+  for (const chart of [...charts].sort((a, b) => compareCodeUnits(a.name, b.name))) {
+    const old = existing[chart.name];
+    if (old !== undefined && old.version === chart.version && old.digest !== chart.digest) {
+      record[chart.name] = { version: old.version, digest: old.digest };
+      issues.push(notIncremented(chart));
+      continue;
+    }
+    record[chart.name] = { version: chart.version, digest: chart.digest };
+  }
+  return { record, issues };
+}
+
+/** `charts/.versions.json` as committed: sorted keys, two-space indent, final newline. */
+export function serializeVersionRecord(record: VersionRecord): string {
+  const sorted: { [chart: string]: RecordedVersion } = {};
+  for (const name of Object.keys(record).sort(compareCodeUnits)) {
+    const entry = record[name];
+    if (entry) sorted[name] = { digest: entry.digest, version: entry.version };
+  }
+  return `${JSON.stringify(sorted, null, 2)}\n`;
+}
+
+function isRecordedVersion(value: unknown): value is RecordedVersion {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const entry = value as { [key: string]: unknown };
+  return (
+    typeof entry.version === 'string' &&
+    typeof entry.digest === 'string' &&
+    Object.keys(entry).every((key) => key === 'version' || key === 'digest')
+  );
+}
+
+/** Parses `charts/.versions.json`; a malformed file or entry becomes an issue, never a throw. */
+export function parseVersionRecord(text: string | undefined): {
+  record: VersionRecord;
+  issues: Issue[];
+} {
+  if (text === undefined) return { record: {}, issues: [] };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    return {
+      record: {},
+      issues: [
+        error({
+          code: 'version-record',
+          path: VERSION_RECORD_PATH,
+          message: `is not valid JSON (${(cause as Error).message})`,
+          expected: '{"<chart>": {"version": "x.y.z", "digest": "sha256:…"}}',
+        }),
+      ],
+    };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return {
+      record: {},
+      issues: [
+        error({
+          code: 'version-record',
+          path: VERSION_RECORD_PATH,
+          value: data,
+          message: 'is not an object',
+          expected: '{"<chart>": {"version": "x.y.z", "digest": "sha256:…"}}',
+        }),
+      ],
+    };
+  }
+  const record: { [chart: string]: RecordedVersion } = {};
+  const issues: Issue[] = [];
+  for (const [name, entry] of Object.entries(data)) {
+    if (isRecordedVersion(entry)) {
+      record[name] = { version: entry.version, digest: entry.digest };
+    } else {
+      issues.push(
+        error({
+          code: 'version-record',
+          path: `${VERSION_RECORD_PATH}:${formatPath([name])}`,
+          value: entry,
+          message: 'is not a recorded version',
+          expected: '{"version": "x.y.z", "digest": "sha256:…"}',
+        }),
+      );
+    }
+  }
+  return { record, issues };
+}

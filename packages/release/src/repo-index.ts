@@ -1,0 +1,132 @@
+import { HomelabError } from '@homelab/core';
+import semver from 'semver';
+import { parse, stringify } from 'yaml';
+import { compareCodeUnits } from './files.js';
+
+/** `Chart.yaml` fields that a Helm repository index repeats for each chart version. */
+const METADATA_FIELDS = [
+  'annotations',
+  'apiVersion',
+  'appVersion',
+  'dependencies',
+  'deprecated',
+  'description',
+  'home',
+  'icon',
+  'keywords',
+  'kubeVersion',
+  'maintainers',
+  'name',
+  'sources',
+  'type',
+  'version',
+] as const;
+
+/** One released archive to list in the index. */
+export interface IndexEntryInput {
+  /** The chart's `Chart.yaml`, parsed. */
+  readonly metadata: { readonly [key: string]: unknown };
+  /** sha256 of the archive, hex. */
+  readonly digest: string;
+  /** Defaults to `<name>-<version>.tgz` (relative to the index). */
+  readonly url?: string;
+}
+
+type IndexEntry = { [key: string]: unknown };
+
+/** RFC 3339 in UTC, whole seconds: `2024-05-01T12:00:00Z`. */
+export function rfc3339(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function newestFirst(a: IndexEntry, b: IndexEntry): number {
+  const va = String(a.version);
+  const vb = String(b.version);
+  const ca = semver.valid(va);
+  const cb = semver.valid(vb);
+  if (ca !== null && cb !== null) return semver.rcompare(ca, cb);
+  if (ca !== null) return -1;
+  if (cb !== null) return 1;
+  return compareCodeUnits(vb, va);
+}
+
+function sortKeys(entry: IndexEntry): IndexEntry {
+  const out: IndexEntry = {};
+  for (const key of Object.keys(entry).sort(compareCodeUnits)) out[key] = entry[key];
+  return out;
+}
+
+function readExisting(existing: string | undefined): { [chart: string]: IndexEntry[] } {
+  if (existing === undefined || existing.trim() === '') return {};
+  let data: unknown;
+  try {
+    data = parse(existing);
+  } catch (cause) {
+    throw new HomelabError('the existing index.yaml is not valid YAML', { cause });
+  }
+  const index = data as { apiVersion?: unknown; entries?: unknown } | null;
+  if (typeof index !== 'object' || index === null || index.apiVersion !== 'v1') {
+    throw new HomelabError(
+      'the existing index.yaml is not a Helm repository index (apiVersion v1)',
+    );
+  }
+  const entries = index.entries ?? {};
+  if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) {
+    throw new HomelabError('the existing index.yaml has no `entries` map');
+  }
+  const out: { [chart: string]: IndexEntry[] } = {};
+  for (const [chart, versions] of Object.entries(entries)) {
+    if (!Array.isArray(versions)) {
+      throw new HomelabError(`the existing index.yaml lists ${chart} without a list of versions`);
+    }
+    out[chart] = versions.filter((v): v is IndexEntry => typeof v === 'object' && v !== null);
+  }
+  return out;
+}
+
+/**
+ * A Helm repository `index.yaml`: the existing index (if any) with the given archives added.
+ * An archive replaces the entry of the same chart and version; other versions and charts stay.
+ * `created` of a new entry and `generated` are `timestamp` (the release commit's time, never the
+ * clock); an entry re-released with the same digest keeps its first `created`. Versions are
+ * listed newest first (semver), keys sorted.
+ */
+export function buildIndex(
+  existing: string | undefined,
+  entries: readonly IndexEntryInput[],
+  timestamp: number,
+): string {
+  const charts = readExisting(existing);
+  const created = rfc3339(timestamp);
+  for (const input of entries) {
+    const name = input.metadata.name;
+    const version = input.metadata.version;
+    if (typeof name !== 'string' || typeof version !== 'string') {
+      throw new HomelabError('a chart to index has no string `name` and `version` in Chart.yaml');
+    }
+    const versions = charts[name] ?? [];
+    const previous = versions.find((v) => v.version === version);
+    const entry: IndexEntry = {};
+    for (const field of METADATA_FIELDS) {
+      const value = input.metadata[field];
+      if (value !== undefined && value !== null) entry[field] = value;
+    }
+    entry.created =
+      previous !== undefined &&
+      previous.digest === input.digest &&
+      typeof previous.created === 'string'
+        ? previous.created
+        : created;
+    entry.digest = input.digest;
+    entry.urls = [input.url ?? `${name}-${version}.tgz`];
+    charts[name] = [...versions.filter((v) => v.version !== version), entry];
+  }
+  const sorted: { [chart: string]: IndexEntry[] } = {};
+  for (const chart of Object.keys(charts).sort(compareCodeUnits)) {
+    sorted[chart] = [...(charts[chart] ?? [])].sort(newestFirst).map(sortKeys);
+  }
+  return stringify(
+    { apiVersion: 'v1', entries: sorted, generated: created },
+    { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false },
+  );
+}

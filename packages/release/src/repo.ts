@@ -1,0 +1,119 @@
+// Reads a repository's charts, version record and pending changesets from disk for the guard,
+// the changeset writer and the release script. Reading only: nothing here writes.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Issue } from '@homelab/core';
+import { chartPackageName, pendingBumps } from './changesets.js';
+import { chartDigest, VERSION_RECORD_PATH } from './digest.js';
+import { compareCodeUnits } from './files.js';
+import { type ChartState, parseVersionRecord, type VersionRecord } from './guard.js';
+import { chartIdentity } from './pack.js';
+
+/** A chart folder as found on disk. */
+export interface ChartFolder {
+  readonly name: string;
+  readonly dir: string;
+  readonly packageName: string;
+  /** `package.json` version (changesets owns it). */
+  readonly version: string;
+  /** Every file below the folder except `node_modules/`, by relative path. */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+}
+
+function walk(dir: string, prefix: string, out: Map<string, Uint8Array>): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    compareCodeUnits(a.name, b.name),
+  );
+  for (const entry of entries) {
+    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (rel !== 'node_modules') walk(join(dir, entry.name), rel, out);
+    } else if (entry.isFile()) {
+      out.set(rel, readFileSync(join(dir, entry.name)));
+    }
+  }
+}
+
+/** Every file of a folder, recursively, as bytes (node_modules/ skipped). */
+export function readFolder(dir: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  walk(dir, '', files);
+  return files;
+}
+
+/** The chart folders under `<root>/charts/` (those with a `Chart.yaml`), sorted by name. */
+export function readChartFolders(root: string): ChartFolder[] {
+  const chartsDir = join(root, 'charts');
+  if (!existsSync(chartsDir)) return [];
+  const folders: ChartFolder[] = [];
+  const names = readdirSync(chartsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort(compareCodeUnits);
+  for (const name of names) {
+    const dir = join(chartsDir, name);
+    if (!existsSync(join(dir, 'Chart.yaml'))) continue;
+    let packageName = chartPackageName(name);
+    let version = '';
+    const pkgPath = join(dir, 'package.json');
+    if (existsSync(pkgPath)) {
+      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (typeof pkg.name === 'string') packageName = pkg.name;
+      if (typeof pkg.version === 'string') version = pkg.version;
+    }
+    if (version === '') {
+      const chartVersion = chartIdentity(readFileSync(join(dir, 'Chart.yaml'), 'utf8')).version;
+      if (typeof chartVersion === 'string') version = chartVersion;
+    }
+    folders.push({ name, dir, packageName, version, files: readFolder(dir) });
+  }
+  return folders;
+}
+
+/** Pending changeset files (`.changeset/*.md`) of the repository. */
+export function readChangesetFiles(root: string): { path: string; content: string }[] {
+  const dir = join(root, '.changeset');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.md'))
+    .sort(compareCodeUnits)
+    .map((file) => ({
+      path: `.changeset/${file}`,
+      content: readFileSync(join(dir, file), 'utf8'),
+    }));
+}
+
+/** `charts/.versions.json` of the repository, parsed (missing → empty record). */
+export function readVersionRecord(root: string): { record: VersionRecord; issues: Issue[] } {
+  const path = join(root, VERSION_RECORD_PATH);
+  return parseVersionRecord(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+}
+
+/**
+ * Everything the version-increment guard needs, read from a repository: each chart's version
+ * and digest now, its recorded entry and whether a pending changeset bumps it. Feed the result
+ * to `checkChartVersions` (`homelab check`) or `chartsNeedingChangeset` + `writeChangesets`.
+ */
+export function readChartStates(root: string): {
+  charts: ChartState[];
+  record: VersionRecord;
+  issues: Issue[];
+} {
+  const { record, issues } = readVersionRecord(root);
+  const bumps = pendingBumps(readChangesetFiles(root));
+  const charts = readChartFolders(root).map((folder): ChartState => {
+    const recorded = record[folder.name];
+    return {
+      name: folder.name,
+      packageName: folder.packageName,
+      version: folder.version,
+      digest: chartDigest(folder.files),
+      ...(recorded === undefined ? {} : { recorded }),
+      pendingChangeset: bumps.has(folder.packageName),
+    };
+  });
+  return { charts, record, issues };
+}

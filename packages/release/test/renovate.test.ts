@@ -1,0 +1,200 @@
+// Every `renovate:` annotation in the repository is matched by a custom manager of
+// renovate.json, which extracts exactly the version on the line after it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+
+interface Manager {
+  readonly customType: string;
+  readonly managerFilePatterns: readonly string[];
+  readonly matchStrings: readonly string[];
+}
+
+const root = repoRoot();
+const config = JSON.parse(readFileSync(join(root, 'renovate.json'), 'utf8')) as {
+  customManagers: Manager[];
+  ignorePaths: string[];
+};
+
+/** Renovate's `/regex/` file patterns (globs are not used in renovate.json). */
+function filePattern(pattern: string): RegExp {
+  const match = /^\/(.*)\/([a-z]*)$/.exec(pattern);
+  if (!match) throw new Error(`renovate.json: expected a /regex/ file pattern, got ${pattern}`);
+  return new RegExp(match[1] ?? '', match[2]);
+}
+
+const managers = config.customManagers.map((manager) => ({
+  files: manager.managerFilePatterns.map(filePattern),
+  // Renovate runs each matchString globally over the file; JS supports `(?<name>…)` as is.
+  regexes: manager.matchStrings.map((source) => new RegExp(source, 'g')),
+}));
+
+interface Extracted {
+  readonly index: number;
+  readonly groups: { readonly [name: string]: string | undefined };
+}
+
+function extract(path: string, text: string): Extracted[] {
+  const out: Extracted[] = [];
+  for (const manager of managers) {
+    if (!manager.files.some((file) => file.test(path))) continue;
+    for (const regex of manager.regexes) {
+      for (const match of text.matchAll(regex)) {
+        out.push({ index: match.index ?? 0, groups: { ...match.groups } });
+      }
+    }
+  }
+  return out;
+}
+
+function walk(dir: string, keep: (path: string) => boolean, out: string[] = []): string[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === 'dist') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, keep, out);
+    else if (keep(path)) out.push(path);
+  }
+  return out;
+}
+
+/** `packages/*\/src/**\/*.ts` and `apps/**\/*.yaml`. */
+function annotatedFiles(): string[] {
+  const packages = readdirSync(join(root, 'packages'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => {
+      const src = join(root, 'packages', entry.name, 'src');
+      try {
+        return walk(src, (path) => path.endsWith('.ts'));
+      } catch {
+        return [];
+      }
+    });
+  const apps = walk(join(root, 'apps'), (path) => /\.ya?ml$/.test(path));
+  return [...packages, ...apps].map((path) => relative(root, path).split('\\').join('/')).sort();
+}
+
+interface Annotation {
+  readonly file: string;
+  readonly line: number;
+  readonly index: number;
+  readonly fields: { readonly [key: string]: string };
+  /** The version on the next line, read independently of renovate.json. */
+  readonly version: string | undefined;
+}
+
+/** Comment lines starting with `// renovate:` or `# renovate:`, with the value below them. */
+function annotations(file: string, text: string): Annotation[] {
+  const out: Annotation[] = [];
+  const lines = text.split('\n');
+  let offset = 0;
+  lines.forEach((line, i) => {
+    const comment = /^(\s*)(\/\/|#)\s*renovate:(.*)$/.exec(line);
+    if (comment) {
+      const fields = Object.fromEntries(
+        (comment[3] ?? '')
+          .trim()
+          .split(/\s+/)
+          .map((pair) => pair.split('=') as [string, string]),
+      );
+      const next = lines[i + 1] ?? '';
+      const version =
+        comment[2] === '//'
+          ? /['"]([^'"]+)['"]/.exec(next)?.[1]
+          : /:\s*['"]?([^'"\s#]+)/.exec(next)?.[1];
+      out.push({ file, line: i + 1, index: offset + (comment[1] ?? '').length, fields, version });
+    }
+    offset += line.length + 1;
+  });
+  return out;
+}
+
+describe('renovate.json custom managers', () => {
+  it('extract datasource, depName, registryUrl and the quoted version after a TS annotation', () => {
+    const text = [
+      'export const A = {',
+      '  // renovate: datasource=helm depName=argo-cd registryUrl=https://argoproj.github.io/argo-helm',
+      "  version: '10.1.1',",
+      '} as const;',
+      '// renovate: datasource=github-releases depName=kubernetes-sigs/gateway-api',
+      "export const GATEWAY_API_VERSION = 'v1.3.0';",
+      "export const UNANNOTATED = '9.9.9';",
+    ].join('\n');
+    expect(extract('packages/x/src/versions.ts', text).map((e) => e.groups)).toEqual([
+      expect.objectContaining({
+        datasource: 'helm',
+        depName: 'argo-cd',
+        registryUrl: 'https://argoproj.github.io/argo-helm',
+        currentValue: '10.1.1',
+      }),
+      expect.objectContaining({
+        datasource: 'github-releases',
+        depName: 'kubernetes-sigs/gateway-api',
+        registryUrl: undefined,
+        currentValue: 'v1.3.0',
+      }),
+    ]);
+  });
+
+  it('extract the value of a YAML key after a `# renovate:` comment, quoted or not', () => {
+    const text = [
+      'clusters:',
+      '  - name: lab',
+      '    # renovate: datasource=github-releases depName=siderolabs/talos',
+      '    talosVersion: v1.11.6',
+      '    # renovate: datasource=github-releases depName=kubernetes/kubernetes',
+      '    kubernetesVersion: "1.34.1" # pinned',
+    ].join('\n');
+    expect(
+      extract('apps/homelab/platform.yaml', text).map((e) => [
+        e.groups.depName,
+        e.groups.currentValue,
+      ]),
+    ).toEqual([
+      ['siderolabs/talos', 'v1.11.6'],
+      ['kubernetes/kubernetes', '1.34.1'],
+    ]);
+  });
+
+  it('leave generated trees to the generator', () => {
+    expect(config.ignorePaths).toEqual(expect.arrayContaining(['charts/**', 'clusters/**']));
+  });
+});
+
+describe('renovate annotations in the repository', () => {
+  const found = annotatedFiles().flatMap((file) =>
+    annotations(file, readFileSync(join(root, file), 'utf8')),
+  );
+
+  it('include the upstream charts and the Gateway API CRDs', () => {
+    const deps = found.map((a) => `${a.fields.datasource}:${a.fields.depName}`);
+    expect(deps).toEqual(
+      expect.arrayContaining([
+        'helm:cilium',
+        'helm:argo-cd',
+        'github-releases:kubernetes-sigs/gateway-api',
+      ]),
+    );
+  });
+
+  it('are each matched by a manager that extracts the version on the next line', () => {
+    const unmatched: string[] = [];
+    for (const annotation of found) {
+      const text = readFileSync(join(root, annotation.file), 'utf8');
+      const hit = extract(annotation.file, text).find((e) => e.index === annotation.index);
+      const where = `${annotation.file}:${annotation.line}`;
+      if (annotation.version === undefined) unmatched.push(`${where}: no version on the next line`);
+      else if (hit === undefined) unmatched.push(`${where}: no manager matches`);
+      else if (
+        hit.groups.currentValue !== annotation.version ||
+        hit.groups.depName !== annotation.fields.depName ||
+        hit.groups.datasource !== annotation.fields.datasource ||
+        hit.groups.registryUrl !== annotation.fields.registryUrl
+      ) {
+        unmatched.push(`${where}: extracted ${JSON.stringify(hit.groups)}`);
+      }
+    }
+    expect(unmatched).toEqual([]);
+    expect(found.length).toBeGreaterThanOrEqual(3);
+  });
+});
