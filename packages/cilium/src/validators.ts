@@ -1,0 +1,285 @@
+// Build-time validation of the cilium.io objects this package emits. The schemas are written by
+// hand for the fields we use (additionalProperties false, so a typo is caught); the conformance
+// tests additionally check the objects against the upstream CRD schemas.
+
+import type { KubeObject, ObjectValidator } from '@homelab/core';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+
+/** A validator whose problems are plain messages (one per problem, none when valid). */
+interface MessageValidator extends ObjectValidator {
+  validate(object: unknown): string[];
+}
+
+type Schema = { [key: string]: unknown };
+
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const stringMap: Schema = { type: 'object', additionalProperties: { type: 'string' } };
+
+const labelSelector: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    matchLabels: stringMap,
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'operator'],
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+          values: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+function objectSchema(
+  apiVersion: string,
+  kind: string,
+  spec: Schema,
+  specRequired: boolean,
+): Schema {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    additionalProperties: false,
+    required: ['apiVersion', 'kind', 'metadata', ...(specRequired ? ['spec'] : [])],
+    properties: {
+      apiVersion: { const: apiVersion },
+      kind: { const: kind },
+      metadata: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN },
+          labels: stringMap,
+          annotations: stringMap,
+        },
+      },
+      spec,
+    },
+  };
+}
+
+const asn: Schema = { type: 'integer', minimum: 1, maximum: 4294967295 };
+const ipAddress: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)$' };
+const cidr: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)/[0-9]{1,3}$' };
+
+const SCHEMAS: readonly { apiVersion: string; kind: string; schema: Schema }[] = [
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumLoadBalancerIPPool',
+    schema: objectSchema(
+      'cilium.io/v2',
+      'CiliumLoadBalancerIPPool',
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['blocks'],
+        properties: {
+          blocks: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['cidr'],
+              properties: { cidr },
+            },
+          },
+          serviceSelector: labelSelector,
+        },
+      },
+      true,
+    ),
+  },
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumBGPClusterConfig',
+    schema: objectSchema(
+      'cilium.io/v2',
+      'CiliumBGPClusterConfig',
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['bgpInstances'],
+        properties: {
+          nodeSelector: labelSelector,
+          bgpInstances: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'localASN', 'peers'],
+              properties: {
+                name: { type: 'string', minLength: 1, maxLength: 255 },
+                localASN: asn,
+                peers: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['name', 'peerASN', 'peerAddress', 'peerConfigRef'],
+                    properties: {
+                      name: { type: 'string', minLength: 1, maxLength: 255 },
+                      peerASN: asn,
+                      peerAddress: ipAddress,
+                      peerConfigRef: {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['name'],
+                        properties: { name: { type: 'string', minLength: 1 } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      true,
+    ),
+  },
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumBGPPeerConfig',
+    schema: objectSchema(
+      'cilium.io/v2',
+      'CiliumBGPPeerConfig',
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['families'],
+        properties: {
+          families: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['afi', 'safi', 'advertisements'],
+              properties: {
+                afi: { enum: ['ipv4', 'ipv6'] },
+                safi: { const: 'unicast' },
+                advertisements: labelSelector,
+              },
+            },
+          },
+        },
+      },
+      true,
+    ),
+  },
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumBGPAdvertisement',
+    schema: objectSchema(
+      'cilium.io/v2',
+      'CiliumBGPAdvertisement',
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['advertisements'],
+        properties: {
+          advertisements: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['advertisementType', 'service'],
+              properties: {
+                advertisementType: { const: 'Service' },
+                service: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['addresses'],
+                  properties: {
+                    addresses: {
+                      type: 'array',
+                      minItems: 1,
+                      items: { enum: ['LoadBalancerIP', 'ClusterIP', 'ExternalIP'] },
+                    },
+                  },
+                },
+                selector: labelSelector,
+              },
+            },
+          },
+        },
+      },
+      true,
+    ),
+  },
+  {
+    apiVersion: 'cilium.io/v2alpha1',
+    kind: 'CiliumL2AnnouncementPolicy',
+    schema: objectSchema(
+      'cilium.io/v2alpha1',
+      'CiliumL2AnnouncementPolicy',
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['interfaces', 'loadBalancerIPs'],
+        properties: {
+          interfaces: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          loadBalancerIPs: { type: 'boolean' },
+          externalIPs: { type: 'boolean' },
+          nodeSelector: labelSelector,
+          serviceSelector: labelSelector,
+        },
+      },
+      true,
+    ),
+  },
+];
+
+function describe(validate: ValidateFunction): string[] {
+  return (validate.errors ?? []).map((e) => {
+    const where = e.instancePath === '' ? '(root)' : e.instancePath;
+    const extra =
+      e.keyword === 'additionalProperties'
+        ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
+        : '';
+    return `${where} ${e.message ?? 'is invalid'}${extra}`;
+  });
+}
+
+function makeValidators(): MessageValidator[] {
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  return SCHEMAS.map(({ apiVersion, kind, schema }) => {
+    const validate = ajv.compile(schema);
+    return {
+      apiVersion,
+      kind,
+      validate: (object: unknown) => (validate(object) ? [] : describe(validate)),
+    };
+  });
+}
+
+const validators = makeValidators();
+
+/** Validators of every cilium.io kind this package emits (for core's output validation). */
+export const ciliumValidators: readonly ObjectValidator[] = validators;
+
+/** Problems of the cilium.io objects among `objects` (other kinds are not this package's). */
+export function validateCiliumObjects(objects: readonly KubeObject[]): string[] {
+  const problems: string[] = [];
+  for (const object of objects) {
+    const validator = validators.find(
+      (v) => v.apiVersion === object.apiVersion && v.kind === object.kind,
+    );
+    if (validator === undefined) continue;
+    for (const problem of validator.validate(object)) {
+      problems.push(`${object.kind}/${object.metadata.name}: ${problem}`);
+    }
+  }
+  return problems;
+}

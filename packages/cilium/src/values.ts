@@ -1,0 +1,196 @@
+// The values layers of charts/cilium. Everything for the upstream chart sits under the `cilium`
+// key (Helm's subchart rule). Nulls, which delete an upstream default, appear only in the env and
+// cluster layers: those are `-f` value files, where Helm honours a null for a subchart key; a
+// null in a parent chart's own values.yaml is not reliably passed on (helm/helm#10812, #32132).
+import type { HaPlan, JsonValue, ResolvedCluster, Values } from '@homelab/core';
+import { KUBE_PRISM_PORT } from './constants.js';
+import { ciliumDefaults, type ResolvedCiliumSettings } from './settings.js';
+import { CILIUM_RELEASES, type CiliumVersion } from './versions.js';
+
+/** The key the upstream chart's values live under. */
+export const CILIUM_VALUES_KEY = 'cilium';
+
+/** Keys under `operator.affinity.podAntiAffinity` in the upstream defaults (1.18 and 1.20). */
+const UPSTREAM_OPERATOR_ANTI_AFFINITY_KEYS = ['requiredDuringSchedulingIgnoredDuringExecution'];
+
+/**
+ * The base layer: Talos-correct settings, the same for every cluster.
+ * - IPAM from Kubernetes (node podCIDRs come from Talos' pod subnets, so the pool that
+ *   `ipam.operator.clusterPoolIPv4PodCIDRList` would describe is not used);
+ * - kube-proxy replacement, reaching the API through KubePrism on every node;
+ * - Talos' capability lists and its cgroup v2 mount (Cilium must not mount its own);
+ * - Gateway API with ALPN and appProtocol; the GatewayClass created unconditionally (the
+ *   Gateway API CRDs are installed before Cilium, so `auto` would only add a dependency on
+ *   what the renderer knows about the cluster);
+ * - Hubble with relay and UI; its mTLS certificates generated in the cluster by a CronJob
+ *   rather than by Helm at render time, so Argo CD never sees freshly generated keys in Git's
+ *   rendering and never fights over them.
+ */
+export function baseValues(version: CiliumVersion): Values {
+  const release = CILIUM_RELEASES[version];
+  return {
+    [CILIUM_VALUES_KEY]: {
+      ipam: { mode: 'kubernetes' },
+      kubeProxyReplacement: true,
+      k8sServiceHost: 'localhost',
+      k8sServicePort: KUBE_PRISM_PORT,
+      securityContext: {
+        capabilities: {
+          ciliumAgent: [...release.ciliumAgentCapabilities],
+          cleanCiliumState: [...release.cleanCiliumStateCapabilities],
+        },
+      },
+      cgroup: { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
+      gatewayAPI: {
+        enabled: ciliumDefaults.gatewayApi,
+        enableAlpn: true,
+        enableAppProtocol: true,
+        gatewayClass: { create: 'true' },
+      },
+      hubble: {
+        enabled: true,
+        relay: { enabled: ciliumDefaults.hubble.relay },
+        ui: { enabled: ciliumDefaults.hubble.ui },
+        tls: { auto: { enabled: true, method: 'cronJob' } },
+      },
+    },
+  };
+}
+
+/** Resolved max surge / max unavailable of a Deployment rollout, as the controller computes them. */
+export function resolveRollout(
+  replicas: number,
+  rollingUpdate: { maxSurge?: JsonValue; maxUnavailable?: JsonValue },
+): { maxSurge: number; maxUnavailable: number } {
+  const resolve = (value: JsonValue | undefined, fallback: string, roundUp: boolean): number => {
+    const v = value ?? fallback;
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string' && /^\d+%$/.test(v)) {
+      const exact = (replicas * Number(v.slice(0, -1))) / 100;
+      return roundUp ? Math.ceil(exact) : Math.floor(exact);
+    }
+    return 0;
+  };
+  const maxSurge = resolve(rollingUpdate.maxSurge, '25%', true);
+  let maxUnavailable = resolve(rollingUpdate.maxUnavailable, '25%', false);
+  if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
+  return { maxSurge, maxUnavailable };
+}
+
+/** The chart's default `operator.updateStrategy.rollingUpdate` (1.18 and 1.20). */
+export const UPSTREAM_OPERATOR_ROLLING_UPDATE = { maxSurge: '25%', maxUnavailable: '50%' } as const;
+
+/**
+ * `operator.*` values for an HA plan. Replaces the upstream anti-affinity with the plan's: a key
+ * upstream sets that the plan does not is nulled (Helm deletes it), so development drops
+ * upstream's required anti-affinity and staging swaps it for the preferred one.
+ */
+export function operatorValues(plan: HaPlan, updateStrategy: Values | undefined): Values {
+  const planAnti = plan.affinity?.podAntiAffinity;
+  let podAntiAffinity: JsonValue;
+  if (
+    planAnti !== undefined &&
+    planAnti !== null &&
+    typeof planAnti === 'object' &&
+    !Array.isArray(planAnti)
+  ) {
+    const merged: { [key: string]: JsonValue } = {};
+    for (const key of UPSTREAM_OPERATOR_ANTI_AFFINITY_KEYS) merged[key] = null;
+    Object.assign(merged, planAnti);
+    podAntiAffinity = merged;
+  } else {
+    podAntiAffinity = null;
+  }
+  const operator: Values = {
+    replicas: plan.replicas,
+    podDisruptionBudget:
+      plan.podDisruptionBudget === undefined
+        ? { enabled: false }
+        : { enabled: true, maxUnavailable: plan.podDisruptionBudget.maxUnavailable },
+    affinity: { podAntiAffinity },
+  };
+  if (plan.topologySpreadConstraints !== undefined) {
+    operator.topologySpreadConstraints = plan.topologySpreadConstraints;
+  }
+  if (updateStrategy !== undefined) operator.updateStrategy = updateStrategy;
+  return operator;
+}
+
+/** The cluster facts under `cilium`: name, announcement mode, toggles that differ from the base. */
+export function clusterFactValues(
+  cluster: ResolvedCluster,
+  settings: ResolvedCiliumSettings,
+): Values {
+  const values: Values = { cluster: { name: cluster.name } };
+  if (cluster.network.bgp !== undefined) {
+    values.bgpControlPlane = { enabled: true };
+  } else if (cluster.network.l2Announcements !== undefined) {
+    // Every announced Service holds a Lease that each node renews; Cilium's L2 guide advises
+    // raising the client rate limit from its defaults (10 qps, burst 20) accordingly.
+    values.l2announcements = { enabled: true };
+    values.k8sClientRateLimit = { qps: 30, burst: 60 };
+  }
+  const hubble: Values = {};
+  if (settings.hubble.relay !== ciliumDefaults.hubble.relay) {
+    hubble.relay = { enabled: settings.hubble.relay };
+  }
+  if (settings.hubble.ui !== ciliumDefaults.hubble.ui) hubble.ui = { enabled: settings.hubble.ui };
+  if (Object.keys(hubble).length > 0) values.hubble = hubble;
+  if (settings.gatewayApi !== ciliumDefaults.gatewayApi) {
+    values.gatewayAPI = settings.gatewayApi
+      ? { enabled: true, gatewayClass: { create: 'true' } }
+      : { enabled: false, gatewayClass: { create: 'false' } };
+  }
+  return values;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Splitting per-cluster values into an environment layer and cluster layers
+
+function isMap(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * What every one of `values` agrees on: keys present in all with equal values; maps recurse,
+ * lists and scalars are atomic (Helm replaces them). Empty maps are dropped.
+ */
+export function commonValues(values: readonly Values[]): Values {
+  const [first, ...rest] = values;
+  if (first === undefined) return {};
+  const out: Values = {};
+  for (const key of Object.keys(first)) {
+    const value = first[key];
+    if (!rest.every((other) => Object.hasOwn(other, key))) continue;
+    if (isMap(value) && rest.every((other) => isMap(other[key]))) {
+      const nested = commonValues([value, ...rest.map((other) => other[key] as Values)]);
+      if (Object.keys(nested).length > 0) out[key] = nested;
+    } else if (value !== undefined && rest.every((other) => deepEqual(other[key], value))) {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * What `full` has beyond `common` (which `commonValues` computed from it and others): merging the
+ * result onto `common` with Helm's rules gives `full` again.
+ */
+export function valuesBeyond(full: Values, common: Values): Values {
+  const out: Values = {};
+  for (const key of Object.keys(full)) {
+    const value = full[key] as JsonValue;
+    const shared = common[key];
+    if (!Object.hasOwn(common, key)) {
+      out[key] = value;
+    } else if (isMap(value) && isMap(shared)) {
+      const nested = valuesBeyond(value, shared);
+      if (Object.keys(nested).length > 0) out[key] = nested;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+// The upstream pins of @homelab/cilium, in one place. Renovate bumps the two commented constants
+// (see the `customManagers` rule in renovate.json); a bump of CILIUM_CHART_VERSION that is not in
+// CILIUM_RELEASES fails the typecheck, so a new release is added here, reviewed, and tested by the
+// conformance suite before it ships.
+import type { CiliumSettings } from '@homelab/core';
+
+/** Cilium chart versions the platform definition may ask for (`components.cilium.version`). */
+export type CiliumVersion = NonNullable<CiliumSettings['version']>;
+
+// renovate: datasource=helm depName=cilium registryUrl=https://helm.cilium.io
+export const CILIUM_CHART_VERSION = '1.18.12' satisfies CiliumVersion;
+
+/** Where the upstream chart comes from (the wrapper chart's dependency). */
+export const CILIUM_REPOSITORY = 'https://helm.cilium.io';
+
+// renovate: datasource=github-releases depName=kubernetes-sigs/gateway-api
+export const GATEWAY_API_VERSION = 'v1.3.0';
+
+/** What differs between the supported Cilium releases. */
+export interface CiliumRelease {
+  readonly chartVersion: CiliumVersion;
+  /** Upstream application version (the chart's appVersion). */
+  readonly appVersion: string;
+  /**
+   * Gateway API release (standard channel) whose CRDs this Cilium release needs installed
+   * before it starts: Cilium 1.18 was built and conformance-tested against v1.3.0; Cilium 1.20
+   * requires v1.6.1 at least (its upgrade notes: TLSRoute moved to v1).
+   */
+  readonly gatewayApiVersion: string;
+  /**
+   * `securityContext.capabilities.ciliumAgent` on Talos: the chart's default list without
+   * SYS_MODULE (Talos does not let workloads load kernel modules; Talos guide "Deploying Cilium
+   * CNI"). 1.20 adds SYSLOG to the default list.
+   */
+  readonly ciliumAgentCapabilities: readonly string[];
+  /** `securityContext.capabilities.cleanCiliumState` on Talos: the default without SYS_MODULE. */
+  readonly cleanCiliumStateCapabilities: readonly string[];
+}
+
+const TALOS_AGENT_CAPABILITIES_1_18 = [
+  'CHOWN',
+  'KILL',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'SYS_ADMIN',
+  'SYS_RESOURCE',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'SETGID',
+  'SETUID',
+] as const;
+
+const TALOS_CLEAN_STATE_CAPABILITIES = ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'] as const;
+
+/** Every supported release; the default is CILIUM_CHART_VERSION. */
+export const CILIUM_RELEASES: { readonly [V in CiliumVersion]: CiliumRelease } = {
+  '1.18.12': {
+    chartVersion: '1.18.12',
+    appVersion: '1.18.12',
+    gatewayApiVersion: GATEWAY_API_VERSION,
+    ciliumAgentCapabilities: TALOS_AGENT_CAPABILITIES_1_18,
+    cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
+  },
+  '1.20.0': {
+    chartVersion: '1.20.0',
+    appVersion: '1.20.0',
+    gatewayApiVersion: 'v1.6.1',
+    ciliumAgentCapabilities: [...TALOS_AGENT_CAPABILITIES_1_18, 'SYSLOG'],
+    cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
+  },
+};
+
+/** The supported chart versions, oldest first. */
+export const CILIUM_VERSIONS: readonly CiliumVersion[] = Object.keys(CILIUM_RELEASES).sort(
+  compareVersions,
+) as CiliumVersion[];
+
+export function isCiliumVersion(value: unknown): value is CiliumVersion {
+  return typeof value === 'string' && Object.hasOwn(CILIUM_RELEASES, value);
+}
+
+/** The Gateway API release (tag, standard channel) a Cilium chart version needs. */
+export function gatewayApiVersionFor(version: CiliumVersion = CILIUM_CHART_VERSION): string {
+  return CILIUM_RELEASES[version].gatewayApiVersion;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+// Conformance with the upstream Cilium releases, read in place from the reference data.
+import { type KubeObject, mergeValues, parseCidr, parseYaml, type Values } from '@homelab/core';
+import { readUpstream } from '@homelab/core/testing';
+import { Ajv } from 'ajv';
+import { describe, expect, test } from 'vitest';
+import { CILIUM_VERSIONS } from '../src/index.js';
+import { cluster, network, platform, referenceClusters, referencePlatform } from './factory.js';
+import { type AnyJson, renderClusters } from './helpers.js';
+import { unknownValueKeys } from './unknown-keys.js';
+
+const upstream = (version: string): { values: Values; schema: AnyJson } => ({
+  values: parseYaml(readUpstream('cilium', version, 'values.yaml')) as Values,
+  schema: JSON.parse(readUpstream('cilium', version, 'values.schema.json')),
+});
+
+/** The reference fleet plus a cluster with every optional feature switched the other way. */
+function fleet() {
+  return platform([
+    ...referenceClusters(),
+    cluster('edge', 'staging', 5, {
+      network: network(5, { loadBalancerPools: [{ name: 'v6', cidr: 'fd00:5::/120' }] }),
+      components: { cilium: { gatewayApi: false, hubble: { relay: false, ui: false } } },
+    }),
+  ]);
+}
+
+describe.each(CILIUM_VERSIONS)('Cilium %s', (version) => {
+  const { values: upstreamValues, schema } = upstream(version);
+  const { output, rendered } = renderClusters(fleet(), version);
+
+  test('the chart pins this release', () => {
+    expect(output.chart?.dependency).toEqual({
+      name: 'cilium',
+      version,
+      repository: 'https://helm.cilium.io',
+    });
+  });
+
+  test.each(['dev', 'staging', 'prod', 'edge'])(
+    'every key set under cilium for %s exists upstream',
+    (name) => {
+      const chart = rendered[name];
+      expect(chart?.issues).toEqual([]);
+      expect(unknownValueKeys(chart?.values.cilium, upstreamValues, schema)).toEqual([]);
+    },
+  );
+
+  test.each(['dev', 'staging', 'prod', 'edge'])(
+    'the coalesced values of %s pass values.schema.json',
+    (name) => {
+      const effective = mergeValues(upstreamValues, rendered[name]?.values.cilium as Values);
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      const validate = ajv.compile(schema);
+      validate(effective);
+      expect(validate.errors ?? []).toEqual([]);
+    },
+  );
+});
+
+describe('the key check', () => {
+  const { values: upstreamValues, schema } = upstream('1.18.12');
+  const { rendered } = renderClusters(referencePlatform());
+  const ours = rendered.dev?.values.cilium as AnyJson;
+
+  test('fails on a misspelled top-level key', () => {
+    expect(
+      unknownValueKeys({ ...ours, kubeProxyReplacment: true }, upstreamValues, schema),
+    ).toEqual(['kubeProxyReplacment']);
+  });
+
+  test('fails on a misspelled nested key and names its path', () => {
+    const values = {
+      ...ours,
+      operator: { ...ours.operator, replica: 2 },
+      hubble: { ...ours.hubble, relay: { enabeld: true } },
+    };
+    expect(unknownValueKeys(values, upstreamValues, schema)).toEqual([
+      'operator.replica',
+      'hubble.relay.enabeld',
+    ]);
+  });
+
+  test('accepts keys under free-form maps', () => {
+    const values = {
+      operator: { podLabels: { team: 'net' }, affinity: { nodeAffinity: {} } },
+      k8sClientRateLimit: { qps: 5 },
+    };
+    expect(unknownValueKeys(values, upstreamValues, schema)).toEqual([]);
+  });
+
+  test('reports a map set where upstream has a scalar', () => {
+    expect(unknownValueKeys({ ipam: { mode: { a: 1 } } }, upstreamValues, schema)).toEqual([
+      'ipam.mode',
+    ]);
+  });
+});
+
+describe('custom resources against the upstream CRD schemas', () => {
+  const crdSchemas = new Map<string, AnyJson>([
+    ['cilium.io/v2/CiliumLoadBalancerIPPool', 'ciliumloadbalancerippool_v2.json'],
+    ['cilium.io/v2/CiliumBGPClusterConfig', 'ciliumbgpclusterconfig_v2.json'],
+    ['cilium.io/v2/CiliumBGPPeerConfig', 'ciliumbgppeerconfig_v2.json'],
+    ['cilium.io/v2/CiliumBGPAdvertisement', 'ciliumbgpadvertisement_v2.json'],
+    ['cilium.io/v2alpha1/CiliumL2AnnouncementPolicy', 'ciliuml2announcementpolicy_v2alpha1.json'],
+  ]);
+  // The files declare no $schema: they are OpenAPI v3 structural schemas, valid draft-07.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addFormat('cidr', (s: string) => parseCidr(s) !== undefined);
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
+  });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  ajv.addFormat('date-time', () => true);
+  ajv.addFormat('ipv4', (s: string) => /^(\d{1,3}\.){3}\d{1,3}$/.test(s));
+  const validators = new Map(
+    [...crdSchemas].map(([key, file]) => [
+      key,
+      ajv.compile(JSON.parse(readUpstream('cilium', 'crd-jsonschema', file))),
+    ]),
+  );
+  const problems = (object: KubeObject): unknown[] => {
+    const validate = validators.get(`${object.apiVersion}/${object.kind}`);
+    if (validate === undefined)
+      throw new Error(`no CRD schema for ${object.apiVersion} ${object.kind}`);
+    validate(object);
+    return validate.errors ?? [];
+  };
+  const { rendered } = renderClusters(fleet());
+  const ciliumObjects = Object.values(rendered).flatMap((r) =>
+    r.objects.filter((o) => o.apiVersion.startsWith('cilium.io/')),
+  );
+
+  test('every kind we emit is covered', () => {
+    expect([...new Set(ciliumObjects.map((o) => `${o.apiVersion}/${o.kind}`))].sort()).toEqual(
+      [...crdSchemas.keys()].sort(),
+    );
+  });
+
+  test.each(ciliumObjects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))(
+    '%s validates',
+    (_, object) => {
+      expect(problems(object)).toEqual([]);
+    },
+  );
+
+  test('a broken custom resource fails', () => {
+    const peer = structuredClone(
+      ciliumObjects.find((o) => o.kind === 'CiliumBGPClusterConfig'),
+    ) as AnyJson;
+    peer.spec.bgpInstances[0].peers[0].peerASN = '64512';
+    peer.spec.bgpInstances[0].peers[0].peerAdress = '192.168.3.1';
+    const errors = problems(peer) as AnyJson[];
+    expect(errors.map((e) => `${e.instancePath} ${e.keyword}`).sort()).toEqual([
+      '/spec/bgpInstances/0/peers/0 additionalProperties',
+      '/spec/bgpInstances/0/peers/0/peerASN type',
+    ]);
+  });
+});

@@ -1,0 +1,144 @@
+import { mergeValues, parseYaml, type Values } from '@homelab/core';
+import { readUpstream } from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { CILIUM_RELEASES, KUBE_PRISM_PORT } from '../src/index.js';
+import { cluster, nodes, platform, referencePlatform } from './factory.js';
+import { type AnyJson, renderClusters } from './helpers.js';
+
+const { output, rendered } = renderClusters(referencePlatform());
+const cilium = (name: string): AnyJson => rendered[name]?.values.cilium;
+
+describe('operator HA per environment', () => {
+  test('replicas are 1, 2 and 3 for development, staging and production', () => {
+    expect(['dev', 'staging', 'prod'].map((c) => cilium(c).operator.replicas)).toEqual([1, 2, 3]);
+  });
+
+  test('a PodDisruptionBudget with maxUnavailable 1 exists only in staging and production', () => {
+    expect(cilium('dev').operator.podDisruptionBudget).toEqual({ enabled: false });
+    for (const c of ['staging', 'prod']) {
+      expect(cilium(c).operator.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
+    }
+  });
+
+  test("development removes upstream's required anti-affinity once the subchart coalesces", () => {
+    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const effective = mergeValues(upstream, cilium('dev')) as AnyJson;
+    expect(upstream.operator).toHaveProperty(
+      'affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution',
+    );
+    expect(effective.operator.affinity).toEqual({});
+  });
+
+  test("staging replaces upstream's required anti-affinity with a preferred one", () => {
+    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const effective = mergeValues(upstream, cilium('staging')) as AnyJson;
+    expect(Object.keys(effective.operator.affinity.podAntiAffinity)).toEqual([
+      'preferredDuringSchedulingIgnoredDuringExecution',
+    ]);
+    expect(effective.operator.topologySpreadConstraints[0].whenUnsatisfiable).toBe(
+      'ScheduleAnyway',
+    );
+  });
+
+  test('production rolls out with maxUnavailable 0 and spreads with DoNotSchedule', () => {
+    expect(cilium('prod').operator.updateStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    expect(cilium('prod').operator.topologySpreadConstraints[0].whenUnsatisfiable).toBe(
+      'DoNotSchedule',
+    );
+  });
+
+  test('a one-node cluster rolls the operator out by replacing it (its host ports leave no room for a surge pod)', () => {
+    expect(cilium('dev').operator.updateStrategy.rollingUpdate).toEqual({
+      maxSurge: 0,
+      maxUnavailable: 1,
+    });
+  });
+
+  test('environment layers carry the HA values and cluster layers carry none when clusters agree', () => {
+    expect(Object.keys(output.chart?.environments ?? {}).sort()).toEqual([
+      'development',
+      'production',
+      'staging',
+    ]);
+    expect((output.chart as AnyJson).clusters.prod.cilium.operator).toBeUndefined();
+  });
+
+  test('two clusters of one environment that differ keep their difference in their own layer', () => {
+    const p = platform([
+      cluster('dev', 'development', 1),
+      cluster('lab', 'development', 2, { nodes: [...nodes('lab', 2, 2)] as AnyJson }),
+    ]);
+    const { output: out, rendered: r } = renderClusters(p);
+    expect(
+      (out.chart as AnyJson).environments.development.cilium.operator.updateStrategy,
+    ).toBeUndefined();
+    expect((r.dev as AnyJson).values.cilium.operator.updateStrategy.rollingUpdate.maxSurge).toBe(0);
+    expect((r.lab as AnyJson).values.cilium.operator.updateStrategy).toBeUndefined();
+    expect((r.lab as AnyJson).values.cilium.operator.replicas).toBe(1);
+  });
+});
+
+describe('Talos-correct base values', () => {
+  test('Cilium reaches the API through KubePrism on the port Talos is asked to open', () => {
+    const talos = output.clusters.dev?.talos;
+    expect(cilium('dev').k8sServiceHost).toBe('localhost');
+    expect(cilium('dev').k8sServicePort).toBe(talos?.kubePrism?.port);
+    expect(talos).toEqual({
+      source: 'cilium',
+      cni: 'none',
+      disableKubeProxy: true,
+      kubePrism: { port: 7445 },
+    });
+    expect(KUBE_PRISM_PORT).toBe(7445);
+  });
+
+  test('IPAM comes from Kubernetes, kube-proxy is replaced and the cgroup v2 mount is Talos’', () => {
+    const v = cilium('prod');
+    expect([v.ipam, v.kubeProxyReplacement, v.cgroup]).toEqual([
+      { mode: 'kubernetes' },
+      true,
+      { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
+    ]);
+  });
+
+  test('capabilities are the upstream defaults without SYS_MODULE, per release', () => {
+    for (const version of ['1.18.12', '1.20.0'] as const) {
+      const upstream = parseYaml(readUpstream('cilium', version, 'values.yaml')) as AnyJson;
+      const caps = upstream.securityContext.capabilities;
+      const release = CILIUM_RELEASES[version];
+      expect([...release.ciliumAgentCapabilities].sort()).toEqual(
+        caps.ciliumAgent.filter((c: string) => c !== 'SYS_MODULE').sort(),
+      );
+      expect([...release.cleanCiliumStateCapabilities].sort()).toEqual(
+        caps.cleanCiliumState.filter((c: string) => c !== 'SYS_MODULE').sort(),
+      );
+    }
+  });
+
+  test('Gateway API, ALPN and appProtocol are on; Hubble runs relay and UI with in-cluster certificates', () => {
+    const v = cilium('staging');
+    expect(v.gatewayAPI).toEqual({
+      enabled: true,
+      enableAlpn: true,
+      enableAppProtocol: true,
+      gatewayClass: { create: 'true' },
+    });
+    expect([v.hubble.relay.enabled, v.hubble.ui.enabled, v.hubble.tls.auto.method]).toEqual([
+      true,
+      true,
+      'cronJob',
+    ]);
+  });
+
+  test('cluster layers carry the cluster name and its announcement mode', () => {
+    expect(cilium('prod').cluster).toEqual({ name: 'prod' });
+    expect(cilium('prod').bgpControlPlane).toEqual({ enabled: true });
+    expect(cilium('prod').l2announcements).toBeUndefined();
+    expect(cilium('dev').l2announcements).toEqual({ enabled: true });
+    expect(cilium('dev').k8sClientRateLimit).toEqual({ qps: 30, burst: 60 });
+    expect(cilium('dev').bgpControlPlane).toBeUndefined();
+  });
+});
