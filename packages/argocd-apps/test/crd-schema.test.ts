@@ -1,0 +1,117 @@
+// Every generated Application and AppProject against the Argo CD v3.4.4 CRD schemas, read in
+// place from the upstream reference data. Unknown fields are refused (as `kubectl apply
+// --validate=strict` does), except where the schema preserves them.
+import type { ComponentOutput, KubeObject, ResolvedPlatform } from '@homelab/core';
+import { parseAllDocuments } from '@homelab/core';
+import { readUpstream } from '@homelab/core/testing';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { assembleApplications } from '../src/applications.js';
+import { renderArgocd } from '../src/argocd.js';
+import { AUTHELIA, BITWARDEN, CILIUM, fakeOutput, LONGHORN, referencePlatform } from './factory.js';
+
+type Schema = { [key: string]: unknown };
+
+/** Closes every object schema that lists its properties and does not preserve unknown fields. */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema as Schema)) {
+    if (key.startsWith('x-kubernetes-')) continue;
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, strict(v)]))
+        : strict(value);
+  }
+  const original = schema as Schema;
+  if (
+    original.properties !== undefined &&
+    original.additionalProperties === undefined &&
+    original['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function crdValidator(file: string): ValidateFunction {
+  const crd = parse(readUpstream('argo-cd', 'crds-v3.4.4', file)) as {
+    spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+  };
+  const version = crd.spec.versions.find((candidate) => candidate.name === 'v1alpha1');
+  if (version === undefined) throw new Error(`${file}: no v1alpha1`);
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  return ajv.compile(strict(version.schema.openAPIV3Schema) as Schema);
+}
+
+const validators: { [kind: string]: ValidateFunction } = {
+  Application: crdValidator('application-crd.yaml'),
+  AppProject: crdValidator('appproject-crd.yaml'),
+};
+
+function problems(object: KubeObject): string[] {
+  const validate = validators[object.kind];
+  if (validate === undefined) throw new Error(`no CRD for ${object.kind}`);
+  if (validate(object)) return [];
+  return (validate.errors ?? []).map(
+    (e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`,
+  );
+}
+
+function generatedObjects(platform: ResolvedPlatform): KubeObject[] {
+  const others: ComponentOutput[] = [CILIUM, BITWARDEN, LONGHORN, AUTHELIA].map((c) =>
+    fakeOutput(platform, c),
+  );
+  const { chart, files } = assembleApplications(platform, [
+    ...others,
+    renderArgocd(platform, others),
+  ]);
+  const objects: KubeObject[] = [];
+  for (const layer of Object.values(chart.clusters)) {
+    objects.push(...(Object.values(layer.manifests as object) as KubeObject[]));
+  }
+  for (const file of files) objects.push(...(parseAllDocuments(file.content) as KubeObject[]));
+  return objects;
+}
+
+describe('Argo CD CRD schemas (v3.4.4)', () => {
+  const objects = generatedObjects(
+    referencePlatform((clusters) => {
+      for (const cluster of clusters) cluster.components = { argocd: { adminGroups: ['admins'] } };
+    }),
+  );
+
+  it('covers the Applications and AppProjects of every cluster and the root files', () => {
+    const count = (kind: string) => objects.filter((object) => object.kind === kind).length;
+    // 3 clusters × (6 Applications + 1 project) in the umbrella, 3 × (root + bootstrap project).
+    expect(count('Application')).toBe(21);
+    expect(count('AppProject')).toBe(6);
+  });
+
+  it.each(['Application', 'AppProject'])('validates every generated %s', (kind) => {
+    for (const object of objects.filter((candidate) => candidate.kind === kind)) {
+      expect(problems(object), object.metadata.name).toEqual([]);
+    }
+  });
+
+  it('refuses a misspelled field, so the check can fail', () => {
+    const app = objects.find((object) => object.kind === 'Application') as KubeObject & {
+      spec: Schema;
+    };
+    const broken = { ...app, spec: { ...app.spec, syncPolicy: { automatd: { prune: true } } } };
+    expect(problems(broken as KubeObject).join('\n')).toContain('"additionalProperty":"automatd"');
+  });
+
+  it('refuses a field of the wrong type', () => {
+    const project = objects.find((object) => object.kind === 'AppProject') as KubeObject & {
+      spec: Schema;
+    };
+    const broken = {
+      ...project,
+      spec: { ...project.spec, sourceRepos: 'https://example.com/repo.git' },
+    };
+    expect(problems(broken as KubeObject).join('\n')).toContain('/spec/sourceRepos must be array');
+  });
+});
