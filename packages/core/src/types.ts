@@ -114,6 +114,11 @@ export interface HaRequest {
   readonly replicas?: number;
   /** Path of the setting in the definition, for issues. */
   readonly path: string;
+  /**
+   * Workload kind (default `Deployment`). A StatefulSet gets no Deployment `strategy` and, having
+   * no surge pod, keeps required anti-affinity whenever replicas ≤ schedulable nodes.
+   */
+  readonly kind?: 'Deployment' | 'StatefulSet';
 }
 
 export type LabelSelectorTerm = {

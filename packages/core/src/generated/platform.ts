@@ -190,7 +190,7 @@ components?: ClusterComponents
  */
 export interface TalosSettings {
 /**
- * Talos version, e.g. v1.12.11 (1.11, 1.12 and 1.13 are supported).
+ * Talos version, e.g. v1.12.11. Talos 1.11, 1.12 and 1.13 are supported; 1.14 changes the machine-config document format and is refused until it is supported.
  */
 version: string
 }
@@ -199,7 +199,7 @@ version: string
  */
 export interface KubernetesSettings {
 /**
- * Kubernetes version, e.g. 1.34.2 (without the v).
+ * Kubernetes version, e.g. 1.34.4 (without the v), within the range the cluster's Talos release supports (Talos 1.11: 1.29-1.34, 1.12: 1.30-1.35, 1.13: 1.31-1.36).
  */
 version: string
 }
@@ -360,7 +360,60 @@ effect: ("NoSchedule" | "PreferNoSchedule" | "NoExecute")
  * Components enabled on the cluster and their settings.
  */
 export interface ClusterComponents {
+argocd?: ArgocdSettings
 cilium?: CiliumSettings
+}
+/**
+ * Argo CD settings.
+ */
+export interface ArgocdSettings {
+/**
+ * Deploy Argo CD on the cluster and manage it from Git (default true).
+ */
+enabled?: boolean
+/**
+ * OIDC groups (the `groups` claim) granted Argo CD's role:admin.
+ */
+adminGroups?: string[]
+/**
+ * OIDC groups granted role:readonly explicitly (every logged-in user gets role:readonly by default).
+ */
+readonlyGroups?: string[]
+/**
+ * Keep Argo CD's local admin account (default true; set false once OIDC login works).
+ */
+localAdmin?: boolean
+oidc?: ArgocdOidcSettings
+}
+/**
+ * Login through Authelia (issuer https://auth.<cluster domain>). Omit to use only the local admin account.
+ */
+export interface ArgocdOidcSettings {
+/**
+ * OIDC client id Argo CD presents to Authelia (Authelia registers the same client).
+ */
+clientId: string
+/**
+ * Where the client secret is: a Secret reference object, or Argo CD's `$<secret>:<key>` form. Never the secret itself.
+ */
+clientSecret: (ArgocdSecretReference | string)
+/**
+ * Label of the login button (default Authelia).
+ */
+name?: string
+}
+/**
+ * A key of a Kubernetes Secret in the argocd namespace (declared and filled by the secrets provider, never a value).
+ */
+export interface ArgocdSecretReference {
+/**
+ * Name of the Kubernetes Secret (in the argocd namespace).
+ */
+secretName: string
+/**
+ * Key in the Secret's data.
+ */
+key: string
 }
 /**
  * Cilium settings.

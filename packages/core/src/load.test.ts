@@ -1,0 +1,382 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { formatIssue, type Issue } from './issues.js';
+import { LOAD_LIMITS, loadDefinition, validateDefinition } from './load.js';
+import { repoRoot } from './testing.js';
+
+const fixtures = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
+const minimal = readFileSync(join(fixtures, 'valid/minimal/platform.yaml'), 'utf8');
+const reference = readFileSync(join(repoRoot(), 'apps/homelab/platform.yaml'), 'utf8');
+
+interface ExpectedIssue {
+  severity: string;
+  code: string;
+  path: string;
+  line: number;
+  column?: number;
+}
+
+function cases(kind: string): string[] {
+  return readdirSync(join(fixtures, kind)).sort();
+}
+
+function summary(issue: Issue, withColumn: boolean): ExpectedIssue {
+  return {
+    severity: issue.severity,
+    code: issue.code,
+    path: issue.path,
+    line: issue.position?.line ?? -1,
+    ...(withColumn && issue.position ? { column: issue.position.column } : {}),
+  };
+}
+
+describe.each([
+  ...cases('invalid').map((name) => ['invalid', name]),
+  ...cases('warnings').map((name) => ['warnings', name]),
+])('fixture %s/%s', (kind, name) => {
+  const dir = join(fixtures, kind, name);
+  const text = readFileSync(join(dir, 'platform.yaml'), 'utf8');
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+    issues: ExpectedIssue[];
+    messageIncludes?: string;
+  };
+
+  test('reports exactly the expected issues at their lines', () => {
+    const { issues } = loadDefinition(text, 'platform.yaml');
+    const actual = issues.map((issue, i) =>
+      summary(issue, expected.issues[i]?.column !== undefined),
+    );
+    expect(actual).toEqual(expected.issues);
+  });
+
+  test('every issue names the file and a position, and formats on one line', () => {
+    const { issues } = loadDefinition(text, 'platform.yaml');
+    for (const issue of issues) {
+      expect(issue.position?.file).toBe('platform.yaml');
+      expect(formatIssue(issue)).toMatch(/^platform\.yaml:\d+:\d+ {2}\S/);
+      expect(formatIssue(issue)).not.toContain('\n');
+    }
+    if (expected.messageIncludes) {
+      expect(issues.map((issue) => issue.message).join('\n')).toContain(expected.messageIncludes);
+    }
+  });
+
+  test(kind === 'invalid' ? 'yields no definition' : 'still yields the definition', () => {
+    const { definition } = loadDefinition(text, 'platform.yaml');
+    expect(definition === undefined).toBe(kind === 'invalid');
+  });
+});
+
+describe('valid definitions', () => {
+  test('the reference platform loads with no issue at all', () => {
+    const { definition, issues } = loadDefinition(reference, 'apps/homelab/platform.yaml');
+    expect(issues.map(formatIssue)).toEqual([]);
+    expect(definition?.clusters.map((c) => c.name)).toEqual(['dev', 'staging', 'prod']);
+  });
+
+  test('the reference platform points editors at the schema on its first line', () => {
+    expect(reference.split('\n')[0]).toBe(
+      '# yaml-language-server: $schema=../../packages/core/schema/platform.schema.json',
+    );
+  });
+
+  test('the minimal fixture loads into plain data', () => {
+    const { definition, issues } = loadDefinition(minimal, 'platform.yaml');
+    expect(issues).toEqual([]);
+    expect(definition?.clusters[1]?.network.bgp?.peers[0]).toEqual({
+      name: 'router',
+      address: '10.2.0.1',
+      asn: 64501,
+    });
+  });
+});
+
+describe('messages', () => {
+  test('an unknown key points at the key and lists the known ones', () => {
+    const text = minimal.replace(
+      '      serviceCidr: 10.96.0.0/12\n',
+      '      servicecidr: 10.96.0.0/12\n',
+    );
+    const { issues } = loadDefinition(text, 'p.yaml');
+    const unknown = issues.find((issue) => issue.path === 'clusters[0].network.servicecidr');
+    expect(unknown).toMatchObject({
+      code: 'schema',
+      value: 'servicecidr',
+      position: { file: 'p.yaml', line: 18, column: 7 },
+    });
+    expect(unknown?.message).toContain('did you mean "serviceCidr"?');
+    expect(unknown?.expected).toBe(
+      'one of: bgp, gateway, l2Announcements, loadBalancerPools, nameservers, nodeCidr, podCidr, serviceCidr',
+    );
+  });
+
+  test('an enum issue lists the allowed values', () => {
+    const text = minimal.replace('environment: development', 'environment: dev');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    expect(issue).toMatchObject({
+      path: 'clusters[0].environment',
+      value: 'dev',
+      expected: 'one of "development", "staging", "production"',
+      position: { line: 8, column: 18 },
+    });
+  });
+
+  test('a pattern issue explains the expected form in words', () => {
+    const text = minimal.replace('name: alpha', 'name: Alpha_1');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    expect(issue?.path).toBe('clusters[0].name');
+    expect(issue?.expected).toMatch(/^a DNS label: lower-case letters/);
+  });
+
+  test('an invalid label key is reported at the key', () => {
+    const text = minimal.replace(
+      '        installDisk: /dev/sda\n  - name: beta',
+      '        installDisk: /dev/sda\n        labels:\n          "bad key": x\n  - name: beta',
+    );
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    expect(issue).toMatchObject({
+      path: 'clusters[0].nodes[0].labels["bad key"]',
+      value: 'bad key',
+      position: { line: 29, column: 11 },
+    });
+  });
+
+  test('the same mistake in two clusters gives two issues', () => {
+    const text = minimal.replaceAll('podCidr: 10.244.0.0/16', 'podCidr: 10.244.0.1/16');
+    const { issues } = loadDefinition(text, 'p.yaml');
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'clusters[0].network.podCidr',
+      'clusters[1].network.podCidr',
+    ]);
+    expect(issues[0]?.expected).toBe('10.244.0.0/16');
+  });
+
+  test('semantic checks still run on the clusters the schema accepted', () => {
+    const text = minimal
+      .replace('environment: development', 'environment: dev')
+      .replace('cidr: 10.2.1.0/27', 'cidr: 10.2.0.0/27');
+    const codes = loadDefinition(text, 'p.yaml').issues.map((issue) => [issue.code, issue.path]);
+    expect(codes).toEqual([
+      ['schema', 'clusters[0].environment'],
+      ['overlap', 'clusters[1].network.loadBalancerPools[0].cidr'],
+    ]);
+  });
+
+  test('IPv6 networks are checked like IPv4 ones', () => {
+    const text = minimal
+      .replace('podCidr: 10.244.0.0/16', 'podCidr: fd00:10:244::/56')
+      .replace('serviceCidr: 10.96.0.0/12', 'serviceCidr: fd00:10:244:80::/108');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    expect(issue).toMatchObject({
+      code: 'overlap',
+      path: 'clusters[0].network.serviceCidr',
+      value: 'fd00:10:244:80::/108',
+    });
+  });
+});
+
+describe('hostile input', () => {
+  test('a file over the size limit is refused before parsing', () => {
+    const text = `# ${'x'.repeat(LOAD_LIMITS.maxBytes)}\n`;
+    const { definition, issues } = loadDefinition(text, 'big.yaml');
+    expect(definition).toBeUndefined();
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ code: 'yaml-too-large', position: { line: 1, column: 1 } });
+  });
+
+  test('a million nested brackets give one issue, quickly, without a stack overflow', () => {
+    const text = `a: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}\n`;
+    const started = performance.now();
+    const { issues } = loadDefinition(text, 'deep.yaml');
+    expect(issues.map((issue) => issue.code)).toEqual(['yaml-too-deep']);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  test('deep block nesting is refused too', () => {
+    let text = '';
+    for (let i = 0; i < 100; i++) text += `${'  '.repeat(i)}k:\n`;
+    expect(loadDefinition(text, 'deep.yaml').issues.map((issue) => issue.code)).toEqual([
+      'yaml-too-deep',
+    ]);
+  });
+
+  test('nesting at the limit is fine for the YAML guard', () => {
+    const text = `platform: ${'['.repeat(60)}${']'.repeat(60)}\n`;
+    const codes = loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code);
+    expect(codes).not.toContain('yaml-too-deep');
+    expect(codes).toContain('schema');
+  });
+
+  test('a recursive alias is refused, not followed forever', () => {
+    const { issues } = loadDefinition('platform: &a\n  name: *a\n', 'p.yaml');
+    expect(issues).toMatchObject([
+      { code: 'cycle', path: 'platform.name', position: { line: 2, column: 9 } },
+    ]);
+  });
+
+  test('a mapping with too many keys is refused before schema validation', () => {
+    const keys = Array.from({ length: LOAD_LIMITS.maxCollectionSize + 1 }, (_, i) => `k${i}: v`);
+    const { issues } = loadDefinition(`platform:\n  ${keys.join('\n  ')}\n`, 'p.yaml');
+    expect(issues).toMatchObject([
+      { code: 'too-large', path: 'platform', value: LOAD_LIMITS.maxCollectionSize + 1 },
+    ]);
+  });
+
+  test('a hundred thousand keys are handled in linear time', () => {
+    const text = Array.from({ length: 100_000 }, (_, i) => `k${i}: v`).join('\n');
+    const started = performance.now();
+    expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).toEqual(['too-large']);
+    // A quadratic duplicate-key check takes minutes here.
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  test('issues beyond the cap are summarised in one', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}: v`);
+    const { issues } = loadDefinition(`platform:\n  ${keys.join('\n  ')}\n`, 'p.yaml');
+    expect(issues).toHaveLength(LOAD_LIMITS.maxIssues + 1);
+    expect(issues[LOAD_LIMITS.maxIssues]).toMatchObject({ code: 'too-many-issues' });
+    expect(issues[LOAD_LIMITS.maxIssues]?.value).toBe(300 + 4 - LOAD_LIMITS.maxIssues);
+  });
+
+  test('anchors used a few times are fine', () => {
+    const text = minimal
+      .replace(
+        'installDisk: /dev/sda\n  - name: beta',
+        'installDisk: &disk /dev/sda\n  - name: beta',
+      )
+      .replace(
+        'address: 10.2.0.23\n        installDisk: /dev/sda',
+        'address: 10.2.0.23\n        installDisk: *disk',
+      );
+    expect(loadDefinition(text, 'p.yaml').issues).toEqual([]);
+  });
+
+  test('a __proto__ key is an unknown key, not a prototype change', () => {
+    const text = minimal.replace('platform:\n', 'platform:\n  __proto__:\n    polluted: true\n');
+    const { issues } = loadDefinition(text, 'p.yaml');
+    expect(issues.map((issue) => issue.path)).toEqual(['platform.__proto__']);
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+});
+
+describe('empty and odd documents', () => {
+  test.each([
+    ['an empty string', '', 'yaml-empty'],
+    ['blank lines', '  \n\n', 'yaml-empty'],
+    ['a null document', '~\n', 'yaml-empty'],
+    ['a scalar', 'just text\n', 'yaml-root'],
+    ['a list', '- a\n', 'yaml-root'],
+  ])('%s gives one %s issue at 1:1', (_name, text, code) => {
+    const { definition, issues } = loadDefinition(text, 'p.yaml');
+    expect(definition).toBeUndefined();
+    expect(issues).toMatchObject([{ code, position: { file: 'p.yaml', line: 1, column: 1 } }]);
+  });
+});
+
+describe('validateDefinition', () => {
+  test('validates plain data without positions', () => {
+    const { definition, issues } = validateDefinition({ platform: { name: 'x' } });
+    expect(definition).toBeUndefined();
+    expect(issues.map((issue) => [issue.path, issue.position])).toEqual([
+      ['clusters', undefined],
+      ['platform.domain', undefined],
+      ['repository', undefined],
+    ]);
+  });
+
+  test('refuses a non-object root', () => {
+    expect(validateDefinition([1, 2]).issues.map((issue) => issue.message)).toEqual(['is a list']);
+  });
+});
+
+describe('properties', () => {
+  const lines = minimal.split('\n');
+
+  test('any string yields a result and never throws', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        const { definition, issues } = loadDefinition(text, 'fuzz.yaml');
+        expect(definition === undefined || issues.every((i) => i.severity === 'warning')).toBe(
+          true,
+        );
+        for (const issue of issues) expect(issue.position?.file).toBe('fuzz.yaml');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('YAML-ish garbage always yields an error with a position', () => {
+    const token = fc.constantFrom(
+      '- ',
+      ': ',
+      '[',
+      ']',
+      '{',
+      '}',
+      '&a ',
+      '*a',
+      '"',
+      "'",
+      '\n',
+      '  ',
+      '---\n',
+      '? ',
+      '!!str ',
+      'platform',
+      'clusters',
+      '10.0.0.0/8',
+      '#',
+      '|',
+      '>',
+      '\t',
+      'null',
+      '~',
+    );
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
+        const { definition, issues } = loadDefinition(tokens.join(''), 'fuzz.yaml');
+        expect(definition).toBeUndefined();
+        expect(issues.some((issue) => issue.severity === 'error')).toBe(true);
+        for (const issue of issues) {
+          expect(issue.position?.line).toBeGreaterThanOrEqual(1);
+          expect(issue.position?.column).toBeGreaterThanOrEqual(1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('deleting any line of a valid definition never throws and keeps positions in the file', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: lines.length - 1 }), (index) => {
+        const text = lines.filter((_, i) => i !== index).join('\n');
+        const { issues } = loadDefinition(text, 'p.yaml');
+        const lineCount = text.split('\n').length;
+        for (const issue of issues) {
+          expect(issue.position?.line).toBeLessThanOrEqual(lineCount);
+        }
+      }),
+    );
+  });
+
+  test('replacing any scalar value with a wrong one yields an error', () => {
+    const scalarLines = lines
+      .map((line, index) => ({ line, index }))
+      .filter(({ line }) => /^\s*(- )?[A-Za-z]+: \S/.test(line));
+    const wrong = fc.constantFrom('[]', '{}', '-1', '"10.0.0.0/33"', 'Bad Value', '99999999999');
+    fc.assert(
+      fc.property(fc.constantFrom(...scalarLines), wrong, ({ line, index }, replacement) => {
+        fc.pre(!line.endsWith(`: ${replacement}`));
+        const mutated = [...lines];
+        mutated[index] = line.replace(/: .*$/, `: ${replacement}`);
+        const { definition, issues } = loadDefinition(mutated.join('\n'), 'p.yaml');
+        expect(definition).toBeUndefined();
+        expect(issues.some((issue) => issue.severity === 'error')).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,434 @@
+// Loading a platform definition: YAML with source positions, guarded against hostile input, then
+// JSON Schema, then semantic checks. Pure: the caller reads the file. Never throws for bad input.
+import {
+  Composer,
+  type CST,
+  isAlias,
+  isCollection,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  Parser,
+  type Node as YamlNode,
+} from 'yaml';
+import type { PlatformDefinition } from './generated/platform.js';
+import {
+  error,
+  formatPath,
+  hasErrors,
+  type Issue,
+  type SourcePosition,
+  sortIssues,
+  warning,
+} from './issues.js';
+import { type Locator, type PathSegment, schemaIssues } from './schema-validate.js';
+import { semanticIssues } from './semantic.js';
+
+/** Limits that keep a hostile file from exhausting memory or the stack. */
+export const LOAD_LIMITS = {
+  /** Bytes of UTF-8 input. */
+  maxBytes: 2 * 1024 * 1024,
+  /** Alias expansions (YAML's "billion laughs"). */
+  maxAliasCount: 100,
+  /** Nesting of mappings and lists. */
+  maxDepth: 64,
+  /** Entries of one mapping or list (validation cost grows faster than linearly beyond). */
+  maxCollectionSize: 5000,
+  /** Issues reported; the rest are summarised in one more. */
+  maxIssues: 200,
+} as const;
+
+/** Keeps the first `maxIssues` issues (sorted) and says how many more there were. */
+function capped(issues: Issue[]): Issue[] {
+  if (issues.length <= LOAD_LIMITS.maxIssues) return issues;
+  const rest = issues.length - LOAD_LIMITS.maxIssues;
+  const last = issues[LOAD_LIMITS.maxIssues - 1];
+  return [
+    ...issues.slice(0, LOAD_LIMITS.maxIssues),
+    error({
+      code: 'too-many-issues',
+      path: '(root)',
+      value: rest,
+      message: 'more issues are not shown; fix the ones above first',
+      expected: `at most ${LOAD_LIMITS.maxIssues} issues per run`,
+      ...(last?.position ? { position: last.position } : {}),
+    }),
+  ];
+}
+
+export interface LoadResult {
+  /** The definition, when it has no errors (warnings may remain in `issues`). */
+  readonly definition: PlatformDefinition | undefined;
+  readonly issues: Issue[];
+}
+
+function positionAt(
+  file: string,
+  lineCounter: LineCounter,
+  offset: number | undefined,
+): SourcePosition {
+  const { line, col } = lineCounter.linePos(offset ?? 0);
+  return { file, line, column: col };
+}
+
+function startPosition(file: string, text: string, offset: number): SourcePosition {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { file, line, column: offset - last };
+}
+
+/**
+ * Parses to the concrete syntax tree, refusing nesting deeper than `limit` as soon as it appears
+ * (the parser keeps an explicit stack, so this is safe on any input; the composer that builds
+ * documents recurses, so it only ever sees bounded depth). Feeds `lineCounter`.
+ */
+function parseTokens(
+  text: string,
+  limit: number,
+  lineCounter: LineCounter,
+): { tokens: CST.Token[]; tooDeepAt?: number } {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  const tokens: CST.Token[] = [];
+  // The stack holds the document and the value under construction besides the collections.
+  const stackLimit = limit + 2;
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    if (parser.stack.length > stackLimit) {
+      const top = parser.stack[parser.stack.length - 1];
+      return { tokens, tooDeepAt: top && 'offset' in top ? top.offset : 0 };
+    }
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return { tokens };
+}
+
+interface IndexedNode {
+  /** The value node at this path. */
+  readonly value: unknown;
+  /** The key node, for paths that end in a mapping key. */
+  readonly key?: unknown;
+}
+
+/**
+ * One walk over the document (iterative, linear): every path's value and key node, and the
+ * duplicate keys of every mapping. Aliases are not followed: their targets are indexed where the
+ * anchor is.
+ */
+function indexDocument(root: unknown): {
+  readonly nodes: Map<string, IndexedNode>;
+  readonly duplicates: { readonly path: PathSegment[]; readonly key: unknown }[];
+} {
+  const nodes = new Map<string, IndexedNode>();
+  const duplicates: { path: PathSegment[]; key: unknown }[] = [];
+  nodes.set(JSON.stringify([]), { value: root });
+  const pending: { node: unknown; path: PathSegment[] }[] = [{ node: root, path: [] }];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (!next) break;
+    const { node, path } = next;
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const name = String(pair.key.value);
+        const childPath = [...path, name];
+        if (seen.has(name)) {
+          duplicates.push({ path: childPath, key: pair.key });
+          continue;
+        }
+        seen.add(name);
+        nodes.set(JSON.stringify(childPath), { value: pair.value, key: pair.key });
+        pending.push({ node: pair.value, path: childPath });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const childPath = [...path, i];
+        nodes.set(JSON.stringify(childPath), { value: item });
+        pending.push({ node: item, path: childPath });
+      });
+    }
+  }
+  return { nodes, duplicates };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return isNode(node) && node.range ? node.range[0] : undefined;
+}
+
+/** Issue from the `yaml` library's own errors and warnings. */
+function yamlIssue(
+  file: string,
+  lineCounter: LineCounter,
+  severity: 'error' | 'warning',
+  e: { code: string; message: string; pos: [number, number] },
+): Issue {
+  const make = severity === 'error' ? error : warning;
+  const position = positionAt(file, lineCounter, e.pos[0]);
+  const message = (e.message.split('\n')[0] ?? e.message).replace(
+    / at line \d+, column \d+:?$/,
+    '',
+  );
+  return make({
+    code: e.code === 'RESOURCE_EXHAUSTION' ? 'yaml-too-deep' : 'yaml',
+    path: '(root)',
+    message: `YAML ${severity === 'error' ? 'syntax error' : 'warning'}: ${message}`,
+    expected: 'valid YAML',
+    position,
+  });
+}
+
+/** A locator over the indexed document: the deepest existing node on the path. */
+function locatorFor(
+  file: string,
+  lineCounter: LineCounter,
+  nodes: ReadonlyMap<string, IndexedNode>,
+): Locator {
+  return (path: readonly PathSegment[], key = false) => {
+    for (let length = path.length; length >= 0; length--) {
+      const entry = nodes.get(JSON.stringify(path.slice(0, length)));
+      if (!entry) continue;
+      const offset =
+        (key && length === path.length ? rangeStart(entry.key) : undefined) ??
+        rangeStart(entry.value) ??
+        rangeStart(entry.key);
+      if (offset !== undefined) return positionAt(file, lineCounter, offset);
+    }
+    return undefined;
+  };
+}
+
+function firstAlias(root: YamlNode | null | undefined): YamlNode | undefined {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (isAlias(node)) return node;
+    if (isCollection(node)) {
+      for (const item of node.items) {
+        if (isPair(item)) pending.push(item.value, item.key);
+        else pending.push(item);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Refuses data no definition has: a structure that contains itself (a recursive YAML alias) or a
+ * mapping or list with more than `maxCollectionSize` entries. Iterative; visits each object once.
+ */
+function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefined {
+  const onPath = new Set<object>();
+  const done = new Set<object>();
+  const stack: { value: object; path: PathSegment[]; exit: boolean }[] = [];
+  if (typeof data === 'object' && data !== null) stack.push({ value: data, path: [], exit: false });
+  while (stack.length > 0) {
+    const frame = stack.pop();
+    if (!frame) break;
+    const { value, path } = frame;
+    if (frame.exit) {
+      onPath.delete(value);
+      done.add(value);
+      continue;
+    }
+    if (done.has(value)) continue;
+    const position = locate?.(path);
+    const at = position ? { position } : {};
+    const entries: [PathSegment, unknown][] = Array.isArray(value)
+      ? value.map((item, i): [PathSegment, unknown] => [i, item])
+      : Object.entries(value);
+    if (entries.length > LOAD_LIMITS.maxCollectionSize) {
+      return error({
+        code: 'too-large',
+        path: formatPath(path),
+        value: entries.length,
+        message: `entries in one ${Array.isArray(value) ? 'list' : 'mapping'} is more than a platform definition has`,
+        expected: `at most ${LOAD_LIMITS.maxCollectionSize} entries`,
+        ...at,
+      });
+    }
+    onPath.add(value);
+    stack.push({ value, path, exit: true });
+    for (const [key, child] of entries) {
+      if (typeof child !== 'object' || child === null) continue;
+      if (onPath.has(child)) {
+        const aliasPosition = locate?.([...path, key]);
+        return error({
+          code: 'cycle',
+          path: formatPath([...path, key]),
+          message: 'contains itself (a YAML alias refers to an anchor that encloses it)',
+          expected: 'plain, finite data',
+          ...(aliasPosition ? { position: aliasPosition } : at),
+        });
+      }
+      stack.push({ value: child, path: [...path, key], exit: false });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Validates plain data (already parsed) as a platform definition: JSON Schema, then semantic
+ * checks on the well-formed parts. `locate` gives positions; without it, issues have none.
+ */
+export function validateDefinition(data: unknown, locate?: Locator): LoadResult {
+  const shape = shapeIssue(data, locate);
+  if (shape) return { definition: undefined, issues: [shape] };
+  const fromSchema = schemaIssues(data, locate);
+  const semantic =
+    typeof data === 'object' && data !== null && !Array.isArray(data)
+      ? semanticIssues(
+          data as PlatformDefinition,
+          locate,
+          fromSchema.map((issue) => issue.path),
+        )
+      : [];
+  const issues = sortIssues([...fromSchema, ...semantic]);
+  return {
+    definition: hasErrors(issues) ? undefined : (data as PlatformDefinition),
+    issues,
+  };
+}
+
+/**
+ * Parses and validates a platform definition. `file` names the source in positions. Every
+ * problem comes back as an issue with file:line:column; nothing is thrown for bad input.
+ */
+export function loadDefinition(text: string, file: string): LoadResult {
+  const fail = (issue: Issue): LoadResult => ({ definition: undefined, issues: [issue] });
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > LOAD_LIMITS.maxBytes) {
+    return fail(
+      error({
+        code: 'yaml-too-large',
+        path: '(root)',
+        value: bytes,
+        message: `bytes is larger than a platform definition may be`,
+        expected: `at most ${LOAD_LIMITS.maxBytes} bytes (2 MiB)`,
+        position: { file, line: 1, column: 1 },
+      }),
+    );
+  }
+  const lineCounter = new LineCounter();
+  const { tokens, tooDeepAt } = parseTokens(text, LOAD_LIMITS.maxDepth, lineCounter);
+  if (tooDeepAt !== undefined) {
+    return fail(
+      error({
+        code: 'yaml-too-deep',
+        path: '(root)',
+        message: `YAML nesting is deeper than ${LOAD_LIMITS.maxDepth} levels`,
+        expected: `at most ${LOAD_LIMITS.maxDepth} nested mappings and lists`,
+        position: startPosition(file, text, tooDeepAt),
+      }),
+    );
+  }
+  // Duplicate keys are found by the index below: yaml's own check is quadratic in the keys.
+  const documents = [...new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)];
+  const [doc, second] = documents;
+  if (!doc) {
+    return fail(
+      error({
+        code: 'yaml-empty',
+        path: '(root)',
+        message: 'the file holds no platform definition',
+        expected: 'a mapping with platform, repository and clusters',
+        position: { file, line: 1, column: 1 },
+      }),
+    );
+  }
+  const syntax = [
+    ...doc.errors.map((e) => yamlIssue(file, lineCounter, 'error', e)),
+    ...doc.warnings.map((e) => yamlIssue(file, lineCounter, 'warning', e)),
+  ];
+  if (second) {
+    syntax.push(
+      error({
+        code: 'yaml-multiple-documents',
+        path: '(root)',
+        message: 'the file holds more than one YAML document',
+        expected: 'a single document (remove the "---" line and what follows, or merge it)',
+        position: positionAt(file, lineCounter, second.range[0]),
+      }),
+    );
+  }
+  if (hasErrors(syntax)) return { definition: undefined, issues: sortIssues(syntax) };
+
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
+    return fail(
+      error({
+        code: 'yaml-empty',
+        path: '(root)',
+        message: 'the file holds no platform definition',
+        expected: 'a mapping with platform, repository and clusters',
+        position: { file, line: 1, column: 1 },
+      }),
+    );
+  }
+  if (!isMap(root)) {
+    return fail(
+      error({
+        code: 'yaml-root',
+        path: '(root)',
+        value: isScalar(root) ? root.value : undefined,
+        message: `the document is ${isSeq(root) ? 'a list' : 'a scalar'}`,
+        expected: 'a mapping with platform, repository and clusters',
+        position: positionAt(file, lineCounter, root.range?.[0]),
+      }),
+    );
+  }
+
+  const index = indexDocument(root);
+  if (index.duplicates.length > 0) {
+    const duplicates = index.duplicates.map(({ path, key }) =>
+      error({
+        code: 'yaml-duplicate-key',
+        path: formatPath(path),
+        value: path[path.length - 1],
+        message: 'is a duplicate key: YAML would silently keep only one of the values',
+        expected: 'each key once per mapping',
+        position: positionAt(file, lineCounter, rangeStart(key)),
+      }),
+    );
+    return { definition: undefined, issues: capped(sortIssues([...syntax, ...duplicates])) };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: LOAD_LIMITS.maxAliasCount });
+  } catch (cause) {
+    const alias = firstAlias(root);
+    const aliasBomb = cause instanceof ReferenceError && /alias/i.test(cause.message);
+    return {
+      definition: undefined,
+      issues: sortIssues([
+        ...syntax,
+        error({
+          code: aliasBomb ? 'yaml-alias-limit' : 'yaml',
+          path: '(root)',
+          message: aliasBomb
+            ? `YAML aliases expand more than ${LOAD_LIMITS.maxAliasCount} times (a resource exhaustion attack or a runaway anchor)`
+            : `the YAML could not be converted: ${cause instanceof Error ? cause.message : String(cause)}`,
+          expected: aliasBomb
+            ? `at most ${LOAD_LIMITS.maxAliasCount} alias expansions`
+            : 'plain YAML data',
+          position: positionAt(file, lineCounter, alias?.range?.[0] ?? root.range?.[0]),
+        }),
+      ]),
+    };
+  }
+
+  const result = validateDefinition(data, locatorFor(file, lineCounter, index.nodes));
+  const issues = sortIssues([...syntax, ...result.issues]);
+  return { definition: hasErrors(issues) ? undefined : result.definition, issues: capped(issues) };
+}

@@ -1,0 +1,127 @@
+import { describe, expect, test } from 'vitest';
+import { cluster, definition, node } from '../test/fixtures/definition.js';
+import { validateDefinition } from './load.js';
+import { resolvePlatform } from './resolve.js';
+
+describe('resolvePlatform', () => {
+  test('the test factory builds a valid definition', () => {
+    const input = definition([cluster(1), cluster(2, { controlPlanes: 3, workers: 2 })]);
+    expect(validateDefinition(input).issues).toEqual([]);
+  });
+
+  test('applies node defaults', () => {
+    const platform = resolvePlatform(definition([cluster(1)]));
+    expect(platform.clusters[0]?.nodes[0]).toEqual({
+      hostname: 'c1-cp-1',
+      role: 'controlplane',
+      address: '10.1.0.11',
+      installDisk: '/dev/sda',
+      interface: 'eth0',
+      labels: {},
+      taints: [],
+      storage: false,
+      index: 0,
+    });
+  });
+
+  test('keeps what the definition says over the defaults', () => {
+    const base = cluster(1);
+    const custom = {
+      ...base,
+      nodes: [
+        node({
+          hostname: 'x',
+          address: '10.1.0.20',
+          interface: 'enp1s0',
+          labels: { zone: 'a' },
+          taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' as const }],
+          storage: true,
+        }),
+      ] as typeof base.nodes,
+    };
+    const [resolved] = resolvePlatform(definition([custom])).clusters[0]?.nodes ?? [];
+    expect(resolved).toMatchObject({
+      interface: 'enp1s0',
+      labels: { zone: 'a' },
+      taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
+      storage: true,
+    });
+  });
+
+  test('nameservers default to the gateway', () => {
+    const withDefault = resolvePlatform(definition([cluster(1)])).clusters[0];
+    expect(withDefault?.network.nameservers).toEqual(['10.1.0.1']);
+    const given = cluster(2);
+    given.network.nameservers = ['1.1.1.1', '9.9.9.9'];
+    expect(resolvePlatform(definition([given])).clusters[0]?.network.nameservers).toEqual([
+      '1.1.1.1',
+      '9.9.9.9',
+    ]);
+  });
+
+  test('derives node sets; control planes schedule only when there are no workers', () => {
+    const single = resolvePlatform(definition([cluster(1)])).clusters[0];
+    expect(single?.allowSchedulingOnControlPlanes).toBe(true);
+    expect(single?.schedulableNodes.map((n) => n.hostname)).toEqual(['c1-cp-1']);
+
+    const mixed = resolvePlatform(definition([cluster(2, { controlPlanes: 3, workers: 2 })]))
+      .clusters[0];
+    expect(mixed?.allowSchedulingOnControlPlanes).toBe(false);
+    expect(mixed?.controlPlanes.map((n) => n.hostname)).toEqual(['c2-cp-1', 'c2-cp-2', 'c2-cp-3']);
+    expect(mixed?.workers.map((n) => n.index)).toEqual([3, 4]);
+    expect(mixed?.schedulableNodes.map((n) => n.hostname)).toEqual(['c2-w-1', 'c2-w-2']);
+  });
+
+  test('storage nodes are the ones marked storage: true', () => {
+    const c = cluster(1, { controlPlanes: 3 });
+    c.nodes.forEach((n, i) => {
+      n.storage = i === 1;
+    });
+    expect(
+      resolvePlatform(definition([c])).clusters[0]?.storageNodes.map((n) => n.hostname),
+    ).toEqual(['c1-cp-2']);
+  });
+
+  test('production serves the base domain, other environments a subdomain per cluster', () => {
+    const platform = resolvePlatform(
+      definition([
+        cluster(1, { name: 'dev' }),
+        cluster(2, { name: 'staging', environment: 'staging' }),
+        cluster(3, { name: 'prod', environment: 'production', workers: 3 }),
+      ]),
+    );
+    expect(platform.clusters.map((c) => c.domain)).toEqual([
+      'dev.lab.example.com',
+      'staging.lab.example.com',
+      'lab.example.com',
+    ]);
+  });
+
+  test('each cluster carries its environment profile and index', () => {
+    const platform = resolvePlatform(
+      definition([cluster(1), cluster(2, { environment: 'production', workers: 3 })], {
+        environments: { production: { replicas: 5 } },
+      }),
+    );
+    expect(platform.clusters.map((c) => [c.index, c.profile.name, c.profile.replicas])).toEqual([
+      [0, 'development', 1],
+      [1, 'production', 5],
+    ]);
+    expect(platform.environments.production.replicas).toBe(5);
+    expect(platform.repositoryUrl).toBe('https://github.com/example/homelab-platform.git');
+  });
+
+  test('targetRevision defaults to main and follows repository.targetRevision', () => {
+    const platform = resolvePlatform(
+      definition([cluster(1)], {
+        repository: {
+          url: 'https://github.com/example/homelab-platform.git',
+          targetRevision: { production: 'platform@1.2.0' },
+        },
+      }),
+    );
+    expect(platform.environments.development.targetRevision).toBe('main');
+    expect(platform.environments.staging.targetRevision).toBe('main');
+    expect(platform.environments.production.targetRevision).toBe('platform@1.2.0');
+  });
+});

@@ -1,0 +1,350 @@
+// JSON-Schema validation of a platform definition (ajv, draft 2020-12), with every ajv error
+// mapped to an Issue a user can act on: the path, the value found, what was expected.
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { error, formatPath, type Issue, type SourcePosition } from './issues.js';
+
+export type PathSegment = string | number;
+
+/** Finds where a path of the definition sits in its source; `key` asks for the key's position. */
+export type Locator = (path: readonly PathSegment[], key?: boolean) => SourcePosition | undefined;
+
+const require = createRequire(import.meta.url);
+
+/** The platform JSON Schema (schema/platform.schema.json), as a plain object. */
+export const platformSchema: { readonly [key: string]: unknown } =
+  require('../schema/platform.schema.json') as { readonly [key: string]: unknown };
+
+function compile(schema: object): ValidateFunction {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
+  return ajv.compile(schema);
+}
+
+let compiled: ValidateFunction | undefined;
+
+function platformValidator(): ValidateFunction {
+  compiled ??= compile(platformSchema);
+  return compiled;
+}
+
+/** Patterns of the schema, in words. */
+const PATTERN_WORDS: { readonly [pattern: string]: string } = {
+  '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$':
+    'a DNS label: lower-case letters, digits and "-", starting with a letter and ending with a letter or digit, at most 63 characters',
+  '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$':
+    'a fully qualified lower-case DNS name without trailing dot, e.g. lab.example.com',
+  '^[A-Za-z0-9._/@+-]+$': 'a Git branch, tag or commit (letters, digits and . _ / @ + -)',
+  '^(https://|ssh://|git@)[^\\s]+$': 'a Git clone URL starting with https://, ssh:// or git@',
+  '^v\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$': 'a Talos version like v1.12.11',
+  '^\\d+\\.\\d+\\.\\d+$': 'a Kubernetes version like 1.34.2 (without the v)',
+  '^https://[^\\s/:]+(:\\d{1,5})?$':
+    'https://<address or name>[:port], e.g. https://10.0.0.10:6443',
+  '^/dev/[a-zA-Z0-9/_.-]+$': 'a device path like /dev/sda or /dev/nvme0n1',
+  '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,14}$': 'a network link name like eth0 (at most 15 characters)',
+  '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$':
+    'a Kubernetes qualified name: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
+  '^\\$[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[-._a-zA-Z0-9]+$':
+    'an Argo CD secret reference "$<secret name>:<key>" (never the secret itself)',
+  '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$':
+    'a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+};
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'boolean') return 'a boolean';
+  return typeof value;
+}
+
+const TYPE_WORDS: { readonly [type: string]: string } = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  null: 'null',
+};
+
+function typeWords(type: unknown): string {
+  const types = Array.isArray(type) ? type : [type];
+  return types.map((t) => TYPE_WORDS[String(t)] ?? String(t)).join(' or ');
+}
+
+/** Levenshtein distance, for did-you-mean on unknown keys. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] ?? 0;
+      const cost = a[i - 1]?.toLowerCase() === b[j - 1]?.toLowerCase() ? 0 : 1;
+      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + cost);
+      previous = current;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The closest known key, when it is close enough to be a typo. */
+export function didYouMean(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = distance(key, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.floor(key.length / 3));
+  return best !== undefined && bestDistance <= limit ? best : undefined;
+}
+
+function decodePointer(pointer: string, data: unknown): PathSegment[] {
+  if (pointer === '') return [];
+  const segments: PathSegment[] = [];
+  let current: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(current) && /^\d+$/.test(token)) {
+      segments.push(Number(token));
+      current = current[Number(token)];
+    } else {
+      segments.push(token);
+      current =
+        typeof current === 'object' && current !== null
+          ? (current as { [key: string]: unknown })[token]
+          : undefined;
+    }
+  }
+  return segments;
+}
+
+function schemaObject(value: unknown): { [key: string]: unknown } {
+  return typeof value === 'object' && value !== null ? (value as { [key: string]: unknown }) : {};
+}
+
+function stripPeriod(text: string): string {
+  return text.endsWith('.') ? text.slice(0, -1) : text;
+}
+
+function quoteList(values: readonly unknown[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
+
+function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
+  const at = decodePointer(e.instancePath, data);
+  const parent = schemaObject(e.parentSchema);
+  const params = e.params as { [key: string]: unknown };
+  const value: unknown = e.data;
+  const base = { code: 'schema', path: formatPath(at) };
+  const position = locate(at);
+  const withPosition = (p: SourcePosition | undefined) => (p ? { position: p } : {});
+
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const known = Object.keys(schemaObject(parent.properties)).sort();
+      const suggestion = didYouMean(key, known);
+      const path = [...at, key];
+      return error({
+        ...base,
+        path: formatPath(path),
+        value: key,
+        message: `is not a known key${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        expected: known.length > 0 ? `one of: ${known.join(', ')}` : 'no keys here',
+        ...withPosition(locate(path, true) ?? position),
+      });
+    }
+    case 'required': {
+      const key = String(params.missingProperty);
+      const property = schemaObject(schemaObject(parent.properties)[key]);
+      const description =
+        typeof property.description === 'string' ? stripPeriod(property.description) : undefined;
+      return error({
+        ...base,
+        path: formatPath([...at, key]),
+        message: `required key "${key}" is missing`,
+        ...(description ? { expected: description } : {}),
+        ...withPosition(position),
+      });
+    }
+    case 'type':
+      return error({
+        ...base,
+        value,
+        message: `is ${jsonType(value)}`,
+        expected: typeWords(params.type),
+        ...withPosition(position),
+      });
+    case 'enum':
+      return error({
+        ...base,
+        value,
+        message: 'is not an allowed value',
+        expected: `one of ${quoteList(params.allowedValues as unknown[])}`,
+        ...withPosition(position),
+      });
+    case 'const':
+      return error({
+        ...base,
+        value,
+        message: 'is not the allowed value',
+        expected: `${JSON.stringify(params.allowedValue)}${typeof parent.description === 'string' ? ` (${stripPeriod(parent.description)})` : ''}`,
+        ...withPosition(position),
+      });
+    case 'pattern': {
+      const pattern = String(params.pattern);
+      return error({
+        ...base,
+        value,
+        message: 'does not have the expected form',
+        expected: PATTERN_WORDS[pattern] ?? `a string matching ${pattern}`,
+        ...withPosition(position),
+      });
+    }
+    case 'propertyNames': {
+      const key = String(params.propertyName);
+      const path = [...at, key];
+      const pattern = String(schemaObject(parent.propertyNames).pattern ?? '');
+      return error({
+        ...base,
+        path: formatPath(path),
+        value: key,
+        message: 'is not a valid key here',
+        expected: PATTERN_WORDS[pattern] ?? `a key matching ${pattern}`,
+        ...withPosition(locate(path, true) ?? position),
+      });
+    }
+    case 'minItems':
+    case 'maxItems':
+      return error({
+        ...base,
+        value,
+        message: `has ${Array.isArray(value) ? value.length : 0} item(s)`,
+        expected: `${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(params.limit)} item(s)`,
+        ...withPosition(position),
+      });
+    case 'minLength':
+    case 'maxLength':
+      return error({
+        ...base,
+        value,
+        message: `has ${typeof value === 'string' ? value.length : 0} character(s)`,
+        expected: `${e.keyword === 'minLength' ? 'at least' : 'at most'} ${String(params.limit)} character(s)`,
+        ...withPosition(position),
+      });
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return error({
+        ...base,
+        value,
+        message: 'is out of range',
+        expected: `a number ${String(params.comparison)} ${String(params.limit)}`,
+        ...withPosition(position),
+      });
+    case 'uniqueItems': {
+      const later = Math.max(Number(params.i), Number(params.j));
+      const earlier = Math.min(Number(params.i), Number(params.j));
+      const path = [...at, later];
+      return error({
+        ...base,
+        path: formatPath(path),
+        value: Array.isArray(value) ? (value[later] as unknown) : undefined,
+        message: `is a duplicate of ${formatPath([...at, earlier])}`,
+        expected: 'each item once',
+        ...withPosition(locate(path) ?? position),
+      });
+    }
+    case 'oneOf':
+    case 'anyOf': {
+      const branches = Array.isArray(e.schema) ? (e.schema as unknown[]) : [];
+      const forms = branches.map((branch) => {
+        const b = schemaObject(branch);
+        if (typeof b.description === 'string') return stripPeriod(b.description);
+        const pattern = typeof b.pattern === 'string' ? b.pattern : undefined;
+        if (pattern && PATTERN_WORDS[pattern]) return PATTERN_WORDS[pattern];
+        return `${typeWords(b.type)}${pattern ? ` matching ${pattern}` : ''}`;
+      });
+      const passing = params.passingSchemas;
+      return error({
+        ...base,
+        value,
+        message: Array.isArray(passing)
+          ? 'matches more than one of the allowed forms'
+          : 'matches none of the allowed forms',
+        expected: `one of: ${forms.join('; or ')}`,
+        ...withPosition(position),
+      });
+    }
+    default:
+      return error({
+        ...base,
+        value,
+        message: e.message ?? `fails the schema's ${e.keyword} rule`,
+        ...withPosition(position),
+      });
+  }
+}
+
+function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): Issue[] {
+  if (validate(data)) return [];
+  const errors = (validate.errors ?? []).filter(
+    // `propertyNames` reports the failing inner keyword as well; the outer error names the key.
+    (e) => !e.schemaPath.includes('/propertyNames/'),
+  );
+  // A oneOf/anyOf reports every branch's failure. When exactly one branch has the right type,
+  // its errors are the useful ones; otherwise the oneOf itself is, listing the allowed forms.
+  const dropped = new Set<ErrorObject>();
+  for (const group of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    if (dropped.has(group)) continue;
+    const prefix = `${group.schemaPath}/`;
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const e of errors) {
+      const inside =
+        e.instancePath === group.instancePath ||
+        e.instancePath.startsWith(`${group.instancePath}/`);
+      if (!inside || !e.schemaPath.startsWith(prefix)) continue;
+      dropped.add(e);
+      const branch = e.schemaPath.slice(prefix.length).split('/')[0] ?? '';
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+    }
+    const candidates = [...byBranch.values()].filter(
+      (branchErrors) =>
+        !branchErrors.some((e) => e.keyword === 'type' && e.instancePath === group.instancePath),
+    );
+    const [only] = candidates;
+    if (candidates.length === 1 && only && !Array.isArray(group.params.passingSchemas)) {
+      dropped.add(group);
+      for (const e of only) dropped.delete(e);
+    }
+  }
+  return errors.filter((e) => !dropped.has(e)).map((e) => toIssue(e, data, locate));
+}
+
+/**
+ * A validator for any draft 2020-12 JSON Schema (compiled once, strict) whose errors come back as
+ * issues in the same words as the platform schema's.
+ */
+export function createSchemaValidator(
+  schema: object,
+): (data: unknown, locate?: Locator) => Issue[] {
+  const validate = compile(schema);
+  return (data, locate = () => undefined) => issuesOf(validate, data, locate);
+}
+
+/**
+ * Validates plain data against the platform schema. Returns one issue per problem, each with
+ * the position `locate` finds for it (none when `locate` is not given).
+ */
+export function schemaIssues(data: unknown, locate: Locator = () => undefined): Issue[] {
+  return issuesOf(platformValidator(), data, locate);
+}

@@ -1,0 +1,417 @@
+// Checks beyond the JSON Schema: addresses and networks, overlaps, uniqueness, counts, versions.
+// Pure. Runs on the parts of a definition that passed the schema (see `semanticIssues`).
+import type { Cluster, PlatformDefinition } from './generated/platform.js';
+import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
+import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
+import { environmentProfiles } from './profiles.js';
+import type { Locator, PathSegment } from './schema-validate.js';
+
+/** Talos minor versions this platform generates configs for, with their Kubernetes range. */
+export const SUPPORTED_TALOS: {
+  readonly [minor: string]: { readonly kubernetes: [number, number] };
+} = {
+  '1.11': { kubernetes: [29, 34] },
+  '1.12': { kubernetes: [30, 35] },
+  '1.13': { kubernetes: [31, 36] },
+};
+
+interface Context {
+  readonly locate: Locator;
+  readonly issues: Issue[];
+}
+
+function report(
+  ctx: Context,
+  severity: 'error' | 'warning',
+  at: readonly PathSegment[],
+  input: Omit<IssueInput, 'path' | 'position'>,
+  key = false,
+): void {
+  const position = ctx.locate(at, key);
+  const issue = { ...input, path: formatPath(at), ...(position ? { position } : {}) };
+  ctx.issues.push(severity === 'error' ? error(issue) : warning(issue));
+}
+
+/** Parses a CIDR field; reports a malformed one or one with host bits set. */
+function checkCidr(ctx: Context, at: readonly PathSegment[], text: string): Cidr | undefined {
+  const cidr = parseCidr(text);
+  if (!cidr) {
+    report(ctx, 'error', at, {
+      code: 'cidr',
+      value: text,
+      message: 'is not a CIDR',
+      expected: 'a.b.c.d/n (IPv4) or x:x::/n (IPv6)',
+    });
+    return undefined;
+  }
+  if (cidr.hostBitsSet) {
+    report(ctx, 'error', at, {
+      code: 'cidr',
+      value: text,
+      message: `has host bits set: the network is ${cidr.text}`,
+      expected: cidr.text,
+    });
+  }
+  return cidr;
+}
+
+function checkAddress(ctx: Context, at: readonly PathSegment[], text: string): boolean {
+  if (isIp(text)) return true;
+  report(ctx, 'error', at, {
+    code: 'address',
+    value: text,
+    message: 'is not an IP address',
+    expected: 'a.b.c.d (IPv4) or x:x::x (IPv6)',
+  });
+  return false;
+}
+
+/** An address inside `network` that a host can hold (not the network or broadcast address). */
+function checkInNetwork(
+  ctx: Context,
+  at: readonly PathSegment[],
+  address: string,
+  network: { readonly cidr: Cidr; readonly path: readonly PathSegment[] } | undefined,
+): void {
+  if (!network) return;
+  const { cidr } = network;
+  if (!cidrContains(cidr, address)) {
+    report(ctx, 'error', at, {
+      code: 'address-outside-network',
+      value: address,
+      message: `is outside the node network ${cidr.text} (${formatPath(network.path)})`,
+      expected: `an address in ${cidr.text}`,
+    });
+    return;
+  }
+  const ip = parseIp(address);
+  if (!ip || cidr.size <= 2n) return;
+  if (ip.value === cidr.first || (cidr.version === 4 && ip.value === cidr.last)) {
+    report(ctx, 'error', at, {
+      code: 'address-reserved',
+      value: address,
+      message: `is the ${ip.value === cidr.first ? 'network' : 'broadcast'} address of ${cidr.text}, not a host address`,
+      expected: `a host address in ${cidr.text}`,
+    });
+  }
+}
+
+function checkDuplicates(
+  ctx: Context,
+  entries: readonly { readonly value: string; readonly at: readonly PathSegment[] }[],
+  what: string,
+): void {
+  const first = new Map<string, readonly PathSegment[]>();
+  for (const entry of entries) {
+    const seen = first.get(entry.value);
+    if (seen) {
+      report(ctx, 'error', entry.at, {
+        code: 'duplicate',
+        value: entry.value,
+        message: `is a duplicate ${what}: ${formatPath(seen)} has it already`,
+        expected: `a ${what} used once`,
+      });
+    } else {
+      first.set(entry.value, entry.at);
+    }
+  }
+}
+
+function checkTalosVersion(ctx: Context, cluster: Cluster, at: readonly PathSegment[]): void {
+  const version = cluster.talos.version;
+  const talosAt = [...at, 'talos', 'version'];
+  const match = /^v(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!match) return;
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  const supported = Object.keys(SUPPORTED_TALOS).join(', ');
+  if (major > 1 || (major === 1 && minor >= 14)) {
+    report(ctx, 'error', talosAt, {
+      code: 'talos-version',
+      value: version,
+      message: `is refused: Talos ${major}.${minor} changes the machine-config document format; it is not supported yet`,
+      expected: `a Talos ${supported} release, e.g. v1.12.11`,
+    });
+    return;
+  }
+  const support = SUPPORTED_TALOS[`${major}.${minor}`];
+  if (!support) {
+    report(ctx, 'error', talosAt, {
+      code: 'talos-version',
+      value: version,
+      message: `is refused: Talos ${major}.${minor} is older than the releases this platform generates configs for`,
+      expected: `a Talos ${supported} release, e.g. v1.12.11`,
+    });
+    return;
+  }
+  const kube = /^1\.(\d+)\.\d+$/.exec(cluster.kubernetes.version);
+  const kubeMinor = kube ? Number(kube[1]) : Number.NaN;
+  const [low, high] = support.kubernetes;
+  if (!(kubeMinor >= low && kubeMinor <= high)) {
+    report(ctx, 'error', [...at, 'kubernetes', 'version'], {
+      code: 'kubernetes-version',
+      value: cluster.kubernetes.version,
+      message: `is not supported by Talos ${major}.${minor}`,
+      expected: `Kubernetes 1.${low} to 1.${high}`,
+    });
+  }
+}
+
+/** A cluster on its own: networks, addresses, overlaps, names, counts, versions. */
+function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
+  const at: PathSegment[] = ['clusters', index];
+  const netAt: PathSegment[] = [...at, 'network'];
+  const network = cluster.network;
+
+  checkTalosVersion(ctx, cluster, at);
+
+  // Networks: each must parse; then no two may share an address.
+  const ranges: { cidr: Cidr; path: PathSegment[]; what: string }[] = [];
+  const addRange = (path: PathSegment[], text: string, what: string) => {
+    const cidr = checkCidr(ctx, path, text);
+    if (cidr) ranges.push({ cidr, path, what });
+    return cidr;
+  };
+  const nodeCidrPath: PathSegment[] = [...netAt, 'nodeCidr'];
+  const nodeCidr = addRange(nodeCidrPath, network.nodeCidr, 'the node network');
+  addRange([...netAt, 'podCidr'], network.podCidr, 'the pod network');
+  addRange([...netAt, 'serviceCidr'], network.serviceCidr, 'the service network');
+  network.loadBalancerPools.forEach((pool, i) => {
+    addRange(
+      [...netAt, 'loadBalancerPools', i, 'cidr'],
+      pool.cidr,
+      `load-balancer pool "${pool.name}"`,
+    );
+  });
+  for (let j = 1; j < ranges.length; j++) {
+    const b = ranges[j];
+    if (!b) continue;
+    for (let i = 0; i < j; i++) {
+      const a = ranges[i];
+      if (!a || a.cidr.version !== b.cidr.version) continue;
+      if (a.cidr.first <= b.cidr.last && b.cidr.first <= a.cidr.last) {
+        report(ctx, 'error', b.path, {
+          code: 'overlap',
+          value: b.cidr.text,
+          message: `overlaps ${a.what} ${a.cidr.text} (${formatPath(a.path)})`,
+          expected: `a range that shares no address with ${a.cidr.text}`,
+        });
+      }
+    }
+  }
+  const nodeNetwork = nodeCidr ? { cidr: nodeCidr, path: nodeCidrPath } : undefined;
+
+  // Addresses.
+  if (checkAddress(ctx, [...netAt, 'gateway'], network.gateway)) {
+    checkInNetwork(ctx, [...netAt, 'gateway'], network.gateway, nodeNetwork);
+  }
+  network.nameservers?.forEach((nameserver, i) => {
+    checkAddress(ctx, [...netAt, 'nameservers', i], nameserver);
+  });
+  cluster.nodes.forEach((node, i) => {
+    const nodeAt: PathSegment[] = [...at, 'nodes', i, 'address'];
+    if (!checkAddress(ctx, nodeAt, node.address)) return;
+    checkInNetwork(ctx, nodeAt, node.address, nodeNetwork);
+    if (parseIp(node.address)?.text === parseIp(network.gateway)?.text) {
+      report(ctx, 'error', nodeAt, {
+        code: 'duplicate',
+        value: node.address,
+        message: 'is the gateway address',
+        expected: 'an address of its own',
+      });
+    }
+  });
+
+  // Endpoint: https://host[:port].
+  const endpoint = /^https:\/\/([^/:]+)(?::(\d+))?$/.exec(cluster.endpoint);
+  if (endpoint) {
+    const host = endpoint[1] ?? '';
+    const port = endpoint[2] === undefined ? 443 : Number(endpoint[2]);
+    if (port < 1 || port > 65535) {
+      report(ctx, 'error', [...at, 'endpoint'], {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `has port ${port}, outside 1-65535`,
+        expected: 'https://<address or name>:6443',
+      });
+    }
+    if (isIp(host) && nodeCidr && !cidrContains(nodeCidr, host)) {
+      report(ctx, 'warning', [...at, 'endpoint'], {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `points at ${host}, outside the node network ${nodeCidr.text}; the control plane will not answer there unless something routes it`,
+        expected: `an address in ${nodeCidr.text} (a control-plane node or a VIP)`,
+      });
+    } else if (/^\d+(\.\d+){3}$/.test(host) && !isIp(host)) {
+      report(ctx, 'error', [...at, 'endpoint'], {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `has host ${host}, which is not a valid IPv4 address`,
+        expected: 'https://<address or name>:6443',
+      });
+    }
+  }
+
+  // Names unique inside the cluster.
+  checkDuplicates(
+    ctx,
+    network.loadBalancerPools.map((pool, i) => ({
+      value: pool.name,
+      at: [...netAt, 'loadBalancerPools', i, 'name'],
+    })),
+    'pool name',
+  );
+  checkDuplicates(
+    ctx,
+    (network.bgp?.peers ?? []).map((peer, i) => ({
+      value: peer.name,
+      at: [...netAt, 'bgp', 'peers', i, 'name'],
+    })),
+    'BGP peer name',
+  );
+  network.bgp?.peers.forEach((peer, i) => {
+    checkAddress(ctx, [...netAt, 'bgp', 'peers', i, 'address'], peer.address);
+  });
+
+  // Exactly one way to announce LoadBalancer addresses.
+  if (network.bgp && network.l2Announcements) {
+    report(
+      ctx,
+      'error',
+      [...netAt, 'l2Announcements'],
+      {
+        code: 'announcement',
+        message: 'is set together with network.bgp; LoadBalancer addresses are announced one way',
+        expected: 'either bgp or l2Announcements, not both',
+      },
+      true,
+    );
+  } else if (!network.bgp && !network.l2Announcements) {
+    report(ctx, 'error', netAt, {
+      code: 'announcement',
+      message:
+        'has no announcement method: LoadBalancer addresses from the pools are unreachable unless they are announced',
+      expected:
+        'network.bgp (routers peer with the cluster) or network.l2Announcements: {} (ARP/NDP on the node network)',
+    });
+  }
+  network.l2Announcements?.interfaces?.forEach((pattern, i) => {
+    try {
+      new RegExp(pattern);
+    } catch {
+      report(ctx, 'error', [...netAt, 'l2Announcements', 'interfaces', i], {
+        code: 'regex',
+        value: pattern,
+        message: 'is not a valid regular expression',
+        expected: 'a regular expression such as ^eth[0-9]+$',
+      });
+    }
+  });
+
+  // Control planes: etcd needs at least one, and an odd count to gain from each member.
+  const controlPlanes = cluster.nodes.filter((node) => node.role === 'controlplane').length;
+  if (controlPlanes === 0) {
+    report(ctx, 'error', [...at, 'nodes'], {
+      code: 'control-plane',
+      message: `cluster "${cluster.name}" has no control-plane node`,
+      expected: 'at least one node with role: controlplane (1 or 3 for etcd quorum)',
+    });
+  } else if (controlPlanes % 2 === 0) {
+    report(ctx, 'warning', [...at, 'nodes'], {
+      code: 'control-plane',
+      message: `cluster "${cluster.name}" has ${controlPlanes} control-plane nodes; etcd with an even member count tolerates no more failures than with ${controlPlanes - 1}`,
+      expected: 'an odd number of control-plane nodes (1, 3, 5)',
+    });
+  }
+}
+
+/** Whether a schema issue sits at `prefix` (a formatted path) or below it. */
+function hasIssueUnder(paths: readonly string[], prefix: string): boolean {
+  return paths.some(
+    (path) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`),
+  );
+}
+
+/** Indexes of the clusters a schema issue sits in (one pass over the paths). */
+function clustersWithIssues(paths: readonly string[]): Set<number> {
+  const indexes = new Set<number>();
+  for (const path of paths) {
+    const match = /^clusters\[(\d+)\]/.exec(path);
+    if (match) indexes.add(Number(match[1]));
+  }
+  return indexes;
+}
+
+/**
+ * Semantic checks. `schemaIssuePaths` are the paths of the schema's issues: a cluster (or the
+ * `environments`/`repository` sections) with a schema issue is skipped, so these checks only ever
+ * see well-formed parts. Fleet-wide uniqueness covers the well-formed clusters.
+ */
+export function semanticIssues(
+  definition: PlatformDefinition,
+  locate: Locator = () => undefined,
+  schemaIssuePaths: readonly string[] = [],
+): Issue[] {
+  const ctx: Context = { locate, issues: [] };
+  if (!Array.isArray(definition.clusters)) return ctx.issues;
+  const broken = clustersWithIssues(schemaIssuePaths);
+  const clusters = definition.clusters
+    .map((cluster, index) => ({ cluster, index }))
+    .filter(({ index }) => !broken.has(index));
+
+  for (const { cluster, index } of clusters) checkCluster(ctx, cluster, index);
+
+  checkDuplicates(
+    ctx,
+    clusters.map(({ cluster, index }) => ({
+      value: cluster.name,
+      at: ['clusters', index, 'name'],
+    })),
+    'cluster name',
+  );
+  checkDuplicates(
+    ctx,
+    clusters.flatMap(({ cluster, index }) =>
+      cluster.nodes.map((node, i) => ({
+        value: node.hostname,
+        at: ['clusters', index, 'nodes', i, 'hostname'],
+      })),
+    ),
+    'hostname',
+  );
+  checkDuplicates(
+    ctx,
+    clusters.flatMap(({ cluster, index }) =>
+      cluster.nodes.map((node, i) => ({
+        value: parseIp(node.address)?.text ?? node.address,
+        at: ['clusters', index, 'nodes', i, 'address'],
+      })),
+    ),
+    'node address',
+  );
+
+  // Production clusters need a schedulable node per production replica.
+  const profilesWellFormed =
+    !hasIssueUnder(schemaIssuePaths, 'environments') &&
+    !hasIssueUnder(schemaIssuePaths, 'repository') &&
+    typeof definition.repository === 'object' &&
+    definition.repository !== null;
+  if (profilesWellFormed) {
+    const production = environmentProfiles(definition).production;
+    for (const { cluster, index } of clusters) {
+      if (cluster.environment !== 'production') continue;
+      const workers = cluster.nodes.filter((node) => node.role === 'worker').length;
+      const schedulable =
+        workers > 0 ? workers : cluster.nodes.filter((n) => n.role === 'controlplane').length;
+      if (schedulable < production.replicas) {
+        report(ctx, 'error', ['clusters', index, 'nodes'], {
+          code: 'ha-capacity',
+          value: schedulable,
+          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
+          expected: `at least ${production.replicas} schedulable nodes, or environments.production.replicas ≤ ${schedulable}`,
+        });
+      }
+    }
+  }
+  return ctx.issues;
+}
