@@ -1,0 +1,136 @@
+// `pnpm bench`: build times and peak memory of the reference platform and of synthetic fleets of
+// 10 and 100 clusters, in-process and as a CLI process, next to a bare `node -e 0` start measured
+// in the same run. Medians of several iterations. Prints PASS/FAIL per target; always exits 0
+// (timings are noisy; the numbers are for the reader).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { fleetDefinition } from './fleet.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const appDir = join(here, '..');
+const repo = join(appDir, '../..');
+const bin = join(repo, 'packages/cli/dist/bin.js');
+const inprocess = join(here, 'inprocess.mjs');
+const rssHook = join(here, 'rss-hook.mjs');
+const reference = join(appDir, 'platform.yaml');
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? '5');
+const scratch = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs `node args…` once; returns wall ms. Throws when it fails. */
+function spawnTimed(args, env = {}) {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  const ms = performance.now() - started;
+  if (result.status !== 0) {
+    throw new Error(
+      `node ${args.join(' ')} exited ${result.status}\n${result.stderr}${result.stdout}`,
+    );
+  }
+  return { ms, stdout: result.stdout };
+}
+
+/** Peak RSS (KiB) of one run of `node args…`, reported by the preloaded hook. */
+function spawnRss(args) {
+  const file = join(scratch, `rss-${Math.random().toString(36).slice(2)}`);
+  spawnTimed(['--import', rssHook, ...args], { BENCH_RSS_FILE: file });
+  return Number(readFileSync(file, 'utf8'));
+}
+
+function measureProcess(argsFor, iterations) {
+  const ms = [];
+  spawnTimed(argsFor()); // warm the file-system cache
+  for (let i = 0; i < iterations; i++) ms.push(spawnTimed(argsFor()).ms);
+  return { ms: median(ms), rssKiB: spawnRss(argsFor()) };
+}
+
+function cliArgs(definition) {
+  return () => [bin, 'build', '--config', definition, '--out', mkdtempSync(join(scratch, 'out-'))];
+}
+
+function measureInProcess(definition, iterations) {
+  const { stdout } = spawnTimed([inprocess, definition, String(iterations)]);
+  const report = JSON.parse(stdout);
+  return { ms: median(report.ms), rssKiB: report.maxRssKiB, files: report.files };
+}
+
+const definitions = [{ label: 'reference (3 clusters)', path: reference, clusters: 3 }];
+for (const count of [10, 100]) {
+  const path = join(scratch, `fleet-${count}.yaml`);
+  writeFileSync(path, fleetDefinition(count));
+  definitions.push({ label: `fleet of ${count}`, path, clusters: count });
+}
+
+console.log(
+  `homelab bench — node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'}, ${ITERATIONS} iterations, medians`,
+);
+const bare = measureProcess(() => ['-e', '0'], ITERATIONS * 2);
+const rows = [{ label: 'bare node -e 0', mode: 'process', ...bare, clusters: undefined }];
+const results = {};
+for (const definition of definitions) {
+  const iterations =
+    definition.clusters >= 100 ? Math.max(3, Math.ceil(ITERATIONS / 2)) : ITERATIONS;
+  const inProc = measureInProcess(definition.path, iterations);
+  const cli = measureProcess(cliArgs(definition.path), iterations);
+  results[definition.clusters] = { inProc, cli };
+  rows.push({
+    label: definition.label,
+    mode: 'in-process',
+    ...inProc,
+    clusters: definition.clusters,
+  });
+  rows.push({ label: definition.label, mode: 'CLI', ...cli, clusters: definition.clusters });
+}
+
+const header = ['scenario', 'mode', 'wall ms', '× node', 'peak RSS MiB', 'ms/cluster'];
+const table = rows.map((row) => [
+  row.label,
+  row.mode,
+  row.ms.toFixed(1),
+  (row.ms / bare.ms).toFixed(2),
+  (row.rssKiB / 1024).toFixed(1),
+  row.clusters ? (row.ms / row.clusters).toFixed(2) : '',
+]);
+const widths = header.map((title, i) =>
+  Math.max(title.length, ...table.map((cells) => cells[i].length)),
+);
+const line = (cells) =>
+  cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+console.log(line(header));
+console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+for (const cells of table) console.log(line(cells));
+
+const referenceRatio = results[3].cli.ms / bare.ms;
+const perCluster10 = results[10].inProc.ms / 10;
+const perCluster100 = results[100].inProc.ms / 100;
+const marginal = (results[100].inProc.ms - results[10].inProc.ms) / 90;
+const targets = [
+  [
+    `reference platform as CLI ≤ 8× bare node start: ${referenceRatio.toFixed(2)}×`,
+    referenceRatio <= 8,
+  ],
+  [
+    `100-cluster fleet ≤ 3000 ms as CLI: ${results[100].cli.ms.toFixed(0)} ms`,
+    results[100].cli.ms <= 3000,
+  ],
+  [
+    `linear growth (in-process ms/cluster at 100 ≤ 1.5× at 10): ${perCluster100.toFixed(2)} vs ${perCluster10.toFixed(2)} ms/cluster (marginal ${marginal.toFixed(2)} ms/cluster)`,
+    perCluster100 <= 1.5 * perCluster10,
+  ],
+];
+console.log('');
+for (const [text, ok] of targets) console.log(`${ok ? 'PASS' : 'FAIL'}  ${text}`);
+rmSync(scratch, { recursive: true, force: true });

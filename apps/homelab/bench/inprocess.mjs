@@ -1,0 +1,40 @@
+// Child of the benchmark: imports the pipeline once, then builds the definition given in
+// argv[2] into a fresh folder `argv[3]` times (after one warm-up build). Prints JSON:
+// { ms: [...], files, maxRssKiB }. A separate process per scenario keeps peak RSS per scenario.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runtime } from '@homelab/cli';
+
+const [definitionPath, iterationsText] = process.argv.slice(2);
+const iterations = Number(iterationsText ?? '3');
+const text = readFileSync(definitionPath, 'utf8');
+
+function buildOnce() {
+  const out = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
+  try {
+    const started = performance.now();
+    const result = runtime.generate({ text, file: definitionPath, chartVersions: {} });
+    if (result.issues.some((issue) => issue.severity === 'error')) {
+      const first = result.issues.find((issue) => issue.severity === 'error');
+      throw new Error(`definition has errors, e.g. ${runtime.formatIssue(first)}`);
+    }
+    runtime.writeTree(out, result.files);
+    return { ms: performance.now() - started, files: result.files.length };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+buildOnce();
+const ms = [];
+let files = 0;
+for (let i = 0; i < iterations; i++) {
+  const run = buildOnce();
+  ms.push(run.ms);
+  files = run.files;
+}
+process.stdout.write(
+  `${JSON.stringify({ ms, files, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
+);

@@ -1,0 +1,315 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GeneratedFile, Issue } from '@homelab/core';
+import { error, formatIssue, warning } from '@homelab/core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from './cli.js';
+import { run, workspaceRoot } from './cli.js';
+import type { GenerateInput } from './internal/assemble.js';
+import type { FileChange, Runtime } from './runtime-types.js';
+
+interface Fake {
+  io: CliIo;
+  out: () => string;
+  err: () => string;
+  writes: (readonly GeneratedFile[])[];
+  inputs: GenerateInput[];
+}
+
+const files: GeneratedFile[] = [
+  { path: 'charts/cilium/values.yaml', content: 'a: 2\n' },
+  { path: 'clusters/dev/talos/controlplane.yaml', content: 'machine: {}\n' },
+];
+
+let workspace: string;
+
+beforeEach(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'homelab-cli-'));
+  writeFileSync(join(workspace, 'pnpm-workspace.yaml'), 'packages: []\n');
+  mkdirSync(join(workspace, 'apps/homelab'), { recursive: true });
+  writeFileSync(join(workspace, 'apps/homelab/platform.yaml'), 'platform: {}\n');
+});
+
+function fake(
+  options: {
+    issues?: Issue[];
+    differences?: FileChange[];
+    env?: Record<string, string>;
+    isTTY?: boolean;
+    cwd?: string;
+    fail?: Error;
+    created?: string[];
+  } = {},
+): Fake {
+  let stdout = '';
+  let stderr = '';
+  const writes: (readonly GeneratedFile[])[] = [];
+  const inputs: GenerateInput[] = [];
+  let clock = 1000;
+  const runtime: Runtime = {
+    generate: (input) => {
+      if (options.fail) throw options.fail;
+      inputs.push(input);
+      const issues = options.issues ?? [];
+      return { files: issues.some((issue) => issue.severity === 'error') ? [] : files, issues };
+    },
+    readChartVersions: () => ({ cilium: '0.2.0' }),
+    writeTree: (_root, written) => {
+      writes.push(written);
+      return { written: 1, unchanged: 1, removed: 0, created: options.created ?? [] };
+    },
+    diffTree: () => options.differences ?? [],
+    formatIssue,
+  };
+  return {
+    io: {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: (text) => {
+        stderr += text;
+      },
+      cwd: options.cwd ?? workspace,
+      env: options.env ?? {},
+      isTTY: options.isTTY ?? false,
+      now: () => {
+        clock += 206;
+        return clock;
+      },
+      runtime: async () => runtime,
+    },
+    out: () => stdout,
+    err: () => stderr,
+    writes,
+    inputs,
+  };
+}
+
+const badCidr = (file: string): Issue =>
+  error({
+    code: 'cidr',
+    path: 'clusters[0].network.podCidr',
+    message: 'is not a CIDR',
+    value: '10.244.0.0/33',
+    expected: 'a.b.c.d/n',
+    position: { file, line: 14, column: 9 },
+  });
+
+describe('homelab build', () => {
+  it('writes the files and prints the one-line summary', async () => {
+    const cli = fake();
+    expect(await run(['build'], cli.io)).toBe(0);
+    expect(cli.writes).toEqual([files]);
+    expect(cli.out()).toBe('built 2 files: 1 written, 1 unchanged, 0 removed in 206 ms\n');
+    expect(cli.inputs[0]).toEqual({
+      text: 'platform: {}\n',
+      file: join(workspace, 'apps/homelab/platform.yaml'),
+      chartVersions: { cilium: '0.2.0' },
+    });
+  });
+
+  it('names the files the writer created besides the generated ones', async () => {
+    const cli = fake({ created: ['charts/cilium/package.json'] });
+    expect(await run(['build'], cli.io)).toBe(0);
+    expect(cli.out()).toBe(
+      'built 2 files: 1 written, 1 unchanged, 0 removed in 206 ms; created charts/cilium/package.json\n',
+    );
+  });
+
+  it('shows a file far outside cwd by its absolute path', async () => {
+    const cli = fake({
+      issues: [badCidr('/elsewhere/deep/platform.yaml')],
+      cwd: join(workspace, 'apps/homelab'),
+    });
+    expect(await run(['validate'], cli.io)).toBe(1);
+    expect(cli.err().split('\n')[0]).toMatch(/^\/elsewhere\/deep\/platform\.yaml:14:9 {2}clusters/);
+  });
+
+  it('finds the workspace root from a subfolder', async () => {
+    const cli = fake({ cwd: join(workspace, 'apps/homelab') });
+    expect(await run(['build'], cli.io)).toBe(0);
+    expect(cli.inputs[0]?.file).toBe(join(workspace, 'apps/homelab/platform.yaml'));
+    expect(workspaceRoot(join(workspace, 'apps/homelab'))).toBe(workspace);
+  });
+
+  it('prints issues with the file relative to cwd, writes nothing and exits 1', async () => {
+    const cli = fake({
+      issues: [badCidr(join(workspace, 'apps/homelab/platform.yaml'))],
+      cwd: join(workspace, 'apps'),
+    });
+    expect(await run(['build'], cli.io)).toBe(1);
+    expect(cli.writes).toEqual([]);
+    expect(cli.err()).toBe(
+      'homelab/platform.yaml:14:9  clusters[0].network.podCidr: "10.244.0.0/33" is not a CIDR (expected a.b.c.d/n)\n' +
+        'build failed: 1 error in homelab/platform.yaml; nothing written\n',
+    );
+  });
+
+  it('carries warnings, and refuses them with --strict', async () => {
+    const issues = [
+      warning({
+        code: 'even',
+        path: 'clusters[1].nodes',
+        message: 'has an even number of control planes',
+      }),
+    ];
+    const lenient = fake({ issues });
+    expect(await run(['build'], lenient.io)).toBe(0);
+    expect(lenient.err()).toBe(
+      'clusters[1].nodes: has an even number of control planes [warning]\n',
+    );
+    expect(lenient.out()).toContain('(1 warning)');
+    const strict = fake({ issues });
+    expect(await run(['build', '--strict'], strict.io)).toBe(1);
+    expect(strict.writes).toEqual([]);
+  });
+
+  it('prints a JSON report with --json and nothing else', async () => {
+    const cli = fake({ issues: [badCidr(join(workspace, 'p.yaml'))] });
+    expect(await run(['build', '--json'], cli.io)).toBe(1);
+    expect(cli.err()).toBe('');
+    const report = JSON.parse(cli.out());
+    expect(report.ok).toBe(false);
+    expect(report.issues).toEqual([
+      {
+        severity: 'error',
+        code: 'cidr',
+        path: 'clusters[0].network.podCidr',
+        message: 'is not a CIDR',
+        value: '10.244.0.0/33',
+        expected: 'a.b.c.d/n',
+        file: 'p.yaml',
+        line: 14,
+        column: 9,
+      },
+    ]);
+    expect(report.summary).toMatchObject({ files: 0, written: 0 });
+  });
+
+  it('reports a missing --config as the user mistake it is (exit 1)', async () => {
+    const cli = fake();
+    expect(await run(['build', '--config', 'nope.yaml'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'homelab: cannot read the platform definition nope.yaml: no such file (use --config FILE)\n',
+    );
+    expect(cli.writes).toEqual([]);
+  });
+
+  it('shows a HomelabError (a refused write) as its message, exit 2', async () => {
+    const refused = Object.assign(
+      new Error('refusing to overwrite files the build did not generate: charts/x/a.yaml'),
+      {
+        name: 'HomelabError',
+      },
+    );
+    const cli = fake({ fail: refused });
+    expect(await run(['build'], cli.io)).toBe(2);
+    expect(cli.err()).toBe(
+      'homelab: refusing to overwrite files the build did not generate: charts/x/a.yaml\n',
+    );
+  });
+
+  it('turns an unexpected exception into exit 2 without a stack, unless HOMELAB_DEBUG=1', async () => {
+    const quiet = fake({ fail: new TypeError('boom') });
+    expect(await run(['build'], quiet.io)).toBe(2);
+    expect(quiet.err()).toBe(
+      'homelab: internal error: TypeError: boom\n(set HOMELAB_DEBUG=1 for the stack trace)\n',
+    );
+    const debug = fake({ fail: new TypeError('boom'), env: { HOMELAB_DEBUG: '1' } });
+    expect(await run(['build'], debug.io)).toBe(2);
+    expect(debug.err()).toMatch(/\n {4}at /);
+  });
+
+  it('colours output on a terminal, not with NO_COLOR', async () => {
+    const tty = fake({ isTTY: true });
+    await run(['build'], tty.io);
+    expect(tty.out()).toContain('\u001b[32mbuilt\u001b[39m');
+    const noColor = fake({ isTTY: true, env: { NO_COLOR: '1' } });
+    await run(['build'], noColor.io);
+    expect(noColor.out()).not.toContain('\u001b[');
+  });
+});
+
+describe('homelab validate', () => {
+  it('writes nothing and says the definition is valid', async () => {
+    const cli = fake();
+    expect(await run(['validate'], cli.io)).toBe(0);
+    expect(cli.writes).toEqual([]);
+    expect(cli.out()).toBe('valid: 0 clusters, 2 files would be generated; checked in 206 ms\n');
+  });
+});
+
+describe('homelab check', () => {
+  it('passes when nothing differs', async () => {
+    const cli = fake();
+    expect(await run(['check'], cli.io)).toBe(0);
+    expect(cli.out()).toBe('check passed: 2 files match the definition in 206 ms\n');
+  });
+
+  it('lists the files that differ and exits 1', async () => {
+    const cli = fake({
+      differences: [
+        { path: 'charts/cilium/README.md', before: null, after: '# x\n' },
+        { path: 'charts/cilium/values.yaml', before: 'a: 1\n', after: 'a: 2\n' },
+        { path: 'clusters/old/x.yaml', before: 'x: 1\n', after: null },
+      ],
+    });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.out()).toBe(
+      [
+        '  changed  charts/cilium/values.yaml',
+        '  missing  charts/cilium/README.md',
+        '  stale    clusters/old/x.yaml',
+        'check failed: 3 of 2 generated files differ (1 changed, 1 missing, 1 stale); run `homelab build` and commit the result',
+        '',
+      ].join('\n'),
+    );
+    expect(cli.writes).toEqual([]);
+  });
+});
+
+describe('homelab diff', () => {
+  it('prints a unified diff of what build would change and exits 0', async () => {
+    const cli = fake({
+      differences: [{ path: 'charts/cilium/values.yaml', before: 'a: 1\n', after: 'a: 2\n' }],
+    });
+    expect(await run(['diff'], cli.io)).toBe(0);
+    expect(cli.out()).toBe(
+      '--- a/charts/cilium/values.yaml\n+++ b/charts/cilium/values.yaml\n@@ -1,1 +1,1 @@\n-a: 1\n+a: 2\n',
+    );
+    expect(cli.err()).toBe('1 file would change (1 changed, 0 added, 0 removed)\n');
+  });
+
+  it('exits 1 with --exit-code when something would change', async () => {
+    const cli = fake({
+      differences: [
+        { path: 'clusters/dev/talos/controlplane.yaml', before: null, after: 'a: 1\n' },
+      ],
+    });
+    expect(await run(['diff', '--exit-code'], cli.io)).toBe(1);
+    expect(cli.out()).toBe(
+      '--- /dev/null\n+++ b/clusters/dev/talos/controlplane.yaml\n@@ -0,0 +1,1 @@\n+a: 1\n',
+    );
+  });
+});
+
+describe('usage', () => {
+  it('exits 2 with the usage on an unknown command or option', async () => {
+    const unknown = fake();
+    expect(await run(['deploy'], unknown.io)).toBe(2);
+    expect(unknown.err()).toMatch(/^homelab: unknown command 'deploy'\n\nUsage: homelab <command>/);
+    const flag = fake();
+    expect(await run(['build', '--force'], flag.io)).toBe(2);
+    expect(flag.err()).toMatch(/^homelab: Unknown option '--force'\n\nUsage: homelab build/);
+  });
+
+  it('prints help and the version on stdout with exit 0', async () => {
+    const help = fake();
+    expect(await run(['--help'], help.io)).toBe(0);
+    expect(help.out()).toMatch(/^Usage: homelab <command> \[options\]/);
+    const version = fake();
+    expect(await run(['--version'], version.io)).toBe(0);
+    expect(version.out()).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});

@@ -1,0 +1,440 @@
+// The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
+// touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, failed check,
+// drift; 2 usage error or internal fault.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Issue } from '@homelab/core';
+import pc from 'picocolors';
+import type { CommandName, CommandOptions } from './args.js';
+import { parseCommandLine, usage } from './args.js';
+import type { GenerateResult } from './internal/assemble.js';
+import type { FileChange, Runtime } from './runtime-types.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether stdout is a terminal (colour). */
+  readonly isTTY: boolean;
+  /** Milliseconds, for the summary's timing (default: performance.now). */
+  readonly now?: () => number;
+  /** The runtime (default: the real one, imported on first use). */
+  readonly runtime?: () => Promise<Runtime>;
+}
+
+type Colors = ReturnType<typeof pc.createColors>;
+
+/** Raised for a mistake of the user that is not in the definition (e.g. a missing --config). */
+class UserError extends Error {
+  override readonly name = 'UserError';
+}
+
+interface Context {
+  readonly io: CliIo;
+  readonly colors: Colors;
+  readonly now: () => number;
+  readonly started: number;
+  readonly runtime: Runtime;
+  readonly configPath: string;
+  readonly outRoot: string;
+  readonly options: CommandOptions;
+}
+
+export function workspaceRoot(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(cwd);
+    dir = parent;
+  }
+}
+
+function colorsFor(io: CliIo): Colors {
+  const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
+  const force = io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== '0';
+  return pc.createColors(!noColor && (io.isTTY || force));
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function displayFile(io: CliIo, file: string): string {
+  const absolute = isAbsolute(file) ? file : resolve(io.cwd, file);
+  const shown = relative(io.cwd, absolute).split('\\').join('/');
+  // Relative to cwd, unless that climbs out more than one level: then the absolute path reads better.
+  if (shown === '' || shown.startsWith('../../') || isAbsolute(shown)) return absolute;
+  return shown;
+}
+
+/** The issue with its file shown relative to cwd; warnings and errors after `--strict`. */
+function presentIssue(io: CliIo, issue: Issue, strict: boolean): Issue {
+  const severity = strict ? 'error' : issue.severity;
+  if (!issue.position) return { ...issue, severity };
+  return {
+    ...issue,
+    severity,
+    position: { ...issue.position, file: displayFile(io, issue.position.file) },
+  };
+}
+
+function issueLine(ctx: Pick<Context, 'colors' | 'runtime'>, issue: Issue): string {
+  const text = ctx.runtime.formatIssue(issue);
+  const { colors } = ctx;
+  const at = text.indexOf('  ');
+  const styled =
+    issue.position && at > 0 ? `${colors.dim(text.slice(0, at))}${text.slice(at)}` : text;
+  // The location stays first on the line, where terminals and editors make it clickable.
+  return issue.severity === 'warning' ? `${styled} ${colors.yellow('[warning]')}` : styled;
+}
+
+function jsonIssue(issue: Issue): Record<string, unknown> {
+  return {
+    severity: issue.severity,
+    code: issue.code,
+    path: issue.path,
+    message: issue.message,
+    value: issue.value === undefined ? null : issue.value,
+    expected: issue.expected ?? null,
+    file: issue.position?.file ?? null,
+    line: issue.position?.line ?? null,
+    column: issue.position?.column ?? null,
+  };
+}
+
+function counts(issues: readonly Issue[]): { errors: number; warnings: number } {
+  const errors = issues.filter((issue) => issue.severity === 'error').length;
+  return { errors, warnings: issues.length - errors };
+}
+
+function printIssues(ctx: Context, issues: readonly Issue[]): void {
+  for (const issue of issues) ctx.io.stderr(`${issueLine(ctx, issue)}\n`);
+}
+
+function printJson(ctx: Context, ok: boolean, issues: readonly Issue[], summary: object): void {
+  ctx.io.stdout(`${JSON.stringify({ ok, issues: issues.map(jsonIssue), summary }, null, 2)}\n`);
+}
+
+function elapsed(ctx: Context): number {
+  return Math.round(ctx.now() - ctx.started);
+}
+
+function readDefinition(path: string, io: CliIo): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (cause as Error).message;
+    throw new UserError(
+      `cannot read the platform definition ${displayFile(io, path)}: ${reason} (use --config FILE)`,
+    );
+  }
+}
+
+/** Generates, and reports issues. Returns the result and the issues as presented. */
+async function generate(
+  ctx: Context,
+): Promise<{ result: GenerateResult; issues: Issue[]; failed: boolean }> {
+  const text = readDefinition(ctx.configPath, ctx.io);
+  const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
+  const result = ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
+  const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
+  const failed = issues.some((issue) => issue.severity === 'error');
+  if (!ctx.options.json) printIssues(ctx, issues);
+  return { result, issues, failed };
+}
+
+function failureSummary(ctx: Context, verb: string, issues: readonly Issue[]): string {
+  const { errors, warnings } = counts(issues);
+  const detail =
+    warnings > 0
+      ? `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`
+      : plural(errors, 'error');
+  return `${ctx.colors.red(`${verb} failed:`)} ${detail} in ${displayFile(ctx.io, ctx.configPath)}`;
+}
+
+function warningSuffix(issues: readonly Issue[]): string {
+  const { warnings } = counts(issues);
+  return warnings > 0 ? ` (${plural(warnings, 'warning')})` : '';
+}
+
+async function build(ctx: Context): Promise<number> {
+  const { result, issues, failed } = await generate(ctx);
+  if (failed) {
+    if (ctx.options.json)
+      printJson(ctx, false, issues, {
+        files: 0,
+        written: 0,
+        unchanged: 0,
+        removed: 0,
+        created: [],
+        ms: elapsed(ctx),
+      });
+    else ctx.io.stderr(`${failureSummary(ctx, 'build', issues)}; nothing written\n`);
+    return 1;
+  }
+  const written = await ctx.runtime.writeTree(ctx.outRoot, result.files);
+  const summary = {
+    files: result.files.length,
+    written: written.written,
+    unchanged: written.unchanged,
+    removed: written.removed,
+    created: [...written.created],
+    ms: elapsed(ctx),
+  };
+  if (ctx.options.json) {
+    printJson(ctx, true, issues, summary);
+  } else {
+    const created =
+      summary.created.length > 0
+        ? `; created ${summary.created.map((path) => displayFile(ctx.io, join(ctx.outRoot, path))).join(', ')}`
+        : '';
+    ctx.io.stdout(
+      `${ctx.colors.green('built')} ${plural(summary.files, 'file')}: ${summary.written} written, ` +
+        `${summary.unchanged} unchanged, ${summary.removed} removed in ${summary.ms} ms${created}${warningSuffix(issues)}\n`,
+    );
+  }
+  return 0;
+}
+
+async function validate(ctx: Context): Promise<number> {
+  const { result, issues, failed } = await generate(ctx);
+  const clusters = result.platform?.clusters.length ?? 0;
+  if (ctx.options.json) {
+    printJson(ctx, !failed, issues, { clusters, files: result.files.length, ms: elapsed(ctx) });
+  } else if (failed) {
+    ctx.io.stderr(`${failureSummary(ctx, 'validation', issues)}\n`);
+  } else {
+    ctx.io.stdout(
+      `${ctx.colors.green('valid:')} ${plural(clusters, 'cluster')}, ${plural(result.files.length, 'file')} ` +
+        `would be generated; checked in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+/** Generated paths that differ from the disk: changed, missing (new), stale (to be removed). */
+export interface TreeDifferences {
+  readonly changed: readonly string[];
+  readonly missing: readonly string[];
+  readonly stale: readonly string[];
+}
+
+export function classifyChanges(changes: readonly FileChange[]): TreeDifferences {
+  const changed: string[] = [];
+  const missing: string[] = [];
+  const stale: string[] = [];
+  for (const change of changes) {
+    if (change.after === null) stale.push(change.path);
+    else if (change.before === null) missing.push(change.path);
+    else changed.push(change.path);
+  }
+  return { changed, missing, stale };
+}
+
+function differenceCount(diff: TreeDifferences): number {
+  return diff.changed.length + diff.missing.length + diff.stale.length;
+}
+
+async function check(ctx: Context): Promise<number> {
+  const { result, issues, failed } = await generate(ctx);
+  if (failed) {
+    if (ctx.options.json)
+      printJson(ctx, false, issues, {
+        files: 0,
+        changed: [],
+        missing: [],
+        stale: [],
+        ms: elapsed(ctx),
+      });
+    else ctx.io.stderr(`${failureSummary(ctx, 'check', issues)}\n`);
+    return 1;
+  }
+  const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
+  const differences = differenceCount(diff);
+  if (ctx.options.json) {
+    printJson(ctx, differences === 0, issues, {
+      files: result.files.length,
+      changed: [...diff.changed],
+      missing: [...diff.missing],
+      stale: [...diff.stale],
+      ms: elapsed(ctx),
+    });
+    return differences === 0 ? 0 : 1;
+  }
+  const { colors } = ctx;
+  const list = (label: string, paths: readonly string[], color: (s: string) => string): void => {
+    for (const path of paths)
+      ctx.io.stdout(
+        `  ${color(label.padEnd(8))} ${displayFile(ctx.io, join(ctx.outRoot, path))}\n`,
+      );
+  };
+  list('changed', diff.changed, colors.yellow);
+  list('missing', diff.missing, colors.green);
+  list('stale', diff.stale, colors.red);
+  if (differences === 0) {
+    ctx.io.stdout(
+      `${colors.green('check passed:')} ${plural(result.files.length, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
+    );
+    return 0;
+  }
+  ctx.io.stdout(
+    `${colors.red('check failed:')} ${differences} of ${plural(result.files.length, 'generated file')} differ ` +
+      `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
+      'run `homelab build` and commit the result\n',
+  );
+  return 1;
+}
+
+async function diff(ctx: Context): Promise<number> {
+  const { result, failed, issues } = await generate(ctx);
+  if (failed) {
+    ctx.io.stderr(`${failureSummary(ctx, 'diff', issues)}\n`);
+    return 1;
+  }
+  const changes = await ctx.runtime.diffTree(ctx.outRoot, result.files);
+  const differences = classifyChanges(changes);
+  const { createTwoFilesPatch } = await import('diff');
+  const entries = [...changes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { colors } = ctx;
+  for (const entry of entries) {
+    const patch = createTwoFilesPatch(
+      entry.before === null ? '/dev/null' : `a/${entry.path}`,
+      entry.after === null ? '/dev/null' : `b/${entry.path}`,
+      entry.before ?? '',
+      entry.after ?? '',
+      undefined,
+      undefined,
+      { context: 3 },
+    );
+    // Drop jsdiff's `Index:`/`====` preamble: start at the `---` header, as git does.
+    const body = patch.slice(patch.indexOf('--- '));
+    const lines = body.endsWith('\n') ? body.slice(0, -1).split('\n') : body.split('\n');
+    for (const line of lines) {
+      const styled =
+        line.startsWith('+++') || line.startsWith('---')
+          ? colors.bold(line)
+          : line.startsWith('+')
+            ? colors.green(line)
+            : line.startsWith('-')
+              ? colors.red(line)
+              : line.startsWith('@@')
+                ? colors.cyan(line)
+                : line;
+      ctx.io.stdout(`${styled}\n`);
+    }
+  }
+  const count = entries.length;
+  ctx.io.stderr(
+    count === 0
+      ? `no changes: ${plural(result.files.length, 'file')} match the definition\n`
+      : `${plural(count, 'file')} would change (${differences.changed.length} changed, ${differences.missing.length} added, ${differences.stale.length} removed)\n`,
+  );
+  return ctx.options.exitCode && count > 0 ? 1 : 0;
+}
+
+const HANDLERS: Record<CommandName, (ctx: Context) => Promise<number>> = {
+  build,
+  validate,
+  check,
+  diff,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+async function loadRuntime(): Promise<Runtime> {
+  const module = await import('./runtime.js');
+  return module.runtime;
+}
+
+function isValidationError(cause: unknown): cause is Error & { issues: readonly Issue[] } {
+  return (
+    cause instanceof Error &&
+    cause.name === 'ValidationError' &&
+    Array.isArray((cause as { issues?: unknown }).issues)
+  );
+}
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const colors = colorsFor(io);
+  const now = io.now ?? (() => performance.now());
+  const started = now();
+  const commandLine = parseCommandLine(argv);
+  switch (commandLine.kind) {
+    case 'help':
+      io.stdout(usage(commandLine.command));
+      return 0;
+    case 'version':
+      io.stdout(`${version()}\n`);
+      return 0;
+    case 'usage-error':
+      io.stderr(
+        `${colors.red('homelab:')} ${commandLine.message}\n\n${usage(commandLine.command)}`,
+      );
+      return 2;
+    case 'run':
+      break;
+  }
+  const { command, options } = commandLine;
+  const debug = io.env.HOMELAB_DEBUG === '1';
+  try {
+    const root = workspaceRoot(io.cwd);
+    const configPath = resolve(io.cwd, options.config ?? join(root, 'apps/homelab/platform.yaml'));
+    const outRoot = resolve(io.cwd, options.out ?? root);
+    const runtime = await (io.runtime ?? loadRuntime)();
+    return await HANDLERS[command]({
+      io,
+      colors,
+      now,
+      started,
+      runtime,
+      configPath,
+      outRoot,
+      options,
+    });
+  } catch (cause) {
+    if (cause instanceof UserError) {
+      io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
+      return 1;
+    }
+    if (isValidationError(cause)) {
+      for (const issue of cause.issues) {
+        const shown = presentIssue(io, issue, false);
+        const where = shown.position
+          ? `${shown.position.file}:${shown.position.line}:${shown.position.column}  `
+          : '';
+        io.stderr(`${where}${shown.path}: ${shown.message}\n`);
+      }
+      io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
+      return 1;
+    }
+    if (cause instanceof Error && cause.name === 'HomelabError') {
+      // A fault the tool detected and explained (e.g. the writer refusing to overwrite a file it
+      // did not generate): its message is for the user; still exit 2, nothing was written.
+      io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
+      if (debug && cause.stack) io.stderr(`${cause.stack}\n`);
+      return 2;
+    }
+    const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    io.stderr(`${colors.red('homelab: internal error:')} ${message}\n`);
+    if (debug && cause instanceof Error && cause.stack) io.stderr(`${cause.stack}\n`);
+    else io.stderr('(set HOMELAB_DEBUG=1 for the stack trace)\n');
+    return 2;
+  }
+}
