@@ -57,7 +57,7 @@ const RETRY = {
  * A descriptor may name namespaces its chart creates besides its destination (e.g. Cilium's
  * `cilium-secrets`); the project must permit them. Optional, not yet part of core's contract.
  */
-type Descriptor = ApplicationDescriptor & { readonly additionalNamespaces?: readonly string[] };
+type Descriptor = ApplicationDescriptor;
 
 interface PlannedApplication {
   readonly name: string;

@@ -282,6 +282,8 @@ function application(
     name: 'cilium',
     chart: 'cilium',
     namespace: CILIUM_NAMESPACE,
+    // The chart creates the secrets namespace (Gateway API / Envoy config TLS secrets).
+    additionalNamespaces: [CILIUM_SECRETS_NAMESPACE],
     dependsOn: settings.gatewayApi ? ['gateway-api-crds'] : [],
     podSecurity: 'privileged',
     serverSideApply: true,

@@ -147,7 +147,7 @@ async function generate(
 ): Promise<{ result: GenerateResult; issues: Issue[]; failed: boolean }> {
   const text = readDefinition(ctx.configPath, ctx.io);
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
-  const result = ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
+  const result = await ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);

@@ -24,7 +24,7 @@ export interface FileChange {
 }
 
 export interface Runtime {
-  generate(input: GenerateInput): GenerateResult;
+  generate(input: GenerateInput): Promise<GenerateResult> | GenerateResult;
   /** Chart versions from `charts/<chart>/package.json`. */
   readChartVersions(outRoot: string): Promise<Record<string, string>> | Record<string, string>;
   /** The one writer: atomic; never called when there are errors. */

@@ -49,9 +49,9 @@ export {
 } from './net.js';
 export type { ObjectProblem, ObjectValidator, SourcedObject } from './output-validate.js';
 export {
-  CORE_VALIDATED_KINDS,
   jsonSchemaValidator,
-  loadCoreValidators,
+  loadModelValidators,
+  MODEL_VALIDATED_KINDS,
   manifestSource,
   validateObjects,
 } from './output-validate.js';

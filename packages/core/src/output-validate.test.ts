@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   jsonSchemaValidator,
-  loadCoreValidators,
+  loadModelValidators,
   manifestSource,
   type ObjectValidator,
   validateObjects,
@@ -27,7 +27,7 @@ const validDeploymentSpec = {
 
 let core: readonly ObjectValidator[] = [];
 beforeAll(async () => {
-  core = await loadCoreValidators();
+  core = await loadModelValidators();
 });
 
 describe('validateObjects with core kinds', () => {
@@ -205,5 +205,47 @@ describe('jsonSchemaValidator for custom resources', () => {
     expect(
       validateObjects([{ source: 's', object: pool({ blocks: [], extra: 1 }) }], [loose]),
     ).toEqual([]);
+  });
+});
+
+describe('loadModelValidators', () => {
+  it('loads only the validators of the kinds it is given', async () => {
+    const loaded = await loadModelValidators([
+      { object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway' } },
+      { object: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' } },
+      { object: { apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool' } },
+    ]);
+    expect(loaded.map((v) => `${v.apiVersion} ${v.kind}`).sort()).toEqual([
+      'argoproj.io/v1alpha1 Application',
+      'gateway.networking.k8s.io/v1 Gateway',
+    ]);
+  });
+
+  it('checks Gateway API and Argo CD objects against their models', async () => {
+    const gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'platform', namespace: 'kube-system' },
+      spec: { gatewayClassName: 'cilium', listeners: [{ name: 'http', port: 'eighty', protocol: 'HTTP' }] },
+    } as unknown as KubeObject;
+    const application = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-cilium', namespace: 'argocd' },
+      spec: {
+        project: 'platform',
+        destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' },
+        source: { repoURL: 'https://example.com/r.git', path: 'charts/cilium', targetRevision: 1 },
+      },
+    } as unknown as KubeObject;
+    const objects = [
+      { source: manifestSource('cilium', 'gateway'), object: gateway },
+      { source: manifestSource('platform', 'app'), object: application },
+    ];
+    const issues = validateObjects(objects, await loadModelValidators(objects));
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'charts/cilium#manifests.gateway.spec.listeners[0].port',
+      'charts/platform#manifests.app.spec.source.targetRevision',
+    ]);
   });
 });

@@ -52,64 +52,122 @@ function fromCompiled(
   };
 }
 
-/** Core kinds the platform emits, with their schema module in kubernetes-models 5.1. */
-const CORE_KINDS: readonly (readonly [apiVersion: string, kind: string, schema: string])[] = [
-  ['v1', 'ConfigMap', 'IoK8sApiCoreV1ConfigMap'],
-  ['v1', 'LimitRange', 'IoK8sApiCoreV1LimitRange'],
-  ['v1', 'Namespace', 'IoK8sApiCoreV1Namespace'],
-  ['v1', 'PersistentVolumeClaim', 'IoK8sApiCoreV1PersistentVolumeClaim'],
-  ['v1', 'ResourceQuota', 'IoK8sApiCoreV1ResourceQuota'],
-  ['v1', 'Service', 'IoK8sApiCoreV1Service'],
-  ['v1', 'ServiceAccount', 'IoK8sApiCoreV1ServiceAccount'],
-  ['apps/v1', 'DaemonSet', 'IoK8sApiAppsV1DaemonSet'],
-  ['apps/v1', 'Deployment', 'IoK8sApiAppsV1Deployment'],
-  ['apps/v1', 'StatefulSet', 'IoK8sApiAppsV1StatefulSet'],
-  ['batch/v1', 'CronJob', 'IoK8sApiBatchV1CronJob'],
-  ['batch/v1', 'Job', 'IoK8sApiBatchV1Job'],
-  ['policy/v1', 'PodDisruptionBudget', 'IoK8sApiPolicyV1PodDisruptionBudget'],
-  ['storage.k8s.io/v1', 'StorageClass', 'IoK8sApiStorageV1StorageClass'],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'IoK8sApiRbacV1ClusterRole'],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'IoK8sApiRbacV1ClusterRoleBinding'],
-  ['rbac.authorization.k8s.io/v1', 'Role', 'IoK8sApiRbacV1Role'],
-  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'IoK8sApiRbacV1RoleBinding'],
-  ['networking.k8s.io/v1', 'Ingress', 'IoK8sApiNetworkingV1Ingress'],
-  ['networking.k8s.io/v1', 'NetworkPolicy', 'IoK8sApiNetworkingV1NetworkPolicy'],
-  ['scheduling.k8s.io/v1', 'PriorityClass', 'IoK8sApiSchedulingV1PriorityClass'],
+/**
+ * Kinds validated against the schemas the `kubernetes-models` packages compile from the
+ * upstream OpenAPI documents: core Kubernetes (kubernetes-models 5.1), Gateway API
+ * (@kubernetes-models/gateway-api) and Argo CD (@kubernetes-models/argo-cd). Each entry names
+ * the module of its standalone validator; it is imported only when an object of that kind is
+ * validated, so a build pays only for the kinds it emits.
+ */
+const MODEL_KINDS: readonly (readonly [apiVersion: string, kind: string, module: string])[] = [
+  ['v1', 'ConfigMap', 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap'],
+  ['v1', 'LimitRange', 'kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange'],
+  ['v1', 'Namespace', 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace'],
+  ['v1', 'PersistentVolumeClaim', 'kubernetes-models/_schemas/IoK8sApiCoreV1PersistentVolumeClaim'],
+  ['v1', 'ResourceQuota', 'kubernetes-models/_schemas/IoK8sApiCoreV1ResourceQuota'],
+  ['v1', 'Secret', 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret'],
+  ['v1', 'Service', 'kubernetes-models/_schemas/IoK8sApiCoreV1Service'],
+  ['v1', 'ServiceAccount', 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount'],
+  ['apps/v1', 'DaemonSet', 'kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet'],
+  ['apps/v1', 'Deployment', 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment'],
+  ['apps/v1', 'StatefulSet', 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet'],
+  ['batch/v1', 'CronJob', 'kubernetes-models/_schemas/IoK8sApiBatchV1CronJob'],
+  ['batch/v1', 'Job', 'kubernetes-models/_schemas/IoK8sApiBatchV1Job'],
+  ['policy/v1', 'PodDisruptionBudget', 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget'],
+  ['storage.k8s.io/v1', 'StorageClass', 'kubernetes-models/_schemas/IoK8sApiStorageV1StorageClass'],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRole'],
+  [
+    'rbac.authorization.k8s.io/v1',
+    'ClusterRoleBinding',
+    'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRoleBinding',
+  ],
+  ['rbac.authorization.k8s.io/v1', 'Role', 'kubernetes-models/_schemas/IoK8sApiRbacV1Role'],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding'],
+  ['networking.k8s.io/v1', 'Ingress', 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress'],
+  [
+    'networking.k8s.io/v1',
+    'NetworkPolicy',
+    'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy',
+  ],
+  ['scheduling.k8s.io/v1', 'PriorityClass', 'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass'],
   [
     'admissionregistration.k8s.io/v1',
     'MutatingWebhookConfiguration',
-    'IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration',
+    'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration',
   ],
   [
     'admissionregistration.k8s.io/v1',
     'ValidatingWebhookConfiguration',
-    'IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration',
+    'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration',
+  ],
+  [
+    'gateway.networking.k8s.io/v1',
+    'Gateway',
+    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1Gateway',
+  ],
+  [
+    'gateway.networking.k8s.io/v1',
+    'GatewayClass',
+    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1GatewayClass',
+  ],
+  [
+    'gateway.networking.k8s.io/v1',
+    'HTTPRoute',
+    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1HTTPRoute',
+  ],
+  [
+    'argoproj.io/v1alpha1',
+    'Application',
+    '@kubernetes-models/argo-cd/_schemas/ComGithubArgoprojArgoCdV3PkgApisApplicationV1alpha1Application',
+  ],
+  [
+    'argoproj.io/v1alpha1',
+    'AppProject',
+    '@kubernetes-models/argo-cd/_schemas/ComGithubArgoprojArgoCdV3PkgApisApplicationV1alpha1AppProject',
   ],
 ];
 
-/** apiVersion/kind pairs `loadCoreValidators` covers. */
-export const CORE_VALIDATED_KINDS: readonly {
+/** apiVersion/kind pairs validated by the kubernetes-models schemas (`loadModelValidators`). */
+export const MODEL_VALIDATED_KINDS: readonly {
   readonly apiVersion: string;
   readonly kind: string;
-}[] = CORE_KINDS.map(([apiVersion, kind]) => ({ apiVersion, kind }));
+}[] = MODEL_KINDS.map(([apiVersion, kind]) => ({ apiVersion, kind }));
 
-let coreValidators: Promise<readonly ObjectValidator[]> | undefined;
+const loadedModels = new Map<string, Promise<ObjectValidator>>();
+
+function loadModel(apiVersion: string, kind: string, module: string): Promise<ObjectValidator> {
+  const key = `${apiVersion} ${kind}`;
+  let loaded = loadedModels.get(key);
+  if (loaded === undefined) {
+    // The schema modules sit in each package's `_schemas/` folder, which not every package
+    // exports (argo-cd does not): resolve the package's entry and import the file beside it.
+    const [pkg, schema] = module.split('/_schemas/') as [string, string];
+    const url = new URL(`./_schemas/${schema}.js`, import.meta.resolve(pkg));
+    loaded = (import(url.href) as Promise<{ validate: (data: unknown) => boolean }>).then((m) =>
+      fromCompiled(apiVersion, kind, m.validate),
+    );
+    loadedModels.set(key, loaded);
+  }
+  return loaded;
+}
 
 /**
- * Validators for the core Kubernetes kinds the platform emits, from the OpenAPI schemas
- * kubernetes-models 5.1 compiles. Loaded on demand (they take ~200 ms to import, which
- * `homelab validate` on a definition error should not pay); pass them to `validateObjects`.
+ * The kubernetes-models validators for the kinds among `objects` (all of them when `objects`
+ * is omitted). Imported on demand: each schema module costs load time, which a build should
+ * pay only for the kinds it emits. Pass the result to `validateObjects`.
  */
-export function loadCoreValidators(): Promise<readonly ObjectValidator[]> {
-  coreValidators ??= Promise.all(
-    CORE_KINDS.map(async ([apiVersion, kind, schema]) => {
-      const module = (await import(`kubernetes-models/_schemas/${schema}`)) as {
-        validate: (data: unknown) => boolean;
-      };
-      return fromCompiled(apiVersion, kind, module.validate);
-    }),
+export async function loadModelValidators(
+  objects?: readonly { readonly object: { readonly apiVersion?: unknown; readonly kind?: unknown } }[],
+): Promise<readonly ObjectValidator[]> {
+  const wanted =
+    objects === undefined
+      ? undefined
+      : new Set(objects.map(({ object }) => `${String(object.apiVersion)} ${String(object.kind)}`));
+  return Promise.all(
+    MODEL_KINDS.filter(
+      ([apiVersion, kind]) => wanted === undefined || wanted.has(`${apiVersion} ${kind}`),
+    ).map(([apiVersion, kind, module]) => loadModel(apiVersion, kind, module)),
   );
-  return coreValidators;
 }
 
 /**
@@ -141,7 +199,7 @@ export function jsonSchemaValidator(
 /**
  * Checks every object: apiVersion, kind and metadata.name present, then the validator
  * registered for its apiVersion/kind in `validators`: the core ones (`await
- * loadCoreValidators()`) plus those the components provide; a later one replaces an earlier
+ * loadModelValidators(objects)`) plus those the components provide; a later one replaces an earlier
  * one for the same kind. An object without a validator is an error. Issue paths are
  * `<source>.<path in the object>`, e.g. `charts/cilium#manifests.pool.spec.blocks[0]`.
  */

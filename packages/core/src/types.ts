@@ -208,6 +208,8 @@ export interface ApplicationDescriptor {
   readonly chart: string;
   /** Destination namespace. */
   readonly namespace: string;
+  /** Other namespaces the chart creates or deploys into (the AppProject permits them too). */
+  readonly additionalNamespaces?: readonly string[];
   /** Names of the components (or `gateway-api-crds`) this one needs first. */
   readonly dependsOn: readonly string[];
   readonly podSecurity: PodSecurityLevel;
@@ -236,6 +238,8 @@ export interface ComponentOutput {
   readonly chart?: ChartSpec;
   /** Per enabled cluster, by cluster name. */
   readonly clusters: { readonly [cluster: string]: ClusterContribution };
+  /** Files outside the chart (e.g. `clusters/<cluster>/root-application.yaml`). */
+  readonly files?: readonly GeneratedFile[];
   readonly issues: readonly Issue[];
 }
 

@@ -130,8 +130,8 @@ const input = {
 };
 
 describe('generateWith', () => {
-  it('returns every file sorted by path, with warnings carried', () => {
-    const result = generateWith(fakeEngine(), input);
+  it('returns every file sorted by path, with warnings carried', async () => {
+    const result = await generateWith(fakeEngine(), input);
     expect(result.files.map((file) => file.path)).toEqual([
       'charts/cilium/values.yaml',
       'clusters/dev/talos/controlplane.yaml',
@@ -141,25 +141,25 @@ describe('generateWith', () => {
     expect(result.platform).toBe(platform);
   });
 
-  it('hands talos-config the requirements of every component, by cluster', () => {
+  it('hands talos-config the requirements of every component, by cluster', async () => {
     const calls: Calls = { chartVersions: [], validated: [] };
-    generateWith(fakeEngine({}, calls), input);
+    await generateWith(fakeEngine({}, calls), input);
     expect(calls.talos).toEqual({
       dev: [{ source: 'cilium', cni: 'none' }],
       prod: [{ source: 'cilium', cni: 'none', kubePrism: { port: 7445 } }],
     });
   });
 
-  it('uses the chart version from package.json, 0.1.0 for a new chart', () => {
+  it('uses the chart version from package.json, 0.1.0 for a new chart', async () => {
     const calls: Calls = { chartVersions: [], validated: [] };
-    generateWith(fakeEngine({}, calls), input);
-    generateWith(fakeEngine({}, calls), { ...input, chartVersions: {} });
+    await generateWith(fakeEngine({}, calls), input);
+    await generateWith(fakeEngine({}, calls), { ...input, chartVersions: {} });
     expect(calls.chartVersions).toEqual(['cilium@1.2.0', 'cilium@0.1.0']);
   });
 
-  it('validates the merged manifests of every cluster, identical objects once', () => {
+  it('validates the merged manifests of every cluster, identical objects once', async () => {
     const calls: Calls = { chartVersions: [], validated: [] };
-    generateWith(fakeEngine({}, calls), input);
+    await generateWith(fakeEngine({}, calls), input);
     expect(calls.validated.map((manifest) => manifest.source)).toEqual([
       'charts/cilium/clusters/dev.yaml#manifests.policy',
       'charts/cilium/clusters/dev.yaml#manifests.pool',
@@ -168,7 +168,7 @@ describe('generateWith', () => {
     expect(calls.validated[2]?.object.spec).toEqual({ blocks: [{ cidr: '10.1.0.0/24' }] });
   });
 
-  it('stops after loading when the definition has errors, and returns no files', () => {
+  it('stops after loading when the definition has errors, and returns no files', async () => {
     let resolved = false;
     const engine = fakeEngine({
       loadDefinition: () => ({
@@ -180,13 +180,13 @@ describe('generateWith', () => {
         return { platform, issues: [] };
       },
     });
-    const result = generateWith(engine, input);
+    const result = await generateWith(engine, input);
     expect(result.files).toEqual([]);
     expect(result.issues.map((issue) => issue.path)).toEqual(['clusters[0].name']);
     expect(resolved).toBe(false);
   });
 
-  it('returns no files when output validation fails, and reports the object', () => {
+  it('returns no files when output validation fails, and reports the object', async () => {
     const engine = fakeEngine({
       validateManifests: (manifests) =>
         manifests
@@ -195,29 +195,29 @@ describe('generateWith', () => {
             error({ code: 'object-schema', path: manifest.source, message: 'bad' }),
           ),
     });
-    const result = generateWith(engine, input);
+    const result = await generateWith(engine, input);
     expect(result.files).toEqual([]);
     expect(result.issues.map((issue) => issue.path)).toContain(
       'charts/cilium/clusters/dev.yaml#manifests.policy',
     );
   });
 
-  it('fails on a literal secret in the output', () => {
+  it('fails on a literal secret in the output', async () => {
     const engine = fakeEngine({
       chartFiles: () => ({
         files: [{ path: 'charts/x/values.yaml', content: 'auth:\n  password: hunter2\n' }],
         issues: [],
       }),
     });
-    const result = generateWith(engine, input);
+    const result = await generateWith(engine, input);
     expect(result.files).toEqual([]);
     expect(
       result.issues.filter((issue) => issue.code === 'literal-secret').map((issue) => issue.path),
     ).toEqual(['charts/x/values.yaml:2 auth.password']);
   });
 
-  it('fails on a literal secret in the definition, at its position', () => {
-    const result = generateWith(fakeEngine(), {
+  it('fails on a literal secret in the definition, at its position', async () => {
+    const result = await generateWith(fakeEngine(), {
       ...input,
       text: 'platform:\n  adminPassword: x\n',
     });
@@ -229,14 +229,14 @@ describe('generateWith', () => {
     });
   });
 
-  it('refuses two generators writing the same file', () => {
+  it('refuses two generators writing the same file', async () => {
     const engine = fakeEngine({
       chartFiles: () => ({
         files: [{ path: 'clusters/dev/talos/controlplane.yaml', content: 'x\n' }],
         issues: [],
       }),
     });
-    const result = generateWith(engine, input);
+    const result = await generateWith(engine, input);
     expect(
       result.issues
         .filter((issue) => issue.severity === 'error')
@@ -244,7 +244,7 @@ describe('generateWith', () => {
     ).toEqual(['duplicate-output clusters/dev/talos/controlplane.yaml']);
   });
 
-  it('runs assemblers after the components, with their outputs', () => {
+  it('runs assemblers after the components, with their outputs', async () => {
     const seen: string[] = [];
     const engine = fakeEngine({
       assemblers: [
@@ -257,13 +257,13 @@ describe('generateWith', () => {
         },
       ],
     });
-    generateWith(engine, input);
+    await generateWith(engine, input);
     expect(seen).toEqual(['cilium']);
   });
 });
 
 describe('chartManifests', () => {
-  it('applies the null deletion of an environment layer when a chart has no cluster layers', () => {
+  it('applies the null deletion of an environment layer when a chart has no cluster layers', async () => {
     const spec: ChartSpec = {
       ...chart,
       values: {
@@ -276,7 +276,7 @@ describe('chartManifests', () => {
     expect(manifests.map((manifest) => manifest.source)).toEqual([]);
   });
 
-  it('reports a manifests entry that is not a Kubernetes object', () => {
+  it('reports a manifests entry that is not a Kubernetes object', async () => {
     const spec: ChartSpec = {
       ...chart,
       values: { manifests: { a: { kind: 'X' } } },

@@ -75,7 +75,10 @@ export interface Engine {
   chartFiles(spec: ChartSpec, version: string): FilesResult;
   /** Helm's merge: maps merge deeply, lists and scalars replace, `null` deletes. */
   mergeValues(layers: readonly Values[]): Values;
-  validateManifests(manifests: readonly ManifestToValidate[]): readonly Issue[];
+  /** Output validation; may load schemas on demand, hence a promise. */
+  validateManifests(
+    manifests: readonly ManifestToValidate[],
+  ): Promise<readonly Issue[]> | readonly Issue[];
 }
 
 export const DEFAULT_CHART_VERSION = '0.1.0';
@@ -175,7 +178,10 @@ function byPath(a: GeneratedFile, b: GeneratedFile): number {
  * secret scan → files sorted by path. Issues of every stage that could run are collected; files
  * are returned only when there is no error.
  */
-export function generateWith(engine: Engine, input: GenerateInput): GenerateResult {
+export async function generateWith(
+  engine: Engine,
+  input: GenerateInput,
+): Promise<GenerateResult> {
   const issues: Issue[] = [];
   const done = (files: GeneratedFile[], platform?: ResolvedPlatform): GenerateResult => {
     const sorted = sortIssues(issues);
@@ -200,6 +206,7 @@ export function generateWith(engine: Engine, input: GenerateInput): GenerateResu
   );
   for (const assembler of engine.assemblers) outputs.push(assembler.assemble(platform, outputs));
   for (const output of outputs) issues.push(...output.issues);
+  const files: GeneratedFile[] = outputs.flatMap((output) => output.files ?? []);
 
   const requirementsByCluster: Record<string, TalosRequirements[]> = {};
   for (const cluster of platform.clusters) requirementsByCluster[cluster.name] = [];
@@ -222,7 +229,6 @@ export function generateWith(engine: Engine, input: GenerateInput): GenerateResu
     }
   }
 
-  const files: GeneratedFile[] = [];
   const talos = engine.renderTalos(platform, requirementsByCluster);
   files.push(...talos.files);
   issues.push(...talos.issues);
@@ -238,7 +244,7 @@ export function generateWith(engine: Engine, input: GenerateInput): GenerateResu
     manifests.push(...rendered.manifests);
     issues.push(...rendered.issues);
   }
-  issues.push(...engine.validateManifests(manifests));
+  issues.push(...(await engine.validateManifests(manifests)));
 
   files.sort(byPath);
   for (let i = 1; i < files.length; i++) {
