@@ -62,10 +62,7 @@ export const engine: Engine = {
   chartFiles: (spec, version) => chartFiles(spec, version, { command: GENERATED_BY }),
   mergeValues: (layers) => mergeValues(...layers),
   validateManifests: async (manifests) =>
-    validateObjects(manifests, [
-      ...(await loadModelValidators(manifests)),
-      ...componentValidators,
-    ]),
+    validateObjects(manifests, [...(await loadModelValidators(manifests)), ...componentValidators]),
 };
 
 /**

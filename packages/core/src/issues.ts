@@ -74,7 +74,8 @@ export function formatIssue(issue: Issue): string {
   const where = issue.position
     ? `${issue.position.file}:${issue.position.line}:${issue.position.column}  `
     : '';
-  const value = 'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
+  const value =
+    'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
   const expected = issue.expected ? ` (expected ${issue.expected})` : '';
   return `${where}${issue.path}: ${value}${issue.message}${expected}`;
 }

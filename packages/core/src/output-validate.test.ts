@@ -226,7 +226,10 @@ describe('loadModelValidators', () => {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'Gateway',
       metadata: { name: 'platform', namespace: 'kube-system' },
-      spec: { gatewayClassName: 'cilium', listeners: [{ name: 'http', port: 'eighty', protocol: 'HTTP' }] },
+      spec: {
+        gatewayClassName: 'cilium',
+        listeners: [{ name: 'http', port: 'eighty', protocol: 'HTTP' }],
+      },
     } as unknown as KubeObject;
     const application = {
       apiVersion: 'argoproj.io/v1alpha1',

@@ -73,23 +73,39 @@ const MODEL_KINDS: readonly (readonly [apiVersion: string, kind: string, module:
   ['apps/v1', 'StatefulSet', 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet'],
   ['batch/v1', 'CronJob', 'kubernetes-models/_schemas/IoK8sApiBatchV1CronJob'],
   ['batch/v1', 'Job', 'kubernetes-models/_schemas/IoK8sApiBatchV1Job'],
-  ['policy/v1', 'PodDisruptionBudget', 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget'],
+  [
+    'policy/v1',
+    'PodDisruptionBudget',
+    'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget',
+  ],
   ['storage.k8s.io/v1', 'StorageClass', 'kubernetes-models/_schemas/IoK8sApiStorageV1StorageClass'],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRole'],
+  [
+    'rbac.authorization.k8s.io/v1',
+    'ClusterRole',
+    'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRole',
+  ],
   [
     'rbac.authorization.k8s.io/v1',
     'ClusterRoleBinding',
     'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRoleBinding',
   ],
   ['rbac.authorization.k8s.io/v1', 'Role', 'kubernetes-models/_schemas/IoK8sApiRbacV1Role'],
-  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding'],
+  [
+    'rbac.authorization.k8s.io/v1',
+    'RoleBinding',
+    'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding',
+  ],
   ['networking.k8s.io/v1', 'Ingress', 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress'],
   [
     'networking.k8s.io/v1',
     'NetworkPolicy',
     'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy',
   ],
-  ['scheduling.k8s.io/v1', 'PriorityClass', 'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass'],
+  [
+    'scheduling.k8s.io/v1',
+    'PriorityClass',
+    'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass',
+  ],
   [
     'admissionregistration.k8s.io/v1',
     'MutatingWebhookConfiguration',
@@ -157,7 +173,9 @@ function loadModel(apiVersion: string, kind: string, module: string): Promise<Ob
  * pay only for the kinds it emits. Pass the result to `validateObjects`.
  */
 export async function loadModelValidators(
-  objects?: readonly { readonly object: { readonly apiVersion?: unknown; readonly kind?: unknown } }[],
+  objects?: readonly {
+    readonly object: { readonly apiVersion?: unknown; readonly kind?: unknown };
+  }[],
 ): Promise<readonly ObjectValidator[]> {
   const wanted =
     objects === undefined

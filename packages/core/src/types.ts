@@ -1,9 +1,4 @@
-import type {
-  Cluster,
-  EnvironmentName,
-  Node,
-  PlatformDefinition,
-} from './generated/platform.js';
+import type { Cluster, EnvironmentName, Node, PlatformDefinition } from './generated/platform.js';
 import type { Issue } from './issues.js';
 
 // ---------------------------------------------------------------------------------------------

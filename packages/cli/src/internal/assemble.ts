@@ -178,10 +178,7 @@ function byPath(a: GeneratedFile, b: GeneratedFile): number {
  * secret scan → files sorted by path. Issues of every stage that could run are collected; files
  * are returned only when there is no error.
  */
-export async function generateWith(
-  engine: Engine,
-  input: GenerateInput,
-): Promise<GenerateResult> {
+export async function generateWith(engine: Engine, input: GenerateInput): Promise<GenerateResult> {
   const issues: Issue[] = [];
   const done = (files: GeneratedFile[], platform?: ResolvedPlatform): GenerateResult => {
     const sorted = sortIssues(issues);
