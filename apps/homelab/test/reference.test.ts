@@ -1,0 +1,199 @@
+// The committed output of the reference platform (charts/ and clusters/ at the repository root),
+// read as Helm and Talos will read it. `homelab check` proves the tree is what the build
+// generates; these tests prove that what it generates says what the design promises.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  cidrsOverlap,
+  type KubeObject,
+  parseAllDocuments,
+  parseYaml,
+  readChartDir,
+  renderChart,
+  type Values,
+} from '@homelab/core';
+import { describe, expect, it } from 'vitest';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const clusters = [
+  { name: 'dev', environment: 'development', operatorReplicas: 1 },
+  { name: 'staging', environment: 'staging', operatorReplicas: 2 },
+  { name: 'prod', environment: 'production', operatorReplicas: 3 },
+] as const;
+
+type Obj = Record<string, unknown>;
+const get = (value: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>(
+    (node, key) => (typeof node === 'object' && node !== null ? (node as Obj)[key] : undefined),
+    value,
+  );
+
+function render(chart: string, cluster: (typeof clusters)[number]) {
+  const files = readChartDir(join(repo, 'charts', chart));
+  return renderChart(files, [`env/${cluster.environment}.yaml`, `clusters/${cluster.name}.yaml`]);
+}
+
+/** The documents of a Talos patch file, merged per document kind (v1alpha1 has no kind). */
+function talosPatch(cluster: string, file: string): Map<string, Obj> {
+  const text = readFileSync(join(repo, 'clusters', cluster, 'talos', file), 'utf8');
+  const docs = new Map<string, Obj>();
+  for (const doc of parseAllDocuments(text) as Obj[]) {
+    if (doc === null) continue;
+    docs.set(typeof doc.kind === 'string' ? doc.kind : 'v1alpha1', doc);
+  }
+  return docs;
+}
+
+describe('the reference platform output', () => {
+  it('has every file of the chart contract in charts/cilium, charts/argo-cd and charts/platform', () => {
+    for (const chart of ['cilium', 'argo-cd', 'platform']) {
+      const files = [...readChartDir(join(repo, 'charts', chart)).keys()];
+      for (const expected of [
+        'Chart.yaml',
+        'package.json',
+        'values.yaml',
+        'values.schema.json',
+        'templates/manifests.yaml',
+        'README.md',
+        '.helmignore',
+        'env/development.yaml',
+        'env/staging.yaml',
+        'env/production.yaml',
+        ...clusters.map((cluster) => `clusters/${cluster.name}.yaml`),
+      ]) {
+        expect(files, `charts/${chart}`).toContain(expected);
+      }
+    }
+  });
+
+  it('has the Talos bootstrap material of every cluster', () => {
+    for (const cluster of clusters) {
+      for (const file of ['controlplane.yaml', 'worker.yaml', 'schematic.yaml', 'README.md']) {
+        expect(existsSync(join(repo, 'clusters', cluster.name, 'talos', file)), file).toBe(true);
+      }
+      expect(existsSync(join(repo, 'clusters', cluster.name, 'root-application.yaml'))).toBe(true);
+    }
+  });
+
+  it('gives the Cilium operator 1, 2 and 3 replicas on dev, staging and prod', () => {
+    const replicas = clusters.map((cluster) =>
+      get(render('cilium', cluster).values, 'cilium', 'operator', 'replicas'),
+    );
+    expect(replicas).toEqual(clusters.map((cluster) => cluster.operatorReplicas));
+  });
+
+  it('gives the operator a PodDisruptionBudget only where the profile asks for one', () => {
+    const pdb = clusters.map((cluster) =>
+      get(render('cilium', cluster).values, 'cilium', 'operator', 'podDisruptionBudget'),
+    );
+    expect(get(pdb[0], 'enabled')).not.toBe(true);
+    expect(pdb[1]).toMatchObject({ enabled: true, maxUnavailable: 1 });
+    expect(pdb[2]).toMatchObject({ enabled: true, maxUnavailable: 1 });
+  });
+
+  it('matches the Talos patches with the Cilium values: CNI none, no kube-proxy, KubePrism', () => {
+    for (const cluster of clusters) {
+      const controlPlane = talosPatch(cluster.name, 'controlplane.yaml').get('v1alpha1');
+      const worker = talosPatch(cluster.name, 'worker.yaml').get('v1alpha1');
+      for (const patch of [controlPlane, worker]) {
+        expect(get(patch, 'cluster', 'network', 'cni', 'name')).toBe('none');
+        expect(get(patch, 'cluster', 'proxy', 'disabled')).toBe(true);
+        expect(get(patch, 'machine', 'features', 'kubePrism')).toEqual({
+          enabled: true,
+          port: 7445,
+        });
+      }
+      const values = render('cilium', cluster).values;
+      expect(get(values, 'cilium', 'k8sServiceHost')).toBe('localhost');
+      expect(get(values, 'cilium', 'k8sServicePort')).toBe(
+        get(controlPlane, 'machine', 'features', 'kubePrism', 'port'),
+      );
+      expect(get(values, 'cilium', 'kubeProxyReplacement')).toBe(true);
+    }
+  });
+
+  it('renders LB IPAM pools that overlap no pod or service network of their cluster', () => {
+    for (const cluster of clusters) {
+      const patch = talosPatch(cluster.name, 'controlplane.yaml').get('v1alpha1');
+      const podSubnets = get(patch, 'cluster', 'network', 'podSubnets') as string[];
+      const serviceSubnets = get(patch, 'cluster', 'network', 'serviceSubnets') as string[];
+      expect(podSubnets.length).toBeGreaterThan(0);
+      expect(serviceSubnets.length).toBeGreaterThan(0);
+      const pools = render('cilium', cluster).objects.filter(
+        (object) => object.kind === 'CiliumLoadBalancerIPPool',
+      );
+      expect(pools.length).toBeGreaterThan(0);
+      const blocks = pools.flatMap((pool) =>
+        (get(pool, 'spec', 'blocks') as { cidr: string }[]).map((block) => block.cidr),
+      );
+      for (const block of blocks) {
+        for (const network of [...podSubnets, ...serviceSubnets]) {
+          expect(cidrsOverlap(block, network), `${cluster.name}: ${block} vs ${network}`).toBe(
+            false,
+          );
+        }
+      }
+    }
+  });
+
+  it('announces pools with BGP on prod and with L2 announcements on dev and staging', () => {
+    const kinds = (cluster: (typeof clusters)[number]) =>
+      new Set(render('cilium', cluster).objects.map((object) => object.kind));
+    for (const cluster of clusters) {
+      const present = kinds(cluster);
+      const bgp = cluster.name === 'prod';
+      expect(present.has('CiliumBGPClusterConfig'), cluster.name).toBe(bgp);
+      expect(present.has('CiliumL2AnnouncementPolicy'), cluster.name).toBe(!bgp);
+    }
+  });
+
+  it('orders the app-of-apps: Gateway API CRDs, then Cilium, then every other component', () => {
+    for (const cluster of clusters) {
+      const applications = render('platform', cluster).objects.filter(
+        (object): object is KubeObject => object.kind === 'Application',
+      );
+      const wave = (component: string): number => {
+        const app = applications.find(
+          (object) => object.metadata.name === `${cluster.name}-${component}`,
+        );
+        expect(app, `${cluster.name}-${component}`).toBeDefined();
+        return Number(app?.metadata.annotations?.['argocd.argoproj.io/sync-wave']);
+      };
+      const others = applications
+        .map((object) => object.metadata.name.slice(cluster.name.length + 1))
+        .filter((name) => name !== 'gateway-api-crds' && name !== 'cilium');
+      expect(others.length).toBeGreaterThan(0);
+      expect(wave('gateway-api-crds')).toBeLessThan(wave('cilium'));
+      for (const other of others) expect(wave('cilium')).toBeLessThan(wave(other));
+      // Every Application deploys a chart of this repository with both layers of its cluster.
+      for (const app of applications) {
+        const source = get(app, 'spec', 'source') as Obj;
+        if (source.path === 'config/crd/standard') continue;
+        const chart = String(source.path).replace(/^charts\//, '');
+        expect(existsSync(join(repo, 'charts', chart, 'Chart.yaml')), chart).toBe(true);
+        expect(get(source, 'helm', 'valueFiles')).toEqual([
+          `env/${cluster.environment}.yaml`,
+          `clusters/${cluster.name}.yaml`,
+        ]);
+      }
+    }
+  });
+
+  it('configures the Argo CD Application health check and keeps secret values out', () => {
+    for (const cluster of clusters) {
+      const values = render('argo-cd', cluster).values;
+      const cm = get(values, 'argo-cd', 'configs', 'cm') as Values;
+      const health = cm['resource.customizations.health.argoproj.io_Application'];
+      expect(typeof health).toBe('string');
+      expect(String(health)).toContain('hs.status');
+      const oidc = parseYaml(String(cm['oidc.config'])) as Obj;
+      expect(oidc.issuer).toBe(
+        cluster.name === 'prod'
+          ? 'https://auth.lab.example.com'
+          : `https://auth.${cluster.name}.lab.example.com`,
+      );
+      expect(String(oidc.clientSecret)).toMatch(/^\$[a-z0-9-]+:[A-Za-z0-9_.-]+$/);
+    }
+  });
+});
