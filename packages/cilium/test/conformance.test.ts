@@ -1,12 +1,11 @@
 // Conformance with the upstream Cilium releases, read in place from the reference data.
 import { type KubeObject, mergeValues, parseCidr, parseYaml, type Values } from '@homelab/core';
-import { readUpstream } from '@homelab/core/testing';
+import { readUpstream, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { CILIUM_VERSIONS } from '../src/index.js';
 import { cluster, network, platform, referenceClusters, referencePlatform } from './factory.js';
 import { type AnyJson, renderClusters } from './helpers.js';
-import { unknownValueKeys } from './unknown-keys.js';
 
 const upstream = (version: string): { values: Values; schema: AnyJson } => ({
   values: parseYaml(readUpstream('cilium', version, 'values.yaml')) as Values,

@@ -4,6 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export type { UnknownValueKeysOptions } from './conformance.js';
+export { FREE_FORM_KEYS, unknownValueKeys } from './conformance.js';
+
 /** The repository root (the folder holding pnpm-workspace.yaml). */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

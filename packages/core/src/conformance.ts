@@ -1,11 +1,13 @@
-// Does every key we set under an upstream chart exist in that chart? Generic (not Cilium
-// specific), written to move to `@homelab/core/testing` later.
+// Does every key we set under an upstream chart exist in that chart? Used by the components'
+// conformance suites (`@homelab/core/testing`), against the upstream values.yaml and
+// values.schema.json read in place.
 //
 // A key path set in `values` is known when:
 // 1. the path exists in the upstream values.yaml; or
-// 2. a parent on the path is a free-form map upstream: an empty map `{}` in values.yaml, or a
+// 2. a parent on the path is a free-form map upstream: an empty map `{}` in values.yaml, a
 //    key whose content is a Kubernetes type or an arbitrary map by convention (labels,
-//    annotations, nodeSelector, affinity, resources, …); or
+//    annotations, nodeSelector, affinity, resources, …), or a path the chart documents as
+//    passed through verbatim (`freeFormPaths`, e.g. argo-cd's `configs.cm`); or
 // 3. the deepest parent that values.yaml has is described by the release's values.schema.json
 //    and the schema names this key there (`properties`), or accepts any key there
 //    (`additionalProperties`/`patternProperties`), and the subtree validates against it.
@@ -29,7 +31,10 @@ export const FREE_FORM_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 export interface UnknownValueKeysOptions {
+  /** Key names free-form wherever they appear (default `FREE_FORM_KEYS`). */
   readonly freeFormKeys?: ReadonlySet<string>;
+  /** Dotted paths (`configs.cm`) the chart passes through verbatim. */
+  readonly freeFormPaths?: ReadonlySet<string>;
 }
 
 function isMap(value: unknown): value is { [key: string]: Json } {
@@ -70,6 +75,7 @@ export function unknownValueKeys(
   options: UnknownValueKeysOptions = {},
 ): string[] {
   const freeForm = options.freeFormKeys ?? FREE_FORM_KEYS;
+  const freeFormPaths = options.freeFormPaths ?? new Set<string>();
   const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
   const unknown: string[] = [];
 
@@ -101,7 +107,7 @@ export function unknownValueKeys(
       const childPath = [...path, key];
       if (isMap(upstream) && Object.hasOwn(upstream, key)) {
         const up = upstream[key];
-        if (freeForm.has(key)) continue;
+        if (freeForm.has(key) || freeFormPaths.has(childPath.join('.'))) continue;
         if (isMap(up) && Object.keys(up).length === 0) continue;
         if (isMap(child)) {
           if (isMap(up)) walk(child, up, childPath);
