@@ -21,7 +21,6 @@ export {
   renderArgocd,
   systemIgnoreDifferences,
 } from './argocd.js';
-export { argocdBootstrapSteps } from './bootstrap.js';
 export type { LocatedObject } from './checks.js';
 export {
   argocdValidators,
