@@ -2,6 +2,10 @@
 // 10 and 100 clusters, in-process and as a CLI process, next to a bare `node -e 0` start measured
 // in the same run. Medians of several iterations. Prints PASS/FAIL per target; always exits 0
 // (timings are noisy; the numbers are for the reader).
+//
+// BENCH_BASELINE=<folder>: also runs the CLI of another built copy of the repository
+// (<folder>/packages/cli/dist/bin.js), alternating with this one run by run, and prints its rows
+// as "CLI (baseline)": a before/after comparison within one run, under the same load.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -19,6 +23,8 @@ const rssHook = join(here, 'rss-hook.mjs');
 const reference = join(appDir, 'platform.yaml');
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? '5');
+const BASELINE = process.env.BENCH_BASELINE;
+const baselineBin = BASELINE ? join(BASELINE, 'packages/cli/dist/bin.js') : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
 
 function median(values) {
@@ -57,8 +63,24 @@ function measureProcess(argsFor, iterations) {
   return { ms: median(ms), rssKiB: spawnRss(argsFor()) };
 }
 
-function cliArgs(definition) {
-  return () => [bin, 'build', '--config', definition, '--out', mkdtempSync(join(scratch, 'out-'))];
+function cliArgs(cli, definition) {
+  return () => [cli, 'build', '--config', definition, '--out', mkdtempSync(join(scratch, 'out-'))];
+}
+
+/** The CLI of this repository and of the baseline (when set), run alternately. */
+function measureCli(definition, iterations) {
+  const clis = baselineBin ? [bin, baselineBin] : [bin];
+  const ms = clis.map(() => []);
+  for (const cli of clis) spawnTimed(cliArgs(cli, definition)()); // warm the file-system cache
+  for (let i = 0; i < iterations; i++) {
+    clis.forEach((cli, k) => {
+      ms[k].push(spawnTimed(cliArgs(cli, definition)()).ms);
+    });
+  }
+  return clis.map((cli, k) => ({
+    ms: median(ms[k]),
+    rssKiB: spawnRss(cliArgs(cli, definition)()),
+  }));
 }
 
 function measureInProcess(definition, iterations) {
@@ -84,8 +106,8 @@ for (const definition of definitions) {
   const iterations =
     definition.clusters >= 100 ? Math.max(3, Math.ceil(ITERATIONS / 2)) : ITERATIONS;
   const inProc = measureInProcess(definition.path, iterations);
-  const cli = measureProcess(cliArgs(definition.path), iterations);
-  results[definition.clusters] = { inProc, cli };
+  const [cli, baseline] = measureCli(definition.path, iterations);
+  results[definition.clusters] = { inProc, cli, baseline };
   rows.push({
     label: definition.label,
     mode: 'in-process',
@@ -93,6 +115,14 @@ for (const definition of definitions) {
     clusters: definition.clusters,
   });
   rows.push({ label: definition.label, mode: 'CLI', ...cli, clusters: definition.clusters });
+  if (baseline) {
+    rows.push({
+      label: definition.label,
+      mode: 'CLI (baseline)',
+      ...baseline,
+      clusters: definition.clusters,
+    });
+  }
 }
 
 const header = ['scenario', 'mode', 'wall ms', '× node', 'peak RSS MiB', 'ms/cluster'];
@@ -133,4 +163,10 @@ const targets = [
 ];
 console.log('');
 for (const [text, ok] of targets) console.log(`${ok ? 'PASS' : 'FAIL'}  ${text}`);
+if (results[3].baseline) {
+  const before = results[3].baseline.ms / bare.ms;
+  console.log(
+    `note  baseline (${BASELINE}) reference platform as CLI: ${before.toFixed(2)}× bare node start, this copy ${referenceRatio.toFixed(2)}×`,
+  );
+}
 rmSync(scratch, { recursive: true, force: true });

@@ -11,11 +11,11 @@ const [definitionPath, iterationsText] = process.argv.slice(2);
 const iterations = Number(iterationsText ?? '3');
 const text = readFileSync(definitionPath, 'utf8');
 
-function buildOnce() {
+async function buildOnce() {
   const out = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
   try {
     const started = performance.now();
-    const result = runtime.generate({ text, file: definitionPath, chartVersions: {} });
+    const result = await runtime.generate({ text, file: definitionPath, chartVersions: {} });
     if (result.issues.some((issue) => issue.severity === 'error')) {
       const first = result.issues.find((issue) => issue.severity === 'error');
       throw new Error(`definition has errors, e.g. ${runtime.formatIssue(first)}`);
@@ -27,11 +27,11 @@ function buildOnce() {
   }
 }
 
-buildOnce();
+await buildOnce();
 const ms = [];
 let files = 0;
 for (let i = 0; i < iterations; i++) {
-  const run = buildOnce();
+  const run = await buildOnce();
   ms.push(run.ms);
   files = run.files;
 }

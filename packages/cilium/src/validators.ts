@@ -1,9 +1,17 @@
 // Build-time validation of the cilium.io objects this package emits. The schemas are written by
 // hand for the fields we use (additionalProperties false, so a typo is caught); the conformance
 // tests additionally check the objects against the upstream CRD schemas.
+//
+// Start-up cost matters: the build generates ajv standalone code for these schemas
+// (dist/validators.standalone.cjs, by @homelab/core's scripts/build-standalone.mjs), so the CLI
+// never loads the ajv compiler for them. Without that module (tests run from src/) or when it
+// is stale, each kind's schema is compiled on the first validation of an object of that kind.
 
+import { createRequire } from 'node:module';
 import type { KubeObject, ObjectValidator } from '@homelab/core';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
+
+const require = createRequire(import.meta.url);
 
 /** A validator whose problems are plain messages (one per problem, none when valid). */
 interface MessageValidator extends ObjectValidator {
@@ -252,19 +260,77 @@ function describe(validate: ValidateFunction): string[] {
   });
 }
 
-function makeValidators(): MessageValidator[] {
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
+/** `<apiVersion>/<kind>`: the name of a kind's schema and generated validate function. */
+function schemaName(apiVersion: string, kind: string): string {
+  return `${apiVersion}/${kind}`;
+}
+
+/** Ajv options and the schema of every kind: what the build generates standalone code from. */
+export const ciliumValidatorSource: {
+  readonly options: Options;
+  readonly schemas: { readonly [name: string]: Schema };
+} = {
+  options: { allErrors: true, strict: true },
+  schemas: Object.fromEntries(
+    SCHEMAS.map(({ apiVersion, kind, schema }) => [schemaName(apiVersion, kind), schema]),
+  ),
+};
+
+type GeneratedModule = { readonly [name: string]: unknown };
+
+/** The generated module, when it was generated from exactly `ciliumValidatorSource`. */
+function generatedModule(load: () => unknown): GeneratedModule | undefined {
+  let module: unknown;
+  try {
+    module = load();
+  } catch {
+    return undefined; // not generated (running from src/): compile instead
+  }
+  if (typeof module !== 'object' || module === null) return undefined;
+  const exports = module as GeneratedModule;
+  // Same text as @homelab/core's scripts/standalone.mjs `standaloneFingerprint`.
+  const expected = JSON.stringify({
+    options: ciliumValidatorSource.options,
+    schemas: ciliumValidatorSource.schemas,
+  });
+  return exports.fingerprint === expected ? exports : undefined;
+}
+
+/**
+ * Validators of every kind, each resolved on its first use: the generated validate function of
+ * the module `load()` returns, or the kind's schema compiled with ajv.
+ */
+export function makeValidators(load: () => unknown): MessageValidator[] {
+  let module: GeneratedModule | undefined;
+  let loaded = false;
+  let ajv: Ajv2020 | undefined;
+  const resolve = (name: string, schema: Schema): ValidateFunction => {
+    if (!loaded) {
+      module = generatedModule(load);
+      loaded = true;
+    }
+    const generated = module?.[name];
+    if (typeof generated === 'function') return generated as ValidateFunction;
+    if (ajv === undefined) {
+      const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+      ajv = new Ajv2020({ ...ciliumValidatorSource.options });
+    }
+    return ajv.compile(schema);
+  };
   return SCHEMAS.map(({ apiVersion, kind, schema }) => {
-    const validate = ajv.compile(schema);
+    let validate: ValidateFunction | undefined;
     return {
       apiVersion,
       kind,
-      validate: (object: unknown) => (validate(object) ? [] : describe(validate)),
+      validate: (object: unknown) => {
+        validate ??= resolve(schemaName(apiVersion, kind), schema);
+        return validate(object) ? [] : describe(validate);
+      },
     };
   });
 }
 
-const validators = makeValidators();
+const validators = makeValidators(() => require('./validators.standalone.cjs'));
 
 /** Validators of every cilium.io kind this package emits (for core's output validation). */
 export const ciliumValidators: readonly ObjectValidator[] = validators;

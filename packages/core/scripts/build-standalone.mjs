@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Writes build-time generated modules into a package's dist/ (see standalone.mjs). Run from the
 // package folder after tsc:
 //   node scripts/build-standalone.mjs validators <module.js> <export> <out.cjs>

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-const GENERATED = '// Generated at build time by @homelab/core scripts/standalone.mjs; do not edit.';
+const GENERATED =
+  '// Generated at build time by @homelab/core scripts/standalone.mjs; do not edit.';
 
 /** The text a generated module carries, compared at load so a stale module is never used. */
 export function standaloneFingerprint(source) {
@@ -21,11 +22,12 @@ export function standaloneFingerprint(source) {
 export function standaloneValidatorsModule(source) {
   const { Ajv2020 } = require('ajv/dist/2020.js');
   const standaloneCode = require('ajv/dist/standalone').default;
+  const fingerprint = standaloneFingerprint(source);
   const ajv = new Ajv2020({ ...source.options, code: { source: true } });
   const names = Object.keys(source.schemas).sort();
   for (const name of names) ajv.addSchema(source.schemas[name], name);
   const code = standaloneCode(ajv, Object.fromEntries(names.map((name) => [name, name])));
-  return `${GENERATED}\n${code}\nexports.fingerprint = ${JSON.stringify(standaloneFingerprint(source))};\n`;
+  return `${GENERATED}\n${code}\nexports.fingerprint = ${JSON.stringify(fingerprint)};\n`;
 }
 
 /**
@@ -34,8 +36,9 @@ export function standaloneValidatorsModule(source) {
  */
 export function precompiledTemplateModule(template, options) {
   const Handlebars = require('handlebars');
-  const spec = Handlebars.precompile(template, options);
   const fingerprint = JSON.stringify({ template, options });
+  // A copy: Handlebars adds its defaults to the options object it is given.
+  const spec = Handlebars.precompile(template, { ...options });
   return [
     GENERATED,
     "'use strict';",

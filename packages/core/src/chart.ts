@@ -1,7 +1,7 @@
 // The files of a wrapper chart (DESIGN.md, "Chart shape"). Pure: returns data, writes nothing.
-import Handlebars from 'handlebars';
 import { MANIFESTS_TEMPLATE, mergeValues } from './helm.js';
 import { error, formatPath, type Issue, warning } from './issues.js';
+import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
 import {
@@ -317,70 +317,6 @@ function baseNullWarnings(where: string, values: Values): Issue[] {
 
 // ---------------------------------------------------------------------------------------------
 // README
-
-const README_TEMPLATE = `{{{header}}}
-# {{{name}}}
-
-{{{description}}}
-
-{{{summary}}}
-
-| | |
-|---|---|
-| Chart version | \`{{{version}}}\` |
-| App version | \`{{{appVersion}}}\` |
-{{#if dependency}}
-| Upstream chart | [\`{{{dependency.name}}}\`]({{{dependency.repository}}}) \`{{{dependency.version}}}\` (its values live under \`{{{dependency.name}}}:\`) |
-{{/if}}
-
-## Values layers
-
-Argo CD renders this chart with \`helm.valueFiles: [env/<environment>.yaml, clusters/<cluster>.yaml]\`
-on top of \`values.yaml\`: maps merge deeply, lists and scalars replace, \`null\` deletes a key.
-
-| Layer | File | Top-level keys |
-|---|---|---|
-{{#each layers}}
-| {{{label}}} | \`{{{file}}}\` | {{{keys}}} |
-{{/each}}
-
-## Per-environment values
-
-{{#if envRows.length}}
-Values that differ between environments: \`values.yaml\` merged with each environment layer
-(\`—\`: not set).
-
-| Key |{{#each environments}} {{{this}}} |{{/each}}
-|---|{{#each environments}}---|{{/each}}
-{{#each envRows}}
-| \`{{{key}}}\` |{{#each cells}} {{{this}}} |{{/each}}
-{{/each}}
-{{else}}
-The environment layers set no differing values.
-{{/if}}
-
-## Manifests
-
-Extra objects rendered from \`manifests\` by \`templates/manifests.yaml\`.
-
-{{#if manifestRows.length}}
-| Layer | Key | Kind | Name |
-|---|---|---|---|
-{{#each manifestRows}}
-| \`{{{file}}}\` | \`{{{key}}}\` | {{{kind}}} | {{{name}}} |
-{{/each}}
-{{else}}
-This chart has no extra manifests.
-{{/if}}
-{{#each sections}}
-
-## {{{heading}}}
-
-{{{body}}}
-{{/each}}
-`;
-
-const renderReadme = Handlebars.compile(README_TEMPLATE, { noEscape: true, strict: false });
 
 interface EnvLayer {
   readonly env: EnvironmentName;

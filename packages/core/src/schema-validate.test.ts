@@ -1,5 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
-import { createSchemaValidator, didYouMean, schemaIssues } from './schema-validate.js';
+import { standaloneValidatorsModule } from '../scripts/standalone.mjs';
+import {
+  createSchemaValidator,
+  didYouMean,
+  platformValidatorSource,
+  schemaIssues,
+  standaloneValidators,
+} from './schema-validate.js';
+import { parseYaml } from './yaml.js';
 
 const reference = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -84,5 +95,149 @@ describe('didYouMean', () => {
 
   test('stays quiet when nothing is close', () => {
     expect(didYouMean('hubble', ['nodeCidr', 'podCidr'])).toBeUndefined();
+  });
+});
+
+/** Evaluates generated CommonJS code as a module of this folder (its `require`s resolve here). */
+function evaluateCommonJs(code: string): { [name: string]: unknown } {
+  const module = { exports: {} as { [name: string]: unknown } };
+  const run = new Function('module', 'exports', 'require', code) as (
+    m: typeof module,
+    e: typeof module.exports,
+    r: NodeJS.Require,
+  ) => void;
+  run(module, module.exports, createRequire(import.meta.url));
+  return module.exports;
+}
+
+const notGenerated = (): unknown => {
+  throw new Error('not generated');
+};
+
+/** The definitions of test/fixtures that parse as YAML, by fixture folder. */
+function fixtureDefinitions(): { name: string; data: unknown }[] {
+  const root = new URL('../test/fixtures/', import.meta.url);
+  const out: { name: string; data: unknown }[] = [];
+  const folders = (url: URL) =>
+    readdirSync(url, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  for (const group of folders(root)) {
+    for (const name of folders(new URL(`${group}/`, root))) {
+      const text = readFileSync(new URL(`${group}/${name}/platform.yaml`, root), 'utf8');
+      try {
+        out.push({ name: `${group}/${name}`, data: parseYaml(text) });
+      } catch {
+        // broken YAML, alias bombs: the loader refuses them before the schema sees them
+      }
+    }
+  }
+  return out;
+}
+
+/** Variants of `value` with one thing wrong each: a wrong type, an unknown key, a duplicate, … */
+function mutations(value: unknown): unknown[] {
+  const out: unknown[] = [];
+  const walk = (node: unknown, replace: (next: unknown) => unknown): void => {
+    if (Array.isArray(node)) {
+      out.push(replace(42), replace([]));
+      if (node.length > 0) out.push(replace([...node, node[0]]));
+      node.forEach((item, i) => {
+        walk(item, (next) => replace(node.map((other, j) => (j === i ? next : other))));
+      });
+    } else if (typeof node === 'object' && node !== null) {
+      const table = node as { [key: string]: unknown };
+      out.push(replace('text'), replace({ ...table, podCird: 1 }));
+      for (const key of Object.keys(table)) {
+        const { [key]: _removed, ...without } = table;
+        out.push(replace(without));
+        walk(table[key], (next) => replace({ ...table, [key]: next }));
+      }
+    } else if (typeof node === 'string') {
+      out.push(replace(12345), replace(`${node} !`), replace(''));
+    } else if (typeof node === 'number') {
+      out.push(replace('7'), replace(-1), replace(1.5), replace(99999999));
+    } else {
+      out.push(replace('yes'), replace(null));
+    }
+  };
+  walk(value, (next) => next);
+  return out;
+}
+
+function errorsOf(validate: ValidateFunction, data: unknown): unknown {
+  return validate(data) ? [] : structuredClone(validate.errors);
+}
+
+describe('the build-time standalone validator of the platform schema', () => {
+  const generated = evaluateCommonJs(standaloneValidatorsModule(platformValidatorSource));
+  const standalone = standaloneValidators(platformValidatorSource, () => generated)('platform');
+  const compiled = standaloneValidators(platformValidatorSource, notGenerated)('platform');
+
+  test('is used when it was generated from the current schema and options', () => {
+    expect(typeof generated.platform).toBe('function');
+    expect(standalone).toBe(generated.platform);
+    expect(compiled).not.toBe(generated.platform);
+  });
+
+  test('gives the same errors as the compiled schema on every fixture and its mutations', () => {
+    const fixtures = fixtureDefinitions();
+    expect(fixtures.length).toBeGreaterThanOrEqual(20);
+    const minimal = fixtures.find((f) => f.name === 'valid/minimal')?.data as {
+      clusters: { [key: string]: unknown }[];
+    };
+    // The minimal fixture plus the optional sections it leaves out (profiles, Argo CD's oneOf).
+    const extended = {
+      ...minimal,
+      environments: { production: { replicas: 3 } },
+      clusters: minimal.clusters.map((cluster, i) =>
+        i > 0
+          ? cluster
+          : {
+              ...cluster,
+              components: {
+                argocd: {
+                  adminGroups: ['admins', 'ops'],
+                  oidc: { clientId: 'argocd', clientSecret: '$argocd-oidc:secret' },
+                },
+              },
+            },
+      ),
+    };
+    expect(errorsOf(compiled, extended)).toEqual([]);
+    const inputs = [...fixtures.map((f) => f.data), ...mutations(extended)];
+    const fromStandalone = inputs.map((data) => errorsOf(standalone, data));
+    const fromCompiled = inputs.map((data) => errorsOf(compiled, data));
+    expect(fromStandalone).toEqual(fromCompiled);
+    // The comparison covers the keywords the issue mapping turns into words.
+    const keywords = new Set(
+      (fromCompiled as { keyword: string }[][]).flat().map((error) => error.keyword),
+    );
+    expect([...keywords].sort()).toEqual(
+      expect.arrayContaining([
+        'additionalProperties',
+        'maximum',
+        'minItems',
+        'minimum',
+        'oneOf',
+        'pattern',
+        'required',
+        'type',
+        'uniqueItems',
+      ]),
+    );
+  });
+
+  test('is ignored when stale: the schema is compiled instead', () => {
+    const stale = { ...generated, fingerprint: '{"options":{},"schemas":{}}' };
+    const validate = standaloneValidators(platformValidatorSource, () => stale)('platform');
+    expect(validate).not.toBe(generated.platform);
+    expect(errorsOf(validate, {})).toEqual(errorsOf(compiled, {}));
+    expect((errorsOf(validate, {}) as { params: unknown }[]).map((e) => e.params)).toEqual([
+      { missingProperty: 'platform' },
+      { missingProperty: 'repository' },
+      { missingProperty: 'clusters' },
+    ]);
   });
 });

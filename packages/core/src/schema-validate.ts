@@ -1,8 +1,12 @@
 // JSON-Schema validation of a platform definition (ajv, draft 2020-12), with every ajv error
 // mapped to an Issue a user can act on: the path, the value found, what was expected.
+//
+// Start-up cost matters (the CLI validates once per process): the platform schema's validator
+// is generated as ajv standalone code at build time (scripts/standalone.mjs writes
+// dist/platform-validator.cjs), so the CLI neither loads the ajv compiler nor compiles. Without
+// that module (tests run from src/) or when it is stale, the schema is compiled on first use.
 import { createRequire } from 'node:module';
-import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
 import { error, formatPath, type Issue, type SourcePosition } from './issues.js';
 
 export type PathSegment = string | number;
@@ -16,17 +20,81 @@ const require = createRequire(import.meta.url);
 export const platformSchema: { readonly [key: string]: unknown } =
   require('../schema/platform.schema.json') as { readonly [key: string]: unknown };
 
-function compile(schema: object): ValidateFunction {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
-  return ajv.compile(schema);
+/** Ajv options and named draft 2020-12 schemas: what scripts/standalone.mjs generates code from. */
+export interface StandaloneSource {
+  readonly options: Options;
+  readonly schemas: { readonly [name: string]: object };
 }
 
-let compiled: ValidateFunction | undefined;
+/** Options of every validator of this module: all errors, strict schemas, errors with data. */
+const OPTIONS: Options = { allErrors: true, strict: true, verbose: true };
 
-function platformValidator(): ValidateFunction {
-  compiled ??= compile(platformSchema);
-  return compiled;
+/** The platform schema's validator source; the build generates dist/platform-validator.cjs from it. */
+export const platformValidatorSource: StandaloneSource = {
+  options: OPTIONS,
+  schemas: { platform: platformSchema },
+};
+
+/** The ajv compiler, loaded on first use only (a CommonJS package, so `require` is synchronous). */
+function newAjv(options: Options): Ajv2020 {
+  const ajv = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  return new ajv.Ajv2020(options);
 }
+
+/** Must equal scripts/standalone.mjs `standaloneFingerprint`. */
+function fingerprint(source: StandaloneSource): string {
+  return JSON.stringify({ options: source.options, schemas: source.schemas });
+}
+
+type GeneratedModule = { readonly [name: string]: unknown };
+
+function usableModule(generated: () => unknown, expected: string): GeneratedModule | null {
+  let module: unknown;
+  try {
+    module = generated();
+  } catch {
+    return null; // not generated (running from src/): compile instead
+  }
+  if (typeof module !== 'object' || module === null) return null;
+  const exports = module as GeneratedModule;
+  return exports.fingerprint === expected ? exports : null;
+}
+
+/**
+ * Validate functions by schema name for `source`: those of the build-time generated module
+ * `generated()` returns (loaded on the first call) when its fingerprint matches `source`,
+ * otherwise each compiled with ajv on its first use.
+ */
+export function standaloneValidators(
+  source: StandaloneSource,
+  generated: () => unknown,
+): (name: string) => ValidateFunction {
+  let module: GeneratedModule | null = null;
+  let loaded = false;
+  let ajv: Ajv2020 | undefined;
+  const compiled = new Map<string, ValidateFunction>();
+  return (name) => {
+    if (!loaded) {
+      module = usableModule(generated, fingerprint(source));
+      loaded = true;
+    }
+    const fromModule = module?.[name];
+    if (typeof fromModule === 'function') return fromModule as ValidateFunction;
+    let validate = compiled.get(name);
+    if (validate === undefined) {
+      const schema = source.schemas[name];
+      if (schema === undefined) throw new Error(`no schema named "${name}"`);
+      ajv ??= newAjv(source.options);
+      validate = ajv.compile(schema);
+      compiled.set(name, validate);
+    }
+    return validate;
+  };
+}
+
+const platformValidator = standaloneValidators(platformValidatorSource, () =>
+  require('./platform-validator.cjs'),
+);
 
 /** Patterns of the schema, in words. */
 const PATTERN_WORDS: { readonly [pattern: string]: string } = {
@@ -337,7 +405,7 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
 export function createSchemaValidator(
   schema: object,
 ): (data: unknown, locate?: Locator) => Issue[] {
-  const validate = compile(schema);
+  const validate = newAjv(OPTIONS).compile(schema);
   return (data, locate = () => undefined) => issuesOf(validate, data, locate);
 }
 
@@ -346,5 +414,5 @@ export function createSchemaValidator(
  * the position `locate` finds for it (none when `locate` is not given).
  */
 export function schemaIssues(data: unknown, locate: Locator = () => undefined): Issue[] {
-  return issuesOf(platformValidator(), data, locate);
+  return issuesOf(platformValidator('platform'), data, locate);
 }

@@ -1,0 +1,125 @@
+// The README template of every chart (chart.ts fills it). Handlebars' compiler costs the CLI
+// start-up time, so the build precompiles the template (scripts/standalone.mjs writes
+// dist/readme-template.cjs, which needs only the Handlebars runtime); without that module (tests
+// run from src/) or when it is stale, the template is compiled with Handlebars on first use.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+const README_TEMPLATE = `{{{header}}}
+# {{{name}}}
+
+{{{description}}}
+
+{{{summary}}}
+
+| | |
+|---|---|
+| Chart version | \`{{{version}}}\` |
+| App version | \`{{{appVersion}}}\` |
+{{#if dependency}}
+| Upstream chart | [\`{{{dependency.name}}}\`]({{{dependency.repository}}}) \`{{{dependency.version}}}\` (its values live under \`{{{dependency.name}}}:\`) |
+{{/if}}
+
+## Values layers
+
+Argo CD renders this chart with \`helm.valueFiles: [env/<environment>.yaml, clusters/<cluster>.yaml]\`
+on top of \`values.yaml\`: maps merge deeply, lists and scalars replace, \`null\` deletes a key.
+
+| Layer | File | Top-level keys |
+|---|---|---|
+{{#each layers}}
+| {{{label}}} | \`{{{file}}}\` | {{{keys}}} |
+{{/each}}
+
+## Per-environment values
+
+{{#if envRows.length}}
+Values that differ between environments: \`values.yaml\` merged with each environment layer
+(\`—\`: not set).
+
+| Key |{{#each environments}} {{{this}}} |{{/each}}
+|---|{{#each environments}}---|{{/each}}
+{{#each envRows}}
+| \`{{{key}}}\` |{{#each cells}} {{{this}}} |{{/each}}
+{{/each}}
+{{else}}
+The environment layers set no differing values.
+{{/if}}
+
+## Manifests
+
+Extra objects rendered from \`manifests\` by \`templates/manifests.yaml\`.
+
+{{#if manifestRows.length}}
+| Layer | Key | Kind | Name |
+|---|---|---|---|
+{{#each manifestRows}}
+| \`{{{file}}}\` | \`{{{key}}}\` | {{{kind}}} | {{{name}}} |
+{{/each}}
+{{else}}
+This chart has no extra manifests.
+{{/if}}
+{{#each sections}}
+
+## {{{heading}}}
+
+{{{body}}}
+{{/each}}
+`;
+
+/** A Handlebars template and its compile options: what scripts/standalone.mjs precompiles. */
+export interface TemplateSource {
+  readonly template: string;
+  readonly options: { readonly noEscape: boolean; readonly strict: boolean };
+}
+
+/** The README template; the build precompiles it into dist/readme-template.cjs. */
+export const readmeTemplateSource: TemplateSource = {
+  template: README_TEMPLATE,
+  options: { noEscape: true, strict: false },
+};
+
+type Render = (view: object) => string;
+
+/** Must equal scripts/standalone.mjs `precompiledTemplateModule`'s fingerprint. */
+function fingerprint(source: TemplateSource): string {
+  return JSON.stringify({ template: source.template, options: source.options });
+}
+
+function precompiled(source: TemplateSource, generated: () => unknown): Render | undefined {
+  let module: unknown;
+  try {
+    module = generated();
+  } catch {
+    return undefined; // not generated (running from src/): compile instead
+  }
+  if (typeof module !== 'object' || module === null) return undefined;
+  const exports = module as { readonly render?: unknown; readonly fingerprint?: unknown };
+  return exports.fingerprint === fingerprint(source) && typeof exports.render === 'function'
+    ? (exports.render as Render)
+    : undefined;
+}
+
+/**
+ * A renderer of `source`: the precompiled template `generated()` returns (loaded on the first
+ * render) when its fingerprint matches, otherwise the template compiled with Handlebars.
+ */
+export function templateRenderer(source: TemplateSource, generated: () => unknown): Render {
+  let render: Render | undefined;
+  return (view) => {
+    if (render === undefined) {
+      render = precompiled(source, generated);
+      if (render === undefined) {
+        const handlebars = require('handlebars') as typeof import('handlebars');
+        render = handlebars.compile(source.template, { ...source.options });
+      }
+    }
+    return render(view);
+  };
+}
+
+/** Renders a chart README from its view. */
+export const renderReadme: Render = templateRenderer(readmeTemplateSource, () =>
+  require('./readme-template.cjs'),
+);
