@@ -1,8 +1,10 @@
 // Checks of the generated Applications and AppProjects. Pure: objects in, issues out.
 import type { Issue, KubeObject, ObjectValidator } from '@homelab/core';
 import { error } from '@homelab/core';
-import { Application, AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
-import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
+// Single-model imports: the group indexes load every model of the API (hundreds of modules).
+import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
+import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 
 /** A generated object and where it is generated (file and key), for issue paths. */
 export interface LocatedObject {
