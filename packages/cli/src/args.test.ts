@@ -64,6 +64,19 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses changeset with --config and --out, and refuses --json on it', () => {
+    expect(parseCommandLine(['changeset', '-c', 'p.yaml', '--out', 'repo'])).toEqual({
+      kind: 'run',
+      command: 'changeset',
+      options: { config: 'p.yaml', out: 'repo', json: false, strict: false, exitCode: false },
+    });
+    expect(parseCommandLine(['changeset', '--json'])).toEqual({
+      kind: 'usage-error',
+      command: 'changeset',
+      message: "Unknown option '--json'",
+    });
+  });
+
   it('recognises help and version in their forms', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
     expect(parseCommandLine(['-h'])).toEqual({ kind: 'help' });
@@ -77,7 +90,7 @@ describe('parseCommandLine', () => {
 describe('usage', () => {
   it('lists every command and the exit codes', () => {
     const text = usage();
-    for (const command of ['build', 'validate', 'check', 'diff'])
+    for (const command of ['build', 'validate', 'check', 'diff', 'changeset'])
       expect(text).toContain(`\n  ${command} `);
     expect(text).toContain('2  usage error or internal fault');
   });
@@ -86,5 +99,10 @@ describe('usage', () => {
     expect(usage('validate').split('\n')[0]).toBe(
       'Usage: homelab validate [--config FILE] [--json] [--strict]',
     );
+    expect(usage('changeset').split('\n').slice(0, 3)).toEqual([
+      'Usage: homelab changeset [--config FILE] [--out DIR]',
+      '',
+      'write a changeset bumping every chart that changed without a new version',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 // Command-line parsing with node:util parseArgs. No I/O: returns what to do.
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['build', 'validate', 'check', 'diff'] as const;
+export const COMMANDS = ['build', 'validate', 'check', 'diff', 'changeset'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CommandOptions {
@@ -32,13 +32,15 @@ const OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
   validate: { config: CONFIG, json: FLAG, strict: FLAG },
   check: { config: CONFIG, out: OUT, json: FLAG, strict: FLAG },
   diff: { config: CONFIG, out: OUT, 'exit-code': FLAG },
+  changeset: { config: CONFIG, out: OUT },
 };
 
 const SUMMARIES: Record<CommandName, string> = {
   build: 'generate charts/ and clusters/ from the definition (writes only when it is valid)',
   validate: 'check the definition and everything it generates; writes nothing',
-  check: 'exit 1 when the committed output differs from what build would generate',
+  check: 'exit 1 when the output is stale or a chart changed without a new version',
   diff: 'show, as a unified diff, what build would change',
+  changeset: 'write a changeset bumping every chart that changed without a new version',
 };
 
 const USAGES: Record<CommandName, string> = {
@@ -46,13 +48,15 @@ const USAGES: Record<CommandName, string> = {
   validate: 'homelab validate [--config FILE] [--json] [--strict]',
   check: 'homelab check [--config FILE] [--out DIR] [--json] [--strict]',
   diff: 'homelab diff [--config FILE] [--out DIR] [--exit-code]',
+  changeset: 'homelab changeset [--config FILE] [--out DIR]',
 };
 
 const OPTION_HELP = `Options:
   -c, --config FILE  platform definition (default: <workspace>/apps/homelab/platform.yaml,
                      <workspace> being the nearest folder above the current one that holds
                      pnpm-workspace.yaml, else the current folder)
-  -o, --out DIR      output root holding charts/ and clusters/ (default: <workspace>)
+  -o, --out DIR      output root holding charts/ and clusters/, and the version record
+                     charts/.versions.json and .changeset/ (default: <workspace>)
       --json         print a JSON report on stdout: { ok, issues, summary }
       --strict       treat warnings as errors
       --exit-code    (diff) exit 1 when build would change something
@@ -61,14 +65,15 @@ const OPTION_HELP = `Options:
 
 const EXIT_CODES = `Exit codes:
   0  success
-  1  invalid definition (or unreadable --config), failed check, drift (diff --exit-code)
+  1  invalid definition (or unreadable --config), failed check (drift, or a chart changed
+     without a new version: add a changeset), drift (diff --exit-code)
   2  usage error or internal fault (set HOMELAB_DEBUG=1 for the stack trace)`;
 
 export function usage(command?: CommandName): string {
   if (command) {
     return `Usage: ${USAGES[command]}\n\n${SUMMARIES[command]}\n\n${OPTION_HELP}\n\n${EXIT_CODES}\n`;
   }
-  const commands = COMMANDS.map((name) => `  ${name.padEnd(9)} ${SUMMARIES[name]}`).join('\n');
+  const commands = COMMANDS.map((name) => `  ${name.padEnd(10)} ${SUMMARIES[name]}`).join('\n');
   return `Usage: homelab <command> [options]\n\nCommands:\n${commands}\n\n${OPTION_HELP}\n\n${EXIT_CODES}\n`;
 }
 

@@ -1,13 +1,14 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GeneratedFile, Issue } from '@homelab/core';
 import { error, formatIssue, warning } from '@homelab/core';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { chartDigest } from '@homelab/release';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from './cli.js';
 import { run, workspaceRoot } from './cli.js';
 import type { GenerateInput } from './internal/assemble.js';
-import type { FileChange, Runtime } from './runtime-types.js';
+import type { FileChange, ReleaseState, Runtime } from './runtime-types.js';
 
 interface Fake {
   io: CliIo;
@@ -15,6 +16,7 @@ interface Fake {
   err: () => string;
   writes: (readonly GeneratedFile[])[];
   inputs: GenerateInput[];
+  changesets: (readonly GeneratedFile[])[];
 }
 
 const files: GeneratedFile[] = [
@@ -31,6 +33,10 @@ beforeEach(() => {
   writeFileSync(join(workspace, 'apps/homelab/platform.yaml'), 'platform: {}\n');
 });
 
+afterEach(() => {
+  rmSync(workspace, { recursive: true, force: true });
+});
+
 function fake(
   options: {
     issues?: Issue[];
@@ -40,19 +46,23 @@ function fake(
     cwd?: string;
     fail?: Error;
     created?: string[];
+    files?: GeneratedFile[];
+    release?: Partial<ReleaseState>;
   } = {},
 ): Fake {
   let stdout = '';
   let stderr = '';
   const writes: (readonly GeneratedFile[])[] = [];
   const inputs: GenerateInput[] = [];
+  const changesets: (readonly GeneratedFile[])[] = [];
   let clock = 1000;
   const runtime: Runtime = {
     generate: (input) => {
       if (options.fail) throw options.fail;
       inputs.push(input);
       const issues = options.issues ?? [];
-      return { files: issues.some((issue) => issue.severity === 'error') ? [] : files, issues };
+      const generated = options.files ?? files;
+      return { files: issues.some((issue) => issue.severity === 'error') ? [] : generated, issues };
     },
     readChartVersions: () => ({ cilium: '0.2.0' }),
     writeTree: (_root, written) => {
@@ -60,6 +70,17 @@ function fake(
       return { written: 1, unchanged: 1, removed: 0, created: options.created ?? [] };
     },
     diffTree: () => options.differences ?? [],
+    readReleaseState: () => ({
+      record: {},
+      pending: [],
+      packageNames: {},
+      issues: [],
+      ...options.release,
+    }),
+    writeChangesets: (_root, written) => {
+      changesets.push(written);
+      return written.map((file) => file.path);
+    },
     formatIssue,
   };
   return {
@@ -83,6 +104,7 @@ function fake(
     err: () => stderr,
     writes,
     inputs,
+    changesets,
   };
 }
 
@@ -266,6 +288,180 @@ describe('homelab check', () => {
       ].join('\n'),
     );
     expect(cli.writes).toEqual([]);
+  });
+});
+
+// A chart as the build generates it, at version 0.2.0 (the fake's readChartVersions), and the
+// same chart after a value changed.
+const released: GeneratedFile[] = [
+  { path: 'charts/cilium/Chart.yaml', content: 'apiVersion: v2\nname: cilium\nversion: 0.2.0\n' },
+  { path: 'charts/cilium/values.yaml', content: 'cilium:\n  ipam:\n    mode: kubernetes\n' },
+  { path: 'clusters/dev/talos/controlplane.yaml', content: 'machine: {}\n' },
+];
+const edited: GeneratedFile[] = released.map((file) =>
+  file.path === 'charts/cilium/values.yaml'
+    ? { ...file, content: 'cilium:\n  ipam:\n    mode: cluster-pool\n' }
+    : file,
+);
+/** The record as `pnpm release record` writes it after releasing `released`. */
+const record = {
+  cilium: {
+    version: '0.2.0',
+    digest: chartDigest(
+      released
+        .filter((file) => file.path.startsWith('charts/cilium/'))
+        .map((file) => ({ path: file.path.slice('charts/cilium/'.length), content: file.content })),
+    ),
+  },
+};
+const GUARD_LINE =
+  'charts/cilium/Chart.yaml: charts/cilium changed since 0.2.0: add a changeset (pnpm changeset) ' +
+  '(expected a version above 0.2.0, or a pending changeset for the chart)\n';
+
+describe('homelab check: the version-increment guard', () => {
+  it('passes a chart whose generated content matches the digest recorded for its version', async () => {
+    const cli = fake({ files: released, release: { record } });
+    expect(await run(['check'], cli.io)).toBe(0);
+    expect(cli.err()).toBe('');
+    expect(cli.out()).toBe('check passed: 3 files match the definition in 206 ms\n');
+  });
+
+  it('fails a chart that changed at its recorded version and says to add a changeset', async () => {
+    const cli = fake({ files: edited, release: { record } });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(GUARD_LINE);
+    expect(cli.out()).toBe(
+      'check failed: 1 chart version error: charts/cilium changed without a new version; ' +
+        'add a changeset (`pnpm homelab changeset` writes one for every such chart)\n',
+    );
+  });
+
+  it('passes the changed chart when a pending changeset bumps its package', async () => {
+    const cli = fake({
+      files: edited,
+      release: { record, pending: ['@homelab/chart-cilium'] },
+    });
+    expect(await run(['check'], cli.io)).toBe(0);
+    expect(cli.err()).toBe('');
+  });
+
+  it('does not count a changeset for another package', async () => {
+    const cli = fake({ files: edited, release: { record, pending: ['@homelab/chart-longhorn'] } });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(GUARD_LINE);
+  });
+
+  it('asks to record a version that moved without being recorded', async () => {
+    const cli = fake({
+      files: edited,
+      release: { record: { cilium: { version: '0.1.0', digest: record.cilium.digest } } },
+    });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/cilium: "0.2.0" is not the version 0.1.0 recorded in charts/.versions.json: record the ' +
+        'new version (pnpm version-packages runs pnpm release record) (expected 0.1.0)\n',
+    );
+    expect(cli.out()).toBe('check failed: 1 chart version error (above)\n');
+  });
+
+  it('warns about a chart missing from the record, and fails on it with --strict', async () => {
+    const lenient = fake({ files: released });
+    expect(await run(['check'], lenient.io)).toBe(0);
+    expect(lenient.err()).toBe(
+      'charts/cilium: "0.2.0" is not in charts/.versions.json, so its content is not guarded yet: ' +
+        'record it (pnpm release record) [warning]\n',
+    );
+    expect(lenient.out()).toBe(
+      'check passed: 3 files match the definition in 206 ms (1 warning)\n',
+    );
+    const strict = fake({ files: released });
+    expect(await run(['check', '--strict'], strict.io)).toBe(1);
+  });
+
+  it('reports both stale output and an unversioned chart', async () => {
+    const cli = fake({
+      files: edited,
+      release: { record },
+      differences: [{ path: 'charts/cilium/values.yaml', before: 'a\n', after: 'b\n' }],
+    });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.out().split('\n')).toEqual([
+      '  changed  charts/cilium/values.yaml',
+      'check failed: 1 of 3 generated files differ (1 changed, 0 missing, 0 stale); run `homelab build` and commit the result',
+      'check failed: 1 chart version error: charts/cilium changed without a new version; add a changeset (`pnpm homelab changeset` writes one for every such chart)',
+      '',
+    ]);
+  });
+
+  it('puts the guard into the JSON report', async () => {
+    const cli = fake({ files: edited, release: { record } });
+    expect(await run(['check', '--json'], cli.io)).toBe(1);
+    const report = JSON.parse(cli.out());
+    expect(report.ok).toBe(false);
+    expect(report.summary.unversioned).toEqual(['charts/cilium']);
+    expect(report.issues.map((issue: { code: string }) => issue.code)).toEqual([
+      'chart-version-not-incremented',
+    ]);
+  });
+});
+
+describe('homelab changeset', () => {
+  it('writes one changeset bumping every chart that changed without a new version, and prints it', async () => {
+    const cli = fake({ files: edited, release: { record } });
+    expect(await run(['changeset'], cli.io)).toBe(0);
+    const content =
+      '---\n"@homelab/chart-cilium": patch\n---\n\nRegenerated chart content: charts/cilium.\n';
+    expect(cli.changesets).toEqual([[{ path: '.changeset/charts-d15570a7.md', content }]]);
+    expect(cli.out()).toBe(
+      `wrote .changeset/charts-d15570a7.md\n${content}` +
+        '1 chart to bump: charts/cilium; edit the summary if you like, commit it with the change; ' +
+        '`pnpm version-packages` applies it\n',
+    );
+    expect(cli.writes).toEqual([]);
+  });
+
+  it('uses the package name of the chart folder', async () => {
+    const cli = fake({
+      files: edited,
+      release: { record, packageNames: { cilium: '@acme/cilium-chart' } },
+    });
+    expect(await run(['changeset'], cli.io)).toBe(0);
+    expect(cli.changesets[0]?.[0]?.content).toContain('"@acme/cilium-chart": patch');
+  });
+
+  it('writes nothing when every chart matches its record or already has a changeset', async () => {
+    const unchanged = fake({ files: released, release: { record } });
+    expect(await run(['changeset'], unchanged.io)).toBe(0);
+    expect(unchanged.changesets).toEqual([]);
+    expect(unchanged.out()).toBe('no chart changed without a new version: no changeset to write\n');
+    const pending = fake({
+      files: edited,
+      release: { record, pending: ['@homelab/chart-cilium'] },
+    });
+    expect(await run(['changeset'], pending.io)).toBe(0);
+    expect(pending.changesets).toEqual([]);
+  });
+
+  it('writes nothing for an invalid definition and exits 1', async () => {
+    const cli = fake({ files: edited, release: { record }, issues: [badCidr('p.yaml')] });
+    expect(await run(['changeset'], cli.io)).toBe(1);
+    expect(cli.changesets).toEqual([]);
+    expect(cli.err()).toContain('changeset failed: 1 error in');
+  });
+
+  it('refuses to decide on an unreadable version record', async () => {
+    const broken = error({
+      code: 'version-record',
+      path: 'charts/.versions.json',
+      message: 'is not valid JSON (Unexpected end of JSON input)',
+    });
+    const cli = fake({ files: edited, release: { record: {}, issues: [broken] } });
+    expect(await run(['changeset'], cli.io)).toBe(1);
+    expect(cli.changesets).toEqual([]);
+    expect(cli.err()).toBe(
+      'charts/.versions.json: is not valid JSON (Unexpected end of JSON input)\n' +
+        'changeset failed: the version record is unreadable\n',
+    );
   });
 });
 

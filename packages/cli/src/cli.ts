@@ -4,11 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Issue } from '@homelab/core';
+import type { GeneratedFile, Issue } from '@homelab/core';
+import type { ChartState } from '@homelab/release';
 import pc from 'picocolors';
 import type { CommandName, CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
 import type { GenerateResult } from './internal/assemble.js';
+import { DEFAULT_CHART_VERSION } from './internal/assemble.js';
 import type { FileChange, Runtime } from './runtime-types.js';
 
 export interface CliIo {
@@ -142,16 +144,44 @@ function readDefinition(path: string, io: CliIo): string {
 }
 
 /** Generates, and reports issues. Returns the result and the issues as presented. */
-async function generate(
-  ctx: Context,
-): Promise<{ result: GenerateResult; issues: Issue[]; failed: boolean }> {
+async function generate(ctx: Context): Promise<{
+  result: GenerateResult;
+  issues: Issue[];
+  failed: boolean;
+  chartVersions: Readonly<Record<string, string>>;
+}> {
   const text = readDefinition(ctx.configPath, ctx.io);
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
   const result = await ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);
-  return { result, issues, failed };
+  return { result, issues, failed, chartVersions };
+}
+
+type ReleaseModule = typeof import('@homelab/release');
+
+/**
+ * The version-increment guard's view of what build would write: each generated chart's digest
+ * and version, its entry in charts/.versions.json and whether a pending changeset bumps it.
+ * Computed from the generated files, not the disk, so it means the same before and after a build.
+ */
+async function chartStates(
+  ctx: Context,
+  files: readonly GeneratedFile[],
+  chartVersions: Readonly<Record<string, string>>,
+): Promise<{ release: ReleaseModule; charts: ChartState[]; issues: Issue[] }> {
+  const release = await import('@homelab/release');
+  const state = await ctx.runtime.readReleaseState(ctx.outRoot);
+  const charts = release.chartStatesFromBuild({
+    files,
+    versions: chartVersions,
+    defaultVersion: DEFAULT_CHART_VERSION,
+    record: state.record,
+    pending: state.pending,
+    packageNames: state.packageNames,
+  });
+  return { release, charts, issues: [...state.issues] };
 }
 
 function failureSummary(ctx: Context, verb: string, issues: readonly Issue[]): string {
@@ -247,8 +277,9 @@ function differenceCount(diff: TreeDifferences): number {
 }
 
 async function check(ctx: Context): Promise<number> {
-  const { result, issues, failed } = await generate(ctx);
+  const { result, issues: buildIssues, failed, chartVersions } = await generate(ctx);
   if (failed) {
+    const issues = buildIssues;
     if (ctx.options.json)
       printJson(ctx, false, issues, {
         files: 0,
@@ -260,17 +291,31 @@ async function check(ctx: Context): Promise<number> {
     else ctx.io.stderr(`${failureSummary(ctx, 'check', issues)}\n`);
     return 1;
   }
+  // The version-increment guard: a chart whose content moved at its recorded version needs a
+  // changeset (a pending one counts, as in a pull request that carries it).
+  const guard = await chartStates(ctx, result.files, chartVersions);
+  const guardIssues = [...guard.issues, ...guard.release.checkChartVersions(guard.charts)].map(
+    (issue) => presentIssue(ctx.io, issue, ctx.options.strict),
+  );
+  if (!ctx.options.json) printIssues(ctx, guardIssues);
+  const guardErrors = counts(guardIssues).errors;
+  const unversioned = guard.release
+    .chartsNeedingChangeset(guard.charts)
+    .map((chart) => `charts/${chart.name}`);
+  const issues = [...buildIssues, ...guardIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
+  const ok = differences === 0 && guardErrors === 0;
   if (ctx.options.json) {
-    printJson(ctx, differences === 0, issues, {
+    printJson(ctx, ok, issues, {
       files: result.files.length,
       changed: [...diff.changed],
       missing: [...diff.missing],
       stale: [...diff.stale],
+      unversioned,
       ms: elapsed(ctx),
     });
-    return differences === 0 ? 0 : 1;
+    return ok ? 0 : 1;
   }
   const { colors } = ctx;
   const list = (label: string, paths: readonly string[], color: (s: string) => string): void => {
@@ -282,18 +327,69 @@ async function check(ctx: Context): Promise<number> {
   list('changed', diff.changed, colors.yellow);
   list('missing', diff.missing, colors.green);
   list('stale', diff.stale, colors.red);
-  if (differences === 0) {
+  if (ok) {
     ctx.io.stdout(
       `${colors.green('check passed:')} ${plural(result.files.length, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
     );
     return 0;
   }
-  ctx.io.stdout(
-    `${colors.red('check failed:')} ${differences} of ${plural(result.files.length, 'generated file')} differ ` +
-      `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
-      'run `homelab build` and commit the result\n',
-  );
+  if (differences > 0) {
+    ctx.io.stdout(
+      `${colors.red('check failed:')} ${differences} of ${plural(result.files.length, 'generated file')} differ ` +
+        `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
+        'run `homelab build` and commit the result\n',
+    );
+  }
+  if (guardErrors > 0) {
+    const detail =
+      unversioned.length > 0
+        ? `: ${unversioned.join(', ')} changed without a new version; add a changeset ` +
+          '(`pnpm homelab changeset` writes one for every such chart)'
+        : ' (above)';
+    ctx.io.stdout(
+      `${colors.red('check failed:')} ${plural(guardErrors, 'chart version error')}${detail}\n`,
+    );
+  }
   return 1;
+}
+
+async function changeset(ctx: Context): Promise<number> {
+  const { result, issues, failed, chartVersions } = await generate(ctx);
+  if (failed) {
+    ctx.io.stderr(`${failureSummary(ctx, 'changeset', issues)}; nothing written\n`);
+    return 1;
+  }
+  const guard = await chartStates(ctx, result.files, chartVersions);
+  const recordIssues = guard.issues.map((issue) => presentIssue(ctx.io, issue, false));
+  printIssues(ctx, recordIssues);
+  if (counts(recordIssues).errors > 0) {
+    ctx.io.stderr(`${ctx.colors.red('changeset failed:')} the version record is unreadable\n`);
+    return 1;
+  }
+  const changed = guard.release.chartsNeedingChangeset(guard.charts);
+  const files = guard.release.writeChangesets(
+    changed.map((chart) =>
+      chart.packageName === undefined
+        ? { name: chart.name }
+        : { name: chart.name, packageName: chart.packageName },
+    ),
+  );
+  if (files.length === 0) {
+    ctx.io.stdout('no chart changed without a new version: no changeset to write\n');
+    return 0;
+  }
+  const written = new Set(await ctx.runtime.writeChangesets(ctx.outRoot, files));
+  for (const file of files) {
+    const verb = written.has(file.path) ? 'wrote' : 'unchanged';
+    ctx.io.stdout(
+      `${ctx.colors.green(verb)} ${displayFile(ctx.io, join(ctx.outRoot, file.path))}\n${file.content}`,
+    );
+  }
+  ctx.io.stdout(
+    `${plural(changed.length, 'chart')} to bump: ${changed.map((chart) => `charts/${chart.name}`).join(', ')}; ` +
+      'edit the summary if you like, commit it with the change; `pnpm version-packages` applies it\n',
+  );
+  return 0;
 }
 
 async function diff(ctx: Context): Promise<number> {
@@ -348,6 +444,7 @@ const HANDLERS: Record<CommandName, (ctx: Context) => Promise<number>> = {
   validate,
   check,
   diff,
+  changeset,
 };
 
 function version(): string {

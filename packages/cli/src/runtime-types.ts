@@ -1,6 +1,7 @@
 // What the CLI needs to do its work; `runtime.ts` provides the real one (loaded lazily, so that
 // `--help`, `--version` and usage errors never load the generators), tests inject fakes.
 import type { GeneratedFile, Issue } from '@homelab/core';
+import type { VersionRecord } from '@homelab/release';
 import type { GenerateInput, GenerateResult } from './internal/assemble.js';
 
 export interface WriteSummary {
@@ -23,6 +24,18 @@ export interface FileChange {
   readonly after: string | null;
 }
 
+/** What the version-increment guard reads from the output root besides the generated files. */
+export interface ReleaseState {
+  /** `charts/.versions.json`, parsed (missing: empty). */
+  readonly record: VersionRecord;
+  /** Packages that pending changesets (`.changeset/*.md`, not yet applied) bump. */
+  readonly pending: readonly string[];
+  /** `package.json` `name` of each existing chart folder, by chart. */
+  readonly packageNames: Readonly<Record<string, string>>;
+  /** A malformed record, as issues. */
+  readonly issues: readonly Issue[];
+}
+
 export interface Runtime {
   generate(input: GenerateInput): Promise<GenerateResult> | GenerateResult;
   /** Chart versions from `charts/<chart>/package.json`. */
@@ -33,6 +46,16 @@ export interface Runtime {
     outRoot: string,
     files: readonly GeneratedFile[],
   ): Promise<readonly FileChange[]> | readonly FileChange[];
+  /** The version record and pending changesets under `outRoot` (`homelab check`, `changeset`). */
+  readReleaseState(outRoot: string): Promise<ReleaseState> | ReleaseState;
+  /**
+   * Writes changeset files (paths relative to `outRoot`, `.changeset/<name>.md`); never
+   * overwrites a different existing file. Returns the paths written.
+   */
+  writeChangesets(
+    outRoot: string,
+    files: readonly GeneratedFile[],
+  ): Promise<readonly string[]> | readonly string[];
   /** One line per issue, `file:line:col  path: value message (expected …)`. */
   formatIssue(issue: Issue): string;
 }

@@ -2,8 +2,10 @@
 //   (default)  package every chart into <out>/<chart>-<version>.tgz, merge <out>/index.yaml,
 //              tag <package>@<version> in git for versions not tagged yet
 //   record     write charts/.versions.json (run by `pnpm version-packages` after regenerating)
-//   check      the version-increment guard (until `homelab check` runs it)
-//   changeset  write one changeset bumping every chart that changed without one
+//   check      the version-increment guard on charts/ as it is on disk (`homelab check` runs the
+//              same guard on what the build would generate)
+//   changeset  write one changeset bumping every chart on disk that changed without one
+//              (`homelab changeset` does it for what the build would generate)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

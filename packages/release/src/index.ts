@@ -16,6 +16,13 @@ export { isIgnored, isPackaged, parseHelmignore } from './helmignore.js';
 export type { PackOptions } from './pack.js';
 export { packagedFiles, packChart } from './pack.js';
 export type { ChartFolder } from './repo.js';
-export { readChartFolders, readChartStates, readVersionRecord } from './repo.js';
+export {
+  readChangesetFiles,
+  readChartFolders,
+  readChartStates,
+  readVersionRecord,
+} from './repo.js';
 export type { IndexEntryInput } from './repo-index.js';
 export { buildIndex, rfc3339 } from './repo-index.js';
+export type { BuildStatesInput } from './states.js';
+export { chartStatesFromBuild } from './states.js';

@@ -1,0 +1,81 @@
+// The hosted-forge workflows cannot run here; these tests keep them in step with `.ci/run` and
+// with the root scripts the release flow relies on.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = repoRoot();
+
+interface Step {
+  readonly name?: string;
+  readonly run?: string;
+  readonly uses?: string;
+  readonly with?: { readonly [key: string]: unknown };
+}
+
+function steps(workflow: string): Step[] {
+  const parsed = parse(readFileSync(join(root, '.github/workflows', workflow), 'utf8')) as {
+    jobs: { [job: string]: { steps: Step[] } };
+  };
+  return Object.values(parsed.jobs).flatMap((job) => job.steps);
+}
+
+/** The commands `.ci/run` runs as `step <name> <command…>`, in order (install-pnpm aside). */
+function ciRunCommands(): string[] {
+  const text = readFileSync(join(root, '.ci/run'), 'utf8');
+  const commands: string[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*(?:if )?step (\S+) (.+?)(?:; then)?(?: \|\| true)?$/.exec(line);
+    if (match && match[1] !== 'install-pnpm') commands.push(match[2] ?? '');
+  }
+  return commands;
+}
+
+const script = (name: string): string =>
+  (
+    JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts[name] ?? '';
+
+describe('the pull-request workflow', () => {
+  it('runs every step of .ci/run, in the same order', () => {
+    const commands = ciRunCommands();
+    expect(commands).toEqual([
+      'pnpm install --frozen-lockfile',
+      'pnpm build',
+      'git diff --exit-code --stat -- charts clusters',
+      'pnpm lint',
+      'pnpm typecheck',
+      'pnpm test',
+      'pnpm homelab check',
+    ]);
+    const runs = steps('ci.yml').flatMap((step) =>
+      (step.run ?? '').split('\n').map((line) => line.trim()),
+    );
+    const positions = commands.map((command) => runs.indexOf(command));
+    expect(positions.every((position) => position >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+});
+
+describe('the release workflow', () => {
+  it('runs the version guard before changesets versions or publishes', () => {
+    const all = steps('release.yml');
+    const check = all.findIndex((step) => step.run === 'pnpm homelab check');
+    const action = all.findIndex((step) => step.uses?.startsWith('changesets/action@') === true);
+    expect(check).toBeGreaterThan(-1);
+    expect(action).toBeGreaterThan(check);
+    expect(all[action]?.with?.version).toBe('pnpm version-packages');
+    expect(all[action]?.with?.publish).toBe('pnpm release');
+  });
+
+  it('versions with changesets, regenerates, then records the new digests', () => {
+    expect(script('version-packages')).toBe(
+      'changeset version && pnpm build && pnpm release record',
+    );
+    expect(script('release')).toBe('node packages/release/dist/bin.js');
+  });
+});
