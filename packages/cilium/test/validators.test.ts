@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { KubeObject } from '@homelab/core';
-import { describe, expect, test } from 'vitest';
 // Through the installed @homelab/core package folder: the build runs the same script.
 import { standaloneValidatorsModule } from '@homelab/core/scripts/standalone.mjs';
+import { describe, expect, test } from 'vitest';
 import { ciliumValidatorSource, makeValidators } from '../src/validators.js';
 import { referencePlatform } from './factory.js';
 import { renderClusters } from './helpers.js';
