@@ -166,15 +166,25 @@ describe('renovate annotations in the repository', () => {
     annotations(file, readFileSync(join(root, file), 'utf8')),
   );
 
-  it('include the upstream charts and the Gateway API CRDs', () => {
+  it('include the upstream charts, the Gateway API CRDs, Talos and Kubernetes', () => {
     const deps = found.map((a) => `${a.fields.datasource}:${a.fields.depName}`);
     expect(deps).toEqual(
       expect.arrayContaining([
         'helm:cilium',
         'helm:argo-cd',
         'github-releases:kubernetes-sigs/gateway-api',
+        'github-releases:siderolabs/talos',
+        'github-releases:kubernetes/kubernetes',
       ]),
     );
+  });
+
+  it('pin every Talos and Kubernetes version of the reference platform', () => {
+    const text = readFileSync(join(root, 'apps/homelab/platform.yaml'), 'utf8');
+    const versionLines = text.split('\n').filter((line) => /^\s+version: /.test(line)).length;
+    const pinned = found.filter((a) => a.file === 'apps/homelab/platform.yaml').length;
+    expect(versionLines).toBe(6);
+    expect(pinned).toBe(versionLines);
   });
 
   it('are each matched by a manager that extracts the version on the next line', () => {
