@@ -3,11 +3,16 @@
 // in the same run. Medians of several iterations. Prints PASS/FAIL per target; always exits 0
 // (timings are noisy; the numbers are for the reader).
 //
-// BENCH_BASELINE=<folder>: also runs the CLI of another built copy of the repository
-// (<folder>/packages/cli/dist/bin.js), alternating with this one run by run, and prints its rows
-// as "CLI (baseline)": a before/after comparison within one run, under the same load.
+// The CLI is the installed executable, packages/cli/dist/homelab.cjs (the bundle), or
+// dist/bin.js in a copy built before the bundle existed. In-process rows are split into the
+// pipeline (`generate`, pure computation) and the writer (file-system bound: on a VM whose disk
+// is rate-limited, writing 1,000+ files can cost more than generating them).
+//
+// BENCH_BASELINE=<folder>: also runs the CLI of another built copy of the repository,
+// alternating with this one run by run, and prints its rows as "CLI (baseline)": a before/after
+// comparison within one run, under the same load.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,14 +22,19 @@ import { fleetDefinition } from './fleet.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const appDir = join(here, '..');
 const repo = join(appDir, '../..');
-const bin = join(repo, 'packages/cli/dist/bin.js');
+/** The CLI executable of a built copy of the repository. */
+function cliOf(root) {
+  const bundled = join(root, 'packages/cli/dist/homelab.cjs');
+  return existsSync(bundled) ? bundled : join(root, 'packages/cli/dist/bin.js');
+}
+const bin = cliOf(repo);
 const inprocess = join(here, 'inprocess.mjs');
 const rssHook = join(here, 'rss-hook.mjs');
 const reference = join(appDir, 'platform.yaml');
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? '5');
 const BASELINE = process.env.BENCH_BASELINE;
-const baselineBin = BASELINE ? join(BASELINE, 'packages/cli/dist/bin.js') : undefined;
+const baselineBin = BASELINE ? cliOf(BASELINE) : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
 
 function median(values) {
@@ -86,7 +96,13 @@ function measureCli(definition, iterations) {
 function measureInProcess(definition, iterations) {
   const { stdout } = spawnTimed([inprocess, definition, String(iterations)]);
   const report = JSON.parse(stdout);
-  return { ms: median(report.ms), rssKiB: report.maxRssKiB, files: report.files };
+  return {
+    ms: median(report.ms),
+    generateMs: median(report.generateMs),
+    writeMs: median(report.writeMs),
+    rssKiB: report.maxRssKiB,
+    files: report.files,
+  };
 }
 
 const definitions = [{ label: 'reference (3 clusters)', path: reference, clusters: 3 }];
@@ -99,6 +115,7 @@ for (const count of [10, 100]) {
 console.log(
   `homelab bench — node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'}, ${ITERATIONS} iterations, medians`,
 );
+console.log(`CLI: ${bin}${baselineBin ? `; baseline CLI: ${baselineBin}` : ''}`);
 const bare = measureProcess(() => ['-e', '0'], ITERATIONS * 2);
 const rows = [{ label: 'bare node -e 0', mode: 'process', ...bare, clusters: undefined }];
 const results = {};
@@ -112,6 +129,18 @@ for (const definition of definitions) {
     label: definition.label,
     mode: 'in-process',
     ...inProc,
+    clusters: definition.clusters,
+  });
+  rows.push({
+    label: definition.label,
+    mode: '  generate',
+    ms: inProc.generateMs,
+    clusters: definition.clusters,
+  });
+  rows.push({
+    label: definition.label,
+    mode: '  write',
+    ms: inProc.writeMs,
     clusters: definition.clusters,
   });
   rows.push({ label: definition.label, mode: 'CLI', ...cli, clusters: definition.clusters });
@@ -131,7 +160,7 @@ const table = rows.map((row) => [
   row.mode,
   row.ms.toFixed(1),
   (row.ms / bare.ms).toFixed(2),
-  (row.rssKiB / 1024).toFixed(1),
+  row.rssKiB === undefined ? '' : (row.rssKiB / 1024).toFixed(1),
   row.clusters ? (row.ms / row.clusters).toFixed(2) : '',
 ]);
 const widths = header.map((title, i) =>
@@ -147,6 +176,8 @@ const referenceRatio = results[3].cli.ms / bare.ms;
 const perCluster10 = results[10].inProc.ms / 10;
 const perCluster100 = results[100].inProc.ms / 100;
 const marginal = (results[100].inProc.ms - results[10].inProc.ms) / 90;
+const generatePerCluster10 = results[10].inProc.generateMs / 10;
+const generatePerCluster100 = results[100].inProc.generateMs / 100;
 const targets = [
   [
     `reference platform as CLI ≤ 8× bare node start: ${referenceRatio.toFixed(2)}×`,
@@ -159,6 +190,10 @@ const targets = [
   [
     `linear growth (in-process ms/cluster at 100 ≤ 1.5× at 10): ${perCluster100.toFixed(2)} vs ${perCluster10.toFixed(2)} ms/cluster (marginal ${marginal.toFixed(2)} ms/cluster)`,
     perCluster100 <= 1.5 * perCluster10,
+  ],
+  [
+    `linear growth of the pipeline alone (generate ms/cluster at 100 ≤ 1.5× at 10): ${generatePerCluster100.toFixed(2)} vs ${generatePerCluster10.toFixed(2)} ms/cluster`,
+    generatePerCluster100 <= 1.5 * generatePerCluster10,
   ],
 ];
 console.log('');

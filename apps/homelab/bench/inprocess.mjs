@@ -1,6 +1,8 @@
 // Child of the benchmark: imports the pipeline once, then builds the definition given in
 // argv[2] into a fresh folder `argv[3]` times (after one warm-up build). Prints JSON:
-// { ms: [...], files, maxRssKiB }. A separate process per scenario keeps peak RSS per scenario.
+// { ms: [...], generateMs: [...], writeMs: [...], files, maxRssKiB }: per build the whole time,
+// the pipeline's share (`generate`, pure) and the writer's (file-system bound). A separate
+// process per scenario keeps peak RSS per scenario.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +18,19 @@ async function buildOnce() {
   try {
     const started = performance.now();
     const result = await runtime.generate({ text, file: definitionPath, chartVersions: {} });
+    const generated = performance.now();
     if (result.issues.some((issue) => issue.severity === 'error')) {
       const first = result.issues.find((issue) => issue.severity === 'error');
       throw new Error(`definition has errors, e.g. ${runtime.formatIssue(first)}`);
     }
     runtime.writeTree(out, result.files);
-    return { ms: performance.now() - started, files: result.files.length };
+    const written = performance.now();
+    return {
+      ms: written - started,
+      generateMs: generated - started,
+      writeMs: written - generated,
+      files: result.files.length,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -29,12 +38,16 @@ async function buildOnce() {
 
 await buildOnce();
 const ms = [];
+const generateMs = [];
+const writeMs = [];
 let files = 0;
 for (let i = 0; i < iterations; i++) {
   const run = await buildOnce();
   ms.push(run.ms);
+  generateMs.push(run.generateMs);
+  writeMs.push(run.writeMs);
   files = run.files;
 }
 process.stdout.write(
-  `${JSON.stringify({ ms, files, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
+  `${JSON.stringify({ ms, generateMs, writeMs, files, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
 );

@@ -1,15 +1,6 @@
 #!/usr/bin/env node
-// The `homelab` executable: the only place that touches `process`.
-import { run } from './cli.js';
+// The unbundled `homelab` executable (dist/bin.js; tests run it). The installed `bin` is the
+// bundle dist/homelab.cjs (scripts/bundle.mjs), which starts faster and runs the same `main`.
+import { main } from './main.js';
 
-process.exitCode = await run(process.argv.slice(2), {
-  stdout: (text) => {
-    process.stdout.write(text);
-  },
-  stderr: (text) => {
-    process.stderr.write(text);
-  },
-  cwd: process.cwd(),
-  env: process.env,
-  isTTY: process.stdout.isTTY === true,
-});
+process.exitCode = await main();

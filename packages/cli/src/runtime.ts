@@ -9,7 +9,6 @@ import {
   readChartVersions,
   writeTree,
 } from '@homelab/core';
-import { pendingBumps, readChangesetFiles, readVersionRecord } from '@homelab/release';
 import { generate } from './pipeline.js';
 import type { ReleaseState, Runtime } from './runtime-types.js';
 
@@ -34,7 +33,9 @@ function chartPackageNames(outRoot: string): Record<string, string> {
   return names;
 }
 
-function readReleaseState(outRoot: string): ReleaseState {
+/** Imports @homelab/release (semver, packing, …) only for the commands that need it. */
+async function readReleaseState(outRoot: string): Promise<ReleaseState> {
+  const { pendingBumps, readChangesetFiles, readVersionRecord } = await import('@homelab/release');
   const { record, issues } = readVersionRecord(outRoot);
   return {
     record,

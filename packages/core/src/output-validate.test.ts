@@ -251,4 +251,52 @@ describe('loadModelValidators', () => {
       'charts/platform#manifests.app.spec.source.targetRevision',
     ]);
   });
+
+  it('words Argo CD problems like those of the other schema modules, not in the models’ own words', async () => {
+    // Given an Application whose hydrator path is empty (minLength 1 and a pattern in the
+    // schema) and an AppProject with wrongly typed fields
+    const application = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-cilium', namespace: 'argocd' },
+      spec: {
+        project: 'platform',
+        destination: { server: 'https://kubernetes.default.svc', namespace: 'kube-system' },
+        source: { repoURL: 'https://example.com/r.git', path: 'charts/cilium' },
+        sourceHydrator: {
+          drySource: { repoURL: 'https://example.com/r.git', targetRevision: 'main', path: 'p' },
+          syncSource: { targetBranch: 'env/dev', path: '' },
+        },
+      },
+    } as unknown as KubeObject;
+    const project = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AppProject',
+      metadata: { name: 'platform', namespace: 'argocd' },
+      spec: { destinations: [{ server: 3 }], sourceRepos: 'https://example.com/r.git' },
+    } as unknown as KubeObject;
+    const objects = [
+      { source: 'app', object: application },
+      { source: 'project', object: project },
+    ];
+
+    // When they are validated, twice
+    const validators = await loadModelValidators(objects);
+    const first = validateObjects(objects, validators);
+    const second = validateObjects(objects, validators);
+
+    // Then the messages are core's (`fails minLength 1`, not ajv-i18n's "must NOT have fewer…")
+    const expected = [
+      'app.spec.sourceHydrator.syncSource.path: fails minLength 1 (argoproj.io/v1alpha1 Application)',
+      'app.spec.sourceHydrator.syncSource.path: must match pattern "^.{2,}|[^./]$" (argoproj.io/v1alpha1 Application)',
+      'project.spec.destinations[0].server: must be string (argoproj.io/v1alpha1 AppProject)',
+      'project.spec.sourceRepos: must be array (argoproj.io/v1alpha1 AppProject)',
+    ];
+    expect(first.map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
+    expect(second.map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
+    // and a valid object validated after them has no problem left over from them
+    const { sourceHydrator: _dropped, ...validSpec } = application.spec as Record<string, unknown>;
+    const valid = { ...application, spec: validSpec } as KubeObject;
+    expect(validateObjects([{ source: 'ok', object: valid }], validators)).toEqual([]);
+  });
 });

@@ -52,94 +52,160 @@ function fromCompiled(
   };
 }
 
+/** A kubernetes-models schema module's validate function (ajv standalone code, no messages). */
+type SchemaValidate = (data: unknown) => boolean;
+
+/** What a kubernetes-models `_schemas/` module exports. */
+interface SchemaModule {
+  readonly validate: SchemaValidate;
+}
+
+/**
+ * The validate function behind a kubernetes-models model class, for packages that do not export
+ * their `_schemas/` modules (argo-cd): the class's `validate()` runs it and throws ajv's
+ * ValidationError with its errors, to which the package has added English messages; those are
+ * dropped, so the errors read as those of the schema module itself.
+ */
+function modelValidate(model: { readonly prototype: { validate(): void } }): SchemaValidate {
+  const validate = (data: unknown): boolean => {
+    try {
+      model.prototype.validate.call(data);
+      compiled.errors = null;
+      return true;
+    } catch (cause) {
+      const errors = (cause as { errors?: unknown }).errors;
+      if (!Array.isArray(errors)) throw cause;
+      compiled.errors = errors.map((problem: ErrorObject) => {
+        const { message: _localized, ...rest } = problem;
+        return rest;
+      });
+      return false;
+    }
+  };
+  const compiled: CompiledValidate = validate;
+  return compiled;
+}
+
 /**
  * Kinds validated against the schemas the `kubernetes-models` packages compile from the
  * upstream OpenAPI documents: core Kubernetes (kubernetes-models 5.1), Gateway API
- * (@kubernetes-models/gateway-api) and Argo CD (@kubernetes-models/argo-cd). Each entry names
- * the module of its standalone validator; it is imported only when an object of that kind is
- * validated, so a build pays only for the kinds it emits.
+ * (@kubernetes-models/gateway-api) and Argo CD (@kubernetes-models/argo-cd). Each entry imports
+ * the standalone validator of its kind on demand, so a build pays only for the kinds it emits.
+ * The specifiers are static so that a bundler (the CLI's esbuild bundle) can resolve them.
  */
-const MODEL_KINDS: readonly (readonly [apiVersion: string, kind: string, module: string])[] = [
-  ['v1', 'ConfigMap', 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap'],
-  ['v1', 'LimitRange', 'kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange'],
-  ['v1', 'Namespace', 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace'],
-  ['v1', 'PersistentVolumeClaim', 'kubernetes-models/_schemas/IoK8sApiCoreV1PersistentVolumeClaim'],
-  ['v1', 'ResourceQuota', 'kubernetes-models/_schemas/IoK8sApiCoreV1ResourceQuota'],
-  ['v1', 'Secret', 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret'],
-  ['v1', 'Service', 'kubernetes-models/_schemas/IoK8sApiCoreV1Service'],
-  ['v1', 'ServiceAccount', 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount'],
-  ['apps/v1', 'DaemonSet', 'kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet'],
-  ['apps/v1', 'Deployment', 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment'],
-  ['apps/v1', 'StatefulSet', 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet'],
-  ['batch/v1', 'CronJob', 'kubernetes-models/_schemas/IoK8sApiBatchV1CronJob'],
-  ['batch/v1', 'Job', 'kubernetes-models/_schemas/IoK8sApiBatchV1Job'],
+const MODEL_KINDS: readonly (readonly [
+  apiVersion: string,
+  kind: string,
+  load: () => Promise<SchemaModule>,
+])[] = [
+  ['v1', 'ConfigMap', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap')],
+  ['v1', 'LimitRange', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange')],
+  ['v1', 'Namespace', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Namespace')],
+  [
+    'v1',
+    'PersistentVolumeClaim',
+    () => import('kubernetes-models/_schemas/IoK8sApiCoreV1PersistentVolumeClaim'),
+  ],
+  ['v1', 'ResourceQuota', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ResourceQuota')],
+  ['v1', 'Secret', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Secret')],
+  ['v1', 'Service', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Service')],
+  ['v1', 'ServiceAccount', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount')],
+  ['apps/v1', 'DaemonSet', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet')],
+  ['apps/v1', 'Deployment', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1Deployment')],
+  ['apps/v1', 'StatefulSet', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet')],
+  ['batch/v1', 'CronJob', () => import('kubernetes-models/_schemas/IoK8sApiBatchV1CronJob')],
+  ['batch/v1', 'Job', () => import('kubernetes-models/_schemas/IoK8sApiBatchV1Job')],
   [
     'policy/v1',
     'PodDisruptionBudget',
-    'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget',
+    () => import('kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget'),
   ],
-  ['storage.k8s.io/v1', 'StorageClass', 'kubernetes-models/_schemas/IoK8sApiStorageV1StorageClass'],
+  [
+    'storage.k8s.io/v1',
+    'StorageClass',
+    () => import('kubernetes-models/_schemas/IoK8sApiStorageV1StorageClass'),
+  ],
   [
     'rbac.authorization.k8s.io/v1',
     'ClusterRole',
-    'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRole',
+    () => import('kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRole'),
   ],
   [
     'rbac.authorization.k8s.io/v1',
     'ClusterRoleBinding',
-    'kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRoleBinding',
+    () => import('kubernetes-models/_schemas/IoK8sApiRbacV1ClusterRoleBinding'),
   ],
-  ['rbac.authorization.k8s.io/v1', 'Role', 'kubernetes-models/_schemas/IoK8sApiRbacV1Role'],
+  [
+    'rbac.authorization.k8s.io/v1',
+    'Role',
+    () => import('kubernetes-models/_schemas/IoK8sApiRbacV1Role'),
+  ],
   [
     'rbac.authorization.k8s.io/v1',
     'RoleBinding',
-    'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding',
+    () => import('kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding'),
   ],
-  ['networking.k8s.io/v1', 'Ingress', 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress'],
+  [
+    'networking.k8s.io/v1',
+    'Ingress',
+    () => import('kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress'),
+  ],
   [
     'networking.k8s.io/v1',
     'NetworkPolicy',
-    'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy',
+    () => import('kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy'),
   ],
   [
     'scheduling.k8s.io/v1',
     'PriorityClass',
-    'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass',
+    () => import('kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass'),
   ],
   [
     'admissionregistration.k8s.io/v1',
     'MutatingWebhookConfiguration',
-    'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration',
+    () =>
+      import(
+        'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration'
+      ),
   ],
   [
     'admissionregistration.k8s.io/v1',
     'ValidatingWebhookConfiguration',
-    'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration',
+    () =>
+      import(
+        'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration'
+      ),
   ],
   [
     'gateway.networking.k8s.io/v1',
     'Gateway',
-    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1Gateway',
+    () => import('@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1Gateway'),
   ],
   [
     'gateway.networking.k8s.io/v1',
     'GatewayClass',
-    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1GatewayClass',
+    () => import('@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1GatewayClass'),
   ],
   [
     'gateway.networking.k8s.io/v1',
     'HTTPRoute',
-    '@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1HTTPRoute',
+    () => import('@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1HTTPRoute'),
   ],
   [
     'argoproj.io/v1alpha1',
     'Application',
-    '@kubernetes-models/argo-cd/_schemas/ComGithubArgoprojArgoCdV3PkgApisApplicationV1alpha1Application',
+    () =>
+      import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application').then((m) => ({
+        validate: modelValidate(m.Application),
+      })),
   ],
   [
     'argoproj.io/v1alpha1',
     'AppProject',
-    '@kubernetes-models/argo-cd/_schemas/ComGithubArgoprojArgoCdV3PkgApisApplicationV1alpha1AppProject',
+    () =>
+      import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject').then((m) => ({
+        validate: modelValidate(m.AppProject),
+      })),
   ],
 ];
 
@@ -151,17 +217,15 @@ export const MODEL_VALIDATED_KINDS: readonly {
 
 const loadedModels = new Map<string, Promise<ObjectValidator>>();
 
-function loadModel(apiVersion: string, kind: string, module: string): Promise<ObjectValidator> {
+function loadModel(
+  apiVersion: string,
+  kind: string,
+  load: () => Promise<SchemaModule>,
+): Promise<ObjectValidator> {
   const key = `${apiVersion} ${kind}`;
   let loaded = loadedModels.get(key);
   if (loaded === undefined) {
-    // The schema modules sit in each package's `_schemas/` folder, which not every package
-    // exports (argo-cd does not): resolve the package's entry and import the file beside it.
-    const [pkg, schema] = module.split('/_schemas/') as [string, string];
-    const url = new URL(`./_schemas/${schema}.js`, import.meta.resolve(pkg));
-    loaded = (import(url.href) as Promise<{ validate: (data: unknown) => boolean }>).then((m) =>
-      fromCompiled(apiVersion, kind, m.validate),
-    );
+    loaded = load().then((module) => fromCompiled(apiVersion, kind, module.validate));
     loadedModels.set(key, loaded);
   }
   return loaded;
@@ -184,7 +248,7 @@ export async function loadModelValidators(
   return Promise.all(
     MODEL_KINDS.filter(
       ([apiVersion, kind]) => wanted === undefined || wanted.has(`${apiVersion} ${kind}`),
-    ).map(([apiVersion, kind, module]) => loadModel(apiVersion, kind, module)),
+    ).map(([apiVersion, kind, load]) => loadModel(apiVersion, kind, load)),
   );
 }
 

@@ -7,6 +7,7 @@
 // that module (tests run from src/) or when it is stale, the schema is compiled on first use.
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
+import platformSchemaJson from '../schema/platform.schema.json' with { type: 'json' };
 import { error, formatPath, type Issue, type SourcePosition } from './issues.js';
 
 export type PathSegment = string | number;
@@ -17,8 +18,9 @@ export type Locator = (path: readonly PathSegment[], key?: boolean) => SourcePos
 const require = createRequire(import.meta.url);
 
 /** The platform JSON Schema (schema/platform.schema.json), as a plain object. */
-export const platformSchema: { readonly [key: string]: unknown } =
-  require('../schema/platform.schema.json') as { readonly [key: string]: unknown };
+export const platformSchema: { readonly [key: string]: unknown } = platformSchemaJson as {
+  readonly [key: string]: unknown;
+};
 
 /** Ajv options and named draft 2020-12 schemas: what scripts/standalone.mjs generates code from. */
 export interface StandaloneSource {
