@@ -1,56 +1,15 @@
-import { createRequire } from 'node:module';
 import type { KubeObject } from '@homelab/core';
 // Through the installed @homelab/core package folder: the build runs the same script.
 import { standaloneValidatorsModule } from '@homelab/core/scripts/standalone.mjs';
+import { evaluateCommonJs, oneFaultVariants } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { ciliumValidatorSource, makeValidators } from '../src/validators.js';
 import { referencePlatform } from './factory.js';
 import { renderClusters } from './helpers.js';
 
-/** Evaluates generated CommonJS code as a module of this folder (its `require`s resolve here). */
-function evaluateCommonJs(code: string): { [name: string]: unknown } {
-  const module = { exports: {} as { [name: string]: unknown } };
-  const run = new Function('module', 'exports', 'require', code) as (
-    m: typeof module,
-    e: typeof module.exports,
-    r: NodeJS.Require,
-  ) => void;
-  run(module, module.exports, createRequire(import.meta.url));
-  return module.exports;
-}
-
 const notGenerated = (): unknown => {
   throw new Error('not generated');
 };
-
-/** Variants of `value` with one thing wrong each: a wrong type, an unknown key, a duplicate, … */
-function mutations(value: unknown): unknown[] {
-  const out: unknown[] = [];
-  const walk = (node: unknown, replace: (next: unknown) => unknown): void => {
-    if (Array.isArray(node)) {
-      out.push(replace(42), replace([]));
-      node.forEach((item, i) => {
-        walk(item, (next) => replace(node.map((other, j) => (j === i ? next : other))));
-      });
-    } else if (typeof node === 'object' && node !== null) {
-      const table = node as { [key: string]: unknown };
-      out.push(replace('text'), replace({ ...table, cidrs: 1 }));
-      for (const key of Object.keys(table)) {
-        const { [key]: _removed, ...without } = table;
-        out.push(replace(without));
-        walk(table[key], (next) => replace({ ...table, [key]: next }));
-      }
-    } else if (typeof node === 'string') {
-      out.push(replace(12345), replace(`${node} !`), replace(''));
-    } else if (typeof node === 'number') {
-      out.push(replace('7'), replace(0), replace(1.5), replace(99999999999));
-    } else {
-      out.push(replace('yes'), replace(null));
-    }
-  };
-  walk(value, (next) => next);
-  return out;
-}
 
 /** Every cilium.io object the reference platform emits, one of each kind at least. */
 function ciliumObjects(): KubeObject[] {
@@ -61,7 +20,10 @@ function ciliumObjects(): KubeObject[] {
 }
 
 describe('the build-time standalone validators of the cilium.io kinds', () => {
-  const generated = evaluateCommonJs(standaloneValidatorsModule(ciliumValidatorSource));
+  const generated = evaluateCommonJs(
+    standaloneValidatorsModule(ciliumValidatorSource),
+    import.meta.url,
+  );
 
   test('exist for every kind and give the same messages as the compiled schemas', () => {
     const objects = ciliumObjects();
@@ -76,7 +38,7 @@ describe('the build-time standalone validators of the cilium.io kinds', () => {
       const fromStandalone = standalone[index];
       const fromCompiled = compiled[index];
       if (fromStandalone === undefined || fromCompiled === undefined) throw new Error(object.kind);
-      for (const variant of [object, ...mutations(object)]) {
+      for (const variant of [object, ...oneFaultVariants(object, 'cidrs')]) {
         const messages = fromStandalone.validate(variant);
         expect(messages).toEqual(fromCompiled.validate(variant));
         if (messages.length > 0) invalid += 1;

@@ -1,19 +1,7 @@
-import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
 import { precompiledTemplateModule } from '../scripts/standalone.mjs';
 import { readmeTemplateSource, templateRenderer } from './readme-template.js';
-
-/** Evaluates generated CommonJS code as a module of this folder (its `require`s resolve here). */
-function evaluateCommonJs(code: string): { [name: string]: unknown } {
-  const module = { exports: {} as { [name: string]: unknown } };
-  const run = new Function('module', 'exports', 'require', code) as (
-    m: typeof module,
-    e: typeof module.exports,
-    r: NodeJS.Require,
-  ) => void;
-  run(module, module.exports, createRequire(import.meta.url));
-  return module.exports;
-}
+import { evaluateCommonJs } from './testing.js';
 
 const notGenerated = (): unknown => {
   throw new Error('not generated');
@@ -67,6 +55,7 @@ const views: object[] = [
 describe('the build-time precompiled README template', () => {
   const generated = evaluateCommonJs(
     precompiledTemplateModule(readmeTemplateSource.template, readmeTemplateSource.options),
+    import.meta.url,
   );
 
   test('renders byte-identical text to the template compiled with Handlebars', () => {

@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { standaloneValidatorsModule } from '../scripts/standalone.mjs';
@@ -10,6 +9,7 @@ import {
   schemaIssues,
   standaloneValidators,
 } from './schema-validate.js';
+import { evaluateCommonJs, oneFaultVariants } from './testing.js';
 import { parseYaml } from './yaml.js';
 
 const reference = {
@@ -98,18 +98,6 @@ describe('didYouMean', () => {
   });
 });
 
-/** Evaluates generated CommonJS code as a module of this folder (its `require`s resolve here). */
-function evaluateCommonJs(code: string): { [name: string]: unknown } {
-  const module = { exports: {} as { [name: string]: unknown } };
-  const run = new Function('module', 'exports', 'require', code) as (
-    m: typeof module,
-    e: typeof module.exports,
-    r: NodeJS.Require,
-  ) => void;
-  run(module, module.exports, createRequire(import.meta.url));
-  return module.exports;
-}
-
 const notGenerated = (): unknown => {
   throw new Error('not generated');
 };
@@ -136,42 +124,15 @@ function fixtureDefinitions(): { name: string; data: unknown }[] {
   return out;
 }
 
-/** Variants of `value` with one thing wrong each: a wrong type, an unknown key, a duplicate, … */
-function mutations(value: unknown): unknown[] {
-  const out: unknown[] = [];
-  const walk = (node: unknown, replace: (next: unknown) => unknown): void => {
-    if (Array.isArray(node)) {
-      out.push(replace(42), replace([]));
-      if (node.length > 0) out.push(replace([...node, node[0]]));
-      node.forEach((item, i) => {
-        walk(item, (next) => replace(node.map((other, j) => (j === i ? next : other))));
-      });
-    } else if (typeof node === 'object' && node !== null) {
-      const table = node as { [key: string]: unknown };
-      out.push(replace('text'), replace({ ...table, podCird: 1 }));
-      for (const key of Object.keys(table)) {
-        const { [key]: _removed, ...without } = table;
-        out.push(replace(without));
-        walk(table[key], (next) => replace({ ...table, [key]: next }));
-      }
-    } else if (typeof node === 'string') {
-      out.push(replace(12345), replace(`${node} !`), replace(''));
-    } else if (typeof node === 'number') {
-      out.push(replace('7'), replace(-1), replace(1.5), replace(99999999));
-    } else {
-      out.push(replace('yes'), replace(null));
-    }
-  };
-  walk(value, (next) => next);
-  return out;
-}
-
 function errorsOf(validate: ValidateFunction, data: unknown): unknown {
   return validate(data) ? [] : structuredClone(validate.errors);
 }
 
 describe('the build-time standalone validator of the platform schema', () => {
-  const generated = evaluateCommonJs(standaloneValidatorsModule(platformValidatorSource));
+  const generated = evaluateCommonJs(
+    standaloneValidatorsModule(platformValidatorSource),
+    import.meta.url,
+  );
   const standalone = standaloneValidators(platformValidatorSource, () => generated)('platform');
   const compiled = standaloneValidators(platformValidatorSource, notGenerated)('platform');
 
@@ -206,7 +167,7 @@ describe('the build-time standalone validator of the platform schema', () => {
       ),
     };
     expect(errorsOf(compiled, extended)).toEqual([]);
-    const inputs = [...fixtures.map((f) => f.data), ...mutations(extended)];
+    const inputs = [...fixtures.map((f) => f.data), ...oneFaultVariants(extended, 'podCird')];
     const fromStandalone = inputs.map((data) => errorsOf(standalone, data));
     const fromCompiled = inputs.map((data) => errorsOf(compiled, data));
     expect(fromStandalone).toEqual(fromCompiled);
