@@ -336,15 +336,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
   const documents = [...new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)];
   const [doc, second] = documents;
   if (!doc) {
-    return fail(
-      error({
-        code: 'yaml-empty',
-        path: '(root)',
-        message: 'the file holds no platform definition',
-        expected: 'a mapping with platform, repository and clusters',
-        position: { file, line: 1, column: 1 },
-      }),
-    );
+    return fail(emptyFileIssue(file));
   }
   const syntax = [
     ...doc.errors.map((e) => yamlIssue(file, lineCounter, 'error', e)),
@@ -365,15 +357,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
 
   const root = doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) {
-    return fail(
-      error({
-        code: 'yaml-empty',
-        path: '(root)',
-        message: 'the file holds no platform definition',
-        expected: 'a mapping with platform, repository and clusters',
-        position: { file, line: 1, column: 1 },
-      }),
-    );
+    return fail(emptyFileIssue(file));
   }
   if (!isMap(root)) {
     return fail(
@@ -431,4 +415,15 @@ export function loadDefinition(text: string, file: string): LoadResult {
   const result = validateDefinition(data, locatorFor(file, lineCounter, index.nodes));
   const issues = sortIssues([...syntax, ...result.issues]);
   return { definition: hasErrors(issues) ? undefined : result.definition, issues: capped(issues) };
+}
+
+/** An empty file, or one holding only comments or `null`. */
+function emptyFileIssue(file: string): Issue {
+  return error({
+    code: 'yaml-empty',
+    path: '(root)',
+    message: 'the file holds no platform definition',
+    expected: 'a mapping with platform, repository and clusters',
+    position: { file, line: 1, column: 1 },
+  });
 }

@@ -101,11 +101,16 @@ export function planWrite(
   files: readonly GeneratedFile[],
   options: WriteOptions = {},
 ): WritePlan {
+  return prepare(outRoot, files, options).plan;
+}
+
+/** The file system, what is on disk under the managed roots, what should be, and the plan. */
+function prepare(outRoot: string, files: readonly GeneratedFile[], options: WriteOptions) {
   const fs = withFs(options);
   const roots = options.managedRoots ?? DEFAULT_ROOTS;
   const existing = scanRoots(fs, outRoot, roots);
   const desired = desiredFiles(files, roots, existing);
-  return comparePlan(existing, desired);
+  return { fs, roots, existing, desired, plan: comparePlan(existing, desired) };
 }
 
 /** The changes `writeTree` would make, with old and new contents, sorted by path. */
@@ -114,11 +119,7 @@ export function diffTree(
   files: readonly GeneratedFile[],
   options: WriteOptions = {},
 ): FileDiff[] {
-  const fs = withFs(options);
-  const roots = options.managedRoots ?? DEFAULT_ROOTS;
-  const existing = scanRoots(fs, outRoot, roots);
-  const desired = desiredFiles(files, roots, existing);
-  const plan = comparePlan(existing, desired);
+  const { existing, desired, plan } = prepare(outRoot, files, options);
   const textOf = (path: string): string | null => {
     const entry = existing.get(path);
     return entry?.content ? entry.content.toString('utf8') : null;
@@ -144,11 +145,7 @@ export function writeTree(
   files: readonly GeneratedFile[],
   options: WriteOptions = {},
 ): WritePlan {
-  const fs = withFs(options);
-  const roots = options.managedRoots ?? DEFAULT_ROOTS;
-  const existing = scanRoots(fs, outRoot, roots);
-  const desired = desiredFiles(files, roots, existing);
-  const plan = comparePlan(existing, desired);
+  const { fs, roots, existing, desired, plan } = prepare(outRoot, files, options);
   if (plan.conflicts.length > 0) {
     throw new HomelabError(
       `refusing to overwrite files the build did not generate: ${plan.conflicts.join(', ')} ` +
