@@ -7,6 +7,18 @@ import { fileURLToPath } from 'node:url';
 
 export type { UnknownValueKeysOptions } from './conformance.js';
 export { FREE_FORM_KEYS, unknownValueKeys } from './conformance.js';
+export type { TestComponentSpec } from './testing-factory.js';
+export {
+  testCluster,
+  testComponent,
+  testDefinition,
+  testNetwork,
+  testNode,
+  testNodes,
+  testReferenceClusters,
+  testRun,
+  validDefinition,
+} from './testing-factory.js';
 
 /** The repository root (the folder holding pnpm-workspace.yaml). */
 export function repoRoot(): string {

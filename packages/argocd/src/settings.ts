@@ -1,36 +1,37 @@
-// The `components.argocd` settings of a cluster with defaults applied. Pure.
-import type { Cluster, Issue, ResolvedCluster } from '@homelab/core';
-import { error } from '@homelab/core';
+// The settings of `components.argocd`: their JSON Schema fragment (schema/settings.schema.json,
+// types generated from it), defaults, and the settings of a cluster resolved. Pure.
+import {
+  error,
+  type Issue,
+  type JsonSchema,
+  type PathSegment,
+  type SecretKeyRef,
+  type SettingsSpec,
+} from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type { ArgocdSettings } from './generated/settings.js';
 
-/** `clusters[].components.argocd` as written in the definition. */
-export type ArgocdSettings = NonNullable<NonNullable<Cluster['components']>['argocd']>;
+export type { ArgocdSettings };
 
 /** The namespace Argo CD runs in (and where its Applications and AppProjects live). */
 export const ARGOCD_NAMESPACE = 'argocd';
 
-/** Component name, also the key under `components` and the Application name suffix. */
-export const ARGOCD_COMPONENT = 'argocd';
-
-/** A key of a Kubernetes Secret in the argocd namespace. */
-export interface SecretKeyReference {
-  readonly secretName: string;
-  readonly key: string;
-}
+export const argocdSettingsSpec: SettingsSpec<ArgocdSettings> = {
+  schema: schemaJson as unknown as JsonSchema,
+  defaults: { localAdmin: true },
+};
 
 export interface ResolvedArgocdSettings {
-  readonly enabled: boolean;
   readonly adminGroups: readonly string[];
   readonly readonlyGroups: readonly string[];
   readonly localAdmin: boolean;
   readonly oidc:
     | {
         readonly clientId: string;
-        readonly clientSecret: SecretKeyReference;
+        readonly clientSecret: SecretKeyRef;
         readonly name: string;
       }
     | undefined;
-  /** Path of the settings in the definition, for issues. */
-  readonly path: string;
 }
 
 /** Argo CD keeps its own settings in this Secret; the chart owns it. */
@@ -38,16 +39,14 @@ const CHART_OWNED_SECRET = 'argocd-secret';
 
 const SECRET_STRING = /^\$([a-z0-9]([-a-z0-9.]*[a-z0-9])?):([-._a-zA-Z0-9]+)$/;
 
-export function resolveArgocdSettings(cluster: ResolvedCluster): {
-  settings: ResolvedArgocdSettings;
-  issues: Issue[];
-} {
+export function resolveArgocdSettings(
+  raw: ArgocdSettings,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): { settings: ResolvedArgocdSettings; issues: Issue[] } {
   const issues: Issue[] = [];
-  const path = `clusters[${cluster.index}].components.argocd`;
-  const raw: ArgocdSettings = cluster.definition.components?.argocd ?? {};
   let oidc: ResolvedArgocdSettings['oidc'];
   if (raw.oidc !== undefined) {
-    const secretPath = `${path}.oidc.clientSecret`;
+    const secretPath = path('oidc', 'clientSecret');
     const reference = parseSecretReference(raw.oidc.clientSecret);
     if (reference === undefined) {
       issues.push(
@@ -59,12 +58,12 @@ export function resolveArgocdSettings(cluster: ResolvedCluster): {
           expected: '{ secretName, key } or "$<secret>:<key>"',
         }),
       );
-    } else if (reference.secretName === CHART_OWNED_SECRET) {
+    } else if (reference.name === CHART_OWNED_SECRET) {
       issues.push(
         error({
           code: 'secret-reference',
           path: secretPath,
-          value: reference.secretName,
+          value: reference.name,
           message: 'names the Secret the argo-cd chart manages itself',
           expected: 'a dedicated Secret, e.g. argocd-oidc',
         }),
@@ -79,31 +78,31 @@ export function resolveArgocdSettings(cluster: ResolvedCluster): {
   }
   return {
     settings: {
-      enabled: raw.enabled ?? true,
       adminGroups: [...(raw.adminGroups ?? [])],
       readonlyGroups: [...(raw.readonlyGroups ?? [])],
       localAdmin: raw.localAdmin ?? true,
       oidc,
-      path,
     },
     issues,
   };
 }
 
-function parseSecretReference(value: unknown): SecretKeyReference | undefined {
+function parseSecretReference(value: unknown): SecretKeyRef | undefined {
   if (typeof value === 'string') {
     const match = SECRET_STRING.exec(value);
     if (match === null) return undefined;
-    return { secretName: match[1] as string, key: match[3] as string };
+    return { namespace: ARGOCD_NAMESPACE, name: match[1] as string, key: match[3] as string };
   }
   if (typeof value === 'object' && value !== null) {
     const { secretName, key } = value as { secretName?: unknown; key?: unknown };
-    if (typeof secretName === 'string' && typeof key === 'string') return { secretName, key };
+    if (typeof secretName === 'string' && typeof key === 'string') {
+      return { namespace: ARGOCD_NAMESPACE, name: secretName, key };
+    }
   }
   return undefined;
 }
 
 /** Argo CD's reference syntax for a key of another Secret: `$<secret>:<key>`. */
-export function argocdSecretRef(reference: SecretKeyReference): string {
-  return `$${reference.secretName}:${reference.key}`;
+export function argocdSecretRef(reference: SecretKeyRef): string {
+  return `$${reference.name}:${reference.key}`;
 }

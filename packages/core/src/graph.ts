@@ -1,5 +1,6 @@
-// Sync waves from the dependency graph the components declare. Pure.
-import { compareStrings } from './internal/order.js';
+// Layers of a dependency graph (longest path), with unknown dependencies and cycles reported:
+// the order components are declared in, and the sync waves of the app-of-apps. Pure.
+import { compareStrings } from './yaml.js';
 
 /** One node of the graph: an Application and the names it must come after. */
 export interface DependencyNode {
@@ -11,7 +12,7 @@ export type DependencyProblem =
   | { readonly kind: 'unknown'; readonly from: string; readonly missing: string }
   | { readonly kind: 'cycle'; readonly cycle: readonly string[] };
 
-export interface SyncWaves {
+export interface DependencyLayers {
   /** Wave per node: 0 for nodes without dependencies, else 1 + the highest wave it depends on. */
   readonly waves: ReadonlyMap<string, number>;
   /** Node names in wave order (ties by name). Nodes on a cycle are left out. */
@@ -25,7 +26,7 @@ export interface SyncWaves {
  * and cycles are reported (a cycle as the chain of "depends on" from a node back to itself,
  * e.g. `['cilium', 'longhorn', 'cilium']`), never thrown. Deterministic: independent of input order.
  */
-export function syncWaves(nodes: readonly DependencyNode[]): SyncWaves {
+export function dependencyLayers(nodes: readonly DependencyNode[]): DependencyLayers {
   const problems: DependencyProblem[] = [];
   const names = [...new Set(nodes.map((node) => node.name))].sort(compareStrings);
   const edges = new Map<string, string[]>();

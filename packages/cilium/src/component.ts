@@ -1,34 +1,51 @@
-// @homelab/cilium: the model → charts/cilium (values layers + manifests), the Talos facts Cilium
-// needs, and the Argo CD descriptor. Pure.
+// @homelab/cilium: the Cilium component. Provides the pod network (`cni`), the GatewayClass
+// (`gateway-class`) and the platform Gateway (`gateway`, turning every declared route into an
+// HTTPRoute in its consumer's chart). Renders charts/cilium (values layers + manifests) and
+// declares the Talos facts Cilium needs, the Gateway API CRDs it needs first, its Application and
+// its bootstrap step. Pure.
 import {
   type ApplicationDescriptor,
   type ChartSpec,
-  type ClusterContribution,
   type Component,
   type ComponentOutput,
+  type ConsumerManifests,
+  type CrdBundle,
   checkHaInvariants,
+  type Declaration,
+  type DeclareInput,
   ENVIRONMENTS,
   type EnvironmentName,
   error,
-  formatPath,
+  type GroupKind,
   type HaPlan,
   haPlan,
   type Issue,
+  type KubeObject,
+  type PathSegment,
+  type RenderCluster,
+  type RenderInput,
   type ResolvedCluster,
-  type ResolvedPlatform,
-  type TalosRequirements,
+  type TalosNeeds,
   type Values,
+  shellQuote,
   warning,
 } from '@homelab/core';
 import {
+  CILIUM_GATEWAY_CLASS,
   CILIUM_NAMESPACE,
   CILIUM_SECRETS_NAMESPACE,
   KUBE_PRISM_PORT,
   OPERATOR_SELECTOR,
   PLATFORM_GATEWAY,
 } from './constants.js';
-import { clusterManifests } from './manifests.js';
-import { type ResolvedCiliumSettings, resolveCiliumSettings } from './settings.js';
+import { clusterManifests, httpRoute } from './manifests.js';
+import type { CiliumSettings } from './generated/settings.js';
+import {
+  type ResolvedCiliumSettings,
+  ciliumSettingsSpec,
+  resolveCiliumSettings,
+} from './settings.js';
+import { ciliumValidators } from './validators.js';
 import {
   baseValues,
   CILIUM_VALUES_KEY,
@@ -40,22 +57,15 @@ import {
   valuesBeyond,
 } from './values.js';
 import {
-  CILIUM_CHART_VERSION,
   CILIUM_RELEASES,
   CILIUM_REPOSITORY,
-  CILIUM_VERSIONS,
+  CILIUM_UPSTREAM,
   type CiliumVersion,
-  isCiliumVersion,
+  GATEWAY_API_VERSION,
 } from './versions.js';
 
-export interface RenderCiliumOptions {
-  /** Chart version to use when no cluster asks for one (default CILIUM_CHART_VERSION). */
-  readonly version?: CiliumVersion;
-}
-
-/** Cilium's Talos requirements: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
-export const CILIUM_TALOS_REQUIREMENTS: TalosRequirements = {
-  source: 'cilium',
+/** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
+export const CILIUM_TALOS_NEEDS: TalosNeeds = {
   cni: 'none',
   disableKubeProxy: true,
   kubePrism: { port: KUBE_PRISM_PORT },
@@ -83,51 +93,42 @@ const GENERATED_CERTIFICATE_SECRETS = [
   'hubble-server-certs',
 ];
 
-function componentPath(cluster: ResolvedCluster, ...rest: string[]): string {
-  return formatPath(['clusters', cluster.index, 'components', 'cilium', ...rest]);
+/** The Gateway API CRD bundle (standard channel) Cilium needs before it starts. */
+export const GATEWAY_API_CRDS = 'gateway-api-crds';
+const GATEWAY_API_REPOSITORY = 'https://github.com/kubernetes-sigs/gateway-api';
+const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
+
+function gatewayApiBundle(tag: string): CrdBundle {
+  const clusterResources: GroupKind[] = [
+    { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  ];
+  // From v1.5.0 the standard channel also ships the safe-upgrades ValidatingAdmissionPolicy.
+  const [major = 0, minor = 0] = tag.replace(/^v/, '').split('.').map(Number);
+  if (major > 1 || (major === 1 && minor >= 5)) {
+    clusterResources.push(
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
+    );
+  }
+  return {
+    name: GATEWAY_API_CRDS,
+    description: `Gateway API ${tag} CRDs (standard channel)`,
+    version: tag,
+    source: {
+      repoURL: GATEWAY_API_REPOSITORY,
+      path: 'config/crd/standard',
+      targetRevision: tag,
+      directory: { recurse: false },
+    },
+    kinds: GATEWAY_API_KINDS.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
+    clusterResources,
+    install: [
+      `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${tag}/standard-install.yaml`,
+    ],
+  };
 }
 
-/**
- * The chart version every cluster agrees on (one wrapper chart pins one upstream release), and
- * an issue for every cluster asking for another one.
- */
-export function resolveCiliumVersion(
-  platform: ResolvedPlatform,
-  options: RenderCiliumOptions = {},
-): { version: CiliumVersion; issues: Issue[] } {
-  const issues: Issue[] = [];
-  const asked = platform.clusters
-    .map((cluster) => ({ cluster, version: cluster.definition.components?.cilium?.version }))
-    .filter((entry) => entry.version !== undefined);
-  const first = asked[0];
-  const version = options.version ?? first?.version ?? CILIUM_CHART_VERSION;
-  if (!isCiliumVersion(version)) {
-    issues.push(
-      error({
-        code: 'cilium-version',
-        path: first ? componentPath(first.cluster, 'version') : 'cilium.version',
-        value: version,
-        message: 'is not a supported Cilium chart version',
-        expected: CILIUM_VERSIONS.join(' or '),
-      }),
-    );
-    return { version: CILIUM_CHART_VERSION, issues };
-  }
-  for (const entry of asked) {
-    if (entry.version !== version) {
-      issues.push(
-        error({
-          code: 'cilium-version-mismatch',
-          path: componentPath(entry.cluster, 'version'),
-          value: entry.version,
-          message: `differs from the Cilium version ${version} used for the other clusters; charts/cilium pins one upstream release`,
-          expected: `${version} on every cluster (or the same version everywhere)`,
-        }),
-      );
-    }
-  }
-  return { version, issues };
-}
+type Settings = CiliumSettings;
 
 /** Nodes the operator can run on: those whose NoSchedule/NoExecute taints it tolerates. */
 function operatorNodes(cluster: ResolvedCluster): number {
@@ -143,8 +144,10 @@ function operatorNodes(cluster: ResolvedCluster): number {
  * so two replicas never share a node whatever the affinity says: a rollout needs a node free of
  * replicas for its surge pod, or it must be allowed to take one replica down first.
  */
-function operatorFor(cluster: ResolvedCluster): { values: Values; issues: Issue[] } {
-  const path = componentPath(cluster, 'operator');
+function operatorFor(
+  cluster: ResolvedCluster,
+  path: readonly PathSegment[],
+): { values: Values; issues: Issue[] } {
   const { plan, issues } = haPlan(cluster, { selector: OPERATOR_SELECTOR, path });
   const nodes = operatorNodes(cluster);
   if (plan.replicas > nodes) {
@@ -186,27 +189,28 @@ function operatorFor(cluster: ResolvedCluster): { values: Values; issues: Issue[
   return { values: operatorValues(effective, strategy), issues };
 }
 
+/** How LoadBalancer addresses are announced: exactly one of BGP or L2, with valid interfaces. */
 function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSettings): Issue[] {
   const issues: Issue[] = [];
-  const network = formatPath(['clusters', cluster.index, 'network']);
+  const network: PathSegment[] = ['clusters', cluster.index, 'network'];
   if (cluster.network.bgp !== undefined && cluster.network.l2Announcements !== undefined) {
     issues.push(
       error({
-        code: 'cilium-announcement',
-        path: `${network}.l2Announcements`,
-        message: 'is set together with bgp; LoadBalancer addresses are announced one way',
-        expected: 'either bgp or l2Announcements',
+        code: 'announcement',
+        path: [...network, 'l2Announcements'],
+        message: 'is set together with network.bgp; LoadBalancer addresses are announced one way',
+        expected: 'either bgp or l2Announcements, not both',
       }),
     );
-  }
-  if (cluster.network.bgp === undefined && cluster.network.l2Announcements === undefined) {
+  } else if (cluster.network.bgp === undefined && cluster.network.l2Announcements === undefined) {
     issues.push(
-      warning({
-        code: 'cilium-announcement',
+      error({
+        code: 'announcement',
         path: network,
         message:
-          'has load-balancer pools but neither bgp nor l2Announcements: Services get addresses nobody announces',
-        expected: 'bgp or l2Announcements',
+          'has no announcement method: LoadBalancer addresses from the pools are unreachable unless they are announced',
+        expected:
+          'network.bgp (routers peer with the cluster) or network.l2Announcements: {} (ARP/NDP on the node network)',
       }),
     );
   }
@@ -218,11 +222,11 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
       } catch {
         issues.push(
           error({
-            code: 'cilium-l2-interface',
-            path: `${network}.l2Announcements.interfaces[${i}]`,
+            code: 'regex',
+            path: [...network, 'l2Announcements', 'interfaces', i],
             value: source,
-            message: 'is not a regular expression',
-            expected: 'a regular expression matching interface names, e.g. ^eth[0-9]+$',
+            message: 'is not a valid regular expression',
+            expected: 'a regular expression such as ^eth[0-9]+$',
           }),
         );
       }
@@ -233,7 +237,7 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
         issues.push(
           warning({
             code: 'cilium-l2-interface',
-            path: formatPath(['clusters', cluster.index, 'nodes', node.index, 'interface']),
+            path: ['clusters', cluster.index, 'nodes', node.index, 'interface'],
             value: node.interface,
             message: `matches none of the L2 announcement interfaces (${settings.l2Interfaces.join(', ')}); node "${node.hostname}" will not announce LoadBalancer addresses`,
             expected: 'an interface matched by network.l2Announcements.interfaces',
@@ -245,11 +249,8 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
   return issues;
 }
 
-function clusterResources(
-  cluster: ResolvedCluster,
-  settings: ResolvedCiliumSettings,
-): { group: string; kind: string }[] {
-  const out = [
+function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSettings): GroupKind[] {
+  const out: GroupKind[] = [
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
     { group: 'cilium.io', kind: 'CiliumLoadBalancerIPPool' },
@@ -279,12 +280,9 @@ function application(
   settings: ResolvedCiliumSettings,
 ): ApplicationDescriptor {
   return {
-    name: 'cilium',
-    chart: 'cilium',
     namespace: CILIUM_NAMESPACE,
     // The chart creates the secrets namespace (Gateway API / Envoy config TLS secrets).
     additionalNamespaces: [CILIUM_SECRETS_NAMESPACE],
-    dependsOn: settings.gatewayApi ? ['gateway-api-crds'] : [],
     podSecurity: 'privileged',
     serverSideApply: true,
     clusterResources: clusterResources(cluster, settings),
@@ -295,6 +293,84 @@ function application(
       namespace: CILIUM_NAMESPACE,
       jsonPointers: ['/data'],
     })),
+  };
+}
+
+function declare(input: DeclareInput<Settings>): Declaration {
+  const { cluster } = input;
+  const settings = resolveCiliumSettings(input.settings, cluster);
+  const issues: Issue[] = [];
+  if (!CILIUM_CLUSTER_NAME.test(cluster.name)) {
+    issues.push(
+      error({
+        code: 'cilium-cluster-name',
+        path: ['clusters', cluster.index, 'name'],
+        value: cluster.name,
+        message: 'cannot be a Cilium cluster name',
+        expected: 'at most 32 lower-case letters, digits and "-", starting and ending alphanumeric',
+      }),
+    );
+  }
+  if (settings.hubble.ui && !settings.hubble.relay) {
+    issues.push(
+      error({
+        code: 'cilium-hubble',
+        path: input.path('hubble', 'ui'),
+        value: true,
+        message: 'the Hubble UI reads flows through Hubble Relay, which is disabled',
+        expected: 'hubble.relay: true, or hubble.ui: false',
+      }),
+    );
+  }
+  issues.push(...announcementIssues(cluster, settings));
+  const release = CILIUM_RELEASES[settings.version];
+  const chart = 'charts/cilium';
+  const first = cluster.controlPlanes[0];
+  return {
+    application: application(cluster, settings),
+    bootstrap: [
+      {
+        title: 'Install Cilium from the generated chart (before Argo CD)',
+        body: [
+          'Argo CD cannot start without a pod network, so Cilium is installed once by hand, from the',
+          'same chart and value layers Argo CD will use (Argo CD then adopts it). The first apply may',
+          "report `no matches for kind` for Cilium's own resources: the operator registers those CRDs",
+          'when it starts; run the apply again after the rollout.',
+        ],
+        commands: [
+          `helm dependency build ${chart}`,
+          `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
+          `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
+          '  | kubectl apply --server-side -f -',
+          `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=10m`,
+          ...(first === undefined ? [] : [`talosctl health -n ${shellQuote(first.address)}`]),
+        ],
+      },
+    ],
+    ...(settings.gatewayApi ? { crds: [gatewayApiBundle(release.gatewayApiVersion)] } : {}),
+    talos: CILIUM_TALOS_NEEDS,
+    facts: {
+      cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: CILIUM_NAMESPACE },
+      ...(settings.gatewayApi
+        ? {
+            'gateway-class': {
+              name: CILIUM_GATEWAY_CLASS,
+              gatewayApiVersion: release.gatewayApiVersion,
+              staticAddresses: false,
+              forwardAuth: false,
+            },
+            gateway: {
+              name: PLATFORM_GATEWAY.name,
+              namespace: PLATFORM_GATEWAY.namespace,
+              domain: cluster.domain,
+              httpsListener: 'http',
+              address: undefined,
+              forwardAuth: false,
+            },
+          }
+        : {}),
+    },
+    issues,
   };
 }
 
@@ -331,64 +407,55 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
   ];
 }
 
+/** HTTPRoutes for every route the cluster's other components declare (the `gateway` capability). */
+function routesFor(
+  entry: RenderCluster<Settings>,
+  settings: ResolvedCiliumSettings,
+): ConsumerManifests[] {
+  if (!settings.gatewayApi) return [];
+  const out: ConsumerManifests[] = [];
+  for (const peer of entry.others) {
+    const manifests: { [key: string]: KubeObject } = {};
+    for (const route of peer.contribution.routes ?? []) {
+      manifests[`httproute-${route.name}`] = httpRoute(entry.cluster, route);
+    }
+    if (Object.keys(manifests).length > 0) {
+      out.push({ component: peer.component, cluster: entry.cluster.name, manifests });
+    }
+  }
+  return out;
+}
+
 /**
- * The Cilium component's output: charts/cilium (base values for the chosen release, one
- * environment layer per environment that has clusters, one layer per cluster), and for each
- * cluster its Talos requirements and Application descriptor.
+ * charts/cilium: base values for the chosen release, one environment layer per environment that
+ * has clusters (the operator values its clusters agree on), one layer per cluster.
  */
-export function renderCilium(
-  platform: ResolvedPlatform,
-  options: RenderCiliumOptions = {},
-): ComponentOutput {
-  const { version, issues } = resolveCiliumVersion(platform, options);
+function render(input: RenderInput<Settings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const first = input.clusters[0];
+  const version = first ? resolveCiliumSettings(first.settings, first.cluster).version : undefined;
+  if (first === undefined || version === undefined) return {};
   const release = CILIUM_RELEASES[version];
 
-  const clusters: { [cluster: string]: ClusterContribution } = {};
   const perCluster: {
     cluster: ResolvedCluster;
     operator: Values;
     facts: Values;
     manifests: Values;
   }[] = [];
-  for (const cluster of platform.clusters) {
-    const settings = resolveCiliumSettings(cluster);
-    if (!CILIUM_CLUSTER_NAME.test(cluster.name)) {
-      issues.push(
-        error({
-          code: 'cilium-cluster-name',
-          path: formatPath(['clusters', cluster.index, 'name']),
-          value: cluster.name,
-          message: 'cannot be a Cilium cluster name',
-          expected:
-            'at most 32 lower-case letters, digits and "-", starting and ending alphanumeric',
-        }),
-      );
-    }
-    if (settings.hubble.ui && !settings.hubble.relay) {
-      issues.push(
-        error({
-          code: 'cilium-hubble',
-          path: componentPath(cluster, 'hubble', 'ui'),
-          value: true,
-          message: 'the Hubble UI reads flows through Hubble Relay, which is disabled',
-          expected: 'hubble.relay: true, or hubble.ui: false',
-        }),
-      );
-    }
-    issues.push(...announcementIssues(cluster, settings));
-    const operator = operatorFor(cluster);
+  const forConsumers: ConsumerManifests[] = [];
+  for (const entry of input.clusters) {
+    const settings = resolveCiliumSettings(entry.settings, entry.cluster);
+    const operator = operatorFor(entry.cluster, entry.path('operator'));
     issues.push(...operator.issues);
     perCluster.push({
-      cluster,
+      cluster: entry.cluster,
       operator: { [CILIUM_VALUES_KEY]: { operator: operator.values } },
-      facts: { [CILIUM_VALUES_KEY]: clusterFactValues(cluster, settings) },
+      facts: { [CILIUM_VALUES_KEY]: clusterFactValues(entry.cluster, settings) },
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
-      manifests: clusterManifests(cluster, settings) as unknown as Values,
+      manifests: clusterManifests(entry.cluster, settings) as unknown as Values,
     });
-    clusters[cluster.name] = {
-      talos: CILIUM_TALOS_REQUIREMENTS,
-      application: application(cluster, settings),
-    };
+    forConsumers.push(...routesFor(entry, settings));
   }
 
   // What varies by environment goes to env/<environment>.yaml: the part of the operator values
@@ -424,12 +491,20 @@ export function renderCilium(
       sections: readmeSections(version),
     },
   };
-
-  return { component: 'cilium', chart, clusters, issues };
+  return { chart, forConsumers, issues };
 }
 
 /** The Cilium component (always on: it is the CNI of every cluster). */
-export const ciliumComponent: Component = {
+export const ciliumComponent: Component<Settings> = {
   name: 'cilium',
-  render: (platform) => renderCilium(platform),
+  description: 'Cilium, the CNI: kube-proxy replacement, LoadBalancer IPs, Gateway API, Hubble.',
+  settings: ciliumSettingsSpec,
+  provides: ['cni', 'gateway-class', 'gateway'],
+  needs: [],
+  upstream: CILIUM_UPSTREAM,
+  validators: ciliumValidators,
+  declare,
+  render,
 };
+
+export { GATEWAY_API_VERSION };

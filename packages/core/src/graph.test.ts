@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatCycle, syncWaves } from './graph.js';
+import { formatCycle, dependencyLayers } from './graph.js';
 
-describe('syncWaves', () => {
+describe('dependencyLayers', () => {
   it('puts every node one wave after the latest of its dependencies (longest path)', () => {
-    const { waves, order, problems } = syncWaves([
+    const { waves, order, problems } = dependencyLayers([
       { name: 'app', dependsOn: ['db', 'cni'] },
       { name: 'db', dependsOn: ['cni'] },
       { name: 'cni', dependsOn: ['crds'] },
@@ -20,14 +20,14 @@ describe('syncWaves', () => {
       { name: 'c', dependsOn: ['a'] },
       { name: 'a', dependsOn: [] },
     ];
-    const forward = syncWaves(nodes);
-    const backward = syncWaves([...nodes].reverse());
+    const forward = dependencyLayers(nodes);
+    const backward = dependencyLayers([...nodes].reverse());
     expect(backward.order).toEqual(forward.order);
     expect(forward.order).toEqual(['a', 'b', 'c']);
   });
 
   it('names a two-node cycle as a chain of dependencies closed on its first node', () => {
-    const { problems, waves } = syncWaves([
+    const { problems, waves } = dependencyLayers([
       { name: 'cilium', dependsOn: ['longhorn'] },
       { name: 'longhorn', dependsOn: ['cilium'] },
       { name: 'other', dependsOn: [] },
@@ -38,7 +38,7 @@ describe('syncWaves', () => {
   });
 
   it('reports a longer cycle once, and leaves out nodes that depend on it', () => {
-    const { problems, waves } = syncWaves([
+    const { problems, waves } = dependencyLayers([
       { name: 'a', dependsOn: ['b'] },
       { name: 'b', dependsOn: ['c'] },
       { name: 'c', dependsOn: ['a'] },
@@ -51,7 +51,7 @@ describe('syncWaves', () => {
   });
 
   it('reports a dependency on a node that does not exist', () => {
-    const { problems, waves } = syncWaves([{ name: 'authelia', dependsOn: ['postgres'] }]);
+    const { problems, waves } = dependencyLayers([{ name: 'authelia', dependsOn: ['postgres'] }]);
     expect(problems).toEqual([{ kind: 'unknown', from: 'authelia', missing: 'postgres' }]);
     expect(waves.get('authelia')).toBe(0);
   });

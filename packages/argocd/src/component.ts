@@ -1,33 +1,47 @@
-// charts/argo-cd: the upstream argo-cd chart with the platform's values. Pure.
-
-import { PLATFORM_GATEWAY } from '@homelab/cilium';
+// @homelab/argocd: the Argo CD component. Provides `gitops` (the controller the app-of-apps runs
+// on); renders charts/argo-cd, the upstream argo-cd chart with the platform's values; declares
+// its route, its OIDC client and Secret, its Application and its bootstrap step. Pure.
 import type {
   ApplicationDescriptor,
   ChartSpec,
-  ClusterContribution,
   Component,
   ComponentOutput,
+  Declaration,
+  DeclareInput,
   EnvironmentName,
   EnvironmentProfile,
   HaPlan,
   Issue,
   JsonValue,
-  KubeObject,
+  PeerContribution,
+  RenderCluster,
+  RenderInput,
   ResolvedCluster,
-  ResolvedPlatform,
   Values,
 } from '@homelab/core';
-import { checkHaInvariants, haPlan, toYaml, warning } from '@homelab/core';
-import { compareStrings, manifestMap, sortedUnique } from './internal/order.js';
-import { ARGOCD_OIDC_SCOPES, argocdHost, oidcIssuer } from './oidc.js';
 import {
-  ARGOCD_COMPONENT,
+  checkHaInvariants,
+  compareStrings,
+  haPlan,
+  shellQuote,
+  toYaml,
+  warning,
+} from '@homelab/core';
+import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClient } from './oidc.js';
+import {
   ARGOCD_NAMESPACE,
+  type ArgocdSettings,
   argocdSecretRef,
+  argocdSettingsSpec,
   type ResolvedArgocdSettings,
   resolveArgocdSettings,
 } from './settings.js';
-import { ARGOCD_APP_VERSION, ARGOCD_CHART } from './versions.js';
+import { ARGOCD_APP_VERSION, ARGOCD_CHART, ARGOCD_UPSTREAM } from './versions.js';
+
+/** The values sorted and without duplicates. */
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(compareStrings);
+}
 
 /** Chart folder (charts/argo-cd) and the key its upstream values live under. */
 export const ARGOCD_CHART_NAME = 'argo-cd';
@@ -140,14 +154,11 @@ function policyCsv(settings: ResolvedArgocdSettings): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-function oidcConfig(
-  cluster: ResolvedCluster,
-  settings: ResolvedArgocdSettings,
-): string | undefined {
+function oidcConfig(issuer: string, settings: ResolvedArgocdSettings): string | undefined {
   if (settings.oidc === undefined) return undefined;
   return toYaml({
     name: settings.oidc.name,
-    issuer: oidcIssuer(cluster),
+    issuer,
     clientID: settings.oidc.clientId,
     clientSecret: argocdSecretRef(settings.oidc.clientSecret),
     requestedScopes: [...ARGOCD_OIDC_SCOPES],
@@ -171,13 +182,12 @@ function stringList(value: JsonValue | undefined): string[] {
  * Entries that name a resource stay on that component's Application (argocd-apps puts them
  * there), because the system-level setting cannot be narrowed to one object.
  */
-export function systemIgnoreDifferences(
-  clusterName: string,
-  others: readonly ComponentOutput[],
-): { [key: string]: string } {
+export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
+  [key: string]: string;
+} {
   const merged = new Map<string, { [field: string]: Set<string> }>();
-  for (const output of others) {
-    const entries = output.clusters[clusterName]?.application?.ignoreDifferences ?? [];
+  for (const peer of others) {
+    const entries = peer.contribution.application?.ignoreDifferences ?? [];
     for (const entry of entries) {
       if (entry.name !== undefined || entry.namespace !== undefined) continue;
       const kind = typeof entry.kind === 'string' ? entry.kind : undefined;
@@ -208,52 +218,28 @@ export function systemIgnoreDifferences(
   return out;
 }
 
-function httpRoute(cluster: ResolvedCluster): KubeObject {
-  return {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    metadata: {
-      name: SERVER_SERVICE,
-      namespace: ARGOCD_NAMESPACE,
-      labels: { 'app.kubernetes.io/part-of': 'argocd' },
-    },
-    spec: {
-      parentRefs: [
-        {
-          group: 'gateway.networking.k8s.io',
-          kind: 'Gateway',
-          name: PLATFORM_GATEWAY.name,
-          namespace: PLATFORM_GATEWAY.namespace,
-        },
-      ],
-      hostnames: [argocdHost(cluster)],
-      rules: [
-        {
-          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-          backendRefs: [{ name: SERVER_SERVICE, port: SERVER_HTTP_PORT }],
-        },
-      ],
-    },
-  };
+/** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
+function issuerOf(entry: RenderCluster<ArgocdSettings>): string {
+  return entry.provided['oidc-provider']?.issuer ?? `https://auth.${entry.cluster.domain}`;
 }
 
 function clusterValues(
-  cluster: ResolvedCluster,
+  entry: RenderCluster<ArgocdSettings>,
   settings: ResolvedArgocdSettings,
-  others: readonly ComponentOutput[],
   issues: Issue[],
 ): Values {
+  const { cluster } = entry;
   const cm: Values = { 'admin.enabled': settings.localAdmin };
-  const oidc = oidcConfig(cluster, settings);
+  const oidc = oidcConfig(issuerOf(entry), settings);
   if (oidc !== undefined) cm['oidc.config'] = oidc;
-  Object.assign(cm, systemIgnoreDifferences(cluster.name, others));
+  Object.assign(cm, systemIgnoreDifferences(entry.others));
 
   const values: Values = {
     global: { domain: argocdHost(cluster) },
     configs: { cm, rbac: { 'policy.csv': policyCsv(settings) } },
   };
   for (const workload of WORKLOADS) {
-    const path = `${settings.path}(${workload.name})`;
+    const path = entry.path(workload.key);
     const { plan, issues: planIssues } = haPlan(cluster, {
       selector: { 'app.kubernetes.io/name': workload.name },
       path,
@@ -267,26 +253,20 @@ function clusterValues(
     issues.push(
       warning({
         code: 'ha-downgrade',
-        path: settings.path,
+        path: entry.path(),
         value: cluster.schedulableNodes.length,
         message: `Redis HA needs ${REDIS_HA_NODES} distinct nodes but cluster "${cluster.name}" has ${cluster.schedulableNodes.length} schedulable node(s); its pods may share nodes`,
         expected: `at least ${REDIS_HA_NODES} schedulable nodes`,
       }),
     );
   }
-  return {
-    [ARGOCD_CHART_NAME]: values,
-    manifests: manifestMap({ [`httproute-${SERVER_SERVICE}`]: httpRoute(cluster) }),
-  };
+  return { [ARGOCD_CHART_NAME]: values };
 }
 
 function descriptor(): ApplicationDescriptor {
   return {
-    name: ARGOCD_COMPONENT,
     chart: ARGOCD_CHART_NAME,
     namespace: ARGOCD_NAMESPACE,
-    // The HTTPRoute attaches to Cilium's Gateway.
-    dependsOn: ['cilium'],
     podSecurity: 'restricted',
     // The ApplicationSet CRD is larger than the client-side apply annotation allows.
     serverSideApply: true,
@@ -328,56 +308,99 @@ function readme(): ChartSpec['readme'] {
   };
 }
 
+function declare(input: DeclareInput<ArgocdSettings>): Declaration {
+  const { cluster } = input;
+  const { settings, issues } = resolveArgocdSettings(input.settings, input.path);
+  if (!settings.localAdmin && settings.oidc === undefined) {
+    issues.push(
+      warning({
+        code: 'argocd-login',
+        path: input.path('localAdmin'),
+        value: false,
+        message:
+          'disables the local admin account while no OIDC login is configured; nobody can log in',
+        expected: 'localAdmin true, or an oidc section',
+      }),
+    );
+  }
+  const client = argocdOidcClient(cluster, settings);
+  const secret = settings.oidc?.clientSecret;
+  const env = cluster.environment;
+  const chart = `charts/${ARGOCD_CHART_NAME}`;
+  return {
+    application: descriptor(),
+    ...(input.provided.gateway === undefined
+      ? {}
+      : {
+          routes: [
+            {
+              name: SERVER_SERVICE,
+              host: 'argocd',
+              namespace: ARGOCD_NAMESPACE,
+              service: SERVER_SERVICE,
+              port: SERVER_HTTP_PORT,
+              labels: { 'app.kubernetes.io/part-of': 'argocd' },
+              auth:
+                client === undefined
+                  ? { kind: 'app' as const }
+                  : { kind: 'app' as const, oidcClient: client.id },
+            },
+          ],
+        }),
+    ...(client === undefined ? {} : { oidcClients: [client] }),
+    ...(secret === undefined
+      ? {}
+      : {
+          secrets: [
+            {
+              name: secret.name,
+              namespace: ARGOCD_NAMESPACE,
+              keys: [secret.key],
+              // Argo CD reads `$<secret>:<key>` only from Secrets with this label.
+              labels: { 'app.kubernetes.io/part-of': 'argocd' },
+              description: 'the OIDC client secret Argo CD presents to the OIDC provider',
+            },
+          ],
+        }),
+    bootstrap: [
+      {
+        title: 'Install Argo CD from the generated chart',
+        body: [
+          'Argo CD is installed once by hand, from the same chart and value layers its own',
+          'Application uses; from the hand-over on, it manages itself from Git.',
+        ],
+        commands: [
+          `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
+          `helm dependency build ${chart}`,
+          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} \\`,
+          `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
+          '  | kubectl apply --server-side -f -',
+          `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,
+        ],
+      },
+    ],
+    facts: { gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION } },
+    issues,
+  };
+}
+
 /**
- * Argo CD on every cluster that enables it. `others` are the outputs of the other components:
- * the kind-wide fields they declare as generated in-cluster become system-level
- * `ignoreDifferences` in `argocd-cm`.
+ * charts/argo-cd for every cluster that enables Argo CD. The kind-wide fields the other
+ * components declare as generated in-cluster become system-level `ignoreDifferences` in
+ * `argocd-cm`.
  */
-export function renderArgocd(
-  platform: ResolvedPlatform,
-  others: readonly ComponentOutput[] = [],
-): ComponentOutput {
+function render(input: RenderInput<ArgocdSettings>): ComponentOutput {
   const issues: Issue[] = [];
-  const clusters: { [cluster: string]: ClusterContribution } = {};
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();
-  const otherOutputs = others.filter((output) => output.component !== ARGOCD_COMPONENT);
-
-  for (const cluster of platform.clusters) {
-    const { settings, issues: settingIssues } = resolveArgocdSettings(cluster);
-    issues.push(...settingIssues);
-    if (!settings.enabled) continue;
-    if (!settings.localAdmin && settings.oidc === undefined) {
-      issues.push(
-        warning({
-          code: 'argocd-login',
-          path: `${settings.path}.localAdmin`,
-          value: false,
-          message:
-            'disables the local admin account while no OIDC login is configured; nobody can log in',
-          expected: 'localAdmin true, or an oidc section',
-        }),
-      );
-    }
-    environments.add(cluster.environment);
-    clusterLayers[cluster.name] = clusterValues(cluster, settings, otherOutputs, issues);
-    const secret = settings.oidc?.clientSecret;
-    clusters[cluster.name] = {
-      application: descriptor(),
-      ...(secret === undefined
-        ? {}
-        : {
-            secrets: [{ name: secret.secretName, namespace: ARGOCD_NAMESPACE, keys: [secret.key] }],
-          }),
-    };
-  }
-
-  if (Object.keys(clusters).length === 0) {
-    return { component: ARGOCD_COMPONENT, clusters, issues };
+  for (const entry of input.clusters) {
+    const { settings } = resolveArgocdSettings(entry.settings, entry.path);
+    environments.add(entry.cluster.environment);
+    clusterLayers[entry.cluster.name] = clusterValues(entry, settings, issues);
   }
   const environmentLayers: { [E in EnvironmentName]?: Values } = {};
   for (const name of [...environments].sort(compareStrings)) {
-    environmentLayers[name] = environmentValues(platform.environments[name]);
+    environmentLayers[name] = environmentValues(input.platform.environments[name]);
   }
   const chart: ChartSpec = {
     name: ARGOCD_CHART_NAME,
@@ -393,11 +416,18 @@ export function renderArgocd(
     clusters: clusterLayers,
     readme: readme(),
   };
-  return { component: ARGOCD_COMPONENT, chart, clusters, issues };
+  return { chart, issues };
 }
 
-/** Argo CD as a platform component (without other components' ignoreDifferences). */
-export const argocdComponent: Component = {
-  name: ARGOCD_COMPONENT,
-  render: (platform) => renderArgocd(platform),
+/** Argo CD as a platform component. */
+export const argocdComponent: Component<ArgocdSettings> = {
+  name: 'argocd',
+  description: 'Argo CD, the GitOps controller that deploys the platform.',
+  settings: argocdSettingsSpec,
+  provides: ['gitops'],
+  needs: ['cni'],
+  uses: ['gateway', 'secrets', 'oidc-provider'],
+  upstream: ARGOCD_UPSTREAM,
+  declare,
+  render,
 };
