@@ -175,7 +175,10 @@ function schemaObject(value: unknown): { [key: string]: unknown } {
  * `$defs` entry of the definition schema says what its pattern means, e.g. "A DNS label: …").
  */
 function describedForm(schema: { [key: string]: unknown }): string | undefined {
-  return typeof schema.description === 'string' ? stripPeriod(schema.description) : undefined;
+  if (typeof schema.description !== 'string') return undefined;
+  const text = stripPeriod(schema.description);
+  // "A DNS label: …" reads as "(expected a DNS label: …)".
+  return /^An? /.test(text) ? `${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
 }
 
 function stripPeriod(text: string): string {

@@ -50,10 +50,10 @@ export function testNodes(
   );
 }
 
-/** The address plan of cluster `index`: its own /24, pods and services, one pool, L2. */
+/** The address plan of cluster `index`: nodes in the lower half of 192.168.<index>.0/24, the pool in its upper /27 (announced with L2), pods and services of their own. */
 export function testNetwork(index: number, overrides: Partial<Network> = {}): Network {
   return {
-    nodeCidr: `192.168.${index}.0/24`,
+    nodeCidr: `192.168.${index}.0/25`,
     gateway: `192.168.${index}.1`,
     podCidr: `10.${100 + index}.0.0/16`,
     serviceCidr: `10.${200 + index}.0.0/16`,
@@ -63,13 +63,21 @@ export function testNetwork(index: number, overrides: Partial<Network> = {}): Ne
   };
 }
 
-/** A cluster with one control-plane node on its own address plan (`index` 1–250). */
+/**
+ * A cluster on its own address plan (`index` 1–250) with `controlPlanes` control planes (default
+ * 1) and `workers` workers (default 0), unless `nodes` is given.
+ */
 export function testCluster(
   name: string,
   environment: EnvironmentName,
   index: number,
-  overrides: Partial<Cluster> = {},
+  overrides: Partial<Cluster> & { readonly controlPlanes?: number; readonly workers?: number } = {},
 ): Cluster {
+  const { controlPlanes = 1, workers = 0, ...rest } = overrides;
+  const nodes = [
+    ...testNodes(name, index, controlPlanes),
+    ...testNodes(name, index, workers, 'worker', 21),
+  ] as [Node, ...Node[]];
   return {
     name,
     environment,
@@ -77,8 +85,8 @@ export function testCluster(
     kubernetes: { version: '1.34.2' },
     endpoint: `https://192.168.${index}.10:6443`,
     network: testNetwork(index),
-    nodes: testNodes(name, index, 1) as [Node, ...Node[]],
-    ...overrides,
+    nodes,
+    ...rest,
   };
 }
 
