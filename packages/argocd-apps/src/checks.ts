@@ -160,10 +160,14 @@ function normaliseRepo(url: string): string {
  */
 export function checkProjectPermissions(objects: readonly LocatedObject[]): Issue[] {
   const issues: Issue[] = [];
+  // Projects are per cluster: an Application sees the projects generated in the same file
+  // (its cluster's layer of charts/platform, or its root-application.yaml).
+  const fileOf = (output: string): string => output.split('#')[0] ?? output;
   const projects = new Map<string, LocatedObject>();
+  const projectKey = (output: string, name: string): string => `${fileOf(output)}\u0000${name}`;
   for (const located of objects) {
     if (!isKind(located.object, 'AppProject')) continue;
-    projects.set(located.object.metadata.name, located);
+    projects.set(projectKey(located.output, located.object.metadata.name), located);
     list(record(located.object.spec).clusterResourceWhitelist).forEach((entry, index) => {
       const { group, kind } = record(entry);
       if (group === '*' || kind === '*') {
@@ -185,7 +189,7 @@ export function checkProjectPermissions(objects: readonly LocatedObject[]): Issu
     if (!isKind(object, 'Application')) continue;
     const spec = record(object.spec);
     const projectName = text(spec.project) ?? '';
-    const project = projects.get(projectName);
+    const project = projects.get(projectKey(output, projectName));
     if (project === undefined) {
       issues.push(
         error({
@@ -194,7 +198,12 @@ export function checkProjectPermissions(objects: readonly LocatedObject[]): Issu
           output: `${output}.spec.project`,
           value: projectName,
           message: `Application ${object.metadata.name} uses a project that is not generated`,
-          expected: [...projects.keys()].sort().join(', ') || 'a generated AppProject',
+          expected:
+            [...projects.values()]
+              .filter((candidate) => fileOf(candidate.output) === fileOf(output))
+              .map((candidate) => candidate.object.metadata.name)
+              .sort()
+              .join(', ') || 'a generated AppProject',
         }),
       );
       continue;

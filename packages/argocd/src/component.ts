@@ -16,7 +16,6 @@ import type {
   PeerContribution,
   RenderCluster,
   RenderInput,
-  ResolvedCluster,
   Values,
 } from '@homelab/core';
 import {

@@ -25,9 +25,9 @@ import {
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  shellQuote,
   type TalosNeeds,
   type Values,
-  shellQuote,
   warning,
 } from '@homelab/core';
 import {
@@ -38,11 +38,11 @@ import {
   OPERATOR_SELECTOR,
   PLATFORM_GATEWAY,
 } from './constants.js';
-import { clusterManifests, httpRoute } from './manifests.js';
 import type { CiliumSettings } from './generated/settings.js';
+import { clusterManifests, httpRoute } from './manifests.js';
 import {
-  type ResolvedCiliumSettings,
   ciliumSettingsSpec,
+  type ResolvedCiliumSettings,
   resolveCiliumSettings,
 } from './settings.js';
 import { ciliumValidators } from './validators.js';
@@ -148,16 +148,23 @@ function operatorFor(
   cluster: ResolvedCluster,
   path: readonly PathSegment[],
 ): { values: Values; issues: Issue[] } {
-  const { plan, issues } = haPlan(cluster, { selector: OPERATOR_SELECTOR, path });
   const nodes = operatorNodes(cluster);
-  if (plan.replicas > nodes) {
+  const asked = haPlan(cluster, { selector: OPERATOR_SELECTOR, path }).plan.replicas;
+  // Two operator replicas never share a node (host ports): more replicas than nodes would leave
+  // some Pending forever, and the Application never healthy. Run one per node, and say so.
+  const { plan, issues } = haPlan(cluster, {
+    selector: OPERATOR_SELECTOR,
+    path,
+    replicas: Math.max(1, Math.min(asked, nodes)),
+  });
+  if (asked > nodes) {
     issues.push(
-      error({
+      warning({
         code: 'cilium-operator-nodes',
         path,
-        value: plan.replicas,
-        message: `${plan.replicas} cilium-operator replicas need ${plan.replicas} nodes (it uses host ports) but cluster "${cluster.name}" has ${nodes} node(s) it can run on`,
-        expected: `at most ${nodes} replica(s) for the ${cluster.environment} profile`,
+        value: asked,
+        message: `${asked} cilium-operator replicas need ${asked} nodes (it uses host ports) but cluster "${cluster.name}" has ${nodes} node(s) it can run on; it runs ${Math.max(1, nodes)}`,
+        expected: `at least ${asked} nodes the operator tolerates for the ${cluster.environment} profile`,
       }),
     );
   }
@@ -168,20 +175,21 @@ function operatorFor(
   const rollout = resolveRollout(plan.replicas, rolling);
   let strategy: Values | undefined = plan.strategy;
   if (rollout.maxUnavailable === 0 && plan.replicas + rollout.maxSurge > nodes) {
+    // The surge pod would wait forever for a node free of the old pods' host ports (e.g. one
+    // replica per node on a three-node cluster): take one replica down first instead. Like
+    // required anti-affinity "when nodes allow", the profile's zero-unavailable rollout gives way
+    // to what the cluster can do, with a warning where the profile asked for it.
+    strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
     if (cluster.profile.rollout === 'rolling-zero-unavailable') {
       issues.push(
-        error({
+        warning({
           code: 'cilium-operator-rollout',
           path,
           value: plan.replicas,
-          message: `a rollout with maxUnavailable 0 needs a free node for the surge cilium-operator pod (host ports), but cluster "${cluster.name}" has ${nodes} node(s) for ${plan.replicas} replica(s)`,
-          expected: `at most ${Math.max(nodes - 1, 1)} replica(s), or one more node`,
+          message: `a rollout with maxUnavailable 0 needs a free node for the surge cilium-operator pod (host ports), but cluster "${cluster.name}" has ${nodes} node(s) for ${plan.replicas} replica(s); the operator rolls out one replica at a time instead`,
+          expected: `one more node for a zero-unavailable rollout (or at most ${Math.max(nodes - 1, 1)} replica(s))`,
         }),
       );
-    } else {
-      // E.g. one replica on a one-node cluster: the chart's 25%/50% resolve to surge 1,
-      // unavailable 0, and the surge pod would wait forever for the old one's ports.
-      strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
     }
   }
   const effective: HaPlan = { ...plan, strategy };

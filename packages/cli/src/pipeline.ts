@@ -25,8 +25,8 @@ import {
   type SourcedObject,
   settingsPath,
   sortIssues,
-  validateObjects,
   type Values,
+  validateObjects,
 } from '@homelab/core';
 import { renderTalos } from '@homelab/talos-config';
 import { validatorsFor } from './definition.js';

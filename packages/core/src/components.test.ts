@@ -236,7 +236,7 @@ describe('component settings', () => {
       loaded.locate as never,
     );
     // Then both clusters' issue lands on the platform-wide settings, the same place
-    const extraLine = text.split('\n').findIndex((line) => line === '    extra:') + 2;
+    const extraLine = text.split('\n').indexOf('    extra:') + 2;
     expect(issues.map((issue) => [formatPath(issue.path), issue.position?.line])).toEqual([
       ['components.tuned.extra.id', extraLine],
       ['components.tuned.extra.id', extraLine],

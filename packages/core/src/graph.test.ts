@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCycle, dependencyLayers } from './graph.js';
+import { dependencyLayers, formatCycle } from './graph.js';
 
 describe('dependencyLayers', () => {
   it('puts every node one wave after the latest of its dependencies (longest path)', () => {

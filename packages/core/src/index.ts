@@ -136,7 +136,7 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
-export type { HelmChartPin, FilePin, UpstreamPin } from './upstream.js';
+export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export { vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
 export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';

@@ -89,11 +89,16 @@ export function formatIssue(issue: Issue): string {
   const where = issue.position
     ? `${issue.position.file}:${issue.position.line}:${issue.position.column}  `
     : '';
-  const output = issue.output ? ` → ${issue.output}` : '';
+  const subject =
+    issue.output === undefined
+      ? formatPath(issue.path)
+      : issue.path.length === 0
+        ? issue.output
+        : `${formatPath(issue.path)} → ${issue.output}`;
   const value =
     'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
   const expected = issue.expected ? ` (expected ${issue.expected})` : '';
-  return `${where}${formatPath(issue.path)}${output}: ${value}${issue.message}${expected}`;
+  return `${where}${subject}: ${value}${issue.message}${expected}`;
 }
 
 /** Sorts issues by file position, then path, so output is stable; removes exact duplicates. */

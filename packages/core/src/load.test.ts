@@ -99,7 +99,9 @@ describe('messages', () => {
       '      servicecidr: 10.96.0.0/12\n',
     );
     const { issues } = loadDefinition(text, 'p.yaml');
-    const unknown = issues.find((issue) => formatPath(issue.path) === 'clusters[0].network.servicecidr');
+    const unknown = issues.find(
+      (issue) => formatPath(issue.path) === 'clusters[0].network.servicecidr',
+    );
     expect(unknown).toMatchObject({
       code: 'schema',
       value: 'servicecidr',
@@ -156,7 +158,10 @@ describe('messages', () => {
     const text = minimal
       .replace('environment: development', 'environment: dev')
       .replace('cidr: 10.2.1.0/27', 'cidr: 10.2.0.0/27');
-    const codes = loadDefinition(text, 'p.yaml').issues.map((issue) => [issue.code, formatPath(issue.path)]);
+    const codes = loadDefinition(text, 'p.yaml').issues.map((issue) => [
+      issue.code,
+      formatPath(issue.path),
+    ]);
     expect(codes).toEqual([
       ['schema', 'clusters[0].environment'],
       ['overlap', 'clusters[1].network.loadBalancerPools[0].cidr'],

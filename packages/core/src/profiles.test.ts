@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Cluster as ClusterDefinition } from './generated/platform.js';
-import { testCluster, testDefinition as definition } from './testing-factory.js';
+import { testDefinition as definition, testCluster } from './testing-factory.js';
 
 /** Cluster `c<n>` (development unless said) on its own address plan. */
 function cluster(
@@ -9,6 +9,7 @@ function cluster(
 ): ClusterDefinition {
   return testCluster(`c${n}`, overrides.environment ?? 'development', n, overrides);
 }
+
 import type { Cluster } from './generated/platform.js';
 import { formatPath } from './issues.js';
 import { checkHaInvariants, environmentProfiles, haPlan } from './profiles.js';
@@ -260,7 +261,9 @@ describe('checkHaInvariants', () => {
       },
     };
     const issues = checkHaInvariants(staging, plan, ['p']);
-    expect(issues.map((i) => [i.code, formatPath(i.path)])).toEqual([['ha-too-few-nodes', 'p.affinity']]);
+    expect(issues.map((i) => [i.code, formatPath(i.path)])).toEqual([
+      ['ha-too-few-nodes', 'p.affinity'],
+    ]);
     expect(issues[0]?.message).toContain('has 3 schedulable node(s)');
   });
 
@@ -290,7 +293,9 @@ describe('checkHaInvariants', () => {
       },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
     };
-    expect(checkHaInvariants(staging, plan, ['p']).map((i) => i.code)).toEqual(['ha-rollout-stuck']);
+    expect(checkHaInvariants(staging, plan, ['p']).map((i) => i.code)).toEqual([
+      'ha-rollout-stuck',
+    ]);
   });
 
   test('a replica count below one is an error', () => {
@@ -305,9 +310,10 @@ describe('checkHaInvariants', () => {
         for (const replicas of [undefined, 1, 2, 3, 5]) {
           const c = resolved(cluster(1, { environment, controlPlanes: 3, workers }));
           const { plan } = haPlan(c, { ...request, ...(replicas ? { replicas } : {}) });
-          expect(checkHaInvariants(c, plan, ['p']), `${environment} ${workers} ${replicas}`).toEqual(
-            [],
-          );
+          expect(
+            checkHaInvariants(c, plan, ['p']),
+            `${environment} ${workers} ${replicas}`,
+          ).toEqual([]);
         }
       }
     }

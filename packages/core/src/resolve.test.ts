@@ -1,12 +1,8 @@
 import { describe, expect, test } from 'vitest';
+import { composeDefinitionSchema } from './definition-schema.js';
 import type { Cluster as ClusterDefinition } from './generated/platform.js';
 import { definitionValidator } from './load.js';
-import { composeDefinitionSchema } from './definition-schema.js';
-import {
-  testCluster,
-  testDefinition as definition,
-  testNode as node,
-} from './testing-factory.js';
+import { testDefinition as definition, testNode as node, testCluster } from './testing-factory.js';
 
 /** Cluster `c<n>` (development unless said) on its own address plan. */
 function cluster(
@@ -15,6 +11,7 @@ function cluster(
 ): ClusterDefinition {
   return testCluster(`c${n}`, overrides.environment ?? 'development', n, overrides);
 }
+
 import { validateDefinition } from './load.js';
 import { resolvePlatform } from './resolve.js';
 

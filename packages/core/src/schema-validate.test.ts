@@ -44,7 +44,11 @@ const referenceComponent = testComponent({
                 key: { description: 'Key.', type: 'string' },
               },
             },
-            { description: 'An Argo CD reference.', type: 'string', pattern: '^\\$[a-z-]+:[a-z-]+$' },
+            {
+              description: 'An Argo CD reference.',
+              type: 'string',
+              pattern: '^\\$[a-z-]+:[a-z-]+$',
+            },
           ],
         },
       },

@@ -1,10 +1,10 @@
 // Checks beyond the JSON Schema: addresses and networks, overlaps, uniqueness, counts, versions.
 // Pure. Runs on the parts of a definition that passed the schema (see `semanticIssues`).
 import type { Cluster, PlatformDefinition } from './generated/platform.js';
+import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
 import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
-import type { PathSegment } from './issues.js';
 import type { Locator } from './schema-validate.js';
 
 /** Talos minor versions this platform generates configs for, with their Kubernetes range. */

@@ -3,9 +3,9 @@
 // merged settings) and throw, listing every issue, when the definition is invalid; and small
 // components built from a spec, for tests of the pipeline and the assemblers.
 import {
+  type ComponentsResult,
   compiledSettingsValidator,
   componentSettings,
-  type ComponentsResult,
   isEnabled,
   type Registry,
   runComponents,

@@ -68,7 +68,7 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
           path: [],
           output: `charts/${chart.name}`,
           value: chart.version,
-          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm release record)`,
+          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm homelab release record)`,
         }),
       );
       continue;
@@ -91,7 +91,7 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
         value: chart.version,
         message: below
           ? `is below the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}; versions only move up`
-          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm release record)`,
+          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm homelab release record)`,
         expected: recorded.version,
       }),
     );
@@ -100,7 +100,7 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
 }
 
 /**
- * The record after a version move (`pnpm version-packages` → `pnpm release record`): charts
+ * The record after a version move (`pnpm version-packages` → `pnpm homelab release record`): charts
  * whose version moved, and charts not recorded yet, get their current version and digest;
  * charts that no longer exist are dropped. A chart whose content changed at its recorded
  * version keeps its old entry (recording never hides an unversioned change) and yields the

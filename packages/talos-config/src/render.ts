@@ -94,11 +94,11 @@ export interface TalosRenderResult {
 /**
  * Renders `clusters/<cluster>/talos/` for every cluster: role patches, one patch per node, the
  * Image Factory schematic and the bootstrap runbook, from what the components declared on each
- * cluster (Talos needs, CRD bundles, bootstrap steps, hand-made secrets). Pure. A cluster with errors (unsupported Talos version,
- * conflicting requirements) gets no files; its issues say why.
+ * cluster (Talos needs, CRD bundles, bootstrap steps, hand-made secrets). Pure. A cluster with
+ * errors (unsupported Talos version, conflicting requirements) gets no files; its issues say why.
  */
 export function renderTalos(
-  platform: ResolvedPlatform,
+  _platform: ResolvedPlatform,
   components: ComponentsResult,
   options: RenderTalosOptions = {},
 ): TalosRenderResult {
