@@ -73,6 +73,8 @@ export {
   schemaIssues,
 } from './schema-validate.js';
 export { SUPPORTED_TALOS, semanticIssues } from './semantic.js';
+export type { TarEntry, TarFile } from './tar.js';
+export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {
   AntiAffinityMode,
   ApplicationDescriptor,
@@ -102,6 +104,8 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
+export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
+export { chartArchivePath, vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
 export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';
