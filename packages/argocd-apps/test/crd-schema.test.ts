@@ -1,5 +1,5 @@
-// Every generated Application and AppProject against the Argo CD v3.4.4 CRD schemas, read in
-// place from the upstream reference data. Unknown fields are refused (as `kubectl apply
+// Every generated Application and AppProject against the Argo CD v3.4.4 CRD schemas, read from
+// vendor/upstream/argo-cd. Unknown fields are refused (as `kubectl apply
 // --validate=strict` does), except where the schema preserves them.
 import type { ComponentOutput, KubeObject, ResolvedPlatform } from '@homelab/core';
 import { parseAllDocuments } from '@homelab/core';

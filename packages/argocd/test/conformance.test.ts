@@ -1,14 +1,16 @@
 // Every key set under `argo-cd` in every layer of charts/argo-cd exists in the pinned upstream
-// chart's values.yaml (read in place), or sits under a map the chart passes through as is.
+// chart's values.yaml (vendored archive), or sits under a map the chart passes through as is.
 import type { ResolvedPlatform, Values } from '@homelab/core';
-import { readUpstream, unknownValueKeys } from '@homelab/core/testing';
+import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderArgocd } from '../src/argocd.js';
 import { ARGOCD_CHART } from '../src/versions.js';
 import { fakeOutput, LONGHORN, referencePlatform } from './factory.js';
 
-const upstream = parse(readUpstream('argo-cd', ARGOCD_CHART.version, 'values.yaml')) as Values;
+const upstream = parse(
+  readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
+) as Values;
 
 /**
  * Maps whose keys the chart copies verbatim into a ConfigMap, as its values.yaml says

@@ -1,6 +1,6 @@
-// Conformance with the upstream Cilium releases, read in place from the reference data.
+// Conformance with the upstream Cilium releases, read from the vendored chart archives (vendor/).
 import { type KubeObject, mergeValues, parseCidr, parseYaml, type Values } from '@homelab/core';
-import { readUpstream, unknownValueKeys } from '@homelab/core/testing';
+import { readUpstream, readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { CILIUM_VERSIONS } from '../src/index.js';
@@ -8,8 +8,8 @@ import { cluster, network, platform, referenceClusters, referencePlatform } from
 import { type AnyJson, renderClusters } from './helpers.js';
 
 const upstream = (version: string): { values: Values; schema: AnyJson } => ({
-  values: parseYaml(readUpstream('cilium', version, 'values.yaml')) as Values,
-  schema: JSON.parse(readUpstream('cilium', version, 'values.schema.json')),
+  values: parseYaml(readVendoredChartFile('cilium', version, 'values.yaml')) as Values,
+  schema: JSON.parse(readVendoredChartFile('cilium', version, 'values.schema.json')),
 });
 
 /** The reference fleet plus a cluster with every optional feature switched the other way. */

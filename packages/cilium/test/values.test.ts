@@ -1,5 +1,5 @@
 import { mergeValues, parseYaml, type Values } from '@homelab/core';
-import { readUpstream } from '@homelab/core/testing';
+import { readVendoredChartFile } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { CILIUM_RELEASES, KUBE_PRISM_PORT } from '../src/index.js';
 import { cluster, nodes, platform, referencePlatform } from './factory.js';
@@ -21,7 +21,7 @@ describe('operator HA per environment', () => {
   });
 
   test("development removes upstream's required anti-affinity once the subchart coalesces", () => {
-    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const upstream = parseYaml(readVendoredChartFile('cilium', '1.18.12', 'values.yaml')) as Values;
     const effective = mergeValues(upstream, cilium('dev')) as AnyJson;
     expect(upstream.operator).toHaveProperty(
       'affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution',
@@ -30,7 +30,7 @@ describe('operator HA per environment', () => {
   });
 
   test("staging replaces upstream's required anti-affinity with a preferred one", () => {
-    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const upstream = parseYaml(readVendoredChartFile('cilium', '1.18.12', 'values.yaml')) as Values;
     const effective = mergeValues(upstream, cilium('staging')) as AnyJson;
     expect(Object.keys(effective.operator.affinity.podAntiAffinity)).toEqual([
       'preferredDuringSchedulingIgnoredDuringExecution',
@@ -106,7 +106,9 @@ describe('Talos-correct base values', () => {
 
   test('capabilities are the upstream defaults without SYS_MODULE, per release', () => {
     for (const version of ['1.18.12', '1.20.0'] as const) {
-      const upstream = parseYaml(readUpstream('cilium', version, 'values.yaml')) as AnyJson;
+      const upstream = parseYaml(
+        readVendoredChartFile('cilium', version, 'values.yaml'),
+      ) as AnyJson;
       const caps = upstream.securityContext.capabilities;
       const release = CILIUM_RELEASES[version];
       expect([...release.ciliumAgentCapabilities].sort()).toEqual(

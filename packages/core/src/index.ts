@@ -116,6 +116,8 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export { SUPPORTED_TALOS } from './semantic.js';
+export type { TarEntry, TarFile } from './tar.js';
+export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {
   ChartDependency,
   ChartReadme,
@@ -137,7 +139,7 @@ export type {
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
-export { vendorPath } from './upstream.js';
+export { chartArchivePath, vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
 export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';

@@ -1,5 +1,5 @@
 // Conformance with upstream: every generated Talos patch validates against the machine-config
-// JSON Schema of the cluster's Talos version, read in place from the upstream reference data.
+// JSON Schema of the cluster's Talos version, read from vendor/upstream/talos.
 //
 // Approach: a patch is a multi-document YAML file. A document with `kind` is a whole typed
 // document (HostnameConfig, LinkConfig, ...) and validates, unchanged, against the `$defs` entry
