@@ -75,7 +75,7 @@ describe('parseLock', () => {
         },
       ],
     });
-    expect(parseLock(text).issues.map((i) => [i.path, i.message])).toEqual([
+    expect(parseLock(text).issues.map((i) => [i.output, i.message])).toEqual([
       ['lock.json: artifacts[0]', 'has a missing or malformed path, sha256'],
     ]);
   });

@@ -113,7 +113,8 @@ export function parseLock(text: string): { lock?: VendorLock; issues: Issue[] } 
       issues: [
         error({
           code: 'lock-invalid',
-          path: LOCK_FILE,
+          path: [],
+          output: LOCK_FILE,
           message: `is not JSON (${message})`,
           expected: 'the file `homelab vendor sync` writes',
         }),
@@ -121,7 +122,7 @@ export function parseLock(text: string): { lock?: VendorLock; issues: Issue[] } 
     };
   }
   const invalid = (path: string, message: string, expected: string): Issue =>
-    error({ code: 'lock-invalid', path, message, expected });
+    error({ code: 'lock-invalid', path: [], output: path, message, expected });
   if (!isRecord(data) || data.lockfileVersion !== LOCKFILE_VERSION) {
     return {
       issues: [

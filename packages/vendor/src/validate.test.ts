@@ -31,7 +31,7 @@ describe('pinIssues', () => {
       file('crds/a.yaml/b.yaml'),
       file('/abs/path'),
     ];
-    expect(pinIssues(pins).map((i) => `${i.path} ${i.code}: ${i.message}`)).toEqual([
+    expect(pinIssues(pins).map((i) => `${i.output} ${i.code}: ${i.message}`)).toEqual([
       'pins[0].name pin-invalid: is not a chart name',
       'pins[0].repository pin-invalid: is not an HTTP(S) Helm repository URL',
       'pins[1].path pin-invalid: is not a path inside vendor/',

@@ -24,7 +24,7 @@ export function pinIssues(pins: readonly UpstreamPin[]): Issue[] {
   pins.forEach((pin, i) => {
     const at = (field: string) => `pins[${i}].${field}`;
     const bad = (field: string, value: unknown, message: string, expected: string) =>
-      issues.push(error({ code: 'pin-invalid', path: at(field), value, message, expected }));
+      issues.push(error({ code: 'pin-invalid', path: [], output: at(field), value, message, expected }));
     if (pin.kind === 'helm-chart') {
       if (!SEGMENT.test(pin.name)) {
         bad('name', pin.name, 'is not a chart name', 'letters, digits, ".", "_", "-"');
@@ -75,7 +75,8 @@ export function pinIssues(pins: readonly UpstreamPin[]): Issue[] {
       issues.push(
         error({
           code: 'pin-duplicate',
-          path: `pins[${i}]`,
+          path: [],
+          output: `pins[${i}]`,
           value: path,
           message: `claims the same vendor file as pins[${first}]`,
           expected: 'one pin per file',
@@ -91,7 +92,8 @@ export function pinIssues(pins: readonly UpstreamPin[]): Issue[] {
     issues.push(
       error({
         code: 'pin-duplicate',
-        path: `pins[${owners.get(inside)}]`,
+        path: [],
+        output: `pins[${owners.get(inside)}]`,
         value: inside,
         message: `lies inside the file of pins[${owners.get(path)}] (${path})`,
         expected: 'pins whose files do not nest',

@@ -24,7 +24,9 @@ export type VendorIssueCode =
 const SYNC = 'run `homelab vendor sync`';
 
 function byPath(a: Issue, b: Issue): number {
-  if (a.path !== b.path) return a.path < b.path ? -1 : 1;
+  const pa = a.output ?? '';
+  const pb = b.output ?? '';
+  if (pa !== pb) return pa < pb ? -1 : 1;
   return a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
 }
 
@@ -39,7 +41,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
     return [
       error({
         code: 'lock-missing',
-        path: LOCK_FILE,
+        path: [],
+        output: LOCK_FILE,
         message: `is missing from ${vendorDir}`,
         expected: `the lock \`homelab vendor sync\` writes (${SYNC})`,
       }),
@@ -57,7 +60,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       issues.push(
         error({
           code: 'lock-invalid',
-          path: artifact.path,
+          path: [],
+          output: artifact.path,
           value: artifact.copyleft,
           message: `is marked copyleft: ${artifact.copyleft} in ${LOCK_FILE}, but its licence is ${artifact.licence}`,
           expected: `copyleft: ${isCopyleft(artifact.licence)}`,
@@ -68,7 +72,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       issues.push(
         error({
           code: 'file-missing',
-          path: artifact.path,
+          path: [],
+          output: artifact.path,
           message: `is listed in ${LOCK_FILE} but missing`,
           expected: `the vendored file (${SYNC})`,
         }),
@@ -80,7 +85,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       issues.push(
         error({
           code: 'file-changed',
-          path: artifact.path,
+          path: [],
+          output: artifact.path,
           value: actual,
           message: `has changed: its sha256 differs from ${LOCK_FILE}`,
           expected: `sha256 ${artifact.sha256}; vendored files stay verbatim (${SYNC} to restore it)`,
@@ -93,7 +99,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
     issues.push(
       error({
         code: 'file-unlisted',
-        path,
+        path: [],
+        output: path,
         message: `is not listed in ${LOCK_FILE}`,
         expected: `only pinned artifacts in vendor/ (${SYNC} removes the rest)`,
       }),
@@ -111,7 +118,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
         issues.push(
           error({
             code: 'pin-not-locked',
-            path,
+            path: [],
+            output: path,
             message: `is pinned but not in ${LOCK_FILE}`,
             expected: `a locked artifact for every pin (${SYNC})`,
           }),
@@ -123,7 +131,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
         issues.push(
           error({
             code: 'pin-changed',
-            path,
+            path: [],
+            output: path,
             message: `is locked with ${differences.join(', ')}`,
             expected: `the lock to match the pin (${SYNC})`,
           }),
@@ -135,7 +144,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       issues.push(
         error({
           code: 'lock-not-pinned',
-          path: artifact.path,
+          path: [],
+          output: artifact.path,
           message: `is in ${LOCK_FILE} but no pin asks for it`,
           expected: `only pinned artifacts (${SYNC} removes it)`,
         }),

@@ -43,7 +43,7 @@ beforeEach(async () => {
 afterEach(() => work.remove());
 
 const codes = (issues: ReturnType<typeof verifyVendor>) =>
-  issues.map((i) => [i.code, i.path] as const);
+  issues.map((i) => [i.code, i.output] as const);
 
 describe('verifyVendor', () => {
   it('finds nothing wrong in a freshly synced folder', () => {
@@ -57,7 +57,8 @@ describe('verifyVendor', () => {
       {
         severity: 'error',
         code: 'file-changed',
-        path: 'upstream/demo/v1/schema.json',
+        path: [],
+        output: 'upstream/demo/v1/schema.json',
         value: sha256(schemaText.replace('object', 'objecT')),
         message: 'has changed: its sha256 differs from lock.json',
         expected: `sha256 ${sha256(schemaText)}; vendored files stay verbatim (run \`homelab vendor sync\` to restore it)`,
