@@ -3,9 +3,9 @@
 // merged settings) and throw, listing every issue, when the definition is invalid; and small
 // components built from a spec, for tests of the pipeline and the assemblers.
 import {
+  type ComponentsResult,
   compiledSettingsValidator,
   componentSettings,
-  type ComponentsResult,
   isEnabled,
   type Registry,
   runComponents,
@@ -50,10 +50,14 @@ export function testNodes(
   );
 }
 
-/** The address plan of cluster `index`: its own /24, pods and services, one pool, L2. */
+/**
+ * The address plan of cluster `index`: nodes in the lower half of 192.168.<index>.0/24, one
+ * LoadBalancer pool in its upper range (as the reference platform lays out a router's LAN), its
+ * own pod and service networks, L2 announcements.
+ */
 export function testNetwork(index: number, overrides: Partial<Network> = {}): Network {
   return {
-    nodeCidr: `192.168.${index}.0/24`,
+    nodeCidr: `192.168.${index}.0/25`,
     gateway: `192.168.${index}.1`,
     podCidr: `10.${100 + index}.0.0/16`,
     serviceCidr: `10.${200 + index}.0.0/16`,
