@@ -326,7 +326,10 @@ function planCluster(
     const descriptor = run.contributions.get(component)?.application;
     if (descriptor !== undefined) appName.set(component, descriptor.name ?? component);
   }
-  /** The Applications a component must come after: its providers', found through the graph. */
+  /**
+   * The Applications a component must come after: its providers', found through the graph. A
+   * provider without an Application of its own stands for its CRD bundles and its providers.
+   */
   const before = (component: string, seen = new Set<string>()): string[] => {
     const out: string[] = [];
     for (const provider of run.dependsOn.get(component) ?? []) {
@@ -334,7 +337,10 @@ function planCluster(
       seen.add(provider);
       const name = appName.get(provider);
       if (name !== undefined) out.push(name);
-      else out.push(...before(provider, seen));
+      else {
+        out.push(...(run.contributions.get(provider)?.crds ?? []).map((bundle) => bundle.name));
+        out.push(...before(provider, seen));
+      }
     }
     return out;
   };

@@ -153,17 +153,17 @@ function policyCsv(settings: ResolvedArgocdSettings): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-function oidcConfig(issuer: string, settings: ResolvedArgocdSettings): string | undefined {
+function oidcConfig(provider: OidcProvider, settings: ResolvedArgocdSettings): string | undefined {
   if (settings.oidc === undefined) return undefined;
   return toYaml({
     name: settings.oidc.name,
-    issuer,
+    issuer: provider.issuer,
     clientID: settings.oidc.clientId,
     clientSecret: argocdSecretRef(settings.oidc.clientSecret),
     requestedScopes: [...ARGOCD_OIDC_SCOPES],
-    // Authelia puts the groups claim in the userinfo response, not in the ID token.
+    // The provider puts the groups claim in the userinfo response, not in the ID token.
     enableUserInfoGroups: true,
-    userInfoPath: '/api/oidc/userinfo',
+    userInfoPath: provider.userinfoPath,
   });
 }
 
@@ -217,9 +217,17 @@ export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
   return out;
 }
 
-/** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
-function issuerOf(entry: RenderCluster<ArgocdSettings>): string {
-  return entry.provided['oidc-provider']?.issuer ?? `https://auth.${entry.cluster.domain}`;
+type OidcProvider = { readonly issuer: string; readonly userinfoPath: string };
+
+/**
+ * The OIDC issuer Argo CD trusts and where it reads the groups: the `oidc-provider`'s, or
+ * Authelia's address and userinfo path until one runs.
+ */
+function providerOf(entry: RenderCluster<ArgocdSettings>): OidcProvider {
+  const provided = entry.provided['oidc-provider'];
+  return provided === undefined
+    ? { issuer: `https://auth.${entry.cluster.domain}`, userinfoPath: '/api/oidc/userinfo' }
+    : { issuer: provided.issuer, userinfoPath: provided.userinfoPath };
 }
 
 function clusterValues(
@@ -229,7 +237,7 @@ function clusterValues(
 ): Values {
   const { cluster } = entry;
   const cm: Values = { 'admin.enabled': settings.localAdmin };
-  const oidc = oidcConfig(issuerOf(entry), settings);
+  const oidc = oidcConfig(providerOf(entry), settings);
   if (oidc !== undefined) cm['oidc.config'] = oidc;
   Object.assign(cm, systemIgnoreDifferences(entry.others));
 

@@ -1,12 +1,19 @@
 // Every key set under `argo-cd` in every layer of charts/argo-cd exists in the pinned upstream
 // chart's values.yaml (vendored archive), or sits under a map the chart passes through as is.
-import type { ResolvedPlatform, Values } from '@homelab/core';
-import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import type { AnyComponent, ChartSpec, Cluster, PlatformDefinition, Values } from '@homelab/core';
+import { parseYaml } from '@homelab/core';
+import {
+  readUpstream,
+  readVendoredChartFile,
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+  unknownValueKeys,
+} from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { renderArgocd } from '../src/argocd.js';
+import { argocdComponent } from '../src/component.js';
 import { ARGOCD_CHART } from '../src/versions.js';
-import { fakeOutput, LONGHORN, referencePlatform } from './factory.js';
 
 const upstream = parse(
   readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
@@ -28,10 +35,78 @@ function unknownKeys(ours: Values, theirs: Values): string[] {
   return unknownValueKeys(ours, theirs, undefined, { freeFormPaths: PASS_THROUGH });
 }
 
-function layers(platform: ResolvedPlatform): { name: string; values: Values }[] {
-  const output = renderArgocd(platform, [fakeOutput(platform, LONGHORN)]);
-  const chart = output.chart;
+/** The CNI and Gateway Argo CD needs and uses, and an OIDC provider for its login. */
+const PROVIDERS: readonly AnyComponent[] = [
+  testComponent({
+    name: 'network',
+    provides: ['cni', 'gateway'],
+    contribution: (cluster) => ({
+      facts: {
+        cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
+        gateway: {
+          name: 'platform',
+          namespace: 'kube-system',
+          domain: `${cluster}.example`,
+          httpsListener: 'https',
+          address: undefined,
+          forwardAuth: false,
+        },
+      },
+    }),
+  }),
+  testComponent({
+    name: 'sso',
+    provides: ['oidc-provider'],
+    contribution: (cluster) => ({
+      facts: {
+        'oidc-provider': {
+          issuer: `https://auth.${cluster}.example`,
+          userinfoPath: '/api/oidc/userinfo',
+          groups: [],
+        },
+      },
+    }),
+  }),
+  // A component whose kind-wide ignoreDifferences land in argocd-cm.
+  testComponent({
+    name: 'longhorn',
+    contribution: () => ({
+      application: {
+        namespace: 'longhorn-system',
+        podSecurity: 'privileged',
+        clusterResources: [],
+        ignoreDifferences: [
+          {
+            group: 'admissionregistration.k8s.io',
+            kind: 'MutatingWebhookConfiguration',
+            jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+          },
+        ],
+      },
+    }),
+  }),
+];
+
+function chartOf(
+  clusters: readonly Cluster[],
+  overrides: Pick<PlatformDefinition, 'environments'> = {},
+): ChartSpec {
+  const definition = testDefinition(clusters, {
+    ...overrides,
+    components: {
+      argocd: {
+        adminGroups: ['admins'],
+        oidc: { clientId: 'argocd', clientSecret: '$argocd-oidc:client-secret' },
+      },
+    },
+  });
+  const { components } = testRun(definition, [argocdComponent, ...PROVIDERS]);
+  const chart = components.components.find((run) => run.component.name === 'argocd')?.output.chart;
   if (chart === undefined) throw new Error('no chart');
+  return chart;
+}
+
+function layers(chart: ChartSpec): { name: string; values: Values }[] {
   return [
     { name: 'values.yaml', values: chart.values },
     ...Object.entries(chart.environments).map(([env, values]) => ({
@@ -46,17 +121,7 @@ function layers(platform: ResolvedPlatform): { name: string; values: Values }[] 
 }
 
 describe(`argo-cd ${ARGOCD_CHART.version} values conformance`, () => {
-  const platform = referencePlatform((clusters) => {
-    for (const cluster of clusters) {
-      cluster.components = {
-        argocd: {
-          adminGroups: ['admins'],
-          oidc: { clientId: 'argocd', clientSecret: '$argocd-oidc:client-secret' },
-        },
-      };
-    }
-  });
-  const all = layers(platform);
+  const all = layers(chartOf(testReferenceClusters()));
 
   it('checks the base, every environment and every cluster layer', () => {
     expect(all.map((layer) => layer.name)).toEqual([
@@ -67,6 +132,13 @@ describe(`argo-cd ${ARGOCD_CHART.version} values conformance`, () => {
       'clusters/dev.yaml',
       'clusters/staging.yaml',
       'clusters/prod.yaml',
+    ]);
+    const dev = all.find((layer) => layer.name === 'clusters/dev.yaml')?.values['argo-cd'];
+    const cm = (dev as { configs: { cm: Values } }).configs.cm;
+    expect(Object.keys(cm).sort()).toEqual([
+      'admin.enabled',
+      'oidc.config',
+      'resource.customizations.ignoreDifferences.admissionregistration.k8s.io_MutatingWebhookConfiguration',
     ]);
   });
 
@@ -80,12 +152,14 @@ describe(`argo-cd ${ARGOCD_CHART.version} values conformance`, () => {
   );
 
   it('sets only upstream keys when Redis HA anti-affinity is relaxed on a small cluster', () => {
-    const small = referencePlatform((clusters) => {
-      const prod = clusters[2];
-      if (prod) prod.nodes = [prod.nodes[0]];
+    const [dev, staging, prod] = testReferenceClusters();
+    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+    const small = { ...prod, nodes: [prod.nodes[0]] } as Cluster;
+    const chart = chartOf([dev, staging, small], {
+      environments: { production: { replicas: 1 } },
     });
-    const prod = layers(small).find((layer) => layer.name === 'clusters/prod.yaml');
-    const ours = prod?.values['argo-cd'] as Values;
+    const prodLayer = layers(chart).find((layer) => layer.name === 'clusters/prod.yaml');
+    const ours = prodLayer?.values['argo-cd'] as Values;
     expect(ours['redis-ha']).toEqual({
       hardAntiAffinity: false,
       haproxy: { hardAntiAffinity: false },

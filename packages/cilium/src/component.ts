@@ -415,12 +415,32 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
   ];
 }
 
-/** HTTPRoutes for every route the cluster's other components declare (the `gateway` capability). */
+/**
+ * HTTPRoutes for every route the cluster's other components declare (the `gateway` capability).
+ * Without the Gateway API there is no Gateway to route through: a declared route is an error,
+ * never silently dropped.
+ */
 function routesFor(
   entry: RenderCluster<Settings>,
   settings: ResolvedCiliumSettings,
+  issues: Issue[],
 ): ConsumerManifests[] {
-  if (!settings.gatewayApi) return [];
+  if (!settings.gatewayApi) {
+    for (const peer of entry.others) {
+      const routes = (peer.contribution.routes ?? []).map((route) => route.name);
+      if (routes.length === 0) continue;
+      issues.push(
+        error({
+          code: 'cilium-gateway-disabled',
+          path: entry.path('gatewayApi'),
+          value: routes,
+          message: `${peer.component} declares route(s) on cluster "${entry.cluster.name}" but the Gateway API is disabled there; nothing would route them`,
+          expected: `gatewayApi: true on cluster "${entry.cluster.name}", or no routes from ${peer.component}`,
+        }),
+      );
+    }
+    return [];
+  }
   const out: ConsumerManifests[] = [];
   for (const peer of entry.others) {
     const manifests: { [key: string]: KubeObject } = {};
@@ -463,7 +483,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
       manifests: clusterManifests(entry.cluster, settings) as unknown as Values,
     });
-    forConsumers.push(...routesFor(entry, settings));
+    forConsumers.push(...routesFor(entry, settings, issues));
   }
 
   // What varies by environment goes to env/<environment>.yaml: the part of the operator values

@@ -4,11 +4,11 @@
 // components built from a spec, for tests of the pipeline and the assemblers.
 import {
   type ComponentsResult,
-  compiledSettingsValidator,
   componentSettings,
   isEnabled,
   type Registry,
   runComponents,
+  type SettingsValidator,
   settingsPath,
 } from './components.js';
 import type {
@@ -19,11 +19,12 @@ import type {
   JsonSchema,
   RenderInput,
 } from './contract.js';
-import { composeDefinitionSchema } from './definition-schema.js';
+import { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
 import type { Cluster, EnvironmentName, Node, PlatformDefinition } from './generated/platform.js';
 import { formatIssue, hasErrors, type Issue } from './issues.js';
-import { definitionValidator, validateDefinition } from './load.js';
+import { type DefinitionValidator, definitionValidator, validateDefinition } from './load.js';
 import { resolvePlatform } from './resolve.js';
+import { createSchemaValidator } from './schema-validate.js';
 import type { ChartSpec, ResolvedPlatform, Values } from './types.js';
 
 type Network = Cluster['network'];
@@ -50,7 +51,11 @@ export function testNodes(
   );
 }
 
-/** The address plan of cluster `index`: nodes in the lower half of 192.168.<index>.0/24, the pool in its upper /27 (announced with L2), pods and services of their own. */
+/**
+ * The address plan of cluster `index`: nodes in the lower half of 192.168.<index>.0/24, one
+ * LoadBalancer pool in its upper range (as the reference platform lays out a router's LAN), its
+ * own pod and service networks, L2 announcements.
+ */
 export function testNetwork(index: number, overrides: Partial<Network> = {}): Network {
   return {
     nodeCidr: `192.168.${index}.0/25`,
@@ -63,10 +68,7 @@ export function testNetwork(index: number, overrides: Partial<Network> = {}): Ne
   };
 }
 
-/**
- * A cluster on its own address plan (`index` 1–250) with `controlPlanes` control planes (default
- * 1) and `workers` workers (default 0), unless `nodes` is given.
- */
+/** A cluster with one control-plane node on its own address plan (`index` 1–250). */
 export function testCluster(
   name: string,
   environment: EnvironmentName,
@@ -74,10 +76,6 @@ export function testCluster(
   overrides: Partial<Cluster> & { readonly controlPlanes?: number; readonly workers?: number } = {},
 ): Cluster {
   const { controlPlanes = 1, workers = 0, ...rest } = overrides;
-  const nodes = [
-    ...testNodes(name, index, controlPlanes),
-    ...testNodes(name, index, workers, 'worker', 21),
-  ] as [Node, ...Node[]];
   return {
     name,
     environment,
@@ -85,7 +83,10 @@ export function testCluster(
     kubernetes: { version: '1.34.2' },
     endpoint: `https://192.168.${index}.10:6443`,
     network: testNetwork(index),
-    nodes,
+    nodes: [
+      ...testNodes(name, index, controlPlanes),
+      ...testNodes(name, index, workers, 'worker', 21),
+    ] as [Node, ...Node[]],
     ...rest,
   };
 }
@@ -126,26 +127,51 @@ export function testDefinition(
   } as PlatformDefinition;
 }
 
+// Compiling a schema costs far more than a test's render: the factory compiles each distinct
+// schema once per test file (keyed by its text, so two test components of one name but
+// different settings never share a validator).
+const definitionValidators = new Map<string, DefinitionValidator>();
+const settingsValidators = new Map<string, (data: unknown) => Issue[]>();
+
+function cachedDefinitionValidator(registry: Registry): DefinitionValidator {
+  const schema = composeDefinitionSchema(registry);
+  const key = JSON.stringify(schema);
+  let validator = definitionValidators.get(key);
+  if (validator === undefined) {
+    validator = definitionValidator(schema);
+    definitionValidators.set(key, validator);
+  }
+  return validator;
+}
+
+/** The settings validator of the real pipeline, with each component's schema compiled once. */
+const validateSettings: SettingsValidator = (component, settings) => {
+  const schema = settingsSchema(component);
+  const key = JSON.stringify(schema);
+  let validate = settingsValidators.get(key);
+  if (validate === undefined) {
+    validate = createSchemaValidator(schema);
+    settingsValidators.set(key, validate);
+  }
+  return validate(settings);
+};
+
 /**
  * `definition`, checked by the real validator of a platform made of `registry` (composed schema,
  * semantic checks, every component's merged settings on every cluster). Throws an Error listing
  * every error when it is invalid: a test never builds on an invalid definition by accident.
  */
 export function validDefinition(definition: unknown, registry: Registry = []): PlatformDefinition {
-  const loaded = validateDefinition(
-    definition,
-    definitionValidator(composeDefinitionSchema(registry)),
-  );
+  const loaded = validateDefinition(definition, cachedDefinitionValidator(registry));
   const issues: Issue[] = [...loaded.issues];
   if (loaded.definition !== undefined) {
     const platform = resolvePlatform(loaded.definition);
-    const validate = compiledSettingsValidator();
     for (const cluster of platform.clusters) {
       for (const component of registry) {
         const settings = componentSettings(platform, component, cluster);
         if (!isEnabled(settings)) continue;
         issues.push(
-          ...validate(component, settings).map((issue) => ({
+          ...validateSettings(component, settings).map((issue) => ({
             ...issue,
             path: settingsPath(cluster, component.name, ...issue.path),
           })),
@@ -166,7 +192,7 @@ export function testRun(
   registry: Registry,
 ): { readonly platform: ResolvedPlatform; readonly components: ComponentsResult } {
   const platform = resolvePlatform(validDefinition(definition, registry));
-  return { platform, components: runComponents(platform, registry) };
+  return { platform, components: runComponents(platform, registry, { validateSettings }) };
 }
 
 /** What a test component contributes on every cluster it is enabled on. */
