@@ -96,7 +96,12 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-const DATREE_CRDS = 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/cilium.io';
+/**
+ * datree's JSON Schema conversions of the Cilium 1.18.2 CRDs (the catalog has no tags: pinned to
+ * the commit that last changed them, "feat: Update cilium to 1.18.2 (#658)").
+ */
+const DATREE_CRDS =
+  'https://raw.githubusercontent.com/datreeio/CRDs-catalog/ea03cc2abb64ddc0a927c1e3d48a3d0abf66a3de/cilium.io';
 const GATEWAY_API_RAW = 'https://raw.githubusercontent.com/kubernetes-sigs/gateway-api';
 
 /** Standard-channel CRD files of a Gateway API release (the bundle Cilium needs first). */

@@ -69,6 +69,30 @@ export const COMMANDS: { readonly [name: string]: CommandSpec } = {
     summary: 'write a changeset bumping every chart that changed without a new version',
     options: ['config', 'out'],
   },
+  vendor: {
+    summary: 'the pinned upstream artifacts in vendor/: sync, verify, outdated',
+    options: [],
+    subcommands: {
+      sync: {
+        summary: 'fetch exactly what the pins ask for into vendor/ and write vendor/lock.json',
+        options: ['mirror'],
+      },
+      verify: {
+        summary: 'check every vendored file against vendor/lock.json and the pins',
+        options: ['json'],
+      },
+      outdated: {
+        summary:
+          'for each chart with a newer pinned release, the upgrade report against our values',
+        options: ['config'],
+      },
+    },
+  },
+  'upgrade-check': {
+    summary: 'what moving <component> to its pinned chart <version> changes for the values we set',
+    options: ['config'],
+    positionals: ['<component>', '<version>'],
+  },
   release: {
     summary:
       'package every chart into <out>/<chart>-<version>.tgz, merge <out>/index.yaml, tag new versions',

@@ -11,6 +11,7 @@ import type { CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
 import type { GenerateResult } from './pipeline.js';
 import type { FileChange, Runtime } from './runtime-types.js';
+import { UserError } from './user-error.js';
 
 /** Version of a chart whose package.json does not exist yet. */
 const DEFAULT_CHART_VERSION = '0.1.0';
@@ -29,11 +30,6 @@ export interface CliIo {
 }
 
 type Colors = ReturnType<typeof pc.createColors>;
-
-/** Raised for a mistake of the user that is not in the definition (e.g. a missing --config). */
-class UserError extends Error {
-  override readonly name = 'UserError';
-}
 
 interface Context {
   readonly io: CliIo;
@@ -486,7 +482,93 @@ async function releaseRecord(ctx: Context): Promise<number> {
   });
 }
 
+async function vendorSync(ctx: Context): Promise<number> {
+  const { sync } = await import('./vendor.js');
+  const { REGISTRY } = await import('./registry.js');
+  const mirror =
+    ctx.options.mirror === undefined ? undefined : resolve(ctx.io.cwd, ctx.options.mirror);
+  const result = await sync(ctx.root, REGISTRY, mirror, (line) => ctx.io.stdout(`${line}\n`));
+  ctx.io.stdout(
+    `${ctx.colors.green('vendored')} ${plural(result.fetched.length + result.reused.length, 'artifact')}: ` +
+      `${result.fetched.length} fetched, ${result.reused.length} unchanged, ${result.removed.length} removed` +
+      `${result.changed ? '' : ' (vendor/ was already up to date)'}\n`,
+  );
+  return 0;
+}
+
+async function vendorVerify(ctx: Context): Promise<number> {
+  const { verify } = await import('./vendor.js');
+  const { REGISTRY } = await import('./registry.js');
+  const issues = verify(ctx.root, REGISTRY).map((issue) => presentIssue(ctx.io, issue, false));
+  const { errors } = counts(issues);
+  if (ctx.options.json) {
+    printJson(ctx, errors === 0, issues, { ms: elapsed(ctx) });
+  } else {
+    printIssues(ctx, issues);
+    ctx.io.stdout(
+      errors === 0
+        ? `${ctx.colors.green('vendor verified:')} every file matches vendor/lock.json and the pins${warningSuffix(issues)}\n`
+        : `${ctx.colors.red('vendor verify failed:')} ${plural(errors, 'error')}; run \`homelab vendor sync\` to restore vendor/\n`,
+    );
+  }
+  return errors === 0 ? 0 : 1;
+}
+
+/** The charts the definition generates, by component, for the upgrade reports. */
+async function chartsByComponent(ctx: Context) {
+  const { result, failed } = await generate(ctx);
+  if (failed)
+    throw new UserError(
+      `${displayFile(ctx.io, ctx.configPath)} has errors (above); fix them first`,
+    );
+  const charts = new Map<string, import('@homelab/core').ChartSpec>();
+  for (const run of result.components?.components ?? []) {
+    if (run.output.chart !== undefined) charts.set(run.component.name, run.output.chart);
+  }
+  return charts;
+}
+
+async function vendorOutdated(ctx: Context): Promise<number> {
+  const { outdated, upgradeCheck } = await import('./vendor.js');
+  const { REGISTRY } = await import('./registry.js');
+  const charts = await chartsByComponent(ctx);
+  const stale = outdated(REGISTRY, charts);
+  if (stale.length === 0) {
+    ctx.io.stdout('every chart uses the newest release its component pins\n');
+    return 0;
+  }
+  for (const { component, spec, newest } of stale) {
+    const check = upgradeCheck(ctx.root, component, spec, newest);
+    ctx.io.stdout(
+      `${check.component}: ${check.chart} ${check.from} → ${check.to}\n${check.text}\n`,
+    );
+  }
+  return 0;
+}
+
+async function upgradeCheckCommand(ctx: Context): Promise<number> {
+  const { upgradeCheck } = await import('./vendor.js');
+  const { REGISTRY } = await import('./registry.js');
+  const [name = '', version = ''] = ctx.positionals;
+  const component = REGISTRY.find((candidate) => candidate.name === name);
+  if (component === undefined) {
+    throw new UserError(
+      `no component named '${name}' (components: ${REGISTRY.map((c) => c.name).join(', ')})`,
+    );
+  }
+  const spec = (await chartsByComponent(ctx)).get(name);
+  if (spec === undefined)
+    throw new UserError(`${name} renders no chart on any cluster of the definition`);
+  const check = upgradeCheck(ctx.root, component, spec, version);
+  ctx.io.stdout(`${check.component}: ${check.chart} ${check.from} → ${check.to}\n${check.text}\n`);
+  return 0;
+}
+
 const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
+  'vendor sync': vendorSync,
+  'vendor verify': vendorVerify,
+  'vendor outdated': vendorOutdated,
+  'upgrade-check': upgradeCheckCommand,
   build,
   validate,
   check,

@@ -1,0 +1,183 @@
+// `homelab vendor sync|verify|outdated` and `homelab upgrade-check`: the pins every registered
+// component declares (plus Talos' schemas), fetched into vendor/, checked against the lock, and
+// the upgrade report of a newer vendored release. Imported lazily by the CLI.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type AnyComponent,
+  type ChartSpec,
+  type HelmChartPin,
+  HomelabError,
+  mergeValues,
+  type Registry,
+  readChartArchiveFile,
+  type UpstreamPin,
+  type Values,
+  vendorPath,
+} from '@homelab/core';
+import { TALOS_UPSTREAM } from '@homelab/talos-config';
+import {
+  formatValuesUpgradeReport,
+  httpFetcher,
+  PLATFORM_PINS,
+  type SyncResult,
+  syncVendor,
+  type ValuesUpgradeReport,
+  valuesUpgradeReport,
+  verifyVendor,
+} from '@homelab/vendor';
+import { UserError } from './user-error.js';
+
+/**
+ * Every pin of the platform: the registered components' and Talos' schemas, then the interim
+ * list of @homelab/vendor for artifacts whose components are not registered yet (removed as they
+ * arrive: a path two lists pin is taken from the component).
+ */
+export function platformPins(registry: Registry): UpstreamPin[] {
+  const byPath = new Map<string, UpstreamPin>();
+  for (const pin of [...registry.flatMap((component) => component.upstream), ...TALOS_UPSTREAM]) {
+    byPath.set(vendorPath(pin), pin);
+  }
+  for (const pin of PLATFORM_PINS) {
+    if (!byPath.has(vendorPath(pin))) byPath.set(vendorPath(pin), pin);
+  }
+  return [...byPath.keys()].sort().map((path) => byPath.get(path) as UpstreamPin);
+}
+
+export async function sync(
+  root: string,
+  registry: Registry,
+  mirror: string | undefined,
+  log: (line: string) => void,
+): Promise<SyncResult> {
+  return syncVendor({
+    pins: platformPins(registry),
+    vendorDir: join(root, 'vendor'),
+    source: mirror === undefined ? { fetch: httpFetcher() } : { mirror },
+    onArtifact: (path, how) => log(`${how.padEnd(8)} ${path}`),
+  });
+}
+
+export function verify(root: string, registry: Registry) {
+  return verifyVendor(join(root, 'vendor'), platformPins(registry));
+}
+
+/** The chart pins of a component, by version. */
+function chartPins(component: AnyComponent): HelmChartPin[] {
+  return component.upstream.filter((pin): pin is HelmChartPin => pin.kind === 'helm-chart');
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a
+    .replace(/^v/, '')
+    .split(/[.-]/)
+    .map((part) => Number.parseInt(part, 10) || 0);
+  const pb = b
+    .replace(/^v/, '')
+    .split(/[.-]/)
+    .map((part) => Number.parseInt(part, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** What we set under the upstream chart, merged over every cluster's layers (for the report). */
+export function ourUpstreamValues(spec: ChartSpec): Values {
+  const key = spec.dependency?.name;
+  if (key === undefined) return {};
+  const layers: Values[] = [];
+  const pick = (values: Values | undefined): void => {
+    const under = values?.[key];
+    if (typeof under === 'object' && under !== null && !Array.isArray(under))
+      layers.push(under as Values);
+  };
+  pick(spec.values);
+  for (const env of Object.values(spec.environments)) pick(env);
+  for (const cluster of Object.values(spec.clusters)) pick(cluster);
+  return mergeValues({}, ...layers);
+}
+
+export interface UpgradeCheck {
+  readonly component: string;
+  readonly chart: string;
+  readonly from: string;
+  readonly to: string;
+  readonly report: ValuesUpgradeReport;
+  readonly text: string;
+}
+
+/**
+ * The upgrade report of `component`'s chart from the version its chart uses to `to` (a version
+ * it pins, so that the archive is vendored): every key we set that the new release removed,
+ * renamed or retyped, and the defaults we rely on that changed.
+ */
+export function upgradeCheck(
+  root: string,
+  component: AnyComponent,
+  spec: ChartSpec,
+  to: string,
+): UpgradeCheck {
+  const dependency = spec.dependency;
+  if (dependency === undefined) {
+    throw new HomelabError(`${component.name} wraps no upstream chart: nothing to upgrade`);
+  }
+  const pins = chartPins(component).filter((pin) => pin.name === dependency.name);
+  const target = pins.find((pin) => pin.version === to);
+  if (target === undefined) {
+    const known = pins.map((pin) => pin.version).sort(compareVersions);
+    throw new UserError(
+      `${component.name} pins no ${dependency.name} chart ${to}: add it to the component's upstream pins and run homelab vendor sync (pinned: ${known.join(', ') || 'none'})`,
+    );
+  }
+  const read = (version: string): string => {
+    const path = join(
+      root,
+      'vendor',
+      `charts/${dependency.name}/${version}/${dependency.name}-${version}.tgz`,
+    );
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (cause) {
+      throw new HomelabError(
+        `vendor/ has no ${dependency.name} ${version}: run homelab vendor sync`,
+        { cause },
+      );
+    }
+    return readChartArchiveFile(bytes, `${dependency.name}/values.yaml`);
+  };
+  const report = valuesUpgradeReport(read(dependency.version), read(to), ourUpstreamValues(spec));
+  return {
+    component: component.name,
+    chart: dependency.name,
+    from: dependency.version,
+    to,
+    report,
+    text: formatValuesUpgradeReport(report),
+  };
+}
+
+/** The newest pinned release of each component's chart that is newer than the one in use. */
+export function outdated(
+  registry: Registry,
+  charts: ReadonlyMap<string, ChartSpec>,
+): { component: AnyComponent; spec: ChartSpec; newest: string }[] {
+  const out: { component: AnyComponent; spec: ChartSpec; newest: string }[] = [];
+  for (const component of registry) {
+    const spec = charts.get(component.name);
+    const dependency = spec?.dependency;
+    if (spec === undefined || dependency === undefined) continue;
+    const newer = chartPins(component)
+      .filter(
+        (pin) =>
+          pin.name === dependency.name && compareVersions(pin.version, dependency.version) > 0,
+      )
+      .map((pin) => pin.version)
+      .sort(compareVersions);
+    const newest = newer[newer.length - 1];
+    if (newest !== undefined) out.push({ component, spec, newest });
+  }
+  return out;
+}
