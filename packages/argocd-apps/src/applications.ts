@@ -8,6 +8,7 @@ import type {
   ClusterRun,
   ComponentsResult,
   CrdBundle,
+  DeployedApplication,
   EnvironmentName,
   GeneratedFile,
   GroupKind,
@@ -57,6 +58,12 @@ function sortedUnique(values: Iterable<string>): string[] {
 
 interface PlannedApplication {
   readonly name: string;
+  /** The component that declared it (for a CRD bundle: the component that needs it). */
+  readonly component: string;
+  readonly bundle: CrdBundle | undefined;
+  /** No cascade delete, no prune, no delete (CRD bundles always). */
+  readonly critical: boolean;
+  readonly installs: readonly GroupKind[];
   readonly namespace: string;
   readonly additionalNamespaces: readonly string[];
   readonly dependsOn: readonly string[];
@@ -66,13 +73,23 @@ interface PlannedApplication {
   readonly clusterResources: readonly GroupKind[];
   readonly ignoreDifferences: readonly Values[];
   readonly source: Values;
+  /** The chart it deploys, absent for a CRD bundle. */
+  readonly chart: string | undefined;
   /** The place of the definition it comes from, for issues. */
   readonly origin: readonly PathSegment[];
 }
 
+/** An Application as layer 4 sees it (core's DeployedApplication without its objects). */
+export type PlannedDeployment = Omit<DeployedApplication, 'objects'> & {
+  /** The chart it deploys (`charts/<chart>`), absent for a CRD bundle. */
+  readonly chart: string | undefined;
+};
+
 export interface AssembledApplications {
   /** charts/platform (absent when no cluster runs a GitOps controller). */
   readonly chart: ChartSpec | undefined;
+  /** Per cluster, its Applications in wave order. */
+  readonly deployed: { readonly [cluster: string]: readonly PlannedDeployment[] };
   /** `clusters/<cluster>/root-application.yaml` per cluster. */
   readonly files: GeneratedFile[];
   /** Per cluster: the runbook steps that hand the cluster to Argo CD. */
@@ -104,6 +121,10 @@ function bundleApplication(
 ): PlannedApplication {
   return {
     name: bundle.name,
+    component,
+    bundle,
+    critical: true,
+    installs: bundle.kinds,
     // CRDs are cluster-scoped; the destination namespace is only what the project checks.
     namespace: 'kube-system',
     additionalNamespaces: [],
@@ -114,6 +135,7 @@ function bundleApplication(
     clusterResources: bundle.clusterResources,
     ignoreDifferences: [],
     source: { ...bundle.source },
+    chart: undefined,
     origin: settingsPath(cluster, component),
   };
 }
@@ -130,6 +152,9 @@ function applicationObject(
   if (managesNamespace) syncOptions.push('CreateNamespace=true');
   if (app.serverSideApply) syncOptions.push('ServerSideApply=true');
   if (app.ignoreDifferences.length > 0) syncOptions.push('RespectIgnoreDifferences=true');
+  // What the cluster cannot lose is never pruned or deleted by Argo CD: removing it is a runbook
+  // step (DESIGN.md, "Argo CD wiring").
+  if (app.critical) syncOptions.push('Prune=false', 'Delete=false');
   const syncPolicy: Values = {
     automated: {
       prune: cluster.profile.autoSync.prune,
@@ -159,7 +184,7 @@ function applicationObject(
         'app.kubernetes.io/part-of': platform.name,
         'app.kubernetes.io/component': app.name,
       },
-      finalizers: [RESOURCES_FINALIZER],
+      ...(app.critical ? {} : { finalizers: [RESOURCES_FINALIZER] }),
     },
     spec,
   };
@@ -388,6 +413,10 @@ function planCluster(
     add(
       {
         name,
+        component,
+        bundle: undefined,
+        critical: descriptor.critical === true,
+        installs: descriptor.installs ?? [],
         namespace: descriptor.namespace,
         additionalNamespaces: sortedUnique(descriptor.additionalNamespaces ?? []),
         dependsOn: sortedUnique([...before(component), ...bundles.map((bundle) => bundle.name)]),
@@ -396,6 +425,7 @@ function planCluster(
         clusterResources: descriptor.clusterResources,
         ignoreDifferences: descriptor.ignoreDifferences ?? [],
         source: chartSource(platform, cluster, chart, descriptor.releaseName ?? name),
+        chart,
         origin: settingsPath(cluster, component),
       },
       component,
@@ -440,7 +470,9 @@ function readme(
           'exponential backoff, `CreateNamespace=true` with Pod Security labels through ' +
           '`managedNamespaceMetadata`, `ServerSideApply=true` where a component asks for it, and ' +
           'the resources finalizer, so that removing a component from the definition removes ' +
-          'what it deployed.',
+          'what it deployed. Critical Applications (CRD bundles, the CNI, Argo CD itself) are the ' +
+          'exception: no finalizer, and `Prune=false`/`Delete=false`, so that a rename or a removed ' +
+          'component never deletes what the cluster runs on; removing one is a runbook step.',
       },
     ],
   };
@@ -481,6 +513,7 @@ export function assembleApplications(
   const environments: { [E in EnvironmentName]?: Values } = {};
   const files: GeneratedFile[] = [];
   const bootstrap: { [cluster: string]: BootstrapStep[] } = {};
+  const deployed: { [cluster: string]: PlannedDeployment[] } = {};
   const readmeRows: { cluster: string; apps: string[] }[] = [];
   const objects: { output: string; origin: readonly PathSegment[]; object: KubeObject }[] = [];
   let appVersion: string | undefined;
@@ -499,6 +532,7 @@ export function assembleApplications(
         (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
     );
     const layer = `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml`;
+    deployed[cluster.name] = [];
     for (const app of ordered) {
       const object = applicationObject(
         platform,
@@ -508,6 +542,18 @@ export function assembleApplications(
         waves.get(app.name) ?? 0,
         owners.has(app.name),
       );
+      deployed[cluster.name]?.push({
+        name: app.name,
+        component: app.component,
+        bundle: app.bundle,
+        wave: waves.get(app.name) ?? 0,
+        namespace: app.namespace,
+        application: object,
+        installs: app.installs,
+        critical: app.critical,
+        origin: app.origin,
+        chart: app.chart,
+      });
       manifests[`application-${app.name}`] = object;
       objects.push({
         output: `${layer}#manifests.application-${app.name}`,
@@ -549,7 +595,9 @@ export function assembleApplications(
     bootstrap[cluster.name] = [handOver(cluster, namespace)];
   }
 
-  if (Object.keys(clusters).length === 0) return { chart: undefined, files, bootstrap, issues };
+  if (Object.keys(clusters).length === 0) {
+    return { chart: undefined, deployed, files, bootstrap, issues };
+  }
 
   const chart: ChartSpec = {
     name: PLATFORM_CHART,
@@ -574,5 +622,5 @@ export function assembleApplications(
     ...checkApplicationSources(objects, platform.repositoryUrl, generated),
     ...checkProjectPermissions(objects),
   );
-  return { chart, files, bootstrap, issues };
+  return { chart, deployed, files, bootstrap, issues };
 }

@@ -1,2 +1,2 @@
-export type { AssembledApplications } from './applications.js';
+export type { AssembledApplications, PlannedDeployment } from './applications.js';
 export { assembleApplications } from './applications.js';

@@ -428,10 +428,16 @@ describe('declarations', () => {
     });
   });
 
-  it('deploys into argocd, restricted, server-side, with exactly the cluster-scoped kinds its chart creates', () => {
+  it('deploys into argocd, restricted, server-side, critical, with exactly the cluster-scoped kinds its chart creates', () => {
     expect(run(OIDC).declared.prod?.application).toEqual({
       chart: 'argo-cd',
       namespace: 'argocd',
+      critical: true,
+      installs: [
+        { group: 'argoproj.io', kind: 'Application' },
+        { group: 'argoproj.io', kind: 'AppProject' },
+        { group: 'argoproj.io', kind: 'ApplicationSet' },
+      ],
       podSecurity: 'restricted',
       serverSideApply: true,
       clusterResources: [

@@ -274,6 +274,12 @@ function descriptor(): ApplicationDescriptor {
   return {
     chart: ARGOCD_CHART_NAME,
     namespace: ARGOCD_NAMESPACE,
+    // The GitOps controller: deleting it through itself would leave the cluster unmanaged.
+    critical: true,
+    installs: ['Application', 'AppProject', 'ApplicationSet'].map((kind) => ({
+      group: 'argoproj.io',
+      kind,
+    })),
     podSecurity: 'restricted',
     // The ApplicationSet CRD is larger than the client-side apply annotation allows.
     serverSideApply: true,

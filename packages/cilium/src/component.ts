@@ -130,6 +130,18 @@ function gatewayApiBundle(tag: string): CrdBundle {
 
 type Settings = CiliumSettings;
 
+/** cilium.io kinds whose CRDs the operator registers at start-up (the ones the platform uses). */
+const CILIUM_KINDS = [
+  'CiliumBGPAdvertisement',
+  'CiliumBGPClusterConfig',
+  'CiliumBGPNodeConfigOverride',
+  'CiliumBGPPeerConfig',
+  'CiliumClusterwideNetworkPolicy',
+  'CiliumL2AnnouncementPolicy',
+  'CiliumLoadBalancerIPPool',
+  'CiliumNetworkPolicy',
+] as const;
+
 /** Nodes the operator can run on: those whose NoSchedule/NoExecute taints it tolerates. */
 function operatorNodes(cluster: ResolvedCluster): number {
   return cluster.nodes.filter((node) =>
@@ -289,6 +301,10 @@ function application(
 ): ApplicationDescriptor {
   return {
     namespace: CILIUM_NAMESPACE,
+    // The CNI: deleting it takes pod networking down on every node.
+    critical: true,
+    // The operator registers these CRDs when it starts.
+    installs: CILIUM_KINDS.map((kind) => ({ group: 'cilium.io', kind })),
     // The chart creates the secrets namespace (Gateway API / Envoy config TLS secrets).
     additionalNamespaces: [CILIUM_SECRETS_NAMESPACE],
     podSecurity: 'privileged',

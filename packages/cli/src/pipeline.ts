@@ -5,8 +5,11 @@
 import { assembleApplications } from '@homelab/argocd-apps';
 import {
   type ChartSpec,
+  CORE_CHECKS,
   type ComponentsResult,
   chartFiles,
+  type DeployedCluster,
+  type DeployedObject,
   error,
   type GeneratedFile,
   hasErrors,
@@ -19,9 +22,11 @@ import {
   type PathSegment,
   positionIssues,
   type Registry,
+  type ResolvedCluster,
   type ResolvedPlatform,
   resolvePlatform,
   runComponents,
+  runSystemChecks,
   type SourcedObject,
   settingsPath,
   sortIssues,
@@ -140,6 +145,32 @@ export function chartManifests(
   return { manifests, issues };
 }
 
+/** The objects a chart renders on one cluster (its layers merged as Helm merges them). */
+function clusterObjects(spec: ChartSpec, cluster: ResolvedCluster): DeployedObject[] {
+  const clusterLayer = spec.clusters[cluster.name];
+  if (clusterLayer === undefined) return [];
+  const envLayer = spec.environments[cluster.environment];
+  const rendered = mergeValues(
+    spec.values,
+    ...(envLayer ? [envLayer] : []),
+    clusterLayer,
+  ).manifests;
+  if (!isObject(rendered)) return [];
+  return Object.keys(rendered)
+    .sort()
+    .flatMap((name) => {
+      const object = rendered[name];
+      return isKubeObject(object)
+        ? [
+            {
+              object,
+              source: `charts/${spec.name}/clusters/${cluster.name}.yaml#manifests.${name}`,
+            },
+          ]
+        : [];
+    });
+}
+
 function byPath(a: GeneratedFile, b: GeneratedFile): number {
   // Code-unit order: independent of locale.
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
@@ -228,6 +259,22 @@ export async function generate(
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),
   ]);
+  // Layer 4: the platform as Argo CD deploys it, wave by wave.
+  const specs = new Map(charts.map(({ spec }) => [spec.name, spec]));
+  const deployed: DeployedCluster[] = components.clusters.map((run) => ({
+    cluster: run.cluster,
+    run,
+    applications: (applications.deployed[run.cluster.name] ?? []).map((app) => {
+      const spec = app.chart === undefined ? undefined : specs.get(app.chart);
+      return { ...app, objects: spec === undefined ? [] : clusterObjects(spec, run.cluster) };
+    }),
+  }));
+  issues.push(
+    ...runSystemChecks({ platform, clusters: deployed, files }, [
+      ...CORE_CHECKS,
+      ...registry.flatMap((component) => component.checks ?? []),
+    ]),
+  );
   issues.push(
     ...validateObjects(manifests, [
       ...(await loadModelValidators(manifests)),

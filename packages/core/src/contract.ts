@@ -11,6 +11,7 @@
 //                                              component's declarations)
 import type { Issue, PathSegment } from './issues.js';
 import type { ObjectValidator } from './output-validate.js';
+import type { SystemCheck } from './system.js';
 import type {
   ChartSpec,
   GeneratedFile,
@@ -172,6 +173,11 @@ export interface ApplicationDescriptor {
    * finalizer, and its resources are never pruned or deleted by Argo CD.
    */
   readonly critical?: boolean;
+  /**
+   * Kinds whose CRDs the chart installs, or its controller registers when it starts (Cilium's
+   * cilium.io kinds): Applications in later waves may use them (layer 4, kinds-before-use).
+   */
+  readonly installs?: readonly GroupKind[];
 }
 
 /**
@@ -461,6 +467,8 @@ export interface Component<S = Values> {
   readonly upstream: readonly UpstreamPin[];
   /** Validators of the custom resources it emits that core has no schema for (layer 2). */
   readonly validators?: readonly ObjectValidator[];
+  /** System checks of facts about its runtime (layer 4; core runs them with its own). */
+  readonly checks?: readonly SystemCheck[];
   declare(input: DeclareInput<S>): Declaration;
   render(input: RenderInput<S>): ComponentOutput;
 }

@@ -116,6 +116,14 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export { SUPPORTED_TALOS } from './semantic.js';
+export type {
+  DeployedApplication,
+  DeployedCluster,
+  DeployedObject,
+  SystemCheck,
+  SystemInput,
+} from './system.js';
+export { CORE_CHECKS, groupKindOf, runSystemChecks } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {
