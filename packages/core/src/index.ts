@@ -106,6 +106,7 @@ export {
   environmentProfiles,
   HOSTNAME_TOPOLOGY_KEY,
   haPlan,
+  workloadResources,
 } from './profiles.js';
 export { DEFAULT_INTERFACE, resolvePlatform } from './resolve.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
@@ -143,6 +144,7 @@ export type {
   ResolvedCluster,
   ResolvedNode,
   ResolvedPlatform,
+  ResourceBase,
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
