@@ -55,6 +55,20 @@ export {
   manifestSource,
   validateObjects,
 } from './output-validate.js';
+export type {
+  EnforcedPodSecurity,
+  PodMetadata,
+  PodSecurityCheckId,
+  PodSecurityViolation,
+  PodSpec,
+  PodTemplate,
+} from './pod-security.js';
+export {
+  enforcedPodSecurity,
+  POD_SECURITY_LATEST_VERSION,
+  podSecurityViolations,
+  podTemplateOf,
+} from './pod-security.js';
 export {
   checkHaInvariants,
   checkStorageReplicas,
