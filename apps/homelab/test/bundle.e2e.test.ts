@@ -14,7 +14,7 @@ const appDir = join(here, '..');
 const repo = join(appDir, '../..');
 const bundled = join(repo, 'packages/cli/dist/homelab.cjs');
 const unbundled = join(repo, 'packages/cli/dist/bin.js');
-const reference = join(appDir, 'platform.yaml');
+const reference = join(repo, 'examples/reference/platform.yaml');
 const invalid = join(here, 'fixtures/invalid/bad-cidr/platform.yaml');
 
 const scratch: string[] = [];

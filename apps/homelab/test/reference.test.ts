@@ -1,7 +1,9 @@
-// The committed output of the reference platform (charts/ and clusters/ at the repository root),
-// read as Helm and Talos will read it. `homelab check` proves the tree is what the build
-// generates; these tests prove that what it generates says what the design promises.
-import { existsSync, readFileSync } from 'node:fs';
+// The output of the reference platform (examples/reference/platform.yaml, built into a scratch
+// folder), read as Helm and Talos will read it: what it generates says what the design promises.
+// The user's own apps/homelab/platform.yaml is never read here: it may be anything valid.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -13,9 +15,32 @@ import {
   renderChart,
   type Values,
 } from '@homelab/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The scratch output root the reference platform is built into. */
+const repo = mkdtempSync(join(tmpdir(), 'homelab-reference-'));
+
+beforeAll(() => {
+  const result = spawnSync(
+    process.execPath,
+    [
+      join(root, 'packages/cli/dist/bin.js'),
+      'build',
+      '--config',
+      join(root, 'examples/reference/platform.yaml'),
+      '--out',
+      repo,
+    ],
+    { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+  );
+  if (result.status !== 0)
+    throw new Error(`the reference platform did not build:\n${result.stderr}`);
+}, 60_000);
+
+afterAll(() => {
+  rmSync(repo, { recursive: true, force: true });
+});
 const clusters = [
   { name: 'dev', environment: 'development', operatorReplicas: 1 },
   { name: 'staging', environment: 'staging', operatorReplicas: 2 },

@@ -1,21 +1,27 @@
-import type { ComponentOutput, KubeObject, ResolvedPlatform } from '@homelab/core';
-import { chartFiles, parseAllDocuments, renderChart } from '@homelab/core';
+import type { AnyComponent, KubeObject, PlatformDefinition } from '@homelab/core';
+import {
+  chartFiles,
+  formatIssue,
+  INITIAL_CHART_VERSION,
+  parseAllDocuments,
+  renderChart,
+} from '@homelab/core';
+import { testComponent, testRun } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
-  AUTHELIA,
-  BITWARDEN,
-  CILIUM,
-  fakeOutput,
-  LONGHORN,
-  REPO,
-  referencePlatform,
-} from '../test/factory.js';
-import {
-  assembleApplications,
+  argocd,
+  authelia,
+  bitwarden,
+  CILIUM_IGNORE_DIFFERENCES,
+  cilium,
+  FLEET,
+  fleetDefinition,
+  GATEWAY_API_CRDS,
   GATEWAY_API_REPOSITORY,
-  SYNC_WAVE_ANNOTATION,
-} from './applications.js';
-import { renderArgocd } from './argocd.js';
+  longhorn,
+  REPO,
+} from '../test/fleet.js';
+import { assembleApplications, SYNC_WAVE_ANNOTATION } from './applications.js';
 
 type Obj = KubeObject & { spec: Record<string, unknown> };
 
@@ -23,44 +29,41 @@ function syncPolicyOf(app: Obj | undefined): { syncOptions?: string[]; automated
   return (app?.spec.syncPolicy ?? {}) as { syncOptions?: string[]; automated?: unknown };
 }
 
-function outputsFor(platform: ResolvedPlatform, extra: ComponentOutput[] = []): ComponentOutput[] {
-  const others = [
-    fakeOutput(platform, CILIUM),
-    fakeOutput(platform, BITWARDEN),
-    fakeOutput(platform, LONGHORN),
-    fakeOutput(platform, AUTHELIA),
-    ...extra,
-  ];
-  return [...others, renderArgocd(platform, others)];
+/** The components run on `definition`, assembled, and the umbrella rendered as Argo CD would. */
+function assemble(
+  definition: PlatformDefinition = fleetDefinition(),
+  registry: readonly AnyComponent[] = FLEET,
+) {
+  const { platform, components } = testRun(definition, registry);
+  const assembled = assembleApplications(platform, components);
+  const render = (cluster: string) => {
+    const resolved = platform.clusters.find((candidate) => candidate.name === cluster);
+    if (resolved === undefined) throw new Error(`no cluster ${cluster}`);
+    if (assembled.chart === undefined) throw new Error('no umbrella chart');
+    const { files } = chartFiles(assembled.chart, INITIAL_CHART_VERSION);
+    const rendered = renderChart(files, [
+      `env/${resolved.environment}.yaml`,
+      `clusters/${cluster}.yaml`,
+    ]);
+    const objects = rendered.objects as Obj[];
+    const apps = objects.filter((object) => object.kind === 'Application');
+    const byName = new Map(apps.map((app) => [app.metadata.name, app]));
+    const wave = (name: string): number =>
+      Number(byName.get(`${cluster}-${name}`)?.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
+    return { rendered, objects, apps, byName, wave };
+  };
+  return { platform, components, assembled, render };
 }
 
-/** The umbrella rendered for one cluster with core's Helm render, as Argo CD would. */
-function render(platform: ResolvedPlatform, outputs: ComponentOutput[], cluster: string) {
-  const assembled = assembleApplications(platform, outputs);
-  const resolved = platform.clusters.find((candidate) => candidate.name === cluster);
-  if (resolved === undefined) throw new Error(`no cluster ${cluster}`);
-  const { files } = chartFiles(assembled.chart, '0.1.0');
-  const rendered = renderChart(files, [
-    `env/${resolved.environment}.yaml`,
-    `clusters/${cluster}.yaml`,
-  ]);
-  const objects = rendered.objects as Obj[];
-  const apps = objects.filter((object) => object.kind === 'Application');
-  const byName = new Map(apps.map((app) => [app.metadata.name, app]));
-  const wave = (name: string): number =>
-    Number(byName.get(`${cluster}-${name}`)?.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
-  return { assembled, rendered, objects, apps, byName, wave };
-}
+const reference = assemble();
 
 describe('assembleApplications', () => {
   it.each(['dev', 'staging', 'prod'])(
-    'renders one valid Application per enabled component on %s, plus the Gateway API CRDs',
+    'renders one valid Application per enabled component on %s, plus its CRD bundle',
     (cluster) => {
-      const platform = referencePlatform((clusters) => {
-        for (const c of clusters) c.components = { argocd: { adminGroups: ['platform-admins'] } };
-      });
-      const { assembled, rendered, apps } = render(platform, outputsFor(platform), cluster);
-      expect(assembled.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+      const { rendered, apps } = reference.render(cluster);
+      expect(reference.components.issues).toEqual([]);
+      expect(reference.assembled.issues).toEqual([]);
       expect(rendered.issues).toEqual([]);
       expect(apps.map((app) => app.metadata.name).sort()).toEqual(
         ['argocd', 'authelia', 'bitwarden-sm', 'cilium', 'gateway-api-crds', 'longhorn'].map(
@@ -70,9 +73,8 @@ describe('assembleApplications', () => {
     },
   );
 
-  it('orders the Gateway API CRDs before Cilium, and Cilium before everything else', () => {
-    const platform = referencePlatform();
-    const { apps, wave } = render(platform, outputsFor(platform), 'prod');
+  it('orders the CRD bundle before the component that declares it, and the CNI before everything else', () => {
+    const { apps, wave } = reference.render('prod');
     expect(wave('gateway-api-crds')).toBe(0);
     expect(wave('cilium')).toBe(1);
     for (const app of apps) {
@@ -82,65 +84,202 @@ describe('assembleApplications', () => {
     }
   });
 
-  it('syncs the secrets provider before every component that consumes secrets', () => {
-    const platform = referencePlatform();
-    const { wave } = render(platform, outputsFor(platform), 'staging');
-    expect(wave('bitwarden-sm')).toBe(2);
-    expect(wave('longhorn')).toBe(3);
-    // authelia needs longhorn and secrets: one wave after longhorn.
-    expect(wave('authelia')).toBe(4);
+  it('puts each Application after the Applications of the providers of what it needs and uses', () => {
+    const { wave } = reference.render('staging');
+    // bitwarden-sm needs cni; longhorn uses its secrets; authelia needs storage; argocd uses
+    // the OIDC provider.
+    expect(['bitwarden-sm', 'longhorn', 'authelia', 'argocd'].map((name) => wave(name))).toEqual([
+      2, 3, 4, 5,
+    ]);
+  });
+
+  it('orders through providers that have no Application of their own', () => {
+    // `issuer` deploys nothing through Argo CD but needs the secrets provider: whoever needs
+    // its certificates comes after bitwarden-sm.
+    const issuer = testComponent({
+      name: 'issuer',
+      provides: ['certificates'],
+      needs: ['secrets'],
+    });
+    const web = testComponent({
+      name: 'web',
+      needs: ['cni', 'certificates'],
+      contribution: () => ({
+        application: { namespace: 'web', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const { render, components } = assemble(fleetDefinition(), [
+      cilium,
+      bitwarden,
+      issuer,
+      web,
+      argocd,
+    ]);
+    const { wave, byName } = render('dev');
+    expect(components.issues).toEqual([]);
+    expect(byName.has('dev-issuer')).toBe(false);
+    expect([wave('bitwarden-sm'), wave('web')]).toEqual([2, 3]);
+  });
+
+  it('puts the consumers of a provider without an Application after its CRD bundles', () => {
+    // `snapshots` only installs CRDs (no Application of its own): what needs its capability
+    // must wait for them, as a component waits for its own bundles.
+    const bundle = { ...GATEWAY_API_CRDS, name: 'snapshot-crds' };
+    const snapshots = testComponent({
+      name: 'snapshots',
+      provides: ['volume-snapshots'],
+      contribution: () => ({ crds: [bundle] }),
+    });
+    const backup = testComponent({
+      name: 'backup',
+      needs: ['volume-snapshots'],
+      contribution: () => ({
+        application: { namespace: 'backup', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const { render, components, assembled } = assemble(fleetDefinition(), [
+      cilium,
+      snapshots,
+      backup,
+      argocd,
+    ]);
+    expect([...components.issues, ...assembled.issues]).toEqual([]);
+    const { wave, byName } = render('prod');
+    expect(byName.has('prod-snapshots')).toBe(false);
+    expect([wave('snapshot-crds'), wave('backup')]).toEqual([0, 1]);
   });
 
   it('removes the Application of a component that is disabled on a cluster', () => {
-    const platform = referencePlatform();
-    const longhornOnProdOnly = fakeOutput(platform, { ...LONGHORN, clusters: ['prod'] });
-    const authelia = fakeOutput(platform, { ...AUTHELIA, dependsOn: [] });
-    const outputs = [fakeOutput(platform, CILIUM), longhornOnProdOnly, authelia];
-    const dev = render(platform, outputs, 'dev');
-    const prod = render(platform, outputs, 'prod');
+    const definition = fleetDefinition({
+      clusters: (clusters) => {
+        for (const cluster of clusters.slice(0, 2)) {
+          cluster.components = { longhorn: { enabled: false } };
+        }
+      },
+    });
+    const { render, components } = assemble(definition, [cilium, bitwarden, longhorn, argocd]);
+    expect(components.issues).toEqual([]);
+    const dev = render('dev');
+    const prod = render('prod');
     expect(dev.byName.has('dev-longhorn')).toBe(false);
     expect(prod.byName.has('prod-longhorn')).toBe(true);
     const project = dev.objects.find((object) => object.kind === 'AppProject');
     expect(JSON.stringify(project)).not.toContain('longhorn');
   });
 
-  it('fails on a dependency cycle with a message that names it', () => {
-    const platform = referencePlatform();
-    const outputs = [
-      fakeOutput(platform, { ...CILIUM, dependsOn: ['gateway-api-crds', 'longhorn'] }),
-      fakeOutput(platform, LONGHORN),
-    ];
-    const { issues } = assembleApplications(platform, outputs);
-    const cycles = issues.filter((issue) => issue.code === 'dependency-cycle');
-    expect(cycles.map((issue) => issue.message)).toEqual([
-      'dependency cycle on cluster "dev": cilium → longhorn → cilium',
-      'dependency cycle on cluster "staging": cilium → longhorn → cilium',
-      'dependency cycle on cluster "prod": cilium → longhorn → cilium',
+  it('skips clusters where no component provides gitops', () => {
+    const definition = fleetDefinition({
+      clusters: (clusters) => {
+        const [dev] = clusters;
+        dev.components = { argocd: { enabled: false } };
+      },
+    });
+    const { assembled } = assemble(definition);
+    expect(Object.keys(assembled.chart?.clusters ?? {})).toEqual(['staging', 'prod']);
+    expect(Object.keys(assembled.chart?.environments ?? {}).sort()).toEqual([
+      'production',
+      'staging',
     ]);
-    expect(cycles[0]?.severity).toBe('error');
-    expect(cycles[0]?.path).toBe('clusters[0].components');
+    expect(assembled.files.map((file) => file.path)).toEqual([
+      'clusters/staging/root-application.yaml',
+      'clusters/prod/root-application.yaml',
+    ]);
+    expect(Object.keys(assembled.bootstrap)).toEqual(['staging', 'prod']);
+    const none = assemble(fleetDefinition(), [cilium, bitwarden, longhorn, authelia]);
+    expect([none.assembled.chart, none.assembled.files, none.assembled.issues]).toEqual([
+      undefined,
+      [],
+      [],
+    ]);
   });
 
-  it('fails on a dependency that is not enabled on the cluster', () => {
-    const platform = referencePlatform();
-    const outputs = [
-      fakeOutput(platform, CILIUM),
-      fakeOutput(platform, { ...AUTHELIA, dependsOn: ['postgres'] }),
-    ];
-    const unknown = assembleApplications(platform, outputs).issues.filter(
-      (issue) => issue.code === 'unknown-dependency',
-    );
-    expect(unknown).toHaveLength(3);
-    expect(unknown[0]).toMatchObject({
-      path: 'clusters[0].components.authelia',
-      value: 'postgres',
-      message: 'authelia depends on "postgres", which is not enabled on cluster "dev"',
+  it('assembles nothing on clusters whose needs form a cycle; the run names the cycle', () => {
+    const looping = testComponent({
+      name: 'cilium',
+      provides: ['cni'],
+      needs: ['storage'],
+      contribution: () => ({
+        application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
+      }),
     });
+    const { components, assembled } = assemble(fleetDefinition(), [looping, longhorn, argocd]);
+    expect(components.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual(
+      [0, 1, 2].map((index) => [
+        'capability-cycle',
+        ['clusters', index, 'components', 'cilium'],
+        'cilium → longhorn → cilium',
+      ]),
+    );
+    expect(components.issues[0]?.message).toBe(
+      'components need each other in a cycle on cluster "dev": cilium → longhorn → cilium (read "needs a capability of")',
+    );
+    expect([assembled.chart, assembled.issues]).toEqual([undefined, []]);
+  });
+
+  it('reports a need that nothing enabled provides, naming both ends, and still places the Application', () => {
+    const definition = fleetDefinition({
+      clusters: (clusters) => {
+        const [dev] = clusters;
+        dev.components = { longhorn: { enabled: false } };
+      },
+    });
+    const { components, assembled, render } = assemble(definition);
+    expect(components.issues.map(formatIssue)).toEqual([
+      'clusters[0].components.authelia: "storage" authelia needs "storage", which no component enabled on cluster "dev" provides (expected longhorn enabled on cluster "dev" (it provides "storage"), or authelia disabled)',
+    ]);
+    expect(assembled.issues).toEqual([]);
+    expect(render('dev').wave('authelia')).toBe(3);
+  });
+
+  it('refuses two Applications of one name on a cluster', () => {
+    const twin = testComponent({
+      name: 'twin',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          name: 'longhorn',
+          namespace: 'twin',
+          podSecurity: 'restricted',
+          clusterResources: [],
+        },
+      }),
+    });
+    // twin comes first in dependency order (it needs only the CNI; longhorn also uses secrets):
+    // the second claim of the name, longhorn's, is the one refused.
+    const { assembled } = assemble(fleetDefinition(), [...FLEET, twin]);
+    expect(
+      assembled.issues.map((issue) => [issue.code, issue.path, issue.value, issue.message]),
+    ).toEqual(
+      ['dev', 'staging', 'prod'].map((cluster, index) => [
+        'duplicate-application',
+        ['clusters', index, 'components', 'longhorn'],
+        'longhorn',
+        `Application name "longhorn" on cluster "${cluster}" is also used by twin`,
+      ]),
+    );
+  });
+
+  it('refuses an Application whose component renders no chart', () => {
+    const chartless = testComponent({
+      name: 'chartless',
+      needs: ['cni'],
+      chart: false,
+      contribution: () => ({
+        application: { namespace: 'x', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const { assembled } = assemble(fleetDefinition(), [...FLEET, chartless]);
+    expect(assembled.issues.map((issue) => [issue.code, issue.path, issue.message])).toEqual(
+      [0, 1, 2].map((index) => [
+        'application-chart',
+        ['clusters', index, 'components', 'chartless'],
+        'chartless declares an Application but renders no chart',
+      ]),
+    );
   });
 
   it('points every component Application at its chart with the cluster layers', () => {
-    const platform = referencePlatform();
-    const { byName } = render(platform, outputsFor(platform), 'prod');
+    const { byName } = reference.render('prod');
     expect(byName.get('prod-longhorn')?.spec).toMatchObject({
       project: 'platform',
       destination: { server: 'https://kubernetes.default.svc', namespace: 'longhorn-system' },
@@ -154,26 +293,23 @@ describe('assembleApplications', () => {
         },
       },
     });
-    const dev = render(platform, outputsFor(platform), 'dev');
+    const dev = reference.render('dev');
     expect(dev.byName.get('dev-longhorn')?.spec.source).toMatchObject({ targetRevision: 'main' });
   });
 
-  it('installs the Gateway API CRDs from the pinned tag as a plain directory', () => {
-    const platform = referencePlatform();
-    const { byName } = render(platform, outputsFor(platform), 'dev');
+  it('installs a CRD bundle from its pinned source, server-side, without managing a namespace', () => {
+    const { byName } = reference.render('dev');
     const crds = byName.get('dev-gateway-api-crds');
-    expect(crds?.spec.source).toEqual({
-      repoURL: GATEWAY_API_REPOSITORY,
-      path: 'config/crd/standard',
-      targetRevision: 'v1.3.0',
-      directory: { recurse: false },
+    expect(crds?.spec.source).toEqual(GATEWAY_API_CRDS.source);
+    expect(crds?.spec.destination).toEqual({
+      server: 'https://kubernetes.default.svc',
+      namespace: 'kube-system',
     });
     expect(syncPolicyOf(crds).syncOptions).toEqual(['ServerSideApply=true']);
   });
 
-  it('sets sync policy, finalizer and Pod Security labels from the descriptors and the profile', () => {
-    const platform = referencePlatform();
-    const { byName } = render(platform, outputsFor(platform), 'staging');
+  it('sets sync policy, finalizer, Pod Security labels and ignoreDifferences from the descriptors and the profile', () => {
+    const { byName } = reference.render('staging');
     const cilium = byName.get('staging-cilium');
     const authelia = byName.get('staging-authelia');
     expect(cilium?.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
@@ -193,50 +329,42 @@ describe('assembleApplications', () => {
         },
       },
     });
-    expect(cilium?.spec.ignoreDifferences).toEqual(CILIUM.ignoreDifferences);
+    expect(cilium?.spec.ignoreDifferences).toEqual(CILIUM_IGNORE_DIFFERENCES);
     expect(authelia?.spec.syncPolicy).toMatchObject({
       syncOptions: ['CreateNamespace=true'],
       managedNamespaceMetadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
     });
+    expect(authelia?.spec.ignoreDifferences).toBeUndefined();
   });
 
   it('takes prune and self-heal from the environment profile', () => {
-    const platform = referencePlatform();
-    const overridden: ResolvedPlatform = {
-      ...platform,
-      environments: {
-        ...platform.environments,
-        staging: { ...platform.environments.staging, autoSync: { prune: false, selfHeal: true } },
-      },
-      clusters: platform.clusters.map((cluster) =>
-        cluster.environment === 'staging'
-          ? {
-              ...cluster,
-              profile: { ...cluster.profile, autoSync: { prune: false, selfHeal: true } },
-            }
-          : cluster,
-      ),
-    };
-    const { byName } = render(overridden, outputsFor(overridden), 'staging');
-    expect(syncPolicyOf(byName.get('staging-longhorn')).automated).toEqual({
+    const { render } = assemble(
+      fleetDefinition({ environments: { staging: { autoSync: { prune: false } } } }),
+    );
+    expect(syncPolicyOf(render('staging').byName.get('staging-longhorn')).automated).toEqual({
       prune: false,
+      selfHeal: true,
+    });
+    expect(syncPolicyOf(render('prod').byName.get('prod-longhorn')).automated).toEqual({
+      prune: true,
       selfHeal: true,
     });
   });
 
   it('builds the platform project from exactly what the components need', () => {
-    const platform = referencePlatform();
-    const { objects } = render(platform, outputsFor(platform), 'dev');
+    const { objects } = reference.render('dev');
     const project = objects.find((object) => object.kind === 'AppProject') as Obj;
     expect(project.metadata.name).toBe('platform');
     expect(project.spec.sourceRepos).toEqual([REPO, GATEWAY_API_REPOSITORY]);
     expect(project.spec.destinations).toEqual(
-      ['argocd', 'authelia', 'kube-system', 'longhorn-system', 'sm-operator-system'].map(
-        (namespace) => ({
-          server: 'https://kubernetes.default.svc',
-          namespace,
-        }),
-      ),
+      [
+        'argocd',
+        'authelia',
+        'cilium-secrets',
+        'kube-system',
+        'longhorn-system',
+        'sm-operator-system',
+      ].map((namespace) => ({ server: 'https://kubernetes.default.svc', namespace })),
     );
     expect(project.spec.clusterResourceWhitelist).toEqual([
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
@@ -245,32 +373,42 @@ describe('assembleApplications', () => {
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       { group: 'storage.k8s.io', kind: 'StorageClass' },
     ]);
+    expect(project.spec.namespaceResourceBlacklist).toEqual([
+      { group: 'argoproj.io', kind: 'AppProject' },
+      { group: 'argoproj.io', kind: 'Application' },
+      { group: 'argoproj.io', kind: 'ApplicationSet' },
+    ]);
   });
 
   it('refuses two components that label one namespace with different Pod Security levels', () => {
-    const platform = referencePlatform();
-    const outputs = [
-      fakeOutput(platform, CILIUM),
-      fakeOutput(platform, {
-        ...AUTHELIA,
-        dependsOn: [],
-        namespace: 'shared',
-        podSecurity: 'restricted',
-      }),
-      fakeOutput(platform, { ...LONGHORN, namespace: 'shared', podSecurity: 'privileged' }),
-    ];
-    const issues = assembleApplications(platform, outputs).issues.filter(
-      (issue) => issue.code === 'namespace-pod-security',
+    const shared = (name: string, podSecurity: 'restricted' | 'privileged') =>
+      testComponent({
+        name,
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'shared', podSecurity, clusterResources: [] },
+        }),
+      });
+    const { assembled } = assemble(fleetDefinition(), [
+      cilium,
+      argocd,
+      shared('one', 'restricted'),
+      shared('two', 'privileged'),
+    ]);
+    const issues = assembled.issues.filter((issue) => issue.code === 'namespace-pod-security');
+    expect(issues.map((issue) => [issue.path, issue.value])).toEqual(
+      [0, 1, 2].map((index) => [
+        ['clusters', index, 'components'],
+        'one: restricted, two: privileged',
+      ]),
     );
-    expect(issues).toHaveLength(3);
     expect(issues[0]?.message).toBe(
       'components share namespace "shared" but ask for different Pod Security levels',
     );
   });
 
   it('writes a root Application per cluster that installs charts/platform with its layers', () => {
-    const platform = referencePlatform();
-    const { files } = assembleApplications(platform, outputsFor(platform));
+    const { files } = reference.assembled;
     expect(files.map((file) => file.path)).toEqual([
       'clusters/dev/root-application.yaml',
       'clusters/staging/root-application.yaml',
@@ -285,8 +423,10 @@ describe('assembleApplications', () => {
       { group: 'argoproj.io', kind: 'Application' },
     ]);
     expect(root?.metadata.name).toBe('prod-platform');
+    expect(root?.metadata.finalizers).toBeUndefined();
     expect(root?.spec).toMatchObject({
       project: 'platform-bootstrap',
+      destination: { namespace: 'argocd' },
       source: {
         path: 'charts/platform',
         targetRevision: 'v1.0.0',
@@ -295,12 +435,34 @@ describe('assembleApplications', () => {
     });
   });
 
-  it('is deterministic', () => {
-    const platform = referencePlatform();
-    const outputs = outputsFor(platform);
-    const first = assembleApplications(platform, outputs);
-    const second = assembleApplications(platform, [...outputs].reverse());
-    expect(JSON.stringify(second.chart)).toBe(JSON.stringify(first.chart));
-    expect(second.files).toEqual(first.files);
+  it('hands each cluster to the GitOps controller with a runbook step applying its root Application', () => {
+    expect(reference.assembled.bootstrap.staging).toEqual([
+      {
+        title: 'Hand the cluster to Argo CD',
+        body: [
+          'The root Application installs the platform umbrella chart; from here on Git is the only',
+          'deployment path. Watch the Applications converge wave by wave:',
+        ],
+        commands: [
+          'kubectl apply -f clusters/staging/root-application.yaml',
+          'kubectl -n argocd get applications -w',
+        ],
+      },
+    ]);
+  });
+
+  it('takes the chart appVersion from the GitOps controller and lists the waves in its README', () => {
+    const chart = reference.assembled.chart;
+    expect(chart?.appVersion).toBe('v3.4.4');
+    const body = chart?.readme.sections?.find((section) => section.heading === 'Applications');
+    expect(body?.body.split('\n')[2]).toBe(
+      '| dev | 0: gateway-api-crds, 1: cilium, 2: bitwarden-sm, 3: longhorn, 4: authelia, 5: argocd |',
+    );
+  });
+
+  it('is deterministic, whatever the order of the registry', () => {
+    const again = assemble(fleetDefinition(), [...FLEET].reverse());
+    expect(JSON.stringify(again.assembled.chart)).toBe(JSON.stringify(reference.assembled.chart));
+    expect(again.assembled.files).toEqual(reference.assembled.files);
   });
 });

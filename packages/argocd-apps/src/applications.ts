@@ -1,15 +1,19 @@
-// charts/platform, the app-of-apps umbrella chart, and the root Application of every cluster.
-// Pure: builds data from the resolved platform and the components' outputs.
-
-import { gatewayApiVersionFor, resolveCiliumVersion } from '@homelab/cilium';
+// charts/platform, the app-of-apps umbrella chart, and the root Application of every cluster,
+// assembled from what the components declared (Application descriptors, CRD bundles) and the
+// order their capabilities put them in. Pure; imports no component.
 import type {
   ApplicationDescriptor,
+  BootstrapStep,
   ChartSpec,
-  ComponentOutput,
+  ClusterRun,
+  ComponentsResult,
+  CrdBundle,
   EnvironmentName,
   GeneratedFile,
+  GroupKind,
   Issue,
   KubeObject,
+  PathSegment,
   PodSecurityLevel,
   ResolvedCluster,
   ResolvedPlatform,
@@ -17,17 +21,18 @@ import type {
 } from '@homelab/core';
 import {
   chartFiles,
+  compareStrings,
   DEFAULT_GENERATED_BY,
+  dependencyLayers,
   error,
+  formatCycle,
   generatedHeader,
   INITIAL_CHART_VERSION,
+  settingsPath,
+  shellQuote,
   toYamlDocuments,
 } from '@homelab/core';
 import { checkApplicationSources, checkProjectPermissions, validateArgoObjects } from './checks.js';
-import { formatCycle, syncWaves } from './graph.js';
-import { compareStrings, manifestMap, sortedUnique } from './internal/order.js';
-import { ARGOCD_NAMESPACE } from './settings.js';
-import { ARGOCD_APP_VERSION } from './versions.js';
 
 /** The umbrella chart: charts/platform. */
 export const PLATFORM_CHART = 'platform';
@@ -35,14 +40,6 @@ export const PLATFORM_CHART = 'platform';
 export const PLATFORM_PROJECT = 'platform';
 /** AppProject of the root Application: it may only create Applications and AppProjects. */
 export const BOOTSTRAP_PROJECT = 'platform-bootstrap';
-/** The Application that installs the Gateway API CRDs (standard channel). */
-export const GATEWAY_API_CRDS = 'gateway-api-crds';
-export const GATEWAY_API_REPOSITORY = 'https://github.com/kubernetes-sigs/gateway-api';
-export const GATEWAY_API_PATH = 'config/crd/standard';
-/** The CNI: every other component needs pod networking first. */
-export const CNI_COMPONENT = 'cilium';
-/** Components that turn declared secrets into Kubernetes Secrets; consumers sync after them. */
-export const SECRETS_PROVIDERS: readonly string[] = ['bitwarden-sm'];
 /** Argo CD's name for the cluster it runs in. */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
@@ -53,70 +50,34 @@ const RETRY = {
   backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
 } as const;
 
-/**
- * A descriptor may name namespaces its chart creates besides its destination (e.g. Cilium's
- * `cilium-secrets`); the project must permit them. Optional, not yet part of core's contract.
- */
-type Descriptor = ApplicationDescriptor;
+/** The values sorted and without duplicates. */
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(compareStrings);
+}
 
 interface PlannedApplication {
   readonly name: string;
-  readonly component: string;
   readonly namespace: string;
   readonly additionalNamespaces: readonly string[];
   readonly dependsOn: readonly string[];
   /** `undefined`: the Application does not create or label its namespace. */
   readonly podSecurity: PodSecurityLevel | undefined;
   readonly serverSideApply: boolean;
-  readonly clusterResources: readonly { readonly group: string; readonly kind: string }[];
+  readonly clusterResources: readonly GroupKind[];
   readonly ignoreDifferences: readonly Values[];
   readonly source: Values;
-  /** Path in the definition, for issues. */
-  readonly path: string;
+  /** The place of the definition it comes from, for issues. */
+  readonly origin: readonly PathSegment[];
 }
 
 export interface AssembledApplications {
-  /** charts/platform; its cluster layers hold each cluster's Applications and AppProject. */
-  readonly chart: ChartSpec;
+  /** charts/platform (absent when no cluster runs a GitOps controller). */
+  readonly chart: ChartSpec | undefined;
   /** `clusters/<cluster>/root-application.yaml` per cluster. */
   readonly files: GeneratedFile[];
+  /** Per cluster: the runbook steps that hand the cluster to Argo CD. */
+  readonly bootstrap: { readonly [cluster: string]: readonly BootstrapStep[] };
   readonly issues: Issue[];
-}
-
-function gatewayApiClusterResources(tag: string): { group: string; kind: string }[] {
-  const resources = [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }];
-  // From v1.5.0 the standard channel also ships the safe-upgrades ValidatingAdmissionPolicy.
-  const [major = 0, minor = 0] = tag.replace(/^v/, '').split('.').map(Number);
-  if (major > 1 || (major === 1 && minor >= 5)) {
-    resources.push(
-      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
-      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
-    );
-  }
-  return resources;
-}
-
-function gatewayApiApplication(cluster: ResolvedCluster, tag: string): PlannedApplication {
-  return {
-    name: GATEWAY_API_CRDS,
-    component: GATEWAY_API_CRDS,
-    // CRDs are cluster-scoped; the destination namespace is only what the project checks.
-    namespace: 'kube-system',
-    additionalNamespaces: [],
-    dependsOn: [],
-    podSecurity: undefined,
-    // The HTTPRoute CRD is larger than the client-side apply annotation allows.
-    serverSideApply: true,
-    clusterResources: gatewayApiClusterResources(tag),
-    ignoreDifferences: [],
-    source: {
-      repoURL: GATEWAY_API_REPOSITORY,
-      path: GATEWAY_API_PATH,
-      targetRevision: tag,
-      directory: { recurse: false },
-    },
-    path: `clusters[${cluster.index}]`,
-  };
 }
 
 function chartSource(
@@ -136,38 +97,31 @@ function chartSource(
   };
 }
 
-function componentApplication(
-  platform: ResolvedPlatform,
+function bundleApplication(
   cluster: ResolvedCluster,
-  output: ComponentOutput,
-  descriptor: Descriptor,
-  consumesSecrets: boolean,
-  present: ReadonlySet<string>,
+  component: string,
+  bundle: CrdBundle,
 ): PlannedApplication {
-  const implicit: string[] = [];
-  if (descriptor.name === CNI_COMPONENT) implicit.push(GATEWAY_API_CRDS);
-  else if (present.has(CNI_COMPONENT)) implicit.push(CNI_COMPONENT);
-  if (consumesSecrets && !SECRETS_PROVIDERS.includes(descriptor.name)) {
-    implicit.push(...SECRETS_PROVIDERS.filter((provider) => present.has(provider)));
-  }
   return {
-    name: descriptor.name,
-    component: output.component,
-    namespace: descriptor.namespace,
-    additionalNamespaces: sortedUnique(descriptor.additionalNamespaces ?? []),
-    dependsOn: sortedUnique([...descriptor.dependsOn, ...implicit]),
-    podSecurity: descriptor.podSecurity,
-    serverSideApply: descriptor.serverSideApply === true,
-    clusterResources: descriptor.clusterResources,
-    ignoreDifferences: descriptor.ignoreDifferences ?? [],
-    source: chartSource(platform, cluster, descriptor.chart, descriptor.name),
-    path: `clusters[${cluster.index}].components.${output.component}`,
+    name: bundle.name,
+    // CRDs are cluster-scoped; the destination namespace is only what the project checks.
+    namespace: 'kube-system',
+    additionalNamespaces: [],
+    dependsOn: [],
+    podSecurity: undefined,
+    // CRDs are often larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    clusterResources: bundle.clusterResources,
+    ignoreDifferences: [],
+    source: { ...bundle.source },
+    origin: settingsPath(cluster, component),
   };
 }
 
 function applicationObject(
   platform: ResolvedPlatform,
   cluster: ResolvedCluster,
+  namespace: string,
   app: PlannedApplication,
   wave: number,
   managesNamespace: boolean,
@@ -199,7 +153,7 @@ function applicationObject(
     kind: 'Application',
     metadata: {
       name: `${cluster.name}-${app.name}`,
-      namespace: ARGOCD_NAMESPACE,
+      namespace,
       annotations: { [SYNC_WAVE_ANNOTATION]: String(wave) },
       labels: {
         'app.kubernetes.io/part-of': platform.name,
@@ -222,6 +176,7 @@ function podSecurityLabels(level: PodSecurityLevel): { [key: string]: string } {
 function projectObject(
   platform: ResolvedPlatform,
   cluster: ResolvedCluster,
+  namespace: string,
   apps: readonly PlannedApplication[],
 ): KubeObject {
   const repos = sortedUnique(apps.map((app) => String(app.source.repoURL)));
@@ -242,7 +197,7 @@ function projectObject(
     kind: 'AppProject',
     metadata: {
       name: PLATFORM_PROJECT,
-      namespace: ARGOCD_NAMESPACE,
+      namespace,
       annotations: { [SYNC_WAVE_ANNOTATION]: '-1' },
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
@@ -265,19 +220,19 @@ function projectObject(
   };
 }
 
-function bootstrapProject(platform: ResolvedPlatform): KubeObject {
+function bootstrapProject(platform: ResolvedPlatform, namespace: string): KubeObject {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
     metadata: {
       name: BOOTSTRAP_PROJECT,
-      namespace: ARGOCD_NAMESPACE,
+      namespace,
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
     spec: {
       description: `The root Application of ${platform.name}: Applications and AppProjects only`,
       sourceRepos: [platform.repositoryUrl],
-      destinations: [{ server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE }],
+      destinations: [{ server: IN_CLUSTER, namespace }],
       clusterResourceWhitelist: [],
       namespaceResourceWhitelist: [
         { group: 'argoproj.io', kind: 'AppProject' },
@@ -287,19 +242,23 @@ function bootstrapProject(platform: ResolvedPlatform): KubeObject {
   };
 }
 
-function rootApplication(platform: ResolvedPlatform, cluster: ResolvedCluster): KubeObject {
+function rootApplication(
+  platform: ResolvedPlatform,
+  cluster: ResolvedCluster,
+  namespace: string,
+): KubeObject {
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     // No resources finalizer: deleting the root must not take the whole platform with it.
     metadata: {
       name: `${cluster.name}-${PLATFORM_CHART}`,
-      namespace: ARGOCD_NAMESPACE,
+      namespace,
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
     spec: {
       project: BOOTSTRAP_PROJECT,
-      destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
+      destination: { server: IN_CLUSTER, namespace },
       source: chartSource(platform, cluster, PLATFORM_CHART, PLATFORM_CHART),
       syncPolicy: {
         automated: {
@@ -337,7 +296,7 @@ function namespaceOwners(
       issues.push(
         error({
           code: 'namespace-pod-security',
-          path: `clusters[${cluster.index}].components`,
+          path: ['clusters', cluster.index, 'components'],
           value: list.map((app) => `${app.name}: ${app.podSecurity}`).join(', '),
           message: `components share namespace "${namespace}" but ask for different Pod Security levels`,
           expected: 'one Pod Security level per namespace',
@@ -350,77 +309,109 @@ function namespaceOwners(
   return owners;
 }
 
+/**
+ * The Applications of one cluster: one per CRD bundle and one per component that declares an
+ * Application. Each comes after the Applications of the components whose capabilities it needs
+ * or uses (through components without an Application of their own) and after its CRD bundles.
+ */
 function planCluster(
   platform: ResolvedPlatform,
-  cluster: ResolvedCluster,
-  outputs: readonly ComponentOutput[],
-  gatewayApiTag: string,
+  run: ClusterRun,
+  charts: ReadonlyMap<string, string>,
   issues: Issue[],
 ): { apps: PlannedApplication[]; waves: ReadonlyMap<string, number> } {
-  const entries: { output: ComponentOutput; descriptor: Descriptor; consumesSecrets: boolean }[] =
-    [];
-  for (const output of [...outputs].sort((a, b) => compareStrings(a.component, b.component))) {
-    const contribution = output.clusters[cluster.name];
-    const descriptor = contribution?.application;
-    if (descriptor === undefined) continue;
-    entries.push({
-      output,
-      descriptor,
-      consumesSecrets: (contribution?.secrets ?? []).length > 0,
-    });
+  const { cluster } = run;
+  const appName = new Map<string, string>();
+  for (const component of run.order) {
+    const descriptor = run.contributions.get(component)?.application;
+    if (descriptor !== undefined) appName.set(component, descriptor.name ?? component);
   }
-  const present = new Set([GATEWAY_API_CRDS, ...entries.map((entry) => entry.descriptor.name)]);
-  const apps: PlannedApplication[] = [gatewayApiApplication(cluster, gatewayApiTag)];
-  const seen = new Map<string, string>([[GATEWAY_API_CRDS, GATEWAY_API_CRDS]]);
-  for (const entry of entries) {
-    const previous = seen.get(entry.descriptor.name);
+  /**
+   * The Applications a component must come after: its providers', found through the graph. A
+   * provider without an Application of its own stands for its CRD bundles and its providers.
+   */
+  const before = (component: string, seen = new Set<string>()): string[] => {
+    const out: string[] = [];
+    for (const provider of run.dependsOn.get(component) ?? []) {
+      if (seen.has(provider)) continue;
+      seen.add(provider);
+      const name = appName.get(provider);
+      if (name !== undefined) out.push(name);
+      else {
+        out.push(...(run.contributions.get(provider)?.crds ?? []).map((bundle) => bundle.name));
+        out.push(...before(provider, seen));
+      }
+    }
+    return out;
+  };
+
+  const apps: PlannedApplication[] = [];
+  const seen = new Map<string, string>();
+  const add = (app: PlannedApplication, owner: string): void => {
+    const previous = seen.get(app.name);
     if (previous !== undefined) {
       issues.push(
         error({
           code: 'duplicate-application',
-          path: `clusters[${cluster.index}].components.${entry.output.component}`,
-          value: entry.descriptor.name,
-          message: `Application name is also used by ${previous}`,
+          path: app.origin,
+          value: app.name,
+          message: `Application name "${app.name}" on cluster "${cluster.name}" is also used by ${previous}`,
           expected: 'a unique Application name per cluster',
+        }),
+      );
+      return;
+    }
+    seen.set(app.name, owner);
+    apps.push(app);
+  };
+
+  for (const component of run.order) {
+    const contribution = run.contributions.get(component);
+    const bundles = contribution?.crds ?? [];
+    for (const bundle of bundles) add(bundleApplication(cluster, component, bundle), component);
+    const descriptor: ApplicationDescriptor | undefined = contribution?.application;
+    if (descriptor === undefined) continue;
+    const name = descriptor.name ?? component;
+    const chart = descriptor.chart ?? charts.get(component);
+    if (chart === undefined) {
+      issues.push(
+        error({
+          code: 'application-chart',
+          path: settingsPath(cluster, component),
+          value: component,
+          message: `${component} declares an Application but renders no chart`,
+          expected: 'an Application descriptor naming its chart, or a chart',
         }),
       );
       continue;
     }
-    seen.set(entry.descriptor.name, entry.output.component);
-    apps.push(
-      componentApplication(
-        platform,
-        cluster,
-        entry.output,
-        entry.descriptor,
-        entry.consumesSecrets,
-        present,
-      ),
+    add(
+      {
+        name,
+        namespace: descriptor.namespace,
+        additionalNamespaces: sortedUnique(descriptor.additionalNamespaces ?? []),
+        dependsOn: sortedUnique([...before(component), ...bundles.map((bundle) => bundle.name)]),
+        podSecurity: descriptor.podSecurity,
+        serverSideApply: descriptor.serverSideApply === true,
+        clusterResources: descriptor.clusterResources,
+        ignoreDifferences: descriptor.ignoreDifferences ?? [],
+        source: chartSource(platform, cluster, chart, descriptor.releaseName ?? name),
+        origin: settingsPath(cluster, component),
+      },
+      component,
     );
   }
 
-  const { waves, problems } = syncWaves(apps);
-  const enabled = [...present].sort(compareStrings).join(', ');
+  const { waves, problems } = dependencyLayers(apps);
   for (const problem of problems) {
-    if (problem.kind === 'unknown') {
-      const app = apps.find((candidate) => candidate.name === problem.from);
-      issues.push(
-        error({
-          code: 'unknown-dependency',
-          path: app?.path ?? `clusters[${cluster.index}].components`,
-          value: problem.missing,
-          message: `${problem.from} depends on "${problem.missing}", which is not enabled on cluster "${cluster.name}"`,
-          expected: `one of ${enabled}`,
-        }),
-      );
-    } else {
+    if (problem.kind === 'cycle') {
       issues.push(
         error({
           code: 'dependency-cycle',
-          path: `clusters[${cluster.index}].components`,
+          path: ['clusters', cluster.index, 'components'],
           value: formatCycle(problem.cycle),
           message: `dependency cycle on cluster "${cluster.name}": ${formatCycle(problem.cycle)}`,
-          expected: 'components whose dependsOn form no cycle',
+          expected: 'components whose needs form no cycle',
         }),
       );
     }
@@ -455,78 +446,115 @@ function readme(
   };
 }
 
+/** The runbook step that hands a cluster to Argo CD: apply its root Application. */
+function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
+  const file = `clusters/${cluster.name}/root-application.yaml`;
+  return {
+    title: 'Hand the cluster to Argo CD',
+    body: [
+      'The root Application installs the platform umbrella chart; from here on Git is the only',
+      'deployment path. Watch the Applications converge wave by wave:',
+    ],
+    commands: [
+      `kubectl apply -f ${shellQuote(file)}`,
+      `kubectl -n ${shellQuote(namespace)} get applications -w`,
+    ],
+  };
+}
+
 /**
  * The umbrella chart `charts/platform` (one cluster layer per cluster with its Applications and
- * AppProject) and `clusters/<cluster>/root-application.yaml`, from every component's output
- * (Argo CD's included). Dependency problems, schema problems of the generated Applications and
- * AppProjects, and broken sources or project permissions come back as issues.
+ * AppProject) and `clusters/<cluster>/root-application.yaml`, for every cluster where a
+ * component provides `gitops`. Dependency problems, schema problems of the generated
+ * Applications and AppProjects, and broken sources or project permissions come back as issues.
  */
 export function assembleApplications(
   platform: ResolvedPlatform,
-  outputs: readonly ComponentOutput[],
+  components: ComponentsResult,
 ): AssembledApplications {
   const issues: Issue[] = [];
-  const gatewayApiTag = gatewayApiVersionFor(resolveCiliumVersion(platform).version);
+  const charts = new Map<string, string>();
+  for (const run of components.components) {
+    if (run.output.chart !== undefined) charts.set(run.component.name, run.output.chart.name);
+  }
   const clusters: { [cluster: string]: Values } = {};
   const environments: { [E in EnvironmentName]?: Values } = {};
   const files: GeneratedFile[] = [];
+  const bootstrap: { [cluster: string]: BootstrapStep[] } = {};
   const readmeRows: { cluster: string; apps: string[] }[] = [];
-  const objects: { path: string; object: KubeObject }[] = [];
+  const objects: { output: string; origin: readonly PathSegment[]; object: KubeObject }[] = [];
+  let appVersion: string | undefined;
 
-  for (const cluster of platform.clusters) {
-    const { apps, waves } = planCluster(platform, cluster, outputs, gatewayApiTag, issues);
+  for (const run of components.clusters) {
+    const gitops = run.facts.gitops;
+    if (gitops === undefined) continue;
+    appVersion ??= gitops.version;
+    const { cluster } = run;
+    const namespace = gitops.namespace;
+    const { apps, waves } = planCluster(platform, run, charts, issues);
     const owners = namespaceOwners(cluster, apps, waves, issues);
     const manifests: { [name: string]: KubeObject } = {};
     const ordered = [...apps].sort(
       (a, b) =>
         (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
     );
+    const layer = `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml`;
     for (const app of ordered) {
       const object = applicationObject(
         platform,
         cluster,
+        namespace,
         app,
         waves.get(app.name) ?? 0,
         owners.has(app.name),
       );
       manifests[`application-${app.name}`] = object;
       objects.push({
-        path: `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml#manifests.application-${app.name}`,
+        output: `${layer}#manifests.application-${app.name}`,
+        origin: app.origin,
         object,
       });
     }
-    const project = projectObject(platform, cluster, apps);
+    const project = projectObject(platform, cluster, namespace, apps);
     manifests[`appproject-${PLATFORM_PROJECT}`] = project;
     objects.push({
-      path: `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml#manifests.appproject-${PLATFORM_PROJECT}`,
+      output: `${layer}#manifests.appproject-${PLATFORM_PROJECT}`,
+      origin: ['clusters', cluster.index],
       object: project,
     });
-    clusters[cluster.name] = { manifests: manifestMap(manifests) };
+    clusters[cluster.name] = { manifests: manifests as unknown as Values };
     environments[cluster.environment] = {};
     readmeRows.push({
       cluster: cluster.name,
       apps: ordered.map((app) => `${waves.get(app.name) ?? '?'}: ${app.name}`),
     });
 
-    const root = rootApplication(platform, cluster);
-    const bootstrap = bootstrapProject(platform);
+    const root = rootApplication(platform, cluster, namespace);
+    const bootstrapProjectObject = bootstrapProject(platform, namespace);
     const rootPath = `clusters/${cluster.name}/root-application.yaml`;
     objects.push(
-      { path: `${rootPath}#AppProject`, object: bootstrap },
-      { path: `${rootPath}#Application`, object: root },
+      {
+        output: `${rootPath}#AppProject`,
+        origin: ['clusters', cluster.index],
+        object: bootstrapProjectObject,
+      },
+      { output: `${rootPath}#Application`, origin: ['clusters', cluster.index], object: root },
     );
     files.push({
       path: rootPath,
-      content: toYamlDocuments([bootstrap, root], {
+      content: toYamlDocuments([bootstrapProjectObject, root], {
         header: generatedHeader(DEFAULT_GENERATED_BY),
       }),
     });
+    bootstrap[cluster.name] = [handOver(cluster, namespace)];
   }
+
+  if (Object.keys(clusters).length === 0) return { chart: undefined, files, bootstrap, issues };
 
   const chart: ChartSpec = {
     name: PLATFORM_CHART,
     description: 'The app-of-apps: Argo CD Applications and AppProjects of every cluster',
-    appVersion: ARGOCD_APP_VERSION,
+    appVersion: appVersion ?? '0.0.0',
     values: {},
     environments,
     clusters,
@@ -537,7 +565,7 @@ export function assembleApplications(
   const generated = new Set<string>();
   for (const spec of [
     chart,
-    ...outputs.flatMap((output) => (output.chart ? [output.chart] : [])),
+    ...components.components.flatMap((run) => (run.output.chart ? [run.output.chart] : [])),
   ]) {
     for (const file of chartFiles(spec, INITIAL_CHART_VERSION).files) generated.add(file.path);
   }
@@ -546,5 +574,5 @@ export function assembleApplications(
     ...checkApplicationSources(objects, platform.repositoryUrl, generated),
     ...checkProjectPermissions(objects),
   );
-  return { chart, files, issues };
+  return { chart, files, bootstrap, issues };
 }

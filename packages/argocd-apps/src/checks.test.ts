@@ -1,6 +1,6 @@
 import type { KubeObject } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../test/factory.js';
+import { REPO } from '../test/fleet.js';
 import {
   argocdValidators,
   checkApplicationSources,
@@ -42,7 +42,13 @@ function project(spec: Record<string, unknown> = {}): KubeObject {
   };
 }
 
-const at = (object: KubeObject, path = 'x'): LocatedObject => ({ path, object });
+const ORIGIN = ['clusters', 0, 'components', 'longhorn'];
+
+const at = (object: KubeObject, output = 'x'): LocatedObject => ({
+  output,
+  origin: ORIGIN,
+  object,
+});
 
 const FILES = new Set([
   'charts/longhorn/Chart.yaml',
@@ -59,7 +65,12 @@ describe('validateArgoObjects', () => {
     const broken = application({ source: { repoURL: 42, path: 'charts/longhorn' } });
     const issues = validateArgoObjects([at(broken, 'charts/platform#manifests.x')]);
     expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ code: 'argocd-schema', path: 'charts/platform#manifests.x' });
+    expect(issues[0]).toMatchObject({
+      code: 'argocd-schema',
+      path: ORIGIN,
+      output: 'charts/platform#manifests.x',
+      value: 'dev-longhorn',
+    });
     expect(issues[0]?.message).toContain('repoURL must be string');
   });
 
@@ -101,7 +112,8 @@ describe('checkApplicationSources', () => {
     expect(issues).toEqual([
       expect.objectContaining({
         code: 'application-path',
-        path: 'p.spec.source.path',
+        path: ORIGIN,
+        output: 'p.spec.source.path',
         value: 'charts/longhron',
       }),
     ]);
@@ -120,7 +132,8 @@ describe('checkApplicationSources', () => {
     expect(issues).toEqual([
       expect.objectContaining({
         code: 'application-value-file',
-        path: 'p.spec.source.helm.valueFiles[1]',
+        path: ORIGIN,
+        output: 'p.spec.source.helm.valueFiles[1]',
         value: 'clusters/staging.yaml',
       }),
     ]);
@@ -147,7 +160,16 @@ describe('checkProjectPermissions', () => {
       at(application()),
       at(project({ sourceRepos: ['https://git.example.com/other.git'] })),
     ]);
-    expect(issues.map((issue) => issue.code)).toEqual(['project-source']);
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['project-source', 'x.spec.source.repoURL', REPO],
+    ]);
+  });
+
+  it('compares repositories as Argo CD does: without .git or a trailing slash, in any case', () => {
+    const permissive = project({ sourceRepos: ['https://GIT.example.com/homelab/platform/'] });
+    expect(checkProjectPermissions([at(application()), at(permissive)])).toEqual([]);
+    const glob = project({ sourceRepos: ['https://git.example.com/homelab/*'] });
+    expect(checkProjectPermissions([at(application()), at(glob)])).toEqual([]);
   });
 
   it('refuses a destination namespace the project does not list', () => {
@@ -159,7 +181,13 @@ describe('checkProjectPermissions', () => {
         }),
       ),
     ]);
-    expect(issues.map((issue) => issue.code)).toEqual(['project-destination']);
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'project-destination',
+        'x.spec.destination',
+        'https://kubernetes.default.svc longhorn-system',
+      ],
+    ]);
   });
 
   it('refuses a project that is not generated', () => {
@@ -179,7 +207,8 @@ describe('checkProjectPermissions', () => {
     expect(issues).toEqual([
       expect.objectContaining({
         code: 'project-wildcard',
-        path: 'proj.spec.clusterResourceWhitelist[0]',
+        path: ORIGIN,
+        output: 'proj.spec.clusterResourceWhitelist[0]',
       }),
     ]);
   });

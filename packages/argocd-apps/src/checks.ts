@@ -1,14 +1,15 @@
 // Checks of the generated Applications and AppProjects. Pure: objects in, issues out.
-import type { Issue, KubeObject, ObjectValidator } from '@homelab/core';
+import type { Issue, KubeObject, ObjectValidator, PathSegment } from '@homelab/core';
 import { error } from '@homelab/core';
 // Single-model imports: the group indexes load every model of the API (hundreds of modules).
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 
-/** A generated object and where it is generated (file and key), for issue paths. */
+/** A generated object, where it is generated (file and key) and what in the definition made it. */
 export interface LocatedObject {
-  readonly path: string;
+  readonly output: string;
+  readonly origin: readonly PathSegment[];
   readonly object: KubeObject;
 }
 
@@ -66,7 +67,7 @@ export const argocdValidators: readonly ObjectValidator[] = [
  */
 export function validateArgoObjects(objects: readonly LocatedObject[]): Issue[] {
   const issues: Issue[] = [];
-  for (const { path, object } of objects) {
+  for (const { output, origin, object } of objects) {
     const validator = argocdValidators.find(
       (candidate) => candidate.apiVersion === object.apiVersion && candidate.kind === object.kind,
     );
@@ -75,7 +76,8 @@ export function validateArgoObjects(objects: readonly LocatedObject[]): Issue[] 
       issues.push(
         error({
           code: 'argocd-schema',
-          path,
+          path: origin,
+          output,
           value: object.metadata.name,
           message: `${object.kind} does not match the Argo CD API: ${typeof problem === 'string' ? problem : `${problem.path}: ${problem.message}`}`,
           expected: `a valid argoproj.io/v1alpha1 ${object.kind}`,
@@ -97,7 +99,7 @@ export function checkApplicationSources(
   files: ReadonlySet<string>,
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const { path, object } of objects) {
+  for (const { output, origin, object } of objects) {
     if (!isKind(object, 'Application')) continue;
     const source = record(record(object.spec).source);
     if (text(source.repoURL) !== repositoryUrl) continue;
@@ -107,7 +109,8 @@ export function checkApplicationSources(
       issues.push(
         error({
           code: 'application-path',
-          path: `${path}.spec.source.path`,
+          path: origin,
+          output: `${output}.spec.source.path`,
           value: chartPath,
           message: `Application ${object.metadata.name} points at a path that is not a generated chart`,
           expected: 'charts/<chart> of a chart this build generates',
@@ -121,7 +124,8 @@ export function checkApplicationSources(
         issues.push(
           error({
             code: 'application-value-file',
-            path: `${path}.spec.source.helm.valueFiles[${index}]`,
+            path: origin,
+            output: `${output}.spec.source.helm.valueFiles[${index}]`,
             value: file,
             message: `Application ${object.metadata.name} lists a value file that charts/${chart} does not have`,
             expected: `a file of charts/${chart} (env/<environment>.yaml or clusters/<cluster>.yaml)`,
@@ -156,17 +160,22 @@ function normaliseRepo(url: string): string {
  */
 export function checkProjectPermissions(objects: readonly LocatedObject[]): Issue[] {
   const issues: Issue[] = [];
+  // Projects are per cluster: an Application sees the projects generated in the same file
+  // (its cluster's layer of charts/platform, or its root-application.yaml).
+  const fileOf = (output: string): string => output.split('#')[0] ?? output;
   const projects = new Map<string, LocatedObject>();
+  const projectKey = (output: string, name: string): string => `${fileOf(output)}\u0000${name}`;
   for (const located of objects) {
     if (!isKind(located.object, 'AppProject')) continue;
-    projects.set(located.object.metadata.name, located);
+    projects.set(projectKey(located.output, located.object.metadata.name), located);
     list(record(located.object.spec).clusterResourceWhitelist).forEach((entry, index) => {
       const { group, kind } = record(entry);
       if (group === '*' || kind === '*') {
         issues.push(
           error({
             code: 'project-wildcard',
-            path: `${located.path}.spec.clusterResourceWhitelist[${index}]`,
+            path: located.origin,
+            output: `${located.output}.spec.clusterResourceWhitelist[${index}]`,
             value: `${String(group)}/${String(kind)}`,
             message: `AppProject ${located.object.metadata.name} allows every cluster-scoped kind`,
             expected: 'the exact group and kind of each cluster-scoped resource',
@@ -176,19 +185,25 @@ export function checkProjectPermissions(objects: readonly LocatedObject[]): Issu
     });
   }
 
-  for (const { path, object } of objects) {
+  for (const { output, origin, object } of objects) {
     if (!isKind(object, 'Application')) continue;
     const spec = record(object.spec);
     const projectName = text(spec.project) ?? '';
-    const project = projects.get(projectName);
+    const project = projects.get(projectKey(output, projectName));
     if (project === undefined) {
       issues.push(
         error({
           code: 'application-project',
-          path: `${path}.spec.project`,
+          path: origin,
+          output: `${output}.spec.project`,
           value: projectName,
           message: `Application ${object.metadata.name} uses a project that is not generated`,
-          expected: [...projects.keys()].sort().join(', ') || 'a generated AppProject',
+          expected:
+            [...projects.values()]
+              .filter((candidate) => fileOf(candidate.output) === fileOf(output))
+              .map((candidate) => candidate.object.metadata.name)
+              .sort()
+              .join(', ') || 'a generated AppProject',
         }),
       );
       continue;
@@ -200,7 +215,8 @@ export function checkProjectPermissions(objects: readonly LocatedObject[]): Issu
       issues.push(
         error({
           code: 'project-source',
-          path: `${path}.spec.source.repoURL`,
+          path: origin,
+          output: `${output}.spec.source.repoURL`,
           value: repoURL,
           message: `is not among the source repositories of project ${projectName}`,
           expected: repos.join(', ') || 'a permitted repository',
@@ -221,7 +237,8 @@ export function checkProjectPermissions(objects: readonly LocatedObject[]): Issu
       issues.push(
         error({
           code: 'project-destination',
-          path: `${path}.spec.destination`,
+          path: origin,
+          output: `${output}.spec.destination`,
           value: `${server} ${namespace}`,
           message: `is not a destination project ${projectName} permits`,
           expected: list(projectSpec.destinations)

@@ -1,15 +1,14 @@
-// Every generated Application and AppProject against the Argo CD v3.4.4 CRD schemas, read in
-// place from the upstream reference data. Unknown fields are refused (as `kubectl apply
+// Every generated Application and AppProject against the Argo CD v3.4.4 CRD schemas, read from
+// vendor/upstream/argo-cd. Unknown fields are refused (as `kubectl apply
 // --validate=strict` does), except where the schema preserves them.
-import type { ComponentOutput, KubeObject, ResolvedPlatform } from '@homelab/core';
+import type { KubeObject } from '@homelab/core';
 import { parseAllDocuments } from '@homelab/core';
-import { readUpstream } from '@homelab/core/testing';
+import { readUpstream, testRun } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { assembleApplications } from '../src/applications.js';
-import { renderArgocd } from '../src/argocd.js';
-import { AUTHELIA, BITWARDEN, CILIUM, fakeOutput, LONGHORN, referencePlatform } from './factory.js';
+import { FLEET, fleetDefinition } from './fleet.js';
 
 type Schema = { [key: string]: unknown };
 
@@ -60,14 +59,11 @@ function problems(object: KubeObject): string[] {
   );
 }
 
-function generatedObjects(platform: ResolvedPlatform): KubeObject[] {
-  const others: ComponentOutput[] = [CILIUM, BITWARDEN, LONGHORN, AUTHELIA].map((c) =>
-    fakeOutput(platform, c),
-  );
-  const { chart, files } = assembleApplications(platform, [
-    ...others,
-    renderArgocd(platform, others),
-  ]);
+/** Every Application and AppProject the umbrella chart and the root files hold. */
+function generatedObjects(): KubeObject[] {
+  const { platform, components } = testRun(fleetDefinition(), FLEET);
+  const { chart, files } = assembleApplications(platform, components);
+  if (chart === undefined) throw new Error('no umbrella chart');
   const objects: KubeObject[] = [];
   for (const layer of Object.values(chart.clusters)) {
     objects.push(...(Object.values(layer.manifests as object) as KubeObject[]));
@@ -77,11 +73,7 @@ function generatedObjects(platform: ResolvedPlatform): KubeObject[] {
 }
 
 describe('Argo CD CRD schemas (v3.4.4)', () => {
-  const objects = generatedObjects(
-    referencePlatform((clusters) => {
-      for (const cluster of clusters) cluster.components = { argocd: { adminGroups: ['admins'] } };
-    }),
-  );
+  const objects = generatedObjects();
 
   it('covers the Applications and AppProjects of every cluster and the root files', () => {
     const count = (kind: string) => objects.filter((object) => object.kind === kind).length;

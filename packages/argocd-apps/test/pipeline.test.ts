@@ -1,81 +1,115 @@
-// The package wired as the CLI pipeline will: the real Cilium component, Argo CD, the umbrella;
-// chart files as core writes them, objects as core's Helm render computes them.
-
-import { renderCilium } from '@homelab/cilium';
-import type { ResolvedPlatform, SourcedObject } from '@homelab/core';
-import { chartFiles, renderChart, validateObjects } from '@homelab/core';
+// The assembler wired as the CLI pipeline wires it: components run by core, every chart written
+// as core writes it, objects as core's Helm render computes them, and core's output validation
+// (the kubernetes-models Argo CD schemas) over every object of charts/platform and the root files.
+import type { ChartSpec, Values } from '@homelab/core';
+import {
+  chartFiles,
+  INITIAL_CHART_VERSION,
+  loadModelValidators,
+  parseAllDocuments,
+  renderChart,
+  type SourcedObject,
+  validateObjects,
+} from '@homelab/core';
+import { testComponent, testRun } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { assembleApplications } from '../src/applications.js';
-import { renderArgocd } from '../src/argocd.js';
 import { argocdValidators } from '../src/checks.js';
-import { referencePlatform } from './factory.js';
+import { argocd, cilium, FLEET, fleetDefinition } from './fleet.js';
 
-function build(platform: ResolvedPlatform) {
-  const cilium = renderCilium(platform);
-  const argocd = renderArgocd(platform, [cilium]);
-  const assembled = assembleApplications(platform, [cilium, argocd]);
-  return { cilium, argocd, assembled };
-}
+describe('charts/platform and the root Applications', () => {
+  const { platform, components } = testRun(fleetDefinition(), FLEET);
+  const assembled = assembleApplications(platform, components);
 
-describe('with the real Cilium component', () => {
-  const platform = referencePlatform((clusters) => {
-    for (const cluster of clusters) {
-      cluster.components = {
-        argocd: {
-          oidc: {
-            clientId: 'argocd',
-            clientSecret: { secretName: 'argocd-oidc', key: 'client-secret' },
-          },
-        },
-      };
-    }
-  });
-  const { argocd, assembled } = build(platform);
-
-  it('assembles without errors', () => {
-    expect(argocd.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
-    expect(assembled.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+  it('assemble without issues', () => {
+    expect(components.issues).toEqual([]);
+    expect(assembled.issues).toEqual([]);
   });
 
-  it('orders gateway-api-crds, then cilium, then argocd on every cluster', () => {
+  it('are written without chart issues, render for every cluster, and pass core output validation', async () => {
+    const spec = assembled.chart as ChartSpec;
+    const { files, issues } = chartFiles(spec, INITIAL_CHART_VERSION);
+    expect(issues).toEqual([]);
+    const sourced: SourcedObject[] = [];
     for (const cluster of platform.clusters) {
-      const { files } = chartFiles(assembled.chart, '0.1.0');
-      const { objects } = renderChart(files, [
+      const rendered = renderChart(files, [
         `env/${cluster.environment}.yaml`,
         `clusters/${cluster.name}.yaml`,
       ]);
-      const wave = (name: string) =>
-        Number(
-          objects.find((object) => object.metadata.name === `${cluster.name}-${name}`)?.metadata
-            .annotations?.['argocd.argoproj.io/sync-wave'],
-        );
-      expect([wave('gateway-api-crds'), wave('cilium'), wave('argocd')]).toEqual([0, 1, 2]);
+      expect(rendered.issues).toEqual([]);
+      sourced.push(
+        ...rendered.objects.map((object) => ({
+          source: `charts/platform/clusters/${cluster.name}.yaml`,
+          object,
+        })),
+      );
     }
+    for (const file of assembled.files) {
+      sourced.push(
+        ...parseAllDocuments(file.content).map((object) => ({
+          source: file.path,
+          object: object as SourcedObject['object'],
+        })),
+      );
+    }
+    // 3 clusters × (6 Applications + 1 AppProject) + 3 × (root Application + bootstrap project).
+    expect(sourced).toHaveLength(27);
+    expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
+    expect(validateObjects(sourced, argocdValidators)).toEqual([]);
   });
 
-  it.each(['platform', 'argo-cd'])(
-    'writes charts/%s without chart issues, and core validates every object',
-    (name) => {
-      const spec = name === 'platform' ? assembled.chart : argocd.chart;
-      if (spec === undefined) throw new Error('no chart');
-      const { files, issues } = chartFiles(spec, '0.1.0');
-      expect(issues).toEqual([]);
-      const sourced: SourcedObject[] = [];
-      for (const cluster of platform.clusters) {
-        const rendered = renderChart(files, [
-          `env/${cluster.environment}.yaml`,
-          `clusters/${cluster.name}.yaml`,
-        ]);
-        expect(rendered.issues).toEqual([]);
-        sourced.push(
-          ...rendered.objects.map((object) => ({
-            source: `charts/${name}/${cluster.name}`,
-            object,
-          })),
-        );
-      }
-      expect(sourced.length).toBeGreaterThan(2);
-      expect(validateObjects(sourced, argocdValidators)).toEqual([]);
-    },
-  );
+  it('catch a broken Application through core output validation, so the check can fail', async () => {
+    const layer = assembled.chart?.clusters.dev?.manifests as { [key: string]: Values };
+    const broken = structuredClone(layer['application-cilium']) as Values & {
+      spec: { source: Values };
+    };
+    broken.spec.source.repoURL = 42;
+    const sourced = [{ source: 'charts/platform#manifests.application-cilium', object: broken }];
+    const issues = validateObjects(
+      sourced as unknown as SourcedObject[],
+      await loadModelValidators(sourced as unknown as SourcedObject[]),
+    );
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['object-schema', 'charts/platform#manifests.application-cilium.spec.source.repoURL'],
+    ]);
+  });
+});
+
+describe('Application sources', () => {
+  it('refuse an Application whose chart has no layer for the cluster', () => {
+    // A component whose chart forgot the prod layer: its Application there would point at a
+    // value file that does not exist.
+    const partial = testComponent({
+      name: 'partial',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'partial', podSecurity: 'restricted', clusterResources: [] },
+      }),
+      render: (input) => ({
+        chart: {
+          name: 'partial',
+          description: 'partial (test component)',
+          appVersion: '1.0.0',
+          values: {},
+          environments: {},
+          clusters: Object.fromEntries(
+            input.clusters
+              .filter((entry) => entry.cluster.name !== 'prod')
+              .map((entry) => [entry.cluster.name, {}]),
+          ),
+          readme: { summary: 'partial for tests.' },
+        },
+      }),
+    });
+    const { platform, components } = testRun(fleetDefinition(), [cilium, argocd, partial]);
+    const { issues } = assembleApplications(platform, components);
+    expect(issues.map((issue) => [issue.code, issue.path, issue.output, issue.value])).toEqual([
+      [
+        'application-value-file',
+        ['clusters', 2, 'components', 'partial'],
+        'charts/platform/clusters/prod.yaml#manifests.application-partial.spec.source.helm.valueFiles[1]',
+        'clusters/prod.yaml',
+      ],
+    ]);
+  });
 });

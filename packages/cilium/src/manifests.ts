@@ -1,6 +1,6 @@
 // The extra resources the Cilium chart carries for a cluster, as plain data (DESIGN.md: a map
 // `manifests: {<stable-name>: <object>}` in the layer they vary in; all of these are cluster facts).
-import type { KubeObject, ResolvedCluster } from '@homelab/core';
+import type { KubeObject, ResolvedCluster, RouteRequest } from '@homelab/core';
 import { parseCidr } from '@homelab/core';
 import { BGP_ADVERTISE_LABEL, CILIUM_GATEWAY_CLASS, PLATFORM_GATEWAY } from './constants.js';
 import type { ResolvedCiliumSettings } from './settings.js';
@@ -198,4 +198,34 @@ export function clusterManifests(
       .sort()
       .map((key) => [key, all[key] as KubeObject]),
   );
+}
+
+/** The HTTPRoute of a declared route: `<host>.<cluster domain>` to the consumer's Service. */
+export function httpRoute(cluster: ResolvedCluster, route: RouteRequest): KubeObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: {
+      name: route.name,
+      namespace: route.namespace,
+      ...(route.labels === undefined ? {} : { labels: { ...route.labels } }),
+    },
+    spec: {
+      parentRefs: [
+        {
+          group: 'gateway.networking.k8s.io',
+          kind: 'Gateway',
+          name: PLATFORM_GATEWAY.name,
+          namespace: PLATFORM_GATEWAY.namespace,
+        },
+      ],
+      hostnames: [`${route.host}.${cluster.domain}`],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [{ name: route.service, port: route.port }],
+        },
+      ],
+    },
+  };
 }

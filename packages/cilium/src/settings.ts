@@ -1,4 +1,8 @@
-import type { CiliumSettings, ResolvedCluster } from '@homelab/core';
+// The settings of `components.cilium` (platform-wide) and `clusters[].components.cilium`: their
+// JSON Schema fragment (schema/settings.schema.json, types generated from it) and defaults.
+import type { JsonSchema, ResolvedCluster, SettingsSpec } from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type { CiliumSettings } from './generated/settings.js';
 import { CILIUM_CHART_VERSION, type CiliumVersion } from './versions.js';
 
 export type { CiliumSettings };
@@ -13,15 +17,29 @@ export interface ResolvedCiliumSettings {
 }
 
 /** What a cluster gets when its definition says nothing. */
-export const ciliumDefaults: ResolvedCiliumSettings = {
+export const ciliumDefaults = {
   version: CILIUM_CHART_VERSION,
   hubble: { relay: true, ui: true },
   gatewayApi: true,
   l2Interfaces: ['^eth[0-9]+$'],
+} as const satisfies ResolvedCiliumSettings;
+
+/** The settings part of the component contract. */
+export const ciliumSettingsSpec: SettingsSpec<CiliumSettings> = {
+  schema: schemaJson as unknown as JsonSchema,
+  defaults: {
+    version: ciliumDefaults.version,
+    hubble: { ...ciliumDefaults.hubble },
+    gatewayApi: ciliumDefaults.gatewayApi,
+  },
+  platformOnly: ['version'],
 };
 
-export function resolveCiliumSettings(cluster: ResolvedCluster): ResolvedCiliumSettings {
-  const settings: CiliumSettings = cluster.definition.components?.cilium ?? {};
+/** The merged settings of a cluster, completed with the defaults and the cluster's L2 interfaces. */
+export function resolveCiliumSettings(
+  settings: CiliumSettings,
+  cluster: ResolvedCluster,
+): ResolvedCiliumSettings {
   return {
     version: settings.version ?? ciliumDefaults.version,
     hubble: {

@@ -8,15 +8,15 @@
 // is stale, each kind's schema is compiled on the first validation of an object of that kind.
 
 import { createRequire } from 'node:module';
-import type { KubeObject, ObjectValidator } from '@homelab/core';
-import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
+import {
+  type KindSchema,
+  kindValidatorSource,
+  kindValidators,
+  type ObjectValidator,
+  type StandaloneSource,
+} from '@homelab/core';
 
 const require = createRequire(import.meta.url);
-
-/** A validator whose problems are plain messages (one per problem, none when valid). */
-interface MessageValidator extends ObjectValidator {
-  validate(object: unknown): string[];
-}
 
 type Schema = { [key: string]: unknown };
 
@@ -77,7 +77,7 @@ const asn: Schema = { type: 'integer', minimum: 1, maximum: 4294967295 };
 const ipAddress: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)$' };
 const cidr: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)/[0-9]{1,3}$' };
 
-const SCHEMAS: readonly { apiVersion: string; kind: string; schema: Schema }[] = [
+const SCHEMAS: readonly KindSchema[] = [
   {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumLoadBalancerIPPool',
@@ -249,103 +249,10 @@ const SCHEMAS: readonly { apiVersion: string; kind: string; schema: Schema }[] =
   },
 ];
 
-function describe(validate: ValidateFunction): string[] {
-  return (validate.errors ?? []).map((e) => {
-    const where = e.instancePath === '' ? '(root)' : e.instancePath;
-    const extra =
-      e.keyword === 'additionalProperties'
-        ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
-        : '';
-    return `${where} ${e.message ?? 'is invalid'}${extra}`;
-  });
-}
-
-/** `<apiVersion>/<kind>`: the name of a kind's schema and generated validate function. */
-function schemaName(apiVersion: string, kind: string): string {
-  return `${apiVersion}/${kind}`;
-}
-
-/** Ajv options and the schema of every kind: what the build generates standalone code from. */
-export const ciliumValidatorSource: {
-  readonly options: Options;
-  readonly schemas: { readonly [name: string]: Schema };
-} = {
-  options: { allErrors: true, strict: true },
-  schemas: Object.fromEntries(
-    SCHEMAS.map(({ apiVersion, kind, schema }) => [schemaName(apiVersion, kind), schema]),
-  ),
-};
-
-type GeneratedModule = { readonly [name: string]: unknown };
-
-/** The generated module, when it was generated from exactly `ciliumValidatorSource`. */
-function generatedModule(load: () => unknown): GeneratedModule | undefined {
-  let module: unknown;
-  try {
-    module = load();
-  } catch {
-    return undefined; // not generated (running from src/): compile instead
-  }
-  if (typeof module !== 'object' || module === null) return undefined;
-  const exports = module as GeneratedModule;
-  // Same text as @homelab/core's scripts/standalone.mjs `standaloneFingerprint`.
-  const expected = JSON.stringify({
-    options: ciliumValidatorSource.options,
-    schemas: ciliumValidatorSource.schemas,
-  });
-  return exports.fingerprint === expected ? exports : undefined;
-}
-
-/**
- * Validators of every kind, each resolved on its first use: the generated validate function of
- * the module `load()` returns, or the kind's schema compiled with ajv.
- */
-export function makeValidators(load: () => unknown): MessageValidator[] {
-  let module: GeneratedModule | undefined;
-  let loaded = false;
-  let ajv: Ajv2020 | undefined;
-  const resolve = (name: string, schema: Schema): ValidateFunction => {
-    if (!loaded) {
-      module = generatedModule(load);
-      loaded = true;
-    }
-    const generated = module?.[name];
-    if (typeof generated === 'function') return generated as ValidateFunction;
-    if (ajv === undefined) {
-      const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-      ajv = new Ajv2020({ ...ciliumValidatorSource.options });
-    }
-    return ajv.compile(schema);
-  };
-  return SCHEMAS.map(({ apiVersion, kind, schema }) => {
-    let validate: ValidateFunction | undefined;
-    return {
-      apiVersion,
-      kind,
-      validate: (object: unknown) => {
-        validate ??= resolve(schemaName(apiVersion, kind), schema);
-        return validate(object) ? [] : describe(validate);
-      },
-    };
-  });
-}
-
-const validators = makeValidators(() => require('./validators.standalone.cjs'));
+/** What the build generates standalone validator code from (dist/validators.standalone.cjs). */
+export const ciliumValidatorSource: StandaloneSource = kindValidatorSource(SCHEMAS);
 
 /** Validators of every cilium.io kind this package emits (for core's output validation). */
-export const ciliumValidators: readonly ObjectValidator[] = validators;
-
-/** Problems of the cilium.io objects among `objects` (other kinds are not this package's). */
-export function validateCiliumObjects(objects: readonly KubeObject[]): string[] {
-  const problems: string[] = [];
-  for (const object of objects) {
-    const validator = validators.find(
-      (v) => v.apiVersion === object.apiVersion && v.kind === object.kind,
-    );
-    if (validator === undefined) continue;
-    for (const problem of validator.validate(object)) {
-      problems.push(`${object.kind}/${object.metadata.name}: ${problem}`);
-    }
-  }
-  return problems;
-}
+export const ciliumValidators: readonly ObjectValidator[] = kindValidators(SCHEMAS, () =>
+  require('./validators.standalone.cjs'),
+);

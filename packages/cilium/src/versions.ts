@@ -2,7 +2,8 @@
 // (see the `customManagers` rule in renovate.json); a bump of CILIUM_CHART_VERSION that is not in
 // CILIUM_RELEASES fails the typecheck, so a new release is added here, reviewed, and tested by the
 // conformance suite before it ships.
-import type { CiliumSettings } from '@homelab/core';
+import type { UpstreamPin } from '@homelab/core';
+import type { CiliumSettings } from './generated/settings.js';
 
 /** Cilium chart versions the platform definition may ask for (`components.cilium.version`). */
 export type CiliumVersion = NonNullable<CiliumSettings['version']>;
@@ -94,3 +95,68 @@ function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+const DATREE_CRDS = 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/cilium.io';
+const GATEWAY_API_RAW = 'https://raw.githubusercontent.com/kubernetes-sigs/gateway-api';
+
+/** Standard-channel CRD files of a Gateway API release (the bundle Cilium needs first). */
+const GATEWAY_API_STANDARD = [
+  'gatewayclasses',
+  'gateways',
+  'grpcroutes',
+  'httproutes',
+  'referencegrants',
+] as const;
+
+/**
+ * The upstream artifacts @homelab/cilium pins (`homelab vendor sync` fetches them): the chart of
+ * every supported release, the Gateway API CRDs those releases need, and the JSON Schemas of the
+ * cilium.io kinds we emit (datree's conversions of the Cilium CRDs) for the conformance tests.
+ */
+export const CILIUM_UPSTREAM: readonly UpstreamPin[] = [
+  ...CILIUM_VERSIONS.map(
+    (version): UpstreamPin => ({
+      kind: 'helm-chart',
+      name: 'cilium',
+      version,
+      repository: CILIUM_REPOSITORY,
+      licence: 'Apache-2.0',
+    }),
+  ),
+  ...[...new Set(CILIUM_VERSIONS.map((version) => CILIUM_RELEASES[version].gatewayApiVersion))]
+    .filter((tag) => tag === GATEWAY_API_VERSION)
+    .flatMap((tag): UpstreamPin[] => [
+      ...GATEWAY_API_STANDARD.map(
+        (name): UpstreamPin => ({
+          kind: 'file',
+          path: `crds/gateway-api/${tag}/standard/gateway.networking.k8s.io_${name}.yaml`,
+          url: `${GATEWAY_API_RAW}/${tag}/config/crd/standard/gateway.networking.k8s.io_${name}.yaml`,
+          version: tag,
+          licence: 'Apache-2.0',
+        }),
+      ),
+      {
+        kind: 'file',
+        path: `crds/gateway-api/${tag}/experimental-tlsroutes.yaml`,
+        url: `${GATEWAY_API_RAW}/${tag}/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml`,
+        version: tag,
+        licence: 'Apache-2.0',
+      },
+    ]),
+  ...[
+    'ciliumbgpadvertisement_v2',
+    'ciliumbgpclusterconfig_v2',
+    'ciliumbgpnodeconfigoverride_v2',
+    'ciliumbgppeerconfig_v2',
+    'ciliuml2announcementpolicy_v2alpha1',
+    'ciliumloadbalancerippool_v2',
+  ].map(
+    (name): UpstreamPin => ({
+      kind: 'file',
+      path: `upstream/cilium/crd-jsonschema/${name}.json`,
+      url: `${DATREE_CRDS}/${name}.json`,
+      version: '1.18.2',
+      licence: 'MIT',
+    }),
+  ),
+];

@@ -1,38 +1,50 @@
-// Conformance with the upstream Cilium releases, read in place from the reference data.
+// Conformance with the upstream Cilium releases, read from the vendored chart archives (vendor/).
 import { type KubeObject, mergeValues, parseCidr, parseYaml, type Values } from '@homelab/core';
-import { readUpstream, unknownValueKeys } from '@homelab/core/testing';
+import {
+  readUpstream,
+  readVendoredChartFile,
+  testCluster,
+  testDefinition,
+  testNetwork,
+  testNodes,
+  unknownValueKeys,
+} from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
-import { CILIUM_VERSIONS } from '../src/index.js';
-import { cluster, network, platform, referenceClusters, referencePlatform } from './factory.js';
-import { type AnyJson, renderClusters } from './helpers.js';
+import { CILIUM_VERSIONS } from '../src/versions.js';
+import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
 const upstream = (version: string): { values: Values; schema: AnyJson } => ({
-  values: parseYaml(readUpstream('cilium', version, 'values.yaml')) as Values,
-  schema: JSON.parse(readUpstream('cilium', version, 'values.schema.json')),
+  values: parseYaml(readVendoredChartFile('cilium', version, 'values.yaml')) as Values,
+  schema: JSON.parse(readVendoredChartFile('cilium', version, 'values.schema.json')),
 });
 
 /** The reference fleet plus a cluster with every optional feature switched the other way. */
-function fleet() {
-  return platform([
-    ...referenceClusters(),
-    cluster('edge', 'staging', 5, {
-      network: network(5, { loadBalancerPools: [{ name: 'v6', cidr: 'fd00:5::/120' }] }),
-      components: { cilium: { gatewayApi: false, hubble: { relay: false, ui: false } } },
-    }),
-  ]);
+function fleet(version?: string) {
+  return testDefinition(
+    [
+      ...referenceClusters(),
+      testCluster('edge', 'staging', 5, {
+        nodes: testNodes('edge', 5, 2) as AnyJson,
+        network: testNetwork(5, { loadBalancerPools: [{ name: 'v6', cidr: 'fd00:5::/120' }] }),
+        components: { cilium: { gatewayApi: false, hubble: { relay: false, ui: false } } },
+      }),
+    ],
+    version === undefined ? {} : { components: { cilium: { version } } },
+  );
 }
 
 describe.each(CILIUM_VERSIONS)('Cilium %s', (version) => {
   const { values: upstreamValues, schema } = upstream(version);
-  const { output, rendered } = renderClusters(fleet(), version);
+  const { output, rendered, issues } = runCilium(fleet(version));
 
-  test('the chart pins this release', () => {
+  test('the chart pins this release, and the fleet renders without issues', () => {
     expect(output.chart?.dependency).toEqual({
       name: 'cilium',
       version,
       repository: 'https://helm.cilium.io',
     });
+    expect(issues).toEqual([]);
   });
 
   test.each(['dev', 'staging', 'prod', 'edge'])(
@@ -58,7 +70,7 @@ describe.each(CILIUM_VERSIONS)('Cilium %s', (version) => {
 
 describe('the key check', () => {
   const { values: upstreamValues, schema } = upstream('1.18.12');
-  const { rendered } = renderClusters(referencePlatform());
+  const { rendered } = runCilium(testDefinition(referenceClusters()));
   const ours = rendered.dev?.values.cilium as AnyJson;
 
   test('fails on a misspelled top-level key', () => {
@@ -125,7 +137,7 @@ describe('custom resources against the upstream CRD schemas', () => {
     validate(object);
     return validate.errors ?? [];
   };
-  const { rendered } = renderClusters(fleet());
+  const { rendered } = runCilium(fleet());
   const ciliumObjects = Object.values(rendered).flatMap((r) =>
     r.objects.filter((o) => o.apiVersion.startsWith('cilium.io/')),
   );

@@ -1,17 +1,11 @@
-import { chartFiles } from '@homelab/core';
+import { type KubeObject, validateObjects } from '@homelab/core';
+import { testCluster, testDefinition, testNetwork, testNodes } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
-import { PLATFORM_GATEWAY, renderCilium, validateCiliumObjects } from '../src/index.js';
-import {
-  cluster,
-  network,
-  nodes,
-  platform,
-  referenceClusters,
-  referencePlatform,
-} from './factory.js';
-import { type AnyJson, renderClusters } from './helpers.js';
+import { PLATFORM_GATEWAY } from '../src/constants.js';
+import { ciliumComponent } from '../src/index.js';
+import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
-const { output, rendered } = renderClusters(referencePlatform());
+const { rendered } = runCilium(testDefinition(referenceClusters()));
 const kinds = (name: string): string[] => (rendered[name]?.objects ?? []).map((o) => o.kind);
 const byKind = (name: string, kind: string): AnyJson =>
   rendered[name]?.objects.find((o) => o.kind === kind);
@@ -79,13 +73,14 @@ describe('cluster manifests', () => {
   });
 
   test('with workers, only workers announce, on the interfaces the definition gives', () => {
-    const p = platform([
-      cluster('lab', 'development', 4, {
-        nodes: [...nodes('lab', 4, 1), ...nodes('lab', 4, 1, 'worker', 21)] as AnyJson,
-        network: network(4, { l2Announcements: { interfaces: ['^enp[0-9]s0$'] } }),
-      }),
-    ]);
-    const { rendered: r } = renderClusters(p);
+    const { rendered: r } = runCilium(
+      testDefinition([
+        testCluster('lab', 'development', 4, {
+          nodes: [...testNodes('lab', 4, 1), ...testNodes('lab', 4, 1, 'worker', 21)] as AnyJson,
+          network: testNetwork(4, { l2Announcements: { interfaces: ['^enp[0-9]s0$'] } }),
+        }),
+      ]),
+    );
     const policy = r.lab?.objects.find((o) => o.kind === 'CiliumL2AnnouncementPolicy') as AnyJson;
     expect(policy.spec.interfaces).toEqual(['^enp[0-9]s0$']);
     expect(policy.spec.nodeSelector).toEqual({
@@ -116,127 +111,66 @@ describe('cluster manifests', () => {
     expect(byKind('prod', 'Gateway').spec.listeners[0].hostname).toBe('*.lab.example.com');
   });
 
-  test('disabling the Gateway API drops the Gateway, the chart feature and the CRD dependency', () => {
+  test('disabling the Gateway API on a cluster drops its Gateway and the chart feature there', () => {
     const [dev, ...rest] = referenceClusters();
-    const p = platform([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]);
-    const { output: out, rendered: r } = renderClusters(p);
+    const { rendered: r } = runCilium(
+      testDefinition([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]),
+    );
     expect(r.dev?.objects.map((o) => o.kind)).not.toContain('Gateway');
-    expect((r.dev as AnyJson).values.cilium.gatewayAPI.enabled).toBe(false);
-    expect(out.clusters.dev?.application?.dependsOn).toEqual([]);
-    expect(out.clusters.staging?.application?.dependsOn).toEqual(['gateway-api-crds']);
+    expect((r.dev as AnyJson).values.cilium.gatewayAPI).toMatchObject({
+      enabled: false,
+      gatewayClass: { create: 'false' },
+    });
+    expect(r.staging?.objects.map((o) => o.kind)).toContain('Gateway');
+    expect((r.staging as AnyJson).values.cilium.gatewayAPI.enabled).toBe(true);
+  });
+});
+
+describe('the hand-written validators of the cilium.io kinds', () => {
+  const ciliumObjects = (): { source: string; object: KubeObject }[] =>
+    Object.entries(rendered).flatMap(([cluster, chart]) =>
+      chart.objects
+        .map((object, i) => ({
+          source: `charts/cilium/clusters/${cluster}.yaml#manifests.${chart.keys[i]}`,
+          object,
+        }))
+        .filter(({ object }) => object.apiVersion.startsWith('cilium.io/')),
+    );
+
+  test('cover every cilium.io kind the fleet emits, and pass every emitted object', () => {
+    const objects = ciliumObjects();
+    expect([...new Set(objects.map(({ object }) => object.kind))].sort()).toEqual([
+      'CiliumBGPAdvertisement',
+      'CiliumBGPClusterConfig',
+      'CiliumBGPPeerConfig',
+      'CiliumL2AnnouncementPolicy',
+      'CiliumLoadBalancerIPPool',
+    ]);
+    expect(validateObjects(objects, ciliumComponent.validators ?? [])).toEqual([]);
   });
 
-  test('every emitted cilium.io object passes the hand-written validators', () => {
-    for (const name of ['dev', 'staging', 'prod'])
-      expect(validateCiliumObjects(rendered[name]?.objects ?? [])).toEqual([]);
-  });
-
-  test('the hand-written validators reject a misspelled field', () => {
+  test('reject a misspelled field and name where it is', () => {
     const pool = structuredClone(byKind('dev', 'CiliumLoadBalancerIPPool'));
     pool.spec.blocks = [{ cidrs: '10.0.0.0/24' }];
-    expect(validateCiliumObjects([pool])).toEqual([
-      "CiliumLoadBalancerIPPool/default: /spec/blocks/0 must have required property 'cidr'",
-      'CiliumLoadBalancerIPPool/default: /spec/blocks/0 must NOT have additional properties (cidrs)',
+    const source = 'charts/cilium/clusters/dev.yaml#manifests.lb-pool-default';
+    const origin = ['clusters', 0, 'components', 'cilium'];
+    expect(
+      validateObjects([{ source, object: pool, origin }], ciliumComponent.validators ?? []),
+    ).toEqual([
+      {
+        severity: 'error',
+        code: 'object-schema',
+        path: origin,
+        output: `${source}.spec.blocks[0].cidr`,
+        message: 'is required (cilium.io/v2 CiliumLoadBalancerIPPool)',
+      },
+      {
+        severity: 'error',
+        code: 'object-schema',
+        path: origin,
+        output: `${source}.spec.blocks[0].cidrs`,
+        message: 'is not a field of this kind (cilium.io/v2 CiliumLoadBalancerIPPool)',
+      },
     ]);
-  });
-});
-
-describe('application descriptor', () => {
-  test('Cilium deploys privileged into kube-system after the Gateway API CRDs, server-side', () => {
-    const app = output.clusters.dev?.application;
-    expect([
-      app?.name,
-      app?.chart,
-      app?.namespace,
-      app?.podSecurity,
-      app?.serverSideApply,
-      app?.dependsOn,
-    ]).toEqual(['cilium', 'cilium', 'kube-system', 'privileged', true, ['gateway-api-crds']]);
-  });
-
-  test('cluster-scoped kinds are exactly what the cluster gets, never a wildcard', () => {
-    const list = (name: string): string[] =>
-      (output.clusters[name]?.application?.clusterResources ?? []).map(
-        (r) => `${r.group}/${r.kind}`,
-      );
-    expect(list('prod')).toEqual([
-      '/Namespace',
-      'cilium.io/CiliumBGPAdvertisement',
-      'cilium.io/CiliumBGPClusterConfig',
-      'cilium.io/CiliumBGPPeerConfig',
-      'cilium.io/CiliumLoadBalancerIPPool',
-      'gateway.networking.k8s.io/GatewayClass',
-      'rbac.authorization.k8s.io/ClusterRole',
-      'rbac.authorization.k8s.io/ClusterRoleBinding',
-    ]);
-    expect(list('dev')).toContain('cilium.io/CiliumL2AnnouncementPolicy');
-    expect(list('dev')).not.toContain('cilium.io/CiliumBGPClusterConfig');
-  });
-
-  test('Argo CD ignores the data of the in-cluster generated TLS secrets', () => {
-    expect(output.clusters.dev?.application?.ignoreDifferences?.map((d) => d.name)).toEqual([
-      'cilium-ca',
-      'hubble-relay-client-certs',
-      'hubble-server-certs',
-    ]);
-  });
-});
-
-describe('issues', () => {
-  const codes = (p = referencePlatform()): string[] =>
-    renderCilium(p).issues.map((i) => `${i.code} ${i.path}`);
-
-  test('the reference fleet renders without issues', () => {
-    expect(codes()).toEqual([]);
-  });
-
-  test('clusters asking for different Cilium versions are refused', () => {
-    const [dev, staging, prod] = referenceClusters() as AnyJson;
-    const out = renderCilium(
-      platform([
-        { ...dev, components: { cilium: { version: '1.18.12' } } },
-        { ...staging, components: { cilium: { version: '1.20.0' } } },
-        prod,
-      ]),
-    );
-    expect(out.issues.map((i) => [i.code, i.path, i.value])).toEqual([
-      ['cilium-version-mismatch', 'clusters[1].components.cilium.version', '1.20.0'],
-    ]);
-  });
-
-  test('a cluster name Cilium cannot use is refused', () => {
-    const name = 'a-cluster-name-longer-than-thirty-two';
-    expect(codes(platform([cluster(name, 'development', 1)]))).toContain(
-      'cilium-cluster-name clusters[0].name',
-    );
-  });
-
-  test('the Hubble UI without relay is refused', () => {
-    const p = platform([
-      cluster('dev', 'development', 1, { components: { cilium: { hubble: { relay: false } } } }),
-    ]);
-    expect(codes(p)).toEqual(['cilium-hubble clusters[0].components.cilium.hubble.ui']);
-  });
-
-  test('production with no free node for the surge operator pod is refused', () => {
-    const p = platform([
-      cluster('prod', 'production', 3, { nodes: nodes('prod', 3, 3) as AnyJson }),
-    ]);
-    expect(codes(p)).toContain('cilium-operator-rollout clusters[0].components.cilium.operator');
-  });
-
-  test('a node whose interface no L2 pattern matches is reported', () => {
-    const p = platform([
-      cluster('dev', 'development', 1, {
-        nodes: [{ ...nodes('dev', 1, 1)[0], interface: 'enp1s0' }] as AnyJson,
-      }),
-    ]);
-    expect(codes(p)).toEqual(['cilium-l2-interface clusters[0].nodes[0].interface']);
-  });
-
-  test('rendering is deterministic', () => {
-    const a = chartFiles(renderCilium(referencePlatform()).chart as AnyJson, '0.1.0').files;
-    const b = chartFiles(renderCilium(referencePlatform()).chart as AnyJson, '0.1.0').files;
-    expect(b).toEqual(a);
   });
 });

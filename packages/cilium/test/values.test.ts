@@ -1,11 +1,17 @@
 import { mergeValues, parseYaml, type Values } from '@homelab/core';
-import { readUpstream } from '@homelab/core/testing';
+import {
+  readUpstream,
+  readVendoredChartFile,
+  testCluster,
+  testDefinition,
+  testNodes,
+} from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
-import { CILIUM_RELEASES, KUBE_PRISM_PORT } from '../src/index.js';
-import { cluster, nodes, platform, referencePlatform } from './factory.js';
-import { type AnyJson, renderClusters } from './helpers.js';
+import { KUBE_PRISM_PORT } from '../src/constants.js';
+import { CILIUM_RELEASES } from '../src/versions.js';
+import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
-const { output, rendered } = renderClusters(referencePlatform());
+const { output, rendered, declared } = runCilium(testDefinition(referenceClusters()));
 const cilium = (name: string): AnyJson => rendered[name]?.values.cilium;
 
 describe('operator HA per environment', () => {
@@ -21,7 +27,7 @@ describe('operator HA per environment', () => {
   });
 
   test("development removes upstream's required anti-affinity once the subchart coalesces", () => {
-    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const upstream = parseYaml(readVendoredChartFile('cilium', '1.18.12', 'values.yaml')) as Values;
     const effective = mergeValues(upstream, cilium('dev')) as AnyJson;
     expect(upstream.operator).toHaveProperty(
       'affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution',
@@ -30,7 +36,7 @@ describe('operator HA per environment', () => {
   });
 
   test("staging replaces upstream's required anti-affinity with a preferred one", () => {
-    const upstream = parseYaml(readUpstream('cilium', '1.18.12', 'values.yaml')) as Values;
+    const upstream = parseYaml(readVendoredChartFile('cilium', '1.18.12', 'values.yaml')) as Values;
     const effective = mergeValues(upstream, cilium('staging')) as AnyJson;
     expect(Object.keys(effective.operator.affinity.podAntiAffinity)).toEqual([
       'preferredDuringSchedulingIgnoredDuringExecution',
@@ -63,15 +69,17 @@ describe('operator HA per environment', () => {
       'production',
       'staging',
     ]);
+    expect((output.chart as AnyJson).environments.production.cilium.operator.replicas).toBe(3);
     expect((output.chart as AnyJson).clusters.prod.cilium.operator).toBeUndefined();
   });
 
   test('two clusters of one environment that differ keep their difference in their own layer', () => {
-    const p = platform([
-      cluster('dev', 'development', 1),
-      cluster('lab', 'development', 2, { nodes: [...nodes('lab', 2, 2)] as AnyJson }),
-    ]);
-    const { output: out, rendered: r } = renderClusters(p);
+    const { output: out, rendered: r } = runCilium(
+      testDefinition([
+        testCluster('dev', 'development', 1),
+        testCluster('lab', 'development', 2, { nodes: [...testNodes('lab', 2, 2)] as AnyJson }),
+      ]),
+    );
     expect(
       (out.chart as AnyJson).environments.development.cilium.operator.updateStrategy,
     ).toBeUndefined();
@@ -83,15 +91,10 @@ describe('operator HA per environment', () => {
 
 describe('Talos-correct base values', () => {
   test('Cilium reaches the API through KubePrism on the port Talos is asked to open', () => {
-    const talos = output.clusters.dev?.talos;
+    const talos = declared.dev?.talos;
     expect(cilium('dev').k8sServiceHost).toBe('localhost');
     expect(cilium('dev').k8sServicePort).toBe(talos?.kubePrism?.port);
-    expect(talos).toEqual({
-      source: 'cilium',
-      cni: 'none',
-      disableKubeProxy: true,
-      kubePrism: { port: 7445 },
-    });
+    expect(talos).toEqual({ cni: 'none', disableKubeProxy: true, kubePrism: { port: 7445 } });
     expect(KUBE_PRISM_PORT).toBe(7445);
   });
 
@@ -106,7 +109,9 @@ describe('Talos-correct base values', () => {
 
   test('capabilities are the upstream defaults without SYS_MODULE, per release', () => {
     for (const version of ['1.18.12', '1.20.0'] as const) {
-      const upstream = parseYaml(readUpstream('cilium', version, 'values.yaml')) as AnyJson;
+      const upstream = parseYaml(
+        readVendoredChartFile('cilium', version, 'values.yaml'),
+      ) as AnyJson;
       const caps = upstream.securityContext.capabilities;
       const release = CILIUM_RELEASES[version];
       expect([...release.ciliumAgentCapabilities].sort()).toEqual(
@@ -140,5 +145,29 @@ describe('Talos-correct base values', () => {
     expect(cilium('dev').l2announcements).toEqual({ enabled: true });
     expect(cilium('dev').k8sClientRateLimit).toEqual({ qps: 30, burst: 60 });
     expect(cilium('dev').bgpControlPlane).toBeUndefined();
+  });
+
+  test('Hubble relay and UI switched off on one cluster are switched off in its layer only', () => {
+    const [dev, ...rest] = referenceClusters();
+    const { rendered: r } = runCilium(
+      testDefinition([
+        { ...dev, components: { cilium: { hubble: { relay: false, ui: false } } } },
+        ...rest,
+      ]),
+    );
+    expect([r.dev?.values.cilium, r.staging?.values.cilium].map((v: AnyJson) => v.hubble)).toEqual([
+      {
+        enabled: true,
+        relay: { enabled: false },
+        ui: { enabled: false },
+        tls: { auto: { enabled: true, method: 'cronJob' } },
+      },
+      {
+        enabled: true,
+        relay: { enabled: true },
+        ui: { enabled: true },
+        tls: { auto: { enabled: true, method: 'cronJob' } },
+      },
+    ]);
   });
 });

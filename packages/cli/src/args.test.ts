@@ -1,45 +1,54 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, usage } from './args.js';
 
+const DEFAULTS = { json: false, strict: false, exitCode: false, noTag: false, report: false };
+
 describe('parseCommandLine', () => {
   it('parses build with every option', () => {
     expect(
       parseCommandLine(['build', '--config', 'p.yaml', '--out=dist', '--json', '--strict']),
     ).toEqual({
       kind: 'run',
-      command: 'build',
-      options: { config: 'p.yaml', out: 'dist', json: true, strict: true, exitCode: false },
+      command: ['build'],
+      positionals: [],
+      options: { ...DEFAULTS, config: 'p.yaml', out: 'dist', json: true, strict: true },
     });
   });
 
   it('leaves config and out unset when not given', () => {
     expect(parseCommandLine(['check'])).toEqual({
       kind: 'run',
-      command: 'check',
-      options: { json: false, strict: false, exitCode: false },
+      command: ['check'],
+      positionals: [],
+      options: DEFAULTS,
     });
   });
 
   it('accepts short options and diff --exit-code', () => {
     expect(parseCommandLine(['diff', '-c', 'a.yaml', '-o', 'out', '--exit-code'])).toEqual({
       kind: 'run',
-      command: 'diff',
-      options: { config: 'a.yaml', out: 'out', json: false, strict: false, exitCode: true },
+      command: ['diff'],
+      positionals: [],
+      options: { ...DEFAULTS, config: 'a.yaml', out: 'out', exitCode: true },
     });
   });
 
   it('refuses --out on validate, which writes nothing', () => {
     expect(parseCommandLine(['validate', '--out', 'x'])).toEqual({
       kind: 'usage-error',
-      command: 'validate',
+      command: ['validate'],
       message: "Unknown option '--out'",
     });
   });
 
-  it('reports an unknown command, an unknown option and a missing command', () => {
+  it('reports an unknown command with a suggestion, an unknown option and a missing command', () => {
     expect(parseCommandLine(['deploy'])).toEqual({
       kind: 'usage-error',
       message: "unknown command 'deploy'",
+    });
+    expect(parseCommandLine(['biuld'])).toEqual({
+      kind: 'usage-error',
+      message: "unknown command 'biuld'; did you mean 'build'?",
     });
     expect(parseCommandLine(['--frobnicate'])).toEqual({
       kind: 'usage-error',
@@ -48,10 +57,18 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine([])).toEqual({ kind: 'usage-error', message: 'no command given' });
   });
 
+  it('suggests the option a typo meant', () => {
+    expect(parseCommandLine(['build', '--strcit'])).toEqual({
+      kind: 'usage-error',
+      command: ['build'],
+      message: "Unknown option '--strcit'; did you mean 'strict'?",
+    });
+  });
+
   it('reports a missing option value and a stray positional', () => {
     expect(parseCommandLine(['build', '--config'])).toEqual({
       kind: 'usage-error',
-      command: 'build',
+      command: ['build'],
       message: "Option '-c, --config <value>' argument missing",
     });
     expect(parseCommandLine(['build', 'extra'])).toMatchObject({
@@ -67,21 +84,55 @@ describe('parseCommandLine', () => {
   it('parses changeset with --config and --out, and refuses --json on it', () => {
     expect(parseCommandLine(['changeset', '-c', 'p.yaml', '--out', 'repo'])).toEqual({
       kind: 'run',
-      command: 'changeset',
-      options: { config: 'p.yaml', out: 'repo', json: false, strict: false, exitCode: false },
+      command: ['changeset'],
+      positionals: [],
+      options: { ...DEFAULTS, config: 'p.yaml', out: 'repo' },
     });
     expect(parseCommandLine(['changeset', '--json'])).toEqual({
       kind: 'usage-error',
-      command: 'changeset',
+      command: ['changeset'],
       message: "Unknown option '--json'",
     });
+  });
+
+  it('parses release and its record subcommand from the same tree', () => {
+    expect(parseCommandLine(['release', '--no-tag', '--out', 'r'])).toEqual({
+      kind: 'run',
+      command: ['release'],
+      positionals: [],
+      options: { ...DEFAULTS, out: 'r', noTag: true },
+    });
+    expect(parseCommandLine(['release', 'record'])).toEqual({
+      kind: 'run',
+      command: ['release', 'record'],
+      positionals: [],
+      options: DEFAULTS,
+    });
+    expect(parseCommandLine(['release', 'recrod'])).toEqual({
+      kind: 'usage-error',
+      command: ['release'],
+      message: "Unexpected argument 'recrod'; did you mean 'record'?",
+    });
+  });
+
+  it('never acts on --help or on an unknown flag, wherever it stands', () => {
+    expect(parseCommandLine(['release', '--help'])).toEqual({ kind: 'help', command: ['release'] });
+    expect(parseCommandLine(['release', 'record', '-h'])).toEqual({
+      kind: 'help',
+      command: ['release', 'record'],
+    });
+    expect(parseCommandLine(['build', '--out', 'x', '--help'])).toEqual({
+      kind: 'help',
+      command: ['build'],
+    });
+    expect(parseCommandLine(['release', '--dry-run'])).toMatchObject({ kind: 'usage-error' });
   });
 
   it('recognises help and version in their forms', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
     expect(parseCommandLine(['-h'])).toEqual({ kind: 'help' });
-    expect(parseCommandLine(['build', '--help'])).toEqual({ kind: 'help', command: 'build' });
-    expect(parseCommandLine(['help', 'diff'])).toEqual({ kind: 'help', command: 'diff' });
+    expect(parseCommandLine(['build', '--help'])).toEqual({ kind: 'help', command: ['build'] });
+    expect(parseCommandLine(['help', 'diff'])).toEqual({ kind: 'help', command: ['diff'] });
     expect(parseCommandLine(['--version'])).toEqual({ kind: 'version' });
     expect(parseCommandLine(['-v'])).toEqual({ kind: 'version' });
   });
@@ -90,19 +141,25 @@ describe('parseCommandLine', () => {
 describe('usage', () => {
   it('lists every command and the exit codes', () => {
     const text = usage();
-    for (const command of ['build', 'validate', 'check', 'diff', 'changeset'])
+    for (const command of ['build', 'validate', 'check', 'diff', 'changeset', 'release'])
       expect(text).toContain(`\n  ${command} `);
     expect(text).toContain('2  usage error or internal fault');
   });
 
-  it('shows the synopsis of one command', () => {
-    expect(usage('validate').split('\n')[0]).toBe(
-      'Usage: homelab validate [--config FILE] [--json] [--strict]',
-    );
-    expect(usage('changeset').split('\n').slice(0, 3)).toEqual([
-      'Usage: homelab changeset [--config FILE] [--out DIR]',
+  it('shows the synopsis, summary and options of one command', () => {
+    const text = usage(['changeset']);
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      'Usage: homelab changeset [options]',
       '',
       'write a changeset bumping every chart that changed without a new version',
     ]);
+    expect(text).toContain('-c, --config FILE');
+    expect(text).not.toContain('--json');
+  });
+
+  it('lists the subcommands of release', () => {
+    const text = usage(['release']);
+    expect(text.split('\n')[0]).toBe('Usage: homelab release [subcommand] [options]');
+    expect(text).toContain('\n  record ');
   });
 });

@@ -1,8 +1,88 @@
-// Command-line parsing with node:util parseArgs. No I/O: returns what to do.
+// The command tree of `homelab`: each command declared once with its options and positionals;
+// parsing, help and did-you-mean come from the declarations. No I/O: returns what to do.
+// `--help` anywhere never acts; an unknown command or option never acts.
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['build', 'validate', 'check', 'diff', 'changeset'] as const;
-export type CommandName = (typeof COMMANDS)[number];
+type OptionSpec = {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly help: string;
+  readonly value?: string;
+};
+
+interface CommandSpec {
+  readonly summary: string;
+  readonly options: readonly string[];
+  /** Positional arguments, in order (`<name>` required, `[name]` optional). */
+  readonly positionals?: readonly string[];
+  readonly subcommands?: { readonly [name: string]: CommandSpec };
+}
+
+const OPTIONS: { readonly [name: string]: OptionSpec } = {
+  config: {
+    type: 'string',
+    short: 'c',
+    value: 'FILE',
+    help: 'platform definition (default: <workspace>/apps/homelab/platform.yaml, <workspace> being the nearest folder above the current one that holds pnpm-workspace.yaml, else the current folder)',
+  },
+  out: {
+    type: 'string',
+    short: 'o',
+    value: 'DIR',
+    help: 'output root holding charts/ and clusters/, the version record charts/.versions.json and .changeset/ (default: <workspace>); for `release`: where archives go (default: <workspace>/release)',
+  },
+  json: { type: 'boolean', help: 'print a JSON report on stdout: { ok, issues, summary }' },
+  strict: { type: 'boolean', help: 'treat warnings as errors' },
+  'exit-code': { type: 'boolean', help: '(diff) exit 1 when build would change something' },
+  'no-tag': { type: 'boolean', help: '(release) do not create git tags' },
+  report: {
+    type: 'boolean',
+    help: '(validate) print what the platform is made of: components per cluster, sync waves',
+  },
+  mirror: {
+    type: 'string',
+    value: 'DIR',
+    help: '(vendor sync) read artifacts from an offline mirror instead of downloading them',
+  },
+};
+
+const DEFINITION = ['config', 'json', 'strict'] as const;
+
+export const COMMANDS: { readonly [name: string]: CommandSpec } = {
+  build: {
+    summary: 'generate charts/ and clusters/ from the definition (writes only when it is valid)',
+    options: [...DEFINITION, 'out'],
+  },
+  validate: {
+    summary: 'check the definition and everything it generates; writes nothing',
+    options: [...DEFINITION, 'report'],
+  },
+  check: {
+    summary: 'exit 1 when the output is stale or a chart changed without a new version',
+    options: [...DEFINITION, 'out'],
+  },
+  diff: {
+    summary: 'show, as a unified diff, what build would change',
+    options: [...DEFINITION, 'out', 'exit-code'],
+  },
+  changeset: {
+    summary: 'write a changeset bumping every chart that changed without a new version',
+    options: ['config', 'out'],
+  },
+  release: {
+    summary:
+      'package every chart into <out>/<chart>-<version>.tgz, merge <out>/index.yaml, tag new versions',
+    options: ['out', 'no-tag'],
+    subcommands: {
+      record: {
+        summary: 'record every chart version and content digest in charts/.versions.json',
+        options: [],
+      },
+    },
+  },
+};
+
+export type CommandName = string;
 
 export interface CommandOptions {
   /** `--config FILE` as given (resolved against cwd later). */
@@ -13,55 +93,26 @@ export interface CommandOptions {
   readonly strict: boolean;
   /** `diff --exit-code`: exit 1 when there are differences (like `git diff --exit-code`). */
   readonly exitCode: boolean;
+  readonly noTag: boolean;
+  readonly report: boolean;
+  readonly mirror?: string;
 }
 
 export type CommandLine =
-  | { readonly kind: 'help'; readonly command?: CommandName }
+  | { readonly kind: 'help'; readonly command?: readonly string[] }
   | { readonly kind: 'version' }
-  | { readonly kind: 'run'; readonly command: CommandName; readonly options: CommandOptions }
-  | { readonly kind: 'usage-error'; readonly message: string; readonly command?: CommandName };
-
-type OptionSpec = { type: 'string' | 'boolean'; short?: string };
-
-const CONFIG: OptionSpec = { type: 'string', short: 'c' };
-const OUT: OptionSpec = { type: 'string', short: 'o' };
-const FLAG: OptionSpec = { type: 'boolean' };
-
-const OPTIONS: Record<CommandName, Record<string, OptionSpec>> = {
-  build: { config: CONFIG, out: OUT, json: FLAG, strict: FLAG },
-  validate: { config: CONFIG, json: FLAG, strict: FLAG },
-  check: { config: CONFIG, out: OUT, json: FLAG, strict: FLAG },
-  diff: { config: CONFIG, out: OUT, 'exit-code': FLAG },
-  changeset: { config: CONFIG, out: OUT },
-};
-
-const SUMMARIES: Record<CommandName, string> = {
-  build: 'generate charts/ and clusters/ from the definition (writes only when it is valid)',
-  validate: 'check the definition and everything it generates; writes nothing',
-  check: 'exit 1 when the output is stale or a chart changed without a new version',
-  diff: 'show, as a unified diff, what build would change',
-  changeset: 'write a changeset bumping every chart that changed without a new version',
-};
-
-const USAGES: Record<CommandName, string> = {
-  build: 'homelab build [--config FILE] [--out DIR] [--json] [--strict]',
-  validate: 'homelab validate [--config FILE] [--json] [--strict]',
-  check: 'homelab check [--config FILE] [--out DIR] [--json] [--strict]',
-  diff: 'homelab diff [--config FILE] [--out DIR] [--exit-code]',
-  changeset: 'homelab changeset [--config FILE] [--out DIR]',
-};
-
-const OPTION_HELP = `Options:
-  -c, --config FILE  platform definition (default: <workspace>/apps/homelab/platform.yaml,
-                     <workspace> being the nearest folder above the current one that holds
-                     pnpm-workspace.yaml, else the current folder)
-  -o, --out DIR      output root holding charts/ and clusters/, and the version record
-                     charts/.versions.json and .changeset/ (default: <workspace>)
-      --json         print a JSON report on stdout: { ok, issues, summary }
-      --strict       treat warnings as errors
-      --exit-code    (diff) exit 1 when build would change something
-  -h, --help         show this help
-  -v, --version      print the version`;
+  | {
+      readonly kind: 'run';
+      /** The command path, e.g. `['release', 'record']`. */
+      readonly command: readonly string[];
+      readonly options: CommandOptions;
+      readonly positionals: readonly string[];
+    }
+  | {
+      readonly kind: 'usage-error';
+      readonly message: string;
+      readonly command?: readonly string[];
+    };
 
 const EXIT_CODES = `Exit codes:
   0  success
@@ -69,16 +120,84 @@ const EXIT_CODES = `Exit codes:
      without a new version: add a changeset), drift (diff --exit-code)
   2  usage error or internal fault (set HOMELAB_DEBUG=1 for the stack trace)`;
 
-export function usage(command?: CommandName): string {
-  if (command) {
-    return `Usage: ${USAGES[command]}\n\n${SUMMARIES[command]}\n\n${OPTION_HELP}\n\n${EXIT_CODES}\n`;
-  }
-  const commands = COMMANDS.map((name) => `  ${name.padEnd(10)} ${SUMMARIES[name]}`).join('\n');
-  return `Usage: homelab <command> [options]\n\nCommands:\n${commands}\n\n${OPTION_HELP}\n\n${EXIT_CODES}\n`;
+function optionLine(name: string): string {
+  const spec = OPTIONS[name];
+  if (spec === undefined) return '';
+  const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
+  return `  ${flag.padEnd(22)} ${spec.help}`;
 }
 
-function isCommand(name: string): name is CommandName {
-  return (COMMANDS as readonly string[]).includes(name);
+function specAt(path: readonly string[]): CommandSpec | undefined {
+  let commands: { readonly [name: string]: CommandSpec } | undefined = COMMANDS;
+  let spec: CommandSpec | undefined;
+  for (const name of path) {
+    spec = commands?.[name];
+    if (spec === undefined) return undefined;
+    commands = spec.subcommands;
+  }
+  return spec;
+}
+
+export function usage(command?: readonly string[]): string {
+  const spec = command === undefined ? undefined : specAt(command);
+  if (command !== undefined && spec !== undefined) {
+    const name = command.join(' ');
+    const positionals = (spec.positionals ?? []).map((p) => ` ${p}`).join('');
+    const subs = Object.entries(spec.subcommands ?? {});
+    const lines = [
+      `Usage: homelab ${name}${subs.length > 0 ? ' [subcommand]' : ''}${positionals} [options]`,
+      '',
+      spec.summary,
+    ];
+    if (subs.length > 0) {
+      lines.push('', 'Subcommands:', ...subs.map(([sub, s]) => `  ${sub.padEnd(12)} ${s.summary}`));
+    }
+    lines.push(
+      '',
+      'Options:',
+      ...spec.options.map(optionLine),
+      `  ${'-h, --help'.padEnd(22)} show this help`,
+    );
+    return `${lines.join('\n')}\n\n${EXIT_CODES}\n`;
+  }
+  const commands = Object.entries(COMMANDS)
+    .map(([name, s]) => `  ${name.padEnd(12)} ${s.summary}`)
+    .join('\n');
+  return `Usage: homelab <command> [options]\n\nCommands:\n${commands}\n\nRun \`homelab <command> --help\` for its options.\n  -h, --help             show this help\n  -v, --version          print the version\n\n${EXIT_CODES}\n`;
+}
+
+/** Levenshtein distance, for did-you-mean. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] ?? 0;
+      row[j] = Math.min(
+        current + 1,
+        (row[j - 1] ?? 0) + 1,
+        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+function suggestion(word: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = distance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3))
+    ? `; did you mean '${best}'?`
+    : '';
 }
 
 function firstSentence(message: string): string {
@@ -88,54 +207,121 @@ function firstSentence(message: string): string {
 
 /** Parses `argv` (without node and the script). */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
+  // `--help`/`-h` anywhere: help for the deepest command named before it, never an action.
+  const helpAt = argv.findIndex((arg) => arg === '--help' || arg === '-h');
   const [first, ...rest] = argv;
   if (first === undefined) return { kind: 'usage-error', message: 'no command given' };
-  if (first === '-h' || first === '--help') return { kind: 'help' };
   if (first === '-v' || first === '--version') {
     return rest.length === 0
       ? { kind: 'version' }
       : { kind: 'usage-error', message: `unexpected argument '${rest[0]}' after ${first}` };
   }
   if (first === 'help') {
-    const topic = rest[0];
-    if (topic === undefined) return { kind: 'help' };
-    return isCommand(topic)
+    const topic = rest.filter((arg) => !arg.startsWith('-'));
+    if (topic.length === 0) return { kind: 'help' };
+    return specAt(topic) !== undefined
       ? { kind: 'help', command: topic }
-      : { kind: 'usage-error', message: `unknown command '${topic}'` };
+      : {
+          kind: 'usage-error',
+          message: `unknown command '${topic.join(' ')}'${suggestion(topic[0] ?? '', Object.keys(COMMANDS))}`,
+        };
   }
-  if (first.startsWith('-')) return { kind: 'usage-error', message: `unknown option '${first}'` };
-  if (!isCommand(first)) return { kind: 'usage-error', message: `unknown command '${first}'` };
 
-  const command = first;
+  const path: string[] = [];
+  let spec: CommandSpec | undefined;
+  let commands: { readonly [name: string]: CommandSpec } | undefined = COMMANDS;
+  let index = 0;
+  while (index < argv.length) {
+    const word = argv[index] as string;
+    if (word.startsWith('-')) break;
+    const next: CommandSpec | undefined = commands?.[word];
+    if (next === undefined) {
+      if (spec === undefined) {
+        return {
+          kind: 'usage-error',
+          message: `unknown command '${word}'${suggestion(word, Object.keys(COMMANDS))}`,
+        };
+      }
+      break;
+    }
+    path.push(word);
+    spec = next;
+    commands = next.subcommands;
+    index++;
+  }
+  if (spec === undefined) {
+    if (helpAt !== -1) return { kind: 'help' };
+    return { kind: 'usage-error', message: `unknown option '${first}'` };
+  }
+  if (helpAt !== -1) return { kind: 'help', command: path };
+
+  const allowed = Object.fromEntries(
+    spec.options.map((name) => {
+      const option = OPTIONS[name] as OptionSpec;
+      return [
+        name,
+        option.short ? { type: option.type, short: option.short } : { type: option.type },
+      ];
+    }),
+  );
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({
-      args: [...rest],
-      options: { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } },
+    const parsed = parseArgs({
+      args: argv.slice(index),
+      options: allowed,
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals: true,
+    });
+    values = parsed.values;
+    positionals = parsed.positionals;
   } catch (cause) {
     const message = cause instanceof Error ? firstSentence(cause.message) : String(cause);
-    return { kind: 'usage-error', message, command };
+    const unknown = /Unknown option '--?([^']+)'/.exec(message)?.[1];
+    const hint = unknown === undefined ? '' : suggestion(unknown, spec.options);
+    return { kind: 'usage-error', message: `${message}${hint}`, command: path };
   }
-  if (values.help === true) return { kind: 'help', command };
-  for (const name of ['config', 'out'] as const) {
+  const expected = spec.positionals ?? [];
+  const required = expected.filter((p) => p.startsWith('<')).length;
+  if (positionals.length > expected.length) {
+    const extra = positionals[expected.length] as string;
+    const subs = Object.keys(spec.subcommands ?? {});
+    return {
+      kind: 'usage-error',
+      message: `Unexpected argument '${extra}'${subs.length > 0 ? suggestion(extra, subs) : ''}`,
+      command: path,
+    };
+  }
+  if (positionals.length < required) {
+    return {
+      kind: 'usage-error',
+      message: `missing argument ${expected[positionals.length]}`,
+      command: path,
+    };
+  }
+  for (const name of ['config', 'out', 'mirror'] as const) {
     if (values[name] === '') {
-      return { kind: 'usage-error', message: `option '--${name}' needs a value`, command };
+      return { kind: 'usage-error', message: `option '--${name}' needs a value`, command: path };
     }
   }
-  const config = typeof values.config === 'string' ? values.config : undefined;
-  const out = typeof values.out === 'string' ? values.out : undefined;
+  const text = (name: string): string | undefined =>
+    typeof values[name] === 'string' ? (values[name] as string) : undefined;
+  const config = text('config');
+  const out = text('out');
+  const mirror = text('mirror');
   return {
     kind: 'run',
-    command,
+    command: path,
+    positionals,
     options: {
       ...(config === undefined ? {} : { config }),
       ...(out === undefined ? {} : { out }),
+      ...(mirror === undefined ? {} : { mirror }),
       json: values.json === true,
       strict: values.strict === true,
       exitCode: values['exit-code'] === true,
+      noTag: values['no-tag'] === true,
+      report: values.report === true,
     },
   };
 }

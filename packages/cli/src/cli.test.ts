@@ -111,7 +111,7 @@ function fake(
 const badCidr = (file: string): Issue =>
   error({
     code: 'cidr',
-    path: 'clusters[0].network.podCidr',
+    path: ['clusters', 0, 'network', 'podCidr'],
     message: 'is not a CIDR',
     value: '10.244.0.0/33',
     expected: 'a.b.c.d/n',
@@ -172,7 +172,7 @@ describe('homelab build', () => {
     const issues = [
       warning({
         code: 'even',
-        path: 'clusters[1].nodes',
+        path: ['clusters', 1, 'nodes'],
         message: 'has an even number of control planes',
       }),
     ];
@@ -198,6 +198,8 @@ describe('homelab build', () => {
         severity: 'error',
         code: 'cidr',
         path: 'clusters[0].network.podCidr',
+        segments: ['clusters', 0, 'network', 'podCidr'],
+        output: null,
         message: 'is not a CIDR',
         value: '10.244.0.0/33',
         expected: 'a.b.c.d/n',
@@ -303,7 +305,7 @@ const edited: GeneratedFile[] = released.map((file) =>
     ? { ...file, content: 'cilium:\n  ipam:\n    mode: cluster-pool\n' }
     : file,
 );
-/** The record as `pnpm release record` writes it after releasing `released`. */
+/** The record as `pnpm homelab release record` writes it after releasing `released`. */
 const record = {
   cilium: {
     version: '0.2.0',
@@ -359,7 +361,7 @@ describe('homelab check: the version-increment guard', () => {
     expect(await run(['check'], cli.io)).toBe(1);
     expect(cli.err()).toBe(
       'charts/cilium: "0.2.0" is not the version 0.1.0 recorded in charts/.versions.json: record the ' +
-        'new version (pnpm version-packages runs pnpm release record) (expected 0.1.0)\n',
+        'new version (pnpm version-packages runs pnpm homelab release record) (expected 0.1.0)\n',
     );
     expect(cli.out()).toBe('check failed: 1 chart version error (above)\n');
   });
@@ -369,7 +371,7 @@ describe('homelab check: the version-increment guard', () => {
     expect(await run(['check'], lenient.io)).toBe(0);
     expect(lenient.err()).toBe(
       'charts/cilium: "0.2.0" is not in charts/.versions.json, so its content is not guarded yet: ' +
-        'record it (pnpm release record) [warning]\n',
+        'record it (pnpm homelab release record) [warning]\n',
     );
     expect(lenient.out()).toBe(
       'check passed: 3 files match the definition in 206 ms (1 warning)\n',
@@ -452,7 +454,8 @@ describe('homelab changeset', () => {
   it('refuses to decide on an unreadable version record', async () => {
     const broken = error({
       code: 'version-record',
-      path: 'charts/.versions.json',
+      path: [],
+      output: 'charts/.versions.json',
       message: 'is not valid JSON (Unexpected end of JSON input)',
     });
     const cli = fake({ files: edited, release: { record: {}, issues: [broken] } });

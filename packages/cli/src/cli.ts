@@ -4,14 +4,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { GeneratedFile, Issue } from '@homelab/core';
+import { formatPath, type GeneratedFile, type Issue } from '@homelab/core';
 import type { ChartState } from '@homelab/release';
 import pc from 'picocolors';
-import type { CommandName, CommandOptions } from './args.js';
+import type { CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
-import type { GenerateResult } from './internal/assemble.js';
-import { DEFAULT_CHART_VERSION } from './internal/assemble.js';
+import type { GenerateResult } from './pipeline.js';
 import type { FileChange, Runtime } from './runtime-types.js';
+
+/** Version of a chart whose package.json does not exist yet. */
+const DEFAULT_CHART_VERSION = '0.1.0';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -41,7 +43,9 @@ interface Context {
   readonly runtime: Runtime;
   readonly configPath: string;
   readonly outRoot: string;
+  readonly root: string;
   readonly options: CommandOptions;
+  readonly positionals: readonly string[];
 }
 
 export function workspaceRoot(cwd: string): string {
@@ -97,7 +101,9 @@ function jsonIssue(issue: Issue): Record<string, unknown> {
   return {
     severity: issue.severity,
     code: issue.code,
-    path: issue.path,
+    path: formatPath(issue.path),
+    segments: [...issue.path],
+    output: issue.output ?? null,
     message: issue.message,
     value: issue.value === undefined ? null : issue.value,
     expected: issue.expected ?? null,
@@ -237,9 +243,28 @@ async function build(ctx: Context): Promise<number> {
   return 0;
 }
 
+/** `validate --report`: the components of every cluster in dependency order, and what they provide. */
+function report(result: GenerateResult): string {
+  const lines: string[] = [];
+  for (const run of result.components?.clusters ?? []) {
+    lines.push(`cluster ${run.cluster.name} (${run.cluster.environment}):`);
+    for (const name of run.order) {
+      const provides = [...run.providers.entries()]
+        .filter(([, provider]) => provider === name)
+        .map(([capability]) => capability);
+      const after = run.dependsOn.get(name) ?? [];
+      lines.push(
+        `  ${name.padEnd(16)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
+      );
+    }
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
 async function validate(ctx: Context): Promise<number> {
   const { result, issues, failed } = await generate(ctx);
   const clusters = result.platform?.clusters.length ?? 0;
+  if (ctx.options.report && !ctx.options.json) ctx.io.stdout(report(result));
   if (ctx.options.json) {
     printJson(ctx, !failed, issues, { clusters, files: result.files.length, ms: elapsed(ctx) });
   } else if (failed) {
@@ -439,12 +464,36 @@ async function diff(ctx: Context): Promise<number> {
   return ctx.options.exitCode && count > 0 ? 1 : 0;
 }
 
-const HANDLERS: Record<CommandName, (ctx: Context) => Promise<number>> = {
+async function releaseCharts(ctx: Context): Promise<number> {
+  const { publishCharts } = await import('@homelab/release');
+  const out = resolve(ctx.io.cwd, ctx.options.out ?? join(ctx.root, 'release'));
+  return publishCharts({
+    root: ctx.root,
+    out,
+    tag: !ctx.options.noTag,
+    env: ctx.io.env,
+    log: (line) => ctx.io.stdout(`${line}\n`),
+    error: (line) => ctx.io.stderr(`${line}\n`),
+  });
+}
+
+async function releaseRecord(ctx: Context): Promise<number> {
+  const { recordVersionsOnDisk } = await import('@homelab/release');
+  return recordVersionsOnDisk({
+    root: ctx.root,
+    log: (line) => ctx.io.stdout(`${line}\n`),
+    error: (line) => ctx.io.stderr(`${line}\n`),
+  });
+}
+
+const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
   build,
   validate,
   check,
   diff,
   changeset,
+  release: releaseCharts,
+  'release record': releaseRecord,
 };
 
 function version(): string {
@@ -488,14 +537,21 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     case 'run':
       break;
   }
-  const { command, options } = commandLine;
+  const { command, options, positionals } = commandLine;
   const debug = io.env.HOMELAB_DEBUG === '1';
+  const handler = HANDLERS[command.join(' ')];
+  if (handler === undefined) {
+    io.stderr(
+      `${colors.red('homelab:')} '${command.join(' ')}' needs a subcommand\n\n${usage(command)}`,
+    );
+    return 2;
+  }
   try {
     const root = workspaceRoot(io.cwd);
     const configPath = resolve(io.cwd, options.config ?? join(root, 'apps/homelab/platform.yaml'));
     const outRoot = resolve(io.cwd, options.out ?? root);
     const runtime = await (io.runtime ?? loadRuntime)();
-    return await HANDLERS[command]({
+    return await handler({
       io,
       colors,
       now,
@@ -503,7 +559,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       runtime,
       configPath,
       outRoot,
+      root,
       options,
+      positionals,
     });
   } catch (cause) {
     if (cause instanceof UserError) {
@@ -516,7 +574,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         const where = shown.position
           ? `${shown.position.file}:${shown.position.line}:${shown.position.column}  `
           : '';
-        io.stderr(`${where}${shown.path}: ${shown.message}\n`);
+        io.stderr(`${where}${formatPath(shown.path)}: ${shown.message}\n`);
       }
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
       return 1;

@@ -1,23 +1,7 @@
-export type { CommandLine, CommandName, CommandOptions } from './args.js';
-export { COMMANDS, parseCommandLine, usage } from './args.js';
-export type { CliIo, TreeDifferences } from './cli.js';
-export { classifyChanges, run, workspaceRoot } from './cli.js';
-export type {
-  Assembler,
-  Engine,
-  FilesResult,
-  GenerateInput,
-  GenerateResult,
-  ManifestToValidate,
-} from './internal/assemble.js';
-export { chartManifests, DEFAULT_CHART_VERSION, generateWith } from './internal/assemble.js';
-export { assemblers, components, engine, GENERATED_BY, generate } from './pipeline.js';
+export type { CliIo } from './cli.js';
+export { run } from './cli.js';
+export type { GenerateInput, GenerateOptions, GenerateResult } from './pipeline.js';
+export { generate } from './pipeline.js';
+export { REGISTRY } from './registry.js';
 export { runtime } from './runtime.js';
-export type { FileChange, Runtime, WriteSummary } from './runtime-types.js';
-export type { SecretScanOptions, SecretScanTarget } from './secrets.js';
-export {
-  isLiteralSecretValue,
-  isSensitiveKey,
-  scanGeneratedFiles,
-  scanSecrets,
-} from './secrets.js';
+export type { Runtime } from './runtime-types.js';

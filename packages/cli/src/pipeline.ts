@@ -1,74 +1,255 @@
-// The build pipeline bound to the real packages. Pure: `generate` reads nothing and writes
-// nothing; the CLI reads the definition and hands the files to core's writer.
-import { argocdComponent, assembleApplications, renderArgocd } from '@homelab/argocd-apps';
-import { ciliumComponent, ciliumValidators } from '@homelab/cilium';
-import type { Component, ObjectValidator } from '@homelab/core';
+// The build pipeline (DESIGN.md, "Data flow"): load → resolve → components (declare, render) →
+// assemblers (argocd-apps, talos-config) → chart files → output validation → secret scan →
+// positions. Pure: `generate` reads nothing and writes nothing; the CLI reads the definition and
+// hands the files to core's writer.
+import { assembleApplications } from '@homelab/argocd-apps';
 import {
+  type ChartSpec,
+  type ComponentsResult,
   chartFiles,
+  error,
+  type GeneratedFile,
+  hasErrors,
+  type Issue,
+  type KubeObject,
   loadDefinition,
   loadModelValidators,
   mergeValues,
+  type ObjectValidator,
+  type PathSegment,
+  positionIssues,
+  type Registry,
+  type ResolvedPlatform,
   resolvePlatform,
+  runComponents,
+  type SourcedObject,
+  settingsPath,
+  sortIssues,
+  type Values,
   validateObjects,
 } from '@homelab/core';
 import { renderTalos } from '@homelab/talos-config';
-import type { Assembler, Engine, GenerateInput, GenerateResult } from './internal/assemble.js';
-import { generateWith } from './internal/assemble.js';
+import { validatorsFor } from './definition.js';
+import { REGISTRY } from './registry.js';
+import { scanGeneratedFiles, scanSecrets } from './secrets.js';
 
 /** The command every generated file names in its first line. */
 export const GENERATED_BY = 'pnpm build';
 
-/**
- * Every platform component, in one place. A new component is one import and one entry here
- * (plus its validators below when it emits custom resources without a kubernetes-models package).
- */
-export const components: readonly Component[] = [ciliumComponent];
+/** Version of a chart whose package.json does not exist yet. */
+export const DEFAULT_CHART_VERSION = '0.1.0';
+
+export interface GenerateInput {
+  /** The definition's text. */
+  readonly text: string;
+  /** Its file name, used in issue positions only (never in output). */
+  readonly file: string;
+  /** Current version of each chart (`charts/<chart>/package.json`), by chart name. */
+  readonly chartVersions: Readonly<Record<string, string>>;
+}
+
+export interface GenerateOptions {
+  /** The components (default: the registry). Tests add a component through this alone. */
+  readonly registry?: Registry;
+}
+
+export interface GenerateResult {
+  /** Every generated file, sorted by path; empty when there are errors. */
+  readonly files: GeneratedFile[];
+  /** Every issue, errors and warnings, positioned, sorted and de-duplicated. */
+  readonly issues: Issue[];
+  readonly platform?: ResolvedPlatform;
+  /** What the components declared and rendered (for reports). */
+  readonly components?: ComponentsResult;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isKubeObject(value: unknown): value is KubeObject {
+  return (
+    isObject(value) &&
+    typeof value.apiVersion === 'string' &&
+    typeof value.kind === 'string' &&
+    isObject(value.metadata)
+  );
+}
 
 /**
- * Stages that need the output of every component, in order: Argo CD (its values gather the
- * other components' ignoreDifferences), then the app-of-apps umbrella chart and the root
- * Applications from every component's ApplicationDescriptor.
+ * The objects a chart renders, per value-file set Argo CD uses (each cluster's environment and
+ * cluster layers over the base), de-duplicated: identical objects are validated once. `origin`
+ * gives the place of the definition each cluster's objects come from.
  */
-export const assemblers: readonly Assembler[] = [
-  { name: argocdComponent.name, assemble: (platform, outputs) => renderArgocd(platform, outputs) },
-  {
-    name: 'platform',
-    assemble: (platform, outputs) => {
-      const assembled = assembleApplications(platform, outputs);
-      return {
-        component: 'platform',
-        chart: assembled.chart,
-        clusters: {},
-        files: assembled.files,
-        issues: assembled.issues,
-      };
-    },
-  },
-];
+export function chartManifests(
+  spec: ChartSpec,
+  platform: ResolvedPlatform,
+  origin: (cluster: number) => readonly PathSegment[],
+): { manifests: SourcedObject[]; issues: Issue[] } {
+  const layerSets: { label: string; layers: Values[]; origin: readonly PathSegment[] }[] = [];
+  for (const cluster of platform.clusters) {
+    const clusterLayer = spec.clusters[cluster.name];
+    if (clusterLayer === undefined) continue;
+    const envLayer = spec.environments[cluster.environment];
+    layerSets.push({
+      label: `clusters/${cluster.name}.yaml`,
+      layers: [spec.values, ...(envLayer ? [envLayer] : []), clusterLayer],
+      origin: origin(cluster.index),
+    });
+  }
+  const seen = new Set<string>();
+  const manifests: SourcedObject[] = [];
+  const issues: Issue[] = [];
+  for (const set of layerSets) {
+    const rendered = mergeValues(...set.layers).manifests;
+    if (rendered === undefined || rendered === null) continue;
+    if (!isObject(rendered)) {
+      issues.push(
+        error({
+          code: 'manifests-shape',
+          path: set.origin,
+          output: `charts/${spec.name}/${set.label}#manifests`,
+          message: 'is not a map of name to object',
+          expected: 'manifests: {<name>: <Kubernetes object>}',
+        }),
+      );
+      continue;
+    }
+    for (const name of Object.keys(rendered).sort()) {
+      const object = rendered[name];
+      if (object === null || object === undefined) continue;
+      const source = `charts/${spec.name}/${set.label}#manifests.${name}`;
+      if (!isKubeObject(object)) {
+        issues.push(
+          error({
+            code: 'manifests-shape',
+            path: set.origin,
+            output: source,
+            message: 'is not a Kubernetes object',
+            expected: 'an object with apiVersion, kind and metadata',
+          }),
+        );
+        continue;
+      }
+      const key = `${name}\u0000${JSON.stringify(object)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      manifests.push({ source, object, origin: set.origin });
+    }
+  }
+  return { manifests, issues };
+}
+
+function byPath(a: GeneratedFile, b: GeneratedFile): number {
+  // Code-unit order: independent of locale.
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
 
 /**
- * Validators of the custom resources the components emit. Core kinds, Gateway API and Argo CD
- * objects are checked against the kubernetes-models schemas, loaded for the kinds present.
+ * load → resolve → components → assemblers → chart files → output validation → secret scan.
+ * Issues of every stage that could run are collected, each with the definition's file:line:col;
+ * files are returned only when there is no error.
  */
-const componentValidators: readonly ObjectValidator[] = [...ciliumValidators];
+export async function generate(
+  input: GenerateInput,
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  const registry = options.registry ?? REGISTRY;
+  const issues: Issue[] = [];
+  // A literal secret in the definition is an error wherever it is, even where the schema allows it.
+  issues.push(...scanSecrets([{ path: input.file, content: input.text }], { positions: true }));
 
-export const engine: Engine = {
-  loadDefinition: (text, file) => loadDefinition(text, file),
-  resolvePlatform: (definition) => ({ platform: resolvePlatform(definition), issues: [] }),
-  components,
-  assemblers,
-  renderTalos: (platform, requirements) =>
-    renderTalos(platform, requirements, { generatedBy: GENERATED_BY }),
-  chartFiles: (spec, version) => chartFiles(spec, version, { command: GENERATED_BY }),
-  mergeValues: (layers) => mergeValues(...layers),
-  validateManifests: async (manifests) =>
-    validateObjects(manifests, [...(await loadModelValidators(manifests)), ...componentValidators]),
-};
+  const validators = validatorsFor(registry);
+  const loaded = loadDefinition(input.text, input.file, validators.definition);
+  issues.push(...loaded.issues);
+  const definition = loaded.definition;
+  const finish = (
+    files: GeneratedFile[],
+    platform?: ResolvedPlatform,
+    components?: ComponentsResult,
+  ): GenerateResult => {
+    const positioned =
+      definition !== undefined && loaded.locate !== undefined
+        ? positionIssues(issues, definition, loaded.locate)
+        : issues;
+    const sorted = sortIssues(positioned);
+    return {
+      files: hasErrors(sorted) ? [] : files.sort(byPath),
+      issues: sorted,
+      ...(platform ? { platform } : {}),
+      ...(components ? { components } : {}),
+    };
+  };
+  if (definition === undefined || hasErrors(loaded.issues)) return finish([]);
 
-/**
- * load → resolve → every component → assemblers → talos-config → chart files → output
- * validation → secret scan → files sorted by path. Files only when there is no error.
- */
-export function generate(input: GenerateInput): Promise<GenerateResult> {
-  return generateWith(engine, input);
+  const platform = resolvePlatform(definition);
+  const components = runComponents(platform, registry, { validateSettings: validators.settings });
+  issues.push(...components.issues);
+
+  const applications = assembleApplications(platform, components);
+  issues.push(...applications.issues);
+  const talos = renderTalos(platform, components, {
+    generatedBy: GENERATED_BY,
+    finalSteps: applications.bootstrap,
+  });
+  issues.push(...talos.issues);
+
+  const files: GeneratedFile[] = [...applications.files, ...talos.files];
+  const charts: { spec: ChartSpec; component: string | undefined }[] = [
+    ...components.components.flatMap((run) =>
+      run.output.chart ? [{ spec: run.output.chart, component: run.component.name }] : [],
+    ),
+    ...(applications.chart ? [{ spec: applications.chart, component: undefined }] : []),
+  ];
+  for (const run of components.components) files.push(...(run.output.files ?? []));
+
+  const manifests: SourcedObject[] = [];
+  for (const { spec, component } of charts) {
+    const chart = chartFiles(spec, input.chartVersions[spec.name] ?? DEFAULT_CHART_VERSION, {
+      command: GENERATED_BY,
+    });
+    files.push(...chart.files);
+    const chartOrigin: readonly PathSegment[] =
+      component === undefined ? ['clusters'] : ['components', component];
+    issues.push(
+      ...chart.issues.map((issue) =>
+        issue.path.length > 0 ? issue : { ...issue, path: chartOrigin },
+      ),
+    );
+    const rendered = chartManifests(spec, platform, (index) => {
+      const cluster = platform.clusters[index];
+      return component === undefined || cluster === undefined
+        ? ['clusters', index]
+        : settingsPath(cluster, component);
+    });
+    manifests.push(...rendered.manifests);
+    issues.push(...rendered.issues);
+  }
+  const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
+    ...(component.validators ?? []),
+  ]);
+  issues.push(
+    ...validateObjects(manifests, [
+      ...(await loadModelValidators(manifests)),
+      ...componentValidators,
+    ]),
+  );
+
+  files.sort(byPath);
+  for (let i = 1; i < files.length; i++) {
+    const previous = files[i - 1];
+    const current = files[i];
+    if (previous && current && previous.path === current.path) {
+      issues.push(
+        error({
+          code: 'duplicate-output',
+          path: [],
+          output: current.path,
+          message: 'is generated twice; two generators claim the same file',
+        }),
+      );
+    }
+  }
+  issues.push(...scanGeneratedFiles(files));
+  return finish(files, platform, components);
 }

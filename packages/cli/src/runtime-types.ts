@@ -2,7 +2,7 @@
 // `--help`, `--version` and usage errors never load the generators), tests inject fakes.
 import type { GeneratedFile, Issue } from '@homelab/core';
 import type { VersionRecord } from '@homelab/release';
-import type { GenerateInput, GenerateResult } from './internal/assemble.js';
+import type { GenerateInput, GenerateResult } from './pipeline.js';
 
 export interface WriteSummary {
   /** Generated files written (new or changed). */

@@ -77,7 +77,8 @@ describe('scanSecrets', () => {
       {
         severity: 'error',
         code: 'literal-secret',
-        path: 'charts/argo-cd/values.yaml:5 argo-cd.configs.secret.argocdServerAdminPassword',
+        path: [],
+        output: 'charts/argo-cd/values.yaml:5 argo-cd.configs.secret.argocdServerAdminPassword',
         message: 'is a literal secret value; declare the secret and reference it instead',
         expected: 'a reference to a declared secret, never its value',
       },
@@ -119,7 +120,9 @@ describe('scanSecrets', () => {
         content: '{\n  "auth": {\n    "token": "abc",\n    "enabled": true\n  }\n}\n',
       },
     ]);
-    expect(issues.map((issue) => issue.path)).toEqual(['charts/x/values.schema.json:3 auth.token']);
+    expect(issues.map((issue) => issue.output)).toEqual([
+      'charts/x/values.schema.json:3 auth.token',
+    ]);
   });
 
   it('reports a literal under a list item and a block scalar value', () => {
@@ -130,7 +133,7 @@ describe('scanSecrets', () => {
           'machine:\n  token: abcdef.0123456789abcdef\ncluster:\n  users:\n    - name: admin\n      password: x\n  aescbcEncryptionSecret: |\n    c2VjcmV0\n',
       },
     ]);
-    expect(issues.map((issue) => issue.path)).toEqual([
+    expect(issues.map((issue) => issue.output)).toEqual([
       'clusters/dev/talos/controlplane.yaml:2 machine.token',
       'clusters/dev/talos/controlplane.yaml:6 cluster.users.password',
       'clusters/dev/talos/controlplane.yaml:7 cluster.aescbcEncryptionSecret',
@@ -146,7 +149,7 @@ describe('scanSecrets', () => {
       { path: 'charts/x/README.md', content: `key ${'AKIA'}ABCDEFGHIJKLMNOP here\n` },
       { path: 'charts/x/README.md', content: '-----BEGIN CERTIFICATE-----\n' },
     ]);
-    expect(issues.map((issue) => [issue.path, issue.message])).toEqual([
+    expect(issues.map((issue) => [issue.output, issue.message])).toEqual([
       ['clusters/dev/README.md:3 (text)', 'contains a PEM private key'],
       ['charts/x/README.md:1 (text)', 'contains an AWS access key id'],
     ]);
@@ -169,7 +172,7 @@ describe('scanSecrets', () => {
     );
     expect(issues).toEqual([
       expect.objectContaining({
-        path: 'platform.apiToken',
+        path: ['platform', 'apiToken'],
         position: { file: '/x/platform.yaml', line: 3, column: 3 },
       }),
     ]);

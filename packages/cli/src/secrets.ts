@@ -115,7 +115,8 @@ export function scanSecrets(
         issues.push(
           error({
             code: 'literal-secret',
-            path: options.positions ? keyPath : `${target.path}:${index + 1} ${keyPath}`,
+            path: options.positions && keyPath !== '(text)' ? keyPath.split('.') : [],
+            ...(options.positions ? {} : { output: `${target.path}:${index + 1} ${keyPath}` }),
             message,
             expected: 'a reference to a declared secret, never its value',
             ...(options.positions ? { position } : {}),

@@ -180,7 +180,7 @@ describe('chartFiles', () => {
       }),
       '0.1.0',
     );
-    expect(issues.map((issue) => [issue.path, issue.code])).toEqual([
+    expect(issues.map((issue) => [issue.output, issue.code])).toEqual([
       ['charts/demo/values.yaml#cilium.image', 'template-marker'],
       ['charts/demo/values.yaml#typo', 'chart-unknown-key'],
       ['charts/demo/values.yaml#manifests.bad', 'manifest-shape'],

@@ -112,7 +112,8 @@ export function chartFiles(
       if (!allowedKeys.has(key)) {
         issues.push(
           error({
-            path: `${where}#${formatPath([key])}`,
+            path: [],
+            output: `${where}#${formatPath([key])}`,
             message: 'is not a key of this chart; values.schema.json refuses it',
             expected: [...allowedKeys].sort(compareStrings).join(', '),
             code: 'chart-unknown-key',
@@ -125,7 +126,8 @@ export function chartFiles(
       if (dependencyValues !== undefined && !isTable(dependencyValues)) {
         issues.push(
           error({
-            path: `${where}#${formatPath([spec.dependency.name])}`,
+            path: [],
+            output: `${where}#${formatPath([spec.dependency.name])}`,
             message: 'holds the upstream chart values and must be a map',
             value: dependencyValues,
             code: 'chart-dependency-values',
@@ -225,7 +227,7 @@ function isTable(value: unknown): value is { [key: string]: JsonValue } {
 }
 
 function prefixed(issue: Issue, where: string): Issue {
-  return { ...issue, path: `${where}#${issue.path}` };
+  return { ...issue, output: `${where}#${issue.output ?? ''}` };
 }
 
 function manifestIssues(
@@ -237,7 +239,8 @@ function manifestIssues(
   if (!isTable(manifests)) {
     return [
       error({
-        path: `${where}#manifests`,
+        path: [],
+        output: `${where}#manifests`,
         message: 'is not a map of objects',
         value: manifests,
         expected: 'a map {<stable-name>: <object>} (a map so that layers merge)',
@@ -249,13 +252,14 @@ function manifestIssues(
   const isBase = baseManifests === undefined;
   for (const key of Object.keys(manifests).sort(compareStrings)) {
     const entry = manifests[key];
-    const path = `${where}#${formatPath(['manifests', key])}`;
+    const output = `${where}#${formatPath(['manifests', key])}`;
     const inBase = isTable(baseManifests) && Object.hasOwn(baseManifests, key);
     if (entry === null) {
       if (isBase || !inBase) {
         issues.push(
           error({
-            path,
+            path: [],
+            output,
             message: isBase
               ? 'is null in values.yaml'
               : 'is null, but Helm deletes a key only where values.yaml defines it: this would render a "null" document',
@@ -268,7 +272,13 @@ function manifestIssues(
     }
     if (!isTable(entry)) {
       issues.push(
-        error({ path, message: 'is not an object', value: entry, code: 'manifest-shape' }),
+        error({
+          path: [],
+          output,
+          message: 'is not an object',
+          value: entry,
+          code: 'manifest-shape',
+        }),
       );
       continue;
     }
@@ -284,7 +294,8 @@ function manifestIssues(
     if (missing.length > 0 && isBase) {
       issues.push(
         error({
-          path,
+          path: [],
+          output,
           message: `has no ${missing.join(', ')}`,
           expected: 'a Kubernetes object with apiVersion, kind and metadata.name',
           code: 'manifest-shape',
@@ -302,7 +313,8 @@ function baseNullWarnings(where: string, values: Values): Issue[] {
     if (node === null) {
       issues.push(
         warning({
-          path: `${where}#${formatPath(path)}`,
+          path: [],
+          output: `${where}#${formatPath(path)}`,
           message:
             "is null in values.yaml; Helm does not reliably delete subchart defaults from a chart's own values.yaml",
           expected: 'the null in an env/ or clusters/ layer, or an explicit value',

@@ -7,9 +7,9 @@ test('src/generated/platform.ts matches the schema (run `pnpm --filter @homelab/
   expect(committed).toBe(await generatePlatformTypes());
 });
 
-test('every property of the platform schema has a description and objects are closed', () => {
+test('every property of the definition schema has a description and objects are closed', () => {
   const schema = JSON.parse(
-    readFileSync(new URL('../schema/platform.schema.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../schema/definition.schema.json', import.meta.url), 'utf8'),
   ) as unknown;
   const problems: string[] = [];
   const visit = (node: unknown, path: string): void => {

@@ -152,8 +152,8 @@ describe('renderChart', () => {
     });
     const rendered = renderChart(layered, ['env/production.yaml', 'clusters/prod.yaml']);
     expect(rendered.objects).toEqual([]);
-    expect(rendered.issues.map((issue) => [issue.path, issue.code])).toEqual([
-      ['manifests.extra', 'manifest-null'],
+    expect(rendered.issues.map((issue) => [issue.output, issue.code])).toEqual([
+      ['charts/demo/values#manifests.extra', 'manifest-null'],
     ]);
   });
 
@@ -175,8 +175,11 @@ describe('renderChart', () => {
       }),
     });
     const issues = renderChart(withSchema, ['env/production.yaml']).issues;
-    expect(issues.map((issue) => issue.path).sort()).toEqual(['(root)', 'replicas']);
-    expect(issues.find((issue) => issue.path === '(root)')?.message).toContain('(typo)');
+    expect(issues.map((issue) => issue.output).sort()).toEqual([
+      'charts/demo/values.schema.json#(root)',
+      'charts/demo/values.schema.json#replicas',
+    ]);
+    expect(issues.find((issue) => issue.output?.endsWith('#(root)'))?.message).toContain('(typo)');
   });
 
   it('refuses a chart whose template is not the contract one', () => {

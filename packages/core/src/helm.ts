@@ -148,11 +148,12 @@ export function renderChart(
   if (isTable(manifests)) {
     for (const key of Object.keys(manifests).sort(compareStrings)) {
       const entry = manifests[key];
-      const path = formatPath(['manifests', key]);
+      const output = `${root}values#${formatPath(['manifests', key])}`;
       if (entry === null || entry === undefined) {
         issues.push(
           error({
-            path,
+            path: [],
+            output,
             message:
               'is null after merging the layers: Helm deletes a key only where values.yaml defines it, so this renders a "null" document',
             expected: 'define the manifest in values.yaml, or override it with an object',
@@ -165,7 +166,8 @@ export function renderChart(
       if (problem !== undefined) {
         issues.push(
           error({
-            path,
+            path: [],
+            output,
             message: problem,
             value: entry,
             code: 'manifest-shape',
@@ -180,7 +182,8 @@ export function renderChart(
       if (other !== undefined) {
         issues.push(
           error({
-            path,
+            path: [],
+            output,
             message: `renders the same object as manifests.${other} (${identity})`,
             code: 'manifest-duplicate',
           }),
@@ -194,7 +197,8 @@ export function renderChart(
   } else if (manifests !== undefined && manifests !== null) {
     issues.push(
       error({
-        path: 'manifests',
+        path: [],
+        output: `${root}values#manifests`,
         message: 'is not a map',
         value: manifests,
         code: 'manifest-shape',
@@ -301,7 +305,8 @@ function schemaIssues(file: string, schemaText: string, values: Values): Issue[]
         ? ` (${String((problem.params as { additionalProperty?: unknown }).additionalProperty)})`
         : '';
     return error({
-      path: formatPath(segments),
+      path: [],
+      output: `${file}#${formatPath(segments)}`,
       message: `${problem.message ?? 'is invalid'}${extra}, per ${file}`,
       code: 'values-schema',
     });

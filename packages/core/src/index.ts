@@ -1,25 +1,59 @@
 export type { ChartFiles, ChartFilesOptions } from './chart.js';
+export { chartFiles, chartPackageJson, chartPackageName, INITIAL_CHART_VERSION } from './chart.js';
+export type {
+  ClusterRun,
+  ComponentRun,
+  ComponentsResult,
+  Registry,
+  RunOptions,
+  SettingsValidator,
+} from './components.js';
 export {
-  chartFiles,
-  chartPackageJson,
-  chartPackageName,
-  INITIAL_CHART_VERSION,
-  valuesSchema,
-} from './chart.js';
+  compiledSettingsValidator,
+  componentSettings,
+  runComponents,
+  settingsPath,
+} from './components.js';
 export type {
-  CiliumSettings,
-  Cluster,
-  Node,
-  PlatformDefinition,
-} from './generated/platform.js';
+  AnyComponent,
+  ApplicationDescriptor,
+  BootstrapSecret,
+  BootstrapStep,
+  Capability,
+  CapabilityFacts,
+  ClusterContribution,
+  Component,
+  ComponentCluster,
+  ComponentOutput,
+  ConsumerManifests,
+  CrdBundle,
+  Declaration,
+  DeclareInput,
+  FlowDeclaration,
+  GroupKind,
+  JsonSchema,
+  MonitorDeclaration,
+  OidcClientRequest,
+  PeerContribution,
+  ProvidedFacts,
+  RenderCluster,
+  RenderInput,
+  RouteAuth,
+  RouteRequest,
+  SecretKeyRef,
+  SecretRequirement,
+  SettingsSpec,
+  TalosNeeds,
+  VolumeRequest,
+} from './contract.js';
+export { CAPABILITIES } from './contract.js';
+export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
+export type { Cluster, Node, PlatformDefinition } from './generated/platform.js';
+export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
+export { dependencyLayers, formatCycle } from './graph.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
-export { MANIFESTS_TEMPLATE, mergeValues, objectIdentity, renderChart } from './helm.js';
-export type {
-  Issue,
-  IssueInput,
-  IssueSeverity,
-  SourcePosition,
-} from './issues.js';
+export { mergeValues, objectIdentity, renderChart } from './helm.js';
+export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
 export {
   error,
   formatIssue,
@@ -30,8 +64,14 @@ export {
   ValidationError,
   warning,
 } from './issues.js';
-export type { LoadResult } from './load.js';
-export { LOAD_LIMITS, loadDefinition, validateDefinition } from './load.js';
+export type { DefinitionValidator, LoadResult } from './load.js';
+export {
+  definitionValidator,
+  definitionValidatorSource,
+  LOAD_LIMITS,
+  loadDefinition,
+  validateDefinition,
+} from './load.js';
 export type { Cidr, IpAddress, IpVersion } from './net.js';
 export {
   cidrContains,
@@ -47,13 +87,11 @@ export {
   parseCidr,
   parseIp,
 } from './net.js';
-export type { ObjectProblem, ObjectValidator, SourcedObject } from './output-validate.js';
-export {
-  jsonSchemaValidator,
-  loadModelValidators,
-  MODEL_VALIDATED_KINDS,
-  manifestSource,
-  validateObjects,
+export type {
+  KindSchema,
+  ObjectProblem,
+  ObjectValidator,
+  SourcedObject,
 } from './output-validate.js';
 export type {
   EnforcedPodSecurity,
@@ -70,32 +108,34 @@ export {
   podTemplateOf,
 } from './pod-security.js';
 export {
+  jsonSchemaValidator,
+  kindValidatorSource,
+  kindValidators,
+  loadModelValidators,
+  validateObjects,
+} from './output-validate.js';
+export { positionIssues } from './positions.js';
+export {
   checkHaInvariants,
-  checkStorageReplicas,
-  DEFAULT_PROFILES,
-  DEFAULT_TARGET_REVISION,
   environmentProfiles,
   HOSTNAME_TOPOLOGY_KEY,
   haPlan,
 } from './profiles.js';
 export { DEFAULT_INTERFACE, resolvePlatform } from './resolve.js';
-export type { Locator, PathSegment } from './schema-validate.js';
+export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,
   didYouMean,
-  platformSchema,
   schemaIssues,
+  standaloneValidators,
 } from './schema-validate.js';
-export { SUPPORTED_TALOS, semanticIssues } from './semantic.js';
+export { SUPPORTED_TALOS } from './semantic.js';
+export type { TarEntry, TarFile } from './tar.js';
+export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {
-  AntiAffinityMode,
-  ApplicationDescriptor,
   ChartDependency,
   ChartReadme,
   ChartSpec,
-  ClusterContribution,
-  Component,
-  ComponentOutput,
   EnvironmentName,
   EnvironmentProfile,
   GeneratedFile,
@@ -109,26 +149,22 @@ export type {
   ResolvedCluster,
   ResolvedNode,
   ResolvedPlatform,
-  RolloutMode,
-  SecretRequirement,
-  TalosRequirements,
-  TopologySpreadMode,
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
+export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
+export { chartArchivePath, vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
 export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';
 export {
   compareStrings,
   DEFAULT_GENERATED_BY,
-  generatedComment,
   generatedHeader,
   isGeneratedContent,
-  orderedKeys,
   parseAllDocuments,
   parseYaml,
-  templateMarkerIssues,
+  shellQuote,
   toJson,
   toYaml,
   toYamlDocuments,

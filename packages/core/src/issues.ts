@@ -7,33 +7,46 @@ export interface SourcePosition {
 
 export type IssueSeverity = 'error' | 'warning';
 
+/** One segment of a path into the definition: a mapping key or a list index. */
+export type PathSegment = string | number;
+
 /**
  * One problem found in a definition or in generated output. Validation collects these and
  * returns them all at once; only the CLI turns them into exit codes.
  */
 export interface Issue {
   readonly severity: IssueSeverity;
-  /** Path into the definition or object, e.g. `clusters[1].network.podCidr`. */
-  readonly path: string;
+  /**
+   * Path into the definition, as segments (`['clusters', 1, 'network', 'podCidr']`), formatted
+   * only when printed. For a problem found in generated output: the place of the definition
+   * that produced it (the component's settings, the cluster).
+   */
+  readonly path: readonly PathSegment[];
   /** What is wrong, in a sentence a user can act on. */
   readonly message: string;
   /** The offending value, when there is one. */
   readonly value?: unknown;
   /** What was expected instead. */
   readonly expected?: string;
-  /** Where the file has it; absent for issues about generated output. */
+  /** Where the definition file has `path` (filled by the loader and the pipeline). */
   readonly position?: SourcePosition;
+  /**
+   * For a problem in generated output: where, e.g.
+   * `charts/cilium/clusters/dev.yaml#manifests.lb-pool-default.spec.blocks[0].cidr`.
+   */
+  readonly output?: string;
   /** A stable machine-readable code, e.g. `schema`, `cidr-overlap`. */
   readonly code: string;
 }
 
 export interface IssueInput {
-  readonly path: string;
+  readonly path: readonly PathSegment[];
   readonly message: string;
   readonly code: string;
   readonly value?: unknown;
   readonly expected?: string;
   readonly position?: SourcePosition;
+  readonly output?: string;
 }
 
 export function error(input: IssueInput): Issue {
@@ -49,7 +62,7 @@ export function hasErrors(issues: readonly Issue[]): boolean {
 }
 
 /** Formats a path from segments: `['clusters', 1, 'network']` → `clusters[1].network`. */
-export function formatPath(segments: readonly (string | number)[]): string {
+export function formatPath(segments: readonly PathSegment[]): string {
   let out = '';
   for (const segment of segments) {
     if (typeof segment === 'number') out += `[${segment}]`;
@@ -68,37 +81,47 @@ function describeValue(value: unknown): string {
 
 /**
  * One line per issue:
- * `platform.yaml:14:9  clusters[0].network.podCidr: "10.244.0.0/33" is not a CIDR (expected a.b.c.d/n)`.
+ * `platform.yaml:14:9  clusters[0].network.podCidr: "10.244.0.0/33" is not a CIDR (expected a.b.c.d/n)`;
+ * a problem in generated output names the output after the definition path:
+ * `platform.yaml:30:7  clusters[0].components.cilium → charts/cilium/clusters/dev.yaml#manifests.x: …`.
  */
 export function formatIssue(issue: Issue): string {
   const where = issue.position
     ? `${issue.position.file}:${issue.position.line}:${issue.position.column}  `
     : '';
+  const subject =
+    issue.output === undefined
+      ? formatPath(issue.path)
+      : issue.path.length === 0
+        ? issue.output
+        : `${formatPath(issue.path)} → ${issue.output}`;
   const value =
     'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
   const expected = issue.expected ? ` (expected ${issue.expected})` : '';
-  return `${where}${issue.path}: ${value}${issue.message}${expected}`;
+  return `${where}${subject}: ${value}${issue.message}${expected}`;
 }
 
 /** Sorts issues by file position, then path, so output is stable; removes exact duplicates. */
 export function sortIssues(issues: readonly Issue[]): Issue[] {
   const seen = new Set<string>();
-  const unique: Issue[] = [];
+  const unique: { issue: Issue; key: string }[] = [];
   for (const issue of issues) {
     const key = `${issue.severity}\u0000${formatIssue(issue)}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    unique.push(issue);
+    unique.push({ issue, key });
   }
-  return unique.sort((a, b) => {
-    const la = a.position?.line ?? Number.MAX_SAFE_INTEGER;
-    const lb = b.position?.line ?? Number.MAX_SAFE_INTEGER;
-    if (la !== lb) return la - lb;
-    const ca = a.position?.column ?? 0;
-    const cb = b.position?.column ?? 0;
-    if (ca !== cb) return ca - cb;
-    return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-  });
+  return unique
+    .sort((a, b) => {
+      const la = a.issue.position?.line ?? Number.MAX_SAFE_INTEGER;
+      const lb = b.issue.position?.line ?? Number.MAX_SAFE_INTEGER;
+      if (la !== lb) return la - lb;
+      const ca = a.issue.position?.column ?? 0;
+      const cb = b.issue.position?.column ?? 0;
+      if (ca !== cb) return ca - cb;
+      return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    })
+    .map((entry) => entry.issue);
 }
 
 /** Raised when a definition or the generated output has errors; carries every issue. */

@@ -15,18 +15,47 @@ import {
   Parser,
   type Node as YamlNode,
 } from 'yaml';
+import type { JsonSchema } from './contract.js';
 import type { PlatformDefinition } from './generated/platform.js';
 import {
   error,
   formatPath,
   hasErrors,
   type Issue,
+  type PathSegment,
   type SourcePosition,
   sortIssues,
   warning,
 } from './issues.js';
-import { type Locator, type PathSegment, schemaIssues } from './schema-validate.js';
+import {
+  type Locator,
+  type StandaloneSource,
+  schemaIssues,
+  standaloneValidators,
+  VALIDATOR_OPTIONS,
+} from './schema-validate.js';
 import { semanticIssues } from './semantic.js';
+
+/** Checks a parsed definition against the composed definition schema. */
+export type DefinitionValidator = (data: unknown, locate: Locator) => Issue[];
+
+/** What scripts/build-standalone.mjs generates a definition validator from (schema `definition`). */
+export function definitionValidatorSource(schema: JsonSchema): StandaloneSource {
+  return { options: VALIDATOR_OPTIONS, schemas: { definition: schema } };
+}
+
+/**
+ * The validator of `schema` (the composed definition schema): the function of the build-time
+ * generated module `generated()` returns when it was generated from exactly this schema
+ * (scripts/standalone.mjs, schema name `definition`), otherwise the schema compiled on first use.
+ */
+export function definitionValidator(
+  schema: JsonSchema,
+  generated: () => unknown = () => undefined,
+): DefinitionValidator {
+  const validators = standaloneValidators(definitionValidatorSource(schema), generated);
+  return (data, locate) => schemaIssues(validators('definition'), data, locate);
+}
 
 /** Limits that keep a hostile file from exhausting memory or the stack. */
 export const LOAD_LIMITS = {
@@ -51,7 +80,7 @@ function capped(issues: Issue[]): Issue[] {
     ...issues.slice(0, LOAD_LIMITS.maxIssues),
     error({
       code: 'too-many-issues',
-      path: '(root)',
+      path: [],
       value: rest,
       message: 'more issues are not shown; fix the ones above first',
       expected: `at most ${LOAD_LIMITS.maxIssues} issues per run`,
@@ -64,6 +93,8 @@ export interface LoadResult {
   /** The definition, when it has no errors (warnings may remain in `issues`). */
   readonly definition: PlatformDefinition | undefined;
   readonly issues: Issue[];
+  /** Where a path of the definition sits in the file (for issues found later). */
+  readonly locate?: Locator;
 }
 
 function positionAt(
@@ -181,7 +212,7 @@ function yamlIssue(
   );
   return make({
     code: e.code === 'RESOURCE_EXHAUSTION' ? 'yaml-too-deep' : 'yaml',
-    path: '(root)',
+    path: [],
     message: `YAML ${severity === 'error' ? 'syntax error' : 'warning'}: ${message}`,
     expected: 'valid YAML',
     position,
@@ -250,7 +281,7 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
     if (entries.length > LOAD_LIMITS.maxCollectionSize) {
       return error({
         code: 'too-large',
-        path: formatPath(path),
+        path,
         value: entries.length,
         message: `entries in one ${Array.isArray(value) ? 'list' : 'mapping'} is more than a platform definition has`,
         expected: `at most ${LOAD_LIMITS.maxCollectionSize} entries`,
@@ -265,7 +296,7 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
         const aliasPosition = locate?.([...path, key]);
         return error({
           code: 'cycle',
-          path: formatPath([...path, key]),
+          path: [...path, key],
           message: 'contains itself (a YAML alias refers to an anchor that encloses it)',
           expected: 'plain, finite data',
           ...(aliasPosition ? { position: aliasPosition } : at),
@@ -281,22 +312,27 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
  * Validates plain data (already parsed) as a platform definition: JSON Schema, then semantic
  * checks on the well-formed parts. `locate` gives positions; without it, issues have none.
  */
-export function validateDefinition(data: unknown, locate?: Locator): LoadResult {
+export function validateDefinition(
+  data: unknown,
+  validator: DefinitionValidator,
+  locate: Locator = () => undefined,
+): LoadResult {
   const shape = shapeIssue(data, locate);
-  if (shape) return { definition: undefined, issues: [shape] };
-  const fromSchema = schemaIssues(data, locate);
+  if (shape) return { definition: undefined, issues: [shape], locate };
+  const fromSchema = validator(data, locate);
   const semantic =
     typeof data === 'object' && data !== null && !Array.isArray(data)
       ? semanticIssues(
           data as PlatformDefinition,
           locate,
-          fromSchema.map((issue) => issue.path),
+          fromSchema.map((issue) => formatPath(issue.path)),
         )
       : [];
   const issues = sortIssues([...fromSchema, ...semantic]);
   return {
     definition: hasErrors(issues) ? undefined : (data as PlatformDefinition),
     issues,
+    locate,
   };
 }
 
@@ -304,14 +340,18 @@ export function validateDefinition(data: unknown, locate?: Locator): LoadResult 
  * Parses and validates a platform definition. `file` names the source in positions. Every
  * problem comes back as an issue with file:line:column; nothing is thrown for bad input.
  */
-export function loadDefinition(text: string, file: string): LoadResult {
+export function loadDefinition(
+  text: string,
+  file: string,
+  validator: DefinitionValidator,
+): LoadResult {
   const fail = (issue: Issue): LoadResult => ({ definition: undefined, issues: [issue] });
   const bytes = new TextEncoder().encode(text).length;
   if (bytes > LOAD_LIMITS.maxBytes) {
     return fail(
       error({
         code: 'yaml-too-large',
-        path: '(root)',
+        path: [],
         value: bytes,
         message: `bytes is larger than a platform definition may be`,
         expected: `at most ${LOAD_LIMITS.maxBytes} bytes (2 MiB)`,
@@ -325,7 +365,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
     return fail(
       error({
         code: 'yaml-too-deep',
-        path: '(root)',
+        path: [],
         message: `YAML nesting is deeper than ${LOAD_LIMITS.maxDepth} levels`,
         expected: `at most ${LOAD_LIMITS.maxDepth} nested mappings and lists`,
         position: startPosition(file, text, tooDeepAt),
@@ -346,7 +386,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
     syntax.push(
       error({
         code: 'yaml-multiple-documents',
-        path: '(root)',
+        path: [],
         message: 'the file holds more than one YAML document',
         expected: 'a single document (remove the "---" line and what follows, or merge it)',
         position: positionAt(file, lineCounter, second.range[0]),
@@ -363,7 +403,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
     return fail(
       error({
         code: 'yaml-root',
-        path: '(root)',
+        path: [],
         value: isScalar(root) ? root.value : undefined,
         message: `the document is ${isSeq(root) ? 'a list' : 'a scalar'}`,
         expected: 'a mapping with platform, repository and clusters',
@@ -377,7 +417,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
     const duplicates = index.duplicates.map(({ path, key }) =>
       error({
         code: 'yaml-duplicate-key',
-        path: formatPath(path),
+        path,
         value: path[path.length - 1],
         message: 'is a duplicate key: YAML would silently keep only one of the values',
         expected: 'each key once per mapping',
@@ -399,7 +439,7 @@ export function loadDefinition(text: string, file: string): LoadResult {
         ...syntax,
         error({
           code: aliasBomb ? 'yaml-alias-limit' : 'yaml',
-          path: '(root)',
+          path: [],
           message: aliasBomb
             ? `YAML aliases expand more than ${LOAD_LIMITS.maxAliasCount} times (a resource exhaustion attack or a runaway anchor)`
             : `the YAML could not be converted: ${cause instanceof Error ? cause.message : String(cause)}`,
@@ -412,16 +452,21 @@ export function loadDefinition(text: string, file: string): LoadResult {
     };
   }
 
-  const result = validateDefinition(data, locatorFor(file, lineCounter, index.nodes));
+  const locate = locatorFor(file, lineCounter, index.nodes);
+  const result = validateDefinition(data, validator, locate);
   const issues = sortIssues([...syntax, ...result.issues]);
-  return { definition: hasErrors(issues) ? undefined : result.definition, issues: capped(issues) };
+  return {
+    definition: hasErrors(issues) ? undefined : result.definition,
+    issues: capped(issues),
+    locate,
+  };
 }
 
 /** An empty file, or one holding only comments or `null`. */
 function emptyFileIssue(file: string): Issue {
   return error({
     code: 'yaml-empty',
-    path: '(root)',
+    path: [],
     message: 'the file holds no platform definition',
     expected: 'a mapping with platform, repository and clusters',
     position: { file, line: 1, column: 1 },

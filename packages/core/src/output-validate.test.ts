@@ -68,7 +68,7 @@ describe('validateObjects with core kinds', () => {
       [{ source: manifestSource('demo', 'web'), object: deployment(spec) }],
       core,
     );
-    expect(issues.map((issue) => [issue.path, issue.message])).toEqual([
+    expect(issues.map((issue) => [issue.output, issue.message])).toEqual([
       ['charts/demo#manifests.web.spec.replicas', 'must be integer (apps/v1 Deployment)'],
       [
         'charts/demo#manifests.web.spec.template.spec.containers[0].name',
@@ -94,7 +94,7 @@ describe('validateObjects with core kinds', () => {
       ],
       core,
     );
-    expect(issues.map((issue) => issue.path)).toEqual([
+    expect(issues.map((issue) => issue.output)).toEqual([
       'clusters/dev/namespaces.yaml.metadata.labels.tier',
     ]);
   });
@@ -159,7 +159,7 @@ describe('validateObjects with core kinds', () => {
     );
     expect(issues).toHaveLength(1);
     expect(issues[0]?.message).toContain('no schema for cilium.io/v2 Foo');
-    expect(issues[0]?.path).toBe('charts/cilium#manifests.x');
+    expect(issues[0]?.output).toBe('charts/cilium#manifests.x');
   });
 
   it('refuses even a core kind when no validator is passed for it', () => {
@@ -179,7 +179,7 @@ describe('validateObjects with core kinds', () => {
       ],
       core,
     );
-    expect(issues.map((issue) => [issue.path, issue.code])).toEqual([
+    expect(issues.map((issue) => [issue.output, issue.code])).toEqual([
       ['s.metadata.name', 'object-shape'],
     ]);
   });
@@ -237,7 +237,7 @@ describe('jsonSchemaValidator for custom resources', () => {
       [{ source: 's', object: pool({ blocks: [{ cidr: '10.0.0.0/24', cdir: 'x' }], mode: 'c' }) }],
       [...core, validator],
     );
-    expect(issues.map((issue) => [issue.path, issue.message])).toEqual([
+    expect(issues.map((issue) => [issue.output, issue.message])).toEqual([
       [
         's.spec.blocks[0].cdir',
         'is not a field of this kind (cilium.io/v2 CiliumLoadBalancerIPPool)',
@@ -294,7 +294,7 @@ describe('loadModelValidators', () => {
       { source: manifestSource('platform', 'app'), object: application },
     ];
     const issues = validateObjects(objects, await loadModelValidators(objects));
-    expect(issues.map((issue) => issue.path)).toEqual([
+    expect(issues.map((issue) => issue.output)).toEqual([
       'charts/cilium#manifests.gateway.spec.listeners[0].port',
       'charts/platform#manifests.app.spec.source.targetRevision',
     ]);
@@ -340,8 +340,8 @@ describe('loadModelValidators', () => {
       'project.spec.destinations[0].server: must be string (argoproj.io/v1alpha1 AppProject)',
       'project.spec.sourceRepos: must be array (argoproj.io/v1alpha1 AppProject)',
     ];
-    expect(first.map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
-    expect(second.map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
+    expect(first.map((issue) => `${issue.output}: ${issue.message}`)).toEqual(expected);
+    expect(second.map((issue) => `${issue.output}: ${issue.message}`)).toEqual(expected);
     // and a valid object validated after them has no problem left over from them
     const { sourceHydrator: _dropped, ...validSpec } = application.spec as Record<string, unknown>;
     const valid = { ...application, spec: validSpec } as KubeObject;

@@ -6,7 +6,12 @@
 // components provide, e.g. `jsonSchemaValidator` over a CRD's openAPIV3Schema they ship. An
 // object whose apiVersion/kind has no validator is an error: every emitted object is checked.
 import { Ajv, type ErrorObject } from 'ajv';
-import { error, formatPath, type Issue } from './issues.js';
+import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import {
+  type StandaloneSource,
+  standaloneValidators,
+  VALIDATOR_OPTIONS,
+} from './schema-validate.js';
 import type { KubeObject } from './types.js';
 import { compareStrings } from './yaml.js';
 
@@ -27,6 +32,8 @@ export interface ObjectValidator {
 export interface SourcedObject {
   readonly source: string;
   readonly object: KubeObject;
+  /** The place of the definition that produced it (a component's settings on a cluster). */
+  readonly origin?: readonly PathSegment[];
 }
 
 /** `charts/<chart>#manifests.<key>`: how issues about a chart's manifest name it. */
@@ -304,9 +311,11 @@ export function validateObjects(
     registry.set(`${validator.apiVersion} ${validator.kind}`, validator);
   }
   const issues: Issue[] = [];
-  for (const { source, object } of objects) {
-    const at = (path: string): string =>
-      path === '' || path === '(root)' ? source : `${source}.${path}`;
+  for (const { source, object, origin = [] } of objects) {
+    const at = (path: string): { path: readonly PathSegment[]; output: string } => ({
+      path: origin,
+      output: path === '' || path === '(root)' ? source : `${source}.${path}`,
+    });
     const raw = object as unknown as Record<string, unknown>;
     const apiVersion = raw.apiVersion;
     const kind = raw.kind;
@@ -314,7 +323,7 @@ export function validateObjects(
     if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
       issues.push(
         error({
-          path: at(''),
+          ...at(''),
           message: 'is not a Kubernetes object: apiVersion and kind must be strings',
           code: 'object-shape',
         }),
@@ -329,7 +338,7 @@ export function validateObjects(
     ) {
       issues.push(
         error({
-          path: at('metadata.name'),
+          ...at('metadata.name'),
           message: 'is missing',
           expected: 'a name',
           code: 'object-shape',
@@ -340,7 +349,7 @@ export function validateObjects(
     if (validator === undefined) {
       issues.push(
         error({
-          path: at(''),
+          ...at(''),
           message: `no schema for ${apiVersion} ${kind}: every emitted object must be validated`,
           expected:
             'a validator for this apiVersion/kind (core kinds, or one the component provides)',
@@ -354,7 +363,7 @@ export function validateObjects(
         typeof problem === 'string' ? { path: '', message: problem } : problem;
       issues.push(
         error({
-          path: at(path),
+          ...at(path),
           message: `${message} (${apiVersion} ${kind})`,
           code: 'object-schema',
         }),
@@ -481,4 +490,49 @@ function closeObjects(schema: unknown, isSchema: boolean): unknown {
     out.additionalProperties = false;
   }
   return out;
+}
+
+/** A JSON Schema (draft 2020-12) for the objects of one apiVersion/kind. */
+export interface KindSchema {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly schema: object;
+}
+
+function kindSchemaName(apiVersion: string, kind: string): string {
+  return `${apiVersion.replace(/[^A-Za-z0-9]/g, '_')}_${kind}`;
+}
+
+/**
+ * What scripts/build-standalone.mjs generates validator code from, for `kinds` (a component's
+ * `validators.standalone.cjs`, so that the CLI never compiles its schemas).
+ */
+export function kindValidatorSource(kinds: readonly KindSchema[]): StandaloneSource {
+  const schemas: { [name: string]: object } = {};
+  for (const { apiVersion, kind, schema } of kinds)
+    schemas[kindSchemaName(apiVersion, kind)] = schema;
+  return { options: VALIDATOR_OPTIONS, schemas };
+}
+
+/**
+ * Validators of `kinds`: the generated module `generated()` returns when it was generated from
+ * exactly `kindValidatorSource(kinds)`, else each schema compiled on its first use.
+ */
+export function kindValidators(
+  kinds: readonly KindSchema[],
+  generated: () => unknown,
+): ObjectValidator[] {
+  const resolve = standaloneValidators(kindValidatorSource(kinds), generated);
+  return kinds.map(({ apiVersion, kind }) => {
+    let validate: ((data: unknown) => boolean) | undefined;
+    return {
+      apiVersion,
+      kind,
+      validate(object) {
+        validate ??= resolve(kindSchemaName(apiVersion, kind));
+        if (validate(object)) return [];
+        return problemsFromAjv(object, (validate as CompiledValidate).errors ?? []);
+      },
+    };
+  });
 }

@@ -1,17 +1,23 @@
 import { describe, expect, test } from 'vitest';
-import { cluster, definition } from '../test/fixtures/definition.js';
+import type { Cluster as ClusterDefinition } from './generated/platform.js';
+import { testDefinition as definition, testCluster } from './testing-factory.js';
+
+/** Cluster `c<n>` (development unless said) on its own address plan. */
+function cluster(
+  n: number,
+  overrides: Partial<ClusterDefinition> & { controlPlanes?: number; workers?: number } = {},
+): ClusterDefinition {
+  return testCluster(`c${n}`, overrides.environment ?? 'development', n, overrides);
+}
+
 import type { Cluster } from './generated/platform.js';
-import {
-  checkHaInvariants,
-  checkStorageReplicas,
-  environmentProfiles,
-  haPlan,
-} from './profiles.js';
+import { formatPath } from './issues.js';
+import { checkHaInvariants, environmentProfiles, haPlan } from './profiles.js';
 import { resolvePlatform } from './resolve.js';
 import type { HaPlan, ResolvedCluster } from './types.js';
 
 const selector = { 'app.kubernetes.io/name': 'operator' };
-const request = { selector, path: 'clusters[0].components.x' };
+const request = { selector, path: ['clusters', 0, 'components', 'x'] };
 
 function resolved(c: Cluster, overrides = {}): ResolvedCluster {
   const platform = resolvePlatform(definition([c], overrides));
@@ -175,7 +181,7 @@ describe('haPlan', () => {
     expect(issues[0]).toMatchObject({
       severity: 'warning',
       code: 'ha-downgrade',
-      path: 'clusters[0].components.x',
+      path: ['clusters', 0, 'components', 'x'],
       value: 3,
     });
     expect(issues[0]?.message).toContain('has 2 schedulable node(s)');
@@ -194,7 +200,7 @@ describe('haPlan', () => {
   test('selector keys come out sorted, whatever the order given', () => {
     const { plan } = haPlan(resolved(cluster(1, { environment: 'staging', controlPlanes: 3 })), {
       selector: { b: '2', a: '1' },
-      path: 'x',
+      path: ['x'],
     });
     const term = plan.topologySpreadConstraints?.[0] as {
       labelSelector: { matchLabels: object };
@@ -214,13 +220,13 @@ describe('checkHaInvariants', () => {
   };
 
   test('a single replica with a maxUnavailable 1 PDB does not block drains', () => {
-    expect(checkHaInvariants(staging, { ...base, replicas: 1 }, 'p')).toEqual([]);
+    expect(checkHaInvariants(staging, { ...base, replicas: 1 }, ['p'])).toEqual([]);
   });
 
   test('minAvailable equal to replicas blocks drains', () => {
     const plan = { ...base, podDisruptionBudget: { minAvailable: 2 } } as unknown as HaPlan;
-    const issues = checkHaInvariants(staging, plan, 'p');
-    expect(issues.map((i) => [i.code, i.path, i.severity])).toEqual([
+    const issues = checkHaInvariants(staging, plan, ['p']);
+    expect(issues.map((i) => [i.code, formatPath(i.path), i.severity])).toEqual([
       ['ha-pdb-blocks-drain', 'p.podDisruptionBudget.minAvailable', 'error'],
     ]);
   });
@@ -233,13 +239,13 @@ describe('checkHaInvariants', () => {
       replicas: 3,
       podDisruptionBudget: { minAvailable: 2 },
     } as unknown as HaPlan;
-    expect(checkHaInvariants(staging, percent, 'p').map((i) => i.code)).toEqual([
+    expect(checkHaInvariants(staging, percent, ['p']).map((i) => i.code)).toEqual([
       'ha-pdb-blocks-drain',
     ]);
-    expect(checkHaInvariants(staging, zero, 'p').map((i) => i.code)).toEqual([
+    expect(checkHaInvariants(staging, zero, ['p']).map((i) => i.code)).toEqual([
       'ha-pdb-blocks-drain',
     ]);
-    expect(checkHaInvariants(staging, fine, 'p')).toEqual([]);
+    expect(checkHaInvariants(staging, fine, ['p'])).toEqual([]);
   });
 
   test('required anti-affinity for more replicas than nodes is an error', () => {
@@ -254,8 +260,10 @@ describe('checkHaInvariants', () => {
         },
       },
     };
-    const issues = checkHaInvariants(staging, plan, 'p');
-    expect(issues.map((i) => [i.code, i.path])).toEqual([['ha-too-few-nodes', 'p.affinity']]);
+    const issues = checkHaInvariants(staging, plan, ['p']);
+    expect(issues.map((i) => [i.code, formatPath(i.path)])).toEqual([
+      ['ha-too-few-nodes', 'p.affinity'],
+    ]);
     expect(issues[0]?.message).toContain('has 3 schedulable node(s)');
   });
 
@@ -267,7 +275,7 @@ describe('checkHaInvariants', () => {
         { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule' },
       ],
     };
-    expect(checkHaInvariants(staging, plan, 'p').map((i) => i.path)).toEqual([
+    expect(checkHaInvariants(staging, plan, ['p']).map((i) => formatPath(i.path))).toEqual([
       'p.topologySpreadConstraints',
     ]);
   });
@@ -285,11 +293,13 @@ describe('checkHaInvariants', () => {
       },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
     };
-    expect(checkHaInvariants(staging, plan, 'p').map((i) => i.code)).toEqual(['ha-rollout-stuck']);
+    expect(checkHaInvariants(staging, plan, ['p']).map((i) => i.code)).toEqual([
+      'ha-rollout-stuck',
+    ]);
   });
 
   test('a replica count below one is an error', () => {
-    expect(checkHaInvariants(staging, { ...base, replicas: 0 }, 'p').map((i) => i.code)).toEqual([
+    expect(checkHaInvariants(staging, { ...base, replicas: 0 }, ['p']).map((i) => i.code)).toEqual([
       'ha-replicas',
     ]);
   });
@@ -300,36 +310,12 @@ describe('checkHaInvariants', () => {
         for (const replicas of [undefined, 1, 2, 3, 5]) {
           const c = resolved(cluster(1, { environment, controlPlanes: 3, workers }));
           const { plan } = haPlan(c, { ...request, ...(replicas ? { replicas } : {}) });
-          expect(checkHaInvariants(c, plan, 'p'), `${environment} ${workers} ${replicas}`).toEqual(
-            [],
-          );
+          expect(
+            checkHaInvariants(c, plan, ['p']),
+            `${environment} ${workers} ${replicas}`,
+          ).toEqual([]);
         }
       }
     }
-  });
-});
-
-describe('checkStorageReplicas', () => {
-  const c = cluster(1, { controlPlanes: 3 });
-  c.nodes.forEach((n, i) => {
-    n.storage = i < 2;
-  });
-  const twoStorageNodes = resolved(c);
-
-  test('replicas up to the storage node count are fine', () => {
-    expect(checkStorageReplicas(twoStorageNodes, 2, 'p')).toEqual([]);
-  });
-
-  test('more replicas than storage nodes is an error naming both numbers', () => {
-    const [issue] = checkStorageReplicas(twoStorageNodes, 3, 'longhorn.replicas');
-    expect(issue).toMatchObject({ severity: 'error', code: 'storage-replicas', value: 3 });
-    expect(issue?.message).toContain('3 storage replica(s)');
-    expect(issue?.message).toContain('has 2');
-  });
-
-  test('zero replicas is an error', () => {
-    expect(checkStorageReplicas(twoStorageNodes, 0, 'p').map((i) => i.code)).toEqual([
-      'storage-replicas',
-    ]);
   });
 });

@@ -1,7 +1,7 @@
 // Environment profiles (DESIGN.md, "Environments") and the HA helpers components call to turn a
 // profile into Kubernetes terms. Pure.
 import type { EnvironmentName, PlatformDefinition } from './generated/platform.js';
-import { error, type Issue, warning } from './issues.js';
+import { error, type Issue, type PathSegment, warning } from './issues.js';
 import type {
   EnvironmentProfile,
   HaPlan,
@@ -219,7 +219,11 @@ function intOrPercent(value: unknown, replicas: number, roundUp: boolean): numbe
  *   has schedulable;
  * - a zero-unavailable rollout with required anti-affinity has a free node for its surge pod.
  */
-export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: string): Issue[] {
+export function checkHaInvariants(
+  cluster: ResolvedCluster,
+  plan: HaPlan,
+  path: readonly PathSegment[],
+): Issue[] {
   const issues: Issue[] = [];
   const nodes = cluster.schedulableNodes.length;
   const replicas = plan.replicas;
@@ -244,7 +248,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
       issues.push(
         error({
           code: 'ha-pdb-blocks-drain',
-          path: `${path}.podDisruptionBudget.minAvailable`,
+          path: [...path, 'podDisruptionBudget', 'minAvailable'],
           value: pdb.minAvailable as JsonValue,
           message: `a PodDisruptionBudget with minAvailable ${minAvailable} for ${replicas} replica(s) never allows an eviction, so it blocks every node drain`,
           expected: 'maxUnavailable: 1',
@@ -255,7 +259,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
       issues.push(
         error({
           code: 'ha-pdb-blocks-drain',
-          path: `${path}.podDisruptionBudget.maxUnavailable`,
+          path: [...path, 'podDisruptionBudget', 'maxUnavailable'],
           value: pdb.maxUnavailable as JsonValue,
           message:
             'a PodDisruptionBudget with maxUnavailable 0 never allows an eviction, so it blocks every node drain',
@@ -267,7 +271,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
       issues.push(
         error({
           code: 'ha-pdb',
-          path: `${path}.podDisruptionBudget`,
+          path: [...path, 'podDisruptionBudget'],
           value: pdb as JsonValue,
           message: 'a PodDisruptionBudget needs maxUnavailable',
           expected: 'maxUnavailable: 1',
@@ -287,7 +291,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
     issues.push(
       error({
         code: 'ha-too-few-nodes',
-        path: `${path}.affinity`,
+        path: [...path, 'affinity'],
         value: replicas,
         message: `required pod anti-affinity puts ${replicas} replicas on distinct nodes but cluster "${cluster.name}" has ${nodes} schedulable node(s); some replicas would never schedule`,
         expected: `at most ${nodes} replica(s), or preferred anti-affinity`,
@@ -305,7 +309,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
     issues.push(
       error({
         code: 'ha-too-few-nodes',
-        path: `${path}.topologySpreadConstraints`,
+        path: [...path, 'topologySpreadConstraints'],
         value: replicas,
         message: `DoNotSchedule topology spread asks for ${replicas} distinct nodes but cluster "${cluster.name}" has ${nodes} schedulable node(s)`,
         expected: `at most ${nodes} replica(s), or ScheduleAnyway`,
@@ -321,7 +325,7 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
       issues.push(
         error({
           code: 'ha-rollout-stuck',
-          path: `${path}.strategy`,
+          path: [...path, 'strategy'],
           value: plan.strategy as JsonValue,
           message: `a rollout with maxUnavailable 0 needs a node free of replicas for its surge pod, but required anti-affinity already puts ${replicas} replicas on the ${nodes} schedulable node(s) of cluster "${cluster.name}"`,
           expected: 'preferred anti-affinity, maxUnavailable 1, or one more schedulable node',
@@ -330,39 +334,4 @@ export function checkHaInvariants(cluster: ResolvedCluster, plan: HaPlan, path: 
     }
   }
   return issues;
-}
-
-/**
- * Longhorn keeps each volume replica on a different storage node: the replica count never
- * exceeds the cluster's storage nodes.
- */
-export function checkStorageReplicas(
-  cluster: ResolvedCluster,
-  replicas: number,
-  path: string,
-): Issue[] {
-  const storage = cluster.storageNodes.length;
-  if (!Number.isInteger(replicas) || replicas < 1) {
-    return [
-      error({
-        code: 'storage-replicas',
-        path,
-        value: replicas,
-        message: 'storage replica count must be a positive integer',
-        expected: 'an integer ≥ 1',
-      }),
-    ];
-  }
-  if (replicas > storage) {
-    return [
-      error({
-        code: 'storage-replicas',
-        path,
-        value: replicas,
-        message: `${replicas} storage replica(s) need ${replicas} storage nodes but cluster "${cluster.name}" has ${storage} (nodes with storage: true)`,
-        expected: `at most ${storage}`,
-      }),
-    ];
-  }
-  return [];
 }

@@ -3,6 +3,7 @@
 // dist/readme-template.cjs, which needs only the Handlebars runtime); without that module (tests
 // run from src/) or when it is stale, the template is compiled with Handlebars on first use.
 import { createRequire } from 'node:module';
+import { loadGenerated } from './schema-validate.js';
 
 const require = createRequire(import.meta.url);
 
@@ -88,17 +89,8 @@ function fingerprint(source: TemplateSource): string {
 }
 
 function precompiled(source: TemplateSource, generated: () => unknown): Render | undefined {
-  let module: unknown;
-  try {
-    module = generated();
-  } catch {
-    return undefined; // not generated (running from src/): compile instead
-  }
-  if (typeof module !== 'object' || module === null) return undefined;
-  const exports = module as { readonly render?: unknown; readonly fingerprint?: unknown };
-  return exports.fingerprint === fingerprint(source) && typeof exports.render === 'function'
-    ? (exports.render as Render)
-    : undefined;
+  const render = loadGenerated(generated, fingerprint(source))?.render;
+  return typeof render === 'function' ? (render as Render) : undefined;
 }
 
 /**

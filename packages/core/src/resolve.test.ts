@@ -1,20 +1,34 @@
 import { describe, expect, test } from 'vitest';
-import { cluster, definition, node } from '../test/fixtures/definition.js';
+import { composeDefinitionSchema } from './definition-schema.js';
+import type { Cluster as ClusterDefinition } from './generated/platform.js';
+import { definitionValidator } from './load.js';
+import { testDefinition as definition, testNode as node, testCluster } from './testing-factory.js';
+
+/** Cluster `c<n>` (development unless said) on its own address plan. */
+function cluster(
+  n: number,
+  overrides: Partial<ClusterDefinition> & { controlPlanes?: number; workers?: number } = {},
+): ClusterDefinition {
+  return testCluster(`c${n}`, overrides.environment ?? 'development', n, overrides);
+}
+
 import { validateDefinition } from './load.js';
 import { resolvePlatform } from './resolve.js';
 
 describe('resolvePlatform', () => {
   test('the test factory builds a valid definition', () => {
     const input = definition([cluster(1), cluster(2, { controlPlanes: 3, workers: 2 })]);
-    expect(validateDefinition(input).issues).toEqual([]);
+    expect(
+      validateDefinition(input, definitionValidator(composeDefinitionSchema([]))).issues,
+    ).toEqual([]);
   });
 
   test('applies node defaults', () => {
     const platform = resolvePlatform(definition([cluster(1)]));
     expect(platform.clusters[0]?.nodes[0]).toEqual({
-      hostname: 'c1-cp-1',
+      hostname: 'c1-cp1',
       role: 'controlplane',
-      address: '10.1.0.11',
+      address: '192.168.1.11',
       installDisk: '/dev/sda',
       interface: 'eth0',
       labels: {},
@@ -50,7 +64,7 @@ describe('resolvePlatform', () => {
 
   test('nameservers default to the gateway', () => {
     const withDefault = resolvePlatform(definition([cluster(1)])).clusters[0];
-    expect(withDefault?.network.nameservers).toEqual(['10.1.0.1']);
+    expect(withDefault?.network.nameservers).toEqual(['192.168.1.1']);
     const given = cluster(2);
     given.network.nameservers = ['1.1.1.1', '9.9.9.9'];
     expect(resolvePlatform(definition([given])).clusters[0]?.network.nameservers).toEqual([
@@ -62,14 +76,14 @@ describe('resolvePlatform', () => {
   test('derives node sets; control planes schedule only when there are no workers', () => {
     const single = resolvePlatform(definition([cluster(1)])).clusters[0];
     expect(single?.allowSchedulingOnControlPlanes).toBe(true);
-    expect(single?.schedulableNodes.map((n) => n.hostname)).toEqual(['c1-cp-1']);
+    expect(single?.schedulableNodes.map((n) => n.hostname)).toEqual(['c1-cp1']);
 
     const mixed = resolvePlatform(definition([cluster(2, { controlPlanes: 3, workers: 2 })]))
       .clusters[0];
     expect(mixed?.allowSchedulingOnControlPlanes).toBe(false);
-    expect(mixed?.controlPlanes.map((n) => n.hostname)).toEqual(['c2-cp-1', 'c2-cp-2', 'c2-cp-3']);
+    expect(mixed?.controlPlanes.map((n) => n.hostname)).toEqual(['c2-cp1', 'c2-cp2', 'c2-cp3']);
     expect(mixed?.workers.map((n) => n.index)).toEqual([3, 4]);
-    expect(mixed?.schedulableNodes.map((n) => n.hostname)).toEqual(['c2-w-1', 'c2-w-2']);
+    expect(mixed?.schedulableNodes.map((n) => n.hostname)).toEqual(['c2-w1', 'c2-w2']);
   });
 
   test('storage nodes are the ones marked storage: true', () => {
@@ -79,7 +93,7 @@ describe('resolvePlatform', () => {
     });
     expect(
       resolvePlatform(definition([c])).clusters[0]?.storageNodes.map((n) => n.hostname),
-    ).toEqual(['c1-cp-2']);
+    ).toEqual(['c1-cp2']);
   });
 
   test('production serves the base domain, other environments a subdomain per cluster', () => {
@@ -108,14 +122,14 @@ describe('resolvePlatform', () => {
       [1, 'production', 5],
     ]);
     expect(platform.environments.production.replicas).toBe(5);
-    expect(platform.repositoryUrl).toBe('https://github.com/example/homelab-platform.git');
+    expect(platform.repositoryUrl).toBe('https://git.example.com/homelab/platform.git');
   });
 
   test('targetRevision defaults to main and follows repository.targetRevision', () => {
     const platform = resolvePlatform(
       definition([cluster(1)], {
         repository: {
-          url: 'https://github.com/example/homelab-platform.git',
+          url: 'https://git.example.com/homelab/platform.git',
           targetRevision: { production: 'platform@1.2.0' },
         },
       }),

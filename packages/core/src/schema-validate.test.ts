@@ -2,15 +2,62 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { standaloneValidatorsModule } from '../scripts/standalone.mjs';
+import { composeDefinitionSchema } from './definition-schema.js';
+import { formatPath } from './issues.js';
+import { definitionValidatorSource } from './load.js';
 import {
   createSchemaValidator,
   didYouMean,
-  platformValidatorSource,
   schemaIssues,
   standaloneValidators,
 } from './schema-validate.js';
-import { evaluateCommonJs, oneFaultVariants } from './testing.js';
+import { evaluateCommonJs, oneFaultVariants, testComponent } from './testing.js';
 import { parseYaml } from './yaml.js';
+
+/** A component whose settings use the keywords real ones do (a oneOf of reference forms). */
+const referenceComponent = testComponent({
+  name: 'argocd',
+  settings: {
+    adminGroups: {
+      description: 'Groups.',
+      type: 'array',
+      uniqueItems: true,
+      items: { description: 'A group name.', type: 'string', pattern: '^[a-z-]+$' },
+    },
+    oidc: {
+      description: 'Login.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['clientId', 'clientSecret'],
+      properties: {
+        clientId: { description: 'Client id.', type: 'string', minLength: 1 },
+        clientSecret: {
+          description: 'Where the secret is.',
+          oneOf: [
+            {
+              description: 'A Secret reference.',
+              type: 'object',
+              additionalProperties: false,
+              required: ['secretName', 'key'],
+              properties: {
+                secretName: { description: 'Secret.', type: 'string' },
+                key: { description: 'Key.', type: 'string' },
+              },
+            },
+            {
+              description: 'An Argo CD reference.',
+              type: 'string',
+              pattern: '^\\$[a-z-]+:[a-z-]+$',
+            },
+          ],
+        },
+      },
+    },
+  },
+});
+const platformValidatorSource = definitionValidatorSource(
+  composeDefinitionSchema([referenceComponent]),
+);
 
 const reference = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -49,10 +96,10 @@ describe('createSchemaValidator', () => {
 
   test('a oneOf with one branch of the right type reports that branch only', () => {
     expect(validate({ secret: { name: 'x', extra: 1 } })).toMatchObject([
-      { path: 'secret.extra', value: 'extra', message: 'is not a known key' },
+      { path: ['secret', 'extra'], value: 'extra', message: 'is not a known key' },
     ]);
     expect(validate({ secret: 'plain' })).toMatchObject([
-      { path: 'secret', value: 'plain', expected: 'a string matching ^\\$[a-z]+$' },
+      { path: ['secret'], value: 'plain', expected: 'a string matching ^\\$[a-z]+$' },
     ]);
   });
 
@@ -61,7 +108,7 @@ describe('createSchemaValidator', () => {
       {
         severity: 'error',
         code: 'schema',
-        path: 'secret',
+        path: ['secret'],
         value: 5,
         message: 'matches none of the allowed forms',
         expected: 'one of: A key of a Kubernetes Secret; or a string matching ^\\$[a-z]+$',
@@ -70,7 +117,9 @@ describe('createSchemaValidator', () => {
   });
 
   test('the same oneOf failing in two list items gives one issue per item', () => {
-    expect(validate({ secrets: [5, { name: 1 }] }).map((i) => [i.path, i.message])).toEqual([
+    expect(
+      validate({ secrets: [5, { name: 1 }] }).map((i) => [formatPath(i.path), i.message]),
+    ).toEqual([
       ['secrets[0]', 'matches none of the allowed forms'],
       ['secrets[1].name', 'is an integer'],
     ]);
@@ -78,12 +127,17 @@ describe('createSchemaValidator', () => {
 
   test('duplicate list items point at the later one', () => {
     expect(validate({ groups: ['a', 'b', 'a'] })).toMatchObject([
-      { path: 'groups[2]', value: 'a', message: 'is a duplicate of groups[0]' },
+      { path: ['groups', 2], value: 'a', message: 'is a duplicate of groups[0]' },
     ]);
   });
 
-  test('the platform schema compiles in strict mode and refuses an empty object', () => {
-    expect(schemaIssues({}).map((i) => i.path)).toEqual(['platform', 'repository', 'clusters']);
+  test('the composed definition schema compiles in strict mode and refuses an empty object', () => {
+    const validate = standaloneValidators(platformValidatorSource, () => undefined)('definition');
+    expect(schemaIssues(validate, {}).map((i) => formatPath(i.path))).toEqual([
+      'platform',
+      'repository',
+      'clusters',
+    ]);
   });
 });
 
@@ -133,13 +187,13 @@ describe('the build-time standalone validator of the platform schema', () => {
     standaloneValidatorsModule(platformValidatorSource),
     import.meta.url,
   );
-  const standalone = standaloneValidators(platformValidatorSource, () => generated)('platform');
-  const compiled = standaloneValidators(platformValidatorSource, notGenerated)('platform');
+  const standalone = standaloneValidators(platformValidatorSource, () => generated)('definition');
+  const compiled = standaloneValidators(platformValidatorSource, notGenerated)('definition');
 
   test('is used when it was generated from the current schema and options', () => {
-    expect(typeof generated.platform).toBe('function');
-    expect(standalone).toBe(generated.platform);
-    expect(compiled).not.toBe(generated.platform);
+    expect(typeof generated.definition).toBe('function');
+    expect(standalone).toBe(generated.definition);
+    expect(compiled).not.toBe(generated.definition);
   });
 
   test('gives the same errors as the compiled schema on every fixture and its mutations', () => {
@@ -152,6 +206,9 @@ describe('the build-time standalone validator of the platform schema', () => {
     const extended = {
       ...minimal,
       environments: { production: { replicas: 3 } },
+      components: {
+        argocd: { oidc: { clientId: 'argocd', clientSecret: { secretName: 's', key: 'k' } } },
+      },
       clusters: minimal.clusters.map((cluster, i) =>
         i > 0
           ? cluster
@@ -192,8 +249,8 @@ describe('the build-time standalone validator of the platform schema', () => {
 
   test('is ignored when stale: the schema is compiled instead', () => {
     const stale = { ...generated, fingerprint: '{"options":{},"schemas":{}}' };
-    const validate = standaloneValidators(platformValidatorSource, () => stale)('platform');
-    expect(validate).not.toBe(generated.platform);
+    const validate = standaloneValidators(platformValidatorSource, () => stale)('definition');
+    expect(validate).not.toBe(generated.definition);
     expect(errorsOf(validate, {})).toEqual(errorsOf(compiled, {}));
     expect((errorsOf(validate, {}) as { params: unknown }[]).map((e) => e.params)).toEqual([
       { missingProperty: 'platform' },

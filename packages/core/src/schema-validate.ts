@@ -1,26 +1,20 @@
-// JSON-Schema validation of a platform definition (ajv, draft 2020-12), with every ajv error
-// mapped to an Issue a user can act on: the path, the value found, what was expected.
+// JSON-Schema validation (ajv, draft 2020-12), with every ajv error mapped to an Issue a user can
+// act on: the path, the value found, what was expected.
 //
-// Start-up cost matters (the CLI validates once per process): the platform schema's validator
-// is generated as ajv standalone code at build time (scripts/standalone.mjs writes
-// dist/platform-validator.cjs), so the CLI neither loads the ajv compiler nor compiles. Without
-// that module (tests run from src/) or when it is stale, the schema is compiled on first use.
+// Start-up cost matters (the CLI validates once per process): validators are generated as ajv
+// standalone code at build time (scripts/standalone.mjs), so the CLI neither loads the ajv compiler
+// nor compiles. Without that module (tests run from src/) or when it is stale, each schema is
+// compiled on first use. `loadGenerated` is the one loader of build-time generated modules.
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
-import platformSchemaJson from '../schema/platform.schema.json' with { type: 'json' };
-import { error, formatPath, type Issue, type SourcePosition } from './issues.js';
+import { error, formatPath, type Issue, type PathSegment, type SourcePosition } from './issues.js';
 
-export type PathSegment = string | number;
+export type { PathSegment };
 
 /** Finds where a path of the definition sits in its source; `key` asks for the key's position. */
 export type Locator = (path: readonly PathSegment[], key?: boolean) => SourcePosition | undefined;
 
 const require = createRequire(import.meta.url);
-
-/** The platform JSON Schema (schema/platform.schema.json), as a plain object. */
-export const platformSchema: { readonly [key: string]: unknown } = platformSchemaJson as {
-  readonly [key: string]: unknown;
-};
 
 /** Ajv options and named draft 2020-12 schemas: what scripts/standalone.mjs generates code from. */
 export interface StandaloneSource {
@@ -29,13 +23,7 @@ export interface StandaloneSource {
 }
 
 /** Options of every validator of this module: all errors, strict schemas, errors with data. */
-const OPTIONS: Options = { allErrors: true, strict: true, verbose: true };
-
-/** The platform schema's validator source; the build generates dist/platform-validator.cjs from it. */
-export const platformValidatorSource: StandaloneSource = {
-  options: OPTIONS,
-  schemas: { platform: platformSchema },
-};
+export const VALIDATOR_OPTIONS: Options = { allErrors: true, strict: true, verbose: true };
 
 /** The ajv compiler, loaded on first use only (a CommonJS package, so `require` is synchronous). */
 function newAjv(options: Options): Ajv2020 {
@@ -43,23 +31,31 @@ function newAjv(options: Options): Ajv2020 {
   return new ajv.Ajv2020(options);
 }
 
-/** Must equal scripts/standalone.mjs `standaloneFingerprint`. */
-function fingerprint(source: StandaloneSource): string {
+/** The text a generated validator module carries; equals scripts/standalone.mjs `standaloneFingerprint`. */
+export function validatorFingerprint(source: StandaloneSource): string {
   return JSON.stringify({ options: source.options, schemas: source.schemas });
 }
 
 type GeneratedModule = { readonly [name: string]: unknown };
 
-function usableModule(generated: () => unknown, expected: string): GeneratedModule | null {
+/**
+ * The one loader of build-time generated modules (standalone validators, precompiled templates):
+ * the exports of `load()` when it succeeds and carries `fingerprint`, otherwise `undefined` (not
+ * generated because the code runs from src/, or stale): the caller then compiles at run time.
+ */
+export function loadGenerated(
+  load: () => unknown,
+  fingerprint: string,
+): GeneratedModule | undefined {
   let module: unknown;
   try {
-    module = generated();
+    module = load();
   } catch {
-    return null; // not generated (running from src/): compile instead
+    return undefined;
   }
-  if (typeof module !== 'object' || module === null) return null;
+  if (typeof module !== 'object' || module === null) return undefined;
   const exports = module as GeneratedModule;
-  return exports.fingerprint === expected ? exports : null;
+  return exports.fingerprint === fingerprint ? exports : undefined;
 }
 
 /**
@@ -71,13 +67,13 @@ export function standaloneValidators(
   source: StandaloneSource,
   generated: () => unknown,
 ): (name: string) => ValidateFunction {
-  let module: GeneratedModule | null = null;
+  let module: GeneratedModule | undefined;
   let loaded = false;
   let ajv: Ajv2020 | undefined;
   const compiled = new Map<string, ValidateFunction>();
   return (name) => {
     if (!loaded) {
-      module = usableModule(generated, fingerprint(source));
+      module = loadGenerated(generated, validatorFingerprint(source));
       loaded = true;
     }
     const fromModule = module?.[name];
@@ -93,32 +89,6 @@ export function standaloneValidators(
     return validate;
   };
 }
-
-const platformValidator = standaloneValidators(platformValidatorSource, () =>
-  require('./platform-validator.cjs'),
-);
-
-/** Patterns of the schema, in words. */
-const PATTERN_WORDS: { readonly [pattern: string]: string } = {
-  '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$':
-    'a DNS label: lower-case letters, digits and "-", starting with a letter and ending with a letter or digit, at most 63 characters',
-  '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$':
-    'a fully qualified lower-case DNS name without trailing dot, e.g. lab.example.com',
-  '^[A-Za-z0-9._/@+-]+$': 'a Git branch, tag or commit (letters, digits and . _ / @ + -)',
-  '^(https://|ssh://|git@)[^\\s]+$': 'a Git clone URL starting with https://, ssh:// or git@',
-  '^v\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$': 'a Talos version like v1.12.11',
-  '^\\d+\\.\\d+\\.\\d+$': 'a Kubernetes version like 1.34.2 (without the v)',
-  '^https://[^\\s/:]+(:\\d{1,5})?$':
-    'https://<address or name>[:port], e.g. https://10.0.0.10:6443',
-  '^/dev/[a-zA-Z0-9/_.-]+$': 'a device path like /dev/sda or /dev/nvme0n1',
-  '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,14}$': 'a network link name like eth0 (at most 15 characters)',
-  '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$':
-    'a Kubernetes qualified name: an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or "."',
-  '^\\$[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[-._a-zA-Z0-9]+$':
-    'an Argo CD secret reference "$<secret name>:<key>" (never the secret itself)',
-  '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$':
-    'a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
-};
 
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -200,6 +170,17 @@ function schemaObject(value: unknown): { [key: string]: unknown } {
   return typeof value === 'object' && value !== null ? (value as { [key: string]: unknown }) : {};
 }
 
+/**
+ * The words for a string form: the `description` of the schema that holds the `pattern` (every
+ * `$defs` entry of the definition schema says what its pattern means, e.g. "A DNS label: …").
+ */
+function describedForm(schema: { [key: string]: unknown }): string | undefined {
+  if (typeof schema.description !== 'string') return undefined;
+  const text = stripPeriod(schema.description);
+  // "A DNS label: …" reads as "(expected a DNS label: …)".
+  return /^An? /.test(text) ? `${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
+}
+
 function stripPeriod(text: string): string {
   return text.endsWith('.') ? text.slice(0, -1) : text;
 }
@@ -213,7 +194,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
   const parent = schemaObject(e.parentSchema);
   const params = e.params as { [key: string]: unknown };
   const value: unknown = e.data;
-  const base = { code: 'schema', path: formatPath(at) };
+  const base = { code: 'schema', path: at };
   const position = locate(at);
   const withPosition = (p: SourcePosition | undefined) => (p ? { position: p } : {});
 
@@ -225,7 +206,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       const path = [...at, key];
       return error({
         ...base,
-        path: formatPath(path),
+        path,
         value: key,
         message: `is not a known key${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
         expected: known.length > 0 ? `one of: ${known.join(', ')}` : 'no keys here',
@@ -239,7 +220,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         typeof property.description === 'string' ? stripPeriod(property.description) : undefined;
       return error({
         ...base,
-        path: formatPath([...at, key]),
+        path: [...at, key],
         message: `required key "${key}" is missing`,
         ...(description ? { expected: description } : {}),
         ...withPosition(position),
@@ -275,20 +256,21 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         ...base,
         value,
         message: 'does not have the expected form',
-        expected: PATTERN_WORDS[pattern] ?? `a string matching ${pattern}`,
+        expected: describedForm(parent) ?? `a string matching ${pattern}`,
         ...withPosition(position),
       });
     }
     case 'propertyNames': {
       const key = String(params.propertyName);
       const path = [...at, key];
-      const pattern = String(schemaObject(parent.propertyNames).pattern ?? '');
+      const names = schemaObject(parent.propertyNames);
+      const pattern = String(names.pattern ?? '');
       return error({
         ...base,
-        path: formatPath(path),
+        path,
         value: key,
         message: 'is not a valid key here',
-        expected: PATTERN_WORDS[pattern] ?? `a key matching ${pattern}`,
+        expected: describedForm(names) ?? `a key matching ${pattern}`,
         ...withPosition(locate(path, true) ?? position),
       });
     }
@@ -327,7 +309,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       const path = [...at, later];
       return error({
         ...base,
-        path: formatPath(path),
+        path,
         value: Array.isArray(value) ? (value[later] as unknown) : undefined,
         message: `is a duplicate of ${formatPath([...at, earlier])}`,
         expected: 'each item once',
@@ -341,7 +323,6 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         const b = schemaObject(branch);
         if (typeof b.description === 'string') return stripPeriod(b.description);
         const pattern = typeof b.pattern === 'string' ? b.pattern : undefined;
-        if (pattern && PATTERN_WORDS[pattern]) return PATTERN_WORDS[pattern];
         return `${typeWords(b.type)}${pattern ? ` matching ${pattern}` : ''}`;
       });
       const passing = params.passingSchemas;
@@ -353,6 +334,15 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
           : 'matches none of the allowed forms',
         expected: `one of: ${forms.join('; or ')}`,
         ...withPosition(position),
+      });
+    }
+    case 'not': {
+      const reason = describedForm(parent);
+      return error({
+        ...base,
+        message: 'is not allowed here',
+        ...(reason === undefined ? {} : { expected: reason }),
+        ...withPosition(locate(at, true) ?? position),
       });
     }
     default:
@@ -407,14 +397,15 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
 export function createSchemaValidator(
   schema: object,
 ): (data: unknown, locate?: Locator) => Issue[] {
-  const validate = newAjv(OPTIONS).compile(schema);
+  const validate = newAjv(VALIDATOR_OPTIONS).compile(schema);
   return (data, locate = () => undefined) => issuesOf(validate, data, locate);
 }
 
-/**
- * Validates plain data against the platform schema. Returns one issue per problem, each with
- * the position `locate` finds for it (none when `locate` is not given).
- */
-export function schemaIssues(data: unknown, locate: Locator = () => undefined): Issue[] {
-  return issuesOf(platformValidator('platform'), data, locate);
+/** Issues of `data` against a compiled (or generated) validate function. */
+export function schemaIssues(
+  validate: ValidateFunction,
+  data: unknown,
+  locate: Locator = () => undefined,
+): Issue[] {
+  return issuesOf(validate, data, locate);
 }

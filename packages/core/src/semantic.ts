@@ -1,10 +1,11 @@
 // Checks beyond the JSON Schema: addresses and networks, overlaps, uniqueness, counts, versions.
 // Pure. Runs on the parts of a definition that passed the schema (see `semanticIssues`).
 import type { Cluster, PlatformDefinition } from './generated/platform.js';
+import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
 import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
-import type { Locator, PathSegment } from './schema-validate.js';
+import type { Locator } from './schema-validate.js';
 
 /** Talos minor versions this platform generates configs for, with their Kubernetes range. */
 export const SUPPORTED_TALOS: {
@@ -28,7 +29,7 @@ function report(
   key = false,
 ): void {
   const position = ctx.locate(at, key);
-  const issue = { ...input, path: formatPath(at), ...(position ? { position } : {}) };
+  const issue = { ...input, path: [...at], ...(position ? { position } : {}) };
   ctx.issues.push(severity === 'error' ? error(issue) : warning(issue));
 }
 
@@ -271,41 +272,6 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   );
   network.bgp?.peers.forEach((peer, i) => {
     checkAddress(ctx, [...netAt, 'bgp', 'peers', i, 'address'], peer.address);
-  });
-
-  // Exactly one way to announce LoadBalancer addresses.
-  if (network.bgp && network.l2Announcements) {
-    report(
-      ctx,
-      'error',
-      [...netAt, 'l2Announcements'],
-      {
-        code: 'announcement',
-        message: 'is set together with network.bgp; LoadBalancer addresses are announced one way',
-        expected: 'either bgp or l2Announcements, not both',
-      },
-      true,
-    );
-  } else if (!network.bgp && !network.l2Announcements) {
-    report(ctx, 'error', netAt, {
-      code: 'announcement',
-      message:
-        'has no announcement method: LoadBalancer addresses from the pools are unreachable unless they are announced',
-      expected:
-        'network.bgp (routers peer with the cluster) or network.l2Announcements: {} (ARP/NDP on the node network)',
-    });
-  }
-  network.l2Announcements?.interfaces?.forEach((pattern, i) => {
-    try {
-      new RegExp(pattern);
-    } catch {
-      report(ctx, 'error', [...netAt, 'l2Announcements', 'interfaces', i], {
-        code: 'regex',
-        value: pattern,
-        message: 'is not a valid regular expression',
-        expected: 'a regular expression such as ^eth[0-9]+$',
-      });
-    }
   });
 
   // Control planes: etcd needs at least one, and an odd count to gain from each member.

@@ -1,12 +1,27 @@
 // Test support shared by the packages' conformance suites. Not part of the generator: it reads
-// the environment and the file system, so only tests import it (`@homelab/core/testing`).
+// the file system, so only tests import it (`@homelab/core/testing`). Upstream data comes from
+// the repository's own `vendor/` only, so a fresh clone tests itself.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readChartArchiveFile } from './tar.js';
+import { chartArchivePath } from './upstream.js';
 
 export type { UnknownValueKeysOptions } from './conformance.js';
 export { FREE_FORM_KEYS, unknownValueKeys } from './conformance.js';
+export type { TestComponentSpec } from './testing-factory.js';
+export {
+  testCluster,
+  testComponent,
+  testDefinition,
+  testNetwork,
+  testNode,
+  testNodes,
+  testReferenceClusters,
+  testRun,
+  validDefinition,
+} from './testing-factory.js';
 
 /** The repository root (the folder holding pnpm-workspace.yaml). */
 export function repoRoot(): string {
@@ -20,26 +35,46 @@ export function repoRoot(): string {
 }
 
 /**
- * Absolute path into the upstream reference data (`../shared/reference/upstream` from the
- * repository root, or `$HOMELAB_UPSTREAM_REFERENCE`). Throws, loudly, when the file is missing:
- * a conformance test without its reference data must fail, never pass.
+ * Absolute path into the repository's `vendor/` folder (the pinned upstream artifacts, see
+ * `vendor/lock.json`). Throws, loudly, when the file is missing: a conformance test without its
+ * upstream data must fail, never pass.
  */
-export function upstreamReference(...segments: string[]): string {
-  const base =
-    process.env.HOMELAB_UPSTREAM_REFERENCE ?? resolve(repoRoot(), '../shared/reference/upstream');
-  const path = join(base, ...segments);
+export function vendored(...segments: string[]): string {
+  const path = join(repoRoot(), 'vendor', ...segments);
   if (!existsSync(path)) {
     throw new Error(
-      `upstream reference data not found: ${path}. Conformance tests need ../shared/reference/upstream ` +
-        '(or HOMELAB_UPSTREAM_REFERENCE pointing at a copy).',
+      `vendored upstream artifact not found: ${path}. Pin it and run \`homelab vendor sync\` ` +
+        '(vendor/ is committed: a missing file means the checkout is incomplete or the pin is missing).',
     );
   }
   return path;
 }
 
-/** Reads a reference file as text (see `upstreamReference`). */
+/** Absolute path of a vendored upstream file under `vendor/upstream/` (see `vendored`). */
+export function upstreamReference(...segments: string[]): string {
+  return vendored('upstream', ...segments);
+}
+
+/** Reads a vendored file under `vendor/upstream/` as text (see `upstreamReference`). */
 export function readUpstream(...segments: string[]): string {
   return readFileSync(upstreamReference(...segments), 'utf8');
+}
+
+const chartArchives = new Map<string, Uint8Array>();
+
+/**
+ * Reads `<chart>/<file>` out of the vendored chart archive
+ * `vendor/charts/<chart>/<version>/<chart>-<version>.tgz`, in memory, as text:
+ * `readVendoredChartFile('cilium', '1.18.12', 'values.yaml')`.
+ */
+export function readVendoredChartFile(chart: string, version: string, file: string): string {
+  const path = vendored(chartArchivePath(chart, version));
+  let archive = chartArchives.get(path);
+  if (archive === undefined) {
+    archive = readFileSync(path);
+    chartArchives.set(path, archive);
+  }
+  return readChartArchiveFile(archive, `${chart}/${file}`);
 }
 
 /**

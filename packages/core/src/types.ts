@@ -1,5 +1,5 @@
 import type { Cluster, EnvironmentName, Node, PlatformDefinition } from './generated/platform.js';
-import type { Issue } from './issues.js';
+import type { PathSegment } from './issues.js';
 
 // ---------------------------------------------------------------------------------------------
 // Plain data
@@ -108,7 +108,7 @@ export interface HaRequest {
   /** Override the profile's replica count (e.g. a component with a fixed count). */
   readonly replicas?: number;
   /** Path of the setting in the definition, for issues. */
-  readonly path: string;
+  readonly path: readonly PathSegment[];
   /**
    * Workload kind (default `Deployment`). A StatefulSet gets no Deployment `strategy` and, having
    * no surge pod, keeps required anti-affinity whenever replicas ≤ schedulable nodes.
@@ -170,76 +170,4 @@ export interface ChartSpec {
   readonly readme: ChartReadme;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Components
-
-/** What a component needs from Talos on a cluster; talos-config merges these. */
-export interface TalosRequirements {
-  /** Component that asks, for messages. */
-  readonly source: string;
-  /** `none`: the component installs the CNI itself. */
-  readonly cni?: 'none';
-  readonly disableKubeProxy?: boolean;
-  readonly kubePrism?: { readonly port: number };
-  /** Image Factory system extensions, e.g. `siderolabs/iscsi-tools`. */
-  readonly extensions?: readonly string[];
-  readonly kubeletExtraMounts?: readonly {
-    readonly destination: string;
-    readonly type: string;
-    readonly source: string;
-    readonly options: readonly string[];
-  }[];
-  readonly kernelModules?: readonly string[];
-  readonly sysctls?: { readonly [key: string]: string };
-}
-
 export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
-
-/** How the app-of-apps deploys a component on a cluster. */
-export interface ApplicationDescriptor {
-  /** Application name (prefixed with the cluster by argocd-apps). */
-  readonly name: string;
-  /** Chart folder under charts/. */
-  readonly chart: string;
-  /** Destination namespace. */
-  readonly namespace: string;
-  /** Other namespaces the chart creates or deploys into (the AppProject permits them too). */
-  readonly additionalNamespaces?: readonly string[];
-  /** Names of the components (or `gateway-api-crds`) this one needs first. */
-  readonly dependsOn: readonly string[];
-  readonly podSecurity: PodSecurityLevel;
-  readonly serverSideApply?: boolean;
-  /** Cluster-scoped kinds the component creates (the AppProject allows exactly these). */
-  readonly clusterResources: readonly { readonly group: string; readonly kind: string }[];
-  /** Argo CD `ignoreDifferences` entries for fields generated in-cluster. */
-  readonly ignoreDifferences?: readonly Values[];
-}
-
-/** A Kubernetes Secret a component consumes, declared once and filled from Bitwarden. */
-export interface SecretRequirement {
-  readonly name: string;
-  readonly namespace: string;
-  readonly keys: readonly string[];
-}
-
-export interface ClusterContribution {
-  readonly talos?: TalosRequirements;
-  readonly application?: ApplicationDescriptor;
-  readonly secrets?: readonly SecretRequirement[];
-}
-
-export interface ComponentOutput {
-  readonly component: string;
-  readonly chart?: ChartSpec;
-  /** Per enabled cluster, by cluster name. */
-  readonly clusters: { readonly [cluster: string]: ClusterContribution };
-  /** Files outside the chart (e.g. `clusters/<cluster>/root-application.yaml`). */
-  readonly files?: readonly GeneratedFile[];
-  readonly issues: readonly Issue[];
-}
-
-/** A platform component: a pure function from the resolved platform to its output. */
-export interface Component {
-  readonly name: string;
-  render(platform: ResolvedPlatform): ComponentOutput;
-}

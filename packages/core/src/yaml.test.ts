@@ -118,7 +118,7 @@ describe('toYaml', () => {
       thrown = caught;
     }
     expect(thrown).toBeInstanceOf(ValidationError);
-    expect((thrown as ValidationError).issues.map((issue) => issue.path)).toEqual([
+    expect((thrown as ValidationError).issues.map((issue) => issue.output)).toEqual([
       'a[1]',
       '["{{b}}"]',
     ]);
@@ -193,7 +193,8 @@ describe('templateMarkerIssues', () => {
     expect(templateMarkerIssues({ a: 'b' })).toEqual([]);
     const [issue] = templateMarkerIssues({ x: { y: '{{ x }}' } }, ['values']);
     expect(issue).toMatchObject({
-      path: 'values.x.y',
+      path: [],
+      output: 'values.x.y',
       value: '{{ x }}',
       code: 'template-marker',
       severity: 'error',

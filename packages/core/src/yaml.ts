@@ -142,7 +142,8 @@ export function templateMarkerIssues(
 
 function markerIssue(path: readonly (string | number)[], value: string): Issue {
   return error({
-    path: formatPath(path),
+    path: [],
+    output: formatPath(path),
     message: 'contains "{{", which must never reach a Helm template',
     value,
     expected: 'a string without "{{" (Go templating is not allowed in values)',
@@ -290,4 +291,14 @@ function isAmbiguousString(text: string): boolean {
 
 function normaliseEnd(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/**
+ * A word the shell passes through unchanged: as is when it holds only characters no shell treats
+ * specially, else in single quotes (a `'` inside becomes `'\''`). Every value a generated command
+ * interpolates goes through this.
+ */
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

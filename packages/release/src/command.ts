@@ -1,38 +1,19 @@
-// `pnpm release [record|check|changeset] [--no-tag] [--out <dir>]`
-//   (default)  package every chart into <out>/<chart>-<version>.tgz, merge <out>/index.yaml,
-//              tag <package>@<version> in git for versions not tagged yet
-//   record     write charts/.versions.json (run by `pnpm version-packages` after regenerating)
-//   check      the version-increment guard on charts/ as it is on disk (`homelab check` runs the
-//              same guard on what the build would generate)
-//   changeset  write one changeset bumping every chart on disk that changed without one
-//              (`homelab changeset` does it for what the build would generate)
+// What `homelab release` and `homelab release record` do (the CLI parses the command line):
+//   publishCharts         package every chart into <out>/<chart>-<version>.tgz, merge
+//                         <out>/index.yaml, tag <package>@<version> in git for versions not tagged
+//   recordVersionsOnDisk  write charts/.versions.json (run by `pnpm version-packages` after
+//                         regenerating)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { formatIssue, HomelabError, hasErrors, type Issue, sortIssues } from '@homelab/core';
 import { parse } from 'yaml';
-import { writeChangesets } from './changesets.js';
 import { VERSION_RECORD_PATH } from './digest.js';
-import {
-  chartsNeedingChangeset,
-  checkChartVersions,
-  recordVersions,
-  serializeVersionRecord,
-} from './guard.js';
+import { recordVersions, serializeVersionRecord } from './guard.js';
 import { packagedFiles, packChart } from './pack.js';
 import { readChartFolders, readChartStates } from './repo.js';
 import { buildIndex, type IndexEntryInput } from './repo-index.js';
-
-function findRoot(start: string): string {
-  let dir = resolve(start);
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new HomelabError(`no pnpm-workspace.yaml above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 function git(root: string, args: string[]): string {
   return execFileSync('git', args, {
@@ -43,7 +24,10 @@ function git(root: string, args: string[]): string {
 }
 
 /** The release commit's time (`git log -1 --format=%ct`), else `SOURCE_DATE_EPOCH`. */
-export function releaseEpoch(root: string, env: NodeJS.ProcessEnv): number {
+export function releaseEpoch(
+  root: string,
+  env: Readonly<Record<string, string | undefined>>,
+): number {
   let fromGit = '';
   try {
     fromGit = git(root, ['log', '-1', '--format=%ct']);
@@ -66,14 +50,31 @@ function writeAtomic(path: string, content: string | Uint8Array): void {
   renameSync(temp, path);
 }
 
-function printIssues(issues: readonly Issue[]): void {
+/** Where a release command writes its lines. */
+export interface ReleaseIo {
+  readonly root: string;
+  readonly log: (line: string) => void;
+  readonly error: (line: string) => void;
+}
+
+function printIssues(io: ReleaseIo, issues: readonly Issue[]): void {
   for (const issue of sortIssues(issues)) {
-    console.error(`${issue.severity === 'error' ? 'error' : 'warning'}  ${formatIssue(issue)}`);
+    io.error(`${issue.severity === 'error' ? 'error' : 'warning'}  ${formatIssue(issue)}`);
   }
 }
 
-function release(root: string, out: string, tag: boolean): number {
-  const epoch = releaseEpoch(root, process.env);
+export interface PublishOptions extends ReleaseIo {
+  /** Folder of the archives and index.yaml. */
+  readonly out: string;
+  /** Create git tags for new versions. */
+  readonly tag: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Packages every chart, merges the Helm repository index, tags new versions. */
+export function publishCharts(options: PublishOptions): number {
+  const { root, out, tag } = options;
+  const epoch = releaseEpoch(root, options.env);
   const entries: IndexEntryInput[] = [];
   const tags: string[] = [];
   for (const chart of readChartFolders(root)) {
@@ -100,78 +101,34 @@ function release(root: string, out: string, tag: boolean): number {
       url: file,
     });
     tags.push(`${chart.packageName}@${chart.version}`);
-    console.log(`packaged ${join(out, file)}`);
+    options.log(`packaged ${join(out, file)}`);
   }
   const indexPath = join(out, 'index.yaml');
   const existing = existsSync(indexPath) ? readFileSync(indexPath, 'utf8') : undefined;
   writeAtomic(indexPath, buildIndex(existing, entries, epoch));
-  console.log(`wrote ${indexPath}`);
+  options.log(`wrote ${indexPath}`);
   if (tag) {
     const present = new Set(git(root, ['tag', '--list']).split('\n'));
     for (const name of tags) {
       if (present.has(name)) continue;
       git(root, ['tag', '-a', name, '-m', name]);
       // changesets/action reads these lines to create GitHub releases.
-      console.log(`New tag: ${name}`);
+      options.log(`New tag: ${name}`);
     }
   }
   return 0;
 }
 
-function record(root: string): number {
-  const { charts, record: existing, issues } = readChartStates(root);
+/** Writes charts/.versions.json from the charts on disk. */
+export function recordVersionsOnDisk(io: ReleaseIo): number {
+  const { charts, record: existing, issues } = readChartStates(io.root);
   if (hasErrors(issues)) {
-    printIssues(issues);
+    printIssues(io, issues);
     return 1;
   }
   const result = recordVersions(charts, existing);
-  writeAtomic(join(root, VERSION_RECORD_PATH), serializeVersionRecord(result.record));
-  console.log(`wrote ${VERSION_RECORD_PATH}`);
-  printIssues(result.issues);
+  writeAtomic(join(io.root, VERSION_RECORD_PATH), serializeVersionRecord(result.record));
+  io.log(`wrote ${VERSION_RECORD_PATH}`);
+  printIssues(io, result.issues);
   return hasErrors(result.issues) ? 1 : 0;
-}
-
-function check(root: string): number {
-  const { charts, issues } = readChartStates(root);
-  const all = [...issues, ...checkChartVersions(charts)];
-  printIssues(all);
-  return hasErrors(all) ? 1 : 0;
-}
-
-function changeset(root: string): number {
-  const changed = chartsNeedingChangeset(readChartStates(root).charts);
-  const files = writeChangesets(
-    changed.map((chart) =>
-      chart.packageName === undefined
-        ? { name: chart.name }
-        : { name: chart.name, packageName: chart.packageName },
-    ),
-  );
-  for (const file of files) {
-    writeAtomic(join(root, file.path), file.content);
-    console.log(`wrote ${file.path}`);
-  }
-  if (files.length === 0) console.log('no chart changed without a changeset');
-  return 0;
-}
-
-export function main(argv: readonly string[], cwd: string): number {
-  const args = [...argv];
-  const root = findRoot(cwd);
-  const command = args[0] !== undefined && !args[0].startsWith('-') ? args.shift() : 'publish';
-  const outIndex = args.indexOf('--out');
-  const out = resolve(root, outIndex === -1 ? 'release' : (args[outIndex + 1] ?? 'release'));
-  switch (command) {
-    case 'publish':
-      return release(root, out, !args.includes('--no-tag'));
-    case 'record':
-      return record(root);
-    case 'check':
-      return check(root);
-    case 'changeset':
-      return changeset(root);
-    default:
-      console.error(`unknown command ${command}: expected record, check, changeset or none`);
-      return 2;
-  }
 }

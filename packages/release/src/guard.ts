@@ -45,7 +45,8 @@ export function chartsNeedingChangeset(charts: readonly ChartState[]): ChartStat
 function notIncremented(chart: ChartState): Issue {
   return error({
     code: 'chart-version-not-incremented',
-    path: `charts/${chart.name}/Chart.yaml`,
+    path: [],
+    output: `charts/${chart.name}/Chart.yaml`,
     message: `charts/${chart.name} changed since ${chart.version}: add a changeset (pnpm changeset)`,
     expected: `a version above ${chart.version}, or a pending changeset for the chart`,
   });
@@ -64,9 +65,10 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
       issues.push(
         warning({
           code: 'chart-version-unrecorded',
-          path: `charts/${chart.name}`,
+          path: [],
+          output: `charts/${chart.name}`,
           value: chart.version,
-          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm release record)`,
+          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm homelab release record)`,
         }),
       );
       continue;
@@ -84,11 +86,12 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
     issues.push(
       error({
         code: below ? 'chart-version-decreased' : 'chart-version-unrecorded',
-        path: `charts/${chart.name}`,
+        path: [],
+        output: `charts/${chart.name}`,
         value: chart.version,
         message: below
           ? `is below the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}; versions only move up`
-          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm release record)`,
+          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm homelab release record)`,
         expected: recorded.version,
       }),
     );
@@ -97,7 +100,7 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
 }
 
 /**
- * The record after a version move (`pnpm version-packages` → `pnpm release record`): charts
+ * The record after a version move (`pnpm version-packages` → `pnpm homelab release record`): charts
  * whose version moved, and charts not recorded yet, get their current version and digest;
  * charts that no longer exist are dropped. A chart whose content changed at its recorded
  * version keeps its old entry (recording never hides an unversioned change) and yields the
@@ -156,7 +159,8 @@ export function parseVersionRecord(text: string | undefined): {
       issues: [
         error({
           code: 'version-record',
-          path: VERSION_RECORD_PATH,
+          path: [],
+          output: VERSION_RECORD_PATH,
           message: `is not valid JSON (${(cause as Error).message})`,
           expected: '{"<chart>": {"version": "x.y.z", "digest": "sha256:…"}}',
         }),
@@ -169,7 +173,8 @@ export function parseVersionRecord(text: string | undefined): {
       issues: [
         error({
           code: 'version-record',
-          path: VERSION_RECORD_PATH,
+          path: [],
+          output: VERSION_RECORD_PATH,
           value: data,
           message: 'is not an object',
           expected: '{"<chart>": {"version": "x.y.z", "digest": "sha256:…"}}',
@@ -186,7 +191,8 @@ export function parseVersionRecord(text: string | undefined): {
       issues.push(
         error({
           code: 'version-record',
-          path: `${VERSION_RECORD_PATH}:${formatPath([name])}`,
+          path: [],
+          output: `${VERSION_RECORD_PATH}:${formatPath([name])}`,
           value: entry,
           message: 'is not a recorded version',
           expected: '{"version": "x.y.z", "digest": "sha256:…"}',

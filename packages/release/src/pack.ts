@@ -1,9 +1,8 @@
-import { HomelabError } from '@homelab/core';
+import { HomelabError, tar } from '@homelab/core';
 import { gzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { type ChartFiles, type FileContent, sortedEntries, toBytes } from './files.js';
 import { isPackaged, parseHelmignore } from './helmignore.js';
-import { tar } from './tar.js';
 
 export interface PackOptions {
   /** Chart name: the archive's top folder; must equal `Chart.yaml`'s `name`. */

@@ -3,6 +3,7 @@ import {
   error,
   type Issue,
   type JsonValue,
+  type PathSegment,
   parseCidr,
   parseIp,
   type ResolvedCluster,
@@ -52,7 +53,7 @@ export function buildPatches(input: PatchInput): { patches: ClusterPatches; issu
   if (nodeCidr === undefined) {
     issues.push(
       error({
-        path: `clusters[${cluster.index}].network.nodeCidr`,
+        path: ['clusters', cluster.index, 'network', 'nodeCidr'],
         message: 'is not a CIDR; the node addresses need its prefix length',
         value: cluster.network.nodeCidr,
         expected: 'a network in CIDR notation, e.g. 192.168.10.0/24',
@@ -139,7 +140,7 @@ function nodePatch(
 ): { documents: TalosDocument[]; issues: Issue[] } {
   const { cluster, version } = input;
   const issues: Issue[] = [];
-  const path = `clusters[${cluster.index}].nodes[${node.index}]`;
+  const path: PathSegment[] = ['clusters', cluster.index, 'nodes', node.index];
 
   const taints: { [key: string]: string } = {};
   const taintIndex = new Map<string, number>();
@@ -148,7 +149,7 @@ function nodePatch(
     if (first !== undefined) {
       issues.push(
         error({
-          path: `${path}.taints[${index}]`,
+          path: [...path, 'taints', index],
           message: `repeats taint key "${taint.key}" (first at taints[${first}]); Talos keeps one taint per key`,
           value: taint,
           expected: 'one taint per key on a node',
@@ -171,7 +172,7 @@ function nodePatch(
     if (address === undefined) {
       issues.push(
         error({
-          path: `${path}.address`,
+          path: [...path, 'address'],
           message: 'is not an IP address',
           value: node.address,
           expected: 'an IPv4 or IPv6 address inside the node network',

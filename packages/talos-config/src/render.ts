@@ -1,13 +1,16 @@
 import {
+  type BootstrapStep,
+  type ClusterRun,
+  type ComponentsResult,
   type GeneratedFile,
   generatedHeader,
   type Issue,
   type ResolvedPlatform,
-  type TalosRequirements,
+  shellQuote,
   toYamlDocuments,
 } from '@homelab/core';
 import { buildPatches } from './patches.js';
-import { mergeTalosRequirements } from './requirements.js';
+import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
 import { runbook } from './runbook.js';
 import { installerImage, schematic, schematicId } from './schematic.js';
 import { checkTalosVersion } from './versions.js';
@@ -18,6 +21,69 @@ export const TALOS_GENERATED_BY = 'pnpm build (homelab build)';
 export interface RenderTalosOptions {
   /** Command named in the generated-by first line (default `pnpm build (homelab build)`). */
   readonly generatedBy?: string;
+  /** Per cluster, steps that end the runbook (the hand-over to the GitOps controller). */
+  readonly finalSteps?: { readonly [cluster: string]: readonly BootstrapStep[] };
+}
+
+/** Every component's Talos needs on the cluster, named by component. */
+function talosRequirements(run: ClusterRun): TalosRequirements[] {
+  const out: TalosRequirements[] = [];
+  for (const component of run.order) {
+    const needs = run.contributions.get(component)?.talos;
+    if (needs !== undefined) out.push({ ...needs, source: component });
+  }
+  return out;
+}
+
+/**
+ * The platform's runbook steps on a cluster, in dependency order: each component's CRD bundles,
+ * then its own steps; then the hand-made secrets every component lists; then `finalSteps`.
+ */
+export function bootstrapSteps(
+  run: ClusterRun,
+  finalSteps: readonly BootstrapStep[] = [],
+): BootstrapStep[] {
+  const steps: BootstrapStep[] = [];
+  const secrets: string[] = [];
+  const secretCommands: string[] = [];
+  for (const component of run.order) {
+    const contribution = run.contributions.get(component);
+    if (contribution === undefined) continue;
+    for (const bundle of contribution.crds ?? []) {
+      steps.push({
+        title: `Install the ${bundle.description}`,
+        body: [
+          `${component} looks for these CRDs when it starts, so they come first (in Argo CD: the`,
+          `\`${bundle.name}\` Application, in an earlier sync wave).`,
+        ],
+        commands: [...bundle.install],
+      });
+    }
+    steps.push(...(contribution.bootstrap ?? []));
+    for (const secret of contribution.bootstrapSecrets ?? []) {
+      secrets.push(
+        `- \`${secret.namespace}/${secret.name}\` (keys ${secret.keys.map((key) => `\`${key}\``).join(', ')}): ${secret.description} (${component})`,
+      );
+      secretCommands.push(
+        `kubectl create namespace ${shellQuote(secret.namespace)} --dry-run=client -o yaml | kubectl apply -f -`,
+        ...secret.commands,
+      );
+    }
+  }
+  if (secrets.length > 0) {
+    steps.push({
+      title: 'Create the hand-made secrets',
+      body: [
+        'These are the only secrets made by hand; everything else comes from the secret store.',
+        'The values come from your shell, never from Git:',
+        '',
+        ...secrets,
+      ],
+      commands: secretCommands,
+    });
+  }
+  steps.push(...finalSteps);
+  return steps;
 }
 
 export interface TalosRenderResult {
@@ -27,13 +93,13 @@ export interface TalosRenderResult {
 
 /**
  * Renders `clusters/<cluster>/talos/` for every cluster: role patches, one patch per node, the
- * Image Factory schematic and the bootstrap runbook. `requirements` holds, per cluster name,
- * what each component asks of Talos. Pure. A cluster with errors (unsupported Talos version,
- * conflicting requirements) gets no files; its issues say why.
+ * Image Factory schematic and the bootstrap runbook, from what the components declared on each
+ * cluster (Talos needs, CRD bundles, bootstrap steps, hand-made secrets). Pure. A cluster with
+ * errors (unsupported Talos version, conflicting requirements) gets no files; its issues say why.
  */
 export function renderTalos(
-  platform: ResolvedPlatform,
-  requirements: { readonly [cluster: string]: readonly TalosRequirements[] },
+  _platform: ResolvedPlatform,
+  components: ComponentsResult,
   options: RenderTalosOptions = {},
 ): TalosRenderResult {
   const command = options.generatedBy ?? TALOS_GENERATED_BY;
@@ -42,13 +108,16 @@ export function renderTalos(
   const files: GeneratedFile[] = [];
   const issues: Issue[] = [];
 
-  for (const cluster of platform.clusters) {
-    const checked = checkTalosVersion(
-      cluster.talosVersion,
-      `clusters[${cluster.index}].talos.version`,
-    );
+  for (const run of components.clusters) {
+    const { cluster } = run;
+    const checked = checkTalosVersion(cluster.talosVersion, [
+      'clusters',
+      cluster.index,
+      'talos',
+      'version',
+    ]);
     issues.push(...checked.issues);
-    const merged = mergeTalosRequirements(cluster, requirements[cluster.name] ?? []);
+    const merged = mergeTalosRequirements(cluster, talosRequirements(run));
     issues.push(...merged.issues);
     const version = checked.version;
     if (version === undefined || merged.issues.some((issue) => issue.severity === 'error'))
@@ -92,6 +161,7 @@ export function renderTalos(
           schematicId: id,
           installImage: image,
           dir,
+          steps: bootstrapSteps(run, options.finalSteps?.[cluster.name]),
         }),
       },
     );

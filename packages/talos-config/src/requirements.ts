@@ -1,6 +1,19 @@
-import { error, type Issue, type ResolvedCluster, type TalosRequirements } from '@homelab/core';
+import {
+  compareStrings,
+  error,
+  type Issue,
+  type PathSegment,
+  type ResolvedCluster,
+  type TalosNeeds,
+} from '@homelab/core';
 
-export type KubeletExtraMount = NonNullable<TalosRequirements['kubeletExtraMounts']>[number];
+/** A component's Talos needs on a cluster, with the component's name for messages. */
+export interface TalosRequirements extends TalosNeeds {
+  /** Component that asks. */
+  readonly source: string;
+}
+
+export type KubeletExtraMount = NonNullable<TalosNeeds['kubeletExtraMounts']>[number];
 
 /** Every component's Talos requirements on one cluster, merged. */
 export interface MergedTalosRequirements {
@@ -38,7 +51,7 @@ export function mergeTalosRequirements(
   requirements: readonly TalosRequirements[],
 ): { merged: MergedTalosRequirements; issues: Issue[] } {
   const issues: Issue[] = [];
-  const base = `clusters[${cluster.index}].components`;
+  const base: PathSegment[] = ['clusters', cluster.index, 'components'];
   const sorted = [...requirements].sort((a, b) => compare(a.source, b.source));
 
   const cni = single(
@@ -59,7 +72,7 @@ export function mergeTalosRequirements(
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       issues.push(
         error({
-          path: `${base}.${r.source}`,
+          path: [...base, r.source],
           message: `${r.source} asks for KubePrism on port ${port}, which is not a TCP port`,
           value: port,
           expected: 'an integer from 1 to 65535',
@@ -80,7 +93,7 @@ export function mergeTalosRequirements(
       else
         issues.push(
           error({
-            path: `${base}.${r.source}`,
+            path: [...base, r.source],
             message: `${r.source} asks for Talos system extension "${extension}", which is not an Image Factory extension name`,
             value: extension,
             expected: 'an official extension name such as siderolabs/iscsi-tools',
@@ -93,7 +106,7 @@ export function mergeTalosRequirements(
       else
         issues.push(
           error({
-            path: `${base}.${r.source}`,
+            path: [...base, r.source],
             message: `${r.source} asks for kernel module "${module}", which is not a module name`,
             value: module,
             expected: 'a kernel module name such as nvme_tcp',
@@ -190,6 +203,4 @@ function describeMount(mount: KubeletExtraMount): string {
   return `${mount.type} from ${mount.source} (${mount.options.join(', ')})`;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+const compare = compareStrings;

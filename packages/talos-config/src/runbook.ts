@@ -1,17 +1,8 @@
-import type { ResolvedCluster } from '@homelab/core';
+import type { BootstrapStep, ResolvedCluster } from '@homelab/core';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
 import { IMAGE_FACTORY } from './schematic.js';
 import type { TalosVersion } from './versions.js';
-
-/** Release name and namespace the runbook installs the Argo CD chart with. */
-export const ARGOCD_BOOTSTRAP = {
-  release: 'argocd',
-  namespace: 'argocd',
-  chart: 'argo-cd',
-} as const;
-/** Namespace the CNI chart (Cilium) is installed into before Argo CD. */
-export const CNI_NAMESPACE = 'kube-system';
 
 export interface RunbookInput {
   readonly header: string;
@@ -23,6 +14,12 @@ export interface RunbookInput {
   readonly installImage: string;
   /** Folder of the Talos files relative to the repository root: `clusters/<cluster>/talos`. */
   readonly dir: string;
+  /**
+   * The platform's steps once the cluster answers, in order: what the components contribute
+   * (CRDs before the components that need them, providers before consumers), the hand-made
+   * secrets, the hand-over to the GitOps controller.
+   */
+  readonly steps: readonly BootstrapStep[];
 }
 
 /** The cluster's bootstrap runbook (README.md), with the cluster's own values in every command. */
@@ -144,53 +141,18 @@ export function runbook(input: RunbookInput): string {
   );
 
   let step = 7;
-  const cniCharts = requirements.cni === 'none' ? requirements.cniSources : [];
-  if (cniCharts.length > 0) {
+  if (requirements.cni === 'none') {
     add(
       `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`,
       '',
     );
-    for (const chart of cniCharts) {
-      add(
-        `## ${step}. Install ${chart} from the generated chart (before Argo CD)`,
-        '',
-        `Argo CD cannot start without a pod network, so ${chart} is installed once by hand, from the`,
-        'same chart and value layers Argo CD will use (Argo CD then adopts it). The first apply may',
-        `report \`no matches for kind\` for ${chart}'s own resources: the operator registers those CRDs`,
-        'when it starts; run the apply again after the rollout.',
-        '',
-      );
-      sh(
-        `helm dependency build charts/${chart}`,
-        `helm template ${chart} charts/${chart} --namespace ${CNI_NAMESPACE} \\`,
-        `  -f charts/${chart}/env/${env}.yaml -f charts/${chart}/clusters/${name}.yaml \\`,
-        '  | kubectl apply --server-side -f -',
-        `kubectl -n ${CNI_NAMESPACE} rollout status daemonset/${chart} --timeout=10m`,
-        `talosctl health -n ${first?.address ?? '<control-plane address>'}`,
-      );
-      step += 1;
-    }
   }
-
-  const argo = ARGOCD_BOOTSTRAP;
-  add(`## ${step}. Install Argo CD from the generated chart`, '');
-  sh(
-    `kubectl create namespace ${argo.namespace} --dry-run=client -o yaml | kubectl apply -f -`,
-    `helm dependency build charts/${argo.chart}`,
-    `helm template ${argo.release} charts/${argo.chart} --namespace ${argo.namespace} \\`,
-    `  -f charts/${argo.chart}/env/${env}.yaml -f charts/${argo.chart}/clusters/${name}.yaml \\`,
-    '  | kubectl apply --server-side -f -',
-    `kubectl -n ${argo.namespace} wait --for=condition=Available deployment --all --timeout=10m`,
-  );
-  step += 1;
-  add(
-    `## ${step}. Hand the cluster to Argo CD`,
-    '',
-    'The root Application installs the platform umbrella chart; from here on Git is the only',
-    'deployment path.',
-    '',
-  );
-  sh(`kubectl apply -f clusters/${name}/root-application.yaml`);
+  for (const entry of input.steps) {
+    add(`## ${step}. ${entry.title}`, '');
+    if (entry.body.length > 0) add(...entry.body, '');
+    if (entry.commands.length > 0) sh(...entry.commands);
+    step += 1;
+  }
   add(
     '## Later: changing Talos settings',
     '',

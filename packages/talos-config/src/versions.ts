@@ -1,4 +1,4 @@
-import { error, type Issue } from '@homelab/core';
+import { error, type Issue, type PathSegment, type UpstreamPin } from '@homelab/core';
 
 /** Talos release lines this generator writes patches for (each `1.<minor>.x`). */
 export const talosSupportedVersions: readonly string[] = ['1.11', '1.12', '1.13'];
@@ -32,7 +32,7 @@ const EXPECTED = `a Talos version of a supported release line (${talosSupportedV
  */
 export function checkTalosVersion(
   version: string,
-  path: string,
+  path: readonly PathSegment[],
 ): { version: TalosVersion | undefined; issues: Issue[] } {
   const match = VERSION.exec(version);
   if (!match) {
@@ -88,3 +88,20 @@ function prerelease(version: string): string {
   const dash = version.indexOf('-');
   return dash === -1 ? '' : version.slice(dash);
 }
+
+/**
+ * The Talos machine-config schemas of the supported releases (and the next, refused one): the
+ * conformance tests validate every generated patch against them. `homelab vendor sync` fetches them.
+ */
+export const TALOS_UPSTREAM: readonly UpstreamPin[] = [
+  'v1.11.6',
+  'v1.12.11',
+  'v1.13.9',
+  'v1.14.0-rc.1',
+].map((tag) => ({
+  kind: 'file',
+  path: `upstream/talos/${tag}/config.schema.json`,
+  url: `https://raw.githubusercontent.com/siderolabs/talos/${tag}/pkg/machinery/config/schemas/config.schema.json`,
+  version: tag,
+  licence: 'MPL-2.0',
+}));

@@ -1,5 +1,5 @@
 // Conformance with upstream: every generated Talos patch validates against the machine-config
-// JSON Schema of the cluster's Talos version, read in place from the upstream reference data.
+// JSON Schema of the cluster's Talos version, read from vendor/upstream/talos.
 //
 // Approach: a patch is a multi-document YAML file. A document with `kind` is a whole typed
 // document (HostnameConfig, LinkConfig, ...) and validates, unchanged, against the `$defs` entry
@@ -11,9 +11,18 @@ import { readUpstream } from '@homelab/core/testing';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { renderTalos } from '../src/index.js';
-import { cilium, cluster, haCluster, longhorn, platform, requirement } from './factory.js';
-import { type Doc, docs } from './helpers.js';
+import type { renderTalos } from '../src/index.js';
+import {
+  asks,
+  cilium,
+  type Doc,
+  devCluster,
+  docs,
+  haCluster,
+  longhorn,
+  talos,
+  talosUnvalidated,
+} from './helpers.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const VERSIONS = ['v1.11.6', 'v1.12.11', 'v1.13.9'] as const;
@@ -76,12 +85,16 @@ function patchDocuments(
 describe.each(VERSIONS)('Talos %s', (version) => {
   const schema = talosSchema(version);
   const defs = loadSchema(version).$defs;
-  const clusters = [haCluster({ talos: { version } }), cluster({ talos: { version } })];
-  const extra = requirement({ source: 'extra', sysctls: { 'net.core.somaxconn': '4096' } });
-  const { files, issues } = renderTalos(platform(...clusters), {
-    prod: [cilium, longhorn, extra],
-    dev: [cilium],
-  });
+  // prod gets Cilium, Longhorn and one more sysctl; dev only Cilium.
+  const clusters = [
+    haCluster({ talos: { version } }),
+    devCluster({
+      talos: { version },
+      components: { longhorn: { enabled: false }, extra: { enabled: false } },
+    }),
+  ];
+  const extra = asks('extra', { sysctls: { 'net.core.somaxconn': '4096' } });
+  const { files, issues } = talos(clusters, [cilium, longhorn, extra]);
   const documents = patchDocuments(files);
 
   it('renders both clusters without issues', () => {
@@ -136,7 +149,7 @@ describe.each(VERSIONS)('Talos %s', (version) => {
 
 describe('version-specific fields', () => {
   it('the v1.11 machine.network block is refused by the v1.13 schema (why 1.12+ use documents)', () => {
-    const v111 = renderTalos(platform(cluster({ talos: { version: 'v1.11.6' } })), {});
+    const v111 = talos([devCluster({ talos: { version: 'v1.11.6' } })]);
     const node = docs(v111.files, 'clusters/dev/talos/nodes/dev-cp-1.yaml')[0];
     expect(talosSchema('v1.11.6').check(node)).toEqual([]);
     expect(
@@ -154,21 +167,23 @@ describe('version-specific fields', () => {
   });
 
   it('Talos 1.14 moves kubelet, install and cluster networking out of v1alpha1, and the generator refuses it', () => {
-    const v113 = renderTalos(platform(cluster({ talos: { version: 'v1.13.9' } })), {
-      dev: [cilium],
-    });
+    const v113 = talos([devCluster({ talos: { version: 'v1.13.9' } })], [cilium]);
     const patch = docs(v113.files, 'clusters/dev/talos/controlplane.yaml')[0];
     expect(talosSchema('v1.13.9').check(patch)).toEqual([]);
     const errors = talosSchema('v1.14.0-rc.1').check(patch);
     for (const field of ['kubelet', 'install', 'network', 'proxy']) {
       expect(errors.some((e) => e.includes(`"additionalProperty":"${field}"`))).toBe(true);
     }
-    const { files, issues } = renderTalos(platform(cluster({ talos: { version: 'v1.14.0' } })), {
-      dev: [cilium],
-    });
+    expect(() => talos([devCluster({ talos: { version: 'v1.14.0' } })], [cilium])).toThrow(
+      'clusters[0].talos.version: "v1.14.0" is refused',
+    );
+    const { files, issues } = talosUnvalidated(
+      [devCluster({ talos: { version: 'v1.14.0' } })],
+      [cilium],
+    );
     expect(files).toEqual([]);
     expect(issues.map((i) => [i.path, i.code])).toEqual([
-      ['clusters[0].talos.version', 'talos-version-unsupported'],
+      [['clusters', 0, 'talos', 'version'], 'talos-version-unsupported'],
     ]);
   });
 });

@@ -1,14 +1,26 @@
+import type { BootstrapStep, CrdBundle } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { renderTalos, schematicId } from '../src/index.js';
-import { cilium, cluster, haCluster, longhorn, node, platform, requirement } from './factory.js';
-import { doc, docs, file } from './helpers.js';
+import { schematicId } from '../src/schematic.js';
+import {
+  asks,
+  cilium,
+  component,
+  devCluster,
+  doc,
+  docs,
+  file,
+  haCluster,
+  longhorn,
+  talos,
+  talosUnvalidated,
+} from './helpers.js';
 
 const DEV = 'clusters/dev/talos';
 const PROD = 'clusters/prod/talos';
 
 describe('role patches', () => {
   it('carry CNI none, kube-proxy disabled and KubePrism on 7445 when Cilium asks for them', () => {
-    const { files, issues } = renderTalos(platform(), { dev: [cilium] });
+    const { files, issues } = talos([devCluster()], [cilium]);
     expect(issues).toEqual([]);
     for (const role of ['controlplane', 'worker']) {
       const patch = doc(files, `${DEV}/${role}.yaml`);
@@ -19,15 +31,24 @@ describe('role patches', () => {
   });
 
   it('keep Talos defaults for CNI, kube-proxy and KubePrism when no component asks', () => {
-    const { files } = renderTalos(platform(), {});
+    const { files } = talos([devCluster()]);
     const patch = doc(files, `${DEV}/controlplane.yaml`);
     expect(patch.cluster.network.cni).toBeUndefined();
     expect(patch.cluster.proxy).toBeUndefined();
     expect(patch.machine.features).toBeUndefined();
   });
 
+  it('take the Talos needs only of the components enabled on the cluster', () => {
+    const { files } = talos(
+      [devCluster({ components: { cilium: { enabled: false } } }), haCluster()],
+      [cilium],
+    );
+    expect(doc(files, `${DEV}/controlplane.yaml`).cluster.network.cni).toBeUndefined();
+    expect(doc(files, `${PROD}/controlplane.yaml`).cluster.network.cni).toEqual({ name: 'none' });
+  });
+
   it('take the pod and service networks from the definition', () => {
-    const { files } = renderTalos(platform(haCluster()), { prod: [cilium] });
+    const { files } = talos([haCluster()], [cilium]);
     for (const role of ['controlplane', 'worker']) {
       const network = doc(files, `${PROD}/${role}.yaml`).cluster.network;
       expect(network.podSubnets).toEqual(['10.42.0.0/16']);
@@ -36,11 +57,11 @@ describe('role patches', () => {
   });
 
   it('allow workloads on control planes only when the cluster has no workers', () => {
-    const single = renderTalos(platform(), {});
+    const single = talos([devCluster()]);
     expect(
       doc(single.files, `${DEV}/controlplane.yaml`).cluster.allowSchedulingOnControlPlanes,
     ).toBe(true);
-    const ha = renderTalos(platform(haCluster()), {});
+    const ha = talos([haCluster()]);
     expect(doc(ha.files, `${PROD}/controlplane.yaml`).cluster.allowSchedulingOnControlPlanes).toBe(
       false,
     );
@@ -50,15 +71,15 @@ describe('role patches', () => {
   });
 
   it('pin kubelet and etcd to the node network', () => {
-    const { files } = renderTalos(platform(haCluster()), {});
+    const { files } = talos([haCluster()]);
     const cp = doc(files, `${PROD}/controlplane.yaml`);
-    expect(cp.machine.kubelet.nodeIP).toEqual({ validSubnets: ['192.168.30.0/24'] });
-    expect(cp.cluster.etcd).toEqual({ advertisedSubnets: ['192.168.30.0/24'] });
+    expect(cp.machine.kubelet.nodeIP).toEqual({ validSubnets: ['192.168.30.0/25'] });
+    expect(cp.cluster.etcd).toEqual({ advertisedSubnets: ['192.168.30.0/25'] });
     expect(doc(files, `${PROD}/worker.yaml`).cluster.etcd).toBeUndefined();
   });
 
   it('carry kubelet mounts, kernel modules and sysctls from the requirements, sorted', () => {
-    const { files } = renderTalos(platform(), { dev: [cilium, longhorn] });
+    const { files } = talos([devCluster()], [cilium, longhorn]);
     const machine = doc(files, `${DEV}/worker.yaml`).machine;
     expect(machine.kubelet.extraMounts).toEqual([
       {
@@ -73,14 +94,14 @@ describe('role patches', () => {
   });
 
   it('install the Image Factory installer of the schematic and the cluster version', () => {
-    const { files } = renderTalos(platform(), { dev: [longhorn] });
+    const { files } = talos([devCluster()], [longhorn]);
     expect(doc(files, `${DEV}/controlplane.yaml`).machine.install.image).toBe(
       'factory.talos.dev/installer/613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245:v1.12.11',
     );
   });
 
   it('set the nameservers with a ResolverConfig document on Talos 1.12+', () => {
-    const { files } = renderTalos(platform(haCluster()), {});
+    const { files } = talos([haCluster()]);
     expect(doc(files, `${PROD}/worker.yaml`, 'ResolverConfig')).toEqual({
       apiVersion: 'v1alpha1',
       kind: 'ResolverConfig',
@@ -90,7 +111,7 @@ describe('role patches', () => {
   });
 
   it('set the nameservers (the gateway by default) in machine.network on Talos 1.11', () => {
-    const { files } = renderTalos(platform(cluster({ talos: { version: 'v1.11.6' } })), {});
+    const { files } = talos([devCluster({ talos: { version: 'v1.11.6' } })]);
     expect(docs(files, `${DEV}/worker.yaml`)).toHaveLength(1);
     expect(doc(files, `${DEV}/worker.yaml`).machine.network).toEqual({
       nameservers: ['192.168.10.1'],
@@ -100,7 +121,7 @@ describe('role patches', () => {
 
 describe('node patches', () => {
   it('carry hostname, static address with prefix, default route, disk, labels and taints (1.12+)', () => {
-    const { files, issues } = renderTalos(platform(haCluster()), { prod: [cilium] });
+    const { files, issues } = talos([haCluster()], [cilium]);
     expect(issues).toEqual([]);
     const path = `${PROD}/nodes/prod-w-1.yaml`;
     expect(doc(files, path)).toEqual({
@@ -123,20 +144,20 @@ describe('node patches', () => {
       apiVersion: 'v1alpha1',
       kind: 'LinkConfig',
       name: 'eth0',
-      addresses: [{ address: '192.168.30.21/24' }],
+      addresses: [{ address: '192.168.30.21/25' }],
       routes: [{ destination: '0.0.0.0/0', gateway: '192.168.30.1' }],
     });
   });
 
   it('write a taint without value as ":<effect>"', () => {
-    const { files } = renderTalos(platform(haCluster()), {});
+    const { files } = talos([haCluster()]);
     expect(doc(files, `${PROD}/nodes/prod-w-2.yaml`).machine.nodeTaints).toEqual({
       gpu: ':NoExecute',
     });
   });
 
   it('use the v1alpha1 machine.network block on Talos 1.11', () => {
-    const { files } = renderTalos(platform(haCluster({ talos: { version: 'v1.11.6' } })), {});
+    const { files } = talos([haCluster({ talos: { version: 'v1.11.6' } })]);
     const patch = docs(files, `${PROD}/nodes/prod-cp-2.yaml`);
     expect(patch).toHaveLength(1);
     expect(patch[0].machine.install).toEqual({ disk: '/dev/sda' });
@@ -145,7 +166,7 @@ describe('node patches', () => {
       interfaces: [
         {
           interface: 'enp1s0',
-          addresses: ['192.168.30.12/24'],
+          addresses: ['192.168.30.12/25'],
           routes: [{ network: '0.0.0.0/0', gateway: '192.168.30.1' }],
           vip: { ip: '192.168.30.10' },
         },
@@ -154,7 +175,7 @@ describe('node patches', () => {
   });
 
   it('announce an endpoint VIP from the control planes only (Layer2VIPConfig on 1.12+)', () => {
-    const { files } = renderTalos(platform(haCluster()), {});
+    const { files } = talos([haCluster()]);
     expect(doc(files, `${PROD}/nodes/prod-cp-2.yaml`, 'Layer2VIPConfig')).toEqual({
       apiVersion: 'v1alpha1',
       kind: 'Layer2VIPConfig',
@@ -166,7 +187,7 @@ describe('node patches', () => {
   });
 
   it('announce no VIP when the endpoint is a node address', () => {
-    const { files } = renderTalos(platform(), {});
+    const { files } = talos([devCluster()]);
     expect(docs(files, `${DEV}/nodes/dev-cp-1.yaml`).map((d) => d.kind)).toEqual([
       undefined,
       'HostnameConfig',
@@ -174,20 +195,25 @@ describe('node patches', () => {
     ]);
   });
 
-  it('refuse two taints with the same key on a node', () => {
-    const bad = cluster({
-      nodes: [
-        node({
-          taints: [
-            { key: 'dedicated', value: 'a', effect: 'NoSchedule' },
-            { key: 'dedicated', value: 'b', effect: 'NoExecute' },
-          ],
-        }),
-      ],
-    });
-    const { files, issues } = renderTalos(platform(bad), {});
+  it('refuse two taints with the same key on a node, and write nothing for the cluster', () => {
+    const { files, issues } = talos([
+      devCluster({
+        nodes: [
+          {
+            hostname: 'dev-cp-1',
+            role: 'controlplane',
+            address: '192.168.10.11',
+            installDisk: '/dev/sda',
+            taints: [
+              { key: 'dedicated', value: 'a', effect: 'NoSchedule' },
+              { key: 'dedicated', value: 'b', effect: 'NoExecute' },
+            ],
+          },
+        ],
+      }),
+    ]);
     expect(issues.map((i) => [i.path, i.code])).toEqual([
-      ['clusters[0].nodes[0].taints[1]', 'talos-taint'],
+      [['clusters', 0, 'nodes', 0, 'taints', 1], 'talos-taint'],
     ]);
     expect(files).toEqual([]);
   });
@@ -195,11 +221,8 @@ describe('node patches', () => {
 
 describe('schematic', () => {
   it('lists the sorted, deduplicated union of the extensions components ask for', () => {
-    const other = requirement({
-      source: 'zfs',
-      extensions: ['siderolabs/zfs', 'siderolabs/iscsi-tools'],
-    });
-    const { files } = renderTalos(platform(), { dev: [longhorn, other, cilium] });
+    const zfs = asks('zfs', { extensions: ['siderolabs/zfs', 'siderolabs/iscsi-tools'] });
+    const { files } = talos([devCluster()], [longhorn, zfs, cilium]);
     expect(doc(files, `${DEV}/schematic.yaml`)).toEqual({
       customization: {
         systemExtensions: {
@@ -214,7 +237,7 @@ describe('schematic', () => {
   });
 
   it('allows an empty extension list', () => {
-    const { files } = renderTalos(platform(), { dev: [cilium] });
+    const { files } = talos([devCluster()], [cilium]);
     expect(
       doc(files, `${DEV}/schematic.yaml`).customization.systemExtensions.officialExtensions,
     ).toEqual([]);
@@ -232,13 +255,13 @@ describe('schematic', () => {
 
 describe('merging requirements', () => {
   it('reports two different KubePrism ports naming both components, and writes nothing for the cluster', () => {
-    const other = requirement({ source: 'other', kubePrism: { port: 7446 } });
-    const { files, issues } = renderTalos(platform(), { dev: [cilium, other] });
+    const other = asks('other', { kubePrism: { port: 7446 } });
+    const { files, issues } = talos([devCluster()], [cilium, other]);
     expect(files).toEqual([]);
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({
       severity: 'error',
-      path: 'clusters[0].components',
+      path: ['clusters', 0, 'components'],
       code: 'talos-requirement-conflict',
       value: { cilium: '7445', other: '7446' },
     });
@@ -248,64 +271,71 @@ describe('merging requirements', () => {
   });
 
   it('reports kube-proxy disabled by one component and required by another', () => {
-    const other = requirement({ source: 'kube-router', disableKubeProxy: false });
-    const { issues } = renderTalos(platform(), { dev: [cilium, other] });
+    const other = asks('kube-router', { disableKubeProxy: false });
+    const { issues } = talos([devCluster()], [cilium, other]);
     expect(issues.map((i) => i.message)).toEqual([
       'components ask for different kube-proxy settings: cilium wants disabled, kube-router wants enabled',
     ]);
   });
 
   it('reports two different mounts at the same kubelet path and keeps identical ones once', () => {
-    const same = requirement({
-      source: 'backup',
-      kubeletExtraMounts: longhorn.kubeletExtraMounts ?? [],
+    const same = asks('backup', {
+      kubeletExtraMounts: [
+        {
+          destination: '/var/lib/longhorn',
+          type: 'bind',
+          source: '/var/lib/longhorn',
+          options: ['bind', 'rshared', 'rw'],
+        },
+      ],
     });
-    const ok = renderTalos(platform(), { dev: [longhorn, same] });
+    const ok = talos([devCluster()], [longhorn, same]);
     expect(ok.issues).toEqual([]);
     expect(doc(ok.files, `${DEV}/worker.yaml`).machine.kubelet.extraMounts).toHaveLength(1);
 
-    const different = requirement({
-      source: 'backup',
+    const different = asks('backup', {
       kubeletExtraMounts: [
         { destination: '/var/lib/longhorn', type: 'bind', source: '/mnt/x', options: ['rw'] },
       ],
     });
-    const bad = renderTalos(platform(), { dev: [longhorn, different] });
+    const bad = talos([devCluster()], [longhorn, different]);
     expect(bad.issues.map((i) => i.message)).toEqual([
       'components ask for different kubelet mounts at /var/lib/longhorn: backup wants bind from /mnt/x (rw), longhorn wants bind from /var/lib/longhorn (bind, rshared, rw)',
     ]);
   });
 
-  it('reports conflicting sysctls and a malformed extension name', () => {
-    const a = requirement({ source: 'a', sysctls: { 'net.core.somaxconn': '1024' } });
-    const b = requirement({
-      source: 'b',
-      sysctls: { 'net.core.somaxconn': '4096' },
-      extensions: ['iscsi tools'],
-    });
-    const { issues } = renderTalos(platform(), { dev: [a, b] });
+  it('reports conflicting sysctls and a malformed extension name, at the component that asks', () => {
+    const a = asks('a', { sysctls: { 'net.core.somaxconn': '1024' } });
+    const b = asks('b', { sysctls: { 'net.core.somaxconn': '4096' }, extensions: ['iscsi tools'] });
+    const { issues } = talos([devCluster()], [a, b]);
     expect(issues.map((i) => [i.path, i.code])).toEqual([
-      ['clusters[0].components.b', 'talos-requirement'],
-      ['clusters[0].components', 'talos-requirement-conflict'],
+      [['clusters', 0, 'components', 'b'], 'talos-requirement'],
+      [['clusters', 0, 'components'], 'talos-requirement-conflict'],
     ]);
   });
 
-  it('gives the same bytes whatever the order of the requirements', () => {
-    const one = renderTalos(platform(haCluster()), { prod: [cilium, longhorn] });
-    const two = renderTalos(platform(haCluster()), { prod: [longhorn, cilium] });
+  it('gives the same bytes whatever the order of the registry', () => {
+    const one = talos([haCluster()], [cilium, longhorn]);
+    const two = talos([haCluster()], [longhorn, cilium]);
     expect(two.files).toEqual(one.files);
   });
 });
 
 describe('Talos versions', () => {
-  it('refuses Talos 1.14 on clusters[i].talos.version and writes nothing for that cluster', () => {
-    const { files, issues } = renderTalos(
-      platform(cluster(), haCluster({ talos: { version: 'v1.14.0' } })),
-      { dev: [cilium], prod: [cilium] },
+  it('refuses Talos 1.14 in the definition, at clusters[i].talos.version', () => {
+    expect(() => talos([devCluster(), haCluster({ talos: { version: 'v1.14.0' } })])).toThrow(
+      'clusters[1].talos.version: "v1.14.0" is refused: Talos 1.14 changes the machine-config document format',
+    );
+  });
+
+  it('refuses Talos 1.14 again when rendering, and writes nothing for that cluster only', () => {
+    const { files, issues } = talosUnvalidated(
+      [devCluster(), haCluster({ talos: { version: 'v1.14.0' } })],
+      [cilium],
     );
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({
-      path: 'clusters[1].talos.version',
+      path: ['clusters', 1, 'talos', 'version'],
       value: 'v1.14.0',
       code: 'talos-version-unsupported',
       expected: 'a Talos version of a supported release line (v1.11.x, v1.12.x, v1.13.x)',
@@ -317,19 +347,25 @@ describe('Talos versions', () => {
     expect(files.some((f) => f.path.startsWith('clusters/dev/'))).toBe(true);
   });
 
-  it('refuses versions older than 1.11 and text that is no version', () => {
-    const old = renderTalos(platform(cluster({ talos: { version: 'v1.10.7' } })), {});
+  it('refuses versions older than 1.11 and text that is no version, in the definition and when rendering', () => {
+    expect(() => talos([devCluster({ talos: { version: 'v1.10.7' } })])).toThrow(
+      'clusters[0].talos.version: "v1.10.7" is refused',
+    );
+    expect(() => talos([devCluster({ talos: { version: 'latest' } })])).toThrow(
+      'clusters[0].talos.version: "latest" does not have the expected form',
+    );
+    const old = talosUnvalidated([devCluster({ talos: { version: 'v1.10.7' } })]);
     expect(old.issues[0]?.message).toBe(
       'Talos 1.10 is too old: the patches use fields that need Talos 1.11 or later',
     );
-    const garbage = renderTalos(platform(cluster({ talos: { version: 'latest' } })), {});
+    const garbage = talosUnvalidated([devCluster({ talos: { version: 'latest' } })]);
     expect(garbage.issues.map((i) => i.code)).toEqual(['talos-version']);
   });
 });
 
 describe('files', () => {
   it('are the contract set for each cluster, each starting with the generated-by line', () => {
-    const { files } = renderTalos(platform(haCluster()), { prod: [cilium] });
+    const { files } = talos([haCluster()], [cilium]);
     expect(files.map((f) => f.path)).toEqual([
       `${PROD}/README.md`,
       `${PROD}/controlplane.yaml`,
@@ -353,14 +389,21 @@ describe('files', () => {
     }
   });
 
+  it('name the command the caller gives in their first line', () => {
+    const { files } = talos([devCluster()], [], { generatedBy: 'pnpm build' });
+    expect(file(files, `${DEV}/worker.yaml`).split('\n')[0]).toBe(
+      '# generated by pnpm build; do not edit.',
+    );
+  });
+
   it('quote "off" so that YAML 1.1 readers do not take it for false', () => {
-    const { files } = renderTalos(platform(), {});
+    const { files } = talos([devCluster()]);
     expect(file(files, `${DEV}/nodes/dev-cp-1.yaml`)).toContain('auto: "off"\n');
   });
 });
 
 describe('runbook', () => {
-  const { files } = renderTalos(platform(haCluster()), { prod: [cilium, longhorn] });
+  const { files } = talos([haCluster()], [cilium, longhorn]);
   const readme = file(files, `${PROD}/README.md`);
 
   it('generates secrets outside Git and registers the schematic', () => {
@@ -394,16 +437,133 @@ describe('runbook', () => {
     expect(readme).toContain('talosctl bootstrap -n 192.168.30.11');
   });
 
-  it('installs Cilium, then Argo CD, then the root Application, in that order', () => {
-    const ciliumAt = readme.indexOf(
-      'helm template cilium charts/cilium --namespace kube-system \\\n  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\\n  | kubectl apply --server-side -f -',
+  it('says what the components ask of Talos, naming the component that installs the CNI', () => {
+    expect(readme).toContain(
+      '- CNI: `none` (cilium installs it); kube-proxy: disabled; KubePrism: on, port 7445',
     );
-    const argoAt = readme.indexOf(
-      'helm template argocd charts/argo-cd --namespace argocd \\\n  -f charts/argo-cd/env/production.yaml -f charts/argo-cd/clusters/prod.yaml',
+    expect(readme).toContain(
+      'The nodes stay `NotReady` until the CNI runs: Talos installs none (`cni: none`) and no kube-proxy.',
     );
-    const rootAt = readme.indexOf('kubectl apply -f clusters/prod/root-application.yaml');
-    expect(ciliumAt).toBeGreaterThan(0);
-    expect(argoAt).toBeGreaterThan(ciliumAt);
-    expect(rootAt).toBeGreaterThan(argoAt);
+  });
+});
+
+describe('runbook steps from the components', () => {
+  const bundle = (name: string): CrdBundle => ({
+    name,
+    description: `${name} (test CRDs)`,
+    version: 'v1',
+    source: { repoURL: 'https://example.com/crds', path: name, targetRevision: 'v1' },
+    kinds: [],
+    clusterResources: [],
+    install: [`kubectl apply --server-side -f https://example.com/${name}.yaml`],
+  });
+  const step = (title: string): BootstrapStep => ({
+    title,
+    body: [`Why ${title}.`],
+    commands: [`echo ${title.toLowerCase().replaceAll(' ', '-')}`],
+  });
+  // Registered consumer first: the order comes from needs → provides, not from the registry.
+  const gitops = component(
+    'gitops',
+    { crds: [bundle('gitops-crds')], bootstrap: [step('Install gitops')] },
+    { needs: ['cni'], uses: ['secrets'] },
+  );
+  const vault = component(
+    'vault',
+    {
+      bootstrap: [step('Install vault')],
+      bootstrapSecrets: [
+        {
+          name: 'vault-token',
+          namespace: 'vault',
+          keys: ['token'],
+          description: 'the token vault reads the store with',
+          commands: [
+            'kubectl -n vault create secret generic vault-token --from-literal=token="$TOKEN"',
+          ],
+        },
+      ],
+    },
+    { provides: ['secrets'], needs: ['cni'] },
+  );
+  const net = component(
+    'net',
+    { crds: [bundle('net-crds')], bootstrap: [step('Install net')], talos: { cni: 'none' } },
+    { provides: ['cni'] },
+  );
+  const handOver = step('Hand over');
+  const { files, issues } = talos([devCluster(), haCluster()], [gitops, vault, net], {
+    finalSteps: { prod: [handOver] },
+  });
+  const headings = (cluster: string): string[] =>
+    file(files, `clusters/${cluster}/talos/README.md`)
+      .split('\n')
+      .filter((line) => /^## \d+\. /.test(line))
+      .map((line) => line.replace(/^## \d+\. /, ''))
+      .slice(6);
+
+  it('come in dependency order, each component after its CRD bundles, then the hand-made secrets, then the final steps', () => {
+    expect(issues).toEqual([]);
+    expect(headings('prod')).toEqual([
+      'Install the net-crds (test CRDs)',
+      'Install net',
+      'Install vault',
+      'Install the gitops-crds (test CRDs)',
+      'Install gitops',
+      'Create the hand-made secrets',
+      'Hand over',
+    ]);
+    expect(headings('dev').at(-1)).toBe('Create the hand-made secrets');
+  });
+
+  it('number the steps after the Talos ones and carry each step body and commands', () => {
+    const readme = file(files, 'clusters/prod/talos/README.md');
+    expect(readme).toContain(
+      [
+        '## 7. Install the net-crds (test CRDs)',
+        '',
+        'net looks for these CRDs when it starts, so they come first (in Argo CD: the',
+        '`net-crds` Application, in an earlier sync wave).',
+        '',
+        '```sh',
+        'kubectl apply --server-side -f https://example.com/net-crds.yaml',
+        '```',
+        '',
+        '## 8. Install net',
+        '',
+        'Why Install net.',
+        '',
+        '```sh',
+        'echo install-net',
+        '```',
+      ].join('\n'),
+    );
+    expect(readme).toContain('## 13. Hand over');
+  });
+
+  it('list every hand-made secret with its keys and owner, and the commands that create it', () => {
+    const readme = file(files, 'clusters/prod/talos/README.md');
+    expect(readme).toContain(
+      '- `vault/vault-token` (keys `token`): the token vault reads the store with (vault)',
+    );
+    expect(readme).toContain(
+      [
+        '```sh',
+        'kubectl create namespace vault --dry-run=client -o yaml | kubectl apply -f -',
+        'kubectl -n vault create secret generic vault-token --from-literal=token="$TOKEN"',
+        '```',
+      ].join('\n'),
+    );
+  });
+
+  it('leave out the steps of a component disabled on the cluster', () => {
+    const { files: without } = talos(
+      [devCluster({ components: { gitops: { enabled: false } } })],
+      [gitops, vault, net],
+    );
+    const readme = file(without, `${DEV}/README.md`);
+    expect(readme).not.toContain('Install gitops');
+    expect(readme).not.toContain('gitops-crds');
+    expect(readme).toContain('Install vault');
   });
 });

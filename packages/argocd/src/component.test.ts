@@ -1,0 +1,467 @@
+import type {
+  AnyComponent,
+  CapabilityFacts,
+  ClusterContribution,
+  ComponentOutput,
+  ComponentsResult,
+  PlatformDefinition,
+  ResolvedPlatform,
+  Values,
+} from '@homelab/core';
+import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart } from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testNodes,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { APPLICATION_HEALTH_KEY, argocdComponent } from './component.js';
+import { argocdOidcClient } from './oidc.js';
+import { type ArgocdSettings, resolveArgocdSettings } from './settings.js';
+
+const OIDC: ArgocdSettings = {
+  adminGroups: ['platform-admins'],
+  readonlyGroups: ['developers'],
+  oidc: { clientId: 'argocd', clientSecret: { secretName: 'argocd-oidc', key: 'client-secret' } },
+};
+
+const CNI: CapabilityFacts['cni'] = {
+  kubeProxyReplacement: true,
+  networkPolicy: true,
+  namespace: 'kube-system',
+};
+
+/** Stands in for the CNI Argo CD needs; with `gateway`, also for the platform Gateway. */
+function network(gateway: boolean): AnyComponent {
+  return testComponent({
+    name: 'network',
+    provides: gateway ? ['cni', 'gateway'] : ['cni'],
+    contribution: (cluster) => ({
+      facts: {
+        cni: CNI,
+        ...(gateway
+          ? {
+              gateway: {
+                name: 'platform',
+                namespace: 'kube-system',
+                domain: `${cluster}.example`,
+                httpsListener: 'https',
+                address: undefined,
+                forwardAuth: false,
+              },
+            }
+          : {}),
+      },
+    }),
+  });
+}
+
+interface Run {
+  readonly platform: ResolvedPlatform;
+  readonly components: ComponentsResult;
+  /** Argo CD's output (undefined when no cluster enables it). */
+  readonly output: ComponentOutput | undefined;
+  /** What Argo CD declared, per cluster. */
+  readonly declared: { readonly [cluster: string]: ClusterContribution };
+  /** The values `helm template` sees for a cluster (base + env + cluster layers). */
+  readonly values: (cluster: string) => Loose;
+}
+
+/** Argo CD on the reference clusters, with `settings` for every cluster and `others` registered. */
+function run(
+  settings: ArgocdSettings | undefined,
+  others: readonly AnyComponent[] = [network(true)],
+  clusters = testReferenceClusters(),
+  overrides: Pick<PlatformDefinition, 'environments'> = {},
+): Run {
+  const definition = testDefinition(clusters, {
+    ...overrides,
+    ...(settings === undefined ? {} : { components: { argocd: settings as Values } }),
+  });
+  const { platform, components } = testRun(definition, [argocdComponent, ...others]);
+  const output = components.components.find((entry) => entry.component.name === 'argocd')?.output;
+  const declared: { [cluster: string]: ClusterContribution } = {};
+  for (const cluster of components.clusters) {
+    const own = cluster.contributions.get('argocd');
+    if (own !== undefined) declared[cluster.cluster.name] = own;
+  }
+  const values = (cluster: string): Loose => {
+    if (output?.chart === undefined) throw new Error('no chart');
+    const env = platform.clusters.find((candidate) => candidate.name === cluster)?.environment;
+    const { files } = chartFiles(output.chart, INITIAL_CHART_VERSION);
+    return renderChart(files, [`env/${env}.yaml`, `clusters/${cluster}.yaml`]).values[
+      'argo-cd'
+    ] as Loose;
+  };
+  return { platform, components, output, declared, values };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests read deep into the chart values.
+type Loose = Record<string, any>;
+
+describe('charts/argo-cd', () => {
+  it('restores the Application health check on every cluster', () => {
+    const { values } = run(OIDC);
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const cm = values(cluster).configs.cm;
+      expect(cm[APPLICATION_HEALTH_KEY]).toContain('hs.status = obj.status.health.status');
+      expect(cm[APPLICATION_HEALTH_KEY]).toMatch(/return hs\n$/);
+    }
+  });
+
+  it('runs single replicas in development and the HA recipe with Redis HA in production', () => {
+    const { values } = run(OIDC);
+    const dev = values('dev');
+    const prod = values('prod');
+    expect(dev['redis-ha'].enabled).toBe(false);
+    expect([dev.server.replicas, dev.repoServer.replicas, dev.applicationSet.replicas]).toEqual([
+      1, 1, 1,
+    ]);
+    expect(dev.server.pdb).toBeUndefined();
+    expect(prod['redis-ha'].enabled).toBe(true);
+    expect([prod.server.replicas, prod.repoServer.replicas, prod.applicationSet.replicas]).toEqual([
+      3, 3, 3,
+    ]);
+    expect(prod.controller.replicas).toBe(1);
+    expect(prod.server.pdb).toMatchObject({ enabled: true, maxUnavailable: 1 });
+    expect(prod.server.deploymentStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    // Three workers for three replicas leave no node for the surge pod: anti-affinity is preferred.
+    expect(Object.keys(prod.server.affinity.podAntiAffinity)).toEqual([
+      'preferredDuringSchedulingIgnoredDuringExecution',
+    ]);
+  });
+
+  it('requires one replica per node in production when a node is free for the surge pod', () => {
+    const [dev, staging, prod] = testReferenceClusters();
+    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+    const larger = {
+      ...prod,
+      nodes: [...testNodes('prod', 3, 3), ...testNodes('prod', 3, 4, 'worker', 21)],
+    } as typeof prod;
+    const server = run(OIDC, [network(true)], [dev, staging, larger]).values('prod').server;
+    expect(server.affinity.podAntiAffinity).toEqual({
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        {
+          topologyKey: 'kubernetes.io/hostname',
+          labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'argocd-server' } },
+        },
+      ],
+    });
+    expect(server.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
+  });
+
+  it('relaxes Redis HA anti-affinity, with a warning, on a production cluster of two nodes', () => {
+    const [dev, staging, prod] = testReferenceClusters();
+    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+    const small = { ...prod, nodes: [prod.nodes[0], prod.nodes[1] ?? prod.nodes[0]] };
+    // Two replicas per controller fit two nodes; Redis HA's three pods do not.
+    const { values, components } = run(
+      OIDC,
+      [network(true)],
+      [dev, staging, small as typeof prod],
+      { environments: { production: { replicas: 2 } } },
+    );
+    expect(values('prod')['redis-ha']).toEqual({
+      enabled: true,
+      hardAntiAffinity: false,
+      haproxy: { hardAntiAffinity: false },
+    });
+    expect(values('staging')['redis-ha']).toEqual({ enabled: false });
+    const downgrades = components.issues.filter((issue) => issue.code === 'ha-downgrade');
+    expect(downgrades.map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
+      ['warning', ['clusters', 2, 'components', 'argocd'], 2],
+    ]);
+    expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
+  });
+
+  it('makes everyone read-only by default and maps the definition groups to roles', () => {
+    const rbac = run(OIDC).values('prod').configs.rbac;
+    expect(rbac['policy.default']).toBe('role:readonly');
+    expect(rbac['policy.csv']).toBe(
+      'g, platform-admins, role:admin\ng, developers, role:readonly\n',
+    );
+  });
+
+  it('serves plain HTTP behind the Gateway, at argocd.<cluster domain>', () => {
+    const { values } = run(OIDC);
+    expect(values('prod').configs.params['server.insecure']).toBe('true');
+    expect(values('prod').global.domain).toBe('argocd.lab.example.com');
+    expect(values('dev').global.domain).toBe('argocd.dev.lab.example.com');
+  });
+
+  it('turns kind-wide ignoreDifferences of other components into argocd-cm customizations', () => {
+    const application = {
+      namespace: 'x',
+      podSecurity: 'privileged' as const,
+      clusterResources: [],
+    };
+    const cilium = testComponent({
+      name: 'cilium',
+      contribution: () => ({
+        application: {
+          ...application,
+          ignoreDifferences: [
+            { group: '', kind: 'Secret', name: 'hubble-server-certs', jsonPointers: ['/data'] },
+          ],
+        },
+      }),
+    });
+    const longhorn = testComponent({
+      name: 'longhorn',
+      contribution: () => ({
+        application: {
+          ...application,
+          ignoreDifferences: [
+            {
+              group: 'admissionregistration.k8s.io',
+              kind: 'MutatingWebhookConfiguration',
+              jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+            },
+          ],
+        },
+      }),
+    });
+    const cm = run(OIDC, [network(true), cilium, longhorn]).values('dev').configs.cm;
+    const keys = Object.keys(cm).filter((key) =>
+      key.startsWith('resource.customizations.ignoreDifferences'),
+    );
+    // Cilium's entry names its Secret: it stays on Cilium's Application.
+    expect(keys).toEqual([
+      'resource.customizations.ignoreDifferences.admissionregistration.k8s.io_MutatingWebhookConfiguration',
+    ]);
+    expect(parseYaml(cm[keys[0] as string])).toEqual({
+      jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle'],
+    });
+  });
+
+  it('leaves clusters that disable Argo CD out, and renders nothing when none enables it', () => {
+    const [dev, ...rest] = testReferenceClusters();
+    const some = run(
+      undefined,
+      [network(true)],
+      [{ ...dev, components: { argocd: { enabled: false } } }, ...rest],
+    );
+    expect(Object.keys(some.declared).sort()).toEqual(['prod', 'staging']);
+    expect(Object.keys(some.output?.chart?.clusters ?? {}).sort()).toEqual(['prod', 'staging']);
+    expect(Object.keys(some.output?.chart?.environments ?? {}).sort()).toEqual([
+      'production',
+      'staging',
+    ]);
+    const none = run({ enabled: false } as ArgocdSettings);
+    expect(none.output).toBeUndefined();
+    expect(none.declared).toEqual({});
+  });
+});
+
+describe('OIDC login', () => {
+  it('trusts https://auth.<cluster domain> when no OIDC provider runs, with the secret only as a reference', () => {
+    const cm = run(OIDC).values('staging').configs.cm;
+    expect(parseYaml(cm['oidc.config'])).toEqual({
+      name: 'Authelia',
+      issuer: 'https://auth.staging.lab.example.com',
+      clientID: 'argocd',
+      clientSecret: '$argocd-oidc:client-secret',
+      requestedScopes: ['openid', 'profile', 'email', 'groups'],
+      enableUserInfoGroups: true,
+      userInfoPath: '/api/oidc/userinfo',
+    });
+  });
+
+  it('trusts the issuer and reads the groups where the oidc-provider says', () => {
+    const provider = testComponent({
+      name: 'sso',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://login.${cluster}.example.org`,
+            userinfoPath: '/oauth2/userinfo',
+            groups: ['platform-admins'],
+          },
+        },
+      }),
+    });
+    const { values, components } = run(OIDC, [network(true), provider]);
+    const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
+    expect([config.issuer, config.userInfoPath]).toEqual([
+      'https://login.prod.example.org',
+      '/oauth2/userinfo',
+    ]);
+    // Argo CD uses the provider: it comes after it.
+    expect(components.clusters[2]?.order).toEqual(['network', 'sso', 'argocd']);
+  });
+
+  it('declares its OIDC client and the Secret of its client secret only with OIDC settings', () => {
+    const { declared } = run(OIDC);
+    expect(declared.prod?.oidcClients).toEqual([
+      {
+        id: 'argocd',
+        name: 'Argo CD',
+        redirectUris: ['https://argocd.lab.example.com/auth/callback'],
+        scopes: ['openid', 'profile', 'email', 'groups'],
+        pkce: false,
+        public: false,
+        secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+        policy: 'one_factor',
+        groups: ['developers', 'platform-admins'],
+      },
+    ]);
+    expect(declared.prod?.secrets).toEqual([
+      {
+        name: 'argocd-oidc',
+        namespace: 'argocd',
+        keys: ['client-secret'],
+        labels: { 'app.kubernetes.io/part-of': 'argocd' },
+        description: 'the OIDC client secret Argo CD presents to the OIDC provider',
+      },
+    ]);
+    const plain = run({ adminGroups: ['platform-admins'] });
+    expect([plain.declared.prod?.oidcClients, plain.declared.prod?.secrets]).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect(plain.values('prod').configs.cm['oidc.config']).toBeUndefined();
+  });
+
+  it('reads `$<secret>:<key>` references as well', () => {
+    const { declared } = run({ oidc: { clientId: 'argocd', clientSecret: '$argocd-oidc:secret' } });
+    expect(declared.dev?.secrets?.map((secret) => [secret.name, secret.keys])).toEqual([
+      ['argocd-oidc', ['secret']],
+    ]);
+  });
+
+  it('refuses the Secret the argo-cd chart manages itself', () => {
+    const { components, output } = run({
+      oidc: { clientId: 'argocd', clientSecret: '$argocd-secret:oidc' },
+    });
+    const refused = components.issues.filter((issue) => issue.code === 'secret-reference');
+    expect(refused.map((issue) => [issue.path, issue.value])).toEqual(
+      [0, 1, 2].map((index) => [
+        ['clusters', index, 'components', 'argocd', 'oidc', 'clientSecret'],
+        'argocd-secret',
+      ]),
+    );
+    expect(JSON.stringify(output?.chart?.clusters)).not.toContain('oidc.config');
+  });
+
+  it('never takes a plain secret: the definition refuses it, and so does the component, without echoing it', () => {
+    const leaked = 'hunter2-very-secret';
+    expect(() => run({ oidc: { clientId: 'argocd', clientSecret: leaked } })).toThrow(
+      /components\.argocd\.oidc\.clientSecret: .* does not have the expected form/,
+    );
+    // Should a definition get past the schema, the component refuses it too.
+    const { settings, issues } = resolveArgocdSettings(
+      { oidc: { clientId: 'argocd', clientSecret: leaked } },
+      (...segments) => ['components', 'argocd', ...segments],
+    );
+    expect(settings.oidc).toBeUndefined();
+    expect(issues).toEqual([
+      {
+        severity: 'error',
+        code: 'secret-reference',
+        path: ['components', 'argocd', 'oidc', 'clientSecret'],
+        message: 'is not a Secret reference',
+        expected: '{ secretName, key } or "$<secret>:<key>"',
+      },
+    ]);
+  });
+
+  it('warns when the local admin is disabled without OIDC', () => {
+    const logins = (settings: ArgocdSettings) =>
+      run(settings)
+        .components.issues.filter((issue) => issue.code === 'argocd-login')
+        .map((issue) => [issue.severity, issue.path]);
+    expect(logins({ localAdmin: false })).toEqual(
+      [0, 1, 2].map((index) => [
+        'warning',
+        ['clusters', index, 'components', 'argocd', 'localAdmin'],
+      ]),
+    );
+    expect(logins({ localAdmin: false, ...OIDC })).toEqual([]);
+  });
+
+  it('warns that its OIDC client and Secret go unfulfilled when no provider takes them', () => {
+    const unfulfilled = run(OIDC)
+      .components.issues.filter((issue) => issue.path[1] === 0)
+      .map((issue) => [issue.severity, issue.code, issue.value]);
+    expect(unfulfilled).toEqual([
+      ['warning', 'request-unfulfilled', ['argocd']],
+      ['warning', 'request-unfulfilled', ['argocd-oidc']],
+    ]);
+  });
+});
+
+describe('declarations', () => {
+  it('declares its route on the platform Gateway only when a gateway is provided', () => {
+    expect(run(OIDC).declared.dev?.routes).toEqual([
+      {
+        name: 'argocd-server',
+        host: 'argocd',
+        namespace: 'argocd',
+        service: 'argocd-server',
+        port: 80,
+        labels: { 'app.kubernetes.io/part-of': 'argocd' },
+        auth: { kind: 'app', oidcClient: 'argocd' },
+      },
+    ]);
+    expect(run(undefined).declared.dev?.routes?.[0]?.auth).toEqual({ kind: 'app' });
+    const { declared, components } = run(OIDC, [network(false)]);
+    expect(declared.dev?.routes).toBeUndefined();
+    expect(components.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+  });
+
+  it('needs a CNI: a cluster without one is refused, naming both ends', () => {
+    const { components } = run(OIDC, []);
+    expect(
+      components.issues.map((issue) => [issue.code, issue.path, issue.value]).slice(0, 1),
+    ).toEqual([['capability-unprovided', ['clusters', 0, 'components', 'argocd'], 'cni']]);
+  });
+
+  it('provides gitops: its namespace and release', () => {
+    expect(run(OIDC).declared.staging?.facts).toEqual({
+      gitops: { namespace: 'argocd', version: 'v3.4.4' },
+    });
+  });
+
+  it('deploys into argocd, restricted, server-side, with exactly the cluster-scoped kinds its chart creates', () => {
+    expect(run(OIDC).declared.prod?.application).toEqual({
+      chart: 'argo-cd',
+      namespace: 'argocd',
+      podSecurity: 'restricted',
+      serverSideApply: true,
+      clusterResources: [
+        { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+        { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      ],
+    });
+  });
+
+  it('contributes the runbook step that installs it from its chart with the cluster layers', () => {
+    const steps = run(OIDC).declared.staging?.bootstrap ?? [];
+    expect(steps.map((step) => step.title)).toEqual(['Install Argo CD from the generated chart']);
+    expect(steps[0]?.commands).toEqual([
+      'kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f -',
+      'helm dependency build charts/argo-cd',
+      'helm template argocd charts/argo-cd --namespace argocd \\',
+      '  -f charts/argo-cd/env/staging.yaml -f charts/argo-cd/clusters/staging.yaml \\',
+      '  | kubectl apply --server-side -f -',
+      'kubectl -n argocd wait --for=condition=Available deployment --all --timeout=10m',
+    ]);
+  });
+});
+
+describe('argocdOidcClient', () => {
+  it('declares no client when Argo CD logs in without OIDC', () => {
+    const { platform } = run(undefined);
+    const dev = platform.clusters[0];
+    if (dev === undefined) throw new Error('no dev');
+    const { settings } = resolveArgocdSettings({}, (...segments) => segments);
+    expect(argocdOidcClient(dev, settings)).toBeUndefined();
+  });
+});

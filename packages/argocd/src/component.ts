@@ -1,0 +1,440 @@
+// @homelab/argocd: the Argo CD component. Provides `gitops` (the controller the app-of-apps runs
+// on); renders charts/argo-cd, the upstream argo-cd chart with the platform's values; declares
+// its route, its OIDC client and Secret, its Application and its bootstrap step. Pure.
+import type {
+  ApplicationDescriptor,
+  ChartSpec,
+  Component,
+  ComponentOutput,
+  Declaration,
+  DeclareInput,
+  EnvironmentName,
+  EnvironmentProfile,
+  HaPlan,
+  Issue,
+  JsonValue,
+  PeerContribution,
+  RenderCluster,
+  RenderInput,
+  Values,
+} from '@homelab/core';
+import {
+  checkHaInvariants,
+  compareStrings,
+  haPlan,
+  shellQuote,
+  toYaml,
+  warning,
+} from '@homelab/core';
+import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClient } from './oidc.js';
+import {
+  ARGOCD_NAMESPACE,
+  type ArgocdSettings,
+  argocdSecretRef,
+  argocdSettingsSpec,
+  type ResolvedArgocdSettings,
+  resolveArgocdSettings,
+} from './settings.js';
+import { ARGOCD_APP_VERSION, ARGOCD_CHART, ARGOCD_UPSTREAM } from './versions.js';
+
+/** The values sorted and without duplicates. */
+function sortedUnique(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort(compareStrings);
+}
+
+/** Chart folder (charts/argo-cd) and the key its upstream values live under. */
+export const ARGOCD_CHART_NAME = 'argo-cd';
+
+/** Resource names are `argocd-<component>` whatever the Helm release is called. */
+const FULLNAME = 'argocd';
+const SERVER_SERVICE = `${FULLNAME}-server`;
+const SERVER_HTTP_PORT = 80;
+
+/**
+ * Argo CD has no health check for `argoproj.io/Application` since 1.8; without it the sync
+ * waves of an app-of-apps do not wait for child applications to become healthy. This is the
+ * check of the Argo CD operator manual ("Resource Health", Argocd App).
+ */
+export const APPLICATION_HEALTH_LUA = `hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil then
+  if obj.status.health ~= nil then
+    hs.status = obj.status.health.status
+    if obj.status.health.message ~= nil then
+      hs.message = obj.status.health.message
+    end
+  end
+end
+return hs
+`;
+
+export const APPLICATION_HEALTH_KEY = 'resource.customizations.health.argoproj.io_Application';
+
+/** The replicated Deployments of the chart and the pod labels that select them. */
+const WORKLOADS = [
+  { key: 'server', name: `${FULLNAME}-server` },
+  { key: 'repoServer', name: `${FULLNAME}-repo-server` },
+  { key: 'applicationSet', name: `${FULLNAME}-applicationset-controller` },
+] as const;
+
+/** Redis HA runs three Redis and three HAProxy pods, each forced onto its own node. */
+const REDIS_HA_NODES = 3;
+
+/** Cluster-scoped kinds the argo-cd chart creates. */
+const CLUSTER_RESOURCES = [
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+] as const;
+
+function usesRedisHa(profile: EnvironmentProfile): boolean {
+  return profile.name === 'production';
+}
+
+/** Base layer: the same for every cluster. */
+function baseValues(): Values {
+  return {
+    [ARGOCD_CHART_NAME]: {
+      fullnameOverride: FULLNAME,
+      global: {
+        // Placement comes from the environment profile, per workload (cluster layer).
+        affinity: { podAntiAffinity: 'none' },
+      },
+      // Login goes straight to Authelia over OIDC; no Dex in between.
+      dex: { enabled: false },
+      configs: {
+        cm: {
+          [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA,
+          'exec.enabled': false,
+        },
+        params: {
+          // TLS ends at the platform Gateway; the server speaks plain HTTP (and gRPC over h2c)
+          // behind it, so it must not redirect to HTTPS itself.
+          'server.insecure': 'true',
+        },
+        rbac: {
+          'policy.default': 'role:readonly',
+          scopes: '[groups]',
+        },
+      },
+    },
+  };
+}
+
+/** Environment layer: the chart's HA recipe, scaled by the profile. */
+function environmentValues(profile: EnvironmentProfile): Values {
+  const replicated: Values = { replicas: profile.replicas };
+  if (profile.podDisruptionBudget) replicated.pdb = { enabled: true, maxUnavailable: 1 };
+  const values: Values = {
+    // One controller: more replicas only shard clusters, and each cluster has its own Argo CD.
+    controller: { replicas: 1 },
+    'redis-ha': { enabled: usesRedisHa(profile) },
+  };
+  for (const workload of WORKLOADS) values[workload.key] = { ...replicated };
+  return { [ARGOCD_CHART_NAME]: values };
+}
+
+function placementValues(plan: HaPlan): Values {
+  const values: Values = {};
+  if (plan.affinity !== undefined) values.affinity = plan.affinity;
+  if (plan.topologySpreadConstraints !== undefined) {
+    values.topologySpreadConstraints = plan.topologySpreadConstraints;
+  }
+  if (plan.strategy !== undefined) values.deploymentStrategy = plan.strategy;
+  return values;
+}
+
+function policyCsv(settings: ResolvedArgocdSettings): string {
+  const lines = [
+    ...sortedUnique(settings.adminGroups).map((group) => `g, ${group}, role:admin`),
+    ...sortedUnique(settings.readonlyGroups).map((group) => `g, ${group}, role:readonly`),
+  ];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function oidcConfig(provider: OidcProvider, settings: ResolvedArgocdSettings): string | undefined {
+  if (settings.oidc === undefined) return undefined;
+  return toYaml({
+    name: settings.oidc.name,
+    issuer: provider.issuer,
+    clientID: settings.oidc.clientId,
+    clientSecret: argocdSecretRef(settings.oidc.clientSecret),
+    requestedScopes: [...ARGOCD_OIDC_SCOPES],
+    // The provider puts the groups claim in the userinfo response, not in the ID token.
+    enableUserInfoGroups: true,
+    userInfoPath: provider.userinfoPath,
+  });
+}
+
+const IGNORE_FIELDS = ['jsonPointers', 'jqPathExpressions', 'managedFieldsManagers'] as const;
+
+function stringList(value: JsonValue | undefined): string[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : [];
+}
+
+/**
+ * System-level `resource.customizations.ignoreDifferences.<group>_<kind>` entries from the
+ * kind-wide (`name`-less) ignoreDifferences the other components declare on this cluster.
+ * Entries that name a resource stay on that component's Application (argocd-apps puts them
+ * there), because the system-level setting cannot be narrowed to one object.
+ */
+export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
+  [key: string]: string;
+} {
+  const merged = new Map<string, { [field: string]: Set<string> }>();
+  for (const peer of others) {
+    const entries = peer.contribution.application?.ignoreDifferences ?? [];
+    for (const entry of entries) {
+      if (entry.name !== undefined || entry.namespace !== undefined) continue;
+      const kind = typeof entry.kind === 'string' ? entry.kind : undefined;
+      if (kind === undefined) continue;
+      const group = typeof entry.group === 'string' ? entry.group : '';
+      const key = `resource.customizations.ignoreDifferences.${group === '' ? kind : `${group}_${kind}`}`;
+      const fields = merged.get(key) ?? {};
+      for (const field of IGNORE_FIELDS) {
+        for (const item of stringList(entry[field])) {
+          const set = fields[field] ?? new Set<string>();
+          set.add(item);
+          fields[field] = set;
+        }
+      }
+      merged.set(key, fields);
+    }
+  }
+  const out: { [key: string]: string } = {};
+  for (const key of [...merged.keys()].sort(compareStrings)) {
+    const fields = merged.get(key) ?? {};
+    const body: Values = {};
+    for (const field of IGNORE_FIELDS) {
+      const set = fields[field];
+      if (set !== undefined && set.size > 0) body[field] = sortedUnique(set);
+    }
+    if (Object.keys(body).length > 0) out[key] = toYaml(body);
+  }
+  return out;
+}
+
+type OidcProvider = { readonly issuer: string; readonly userinfoPath: string };
+
+/**
+ * The OIDC issuer Argo CD trusts and where it reads the groups: the `oidc-provider`'s, or
+ * Authelia's address and userinfo path until one runs.
+ */
+function providerOf(entry: RenderCluster<ArgocdSettings>): OidcProvider {
+  const provided = entry.provided['oidc-provider'];
+  return provided === undefined
+    ? { issuer: `https://auth.${entry.cluster.domain}`, userinfoPath: '/api/oidc/userinfo' }
+    : { issuer: provided.issuer, userinfoPath: provided.userinfoPath };
+}
+
+function clusterValues(
+  entry: RenderCluster<ArgocdSettings>,
+  settings: ResolvedArgocdSettings,
+  issues: Issue[],
+): Values {
+  const { cluster } = entry;
+  const cm: Values = { 'admin.enabled': settings.localAdmin };
+  const oidc = oidcConfig(providerOf(entry), settings);
+  if (oidc !== undefined) cm['oidc.config'] = oidc;
+  Object.assign(cm, systemIgnoreDifferences(entry.others));
+
+  const values: Values = {
+    global: { domain: argocdHost(cluster) },
+    configs: { cm, rbac: { 'policy.csv': policyCsv(settings) } },
+  };
+  for (const workload of WORKLOADS) {
+    const path = entry.path(workload.key);
+    const { plan, issues: planIssues } = haPlan(cluster, {
+      selector: { 'app.kubernetes.io/name': workload.name },
+      path,
+    });
+    issues.push(...planIssues, ...checkHaInvariants(cluster, plan, path));
+    const placement = placementValues(plan);
+    if (Object.keys(placement).length > 0) values[workload.key] = placement;
+  }
+  if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length < REDIS_HA_NODES) {
+    values['redis-ha'] = { hardAntiAffinity: false, haproxy: { hardAntiAffinity: false } };
+    issues.push(
+      warning({
+        code: 'ha-downgrade',
+        path: entry.path(),
+        value: cluster.schedulableNodes.length,
+        message: `Redis HA needs ${REDIS_HA_NODES} distinct nodes but cluster "${cluster.name}" has ${cluster.schedulableNodes.length} schedulable node(s); its pods may share nodes`,
+        expected: `at least ${REDIS_HA_NODES} schedulable nodes`,
+      }),
+    );
+  }
+  return { [ARGOCD_CHART_NAME]: values };
+}
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    chart: ARGOCD_CHART_NAME,
+    namespace: ARGOCD_NAMESPACE,
+    podSecurity: 'restricted',
+    // The ApplicationSet CRD is larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    clusterResources: CLUSTER_RESOURCES.map((resource) => ({ ...resource })),
+  };
+}
+
+function readme(): ChartSpec['readme'] {
+  return {
+    summary:
+      `Argo CD ${ARGOCD_APP_VERSION} (upstream chart argo-cd ${ARGOCD_CHART.version}), the GitOps ` +
+      'controller that deploys the platform: single replicas in development, replicated server, ' +
+      'repo-server and ApplicationSet controller from staging on, Redis HA in production. The ' +
+      'server sits behind the platform Gateway at `argocd.<cluster domain>`; users log in ' +
+      'through Authelia (OIDC) and are read-only unless an admin group says otherwise.',
+    sections: [
+      {
+        heading: 'Application health',
+        body:
+          '`configs.cm` restores the health check of `argoproj.io/Application`, so that the sync ' +
+          'waves of the app-of-apps (`charts/platform`) wait for each child to be healthy.',
+      },
+      {
+        heading: 'Secrets',
+        body:
+          'The OIDC client secret is only referenced (`$<secret>:<key>` in `oidc.config`). The ' +
+          'referenced Secret lives in the `argocd` namespace and must carry the label ' +
+          '`app.kubernetes.io/part-of: argocd`, or Argo CD will not read it.',
+      },
+      {
+        heading: 'Bootstrap',
+        body:
+          'Install once by hand with the release name `argocd` in the namespace `argocd`, ' +
+          'with the value files of the cluster (`env/<environment>.yaml`, ' +
+          '`clusters/<cluster>.yaml`); then apply `clusters/<cluster>/root-application.yaml`. ' +
+          'From then on the `<cluster>-argocd` Application manages Argo CD from Git.',
+      },
+    ],
+  };
+}
+
+function declare(input: DeclareInput<ArgocdSettings>): Declaration {
+  const { cluster } = input;
+  const { settings, issues } = resolveArgocdSettings(input.settings, input.path);
+  if (!settings.localAdmin && settings.oidc === undefined) {
+    issues.push(
+      warning({
+        code: 'argocd-login',
+        path: input.path('localAdmin'),
+        value: false,
+        message:
+          'disables the local admin account while no OIDC login is configured; nobody can log in',
+        expected: 'localAdmin true, or an oidc section',
+      }),
+    );
+  }
+  const client = argocdOidcClient(cluster, settings);
+  const secret = settings.oidc?.clientSecret;
+  const env = cluster.environment;
+  const chart = `charts/${ARGOCD_CHART_NAME}`;
+  return {
+    application: descriptor(),
+    ...(input.provided.gateway === undefined
+      ? {}
+      : {
+          routes: [
+            {
+              name: SERVER_SERVICE,
+              host: 'argocd',
+              namespace: ARGOCD_NAMESPACE,
+              service: SERVER_SERVICE,
+              port: SERVER_HTTP_PORT,
+              labels: { 'app.kubernetes.io/part-of': 'argocd' },
+              auth:
+                client === undefined
+                  ? { kind: 'app' as const }
+                  : { kind: 'app' as const, oidcClient: client.id },
+            },
+          ],
+        }),
+    ...(client === undefined ? {} : { oidcClients: [client] }),
+    ...(secret === undefined
+      ? {}
+      : {
+          secrets: [
+            {
+              name: secret.name,
+              namespace: ARGOCD_NAMESPACE,
+              keys: [secret.key],
+              // Argo CD reads `$<secret>:<key>` only from Secrets with this label.
+              labels: { 'app.kubernetes.io/part-of': 'argocd' },
+              description: 'the OIDC client secret Argo CD presents to the OIDC provider',
+            },
+          ],
+        }),
+    bootstrap: [
+      {
+        title: 'Install Argo CD from the generated chart',
+        body: [
+          'Argo CD is installed once by hand, from the same chart and value layers its own',
+          'Application uses; from the hand-over on, it manages itself from Git.',
+        ],
+        commands: [
+          `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
+          `helm dependency build ${chart}`,
+          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} \\`,
+          `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
+          '  | kubectl apply --server-side -f -',
+          `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,
+        ],
+      },
+    ],
+    facts: { gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION } },
+    issues,
+  };
+}
+
+/**
+ * charts/argo-cd for every cluster that enables Argo CD. The kind-wide fields the other
+ * components declare as generated in-cluster become system-level `ignoreDifferences` in
+ * `argocd-cm`.
+ */
+function render(input: RenderInput<ArgocdSettings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments = new Set<EnvironmentName>();
+  for (const entry of input.clusters) {
+    const { settings } = resolveArgocdSettings(entry.settings, entry.path);
+    environments.add(entry.cluster.environment);
+    clusterLayers[entry.cluster.name] = clusterValues(entry, settings, issues);
+  }
+  const environmentLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of [...environments].sort(compareStrings)) {
+    environmentLayers[name] = environmentValues(input.platform.environments[name]);
+  }
+  const chart: ChartSpec = {
+    name: ARGOCD_CHART_NAME,
+    description: 'Argo CD, the GitOps controller of the platform',
+    appVersion: ARGOCD_APP_VERSION,
+    dependency: {
+      name: ARGOCD_CHART.name,
+      version: ARGOCD_CHART.version,
+      repository: ARGOCD_CHART.repository,
+    },
+    values: baseValues(),
+    environments: environmentLayers,
+    clusters: clusterLayers,
+    readme: readme(),
+  };
+  return { chart, issues };
+}
+
+/** Argo CD as a platform component. */
+export const argocdComponent: Component<ArgocdSettings> = {
+  name: 'argocd',
+  description: 'Argo CD, the GitOps controller that deploys the platform.',
+  settings: argocdSettingsSpec,
+  provides: ['gitops'],
+  needs: ['cni'],
+  uses: ['gateway', 'secrets', 'oidc-provider'],
+  upstream: ARGOCD_UPSTREAM,
+  declare,
+  render,
+};

@@ -1,0 +1,2 @@
+export { argocdComponent } from './component.js';
+export type { ArgocdSettings } from './settings.js';

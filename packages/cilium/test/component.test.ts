@@ -1,0 +1,350 @@
+// What Cilium declares per cluster (its Application, the CRDs it needs first, its capabilities'
+// facts, its runbook step), what it makes for other components (HTTPRoutes), and its issues.
+import {
+  chartFiles,
+  composeDefinitionSchema,
+  definitionValidator,
+  INITIAL_CHART_VERSION,
+  loadModelValidators,
+  type RouteRequest,
+  renderChart,
+  validateDefinition,
+  validateObjects,
+} from '@homelab/core';
+import {
+  testCluster,
+  testComponent,
+  testDefinition,
+  testNode,
+  testNodes,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { ciliumComponent } from '../src/index.js';
+import { type AnyJson, must, referenceClusters, runCilium } from './helpers.js';
+
+const { declared, issues, output } = runCilium(testDefinition(referenceClusters()));
+
+describe('application descriptor', () => {
+  test('Cilium deploys privileged into kube-system, server-side, with the secrets namespace its chart creates', () => {
+    const app = declared.dev?.application;
+    expect([
+      app?.namespace,
+      app?.additionalNamespaces,
+      app?.podSecurity,
+      app?.serverSideApply,
+    ]).toEqual(['kube-system', ['cilium-secrets'], 'privileged', true]);
+  });
+
+  test('cluster-scoped kinds are exactly what the cluster gets, never a wildcard', () => {
+    const list = (name: string): string[] =>
+      (declared[name]?.application?.clusterResources ?? []).map((r) => `${r.group}/${r.kind}`);
+    expect(list('prod')).toEqual([
+      '/Namespace',
+      'cilium.io/CiliumBGPAdvertisement',
+      'cilium.io/CiliumBGPClusterConfig',
+      'cilium.io/CiliumBGPPeerConfig',
+      'cilium.io/CiliumLoadBalancerIPPool',
+      'gateway.networking.k8s.io/GatewayClass',
+      'rbac.authorization.k8s.io/ClusterRole',
+      'rbac.authorization.k8s.io/ClusterRoleBinding',
+    ]);
+    expect(list('dev')).toContain('cilium.io/CiliumL2AnnouncementPolicy');
+    expect(list('dev')).not.toContain('cilium.io/CiliumBGPClusterConfig');
+  });
+
+  test('Argo CD ignores the data of the in-cluster generated TLS secrets', () => {
+    expect(declared.dev?.application?.ignoreDifferences).toEqual(
+      ['cilium-ca', 'hubble-relay-client-certs', 'hubble-server-certs'].map((name) => ({
+        group: '',
+        kind: 'Secret',
+        name,
+        namespace: 'kube-system',
+        jsonPointers: ['/data'],
+      })),
+    );
+  });
+});
+
+describe('capabilities', () => {
+  test('the Gateway API CRDs of the release come first, as their own bundle, installed server-side', () => {
+    expect(declared.staging?.crds).toEqual([
+      {
+        name: 'gateway-api-crds',
+        description: 'Gateway API v1.3.0 CRDs (standard channel)',
+        version: 'v1.3.0',
+        source: {
+          repoURL: 'https://github.com/kubernetes-sigs/gateway-api',
+          path: 'config/crd/standard',
+          targetRevision: 'v1.3.0',
+          directory: { recurse: false },
+        },
+        kinds: ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'].map(
+          (kind) => ({ group: 'gateway.networking.k8s.io', kind }),
+        ),
+        clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
+        install: [
+          'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml',
+        ],
+      },
+    ]);
+  });
+
+  test('Cilium 1.20 needs Gateway API v1.6.1, whose bundle also installs its admission policy', () => {
+    const { declared: d } = runCilium(
+      testDefinition(referenceClusters(), { components: { cilium: { version: '1.20.0' } } }),
+    );
+    const bundle = must(d.dev?.crds?.[0], 'the Gateway API bundle');
+    expect([bundle.version, bundle.source.targetRevision]).toEqual(['v1.6.1', 'v1.6.1']);
+    expect(bundle.clusterResources.map((r) => `${r.group}/${r.kind}`)).toEqual([
+      'apiextensions.k8s.io/CustomResourceDefinition',
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+    ]);
+  });
+
+  test('publishes the pod network, the GatewayClass and the platform Gateway of each cluster', () => {
+    expect(declared.dev?.facts).toEqual({
+      cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
+      'gateway-class': {
+        name: 'cilium',
+        gatewayApiVersion: 'v1.3.0',
+        staticAddresses: false,
+        forwardAuth: false,
+      },
+      gateway: {
+        name: 'platform',
+        namespace: 'kube-system',
+        domain: 'dev.lab.example.com',
+        httpsListener: 'http',
+        address: undefined,
+        forwardAuth: false,
+      },
+    });
+    expect(declared.prod?.facts?.gateway?.domain).toBe('lab.example.com');
+  });
+
+  test('without the Gateway API a cluster gets no CRD bundle and no gateway facts, only the pod network', () => {
+    const [dev, ...rest] = referenceClusters();
+    const { declared: d, components } = runCilium(
+      testDefinition([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]),
+    );
+    expect(d.dev?.crds).toBeUndefined();
+    expect(Object.keys(d.dev?.facts ?? {})).toEqual(['cni']);
+    expect(d.staging?.crds?.map((bundle) => bundle.name)).toEqual(['gateway-api-crds']);
+    expect(Object.keys(components.clusters[0]?.facts ?? {})).toEqual(['cni']);
+    expect(Object.keys(components.clusters[1]?.facts ?? {}).sort()).toEqual([
+      'cni',
+      'gateway',
+      'gateway-class',
+    ]);
+  });
+
+  test('asks Talos for no CNI, no kube-proxy and KubePrism on 7445 on every cluster', () => {
+    for (const name of ['dev', 'staging', 'prod']) {
+      expect(declared[name]?.talos).toEqual({
+        cni: 'none',
+        disableKubeProxy: true,
+        kubePrism: { port: 7445 },
+      });
+    }
+  });
+
+  test('contributes the runbook step that installs it from its chart with the cluster layers', () => {
+    expect(declared.prod?.bootstrap?.map((step) => step.title)).toEqual([
+      'Install Cilium from the generated chart (before Argo CD)',
+    ]);
+    expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
+      'helm dependency build charts/cilium',
+      'helm template cilium charts/cilium --namespace kube-system \\',
+      '  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
+      '  | kubectl apply --server-side -f -',
+      'kubectl -n kube-system rollout status daemonset/cilium --timeout=10m',
+      'talosctl health -n 192.168.3.11',
+    ]);
+  });
+});
+
+describe('routes of other components', () => {
+  const route: RouteRequest = {
+    name: 'web',
+    host: 'app',
+    namespace: 'app',
+    service: 'app-web',
+    port: 8080,
+    labels: { 'app.kubernetes.io/part-of': 'app' },
+    auth: { kind: 'app' },
+  };
+  const app = testComponent({
+    name: 'app',
+    needs: ['gateway'],
+    contribution: () => ({
+      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+      routes: [route],
+    }),
+  });
+
+  test("become HTTPRoutes on the platform Gateway in the consumer's chart, per cluster", () => {
+    const { components } = runCilium(testDefinition(referenceClusters()), [app]);
+    const chart = must(
+      components.components.find((run) => run.component.name === 'app')?.output.chart,
+      "app's chart",
+    );
+    const layer = (cluster: string): AnyJson => chart.clusters[cluster]?.manifests;
+    expect(Object.keys(layer('dev'))).toEqual(['httproute-web']);
+    expect(layer('dev')['httproute-web']).toEqual({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: 'app', labels: { 'app.kubernetes.io/part-of': 'app' } },
+      spec: {
+        parentRefs: [
+          {
+            group: 'gateway.networking.k8s.io',
+            kind: 'Gateway',
+            name: 'platform',
+            namespace: 'kube-system',
+          },
+        ],
+        hostnames: ['app.dev.lab.example.com'],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            backendRefs: [{ name: 'app-web', port: 8080 }],
+          },
+        ],
+      },
+    });
+    expect(layer('prod')['httproute-web'].spec.hostnames).toEqual(['app.lab.example.com']);
+    expect(components.issues).toEqual([]);
+    // Cilium keeps no copy in its own chart.
+    const cilium = must(
+      components.components.find((run) => run.component.name === 'cilium')?.output.chart,
+      "cilium's chart",
+    );
+    const ownKeys = Object.values(cilium.clusters).flatMap((layer) =>
+      Object.keys((layer.manifests ?? {}) as object),
+    );
+    expect(ownKeys.filter((key) => key.startsWith('httproute-'))).toEqual([]);
+    expect(ownKeys).toContain('gateway-platform');
+  });
+
+  test('render as valid Gateway API HTTPRoutes when Helm renders the consumer chart', async () => {
+    const { components } = runCilium(testDefinition(referenceClusters()), [app]);
+    const chart = must(
+      components.components.find((run) => run.component.name === 'app')?.output.chart,
+      "app's chart",
+    );
+    const { files } = chartFiles(chart, INITIAL_CHART_VERSION);
+    const rendered = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']);
+    const objects = rendered.objects.map((object) => ({ source: 'charts/app', object }));
+    expect(objects.map(({ object }) => `${object.kind}/${object.metadata.name}`)).toEqual([
+      'HTTPRoute/web',
+    ]);
+    expect(validateObjects(objects, await loadModelValidators(objects))).toEqual([]);
+  });
+
+  test('are refused on a cluster where the Gateway API is disabled, never dropped silently', () => {
+    const [dev, ...rest] = referenceClusters();
+    const { components } = runCilium(
+      testDefinition([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]),
+      [app],
+    );
+    expect(components.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual([
+      ['cilium-gateway-disabled', ['clusters', 0, 'components', 'cilium', 'gatewayApi'], ['web']],
+    ]);
+    const chart = components.components.find((run) => run.component.name === 'app')?.output
+      .chart as AnyJson;
+    expect(chart.clusters.dev.manifests).toBeUndefined();
+    expect(Object.keys(chart.clusters.staging.manifests)).toEqual(['httproute-web']);
+  });
+});
+
+describe('issues', () => {
+  const found = (definition: unknown): [string, unknown][] =>
+    runCilium(definition).issues.map((issue) => [issue.code, issue.path]);
+
+  test('the reference fleet renders without issues', () => {
+    expect(issues).toEqual([]);
+  });
+
+  test('a cluster cannot pick its own Cilium version: the definition refuses it where it is written', () => {
+    const [dev, staging, prod] = referenceClusters() as AnyJson;
+    const definition = testDefinition([
+      dev,
+      { ...staging, components: { cilium: { version: '1.20.0' } } },
+      prod,
+    ]);
+    const { issues: refused } = validateDefinition(
+      definition,
+      definitionValidator(composeDefinitionSchema([ciliumComponent])),
+    );
+    expect(refused.map((issue) => [issue.code, issue.path, issue.message])).toEqual([
+      ['schema', ['clusters', 1, 'components', 'cilium', 'version'], 'is not allowed here'],
+    ]);
+    const { output: out } = runCilium(
+      testDefinition(referenceClusters(), { components: { cilium: { version: '1.20.0' } } }),
+    );
+    expect(out.chart?.dependency?.version).toBe('1.20.0');
+  });
+
+  test('a cluster name Cilium cannot use is refused', () => {
+    const name = 'a-cluster-name-longer-than-thirty-two';
+    expect(found(testDefinition([testCluster(name, 'development', 1)]))).toEqual([
+      ['cilium-cluster-name', ['clusters', 0, 'name']],
+    ]);
+  });
+
+  test('the Hubble UI without relay is refused at the setting', () => {
+    const definition = testDefinition([
+      testCluster('dev', 'development', 1, {
+        components: { cilium: { hubble: { relay: false } } },
+      }),
+    ]);
+    expect(found(definition)).toEqual([
+      ['cilium-hubble', ['clusters', 0, 'components', 'cilium', 'hubble', 'ui']],
+    ]);
+  });
+
+  test('production with no free node for the surge operator pod is refused', () => {
+    const definition = testDefinition([
+      testCluster('prod', 'production', 3, { nodes: testNodes('prod', 3, 3) as AnyJson }),
+    ]);
+    expect(found(definition)).toEqual([
+      ['cilium-operator-rollout', ['clusters', 0, 'components', 'cilium', 'operator']],
+    ]);
+  });
+
+  test('more operator replicas than nodes it can run on is refused', () => {
+    const definition = testDefinition([testCluster('edge', 'staging', 5)]);
+    expect(found(definition)).toEqual([
+      ['cilium-operator-nodes', ['clusters', 0, 'components', 'cilium', 'operator']],
+    ]);
+  });
+
+  test('a node whose interface no L2 pattern matches is reported', () => {
+    const definition = testDefinition([
+      testCluster('dev', 'development', 1, {
+        nodes: [testNode({ hostname: 'dev-cp1', address: '192.168.1.11', interface: 'enp1s0' })],
+      }),
+    ]);
+    const run = runCilium(definition);
+    expect(run.issues.map((issue) => [issue.severity, issue.code, issue.path])).toEqual([
+      ['warning', 'cilium-l2-interface', ['clusters', 0, 'nodes', 0, 'interface']],
+    ]);
+  });
+
+  test('a cluster without an announcement method is refused', () => {
+    const [, , prod] = referenceClusters();
+    const { bgp: _bgp, ...network } = must(prod, 'prod').network;
+    const definition = testDefinition([{ ...must(prod, 'prod'), network }]);
+    expect(found(definition)).toEqual([['announcement', ['clusters', 0, 'network']]]);
+  });
+
+  test('rendering is deterministic', () => {
+    const a = runCilium(testDefinition(referenceClusters())).output.chart as AnyJson;
+    const b = runCilium(testDefinition(referenceClusters())).output.chart as AnyJson;
+    expect(chartFiles(b, INITIAL_CHART_VERSION).files).toEqual(
+      chartFiles(a, INITIAL_CHART_VERSION).files,
+    );
+    expect(output.chart?.name).toBe('cilium');
+  });
+});

@@ -1,0 +1,470 @@
+// The component contract (DESIGN.md, "Components (the contract)"). A component package exports
+// one `Component`; the registry lists them; core runs them without knowing any by name.
+//
+// Components never import each other. They meet through capabilities: a provider publishes
+// facts about what it provides (the Gateway's name, the OIDC issuer), a consumer declares what it
+// needs (a route, an OIDC client, a Secret, a volume, a flow, a monitor), and the provider turns
+// those declarations into resources. Two pure steps per component:
+//   declare(cluster)  → ClusterContribution  (per cluster, providers before consumers, so a
+//                                              consumer sees its providers' facts)
+//   render(clusters)  → ComponentOutput       (once, with every cluster's facts and every other
+//                                              component's declarations)
+import type { Issue, PathSegment } from './issues.js';
+import type { ObjectValidator } from './output-validate.js';
+import type {
+  ChartSpec,
+  GeneratedFile,
+  JsonValue,
+  KubeObject,
+  PodSecurityLevel,
+  ResolvedCluster,
+  ResolvedPlatform,
+  Values,
+} from './types.js';
+import type { UpstreamPin } from './upstream.js';
+
+// ---------------------------------------------------------------------------------------------
+// Capabilities
+
+/**
+ * What a component can provide to others. A need nothing provides, or a cycle of needs, is a
+ * build error that names both ends. Adding a kind of cooperation = adding a capability here.
+ */
+export const CAPABILITIES = [
+  /** The pod network (and kube-proxy replacement, LoadBalancer addresses). */
+  'cni',
+  /** A GatewayClass whose controller implements the Gateway API. */
+  'gateway-class',
+  /** The platform Gateway: HTTPS for the cluster domain; turns route requests into HTTPRoutes. */
+  'gateway',
+  /** An issuer of TLS certificates (cert-manager ClusterIssuer). */
+  'certificates',
+  /** Turns every declared Secret into one filled from the secret store (BitwardenSecret). */
+  'secrets',
+  /** The OIDC provider: registers every declared OIDC client, an access rule for every route. */
+  'oidc-provider',
+  /** Block storage: StorageClass tiers for declared volumes. */
+  'storage',
+  /** CSI volume snapshots (the snapshot controller and a VolumeSnapshotClass). */
+  'volume-snapshots',
+  /** Backups of declared volumes, with restore verification. */
+  'backup',
+  /** Scraping, alerting and dashboards for declared monitors. */
+  'metrics',
+  /** Admission policies evaluated on every object. */
+  'admission-policy',
+  /** Cluster DNS. */
+  'dns',
+  /** The GitOps controller that deploys the app-of-apps (Argo CD). */
+  'gitops',
+] as const;
+
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** A Kubernetes API kind. */
+export interface GroupKind {
+  /** API group, `''` for the core group. */
+  readonly group: string;
+  readonly kind: string;
+}
+
+/** A key of a Kubernetes Secret. */
+export interface SecretKeyRef {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+}
+
+/** Facts a provider publishes about each capability, per cluster. */
+export interface CapabilityFacts {
+  readonly cni: {
+    /** Whether the CNI replaces kube-proxy. */
+    readonly kubeProxyReplacement: boolean;
+    /** Whether it enforces NetworkPolicies. */
+    readonly networkPolicy: boolean;
+    /** Namespace the CNI runs in (its pods are privileged). */
+    readonly namespace: string;
+  };
+  readonly 'gateway-class': {
+    /** GatewayClass name. */
+    readonly name: string;
+    /** Gateway API CRD bundle version the controller was started with. */
+    readonly gatewayApiVersion: string;
+    /** Whether a Gateway can ask for a fixed address (`spec.addresses`). */
+    readonly staticAddresses: boolean;
+    /** Whether the controller can call an external authorizer (forward auth) for a route. */
+    readonly forwardAuth: boolean;
+  };
+  readonly gateway: {
+    readonly name: string;
+    readonly namespace: string;
+    /** The DNS zone the Gateway serves (`*.<domain>` and `<domain>`). */
+    readonly domain: string;
+    /** `sectionName` of the HTTPS listener routes attach to. */
+    readonly httpsListener: string;
+    /** The Gateway's fixed address (what the DNS records point at), when pinned. */
+    readonly address: string | undefined;
+    /** Whether routes can be protected by forward auth at the Gateway. */
+    readonly forwardAuth: boolean;
+  };
+  readonly certificates: {
+    /** The issuer Certificates reference. */
+    readonly issuerRef: { readonly group: string; readonly kind: string; readonly name: string };
+  };
+  readonly secrets: {
+    /** What fills the declared Secrets, for messages (e.g. `Bitwarden Secrets Manager`). */
+    readonly store: string;
+  };
+  readonly 'oidc-provider': {
+    /** Issuer URL, e.g. `https://auth.dev.lab.example.com`. */
+    readonly issuer: string;
+    /** Path of the userinfo endpoint (where the groups claim is). */
+    readonly userinfoPath: string;
+    /** Groups the provider knows (for checks of the groups consumers name). */
+    readonly groups: readonly string[];
+  };
+  readonly storage: {
+    /** StorageClasses by tier. */
+    readonly classes: readonly {
+      readonly name: string;
+      readonly tier: string;
+      readonly default: boolean;
+    }[];
+  };
+  readonly 'volume-snapshots': { readonly snapshotClass: string };
+  readonly backup: { readonly verification: boolean };
+  readonly metrics: { readonly namespace: string };
+  readonly 'admission-policy': { readonly engine: string };
+  readonly dns: { readonly clusterDomain: string };
+  readonly gitops: {
+    /** Namespace the GitOps controller and its Applications live in. */
+    readonly namespace: string;
+    /** Its release (the app-of-apps chart's appVersion). */
+    readonly version: string;
+  };
+}
+
+export type ProvidedFacts = { readonly [C in Capability]?: CapabilityFacts[C] };
+
+// ---------------------------------------------------------------------------------------------
+// Declarations (what a component contributes on a cluster)
+
+/** How the app-of-apps deploys a component on a cluster. */
+export interface ApplicationDescriptor {
+  /** Application name (argocd-apps prefixes it with the cluster). Default: the component name. */
+  readonly name?: string;
+  /** Chart folder under charts/. Default: the chart the component renders. */
+  readonly chart?: string;
+  /** Destination namespace. */
+  readonly namespace: string;
+  /** Helm release name (default: the Application name without the cluster prefix). */
+  readonly releaseName?: string;
+  /** Other namespaces the chart creates or deploys into (the AppProject permits them too). */
+  readonly additionalNamespaces?: readonly string[];
+  readonly podSecurity: PodSecurityLevel;
+  readonly serverSideApply?: boolean;
+  /** Cluster-scoped kinds the component creates (its AppProject allows exactly these). */
+  readonly clusterResources: readonly GroupKind[];
+  /** Argo CD `ignoreDifferences` entries for fields generated in-cluster. */
+  readonly ignoreDifferences?: readonly Values[];
+  /**
+   * The cluster cannot work without it (the CNI, CRDs, the GitOps controller): no cascade-delete
+   * finalizer, and its resources are never pruned or deleted by Argo CD.
+   */
+  readonly critical?: boolean;
+}
+
+/**
+ * CustomResourceDefinitions a component needs installed before it starts (its controller
+ * probes for them at start-up), delivered as their own Application before the component.
+ */
+export interface CrdBundle {
+  /** Application name, e.g. `gateway-api-crds`. */
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+  /** Where Argo CD reads the CRDs: a Git repository path at a pinned revision. */
+  readonly source: {
+    readonly repoURL: string;
+    readonly path: string;
+    readonly targetRevision: string;
+    /** Argo CD `directory` options (e.g. `{ recurse: false }`, `{ include: '…' }`). */
+    readonly directory?: Values;
+  };
+  /** Kinds the bundle's CRDs define. */
+  readonly kinds: readonly GroupKind[];
+  /** Cluster-scoped kinds the bundle creates (its AppProject allows exactly these). */
+  readonly clusterResources: readonly GroupKind[];
+  /** Shell commands that install the bundle by hand (the runbook, before the component). */
+  readonly install: readonly string[];
+}
+
+/** How a route's users are authenticated. */
+export type RouteAuth =
+  /**
+   * The application logs users in itself: through the OIDC client it declares (`oidcClient`),
+   * and/or with accounts of its own until that login works.
+   */
+  | { readonly kind: 'app'; readonly oidcClient?: string }
+  /** The Gateway asks the OIDC provider before forwarding (forward auth). */
+  | {
+      readonly kind: 'forward-auth';
+      readonly policy: 'one_factor' | 'two_factor';
+      readonly groups?: readonly string[];
+    }
+  /** No authentication at the edge; only where the definition says so, with its reason. */
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** A consumer asks the `gateway` provider to route `host` to one of its Services. */
+export interface RouteRequest {
+  /** Stable name, unique per component and cluster (names the HTTPRoute). */
+  readonly name: string;
+  /** First label of the host: `argocd` → `argocd.<cluster domain>`. */
+  readonly host: string;
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: number;
+  /** Labels the consumer wants on the route objects. */
+  readonly labels?: { readonly [key: string]: string };
+  readonly auth: RouteAuth;
+}
+
+/** A consumer asks the `oidc-provider` to register an OIDC client. */
+export interface OidcClientRequest {
+  readonly id: string;
+  /** Human-readable name shown on the consent page. */
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly scopes: readonly string[];
+  readonly pkce: boolean;
+  /** Public clients (CLIs) have no secret. */
+  readonly public: boolean;
+  /** Where both sides read the client secret (a declared Secret). */
+  readonly secret?: SecretKeyRef;
+  readonly policy: 'one_factor' | 'two_factor';
+  /** Groups allowed to log in (empty: every authenticated user). */
+  readonly groups?: readonly string[];
+}
+
+/** A Kubernetes Secret a component consumes, filled by the `secrets` provider. */
+export interface SecretRequirement {
+  readonly name: string;
+  readonly namespace: string;
+  readonly keys: readonly string[];
+  /** Labels the consumer needs on the Secret (e.g. Argo CD's `app.kubernetes.io/part-of`). */
+  readonly labels?: { readonly [key: string]: string };
+  /** What it holds, for the runbook and messages. */
+  readonly description?: string;
+}
+
+/** A Secret made by hand once per cluster (the runbook gives the command; layer 4 knows it). */
+export interface BootstrapSecret {
+  readonly name: string;
+  readonly namespace: string;
+  readonly keys: readonly string[];
+  readonly description: string;
+  /** Shell commands that create it; values come from the operator's shell, never from Git. */
+  readonly commands: readonly string[];
+}
+
+/** A step of the bootstrap runbook a component contributes (e.g. "install Cilium"). */
+export interface BootstrapStep {
+  readonly title: string;
+  /** Markdown paragraphs before the commands. */
+  readonly body: readonly string[];
+  /** Shell commands; every interpolated value is validated and shell-quoted. */
+  readonly commands: readonly string[];
+}
+
+/** What a component needs from Talos on a cluster; talos-config merges these. */
+export interface TalosNeeds {
+  /** `none`: the component installs the CNI itself. */
+  readonly cni?: 'none';
+  readonly disableKubeProxy?: boolean;
+  readonly kubePrism?: { readonly port: number };
+  /** Image Factory system extensions, e.g. `siderolabs/iscsi-tools`. */
+  readonly extensions?: readonly string[];
+  readonly kubeletExtraMounts?: readonly {
+    readonly destination: string;
+    readonly type: string;
+    readonly source: string;
+    readonly options: readonly string[];
+  }[];
+  readonly kernelModules?: readonly string[];
+  readonly sysctls?: { readonly [key: string]: string };
+}
+
+/** A network flow a component needs (zero-trust policies are generated from these). */
+export interface FlowDeclaration {
+  readonly direction: 'ingress' | 'egress';
+  /** The component's pods the flow is for (label selector in its namespace). */
+  readonly selector: { readonly [key: string]: string };
+  readonly namespace: string;
+  readonly peer:
+    | { readonly kind: 'capability'; readonly capability: Capability }
+    | { readonly kind: 'gateway' }
+    | { readonly kind: 'kube-apiserver' }
+    | { readonly kind: 'fqdn'; readonly name: string }
+    | { readonly kind: 'cidr'; readonly cidr: string }
+    | { readonly kind: 'host' };
+  readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[];
+}
+
+/** A persistent volume a component (or an application) declares. */
+export interface VolumeRequest {
+  readonly name: string;
+  readonly namespace: string;
+  /** Kubernetes quantity, e.g. `10Gi`. */
+  readonly size: string;
+  /** Storage tier (a StorageClass of the `storage` provider). */
+  readonly tier: string;
+  readonly accessMode?: 'ReadWriteOnce' | 'ReadWriteMany';
+  /** Backup policy; absent: not backed up. */
+  readonly backup?: {
+    readonly schedule: string;
+    readonly retention: { readonly [unit: string]: number };
+  };
+}
+
+/** Something worth watching: a metrics endpoint and its alert rules. */
+export interface MonitorDeclaration {
+  readonly name: string;
+  readonly namespace: string;
+  /** Pods or Services exposing metrics. */
+  readonly target:
+    | {
+        readonly kind: 'service';
+        readonly selector: { readonly [key: string]: string };
+        readonly port: string;
+      }
+    | {
+        readonly kind: 'pod';
+        readonly selector: { readonly [key: string]: string };
+        readonly port: string;
+      };
+  readonly path?: string;
+  readonly rules?: readonly {
+    readonly alert: string;
+    readonly expr: string;
+    readonly for?: string;
+    readonly severity: string;
+    readonly summary: string;
+  }[];
+}
+
+/** Everything a component contributes on one cluster. */
+export interface ClusterContribution {
+  readonly application?: ApplicationDescriptor;
+  readonly crds?: readonly CrdBundle[];
+  readonly talos?: TalosNeeds;
+  readonly bootstrap?: readonly BootstrapStep[];
+  readonly bootstrapSecrets?: readonly BootstrapSecret[];
+  readonly routes?: readonly RouteRequest[];
+  readonly oidcClients?: readonly OidcClientRequest[];
+  readonly secrets?: readonly SecretRequirement[];
+  readonly flows?: readonly FlowDeclaration[];
+  readonly volumes?: readonly VolumeRequest[];
+  readonly monitors?: readonly MonitorDeclaration[];
+  /** Facts about the capabilities the component provides on this cluster. */
+  readonly facts?: ProvidedFacts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The component
+
+/** A JSON Schema (draft 2020-12) object, as plain data. */
+export type JsonSchema = { readonly [key: string]: JsonValue };
+
+/** The settings of `components.<name>` (platform-wide) and `clusters[].components.<name>`. */
+export interface SettingsSpec<S> {
+  /**
+   * JSON Schema of the settings: an object schema with `additionalProperties: false`, a
+   * description on every property. Core adds `enabled` unless the schema defines it.
+   */
+  readonly schema: JsonSchema;
+  /** Settings when the definition says nothing. */
+  readonly defaults: S;
+  /**
+   * Keys allowed only under the top-level `components.<name>` (the same on every cluster, e.g.
+   * the chart version): a cluster override of them is refused.
+   */
+  readonly platformOnly?: readonly string[];
+}
+
+/** One enabled cluster as a component sees it. */
+export interface ComponentCluster<S> {
+  readonly cluster: ResolvedCluster;
+  /** Defaults, then `components.<name>`, then `clusters[].components.<name>` (Helm's merge). */
+  readonly settings: S;
+  /** Path of a setting in the definition, for issues: `path('hubble', 'ui')`. */
+  readonly path: (...segments: PathSegment[]) => PathSegment[];
+  /** Facts of the providers of the capabilities this component needs or uses. */
+  readonly provided: ProvidedFacts;
+}
+
+export interface DeclareInput<S> extends ComponentCluster<S> {
+  readonly platform: ResolvedPlatform;
+}
+
+export interface Declaration extends ClusterContribution {
+  readonly issues?: readonly Issue[];
+}
+
+/** A component's declaration on a cluster, as other components see it. */
+export interface PeerContribution {
+  readonly component: string;
+  readonly contribution: ClusterContribution;
+}
+
+export interface RenderCluster<S> extends ComponentCluster<S> {
+  /** What this component declared on the cluster. */
+  readonly own: ClusterContribution;
+  /** What every other enabled component declared on the cluster (sorted by component). */
+  readonly others: readonly PeerContribution[];
+}
+
+export interface RenderInput<S> {
+  readonly platform: ResolvedPlatform;
+  /** The clusters the component is enabled on, in definition order. */
+  readonly clusters: readonly RenderCluster<S>[];
+}
+
+/** Objects a provider makes for a consumer, placed in the consumer's chart (cluster layer). */
+export interface ConsumerManifests {
+  readonly component: string;
+  readonly cluster: string;
+  readonly manifests: { readonly [key: string]: KubeObject };
+}
+
+export interface ComponentOutput {
+  readonly chart?: ChartSpec;
+  /** Files outside charts/ (rare). */
+  readonly files?: readonly GeneratedFile[];
+  /** What this provider makes for its consumers (HTTPRoutes, BitwardenSecrets, …). */
+  readonly forConsumers?: readonly ConsumerManifests[];
+  readonly issues?: readonly Issue[];
+}
+
+/** A platform component: pure functions from the resolved platform to its contributions. */
+export interface Component<S = Values> {
+  /** Key under `components:`, a DNS label. */
+  readonly name: string;
+  /** One line: what it deploys (schema description, README, messages). */
+  readonly description: string;
+  readonly settings: SettingsSpec<S>;
+  readonly provides: readonly Capability[];
+  /** Capabilities it cannot run without: a cluster that enables it must provide them. */
+  readonly needs: readonly Capability[];
+  /** Capabilities it uses when present (ordering and facts), and does without otherwise. */
+  readonly uses?: readonly Capability[];
+  /** Pinned upstream artifacts (`homelab vendor sync` fetches them into vendor/). */
+  readonly upstream: readonly UpstreamPin[];
+  /** Validators of the custom resources it emits that core has no schema for (layer 2). */
+  readonly validators?: readonly ObjectValidator[];
+  declare(input: DeclareInput<S>): Declaration;
+  render(input: RenderInput<S>): ComponentOutput;
+}
+
+/** A component whose settings type is erased, as the registry holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: settings are validated by the composed schema.
+export type AnyComponent = Component<any>;

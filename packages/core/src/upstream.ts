@@ -1,0 +1,39 @@
+// Pins of upstream artifacts: what `vendor/` holds (DESIGN.md, "Vendored upstream"). The layout
+// under `vendor/` is the layout of the offline mirror (`../shared/reference`), so a mirror is read
+// at `<mirror>/<vendorPath>` and tests read `vendor/<vendorPath>` with the same relative paths.
+
+/** An upstream artifact a component needs, at a pinned version. */
+export type UpstreamPin = HelmChartPin | FilePin;
+
+/** A published Helm chart archive, resolved through its repository's `index.yaml`. */
+export interface HelmChartPin {
+  readonly kind: 'helm-chart';
+  readonly name: string;
+  readonly version: string;
+  /** Helm repository URL; index.yaml is at <repository>/index.yaml */
+  readonly repository: string;
+  /** SPDX licence identifier of the chart. */
+  readonly licence: string;
+}
+
+/** One verbatim upstream file: a schema, a CRD bundle, a manifest. */
+export interface FilePin {
+  readonly kind: 'file';
+  /** vendor-relative path, e.g. upstream/talos/v1.12.11/config.schema.json */
+  readonly path: string;
+  /** where upstream publishes it (release asset / raw file at a tag) */
+  readonly url: string;
+  readonly version: string;
+  /** SPDX licence identifier of the file. */
+  readonly licence: string;
+}
+
+/** vendor-relative path of a chart archive: `charts/<name>/<version>/<name>-<version>.tgz`. */
+export function chartArchivePath(name: string, version: string): string {
+  return `charts/${name}/${version}/${name}-${version}.tgz`;
+}
+
+/** vendor-relative path of a pin: charts/<name>/<version>/<name>-<version>.tgz for charts, `path` for files. */
+export function vendorPath(pin: UpstreamPin): string {
+  return pin.kind === 'helm-chart' ? chartArchivePath(pin.name, pin.version) : pin.path;
+}

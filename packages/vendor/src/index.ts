@@ -1,0 +1,22 @@
+export type { Fetcher, HttpFetcherOptions } from './fetcher.js';
+export { httpFetcher } from './fetcher.js';
+export type { IndexedChart } from './helm-index.js';
+export { findChartInIndex, indexUrl, resolveChartUrl } from './helm-index.js';
+export { isCopyleft } from './licence.js';
+export type { LockedArtifact, VendorLock } from './lock.js';
+export { LOCK_FILE, parseLock, serializeLock } from './lock.js';
+export { PLATFORM_PINS } from './pins.js';
+export type { SyncResult, SyncVendorOptions, VendorSource } from './sync.js';
+export { syncVendor } from './sync.js';
+export type {
+  ChangedDefault,
+  RemovedKey,
+  RenamedKey,
+  RetypedKey,
+  ValuesUpgradeReport,
+  ValueType,
+} from './upgrade.js';
+export { formatValuesUpgradeReport, valuesUpgradeReport } from './upgrade.js';
+export { describePin, pinIssues } from './validate.js';
+export type { VendorIssueCode } from './verify.js';
+export { verifyVendor } from './verify.js';

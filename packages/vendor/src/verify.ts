@@ -1,0 +1,156 @@
+// `homelab vendor verify`: the bytes in vendor/ against vendor/lock.json, and the lock against
+// the pins. Every mismatch is an issue; nothing is thrown for one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { error, type Issue, type UpstreamPin, vendorPath } from '@homelab/core';
+import { listFiles, sha256 } from './fs.js';
+import { isCopyleft } from './licence.js';
+import { LOCK_FILE, parseLock, pinDifferences } from './lock.js';
+import { pinIssues } from './validate.js';
+
+/** The codes `verifyVendor` reports. */
+export type VendorIssueCode =
+  | 'lock-missing'
+  | 'lock-invalid'
+  | 'file-missing'
+  | 'file-changed'
+  | 'file-unlisted'
+  | 'pin-invalid'
+  | 'pin-duplicate'
+  | 'pin-not-locked'
+  | 'pin-changed'
+  | 'lock-not-pinned';
+
+const SYNC = 'run `homelab vendor sync`';
+
+function byPath(a: Issue, b: Issue): number {
+  const pa = a.output ?? '';
+  const pb = b.output ?? '';
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  return a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
+}
+
+/**
+ * Checks `vendorDir` against its `lock.json`: every locked file is there with its sha256, no
+ * file is there that the lock does not list; with `pins`, every pin is locked as pinned and
+ * nothing locked is unpinned. Returns the issues (paths relative to `vendorDir`), sorted.
+ */
+export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): Issue[] {
+  const lockPath = join(vendorDir, LOCK_FILE);
+  if (!existsSync(lockPath)) {
+    return [
+      error({
+        code: 'lock-missing',
+        path: [],
+        output: LOCK_FILE,
+        message: `is missing from ${vendorDir}`,
+        expected: `the lock \`homelab vendor sync\` writes (${SYNC})`,
+      }),
+    ];
+  }
+  const { lock, issues: lockIssues } = parseLock(readFileSync(lockPath, 'utf8'));
+  if (lock === undefined) return lockIssues;
+  const issues: Issue[] = [];
+  const present = new Set(listFiles(vendorDir));
+  present.delete(LOCK_FILE);
+  const locked = new Map(lock.artifacts.map((a) => [a.path, a]));
+
+  for (const artifact of lock.artifacts) {
+    if (artifact.copyleft !== isCopyleft(artifact.licence)) {
+      issues.push(
+        error({
+          code: 'lock-invalid',
+          path: [],
+          output: artifact.path,
+          value: artifact.copyleft,
+          message: `is marked copyleft: ${artifact.copyleft} in ${LOCK_FILE}, but its licence is ${artifact.licence}`,
+          expected: `copyleft: ${isCopyleft(artifact.licence)}`,
+        }),
+      );
+    }
+    if (!present.has(artifact.path)) {
+      issues.push(
+        error({
+          code: 'file-missing',
+          path: [],
+          output: artifact.path,
+          message: `is listed in ${LOCK_FILE} but missing`,
+          expected: `the vendored file (${SYNC})`,
+        }),
+      );
+      continue;
+    }
+    const actual = sha256(readFileSync(join(vendorDir, artifact.path)));
+    if (actual !== artifact.sha256) {
+      issues.push(
+        error({
+          code: 'file-changed',
+          path: [],
+          output: artifact.path,
+          value: actual,
+          message: `has changed: its sha256 differs from ${LOCK_FILE}`,
+          expected: `sha256 ${artifact.sha256}; vendored files stay verbatim (${SYNC} to restore it)`,
+        }),
+      );
+    }
+  }
+  for (const path of present) {
+    if (locked.has(path)) continue;
+    issues.push(
+      error({
+        code: 'file-unlisted',
+        path: [],
+        output: path,
+        message: `is not listed in ${LOCK_FILE}`,
+        expected: `only pinned artifacts in vendor/ (${SYNC} removes the rest)`,
+      }),
+    );
+  }
+
+  if (pins !== undefined) {
+    issues.push(...pinIssues(pins));
+    const pinned = new Set<string>();
+    for (const pin of pins) {
+      const path = vendorPath(pin);
+      pinned.add(path);
+      const artifact = locked.get(path);
+      if (artifact === undefined) {
+        issues.push(
+          error({
+            code: 'pin-not-locked',
+            path: [],
+            output: path,
+            message: `is pinned but not in ${LOCK_FILE}`,
+            expected: `a locked artifact for every pin (${SYNC})`,
+          }),
+        );
+        continue;
+      }
+      const differences = pinDifferences(artifact, pin);
+      if (differences.length > 0) {
+        issues.push(
+          error({
+            code: 'pin-changed',
+            path: [],
+            output: path,
+            message: `is locked with ${differences.join(', ')}`,
+            expected: `the lock to match the pin (${SYNC})`,
+          }),
+        );
+      }
+    }
+    for (const artifact of lock.artifacts) {
+      if (pinned.has(artifact.path)) continue;
+      issues.push(
+        error({
+          code: 'lock-not-pinned',
+          path: [],
+          output: artifact.path,
+          message: `is in ${LOCK_FILE} but no pin asks for it`,
+          expected: `only pinned artifacts (${SYNC} removes it)`,
+        }),
+      );
+    }
+  }
+  return issues.sort(byPath);
+}
