@@ -10,8 +10,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engine } from '@homelab/cli';
-import { type KubeObject, readChartDir, renderChart } from '@homelab/core';
+import { REGISTRY } from '@homelab/cli';
+import {
+  formatIssue,
+  type KubeObject,
+  loadModelValidators,
+  readChartDir,
+  renderChart,
+  validateObjects,
+} from '@homelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
@@ -196,7 +203,7 @@ suite(title, () => {
         const prepared = result?.prepared as PreparedChart;
         // What our wrapper's schema says (Helm checked it too, unless it had to skip schemas).
         const ours = renderChart(readChartDir(prepared.dir), render.valueFiles);
-        expect(ours.issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([]);
+        expect(ours.issues.map(formatIssue)).toEqual([]);
         // Schemas with a remote $ref: Helm skipped them offline, the suite validates them.
         if (prepared.skipSchemaValidation) {
           expect(upstreamSchemaProblems(ours.values, prepared.upstreamCharts)).toEqual([]);
@@ -205,15 +212,19 @@ suite(title, () => {
 
       it('renders only objects that validate against their schemas', async () => {
         const documents = documentsOf(render);
-        const issues = await engine.validateManifests(
-          documents.map(({ source, object }) => ({
-            source: `${render.cluster}:${source} ${object.kind}/${object.metadata.name}`,
-            object,
-          })),
-        );
+        // Layer 2 exactly as the build runs it (packages/cli/src/pipeline.ts): the core kinds'
+        // kubernetes-models validators and every registered component's validators.
+        const objects = documents.map(({ source, object }) => ({
+          source: `${render.cluster}:${source} ${object.kind}/${object.metadata.name}`,
+          object,
+        }));
+        const issues = validateObjects(objects, [
+          ...(await loadModelValidators(objects)),
+          ...REGISTRY.flatMap((component) => component.validators ?? []),
+        ]);
         counts.objects += documents.length;
         counts.objectProblems += issues.length;
-        expect(issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([]);
+        expect(issues.map(formatIssue)).toEqual([]);
         expect(documents.length).toBeGreaterThan(0);
       });
 

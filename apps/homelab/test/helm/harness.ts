@@ -15,8 +15,12 @@ import {
 } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REGISTRY } from '@homelab/cli';
 import {
+  composeDefinitionSchema,
+  definitionValidator,
   enforcedPodSecurity,
+  formatIssue,
   type KubeObject,
   loadDefinition,
   mergeValues,
@@ -184,10 +188,14 @@ export function discoverRenders(
   root = REPO,
   definitionFile = join(root, 'apps', 'homelab', 'platform.yaml'),
 ): Discovery {
-  const loaded = loadDefinition(readFileSync(definitionFile, 'utf8'), definitionFile);
+  const loaded = loadDefinition(
+    readFileSync(definitionFile, 'utf8'),
+    definitionFile,
+    definitionValidator(composeDefinitionSchema(REGISTRY)),
+  );
   if (loaded.definition === undefined) {
     throw new Error(
-      `${definitionFile} does not load: ${loaded.issues.map((i) => i.message).join('; ')}`,
+      `${definitionFile} does not load: ${loaded.issues.map(formatIssue).join('; ')}`,
     );
   }
   const kubeVersions = new Map(
