@@ -3,7 +3,6 @@
 import type { AnyComponent, ChartSpec, Cluster, PlatformDefinition, Values } from '@homelab/core';
 import { parseYaml } from '@homelab/core';
 import {
-  readUpstream,
   readVendoredChartFile,
   testComponent,
   testDefinition,
@@ -15,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { argocdComponent } from '../src/component.js';
 import { ARGOCD_CHART } from '../src/versions.js';
 
-const upstream = parse(
+const upstream = parseYaml(
   readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
 ) as Values;
 

@@ -1,6 +1,5 @@
 import { mergeValues, parseYaml, type Values } from '@homelab/core';
 import {
-  readUpstream,
   readVendoredChartFile,
   testCluster,
   testDefinition,

@@ -7,7 +7,7 @@ import { chartDigest } from '@homelab/release';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from './cli.js';
 import { run, workspaceRoot } from './cli.js';
-import type { GenerateInput } from './internal/assemble.js';
+import type { GenerateInput } from './pipeline.js';
 import type { FileChange, ReleaseState, Runtime } from './runtime-types.js';
 
 interface Fake {

@@ -86,7 +86,7 @@ function cluster(shape: ClusterShape, index: number): Cluster {
           },
         }
       : testNetwork(index),
-    components: components as Cluster['components'],
+    components: components as NonNullable<Cluster['components']>,
   });
 }
 

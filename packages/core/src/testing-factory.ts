@@ -68,7 +68,10 @@ export function testNetwork(index: number, overrides: Partial<Network> = {}): Ne
   };
 }
 
-/** A cluster with one control-plane node on its own address plan (`index` 1–250). */
+/**
+ * A cluster on its own address plan (`index` 1–250) with `controlPlanes` control planes (default
+ * 1) and `workers` workers (default 0), unless `nodes` is given.
+ */
 export function testCluster(
   name: string,
   environment: EnvironmentName,

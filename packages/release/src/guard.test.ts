@@ -46,7 +46,7 @@ describe('checkChartVersions', () => {
 
   it('warns about a chart that has no record yet', () => {
     const issues = checkChartVersions([{ name: 'longhorn', version: '0.1.0', digest: NEW }]);
-    expect(issues.map((i) => [i.severity, i.code, i.path])).toEqual([
+    expect(issues.map((i) => [i.severity, i.code, i.output])).toEqual([
       ['warning', 'chart-version-unrecorded', 'charts/longhorn'],
     ]);
   });
@@ -68,7 +68,7 @@ describe('checkChartVersions', () => {
       chart({ name: 'longhorn', digest: NEW }),
       chart({ name: 'authelia', digest: NEW }),
     ]);
-    expect(issues.map((i) => i.path)).toEqual([
+    expect(issues.map((i) => i.output)).toEqual([
       'charts/authelia/Chart.yaml',
       'charts/longhorn/Chart.yaml',
     ]);
@@ -135,7 +135,7 @@ describe('the version record file', () => {
   it('turns malformed JSON into an issue', () => {
     const { record, issues } = parseVersionRecord('{"cilium": ');
     expect(record).toEqual({});
-    expect(issues.map((i) => [i.code, i.path])).toEqual([
+    expect(issues.map((i) => [i.code, i.output])).toEqual([
       ['version-record', 'charts/.versions.json'],
     ]);
   });
@@ -145,6 +145,6 @@ describe('the version record file', () => {
       '{"cilium": {"version": "1.2.0"}, "longhorn": {"version": "0.1.0", "digest": "sha256:cccc"}}',
     );
     expect(Object.keys(record)).toEqual(['longhorn']);
-    expect(issues.map((i) => i.path)).toEqual(['charts/.versions.json:cilium']);
+    expect(issues.map((i) => i.output)).toEqual(['charts/.versions.json:cilium']);
   });
 });

@@ -6,9 +6,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { formatIssue, hasErrors } from '@homelab/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../src/command.js';
+import { writeChangesets } from '../src/changesets.js';
+import { publishCharts, recordVersionsOnDisk } from '../src/command.js';
+import { chartsNeedingChangeset, checkChartVersions } from '../src/guard.js';
+import { readChartStates } from '../src/repo.js';
 
 const GIT_ENV = {
   ...process.env,
@@ -44,8 +48,43 @@ function chart(version: string, replicas: number): void {
   );
 }
 
+/**
+ * What `homelab release [--no-tag]` and `homelab release record` do, and the guard and changeset
+ * writer `homelab check` and `homelab changeset` run (here on the charts on disk).
+ */
 function run(...args: string[]): number {
-  return main(args, root);
+  const io = {
+    root,
+    log: (line: string) => output.push(line),
+    error: (line: string) => output.push(line),
+  };
+  const [command] = args;
+  if (command === 'record') return recordVersionsOnDisk(io);
+  if (command === 'check') {
+    const { charts, issues } = readChartStates(root);
+    const all = [...issues, ...checkChartVersions(charts)];
+    for (const issue of all) output.push(formatIssue(issue));
+    return hasErrors(all) ? 1 : 0;
+  }
+  if (command === 'changeset') {
+    const changed = chartsNeedingChangeset(readChartStates(root).charts);
+    for (const file of writeChangesets(
+      changed.map((chart) =>
+        chart.packageName === undefined
+          ? { name: chart.name }
+          : { name: chart.name, packageName: chart.packageName },
+      ),
+    )) {
+      write(file.path, file.content);
+    }
+    return 0;
+  }
+  return publishCharts({
+    ...io,
+    out: join(root, 'release'),
+    tag: !args.includes('--no-tag'),
+    env: process.env,
+  });
 }
 
 beforeEach(() => {
@@ -63,12 +102,9 @@ beforeEach(() => {
   git('add', '.');
   git('commit', '-q', '-m', 'init');
   output = [];
-  vi.spyOn(console, 'log').mockImplementation((line: string) => output.push(line));
-  vi.spyOn(console, 'error').mockImplementation((line: string) => output.push(line));
 });
 
 afterEach(() => {
-  vi.restoreAllMocks();
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -74,8 +74,8 @@ describe('the release workflow', () => {
 
   it('versions with changesets, regenerates, then records the new digests', () => {
     expect(script('version-packages')).toBe(
-      'changeset version && pnpm build && pnpm release record',
+      'changeset version && pnpm build && pnpm homelab release record',
     );
-    expect(script('release')).toBe('node packages/release/dist/bin.js');
+    expect(script('release')).toBe('node packages/cli/dist/homelab.cjs release');
   });
 });

@@ -24,7 +24,9 @@ export function pinIssues(pins: readonly UpstreamPin[]): Issue[] {
   pins.forEach((pin, i) => {
     const at = (field: string) => `pins[${i}].${field}`;
     const bad = (field: string, value: unknown, message: string, expected: string) =>
-      issues.push(error({ code: 'pin-invalid', path: [], output: at(field), value, message, expected }));
+      issues.push(
+        error({ code: 'pin-invalid', path: [], output: at(field), value, message, expected }),
+      );
     if (pin.kind === 'helm-chart') {
       if (!SEGMENT.test(pin.name)) {
         bad('name', pin.name, 'is not a chart name', 'letters, digits, ".", "_", "-"');
