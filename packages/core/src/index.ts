@@ -93,6 +93,13 @@ export type {
   ObjectValidator,
   SourcedObject,
 } from './output-validate.js';
+export {
+  jsonSchemaValidator,
+  kindValidatorSource,
+  kindValidators,
+  loadModelValidators,
+  validateObjects,
+} from './output-validate.js';
 export type {
   EnforcedPodSecurity,
   PodMetadata,
@@ -107,13 +114,6 @@ export {
   podSecurityViolations,
   podTemplateOf,
 } from './pod-security.js';
-export {
-  jsonSchemaValidator,
-  kindValidatorSource,
-  kindValidators,
-  loadModelValidators,
-  validateObjects,
-} from './output-validate.js';
 export { positionIssues } from './positions.js';
 export {
   checkHaInvariants,

@@ -114,7 +114,7 @@ describe('validateObjects with core kinds', () => {
       ],
       core,
     );
-    expect(issues.map((issue) => issue.path)).toEqual(['bad.spec.containers[0].ports']);
+    expect(issues.map((issue) => issue.output)).toEqual(['bad.spec.containers[0].ports']);
   });
 
   it('checks a CustomResourceDefinition (what charts render with --include-crds) against its schema', () => {
@@ -144,7 +144,7 @@ describe('validateObjects with core kinds', () => {
       ],
       core,
     );
-    expect(issues.map((issue) => issue.path)).toEqual(['bad.spec.scope']);
+    expect(issues.map((issue) => issue.output)).toEqual(['bad.spec.scope']);
   });
 
   it('refuses an object no validator knows', () => {
