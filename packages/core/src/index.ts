@@ -100,6 +100,20 @@ export {
   loadModelValidators,
   validateObjects,
 } from './output-validate.js';
+export type {
+  EnforcedPodSecurity,
+  PodMetadata,
+  PodSecurityCheckId,
+  PodSecurityViolation,
+  PodSpec,
+  PodTemplate,
+} from './pod-security.js';
+export {
+  enforcedPodSecurity,
+  POD_SECURITY_LATEST_VERSION,
+  podSecurityViolations,
+  podTemplateOf,
+} from './pod-security.js';
 export { positionIssues } from './positions.js';
 export {
   checkHaInvariants,
