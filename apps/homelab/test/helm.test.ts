@@ -7,7 +7,8 @@
 // Needs `helm` on PATH (`.ci/run` installs the Helm Argo CD v3.4.4 embeds). Without it the suite
 // is skipped and says "not run: helm not found" (a skipped test is not a passed one); with
 // CI=true a missing Helm fails the run.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY } from '@homelab/cli';
@@ -185,6 +186,53 @@ suite(title, () => {
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
     expect(result.stderr).toContain(target.key as string);
+  });
+
+  describe('released archives (homelab release), each installed alone', () => {
+    // What a user of the Helm repository gets: the archive `homelab release` packs, with no
+    // repository checkout and no `helm dependency build`. It must render the same objects as the
+    // chart folder Argo CD renders from git.
+    let released = '';
+    beforeAll(() => {
+      if (helm === undefined) return;
+      released = join(scratch, 'released');
+      const result = spawnSync(
+        process.execPath,
+        [join(REPO, 'packages/cli/dist/bin.js'), 'release', '--no-tag', '--out', released],
+        {
+          cwd: REPO,
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1', SOURCE_DATE_EPOCH: '1767225600' },
+        },
+      );
+      if (result.status !== 0) throw new Error(`homelab release failed: ${result.stderr}`);
+    }, 5 * 60_000);
+
+    const firstRenderOfEachChart = [
+      ...new Map(discovery.renders.map((render) => [render.path, render])).values(),
+    ];
+    for (const render of firstRenderOfEachChart) {
+      it(`${render.path}: helm template of the archive alone gives what the chart folder gives (cluster ${render.cluster})`, () => {
+        if (helm === undefined) expect.fail('helm not found on PATH');
+        const fromGit = documentsOf(render);
+        const prepared = rendered.get(render)?.prepared as PreparedChart;
+        const version = /^version: (\S+)$/m.exec(
+          readFileSync(join(REPO, render.path, 'Chart.yaml'), 'utf8'),
+        )?.[1];
+        const archive = join(released, `${prepared.name}-${version}.tgz`);
+        expect(existsSync(archive), archive).toBe(true);
+        const args = ['template', archive, ...templateArgs(render, prepared).slice(2)].map((arg) =>
+          arg.startsWith(prepared.dir)
+            ? join(REPO, render.path, arg.slice(prepared.dir.length))
+            : arg,
+        );
+        const result = runHelm(helm, args, scratch, helmHome);
+        expect(result.status, result.stderr).toBe(0);
+        const alone = splitHelmOutput(result.stdout);
+        expect(alone.map(({ object }) => object)).toEqual(fromGit.map(({ object }) => object));
+        expect(alone.length).toBeGreaterThan(0);
+      });
+    }
   });
 
   for (const render of discovery.renders) {
