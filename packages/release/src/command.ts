@@ -15,9 +15,9 @@ import {
   type Issue,
   sortIssues,
 } from '@homelab/core';
-import { type FileContent, toBytes } from './files.js';
 import { parse } from 'yaml';
 import { VERSION_RECORD_PATH } from './digest.js';
+import { type FileContent, toBytes } from './files.js';
 import { recordVersions, serializeVersionRecord } from './guard.js';
 import { packagedFiles, packChart } from './pack.js';
 import { readChartFolders, readChartStates } from './repo.js';
