@@ -13,8 +13,8 @@ import {
   Lexer,
   LineCounter,
   Parser,
-  type Node as YamlNode,
   type Scalar,
+  type Node as YamlNode,
 } from 'yaml';
 import type { PlatformDefinition } from './generated/platform.js';
 import {
