@@ -11,6 +11,7 @@ import type { CommandName, CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
 import type { GenerateResult } from './internal/assemble.js';
 import { DEFAULT_CHART_VERSION } from './internal/assemble.js';
+import { readDefinitionFile } from './read-definition.js';
 import type { FileChange, Runtime } from './runtime-types.js';
 
 export interface CliIo {
@@ -124,23 +125,14 @@ function elapsed(ctx: Context): number {
   return Math.round(ctx.now() - ctx.started);
 }
 
-function readDefinition(path: string, io: CliIo): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (cause as Error).message;
-    throw new UserError(
-      `cannot read the platform definition ${displayFile(io, path)}: ${reason} (use --config FILE)`,
-    );
-  }
+/** The definition's text, or the one issue that stops it from being read as one (size, encoding). */
+function readDefinition(path: string, io: CliIo): { text: string } | { issue: Issue } {
+  const read = readDefinitionFile(path);
+  if (read.kind === 'text') return { text: read.text };
+  if (read.kind === 'issue') return { issue: read.issue };
+  throw new UserError(
+    `cannot read the platform definition ${displayFile(io, path)}: ${read.reason} (use --config FILE)`,
+  );
 }
 
 /** Generates, and reports issues. Returns the result and the issues as presented. */
@@ -150,9 +142,12 @@ async function generate(ctx: Context): Promise<{
   failed: boolean;
   chartVersions: Readonly<Record<string, string>>;
 }> {
-  const text = readDefinition(ctx.configPath, ctx.io);
+  const definition = readDefinition(ctx.configPath, ctx.io);
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
-  const result = await ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
+  const result =
+    'issue' in definition
+      ? { files: [], issues: [definition.issue] }
+      : await ctx.runtime.generate({ text: definition.text, file: ctx.configPath, chartVersions });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);
