@@ -14,10 +14,13 @@ export { chartManifests, DEFAULT_CHART_VERSION, generateWith } from './internal/
 export { assemblers, components, engine, GENERATED_BY, generate } from './pipeline.js';
 export { runtime } from './runtime.js';
 export type { FileChange, Runtime, WriteSummary } from './runtime-types.js';
-export type { SecretScanOptions, SecretScanTarget } from './secrets.js';
+export type { SecretFinding, SecretScanOptions, SecretScanTarget } from './secrets.js';
 export {
+  findSecrets,
   isLiteralSecretValue,
   isSensitiveKey,
+  maskIssues,
+  maskSecret,
   scanGeneratedFiles,
   scanSecrets,
 } from './secrets.js';

@@ -31,7 +31,7 @@ export {
   warning,
 } from './issues.js';
 export type { LoadResult } from './load.js';
-export { LOAD_LIMITS, loadDefinition, validateDefinition } from './load.js';
+export { LOAD_LIMITS, loadDefinition, normaliseLineEnds, validateDefinition } from './load.js';
 export type { Cidr, IpAddress, IpVersion } from './net.js';
 export {
   cidrContains,

@@ -213,7 +213,7 @@ describe('generateWith', () => {
     expect(result.files).toEqual([]);
     expect(
       result.issues.filter((issue) => issue.code === 'literal-secret').map((issue) => issue.path),
-    ).toEqual(['charts/x/values.yaml:2 auth.password']);
+    ).toEqual(['charts/x/values.yaml:2:3 auth.password']);
   });
 
   it('fails on a literal secret in the definition, at its position', async () => {
@@ -225,6 +225,65 @@ describe('generateWith', () => {
     expect(result.issues.find((issue) => issue.code === 'literal-secret')?.position).toEqual({
       file: '/w/platform.yaml',
       line: 2,
+      column: 3,
+    });
+  });
+
+  it('masks a flagged secret in the loader issues that quote it (value and message)', async () => {
+    const secret = 'hunter2hunter2';
+    const engine = fakeEngine({
+      loadDefinition: () => ({
+        definition: undefined,
+        issues: [
+          error({
+            code: 'schema',
+            path: 'clusters[0].oidc.clientSecret',
+            message: `is a string "${secret}", not a reference`,
+            value: secret,
+            position: { file: '/w/platform.yaml', line: 3, column: 21 },
+          }),
+        ],
+      }),
+    });
+    const result = await generateWith(engine, {
+      ...input,
+      text: `clusters:\n  - oidc:\n      clientSecret: ${secret}\n`,
+    });
+    expect(result.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual([
+      ['literal-secret', 'clusters[0].oidc.clientSecret', '****'],
+      ['schema', 'clusters[0].oidc.clientSecret', '****'],
+    ]);
+    expect(JSON.stringify(result.issues)).not.toContain('hunter2');
+  });
+
+  it('reports a secret of the definition once, where the definition has it, not again per generated file', async () => {
+    const url = `https://admin:${'S3cr3tPassw0rd'}@github.com/x.git`;
+    const engine = fakeEngine({
+      chartFiles: () => ({
+        files: [
+          { path: 'charts/x/values.yaml', content: `repo: ${url}\n` },
+          { path: 'charts/x/README.md', content: `Clone ${url}\n` },
+        ],
+        issues: [],
+      }),
+    });
+    const result = await generateWith(engine, { ...input, text: `repository:\n  url: ${url}\n` });
+    expect(result.files).toEqual([]);
+    expect(
+      result.issues
+        .filter((issue) => issue.code === 'literal-secret')
+        .map((issue) => [issue.path, issue.position?.line, issue.value]),
+    ).toEqual([['repository.url', 2, 'https://****:****@github.com…']]);
+  });
+
+  it('scans a CR-only definition line by line', async () => {
+    const result = await generateWith(fakeEngine(), {
+      ...input,
+      text: 'platform:\r  name: x\r  adminPassword: hunter2\r',
+    });
+    expect(result.issues.find((issue) => issue.code === 'literal-secret')?.position).toEqual({
+      file: '/w/platform.yaml',
+      line: 3,
       column: 3,
     });
   });

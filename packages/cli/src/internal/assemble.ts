@@ -12,8 +12,8 @@ import type {
   TalosRequirements,
   Values,
 } from '@homelab/core';
-import { error, formatPath, hasErrors, sortIssues } from '@homelab/core';
-import { scanGeneratedFiles, scanSecrets } from '../secrets.js';
+import { error, formatPath, hasErrors, normaliseLineEnds, sortIssues } from '@homelab/core';
+import { findSecrets, maskIssues, type SecretFinding } from '../secrets.js';
 
 export interface GenerateInput {
   /** The definition's text. */
@@ -180,16 +180,20 @@ function byPath(a: GeneratedFile, b: GeneratedFile): number {
  */
 export async function generateWith(engine: Engine, input: GenerateInput): Promise<GenerateResult> {
   const issues: Issue[] = [];
+  const findings: SecretFinding[] = [];
   const done = (files: GeneratedFile[], platform?: ResolvedPlatform): GenerateResult => {
-    const sorted = sortIssues(issues);
+    // No issue prints a secret the scan found, nor a value under a secret-like key.
+    const sorted = sortIssues(maskIssues(issues, findings));
     const result = { files: hasErrors(sorted) ? [] : files, issues: sorted };
     return platform ? { ...result, platform } : result;
   };
 
   // A literal secret in the definition is an error wherever it is, even where the schema allows it.
-  issues.push(...scanSecrets([{ path: input.file, content: input.text }], { positions: true }));
+  const text = normaliseLineEnds(input.text);
+  findings.push(...findSecrets([{ path: input.file, content: text }], { positions: true }));
+  issues.push(...findings.map((finding) => finding.issue));
 
-  const loaded = engine.loadDefinition(input.text, input.file);
+  const loaded = engine.loadDefinition(text, input.file);
   issues.push(...loaded.issues);
   if (loaded.definition === undefined || hasErrors(loaded.issues)) return done([]);
 
@@ -257,6 +261,17 @@ export async function generateWith(engine: Engine, input: GenerateInput): Promis
       );
     }
   }
-  issues.push(...scanGeneratedFiles(files));
+  // A secret of the definition that reached the output is reported once, where it is written.
+  const inDefinition = findings.map((finding) => finding.secret).filter((s) => s.length >= 3);
+  const inOutput = findSecrets(
+    files.map((file) => ({ path: file.path, content: file.content })),
+  ).filter(
+    (finding) =>
+      !inDefinition.some(
+        (secret) => finding.secret.includes(secret) || secret.includes(finding.secret),
+      ),
+  );
+  findings.push(...inOutput);
+  issues.push(...inOutput.map((finding) => finding.issue));
   return done(files, platform);
 }
