@@ -47,7 +47,7 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
   },
   {
     name: 'a PEM private key',
-    source: String.raw`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----`,
+    source: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----',
   },
   {
     name: 'an age secret key',
