@@ -102,8 +102,24 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
-export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
-export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
+export type {
+  FileDiff,
+  OutputLock,
+  RecoveryReport,
+  WriteOptions,
+  WritePlan,
+  WriterFs,
+} from './writer.js';
+export {
+  diffTree,
+  fileSystemFault,
+  lockOutput,
+  planWrite,
+  readChartDir,
+  readChartVersions,
+  recoverOutput,
+  writeTree,
+} from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';
 export {
   compareStrings,
