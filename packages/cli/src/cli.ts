@@ -462,6 +462,22 @@ function isValidationError(cause: unknown): cause is Error & { issues: readonly 
   );
 }
 
+/**
+ * A file-system error that escaped (errno code and path) as a HomelabError naming the path and
+ * the cause, like the writer's own: `cannot open /x/charts: permission denied (EACCES)`.
+ */
+async function explainFault(cause: unknown): Promise<unknown> {
+  const errno = cause as NodeJS.ErrnoException | undefined;
+  if (
+    !(cause instanceof Error) ||
+    typeof errno?.code !== 'string' ||
+    typeof errno.path !== 'string'
+  )
+    return cause;
+  const { fileSystemFault } = await import('@homelab/core');
+  return fileSystemFault(errno.syscall ?? 'use', errno.path, cause);
+}
+
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const colors = colorsFor(io);
@@ -500,33 +516,53 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       outRoot,
       options,
     });
-  } catch (cause) {
+  } catch (caught) {
+    const cause = await explainFault(caught);
+    // With --json, every failure is still one JSON document on stdout (the text on stderr).
+    const fail = (exitCode: number, issues: readonly Issue[]): number => {
+      if (options.json) {
+        const summary = { ms: Math.round(now() - started) };
+        io.stdout(
+          `${JSON.stringify({ ok: false, issues: issues.map(jsonIssue), summary }, null, 2)}\n`,
+        );
+      }
+      return exitCode;
+    };
+    const fault = (code: string, message: string): Issue => ({
+      severity: 'error',
+      code,
+      path: '(root)',
+      message,
+    });
     if (cause instanceof UserError) {
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
-      return 1;
+      return fail(1, [fault('unreadable-definition', cause.message)]);
     }
     if (isValidationError(cause)) {
-      for (const issue of cause.issues) {
-        const shown = presentIssue(io, issue, false);
-        const where = shown.position
-          ? `${shown.position.file}:${shown.position.line}:${shown.position.column}  `
+      const shown = cause.issues.map((issue) => presentIssue(io, issue, false));
+      for (const issue of shown) {
+        const where = issue.position
+          ? `${issue.position.file}:${issue.position.line}:${issue.position.column}  `
           : '';
-        io.stderr(`${where}${shown.path}: ${shown.message}\n`);
+        const value = issue.value === undefined ? '' : `${JSON.stringify(issue.value)} `;
+        const expected = issue.expected ? ` (expected ${issue.expected})` : '';
+        io.stderr(`${where}${issue.path}: ${value}${issue.message}${expected}\n`);
       }
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
-      return 1;
+      return fail(1, shown);
     }
     if (cause instanceof Error && cause.name === 'HomelabError') {
-      // A fault the tool detected and explained (e.g. the writer refusing to overwrite a file it
-      // did not generate): its message is for the user; still exit 2, nothing was written.
+      // A fault the tool detected and explained (the writer refusing to overwrite a file it did
+      // not generate, another build holding the lock, a full disk): its message is for the
+      // user, naming the path and the cause; exit 2.
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
       if (debug && cause.stack) io.stderr(`${cause.stack}\n`);
-      return 2;
+      return fail(2, [fault('fault', cause.message)]);
     }
     const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     io.stderr(`${colors.red('homelab: internal error:')} ${message}\n`);
     if (debug && cause instanceof Error && cause.stack) io.stderr(`${cause.stack}\n`);
     else io.stderr('(set HOMELAB_DEBUG=1 for the stack trace)\n');
-    return 2;
+    return fail(2, [fault('internal', `internal error: ${message}`)]);
   }
 }
