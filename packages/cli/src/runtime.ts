@@ -98,7 +98,7 @@ function writeChangesets(
       if (readFileSync(target, 'utf8') === file.content) continue;
       throw new HomelabError(`refusing to overwrite ${file.path}: it exists with other content`);
     }
-    mkdirSync(dirname(target), { recursive: true });
+    if (!existsSync(dirname(target))) mkdirSync(dirname(target));
     writeFileSync(target, file.content, { flag: 'wx' });
     written.push(file.path);
   }

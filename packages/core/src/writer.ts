@@ -39,7 +39,8 @@ export interface WriterFs {
     data: string | Uint8Array,
     options?: { mode?: number; flag?: string },
   ) => void;
-  readonly mkdirSync: (path: string, options: { recursive: true }) => unknown;
+  /** Creates one folder (not its parents). */
+  readonly mkdirSync: (path: string) => void;
   readonly renameSync: (from: string, to: string) => void;
   readonly linkSync: (existing: string, path: string) => void;
   readonly unlinkSync: (path: string) => void;
@@ -54,7 +55,7 @@ const realFs: WriterFs = {
   readdirSync: (path) => nodeFs.readdirSync(path),
   readFileSync: (path) => nodeFs.readFileSync(path),
   writeFileSync: (path, data, options) => nodeFs.writeFileSync(path, data, options),
-  mkdirSync: (path, options) => nodeFs.mkdirSync(path, options),
+  mkdirSync: (path) => nodeFs.mkdirSync(path),
   renameSync: (from, to) => nodeFs.renameSync(from, to),
   linkSync: (existing, path) => nodeFs.linkSync(existing, path),
   unlinkSync: (path) => nodeFs.unlinkSync(path),
@@ -213,6 +214,39 @@ function attempt<T>(action: string, path: string, call: () => T): T {
   }
 }
 
+/**
+ * `mkdir -p`, one folder at a time. (Node's recursive mkdirSync never returns for a path under
+ * /proc/sys, where mkdir keeps failing with ENOENT although the parent exists.)
+ */
+function makeDirs(fs: WriterFs, path: string, action: string): void {
+  try {
+    fs.mkdirSync(path);
+    return;
+  } catch (cause) {
+    const code = codeOf(cause);
+    if (code === 'EEXIST') {
+      if (lstatOrUndefined(fs, path)?.isDirectory() || isDirectoryThroughLink(fs, path)) return;
+      throw fault(action, path, { code: 'ENOTDIR' });
+    }
+    if (code !== 'ENOENT' || dirname(path) === path) throw fault(action, path, cause);
+  }
+  makeDirs(fs, dirname(path), action);
+  try {
+    fs.mkdirSync(path);
+  } catch (cause) {
+    if (codeOf(cause) === 'EEXIST' && lstatOrUndefined(fs, path)?.isDirectory()) return;
+    throw fault(action, path, cause);
+  }
+}
+
+function isDirectoryThroughLink(fs: WriterFs, path: string): boolean {
+  try {
+    return fs.statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function lstatOrUndefined(fs: WriterFs, path: string): nodeFs.Stats | undefined {
   try {
     return fs.lstatSync(path);
@@ -303,7 +337,7 @@ function busy(outRoot: string, lockPath: string, holder: LockContent | undefined
 export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = {}): OutputLock {
   const fs = withFs(options);
   const lockPath = join(outRoot, LOCK_NAME);
-  attempt('create the output folder', outRoot, () => fs.mkdirSync(outRoot, { recursive: true }));
+  makeDirs(fs, outRoot, 'create the output folder');
   const since = processSince('self');
   const content: LockContent = {
     pid: process.pid,
@@ -621,9 +655,7 @@ function applyOperation(fs: WriterFs, outRoot: string, operation: Operation): vo
       const from = join(outRoot, operation.from);
       const to = join(outRoot, operation.to);
       if (!lstatOrUndefined(fs, from)) return; // done before
-      attempt('create the folder', dirname(to), () =>
-        fs.mkdirSync(dirname(to), { recursive: true }),
-      );
+      makeDirs(fs, dirname(to), 'create the folder');
       if (operation.op === 'replace') {
         attempt('replace', to, () => fs.renameSync(from, to));
         return;
@@ -827,9 +859,7 @@ function commitAndApply(
     for (const stage of stages) {
       steps.step(`stage ${stage}`);
       fs.rmSync(join(outRoot, stage), { recursive: true, force: true });
-      attempt('create the stage folder', join(outRoot, stage), () =>
-        fs.mkdirSync(join(outRoot, stage), { recursive: true }),
-      );
+      makeDirs(fs, join(outRoot, stage), 'create the stage folder');
     }
     let counter = 0;
     const stagePath = (root: string): string => `${stageOf.get(root)}/${++counter}`;
@@ -872,7 +902,7 @@ function commitAndApply(
       const target = join(outRoot, write.staged);
       const parent = dirname(target);
       if (!made.has(parent)) {
-        attempt('create the folder', parent, () => fs.mkdirSync(parent, { recursive: true }));
+        makeDirs(fs, parent, 'create the folder');
         made.add(parent);
       }
       attempt('write', target, () =>
