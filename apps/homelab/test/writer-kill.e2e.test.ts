@@ -45,7 +45,7 @@ const base = readFileSync(join(here, 'fixtures/base.yaml'), 'utf8');
 
 const ITERATIONS = Number(process.env.HOMELAB_KILL_ITERATIONS ?? 200);
 const SEED = Number(process.env.HOMELAB_KILL_SEED ?? 20_261_130);
-const CHAINS = 2;
+const CHAINS = Number(process.env.HOMELAB_KILL_CHAINS ?? 2);
 
 /** Definition B: a renamed node (a file removed, one created), another pool, a second cluster. */
 const second = base
@@ -203,6 +203,8 @@ const tally = {
 const steps: Record<string, number> = {};
 /** Milliseconds from the lock to the end of an uninterrupted write. */
 let writeMs = 0;
+/** Median of three bare `node -e 0` starts: how busy the machine is, for the timing line. */
+let bareNodeMs = 0;
 
 function chainDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'homelab-kill-'));
@@ -229,6 +231,12 @@ function addForeignContent(out: string): void {
 
 beforeAll(async () => {
   expect(existsSync(bin), `${bin} is missing: run pnpm build first`).toBe(true);
+  const starts = [0, 1, 2].map(() => {
+    const started = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    return performance.now() - started;
+  });
+  bareNodeMs = starts.sort((x, y) => x - y)[1] as number;
   const dir = chainDir();
   const out = join(dir, 'out');
   expect((await build(dir, 'a')).code).toBe(0);
@@ -359,7 +367,7 @@ describe('SIGKILL during homelab build', () => {
     await Promise.all(chains.map((chain, c) => runChain(chain, SEED + c, per)));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
-      `kill test: ${tally.kills} builds killed in ${seconds} s (seed ${SEED}; ` +
+      `kill test: ${tally.kills} builds killed in ${seconds} s by ${CHAINS} chains, a bare node start taking ${Math.round(bareNodeMs)} ms (seed ${SEED}; ` +
         `${tally.beforeCommit} before their commit, ${tally.inRecovery} of them while recovering, ` +
         `${tally.afterCommit} after it, ${tally.journals} leaving a journal to complete; ${tally.byTime} by time; ` +
         `${tally.completed} more completed before their kill)`,
@@ -370,6 +378,43 @@ describe('SIGKILL during homelab build', () => {
     expect(tally.afterCommit).toBeGreaterThan(ITERATIONS / 10);
     expect(tally.inRecovery).toBeGreaterThan(0);
   }, 600_000);
+
+  it('a first build killed at any step leaves no output or the whole output, never one root', async () => {
+    const dir = chainDir();
+    const out = join(dir, 'out');
+    const cold = await build(dir, 'a');
+    expect(cold.code).toBe(0);
+    const whole = digest(out, true);
+    mkdirSync(join(dir, 'empty'));
+    const empty = digest(join(dir, 'empty'));
+    // Every step from the commit on (the two roots move in one after the other), and some of
+    // the staging steps before it.
+    const commit = cold.steps.indexOf('commit') + 1;
+    expect(cold.steps.slice(commit, commit + 2)).toEqual([
+      'apply tree charts',
+      'apply tree clusters',
+    ]);
+    const points = [2, Math.floor(commit / 2), commit - 1];
+    for (let step = commit; step <= cold.steps.length; step++) points.push(step);
+    for (const pauseAt of points) {
+      rmSync(out, { recursive: true, force: true });
+      const run = await build(dir, 'a', { pauseAt });
+      const label = `cold build killed at step ${pauseAt} (${run.steps.at(-1)})`;
+      expect([label, run.killed]).toEqual([label, true]);
+      if (existsSync(out) && !hasCommittedJournal(out)) {
+        // Only the lock and stage folders, or the whole output.
+        const raw = digest(out, true);
+        expect([label, raw === empty || raw === whole]).toEqual([label, true]);
+      }
+      const probe = join(dir, 'probe');
+      rmSync(probe, { recursive: true, force: true });
+      if (existsSync(out)) copyTree(out, probe);
+      else mkdirSync(probe);
+      recoverOutput(probe);
+      const recovered = readdirSync(probe).length === 0 ? 'none' : digest(probe);
+      expect([label, recovered]).toEqual([label, pauseAt > commit ? whole : 'none']);
+    }
+  }, 120_000);
 
   it('the two definitions differ in charts/ and clusters/ (so every kill has something to break)', () => {
     const dir = chainDir();
@@ -391,5 +436,5 @@ describe('SIGKILL during homelab build', () => {
     expect(trees['a/clusters']).not.toBe(trees['b/clusters']);
     expect(existsSync(join(dir, 'b/clusters/lab'))).toBe(true);
     expect(existsSync(join(dir, 'a/clusters/lab'))).toBe(false);
-  });
+  }, 60_000);
 });
