@@ -218,67 +218,85 @@ export function findSecrets(
     let block: { indent: number; keyPath: string; line: number } | undefined;
     // Inside any other block scalar: lines that are not `key: value` belong to its key.
     let text: { indent: number; keyPath: string } | undefined;
-    lines.forEach((rawLine, index) => {
-      const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-      const report = (keyPath: string, column: number, message: string, secret: string): void => {
-        const position: SourcePosition = { file: target.path, line: index + 1, column };
-        findings.push({
-          secret,
-          keyPath,
-          issue: error({
-            code: 'literal-secret',
-            path: options.positions ? keyPath : `${target.path}:${index + 1}:${column} ${keyPath}`,
-            message,
-            value: maskSecret(secret),
-            expected: EXPECTED,
-            ...(options.positions ? { position } : {}),
-          }),
-        });
-      };
+    const report = (
+      index: number,
+      keyPath: string,
+      column: number,
+      message: string,
+      secret: string,
+    ): void => {
+      const position: SourcePosition = { file: target.path, line: index + 1, column };
+      findings.push({
+        secret,
+        keyPath,
+        issue: error({
+          code: 'literal-secret',
+          path: options.positions ? keyPath : `${target.path}:${index + 1}:${column} ${keyPath}`,
+          message,
+          value: maskSecret(secret),
+          expected: EXPECTED,
+          ...(options.positions ? { position } : {}),
+        }),
+      });
+    };
+    // The current line's key path, built only for a finding: `pathText`, or the first
+    // `pathDepth` frames and `pathKey`.
+    let pathText: string | undefined;
+    let pathDepth = 0;
+    let pathKey: string | undefined;
+    const keyPathOf = (): string => pathText ?? framePath(stack.slice(0, pathDepth), pathKey);
 
+    for (let index = 0; index < lines.length; index++) {
+      const rawLine = lines[index] as string;
+      const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
       const trimmed = line.trimStart();
       const indentWidth = line.length - trimmed.length;
       if (block !== undefined) {
-        if (trimmed === '' || indentWidth > block.indent) return;
+        if (trimmed === '' || indentWidth > block.indent) continue;
         block = undefined;
       }
       if (text !== undefined && trimmed !== '' && indentWidth <= text.indent) text = undefined;
 
-      // The line's own key path (structured files), for findings on it.
-      let keyPath = '(text)';
+      pathText = '(text)';
       let keyColumn = indentWidth + 1;
       let sensitive: { key: string; raw: string } | undefined;
-      if (structured && trimmed !== '' && !trimmed.startsWith('#')) {
+      if (structured && trimmed !== '' && trimmed[0] !== '#') {
         let rest = trimmed;
         let column = indentWidth;
         // List dashes: each `- ` opens (or advances) a list item at its column.
-        for (let dash = /^-(\s+|$)/.exec(rest); dash; dash = /^-(\s+|$)/.exec(rest)) {
+        while (rest[0] === '-' && (rest.length === 1 || rest[1] === ' ' || rest[1] === '\t')) {
           while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? -1) > column) stack.pop();
           const top = stack[stack.length - 1];
           if (top && top.indent === column && top.index !== undefined) top.index += 1;
           else stack.push({ indent: column, key: '', index: 0 });
-          column += dash[0].length;
-          rest = rest.slice(dash[0].length);
+          let width = 1;
+          while (rest[width] === ' ' || rest[width] === '\t') width++;
+          column += width;
+          rest = rest.slice(width);
         }
-        const match = KEY_VALUE.exec(rest);
+        const match = rest.includes(':') ? KEY_VALUE.exec(rest) : null;
         if (match) {
           const key = match[1] ?? match[2] ?? match[3] ?? '';
           const rawValue = match[4] ?? '';
           // Frames at or right of the key end here; the list item the key sits in (its dash is
           // left of the key) stays.
           while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? -1) >= column) stack.pop();
-          keyPath = framePath(stack, key);
+          pathText = undefined;
+          pathDepth = stack.length;
+          pathKey = key;
           keyColumn = column + 1;
           if (isSensitiveKey(key)) sensitive = { key, raw: rawValue };
           if (rawValue === '' || rawValue === '{' || rawValue === '[') {
             stack.push({ indent: column, key });
           }
-          if (/^[|>][-+]?\d*$/.test(rawValue)) text = { indent: indentWidth, keyPath };
+          if (/^[|>][-+]?\d*$/.test(rawValue)) text = { indent: indentWidth, keyPath: keyPathOf() };
         } else if (rest !== trimmed) {
-          keyPath = framePath(stack);
+          pathText = undefined;
+          pathDepth = stack.length;
+          pathKey = undefined;
           keyColumn = column + 1;
         } else if (text !== undefined) {
-          keyPath = text.keyPath;
+          pathText = text.keyPath;
         }
       }
 
@@ -297,11 +315,18 @@ export function findSecrets(
         } else if (which === PEM) {
           secret = pemBlock(lines, index, match.index);
         }
-        report(keyPath, match.index + 1, `is ${format.name}; ${format.fix ?? FIX}`, secret);
+        report(
+          index,
+          keyPathOf(),
+          match.index + 1,
+          `is ${format.name}; ${format.fix ?? FIX}`,
+          secret,
+        );
       }
-      if (tokenFound || !sensitive) return;
+      if (tokenFound || !sensitive) continue;
       const blockHeader = /^[|>][-+]?\d*$/.test(sensitive.raw);
       if (blockHeader || isLiteralSecretValue(sensitive.raw)) {
+        const keyPath = keyPathOf();
         let secret = unquote(sensitive.raw);
         if (blockHeader) {
           const body: string[] = [];
@@ -315,13 +340,14 @@ export function findSecrets(
           block = { indent: indentWidth, keyPath, line: index };
         }
         report(
+          index,
           keyPath,
           keyColumn,
           `is a literal secret value where a reference is expected; ${FIX}`,
           secret,
         );
       }
-    });
+    }
   }
   return findings;
 }

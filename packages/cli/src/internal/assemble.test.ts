@@ -276,6 +276,17 @@ describe('generateWith', () => {
     ).toEqual([['repository.url', 2, 'https://****:****@github.com…']]);
   });
 
+  it('does not scan a definition the loader refused for its size (bounded time on hostile files)', async () => {
+    const engine = fakeEngine({
+      loadDefinition: () => ({
+        definition: undefined,
+        issues: [error({ code: 'too-large', path: 'extra', message: 'has too many entries' })],
+      }),
+    });
+    const result = await generateWith(engine, { ...input, text: 'password: hunter2\n' });
+    expect(result.issues.map((issue) => issue.code)).toEqual(['too-large']);
+  });
+
   it('scans a CR-only definition line by line', async () => {
     const result = await generateWith(fakeEngine(), {
       ...input,

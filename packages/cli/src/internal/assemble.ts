@@ -83,6 +83,14 @@ export interface Engine {
 
 export const DEFAULT_CHART_VERSION = '0.1.0';
 
+/** Loader issues that refuse a file before reading its content (size, nesting, aliases). */
+const RESOURCE_LIMITS = new Set([
+  'yaml-too-large',
+  'too-large',
+  'yaml-too-deep',
+  'yaml-alias-limit',
+]);
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -188,12 +196,14 @@ export async function generateWith(engine: Engine, input: GenerateInput): Promis
     return platform ? { ...result, platform } : result;
   };
 
-  // A literal secret in the definition is an error wherever it is, even where the schema allows it.
   const text = normaliseLineEnds(input.text);
-  findings.push(...findSecrets([{ path: input.file, content: text }], { positions: true }));
-  issues.push(...findings.map((finding) => finding.issue));
-
   const loaded = engine.loadDefinition(text, input.file);
+  // A literal secret in the definition is an error wherever it is, even where the schema allows
+  // it; a file refused for its sheer size or shape is not scanned (nothing of it is used).
+  if (!loaded.issues.some((issue) => RESOURCE_LIMITS.has(issue.code))) {
+    findings.push(...findSecrets([{ path: input.file, content: text }], { positions: true }));
+    issues.push(...findings.map((finding) => finding.issue));
+  }
   issues.push(...loaded.issues);
   if (loaded.definition === undefined || hasErrors(loaded.issues)) return done([]);
 
