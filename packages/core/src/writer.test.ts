@@ -621,3 +621,11 @@ describe('pruning', () => {
     expect(readdirSync(join(out, 'clusters/keep'))).toEqual(['mine']);
   });
 });
+
+describe('the lock and reused pids', () => {
+  it('a lock with this process’s pid that this process does not hold is stale (a container restarted with the same pid)', () => {
+    put('.homelab-lock', JSON.stringify({ pid: process.pid, host: hostname(), started: 'x' }));
+    expect(writeTree(out, files).written).toHaveLength(4);
+    expect(existsSync(join(out, '.homelab-lock'))).toBe(false);
+  });
+});

@@ -305,10 +305,14 @@ function parseLock(text: string): LockContent | undefined {
   }
 }
 
+/** Lock files this process holds (a pid can come back in a new container with the same number). */
+const held = new Set<string>();
+
 /** Whether the process that holds a lock is gone (only decidable on this host). */
-function isStale(lock: LockContent): boolean {
+function isStale(lock: LockContent, lockPath: string): boolean {
   if (lock.host !== hostname()) return false;
-  if (lock.pid === process.pid) return false;
+  // Our pid but not our lock: an earlier process that had the same pid, so it is gone.
+  if (lock.pid === process.pid) return !held.has(lockPath);
   try {
     process.kill(lock.pid, 0);
   } catch (cause) {
@@ -352,9 +356,11 @@ export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = 
     for (let attemptNo = 0; attemptNo < 5; attemptNo++) {
       try {
         fs.linkSync(temp, lockPath);
+        held.add(lockPath);
         return {
           path: lockPath,
           release: () => {
+            held.delete(lockPath);
             try {
               if (fs.readFileSync(lockPath).toString('utf8') === text) fs.unlinkSync(lockPath);
             } catch {
@@ -373,7 +379,7 @@ export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = 
         throw fault('read the lock', lockPath, cause);
       }
       const holder = parseLock(heldText);
-      if (!holder || !isStale(holder)) throw busy(outRoot, lockPath, holder);
+      if (!holder || !isStale(holder, lockPath)) throw busy(outRoot, lockPath, holder);
       // Take the stale lock aside (atomic: only one process can move this file), then check
       // that it is the stale one we judged, not a fresh lock created in between.
       const aside = join(outRoot, `${LOCK_NAME}.stale-${process.pid}`);
@@ -442,7 +448,8 @@ function liveLock(fs: WriterFs, outRoot: string): LockContent | undefined | null
     return null;
   }
   const holder = parseLock(text);
-  if (holder && (holder.pid === process.pid || isStale(holder))) return null;
+  const lockPath = join(outRoot, LOCK_NAME);
+  if (holder && (held.has(lockPath) || isStale(holder, lockPath))) return null;
   return holder;
 }
 
