@@ -20,7 +20,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('readDefinitionFile', () => {
+describe('readDefinitionFile', { timeout: 30_000 }, () => {
   it('reads a regular file as text, dropping a leading BOM and keeping line ends', () => {
     const path = join(dir, 'p.yaml');
     writeFileSync(path, '\uFEFFplatform:\r\n  name: x\r');

@@ -227,7 +227,7 @@ describe('readChartVersions and readChartDir', () => {
   });
 });
 
-describe('content the build did not generate', () => {
+describe('content the build did not generate', { timeout: 60_000 }, () => {
   it('leaves FIFOs, sockets, symlinks and folder and file modes as they are', async () => {
     writeTree(out, files);
     expect(spawnSync('mkfifo', [join(out, 'charts/cilium/pipe')]).status).toBe(0);
@@ -346,7 +346,7 @@ describe('content the build did not generate', () => {
   );
 });
 
-describe('file-system faults', () => {
+describe('file-system faults', { timeout: 60_000 }, () => {
   const changed = (): GeneratedFile[] =>
     files.map((file) => ({ ...file, content: `${file.content}b: 2\n` }));
 
@@ -434,7 +434,7 @@ describe('file-system faults', () => {
   });
 });
 
-describe('recovery of interrupted writes', () => {
+describe('recovery of interrupted writes', { timeout: 60_000 }, () => {
   it('removes a stage folder of a write killed before its commit', () => {
     writeTree(out, files);
     const before = snapshot();
@@ -495,7 +495,7 @@ describe('recovery of interrupted writes', () => {
   });
 });
 
-describe('the lock', () => {
+describe('the lock', { timeout: 60_000 }, () => {
   function deadPid(): number {
     const child = spawnSync(process.execPath, ['-e', '0']);
     return child.pid as number;
