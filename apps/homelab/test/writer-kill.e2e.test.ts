@@ -377,7 +377,7 @@ describe('SIGKILL during homelab build', () => {
     expect(tally.beforeCommit).toBeGreaterThan(ITERATIONS / 10);
     expect(tally.afterCommit).toBeGreaterThan(ITERATIONS / 10);
     expect(tally.inRecovery).toBeGreaterThan(0);
-  }, 600_000);
+  }, 900_000);
 
   it('a first build killed at any step leaves no output or the whole output, never one root', async () => {
     const dir = chainDir();
