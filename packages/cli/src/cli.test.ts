@@ -245,6 +245,93 @@ describe('homelab build', () => {
     expect(debug.err()).toMatch(/\n {4}at /);
   });
 
+  it('names the path and the cause of a file-system error that escaped, exit 2, never "internal error"', async () => {
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/x/charts'"), {
+      code: 'EACCES',
+      syscall: 'open',
+      path: '/x/charts',
+    });
+    const cli = fake({ fail: denied });
+    expect(await run(['build'], cli.io)).toBe(2);
+    expect(cli.err()).toBe('homelab: cannot open /x/charts: permission denied (EACCES)\n');
+  });
+
+  it('still prints one JSON document with --json when the write fails (exit 2)', async () => {
+    const full = Object.assign(
+      new Error(
+        'could not write the new charts/ (nothing was changed): cannot write /x: no space left on the device (ENOSPC)',
+      ),
+      { name: 'HomelabError' },
+    );
+    const cli = fake({ fail: full });
+    expect(await run(['build', '--json'], cli.io)).toBe(2);
+    expect(JSON.parse(cli.out())).toEqual({
+      ok: false,
+      issues: [
+        {
+          severity: 'error',
+          code: 'fault',
+          path: '(root)',
+          segments: [],
+          output: null,
+          message: full.message,
+          value: null,
+          expected: null,
+          file: null,
+          line: null,
+          column: null,
+        },
+      ],
+      summary: { ms: expect.any(Number) },
+    });
+  });
+
+  it('still prints JSON with --json when the definition cannot be read (exit 1)', async () => {
+    const cli = fake();
+    expect(await run(['validate', '--json', '--config', '/dev/zero'], cli.io)).toBe(1);
+    const output = JSON.parse(cli.out()) as {
+      ok: boolean;
+      issues: { code: string; message: string }[];
+    };
+    expect(output.ok).toBe(false);
+    expect(output.issues.map((issue) => [issue.code, issue.message])).toEqual([
+      [
+        'unreadable-definition',
+        'cannot read the platform definition /dev/zero: it is a character device, not a regular file (use --config FILE)',
+      ],
+    ]);
+  });
+
+  it('shows issues thrown while reading the output root with their value, and as JSON with --json', async () => {
+    const thrown = Object.assign(new Error('1 error(s) in the platform definition'), {
+      name: 'ValidationError',
+      issues: [
+        error({
+          code: 'chart-version',
+          path: [],
+          output: 'charts/a/package.json#version',
+          value: 'not-a-version',
+          message: 'is not a semantic version; it would become the chart version in Chart.yaml',
+          expected: 'a semantic version such as 0.1.0',
+          position: { file: join(workspace, 'charts/a/package.json'), line: 3, column: 14 },
+        }),
+      ],
+    });
+    const text = fake({ fail: thrown });
+    expect(await run(['build'], text.io)).toBe(1);
+    expect(text.err().split('\n')[0]).toBe(
+      'charts/a/package.json:3:14  charts/a/package.json#version: "not-a-version" is not a semantic version; it would become the chart version in Chart.yaml (expected a semantic version such as 0.1.0)',
+    );
+    const json = fake({ fail: thrown });
+    expect(await run(['build', '--json'], json.io)).toBe(1);
+    expect(JSON.parse(json.out()).issues[0]).toMatchObject({
+      code: 'chart-version',
+      value: 'not-a-version',
+      file: 'charts/a/package.json',
+      line: 3,
+    });
+  });
+
   it('colours output on a terminal, not with NO_COLOR', async () => {
     const tty = fake({ isTTY: true });
     await run(['build'], tty.io);

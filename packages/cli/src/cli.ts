@@ -4,12 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { formatPath, type GeneratedFile, type Issue } from '@homelab/core';
+import { formatIssue, formatPath, type GeneratedFile, type Issue } from '@homelab/core';
 import type { ChartState } from '@homelab/release';
 import pc from 'picocolors';
 import type { CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
 import type { GenerateResult } from './pipeline.js';
+import { readDefinitionFile } from './read-definition.js';
 import type { FileChange, Runtime } from './runtime-types.js';
 import { UserError } from './user-error.js';
 
@@ -126,23 +127,14 @@ function elapsed(ctx: Context): number {
   return Math.round(ctx.now() - ctx.started);
 }
 
-function readDefinition(path: string, io: CliIo): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (cause as Error).message;
-    throw new UserError(
-      `cannot read the platform definition ${displayFile(io, path)}: ${reason} (use --config FILE)`,
-    );
-  }
+/** The definition's text, or the one issue that stops it from being read as one (size, encoding). */
+function readDefinition(path: string, io: CliIo): { text: string } | { issue: Issue } {
+  const read = readDefinitionFile(path);
+  if (read.kind === 'text') return { text: read.text };
+  if (read.kind === 'issue') return { issue: read.issue };
+  throw new UserError(
+    `cannot read the platform definition ${displayFile(io, path)}: ${read.reason} (use --config FILE)`,
+  );
 }
 
 /** Generates, and reports issues. Returns the result and the issues as presented. */
@@ -152,9 +144,12 @@ async function generate(ctx: Context): Promise<{
   failed: boolean;
   chartVersions: Readonly<Record<string, string>>;
 }> {
-  const text = readDefinition(ctx.configPath, ctx.io);
+  const definition = readDefinition(ctx.configPath, ctx.io);
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
-  const result = await ctx.runtime.generate({ text, file: ctx.configPath, chartVersions });
+  const result =
+    'issue' in definition
+      ? { files: [], issues: [definition.issue] }
+      : await ctx.runtime.generate({ text: definition.text, file: ctx.configPath, chartVersions });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);
@@ -598,6 +593,22 @@ function isValidationError(cause: unknown): cause is Error & { issues: readonly 
   );
 }
 
+/**
+ * A file-system error that escaped (errno code and path) as a HomelabError naming the path and
+ * the cause, like the writer's own: `cannot open /x/charts: permission denied (EACCES)`.
+ */
+async function explainFault(cause: unknown): Promise<unknown> {
+  const errno = cause as NodeJS.ErrnoException | undefined;
+  if (
+    !(cause instanceof Error) ||
+    typeof errno?.code !== 'string' ||
+    typeof errno.path !== 'string'
+  )
+    return cause;
+  const { fileSystemFault } = await import('@homelab/core');
+  return fileSystemFault(errno.syscall ?? 'use', errno.path, cause);
+}
+
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const colors = colorsFor(io);
@@ -645,33 +656,46 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       options,
       positionals,
     });
-  } catch (cause) {
+  } catch (caught) {
+    const cause = await explainFault(caught);
+    // With --json, every failure is still one JSON document on stdout (the text on stderr).
+    const fail = (exitCode: number, issues: readonly Issue[]): number => {
+      if (options.json) {
+        const summary = { ms: Math.round(now() - started) };
+        io.stdout(
+          `${JSON.stringify({ ok: false, issues: issues.map(jsonIssue), summary }, null, 2)}\n`,
+        );
+      }
+      return exitCode;
+    };
+    const fault = (code: string, message: string): Issue => ({
+      severity: 'error',
+      code,
+      path: [],
+      message,
+    });
     if (cause instanceof UserError) {
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
-      return 1;
+      return fail(1, [fault('unreadable-definition', cause.message)]);
     }
     if (isValidationError(cause)) {
-      for (const issue of cause.issues) {
-        const shown = presentIssue(io, issue, false);
-        const where = shown.position
-          ? `${shown.position.file}:${shown.position.line}:${shown.position.column}  `
-          : '';
-        io.stderr(`${where}${formatPath(shown.path)}: ${shown.message}\n`);
-      }
+      const shown = cause.issues.map((issue) => presentIssue(io, issue, false));
+      for (const issue of shown) io.stderr(`${formatIssue(issue)}\n`);
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
-      return 1;
+      return fail(1, shown);
     }
     if (cause instanceof Error && cause.name === 'HomelabError') {
-      // A fault the tool detected and explained (e.g. the writer refusing to overwrite a file it
-      // did not generate): its message is for the user; still exit 2, nothing was written.
+      // A fault the tool detected and explained (the writer refusing to overwrite a file it did
+      // not generate, another build holding the lock, a full disk): its message is for the
+      // user, naming the path and the cause; exit 2.
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
       if (debug && cause.stack) io.stderr(`${cause.stack}\n`);
-      return 2;
+      return fail(2, [fault('fault', cause.message)]);
     }
     const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     io.stderr(`${colors.red('homelab: internal error:')} ${message}\n`);
     if (debug && cause instanceof Error && cause.stack) io.stderr(`${cause.stack}\n`);
     else io.stderr('(set HOMELAB_DEBUG=1 for the stack trace)\n');
-    return 2;
+    return fail(2, [fault('internal', `internal error: ${message}`)]);
   }
 }

@@ -18,6 +18,7 @@ import {
   loadDefinition,
   loadModelValidators,
   mergeValues,
+  normaliseLineEnds,
   type ObjectValidator,
   type PathSegment,
   positionIssues,
@@ -36,7 +37,7 @@ import {
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
-import { scanGeneratedFiles, scanSecrets } from './secrets.js';
+import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
 
 /** The command every generated file names in its first line. */
 export const GENERATED_BY = 'pnpm build';
@@ -171,6 +172,14 @@ function clusterObjects(spec: ChartSpec, cluster: ResolvedCluster): DeployedObje
     });
 }
 
+/** Loader issues that refuse a file before reading its content (size, nesting, aliases). */
+const RESOURCE_LIMITS = new Set([
+  'yaml-too-large',
+  'too-large',
+  'yaml-too-deep',
+  'yaml-alias-limit',
+]);
+
 function byPath(a: GeneratedFile, b: GeneratedFile): number {
   // Code-unit order: independent of locale.
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
@@ -187,11 +196,17 @@ export async function generate(
 ): Promise<GenerateResult> {
   const registry = options.registry ?? REGISTRY;
   const issues: Issue[] = [];
-  // A literal secret in the definition is an error wherever it is, even where the schema allows it.
-  issues.push(...scanSecrets([{ path: input.file, content: input.text }], { positions: true }));
+  const findings: SecretFinding[] = [];
 
   const validators = validatorsFor(registry);
-  const loaded = loadDefinition(input.text, input.file, validators.definition);
+  const text = normaliseLineEnds(input.text);
+  const loaded = loadDefinition(text, input.file, validators.definition);
+  // A literal secret in the definition is an error wherever it is, even where the schema allows
+  // it; a file refused for its sheer size or shape is not scanned (nothing of it is used).
+  if (!loaded.issues.some((issue) => RESOURCE_LIMITS.has(issue.code))) {
+    findings.push(...findSecrets([{ path: input.file, content: text }], { positions: true }));
+    issues.push(...findings.map((finding) => finding.issue));
+  }
   issues.push(...loaded.issues);
   const definition = loaded.definition;
   const finish = (
@@ -203,7 +218,8 @@ export async function generate(
       definition !== undefined && loaded.locate !== undefined
         ? positionIssues(issues, definition, loaded.locate)
         : issues;
-    const sorted = sortIssues(positioned);
+    // No issue prints a secret the scan found, nor a value under a secret-like key.
+    const sorted = sortIssues(maskIssues(positioned, findings));
     return {
       files: hasErrors(sorted) ? [] : files.sort(byPath),
       issues: sorted,
@@ -298,6 +314,17 @@ export async function generate(
       );
     }
   }
-  issues.push(...scanGeneratedFiles(files));
+  // A secret of the definition that reached the output is reported once, where it is written.
+  const inDefinition = findings.map((finding) => finding.secret).filter((s) => s.length >= 3);
+  const inOutput = findSecrets(
+    files.map((file) => ({ path: file.path, content: file.content })),
+  ).filter(
+    (finding) =>
+      !inDefinition.some(
+        (secret) => finding.secret.includes(secret) || secret.includes(finding.secret),
+      ),
+  );
+  findings.push(...inOutput);
+  issues.push(...inOutput.map((finding) => finding.issue));
   return finish(files, platform, components);
 }

@@ -1,6 +1,16 @@
 // The real runtime of the CLI, imported lazily (`--help` and usage errors never load it).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import type { WriteOptions } from '@homelab/core';
 import {
   compareStrings,
   diffTree,
@@ -33,8 +43,39 @@ function chartPackageNames(outRoot: string): Record<string, string> {
   return names;
 }
 
+/**
+ * Refuses a `.changeset` that is a symlink out of the output root: `homelab changeset` would
+ * write there, and its pending changesets would be read from there.
+ */
+function checkChangesetDir(outRoot: string): void {
+  const dir = join(outRoot, '.changeset');
+  let isLink = false;
+  try {
+    isLink = lstatSync(dir).isSymbolicLink();
+  } catch {
+    return; // missing: created as a real folder when needed
+  }
+  if (!isLink) return;
+  let target: string;
+  try {
+    target = realpathSync(dir);
+  } catch (cause) {
+    throw new HomelabError(`${dir} is a symlink that cannot be followed; make it a folder`, {
+      cause,
+    });
+  }
+  const root = realpathSync(outRoot);
+  const inside = relative(root, target);
+  if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || inside.startsWith(sep)) {
+    throw new HomelabError(
+      `${dir} is a symlink to ${target}, outside ${root}; refusing to read or write changesets there (make .changeset a folder of the repository)`,
+    );
+  }
+}
+
 /** Imports @homelab/release (semver, packing, …) only for the commands that need it. */
 async function readReleaseState(outRoot: string): Promise<ReleaseState> {
+  checkChangesetDir(outRoot);
   const { pendingBumps, readChangesetFiles, readVersionRecord } = await import('@homelab/release');
   const { record, issues } = readVersionRecord(outRoot);
   return {
@@ -49,6 +90,7 @@ function writeChangesets(
   outRoot: string,
   files: readonly { path: string; content: string }[],
 ): string[] {
+  checkChangesetDir(outRoot);
   const written: string[] = [];
   for (const file of files) {
     const target = join(outRoot, file.path);
@@ -56,18 +98,40 @@ function writeChangesets(
       if (readFileSync(target, 'utf8') === file.content) continue;
       throw new HomelabError(`refusing to overwrite ${file.path}: it exists with other content`);
     }
-    mkdirSync(dirname(target), { recursive: true });
+    if (!existsSync(dirname(target))) mkdirSync(dirname(target));
     writeFileSync(target, file.content, { flag: 'wx' });
     written.push(file.path);
   }
   return written;
 }
 
+/**
+ * The writer's test hook from the environment (for the kill test; see packages/core/README.md):
+ * `HOMELAB_WRITER_TRACE=1` prints `homelab-writer-step <n> <label>` on stderr before each step;
+ * `HOMELAB_WRITER_PAUSE_AT=<n>` prints `homelab-writer-paused <n> <label>` at step n and waits
+ * there (up to 60 s) so that a test can kill the process at exactly that point.
+ */
+export function writerStepHook(
+  env: Readonly<Record<string, string | undefined>>,
+): WriteOptions['onStep'] {
+  const trace = env.HOMELAB_WRITER_TRACE === '1';
+  const pauseAt = Number(env.HOMELAB_WRITER_PAUSE_AT ?? Number.NaN);
+  if (!trace && !Number.isInteger(pauseAt)) return undefined;
+  return (step, label) => {
+    if (trace) writeSync(2, `homelab-writer-step ${step} ${label}\n`);
+    if (step === pauseAt) {
+      writeSync(2, `homelab-writer-paused ${step} ${label}\n`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+    }
+  };
+}
+
 export const runtime: Runtime = {
   generate,
   readChartVersions,
   writeTree: (outRoot, files) => {
-    const plan = writeTree(outRoot, files);
+    const onStep = writerStepHook(process.env);
+    const plan = writeTree(outRoot, files, onStep ? { onStep } : {});
     const generated = new Set(files.map((file) => file.path));
     return {
       written: plan.written.filter((path) => generated.has(path)).length,

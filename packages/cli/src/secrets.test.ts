@@ -1,7 +1,11 @@
+import { error } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import {
+  findSecrets,
   isLiteralSecretValue,
   isSensitiveKey,
+  maskIssues,
+  maskSecret,
   scanGeneratedFiles,
   scanSecrets,
 } from './secrets.js';
@@ -78,9 +82,11 @@ describe('scanSecrets', () => {
         severity: 'error',
         code: 'literal-secret',
         path: [],
-        output: 'charts/argo-cd/values.yaml:5 argo-cd.configs.secret.argocdServerAdminPassword',
-        message: 'is a literal secret value; declare the secret and reference it instead',
-        expected: 'a reference to a declared secret, never its value',
+        output: 'charts/argo-cd/values.yaml:5:7 argo-cd.configs.secret.argocdServerAdminPassword',
+        message:
+          'is a literal secret value where a reference is expected; keep the value in Bitwarden Secrets Manager and reference the Kubernetes Secret it fills (e.g. clientSecret: {secretName: argocd-oidc, key: client-secret})',
+        value: '****',
+        expected: 'a reference to a Secret filled from Bitwarden, never the value',
       },
     ]);
     expect(JSON.stringify(issues)).not.toContain('hunter2');
@@ -121,7 +127,7 @@ describe('scanSecrets', () => {
       },
     ]);
     expect(issues.map((issue) => issue.output)).toEqual([
-      'charts/x/values.schema.json:3 auth.token',
+      'charts/x/values.schema.json:3:5 auth.token',
     ]);
   });
 
@@ -134,9 +140,9 @@ describe('scanSecrets', () => {
       },
     ]);
     expect(issues.map((issue) => issue.output)).toEqual([
-      'clusters/dev/talos/controlplane.yaml:2 machine.token',
-      'clusters/dev/talos/controlplane.yaml:6 cluster.users.password',
-      'clusters/dev/talos/controlplane.yaml:7 cluster.aescbcEncryptionSecret',
+      'clusters/dev/talos/controlplane.yaml:2:3 machine.token',
+      'clusters/dev/talos/controlplane.yaml:6:7 cluster.users[0].password',
+      'clusters/dev/talos/controlplane.yaml:7:3 cluster.aescbcEncryptionSecret',
     ]);
   });
 
@@ -150,8 +156,8 @@ describe('scanSecrets', () => {
       { path: 'charts/x/README.md', content: '-----BEGIN CERTIFICATE-----\n' },
     ]);
     expect(issues.map((issue) => [issue.output, issue.message])).toEqual([
-      ['clusters/dev/README.md:3 (text)', 'contains a PEM private key'],
-      ['charts/x/README.md:1 (text)', 'contains an AWS access key id'],
+      ['clusters/dev/README.md:3:1 (text)', expect.stringMatching(/^is a PEM private key; /)],
+      ['charts/x/README.md:1:5 (text)', expect.stringMatching(/^is an AWS access key id; /)],
     ]);
   });
 
@@ -176,5 +182,254 @@ describe('scanSecrets', () => {
         position: { file: '/x/platform.yaml', line: 3, column: 3 },
       }),
     ]);
+  });
+});
+
+// Samples of every credential format, assembled so that this file holds none of them whole.
+const AGE_CHARS = 'QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L';
+const SAMPLES: readonly { kind: string; secret: string; mask: string }[] = [
+  {
+    kind: 'a password in a URL',
+    secret: `https://admin:${'S3cr3tPassw0rd!'}@github.com/example/homelab.git`,
+    mask: 'https://****:****@github.com…',
+  },
+  {
+    kind: 'a password in a URL',
+    secret: `ssh://git:${'pw0rd'}@git.example.com/homelab.git`,
+    mask: 'ssh://****:****@git.example.com…',
+  },
+  { kind: 'a GitLab token', secret: `glpat-${'z_sxgtrfAxKr8q1TPY8Y'}`, mask: 'glpa…' },
+  {
+    kind: 'a GitLab token',
+    secret: `glpat-${'Abcdefghijklmnopqrstu'}.01.${'1a2b3c4d5'}`,
+    mask: 'glpa…',
+  },
+  {
+    kind: 'a JSON Web Token',
+    secret: `${'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9'}.${'eyJzdWIiOiIxMjM0NTY3ODkwIn0'}.${'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'}`,
+    mask: 'eyJh…',
+  },
+  {
+    kind: 'a Slack token',
+    secret: `xoxb-${'123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'}`,
+    mask: 'xoxb…',
+  },
+  { kind: 'a GitHub token', secret: `ghp_${'a1B2c3D4e5'.repeat(4)}`, mask: 'ghp_…' },
+  { kind: 'a GitHub token', secret: `gho_${'a1B2c3D4e5'.repeat(4)}`, mask: 'gho_…' },
+  { kind: 'a GitHub token', secret: `ghs_${'a1B2c3D4e5'.repeat(4)}`, mask: 'ghs_…' },
+  {
+    kind: 'a GitHub token',
+    secret: `github_pat_${'11ABCDEFG0'.repeat(4)}_${'x'.repeat(40)}`,
+    mask: 'gith…',
+  },
+  { kind: 'an AWS access key id', secret: `AKIA${'IOSFODNN7EXAMPLE'}`, mask: 'AKIA…' },
+  {
+    kind: 'a PEM private key',
+    secret: `-----BEGIN OPENSSH ${'PRIVATE KEY'}-----`,
+    mask: '----…',
+  },
+  {
+    kind: 'an age secret key',
+    secret: `AGE-SECRET-KEY-1${AGE_CHARS}${AGE_CHARS.slice(0, 26)}`,
+    mask: 'AGE-…',
+  },
+  {
+    kind: 'a Bitwarden Secrets Manager access token',
+    secret: `0.${'ec2c1d46-6a4b-4751-a310-af9601317f2d'}.${'C2IgxjjLF7qSshsbwe8JGcbM075YXw'}:${'X8vbvA0bduihIDe/qrzIQQ=='}`,
+    mask: '0.ec…',
+  },
+];
+
+/** Nothing of the secret beyond its first 4 characters appears in the issues. */
+function expectNoLeak(issues: unknown, secret: string): void {
+  const text = JSON.stringify(issues);
+  for (let start = 4; start + 6 <= secret.length; start += 3) {
+    const piece = secret.slice(start, start + 6);
+    // Pieces that are format words or hosts are not the secret.
+    if (/^[A-Za-z.]+$/.test(piece) && /github|example|BEGIN|PRIVATE|SECRET|OPENSSH/.test(secret))
+      continue;
+    expect([secret, text.includes(piece)]).toEqual([secret, false]);
+  }
+}
+
+describe('token formats', () => {
+  it.each(SAMPLES)(
+    '$kind ($mask) in the definition: position, path, kind, fix, masked',
+    (sample) => {
+      const content = `platform:\n  name: lab\nrepository:\n  url: "${sample.secret}"\n`;
+      const issues = scanSecrets([{ path: 'p.yaml', content }], { positions: true });
+      expect(issues).toEqual([
+        {
+          severity: 'error',
+          code: 'literal-secret',
+          path: ['repository', 'url'],
+          message: expect.stringMatching(new RegExp(`^is ${sample.kind}; .*Secret`)),
+          value: sample.mask,
+          expected: 'a reference to a Secret filled from Bitwarden, never the value',
+          position: { file: 'p.yaml', line: 4, column: 9 },
+        },
+      ]);
+      expectNoLeak(issues, sample.secret);
+    },
+  );
+
+  it.each(SAMPLES)('$kind ($mask) in generated YAML and Markdown, with file:line:col', (sample) => {
+    const issues = scanGeneratedFiles([
+      { path: 'charts/a/values.yaml', content: `a:\n  list:\n    - b: x ${sample.secret}\n` },
+      { path: 'clusters/dev/talos/README.md', content: `# Runbook\n\n    ${sample.secret}\n` },
+    ]);
+    expect(issues.map((issue) => [issue.output, issue.value])).toEqual([
+      ['charts/a/values.yaml:3:12 a.list[0].b', sample.mask],
+      ['clusters/dev/talos/README.md:3:5 (text)', sample.mask],
+    ]);
+    expectNoLeak(issues, sample.secret);
+  });
+
+  it('a PEM block is one finding whose secret is the whole block', () => {
+    const content = `key: |\n  -----BEGIN ${'EC PRIVATE KEY'}-----\n  MHcCAQEEIB\n  -----END EC PRIVATE KEY-----\n`;
+    const findings = findSecrets([{ path: 'x.yaml', content }]);
+    expect(findings.map((finding) => [finding.issue.output, finding.secret])).toEqual([
+      [
+        'x.yaml:2:3 key',
+        `-----BEGIN ${'EC PRIVATE KEY'}-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----`,
+      ],
+    ]);
+  });
+
+  it('a token under a secret-like key is reported once, as the token', () => {
+    const issues = scanGeneratedFiles([
+      { path: 'v.yaml', content: `gitlab:\n  token: glpat-${'z_sxgtrfAxKr8q1TPY8Y'}\n` },
+    ]);
+    expect(issues.map((issue) => [issue.output, issue.message.split(';')[0]])).toEqual([
+      ['v.yaml:2:10 gitlab.token', 'is a GitLab token'],
+    ]);
+  });
+
+  it.each([
+    'https://10.10.10.11:6443',
+    'ssh://git@github.com/example/homelab.git',
+    'https://github.com/example/homelab.git',
+    'https://user:@host.example.com/',
+    'e2c1d46-6a4b-4751-a310-af9601317f2d',
+    'eyJhbGciOiJIUzI1NiJ9',
+    'akiaiosfodnn7example',
+    '-----BEGIN CERTIFICATE-----',
+    '$argocd-oidc:client-secret',
+  ])('%s is no finding', (text) => {
+    expect(scanSecrets([{ path: 'p.yaml', content: `a:\n  b: "${text}"\n` }])).toEqual([]);
+  });
+
+  it('a literal under a secret key in the definition gets its path with list indices', () => {
+    const content = [
+      'clusters:',
+      '  - name: dev',
+      '  - name: prod',
+      '    components:',
+      '      argocd:',
+      '        oidc:',
+      '          clientId: argocd',
+      '          clientSecret: hunter2hunter2',
+      '',
+    ].join('\n');
+    const [finding] = findSecrets([{ path: 'p.yaml', content }], { positions: true });
+    expect(finding?.keyPath).toBe('clusters[1].components.argocd.oidc.clientSecret');
+    expect(finding?.secret).toBe('hunter2hunter2');
+    expect(finding?.issue).toMatchObject({
+      value: '****',
+      position: { line: 8, column: 11 },
+    });
+  });
+});
+
+describe('maskSecret', () => {
+  it.each([
+    ['hunter2hunter2', '****'],
+    [`glpat-${'z_sxgtrfAxKr8q1TPY8Y'}`, 'glpa…'],
+    [`https://u:p4ss@gitlab.example.com:8443/x`, 'https://****:****@gitlab.example.com…'],
+    ['ab', '****'],
+  ])('%s → %s', (value, masked) => {
+    expect(maskSecret(value)).toBe(masked);
+  });
+});
+
+describe('maskIssues', () => {
+  const secret = 'hunter2hunter2';
+  const url = `https://admin:${'S3cr3tPassw0rd!'}@github.com/example/x.git`;
+  const findings = findSecrets(
+    [
+      {
+        path: 'p.yaml',
+        content: `clusters:\n  - oidc:\n      clientSecret: ${secret}\nrepository:\n  url: ${url}\n`,
+      },
+    ],
+    { positions: true },
+  );
+
+  it('masks the value of an issue at a flagged path, and the secret quoted in its message', () => {
+    const [masked] = maskIssues(
+      [
+        error({
+          code: 'schema',
+          path: ['clusters', 0, 'oidc', 'clientSecret'],
+          message: `"${secret}" is a string, not a Secret reference`,
+          value: secret,
+          expected: 'an object',
+        }),
+      ],
+      findings,
+    );
+    expect(masked).toEqual({
+      severity: 'error',
+      code: 'schema',
+      path: ['clusters', 0, 'oidc', 'clientSecret'],
+      message: '"****" is a string, not a Secret reference',
+      value: '****',
+      expected: 'an object',
+    });
+  });
+
+  it('masks a value that holds a found secret, wherever it is, and a URL to its host', () => {
+    const issues = maskIssues(
+      [
+        error({ code: 'x', path: ['elsewhere'], message: 'm', value: `prefix ${secret}` }),
+        error({ code: 'x', path: ['repository', 'url'], message: 'm', value: url }),
+        error({ code: 'x', path: ['other', 'url'], message: 'm', value: { url, name: 'ok' } }),
+      ],
+      findings,
+    );
+    expect(issues.map((issue) => issue.value)).toEqual([
+      '****',
+      'https://****:****@github.com…',
+      { url: 'https://****:****@github.com…', name: 'ok' },
+    ]);
+  });
+
+  it('never shows values under keys named like secret, password, token or key', () => {
+    const issues = maskIssues(
+      [
+        error({
+          code: 'x',
+          path: ['a', 'adminPassword'],
+          message: 'm',
+          value: 'not-found-by-scan',
+        }),
+        error({ code: 'x', path: ['a', 'api-token'], message: 'm', value: 12345 }),
+        error({ code: 'x', path: ['a'], message: 'm', value: { privateKey: 'abc', name: 'n' } }),
+        error({ code: 'x', path: ['a', 'name'], message: 'm', value: 'visible' }),
+      ],
+      [],
+    );
+    expect(issues.map((issue) => issue.value)).toEqual([
+      '****',
+      '****',
+      { privateKey: '****', name: 'n' },
+      'visible',
+    ]);
+  });
+
+  it('leaves the findings themselves and issues without values alone', () => {
+    const own = findings.map((finding) => finding.issue);
+    const plain = error({ code: 'x', path: ['a'], message: 'no value' });
+    expect(maskIssues([...own, plain], findings)).toEqual([...own, plain]);
   });
 });

@@ -1,9 +1,13 @@
 // The secret scan: no literal secret value may appear in the definition or in generated output.
-// Secrets are declared once and referenced; a value under a secret-looking key, a PEM private key
-// or a well-known token format in any file is an error. Works on text, line by line, so that it
-// covers every file type the build emits (YAML, JSON, Markdown) without parsing them again.
-import type { GeneratedFile, Issue, SourcePosition } from '@homelab/core';
-import { error } from '@homelab/core';
+// Secrets are declared once and referenced; a well-known credential format anywhere (a password
+// in a URL, GitLab/GitHub/Slack tokens, JWTs, AWS access keys, PEM and age private keys,
+// Bitwarden access tokens) or a literal value under a secret-looking key is an error. Works on
+// text, line by line, so that it covers every file type the build emits (YAML, JSON, Markdown)
+// without parsing them again. A finding never carries the secret: its value is masked (at most a
+// 4-character prefix that names the format, `glpa…`), and `maskIssues` masks the same values in
+// every other issue (a schema error on the same line, `--json`'s `value`).
+import type { GeneratedFile, Issue, PathSegment, SourcePosition } from '@homelab/core';
+import { error, formatPath } from '@homelab/core';
 
 /** Keys whose literal value would be a secret (lower case, without `-`, `_`, `.`). */
 const SENSITIVE_KEY =
@@ -13,25 +17,79 @@ const NOT_A_VALUE_KEY = /^(existing|create|enable|enabled|use|generate|auto|skip
 /** Keys that hold the name of a Kubernetes Secret (`backupTargetCredentialSecret: longhorn-s3`). */
 const SECRET_NAME_KEY =
   /(credentialsecret|credentialssecret|tlssecret|certsecret|certificatesecret)$/;
+/** Keys whose values are never printed in an issue, whatever they hold. */
+const MASKED_KEY = /(password|passwd|passphrase|secret|token|key|credentials?)$/;
 
-/** Token formats that are secrets wherever they appear. */
-const TOKEN_PATTERNS: readonly { readonly name: string; readonly pattern: RegExp }[] = [
-  { name: 'a PEM private key', pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
-  { name: 'an AWS access key id', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+/** Where to keep a secret instead, for every finding. */
+const FIX =
+  'keep the value in Bitwarden Secrets Manager and reference the Kubernetes Secret it fills ' +
+  '(e.g. clientSecret: {secretName: argocd-oidc, key: client-secret})';
+const EXPECTED = 'a reference to a Secret filled from Bitwarden, never the value';
+
+interface TokenFormat {
+  /** What was found, for the message. */
+  readonly name: string;
+  /** One regular expression source, without capturing groups. */
+  readonly source: string;
+  /** How to fix it, when it differs from the general advice. */
+  readonly fix?: string;
+}
+
+/** Credential formats that are secrets wherever they appear. */
+const TOKEN_FORMATS: readonly TokenFormat[] = [
   {
-    name: 'a GitHub token',
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b/,
+    name: 'a password in a URL',
+    // scheme://user:password@host; a bare user@ (ssh://git@github.com) carries no secret.
+    source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'"]*:[^\s/?#@'"]+@`,
+    fix:
+      'remove the credentials from the URL; give them to Argo CD as repository credentials in a ' +
+      'Secret filled from Bitwarden',
   },
   {
-    name: 'a Bitwarden access token',
-    pattern:
-      /\b0\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9]{20,}:[A-Za-z0-9+/=]{16,}/,
+    name: 'a PEM private key',
+    source: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----',
+  },
+  {
+    name: 'an age secret key',
+    source: String.raw`\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b`,
+  },
+  { name: 'an AWS access key id', source: String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b` },
+  {
+    name: 'a GitHub token',
+    source: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`,
+  },
+  {
+    name: 'a GitLab token',
+    // glpat- (personal), gldt- (deploy), glrt- (runner), glptt- (pipeline trigger), …; newer
+    // ones carry a `.<version>.<checksum>` tail.
+    source: String.raw`\bgl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent|ffct|wt)-[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,})?`,
+  },
+  { name: 'a Slack token', source: String.raw`\bxox[abprs]-[0-9A-Za-z-]{10,}` },
+  {
+    name: 'a JSON Web Token',
+    // header.payload.signature, each base64url; header and payload are JSON objects ("eyJ").
+    source: String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`,
+  },
+  {
+    name: 'a Bitwarden Secrets Manager access token',
+    // 0.<access token id>.<client secret>:<base64 of the 16-byte encryption key>
+    source: String.raw`\b0\.(?:[a-z-]+\.)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[A-Za-z0-9]{20,}:[A-Za-z0-9+/]{20,}={0,2}`,
+    fix:
+      'the operator reads its machine-account token from a Secret you create by hand at bootstrap ' +
+      '(see the runbook); never write it in a file',
   },
 ];
 
-/** `key: value` in YAML (optionally a list item) or `"key": value` in JSON. */
-const KEY_VALUE =
-  /^(\s*)(?:-\s+)?(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_.\-/$]+))\s*:(?:\s+(.*?))?\s*$/;
+const TOKEN_SOURCE = TOKEN_FORMATS.map((format) => `(${format.source})`).join('|');
+/** For scanning lines (global: keeps its position between matches of one line). */
+const TOKEN_PATTERN = new RegExp(TOKEN_SOURCE, 'g');
+/** For testing one value (no state). */
+const ANY_TOKEN = new RegExp(TOKEN_SOURCE);
+const URL_CREDENTIALS = 0;
+const PEM = 1;
+
+/** `key: value` in YAML (after any list dashes) or `"key": value` in JSON. */
+const KEY_VALUE = /^(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_.\-/$]+))\s*:(?:\s+(.*?))?\s*$/;
 
 export interface SecretScanTarget {
   /** File name for messages (a generated path, or the definition file). */
@@ -42,9 +100,19 @@ export interface SecretScanTarget {
 export interface SecretScanOptions {
   /**
    * Report issues with a `position` in the file (for the definition). Without it, issues about
-   * generated files carry the file in their path, as DESIGN.md reserves positions for the source.
+   * generated files carry the file, line and column in their path, as DESIGN.md reserves
+   * positions for the source.
    */
   readonly positions?: boolean;
+}
+
+/** One finding: its issue (value masked) and the secret itself, for masking other issues. */
+export interface SecretFinding {
+  readonly issue: Issue;
+  /** The secret text. Never printed; only used to mask it elsewhere. */
+  readonly secret: string;
+  /** The finding's key path in the file (`clusters[0].components.argocd.oidc.clientSecret`). */
+  readonly keyPath: string;
 }
 
 function normaliseKey(key: string): string {
@@ -87,76 +155,293 @@ export function isLiteralSecretValue(raw: string): boolean {
   return true;
 }
 
+/**
+ * A secret as it may be shown: the first 4 characters of a token whose format names it
+ * (`glpa…`, `eyJh…`), a URL with its credentials replaced (`https://****:****@github.com…`),
+ * otherwise nothing of it (`****`).
+ */
+export function maskSecret(value: string): string {
+  const url = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@]*@([^\s/?#:]*)/.exec(value);
+  if (url) return `${url[1]}****:****@${url[2]}…`;
+  const token = ANY_TOKEN.exec(value);
+  if (token) return `${token[0].slice(0, 4)}…`;
+  return '****';
+}
+
 function isStructured(path: string): boolean {
   return /\.(ya?ml|json)$/i.test(path);
 }
 
 interface Frame {
+  /** Column of the key (or of the dash, for a list item). */
   readonly indent: number;
   readonly key: string;
+  /** For a list item: its index, counted as dashes at this column appear. */
+  index?: number;
+}
+
+/** The segments of a key path as `framePath` writes it (`a.b[0].c` → `['a', 'b', 0, 'c']`). */
+function segmentsOf(keyPath: string): PathSegment[] {
+  if (keyPath === '(root)' || keyPath === '(text)') return [];
+  const segments: PathSegment[] = [];
+  for (const match of keyPath.matchAll(/\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|([^.[\]]+)/g)) {
+    if (match[1] !== undefined) segments.push(Number(match[1]));
+    else if (match[2] !== undefined) segments.push(JSON.parse(`"${match[2]}"`) as string);
+    else if (match[3] !== undefined) segments.push(match[3]);
+  }
+  return segments;
+}
+
+function framePath(frames: readonly Frame[], key?: string): string {
+  let out = '';
+  for (const frame of frames) {
+    if (frame.index !== undefined) out += `[${frame.index}]`;
+    else out += out === '' ? frame.key : `.${frame.key}`;
+  }
+  if (key !== undefined) out += out === '' ? key : `.${key}`;
+  return out === '' ? '(root)' : out;
+}
+
+/** The text of a PEM block from its BEGIN line to its END line (or the rest of the file). */
+function pemBlock(lines: readonly string[], from: number, column: number): string {
+  const out: string[] = [(lines[from] ?? '').slice(column)];
+  for (let i = from + 1; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    out.push(line);
+    if (/^-----END /.test(line)) break;
+  }
+  return out.join('\n');
+}
+
+/**
+ * Finds literal secrets in files. One finding per secret (a token on a line under a sensitive
+ * key is reported once, as the token).
+ */
+export function findSecrets(
+  targets: readonly SecretScanTarget[],
+  options: SecretScanOptions = {},
+): SecretFinding[] {
+  const findings: SecretFinding[] = [];
+  for (const target of targets) {
+    const lines = target.content.split('\n');
+    const structured = isStructured(target.path);
+    const stack: Frame[] = [];
+    // Inside a block scalar (`key: |`) of a sensitive key: its lines are the secret.
+    let block: { indent: number; keyPath: string; line: number } | undefined;
+    // Inside any other block scalar: lines that are not `key: value` belong to its key.
+    let text: { indent: number; keyPath: string } | undefined;
+    const report = (
+      index: number,
+      keyPath: string,
+      column: number,
+      message: string,
+      secret: string,
+    ): void => {
+      const position: SourcePosition = { file: target.path, line: index + 1, column };
+      findings.push({
+        secret,
+        keyPath,
+        issue: error({
+          code: 'literal-secret',
+          path: options.positions ? segmentsOf(keyPath) : [],
+          ...(options.positions
+            ? {}
+            : { output: `${target.path}:${index + 1}:${column} ${keyPath}` }),
+          message,
+          value: maskSecret(secret),
+          expected: EXPECTED,
+          ...(options.positions ? { position } : {}),
+        }),
+      });
+    };
+    // The current line's key path, built only for a finding: `pathText`, or the first
+    // `pathDepth` frames and `pathKey`.
+    let pathText: string | undefined;
+    let pathDepth = 0;
+    let pathKey: string | undefined;
+    const keyPathOf = (): string => pathText ?? framePath(stack.slice(0, pathDepth), pathKey);
+
+    for (let index = 0; index < lines.length; index++) {
+      const rawLine = lines[index] as string;
+      const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+      const trimmed = line.trimStart();
+      const indentWidth = line.length - trimmed.length;
+      if (block !== undefined) {
+        if (trimmed === '' || indentWidth > block.indent) continue;
+        block = undefined;
+      }
+      if (text !== undefined && trimmed !== '' && indentWidth <= text.indent) text = undefined;
+
+      pathText = '(text)';
+      let keyColumn = indentWidth + 1;
+      let sensitive: { key: string; raw: string } | undefined;
+      if (structured && trimmed !== '' && trimmed[0] !== '#') {
+        let rest = trimmed;
+        let column = indentWidth;
+        // List dashes: each `- ` opens (or advances) a list item at its column.
+        while (rest[0] === '-' && (rest.length === 1 || rest[1] === ' ' || rest[1] === '\t')) {
+          while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? -1) > column) stack.pop();
+          const top = stack[stack.length - 1];
+          if (top && top.indent === column && top.index !== undefined) top.index += 1;
+          else stack.push({ indent: column, key: '', index: 0 });
+          let width = 1;
+          while (rest[width] === ' ' || rest[width] === '\t') width++;
+          column += width;
+          rest = rest.slice(width);
+        }
+        const match = rest.includes(':') ? KEY_VALUE.exec(rest) : null;
+        if (match) {
+          const key = match[1] ?? match[2] ?? match[3] ?? '';
+          const rawValue = match[4] ?? '';
+          // Frames at or right of the key end here; the list item the key sits in (its dash is
+          // left of the key) stays.
+          while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? -1) >= column) stack.pop();
+          pathText = undefined;
+          pathDepth = stack.length;
+          pathKey = key;
+          keyColumn = column + 1;
+          if (isSensitiveKey(key)) sensitive = { key, raw: rawValue };
+          if (rawValue === '' || rawValue === '{' || rawValue === '[') {
+            stack.push({ indent: column, key });
+          }
+          if (/^[|>][-+]?\d*$/.test(rawValue)) text = { indent: indentWidth, keyPath: keyPathOf() };
+        } else if (rest !== trimmed) {
+          pathText = undefined;
+          pathDepth = stack.length;
+          pathKey = undefined;
+          keyColumn = column + 1;
+        } else if (text !== undefined) {
+          pathText = text.keyPath;
+        }
+      }
+
+      let tokenFound = false;
+      TOKEN_PATTERN.lastIndex = 0;
+      for (let match = TOKEN_PATTERN.exec(line); match; match = TOKEN_PATTERN.exec(line)) {
+        const which = match.slice(1).findIndex((group) => group !== undefined);
+        const format = TOKEN_FORMATS[which];
+        if (!format) continue;
+        tokenFound = true;
+        let secret = match[0];
+        if (which === URL_CREDENTIALS) {
+          // The whole URL (so its mask keeps scheme and host), the credentials for masking.
+          const url = /^\S*/.exec(line.slice(match.index))?.[0] ?? secret;
+          secret = url.replace(/["',]+$/, '');
+        } else if (which === PEM) {
+          secret = pemBlock(lines, index, match.index);
+        }
+        report(
+          index,
+          keyPathOf(),
+          match.index + 1,
+          `is ${format.name}; ${format.fix ?? FIX}`,
+          secret,
+        );
+      }
+      if (tokenFound || !sensitive) continue;
+      const blockHeader = /^[|>][-+]?\d*$/.test(sensitive.raw);
+      if (blockHeader || isLiteralSecretValue(sensitive.raw)) {
+        const keyPath = keyPathOf();
+        let secret = unquote(sensitive.raw);
+        if (blockHeader) {
+          const body: string[] = [];
+          for (let i = index + 1; i < lines.length; i++) {
+            const next = lines[i] ?? '';
+            const nextIndent = next.length - next.trimStart().length;
+            if (next.trim() !== '' && nextIndent <= indentWidth) break;
+            if (next.trim() !== '') body.push(next.trim());
+          }
+          secret = body.join('\n');
+          block = { indent: indentWidth, keyPath, line: index };
+        }
+        report(
+          index,
+          keyPath,
+          keyColumn,
+          `is a literal secret value where a reference is expected; ${FIX}`,
+          secret,
+        );
+      }
+    }
+  }
+  return findings;
 }
 
 /**
  * Scans files for literal secret values. Returns one error per finding; the secret itself is
- * never repeated in the issue (its value is left out).
+ * never in the issue (its value is masked).
  */
 export function scanSecrets(
   targets: readonly SecretScanTarget[],
   options: SecretScanOptions = {},
 ): Issue[] {
-  const issues: Issue[] = [];
-  for (const target of targets) {
-    const lines = target.content.split('\n');
-    const structured = isStructured(target.path);
-    const stack: Frame[] = [];
-    lines.forEach((line, index) => {
-      const report = (keyPath: string, column: number, message: string): void => {
-        const position: SourcePosition = { file: target.path, line: index + 1, column };
-        issues.push(
-          error({
-            code: 'literal-secret',
-            path: options.positions && keyPath !== '(text)' ? keyPath.split('.') : [],
-            ...(options.positions ? {} : { output: `${target.path}:${index + 1} ${keyPath}` }),
-            message,
-            expected: 'a reference to a declared secret, never its value',
-            ...(options.positions ? { position } : {}),
-          }),
-        );
-      };
-      for (const { name, pattern } of TOKEN_PATTERNS) {
-        const match = pattern.exec(line);
-        if (match) report('(text)', match.index + 1, `contains ${name}`);
-      }
-      if (!structured) return;
-      const trimmed = line.trimStart();
-      if (trimmed === '' || trimmed.startsWith('#')) return;
-      const match = KEY_VALUE.exec(line);
-      if (!match) return;
-      const indentText = match[1] ?? '';
-      // A list item's key sits after `- `: treat it as nested one level deeper.
-      const dash = /^\s*-\s+/.exec(line);
-      const indent = dash ? dash[0].length : indentText.length;
-      const key = match[2] ?? match[3] ?? match[4] ?? '';
-      const rawValue = match[5] ?? '';
-      while (stack.length > 0 && (stack[stack.length - 1]?.indent ?? -1) >= indent) stack.pop();
-      const keyPath = [...stack.map((frame) => frame.key), key].join('.');
-      if (
-        isSensitiveKey(key) &&
-        (/^[|>][-+]?\d*$/.test(rawValue) || isLiteralSecretValue(rawValue))
-      ) {
-        report(
-          keyPath,
-          indent + 1,
-          'is a literal secret value; declare the secret and reference it instead',
-        );
-      }
-      if (rawValue === '' || rawValue === '{' || rawValue === '[') stack.push({ indent, key });
-    });
-  }
-  return issues;
+  return findSecrets(targets, options).map((finding) => finding.issue);
 }
 
 /** Scans generated files (paths relative to the output root). */
 export function scanGeneratedFiles(files: readonly GeneratedFile[]): Issue[] {
   return scanSecrets(files.map((file) => ({ path: file.path, content: file.content })));
+}
+
+/** The last named segment of an issue path (`a.b[0].clientSecret` → `clientSecret`). */
+function lastKey(path: string): string | undefined {
+  const segments = path.match(/[A-Za-z_$][\w$-]*|\["(?:[^"\\]|\\.)*"\]/g);
+  const last = segments?.[segments.length - 1];
+  if (last === undefined) return undefined;
+  return last.startsWith('[') ? (JSON.parse(last.slice(1, -1)) as string) : last;
+}
+
+function holdsSecret(text: string, secrets: readonly string[]): boolean {
+  if (secrets.some((secret) => (secret.length >= 3 ? text.includes(secret) : text === secret)))
+    return true;
+  return ANY_TOKEN.test(text);
+}
+
+/** `value` with every string that holds a secret, or sits under a secret-like key, masked. */
+function maskValue(value: unknown, secrets: readonly string[], masked: boolean): unknown {
+  if (typeof value === 'string')
+    return masked || holdsSecret(value, secrets) ? maskSecret(value) : value;
+  if (masked && value !== null && value !== undefined && typeof value !== 'object') return '****';
+  if (Array.isArray(value)) return value.map((item) => maskValue(item, secrets, masked));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        maskValue(item, secrets, masked || MASKED_KEY.test(normaliseKey(key))),
+      ]),
+    );
+  }
+  return value;
+}
+
+function maskText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 6 && out.includes(secret))
+      out = out.split(secret).join(maskSecret(secret));
+  }
+  return out;
+}
+
+/**
+ * Masks secrets in issues that are not secret findings themselves: the `value` of an issue at a
+ * path the scan flagged, under a key named like a secret (password, secret, token, key), or
+ * holding a found secret or a token format; and found secrets quoted in messages.
+ */
+export function maskIssues(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
+  const secrets = [...new Set(findings.map((finding) => finding.secret).filter((s) => s !== ''))];
+  const flagged = new Set(findings.map((finding) => finding.keyPath));
+  return issues.map((issue) => {
+    if (issue.code === 'literal-secret') return issue;
+    const path = formatPath(issue.path);
+    const key = lastKey(path);
+    const byPath = flagged.has(path) || (key !== undefined && MASKED_KEY.test(normaliseKey(key)));
+    const masked: Issue = {
+      ...issue,
+      message: maskText(issue.message, secrets),
+      ...(issue.expected === undefined ? {} : { expected: maskText(issue.expected, secrets) }),
+    };
+    if (!('value' in issue) || issue.value === undefined) return masked;
+    return { ...masked, value: maskValue(issue.value, secrets, byPath) };
+  });
 }

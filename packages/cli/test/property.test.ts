@@ -121,5 +121,5 @@ describe('every valid definition', () => {
       }),
       { numRuns: 25, seed: 20261130 },
     );
-  }, 120_000);
+  }, 600_000); // 25 whole builds: seconds on an idle machine, minutes on a loaded one
 });

@@ -70,6 +70,7 @@ export {
   definitionValidatorSource,
   LOAD_LIMITS,
   loadDefinition,
+  normaliseLineEnds,
   validateDefinition,
 } from './load.js';
 export type { Cidr, IpAddress, IpVersion } from './net.js';
@@ -164,8 +165,24 @@ export type {
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export { chartArchivePath, vendorPath } from './upstream.js';
-export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
-export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
+export type {
+  FileDiff,
+  OutputLock,
+  RecoveryReport,
+  WriteOptions,
+  WritePlan,
+  WriterFs,
+} from './writer.js';
+export {
+  diffTree,
+  fileSystemFault,
+  lockOutput,
+  planWrite,
+  readChartDir,
+  readChartVersions,
+  recoverOutput,
+  writeTree,
+} from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';
 export {
   compareStrings,

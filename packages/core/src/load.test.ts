@@ -263,6 +263,146 @@ describe('hostile input', () => {
   });
 });
 
+describe('huge collections are refused while tokenising', { timeout: 120_000 }, () => {
+  test('a 1-million-item list under 2 MiB is refused in bounded time, at the list', () => {
+    const text = `${minimal}extra: [${Array.from({ length: 1_000_000 }, () => '1').join(',')}]\n`;
+    expect(new TextEncoder().encode(text).length).toBeLessThan(LOAD_LIMITS.maxBytes);
+    const started = performance.now();
+    const { definition, issues } = loadDefinition(text, 'p.yaml');
+    const ms = performance.now() - started;
+    expect(definition).toBeUndefined();
+    expect(issues).toMatchObject([
+      {
+        code: 'too-large',
+        path: ['extra'],
+        position: { file: 'p.yaml', line: minimal.split('\n').length, column: 8 },
+        expected: `at most ${LOAD_LIMITS.maxCollectionSize} entries`,
+        message:
+          'has more entries than a platform definition has in one list (refused while reading, at entry 5003)',
+      },
+    ]);
+    // Refused after about 5,000 entries of the list (the message says so): the rest of the file
+    // is never tokenised. It took 10 s before the check moved into the tokeniser, about 0.3 s
+    // now; the bound leaves room for a busy machine.
+    expect(ms).toBeLessThan(5000);
+  });
+
+  test('a 300,000-item block list is refused at its first entry with its path', () => {
+    const text = `${minimal}extra:\n  nested:\n${'  - 1\n'.repeat(300_000)}`;
+    expect(text.length).toBeLessThan(LOAD_LIMITS.maxBytes);
+    const started = performance.now();
+    const { issues } = loadDefinition(text, 'p.yaml');
+    expect(issues).toMatchObject([
+      {
+        code: 'too-large',
+        path: ['extra', 'nested'],
+        position: { line: minimal.split('\n').length + 2, column: 3 },
+      },
+    ]);
+    expect(issues[0]?.message).toBe(
+      'has more entries than a platform definition has in one list (refused while reading, at entry 5003)',
+    );
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  test('a flow mapping with too many keys is refused as a mapping', () => {
+    const keys = Array.from({ length: 6000 }, (_, i) => `k${i}: 1`).join(', ');
+    const { issues } = loadDefinition(`platform: {${keys}}\n`, 'p.yaml');
+    expect(issues).toMatchObject([
+      { code: 'too-large', path: ['platform'], position: { line: 1, column: 11 } },
+    ]);
+    expect(issues[0]?.message).toContain('in one mapping');
+  });
+
+  test('many lists each within the limit are refused by the whole-file value limit', () => {
+    const list = `[${Array.from({ length: 5000 }, () => '1').join(',')}]`;
+    const lines = Array.from({ length: 60 }, (_, i) => `k${i}: ${list}`);
+    const { issues } = loadDefinition(`${lines.join('\n')}\n`, 'p.yaml');
+    expect(issues).toMatchObject([{ code: 'too-large', path: [] }]);
+    expect(issues[0]?.message).toContain(`more than ${LOAD_LIMITS.maxScalars} values`);
+    // Each line holds 5,001 values (the key and 5,000 items): the 250,001st is in line 50.
+    expect(issues[0]?.position?.line).toBe(50);
+  });
+
+  test('a list of exactly the limit reaches the exact check on the data, one more is refused there', () => {
+    const at = (n: number): string =>
+      `platform:\n  extra: [${Array.from({ length: n }, () => '1').join(',')}]\n`;
+    const codes = (n: number) =>
+      loadDefinition(at(n), 'p.yaml').issues.map((i) => [i.code, i.value]);
+    expect(codes(LOAD_LIMITS.maxCollectionSize)).not.toContainEqual([
+      'too-large',
+      expect.anything(),
+    ]);
+    expect(codes(LOAD_LIMITS.maxCollectionSize + 1)).toEqual([
+      ['too-large', LOAD_LIMITS.maxCollectionSize + 1],
+    ]);
+  });
+});
+
+describe('line ends', () => {
+  const broken = minimal.replace('environment: development', 'environment: dev');
+
+  test.each([
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['CR only', '\r'],
+  ])('a %s file loads and reports the line and column an editor shows', (_name, eol) => {
+    const valid = loadDefinition(minimal.replaceAll('\n', eol), 'p.yaml');
+    expect(valid.issues).toEqual([]);
+    expect(valid.definition?.clusters.map((c) => c.name)).toEqual(['alpha', 'beta']);
+    const { issues } = loadDefinition(broken.replaceAll('\n', eol), 'p.yaml');
+    expect(issues).toMatchObject([
+      { path: ['clusters', 0, 'environment'], value: 'dev', position: { line: 8, column: 18 } },
+    ]);
+  });
+});
+
+describe('numbers JavaScript cannot hold', () => {
+  const withAsn = (asn: string): string => minimal.replace('asn: 64501', `asn: ${asn}`);
+
+  test.each([
+    ['.inf', 'number-not-finite', 'an infinite number'],
+    ['-.Inf', 'number-not-finite', 'an infinite number'],
+    ['.nan', 'number-not-finite', 'not-a-number'],
+    ['1e400', 'number-not-finite', 'an infinite number'],
+    ['9007199254740993', 'number-unsafe', 'beyond 2^53 - 1'],
+    ['0x20000000000001', 'number-unsafe', 'beyond 2^53 - 1'],
+  ])('%s is refused with its text, at its position', (source, code, words) => {
+    const { definition, issues } = loadDefinition(withAsn(source), 'p.yaml');
+    expect(definition).toBeUndefined();
+    const line =
+      withAsn(source)
+        .split('\n')
+        .findIndex((l) => l.includes(`asn: ${source}`)) + 1;
+    expect(issues).toMatchObject([
+      {
+        code,
+        path: ['clusters', 1, 'network', 'bgp', 'peers', 0, 'asn'],
+        value: source,
+        position: { line, column: 18 },
+      },
+    ]);
+    expect(issues[0]?.message).toContain(words);
+    expect(formatIssue(issues[0] as Issue)).toContain(`asn: "${source}" is`);
+    expect(formatIssue(issues[0] as Issue)).not.toContain('null');
+  });
+
+  test('the largest exact integer is still an integer (the schema judges it)', () => {
+    const { issues } = loadDefinition(withAsn('9007199254740991'), 'p.yaml');
+    expect(issues.map((issue) => issue.code)).not.toContain('number-unsafe');
+    expect(issues.map((issue) => formatPath(issue.path))).toEqual([
+      'clusters[1].network.bgp.peers[0].asn',
+    ]);
+  });
+
+  test('a quoted ".inf" is text', () => {
+    const text = minimal.replace('name: fixture', 'name: ".inf"');
+    expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).not.toContain(
+      'number-not-finite',
+    );
+  });
+});
+
 describe('empty and odd documents', () => {
   test.each([
     ['an empty string', '', 'yaml-empty'],

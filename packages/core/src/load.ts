@@ -2,7 +2,7 @@
 // JSON Schema, then semantic checks. Pure: the caller reads the file. Never throws for bad input.
 import {
   Composer,
-  type CST,
+  CST,
   isAlias,
   isCollection,
   isMap,
@@ -13,6 +13,7 @@ import {
   Lexer,
   LineCounter,
   Parser,
+  type Scalar,
   type Node as YamlNode,
 } from 'yaml';
 import type { JsonSchema } from './contract.js';
@@ -67,9 +68,37 @@ export const LOAD_LIMITS = {
   maxDepth: 64,
   /** Entries of one mapping or list (validation cost grows faster than linearly beyond). */
   maxCollectionSize: 5000,
+  /**
+   * Scalars in the whole file: a 200-cluster fleet has about 12,500; the limit stops a file of
+   * many lists at the limit (say 200 × 5,000 numbers) while it is still being tokenised.
+   */
+  maxScalars: 250_000,
   /** Issues reported; the rest are summarised in one more. */
   maxIssues: 200,
 } as const;
+
+/** CRLF and lone CR line ends as LF (YAML 1.2 reads all three as one line break). */
+export function normaliseLineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
+/** Bytes of `text` in UTF-8, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 /** Keeps the first `maxIssues` issues (sorted) and says how many more there were. */
 function capped(issues: Issue[]): Issue[] {
@@ -118,30 +147,140 @@ function startPosition(file: string, text: string, offset: number): SourcePositi
   return { file, line, column: offset - last };
 }
 
+/** Where tokenising stopped early, and why. */
+type TokenStop =
+  | { readonly kind: 'too-deep'; readonly offset: number }
+  | {
+      readonly kind: 'too-large';
+      readonly offset: number;
+      readonly path: PathSegment[];
+      readonly list: boolean;
+    }
+  | { readonly kind: 'too-many-scalars'; readonly offset: number };
+
+/** Entries of a CST collection under construction (a flow collection's commas are no entries). */
+function collectionEntries(token: CST.Token | undefined): number {
+  if (!token) return 0;
+  if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection')
+    return token.items.length;
+  return 0;
+}
+
+function isListToken(token: CST.Token): boolean {
+  return (
+    token.type === 'block-seq' || (token.type === 'flow-collection' && token.start.source === '[')
+  );
+}
+
 /**
- * Parses to the concrete syntax tree, refusing nesting deeper than `limit` as soon as it appears
- * (the parser keeps an explicit stack, so this is safe on any input; the composer that builds
- * documents recurses, so it only ever sees bounded depth). Feeds `lineCounter`.
+ * The path of the collection at `stack[upTo]`, read from the parser's stack: each enclosing
+ * mapping's last key, each enclosing list's last index. Best effort: stops at a complex key.
+ */
+function stackPath(stack: readonly CST.Token[], upTo: number): PathSegment[] {
+  const path: PathSegment[] = [];
+  for (let i = 0; i < upTo; i++) {
+    const token = stack[i];
+    if (!token) break;
+    if (
+      token.type !== 'block-map' &&
+      token.type !== 'block-seq' &&
+      token.type !== 'flow-collection'
+    )
+      continue;
+    if (isListToken(token)) {
+      path.push(Math.max(0, token.items.length - 1));
+      continue;
+    }
+    const key = token.items[token.items.length - 1]?.key;
+    const scalar = key ? CST.resolveAsScalar(key) : null;
+    if (!scalar) break;
+    path.push(scalar.value);
+  }
+  return path;
+}
+
+/**
+ * Parses to the concrete syntax tree, refusing while it reads (the parser keeps an explicit
+ * stack, so this is safe and bounded on any input; the composer that builds documents recurses
+ * and its cost grows with the entries, so it only ever sees bounded data): nesting deeper than
+ * `maxDepth`, a mapping or list with clearly more than `maxCollectionSize` entries (the exact
+ * count is checked on the data later), more than `maxScalars` scalars. Feeds `lineCounter`.
  */
 function parseTokens(
   text: string,
-  limit: number,
   lineCounter: LineCounter,
-): { tokens: CST.Token[]; tooDeepAt?: number } {
+): { tokens: CST.Token[]; stop?: TokenStop } {
   const parser = new Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0);
   const tokens: CST.Token[] = [];
   // The stack holds the document and the value under construction besides the collections.
-  const stackLimit = limit + 2;
+  const stackLimit = LOAD_LIMITS.maxDepth + 2;
+  // Items are added to the collection on top of the stack, or the one below a scalar being
+  // read; a little slack so that the exact limit is left to the check on the data.
+  const entryLimit = LOAD_LIMITS.maxCollectionSize + 2;
+  let scalars = 0;
   for (const lexeme of new Lexer().lex(text)) {
+    if (lexeme === CST.SCALAR || lexeme[0] === '"' || lexeme[0] === "'") scalars++;
     for (const token of parser.next(lexeme)) tokens.push(token);
-    if (parser.stack.length > stackLimit) {
-      const top = parser.stack[parser.stack.length - 1];
-      return { tokens, tooDeepAt: top && 'offset' in top ? top.offset : 0 };
+    const { stack } = parser;
+    if (stack.length > stackLimit) {
+      const top = stack[stack.length - 1];
+      return {
+        tokens,
+        stop: { kind: 'too-deep', offset: top && 'offset' in top ? top.offset : 0 },
+      };
+    }
+    for (let i = stack.length - 1; i >= 0 && i >= stack.length - 3; i--) {
+      const token = stack[i];
+      if (token && collectionEntries(token) > entryLimit) {
+        return {
+          tokens,
+          stop: {
+            kind: 'too-large',
+            offset: 'offset' in token ? token.offset : 0,
+            path: stackPath(stack, i),
+            list: isListToken(token),
+          },
+        };
+      }
+    }
+    if (scalars > LOAD_LIMITS.maxScalars) {
+      return { tokens, stop: { kind: 'too-many-scalars', offset: parser.offset } };
     }
   }
   for (const token of parser.end()) tokens.push(token);
   return { tokens };
+}
+
+/** The issue for a file refused while tokenising. */
+function tokenStopIssue(file: string, text: string, stop: TokenStop): Issue {
+  const position = startPosition(file, text, stop.offset);
+  switch (stop.kind) {
+    case 'too-deep':
+      return error({
+        code: 'yaml-too-deep',
+        path: [],
+        message: `YAML nesting is deeper than ${LOAD_LIMITS.maxDepth} levels`,
+        expected: `at most ${LOAD_LIMITS.maxDepth} nested mappings and lists`,
+        position,
+      });
+    case 'too-large':
+      return error({
+        code: 'too-large',
+        path: stop.path,
+        message: `has more entries than a platform definition has in one ${stop.list ? 'list' : 'mapping'} (refused while reading, at entry ${LOAD_LIMITS.maxCollectionSize + 3})`,
+        expected: `at most ${LOAD_LIMITS.maxCollectionSize} entries`,
+        position,
+      });
+    case 'too-many-scalars':
+      return error({
+        code: 'too-large',
+        path: [],
+        message: `the file holds more than ${LOAD_LIMITS.maxScalars} values, more than a platform definition has (refused while reading, here)`,
+        expected: `at most ${LOAD_LIMITS.maxScalars} values in the whole file`,
+        position,
+      });
+  }
 }
 
 interface IndexedNode {
@@ -159,9 +298,12 @@ interface IndexedNode {
 function indexDocument(root: unknown): {
   readonly nodes: Map<string, IndexedNode>;
   readonly duplicates: { readonly path: PathSegment[]; readonly key: unknown }[];
+  /** Numbers JavaScript cannot hold exactly: `.inf`, `.nan`, `1e400`, integers beyond 2^53. */
+  readonly inexact: { readonly path: PathSegment[]; readonly node: Scalar }[];
 } {
   const nodes = new Map<string, IndexedNode>();
   const duplicates: { path: PathSegment[]; key: unknown }[] = [];
+  const inexact: { path: PathSegment[]; node: Scalar }[] = [];
   nodes.set(JSON.stringify([]), { value: root });
   const pending: { node: unknown; path: PathSegment[] }[] = [{ node: root, path: [] }];
   while (pending.length > 0) {
@@ -188,9 +330,13 @@ function indexDocument(root: unknown): {
         nodes.set(JSON.stringify(childPath), { value: item });
         pending.push({ node: item, path: childPath });
       });
+    } else if (isScalar(node) && typeof node.value === 'number') {
+      const value = node.value;
+      if (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))
+        inexact.push({ path, node });
     }
   }
-  return { nodes, duplicates };
+  return { nodes, duplicates, inexact };
 }
 
 function rangeStart(node: unknown): number | undefined {
@@ -341,12 +487,12 @@ export function validateDefinition(
  * problem comes back as an issue with file:line:column; nothing is thrown for bad input.
  */
 export function loadDefinition(
-  text: string,
+  source: string,
   file: string,
   validator: DefinitionValidator,
 ): LoadResult {
   const fail = (issue: Issue): LoadResult => ({ definition: undefined, issues: [issue] });
-  const bytes = new TextEncoder().encode(text).length;
+  const bytes = utf8Length(source);
   if (bytes > LOAD_LIMITS.maxBytes) {
     return fail(
       error({
@@ -359,19 +505,12 @@ export function loadDefinition(
       }),
     );
   }
+  // YAML allows CR, LF and CRLF line ends; the parser only knows the last two. Positions are
+  // counted on the normalised text, so a CR-only file reports the lines an editor shows.
+  const text = normaliseLineEnds(source);
   const lineCounter = new LineCounter();
-  const { tokens, tooDeepAt } = parseTokens(text, LOAD_LIMITS.maxDepth, lineCounter);
-  if (tooDeepAt !== undefined) {
-    return fail(
-      error({
-        code: 'yaml-too-deep',
-        path: [],
-        message: `YAML nesting is deeper than ${LOAD_LIMITS.maxDepth} levels`,
-        expected: `at most ${LOAD_LIMITS.maxDepth} nested mappings and lists`,
-        position: startPosition(file, text, tooDeepAt),
-      }),
-    );
-  }
+  const { tokens, stop } = parseTokens(text, lineCounter);
+  if (stop !== undefined) return fail(tokenStopIssue(file, text, stop));
   // Duplicate keys are found by the index below: yaml's own check is quadratic in the keys.
   const documents = [...new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)];
   const [doc, second] = documents;
@@ -426,6 +565,12 @@ export function loadDefinition(
     );
     return { definition: undefined, issues: capped(sortIssues([...syntax, ...duplicates])) };
   }
+  if (index.inexact.length > 0) {
+    const numbers = index.inexact.map(({ path, node }) =>
+      inexactNumberIssue(file, lineCounter, path, node),
+    );
+    return { definition: undefined, issues: capped(sortIssues([...syntax, ...numbers])) };
+  }
 
   let data: unknown;
   try {
@@ -460,6 +605,34 @@ export function loadDefinition(
     issues: capped(issues),
     locate,
   };
+}
+
+/**
+ * A number JavaScript (and JSON) cannot hold as written: YAML 1.2's `.inf`/`.nan` (and `1e400`,
+ * which overflows) would reach the schema as `Infinity`/`NaN` and print as `null`; an integer
+ * beyond 2^53 - 1 would silently become another integer.
+ */
+function inexactNumberIssue(
+  file: string,
+  lineCounter: LineCounter,
+  path: PathSegment[],
+  node: Scalar,
+): Issue {
+  const source = (node as Scalar & { source?: string }).source ?? String(node.value);
+  const value = node.value as number;
+  const finite = Number.isFinite(value);
+  return error({
+    code: finite ? 'number-unsafe' : 'number-not-finite',
+    path,
+    value: source,
+    message: finite
+      ? `is an integer beyond 2^53 - 1: it would be read as ${value}, not as written`
+      : `is read by YAML as ${Number.isNaN(value) ? 'not-a-number' : 'an infinite number'}, which no setting accepts`,
+    expected: finite
+      ? `an integer from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER} (quote it if it is text)`
+      : 'a finite number (quote the value if it is text)',
+    position: positionAt(file, lineCounter, rangeStart(node)),
+  });
 }
 
 /** An empty file, or one holding only comments or `null`. */

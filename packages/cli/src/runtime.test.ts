@@ -1,0 +1,61 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runtime, writerStepHook } from './runtime.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'homelab-runtime-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const changeset = { path: '.changeset/charts-1234abcd.md', content: '---\n"x": patch\n---\n\nx\n' };
+
+describe('writeChangesets and a symlinked .changeset', () => {
+  it('refuses a .changeset symlink out of the root, writing and reading nothing there', async () => {
+    const repo = join(dir, 'repo');
+    const outside = join(dir, 'outside');
+    mkdirSync(repo);
+    mkdirSync(outside);
+    symlinkSync(outside, join(repo, '.changeset'));
+    expect(() => runtime.writeChangesets(repo, [changeset])).toThrow(
+      `${repo}/.changeset is a symlink to ${outside}, outside ${repo}; refusing to read or write changesets there`,
+    );
+    await expect(runtime.readReleaseState(repo)).rejects.toThrow('outside');
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('follows a .changeset symlink that stays inside the root', () => {
+    mkdirSync(join(dir, 'shared/changes'), { recursive: true });
+    symlinkSync('shared/changes', join(dir, '.changeset'));
+    expect(runtime.writeChangesets(dir, [changeset])).toEqual([changeset.path]);
+    expect(readFileSync(join(dir, 'shared/changes/charts-1234abcd.md'), 'utf8')).toBe(
+      changeset.content,
+    );
+  });
+
+  it('creates a missing .changeset as a folder', () => {
+    expect(runtime.writeChangesets(dir, [changeset])).toEqual([changeset.path]);
+    expect(existsSync(join(dir, changeset.path))).toBe(true);
+  });
+});
+
+describe('writerStepHook', () => {
+  it('is off unless a test asks for it', () => {
+    expect(writerStepHook({})).toBeUndefined();
+    expect(writerStepHook({ HOMELAB_WRITER_PAUSE_AT: 'x' })).toBeUndefined();
+    expect(typeof writerStepHook({ HOMELAB_WRITER_TRACE: '1' })).toBe('function');
+    expect(typeof writerStepHook({ HOMELAB_WRITER_PAUSE_AT: '3' })).toBe('function');
+  });
+});
