@@ -77,33 +77,43 @@ function declare(input: DeclareInput<GatewaySettings>): Declaration {
   const { cluster } = input;
   const issues: Issue[] = [];
   const gatewayClass = input.provided['gateway-class'];
+  if (gatewayClass === undefined || input.provided.certificates === undefined) {
+    // Its providers are enabled but publish nothing here (Cilium with gatewayApi: false): no
+    // Gateway, no facts, so consumers declare no routes; one that does anyway is refused in render.
+    issues.push(
+      warning({
+        code: 'gateway-unavailable',
+        path: input.path(),
+        message: `cluster "${cluster.name}" has no ${gatewayClass === undefined ? 'gateway class' : 'certificate issuer'}, so it gets no platform Gateway and nothing is reachable over HTTPS`,
+        expected: `a ${gatewayClass === undefined ? 'gateway class (e.g. cilium gatewayApi: true)' : 'certificates provider'} on the cluster, or gateway enabled: false there`,
+      }),
+    );
+    return { issues };
+  }
   let address: string | undefined;
-  if (gatewayClass !== undefined) {
-    if (gatewayClass.staticAddresses) {
-      const result = pinnedAddress(cluster, input.settings.address, input.path('address'));
-      issues.push(...result.issues);
-      address = result.pinned?.address;
-    } else if (input.settings.address !== undefined) {
-      issues.push(
-        error({
-          code: 'gateway-address',
-          path: input.path('address'),
-          value: input.settings.address,
-          message: `cannot be pinned: gateway class "${gatewayClass.name}" does not honour spec.addresses`,
-          expected:
-            'no address (DNS follows the address the Gateway gets), or a class that pins it',
-        }),
-      );
-    } else {
-      issues.push(
-        warning({
-          code: 'gateway-address',
-          path: input.path(),
-          message: `the Gateway of cluster "${cluster.name}" gets whatever address gateway class "${gatewayClass.name}" picks; DNS records must follow it`,
-          expected: 'a gateway class that honours spec.addresses',
-        }),
-      );
-    }
+  if (gatewayClass.staticAddresses) {
+    const result = pinnedAddress(cluster, input.settings.address, input.path('address'));
+    issues.push(...result.issues);
+    address = result.pinned?.address;
+  } else if (input.settings.address !== undefined) {
+    issues.push(
+      error({
+        code: 'gateway-address',
+        path: input.path('address'),
+        value: input.settings.address,
+        message: `cannot be pinned: gateway class "${gatewayClass.name}" does not honour spec.addresses`,
+        expected: 'no address (DNS follows the address the Gateway gets), or a class that pins it',
+      }),
+    );
+  } else {
+    issues.push(
+      warning({
+        code: 'gateway-address',
+        path: input.path(),
+        message: `the Gateway of cluster "${cluster.name}" gets whatever address gateway class "${gatewayClass.name}" picks; DNS records must follow it`,
+        expected: 'a gateway class that honours spec.addresses',
+      }),
+    );
   }
   return {
     application: descriptor(),
@@ -115,7 +125,7 @@ function declare(input: DeclareInput<GatewaySettings>): Declaration {
         domain: cluster.domain,
         httpsListener: LISTENERS.https,
         address,
-        forwardAuth: gatewayClass?.forwardAuth ?? false,
+        forwardAuth: gatewayClass.forwardAuth,
       },
     },
     issues,
@@ -204,7 +214,23 @@ function render(input: RenderInput<GatewaySettings>): ComponentOutput {
   for (const entry of input.clusters) {
     const gatewayClass = entry.provided['gateway-class'];
     const certificates = entry.provided.certificates;
-    if (gatewayClass === undefined || certificates === undefined) continue;
+    if (gatewayClass === undefined || certificates === undefined) {
+      // No Gateway here (see declare): a route declared anyway is refused, never dropped.
+      for (const peer of entry.others) {
+        const routes = (peer.contribution.routes ?? []).map((route) => route.name);
+        if (routes.length === 0) continue;
+        issues.push(
+          error({
+            code: 'gateway-route',
+            path: ['clusters', entry.cluster.index, 'components', peer.component],
+            value: routes,
+            message: `declares route(s) on cluster "${entry.cluster.name}", which has no platform Gateway to serve them`,
+            expected: `a gateway class and a certificates provider on cluster "${entry.cluster.name}", or no routes from ${peer.component}`,
+          }),
+        );
+      }
+      continue;
+    }
     appVersion ??= gatewayClass.gatewayApiVersion;
     const accepted = acceptedRoutes(entry, gatewayClass.forwardAuth, issues);
     const routeNamespaces = [

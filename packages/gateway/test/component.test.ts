@@ -4,6 +4,7 @@
 import type { Cluster } from '@homelab/core';
 import {
   testCluster,
+  testComponent,
   testDefinition,
   testNetwork,
   testReferenceClusters,
@@ -307,6 +308,55 @@ describe('routes it refuses', () => {
         'gateway-route',
         'web',
         'declares route "web" for web.dev.lab.example.com, which blog (route "blog") already routes on cluster "dev"',
+      ],
+    ]);
+  });
+});
+
+describe('a cluster without a gateway class', () => {
+  // Cilium with gatewayApi: false on dev: it still lists gateway-class, but publishes no facts there.
+  const network = testComponent({
+    name: 'network',
+    provides: ['cni', 'gateway-class'],
+    contribution: (cluster) => ({
+      facts: {
+        cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
+        ...(cluster === 'dev'
+          ? {}
+          : {
+              'gateway-class': {
+                name: 'cilium',
+                gatewayApiVersion: 'v1.3.0',
+                staticAddresses: true,
+                forwardAuth: false,
+              },
+            }),
+      },
+    }),
+  });
+
+  test('gets no Gateway, no Application and no facts there, with a warning', () => {
+    const { chart, components } = runGateway(definition(), [network, issuer()]);
+    const dev = components.clusters[0];
+    expect(dev?.contributions.get('gateway')).toEqual({});
+    expect(dev?.facts.gateway).toBeUndefined();
+    expect(Object.keys(chart?.clusters ?? {})).toEqual(['staging', 'prod']);
+    expect(components.issues.map((i) => [i.severity, i.code, i.path])).toEqual([
+      ['warning', 'gateway-unavailable', ['clusters', 0, 'components', 'gateway']],
+    ]);
+  });
+
+  test('refuses a route declared there anyway, never dropping it silently', () => {
+    const { components } = runGateway(definition(), [network, issuer(), WEB]);
+    expect(
+      components.issues
+        .filter((i) => i.severity === 'error')
+        .map((i) => [i.path, i.value, i.message]),
+    ).toEqual([
+      [
+        ['clusters', 0, 'components', 'web'],
+        ['web'],
+        'declares route(s) on cluster "dev", which has no platform Gateway to serve them',
       ],
     ]);
   });
