@@ -146,7 +146,13 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(record.stdout).toBe('wrote charts/.versions.json\n');
     expect(record.status).toBe(0);
     before = recorded();
-    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'platform']);
+    expect(Object.keys(before)).toEqual([
+      'argo-cd',
+      'cert-manager',
+      'cilium',
+      'gateway',
+      'platform',
+    ]);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);
@@ -157,17 +163,17 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
   });
 
   it('fails check after a pool CIDR change is built, saying to add a changeset for cilium only', () => {
-    // Given the dev cluster's load-balancer pool moved
+    // Given the dev cluster's load-balancer pool shrank (around the Gateway's pinned address)
     const definition = read('apps/homelab/platform.yaml');
     expect(definition).toContain('cidr: 10.10.10.224/27');
     writeFileSync(
       join(scratch, 'apps/homelab/platform.yaml'),
-      definition.replace('cidr: 10.10.10.224/27', 'cidr: 10.10.10.192/27'),
+      definition.replace('cidr: 10.10.10.224/27', 'cidr: 10.10.10.240/28'),
     );
     // When the output is rebuilt
     const build = homelab('build');
     expect(build.status).toBe(0);
-    expect(read('charts/cilium/clusters/dev.yaml')).toContain('10.10.10.192/27');
+    expect(read('charts/cilium/clusters/dev.yaml')).toContain('10.10.10.240/28');
     // Then check fails on the unversioned chart, and only on it
     const check = homelab('check');
     expect(check.status).toBe(1);
@@ -240,7 +246,9 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     const names = readdirSync(join(scratch, 'release')).sort();
     expect(names).toEqual([
       'argo-cd-0.1.0.tgz',
+      'cert-manager-0.1.0.tgz',
       'cilium-0.1.1.tgz',
+      'gateway-0.1.0.tgz',
       'index.yaml',
       'platform-0.1.0.tgz',
     ]);
@@ -248,7 +256,9 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(index).toMatch(/^apiVersion: v1\n/);
     expect(indexDigests(index)).toEqual({
       'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
+      'cert-manager-0.1.0.tgz': sha256('release/cert-manager-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
+      'gateway-0.1.0.tgz': sha256('release/gateway-0.1.0.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');

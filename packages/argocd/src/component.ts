@@ -340,6 +340,16 @@ function readme(): ChartSpec['readme'] {
           '`app.kubernetes.io/part-of: argocd`, or Argo CD will not read it.',
       },
       {
+        heading: 'CLI',
+        body:
+          'TLS ends at the platform Gateway, which serves `argocd.<cluster domain>` over HTTPS; ' +
+          'behind it the server speaks plain HTTP (`server.insecure`). The `argocd` CLI goes ' +
+          'through the Gateway with gRPC-web: `argocd login argocd.<cluster domain> --grpc-web`. ' +
+          'With a private CA, trust it first (the runbook extracts it), or point the CLI at it ' +
+          'for one command: `SSL_CERT_FILE=<platform>-<cluster>-root-ca.crt argocd login ' +
+          'argocd.<cluster domain> --grpc-web`.',
+      },
+      {
         heading: 'Bootstrap',
         body:
           'Install once by hand with the release name `argocd` in the namespace `argocd`, ' +

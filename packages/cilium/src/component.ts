@@ -1,15 +1,12 @@
-// @homelab/cilium: the Cilium component. Provides the pod network (`cni`), the GatewayClass
-// (`gateway-class`) and the platform Gateway (`gateway`, turning every declared route into an
-// HTTPRoute in its consumer's chart). Renders charts/cilium (values layers + manifests) and
-// declares the Talos facts Cilium needs, the Gateway API CRDs it needs first, its Application and
-// its bootstrap step. Pure.
-
+// @homelab/cilium: the Cilium component. Provides the pod network (`cni`) and the GatewayClass
+// (`gateway-class`; the platform Gateway is the gateway component's). Renders charts/cilium
+// (values layers + manifests) and declares the Talos facts Cilium needs, the Gateway API CRDs it
+// needs first, its Application and its bootstrap step. Pure.
 import {
   type ApplicationDescriptor,
   type ChartSpec,
   type Component,
   type ComponentOutput,
-  type ConsumerManifests,
   type CrdBundle,
   checkHaInvariants,
   type Declaration,
@@ -21,9 +18,7 @@ import {
   type HaPlan,
   haPlan,
   type Issue,
-  type KubeObject,
   type PathSegment,
-  type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
   shellQuote,
@@ -38,10 +33,9 @@ import {
   CILIUM_SECRETS_NAMESPACE,
   KUBE_PRISM_PORT,
   OPERATOR_SELECTOR,
-  PLATFORM_GATEWAY,
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
-import { clusterManifests, httpRoute } from './manifests.js';
+import { clusterManifests } from './manifests.js';
 import {
   ciliumSettingsSpec,
   type ResolvedCiliumSettings,
@@ -454,15 +448,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
             'gateway-class': {
               name: CILIUM_GATEWAY_CLASS,
               gatewayApiVersion: release.gatewayApiVersion,
-              staticAddresses: false,
-              forwardAuth: false,
-            },
-            gateway: {
-              name: PLATFORM_GATEWAY.name,
-              namespace: PLATFORM_GATEWAY.namespace,
-              domain: cluster.domain,
-              httpsListener: 'http',
-              address: undefined,
+              // Cilium honours spec.addresses with LB IPAM since 1.17 (GatewayStaticAddresses
+              // in its Gateway API conformance reports).
+              staticAddresses: true,
               forwardAuth: false,
             },
           }
@@ -488,10 +476,9 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
       heading: 'Gateway API',
       body: [
         `Needs the Gateway API CRDs ${release.gatewayApiVersion} (standard channel) installed first`,
-        `(the \`gateway-api-crds\` Application). Every cluster gets the Gateway`,
-        `\`${PLATFORM_GATEWAY.namespace}/${PLATFORM_GATEWAY.name}\` (HTTP on port 80 for`,
-        '`*.<cluster domain>`); HTTPRoutes of any namespace attach to it. TLS Secrets for',
-        `listeners live in the \`${CILIUM_SECRETS_NAMESPACE}\` namespace the chart creates.`,
+        `(the \`gateway-api-crds\` Application). Cilium provides the GatewayClass`,
+        `\`${CILIUM_GATEWAY_CLASS}\`; the platform Gateway is the gateway component's. TLS Secrets`,
+        `for listeners are synced into the \`${CILIUM_SECRETS_NAMESPACE}\` namespace the chart creates.`,
       ].join('\n'),
     },
     {
@@ -512,45 +499,6 @@ function withOperator(resources: Values, operator: Values): Values {
 }
 
 /**
- * HTTPRoutes for every route the cluster's other components declare (the `gateway` capability).
- * Without the Gateway API there is no Gateway to route through: a declared route is an error,
- * never silently dropped.
- */
-function routesFor(
-  entry: RenderCluster<Settings>,
-  settings: ResolvedCiliumSettings,
-  issues: Issue[],
-): ConsumerManifests[] {
-  if (!settings.gatewayApi) {
-    for (const peer of entry.others) {
-      const routes = (peer.contribution.routes ?? []).map((route) => route.name);
-      if (routes.length === 0) continue;
-      issues.push(
-        error({
-          code: 'cilium-gateway-disabled',
-          path: entry.path('gatewayApi'),
-          value: routes,
-          message: `${peer.component} declares route(s) on cluster "${entry.cluster.name}" but the Gateway API is disabled there; nothing would route them`,
-          expected: `gatewayApi: true on cluster "${entry.cluster.name}", or no routes from ${peer.component}`,
-        }),
-      );
-    }
-    return [];
-  }
-  const out: ConsumerManifests[] = [];
-  for (const peer of entry.others) {
-    const manifests: { [key: string]: KubeObject } = {};
-    for (const route of peer.contribution.routes ?? []) {
-      manifests[`httproute-${route.name}`] = httpRoute(entry.cluster, route);
-    }
-    if (Object.keys(manifests).length > 0) {
-      out.push({ component: peer.component, cluster: entry.cluster.name, manifests });
-    }
-  }
-  return out;
-}
-
-/**
  * charts/cilium: base values for the chosen release, one environment layer per environment that
  * has clusters (the operator values its clusters agree on), one layer per cluster.
  */
@@ -567,7 +515,6 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     facts: Values;
     manifests: Values;
   }[] = [];
-  const forConsumers: ConsumerManifests[] = [];
   for (const entry of input.clusters) {
     const settings = resolveCiliumSettings(entry.settings, entry.cluster);
     const operator = operatorFor(entry.cluster, entry.path('operator'));
@@ -582,7 +529,6 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
       manifests: clusterManifests(entry.cluster, settings) as unknown as Values,
     });
-    forConsumers.push(...routesFor(entry, settings, issues));
   }
 
   // What varies by environment goes to env/<environment>.yaml: the part of the operator values
@@ -618,7 +564,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       sections: readmeSections(version),
     },
   };
-  return { chart, forConsumers, issues };
+  return { chart, issues };
 }
 
 /** The Cilium component (always on: it is the CNI of every cluster). */
@@ -626,7 +572,7 @@ export const ciliumComponent: Component<Settings> = {
   name: 'cilium',
   description: 'Cilium, the CNI: kube-proxy replacement, LoadBalancer IPs, Gateway API, Hubble.',
   settings: ciliumSettingsSpec,
-  provides: ['cni', 'gateway-class', 'gateway'],
+  provides: ['cni', 'gateway-class'],
   needs: [],
   upstream: CILIUM_UPSTREAM,
   validators: ciliumValidators,

@@ -6,12 +6,6 @@
  */
 export const KUBE_PRISM_PORT = 7445;
 
-/**
- * The shared Gateway every cluster gets (Cilium's Gateway API implementation). Other components
- * attach their HTTPRoutes to it with `parentRefs: [{ name, namespace }]`.
- */
-export const PLATFORM_GATEWAY = { name: 'platform', namespace: 'kube-system' } as const;
-
 /** GatewayClass the Cilium chart creates. */
 export const CILIUM_GATEWAY_CLASS = 'cilium';
 

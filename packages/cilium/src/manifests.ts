@@ -1,8 +1,8 @@
 // The extra resources the Cilium chart carries for a cluster, as plain data (DESIGN.md: a map
 // `manifests: {<stable-name>: <object>}` in the layer they vary in; all of these are cluster facts).
-import type { KubeObject, ResolvedCluster, RouteRequest } from '@homelab/core';
+import type { KubeObject, ResolvedCluster } from '@homelab/core';
 import { parseCidr } from '@homelab/core';
-import { BGP_ADVERTISE_LABEL, CILIUM_GATEWAY_CLASS, PLATFORM_GATEWAY } from './constants.js';
+import { BGP_ADVERTISE_LABEL } from './constants.js';
 import type { ResolvedCiliumSettings } from './settings.js';
 
 /** Name of the BGP cluster config, peer config and L2 policy the platform creates. */
@@ -160,29 +160,6 @@ export function l2Resources(
   };
 }
 
-/** The platform Gateway: plain HTTP on port 80 for `*.<cluster domain>`, routes from any namespace. */
-export function platformGateway(cluster: ResolvedCluster): { [key: string]: KubeObject } {
-  return {
-    'gateway-platform': {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: PLATFORM_GATEWAY.name, namespace: PLATFORM_GATEWAY.namespace },
-      spec: {
-        gatewayClassName: CILIUM_GATEWAY_CLASS,
-        listeners: [
-          {
-            name: 'http',
-            protocol: 'HTTP',
-            port: 80,
-            hostname: `*.${cluster.domain}`,
-            allowedRoutes: { namespaces: { from: 'All' } },
-          },
-        ],
-      },
-    },
-  };
-}
-
 /** Every manifest of the cluster layer, sorted by key. */
 export function clusterManifests(
   cluster: ResolvedCluster,
@@ -192,41 +169,10 @@ export function clusterManifests(
     ...loadBalancerPools(cluster),
     ...bgpResources(cluster),
     ...l2Resources(cluster, settings),
-    ...(settings.gatewayApi ? platformGateway(cluster) : {}),
   };
   return Object.fromEntries(
     Object.keys(all)
       .sort()
       .map((key) => [key, all[key] as KubeObject]),
   );
-}
-
-/** The HTTPRoute of a declared route: `<host>.<cluster domain>` to the consumer's Service. */
-export function httpRoute(cluster: ResolvedCluster, route: RouteRequest): KubeObject {
-  return {
-    apiVersion: 'gateway.networking.k8s.io/v1',
-    kind: 'HTTPRoute',
-    metadata: {
-      name: route.name,
-      namespace: route.namespace,
-      ...(route.labels === undefined ? {} : { labels: { ...route.labels } }),
-    },
-    spec: {
-      parentRefs: [
-        {
-          group: 'gateway.networking.k8s.io',
-          kind: 'Gateway',
-          name: PLATFORM_GATEWAY.name,
-          namespace: PLATFORM_GATEWAY.namespace,
-        },
-      ],
-      hostnames: [`${route.host}.${cluster.domain}`],
-      rules: [
-        {
-          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-          backendRefs: [{ name: route.service, port: route.port }],
-        },
-      ],
-    },
-  };
 }

@@ -1,15 +1,11 @@
 // What Cilium declares per cluster (its Application, the CRDs it needs first, its capabilities'
-// facts, its runbook step), what it makes for other components (HTTPRoutes), and its issues.
+// facts, its runbook step), and its issues. Routes are the gateway component's, not Cilium's.
 import {
   chartFiles,
   composeDefinitionSchema,
   definitionValidator,
   INITIAL_CHART_VERSION,
-  loadModelValidators,
-  type RouteRequest,
-  renderChart,
   validateDefinition,
-  validateObjects,
 } from '@homelab/core';
 import {
   testCluster,
@@ -125,25 +121,17 @@ describe('capabilities', () => {
     ]);
   });
 
-  test('publishes the pod network, the GatewayClass and the platform Gateway of each cluster', () => {
+  test('publishes the pod network and the GatewayClass of each cluster (the Gateway is not its own)', () => {
     expect(declared.dev?.facts).toEqual({
       cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
       'gateway-class': {
         name: 'cilium',
         gatewayApiVersion: 'v1.4.1',
-        staticAddresses: false,
-        forwardAuth: false,
-      },
-      gateway: {
-        name: 'platform',
-        namespace: 'kube-system',
-        domain: 'dev.lab.example.com',
-        httpsListener: 'http',
-        address: undefined,
+        staticAddresses: true,
         forwardAuth: false,
       },
     });
-    expect(declared.prod?.facts?.gateway?.domain).toBe('lab.example.com');
+    expect(ciliumComponent.provides).toEqual(['cni', 'gateway-class']);
   });
 
   test('without the Gateway API a cluster gets no CRD bundle and no gateway facts, only the pod network', () => {
@@ -160,7 +148,6 @@ describe('capabilities', () => {
     expect(Object.keys(components.clusters[0]?.facts ?? {})).toEqual(['cni']);
     expect(Object.keys(components.clusters[1]?.facts ?? {}).sort()).toEqual([
       'cni',
-      'gateway',
       'gateway-class',
     ]);
   });
@@ -191,96 +178,30 @@ describe('capabilities', () => {
 });
 
 describe('routes of other components', () => {
-  const route: RouteRequest = {
-    name: 'web',
-    host: 'app',
-    namespace: 'app',
-    service: 'app-web',
-    port: 8080,
-    labels: { 'app.kubernetes.io/part-of': 'app' },
-    auth: { kind: 'app' },
-  };
-  const app = testComponent({
-    name: 'app',
-    needs: ['gateway'],
-    contribution: () => ({
-      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
-      routes: [route],
-    }),
-  });
-
-  test("become HTTPRoutes on the platform Gateway in the consumer's chart, per cluster", () => {
-    const { components } = runCilium(testDefinition(referenceClusters()), [app]);
-    const chart = must(
-      components.components.find((run) => run.component.name === 'app')?.output.chart,
-      "app's chart",
-    );
-    const layer = (cluster: string): AnyJson => chart.clusters[cluster]?.manifests;
-    expect(Object.keys(layer('dev'))).toEqual(['httproute-web']);
-    expect(layer('dev')['httproute-web']).toEqual({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'web', namespace: 'app', labels: { 'app.kubernetes.io/part-of': 'app' } },
-      spec: {
-        parentRefs: [
+  test('are not Cilium’s: with Cilium alone a declared route has no provider', () => {
+    const app = testComponent({
+      name: 'app',
+      uses: ['gateway'],
+      contribution: () => ({
+        application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+        routes: [
           {
-            group: 'gateway.networking.k8s.io',
-            kind: 'Gateway',
-            name: 'platform',
-            namespace: 'kube-system',
+            name: 'web',
+            host: 'app',
+            namespace: 'app',
+            service: 'app-web',
+            port: 8080,
+            auth: { kind: 'app' },
           },
         ],
-        hostnames: ['app.dev.lab.example.com'],
-        rules: [
-          {
-            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-            backendRefs: [{ name: 'app-web', port: 8080 }],
-          },
-        ],
-      },
+      }),
     });
-    expect(layer('prod')['httproute-web'].spec.hostnames).toEqual(['app.lab.example.com']);
-    expect(components.issues).toEqual([]);
-    // Cilium keeps no copy in its own chart.
-    const cilium = must(
-      components.components.find((run) => run.component.name === 'cilium')?.output.chart,
-      "cilium's chart",
-    );
-    const ownKeys = Object.values(cilium.clusters).flatMap((layer) =>
-      Object.keys((layer.manifests ?? {}) as object),
-    );
-    expect(ownKeys.filter((key) => key.startsWith('httproute-'))).toEqual([]);
-    expect(ownKeys).toContain('gateway-platform');
-  });
-
-  test('render as valid Gateway API HTTPRoutes when Helm renders the consumer chart', async () => {
     const { components } = runCilium(testDefinition(referenceClusters()), [app]);
-    const chart = must(
-      components.components.find((run) => run.component.name === 'app')?.output.chart,
-      "app's chart",
-    );
-    const { files } = chartFiles(chart, INITIAL_CHART_VERSION);
-    const rendered = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']);
-    const objects = rendered.objects.map((object) => ({ source: 'charts/app', object }));
-    expect(objects.map(({ object }) => `${object.kind}/${object.metadata.name}`)).toEqual([
-      'HTTPRoute/web',
+    expect(components.issues.map((issue) => [issue.code, issue.value])).toEqual([
+      ['request-unfulfilled', ['web']],
+      ['request-unfulfilled', ['web']],
+      ['request-unfulfilled', ['web']],
     ]);
-    expect(validateObjects(objects, await loadModelValidators(objects))).toEqual([]);
-  });
-
-  test('are refused on a cluster where the Gateway API is disabled, never dropped silently', () => {
-    const [dev, ...rest] = referenceClusters();
-    const { components } = runCilium(
-      testDefinition([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]),
-      [app],
-    );
-    expect(components.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual([
-      ['cilium-gateway-disabled', ['clusters', 0, 'components', 'cilium', 'gatewayApi'], ['web']],
-    ]);
-    const chart = components.components.find((run) => run.component.name === 'app')?.output
-      .chart as AnyJson;
-    expect(chart.clusters.dev.manifests).toBeUndefined();
-    expect(Object.keys(chart.clusters.staging.manifests)).toEqual(['httproute-web']);
   });
 });
 

@@ -1,7 +1,6 @@
 import { type KubeObject, validateObjects } from '@homelab/core';
 import { testCluster, testDefinition, testNetwork, testNodes } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
-import { PLATFORM_GATEWAY } from '../src/constants.js';
 import { ciliumComponent } from '../src/index.js';
 import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
@@ -34,7 +33,6 @@ describe('cluster manifests', () => {
       'CiliumBGPPeerConfig',
       'CiliumLoadBalancerIPPool',
       'CiliumLoadBalancerIPPool',
-      'Gateway',
     ]);
     const config = byKind('prod', 'CiliumBGPClusterConfig');
     expect(config.spec.bgpInstances).toEqual([
@@ -60,11 +58,7 @@ describe('cluster manifests', () => {
   });
 
   test('an L2 cluster of nodes selected by MAC announces on every interface Cilium manages, and gets no BGP resources', () => {
-    expect(kinds('dev').sort()).toEqual([
-      'CiliumL2AnnouncementPolicy',
-      'CiliumLoadBalancerIPPool',
-      'Gateway',
-    ]);
+    expect(kinds('dev').sort()).toEqual(['CiliumL2AnnouncementPolicy', 'CiliumLoadBalancerIPPool']);
     // Talos' alias lan0 is no kernel name Cilium could match: `interfaces` left out means all.
     expect(byKind('dev', 'CiliumL2AnnouncementPolicy').spec).toEqual({
       loadBalancerIPs: true,
@@ -109,38 +103,21 @@ describe('cluster manifests', () => {
     });
   });
 
-  test('the platform Gateway serves HTTP for the cluster domain and accepts routes from all namespaces', () => {
-    const dev = byKind('dev', 'Gateway');
-    expect(dev.metadata).toEqual({
-      name: PLATFORM_GATEWAY.name,
-      namespace: PLATFORM_GATEWAY.namespace,
-    });
-    expect(dev.spec).toEqual({
-      gatewayClassName: 'cilium',
-      listeners: [
-        {
-          name: 'http',
-          protocol: 'HTTP',
-          port: 80,
-          hostname: '*.dev.lab.example.com',
-          allowedRoutes: { namespaces: { from: 'All' } },
-        },
-      ],
-    });
-    expect(byKind('prod', 'Gateway').spec.listeners[0].hostname).toBe('*.lab.example.com');
+  test('renders no Gateway: the platform Gateway is the gateway component’s', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect(rendered[cluster]?.objects.map((o) => o.kind)).not.toContain('Gateway');
+    }
   });
 
-  test('disabling the Gateway API on a cluster drops its Gateway and the chart feature there', () => {
+  test('disabling the Gateway API on a cluster drops the chart feature there', () => {
     const [dev, ...rest] = referenceClusters();
     const { rendered: r } = runCilium(
       testDefinition([{ ...dev, components: { cilium: { gatewayApi: false } } }, ...rest]),
     );
-    expect(r.dev?.objects.map((o) => o.kind)).not.toContain('Gateway');
     expect((r.dev as AnyJson).values.cilium.gatewayAPI).toMatchObject({
       enabled: false,
       gatewayClass: { create: 'false' },
     });
-    expect(r.staging?.objects.map((o) => o.kind)).toContain('Gateway');
     expect((r.staging as AnyJson).values.cilium.gatewayAPI.enabled).toBe(true);
   });
 });

@@ -37,7 +37,13 @@ describe('the secret scan in the build', () => {
     const secrets = issues.filter((issue) => issue.code === 'literal-secret');
     expect(
       secrets.map((issue) => [formatPath(issue.path), issue.position?.line, issue.value]),
-    ).toEqual([['repository.url', 20, 'https://****:****@github.com…']]);
+    ).toEqual([
+      [
+        'repository.url',
+        text.split('\n').findIndex((line) => line.includes(password)) + 1,
+        'https://****:****@github.com…',
+      ],
+    ]);
     expect(JSON.stringify(issues)).not.toContain(password);
   });
 

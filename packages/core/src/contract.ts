@@ -99,7 +99,7 @@ export interface CapabilityFacts {
   readonly gateway: {
     readonly name: string;
     readonly namespace: string;
-    /** The DNS zone the Gateway serves (`*.<domain>` and `<domain>`). */
+    /** The DNS zone the Gateway serves: its listeners take `*.<domain>`. */
     readonly domain: string;
     /** `sectionName` of the HTTPS listener routes attach to. */
     readonly httpsListener: string;
@@ -233,6 +233,12 @@ export interface RouteRequest {
   /** Labels the consumer wants on the route objects. */
   readonly labels?: { readonly [key: string]: string };
   readonly auth: RouteAuth;
+  /**
+   * What the Service speaks behind the Gateway: `http` (default, an HTTPRoute) or `grpc` (a
+   * GRPCRoute; the host must then be the route's own, an HTTPRoute and a GRPCRoute cannot
+   * share a hostname on one listener).
+   */
+  readonly protocol?: 'http' | 'grpc';
 }
 
 /** A consumer asks the `oidc-provider` to register an OIDC client. */
@@ -280,6 +286,11 @@ export interface BootstrapStep {
   readonly body: readonly string[];
   /** Shell commands; every interpolated value is validated and shell-quoted. */
   readonly commands: readonly string[];
+  /**
+   * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,
+   * point DNS at the Gateway), so the runbook puts it after the hand-over. Default: before.
+   */
+  readonly when?: 'after-handover';
 }
 
 /** What a component needs from Talos on a cluster; talos-config merges these. */

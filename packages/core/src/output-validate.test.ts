@@ -300,6 +300,29 @@ describe('loadModelValidators', () => {
     ]);
   });
 
+  it('validates GRPCRoutes against the Gateway API schema', async () => {
+    // Given a GRPCRoute whose backend port is a string
+    const route = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GRPCRoute',
+      metadata: { name: 'api', namespace: 'apps' },
+      spec: {
+        parentRefs: [{ name: 'platform', namespace: 'gateway', sectionName: 'https' }],
+        hostnames: ['api.lab.example.com'],
+        rules: [{ backendRefs: [{ name: 'api', port: 'grpc' }] }],
+      },
+    } as unknown as KubeObject;
+    const objects = [{ source: manifestSource('api', 'grpcroute-api'), object: route }];
+
+    // When the model validators check it
+    const issues = validateObjects(objects, await loadModelValidators(objects));
+
+    // Then the port is named (a GRPCRoute has a validator: no "no validator" error)
+    expect(issues.map((issue) => issue.output)).toEqual([
+      'charts/api#manifests.grpcroute-api.spec.rules[0].backendRefs[0].port',
+    ]);
+  });
+
   it('words Argo CD problems like those of the other schema modules, not in the models’ own words', async () => {
     // Given an Application whose hydrator path is empty (minLength 1 and a pattern in the
     // schema) and an AppProject with wrongly typed fields

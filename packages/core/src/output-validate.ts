@@ -209,6 +209,11 @@ const MODEL_KINDS: readonly (readonly [
     () => import('@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1HTTPRoute'),
   ],
   [
+    'gateway.networking.k8s.io/v1',
+    'GRPCRoute',
+    () => import('@kubernetes-models/gateway-api/_schemas/IoK8sSigsGatewayApiApisV1GRPCRoute'),
+  ],
+  [
     'argoproj.io/v1alpha1',
     'Application',
     () =>

@@ -37,13 +37,15 @@ function talosRequirements(run: ClusterRun): TalosRequirements[] {
 
 /**
  * The platform's runbook steps on a cluster, in dependency order: each component's CRD bundles,
- * then its own steps; then the hand-made secrets every component lists; then `finalSteps`.
+ * then its own steps; then the hand-made secrets every component lists; then `finalSteps`; then
+ * the steps that need what the GitOps controller deploys (`when: 'after-handover'`).
  */
 export function bootstrapSteps(
   run: ClusterRun,
   finalSteps: readonly BootstrapStep[] = [],
 ): BootstrapStep[] {
   const steps: BootstrapStep[] = [];
+  const afterHandover: BootstrapStep[] = [];
   const secrets: string[] = [];
   const secretCommands: string[] = [];
   for (const component of run.order) {
@@ -59,7 +61,9 @@ export function bootstrapSteps(
         commands: [...bundle.install],
       });
     }
-    steps.push(...(contribution.bootstrap ?? []));
+    for (const step of contribution.bootstrap ?? []) {
+      (step.when === 'after-handover' ? afterHandover : steps).push(step);
+    }
     for (const secret of contribution.bootstrapSecrets ?? []) {
       secrets.push(
         `- \`${secret.namespace}/${secret.name}\` (keys ${secret.keys.map((key) => `\`${key}\``).join(', ')}): ${secret.description} (${component})`,
@@ -82,7 +86,7 @@ export function bootstrapSteps(
       commands: secretCommands,
     });
   }
-  steps.push(...finalSteps);
+  steps.push(...finalSteps, ...afterHandover);
   return steps;
 }
 

@@ -535,7 +535,11 @@ describe('runbook steps from the components', () => {
   );
   const net = component(
     'net',
-    { crds: [bundle('net-crds')], bootstrap: [step('Install net')], talos: { cni: 'none' } },
+    {
+      crds: [bundle('net-crds')],
+      bootstrap: [step('Install net'), { ...step('Check net'), when: 'after-handover' }],
+      talos: { cni: 'none' },
+    },
     { provides: ['cni'] },
   );
   const handOver = step('Hand over');
@@ -549,7 +553,7 @@ describe('runbook steps from the components', () => {
       .map((line) => line.replace(/^## \d+\. /, ''))
       .slice(6);
 
-  it('come in dependency order, each component after its CRD bundles, then the hand-made secrets, then the final steps', () => {
+  it('come in dependency order, each component after its CRD bundles, then the hand-made secrets, then the final steps, then the steps after the hand-over', () => {
     expect(issues).toEqual([]);
     expect(headings('prod')).toEqual([
       'Install the net-crds (test CRDs)',
@@ -559,8 +563,9 @@ describe('runbook steps from the components', () => {
       'Install gitops',
       'Create the hand-made secrets',
       'Hand over',
+      'Check net',
     ]);
-    expect(headings('dev').at(-1)).toBe('Create the hand-made secrets');
+    expect(headings('dev').slice(-2)).toEqual(['Create the hand-made secrets', 'Check net']);
   });
 
   it('number the steps after the Talos ones and carry each step body and commands', () => {

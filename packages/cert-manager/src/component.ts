@@ -1,0 +1,308 @@
+// @homelab/cert-manager: the cert-manager component. Provides `certificates` (one ClusterIssuer
+// per cluster: a private CA made in the cluster, or Let's Encrypt with a DNS-01 solver); renders
+// charts/cert-manager, the upstream chart with its CRDs, HA and resources per environment and the
+// issuer objects; declares the DNS provider's Secret and the runbook step that trusts the CA. Pure.
+import {
+  type ApplicationDescriptor,
+  type BootstrapSecret,
+  type BootstrapStep,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  type EnvironmentName,
+  type GroupKind,
+  type Issue,
+  type RenderInput,
+  type ResolvedCluster,
+  type SecretKeyRef,
+  type SecretRequirement,
+  shellQuote,
+  type Values,
+} from '@homelab/core';
+import {
+  CERT_MANAGER_GROUP,
+  issuerManifests,
+  issuerName,
+  issuerSecrets,
+  PRIVATE_CA,
+} from './issuers.js';
+import {
+  CERT_MANAGER_NAMESPACE,
+  type CertManagerSettings,
+  certManagerSettingsSpec,
+  type ResolvedIssuer,
+  resolveCertManagerSettings,
+} from './settings.js';
+import { certManagerValidators } from './validators.js';
+import { baseValues, CERT_MANAGER_VALUES_KEY, clusterValues, environmentValues } from './values.js';
+import { CERT_MANAGER_APP_VERSION, CERT_MANAGER_CHART, CERT_MANAGER_UPSTREAM } from './versions.js';
+
+/** Chart folder (charts/cert-manager). */
+export const CERT_MANAGER_CHART_NAME = 'cert-manager';
+
+/** Kinds whose CRDs the chart installs (`crds.enabled`). */
+const INSTALLS: readonly GroupKind[] = [
+  ...['Certificate', 'CertificateRequest', 'ClusterIssuer', 'Issuer'].map((kind) => ({
+    group: CERT_MANAGER_GROUP,
+    kind,
+  })),
+  ...['Challenge', 'Order'].map((kind) => ({ group: 'acme.cert-manager.io', kind })),
+];
+
+/** Cluster-scoped kinds the chart and our issuers create. */
+const CLUSTER_RESOURCES: readonly GroupKind[] = [
+  { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+  { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: CERT_MANAGER_GROUP, kind: 'ClusterIssuer' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+];
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    chart: CERT_MANAGER_CHART_NAME,
+    namespace: CERT_MANAGER_NAMESPACE,
+    // Not critical: removing cert-manager stops renewals but breaks nothing that runs, and the
+    // CRDs carry helm.sh/resource-policy: keep (Argo CD: Delete=false), so every Certificate
+    // and Issuer of the cluster survives a deleted or renamed Application.
+    critical: false,
+    installs: INSTALLS,
+    // Every cert-manager pod runs as non-root, drops all capabilities, RuntimeDefault seccomp.
+    podSecurity: 'restricted',
+    // The ClusterIssuer and Issuer CRDs are larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),
+  };
+}
+
+/** An environment variable name for a Secret key, read from the operator's shell. */
+function variableFor(ref: SecretKeyRef): string {
+  return `${ref.name}_${ref.key}`.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+}
+
+/** The issuer's Secrets grouped by name, keys sorted. */
+function secretsByName(refs: readonly SecretKeyRef[]): Map<string, SecretKeyRef[]> {
+  const byName = new Map<string, SecretKeyRef[]>();
+  for (const ref of refs) {
+    const list = byName.get(ref.name) ?? [];
+    if (!list.some((other) => other.key === ref.key)) list.push(ref);
+    byName.set(ref.name, list);
+  }
+  for (const list of byName.values()) list.sort((a, b) => compareStrings(a.key, b.key));
+  return new Map([...byName].sort(([a], [b]) => compareStrings(a, b)));
+}
+
+function providerLabel(issuer: ResolvedIssuer): string {
+  return issuer.type === 'acme' ? `the ${issuer.solver.provider} DNS-01 solver` : 'the issuer';
+}
+
+/**
+ * The DNS provider's credentials: declared to the `secrets` provider when the cluster has one,
+ * else made by hand with the runbook's commands (values read from the terminal, never from Git
+ * and never in the shell history).
+ */
+function credentials(
+  issuer: ResolvedIssuer,
+  hasSecretsProvider: boolean,
+): { secrets: SecretRequirement[]; bootstrapSecrets: BootstrapSecret[] } {
+  const grouped = secretsByName(issuerSecrets(issuer));
+  const description = `credentials of ${providerLabel(issuer)} (ACME DNS-01 challenges)`;
+  if (hasSecretsProvider) {
+    return {
+      secrets: [...grouped].map(([name, refs]) => ({
+        name,
+        namespace: CERT_MANAGER_NAMESPACE,
+        keys: refs.map((ref) => ref.key),
+        description,
+      })),
+      bootstrapSecrets: [],
+    };
+  }
+  return {
+    secrets: [],
+    bootstrapSecrets: [...grouped].map(([name, refs]) => ({
+      name,
+      namespace: CERT_MANAGER_NAMESPACE,
+      keys: refs.map((ref) => ref.key),
+      description,
+      commands: [
+        ...refs.map(
+          (ref) =>
+            `printf '%s' ${shellQuote(`${name}/${ref.key}: `)} && read -rs ${variableFor(ref)} && echo`,
+        ),
+        `kubectl -n ${CERT_MANAGER_NAMESPACE} create secret generic ${shellQuote(name)} \\`,
+        ...refs.map((ref) => `  --from-literal=${shellQuote(ref.key)}="$${variableFor(ref)}" \\`),
+        '  --dry-run=client -o yaml | kubectl apply -f -',
+      ],
+    })),
+  };
+}
+
+/** The file the runbook extracts a cluster's private root CA into. */
+export function caFile(platformName: string, cluster: ResolvedCluster): string {
+  return `${platformName}-${cluster.name}-root-ca.crt`;
+}
+
+function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapStep {
+  const file = shellQuote(caFile(platformName, cluster));
+  return {
+    title: "Trust the cluster's private CA",
+    when: 'after-handover',
+    body: [
+      `Every certificate of \`*.${cluster.domain}\` comes from the private CA cert-manager made in`,
+      'the cluster. Once Argo CD has synced cert-manager, extract the root certificate and check its',
+      'fingerprint:',
+    ],
+    commands: [
+      `kubectl -n ${CERT_MANAGER_NAMESPACE} wait --for=condition=Ready certificate/${PRIVATE_CA.root} --timeout=10m`,
+      `kubectl -n ${CERT_MANAGER_NAMESPACE} get secret ${PRIVATE_CA.root} -o jsonpath='{.data.ca\\.crt}' | base64 -d > ${file}`,
+      `openssl x509 -in ${file} -noout -subject -enddate -fingerprint -sha256`,
+      '# Then trust it on every machine that opens the platform, e.g.:',
+      `#   Debian/Ubuntu: sudo cp ${file} /usr/local/share/ca-certificates/ && sudo update-ca-certificates`,
+      `#   macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${file}`,
+      '#   Firefox keeps its own store: Settings → Certificates → Import.',
+    ],
+  };
+}
+
+function acmeStep(issuer: Extract<ResolvedIssuer, { type: 'acme' }>): BootstrapStep {
+  const name = issuerName(issuer);
+  return {
+    title: 'Check the ACME issuer',
+    when: 'after-handover',
+    body: [
+      `cert-manager registers the ACME account and answers DNS-01 challenges through ${issuer.solver.provider}.`,
+      ...(issuer.server === 'staging'
+        ? [
+            "The issuer uses Let's Encrypt's staging directory: browsers do not trust its certificates.",
+            'Once the Gateway certificate is Ready, set `issuer.acme.server: production` and rebuild.',
+          ]
+        : []),
+    ],
+    commands: [
+      `kubectl wait --for=condition=Ready clusterissuer/${name} --timeout=10m`,
+      'kubectl get certificates,challenges -A',
+    ],
+  };
+}
+
+function declare(input: DeclareInput<CertManagerSettings>): Declaration {
+  const { cluster, platform } = input;
+  const { settings, issues } = resolveCertManagerSettings(input.settings, {
+    platformName: platform.name,
+    domain: cluster.domain,
+    path: input.path,
+  });
+  if (settings === undefined) return { application: descriptor(), issues };
+  const issuer = settings.issuer;
+  const { secrets, bootstrapSecrets } = credentials(issuer, input.provided.secrets !== undefined);
+  return {
+    application: descriptor(),
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(bootstrapSecrets.length > 0 ? { bootstrapSecrets } : {}),
+    bootstrap: [
+      issuer.type === 'private-ca' ? trustStep(platform.name, cluster) : acmeStep(issuer),
+    ],
+    facts: {
+      certificates: {
+        issuerRef: { group: CERT_MANAGER_GROUP, kind: 'ClusterIssuer', name: issuerName(issuer) },
+      },
+    },
+    issues,
+  };
+}
+
+function readme(): ChartSpec['readme'] {
+  return {
+    summary:
+      `cert-manager ${CERT_MANAGER_APP_VERSION} (upstream chart ${CERT_MANAGER_CHART.version}) with ` +
+      'its CRDs, and the ClusterIssuer every platform certificate comes from: a private CA made in ' +
+      "the cluster for a lab domain, or Let's Encrypt with a DNS-01 solver for a real one. " +
+      'Controller, webhook and CA injector replicas, disruption budgets, placement, requests and ' +
+      "memory limits follow each environment's profile.",
+    sections: [
+      {
+        heading: 'CRDs',
+        body:
+          'The chart installs the cert-manager CRDs (`crds.enabled`) with ' +
+          '`helm.sh/resource-policy: keep`, which Argo CD treats as `Delete=false`: deleting the ' +
+          'Application never deletes the CRDs, and with them every Certificate and Issuer.',
+      },
+      {
+        heading: 'Issuers',
+        body:
+          'A private CA is a self-signed root (`private-root-ca` in the cert-manager namespace, ' +
+          'ten years, key never rotated) and the `private-ca` ClusterIssuer over it; each cluster ' +
+          'has its own. The runbook extracts the root to trust it. An ACME issuer reads its DNS ' +
+          "provider's credentials from a Secret in the cert-manager namespace, declared to the " +
+          'secrets provider or made by hand as the runbook says. Gateway API support ' +
+          '(`config.enableGatewayAPI`) stays off: the Gateway asks for its certificate with an ' +
+          'explicit Certificate, so cert-manager does not depend on the Gateway API CRDs at start.',
+      },
+    ],
+  };
+}
+
+/** charts/cert-manager for every cluster that enables cert-manager. */
+function render(input: RenderInput<CertManagerSettings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments = new Set<EnvironmentName>();
+  for (const entry of input.clusters) {
+    const { settings } = resolveCertManagerSettings(entry.settings, {
+      platformName: input.platform.name,
+      domain: entry.cluster.domain,
+      path: entry.path,
+    });
+    if (settings === undefined) continue;
+    environments.add(entry.cluster.environment);
+    const values = clusterValues(entry.cluster, settings.issuer, entry.path, issues);
+    const upstream = values[CERT_MANAGER_VALUES_KEY] as Values;
+    clusterLayers[entry.cluster.name] = {
+      ...(Object.keys(upstream).length > 0 ? values : {}),
+      // KubeObjects are plain JSON data; their type only names the fields we rely on.
+      manifests: issuerManifests(
+        entry.cluster,
+        settings.issuer,
+        input.platform.name,
+      ) as unknown as Values,
+    };
+  }
+  const environmentLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of [...environments].sort(compareStrings)) {
+    environmentLayers[name] = environmentValues(input.platform.environments[name]);
+  }
+  const chart: ChartSpec = {
+    name: CERT_MANAGER_CHART_NAME,
+    description: 'cert-manager, the issuer of the platform TLS certificates',
+    appVersion: CERT_MANAGER_APP_VERSION,
+    dependency: {
+      name: CERT_MANAGER_VALUES_KEY,
+      version: CERT_MANAGER_CHART.version,
+      repository: CERT_MANAGER_CHART.repository,
+    },
+    values: baseValues(),
+    environments: environmentLayers,
+    clusters: clusterLayers,
+    readme: readme(),
+  };
+  return { chart, issues };
+}
+
+/** cert-manager as a platform component. */
+export const certManagerComponent: Component<CertManagerSettings> = {
+  name: 'cert-manager',
+  description: "cert-manager, the platform's TLS certificates: a private CA or ACME DNS-01.",
+  settings: certManagerSettingsSpec,
+  provides: ['certificates'],
+  needs: ['cni'],
+  uses: ['secrets'],
+  upstream: CERT_MANAGER_UPSTREAM,
+  validators: certManagerValidators,
+  declare,
+  render,
+};

@@ -1,0 +1,2 @@
+export { certManagerComponent } from './component.js';
+export type { CertManagerSettings } from './settings.js';

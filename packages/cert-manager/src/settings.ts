@@ -1,0 +1,261 @@
+// The settings of `components.cert-manager`: their JSON Schema fragment (schema/settings.schema.json,
+// types generated from it), defaults, and a cluster's settings resolved into the issuer it gets.
+// Pure.
+import {
+  error,
+  type Issue,
+  type JsonSchema,
+  type PathSegment,
+  type SecretKeyRef,
+  type SettingsSpec,
+} from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type { CertManagerDns01, CertManagerSettings } from './generated/settings.js';
+import { CERT_MANAGER_CHART, type CertManagerVersion } from './versions.js';
+
+export type { CertManagerSettings };
+
+/** The namespace cert-manager runs in: ClusterIssuers read their Secrets from here. */
+export const CERT_MANAGER_NAMESPACE = 'cert-manager';
+
+/** Lifetime of the private root CA unless the definition says otherwise: ten years. */
+export const DEFAULT_CA_VALIDITY_HOURS = 87600;
+
+export const certManagerSettingsSpec: SettingsSpec<CertManagerSettings> = {
+  schema: schemaJson as unknown as JsonSchema,
+  defaults: { version: CERT_MANAGER_CHART.version, issuer: { type: 'private-ca' } },
+  platformOnly: ['version'],
+};
+
+/** Let's Encrypt's ACME directories. */
+export const ACME_SERVERS = {
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+} as const;
+
+export type DnsProvider = CertManagerDns01['provider'];
+
+/** A DNS-01 solver with the Secret keys it reads. */
+export type ResolvedSolver =
+  | { readonly provider: 'cloudflare'; readonly apiToken: SecretKeyRef }
+  | {
+      readonly provider: 'rfc2136';
+      readonly nameserver: string;
+      readonly tsigKeyName: string;
+      readonly tsigAlgorithm: string;
+      readonly tsigSecret: SecretKeyRef;
+    }
+  | {
+      readonly provider: 'route53';
+      readonly region: string;
+      readonly hostedZoneId: string | undefined;
+      readonly accessKeyId: SecretKeyRef;
+      readonly secretAccessKey: SecretKeyRef;
+    };
+
+export type ResolvedIssuer =
+  | {
+      readonly type: 'private-ca';
+      readonly organization: string;
+      readonly validityHours: number;
+    }
+  | {
+      readonly type: 'acme';
+      readonly email: string;
+      readonly server: keyof typeof ACME_SERVERS;
+      readonly recursiveNameservers: readonly string[];
+      readonly solver: ResolvedSolver;
+    };
+
+export interface ResolvedCertManagerSettings {
+  readonly version: CertManagerVersion;
+  readonly issuer: ResolvedIssuer;
+}
+
+/**
+ * Top-level domains and names Let's Encrypt never issues for (RFC 2606, RFC 6761, RFC 6762,
+ * RFC 8375 and the `.internal` TLD): a lab domain there needs the private CA.
+ */
+const NON_PUBLIC_SUFFIXES = [
+  'example',
+  'home.arpa',
+  'internal',
+  'invalid',
+  'lan',
+  'local',
+  'localhost',
+  'test',
+] as const;
+const EXAMPLE_DOMAINS = ['example.com', 'example.net', 'example.org'] as const;
+
+/** Why Let's Encrypt cannot issue for `domain`, or undefined when it can. */
+export function nonPublicDomain(domain: string): string | undefined {
+  const name = domain.toLowerCase();
+  for (const suffix of NON_PUBLIC_SUFFIXES) {
+    if (name === suffix || name.endsWith(`.${suffix}`)) return `.${suffix} is not a public domain`;
+  }
+  for (const example of EXAMPLE_DOMAINS) {
+    if (name === example || name.endsWith(`.${example}`)) {
+      return `${example} is reserved for documentation (RFC 2606)`;
+    }
+  }
+  return undefined;
+}
+
+function secretRef(value: { secretName: string; key: string }): SecretKeyRef {
+  return { namespace: CERT_MANAGER_NAMESPACE, name: value.secretName, key: value.key };
+}
+
+const PROVIDERS: readonly DnsProvider[] = ['cloudflare', 'rfc2136', 'route53'];
+
+function solverOf(
+  dns01: CertManagerDns01,
+  path: (...segments: PathSegment[]) => PathSegment[],
+  issues: Issue[],
+): ResolvedSolver | undefined {
+  const at = (...rest: PathSegment[]): PathSegment[] => path('issuer', 'acme', 'dns01', ...rest);
+  for (const other of PROVIDERS) {
+    if (other !== dns01.provider && dns01[other] !== undefined) {
+      issues.push(
+        error({
+          code: 'cert-manager-issuer',
+          path: at(other),
+          message: `is set but the DNS provider is ${dns01.provider}`,
+          expected: `only the ${dns01.provider} section, or provider: ${other}`,
+        }),
+      );
+    }
+  }
+  const missing = (): undefined => {
+    issues.push(
+      error({
+        code: 'cert-manager-issuer',
+        path: at(),
+        value: dns01.provider,
+        message: `names provider ${dns01.provider} but has no ${dns01.provider} section`,
+        expected: `dns01.${dns01.provider} with the provider's settings and credentials`,
+      }),
+    );
+    return undefined;
+  };
+  switch (dns01.provider) {
+    case 'cloudflare': {
+      const section = dns01.cloudflare;
+      if (section === undefined) return missing();
+      return { provider: 'cloudflare', apiToken: secretRef(section.apiToken) };
+    }
+    case 'rfc2136': {
+      const section = dns01.rfc2136;
+      if (section === undefined) return missing();
+      return {
+        provider: 'rfc2136',
+        nameserver: section.nameserver,
+        tsigKeyName: section.tsigKeyName,
+        tsigAlgorithm: section.tsigAlgorithm ?? 'HMACSHA512',
+        tsigSecret: secretRef(section.tsigSecret),
+      };
+    }
+    case 'route53': {
+      const section = dns01.route53;
+      if (section === undefined) return missing();
+      return {
+        provider: 'route53',
+        region: section.region,
+        hostedZoneId: section.hostedZoneId,
+        accessKeyId: secretRef(section.accessKeyId),
+        secretAccessKey: secretRef(section.secretAccessKey),
+      };
+    }
+  }
+}
+
+/**
+ * The merged settings of a cluster, with the defaults applied; issues where the issuer's type and
+ * its sections disagree, or where ACME could never issue for the cluster's domain.
+ */
+export function resolveCertManagerSettings(
+  raw: CertManagerSettings,
+  context: {
+    readonly platformName: string;
+    readonly domain: string;
+    readonly path: (...segments: PathSegment[]) => PathSegment[];
+  },
+): { settings: ResolvedCertManagerSettings | undefined; issues: Issue[] } {
+  const { path } = context;
+  const issues: Issue[] = [];
+  const version = raw.version ?? CERT_MANAGER_CHART.version;
+  const issuer = raw.issuer ?? { type: 'private-ca' };
+  if (issuer.type === 'private-ca') {
+    if (issuer.acme !== undefined) {
+      issues.push(
+        error({
+          code: 'cert-manager-issuer',
+          path: path('issuer', 'acme'),
+          message: 'is set but the issuer type is private-ca',
+          expected: 'type: acme to use it, or no acme section',
+        }),
+      );
+    }
+    return {
+      settings: {
+        version,
+        issuer: {
+          type: 'private-ca',
+          organization: issuer.privateCa?.organization ?? context.platformName,
+          validityHours: issuer.privateCa?.validityHours ?? DEFAULT_CA_VALIDITY_HOURS,
+        },
+      },
+      issues,
+    };
+  }
+  if (issuer.privateCa !== undefined) {
+    issues.push(
+      error({
+        code: 'cert-manager-issuer',
+        path: path('issuer', 'privateCa'),
+        message: 'is set but the issuer type is acme',
+        expected: 'type: private-ca to use it, or no privateCa section',
+      }),
+    );
+  }
+  const acme = issuer.acme;
+  if (acme === undefined) {
+    issues.push(
+      error({
+        code: 'cert-manager-issuer',
+        path: path('issuer'),
+        value: 'acme',
+        message: 'has type acme but no acme section',
+        expected: 'acme: { email, dns01: { provider, … } }',
+      }),
+    );
+    return { settings: undefined, issues };
+  }
+  const reason = nonPublicDomain(context.domain);
+  if (reason !== undefined) {
+    issues.push(
+      error({
+        code: 'cert-manager-acme-domain',
+        path: path('issuer', 'type'),
+        value: context.domain,
+        message: `asks Let's Encrypt for *.${context.domain}, which it never issues for (${reason})`,
+        expected: 'type: private-ca for a lab domain, or a platform.domain you own in public DNS',
+      }),
+    );
+  }
+  const solver = solverOf(acme.dns01, path, issues);
+  if (solver === undefined) return { settings: undefined, issues };
+  return {
+    settings: {
+      version,
+      issuer: {
+        type: 'acme',
+        email: acme.email,
+        server: acme.server ?? 'staging',
+        recursiveNameservers: [...(acme.recursiveNameservers ?? [])],
+        solver,
+      },
+    },
+    issues,
+  };
+}

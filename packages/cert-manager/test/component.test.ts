@@ -1,0 +1,383 @@
+// The cert-manager component on the contract: what it declares per cluster (Application, facts,
+// Secrets, runbook steps), the chart it renders (layers, issuer objects) and its issues.
+import { testDefinition, testReferenceClusters, testRun } from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { certManagerComponent } from '../src/index.js';
+import { type AnyJson, acme, must, NETWORK, runCertManager, SECRETS } from './helpers.js';
+
+const PUBLIC = { name: 'homelab', domain: 'homelab.dev' };
+
+function withIssuer(issuer: AnyJson, platform = PUBLIC): AnyJson {
+  return testDefinition(testReferenceClusters(), {
+    platform,
+    components: { 'cert-manager': { issuer } },
+  });
+}
+
+describe('the Application', () => {
+  const { declared, issues } = runCertManager(testDefinition(testReferenceClusters()));
+
+  test('runs in its own restricted namespace with server-side apply, installing the cert-manager kinds', () => {
+    expect(issues).toEqual([]);
+    const app = must(declared.dev?.application, 'dev application');
+    expect(app).toMatchObject({
+      chart: 'cert-manager',
+      namespace: 'cert-manager',
+      podSecurity: 'restricted',
+      serverSideApply: true,
+      critical: false,
+    });
+    expect(app.installs?.map((kind) => `${kind.group}/${kind.kind}`)).toEqual([
+      'cert-manager.io/Certificate',
+      'cert-manager.io/CertificateRequest',
+      'cert-manager.io/ClusterIssuer',
+      'cert-manager.io/Issuer',
+      'acme.cert-manager.io/Challenge',
+      'acme.cert-manager.io/Order',
+    ]);
+    expect(app.clusterResources.map((kind) => `${kind.group}/${kind.kind}`)).toEqual([
+      'admissionregistration.k8s.io/MutatingWebhookConfiguration',
+      'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+      'apiextensions.k8s.io/CustomResourceDefinition',
+      'cert-manager.io/ClusterIssuer',
+      'rbac.authorization.k8s.io/ClusterRole',
+      'rbac.authorization.k8s.io/ClusterRoleBinding',
+    ]);
+  });
+});
+
+describe('a private CA (the default issuer)', () => {
+  const { declared, rendered, chart, issues } = runCertManager(
+    testDefinition(testReferenceClusters()),
+  );
+
+  test('is the certificates provider: every cluster publishes the private-ca ClusterIssuer', () => {
+    expect(issues).toEqual([]);
+    for (const name of ['dev', 'staging', 'prod']) {
+      expect(declared[name]?.facts?.certificates).toEqual({
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+      });
+    }
+  });
+
+  test('is a self-signed root and a CA issuer over it, applied in that order after the CRDs', () => {
+    const objects = must(rendered.staging, 'staging').objects;
+    expect(objects.map((o) => [o.kind, o.metadata.name, o.metadata.annotations])).toEqual([
+      [
+        'Certificate',
+        'private-root-ca',
+        {
+          'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+          'argocd.argoproj.io/sync-wave': '2',
+        },
+      ],
+      [
+        'ClusterIssuer',
+        'private-ca',
+        {
+          'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+          'argocd.argoproj.io/sync-wave': '3',
+        },
+      ],
+      [
+        'ClusterIssuer',
+        'selfsigned-bootstrap',
+        {
+          'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+          'argocd.argoproj.io/sync-wave': '1',
+        },
+      ],
+    ]);
+    const [root, ca, selfSigned] = objects as AnyJson[];
+    expect(selfSigned.spec).toEqual({ selfSigned: {} });
+    expect(root.metadata.namespace).toBe('cert-manager');
+    expect(root.spec).toEqual({
+      isCA: true,
+      commonName: 'homelab staging root CA',
+      subject: { organizations: ['homelab'] },
+      secretName: 'private-root-ca',
+      duration: '87600h',
+      renewBefore: '720h',
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
+      issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'selfsigned-bootstrap' },
+    });
+    expect(ca.spec).toEqual({ ca: { secretName: 'private-root-ca' } });
+    expect(chart.values['cert-manager']).toMatchObject({ crds: { enabled: true, keep: true } });
+  });
+
+  test('takes its organization and lifetime from the definition', () => {
+    const { rendered: custom } = runCertManager(
+      withIssuer({
+        type: 'private-ca',
+        privateCa: { organization: 'Lab Ops', validityHours: 43800 },
+      }),
+    );
+    const root = must(custom.dev, 'dev').objects.find((o) => o.kind === 'Certificate') as AnyJson;
+    expect(root.spec.subject).toEqual({ organizations: ['Lab Ops'] });
+    expect(root.spec.duration).toBe('43800h');
+    expect(root.spec.commonName).toBe('homelab dev root CA');
+  });
+
+  test('has the runbook extract and check the root after the hand-over, with the cluster in the file name', () => {
+    const steps = must(declared.prod?.bootstrap, 'prod steps');
+    expect(steps.map((step) => [step.title, step.when])).toEqual([
+      ["Trust the cluster's private CA", 'after-handover'],
+    ]);
+    expect(steps[0]?.commands.slice(0, 3)).toEqual([
+      'kubectl -n cert-manager wait --for=condition=Ready certificate/private-root-ca --timeout=10m',
+      "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d > homelab-prod-root-ca.crt",
+      'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
+    ]);
+    expect(steps[0]?.body.join(' ')).toContain('`*.lab.example.com`');
+  });
+
+  test('needs no Secret', () => {
+    expect(declared.dev?.secrets).toBeUndefined();
+    expect(declared.dev?.bootstrapSecrets).toBeUndefined();
+  });
+});
+
+describe('an ACME issuer', () => {
+  test("talks to Let's Encrypt staging by default, through the cloudflare solver, with a declared Secret", () => {
+    const { declared, rendered, issues } = runCertManager(withIssuer(acme('cloudflare')), [
+      SECRETS,
+    ]);
+    expect(issues).toEqual([]);
+    expect(declared.dev?.facts?.certificates?.issuerRef.name).toBe('letsencrypt-staging');
+    expect(declared.dev?.secrets).toEqual([
+      {
+        name: 'cloudflare',
+        namespace: 'cert-manager',
+        keys: ['api-token'],
+        description: 'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges)',
+      },
+    ]);
+    expect(declared.dev?.bootstrapSecrets).toBeUndefined();
+    expect(must(rendered.dev, 'dev').objects).toEqual([
+      {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'ClusterIssuer',
+        metadata: {
+          name: 'letsencrypt-staging',
+          annotations: {
+            'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+            'argocd.argoproj.io/sync-wave': '1',
+          },
+        },
+        spec: {
+          acme: {
+            server: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+            email: 'ops@homelab.dev',
+            privateKeySecretRef: { name: 'letsencrypt-staging-account-key' },
+            solvers: [
+              {
+                dns01: {
+                  cloudflare: { apiTokenSecretRef: { name: 'cloudflare', key: 'api-token' } },
+                },
+              },
+            ],
+          },
+        },
+      },
+    ]);
+    expect(declared.dev?.bootstrap?.map((step) => [step.title, step.when])).toEqual([
+      ['Check the ACME issuer', 'after-handover'],
+    ]);
+  });
+
+  test('has the runbook make the Secret by hand when no secrets provider runs, reading values from the terminal', () => {
+    const { declared } = runCertManager(withIssuer(acme('route53', 'production')));
+    expect(declared.prod?.secrets).toBeUndefined();
+    expect(declared.prod?.bootstrapSecrets).toEqual([
+      {
+        name: 'aws',
+        namespace: 'cert-manager',
+        keys: ['access-key-id', 'secret-access-key'],
+        description: 'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges)',
+        commands: [
+          "printf '%s' 'aws/access-key-id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
+          "printf '%s' 'aws/secret-access-key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+          'kubectl -n cert-manager create secret generic aws \\',
+          '  --from-literal=access-key-id="$AWS_ACCESS_KEY_ID" \\',
+          '  --from-literal=secret-access-key="$AWS_SECRET_ACCESS_KEY" \\',
+          '  --dry-run=client -o yaml | kubectl apply -f -',
+        ],
+      },
+    ]);
+  });
+
+  test('configures route53 and rfc2136 solvers and the production directory', () => {
+    const route53 = runCertManager(withIssuer(acme('route53', 'production')));
+    const issuer = must(route53.rendered.dev, 'dev').objects[0] as AnyJson;
+    expect(issuer.metadata.name).toBe('letsencrypt-production');
+    expect(issuer.spec.acme.server).toBe('https://acme-v02.api.letsencrypt.org/directory');
+    expect(issuer.spec.acme.solvers).toEqual([
+      {
+        dns01: {
+          route53: {
+            region: 'eu-west-1',
+            hostedZoneID: 'Z0123456789ABC',
+            accessKeyIDSecretRef: { name: 'aws', key: 'access-key-id' },
+            secretAccessKeySecretRef: { name: 'aws', key: 'secret-access-key' },
+          },
+        },
+      },
+    ]);
+    const rfc2136 = runCertManager(withIssuer(acme('rfc2136')));
+    expect((must(rfc2136.rendered.dev, 'dev').objects[0] as AnyJson).spec.acme.solvers).toEqual([
+      {
+        dns01: {
+          rfc2136: {
+            nameserver: '10.0.0.53:53',
+            tsigKeyName: 'homelab-acme',
+            tsigAlgorithm: 'HMACSHA512',
+            tsigSecretSecretRef: { name: 'tsig', key: 'secret' },
+          },
+        },
+      },
+    ]);
+  });
+
+  test('checks the challenge through the DNS servers the definition names', () => {
+    const issuer = acme('cloudflare');
+    issuer.acme.recursiveNameservers = ['1.1.1.1:53', '9.9.9.9:53'];
+    const { rendered } = runCertManager(withIssuer(issuer), [SECRETS]);
+    expect(must(rendered.dev, 'dev').values['cert-manager']).toMatchObject({
+      dns01RecursiveNameservers: '1.1.1.1:53,9.9.9.9:53',
+      dns01RecursiveNameserversOnly: true,
+    });
+  });
+});
+
+describe('issues', () => {
+  const at = (...rest: (string | number)[]) => [
+    'clusters',
+    0,
+    'components',
+    'cert-manager',
+    ...rest,
+  ];
+
+  test('an ACME issuer for a domain Let’s Encrypt never issues for is refused', () => {
+    const issues = issuesOf(
+      withIssuer(acme('cloudflare'), { name: 'homelab', domain: 'lab.example.com' }),
+    );
+    expect(issues.filter((i) => i.code === 'cert-manager-acme-domain')[0]).toMatchObject({
+      severity: 'error',
+      path: at('issuer', 'type'),
+      value: 'dev.lab.example.com',
+      message:
+        "asks Let's Encrypt for *.dev.lab.example.com, which it never issues for (example.com is reserved for documentation (RFC 2606))",
+    });
+  });
+
+  test.each([
+    [
+      'type acme without an acme section',
+      { type: 'acme' },
+      at('issuer'),
+      'has type acme but no acme section',
+    ],
+    [
+      'a provider without its section',
+      { type: 'acme', acme: { email: 'a@homelab.dev', dns01: { provider: 'cloudflare' } } },
+      at('issuer', 'acme', 'dns01'),
+      'names provider cloudflare but has no cloudflare section',
+    ],
+    [
+      'a section of another provider',
+      {
+        type: 'acme',
+        acme: {
+          email: 'a@homelab.dev',
+          dns01: {
+            provider: 'cloudflare',
+            cloudflare: { apiToken: { secretName: 'cf', key: 'token' } },
+            route53: acme('route53').acme.dns01.route53,
+          },
+        },
+      },
+      at('issuer', 'acme', 'dns01', 'route53'),
+      'is set but the DNS provider is cloudflare',
+    ],
+    [
+      'an acme section on a private CA',
+      { type: 'private-ca', acme: acme('cloudflare').acme },
+      at('issuer', 'acme'),
+      'is set but the issuer type is private-ca',
+    ],
+    [
+      'a privateCa section on an ACME issuer',
+      { ...acme('cloudflare'), privateCa: { organization: 'x' } },
+      at('issuer', 'privateCa'),
+      'is set but the issuer type is acme',
+    ],
+  ])('%s is an error at the place it is written', (_, issuer, path, message) => {
+    const found = issuesOf(withIssuer(issuer)).filter((i) => i.code === 'cert-manager-issuer');
+    expect(found.map((i) => [i.severity, i.path, i.message])).toContainEqual([
+      'error',
+      path,
+      message,
+    ]);
+  });
+});
+
+/** The issues of a component run (the definition is valid; the component finds the problems). */
+function issuesOf(definition: AnyJson) {
+  return testRun(definition, [certManagerComponent, NETWORK, SECRETS]).components.issues;
+}
+
+describe('environment profiles', () => {
+  const { chart, rendered } = runCertManager(testDefinition(testReferenceClusters()));
+
+  test('scale replicas, disruption budgets, requests and memory limits per environment', () => {
+    const env = (name: 'development' | 'staging' | 'production') =>
+      (chart.environments[name] as AnyJson)['cert-manager'];
+    expect(env('development')).toEqual({
+      replicaCount: 1,
+      resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+      webhook: {
+        replicaCount: 1,
+        resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      },
+      cainjector: {
+        replicaCount: 1,
+        resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+      },
+    });
+    for (const name of ['staging', 'production'] as const) {
+      for (const workload of [env(name), env(name).webhook, env(name).cainjector]) {
+        expect(workload.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
+        expect(workload.resources.limits.memory).toMatch(/^\d+Mi$/);
+      }
+    }
+    expect(env('production').replicaCount).toBe(3);
+    expect(env('staging').webhook.replicaCount).toBe(2);
+  });
+
+  test('spread each workload over the nodes by its own pod labels, and leave development alone', () => {
+    expect(chart.clusters.dev?.['cert-manager']).toBeUndefined();
+    const staging = must(rendered.staging, 'staging').values['cert-manager'] as AnyJson;
+    expect(staging.webhook.topologySpreadConstraints).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        nodeTaintsPolicy: 'Honor',
+        labelSelector: {
+          matchLabels: {
+            'app.kubernetes.io/component': 'webhook',
+            'app.kubernetes.io/instance': 'cert-manager',
+            'app.kubernetes.io/name': 'webhook',
+          },
+        },
+      },
+    ]);
+    const prod = must(rendered.prod, 'prod').values['cert-manager'] as AnyJson;
+    expect(prod.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    expect(prod.cainjector.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
+  });
+});

@@ -1,0 +1,453 @@
+// Layer 4 checks of the platform Gateway (DESIGN.md, "Validation layers"): every route is served
+// over TLS, every route has an authentication rule, and the Gateway's certificate comes from an
+// issuer that exists on the cluster. They read what the Applications deploy (our manifests) and
+// what the components declared, whoever made them. Pure.
+import type {
+  DeployedApplication,
+  DeployedCluster,
+  Issue,
+  JsonValue,
+  KubeObject,
+  RouteRequest,
+  SystemCheck,
+} from '@homelab/core';
+import { error } from '@homelab/core';
+import { GATEWAY_API_GROUP, NAMESPACE_NAME_LABEL } from './constants.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: navigation into plain JSON objects
+type Json = any;
+
+interface Located {
+  readonly object: KubeObject;
+  readonly spec: Json;
+  readonly source: string;
+  readonly app: DeployedApplication;
+}
+
+function groupOf(object: KubeObject): string {
+  const slash = object.apiVersion.lastIndexOf('/');
+  return slash === -1 ? '' : object.apiVersion.slice(0, slash);
+}
+
+function objectsOf(cluster: DeployedCluster): Located[] {
+  return cluster.applications.flatMap((app) =>
+    app.objects.map(({ object, source }) => ({
+      object,
+      spec: (object.spec ?? {}) as Json,
+      source,
+      app,
+    })),
+  );
+}
+
+const ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute', 'GRPCRoute']);
+
+function isRoute(object: KubeObject): boolean {
+  return groupOf(object) === GATEWAY_API_GROUP && ROUTE_KINDS.has(object.kind);
+}
+
+function isGateway(object: KubeObject): boolean {
+  return groupOf(object) === GATEWAY_API_GROUP && object.kind === 'Gateway';
+}
+
+function isCertManager(object: KubeObject, kind: string): boolean {
+  return groupOf(object) === 'cert-manager.io' && object.kind === kind;
+}
+
+function list(value: JsonValue | undefined): Json[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function namespaceOf(object: KubeObject, fallback: string): string {
+  return object.metadata.namespace ?? fallback;
+}
+
+function name(object: KubeObject): string {
+  return object.metadata.namespace === undefined
+    ? object.metadata.name
+    : `${object.metadata.namespace}/${object.metadata.name}`;
+}
+
+/** A listener that ends TLS at the Gateway with a certificate. */
+function terminatesTls(listener: Json): boolean {
+  return (
+    listener.protocol === 'HTTPS' &&
+    (listener.tls?.mode ?? 'Terminate') === 'Terminate' &&
+    list(listener.tls?.certificateRefs).length > 0
+  );
+}
+
+/** An HTTPRoute whose every rule only redirects to https (what an HTTP listener may serve). */
+export function isHttpsRedirect(route: KubeObject): boolean {
+  if (route.kind !== 'HTTPRoute') return false;
+  const rules = list((route.spec as Json)?.rules);
+  return (
+    rules.length > 0 &&
+    rules.every(
+      (rule) =>
+        list(rule.backendRefs).length === 0 &&
+        list(rule.filters).some(
+          (filter) =>
+            filter.type === 'RequestRedirect' && filter.requestRedirect?.scheme === 'https',
+        ),
+    )
+  );
+}
+
+/** Whether a label selector matches a namespace known only by its name label. */
+function selectorMatches(selector: Json, namespace: string): boolean {
+  const labels: { [key: string]: string } = { [NAMESPACE_NAME_LABEL]: namespace };
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const expression of list(selector?.matchExpressions)) {
+    const value = labels[expression.key];
+    const values = list(expression.values);
+    switch (expression.operator) {
+      case 'In':
+        if (value === undefined || !values.includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (value !== undefined && values.includes(value)) return false;
+        break;
+      case 'Exists':
+        if (value === undefined) return false;
+        break;
+      case 'DoesNotExist':
+        if (value !== undefined) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** Why the listener refuses the route (its allowedRoutes), or undefined when it admits it. */
+function refusal(
+  listener: Json,
+  gatewayNamespace: string,
+  route: KubeObject,
+  routeNamespace: string,
+): string | undefined {
+  const allowed = listener.allowedRoutes ?? {};
+  const from = allowed.namespaces?.from ?? 'Same';
+  if (from === 'Same' && routeNamespace !== gatewayNamespace) {
+    return `admits routes of namespace "${gatewayNamespace}" only`;
+  }
+  if (from === 'Selector' && !selectorMatches(allowed.namespaces?.selector, routeNamespace)) {
+    return `does not select namespace "${routeNamespace}"`;
+  }
+  const kinds = list(allowed.kinds);
+  if (
+    kinds.length > 0 &&
+    !kinds.some(
+      (kind) => kind.kind === route.kind && (kind.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP,
+    )
+  ) {
+    return `admits ${kinds.map((kind) => kind.kind).join(', ')} only`;
+  }
+  return undefined;
+}
+
+/** Every HTTPRoute and GRPCRoute attaches to TLS-terminating listeners that admit it. */
+export const routesOverTls: SystemCheck = {
+  name: 'routes-over-tls',
+  description:
+    'Every HTTPRoute and GRPCRoute attaches to a Gateway deployed on its cluster, through listeners that admit it and terminate TLS with a certificate; a plain HTTP listener only serves redirects to https.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const objects = objectsOf(deployed);
+      const gateways = new Map(
+        objects
+          .filter((item) => isGateway(item.object))
+          .map((item) => [
+            `${namespaceOf(item.object, item.app.namespace)}/${item.object.metadata.name}`,
+            item,
+          ]),
+      );
+      for (const route of objects.filter((item) => isRoute(item.object))) {
+        const routeNamespace = namespaceOf(route.object, route.app.namespace);
+        const problem = (message: string, expected: string): void => {
+          issues.push(
+            error({
+              code: 'routes-over-tls',
+              path: route.app.origin,
+              output: route.source,
+              message: `${route.object.kind} ${routeNamespace}/${route.object.metadata.name} on cluster "${deployed.cluster.name}" ${message}`,
+              expected,
+            }),
+          );
+        };
+        const parents = list(route.spec.parentRefs).filter(
+          (ref) =>
+            (ref.kind ?? 'Gateway') === 'Gateway' &&
+            (ref.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP,
+        );
+        if (parents.length === 0) {
+          problem('attaches to no Gateway', 'a parentRef to the platform Gateway’s HTTPS listener');
+          continue;
+        }
+        for (const ref of parents) {
+          const gatewayNamespace = ref.namespace ?? routeNamespace;
+          const key = `${gatewayNamespace}/${ref.name}`;
+          const parent = gateways.get(key);
+          if (parent === undefined) {
+            problem(
+              `attaches to Gateway ${key}, which no Application on the cluster deploys`,
+              'a parentRef to a Gateway of the cluster',
+            );
+            continue;
+          }
+          const listeners = list(parent.spec.listeners).filter(
+            (listener) =>
+              (ref.sectionName === undefined || listener.name === ref.sectionName) &&
+              (ref.port === undefined || listener.port === ref.port),
+          );
+          if (listeners.length === 0) {
+            problem(
+              `names listener "${ref.sectionName ?? ''}" of Gateway ${key}, which has no such listener`,
+              `sectionName of one of ${list(parent.spec.listeners)
+                .map((l) => l.name)
+                .join(', ')}`,
+            );
+            continue;
+          }
+          for (const listener of listeners) {
+            const refused = refusal(listener, gatewayNamespace, route.object, routeNamespace);
+            if (refused !== undefined) {
+              problem(
+                `attaches to listener "${listener.name}" of Gateway ${key}, which ${refused}: the route is never served`,
+                'allowedRoutes of the listener admitting the route (the namespace declares a route)',
+              );
+              continue;
+            }
+            if (terminatesTls(listener)) continue;
+            if (listener.protocol === 'HTTP' && isHttpsRedirect(route.object)) continue;
+            problem(
+              `attaches to listener "${listener.name}" of Gateway ${key} (${listener.protocol}${listener.protocol === 'HTTPS' ? ' without a certificate' : ''}): it would be served without TLS`,
+              ref.sectionName === undefined
+                ? 'a sectionName naming the HTTPS listener (without one the route attaches to every listener)'
+                : 'the sectionName of a listener with protocol HTTPS, tls.mode Terminate and a certificate',
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** What is wrong with a route's authentication rule, or undefined. */
+function authProblem(
+  route: RouteRequest,
+  component: string,
+  deployed: DeployedCluster,
+): { message: string; expected: string } | undefined {
+  const auth = route.auth;
+  switch (auth.kind) {
+    case 'app': {
+      if (auth.oidcClient === undefined) return undefined;
+      const clients = deployed.run.contributions.get(component)?.oidcClients ?? [];
+      if (clients.some((client) => client.id === auth.oidcClient)) return undefined;
+      return {
+        message: `logs users in through OIDC client "${auth.oidcClient}", which ${component} does not declare`,
+        expected: `an OIDC client "${auth.oidcClient}" declared by ${component}, or auth app without one (local accounts)`,
+      };
+    }
+    case 'forward-auth': {
+      const gateway = deployed.run.facts.gateway;
+      if (gateway === undefined || !gateway.forwardAuth) {
+        return {
+          message: 'asks for forward auth, which the platform Gateway of the cluster cannot do',
+          expected: 'auth app (the application logs users in) or a gateway class with forward auth',
+        };
+      }
+      if (deployed.run.facts['oidc-provider'] === undefined) {
+        return {
+          message:
+            'asks for forward auth, but no component provides "oidc-provider" on the cluster',
+          expected: 'an OIDC provider enabled on the cluster',
+        };
+      }
+      return undefined;
+    }
+    case 'none':
+      if (auth.reason.trim().length > 0) return undefined;
+      return {
+        message: 'has no authentication and gives no reason',
+        expected: 'auth none only with the definition’s reason for leaving the route open',
+      };
+  }
+}
+
+/** Every route has an authentication rule that holds; every route object is a declared route. */
+export const routesAuthenticated: SystemCheck = {
+  name: 'routes-authenticated',
+  description:
+    'Every route has an authentication rule that holds: the application’s own login (through an OIDC client it declares, or its local accounts), forward auth at a Gateway that can do it with an OIDC provider on the cluster, or none with a reason from the definition; every HTTPRoute or GRPCRoute served by a Gateway is such a declared route.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const declared = new Set<string>();
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const route of contribution.routes ?? []) {
+          declared.add(`${route.namespace}/${route.name}`);
+          const problem = authProblem(route, component, deployed);
+          if (problem === undefined) continue;
+          issues.push(
+            error({
+              code: 'routes-authenticated',
+              path: ['clusters', deployed.cluster.index, 'components', component],
+              value: route.name,
+              message: `route "${route.name}" (${route.host}) of ${component} on cluster "${deployed.cluster.name}" ${problem.message}`,
+              expected: problem.expected,
+            }),
+          );
+        }
+      }
+      for (const item of objectsOf(deployed)) {
+        if (!isRoute(item.object) || isHttpsRedirect(item.object)) continue;
+        const key = `${namespaceOf(item.object, item.app.namespace)}/${item.object.metadata.name}`;
+        if (declared.has(key)) continue;
+        issues.push(
+          error({
+            code: 'routes-authenticated',
+            path: item.app.origin,
+            output: item.source,
+            message: `${item.object.kind} ${key} on cluster "${deployed.cluster.name}" is no declared route, so no authentication rule covers it`,
+            expected:
+              'a route request (with its auth) to the gateway provider instead of a hand-made route',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/** Problems of the issuer chain of `certificate`: every issuer exists, in time, with its Secret. */
+function issuerChain(
+  certificate: Located,
+  objects: readonly Located[],
+  handMade: ReadonlySet<string>,
+  deployed: DeployedCluster,
+  depth = 0,
+): Issue[] {
+  const ref = certificate.spec.issuerRef ?? {};
+  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return [];
+  const kind = ref.kind ?? 'Issuer';
+  const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
+  const issuer = objects.find(
+    (item) =>
+      isCertManager(item.object, kind) &&
+      item.object.metadata.name === ref.name &&
+      (kind === 'ClusterIssuer' ||
+        namespaceOf(item.object, item.app.namespace) === certificateNamespace),
+  );
+  const problem = (message: string, expected: string): Issue =>
+    error({
+      code: 'gateway-certificate',
+      path: certificate.app.origin,
+      output: certificate.source,
+      message: `Certificate ${certificateNamespace}/${certificate.object.metadata.name} on cluster "${deployed.cluster.name}" ${message}`,
+      expected,
+    });
+  if (issuer === undefined) {
+    return [
+      problem(
+        `is issued by ${kind} ${ref.name}, which no Application on the cluster deploys`,
+        'the issuer the certificates provider publishes, deployed on the cluster',
+      ),
+    ];
+  }
+  if (issuer.app.wave > certificate.app.wave) {
+    return [
+      problem(
+        `is issued by ${kind} ${ref.name}, which ${issuer.app.name} deploys in wave ${issuer.app.wave}, after ${certificate.app.name} (wave ${certificate.app.wave})`,
+        'the issuer in an earlier sync wave than its certificates',
+      ),
+    ];
+  }
+  const caSecret = (issuer.spec as Json).ca?.secretName;
+  if (typeof caSecret !== 'string' || depth >= 4) return [];
+  // A CA issuer signs with a Secret of its namespace (a ClusterIssuer: cert-manager's own).
+  const secretNamespace =
+    kind === 'ClusterIssuer'
+      ? issuer.app.namespace
+      : namespaceOf(issuer.object, issuer.app.namespace);
+  if (handMade.has(`${secretNamespace}/${caSecret}`)) return [];
+  const ca = objects.find(
+    (item) =>
+      isCertManager(item.object, 'Certificate') &&
+      namespaceOf(item.object, item.app.namespace) === secretNamespace &&
+      item.spec.secretName === caSecret,
+  );
+  if (ca === undefined) {
+    return [
+      problem(
+        `is issued by CA ${kind} ${ref.name}, whose Secret ${secretNamespace}/${caSecret} no Certificate produces and nobody makes by hand`,
+        'a CA Certificate producing the issuer’s Secret, or a hand-made bootstrap secret',
+      ),
+    ];
+  }
+  return issuerChain(ca, objects, handMade, deployed, depth + 1);
+}
+
+/** Every HTTPS listener's certificate comes from an issuer that exists on the cluster. */
+export const gatewayCertificate: SystemCheck = {
+  name: 'gateway-certificate',
+  description:
+    'Every certificate Secret an HTTPS listener of a Gateway serves is produced by a cert-manager Certificate (or made by hand as a bootstrap secret) whose issuer, and that issuer’s CA Secret down to the root, is deployed on the cluster no later than the certificate.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const objects = objectsOf(deployed);
+      const handMade = new Set<string>();
+      for (const contribution of deployed.run.contributions.values()) {
+        for (const secret of contribution.bootstrapSecrets ?? []) {
+          handMade.add(`${secret.namespace}/${secret.name}`);
+        }
+      }
+      for (const item of objects.filter((o) => isGateway(o.object))) {
+        const gatewayNamespace = namespaceOf(item.object, item.app.namespace);
+        for (const listener of list(item.spec.listeners)) {
+          if (listener.protocol !== 'HTTPS') continue;
+          for (const ref of list(listener.tls?.certificateRefs)) {
+            if ((ref.kind ?? 'Secret') !== 'Secret' || (ref.group ?? '') !== '') continue;
+            const namespace = ref.namespace ?? gatewayNamespace;
+            if (handMade.has(`${namespace}/${ref.name}`)) continue;
+            const certificate = objects.find(
+              (other) =>
+                isCertManager(other.object, 'Certificate') &&
+                namespaceOf(other.object, other.app.namespace) === namespace &&
+                other.spec.secretName === ref.name,
+            );
+            if (certificate === undefined) {
+              issues.push(
+                error({
+                  code: 'gateway-certificate',
+                  path: item.app.origin,
+                  output: item.source,
+                  message: `listener "${listener.name}" of Gateway ${name(item.object)} on cluster "${deployed.cluster.name}" serves Secret ${namespace}/${ref.name}, which no Certificate produces and nobody makes by hand: the listener would never be ready`,
+                  expected: 'a Certificate with that secretName from the certificates provider',
+                }),
+              );
+              continue;
+            }
+            issues.push(...issuerChain(certificate, objects, handMade, deployed));
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** The gateway component's system checks. */
+export const GATEWAY_CHECKS: readonly SystemCheck[] = [
+  routesOverTls,
+  routesAuthenticated,
+  gatewayCertificate,
+];

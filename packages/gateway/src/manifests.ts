@@ -1,0 +1,171 @@
+// The objects of the platform Gateway, as plain data: the Gateway (HTTPS for *.<domain> with the
+// wildcard certificate, HTTP that only redirects), its Certificate, the redirect, and the route
+// of every declared route request (placed in the consumer's chart). Pure.
+import type { CapabilityFacts, KubeObject, RouteRequest, Values } from '@homelab/core';
+import type { PinnedAddress } from './address.js';
+import {
+  GATEWAY_API_GROUP,
+  LISTENERS,
+  NAMESPACE_NAME_LABEL,
+  PLATFORM_GATEWAY,
+  REDIRECT_ROUTE,
+  WILDCARD_CERTIFICATE,
+} from './constants.js';
+
+const API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+
+export interface GatewayInput {
+  readonly domain: string;
+  readonly gatewayClass: CapabilityFacts['gateway-class'];
+  readonly issuerRef: CapabilityFacts['certificates']['issuerRef'];
+  /** The address to pin, when the gateway class can. */
+  readonly address: PinnedAddress | undefined;
+  /** Namespaces whose routes may attach to the HTTPS listener (sorted, unique). */
+  readonly routeNamespaces: readonly string[];
+}
+
+/** `allowedRoutes.namespaces` of the HTTPS listener: exactly the namespaces that declare routes. */
+function allowedNamespaces(namespaces: readonly string[]): Values {
+  if (namespaces.length === 0) return { from: 'Same' };
+  return {
+    from: 'Selector',
+    selector: {
+      matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: [...namespaces] }],
+    },
+  };
+}
+
+/** The platform Gateway of one cluster. */
+export function gateway(input: GatewayInput): KubeObject {
+  const hostname = `*.${input.domain}`;
+  const spec: Values = { gatewayClassName: input.gatewayClass.name };
+  if (input.address !== undefined) {
+    spec.addresses = [{ type: 'IPAddress', value: input.address.address }];
+    // A pool that serves only Services with some labels: the Gateway's Service must carry them.
+    const selector = Object.entries(input.address.pool.serviceSelector ?? {})
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (selector.length > 0) spec.infrastructure = { labels: Object.fromEntries(selector) };
+  }
+  spec.listeners = [
+    {
+      name: LISTENERS.http,
+      protocol: 'HTTP',
+      port: 80,
+      hostname,
+      // Only the redirect, from the Gateway's own namespace: nothing is served in plain HTTP.
+      allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'HTTPRoute' }] },
+    },
+    {
+      name: LISTENERS.https,
+      protocol: 'HTTPS',
+      port: 443,
+      hostname,
+      tls: {
+        mode: 'Terminate',
+        certificateRefs: [{ group: '', kind: 'Secret', name: WILDCARD_CERTIFICATE.secretName }],
+      },
+      allowedRoutes: { namespaces: allowedNamespaces(input.routeNamespaces) },
+    },
+  ];
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Gateway',
+    metadata: { name: PLATFORM_GATEWAY.name, namespace: PLATFORM_GATEWAY.namespace },
+    spec,
+  };
+}
+
+/**
+ * The wildcard certificate of the cluster domain. Sync wave -1 in the Gateway's Application:
+ * Argo CD waits for it to be Ready before it applies the Gateway, whose HTTPS listener would
+ * otherwise reference a missing Secret (ResolvedRefs false: Degraded).
+ */
+export function wildcardCertificate(input: GatewayInput): KubeObject {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: {
+      name: WILDCARD_CERTIFICATE.name,
+      namespace: PLATFORM_GATEWAY.namespace,
+      annotations: { 'argocd.argoproj.io/sync-wave': '-1' },
+    },
+    spec: {
+      secretName: WILDCARD_CERTIFICATE.secretName,
+      dnsNames: [`*.${input.domain}`],
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      issuerRef: { ...input.issuerRef },
+    },
+  };
+}
+
+/** The only route of the HTTP listener: every request answered with a redirect to HTTPS. */
+export function httpsRedirect(): KubeObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'HTTPRoute',
+    metadata: { name: REDIRECT_ROUTE, namespace: PLATFORM_GATEWAY.namespace },
+    spec: {
+      parentRefs: [
+        {
+          group: GATEWAY_API_GROUP,
+          kind: 'Gateway',
+          name: PLATFORM_GATEWAY.name,
+          sectionName: LISTENERS.http,
+        },
+      ],
+      rules: [
+        {
+          filters: [
+            { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** The objects of charts/gateway on one cluster, keyed for `manifests`. */
+export function gatewayManifests(input: GatewayInput): { [key: string]: KubeObject } {
+  return {
+    certificate: wildcardCertificate(input),
+    gateway: gateway(input),
+    [`httproute-${REDIRECT_ROUTE}`]: httpsRedirect(),
+  };
+}
+
+/** The manifest key of a route's object in its consumer's chart. */
+export function routeKey(route: RouteRequest): string {
+  return `${route.protocol === 'grpc' ? 'grpcroute' : 'httproute'}-${route.name}`;
+}
+
+/** The HTTPRoute (or GRPCRoute) of a declared route: `<host>.<domain>` on the HTTPS listener. */
+export function routeObject(domain: string, route: RouteRequest): KubeObject {
+  const parentRefs = [
+    {
+      group: GATEWAY_API_GROUP,
+      kind: 'Gateway',
+      name: PLATFORM_GATEWAY.name,
+      namespace: PLATFORM_GATEWAY.namespace,
+      sectionName: LISTENERS.https,
+    },
+  ];
+  const backendRefs = [{ name: route.service, port: route.port }];
+  const grpc = route.protocol === 'grpc';
+  return {
+    apiVersion: API_VERSION,
+    kind: grpc ? 'GRPCRoute' : 'HTTPRoute',
+    metadata: {
+      name: route.name,
+      namespace: route.namespace,
+      ...(route.labels === undefined ? {} : { labels: { ...route.labels } }),
+    },
+    spec: {
+      parentRefs,
+      hostnames: [`${route.host}.${domain}`],
+      rules: grpc
+        ? [{ backendRefs }]
+        : [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs }],
+    },
+  };
+}

@@ -1,0 +1,372 @@
+// The gateway component on the contract: its declaration (Application, facts, runbook step), the
+// Gateway, certificate and redirect it renders, the routes it makes for its consumers, and its
+// issues.
+import type { Cluster } from '@homelab/core';
+import {
+  testCluster,
+  testComponent,
+  testDefinition,
+  testNetwork,
+  testReferenceClusters,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import {
+  type AnyJson,
+  consumer,
+  gatewayClass,
+  issuer,
+  objectsOf,
+  route,
+  runGateway,
+} from './helpers.js';
+
+const WEB = consumer('web', 'web', [route('web', 'web', { labels: { team: 'web' } })]);
+const API = consumer('api', 'apis', [route('api', 'apis', { protocol: 'grpc', port: 9090 })]);
+const PROVIDERS = [gatewayClass(), issuer()];
+
+function definition(clusters: Cluster[] = testReferenceClusters(), components: AnyJson = {}) {
+  return testDefinition(clusters as [Cluster, ...Cluster[]], { components });
+}
+
+describe('the declaration', () => {
+  const { components } = runGateway(definition(), [...PROVIDERS, WEB]);
+  const dev = components.clusters[0]?.contributions.get('gateway');
+
+  test('is an Application in its own restricted namespace that creates nothing cluster-wide', () => {
+    expect(components.issues).toEqual([]);
+    expect(dev?.application).toEqual({
+      chart: 'gateway',
+      namespace: 'gateway',
+      podSecurity: 'restricted',
+      clusterResources: [],
+    });
+  });
+
+  test('publishes the Gateway, its HTTPS listener and its pinned address', () => {
+    expect(dev?.facts?.gateway).toEqual({
+      name: 'platform',
+      namespace: 'gateway',
+      domain: 'dev.lab.example.com',
+      httpsListener: 'https',
+      address: '192.168.1.254',
+      forwardAuth: false,
+    });
+    expect(components.clusters[2]?.facts.gateway?.domain).toBe('lab.example.com');
+  });
+
+  test('has the runbook point the wildcard record at the address after the hand-over', () => {
+    expect(dev?.bootstrap?.map((step) => [step.title, step.when])).toEqual([
+      ['Point DNS at the Gateway', 'after-handover'],
+    ]);
+    expect(dev?.bootstrap?.[0]?.body).toContain('    *.dev.lab.example.com.  IN  A  192.168.1.254');
+    expect(dev?.bootstrap?.[0]?.commands[0]).toBe(
+      'kubectl -n gateway wait --for=condition=Programmed gateway/platform --timeout=10m',
+    );
+  });
+});
+
+describe('the Gateway of a cluster', () => {
+  const { chart, charts, components } = runGateway(definition(), [...PROVIDERS, WEB, API]);
+  const dev = objectsOf(chart, 'dev') as AnyJson;
+
+  test('renders the certificate first, the Gateway and the redirect', () => {
+    expect(components.issues).toEqual([]);
+    expect(Object.keys(dev)).toEqual(['certificate', 'gateway', 'httproute-https-redirect']);
+    expect(chart?.appVersion).toBe('v1.3.0');
+  });
+
+  test('listens on HTTPS for the cluster domain with the wildcard certificate, and on HTTP only for its own redirect', () => {
+    expect(dev.gateway).toEqual({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'platform', namespace: 'gateway' },
+      spec: {
+        gatewayClassName: 'cilium',
+        addresses: [{ type: 'IPAddress', value: '192.168.1.254' }],
+        listeners: [
+          {
+            name: 'http',
+            protocol: 'HTTP',
+            port: 80,
+            hostname: '*.dev.lab.example.com',
+            allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'HTTPRoute' }] },
+          },
+          {
+            name: 'https',
+            protocol: 'HTTPS',
+            port: 443,
+            hostname: '*.dev.lab.example.com',
+            tls: {
+              mode: 'Terminate',
+              certificateRefs: [{ group: '', kind: 'Secret', name: 'platform-wildcard-tls' }],
+            },
+            allowedRoutes: {
+              namespaces: {
+                from: 'Selector',
+                selector: {
+                  matchExpressions: [
+                    { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['apis', 'web'] },
+                  ],
+                },
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  test('asks the certificates provider’s issuer for the wildcard, before the Gateway', () => {
+    expect(dev.certificate).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'platform-wildcard',
+        namespace: 'gateway',
+        annotations: { 'argocd.argoproj.io/sync-wave': '-1' },
+      },
+      spec: {
+        secretName: 'platform-wildcard-tls',
+        dnsNames: ['*.dev.lab.example.com'],
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'ca' },
+      },
+    });
+  });
+
+  test('redirects every plain HTTP request to HTTPS', () => {
+    expect(dev['httproute-https-redirect'].spec).toEqual({
+      parentRefs: [
+        {
+          group: 'gateway.networking.k8s.io',
+          kind: 'Gateway',
+          name: 'platform',
+          sectionName: 'http',
+        },
+      ],
+      rules: [
+        {
+          filters: [
+            { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } },
+          ],
+        },
+      ],
+    });
+  });
+
+  test("turns each declared route into an HTTPRoute or GRPCRoute on the HTTPS listener, in the consumer's chart", () => {
+    const web = objectsOf(charts.get('web'), 'prod') as AnyJson;
+    expect(web['httproute-web']).toEqual({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: 'web', labels: { team: 'web' } },
+      spec: {
+        parentRefs: [
+          {
+            group: 'gateway.networking.k8s.io',
+            kind: 'Gateway',
+            name: 'platform',
+            namespace: 'gateway',
+            sectionName: 'https',
+          },
+        ],
+        hostnames: ['web.lab.example.com'],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            backendRefs: [{ name: 'web', port: 8080 }],
+          },
+        ],
+      },
+    });
+    const api = objectsOf(charts.get('api'), 'staging') as AnyJson;
+    expect(api['grpcroute-api'].kind).toBe('GRPCRoute');
+    expect(api['grpcroute-api'].spec.hostnames).toEqual(['api.staging.lab.example.com']);
+    expect(api['grpcroute-api'].spec.rules).toEqual([
+      { backendRefs: [{ name: 'api', port: 9090 }] },
+    ]);
+  });
+
+  test('admits no other namespace when nobody declares a route', () => {
+    const alone = runGateway(definition(), PROVIDERS);
+    const https = (objectsOf(alone.chart, 'dev') as AnyJson).gateway.spec.listeners[1];
+    expect(https.allowedRoutes).toEqual({ namespaces: { from: 'Same' } });
+  });
+});
+
+describe('the pinned address', () => {
+  const dev = (network: AnyJson, components: AnyJson = {}) =>
+    definition(
+      [testCluster('dev', 'development', 1, { network: testNetwork(1, network) })],
+      components,
+    );
+
+  test('is the address the definition gives, when it lies inside a pool', () => {
+    const { chart, components } = runGateway(
+      dev({}, { gateway: { address: '192.168.1.240' } }),
+      PROVIDERS,
+    );
+    expect(components.issues).toEqual([]);
+    expect((objectsOf(chart, 'dev') as AnyJson).gateway.spec.addresses).toEqual([
+      { type: 'IPAddress', value: '192.168.1.240' },
+    ]);
+  });
+
+  test('carries the labels a pool asks of its Services, so that the Gateway’s Service gets its address', () => {
+    const { chart } = runGateway(
+      dev({
+        loadBalancerPools: [
+          {
+            name: 'edge',
+            cidr: '192.168.1.224/28',
+            serviceSelector: { 'homelab.dev/pool': 'edge' },
+          },
+        ],
+      }),
+      PROVIDERS,
+    );
+    const spec = (objectsOf(chart, 'dev') as AnyJson).gateway.spec;
+    expect(spec.addresses).toEqual([{ type: 'IPAddress', value: '192.168.1.238' }]);
+    expect(spec.infrastructure).toEqual({ labels: { 'homelab.dev/pool': 'edge' } });
+  });
+
+  test.each([
+    [
+      '192.168.9.10',
+      'lies in none of the LoadBalancer pools of cluster "dev" (default 192.168.1.224/27): LB IPAM would never give it to the Gateway',
+    ],
+    [
+      '192.168.1.224',
+      'is the first address of pool default (192.168.1.224/27), which LB IPAM keeps (network and broadcast addresses)',
+    ],
+    [
+      '192.168.1.255',
+      'is the last address of pool default (192.168.1.224/27), which LB IPAM keeps (network and broadcast addresses)',
+    ],
+  ])('%s is refused where it is written', (address, message) => {
+    const { components } = runGateway(dev({}, { gateway: { address } }), PROVIDERS);
+    expect(components.issues.map((i) => [i.severity, i.code, i.path, i.message])).toEqual([
+      ['error', 'gateway-address', ['clusters', 0, 'components', 'gateway', 'address'], message],
+    ]);
+  });
+
+  test('is left to the class when it cannot pin one: a warning, no addresses, none in the facts', () => {
+    const { chart, components } = runGateway(dev({}), [
+      gatewayClass({ staticAddresses: false }),
+      issuer(),
+    ]);
+    expect(components.issues.map((i) => [i.severity, i.code])).toEqual([
+      ['warning', 'gateway-address'],
+    ]);
+    expect((objectsOf(chart, 'dev') as AnyJson).gateway.spec.addresses).toBeUndefined();
+    expect(components.clusters[0]?.facts.gateway?.address).toBeUndefined();
+  });
+
+  test('asked of a class that cannot pin it is an error', () => {
+    const { components } = runGateway(dev({}, { gateway: { address: '192.168.1.240' } }), [
+      gatewayClass({ staticAddresses: false }),
+      issuer(),
+    ]);
+    expect(components.issues.map((i) => [i.severity, i.message])).toEqual([
+      ['error', 'cannot be pinned: gateway class "cilium" does not honour spec.addresses'],
+    ]);
+  });
+});
+
+describe('routes it refuses', () => {
+  test('forward auth, which the class cannot do: an error at the consumer, and no route made', () => {
+    const guarded = consumer('admin', 'admin', [
+      route('admin', 'admin', { auth: { kind: 'forward-auth', policy: 'two_factor' } }),
+    ]);
+    const { components, charts } = runGateway(definition(), [...PROVIDERS, guarded]);
+    const issue = components.issues.find((i) => i.code === 'gateway-route');
+    expect(issue).toMatchObject({
+      severity: 'error',
+      path: ['clusters', 0, 'components', 'admin'],
+      value: 'admin',
+      message:
+        'declares route "admin" with forward auth, which the gateway class of cluster "dev" cannot do (no external authorizer)',
+    });
+    expect(objectsOf(charts.get('admin'), 'dev')).toEqual({});
+  });
+
+  test('a host another route already has (components in name order claim hosts), and a host that is not a DNS label', () => {
+    const twice = consumer('blog', 'blog', [
+      route('blog', 'blog', { host: 'web' }),
+      route('bad', 'blog', { host: 'Bad_Host' }),
+    ]);
+    const { components } = runGateway(definition(), [...PROVIDERS, WEB, twice]);
+    expect(
+      components.issues.filter((i) => i.path[1] === 0).map((i) => [i.code, i.path[3], i.message]),
+    ).toEqual([
+      [
+        'gateway-route',
+        'blog',
+        'declares route "bad" with host "Bad_Host", which is not a DNS label',
+      ],
+      [
+        'gateway-route',
+        'web',
+        'declares route "web" for web.dev.lab.example.com, which blog (route "blog") already routes on cluster "dev"',
+      ],
+    ]);
+  });
+});
+
+describe('a cluster without a gateway class', () => {
+  // Cilium with gatewayApi: false on dev: it still lists gateway-class, but publishes no facts there.
+  const network = testComponent({
+    name: 'network',
+    provides: ['cni', 'gateway-class'],
+    contribution: (cluster) => ({
+      facts: {
+        cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
+        ...(cluster === 'dev'
+          ? {}
+          : {
+              'gateway-class': {
+                name: 'cilium',
+                gatewayApiVersion: 'v1.3.0',
+                staticAddresses: true,
+                forwardAuth: false,
+              },
+            }),
+      },
+    }),
+  });
+
+  test('gets no Gateway, no Application and no facts there, with a warning', () => {
+    const { chart, components } = runGateway(definition(), [network, issuer()]);
+    const dev = components.clusters[0];
+    expect(dev?.contributions.get('gateway')).toEqual({});
+    expect(dev?.facts.gateway).toBeUndefined();
+    expect(Object.keys(chart?.clusters ?? {})).toEqual(['staging', 'prod']);
+    expect(components.issues.map((i) => [i.severity, i.code, i.path])).toEqual([
+      ['warning', 'gateway-unavailable', ['clusters', 0, 'components', 'gateway']],
+    ]);
+  });
+
+  test('refuses a route declared there anyway, never dropping it silently', () => {
+    const { components } = runGateway(definition(), [network, issuer(), WEB]);
+    expect(
+      components.issues
+        .filter((i) => i.severity === 'error')
+        .map((i) => [i.path, i.value, i.message]),
+    ).toEqual([
+      [
+        ['clusters', 0, 'components', 'web'],
+        ['web'],
+        'declares route(s) on cluster "dev", which has no platform Gateway to serve them',
+      ],
+    ]);
+  });
+});
+
+describe('what it needs', () => {
+  test('without a certificates provider the cluster cannot enable it', () => {
+    const { components } = runGateway(definition(), [gatewayClass()]);
+    expect(components.issues.map((i) => [i.code, i.value]).slice(0, 1)).toEqual([
+      ['capability-unprovided', 'certificates'],
+    ]);
+  });
+});
