@@ -94,6 +94,19 @@ function modelValidate(model: { readonly prototype: { validate(): void } }): Sch
 }
 
 /**
+ * A validator of one apiVersion/kind from a kubernetes-models model class (its `validate()`
+ * runs the package's generated schema), for components whose custom resources such a package
+ * describes (e.g. `@kubernetes-models/prometheus-operator`).
+ */
+export function modelClassValidator(
+  apiVersion: string,
+  kind: string,
+  model: { readonly prototype: { validate(): void } },
+): ObjectValidator {
+  return fromCompiled(apiVersion, kind, modelValidate(model));
+}
+
+/**
  * Kinds validated against the schemas the `kubernetes-models` packages compile from the
  * upstream OpenAPI documents: core Kubernetes (kubernetes-models 5.1), Gateway API
  * (@kubernetes-models/gateway-api) and Argo CD (@kubernetes-models/argo-cd). Each entry imports
