@@ -1,0 +1,2 @@
+export { monitoringComponent } from './component.js';
+export type { MonitoringSettings } from './settings.js';
