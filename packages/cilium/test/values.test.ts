@@ -7,6 +7,7 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { KUBE_PRISM_PORT } from '../src/constants.js';
+import { HUBBLE_METRICS } from '../src/values.js';
 import { CILIUM_RELEASES } from '../src/versions.js';
 import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
@@ -160,13 +161,35 @@ describe('Talos-correct base values', () => {
         relay: { enabled: false },
         ui: { enabled: false },
         tls: { auto: { enabled: true, method: 'cronJob' } },
+        metrics: { enabled: [...HUBBLE_METRICS] },
       },
       {
         enabled: true,
         relay: { enabled: true },
         ui: { enabled: true },
         tls: { auto: { enabled: true, method: 'cronJob' } },
+        metrics: { enabled: [...HUBBLE_METRICS] },
       },
     ]);
+  });
+
+  test('agent, operator and Hubble metrics are on, behind Services, without ServiceMonitors', () => {
+    const { rendered: r } = runCilium(testDefinition(referenceClusters()));
+    for (const name of ['dev', 'staging', 'prod']) {
+      const values = r[name]?.values.cilium as AnyJson;
+      expect(values.prometheus).toEqual({ enabled: true, metricsService: true });
+      expect(values.operator.prometheus).toEqual({ enabled: true, metricsService: true });
+      expect(values.hubble.metrics.enabled).toEqual([
+        'dns',
+        'drop',
+        'tcp',
+        'flow',
+        'port-distribution',
+        'icmp',
+        'httpV2',
+      ]);
+      // The Prometheus Operator CRDs come after Cilium: the chart's own ServiceMonitors stay off.
+      expect(values.prometheus.serviceMonitor).toBeUndefined();
+    }
   });
 });
