@@ -40,9 +40,11 @@ export function monitorObject(
   const endpoint: Values = { port: target.port, path: target.path ?? '/metrics' };
   if (target.scheme === 'https') {
     // Controllers serve metrics with a self-signed certificate and check the caller's token.
+    // Only a ServiceMonitor endpoint can send Prometheus' own token (bearerTokenFile); the
+    // operator refuses file reads from PodMonitors, whose https targets get TLS only.
     endpoint.scheme = 'https';
     endpoint.tlsConfig = { insecureSkipVerify: true };
-    endpoint.bearerTokenFile = SERVICE_ACCOUNT_TOKEN;
+    if (target.kind === 'service') endpoint.bearerTokenFile = SERVICE_ACCOUNT_TOKEN;
   }
   const spec: Values = {
     selector: { matchLabels: { ...target.selector } },

@@ -50,7 +50,7 @@ describe('monitors from declarations', () => {
     });
   });
 
-  it('renders a PodMonitor for a pod target, and scrapes https targets with the service-account token', () => {
+  it('renders a PodMonitor for a pod target, https with TLS only (PodMonitors cannot send a token)', () => {
     const run = runMonitoring({}, [
       ...PROVIDERS,
       watched('ctl', [
@@ -69,9 +69,25 @@ describe('monitors from declarations', () => {
         path: '/metrics',
         scheme: 'https',
         tlsConfig: { insecureSkipVerify: true },
-        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
       },
     ]);
+  });
+
+  it("scrapes an https Service with Prometheus' service-account token", () => {
+    const run = runMonitoring({}, [
+      ...PROVIDERS,
+      watched('ctl', [
+        {
+          name: 'controller',
+          namespace: 'web',
+          target: { kind: 'service', selector: { app: 'ctl' }, port: 'https', scheme: 'https' },
+        },
+      ]),
+    ]);
+    const monitor = run.manifests('prod')['servicemonitor-ctl-controller'] as Loose;
+    expect(monitor.spec.endpoints[0].bearerTokenFile).toBe(
+      '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    );
   });
 
   it("puts $threshold and 'for' of the cluster's environment into the rule", () => {
