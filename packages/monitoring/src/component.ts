@@ -32,6 +32,7 @@ import {
 } from '@homelab/core';
 import { alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
+import { MONITORING_CHECKS } from './checks.js';
 import {
   GRAFANA_ADMIN_SECRET,
   GRAFANA_CONTAINER_PORT,
@@ -583,6 +584,7 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   uses: ['gateway', 'oidc-provider', 'secrets', 'storage'],
   upstream: MONITORING_UPSTREAM,
   validators: monitoringValidators,
+  checks: MONITORING_CHECKS,
   declare,
   render,
 };

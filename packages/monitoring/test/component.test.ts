@@ -1,5 +1,11 @@
 // What monitoring declares per cluster and renders from what the components on it declare.
-import { formatPath, type KubeObject, type MonitorDeclaration } from '@homelab/core';
+import {
+  type AlertRuleDeclaration,
+  type Cluster,
+  formatPath,
+  type KubeObject,
+  type MonitorDeclaration,
+} from '@homelab/core';
 import { testCluster, testComponent, testReferenceClusters } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { promqlProblem } from '../src/promql.js';
@@ -16,20 +22,20 @@ import {
   watched,
 } from './helpers.js';
 
+const WEB_ERRORS: AlertRuleDeclaration = {
+  alert: 'WebErrors',
+  expr: 'sum(rate(http_requests_total{code=~"5.."}[5m])) > $threshold',
+  threshold: { development: 10, staging: 5, production: 1 },
+  for: { development: '1h', staging: '15m', production: '5m' },
+  severity: 'warning',
+  summary: 'The web app answers with server errors.',
+};
+
 const WEB: MonitorDeclaration = {
   name: 'web',
   namespace: 'web',
   target: { kind: 'service', selector: { 'app.kubernetes.io/name': 'web' }, port: 'metrics' },
-  rules: [
-    {
-      alert: 'WebErrors',
-      expr: 'sum(rate(http_requests_total{code=~"5.."}[5m])) > $threshold',
-      threshold: { development: 10, staging: 5, production: 1 },
-      for: { development: '1h', staging: '15m', production: '5m' },
-      severity: 'warning',
-      summary: 'The web app answers with server errors.',
-    },
-  ],
+  rules: [WEB_ERRORS],
   dashboards: [{ name: 'web', title: 'Web', json: { title: 'ignored', panels: [] } }],
 };
 
@@ -158,7 +164,7 @@ describe('monitors from declarations', () => {
     const broken = watched('web', [
       {
         ...WEB,
-        rules: [{ ...(WEB.rules?.[0] as never), expr: 'rate(http_requests_total) > $threshold' }],
+        rules: [{ ...WEB_ERRORS, expr: 'rate(http_requests_total) > $threshold' }],
       },
     ]);
     const errors = issuesOf(runMonitoring({}, [...PROVIDERS, broken]));
@@ -794,7 +800,7 @@ describe('declarations', () => {
 
 describe('a cluster with one node', () => {
   it('warns that Alertmanager replicas share the node when asked for more', () => {
-    const single = [testCluster('solo', 'development', 9)];
+    const single: [Cluster] = [testCluster('solo', 'development', 9)];
     const run = runMonitoring({ alertmanager: { replicas: 2 } }, PROVIDERS, single);
     const objects: KubeObject[] = Object.values(run.manifests('solo'));
     expect(objects.length).toBeGreaterThan(0);
