@@ -44,6 +44,12 @@ const CHARTS: readonly HelmChartPin[] = [
     'https://open-policy-agent.github.io/gatekeeper/charts',
     'Apache-2.0',
   ),
+  chart(
+    'kube-prometheus-stack',
+    '88.5.3',
+    'https://prometheus-community.github.io/helm-charts',
+    'Apache-2.0',
+  ),
 ];
 
 /** Talos machine-config JSON Schemas: one per supported minor, plus the next (refused) one. */
