@@ -143,7 +143,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(record.stdout).toBe('wrote charts/.versions.json\n');
     expect(record.status).toBe(0);
     before = recorded();
-    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'platform']);
+    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'monitoring', 'platform']);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);
@@ -239,6 +239,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
       'argo-cd-0.1.0.tgz',
       'cilium-0.1.1.tgz',
       'index.yaml',
+      'monitoring-0.1.0.tgz',
       'platform-0.1.0.tgz',
     ]);
     const index = read('release/index.yaml');
@@ -246,6 +247,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(indexDigests(index)).toEqual({
       'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
+      'monitoring-0.1.0.tgz': sha256('release/monitoring-0.1.0.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');

@@ -535,18 +535,20 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
       manifests: own.manifests as unknown as Values,
     };
   }
-  // An override of an alert no cluster renders is a typo or a leftover: it would do nothing.
+  // An override of an alert no cluster renders is a typo, or a leftover of a component now
+  // disabled: it does nothing. A warning (fatal with --strict), so disabling a component never
+  // fails the build over its alerts' overrides.
   const reported = new Set<string>();
   for (const { name, path } of overrides) {
     if (rendered.has(name) || reported.has(name)) continue;
     reported.add(name);
     issues.push(
-      error({
+      warning({
         code: 'monitoring-alert-override',
         path,
         value: name,
         message:
-          'overrides an alert that no component declares on any cluster; it would change nothing',
+          'overrides an alert that no component declares on any cluster; it changes nothing',
         expected: `an alert name, one of: ${[...rendered].sort(compareStrings).join(', ')}`,
       }),
     );

@@ -200,16 +200,18 @@ describe('overrides and rules of the definition', () => {
     expect(rulesOf(run.manifests('dev')).has('NodeNotReady')).toBe(true);
   });
 
-  it('refuses an override of an alert nothing declares, with the alerts that exist', () => {
-    const errors = issuesOf(runMonitoring({ alerts: { NodeNotReadyy: { for: '1m' } } }));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({
-      code: 'monitoring-alert-override',
+  it('warns about an override of an alert nothing declares, with the alerts that exist', () => {
+    const run = runMonitoring({ alerts: { NodeNotReadyy: { for: '1m' } } });
+    expect(issuesOf(run)).toEqual([]);
+    const warnings = issuesOf(run, 'warning').filter(
+      (issue) => issue.code === 'monitoring-alert-override',
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
       path: ['clusters', 0, 'components', 'monitoring', 'alerts', 'NodeNotReadyy'],
-      message:
-        'overrides an alert that no component declares on any cluster; it would change nothing',
+      message: 'overrides an alert that no component declares on any cluster; it changes nothing',
     });
-    expect(errors[0]?.expected).toContain('NodeNotReady');
+    expect(warnings[0]?.expected).toContain('NodeNotReady');
   });
 
   it('renders the rules of the definition in their own PrometheusRule', () => {
