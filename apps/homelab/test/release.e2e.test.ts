@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 /** The lines of stderr that are not warnings (the reference platform warns until its secrets and SSO providers exist). */
 function errorLines(stderr: string): string[] {
@@ -120,6 +121,8 @@ beforeAll(() => {
     recursive: true,
     filter: (source) => !source.includes('node_modules') && !source.endsWith('.versions.json'),
   });
+  // The archives carry the vendored upstream charts their Chart.yaml depends on.
+  cpSync(join(repo, 'vendor'), join(scratch, 'vendor'), { recursive: true });
   mkdirSync(join(scratch, '.changeset'));
   copyFileSync(join(repo, '.changeset/config.json'), join(scratch, '.changeset/config.json'));
   mkdirSync(join(scratch, 'apps/homelab'), { recursive: true });
@@ -263,6 +266,13 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(files).toContain('cilium/Chart.yaml');
     expect(files).toContain('cilium/values.yaml');
     expect(files.every((file) => file.startsWith('cilium/'))).toBe(true);
+    // `helm install` of the archive alone needs the upstream chart inside it.
+    const chartYaml = parse(read('charts/cilium/Chart.yaml')) as {
+      dependencies: { name: string; version: string }[];
+    };
+    const upstream = chartYaml.dependencies.find(({ name }) => name === 'cilium')?.version;
+    expect(upstream).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(files).toContain(`cilium/charts/cilium-${upstream}.tgz`);
     expect(files.filter((file) => /(^|\/)(package\.json|CHANGELOG\.md)$/.test(file))).toEqual([]);
     const tar = gunzipSync(readFileSync(join(scratch, 'release/cilium-0.1.1.tgz')));
     expect(tar.toString('latin1')).toContain('\nversion: 0.1.1\n');

@@ -297,7 +297,7 @@ describe('assembleApplications', () => {
     expect(dev.byName.get('dev-longhorn')?.spec.source).toMatchObject({ targetRevision: 'main' });
   });
 
-  it('installs a CRD bundle from its pinned source, server-side, without managing a namespace', () => {
+  it('installs a CRD bundle from its pinned source, server-side, never pruned or cascaded, without managing a namespace', () => {
     const { byName } = reference.render('dev');
     const crds = byName.get('dev-gateway-api-crds');
     expect(crds?.spec.source).toEqual(GATEWAY_API_CRDS.source);
@@ -305,7 +305,12 @@ describe('assembleApplications', () => {
       server: 'https://kubernetes.default.svc',
       namespace: 'kube-system',
     });
-    expect(syncPolicyOf(crds).syncOptions).toEqual(['ServerSideApply=true']);
+    expect(syncPolicyOf(crds).syncOptions).toEqual([
+      'ServerSideApply=true',
+      'Prune=false',
+      'Delete=false',
+    ]);
+    expect(crds?.metadata.finalizers).toBeUndefined();
   });
 
   it('sets sync policy, finalizer, Pod Security labels and ignoreDifferences from the descriptors and the profile', () => {

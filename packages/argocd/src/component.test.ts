@@ -166,7 +166,7 @@ describe('charts/argo-cd', () => {
       [dev, staging, small as typeof prod],
       { environments: { production: { replicas: 2 } } },
     );
-    expect(values('prod')['redis-ha']).toEqual({
+    expect(values('prod')['redis-ha']).toMatchObject({
       enabled: true,
       hardAntiAffinity: false,
       haproxy: { hardAntiAffinity: false },
@@ -179,9 +179,10 @@ describe('charts/argo-cd', () => {
     expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
   });
 
-  it('makes everyone read-only by default and maps the definition groups to roles', () => {
+  it('gives no role by default and maps the definition groups to roles', () => {
     const rbac = run(OIDC).values('prod').configs.rbac;
-    expect(rbac['policy.default']).toBe('role:readonly');
+    // Upstream's default: a user in no listed group gets nothing, so readonlyGroups means something.
+    expect(rbac['policy.default']).toBe('');
     expect(rbac['policy.csv']).toBe(
       'g, platform-admins, role:admin\ng, developers, role:readonly\n',
     );

@@ -16,6 +16,7 @@ import type {
   PeerContribution,
   RenderCluster,
   RenderInput,
+  ResourceBase,
   Values,
 } from '@homelab/core';
 import {
@@ -25,6 +26,7 @@ import {
   shellQuote,
   toYaml,
   warning,
+  workloadResources,
 } from '@homelab/core';
 import { argocdMonitors } from './monitors.js';
 import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClient } from './oidc.js';
@@ -120,7 +122,9 @@ function baseValues(): Values {
           'server.insecure': 'true',
         },
         rbac: {
-          'policy.default': 'role:readonly',
+          // Upstream's default: no role for users no group maps. With `role:readonly` here
+          // every SSO user could read everything and `readonlyGroups` would mean nothing.
+          'policy.default': '',
           scopes: '[groups]',
         },
       },
@@ -129,15 +133,41 @@ function baseValues(): Values {
 }
 
 /** Environment layer: the chart's HA recipe, scaled by the profile. */
+/** Base requests of Argo CD's workloads; the environment profile scales them. */
+const RESOURCES: { readonly [workload: string]: ResourceBase } = {
+  controller: { cpu: '250m', memory: '512Mi' },
+  server: { cpu: '50m', memory: '128Mi' },
+  repoServer: { cpu: '100m', memory: '256Mi' },
+  applicationSet: { cpu: '25m', memory: '64Mi' },
+  notifications: { cpu: '25m', memory: '64Mi' },
+  redis: { cpu: '50m', memory: '64Mi' },
+  haproxy: { cpu: '25m', memory: '64Mi' },
+  sentinel: { cpu: '25m', memory: '32Mi' },
+};
+
 function environmentValues(profile: EnvironmentProfile): Values {
+  const resources = (name: string): Values =>
+    workloadResources(profile, RESOURCES[name] as ResourceBase);
   const replicated: Values = { replicas: profile.replicas };
   if (profile.podDisruptionBudget) replicated.pdb = { enabled: true, maxUnavailable: 1 };
+  const redisHa = usesRedisHa(profile);
   const values: Values = {
     // One controller: more replicas only shard clusters, and each cluster has its own Argo CD.
-    controller: { replicas: 1 },
-    'redis-ha': { enabled: usesRedisHa(profile) },
+    controller: { replicas: 1, resources: resources('controller') },
+    notifications: { resources: resources('notifications') },
+    'redis-ha': redisHa
+      ? {
+          enabled: true,
+          redis: { resources: resources('redis') },
+          sentinel: { resources: resources('sentinel') },
+          haproxy: { resources: resources('haproxy') },
+        }
+      : { enabled: false },
   };
-  for (const workload of WORKLOADS) values[workload.key] = { ...replicated };
+  if (!redisHa) values.redis = { resources: resources('redis') };
+  for (const workload of WORKLOADS) {
+    values[workload.key] = { ...replicated, resources: resources(workload.key) };
+  }
   return { [ARGOCD_CHART_NAME]: values };
 }
 

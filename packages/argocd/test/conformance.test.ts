@@ -1,9 +1,10 @@
 // Every key set under `argo-cd` in every layer of charts/argo-cd exists in the pinned upstream
 // chart's values.yaml (vendored archive), or sits under a map the chart passes through as is.
 import type { AnyComponent, ChartSpec, Cluster, PlatformDefinition, Values } from '@homelab/core';
-import { parseYaml } from '@homelab/core';
+import { mergeValues, parseYaml } from '@homelab/core';
 import {
   readVendoredChartFile,
+  readVendoredSubchartFile,
   testComponent,
   testDefinition,
   testReferenceClusters,
@@ -14,9 +15,17 @@ import { describe, expect, it } from 'vitest';
 import { argocdComponent } from '../src/component.js';
 import { ARGOCD_CHART } from '../src/versions.js';
 
-const upstream = parseYaml(
+/** The chart's values with its redis-ha dependency's under `redis-ha` (Helm's subchart rule). */
+const parent = parseYaml(
   readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
 ) as Values;
+const redisHa = parseYaml(
+  readVendoredSubchartFile('argo-cd', ARGOCD_CHART.version, 'redis-ha', '4.38.0', 'values.yaml'),
+) as Values;
+const upstream: Values = {
+  ...parent,
+  'redis-ha': mergeValues(redisHa, (parent['redis-ha'] as Values | undefined) ?? {}),
+};
 
 /**
  * Maps whose keys the chart copies verbatim into a ConfigMap, as its values.yaml says

@@ -54,6 +54,7 @@ import {
   commonValues,
   operatorValues,
   resolveRollout,
+  resourceValues,
   UPSTREAM_OPERATOR_ROLLING_UPDATE,
   valuesBeyond,
 } from './values.js';
@@ -61,6 +62,7 @@ import {
   CILIUM_RELEASES,
   CILIUM_REPOSITORY,
   CILIUM_UPSTREAM,
+  CILIUM_VERSIONS,
   type CiliumVersion,
   GATEWAY_API_VERSION,
 } from './versions.js';
@@ -94,39 +96,74 @@ const GENERATED_CERTIFICATE_SECRETS = [
   'hubble-server-certs',
 ];
 
-/** The Gateway API CRD bundle (standard channel) Cilium needs before it starts. */
+/** The Gateway API CRD bundles Cilium needs before it starts: the standard channel, and TLSRoute. */
 export const GATEWAY_API_CRDS = 'gateway-api-crds';
+export const GATEWAY_API_TLSROUTE_CRD = 'gateway-api-tlsroute-crd';
 const GATEWAY_API_REPOSITORY = 'https://github.com/kubernetes-sigs/gateway-api';
-const GATEWAY_API_KINDS = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
 
-function gatewayApiBundle(tag: string): CrdBundle {
+function minorOf(tag: string): [number, number] {
+  const [major = 0, minor = 0] = tag.replace(/^v/, '').split('.').map(Number);
+  return [major, minor];
+}
+
+function atLeast(tag: string, major: number, minor: number): boolean {
+  const [a, b] = minorOf(tag);
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * The standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, and
+ * BackendTLSPolicy from v1.4) and the experimental TLSRoute CRD: Cilium's operator looks for all of
+ * them once, when it starts, and keeps Gateway API support off until restarted if one is missing.
+ */
+function gatewayApiBundles(tag: string): CrdBundle[] {
+  const kinds = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
+  if (atLeast(tag, 1, 4)) kinds.push('BackendTLSPolicy');
   const clusterResources: GroupKind[] = [
     { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
   ];
   // From v1.5.0 the standard channel also ships the safe-upgrades ValidatingAdmissionPolicy.
-  const [major = 0, minor = 0] = tag.replace(/^v/, '').split('.').map(Number);
-  if (major > 1 || (major === 1 && minor >= 5)) {
+  if (atLeast(tag, 1, 5)) {
     clusterResources.push(
       { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
       { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
     );
   }
-  return {
-    name: GATEWAY_API_CRDS,
-    description: `Gateway API ${tag} CRDs (standard channel)`,
-    version: tag,
-    source: {
-      repoURL: GATEWAY_API_REPOSITORY,
-      path: 'config/crd/standard',
-      targetRevision: tag,
-      directory: { recurse: false },
+  const tlsRoutes = 'gateway.networking.k8s.io_tlsroutes.yaml';
+  return [
+    {
+      name: GATEWAY_API_CRDS,
+      description: `Gateway API ${tag} CRDs (standard channel)`,
+      version: tag,
+      source: {
+        repoURL: GATEWAY_API_REPOSITORY,
+        path: 'config/crd/standard',
+        targetRevision: tag,
+        directory: { recurse: false },
+      },
+      kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
+      clusterResources,
+      install: [
+        `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+      ],
     },
-    kinds: GATEWAY_API_KINDS.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
-    clusterResources,
-    install: [
-      `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${tag}/standard-install.yaml`,
-    ],
-  };
+    {
+      name: GATEWAY_API_TLSROUTE_CRD,
+      description: `Gateway API ${tag} TLSRoute CRD (experimental channel)`,
+      version: tag,
+      source: {
+        repoURL: GATEWAY_API_REPOSITORY,
+        path: 'config/crd/experimental',
+        targetRevision: tag,
+        directory: { recurse: false, include: tlsRoutes },
+      },
+      kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
+      clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
+      install: [
+        `kubectl apply --server-side -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${shellQuote(tag)}/config/crd/experimental/${tlsRoutes}`,
+      ],
+    },
+  ];
 }
 
 type Settings = CiliumSettings;
@@ -270,6 +307,26 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
   return issues;
 }
 
+/** The cluster's Kubernetes minor within the range the Cilium release is e2e-tested on. */
+function kubernetesIssues(cluster: ResolvedCluster, version: CiliumVersion): Issue[] {
+  const [low, high] = CILIUM_RELEASES[version].kubernetes;
+  const minor = Number(/^1\.(\d+)\./.exec(cluster.kubernetesVersion)?.[1]);
+  if (minor >= low && minor <= high) return [];
+  const fitting = CILIUM_VERSIONS.filter((candidate) => {
+    const [from, to] = CILIUM_RELEASES[candidate].kubernetes;
+    return minor >= from && minor <= to;
+  });
+  return [
+    error({
+      code: 'cilium-kubernetes-version',
+      path: ['clusters', cluster.index, 'kubernetes', 'version'],
+      value: cluster.kubernetesVersion,
+      message: `is outside what Cilium ${version} is tested on (Kubernetes 1.${low} to 1.${high})`,
+      expected: `Kubernetes 1.${low} to 1.${high}${fitting.length > 0 ? `, or components.cilium.version ${fitting.join(' or ')} (it supports 1.${minor})` : ''}`,
+    }),
+  ];
+}
+
 function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSettings): GroupKind[] {
   const out: GroupKind[] = [
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
@@ -349,6 +406,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   }
   issues.push(...announcementIssues(cluster, settings));
   const release = CILIUM_RELEASES[settings.version];
+  issues.push(...kubernetesIssues(cluster, settings.version));
   const chart = 'charts/cilium';
   const first = cluster.controlPlanes[0];
   return {
@@ -372,7 +430,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         ],
       },
     ],
-    ...(settings.gatewayApi ? { crds: [gatewayApiBundle(release.gatewayApiVersion)] } : {}),
+    ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,
     monitors: ciliumMonitors(cluster),
     facts: {
@@ -431,6 +489,12 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
       ].join('\n'),
     },
   ];
+}
+
+/** The resource values with the operator's HA values added (kept as they are: nulls delete upstream keys). */
+function withOperator(resources: Values, operator: Values): Values {
+  const own = (resources.operator as Values | undefined) ?? {};
+  return { ...resources, operator: { ...own, ...operator } };
 }
 
 /**
@@ -496,7 +560,10 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     issues.push(...operator.issues);
     perCluster.push({
       cluster: entry.cluster,
-      operator: { [CILIUM_VALUES_KEY]: { operator: operator.values } },
+      // What may vary by environment: the operator's HA plan and every workload's resources.
+      operator: {
+        [CILIUM_VALUES_KEY]: withOperator(resourceValues(entry.cluster.profile), operator.values),
+      },
       facts: { [CILIUM_VALUES_KEY]: clusterFactValues(entry.cluster, settings) },
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
       manifests: clusterManifests(entry.cluster, settings) as unknown as Values,

@@ -2,7 +2,15 @@
 // key (Helm's subchart rule). Nulls, which delete an upstream default, appear only in the env and
 // cluster layers: those are `-f` value files, where Helm honours a null for a subchart key; a
 // null in a parent chart's own values.yaml is not reliably passed on (helm/helm#10812, #32132).
-import type { HaPlan, JsonValue, ResolvedCluster, Values } from '@homelab/core';
+import {
+  type EnvironmentProfile,
+  type HaPlan,
+  type JsonValue,
+  type ResolvedCluster,
+  type ResourceBase,
+  type Values,
+  workloadResources,
+} from '@homelab/core';
 import { KUBE_PRISM_PORT } from './constants.js';
 import { ciliumDefaults, type ResolvedCiliumSettings } from './settings.js';
 import { CILIUM_RELEASES, type CiliumVersion } from './versions.js';
@@ -32,6 +40,9 @@ export function baseValues(version: CiliumVersion): Values {
   return {
     [CILIUM_VALUES_KEY]: {
       ipam: { mode: 'kubernetes' },
+      // A config change synced from Git restarts the pods that read it; without these the
+      // ConfigMap changes and the Application is Healthy while the agents keep the old config.
+      rollOutCiliumPods: true,
       kubeProxyReplacement: true,
       k8sServiceHost: 'localhost',
       k8sServicePort: KUBE_PRISM_PORT,
@@ -48,10 +59,13 @@ export function baseValues(version: CiliumVersion): Values {
         enableAppProtocol: true,
         gatewayClass: { create: 'true' },
       },
+      // Operator metrics behind its headless Service (see `prometheus` below).
+      operator: { rollOutPods: true, prometheus: { enabled: true, metricsService: true } },
+      envoy: { rollOutPods: true },
       hubble: {
         enabled: true,
-        relay: { enabled: ciliumDefaults.hubble.relay },
-        ui: { enabled: ciliumDefaults.hubble.ui },
+        relay: { enabled: ciliumDefaults.hubble.relay, rollOutPods: true },
+        ui: { enabled: ciliumDefaults.hubble.ui, rollOutPods: true },
         tls: { auto: { enabled: true, method: 'cronJob' } },
         metrics: { enabled: [...HUBBLE_METRICS] },
       },
@@ -59,7 +73,6 @@ export function baseValues(version: CiliumVersion): Values {
       // provider's ServiceMonitors select (monitors.ts); never the chart's own ServiceMonitors:
       // Cilium is installed before the Prometheus Operator CRDs exist.
       prometheus: { enabled: true, metricsService: true },
-      operator: { prometheus: { enabled: true, metricsService: true } },
     },
   };
 }
@@ -211,4 +224,28 @@ export function valuesBeyond(full: Values, common: Values): Values {
     }
   }
   return out;
+}
+
+/** Base requests of Cilium's workloads; the environment profile scales them. */
+const RESOURCES: { readonly [workload: string]: ResourceBase } = {
+  agent: { cpu: '100m', memory: '256Mi' },
+  operator: { cpu: '25m', memory: '128Mi' },
+  envoy: { cpu: '50m', memory: '128Mi' },
+  relay: { cpu: '25m', memory: '64Mi' },
+  uiFrontend: { cpu: '10m', memory: '32Mi' },
+  uiBackend: { cpu: '10m', memory: '64Mi' },
+};
+
+/** Requests and memory limits of every Cilium workload we configure, for the cluster's profile. */
+export function resourceValues(profile: EnvironmentProfile): Values {
+  const r = (name: string): Values => workloadResources(profile, RESOURCES[name] as ResourceBase);
+  return {
+    resources: r('agent'),
+    operator: { resources: r('operator') },
+    envoy: { resources: r('envoy') },
+    hubble: {
+      relay: { resources: r('relay') },
+      ui: { frontend: { resources: r('uiFrontend') }, backend: { resources: r('uiBackend') } },
+    },
+  };
 }

@@ -9,13 +9,13 @@ import type { CiliumSettings } from './generated/settings.js';
 export type CiliumVersion = NonNullable<CiliumSettings['version']>;
 
 // renovate: datasource=helm depName=cilium registryUrl=https://helm.cilium.io
-export const CILIUM_CHART_VERSION = '1.18.12' satisfies CiliumVersion;
+export const CILIUM_CHART_VERSION = '1.19.6' satisfies CiliumVersion;
 
 /** Where the upstream chart comes from (the wrapper chart's dependency). */
 export const CILIUM_REPOSITORY = 'https://helm.cilium.io';
 
 // renovate: datasource=github-releases depName=kubernetes-sigs/gateway-api
-export const GATEWAY_API_VERSION = 'v1.3.0';
+export const GATEWAY_API_VERSION = 'v1.4.1';
 
 /** What differs between the supported Cilium releases. */
 export interface CiliumRelease {
@@ -23,15 +23,21 @@ export interface CiliumRelease {
   /** Upstream application version (the chart's appVersion). */
   readonly appVersion: string;
   /**
-   * Gateway API release (standard channel) whose CRDs this Cilium release needs installed
-   * before it starts: Cilium 1.18 was built and conformance-tested against v1.3.0; Cilium 1.20
-   * requires v1.6.1 at least (its upgrade notes: TLSRoute moved to v1).
+   * Gateway API release whose CRDs (standard channel, plus the experimental TLSRoute the operator
+   * also looks for) this Cilium release needs installed before it starts: Cilium 1.18 implements
+   * v1.3.0, 1.19 v1.4.1; Cilium 1.20 requires v1.6.1 at least (its upgrade notes: TLSRoute moved
+   * to v1; that bundle is not vendored yet).
    */
   readonly gatewayApiVersion: string;
   /**
+   * Kubernetes minors the release is e2e-tested on (Cilium's "Kubernetes Compatibility" page of
+   * that release: 1.18 lists 1.30–1.33, 1.19 lists 1.32–1.35). Outside it the build refuses.
+   */
+  readonly kubernetes: readonly [number, number];
+  /**
    * `securityContext.capabilities.ciliumAgent` on Talos: the chart's default list without
    * SYS_MODULE (Talos does not let workloads load kernel modules; Talos guide "Deploying Cilium
-   * CNI"). 1.20 adds SYSLOG to the default list.
+   * CNI"). 1.19 adds SYSLOG to the default list.
    */
   readonly ciliumAgentCapabilities: readonly string[];
   /** `securityContext.capabilities.cleanCiliumState` on Talos: the default without SYS_MODULE. */
@@ -59,14 +65,24 @@ export const CILIUM_RELEASES: { readonly [V in CiliumVersion]: CiliumRelease } =
   '1.18.12': {
     chartVersion: '1.18.12',
     appVersion: '1.18.12',
-    gatewayApiVersion: GATEWAY_API_VERSION,
+    gatewayApiVersion: 'v1.3.0',
+    kubernetes: [30, 33],
     ciliumAgentCapabilities: TALOS_AGENT_CAPABILITIES_1_18,
+    cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
+  },
+  '1.19.6': {
+    chartVersion: '1.19.6',
+    appVersion: '1.19.6',
+    gatewayApiVersion: GATEWAY_API_VERSION,
+    kubernetes: [32, 35],
+    ciliumAgentCapabilities: [...TALOS_AGENT_CAPABILITIES_1_18, 'SYSLOG'],
     cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
   },
   '1.20.0': {
     chartVersion: '1.20.0',
     appVersion: '1.20.0',
     gatewayApiVersion: 'v1.6.1',
+    kubernetes: [33, 36],
     ciliumAgentCapabilities: [...TALOS_AGENT_CAPABILITIES_1_18, 'SYSLOG'],
     cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
   },
@@ -104,14 +120,18 @@ const DATREE_CRDS =
   'https://raw.githubusercontent.com/datreeio/CRDs-catalog/ea03cc2abb64ddc0a927c1e3d48a3d0abf66a3de/cilium.io';
 const GATEWAY_API_RAW = 'https://raw.githubusercontent.com/kubernetes-sigs/gateway-api';
 
-/** Standard-channel CRD files of a Gateway API release (the bundle Cilium needs first). */
-const GATEWAY_API_STANDARD = [
-  'gatewayclasses',
-  'gateways',
-  'grpcroutes',
-  'httproutes',
-  'referencegrants',
-] as const;
+/** Standard-channel CRD files of the Gateway API releases Cilium needs first (vendored). */
+const GATEWAY_API_STANDARD: { readonly [tag: string]: readonly string[] } = {
+  'v1.3.0': ['gatewayclasses', 'gateways', 'grpcroutes', 'httproutes', 'referencegrants'],
+  'v1.4.1': [
+    'backendtlspolicies',
+    'gatewayclasses',
+    'gateways',
+    'grpcroutes',
+    'httproutes',
+    'referencegrants',
+  ],
+};
 
 /**
  * The upstream artifacts @homelab/cilium pins (`homelab vendor sync` fetches them): the chart of
@@ -129,9 +149,10 @@ export const CILIUM_UPSTREAM: readonly UpstreamPin[] = [
     }),
   ),
   ...[...new Set(CILIUM_VERSIONS.map((version) => CILIUM_RELEASES[version].gatewayApiVersion))]
-    .filter((tag) => tag === GATEWAY_API_VERSION)
+    // v1.6.1 (Cilium 1.20) is not in the offline mirror yet: its bundle installs from upstream.
+    .filter((tag) => tag in GATEWAY_API_STANDARD)
     .flatMap((tag): UpstreamPin[] => [
-      ...GATEWAY_API_STANDARD.map(
+      ...(GATEWAY_API_STANDARD[tag] ?? []).map(
         (name): UpstreamPin => ({
           kind: 'file',
           path: `crds/gateway-api/${tag}/standard/gateway.networking.k8s.io_${name}.yaml`,

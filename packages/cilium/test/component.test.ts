@@ -70,20 +70,42 @@ describe('capabilities', () => {
     expect(declared.staging?.crds).toEqual([
       {
         name: 'gateway-api-crds',
-        description: 'Gateway API v1.3.0 CRDs (standard channel)',
-        version: 'v1.3.0',
+        description: 'Gateway API v1.4.1 CRDs (standard channel)',
+        version: 'v1.4.1',
         source: {
           repoURL: 'https://github.com/kubernetes-sigs/gateway-api',
           path: 'config/crd/standard',
-          targetRevision: 'v1.3.0',
+          targetRevision: 'v1.4.1',
           directory: { recurse: false },
         },
-        kinds: ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'].map(
-          (kind) => ({ group: 'gateway.networking.k8s.io', kind }),
-        ),
+        kinds: [
+          'GatewayClass',
+          'Gateway',
+          'GRPCRoute',
+          'HTTPRoute',
+          'ReferenceGrant',
+          'BackendTLSPolicy',
+        ].map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
         clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
         install: [
-          'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml',
+          'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.1/standard-install.yaml',
+        ],
+      },
+      // The operator also looks for TLSRoute (experimental channel) when it starts.
+      {
+        name: 'gateway-api-tlsroute-crd',
+        description: 'Gateway API v1.4.1 TLSRoute CRD (experimental channel)',
+        version: 'v1.4.1',
+        source: {
+          repoURL: 'https://github.com/kubernetes-sigs/gateway-api',
+          path: 'config/crd/experimental',
+          targetRevision: 'v1.4.1',
+          directory: { recurse: false, include: 'gateway.networking.k8s.io_tlsroutes.yaml' },
+        },
+        kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
+        clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
+        install: [
+          'kubectl apply --server-side -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.4.1/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml',
         ],
       },
     ]);
@@ -107,7 +129,7 @@ describe('capabilities', () => {
       cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
       'gateway-class': {
         name: 'cilium',
-        gatewayApiVersion: 'v1.3.0',
+        gatewayApiVersion: 'v1.4.1',
         staticAddresses: false,
         forwardAuth: false,
       },
@@ -130,7 +152,10 @@ describe('capabilities', () => {
     );
     expect(d.dev?.crds).toBeUndefined();
     expect(Object.keys(d.dev?.facts ?? {})).toEqual(['cni']);
-    expect(d.staging?.crds?.map((bundle) => bundle.name)).toEqual(['gateway-api-crds']);
+    expect(d.staging?.crds?.map((bundle) => bundle.name)).toEqual([
+      'gateway-api-crds',
+      'gateway-api-tlsroute-crd',
+    ]);
     expect(Object.keys(components.clusters[0]?.facts ?? {})).toEqual(['cni']);
     expect(Object.keys(components.clusters[1]?.facts ?? {}).sort()).toEqual([
       'cni',

@@ -11,7 +11,7 @@ import {
 } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
-import { CILIUM_VERSIONS } from '../src/versions.js';
+import { CILIUM_RELEASES, CILIUM_VERSIONS } from '../src/versions.js';
 import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
 const upstream = (version: string): { values: Values; schema: AnyJson } => ({
@@ -19,12 +19,21 @@ const upstream = (version: string): { values: Values; schema: AnyJson } => ({
   schema: JSON.parse(readVendoredChartFile('cilium', version, 'values.schema.json')),
 });
 
+/** A Kubernetes version each release is tested on (Cilium's compatibility page of the release). */
+function kubernetesFor(version: string | undefined): string {
+  if (version === undefined) return '1.34.4';
+  const [low] = CILIUM_RELEASES[version as keyof typeof CILIUM_RELEASES].kubernetes;
+  return `1.${low + 1}.2`;
+}
+
 /** The reference fleet plus a cluster with every optional feature switched the other way. */
 function fleet(version?: string) {
+  const kubernetes = { version: kubernetesFor(version) };
   return testDefinition(
     [
-      ...referenceClusters(),
+      ...referenceClusters().map((cluster) => ({ ...cluster, kubernetes })),
       testCluster('edge', 'staging', 5, {
+        kubernetes,
         nodes: testNodes('edge', 5, 2) as AnyJson,
         network: testNetwork(5, { loadBalancerPools: [{ name: 'v6', cidr: 'fd00:5::/120' }] }),
         components: { cilium: { gatewayApi: false, hubble: { relay: false, ui: false } } },
@@ -85,9 +94,9 @@ describe('the key check', () => {
       operator: { ...ours.operator, replica: 2 },
       hubble: { ...ours.hubble, relay: { enabeld: true } },
     };
-    expect(unknownValueKeys(values, upstreamValues, schema)).toEqual([
-      'operator.replica',
+    expect(unknownValueKeys(values, upstreamValues, schema).sort()).toEqual([
       'hubble.relay.enabeld',
+      'operator.replica',
     ]);
   });
 

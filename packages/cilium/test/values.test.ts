@@ -7,7 +7,6 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { KUBE_PRISM_PORT } from '../src/constants.js';
-import { HUBBLE_METRICS } from '../src/values.js';
 import { CILIUM_RELEASES } from '../src/versions.js';
 import { type AnyJson, referenceClusters, runCilium } from './helpers.js';
 
@@ -155,21 +154,21 @@ describe('Talos-correct base values', () => {
         ...rest,
       ]),
     );
-    expect([r.dev?.values.cilium, r.staging?.values.cilium].map((v: AnyJson) => v.hubble)).toEqual([
+    expect(
+      [r.dev?.values.cilium, r.staging?.values.cilium].map((v: AnyJson) => ({
+        enabled: v.hubble.enabled,
+        relay: v.hubble.relay.enabled,
+        ui: v.hubble.ui.enabled,
+        tls: v.hubble.tls,
+      })),
+    ).toEqual([
       {
         enabled: true,
-        relay: { enabled: false },
-        ui: { enabled: false },
+        relay: false,
+        ui: false,
         tls: { auto: { enabled: true, method: 'cronJob' } },
-        metrics: { enabled: [...HUBBLE_METRICS] },
       },
-      {
-        enabled: true,
-        relay: { enabled: true },
-        ui: { enabled: true },
-        tls: { auto: { enabled: true, method: 'cronJob' } },
-        metrics: { enabled: [...HUBBLE_METRICS] },
-      },
+      { enabled: true, relay: true, ui: true, tls: { auto: { enabled: true, method: 'cronJob' } } },
     ]);
   });
 
@@ -191,5 +190,66 @@ describe('Talos-correct base values', () => {
       // The Prometheus Operator CRDs come after Cilium: the chart's own ServiceMonitors stay off.
       expect(values.prometheus.serviceMonitor).toBeUndefined();
     }
+  });
+});
+
+describe('issue 9: versions, roll-outs, resources', () => {
+  test('every workload reading Cilium config rolls out when it changes (broken: the agents keep the old config)', () => {
+    const base = output.chart?.values.cilium as AnyJson;
+    expect([
+      base.rollOutCiliumPods,
+      base.operator.rollOutPods,
+      base.envoy.rollOutPods,
+      base.hubble.relay.rollOutPods,
+      base.hubble.ui.rollOutPods,
+    ]).toEqual([true, true, true, true, true]);
+  });
+
+  test('every workload gets requests and a memory limit, scaled by the profile (production twice development)', () => {
+    const dev = cilium('dev');
+    const prod = cilium('prod');
+    expect(dev.resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { memory: '512Mi' },
+    });
+    expect(prod.resources).toEqual({
+      requests: { cpu: '200m', memory: '512Mi' },
+      limits: { memory: '1024Mi' },
+    });
+    for (const values of [dev, prod]) {
+      for (const workload of [
+        values.operator,
+        values.envoy,
+        values.hubble.relay,
+        values.hubble.ui.frontend,
+        values.hubble.ui.backend,
+      ]) {
+        expect(Object.keys(workload.resources.requests).sort()).toEqual(['cpu', 'memory']);
+        expect(Object.keys(workload.resources.limits)).toEqual(['memory']);
+      }
+    }
+  });
+
+  test('refuses a Cilium release on a Kubernetes version it is not tested on, naming the range and what fits', () => {
+    const { issues } = runCilium(
+      testDefinition(
+        referenceClusters().map((cluster) => ({ ...cluster, kubernetes: { version: '1.34.4' } })),
+        { components: { cilium: { version: '1.18.12' } } },
+      ),
+    );
+    const versionIssues = issues.filter((issue) => issue.code === 'cilium-kubernetes-version');
+    expect(versionIssues).toHaveLength(3);
+    expect(versionIssues[0]).toMatchObject({
+      path: ['clusters', 0, 'kubernetes', 'version'],
+      value: '1.34.4',
+      message: 'is outside what Cilium 1.18.12 is tested on (Kubernetes 1.30 to 1.33)',
+      expected:
+        'Kubernetes 1.30 to 1.33, or components.cilium.version 1.19.6 or 1.20.0 (it supports 1.34)',
+    });
+  });
+
+  test('the default release fits the reference Kubernetes 1.34', () => {
+    expect(output.chart?.dependency?.version).toBe('1.19.6');
+    expect(CILIUM_RELEASES['1.19.6'].kubernetes).toEqual([32, 35]);
   });
 });

@@ -40,7 +40,13 @@ export function chartPackageJson(chart: string): string {
   return `${JSON.stringify(content, null, 2)}\n`;
 }
 
-/** Lines of every chart's .helmignore after the generated-by line. */
+/**
+ * Lines of every chart's .helmignore after the generated-by line. Never `*.tgz`: Helm applies
+ * .helmignore to `charts/<dependency>-<version>.tgz` as well (pkg/chart/loader `LoadDir`), so a
+ * `*.tgz` rule drops the upstream chart that `helm dependency build` put there and every
+ * `helm install` or Argo CD sync fails with "found in Chart.yaml, but missing in charts/
+ * directory". `Chart.lock` and `charts/` stay in the package: they are the dependency.
+ */
 const HELMIGNORE = [
   '# Files changesets and pnpm own: not part of the packaged chart.',
   'package.json',
@@ -57,7 +63,6 @@ const HELMIGNORE = [
   '*~',
   '.idea/',
   '.vscode/',
-  '*.tgz',
 ];
 
 /**

@@ -105,12 +105,27 @@ export {
   modelClassValidator,
   validateObjects,
 } from './output-validate.js';
+export type {
+  EnforcedPodSecurity,
+  PodMetadata,
+  PodSecurityCheckId,
+  PodSecurityViolation,
+  PodSpec,
+  PodTemplate,
+} from './pod-security.js';
+export {
+  enforcedPodSecurity,
+  POD_SECURITY_LATEST_VERSION,
+  podSecurityViolations,
+  podTemplateOf,
+} from './pod-security.js';
 export { positionIssues } from './positions.js';
 export {
   checkHaInvariants,
   environmentProfiles,
   HOSTNAME_TOPOLOGY_KEY,
   haPlan,
+  workloadResources,
 } from './profiles.js';
 export { DEFAULT_INTERFACE, resolvePlatform } from './resolve.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
@@ -148,6 +163,7 @@ export type {
   ResolvedCluster,
   ResolvedNode,
   ResolvedPlatform,
+  ResourceBase,
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';

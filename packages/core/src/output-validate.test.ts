@@ -99,6 +99,54 @@ describe('validateObjects with core kinds', () => {
     ]);
   });
 
+  it('checks a Pod (what Helm test hooks render) against its schema', () => {
+    const pod = (containers: unknown): KubeObject =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 't' },
+        spec: { containers },
+      }) as KubeObject;
+    const issues = validateObjects(
+      [
+        { source: 'ok', object: pod([{ name: 'c', image: 'busybox:1' }]) },
+        { source: 'bad', object: pod([{ name: 'c', image: 'busybox:1', ports: 80 }]) },
+      ],
+      core,
+    );
+    expect(issues.map((issue) => issue.output)).toEqual(['bad.spec.containers[0].ports']);
+  });
+
+  it('checks a CustomResourceDefinition (what charts render with --include-crds) against its schema', () => {
+    const crd = (scope: unknown): KubeObject =>
+      ({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.com' },
+        spec: {
+          group: 'example.com',
+          names: { kind: 'Widget', plural: 'widgets' },
+          scope,
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object' } },
+            },
+          ],
+        },
+      }) as KubeObject;
+    const issues = validateObjects(
+      [
+        { source: 'ok', object: crd('Namespaced') },
+        { source: 'bad', object: crd(7) },
+      ],
+      core,
+    );
+    expect(issues.map((issue) => issue.output)).toEqual(['bad.spec.scope']);
+  });
+
   it('refuses an object no validator knows', () => {
     const issues = validateObjects(
       [

@@ -121,6 +121,7 @@ const MODEL_KINDS: readonly (readonly [
   ['v1', 'ConfigMap', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap')],
   ['v1', 'LimitRange', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange')],
   ['v1', 'Namespace', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Namespace')],
+  ['v1', 'Pod', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Pod')],
   [
     'v1',
     'PersistentVolumeClaim',
@@ -132,6 +133,7 @@ const MODEL_KINDS: readonly (readonly [
   ['v1', 'ServiceAccount', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount')],
   ['apps/v1', 'DaemonSet', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet')],
   ['apps/v1', 'Deployment', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1Deployment')],
+  ['apps/v1', 'ReplicaSet', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1ReplicaSet')],
   ['apps/v1', 'StatefulSet', () => import('kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet')],
   ['batch/v1', 'CronJob', () => import('kubernetes-models/_schemas/IoK8sApiBatchV1CronJob')],
   ['batch/v1', 'Job', () => import('kubernetes-models/_schemas/IoK8sApiBatchV1Job')],
@@ -139,6 +141,14 @@ const MODEL_KINDS: readonly (readonly [
     'policy/v1',
     'PodDisruptionBudget',
     () => import('kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget'),
+  ],
+  [
+    'apiextensions.k8s.io/v1',
+    'CustomResourceDefinition',
+    () =>
+      import(
+        'kubernetes-models/_schemas/IoK8sApiextensionsApiserverPkgApisApiextensionsV1CustomResourceDefinition'
+      ),
   ],
   [
     'storage.k8s.io/v1',

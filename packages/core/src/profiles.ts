@@ -8,6 +8,7 @@ import type {
   HaRequest,
   JsonValue,
   ResolvedCluster,
+  ResourceBase,
   Values,
 } from './types.js';
 
@@ -28,6 +29,7 @@ export const DEFAULT_PROFILES: { readonly [E in EnvironmentName]: EnvironmentPro
     rollout: 'default',
     autoSync: { prune: true, selfHeal: true },
     targetRevision: DEFAULT_TARGET_REVISION,
+    resourceScale: 1,
   },
   staging: {
     name: 'staging',
@@ -38,6 +40,7 @@ export const DEFAULT_PROFILES: { readonly [E in EnvironmentName]: EnvironmentPro
     rollout: 'rolling',
     autoSync: { prune: true, selfHeal: true },
     targetRevision: DEFAULT_TARGET_REVISION,
+    resourceScale: 1,
   },
   production: {
     name: 'production',
@@ -48,6 +51,7 @@ export const DEFAULT_PROFILES: { readonly [E in EnvironmentName]: EnvironmentPro
     rollout: 'rolling-zero-unavailable',
     autoSync: { prune: true, selfHeal: true },
     targetRevision: DEFAULT_TARGET_REVISION,
+    resourceScale: 2,
   },
 };
 
@@ -70,6 +74,7 @@ export function environmentProfiles(
         selfHeal: override.autoSync?.selfHeal ?? base.autoSync.selfHeal,
       },
       targetRevision: definition.repository.targetRevision?.[name] ?? base.targetRevision,
+      resourceScale: override.resourceScale ?? base.resourceScale,
     };
   };
   return {
@@ -334,4 +339,25 @@ export function checkHaInvariants(
     }
   }
   return issues;
+}
+
+function quantity(text: string, unit: 'm' | 'Mi'): number {
+  const match = new RegExp(`^(\\d+)${unit}$`).exec(text);
+  if (match === null) throw new Error(`resource quantity "${text}" is not <integer>${unit}`);
+  return Number(match[1]);
+}
+
+/**
+ * A workload's `resources` for the cluster's profile: the base requests scaled by the profile's
+ * `resourceScale`, and a memory limit of twice the memory request (CPU is never limited: a
+ * throttled controller is slower, an OOM-killed one is gone; memory is, so one leaking pod
+ * cannot starve its node).
+ */
+export function workloadResources(profile: EnvironmentProfile, base: ResourceBase): Values {
+  const cpu = Math.ceil(quantity(base.cpu, 'm') * profile.resourceScale);
+  const memory = Math.ceil(quantity(base.memory, 'Mi') * profile.resourceScale);
+  return {
+    requests: { cpu: `${cpu}m`, memory: `${memory}Mi` },
+    limits: { memory: `${memory * 2}Mi` },
+  };
 }

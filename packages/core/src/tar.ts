@@ -220,6 +220,11 @@ export function untar(archive: Uint8Array): TarFile[] {
  * not a gzipped tar archive or the file is not in it.
  */
 export function readChartArchiveFile(archive: Uint8Array, path: string): string {
+  return decoder.decode(readChartArchiveBytes(archive, path));
+}
+
+/** One file of a gzipped chart archive, as bytes (e.g. a dependency's archive under `charts/`). */
+export function readChartArchiveBytes(archive: Uint8Array, path: string): Uint8Array {
   let tarBytes: Uint8Array;
   try {
     tarBytes = gunzipSync(archive);
@@ -234,5 +239,5 @@ export function readChartArchiveFile(archive: Uint8Array, path: string): string 
       `${path} is not in the chart archive (its ${files.length} files are under: ${top || 'nothing'})`,
     );
   }
-  return decoder.decode(file.data);
+  return file.data;
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readChartArchiveFile } from './tar.js';
+import { readChartArchiveBytes, readChartArchiveFile } from './tar.js';
 import { chartArchivePath } from './upstream.js';
 
 export type { UnknownValueKeysOptions } from './conformance.js';
@@ -75,6 +75,25 @@ export function readVendoredChartFile(chart: string, version: string, file: stri
     chartArchives.set(path, archive);
   }
   return readChartArchiveFile(archive, `${chart}/${file}`);
+}
+
+/**
+ * A file of a dependency vendored inside a chart archive (`charts/<dependency>-<version>.tgz`):
+ * `readVendoredSubchartFile('argo-cd', '10.1.1', 'redis-ha', '4.38.0', 'values.yaml')`.
+ */
+export function readVendoredSubchartFile(
+  chart: string,
+  version: string,
+  dependency: string,
+  dependencyVersion: string,
+  file: string,
+): string {
+  const parent = readFileSync(vendored(chartArchivePath(chart, version)));
+  const nested = readChartArchiveBytes(
+    parent,
+    `${chart}/charts/${dependency}-${dependencyVersion}.tgz`,
+  );
+  return readChartArchiveFile(nested, `${dependency}/${file}`);
 }
 
 /**

@@ -52,6 +52,19 @@ export interface EnvironmentProfile {
   readonly autoSync: { readonly prune: boolean; readonly selfHeal: boolean };
   /** Git revision Argo CD deploys for clusters of this environment. */
   readonly targetRevision: string;
+  /**
+   * Factor on every workload's resource requests (a component states its base requests; the
+   * profile scales them): development 1, staging 1, production 2.
+   */
+  readonly resourceScale: number;
+}
+
+/** A workload's base requests, as a component states them (`{ cpu: '100m', memory: '128Mi' }`). */
+export interface ResourceBase {
+  /** Millicores, e.g. `100m`. */
+  readonly cpu: string;
+  /** Mebibytes, e.g. `128Mi`. */
+  readonly memory: string;
 }
 
 // ---------------------------------------------------------------------------------------------

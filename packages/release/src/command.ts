@@ -7,9 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { formatIssue, HomelabError, hasErrors, type Issue, sortIssues } from '@homelab/core';
+import {
+  chartArchivePath,
+  formatIssue,
+  HomelabError,
+  hasErrors,
+  type Issue,
+  sortIssues,
+} from '@homelab/core';
 import { parse } from 'yaml';
 import { VERSION_RECORD_PATH } from './digest.js';
+import { type FileContent, toBytes } from './files.js';
 import { recordVersions, serializeVersionRecord } from './guard.js';
 import { packagedFiles, packChart } from './pack.js';
 import { readChartFolders, readChartStates } from './repo.js';
@@ -71,6 +79,36 @@ export interface PublishOptions extends ReleaseIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * The chart's files with the archive of every dependency its Chart.yaml declares under `charts/`,
+ * taken from vendor/ (what `helm dependency build` would put there), so that a released archive
+ * installs with a plain `helm install`, offline.
+ */
+export function withDependencies(
+  root: string,
+  chart: string,
+  files: ReadonlyMap<string, FileContent>,
+): ReadonlyMap<string, FileContent> {
+  const chartYaml = files.get('Chart.yaml');
+  if (chartYaml === undefined) return files;
+  const data = parse(new TextDecoder().decode(toBytes(chartYaml))) as {
+    dependencies?: { name?: unknown; version?: unknown }[];
+  } | null;
+  const out = new Map<string, FileContent>(files);
+  for (const dependency of data?.dependencies ?? []) {
+    const { name, version } = dependency;
+    if (typeof name !== 'string' || typeof version !== 'string') continue;
+    const vendored = join(root, 'vendor', chartArchivePath(name, version));
+    if (!existsSync(vendored)) {
+      throw new HomelabError(
+        `charts/${chart} depends on ${name} ${version}, which vendor/ does not hold: run homelab vendor sync`,
+      );
+    }
+    out.set(`charts/${name}-${version}.tgz`, readFileSync(vendored));
+  }
+  return out;
+}
+
 /** Packages every chart, merges the Helm repository index, tags new versions. */
 export function publishCharts(options: PublishOptions): number {
   const { root, out, tag } = options;
@@ -86,7 +124,7 @@ export function publishCharts(options: PublishOptions): number {
         `charts/${chart.name}/.helmignore does not keep ${leaked.join(', ')} out of the archive`,
       );
     }
-    const archive = packChart(chart.files, {
+    const archive = packChart(withDependencies(root, chart.name, chart.files), {
       chart: chart.name,
       version: chart.version,
       mtime: epoch,

@@ -1,3 +1,4 @@
+import { chartFiles } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { globToRegExp, isIgnored, isPackaged, parseHelmignore } from './helmignore.js';
 
@@ -118,5 +119,38 @@ describe('.helmignore rules (Helm pkg/ignore)', () => {
     expect(globToRegExp('a.b')?.test('axb')).toBe(false);
     expect(globToRegExp('\\*')?.test('*')).toBe(true);
     expect(globToRegExp('\\*')?.test('x')).toBe(false);
+  });
+});
+
+describe('the .helmignore @homelab/core generates', () => {
+  const helmignore = (): string => {
+    const { files } = chartFiles(
+      {
+        name: 'demo',
+        description: 'Demo',
+        appVersion: '1.0.0',
+        dependency: { name: 'up', version: '1.2.3', repository: 'https://charts.example.com' },
+        values: {},
+        environments: {},
+        clusters: {},
+        readme: { summary: 'Demo.' },
+      },
+      '0.1.0',
+    );
+    const file = files.find((candidate) => candidate.path === 'charts/demo/.helmignore');
+    if (file === undefined) throw new Error('no .helmignore');
+    return file.content;
+  };
+
+  it('packages the dependency archive and Chart.lock that `helm dependency build` adds', () => {
+    expect(
+      kept(helmignore(), ['charts/up-1.2.3.tgz', 'Chart.lock', 'Chart.yaml', 'values.yaml']),
+    ).toEqual(['charts/up-1.2.3.tgz', 'Chart.lock', 'Chart.yaml', 'values.yaml']);
+  });
+
+  it('leaves out what changesets and pnpm own', () => {
+    expect(kept(helmignore(), ['package.json', 'CHANGELOG.md', 'node_modules/x/index.js'])).toEqual(
+      [],
+    );
   });
 });

@@ -8,9 +8,9 @@ export interface CiliumSettings {
  */
 enabled?: true
 /**
- * Upstream Cilium chart version (default: the pinned release). The same on every cluster: one chart pins one release.
+ * Upstream Cilium chart version (default: the pinned release, 1.19.6). The same on every cluster: one chart pins one release; it must support every cluster's Kubernetes version (1.18: 1.30–1.33, 1.19: 1.32–1.35, 1.20: 1.33–1.36).
  */
-version?: ("1.18.12" | "1.20.0")
+version?: ("1.18.12" | "1.19.6" | "1.20.0")
 hubble?: HubbleSettings
 /**
  * Enable Cilium's Gateway API implementation and the platform Gateway (default true).

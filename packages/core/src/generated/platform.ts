@@ -96,6 +96,10 @@ topologySpread?: ("none" | "ScheduleAnyway" | "DoNotSchedule")
  */
 rollout?: ("default" | "rolling" | "rolling-zero-unavailable")
 autoSync?: AutoSyncOverride
+/**
+ * Factor on every platform workload's resource requests (memory limits are twice the requests); default development 1, staging 1, production 2.
+ */
+resourceScale?: number
 }
 /**
  * Argo CD automated sync of the platform's Applications.
@@ -135,6 +139,10 @@ topologySpread?: ("none" | "ScheduleAnyway" | "DoNotSchedule")
  */
 rollout?: ("default" | "rolling" | "rolling-zero-unavailable")
 autoSync?: AutoSyncOverride
+/**
+ * Factor on every platform workload's resource requests (memory limits are twice the requests); default development 1, staging 1, production 2.
+ */
+resourceScale?: number
 }
 /**
  * Overrides for the production profile.
@@ -161,6 +169,10 @@ topologySpread?: ("none" | "ScheduleAnyway" | "DoNotSchedule")
  */
 rollout?: ("default" | "rolling" | "rolling-zero-unavailable")
 autoSync?: AutoSyncOverride
+/**
+ * Factor on every platform workload's resource requests (memory limits are twice the requests); default development 1, staging 1, production 2.
+ */
+resourceScale?: number
 }
 /**
  * Settings of every component for every cluster (each cluster's `components` overrides them, merged as Helm merges values: maps merge, lists and scalars replace, null deletes).

@@ -1,0 +1,407 @@
+// The helm suite's own machinery, without Helm: what it renders, how it calls Helm, and that each
+// of its checks (a)–(d) fails on a bad input.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject } from '@homelab/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type ChartRender,
+  discoverRenders,
+  findHelm,
+  lintArgs,
+  manifestDifferences,
+  namespacePolicies,
+  neverRunByArgoCd,
+  type PreparedChart,
+  podSecurityOf,
+  REPO,
+  remoteSchemaRefs,
+  schemaProblems,
+  splitHelmOutput,
+  templateArgs,
+  type UpstreamChart,
+  upstreamSchemaProblems,
+  upstreamValues,
+  vendoredChartArchive,
+} from './helm/harness.js';
+import { readTarGz } from './helm/tar.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'homelab-harness-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const render: ChartRender = {
+  cluster: 'dev',
+  kubeVersion: '1.34.4',
+  application: 'dev-demo',
+  path: 'charts/demo',
+  releaseName: 'demo',
+  namespace: 'apps',
+  valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+};
+const prepared = (skipSchemaValidation: boolean): PreparedChart => ({
+  dir: '/scratch/demo',
+  name: 'demo',
+  dependencies: [],
+  upstreamCharts: [],
+  skipSchemaValidation,
+});
+
+const application = (name: string, namespace: string, extra: Record<string, unknown>): KubeObject =>
+  ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name, namespace: 'argocd' },
+    spec: { destination: { namespace }, ...extra },
+  }) as KubeObject;
+
+const labelled = (level: string) => ({
+  syncPolicy: {
+    syncOptions: ['CreateNamespace=true'],
+    managedNamespaceMetadata: { labels: { 'pod-security.kubernetes.io/enforce': level } },
+  },
+});
+
+const deployment = (securityContext: Record<string, unknown>, namespace?: string): KubeObject =>
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', ...(namespace ? { namespace } : {}) },
+    spec: {
+      template: { spec: { containers: [{ name: 'web', image: 'web:1', securityContext }] } },
+    },
+  }) as KubeObject;
+
+describe('discoverRenders', () => {
+  const discovery = discoverRenders();
+
+  it('renders each Application of the committed output that deploys a chart folder of this repository', () => {
+    for (const { applications } of discovery.clusters) {
+      for (const app of applications) {
+        const path = (app.spec as { source?: { path?: string } }).source?.path ?? '';
+        const isChart = existsSync(join(REPO, path, 'Chart.yaml'));
+        const rendered = discovery.renders.some((r) => r.application === app.metadata.name);
+        const skipped = discovery.skipped.some((s) => s.application === app.metadata.name);
+        expect({ app: app.metadata.name, rendered, skipped }).toEqual({
+          app: app.metadata.name,
+          rendered: isChart && path.startsWith('charts/'),
+          skipped: !(isChart && path.startsWith('charts/')),
+        });
+      }
+    }
+  });
+
+  it('takes release name, namespace and value files from the Application, value files that exist', () => {
+    for (const item of discovery.renders) {
+      const app = discovery.clusters
+        .flatMap(({ applications }) => applications)
+        .find((candidate) => candidate.metadata.name === item.application);
+      const spec = app?.spec as {
+        destination: { namespace: string };
+        source: { helm?: { releaseName?: string; valueFiles?: string[] } };
+      };
+      expect(item.releaseName).toBe(spec.source.helm?.releaseName ?? item.application);
+      expect(item.namespace).toBe(spec.destination.namespace);
+      expect(item.valueFiles).toEqual(spec.source.helm?.valueFiles ?? []);
+      for (const file of item.valueFiles)
+        expect(existsSync(join(REPO, item.path, file)), file).toBe(true);
+    }
+  });
+
+  it('takes the Kubernetes version of each cluster from the platform definition', () => {
+    const definition = readFileSync(join(REPO, 'apps/homelab/platform.yaml'), 'utf8');
+    for (const { cluster, kubeVersion } of discovery.clusters) {
+      expect(kubeVersion).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(definition).toContain(`name: ${cluster}`);
+    }
+  });
+});
+
+describe('Helm command lines', () => {
+  it('runs helm template as Argo CD v3.4 does: chart ".", --name-template, namespace, kube version, values, --include-crds', () => {
+    expect(templateArgs(render, prepared(false))).toEqual([
+      'template',
+      '.',
+      '--name-template',
+      'demo',
+      '--namespace',
+      'apps',
+      '--kube-version',
+      '1.34.4',
+      '--values',
+      '/scratch/demo/env/development.yaml',
+      '--values',
+      '/scratch/demo/clusters/dev.yaml',
+      '--include-crds',
+    ]);
+  });
+
+  it('skips Helm schema validation only when the suite validates a remote-$ref schema itself', () => {
+    expect(templateArgs(render, prepared(true)).at(-1)).toBe('--skip-schema-validation');
+    expect(lintArgs(render, prepared(true)).at(-1)).toBe('--skip-schema-validation');
+    expect(lintArgs(render, prepared(false))).not.toContain('--skip-schema-validation');
+  });
+
+  it('lints strictly with the same values', () => {
+    expect(lintArgs(render, prepared(false)).slice(0, 3)).toEqual(['lint', '.', '--strict']);
+  });
+
+  it('finds no helm on an empty PATH', () => {
+    expect(findHelm('')).toBeUndefined();
+    expect(findHelm(scratch)).toBeUndefined();
+  });
+
+  it('looks for vendored archives under vendor/charts/<chart>/<version>/', () => {
+    expect(vendoredChartArchive('cilium', '1.18.12', '/repo')).toBe(
+      '/repo/vendor/charts/cilium/1.18.12/cilium-1.18.12.tgz',
+    );
+  });
+});
+
+describe('splitHelmOutput', () => {
+  const output = [
+    '---',
+    '# Source: demo/templates/manifests.yaml',
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: a',
+    'data:',
+    '  enabled: "yes"',
+    '  date: 2024-01-01',
+    'immutable: yes',
+    '---',
+    '# Source: demo/charts/up/templates/x.yaml',
+    '# nothing rendered',
+    '---',
+    '# Source: demo/charts/up/templates/svc.yaml',
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    '  name: b',
+    '',
+  ].join('\n');
+
+  it('keeps the template each document came from and skips empty documents', () => {
+    expect(splitHelmOutput(output).map(({ source, object }) => `${source} ${object.kind}`)).toEqual(
+      ['demo/templates/manifests.yaml ConfigMap', 'demo/charts/up/templates/svc.yaml Service'],
+    );
+  });
+
+  it('reads scalars as Kubernetes does (YAML 1.1 booleans, timestamps as strings)', () => {
+    const [configMap] = splitHelmOutput(output);
+    expect(configMap?.object.immutable).toBe(true);
+    expect(configMap?.object.data).toEqual({ enabled: 'yes', date: '2024-01-01' });
+  });
+
+  it('refuses a document that is not a Kubernetes object', () => {
+    expect(() => splitHelmOutput('---\n# Source: demo/templates/x.yaml\n- a\n')).toThrow(
+      'helm output from demo/templates/x.yaml is not a Kubernetes object',
+    );
+  });
+});
+
+describe('(a) schemas Helm cannot resolve offline', () => {
+  const remote = 'https://charts.example.com/definitions.json';
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    type: 'object',
+    properties: { port: { $ref: `${remote}#/definitions/port` } },
+  };
+  const definitions = { definitions: { port: { type: 'integer', maximum: 65535 } } };
+
+  it('lists the remote documents a schema $refs, without fragments', () => {
+    expect(remoteSchemaRefs(schema)).toEqual([remote]);
+    expect(remoteSchemaRefs({ properties: { a: { $ref: '#/definitions/x' } } })).toEqual([]);
+  });
+
+  it('validates against the vendored copy of a remote document', () => {
+    const documents = new Map([[remote, definitions]]);
+    expect(schemaProblems(schema, { port: 80 }, documents)).toEqual([]);
+    expect(schemaProblems(schema, { port: 70000 }, documents)).toEqual(['/port must be <= 65535']);
+  });
+
+  it('says which remote document is not vendored', () => {
+    expect(schemaProblems(schema, { port: 80 }, new Map())).toEqual([
+      `$ref ${remote} is not vendored`,
+    ]);
+  });
+
+  it('gives each upstream chart its values: the parent values under its name over its defaults, globals passed down', () => {
+    const charts: UpstreamChart[] = [
+      { chart: ['up'], defaults: { a: 1, b: 1 }, remoteRefs: [], vendorDir: scratch },
+      { chart: ['up', 'sub'], defaults: { c: 1 }, remoteRefs: [], vendorDir: scratch },
+    ];
+    const values = upstreamValues({ global: { g: true }, up: { b: 2, sub: { c: 3 } } }, charts);
+    expect(values.get('up')).toEqual({ a: 1, b: 2, sub: { c: 3 }, global: { g: true } });
+    expect(values.get('up/sub')).toEqual({ c: 3, global: { g: true } });
+  });
+
+  it('reports an upstream value its remote-$ref schema refuses, naming the chart', () => {
+    const vendorDir = join(scratch, 'vendor-up');
+    mkdirSync(vendorDir, { recursive: true });
+    writeFileSync(join(vendorDir, 'definitions.json'), JSON.stringify(definitions));
+    const charts: UpstreamChart[] = [
+      { chart: ['up'], schema, defaults: { port: 80 }, remoteRefs: [remote], vendorDir },
+    ];
+    expect(upstreamSchemaProblems({ up: { port: 8080 } }, charts)).toEqual([]);
+    expect(upstreamSchemaProblems({ up: { port: 99999 } }, charts)).toEqual([
+      'up values.schema.json: /port must be <= 65535',
+    ]);
+  });
+});
+
+describe('(c) Pod Security of rendered pods', () => {
+  const restrictedContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+
+  it('reads the enforced level from managedNamespaceMetadata of an Application that creates the namespace', () => {
+    const { policies, problems } = namespacePolicies(
+      [application('dev-web', 'apps', labelled('restricted'))],
+      [],
+    );
+    expect(problems).toEqual([]);
+    expect(policies.get('apps')).toEqual({
+      level: 'restricted',
+      version: 'latest',
+      setBy: 'Application dev-web',
+    });
+  });
+
+  it('ignores managedNamespaceMetadata without CreateNamespace=true (Argo CD does not apply it)', () => {
+    const extra = {
+      syncPolicy: {
+        managedNamespaceMetadata: labelled('baseline').syncPolicy.managedNamespaceMetadata,
+      },
+    };
+    expect(namespacePolicies([application('dev-web', 'apps', extra)], []).policies.size).toBe(0);
+  });
+
+  it('reports two different levels for one namespace', () => {
+    const { problems } = namespacePolicies(
+      [
+        application('a', 'apps', labelled('restricted')),
+        application('b', 'apps', labelled('privileged')),
+      ],
+      [],
+    );
+    expect(problems).toEqual([
+      'namespace apps: Application b enforces privileged:latest, Application a restricted:latest',
+    ]);
+  });
+
+  it('reads the level of a Namespace object a chart renders', () => {
+    const namespace = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'extra', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } },
+    } as KubeObject;
+    expect(namespacePolicies([], [namespace]).policies.get('extra')?.level).toBe('baseline');
+  });
+
+  it('refuses a pod the namespace level forbids, naming object, template, level and reason', () => {
+    const { policies } = namespacePolicies(
+      [application('dev-web', 'apps', labelled('restricted'))],
+      [],
+    );
+    const result = podSecurityOf(
+      [
+        {
+          source: 'demo/templates/web.yaml',
+          object: deployment({ ...restrictedContext, privileged: true }),
+        },
+      ],
+      'apps',
+      policies,
+    );
+    expect(result.violations).toEqual([
+      'Deployment apps/web (demo/templates/web.yaml): violates PodSecurity "restricted:latest" (set by Application dev-web): privileged (container "web" must not set securityContext.privileged=true)',
+    ]);
+  });
+
+  it('admits a pod that meets the level of the namespace it names', () => {
+    const { policies } = namespacePolicies(
+      [application('dev-web', 'other', labelled('baseline'))],
+      [],
+    );
+    const result = podSecurityOf(
+      [{ source: 's', object: deployment({}, 'other') }],
+      'apps',
+      policies,
+    );
+    expect(result).toEqual({ checked: 1, notDeployed: [], violations: [] });
+  });
+
+  it('refuses a pod in a namespace without an enforced level', () => {
+    const result = podSecurityOf(
+      [{ source: 's', object: deployment(restrictedContext) }],
+      'apps',
+      new Map(),
+    );
+    expect(result.violations).toEqual([
+      'Deployment apps/web (s): namespace apps has no enforced Pod Security level (no Application labels it)',
+    ]);
+  });
+
+  it('leaves out Helm test hooks, which Argo CD never runs, and keeps install hooks', () => {
+    const hook = (value: string) =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 't', annotations: { 'helm.sh/hook': value } },
+      }) as KubeObject;
+    expect(neverRunByArgoCd(hook('test-success'))).toBe(true);
+    expect(neverRunByArgoCd(hook('test'))).toBe(true);
+    expect(neverRunByArgoCd(hook('pre-install,pre-upgrade'))).toBe(false);
+    expect(neverRunByArgoCd(hook('crd-install'))).toBe(false);
+  });
+});
+
+describe('(d) Helm against the TypeScript merge', () => {
+  const pool = (blocks: unknown) =>
+    ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumLoadBalancerIPPool',
+      metadata: { name: 'p' },
+      spec: { blocks },
+    }) as KubeObject;
+
+  it('finds no difference between equal objects', () => {
+    expect(
+      manifestDifferences([pool([{ cidr: '10.0.0.0/24' }])], [pool([{ cidr: '10.0.0.0/24' }])]),
+    ).toEqual([]);
+  });
+
+  it('names the first differing field, Helm value first (a number that became a string)', () => {
+    expect(manifestDifferences([pool([{ cidr: 24 }])], [pool([{ cidr: '24' }])])).toEqual([
+      'cilium.io/v2/CiliumLoadBalancerIPPool//p: spec.blocks[0].cidr: 24 vs "24"',
+    ]);
+  });
+
+  it('reports objects only one side has', () => {
+    const other = { ...pool([]), metadata: { name: 'q' } } as KubeObject;
+    expect(manifestDifferences([pool([])], [other])).toEqual([
+      'cilium.io/v2/CiliumLoadBalancerIPPool//q: computed but not rendered by Helm',
+      'cilium.io/v2/CiliumLoadBalancerIPPool//p: rendered by Helm but not computed',
+    ]);
+  });
+});
+
+describe('readTarGz', () => {
+  it('reads the files of a gzipped tar, long paths included', () => {
+    const tree = join(scratch, 'tar');
+    const long = `demo/templates/${'x'.repeat(120)}.yaml`;
+    mkdirSync(join(tree, 'demo', 'templates'), { recursive: true });
+    writeFileSync(join(tree, 'demo', 'Chart.yaml'), 'name: demo\n');
+    writeFileSync(join(tree, long), 'kind: A\n');
+    execFileSync('tar', ['-czf', join(scratch, 'demo.tgz'), '-C', tree, 'demo']);
+    const files = readTarGz(readFileSync(join(scratch, 'demo.tgz')));
+    expect(files.get('demo/Chart.yaml')?.toString()).toBe('name: demo\n');
+    expect(files.get(long)?.toString()).toBe('kind: A\n');
+  });
+});

@@ -1,0 +1,305 @@
+// Layer 5 (DESIGN.md, "Validation layers"): the real Helm renders every generated chart for every
+// cluster, with the vendored upstream chart and the value files its Argo CD Application names, as
+// Argo CD v3.4 would. What it renders must (a) pass the upstream values.schema.json, (b) validate
+// object by object, (c) run at the Pod Security level of its namespace, and (d) contain exactly
+// the `manifests` objects the TypeScript merge computes.
+//
+// Needs `helm` on PATH (`.ci/run` installs the Helm Argo CD v3.4.4 embeds). Without it the suite
+// is skipped and says "not run: helm not found" (a skipped test is not a passed one); with
+// CI=true a missing Helm fails the run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REGISTRY } from '@homelab/cli';
+import {
+  formatIssue,
+  type KubeObject,
+  loadModelValidators,
+  readChartDir,
+  renderChart,
+  validateObjects,
+} from '@homelab/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ChartRender,
+  discoverRenders,
+  findHelm,
+  type HelmResult,
+  helmWarnings,
+  lintArgs,
+  manifestDifferences,
+  namespacePolicies,
+  type PodSecurityResult,
+  type PreparedChart,
+  podSecurityOf,
+  prepareChart,
+  REPO,
+  type RenderedDocument,
+  runHelm,
+  splitHelmOutput,
+  templateArgs,
+  upstreamSchemaProblems,
+} from './helm/harness.js';
+
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+const helm = findHelm();
+const discovery = discoverRenders();
+
+interface Rendered {
+  readonly prepared?: PreparedChart;
+  readonly lint?: HelmResult;
+  readonly template?: HelmResult;
+  readonly documents?: readonly RenderedDocument[];
+  /** Why the chart could not be prepared or Helm's output not read. */
+  readonly failure?: string;
+}
+
+const rendered = new Map<ChartRender, Rendered>();
+const counts = { renders: 0, objects: 0, objectProblems: 0, pods: 0, notDeployed: 0 };
+/** What Helm printed on stderr for renders that succeeded (warnings), by render. */
+const warnings: string[] = [];
+let scratch = '';
+let helmHome = '';
+
+function renderAll(): void {
+  if (helm === undefined) {
+    // Only in CI (elsewhere the suite is skipped): every test fails, saying why.
+    for (const render of discovery.renders) {
+      rendered.set(render, {
+        failure: 'helm not found on PATH: CI must install it (.ci/run does: .ci/install-helm)',
+      });
+    }
+    return;
+  }
+  scratch = mkdtempSync(join(tmpdir(), 'homelab-helm-'));
+  helmHome = join(scratch, '.helm-home');
+  mkdirSync(helmHome);
+  const home = helmHome;
+  for (const render of discovery.renders) {
+    try {
+      const prepared = prepareChart(render, scratch);
+      const lint = runHelm(helm, lintArgs(render, prepared), prepared.dir, home);
+      const template = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
+      const documents = template.status === 0 ? splitHelmOutput(template.stdout) : undefined;
+      if (template.status === 0) {
+        counts.renders++;
+        for (const line of helmWarnings(template.stderr)) {
+          warnings.push(`${render.cluster} ${render.path}: ${line}`);
+        }
+      }
+      rendered.set(render, { prepared, lint, template, ...(documents ? { documents } : {}) });
+    } catch (cause) {
+      rendered.set(render, { failure: cause instanceof Error ? cause.message : String(cause) });
+    }
+  }
+}
+
+/** The documents of a render, failing the test with Helm's own words when there are none. */
+function documentsOf(render: ChartRender): readonly RenderedDocument[] {
+  const result = rendered.get(render);
+  if (result?.failure !== undefined) expect.fail(result.failure);
+  if (result?.documents === undefined) {
+    expect.fail(`helm template failed: ${result?.template?.stderr.trim() ?? 'not run'}`);
+  }
+  return result.documents;
+}
+
+/** Every Namespace object Helm rendered for a cluster (their labels set Pod Security levels too). */
+function namespacesOf(cluster: string): KubeObject[] {
+  return [...rendered.entries()]
+    .filter(([render]) => render.cluster === cluster)
+    .flatMap(([, result]) => result.documents ?? [])
+    .map((document) => document.object)
+    .filter((object) => object.apiVersion === 'v1' && object.kind === 'Namespace');
+}
+
+/** A top-level key the schema types as boolean. */
+function booleanKey(schema: { [key: string]: unknown } | undefined): string | undefined {
+  const properties = (schema?.properties ?? {}) as { [key: string]: { type?: unknown } };
+  return Object.keys(properties)
+    .sort()
+    .find((key) => properties[key]?.type === 'boolean');
+}
+
+const suite = helm === undefined && !inCi ? describe.skip : describe;
+const title =
+  helm === undefined
+    ? inCi
+      ? 'helm suite (helm not found on PATH)'
+      : 'helm suite (not run: helm not found)'
+    : `helm suite (${helm.version})`;
+
+if (helm === undefined && !inCi) {
+  console.log(
+    'helm suite: not run: helm not found (install it: go install helm.sh/helm/v3/cmd/helm@v3.19.4)',
+  );
+}
+
+suite(title, () => {
+  beforeAll(renderAll, 15 * 60_000);
+
+  afterAll(() => {
+    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+    const notRendered = discovery.skipped.map(
+      ({ application, reason }) => `${application} ${reason}`,
+    );
+    console.log(
+      `helm suite: ${counts.renders} chart×cluster renders, ${counts.objects} objects validated (${counts.objectProblems} problems), ${counts.pods} pod templates checked against Pod Security (${counts.notDeployed} Helm test hooks left out: Argo CD never runs them)`,
+    );
+    for (const warning of warnings) console.log(`helm suite: Helm warned: ${warning}`);
+    if (notRendered.length > 0)
+      console.log(
+        `helm suite: not rendered (no chart of this repository): ${notRendered.join('; ')}`,
+      );
+  });
+
+  it('finds a chart to render for every cluster', () => {
+    const clusters = discovery.clusters.map(({ cluster }) => cluster);
+    expect(clusters.length).toBeGreaterThan(0);
+    expect([...new Set(discovery.renders.map((render) => render.cluster))]).toEqual(clusters);
+  });
+
+  it('has Helm enforce the upstream values.schema.json: a value of the wrong type fails helm template', () => {
+    // Proves check (a) can fail: the first rendered chart whose upstream schema Helm enforces
+    // gets a string where that schema wants a boolean.
+    const target = [...rendered.entries()].flatMap(([render, result]) => {
+      const prepared = result.prepared;
+      if (prepared === undefined || prepared.skipSchemaValidation) return [];
+      return prepared.upstreamCharts
+        .filter((chart) => chart.chart.length === 1)
+        .map((chart) => ({
+          render,
+          prepared,
+          chart: chart.chart[0] as string,
+          key: booleanKey(chart.schema),
+        }))
+        .filter((candidate) => candidate.key !== undefined);
+    })[0];
+    if (helm === undefined) expect.fail('helm not found on PATH');
+    if (target === undefined)
+      expect.fail('no rendered chart has an upstream values.schema.json with a boolean key');
+    const wrong = join(target.prepared.dir, 'wrong-type.yaml');
+    writeFileSync(wrong, `${target.chart}:\n  ${target.key}: not-a-boolean\n`);
+    const args = [...templateArgs(target.render, target.prepared), '--values', wrong];
+    const result = runHelm(helm, args, target.prepared.dir, helmHome);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
+    expect(result.stderr).toContain(target.key as string);
+  });
+
+  describe('released archives (homelab release), each installed alone', () => {
+    // What a user of the Helm repository gets: the archive `homelab release` packs, with no
+    // repository checkout and no `helm dependency build`. It must render the same objects as the
+    // chart folder Argo CD renders from git.
+    let released = '';
+    beforeAll(() => {
+      if (helm === undefined) return;
+      released = join(scratch, 'released');
+      const result = spawnSync(
+        process.execPath,
+        [join(REPO, 'packages/cli/dist/bin.js'), 'release', '--no-tag', '--out', released],
+        {
+          cwd: REPO,
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1', SOURCE_DATE_EPOCH: '1767225600' },
+        },
+      );
+      if (result.status !== 0) throw new Error(`homelab release failed: ${result.stderr}`);
+    }, 5 * 60_000);
+
+    const firstRenderOfEachChart = [
+      ...new Map(discovery.renders.map((render) => [render.path, render])).values(),
+    ];
+    for (const render of firstRenderOfEachChart) {
+      it(`${render.path}: helm template of the archive alone gives what the chart folder gives (cluster ${render.cluster})`, () => {
+        if (helm === undefined) expect.fail('helm not found on PATH');
+        const fromGit = documentsOf(render);
+        const prepared = rendered.get(render)?.prepared as PreparedChart;
+        const version = /^version: (\S+)$/m.exec(
+          readFileSync(join(REPO, render.path, 'Chart.yaml'), 'utf8'),
+        )?.[1];
+        const archive = join(released, `${prepared.name}-${version}.tgz`);
+        expect(existsSync(archive), archive).toBe(true);
+        const args = ['template', archive, ...templateArgs(render, prepared).slice(2)].map((arg) =>
+          arg.startsWith(prepared.dir)
+            ? join(REPO, render.path, arg.slice(prepared.dir.length))
+            : arg,
+        );
+        const result = runHelm(helm, args, scratch, helmHome);
+        expect(result.status, result.stderr).toBe(0);
+        const alone = splitHelmOutput(result.stdout);
+        expect(alone.map(({ object }) => object)).toEqual(fromGit.map(({ object }) => object));
+        expect(alone.length).toBeGreaterThan(0);
+      });
+    }
+  });
+
+  for (const render of discovery.renders) {
+    describe(`${render.path} for cluster ${render.cluster} (Application ${render.application}, namespace ${render.namespace})`, () => {
+      it('passes helm lint --strict with the value files of its Application', () => {
+        const result = rendered.get(render);
+        if (result?.failure !== undefined) expect.fail(result.failure);
+        expect(result?.lint?.stdout ?? '').toContain('1 chart(s) linted, 0 chart(s) failed');
+        expect(result?.lint?.status, result?.lint?.stdout).toBe(0);
+      });
+
+      it('renders with helm template, its values accepted by every values.schema.json', () => {
+        const result = rendered.get(render);
+        if (result?.failure !== undefined) expect.fail(result.failure);
+        expect(result?.template?.status, result?.template?.stderr).toBe(0);
+        const prepared = result?.prepared as PreparedChart;
+        // What our wrapper's schema says (Helm checked it too, unless it had to skip schemas).
+        const ours = renderChart(readChartDir(prepared.dir), render.valueFiles);
+        expect(ours.issues.map(formatIssue)).toEqual([]);
+        // Schemas with a remote $ref: Helm skipped them offline, the suite validates them.
+        if (prepared.skipSchemaValidation) {
+          expect(upstreamSchemaProblems(ours.values, prepared.upstreamCharts)).toEqual([]);
+        }
+      });
+
+      it('renders only objects that validate against their schemas', async () => {
+        const documents = documentsOf(render);
+        // Layer 2 exactly as the build runs it (packages/cli/src/pipeline.ts): the core kinds'
+        // kubernetes-models validators and every registered component's validators.
+        const objects = documents.map(({ source, object }) => ({
+          source: `${render.cluster}:${source} ${object.kind}/${object.metadata.name}`,
+          object,
+        }));
+        const issues = validateObjects(objects, [
+          ...(await loadModelValidators(objects)),
+          ...REGISTRY.flatMap((component) => component.validators ?? []),
+        ]);
+        counts.objects += documents.length;
+        counts.objectProblems += issues.length;
+        expect(issues.map(formatIssue)).toEqual([]);
+        expect(documents.length).toBeGreaterThan(0);
+      });
+
+      it('runs every pod at the Pod Security level its namespace enforces', () => {
+        const documents = documentsOf(render);
+        const cluster = discovery.clusters.find(({ cluster: name }) => name === render.cluster);
+        const { policies, problems } = namespacePolicies(
+          cluster?.applications ?? [],
+          namespacesOf(render.cluster),
+        );
+        const result: PodSecurityResult = podSecurityOf(documents, render.namespace, policies);
+        counts.pods += result.checked;
+        counts.notDeployed += result.notDeployed.length;
+        expect(problems).toEqual([]);
+        expect(result.violations).toEqual([]);
+      });
+
+      it('renders from .Values.manifests exactly the objects the TypeScript merge computes', () => {
+        const documents = documentsOf(render);
+        const prepared = rendered.get(render)?.prepared as PreparedChart;
+        const fromManifests = documents
+          .filter(({ source }) => source === `${prepared.name}/templates/manifests.yaml`)
+          .map(({ object }) => object);
+        const ours = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
+        expect(manifestDifferences(fromManifests, ours.objects)).toEqual([]);
+        expect(fromManifests).toHaveLength(ours.objects.length);
+      });
+    });
+  }
+});

@@ -1,0 +1,771 @@
+// The real Helm on the committed charts (DESIGN.md, "Validation layers" 5): which charts to render
+// for which cluster (read from the committed output, as Argo CD reads it), how Argo CD v3.4 runs
+// `helm template`, and what the suite checks in the result. Helm itself runs in helm.test.ts; the
+// functions here are plain and tested on their own in harness.test.ts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
+import { basename, delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { REGISTRY } from '@homelab/cli';
+import {
+  composeDefinitionSchema,
+  definitionValidator,
+  enforcedPodSecurity,
+  formatIssue,
+  type KubeObject,
+  loadDefinition,
+  mergeValues,
+  objectIdentity,
+  type PodSecurityLevel,
+  parseAllDocuments,
+  parseYaml,
+  podSecurityViolations,
+  podTemplateOf,
+  readChartDir,
+  renderChart,
+  type Values,
+} from '@homelab/core';
+import { Ajv, type AnySchema } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { isDocument, parseAllDocuments as parseYamlStream } from 'yaml';
+import { readTarGz } from './tar.js';
+
+/** The repository root (apps/homelab/test/helm → four levels up). */
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/**
+ * Where the vendored archive of an upstream chart lives: `vendor/charts/<chart>/<version>/
+ * <chart>-<version>.tgz` (DESIGN.md, "Vendored upstream"). The suite finds archives only here.
+ */
+export function vendoredChartArchive(name: string, version: string, root = REPO): string {
+  return join(root, 'vendor', 'charts', name, version, `${name}-${version}.tgz`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helm on PATH
+
+export interface HelmBinary {
+  readonly path: string;
+  /** What `helm version --template {{.Version}}` prints, e.g. `v3.19.4`. */
+  readonly version: string;
+}
+
+/** The first executable `helm` on `pathEnv` (the PATH), with its version; `undefined` if none. */
+export function findHelm(pathEnv = process.env.PATH ?? ''): HelmBinary | undefined {
+  for (const dir of pathEnv.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'helm');
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const version = execFileSync(candidate, ['version', '--template', '{{.Version}}'], {
+      encoding: 'utf8',
+    }).trim();
+    return { path: candidate, version };
+  }
+  return undefined;
+}
+
+export interface HelmResult {
+  readonly args: readonly string[];
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs Helm in `cwd` with its config, cache and data folders under `home` (no user repository
+ * list, no plugins, no network: every dependency is already in the chart's `charts/`).
+ */
+export function runHelm(
+  helm: HelmBinary,
+  args: readonly string[],
+  cwd: string,
+  home: string,
+): HelmResult {
+  const result = spawnSync(helm.path, args, {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: join(home, 'no-kubeconfig'),
+    },
+  });
+  if (result.error) throw result.error;
+  return {
+    args,
+    status: result.status ?? 1,
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What to render: the Applications of the committed output
+
+type Table = { [key: string]: unknown };
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function at(value: unknown, ...path: string[]): unknown {
+  let node = value;
+  for (const key of path) node = isTable(node) ? node[key] : undefined;
+  return node;
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [];
+}
+
+/** One `helm template` of a generated chart for one cluster, as its Application asks for it. */
+export interface ChartRender {
+  readonly cluster: string;
+  /** The Kubernetes version of the cluster (Argo CD passes the live cluster's). */
+  readonly kubeVersion: string;
+  /** The Application that deploys it (`metadata.name`). */
+  readonly application: string;
+  /** `spec.source.path`, e.g. `charts/cilium`. */
+  readonly path: string;
+  /** `helm.releaseName`, else the Application's name (as Argo CD does). */
+  readonly releaseName: string;
+  /** `helm.namespace`, else `destination.namespace`. */
+  readonly namespace: string;
+  /** `helm.valueFiles`, relative to the chart. */
+  readonly valueFiles: readonly string[];
+}
+
+export interface ClusterApplications {
+  readonly cluster: string;
+  readonly kubeVersion: string;
+  /** The root Application(s) and every Application they deploy. */
+  readonly applications: readonly KubeObject[];
+}
+
+export interface Discovery {
+  readonly clusters: readonly ClusterApplications[];
+  readonly renders: readonly ChartRender[];
+  /** Applications that deploy no chart of this repository, with the reason. */
+  readonly skipped: readonly { readonly application: string; readonly reason: string }[];
+}
+
+function applicationsIn(objects: readonly unknown[]): KubeObject[] {
+  return objects.filter(
+    (object): object is KubeObject =>
+      isTable(object) &&
+      object.apiVersion === 'argoproj.io/v1alpha1' &&
+      object.kind === 'Application',
+  );
+}
+
+/**
+ * Every chart × cluster to render, from the committed output: each cluster's
+ * `clusters/<cluster>/root-application.yaml` (the root Application of charts/platform), the
+ * Applications that chart holds for the cluster (computed from its value layers), and for each
+ * Application that deploys a chart folder of this repository its release name, namespace and
+ * value files. The Kubernetes version of each cluster comes from the platform definition.
+ */
+export function discoverRenders(
+  root = REPO,
+  definitionFile = join(root, 'apps', 'homelab', 'platform.yaml'),
+): Discovery {
+  const loaded = loadDefinition(
+    readFileSync(definitionFile, 'utf8'),
+    definitionFile,
+    definitionValidator(composeDefinitionSchema(REGISTRY)),
+  );
+  if (loaded.definition === undefined) {
+    throw new Error(
+      `${definitionFile} does not load: ${loaded.issues.map(formatIssue).join('; ')}`,
+    );
+  }
+  const kubeVersions = new Map(
+    loaded.definition.clusters.map((cluster) => [cluster.name, cluster.kubernetes.version]),
+  );
+  const clusters: ClusterApplications[] = [];
+  const renders: ChartRender[] = [];
+  const skipped: { application: string; reason: string }[] = [];
+  const clustersDir = join(root, 'clusters');
+  for (const cluster of readdirSync(clustersDir).sort()) {
+    const rootFile = join(clustersDir, cluster, 'root-application.yaml');
+    if (!existsSync(rootFile)) continue;
+    const kubeVersion = kubeVersions.get(cluster);
+    if (kubeVersion === undefined) {
+      throw new Error(`clusters/${cluster} has no cluster "${cluster}" in ${definitionFile}`);
+    }
+    const roots = applicationsIn(parseAllDocuments(readFileSync(rootFile, 'utf8')));
+    if (roots.length === 0)
+      throw new Error(`clusters/${cluster}/root-application.yaml has no Application`);
+    const applications: KubeObject[] = [];
+    const queue = [...roots];
+    const repoURLs = new Set(roots.map((app) => String(at(app, 'spec', 'source', 'repoURL'))));
+    while (queue.length > 0) {
+      const app = queue.shift() as KubeObject;
+      applications.push(app);
+      const name = app.metadata.name;
+      const source = at(app, 'spec', 'source');
+      if (at(app, 'spec', 'sources') !== undefined || !isTable(source)) {
+        skipped.push({ application: name, reason: 'has no single spec.source' });
+        continue;
+      }
+      const path = String(source.path ?? '');
+      if (!repoURLs.has(String(source.repoURL))) {
+        skipped.push({
+          application: name,
+          reason: `deploys ${String(source.repoURL)} ${path}@${String(source.targetRevision)}, not a chart of this repository`,
+        });
+        continue;
+      }
+      if (!existsSync(join(root, path, 'Chart.yaml'))) {
+        skipped.push({ application: name, reason: `${path} is not a Helm chart (no Chart.yaml)` });
+        continue;
+      }
+      const helm = isTable(source.helm) ? source.helm : {};
+      const valueFiles = strings(helm.valueFiles);
+      const render: ChartRender = {
+        cluster,
+        kubeVersion,
+        application: name,
+        path,
+        releaseName: typeof helm.releaseName === 'string' ? helm.releaseName : name,
+        namespace: String(helm.namespace ?? at(app, 'spec', 'destination', 'namespace') ?? ''),
+        valueFiles,
+      };
+      renders.push(render);
+      // The Applications this chart holds (the app-of-apps): rendered as Argo CD will.
+      const rendered = renderChart(readChartDir(join(root, path)), valueFiles);
+      queue.push(...applicationsIn(rendered.objects));
+    }
+    clusters.push({ cluster, kubeVersion, applications });
+  }
+  return { clusters, renders, skipped };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scratch copy of a chart with its vendored dependencies
+
+/** A chart inside a dependency archive (the dependency itself or one nested in it). */
+export interface UpstreamChart {
+  /** Chart names from the dependency down, e.g. `['argo-cd', 'redis-ha']`. */
+  readonly chart: readonly string[];
+  /** Its values.schema.json, if it has one. */
+  readonly schema?: Table;
+  /** Its own values.yaml. */
+  readonly defaults: Values;
+  /** The http(s) documents the schema `$ref`s (without fragment). */
+  readonly remoteRefs: readonly string[];
+  /** Folder of the vendored archive it came from (remote documents are looked for there). */
+  readonly vendorDir: string;
+}
+
+export interface PreparedChart {
+  /** The scratch chart folder Helm runs in. */
+  readonly dir: string;
+  /** `name` in Chart.yaml. */
+  readonly name: string;
+  readonly dependencies: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly archive: string;
+  }[];
+  /** Every chart of the dependencies (nested ones too), parents before children. */
+  readonly upstreamCharts: readonly UpstreamChart[];
+  /** Helm cannot validate offline (a schema `$ref`s a remote document): the suite does. */
+  readonly skipSchemaValidation: boolean;
+}
+
+/** Files Argo CD never sees in a chart folder: gitignored leftovers of `helm dependency build`. */
+const NOT_IN_GIT = new Set(['node_modules', 'charts', 'Chart.lock']);
+
+function copyTree(from: string, to: string, top: boolean): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    if (top && NOT_IN_GIT.has(name)) continue;
+    if (name === 'node_modules') continue;
+    const source = join(from, name);
+    const stat = statSync(source);
+    if (stat.isDirectory()) copyTree(source, join(to, name), false);
+    else if (stat.isFile()) copyFileSync(source, join(to, name));
+  }
+}
+
+/** The distinct http(s) documents a JSON Schema `$ref`s, without their fragments. */
+export function remoteSchemaRefs(schema: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+    } else if (isTable(node)) {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === '$ref' && typeof value === 'string' && /^https?:\/\//.test(value)) {
+          found.add(value.replace(/#.*$/, ''));
+        } else {
+          walk(value);
+        }
+      }
+    }
+  };
+  walk(schema);
+  return [...found].sort();
+}
+
+function chartsOfArchive(
+  archive: Buffer,
+  parents: readonly string[],
+  vendorDir: string,
+): UpstreamChart[] {
+  const files = readTarGz(archive);
+  const top = [...files.keys()][0]?.split('/')[0];
+  if (top === undefined) return [];
+  const chart = [...parents, top];
+  const schemaText = files.get(`${top}/values.schema.json`)?.toString('utf8');
+  const schema = schemaText === undefined ? undefined : (JSON.parse(schemaText) as Table);
+  const valuesText = files.get(`${top}/values.yaml`)?.toString('utf8') ?? '';
+  const out: UpstreamChart[] = [
+    {
+      chart,
+      ...(schema === undefined ? {} : { schema }),
+      defaults: (parseYaml(valuesText) ?? {}) as Values,
+      remoteRefs: remoteSchemaRefs(schema),
+      vendorDir,
+    },
+  ];
+  const nested = new RegExp(`^${top}/charts/[^/]+\\.tgz$`);
+  for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (nested.test(path)) out.push(...chartsOfArchive(bytes, chart, vendorDir));
+  }
+  return out;
+}
+
+/**
+ * Copies `<root>/<render.path>` into `scratch` as Argo CD sees it in Git (no node_modules/,
+ * charts/ or Chart.lock) and puts each dependency of its Chart.yaml, from vendor/, under
+ * `charts/<name>-<version>.tgz` (what `helm dependency build` would put there). Throws when a
+ * dependency is not pinned to one version or its archive is not vendored.
+ */
+export function prepareChart(render: ChartRender, scratch: string, root = REPO): PreparedChart {
+  const dir = join(scratch, `${render.cluster}-${basename(render.path)}`);
+  copyTree(join(root, render.path), dir, true);
+  const chartYaml = parseYaml(readFileSync(join(dir, 'Chart.yaml'), 'utf8')) as Table;
+  const dependencies: { name: string; version: string; archive: string }[] = [];
+  const upstreamCharts: UpstreamChart[] = [];
+  for (const dependency of Array.isArray(chartYaml.dependencies) ? chartYaml.dependencies : []) {
+    const name = String(at(dependency, 'name'));
+    const version = String(at(dependency, 'version'));
+    if (!/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(version)) {
+      throw new Error(
+        `${render.path}/Chart.yaml: dependency ${name} ${version} is not one pinned version`,
+      );
+    }
+    const archive = vendoredChartArchive(name, version, root);
+    if (!existsSync(archive)) {
+      throw new Error(
+        `${render.path}/Chart.yaml needs ${name} ${version}, but ${archive.slice(root.length + 1)} does not exist (vendor it: homelab vendor sync)`,
+      );
+    }
+    mkdirSync(join(dir, 'charts'), { recursive: true });
+    copyFileSync(archive, join(dir, 'charts', basename(archive)));
+    dependencies.push({ name, version, archive });
+    upstreamCharts.push(...chartsOfArchive(readFileSync(archive), [], dirname(archive)));
+  }
+  return {
+    dir,
+    name: String(chartYaml.name),
+    dependencies,
+    upstreamCharts,
+    skipSchemaValidation: upstreamCharts.some((chart) => chart.remoteRefs.length > 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helm's command lines, as Argo CD v3.4 builds them
+
+/**
+ * `helm template` as Argo CD's repo server runs it (util/helm/cmd.go `template`, called from
+ * reposerver/repository/repository.go `helmTemplate`): in the chart folder, `.` with
+ * `--name-template <release>`, `--namespace`, `--kube-version` of the destination cluster,
+ * `--values` per value file, `--include-crds` (Argo CD passes it unless `skipCrds`), and
+ * `--skip-schema-validation` only when the suite has to validate a remote-`$ref` schema itself.
+ * No `--api-versions`: there is no live cluster to list them, so charts that branch on
+ * `.Capabilities.APIVersions` render as on a cluster without those APIs.
+ */
+export function templateArgs(render: ChartRender, prepared: PreparedChart): string[] {
+  return [
+    'template',
+    '.',
+    '--name-template',
+    render.releaseName,
+    '--namespace',
+    render.namespace,
+    '--kube-version',
+    render.kubeVersion,
+    ...render.valueFiles.flatMap((file) => ['--values', join(prepared.dir, file)]),
+    '--include-crds',
+    ...(prepared.skipSchemaValidation ? ['--skip-schema-validation'] : []),
+  ];
+}
+
+/** `helm lint --strict` with the same values, namespace and Kubernetes version. */
+export function lintArgs(render: ChartRender, prepared: PreparedChart): string[] {
+  return [
+    'lint',
+    '.',
+    '--strict',
+    '--namespace',
+    render.namespace,
+    '--kube-version',
+    render.kubeVersion,
+    ...render.valueFiles.flatMap((file) => ['--values', join(prepared.dir, file)]),
+    ...(prepared.skipSchemaValidation ? ['--skip-schema-validation'] : []),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helm's output
+
+/** One document of `helm template` output and the template it came from. */
+export interface RenderedDocument {
+  /** The `# Source:` line, e.g. `cilium/charts/cilium/templates/cilium-agent/daemonset.yaml`. */
+  readonly source: string;
+  readonly object: KubeObject;
+}
+
+/**
+ * Parses `helm template` output as Kubernetes reads manifests: YAML 1.1 scalars (sigs.k8s.io/yaml
+ * uses go-yaml v2: `yes`/`on` are booleans), timestamps kept as strings (go-yaml v2 decodes them
+ * into strings for an untyped target). Empty documents are skipped; anything else that is not an
+ * object with apiVersion, kind and metadata.name is an error.
+ */
+export function splitHelmOutput(stdout: string): RenderedDocument[] {
+  const out: RenderedDocument[] = [];
+  // Helm prints every document as `---`, `# Source: <template>`, the object.
+  for (const chunk of stdout.split(/^---[ \t]*$/m)) {
+    const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim() ?? '';
+    const documents = parseYamlStream(chunk, {
+      version: '1.1',
+      merge: true,
+      customTags: (tags) =>
+        tags.filter((tag) =>
+          typeof tag === 'string' ? tag !== 'timestamp' : tag.tag !== 'tag:yaml.org,2002:timestamp',
+        ),
+    });
+    for (const document of Array.isArray(documents) ? documents : [documents]) {
+      if (!isDocument(document)) continue;
+      if (document.errors.length > 0) {
+        throw new Error(
+          `helm output from ${source || 'an unknown template'} is not YAML: ${document.errors[0]?.message}`,
+        );
+      }
+      const object = document.toJS() as unknown;
+      if (object === null || object === undefined) continue;
+      if (
+        !isTable(object) ||
+        typeof object.apiVersion !== 'string' ||
+        typeof object.kind !== 'string' ||
+        typeof at(object, 'metadata', 'name') !== 'string'
+      ) {
+        throw new Error(
+          `helm output from ${source || 'an unknown template'} is not a Kubernetes object`,
+        );
+      }
+      out.push({ source, object: object as KubeObject });
+    }
+  }
+  return out;
+}
+
+/** Helm's `coalesce.go` / `lint` warnings on stderr, one per line. */
+export function helmWarnings(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) values against upstream schemas Helm cannot resolve offline
+
+function ajvFor(schema: Table): Ajv | Ajv2019 | Ajv2020 {
+  const options = { allErrors: true, strict: false, validateFormats: false } as const;
+  const dialect = String(schema.$schema ?? '');
+  if (dialect.includes('2020-12')) return new Ajv2020(options);
+  if (dialect.includes('2019-09')) return new Ajv2019(options);
+  return new Ajv(options);
+}
+
+/**
+ * Problems of `values` against `schema` whose remote `$ref`s resolve to the vendored copies
+ * `documents` (URL without fragment → parsed document). A remote document missing from
+ * `documents` is a problem of its own.
+ */
+export function schemaProblems(
+  schema: Table,
+  values: Values,
+  documents: ReadonlyMap<string, unknown>,
+): string[] {
+  const missing = remoteSchemaRefs(schema).filter((url) => !documents.has(url));
+  if (missing.length > 0) return missing.map((url) => `$ref ${url} is not vendored`);
+  const ajv = ajvFor(schema);
+  for (const [url, document] of documents) ajv.addSchema(document as AnySchema, url);
+  const validate = ajv.compile(schema);
+  if (validate(values)) return [];
+  return (validate.errors ?? []).map(
+    (problem) => `${problem.instancePath || '(root)'} ${problem.message ?? problem.keyword}`,
+  );
+}
+
+/** The vendored copies of a chart's remote documents: files named like the URL, beside the archive. */
+export function vendoredRemoteDocuments(chart: UpstreamChart): Map<string, unknown> {
+  const documents = new Map<string, unknown>();
+  for (const url of chart.remoteRefs) {
+    const file = join(chart.vendorDir, basename(new URL(url).pathname));
+    if (existsSync(file)) documents.set(url, JSON.parse(readFileSync(file, 'utf8')));
+  }
+  return documents;
+}
+
+/**
+ * The values each upstream chart sees, from the wrapper chart's coalesced values (Helm's
+ * coalescing: a parent's values under the subchart's name over the subchart's values.yaml, the
+ * parent's `global` passed down). `charts` lists parents before children.
+ */
+export function upstreamValues(
+  wrapper: Values,
+  charts: readonly UpstreamChart[],
+): Map<string, Values> {
+  const byPath = new Map<string, Values>();
+  for (const chart of charts) {
+    const parent =
+      chart.chart.length === 1 ? wrapper : byPath.get(chart.chart.slice(0, -1).join('/'));
+    if (parent === undefined)
+      throw new Error(`${chart.chart.join('/')}: its parent chart is not listed before it`);
+    const name = chart.chart[chart.chart.length - 1] as string;
+    const values = mergeValues(
+      chart.defaults,
+      isTable(parent[name]) ? (parent[name] as Values) : {},
+    );
+    if (isTable(parent.global)) {
+      values.global = mergeValues(
+        isTable(values.global) ? (values.global as Values) : {},
+        parent.global as Values,
+      );
+    }
+    byPath.set(chart.chart.join('/'), values);
+  }
+  return byPath;
+}
+
+/**
+ * What Helm would say of the upstream charts' values.schema.json when it cannot validate them
+ * offline (a remote `$ref`): every upstream schema checked with ajv against the values its chart
+ * sees, remote documents read from their vendored copies. One line per problem.
+ */
+export function upstreamSchemaProblems(
+  wrapper: Values,
+  charts: readonly UpstreamChart[],
+): string[] {
+  const values = upstreamValues(wrapper, charts);
+  return charts.flatMap((chart) =>
+    chart.schema === undefined
+      ? []
+      : schemaProblems(
+          chart.schema,
+          values.get(chart.chart.join('/')) ?? {},
+          vendoredRemoteDocuments(chart),
+        ).map((problem) => `${chart.chart.join('/')} values.schema.json: ${problem}`),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) Pod Security
+
+export interface NamespacePolicy {
+  readonly level: PodSecurityLevel;
+  readonly version: string;
+  /** Who sets the labels: `Application dev-cilium` or `Namespace cilium-secrets`. */
+  readonly setBy: string;
+}
+
+/**
+ * The enforced Pod Security level of each namespace of a cluster, from the labels Argo CD puts
+ * on it (`syncPolicy.managedNamespaceMetadata.labels` of an Application with
+ * `CreateNamespace=true`) and from Namespace objects the charts render. Two different policies
+ * for one namespace, or a label value the admission plugin refuses, are problems.
+ */
+export function namespacePolicies(
+  applications: readonly KubeObject[],
+  namespaces: readonly KubeObject[],
+): { policies: Map<string, NamespacePolicy>; problems: string[] } {
+  const policies = new Map<string, NamespacePolicy>();
+  const problems: string[] = [];
+  const add = (namespace: string, labels: unknown, setBy: string): void => {
+    const policy = enforcedPodSecurity(isTable(labels) ? labels : undefined);
+    if (policy === undefined) return;
+    problems.push(...policy.problems.map((problem) => `${setBy}: ${problem}`));
+    const previous = policies.get(namespace);
+    if (
+      previous !== undefined &&
+      (previous.level !== policy.level || previous.version !== policy.version)
+    ) {
+      problems.push(
+        `namespace ${namespace}: ${setBy} enforces ${policy.level}:${policy.version}, ${previous.setBy} ${previous.level}:${previous.version}`,
+      );
+      return;
+    }
+    if (previous === undefined)
+      policies.set(namespace, { level: policy.level, version: policy.version, setBy });
+  };
+  for (const app of applications) {
+    const syncOptions = strings(at(app, 'spec', 'syncPolicy', 'syncOptions'));
+    if (!syncOptions.includes('CreateNamespace=true')) continue;
+    const namespace = at(app, 'spec', 'destination', 'namespace');
+    if (typeof namespace !== 'string') continue;
+    add(
+      namespace,
+      at(app, 'spec', 'syncPolicy', 'managedNamespaceMetadata', 'labels'),
+      `Application ${app.metadata.name}`,
+    );
+  }
+  for (const object of namespaces) {
+    if (object.apiVersion === 'v1' && object.kind === 'Namespace') {
+      add(object.metadata.name, object.metadata.labels, `Namespace ${object.metadata.name}`);
+    }
+  }
+  return { policies, problems };
+}
+
+/** Helm hooks Argo CD never runs (gitops-engine pkg/sync/hook/helm: only the install and upgrade hooks map to sync phases). */
+export function neverRunByArgoCd(object: KubeObject): boolean {
+  const annotations = object.metadata.annotations ?? {};
+  if (annotations['argocd.argoproj.io/hook'] !== undefined)
+    return annotations['argocd.argoproj.io/hook'] === 'Skip';
+  const hook = annotations['helm.sh/hook'];
+  if (hook === undefined || hook === 'crd-install') return false;
+  const runs = new Set(['pre-install', 'pre-upgrade', 'post-upgrade', 'post-install']);
+  return !hook.split(',').some((type) => runs.has(type.trim()));
+}
+
+export interface PodSecurityResult {
+  /** Pod templates evaluated. */
+  readonly checked: number;
+  /** Objects left out because Argo CD never creates them (Helm test hooks). */
+  readonly notDeployed: readonly string[];
+  /** One line per object that the namespace's level refuses, or whose namespace has no level. */
+  readonly violations: readonly string[];
+}
+
+/** Every pod template among `documents` against the enforced level of its namespace. */
+export function podSecurityOf(
+  documents: readonly RenderedDocument[],
+  defaultNamespace: string,
+  policies: ReadonlyMap<string, NamespacePolicy>,
+): PodSecurityResult {
+  let checked = 0;
+  const notDeployed: string[] = [];
+  const violations: string[] = [];
+  for (const { source, object } of documents) {
+    const template = podTemplateOf(object);
+    if (template === undefined) continue;
+    const name = `${object.kind} ${object.metadata.namespace ?? defaultNamespace}/${object.metadata.name} (${source})`;
+    if (neverRunByArgoCd(object)) {
+      notDeployed.push(name);
+      continue;
+    }
+    checked++;
+    const namespace = object.metadata.namespace ?? defaultNamespace;
+    const policy = policies.get(namespace);
+    if (policy === undefined) {
+      violations.push(
+        `${name}: namespace ${namespace} has no enforced Pod Security level (no Application labels it)`,
+      );
+      continue;
+    }
+    const found = podSecurityViolations(
+      template.spec,
+      policy.level,
+      policy.version,
+      template.metadata,
+    );
+    if (found.length > 0) {
+      violations.push(
+        `${name}: violates PodSecurity "${policy.level}:${policy.version}" (set by ${policy.setBy}): ${found.map((v) => v.message).join(', ')}`,
+      );
+    }
+  }
+  return { checked, notDeployed, violations };
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) Helm's manifests against the TypeScript merge
+
+/** The first path where two parsed values differ, or `undefined` when they are equal. */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | undefined {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return `${path || '(root)'}: ${a.length} items vs ${b.length}`;
+    for (let i = 0; i < a.length; i++) {
+      const found = firstDifference(a[i], b[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (isTable(a) && isTable(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const key of keys) {
+      const found = firstDifference(a[key], b[key], path === '' ? key : `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  return Object.is(a, b)
+    ? undefined
+    : `${path || '(root)'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+}
+
+/**
+ * Differences between the objects Helm rendered from `templates/manifests.yaml` and those the
+ * TypeScript merge computes (`renderChart`), keyed by object identity: missing, extra, or the
+ * first differing field (Helm's value first).
+ */
+export function manifestDifferences(
+  helm: readonly KubeObject[],
+  ours: readonly KubeObject[],
+): string[] {
+  const byIdentity = (objects: readonly KubeObject[]) =>
+    new Map(objects.map((object) => [objectIdentity(object), object]));
+  const helmObjects = byIdentity(helm);
+  const ourObjects = byIdentity(ours);
+  const problems: string[] = [];
+  if (helmObjects.size !== helm.length) problems.push('Helm rendered an object twice');
+  for (const [identity, object] of ourObjects) {
+    const rendered = helmObjects.get(identity);
+    if (rendered === undefined) {
+      problems.push(`${identity}: computed but not rendered by Helm`);
+      continue;
+    }
+    const difference = firstDifference(rendered, object);
+    if (difference !== undefined) problems.push(`${identity}: ${difference}`);
+  }
+  for (const identity of helmObjects.keys()) {
+    if (!ourObjects.has(identity)) problems.push(`${identity}: rendered by Helm but not computed`);
+  }
+  return problems;
+}
