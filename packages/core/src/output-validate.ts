@@ -119,6 +119,8 @@ const MODEL_KINDS: readonly (readonly [
   load: () => Promise<SchemaModule>,
 ])[] = [
   ['v1', 'ConfigMap', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap')],
+  // Scrape targets without a selector (kube-prometheus-stack's control-plane endpoints).
+  ['v1', 'Endpoints', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Endpoints')],
   ['v1', 'LimitRange', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange')],
   ['v1', 'Namespace', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Namespace')],
   ['v1', 'Pod', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Pod')],
