@@ -547,8 +547,7 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
         code: 'monitoring-alert-override',
         path,
         value: name,
-        message:
-          'overrides an alert that no component declares on any cluster; it changes nothing',
+        message: 'overrides an alert that no component declares on any cluster; it changes nothing',
         expected: `an alert name, one of: ${[...rendered].sort(compareStrings).join(', ')}`,
       }),
     );
