@@ -174,7 +174,7 @@ describe('the reference platform output', () => {
     }
   });
 
-  it('orders the app-of-apps: Gateway API CRDs, then Cilium, then every other component', () => {
+  it('orders the app-of-apps: the Gateway API CRD bundles, then Cilium, then every other component', () => {
     for (const cluster of clusters) {
       const applications = render('platform', cluster).objects.filter(
         (object): object is KubeObject => object.kind === 'Application',
@@ -186,16 +186,23 @@ describe('the reference platform output', () => {
         expect(app, `${cluster.name}-${component}`).toBeDefined();
         return Number(app?.metadata.annotations?.['argocd.argoproj.io/sync-wave']);
       };
+      const isBundle = (app: KubeObject): boolean =>
+        String(get(app, 'spec', 'source', 'path')).startsWith('config/crd/');
+      const component = (app: KubeObject): string =>
+        app.metadata.name.slice(cluster.name.length + 1);
+      const bundles = applications.filter(isBundle).map(component);
       const others = applications
-        .map((object) => object.metadata.name.slice(cluster.name.length + 1))
-        .filter((name) => name !== 'gateway-api-crds' && name !== 'cilium');
+        .filter((app) => !isBundle(app))
+        .map(component)
+        .filter((name) => name !== 'cilium');
+      expect(bundles).toContain('gateway-api-crds');
       expect(others.length).toBeGreaterThan(0);
-      expect(wave('gateway-api-crds')).toBeLessThan(wave('cilium'));
+      for (const bundle of bundles) expect(wave(bundle)).toBeLessThan(wave('cilium'));
       for (const other of others) expect(wave('cilium')).toBeLessThan(wave(other));
       // Every Application deploys a chart of this repository with both layers of its cluster.
       for (const app of applications) {
         const source = get(app, 'spec', 'source') as Obj;
-        if (source.path === 'config/crd/standard') continue;
+        if (isBundle(app)) continue;
         const chart = String(source.path).replace(/^charts\//, '');
         expect(existsSync(join(repo, 'charts', chart, 'Chart.yaml')), chart).toBe(true);
         expect(get(source, 'helm', 'valueFiles')).toEqual([

@@ -57,9 +57,9 @@ describe('homelab upgrade-check', () => {
       join(repo, 'examples/reference/platform.yaml'),
     );
     expect(result.status).toBe(0);
-    expect(result.stdout.split('\n')[0]).toBe('cilium: cilium 1.18.12 → 1.20.0');
+    expect(result.stdout.split('\n')[0]).toBe('cilium: cilium 1.19.6 → 1.20.0');
     // The operator image moves with the release: a default we rely on that changed.
-    expect(result.stdout).toContain('default   operator.image.tag: "v1.18.12" -> "v1.20.0"');
+    expect(result.stdout).toContain('default   operator.image.tag: "v1.19.6" -> "v1.20.0"');
   });
 
   it('refuses a version the component does not pin, listing the pinned ones', () => {

@@ -3,6 +3,7 @@
 // HTTPRoute in its consumer's chart). Renders charts/cilium (values layers + manifests) and
 // declares the Talos facts Cilium needs, the Gateway API CRDs it needs first, its Application and
 // its bootstrap step. Pure.
+
 import {
   type ApplicationDescriptor,
   type ChartSpec,
@@ -30,6 +31,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
+import { CILIUM_CHECKS } from './checks.js';
 import {
   CILIUM_GATEWAY_CLASS,
   CILIUM_NAMESPACE,
@@ -274,7 +276,7 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
   }
   if (cluster.network.l2Announcements !== undefined && cluster.network.bgp === undefined) {
     const patterns: RegExp[] = [];
-    settings.l2Interfaces.forEach((source, i) => {
+    (settings.l2Interfaces ?? []).forEach((source, i) => {
       try {
         patterns.push(new RegExp(source));
       } catch {
@@ -284,21 +286,35 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
             path: [...network, 'l2Announcements', 'interfaces', i],
             value: source,
             message: 'is not a valid regular expression',
-            expected: 'a regular expression such as ^eth[0-9]+$',
+            expected: 'a regular expression such as ^enp[0-9]+s[0-9]+$',
           }),
         );
       }
     });
+    // Only declared patterns can miss, and only links known by name can be tested against them.
     const announcing = cluster.workers.length > 0 ? cluster.workers : cluster.nodes;
-    for (const node of announcing) {
-      if (patterns.length > 0 && !patterns.some((pattern) => pattern.test(node.interface))) {
+    for (const node of settings.l2InterfacesDeclared ? announcing : []) {
+      const name = node.link.name;
+      const at = ['clusters', cluster.index, 'nodes', node.index, 'link'];
+      if (name === undefined) {
         issues.push(
           warning({
             code: 'cilium-l2-interface',
-            path: ['clusters', cluster.index, 'nodes', node.index, 'interface'],
-            value: node.interface,
-            message: `matches none of the L2 announcement interfaces (${settings.l2Interfaces.join(', ')}); node "${node.hostname}" will not announce LoadBalancer addresses`,
-            expected: 'an interface matched by network.l2Announcements.interfaces',
+            path: at,
+            value: node.link,
+            message: `is selected by hardware, so its kernel name is unknown here and network.l2Announcements.interfaces (${(settings.l2Interfaces ?? []).join(', ')}) may not match it; node "${node.hostname}" may not announce LoadBalancer addresses`,
+            expected:
+              'link: { name: <the name talosctl get links lists> }, or no l2Announcements.interfaces (Cilium then announces on every interface it manages)',
+          }),
+        );
+      } else if (patterns.length > 0 && !patterns.some((pattern) => pattern.test(name))) {
+        issues.push(
+          warning({
+            code: 'cilium-l2-interface',
+            path: [...at, 'name'],
+            value: name,
+            message: `matches none of the L2 announcement interfaces (${(settings.l2Interfaces ?? []).join(', ')}); node "${node.hostname}" will not announce LoadBalancer addresses`,
+            expected: 'a link name matched by network.l2Announcements.interfaces',
           }),
         );
       }
@@ -616,6 +632,7 @@ export const ciliumComponent: Component<Settings> = {
   needs: [],
   upstream: CILIUM_UPSTREAM,
   validators: ciliumValidators,
+  checks: CILIUM_CHECKS,
   declare,
   render,
 };

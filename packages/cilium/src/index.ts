@@ -1,2 +1,3 @@
+export { l2InterfacesMatchLinks } from './checks.js';
 export { ciliumComponent } from './component.js';
 export type { CiliumSettings } from './settings.js';

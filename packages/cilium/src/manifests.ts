@@ -127,7 +127,8 @@ export function bgpResources(cluster: ResolvedCluster): { [key: string]: KubeObj
 }
 
 /**
- * L2 announcements: answer ARP/NDP for LoadBalancer IPs on the given interfaces. When the cluster
+ * L2 announcements: answer ARP/NDP for LoadBalancer IPs on the given interfaces (all of Cilium's
+ * when none are given). When the cluster
  * has workers, only workers announce (control planes keep their network for the API).
  */
 export function l2Resources(
@@ -142,7 +143,7 @@ export function l2Resources(
       kind: 'CiliumL2AnnouncementPolicy',
       metadata: { name: PLATFORM_RESOURCE_NAME, annotations: { ...CILIUM_CR_ANNOTATIONS } },
       spec: {
-        interfaces: [...settings.l2Interfaces],
+        ...(settings.l2Interfaces === undefined ? {} : { interfaces: [...settings.l2Interfaces] }),
         loadBalancerIPs: true,
         externalIPs: false,
         ...(onlyWorkers

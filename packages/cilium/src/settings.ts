@@ -12,8 +12,13 @@ export interface ResolvedCiliumSettings {
   readonly version: CiliumVersion;
   readonly hubble: { readonly relay: boolean; readonly ui: boolean };
   readonly gatewayApi: boolean;
-  /** Interfaces L2 announcements answer on (regular expressions, Go RE2 syntax). */
-  readonly l2Interfaces: readonly string[];
+  /**
+   * Interfaces L2 announcements answer on (regular expressions, Go RE2 syntax); undefined: every
+   * interface Cilium manages (the policy's `interfaces` left out).
+   */
+  readonly l2Interfaces: readonly string[] | undefined;
+  /** Whether `l2Interfaces` is what the definition says (not derived from the nodes' links). */
+  readonly l2InterfacesDeclared: boolean;
 }
 
 /** What a cluster gets when its definition says nothing. */
@@ -21,8 +26,7 @@ export const ciliumDefaults = {
   version: CILIUM_CHART_VERSION,
   hubble: { relay: true, ui: true },
   gatewayApi: true,
-  l2Interfaces: ['^eth[0-9]+$'],
-} as const satisfies ResolvedCiliumSettings;
+} as const;
 
 /** The settings part of the component contract. */
 export const ciliumSettingsSpec: SettingsSpec<CiliumSettings> = {
@@ -34,6 +38,19 @@ export const ciliumSettingsSpec: SettingsSpec<CiliumSettings> = {
   },
   platformOnly: ['version'],
 };
+
+/**
+ * The L2 interfaces of a cluster whose definition names none, from its nodes' links (the one fact
+ * the static address and the VIP use too): exactly their names when every node names its link;
+ * otherwise none, so Cilium announces on every interface it manages. A link selected by hardware
+ * carries Talos' alias, which Cilium does not see as an interface name.
+ */
+export function derivedL2Interfaces(cluster: ResolvedCluster): string[] | undefined {
+  const names = cluster.nodes.map((node) => node.link.name);
+  if (names.length === 0 || names.some((name) => name === undefined)) return undefined;
+  const unique = [...new Set(names as string[])].sort();
+  return [`^(${unique.map((name) => name.replace(/[.]/g, '\\.')).join('|')})$`];
+}
 
 /** The merged settings of a cluster, completed with the defaults and the cluster's L2 interfaces. */
 export function resolveCiliumSettings(
@@ -47,6 +64,7 @@ export function resolveCiliumSettings(
       ui: settings.hubble?.ui ?? ciliumDefaults.hubble.ui,
     },
     gatewayApi: settings.gatewayApi ?? ciliumDefaults.gatewayApi,
-    l2Interfaces: cluster.network.l2Announcements?.interfaces ?? ciliumDefaults.l2Interfaces,
+    l2Interfaces: cluster.network.l2Announcements?.interfaces ?? derivedL2Interfaces(cluster),
+    l2InterfacesDeclared: cluster.network.l2Announcements?.interfaces !== undefined,
   };
 }

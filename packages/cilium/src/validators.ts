@@ -235,7 +235,8 @@ const SCHEMAS: readonly KindSchema[] = [
       {
         type: 'object',
         additionalProperties: false,
-        required: ['interfaces', 'loadBalancerIPs'],
+        // `interfaces` left out: every interface Cilium manages (upstream CRD: "If nil, all").
+        required: ['loadBalancerIPs'],
         properties: {
           interfaces: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           loadBalancerIPs: { type: 'boolean' },

@@ -15,6 +15,7 @@ import {
   testCluster,
   testComponent,
   testDefinition,
+  testNetwork,
   testNode,
   testNodes,
 } from '@homelab/core/testing';
@@ -345,16 +346,44 @@ describe('issues', () => {
     ]);
   });
 
-  test('a node whose interface no L2 pattern matches is reported', () => {
+  test('a node whose link name no declared L2 pattern matches is reported at its link', () => {
     const definition = testDefinition([
       testCluster('dev', 'development', 1, {
-        nodes: [testNode({ hostname: 'dev-cp1', address: '192.168.1.11', interface: 'enp1s0' })],
+        nodes: [
+          testNode({ hostname: 'dev-cp1', address: '192.168.1.11', link: { name: 'enp1s0' } }),
+        ],
+        network: testNetwork(1, { l2Announcements: { interfaces: ['^eth[0-9]+$'] } }),
       }),
     ]);
     const run = runCilium(definition);
     expect(run.issues.map((issue) => [issue.severity, issue.code, issue.path])).toEqual([
-      ['warning', 'cilium-l2-interface', ['clusters', 0, 'nodes', 0, 'interface']],
+      ['warning', 'cilium-l2-interface', ['clusters', 0, 'nodes', 0, 'link', 'name']],
     ]);
+    expect(run.issues[0]?.message).toContain('(^eth[0-9]+$)');
+  });
+
+  test('declared L2 patterns with links selected by hardware: the unknowable match is reported', () => {
+    const definition = testDefinition([
+      testCluster('dev', 'development', 1, {
+        network: testNetwork(1, { l2Announcements: { interfaces: ['^enp.*$'] } }),
+      }),
+    ]);
+    const run = runCilium(definition);
+    expect(run.issues.map((issue) => [issue.severity, issue.code, issue.path])).toEqual([
+      ['warning', 'cilium-l2-interface', ['clusters', 0, 'nodes', 0, 'link']],
+    ]);
+  });
+
+  test('links by name or by hardware and no declared patterns: nothing to report', () => {
+    const named = testDefinition([
+      testCluster('dev', 'development', 1, {
+        nodes: [
+          testNode({ hostname: 'dev-cp1', address: '192.168.1.11', link: { name: 'ens18' } }),
+        ],
+      }),
+    ]);
+    expect(runCilium(named).issues).toEqual([]);
+    expect(runCilium(testDefinition([testCluster('dev', 'development', 1)])).issues).toEqual([]);
   });
 
   test('a cluster without an announcement method is refused', () => {

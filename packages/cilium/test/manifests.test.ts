@@ -59,17 +59,36 @@ describe('cluster manifests', () => {
     expect(advert.spec.advertisements[0].service).toEqual({ addresses: ['LoadBalancerIP'] });
   });
 
-  test('an L2 cluster gets a CiliumL2AnnouncementPolicy on the default interfaces and no BGP resources', () => {
+  test('an L2 cluster of nodes selected by MAC announces on every interface Cilium manages, and gets no BGP resources', () => {
     expect(kinds('dev').sort()).toEqual([
       'CiliumL2AnnouncementPolicy',
       'CiliumLoadBalancerIPPool',
       'Gateway',
     ]);
+    // Talos' alias lan0 is no kernel name Cilium could match: `interfaces` left out means all.
     expect(byKind('dev', 'CiliumL2AnnouncementPolicy').spec).toEqual({
-      interfaces: ['^eth[0-9]+$'],
       loadBalancerIPs: true,
       externalIPs: false,
     });
+  });
+
+  test('nodes that name their links announce on exactly those names', () => {
+    const nodes = testNodes('lab', 4, 3).map((node, i) => ({
+      ...node,
+      link: { name: i === 0 ? 'enp1s0' : 'enp2s0.100' },
+    }));
+    const { rendered: r } = runCilium(
+      testDefinition([testCluster('lab', 'development', 4, { nodes: nodes as AnyJson })]),
+    );
+    const policy = r.lab?.objects.find((o) => o.kind === 'CiliumL2AnnouncementPolicy') as AnyJson;
+    expect(policy.spec.interfaces).toEqual(['^(enp1s0|enp2s0\\.100)$']);
+    const pattern = new RegExp(policy.spec.interfaces[0]);
+    expect(['enp1s0', 'enp2s0.100', 'enp2s0x100', 'enp1s01'].map((n) => pattern.test(n))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   test('with workers, only workers announce, on the interfaces the definition gives', () => {

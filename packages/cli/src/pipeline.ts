@@ -33,7 +33,7 @@ import {
   type Values,
   validateObjects,
 } from '@homelab/core';
-import { renderTalos } from '@homelab/talos-config';
+import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { scanGeneratedFiles, scanSecrets } from './secrets.js';
@@ -272,6 +272,7 @@ export async function generate(
   issues.push(
     ...runSystemChecks({ platform, clusters: deployed, files }, [
       ...CORE_CHECKS,
+      ...TALOS_CHECKS,
       ...registry.flatMap((component) => component.checks ?? []),
     ]),
   );

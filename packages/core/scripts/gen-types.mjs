@@ -1,4 +1,4 @@
-// Regenerates src/generated/platform.ts from schema/platform.schema.json.
+// Regenerates src/generated/platform.ts from schema/definition.schema.json.
 // Usage: node scripts/gen-types.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { generatePlatformTypes } from './platform-types.mjs';

@@ -127,7 +127,7 @@ export {
   haPlan,
   workloadResources,
 } from './profiles.js';
-export { DEFAULT_INTERFACE, resolvePlatform } from './resolve.js';
+export { LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,

@@ -140,7 +140,7 @@ describe('messages', () => {
     expect(issue).toMatchObject({
       path: ['clusters', 0, 'nodes', 0, 'labels', 'bad key'],
       value: 'bad key',
-      position: { line: 29, column: 11 },
+      position: { line: 30, column: 11 },
     });
   });
 
@@ -248,9 +248,10 @@ describe('hostile input', () => {
         'installDisk: &disk /dev/sda\n  - name: beta',
       )
       .replace(
-        'address: 10.2.0.23\n        installDisk: /dev/sda',
-        'address: 10.2.0.23\n        installDisk: *disk',
+        "'02:00:00:00:00:05' }\n        installDisk: /dev/sda",
+        "'02:00:00:00:00:05' }\n        installDisk: *disk",
       );
+    expect(text.match(/\*disk/g)).toHaveLength(1);
     expect(loadDefinition(text, 'p.yaml').issues).toEqual([]);
   });
 

@@ -39,6 +39,7 @@ describe('environmentProfiles', () => {
         rollout: 'default',
         autoSync: { prune: true, selfHeal: true },
         targetRevision: 'main',
+        resourceScale: 1,
       },
       staging: {
         name: 'staging',
@@ -49,6 +50,7 @@ describe('environmentProfiles', () => {
         rollout: 'rolling',
         autoSync: { prune: true, selfHeal: true },
         targetRevision: 'main',
+        resourceScale: 1,
       },
       production: {
         name: 'production',
@@ -59,6 +61,7 @@ describe('environmentProfiles', () => {
         rollout: 'rolling-zero-unavailable',
         autoSync: { prune: true, selfHeal: true },
         targetRevision: 'main',
+        resourceScale: 2,
       },
     });
   });

@@ -30,7 +30,8 @@ describe('resolvePlatform', () => {
       role: 'controlplane',
       address: '192.168.1.11',
       installDisk: '/dev/sda',
-      interface: 'eth0',
+      link: { hardwareAddr: '02:00:c0:a8:01:0b' },
+      linkName: 'lan0',
       labels: {},
       taints: [],
       storage: false,
@@ -46,7 +47,7 @@ describe('resolvePlatform', () => {
         node({
           hostname: 'x',
           address: '10.1.0.20',
-          interface: 'enp1s0',
+          link: { name: 'enp1s0' },
           labels: { zone: 'a' },
           taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' as const }],
           storage: true,
@@ -55,7 +56,7 @@ describe('resolvePlatform', () => {
     };
     const [resolved] = resolvePlatform(definition([custom])).clusters[0]?.nodes ?? [];
     expect(resolved).toMatchObject({
-      interface: 'enp1s0',
+      linkName: 'enp1s0',
       labels: { zone: 'a' },
       taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
       storage: true,

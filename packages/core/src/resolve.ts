@@ -9,8 +9,16 @@ import type {
   ResolvedPlatform,
 } from './types.js';
 
-/** Link a node's address sits on when the definition does not say. */
-export const DEFAULT_INTERFACE = 'eth0';
+/**
+ * Name Talos gives (LinkAliasConfig, Talos 1.12+) the link a node selects by hardware: not a
+ * kernel naming scheme's name, so it never collides with a physical link.
+ */
+export const LINK_ALIAS = 'lan0';
+
+/** The name the node's Talos network documents use for its link: its own name, else the alias. */
+export function nodeLinkName(link: Node['link']): string {
+  return link.name ?? LINK_ALIAS;
+}
 
 function resolveNode(node: Node, index: number): ResolvedNode {
   const labels: { [key: string]: string } = {};
@@ -19,7 +27,7 @@ function resolveNode(node: Node, index: number): ResolvedNode {
   }
   return {
     ...node,
-    interface: node.interface ?? DEFAULT_INTERFACE,
+    linkName: nodeLinkName(node.link),
     labels,
     taints: node.taints ?? [],
     storage: node.storage ?? false,

@@ -283,6 +283,22 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         expected: `${e.keyword === 'minItems' ? 'at least' : 'at most'} ${String(params.limit)} item(s)`,
         ...withPosition(position),
       });
+    case 'minProperties':
+    case 'maxProperties': {
+      const count = value !== null && typeof value === 'object' ? Object.keys(value).length : 0;
+      const known = Object.keys(schemaObject(parent.properties)).sort();
+      const limit = Number(params.limit);
+      const exactlyOne = parent.minProperties === 1 && parent.maxProperties === 1;
+      return error({
+        ...base,
+        value,
+        message: `has ${count} key(s)`,
+        expected: exactlyOne
+          ? `exactly one of: ${known.join(', ')}`
+          : `${e.keyword === 'minProperties' ? 'at least' : 'at most'} ${limit} key(s)${known.length > 0 ? ` of: ${known.join(', ')}` : ''}`,
+        ...withPosition(position),
+      });
+    }
     case 'minLength':
     case 'maxLength':
       return error({

@@ -223,6 +223,21 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     }
   });
 
+  // Links: Talos on metal names links predictably (enp3s0, ens18); eth0 only exists with the
+  // kernel argument net.ifnames=0, so a LinkConfig for it would never apply.
+  cluster.nodes.forEach((node, i) => {
+    const name = node.link?.name;
+    if (name !== undefined && /^eth\d+$/.test(name)) {
+      report(ctx, 'warning', [...at, 'nodes', i, 'link', 'name'], {
+        code: 'node-link',
+        value: name,
+        message: `is a legacy kernel name; Talos on metal names links predictably (enp3s0, ens18) since 1.5, so node "${node.hostname}" would keep no static address, VIP or L2 announcement unless it boots with net.ifnames=0`,
+        expected:
+          'the name `talosctl get links --insecure -n <DHCP address>` lists, or a hardware selector: link: { hardwareAddr: <permanentAddr> }',
+      });
+    }
+  });
+
   // Endpoint: https://host[:port].
   const endpoint = /^https:\/\/([^/:]+)(?::(\d+))?$/.exec(cluster.endpoint);
   if (endpoint) {
@@ -354,6 +369,23 @@ export function semanticIssues(
       })),
     ),
     'node address',
+  );
+
+  checkDuplicates(
+    ctx,
+    clusters.flatMap(({ cluster, index }) =>
+      cluster.nodes.flatMap((node, i) =>
+        node.link?.hardwareAddr === undefined
+          ? []
+          : [
+              {
+                value: node.link.hardwareAddr.toLowerCase(),
+                at: ['clusters', index, 'nodes', i, 'link', 'hardwareAddr'],
+              },
+            ],
+      ),
+    ),
+    'network card (MAC address)',
   );
 
   // Production clusters need a schedulable node per production replica.

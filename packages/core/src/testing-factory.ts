@@ -31,7 +31,23 @@ type Network = Cluster['network'];
 
 /** A node; role control plane and install disk /dev/sda unless overridden. */
 export function testNode(overrides: Partial<Node> & Pick<Node, 'hostname' | 'address'>): Node {
-  return { role: 'controlplane', installDisk: '/dev/sda', ...overrides };
+  return {
+    role: 'controlplane',
+    link: { hardwareAddr: testMac(overrides.address) },
+    installDisk: '/dev/sda',
+    ...overrides,
+  };
+}
+
+/**
+ * A locally administered MAC address derived from an IPv4 address (02:00:<the four octets>), so
+ * that every test node has its own network card.
+ */
+export function testMac(address: string): string {
+  const octets = address.split('.').map(Number);
+  const bytes =
+    octets.length === 4 && octets.every((o) => o >= 0 && o <= 255) ? octets : [0, 0, 0, 0];
+  return ['02', '00', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** `count` nodes of `role` in 192.168.<index>.0/24, from .<first>. */

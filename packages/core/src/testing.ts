@@ -15,6 +15,7 @@ export {
   testCluster,
   testComponent,
   testDefinition,
+  testMac,
   testNetwork,
   testNode,
   testNodes,

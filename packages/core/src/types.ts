@@ -71,7 +71,11 @@ export interface ResourceBase {
 // Resolved model: the definition with defaults applied and facts derived
 
 export interface ResolvedNode extends Node {
-  readonly interface: string;
+  /**
+   * What the node's Talos network documents call its link: `link.name`, or `lan0`, the alias
+   * Talos gives the link its hardware selector matches.
+   */
+  readonly linkName: string;
   readonly labels: { [key: string]: string };
   readonly taints: NonNullable<Node['taints']>;
   readonly storage: boolean;

@@ -47,6 +47,7 @@ describe('the pull-request workflow', () => {
       'pnpm install --frozen-lockfile',
       'pnpm build',
       'git diff --exit-code --stat -- charts clusters',
+      'pnpm homelab vendor verify',
       'pnpm lint',
       'pnpm typecheck',
       'pnpm test',

@@ -1,3 +1,4 @@
+export { nodeLinks, TALOS_CHECKS } from './checks.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
 export { TALOS_UPSTREAM } from './versions.js';

@@ -195,8 +195,9 @@ function nodePatch(
   const via = gateway?.text ?? cluster.network.gateway;
 
   if (!version.networkDocuments) {
+    // Talos 1.11: the v1alpha1 device, selected by hardware or named.
     const device: TalosDocument = {
-      interface: node.interface,
+      ...deviceOf(node),
       addresses: [cidr],
       routes: [{ network: defaultRoute, gateway: via }],
     };
@@ -209,23 +210,58 @@ function nodePatch(
     { machine },
     // `auto: off`: a static hostname conflicts with the generated default `auto: stable`.
     { apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: node.hostname, auto: 'off' },
-    {
-      apiVersion: 'v1alpha1',
-      kind: 'LinkConfig',
-      name: node.interface,
-      addresses: [{ address: cidr }],
-      routes: [{ destination: defaultRoute, gateway: via }],
-    },
   ];
+  const match = linkMatch(node.link);
+  if (match !== undefined) {
+    // Talos 1.12+: the alias is what every other document names the link by.
+    documents.push({
+      apiVersion: 'v1alpha1',
+      kind: 'LinkAliasConfig',
+      name: node.linkName,
+      selector: { match },
+    });
+  }
+  documents.push({
+    apiVersion: 'v1alpha1',
+    kind: 'LinkConfig',
+    name: node.linkName,
+    addresses: [{ address: cidr }],
+    routes: [{ destination: defaultRoute, gateway: via }],
+  });
   if (vip !== undefined) {
     documents.push({
       apiVersion: 'v1alpha1',
       kind: 'Layer2VIPConfig',
       name: vip,
-      link: node.interface,
+      link: node.linkName,
     });
   }
   return { documents, issues };
+}
+
+/**
+ * The CEL expression a `LinkAliasConfig` selects the node's link with (Talos evaluates it on
+ * each `LinkStatus`), or undefined when the link is named. Values are checked by the definition
+ * schema (hex MAC, bus path and driver characters), so quoting them in a CEL string is safe.
+ */
+export function linkMatch(link: ResolvedNode['link']): string | undefined {
+  if (link.hardwareAddr !== undefined) {
+    return `mac(link.permanent_addr) == "${link.hardwareAddr.toLowerCase()}"`;
+  }
+  if (link.busPath !== undefined) return `link.bus_path == "${link.busPath}"`;
+  if (link.driver !== undefined) return `link.driver == "${link.driver}"`;
+  return undefined;
+}
+
+/** Talos 1.11's way to the same link: `deviceSelector` (matched on sysfs) or `interface`. */
+function deviceOf(node: ResolvedNode): TalosDocument {
+  const { link } = node;
+  if (link.hardwareAddr !== undefined) {
+    return { deviceSelector: { permanentAddr: link.hardwareAddr.toLowerCase() } };
+  }
+  if (link.busPath !== undefined) return { deviceSelector: { busPath: link.busPath } };
+  if (link.driver !== undefined) return { deviceSelector: { driver: link.driver } };
+  return { interface: node.linkName };
 }
 
 /**

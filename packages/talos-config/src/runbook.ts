@@ -1,4 +1,4 @@
-import type { BootstrapStep, ResolvedCluster } from '@homelab/core';
+import type { BootstrapStep, ResolvedCluster, ResolvedNode } from '@homelab/core';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
 import { IMAGE_FACTORY } from './schematic.js';
@@ -20,6 +20,16 @@ export interface RunbookInput {
    * secrets, the hand-over to the GitOps controller.
    */
   readonly steps: readonly BootstrapStep[];
+}
+
+/** How the runbook names a node's link: its name, or its selector and Talos' alias. */
+function linkText(node: ResolvedNode): string {
+  const { link } = node;
+  if (link.hardwareAddr !== undefined)
+    return `MAC \`${link.hardwareAddr}\` (alias \`${node.linkName}\`)`;
+  if (link.busPath !== undefined) return `bus \`${link.busPath}\` (alias \`${node.linkName}\`)`;
+  if (link.driver !== undefined) return `driver \`${link.driver}\` (alias \`${node.linkName}\`)`;
+  return `\`${node.linkName}\``;
 }
 
 /** The cluster's bootstrap runbook (README.md), with the cluster's own values in every command. */
@@ -59,11 +69,11 @@ export function runbook(input: RunbookInput): string {
     '| `nodes/<hostname>.yaml` | one patch per node: hostname, static address, install disk, labels, taints |',
     `| \`schematic.yaml\` | Image Factory schematic; system extensions: ${extensions} |`,
     '',
-    '| node | role | address | install disk | patch |',
-    '|---|---|---|---|---|',
+    '| node | role | address | link | install disk | patch |',
+    '|---|---|---|---|---|---|',
     ...cluster.nodes.map(
       (node) =>
-        `| ${node.hostname} | ${node.role} | ${node.address} | ${node.installDisk} | \`nodes/${node.hostname}.yaml\` |`,
+        `| ${node.hostname} | ${node.role} | ${node.address} | ${linkText(node)} | ${node.installDisk} | \`nodes/${node.hostname}.yaml\` |`,
     ),
     '',
     'What the platform asks of Talos (merged from the components):',

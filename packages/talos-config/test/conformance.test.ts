@@ -119,7 +119,13 @@ describe.each(VERSIONS)('Talos %s', (version) => {
       expect(defs['network.HostnameConfigV1Alpha1']).toBeUndefined();
     } else {
       expect(kinds).toEqual(
-        new Set(['HostnameConfig', 'LinkConfig', 'Layer2VIPConfig', 'ResolverConfig']),
+        new Set([
+          'HostnameConfig',
+          'LinkAliasConfig',
+          'LinkConfig',
+          'Layer2VIPConfig',
+          'ResolverConfig',
+        ]),
       );
       for (const kind of kinds) expect(schema.kinds.has(kind)).toBe(true);
     }

@@ -43,8 +43,12 @@ export function haCluster(overrides: Partial<Cluster> = {}): Cluster {
     }),
     nodes: [
       testNode({ hostname: 'prod-cp-1', address: '192.168.30.11' }),
-      testNode({ hostname: 'prod-cp-2', address: '192.168.30.12', interface: 'enp1s0' }),
-      testNode({ hostname: 'prod-cp-3', address: '192.168.30.13' }),
+      testNode({ hostname: 'prod-cp-2', address: '192.168.30.12', link: { name: 'enp1s0' } }),
+      testNode({
+        hostname: 'prod-cp-3',
+        address: '192.168.30.13',
+        link: { busPath: '0000:03:00.0' },
+      }),
       testNode({
         hostname: 'prod-w-1',
         role: 'worker',

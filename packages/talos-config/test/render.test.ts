@@ -165,10 +165,17 @@ describe('node patches', () => {
       hostname: 'prod-w-1',
       auto: 'off',
     });
+    // The worker's card is selected by its MAC address: Talos aliases it lan0.
+    expect(doc(files, path, 'LinkAliasConfig')).toEqual({
+      apiVersion: 'v1alpha1',
+      kind: 'LinkAliasConfig',
+      name: 'lan0',
+      selector: { match: 'mac(link.permanent_addr) == "02:00:c0:a8:1e:15"' },
+    });
     expect(doc(files, path, 'LinkConfig')).toEqual({
       apiVersion: 'v1alpha1',
       kind: 'LinkConfig',
-      name: 'eth0',
+      name: 'lan0',
       addresses: [{ address: '192.168.30.21/25' }],
       routes: [{ destination: '0.0.0.0/0', gateway: '192.168.30.1' }],
     });
@@ -197,6 +204,37 @@ describe('node patches', () => {
         },
       ],
     });
+    // Selected by hardware: Talos 1.11's deviceSelector, the same fact.
+    const byMac = docs(files, `${PROD}/nodes/prod-cp-1.yaml`)[0].machine.network.interfaces[0];
+    expect([byMac.deviceSelector, byMac.interface]).toEqual([
+      { permanentAddr: '02:00:c0:a8:1e:0b' },
+      undefined,
+    ]);
+    const byBus = docs(files, `${PROD}/nodes/prod-cp-3.yaml`)[0].machine.network.interfaces[0];
+    expect(byBus.deviceSelector).toEqual({ busPath: '0000:03:00.0' });
+  });
+
+  it('select a link by MAC (lower-cased), bus path or driver with a LinkAliasConfig CEL match', () => {
+    const selected = (link: object, file = 'prod-cp-1'): unknown => {
+      const cluster = haCluster();
+      const nodes = cluster.nodes.map((node) =>
+        node.hostname === file ? { ...node, link } : node,
+      ) as typeof cluster.nodes;
+      const { files } = talos([{ ...cluster, nodes }]);
+      const patch = docs(files, `${PROD}/nodes/${file}.yaml`);
+      const config = patch.find((d) => d.kind === 'LinkConfig');
+      const alias = patch.find((d) => d.kind === 'LinkAliasConfig');
+      expect(config.name).toBe(alias === undefined ? 'enp1s0' : 'lan0');
+      return alias?.selector;
+    };
+    expect(selected({ hardwareAddr: 'AA:BB:CC:00:11:22' })).toEqual({
+      match: 'mac(link.permanent_addr) == "aa:bb:cc:00:11:22"',
+    });
+    expect(selected({ busPath: '0000:03:00.0' })).toEqual({
+      match: 'link.bus_path == "0000:03:00.0"',
+    });
+    expect(selected({ driver: 'igc' })).toEqual({ match: 'link.driver == "igc"' });
+    expect(selected({ name: 'enp1s0' })).toBeUndefined();
   });
 
   it('announce an endpoint VIP from the control planes only (Layer2VIPConfig on 1.12+)', () => {
@@ -207,8 +245,15 @@ describe('node patches', () => {
       name: '192.168.30.10',
       link: 'enp1s0',
     });
+    // The same VIP on the alias where the control plane selects its card by hardware.
+    expect(doc(files, `${PROD}/nodes/prod-cp-3.yaml`, 'Layer2VIPConfig').link).toBe('lan0');
     const worker = docs(files, `${PROD}/nodes/prod-w-1.yaml`);
-    expect(worker.map((d) => d.kind)).toEqual([undefined, 'HostnameConfig', 'LinkConfig']);
+    expect(worker.map((d) => d.kind)).toEqual([
+      undefined,
+      'HostnameConfig',
+      'LinkAliasConfig',
+      'LinkConfig',
+    ]);
   });
 
   it('announce no VIP when the endpoint is a node address', () => {
@@ -216,6 +261,7 @@ describe('node patches', () => {
     expect(docs(files, `${DEV}/nodes/dev-cp-1.yaml`).map((d) => d.kind)).toEqual([
       undefined,
       'HostnameConfig',
+      'LinkAliasConfig',
       'LinkConfig',
     ]);
   });
@@ -228,6 +274,7 @@ describe('node patches', () => {
             hostname: 'dev-cp-1',
             role: 'controlplane',
             address: '192.168.10.11',
+            link: { name: 'enp1s0' },
             installDisk: '/dev/sda',
             taints: [
               { key: 'dedicated', value: 'a', effect: 'NoSchedule' },

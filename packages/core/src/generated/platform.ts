@@ -315,7 +315,7 @@ asn: number
  */
 export interface L2AnnouncementSettings {
 /**
- * Regular expressions of the node interfaces to announce on (default: ^eth[0-9]+$).
+ * Regular expressions of the node interfaces to announce on. Default: the exact link names when every node's `link` is a `name`, otherwise every interface Cilium manages (nodes whose link is selected by hardware get Talos' alias, which is not a kernel name).
  * 
  * @minItems 1
  */
@@ -337,10 +337,7 @@ role: ("controlplane" | "worker")
  * An IPv4 or IPv6 address.
  */
 address: string
-/**
- * Name of the network link that carries the address (default: eth0).
- */
-interface?: string
+link: NodeLink
 /**
  * Disk Talos installs to, e.g. /dev/sda or /dev/nvme0n1.
  */
@@ -354,6 +351,27 @@ taints?: Taint[]
  * Whether the node holds replicated block storage (Longhorn data).
  */
 storage?: boolean
+}
+/**
+ * The network link that carries the node's address: one hardware fact of its network card (hardwareAddr, busPath, driver) or its predictable name.
+ */
+export interface NodeLink {
+/**
+ * Permanent MAC address of the network card, e.g. 00:1a:2b:3c:4d:5e (`permanentAddr` in `talosctl get links`). The most robust choice.
+ */
+hardwareAddr?: string
+/**
+ * PCI bus path of the network card, e.g. 0000:03:00.0 (`busPath` in `talosctl get links`); stays the same when the card is replaced by one in the same slot.
+ */
+busPath?: string
+/**
+ * Kernel driver of the network card, e.g. igc or r8169 (`driver` in `talosctl get links`); only when the machine has exactly one card with that driver.
+ */
+driver?: string
+/**
+ * Predictable name Talos gives the link, e.g. enp3s0 or ens18 (`talosctl get links`). On metal Talos has not used eth0 since 1.5 unless the kernel argument net.ifnames=0 is set.
+ */
+name?: string
 }
 /**
  * Kubernetes labels of the node.
