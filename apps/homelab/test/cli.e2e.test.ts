@@ -182,6 +182,8 @@ interface Expected {
   note: string;
   line: number;
   path: string;
+  /** Part of the message, where the case is about what the message says. */
+  message?: string;
 }
 
 const cases = readdirSync(invalidRoot).sort();
@@ -212,6 +214,7 @@ describe('invalid definitions', { timeout: 120_000 }, () => {
       expect(result.stderr).not.toContain('    at ');
       expect(result.stderr).toMatch(new RegExp(`^bad\\.yaml:${expected.line}:\\d+ {2}`, 'm'));
       expect(result.stderr).toContain(`  ${expected.path}: `);
+      if (expected.message !== undefined) expect(result.stderr).toContain(expected.message);
       expect(result.stderr).toMatch(
         /\nbuild failed: \d+ errors? .*in bad\.yaml; nothing written\n$/,
       );

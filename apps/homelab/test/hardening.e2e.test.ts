@@ -255,7 +255,7 @@ describe('two builds into one folder', { timeout: 120_000 }, () => {
     // The first build died holding the lock: the next one takes it over.
     const after = build(dir);
     expect(after.status).toBe(0);
-    expect(after.stdout).toMatch(/^built 36 files: 36 written/);
+    expect(after.stdout).toMatch(/^built (\d+) files: \1 written/);
     expect(readdirSync(join(dir, 'out')).sort()).toEqual(['charts', 'clusters']);
   });
 });
@@ -285,7 +285,7 @@ describe('content under the output root that is not the build’s', { timeout: 1
     const inode = statSync(join(out, 'charts/cilium/node_modules/p0/index.js')).ino;
     const result = build(dir);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/^built 36 files: \d+ written, \d+ unchanged, 0 removed/);
+    expect(result.stdout).toMatch(/^built \d+ files: \d+ written, \d+ unchanged, 0 removed/);
     expect(lstatSync(join(out, 'charts/cilium/pipe')).isFIFO()).toBe(true);
     expect(statSync(join(out, 'charts/cilium')).mode & 0o777).toBe(0o700);
     expect(lstatSync(join(out, 'charts/cilium/mine.yaml')).isSymbolicLink()).toBe(true);

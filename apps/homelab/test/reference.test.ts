@@ -15,6 +15,7 @@ import {
   renderChart,
   type Values,
 } from '@homelab/core';
+import { promqlProblem } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -71,8 +72,8 @@ function talosPatch(cluster: string, file: string): Map<string, Obj> {
 }
 
 describe('the reference platform output', () => {
-  it('has every file of the chart contract in charts/cilium, charts/argo-cd and charts/platform', () => {
-    for (const chart of ['cilium', 'argo-cd', 'platform']) {
+  it('has every file of the chart contract in charts/cilium, charts/argo-cd, charts/monitoring and charts/platform', () => {
+    for (const chart of ['cilium', 'argo-cd', 'monitoring', 'platform']) {
       const files = [...readChartDir(join(repo, 'charts', chart)).keys()];
       for (const expected of [
         'Chart.yaml',
@@ -226,6 +227,159 @@ describe('the reference platform output', () => {
           : `https://auth.${cluster.name}.lab.example.com`,
       );
       expect(String(oidc.clientSecret)).toMatch(/^\$[a-z0-9-]+:[A-Za-z0-9_.-]+$/);
+    }
+  });
+});
+
+describe('monitoring on the reference platform', () => {
+  /** The objects charts/monitoring renders on a cluster, by kind. */
+  const monitoring = (cluster: (typeof clusters)[number], kind: string): KubeObject[] =>
+    render('monitoring', cluster).objects.filter((object) => object.kind === kind);
+
+  it('watches every component with an Application on every cluster', () => {
+    for (const cluster of clusters) {
+      // Applications of this repository's charts (CRD bundles come from their own repositories).
+      const components = render('platform', cluster)
+        .objects.filter(
+          (object) =>
+            object.kind === 'Application' &&
+            String(get(object, 'spec', 'source', 'path')).startsWith('charts/'),
+        )
+        .map((object) => String(object.metadata.labels?.['app.kubernetes.io/component']));
+      expect(components.sort()).toEqual([
+        'argocd',
+        'cert-manager',
+        'cilium',
+        'gateway',
+        'monitoring',
+      ]);
+      const watched = new Set(
+        ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].flatMap((kind) =>
+          monitoring(cluster, kind).map(
+            (object) => object.metadata.labels?.['homelab.dev/component'],
+          ),
+        ),
+      );
+      // monitoring watches the platform's own facts under the name `platform`.
+      // gateway runs no workload of its own: its Gateway is served by Cilium's Envoy (watched
+      // as cilium) and its Application's health by the Argo CD alerts.
+      for (const component of components.filter((name) => name !== 'gateway')) {
+        expect(watched.has(component === 'monitoring' ? 'platform' : component), component).toBe(
+          true,
+        );
+      }
+      const monitors = monitoring(cluster, 'ServiceMonitor').map((object) => object.metadata.name);
+      expect(monitors.sort()).toEqual([
+        'argocd-application-controller',
+        'argocd-repo-server',
+        'argocd-server',
+        'cert-manager-cert-manager',
+        'cilium-agent',
+        'cilium-hubble',
+        'cilium-operator',
+      ]);
+    }
+  });
+
+  it('renders only alert rules the PromQL grammar accepts, with the alerts the issue asks for', () => {
+    for (const cluster of clusters) {
+      const rules = monitoring(cluster, 'PrometheusRule').flatMap((object) =>
+        (get(object, 'spec', 'groups') as Obj[]).flatMap((group) => group.rules as Obj[]),
+      );
+      for (const rule of rules) {
+        expect([rule.alert, promqlProblem(String(rule.expr))]).toEqual([rule.alert, undefined]);
+      }
+      const alerts = rules.map((rule) => rule.alert);
+      for (const alert of [
+        'NodeNotReady',
+        'NodeDiskNearlyFull',
+        'EtcdSnapshotTooOld',
+        'CiliumAgentDown',
+        'CiliumOperatorDown',
+        'ArgoCDApplicationOutOfSync',
+        'ArgoCDApplicationDegraded',
+      ]) {
+        expect(alerts, `${cluster.name}: ${alert}`).toContain(alert);
+      }
+      expect(alerts.includes('CiliumBGPSessionDown'), cluster.name).toBe(cluster.name === 'prod');
+    }
+  });
+
+  it('allows development longer out of sync, as the definition says', () => {
+    const forOf = (cluster: (typeof clusters)[number]) =>
+      monitoring(cluster, 'PrometheusRule')
+        .flatMap((object) =>
+          (get(object, 'spec', 'groups') as Obj[]).flatMap((group) => group.rules as Obj[]),
+        )
+        .find((rule) => rule.alert === 'ArgoCDApplicationOutOfSync')?.for;
+    expect(clusters.map(forOf)).toEqual(['4h', '1h', '30m']);
+  });
+
+  it('provisions the Cilium, Hubble, Argo CD and platform dashboards, every query parsed', () => {
+    for (const cluster of clusters) {
+      const dashboards = monitoring(cluster, 'ConfigMap')
+        .filter((object) => object.metadata.labels?.grafana_dashboard === '1')
+        .flatMap((object) => Object.values(get(object, 'data') as Obj))
+        .map((text) => JSON.parse(String(text)) as Obj);
+      expect(dashboards.map((dashboard) => dashboard.uid).sort()).toEqual([
+        'argocd',
+        'cilium',
+        'hubble',
+        'platform',
+      ]);
+      for (const dashboard of dashboards) {
+        for (const panel of dashboard.panels as Obj[]) {
+          for (const target of panel.targets as Obj[]) {
+            expect([panel.title, promqlProblem(String(target.expr))]).toEqual([
+              panel.title,
+              undefined,
+            ]);
+          }
+        }
+      }
+    }
+  });
+
+  it('logs into Grafana through Authelia at the cluster domain, behind the Gateway', () => {
+    for (const cluster of clusters) {
+      const grafana = get(
+        render('monitoring', cluster).values,
+        'kube-prometheus-stack',
+        'grafana',
+      ) as Obj;
+      const auth = `https://auth.${cluster.name === 'prod' ? '' : `${cluster.name}.`}lab.example.com`;
+      expect(get(grafana, 'grafana.ini', 'auth.generic_oauth')).toMatchObject({
+        enabled: true,
+        client_id: `grafana-${cluster.name}`,
+        auth_url: `${auth}/api/oidc/authorization`,
+        token_url: `${auth}/api/oidc/token`,
+        api_url: `${auth}/api/oidc/userinfo`,
+      });
+      expect(get(grafana, 'admin', 'existingSecret')).toBe('grafana-admin');
+      const routes = monitoring(cluster, 'HTTPRoute');
+      expect(routes.map((route) => get(route, 'spec', 'hostnames'))).toEqual([
+        [`grafana.${cluster.name === 'prod' ? '' : `${cluster.name}.`}lab.example.com`],
+      ]);
+    }
+  });
+
+  it('scrapes the control plane where the Talos patches bind its metrics', () => {
+    for (const cluster of clusters) {
+      const patch = talosPatch(cluster.name, 'controlplane.yaml').get('v1alpha1');
+      expect(get(patch, 'cluster', 'controllerManager', 'extraArgs', 'bind-address')).toBe(
+        '0.0.0.0',
+      );
+      expect(get(patch, 'cluster', 'scheduler', 'extraArgs', 'bind-address')).toBe('0.0.0.0');
+      expect(get(patch, 'cluster', 'etcd', 'extraArgs', 'listen-metrics-urls')).toBe(
+        'http://0.0.0.0:2381',
+      );
+      const values = get(render('monitoring', cluster).values, 'kube-prometheus-stack') as Obj;
+      const endpoints = get(values, 'kubeEtcd', 'endpoints') as string[];
+      expect(endpoints.length).toBeGreaterThan(0);
+      expect(get(values, 'kubeControllerManager', 'endpoints')).toEqual(endpoints);
+      expect(
+        get(talosPatch(cluster.name, 'worker.yaml').get('v1alpha1'), 'cluster', 'etcd'),
+      ).toBeUndefined();
     }
   });
 });

@@ -151,6 +151,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
       'cert-manager',
       'cilium',
       'gateway',
+      'monitoring',
       'platform',
     ]);
     expect(before.cilium?.version).toBe('0.1.0');
@@ -250,6 +251,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
       'cilium-0.1.1.tgz',
       'gateway-0.1.0.tgz',
       'index.yaml',
+      'monitoring-0.1.0.tgz',
       'platform-0.1.0.tgz',
     ]);
     const index = read('release/index.yaml');
@@ -259,6 +261,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
       'cert-manager-0.1.0.tgz': sha256('release/cert-manager-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
       'gateway-0.1.0.tgz': sha256('release/gateway-0.1.0.tgz'),
+      'monitoring-0.1.0.tgz': sha256('release/monitoring-0.1.0.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');

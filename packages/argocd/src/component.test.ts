@@ -423,6 +423,64 @@ describe('declarations', () => {
     ).toEqual([['capability-unprovided', ['clusters', 0, 'components', 'argocd'], 'cni']]);
   });
 
+  it('declares the application controller, server and repo server by their metrics Services', () => {
+    const monitors = run(OIDC).declared.prod?.monitors ?? [];
+    expect(monitors.map((m) => [m.name, m.namespace, m.target?.selector, m.target?.port])).toEqual([
+      [
+        'application-controller',
+        'argocd',
+        {
+          'app.kubernetes.io/name': 'argocd-metrics',
+          'app.kubernetes.io/component': 'application-controller',
+        },
+        'http-metrics',
+      ],
+      [
+        'server',
+        'argocd',
+        {
+          'app.kubernetes.io/name': 'argocd-server-metrics',
+          'app.kubernetes.io/component': 'server',
+        },
+        'http-metrics',
+      ],
+      [
+        'repo-server',
+        'argocd',
+        {
+          'app.kubernetes.io/name': 'argocd-repo-server-metrics',
+          'app.kubernetes.io/component': 'repo-server',
+        },
+        'http-metrics',
+      ],
+    ]);
+    const rules = monitors.flatMap((m) => m.rules ?? []);
+    expect(rules.map((r) => [r.alert, r.severity, r.for])).toEqual([
+      [
+        'ArgoCDApplicationOutOfSync',
+        'warning',
+        { development: '2h', staging: '1h', production: '30m' },
+      ],
+      [
+        'ArgoCDApplicationDegraded',
+        'critical',
+        { development: '1h', staging: '30m', production: '15m' },
+      ],
+    ]);
+    expect(monitors.flatMap((m) => m.dashboards ?? []).map((d) => d.name)).toEqual(['argocd']);
+  });
+
+  it('switches on the metrics Services of the controller, server and repo server', () => {
+    const values = run(OIDC).values('dev');
+    expect([
+      values.controller.metrics.enabled,
+      values.server.metrics.enabled,
+      values.repoServer.metrics.enabled,
+    ]).toEqual([true, true, true]);
+    // Argo CD comes before the Prometheus Operator CRDs: no ServiceMonitor of the chart's own.
+    expect(values.controller.metrics.serviceMonitor).toBeUndefined();
+  });
+
   it('provides gitops: its namespace and release', () => {
     expect(run(OIDC).declared.staging?.facts).toEqual({
       gitops: { namespace: 'argocd', version: 'v3.4.4' },

@@ -28,6 +28,7 @@ import {
   warning,
   workloadResources,
 } from '@homelab/core';
+import { argocdMonitors } from './monitors.js';
 import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClient } from './oidc.js';
 import {
   ARGOCD_NAMESPACE,
@@ -105,6 +106,11 @@ function baseValues(): Values {
       },
       // Login goes straight to Authelia over OIDC; no Dex in between.
       dex: { enabled: false },
+      // Metrics Services for the metrics provider's ServiceMonitors (monitors.ts); never the
+      // chart's own ServiceMonitors: Argo CD comes before the Prometheus Operator CRDs.
+      controller: { metrics: { enabled: true } },
+      server: { metrics: { enabled: true } },
+      repoServer: { metrics: { enabled: true } },
       configs: {
         cm: {
           [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA,
@@ -432,6 +438,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
         ],
       },
     ],
+    monitors: argocdMonitors(),
     facts: { gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION } },
     issues,
   };

@@ -36,6 +36,7 @@ import {
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
 import { clusterManifests } from './manifests.js';
+import { ciliumMonitors } from './monitors.js';
 import {
   ciliumSettingsSpec,
   type ResolvedCiliumSettings,
@@ -441,6 +442,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ],
     ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,
+    monitors: ciliumMonitors(cluster),
     facts: {
       cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: CILIUM_NAMESPACE },
       ...(settings.gatewayApi

@@ -32,7 +32,8 @@ const UPSTREAM_OPERATOR_ANTI_AFFINITY_KEYS = ['requiredDuringSchedulingIgnoredDu
  *   what the renderer knows about the cluster);
  * - Hubble with relay and UI; its mTLS certificates generated in the cluster by a CronJob
  *   rather than by Helm at render time, so Argo CD never sees freshly generated keys in Git's
- *   rendering and never fights over them.
+ *   rendering and never fights over them;
+ * - metrics of the agent, the operator and Hubble, for the metrics provider to scrape.
  */
 export function baseValues(version: CiliumVersion): Values {
   const release = CILIUM_RELEASES[version];
@@ -58,17 +59,34 @@ export function baseValues(version: CiliumVersion): Values {
         enableAppProtocol: true,
         gatewayClass: { create: 'true' },
       },
-      operator: { rollOutPods: true },
+      // Operator metrics behind its headless Service (see `prometheus` below).
+      operator: { rollOutPods: true, prometheus: { enabled: true, metricsService: true } },
       envoy: { rollOutPods: true },
       hubble: {
         enabled: true,
         relay: { enabled: ciliumDefaults.hubble.relay, rollOutPods: true },
         ui: { enabled: ciliumDefaults.hubble.ui, rollOutPods: true },
         tls: { auto: { enabled: true, method: 'cronJob' } },
+        metrics: { enabled: [...HUBBLE_METRICS] },
       },
+      // Metrics of the agent and the operator, each behind a headless Service the metrics
+      // provider's ServiceMonitors select (monitors.ts); never the chart's own ServiceMonitors:
+      // Cilium is installed before the Prometheus Operator CRDs exist.
+      prometheus: { enabled: true, metricsService: true },
     },
   };
 }
+
+/** Hubble flow metrics the agents export (the hubble-metrics Service, port hubble-metrics). */
+export const HUBBLE_METRICS = [
+  'dns',
+  'drop',
+  'tcp',
+  'flow',
+  'port-distribution',
+  'icmp',
+  'httpV2',
+] as const;
 
 /** Resolved max surge / max unavailable of a Deployment rollout, as the controller computes them. */
 export function resolveRollout(

@@ -323,3 +323,52 @@ describe('issues', () => {
     expect(output.chart?.name).toBe('cilium');
   });
 });
+
+describe('monitors', () => {
+  test('declares the agent, the operator and Hubble on every cluster, by their metrics Services', () => {
+    for (const name of ['dev', 'staging', 'prod']) {
+      expect(
+        (declared[name]?.monitors ?? []).map((m) => [
+          m.name,
+          m.namespace,
+          m.target?.selector,
+          m.target?.port,
+        ]),
+      ).toEqual([
+        ['agent', 'kube-system', { 'app.kubernetes.io/name': 'cilium-agent' }, 'metrics'],
+        ['operator', 'kube-system', { 'app.kubernetes.io/name': 'cilium-operator' }, 'metrics'],
+        ['hubble', 'kube-system', { 'app.kubernetes.io/name': 'hubble' }, 'hubble-metrics'],
+      ]);
+    }
+  });
+
+  test('watches the BGP sessions only on clusters that peer with BGP', () => {
+    const alerts = (name: string): string[] =>
+      (declared[name]?.monitors ?? []).flatMap((m) => (m.rules ?? []).map((r) => r.alert));
+    expect(alerts('prod')).toEqual([
+      'CiliumAgentDown',
+      'CiliumBGPSessionDown',
+      'CiliumOperatorDown',
+    ]);
+    expect(alerts('dev')).toEqual(['CiliumAgentDown', 'CiliumOperatorDown']);
+  });
+
+  test('waits less before alerting the more production-like the environment', () => {
+    const agent = declared.prod?.monitors?.[0]?.rules?.find((r) => r.alert === 'CiliumAgentDown');
+    expect(agent?.for).toEqual({ development: '15m', staging: '10m', production: '5m' });
+    expect(agent?.severity).toBe('critical');
+  });
+
+  test('ships the Cilium and Hubble dashboards, their queries on the Prometheus datasource', () => {
+    const dashboards = (declared.dev?.monitors ?? []).flatMap((m) => m.dashboards ?? []);
+    expect(dashboards.map((d) => [d.name, d.title])).toEqual([
+      ['cilium', 'Cilium: agents, operator, BGP'],
+      ['hubble', 'Hubble: flows, drops, DNS'],
+    ]);
+    for (const dashboard of dashboards) {
+      const panels = dashboard.json.panels as { datasource: { uid: string } }[];
+      expect(panels.length).toBeGreaterThan(3);
+      expect(new Set(panels.map((p) => p.datasource.uid))).toEqual(new Set(['prometheus']));
+    }
+  });
+});

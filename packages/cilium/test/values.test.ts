@@ -171,6 +171,26 @@ describe('Talos-correct base values', () => {
       { enabled: true, relay: true, ui: true, tls: { auto: { enabled: true, method: 'cronJob' } } },
     ]);
   });
+
+  test('agent, operator and Hubble metrics are on, behind Services, without ServiceMonitors', () => {
+    const { rendered: r } = runCilium(testDefinition(referenceClusters()));
+    for (const name of ['dev', 'staging', 'prod']) {
+      const values = r[name]?.values.cilium as AnyJson;
+      expect(values.prometheus).toEqual({ enabled: true, metricsService: true });
+      expect(values.operator.prometheus).toEqual({ enabled: true, metricsService: true });
+      expect(values.hubble.metrics.enabled).toEqual([
+        'dns',
+        'drop',
+        'tcp',
+        'flow',
+        'port-distribution',
+        'icmp',
+        'httpV2',
+      ]);
+      // The Prometheus Operator CRDs come after Cilium: the chart's own ServiceMonitors stay off.
+      expect(values.prometheus.serviceMonitor).toBeUndefined();
+    }
+  });
 });
 
 describe('issue 9: versions, roll-outs, resources', () => {

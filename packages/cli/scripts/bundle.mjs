@@ -43,6 +43,16 @@ const inlineLocalRequires = {
   },
 };
 
+/** `re2-wasm` → scripts/re2-regexp.cjs (see that file: no WebAssembly compile per build). */
+const re2AsRegExp = {
+  name: 're2-as-regexp',
+  setup(context) {
+    context.onResolve({ filter: /^re2-wasm$/ }, () => ({
+      path: join(process.cwd(), 'scripts', 're2-regexp.cjs'),
+    }));
+  },
+};
+
 const result = await build({
   entryPoints: ['dist/main.js'],
   outfile: 'dist/cli.bundle.cjs',
@@ -53,7 +63,7 @@ const result = await build({
   // The launcher passes the bundle's URL: `new URL('../package.json', import.meta.url)` still
   // finds this package's package.json.
   define: { 'import.meta.url': '__homelabModuleUrl' },
-  plugins: [inlineLocalRequires],
+  plugins: [inlineLocalRequires, re2AsRegExp],
   metafile: true,
   legalComments: 'none',
   logLevel: 'warning',

@@ -5,10 +5,12 @@ import { certManagerComponent } from '@homelab/cert-manager';
 import { ciliumComponent } from '@homelab/cilium';
 import type { Registry } from '@homelab/core';
 import { gatewayComponent } from '@homelab/gateway';
+import { monitoringComponent } from '@homelab/monitoring';
 
 export const REGISTRY: Registry = [
   ciliumComponent,
   certManagerComponent,
   gatewayComponent,
   argocdComponent,
+  monitoringComponent,
 ];

@@ -14,6 +14,7 @@ import type { ObjectValidator } from './output-validate.js';
 import type { SystemCheck } from './system.js';
 import type {
   ChartSpec,
+  EnvironmentName,
   GeneratedFile,
   JsonValue,
   KubeObject,
@@ -121,6 +122,13 @@ export interface CapabilityFacts {
     readonly issuer: string;
     /** Path of the userinfo endpoint (where the groups claim is). */
     readonly userinfoPath: string;
+    /**
+     * Paths of the authorization and token endpoints, for clients that cannot read the discovery
+     * document (Grafana's generic OAuth); absent: Authelia's `/api/oidc/authorization` and
+     * `/api/oidc/token`.
+     */
+    readonly authorizationPath?: string;
+    readonly tokenPath?: string;
     /** Groups the provider knows (for checks of the groups consumers name). */
     readonly groups: readonly string[];
   };
@@ -309,6 +317,15 @@ export interface TalosNeeds {
   }[];
   readonly kernelModules?: readonly string[];
   readonly sysctls?: { readonly [key: string]: string };
+  /**
+   * Extra arguments of the control-plane components Talos runs (control-plane nodes only), e.g.
+   * `controllerManager: { 'bind-address': '0.0.0.0' }` so that their metrics can be scraped.
+   */
+  readonly controlPlaneArgs?: {
+    readonly controllerManager?: { readonly [flag: string]: string };
+    readonly scheduler?: { readonly [flag: string]: string };
+    readonly etcd?: { readonly [flag: string]: string };
+  };
 }
 
 /** A network flow a component needs (zero-trust policies are generated from these). */
@@ -343,30 +360,65 @@ export interface VolumeRequest {
   };
 }
 
-/** Something worth watching: a metrics endpoint and its alert rules. */
-export interface MonitorDeclaration {
-  readonly name: string;
-  readonly namespace: string;
-  /** Pods or Services exposing metrics. */
-  readonly target:
-    | {
-        readonly kind: 'service';
-        readonly selector: { readonly [key: string]: string };
-        readonly port: string;
-      }
-    | {
-        readonly kind: 'pod';
-        readonly selector: { readonly [key: string]: string };
-        readonly port: string;
-      };
+/** A value that may differ per environment: one for every environment, or one each. */
+export type PerEnvironment<T> = T | { readonly [E in EnvironmentName]: T };
+
+/** Where Prometheus scrapes a monitor's metrics (a ServiceMonitor or a PodMonitor). */
+export interface MonitorTarget {
+  /** `service`: the endpoints of the Services `selector` selects; `pod`: the pods it selects. */
+  readonly kind: 'service' | 'pod';
+  readonly selector: { readonly [key: string]: string };
+  /** Port name: of the Service (`service`) or of the container (`pod`). */
+  readonly port: string;
+  /** HTTP path (default `/metrics`). */
   readonly path?: string;
-  readonly rules?: readonly {
-    readonly alert: string;
-    readonly expr: string;
-    readonly for?: string;
-    readonly severity: string;
-    readonly summary: string;
-  }[];
+  /** Default `http`. */
+  readonly scheme?: 'http' | 'https';
+}
+
+/**
+ * An alert rule. Its annotations are plain text: `{{` never reaches a chart (DESIGN.md), so no
+ * Prometheus templating; the alert's labels say where it fires.
+ */
+export interface AlertRuleDeclaration {
+  /** Alert name, UpperCamelCase, unique on the cluster; users override it by this name. */
+  readonly alert: string;
+  /** PromQL. `$threshold` stands for `threshold` (of the cluster's environment). */
+  readonly expr: string;
+  readonly threshold?: PerEnvironment<number>;
+  /** How long the condition must hold before the alert fires (a Prometheus duration). */
+  readonly for?: PerEnvironment<string>;
+  readonly severity: 'critical' | 'warning' | 'info';
+  /** One sentence, plain text. */
+  readonly summary: string;
+  readonly description?: string;
+}
+
+/** A Grafana dashboard (its JSON model) that the `metrics` provider provisions. */
+export interface DashboardDeclaration {
+  /** File name stem and dashboard uid, a DNS label. */
+  readonly name: string;
+  readonly title: string;
+  /** The dashboard's JSON model, datasource uid `prometheus`. */
+  readonly json: { readonly [key: string]: JsonValue };
+}
+
+/**
+ * Something worth watching: a metrics endpoint, its alert rules and dashboards. The `metrics`
+ * provider turns it into a ServiceMonitor or PodMonitor (in its own chart, selecting
+ * `namespace`), a PrometheusRule and dashboard ConfigMaps. A monitor is also a flow: the
+ * provider's Prometheus reaches `target`'s port in `namespace`. Components never need or use
+ * `metrics` for this (monitoring comes after them); they declare, the provider watches.
+ */
+export interface MonitorDeclaration {
+  /** Unique per component and cluster, a DNS label (names the monitor objects). */
+  readonly name: string;
+  /** Namespace of the target (and of the series' `namespace` label). */
+  readonly namespace: string;
+  /** Absent: rules over series scraped elsewhere (kube-state-metrics, another monitor). */
+  readonly target?: MonitorTarget;
+  readonly rules?: readonly AlertRuleDeclaration[];
+  readonly dashboards?: readonly DashboardDeclaration[];
 }
 
 /** Everything a component contributes on one cluster. */

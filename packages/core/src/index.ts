@@ -15,6 +15,7 @@ export {
   settingsPath,
 } from './components.js';
 export type {
+  AlertRuleDeclaration,
   AnyComponent,
   ApplicationDescriptor,
   BootstrapSecret,
@@ -27,14 +28,17 @@ export type {
   ComponentOutput,
   ConsumerManifests,
   CrdBundle,
+  DashboardDeclaration,
   Declaration,
   DeclareInput,
   FlowDeclaration,
   GroupKind,
   JsonSchema,
   MonitorDeclaration,
+  MonitorTarget,
   OidcClientRequest,
   PeerContribution,
+  PerEnvironment,
   ProvidedFacts,
   RenderCluster,
   RenderInput,
@@ -99,6 +103,7 @@ export {
   kindValidatorSource,
   kindValidators,
   loadModelValidators,
+  modelClassValidator,
   validateObjects,
 } from './output-validate.js';
 export type {

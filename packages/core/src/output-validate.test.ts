@@ -117,6 +117,24 @@ describe('validateObjects with core kinds', () => {
     expect(issues.map((issue) => issue.output)).toEqual(['bad.spec.containers[0].ports']);
   });
 
+  it('checks Endpoints (scrape targets without a selector) against their schema', () => {
+    const endpoints = (port: unknown): KubeObject =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'etcd', namespace: 'kube-system' },
+        subsets: [{ addresses: [{ ip: '10.0.0.11' }], ports: [{ name: 'http-metrics', port }] }],
+      }) as KubeObject;
+    const issues = validateObjects(
+      [
+        { source: 'ok', object: endpoints(2381) },
+        { source: 'bad', object: endpoints('2381') },
+      ],
+      core,
+    );
+    expect(issues.map((issue) => issue.output)).toEqual(['bad.subsets[0].ports[0].port']);
+  });
+
   it('checks a CustomResourceDefinition (what charts render with --include-crds) against its schema', () => {
     const crd = (scope: unknown): KubeObject =>
       ({

@@ -94,6 +94,19 @@ function modelValidate(model: { readonly prototype: { validate(): void } }): Sch
 }
 
 /**
+ * A validator of one apiVersion/kind from a kubernetes-models model class (its `validate()`
+ * runs the package's generated schema), for components whose custom resources such a package
+ * describes (e.g. `@kubernetes-models/prometheus-operator`).
+ */
+export function modelClassValidator(
+  apiVersion: string,
+  kind: string,
+  model: { readonly prototype: { validate(): void } },
+): ObjectValidator {
+  return fromCompiled(apiVersion, kind, modelValidate(model));
+}
+
+/**
  * Kinds validated against the schemas the `kubernetes-models` packages compile from the
  * upstream OpenAPI documents: core Kubernetes (kubernetes-models 5.1), Gateway API
  * (@kubernetes-models/gateway-api) and Argo CD (@kubernetes-models/argo-cd). Each entry imports
@@ -106,6 +119,8 @@ const MODEL_KINDS: readonly (readonly [
   load: () => Promise<SchemaModule>,
 ])[] = [
   ['v1', 'ConfigMap', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap')],
+  // Scrape targets without a selector (kube-prometheus-stack's control-plane endpoints).
+  ['v1', 'Endpoints', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Endpoints')],
   ['v1', 'LimitRange', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange')],
   ['v1', 'Namespace', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Namespace')],
   ['v1', 'Pod', () => import('kubernetes-models/_schemas/IoK8sApiCoreV1Pod')],

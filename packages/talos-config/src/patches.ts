@@ -118,7 +118,15 @@ function rolePatch(input: PatchInput, role: 'controlplane' | 'worker'): TalosDoc
   if (req.disableKubeProxy) clusterPart.proxy = { disabled: true };
   if (role === 'controlplane') {
     clusterPart.allowSchedulingOnControlPlanes = cluster.allowSchedulingOnControlPlanes;
-    clusterPart.etcd = { advertisedSubnets: [cluster.network.nodeCidr] };
+    const { controllerManager, scheduler, etcd } = req.controlPlaneArgs;
+    clusterPart.etcd = {
+      advertisedSubnets: [cluster.network.nodeCidr],
+      ...(Object.keys(etcd).length > 0 ? { extraArgs: { ...etcd } } : {}),
+    };
+    if (Object.keys(controllerManager).length > 0) {
+      clusterPart.controllerManager = { extraArgs: { ...controllerManager } };
+    }
+    if (Object.keys(scheduler).length > 0) clusterPart.scheduler = { extraArgs: { ...scheduler } };
   }
 
   const documents: TalosDocument[] = [{ machine, cluster: clusterPart }];

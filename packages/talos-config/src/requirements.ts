@@ -30,7 +30,15 @@ export interface MergedTalosRequirements {
   /** Sorted, deduplicated. */
   readonly kernelModules: readonly string[];
   readonly sysctls: { readonly [key: string]: string };
+  /** Extra arguments of the control-plane components, per component, sorted by flag. */
+  readonly controlPlaneArgs: {
+    readonly [C in ControlPlaneComponent]: { readonly [flag: string]: string };
+  };
 }
+
+/** Control-plane components whose arguments components may ask for (`TalosNeeds.controlPlaneArgs`). */
+export const CONTROL_PLANE_COMPONENTS = ['controllerManager', 'scheduler', 'etcd'] as const;
+export type ControlPlaneComponent = (typeof CONTROL_PLANE_COMPONENTS)[number];
 
 // Image Factory official extension names: `<org>/<name>`.
 const EXTENSION = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
@@ -146,6 +154,26 @@ export function mergeTalosRequirements(
     }
   }
 
+  const controlPlaneArgs = {} as { [C in ControlPlaneComponent]: { [flag: string]: string } };
+  for (const component of CONTROL_PLANE_COMPONENTS) {
+    const flags = new Map<string, Claim<string>>();
+    for (const r of sorted) {
+      for (const [flag, value] of Object.entries(r.controlPlaneArgs?.[component] ?? {})) {
+        const seen = flags.get(flag);
+        if (seen === undefined) flags.set(flag, { source: r.source, value });
+        else if (seen.value !== value)
+          issues.push(
+            conflict(`values for ${component} --${flag}`, seen.source, seen.value, r.source, value),
+          );
+      }
+    }
+    controlPlaneArgs[component] = Object.fromEntries(
+      [...flags.entries()]
+        .sort(([a], [b]) => compare(a, b))
+        .map(([flag, claim]) => [flag, claim.value]),
+    );
+  }
+
   const merged: MergedTalosRequirements = {
     cni: cni?.value,
     cniSources: cni === undefined ? [] : cni.sources,
@@ -161,6 +189,7 @@ export function mergeTalosRequirements(
         .sort(([a], [b]) => compare(a, b))
         .map(([key, claim]) => [key, claim.value]),
     ),
+    controlPlaneArgs,
   };
   return { merged, issues };
 

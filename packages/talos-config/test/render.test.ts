@@ -93,6 +93,31 @@ describe('role patches', () => {
     expect(machine.sysctls).toEqual({ 'vm.max_map_count': '262144' });
   });
 
+  it('bind the control-plane metrics where a component asks, on control planes only', () => {
+    const metrics = asks('monitoring', {
+      controlPlaneArgs: {
+        controllerManager: { 'bind-address': '0.0.0.0' },
+        scheduler: { 'bind-address': '0.0.0.0' },
+        etcd: { 'listen-metrics-urls': 'http://0.0.0.0:2381' },
+      },
+    });
+    const { files, issues } = talos([haCluster()], [metrics]);
+    expect(issues).toEqual([]);
+    const cp = doc(files, `${PROD}/controlplane.yaml`).cluster;
+    expect(cp.controllerManager).toEqual({ extraArgs: { 'bind-address': '0.0.0.0' } });
+    expect(cp.scheduler).toEqual({ extraArgs: { 'bind-address': '0.0.0.0' } });
+    expect(cp.etcd).toEqual({
+      advertisedSubnets: ['192.168.30.0/25'],
+      extraArgs: { 'listen-metrics-urls': 'http://0.0.0.0:2381' },
+    });
+    const worker = doc(files, `${PROD}/worker.yaml`).cluster;
+    expect([worker.controllerManager, worker.scheduler, worker.etcd]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('install the Image Factory installer of the schematic and the cluster version', () => {
     const { files } = talos([devCluster()], [longhorn]);
     expect(doc(files, `${DEV}/controlplane.yaml`).machine.install.image).toBe(
@@ -358,6 +383,15 @@ describe('merging requirements', () => {
     expect(issues.map((i) => [i.path, i.code])).toEqual([
       [['clusters', 0, 'components', 'b'], 'talos-requirement'],
       [['clusters', 0, 'components'], 'talos-requirement-conflict'],
+    ]);
+  });
+
+  it('reports two components that ask different values of one control-plane flag', () => {
+    const a = asks('a', { controlPlaneArgs: { scheduler: { 'bind-address': '0.0.0.0' } } });
+    const b = asks('b', { controlPlaneArgs: { scheduler: { 'bind-address': '127.0.0.1' } } });
+    const { issues } = talos([devCluster()], [a, b]);
+    expect(issues.map((i) => i.message)).toEqual([
+      'components ask for different values for scheduler --bind-address: a wants 0.0.0.0, b wants 127.0.0.1',
     ]);
   });
 

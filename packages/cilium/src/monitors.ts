@@ -1,0 +1,85 @@
+// What is worth watching in Cilium (the `monitors` the metrics provider turns into scraping,
+// alerts and dashboards): the agents, the operator, Hubble's flow metrics and, on clusters that
+// peer with BGP, the BGP sessions. The metrics Services are the chart's own (`metricsService`
+// switched on in values.ts): Cilium comes before the Prometheus Operator CRDs, so it never ships
+// ServiceMonitors itself. Pure.
+import type { DashboardDeclaration, MonitorDeclaration, ResolvedCluster } from '@homelab/core';
+import { CILIUM_NAMESPACE } from './constants.js';
+import ciliumDashboard from './dashboards/cilium.json' with { type: 'json' };
+import hubbleDashboard from './dashboards/hubble.json' with { type: 'json' };
+
+function dashboard(name: string, json: { readonly title: string }): DashboardDeclaration {
+  return { name, title: json.title, json: json as unknown as DashboardDeclaration['json'] };
+}
+
+/** Cilium's monitors on a cluster. */
+export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
+  const bgp = cluster.network.bgp !== undefined;
+  return [
+    {
+      name: 'agent',
+      namespace: CILIUM_NAMESPACE,
+      target: {
+        kind: 'service',
+        selector: { 'app.kubernetes.io/name': 'cilium-agent' },
+        port: 'metrics',
+      },
+      rules: [
+        {
+          alert: 'CiliumAgentDown',
+          expr: `up{job="cilium-agent"} == 0 or kube_daemonset_status_number_unavailable{namespace="${CILIUM_NAMESPACE}",daemonset="cilium"} > 0`,
+          for: { development: '15m', staging: '10m', production: '5m' },
+          severity: 'critical',
+          summary:
+            'A Cilium agent is down or unavailable: pods on its node lose networking and policy updates.',
+          description:
+            'The instance or daemonset labels say where. Check the cilium pod on that node (kubectl -n kube-system logs ds/cilium) and cilium status.',
+        },
+        ...(bgp
+          ? [
+              {
+                alert: 'CiliumBGPSessionDown',
+                expr: 'cilium_bgp_control_plane_session_state == 0',
+                for: { development: '15m', staging: '5m', production: '2m' },
+                severity: 'critical' as const,
+                summary:
+                  'A BGP session of Cilium with a router is down: LoadBalancer addresses may be unreachable.',
+                description:
+                  'The neighbor label names the router. cilium bgp peers shows the session states; check the router and the CiliumBGPClusterConfig.',
+              },
+            ]
+          : []),
+      ],
+      dashboards: [dashboard('cilium', ciliumDashboard)],
+    },
+    {
+      name: 'operator',
+      namespace: CILIUM_NAMESPACE,
+      target: {
+        kind: 'service',
+        selector: { 'app.kubernetes.io/name': 'cilium-operator' },
+        port: 'metrics',
+      },
+      rules: [
+        {
+          alert: 'CiliumOperatorDown',
+          expr: 'absent(up{job="cilium-operator"} == 1)',
+          for: { development: '30m', staging: '15m', production: '5m' },
+          severity: 'warning',
+          summary:
+            'No Cilium operator is up: IP pools, BGP and Gateway resources are not reconciled.',
+        },
+      ],
+    },
+    {
+      name: 'hubble',
+      namespace: CILIUM_NAMESPACE,
+      target: {
+        kind: 'service',
+        selector: { 'app.kubernetes.io/name': 'hubble' },
+        port: 'hubble-metrics',
+      },
+      dashboards: [dashboard('hubble', hubbleDashboard)],
+    },
+  ];
+}

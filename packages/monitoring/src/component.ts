@@ -1,0 +1,593 @@
+// @homelab/monitoring: the monitoring component. Provides `metrics`: renders charts/monitoring
+// (kube-prometheus-stack: Prometheus, Alertmanager, Grafana, node-exporter, kube-state-metrics)
+// and turns what every component on a cluster declares (`monitors`: scrape targets, alert rules,
+// dashboards) into ServiceMonitors/PodMonitors, PrometheusRules and dashboard ConfigMaps in its
+// own chart. Declares Grafana's route and OIDC client, the Secrets it reads, its flows, and the
+// Talos flags that expose the control-plane metrics. Pure.
+import {
+  type ApplicationDescriptor,
+  type BootstrapSecret,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  type EnvironmentName,
+  error,
+  type FlowDeclaration,
+  type GroupKind,
+  type Issue,
+  type KubeObject,
+  type MonitorDeclaration,
+  type PathSegment,
+  type RenderCluster,
+  type RenderInput,
+  type SecretRequirement,
+  settingsPath,
+  shellQuote,
+  type TalosNeeds,
+  type Values,
+  warning,
+} from '@homelab/core';
+import { alertmanagerPlan } from './alertmanager.js';
+import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
+import { MONITORING_CHECKS } from './checks.js';
+import {
+  GRAFANA_ADMIN_SECRET,
+  GRAFANA_CONTAINER_PORT,
+  GRAFANA_PORT,
+  GRAFANA_SERVICE,
+  grafanaClusterValues,
+  grafanaOidcClient,
+} from './grafana.js';
+import { dashboardObject, monitorObject, ruleObject } from './manifests.js';
+import { type ResolvedRule, resolveRule } from './rules.js';
+import {
+  MONITORING_NAMESPACE,
+  type MonitoringSettings,
+  monitoringSettingsSpec,
+  type ResolvedMonitoringSettings,
+  resolveMonitoringSettings,
+} from './settings.js';
+import { monitoringValidators } from './validators.js';
+import { baseValues, clusterValues, environmentValues, KPS_VALUES_KEY } from './values.js';
+import {
+  KUBE_PROMETHEUS_STACK_CHART,
+  MONITORING_UPSTREAM,
+  PROMETHEUS_OPERATOR_VERSION,
+} from './versions.js';
+
+export const MONITORING_CHART_NAME = 'monitoring';
+
+/** Where Talos' control-plane components serve metrics once bound beyond localhost. */
+export const CONTROL_PLANE_METRICS = {
+  etcd: 2381,
+  controllerManager: 10257,
+  scheduler: 10259,
+} as const;
+
+/**
+ * Talos binds kube-controller-manager and kube-scheduler to 127.0.0.1 and serves etcd metrics on
+ * localhost only; Prometheus scrapes them at the control-plane addresses, so they listen on every
+ * interface (the Talos "etcd metrics" guide; controller-manager and scheduler keep TLS and check
+ * Prometheus' token, etcd's metrics listener is plain HTTP on the node network).
+ */
+export const MONITORING_TALOS_NEEDS: TalosNeeds = {
+  controlPlaneArgs: {
+    controllerManager: { 'bind-address': '0.0.0.0' },
+    scheduler: { 'bind-address': '0.0.0.0' },
+    etcd: { 'listen-metrics-urls': `http://0.0.0.0:${CONTROL_PLANE_METRICS.etcd}` },
+  },
+};
+
+/** Ports Prometheus scrapes on the nodes: node-exporter, kubelet, the control plane. */
+const HOST_PORTS = [
+  CONTROL_PLANE_METRICS.etcd,
+  9100,
+  10250,
+  CONTROL_PLANE_METRICS.controllerManager,
+  CONTROL_PLANE_METRICS.scheduler,
+];
+
+const MONITORING_KINDS = [
+  'Alertmanager',
+  'AlertmanagerConfig',
+  'PodMonitor',
+  'Probe',
+  'Prometheus',
+  'PrometheusAgent',
+  'PrometheusRule',
+  'ScrapeConfig',
+  'ServiceMonitor',
+  'ThanosRuler',
+] as const;
+
+/** Cluster-scoped kinds the chart creates. */
+const CLUSTER_RESOURCES: readonly GroupKind[] = [
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+];
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    chart: MONITORING_CHART_NAME,
+    namespace: MONITORING_NAMESPACE,
+    // The scrape Services of the control plane, kubelet and CoreDNS live in kube-system.
+    additionalNamespaces: ['kube-system'],
+    // node-exporter reads the host: host network, host PID, host paths.
+    podSecurity: 'privileged',
+    // The Prometheus Operator CRDs exceed the annotation client-side apply stores.
+    serverSideApply: true,
+    clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),
+    installs: MONITORING_KINDS.map((kind) => ({ group: 'monitoring.coreos.com', kind })),
+  };
+}
+
+function flow(
+  direction: FlowDeclaration['direction'],
+  app: string,
+  peer: FlowDeclaration['peer'],
+  ports: readonly number[],
+): FlowDeclaration {
+  return {
+    direction,
+    selector: { 'app.kubernetes.io/name': app },
+    namespace: MONITORING_NAMESPACE,
+    peer,
+    ports: ports.map((port) => ({ port, protocol: 'TCP' as const })),
+  };
+}
+
+/** The Secrets monitoring reads: receiver credentials, Grafana's admin, its OIDC client secret. */
+function secretRequirements(
+  settings: ResolvedMonitoringSettings,
+  receiverSecrets: readonly { readonly name: string; readonly keys: readonly string[] }[],
+): SecretRequirement[] {
+  const byName = new Map<string, { keys: Set<string>; uses: Set<string> }>();
+  const add = (name: string, keys: readonly string[], use: string): void => {
+    const entry = byName.get(name) ?? { keys: new Set<string>(), uses: new Set<string>() };
+    for (const key of keys) entry.keys.add(key);
+    entry.uses.add(use);
+    byName.set(name, entry);
+  };
+  add(GRAFANA_ADMIN_SECRET.name, GRAFANA_ADMIN_SECRET.keys, "Grafana's local admin");
+  const oidc = settings.grafana.oidc;
+  if (oidc !== undefined) {
+    add(oidc.clientSecret.secretName, [oidc.clientSecret.key], "Grafana's OIDC client secret");
+  }
+  for (const secret of receiverSecrets)
+    add(secret.name, secret.keys, 'Alertmanager receiver credentials');
+  return [...byName.keys()].sort(compareStrings).map((name) => {
+    const entry = byName.get(name) as { keys: Set<string>; uses: Set<string> };
+    return {
+      name,
+      namespace: MONITORING_NAMESPACE,
+      keys: [...entry.keys].sort(compareStrings),
+      description: [...entry.uses].sort(compareStrings).join('; '),
+    };
+  });
+}
+
+/** The Secrets as hand-made bootstrap secrets, for a cluster without a secrets provider. */
+function bootstrapSecrets(secrets: readonly SecretRequirement[]): BootstrapSecret[] {
+  return secrets.map((secret) => ({
+    name: secret.name,
+    namespace: secret.namespace,
+    keys: secret.keys,
+    description: `${secret.description ?? secret.name} (no secrets provider on this cluster)`,
+    commands: [
+      `kubectl -n ${shellQuote(secret.namespace)} create secret generic ${shellQuote(secret.name)} \\`,
+      ...secret.keys.map((key, i) => {
+        const variable = `${secret.name}_${key}`.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+        const value =
+          secret.name === GRAFANA_ADMIN_SECRET.name && key === 'admin-password'
+            ? '"$(openssl rand -base64 24)"'
+            : secret.name === GRAFANA_ADMIN_SECRET.name && key === 'admin-user'
+              ? 'admin'
+              : `"$${variable}"`;
+        return `  --from-literal=${shellQuote(key)}=${value}${i < secret.keys.length - 1 ? ' \\' : ''}`;
+      }),
+    ],
+  }));
+}
+
+/** Alertmanager's repeat interval: how often a firing alert is sent again. */
+const REPEAT_INTERVAL: { readonly [E in EnvironmentName]: string } = {
+  development: '24h',
+  staging: '12h',
+  production: '4h',
+};
+
+function declare(input: DeclareInput<MonitoringSettings>): Declaration {
+  const { cluster } = input;
+  const { settings, issues } = resolveMonitoringSettings(input.settings, cluster, input.path);
+  const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], input.path);
+  issues.push(...plan.issues);
+  if (!settings.grafana.localLogin && settings.grafana.oidc === undefined) {
+    issues.push(
+      warning({
+        code: 'monitoring-grafana-login',
+        path: input.path('grafana', 'localLogin'),
+        value: false,
+        message: 'turns off the login form while Grafana has no OIDC login; nobody can log in',
+        expected: 'localLogin true, or a grafana.oidc section',
+      }),
+    );
+  }
+  const client = grafanaOidcClient(cluster, settings);
+  const secrets = secretRequirements(settings, plan.secrets);
+  const flows: FlowDeclaration[] = [
+    flow('ingress', 'grafana', { kind: 'gateway' }, [GRAFANA_CONTAINER_PORT]),
+    flow('egress', 'prometheus', { kind: 'kube-apiserver' }, [6443]),
+    flow('egress', 'prometheus', { kind: 'host' }, HOST_PORTS),
+    ...(client === undefined ? [] : [flow('egress', 'grafana', { kind: 'gateway' }, [443])]),
+    ...plan.flows,
+  ];
+  const hasSecretStore = input.provided.secrets !== undefined;
+  return {
+    application: descriptor(),
+    talos: MONITORING_TALOS_NEEDS,
+    ...(input.provided.gateway === undefined
+      ? {}
+      : {
+          routes: [
+            {
+              name: GRAFANA_SERVICE,
+              host: 'grafana',
+              namespace: MONITORING_NAMESPACE,
+              service: GRAFANA_SERVICE,
+              port: GRAFANA_PORT,
+              auth:
+                client === undefined
+                  ? { kind: 'app' as const }
+                  : { kind: 'app' as const, oidcClient: client.id },
+            },
+          ],
+        }),
+    ...(client === undefined ? {} : { oidcClients: [client] }),
+    ...(hasSecretStore ? { secrets } : { bootstrapSecrets: bootstrapSecrets(secrets) }),
+    flows,
+    monitors: platformMonitors(settings),
+    facts: { metrics: { namespace: MONITORING_NAMESPACE } },
+    issues,
+  };
+}
+
+/** A monitor and who declares it, with where issues about it go. */
+interface SourcedMonitor {
+  readonly component: string;
+  readonly monitor: MonitorDeclaration;
+  readonly path: readonly PathSegment[];
+  readonly by: string;
+}
+
+/** Every monitor on a cluster: monitoring's own, every component's, and the fallbacks. */
+function monitorsOf(entry: RenderCluster<MonitoringSettings>): SourcedMonitor[] {
+  const out: SourcedMonitor[] = [];
+  const own = settingsPath(entry.cluster, 'monitoring');
+  for (const monitor of entry.own.monitors ?? []) {
+    out.push({ component: 'platform', monitor, path: own, by: 'monitoring' });
+  }
+  for (const peer of entry.others) {
+    const path = settingsPath(entry.cluster, peer.component);
+    const declared = peer.contribution.monitors ?? [];
+    for (const monitor of declared)
+      out.push({ component: peer.component, monitor, path, by: peer.component });
+    const namespace = peer.contribution.application?.namespace;
+    if (declared.length > 0 || namespace === undefined) continue;
+    for (const fallback of FALLBACK_MONITORS) {
+      if (!fallback.components.includes(peer.component)) continue;
+      if (peer.contribution.facts?.[fallback.capability] === undefined) continue;
+      for (const monitor of fallback.monitors(namespace, entry.cluster)) {
+        out.push({
+          component: peer.component,
+          monitor,
+          path,
+          by: `${peer.component} (monitoring's fallback)`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+interface ClusterOutput {
+  readonly manifests: { [key: string]: KubeObject };
+  readonly alerts: ReadonlySet<string>;
+}
+
+/** The objects of one cluster: monitors, rules (with the definition's overrides and own rules), dashboards. */
+function clusterManifests(
+  entry: RenderCluster<MonitoringSettings>,
+  settings: ResolvedMonitoringSettings,
+  issues: Issue[],
+): ClusterOutput {
+  const { cluster } = entry;
+  const manifests: { [key: string]: KubeObject } = {};
+  const alerts = new Map<string, string>();
+  const dashboards = new Map<string, string>();
+  const rulesByComponent = new Map<string, { monitor: string; rules: ResolvedRule[] }[]>();
+  const names = new Set<string>();
+
+  const addRules = (
+    component: string,
+    group: string,
+    list: readonly { rule: ResolvedRule | undefined; issues: Issue[] }[],
+    by: string,
+    path: readonly PathSegment[],
+  ): void => {
+    const rules: ResolvedRule[] = [];
+    for (const result of list) {
+      issues.push(...result.issues);
+      const rule = result.rule;
+      if (rule === undefined) continue;
+      const first = alerts.get(rule.alert);
+      if (first !== undefined) {
+        issues.push(
+          error({
+            code: 'monitoring-rule',
+            path,
+            value: rule.alert,
+            message: `alert ${rule.alert} is declared by ${first} and by ${by} on cluster "${cluster.name}"; overrides name alerts, so each name is declared once`,
+            expected: 'unique alert names on a cluster',
+          }),
+        );
+        continue;
+      }
+      alerts.set(rule.alert, by);
+      rules.push(rule);
+    }
+    if (rules.length === 0) return;
+    const groups = rulesByComponent.get(component) ?? [];
+    groups.push({ monitor: group, rules });
+    rulesByComponent.set(component, groups);
+  };
+
+  for (const { component, monitor, path, by } of monitorsOf(entry)) {
+    const object = monitorObject(component, monitor);
+    if (object !== undefined) {
+      if (names.has(object.metadata.name)) {
+        issues.push(
+          error({
+            code: 'monitoring-monitor',
+            path,
+            value: monitor.name,
+            message: `${by} declares monitor "${monitor.name}" twice on cluster "${cluster.name}"`,
+            expected: 'unique monitor names per component',
+          }),
+        );
+      } else {
+        names.add(object.metadata.name);
+        manifests[`${object.kind.toLowerCase()}-${object.metadata.name}`] = object;
+      }
+    }
+    addRules(
+      component,
+      monitor.name,
+      (monitor.rules ?? []).map((rule) =>
+        resolveRule(rule, cluster.environment, settings.alerts[rule.alert], { path, by }),
+      ),
+      by,
+      path,
+    );
+    for (const dashboard of monitor.dashboards ?? []) {
+      const first = dashboards.get(dashboard.name);
+      if (first !== undefined) {
+        issues.push(
+          error({
+            code: 'monitoring-dashboard',
+            path,
+            value: dashboard.name,
+            message: `dashboard "${dashboard.name}" is declared by ${first} and by ${by} on cluster "${cluster.name}"`,
+            expected: 'unique dashboard names on a cluster',
+          }),
+        );
+        continue;
+      }
+      dashboards.set(dashboard.name, by);
+      manifests[`dashboard-${dashboard.name}`] = dashboardObject(component, dashboard);
+    }
+  }
+
+  // The definition's own rules.
+  addRules(
+    'definition',
+    'rules',
+    settings.rules.map((rule, index) =>
+      resolveRule(
+        { ...rule, severity: rule.severity },
+        cluster.environment,
+        settings.alerts[rule.alert],
+        {
+          path: entry.path('rules', index),
+          exprPath: entry.path('rules', index, 'expr'),
+          by: 'the definition',
+        },
+      ),
+    ),
+    'the definition',
+    entry.path('rules'),
+  );
+
+  for (const component of [...rulesByComponent.keys()].sort(compareStrings)) {
+    const object = ruleObject(component, rulesByComponent.get(component) ?? []);
+    manifests[`prometheusrule-${component}`] = object;
+  }
+  const sorted: { [key: string]: KubeObject } = {};
+  for (const key of Object.keys(manifests).sort(compareStrings))
+    sorted[key] = manifests[key] as KubeObject;
+  return { manifests: sorted, alerts: new Set(alerts.keys()) };
+}
+
+/** The StorageClass of Prometheus' volume on a cluster, or `undefined` for none (with why). */
+function storageClassOf(
+  entry: RenderCluster<MonitoringSettings>,
+  settings: ResolvedMonitoringSettings,
+  issues: Issue[],
+): string | undefined {
+  const { storage } = settings.prometheus;
+  if (storage.storageClassName !== undefined) return storage.storageClassName;
+  const provided = entry.provided.storage;
+  if (provided === undefined) {
+    issues.push(
+      warning({
+        code: 'monitoring-storage',
+        path: entry.path('prometheus', 'storage'),
+        message: `no storage provider on cluster "${entry.cluster.name}": Prometheus keeps its samples in an emptyDir and loses them when its pod moves`,
+        expected:
+          'a component that provides "storage" (Longhorn), or prometheus.storage.storageClassName',
+      }),
+    );
+    return undefined;
+  }
+  const found = provided.classes.find((item) => item.tier === storage.tier);
+  if (found === undefined) {
+    issues.push(
+      error({
+        code: 'monitoring-storage',
+        path: entry.path('prometheus', 'storage', 'tier'),
+        value: storage.tier,
+        message: `is not a storage tier on cluster "${entry.cluster.name}"`,
+        expected: `one of: ${provided.classes.map((item) => item.tier).join(', ')}`,
+      }),
+    );
+    return undefined;
+  }
+  return found.name;
+}
+
+function readme(): ChartSpec['readme'] {
+  return {
+    summary:
+      `kube-prometheus-stack ${KUBE_PROMETHEUS_STACK_CHART.version} (Prometheus Operator ` +
+      `${PROMETHEUS_OPERATOR_VERSION}): Prometheus with a retention and a volume per environment, ` +
+      'Alertmanager (replicated from staging on) with the receivers of the definition, Grafana at ' +
+      '`grafana.<cluster domain>` with login through the OIDC provider, node-exporter and ' +
+      'kube-state-metrics; plus the monitors, alert rules and dashboards every component declares.',
+    sections: [
+      {
+        heading: 'Monitors from declarations',
+        body:
+          'Every component declares what is worth watching (`monitors` on the component contract). ' +
+          'This chart holds, per cluster, a ServiceMonitor or PodMonitor for each (in the `monitoring` ' +
+          "namespace, selecting the target's namespace), one PrometheusRule per declaring component " +
+          "with its thresholds for the environment, and a ConfigMap per dashboard for Grafana's " +
+          'sidecar. The definition overrides alerts by name (`components.monitoring.alerts`) and adds ' +
+          'rules of its own (`components.monitoring.rules`).',
+      },
+      {
+        heading: 'Talos',
+        body:
+          'Talos runs kube-controller-manager, kube-scheduler and etcd with their metrics on ' +
+          'localhost; the Talos patches of every cluster with monitoring bind them to every interface ' +
+          `(ports ${CONTROL_PLANE_METRICS.controllerManager}, ${CONTROL_PLANE_METRICS.scheduler} and ` +
+          `${CONTROL_PLANE_METRICS.etcd}), and this chart scrapes them at the control-plane addresses. ` +
+          'kube-proxy is not scraped where Cilium replaces it.',
+      },
+      {
+        heading: 'Secrets',
+        body:
+          "No credential is in the values: Grafana's admin is in the `grafana-admin` Secret, its OIDC " +
+          'client secret reaches it as an environment variable from its Secret, and each Alertmanager ' +
+          'receiver reads its credential from a file of a mounted Secret. The secrets provider fills ' +
+          'them; without one the runbook creates them by hand.',
+      },
+    ],
+  };
+}
+
+/** charts/monitoring for every cluster that enables monitoring. */
+function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments = new Set<EnvironmentName>();
+  const rendered = new Set<string>();
+  const overrides: { name: string; path: PathSegment[] }[] = [];
+  for (const entry of input.clusters) {
+    const { cluster } = entry;
+    const { settings } = resolveMonitoringSettings(entry.settings, cluster, entry.path);
+    environments.add(cluster.environment);
+    const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], entry.path);
+    const own = clusterManifests(entry, settings, issues);
+    for (const alert of own.alerts) rendered.add(alert);
+    for (const name of Object.keys(settings.alerts))
+      overrides.push({ name, path: entry.path('alerts', name) });
+    const provider = entry.provided['oidc-provider'] ?? {
+      issuer: `https://auth.${cluster.domain}`,
+      userinfoPath: '/api/oidc/userinfo',
+      groups: [],
+    };
+    const values = clusterValues({
+      cluster,
+      settings,
+      path: entry.path,
+      storageClassName: storageClassOf(entry, settings, issues),
+      kubeProxyReplacement: entry.provided.cni?.kubeProxyReplacement ?? false,
+      alertmanagerConfig: plan.config,
+      alertmanagerSecrets: plan.secrets.map((secret) => secret.name),
+      grafana: grafanaClusterValues(cluster, settings, provider),
+    });
+    issues.push(...values.issues);
+    clusterLayers[cluster.name] = {
+      ...values.values,
+      manifests: own.manifests as unknown as Values,
+    };
+  }
+  // An override of an alert no cluster renders is a typo, or a leftover of a component now
+  // disabled: it does nothing. A warning (fatal with --strict), so disabling a component never
+  // fails the build over its alerts' overrides.
+  const reported = new Set<string>();
+  for (const { name, path } of overrides) {
+    if (rendered.has(name) || reported.has(name)) continue;
+    reported.add(name);
+    issues.push(
+      warning({
+        code: 'monitoring-alert-override',
+        path,
+        value: name,
+        message: 'overrides an alert that no component declares on any cluster; it changes nothing',
+        expected: `an alert name, one of: ${[...rendered].sort(compareStrings).join(', ')}`,
+      }),
+    );
+  }
+  const environmentLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of [...environments].sort(compareStrings)) {
+    environmentLayers[name] = environmentValues(input.platform.environments[name]);
+  }
+  const chart: ChartSpec = {
+    name: MONITORING_CHART_NAME,
+    description:
+      'Prometheus, Alertmanager and Grafana, with the monitors, alerts and dashboards the components declare',
+    appVersion: PROMETHEUS_OPERATOR_VERSION,
+    dependency: {
+      name: KUBE_PROMETHEUS_STACK_CHART.name,
+      version: KUBE_PROMETHEUS_STACK_CHART.version,
+      repository: KUBE_PROMETHEUS_STACK_CHART.repository,
+    },
+    values: baseValues(),
+    environments: environmentLayers,
+    clusters: clusterLayers,
+    readme: readme(),
+  };
+  return { chart, issues };
+}
+
+/** Monitoring as a platform component. */
+export const monitoringComponent: Component<MonitoringSettings> = {
+  name: 'monitoring',
+  description:
+    'Monitoring: Prometheus, Alertmanager, Grafana; monitors, alerts and dashboards from what every component declares.',
+  settings: monitoringSettingsSpec,
+  provides: ['metrics'],
+  needs: ['cni'],
+  uses: ['gateway', 'oidc-provider', 'secrets', 'storage'],
+  upstream: MONITORING_UPSTREAM,
+  validators: monitoringValidators,
+  checks: MONITORING_CHECKS,
+  declare,
+  render,
+};
+
+export { KPS_VALUES_KEY };

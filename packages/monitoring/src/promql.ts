@@ -1,0 +1,129 @@
+// PromQL checks with the Prometheus project's own grammar (@prometheus-io/lezer-promql, the
+// parser of the Prometheus web UI). The grammar recovers from errors by inserting error nodes;
+// any error node makes the expression invalid. On top of the syntax, the checks Prometheus makes
+// on argument types that the grammar leaves open: a function that takes a range vector gets one,
+// and a binary operator never gets one. Pure.
+import { parser } from '@prometheus-io/lezer-promql';
+
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+
+/** Functions whose argument at the given index must be a range vector (`x[5m]` or a subquery). */
+const RANGE_ARGUMENT: { readonly [node: string]: number } = {
+  AbsentOverTime: 0,
+  AvgOverTime: 0,
+  Changes: 0,
+  CountOverTime: 0,
+  Delta: 0,
+  Deriv: 0,
+  DoubleExponentialSmoothing: 0,
+  FirstOverTime: 0,
+  Idelta: 0,
+  Increase: 0,
+  Irate: 0,
+  LastOverTime: 0,
+  MadOverTime: 0,
+  MaxOverTime: 0,
+  MinOverTime: 0,
+  PredictLinear: 0,
+  PresentOverTime: 0,
+  QuantileOverTime: 1,
+  Rate: 0,
+  Resets: 0,
+  StddevOverTime: 0,
+  StdvarOverTime: 0,
+  SumOverTime: 0,
+  TsOfFirstOverTime: 0,
+  TsOfLastOverTime: 0,
+  TsOfMaxOverTime: 0,
+  TsOfMinOverTime: 0,
+};
+
+/** One problem in an expression: what, and where (0-based offset into the expression). */
+export interface PromqlProblem {
+  readonly offset: number;
+  readonly message: string;
+}
+
+function unwrap(node: SyntaxNode): SyntaxNode {
+  let current = node;
+  while (current.name === 'ParenExpr' && current.firstChild !== null) current = current.firstChild;
+  return current;
+}
+
+function isRangeVector(node: SyntaxNode): boolean {
+  const inner = unwrap(node);
+  return inner.name === 'MatrixSelector' || inner.name === 'SubqueryExpr';
+}
+
+/** Arguments of a FunctionCallBody (its expression children, in order). */
+function argumentsOf(body: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let child = body.firstChild; child !== null; child = child.nextSibling) {
+    if (!child.type.isError) out.push(child);
+  }
+  return out;
+}
+
+/** A short excerpt of `expr` at `offset`, for messages. */
+function near(expr: string, offset: number): string {
+  if (offset >= expr.length) return 'at the end';
+  const excerpt = expr.slice(offset, offset + 12);
+  return `near "${excerpt}${offset + 12 < expr.length ? '…' : ''}"`;
+}
+
+/** The first problem of `expr` as PromQL, `undefined` when Prometheus would accept it. */
+export function promqlProblem(expr: string): PromqlProblem | undefined {
+  if (expr.trim() === '') return { offset: 0, message: 'is empty' };
+  const tree = parser.parse(expr);
+  let problem: PromqlProblem | undefined;
+  tree.iterate({
+    enter(ref) {
+      if (problem !== undefined) return false;
+      const node = ref.node;
+      if (node.type.isError) {
+        const call = /([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(expr.slice(0, node.from));
+        problem =
+          expr[node.from] === '(' && call !== null
+            ? { offset: call.index, message: `"${call[1]}" is not a PromQL function` }
+            : { offset: node.from, message: `syntax error ${near(expr, node.from)}` };
+        return false;
+      }
+      if (node.name === 'FunctionCall') {
+        const identifier = node.getChild('FunctionIdentifier')?.firstChild;
+        const body = node.getChild('FunctionCallBody');
+        const index =
+          identifier === null || identifier === undefined
+            ? undefined
+            : RANGE_ARGUMENT[identifier.name];
+        if (index !== undefined && body !== null) {
+          const argument = argumentsOf(body)[index];
+          const name = expr.slice(identifier?.from ?? node.from, identifier?.to ?? node.from);
+          if (argument === undefined) {
+            problem = {
+              offset: body.from,
+              message: `${name}() is missing its range-vector argument`,
+            };
+          } else if (!isRangeVector(argument)) {
+            problem = {
+              offset: argument.from,
+              message: `${name}() expects a range vector (e.g. x[5m]) as argument ${index + 1} ${near(expr, argument.from)}`,
+            };
+          }
+        }
+      }
+      if (node.name === 'BinaryExpr') {
+        for (let child = node.firstChild; child !== null; child = child.nextSibling) {
+          if (child.name === 'MatrixSelector' || child.name === 'SubqueryExpr') {
+            problem = {
+              offset: child.from,
+              message: `a binary operator cannot take a range vector ${near(expr, child.from)} (apply a function such as rate() first)`,
+            };
+            break;
+          }
+        }
+      }
+      return undefined;
+    },
+  });
+  return problem;
+}

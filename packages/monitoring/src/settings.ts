@@ -1,0 +1,179 @@
+// The settings of `components.monitoring`: their JSON Schema fragment (schema/settings.schema.json,
+// types generated from it), defaults, and the settings of a cluster resolved with the
+// environment's defaults. Pure.
+import {
+  type EnvironmentName,
+  error,
+  type Issue,
+  type JsonSchema,
+  type PathSegment,
+  type ResolvedCluster,
+  type SettingsSpec,
+  warning,
+} from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type {
+  MonitoringAlertOverride,
+  MonitoringReceiver,
+  MonitoringRoute,
+  MonitoringRule,
+  MonitoringSettings,
+} from './generated/settings.js';
+import { formatPrometheusBytes, kubernetesBytes, prometheusBytes } from './quantity.js';
+
+export type { MonitoringSettings };
+
+/** The namespace the monitoring stack runs in (and where its monitors and rules live). */
+export const MONITORING_NAMESPACE = 'monitoring';
+
+export const monitoringSettingsSpec: SettingsSpec<MonitoringSettings> = {
+  schema: schemaJson as unknown as JsonSchema,
+  defaults: {},
+};
+
+/** What each environment gets when the definition says nothing. */
+export const ENVIRONMENT_DEFAULTS: {
+  readonly [E in EnvironmentName]: {
+    readonly prometheusReplicas: number;
+    readonly retention: string;
+    readonly storageSize: string;
+  };
+} = {
+  development: { prometheusReplicas: 1, retention: '3d', storageSize: '10Gi' },
+  staging: { prometheusReplicas: 2, retention: '7d', storageSize: '20Gi' },
+  production: { prometheusReplicas: 2, retention: '15d', storageSize: '50Gi' },
+};
+
+/** Default share of the volume Prometheus may fill with samples (the docs advise 80–85%). */
+export const DEFAULT_RETENTION_SHARE = 0.8;
+/** Largest share: the write-ahead log, the head block and compactions need the rest. */
+export const MAX_RETENTION_SHARE = 0.9;
+
+export interface ResolvedMonitoringSettings {
+  readonly prometheus: {
+    readonly replicas: number;
+    readonly retention: string;
+    readonly retentionSize: string;
+    readonly scrapeInterval: string;
+    readonly storage: {
+      readonly size: string;
+      readonly tier: string;
+      readonly storageClassName: string | undefined;
+    };
+  };
+  readonly alertmanager: {
+    readonly replicas: number;
+    readonly receivers: readonly MonitoringReceiver[];
+    readonly route: MonitoringRoute | undefined;
+  };
+  readonly grafana: {
+    readonly oidc:
+      | {
+          readonly clientId: string;
+          readonly clientSecret: { readonly secretName: string; readonly key: string };
+          readonly name: string;
+        }
+      | undefined;
+    readonly adminGroups: readonly string[];
+    readonly editorGroups: readonly string[];
+    readonly viewerGroups: readonly string[];
+    readonly localLogin: boolean;
+  };
+  readonly alerts: { readonly [alert: string]: MonitoringAlertOverride };
+  readonly rules: readonly MonitoringRule[];
+  readonly etcdSnapshot: { readonly cronJob: string; readonly namespace: string };
+}
+
+type Path = (...segments: PathSegment[]) => PathSegment[];
+
+/** The settings of `cluster`, with its environment's defaults; issues for values that cannot work. */
+export function resolveMonitoringSettings(
+  raw: MonitoringSettings,
+  cluster: ResolvedCluster,
+  path: Path,
+): { settings: ResolvedMonitoringSettings; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const defaults = ENVIRONMENT_DEFAULTS[cluster.environment];
+  const size = raw.prometheus?.storage?.size ?? defaults.storageSize;
+  const volume = kubernetesBytes(size) ?? 0;
+  const limit = Math.floor(volume * MAX_RETENTION_SHARE);
+  let retentionSize = formatPrometheusBytes(
+    Math.floor((volume * DEFAULT_RETENTION_SHARE) / 2 ** 20) * 2 ** 20,
+  );
+  const asked = raw.prometheus?.retentionSize;
+  if (asked !== undefined) {
+    const bytes = prometheusBytes(asked) ?? 0;
+    if (bytes > limit) {
+      issues.push(
+        error({
+          code: 'monitoring-retention-size',
+          path: path('prometheus', 'retentionSize'),
+          value: asked,
+          message: `${bytes > volume ? 'is larger than' : 'leaves too little of'} the Prometheus volume (storage.size ${size}) on cluster "${cluster.name}": Prometheus needs room beyond its retained samples for the write-ahead log and compactions, and fills the disk before it deletes old blocks`,
+          expected: `at most 90% of storage.size (${formatPrometheusBytes(Math.floor(limit / 2 ** 20) * 2 ** 20)}), or a larger storage.size`,
+        }),
+      );
+    } else {
+      retentionSize = asked;
+    }
+  }
+  const replicas = raw.alertmanager?.replicas ?? cluster.profile.replicas;
+  const schedulable = cluster.schedulableNodes.length;
+  if (replicas > schedulable) {
+    issues.push(
+      warning({
+        code: 'monitoring-replicas',
+        path: path('alertmanager', 'replicas'),
+        value: replicas,
+        message: `${replicas} Alertmanager replicas on cluster "${cluster.name}", which has ${schedulable} schedulable node(s): some replicas share a node`,
+        expected: `at most ${schedulable} replicas`,
+      }),
+    );
+  }
+  const oidc = raw.grafana?.oidc;
+  return {
+    settings: {
+      prometheus: {
+        replicas: raw.prometheus?.replicas ?? defaults.prometheusReplicas,
+        retention: raw.prometheus?.retention ?? defaults.retention,
+        retentionSize,
+        scrapeInterval: raw.prometheus?.scrapeInterval ?? '30s',
+        storage: {
+          size,
+          tier: raw.prometheus?.storage?.tier ?? 'standard',
+          storageClassName: raw.prometheus?.storage?.storageClassName,
+        },
+      },
+      alertmanager: {
+        replicas,
+        receivers: [...(raw.alertmanager?.receivers ?? [])],
+        route: raw.alertmanager?.route,
+      },
+      grafana: {
+        oidc:
+          oidc === undefined
+            ? undefined
+            : {
+                clientId: oidc.clientId,
+                clientSecret: oidc.clientSecret,
+                name: oidc.name ?? 'Authelia',
+              },
+        adminGroups: [...(raw.grafana?.adminGroups ?? [])],
+        editorGroups: [...(raw.grafana?.editorGroups ?? [])],
+        viewerGroups: [...(raw.grafana?.viewerGroups ?? [])],
+        localLogin: raw.grafana?.localLogin ?? true,
+      },
+      alerts: Object.fromEntries(
+        Object.entries(raw.alerts ?? {}).flatMap(([name, override]) =>
+          override === undefined ? [] : [[name, override]],
+        ),
+      ),
+      rules: [...(raw.rules ?? [])],
+      etcdSnapshot: {
+        cronJob: raw.etcdSnapshot?.cronJob ?? 'etcd-snapshot',
+        namespace: raw.etcdSnapshot?.namespace ?? 'kube-system',
+      },
+    },
+    issues,
+  };
+}

@@ -1,0 +1,190 @@
+// The values layers of charts/monitoring. Everything for the upstream chart sits under the
+// `kube-prometheus-stack` key (Helm's subchart rule); Grafana, kube-state-metrics and
+// node-exporter values under their subchart keys inside it. Pure.
+import {
+  type EnvironmentProfile,
+  type HaPlan,
+  haPlan,
+  type Issue,
+  type PathSegment,
+  type ResolvedCluster,
+  type Values,
+} from '@homelab/core';
+import { GRAFANA_ADMIN_SECRET, GRAFANA_SERVICE } from './grafana.js';
+import type { ResolvedMonitoringSettings } from './settings.js';
+
+/** The key the upstream chart's values live under. */
+export const KPS_VALUES_KEY = 'kube-prometheus-stack';
+
+/** Resource names: `monitoring-prometheus`, `monitoring-alertmanager`, `monitoring-operator`. */
+export const FULLNAME = 'monitoring';
+export const PROMETHEUS_NAME = `${FULLNAME}-prometheus`;
+export const ALERTMANAGER_NAME = `${FULLNAME}-alertmanager`;
+
+/** Pod labels the operator gives Prometheus and Alertmanager pods (for anti-affinity). */
+const PROMETHEUS_SELECTOR = {
+  'app.kubernetes.io/name': 'prometheus',
+  'app.kubernetes.io/instance': PROMETHEUS_NAME,
+};
+const ALERTMANAGER_SELECTOR = {
+  'app.kubernetes.io/name': 'alertmanager',
+  alertmanager: ALERTMANAGER_NAME,
+};
+
+/** Rules of kube-prometheus-stack replaced by the platform's own, whose thresholds vary by environment. */
+export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
+
+/**
+ * The base layer, the same for every cluster:
+ * - every ServiceMonitor, PodMonitor and PrometheusRule of any namespace selected (the ones
+ *   monitoring renders carry no Helm release label);
+ * - the operator's admission webhooks off: their certificates come from Helm hook Jobs, which
+ *   Argo CD runs as sync hooks and then reports drift on the patched caBundle; every rule this
+ *   platform renders is checked before Git instead (schema, PromQL parser);
+ * - Grafana's admin from the grafana-admin Secret (never a password in values, never one the
+ *   chart generates on every render), no chart test pod, no phoning home;
+ * - short resource names.
+ */
+export function baseValues(): Values {
+  return {
+    [KPS_VALUES_KEY]: {
+      fullnameOverride: FULLNAME,
+      defaultRules: {
+        rules: { windows: false },
+        disabled: Object.fromEntries(REPLACED_DEFAULT_RULES.map((rule) => [rule, true])),
+      },
+      prometheusOperator: {
+        admissionWebhooks: { enabled: false },
+        tls: { enabled: false },
+      },
+      prometheus: {
+        prometheusSpec: {
+          serviceMonitorSelectorNilUsesHelmValues: false,
+          podMonitorSelectorNilUsesHelmValues: false,
+          ruleSelectorNilUsesHelmValues: false,
+          probeSelectorNilUsesHelmValues: false,
+          scrapeConfigSelectorNilUsesHelmValues: false,
+        },
+      },
+      grafana: {
+        fullnameOverride: GRAFANA_SERVICE,
+        testFramework: { enabled: false },
+        admin: {
+          existingSecret: GRAFANA_ADMIN_SECRET.name,
+          userKey: 'admin-user',
+          passwordKey: 'admin-password',
+        },
+        'grafana.ini': {
+          analytics: { check_for_updates: false, reporting_enabled: false },
+          users: { allow_sign_up: false },
+        },
+      },
+      'kube-state-metrics': { fullnameOverride: 'kube-state-metrics' },
+      'prometheus-node-exporter': { fullnameOverride: 'node-exporter' },
+    },
+  };
+}
+
+/** The environment layer: disruption budgets that never block a drain (maxUnavailable 1). */
+export function environmentValues(profile: EnvironmentProfile): Values {
+  if (!profile.podDisruptionBudget) return {};
+  // `minAvailable: null` deletes the chart's default minAvailable 1 (a -f value file: Helm
+  // honours the null); the chart copies the rest of the map into the PodDisruptionBudget.
+  const budget = { enabled: true, minAvailable: null, maxUnavailable: 1 };
+  return {
+    [KPS_VALUES_KEY]: {
+      prometheus: { podDisruptionBudget: budget },
+      alertmanager: { podDisruptionBudget: budget },
+    },
+  };
+}
+
+function placement(plan: HaPlan): Values {
+  // The chart's own anti-affinity ("soft") is replaced by the profile's.
+  const values: Values = { podAntiAffinity: '' };
+  if (plan.affinity !== undefined) values.affinity = plan.affinity;
+  if (plan.topologySpreadConstraints !== undefined) {
+    values.topologySpreadConstraints = plan.topologySpreadConstraints;
+  }
+  return values;
+}
+
+export interface ClusterValuesInput {
+  readonly cluster: ResolvedCluster;
+  readonly settings: ResolvedMonitoringSettings;
+  readonly path: (...segments: PathSegment[]) => PathSegment[];
+  /** The StorageClass of Prometheus' volume; `undefined`: no volume (emptyDir). */
+  readonly storageClassName: string | undefined;
+  /** Whether the CNI replaces kube-proxy (then there is no kube-proxy to scrape). */
+  readonly kubeProxyReplacement: boolean;
+  readonly alertmanagerConfig: Values;
+  readonly alertmanagerSecrets: readonly string[];
+  readonly grafana: Values;
+}
+
+/**
+ * The cluster layer: replicas, retention and volume, placement, the control-plane endpoints as
+ * Talos runs them (controller-manager, scheduler and etcd are not pods Prometheus can discover
+ * by the labels kubeadm gives them: they are scraped at the control-plane node addresses, on the
+ * ports Talos binds for them), Alertmanager's configuration and Grafana's URL and login.
+ */
+export function clusterValues(input: ClusterValuesInput): { values: Values; issues: Issue[] } {
+  const { cluster, settings } = input;
+  const issues: Issue[] = [];
+  const prometheusPlan = haPlan(cluster, {
+    selector: PROMETHEUS_SELECTOR,
+    replicas: settings.prometheus.replicas,
+    kind: 'StatefulSet',
+    path: input.path('prometheus', 'replicas'),
+  });
+  const alertmanagerPlan = haPlan(cluster, {
+    selector: ALERTMANAGER_SELECTOR,
+    replicas: settings.alertmanager.replicas,
+    kind: 'StatefulSet',
+    path: input.path('alertmanager', 'replicas'),
+  });
+  issues.push(...prometheusPlan.issues, ...alertmanagerPlan.issues);
+  const controlPlanes = cluster.controlPlanes.map((node) => node.address);
+  const prometheusSpec: Values = {
+    replicas: settings.prometheus.replicas,
+    retention: settings.prometheus.retention,
+    retentionSize: settings.prometheus.retentionSize,
+    scrapeInterval: settings.prometheus.scrapeInterval,
+    evaluationInterval: settings.prometheus.scrapeInterval,
+    externalLabels: { cluster: cluster.name },
+    ...placement(prometheusPlan.plan),
+  };
+  if (input.storageClassName !== undefined) {
+    prometheusSpec.storageSpec = {
+      volumeClaimTemplate: {
+        spec: {
+          storageClassName: input.storageClassName,
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: settings.prometheus.storage.size } },
+        },
+      },
+    };
+  }
+  const values: Values = {
+    kubeControllerManager: { endpoints: controlPlanes },
+    kubeScheduler: { endpoints: controlPlanes },
+    kubeEtcd: { endpoints: controlPlanes },
+    prometheus: { prometheusSpec },
+    alertmanager: {
+      config: input.alertmanagerConfig,
+      alertmanagerSpec: {
+        replicas: settings.alertmanager.replicas,
+        ...(input.alertmanagerSecrets.length > 0
+          ? { secrets: [...input.alertmanagerSecrets] }
+          : {}),
+        ...placement(alertmanagerPlan.plan),
+      },
+    },
+    grafana: input.grafana,
+  };
+  if (input.kubeProxyReplacement) {
+    values.kubeProxy = { enabled: false };
+    values.defaultRules = { rules: { kubeProxy: false } };
+  }
+  return { values: { [KPS_VALUES_KEY]: values }, issues };
+}

@@ -1,0 +1,30 @@
+// Upstream versions this package pins. Renovate updates the chart through the comment below
+// (a `customManagers` regex rule matches `// renovate: datasource=… depName=… registryUrl=…`
+// followed by a `version: '…'` line).
+import type { UpstreamPin } from '@homelab/core';
+
+/** The upstream kube-prometheus-stack chart wrapped by charts/monitoring. */
+export const KUBE_PROMETHEUS_STACK_CHART = {
+  name: 'kube-prometheus-stack',
+  repository: 'https://prometheus-community.github.io/helm-charts',
+  // renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
+  version: '88.5.3',
+} as const;
+
+/** Prometheus Operator release shipped by that chart (its `appVersion`). */
+export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';
+
+/**
+ * The upstream artifacts @homelab/monitoring pins: the kube-prometheus-stack chart, with its
+ * dependencies inside the archive (the Prometheus Operator CRDs, Grafana, kube-state-metrics,
+ * prometheus-node-exporter, prometheus-windows-exporter).
+ */
+export const MONITORING_UPSTREAM: readonly UpstreamPin[] = [
+  {
+    kind: 'helm-chart',
+    name: KUBE_PROMETHEUS_STACK_CHART.name,
+    version: KUBE_PROMETHEUS_STACK_CHART.version,
+    repository: KUBE_PROMETHEUS_STACK_CHART.repository,
+    licence: 'Apache-2.0',
+  },
+];

@@ -1,0 +1,811 @@
+// What monitoring declares per cluster and renders from what the components on it declare.
+import {
+  type AlertRuleDeclaration,
+  type Cluster,
+  formatPath,
+  type KubeObject,
+  type MonitorDeclaration,
+} from '@homelab/core';
+import { testCluster, testComponent, testReferenceClusters } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { promqlProblem } from '../src/promql.js';
+import {
+  issuesOf,
+  type Loose,
+  network,
+  PROVIDERS,
+  rulesOf,
+  runMonitoring,
+  sso,
+  storage,
+  vault,
+  watched,
+} from './helpers.js';
+
+const WEB_ERRORS: AlertRuleDeclaration = {
+  alert: 'WebErrors',
+  expr: 'sum(rate(http_requests_total{code=~"5.."}[5m])) > $threshold',
+  threshold: { development: 10, staging: 5, production: 1 },
+  for: { development: '1h', staging: '15m', production: '5m' },
+  severity: 'warning',
+  summary: 'The web app answers with server errors.',
+};
+
+const WEB: MonitorDeclaration = {
+  name: 'web',
+  namespace: 'web',
+  target: { kind: 'service', selector: { 'app.kubernetes.io/name': 'web' }, port: 'metrics' },
+  rules: [WEB_ERRORS],
+  dashboards: [{ name: 'web', title: 'Web', json: { title: 'ignored', panels: [] } }],
+};
+
+const reference = runMonitoring({}, [...PROVIDERS, watched('web', [WEB])]);
+
+describe('monitors from declarations', () => {
+  it('renders a ServiceMonitor in its own namespace that selects the target namespace', () => {
+    const monitor = reference.manifests('dev')['servicemonitor-web-web'] as Loose;
+    expect(monitor.metadata).toMatchObject({
+      name: 'web-web',
+      namespace: 'monitoring',
+      annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
+    });
+    expect(monitor.spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+      namespaceSelector: { matchNames: ['web'] },
+      endpoints: [{ port: 'metrics', path: '/metrics' }],
+    });
+  });
+
+  it('renders a PodMonitor for a pod target, https with TLS only (PodMonitors cannot send a token)', () => {
+    const run = runMonitoring({}, [
+      ...PROVIDERS,
+      watched('ctl', [
+        {
+          name: 'controller',
+          namespace: 'web',
+          target: { kind: 'pod', selector: { app: 'ctl' }, port: 'https', scheme: 'https' },
+        },
+      ]),
+    ]);
+    const monitor = run.manifests('prod')['podmonitor-ctl-controller'] as Loose;
+    expect(monitor.kind).toBe('PodMonitor');
+    expect(monitor.spec.podMetricsEndpoints).toEqual([
+      {
+        port: 'https',
+        path: '/metrics',
+        scheme: 'https',
+        tlsConfig: { insecureSkipVerify: true },
+      },
+    ]);
+  });
+
+  it("scrapes an https Service with Prometheus' service-account token", () => {
+    const run = runMonitoring({}, [
+      ...PROVIDERS,
+      watched('ctl', [
+        {
+          name: 'controller',
+          namespace: 'web',
+          target: { kind: 'service', selector: { app: 'ctl' }, port: 'https', scheme: 'https' },
+        },
+      ]),
+    ]);
+    const monitor = run.manifests('prod')['servicemonitor-ctl-controller'] as Loose;
+    expect(monitor.spec.endpoints[0].bearerTokenFile).toBe(
+      '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    );
+  });
+
+  it("puts $threshold and 'for' of the cluster's environment into the rule", () => {
+    const per = (cluster: string) => rulesOf(reference.manifests(cluster)).get('WebErrors');
+    expect([per('dev')?.expr, per('dev')?.for]).toEqual([
+      'sum(rate(http_requests_total{code=~"5.."}[5m])) > 10',
+      '1h',
+    ]);
+    expect([per('staging')?.expr, per('staging')?.for]).toEqual([
+      'sum(rate(http_requests_total{code=~"5.."}[5m])) > 5',
+      '15m',
+    ]);
+    expect([per('prod')?.expr, per('prod')?.for]).toEqual([
+      'sum(rate(http_requests_total{code=~"5.."}[5m])) > 1',
+      '5m',
+    ]);
+    expect(per('prod')).toMatchObject({
+      labels: { severity: 'warning', component: 'web' },
+      annotations: { summary: 'The web app answers with server errors.' },
+      group: 'web.web',
+      object: 'web',
+    });
+  });
+
+  it("renders monitoring's own platform rules: nodes, disks, etcd snapshots", () => {
+    const rules = rulesOf(reference.manifests('prod'));
+    expect(rules.get('NodeNotReady')?.for).toBe('5m');
+    expect(rulesOf(reference.manifests('dev')).get('NodeNotReady')?.for).toBe('30m');
+    expect(rules.get('NodeDiskNearlyFull')?.expr).toBe(
+      '100 * node_filesystem_avail_bytes{fstype=~"ext4|xfs|btrfs"} / node_filesystem_size_bytes{fstype=~"ext4|xfs|btrfs"} < 15',
+    );
+    expect(rules.get('EtcdSnapshotTooOld')?.expr).toBe(
+      '(time() - max(kube_cronjob_status_last_successful_time{namespace="kube-system",cronjob="etcd-snapshot"})) / 3600 > 26 or absent(kube_cronjob_status_last_successful_time{namespace="kube-system",cronjob="etcd-snapshot"})',
+    );
+  });
+
+  it('renders only rules whose PromQL the Prometheus grammar accepts', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const rules = [...rulesOf(reference.manifests(cluster)).values()];
+      expect(rules.length).toBeGreaterThan(3);
+      for (const rule of rules)
+        expect([rule.alert, promqlProblem(rule.expr)]).toEqual([rule.alert, undefined]);
+    }
+  });
+
+  it('provisions each dashboard as a ConfigMap for the Grafana sidecar, uid = name, title as declared', () => {
+    const map = reference.manifests('staging')['dashboard-web'] as Loose;
+    expect(map.metadata.labels.grafana_dashboard).toBe('1');
+    const json = JSON.parse(map.data['web.json']);
+    expect([json.uid, json.title]).toEqual(['web', 'Web']);
+    expect(
+      Object.keys(reference.manifests('staging')).filter((key) => key.startsWith('dashboard-')),
+    ).toEqual(['dashboard-platform', 'dashboard-web']);
+  });
+
+  it('reports an alert name declared twice on a cluster, naming both', () => {
+    const run = runMonitoring({}, [
+      ...PROVIDERS,
+      watched('web', [WEB]),
+      watched('shop', [{ ...WEB, name: 'shop' }]),
+    ]);
+    expect(issuesOf(run).map((issue) => issue.message)).toContain(
+      'alert WebErrors is declared by shop and by web on cluster "dev"; overrides name alerts, so each name is declared once',
+    );
+  });
+
+  it('reports a component rule with invalid PromQL at the component that declares it', () => {
+    const broken = watched('web', [
+      {
+        ...WEB,
+        rules: [{ ...WEB_ERRORS, expr: 'rate(http_requests_total) > $threshold' }],
+      },
+    ]);
+    const errors = issuesOf(runMonitoring({}, [...PROVIDERS, broken]));
+    expect(
+      errors.map((issue) => [issue.code, formatPath(issue.path), issue.message]),
+    ).toContainEqual([
+      'monitoring-promql',
+      'clusters[0].components.web',
+      'is not valid PromQL: rate() expects a range vector (e.g. x[5m]) as argument 1 near "http_request…" (character 6); Prometheus would refuse alert WebErrors (web)',
+    ]);
+  });
+});
+
+describe('overrides and rules of the definition', () => {
+  it('takes thresholds and durations per environment, keeps the declared ones elsewhere', () => {
+    const run = runMonitoring(
+      {
+        alerts: { WebErrors: { threshold: { production: 0.5 }, for: '2m', severity: 'critical' } },
+      },
+      [...PROVIDERS, watched('web', [WEB])],
+    );
+    expect(rulesOf(run.manifests('prod')).get('WebErrors')).toMatchObject({
+      expr: 'sum(rate(http_requests_total{code=~"5.."}[5m])) > 0.5',
+      for: '2m',
+      labels: { severity: 'critical' },
+    });
+    expect(rulesOf(run.manifests('dev')).get('WebErrors')?.expr).toMatch(/> 10$/);
+  });
+
+  it('drops an alert that is disabled', () => {
+    const run = runMonitoring({ alerts: { NodeDiskNearlyFull: { enabled: false } } });
+    expect(rulesOf(run.manifests('dev')).has('NodeDiskNearlyFull')).toBe(false);
+    expect(rulesOf(run.manifests('dev')).has('NodeNotReady')).toBe(true);
+  });
+
+  it('warns about an override of an alert nothing declares, with the alerts that exist', () => {
+    const run = runMonitoring({ alerts: { NodeNotReadyy: { for: '1m' } } });
+    expect(issuesOf(run)).toEqual([]);
+    const warnings = issuesOf(run, 'warning').filter(
+      (issue) => issue.code === 'monitoring-alert-override',
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      path: ['clusters', 0, 'components', 'monitoring', 'alerts', 'NodeNotReadyy'],
+      message: 'overrides an alert that no component declares on any cluster; it changes nothing',
+    });
+    expect(warnings[0]?.expected).toContain('NodeNotReady');
+  });
+
+  it('renders the rules of the definition in their own PrometheusRule', () => {
+    const run = runMonitoring({
+      rules: [
+        {
+          alert: 'BackupJobFailed',
+          expr: 'kube_job_status_failed{namespace="backup"} > 0',
+          severity: 'warning',
+          summary: 'A backup job failed.',
+        },
+      ],
+    });
+    expect(rulesOf(run.manifests('prod')).get('BackupJobFailed')).toMatchObject({
+      object: 'definition',
+      group: 'definition.rules',
+      labels: { severity: 'warning', component: 'definition' },
+    });
+  });
+
+  it('points an invalid expression of the definition at its expr', () => {
+    const run = runMonitoring({
+      rules: [{ alert: 'Broken', expr: 'sum(up) by', severity: 'info', summary: 'x' }],
+    });
+    // One issue per cluster; the pipeline reports it once, where the definition writes it.
+    expect(issuesOf(run).map((issue) => [formatPath(issue.path), issue.value])).toEqual(
+      [0, 1, 2].map((index) => [
+        `clusters[${index}].components.monitoring.rules[0].expr`,
+        'sum(up) by',
+      ]),
+    );
+  });
+
+  it('refuses {{ in an annotation: it would reach a chart', () => {
+    const run = runMonitoring({
+      rules: [
+        {
+          alert: 'Templated',
+          expr: 'up == 0',
+          severity: 'info',
+          summary: 'down: {{ $labels.job }}',
+        },
+      ],
+    });
+    expect(new Set(issuesOf(run).map((issue) => issue.code))).toEqual(new Set(['monitoring-rule']));
+    expect(issuesOf(run)[0]?.message).toContain('its summary contains "{{"');
+  });
+});
+
+describe('fallback monitors of components built in parallel', () => {
+  const longhorn = (monitors?: readonly MonitorDeclaration[]) =>
+    testComponent({
+      name: 'longhorn',
+      provides: ['storage'],
+      contribution: () => ({
+        application: {
+          namespace: 'longhorn-system',
+          podSecurity: 'privileged',
+          clusterResources: [],
+        },
+        facts: { storage: { classes: [{ name: 'longhorn', tier: 'standard', default: true }] } },
+        ...(monitors === undefined ? {} : { monitors }),
+      }),
+    });
+
+  it('watch Longhorn, by the capability it provides, in its namespace', () => {
+    const run = runMonitoring({}, [network, sso, vault, longhorn()]);
+    const monitor = run.manifests('prod')['servicemonitor-longhorn-longhorn'] as Loose;
+    expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['longhorn-system'] });
+    expect(monitor.spec.selector).toEqual({ matchLabels: { app: 'longhorn-manager' } });
+    const rules = rulesOf(run.manifests('prod'));
+    expect(rules.get('LonghornVolumeDegraded')?.for).toBe('10m');
+    expect(rules.get('LonghornVolumeFaulted')?.labels.severity).toBe('critical');
+    expect(rules.get('LonghornDiskNearlyFull')?.expr).toBe(
+      '100 * longhorn_disk_usage_bytes / longhorn_disk_capacity_bytes > 80',
+    );
+    expect(run.manifests('prod')['dashboard-longhorn']).toBeDefined();
+  });
+
+  it('give way to the monitors the component declares itself', () => {
+    const own: MonitorDeclaration = { name: 'manager', namespace: 'longhorn-system' };
+    const run = runMonitoring({}, [network, sso, vault, longhorn([own])]);
+    expect(rulesOf(run.manifests('prod')).has('LonghornVolumeDegraded')).toBe(false);
+    expect(run.manifests('prod')['servicemonitor-longhorn-longhorn']).toBeUndefined();
+  });
+
+  it('watch backups, restore verification, certificates, Authelia and the Bitwarden operator', () => {
+    const provider = (name: string, capability: string, fact: unknown, namespace: string) =>
+      testComponent({
+        name,
+        provides: [capability as never],
+        contribution: () => ({
+          application: { namespace, podSecurity: 'restricted', clusterResources: [] },
+          facts: { [capability]: fact },
+        }),
+      });
+    const run = runMonitoring({}, [
+      network,
+      storage,
+      provider('backup', 'backup', { verification: true }, 'volsync-system'),
+      provider(
+        'cert-manager',
+        'certificates',
+        { issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'lab' } },
+        'cert-manager',
+      ),
+      provider(
+        'authelia',
+        'oidc-provider',
+        { issuer: 'https://auth.example', userinfoPath: '/api/oidc/userinfo', groups: [] },
+        'authelia',
+      ),
+      provider(
+        'bitwarden-sm',
+        'secrets',
+        { store: 'Bitwarden Secrets Manager' },
+        'sm-operator-system',
+      ),
+    ]);
+    const rules = rulesOf(run.manifests('staging'));
+    expect(
+      [
+        'VolumeBackupTooOld',
+        'RestoreVerificationFailed',
+        'RestoreVerificationTooOld',
+        'CertificateExpiringSoon',
+        'CertificateNotReady',
+        'AutheliaErrors',
+        'BitwardenOperatorErrors',
+      ].map((alert) => [alert, rules.has(alert)]),
+    ).toEqual([
+      ['VolumeBackupTooOld', true],
+      ['RestoreVerificationFailed', true],
+      ['RestoreVerificationTooOld', true],
+      ['CertificateExpiringSoon', true],
+      ['CertificateNotReady', true],
+      ['AutheliaErrors', true],
+      ['BitwardenOperatorErrors', true],
+    ]);
+    expect(rules.get('CertificateExpiringSoon')?.expr).toBe(
+      '(certmanager_certificate_expiration_timestamp_seconds - time()) / 86400 < 14',
+    );
+    expect(rules.get('BitwardenOperatorErrors')?.expr).toBe(
+      'sum(rate(controller_runtime_reconcile_errors_total{namespace="sm-operator-system"}[15m])) > 0',
+    );
+    expect(
+      Object.keys(run.manifests('staging')).filter((key) => key.startsWith('servicemonitor-')),
+    ).toEqual([
+      'servicemonitor-authelia-authelia',
+      'servicemonitor-backup-volsync',
+      'servicemonitor-bitwarden-sm-bitwarden-sm',
+      'servicemonitor-cert-manager-cert-manager',
+    ]);
+  });
+});
+
+describe('Prometheus', () => {
+  it('keeps samples for longer and on a larger volume the more production-like the environment', () => {
+    const spec = (cluster: string) => reference.values(cluster).prometheus.prometheusSpec;
+    expect(
+      ['dev', 'staging', 'prod'].map((cluster) => [
+        spec(cluster).replicas,
+        spec(cluster).retention,
+        spec(cluster).retentionSize,
+        spec(cluster).storageSpec.volumeClaimTemplate.spec.resources.requests.storage,
+      ]),
+    ).toEqual([
+      [1, '3d', '8GiB', '10Gi'],
+      [2, '7d', '16GiB', '20Gi'],
+      [2, '15d', '40GiB', '50Gi'],
+    ]);
+  });
+
+  it("takes the StorageClass of the tier from the storage provider's facts", () => {
+    const claim = (run: ReturnType<typeof runMonitoring>) =>
+      run.values('prod').prometheus.prometheusSpec.storageSpec?.volumeClaimTemplate.spec
+        .storageClassName;
+    expect(claim(reference)).toBe('blocks-standard');
+    expect(claim(runMonitoring({ prometheus: { storage: { tier: 'fast-storage' } } }))).toBe(
+      'blocks-fast',
+    );
+    expect(
+      claim(runMonitoring({ prometheus: { storage: { storageClassName: 'local-path' } } })),
+    ).toBe('local-path');
+  });
+
+  it('refuses a tier the storage provider does not have', () => {
+    const errors = issuesOf(runMonitoring({ prometheus: { storage: { tier: 'nvme' } } }));
+    expect(errors.map((issue) => [issue.code, issue.message, issue.expected])).toContainEqual([
+      'monitoring-storage',
+      'is not a storage tier on cluster "dev"',
+      'one of: fast-storage, standard, archive',
+    ]);
+  });
+
+  it('falls back to an emptyDir, with a warning, where no storage provider runs', () => {
+    const run = runMonitoring({}, [network, sso, vault]);
+    expect(run.values('dev').prometheus.prometheusSpec.storageSpec).toBeUndefined();
+    expect(issuesOf(run, 'warning').map((issue) => issue.code)).toContain('monitoring-storage');
+  });
+
+  it('refuses a retention larger than its volume, or one that leaves it no headroom', () => {
+    const larger = issuesOf(
+      runMonitoring({ prometheus: { retentionSize: '60GiB', storage: { size: '50Gi' } } }),
+    );
+    expect(larger.map((issue) => [issue.code, formatPath(issue.path), issue.value])).toEqual(
+      ['dev', 'staging', 'prod'].map((_, index) => [
+        'monitoring-retention-size',
+        `clusters[${index}].components.monitoring.prometheus.retentionSize`,
+        '60GiB',
+      ]),
+    );
+    expect(larger[0]?.message).toMatch(
+      /^is larger than the Prometheus volume \(storage.size 50Gi\)/,
+    );
+    const tight = issuesOf(
+      runMonitoring({ prometheus: { retentionSize: '47GiB', storage: { size: '50Gi' } } }),
+    );
+    expect(tight[0]?.message).toMatch(/^leaves too little of the Prometheus volume/);
+    expect(tight[0]?.expected).toBe(
+      'at most 90% of storage.size (45GiB), or a larger storage.size',
+    );
+    expect(
+      issuesOf(
+        runMonitoring({ prometheus: { retentionSize: '45GiB', storage: { size: '50Gi' } } }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('labels every series with its cluster and scrapes the control plane at its Talos addresses', () => {
+    const values = reference.values('prod');
+    expect(values.prometheus.prometheusSpec.externalLabels).toEqual({ cluster: 'prod' });
+    const addresses = reference.platform.clusters[2]?.controlPlanes.map((node) => node.address);
+    expect(addresses).toHaveLength(3);
+    for (const key of ['kubeControllerManager', 'kubeScheduler', 'kubeEtcd']) {
+      expect([key, values[key].endpoints]).toEqual([key, addresses]);
+    }
+    expect(values.kubeProxy).toEqual({ enabled: false });
+  });
+
+  it('spreads replicas as the profile says, and budgets disruptions with maxUnavailable only', () => {
+    const prod = reference.values('prod');
+    expect(prod.prometheus.prometheusSpec.podAntiAffinity).toBe('');
+    expect(Object.keys(prod.prometheus.prometheusSpec.affinity.podAntiAffinity)).toEqual([
+      'requiredDuringSchedulingIgnoredDuringExecution',
+    ]);
+    // minAvailable: null deletes the chart's default minAvailable 1 when Helm merges.
+    const budget = { enabled: true, minAvailable: null, maxUnavailable: 1 };
+    expect(prod.alertmanager.podDisruptionBudget).toEqual(budget);
+    expect(prod.prometheus.podDisruptionBudget).toEqual(budget);
+    // Development has no disruption budget: the chart's default (off) stays.
+    expect(reference.values('dev').alertmanager.podDisruptionBudget).toBeUndefined();
+  });
+});
+
+describe('Alertmanager', () => {
+  const receivers = {
+    alertmanager: {
+      receivers: [
+        {
+          name: 'mail',
+          email: {
+            to: 'ops@example.com',
+            from: 'am@example.com',
+            smarthost: 'smtp.example.com:587',
+            username: 'am',
+          },
+          credentials: { secretName: 'alertmanager-smtp', key: 'password' },
+        },
+        {
+          name: 'chat',
+          slack: { channel: '#alerts' },
+          credentials: { secretName: 'alertmanager-chat', key: 'url' },
+        },
+        { name: 'relay', webhook: { url: 'http://relay.tools.svc:8080/alerts' } },
+      ],
+      route: { receiver: 'mail', routes: [{ receiver: 'chat', severities: ['critical'] }] },
+    },
+  };
+  const run = runMonitoring(receivers);
+
+  it('runs replicas per profile', () => {
+    expect(
+      ['dev', 'staging', 'prod'].map((c) => run.values(c).alertmanager.alertmanagerSpec.replicas),
+    ).toEqual([1, 2, 3]);
+  });
+
+  it('configures the receivers with credentials read from mounted Secret files, never values', () => {
+    const config = run.values('prod').alertmanager.config;
+    expect(config.receivers).toEqual([
+      { name: 'null' },
+      {
+        name: 'mail',
+        email_configs: [
+          {
+            to: 'ops@example.com',
+            from: 'am@example.com',
+            smarthost: 'smtp.example.com:587',
+            require_tls: true,
+            auth_username: 'am',
+            auth_password_file: '/etc/alertmanager/secrets/alertmanager-smtp/password',
+            send_resolved: true,
+          },
+        ],
+      },
+      {
+        name: 'chat',
+        slack_configs: [
+          {
+            channel: '#alerts',
+            api_url_file: '/etc/alertmanager/secrets/alertmanager-chat/url',
+            send_resolved: true,
+          },
+        ],
+      },
+      {
+        name: 'relay',
+        webhook_configs: [{ url: 'http://relay.tools.svc:8080/alerts', send_resolved: true }],
+      },
+    ]);
+    expect(run.values('prod').alertmanager.alertmanagerSpec.secrets).toEqual([
+      'alertmanager-chat',
+      'alertmanager-smtp',
+    ]);
+  });
+
+  it('routes Watchdog to nowhere, then the sub-routes, with a repeat interval per environment', () => {
+    const route = run.values('prod').alertmanager.config.route;
+    expect(route).toMatchObject({
+      receiver: 'mail',
+      repeat_interval: '4h',
+      group_by: ['namespace', 'alertname'],
+    });
+    expect(route.routes).toEqual([
+      { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+      { receiver: 'chat', matchers: ['severity =~ "critical"'] },
+    ]);
+    expect(run.values('dev').alertmanager.config.route.repeat_interval).toBe('24h');
+  });
+
+  it('declares the Secrets the receivers read, for the secrets provider', () => {
+    expect(run.declared.dev?.secrets?.map((secret) => [secret.name, secret.keys])).toEqual([
+      ['alertmanager-chat', ['url']],
+      ['alertmanager-smtp', ['password']],
+      ['grafana-admin', ['admin-password', 'admin-user']],
+    ]);
+  });
+
+  it('declares egress to the receivers it calls', () => {
+    const fqdns = (run.declared.dev?.flows ?? [])
+      .filter((flow) => flow.peer.kind === 'fqdn')
+      .map((flow) => [(flow.peer as { name: string }).name, flow.ports[0]?.port]);
+    expect(fqdns).toEqual([
+      ['hooks.slack.com', 443],
+      ['relay.tools.svc', 8080],
+      ['smtp.example.com', 587],
+    ]);
+  });
+
+  it.each([
+    [
+      { name: 'chat', slack: { channel: '#a' } },
+      'is a slack receiver without a credentials mapping: the Slack webhook URL is a secret and never goes into Git',
+    ],
+    [
+      { name: 'pd', pagerduty: {} },
+      'is a pagerduty receiver without a credentials mapping: the PagerDuty routing key is a secret and never goes into Git',
+    ],
+    [
+      {
+        name: 'mail',
+        email: { to: 'a@b.c', from: 'd@e.f', smarthost: 'smtp.b.c:25', username: 'u' },
+      },
+      'is a email receiver without a credentials mapping: the SMTP password is a secret and never goes into Git',
+    ],
+    [
+      { name: 'hook', webhook: {} },
+      'is a webhook receiver without a credentials mapping: the webhook URL is a secret and never goes into Git',
+    ],
+  ])('refuses a receiver with no credentials mapping: %j', (receiver, message) => {
+    const errors = issuesOf(runMonitoring({ alertmanager: { receivers: [receiver] } }));
+    expect(
+      errors.map((issue) => [issue.code, formatPath(issue.path), issue.message]),
+    ).toContainEqual([
+      'monitoring-receiver-credentials',
+      'clusters[0].components.monitoring.alertmanager.receivers[0]',
+      message,
+    ]);
+  });
+
+  it('refuses credentials nothing reads, a receiver of no kind or two, and a route to an unknown receiver', () => {
+    const errors = issuesOf(
+      runMonitoring({
+        alertmanager: {
+          receivers: [
+            {
+              name: 'relay',
+              webhook: { url: 'http://relay:80/' },
+              credentials: { secretName: 's', key: 'k' },
+            },
+            { name: 'none' },
+            {
+              name: 'both',
+              slack: { channel: '#a' },
+              discord: {},
+              credentials: { secretName: 's', key: 'k' },
+            },
+          ],
+          route: { receiver: 'rely' },
+        },
+      }),
+    ).filter((issue) => issue.path[1] === 0);
+    expect(errors.map((issue) => [issue.code, issue.message])).toEqual([
+      [
+        'monitoring-receiver-credentials',
+        'is not read: a webhook receiver with a url reads no credential',
+      ],
+      ['monitoring-receiver', 'says nowhere to send alerts'],
+      ['monitoring-receiver', 'has 2 kinds (slack, discord); one receiver sends one way'],
+      [
+        'monitoring-route',
+        'routes alerts to receiver "rely", which alertmanager.receivers does not define; did you mean "relay"?',
+      ],
+    ]);
+  });
+});
+
+describe('Grafana', () => {
+  const grafana = {
+    grafana: {
+      oidc: {
+        clientId: 'grafana',
+        clientSecret: { secretName: 'grafana-oidc', key: 'client-secret' },
+      },
+      adminGroups: ['platform-admins'],
+      viewerGroups: ['platform-viewers'],
+      localLogin: false,
+    },
+  };
+  const run = runMonitoring(grafana);
+
+  it('declares its OIDC client (confidential, PKCE) with the groups that may log in', () => {
+    expect(run.declared.staging?.oidcClients).toEqual([
+      {
+        id: 'grafana',
+        name: 'Grafana',
+        redirectUris: ['https://grafana.staging.lab.example.com/login/generic_oauth'],
+        scopes: ['openid', 'profile', 'email', 'groups'],
+        pkce: true,
+        public: false,
+        secret: { namespace: 'monitoring', name: 'grafana-oidc', key: 'client-secret' },
+        policy: 'one_factor',
+        groups: ['platform-admins', 'platform-viewers'],
+      },
+    ]);
+  });
+
+  it('declares its route on the Gateway, logged in by the app through that client', () => {
+    expect(run.declared.prod?.routes).toEqual([
+      {
+        name: 'grafana',
+        host: 'grafana',
+        namespace: 'monitoring',
+        service: 'grafana',
+        port: 80,
+        auth: { kind: 'app', oidcClient: 'grafana' },
+      },
+    ]);
+  });
+
+  it("logs in through the provider's endpoints with roles from the groups, the secret from its Secret", () => {
+    const values = run.values('prod').grafana;
+    const oauth = values['grafana.ini']['auth.generic_oauth'];
+    expect(oauth).toMatchObject({
+      enabled: true,
+      client_id: 'grafana',
+      auth_url: 'https://auth.prod.example/api/oidc/authorization',
+      token_url: 'https://auth.prod.example/api/oidc/token',
+      api_url: 'https://auth.prod.example/api/oidc/userinfo',
+      use_pkce: true,
+      role_attribute_path:
+        "contains(groups[*], 'platform-admins') && 'Admin' || contains(groups[*], 'platform-viewers') && 'Viewer'",
+      role_attribute_strict: true,
+      auto_login: true,
+    });
+    expect(JSON.stringify(values)).not.toContain('client_secret');
+    expect(values.envValueFrom).toEqual({
+      GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: {
+        secretKeyRef: { name: 'grafana-oidc', key: 'client-secret' },
+      },
+    });
+    expect(values['grafana.ini'].auth).toEqual({ disable_login_form: true });
+    expect(values['grafana.ini'].server).toEqual({
+      domain: 'grafana.lab.example.com',
+      root_url: 'https://grafana.lab.example.com',
+    });
+  });
+
+  it('keeps no admin password in values: the admin comes from the grafana-admin Secret', () => {
+    const values = run.values('dev').grafana;
+    expect(values.admin).toEqual({
+      existingSecret: 'grafana-admin',
+      userKey: 'admin-user',
+      passwordKey: 'admin-password',
+    });
+    expect(values.adminPassword).toBeUndefined();
+    expect(run.declared.dev?.secrets?.map((secret) => secret.name)).toEqual([
+      'grafana-admin',
+      'grafana-oidc',
+    ]);
+  });
+
+  it('warns when the login form goes while no OIDC login is configured', () => {
+    const warnings = issuesOf(runMonitoring({ grafana: { localLogin: false } }), 'warning');
+    expect(warnings.map((issue) => issue.code)).toContain('monitoring-grafana-login');
+  });
+
+  it('lists its Secrets as hand-made bootstrap secrets, values from the shell, where no secrets provider runs', () => {
+    const bare = runMonitoring(grafana, [network, sso, storage]);
+    expect(bare.declared.dev?.secrets).toBeUndefined();
+    const admin = bare.declared.dev?.bootstrapSecrets?.find(
+      (secret) => secret.name === 'grafana-admin',
+    );
+    expect(admin?.commands).toEqual([
+      'kubectl -n monitoring create secret generic grafana-admin \\',
+      '  --from-literal=admin-password="$(openssl rand -base64 24)" \\',
+      '  --from-literal=admin-user=admin',
+    ]);
+    const oidc = bare.declared.dev?.bootstrapSecrets?.find(
+      (secret) => secret.name === 'grafana-oidc',
+    );
+    expect(oidc?.commands[1]).toBe('  --from-literal=client-secret="$GRAFANA_OIDC_CLIENT_SECRET"');
+  });
+});
+
+describe('declarations', () => {
+  it('provides metrics, deploys privileged (node-exporter) and server-side (large CRDs), installing the operator kinds', () => {
+    const app = reference.declared.prod?.application;
+    expect([
+      app?.namespace,
+      app?.podSecurity,
+      app?.serverSideApply,
+      app?.additionalNamespaces,
+    ]).toEqual(['monitoring', 'privileged', true, ['kube-system']]);
+    expect(app?.installs?.map((kind) => kind.kind)).toContain('ServiceMonitor');
+    expect(reference.declared.prod?.facts).toEqual({ metrics: { namespace: 'monitoring' } });
+  });
+
+  it("asks Talos to bind the control plane's metrics beyond localhost", () => {
+    expect(reference.declared.dev?.talos).toEqual({
+      controlPlaneArgs: {
+        controllerManager: { 'bind-address': '0.0.0.0' },
+        scheduler: { 'bind-address': '0.0.0.0' },
+        etcd: { 'listen-metrics-urls': 'http://0.0.0.0:2381' },
+      },
+    });
+  });
+
+  it('declares the flows it needs: the Gateway to Grafana, Prometheus to the API and the nodes', () => {
+    const flows = (reference.declared.dev?.flows ?? []).map((flow) => [
+      flow.direction,
+      flow.selector['app.kubernetes.io/name'],
+      flow.peer.kind,
+      flow.ports.map((port) => port.port),
+    ]);
+    expect(flows).toEqual([
+      ['ingress', 'grafana', 'gateway', [3000]],
+      ['egress', 'prometheus', 'kube-apiserver', [6443]],
+      ['egress', 'prometheus', 'host', [2381, 9100, 10250, 10257, 10259]],
+    ]);
+  });
+
+  it('renders nothing on a cluster that disables it', () => {
+    const [dev, ...rest] = testReferenceClusters();
+    const off = runMonitoring({}, PROVIDERS, [
+      { ...dev, components: { monitoring: { enabled: false } } },
+      ...rest,
+    ]);
+    expect(Object.keys(off.output?.chart?.clusters ?? {})).toEqual(['staging', 'prod']);
+  });
+
+  it('renders the same manifests whatever the order of the other components', () => {
+    const one = runMonitoring({}, [...PROVIDERS, watched('web', [WEB])]);
+    const two = runMonitoring({}, [watched('web', [WEB]), ...[...PROVIDERS].reverse()]);
+    expect(two.output?.chart).toEqual(one.output?.chart);
+  });
+});
+
+describe('a cluster with one node', () => {
+  it('warns that Alertmanager replicas share the node when asked for more', () => {
+    const single: [Cluster] = [testCluster('solo', 'development', 9)];
+    const run = runMonitoring({ alertmanager: { replicas: 2 } }, PROVIDERS, single);
+    const objects: KubeObject[] = Object.values(run.manifests('solo'));
+    expect(objects.length).toBeGreaterThan(0);
+    expect(issuesOf(run, 'warning').map((issue) => issue.code)).toContain('monitoring-replicas');
+  });
+});

@@ -1,0 +1,43 @@
+// The PromQL check: the Prometheus grammar for the syntax, the argument types Prometheus checks
+// on top of it.
+import { describe, expect, it } from 'vitest';
+import { promqlProblem } from '../src/promql.js';
+
+describe('promqlProblem', () => {
+  it.each([
+    'up == 0',
+    'sum by (namespace) (rate(container_cpu_usage_seconds_total[5m])) > 0.5',
+    'histogram_quantile(0.99, sum by (le) (rate(etcd_disk_wal_fsync_duration_seconds_bucket[5m])))',
+    '(time() - max(kube_cronjob_status_last_successful_time{cronjob="etcd-snapshot"})) / 3600 > 26 or absent(kube_cronjob_status_last_successful_time{cronjob="etcd-snapshot"})',
+    'quantile_over_time(0.9, up[1h])',
+    'predict_linear(node_filesystem_avail_bytes[6h], 4 * 3600) < 0',
+    'rate((http_requests_total[5m]))',
+    'max_over_time(rate(http_requests_total[5m])[1h:5m])',
+    'absent(up{job="cilium-operator"} == 1)',
+  ])('accepts %s', (expr) => {
+    expect(promqlProblem(expr)).toBeUndefined();
+  });
+
+  it.each([
+    ['up = 0', 3, 'syntax error near "= 0"'],
+    ['rate(up[5m]', 11, 'syntax error at the end'],
+    ['sum(up) by', 10, 'syntax error at the end'],
+    ['nosuchfunction(up)', 0, '"nosuchfunction" is not a PromQL function'],
+    ['rate(up)', 5, 'rate() expects a range vector (e.g. x[5m]) as argument 1 near "up)"'],
+    [
+      'quantile_over_time(0.9, up)',
+      24,
+      'quantile_over_time() expects a range vector (e.g. x[5m]) as argument 2 near "up)"',
+    ],
+    ['rate()', 4, 'rate() is missing its range-vector argument'],
+    [
+      'up[5m] > 1',
+      0,
+      'a binary operator cannot take a range vector near "up[5m] > 1" (apply a function such as rate() first)',
+    ],
+    ['$threshold > 1', 0, 'syntax error near "$threshold >…"'],
+    ['   ', 0, 'is empty'],
+  ])('refuses %s at offset %i', (expr, offset, message) => {
+    expect(promqlProblem(expr)).toEqual({ offset, message });
+  });
+});
