@@ -87,6 +87,17 @@ export function isLiteralSecretValue(raw: string): boolean {
   return true;
 }
 
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * Whether a value is the id of a secret-store entry rather than a secret: a UUID inside a
+ * `secrets` map (a secret inventory maps each key of a declared Secret, e.g. `client-secret`, to
+ * the id of the entry that holds its value).
+ */
+export function isSecretStoreId(keyPath: string, raw: string): boolean {
+  return /(^|\.)secrets\./.test(keyPath) && UUID.test(unquote(raw));
+}
+
 function isStructured(path: string): boolean {
   return /\.(ya?ml|json)$/i.test(path);
 }
@@ -142,6 +153,7 @@ export function scanSecrets(
       const keyPath = [...stack.map((frame) => frame.key), key].join('.');
       if (
         isSensitiveKey(key) &&
+        !isSecretStoreId(keyPath, rawValue) &&
         (/^[|>][-+]?\d*$/.test(rawValue) || isLiteralSecretValue(rawValue))
       ) {
         report(
