@@ -273,6 +273,15 @@ export interface OidcClientRequest {
   readonly secret?: SecretKeyRef;
   /** The issuer URL the consumer trusts (what it put in its own configuration). */
   readonly issuer?: string;
+  /**
+   * Where in the definition the settings behind the request are, so that the provider's issues
+   * about them point there: the request as a whole, and each redirect URI and group (same order).
+   */
+  readonly origins?: {
+    readonly client?: readonly PathSegment[];
+    readonly redirectUris?: readonly (readonly PathSegment[] | undefined)[];
+    readonly groups?: readonly (readonly PathSegment[] | undefined)[];
+  };
   readonly policy: 'one_factor' | 'two_factor';
   /** Groups allowed to log in (empty: every authenticated user). */
   readonly groups?: readonly string[];
