@@ -11,6 +11,7 @@ import {
   type PathSegment,
   type PeerContribution,
   type ResolvedCluster,
+  type ResolvedPlatform,
   type RouteRequest,
   settingsPath,
 } from '@homelab/core';
@@ -48,6 +49,79 @@ export interface RegisteredClient {
   readonly token_endpoint_auth_method: 'none' | 'client_secret_basic';
   /** Where Authelia reads the client secret (confidential clients). */
   readonly secretFile: string | undefined;
+}
+
+/**
+ * A problem found on one cluster. The same problem on several clusters (settings inherited by all
+ * of them) becomes one issue naming them: `{on}` in the message stands for "on cluster(s) …".
+ */
+export interface Finding {
+  readonly code: string;
+  readonly path: readonly PathSegment[];
+  readonly value?: unknown;
+  readonly message: string;
+  readonly expected: string;
+  readonly cluster: string;
+  /** What differs per cluster (e.g. its domain), listed after the message. */
+  readonly detail?: string;
+}
+
+type Table = { readonly [key: string]: unknown };
+
+function has(node: unknown, path: readonly PathSegment[]): boolean {
+  let current: unknown = node;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null) return false;
+    if (!Object.hasOwn(current, segment)) return false;
+    current = (current as Table)[segment as string];
+  }
+  return true;
+}
+
+/**
+ * Where a setting a finding names is written: a cluster's setting that the cluster does not write
+ * itself is the platform-wide one (`components.<name>…`), the same for every cluster.
+ */
+function written(platform: ResolvedPlatform, path: readonly PathSegment[]): readonly PathSegment[] {
+  const [first, index, components, name, ...rest] = path;
+  if (first !== 'clusters' || typeof index !== 'number' || components !== 'components') return path;
+  const cluster = platform.clusters[index];
+  if (cluster === undefined || typeof name !== 'string') return path;
+  if (has(cluster.definition.components, [name, ...rest])) return path;
+  return has(platform.definition.components, [name, ...rest])
+    ? ['components', name, ...rest]
+    : path;
+}
+
+/** One error per problem, naming every cluster it was found on. */
+export function findingIssues(platform: ResolvedPlatform, found: readonly Finding[]): Issue[] {
+  const findings = found.map((finding) => ({ ...finding, path: written(platform, finding.path) }));
+  const groups = new Map<string, Finding[]>();
+  for (const finding of findings) {
+    const key = JSON.stringify([
+      finding.code,
+      finding.path,
+      finding.value,
+      finding.message,
+      finding.expected,
+    ]);
+    groups.set(key, [...(groups.get(key) ?? []), finding]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Finding;
+    const clusters = [...new Set(group.map((finding) => finding.cluster))];
+    const details = [
+      ...new Set(group.flatMap((finding) => (finding.detail ? [finding.detail] : []))),
+    ];
+    const on = `on cluster${clusters.length > 1 ? 's' : ''} ${clusters.map((name) => `"${name}"`).join(', ')}`;
+    return error({
+      code: first.code,
+      path: first.path,
+      ...(first.value === undefined ? {} : { value: first.value }),
+      message: `${first.message.replace('{on}', on)}${details.length > 0 ? ` (${details.join('; ')})` : ''}`,
+      expected: first.expected,
+    });
+  });
 }
 
 export interface Access {
@@ -117,21 +191,22 @@ export interface AccessInput {
 
 type Clients = Map<string, { component: string; client: OidcClientRequest }>;
 
-function collectClients(input: AccessInput, issues: Issue[]): Clients {
+type Findings = Finding[];
+
+function collectClients(input: AccessInput, issues: Findings): Clients {
   const clients: Clients = new Map();
   for (const peer of input.others) {
     for (const client of peer.contribution.oidcClients ?? []) {
       const previous = clients.get(client.id);
       if (previous !== undefined) {
-        issues.push(
-          error({
-            code: 'authelia-client',
-            path: client.origins?.client ?? settingsPath(input.cluster, peer.component),
-            value: client.id,
-            message: `${peer.component} declares OIDC client "${client.id}" on cluster "${input.cluster.name}", which ${previous.component} declares too`,
-            expected: 'a client id per client',
-          }),
-        );
+        issues.push({
+          code: 'authelia-client',
+          path: client.origins?.client ?? settingsPath(input.cluster, peer.component),
+          value: client.id,
+          message: `${peer.component} declares OIDC client "${client.id}" {on}, which ${previous.component} declares too`,
+          expected: 'a client id per client',
+          cluster: input.cluster.name,
+        });
         continue;
       }
       clients.set(client.id, { component: peer.component, client });
@@ -146,35 +221,32 @@ function checkGroups(
   origins: readonly (readonly PathSegment[] | undefined)[] | undefined,
   fallback: readonly PathSegment[],
   who: string,
-  issues: Issue[],
+  issues: Findings,
 ): void {
   const known = new Set(input.settings.groups);
   groups.forEach((group, index) => {
     if (known.has(group)) return;
-    issues.push(
-      error({
-        code: 'authelia-group',
-        path: origins?.[index] ?? fallback,
-        value: group,
-        message: `${who} lets group "${group}" in on cluster "${input.cluster.name}", but the user directory has no such group (components.authelia.groups: ${input.settings.groups.length === 0 ? 'none' : input.settings.groups.join(', ')}): no rule would ever let its members in`,
-        expected: `one of the directory's groups, or "${group}" added to components.authelia.groups once the directory has it`,
-      }),
-    );
+    issues.push({
+      code: 'authelia-group',
+      path: origins?.[index] ?? fallback,
+      value: group,
+      message: `${who} lets group "${group}" in {on}, but the user directory has no such group (components.authelia.groups: ${input.settings.groups.length === 0 ? 'none' : input.settings.groups.join(', ')}): no rule would ever let its members in`,
+      expected: `one of the directory's groups, or "${group}" added to components.authelia.groups once the directory has it`,
+      cluster: input.cluster.name,
+    });
   });
 }
 
-function checkTwoFactor(input: AccessInput, who: string, issues: Issue[]): void {
+function checkTwoFactor(input: AccessInput, who: string, issues: Findings): void {
   const { totp, webauthn } = input.settings.secondFactor;
   if (totp || webauthn) return;
-  issues.push(
-    error({
-      code: 'authelia-two-factor',
-      path: input.path('secondFactor'),
-      value: who,
-      message: `${who} asks for two_factor on cluster "${input.cluster.name}", but every second factor is off: nobody could ever pass it`,
-      expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for it',
-    }),
-  );
+  issues.push({
+    code: 'authelia-two-factor',
+    path: input.path('secondFactor'),
+    message: `${who} asks for two_factor {on}, but every second factor is off: nobody could ever pass it`,
+    expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for it',
+    cluster: input.cluster.name,
+  });
 }
 
 function registerClient(
@@ -182,72 +254,71 @@ function registerClient(
   component: string,
   client: OidcClientRequest,
   policies: { [name: string]: AuthorizationPolicy },
-  issues: Issue[],
-): RegisteredClient | undefined {
+  issues: Findings,
+): RegisteredClient {
   const where = client.origins?.client ?? settingsPath(input.cluster, component);
   const who = `OIDC client "${client.id}" of ${component}`;
-  const problems = issues.length;
+  // Problems of the settings behind it, the same for every client of the component.
+  const login = `${component} (its OIDC login)`;
   client.redirectUris.forEach((uri, index) => {
     if (insideDomain(uri, input.domain)) return;
     if (client.public && client.pkce && isLoopback(uri)) return;
-    issues.push(
-      error({
-        code: 'authelia-redirect',
-        path: client.origins?.redirectUris?.[index] ?? where,
-        value: uri,
-        message: `${who} redirects to ${uri} on cluster "${input.cluster.name}", outside the cluster domain ${input.domain}: Authelia would hand authorization codes to another site`,
-        expected: `an https URL on ${input.domain} or a subdomain (public PKCE clients also http://localhost:<port>/…)`,
-      }),
-    );
+    issues.push({
+      code: 'authelia-redirect',
+      path: client.origins?.redirectUris?.[index] ?? where,
+      value: uri,
+      message: `${login} redirects to ${uri} {on}, outside the cluster domain: Authelia would hand authorization codes to another site`,
+      expected:
+        'an https URL on the cluster domain or a subdomain (public PKCE clients also http://localhost:<port>/…)',
+      cluster: input.cluster.name,
+      detail: `${input.cluster.name}: ${input.domain}`,
+    });
   });
   const unknown = client.scopes.filter((scope) => !KNOWN_SCOPES.has(scope));
   if (unknown.length > 0 || !client.scopes.includes('openid')) {
-    issues.push(
-      error({
-        code: 'authelia-scopes',
-        path: where,
-        value: client.scopes,
-        message: `${who} asks for scopes Authelia cannot grant on cluster "${input.cluster.name}"${unknown.length > 0 ? ` (${unknown.join(', ')})` : ' (no openid)'}`,
-        expected: `openid and others of ${[...KNOWN_SCOPES].join(', ')}`,
-      }),
-    );
+    issues.push({
+      code: 'authelia-scopes',
+      path: where,
+      value: client.scopes,
+      message: `${who} asks for scopes Authelia cannot grant {on}${unknown.length > 0 ? ` (${unknown.join(', ')})` : ' (no openid)'}`,
+      expected: `openid and others of ${[...KNOWN_SCOPES].join(', ')}`,
+      cluster: input.cluster.name,
+    });
   }
   if (client.public && (client.secret !== undefined || !client.pkce)) {
-    issues.push(
-      error({
-        code: 'authelia-client',
-        path: where,
-        value: client.id,
-        message: `${who} is public ${client.secret !== undefined ? 'but has a secret' : 'without PKCE'} on cluster "${input.cluster.name}"`,
-        expected: 'a public client with PKCE and no secret',
-      }),
-    );
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who} is public ${client.secret !== undefined ? 'but has a secret' : 'without PKCE'} {on}`,
+      expected: 'a public client with PKCE and no secret',
+      cluster: input.cluster.name,
+    });
   }
   if (!client.public && client.secret === undefined) {
-    issues.push(
-      error({
-        code: 'authelia-client',
-        path: where,
-        value: client.id,
-        message: `${who} is confidential but declares no secret on cluster "${input.cluster.name}"`,
-        expected: 'a secret (a key of a declared Secret) for a confidential client',
-      }),
-    );
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who} is confidential but declares no secret {on}`,
+      expected: 'a secret (a key of a declared Secret) for a confidential client',
+      cluster: input.cluster.name,
+    });
   }
   if (!client.public && !SECRET_KEY.test(client.id)) {
-    issues.push(
-      error({
-        code: 'authelia-client',
-        path: where,
-        value: client.id,
-        message: `${who}: its id cannot name the key of its secret in the Secret ${CLIENTS_SECRET}`,
-        expected: 'a client id of letters, digits, "-", "_" or "."',
-      }),
-    );
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who}: its id cannot name the key of its secret in the Secret ${CLIENTS_SECRET} {on}`,
+      expected: 'a client id of letters, digits, "-", "_" or "."',
+      cluster: input.cluster.name,
+    });
   }
-  checkGroups(input, client.groups ?? [], client.origins?.groups, where, who, issues);
-  if (client.policy === 'two_factor') checkTwoFactor(input, who, issues);
-  if (issues.length > problems) return undefined;
+  checkGroups(input, client.groups ?? [], client.origins?.groups, where, login, issues);
+  if (client.policy === 'two_factor') checkTwoFactor(input, login, issues);
+  // Registered as declared even with problems (they are errors already): the checks of the
+  // output then find nothing more to say about it.
 
   const subject = subjects(client.groups);
   let policy: string = client.policy;
@@ -278,7 +349,7 @@ function ruleFor(
   component: string,
   route: RouteRequest,
   clients: Clients,
-  issues: Issue[],
+  issues: Findings,
 ): AccessRule | undefined {
   const domain = [`${route.host}.${input.domain}`];
   const where = settingsPath(input.cluster, component);
@@ -301,15 +372,14 @@ function ruleFor(
       }
       const found = clients.get(auth.oidcClient);
       if (found === undefined) {
-        issues.push(
-          error({
-            code: 'authelia-route-client',
-            path: where,
-            value: auth.oidcClient,
-            message: `${who} logs users in through OIDC client "${auth.oidcClient}" on cluster "${input.cluster.name}", which no component declares`,
-            expected: 'the id of an OIDC client a component declares',
-          }),
-        );
+        issues.push({
+          code: 'authelia-route-client',
+          path: where,
+          value: auth.oidcClient,
+          message: `${who} logs users in through OIDC client "${auth.oidcClient}" {on}, which no component declares`,
+          expected: 'the id of an OIDC client a component declares',
+          cluster: input.cluster.name,
+        });
         return undefined;
       }
       const subject = subjects(found.client.groups);
@@ -318,9 +388,9 @@ function ruleFor(
   }
 }
 
-/** Access rules, authorization policies and clients for one cluster, with their issues. */
-export function accessFor(input: AccessInput): { access: Access; issues: Issue[] } {
-  const issues: Issue[] = [];
+/** Access rules, authorization policies and clients for one cluster, with what is wrong. */
+export function accessFor(input: AccessInput): { access: Access; findings: Finding[] } {
+  const issues: Findings = [];
   const clients = collectClients(input, issues);
   const policies: { [name: string]: AuthorizationPolicy } = {};
   const registered: RegisteredClient[] = [];
@@ -329,8 +399,7 @@ export function accessFor(input: AccessInput): { access: Access; issues: Issue[]
       component: string;
       client: OidcClientRequest;
     };
-    const made = registerClient(input, component, client, policies, issues);
-    if (made !== undefined) registered.push(made);
+    registered.push(registerClient(input, component, client, policies, issues));
   }
   const rules: AccessRule[] = [];
   for (const peer of input.others) {
@@ -344,5 +413,5 @@ export function accessFor(input: AccessInput): { access: Access; issues: Issue[]
   for (const name of Object.keys(policies).sort(compareStrings)) {
     sortedPolicies[name] = policies[name] as AuthorizationPolicy;
   }
-  return { access: { rules, policies: sortedPolicies, clients: registered }, issues };
+  return { access: { rules, policies: sortedPolicies, clients: registered }, findings: issues };
 }

@@ -23,7 +23,7 @@ import {
   type VolumeRequest,
   warning,
 } from '@homelab/core';
-import { accessFor } from './access.js';
+import { accessFor, type Finding, findingIssues } from './access.js';
 import { autheliaChecks } from './checks.js';
 import { autheliaConfiguration } from './config.js';
 import {
@@ -156,7 +156,7 @@ function cookieScopeIssues(clusters: readonly RenderCluster<AutheliaSettings>[])
       warning({
         code: 'authelia-cookie-scope',
         path: ['clusters', entry.cluster.index, 'name'],
-        value: domain,
+        value: entry.cluster.name,
         message: `the Authelia session cookie of cluster "${entry.cluster.name}" is set for ${domain}, so browsers also send it to the hosts of ${below.join(', ')}: a service there could read ${entry.cluster.name}'s sessions`,
         expected: `a cluster domain for "${entry.cluster.name}" that holds no other cluster's domain`,
       }),
@@ -167,6 +167,7 @@ function cookieScopeIssues(clusters: readonly RenderCluster<AutheliaSettings>[])
 
 function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
   const issues: Issue[] = [...cookieScopeIssues(input.clusters)];
+  const findings: Finding[] = [];
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();
   for (const entry of input.clusters) {
@@ -175,14 +176,14 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
     // Issues of the settings were reported by declare().
     const { settings } = resolveAutheliaSettings(entry.settings, cluster, entry.path);
     const domain = domainOf(entry);
-    const { access, issues: accessIssues } = accessFor({
+    const { access, findings: found } = accessFor({
       cluster,
       domain,
       settings,
       others: entry.others,
       path: entry.path,
     });
-    issues.push(...accessIssues);
+    findings.push(...found);
     const model = autheliaConfiguration({ cluster, domain, settings, access });
     const path = entry.path(settings.replicasSet ? 'replicas' : 'storage');
     // More replicas than the backends allow is an error already; plan what runs.
@@ -209,6 +210,7 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
     }
     clusterLayers[cluster.name] = layer;
   }
+  issues.push(...findingIssues(input.platform, findings));
   const environmentLayers: { [E in EnvironmentName]?: Values } = {};
   for (const name of [...environments].sort(compareStrings)) environmentLayers[name] = {};
   const chart: ChartSpec = {

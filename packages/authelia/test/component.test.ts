@@ -272,9 +272,12 @@ describe('bad input', () => {
       'components.argocd.readonlyGroups.0',
       'platform-viewers',
     ]);
-    expect(found[0]?.message).toContain(
-      'lets group "platform-viewers" in on cluster "dev", but the user directory has no such group',
-    );
+    // once for every cluster and both of its clients: one mistake, one error
+    expect(
+      found.filter((issue) => issue.code === 'authelia-group').map((issue) => issue.message),
+    ).toEqual([
+      'argocd (its OIDC login) lets group "platform-viewers" in on clusters "dev", "staging", "prod", but the user directory has no such group (components.authelia.groups: platform-admins): no rule would ever let its members in',
+    ]);
   });
 
   it('refuses a redirect outside the cluster domain', () => {
@@ -299,12 +302,14 @@ describe('bad input', () => {
       }),
     ]);
     const found = errors(run.issues).filter((issue) => issue.code === 'authelia-redirect');
-    expect(found[0]).toMatchObject({
-      path: ['components', 'argocd', 'additionalUrls', 0],
-      value: 'https://argocd.evil.example/auth/callback',
-      message:
-        'OIDC client "argocd" of argocd redirects to https://argocd.evil.example/auth/callback on cluster "dev", outside the cluster domain dev.lab.example.com: Authelia would hand authorization codes to another site',
-    });
+    expect(found).toMatchObject([
+      {
+        path: ['components', 'argocd', 'additionalUrls', 0],
+        value: 'https://argocd.evil.example/auth/callback',
+        message:
+          'argocd (its OIDC login) redirects to https://argocd.evil.example/auth/callback on clusters "dev", "staging", "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
+      },
+    ]);
   });
 
   it('refuses two_factor when every second factor is off', () => {
@@ -329,11 +334,13 @@ describe('bad input', () => {
       { staging: HA, prod: HA },
       [network, store, twoFactor],
     );
+    // one error at the setting, for every cluster that inherits it
     expect(errors(run.issues).map((issue) => [issue.code, issue.path.join('.')])).toEqual([
-      ['authelia-two-factor', 'clusters.0.components.authelia.secondFactor'],
-      ['authelia-two-factor', 'clusters.1.components.authelia.secondFactor'],
-      ['authelia-two-factor', 'clusters.2.components.authelia.secondFactor'],
+      ['authelia-two-factor', 'components.authelia.secondFactor'],
     ]);
+    expect(errors(run.issues)[0]?.message).toBe(
+      'argocd (its OIDC login) asks for two_factor on clusters "dev", "staging", "prod", but every second factor is off: nobody could ever pass it',
+    );
     // and with one second factor it passes, registering it first
     const totp = runAuthelia({ secondFactor: { webauthn: false } }, { staging: HA, prod: HA }, [
       network,

@@ -131,6 +131,13 @@ export function consumer(
         policy: 'one_factor',
         groups: ['platform-admins', 'platform-viewers'],
         issuer: `https://auth.${domain(cluster)}`,
+        origins: {
+          client: ['components', 'argocd', 'oidc'],
+          groups: [
+            ['components', 'argocd', 'adminGroups', 0],
+            ['components', 'argocd', 'readonlyGroups', 0],
+          ],
+        },
       },
     ]);
   return testComponent({
