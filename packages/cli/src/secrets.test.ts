@@ -72,6 +72,8 @@ describe('scanSecrets', () => {
       '    secrets:',
       '      argocd/argocd-oidc:',
       '        client-secret: 0b6f0c1e-8a57-4d52-9c3e-2f8e4b1a7d10',
+      '        truncated: 0b6f0c1e-8a57-4d52',
+      '        pasted-secret: hunter2',
       '  grafana:',
       '    adminPassword: 0b6f0c1e-8a57-4d52-9c3e-2f8e4b1a7d10',
       '',
@@ -80,7 +82,8 @@ describe('scanSecrets', () => {
       positions: true,
     });
     expect(issues.map((issue) => [issue.position?.line, issue.path.join('.')])).toEqual([
-      [7, 'components.grafana.adminPassword'],
+      [7, 'components.bitwarden-sm.secrets.argocd/argocd-oidc.pasted-secret'],
+      [9, 'components.grafana.adminPassword'],
     ]);
   });
 

@@ -87,12 +87,13 @@ export function isLiteralSecretValue(raw: string): boolean {
   return true;
 }
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** A UUID, or what is left of one (the schema reports a malformed id; it is no secret). */
+const UUID = /^[0-9a-fA-F]{8}(-[0-9a-fA-F]{1,12}){1,4}$/;
 
 /**
  * Whether a value is the id of a secret-store entry rather than a secret: a UUID inside a
  * `secrets` map (a secret inventory maps each key of a declared Secret, e.g. `client-secret`, to
- * the id of the entry that holds its value).
+ * the id of the entry that holds its value). A malformed id is the schema's to report.
  */
 export function isSecretStoreId(keyPath: string, raw: string): boolean {
   return /(^|\.)secrets\./.test(keyPath) && UUID.test(unquote(raw));
