@@ -1,7 +1,14 @@
 // The registry: every component of the platform, in one list. Nothing else names them; adding a
 // component is one package and one line here.
 import { argocdComponent } from '@homelab/argocd';
+import { autheliaComponent } from '@homelab/authelia';
+import { bitwardenSmComponent } from '@homelab/bitwarden-sm';
 import { ciliumComponent } from '@homelab/cilium';
 import type { Registry } from '@homelab/core';
 
-export const REGISTRY: Registry = [ciliumComponent, argocdComponent];
+export const REGISTRY: Registry = [
+  ciliumComponent,
+  bitwardenSmComponent,
+  autheliaComponent,
+  argocdComponent,
+];
