@@ -83,6 +83,7 @@ describe('the reference platform', () => {
     // the runbook makes the token by hand in every namespace with a BitwardenSecret
     const runbook = file(files, 'clusters/dev/talos/README.md');
     expect(runbook).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}"',
     );
     expect(runbook).toContain('kubectl -n authelia create secret generic bw-auth-token');

@@ -224,6 +224,26 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Parsed YAML files of a build, by path: every check reads the same value files. */
+const parsedFiles = new WeakMap<readonly GeneratedFile[], Map<string, Values | undefined>>();
+
+function parsedFile(files: readonly GeneratedFile[], path: string): Values | undefined {
+  let byPath = parsedFiles.get(files);
+  if (byPath === undefined) {
+    byPath = new Map();
+    parsedFiles.set(files, byPath);
+  }
+  if (byPath.has(path)) return byPath.get(path);
+  const file = files.find((candidate) => candidate.path === path);
+  let values: Values | undefined;
+  if (file !== undefined) {
+    const parsed = parseYaml(file.content);
+    values = isTable(parsed) ? (parsed as Values) : {};
+  }
+  byPath.set(path, values);
+  return values;
+}
+
 /** The chart folder an Application deploys (`charts/<chart>`), if it deploys a generated chart. */
 function chartPathOf(app: DeployedApplication): string | undefined {
   const spec = app.application.spec;
@@ -246,12 +266,7 @@ export function deployedValues(input: SystemInput, app: DeployedApplication): Va
   const valueFiles = Array.isArray(helm.valueFiles)
     ? helm.valueFiles.filter((file): file is string => typeof file === 'string')
     : [];
-  const read = (name: string): Values | undefined => {
-    const file = input.files.find((candidate) => candidate.path === `${path}/${name}`);
-    if (file === undefined) return undefined;
-    const parsed = parseYaml(file.content);
-    return isTable(parsed) ? (parsed as Values) : {};
-  };
+  const read = (name: string): Values | undefined => parsedFile(input.files, `${path}/${name}`);
   const base = read('values.yaml');
   if (base === undefined) return undefined;
   return mergeValues(base, ...valueFiles.map((name) => read(name) ?? {}));
