@@ -143,7 +143,13 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(record.stdout).toBe('wrote charts/.versions.json\n');
     expect(record.status).toBe(0);
     before = recorded();
-    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'platform']);
+    expect(Object.keys(before)).toEqual([
+      'argo-cd',
+      'authelia',
+      'cilium',
+      'platform',
+      'sm-operator',
+    ]);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);
@@ -237,16 +243,20 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     const names = readdirSync(join(scratch, 'release')).sort();
     expect(names).toEqual([
       'argo-cd-0.1.0.tgz',
+      'authelia-0.1.0.tgz',
       'cilium-0.1.1.tgz',
       'index.yaml',
       'platform-0.1.0.tgz',
+      'sm-operator-0.1.0.tgz',
     ]);
     const index = read('release/index.yaml');
     expect(index).toMatch(/^apiVersion: v1\n/);
     expect(indexDigests(index)).toEqual({
       'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
+      'authelia-0.1.0.tgz': sha256('release/authelia-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
+      'sm-operator-0.1.0.tgz': sha256('release/sm-operator-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');
     const bytes = Object.fromEntries(names.map((name) => [name, sha256(`release/${name}`)]));
