@@ -1,6 +1,6 @@
 import type { Issue } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { oidcClientsCheck, routeAccessCheck } from '../src/checks.js';
+import { oidcClientsCheck, routeAccessCheck, secretFilesCheck } from '../src/checks.js';
 import {
   consumer,
   GROUPS,
@@ -411,10 +411,23 @@ it('warns that the session cookie of a parent domain reaches the clusters below 
 });
 
 describe('system checks', () => {
-  it('finds every OIDC client registered and every route ruled on the reference layout', () => {
+  it('finds every OIDC client registered, every route ruled, every secret file made on the reference layout', () => {
     const input = reference().system();
     expect(oidcClientsCheck.check(input)).toEqual([]);
     expect(routeAccessCheck.check(input)).toEqual([]);
+    expect(secretFilesCheck.check(input)).toEqual([]);
+  });
+
+  it('reports a secret file no Secret holds (the users database left out of authelia-files)', () => {
+    const input = reference().system();
+    const dev = input.clusters[0];
+    const app = dev?.applications.find((candidate) => candidate.component === 'authelia');
+    const files = app?.objects.find(({ object }) => object.metadata.name === 'authelia-files')
+      ?.object as Loose;
+    files.spec.keys = files.spec.keys.filter((key: string) => key !== 'users_database.yml');
+    expect(secretFilesCheck.check(input).map((issue) => issue.message)).toEqual([
+      'Authelia reads /secrets/authelia-files/users_database.yml on cluster "dev", but the secrets provider makes no key "users_database.yml" in Secret authelia/authelia-files: Authelia would not start',
+    ]);
   });
 
   it('reports a client Authelia does not register (its configuration edited by hand)', () => {

@@ -222,6 +222,16 @@ describe.skipIf(helm === undefined)('charts/authelia rendered by the real Helm',
       expect(restrictedProblems(podSpecOf(deployment) ?? {})).toEqual([]);
       expect(deployment.spec.replicas).toBe({ dev: 1, staging: 2, prod: 3 }[cluster]);
       expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
+      // nothing cluster-scoped: the Application declares no cluster resources
+      expect(
+        objects
+          .filter((object) =>
+            ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace'].includes(
+              object.kind,
+            ),
+          )
+          .map((object) => object.kind),
+      ).toEqual([]);
       // our disruption budget selects the pods (the chart's own is off)
       const labels = deployment.spec.template.metadata.labels;
       const budgets = objects.filter((object) => object.kind === 'PodDisruptionBudget') as Loose[];
