@@ -53,10 +53,33 @@ function sameSet(a: readonly unknown[], b: readonly unknown[]): boolean {
   return JSON.stringify(left) === JSON.stringify(right);
 }
 
-/** Secrets the secrets provider's producer objects make on the cluster: `ns/name` → keys. */
+/**
+ * Secrets the secrets provider makes on the cluster (`ns/name` → keys): its producer objects, and
+ * what it is asked to fill (declared Secrets, the OIDC provider's client secrets). A key it
+ * cannot fill (unmapped) is an error it reports itself: here it counts as made.
+ */
 function producedSecrets(deployed: DeployedCluster): Map<string, Set<string>> {
   const producer = deployed.run.facts.secrets?.producer;
   const out = new Map<string, Set<string>>();
+  const add = (id: string, keys: readonly string[]): void => {
+    const set = out.get(id) ?? new Set<string>();
+    for (const key of keys) set.add(key);
+    out.set(id, set);
+  };
+  if (deployed.run.providers.has('secrets')) {
+    const clients = deployed.run.facts['oidc-provider']?.clientSecrets;
+    for (const contribution of deployed.run.contributions.values()) {
+      for (const secret of contribution.secrets ?? []) {
+        add(`${secret.namespace}/${secret.name}`, secret.keys);
+      }
+      if (clients === undefined) continue;
+      const ids = (contribution.oidcClients ?? []).filter((client) => client.secret !== undefined);
+      add(
+        `${clients.namespace}/${clients.name}`,
+        ids.map((client) => client.id),
+      );
+    }
+  }
   if (producer === undefined) return out;
   const walk = (node: unknown, path: readonly string[]): unknown[] => {
     if (Array.isArray(node)) return node.flatMap((item) => walk(item, path));
@@ -70,10 +93,10 @@ function producedSecrets(deployed: DeployedCluster): Map<string, Set<string>> {
       if (kind.group !== producer.group || kind.kind !== producer.kind) continue;
       const name = walk(object, producer.secretName).find((value) => typeof value === 'string');
       if (typeof name !== 'string') continue;
-      const id = `${object.metadata.namespace ?? app.namespace}/${name}`;
-      const keys = out.get(id) ?? new Set<string>();
-      for (const key of walk(object, producer.keys)) if (typeof key === 'string') keys.add(key);
-      out.set(id, keys);
+      const keys = walk(object, producer.keys).filter(
+        (key): key is string => typeof key === 'string',
+      );
+      add(`${object.metadata.namespace ?? app.namespace}/${name}`, keys);
     }
   }
   return out;

@@ -418,15 +418,21 @@ describe('system checks', () => {
     expect(secretFilesCheck.check(input)).toEqual([]);
   });
 
-  it('reports a secret file no Secret holds (the users database left out of authelia-files)', () => {
+  it('reports a secret file no Secret holds (the users database path edited by hand)', () => {
     const input = reference().system();
-    const dev = input.clusters[0];
-    const app = dev?.applications.find((candidate) => candidate.component === 'authelia');
-    const files = app?.objects.find(({ object }) => object.metadata.name === 'authelia-files')
-      ?.object as Loose;
-    files.spec.keys = files.spec.keys.filter((key: string) => key !== 'users_database.yml');
-    expect(secretFilesCheck.check(input).map((issue) => issue.message)).toEqual([
-      'Authelia reads /secrets/authelia-files/users_database.yml on cluster "dev", but the secrets provider makes no key "users_database.yml" in Secret authelia/authelia-files: Authelia would not start',
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/dev.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              'path: /secrets/authelia-files/users_database.yml',
+              'path: /secrets/authelia-files/users.yml',
+            ),
+          }
+        : file,
+    );
+    expect(secretFilesCheck.check({ ...input, files }).map((issue) => issue.message)).toEqual([
+      'Authelia reads /secrets/authelia-files/users.yml on cluster "dev", but the secrets provider makes no key "users.yml" in Secret authelia/authelia-files: Authelia would not start',
     ]);
   });
 

@@ -152,15 +152,16 @@ export const oidcClientSecretCheck: SystemCheck = {
           const own = byId.get(`${client.secret.namespace}/${client.secret.name}`);
           const ownId = own === undefined ? undefined : idsOf(own).get(client.secret.key);
           const providerId = provider === undefined ? undefined : idsOf(provider).get(client.id);
-          if (ownId !== undefined && ownId === providerId) continue;
+          // An unmapped client secret is reported where the inventory is read (render).
+          if (ownId === undefined || ownId === providerId) continue;
           issues.push(
             error({
               code: 'bitwarden-oidc-client-secret',
               path: settingsPath(deployed.cluster, component),
               value: client.id,
               message:
-                ownId === undefined || providerId === undefined
-                  ? `OIDC client "${client.id}" of ${component} on cluster "${deployed.cluster.name}": ${ownId === undefined ? `no BitwardenSecret fills ${client.secret.namespace}/${client.secret.name}:${client.secret.key}` : `no BitwardenSecret fills ${where.namespace}/${where.name}:${client.id}, where the OIDC provider reads it`}`
+                providerId === undefined
+                  ? `OIDC client "${client.id}" of ${component} on cluster "${deployed.cluster.name}": no BitwardenSecret fills ${where.namespace}/${where.name}:${client.id}, where the OIDC provider reads it`
                   : `OIDC client "${client.id}" of ${component} on cluster "${deployed.cluster.name}" reads Bitwarden secret ${ownId}, the OIDC provider ${providerId}: the two sides would not agree`,
               expected: 'both Secrets filled from the same Bitwarden secret',
             }),

@@ -297,6 +297,8 @@ function clusterSecrets(
   }
   const match = matchInventory(wanted, settings.inventory);
   for (const unmapped of match.unmapped) {
+    // A key taking its value from a declared key that is unmapped: that key's error says it.
+    if (unmapped.source !== undefined && unmapped.undeclaredSource !== true) continue;
     const target = unmapped.source ?? { ...unmapped.secret, key: unmapped.key };
     const id = `${unmapped.undeclaredSource === true ? 'undeclared' : 'unmapped'}\u0000${entryId(secretId(unmapped.secret), unmapped.key)}`;
     const known = missing.get(id);
@@ -352,23 +354,25 @@ function clusterSecrets(
       );
       continue;
     }
-    if (!tokens.has(secret.namespace)) {
-      issues.push(
-        error({
-          code: 'bitwarden-token',
-          path: entry.path('secrets'),
-          value: secret.namespace,
-          message: `Secret ${secretId(secret)} on cluster "${cluster.name}" gets a BitwardenSecret in namespace "${secret.namespace}", where no access token is made (the runbook makes one in each namespace the inventory names)`,
-          expected: `a mapping of a Secret in namespace "${secret.namespace}" in components.bitwarden-sm.secrets`,
-        }),
-      );
-    }
-    if (secret.ids.size === 0) continue;
     const manifests = out.get(secret.owner) ?? {};
-    manifests[`bitwardensecret-${secret.name}`] = bitwardenSecret(secret, settings);
     const shell = labelledSecret(secret);
     if (shell !== undefined) manifests[`secret-${secret.name}`] = shell;
-    out.set(secret.owner, manifests);
+    // Nothing mapped (an error already): no BitwardenSecret, so no token needed for it.
+    if (secret.ids.size > 0) {
+      manifests[`bitwardensecret-${secret.name}`] = bitwardenSecret(secret, settings);
+      if (!tokens.has(secret.namespace)) {
+        issues.push(
+          error({
+            code: 'bitwarden-token',
+            path: entry.path('secrets'),
+            value: secret.namespace,
+            message: `Secret ${secretId(secret)} on cluster "${cluster.name}" gets a BitwardenSecret in namespace "${secret.namespace}", where no access token is made (the runbook makes one in each namespace the inventory names)`,
+            expected: `a mapping of a Secret in namespace "${secret.namespace}" in components.bitwarden-sm.secrets`,
+          }),
+        );
+      }
+    }
+    if (Object.keys(manifests).length > 0) out.set(secret.owner, manifests);
   }
   const forConsumers = [...out.entries()]
     .sort(([a], [b]) => compareStrings(a, b))

@@ -113,6 +113,23 @@ describe('bad input: one clear error at its place in the file, nothing written',
     expect(found[0]?.expected).toContain('  authelia/authelia:\n    session.encryption.key: <id');
   });
 
+  it('an unmapped OIDC client secret: one error, not one per place that reads it', async () => {
+    // Given Argo CD's client secret unmapped where it is inherited (dev, staging; prod maps its own)
+    const text = edit(
+      reference,
+      '      argocd/argocd-oidc:\n        client-secret: 3d0e6a2f-cfa7-45a2-a656-2daadeacf663\n',
+      '',
+    );
+    const { issues } = await build(text);
+    // Then the inventory error alone: Authelia's side reads the same entry, and the checks of
+    // the output (secret references, both sides of the client) count a declared key as the
+    // secrets provider's to make
+    expect(errors(issues).map((issue) => [issue.code, issue.value])).toEqual([
+      ['bitwarden-unmapped', 'argocd/argocd-oidc:client-secret'],
+    ]);
+    expect(errors(issues)[0]?.message).toContain('on clusters "dev", "staging"');
+  });
+
   it('a malformed UUID', async () => {
     const text = edit(
       reference,

@@ -312,10 +312,17 @@ describe('secret-references', () => {
     };
     const files = [{ path: 'charts/argo-cd/values.yaml', content: oidc }];
     expect(secretReferences.check({ platform, clusters: [deployed], files })).toEqual([]);
-    // and the same reference with a provider that does not make it is an error
-    const withProvider = {
+    // with a secrets provider, the declared key is the provider's to make (or to report)
+    const declaredKey = {
       ...deployed,
       run: { ...deployed.run, providers: new Map([['secrets', 'store']]) } as unknown as ClusterRun,
+    };
+    expect(secretReferences.check({ platform, clusters: [declaredKey], files })).toEqual([]);
+    // and a reference to a Secret nobody declares, with a provider that does not make it, is an error
+    const undeclared = { ...deployed.run, contributions: new Map() } as unknown as ClusterRun;
+    const withProvider = {
+      ...deployed,
+      run: { ...undeclared, providers: new Map([['secrets', 'store']]) } as unknown as ClusterRun,
     };
     expect(
       secretReferences.check({ platform, clusters: [withProvider], files }).map((i) => i.code),

@@ -412,6 +412,15 @@ export const secretReferences: SystemCheck = {
           add(secret.namespace, secret.name, secret.keys);
         }
       }
+      // A key a component declares is the secrets provider's to make: when it cannot (an
+      // unmapped key), it reports that itself, so here it counts as made.
+      if (deployed.run.providers?.has('secrets') === true) {
+        for (const contribution of deployed.run.contributions?.values() ?? []) {
+          for (const secret of contribution.secrets ?? []) {
+            add(secret.namespace, secret.name, secret.keys);
+          }
+        }
+      }
       const producer = deployed.run.facts?.secrets?.producer;
       for (const app of deployed.applications) {
         for (const { object } of app.objects) {
