@@ -148,11 +148,13 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     before = recorded();
     expect(Object.keys(before)).toEqual([
       'argo-cd',
+      'authelia',
       'cert-manager',
       'cilium',
       'gateway',
       'monitoring',
       'platform',
+      'sm-operator',
     ]);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
@@ -247,22 +249,26 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     const names = readdirSync(join(scratch, 'release')).sort();
     expect(names).toEqual([
       'argo-cd-0.1.0.tgz',
+      'authelia-0.1.0.tgz',
       'cert-manager-0.1.0.tgz',
       'cilium-0.1.1.tgz',
       'gateway-0.1.0.tgz',
       'index.yaml',
       'monitoring-0.1.0.tgz',
       'platform-0.1.0.tgz',
+      'sm-operator-0.1.0.tgz',
     ]);
     const index = read('release/index.yaml');
     expect(index).toMatch(/^apiVersion: v1\n/);
     expect(indexDigests(index)).toEqual({
       'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
+      'authelia-0.1.0.tgz': sha256('release/authelia-0.1.0.tgz'),
       'cert-manager-0.1.0.tgz': sha256('release/cert-manager-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
       'gateway-0.1.0.tgz': sha256('release/gateway-0.1.0.tgz'),
       'monitoring-0.1.0.tgz': sha256('release/monitoring-0.1.0.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
+      'sm-operator-0.1.0.tgz': sha256('release/sm-operator-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');
     const bytes = Object.fromEntries(names.map((name) => [name, sha256(`release/${name}`)]));

@@ -305,6 +305,7 @@ describe('assembleApplications', () => {
       server: 'https://kubernetes.default.svc',
       namespace: 'kube-system',
     });
+    // CRD bundles are critical: never pruned or deleted by Argo CD (critical-not-cascaded)
     expect(syncPolicyOf(crds).syncOptions).toEqual([
       'ServerSideApply=true',
       'Prune=false',

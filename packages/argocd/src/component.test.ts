@@ -17,8 +17,9 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
+import { localAdminCheck } from './checks.js';
 import { APPLICATION_HEALTH_KEY, argocdComponent } from './component.js';
-import { argocdOidcClient } from './oidc.js';
+import { argocdOidcClients } from './oidc.js';
 import { type ArgocdSettings, resolveArgocdSettings } from './settings.js';
 
 const OIDC: ArgocdSettings = {
@@ -267,6 +268,8 @@ describe('OIDC login', () => {
       issuer: 'https://auth.staging.lab.example.com',
       clientID: 'argocd',
       clientSecret: '$argocd-oidc:client-secret',
+      // `argocd login --sso` uses the public client
+      cliClientID: 'argocd-cli',
       requestedScopes: ['openid', 'profile', 'email', 'groups'],
       enableUserInfoGroups: true,
       userInfoPath: '/api/oidc/userinfo',
@@ -299,6 +302,10 @@ describe('OIDC login', () => {
 
   it('declares its OIDC client and the Secret of its client secret only with OIDC settings', () => {
     const { declared } = run(OIDC);
+    const groupOrigins = [
+      ['clusters', 2, 'components', 'argocd', 'readonlyGroups', 0],
+      ['clusters', 2, 'components', 'argocd', 'adminGroups', 0],
+    ];
     expect(declared.prod?.oidcClients).toEqual([
       {
         id: 'argocd',
@@ -310,6 +317,29 @@ describe('OIDC login', () => {
         secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
         policy: 'one_factor',
         groups: ['developers', 'platform-admins'],
+        issuer: 'https://auth.lab.example.com',
+        origins: {
+          client: ['clusters', 2, 'components', 'argocd', 'oidc'],
+          redirectUris: [['clusters', 2, 'components', 'argocd', 'oidc']],
+          groups: groupOrigins,
+        },
+      },
+      {
+        // `argocd login --sso`: a public client with PKCE and the CLI's loopback redirect
+        id: 'argocd-cli',
+        name: 'Argo CD CLI',
+        redirectUris: ['http://localhost:8085/auth/callback'],
+        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        pkce: true,
+        public: true,
+        policy: 'one_factor',
+        groups: ['developers', 'platform-admins'],
+        issuer: 'https://auth.lab.example.com',
+        origins: {
+          client: ['clusters', 2, 'components', 'argocd', 'oidc'],
+          redirectUris: [['clusters', 2, 'components', 'argocd', 'oidc', 'cli']],
+          groups: groupOrigins,
+        },
       },
     ]);
     expect(declared.prod?.secrets).toEqual([
@@ -391,7 +421,7 @@ describe('OIDC login', () => {
       .components.issues.filter((issue) => issue.path[1] === 0)
       .map((issue) => [issue.severity, issue.code, issue.value]);
     expect(unfulfilled).toEqual([
-      ['warning', 'request-unfulfilled', ['argocd']],
+      ['warning', 'request-unfulfilled', ['argocd', 'argocd-cli']],
       ['warning', 'request-unfulfilled', ['argocd-oidc']],
     ]);
   });
@@ -521,12 +551,115 @@ describe('declarations', () => {
   });
 });
 
-describe('argocdOidcClient', () => {
+describe('argocdOidcClients', () => {
+  const path = (...segments: (string | number)[]) => segments;
+
   it('declares no client when Argo CD logs in without OIDC', () => {
     const { platform } = run(undefined);
     const dev = platform.clusters[0];
     if (dev === undefined) throw new Error('no dev');
-    const { settings } = resolveArgocdSettings({}, (...segments) => segments);
-    expect(argocdOidcClient(dev, settings)).toBeUndefined();
+    const { settings } = resolveArgocdSettings({}, path);
+    expect(argocdOidcClients(dev, settings, 'https://auth.example', path)).toEqual([]);
+  });
+
+  it('adds a redirect URI per additional URL, and no CLI client when it is switched off', () => {
+    const { platform } = run(undefined);
+    const dev = platform.clusters[0];
+    if (dev === undefined) throw new Error('no dev');
+    const { settings } = resolveArgocdSettings(
+      {
+        additionalUrls: ['https://cd.dev.lab.example.com'],
+        oidc: { ...OIDC.oidc, cli: false } as ArgocdSettings['oidc'],
+      } as ArgocdSettings,
+      path,
+    );
+    const clients = argocdOidcClients(dev, settings, 'https://auth.example', path);
+    expect(
+      clients.map((client) => [client.id, client.redirectUris, client.origins?.redirectUris]),
+    ).toEqual([
+      [
+        'argocd',
+        [
+          'https://argocd.dev.lab.example.com/auth/callback',
+          'https://cd.dev.lab.example.com/auth/callback',
+        ],
+        [['oidc'], ['additionalUrls', 0]],
+      ],
+    ]);
+  });
+
+  it('refuses a CLI client id equal to the web client id', () => {
+    const { issues } = resolveArgocdSettings(
+      { oidc: { ...OIDC.oidc, cliClientId: 'argocd' } } as ArgocdSettings,
+      path,
+    );
+    expect(issues.map((issue) => [issue.code, issue.path])).toEqual([
+      ['argocd-oidc', ['oidc', 'cliClientId']],
+    ]);
+  });
+});
+
+describe('argocd-local-admin', () => {
+  type Input = Parameters<typeof localAdminCheck.check>[0];
+  /** The deployed argocd Application of each cluster, reading the chart files of `r`. */
+  function input(r: ReturnType<typeof run>): Input {
+    const chart = r.output?.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
+    return {
+      platform: r.platform,
+      files,
+      clusters: r.components.clusters.map((clusterRun) => ({
+        cluster: clusterRun.cluster,
+        run: clusterRun,
+        applications: [
+          {
+            name: 'argocd',
+            component: 'argocd',
+            bundle: undefined,
+            wave: 1,
+            namespace: 'argocd',
+            application: {
+              apiVersion: 'argoproj.io/v1alpha1',
+              kind: 'Application',
+              metadata: { name: `${clusterRun.cluster.name}-argocd` },
+              spec: {
+                source: {
+                  path: 'charts/argo-cd',
+                  helm: {
+                    valueFiles: [
+                      `env/${clusterRun.cluster.environment}.yaml`,
+                      `clusters/${clusterRun.cluster.name}.yaml`,
+                    ],
+                  },
+                },
+              },
+            },
+            objects: [],
+            installs: [],
+            critical: true,
+            origin: ['clusters', clusterRun.cluster.index, 'components', 'argocd'],
+          },
+        ],
+      })),
+    };
+  }
+
+  it('refuses to disable the local admin where no OIDC provider or secrets provider runs', () => {
+    // Given Argo CD with OIDC and its local admin kept: nothing to check
+    expect(localAdminCheck.check(input(run(OIDC, [network(true)])))).toEqual([]);
+    // When the local admin is switched off while nothing provides oidc-provider or secrets
+    const issues = localAdminCheck.check(
+      input(run({ ...OIDC, localAdmin: false }, [network(true)])),
+    );
+    // Then every cluster gets the error, at its localAdmin
+    expect(issues.map((issue) => issue.path.join('.'))).toEqual([
+      'clusters.0.components.argocd.localAdmin',
+      'clusters.1.components.argocd.localAdmin',
+      'clusters.2.components.argocd.localAdmin',
+    ]);
+    expect(issues[0]?.message).toBe(
+      'disables Argo CD\'s local admin on cluster "dev" while the OIDC login is incomplete (missing: an "oidc-provider" provider, a "secrets" provider): nobody could log in',
+    );
   });
 });

@@ -28,8 +28,9 @@ import {
   warning,
   workloadResources,
 } from '@homelab/core';
+import { localAdminCheck } from './checks.js';
 import { argocdMonitors } from './monitors.js';
-import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClient } from './oidc.js';
+import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClients } from './oidc.js';
 import {
   ARGOCD_NAMESPACE,
   type ArgocdSettings,
@@ -196,6 +197,7 @@ function oidcConfig(provider: OidcProvider, settings: ResolvedArgocdSettings): s
     issuer: provider.issuer,
     clientID: settings.oidc.clientId,
     clientSecret: argocdSecretRef(settings.oidc.clientSecret),
+    ...(settings.oidc.cliClientId === undefined ? {} : { cliClientID: settings.oidc.cliClientId }),
     requestedScopes: [...ARGOCD_OIDC_SCOPES],
     // The provider puts the groups claim in the userinfo response, not in the ID token.
     enableUserInfoGroups: true,
@@ -273,6 +275,7 @@ function clusterValues(
 ): Values {
   const { cluster } = entry;
   const cm: Values = { 'admin.enabled': settings.localAdmin };
+  if (settings.additionalUrls.length > 0) cm.additionalUrls = toYaml([...settings.additionalUrls]);
   const oidc = oidcConfig(providerOf(entry), settings);
   if (oidc !== undefined) cm['oidc.config'] = oidc;
   Object.assign(cm, systemIgnoreDifferences(entry.others));
@@ -382,7 +385,9 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
       }),
     );
   }
-  const client = argocdOidcClient(cluster, settings);
+  const issuer = input.provided['oidc-provider']?.issuer ?? `https://auth.${cluster.domain}`;
+  const clients = argocdOidcClients(cluster, settings, issuer, input.path);
+  const client = clients[0];
   const secret = settings.oidc?.clientSecret;
   const env = cluster.environment;
   const chart = `charts/${ARGOCD_CHART_NAME}`;
@@ -406,7 +411,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
             },
           ],
         }),
-    ...(client === undefined ? {} : { oidcClients: [client] }),
+    ...(clients.length === 0 ? {} : { oidcClients: clients }),
     ...(secret === undefined
       ? {}
       : {
@@ -427,6 +432,13 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
         body: [
           'Argo CD is installed once by hand, from the same chart and value layers its own',
           'Application uses; from the hand-over on, it manages itself from Git.',
+          ...(input.provided.secrets === undefined || secret === undefined
+            ? []
+            : [
+                `The apply reports no match for the kind that fills \`${secret.name}\` (${input.provided.secrets.store}):`,
+                'its CRD arrives with the secrets provider, which Argo CD installs; Argo CD then',
+                'creates that object when it syncs itself.',
+              ]),
         ],
         commands: [
           `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
@@ -488,6 +500,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
   needs: ['cni'],
   uses: ['gateway', 'secrets', 'oidc-provider'],
   upstream: ARGOCD_UPSTREAM,
+  checks: [localAdminCheck],
   declare,
   render,
 };

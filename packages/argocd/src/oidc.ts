@@ -1,5 +1,5 @@
-// The OpenID Connect client Argo CD declares; the `oidc-provider` registers it. Pure.
-import type { OidcClientRequest, ResolvedCluster } from '@homelab/core';
+// The OpenID Connect clients Argo CD declares; the `oidc-provider` registers them. Pure.
+import type { OidcClientRequest, PathSegment, ResolvedCluster } from '@homelab/core';
 import type { ResolvedArgocdSettings } from './settings.js';
 
 /** Host name of the Argo CD server on a cluster. */
@@ -11,23 +11,74 @@ export function argocdHost(cluster: ResolvedCluster): string {
 export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
 
 /**
- * The confidential client Argo CD logs users in with. The secret is only a reference: the same
- * Kubernetes Secret key Argo CD reads, filled by the secrets provider.
+ * Where `argocd login --sso` listens for the provider's redirect (the CLI's default
+ * `--sso-port` 8085 on localhost).
  */
-export function argocdOidcClient(
+export const ARGOCD_CLI_REDIRECT = 'http://localhost:8085/auth/callback';
+
+/** The groups the clients let in, each with the setting that names it. */
+function groupsWithOrigins(
+  settings: ResolvedArgocdSettings,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): { groups: string[]; origins: PathSegment[][] } {
+  const byGroup = new Map<string, PathSegment[]>();
+  settings.adminGroups.forEach((group, index) => {
+    if (!byGroup.has(group)) byGroup.set(group, path('adminGroups', index));
+  });
+  settings.readonlyGroups.forEach((group, index) => {
+    if (!byGroup.has(group)) byGroup.set(group, path('readonlyGroups', index));
+  });
+  const groups = [...byGroup.keys()].sort();
+  return { groups, origins: groups.map((group) => byGroup.get(group) as PathSegment[]) };
+}
+
+/**
+ * The clients Argo CD logs users in with: the web UI's (confidential, its secret only a
+ * reference: the same Secret key Argo CD reads, filled by the secrets provider), and the CLI's
+ * (`argocd login --sso`: public, PKCE, a loopback redirect). Both trust `issuer`.
+ */
+export function argocdOidcClients(
   cluster: ResolvedCluster,
   settings: ResolvedArgocdSettings,
-): OidcClientRequest | undefined {
-  if (settings.oidc === undefined) return undefined;
-  return {
-    id: settings.oidc.clientId,
+  issuer: string,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): OidcClientRequest[] {
+  const oidc = settings.oidc;
+  if (oidc === undefined) return [];
+  const { groups, origins } = groupsWithOrigins(settings, path);
+  const urls = [`https://${argocdHost(cluster)}`, ...settings.additionalUrls];
+  const web: OidcClientRequest = {
+    id: oidc.clientId,
     name: 'Argo CD',
-    redirectUris: [`https://${argocdHost(cluster)}/auth/callback`],
+    redirectUris: urls.map((url) => `${url}/auth/callback`),
     scopes: ARGOCD_OIDC_SCOPES,
     pkce: false,
     public: false,
-    secret: settings.oidc.clientSecret,
-    policy: 'one_factor',
-    groups: [...new Set([...settings.adminGroups, ...settings.readonlyGroups])].sort(),
+    secret: oidc.clientSecret,
+    policy: oidc.policy,
+    groups,
+    issuer,
+    origins: {
+      client: path('oidc'),
+      redirectUris: [
+        path('oidc'),
+        ...settings.additionalUrls.map((_, i) => path('additionalUrls', i)),
+      ],
+      groups: origins,
+    },
   };
+  if (oidc.cliClientId === undefined) return [web];
+  const cli: OidcClientRequest = {
+    id: oidc.cliClientId,
+    name: 'Argo CD CLI',
+    redirectUris: [ARGOCD_CLI_REDIRECT],
+    scopes: [...ARGOCD_OIDC_SCOPES, 'offline_access'],
+    pkce: true,
+    public: true,
+    policy: oidc.policy,
+    groups,
+    issuer,
+    origins: { client: path('oidc'), redirectUris: [path('oidc', 'cli')], groups: origins },
+  };
+  return [web, cli];
 }

@@ -25,11 +25,16 @@ export interface ResolvedArgocdSettings {
   readonly adminGroups: readonly string[];
   readonly readonlyGroups: readonly string[];
   readonly localAdmin: boolean;
+  /** Further URLs Argo CD is reached at (argocd-cm `additionalUrls`). */
+  readonly additionalUrls: readonly string[];
   readonly oidc:
     | {
         readonly clientId: string;
         readonly clientSecret: SecretKeyRef;
         readonly name: string;
+        readonly policy: 'one_factor' | 'two_factor';
+        /** The public client of `argocd login --sso`, unless switched off. */
+        readonly cliClientId: string | undefined;
       }
     | undefined;
 }
@@ -73,7 +78,21 @@ export function resolveArgocdSettings(
         clientId: raw.oidc.clientId,
         clientSecret: reference,
         name: raw.oidc.name ?? 'Authelia',
+        policy: raw.oidc.policy ?? 'one_factor',
+        cliClientId:
+          raw.oidc.cli === false ? undefined : (raw.oidc.cliClientId ?? `${raw.oidc.clientId}-cli`),
       };
+      if (oidc.cliClientId === oidc.clientId) {
+        issues.push(
+          error({
+            code: 'argocd-oidc',
+            path: path('oidc', 'cliClientId'),
+            value: oidc.cliClientId,
+            message: 'is the id of the web client too; the CLI needs a public client of its own',
+            expected: 'another client id',
+          }),
+        );
+      }
     }
   }
   return {
@@ -81,6 +100,7 @@ export function resolveArgocdSettings(
       adminGroups: [...(raw.adminGroups ?? [])],
       readonlyGroups: [...(raw.readonlyGroups ?? [])],
       localAdmin: raw.localAdmin ?? true,
+      additionalUrls: [...(raw.additionalUrls ?? [])],
       oidc,
     },
     issues,

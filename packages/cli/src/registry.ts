@@ -1,6 +1,8 @@
 // The registry: every component of the platform, in one list. Nothing else names them; adding a
 // component is one package and one line here.
 import { argocdComponent } from '@homelab/argocd';
+import { autheliaComponent } from '@homelab/authelia';
+import { bitwardenSmComponent } from '@homelab/bitwarden-sm';
 import { certManagerComponent } from '@homelab/cert-manager';
 import { ciliumComponent } from '@homelab/cilium';
 import type { Registry } from '@homelab/core';
@@ -9,8 +11,10 @@ import { monitoringComponent } from '@homelab/monitoring';
 
 export const REGISTRY: Registry = [
   ciliumComponent,
+  bitwardenSmComponent,
   certManagerComponent,
   gatewayComponent,
+  autheliaComponent,
   argocdComponent,
   monitoringComponent,
 ];

@@ -69,6 +69,28 @@ describe('isLiteralSecretValue', () => {
 });
 
 describe('scanSecrets', () => {
+  it('takes a UUID in a secret inventory for the id of a store entry, and a UUID elsewhere for a value', () => {
+    const definition = [
+      'components:',
+      '  bitwarden-sm:',
+      '    secrets:',
+      '      argocd/argocd-oidc:',
+      '        client-secret: 0b6f0c1e-8a57-4d52-9c3e-2f8e4b1a7d10',
+      '        truncated: 0b6f0c1e-8a57-4d52',
+      '        pasted-secret: hunter2',
+      '  grafana:',
+      '    adminPassword: 0b6f0c1e-8a57-4d52-9c3e-2f8e4b1a7d10',
+      '',
+    ].join('\n');
+    const issues = scanSecrets([{ path: 'platform.yaml', content: definition }], {
+      positions: true,
+    });
+    expect(issues.map((issue) => [issue.position?.line, issue.path.join('.')])).toEqual([
+      [7, 'components.bitwarden-sm.secrets.argocd/argocd-oidc.pasted-secret'],
+      [9, 'components.grafana.adminPassword'],
+    ]);
+  });
+
   it('reports a literal password in generated YAML with its file, line and key path, never its value', () => {
     const issues = scanGeneratedFiles([
       {

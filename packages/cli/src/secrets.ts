@@ -168,6 +168,18 @@ export function maskSecret(value: string): string {
   return '****';
 }
 
+/** A UUID, or what is left of one (the schema reports a malformed id; it is no secret). */
+const UUID = /^[0-9a-fA-F]{8}(-[0-9a-fA-F]{1,12}){1,4}$/;
+
+/**
+ * Whether a value is the id of a secret-store entry rather than a secret: a UUID inside a
+ * `secrets` map (a secret inventory maps each key of a declared Secret, e.g. `client-secret`, to
+ * the id of the entry that holds its value). A malformed id is the schema's to report.
+ */
+export function isSecretStoreId(keyPath: string, raw: string): boolean {
+  return /(^|\.)secrets\./.test(keyPath) && UUID.test(unquote(raw));
+}
+
 function isStructured(path: string): boolean {
   return /\.(ya?ml|json)$/i.test(path);
 }
@@ -340,7 +352,10 @@ export function findSecrets(
       }
       if (tokenFound || !sensitive) continue;
       const blockHeader = /^[|>][-+]?\d*$/.test(sensitive.raw);
-      if (blockHeader || isLiteralSecretValue(sensitive.raw)) {
+      if (
+        (blockHeader || isLiteralSecretValue(sensitive.raw)) &&
+        !isSecretStoreId(keyPathOf(), sensitive.raw)
+      ) {
         const keyPath = keyPathOf();
         let secret = unquote(sensitive.raw);
         if (blockHeader) {

@@ -111,8 +111,23 @@ const fixtureSecrets: Component<Values> = {
   }),
 };
 
-const hasSecretsProvider = REGISTRY.some((component) => component.provides.includes('secrets'));
-const registry = [...REGISTRY, widgetComponent, ...(hasSecretsProvider ? [] : [fixtureSecrets])];
+const secretsProvider = REGISTRY.find((component) => component.provides.includes('secrets'));
+const registry = [...REGISTRY, widgetComponent, ...(secretsProvider ? [] : [fixtureSecrets])];
+
+/**
+ * The registry's secrets provider switched on, with the widget's Secret mapped (Bitwarden: an
+ * organization and the inventory); the fixture needs no settings.
+ */
+const secretsSettings =
+  secretsProvider?.name === 'bitwarden-sm'
+    ? {
+        'bitwarden-sm': {
+          enabled: true,
+          organizationId: '6615ca58-70cf-4012-b62f-41628f480374',
+          secrets: { 'widget/widget-token': { token: '5b003721-c67b-4f56-bef2-76283cebce39' } },
+        },
+      }
+    : {};
 
 async function build(definition: unknown) {
   return generate(
@@ -131,7 +146,8 @@ describe('a component added through the registry alone', () => {
   it('gets its chart, Application, route, Secret, Talos extension and runbook step', async () => {
     // Given the reference clusters with the widget's settings platform-wide
     const definition = testDefinition(testReferenceClusters(), {
-      components: { widget: { replicas: 2 } },
+      // monitoring off: its Secrets would need inventory entries of their own
+      components: { widget: { replicas: 2 }, monitoring: { enabled: false }, ...secretsSettings },
     });
     // When the platform is built with the registry plus the widget
     const { files, issues } = await build(definition);

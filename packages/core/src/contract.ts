@@ -77,6 +77,19 @@ export interface SecretKeyRef {
   readonly key: string;
 }
 
+/**
+ * A kind of object that makes a Kubernetes Secret (e.g. a BitwardenSecret): where its fields
+ * name the Secret and its keys. A path walks object keys; a list on the way is walked item by item.
+ */
+export interface SecretProducer {
+  readonly group: string;
+  readonly kind: string;
+  /** Path of the made Secret's name (in the producer's namespace), e.g. `['spec', 'secretName']`. */
+  readonly secretName: readonly string[];
+  /** Path of the made Secret's keys, e.g. `['spec', 'map', 'secretKeyName']`. */
+  readonly keys: readonly string[];
+}
+
 /** Facts a provider publishes about each capability, per cluster. */
 export interface CapabilityFacts {
   readonly cni: {
@@ -116,6 +129,11 @@ export interface CapabilityFacts {
   readonly secrets: {
     /** What fills the declared Secrets, for messages (e.g. `Bitwarden Secrets Manager`). */
     readonly store: string;
+    /**
+     * The objects that make the Secrets (one per Secret, in the Secret's namespace), so that
+     * layer 4 can tell which Secrets will exist without knowing the provider.
+     */
+    readonly producer?: SecretProducer;
   };
   readonly 'oidc-provider': {
     /** Issuer URL, e.g. `https://auth.dev.lab.example.com`. */
@@ -131,6 +149,12 @@ export interface CapabilityFacts {
     readonly tokenPath?: string;
     /** Groups the provider knows (for checks of the groups consumers name). */
     readonly groups: readonly string[];
+    /**
+     * The Secret the provider reads OIDC client secrets from, one key per client id. The
+     * `secrets` provider fills each key from the same store entry as the client's own `secret`,
+     * so both sides read one value.
+     */
+    readonly clientSecrets?: { readonly namespace: string; readonly name: string };
   };
   readonly storage: {
     /** StorageClasses by tier. */
@@ -261,6 +285,17 @@ export interface OidcClientRequest {
   readonly public: boolean;
   /** Where both sides read the client secret (a declared Secret). */
   readonly secret?: SecretKeyRef;
+  /** The issuer URL the consumer trusts (what it put in its own configuration). */
+  readonly issuer?: string;
+  /**
+   * Where in the definition the settings behind the request are, so that the provider's issues
+   * about them point there: the request as a whole, and each redirect URI and group (same order).
+   */
+  readonly origins?: {
+    readonly client?: readonly PathSegment[];
+    readonly redirectUris?: readonly (readonly PathSegment[] | undefined)[];
+    readonly groups?: readonly (readonly PathSegment[] | undefined)[];
+  };
   readonly policy: 'one_factor' | 'two_factor';
   /** Groups allowed to log in (empty: every authenticated user). */
   readonly groups?: readonly string[];

@@ -45,6 +45,7 @@ export type {
   RouteAuth,
   RouteRequest,
   SecretKeyRef,
+  SecretProducer,
   SecretRequirement,
   SettingsSpec,
   TalosNeeds,
@@ -144,7 +145,13 @@ export type {
   SystemCheck,
   SystemInput,
 } from './system.js';
-export { CORE_CHECKS, groupKindOf, runSystemChecks } from './system.js';
+export {
+  CORE_CHECKS,
+  deployedValues,
+  groupKindOf,
+  runSystemChecks,
+  secretReferences,
+} from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {

@@ -6,8 +6,10 @@ import {
   criticalNotCascaded,
   type DeployedApplication,
   type DeployedCluster,
+  deployedValues,
   kindsBeforeUse,
   type SystemInput,
+  secretReferences,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { KubeObject } from './types.js';
@@ -191,5 +193,221 @@ describe('critical-not-cascaded', () => {
     expect(
       criticalNotCascaded.check(input([app({ name: 'widget', wave: 3, application: ordinary })])),
     ).toEqual([]);
+  });
+});
+
+describe('secret-references', () => {
+  /** A cluster run whose only facts are the secrets provider's producer, and its bootstrap secrets. */
+  function run(bootstrap: { namespace: string; name: string; keys: string[] }[] = []): ClusterRun {
+    return {
+      contributions: new Map([
+        [
+          'store',
+          {
+            bootstrapSecrets: bootstrap.map((secret) => ({
+              ...secret,
+              description: 'token',
+              commands: [],
+            })),
+          },
+        ],
+      ]),
+      facts: {
+        secrets: {
+          store: 'test store',
+          producer: {
+            group: 'store.example',
+            kind: 'StoredSecret',
+            secretName: ['spec', 'name'],
+            keys: ['spec', 'entries', 'key'],
+          },
+        },
+      },
+    } as unknown as ClusterRun;
+  }
+
+  const stored = (name: string, keys: string[]): KubeObject => ({
+    apiVersion: 'store.example/v1',
+    kind: 'StoredSecret',
+    metadata: { name, namespace: 'argocd' },
+    spec: { name, entries: keys.map((key) => ({ key, id: 'x' })) },
+  });
+
+  /** Argo CD with its chart values on disk (values.yaml and the cluster layer). */
+  function argocd(objects: KubeObject[], _clusterValues: string): DeployedApplication {
+    return app({
+      name: 'argocd',
+      wave: 2,
+      namespace: 'argocd',
+      application: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'dev-argocd', namespace: 'argocd' },
+        spec: {
+          source: {
+            path: 'charts/argo-cd',
+            helm: { valueFiles: ['env/development.yaml', 'clusters/dev.yaml'] },
+          },
+        },
+      },
+      objects: objects.map((object) => ({
+        object,
+        source: `charts/argo-cd#${object.metadata.name}`,
+      })),
+    });
+  }
+
+  function check(
+    applications: DeployedApplication[],
+    clusterValues: string,
+    bootstrap: Parameters<typeof run>[0] = [],
+  ) {
+    const deployed: DeployedCluster = { cluster, run: run(bootstrap), applications };
+    return secretReferences.check({
+      platform,
+      clusters: [deployed],
+      files: [
+        { path: 'charts/argo-cd/values.yaml', content: 'argo-cd:\n  configs: {}\n' },
+        { path: 'charts/argo-cd/clusters/dev.yaml', content: clusterValues },
+      ],
+    });
+  }
+
+  const oidc =
+    'argo-cd:\n  configs:\n    cm:\n      oidc.config: |\n        clientID: argocd\n        clientSecret: $argocd-oidc:client-secret\n';
+
+  it('accepts a `$<secret>:<key>` reference the secrets provider makes, with that key', () => {
+    const issues = check([argocd([stored('argocd-oidc', ['client-secret'])], oidc)], oidc);
+    expect(issues).toEqual([]);
+  });
+
+  it('refuses a `$<secret>:<key>` reference nothing makes (the Secret is not declared)', () => {
+    const issues = check([argocd([], oidc)], oidc);
+    expect(issues).toMatchObject([
+      {
+        code: 'secret-references',
+        value: 'argocd/argocd-oidc',
+        output: 'charts/argo-cd (values on cluster dev)#argo-cd.configs.cm["oidc.config"]',
+      },
+    ]);
+    expect(issues[0]?.message).toBe(
+      'argocd references Secret argocd/argocd-oidc (key "client-secret") on cluster "dev", which nothing makes: no Secret of the platform, no object of the secrets provider, no hand-made bootstrap secret',
+    );
+  });
+
+  it('leaves a declared Secret to the unfulfilled-request warning when no secrets provider runs', () => {
+    const deployed: DeployedCluster = {
+      cluster,
+      run: {
+        contributions: new Map([
+          [
+            'argocd',
+            { secrets: [{ name: 'argocd-oidc', namespace: 'argocd', keys: ['client-secret'] }] },
+          ],
+        ]),
+        providers: new Map(),
+        facts: {},
+      } as unknown as ClusterRun,
+      applications: [argocd([], oidc)],
+    };
+    const files = [{ path: 'charts/argo-cd/values.yaml', content: oidc }];
+    expect(secretReferences.check({ platform, clusters: [deployed], files })).toEqual([]);
+    // with a secrets provider, the declared key is the provider's to make (or to report)
+    const declaredKey = {
+      ...deployed,
+      run: { ...deployed.run, providers: new Map([['secrets', 'store']]) } as unknown as ClusterRun,
+    };
+    expect(secretReferences.check({ platform, clusters: [declaredKey], files })).toEqual([]);
+    // and a reference to a Secret nobody declares, with a provider that does not make it, is an error
+    const undeclared = { ...deployed.run, contributions: new Map() } as unknown as ClusterRun;
+    const withProvider = {
+      ...deployed,
+      run: { ...undeclared, providers: new Map([['secrets', 'store']]) } as unknown as ClusterRun,
+    };
+    expect(
+      secretReferences.check({ platform, clusters: [withProvider], files }).map((i) => i.code),
+    ).toEqual(['secret-references']);
+  });
+
+  it('refuses a reference to a key the made Secret will not have', () => {
+    const issues = check([argocd([stored('argocd-oidc', ['secret'])], oidc)], oidc);
+    expect(issues.map((issue) => [issue.value, issue.expected])).toEqual([
+      ['client-secret', '"client-secret" among the keys the Secret is made with'],
+    ]);
+  });
+
+  it('finds env, envFrom and volume references in workloads, and accepts bootstrap secrets', () => {
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'argocd' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'web',
+                env: [
+                  {
+                    name: 'T',
+                    valueFrom: { secretKeyRef: { name: 'bw-auth-token', key: 'token' } },
+                  },
+                ],
+                envFrom: [{ secretRef: { name: 'web-env' } }],
+              },
+            ],
+            volumes: [
+              { name: 'v', secret: { secretName: 'web-files', items: [{ key: 'a', path: 'a' }] } },
+            ],
+          },
+        },
+      },
+    };
+    const issues = check([argocd([deployment, stored('web-files', ['b'])], '{}\n')], '{}\n', [
+      { namespace: 'argocd', name: 'bw-auth-token', keys: ['token'] },
+    ]);
+    expect(issues.map((issue) => [issue.value, issue.output])).toEqual([
+      [
+        'argocd/web-env',
+        'charts/argo-cd#web#spec.template.spec.containers[0].envFrom[0].secretRef',
+      ],
+      ['a', 'charts/argo-cd#web#spec.template.spec.volumes[0].secret'],
+    ]);
+  });
+
+  it('reads `existingSecret` in chart values as a Secret of the Application namespace', () => {
+    const values = 'argo-cd:\n  notifications:\n    existingSecret: notifications-token\n';
+    const issues = check([argocd([], values)], values);
+    expect(issues.map((issue) => issue.value)).toEqual(['argocd/notifications-token']);
+  });
+});
+
+describe('deployedValues', () => {
+  it('merges values.yaml with the Application value files in order, as Helm does', () => {
+    const deployed = app({
+      name: 'x',
+      wave: 1,
+      application: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'dev-x' },
+        spec: {
+          source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
+        },
+      },
+    });
+    const values = deployedValues(
+      {
+        platform,
+        clusters: [],
+        files: [
+          { path: 'charts/x/values.yaml', content: 'a: 1\nb: {c: 1, d: 1}\n' },
+          { path: 'charts/x/env/a.yaml', content: 'b: {c: 2}\n' },
+          { path: 'charts/x/clusters/dev.yaml', content: 'b: {d: null}\ne: 3\n' },
+        ],
+      },
+      deployed,
+    );
+    expect(values).toEqual({ a: 1, b: { c: 2 }, e: 3 });
   });
 });

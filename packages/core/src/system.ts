@@ -4,9 +4,18 @@
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
 import type { ClusterRun } from './components.js';
-import type { CrdBundle, GroupKind } from './contract.js';
-import { error, type Issue, type PathSegment } from './issues.js';
-import type { GeneratedFile, KubeObject, ResolvedCluster, ResolvedPlatform } from './types.js';
+import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
+import { mergeValues } from './helm.js';
+import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import type {
+  GeneratedFile,
+  JsonValue,
+  KubeObject,
+  ResolvedCluster,
+  ResolvedPlatform,
+  Values,
+} from './types.js';
+import { parseYaml } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -206,8 +215,307 @@ export const criticalNotCascaded: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Secrets: every Secret referenced is made by the platform
+
+type Table = { [key: string]: JsonValue };
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parsed YAML files of a build, by path: every check reads the same value files. */
+const parsedFiles = new WeakMap<readonly GeneratedFile[], Map<string, Values | undefined>>();
+
+function parsedFile(files: readonly GeneratedFile[], path: string): Values | undefined {
+  let byPath = parsedFiles.get(files);
+  if (byPath === undefined) {
+    byPath = new Map();
+    parsedFiles.set(files, byPath);
+  }
+  if (byPath.has(path)) return byPath.get(path);
+  const file = files.find((candidate) => candidate.path === path);
+  let values: Values | undefined;
+  if (file !== undefined) {
+    const parsed = parseYaml(file.content);
+    values = isTable(parsed) ? (parsed as Values) : {};
+  }
+  byPath.set(path, values);
+  return values;
+}
+
+/** The chart folder an Application deploys (`charts/<chart>`), if it deploys a generated chart. */
+function chartPathOf(app: DeployedApplication): string | undefined {
+  const spec = app.application.spec;
+  const source = isTable(spec) && isTable(spec.source) ? spec.source : undefined;
+  const path = typeof source?.path === 'string' ? source.path : undefined;
+  return path?.startsWith('charts/') ? path : undefined;
+}
+
+/**
+ * The values Helm renders an Application's chart with on its cluster: the chart's `values.yaml`,
+ * then the Application's value files in order, read from the generated files and merged as Helm
+ * merges them. `undefined` when the Application deploys no generated chart (a CRD bundle).
+ */
+export function deployedValues(input: SystemInput, app: DeployedApplication): Values | undefined {
+  const path = chartPathOf(app);
+  if (path === undefined) return undefined;
+  const spec = app.application.spec as Table;
+  const source = spec.source as Table;
+  const helm = isTable(source.helm) ? source.helm : {};
+  const valueFiles = Array.isArray(helm.valueFiles)
+    ? helm.valueFiles.filter((file): file is string => typeof file === 'string')
+    : [];
+  const read = (name: string): Values | undefined => parsedFile(input.files, `${path}/${name}`);
+  const base = read('values.yaml');
+  if (base === undefined) return undefined;
+  return mergeValues(base, ...valueFiles.map((name) => read(name) ?? {}));
+}
+
+/** A reference to a Secret (and maybe one of its keys) found in generated output. */
+interface SecretReference {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string | undefined;
+  /** Where: the output file and the path of the reference in it. */
+  readonly output: string;
+}
+
+/** Argo CD's `$<secret>:<key>` form, alone on a line or as the value of a `key: value` line. */
+const DOLLAR_REFERENCE = /(?:^|:\s+)\$([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?):([-._a-zA-Z0-9]+)\s*$/gm;
+
+function textOf(value: JsonValue | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Secret references in a tree of values or a Kubernetes object, by the conventions of Helm
+ * charts and the Kubernetes API: `existingSecret: <name>`, `secretKeyRef: {name, key}`,
+ * `secretRef: {name}` (envFrom), `secret: {secretName, items}` (volumes), `$<secret>:<key>`.
+ */
+function findSecretReferences(
+  node: JsonValue,
+  namespace: string,
+  where: string,
+  path: PathSegment[],
+  out: SecretReference[],
+): void {
+  const at = (segments: PathSegment[]): string => `${where}#${formatPath(segments)}`;
+  if (typeof node === 'string') {
+    for (const match of node.matchAll(DOLLAR_REFERENCE)) {
+      out.push({
+        namespace,
+        name: match[1] as string,
+        key: match[2] as string,
+        output: at(path),
+      });
+    }
+    return;
+  }
+  if (Array.isArray(node)) {
+    node.forEach((item, index) => {
+      findSecretReferences(item, namespace, where, [...path, index], out);
+    });
+    return;
+  }
+  if (!isTable(node)) return;
+  const existing = textOf(node.existingSecret);
+  if (existing !== undefined) {
+    out.push({
+      namespace,
+      name: existing,
+      key: undefined,
+      output: at([...path, 'existingSecret']),
+    });
+  }
+  const keyRef = node.secretKeyRef;
+  if (isTable(keyRef) && textOf(keyRef.name) !== undefined) {
+    out.push({
+      namespace,
+      name: keyRef.name as string,
+      key: textOf(keyRef.key),
+      output: at([...path, 'secretKeyRef']),
+    });
+  }
+  const ref = node.secretRef;
+  if (isTable(ref) && textOf(ref.name) !== undefined) {
+    out.push({
+      namespace,
+      name: ref.name as string,
+      key: undefined,
+      output: at([...path, 'secretRef']),
+    });
+  }
+  const volume = node.secret;
+  if (isTable(volume) && textOf(volume.secretName) !== undefined) {
+    const items = Array.isArray(volume.items) ? volume.items : [];
+    const keys = items.flatMap((item) =>
+      isTable(item) && textOf(item.key) ? [item.key as string] : [],
+    );
+    for (const key of keys.length > 0 ? keys : [undefined]) {
+      out.push({
+        namespace,
+        name: volume.secretName as string,
+        key,
+        output: at([...path, 'secret']),
+      });
+    }
+  }
+  for (const key of Object.keys(node)) {
+    findSecretReferences(node[key] as JsonValue, namespace, where, [...path, key], out);
+  }
+}
+
+/** The values at `path` in `node`, walking lists item by item. */
+function valuesAt(node: JsonValue | undefined, path: readonly string[]): JsonValue[] {
+  if (node === undefined) return [];
+  if (Array.isArray(node)) return node.flatMap((item) => valuesAt(item, path));
+  const [first, ...rest] = path;
+  if (first === undefined) return [node];
+  return isTable(node) ? valuesAt(node[first], rest) : [];
+}
+
+function producedBy(
+  object: KubeObject,
+  producer: SecretProducer,
+): { name: string; keys: string[] } | undefined {
+  const kind = groupKindOf(object);
+  if (kind.group !== producer.group || kind.kind !== producer.kind) return undefined;
+  const name = valuesAt(object as unknown as JsonValue, producer.secretName).find(
+    (value): value is string => typeof value === 'string',
+  );
+  if (name === undefined) return undefined;
+  const keys = valuesAt(object as unknown as JsonValue, producer.keys).filter(
+    (value): value is string => typeof value === 'string',
+  );
+  return { name, keys };
+}
+
+/** Every Secret a workload or a chart value references exists: made by the platform or by hand. */
+export const secretReferences: SystemCheck = {
+  name: 'secret-references',
+  description:
+    "Every Secret referenced in generated output (a chart value `existingSecret`, Argo CD's `$<secret>:<key>`, an env `secretKeyRef`/`secretRef`, a `secret` volume) exists with the referenced key: a Secret object of the platform, one the `secrets` provider makes (its producer objects), or a hand-made bootstrap secret.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      // What will exist: namespace/name → keys.
+      const made = new Map<string, Set<string>>();
+      const add = (namespace: string, name: string, keys: readonly string[]): void => {
+        const id = `${namespace}/${name}`;
+        const set = made.get(id) ?? new Set<string>();
+        for (const key of keys) set.add(key);
+        made.set(id, set);
+      };
+      for (const contribution of deployed.run.contributions?.values() ?? []) {
+        for (const secret of contribution.bootstrapSecrets ?? []) {
+          add(secret.namespace, secret.name, secret.keys);
+        }
+      }
+      // A key a component declares is the secrets provider's to make: when it cannot (an
+      // unmapped key), it reports that itself, so here it counts as made.
+      if (deployed.run.providers?.has('secrets') === true) {
+        for (const contribution of deployed.run.contributions?.values() ?? []) {
+          for (const secret of contribution.secrets ?? []) {
+            add(secret.namespace, secret.name, secret.keys);
+          }
+        }
+      }
+      const producer = deployed.run.facts?.secrets?.producer;
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
+          const namespace = object.metadata.namespace ?? app.namespace;
+          if (object.apiVersion === 'v1' && object.kind === 'Secret') {
+            const data = [object.data, object.stringData].flatMap((part) =>
+              isTable(part) ? Object.keys(part) : [],
+            );
+            add(namespace, object.metadata.name, data);
+          }
+          const produced = producer === undefined ? undefined : producedBy(object, producer);
+          if (produced !== undefined) add(namespace, produced.name, produced.keys);
+        }
+      }
+
+      const references: { app: DeployedApplication; ref: SecretReference }[] = [];
+      for (const app of deployed.applications) {
+        const found: SecretReference[] = [];
+        for (const { object, source } of app.objects) {
+          findSecretReferences(
+            object as unknown as JsonValue,
+            object.metadata.namespace ?? app.namespace,
+            source,
+            [],
+            found,
+          );
+        }
+        const values = deployedValues(input, app);
+        if (values !== undefined) {
+          const { manifests: _objects, ...rest } = values;
+          findSecretReferences(
+            rest,
+            app.namespace,
+            `${chartPathOf(app) ?? app.name} (values on cluster ${deployed.cluster.name})`,
+            [],
+            found,
+          );
+        }
+        for (const ref of found) references.push({ app, ref });
+      }
+
+      // A declared Secret on a cluster without a secrets provider is already reported (its
+      // request goes unfulfilled, a warning): the application runs without it.
+      const declared = new Set<string>();
+      if (deployed.run.providers?.has('secrets') !== true) {
+        for (const contribution of deployed.run.contributions?.values() ?? []) {
+          for (const secret of contribution.secrets ?? []) {
+            declared.add(`${secret.namespace}/${secret.name}`);
+          }
+        }
+      }
+      for (const { app, ref } of references) {
+        if (declared.has(`${ref.namespace}/${ref.name}`)) continue;
+        const keys = made.get(`${ref.namespace}/${ref.name}`);
+        const what = `Secret ${ref.namespace}/${ref.name}${ref.key === undefined ? '' : ` (key "${ref.key}")`}`;
+        if (keys === undefined) {
+          issues.push(
+            error({
+              code: 'secret-references',
+              path: app.origin,
+              output: ref.output,
+              value: `${ref.namespace}/${ref.name}`,
+              message: `${app.name} references ${what} on cluster "${deployed.cluster.name}", which nothing makes: no Secret of the platform, no object of the secrets provider, no hand-made bootstrap secret`,
+              expected: `the Secret declared by the component (its \`secrets\`, filled by the secrets provider) or listed as a bootstrap secret`,
+            }),
+          );
+        } else if (ref.key !== undefined && !keys.has(ref.key)) {
+          issues.push(
+            error({
+              code: 'secret-references',
+              path: app.origin,
+              output: ref.output,
+              value: ref.key,
+              message: `${app.name} reads key "${ref.key}" of Secret ${ref.namespace}/${ref.name} on cluster "${deployed.cluster.name}", which the Secret will not have (it gets ${
+                [...keys]
+                  .sort()
+                  .map((key) => `"${key}"`)
+                  .join(', ') || 'no keys'
+              })`,
+              expected: `"${ref.key}" among the keys the Secret is made with`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
-export const CORE_CHECKS: readonly SystemCheck[] = [kindsBeforeUse, criticalNotCascaded];
+export const CORE_CHECKS: readonly SystemCheck[] = [
+  kindsBeforeUse,
+  criticalNotCascaded,
+  secretReferences,
+];
 
 /** Every check's issues, in check order. */
 export function runSystemChecks(input: SystemInput, checks: readonly SystemCheck[]): Issue[] {

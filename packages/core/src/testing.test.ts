@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  podSpecOf,
   readUpstream,
   readVendoredChartFile,
   repoRoot,
+  restrictedProblems,
   upstreamReference,
   vendored,
 } from './testing.js';
@@ -64,6 +66,61 @@ describe('vendored upstream data for tests', () => {
   it('names the chart file that is not in the archive', () => {
     expect(() => readVendoredChartFile('cilium', '1.18.12', 'valuez.yaml')).toThrow(
       'cilium/valuez.yaml is not in the chart archive',
+    );
+  });
+});
+
+describe('restrictedProblems (Pod Security Standard restricted)', () => {
+  const compliant = {
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [
+      {
+        name: 'app',
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    ],
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+  };
+
+  it('passes a pod that runs as non-root, drops every capability and uses RuntimeDefault', () => {
+    expect(restrictedProblems(compliant)).toEqual([]);
+  });
+
+  it('names every rule a pod breaks', () => {
+    const pod = {
+      hostNetwork: true,
+      containers: [
+        {
+          name: 'app',
+          securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } },
+          ports: [{ containerPort: 80, hostPort: 80 }],
+        },
+      ],
+      volumes: [{ name: 'root', hostPath: { path: '/' } }],
+    };
+    expect(restrictedProblems(pod)).toEqual([
+      'hostNetwork is true',
+      'volume root is of type hostPath',
+      'container app is privileged',
+      'container app does not set allowPrivilegeEscalation: false',
+      'container app does not run as non-root',
+      'container app has no RuntimeDefault seccomp profile',
+      'container app does not drop ALL capabilities',
+      'container app adds capability NET_ADMIN',
+      'container app uses host port 80',
+    ]);
+  });
+
+  it('finds the pod spec of workloads', () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { template: { spec: compliant } },
+    };
+    expect(podSpecOf(deployment)).toBe(compliant);
+    expect(podSpecOf({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } })).toBe(
+      undefined,
     );
   });
 });

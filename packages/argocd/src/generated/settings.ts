@@ -20,6 +20,12 @@ readonlyGroups?: string[]
  */
 localAdmin?: boolean
 oidc?: ArgocdOidcSettings
+/**
+ * Further https URLs Argo CD is reached at besides https://argocd.<cluster domain> (argocd-cm additionalUrls; each also a redirect URI of its OIDC client, which must stay inside the cluster domain).
+ * 
+ * Items: An https URL without a path, e.g. https://cd.dev.lab.example.com.
+ */
+additionalUrls?: string[]
 }
 /**
  * Login through Authelia (issuer https://auth.<cluster domain>). Omit to use only the local admin account.
@@ -37,6 +43,18 @@ clientSecret: (ArgocdSecretReference | string)
  * Label of the login button (default Authelia).
  */
 name?: string
+/**
+ * What Authelia asks of users logging in to Argo CD: one_factor (password, the default) or two_factor (and a second factor).
+ */
+policy?: ("one_factor" | "two_factor")
+/**
+ * Also register a public client for `argocd login --sso` (PKCE, redirect to http://localhost:8085/auth/callback; default true).
+ */
+cli?: boolean
+/**
+ * OIDC client id of the CLI (default: clientId with "-cli" appended).
+ */
+cliClientId?: string
 }
 /**
  * A key of a Kubernetes Secret in the argocd namespace (declared and filled by the secrets provider, never a value).

@@ -1,0 +1,417 @@
+// What Authelia enforces on a cluster, from what the other components declare: one access-control
+// rule per route (its host, policy and groups), one OIDC client per declared client (with an
+// authorization policy when it names groups). Checked on the way: every group exists, nothing asks
+// for two_factor without a second factor, redirect URIs stay inside the cluster domain, scopes are
+// ones Authelia knows. Pure.
+import {
+  compareStrings,
+  error,
+  type Issue,
+  type OidcClientRequest,
+  type PathSegment,
+  type PeerContribution,
+  type ResolvedCluster,
+  type ResolvedPlatform,
+  type RouteRequest,
+  settingsPath,
+} from '@homelab/core';
+import { CLIENTS_SECRET, type ResolvedAutheliaSettings } from './settings.js';
+
+/** An access-control rule (Authelia's `access_control.rules[]`). */
+export interface AccessRule {
+  readonly domain: readonly string[];
+  readonly policy: 'bypass' | 'one_factor' | 'two_factor' | 'deny';
+  /** Any of these subjects (each a list that must all match). */
+  readonly subject?: readonly (readonly string[])[];
+}
+
+/** A custom OIDC authorization policy (Authelia's `identity_providers.oidc.authorization_policies`). */
+export interface AuthorizationPolicy {
+  readonly default_policy: 'deny';
+  readonly rules: readonly {
+    readonly policy: 'one_factor' | 'two_factor';
+    readonly subject: readonly (readonly string[])[];
+  }[];
+}
+
+/** A registered OIDC client, in Authelia's terms (its secret is a file: `secretFile`). */
+export interface RegisteredClient {
+  readonly client_id: string;
+  readonly client_name: string;
+  readonly public: boolean;
+  readonly redirect_uris: readonly string[];
+  readonly scopes: readonly string[];
+  readonly grant_types: readonly string[];
+  readonly response_types: readonly string[];
+  readonly authorization_policy: string;
+  readonly require_pkce: boolean;
+  readonly pkce_challenge_method: string;
+  readonly token_endpoint_auth_method: 'none' | 'client_secret_basic';
+  /** Where Authelia reads the client secret (confidential clients). */
+  readonly secretFile: string | undefined;
+}
+
+/**
+ * A problem found on one cluster. The same problem on several clusters (settings inherited by all
+ * of them) becomes one issue naming them: `{on}` in the message stands for "on cluster(s) …".
+ */
+export interface Finding {
+  readonly code: string;
+  readonly path: readonly PathSegment[];
+  readonly value?: unknown;
+  readonly message: string;
+  readonly expected: string;
+  readonly cluster: string;
+  /** What differs per cluster (e.g. its domain), listed after the message. */
+  readonly detail?: string;
+}
+
+type Table = { readonly [key: string]: unknown };
+
+function has(node: unknown, path: readonly PathSegment[]): boolean {
+  let current: unknown = node;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null) return false;
+    if (!Object.hasOwn(current, segment)) return false;
+    current = (current as Table)[segment as string];
+  }
+  return true;
+}
+
+/**
+ * Where a setting a finding names is written: a cluster's setting that the cluster does not write
+ * itself is the platform-wide one (`components.<name>…`), the same for every cluster.
+ */
+function written(platform: ResolvedPlatform, path: readonly PathSegment[]): readonly PathSegment[] {
+  const [first, index, components, name, ...rest] = path;
+  if (first !== 'clusters' || typeof index !== 'number' || components !== 'components') return path;
+  const cluster = platform.clusters[index];
+  if (cluster === undefined || typeof name !== 'string') return path;
+  if (has(cluster.definition.components, [name, ...rest])) return path;
+  return has(platform.definition.components, [name, ...rest])
+    ? ['components', name, ...rest]
+    : path;
+}
+
+/** One error per problem, naming every cluster it was found on. */
+export function findingIssues(platform: ResolvedPlatform, found: readonly Finding[]): Issue[] {
+  const findings = found.map((finding) => ({ ...finding, path: written(platform, finding.path) }));
+  const groups = new Map<string, Finding[]>();
+  for (const finding of findings) {
+    const key = JSON.stringify([
+      finding.code,
+      finding.path,
+      finding.value,
+      finding.message,
+      finding.expected,
+    ]);
+    groups.set(key, [...(groups.get(key) ?? []), finding]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Finding;
+    const clusters = [...new Set(group.map((finding) => finding.cluster))];
+    const details = [
+      ...new Set(group.flatMap((finding) => (finding.detail ? [finding.detail] : []))),
+    ];
+    const on = `on cluster${clusters.length > 1 ? 's' : ''} ${clusters.map((name) => `"${name}"`).join(', ')}`;
+    return error({
+      code: first.code,
+      path: first.path,
+      ...(first.value === undefined ? {} : { value: first.value }),
+      message: `${first.message.replace('{on}', on)}${details.length > 0 ? ` (${details.join('; ')})` : ''}`,
+      expected: first.expected,
+    });
+  });
+}
+
+export interface Access {
+  readonly rules: readonly AccessRule[];
+  readonly policies: { readonly [name: string]: AuthorizationPolicy };
+  readonly clients: readonly RegisteredClient[];
+}
+
+/** Scopes Authelia 4.39 knows (its standard scopes). */
+export const KNOWN_SCOPES: ReadonlySet<string> = new Set([
+  'openid',
+  'offline_access',
+  'profile',
+  'email',
+  'address',
+  'phone',
+  'groups',
+]);
+
+/** Where Authelia reads the OIDC client secrets (the chart mounts additional Secrets there). */
+export const SECRETS_MOUNT = '/secrets';
+
+export function clientSecretFile(clientId: string): string {
+  return `${SECRETS_MOUNT}/${CLIENTS_SECRET}/${clientId}`;
+}
+
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function subjects(groups: readonly string[] | undefined): (readonly string[])[] | undefined {
+  if (groups === undefined || groups.length === 0) return undefined;
+  return [...new Set(groups)].sort(compareStrings).map((group) => [`group:${group}`]);
+}
+
+/** Whether `uri` is an https URL on `domain` or one of its subdomains. */
+function insideDomain(uri: string, domain: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  return url.protocol === 'https:' && (host === domain || host.endsWith(`.${domain}`));
+}
+
+/** A loopback redirect of a native app (RFC 8252: `http://localhost:<port>/…`, or 127.0.0.1). */
+function isLoopback(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return (
+      url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1')
+    );
+  } catch {
+    return false;
+  }
+}
+
+export interface AccessInput {
+  readonly cluster: ResolvedCluster;
+  /** The zone the Gateway serves (routes are `<host>.<domain>`). */
+  readonly domain: string;
+  readonly settings: ResolvedAutheliaSettings;
+  readonly others: readonly PeerContribution[];
+  /** Path of Authelia's own settings. */
+  readonly path: (...segments: PathSegment[]) => PathSegment[];
+}
+
+type Clients = Map<string, { component: string; client: OidcClientRequest }>;
+
+type Findings = Finding[];
+
+function collectClients(input: AccessInput, issues: Findings): Clients {
+  const clients: Clients = new Map();
+  for (const peer of input.others) {
+    for (const client of peer.contribution.oidcClients ?? []) {
+      const previous = clients.get(client.id);
+      if (previous !== undefined) {
+        issues.push({
+          code: 'authelia-client',
+          path: client.origins?.client ?? settingsPath(input.cluster, peer.component),
+          value: client.id,
+          message: `${peer.component} declares OIDC client "${client.id}" {on}, which ${previous.component} declares too`,
+          expected: 'a client id per client',
+          cluster: input.cluster.name,
+        });
+        continue;
+      }
+      clients.set(client.id, { component: peer.component, client });
+    }
+  }
+  return clients;
+}
+
+function checkGroups(
+  input: AccessInput,
+  groups: readonly string[],
+  origins: readonly (readonly PathSegment[] | undefined)[] | undefined,
+  fallback: readonly PathSegment[],
+  who: string,
+  issues: Findings,
+): void {
+  const known = new Set(input.settings.groups);
+  groups.forEach((group, index) => {
+    if (known.has(group)) return;
+    issues.push({
+      code: 'authelia-group',
+      path: origins?.[index] ?? fallback,
+      value: group,
+      message: `${who} lets group "${group}" in {on}, but the user directory has no such group (components.authelia.groups: ${input.settings.groups.length === 0 ? 'none' : input.settings.groups.join(', ')}): no rule would ever let its members in`,
+      expected: `one of the directory's groups, or "${group}" added to components.authelia.groups once the directory has it`,
+      cluster: input.cluster.name,
+    });
+  });
+}
+
+function checkTwoFactor(input: AccessInput, who: string, issues: Findings): void {
+  const { totp, webauthn } = input.settings.secondFactor;
+  if (totp || webauthn) return;
+  issues.push({
+    code: 'authelia-two-factor',
+    path: input.path('secondFactor'),
+    message: `${who} asks for two_factor {on}, but every second factor is off: nobody could ever pass it`,
+    expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for it',
+    cluster: input.cluster.name,
+  });
+}
+
+function registerClient(
+  input: AccessInput,
+  component: string,
+  client: OidcClientRequest,
+  policies: { [name: string]: AuthorizationPolicy },
+  issues: Findings,
+): RegisteredClient {
+  const where = client.origins?.client ?? settingsPath(input.cluster, component);
+  const who = `OIDC client "${client.id}" of ${component}`;
+  // Problems of the settings behind it, the same for every client of the component.
+  const login = `${component} (its OIDC login)`;
+  client.redirectUris.forEach((uri, index) => {
+    if (insideDomain(uri, input.domain)) return;
+    if (client.public && client.pkce && isLoopback(uri)) return;
+    issues.push({
+      code: 'authelia-redirect',
+      path: client.origins?.redirectUris?.[index] ?? where,
+      value: uri,
+      message: `${login} redirects to ${uri} {on}, outside the cluster domain: Authelia would hand authorization codes to another site`,
+      expected:
+        'an https URL on the cluster domain or a subdomain (public PKCE clients also http://localhost:<port>/…)',
+      cluster: input.cluster.name,
+      detail: `${input.cluster.name}: ${input.domain}`,
+    });
+  });
+  const unknown = client.scopes.filter((scope) => !KNOWN_SCOPES.has(scope));
+  if (unknown.length > 0 || !client.scopes.includes('openid')) {
+    issues.push({
+      code: 'authelia-scopes',
+      path: where,
+      value: client.scopes,
+      message: `${who} asks for scopes Authelia cannot grant {on}${unknown.length > 0 ? ` (${unknown.join(', ')})` : ' (no openid)'}`,
+      expected: `openid and others of ${[...KNOWN_SCOPES].join(', ')}`,
+      cluster: input.cluster.name,
+    });
+  }
+  if (client.public && (client.secret !== undefined || !client.pkce)) {
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who} is public ${client.secret !== undefined ? 'but has a secret' : 'without PKCE'} {on}`,
+      expected: 'a public client with PKCE and no secret',
+      cluster: input.cluster.name,
+    });
+  }
+  if (!client.public && client.secret === undefined) {
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who} is confidential but declares no secret {on}`,
+      expected: 'a secret (a key of a declared Secret) for a confidential client',
+      cluster: input.cluster.name,
+    });
+  }
+  if (!client.public && !SECRET_KEY.test(client.id)) {
+    issues.push({
+      code: 'authelia-client',
+      path: where,
+      value: client.id,
+      message: `${who}: its id cannot name the key of its secret in the Secret ${CLIENTS_SECRET} {on}`,
+      expected: 'a client id of letters, digits, "-", "_" or "."',
+      cluster: input.cluster.name,
+    });
+  }
+  checkGroups(input, client.groups ?? [], client.origins?.groups, where, login, issues);
+  if (client.policy === 'two_factor') checkTwoFactor(input, login, issues);
+  // Registered as declared even with problems (they are errors already): the checks of the
+  // output then find nothing more to say about it.
+
+  const subject = subjects(client.groups);
+  let policy: string = client.policy;
+  if (subject !== undefined) {
+    policy = `client-${client.id}`;
+    policies[policy] = { default_policy: 'deny', rules: [{ policy: client.policy, subject }] };
+  }
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    public: client.public,
+    redirect_uris: [...client.redirectUris],
+    scopes: [...client.scopes],
+    grant_types: client.scopes.includes('offline_access')
+      ? ['authorization_code', 'refresh_token']
+      : ['authorization_code'],
+    response_types: ['code'],
+    authorization_policy: policy,
+    require_pkce: client.pkce,
+    pkce_challenge_method: client.pkce ? 'S256' : '',
+    token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
+    secretFile: client.public ? undefined : clientSecretFile(client.id),
+  };
+}
+
+function ruleFor(
+  input: AccessInput,
+  component: string,
+  route: RouteRequest,
+  clients: Clients,
+  issues: Findings,
+): AccessRule | undefined {
+  const domain = [`${route.host}.${input.domain}`];
+  const where = settingsPath(input.cluster, component);
+  const who = `route ${route.name} of ${component}`;
+  const auth = route.auth;
+  switch (auth.kind) {
+    case 'none':
+      // The definition says so, with its reason: the only way to a bypass rule.
+      return { domain, policy: 'bypass' };
+    case 'forward-auth': {
+      checkGroups(input, auth.groups ?? [], undefined, where, who, issues);
+      if (auth.policy === 'two_factor') checkTwoFactor(input, who, issues);
+      const subject = subjects(auth.groups);
+      return { domain, policy: auth.policy, ...(subject ? { subject } : {}) };
+    }
+    case 'app': {
+      if (auth.oidcClient === undefined) {
+        // The application logs users in itself; behind forward auth it would still need a login.
+        return { domain, policy: 'one_factor' };
+      }
+      const found = clients.get(auth.oidcClient);
+      if (found === undefined) {
+        issues.push({
+          code: 'authelia-route-client',
+          path: where,
+          value: auth.oidcClient,
+          message: `${who} logs users in through OIDC client "${auth.oidcClient}" {on}, which no component declares`,
+          expected: 'the id of an OIDC client a component declares',
+          cluster: input.cluster.name,
+        });
+        return undefined;
+      }
+      const subject = subjects(found.client.groups);
+      return { domain, policy: found.client.policy, ...(subject ? { subject } : {}) };
+    }
+  }
+}
+
+/** Access rules, authorization policies and clients for one cluster, with what is wrong. */
+export function accessFor(input: AccessInput): { access: Access; findings: Finding[] } {
+  const issues: Findings = [];
+  const clients = collectClients(input, issues);
+  const policies: { [name: string]: AuthorizationPolicy } = {};
+  const registered: RegisteredClient[] = [];
+  for (const id of [...clients.keys()].sort(compareStrings)) {
+    const { component, client } = clients.get(id) as {
+      component: string;
+      client: OidcClientRequest;
+    };
+    registered.push(registerClient(input, component, client, policies, issues));
+  }
+  const rules: AccessRule[] = [];
+  for (const peer of input.others) {
+    for (const route of peer.contribution.routes ?? []) {
+      const rule = ruleFor(input, peer.component, route, clients, issues);
+      if (rule !== undefined) rules.push(rule);
+    }
+  }
+  rules.sort((a, b) => compareStrings(a.domain.join(','), b.domain.join(',')));
+  const sortedPolicies: { [name: string]: AuthorizationPolicy } = {};
+  for (const name of Object.keys(policies).sort(compareStrings)) {
+    sortedPolicies[name] = policies[name] as AuthorizationPolicy;
+  }
+  return { access: { rules, policies: sortedPolicies, clients: registered }, findings: issues };
+}

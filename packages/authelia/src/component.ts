@@ -1,0 +1,277 @@
+// @homelab/authelia: the Authelia component. Provides `oidc-provider`: renders charts/authelia,
+// the upstream chart with a configuration generated from the platform (the cluster domain, the
+// chosen backends, an access-control rule for every declared route, an OIDC client for every
+// declared client), its secrets as files from the secret store, its portal at auth.<domain>
+// through the Gateway. Pure.
+import {
+  type ApplicationDescriptor,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  checkHaInvariants,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  type EnvironmentName,
+  error,
+  haPlan,
+  type Issue,
+  type RenderCluster,
+  type RenderInput,
+  type ResolvedCluster,
+  type Values,
+  type VolumeRequest,
+  warning,
+} from '@homelab/core';
+import { accessFor, type Finding, findingIssues } from './access.js';
+import { autheliaChecks } from './checks.js';
+import { autheliaConfiguration } from './config.js';
+import {
+  AUTHELIA_NAMESPACE,
+  type AutheliaSettings,
+  autheliaSettingsSpec,
+  CLIENTS_SECRET,
+  type ResolvedAutheliaSettings,
+  resolveAutheliaSettings,
+  secretRequirements,
+} from './settings.js';
+import { baseValues, clusterValues, disruptionBudget, POD_SELECTOR, RELEASE } from './values.js';
+import { AUTHELIA_APP_VERSION, AUTHELIA_CHART, AUTHELIA_UPSTREAM } from './versions.js';
+
+export const COMPONENT = 'authelia';
+export const AUTHELIA_CHART_NAME = AUTHELIA_CHART.name;
+/** The SQLite volume a storage provider makes (a PersistentVolumeClaim of this name). */
+export const DATA_VOLUME = 'authelia-data';
+/** Path of the userinfo endpoint (where Argo CD and others read the groups claim). */
+export const USERINFO_PATH = '/api/oidc/userinfo';
+
+/** The zone the portal and the routes live in: the Gateway's, else the cluster's. */
+function domainOf(entry: {
+  cluster: ResolvedCluster;
+  provided: DeclareInput<AutheliaSettings>['provided'];
+}): string {
+  return entry.provided.gateway?.domain ?? entry.cluster.domain;
+}
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    chart: AUTHELIA_CHART_NAME,
+    namespace: AUTHELIA_NAMESPACE,
+    releaseName: RELEASE,
+    podSecurity: 'restricted',
+    clusterResources: [],
+  };
+}
+
+/** The SQLite volume, asked of the storage provider when one runs, with issues about its tier. */
+function dataVolume(
+  input: DeclareInput<AutheliaSettings>,
+  settings: ResolvedAutheliaSettings,
+  issues: Issue[],
+): VolumeRequest | undefined {
+  if (settings.storage.kind !== 'sqlite') return undefined;
+  const storage = input.provided.storage;
+  if (storage === undefined) {
+    if (settings.storage.storageClass === undefined) {
+      issues.push(
+        warning({
+          code: 'authelia-volume',
+          path: input.path('storage', 'sqlite'),
+          message: `no storage provider runs on cluster "${input.cluster.name}": the SQLite volume gets the cluster's default StorageClass, if it has one`,
+          expected: 'a component that provides storage, or storage.sqlite.storageClass',
+        }),
+      );
+    }
+    return undefined;
+  }
+  const tiers = storage.classes.map((entry) => entry.tier);
+  const tier =
+    settings.storage.tier ?? storage.classes.find((entry) => entry.default)?.tier ?? tiers[0];
+  if (tier === undefined || !tiers.includes(tier)) {
+    issues.push(
+      error({
+        code: 'authelia-volume',
+        path: input.path('storage', 'sqlite', 'tier'),
+        value: settings.storage.tier,
+        message: `is not a storage tier of cluster "${input.cluster.name}"`,
+        expected: `one of ${tiers.join(', ') || '(no tiers)'}`,
+      }),
+    );
+    return undefined;
+  }
+  return {
+    name: DATA_VOLUME,
+    namespace: AUTHELIA_NAMESPACE,
+    size: settings.storage.size,
+    tier,
+    accessMode: 'ReadWriteOnce',
+  };
+}
+
+function declare(input: DeclareInput<AutheliaSettings>): Declaration {
+  const { settings, issues } = resolveAutheliaSettings(input.settings, input.cluster, input.path);
+  const domain = domainOf(input);
+  const volume = dataVolume(input, settings, issues);
+  return {
+    application: descriptor(),
+    routes: [
+      {
+        name: RELEASE,
+        host: 'auth',
+        namespace: AUTHELIA_NAMESPACE,
+        service: RELEASE,
+        port: 80,
+        // The portal is where users log in.
+        auth: { kind: 'app' },
+      },
+    ],
+    secrets: secretRequirements(settings),
+    ...(volume === undefined ? {} : { volumes: [volume] }),
+    facts: {
+      'oidc-provider': {
+        issuer: `https://auth.${domain}`,
+        userinfoPath: USERINFO_PATH,
+        groups: [...settings.groups],
+        clientSecrets: { namespace: AUTHELIA_NAMESPACE, name: CLIENTS_SECRET },
+      },
+    },
+    issues,
+  };
+}
+
+/**
+ * A session cookie set for a domain reaches every host below it: the cookie of a cluster whose
+ * domain holds another cluster's domain (production on the platform domain, the others below it)
+ * is sent to that cluster's hosts too.
+ */
+function cookieScopeIssues(clusters: readonly RenderCluster<AutheliaSettings>[]): Issue[] {
+  const issues: Issue[] = [];
+  for (const entry of clusters) {
+    const domain = domainOf(entry);
+    const below = clusters
+      .filter((other) => other !== entry && domainOf(other).endsWith(`.${domain}`))
+      .map((other) => `${other.cluster.name} (${domainOf(other)})`);
+    if (below.length === 0) continue;
+    issues.push(
+      warning({
+        code: 'authelia-cookie-scope',
+        path: ['clusters', entry.cluster.index, 'name'],
+        value: entry.cluster.name,
+        message: `the Authelia session cookie of cluster "${entry.cluster.name}" is set for ${domain}, so browsers also send it to the hosts of ${below.join(', ')}: a service there could read ${entry.cluster.name}'s sessions`,
+        expected: `a cluster domain for "${entry.cluster.name}" that holds no other cluster's domain`,
+      }),
+    );
+  }
+  return issues;
+}
+
+function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
+  const issues: Issue[] = [...cookieScopeIssues(input.clusters)];
+  const findings: Finding[] = [];
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments = new Set<EnvironmentName>();
+  for (const entry of input.clusters) {
+    const { cluster } = entry;
+    environments.add(cluster.environment);
+    // Issues of the settings were reported by declare().
+    const { settings } = resolveAutheliaSettings(entry.settings, cluster, entry.path);
+    const domain = domainOf(entry);
+    const { access, findings: found } = accessFor({
+      cluster,
+      domain,
+      settings,
+      others: entry.others,
+      path: entry.path,
+    });
+    findings.push(...found);
+    const model = autheliaConfiguration({ cluster, domain, settings, access });
+    const path = entry.path(settings.replicasSet ? 'replicas' : 'storage');
+    // More replicas than the backends allow is an error already; plan what runs.
+    const shared =
+      settings.storage.kind === 'postgres' &&
+      settings.session.kind === 'redis' &&
+      settings.users.kind === 'ldap';
+    const replicas = shared ? settings.replicas : 1;
+    const { plan, issues: planIssues } = haPlan(cluster, {
+      selector: POD_SELECTOR,
+      path,
+      replicas,
+    });
+    issues.push(...planIssues, ...checkHaInvariants(cluster, plan, path));
+    const layer = clusterValues({
+      settings,
+      model,
+      plan,
+      existingClaim: entry.own.volumes?.find((volume) => volume.name === DATA_VOLUME)?.name,
+      clientSecrets: access.clients.some((client) => client.secretFile !== undefined),
+    });
+    if (plan.podDisruptionBudget !== undefined && plan.replicas > 1) {
+      layer.manifests = { 'pdb-authelia': disruptionBudget() as unknown as Values };
+    }
+    clusterLayers[cluster.name] = layer;
+  }
+  issues.push(...findingIssues(input.platform, findings));
+  const environmentLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of [...environments].sort(compareStrings)) environmentLayers[name] = {};
+  const chart: ChartSpec = {
+    name: AUTHELIA_CHART_NAME,
+    description: 'Authelia, the single sign-on portal and OIDC provider of the platform',
+    appVersion: AUTHELIA_APP_VERSION,
+    dependency: {
+      name: AUTHELIA_CHART.name,
+      version: AUTHELIA_CHART.version,
+      repository: AUTHELIA_CHART.repository,
+    },
+    values: baseValues(),
+    environments: environmentLayers,
+    clusters: clusterLayers,
+    readme: readme(),
+  };
+  return { chart, issues };
+}
+
+function readme(): ChartSpec['readme'] {
+  return {
+    summary:
+      `Authelia ${AUTHELIA_APP_VERSION} (upstream chart authelia ${AUTHELIA_CHART.version}), the ` +
+      'single sign-on portal at `auth.<cluster domain>` and the OpenID Connect provider of the ' +
+      'platform. Its configuration is generated: the session cookie of the cluster domain, ' +
+      'the storage, session and user backends the definition chooses, `default_policy: deny` ' +
+      'with an access-control rule for every route the platform declares, an OIDC client for ' +
+      'every client it declares.',
+    sections: [
+      {
+        heading: 'Secrets',
+        body:
+          'Nothing secret is in the values: the Secret `authelia` (session and storage ' +
+          'encryption keys, the OIDC HMAC secret, backend passwords; mounted by the chart, read ' +
+          'through `*_FILE` variables), `authelia-files` (the OIDC signing key, the users ' +
+          'database) and `authelia-oidc-clients` (one key per OIDC client, the same Bitwarden ' +
+          "secret as the client's own) come from the secret store and are mounted as files.",
+      },
+      {
+        heading: 'Replicas',
+        body:
+          'SQLite, in-memory sessions and the users database file each allow one replica (the ' +
+          'chart then runs one pod); more replicas need PostgreSQL, Redis and LDAP. The pod ' +
+          "anti-affinity and the PodDisruptionBudget follow the profile (the chart's own budget " +
+          'is off: it renders maxUnavailable from minAvailable); the chart has no topology ' +
+          'spread.',
+      },
+    ],
+  };
+}
+
+/** Authelia as a platform component. */
+export const autheliaComponent: Component<AutheliaSettings> = {
+  name: COMPONENT,
+  description: 'Authelia, the single sign-on portal and OpenID Connect provider.',
+  settings: autheliaSettingsSpec,
+  provides: ['oidc-provider'],
+  needs: ['cni', 'gateway', 'secrets'],
+  uses: ['storage'],
+  upstream: AUTHELIA_UPSTREAM,
+  checks: autheliaChecks,
+  declare,
+  render,
+};

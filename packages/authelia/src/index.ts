@@ -1,0 +1,2 @@
+export { autheliaComponent } from './component.js';
+export type { AutheliaSettings } from './settings.js';

@@ -1,0 +1,272 @@
+// The settings of `components.authelia`: their JSON Schema fragment (schema/settings.schema.json,
+// types generated from it), defaults, and a cluster's settings resolved: the backends chosen,
+// the replicas they allow, the Secrets they need. Pure.
+import {
+  error,
+  type Issue,
+  type JsonSchema,
+  type PathSegment,
+  type ResolvedCluster,
+  type SecretRequirement,
+  type SettingsSpec,
+} from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type { AutheliaSettings } from './generated/settings.js';
+
+export type { AutheliaSettings };
+
+export const AUTHELIA_NAMESPACE = 'authelia';
+
+/** The Secret of Authelia's own secrets, mounted by the chart (`secret.existingSecret`). */
+export const SECRET = 'authelia';
+/** The Secret of the files Authelia reads: the OIDC signing key, the users database. */
+export const FILES_SECRET = 'authelia-files';
+/** The Secret of the OIDC client secrets, one key per client id (filled by the secrets provider). */
+export const CLIENTS_SECRET = 'authelia-oidc-clients';
+
+/**
+ * Keys of the Secret `authelia`: the chart's own file names, so that the chart mounts them and
+ * points Authelia's `*_FILE` environment variables at them.
+ */
+export const SECRET_KEYS = {
+  session: 'session.encryption.key',
+  storage: 'storage.encryption.key',
+  oidcHmac: 'identity_providers.oidc.hmac.key',
+  resetPassword: 'identity_validation.reset_password.jwt.hmac.key',
+  postgres: 'storage.postgres.password.txt',
+  redis: 'session.redis.password.txt',
+  ldap: 'authentication.ldap.password.txt',
+  smtp: 'notifier.smtp.password.txt',
+} as const;
+
+/** Keys of the Secret `authelia-files`. */
+export const FILE_KEYS = {
+  jwk: 'oidc.jwk.rs256.pem',
+  users: 'users_database.yml',
+} as const;
+
+export const autheliaSettingsSpec: SettingsSpec<AutheliaSettings> = {
+  schema: schemaJson as unknown as JsonSchema,
+  // Off unless asked for: it needs the secret store and a user directory.
+  defaults: { enabled: false } as unknown as AutheliaSettings,
+};
+
+export type Users =
+  | { readonly kind: 'file' }
+  | {
+      readonly kind: 'ldap';
+      readonly address: string;
+      readonly implementation: string;
+      readonly startTls: boolean;
+      readonly baseDn: string;
+      readonly user: string;
+      readonly additionalUsersDn: string | undefined;
+      readonly additionalGroupsDn: string | undefined;
+      readonly usersFilter: string | undefined;
+      readonly groupsFilter: string | undefined;
+    };
+
+export type Storage =
+  | {
+      readonly kind: 'sqlite';
+      readonly size: string;
+      readonly tier: string | undefined;
+      readonly storageClass: string | undefined;
+    }
+  | {
+      readonly kind: 'postgres';
+      readonly address: string;
+      readonly database: string;
+      readonly username: string;
+      readonly tls: boolean;
+    };
+
+export type Session =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'redis';
+      readonly host: string;
+      readonly port: number;
+      readonly databaseIndex: number;
+      readonly password: boolean;
+      readonly tls: boolean;
+    };
+
+export interface ResolvedAutheliaSettings {
+  readonly replicas: number;
+  /** Whether the definition fixes the replicas (otherwise the profile asks for them). */
+  readonly replicasSet: boolean;
+  readonly users: Users;
+  readonly groups: readonly string[];
+  readonly secondFactor: { readonly totp: boolean; readonly webauthn: boolean };
+  readonly passwordReset: boolean;
+  readonly storage: Storage;
+  readonly session: Session;
+  readonly smtp:
+    | { readonly address: string; readonly sender: string; readonly username: string | undefined }
+    | undefined;
+}
+
+function users(raw: AutheliaSettings): Users {
+  const ldap = raw.users?.ldap;
+  if (ldap === undefined) return { kind: 'file' };
+  return {
+    kind: 'ldap',
+    address: ldap.address,
+    implementation: ldap.implementation ?? 'custom',
+    startTls: ldap.startTls ?? false,
+    baseDn: ldap.baseDn,
+    user: ldap.user,
+    additionalUsersDn: ldap.additionalUsersDn,
+    additionalGroupsDn: ldap.additionalGroupsDn,
+    usersFilter: ldap.usersFilter,
+    groupsFilter: ldap.groupsFilter,
+  };
+}
+
+function storage(raw: AutheliaSettings): Storage {
+  const postgres = raw.storage?.postgres;
+  if (postgres !== undefined) {
+    return {
+      kind: 'postgres',
+      address: postgres.address,
+      database: postgres.database ?? 'authelia',
+      username: postgres.username ?? 'authelia',
+      tls: postgres.tls ?? true,
+    };
+  }
+  const sqlite = raw.storage?.sqlite;
+  return {
+    kind: 'sqlite',
+    size: sqlite?.size ?? '1Gi',
+    tier: sqlite?.tier,
+    storageClass: sqlite?.storageClass,
+  };
+}
+
+function session(raw: AutheliaSettings): Session {
+  const redis = raw.session?.redis;
+  if (redis === undefined) return { kind: 'memory' };
+  return {
+    kind: 'redis',
+    host: redis.host,
+    port: redis.port ?? 6379,
+    databaseIndex: redis.databaseIndex ?? 0,
+    password: redis.password ?? true,
+    tls: redis.tls ?? false,
+  };
+}
+
+/**
+ * A cluster's merged settings with the defaults applied, and what is wrong with them: two
+ * backends where one is chosen, password reset over a read-only users file, more replicas (set
+ * here or asked by the profile) than the chosen backends support.
+ */
+export function resolveAutheliaSettings(
+  raw: AutheliaSettings,
+  cluster: ResolvedCluster,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): { settings: ResolvedAutheliaSettings; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const one = (key: 'users' | 'storage', a: string, b: string, given: object | undefined): void => {
+    if (given !== undefined && a in given && b in given) {
+      issues.push(
+        error({
+          code: 'authelia-backend',
+          path: path(key),
+          value: [a, b],
+          message: `sets both ${a} and ${b}; Authelia uses one`,
+          expected: `either ${key}.${a} or ${key}.${b}`,
+        }),
+      );
+    }
+  };
+  one('users', 'file', 'ldap', raw.users);
+  one('storage', 'sqlite', 'postgres', raw.storage);
+
+  const settings: ResolvedAutheliaSettings = {
+    replicas: raw.replicas ?? cluster.profile.replicas,
+    replicasSet: raw.replicas !== undefined,
+    users: users(raw),
+    groups: [...(raw.groups ?? [])],
+    secondFactor: {
+      totp: raw.secondFactor?.totp ?? true,
+      webauthn: raw.secondFactor?.webauthn ?? true,
+    },
+    passwordReset: raw.passwordReset ?? false,
+    storage: storage(raw),
+    session: session(raw),
+    smtp:
+      raw.smtp === undefined
+        ? undefined
+        : { address: raw.smtp.address, sender: raw.smtp.sender, username: raw.smtp.username },
+  };
+
+  if (settings.passwordReset && settings.users.kind === 'file') {
+    issues.push(
+      error({
+        code: 'authelia-password-reset',
+        path: path('passwordReset'),
+        value: true,
+        message:
+          'asks for password reset with the users database file, which comes read-only from the secret store',
+        expected: 'users.ldap for password reset, or passwordReset: false',
+      }),
+    );
+  }
+
+  if (settings.replicas > 1) {
+    const single: { what: string; at: PathSegment[] }[] = [];
+    if (settings.storage.kind === 'sqlite')
+      single.push({ what: 'SQLite storage', at: path('storage') });
+    if (settings.session.kind === 'memory') {
+      single.push({ what: 'in-memory sessions', at: path('session') });
+    }
+    if (settings.users.kind === 'file')
+      single.push({ what: 'the users database file', at: path('users') });
+    if (single.length > 0) {
+      const asked = settings.replicasSet
+        ? `replicas: ${settings.replicas}`
+        : `the ${cluster.environment} profile's ${settings.replicas} replicas`;
+      issues.push(
+        error({
+          code: 'authelia-replicas',
+          path: settings.replicasSet ? path('replicas') : (single[0]?.at ?? path()),
+          value: settings.replicas,
+          message: `${asked} on cluster "${cluster.name}" cannot share ${single.map((item) => item.what).join(', ')}: each supports one Authelia replica (the chart runs a single pod with it)`,
+          expected:
+            'storage.postgres, session.redis and users.ldap for more than one replica, or replicas: 1',
+        }),
+      );
+    }
+  }
+  return { settings, issues };
+}
+
+/** The Secrets Authelia reads, as it declares them to the secrets provider. */
+export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRequirement[] {
+  const keys: string[] = [SECRET_KEYS.session, SECRET_KEYS.storage, SECRET_KEYS.oidcHmac];
+  if (settings.passwordReset) keys.push(SECRET_KEYS.resetPassword);
+  if (settings.storage.kind === 'postgres') keys.push(SECRET_KEYS.postgres);
+  if (settings.session.kind === 'redis' && settings.session.password) keys.push(SECRET_KEYS.redis);
+  if (settings.users.kind === 'ldap') keys.push(SECRET_KEYS.ldap);
+  if (settings.smtp?.username !== undefined) keys.push(SECRET_KEYS.smtp);
+  const files: string[] = [FILE_KEYS.jwk];
+  if (settings.users.kind === 'file') files.push(FILE_KEYS.users);
+  return [
+    {
+      name: SECRET,
+      namespace: AUTHELIA_NAMESPACE,
+      keys: keys.sort(),
+      description:
+        'Authelia\u2019s own secrets: session and storage encryption keys (at least 20 random characters), the OIDC HMAC secret, backend passwords',
+    },
+    {
+      name: FILES_SECRET,
+      namespace: AUTHELIA_NAMESPACE,
+      keys: files.sort(),
+      description:
+        'files Authelia reads: the OIDC signing key (an RSA private key, PEM) and the users database (YAML, argon2id password hashes)',
+    },
+  ];
+}

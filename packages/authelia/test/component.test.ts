@@ -1,0 +1,511 @@
+import type { Issue } from '@homelab/core';
+import { describe, expect, it } from 'vitest';
+import { oidcClientsCheck, routeAccessCheck, secretFilesCheck } from '../src/checks.js';
+import {
+  consumer,
+  GROUPS,
+  HA,
+  type Loose,
+  network,
+  runAuthelia,
+  storage,
+  store,
+} from './helpers.js';
+
+function errors(issues: readonly Issue[]): Issue[] {
+  return issues.filter((issue) => issue.severity === 'error');
+}
+
+/** The reference layout: SQLite and the users file on dev, HA backends on staging and prod. */
+const reference = () => runAuthelia({}, { staging: HA, prod: HA });
+
+const config = (run: ReturnType<typeof runAuthelia>, cluster: string): Loose =>
+  run.values('authelia', cluster).authelia.configMap;
+
+describe('what Authelia declares', () => {
+  it('serves its portal at auth.<domain> through the Gateway and publishes the issuer', () => {
+    const run = reference();
+    expect(errors(run.issues)).toEqual([]);
+    const dev = run.declared('dev');
+    expect(dev.routes).toEqual([
+      {
+        name: 'authelia',
+        host: 'auth',
+        namespace: 'authelia',
+        service: 'authelia',
+        port: 80,
+        auth: { kind: 'app' },
+      },
+    ]);
+    expect(dev.facts?.['oidc-provider']).toEqual({
+      issuer: 'https://auth.dev.lab.example.com',
+      userinfoPath: '/api/oidc/userinfo',
+      groups: GROUPS,
+      clientSecrets: { namespace: 'authelia', name: 'authelia-oidc-clients' },
+    });
+    expect(run.declared('prod').facts?.['oidc-provider']?.issuer).toBe(
+      'https://auth.lab.example.com',
+    );
+    expect(dev.application).toMatchObject({ namespace: 'authelia', podSecurity: 'restricted' });
+  });
+
+  it('declares the Secrets its backends need, nothing more', () => {
+    const run = reference();
+    const keys = (cluster: string) =>
+      (run.declared(cluster).secrets ?? []).map((secret) => [secret.name, secret.keys]);
+    expect(keys('dev')).toEqual([
+      [
+        'authelia',
+        ['identity_providers.oidc.hmac.key', 'session.encryption.key', 'storage.encryption.key'],
+      ],
+      ['authelia-files', ['oidc.jwk.rs256.pem', 'users_database.yml']],
+    ]);
+    expect(keys('prod')).toEqual([
+      [
+        'authelia',
+        [
+          'authentication.ldap.password.txt',
+          'identity_providers.oidc.hmac.key',
+          'session.encryption.key',
+          'session.redis.password.txt',
+          'storage.encryption.key',
+          'storage.postgres.password.txt',
+        ],
+      ],
+      ['authelia-files', ['oidc.jwk.rs256.pem']],
+    ]);
+  });
+});
+
+describe('the generated configuration', () => {
+  // In the chart's values a subject is a list of alternatives; the chart renders each as
+  // Authelia's one-item list (the helm conformance test compares the rendered configuration).
+  it('denies by default and has one rule per route, with the groups of its OIDC client', () => {
+    const access = config(reference(), 'dev').access_control;
+    expect(access).toEqual({
+      default_policy: 'deny',
+      rules: [
+        {
+          domain: ['argocd.dev.lab.example.com'],
+          policy: 'one_factor',
+          subject: ['group:platform-admins', 'group:platform-viewers'],
+        },
+      ],
+    });
+  });
+
+  it('registers every declared OIDC client, the secret of a confidential one as a file', () => {
+    const oidc = config(reference(), 'dev').identity_providers.oidc;
+    expect(oidc.enabled).toBe(true);
+    expect(oidc.jwks).toEqual([
+      {
+        key_id: 'authelia-rs256',
+        algorithm: 'RS256',
+        use: 'sig',
+        key: { path: '/secrets/authelia-files/oidc.jwk.rs256.pem' },
+      },
+    ]);
+    expect(oidc.authorization_policies).toEqual({
+      'client-argocd-dev': {
+        default_policy: 'deny',
+        rules: [
+          {
+            policy: 'one_factor',
+            subject: ['group:platform-admins', 'group:platform-viewers'],
+          },
+        ],
+      },
+      'client-argocd-dev-cli': {
+        default_policy: 'deny',
+        rules: [
+          {
+            policy: 'one_factor',
+            subject: ['group:platform-admins', 'group:platform-viewers'],
+          },
+        ],
+      },
+    });
+    expect(oidc.clients).toEqual([
+      {
+        client_id: 'argocd-dev',
+        client_name: 'Argo CD',
+        public: false,
+        redirect_uris: ['https://argocd.dev.lab.example.com/auth/callback'],
+        scopes: ['openid', 'profile', 'email', 'groups'],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        authorization_policy: 'client-argocd-dev',
+        require_pkce: false,
+        pkce_challenge_method: '',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: { path: '/secrets/authelia-oidc-clients/argocd-dev' },
+      },
+      {
+        client_id: 'argocd-dev-cli',
+        client_name: 'Argo CD CLI',
+        public: true,
+        redirect_uris: ['http://localhost:8085/auth/callback'],
+        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        authorization_policy: 'client-argocd-dev-cli',
+        require_pkce: true,
+        pkce_challenge_method: 'S256',
+        token_endpoint_auth_method: 'none',
+      },
+    ]);
+  });
+
+  it('mounts every secret as a file from the secret store; the chart generates none', () => {
+    const values = reference().values('authelia', 'dev').authelia;
+    expect(values.secret).toEqual({
+      existingSecret: 'authelia',
+      additionalSecrets: { 'authelia-files': {}, 'authelia-oidc-clients': {} },
+    });
+    expect(values.configMap.authentication_backend.file).toEqual({
+      enabled: true,
+      path: '/secrets/authelia-files/users_database.yml',
+      watch: false,
+    });
+    // the users file is read only: no password reset (and no JWT secret for it), no change
+    expect(values.configMap.authentication_backend.password_reset).toEqual({ disable: true });
+    expect(values.configMap.identity_validation.reset_password.secret).toEqual({ disabled: true });
+    expect(JSON.stringify(values)).not.toMatch(/"value":/);
+  });
+
+  it('sets the session cookie for the cluster domain, one cookie name per cluster', () => {
+    const run = reference();
+    expect(config(run, 'staging').session.cookies).toEqual([
+      { name: 'authelia_session_staging', domain: 'staging.lab.example.com', subdomain: 'auth' },
+    ]);
+    expect(config(run, 'prod').session.cookies[0].domain).toBe('lab.example.com');
+  });
+
+  it('uses SQLite on a volume with one pod on dev, PostgreSQL, Redis and LDAP on prod', () => {
+    const run = reference();
+    const dev = run.values('authelia', 'dev').authelia;
+    expect(dev.configMap.storage.local).toEqual({ enabled: true, path: '/config/db.sqlite3' });
+    expect(dev.persistence).toEqual({ enabled: true, size: '1Gi', accessModes: ['ReadWriteOnce'] });
+    expect(dev.pod).toMatchObject({
+      kind: 'Deployment',
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+    });
+    const prod = run.values('authelia', 'prod').authelia;
+    expect(prod.persistence).toBeUndefined();
+    expect(prod.configMap.storage.postgres).toMatchObject({
+      enabled: true,
+      address: 'tcp://postgres.lab.example.com:5432',
+      password: { disabled: false },
+      tls: { enabled: true, server_name: 'postgres.lab.example.com' },
+    });
+    expect(prod.configMap.session.redis).toMatchObject({
+      enabled: true,
+      host: 'redis.lab.example.com',
+    });
+    expect(prod.configMap.authentication_backend.ldap).toMatchObject({
+      enabled: true,
+      implementation: 'lldap',
+      address: 'ldaps://ldap.lab.example.com',
+    });
+    expect(prod.pod.replicas).toBe(3);
+    expect(prod.pod.strategy).toEqual({
+      type: 'RollingUpdate',
+      // percentages: the chart's schema takes strings, Kubernetes reads strings as percentages
+      rollingUpdate: { maxSurge: '33%', maxUnavailable: '0%' },
+    });
+    expect(prod.pod.selectors.affinity.podAntiAffinity).toBeDefined();
+    // the platform's budget, never the chart's (which renders maxUnavailable from minAvailable)
+    expect(prod.podDisruptionBudget).toEqual({ enabled: false });
+    expect(run.values('authelia', 'prod').manifests['pdb-authelia'].spec).toEqual({
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: {
+          'app.kubernetes.io/instance': 'authelia',
+          'app.kubernetes.io/name': 'authelia',
+        },
+      },
+    });
+  });
+
+  it('runs as a non-root user with every capability dropped (Pod Security restricted)', () => {
+    const pod = reference().values('authelia', 'dev').authelia.pod;
+    expect(pod.securityContext).toEqual({
+      pod: {
+        runAsNonRoot: true,
+        runAsUser: 8000,
+        runAsGroup: 8000,
+        fsGroup: 8000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      container: {
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      },
+    });
+  });
+});
+
+describe('bad input', () => {
+  it('refuses more replicas than the backends support, where the profile asks for them', () => {
+    // Given staging (2 replicas) with the SQLite and users-file defaults
+    const run = runAuthelia({}, { prod: HA });
+    expect(errors(run.issues)).toMatchObject([
+      {
+        code: 'authelia-replicas',
+        path: ['clusters', 1, 'components', 'authelia', 'storage'],
+        value: 2,
+        message:
+          'the staging profile\'s 2 replicas on cluster "staging" cannot share SQLite storage, in-memory sessions, the users database file: each supports one Authelia replica (the chart runs a single pod with it)',
+      },
+    ]);
+    // and accepts one replica asked for explicitly
+    expect(errors(runAuthelia({}, { staging: { replicas: 1 }, prod: HA }).issues)).toEqual([]);
+  });
+
+  it('refuses a group the user directory does not have, where the consumer names it', () => {
+    const run = runAuthelia({ groups: ['platform-admins'] }, { staging: HA, prod: HA });
+    const found = errors(run.issues);
+    expect(found.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toContainEqual([
+      'authelia-group',
+      'components.argocd.readonlyGroups.0',
+      'platform-viewers',
+    ]);
+    // once for every cluster and both of its clients: one mistake, one error
+    expect(
+      found.filter((issue) => issue.code === 'authelia-group').map((issue) => issue.message),
+    ).toEqual([
+      'argocd (its OIDC login) lets group "platform-viewers" in on clusters "dev", "staging", "prod", but the user directory has no such group (components.authelia.groups: platform-admins): no rule would ever let its members in',
+    ]);
+  });
+
+  it('refuses a redirect outside the cluster domain', () => {
+    const run = runAuthelia({}, { staging: HA, prod: HA }, [
+      network,
+      store,
+      consumer({
+        clients: () => [
+          {
+            id: 'argocd',
+            name: 'Argo CD',
+            redirectUris: ['https://argocd.evil.example/auth/callback'],
+            scopes: ['openid'],
+            pkce: false,
+            public: false,
+            secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+            policy: 'one_factor',
+            origins: { redirectUris: [['components', 'argocd', 'additionalUrls', 0]] },
+          },
+        ],
+        routes: [],
+      }),
+    ]);
+    const found = errors(run.issues).filter((issue) => issue.code === 'authelia-redirect');
+    expect(found).toMatchObject([
+      {
+        path: ['components', 'argocd', 'additionalUrls', 0],
+        value: 'https://argocd.evil.example/auth/callback',
+        message:
+          'argocd (its OIDC login) redirects to https://argocd.evil.example/auth/callback on clusters "dev", "staging", "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
+      },
+    ]);
+  });
+
+  it('refuses two_factor when every second factor is off', () => {
+    const twoFactor = consumer({
+      clients: (cluster) => [
+        {
+          id: `argocd-${cluster}`,
+          name: 'Argo CD',
+          redirectUris: [
+            `https://argocd.${cluster === 'prod' ? '' : `${cluster}.`}lab.example.com/auth/callback`,
+          ],
+          scopes: ['openid', 'groups'],
+          pkce: false,
+          public: false,
+          secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+          policy: 'two_factor',
+        },
+      ],
+    });
+    const run = runAuthelia(
+      { secondFactor: { totp: false, webauthn: false } },
+      { staging: HA, prod: HA },
+      [network, store, twoFactor],
+    );
+    // one error at the setting, for every cluster that inherits it
+    expect(errors(run.issues).map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+      ['authelia-two-factor', 'components.authelia.secondFactor'],
+    ]);
+    expect(errors(run.issues)[0]?.message).toBe(
+      'argocd (its OIDC login) asks for two_factor on clusters "dev", "staging", "prod", but every second factor is off: nobody could ever pass it',
+    );
+    // and with one second factor it passes, registering it first
+    const totp = runAuthelia({ secondFactor: { webauthn: false } }, { staging: HA, prod: HA }, [
+      network,
+      store,
+      twoFactor,
+    ]);
+    expect(errors(totp.issues)).toEqual([]);
+    expect(config(totp, 'dev').default_2fa_method).toBe('totp');
+  });
+
+  it('refuses password reset on the read-only users file, and two user backends at once', () => {
+    const run = runAuthelia({ passwordReset: true }, { staging: HA, prod: HA });
+    expect(errors(run.issues).map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+      ['authelia-password-reset', 'clusters.0.components.authelia.passwordReset'],
+    ]);
+    const both = runAuthelia(
+      { users: { file: {}, ldap: HA.users.ldap } },
+      { staging: { replicas: 1 } },
+    );
+    expect(errors(both.issues).map((issue) => issue.code)).toContain('authelia-backend');
+  });
+});
+
+describe('the SQLite volume', () => {
+  it('is asked of the storage provider when one runs, on its default tier', () => {
+    const run = runAuthelia({}, { staging: HA, prod: HA }, [network, store, storage, consumer()]);
+    expect(run.declared('dev').volumes).toEqual([
+      {
+        name: 'authelia-data',
+        namespace: 'authelia',
+        size: '1Gi',
+        tier: 'standard',
+        accessMode: 'ReadWriteOnce',
+      },
+    ]);
+    expect(run.values('authelia', 'dev').authelia.persistence.existingClaim).toBe('authelia-data');
+    const unknown = runAuthelia(
+      { storage: { sqlite: { tier: 'archive' } } },
+      { staging: HA, prod: HA },
+      [network, store, storage, consumer()],
+    );
+    expect(
+      errors(unknown.issues)
+        .filter((issue) => issue.code === 'authelia-volume')
+        .map((issue) => [issue.path.join('.'), issue.expected]),
+    ).toEqual([['clusters.0.components.authelia.storage.sqlite.tier', 'one of fast, standard']]);
+  });
+
+  it('warns that it falls back to the default StorageClass without a storage provider', () => {
+    const run = reference();
+    expect(
+      run.issues.filter((issue) => issue.code === 'authelia-volume').map((issue) => issue.severity),
+    ).toEqual(['warning']);
+    const explicit = runAuthelia(
+      { storage: { sqlite: { storageClass: 'local-path' } } },
+      { staging: HA, prod: HA },
+    );
+    expect(explicit.issues.filter((issue) => issue.code === 'authelia-volume')).toEqual([]);
+    expect(explicit.values('authelia', 'dev').authelia.persistence.storageClass).toBe('local-path');
+  });
+});
+
+it('warns that the session cookie of a parent domain reaches the clusters below it', () => {
+  const warnings = reference().issues.filter((issue) => issue.code === 'authelia-cookie-scope');
+  expect(warnings.map((issue) => issue.message)).toEqual([
+    'the Authelia session cookie of cluster "prod" is set for lab.example.com, so browsers also send it to the hosts of dev (dev.lab.example.com), staging (staging.lab.example.com): a service there could read prod\'s sessions',
+  ]);
+});
+
+describe('system checks', () => {
+  it('finds every OIDC client registered, every route ruled, every secret file made on the reference layout', () => {
+    const input = reference().system();
+    expect(oidcClientsCheck.check(input)).toEqual([]);
+    expect(routeAccessCheck.check(input)).toEqual([]);
+    expect(secretFilesCheck.check(input)).toEqual([]);
+  });
+
+  it('reports a secret file no Secret holds (the users database path edited by hand)', () => {
+    const input = reference().system();
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/dev.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              'path: /secrets/authelia-files/users_database.yml',
+              'path: /secrets/authelia-files/users.yml',
+            ),
+          }
+        : file,
+    );
+    expect(secretFilesCheck.check({ ...input, files }).map((issue) => issue.message)).toEqual([
+      'Authelia reads /secrets/authelia-files/users.yml on cluster "dev", but the secrets provider makes no key "users.yml" in Secret authelia/authelia-files: Authelia would not start',
+    ]);
+  });
+
+  it('reports a client Authelia does not register (its configuration edited by hand)', () => {
+    const input = reference().system();
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/staging.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              'client_id: argocd-staging-cli',
+              'client_id: someone-else',
+            ),
+          }
+        : file,
+    );
+    const issues = oidcClientsCheck.check({ ...input, files });
+    expect(issues.map((issue) => [issue.code, issue.message])).toEqual([
+      [
+        'oidc-clients-registered',
+        'OIDC client "argocd-staging-cli" of argocd on cluster "staging": Authelia does not register it',
+      ],
+    ]);
+  });
+
+  it('reports a route bypassed that the definition does not mark unauthenticated', () => {
+    const input = reference().system();
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/dev.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              'policy: one_factor\n          subject',
+              'policy: bypass\n          subject',
+            ),
+          }
+        : file,
+    );
+    const issues = routeAccessCheck.check({ ...input, files });
+    expect(issues.map((issue) => issue.message)).toEqual([
+      'route argocd-server of argocd on cluster "dev" is bypassed, but the definition does not mark it unauthenticated',
+    ]);
+  });
+
+  it('reports a route without a rule', () => {
+    const input = reference().system();
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/prod.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              '- argocd.lab.example.com',
+              '- argocd-old.lab.example.com',
+            ),
+          }
+        : file,
+    );
+    expect(routeAccessCheck.check({ ...input, files }).map((issue) => issue.value)).toEqual([
+      'argocd.lab.example.com',
+    ]);
+  });
+});
+
+describe('percentOf', () => {
+  it('gives the percentage Kubernetes rounds back to the count', async () => {
+    const { percentOf } = await import('../src/values.js');
+    expect([
+      percentOf(1, 3, 'up'),
+      percentOf(0, 3, 'down'),
+      percentOf(1, 2, 'down'),
+      percentOf(1, 2, 'up'),
+      percentOf(2, 5, 'down'),
+      percentOf(3, 3, 'down'),
+    ]).toEqual(['33%', '0%', '50%', '50%', '40%', '100%']);
+  });
+});

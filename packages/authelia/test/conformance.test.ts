@@ -1,0 +1,250 @@
+// Conformance with upstream (vendor/): every key we set under `authelia` exists in the chart
+// 0.11.5 and the merged values pass its values.schema.json (with the definitions.json it `$ref`s
+// by URL, kept beside the archive); the generated Authelia configuration passes Authelia's own
+// JSON Schema for 4.39; and, with the real Helm, the configuration.yaml the chart renders from our
+// values is that configuration, its secrets are files the pod mounts, and the pod passes Pod
+// Security `restricted`.
+
+import { readFileSync } from 'node:fs';
+import {
+  componentSettings,
+  type KubeObject,
+  mergeValues,
+  type PathSegment,
+  parseYaml,
+  type ResolvedCluster,
+  type Values,
+} from '@homelab/core';
+import {
+  findHelm,
+  helmTemplate,
+  podSpecOf,
+  readUpstream,
+  readVendoredChartFile,
+  restrictedProblems,
+  unknownValueKeys,
+  vendored,
+} from '@homelab/core/testing';
+import { Ajv } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { accessFor } from '../src/access.js';
+import { type AutheliaConfiguration, autheliaConfiguration } from '../src/config.js';
+import { autheliaComponent } from '../src/index.js';
+import { type AutheliaSettings, resolveAutheliaSettings } from '../src/settings.js';
+import { AUTHELIA_CHART } from '../src/versions.js';
+import { HA, type Loose, runAuthelia } from './helpers.js';
+
+const version = AUTHELIA_CHART.version;
+const run = runAuthelia({}, { staging: HA, prod: HA });
+const chart = run.components.components.find((entry) => entry.component.name === 'authelia')?.output
+  .chart;
+const clusters = [
+  ['dev', 'development'],
+  ['staging', 'staging'],
+  ['prod', 'production'],
+] as const;
+
+/** The configuration of a cluster, computed as the component computes it. */
+function model(name: string): AutheliaConfiguration {
+  const clusterRun = run.components.clusters.find((entry) => entry.cluster.name === name);
+  if (clusterRun === undefined) throw new Error(`no cluster ${name}`);
+  const cluster: ResolvedCluster = clusterRun.cluster;
+  const path = (...segments: PathSegment[]) => [
+    'clusters',
+    cluster.index,
+    'components',
+    'authelia',
+    ...segments,
+  ];
+  const settings = resolveAutheliaSettings(
+    componentSettings(run.platform, autheliaComponent, cluster) as AutheliaSettings,
+    cluster,
+    path,
+  ).settings;
+  const domain = clusterRun.facts.gateway?.domain ?? cluster.domain;
+  const others = [...clusterRun.contributions.entries()]
+    .filter(([component]) => component !== 'authelia')
+    .map(([component, contribution]) => ({ component, contribution }));
+  const { access } = accessFor({ cluster, domain, settings, others, path });
+  return autheliaConfiguration({ cluster, domain, settings, access });
+}
+
+/**
+ * Stand-ins for the values Authelia reads from files, in the forms its schema describes: a PEM
+ * block for a key, `$plaintext$…` for a client secret (Authelia reads a value that does not start
+ * with `$` as plaintext: decode_hooks.go, StringToPasswordDigestHookFunc), a string otherwise.
+ */
+function placeholder(option: readonly PathSegment[]): string {
+  const last = option[option.length - 1];
+  if (last === 'key') return '-----BEGIN CERTIFICATE-----\nAAAA\nAAAA\n-----END CERTIFICATE-----\n';
+  if (last === 'client_secret') return '$plaintext$read-from-a-file';
+  return 'read-from-a-file-at-least-twenty-characters';
+}
+
+/** The configuration with a stand-in at every secret option (Authelia reads them from files). */
+function withSecrets(configuration: AutheliaConfiguration): Values {
+  const config = structuredClone(configuration.config) as Loose;
+  for (const secret of configuration.secrets) {
+    let node = config;
+    const option = [...secret.option];
+    const last = option.pop() as PathSegment;
+    for (const segment of option) {
+      node[segment] ??= typeof segment === 'number' ? [] : {};
+      node = node[segment];
+    }
+    node[last] = placeholder(secret.option);
+  }
+  return config;
+}
+
+function autheliaSchema(): (data: unknown) => boolean {
+  const ajv = new Ajv2020({
+    strict: false,
+    allErrors: true,
+    validateFormats: false,
+    unicodeRegExp: false,
+  });
+  const schema = JSON.parse(readUpstream('authelia/config-v4.39/configuration.schema.json'));
+  return ajv.compile(schema);
+}
+
+describe('charts/authelia against the authelia chart 0.11.5', () => {
+  it('sets only keys the chart defines, in every layer', () => {
+    const upstream = parseYaml(readVendoredChartFile('authelia', version, 'values.yaml')) as Values;
+    const layers = [chart?.values, ...Object.values(chart?.clusters ?? {})];
+    expect(layers.length).toBe(4);
+    for (const layer of layers) {
+      const ours = (layer?.authelia ?? {}) as Values;
+      expect(unknownValueKeys(ours, upstream)).toEqual([]);
+    }
+  });
+
+  it("passes the chart's values.schema.json (with its definitions.json) on every cluster", () => {
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    const definitions = JSON.parse(
+      readFileSync(vendored('charts', 'authelia', version, 'definitions.json'), 'utf8'),
+    );
+    ajv.addSchema(definitions, 'https://charts.authelia.com/definitions.json');
+    const validate = ajv.compile(
+      JSON.parse(readVendoredChartFile('authelia', version, 'values.schema.json')),
+    );
+    const upstream = parseYaml(readVendoredChartFile('authelia', version, 'values.yaml')) as Values;
+    for (const [cluster] of clusters) {
+      // Helm validates the chart's values coalesced with ours.
+      const ok = validate(mergeValues(upstream, run.values('authelia', cluster).authelia));
+      expect([cluster, ok ? [] : validate.errors]).toEqual([cluster, []]);
+    }
+  });
+});
+
+describe("the generated configuration against Authelia's schema (4.39)", () => {
+  const validate = autheliaSchema();
+
+  for (const [cluster] of clusters) {
+    it(`validates on ${cluster}`, () => {
+      const config = withSecrets(model(cluster));
+      const ok = validate(config);
+      expect([cluster, ok ? [] : (validate as Loose).errors]).toEqual([cluster, []]);
+    });
+  }
+
+  it('refuses what Authelia refuses: a typo in a generated key', () => {
+    const config = withSecrets(model('dev')) as Loose;
+    config.access_control.default_polciy = 'deny';
+    expect(validate(config)).toBe(false);
+  });
+});
+
+const helm = findHelm();
+
+/** The configuration.yaml the chart renders, with its secret filters read as Authelia reads them. */
+function renderedConfiguration(objects: readonly KubeObject[]): {
+  config: Loose;
+  filters: string[];
+} {
+  const configMap = objects.find(
+    (object) => object.kind === 'ConfigMap' && object.metadata.name === 'authelia',
+  ) as Loose;
+  const text: string = configMap.data['configuration.yaml'];
+  const filters: string[] = [];
+  // `{{ secret "/path" | mindent 10 "|" | msquote }}` and `'{{ secret "/path" }}'`
+  const replaced = text.replace(/'?\{\{ secret "([^"]+)"[^}]*\}\}'?/g, (_, file: string) => {
+    filters.push(file);
+    return JSON.stringify(
+      file.endsWith('.pem') ? placeholder(['key']) : placeholder(['client_secret']),
+    );
+  });
+  return { config: parseYaml(replaced), filters };
+}
+
+describe.skipIf(helm === undefined)('charts/authelia rendered by the real Helm', () => {
+  const validate = autheliaSchema();
+  for (const [cluster, environment] of clusters) {
+    it(`renders the generated configuration, its secrets as mounted files, a restricted pod (${cluster})`, () => {
+      if (chart === undefined || helm === undefined) throw new Error('no chart or no helm');
+      const objects = helmTemplate(helm, {
+        spec: chart,
+        release: 'authelia',
+        namespace: 'authelia',
+        valueFiles: [`env/${environment}.yaml`, `clusters/${cluster}.yaml`],
+        // values.schema.json $refs https://charts.authelia.com/definitions.json: offline, Helm
+        // cannot fetch it; the suite above validates against the vendored copy.
+        flags: ['--skip-schema-validation'],
+      });
+      const ours = model(cluster);
+      const { config, filters } = renderedConfiguration(objects);
+      // What we generate is what Authelia gets (the chart adds its defaults around it)
+      const expected = structuredClone(ours.config) as Loose;
+      expect(config).toMatchObject(expected);
+      // Every secret is a file: filters for those in lists, *_FILE variables for the others
+      const deployment = objects.find((object) => object.kind === 'Deployment') as Loose;
+      const container = deployment.spec.template.spec.containers[0];
+      const env = new Map<string, string>(
+        container.env.map((entry: Loose) => [entry.name, entry.value]),
+      );
+      const files = [...env.entries()]
+        .filter(([name]) => name.endsWith('_FILE'))
+        .map(([, file]) => file);
+      expect([...files, ...filters].sort()).toEqual(
+        ours.secrets.map((secret) => secret.file).sort(),
+      );
+      for (const secret of ours.secrets) {
+        const mounted = container.volumeMounts.some((mount: Loose) =>
+          secret.file.startsWith(`${mount.mountPath}/`),
+        );
+        expect([secret.file, mounted]).toEqual([secret.file, true]);
+      }
+      // and the rendered configuration passes Authelia's schema
+      const ok = validate(config);
+      expect([cluster, ok ? [] : (validate as Loose).errors]).toEqual([cluster, []]);
+      // Pod Security restricted, the replicas the backends allow, no generated Secret
+      expect(restrictedProblems(podSpecOf(deployment) ?? {})).toEqual([]);
+      expect(deployment.spec.replicas).toBe({ dev: 1, staging: 2, prod: 3 }[cluster]);
+      expect(objects.filter((object) => object.kind === 'Secret')).toEqual([]);
+      // nothing cluster-scoped: the Application declares no cluster resources
+      expect(
+        objects
+          .filter((object) =>
+            ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace'].includes(
+              object.kind,
+            ),
+          )
+          .map((object) => object.kind),
+      ).toEqual([]);
+      // our disruption budget selects the pods (the chart's own is off)
+      const labels = deployment.spec.template.metadata.labels;
+      const budgets = objects.filter((object) => object.kind === 'PodDisruptionBudget') as Loose[];
+      expect(budgets.length).toBe(cluster === 'dev' ? 0 : 1);
+      for (const budget of budgets) {
+        expect(budget.spec.maxUnavailable).toBe(1);
+        for (const [key, value] of Object.entries(budget.spec.selector.matchLabels)) {
+          expect([key, labels[key]]).toEqual([key, value]);
+        }
+      }
+      // The route's Service
+      const service = objects.find((object) => object.kind === 'Service') as Loose;
+      expect([service.metadata.name, service.spec.ports[0].port]).toEqual(['authelia', 80]);
+    });
+  }
+});

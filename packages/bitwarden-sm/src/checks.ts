@@ -1,0 +1,180 @@
+// System checks (layer 4) of what the operator needs at run time, over the platform as Argo CD
+// deploys it. Pure.
+import {
+  type DeployedCluster,
+  error,
+  groupKindOf,
+  type Issue,
+  type KubeObject,
+  type SystemCheck,
+  settingsPath,
+} from '@homelab/core';
+import { BITWARDEN_GROUP, BITWARDEN_KIND } from './inventory.js';
+
+const COMPONENT = 'bitwarden-sm';
+
+type Json = { [key: string]: unknown };
+
+function record(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : {};
+}
+
+/** The BitwardenSecrets deployed on a cluster, with where each is generated. */
+function bitwardenSecrets(
+  deployed: DeployedCluster,
+): { object: KubeObject; source: string; app: string }[] {
+  return deployed.applications.flatMap((app) =>
+    app.objects
+      .filter(({ object }) => {
+        const kind = groupKindOf(object);
+        return kind.group === BITWARDEN_GROUP && kind.kind === BITWARDEN_KIND;
+      })
+      .map(({ object, source }) => ({ object, source, app: app.name })),
+  );
+}
+
+/** Clusters where this component provides `secrets`. */
+function served(input: Parameters<SystemCheck['check']>[0]): DeployedCluster[] {
+  return input.clusters.filter((deployed) => deployed.run.providers.get('secrets') === COMPONENT);
+}
+
+/** key → Bitwarden secret id of a BitwardenSecret. */
+function idsOf(object: KubeObject): Map<string, string> {
+  const map = record(object.spec).map;
+  const out = new Map<string, string>();
+  for (const item of Array.isArray(map) ? map : []) {
+    const entry = record(item);
+    if (typeof entry.secretKeyName === 'string' && typeof entry.bwSecretId === 'string') {
+      out.set(entry.secretKeyName, entry.bwSecretId);
+    }
+  }
+  return out;
+}
+
+/** The access token every BitwardenSecret reads is a hand-made bootstrap secret of its namespace. */
+export const authTokenCheck: SystemCheck = {
+  name: 'bitwarden-auth-token',
+  description:
+    'Every BitwardenSecret reads its machine-account token from a Secret in its own namespace that the runbook makes by hand (a bootstrap secret with that key).',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of served(input)) {
+      const tokens = new Set<string>();
+      for (const contribution of deployed.run.contributions.values()) {
+        for (const secret of contribution.bootstrapSecrets ?? []) {
+          for (const key of secret.keys) tokens.add(`${secret.namespace}/${secret.name}:${key}`);
+        }
+      }
+      for (const { object, source, app } of bitwardenSecrets(deployed)) {
+        const token = record(record(object.spec).authToken);
+        const namespace = object.metadata.namespace ?? '';
+        const wanted = `${namespace}/${String(token.secretName)}:${String(token.secretKey)}`;
+        if (tokens.has(wanted)) continue;
+        issues.push(
+          error({
+            code: 'bitwarden-auth-token',
+            path: settingsPath(deployed.cluster, COMPONENT),
+            output: source,
+            value: wanted,
+            message: `the BitwardenSecret ${namespace}/${object.metadata.name} of ${app} on cluster "${deployed.cluster.name}" reads its access token from ${wanted}, which no runbook step makes: the operator cannot log in`,
+            expected: `a hand-made token Secret in namespace "${namespace}" (map a Secret of that namespace in components.bitwarden-sm.secrets)`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/** A Secret whose consumer needs labels on it carries them. */
+export const secretLabelsCheck: SystemCheck = {
+  name: 'bitwarden-secret-labels',
+  description:
+    'Every declared Secret whose consumer needs labels (e.g. Argo CD reads `$<secret>:<key>` only from Secrets labelled `app.kubernetes.io/part-of: argocd`) is deployed as a Secret with those labels, which the operator fills in place (it copies no labels itself).',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of served(input)) {
+      const secrets = new Map<string, { [key: string]: string }>();
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
+          if (object.apiVersion !== 'v1' || object.kind !== 'Secret') continue;
+          const id = `${object.metadata.namespace ?? app.namespace}/${object.metadata.name}`;
+          secrets.set(id, object.metadata.labels ?? {});
+        }
+      }
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const secret of contribution.secrets ?? []) {
+          const wanted = Object.entries(secret.labels ?? {});
+          if (wanted.length === 0) continue;
+          const id = `${secret.namespace}/${secret.name}`;
+          const labels = secrets.get(id);
+          const absent = wanted.filter(([key, value]) => labels?.[key] !== value);
+          if (absent.length === 0) continue;
+          issues.push(
+            error({
+              code: 'bitwarden-secret-labels',
+              path: settingsPath(deployed.cluster, component),
+              value: id,
+              message: `${component} needs label(s) ${absent.map(([key, value]) => `${key}: ${value}`).join(', ')} on Secret ${id} on cluster "${deployed.cluster.name}", but ${labels === undefined ? 'no Secret object carries them (the operator creates its Secrets without labels)' : 'the deployed Secret lacks them'}`,
+              expected: 'the Secret deployed with those labels, for the operator to fill',
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * Both sides of an OIDC client read one value: the OIDC provider's Secret maps the client's key to
+ * the same Bitwarden secret as the client's own Secret.
+ */
+export const oidcClientSecretCheck: SystemCheck = {
+  name: 'bitwarden-oidc-client-secret',
+  description:
+    "Every OIDC client secret reaches the OIDC provider from the same Bitwarden secret as the client's own Secret (the provider's client-secret Secret maps the client id to the same id).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of served(input)) {
+      const where = deployed.run.facts['oidc-provider']?.clientSecrets;
+      if (where === undefined) continue;
+      const byId = new Map<string, KubeObject>();
+      for (const { object } of bitwardenSecrets(deployed)) {
+        byId.set(`${object.metadata.namespace}/${String(record(object.spec).secretName)}`, object);
+      }
+      const provider = byId.get(`${where.namespace}/${where.name}`);
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const client of contribution.oidcClients ?? []) {
+          if (client.secret === undefined) continue;
+          const own = byId.get(`${client.secret.namespace}/${client.secret.name}`);
+          const ownId = own === undefined ? undefined : idsOf(own).get(client.secret.key);
+          const providerId = provider === undefined ? undefined : idsOf(provider).get(client.id);
+          // An unmapped client secret is reported where the inventory is read (render).
+          if (ownId === undefined || ownId === providerId) continue;
+          issues.push(
+            error({
+              code: 'bitwarden-oidc-client-secret',
+              path: settingsPath(deployed.cluster, component),
+              value: client.id,
+              message:
+                providerId === undefined
+                  ? `OIDC client "${client.id}" of ${component} on cluster "${deployed.cluster.name}": no BitwardenSecret fills ${where.namespace}/${where.name}:${client.id}, where the OIDC provider reads it`
+                  : `OIDC client "${client.id}" of ${component} on cluster "${deployed.cluster.name}" reads Bitwarden secret ${ownId}, the OIDC provider ${providerId}: the two sides would not agree`,
+              expected: 'both Secrets filled from the same Bitwarden secret',
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+export const bitwardenChecks: readonly SystemCheck[] = [
+  authTokenCheck,
+  secretLabelsCheck,
+  oidcClientSecretCheck,
+];

@@ -1,0 +1,462 @@
+// @homelab/bitwarden-sm: the Bitwarden Secrets Manager component. Provides `secrets`: renders
+// charts/sm-operator (the upstream operator and its BitwardenSecret CRD) and, for every Secret the
+// other components declare, a BitwardenSecret in that component's chart, filled from the Bitwarden
+// secrets the definition's inventory maps to its keys. The machine account's access token is the
+// one hand-made secret: the runbook creates it in every namespace that gets a BitwardenSecret.
+// Pure.
+import {
+  type ApplicationDescriptor,
+  type BootstrapSecret,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  type ConsumerManifests,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  type EnvironmentName,
+  type EnvironmentProfile,
+  error,
+  type Issue,
+  type KubeObject,
+  type PathSegment,
+  type RenderCluster,
+  type RenderInput,
+  settingsPath,
+  shellQuote,
+  type Values,
+  warning,
+} from '@homelab/core';
+import { bitwardenChecks } from './checks.js';
+import {
+  BITWARDEN_GROUP,
+  BITWARDEN_KIND,
+  BITWARDEN_PRODUCER,
+  bitwardenSecret,
+  entryId,
+  labelledSecret,
+  mappingLines,
+  matchInventory,
+  secretId,
+  type UnmappedKey,
+  wantedSecrets,
+} from './inventory.js';
+import {
+  type BitwardenSmSettings,
+  bitwardenSettingsSpec,
+  OPERATOR_NAMESPACE,
+  type ResolvedBitwardenSettings,
+  resolveBitwardenSettings,
+} from './settings.js';
+import { bitwardenValidators } from './validators.js';
+import { BITWARDEN_SM_UPSTREAM, SM_OPERATOR_APP_VERSION, SM_OPERATOR_CHART } from './versions.js';
+
+export const COMPONENT = 'bitwarden-sm';
+
+/** Chart folder (charts/sm-operator) and the key its upstream values live under. */
+export const SM_OPERATOR_CHART_NAME = SM_OPERATOR_CHART.name;
+
+/** Helm release: containing the chart name, it makes every object `sm-operator-…`. */
+const RELEASE = 'sm-operator';
+
+/** Labels of the operator's pods (the chart's selector labels and its control-plane label). */
+export const OPERATOR_POD_LABELS = {
+  'app.kubernetes.io/instance': RELEASE,
+  'app.kubernetes.io/name': SM_OPERATOR_CHART.name,
+  'control-plane': 'controller-manager',
+} as const;
+
+/** Cluster-scoped kinds the sm-operator chart creates (the CRD is one of its templates). */
+const CLUSTER_RESOURCES = [
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+] as const;
+
+/** Secret keys Kubernetes accepts (the operator refuses others). */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    chart: SM_OPERATOR_CHART_NAME,
+    namespace: OPERATOR_NAMESPACE,
+    releaseName: RELEASE,
+    // It holds the BitwardenSecret CRD: deleting or pruning it deletes every BitwardenSecret,
+    // and with them every Secret the operator created. Removing it is a runbook step.
+    critical: true,
+    installs: [{ group: BITWARDEN_GROUP, kind: BITWARDEN_KIND }],
+    // The operator's pod runs as non-root, drops every capability, RuntimeDefault seccomp.
+    podSecurity: 'restricted',
+    clusterResources: CLUSTER_RESOURCES.map((resource) => ({ ...resource })),
+  };
+}
+
+/** Namespaces whose Secrets the inventory maps: each needs the access token. */
+function tokenNamespaces(settings: ResolvedBitwardenSettings): string[] {
+  return [...new Set([...settings.inventory.keys()].map((id) => id.split('/')[0] as string))].sort(
+    compareStrings,
+  );
+}
+
+function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): BootstrapSecret {
+  const { secretName, key } = settings.authToken;
+  return {
+    name: secretName,
+    namespace,
+    keys: [key],
+    description:
+      'the access token of the Bitwarden machine account the operator reads this namespace\u2019s secrets with',
+    commands: [
+      `kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} --from-literal=${shellQuote(key)}="\${BWS_ACCESS_TOKEN:?read it first (see above)}" --dry-run=client -o yaml | kubectl apply -f -`,
+    ],
+  };
+}
+
+function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
+  const { settings, issues } = resolveBitwardenSettings(input.settings, input.path);
+  const namespaces = tokenNamespaces(settings);
+  return {
+    application: descriptor(),
+    bootstrap: [
+      {
+        title: 'Read the Bitwarden machine account token',
+        body: [
+          'Every platform secret comes from Bitwarden Secrets Manager through the sm-operator. It',
+          'reads them as a machine account: create one in the organization',
+          `\`${settings.organizationId}\` with read access to the project holding the platform's`,
+          'secrets, and an access token for it. The token is the one secret made by hand, once in',
+          'every namespace that gets a BitwardenSecret (the hand-made secrets step below). Read it',
+          'into your shell without echoing it; it never goes into Git or a file.',
+        ],
+        commands: ['read -rs BWS_ACCESS_TOKEN', 'export BWS_ACCESS_TOKEN'],
+      },
+    ],
+    bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),
+    facts: {
+      secrets: { store: 'Bitwarden Secrets Manager', producer: BITWARDEN_PRODUCER },
+    },
+    issues,
+  };
+}
+
+/** Base layer: the same for every cluster. */
+function baseValues(): Values {
+  return {
+    [SM_OPERATOR_CHART_NAME]: {
+      containers: {
+        // Pod Security `restricted` needs the RuntimeDefault seccomp profile (the default; kept
+        // explicit because the namespace enforces it).
+        enableSeccompProfileRuntimeDefault: true,
+        // Replicas elect a leader; only the leader reconciles.
+        manager: { enableLeaderElection: true },
+      },
+    },
+  };
+}
+
+function disruptionBudget(): KubeObject {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: `${RELEASE}-controller-manager`, namespace: OPERATOR_NAMESPACE },
+    spec: { maxUnavailable: 1, selector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
+  };
+}
+
+/**
+ * Environment layer: the profile's replicas, and a disruption budget where the profile asks for
+ * one (the chart has none; its affinity is fixed, so no anti-affinity or spread is possible).
+ */
+function environmentValues(profile: EnvironmentProfile): Values {
+  const values: Values = {
+    [SM_OPERATOR_CHART_NAME]: { settings: { replicas: profile.replicas } },
+  };
+  if (profile.podDisruptionBudget && profile.replicas > 1) {
+    values.manifests = {
+      'pdb-sm-operator': disruptionBudget() as unknown as Values,
+    };
+  }
+  return values;
+}
+
+function serverValues(settings: ResolvedBitwardenSettings): Values {
+  const server = settings.server;
+  return server.kind === 'cloud'
+    ? { cloudRegion: server.region }
+    : {
+        // The chart takes the cloud URLs unless both overrides are set.
+        cloudRegion: 'US',
+        bwApiUrlOverride: server.apiUrl,
+        bwIdentityUrlOverride: server.identityUrl,
+      };
+}
+
+function clusterValues(settings: ResolvedBitwardenSettings): Values {
+  return {
+    [SM_OPERATOR_CHART_NAME]: {
+      settings: {
+        ...serverValues(settings),
+        bwSecretsManagerRefreshInterval: settings.refreshInterval,
+        ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }),
+      },
+    },
+  };
+}
+
+function readme(): ChartSpec['readme'] {
+  return {
+    summary:
+      `The Bitwarden Secrets Manager operator ${SM_OPERATOR_APP_VERSION} (upstream chart ` +
+      `sm-operator ${SM_OPERATOR_CHART.version}, AGPL-3.0, used unmodified) and its ` +
+      '`BitwardenSecret` CRD. Every Secret a platform component declares becomes a ' +
+      "BitwardenSecret in that component's chart, filled from the Bitwarden secrets the " +
+      "definition's inventory (`components.bitwarden-sm.secrets`) maps to its keys.",
+    sections: [
+      {
+        heading: 'Access token',
+        body:
+          'The operator reads secrets as a Bitwarden machine account. Its access token is the ' +
+          'one hand-made secret of the platform: the runbook of each cluster creates it (Secret ' +
+          '`bw-auth-token`, key `token`, unless the settings say otherwise) in every namespace ' +
+          'that gets a BitwardenSecret, from your shell, never from Git.',
+      },
+      {
+        heading: 'Labels',
+        body:
+          'The operator creates the Secrets it fills without labels and copies none from the ' +
+          'BitwardenSecret. When a consumer needs labels (Argo CD reads `$<secret>:<key>` only ' +
+          'from Secrets labelled `app.kubernetes.io/part-of: argocd`), its chart also holds the ' +
+          'empty Secret with those labels; the operator fills an existing Secret in place.',
+      },
+      {
+        heading: 'High availability',
+        body:
+          'Replicas follow the environment profile and elect a leader; a PodDisruptionBudget ' +
+          '(`maxUnavailable: 1`) where the profile asks for one. The chart fixes the pod ' +
+          'affinity, so no anti-affinity or topology spread can be added.',
+      },
+    ],
+  };
+}
+
+/** One unmapped key, reported once for every cluster it is missing on. */
+interface Missing {
+  readonly unmapped: UnmappedKey;
+  readonly clusters: string[];
+  readonly path: PathSegment[];
+}
+
+function unmappedIssue({ unmapped, clusters, path }: Missing): Issue {
+  const { secret, key, source } = unmapped;
+  const on = `on cluster${clusters.length > 1 ? 's' : ''} ${clusters.map((name) => `"${name}"`).join(', ')}`;
+  const by = secret.declaredBy.join(', ');
+  if (source !== undefined && unmapped.undeclaredSource === true) {
+    return error({
+      code: 'bitwarden-unmapped',
+      path,
+      value: `${secretId(source)}:${source.key}`,
+      message: `${by} reads the OIDC client secret of "${key}" from Secret ${secretId(source)} (key "${source.key}") ${on}, but no component declares that Secret; nothing can fill it`,
+      expected: `the OIDC client's secret among the Secrets its component declares`,
+    });
+  }
+  const target = source ?? { namespace: secret.namespace, name: secret.name, key };
+  return error({
+    code: 'bitwarden-unmapped',
+    path,
+    value: `${secretId(target)}:${target.key}`,
+    message:
+      source === undefined
+        ? `${by} declares Secret ${secretId(secret)} with key "${key}" ${on}, but the inventory maps no Bitwarden secret to it: the Secret would be made without it`
+        : `${by} reads key "${key}" of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as key "${source.key}" of Secret ${secretId(source)}, which the inventory does not map`,
+    expected: `these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\n${mappingLines(target, target.key)}`,
+  });
+}
+
+/**
+ * BitwardenSecrets (and labelled Secrets) for one cluster, with the issues of its inventory.
+ * `missing` and `used` collect what the render reports across clusters.
+ */
+function clusterSecrets(
+  entry: RenderCluster<BitwardenSmSettings>,
+  settings: ResolvedBitwardenSettings,
+  missing: Map<string, Missing>,
+  issues: Issue[],
+): { forConsumers: ConsumerManifests[]; used: ReadonlySet<string> } {
+  const { cluster } = entry;
+  const { secrets: wanted, conflicts } = wantedSecrets(entry.others);
+  for (const conflict of conflicts) {
+    issues.push(
+      error({
+        code: 'bitwarden-conflict',
+        path: settingsPath(cluster, conflict.second.split(', ')[0] as string),
+        value: conflict.id,
+        message: `${conflict.second} declares Secret ${conflict.id} on cluster "${cluster.name}" with other ${conflict.what} than ${conflict.first}; one Secret cannot be made two ways`,
+        expected: `the same keys and labels in both declarations, or two Secrets with different names`,
+      }),
+    );
+  }
+  const match = matchInventory(wanted, settings.inventory);
+  for (const unmapped of match.unmapped) {
+    // A key taking its value from a declared key that is unmapped: that key's error says it.
+    if (unmapped.source !== undefined && unmapped.undeclaredSource !== true) continue;
+    const target = unmapped.source ?? { ...unmapped.secret, key: unmapped.key };
+    const id = `${unmapped.undeclaredSource === true ? 'undeclared' : 'unmapped'}\u0000${entryId(secretId(unmapped.secret), unmapped.key)}`;
+    const known = missing.get(id);
+    if (known !== undefined) known.clusters.push(cluster.name);
+    else {
+      missing.set(id, {
+        unmapped,
+        clusters: [cluster.name],
+        path: entry.path('secrets', secretId(target), target.key),
+      });
+    }
+  }
+  for (const divergent of match.divergent) {
+    issues.push(
+      error({
+        code: 'bitwarden-divergent',
+        path: entry.path('secrets', secretId(divergent.secret), divergent.key),
+        value: divergent.key,
+        message: `maps key "${divergent.key}" of Secret ${secretId(divergent.secret)} to another Bitwarden secret than key "${divergent.source.key}" of Secret ${secretId(divergent.source)} on cluster "${cluster.name}"; both sides of the OIDC client must read one value`,
+        expected: `no mapping for it (it takes the id of ${secretId(divergent.source)}:${divergent.source.key})`,
+      }),
+    );
+  }
+
+  const tokens = new Set(tokenNamespaces(settings));
+  const owners = new Map(entry.others.map((peer) => [peer.component, peer.contribution]));
+  const out = new Map<string, { [key: string]: KubeObject }>();
+  for (const secret of match.secrets) {
+    const badKeys = secret.keys.map((key) => key.key).filter((key) => !SECRET_KEY.test(key));
+    if (badKeys.length > 0) {
+      issues.push(
+        error({
+          code: 'bitwarden-key',
+          path: settingsPath(cluster, secret.owner),
+          value: badKeys,
+          message: `Secret ${secretId(secret)} on cluster "${cluster.name}" would get key(s) ${badKeys.map((key) => `"${key}"`).join(', ')}, which Kubernetes refuses`,
+          expected: 'Secret keys of letters, digits, "-", "_" or "."',
+        }),
+      );
+      continue;
+    }
+    const application = owners.get(secret.owner)?.application;
+    const namespaces = [application?.namespace, ...(application?.additionalNamespaces ?? [])];
+    if (application === undefined || !namespaces.includes(secret.namespace)) {
+      issues.push(
+        error({
+          code: 'bitwarden-namespace',
+          path: settingsPath(cluster, secret.owner),
+          value: secretId(secret),
+          message: `${secret.owner} asks for Secret ${secretId(secret)} on cluster "${cluster.name}" outside the namespaces its Application deploys to (${namespaces.filter(Boolean).join(', ') || 'none'}); its BitwardenSecret could not be deployed`,
+          expected: `a Secret in ${application?.namespace ?? 'its own namespace'}`,
+        }),
+      );
+      continue;
+    }
+    const manifests = out.get(secret.owner) ?? {};
+    const shell = labelledSecret(secret);
+    if (shell !== undefined) manifests[`secret-${secret.name}`] = shell;
+    // Nothing mapped (an error already): no BitwardenSecret, so no token needed for it.
+    if (secret.ids.size > 0) {
+      manifests[`bitwardensecret-${secret.name}`] = bitwardenSecret(secret, settings);
+      if (!tokens.has(secret.namespace)) {
+        issues.push(
+          error({
+            code: 'bitwarden-token',
+            path: entry.path('secrets'),
+            value: secret.namespace,
+            message: `Secret ${secretId(secret)} on cluster "${cluster.name}" gets a BitwardenSecret in namespace "${secret.namespace}", where no access token is made (the runbook makes one in each namespace the inventory names)`,
+            expected: `a mapping of a Secret in namespace "${secret.namespace}" in components.bitwarden-sm.secrets`,
+          }),
+        );
+      }
+    }
+    if (Object.keys(manifests).length > 0) out.set(secret.owner, manifests);
+  }
+  const forConsumers = [...out.entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([component, manifests]) => ({ component, cluster: cluster.name, manifests }));
+  return { forConsumers, used: match.used };
+}
+
+/**
+ * charts/sm-operator for every cluster that enables it, and a BitwardenSecret for every Secret
+ * the other components declare, placed in their charts.
+ */
+function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments = new Set<EnvironmentName>();
+  const forConsumers: ConsumerManifests[] = [];
+  const missing = new Map<string, Missing>();
+  /** Inventory entries: where they apply and whether a cluster uses them. */
+  const entries = new Map<string, { path: PathSegment[]; used: boolean; clusters: string[] }>();
+  for (const entry of input.clusters) {
+    const { settings } = resolveBitwardenSettings(entry.settings, entry.path);
+    environments.add(entry.cluster.environment);
+    clusterLayers[entry.cluster.name] = clusterValues(settings);
+    const made = clusterSecrets(entry, settings, missing, issues);
+    forConsumers.push(...made.forConsumers);
+    for (const [id, keys] of settings.inventory) {
+      for (const key of keys.keys()) {
+        const known = entries.get(entryId(id, key)) ?? {
+          path: entry.path('secrets', id, key),
+          used: false,
+          clusters: [],
+        };
+        known.used ||= made.used.has(entryId(id, key));
+        known.clusters.push(entry.cluster.name);
+        entries.set(entryId(id, key), known);
+      }
+    }
+  }
+  for (const item of missing.values()) issues.push(unmappedIssue(item));
+  for (const [id, known] of entries) {
+    if (known.used) continue;
+    const [secret, key] = id.split('\u0000') as [string, string];
+    issues.push(
+      warning({
+        code: 'bitwarden-unused',
+        path: known.path,
+        value: key,
+        message: `maps a Bitwarden secret to key "${key}" of Secret ${secret}, which no component asks for on ${known.clusters.length > 1 ? 'any of the clusters' : 'the cluster'} it applies to (${known.clusters.join(', ')})`,
+        expected: 'a key some enabled component declares, or no such line',
+      }),
+    );
+  }
+  const environmentLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of [...environments].sort(compareStrings)) {
+    environmentLayers[name] = environmentValues(input.platform.environments[name]);
+  }
+  const chart: ChartSpec = {
+    name: SM_OPERATOR_CHART_NAME,
+    description: 'Bitwarden Secrets Manager operator: BitwardenSecrets fill the platform Secrets',
+    appVersion: SM_OPERATOR_APP_VERSION,
+    dependency: {
+      name: SM_OPERATOR_CHART.name,
+      version: SM_OPERATOR_CHART.version,
+      repository: SM_OPERATOR_CHART.repository,
+    },
+    values: baseValues(),
+    environments: environmentLayers,
+    clusters: clusterLayers,
+    readme: readme(),
+  };
+  return { chart, forConsumers, issues };
+}
+
+/** Bitwarden Secrets Manager as a platform component. */
+export const bitwardenSmComponent: Component<BitwardenSmSettings> = {
+  name: COMPONENT,
+  description:
+    'Bitwarden Secrets Manager operator: every declared Secret filled from Bitwarden through a BitwardenSecret.',
+  settings: bitwardenSettingsSpec,
+  provides: ['secrets'],
+  needs: ['cni'],
+  upstream: BITWARDEN_SM_UPSTREAM,
+  validators: bitwardenValidators,
+  checks: bitwardenChecks,
+  declare,
+  render,
+};

@@ -1,0 +1,2 @@
+export { bitwardenSmComponent } from './component.js';
+export type { BitwardenSmSettings } from './settings.js';

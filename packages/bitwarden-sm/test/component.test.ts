@@ -1,0 +1,383 @@
+import { formatIssue, type Issue } from '@homelab/core';
+import { describe, expect, it } from 'vitest';
+import { authTokenCheck, oidcClientSecretCheck, secretLabelsCheck } from '../src/checks.js';
+import {
+  consumer,
+  ID_A,
+  ID_B,
+  ID_C,
+  type Loose,
+  network,
+  ORG,
+  oidcProvider,
+  runBitwarden,
+  systemInput,
+} from './helpers.js';
+
+const argocd = consumer('argocd', 'argocd', [
+  {
+    name: 'argocd-oidc',
+    namespace: 'argocd',
+    keys: ['client-secret'],
+    labels: { 'app.kubernetes.io/part-of': 'argocd' },
+  },
+]);
+const INVENTORY = { 'argocd/argocd-oidc': { 'client-secret': ID_A } };
+
+function errors(issues: readonly Issue[]): Issue[] {
+  return issues.filter((issue) => issue.severity === 'error');
+}
+
+describe('BitwardenSecrets for declared Secrets', () => {
+  it("puts one BitwardenSecret per declared Secret in the consumer's chart, in its namespace, with only the mapped keys", () => {
+    // Given Argo CD declaring argocd-oidc and the inventory mapping its key (upper-case id)
+    const run = runBitwarden(
+      { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_A.toUpperCase() } } },
+      [argocd],
+    );
+    expect(errors(run.issues)).toEqual([]);
+    // Then Argo CD's chart holds the BitwardenSecret on every cluster
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const secret = run.manifests('argocd', cluster)['bitwardensecret-argocd-oidc'] as Loose;
+      expect(secret).toEqual({
+        apiVersion: 'k8s.bitwarden.com/v1',
+        kind: 'BitwardenSecret',
+        metadata: {
+          name: 'argocd-oidc',
+          namespace: 'argocd',
+          labels: { 'app.kubernetes.io/managed-by': 'bitwarden-sm' },
+        },
+        spec: {
+          organizationId: ORG,
+          secretName: 'argocd-oidc',
+          // ids in lower case: the operator compares them with the API's ids as strings
+          map: [{ bwSecretId: ID_A, secretKeyName: 'client-secret' }],
+          authToken: { secretName: 'bw-auth-token', secretKey: 'token' },
+          onlyMappedSecrets: true,
+        },
+      });
+    }
+  });
+
+  it('also deploys the labelled Secret, empty, when the consumer needs labels (the operator copies none)', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const shell = run.manifests('argocd', 'dev')['secret-argocd-oidc'] as Loose;
+    expect(shell.kind).toBe('Secret');
+    expect(shell.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'argocd' });
+    expect(shell.data).toBeUndefined();
+    expect(shell.stringData).toBeUndefined();
+    // and no Secret object for a Secret whose consumer needs no labels
+    const plain = consumer('web', 'web', [{ name: 'web-env', namespace: 'web', keys: ['a'] }]);
+    const second = runBitwarden({ secrets: { 'web/web-env': { a: ID_B } } }, [plain]);
+    expect(Object.keys(second.manifests('web', 'dev'))).toEqual(['bitwardensecret-web-env']);
+  });
+
+  it('refuses an unmapped key once, naming the component, the Secret, the key and the lines to add', () => {
+    // Given a Secret with two keys, one of them mapped
+    const app = consumer('grafana', 'monitoring', [
+      { name: 'grafana-admin', namespace: 'monitoring', keys: ['user', 'password'] },
+    ]);
+    const run = runBitwarden({ secrets: { 'monitoring/grafana-admin': { user: ID_A } } }, [app]);
+    const found = errors(run.issues);
+    expect(found.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      [
+        'bitwarden-unmapped',
+        'clusters.0.components.bitwarden-sm.secrets.monitoring/grafana-admin.password',
+        'monitoring/grafana-admin:password',
+      ],
+    ]);
+    expect(found[0]?.message).toBe(
+      'grafana declares Secret monitoring/grafana-admin with key "password" on clusters "dev", "staging", "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it',
+    );
+    expect(found[0]?.expected).toBe(
+      "these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\nsecrets:\n  monitoring/grafana-admin:\n    password: <id of the Bitwarden secret holding it>",
+    );
+  });
+
+  it('warns about a mapping nothing asks for', () => {
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'argocd/argocd-old': { token: ID_B } } }, [
+      argocd,
+    ]);
+    expect(run.issues.filter((issue) => issue.severity === 'warning')).toMatchObject([
+      {
+        code: 'bitwarden-unused',
+        path: [
+          'clusters',
+          0,
+          'components',
+          'bitwarden-sm',
+          'secrets',
+          'argocd/argocd-old',
+          'token',
+        ],
+        message:
+          'maps a Bitwarden secret to key "token" of Secret argocd/argocd-old, which no component asks for on any of the clusters it applies to (dev, staging, prod)',
+      },
+    ]);
+  });
+
+  it('lets a cluster override one mapping (prod reads its own Bitwarden secret)', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd], {
+      prod: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_C } } },
+    });
+    const id = (cluster: string) =>
+      (run.manifests('argocd', cluster)['bitwardensecret-argocd-oidc'] as Loose).spec.map[0]
+        .bwSecretId;
+    expect([id('dev'), id('staging'), id('prod')]).toEqual([ID_A, ID_A, ID_C]);
+  });
+
+  it('refuses two components that declare one Secret with different keys, and merges identical ones', () => {
+    const other = (keys: string[]) =>
+      consumer('argocd-image-updater', 'argocd', [
+        {
+          name: 'argocd-oidc',
+          namespace: 'argocd',
+          keys,
+          labels: { 'app.kubernetes.io/part-of': 'argocd' },
+        },
+      ]);
+    const conflicting = runBitwarden({ secrets: INVENTORY }, [argocd, other(['client-id'])]);
+    expect(errors(conflicting.issues).map((issue) => issue.message)).toContain(
+      'argocd-image-updater declares Secret argocd/argocd-oidc on cluster "dev" with other keys than argocd; one Secret cannot be made two ways',
+    );
+    const agreeing = runBitwarden({ secrets: INVENTORY }, [argocd, other(['client-secret'])]);
+    expect(errors(agreeing.issues)).toEqual([]);
+    // made once, in the chart of the first declaring component
+    expect(Object.keys(agreeing.manifests('argocd', 'dev'))).toContain(
+      'bitwardensecret-argocd-oidc',
+    );
+    expect(agreeing.manifests('argocd-image-updater', 'dev')).toEqual({});
+  });
+
+  it('refuses a Secret outside the namespaces of its component Application', () => {
+    const stray = consumer('web', 'web', [{ name: 'db', namespace: 'databases', keys: ['a'] }]);
+    const run = runBitwarden({ secrets: { 'databases/db': { a: ID_A } } }, [stray]);
+    expect(errors(run.issues).map((issue) => issue.code)).toEqual([
+      'bitwarden-namespace',
+      'bitwarden-namespace',
+      'bitwarden-namespace',
+    ]);
+  });
+});
+
+describe('OIDC client secrets', () => {
+  const client = consumer(
+    'argocd',
+    'argocd',
+    [{ name: 'argocd-oidc', namespace: 'argocd', keys: ['client-secret'] }],
+    [
+      {
+        id: 'argocd',
+        name: 'Argo CD',
+        redirectUris: ['https://argocd.dev.example/auth/callback'],
+        scopes: ['openid', 'groups'],
+        pkce: false,
+        public: false,
+        secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+        policy: 'one_factor',
+      },
+    ],
+  );
+
+  it("fills the OIDC provider's client-secret Secret from the same Bitwarden secret as the client's own", () => {
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B } } }, [
+      client,
+      oidcProvider,
+    ]);
+    expect(errors(run.issues)).toEqual([]);
+    const provider = run.manifests('sso', 'dev')['bitwardensecret-sso-clients'] as Loose;
+    expect(provider.metadata.namespace).toBe('sso');
+    expect(provider.spec.map).toEqual([{ bwSecretId: ID_A, secretKeyName: 'argocd' }]);
+    expect(oidcClientSecretCheck.check(systemInput(run))).toEqual([]);
+  });
+
+  it("refuses a mapping of the provider's key to another Bitwarden secret", () => {
+    const run = runBitwarden(
+      {
+        secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B }, 'sso/sso-clients': { argocd: ID_C } },
+      },
+      [client, oidcProvider],
+    );
+    expect(errors(run.issues).map((issue) => issue.code)).toEqual([
+      'bitwarden-divergent',
+      'bitwarden-divergent',
+      'bitwarden-divergent',
+    ]);
+  });
+
+  it('reports the check broken when the two sides read different Bitwarden secrets', () => {
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B } } }, [
+      client,
+      oidcProvider,
+    ]);
+    const input = systemInput(run);
+    // Break it: the provider's BitwardenSecret on dev now reads another entry
+    const dev = input.clusters[0];
+    const app = dev?.applications.find((candidate) => candidate.name === 'sso');
+    const object = app?.objects.find(
+      ({ object }) => object.kind === 'BitwardenSecret' && object.metadata.name === 'sso-clients',
+    )?.object as Loose;
+    object.spec.map[0].bwSecretId = ID_C;
+    const issues = oidcClientSecretCheck.check(input);
+    expect(issues.map((issue) => issue.message)).toEqual([
+      `OIDC client "argocd" of argocd on cluster "dev" reads Bitwarden secret ${ID_A}, the OIDC provider ${ID_C}: the two sides would not agree`,
+    ]);
+  });
+});
+
+describe('the machine-account token', () => {
+  it('is a hand-made secret in every namespace the inventory names, made from the shell, never from Git', () => {
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B } } }, [
+      argocd,
+      oidcProvider,
+    ]);
+    const secrets = run.declared('dev').bootstrapSecrets ?? [];
+    expect(secrets.map((secret) => [secret.namespace, secret.name, secret.keys])).toEqual([
+      ['argocd', 'bw-auth-token', ['token']],
+      ['sso', 'bw-auth-token', ['token']],
+    ]);
+    expect(secrets[0]?.commands).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}" --dry-run=client -o yaml | kubectl apply -f -',
+    ]);
+    expect(run.declared('dev').bootstrap?.[0]?.commands).toEqual([
+      'read -rs BWS_ACCESS_TOKEN',
+      'export BWS_ACCESS_TOKEN',
+    ]);
+    expect(authTokenCheck.check(systemInput(run))).toEqual([]);
+  });
+
+  it('fails the check when a BitwardenSecret reads a token no runbook step makes', () => {
+    const run = runBitwarden({ secrets: INVENTORY, authToken: { secretName: 'bw-token' } }, [
+      argocd,
+    ]);
+    const input = systemInput(run);
+    const object = input.clusters[0]?.applications
+      .flatMap((app) => app.objects)
+      .find(({ object }) => object.kind === 'BitwardenSecret')?.object as Loose;
+    object.spec.authToken.secretName = 'another-token';
+    expect(authTokenCheck.check(input).map((issue) => issue.value)).toEqual([
+      'argocd/another-token:token',
+    ]);
+  });
+});
+
+describe('the labels check', () => {
+  it('fails when the labelled Secret is missing (the operator would create it without labels)', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const input = systemInput(run);
+    expect(secretLabelsCheck.check(input)).toEqual([]);
+    const app = input.clusters[1]?.applications.find((candidate) => candidate.name === 'argocd');
+    const broken = {
+      ...input,
+      clusters: input.clusters.map((cluster, index) =>
+        index !== 1
+          ? cluster
+          : {
+              ...cluster,
+              applications: cluster.applications.map((candidate) =>
+                candidate !== app
+                  ? candidate
+                  : {
+                      ...candidate,
+                      objects: candidate.objects.filter(({ object }) => object.kind !== 'Secret'),
+                    },
+              ),
+            },
+      ),
+    };
+    expect(secretLabelsCheck.check(broken).map(formatIssue)).toEqual([
+      'clusters[1].components.argocd: "argocd/argocd-oidc" argocd needs label(s) app.kubernetes.io/part-of: argocd on Secret argocd/argocd-oidc on cluster "staging", but no Secret object carries them (the operator creates its Secrets without labels) (expected the Secret deployed with those labels, for the operator to fill)',
+    ]);
+  });
+});
+
+describe('charts/sm-operator', () => {
+  it('follows the profiles: 1, 2, 3 replicas electing a leader, a disruption budget from staging on', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const replicas = (cluster: string) =>
+      run.values('sm-operator', cluster)['sm-operator'].settings.replicas;
+    expect([replicas('dev'), replicas('staging'), replicas('prod')]).toEqual([1, 2, 3]);
+    expect(
+      run.values('sm-operator', 'dev')['sm-operator'].containers.manager.enableLeaderElection,
+    ).toBe(true);
+    expect(run.manifests('sm-operator', 'dev')).toEqual({});
+    expect(run.manifests('sm-operator', 'prod')['pdb-sm-operator']).toEqual({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'sm-operator-controller-manager', namespace: 'sm-operator-system' },
+      spec: {
+        maxUnavailable: 1,
+        selector: {
+          matchLabels: {
+            'app.kubernetes.io/instance': 'sm-operator',
+            'app.kubernetes.io/name': 'sm-operator',
+            'control-plane': 'controller-manager',
+          },
+        },
+      },
+    });
+  });
+
+  it('talks to the cloud region, or to a self-hosted server, never both', () => {
+    const eu = runBitwarden({ secrets: INVENTORY, cloudRegion: 'EU', refreshInterval: 600 }, [
+      argocd,
+    ]);
+    expect(eu.values('sm-operator', 'dev')['sm-operator'].settings).toMatchObject({
+      cloudRegion: 'EU',
+      bwSecretsManagerRefreshInterval: 600,
+    });
+    const own = runBitwarden(
+      {
+        secrets: INVENTORY,
+        selfHosted: {
+          apiUrl: 'https://vault.example.com/api',
+          identityUrl: 'https://vault.example.com/identity',
+        },
+      },
+      [argocd],
+    );
+    expect(own.values('sm-operator', 'dev')['sm-operator'].settings).toMatchObject({
+      bwApiUrlOverride: 'https://vault.example.com/api',
+      bwIdentityUrlOverride: 'https://vault.example.com/identity',
+    });
+    const both = runBitwarden(
+      {
+        secrets: INVENTORY,
+        cloudRegion: 'EU',
+        selfHosted: {
+          apiUrl: 'https://vault.example.com/api',
+          identityUrl: 'https://vault.example.com/identity',
+        },
+      },
+      [argocd],
+    );
+    expect(errors(both.issues).map((issue) => issue.code)).toContain('bitwarden-server');
+  });
+
+  it('is a critical Application that installs the BitwardenSecret kind, restricted like its pods', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    expect(run.declared('dev').application).toMatchObject({
+      chart: 'sm-operator',
+      namespace: 'sm-operator-system',
+      releaseName: 'sm-operator',
+      critical: true,
+      podSecurity: 'restricted',
+      installs: [{ group: 'k8s.bitwarden.com', kind: 'BitwardenSecret' }],
+    });
+    expect(run.declared('dev').facts?.secrets?.producer).toEqual({
+      group: 'k8s.bitwarden.com',
+      kind: 'BitwardenSecret',
+      secretName: ['spec', 'secretName'],
+      keys: ['spec', 'map', 'secretKeyName'],
+    });
+  });
+
+  it('needs the CNI and comes before the components that use secrets', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const order = run.components.clusters[0]?.order ?? [];
+    expect(order.indexOf('network')).toBeLessThan(order.indexOf('bitwarden-sm'));
+    expect(order.indexOf('bitwarden-sm')).toBeLessThan(order.indexOf('argocd'));
+    expect(network.provides).toEqual(['cni']);
+  });
+});
