@@ -17,6 +17,7 @@ export {
 export type {
   AnyComponent,
   ApplicationDescriptor,
+  BackupRetention,
   BootstrapSecret,
   BootstrapStep,
   Capability,
@@ -44,11 +45,22 @@ export type {
   SecretRequirement,
   SettingsSpec,
   TalosNeeds,
+  TalosNodeNeeds,
+  TalosUserVolume,
+  VolumeBackupPolicy,
   VolumeRequest,
 } from './contract.js';
 export { CAPABILITIES } from './contract.js';
+export type { CronSchedule } from './cron.js';
+export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
-export type { Cluster, Node, PlatformDefinition } from './generated/platform.js';
+export type {
+  Cluster,
+  DataDisk,
+  DiskSelector,
+  Node,
+  PlatformDefinition,
+} from './generated/platform.js';
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
 export type { RenderedChart, RenderOptions } from './helm.js';

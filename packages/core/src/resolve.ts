@@ -22,7 +22,8 @@ function resolveNode(node: Node, index: number): ResolvedNode {
     interface: node.interface ?? DEFAULT_INTERFACE,
     labels,
     taints: node.taints ?? [],
-    storage: node.storage ?? false,
+    storage: node.storage ?? (node.disks ?? []).length > 0,
+    disks: node.disks ?? [],
     index,
   };
 }
