@@ -134,6 +134,11 @@ export interface CapabilityFacts {
     }[];
     /** CSI driver of the volumes (what a VolumeSnapshotClass names), when known. */
     readonly csiDriver?: string;
+    /**
+     * Parameters of a VolumeSnapshotClass of that driver for in-cluster snapshots (Longhorn:
+     * `type: snap`; without it Longhorn takes a backup to its backup target).
+     */
+    readonly snapshotParameters?: { readonly [key: string]: string };
   };
   readonly 'volume-snapshots': { readonly snapshotClass: string };
   readonly backup: { readonly verification: boolean };

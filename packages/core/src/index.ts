@@ -158,6 +158,11 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
+export {
+  VOLUME_BACKUP_SECRET_KEYS,
+  volumeBackupSecret,
+  volumeBackupSecretName,
+} from './volumes.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export { chartArchivePath, vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
