@@ -143,7 +143,15 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(record.stdout).toBe('wrote charts/.versions.json\n');
     expect(record.status).toBe(0);
     before = recorded();
-    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'platform']);
+    expect(Object.keys(before)).toEqual([
+      'applications',
+      'argo-cd',
+      'backups',
+      'cilium',
+      'longhorn',
+      'platform',
+      'snapshot-controller',
+    ]);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);
@@ -235,19 +243,21 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     const first = release('--no-tag', '--out', 'release');
     expect(first.status).toBe(0);
     const names = readdirSync(join(scratch, 'release')).sort();
-    expect(names).toEqual([
+    const archives = [
+      'applications-0.1.0.tgz',
       'argo-cd-0.1.0.tgz',
+      'backups-0.1.0.tgz',
       'cilium-0.1.1.tgz',
-      'index.yaml',
+      'longhorn-0.1.0.tgz',
       'platform-0.1.0.tgz',
-    ]);
+      'snapshot-controller-0.1.0.tgz',
+    ];
+    expect(names).toEqual([...archives, 'index.yaml'].sort());
     const index = read('release/index.yaml');
     expect(index).toMatch(/^apiVersion: v1\n/);
-    expect(indexDigests(index)).toEqual({
-      'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
-      'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
-      'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
-    });
+    expect(indexDigests(index)).toEqual(
+      Object.fromEntries(archives.map((name) => [name, sha256(`release/${name}`)])),
+    );
     expect(index).toContain('created: 2026-01-01T00:00:00Z');
     const bytes = Object.fromEntries(names.map((name) => [name, sha256(`release/${name}`)]));
 
