@@ -158,13 +158,13 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
+export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
+export { chartArchivePath, vendorPath } from './upstream.js';
 export {
   VOLUME_BACKUP_SECRET_KEYS,
   volumeBackupSecret,
   volumeBackupSecretName,
 } from './volumes.js';
-export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
-export { chartArchivePath, vendorPath } from './upstream.js';
 export type { FileDiff, WriteOptions, WritePlan, WriterFs } from './writer.js';
 export { diffTree, planWrite, readChartDir, readChartVersions, writeTree } from './writer.js';
 export type { HeaderFormat, ToYamlOptions } from './yaml.js';
