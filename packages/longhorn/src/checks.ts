@@ -8,6 +8,7 @@ import {
   type GeneratedFile,
   type Issue,
   parseAllDocuments,
+  parseYaml,
   type SystemCheck,
   settingsPath,
 } from '@homelab/core';
@@ -242,8 +243,49 @@ export const talosPrerequisites: SystemCheck = {
   },
 };
 
+/** Keys Longhorn reads from its backup target's credential Secret (AWS_ENDPOINTS: optional). */
+const BACKUP_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+/** The backup target's S3 credentials come from a Secret declared to the secrets provider. */
+export const backupCredentials: SystemCheck = {
+  name: 'longhorn-backup-credentials',
+  description:
+    "The Secret Longhorn's backup target reads its S3 credentials from (charts/longhorn, defaultBackupStore.backupTargetCredentialSecret) is declared by a component in longhorn-system with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, so the secrets provider fills it.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
+      const found = input.files.find((candidate) => candidate.path === path);
+      if (found === undefined) continue;
+      const values = record(record(parseYaml(found.content)).longhorn);
+      const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
+      if (typeof secret !== 'string') continue;
+      const declared = [...deployed.run.contributions.values()]
+        .flatMap((contribution) => contribution.secrets ?? [])
+        .find((s) => s.name === secret && s.namespace === 'longhorn-system');
+      const missing = BACKUP_KEYS.filter((key) => !(declared?.keys ?? []).includes(key));
+      if (missing.length === 0) continue;
+      issues.push(
+        error({
+          code: 'longhorn-backup-credentials',
+          path: settingsPath(deployed.cluster, COMPONENT, 'backupTarget', 'credentialsSecret'),
+          output: `${path}#longhorn.defaultBackupStore.backupTargetCredentialSecret`,
+          value: secret,
+          message:
+            declared === undefined
+              ? `Longhorn's backup target on cluster "${deployed.cluster.name}" reads its S3 credentials from the Secret longhorn-system/${secret}, which no component declares, so the secrets provider never fills it`
+              : `the Secret longhorn-system/${secret} of Longhorn's backup target lacks ${missing.join(', ')}`,
+          expected: `longhorn-system/${secret} declared with ${BACKUP_KEYS.join(', ')}`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
 export const longhornChecks: readonly SystemCheck[] = [
   replicasPerTier,
   tierUsedWithoutDisks,
   talosPrerequisites,
+  backupCredentials,
 ];

@@ -1,7 +1,18 @@
 // The layer-4 checks Longhorn brings, each passing on the reference shape and broken on purpose.
-import { formatPath, type GeneratedFile, toYamlDocuments } from '@homelab/core';
+import {
+  chartFiles,
+  formatPath,
+  type GeneratedFile,
+  INITIAL_CHART_VERSION,
+  toYamlDocuments,
+} from '@homelab/core';
 import { describe, expect, test } from 'vitest';
-import { replicasPerTier, talosPrerequisites, tierUsedWithoutDisks } from '../src/checks.js';
+import {
+  backupCredentials,
+  replicasPerTier,
+  talosPrerequisites,
+  tierUsedWithoutDisks,
+} from '../src/checks.js';
 import {
   type AnyJson,
   consumer,
@@ -179,5 +190,42 @@ describe('longhorn-talos-prerequisites', () => {
 
   test('fails when no Talos material was generated at all', () => {
     expect(check([]).length).toBe(7);
+  });
+});
+
+describe('longhorn-backup-credentials', () => {
+  const run = runLonghorn();
+  const files = () => {
+    const chart = run.output.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const generated = chartFiles(chart, INITIAL_CHART_VERSION).files;
+    expect(generated.map((file) => file.path)).toContain('charts/longhorn/clusters/dev.yaml');
+    return generated;
+  };
+
+  test('passes when the backup target Secret is declared with the S3 keys', () => {
+    expect(
+      backupCredentials.check({ platform: run.platform, clusters: deployed(run), files: files() }),
+    ).toEqual([]);
+  });
+
+  test('fails when the values name a Secret nobody declares', () => {
+    const renamed = files().map((file) => ({
+      ...file,
+      content: file.content.replace(
+        'backupTargetCredentialSecret: longhorn-backup-s3',
+        'backupTargetCredentialSecret: hand-made-s3',
+      ),
+    }));
+    const issues = backupCredentials.check({
+      platform: run.platform,
+      clusters: deployed(run),
+      files: renamed,
+    });
+    expect(issues.map((i) => [formatPath(i.path), i.message])[0]).toEqual([
+      'clusters[0].components.longhorn.backupTarget.credentialsSecret',
+      'Longhorn\'s backup target on cluster "dev" reads its S3 credentials from the Secret longhorn-system/hand-made-s3, which no component declares, so the secrets provider never fills it',
+    ]);
+    expect(issues).toHaveLength(3);
   });
 });
