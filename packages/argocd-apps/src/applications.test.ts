@@ -305,7 +305,12 @@ describe('assembleApplications', () => {
       server: 'https://kubernetes.default.svc',
       namespace: 'kube-system',
     });
-    expect(syncPolicyOf(crds).syncOptions).toEqual(['ServerSideApply=true']);
+    // A CRD bundle is critical: Argo CD never prunes or deletes it.
+    expect(syncPolicyOf(crds).syncOptions).toEqual([
+      'ServerSideApply=true',
+      'Prune=false',
+      'Delete=false',
+    ]);
   });
 
   it('sets sync policy, finalizer, Pod Security labels and ignoreDifferences from the descriptors and the profile', () => {
