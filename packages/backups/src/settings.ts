@@ -18,7 +18,9 @@ export const ETCD_BACKUP_SECRET = 'talos-backup-s3';
 
 export const backupsSettingsSpec: SettingsSpec<BackupsSettings> = {
   schema: schemaJson as unknown as JsonSchema,
+  // Off unless the definition turns it on: it needs a bucket and an age key.
   defaults: {
+    enabled: false,
     version: VOLSYNC_CHART_VERSION,
     restic: { prefix: 'restic', pruneIntervalDays: 7, cacheCapacity: '1Gi' },
     verification: {

@@ -1,6 +1,12 @@
 import { formatPath } from '@homelab/core';
-import { testComponent } from '@homelab/core/testing';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { backupsComponent } from '../src/index.js';
 import {
   AGE_KEY,
   type AnyJson,
@@ -210,6 +216,19 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain(
       `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
     );
+  });
+});
+
+describe('enabling', () => {
+  test('is off unless the definition turns it on', () => {
+    const run = testRun(testDefinition(testReferenceClusters()), [
+      cni,
+      storage,
+      gitops,
+      backupsComponent,
+    ]);
+    expect(run.components.components.map((c) => c.component.name)).not.toContain('backups');
+    expect(run.components.issues).toEqual([]);
   });
 });
 

@@ -25,6 +25,7 @@ export type AnyJson = any;
 export const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
 export const SETTINGS = {
+  enabled: true,
   s3: { endpoint: 'https://s3.example.com', bucket: 'homelab-backups' },
   etcd: { agePublicKey: AGE_KEY },
 };
@@ -84,11 +85,12 @@ export function runBackups(
   others: readonly AnyComponent[] = [consumer()],
   base: readonly AnyComponent[] = [cni, storage, snapshots, gitops],
 ): BackupsRun {
-  return testRun(testDefinition(testReferenceClusters(), { components: { backups: settings } }), [
-    ...base,
-    backupsComponent,
-    ...others,
-  ]);
+  return testRun(
+    testDefinition(testReferenceClusters(), {
+      components: { backups: { enabled: true, ...settings } },
+    }),
+    [...base, backupsComponent, ...others],
+  );
 }
 
 /** The objects a component's chart renders on a cluster (its layers merged as Helm does). */

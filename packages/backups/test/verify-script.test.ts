@@ -79,34 +79,49 @@ function backedUp(name: string): NodeJS.ProcessEnv {
   return env;
 }
 
+// restic is slow on a loaded machine: each case gets five minutes.
+const SLOW = 300_000;
+
 describe.skipIf(restic === undefined)('the restore-verification script with restic', () => {
-  test('verifies a good backup: counts, bytes and sampled checksums match', () => {
-    const env = backedUp('good');
-    const result = run('sh', ['-c', VERIFY_SCRIPT], env);
-    expect(result.status, result.out).toBe(0);
-    expect(result.out).toMatch(
-      /verified snapshot [0-9a-f]{8}: 4 files, 70012 bytes restored as recorded; 3 sampled files match/,
-    );
-  });
+  test(
+    'verifies a good backup: counts, bytes and sampled checksums match',
+    () => {
+      const env = backedUp('good');
+      const result = run('sh', ['-c', VERIFY_SCRIPT], env);
+      expect(result.status, result.out).toBe(0);
+      expect(result.out).toMatch(
+        /verified snapshot [0-9a-f]{8}: 4 files, 70012 bytes restored as recorded; 3 sampled files match/,
+      );
+    },
+    SLOW,
+  );
 
-  test('fails on a repository without a snapshot', () => {
-    const env = environment('empty');
-    expect(run(restic as string, ['init'], env).status).toBe(0);
-    const result = run('sh', ['-c', VERIFY_SCRIPT], env);
-    expect(result.status).toBe(1);
-    expect(result.out).toContain('VERIFICATION FAILED: the repository has no snapshot yet');
-  });
+  test(
+    'fails on a repository without a snapshot',
+    () => {
+      const env = environment('empty');
+      expect(run(restic as string, ['init'], env).status).toBe(0);
+      const result = run('sh', ['-c', VERIFY_SCRIPT], env);
+      expect(result.status).toBe(1);
+      expect(result.out).toContain('VERIFICATION FAILED: the repository has no snapshot yet');
+    },
+    SLOW,
+  );
 
-  test('fails when a data pack of the repository is damaged', () => {
-    const env = backedUp('damaged');
-    const data = join(env.RESTIC_REPOSITORY as string, 'data');
-    for (const dir of readdirSync(data)) {
-      for (const pack of readdirSync(join(data, dir))) appendFileSync(join(data, dir, pack), 'x');
-    }
-    const result = run('sh', ['-c', VERIFY_SCRIPT], env);
-    expect(result.status).toBe(1);
-    expect(result.out).toContain(
-      'VERIFICATION FAILED: restic check found errors in the repository',
-    );
-  });
+  test(
+    'fails when a data pack of the repository is damaged',
+    () => {
+      const env = backedUp('damaged');
+      const data = join(env.RESTIC_REPOSITORY as string, 'data');
+      for (const dir of readdirSync(data)) {
+        for (const pack of readdirSync(join(data, dir))) appendFileSync(join(data, dir, pack), 'x');
+      }
+      const result = run('sh', ['-c', VERIFY_SCRIPT], env);
+      expect(result.status).toBe(1);
+      expect(result.out).toContain(
+        'VERIFICATION FAILED: restic check found errors in the repository',
+      );
+    },
+    SLOW,
+  );
 });

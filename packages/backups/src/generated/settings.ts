@@ -4,6 +4,10 @@
  */
 export interface BackupsSettings {
 /**
+ * Deploy the backups (default false: they need an S3 bucket and an age public key).
+ */
+enabled?: boolean
+/**
  * Upstream VolSync chart version (default: the pinned release). The same on every cluster.
  */
 version?: "0.16.0"
