@@ -216,7 +216,7 @@ describe('invalid definitions', { timeout: 120_000 }, () => {
       expect(result.stderr).toContain(`  ${expected.path}: `);
       if (expected.message !== undefined) expect(result.stderr).toContain(expected.message);
       expect(result.stderr).toMatch(
-        /\nbuild failed: \d+ errors? .*in bad\.yaml; nothing written\n$/,
+        /\nbuild failed: \d+ errors?(, \d+ warnings?)? in bad\.yaml; nothing written\n$/,
       );
       expect(fingerprint(join(dir, 'out'))).toEqual(before);
     },

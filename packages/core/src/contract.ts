@@ -9,6 +9,7 @@
 //                                              consumer sees its providers' facts)
 //   render(clusters)  → ComponentOutput       (once, with every cluster's facts and every other
 //                                              component's declarations)
+import type { DiskSelector } from './generated/platform.js';
 import type { Issue, PathSegment } from './issues.js';
 import type { ObjectValidator } from './output-validate.js';
 import type { SystemCheck } from './system.js';
@@ -163,6 +164,13 @@ export interface CapabilityFacts {
       readonly tier: string;
       readonly default: boolean;
     }[];
+    /** CSI driver of the volumes (what a VolumeSnapshotClass names), when known. */
+    readonly csiDriver?: string;
+    /**
+     * Parameters of a VolumeSnapshotClass of that driver for in-cluster snapshots (Longhorn:
+     * `type: snap`; without it Longhorn takes a backup to its backup target).
+     */
+    readonly snapshotParameters?: { readonly [key: string]: string };
   };
   readonly 'volume-snapshots': { readonly snapshotClass: string };
   readonly backup: { readonly verification: boolean };
@@ -361,6 +369,40 @@ export interface TalosNeeds {
     readonly scheduler?: { readonly [flag: string]: string };
     readonly etcd?: { readonly [flag: string]: string };
   };
+  /**
+   * Talos API access from Kubernetes (`machine.features.kubernetesTalosAPIAccess`, control
+   * planes): the Talos roles pods may be granted, and only in these namespaces.
+   */
+  readonly kubernetesTalosAPIAccess?: {
+    /** Talos roles, e.g. `os:etcd:backup`. */
+    readonly roles: readonly string[];
+    readonly namespaces: readonly string[];
+  };
+  /** What single nodes need, by hostname (their own patch, `nodes/<hostname>.yaml`). */
+  readonly nodes?: { readonly [hostname: string]: TalosNodeNeeds };
+}
+
+/** What one node needs from Talos: user volumes on its data disks, node labels and annotations. */
+export interface TalosNodeNeeds {
+  readonly userVolumes?: readonly TalosUserVolume[];
+  /** Kubernetes node labels (`machine.nodeLabels`), merged with the definition's. */
+  readonly labels?: { readonly [key: string]: string };
+  /** Kubernetes node annotations (`machine.nodeAnnotations`). */
+  readonly annotations?: { readonly [key: string]: string };
+}
+
+/** A Talos user volume on a data disk: formatted, mounted at `/var/mnt/<name>`. */
+export interface TalosUserVolume {
+  /** Volume name (1–34 letters, digits, `-`); the mount point is `/var/mnt/<name>`. */
+  readonly name: string;
+  /** The disk it is provisioned on (talos-config turns this into the disk selector expression). */
+  readonly disk: DiskSelector;
+  /** Smallest size, e.g. `100GiB`. */
+  readonly minSize?: string;
+  /** Largest size, e.g. `900GiB` (default: grow to the whole disk). */
+  readonly maxSize?: string;
+  /** Filesystem (Talos' default: xfs). */
+  readonly filesystem?: 'xfs' | 'ext4';
 }
 
 /** A network flow a component needs (zero-trust policies are generated from these). */
@@ -381,6 +423,7 @@ export interface FlowDeclaration {
 
 /** A persistent volume a component (or an application) declares. */
 export interface VolumeRequest {
+  /** PersistentVolumeClaim name, unique in its namespace. */
   readonly name: string;
   readonly namespace: string;
   /** Kubernetes quantity, e.g. `10Gi`. */
@@ -388,11 +431,35 @@ export interface VolumeRequest {
   /** Storage tier (a StorageClass of the `storage` provider). */
   readonly tier: string;
   readonly accessMode?: 'ReadWriteOnce' | 'ReadWriteMany';
-  /** Backup policy; absent: not backed up. */
-  readonly backup?: {
-    readonly schedule: string;
-    readonly retention: { readonly [unit: string]: number };
-  };
+  /**
+   * Numeric user and group that own the volume's files: backups, restores and their
+   * verification run as them (the restic mover runs unprivileged).
+   */
+  readonly owner?: { readonly user: number; readonly group: number };
+  /** Labels the consumer wants on the claim. */
+  readonly labels?: { readonly [key: string]: string };
+  /** Backup policy on this cluster (its environment's); absent: not backed up. */
+  readonly backup?: VolumeBackupPolicy;
+}
+
+/** How often a volume is backed up and how long backups are kept, on one cluster. */
+export interface VolumeBackupPolicy {
+  /** Cron schedule (five fields, UTC) of the backups. */
+  readonly schedule: string;
+  readonly retention: BackupRetention;
+  /** Restore the latest backup on a schedule and check it (default true). */
+  readonly verify?: boolean;
+}
+
+/** Snapshots kept (restic `forget` policy): the last N per period, or all within a duration. */
+export interface BackupRetention {
+  readonly hourly?: number;
+  readonly daily?: number;
+  readonly weekly?: number;
+  readonly monthly?: number;
+  readonly yearly?: number;
+  /** Keep every snapshot within this duration, e.g. `3d` or `1y2m`. */
+  readonly within?: string;
 }
 
 /** A value that may differ per environment: one for every environment, or one each. */

@@ -18,6 +18,7 @@ export type {
   AlertRuleDeclaration,
   AnyComponent,
   ApplicationDescriptor,
+  BackupRetention,
   BootstrapSecret,
   BootstrapStep,
   Capability,
@@ -49,11 +50,22 @@ export type {
   SecretRequirement,
   SettingsSpec,
   TalosNeeds,
+  TalosNodeNeeds,
+  TalosUserVolume,
+  VolumeBackupPolicy,
   VolumeRequest,
 } from './contract.js';
 export { CAPABILITIES } from './contract.js';
+export type { CronSchedule } from './cron.js';
+export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
-export type { Cluster, Node, PlatformDefinition } from './generated/platform.js';
+export type {
+  Cluster,
+  DataDisk,
+  DiskSelector,
+  Node,
+  PlatformDefinition,
+} from './generated/platform.js';
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
@@ -177,6 +189,11 @@ export type {
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export { chartArchivePath, vendorPath } from './upstream.js';
+export {
+  VOLUME_BACKUP_SECRET_KEYS,
+  volumeBackupSecret,
+  volumeBackupSecretName,
+} from './volumes.js';
 export type {
   FileDiff,
   OutputLock,

@@ -35,6 +35,7 @@ describe('resolvePlatform', () => {
       labels: {},
       taints: [],
       storage: false,
+      disks: [],
       index: 0,
     });
   });
@@ -95,6 +96,24 @@ describe('resolvePlatform', () => {
     expect(
       resolvePlatform(definition([c])).clusters[0]?.storageNodes.map((n) => n.hostname),
     ).toEqual(['c1-cp2']);
+  });
+
+  test('a node with data disks holds storage unless it says otherwise', () => {
+    const c = cluster(1, { controlPlanes: 3 });
+    const disk = {
+      name: 'fast',
+      selector: { serial: 'S1' },
+      class: 'ssd' as const,
+      tier: 'fast-storage',
+    };
+    c.nodes.forEach((n, i) => {
+      if (i > 0) n.disks = [disk];
+    });
+    (c.nodes[2] as { storage?: boolean }).storage = true;
+    const resolved = resolvePlatform(definition([c])).clusters[0];
+    expect(resolved?.storageNodes.map((n) => n.hostname)).toEqual(['c1-cp2', 'c1-cp3']);
+    expect(resolved?.nodes[1]?.disks).toEqual([disk]);
+    expect(resolved?.nodes[0]?.disks).toEqual([]);
   });
 
   test('production serves the base domain, other environments a subdomain per cluster', () => {

@@ -30,7 +30,8 @@ function resolveNode(node: Node, index: number): ResolvedNode {
     linkName: nodeLinkName(node.link),
     labels,
     taints: node.taints ?? [],
-    storage: node.storage ?? false,
+    storage: node.storage ?? (node.disks ?? []).length > 0,
+    disks: node.disks ?? [],
     index,
   };
 }

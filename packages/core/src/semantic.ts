@@ -289,6 +289,35 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     checkAddress(ctx, [...netAt, 'bgp', 'peers', i, 'address'], peer.address);
   });
 
+  // Data disks: unique names per node, never the install disk, only on storage nodes.
+  cluster.nodes.forEach((node, i) => {
+    const disks = node.disks ?? [];
+    const nodeAt: PathSegment[] = [...at, 'nodes', i];
+    checkDuplicates(
+      ctx,
+      disks.map((disk, d) => ({ value: disk.name, at: [...nodeAt, 'disks', d, 'name'] })),
+      `data disk name on node "${node.hostname}"`,
+    );
+    disks.forEach((disk, d) => {
+      if (disk.selector.devPath !== undefined && disk.selector.devPath === node.installDisk) {
+        report(ctx, 'error', [...nodeAt, 'disks', d, 'selector', 'devPath'], {
+          code: 'data-disk',
+          value: disk.selector.devPath,
+          message: `is the install disk of node "${node.hostname}"; Talos owns it`,
+          expected: 'a disk other than installDisk',
+        });
+      }
+    });
+    if (node.storage === false && disks.length > 0) {
+      report(ctx, 'error', [...nodeAt, 'storage'], {
+        code: 'data-disk',
+        value: false,
+        message: `node "${node.hostname}" has ${disks.length} data disk(s) but says it holds no storage`,
+        expected: 'storage: true (or omitted) on a node with disks, or no disks',
+      });
+    }
+  });
+
   // Control planes: etcd needs at least one, and an odd count to gain from each member.
   const controlPlanes = cluster.nodes.filter((node) => node.role === 'controlplane').length;
   if (controlPlanes === 0) {

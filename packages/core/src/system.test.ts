@@ -375,6 +375,31 @@ describe('secret-references', () => {
     ]);
   });
 
+  it('accepts the Secret Talos makes for a talos.dev ServiceAccount, and only in its namespace', () => {
+    const pod = (namespace: string): KubeObject => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'etcd-backup', namespace },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: 'backup' }],
+            volumes: [{ name: 't', secret: { secretName: 'backup-talos' } }],
+          },
+        },
+      },
+    });
+    const account: KubeObject = {
+      apiVersion: 'talos.dev/v1alpha1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'backup-talos', namespace: 'argocd' },
+      spec: { roles: ['os:etcd:backup'] },
+    };
+    expect(check([argocd([account, pod('argocd')], '{}\n')], '{}\n')).toEqual([]);
+    const elsewhere = check([argocd([account, pod('talos-backup')], '{}\n')], '{}\n');
+    expect(elsewhere.map((issue) => issue.value)).toEqual(['talos-backup/backup-talos']);
+  });
+
   it('reads `existingSecret` in chart values as a Secret of the Application namespace', () => {
     const values = 'argo-cd:\n  notifications:\n    existingSecret: notifications-token\n';
     const issues = check([argocd([], values)], values);

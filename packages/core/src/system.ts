@@ -391,6 +391,20 @@ function producedBy(
   return { name, keys };
 }
 
+/**
+ * Secrets the platform's own machinery makes from an object, outside any secrets provider:
+ * Talos answers a `talos.dev/v1alpha1` ServiceAccount (with `kubernetesTalosAPIAccess` on) with a
+ * Secret of the same name and namespace holding the talosconfig under `config` (Talos' "Talos
+ * API access from Kubernetes").
+ */
+function madeBySystem(object: KubeObject): { name: string; keys: string[] } | undefined {
+  const kind = groupKindOf(object);
+  if (kind.group === 'talos.dev' && kind.kind === 'ServiceAccount') {
+    return { name: object.metadata.name, keys: ['config'] };
+  }
+  return undefined;
+}
+
 /** Every Secret a workload or a chart value references exists: made by the platform or by hand. */
 export const secretReferences: SystemCheck = {
   name: 'secret-references',
@@ -433,6 +447,8 @@ export const secretReferences: SystemCheck = {
           }
           const produced = producer === undefined ? undefined : producedBy(object, producer);
           if (produced !== undefined) add(namespace, produced.name, produced.keys);
+          const made = madeBySystem(object);
+          if (made !== undefined) add(namespace, made.name, made.keys);
         }
       }
 

@@ -1,4 +1,10 @@
-import type { Cluster, EnvironmentName, Node, PlatformDefinition } from './generated/platform.js';
+import type {
+  Cluster,
+  DataDisk,
+  EnvironmentName,
+  Node,
+  PlatformDefinition,
+} from './generated/platform.js';
 import type { PathSegment } from './issues.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -78,7 +84,10 @@ export interface ResolvedNode extends Node {
   readonly linkName: string;
   readonly labels: { [key: string]: string };
   readonly taints: NonNullable<Node['taints']>;
+  /** Holds replicated block storage: `storage` as written, else whether it has data disks. */
   readonly storage: boolean;
+  /** Data disks besides the install disk (empty when none). */
+  readonly disks: DataDisk[];
   /** Index in `clusters[i].nodes`, for issue paths. */
   readonly index: number;
 }

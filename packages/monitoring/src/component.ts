@@ -430,12 +430,12 @@ function storageClassOf(
   const { storage } = settings.prometheus;
   if (storage.storageClassName !== undefined) return storage.storageClassName;
   const provided = entry.provided.storage;
-  if (provided === undefined) {
+  if (provided === undefined || provided.classes.length === 0) {
     issues.push(
       warning({
         code: 'monitoring-storage',
         path: entry.path('prometheus', 'storage'),
-        message: `no storage provider on cluster "${entry.cluster.name}": Prometheus keeps its samples in an emptyDir and loses them when its pod moves`,
+        message: `${provided === undefined ? 'no storage provider' : 'the storage provider has no StorageClass (no node holds storage)'} on cluster "${entry.cluster.name}": Prometheus keeps its samples in an emptyDir and loses them when its pod moves`,
         expected:
           'a component that provides "storage" (Longhorn), or prometheus.storage.storageClassName',
       }),

@@ -413,6 +413,25 @@ describe('Prometheus', () => {
     expect(issuesOf(run, 'warning').map((issue) => issue.code)).toContain('monitoring-storage');
   });
 
+  it('falls back to an emptyDir, with a warning, where the storage provider has no StorageClass yet', () => {
+    // Longhorn on a cluster whose nodes hold no storage: no class, so no tier to refuse.
+    const empty = testComponent({
+      name: 'blocks',
+      provides: ['storage'],
+      contribution: () => ({ facts: { storage: { classes: [] } } }),
+    });
+    const run = runMonitoring({}, [network, sso, vault, empty]);
+    expect(issuesOf(run).map((issue) => issue.code)).not.toContain('monitoring-storage');
+    expect(run.values('dev').prometheus.prometheusSpec.storageSpec).toBeUndefined();
+    expect(
+      issuesOf(run, 'warning')
+        .filter((issue) => issue.code === 'monitoring-storage')
+        .map((issue) => issue.message),
+    ).toContain(
+      'the storage provider has no StorageClass (no node holds storage) on cluster "dev": Prometheus keeps its samples in an emptyDir and loses them when its pod moves',
+    );
+  });
+
   it('refuses a retention larger than its volume, or one that leaves it no headroom', () => {
     const larger = issuesOf(
       runMonitoring({ prometheus: { retentionSize: '60GiB', storage: { size: '50Gi' } } }),

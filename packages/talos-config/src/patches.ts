@@ -1,5 +1,6 @@
 import {
   cidrContains,
+  type DiskSelector,
   error,
   type Issue,
   type JsonValue,
@@ -8,6 +9,7 @@ import {
   parseIp,
   type ResolvedCluster,
   type ResolvedNode,
+  type TalosUserVolume,
 } from '@homelab/core';
 import type { MergedTalosRequirements } from './requirements.js';
 import type { TalosVersion } from './versions.js';
@@ -98,9 +100,19 @@ function rolePatch(input: PatchInput, role: 'controlplane' | 'worker'): TalosDoc
         : {}),
     },
   };
+  const features: TalosDocument = {};
   if (req.kubePrism !== undefined) {
-    machine.features = { kubePrism: { enabled: true, port: req.kubePrism.port } };
+    features.kubePrism = { enabled: true, port: req.kubePrism.port };
   }
+  // Pods reach the Talos API through the control planes' apid.
+  if (role === 'controlplane' && req.kubernetesTalosAPIAccess !== undefined) {
+    features.kubernetesTalosAPIAccess = {
+      enabled: true,
+      allowedRoles: [...req.kubernetesTalosAPIAccess.roles],
+      allowedKubernetesNamespaces: [...req.kubernetesTalosAPIAccess.namespaces],
+    };
+  }
+  if (Object.keys(features).length > 0) machine.features = features;
   if (req.kernelModules.length > 0) {
     machine.kernel = { modules: req.kernelModules.map((name) => ({ name })) };
   }
@@ -170,9 +182,17 @@ function nodePatch(
     taints[taint.key] = `${taint.value ?? ''}:${taint.effect}`;
   });
 
+  const needs = input.requirements.nodes.get(node.hostname);
+  const labels = needs?.labels ?? node.labels;
   const machine: TalosDocument = { install: { disk: node.installDisk } };
-  if (Object.keys(node.labels).length > 0) machine.nodeLabels = { ...node.labels };
+  if (Object.keys(labels).length > 0) machine.nodeLabels = { ...labels };
+  if (needs !== undefined && Object.keys(needs.annotations).length > 0) {
+    machine.nodeAnnotations = { ...needs.annotations };
+  }
   if (Object.keys(taints).length > 0) machine.nodeTaints = taints;
+  // Data disks: every supported release (1.11-1.13) provisions them with UserVolumeConfig and
+  // mounts them at /var/mnt/<name>, propagated into the kubelet.
+  const volumes = (needs?.userVolumes ?? []).map(userVolumeDocument);
 
   const address = parseIp(node.address);
   const gateway = parseIp(cluster.network.gateway);
@@ -188,7 +208,7 @@ function nodePatch(
         }),
       );
     }
-    return { documents: [{ machine }], issues };
+    return { documents: [{ machine }, ...volumes], issues };
   }
   const cidr = `${address.text}/${prefix}`;
   const defaultRoute = (gateway?.version ?? address.version) === 6 ? '::/0' : '0.0.0.0/0';
@@ -203,7 +223,7 @@ function nodePatch(
     };
     if (vip !== undefined) device.vip = { ip: vip };
     machine.network = { hostname: node.hostname, interfaces: [device] };
-    return { documents: [{ machine }], issues };
+    return { documents: [{ machine }, ...volumes], issues };
   }
 
   const documents: TalosDocument[] = [
@@ -236,7 +256,52 @@ function nodePatch(
       link: node.linkName,
     });
   }
+  documents.push(...volumes);
   return { documents, issues };
+}
+
+/** Disk properties a selector may name, and the fields Talos' disk resource has for them. */
+const DISK_FIELDS: readonly (readonly [keyof DiskSelector, string])[] = [
+  ['model', 'disk.model'],
+  ['serial', 'disk.serial'],
+  ['wwid', 'disk.wwid'],
+  ['busPath', 'disk.bus_path'],
+  ['devPath', 'disk.dev_path'],
+  ['transport', 'disk.transport'],
+];
+
+function celString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The CEL expression of a disk selector (Talos' `diskSelector.match`): every given property
+ * equal, never the system disk.
+ */
+export function diskSelectorExpression(selector: DiskSelector): string {
+  const terms: string[] = [];
+  for (const [key, field] of DISK_FIELDS) {
+    const value = selector[key];
+    if (value !== undefined) terms.push(`${field} == ${celString(value)}`);
+  }
+  terms.push('!system_disk');
+  return terms.join(' && ');
+}
+
+/** A `UserVolumeConfig` document: the volume on its disk, growing to the disk unless capped. */
+function userVolumeDocument(volume: TalosUserVolume): TalosDocument {
+  const provisioning: TalosDocument = {
+    diskSelector: { match: diskSelectorExpression(volume.disk) },
+    ...(volume.minSize === undefined ? {} : { minSize: volume.minSize }),
+    ...(volume.maxSize === undefined ? { grow: true } : { maxSize: volume.maxSize }),
+  };
+  return {
+    apiVersion: 'v1alpha1',
+    kind: 'UserVolumeConfig',
+    name: volume.name,
+    provisioning,
+    ...(volume.filesystem === undefined ? {} : { filesystem: { type: volume.filesystem } }),
+  };
 }
 
 /**

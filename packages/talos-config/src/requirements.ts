@@ -5,6 +5,8 @@ import {
   type PathSegment,
   type ResolvedCluster,
   type TalosNeeds,
+  type TalosUserVolume,
+  warning,
 } from '@homelab/core';
 
 /** A component's Talos needs on a cluster, with the component's name for messages. */
@@ -34,11 +36,33 @@ export interface MergedTalosRequirements {
   readonly controlPlaneArgs: {
     readonly [C in ControlPlaneComponent]: { readonly [flag: string]: string };
   };
+  /** Talos API access from Kubernetes, when a component asks (roles and namespaces sorted). */
+  readonly kubernetesTalosAPIAccess:
+    | { readonly roles: readonly string[]; readonly namespaces: readonly string[] }
+    | undefined;
+  /** What single nodes need, by hostname (every node of the cluster has an entry). */
+  readonly nodes: ReadonlyMap<string, MergedNodeNeeds>;
 }
 
 /** Control-plane components whose arguments components may ask for (`TalosNeeds.controlPlaneArgs`). */
 export const CONTROL_PLANE_COMPONENTS = ['controllerManager', 'scheduler', 'etcd'] as const;
 export type ControlPlaneComponent = (typeof CONTROL_PLANE_COMPONENTS)[number];
+
+/** One node's merged needs. */
+export interface MergedNodeNeeds {
+  /** Sorted by name. */
+  readonly userVolumes: readonly TalosUserVolume[];
+  /** The definition's node labels and the components', sorted by key. */
+  readonly labels: { readonly [key: string]: string };
+  readonly annotations: { readonly [key: string]: string };
+}
+
+/** The roles Talos can grant to pods (`kubernetesTalosAPIAccess.allowedRoles`). */
+export const TALOS_API_ROLES = ['os:admin', 'os:etcd:backup', 'os:operator', 'os:reader'] as const;
+
+// Talos user volume names: 1-34 ASCII letters, digits and '-'.
+const USER_VOLUME = /^[A-Za-z0-9-]{1,34}$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 // Image Factory official extension names: `<org>/<name>`.
 const EXTENSION = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
@@ -173,6 +197,8 @@ export function mergeTalosRequirements(
         .map(([flag, claim]) => [flag, claim.value]),
     );
   }
+  const apiAccess = mergeApiAccess(sorted, base, issues);
+  const nodes = mergeNodes(cluster, sorted, base, issues);
 
   const merged: MergedTalosRequirements = {
     cni: cni?.value,
@@ -190,6 +216,8 @@ export function mergeTalosRequirements(
         .map(([key, claim]) => [key, claim.value]),
     ),
     controlPlaneArgs,
+    kubernetesTalosAPIAccess: apiAccess,
+    nodes,
   };
   return { merged, issues };
 
@@ -222,6 +250,183 @@ export function mergeTalosRequirements(
       code: 'talos-requirement-conflict',
     });
   }
+}
+
+/**
+ * Talos grants every allowed role in every allowed namespace, so the requests are unioned; when
+ * two components ask for different roles, each one's namespaces also get the other's roles, which
+ * a warning says.
+ */
+function mergeApiAccess(
+  sorted: readonly TalosRequirements[],
+  base: readonly PathSegment[],
+  issues: Issue[],
+): MergedTalosRequirements['kubernetesTalosAPIAccess'] {
+  const askers = sorted.filter((r) => r.kubernetesTalosAPIAccess !== undefined);
+  if (askers.length === 0) return undefined;
+  const roles = new Set<string>();
+  const namespaces = new Set<string>();
+  for (const r of askers) {
+    const access = r.kubernetesTalosAPIAccess;
+    if (access === undefined) continue;
+    for (const role of access.roles) {
+      if ((TALOS_API_ROLES as readonly string[]).includes(role)) roles.add(role);
+      else
+        issues.push(
+          error({
+            path: [...base, r.source],
+            message: `${r.source} asks Talos to grant the role "${role}" to pods, which Talos does not have`,
+            value: role,
+            expected: `one of ${TALOS_API_ROLES.join(', ')}`,
+            code: 'talos-requirement',
+          }),
+        );
+    }
+    for (const namespace of access.namespaces) {
+      if (NAMESPACE.test(namespace)) namespaces.add(namespace);
+      else
+        issues.push(
+          error({
+            path: [...base, r.source],
+            message: `${r.source} asks for Talos API access from namespace "${namespace}", which is not a namespace name`,
+            value: namespace,
+            expected: 'a DNS label',
+            code: 'talos-requirement',
+          }),
+        );
+    }
+    if (access.roles.length === 0 || access.namespaces.length === 0) {
+      issues.push(
+        error({
+          path: [...base, r.source],
+          message: `${r.source} asks for Talos API access without ${access.roles.length === 0 ? 'a role' : 'a namespace'}`,
+          expected: 'at least one role and one namespace',
+          code: 'talos-requirement',
+        }),
+      );
+    }
+  }
+  const key = (r: TalosRequirements) =>
+    [...(r.kubernetesTalosAPIAccess?.roles ?? [])].sort(compare).join(',');
+  const first = askers[0] as TalosRequirements;
+  for (const other of askers.slice(1)) {
+    if (key(other) !== key(first)) {
+      issues.push(
+        warning({
+          path: [...base, other.source],
+          value: { [first.source]: key(first), [other.source]: key(other) },
+          message: `${first.source} and ${other.source} ask for different Talos API roles; Talos grants every allowed role in every allowed namespace, so each one's namespaces also get the other's roles`,
+          expected: 'components that ask for the same Talos API roles',
+          code: 'talos-api-access-broadened',
+        }),
+      );
+    }
+  }
+  return { roles: [...roles].sort(compare), namespaces: [...namespaces].sort(compare) };
+}
+
+/** Per node: user volumes, labels and annotations the components ask for, merged. */
+function mergeNodes(
+  cluster: ResolvedCluster,
+  sorted: readonly TalosRequirements[],
+  base: readonly PathSegment[],
+  issues: Issue[],
+): Map<string, MergedNodeNeeds> {
+  const out = new Map<string, MergedNodeNeeds>();
+  const hostnames = new Set(cluster.nodes.map((node) => node.hostname));
+  for (const r of sorted) {
+    for (const hostname of Object.keys(r.nodes ?? {})) {
+      if (!hostnames.has(hostname)) {
+        issues.push(
+          error({
+            path: [...base, r.source],
+            message: `${r.source} asks for settings of node "${hostname}", which is not a node of cluster "${cluster.name}"`,
+            value: hostname,
+            expected: `one of ${[...hostnames].join(', ')}`,
+            code: 'talos-requirement',
+          }),
+        );
+      }
+    }
+  }
+  for (const node of cluster.nodes) {
+    const volumes = new Map<string, Claim<TalosUserVolume>>();
+    const labels = new Map<string, Claim<string>>(
+      Object.entries(node.labels).map(([key, value]) => [key, { source: 'the definition', value }]),
+    );
+    const annotations = new Map<string, Claim<string>>();
+    const claim = (
+      map: Map<string, Claim<string>>,
+      what: string,
+      source: string,
+      key: string,
+      value: string,
+    ): void => {
+      const seen = map.get(key);
+      if (seen === undefined) map.set(key, { source, value });
+      else if (seen.value !== value)
+        issues.push(
+          error({
+            path:
+              seen.source === 'the definition'
+                ? ['clusters', cluster.index, 'nodes', node.index, 'labels', key]
+                : [...base, source],
+            message: `${seen.source} and ${source} set different values for ${what} ${key} of node "${node.hostname}": ${JSON.stringify(seen.value)} and ${JSON.stringify(value)}`,
+            value: { [seen.source]: seen.value, [source]: value },
+            expected: 'one value per key',
+            code: 'talos-requirement-conflict',
+          }),
+        );
+    };
+    for (const r of sorted) {
+      const needs = r.nodes?.[node.hostname];
+      if (needs === undefined) continue;
+      for (const [key, value] of Object.entries(needs.labels ?? {})) {
+        claim(labels, 'the label', r.source, key, value);
+      }
+      for (const [key, value] of Object.entries(needs.annotations ?? {})) {
+        claim(annotations, 'the annotation', r.source, key, value);
+      }
+      for (const volume of needs.userVolumes ?? []) {
+        if (!USER_VOLUME.test(volume.name)) {
+          issues.push(
+            error({
+              path: [...base, r.source],
+              message: `${r.source} asks for a user volume "${volume.name}" on node "${node.hostname}", which is not a Talos volume name`,
+              value: volume.name,
+              expected: '1 to 34 letters, digits and "-"',
+              code: 'talos-requirement',
+            }),
+          );
+          continue;
+        }
+        const seen = volumes.get(volume.name);
+        if (seen === undefined) volumes.set(volume.name, { source: r.source, value: volume });
+        else if (JSON.stringify(seen.value) !== JSON.stringify(volume))
+          issues.push(
+            error({
+              path: [...base, r.source],
+              message: `${seen.source} and ${r.source} ask for different user volumes named "${volume.name}" on node "${node.hostname}"`,
+              value: volume.name,
+              expected: 'one definition per user volume',
+              code: 'talos-requirement-conflict',
+            }),
+          );
+      }
+    }
+    const values = (map: Map<string, Claim<string>>) =>
+      Object.fromEntries(
+        [...map.entries()].sort(([a], [b]) => compare(a, b)).map(([key, c]) => [key, c.value]),
+      );
+    out.set(node.hostname, {
+      userVolumes: [...volumes.values()]
+        .map((c) => c.value)
+        .sort((a, b) => compare(a.name, b.name)),
+      labels: values(labels),
+      annotations: values(annotations),
+    });
+  }
+  return out;
 }
 
 function mountKey(mount: KubeletExtraMount): string {

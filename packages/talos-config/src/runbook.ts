@@ -85,6 +85,19 @@ export function runbook(input: RunbookInput): string {
       `node network \`${cluster.network.nodeCidr}\` via \`${cluster.network.gateway}\`, ` +
       `DNS ${cluster.network.nameservers.map((n) => `\`${n}\``).join(', ')}`,
     `- workloads on control planes: ${cluster.allowSchedulingOnControlPlanes ? 'allowed (the cluster has no workers)' : 'not allowed'}`,
+    ...(requirements.kubernetesTalosAPIAccess === undefined
+      ? []
+      : [
+          `- Talos API access from Kubernetes (control planes): roles ${requirements.kubernetesTalosAPIAccess.roles.map((r) => `\`${r}\``).join(', ')} in namespace(s) ${requirements.kubernetesTalosAPIAccess.namespaces.map((n) => `\`${n}\``).join(', ')}`,
+        ]),
+    ...cluster.nodes.flatMap((node) => {
+      const volumes = requirements.nodes.get(node.hostname)?.userVolumes ?? [];
+      return volumes.length === 0
+        ? []
+        : [
+            `- ${node.hostname}: user volume(s) ${volumes.map((v) => `\`/var/mnt/${v.name}\``).join(', ')} (\`UserVolumeConfig\` in \`nodes/${node.hostname}.yaml\`; check with \`talosctl -n ${node.address} get volumestatus\`)`,
+          ];
+    }),
     '',
     '## 1. Generate the cluster secrets (once)',
     '',

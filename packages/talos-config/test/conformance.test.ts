@@ -20,6 +20,7 @@ import {
   docs,
   haCluster,
   longhorn,
+  nodeNeeds,
   talos,
   talosUnvalidated,
 } from './helpers.js';
@@ -90,11 +91,15 @@ describe.each(VERSIONS)('Talos %s', (version) => {
     haCluster({ talos: { version } }),
     devCluster({
       talos: { version },
-      components: { longhorn: { enabled: false }, extra: { enabled: false } },
+      components: {
+        longhorn: { enabled: false },
+        extra: { enabled: false },
+        disks: { enabled: false },
+      },
     }),
   ];
   const extra = asks('extra', { sysctls: { 'net.core.somaxconn': '4096' } });
-  const { files, issues } = talos(clusters, [cilium, longhorn, extra]);
+  const { files, issues } = talos(clusters, [cilium, longhorn, extra, nodeNeeds]);
   const documents = patchDocuments(files);
 
   it('renders both clusters without issues', () => {
@@ -112,8 +117,63 @@ describe.each(VERSIONS)('Talos %s', (version) => {
     expect(failures).toEqual([]);
   });
 
+  it('writes user volumes, node annotations and Talos API access this release accepts', () => {
+    const worker = docs(files, 'clusters/prod/talos/nodes/prod-w-1.yaml');
+    expect(worker.filter((d) => d.kind === 'UserVolumeConfig')).toEqual([
+      {
+        apiVersion: 'v1alpha1',
+        kind: 'UserVolumeConfig',
+        name: 'bulk',
+        provisioning: {
+          diskSelector: { match: 'disk.model == "WDC WD40EFRX" && !system_disk' },
+          minSize: '1TiB',
+          maxSize: '3TiB',
+        },
+      },
+      {
+        apiVersion: 'v1alpha1',
+        kind: 'UserVolumeConfig',
+        name: 'fast',
+        provisioning: {
+          diskSelector: {
+            match: 'disk.serial == "S5XYZ" && disk.transport == "nvme" && !system_disk',
+          },
+          minSize: '100GiB',
+          grow: true,
+        },
+      },
+    ]);
+    const machine = worker.find((d) => d.kind === undefined).machine;
+    expect(machine.nodeLabels['storage.homelab.dev/disks']).toBe('fast');
+    expect(machine.nodeLabels['topology.kubernetes.io/zone']).toBe('rack-a');
+    expect(Object.keys(machine.nodeAnnotations)).toEqual(['node.longhorn.io/default-disks-config']);
+    const cp = docs(files, 'clusters/prod/talos/controlplane.yaml')[0];
+    expect(cp.machine.features.kubernetesTalosAPIAccess).toEqual({
+      enabled: true,
+      allowedRoles: ['os:etcd:backup'],
+      allowedKubernetesNamespaces: ['talos-backup'],
+    });
+    expect(docs(files, 'clusters/prod/talos/worker.yaml')[0].machine.features).toEqual({
+      kubePrism: { enabled: true, port: 7445 },
+    });
+  });
+
+  it('fails validation on a misspelled user volume field (provisioning.minsize)', () => {
+    const errors = schema.check({
+      apiVersion: 'v1alpha1',
+      kind: 'UserVolumeConfig',
+      name: 'fast',
+      provisioning: { diskSelector: { match: '!system_disk' }, minsize: '1GiB' },
+    });
+    expect(errors.some((e) => e.includes('"additionalProperty":"minsize"'))).toBe(true);
+  });
+
   it('uses the network documents exactly where the version has them', () => {
-    const kinds = new Set(documents.map(({ document }) => document.kind).filter(Boolean));
+    const kinds = new Set(
+      documents
+        .map(({ document }) => document.kind)
+        .filter((kind) => kind !== undefined && kind !== 'UserVolumeConfig'),
+    );
     if (version === 'v1.11.6') {
       expect(kinds).toEqual(new Set());
       expect(defs['network.HostnameConfigV1Alpha1']).toBeUndefined();

@@ -109,6 +109,24 @@ export const longhorn = asks('longhorn', {
   sysctls: { 'vm.max_map_count': '262144' },
 });
 
+/** What Longhorn asks of single nodes (a data disk on prod-w-1) and a backup job of Talos. */
+export const nodeNeeds = asks('disks', {
+  kubernetesTalosAPIAccess: { roles: ['os:etcd:backup'], namespaces: ['talos-backup'] },
+  nodes: {
+    'prod-w-1': {
+      userVolumes: [
+        { name: 'fast', disk: { serial: 'S5XYZ', transport: 'nvme' }, minSize: '100GiB' },
+        { name: 'bulk', disk: { model: 'WDC WD40EFRX' }, minSize: '1TiB', maxSize: '3TiB' },
+      ],
+      labels: { 'storage.homelab.dev/disks': 'fast' },
+      annotations: {
+        'node.longhorn.io/default-disks-config':
+          '[{"name":"fast","path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd"]}]',
+      },
+    },
+  },
+});
+
 export interface TalosRun extends TalosRenderResult {
   readonly platform: ResolvedPlatform;
   readonly components: ComponentsResult;

@@ -395,6 +395,116 @@ describe('merging requirements', () => {
     ]);
   });
 
+  it('refuses a node label a component sets differently from the definition, at the label', () => {
+    const disks = asks('disks', {
+      nodes: { 'prod-w-1': { labels: { 'topology.kubernetes.io/zone': 'rack-b' } } },
+    });
+    const { files, issues } = talos([haCluster()], [disks]);
+    expect(files).toEqual([]);
+    expect(issues.map((i) => [i.code, i.path.join('.'), i.message])).toEqual([
+      [
+        'talos-requirement-conflict',
+        'clusters.0.nodes.3.labels.topology.kubernetes.io/zone',
+        'the definition and disks set different values for the label topology.kubernetes.io/zone of node "prod-w-1": "rack-a" and "rack-b"',
+      ],
+    ]);
+  });
+
+  it('refuses settings for a node the cluster does not have and user volumes Talos cannot name', () => {
+    const disks = asks('disks', {
+      nodes: {
+        'ghost-1': { labels: { a: 'b' } },
+        'prod-w-1': { userVolumes: [{ name: 'fast_disk', disk: { serial: 'S1' } }] },
+      },
+    });
+    const { issues } = talosUnvalidated([haCluster()], [disks]);
+    expect(issues.map((i) => [i.code, i.value])).toEqual([
+      ['talos-requirement', 'ghost-1'],
+      ['talos-requirement', 'fast_disk'],
+    ]);
+  });
+
+  it('refuses two different user volumes of one name on a node, naming both components', () => {
+    const volume = (serial: string) => ({
+      nodes: { 'prod-w-1': { userVolumes: [{ name: 'fast', disk: { serial } }] } },
+    });
+    const { issues } = talosUnvalidated(
+      [haCluster()],
+      [asks('a', volume('S1')), asks('b', volume('S2'))],
+    );
+    expect(issues.map((i) => i.message)).toEqual([
+      'a and b ask for different user volumes named "fast" on node "prod-w-1"',
+    ]);
+  });
+
+  it('grants Talos API roles only from the known set, and warns when two askers broaden each other', () => {
+    const backup = asks('backup', {
+      kubernetesTalosAPIAccess: { roles: ['os:etcd:backup'], namespaces: ['talos-backup'] },
+    });
+    const reader = asks('reader', {
+      kubernetesTalosAPIAccess: { roles: ['os:reader', 'os:root'], namespaces: ['monitoring'] },
+    });
+    const { files, issues } = talos([haCluster()], [backup, reader]);
+    expect(issues.map((i) => [i.severity, i.code, i.value])).toEqual([
+      ['error', 'talos-requirement', 'os:root'],
+      [
+        'warning',
+        'talos-api-access-broadened',
+        { backup: 'os:etcd:backup', reader: 'os:reader,os:root' },
+      ],
+    ]);
+    expect(files).toEqual([]);
+    const ok = talos([haCluster()], [backup]);
+    expect(ok.issues).toEqual([]);
+    expect(
+      doc(ok.files, `${PROD}/controlplane.yaml`).machine.features.kubernetesTalosAPIAccess,
+    ).toEqual({
+      enabled: true,
+      allowedRoles: ['os:etcd:backup'],
+      allowedKubernetesNamespaces: ['talos-backup'],
+    });
+    expect(doc(ok.files, `${PROD}/worker.yaml`).machine.features).toBeUndefined();
+    expect(file(ok.files, `${PROD}/README.md`)).toContain(
+      '- Talos API access from Kubernetes (control planes): roles `os:etcd:backup` in namespace(s) `talos-backup`',
+    );
+  });
+
+  it('turns a disk selector into a CEL expression that never matches the system disk', () => {
+    const disks = asks('disks', {
+      nodes: {
+        'prod-w-1': {
+          userVolumes: [
+            {
+              name: 'bulk',
+              disk: { busPath: '/pci0000:00/0000:00:17.0/ata1', devPath: '/dev/sdb' },
+              minSize: '1TiB',
+              filesystem: 'ext4',
+            },
+          ],
+        },
+      },
+    });
+    const { files, issues } = talos([haCluster()], [disks]);
+    expect(issues).toEqual([]);
+    expect(doc(files, `${PROD}/nodes/prod-w-1.yaml`, 'UserVolumeConfig')).toEqual({
+      apiVersion: 'v1alpha1',
+      kind: 'UserVolumeConfig',
+      name: 'bulk',
+      provisioning: {
+        diskSelector: {
+          match:
+            'disk.bus_path == "/pci0000:00/0000:00:17.0/ata1" && disk.dev_path == "/dev/sdb" && !system_disk',
+        },
+        minSize: '1TiB',
+        grow: true,
+      },
+      filesystem: { type: 'ext4' },
+    });
+    expect(file(files, `${PROD}/README.md`)).toContain(
+      '- prod-w-1: user volume(s) `/var/mnt/bulk`',
+    );
+  });
+
   it('gives the same bytes whatever the order of the registry', () => {
     const one = talos([haCluster()], [cilium, longhorn]);
     const two = talos([haCluster()], [longhorn, cilium]);

@@ -348,9 +348,13 @@ labels?: KubernetesLabels1
  */
 taints?: Taint[]
 /**
- * Whether the node holds replicated block storage (Longhorn data).
+ * Whether the node holds replicated block storage (Longhorn data). Default: true when the node has data disks, else false. A storage node without data disks keeps its data on the system disk (Longhorn's default path).
  */
 storage?: boolean
+/**
+ * Data disks of the node besides the install disk, for replicated block storage. Each becomes a Talos user volume mounted at /var/mnt/<name> and a Longhorn disk tagged with its class and tier.
+ */
+disks?: DataDisk[]
 }
 /**
  * The network link that carries the node's address: one hardware fact of its network card (hardwareAddr, busPath, driver) or its predictable name.
@@ -398,6 +402,61 @@ value?: string
  * What the taint does to pods that do not tolerate it.
  */
 effect: ("NoSchedule" | "PreferNoSchedule" | "NoExecute")
+}
+/**
+ * A data disk of a node for replicated block storage.
+ */
+export interface DataDisk {
+/**
+ * Name of the disk on the node: the Talos user volume name (mounted at /var/mnt/<name>) and the Longhorn disk name. A DNS label of at most 32 characters, unique on the node.
+ */
+name: string
+selector: DiskSelector
+/**
+ * Kind of disk: ssd (flash, NVMe) or hdd (rotational). Longhorn tags the disk with it.
+ */
+class: ("ssd" | "hdd")
+/**
+ * Storage tier whose volumes live on this disk (a StorageClass of the storage component, e.g. fast-storage, standard, archive).
+ */
+tier: string
+/**
+ * Smallest size the volume may have, e.g. 100GiB (Talos provisions it only on a disk with that much free space). Default: 10GiB.
+ */
+minSize?: string
+/**
+ * Largest size of the volume, e.g. 900GiB (default: the whole disk).
+ */
+maxSize?: string
+}
+/**
+ * Which physical disk it is.
+ */
+export interface DiskSelector {
+/**
+ * Disk model, exactly as Talos reports it (e.g. Samsung SSD 870).
+ */
+model?: string
+/**
+ * Disk serial number.
+ */
+serial?: string
+/**
+ * World Wide Identifier of the disk.
+ */
+wwid?: string
+/**
+ * Bus path of the disk, e.g. /pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0.
+ */
+busPath?: string
+/**
+ * Device path, e.g. /dev/sdb (not stable across reboots on every machine; prefer serial or wwid).
+ */
+devPath?: string
+/**
+ * Transport the disk is attached with.
+ */
+transport?: ("nvme" | "sata" | "sas" | "scsi" | "usb" | "virtio" | "mmc")
 }
 /**
  * Components enabled on the cluster and their settings.

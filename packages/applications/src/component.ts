@@ -1,0 +1,223 @@
+// @homelab/applications: the applications the definition declares (`components.applications.apps`):
+// their namespaces, and their persistent volumes as volume requests, with the backup policy of the
+// cluster's environment. The storage provider makes the claims, the backup provider the backups,
+// the restore and the restore verification, all in charts/applications; the volumes' backup
+// Secrets are declared to the secrets provider. Pure.
+import {
+  type ApplicationDescriptor,
+  type BackupRetention,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  ENVIRONMENTS,
+  type EnvironmentName,
+  error,
+  type Issue,
+  type JsonSchema,
+  type KubeObject,
+  type PodSecurityLevel,
+  type RenderInput,
+  type SecretRequirement,
+  type Values,
+  type VolumeRequest,
+  volumeBackupSecret,
+} from '@homelab/core';
+import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import type { Application, ApplicationsSettings, ApplicationVolume } from './generated/settings.js';
+
+type Settings = ApplicationsSettings;
+
+/** Backups of a volume when its `backup` says nothing more: nightly, kept per environment. */
+export const DEFAULT_BACKUP: {
+  readonly schedule: { readonly [E in EnvironmentName]: string };
+  readonly retention: { readonly [E in EnvironmentName]: BackupRetention };
+} = {
+  schedule: { development: '0 2 * * *', staging: '0 2 * * *', production: '0 2 * * *' },
+  retention: {
+    development: { daily: 3 },
+    staging: { daily: 7, weekly: 4 },
+    production: { daily: 14, weekly: 8, monthly: 12 },
+  },
+};
+
+interface ResolvedApp {
+  readonly name: string;
+  readonly namespace: string;
+  readonly podSecurity: PodSecurityLevel;
+  readonly volumes: readonly VolumeRequest[];
+}
+
+function volumeRequest(
+  app: string,
+  namespace: string,
+  name: string,
+  volume: ApplicationVolume,
+  environment: EnvironmentName,
+): VolumeRequest {
+  const backup = volume.backup;
+  return {
+    name,
+    namespace,
+    size: volume.size,
+    tier: volume.tier,
+    ...(volume.accessMode === undefined ? {} : { accessMode: volume.accessMode }),
+    ...(volume.owner === undefined ? {} : { owner: { ...volume.owner } }),
+    labels: { 'app.kubernetes.io/name': app },
+    ...(backup === undefined || backup.enabled === false
+      ? {}
+      : {
+          backup: {
+            schedule: backup.schedule?.[environment] ?? DEFAULT_BACKUP.schedule[environment],
+            retention: {
+              ...(backup.retention?.[environment] ?? DEFAULT_BACKUP.retention[environment]),
+            },
+            verify: backup.verify ?? true,
+          },
+        }),
+  };
+}
+
+/** The applications enabled on a cluster, sorted by name. */
+function resolveApps(settings: Settings, environment: EnvironmentName): ResolvedApp[] {
+  return Object.entries(settings.apps ?? {})
+    .filter((entry): entry is [string, Application] => entry[1] !== undefined)
+    .filter(([, app]) => app.enabled !== false)
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([name, app]) => {
+      const namespace = app.namespace ?? name;
+      return {
+        name,
+        namespace,
+        podSecurity: app.podSecurity ?? 'restricted',
+        volumes: Object.entries(app.volumes ?? {})
+          .filter((entry): entry is [string, ApplicationVolume] => entry[1] !== undefined)
+          .sort(([a], [b]) => compareStrings(a, b))
+          .map(([volume, spec]) => volumeRequest(name, namespace, volume, spec, environment)),
+      };
+    });
+}
+
+/** Namespaces and their Pod Security levels; two apps in one namespace must agree. */
+function namespaces(
+  apps: readonly ResolvedApp[],
+  input: DeclareInput<Settings>,
+  issues: Issue[],
+): Map<string, PodSecurityLevel> {
+  const out = new Map<string, PodSecurityLevel>();
+  const owner = new Map<string, string>();
+  for (const app of apps) {
+    const seen = out.get(app.namespace);
+    if (seen !== undefined && seen !== app.podSecurity) {
+      issues.push(
+        error({
+          code: 'applications-namespace',
+          path: input.path('apps', app.name, 'podSecurity'),
+          value: app.podSecurity,
+          message: `${app.name} shares namespace "${app.namespace}" with ${owner.get(app.namespace)}, which asks for Pod Security level ${seen}`,
+          expected: 'one Pod Security level per namespace',
+        }),
+      );
+      continue;
+    }
+    out.set(app.namespace, app.podSecurity);
+    owner.set(app.namespace, app.name);
+  }
+  return out;
+}
+
+function declare(input: DeclareInput<Settings>): Declaration {
+  const issues: Issue[] = [];
+  const apps = resolveApps(input.settings, input.cluster.environment);
+  const levels = namespaces(apps, input, issues);
+  const [first, ...rest] = [...levels.keys()].sort(compareStrings);
+  const volumes = apps.flatMap((app) => app.volumes);
+  const secrets: SecretRequirement[] = volumes
+    .filter((volume) => volume.backup !== undefined)
+    .map(volumeBackupSecret);
+  if (first === undefined) return { issues };
+  const application: ApplicationDescriptor = {
+    name: 'applications',
+    namespace: first,
+    ...(rest.length > 0 ? { additionalNamespaces: rest } : {}),
+    podSecurity: levels.get(first) ?? 'restricted',
+    // The other namespaces are Namespace objects of the chart, with their labels.
+    clusterResources: rest.length > 0 ? [{ group: '', kind: 'Namespace' }] : [],
+  };
+  return {
+    application,
+    ...(volumes.length > 0 ? { volumes } : {}),
+    ...(secrets.length > 0 ? { secrets } : {}),
+    issues,
+  };
+}
+
+function namespaceObject(name: string, level: PodSecurityLevel): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      labels: {
+        'pod-security.kubernetes.io/audit': level,
+        'pod-security.kubernetes.io/enforce': level,
+        'pod-security.kubernetes.io/warn': level,
+      },
+    },
+  };
+}
+
+function render(input: RenderInput<Settings>): ComponentOutput {
+  const clusters: { [cluster: string]: Values } = {};
+  const environments: { [E in EnvironmentName]?: Values } = {};
+  for (const entry of input.clusters) {
+    // A cluster without applications gets no layer (and no Application).
+    if (entry.own.application === undefined) continue;
+    const apps = resolveApps(entry.settings, entry.cluster.environment);
+    const levels = new Map(apps.map((app) => [app.namespace, app.podSecurity]));
+    const destination = entry.own.application?.namespace;
+    const manifests: { [key: string]: KubeObject } = {};
+    for (const [name, level] of [...levels.entries()].sort(([a], [b]) => compareStrings(a, b))) {
+      if (name !== destination) manifests[`namespace-${name}`] = namespaceObject(name, level);
+    }
+    clusters[entry.cluster.name] = { manifests: manifests as unknown as Values };
+    environments[entry.cluster.environment] = {};
+  }
+  if (Object.keys(clusters).length === 0) return {};
+  const envLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of ENVIRONMENTS) if (environments[name] !== undefined) envLayers[name] = {};
+  const chart: ChartSpec = {
+    name: 'applications',
+    description: "The applications' namespaces, volumes, backups and restore verification.",
+    appVersion: '1.0.0',
+    values: {},
+    environments: envLayers,
+    clusters,
+    readme: {
+      summary:
+        "The applications the definition declares (`components.applications.apps`): their namespaces, and for each volume the claim on its storage tier, its restic backup, its paused restore and its restore verification, made by the storage and backup components. The applications' own workloads are deployed separately, into these namespaces.",
+      sections: [
+        {
+          heading: 'Secrets',
+          body: "Each backed-up volume reads its restic repository and S3 credentials from the Secret `<volume>-restic` in its namespace (keys `RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), declared to the secrets provider; the repository URL of each volume is in the cluster's `disaster-recovery.md`.",
+        },
+      ],
+    },
+  };
+  return { chart };
+}
+
+export const applicationsComponent: Component<Settings> = {
+  name: 'applications',
+  description:
+    'Applications of the definition: their namespaces and persistent volumes, with backups and restore verification.',
+  settings: { schema: schemaJson as unknown as JsonSchema, defaults: { apps: {} } },
+  provides: [],
+  needs: [],
+  uses: ['storage', 'backup', 'secrets'],
+  upstream: [],
+  declare,
+  render,
+};

@@ -1,0 +1,2 @@
+export { applicationsComponent } from './component.js';
+export type { ApplicationsSettings } from './generated/settings.js';

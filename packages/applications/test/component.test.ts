@@ -1,0 +1,143 @@
+import { formatPath, mergeValues, type VolumeRequest } from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { applicationsComponent } from '../src/index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+const storage = testComponent({ name: 'storage', provides: ['storage'] });
+
+const PAPERLESS = {
+  volumes: {
+    data: {
+      size: '20Gi',
+      tier: 'standard',
+      owner: { user: 1000, group: 1000 },
+      backup: {
+        schedule: { production: '30 */6 * * *' },
+        retention: { production: { hourly: 24, daily: 14 } },
+      },
+    },
+    cache: { size: '5Gi', tier: 'fast-storage' },
+  },
+};
+
+function run(apps: AnyJson, clusters = testReferenceClusters()) {
+  return testRun(testDefinition(clusters, { components: { applications: { apps } } }), [
+    storage,
+    applicationsComponent,
+  ]);
+}
+
+const declared = (result: ReturnType<typeof run>, cluster: number) =>
+  result.components.clusters[cluster]?.contributions.get('applications') as AnyJson;
+
+describe('applications of the definition', () => {
+  const result = run({
+    paperless: PAPERLESS,
+    wiki: { namespace: 'docs', podSecurity: 'baseline' },
+  });
+
+  test('declare their volumes, with the backup policy of the cluster environment', () => {
+    const dev = declared(result, 0).volumes as VolumeRequest[];
+    const prod = declared(result, 2).volumes as VolumeRequest[];
+    expect(dev.map((v) => v.name)).toEqual(['cache', 'data']);
+    expect(dev[0]?.backup).toBeUndefined();
+    expect(dev[1]).toEqual({
+      name: 'data',
+      namespace: 'paperless',
+      size: '20Gi',
+      tier: 'standard',
+      owner: { user: 1000, group: 1000 },
+      labels: { 'app.kubernetes.io/name': 'paperless' },
+      backup: { schedule: '0 2 * * *', retention: { daily: 3 }, verify: true },
+    });
+    expect(prod[1]?.backup).toEqual({
+      schedule: '30 */6 * * *',
+      retention: { hourly: 24, daily: 14 },
+      verify: true,
+    });
+  });
+
+  test('declare the restic Secret of every backed-up volume', () => {
+    expect(declared(result, 0).secrets).toEqual([
+      expect.objectContaining({
+        name: 'data-restic',
+        namespace: 'paperless',
+        keys: [
+          'RESTIC_REPOSITORY',
+          'RESTIC_PASSWORD',
+          'AWS_ACCESS_KEY_ID',
+          'AWS_SECRET_ACCESS_KEY',
+        ],
+      }),
+    ]);
+  });
+
+  test('deploy into their namespaces: the first is the destination, the others are objects', () => {
+    expect(declared(result, 0).application).toEqual({
+      name: 'applications',
+      namespace: 'docs',
+      additionalNamespaces: ['paperless'],
+      podSecurity: 'baseline',
+      clusterResources: [{ group: '', kind: 'Namespace' }],
+    });
+    const chart = result.components.components.find((c) => c.component.name === 'applications')
+      ?.output.chart;
+    const manifests = mergeValues(chart?.values ?? {}, chart?.clusters.dev ?? {})
+      .manifests as AnyJson;
+    expect(
+      manifests['namespace-paperless'].metadata.labels['pod-security.kubernetes.io/enforce'],
+    ).toBe('restricted');
+    expect(manifests['namespace-docs']).toBeUndefined();
+  });
+
+  test('an application switched off on a cluster is not there', () => {
+    const clusters = testReferenceClusters();
+    (clusters[0] as AnyJson).components = {
+      applications: { apps: { paperless: { enabled: false } } },
+    };
+    const partial = run({ paperless: PAPERLESS }, clusters);
+    expect(declared(partial, 0).application).toBeUndefined();
+    expect(declared(partial, 1).volumes).toHaveLength(2);
+    const chart = partial.components.components.find((c) => c.component.name === 'applications')
+      ?.output.chart;
+    expect(Object.keys(chart?.clusters ?? {})).toEqual(['staging', 'prod']);
+  });
+
+  test('no applications: no Application and no chart', () => {
+    const none = run({});
+    expect(declared(none, 0).application).toBeUndefined();
+    expect(
+      none.components.components.find((c) => c.component.name === 'applications')?.output.chart,
+    ).toBeUndefined();
+  });
+
+  test('two applications in one namespace with different Pod Security levels are an error', () => {
+    const clash = run({
+      a: { namespace: 'shared' },
+      b: { namespace: 'shared', podSecurity: 'privileged' },
+    });
+    expect(
+      clash.components.issues
+        .filter((i) => i.severity === 'error')
+        .map((i) => [i.code, formatPath(i.path)]),
+    ).toEqual([
+      ['applications-namespace', 'clusters[0].components.applications.apps.b.podSecurity'],
+      ['applications-namespace', 'clusters[1].components.applications.apps.b.podSecurity'],
+      ['applications-namespace', 'clusters[2].components.applications.apps.b.podSecurity'],
+    ]);
+  });
+
+  test('a volume needs a size and a tier (schema)', () => {
+    expect(() => run({ x: { volumes: { data: { size: '1Gi' } } } })).toThrow(
+      'clusters[0].components.applications.apps.x.volumes.data.tier: required key "tier" is missing',
+    );
+  });
+});

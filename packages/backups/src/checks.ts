@@ -1,0 +1,333 @@
+// Layer-4 checks of the backups: every protected volume has its backup, its restore and its
+// verification; every S3 credential they read is a Secret the secrets provider fills (never a
+// literal); a volume's backups never run during its restore verification. Pure.
+import {
+  cronOverlap,
+  type DeployedCluster,
+  type DeployedObject,
+  error,
+  type Issue,
+  type KubeObject,
+  parseCron,
+  type SystemCheck,
+  settingsPath,
+} from '@homelab/core';
+import { ROLE_LABEL, VOLUME_LABEL, WINDOW_ANNOTATION } from './manifests.js';
+
+const COMPONENT = 'backups';
+
+type Json = { [key: string]: unknown };
+
+function record(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : {};
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function objects(deployed: DeployedCluster): DeployedObject[] {
+  return deployed.applications.flatMap((app) => app.objects);
+}
+
+/**
+ * The clusters the platform deploys through its GitOps controller: elsewhere no Application
+ * applies anything, and there is nothing to check.
+ */
+function deployedClusters(clusters: readonly DeployedCluster[]): DeployedCluster[] {
+  return clusters.filter((deployed) => deployed.applications.length > 0);
+}
+
+function key(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+function isVolsync(object: KubeObject, kind: string): boolean {
+  return object.apiVersion === 'volsync.backube/v1alpha1' && object.kind === kind;
+}
+
+/** Every declared volume with a backup policy has a source, a destination and a verification. */
+export const backupCompleteness: SystemCheck = {
+  name: 'backup-completeness',
+  description:
+    'Every declared volume with a backup policy has, in its namespace, a ReplicationSource backing its claim up, a ReplicationDestination restoring into it, and a restore-verification CronJob; a backup policy on a cluster without a backup provider is an error.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed).map(({ object }) => object);
+      const provider = deployed.run.providers.get('backup');
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const volume of contribution.volumes ?? []) {
+          if (volume.backup === undefined) continue;
+          const at = settingsPath(deployed.cluster, component);
+          const id = `${volume.namespace}/${volume.name}`;
+          if (provider === undefined) {
+            issues.push(
+              error({
+                code: 'backup-completeness',
+                path: at,
+                value: id,
+                message: `${component} asks for backups of volume ${id} on cluster "${deployed.cluster.name}", where no enabled component provides "backup"`,
+                expected: `the backups component enabled on cluster "${deployed.cluster.name}", or no backup policy`,
+              }),
+            );
+            continue;
+          }
+          const inNamespace = all.filter((o) => o.metadata.namespace === volume.namespace);
+          const missing: string[] = [];
+          if (
+            !inNamespace.some(
+              (o) => isVolsync(o, 'ReplicationSource') && record(o.spec).sourcePVC === volume.name,
+            )
+          ) {
+            missing.push('a ReplicationSource (the backup)');
+          }
+          if (
+            !inNamespace.some(
+              (o) =>
+                isVolsync(o, 'ReplicationDestination') &&
+                record(record(o.spec).restic).destinationPVC === volume.name,
+            )
+          ) {
+            missing.push('a ReplicationDestination (the restore)');
+          }
+          if (
+            volume.backup.verify !== false &&
+            !inNamespace.some(
+              (o) =>
+                o.kind === 'CronJob' &&
+                o.metadata.labels?.[VOLUME_LABEL] === volume.name &&
+                o.metadata.labels?.[ROLE_LABEL] === 'verification',
+            )
+          ) {
+            missing.push('a restore-verification CronJob');
+          }
+          if (missing.length === 0) continue;
+          issues.push(
+            error({
+              code: 'backup-completeness',
+              path: at,
+              value: id,
+              message: `volume ${id} of ${component} has a backup policy on cluster "${deployed.cluster.name}" but lacks ${missing.join(', ')}`,
+              expected: `${provider} to make its backup, restore and verification`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** Environment variables that carry S3 or restic credentials. */
+const CREDENTIAL_ENV = new Set([
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'RESTIC_PASSWORD',
+  'RESTIC_REPOSITORY',
+]);
+
+interface SecretUse {
+  readonly namespace: string;
+  readonly name: string;
+  /** Keys read; empty: every key (envFrom, a VolSync repository). */
+  readonly keys: readonly string[];
+  readonly what: string;
+  readonly source: string;
+}
+
+function podSpec(object: KubeObject): Json {
+  if (object.kind === 'CronJob') {
+    return record(record(record(record(record(object.spec).jobTemplate).spec).template).spec);
+  }
+  return {};
+}
+
+/** The Secrets holding S3 credentials an object reads, and literal credentials it carries. */
+function credentialUses({ object, source }: DeployedObject, literals: string[]): SecretUse[] {
+  const namespace = object.metadata.namespace ?? '';
+  const out: SecretUse[] = [];
+  if (isVolsync(object, 'ReplicationSource') || isVolsync(object, 'ReplicationDestination')) {
+    const repository = record(record(object.spec).restic).repository;
+    if (typeof repository === 'string') {
+      out.push({
+        namespace,
+        name: repository,
+        keys: [],
+        what: `${object.kind} ${object.metadata.name}`,
+        source,
+      });
+    }
+  }
+  for (const container of list(podSpec(object).containers)) {
+    const c = record(container);
+    for (const from of list(c.envFrom)) {
+      const ref = record(record(from).secretRef).name;
+      if (typeof ref === 'string') {
+        out.push({
+          namespace,
+          name: ref,
+          keys: [],
+          what: `CronJob ${object.metadata.name}`,
+          source,
+        });
+      }
+    }
+    for (const env of list(c.env)) {
+      const e = record(env);
+      if (typeof e.name !== 'string' || !CREDENTIAL_ENV.has(e.name)) continue;
+      if (e.value !== undefined) {
+        literals.push(`${source}: ${e.name} of ${object.kind} ${object.metadata.name}`);
+        continue;
+      }
+      const ref = record(record(e.valueFrom).secretKeyRef);
+      if (typeof ref.name === 'string' && typeof ref.key === 'string') {
+        out.push({
+          namespace,
+          name: ref.name,
+          keys: [ref.key],
+          what: `${object.kind} ${object.metadata.name}`,
+          source,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every S3 credential the backups read is a Secret declared to the secrets provider. */
+export const credentialsFromSecretsProvider: SystemCheck = {
+  name: 'backup-credentials',
+  description:
+    'Every S3 or restic credential a backup, restore, verification or etcd backup job reads comes from a Secret some component declares (so the secrets provider fills it from the store), with the keys it reads; none is a literal value.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      if (deployed.run.providers.get('backup') !== COMPONENT) continue;
+      const declared = new Map<string, ReadonlySet<string>>();
+      for (const contribution of deployed.run.contributions.values()) {
+        for (const secret of contribution.secrets ?? []) {
+          declared.set(key(secret.namespace, secret.name), new Set(secret.keys));
+        }
+      }
+      const at = settingsPath(deployed.cluster, COMPONENT);
+      const literals: string[] = [];
+      for (const entry of objects(deployed)) {
+        for (const use of credentialUses(entry, literals)) {
+          const keys = declared.get(key(use.namespace, use.name));
+          if (keys === undefined) {
+            issues.push(
+              error({
+                code: 'backup-credentials',
+                path: at,
+                output: use.source,
+                value: `${use.namespace}/${use.name}`,
+                message: `${use.what} reads S3 credentials from the Secret ${use.namespace}/${use.name}, which no component declares, so the secrets provider never fills it (cluster "${deployed.cluster.name}")`,
+                expected:
+                  'the Secret declared by the component that owns the volume (volumeBackupSecret(volume))',
+              }),
+            );
+            continue;
+          }
+          const absent = use.keys.filter((k) => !keys.has(k));
+          if (absent.length > 0) {
+            issues.push(
+              error({
+                code: 'backup-credentials',
+                path: at,
+                output: use.source,
+                value: absent,
+                message: `${use.what} reads key(s) ${absent.join(', ')} of the Secret ${use.namespace}/${use.name}, which its declaration does not list`,
+                expected: `keys ${[...keys].join(', ')}`,
+              }),
+            );
+          }
+        }
+      }
+      for (const literal of literals) {
+        issues.push(
+          error({
+            code: 'backup-credentials',
+            path: at,
+            output: literal.split(': ')[0] ?? '',
+            message: `${literal} is a literal value; credentials come from Secrets only`,
+            expected: 'valueFrom.secretKeyRef to a declared Secret',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/** A volume's backups and its restore verification never run at the same time. */
+export const verificationOverlap: SystemCheck = {
+  name: 'backup-verification-overlap',
+  description:
+    "A volume's backup schedule (its ReplicationSource) and its restore-verification schedule never start within the verification's run window of each other (both lock the restic repository; a prune during a check fails one of them).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed);
+      for (const { object, source } of all) {
+        if (object.kind !== 'CronJob' || object.metadata.labels?.[ROLE_LABEL] !== 'verification') {
+          continue;
+        }
+        const volume = object.metadata.labels?.[VOLUME_LABEL];
+        const namespace = object.metadata.namespace;
+        const backup = all.find(
+          ({ object: o }) =>
+            isVolsync(o, 'ReplicationSource') &&
+            o.metadata.namespace === namespace &&
+            o.metadata.labels?.[VOLUME_LABEL] === volume,
+        );
+        if (backup === undefined) continue;
+        const backupSchedule = String(record(record(backup.object.spec).trigger).schedule ?? '');
+        const verifySchedule = String(record(object.spec).schedule ?? '');
+        const window = Number(object.metadata.annotations?.[WINDOW_ANNOTATION] ?? 60);
+        const a = parseCron(backupSchedule);
+        const b = parseCron(verifySchedule);
+        const at = { path: settingsPath(deployed.cluster, COMPONENT, 'verification', 'schedule') };
+        for (const [text, parsed, where] of [
+          [backupSchedule, a, backup.source],
+          [verifySchedule, b, source],
+        ] as const) {
+          if (typeof parsed === 'string') {
+            issues.push(
+              error({
+                code: 'backup-schedule',
+                ...at,
+                output: where,
+                value: text,
+                message: `is not a cron schedule: ${parsed}`,
+                expected: 'five fields: minute hour day-of-month month day-of-week',
+              }),
+            );
+          }
+        }
+        if (typeof a === 'string' || typeof b === 'string') continue;
+        const overlap = cronOverlap(a, b, window);
+        if (overlap === undefined) continue;
+        issues.push(
+          error({
+            code: 'backup-verification-overlap',
+            ...at,
+            output: source,
+            value: { backup: backupSchedule, verification: verifySchedule },
+            message: `volume ${namespace}/${volume} on cluster "${deployed.cluster.name}" is backed up at ${overlap.a} and verified at ${overlap.b}, within ${window} minutes of each other`,
+            expected: `a verification schedule at least ${window} minutes away from every backup of the volume`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+export const backupsChecks: readonly SystemCheck[] = [
+  backupCompleteness,
+  credentialsFromSecretsProvider,
+  verificationOverlap,
+];

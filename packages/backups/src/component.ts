@@ -1,0 +1,409 @@
+// @homelab/backups: backups of the platform. Provides `backup`: for every declared volume with a
+// backup policy, a VolSync restic backup to S3 (ReplicationSource), a paused restore
+// (ReplicationDestination) and an automated restore verification (CronJob), all in the consumer's
+// chart; the VolSync controller; scheduled, age-encrypted etcd snapshots of the Talos control
+// plane (talos-backup, with Talos API access for its namespace only); and the disaster-recovery
+// runbook of every cluster. Pure.
+import {
+  type ApplicationDescriptor,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  type ConsumerManifests,
+  checkHaInvariants,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  ENVIRONMENTS,
+  type EnvironmentName,
+  error,
+  type GeneratedFile,
+  type GroupKind,
+  generatedHeader,
+  haPlan,
+  type Issue,
+  type KubeObject,
+  type MonitorDeclaration,
+  parseCron,
+  type RenderCluster,
+  type RenderInput,
+  type Values,
+  warning,
+} from '@homelab/core';
+import { backupsChecks } from './checks.js';
+import type { BackupsSettings } from './generated/settings.js';
+import {
+  etcdBackupObjects,
+  replicationDestination,
+  replicationSource,
+  verificationCronJob,
+} from './manifests.js';
+import { disasterRecoveryRunbook, type ProtectedVolume } from './runbook.js';
+import {
+  backupsSettingsSpec,
+  ETCD_BACKUP_NAMESPACE,
+  ETCD_BACKUP_ROLE,
+  ETCD_BACKUP_SECRET,
+  type ResolvedBackupsSettings,
+  resolveBackupsSettings,
+  VOLSYNC_NAMESPACE,
+} from './settings.js';
+import { backupsValidators } from './validators.js';
+import { BACKUPS_UPSTREAM, VOLSYNC_REPOSITORY } from './versions.js';
+
+type Settings = BackupsSettings;
+
+/** Key of the upstream chart's values in charts/backups. */
+export const VOLSYNC_VALUES_KEY = 'volsync';
+const VOLSYNC_SELECTOR = {
+  'app.kubernetes.io/instance': 'backups',
+  'app.kubernetes.io/name': 'volsync',
+};
+/** What GitOps namespace the runbook names when no `gitops` provider says. */
+const DEFAULT_GITOPS_NAMESPACE = 'argocd';
+
+function settingsIssues(input: DeclareInput<Settings>, settings: ResolvedBackupsSettings): Issue[] {
+  const issues: Issue[] = [];
+  if (settings.s3 === undefined) {
+    issues.push(
+      error({
+        code: 'backups-s3',
+        path: input.path('s3'),
+        message: `backups on cluster "${input.cluster.name}" have no S3 bucket to write to`,
+        expected: 'backups.s3 with endpoint and bucket',
+      }),
+    );
+  }
+  if (settings.etcd !== undefined && settings.etcd.agePublicKey === undefined) {
+    issues.push(
+      error({
+        code: 'backups-etcd-key',
+        path: input.path('etcd', 'agePublicKey'),
+        message: `etcd snapshots of cluster "${input.cluster.name}" would be unencrypted: no age public key`,
+        expected:
+          'etcd.agePublicKey (age-keygen; keep the private key offline), or etcd.enabled: false',
+      }),
+    );
+  }
+  const schedules: [string, string, (string | number)[]][] = [
+    [
+      settings.verification.schedule,
+      'verification',
+      ['verification', 'schedule', input.cluster.environment],
+    ],
+    ...(settings.etcd === undefined
+      ? []
+      : [
+          [settings.etcd.schedule, 'etcd', ['etcd', 'schedule', input.cluster.environment]] as [
+            string,
+            string,
+            (string | number)[],
+          ],
+        ]),
+  ];
+  for (const [schedule, , path] of schedules) {
+    const parsed = parseCron(schedule);
+    if (typeof parsed === 'string') {
+      issues.push(
+        error({
+          code: 'backup-schedule',
+          path: input.path(...path),
+          value: schedule,
+          message: `is not a cron schedule: ${parsed}`,
+          expected: 'five fields: minute hour day-of-month month day-of-week',
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
+  const etcd = settings.etcd !== undefined;
+  const installs: GroupKind[] = [
+    { group: 'volsync.backube', kind: 'ReplicationDestination' },
+    { group: 'volsync.backube', kind: 'ReplicationSource' },
+  ];
+  // Talos registers talos.dev/ServiceAccount when kubernetesTalosAPIAccess is on (this
+  // component's Talos need), before any Application runs.
+  if (etcd) installs.push({ group: 'talos.dev', kind: 'ServiceAccount' });
+  return {
+    namespace: VOLSYNC_NAMESPACE,
+    podSecurity: 'restricted',
+    ...(etcd ? { additionalNamespaces: [ETCD_BACKUP_NAMESPACE] } : {}),
+    // The VolSync CRDs are larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    installs,
+    clusterResources: [
+      { group: '', kind: 'Namespace' },
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+    ].filter((kind) => etcd || kind.kind !== 'Namespace'),
+  };
+}
+
+function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
+  const maxAge = settings.verification.maxAgeHours * 3600;
+  return [
+    {
+      name: 'volsync',
+      namespace: VOLSYNC_NAMESPACE,
+      target: { kind: 'service', selector: { ...VOLSYNC_SELECTOR }, port: 'https' },
+      rules: [
+        {
+          alert: 'VolumeBackupOutOfSync',
+          expr: 'volsync_volume_out_of_sync{role="source"} == 1',
+          for: '30m',
+          severity: 'warning',
+          summary: 'A volume backup (VolSync ReplicationSource) missed its schedule or failed.',
+        },
+        {
+          alert: 'VolumeRestoreVerificationFailed',
+          expr: 'kube_job_status_failed{job_name=~".+-restore-verify-.+"} > 0',
+          severity: 'critical',
+          summary: 'Restoring the latest backup of a volume failed its verification.',
+        },
+        {
+          alert: 'VolumeRestoreVerificationMissing',
+          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}) > ${maxAge}`,
+          severity: 'warning',
+          summary: `No successful restore verification of a volume for ${settings.verification.maxAgeHours} hours.`,
+        },
+        ...(settings.etcd === undefined
+          ? []
+          : [
+              {
+                alert: 'EtcdBackupFailed',
+                expr: `kube_job_status_failed{namespace="${ETCD_BACKUP_NAMESPACE}",job_name=~"talos-backup-.+"} > 0`,
+                severity: 'critical' as const,
+                summary: 'An etcd snapshot of the Talos control plane failed.',
+              },
+            ]),
+      ],
+    },
+  ];
+}
+
+function declare(input: DeclareInput<Settings>): Declaration {
+  const settings = resolveBackupsSettings(input.settings, input.cluster);
+  const issues = settingsIssues(input, settings);
+  const etcd = settings.etcd;
+  return {
+    application: application(settings),
+    ...(etcd === undefined
+      ? {}
+      : {
+          talos: {
+            kubernetesTalosAPIAccess: {
+              roles: [ETCD_BACKUP_ROLE],
+              namespaces: [ETCD_BACKUP_NAMESPACE],
+            },
+          },
+          secrets: [
+            {
+              name: ETCD_BACKUP_SECRET,
+              namespace: ETCD_BACKUP_NAMESPACE,
+              keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+              description: `S3 credentials of the etcd snapshots of cluster ${input.cluster.name} (write access to ${settings.s3?.bucket ?? 'the backup bucket'})`,
+            },
+          ],
+        }),
+    monitors: monitors(settings),
+    facts: { backup: { verification: true } },
+    issues,
+  };
+}
+
+/** The protected volumes of a cluster, by consumer, sorted. */
+function protectedVolumes(entry: RenderCluster<Settings>): ProtectedVolume[] {
+  const out: ProtectedVolume[] = [];
+  for (const peer of entry.others) {
+    const app = peer.contribution.application?.name ?? peer.component;
+    for (const volume of peer.contribution.volumes ?? []) {
+      if (volume.backup === undefined) continue;
+      out.push({ volume, component: peer.component, application: `${entry.cluster.name}-${app}` });
+    }
+  }
+  return out.sort((a, b) =>
+    compareStrings(
+      `${a.volume.namespace}/${a.volume.name}`,
+      `${b.volume.namespace}/${b.volume.name}`,
+    ),
+  );
+}
+
+function forConsumers(
+  entry: RenderCluster<Settings>,
+  settings: ResolvedBackupsSettings,
+  volumes: readonly ProtectedVolume[],
+  issues: Issue[],
+): ConsumerManifests[] {
+  const snapshotClass = entry.provided['volume-snapshots']?.snapshotClass;
+  const byComponent = new Map<string, { [key: string]: KubeObject }>();
+  for (const { volume, component } of volumes) {
+    const at = ['clusters', entry.cluster.index, 'components', component];
+    if (snapshotClass === undefined) {
+      issues.push(
+        error({
+          code: 'backups-snapshots',
+          path: at,
+          value: `${volume.namespace}/${volume.name}`,
+          message: `volume ${volume.namespace}/${volume.name} is backed up from a CSI snapshot, but cluster "${entry.cluster.name}" has no VolumeSnapshotClass`,
+          expected:
+            'a component that provides "volume-snapshots" (snapshot-controller) with a class for the storage driver',
+        }),
+      );
+      continue;
+    }
+    if (volume.owner === undefined) {
+      issues.push(
+        warning({
+          code: 'backups-owner',
+          path: at,
+          value: `${volume.namespace}/${volume.name}`,
+          message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; the unprivileged restic mover may not be able to read them`,
+          expected: 'the volume owner (user and group ids)',
+        }),
+      );
+    }
+    const manifests = byComponent.get(component) ?? {};
+    const base = `${volume.namespace}-${volume.name}`;
+    manifests[`replicationsource-${base}`] = replicationSource(volume, settings, snapshotClass);
+    manifests[`replicationdestination-${base}`] = replicationDestination(volume);
+    if (volume.backup?.verify !== false) {
+      manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(volume, settings);
+    }
+    byComponent.set(component, manifests);
+  }
+  return [...byComponent.entries()].map(([component, manifests]) => ({
+    component,
+    cluster: entry.cluster.name,
+    manifests,
+  }));
+}
+
+function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
+  return {
+    summary: `VolSync ${settings.version} (restic) backs every declared volume with a backup policy up to S3, from a CSI snapshot, on the volume's schedule with its retention; a paused ReplicationDestination restores it on demand; a CronJob restores the latest snapshot into a scratch volume on the environment's schedule and verifies it. The etcd of each Talos cluster is snapshotted to the same bucket, encrypted with age. Every cluster has a disaster-recovery runbook in \`clusters/<cluster>/disaster-recovery.md\`.`,
+    sections: [
+      {
+        heading: 'Restore verification',
+        body: [
+          'Each run checks the repository (`restic check --read-data-subset`), reads the latest',
+          "snapshot's record of the volume's tree (its regular files and sizes, and the backup's",
+          'summary of files and bytes processed), restores the snapshot into a scratch volume of the',
+          "volume's tier and size (deleted with the pod), and compares: the same file count, the same",
+          'total bytes, and for a sample of files spread over the tree the SHA-256 of the restored',
+          'bytes against `restic dump` of the same file. A difference fails the Job: the CronJob turns',
+          'Degraded in Argo CD, the Job records a `BackoffLimitExceeded` event, kube-state-metrics',
+          'reports `kube_job_status_failed`, and the alert rules this component declares fire.',
+          "The run's outcome is the pod's termination message.",
+        ].join('\n'),
+      },
+      {
+        heading: 'Restoring a volume by hand',
+        body: [
+          "Take the volume's Application out of automated sync (or Argo CD pauses the restore again),",
+          'stop the workloads that use the claim, unpause `<volume>-restore` with a new',
+          '`spec.trigger.manual` value, wait for `status.lastManualSync` to equal it, give the',
+          'Application back to Argo CD. The exact commands for every volume are in',
+          '`clusters/<cluster>/disaster-recovery.md`.',
+        ].join('\n'),
+      },
+      {
+        heading: 'etcd',
+        body: [
+          'The `talos-backup` CronJob (namespace `talos-backup`) snapshots etcd through the Talos API',
+          'with a Talos service account that holds only `os:etcd:backup`; Talos lets only that',
+          "namespace ask for it (`kubernetesTalosAPIAccess` in the control planes' patch). Snapshots",
+          'are encrypted to the age public key of the definition before upload.',
+        ].join('\n'),
+      },
+      {
+        heading: 'Licences',
+        body: 'VolSync is AGPL-3.0: the chart is used unmodified as a dependency. The talos-backup image is MPL-2.0.',
+      },
+    ],
+  };
+}
+
+function render(input: RenderInput<Settings>): ComponentOutput {
+  const first = input.clusters[0];
+  if (first === undefined) return {};
+  const firstSettings = resolveBackupsSettings(first.settings, first.cluster);
+  const issues: Issue[] = [];
+  const clusters: { [cluster: string]: Values } = {};
+  const environments: { [E in EnvironmentName]?: Values } = {};
+  const consumers: ConsumerManifests[] = [];
+  const files: GeneratedFile[] = [];
+  for (const entry of input.clusters) {
+    const settings = resolveBackupsSettings(entry.settings, entry.cluster);
+    const volumes = protectedVolumes(entry);
+    consumers.push(...forConsumers(entry, settings, volumes, issues));
+    const path = entry.path();
+    const { plan, issues: planIssues } = haPlan(entry.cluster, {
+      selector: VOLSYNC_SELECTOR,
+      path,
+    });
+    issues.push(...planIssues, ...checkHaInvariants(entry.cluster, plan, path));
+    const volsync: Values = { replicaCount: plan.replicas };
+    if (plan.affinity !== undefined) volsync.affinity = plan.affinity;
+    const key = settings.etcd?.agePublicKey;
+    clusters[entry.cluster.name] = {
+      [VOLSYNC_VALUES_KEY]: volsync,
+      manifests: (key === undefined
+        ? {}
+        : etcdBackupObjects(entry.cluster.name, settings, key)) as unknown as Values,
+    };
+    environments[entry.cluster.environment] = {};
+    files.push({
+      path: `clusters/${entry.cluster.name}/disaster-recovery.md`,
+      content: disasterRecoveryRunbook({
+        header: generatedHeader('pnpm build', 'markdown'),
+        cluster: entry.cluster,
+        settings,
+        volumes,
+        gitopsNamespace: entry.provided.gitops?.namespace ?? DEFAULT_GITOPS_NAMESPACE,
+      }),
+    });
+  }
+  const envLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of ENVIRONMENTS) if (environments[name] !== undefined) envLayers[name] = {};
+  const chart: ChartSpec = {
+    name: 'backups',
+    description: 'Backups: VolSync restic backups with restore verification, etcd snapshots.',
+    appVersion: firstSettings.version,
+    dependency: {
+      name: VOLSYNC_VALUES_KEY,
+      version: firstSettings.version,
+      repository: VOLSYNC_REPOSITORY,
+    },
+    values: {
+      [VOLSYNC_VALUES_KEY]: {
+        // Object names independent of the release name.
+        fullnameOverride: 'volsync',
+        manageCRDs: true,
+      },
+    },
+    environments: envLayers,
+    clusters,
+    readme: readme(firstSettings),
+  };
+  return { chart, forConsumers: consumers, files, issues };
+}
+
+export const backupsComponent: Component<Settings> = {
+  name: 'backups',
+  description:
+    'Backups: restic backups of declared volumes (VolSync) with automated restore verification, and etcd snapshots.',
+  settings: backupsSettingsSpec,
+  provides: ['backup'],
+  needs: ['cni', 'storage', 'volume-snapshots'],
+  uses: ['secrets', 'gitops'],
+  upstream: BACKUPS_UPSTREAM,
+  validators: backupsValidators,
+  checks: backupsChecks,
+  declare,
+  render,
+};

@@ -1,0 +1,2 @@
+export { backupsComponent } from './component.js';
+export type { BackupsSettings } from './settings.js';

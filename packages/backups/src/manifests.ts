@@ -1,0 +1,330 @@
+// The objects the backups component makes: for each protected volume (in its consumer's chart) a
+// VolSync ReplicationSource (the scheduled restic backup), a ReplicationDestination (the restore,
+// paused until an operator starts it) and the restore-verification CronJob; in charts/backups the
+// etcd backup job of the Talos control plane. Pure.
+import type { KubeObject, Values, VolumeRequest } from '@homelab/core';
+import { volumeBackupSecretName } from '@homelab/core';
+import {
+  ETCD_BACKUP_NAMESPACE,
+  ETCD_BACKUP_ROLE,
+  ETCD_BACKUP_SECRET,
+  type ResolvedBackupsSettings,
+} from './settings.js';
+import { RESTORE_ROOT, VERIFY_SCRIPT } from './verify-script.js';
+import { RESTIC_IMAGE, TALOS_BACKUP_IMAGE } from './versions.js';
+
+/** Label naming the volume an object backs up, restores or verifies. */
+export const VOLUME_LABEL = 'backup.homelab.dev/volume';
+/** Label saying which part of the backup an object is. */
+export const ROLE_LABEL = 'backup.homelab.dev/role';
+/** Annotation of the verification CronJob: the run window of the overlap check, in minutes. */
+export const WINDOW_ANNOTATION = 'backup.homelab.dev/window-minutes';
+
+export type BackupRole = 'source' | 'destination' | 'verification';
+
+/** Object names of a volume's backup. */
+export function backupNames(volume: Pick<VolumeRequest, 'name'>) {
+  return {
+    source: `${volume.name}-backup`,
+    destination: `${volume.name}-restore`,
+    verification: `${volume.name}-restore-verify`,
+    secret: volumeBackupSecretName(volume),
+  };
+}
+
+function labels(volume: VolumeRequest, role: BackupRole): { [key: string]: string } {
+  return {
+    'app.kubernetes.io/managed-by': 'homelab',
+    'app.kubernetes.io/part-of': 'backups',
+    [VOLUME_LABEL]: volume.name,
+    [ROLE_LABEL]: role,
+  };
+}
+
+/** The mover's security context: the volume's owner, never root. */
+function moverSecurityContext(volume: VolumeRequest): Values {
+  const owner = volume.owner;
+  return owner === undefined
+    ? { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }
+    : {
+        runAsNonRoot: true,
+        runAsUser: owner.user,
+        runAsGroup: owner.group,
+        fsGroup: owner.group,
+        seccompProfile: { type: 'RuntimeDefault' },
+      };
+}
+
+/** The scheduled restic backup of a volume, from a CSI snapshot of it. */
+export function replicationSource(
+  volume: VolumeRequest,
+  settings: ResolvedBackupsSettings,
+  snapshotClass: string,
+): KubeObject {
+  const policy = volume.backup;
+  const retain: Values = {};
+  for (const unit of ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const) {
+    const count = policy?.retention[unit];
+    if (count !== undefined) retain[unit] = count;
+  }
+  if (policy?.retention.within !== undefined) retain.within = policy.retention.within;
+  return {
+    apiVersion: 'volsync.backube/v1alpha1',
+    kind: 'ReplicationSource',
+    metadata: {
+      name: backupNames(volume).source,
+      namespace: volume.namespace,
+      labels: labels(volume, 'source'),
+    },
+    spec: {
+      sourcePVC: volume.name,
+      trigger: { schedule: policy?.schedule ?? '' },
+      restic: {
+        repository: backupNames(volume).secret,
+        copyMethod: 'Snapshot',
+        volumeSnapshotClassName: snapshotClass,
+        pruneIntervalDays: settings.restic.pruneIntervalDays,
+        cacheCapacity: settings.restic.cacheCapacity,
+        retain,
+        moverSecurityContext: moverSecurityContext(volume),
+      },
+    },
+  };
+}
+
+/**
+ * The restore of a volume into its claim, paused: an operator starts it (unpause, new manual
+ * trigger) after stopping the workload; Argo CD pauses it again when it syncs.
+ */
+export function replicationDestination(volume: VolumeRequest): KubeObject {
+  return {
+    apiVersion: 'volsync.backube/v1alpha1',
+    kind: 'ReplicationDestination',
+    metadata: {
+      name: backupNames(volume).destination,
+      namespace: volume.namespace,
+      labels: labels(volume, 'destination'),
+    },
+    spec: {
+      paused: true,
+      trigger: { manual: 'restore' },
+      restic: {
+        repository: backupNames(volume).secret,
+        destinationPVC: volume.name,
+        copyMethod: 'Direct',
+        enableFileDeletion: true,
+        cleanupCachePVC: true,
+        moverSecurityContext: moverSecurityContext(volume),
+      },
+    },
+  };
+}
+
+/**
+ * The restore verification of a volume: restores the latest snapshot into a scratch volume of
+ * the same tier and size (deleted with the pod) and checks it (see verify-script.ts).
+ */
+export function verificationCronJob(
+  volume: VolumeRequest,
+  settings: ResolvedBackupsSettings,
+): KubeObject {
+  const window = settings.verification.windowMinutes;
+  const owner = volume.owner ?? { user: 65532, group: 65532 };
+  const podLabels = labels(volume, 'verification');
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: {
+      name: backupNames(volume).verification,
+      namespace: volume.namespace,
+      labels: podLabels,
+      annotations: { [WINDOW_ANNOTATION]: String(window) },
+    },
+    spec: {
+      schedule: settings.verification.schedule,
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 3600,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: {
+        metadata: { labels: podLabels },
+        spec: {
+          backoffLimit: 0,
+          activeDeadlineSeconds: window * 60,
+          template: {
+            metadata: { labels: podLabels },
+            spec: {
+              restartPolicy: 'Never',
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: owner.user,
+                runAsGroup: owner.group,
+                fsGroup: owner.group,
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              containers: [
+                {
+                  name: 'verify',
+                  image: RESTIC_IMAGE,
+                  command: ['/bin/sh', '-c', VERIFY_SCRIPT],
+                  env: [
+                    { name: 'READ_DATA_SUBSET', value: settings.verification.readDataSubset },
+                    { name: 'SAMPLE_FILES', value: String(settings.verification.sampleFiles) },
+                    { name: 'RESTORE_ROOT', value: RESTORE_ROOT },
+                    { name: 'RESTIC_CACHE_DIR', value: '/cache' },
+                    { name: 'HOME', value: '/tmp' },
+                  ],
+                  envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
+                  terminationMessagePolicy: 'FallbackToLogsOnError',
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ['ALL'] },
+                  },
+                  resources: {
+                    requests: { cpu: '100m', memory: '256Mi' },
+                    limits: { memory: '2Gi' },
+                  },
+                  volumeMounts: [
+                    { name: 'scratch', mountPath: RESTORE_ROOT },
+                    { name: 'cache', mountPath: '/cache' },
+                    { name: 'tmp', mountPath: '/tmp' },
+                  ],
+                },
+              ],
+              volumes: [
+                {
+                  name: 'scratch',
+                  ephemeral: {
+                    volumeClaimTemplate: {
+                      metadata: { labels: podLabels },
+                      spec: {
+                        accessModes: ['ReadWriteOnce'],
+                        storageClassName: volume.tier,
+                        resources: { requests: { storage: volume.size } },
+                      },
+                    },
+                  },
+                },
+                { name: 'cache', emptyDir: { sizeLimit: settings.restic.cacheCapacity } },
+                { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+              ],
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Same-sync kinds: Talos registers talos.dev kinds when kubernetesTalosAPIAccess is on. */
+const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+
+/**
+ * The etcd backup of the Talos control plane (talos-backup): its namespace, the Talos service
+ * account that gets only `os:etcd:backup` (Talos makes the Secret of the same name with the API
+ * credentials), and the CronJob that snapshots etcd, encrypts it to the age public key and puts
+ * it in the bucket.
+ */
+export function etcdBackupObjects(
+  cluster: string,
+  settings: ResolvedBackupsSettings,
+  agePublicKey: string,
+): { [key: string]: KubeObject } {
+  const s3 = settings.s3;
+  const etcd = settings.etcd;
+  if (s3 === undefined || etcd === undefined) return {};
+  const name = 'talos-backup';
+  const podLabels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'backups' };
+  const secretKey = (key: string) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: ETCD_BACKUP_SECRET, key } },
+  });
+  return {
+    'namespace-talos-backup': {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: ETCD_BACKUP_NAMESPACE,
+        labels: {
+          'pod-security.kubernetes.io/audit': 'restricted',
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/warn': 'restricted',
+        },
+      },
+    },
+    'talos-serviceaccount-talos-backup': {
+      apiVersion: 'talos.dev/v1alpha1',
+      kind: 'ServiceAccount',
+      metadata: {
+        name: `${name}-secrets`,
+        namespace: ETCD_BACKUP_NAMESPACE,
+        annotations: { ...SKIP_DRY_RUN },
+      },
+      spec: { roles: [ETCD_BACKUP_ROLE] },
+    },
+    'cronjob-talos-backup': {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name, namespace: ETCD_BACKUP_NAMESPACE, labels: podLabels },
+      spec: {
+        schedule: etcd.schedule,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: 'Forbid',
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 1800,
+            template: {
+              metadata: { labels: podLabels },
+              spec: {
+                restartPolicy: 'Never',
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 1000,
+                  runAsGroup: 1000,
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+                containers: [
+                  {
+                    name,
+                    image: TALOS_BACKUP_IMAGE,
+                    command: ['/talos-backup'],
+                    workingDir: '/tmp',
+                    env: [
+                      secretKey('AWS_ACCESS_KEY_ID'),
+                      secretKey('AWS_SECRET_ACCESS_KEY'),
+                      { name: 'AWS_REGION', value: s3.region },
+                      { name: 'CUSTOM_S3_ENDPOINT', value: s3.endpoint },
+                      { name: 'BUCKET', value: s3.bucket },
+                      { name: 'CLUSTER_NAME', value: cluster },
+                      { name: 'S3_PREFIX', value: `${etcd.prefix}/${cluster}` },
+                      { name: 'AGE_X25519_PUBLIC_KEY', value: agePublicKey },
+                      { name: 'USE_PATH_STYLE', value: String(s3.pathStyle) },
+                    ],
+                    securityContext: {
+                      allowPrivilegeEscalation: false,
+                      readOnlyRootFilesystem: true,
+                      capabilities: { drop: ['ALL'] },
+                    },
+                    volumeMounts: [
+                      { name: 'tmp', mountPath: '/tmp' },
+                      { name: 'talos-secrets', mountPath: '/var/run/secrets/talos.dev' },
+                    ],
+                  },
+                ],
+                volumes: [
+                  { name: 'tmp', emptyDir: {} },
+                  { name: 'talos-secrets', secret: { secretName: `${name}-secrets` } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// clusters/<cluster>/disaster-recovery.md: what must be saved beforehand, then rebuilding the
+// cluster from Git, restoring etcd from the latest encrypted snapshot, letting Argo CD converge,
+// and restoring every protected volume from restic — each step with the cluster's own commands,
+// every interpolated value shell-quoted. Pure.
+import type { ResolvedCluster, VolumeRequest } from '@homelab/core';
+import { shellQuote } from '@homelab/core';
+import { backupNames } from './manifests.js';
+import {
+  ETCD_BACKUP_NAMESPACE,
+  type ResolvedBackupsSettings,
+  resticRepository,
+} from './settings.js';
+
+/** A protected volume and the Application that deploys it. */
+export interface ProtectedVolume {
+  readonly volume: VolumeRequest;
+  /** The component that declared it. */
+  readonly component: string;
+  /** Argo CD Application that holds its claim and backups (`<cluster>-<name>`). */
+  readonly application: string;
+}
+
+export interface RunbookInput {
+  readonly header: string;
+  readonly cluster: ResolvedCluster;
+  readonly settings: ResolvedBackupsSettings;
+  readonly volumes: readonly ProtectedVolume[];
+  /** Namespace of the Argo CD Applications. */
+  readonly gitopsNamespace: string;
+}
+
+const q = shellQuote;
+
+function automated(cluster: ResolvedCluster): string {
+  const { prune, selfHeal } = cluster.profile.autoSync;
+  return JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } });
+}
+
+/** The commands that restore one volume from its restic repository (the manual restore). */
+export function restoreCommands(
+  cluster: ResolvedCluster,
+  entry: ProtectedVolume,
+  gitopsNamespace: string,
+): string[] {
+  const { volume } = entry;
+  const names = backupNames(volume);
+  const ns = q(volume.namespace);
+  const app = q(entry.application);
+  return [
+    `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
+    '# 1. Keep Argo CD from pausing the restore again while it runs',
+    `kubectl -n ${q(gitopsNamespace)} patch application ${app} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+    `# 2. Stop every workload that mounts the claim (these pods use it now):`,
+    `kubectl -n ${ns} get pods -o jsonpath='{range .items[?(@.spec.volumes[*].persistentVolumeClaim.claimName=="${volume.name}")]}{.metadata.name}{"\\n"}{end}'`,
+    `# 3. Restore the latest snapshot into the claim (files not in the snapshot are deleted)`,
+    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+    `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
+    `kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}'`,
+    '# 4. Hand the Application back to Argo CD (it pauses the restore again), then start the workloads',
+    `kubectl -n ${q(gitopsNamespace)} patch application ${app} --type merge -p '${automated(cluster)}'`,
+  ];
+}
+
+/** Commands that replace a faulted claim by an empty one Argo CD makes again. */
+export function replaceClaimCommands(entry: ProtectedVolume): string[] {
+  const ns = q(entry.volume.namespace);
+  const claim = q(entry.volume.name);
+  return [
+    `kubectl -n ${ns} delete pvc ${claim} --wait=false`,
+    `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+  ];
+}
+
+export function disasterRecoveryRunbook(input: RunbookInput): string {
+  const { cluster, settings, volumes } = input;
+  const name = cluster.name;
+  const first = cluster.controlPlanes[0];
+  const s3 = settings.s3;
+  const etcd = settings.etcd;
+  const lines: string[] = [];
+  const add = (...text: string[]) => lines.push(...text);
+  const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
+  const talosReadme = `clusters/${name}/talos/README.md`;
+  const endpoint = s3 === undefined ? '' : ` --endpoint-url ${q(s3.endpoint)}`;
+  const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
+
+  add(
+    input.header,
+    `# Cluster \`${name}\`: disaster recovery runbook`,
+    '',
+    `Rebuilds cluster \`${name}\` (${cluster.environment}, Talos ${cluster.talosVersion}) from Git, its etcd`,
+    'snapshot and its restic backups. Run the commands from the repository root.',
+    '',
+    '## What must have been saved beforehand',
+    '',
+    'Nothing below can be rebuilt from Git; check now, not during the outage:',
+    '',
+    `- the Talos secrets bundle \`secrets.yaml\` of \`${name}\`, kept in Bitwarden (step 1 of \`${talosReadme}\`);`,
+    '  without it the machine configs, and every certificate, must be made anew;',
+    etcd === undefined
+      ? '- (etcd backups are disabled on this cluster: the cluster state comes back from Git only);'
+      : `- the age private key whose public key \`${etcd.agePublicKey ?? '(not set)'}\` encrypts the etcd snapshots, kept offline (never in the cluster or in Bitwarden alone);`,
+    s3 === undefined
+      ? '- (no backup bucket is configured: volumes cannot be restored);'
+      : `- read access to the bucket \`${s3.bucket}\` at ${s3.endpoint}: the S3 credentials and each restic repository's password, kept in Bitwarden;`,
+    '- the Bitwarden machine-account token of the cluster (the hand-made bootstrap secret).',
+    '',
+    'Tools: `talosctl`, `kubectl`, `helm`, `age`, the AWS CLI (`aws`).',
+    '',
+    '## 1. Rebuild the machines from Git',
+    '',
+    `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, then follow steps 2 to 4 of`,
+    `\`${talosReadme}\` (schematic, machine configs, apply). Do **not** run its step 5 (\`talosctl`,
+    'bootstrap`): etcd comes back from the snapshot instead.',
+    '',
+  );
+  sh(
+    `export TALOS_DIR="$HOME/.homelab/${name}"`,
+    'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
+    'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
+  );
+  if (etcd !== undefined && s3 !== undefined && first !== undefined) {
+    add(
+      '## 2. Restore etcd from the latest snapshot',
+      '',
+      `The etcd backup job (\`${ETCD_BACKUP_NAMESPACE}/talos-backup\`) writes age-encrypted snapshots to`,
+      `\`s3://${s3.bucket}/${etcdPrefix}/\`. Fetch the newest, decrypt it with the private key, and`,
+      'bootstrap the first control plane from it. The snapshot was taken through the Talos API, so',
+      'it carries its hash and needs no `--recover-skip-hash-check`.',
+      '',
+    );
+    sh(
+      `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
+      `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint}`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      ': "${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}"',
+      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
+      `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
+      `talosctl config node ${q(first.address)}`,
+      `talosctl -n ${q(first.address)} bootstrap --recover-from=./db.snapshot`,
+      `talosctl -n ${q(first.address)} health --wait-timeout 20m`,
+      'rm ./db.snapshot ./etcd-snapshot.age',
+    );
+    add(
+      'The restored etcd holds every object as it was at the snapshot: Argo CD, Cilium and the',
+      'Applications come back with it. Volumes whose replicas were on lost disks do not: Longhorn',
+      'reports them faulted, and step 4 restores their data.',
+      '',
+    );
+  } else {
+    add(
+      '## 2. Bootstrap etcd',
+      '',
+      `There is no etcd backup for this cluster: bootstrap anew (step 5 of \`${talosReadme}\`).`,
+      '',
+    );
+  }
+  add(
+    '## 3. Let Argo CD converge',
+    '',
+    `Fetch the kubeconfig (step 6 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
+    'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
+    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy:`,
+    '',
+  );
+  sh(
+    `kubectl -n ${q(input.gitopsNamespace)} get applications`,
+    `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+  );
+  add('## 4. Restore the volumes from restic', '');
+  if (volumes.length === 0) {
+    add('No volume of this cluster has a backup policy.', '');
+  } else {
+    add(
+      'Each protected volume has a paused ReplicationDestination `<volume>-restore` that restores',
+      "the repository's latest snapshot into the volume's claim. For each volume, stop the workloads",
+      'that use it (their Deployment or StatefulSet, scaled to 0), then:',
+      '',
+    );
+    for (const entry of volumes) {
+      const repository = resticRepository(
+        settings,
+        name,
+        entry.volume.namespace,
+        entry.volume.name,
+      );
+      add(
+        `### \`${entry.volume.namespace}/${entry.volume.name}\` (${entry.component}, ${entry.volume.size} on ${entry.volume.tier})`,
+        '',
+        `Repository \`${repository ?? '(no bucket configured)'}\`; credentials in the Secret \`${entry.volume.namespace}/${backupNames(entry.volume).secret}\`.`,
+        '',
+        'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
+        'claim with an empty one (Argo CD creates it again; the old volume is kept until deleted):',
+        '',
+      );
+      sh(...replaceClaimCommands(entry));
+      add('Then restore:', '');
+      sh(...restoreCommands(cluster, entry, input.gitopsNamespace));
+    }
+    add(
+      'To restore an older snapshot, add `"restoreAsOf":"<RFC 3339 time>"` (the newest snapshot',
+      'before it) or `"previous":<n>` (skip the n newest) to `spec.restic` in the same patch.',
+      '',
+    );
+  }
+  add(
+    '## 5. Check',
+    '',
+    "Run each volume's restore verification once by hand and read its result:",
+    '',
+  );
+  sh(
+    ...(volumes.length === 0
+      ? ['# no protected volume']
+      : volumes.flatMap((entry) => {
+          const names = backupNames(entry.volume);
+          const ns = q(entry.volume.namespace);
+          return [
+            `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${q(`${names.verification}-manual`)}`,
+            `kubectl -n ${ns} wait job/${names.verification}-manual --for=condition=Complete --timeout=2h`,
+          ];
+        })),
+  );
+  return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}

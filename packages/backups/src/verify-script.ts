@@ -1,0 +1,74 @@
+// The restore verification a CronJob runs for each protected volume (POSIX sh, in the restic
+// image: restic, busybox sed/awk/find/sha256sum). Pure data: the script text.
+//
+// 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
+//    packs read back and hashed.
+// 2. The latest snapshot's record of the tree, as the backup wrote it (`restic ls --json`): its
+//    regular files and their sizes; the snapshot's summary (files and bytes processed) when the
+//    backup's restic wrote one.
+// 3. `restic restore` of that snapshot into the scratch volume.
+// 4. The restored tree against the record: the same number of regular files, the same total
+//    bytes, and for a sample of files spread over the tree the SHA-256 of the restored bytes
+//    against that of `restic dump` of the same file.
+// Any difference fails the job (the CronJob's last run fails: Argo CD marks it Degraded, the Job
+// records events, kube-state-metrics reports it); the outcome is also the pod's termination
+// message.
+
+/** Where the verification restores to (the scratch volume). */
+export const RESTORE_ROOT = '/restore';
+
+export const VERIFY_SCRIPT = `set -eu
+work="\${TMPDIR:-/tmp}"
+report() { printf '%s\\n' "$1" >/dev/termination-log 2>/dev/null || true; }
+fail() { echo "VERIFICATION FAILED: $1" >&2; report "FAILED: $1"; exit 1; }
+field() { sed -n "s/.*\\"$1\\":\\([0-9][0-9]*\\).*/\\1/p" | head -n 1; }
+
+echo "1/4 restic check --read-data-subset=$READ_DATA_SUBSET"
+restic check --read-data-subset="$READ_DATA_SUBSET" || fail "restic check found errors in the repository"
+
+echo "2/4 reading the latest snapshot"
+restic snapshots latest --json > "$work/snapshot.json" || fail "cannot list the snapshots"
+id=$(sed -n 's/.*"short_id":"\\([0-9a-f]*\\)".*/\\1/p' "$work/snapshot.json" | head -n 1)
+[ -n "$id" ] || fail "the repository has no snapshot yet"
+restic ls --json "$id" > "$work/tree.json" || fail "cannot list snapshot $id"
+grep '"type":"file"' "$work/tree.json" > "$work/files.json" || true
+recorded_files=$(wc -l < "$work/files.json" | tr -d ' ')
+recorded_bytes=$(sed -n 's/.*"size":\\([0-9][0-9]*\\).*/\\1/p' "$work/files.json" | awk '{ s += $1 } END { printf "%d", s }')
+summary_files=$(field total_files_processed < "$work/snapshot.json")
+summary_bytes=$(field total_bytes_processed < "$work/snapshot.json")
+if [ -n "$summary_files" ] && [ "$summary_files" != "$recorded_files" ]; then
+  fail "snapshot $id: the backup processed $summary_files files but its tree records $recorded_files"
+fi
+if [ -n "$summary_bytes" ] && [ "$summary_bytes" != "$recorded_bytes" ]; then
+  fail "snapshot $id: the backup processed $summary_bytes bytes but its tree records $recorded_bytes"
+fi
+
+echo "3/4 restoring snapshot $id into the scratch volume"
+restic restore "$id" --target "$RESTORE_ROOT" || fail "restore of snapshot $id failed"
+
+echo "4/4 comparing the restored tree with the snapshot"
+# A node at path P of the snapshot's tree is restored at $RESTORE_ROOT/P; the scratch volume's
+# own lost+found is not part of it (the mover never backs it up).
+restored() { find "$RESTORE_ROOT" -path "$RESTORE_ROOT/lost+found" -prune -o -type f "$@"; }
+restored_files=$(restored -print | wc -l | tr -d ' ')
+restored_bytes=$(restored -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s }')
+[ "$restored_files" = "$recorded_files" ] || fail "snapshot $id records $recorded_files files, the restore has $restored_files"
+[ "$restored_bytes" = "$recorded_bytes" ] || fail "snapshot $id records $recorded_bytes bytes, the restore has $restored_bytes"
+step=$(( recorded_files / SAMPLE_FILES ))
+[ "$step" -ge 1 ] || step=1
+sampled=0
+n=0
+sed -n 's/.*"path":"\\([^"\\\\]*\\)".*/\\1/p' "$work/files.json" > "$work/paths"
+while IFS= read -r path; do
+  n=$(( n + 1 ))
+  [ $(( (n - 1) % step )) -eq 0 ] || continue
+  [ "$sampled" -lt "$SAMPLE_FILES" ] || break
+  expected=$(restic dump "$id" "$path" | sha256sum | cut -d ' ' -f 1) || fail "cannot read $path from snapshot $id"
+  actual=$(sha256sum "$RESTORE_ROOT$path" | cut -d ' ' -f 1) || fail "$path is missing from the restore"
+  [ "$expected" = "$actual" ] || fail "$path: restored bytes differ from snapshot $id"
+  sampled=$(( sampled + 1 ))
+done < "$work/paths"
+result="verified snapshot $id: $restored_files files, $restored_bytes bytes restored as recorded; $sampled sampled files match"
+echo "$result"
+report "$result"
+`;

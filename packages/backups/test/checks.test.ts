@@ -1,0 +1,149 @@
+// The layer-4 checks of the backups, each passing on a complete platform and broken on purpose.
+import { formatPath, type SystemInput } from '@homelab/core';
+import { describe, expect, test } from 'vitest';
+import {
+  backupCompleteness,
+  credentialsFromSecretsProvider,
+  verificationOverlap,
+} from '../src/checks.js';
+import {
+  type AnyJson,
+  consumer,
+  DATA,
+  deployed,
+  mapObjects,
+  runBackups,
+  SETTINGS,
+} from './helpers.js';
+
+function input(run = runBackups(), change?: (object: AnyJson) => AnyJson | undefined): SystemInput {
+  const clusters = deployed(run);
+  return {
+    platform: run.platform,
+    clusters: change === undefined ? clusters : mapObjects(clusters, change),
+    files: [],
+  };
+}
+
+describe('backup-completeness', () => {
+  test('passes when every protected volume has its backup, restore and verification', () => {
+    expect(backupCompleteness.check(input())).toEqual([]);
+  });
+
+  test('fails when a restore and a verification are missing, naming them', () => {
+    const issues = backupCompleteness.check(
+      input(undefined, (o) =>
+        o.kind === 'ReplicationDestination' || o.kind === 'CronJob' ? undefined : o,
+      ),
+    );
+    expect(issues.map((i) => [formatPath(i.path), i.message])[0]).toEqual([
+      'clusters[0].components.app',
+      'volume paperless/data of app has a backup policy on cluster "dev" but lacks a ReplicationDestination (the restore), a restore-verification CronJob',
+    ]);
+    expect(issues).toHaveLength(3);
+  });
+
+  test('has nothing to check where no GitOps controller deploys the platform', () => {
+    const run = runBackups(SETTINGS, [consumer([DATA], { secrets: false })]);
+    const clusters = deployed(run).map((cluster) => ({ ...cluster, applications: [] }));
+    const bare = { platform: run.platform, clusters, files: [] };
+    expect(backupCompleteness.check(bare)).toEqual([]);
+    expect(credentialsFromSecretsProvider.check(bare)).toEqual([]);
+  });
+
+  test('fails for a backup policy on a cluster without a backup provider', () => {
+    const withoutBackups = runBackups(SETTINGS, [consumer()]);
+    const clusters = deployed(withoutBackups).map((cluster) => ({
+      ...cluster,
+      run: {
+        ...cluster.run,
+        providers: new Map([...cluster.run.providers].filter(([c]) => c !== 'backup')),
+      },
+    }));
+    const issues = backupCompleteness.check({
+      platform: withoutBackups.platform,
+      clusters,
+      files: [],
+    });
+    expect(issues[0]?.message).toBe(
+      'app asks for backups of volume paperless/data on cluster "dev", where no enabled component provides "backup"',
+    );
+  });
+});
+
+describe('backup-credentials', () => {
+  test('passes when every credential comes from a declared Secret', () => {
+    expect(credentialsFromSecretsProvider.check(input())).toEqual([]);
+  });
+
+  test('fails when the volume owner does not declare its restic Secret', () => {
+    const run = runBackups(SETTINGS, [consumer([DATA], { secrets: false })]);
+    const issues = credentialsFromSecretsProvider.check(input(run));
+    // The backup, the restore and the verification of each of the three clusters.
+    expect(issues).toHaveLength(9);
+    expect(issues.map((i) => i.message)).toContain(
+      'ReplicationSource data-backup reads S3 credentials from the Secret paperless/data-restic, which no component declares, so the secrets provider never fills it (cluster "dev")',
+    );
+  });
+
+  test('fails on a credential written as a literal value', () => {
+    const issues = credentialsFromSecretsProvider.check(
+      input(undefined, (o) => {
+        if (o.kind !== 'CronJob' || o.metadata.name !== 'talos-backup') return o;
+        const container = o.spec.jobTemplate.spec.template.spec.containers[0];
+        container.env = container.env.map((e: AnyJson) =>
+          e.name === 'AWS_SECRET_ACCESS_KEY' ? { name: e.name, value: 'not-a-reference' } : e,
+        );
+        return o;
+      }),
+    );
+    expect(issues.map((i) => i.message)).toContain(
+      'charts/backups#talos-backup: AWS_SECRET_ACCESS_KEY of CronJob talos-backup is a literal value; credentials come from Secrets only',
+    );
+  });
+
+  test('fails when a job reads a key its Secret does not declare', () => {
+    const issues = credentialsFromSecretsProvider.check(
+      input(undefined, (o) => {
+        if (o.kind !== 'CronJob' || o.metadata.name !== 'talos-backup') return o;
+        o.spec.jobTemplate.spec.template.spec.containers[0].env.push({
+          name: 'RESTIC_PASSWORD',
+          valueFrom: { secretKeyRef: { name: 'talos-backup-s3', key: 'RESTIC_PASSWORD' } },
+        });
+        return o;
+      }),
+    );
+    expect(issues.map((i) => i.value)).toEqual([
+      ['RESTIC_PASSWORD'],
+      ['RESTIC_PASSWORD'],
+      ['RESTIC_PASSWORD'],
+    ]);
+  });
+});
+
+describe('backup-verification-overlap', () => {
+  test('passes for backups at 02:00 and verification at 05:00', () => {
+    expect(verificationOverlap.check(input())).toEqual([]);
+  });
+
+  test('fails when a verification starts within the window of a backup, with both times', () => {
+    const run = runBackups({ ...SETTINGS, verification: { schedule: { staging: '30 2 * * *' } } });
+    const issues = verificationOverlap.check(input(run));
+    expect(issues.map((i) => [formatPath(i.path), i.message])).toEqual([
+      [
+        'clusters[1].components.backups.verification.schedule',
+        'volume paperless/data on cluster "staging" is backed up at 2028-01-01 02:00 UTC (Saturday) and verified at 2028-01-01 02:30 UTC (Saturday), within 60 minutes of each other',
+      ],
+    ]);
+  });
+
+  test('uses the window the verification job carries', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      verification: { schedule: { production: '0 4 * * *' }, windowMinutes: 180 },
+    });
+    const issues = verificationOverlap.check(input(run));
+    expect(issues.map((i) => i.code)).toEqual(['backup-verification-overlap']);
+    expect(issues[0]?.message).toContain('"prod"');
+  });
+});

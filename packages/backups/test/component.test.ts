@@ -1,0 +1,277 @@
+import { formatPath } from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { backupsComponent } from '../src/index.js';
+import {
+  AGE_KEY,
+  type AnyJson,
+  chartObjects,
+  cni,
+  consumer,
+  DATA,
+  gitops,
+  runBackups,
+  SETTINGS,
+  storage,
+} from './helpers.js';
+
+const errors = (run: ReturnType<typeof runBackups>) =>
+  run.components.issues.filter((i) => i.severity === 'error');
+
+describe('a protected volume', () => {
+  const run = runBackups();
+  const prod = run.platform.clusters[2] as AnyJson;
+  const dev = run.platform.clusters[0] as AnyJson;
+  const objects = (cluster: AnyJson) =>
+    Object.fromEntries(
+      chartObjects(run.components, 'app', cluster).map((o) => [
+        `${o.kind}/${o.metadata.name}`,
+        o as AnyJson,
+      ]),
+    );
+
+  test('renders without errors', () => {
+    expect(errors(run)).toEqual([]);
+  });
+
+  test('gets a scheduled restic backup from a CSI snapshot, with its retention', () => {
+    expect(objects(prod)['ReplicationSource/data-backup']).toEqual({
+      apiVersion: 'volsync.backube/v1alpha1',
+      kind: 'ReplicationSource',
+      metadata: {
+        name: 'data-backup',
+        namespace: 'paperless',
+        labels: {
+          'app.kubernetes.io/managed-by': 'homelab',
+          'app.kubernetes.io/part-of': 'backups',
+          'backup.homelab.dev/volume': 'data',
+          'backup.homelab.dev/role': 'source',
+        },
+      },
+      spec: {
+        sourcePVC: 'data',
+        trigger: { schedule: '0 2 * * *' },
+        restic: {
+          repository: 'data-restic',
+          copyMethod: 'Snapshot',
+          volumeSnapshotClassName: 'example-snapshot',
+          pruneIntervalDays: 7,
+          cacheCapacity: '1Gi',
+          retain: { daily: 7, weekly: 4, within: '3d' },
+          moverSecurityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+        },
+      },
+    });
+  });
+
+  test('gets a paused restore into its own claim', () => {
+    const rd = objects(prod)['ReplicationDestination/data-restore'];
+    expect(rd.spec).toMatchObject({
+      paused: true,
+      trigger: { manual: 'restore' },
+      restic: {
+        repository: 'data-restic',
+        destinationPVC: 'data',
+        copyMethod: 'Direct',
+        enableFileDeletion: true,
+      },
+    });
+  });
+
+  test('gets a restore verification on the environment schedule, into a scratch volume of its tier', () => {
+    const devJob = objects(dev)['CronJob/data-restore-verify'];
+    const prodJob = objects(prod)['CronJob/data-restore-verify'];
+    expect(devJob.spec.schedule).toBe('0 5 * * 0');
+    expect(prodJob.spec.schedule).toBe('0 5 * * *');
+    const pod = prodJob.spec.jobTemplate.spec.template.spec;
+    expect(pod.containers[0].env).toContainEqual({ name: 'READ_DATA_SUBSET', value: '10%' });
+    expect(devJob.spec.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'READ_DATA_SUBSET',
+      value: '1%',
+    });
+    expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'data-restic' } }]);
+    expect(pod.volumes[0].ephemeral.volumeClaimTemplate.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'standard',
+      resources: { requests: { storage: '20Gi' } },
+    });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(prodJob.spec.jobTemplate.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 3600,
+    });
+  });
+
+  test('without verification: backup and restore only', () => {
+    const noVerify = runBackups(SETTINGS, [
+      consumer([{ ...DATA, backup: { ...(DATA.backup as AnyJson), verify: false } }]),
+    ]);
+    const kinds = chartObjects(noVerify.components, 'app', noVerify.platform.clusters[0] as AnyJson)
+      .map((o) => o.kind)
+      .sort();
+    expect(kinds).toEqual(['ReplicationDestination', 'ReplicationSource']);
+  });
+
+  test('a volume without a backup policy gets nothing', () => {
+    const plain = runBackups(SETTINGS, [consumer([{ ...DATA, backup: undefined } as AnyJson])]);
+    expect(chartObjects(plain.components, 'app', plain.platform.clusters[0] as AnyJson)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('etcd backups', () => {
+  const run = runBackups();
+  const declared = run.components.clusters[2]?.contributions.get('backups') as AnyJson;
+  const objects = chartObjects(
+    run.components,
+    'backups',
+    run.platform.clusters[2] as AnyJson,
+  ) as AnyJson[];
+
+  test('ask Talos for the etcd backup role, for their namespace only', () => {
+    expect(declared.talos).toEqual({
+      kubernetesTalosAPIAccess: { roles: ['os:etcd:backup'], namespaces: ['talos-backup'] },
+    });
+  });
+
+  test('run talos-backup with the age public key and the S3 credentials from a declared Secret', () => {
+    const job = objects.find((o) => o.kind === 'CronJob');
+    const env = job.spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'AGE_X25519_PUBLIC_KEY', value: AGE_KEY });
+    expect(env).toContainEqual({ name: 'S3_PREFIX', value: 'etcd/prod' });
+    expect(env).toContainEqual({
+      name: 'AWS_SECRET_ACCESS_KEY',
+      valueFrom: { secretKeyRef: { name: 'talos-backup-s3', key: 'AWS_SECRET_ACCESS_KEY' } },
+    });
+    expect(job.spec.schedule).toBe('0 * * * *');
+    expect(declared.secrets).toEqual([
+      expect.objectContaining({
+        name: 'talos-backup-s3',
+        namespace: 'talos-backup',
+        keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+      }),
+    ]);
+  });
+
+  test('get a Talos service account with only os:etcd:backup, in a restricted namespace', () => {
+    expect(objects.find((o) => o.kind === 'ServiceAccount')?.spec).toEqual({
+      roles: ['os:etcd:backup'],
+    });
+    expect(
+      objects.find((o) => o.kind === 'Namespace')?.metadata.labels[
+        'pod-security.kubernetes.io/enforce'
+      ],
+    ).toBe('restricted');
+  });
+
+  test('can be switched off: no Talos API access, no job, no Secret', () => {
+    const off = runBackups({ s3: SETTINGS.s3, etcd: { enabled: false } });
+    const contribution = off.components.clusters[0]?.contributions.get('backups') as AnyJson;
+    expect(contribution.talos).toBeUndefined();
+    expect(contribution.secrets).toBeUndefined();
+    expect(chartObjects(off.components, 'backups', off.platform.clusters[0] as AnyJson)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('the disaster-recovery runbook', () => {
+  const run = runBackups();
+  const file = run.components.components
+    .find((c) => c.component.name === 'backups')
+    ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')?.content as string;
+
+  test('is generated per cluster and says what must have been saved', () => {
+    expect(file.split('\n')[0]).toBe('<!-- generated by pnpm build; do not edit. -->');
+    expect(file).toContain('## What must have been saved beforehand');
+    expect(file).toContain(`the age private key whose public key \`${AGE_KEY}\``);
+  });
+
+  test('restores etcd from the newest snapshot on the first control plane', () => {
+    expect(file).toContain(
+      "LATEST=$(aws s3 ls s3://homelab-backups/etcd/prod/ --endpoint-url https://s3.example.com | sort | tail -n 1 | awk '{print $4}')",
+    );
+    expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
+  });
+
+  test('restores every protected volume with its own commands and repository', () => {
+    expect(file).toContain(
+      'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',
+    );
+    expect(file).toContain(
+      `kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+    );
+    expect(file).toContain(
+      `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+    );
+  });
+});
+
+describe('enabling', () => {
+  test('is off unless the definition turns it on', () => {
+    const run = testRun(testDefinition(testReferenceClusters()), [
+      cni,
+      storage,
+      gitops,
+      backupsComponent,
+    ]);
+    expect(run.components.components.map((c) => c.component.name)).not.toContain('backups');
+    expect(run.components.issues).toEqual([]);
+  });
+});
+
+describe('definition problems', () => {
+  test('no S3 bucket is an error at backups.s3', () => {
+    const run = runBackups({ etcd: { agePublicKey: AGE_KEY } });
+    expect(errors(run).map((i) => [i.code, formatPath(i.path)])).toContainEqual([
+      'backups-s3',
+      'clusters[0].components.backups.s3',
+    ]);
+  });
+
+  test('etcd snapshots without an age key are an error at etcd.agePublicKey', () => {
+    const run = runBackups({ s3: SETTINGS.s3 });
+    expect(errors(run).map((i) => [i.code, formatPath(i.path)])).toContainEqual([
+      'backups-etcd-key',
+      'clusters[0].components.backups.etcd.agePublicKey',
+    ]);
+  });
+
+  test('a schedule that is no cron schedule is an error at the setting', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      verification: { schedule: { production: '0 25 * * *' } },
+    });
+    expect(errors(run).map((i) => [i.code, formatPath(i.path), i.message])).toEqual([
+      [
+        'backup-schedule',
+        'clusters[2].components.backups.verification.schedule.production',
+        'is not a cron schedule: hour "25" is not a value or range within 0-23',
+      ],
+    ]);
+  });
+
+  test('a protected volume without a snapshot class is an error at its consumer', () => {
+    // A snapshot provider without a class: the capability is there, its fact is not.
+    const noClass = testComponent({ name: 'snapshots', provides: ['volume-snapshots'] });
+    const run = runBackups(SETTINGS, [consumer()], [cni, storage, noClass, gitops]);
+    expect(errors(run).map((i) => i.code)).toContain('backups-snapshots');
+  });
+
+  test('a protected volume without an owner gets a warning', () => {
+    const run = runBackups(SETTINGS, [consumer([{ ...DATA, owner: undefined } as AnyJson])]);
+    expect(run.components.issues.filter((i) => i.code === 'backups-owner')).toHaveLength(3);
+  });
+});

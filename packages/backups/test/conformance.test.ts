@@ -1,0 +1,141 @@
+// Conformance with VolSync 0.16.0 (the vendored chart: its values and its CRDs, read in place,
+// never copied) and with the Kubernetes schemas.
+import {
+  chartFiles,
+  INITIAL_CHART_VERSION,
+  type KubeObject,
+  loadModelValidators,
+  parseAllDocuments,
+  parseYaml,
+  renderChart,
+  type Values,
+  validateObjects,
+} from '@homelab/core';
+import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, test } from 'vitest';
+import { backupsValidators } from '../src/validators.js';
+import { type AnyJson, chartObjects, runBackups } from './helpers.js';
+
+const VERSION = '0.16.0';
+
+/** Closes every object schema that lists its properties and does not preserve unknown fields. */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const original = schema as { [key: string]: unknown };
+  const out: { [key: string]: unknown } = {};
+  for (const [key, value] of Object.entries(original)) {
+    if (key.startsWith('x-kubernetes-')) continue;
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, strict(v)]))
+        : strict(value);
+  }
+  if (
+    original.properties !== undefined &&
+    original.additionalProperties === undefined &&
+    original['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+/** A CRD of the vendored chart (its template lines dropped), as a validator of v1alpha1. */
+function crdValidator(file: string): ValidateFunction {
+  const text = readVendoredChartFile('volsync', VERSION, `templates/${file}`)
+    .split('\n')
+    .filter((line) => !line.includes('{{'))
+    .join('\n');
+  const crd = parseAllDocuments(text).find(
+    (doc) => (doc as AnyJson)?.kind === 'CustomResourceDefinition',
+  ) as AnyJson;
+  const version = crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1');
+  const schema = strict(version.schema.openAPIV3Schema) as AnyJson;
+  schema.properties.metadata = { type: 'object' };
+  return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
+
+describe(`VolSync ${VERSION}`, () => {
+  const run = runBackups();
+  const all = run.platform.clusters.flatMap((cluster) => [
+    ...chartObjects(run.components, 'app', cluster),
+    ...chartObjects(run.components, 'backups', cluster),
+  ]) as AnyJson[];
+  const validators: { [kind: string]: ValidateFunction } = {
+    ReplicationSource: crdValidator('volsync.backube_replicationsources.yaml'),
+    ReplicationDestination: crdValidator('volsync.backube_replicationdestinations.yaml'),
+  };
+
+  test('every ReplicationSource and ReplicationDestination validates against its CRD and our schema', () => {
+    const crs = all.filter((o) => o.apiVersion === 'volsync.backube/v1alpha1');
+    expect(crs).toHaveLength(6);
+    for (const object of crs) {
+      const validate = validators[object.kind] as ValidateFunction;
+      expect(validate(object) ? [] : validate.errors).toEqual([]);
+      const ours = backupsValidators.find((v) => v.kind === object.kind);
+      expect(ours?.validate(object)).toEqual([]);
+    }
+  });
+
+  test('the CRDs and our schemas refuse a misspelled field and a wrong copy method', () => {
+    const source = all.find((o) => o.kind === 'ReplicationSource');
+    const typo = { ...source, spec: { ...source.spec, sourcePvc: 'data' } };
+    const method = {
+      ...source,
+      spec: { ...source.spec, restic: { ...source.spec.restic, copyMethod: 'Snap' } },
+    };
+    const ours = backupsValidators.find((v) => v.kind === 'ReplicationSource');
+    for (const broken of [typo, method]) {
+      expect(validators.ReplicationSource?.(broken)).toBe(false);
+      expect(ours?.validate(broken)).not.toEqual([]);
+    }
+  });
+
+  test('every key we set under volsync exists in the chart values', () => {
+    const upstream = parseYaml(readVendoredChartFile('volsync', VERSION, 'values.yaml')) as Values;
+    const chart = run.components.components.find((c) => c.component.name === 'backups')?.output
+      .chart;
+    if (chart === undefined) throw new Error('no chart');
+    const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
+    for (const [cluster, env] of [
+      ['dev', 'development'],
+      ['prod', 'production'],
+    ]) {
+      const values = renderChart(files, [`env/${env}.yaml`, `clusters/${cluster}.yaml`])
+        .values as AnyJson;
+      expect(unknownValueKeys(values.volsync, upstream, undefined)).toEqual([]);
+    }
+    expect(chart.dependency).toEqual({
+      name: 'volsync',
+      version: VERSION,
+      repository: 'https://backube.github.io/helm-charts',
+    });
+  });
+
+  test('the talos.dev ServiceAccount passes our schema; an unknown role does not', () => {
+    const account = all.find((o) => o.apiVersion === 'talos.dev/v1alpha1');
+    const ours = backupsValidators.find((v) => v.kind === 'ServiceAccount');
+    expect(ours?.validate(account)).toEqual([]);
+    expect(ours?.validate({ ...account, spec: { roles: ['os:root'] } })).not.toEqual([]);
+  });
+
+  test('the CronJobs and the Namespace validate against the Kubernetes schemas', async () => {
+    const sourced = all
+      .filter((o) => o.apiVersion === 'batch/v1' || o.apiVersion === 'v1')
+      .map((object: KubeObject) => ({ object, source: object.metadata.name }));
+    expect(sourced.map((s) => s.object.kind).sort()).toEqual([
+      'CronJob',
+      'CronJob',
+      'CronJob',
+      'CronJob',
+      'CronJob',
+      'CronJob',
+      'Namespace',
+      'Namespace',
+      'Namespace',
+    ]);
+    expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
+  });
+});

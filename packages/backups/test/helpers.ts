@@ -1,0 +1,152 @@
+// Runs the real backups component through core's component run, with test components for what
+// it needs (CNI, storage, volume snapshots) and a consumer that declares volumes.
+import {
+  type AnyComponent,
+  type ComponentsResult,
+  type DeployedCluster,
+  type KubeObject,
+  mergeValues,
+  type ResolvedPlatform,
+  type Values,
+  type VolumeRequest,
+  volumeBackupSecret,
+} from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { backupsComponent } from '../src/index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+export type AnyJson = any;
+
+export const AGE_KEY = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+
+export const SETTINGS = {
+  enabled: true,
+  s3: { endpoint: 'https://s3.example.com', bucket: 'homelab-backups' },
+  etcd: { agePublicKey: AGE_KEY },
+};
+
+export const cni = testComponent({ name: 'cni', provides: ['cni'] });
+export const storage = testComponent({
+  name: 'storage',
+  provides: ['storage'],
+  contribution: () => ({ facts: { storage: { classes: [], csiDriver: 'driver.example.com' } } }),
+});
+export const snapshots = testComponent({
+  name: 'snapshots',
+  provides: ['volume-snapshots'],
+  contribution: () => ({ facts: { 'volume-snapshots': { snapshotClass: 'example-snapshot' } } }),
+});
+export const gitops = testComponent({
+  name: 'gitops',
+  provides: ['gitops'],
+  contribution: () => ({ facts: { gitops: { namespace: 'argocd', version: 'v3' } } }),
+});
+
+export const DATA: VolumeRequest = {
+  name: 'data',
+  namespace: 'paperless',
+  size: '20Gi',
+  tier: 'standard',
+  owner: { user: 1000, group: 1000 },
+  backup: { schedule: '0 2 * * *', retention: { daily: 7, weekly: 4, within: '3d' } },
+};
+
+/** A component that declares `volumes` (and, unless told not to, their backup Secrets). */
+export function consumer(
+  volumes: readonly VolumeRequest[] = [DATA],
+  options: { secrets?: boolean; name?: string } = {},
+): AnyComponent {
+  return testComponent({
+    name: options.name ?? 'app',
+    uses: ['storage', 'backup'],
+    chart: true,
+    contribution: () => ({
+      application: { namespace: 'paperless', podSecurity: 'restricted', clusterResources: [] },
+      volumes,
+      ...(options.secrets === false
+        ? {}
+        : { secrets: volumes.filter((v) => v.backup !== undefined).map(volumeBackupSecret) }),
+    }),
+  });
+}
+
+export interface BackupsRun {
+  readonly platform: ResolvedPlatform;
+  readonly components: ComponentsResult;
+}
+
+export function runBackups(
+  settings: Values = SETTINGS,
+  others: readonly AnyComponent[] = [consumer()],
+  base: readonly AnyComponent[] = [cni, storage, snapshots, gitops],
+): BackupsRun {
+  return testRun(
+    testDefinition(testReferenceClusters(), {
+      components: { backups: { enabled: true, ...settings } },
+    }),
+    [...base, backupsComponent, ...others],
+  );
+}
+
+/** The objects a component's chart renders on a cluster (its layers merged as Helm does). */
+export function chartObjects(
+  components: ComponentsResult,
+  component: string,
+  cluster: { readonly name: string; readonly environment: string },
+): KubeObject[] {
+  const chart = components.components.find((c) => c.component.name === component)?.output.chart;
+  const layer = chart?.clusters[cluster.name];
+  if (chart === undefined || layer === undefined) return [];
+  const env = chart.environments[cluster.environment as keyof typeof chart.environments] ?? {};
+  return Object.values((mergeValues(chart.values, env, layer).manifests ?? {}) as object);
+}
+
+/** The platform as layer 4 sees it: one Application per chart, holding what it renders. */
+export function deployed(run: BackupsRun): DeployedCluster[] {
+  return run.components.clusters.map((clusterRun) => ({
+    cluster: clusterRun.cluster,
+    run: clusterRun,
+    applications: run.components.components
+      .filter((c) => c.output.chart !== undefined && c.clusters.includes(clusterRun.cluster.name))
+      .map((c, wave) => ({
+        name: c.component.name,
+        component: c.component.name,
+        bundle: undefined,
+        wave,
+        namespace: 'test',
+        application: {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: { name: c.component.name },
+        },
+        objects: chartObjects(run.components, c.component.name, clusterRun.cluster).map(
+          (object) => ({ object, source: `charts/${c.component.name}#${object.metadata.name}` }),
+        ),
+        installs: [],
+        critical: false,
+        origin: ['components', c.component.name],
+      })),
+  }));
+}
+
+/** The same deployed platform with `change` applied to every object. */
+export function mapObjects(
+  clusters: readonly DeployedCluster[],
+  change: (object: AnyJson) => AnyJson | undefined,
+): DeployedCluster[] {
+  return clusters.map((cluster) => ({
+    ...cluster,
+    applications: cluster.applications.map((app) => ({
+      ...app,
+      objects: app.objects.flatMap((entry) => {
+        const next = change(structuredClone(entry.object));
+        return next === undefined ? [] : [{ ...entry, object: next }];
+      }),
+    })),
+  }));
+}

@@ -1,0 +1,21 @@
+import { describe, expect, test } from 'vitest';
+import { volumeBackupSecret } from './volumes.js';
+
+describe('volumeBackupSecret', () => {
+  test('names the restic Secret after the volume, in its namespace, with restic keys', () => {
+    const volume = {
+      name: 'data',
+      namespace: 'paperless',
+      size: '10Gi',
+      tier: 'standard',
+      backup: { schedule: '0 2 * * *', retention: { daily: 7 } },
+    };
+    expect(volumeBackupSecret(volume)).toEqual({
+      name: 'data-restic',
+      namespace: 'paperless',
+      keys: ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+      description:
+        'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data',
+    });
+  });
+});

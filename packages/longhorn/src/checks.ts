@@ -1,0 +1,291 @@
+// Layer-4 checks of the facts Longhorn relies on, over what the build generates: the StorageClasses
+// (charts/longhorn), the Talos patches and schematic (clusters/<cluster>/talos), and the volumes
+// the components declare. Pure.
+import {
+  type DeployedCluster,
+  type DeployedObject,
+  error,
+  type GeneratedFile,
+  type Issue,
+  parseAllDocuments,
+  parseYaml,
+  type SystemCheck,
+  settingsPath,
+} from '@homelab/core';
+import { CREATE_DISK_LABEL, DISKS_ANNOTATION, parseDisksAnnotation } from './disks.js';
+import { LONGHORN_CSI_DRIVER } from './versions.js';
+
+const COMPONENT = 'longhorn';
+
+type Json = { [key: string]: unknown };
+
+function record(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : {};
+}
+
+/**
+ * The clusters where Longhorn is the storage provider and the platform is deployed through its
+ * GitOps controller (elsewhere no Application applies anything).
+ */
+function longhornClusters(clusters: readonly DeployedCluster[]): DeployedCluster[] {
+  return clusters.filter(
+    (deployed) =>
+      deployed.run.providers.get('storage') === COMPONENT && deployed.applications.length > 0,
+  );
+}
+
+function deployedObjects(deployed: DeployedCluster): DeployedObject[] {
+  return deployed.applications.flatMap((app) => app.objects);
+}
+
+function longhornStorageClasses(deployed: DeployedCluster): DeployedObject[] {
+  return deployedObjects(deployed).filter(
+    ({ object }) =>
+      object.apiVersion === 'storage.k8s.io/v1' &&
+      object.kind === 'StorageClass' &&
+      object.provisioner === LONGHORN_CSI_DRIVER,
+  );
+}
+
+/** Per node, the tags of each disk Longhorn will create (from Longhorn's Talos node needs). */
+function diskTags(deployed: DeployedCluster): Map<string, (readonly string[])[]> {
+  const out = new Map<string, (readonly string[])[]>();
+  const nodes = deployed.run.contributions.get(COMPONENT)?.talos?.nodes ?? {};
+  for (const [hostname, needs] of Object.entries(nodes)) {
+    if (needs.labels?.[CREATE_DISK_LABEL] !== 'config') continue;
+    const disks = parseDisksAnnotation(needs.annotations?.[DISKS_ANNOTATION]) ?? [];
+    out.set(
+      hostname,
+      disks.map((disk) => disk.tags),
+    );
+  }
+  return out;
+}
+
+/** Replicas per tier never exceed the storage nodes with a disk of that tier. */
+export const replicasPerTier: SystemCheck = {
+  name: 'longhorn-replicas-per-tier',
+  description:
+    "A Longhorn StorageClass never asks for more replicas than there are storage nodes with a disk carrying its disk selector's tags (replicas of a volume live on distinct nodes): more would leave every volume degraded.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const tags = diskTags(deployed);
+      for (const { object, source } of longhornStorageClasses(deployed)) {
+        const parameters = record(object.parameters);
+        const replicas = Number(parameters.numberOfReplicas ?? 3);
+        const selector = String(parameters.diskSelector ?? '')
+          .split(',')
+          .map((tag) => tag.trim())
+          .filter((tag) => tag !== '');
+        const nodes = [...tags.entries()]
+          .filter(([, disks]) => disks.some((disk) => selector.every((tag) => disk.includes(tag))))
+          .map(([hostname]) => hostname)
+          .sort();
+        if (replicas <= nodes.length) continue;
+        const tier = object.metadata.name;
+        issues.push(
+          error({
+            code: 'longhorn-replicas-per-tier',
+            path: settingsPath(
+              deployed.cluster,
+              COMPONENT,
+              'tiers',
+              tier,
+              'replicas',
+              deployed.cluster.environment,
+            ),
+            output: source,
+            value: replicas,
+            message:
+              nodes.length === 0
+                ? `tier "${tier}" asks for ${replicas} replica(s) on cluster "${deployed.cluster.name}", where no storage node has a disk of that tier`
+                : `tier "${tier}" asks for ${replicas} replicas on cluster "${deployed.cluster.name}", but only ${nodes.length} storage node(s) have a disk of that tier (${nodes.join(', ')}); its volumes would stay degraded`,
+            expected: `at most ${nodes.length} replica(s) for tier "${tier}", or disks of that tier on more nodes`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/** A declared volume's tier has a StorageClass, i.e. disks, on its cluster. */
+export const tierUsedWithoutDisks: SystemCheck = {
+  name: 'storage-tier-without-disks',
+  description:
+    'Every declared volume asks for a tier that has a StorageClass on its cluster: a tier without a disk on any storage node there (or no such tier) would leave the claim Pending forever.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const classes = new Set(
+        deployedObjects(deployed)
+          .filter(({ object }) => object.kind === 'StorageClass')
+          .map(({ object }) => object.metadata.name),
+      );
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const volume of contribution.volumes ?? []) {
+          if (classes.has(volume.tier)) continue;
+          issues.push(
+            error({
+              code: 'storage-tier-without-disks',
+              path: settingsPath(deployed.cluster, component),
+              value: volume.tier,
+              message: `${component} declares volume ${volume.namespace}/${volume.name} on tier "${volume.tier}", but no storage node of cluster "${deployed.cluster.name}" has a disk of that tier, so there is no StorageClass for it`,
+              expected: `a data disk of tier "${volume.tier}" on a storage node (nodes[].disks), or a tier that has one (${[...classes].sort().join(', ') || 'none'})`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+function file(files: readonly GeneratedFile[], path: string): Json[] | undefined {
+  const found = files.find((candidate) => candidate.path === path);
+  return found === undefined ? undefined : (parseAllDocuments(found.content) as Json[]);
+}
+
+function hasMount(patch: readonly Json[] | undefined): boolean {
+  const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
+  const mounts = record(machine.kubelet).extraMounts;
+  return (
+    Array.isArray(mounts) &&
+    mounts.some((mount) => {
+      const m = record(mount);
+      const options = Array.isArray(m.options) ? m.options : [];
+      return (
+        m.destination === '/var/lib/longhorn' &&
+        m.source === '/var/lib/longhorn' &&
+        ['bind', 'rshared', 'rw'].every((option) => options.includes(option))
+      );
+    })
+  );
+}
+
+/** Longhorn never runs without the Talos extensions, the propagated data path and its disks. */
+export const talosPrerequisites: SystemCheck = {
+  name: 'longhorn-talos-prerequisites',
+  description:
+    "Where Longhorn runs, the cluster's Talos material has what it needs: the iscsi-tools and util-linux-tools extensions in the schematic, /var/lib/longhorn mounted into the kubelet with bind, rshared and rw on every role, and on each storage node the create-default-disk label, the disk annotation and a UserVolumeConfig per data disk.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const { cluster } = deployed;
+      const dir = `clusters/${cluster.name}/talos`;
+      const at = settingsPath(cluster, COMPONENT);
+      const problem = (output: string, message: string, expected: string) =>
+        issues.push(
+          error({ code: 'longhorn-talos-prerequisites', path: at, output, message, expected }),
+        );
+      const schematic = file(input.files, `${dir}/schematic.yaml`);
+      const extensions = (record(record(record(schematic?.[0]).customization).systemExtensions)
+        .officialExtensions ?? []) as unknown[];
+      for (const extension of ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools']) {
+        if (!extensions.includes(extension)) {
+          problem(
+            `${dir}/schematic.yaml`,
+            `Longhorn runs on cluster "${cluster.name}" but the Talos image lacks the ${extension} extension`,
+            `${extension} in the schematic's systemExtensions`,
+          );
+        }
+      }
+      for (const role of ['controlplane', 'worker']) {
+        if (!hasMount(file(input.files, `${dir}/${role}.yaml`))) {
+          problem(
+            `${dir}/${role}.yaml`,
+            `Longhorn runs on cluster "${cluster.name}" but the ${role} patch does not mount /var/lib/longhorn into the kubelet with bind, rshared, rw`,
+            'machine.kubelet.extraMounts with /var/lib/longhorn (bind, rshared, rw)',
+          );
+        }
+      }
+      for (const node of cluster.storageNodes) {
+        const path = `${dir}/nodes/${node.hostname}.yaml`;
+        const patch = file(input.files, path);
+        const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
+        if (record(machine.nodeLabels)[CREATE_DISK_LABEL] !== 'config') {
+          problem(
+            path,
+            `storage node "${node.hostname}" lacks the label ${CREATE_DISK_LABEL}: config; Longhorn would create no disk there`,
+            `machine.nodeLabels.${CREATE_DISK_LABEL}: config`,
+          );
+        }
+        if (
+          parseDisksAnnotation(record(machine.nodeAnnotations)[DISKS_ANNOTATION] as string) ===
+          undefined
+        ) {
+          problem(
+            path,
+            `storage node "${node.hostname}" lacks a readable ${DISKS_ANNOTATION} annotation`,
+            `machine.nodeAnnotations.${DISKS_ANNOTATION}: a JSON list of disks`,
+          );
+        }
+        const volumes = new Set(
+          (patch ?? [])
+            .filter((doc) => doc.kind === 'UserVolumeConfig')
+            .map((doc) => doc.name as string),
+        );
+        for (const disk of node.disks) {
+          if (!volumes.has(disk.name)) {
+            problem(
+              path,
+              `data disk "${disk.name}" of storage node "${node.hostname}" has no UserVolumeConfig: /var/mnt/${disk.name} would not exist`,
+              `a UserVolumeConfig named ${disk.name}`,
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** Keys Longhorn reads from its backup target's credential Secret (AWS_ENDPOINTS: optional). */
+const BACKUP_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+/** The backup target's S3 credentials come from a Secret declared to the secrets provider. */
+export const backupCredentials: SystemCheck = {
+  name: 'longhorn-backup-credentials',
+  description:
+    "The Secret Longhorn's backup target reads its S3 credentials from (charts/longhorn, defaultBackupStore.backupTargetCredentialSecret) is declared by a component in longhorn-system with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, so the secrets provider fills it.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
+      const found = input.files.find((candidate) => candidate.path === path);
+      if (found === undefined) continue;
+      const values = record(record(parseYaml(found.content)).longhorn);
+      const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
+      if (typeof secret !== 'string') continue;
+      const declared = [...deployed.run.contributions.values()]
+        .flatMap((contribution) => contribution.secrets ?? [])
+        .find((s) => s.name === secret && s.namespace === 'longhorn-system');
+      const missing = BACKUP_KEYS.filter((key) => !(declared?.keys ?? []).includes(key));
+      if (missing.length === 0) continue;
+      issues.push(
+        error({
+          code: 'longhorn-backup-credentials',
+          path: settingsPath(deployed.cluster, COMPONENT, 'backupTarget', 'credentialsSecret'),
+          output: `${path}#longhorn.defaultBackupStore.backupTargetCredentialSecret`,
+          value: secret,
+          message:
+            declared === undefined
+              ? `Longhorn's backup target on cluster "${deployed.cluster.name}" reads its S3 credentials from the Secret longhorn-system/${secret}, which no component declares, so the secrets provider never fills it`
+              : `the Secret longhorn-system/${secret} of Longhorn's backup target lacks ${missing.join(', ')}`,
+          expected: `longhorn-system/${secret} declared with ${BACKUP_KEYS.join(', ')}`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
+export const longhornChecks: readonly SystemCheck[] = [
+  replicasPerTier,
+  tierUsedWithoutDisks,
+  talosPrerequisites,
+  backupCredentials,
+];

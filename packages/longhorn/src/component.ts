@@ -1,0 +1,438 @@
+// @homelab/longhorn: the Longhorn component. Provides `storage`: one StorageClass per tier on the
+// disks of that tier, and a PersistentVolumeClaim for every volume another component declares.
+// Declares what Longhorn needs from Talos (the iSCSI and util-linux extensions, the propagated
+// data path, the data disks as user volumes and the node annotations Longhorn creates its disks
+// from), its S3 credentials, its Application. Pure.
+import {
+  type ApplicationDescriptor,
+  type ChartSpec,
+  type Component,
+  type ComponentOutput,
+  type ConsumerManifests,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  ENVIRONMENTS,
+  type EnvironmentName,
+  error,
+  type Issue,
+  type KubeObject,
+  type RenderCluster,
+  type RenderInput,
+  type ResolvedCluster,
+  type RouteRequest,
+  type SecretRequirement,
+  type TalosNeeds,
+  type Values,
+  warning,
+} from '@homelab/core';
+import { longhornChecks } from './checks.js';
+import { type ClusterDisks, clusterDisks, nodesWithTier } from './disks.js';
+import type { LonghornSettings } from './generated/settings.js';
+import { persistentVolumeClaim, recurringJobs, storageClass } from './manifests.js';
+import {
+  LONGHORN_NAMESPACE,
+  longhornSettingsSpec,
+  type ResolvedLonghornSettings,
+  resolveLonghornSettings,
+  SYSTEM_DISK_PATH,
+} from './settings.js';
+import { longhornValidators } from './validators.js';
+import {
+  LONGHORN_APP_VERSIONS,
+  LONGHORN_CSI_DRIVER,
+  LONGHORN_REPOSITORY,
+  LONGHORN_UPSTREAM,
+} from './versions.js';
+
+/** Key of the upstream chart's values in charts/longhorn. */
+export const LONGHORN_VALUES_KEY = 'longhorn';
+
+/** Extensions Longhorn needs in the Talos image (Longhorn's "Talos Linux Support"). */
+export const LONGHORN_EXTENSIONS = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'];
+
+/** Longhorn's data path, propagated into the kubelet (bind, rshared, rw). */
+export const LONGHORN_KUBELET_MOUNT = {
+  destination: '/var/lib/longhorn',
+  type: 'bind',
+  source: '/var/lib/longhorn',
+  options: ['bind', 'rshared', 'rw'],
+} as const;
+
+/** longhorn.io kinds whose CRDs the chart installs (templates/crds.yaml) that the platform uses. */
+const LONGHORN_KINDS = ['BackupTarget', 'RecurringJob', 'Setting'];
+
+const UI_SERVICE = { name: 'longhorn-frontend', port: 80 };
+
+type Settings = LonghornSettings;
+
+/**
+ * The node drain policy a PDB-respecting drain can finish with. Longhorn blocks a drain with a
+ * PodDisruptionBudget on the node's instance manager while the node holds the last healthy
+ * replica of a volume. With one storage node nothing can move: always allow (the replica stays
+ * on the node's disk and the volume comes back with the node). A tier with one replica on a
+ * cluster with more storage nodes: move the replica away first, then allow. Otherwise the
+ * other replicas keep every volume alive, and only a last replica blocks.
+ */
+export function nodeDrainPolicy(
+  storageNodes: number,
+  tiers: readonly { readonly replicas: number }[],
+):
+  | 'always-allow'
+  | 'block-for-eviction-if-contains-last-replica'
+  | 'block-if-contains-last-replica' {
+  if (storageNodes <= 1) return 'always-allow';
+  if (tiers.some((tier) => tier.replicas === 1)) {
+    return 'block-for-eviction-if-contains-last-replica';
+  }
+  return 'block-if-contains-last-replica';
+}
+
+/** The tiers a cluster renders a StorageClass for: those with a disk on some storage node. */
+function renderedTiers(settings: ResolvedLonghornSettings, disks: ClusterDisks) {
+  return settings.tiers.filter((tier) => nodesWithTier(disks.disks, tier.name).length > 0);
+}
+
+function talosNeeds(disks: ClusterDisks): TalosNeeds {
+  return {
+    extensions: [...LONGHORN_EXTENSIONS],
+    kubeletExtraMounts: [
+      { ...LONGHORN_KUBELET_MOUNT, options: [...LONGHORN_KUBELET_MOUNT.options] },
+    ],
+    nodes: disks.talos,
+  };
+}
+
+function application(): ApplicationDescriptor {
+  return {
+    namespace: LONGHORN_NAMESPACE,
+    // Longhorn's managers, engines and instance managers are privileged (Longhorn's requirement).
+    podSecurity: 'privileged',
+    // The CRDs are larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    // Deleting it orphans every volume of the cluster: a runbook step, never a commit.
+    critical: true,
+    installs: LONGHORN_KINDS.map((kind) => ({ group: 'longhorn.io', kind })),
+    clusterResources: [
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+      { group: 'scheduling.k8s.io', kind: 'PriorityClass' },
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
+    ],
+    ignoreDifferences: [
+      {
+        // longhorn-manager writes the conversion webhook's CA into its CRDs.
+        group: 'apiextensions.k8s.io',
+        kind: 'CustomResourceDefinition',
+        jqPathExpressions: ['.spec.conversion.webhook.clientConfig.caBundle'],
+      },
+    ],
+  };
+}
+
+function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
+  const target = settings.backupTarget;
+  if (target === undefined) return [];
+  return [
+    {
+      name: target.credentialsSecret,
+      namespace: LONGHORN_NAMESPACE,
+      keys: [
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        ...(target.endpoint === undefined ? [] : ['AWS_ENDPOINTS']),
+      ],
+      description:
+        target.endpoint === undefined
+          ? `S3 credentials of the Longhorn backup target ${target.url}`
+          : `S3 credentials of the Longhorn backup target ${target.url}; AWS_ENDPOINTS must be ${target.endpoint}`,
+    },
+  ];
+}
+
+function uiRoute(
+  input: DeclareInput<Settings>,
+  settings: ResolvedLonghornSettings,
+  issues: Issue[],
+): RouteRequest[] {
+  if (!settings.ui.route) return [];
+  const gateway = input.provided.gateway;
+  if (gateway === undefined || !gateway.forwardAuth) {
+    issues.push(
+      error({
+        code: 'longhorn-ui-auth',
+        path: input.path('ui', 'route'),
+        value: true,
+        message: `the Longhorn UI has no login of its own and the gateway on cluster "${input.cluster.name}" ${gateway === undefined ? 'does not exist' : 'cannot do forward authentication'}; it would be open to anyone who reaches it`,
+        expected: 'ui.route: false (use kubectl port-forward), or a gateway with forward auth',
+      }),
+    );
+    return [];
+  }
+  return [
+    {
+      name: 'longhorn-ui',
+      host: 'longhorn',
+      namespace: LONGHORN_NAMESPACE,
+      service: UI_SERVICE.name,
+      port: UI_SERVICE.port,
+      auth: { kind: 'forward-auth', policy: 'two_factor', groups: [...settings.ui.groups] },
+    },
+  ];
+}
+
+function declare(input: DeclareInput<Settings>): Declaration {
+  const { cluster } = input;
+  const settings = resolveLonghornSettings(input.settings, cluster);
+  const disks = clusterDisks(cluster, settings, input.path);
+  const issues: Issue[] = [...disks.issues];
+  if (cluster.storageNodes.length === 0) {
+    // Not an error by itself: a volume declared on the cluster is (storage-tier-without-disks).
+    issues.push(
+      warning({
+        code: 'longhorn-storage-nodes',
+        path: ['clusters', cluster.index, 'nodes'],
+        message: `Longhorn is enabled on cluster "${cluster.name}" but no node holds storage: it has no StorageClass, and a volume declared there cannot be provisioned`,
+        expected: 'storage: true or data disks on at least one node, or longhorn disabled',
+      }),
+    );
+  }
+  if (!settings.tiers.some((tier) => tier.name === settings.defaultTier)) {
+    issues.push(
+      error({
+        code: 'longhorn-tier',
+        path: input.path('defaultTier'),
+        value: settings.defaultTier,
+        message: 'is not a tier of longhorn.tiers',
+        expected: `one of ${settings.tiers.map((t) => t.name).join(', ')}`,
+      }),
+    );
+  }
+  const classes = renderedTiers(settings, disks).map((tier) => ({
+    name: tier.name,
+    tier: tier.name,
+    default: tier.name === settings.defaultTier,
+  }));
+  const routes = uiRoute(input, settings, issues);
+  return {
+    application: application(),
+    talos: talosNeeds(disks),
+    secrets: credentials(settings),
+    ...(routes.length > 0 ? { routes } : {}),
+    facts: {
+      storage: { classes, csiDriver: LONGHORN_CSI_DRIVER, snapshotParameters: { type: 'snap' } },
+    },
+    issues,
+  };
+}
+
+/** The upstream chart's values every cluster shares. */
+function baseValues(): Values {
+  return {
+    [LONGHORN_VALUES_KEY]: {
+      // Argo CD runs Helm's pre-upgrade hook as a PreSync hook on every sync, the first install
+      // included, where the checker fails (Longhorn's "Install with Argo CD").
+      preUpgradeChecker: { jobEnabled: false },
+      // The tier StorageClasses are the platform's; the chart's own `longhorn` class is not default.
+      persistence: { defaultClass: false },
+      defaultSettings: {
+        // Disks come from each storage node's annotation, only on labelled nodes.
+        createDefaultDiskLabeledNodes: true,
+        defaultDataPath: SYSTEM_DISK_PATH,
+        // Replicas of a volume on distinct nodes: a node loss never takes two.
+        replicaSoftAntiAffinity: false,
+        // Detached volumes (scaled-down workloads) are snapshotted and backed up too.
+        allowRecurringJobWhileVolumeDetached: true,
+        // No calls home.
+        upgradeChecker: false,
+        allowCollectingLonghornUsageMetrics: false,
+        // A pod on a failed node is deleted so that its volume can attach elsewhere.
+        nodeDownPodDeletionPolicy: 'delete-both-statefulset-and-deployment-pod',
+      },
+      metrics: { serviceMonitor: { enabled: false } },
+    },
+  };
+}
+
+function clusterValues(
+  cluster: ResolvedCluster,
+  settings: ResolvedLonghornSettings,
+  disks: ClusterDisks,
+): Values {
+  const storageNodes = cluster.storageNodes.length;
+  const tiers = renderedTiers(settings, disks);
+  const replicas = Math.max(1, Math.min(cluster.profile.replicas, storageNodes));
+  const controllers = Math.max(
+    1,
+    Math.min(cluster.profile.replicas, cluster.schedulableNodes.length),
+  );
+  const values: Values = {
+    defaultSettings: {
+      defaultReplicaCount: replicas,
+      nodeDrainPolicy: nodeDrainPolicy(storageNodes, tiers),
+    },
+    persistence: { defaultClassReplicaCount: replicas },
+    longhornUI: { replicas: controllers },
+    csi: {
+      attacherReplicaCount: controllers,
+      provisionerReplicaCount: controllers,
+      resizerReplicaCount: controllers,
+      snapshotterReplicaCount: controllers,
+    },
+  };
+  const target = settings.backupTarget;
+  if (target !== undefined) {
+    values.defaultBackupStore = {
+      backupTarget: target.url,
+      backupTargetCredentialSecret: target.credentialsSecret,
+      pollInterval: target.pollInterval,
+    };
+  }
+  return { [LONGHORN_VALUES_KEY]: values };
+}
+
+function clusterManifests(
+  settings: ResolvedLonghornSettings,
+  disks: ClusterDisks,
+): { [key: string]: KubeObject } {
+  const out: { [key: string]: KubeObject } = {};
+  for (const tier of renderedTiers(settings, disks)) {
+    out[`storageclass-${tier.name}`] = storageClass(tier, tier.name === settings.defaultTier);
+    Object.assign(out, recurringJobs(tier, settings.backupTarget !== undefined));
+  }
+  return out;
+}
+
+/** A PersistentVolumeClaim in its consumer's chart for every volume declared on the cluster. */
+function claimsFor(entry: RenderCluster<Settings>): ConsumerManifests[] {
+  const out: ConsumerManifests[] = [];
+  for (const peer of entry.others) {
+    const manifests: { [key: string]: KubeObject } = {};
+    for (const volume of peer.contribution.volumes ?? []) {
+      manifests[`persistentvolumeclaim-${volume.namespace}-${volume.name}`] =
+        persistentVolumeClaim(volume);
+    }
+    if (Object.keys(manifests).length > 0) {
+      out.push({ component: peer.component, cluster: entry.cluster.name, manifests });
+    }
+  }
+  return out;
+}
+
+function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
+  const appVersion = LONGHORN_APP_VERSIONS[settings.version];
+  return {
+    summary: `Longhorn ${appVersion}, the replicated block storage of every cluster: one StorageClass per tier (${settings.tiers.map((t) => `\`${t.name}\``).join(', ')}) on the storage nodes' disks of that tier, with snapshots and backups to S3 as recurring jobs per tier. Replica counts follow each environment's profile and never exceed the storage nodes holding a tier.`,
+    sections: [
+      {
+        heading: 'Disks',
+        body: [
+          "Each storage node's data disks are Talos user volumes mounted at `/var/mnt/<disk>`; the",
+          'system disk holds a disk at `/var/lib/longhorn` for the system-disk tier. Talos labels the',
+          'node `node.longhorn.io/create-default-disk: config` and annotates it with the disk list',
+          '(`node.longhorn.io/default-disks-config`, tags: class and tier); Longhorn creates the disks',
+          "from it when it first sees the node. Later changes to a node's disks are made in the",
+          'Longhorn UI or on its `nodes.longhorn.io` object: the annotation is read only once.',
+        ].join('\n'),
+      },
+      {
+        heading: 'Argo CD',
+        body: [
+          "The pre-upgrade checker is off: Argo CD would run Helm's pre-upgrade hook on every sync,",
+          'the first included, where it fails. The CRDs are applied server-side; the conversion',
+          "webhook's CA that longhorn-manager writes into them is ignored in diffs. The recurring jobs",
+          'use `SkipDryRunOnMissingResource` (their CRD arrives in the same sync). The Application is',
+          'critical: never pruned or cascade-deleted; removing Longhorn is a runbook step. Claims',
+          'made for declared volumes carry `Prune=false,Delete=false`.',
+        ].join('\n'),
+      },
+      {
+        heading: 'Node drains',
+        body: [
+          'The drain policy follows the cluster: one storage node: `always-allow` (nothing can move);',
+          'a tier with one replica: `block-for-eviction-if-contains-last-replica` (the replica moves',
+          'first); otherwise `block-if-contains-last-replica`: a drain waits only while the node holds',
+          "a volume's last healthy replica. Upgrading Talos keeps `/var/lib/longhorn` and the data",
+          'disks (never use `talosctl reset` on a storage node without evacuating it in Longhorn).',
+        ].join('\n'),
+      },
+      {
+        heading: 'UI',
+        body: [
+          'The UI has no login of its own. It is routed only behind forward authentication at the',
+          'Gateway (`ui.route`); otherwise: `kubectl -n longhorn-system port-forward',
+          'svc/longhorn-frontend 8080:80`.',
+        ].join('\n'),
+      },
+      {
+        heading: 'Upgrades',
+        body: [
+          'Longhorn upgrades one minor release at a time (1.8 → 1.9 → … → 1.12); `homelab',
+          'upgrade-check longhorn <version>` reports what a newer chart changes in our values.',
+        ].join('\n'),
+      },
+    ],
+  };
+}
+
+function render(input: RenderInput<Settings>): ComponentOutput {
+  const issues: Issue[] = [];
+  const first = input.clusters[0];
+  if (first === undefined) return {};
+  const version = resolveLonghornSettings(first.settings, first.cluster).version;
+  const clusterLayers: { [cluster: string]: Values } = {};
+  const environments: { [E in EnvironmentName]?: Values } = {};
+  const forConsumers: ConsumerManifests[] = [];
+  for (const entry of input.clusters) {
+    const settings = resolveLonghornSettings(entry.settings, entry.cluster);
+    const disks = clusterDisks(entry.cluster, settings, entry.path);
+    if (settings.backupTarget === undefined) {
+      issues.push(
+        warning({
+          code: 'longhorn-no-backup-target',
+          path: entry.path(),
+          message: `Longhorn on cluster "${entry.cluster.name}" has no backup target: its volumes are snapshotted on the cluster but never backed up off it`,
+          expected: 'longhorn.backupTarget (an S3 bucket)',
+        }),
+      );
+    }
+    clusterLayers[entry.cluster.name] = {
+      ...clusterValues(entry.cluster, settings, disks),
+      manifests: clusterManifests(settings, disks) as unknown as Values,
+    };
+    environments[entry.cluster.environment] = {};
+    forConsumers.push(...claimsFor(entry));
+  }
+  const envLayers: { [E in EnvironmentName]?: Values } = {};
+  for (const name of ENVIRONMENTS) if (environments[name] !== undefined) envLayers[name] = {};
+  forConsumers.sort((a, b) =>
+    compareStrings(`${a.component}/${a.cluster}`, `${b.component}/${b.cluster}`),
+  );
+  const chart: ChartSpec = {
+    name: 'longhorn',
+    description: 'Longhorn replicated block storage: StorageClass tiers, snapshots, S3 backups.',
+    appVersion: LONGHORN_APP_VERSIONS[version],
+    dependency: { name: LONGHORN_VALUES_KEY, version, repository: LONGHORN_REPOSITORY },
+    values: baseValues(),
+    environments: envLayers,
+    clusters: clusterLayers,
+    readme: readme(resolveLonghornSettings(first.settings, first.cluster)),
+  };
+  return { chart, forConsumers, issues };
+}
+
+/** Longhorn as a platform component. */
+export const longhornComponent: Component<Settings> = {
+  name: 'longhorn',
+  description: "Longhorn, replicated block storage: StorageClass tiers on the nodes' disks.",
+  settings: longhornSettingsSpec,
+  provides: ['storage'],
+  needs: ['cni'],
+  uses: ['secrets', 'gateway'],
+  upstream: LONGHORN_UPSTREAM,
+  validators: longhornValidators,
+  checks: longhornChecks,
+  declare,
+  render,
+};

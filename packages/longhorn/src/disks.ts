@@ -1,0 +1,174 @@
+// The Longhorn disks of a cluster, from the definition: each storage node's data disks (a Talos
+// user volume at /var/mnt/<name>, tagged with its class and tier) and, unless switched off, a disk
+// on its system disk (/var/lib/longhorn, tagged with the system-disk tier). Longhorn creates them
+// from the node's annotation when it first sees the node (`createDefaultDiskLabeledNodes` and
+// the label `node.longhorn.io/create-default-disk: config`). Pure.
+import type {
+  Issue,
+  PathSegment,
+  ResolvedCluster,
+  ResolvedNode,
+  TalosNodeNeeds,
+} from '@homelab/core';
+import { error } from '@homelab/core';
+import {
+  DEFAULT_DISK_MIN_SIZE,
+  type ResolvedLonghornSettings,
+  SYSTEM_DISK_PATH,
+  USER_VOLUME_ROOT,
+} from './settings.js';
+
+/** Label that makes Longhorn create the node's disks from its annotation. */
+export const CREATE_DISK_LABEL = 'node.longhorn.io/create-default-disk';
+/** Annotation with the node's disks (JSON list), read once when Longhorn adds the node. */
+export const DISKS_ANNOTATION = 'node.longhorn.io/default-disks-config';
+
+/** One Longhorn disk of a node. */
+export interface LonghornDisk {
+  readonly node: ResolvedNode;
+  readonly name: string;
+  readonly path: string;
+  readonly tier: string;
+  /** `undefined` for the system disk (its class is not in the definition). */
+  readonly diskClass: 'ssd' | 'hdd' | undefined;
+  /** Longhorn tags: the class (when known) and the tier. */
+  readonly tags: readonly string[];
+}
+
+/** A disk as `node.longhorn.io/default-disks-config` lists it. */
+interface DiskConfig {
+  readonly name: string;
+  readonly path: string;
+  readonly allowScheduling: boolean;
+  readonly tags: readonly string[];
+}
+
+export interface ClusterDisks {
+  readonly disks: readonly LonghornDisk[];
+  /** Per storage node (hostname): labels, annotations and user volumes Talos must set up. */
+  readonly talos: { readonly [hostname: string]: TalosNodeNeeds };
+  readonly issues: readonly Issue[];
+}
+
+/** Storage nodes with a disk of `tier`. */
+export function nodesWithTier(disks: readonly LonghornDisk[], tier: string): string[] {
+  return [...new Set(disks.filter((d) => d.tier === tier).map((d) => d.node.hostname))].sort();
+}
+
+/** The disks and the Talos node needs of a cluster; unknown tiers and wrong classes as issues. */
+export function clusterDisks(
+  cluster: ResolvedCluster,
+  settings: ResolvedLonghornSettings,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): ClusterDisks {
+  const issues: Issue[] = [];
+  const tiers = new Map(settings.tiers.map((tier) => [tier.name, tier]));
+  const known = [...tiers.keys()].join(', ');
+  if (settings.systemDiskTier !== undefined && !tiers.has(settings.systemDiskTier)) {
+    issues.push(
+      error({
+        code: 'longhorn-tier',
+        path: path('systemDiskTier'),
+        value: settings.systemDiskTier,
+        message: 'is not a tier of longhorn.tiers',
+        expected: `one of ${known}`,
+      }),
+    );
+  }
+  const disks: LonghornDisk[] = [];
+  const talos: { [hostname: string]: TalosNodeNeeds } = {};
+  for (const node of cluster.storageNodes) {
+    const own: LonghornDisk[] = [];
+    if (settings.systemDiskTier !== undefined) {
+      own.push({
+        node,
+        name: 'system',
+        path: SYSTEM_DISK_PATH,
+        tier: settings.systemDiskTier,
+        diskClass: undefined,
+        tags: [settings.systemDiskTier],
+      });
+    }
+    node.disks.forEach((disk, index) => {
+      const at: PathSegment[] = ['clusters', cluster.index, 'nodes', node.index, 'disks', index];
+      const tier = tiers.get(disk.tier);
+      if (tier === undefined) {
+        issues.push(
+          error({
+            code: 'longhorn-tier',
+            path: [...at, 'tier'],
+            value: disk.tier,
+            message: `is not a storage tier (node "${node.hostname}", disk "${disk.name}")`,
+            expected: `one of ${known} (longhorn.tiers)`,
+          }),
+        );
+      } else if (tier.diskClass !== undefined && tier.diskClass !== disk.class) {
+        issues.push(
+          error({
+            code: 'longhorn-disk-class',
+            path: [...at, 'class'],
+            value: disk.class,
+            message: `puts an ${disk.class.toUpperCase()} into tier "${disk.tier}", which holds only ${tier.diskClass.toUpperCase()}s (node "${node.hostname}", disk "${disk.name}")`,
+            expected: `class ${tier.diskClass}, or another tier`,
+          }),
+        );
+      }
+      own.push({
+        node,
+        name: disk.name,
+        path: `${USER_VOLUME_ROOT}/${disk.name}`,
+        tier: disk.tier,
+        diskClass: disk.class,
+        tags: [disk.class, disk.tier],
+      });
+    });
+    if (own.length === 0) {
+      issues.push(
+        error({
+          code: 'longhorn-disks',
+          path: ['clusters', cluster.index, 'nodes', node.index],
+          value: node.hostname,
+          message: `storage node "${node.hostname}" has no data disk and longhorn.systemDisk is false: Longhorn would have no disk there`,
+          expected: 'data disks on the node, longhorn.systemDisk: true, or storage: false',
+        }),
+      );
+    }
+    disks.push(...own);
+    const config: DiskConfig[] = own.map((disk) => ({
+      name: disk.name,
+      path: disk.path,
+      allowScheduling: true,
+      tags: disk.tags,
+    }));
+    talos[node.hostname] = {
+      labels: { [CREATE_DISK_LABEL]: 'config' },
+      annotations: { [DISKS_ANNOTATION]: JSON.stringify(config) },
+      userVolumes: node.disks.map((disk) => ({
+        name: disk.name,
+        disk: disk.selector,
+        minSize: disk.minSize ?? DEFAULT_DISK_MIN_SIZE,
+        ...(disk.maxSize === undefined ? {} : { maxSize: disk.maxSize }),
+      })),
+    };
+  }
+  return { disks, talos, issues };
+}
+
+/** The disks a node's annotation lists (what Longhorn will create), or undefined when unreadable. */
+export function parseDisksAnnotation(
+  value: string | undefined,
+): readonly { readonly path: string; readonly tags: readonly string[] }[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (!Array.isArray(parsed)) return undefined;
+    return parsed.map((entry) => ({
+      path: String((entry as { path?: unknown }).path ?? ''),
+      tags: Array.isArray((entry as { tags?: unknown }).tags)
+        ? ((entry as { tags: unknown[] }).tags.map(String) as string[])
+        : [],
+    }));
+  } catch {
+    return undefined;
+  }
+}

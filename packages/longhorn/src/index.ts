@@ -1,0 +1,2 @@
+export { longhornComponent } from './component.js';
+export type { LonghornSettings } from './settings.js';

@@ -1,0 +1,106 @@
+// The objects charts/longhorn and its consumers' charts hold, as plain data. Pure.
+import type { KubeObject, VolumeRequest } from '@homelab/core';
+import { LONGHORN_NAMESPACE, type ResolvedTier } from './settings.js';
+import { LONGHORN_CSI_DRIVER } from './versions.js';
+
+/** Custom resources whose CRD arrives in the same sync (the chart's templates/crds.yaml). */
+const SAME_SYNC_CRD = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+
+/** Label on every object the platform makes for a tier or a volume. */
+export const TIER_LABEL = 'storage.homelab.dev/tier';
+
+/** The recurring-job group a tier's StorageClass binds its volumes to. */
+export function recurringJobSelector(tier: string): string {
+  return JSON.stringify([{ name: tier, isGroup: true }]);
+}
+
+/**
+ * The StorageClass of a tier: volumes on disks tagged with the tier, `replicas` replicas on
+ * distinct nodes (replica soft anti-affinity is off), the tier's data locality, its recurring
+ * jobs through the group, expandable.
+ */
+export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name: tier.name,
+      labels: { [TIER_LABEL]: tier.name },
+      annotations: {
+        'storageclass.kubernetes.io/is-default-class': isDefault ? 'true' : 'false',
+        ...(tier.description === undefined
+          ? {}
+          : { 'storage.homelab.dev/description': tier.description }),
+      },
+    },
+    provisioner: LONGHORN_CSI_DRIVER,
+    allowVolumeExpansion: true,
+    reclaimPolicy: tier.reclaimPolicy,
+    volumeBindingMode: 'Immediate',
+    parameters: {
+      numberOfReplicas: String(tier.replicas),
+      staleReplicaTimeout: '30',
+      fromBackup: '',
+      fsType: 'ext4',
+      dataLocality: tier.dataLocality,
+      diskSelector: tier.name,
+      recurringJobSelector: recurringJobSelector(tier.name),
+      dataEngine: 'v1',
+    },
+  };
+}
+
+/** The snapshot and backup RecurringJobs of a tier (backups only with a backup target). */
+export function recurringJobs(
+  tier: ResolvedTier,
+  withBackups: boolean,
+): { [key: string]: KubeObject } {
+  const out: { [key: string]: KubeObject } = {};
+  const make = (task: 'snapshot' | 'backup', job: { schedule: string; retain: number }) => {
+    const name = `${tier.name}-${task}`;
+    out[`recurringjob-${name}`] = {
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'RecurringJob',
+      metadata: {
+        name,
+        namespace: LONGHORN_NAMESPACE,
+        labels: { [TIER_LABEL]: tier.name },
+        annotations: { ...SAME_SYNC_CRD },
+      },
+      spec: {
+        name,
+        task,
+        cron: job.schedule,
+        retain: job.retain,
+        concurrency: 2,
+        groups: [tier.name],
+        labels: {},
+      },
+    };
+  };
+  if (tier.snapshot !== undefined) make('snapshot', tier.snapshot);
+  if (withBackups && tier.backup !== undefined) make('backup', tier.backup);
+  return out;
+}
+
+/**
+ * The claim of a declared volume, on its tier's StorageClass. Argo CD never prunes or deletes
+ * it: a volume removed from the definition keeps its data until someone deletes the claim.
+ */
+export function persistentVolumeClaim(volume: VolumeRequest): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: volume.name,
+      namespace: volume.namespace,
+      labels: { ...(volume.labels ?? {}), [TIER_LABEL]: volume.tier },
+      annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
+    },
+    spec: {
+      accessModes: [volume.accessMode ?? 'ReadWriteOnce'],
+      storageClassName: volume.tier,
+      resources: { requests: { storage: volume.size } },
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// The upstream pins of @homelab/longhorn. Renovate bumps LONGHORN_CHART_VERSION (the
+// `customManagers` rule of renovate.json); a bump must also be added to the settings' `version`
+// enum, and the conformance suite checks our values and custom resources against it.
+import type { UpstreamPin } from '@homelab/core';
+import type { LonghornSettings } from './generated/settings.js';
+
+/** Longhorn chart versions the definition may ask for. */
+export type LonghornVersion = NonNullable<LonghornSettings['version']>;
+
+// renovate: datasource=helm depName=longhorn registryUrl=https://charts.longhorn.io
+export const LONGHORN_CHART_VERSION = '1.8.1' satisfies LonghornVersion;
+
+/**
+ * The next release, vendored for upgrade readiness only (`homelab upgrade-check longhorn
+ * 1.12.1`); not selectable until its values and CRDs pass the conformance suite, and Longhorn
+ * upgrades one minor release at a time (1.8 → 1.9 → 1.10 → 1.11 → 1.12).
+ */
+export const LONGHORN_NEXT_CHART_VERSION = '1.12.1';
+
+export const LONGHORN_REPOSITORY = 'https://charts.longhorn.io';
+
+/** Upstream app version by chart version (the chart's appVersion). */
+export const LONGHORN_APP_VERSIONS: { readonly [V in LonghornVersion]: string } = {
+  '1.8.1': 'v1.8.1',
+};
+
+/** The CSI driver Longhorn registers. */
+export const LONGHORN_CSI_DRIVER = 'driver.longhorn.io';
+
+/** The chart archives (their CRDs are in templates/crds.yaml, read by the conformance tests). */
+export const LONGHORN_UPSTREAM: readonly UpstreamPin[] = [
+  LONGHORN_CHART_VERSION,
+  LONGHORN_NEXT_CHART_VERSION,
+].map(
+  (version): UpstreamPin => ({
+    kind: 'helm-chart',
+    name: 'longhorn',
+    version,
+    repository: LONGHORN_REPOSITORY,
+    licence: 'Apache-2.0',
+  }),
+);

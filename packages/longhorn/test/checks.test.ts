@@ -1,0 +1,231 @@
+// The layer-4 checks Longhorn brings, each passing on the reference shape and broken on purpose.
+import {
+  chartFiles,
+  formatPath,
+  type GeneratedFile,
+  INITIAL_CHART_VERSION,
+  toYamlDocuments,
+} from '@homelab/core';
+import { describe, expect, test } from 'vitest';
+import {
+  backupCredentials,
+  replicasPerTier,
+  talosPrerequisites,
+  tierUsedWithoutDisks,
+} from '../src/checks.js';
+import {
+  type AnyJson,
+  consumer,
+  definition,
+  deployed,
+  runLonghorn,
+  storageClusters,
+} from './helpers.js';
+
+const platformOf = (run: ReturnType<typeof runLonghorn>) => run.platform;
+
+describe('longhorn-replicas-per-tier', () => {
+  test('passes when every tier has as many storage nodes with its disks as replicas', () => {
+    const run = runLonghorn();
+    expect(
+      replicasPerTier.check({ platform: platformOf(run), clusters: deployed(run), files: [] }),
+    ).toEqual([]);
+  });
+
+  test('fails when a tier asks for more replicas than nodes with a disk of it, naming them', () => {
+    const clusters = storageClusters();
+    // Only two prod workers keep their HDD: archive has 3 replicas on 2 nodes.
+    const worker = clusters[2]?.nodes[5] as AnyJson;
+    worker.disks = [worker.disks[0]];
+    const run = runLonghorn(definition(clusters));
+    const issues = replicasPerTier.check({
+      platform: platformOf(run),
+      clusters: deployed(run),
+      files: [],
+    });
+    expect(issues.map((i) => [formatPath(i.path), i.message])).toEqual([
+      [
+        'clusters[2].components.longhorn.tiers.archive.replicas.production',
+        'tier "archive" asks for 3 replicas on cluster "prod", but only 2 storage node(s) have a disk of that tier (prod-w1, prod-w2); its volumes would stay degraded',
+      ],
+    ]);
+  });
+
+  test('fails when the tier replicas are set above the nodes', () => {
+    const run = runLonghorn(
+      definition(storageClusters(), { tiers: { 'fast-storage': { replicas: { staging: 4 } } } }),
+    );
+    const issues = replicasPerTier.check({
+      platform: platformOf(run),
+      clusters: deployed(run),
+      files: [],
+    });
+    expect(issues.map((i) => [i.code, i.value])).toEqual([['longhorn-replicas-per-tier', 4]]);
+  });
+});
+
+describe('storage-tier-without-disks', () => {
+  test('passes for volumes on tiers with disks', () => {
+    const run = runLonghorn(definition(), [
+      consumer('app', [{ name: 'data', namespace: 'apps', size: '1Gi', tier: 'fast-storage' }]),
+    ]);
+    expect(
+      tierUsedWithoutDisks.check({ platform: platformOf(run), clusters: deployed(run), files: [] }),
+    ).toEqual([]);
+  });
+
+  test('fails for a volume on a tier no storage node of the cluster has a disk of', () => {
+    const run = runLonghorn(definition(), [
+      consumer('app', [{ name: 'cold', namespace: 'apps', size: '1Ti', tier: 'archive' }]),
+    ]);
+    const issues = tierUsedWithoutDisks.check({
+      platform: platformOf(run),
+      clusters: deployed(run),
+      files: [],
+    });
+    // dev and staging have no HDD; prod has.
+    expect(issues.map((i) => [formatPath(i.path), i.value])).toEqual([
+      ['clusters[0].components.app', 'archive'],
+      ['clusters[1].components.app', 'archive'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'app declares volume apps/cold on tier "archive", but no storage node of cluster "dev" has a disk of that tier, so there is no StorageClass for it',
+    );
+  });
+});
+
+describe('longhorn-talos-prerequisites', () => {
+  const run = runLonghorn();
+  const dev = run.platform.clusters[0] as AnyJson;
+
+  /** The Talos files of dev as talos-config writes them for Longhorn's needs. */
+  function devFiles(
+    options: { extensions?: string[]; mount?: boolean; label?: boolean; volume?: boolean } = {},
+  ): GeneratedFile[] {
+    const {
+      extensions = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'],
+      mount = true,
+      label = true,
+      volume = true,
+    } = options;
+    const role = {
+      machine: {
+        kubelet: mount
+          ? {
+              extraMounts: [
+                {
+                  destination: '/var/lib/longhorn',
+                  type: 'bind',
+                  source: '/var/lib/longhorn',
+                  options: ['bind', 'rshared', 'rw'],
+                },
+              ],
+            }
+          : {},
+      },
+    };
+    const needs = run.components.clusters[0]?.contributions.get('longhorn')?.talos?.nodes?.[
+      'dev-cp1'
+    ] as AnyJson;
+    const node = [
+      {
+        machine: {
+          nodeLabels: label ? needs.labels : {},
+          nodeAnnotations: needs.annotations,
+        },
+      },
+      ...(volume
+        ? [{ apiVersion: 'v1alpha1', kind: 'UserVolumeConfig', name: 'fast', provisioning: {} }]
+        : []),
+    ];
+    const yaml = (docs: unknown[]) => toYamlDocuments(docs);
+    return [
+      {
+        path: 'clusters/dev/talos/schematic.yaml',
+        content: yaml([
+          { customization: { systemExtensions: { officialExtensions: extensions } } },
+        ]),
+      },
+      { path: 'clusters/dev/talos/controlplane.yaml', content: yaml([role]) },
+      { path: 'clusters/dev/talos/worker.yaml', content: yaml([role]) },
+      { path: 'clusters/dev/talos/nodes/dev-cp1.yaml', content: yaml(node) },
+    ];
+  }
+  const check = (files: GeneratedFile[]) =>
+    talosPrerequisites
+      .check({ platform: run.platform, clusters: deployed(run).slice(0, 1), files })
+      .map((i) => i.message);
+
+  test('passes when the Talos material has the extensions, the mount, the label and the volumes', () => {
+    expect(dev.name).toBe('dev');
+    expect(check(devFiles())).toEqual([]);
+  });
+
+  test('fails without the iSCSI extension', () => {
+    expect(check(devFiles({ extensions: ['siderolabs/util-linux-tools'] }))).toEqual([
+      'Longhorn runs on cluster "dev" but the Talos image lacks the siderolabs/iscsi-tools extension',
+    ]);
+  });
+
+  test('fails without the propagated data path', () => {
+    expect(check(devFiles({ mount: false }))).toEqual([
+      'Longhorn runs on cluster "dev" but the controlplane patch does not mount /var/lib/longhorn into the kubelet with bind, rshared, rw',
+      'Longhorn runs on cluster "dev" but the worker patch does not mount /var/lib/longhorn into the kubelet with bind, rshared, rw',
+    ]);
+  });
+
+  test('fails without the disk label or a data disk user volume', () => {
+    expect(check(devFiles({ label: false, volume: false }))).toEqual([
+      'storage node "dev-cp1" lacks the label node.longhorn.io/create-default-disk: config; Longhorn would create no disk there',
+      'data disk "fast" of storage node "dev-cp1" has no UserVolumeConfig: /var/mnt/fast would not exist',
+    ]);
+  });
+
+  test('has nothing to check where no GitOps controller deploys Longhorn', () => {
+    const clusters = deployed(run)
+      .slice(0, 1)
+      .map((cluster) => ({ ...cluster, applications: [] }));
+    expect(talosPrerequisites.check({ platform: run.platform, clusters, files: [] })).toEqual([]);
+  });
+
+  test('fails when no Talos material was generated at all', () => {
+    expect(check([]).length).toBe(7);
+  });
+});
+
+describe('longhorn-backup-credentials', () => {
+  const run = runLonghorn();
+  const files = () => {
+    const chart = run.output.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const generated = chartFiles(chart, INITIAL_CHART_VERSION).files;
+    expect(generated.map((file) => file.path)).toContain('charts/longhorn/clusters/dev.yaml');
+    return generated;
+  };
+
+  test('passes when the backup target Secret is declared with the S3 keys', () => {
+    expect(
+      backupCredentials.check({ platform: run.platform, clusters: deployed(run), files: files() }),
+    ).toEqual([]);
+  });
+
+  test('fails when the values name a Secret nobody declares', () => {
+    const renamed = files().map((file) => ({
+      ...file,
+      content: file.content.replace(
+        'backupTargetCredentialSecret: longhorn-backup-s3',
+        'backupTargetCredentialSecret: hand-made-s3',
+      ),
+    }));
+    const issues = backupCredentials.check({
+      platform: run.platform,
+      clusters: deployed(run),
+      files: renamed,
+    });
+    expect(issues.map((i) => [formatPath(i.path), i.message])[0]).toEqual([
+      'clusters[0].components.longhorn.backupTarget.credentialsSecret',
+      'Longhorn\'s backup target on cluster "dev" reads its S3 credentials from the Secret longhorn-system/hand-made-s3, which no component declares, so the secrets provider never fills it',
+    ]);
+    expect(issues).toHaveLength(3);
+  });
+});

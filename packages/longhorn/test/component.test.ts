@@ -1,0 +1,366 @@
+import { formatPath, type KubeObject } from '@homelab/core';
+import { testComponent } from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { nodeDrainPolicy } from '../src/component.js';
+import {
+  type AnyJson,
+  bulk,
+  chartObjects,
+  consumer,
+  definition,
+  fast,
+  runLonghorn,
+  storageClusters,
+  TEST_BACKUP_TARGET,
+} from './helpers.js';
+
+const byKind = (objects: readonly KubeObject[], kind: string) =>
+  objects.filter((object) => object.kind === kind);
+
+describe('StorageClass tiers', () => {
+  const run = runLonghorn();
+  const classes = (cluster: string) =>
+    Object.fromEntries(
+      byKind(
+        chartObjects(
+          run.components,
+          'longhorn',
+          run.platform.clusters.find((c) => c.name === cluster) as AnyJson,
+        ),
+        'StorageClass',
+      ).map((sc) => [sc.metadata.name, sc as AnyJson]),
+    );
+
+  test('the reference fleet renders without errors; the S3 Secret waits for a secrets provider', () => {
+    expect(run.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(new Set(run.issues.map((i) => i.code))).toEqual(new Set(['request-unfulfilled']));
+  });
+
+  test('a tier gets a class on a cluster only where a storage node has a disk of it', () => {
+    expect(Object.keys(classes('dev'))).toEqual(['fast-storage', 'standard']);
+    expect(Object.keys(classes('staging'))).toEqual(['fast-storage', 'standard']);
+    expect(Object.keys(classes('prod'))).toEqual(['archive', 'fast-storage', 'standard']);
+  });
+
+  test('replicas follow the environment: dev 1, staging 2, prod 3', () => {
+    const replicas = (cluster: string) =>
+      Object.fromEntries(
+        Object.entries(classes(cluster)).map(([name, sc]) => [
+          name,
+          sc.parameters.numberOfReplicas,
+        ]),
+      );
+    expect(replicas('dev')).toEqual({ 'fast-storage': '1', standard: '1' });
+    expect(replicas('staging')).toEqual({ 'fast-storage': '2', standard: '2' });
+    expect(replicas('prod')).toEqual({ archive: '3', 'fast-storage': '3', standard: '3' });
+  });
+
+  test('each class selects its tier by disk tag, binds its recurring-job group and can grow', () => {
+    const sc = classes('prod')['fast-storage'];
+    expect(sc).toMatchObject({
+      provisioner: 'driver.longhorn.io',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Retain',
+      parameters: {
+        diskSelector: 'fast-storage',
+        dataLocality: 'best-effort',
+        recurringJobSelector: '[{"name":"fast-storage","isGroup":true}]',
+      },
+    });
+    expect(
+      classes('prod').standard.metadata.annotations['storageclass.kubernetes.io/is-default-class'],
+    ).toBe('true');
+    expect(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe('false');
+  });
+
+  test('recurring jobs take snapshots and backups per tier with the environment retention', () => {
+    const prod = run.platform.clusters[2] as AnyJson;
+    const jobs = byKind(
+      chartObjects(run.components, 'longhorn', prod),
+      'RecurringJob',
+    ) as AnyJson[];
+    jobs.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    expect(
+      jobs.map((job) => [
+        job.metadata.name,
+        job.spec.task,
+        job.spec.cron,
+        job.spec.retain,
+        job.spec.groups,
+      ]),
+    ).toEqual([
+      ['archive-backup', 'backup', '0 2 * * 0', 8, ['archive']],
+      ['archive-snapshot', 'snapshot', '45 0 * * 0', 2, ['archive']],
+      ['fast-storage-backup', 'backup', '0 1 * * *', 14, ['fast-storage']],
+      ['fast-storage-snapshot', 'snapshot', '0 * * * *', 48, ['fast-storage']],
+      ['standard-backup', 'backup', '30 1 * * *', 14, ['standard']],
+      ['standard-snapshot', 'snapshot', '15 */6 * * *', 8, ['standard']],
+    ]);
+    const dev = run.platform.clusters[0] as AnyJson;
+    const devJobs = byKind(
+      chartObjects(run.components, 'longhorn', dev),
+      'RecurringJob',
+    ) as AnyJson[];
+    expect(devJobs.find((j) => j.metadata.name === 'fast-storage-snapshot')?.spec).toMatchObject({
+      cron: '0 */6 * * *',
+      retain: 4,
+    });
+  });
+
+  test('without a backup target there are snapshot jobs only, and a warning says so', () => {
+    const bare = runLonghorn(definition(storageClusters(), {}));
+    const dev = bare.platform.clusters[0] as AnyJson;
+    const jobs = byKind(chartObjects(bare.components, 'longhorn', dev), 'RecurringJob');
+    expect(jobs.map((job) => job.metadata.name).sort()).toEqual([
+      'fast-storage-snapshot',
+      'standard-snapshot',
+    ]);
+    expect(bare.issues.map((i) => [i.severity, i.code])).toContainEqual([
+      'warning',
+      'longhorn-no-backup-target',
+    ]);
+  });
+});
+
+describe('values', () => {
+  const run = runLonghorn();
+  const values = (cluster: string) => run.rendered[cluster]?.values.longhorn as AnyJson;
+
+  test('are Argo CD-safe: no pre-upgrade hook job, disks only on labelled nodes', () => {
+    expect(values('dev').preUpgradeChecker).toEqual({ jobEnabled: false });
+    expect(values('dev').defaultSettings).toMatchObject({
+      createDefaultDiskLabeledNodes: true,
+      defaultDataPath: '/var/lib/longhorn/',
+      replicaSoftAntiAffinity: false,
+      upgradeChecker: false,
+    });
+    expect(values('dev').persistence.defaultClass).toBe(false);
+  });
+
+  test('pick a drain policy that a PDB-respecting drain finishes with', () => {
+    expect(values('dev').defaultSettings.nodeDrainPolicy).toBe('always-allow');
+    expect(values('staging').defaultSettings.nodeDrainPolicy).toBe(
+      'block-if-contains-last-replica',
+    );
+    expect(values('prod').defaultSettings.nodeDrainPolicy).toBe('block-if-contains-last-replica');
+    expect(nodeDrainPolicy(3, [{ replicas: 3 }, { replicas: 1 }])).toBe(
+      'block-for-eviction-if-contains-last-replica',
+    );
+  });
+
+  test('point the default backup target at the cluster folder of the bucket', () => {
+    expect(values('prod').defaultBackupStore).toEqual({
+      backupTarget: 's3://homelab-longhorn@us-east-1/longhorn/prod',
+      backupTargetCredentialSecret: 'longhorn-backup-s3',
+      pollInterval: 300,
+    });
+  });
+
+  test('scale the UI and CSI sidecars with the profile, within the schedulable nodes', () => {
+    expect(values('dev').longhornUI.replicas).toBe(1);
+    expect(values('staging').csi.attacherReplicaCount).toBe(2);
+    expect(values('prod').csi.provisionerReplicaCount).toBe(3);
+  });
+});
+
+describe('what Longhorn asks of Talos and of the secrets provider', () => {
+  const run = runLonghorn();
+  const declared = (cluster: string) =>
+    run.components.clusters
+      .find((c) => c.cluster.name === cluster)
+      ?.contributions.get('longhorn') as AnyJson;
+
+  test('the iSCSI and util-linux extensions and the propagated data path', () => {
+    expect(declared('dev').talos.extensions).toEqual([
+      'siderolabs/iscsi-tools',
+      'siderolabs/util-linux-tools',
+    ]);
+    expect(declared('dev').talos.kubeletExtraMounts).toEqual([
+      {
+        destination: '/var/lib/longhorn',
+        type: 'bind',
+        source: '/var/lib/longhorn',
+        options: ['bind', 'rshared', 'rw'],
+      },
+    ]);
+  });
+
+  test('each storage node: a user volume per data disk, the disk label and the disk list', () => {
+    const node = declared('prod').talos.nodes['prod-w2'];
+    expect(node.userVolumes).toEqual([
+      { name: 'fast', disk: { serial: 'S1' }, minSize: '10GiB' },
+      { name: 'bulk', disk: { model: 'WDC WD40EFRX' }, minSize: '1TiB' },
+    ]);
+    expect(node.labels).toEqual({ 'node.longhorn.io/create-default-disk': 'config' });
+    expect(JSON.parse(node.annotations['node.longhorn.io/default-disks-config'])).toEqual([
+      { name: 'system', path: '/var/lib/longhorn/', allowScheduling: true, tags: ['standard'] },
+      { name: 'fast', path: '/var/mnt/fast', allowScheduling: true, tags: ['ssd', 'fast-storage'] },
+      { name: 'bulk', path: '/var/mnt/bulk', allowScheduling: true, tags: ['hdd', 'archive'] },
+    ]);
+    expect(Object.keys(declared('prod').talos.nodes)).toEqual(['prod-w1', 'prod-w2', 'prod-w3']);
+  });
+
+  test('the S3 credentials of the backup target, with the endpoint key for a non-AWS store', () => {
+    expect(declared('prod').secrets).toEqual([
+      {
+        name: 'longhorn-backup-s3',
+        namespace: 'longhorn-system',
+        keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINTS'],
+        description:
+          'S3 credentials of the Longhorn backup target s3://homelab-longhorn@us-east-1/longhorn/prod; AWS_ENDPOINTS must be https://s3.example.com',
+      },
+    ]);
+    const aws = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: { bucket: TEST_BACKUP_TARGET.bucket, region: 'eu-west-1' },
+      }),
+    );
+    const keys = aws.components.clusters[0]?.contributions.get('longhorn')?.secrets?.[0]?.keys;
+    expect(keys).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+  });
+
+  test('a privileged, critical Application with server-side apply', () => {
+    expect(declared('dev').application).toMatchObject({
+      namespace: 'longhorn-system',
+      podSecurity: 'privileged',
+      serverSideApply: true,
+      critical: true,
+    });
+    expect(declared('dev').facts.storage).toEqual({
+      classes: [
+        { name: 'fast-storage', tier: 'fast-storage', default: false },
+        { name: 'standard', tier: 'standard', default: true },
+      ],
+      csiDriver: 'driver.longhorn.io',
+      snapshotParameters: { type: 'snap' },
+    });
+  });
+});
+
+describe('declared volumes', () => {
+  test('become claims on their tier in the consumer chart, never pruned by Argo CD', () => {
+    const app = consumer('app', [
+      {
+        name: 'data',
+        namespace: 'paperless',
+        size: '20Gi',
+        tier: 'fast-storage',
+        labels: { app: 'paperless' },
+      },
+    ]);
+    const run = runLonghorn(definition(), [app]);
+    expect(run.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    const pvc = chartObjects(run.components, 'app', run.platform.clusters[0] as AnyJson)[0];
+    expect(pvc).toEqual({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name: 'data',
+        namespace: 'paperless',
+        labels: { app: 'paperless', 'storage.homelab.dev/tier': 'fast-storage' },
+        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'fast-storage',
+        resources: { requests: { storage: '20Gi' } },
+      },
+    });
+  });
+});
+
+describe('definition problems', () => {
+  const issues = (clusters = storageClusters(), settings: AnyJson = {}) =>
+    runLonghorn(definition(clusters, settings)).issues.filter((i) => i.severity === 'error');
+
+  test('a disk of an unknown tier, at the disk', () => {
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), tier: 'fast-storag' }];
+    expect(issues(clusters).map((i) => [i.code, formatPath(i.path)])).toEqual([
+      ['longhorn-tier', 'clusters[0].nodes[0].disks[0].tier'],
+    ]);
+  });
+
+  test('an HDD in a tier that holds only SSDs, at its class', () => {
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...bulk(), tier: 'fast-storage' }];
+    expect(issues(clusters).map((i) => [i.code, formatPath(i.path), i.message])).toEqual([
+      [
+        'longhorn-disk-class',
+        'clusters[0].nodes[0].disks[0].class',
+        'puts an HDD into tier "fast-storage", which holds only SSDs (node "dev-cp1", disk "bulk")',
+      ],
+    ]);
+  });
+
+  test('a storage node without any disk when the system disk holds none', () => {
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [];
+    expect(
+      issues(clusters, { systemDisk: false }).map((i) => [i.code, formatPath(i.path)]),
+    ).toEqual([['longhorn-disks', 'clusters[0].nodes[0]']]);
+  });
+
+  test('a cluster with Longhorn and no storage node gets a warning and no StorageClass', () => {
+    const clusters = storageClusters();
+    for (const node of clusters[0].nodes as AnyJson[]) {
+      node.storage = false;
+      node.disks = undefined;
+    }
+    const run = runLonghorn(definition(clusters, {}));
+    expect(
+      run.issues
+        .filter((i) => i.code === 'longhorn-storage-nodes')
+        .map((i) => [i.severity, formatPath(i.path)]),
+    ).toEqual([['warning', 'clusters[0].nodes']]);
+    expect(run.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(
+      chartObjects(run.components, 'longhorn', run.platform.clusters[0] as AnyJson).filter(
+        (o) => o.kind === 'StorageClass',
+      ),
+    ).toEqual([]);
+  });
+
+  test('the UI is never routed without forward authentication', () => {
+    const gateway = (forwardAuth: boolean) =>
+      testComponent({
+        name: 'gw',
+        provides: ['gateway'],
+        contribution: () => ({
+          facts: {
+            gateway: {
+              name: 'platform',
+              namespace: 'gateway',
+              domain: 'lab.example.com',
+              httpsListener: 'https',
+              address: undefined,
+              forwardAuth,
+            },
+          },
+        }),
+      });
+    const refused = runLonghorn(definition(storageClusters(), { ui: { route: true } }), [
+      gateway(false),
+    ]);
+    expect(
+      refused.issues.filter((i) => i.severity === 'error').map((i) => [i.code, formatPath(i.path)]),
+    ).toEqual([
+      ['longhorn-ui-auth', 'clusters[0].components.longhorn.ui.route'],
+      ['longhorn-ui-auth', 'clusters[1].components.longhorn.ui.route'],
+      ['longhorn-ui-auth', 'clusters[2].components.longhorn.ui.route'],
+    ]);
+    const routed = runLonghorn(definition(storageClusters(), { ui: { route: true } }), [
+      gateway(true),
+    ]);
+    expect(routed.components.clusters[0]?.contributions.get('longhorn')?.routes).toEqual([
+      {
+        name: 'longhorn-ui',
+        host: 'longhorn',
+        namespace: 'longhorn-system',
+        service: 'longhorn-frontend',
+        port: 80,
+        auth: { kind: 'forward-auth', policy: 'two_factor', groups: ['platform-admins'] },
+      },
+    ]);
+  });
+});

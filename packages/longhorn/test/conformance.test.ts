@@ -1,0 +1,137 @@
+// Conformance with the pinned Longhorn release, read from the vendored chart archive (vendor/):
+// every key we set exists in its values.yaml, every custom resource validates against its CRD
+// (templates/crds.yaml), every core object against the Kubernetes schemas.
+import {
+  type KubeObject,
+  loadModelValidators,
+  parseAllDocuments,
+  parseYaml,
+  type Values,
+  validateObjects,
+} from '@homelab/core';
+import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, test } from 'vitest';
+import { longhornValidators } from '../src/validators.js';
+import { LONGHORN_CHART_VERSION } from '../src/versions.js';
+import { type AnyJson, chartObjects, consumer, definition, runLonghorn } from './helpers.js';
+
+const VERSION = LONGHORN_CHART_VERSION;
+const upstreamValues = parseYaml(
+  readVendoredChartFile('longhorn', VERSION, 'values.yaml'),
+) as Values;
+
+/** The chart's CRDs: templates/crds.yaml without its template lines. */
+function crds(): AnyJson[] {
+  const text = readVendoredChartFile('longhorn', VERSION, 'templates/crds.yaml')
+    .split('\n')
+    .filter((line) => !line.includes('{{'))
+    .join('\n');
+  return (parseAllDocuments(text) as AnyJson[]).filter(
+    (doc) => doc?.kind === 'CustomResourceDefinition',
+  );
+}
+
+/** Closes every object schema that lists its properties and does not preserve unknown fields. */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: { [key: string]: unknown } = {};
+  const original = schema as { [key: string]: unknown };
+  for (const [key, value] of Object.entries(original)) {
+    if (key.startsWith('x-kubernetes-')) continue;
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, strict(v)]))
+        : strict(value);
+  }
+  if (
+    original.properties !== undefined &&
+    original.additionalProperties === undefined &&
+    original['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function crdValidator(kind: string, version: string): ValidateFunction {
+  const crd = crds().find((doc) => doc.spec.names.kind === kind);
+  const served = crd?.spec.versions.find((v: AnyJson) => v.name === version);
+  if (served === undefined)
+    throw new Error(`${kind} ${version} is not in the Longhorn ${VERSION} CRDs`);
+  const schema = strict(served.schema.openAPIV3Schema) as AnyJson;
+  // metadata is the API server's: check only that it is an object.
+  schema.properties.metadata = { type: 'object' };
+  return new Ajv({ strict: false, allErrors: true }).compile(schema);
+}
+
+describe(`Longhorn ${VERSION}`, () => {
+  const app = consumer('app', [{ name: 'data', namespace: 'apps', size: '1Gi', tier: 'standard' }]);
+  const run = runLonghorn(definition(), [app]);
+  const objects = run.platform.clusters.flatMap((cluster) => [
+    ...chartObjects(run.components, 'longhorn', cluster),
+    ...chartObjects(run.components, 'app', cluster),
+  ]);
+
+  test.each(['dev', 'staging', 'prod'])(
+    'every key we set under longhorn for %s exists upstream',
+    (name) => {
+      const chart = run.rendered[name];
+      expect(chart?.issues).toEqual([]);
+      expect(unknownValueKeys(chart?.values.longhorn, upstreamValues, undefined)).toEqual([]);
+    },
+  );
+
+  test('the key check fails on a misspelled setting', () => {
+    const ours = run.rendered.dev?.values.longhorn as AnyJson;
+    expect(
+      unknownValueKeys(
+        { ...ours, defaultSettings: { ...ours.defaultSettings, nodeDrainPolicyy: 'x' } },
+        upstreamValues,
+        undefined,
+      ),
+    ).toEqual(['defaultSettings.nodeDrainPolicyy']);
+  });
+
+  test('the settings we set are settings this release has (questions.yaml)', () => {
+    const questions = readVendoredChartFile('longhorn', VERSION, 'questions.yaml');
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const settings = (run.rendered[cluster]?.values.longhorn as AnyJson)?.defaultSettings;
+      for (const key of Object.keys(settings)) {
+        expect(questions).toContain(`variable: defaultSettings.${key}`);
+      }
+    }
+    const policy = (run.rendered.dev?.values.longhorn as AnyJson)?.defaultSettings.nodeDrainPolicy;
+    expect(questions).toContain(`- "${policy}"`);
+  });
+
+  test('every RecurringJob validates against the longhorn.io/v1beta2 CRD of the chart', () => {
+    const validate = crdValidator('RecurringJob', 'v1beta2');
+    const jobs = objects.filter((o) => o.kind === 'RecurringJob');
+    expect(jobs.length).toBe(4 + 4 + 6);
+    for (const job of jobs) {
+      expect(validate(job) ? [] : validate.errors).toEqual([]);
+      expect(longhornValidators[0]?.validate(job)).toEqual([]);
+    }
+  });
+
+  test('the CRD and our validator both refuse an unknown task and a misspelled field', () => {
+    const validate = crdValidator('RecurringJob', 'v1beta2');
+    const job = objects.find((o) => o.kind === 'RecurringJob') as AnyJson;
+    const badTask = { ...job, spec: { ...job.spec, task: 'snapshots' } };
+    const typo = { ...job, spec: { ...job.spec, retian: 3 } };
+    for (const broken of [badTask, typo]) {
+      expect(validate(broken)).toBe(false);
+      expect(longhornValidators[0]?.validate(broken)).not.toEqual([]);
+    }
+  });
+
+  test('StorageClasses and claims validate against the Kubernetes schemas', async () => {
+    const sourced = objects
+      .filter((o) => o.kind !== 'RecurringJob')
+      .map((object: KubeObject) => ({ object, source: object.metadata.name }));
+    expect(sourced.map((s) => s.object.kind).sort()).toContain('StorageClass');
+    expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
+  });
+});

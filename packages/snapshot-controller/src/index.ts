@@ -1,0 +1,2 @@
+export { snapshotControllerComponent } from './component.js';
+export type { SnapshotControllerSettings } from './generated/settings.js';
