@@ -37,13 +37,16 @@ import {
   KUBE_PRISM_PORT,
   OPERATOR_SELECTOR,
   PLATFORM_GATEWAY,
+  SPIRE_NAMESPACE,
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
 import { clusterManifests, httpRoute } from './manifests.js';
+import { reachabilityCheck } from './reachability.js';
 import {
   ciliumSettingsSpec,
   type ResolvedCiliumSettings,
   resolveCiliumSettings,
+  resolveNetworkPolicy,
 } from './settings.js';
 import { ciliumValidators } from './validators.js';
 import {
@@ -63,6 +66,7 @@ import {
   type CiliumVersion,
   GATEWAY_API_VERSION,
 } from './versions.js';
+import { ciliumFlows, clusterPolicies, mutualAuthenticationValues } from './zero-trust.js';
 
 /** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
 export const CILIUM_TALOS_NEEDS: TalosNeeds = {
@@ -298,6 +302,7 @@ function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSett
 function application(
   cluster: ResolvedCluster,
   settings: ResolvedCiliumSettings,
+  mutualAuthentication: boolean,
 ): ApplicationDescriptor {
   return {
     namespace: CILIUM_NAMESPACE,
@@ -306,7 +311,11 @@ function application(
     // The operator registers these CRDs when it starts.
     installs: CILIUM_KINDS.map((kind) => ({ group: 'cilium.io', kind })),
     // The chart creates the secrets namespace (Gateway API / Envoy config TLS secrets).
-    additionalNamespaces: [CILIUM_SECRETS_NAMESPACE],
+    // The chart creates the SPIRE namespace when mutual authentication is on.
+    additionalNamespaces: mutualAuthentication
+      ? [CILIUM_SECRETS_NAMESPACE, SPIRE_NAMESPACE]
+      : [CILIUM_SECRETS_NAMESPACE],
+    project: 'network',
     podSecurity: 'privileged',
     serverSideApply: true,
     clusterResources: clusterResources(cluster, settings),
@@ -350,8 +359,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const release = CILIUM_RELEASES[settings.version];
   const chart = 'charts/cilium';
   const first = cluster.controlPlanes[0];
+  const network = resolveNetworkPolicy(input.settings, cluster);
   return {
-    application: application(cluster, settings),
+    application: application(cluster, settings, network.mutualAuthentication),
+    flows: ciliumFlows(settings, network),
     bootstrap: [
       {
         title: 'Install Cilium from the generated chart (before Argo CD)',
@@ -492,12 +503,23 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     const settings = resolveCiliumSettings(entry.settings, entry.cluster);
     const operator = operatorFor(entry.cluster, entry.path('operator'));
     issues.push(...operator.issues);
+    const network = resolveNetworkPolicy(entry.settings, entry.cluster);
+    const policies = clusterPolicies(entry, network, input.platform);
+    issues.push(...policies.issues);
     perCluster.push({
       cluster: entry.cluster,
       operator: { [CILIUM_VALUES_KEY]: { operator: operator.values } },
-      facts: { [CILIUM_VALUES_KEY]: clusterFactValues(entry.cluster, settings) },
+      facts: {
+        [CILIUM_VALUES_KEY]: {
+          ...clusterFactValues(entry.cluster, settings),
+          ...mutualAuthenticationValues(entry, network),
+        },
+      },
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
-      manifests: clusterManifests(entry.cluster, settings) as unknown as Values,
+      manifests: {
+        ...clusterManifests(entry.cluster, settings),
+        ...policies.manifests,
+      } as unknown as Values,
     });
     forConsumers.push(...routesFor(entry, settings, issues));
   }
@@ -547,6 +569,7 @@ export const ciliumComponent: Component<Settings> = {
   needs: [],
   upstream: CILIUM_UPSTREAM,
   validators: ciliumValidators,
+  checks: [reachabilityCheck],
   declare,
   render,
 };

@@ -30,11 +30,14 @@ export type {
   Declaration,
   DeclareInput,
   FlowDeclaration,
+  FlowPeer,
+  FlowPort,
   GroupKind,
   JsonSchema,
   MonitorDeclaration,
   OidcClientRequest,
   PeerContribution,
+  PodLabels,
   ProvidedFacts,
   RenderCluster,
   RenderInput,
@@ -122,8 +125,9 @@ export type {
   DeployedObject,
   SystemCheck,
   SystemInput,
+  SystemReport,
 } from './system.js';
-export { CORE_CHECKS, groupKindOf, runSystemChecks } from './system.js';
+export { CORE_CHECKS, groupKindOf, runSystemChecks, systemReports } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';
 export type {
