@@ -179,9 +179,9 @@ describe('charts/argo-cd', () => {
     expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
   });
 
-  it('makes everyone read-only by default and maps the definition groups to roles', () => {
+  it('gives nobody a default role and maps the definition groups to roles', () => {
     const rbac = run(OIDC).values('prod').configs.rbac;
-    expect(rbac['policy.default']).toBe('role:readonly');
+    expect(rbac['policy.default']).toBe('');
     expect(rbac['policy.csv']).toBe(
       'g, platform-admins, role:admin\ng, developers, role:readonly\n',
     );
@@ -439,13 +439,34 @@ describe('declarations', () => {
         { group: 'argoproj.io', kind: 'ApplicationSet' },
       ],
       podSecurity: 'restricted',
+      project: 'gitops',
       serverSideApply: true,
       clusterResources: [
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
+      // Filled by core from the chart pin: the repo-server fetches the upstream chart there.
+      upstreamRepositories: ['https://argoproj.github.io/argo-helm'],
     });
+  });
+
+  it('declares its flows: the Gateway to the server, the API server, the repo-server and Redis (HAProxy in production)', () => {
+    const flows = (cluster: string) =>
+      (run(OIDC).declared[cluster]?.flows ?? []).map(
+        (flow) =>
+          `${flow.name} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((p) => p.port).join(',')}`,
+      );
+    expect(flows('prod')).toContain('server-gateway ingress {"kind":"gateway"} 8080');
+    expect(flows('prod')).toContain('server-apiserver egress {"kind":"kube-apiserver"} 6443');
+    expect(flows('prod')).toContain('repo-server-sources egress {"kind":"deployment-sources"} ');
+    expect(flows('prod')).toContain(
+      'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis-ha-haproxy"}} 6379',
+    );
+    expect(flows('dev')).toContain(
+      'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis"}} 6379',
+    );
+    expect(flows('dev').some((flow) => flow.startsWith('redis-ha-replication'))).toBe(false);
   });
 
   it('contributes the runbook step that installs it from its chart with the cluster layers', () => {

@@ -131,7 +131,9 @@ function entitiesMatch(entities: readonly string[], end: Endpoint): boolean {
   return entities.includes('world');
 }
 
-function fqdnMatch(rule: Json, name: string): boolean {
+function fqdnMatch(rule: Json, pattern: string): boolean {
+  // A declared pattern (`*.example.org`) is allowed when a name it covers is.
+  const name = pattern.replace(/^\*\./, 'any-host.');
   return list(rule.toFQDNs).some((entry) => {
     const spec = record(entry);
     if (typeof spec.matchName === 'string') return spec.matchName === name;
