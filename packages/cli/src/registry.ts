@@ -3,5 +3,6 @@
 import { argocdComponent } from '@homelab/argocd';
 import { ciliumComponent } from '@homelab/cilium';
 import type { Registry } from '@homelab/core';
+import { policyComponent } from '@homelab/policy';
 
-export const REGISTRY: Registry = [ciliumComponent, argocdComponent];
+export const REGISTRY: Registry = [ciliumComponent, argocdComponent, policyComponent];
