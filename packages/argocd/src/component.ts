@@ -614,7 +614,8 @@ export const argocdComponent: Component<ArgocdSettings> = {
   settings: argocdSettingsSpec,
   provides: ['gitops'],
   needs: ['cni'],
-  uses: ['gateway', 'secrets', 'oidc-provider'],
+  // The cluster DNS first: the repo-server resolves the Git and chart hosts.
+  uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
   upstream: ARGOCD_UPSTREAM,
   declare,
   render,

@@ -2,7 +2,13 @@
 // component is one package and one line here.
 import { argocdComponent } from '@homelab/argocd';
 import { ciliumComponent } from '@homelab/cilium';
+import { corednsComponent } from '@homelab/coredns';
 import type { Registry } from '@homelab/core';
 import { policyComponent } from '@homelab/policy';
 
-export const REGISTRY: Registry = [ciliumComponent, argocdComponent, policyComponent];
+export const REGISTRY: Registry = [
+  ciliumComponent,
+  argocdComponent,
+  corednsComponent,
+  policyComponent,
+];

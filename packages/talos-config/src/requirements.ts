@@ -30,6 +30,10 @@ export interface MergedTalosRequirements {
   /** Sorted, deduplicated. */
   readonly kernelModules: readonly string[];
   readonly sysctls: { readonly [key: string]: string };
+  /** Talos' own CoreDNS disabled (a component deploys the cluster DNS). */
+  readonly disableCoreDns: boolean;
+  /** Components that asked for it. */
+  readonly coreDnsSources: readonly string[];
 }
 
 // Image Factory official extension names: `<org>/<name>`.
@@ -161,6 +165,8 @@ export function mergeTalosRequirements(
         .sort(([a], [b]) => compare(a, b))
         .map(([key, claim]) => [key, claim.value]),
     ),
+    disableCoreDns: sorted.some((r) => r.disableCoreDns === true),
+    coreDnsSources: sorted.filter((r) => r.disableCoreDns === true).map((r) => r.source),
   };
   return { merged, issues };
 
