@@ -11,6 +11,7 @@ import type {
   EnvironmentName,
   EnvironmentProfile,
   FlowDeclaration,
+  GroupKind,
   HaPlan,
   Issue,
   JsonValue,
@@ -264,14 +265,58 @@ function usesRedisHa(profile: EnvironmentProfile): boolean {
   return profile.name === 'production';
 }
 
+/** CPU and memory requests (and a memory limit) of a container. */
+function resources(cpu: string, memory: string, limit: string): Values {
+  return { requests: { cpu, memory }, limits: { memory: limit } };
+}
+
+/**
+ * Requests for every container the chart runs (the platform's admission policy requires them;
+ * the chart sets none): the controller and repo-server hold the most state, the rest is light.
+ */
+const RESOURCES = {
+  controller: resources('250m', '512Mi', '1Gi'),
+  server: resources('50m', '128Mi', '256Mi'),
+  repoServer: resources('100m', '256Mi', '512Mi'),
+  applicationSet: resources('50m', '64Mi', '128Mi'),
+  notifications: resources('25m', '64Mi', '128Mi'),
+  redis: resources('50m', '64Mi', '256Mi'),
+  redisSecretInit: resources('10m', '32Mi', '64Mi'),
+} as const;
+
+/** Redis HA's containers (production): Redis, sentinels, HAProxy and their init containers. */
+const REDIS_HA_VALUES: Values = {
+  // Every object of the subchart says it is part of Argo CD, like the chart's own.
+  extraLabels: { 'app.kubernetes.io/part-of': 'argocd' },
+  redis: { resources: resources('100m', '128Mi', '256Mi') },
+  sentinel: { resources: resources('25m', '32Mi', '64Mi') },
+  init: { resources: resources('10m', '16Mi', '32Mi') },
+  splitBrainDetection: { resources: resources('10m', '16Mi', '32Mi') },
+  haproxy: {
+    resources: resources('50m', '64Mi', '128Mi'),
+    init: { resources: resources('10m', '16Mi', '32Mi') },
+  },
+};
+
 /** Base layer: the same for every cluster. */
 function baseValues(): Values {
   return {
     [ARGOCD_CHART_NAME]: {
       fullnameOverride: FULLNAME,
+      controller: { resources: RESOURCES.controller },
+      server: { resources: RESOURCES.server },
+      repoServer: { resources: RESOURCES.repoServer },
+      applicationSet: { resources: RESOURCES.applicationSet },
+      notifications: { resources: RESOURCES.notifications },
+      redis: { resources: RESOURCES.redis },
+      redisSecretInit: { resources: RESOURCES.redisSecretInit },
+      'redis-ha': REDIS_HA_VALUES,
       global: {
         // Placement comes from the environment profile, per workload (cluster layer).
         affinity: { podAntiAffinity: 'none' },
+        // The chart's NetworkPolicies allow every ingress to each component; Cilium enforces the
+        // platform's zero-trust policies (from the flows below) instead.
+        networkPolicy: { create: false },
       },
       // Login goes straight to Authelia over OIDC; no Dex in between.
       dex: { enabled: false },
@@ -443,8 +488,26 @@ function clusterValues(
   return { [ARGOCD_CHART_NAME]: values };
 }
 
-function descriptor(): ApplicationDescriptor {
+/** Namespaced kinds the upstream chart renders with these values (the Helm suite checks them). */
+function namespacedResources(profile: EnvironmentProfile): GroupKind[] {
+  const kinds: GroupKind[] = [
+    { group: '', kind: 'ConfigMap' },
+    { group: '', kind: 'Secret' },
+    { group: '', kind: 'Service' },
+    { group: '', kind: 'ServiceAccount' },
+    { group: 'apps', kind: 'Deployment' },
+    { group: 'apps', kind: 'StatefulSet' },
+    { group: 'batch', kind: 'Job' },
+    { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+    { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  ];
+  if (profile.podDisruptionBudget) kinds.push({ group: 'policy', kind: 'PodDisruptionBudget' });
+  return kinds;
+}
+
+function descriptor(profile: EnvironmentProfile): ApplicationDescriptor {
   return {
+    namespacedResources: namespacedResources(profile),
     chart: ARGOCD_CHART_NAME,
     namespace: ARGOCD_NAMESPACE,
     // The GitOps controller: deleting it through itself would leave the cluster unmanaged.
@@ -515,7 +578,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const env = cluster.environment;
   const chart = `charts/${ARGOCD_CHART_NAME}`;
   return {
-    application: descriptor(),
+    application: descriptor(cluster.profile),
     flows: argocdFlows(cluster.profile),
     ...(input.provided.gateway === undefined
       ? {}

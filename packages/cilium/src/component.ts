@@ -66,7 +66,12 @@ import {
   type CiliumVersion,
   GATEWAY_API_VERSION,
 } from './versions.js';
-import { ciliumFlows, clusterPolicies, mutualAuthenticationValues } from './zero-trust.js';
+import {
+  ciliumFlows,
+  clusterPolicies,
+  mutualAuthenticationValues,
+  SPIRE_HOST_PATHS,
+} from './zero-trust.js';
 
 /** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
 export const CILIUM_TALOS_NEEDS: TalosNeeds = {
@@ -299,12 +304,35 @@ function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSett
   );
 }
 
+/** Namespaced kinds the upstream chart renders with these values (the Helm suite checks them). */
+function namespacedResources(cluster: ResolvedCluster, mutualAuthentication: boolean): GroupKind[] {
+  const kinds: GroupKind[] = [
+    { group: '', kind: 'ConfigMap' },
+    { group: '', kind: 'Service' },
+    { group: '', kind: 'ServiceAccount' },
+    { group: 'apps', kind: 'DaemonSet' },
+    { group: 'apps', kind: 'Deployment' },
+    // The Hubble certificates: a Job at install and a CronJob that renews them.
+    { group: 'batch', kind: 'CronJob' },
+    { group: 'batch', kind: 'Job' },
+    { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+    { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  ];
+  if (cluster.profile.podDisruptionBudget) {
+    kinds.push({ group: 'policy', kind: 'PodDisruptionBudget' });
+  }
+  // The SPIRE server.
+  if (mutualAuthentication) kinds.push({ group: 'apps', kind: 'StatefulSet' });
+  return kinds;
+}
+
 function application(
   cluster: ResolvedCluster,
   settings: ResolvedCiliumSettings,
   mutualAuthentication: boolean,
 ): ApplicationDescriptor {
   return {
+    namespacedResources: namespacedResources(cluster, mutualAuthentication),
     namespace: CILIUM_NAMESPACE,
     // The CNI: deleting it takes pod networking down on every node.
     critical: true,
@@ -315,6 +343,8 @@ function application(
     additionalNamespaces: mutualAuthentication
       ? [CILIUM_SECRETS_NAMESPACE, SPIRE_NAMESPACE]
       : [CILIUM_SECRETS_NAMESPACE],
+    // The SPIRE pods' sockets (the agent and kube-system's own pods are exempt system pods).
+    ...(mutualAuthentication ? { hostPaths: [...SPIRE_HOST_PATHS] } : {}),
     project: 'network',
     podSecurity: 'privileged',
     serverSideApply: true,

@@ -25,6 +25,22 @@ import type { ResolvedCiliumSettings, ResolvedNetworkPolicy } from './settings.j
 const HUBBLE_PEER_PORT = 4244;
 /** Hubble Relay's gRPC port (plain, the chart's default without relay server TLS). */
 const HUBBLE_RELAY_PORT = 4245;
+/** Requests of the SPIRE containers (the chart sets none; its init containers take none). */
+const SPIRE_AGENT_RESOURCES = {
+  requests: { cpu: '10m', memory: '32Mi' },
+  limits: { memory: '128Mi' },
+};
+const SPIRE_SERVER_RESOURCES = {
+  requests: { cpu: '25m', memory: '64Mi' },
+  limits: { memory: '256Mi' },
+};
+
+/**
+ * Host paths the chart's SPIRE pods mount (in the SPIRE namespace): the agents' Workload API
+ * socket, which the Cilium agent reads, and the server's admin socket directory.
+ */
+export const SPIRE_HOST_PATHS = ['/run/spire/sockets', '/var/run/spire-server/sockets'] as const;
+
 /** The SPIRE server's gRPC port (agents and the operator, both on the host network). */
 const SPIRE_SERVER_PORT = 8081;
 
@@ -124,7 +140,9 @@ export function mutualAuthenticationValues(
           enabled: true,
           install: {
             enabled: true,
+            agent: { resources: SPIRE_AGENT_RESOURCES },
             server: {
+              resources: SPIRE_SERVER_RESOURCES,
               dataStorage:
                 storage === undefined
                   ? { enabled: false }

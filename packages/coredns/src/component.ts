@@ -16,7 +16,6 @@ import {
   type DeclareInput,
   error,
   type FlowDeclaration,
-  type GroupKind,
   haPlan,
   type Issue,
   isIp,
@@ -57,18 +56,6 @@ const DEFAULT_CACHE: CacheSettings = { ttl: 30, successSize: 9984, denialSize: 9
 const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const RECORD_NAME =
   /^(@|\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$/;
-
-const CLUSTER_RESOURCES: readonly GroupKind[] = [
-  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-];
-const NAMESPACED_RESOURCES: readonly GroupKind[] = [
-  { group: '', kind: 'ConfigMap' },
-  { group: '', kind: 'Service' },
-  { group: '', kind: 'ServiceAccount' },
-  { group: 'apps', kind: 'Deployment' },
-  { group: 'policy', kind: 'PodDisruptionBudget' },
-];
 
 export interface ResolvedCorednsSettings {
   readonly forwarders: readonly string[];
@@ -229,8 +216,10 @@ function descriptor(): ApplicationDescriptor {
     namespace: COREDNS_NAMESPACE,
     podSecurity: 'restricted',
     project: 'network',
-    clusterResources: CLUSTER_RESOURCES,
-    namespacedResources: NAMESPACED_RESOURCES,
+    // No upstream chart: every kind it deploys is in its rendered manifests (the project is
+    // computed from them).
+    clusterResources: [],
+    namespacedResources: [],
   };
 }
 

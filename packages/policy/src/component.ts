@@ -196,8 +196,9 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     if (application.podSecurity === 'privileged') {
       for (const namespace of namespaces) privileged.set(namespace, component);
     }
+    // A component's host paths are allowed in the namespaces its Application deploys to.
     for (const path of application.hostPaths ?? []) {
-      hostPaths.push({ namespace: application.namespace, path, component });
+      for (const namespace of namespaces) hostPaths.push({ namespace, path, component });
     }
   }
   return { used, privileged, hostPaths };
@@ -329,7 +330,7 @@ function exemptionIssues(input: RenderInput<PolicySettings>): Issue[] {
           code: 'policy-exemption',
           path: entry.path('exemptions', index, 'namespace'),
           value: exemption.namespace,
-          message: `exempts namespace "${exemption.namespace}" from ${exemption.policy}, but no component runs there on any cluster`,
+          message: `is exempted from ${exemption.policy}, but no component runs in this namespace on any cluster`,
           expected: `one of: ${[...used].sort(compareStrings).join(', ')}`,
         }),
       );

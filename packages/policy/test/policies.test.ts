@@ -120,7 +120,7 @@ describe('exemptions and Gatekeeper semantics', () => {
     ).toContainEqual([
       'policy-exemption',
       ['exemptions', 0, 'namespace'],
-      'exempts namespace "nobody" from host-paths, but no component runs there on any cluster',
+      'is exempted from host-paths, but no component runs in this namespace on any cluster',
     ]);
   });
 
