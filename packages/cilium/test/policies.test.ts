@@ -236,7 +236,7 @@ describe('policies from declared flows', () => {
       policy(run, 'prod', 'idp-gateway-ingress').spec.ingress[0].authentication,
     ).toBeUndefined();
     const spire = (name: string): AnyJson =>
-      (run.rendered[name]?.values.cilium as AnyJson).authentication.mutual.spire;
+      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire;
     expect(spire('dev')).toEqual({ enabled: false });
     expect(spire('prod')).toEqual({
       enabled: true,
@@ -255,8 +255,8 @@ describe('policies from declared flows', () => {
     });
     const withStorage = runCilium(testDefinition(referenceClusters()), [storage]);
     expect(
-      (withStorage.rendered.prod?.values.cilium as AnyJson).authentication.mutual.spire.install
-        .server,
+      ((withStorage.rendered.prod?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire
+        .install.server,
     ).toEqual({ dataStorage: { enabled: true, size: '1Gi', storageClass: 'fast' } });
   });
 });

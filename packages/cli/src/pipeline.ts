@@ -30,9 +30,9 @@ import {
   type SourcedObject,
   type SystemCheck,
   type SystemReport,
-  systemReports,
   settingsPath,
   sortIssues,
+  systemReports,
   type Values,
   validateObjects,
 } from '@homelab/core';

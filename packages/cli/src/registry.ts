@@ -2,8 +2,8 @@
 // component is one package and one line here.
 import { argocdComponent } from '@homelab/argocd';
 import { ciliumComponent } from '@homelab/cilium';
-import { corednsComponent } from '@homelab/coredns';
 import type { Registry } from '@homelab/core';
+import { corednsComponent } from '@homelab/coredns';
 import { policyComponent } from '@homelab/policy';
 
 export const REGISTRY: Registry = [
