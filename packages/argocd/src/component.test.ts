@@ -166,17 +166,33 @@ describe('charts/argo-cd', () => {
       [dev, staging, small as typeof prod],
       { environments: { production: { replicas: 2 } } },
     );
-    expect(values('prod')['redis-ha']).toEqual({
+    expect(values('prod')['redis-ha']).toMatchObject({
       enabled: true,
       hardAntiAffinity: false,
       haproxy: { hardAntiAffinity: false },
     });
-    expect(values('staging')['redis-ha']).toEqual({ enabled: false });
+    expect(values('staging')['redis-ha'].enabled).toBe(false);
     const downgrades = components.issues.filter((issue) => issue.code === 'ha-downgrade');
     expect(downgrades.map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
       ['warning', ['clusters', 2, 'components', 'argocd'], 2],
     ]);
     expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
+  });
+
+  it("requests CPU and memory for every workload and leaves network policy to Cilium's zero trust", () => {
+    const values = run(OIDC).values('prod');
+    for (const key of [
+      'controller',
+      'server',
+      'repoServer',
+      'applicationSet',
+      'notifications',
+      'redisSecretInit',
+    ]) {
+      expect(Object.keys(values[key].resources.requests).sort(), key).toEqual(['cpu', 'memory']);
+    }
+    expect(values['redis-ha'].extraLabels).toEqual({ 'app.kubernetes.io/part-of': 'argocd' });
+    expect(values.global.networkPolicy).toEqual({ create: false });
   });
 
   it('gives nobody a default role and maps the definition groups to roles', () => {
@@ -440,6 +456,19 @@ describe('declarations', () => {
       ],
       podSecurity: 'restricted',
       project: 'gitops',
+      // What the upstream chart renders besides our manifests (PDBs from staging on).
+      namespacedResources: [
+        { group: '', kind: 'ConfigMap' },
+        { group: '', kind: 'Secret' },
+        { group: '', kind: 'Service' },
+        { group: '', kind: 'ServiceAccount' },
+        { group: 'apps', kind: 'Deployment' },
+        { group: 'apps', kind: 'StatefulSet' },
+        { group: 'batch', kind: 'Job' },
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+        { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+        { group: 'policy', kind: 'PodDisruptionBudget' },
+      ],
       serverSideApply: true,
       clusterResources: [
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },

@@ -1,7 +1,15 @@
 // Every key set under `argo-cd` in every layer of charts/argo-cd exists in the pinned upstream
 // chart's values.yaml (vendored archive), or sits under a map the chart passes through as is.
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import type { AnyComponent, ChartSpec, Cluster, PlatformDefinition, Values } from '@homelab/core';
-import { parseYaml } from '@homelab/core';
+import {
+  chartArchivePath,
+  mergeValues,
+  parseYaml,
+  readChartArchiveFile,
+  untar,
+} from '@homelab/core';
 import {
   readVendoredChartFile,
   testComponent,
@@ -9,14 +17,33 @@ import {
   testReferenceClusters,
   testRun,
   unknownValueKeys,
+  vendored,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { argocdComponent } from '../src/component.js';
 import { ARGOCD_CHART } from '../src/versions.js';
 
-const upstream = parseYaml(
+const argocdValues = parseYaml(
   readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
 ) as Values;
+
+/**
+ * The values of the redis-ha subchart the argo-cd archive bundles (charts/redis-ha-<v>.tgz):
+ * what the subchart accepts under `redis-ha`, besides what argo-cd's values.yaml sets there.
+ */
+function redisHaValues(): Values {
+  const outer = untar(
+    gunzipSync(readFileSync(vendored(chartArchivePath('argo-cd', ARGOCD_CHART.version)))),
+  );
+  const nested = outer.find((file) => /^argo-cd\/charts\/redis-ha-[^/]+\.tgz$/.test(file.path));
+  if (nested === undefined) throw new Error('the argo-cd archive bundles no redis-ha chart');
+  return parseYaml(readChartArchiveFile(nested.data, 'redis-ha/values.yaml')) as Values;
+}
+
+const upstream: Values = {
+  ...argocdValues,
+  'redis-ha': mergeValues(redisHaValues(), (argocdValues['redis-ha'] ?? {}) as Values),
+};
 
 /**
  * Maps whose keys the chart copies verbatim into a ConfigMap, as its values.yaml says
