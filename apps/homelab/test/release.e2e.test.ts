@@ -143,7 +143,7 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(record.stdout).toBe('wrote charts/.versions.json\n');
     expect(record.status).toBe(0);
     before = recorded();
-    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'platform']);
+    expect(Object.keys(before)).toEqual(['argo-cd', 'cilium', 'coredns', 'gatekeeper', 'platform']);
     expect(before.cilium?.version).toBe('0.1.0');
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);

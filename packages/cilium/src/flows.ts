@@ -463,9 +463,12 @@ export function endpointKey(end: Endpoint): string {
 export function describeEndpoint(end: Endpoint): string {
   switch (end.kind) {
     case 'pods': {
-      const values = Object.values(end.selector);
-      const label = values.length === 0 ? '*' : values.join(',');
-      return `${end.namespace}/${label}`;
+      // The label values name the pods (`argocd-server`, `kube-dns`); a flag-like value names
+      // them by its key (`gatekeeper.sh/system`).
+      const entries = Object.entries(end.selector).map(([key, value]) =>
+        value === 'yes' || value === 'true' ? key : value,
+      );
+      return `${end.namespace}/${entries.length === 0 ? '*' : entries.join(',')}`;
     }
     case 'entity':
       return end.label;

@@ -289,7 +289,10 @@ export function clusterReachability(
   deployed: DeployedCluster,
 ): { result: ClusterReachability; plan: FlowPlan } | undefined {
   const { cluster, run } = deployed;
+  // The policies are checked as Argo CD deploys them: without a GitOps controller on the
+  // cluster nothing is deployed from the charts, and there is nothing to read back.
   if (!run.contributions.has('cilium')) return undefined;
+  if (!deployed.applications.some((app) => app.component === 'cilium')) return undefined;
   const settings = clusterCiliumSettings(input.platform, cluster);
   const networkPolicy = resolveNetworkPolicy(settings, cluster);
   const { plan } = planFlows({

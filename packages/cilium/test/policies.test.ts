@@ -238,10 +238,11 @@ describe('policies from declared flows', () => {
     const spire = (name: string): AnyJson =>
       ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire;
     expect(spire('dev')).toEqual({ enabled: false });
-    expect(spire('prod')).toEqual({
+    expect(spire('prod')).toMatchObject({
       enabled: true,
       install: { enabled: true, server: { dataStorage: { enabled: false } } },
     });
+    expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
   });
 
   test('the SPIRE server keeps its data on the storage provider when there is one', () => {
@@ -257,7 +258,7 @@ describe('policies from declared flows', () => {
     expect(
       ((withStorage.rendered.prod?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire
         .install.server,
-    ).toEqual({ dataStorage: { enabled: true, size: '1Gi', storageClass: 'fast' } });
+    ).toMatchObject({ dataStorage: { enabled: true, size: '1Gi', storageClass: 'fast' } });
   });
 });
 
@@ -363,6 +364,16 @@ describe('the reachability check', () => {
     const report = reachabilityCheck.report?.(input) ?? [];
     expect(report).toContain('    allowed  web/web → idp/idp 9091/TCP  [web.login]');
     expect(report.some((line) => /undeclared sample: (\d+) of \1 denied/.test(line))).toBe(true);
+  });
+
+  test('reads nothing back, and reports nothing, on a cluster where no GitOps controller deploys the charts', () => {
+    const input = systemInput(run.platform, run.components, () => []);
+    const withoutApplications = {
+      ...input,
+      clusters: input.clusters.map((cluster) => ({ ...cluster, applications: [] })),
+    };
+    expect(reachabilityCheck.check(withoutApplications)).toEqual([]);
+    expect(reachabilityCheck.report?.(withoutApplications)).toEqual([]);
   });
 
   test('a needed flow whose ingress counterpart is missing is an error naming both ends', () => {

@@ -59,7 +59,12 @@ describe('the contract boundaries', () => {
   it('core names no component in its code', () => {
     const offenders: string[] = [];
     for (const file of sources(join(root, 'packages/core/src'))) {
-      const code = withoutComments(readFileSync(file, 'utf8'));
+      // Core's list of the API groups the API server serves names `policy` (PodDisruptionBudgets'
+      // group), which is also the name of the admission-policy component: not a reference to it.
+      const code = withoutComments(readFileSync(file, 'utf8')).replace(
+        /const BUILT_IN_GROUPS[^;]*;/,
+        '',
+      );
       for (const component of REGISTRY) {
         if (new RegExp(`['"\`]${component.name}['"\`]`).test(code)) {
           offenders.push(`${file.slice(root.length + 1)}: '${component.name}'`);

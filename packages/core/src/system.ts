@@ -57,8 +57,8 @@ export interface SystemCheck {
   readonly description: string;
   check(input: SystemInput): Issue[];
   /**
-   * What the check found, for `homelab validate --report` (a reachability matrix, a policy
-   * evaluation summary): plain text lines, without a trailing newline. Only run when asked.
+   * What the check found, for `homelab validate --report` (a matrix, a summary): plain text
+   * lines, without a trailing newline. Only run when asked.
    */
   report?(input: SystemInput): string[];
 }
