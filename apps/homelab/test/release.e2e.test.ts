@@ -238,6 +238,8 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(names).toEqual([
       'argo-cd-0.1.0.tgz',
       'cilium-0.1.1.tgz',
+      'coredns-0.1.0.tgz',
+      'gatekeeper-0.1.0.tgz',
       'index.yaml',
       'platform-0.1.0.tgz',
     ]);
@@ -246,6 +248,8 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     expect(indexDigests(index)).toEqual({
       'argo-cd-0.1.0.tgz': sha256('release/argo-cd-0.1.0.tgz'),
       'cilium-0.1.1.tgz': sha256('release/cilium-0.1.1.tgz'),
+      'coredns-0.1.0.tgz': sha256('release/coredns-0.1.0.tgz'),
+      'gatekeeper-0.1.0.tgz': sha256('release/gatekeeper-0.1.0.tgz'),
       'platform-0.1.0.tgz': sha256('release/platform-0.1.0.tgz'),
     });
     expect(index).toContain('created: 2026-01-01T00:00:00Z');

@@ -66,6 +66,10 @@ function policiesOf(deployed: DeployedCluster): ClusterPolicies | undefined {
   };
 }
 
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
 function describe(object: KubeObject): string {
   const namespace = object.metadata.namespace;
   return `${object.kind} ${namespace === undefined ? '' : `${namespace}/`}${object.metadata.name}`;
@@ -175,7 +179,7 @@ export const admissionPoliciesCheck: SystemCheck = {
       const violations = result.verdicts.filter((verdict) => verdict.messages.length > 0);
       const actions = [...new Set(policies.constraints.map(enforcement))].join(', ');
       lines.push(
-        `cluster ${deployed.cluster.name}: ${policies.constraints.length} constraints (${actions}) × ${evaluated} objects = ${policies.constraints.length * evaluated} pairs; ${result.verdicts.length} matched and evaluated; ${violations.length} violations`,
+        `cluster ${deployed.cluster.name}: ${policies.constraints.length} constraints (${actions}) × ${evaluated} objects = ${policies.constraints.length * evaluated} pairs; ${result.verdicts.length} matched and evaluated; ${plural(violations.length, 'violation')}`,
         `  not evaluated: ${result.exempt.length} objects in Gatekeeper's exempt namespaces (${policies.exemptNamespaces.join(', ')})`,
       );
       const byPolicy = new Map<string, number>();
@@ -188,7 +192,9 @@ export const admissionPoliciesCheck: SystemCheck = {
       )) {
         const name = constraint.metadata.name;
         const failed = violations.filter((verdict) => verdict.constraint === constraint).length;
-        lines.push(`  ${name}: ${byPolicy.get(name) ?? 0} objects evaluated, ${failed} violations`);
+        lines.push(
+          `  ${name}: ${plural(byPolicy.get(name) ?? 0, 'object')} evaluated, ${plural(failed, 'violation')}`,
+        );
         for (const exclusion of exclusions(constraint)) {
           if (policies.exemptNamespaces.includes(exclusion.namespace)) continue;
           lines.push(`    exempt: ${exclusion.namespace} (${exclusion.reason})`);
