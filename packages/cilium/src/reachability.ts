@@ -15,6 +15,7 @@ import {
   type KubeObject,
   type SystemCheck,
   type SystemInput,
+  warning,
 } from '@homelab/core';
 import {
   type Connection,
@@ -406,6 +407,22 @@ export const reachabilityCheck: SystemCheck = {
       const { result } = computed;
       if (!result.defaultDeny) continue;
       const path = ['clusters', deployed.cluster.index, 'components', 'cilium'];
+      // A component under default deny that declares no flow can reach nothing but the DNS.
+      for (const [component, contribution] of deployed.run.contributions) {
+        if (contribution.application === undefined || (contribution.flows ?? []).length > 0) {
+          continue;
+        }
+        issues.push(
+          warning({
+            code: 'reachability',
+            path: ['clusters', deployed.cluster.index, 'components', component],
+            value: contribution.application.namespace,
+            message: `${component} declares no flows on cluster "${result.cluster}": under default deny its pods in ${contribution.application.namespace} reach nothing but the cluster DNS, and nothing reaches them`,
+            expected:
+              'flows for every connection its pods open or accept (docs/adding-a-component.md)',
+          }),
+        );
+      }
       for (const reach of result.needed) {
         if (reach.allowed || reach.connection === undefined) continue;
         issues.push(

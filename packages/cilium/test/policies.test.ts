@@ -376,6 +376,25 @@ describe('the reachability check', () => {
     expect(reachabilityCheck.report?.(withoutApplications)).toEqual([]);
   });
 
+  test('warns about a component under default deny that declares no flow at all', () => {
+    const silent = testComponent({
+      name: 'silent',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'silent', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const quiet = runCilium(testDefinition(referenceClusters()), [...identityPair(), silent]);
+    const input = systemInput(quiet.platform, quiet.components, (cluster) => [
+      ...(quiet.rendered[cluster]?.objects ?? []),
+    ]);
+    const warnings = reachabilityCheck.check(input).filter((issue) => issue.severity === 'warning');
+    expect(warnings.map((issue) => [issue.path, issue.message])).toContainEqual([
+      ['clusters', 0, 'components', 'silent'],
+      'silent declares no flows on cluster "dev": under default deny its pods in silent reach nothing but the cluster DNS, and nothing reaches them',
+    ]);
+  });
+
   test('a needed flow whose ingress counterpart is missing is an error naming both ends', () => {
     const input = systemInput(run.platform, run.components, (cluster) =>
       rendered(cluster).filter((object) => object.metadata.name !== 'web-login-ingress'),
