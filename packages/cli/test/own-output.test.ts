@@ -21,7 +21,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { type GeneratedFile, type KubeObject, parseAllDocuments, parseYaml } from '@homelab/core';
 import { repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../src/pipeline.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -124,78 +124,87 @@ interface RenderedApplication {
 describe.skipIf(helm === undefined)(
   'what Helm renders from the upstream charts with our values (not run without helm on PATH)',
   () => {
-    const work = mkdtempSync(join(tmpdir(), 'homelab-helm-'));
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
-
     const files = new Map<string, GeneratedFile>(result.files.map((entry) => [entry.path, entry]));
-    for (const entry of result.files) {
-      if (!entry.path.startsWith('charts/')) continue;
-      const target = join(work, entry.path);
-      mkdirSync(dirname(target), { recursive: true });
-      // Known defect of the generated .helmignore (FIELD-NOTES): `*.tgz` hides the dependency
-      // archive from Helm. The harness drops that line so the rest can be checked.
-      const content = entry.path.endsWith('/.helmignore')
-        ? entry.content.replace(/^\*\.tgz\n/m, '')
-        : entry.content;
-      writeFileSync(target, content);
-    }
-
     const platform = (cluster: string): AnyJson =>
       parseYaml(files.get(`charts/platform/clusters/${cluster}.yaml`)?.content ?? '{}');
-
     const rendered: RenderedApplication[] = [];
-    for (const cluster of ['dev', 'staging', 'prod']) {
-      const manifests = platform(cluster).manifests as { [key: string]: AnyJson };
-      for (const application of Object.values(manifests)) {
-        if (application.kind !== 'Application' || application.spec.source.helm === undefined)
-          continue;
-        const chartPath = application.spec.source.path as string;
-        const chartDir = join(work, chartPath);
-        const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as AnyJson;
-        for (const dependency of chart.dependencies ?? []) {
-          const archive = `${dependency.name}-${dependency.version}.tgz`;
-          mkdirSync(join(chartDir, 'charts'), { recursive: true });
-          copyFileSync(
-            vendored('charts', dependency.name, dependency.version, archive),
-            join(chartDir, 'charts', archive),
-          );
+    let work: string | undefined;
+    afterAll(() => {
+      if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    });
+
+    // Rendering runs only when the suite runs (helm on PATH): describe.skipIf still collects.
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'homelab-helm-'));
+      renderAll(work);
+    });
+
+    function renderAll(work: string): void {
+      for (const entry of result.files) {
+        if (!entry.path.startsWith('charts/')) continue;
+        const target = join(work, entry.path);
+        mkdirSync(dirname(target), { recursive: true });
+        // Known defect of the generated .helmignore (FIELD-NOTES): `*.tgz` hides the dependency
+        // archive from Helm. The harness drops that line so the rest can be checked.
+        const content = entry.path.endsWith('/.helmignore')
+          ? entry.content.replace(/^\*\.tgz\n/m, '')
+          : entry.content;
+        writeFileSync(target, content);
+      }
+
+      for (const cluster of ['dev', 'staging', 'prod']) {
+        const manifests = platform(cluster).manifests as { [key: string]: AnyJson };
+        for (const application of Object.values(manifests)) {
+          if (application.kind !== 'Application' || application.spec.source.helm === undefined)
+            continue;
+          const chartPath = application.spec.source.path as string;
+          const chartDir = join(work, chartPath);
+          const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as AnyJson;
+          for (const dependency of chart.dependencies ?? []) {
+            const archive = `${dependency.name}-${dependency.version}.tgz`;
+            mkdirSync(join(chartDir, 'charts'), { recursive: true });
+            copyFileSync(
+              vendored('charts', dependency.name, dependency.version, archive),
+              join(chartDir, 'charts', archive),
+            );
+          }
+          const namespace = application.spec.destination.namespace as string;
+          const args = [
+            'template',
+            application.spec.source.helm.releaseName,
+            chartDir,
+            '--namespace',
+            namespace,
+            // Argo CD renders a chart's crds/ too.
+            '--include-crds',
+            ...application.spec.source.helm.valueFiles.flatMap((valueFile: string) => [
+              '-f',
+              join(chartDir, valueFile),
+            ]),
+          ];
+          const run = spawnSync(helm as string, args, {
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          });
+          if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
+          const objects = (parseAllDocuments(run.stdout) as KubeObject[])
+            .filter(
+              (object) =>
+                object !== null && typeof object === 'object' && typeof object.kind === 'string',
+            )
+            .filter((object) => !isTestHook(object))
+            .map((object) =>
+              isClusterScoped(object) || object.metadata.namespace !== undefined
+                ? object
+                : { ...object, metadata: { ...object.metadata, namespace } },
+            );
+          rendered.push({
+            cluster,
+            name: application.metadata.name,
+            project: application.spec.project,
+            objects,
+          });
         }
-        const namespace = application.spec.destination.namespace as string;
-        const args = [
-          'template',
-          application.spec.source.helm.releaseName,
-          chartDir,
-          '--namespace',
-          namespace,
-          // Argo CD renders a chart's crds/ too.
-          '--include-crds',
-          ...application.spec.source.helm.valueFiles.flatMap((valueFile: string) => [
-            '-f',
-            join(chartDir, valueFile),
-          ]),
-        ];
-        const run = spawnSync(helm as string, args, {
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        });
-        if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
-        const objects = (parseAllDocuments(run.stdout) as KubeObject[])
-          .filter(
-            (object) =>
-              object !== null && typeof object === 'object' && typeof object.kind === 'string',
-          )
-          .filter((object) => !isTestHook(object))
-          .map((object) =>
-            isClusterScoped(object) || object.metadata.namespace !== undefined
-              ? object
-              : { ...object, metadata: { ...object.metadata, namespace } },
-          );
-        rendered.push({
-          cluster,
-          name: application.metadata.name,
-          project: application.spec.project,
-          objects,
-        });
       }
     }
 
