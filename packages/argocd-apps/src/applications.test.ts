@@ -281,7 +281,8 @@ describe('assembleApplications', () => {
   it('points every component Application at its chart with the cluster layers', () => {
     const { byName } = reference.render('prod');
     expect(byName.get('prod-longhorn')?.spec).toMatchObject({
-      project: 'platform',
+      // No purpose declared: the component's own project.
+      project: 'longhorn',
       destination: { server: 'https://kubernetes.default.svc', namespace: 'longhorn-system' },
       source: {
         repoURL: REPO,
@@ -312,6 +313,7 @@ describe('assembleApplications', () => {
       'Delete=false',
     ]);
     expect(crds?.metadata.finalizers).toBeUndefined();
+    expect(crds?.spec.project).toBe('crds');
   });
 
   it('sets sync policy, finalizer, Pod Security labels and ignoreDifferences from the descriptors and the profile', () => {
@@ -357,33 +359,114 @@ describe('assembleApplications', () => {
     });
   });
 
-  it('builds the platform project from exactly what the components need', () => {
+  it('makes one project per purpose, each allowing exactly what its Applications deploy', () => {
     const { objects } = reference.render('dev');
-    const project = objects.find((object) => object.kind === 'AppProject') as Obj;
-    expect(project.metadata.name).toBe('platform');
-    expect(project.spec.sourceRepos).toEqual([REPO, GATEWAY_API_REPOSITORY]);
-    expect(project.spec.destinations).toEqual(
-      [
-        'argocd',
-        'authelia',
-        'cilium-secrets',
-        'kube-system',
-        'longhorn-system',
-        'sm-operator-system',
-      ].map((namespace) => ({ server: 'https://kubernetes.default.svc', namespace })),
+    const byProject = new Map(
+      objects
+        .filter((object) => object.kind === 'AppProject')
+        .map((object) => [object.metadata.name, object as Obj]),
     );
-    expect(project.spec.clusterResourceWhitelist).toEqual([
+    const projects = {
+      // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+      get: (name: string): any => byProject.get(name),
+      keys: () => byProject.keys(),
+    };
+    expect([...projects.keys()].sort()).toEqual(
+      ['argocd', 'authelia', 'bitwarden-sm', 'cilium', 'crds', 'longhorn'].sort(),
+    );
+    const crds = projects.get('crds');
+    expect(crds.spec.sourceRepos).toEqual([GATEWAY_API_REPOSITORY]);
+    expect(crds.spec.clusterResourceWhitelist).toEqual([
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+    ]);
+    const cilium = projects.get('cilium');
+    expect(cilium.spec.sourceRepos).toEqual([REPO]);
+    expect(cilium.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual([
+      'cilium-secrets',
+      'kube-system',
+    ]);
+    expect(cilium.spec.clusterResourceWhitelist).toEqual([
       { group: 'cilium.io', kind: 'CiliumLoadBalancerIPPool' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
-      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-      { group: 'storage.k8s.io', kind: 'StorageClass' },
     ]);
-    expect(project.spec.namespaceResourceBlacklist).toEqual([
+    // The test components list no namespaced kinds of their upstream charts: any namespaced
+    // kind but Argo CD's own.
+    expect(cilium.spec.namespaceResourceBlacklist).toEqual([
       { group: 'argoproj.io', kind: 'AppProject' },
       { group: 'argoproj.io', kind: 'Application' },
       { group: 'argoproj.io', kind: 'ApplicationSet' },
     ]);
+    const longhorn = projects.get('longhorn');
+    expect(longhorn.spec.clusterResourceWhitelist).toEqual([
+      { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
+    ]);
+    expect(longhorn.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual([
+      'longhorn-system',
+    ]);
+  });
+
+  it('computes a project from the rendered objects: their kinds and namespaces, nothing more', () => {
+    const widget = testComponent({
+      name: 'widget',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace: 'widget',
+          podSecurity: 'restricted',
+          project: 'apps',
+          clusterResources: [{ group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' }],
+          namespacedResources: [{ group: 'apps', kind: 'Deployment' }],
+        },
+      }),
+      render: (input) => ({
+        chart: {
+          name: 'widget',
+          description: 'widget',
+          appVersion: '1.0.0',
+          values: {},
+          environments: {},
+          clusters: Object.fromEntries(
+            input.clusters.map((entry) => [
+              entry.cluster.name,
+              {
+                manifests: {
+                  policy: {
+                    apiVersion: 'networking.k8s.io/v1',
+                    kind: 'NetworkPolicy',
+                    metadata: { name: 'p', namespace: 'widget-extra' },
+                  },
+                  class: {
+                    apiVersion: 'storage.k8s.io/v1',
+                    kind: 'StorageClass',
+                    metadata: { name: 'c' },
+                  },
+                },
+              },
+            ]),
+          ),
+          readme: { summary: 'w' },
+        },
+      }),
+    });
+    const { assembled } = assemble(fleetDefinition(), [cilium, argocd, widget]);
+    // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+    const layer = assembled.chart?.clusters.dev?.manifests as any;
+    const project = layer['appproject-apps'];
+    expect(project.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual([
+      'widget',
+      'widget-extra',
+    ]);
+    expect(project.spec.clusterResourceWhitelist).toEqual([
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
+    ]);
+    expect(project.spec.namespaceResourceWhitelist).toEqual([
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
+    ]);
+    expect(project.spec.namespaceResourceBlacklist).toBeUndefined();
+    expect(layer['application-widget'].spec.project).toBe('apps');
   });
 
   it('refuses two components that label one namespace with different Pod Security levels', () => {

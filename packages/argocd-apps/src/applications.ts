@@ -28,7 +28,9 @@ import {
   error,
   formatCycle,
   generatedHeader,
+  groupKindOf,
   INITIAL_CHART_VERSION,
+  mergeValues,
   settingsPath,
   shellQuote,
   toYamlDocuments,
@@ -37,8 +39,10 @@ import { checkApplicationSources, checkProjectPermissions, validateArgoObjects }
 
 /** The umbrella chart: charts/platform. */
 export const PLATFORM_CHART = 'platform';
-/** AppProject of every component Application. */
+/** AppProject of an Application whose component names no purpose (the default project name). */
 export const PLATFORM_PROJECT = 'platform';
+/** AppProject of the CRD bundles. */
+export const CRDS_PROJECT = 'crds';
 /** AppProject of the root Application: it may only create Applications and AppProjects. */
 export const BOOTSTRAP_PROJECT = 'platform-bootstrap';
 /** Argo CD's name for the cluster it runs in. */
@@ -77,6 +81,10 @@ interface PlannedApplication {
   readonly chart: string | undefined;
   /** The place of the definition it comes from, for issues. */
   readonly origin: readonly PathSegment[];
+  /** The AppProject it belongs to (one per purpose). */
+  readonly project: string;
+  /** Namespaced kinds its upstream chart renders, when the component lists them. */
+  readonly namespacedResources: readonly GroupKind[] | undefined;
 }
 
 /** An Application as layer 4 sees it (core's DeployedApplication without its objects). */
@@ -137,6 +145,8 @@ function bundleApplication(
     source: { ...bundle.source },
     chart: undefined,
     origin: settingsPath(cluster, component),
+    project: CRDS_PROJECT,
+    namespacedResources: [],
   };
 }
 
@@ -167,7 +177,7 @@ function applicationObject(
     syncPolicy.managedNamespaceMetadata = { labels: podSecurityLabels(app.podSecurity) };
   }
   const spec: Values = {
-    project: PLATFORM_PROJECT,
+    project: app.project,
     destination: { server: IN_CLUSTER, namespace: app.namespace },
     source: app.source,
     syncPolicy,
@@ -198,49 +208,129 @@ function podSecurityLabels(level: PodSecurityLevel): { [key: string]: string } {
   };
 }
 
+function groupKindKey(kind: GroupKind): string {
+  return `${kind.group}/${kind.kind}`;
+}
+
+function sortedKinds(kinds: Iterable<GroupKind>): GroupKind[] {
+  const unique = new Map<string, GroupKind>();
+  for (const kind of kinds) unique.set(groupKindKey(kind), { group: kind.group, kind: kind.kind });
+  return [...unique.keys()].sort(compareStrings).map((key) => unique.get(key) as GroupKind);
+}
+
+/** The objects a chart renders on a cluster: its layers merged as Helm merges value files. */
+export function renderedObjects(spec: ChartSpec, cluster: ResolvedCluster): KubeObject[] {
+  const layer = spec.clusters[cluster.name];
+  if (layer === undefined) return [];
+  const environment = spec.environments[cluster.environment];
+  const manifests = mergeValues(spec.values, ...(environment ? [environment] : []), layer)
+    .manifests as { [key: string]: unknown } | undefined;
+  if (typeof manifests !== 'object' || manifests === null || Array.isArray(manifests)) return [];
+  return Object.keys(manifests)
+    .sort(compareStrings)
+    .map((key) => manifests[key])
+    .filter(
+      (object): object is KubeObject =>
+        typeof object === 'object' &&
+        object !== null &&
+        typeof (object as KubeObject).kind === 'string' &&
+        typeof (object as KubeObject).apiVersion === 'string',
+    );
+}
+
+/** What a project must allow: the kinds and namespaces its Applications deploy. */
+export interface ProjectScope {
+  readonly name: string;
+  readonly namespaces: readonly string[];
+  readonly clusterResources: readonly GroupKind[];
+  /** `undefined`: an Application's upstream chart does not list its namespaced kinds. */
+  readonly namespacedResources: readonly GroupKind[] | undefined;
+}
+
+/**
+ * The scope of a project, computed from its Applications: the namespaces they deploy to and that
+ * their rendered objects name, the cluster-scoped kinds of their rendered objects (an object
+ * without a namespace) and of their upstream charts (what the component declares), and the
+ * namespaced kinds likewise.
+ */
+export function projectScope(
+  name: string,
+  apps: readonly PlannedApplication[],
+  rendered: (app: PlannedApplication) => readonly KubeObject[],
+): ProjectScope {
+  const namespaces = new Set<string>();
+  const cluster: GroupKind[] = [];
+  const namespaced: GroupKind[] = [];
+  let complete = true;
+  for (const app of apps) {
+    namespaces.add(app.namespace);
+    for (const extra of app.additionalNamespaces) namespaces.add(extra);
+    cluster.push(...app.clusterResources);
+    if (app.namespacedResources === undefined) complete = false;
+    else namespaced.push(...app.namespacedResources);
+    for (const object of rendered(app)) {
+      const kind = groupKindOf(object);
+      const namespace = object.metadata.namespace;
+      if (namespace === undefined) cluster.push(kind);
+      else {
+        namespaces.add(namespace);
+        namespaced.push(kind);
+      }
+    }
+  }
+  return {
+    name,
+    namespaces: [...namespaces].sort(compareStrings),
+    clusterResources: sortedKinds(cluster),
+    namespacedResources: complete ? sortedKinds(namespaced) : undefined,
+  };
+}
+
+/** Argo CD's own kinds, which no component chart may create (they would escape the project). */
+const ARGO_KINDS: readonly GroupKind[] = [
+  { group: 'argoproj.io', kind: 'AppProject' },
+  { group: 'argoproj.io', kind: 'Application' },
+  { group: 'argoproj.io', kind: 'ApplicationSet' },
+];
+
 function projectObject(
   platform: ResolvedPlatform,
   cluster: ResolvedCluster,
   namespace: string,
+  scope: ProjectScope,
   apps: readonly PlannedApplication[],
 ): KubeObject {
   const repos = sortedUnique(apps.map((app) => String(app.source.repoURL)));
-  const namespaces = sortedUnique(
-    apps.flatMap((app) => [app.namespace, ...app.additionalNamespaces]),
-  );
-  const kinds = new Map<string, { group: string; kind: string }>();
-  for (const app of apps) {
-    for (const resource of app.clusterResources) {
-      kinds.set(`${resource.group}/${resource.kind}`, {
-        group: resource.group,
-        kind: resource.kind,
-      });
-    }
-  }
+  const namespaced =
+    scope.namespacedResources === undefined
+      ? {
+          // Any namespaced kind in the permitted namespaces, except Argo CD's own.
+          namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
+          namespaceResourceBlacklist: ARGO_KINDS.map((kind) => ({ ...kind })),
+        }
+      : {
+          namespaceResourceWhitelist: scope.namespacedResources
+            .filter((kind) => !ARGO_KINDS.some((argo) => groupKindKey(argo) === groupKindKey(kind)))
+            .map((kind) => ({ ...kind })),
+        };
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
     metadata: {
-      name: PLATFORM_PROJECT,
+      name: scope.name,
       namespace,
       annotations: { [SYNC_WAVE_ANNOTATION]: '-1' },
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
     spec: {
-      description: `Platform components of ${platform.name} on cluster ${cluster.name}`,
+      description: `${scope.name} of ${platform.name} on cluster ${cluster.name}: ${sortedUnique(apps.map((app) => app.name)).join(', ')}`,
       sourceRepos: repos,
-      destinations: namespaces.map((namespace) => ({ server: IN_CLUSTER, namespace })),
-      clusterResourceWhitelist: [...kinds.keys()]
-        .sort(compareStrings)
-        .map((key) => kinds.get(key) as { group: string; kind: string }),
-      // Any namespaced kind in the permitted namespaces, except Argo CD's own: a component
-      // chart must not create Applications or projects that escape this one.
-      namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
-      namespaceResourceBlacklist: [
-        { group: 'argoproj.io', kind: 'AppProject' },
-        { group: 'argoproj.io', kind: 'Application' },
-        { group: 'argoproj.io', kind: 'ApplicationSet' },
-      ],
+      destinations: scope.namespaces.map((destination) => ({
+        server: IN_CLUSTER,
+        namespace: destination,
+      })),
+      clusterResourceWhitelist: scope.clusterResources.map((kind) => ({ ...kind })),
+      ...namespaced,
     },
   };
 }
@@ -427,6 +517,8 @@ function planCluster(
         source: chartSource(platform, cluster, chart, descriptor.releaseName ?? name),
         chart,
         origin: settingsPath(cluster, component),
+        project: descriptor.project ?? component,
+        namespacedResources: descriptor.namespacedResources,
       },
       component,
     );
@@ -456,7 +548,7 @@ function readme(
   for (const row of rows) lines.push(`| ${row.cluster} | ${row.apps.join(', ')} |`);
   return {
     summary:
-      'The app-of-apps of the platform: for each cluster, the Argo CD AppProject `platform` and ' +
+      'The app-of-apps of the platform: for each cluster, one Argo CD AppProject per purpose (allowing exactly the kinds and namespaces its Applications render) and ' +
       'one Application per enabled component plus the Gateway API CRDs, ordered in sync waves ' +
       'computed from the dependencies the components declare. It has no upstream dependency; ' +
       'its cluster layer selects the cluster. The root Application in ' +
@@ -506,8 +598,12 @@ export function assembleApplications(
 ): AssembledApplications {
   const issues: Issue[] = [];
   const charts = new Map<string, string>();
+  const chartSpecs = new Map<string, ChartSpec>();
   for (const run of components.components) {
-    if (run.output.chart !== undefined) charts.set(run.component.name, run.output.chart.name);
+    if (run.output.chart !== undefined) {
+      charts.set(run.component.name, run.output.chart.name);
+      chartSpecs.set(run.output.chart.name, run.output.chart);
+    }
   }
   const clusters: { [cluster: string]: Values } = {};
   const environments: { [E in EnvironmentName]?: Values } = {};
@@ -561,13 +657,24 @@ export function assembleApplications(
         object,
       });
     }
-    const project = projectObject(platform, cluster, namespace, apps);
-    manifests[`appproject-${PLATFORM_PROJECT}`] = project;
-    objects.push({
-      output: `${layer}#manifests.appproject-${PLATFORM_PROJECT}`,
-      origin: ['clusters', cluster.index],
-      object: project,
-    });
+    const byProject = new Map<string, PlannedApplication[]>();
+    for (const app of apps)
+      byProject.set(app.project, [...(byProject.get(app.project) ?? []), app]);
+    const rendered = (app: PlannedApplication): readonly KubeObject[] => {
+      const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
+      return spec === undefined ? [] : renderedObjects(spec, cluster);
+    };
+    for (const name of [...byProject.keys()].sort(compareStrings)) {
+      const members = byProject.get(name) ?? [];
+      const scope = projectScope(name, members, rendered);
+      const project = projectObject(platform, cluster, namespace, scope, members);
+      manifests[`appproject-${name}`] = project;
+      objects.push({
+        output: `${layer}#manifests.appproject-${name}`,
+        origin: ['clusters', cluster.index],
+        object: project,
+      });
+    }
     clusters[cluster.name] = { manifests: manifests as unknown as Values };
     environments[cluster.environment] = {};
     readmeRows.push({

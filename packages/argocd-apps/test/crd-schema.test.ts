@@ -77,9 +77,10 @@ describe('Argo CD CRD schemas (v3.4.4)', () => {
 
   it('covers the Applications and AppProjects of every cluster and the root files', () => {
     const count = (kind: string) => objects.filter((object) => object.kind === kind).length;
-    // 3 clusters × (6 Applications + 1 project) in the umbrella, 3 × (root + bootstrap project).
+    // 3 clusters × (6 Applications + 6 projects: one per purpose, the CRD bundles' included) in
+    // the umbrella, 3 × (root + bootstrap project).
     expect(count('Application')).toBe(21);
-    expect(count('AppProject')).toBe(6);
+    expect(count('AppProject')).toBe(21);
   });
 
   it.each(['Application', 'AppProject'])('validates every generated %s', (kind) => {

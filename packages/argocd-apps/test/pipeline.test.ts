@@ -52,8 +52,9 @@ describe('charts/platform and the root Applications', () => {
         })),
       );
     }
-    // 3 clusters × (6 Applications + 1 AppProject) + 3 × (root Application + bootstrap project).
-    expect(sourced).toHaveLength(27);
+    // 3 clusters × (6 Applications + 6 AppProjects, one per purpose) + 3 × (root Application +
+    // bootstrap project).
+    expect(sourced).toHaveLength(42);
     expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
     expect(validateObjects(sourced, argocdValidators)).toEqual([]);
   });

@@ -172,12 +172,28 @@ describe('charts/argo-cd', () => {
       hardAntiAffinity: false,
       haproxy: { hardAntiAffinity: false },
     });
-    expect(values('staging')['redis-ha']).toEqual({ enabled: false });
+    expect(values('staging')['redis-ha'].enabled).toBe(false);
     const downgrades = components.issues.filter((issue) => issue.code === 'ha-downgrade');
     expect(downgrades.map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
       ['warning', ['clusters', 2, 'components', 'argocd'], 2],
     ]);
     expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
+  });
+
+  it("requests CPU and memory for every workload and leaves network policy to Cilium's zero trust", () => {
+    const values = run(OIDC).values('prod');
+    for (const key of [
+      'controller',
+      'server',
+      'repoServer',
+      'applicationSet',
+      'notifications',
+      'redisSecretInit',
+    ]) {
+      expect(Object.keys(values[key].resources.requests).sort(), key).toEqual(['cpu', 'memory']);
+    }
+    expect(values['redis-ha'].extraLabels).toEqual({ 'app.kubernetes.io/part-of': 'argocd' });
+    expect(values.global.networkPolicy).toEqual({ create: false });
   });
 
   it('gives no role by default and maps the definition groups to roles', () => {
@@ -528,13 +544,47 @@ describe('declarations', () => {
         { group: 'argoproj.io', kind: 'ApplicationSet' },
       ],
       podSecurity: 'restricted',
+      project: 'gitops',
+      // What the upstream chart renders besides our manifests (PDBs from staging on).
+      namespacedResources: [
+        { group: '', kind: 'ConfigMap' },
+        { group: '', kind: 'Secret' },
+        { group: '', kind: 'Service' },
+        { group: '', kind: 'ServiceAccount' },
+        { group: 'apps', kind: 'Deployment' },
+        { group: 'apps', kind: 'StatefulSet' },
+        { group: 'batch', kind: 'Job' },
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+        { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+        { group: 'policy', kind: 'PodDisruptionBudget' },
+      ],
       serverSideApply: true,
       clusterResources: [
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
+      // Filled by core from the chart pin: the repo-server fetches the upstream chart there.
+      upstreamRepositories: ['https://argoproj.github.io/argo-helm'],
     });
+  });
+
+  it('declares its flows: the Gateway to the server, the API server, the repo-server and Redis (HAProxy in production)', () => {
+    const flows = (cluster: string) =>
+      (run(OIDC).declared[cluster]?.flows ?? []).map(
+        (flow) =>
+          `${flow.name} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((p) => p.port).join(',')}`,
+      );
+    expect(flows('prod')).toContain('server-gateway ingress {"kind":"gateway"} 8080');
+    expect(flows('prod')).toContain('server-apiserver egress {"kind":"kube-apiserver"} 6443');
+    expect(flows('prod')).toContain('repo-server-sources egress {"kind":"deployment-sources"} ');
+    expect(flows('prod')).toContain(
+      'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis-ha-haproxy"}} 6379',
+    );
+    expect(flows('dev')).toContain(
+      'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis"}} 6379',
+    );
+    expect(flows('dev').some((flow) => flow.startsWith('redis-ha-replication'))).toBe(false);
   });
 
   it('contributes the runbook step that installs it from its chart with the cluster layers', () => {

@@ -10,6 +10,8 @@ import type {
   DeclareInput,
   EnvironmentName,
   EnvironmentProfile,
+  FlowDeclaration,
+  GroupKind,
   HaPlan,
   Issue,
   JsonValue,
@@ -82,6 +84,177 @@ const WORKLOADS = [
   { key: 'applicationSet', name: `${FULLNAME}-applicationset-controller` },
 ] as const;
 
+/** Pod labels of the chart's workloads (`app.kubernetes.io/name: argocd-<component>`). */
+const POD = {
+  server: { 'app.kubernetes.io/name': 'argocd-server' },
+  repoServer: { 'app.kubernetes.io/name': 'argocd-repo-server' },
+  controller: { 'app.kubernetes.io/name': 'argocd-application-controller' },
+  applicationSet: { 'app.kubernetes.io/name': 'argocd-applicationset-controller' },
+  notifications: { 'app.kubernetes.io/name': 'argocd-notifications-controller' },
+  redis: { 'app.kubernetes.io/name': 'argocd-redis' },
+  redisSecretInit: { 'app.kubernetes.io/name': 'argocd-redis-secret-init' },
+  haproxy: { 'app.kubernetes.io/name': 'argocd-redis-ha-haproxy' },
+  redisHa: { app: 'redis-ha' },
+} as const;
+
+const SERVER_PORT = 8080;
+const REPO_SERVER_PORT = 8081;
+const REDIS_PORT = 6379;
+const SENTINEL_PORT = 26379;
+const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
+
+/**
+ * The flows Argo CD needs (zero trust): the Gateway to the server, the API server from every
+ * controller, the server and controllers to the repo-server and Redis (HAProxy in front of Redis
+ * HA in production), Redis HA's replication and sentinels, and the repo-server to the hosts the
+ * platform is fetched from.
+ */
+export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
+  const flow = (
+    name: string,
+    direction: FlowDeclaration['direction'],
+    selector: { readonly [key: string]: string },
+    peer: FlowDeclaration['peer'],
+    ports: FlowDeclaration['ports'],
+    reason: string,
+  ): FlowDeclaration => ({
+    name,
+    direction,
+    namespace: ARGOCD_NAMESPACE,
+    selector: { ...selector },
+    peer,
+    ports,
+    reason,
+  });
+  const tcp = (port: number): FlowDeclaration['ports'] => [{ port, protocol: 'TCP' }];
+  const api = { kind: 'kube-apiserver' } as const;
+  const flows: FlowDeclaration[] = [
+    flow(
+      'server-gateway',
+      'ingress',
+      POD.server,
+      { kind: 'gateway' },
+      tcp(SERVER_PORT),
+      'the Gateway forwards argocd.<domain> to the server',
+    ),
+    flow(
+      'server-apiserver',
+      'egress',
+      POD.server,
+      api,
+      API_PORTS,
+      'the server reads and writes Applications',
+    ),
+    flow(
+      'controller-apiserver',
+      'egress',
+      POD.controller,
+      api,
+      API_PORTS,
+      'the application controller syncs the cluster',
+    ),
+    flow(
+      'applicationset-apiserver',
+      'egress',
+      POD.applicationSet,
+      api,
+      API_PORTS,
+      'the ApplicationSet controller writes Applications',
+    ),
+    flow(
+      'notifications-apiserver',
+      'egress',
+      POD.notifications,
+      api,
+      API_PORTS,
+      'the notifications controller watches Applications',
+    ),
+    flow(
+      'redis-secret-init-apiserver',
+      'egress',
+      POD.redisSecretInit,
+      api,
+      API_PORTS,
+      'the pre-install Job creates the Redis password Secret',
+    ),
+    flow(
+      'repo-server-sources',
+      'egress',
+      POD.repoServer,
+      { kind: 'deployment-sources' },
+      [],
+      'the repo-server fetches the platform repository, the upstream charts and the CRD bundles',
+    ),
+  ];
+  for (const [name, selector] of [
+    ['server', POD.server],
+    ['controller', POD.controller],
+    ['applicationset', POD.applicationSet],
+  ] as const) {
+    flows.push(
+      flow(
+        `${name}-repo-server`,
+        'egress',
+        selector,
+        { kind: 'self', selector: { ...POD.repoServer } },
+        tcp(REPO_SERVER_PORT),
+        `the ${name} asks the repo-server for manifests`,
+      ),
+    );
+  }
+  const redisClients = [
+    ['server', POD.server],
+    ['controller', POD.controller],
+    ['repo-server', POD.repoServer],
+  ] as const;
+  if (usesRedisHa(profile)) {
+    for (const [name, selector] of redisClients) {
+      flows.push(
+        flow(
+          `${name}-redis`,
+          'egress',
+          selector,
+          { kind: 'self', selector: { ...POD.haproxy } },
+          tcp(REDIS_PORT),
+          `the ${name} caches in Redis (through HAProxy)`,
+        ),
+      );
+    }
+    flows.push(
+      flow(
+        'haproxy-redis',
+        'egress',
+        POD.haproxy,
+        { kind: 'self', selector: { ...POD.redisHa } },
+        [...tcp(REDIS_PORT), ...tcp(SENTINEL_PORT)],
+        'HAProxy finds the Redis master through the sentinels',
+      ),
+      flow(
+        'redis-ha-replication',
+        'egress',
+        POD.redisHa,
+        { kind: 'self', selector: { ...POD.redisHa } },
+        [...tcp(REDIS_PORT), ...tcp(SENTINEL_PORT)],
+        'Redis replicas and sentinels talk to each other',
+      ),
+    );
+  } else {
+    for (const [name, selector] of redisClients) {
+      flows.push(
+        flow(
+          `${name}-redis`,
+          'egress',
+          selector,
+          { kind: 'self', selector: { ...POD.redis } },
+          tcp(REDIS_PORT),
+          `the ${name} caches in Redis`,
+        ),
+      );
+    }
+  }
+  return flows;
+}
+
 /** Redis HA runs three Redis and three HAProxy pods, each forced onto its own node. */
 const REDIS_HA_NODES = 3;
 
@@ -96,14 +269,36 @@ function usesRedisHa(profile: EnvironmentProfile): boolean {
   return profile.name === 'production';
 }
 
+/** CPU and memory requests (and a memory limit) of a small container the profile does not scale. */
+function fixedResources(cpu: string, memory: string, limit: string): Values {
+  return { requests: { cpu, memory }, limits: { memory: limit } };
+}
+
+/**
+ * What the environment layer does not set: the one-shot and init containers (the platform's
+ * admission policy requires requests on every container; the chart sets none), and the label
+ * that says every object of the redis-ha subchart is part of Argo CD, like the chart's own.
+ */
+const REDIS_HA_VALUES: Values = {
+  extraLabels: { 'app.kubernetes.io/part-of': 'argocd' },
+  init: { resources: fixedResources('10m', '16Mi', '32Mi') },
+  splitBrainDetection: { resources: fixedResources('10m', '16Mi', '32Mi') },
+  haproxy: { init: { resources: fixedResources('10m', '16Mi', '32Mi') } },
+};
+
 /** Base layer: the same for every cluster. */
 function baseValues(): Values {
   return {
     [ARGOCD_CHART_NAME]: {
       fullnameOverride: FULLNAME,
+      redisSecretInit: { resources: fixedResources('10m', '32Mi', '64Mi') },
+      'redis-ha': REDIS_HA_VALUES,
       global: {
         // Placement comes from the environment profile, per workload (cluster layer).
         affinity: { podAntiAffinity: 'none' },
+        // The chart's NetworkPolicies allow every ingress to each component; Cilium enforces the
+        // platform's zero-trust policies (from the flows below) instead.
+        networkPolicy: { create: false },
       },
       // Login goes straight to Authelia over OIDC; no Dex in between.
       dex: { enabled: false },
@@ -309,8 +504,26 @@ function clusterValues(
   return { [ARGOCD_CHART_NAME]: values };
 }
 
-function descriptor(): ApplicationDescriptor {
+/** Namespaced kinds the upstream chart renders with these values (the Helm suite checks them). */
+function namespacedResources(profile: EnvironmentProfile): GroupKind[] {
+  const kinds: GroupKind[] = [
+    { group: '', kind: 'ConfigMap' },
+    { group: '', kind: 'Secret' },
+    { group: '', kind: 'Service' },
+    { group: '', kind: 'ServiceAccount' },
+    { group: 'apps', kind: 'Deployment' },
+    { group: 'apps', kind: 'StatefulSet' },
+    { group: 'batch', kind: 'Job' },
+    { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+    { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  ];
+  if (profile.podDisruptionBudget) kinds.push({ group: 'policy', kind: 'PodDisruptionBudget' });
+  return kinds;
+}
+
+function descriptor(profile: EnvironmentProfile): ApplicationDescriptor {
   return {
+    namespacedResources: namespacedResources(profile),
     chart: ARGOCD_CHART_NAME,
     namespace: ARGOCD_NAMESPACE,
     // The GitOps controller: deleting it through itself would leave the cluster unmanaged.
@@ -320,6 +533,7 @@ function descriptor(): ApplicationDescriptor {
       kind,
     })),
     podSecurity: 'restricted',
+    project: 'gitops',
     // The ApplicationSet CRD is larger than the client-side apply annotation allows.
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES.map((resource) => ({ ...resource })),
@@ -333,7 +547,7 @@ function readme(): ChartSpec['readme'] {
       'controller that deploys the platform: single replicas in development, replicated server, ' +
       'repo-server and ApplicationSet controller from staging on, Redis HA in production. The ' +
       'server sits behind the platform Gateway at `argocd.<cluster domain>`; users log in ' +
-      'through Authelia (OIDC) and are read-only unless an admin group says otherwise.',
+      'through Authelia (OIDC) and get exactly what their groups are granted (admin or read-only): there is no default role.',
     sections: [
       {
         heading: 'Application health',
@@ -392,7 +606,8 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const env = cluster.environment;
   const chart = `charts/${ARGOCD_CHART_NAME}`;
   return {
-    application: descriptor(),
+    application: descriptor(cluster.profile),
+    flows: argocdFlows(cluster.profile),
     ...(input.provided.gateway === undefined
       ? {}
       : {
@@ -498,7 +713,8 @@ export const argocdComponent: Component<ArgocdSettings> = {
   settings: argocdSettingsSpec,
   provides: ['gitops'],
   needs: ['cni'],
-  uses: ['gateway', 'secrets', 'oidc-provider'],
+  // The cluster DNS first: the repo-server resolves the Git and chart hosts.
+  uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
   upstream: ARGOCD_UPSTREAM,
   checks: [localAdminCheck],
   declare,

@@ -305,6 +305,12 @@ export function etcdBackupObjects(
                       { name: 'AGE_X25519_PUBLIC_KEY', value: agePublicKey },
                       { name: 'USE_PATH_STYLE', value: String(s3.pathStyle) },
                     ],
+                    // An etcd snapshot streamed through age to S3: light, but the admission
+                    // policy (and the scheduler) want its requests.
+                    resources: {
+                      requests: { cpu: '50m', memory: '64Mi' },
+                      limits: { memory: '256Mi' },
+                    },
                     securityContext: {
                       allowPrivilegeEscalation: false,
                       readOnlyRootFilesystem: true,

@@ -33,14 +33,17 @@ import {
   CILIUM_SECRETS_NAMESPACE,
   KUBE_PRISM_PORT,
   OPERATOR_SELECTOR,
+  SPIRE_NAMESPACE,
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
 import { clusterManifests } from './manifests.js';
 import { ciliumMonitors } from './monitors.js';
+import { reachabilityCheck } from './reachability.js';
 import {
   ciliumSettingsSpec,
   type ResolvedCiliumSettings,
   resolveCiliumSettings,
+  resolveNetworkPolicy,
 } from './settings.js';
 import { ciliumValidators } from './validators.js';
 import {
@@ -62,6 +65,12 @@ import {
   type CiliumVersion,
   GATEWAY_API_VERSION,
 } from './versions.js';
+import {
+  ciliumFlows,
+  clusterPolicies,
+  mutualAuthenticationValues,
+  SPIRE_HOST_PATHS,
+} from './zero-trust.js';
 
 /** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
 export const CILIUM_TALOS_NEEDS: TalosNeeds = {
@@ -363,18 +372,48 @@ function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSett
   );
 }
 
+/** Namespaced kinds the upstream chart renders with these values (the Helm suite checks them). */
+function namespacedResources(cluster: ResolvedCluster, mutualAuthentication: boolean): GroupKind[] {
+  const kinds: GroupKind[] = [
+    { group: '', kind: 'ConfigMap' },
+    { group: '', kind: 'Service' },
+    { group: '', kind: 'ServiceAccount' },
+    { group: 'apps', kind: 'DaemonSet' },
+    { group: 'apps', kind: 'Deployment' },
+    // The Hubble certificates: a Job at install and a CronJob that renews them.
+    { group: 'batch', kind: 'CronJob' },
+    { group: 'batch', kind: 'Job' },
+    { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+    { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  ];
+  if (cluster.profile.podDisruptionBudget) {
+    kinds.push({ group: 'policy', kind: 'PodDisruptionBudget' });
+  }
+  // The SPIRE server.
+  if (mutualAuthentication) kinds.push({ group: 'apps', kind: 'StatefulSet' });
+  return kinds;
+}
+
 function application(
   cluster: ResolvedCluster,
   settings: ResolvedCiliumSettings,
+  mutualAuthentication: boolean,
 ): ApplicationDescriptor {
   return {
+    namespacedResources: namespacedResources(cluster, mutualAuthentication),
     namespace: CILIUM_NAMESPACE,
     // The CNI: deleting it takes pod networking down on every node.
     critical: true,
     // The operator registers these CRDs when it starts.
     installs: CILIUM_KINDS.map((kind) => ({ group: 'cilium.io', kind })),
     // The chart creates the secrets namespace (Gateway API / Envoy config TLS secrets).
-    additionalNamespaces: [CILIUM_SECRETS_NAMESPACE],
+    // The chart creates the SPIRE namespace when mutual authentication is on.
+    additionalNamespaces: mutualAuthentication
+      ? [CILIUM_SECRETS_NAMESPACE, SPIRE_NAMESPACE]
+      : [CILIUM_SECRETS_NAMESPACE],
+    // The SPIRE pods' sockets (the agent and kube-system's own pods are exempt system pods).
+    ...(mutualAuthentication ? { hostPaths: [...SPIRE_HOST_PATHS] } : {}),
+    project: 'network',
     podSecurity: 'privileged',
     serverSideApply: true,
     clusterResources: clusterResources(cluster, settings),
@@ -419,8 +458,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
   issues.push(...kubernetesIssues(cluster, settings.version));
   const chart = 'charts/cilium';
   const first = cluster.controlPlanes[0];
+  const network = resolveNetworkPolicy(input.settings, cluster);
   return {
-    application: application(cluster, settings),
+    application: application(cluster, settings, network.mutualAuthentication),
+    flows: ciliumFlows(settings, network),
     bootstrap: [
       {
         title: 'Install Cilium from the generated chart (before Argo CD)',
@@ -521,15 +562,26 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     const settings = resolveCiliumSettings(entry.settings, entry.cluster);
     const operator = operatorFor(entry.cluster, entry.path('operator'));
     issues.push(...operator.issues);
+    const network = resolveNetworkPolicy(entry.settings, entry.cluster);
+    const policies = clusterPolicies(entry, network, input.platform);
+    issues.push(...policies.issues);
     perCluster.push({
       cluster: entry.cluster,
       // What may vary by environment: the operator's HA plan and every workload's resources.
       operator: {
         [CILIUM_VALUES_KEY]: withOperator(resourceValues(entry.cluster.profile), operator.values),
       },
-      facts: { [CILIUM_VALUES_KEY]: clusterFactValues(entry.cluster, settings) },
+      facts: {
+        [CILIUM_VALUES_KEY]: {
+          ...clusterFactValues(entry.cluster, settings),
+          ...mutualAuthenticationValues(entry, network),
+        },
+      },
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
-      manifests: clusterManifests(entry.cluster, settings) as unknown as Values,
+      manifests: {
+        ...clusterManifests(entry.cluster, settings),
+        ...policies.manifests,
+      } as unknown as Values,
     });
   }
 
@@ -578,7 +630,7 @@ export const ciliumComponent: Component<Settings> = {
   needs: [],
   upstream: CILIUM_UPSTREAM,
   validators: ciliumValidators,
-  checks: CILIUM_CHECKS,
+  checks: [...CILIUM_CHECKS, reachabilityCheck],
   declare,
   render,
 };

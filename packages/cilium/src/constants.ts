@@ -23,3 +23,12 @@ export const OPERATOR_SELECTOR = { 'io.cilium/app': 'operator' } as const;
 
 /** Label that ties CiliumBGPPeerConfig families to the CiliumBGPAdvertisements they announce. */
 export const BGP_ADVERTISE_LABEL = { 'homelab.dev/bgp-advertise': 'loadbalancer-ips' } as const;
+
+/** Namespace the chart creates for the SPIRE server and agents (mutual authentication). */
+export const SPIRE_NAMESPACE = 'cilium-spire';
+
+/** Pod labels of the Cilium chart's workloads that are endpoints (not on the host network). */
+export const HUBBLE_RELAY_SELECTOR = { 'k8s-app': 'hubble-relay' } as const;
+export const HUBBLE_UI_SELECTOR = { 'k8s-app': 'hubble-ui' } as const;
+export const HUBBLE_CERTGEN_SELECTOR = { 'k8s-app': 'hubble-generate-certs' } as const;
+export const SPIRE_SERVER_SELECTOR = { app: 'spire-server' } as const;

@@ -1,6 +1,13 @@
 // The settings of `components.cilium` (platform-wide) and `clusters[].components.cilium`: their
 // JSON Schema fragment (schema/settings.schema.json, types generated from it) and defaults.
-import type { JsonSchema, ResolvedCluster, SettingsSpec } from '@homelab/core';
+import {
+  type JsonSchema,
+  mergeValues,
+  type ResolvedCluster,
+  type ResolvedPlatform,
+  type SettingsSpec,
+  type Values,
+} from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { CiliumSettings } from './generated/settings.js';
 import { CILIUM_CHART_VERSION, type CiliumVersion } from './versions.js';
@@ -66,5 +73,38 @@ export function resolveCiliumSettings(
     gatewayApi: settings.gatewayApi ?? ciliumDefaults.gatewayApi,
     l2Interfaces: cluster.network.l2Announcements?.interfaces ?? derivedL2Interfaces(cluster),
     l2InterfacesDeclared: cluster.network.l2Announcements?.interfaces !== undefined,
+  };
+}
+
+/** Cilium's merged settings on a cluster (defaults, platform-wide, the cluster's), as core merges them. */
+export function clusterCiliumSettings(
+  platform: ResolvedPlatform,
+  cluster: ResolvedCluster,
+): CiliumSettings {
+  const table = (value: unknown): Values =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Values) : {};
+  return mergeValues(
+    ciliumSettingsSpec.defaults as unknown as Values,
+    table((platform.definition.components as { [key: string]: unknown } | undefined)?.cilium),
+    table((cluster.definition.components as { [key: string]: unknown } | undefined)?.cilium),
+  ) as unknown as CiliumSettings;
+}
+
+/** Zero-trust settings of a cluster with their per-environment defaults. */
+export interface ResolvedNetworkPolicy {
+  readonly defaultDeny: boolean;
+  /** Mutual authentication between platform pods: off in development unless asked. */
+  readonly mutualAuthentication: boolean;
+}
+
+export function resolveNetworkPolicy(
+  settings: CiliumSettings,
+  cluster: ResolvedCluster,
+): ResolvedNetworkPolicy {
+  const defaultDeny = settings.networkPolicy?.defaultDeny ?? true;
+  return {
+    defaultDeny,
+    mutualAuthentication:
+      settings.networkPolicy?.mutualAuthentication ?? cluster.environment !== 'development',
   };
 }

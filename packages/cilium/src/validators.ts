@@ -77,7 +77,140 @@ const asn: Schema = { type: 'integer', minimum: 1, maximum: 4294967295 };
 const ipAddress: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)$' };
 const cidr: Schema = { type: 'string', pattern: '^([0-9.]+|[0-9a-fA-F:.]+)/[0-9]{1,3}$' };
 
-const SCHEMAS: readonly KindSchema[] = [
+const ENTITIES = ['kube-apiserver', 'host', 'remote-node', 'ingress', 'cluster', 'health', 'init'];
+const portList: Schema = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ports'],
+    properties: {
+      ports: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port', 'protocol'],
+          properties: {
+            port: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+            protocol: { enum: ['TCP', 'UDP', 'ANY'] },
+          },
+        },
+      },
+      rules: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          dns: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { matchPattern: { type: 'string' }, matchName: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const fqdnSelector: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    matchName: { type: 'string', pattern: '^[a-z0-9.-]+$' },
+    matchPattern: { type: 'string', pattern: '^[a-z0-9.*-]+$' },
+  },
+};
+// `world` is deliberately absent from the entities the platform may name.
+const entities: Schema = { type: 'array', minItems: 1, items: { enum: ENTITIES } };
+const policyRule = (direction: 'ingress' | 'egress'): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties:
+    direction === 'egress'
+      ? {
+          toEndpoints: { type: 'array', minItems: 1, items: labelSelector },
+          toEntities: entities,
+          toFQDNs: { type: 'array', minItems: 1, items: fqdnSelector },
+          toCIDR: { type: 'array', minItems: 1, items: cidr },
+          toPorts: portList,
+          authentication: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { mode: { enum: ['required', 'disabled'] } },
+          },
+        }
+      : {
+          fromEndpoints: { type: 'array', minItems: 1, items: labelSelector },
+          fromEntities: entities,
+          fromCIDR: { type: 'array', minItems: 1, items: cidr },
+          toPorts: portList,
+          authentication: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { mode: { enum: ['required', 'disabled'] } },
+          },
+        },
+});
+const policySpec: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpointSelector'],
+  properties: {
+    description: { type: 'string' },
+    endpointSelector: labelSelector,
+    enableDefaultDeny: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { ingress: { type: 'boolean' }, egress: { type: 'boolean' } },
+    },
+    ingress: { type: 'array', items: policyRule('ingress') },
+    egress: { type: 'array', items: policyRule('egress') },
+  },
+};
+const policyMetadata = (namespaced: boolean): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: namespaced ? ['name', 'namespace'] : ['name'],
+  properties: {
+    name: { type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN },
+    ...(namespaced ? { namespace: { type: 'string', pattern: DNS_SUBDOMAIN } } : {}),
+    labels: stringMap,
+    annotations: stringMap,
+  },
+});
+const policySchema = (kind: string, namespaced: boolean): Schema => ({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'cilium.io/v2' },
+    kind: { const: kind },
+    metadata: policyMetadata(namespaced),
+    spec: policySpec,
+  },
+});
+
+const POLICY_SCHEMAS: readonly KindSchema[] = [
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumNetworkPolicy',
+    schema: policySchema('CiliumNetworkPolicy', true),
+  },
+  {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumClusterwideNetworkPolicy',
+    schema: policySchema('CiliumClusterwideNetworkPolicy', false),
+  },
+];
+
+const KIND_SCHEMAS: readonly KindSchema[] = [
   {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumLoadBalancerIPPool',
@@ -249,6 +382,8 @@ const SCHEMAS: readonly KindSchema[] = [
     ),
   },
 ];
+
+const SCHEMAS: readonly KindSchema[] = [...KIND_SCHEMAS, ...POLICY_SCHEMAS];
 
 /** What the build generates standalone validator code from (dist/validators.standalone.cjs). */
 export const ciliumValidatorSource: StandaloneSource = kindValidatorSource(SCHEMAS);

@@ -9,6 +9,8 @@ import {
   testNodes,
   unknownValueKeys,
 } from '@homelab/core/testing';
+import { CiliumClusterwideNetworkPolicy } from '@kubernetes-models/cilium/cilium.io/v2/CiliumClusterwideNetworkPolicy';
+import { CiliumNetworkPolicy } from '@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { CILIUM_RELEASES, CILIUM_VERSIONS } from '../src/versions.js';
@@ -139,7 +141,18 @@ describe('custom resources against the upstream CRD schemas', () => {
       ajv.compile(JSON.parse(readUpstream('cilium', 'crd-jsonschema', file))),
     ]),
   );
+  // The policy kinds have no datree conversion in vendor/: they are checked against the models
+  // of @kubernetes-models/cilium (generated from Cilium's policy API types).
+  const models = new Map<string, (object: KubeObject) => unknown[]>([
+    ['cilium.io/v2/CiliumNetworkPolicy', (object) => modelProblems(CiliumNetworkPolicy, object)],
+    [
+      'cilium.io/v2/CiliumClusterwideNetworkPolicy',
+      (object) => modelProblems(CiliumClusterwideNetworkPolicy, object),
+    ],
+  ]);
   const problems = (object: KubeObject): unknown[] => {
+    const model = models.get(`${object.apiVersion}/${object.kind}`);
+    if (model !== undefined) return model(object);
     const validate = validators.get(`${object.apiVersion}/${object.kind}`);
     if (validate === undefined)
       throw new Error(`no CRD schema for ${object.apiVersion} ${object.kind}`);
@@ -153,8 +166,17 @@ describe('custom resources against the upstream CRD schemas', () => {
 
   test('every kind we emit is covered', () => {
     expect([...new Set(ciliumObjects.map((o) => `${o.apiVersion}/${o.kind}`))].sort()).toEqual(
-      [...crdSchemas.keys()].sort(),
+      [...crdSchemas.keys(), ...models.keys()].sort(),
     );
+  });
+
+  test('a policy that names a field Cilium does not know fails', () => {
+    const policy = structuredClone(
+      ciliumObjects.find((o) => o.kind === 'CiliumNetworkPolicy'),
+    ) as AnyJson;
+    policy.spec.egress[0].toEndpoint = policy.spec.egress[0].toEntities;
+    policy.spec.enableDefaultDeny = { egress: 'yes' };
+    expect(problems(policy).length).toBeGreaterThan(0);
   });
 
   test.each(ciliumObjects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))(
@@ -177,3 +199,14 @@ describe('custom resources against the upstream CRD schemas', () => {
     ]);
   });
 });
+
+type Model = new (data: never) => { validate(): void };
+
+function modelProblems(model: Model, object: KubeObject): unknown[] {
+  try {
+    new model(object as never).validate();
+    return [];
+  } catch (cause) {
+    return [cause instanceof Error ? cause.message : String(cause)];
+  }
+}

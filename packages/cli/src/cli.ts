@@ -249,6 +249,9 @@ function report(result: GenerateResult): string {
       );
     }
   }
+  for (const section of result.reports?.() ?? []) {
+    lines.push('', `${section.name}:`, ...section.lines.map((line) => `  ${line}`));
+  }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 

@@ -29,8 +29,11 @@ import {
   runComponents,
   runSystemChecks,
   type SourcedObject,
+  type SystemCheck,
+  type SystemReport,
   settingsPath,
   sortIssues,
+  systemReports,
   type Values,
   validateObjects,
 } from '@homelab/core';
@@ -67,6 +70,8 @@ export interface GenerateResult {
   readonly platform?: ResolvedPlatform;
   /** What the components declared and rendered (for reports). */
   readonly components?: ComponentsResult;
+  /** The system checks' report sections (`validate --report`), computed when called. */
+  readonly reports?: () => SystemReport[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -209,6 +214,7 @@ export async function generate(
   }
   issues.push(...loaded.issues);
   const definition = loaded.definition;
+  let reports: (() => SystemReport[]) | undefined;
   const finish = (
     files: GeneratedFile[],
     platform?: ResolvedPlatform,
@@ -225,6 +231,7 @@ export async function generate(
       issues: sorted,
       ...(platform ? { platform } : {}),
       ...(components ? { components } : {}),
+      ...(reports ? { reports } : {}),
     };
   };
   if (definition === undefined || hasErrors(loaded.issues)) return finish([]);
@@ -285,13 +292,14 @@ export async function generate(
       return { ...app, objects: spec === undefined ? [] : clusterObjects(spec, run.cluster) };
     }),
   }));
-  issues.push(
-    ...runSystemChecks({ platform, clusters: deployed, files }, [
-      ...CORE_CHECKS,
-      ...TALOS_CHECKS,
-      ...registry.flatMap((component) => component.checks ?? []),
-    ]),
-  );
+  const checks: SystemCheck[] = [
+    ...CORE_CHECKS,
+    ...TALOS_CHECKS,
+    ...registry.flatMap((component) => component.checks ?? []),
+  ];
+  const systemInput = { platform, clusters: deployed, files };
+  issues.push(...runSystemChecks(systemInput, checks));
+  reports = () => systemReports(systemInput, checks);
   issues.push(
     ...validateObjects(manifests, [
       ...(await loadModelValidators(manifests)),

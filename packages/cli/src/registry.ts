@@ -8,13 +8,16 @@ import { bitwardenSmComponent } from '@homelab/bitwarden-sm';
 import { certManagerComponent } from '@homelab/cert-manager';
 import { ciliumComponent } from '@homelab/cilium';
 import type { Registry } from '@homelab/core';
+import { corednsComponent } from '@homelab/coredns';
 import { gatewayComponent } from '@homelab/gateway';
 import { longhornComponent } from '@homelab/longhorn';
 import { monitoringComponent } from '@homelab/monitoring';
+import { policyComponent } from '@homelab/policy';
 import { snapshotControllerComponent } from '@homelab/snapshot-controller';
 
 export const REGISTRY: Registry = [
   ciliumComponent,
+  corednsComponent,
   bitwardenSmComponent,
   certManagerComponent,
   gatewayComponent,
@@ -24,5 +27,6 @@ export const REGISTRY: Registry = [
   autheliaComponent,
   argocdComponent,
   monitoringComponent,
+  policyComponent,
   applicationsComponent,
 ];

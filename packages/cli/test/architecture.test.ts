@@ -63,7 +63,12 @@ describe('the contract boundaries', () => {
     // capability, which is the contract, not the component.
     const capabilities: ReadonlySet<string> = new Set(CAPABILITIES);
     for (const file of sources(join(root, 'packages/core/src'))) {
-      const code = withoutComments(readFileSync(file, 'utf8'));
+      // Core's list of the API groups the API server serves names `policy` (PodDisruptionBudgets'
+      // group), which is also the name of the admission-policy component: not a reference to it.
+      const code = withoutComments(readFileSync(file, 'utf8')).replace(
+        /const BUILT_IN_GROUPS[^;]*;/,
+        '',
+      );
       for (const component of REGISTRY) {
         if (capabilities.has(component.name)) continue;
         if (new RegExp(`['"\`]${component.name}['"\`]`).test(code)) {

@@ -244,7 +244,7 @@ function declareCluster(
       provided: provided as ProvidedFacts,
     });
     issues.push(...declared.map((issue) => withOrigin(issue, settingsPath(cluster, name))));
-    contributions.set(name, contribution);
+    contributions.set(name, withUpstreamRepositories(contribution, component));
     for (const capability of component.provides) {
       const fact = contribution.facts?.[capability];
       if (fact !== undefined && providers.get(capability) === name) facts[capability] = fact;
@@ -283,6 +283,27 @@ function declareCluster(
     providers,
     facts: facts as ProvidedFacts,
   };
+}
+
+/**
+ * The contribution with its Application's `upstreamRepositories` filled from the component's
+ * chart pins (where the GitOps controller fetches the upstream chart), unless it says itself.
+ */
+function withUpstreamRepositories(
+  contribution: ClusterContribution,
+  component: AnyComponent,
+): ClusterContribution {
+  const application = contribution.application;
+  if (application === undefined || application.upstreamRepositories !== undefined) {
+    return contribution;
+  }
+  const repositories = [
+    ...new Set(
+      component.upstream.flatMap((pin) => (pin.kind === 'helm-chart' ? [pin.repository] : [])),
+    ),
+  ].sort(compareStrings);
+  if (repositories.length === 0) return contribution;
+  return { ...contribution, application: { ...application, upstreamRepositories: repositories } };
 }
 
 /** The issue, with `origin` as its path when it has none (a problem found in output). */

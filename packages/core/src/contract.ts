@@ -176,7 +176,13 @@ export interface CapabilityFacts {
   readonly backup: { readonly verification: boolean };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
-  readonly dns: { readonly clusterDomain: string };
+  readonly dns: {
+    readonly clusterDomain: string;
+    /** Namespace of the DNS server pods (every pod's DNS queries go there). */
+    readonly namespace: string;
+    /** Labels of the DNS server pods. */
+    readonly selector: { readonly [key: string]: string };
+  };
   readonly gitops: {
     /** Namespace the GitOps controller and its Applications live in. */
     readonly namespace: string;
@@ -218,6 +224,24 @@ export interface ApplicationDescriptor {
    * cilium.io kinds): Applications in later waves may use them (layer 4, kinds-before-use).
    */
   readonly installs?: readonly GroupKind[];
+  /**
+   * The AppProject the Application belongs to: one project per purpose (`network`, `gitops`,
+   * `security`, …). Default: the component's name.
+   */
+  readonly project?: string;
+  /**
+   * Namespaced kinds the upstream chart renders (our manifests are computed): with them the
+   * AppProject allows exactly the kinds the Application deploys; without them, any namespaced
+   * kind but Argo CD's own.
+   */
+  readonly namespacedResources?: readonly GroupKind[];
+  /** Host paths its pods mount (the admission policy allows exactly these, in its namespaces). */
+  readonly hostPaths?: readonly string[];
+  /**
+   * Helm repositories the chart's upstream dependency is fetched from. Core fills it from the
+   * component's `upstream` chart pins; the GitOps controller must reach them.
+   */
+  readonly upstreamRepositories?: readonly string[];
 }
 
 /**
@@ -380,6 +404,8 @@ export interface TalosNeeds {
   };
   /** What single nodes need, by hostname (their own patch, `nodes/<hostname>.yaml`). */
   readonly nodes?: { readonly [hostname: string]: TalosNodeNeeds };
+  /** Talos' own CoreDNS off (`cluster.coreDNS.disabled`): the component deploys the cluster DNS. */
+  readonly disableCoreDns?: boolean;
 }
 
 /** What one node needs from Talos: user volumes on its data disks, node labels and annotations. */
@@ -405,20 +431,72 @@ export interface TalosUserVolume {
   readonly filesystem?: 'xfs' | 'ext4';
 }
 
-/** A network flow a component needs (zero-trust policies are generated from these). */
+/** Pod labels: a label selector of the component's own pods (`matchLabels`). */
+export type PodLabels = { readonly [key: string]: string };
+
+/** A port at the pod (after a Service's translation: the container port, never the Service port). */
+export interface FlowPort {
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+}
+
+/**
+ * The other end of a declared flow. There is deliberately no "anywhere": a pod that talks to the
+ * world names each host (`fqdn`) or network (`cidr`), and node-level needs are explicit (`host`).
+ */
+export type FlowPeer =
+  /** Other pods of the same component (`namespace` defaults to the flow's). */
+  | { readonly kind: 'self'; readonly selector: PodLabels; readonly namespace?: string }
+  /**
+   * (egress) The pods of the component that provides `capability` on the cluster, where that
+   * provider accepts its consumers: its ingress flow with peer `consumers` of the capability.
+   */
+  | { readonly kind: 'capability'; readonly capability: Capability }
+  /**
+   * (ingress) Every component that declares an egress flow to `capability`, which this component
+   * provides: where consumers reach the provider.
+   */
+  | { readonly kind: 'consumers'; readonly capability: Capability }
+  /** (ingress) The platform Gateway forwarding routed requests (the `gateway` provider's proxy). */
+  | { readonly kind: 'gateway' }
+  /** The Kubernetes API server: egress to it, or ingress from it (admission webhooks). */
+  | { readonly kind: 'kube-apiserver' }
+  /**
+   * (egress) A host outside the cluster by DNS name (`github.com`) or pattern with one leading
+   * wildcard label (`*.github.com`).
+   */
+  | { readonly kind: 'fqdn'; readonly name: string }
+  /**
+   * (egress) The hosts the GitOps controller fetches the platform from: the platform repository,
+   * every Application's upstream chart repository, every CRD bundle's source. Ports come from
+   * the URLs (443 for https, 22 for ssh), so `ports` may be empty.
+   */
+  | { readonly kind: 'deployment-sources' }
+  /** Addresses outside the pod network (a router, an upstream resolver) in CIDR notation. */
+  | { readonly kind: 'cidr'; readonly cidr: string }
+  /** The nodes (host-network agents, the kubelet): the local node and every other node. */
+  | { readonly kind: 'host' };
+
+/**
+ * A network flow a component needs on a cluster. Zero-trust policies are generated from these
+ * declarations only (DESIGN.md, "Zero trust"): with the CNI's default deny, a flow nobody declares
+ * is dropped. Declare each connection once, on the side that opens it (egress), or as an ingress
+ * for peers outside the component's control (the Gateway, the API server, consumers of a
+ * capability it provides); the generator allows both ends.
+ */
 export interface FlowDeclaration {
+  /** Stable name, unique per component and cluster (names the policy and messages). */
+  readonly name: string;
   readonly direction: 'ingress' | 'egress';
-  /** The component's pods the flow is for (label selector in its namespace). */
-  readonly selector: { readonly [key: string]: string };
+  /** Namespace of the component's pods the flow is for. */
   readonly namespace: string;
-  readonly peer:
-    | { readonly kind: 'capability'; readonly capability: Capability }
-    | { readonly kind: 'gateway' }
-    | { readonly kind: 'kube-apiserver' }
-    | { readonly kind: 'fqdn'; readonly name: string }
-    | { readonly kind: 'cidr'; readonly cidr: string }
-    | { readonly kind: 'host' };
-  readonly ports: readonly { readonly port: number; readonly protocol: 'TCP' | 'UDP' }[];
+  /** The component's pods the flow is for (label selector in `namespace`). */
+  readonly selector: PodLabels;
+  readonly peer: FlowPeer;
+  /** Ports at the destination pod or host. */
+  readonly ports: readonly FlowPort[];
+  /** Why the flow exists, for the reachability report. */
+  readonly reason?: string;
 }
 
 /** A persistent volume a component (or an application) declares. */

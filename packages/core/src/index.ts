@@ -33,6 +33,8 @@ export type {
   Declaration,
   DeclareInput,
   FlowDeclaration,
+  FlowPeer,
+  FlowPort,
   GroupKind,
   JsonSchema,
   MonitorDeclaration,
@@ -40,6 +42,7 @@ export type {
   OidcClientRequest,
   PeerContribution,
   PerEnvironment,
+  PodLabels,
   ProvidedFacts,
   RenderCluster,
   RenderInput,
@@ -156,6 +159,7 @@ export type {
   DeployedObject,
   SystemCheck,
   SystemInput,
+  SystemReport,
 } from './system.js';
 export {
   CORE_CHECKS,
@@ -163,6 +167,7 @@ export {
   groupKindOf,
   runSystemChecks,
   secretReferences,
+  systemReports,
 } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';

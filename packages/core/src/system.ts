@@ -65,6 +65,17 @@ export interface SystemCheck {
   /** One sentence: what must hold (docs/system-checks.md lists them). */
   readonly description: string;
   check(input: SystemInput): Issue[];
+  /**
+   * What the check found, for `homelab validate --report` (a matrix, a summary): plain text
+   * lines, without a trailing newline. Only run when asked.
+   */
+  report?(input: SystemInput): string[];
+}
+
+/** One check's report section. */
+export interface SystemReport {
+  readonly name: string;
+  readonly lines: readonly string[];
 }
 
 /** API groups the API server serves without any CRD. */
@@ -532,6 +543,16 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   criticalNotCascaded,
   secretReferences,
 ];
+
+/** The report sections of the checks that have one, in check order. */
+export function systemReports(input: SystemInput, checks: readonly SystemCheck[]): SystemReport[] {
+  const out: SystemReport[] = [];
+  for (const check of checks) {
+    if (check.report === undefined) continue;
+    out.push({ name: check.name, lines: check.report(input) });
+  }
+  return out;
+}
 
 /** Every check's issues, in check order. */
 export function runSystemChecks(input: SystemInput, checks: readonly SystemCheck[]): Issue[] {

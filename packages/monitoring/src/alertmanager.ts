@@ -11,6 +11,7 @@ import {
   type PathSegment,
   type Values,
 } from '@homelab/core';
+import { flowName } from './flow-name.js';
 import type { MonitoringReceiver, MonitoringSecretKey } from './generated/settings.js';
 import { MONITORING_NAMESPACE, type ResolvedMonitoringSettings } from './settings.js';
 
@@ -137,6 +138,7 @@ function receiverConfig(kind: Kind, receiver: MonitoringReceiver): Values {
 
 function endpointFlow(name: string, port: number): FlowDeclaration {
   return {
+    name: flowName('egress', 'alertmanager', { kind: 'fqdn', name }, [port]),
     direction: 'egress',
     selector: { 'app.kubernetes.io/name': 'alertmanager' },
     namespace: MONITORING_NAMESPACE,

@@ -33,6 +33,7 @@ import {
 import { alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHECKS } from './checks.js';
+import { flowName } from './flow-name.js';
 import {
   GRAFANA_ADMIN_SECRET,
   GRAFANA_CONTAINER_PORT,
@@ -132,6 +133,7 @@ function flow(
   ports: readonly number[],
 ): FlowDeclaration {
   return {
+    name: flowName(direction, app, peer, ports),
     direction,
     selector: { 'app.kubernetes.io/name': app },
     namespace: MONITORING_NAMESPACE,
@@ -222,7 +224,6 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
     flow('ingress', 'grafana', { kind: 'gateway' }, [GRAFANA_CONTAINER_PORT]),
     flow('egress', 'prometheus', { kind: 'kube-apiserver' }, [6443]),
     flow('egress', 'prometheus', { kind: 'host' }, HOST_PORTS),
-    ...(client === undefined ? [] : [flow('egress', 'grafana', { kind: 'gateway' }, [443])]),
     ...plan.flows,
   ];
   const hasSecretStore = input.provided.secrets !== undefined;

@@ -129,6 +129,8 @@ function rolePatch(input: PatchInput, role: 'controlplane' | 'worker'): TalosDoc
   const clusterPart: TalosDocument = { network };
   if (req.disableKubeProxy) clusterPart.proxy = { disabled: true };
   if (role === 'controlplane') {
+    // A component deploys the cluster DNS: Talos must not deploy (and reconcile) its own.
+    if (req.disableCoreDns) clusterPart.coreDNS = { disabled: true };
     clusterPart.allowSchedulingOnControlPlanes = cluster.allowSchedulingOnControlPlanes;
     const { controllerManager, scheduler, etcd } = req.controlPlaneArgs;
     clusterPart.etcd = {

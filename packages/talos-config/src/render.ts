@@ -9,7 +9,8 @@ import {
   shellQuote,
   toYamlDocuments,
 } from '@homelab/core';
-import { buildPatches } from './patches.js';
+import { clusterBaseline, withBaseline } from './baseline.js';
+import { buildPatches, type ClusterPatches } from './patches.js';
 import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
 import { runbook } from './runbook.js';
 import { installerImage, schematic, schematicId } from './schematic.js';
@@ -121,7 +122,11 @@ export function renderTalos(
       'version',
     ]);
     issues.push(...checked.issues);
-    const merged = mergeTalosRequirements(cluster, talosRequirements(run));
+    const baseline = clusterBaseline(cluster, run);
+    const merged = mergeTalosRequirements(cluster, [
+      ...talosRequirements(run),
+      { source: 'talos-baseline', sysctls: baseline.sysctls },
+    ]);
     issues.push(...merged.issues);
     const version = checked.version;
     if (version === undefined || merged.issues.some((issue) => issue.severity === 'error'))
@@ -139,7 +144,11 @@ export function renderTalos(
     if (built.issues.some((issue) => issue.severity === 'error')) continue;
 
     const dir = `clusters/${cluster.name}/talos`;
-    const { patches } = built;
+    const patches: ClusterPatches = {
+      ...built.patches,
+      controlPlane: withBaseline(built.patches.controlPlane, baseline, 'controlplane'),
+      worker: withBaseline(built.patches.worker, baseline, 'worker'),
+    };
     files.push(
       {
         path: `${dir}/controlplane.yaml`,
@@ -162,6 +171,7 @@ export function renderTalos(
           version,
           requirements: merged.merged,
           patches,
+          baseline,
           schematicId: id,
           installImage: image,
           dir,

@@ -42,6 +42,10 @@ export interface MergedTalosRequirements {
     | undefined;
   /** What single nodes need, by hostname (every node of the cluster has an entry). */
   readonly nodes: ReadonlyMap<string, MergedNodeNeeds>;
+  /** Talos' own CoreDNS disabled (a component deploys the cluster DNS). */
+  readonly disableCoreDns: boolean;
+  /** Components that asked for it. */
+  readonly coreDnsSources: readonly string[];
 }
 
 /** Control-plane components whose arguments components may ask for (`TalosNeeds.controlPlaneArgs`). */
@@ -218,6 +222,8 @@ export function mergeTalosRequirements(
     controlPlaneArgs,
     kubernetesTalosAPIAccess: apiAccess,
     nodes,
+    disableCoreDns: sorted.some((r) => r.disableCoreDns === true),
+    coreDnsSources: sorted.filter((r) => r.disableCoreDns === true).map((r) => r.source),
   };
   return { merged, issues };
 

@@ -1,4 +1,6 @@
 import type { BootstrapStep, ResolvedCluster, ResolvedNode } from '@homelab/core';
+import type { Baseline } from './baseline.js';
+import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
 import { IMAGE_FACTORY } from './schematic.js';
@@ -10,6 +12,8 @@ export interface RunbookInput {
   readonly version: TalosVersion;
   readonly requirements: MergedTalosRequirements;
   readonly patches: ClusterPatches;
+  /** The security baseline every node gets. */
+  readonly baseline?: Baseline;
   readonly schematicId: string;
   readonly installImage: string;
   /** Folder of the Talos files relative to the repository root: `clusters/<cluster>/talos`. */
@@ -98,6 +102,12 @@ export function runbook(input: RunbookInput): string {
             `- ${node.hostname}: user volume(s) ${volumes.map((v) => `\`/var/mnt/${v.name}\``).join(', ')} (\`UserVolumeConfig\` in \`nodes/${node.hostname}.yaml\`; check with \`talosctl -n ${node.address} get volumestatus\`)`,
           ];
     }),
+    ...(requirements.disableCoreDns
+      ? [
+          `- Talos' CoreDNS: disabled (${requirements.coreDnsSources.join(', ')} deploys the cluster DNS from Git)`,
+        ]
+      : []),
+    ...baselineLines(input.baseline),
     '',
     '## 1. Generate the cluster secrets (once)',
     '',
@@ -199,4 +209,22 @@ export function runbook(input: RunbookInput): string {
     ),
   );
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** The security baseline, as the runbook states it. */
+function baselineLines(baseline: Baseline | undefined): string[] {
+  if (baseline === undefined) return [];
+  const disks =
+    baseline.diskEncryption === 'none'
+      ? 'STATE and EPHEMERAL are **not** encrypted (`talos.diskEncryption: none`)'
+      : `STATE and EPHEMERAL encrypted with LUKS2, keys ${baseline.diskEncryption === 'tpm' ? 'sealed by the TPM (needs TPM 2.0 and SecureBoot)' : 'derived from the node id'}; set at install: changing it later needs a reinstall`;
+  return [
+    '',
+    'The security baseline every node gets:',
+    '',
+    `- disks: ${disks}`,
+    `- kubelet serving certificates rotated and signed by the cluster CA; Talos installs the Kubelet Serving Certificate Approver ${CERT_APPROVER_VERSION} at bootstrap`,
+    `- API server audit policy (metadata for Secrets and tokens, requests for RBAC and admission changes); Pod Security \`baseline\` enforced and \`restricted\` warned cluster-wide, exempt: ${baseline.exemptNamespaces.map((namespace) => `\`${namespace}\``).join(', ') || 'none'}`,
+    `- sysctl hardening: ${Object.keys(baseline.sysctls).length} kernel and network settings (no redirects or source routing, SYN cookies, restricted dmesg and kernel pointers)`,
+  ];
 }

@@ -172,7 +172,9 @@ describe.each(VERSIONS)('Talos %s', (version) => {
     const kinds = new Set(
       documents
         .map(({ document }) => document.kind)
-        .filter((kind) => kind !== undefined && kind !== 'UserVolumeConfig'),
+        .filter(
+          (kind) => kind !== undefined && kind !== 'UserVolumeConfig' && kind !== 'VolumeConfig',
+        ),
     );
     if (version === 'v1.11.6') {
       expect(kinds).toEqual(new Set());

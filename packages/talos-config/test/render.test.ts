@@ -1,5 +1,6 @@
 import type { BootstrapStep, CrdBundle } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
+import { HARDENING_SYSCTLS } from '../src/baseline.js';
 import { schematicId } from '../src/schematic.js';
 import {
   asks,
@@ -90,7 +91,8 @@ describe('role patches', () => {
       },
     ]);
     expect(machine.kernel.modules).toEqual([{ name: 'dm_thin_pool' }, { name: 'nvme_tcp' }]);
-    expect(machine.sysctls).toEqual({ 'vm.max_map_count': '262144' });
+    // The components' sysctls, merged with the security baseline's.
+    expect(machine.sysctls).toEqual({ ...HARDENING_SYSCTLS, 'vm.max_map_count': '262144' });
   });
 
   it('bind the control-plane metrics where a component asks, on control planes only', () => {
@@ -137,7 +139,12 @@ describe('role patches', () => {
 
   it('set the nameservers (the gateway by default) in machine.network on Talos 1.11', () => {
     const { files } = talos([devCluster({ talos: { version: 'v1.11.6' } })]);
-    expect(docs(files, `${DEV}/worker.yaml`)).toHaveLength(1);
+    // The v1alpha1 patch, then the baseline's STATE and EPHEMERAL VolumeConfigs: no ResolverConfig.
+    expect(docs(files, `${DEV}/worker.yaml`).map((d) => d.kind ?? 'v1alpha1')).toEqual([
+      'v1alpha1',
+      'VolumeConfig',
+      'VolumeConfig',
+    ]);
     expect(doc(files, `${DEV}/worker.yaml`).machine.network).toEqual({
       nameservers: ['192.168.10.1'],
     });

@@ -16,6 +16,7 @@ hubble?: HubbleSettings
  * Enable Cilium's Gateway API implementation and the platform Gateway (default true).
  */
 gatewayApi?: boolean
+networkPolicy?: NetworkPolicySettings
 }
 /**
  * Hubble network observability.
@@ -29,4 +30,93 @@ relay?: boolean
  * Deploy the Hubble UI (default true; needs the relay).
  */
 ui?: boolean
+}
+/**
+ * Zero-trust networking: default deny for the namespaces the platform's components run in (DNS to the cluster DNS allowed), CiliumNetworkPolicies generated from the flows the components declare, and Cilium mutual authentication between platform pods.
+ */
+export interface NetworkPolicySettings {
+/**
+ * Default deny (ingress and egress) in every namespace the platform's components run in, and a policy per declared flow (default true).
+ */
+defaultDeny?: boolean
+/**
+ * Cilium mutual authentication (SPIRE) required on flows between platform pods (default: off in development, on in staging and production).
+ */
+mutualAuthentication?: boolean
+/**
+ * Flows the components do not declare themselves (your own needs): from a component's pods to another component, a host (fqdn) or a network (cidr).
+ */
+flows?: ExtraFlow[]
+}
+/**
+ * One extra allowed flow.
+ */
+export interface ExtraFlow {
+/**
+ * Flow name, unique in the list (names its policy).
+ */
+name: string
+from: ExtraFlowSource
+to: ExtraFlowDestination
+/**
+ * Destination ports.
+ * 
+ * @minItems 1
+ */
+ports: [FlowPortSetting, ...(FlowPortSetting)[]]
+/**
+ * Why the flow is needed (shown in the reachability report).
+ */
+reason: string
+}
+/**
+ * The pods that open the connection.
+ */
+export interface ExtraFlowSource {
+/**
+ * A component enabled on the cluster.
+ */
+component: string
+/**
+ * Pod labels (matchLabels) in the component's namespace; empty or absent: every pod of it.
+ */
+selector?: {
+[k: string]: string | undefined
+}
+}
+/**
+ * Exactly one destination: a component's pods, a host name or pattern, or a network.
+ */
+export interface ExtraFlowDestination {
+/**
+ * A component enabled on the cluster.
+ */
+component?: string
+/**
+ * Pod labels (matchLabels) in the component's namespace; empty or absent: every pod of it.
+ */
+selector?: {
+[k: string]: string | undefined
+}
+/**
+ * A DNS name (git.example.com) or a pattern with one leading wildcard label (*.example.com).
+ */
+fqdn?: string
+/**
+ * A network in CIDR notation.
+ */
+cidr?: string
+}
+/**
+ * A port at the destination pod or host.
+ */
+export interface FlowPortSetting {
+/**
+ * Port number.
+ */
+port: number
+/**
+ * TCP (default) or UDP.
+ */
+protocol?: ("TCP" | "UDP")
 }

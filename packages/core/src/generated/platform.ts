@@ -212,6 +212,10 @@ export interface TalosSettings {
  * Talos version, e.g. v1.12.11. Talos 1.11, 1.12 and 1.13 are supported; 1.14 changes the machine-config document format and is refused until it is supported.
  */
 version: string
+/**
+ * How Talos encrypts the STATE and EPHEMERAL partitions (LUKS2): `tpm` seals the key in the node's TPM 2.0 (bound to SecureBoot state; the disk opens only in that machine), `nodeID` derives it from the node's UUID (protects a disk taken out of its machine, nothing more), `none` leaves them unencrypted. Default: nodeID in development, tpm in staging and production. Applied when Talos installs: changing it on a running node needs a reinstall (wipe).
+ */
+diskEncryption?: ("tpm" | "nodeID" | "none")
 }
 /**
  * Kubernetes settings.

@@ -1,0 +1,582 @@
+// From declared flows to connections: every (source, destination, ports) the platform needs on a
+// cluster, resolved from what the components declared (FlowDeclaration) and the extra flows of
+// the definition (`components.cilium.networkPolicy.flows`). The policy generator (policies.ts)
+// allows exactly these; the reachability check (reachability.ts) proves the generated policies
+// do. Pure.
+import {
+  type Capability,
+  type ClusterContribution,
+  compareStrings,
+  error,
+  type FlowDeclaration,
+  type FlowPort,
+  type Issue,
+  type PathSegment,
+  type PodLabels,
+  parseCidr,
+  type ResolvedCluster,
+  type ResolvedPlatform,
+} from '@homelab/core';
+import { CILIUM_NAMESPACE } from './constants.js';
+import type { CiliumSettings } from './generated/settings.js';
+
+/** Cilium's reserved identities a rule can name (`toEntities` / `fromEntities`). */
+export type Entity = 'kube-apiserver' | 'host' | 'remote-node' | 'ingress' | 'cluster';
+
+/** One end of a connection. */
+export type Endpoint =
+  /** Pods of a component: `selector` in `namespace`. */
+  | {
+      readonly kind: 'pods';
+      readonly component: string;
+      readonly namespace: string;
+      readonly selector: PodLabels;
+    }
+  | { readonly kind: 'entity'; readonly entities: readonly Entity[]; readonly label: string }
+  | { readonly kind: 'fqdn'; readonly name: string }
+  | { readonly kind: 'cidr'; readonly cidr: string };
+
+/** A connection the platform needs: `from` opens it to `to` on `ports`. */
+export interface Connection {
+  /** `<component>.<flow>`: unique on the cluster, names the policies that allow it. */
+  readonly id: string;
+  /** The component (or `definition`) that declared it. */
+  readonly component: string;
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly ports: readonly FlowPort[];
+  readonly reason: string;
+}
+
+/** The cluster DNS servers every managed pod may query (port 53, UDP and TCP). */
+export interface DnsTarget {
+  readonly namespace: string;
+  readonly selector: PodLabels;
+  /** The component that provides `dns`, or undefined for Talos' own CoreDNS. */
+  readonly component: string | undefined;
+}
+
+export interface FlowPlan {
+  readonly connections: readonly Connection[];
+  /** Namespaces the platform's components run in: under default deny. */
+  readonly namespaces: readonly string[];
+  /** Every component's pods named by a flow (for the sample of undeclared pairs). */
+  readonly endpoints: readonly Extract<Endpoint, { kind: 'pods' }>[];
+  readonly dns: DnsTarget;
+}
+
+/** What the plan is computed from: one cluster's contributions and Cilium's settings there. */
+export interface FlowPlanInput {
+  readonly platform: ResolvedPlatform;
+  readonly cluster: ResolvedCluster;
+  /** Every enabled component's declaration on the cluster, by component name. */
+  readonly contributions: ReadonlyMap<string, ClusterContribution>;
+  readonly settings: CiliumSettings;
+  /** Path of Cilium's settings on the cluster, for issues. */
+  readonly path: (...segments: PathSegment[]) => PathSegment[];
+}
+
+/** Talos' CoreDNS (when no component provides `dns`): `k8s-app: kube-dns` in kube-system. */
+const TALOS_DNS: DnsTarget = {
+  namespace: CILIUM_NAMESPACE,
+  selector: { 'k8s-app': 'kube-dns' },
+  component: undefined,
+};
+
+/** Talos' host DNS resolver, where its CoreDNS forwards (`forwardKubeDNSToHost`). */
+const TALOS_HOST_DNS = '169.254.116.108/32';
+
+export const DNS_PORTS: readonly FlowPort[] = [
+  { port: 53, protocol: 'UDP' },
+  { port: 53, protocol: 'TCP' },
+];
+
+/** The API server as pods see it after the Service translation (KubePrism is node-local). */
+export const KUBE_APISERVER_PORTS: readonly FlowPort[] = [{ port: 6443, protocol: 'TCP' }];
+
+const FQDN_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Whether `name` is a DNS name, or a pattern with one leading wildcard label (`*.example.com`). */
+export function isFqdnPattern(name: string): boolean {
+  return name.length <= 253 && FQDN_NAME.test(name);
+}
+
+const SOURCE_PORTS: { readonly [scheme: string]: number } = { 'https:': 443, 'ssh:': 22 };
+
+/** Host and port of a repository URL (`https://host/…`, `ssh://git@host:2222/…`, `git@host:…`). */
+export function sourceHost(url: string): { host: string; port: number } | undefined {
+  const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):/.exec(url);
+  if (scp?.[1] !== undefined) return { host: scp[1].toLowerCase(), port: 22 };
+  try {
+    const parsed = new URL(url);
+    const port =
+      parsed.port === '' ? (SOURCE_PORTS[parsed.protocol] ?? undefined) : Number(parsed.port);
+    if (port === undefined || parsed.hostname === '') return undefined;
+    return { host: parsed.hostname.toLowerCase(), port };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The hosts the GitOps controller fetches the platform from, with their ports. */
+export function deploymentSources(
+  platform: ResolvedPlatform,
+  contributions: ReadonlyMap<string, ClusterContribution>,
+): { host: string; port: number }[] {
+  const urls = [platform.repositoryUrl];
+  for (const contribution of contributions.values()) {
+    for (const bundle of contribution.crds ?? []) urls.push(bundle.source.repoURL);
+    urls.push(...(contribution.application?.upstreamRepositories ?? []));
+  }
+  const seen = new Map<string, { host: string; port: number }>();
+  for (const url of urls) {
+    const source = sourceHost(url);
+    if (source !== undefined) seen.set(`${source.host}:${source.port}`, source);
+  }
+  return [...seen.keys()]
+    .sort(compareStrings)
+    .map((key) => seen.get(key) as { host: string; port: number });
+}
+
+function pods(component: string, namespace: string, selector: PodLabels): Endpoint {
+  return { kind: 'pods', component, namespace, selector: sortedLabels(selector) };
+}
+
+function sortedLabels(labels: PodLabels): PodLabels {
+  const out: { [key: string]: string } = {};
+  for (const key of Object.keys(labels).sort(compareStrings)) out[key] = labels[key] as string;
+  return out;
+}
+
+function entity(label: string, ...entities: Entity[]): Endpoint {
+  return { kind: 'entity', entities, label };
+}
+
+function samePort(a: FlowPort, b: FlowPort): boolean {
+  return a.port === b.port && a.protocol === b.protocol;
+}
+
+/** `port/protocol` for messages. */
+export function formatPorts(ports: readonly FlowPort[]): string {
+  return ports.map((port) => `${port.port}/${port.protocol}`).join(', ');
+}
+
+/** The component that provides `capability` on the cluster (its declaration has the fact). */
+function providerOf(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+  capability: Capability,
+): string | undefined {
+  for (const [name, contribution] of contributions) {
+    if (contribution.facts?.[capability] !== undefined) return name;
+  }
+  return undefined;
+}
+
+/** Where the cluster's pods send DNS queries: the `dns` provider's pods, or Talos' CoreDNS. */
+export function dnsTarget(contributions: ReadonlyMap<string, ClusterContribution>): DnsTarget {
+  for (const [name, contribution] of contributions) {
+    const dns = contribution.facts?.dns;
+    if (dns !== undefined) {
+      return { namespace: dns.namespace, selector: sortedLabels(dns.selector), component: name };
+    }
+  }
+  return TALOS_DNS;
+}
+
+type ExtraFlows = NonNullable<NonNullable<CiliumSettings['networkPolicy']>['flows']>;
+
+/**
+ * Every connection the cluster needs: each component's declared flows resolved to both ends,
+ * Talos' CoreDNS when no component provides `dns`, and the definition's extra flows. A flow that
+ * cannot be resolved (a capability nobody provides, a port the provider does not serve, a
+ * component that does not exist) is an issue naming both ends; it yields no connection.
+ */
+export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue[] } {
+  const { contributions, cluster } = input;
+  const issues: Issue[] = [];
+  const connections: Connection[] = [];
+  const componentPath = (component: string): PathSegment[] => [
+    'clusters',
+    cluster.index,
+    'components',
+    component,
+  ];
+  const flowIssue = (
+    component: string,
+    flow: FlowDeclaration,
+    message: string,
+    expected: string,
+  ): void => {
+    issues.push(
+      error({
+        code: 'flow-unresolved',
+        path: componentPath(component),
+        value: flow.name,
+        message: `${component} flow "${flow.name}" on cluster "${cluster.name}": ${message}`,
+        expected,
+      }),
+    );
+  };
+
+  // Where each provider accepts its consumers, and reaches them.
+  const accepts = new Map<Capability, { component: string; flow: FlowDeclaration }[]>();
+  const reaches = new Map<Capability, { component: string; flow: FlowDeclaration }[]>();
+  for (const [component, contribution] of contributions) {
+    for (const flow of contribution.flows ?? []) {
+      if (flow.peer.kind !== 'consumers') continue;
+      const table = flow.direction === 'ingress' ? accepts : reaches;
+      const list = table.get(flow.peer.capability) ?? [];
+      list.push({ component, flow });
+      table.set(flow.peer.capability, list);
+    }
+  }
+
+  const names = [...contributions.keys()].sort(compareStrings);
+  for (const component of names) {
+    const contribution = contributions.get(component) as ClusterContribution;
+    const seenNames = new Set<string>();
+    for (const flow of contribution.flows ?? []) {
+      if (seenNames.has(flow.name)) {
+        flowIssue(component, flow, 'is declared twice', 'a unique flow name per component');
+        continue;
+      }
+      seenNames.add(flow.name);
+      const own = pods(component, flow.namespace, flow.selector);
+      const id = `${component}.${flow.name}`;
+      const reason = flow.reason ?? flow.name;
+      const peer = flow.peer;
+      let count = 0;
+      const add = (from: Endpoint, to: Endpoint, ports: readonly FlowPort[]): void => {
+        // One declaration may resolve to several connections (every deployment source, every
+        // provider endpoint): each gets its own id, so that each gets its own policies.
+        count += 1;
+        const unique =
+          to.kind === 'fqdn' && peer.kind === 'deployment-sources'
+            ? `${id}.${to.name}`
+            : count === 1
+              ? id
+              : `${id}.${count}`;
+        connections.push({ id: unique, component, from, to, ports, reason });
+      };
+      const ingress = flow.direction === 'ingress';
+      const portless =
+        peer.kind === 'deployment-sources' || (peer.kind === 'consumers' && !ingress);
+      if (flow.ports.length === 0 && !portless) {
+        flowIssue(
+          component,
+          flow,
+          'lists no port',
+          'the ports at the destination (never "any port")',
+        );
+        continue;
+      }
+      switch (peer.kind) {
+        case 'self': {
+          const other = pods(component, peer.namespace ?? flow.namespace, peer.selector);
+          if (ingress) add(other, own, flow.ports);
+          else add(own, other, flow.ports);
+          break;
+        }
+        case 'capability': {
+          const provider = providerOf(contributions, peer.capability);
+          const table = ingress ? reaches : accepts;
+          const candidates = (table.get(peer.capability) ?? []).filter(
+            (entry) => entry.component === provider,
+          );
+          if (provider === undefined || candidates.length === 0) {
+            flowIssue(
+              component,
+              flow,
+              provider === undefined
+                ? `needs "${peer.capability}" on ${formatPorts(flow.ports)}, which no component enabled on the cluster provides`
+                : `needs "${peer.capability}" on ${formatPorts(flow.ports)}, but ${provider} (its provider) declares no ${ingress ? 'egress to' : 'ingress from'} its consumers: nothing allows the flow`,
+              provider === undefined
+                ? `a component that provides "${peer.capability}" enabled on cluster "${cluster.name}"`
+                : `${provider} declaring a flow with peer { kind: consumers, capability: ${peer.capability} }`,
+            );
+            break;
+          }
+          for (const { flow: theirs } of candidates) {
+            const other = pods(provider, theirs.namespace, theirs.selector);
+            if (ingress) {
+              add(other, own, flow.ports);
+              continue;
+            }
+            const missing = flow.ports.filter(
+              (port) => !theirs.ports.some((served) => samePort(served, port)),
+            );
+            if (missing.length > 0) {
+              flowIssue(
+                component,
+                flow,
+                `needs ${provider} ("${peer.capability}") on ${formatPorts(missing)}, but ${provider} accepts its consumers on ${formatPorts(theirs.ports) || 'no port'} (flow "${theirs.name}")`,
+                `ports ${formatPorts(theirs.ports)}, or ${provider} accepting ${formatPorts(missing)}`,
+              );
+              continue;
+            }
+            add(own, other, flow.ports);
+          }
+          break;
+        }
+        case 'consumers': {
+          const provider = providerOf(contributions, peer.capability);
+          if (provider !== component) {
+            flowIssue(
+              component,
+              flow,
+              `names the consumers of "${peer.capability}", which ${component} does not provide on the cluster`,
+              `a capability ${component} provides`,
+            );
+          }
+          // The consumers' declarations make the connections.
+          break;
+        }
+        case 'gateway':
+          if (!ingress) {
+            flowIssue(component, flow, 'is an egress to the Gateway', 'ingress from the Gateway');
+            break;
+          }
+          add(entity('gateway', 'ingress'), own, flow.ports);
+          break;
+        case 'kube-apiserver':
+          if (ingress) add(entity('kube-apiserver', 'kube-apiserver'), own, flow.ports);
+          else add(own, entity('kube-apiserver', 'kube-apiserver'), flow.ports);
+          break;
+        case 'host':
+          if (ingress) add(entity('nodes', 'host', 'remote-node'), own, flow.ports);
+          else add(own, entity('nodes', 'host', 'remote-node'), flow.ports);
+          break;
+        case 'fqdn':
+          if (ingress || !isFqdnPattern(peer.name)) {
+            flowIssue(
+              component,
+              flow,
+              ingress
+                ? 'names a host outside the cluster as the source of an ingress'
+                : `"${peer.name}" is not a DNS name or a pattern with one leading wildcard`,
+              ingress ? 'fqdn peers on egress flows' : 'a name such as github.com or *.github.com',
+            );
+            break;
+          }
+          add(own, { kind: 'fqdn', name: peer.name }, flow.ports);
+          break;
+        case 'deployment-sources':
+          if (ingress) {
+            flowIssue(component, flow, 'names the deployment sources on an ingress', 'egress');
+            break;
+          }
+          for (const source of deploymentSources(input.platform, contributions)) {
+            add(own, { kind: 'fqdn', name: source.host }, [{ port: source.port, protocol: 'TCP' }]);
+          }
+          break;
+        case 'cidr': {
+          const cidr = parseCidr(peer.cidr);
+          if (cidr === undefined) {
+            flowIssue(
+              component,
+              flow,
+              `"${peer.cidr}" is not a CIDR`,
+              'a network such as 10.0.0.0/8',
+            );
+            break;
+          }
+          const network = { kind: 'cidr' as const, cidr: peer.cidr };
+          if (ingress) add(network, own, flow.ports);
+          else add(own, network, flow.ports);
+          break;
+        }
+      }
+    }
+  }
+
+  const dns = dnsTarget(contributions);
+  if (dns.component === undefined) {
+    // Talos' own CoreDNS runs in a namespace under default deny: what it needs, explicitly.
+    const coredns = pods('talos-coredns', dns.namespace, dns.selector);
+    connections.push(
+      {
+        id: 'talos-coredns.apiserver',
+        component: 'talos-coredns',
+        from: coredns,
+        to: entity('kube-apiserver', 'kube-apiserver'),
+        ports: KUBE_APISERVER_PORTS,
+        reason: "Talos' CoreDNS watches Services and EndpointSlices",
+      },
+      {
+        id: 'talos-coredns.host-dns',
+        component: 'talos-coredns',
+        from: coredns,
+        to: { kind: 'cidr', cidr: TALOS_HOST_DNS },
+        ports: DNS_PORTS,
+        reason: "Talos' CoreDNS forwards to the node's host DNS resolver",
+      },
+    );
+  }
+
+  connections.push(...extraConnections(input, issues));
+
+  // Default deny covers the namespaces of the components that declare their flows, and none where
+  // a component runs that declares none: its pods would reach nothing but the DNS (the
+  // reachability check warns about it; zero trust is opt-in per component, never a surprise).
+  const namespaces = new Set<string>();
+  const open = new Set<string>();
+  for (const contribution of contributions.values()) {
+    const application = contribution.application;
+    const own = new Set<string>(
+      application === undefined
+        ? []
+        : [application.namespace, ...(application.additionalNamespaces ?? [])],
+    );
+    for (const flow of contribution.flows ?? []) own.add(flow.namespace);
+    const target = (contribution.flows ?? []).length > 0 ? namespaces : open;
+    for (const namespace of own) target.add(namespace);
+  }
+  for (const namespace of open) namespaces.delete(namespace);
+  const endpoints = new Map<string, Extract<Endpoint, { kind: 'pods' }>>();
+  for (const connection of connections) {
+    for (const end of [connection.from, connection.to]) {
+      if (end.kind === 'pods') endpoints.set(endpointKey(end), end);
+    }
+  }
+  return {
+    plan: {
+      connections,
+      namespaces: [...namespaces].sort(compareStrings),
+      endpoints: [...endpoints.keys()]
+        .sort(compareStrings)
+        .map((key) => endpoints.get(key) as Extract<Endpoint, { kind: 'pods' }>),
+      dns,
+    },
+    issues,
+  };
+}
+
+/** A stable key of an endpoint (for maps and sorting). */
+export function endpointKey(end: Endpoint): string {
+  switch (end.kind) {
+    case 'pods':
+      return `${end.namespace}/${Object.entries(end.selector)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',')}`;
+    case 'entity':
+      return `entity:${end.entities.join('+')}`;
+    case 'fqdn':
+      return `fqdn:${end.name}`;
+    case 'cidr':
+      return `cidr:${end.cidr}`;
+  }
+}
+
+/** How an endpoint reads in the report: `argocd/argocd-server`, `kube-apiserver`, `github.com`. */
+export function describeEndpoint(end: Endpoint): string {
+  switch (end.kind) {
+    case 'pods': {
+      // The label values name the pods (`argocd-server`, `kube-dns`); a flag-like value names
+      // them by its key (`gatekeeper.sh/system`).
+      const entries = Object.entries(end.selector).map(([key, value]) =>
+        value === 'yes' || value === 'true' ? key : value,
+      );
+      return `${end.namespace}/${entries.length === 0 ? '*' : entries.join(',')}`;
+    }
+    case 'entity':
+      return end.label;
+    case 'fqdn':
+      return end.name;
+    case 'cidr':
+      return end.cidr;
+  }
+}
+
+/** The definition's extra flows, between components by name or to named hosts and networks. */
+function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
+  const flows: ExtraFlows = input.settings.networkPolicy?.flows ?? [];
+  const out: Connection[] = [];
+  const { contributions, cluster } = input;
+  const known = [...contributions.keys()].sort(compareStrings);
+  flows.forEach((flow, index) => {
+    const at = (...rest: PathSegment[]): PathSegment[] =>
+      input.path('networkPolicy', 'flows', index, ...rest);
+    const component = (
+      name: string,
+      selector: { readonly [key: string]: string | undefined } | undefined,
+      where: PathSegment[],
+    ): Endpoint | undefined => {
+      const contribution = contributions.get(name);
+      const namespace = contribution?.application?.namespace;
+      if (contribution === undefined || namespace === undefined) {
+        issues.push(
+          error({
+            code: 'flow-component',
+            path: where,
+            value: name,
+            message:
+              contribution === undefined
+                ? `is not a component enabled on cluster "${cluster.name}"`
+                : `runs no Application on cluster "${cluster.name}": it has no pods to allow`,
+            expected: `one of: ${known.filter((candidate) => contributions.get(candidate)?.application !== undefined).join(', ')}`,
+          }),
+        );
+        return undefined;
+      }
+      const labels: { [key: string]: string } = {};
+      for (const [key, value] of Object.entries(selector ?? {})) {
+        if (value !== undefined) labels[key] = value;
+      }
+      return pods(name, namespace, labels);
+    };
+    const from = component(flow.from.component, flow.from.selector, at('from', 'component'));
+    let to: Endpoint | undefined;
+    const target = flow.to;
+    const given = ['component', 'fqdn', 'cidr'].filter(
+      (key) => (target as { [key: string]: unknown })[key] !== undefined,
+    );
+    if (given.length !== 1) {
+      issues.push(
+        error({
+          code: 'flow-target',
+          path: at('to'),
+          value: given,
+          message: 'names no destination, or more than one',
+          expected: 'exactly one of component, fqdn, cidr',
+        }),
+      );
+    } else if (target.component !== undefined) {
+      to = component(target.component, target.selector, at('to', 'component'));
+    } else if (target.fqdn !== undefined) {
+      if (isFqdnPattern(target.fqdn)) to = { kind: 'fqdn', name: target.fqdn };
+      else
+        issues.push(
+          error({
+            code: 'flow-fqdn',
+            path: at('to', 'fqdn'),
+            value: target.fqdn,
+            message: 'is not a DNS name or a pattern with one leading wildcard label',
+            expected:
+              'a name such as git.example.com or *.example.com (lower case, no trailing dot)',
+          }),
+        );
+    } else if (target.cidr !== undefined) {
+      if (parseCidr(target.cidr) !== undefined) to = { kind: 'cidr', cidr: target.cidr };
+      else
+        issues.push(
+          error({
+            code: 'flow-cidr',
+            path: at('to', 'cidr'),
+            value: target.cidr,
+            message: 'is not a CIDR',
+            expected: 'a network such as 10.0.0.0/24',
+          }),
+        );
+    }
+    if (from === undefined || to === undefined) return;
+    out.push({
+      id: `definition.${flow.name}`,
+      component: 'definition',
+      from,
+      to,
+      ports: flow.ports.map((port) => ({ port: port.port, protocol: port.protocol ?? 'TCP' })),
+      reason: flow.reason,
+    });
+  });
+  return out;
+}

@@ -1,0 +1,220 @@
+// Zero-trust network policies from the flow plan (flows.ts), as plain data for charts/cilium's
+// cluster layer:
+// - one CiliumClusterwideNetworkPolicy puts every namespace the platform's components run in into
+//   default deny (ingress and egress) and lets their pods query the cluster DNS (through Cilium's
+//   DNS proxy, so FQDN rules learn the addresses);
+// - one CiliumClusterwideNetworkPolicy lets the cluster query the DNS servers;
+// - per connection, a CiliumNetworkPolicy at each end that is a pod: egress at the source,
+//   ingress at the destination, on exactly the declared ports. Nothing ever allows `world`.
+// Mutual authentication (SPIRE), when on, is required on every rule between two platform pods.
+// Pure.
+import { compareStrings, type FlowPort, type KubeObject, type PodLabels } from '@homelab/core';
+import { type Connection, DNS_PORTS, type Endpoint, type FlowPlan } from './flows.js';
+
+/** Name of the default-deny policy. */
+export const DEFAULT_DENY_POLICY = 'homelab-default-deny';
+/** Name of the policy that opens the DNS servers to the cluster. */
+export const DNS_POLICY = 'homelab-cluster-dns';
+
+/** The label Cilium gives every pod with its namespace. */
+export const NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
+
+/**
+ * Cilium registers its CRDs at start-up: Argo CD skips the dry run of these objects on a first
+ * sync and applies them once Cilium runs (same as the chart's other cilium.io objects).
+ */
+const ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+
+export interface PolicyOptions {
+  /** Require mutual authentication on rules between two platform pods. */
+  readonly mutualAuthentication: boolean;
+}
+
+function toPorts(ports: readonly FlowPort[]): { ports: { port: string; protocol: string }[] }[] {
+  return [
+    {
+      ports: ports.map((port) => ({ port: String(port.port), protocol: port.protocol })),
+    },
+  ];
+}
+
+/** A pod selector across namespaces (`toEndpoints` / `fromEndpoints`). */
+function podSelector(namespace: string, selector: PodLabels): { matchLabels: PodLabels } {
+  return { matchLabels: { ...selector, [NAMESPACE_LABEL]: namespace } };
+}
+
+/** The peer part of an egress rule towards `to`. */
+function egressPeer(to: Endpoint): { [key: string]: unknown } {
+  switch (to.kind) {
+    case 'pods':
+      return { toEndpoints: [podSelector(to.namespace, to.selector)] };
+    case 'entity':
+      return { toEntities: [...to.entities] };
+    case 'fqdn':
+      return {
+        toFQDNs: [to.name.startsWith('*.') ? { matchPattern: to.name } : { matchName: to.name }],
+      };
+    case 'cidr':
+      return { toCIDR: [to.cidr] };
+  }
+}
+
+/** The peer part of an ingress rule from `from` (FQDNs cannot be a source: never generated). */
+function ingressPeer(from: Endpoint): { [key: string]: unknown } {
+  switch (from.kind) {
+    case 'pods':
+      return { fromEndpoints: [podSelector(from.namespace, from.selector)] };
+    case 'entity':
+      return { fromEntities: [...from.entities] };
+    case 'cidr':
+      return { fromCIDR: [from.cidr] };
+    case 'fqdn':
+      return {};
+  }
+}
+
+/** A DNS-label policy name from a connection id and the end it sits at. */
+export function policyName(connection: Connection, end: 'egress' | 'ingress'): string {
+  const base = `${connection.id}-${end}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  return base.length <= 63 ? base : `${base.slice(0, 54)}-${shortHash(base)}`;
+}
+
+/** 8 hex digits of FNV-1a: stable short suffix for long names. */
+function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+function networkPolicy(
+  name: string,
+  namespace: string,
+  selector: PodLabels,
+  description: string,
+  rules: { ingress?: unknown[]; egress?: unknown[] },
+): KubeObject {
+  return {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumNetworkPolicy',
+    metadata: {
+      name,
+      namespace,
+      labels: { 'app.kubernetes.io/part-of': 'homelab-zero-trust' },
+      annotations: { ...ANNOTATIONS },
+    },
+    spec: {
+      description,
+      endpointSelector: { matchLabels: { ...selector } },
+      ...(rules.ingress ? { ingress: rules.ingress } : {}),
+      ...(rules.egress ? { egress: rules.egress } : {}),
+    } as unknown as KubeObject['spec'],
+  } as KubeObject;
+}
+
+/**
+ * Every policy of the cluster, keyed by a stable manifest name: `ccnp-…` for the cluster-wide
+ * ones, `cnp-<namespace>-<name>` for the others.
+ */
+export function zeroTrustPolicies(
+  plan: FlowPlan,
+  options: PolicyOptions,
+): { [key: string]: KubeObject } {
+  const out: { [key: string]: KubeObject } = {};
+  const dnsPeer = podSelector(plan.dns.namespace, plan.dns.selector);
+  out[`ccnp-${DEFAULT_DENY_POLICY}`] = {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumClusterwideNetworkPolicy',
+    metadata: {
+      name: DEFAULT_DENY_POLICY,
+      labels: { 'app.kubernetes.io/part-of': 'homelab-zero-trust' },
+      annotations: { ...ANNOTATIONS },
+    },
+    spec: {
+      description:
+        'Default deny for the namespaces the platform runs in: only the flows its components declare are allowed; DNS to the cluster DNS through the DNS proxy.',
+      endpointSelector: {
+        matchExpressions: [{ key: NAMESPACE_LABEL, operator: 'In', values: [...plan.namespaces] }],
+      },
+      enableDefaultDeny: { ingress: true, egress: true },
+      egress: [
+        {
+          toEndpoints: [dnsPeer],
+          toPorts: [
+            {
+              ports: DNS_PORTS.map((port) => ({
+                port: String(port.port),
+                protocol: port.protocol,
+              })),
+              rules: { dns: [{ matchPattern: '*' }] },
+            },
+          ],
+        },
+      ],
+    } as unknown as KubeObject['spec'],
+  } as KubeObject;
+  out[`ccnp-${DNS_POLICY}`] = {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumClusterwideNetworkPolicy',
+    metadata: {
+      name: DNS_POLICY,
+      labels: { 'app.kubernetes.io/part-of': 'homelab-zero-trust' },
+      annotations: { ...ANNOTATIONS },
+    },
+    spec: {
+      description: 'The cluster DNS servers answer every pod and node of the cluster.',
+      endpointSelector: dnsPeer,
+      ingress: [{ fromEntities: ['cluster'], ...toPortsOf(DNS_PORTS) }],
+    } as unknown as KubeObject['spec'],
+  } as KubeObject;
+
+  for (const connection of plan.connections) {
+    const between = connection.from.kind === 'pods' && connection.to.kind === 'pods';
+    const description = `${connection.component}: ${connection.reason}`;
+    if (connection.from.kind === 'pods') {
+      const name = policyName(connection, 'egress');
+      out[`cnp-${connection.from.namespace}-${name}`] = networkPolicy(
+        name,
+        connection.from.namespace,
+        connection.from.selector,
+        description,
+        { egress: [{ ...egressPeer(connection.to), ...toPortsOf(connection.ports) }] },
+      );
+    }
+    if (connection.to.kind === 'pods') {
+      const name = policyName(connection, 'ingress');
+      out[`cnp-${connection.to.namespace}-${name}`] = networkPolicy(
+        name,
+        connection.to.namespace,
+        connection.to.selector,
+        description,
+        {
+          ingress: [
+            {
+              ...ingressPeer(connection.from),
+              ...toPortsOf(connection.ports),
+              ...(between && options.mutualAuthentication
+                ? { authentication: { mode: 'required' } }
+                : {}),
+            },
+          ],
+        },
+      );
+    }
+  }
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort(compareStrings)
+      .map((key) => [key, out[key] as KubeObject]),
+  );
+}
+
+function toPortsOf(ports: readonly FlowPort[]): { toPorts?: unknown } {
+  return ports.length === 0 ? {} : { toPorts: toPorts(ports) };
+}

@@ -1,0 +1,499 @@
+// The reachability check (validation layer 4): from the flows the components declared and the
+// Cilium policies the build generated, every needed (source, destination, port) is allowed, every
+// managed pod reaches the cluster DNS, and a sample of undeclared pairs is denied. The policies are
+// read back from what the Applications deploy and interpreted with Cilium's semantics (a pod is in
+// default deny for a direction once a policy selecting it asks for it; then only matching rules
+// allow), so a generator bug, a hand-edited layer or a missing counterpart is caught. Pure.
+import {
+  cidrContainsCidr,
+  compareStrings,
+  type DeployedCluster,
+  error,
+  type FlowPort,
+  type Issue,
+  type JsonValue,
+  type KubeObject,
+  type SystemCheck,
+  type SystemInput,
+  warning,
+} from '@homelab/core';
+import {
+  type Connection,
+  DNS_PORTS,
+  describeEndpoint,
+  type Endpoint,
+  endpointKey,
+  type FlowPlan,
+  formatPorts,
+  planFlows,
+} from './flows.js';
+import { NAMESPACE_LABEL } from './policies.js';
+import { clusterCiliumSettings, resolveNetworkPolicy } from './settings.js';
+
+type Json = { [key: string]: JsonValue };
+
+interface Policy {
+  readonly kind: 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
+  readonly name: string;
+  /** Namespace of a CiliumNetworkPolicy (its selectors are scoped to it). */
+  readonly namespace: string | undefined;
+  readonly spec: Json;
+}
+
+function record(value: JsonValue | undefined): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {};
+}
+
+function list(value: JsonValue | undefined): JsonValue[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function strings(value: JsonValue | undefined): string[] {
+  return list(value).filter((item): item is string => typeof item === 'string');
+}
+
+/** Cilium's label keys may carry a source prefix (`k8s:`); selectors and labels compare without. */
+function bare(key: string): string {
+  return key.startsWith('k8s:') ? key.slice(4) : key;
+}
+
+/** Whether a Kubernetes label selector (matchLabels, matchExpressions) matches `labels`. */
+function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
+  for (const [key, value] of Object.entries(record(selector.matchLabels))) {
+    if (labels.get(bare(key)) !== value) return false;
+  }
+  for (const entry of list(selector.matchExpressions)) {
+    const expression = record(entry);
+    const key = bare(String(expression.key));
+    const values = strings(expression.values);
+    const present = labels.has(key);
+    const value = labels.get(key);
+    switch (expression.operator) {
+      case 'In':
+        if (value === undefined || !values.includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (value !== undefined && values.includes(value)) return false;
+        break;
+      case 'Exists':
+        if (!present) return false;
+        break;
+      case 'DoesNotExist':
+        if (present) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** The labels Cilium sees on a pod endpoint. */
+function podLabels(end: Extract<Endpoint, { kind: 'pods' }>): Map<string, string> {
+  const labels = new Map<string, string>(Object.entries(end.selector));
+  labels.set(bare(NAMESPACE_LABEL), end.namespace);
+  return labels;
+}
+
+/** A selector of a CiliumNetworkPolicy without a namespace label is scoped to its namespace. */
+function scoped(selector: Json, policy: Policy): Json {
+  if (policy.namespace === undefined) return selector;
+  const labels = record(selector.matchLabels);
+  const hasNamespace = Object.keys(labels).some((key) => bare(key) === bare(NAMESPACE_LABEL));
+  if (hasNamespace) return selector;
+  return { ...selector, matchLabels: { ...labels, [NAMESPACE_LABEL]: policy.namespace } };
+}
+
+function portsMatch(rule: Json, port: FlowPort): boolean {
+  const toPorts = list(rule.toPorts);
+  if (toPorts.length === 0) return true;
+  return toPorts.some((entry) =>
+    list(record(entry).ports).some((item) => {
+      const spec = record(item);
+      const protocol = String(spec.protocol ?? 'ANY');
+      return (
+        String(spec.port) === String(port.port) &&
+        (protocol === 'ANY' || protocol === port.protocol)
+      );
+    }),
+  );
+}
+
+function entitiesMatch(entities: readonly string[], end: Endpoint): boolean {
+  if (entities.includes('all')) return true;
+  if (end.kind === 'pods') return entities.includes('cluster');
+  if (end.kind === 'entity') {
+    return end.entities.some(
+      (entity) =>
+        entities.includes(entity) ||
+        (entities.includes('cluster') && entity !== 'kube-apiserver' && entity !== 'ingress'),
+    );
+  }
+  return entities.includes('world');
+}
+
+function fqdnMatch(rule: Json, pattern: string): boolean {
+  // A declared pattern (`*.example.org`) is allowed when a name it covers is.
+  const name = pattern.replace(/^\*\./, 'any-host.');
+  return list(rule.toFQDNs).some((entry) => {
+    const spec = record(entry);
+    if (typeof spec.matchName === 'string') return spec.matchName === name;
+    if (typeof spec.matchPattern === 'string') {
+      const source = spec.matchPattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[-a-z0-9.]+');
+      return new RegExp(`^${source}$`).test(name);
+    }
+    return false;
+  });
+}
+
+function cidrMatch(cidrs: readonly string[], end: Endpoint): boolean {
+  return end.kind === 'cidr' && cidrs.some((cidr) => cidrContainsCidr(cidr, end.cidr));
+}
+
+/** Whether one rule (egress at the source, or ingress at the destination) matches the peer. */
+function ruleMatches(
+  rule: Json,
+  policy: Policy,
+  peer: Endpoint,
+  direction: 'egress' | 'ingress',
+): boolean {
+  const prefix = direction === 'egress' ? 'to' : 'from';
+  const endpoints = list(rule[`${prefix}Endpoints`]);
+  const entities = strings(rule[`${prefix}Entities`]);
+  const cidrs = [
+    ...strings(rule[`${prefix}CIDR`]),
+    ...list(rule[`${prefix}CIDRSet`]).flatMap((entry) => {
+      const cidr = record(entry).cidr;
+      return typeof cidr === 'string' ? [cidr] : [];
+    }),
+  ];
+  const fqdns = direction === 'egress' ? list(rule.toFQDNs) : [];
+  const peerFields = endpoints.length + entities.length + cidrs.length + fqdns.length;
+  if (peerFields === 0) return true;
+  if (
+    peer.kind === 'pods' &&
+    endpoints.some((selector) => selects(scoped(record(selector), policy), podLabels(peer)))
+  ) {
+    return true;
+  }
+  if (entities.length > 0 && entitiesMatch(entities, peer)) return true;
+  if (cidrMatch(cidrs, peer)) return true;
+  return peer.kind === 'fqdn' && fqdnMatch(rule, peer.name);
+}
+
+/** What the policies of a cluster allow. */
+export class PolicySet {
+  constructor(private readonly policies: readonly Policy[]) {}
+
+  static fromObjects(objects: readonly KubeObject[]): PolicySet {
+    const policies: Policy[] = [];
+    for (const object of objects) {
+      if (object.apiVersion !== 'cilium.io/v2') continue;
+      if (
+        object.kind !== 'CiliumNetworkPolicy' &&
+        object.kind !== 'CiliumClusterwideNetworkPolicy'
+      ) {
+        continue;
+      }
+      policies.push({
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.kind === 'CiliumNetworkPolicy' ? object.metadata.namespace : undefined,
+        spec: record(object.spec as JsonValue),
+      });
+    }
+    return new PolicySet(policies);
+  }
+
+  get size(): number {
+    return this.policies.length;
+  }
+
+  /** The policies selecting a pod, and whether they put it in default deny for `direction`. */
+  private selecting(
+    end: Extract<Endpoint, { kind: 'pods' }>,
+    direction: 'egress' | 'ingress',
+  ): { enforced: boolean; rules: { rule: Json; policy: Policy }[] } {
+    const labels = podLabels(end);
+    let enforced = false;
+    const rules: { rule: Json; policy: Policy }[] = [];
+    for (const policy of this.policies) {
+      if (policy.namespace !== undefined && policy.namespace !== end.namespace) continue;
+      if (!selects(record(policy.spec.endpointSelector), labels)) continue;
+      const own = list(policy.spec[direction]).map(record);
+      const deny = record(policy.spec.enableDefaultDeny)[direction];
+      if (deny === true || (deny === undefined && own.length > 0)) enforced = true;
+      for (const rule of own) rules.push({ rule, policy });
+    }
+    return { enforced, rules };
+  }
+
+  /** Whether `from` may open a connection to `to` on `port`: egress at one end, ingress at the other. */
+  allows(from: Endpoint, to: Endpoint, port: FlowPort): boolean {
+    if (from.kind === 'pods') {
+      const egress = this.selecting(from, 'egress');
+      if (
+        egress.enforced &&
+        !egress.rules.some(
+          ({ rule, policy }) => portsMatch(rule, port) && ruleMatches(rule, policy, to, 'egress'),
+        )
+      ) {
+        return false;
+      }
+    }
+    if (to.kind === 'pods') {
+      const ingress = this.selecting(to, 'ingress');
+      if (
+        ingress.enforced &&
+        !ingress.rules.some(
+          ({ rule, policy }) =>
+            portsMatch(rule, port) && ruleMatches(rule, policy, from, 'ingress'),
+        )
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+/** One evaluated connection. */
+export interface Reach {
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly port: FlowPort;
+  readonly allowed: boolean;
+  /** The declaration that needs it (absent for a sampled undeclared pair). */
+  readonly connection: Connection | undefined;
+}
+
+export interface ClusterReachability {
+  readonly cluster: string;
+  readonly defaultDeny: boolean;
+  readonly mutualAuthentication: boolean;
+  readonly namespaces: readonly string[];
+  readonly policies: number;
+  readonly needed: readonly Reach[];
+  readonly dns: readonly Reach[];
+  readonly undeclared: readonly Reach[];
+}
+
+/** An external host no flow names: no pod may reach it. */
+const PROBE_HOST = 'reachability-probe.example.com';
+
+/** Computes every needed, DNS and sampled undeclared connection of one cluster. */
+export function clusterReachability(
+  input: SystemInput,
+  deployed: DeployedCluster,
+): { result: ClusterReachability; plan: FlowPlan } | undefined {
+  const { cluster, run } = deployed;
+  // The policies are checked as Argo CD deploys them: without a GitOps controller on the
+  // cluster nothing is deployed from the charts, and there is nothing to read back.
+  if (!run.contributions.has('cilium')) return undefined;
+  if (!deployed.applications.some((app) => app.component === 'cilium')) return undefined;
+  const settings = clusterCiliumSettings(input.platform, cluster);
+  const networkPolicy = resolveNetworkPolicy(settings, cluster);
+  const { plan } = planFlows({
+    platform: input.platform,
+    cluster,
+    contributions: run.contributions,
+    settings,
+    path: (...segments) => ['clusters', cluster.index, 'components', 'cilium', ...segments],
+  });
+  const objects = deployed.applications.flatMap((app) => app.objects.map((item) => item.object));
+  const policies = PolicySet.fromObjects(objects);
+
+  const needed: Reach[] = [];
+  for (const connection of plan.connections) {
+    for (const port of connection.ports) {
+      needed.push({
+        from: connection.from,
+        to: connection.to,
+        port,
+        allowed: policies.allows(connection.from, connection.to, port),
+        connection,
+      });
+    }
+  }
+  const dnsEnd: Endpoint = {
+    kind: 'pods',
+    component: plan.dns.component ?? 'talos-coredns',
+    namespace: plan.dns.namespace,
+    selector: plan.dns.selector,
+  };
+  const dns: Reach[] = [];
+  const undeclared: Reach[] = [];
+  const managed = plan.endpoints.filter((end) => plan.namespaces.includes(end.namespace));
+  for (const end of managed) {
+    for (const port of DNS_PORTS) {
+      dns.push({
+        from: end,
+        to: dnsEnd,
+        port,
+        allowed: policies.allows(end, dnsEnd, port),
+        connection: undefined,
+      });
+    }
+  }
+  if (networkPolicy.defaultDeny) {
+    const declared = new Set(
+      plan.connections.map(
+        (connection) => `${endpointKey(connection.from)}>${endpointKey(connection.to)}`,
+      ),
+    );
+    const inbound = new Map<string, FlowPort>();
+    for (const connection of plan.connections) {
+      const first = connection.ports[0];
+      if (first !== undefined && !inbound.has(endpointKey(connection.to))) {
+        inbound.set(endpointKey(connection.to), first);
+      }
+    }
+    for (const from of managed) {
+      for (const to of managed) {
+        if (from === to || declared.has(`${endpointKey(from)}>${endpointKey(to)}`)) continue;
+        if (endpointKey(to) === endpointKey(dnsEnd)) continue;
+        const port = inbound.get(endpointKey(to)) ?? { port: 80, protocol: 'TCP' };
+        undeclared.push({
+          from,
+          to,
+          port,
+          allowed: policies.allows(from, to, port),
+          connection: undefined,
+        });
+      }
+      const probe: Endpoint = { kind: 'fqdn', name: PROBE_HOST };
+      const port: FlowPort = { port: 443, protocol: 'TCP' };
+      undeclared.push({
+        from,
+        to: probe,
+        port,
+        allowed: policies.allows(from, probe, port),
+        connection: undefined,
+      });
+    }
+  }
+  return {
+    plan,
+    result: {
+      cluster: cluster.name,
+      defaultDeny: networkPolicy.defaultDeny,
+      mutualAuthentication: networkPolicy.mutualAuthentication,
+      namespaces: plan.namespaces,
+      policies: policies.size,
+      needed,
+      dns,
+      undeclared,
+    },
+  };
+}
+
+function arrow(reach: Reach): string {
+  return `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)} ${reach.port.port}/${reach.port.protocol}`;
+}
+
+/** The reachability check of the Cilium component. */
+export const reachabilityCheck: SystemCheck = {
+  name: 'reachability',
+  description:
+    'Under default deny, every flow a component declares is allowed by the generated Cilium policies at both ends (egress at the source, ingress at the destination, on the declared ports), every managed pod reaches the cluster DNS, and a sample of undeclared pod pairs and an undeclared external host are denied.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const computed = clusterReachability(input, deployed);
+      if (computed === undefined) continue;
+      const { result } = computed;
+      if (!result.defaultDeny) continue;
+      const path = ['clusters', deployed.cluster.index, 'components', 'cilium'];
+      // A component that declares no flow stays outside default deny (so do its namespaces):
+      // it works, but zero trust does not cover it.
+      for (const [component, contribution] of deployed.run.contributions) {
+        if (contribution.application === undefined || (contribution.flows ?? []).length > 0) {
+          continue;
+        }
+        issues.push(
+          warning({
+            code: 'reachability',
+            path: ['clusters', deployed.cluster.index, 'components', component],
+            value: contribution.application.namespace,
+            message: `${component} declares no flows on cluster "${result.cluster}": its namespace ${contribution.application.namespace} stays outside default deny (zero trust does not cover it, nor any namespace it shares)`,
+            expected:
+              'flows for every connection its pods open or accept (docs/adding-a-component.md)',
+          }),
+        );
+      }
+      for (const reach of result.needed) {
+        if (reach.allowed || reach.connection === undefined) continue;
+        issues.push(
+          error({
+            code: 'reachability',
+            path: ['clusters', deployed.cluster.index, 'components', reach.connection.component],
+            value: `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)}`,
+            message: `${reach.connection.component} needs ${arrow(reach)} (${reach.connection.reason}) on cluster "${result.cluster}", but no generated policy allows it`,
+            expected: `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} and ingress at ${describeEndpoint(reach.to)} on ${formatPorts([reach.port])}`,
+          }),
+        );
+      }
+      for (const reach of result.dns) {
+        if (reach.allowed) continue;
+        issues.push(
+          error({
+            code: 'reachability',
+            path,
+            value: describeEndpoint(reach.from),
+            message: `${arrow(reach)}: pods of ${describeEndpoint(reach.from)} cannot query the cluster DNS on cluster "${result.cluster}"`,
+            expected: 'DNS to the cluster DNS allowed for every managed namespace',
+          }),
+        );
+      }
+      for (const reach of result.undeclared) {
+        if (!reach.allowed) continue;
+        issues.push(
+          error({
+            code: 'reachability',
+            path,
+            value: `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)}`,
+            message: `${arrow(reach)} is allowed on cluster "${result.cluster}" although no flow declares it`,
+            expected: 'only declared flows allowed under default deny',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+  report(input) {
+    const lines: string[] = [];
+    for (const deployed of input.clusters) {
+      const computed = clusterReachability(input, deployed);
+      if (computed === undefined) continue;
+      const { result } = computed;
+      const allowed = result.needed.filter((reach) => reach.allowed).length;
+      lines.push(
+        `cluster ${result.cluster}: default deny ${result.defaultDeny ? 'on' : 'OFF'} in ${result.namespaces.join(', ')}; mutual authentication ${result.mutualAuthentication ? 'required between platform pods' : 'off'}; ${result.policies} policies`,
+        `  needed flows: ${allowed} of ${result.needed.length} allowed`,
+      );
+      const rows = [...result.needed].sort((a, b) => compareStrings(arrow(a), arrow(b)));
+      for (const reach of rows) {
+        lines.push(
+          `    ${reach.allowed ? 'allowed' : 'DENIED '}  ${arrow(reach)}  [${reach.connection?.id ?? ''}]`,
+        );
+      }
+      const dnsOk = result.dns.filter((reach) => reach.allowed).length;
+      lines.push(
+        `  DNS: ${dnsOk} of ${result.dns.length} (pod group, port) pairs reach ${describeEndpoint(result.dns[0]?.to ?? { kind: 'fqdn', name: 'the cluster DNS' })}`,
+      );
+      const denied = result.undeclared.filter((reach) => !reach.allowed).length;
+      lines.push(
+        result.defaultDeny
+          ? `  undeclared sample: ${denied} of ${result.undeclared.length} denied`
+          : '  undeclared sample: not evaluated (default deny off: everything undeclared is allowed)',
+      );
+      for (const reach of result.undeclared.slice(0, 3)) {
+        lines.push(`    ${reach.allowed ? 'ALLOWED' : 'denied '}  ${arrow(reach)}`);
+      }
+    }
+    return lines;
+  },
+};

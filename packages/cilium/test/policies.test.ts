@@ -1,0 +1,460 @@
+// Zero trust on Cilium: policies generated from declared flows, mutual authentication per
+// environment, the definition's extra flows, and the reachability check reading them back.
+import type {
+  AnyComponent,
+  ClusterContribution,
+  ComponentsResult,
+  DeployedCluster,
+  FlowDeclaration,
+  KubeObject,
+  ResolvedPlatform,
+  SystemInput,
+} from '@homelab/core';
+import { testComponent, testDefinition } from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { reachabilityCheck } from '../src/reachability.js';
+import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './helpers.js';
+
+const API = [{ port: 6443, protocol: 'TCP' as const }];
+
+/** A provider of `oidc-provider` that accepts consumers on 9091 and a consumer that needs it. */
+function identityPair(consumerPorts: readonly number[] = [9091]): AnyComponent[] {
+  const provider = testComponent({
+    name: 'idp',
+    provides: ['oidc-provider'],
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'idp', podSecurity: 'restricted', clusterResources: [] },
+      facts: { 'oidc-provider': { issuer: 'https://auth', userinfoPath: '/u', groups: [] } },
+      flows: [
+        {
+          name: 'consumers',
+          direction: 'ingress',
+          namespace: 'idp',
+          selector: { app: 'idp' },
+          peer: { kind: 'consumers', capability: 'oidc-provider' },
+          ports: [{ port: 9091, protocol: 'TCP' }],
+        },
+        {
+          name: 'gateway',
+          direction: 'ingress',
+          namespace: 'idp',
+          selector: { app: 'idp' },
+          peer: { kind: 'gateway' },
+          ports: [{ port: 9091, protocol: 'TCP' }],
+        },
+      ],
+    }),
+  });
+  const consumer = testComponent({
+    name: 'web',
+    needs: ['cni'],
+    uses: ['oidc-provider'],
+    contribution: () => ({
+      application: { namespace: 'web', podSecurity: 'restricted', clusterResources: [] },
+      flows: [
+        {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'web',
+          selector: { app: 'web' },
+          peer: { kind: 'capability', capability: 'oidc-provider' },
+          ports: consumerPorts.map((port) => ({ port, protocol: 'TCP' as const })),
+          reason: 'web checks tokens at the identity provider',
+        },
+        {
+          name: 'api',
+          direction: 'egress',
+          namespace: 'web',
+          selector: { app: 'web' },
+          peer: { kind: 'kube-apiserver' },
+          ports: API,
+        },
+        {
+          name: 'updates',
+          direction: 'egress',
+          namespace: 'web',
+          selector: { app: 'web' },
+          peer: { kind: 'fqdn', name: '*.updates.example.org' },
+          ports: [{ port: 443, protocol: 'TCP' }],
+        },
+      ],
+    }),
+  });
+  return [provider, consumer];
+}
+
+function policies(run: CiliumRun, cluster: string): AnyJson[] {
+  return (run.rendered[cluster]?.objects ?? []).filter((object) =>
+    ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'].includes(object.kind),
+  ) as AnyJson[];
+}
+
+function policy(run: CiliumRun, cluster: string, name: string): AnyJson {
+  const found = policies(run, cluster).find((object) => object.metadata.name === name);
+  if (found === undefined) throw new Error(`no policy ${name} on ${cluster}`);
+  return found;
+}
+
+/** Layer 4's view of a run: each cluster's Cilium Application applying `objects(cluster)`. */
+function systemInput(
+  platform: ResolvedPlatform,
+  components: ComponentsResult,
+  objects: (cluster: string) => readonly KubeObject[],
+): SystemInput {
+  const clusters: DeployedCluster[] = components.clusters.map((run) => ({
+    cluster: run.cluster,
+    run,
+    applications: [
+      {
+        name: 'cilium',
+        component: 'cilium',
+        bundle: undefined,
+        wave: 1,
+        namespace: 'kube-system',
+        application: {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: { name: 'cilium' },
+        },
+        objects: objects(run.cluster.name).map((object) => ({ object, source: 'test' })),
+        installs: [],
+        critical: true,
+        origin: [],
+      },
+    ],
+  }));
+  return { platform, clusters, files: [] };
+}
+
+describe('the default deny', () => {
+  const run = runCilium(testDefinition(referenceClusters()), identityPair());
+
+  test('covers exactly the namespaces the components run in, in every direction, with DNS allowed', () => {
+    const deny = policy(run, 'dev', 'homelab-default-deny');
+    expect(deny.kind).toBe('CiliumClusterwideNetworkPolicy');
+    expect(deny.spec.endpointSelector.matchExpressions).toEqual([
+      {
+        key: 'k8s:io.kubernetes.pod.namespace',
+        operator: 'In',
+        values: ['cilium-secrets', 'idp', 'kube-system', 'web'],
+      },
+    ]);
+    expect(deny.spec.enableDefaultDeny).toEqual({ ingress: true, egress: true });
+    expect(deny.spec.egress).toEqual([
+      {
+        toEndpoints: [
+          {
+            matchLabels: {
+              'k8s-app': 'kube-dns',
+              'k8s:io.kubernetes.pod.namespace': 'kube-system',
+            },
+          },
+        ],
+        toPorts: [
+          {
+            ports: [
+              { port: '53', protocol: 'UDP' },
+              { port: '53', protocol: 'TCP' },
+            ],
+            rules: { dns: [{ matchPattern: '*' }] },
+          },
+        ],
+      },
+    ]);
+  });
+
+  test('never allows the world: every rule names pods, an entity other than world, an FQDN or a CIDR', () => {
+    const text = JSON.stringify(['dev', 'staging', 'prod'].map((name) => policies(run, name)));
+    expect(text).not.toContain('"world"');
+    expect(text).not.toContain('0.0.0.0/0');
+    for (const object of policies(run, 'prod')) {
+      for (const rule of [...(object.spec.ingress ?? []), ...(object.spec.egress ?? [])]) {
+        const peers = Object.keys(rule).filter((key) =>
+          /^(to|from)(Endpoints|Entities|FQDNs|CIDR)$/.test(key),
+        );
+        expect(peers.length, `${object.metadata.name} has a rule without a peer`).toBe(1);
+      }
+    }
+  });
+
+  test('is off, with no policy at all, when the definition says so', () => {
+    const off = runCilium(
+      testDefinition(referenceClusters(), {
+        components: { cilium: { networkPolicy: { defaultDeny: false } } },
+      }),
+      identityPair(),
+    );
+    expect(policies(off, 'dev')).toEqual([]);
+    expect(off.issues).toEqual([]);
+  });
+});
+
+describe('policies from declared flows', () => {
+  const run = runCilium(testDefinition(referenceClusters()), identityPair());
+
+  test('a consumer reaches its provider: egress at the consumer, ingress at the provider, on the declared port', () => {
+    const egress = policy(run, 'dev', 'web-login-egress');
+    expect(egress.metadata.namespace).toBe('web');
+    expect(egress.spec.endpointSelector).toEqual({ matchLabels: { app: 'web' } });
+    expect(egress.spec.egress).toEqual([
+      {
+        toEndpoints: [{ matchLabels: { app: 'idp', 'k8s:io.kubernetes.pod.namespace': 'idp' } }],
+        toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }],
+      },
+    ]);
+    const ingress = policy(run, 'dev', 'web-login-ingress');
+    expect(ingress.metadata.namespace).toBe('idp');
+    expect(ingress.spec.ingress).toEqual([
+      {
+        fromEndpoints: [{ matchLabels: { app: 'web', 'k8s:io.kubernetes.pod.namespace': 'web' } }],
+        toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }],
+      },
+    ]);
+  });
+
+  test('the Gateway, the API server and external hosts are entities and FQDNs, not pods', () => {
+    expect(policy(run, 'dev', 'idp-gateway-ingress').spec.ingress[0].fromEntities).toEqual([
+      'ingress',
+    ]);
+    expect(policy(run, 'dev', 'web-api-egress').spec.egress[0]).toEqual({
+      toEntities: ['kube-apiserver'],
+      toPorts: [{ ports: [{ port: '6443', protocol: 'TCP' }] }],
+    });
+    expect(policy(run, 'dev', 'web-updates-egress').spec.egress[0].toFQDNs).toEqual([
+      { matchPattern: '*.updates.example.org' },
+    ]);
+  });
+
+  test('mutual authentication is required between platform pods from staging on, never in development', () => {
+    expect(policy(run, 'dev', 'web-login-ingress').spec.ingress[0].authentication).toBeUndefined();
+    expect(policy(run, 'staging', 'web-login-ingress').spec.ingress[0].authentication).toEqual({
+      mode: 'required',
+    });
+    // Not on rules from an entity: the Gateway's proxy has no SPIFFE identity.
+    expect(
+      policy(run, 'prod', 'idp-gateway-ingress').spec.ingress[0].authentication,
+    ).toBeUndefined();
+    const spire = (name: string): AnyJson =>
+      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire;
+    expect(spire('dev')).toEqual({ enabled: false });
+    expect(spire('prod')).toMatchObject({
+      enabled: true,
+      install: { enabled: true, server: { dataStorage: { enabled: false } } },
+    });
+    expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+  });
+
+  test('the SPIRE server keeps its data on the storage provider when there is one', () => {
+    const storage = testComponent({
+      name: 'blocks',
+      provides: ['storage'],
+      needs: ['cni'],
+      contribution: () => ({
+        facts: { storage: { classes: [{ name: 'fast', tier: 'fast', default: true }] } },
+      }),
+    });
+    const withStorage = runCilium(testDefinition(referenceClusters()), [storage]);
+    expect(
+      ((withStorage.rendered.prod?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire
+        .install.server,
+    ).toMatchObject({ dataStorage: { enabled: true, size: '1Gi', storageClass: 'fast' } });
+  });
+});
+
+describe('flows that cannot be resolved', () => {
+  test('a port the provider does not serve is an error naming both ends', () => {
+    const run = runCilium(testDefinition(referenceClusters()), identityPair([443]));
+    const messages = run.issues.filter((issue) => issue.code === 'flow-unresolved');
+    expect(messages.map((issue) => [issue.path, issue.message])).toContainEqual([
+      ['clusters', 0, 'components', 'web'],
+      'web flow "login" on cluster "dev": needs idp ("oidc-provider") on 443/TCP, but idp accepts its consumers on 9091/TCP (flow "consumers")',
+    ]);
+  });
+
+  test('a capability nobody provides is an error, and no policy is generated for it', () => {
+    const [, consumer] = identityPair();
+    const run = runCilium(testDefinition(referenceClusters()), [consumer as AnyComponent]);
+    expect(run.issues.map((issue) => issue.message)).toContain(
+      'web flow "login" on cluster "dev": needs "oidc-provider" on 9091/TCP, which no component enabled on the cluster provides',
+    );
+    expect(policies(run, 'dev').map((object) => object.metadata.name)).not.toContain(
+      'web-login-egress',
+    );
+  });
+});
+
+describe('extra flows of the definition', () => {
+  const extras = (flows: AnyJson[]): AnyJson =>
+    testDefinition(referenceClusters(), {
+      components: { cilium: { networkPolicy: { flows } } },
+    });
+
+  test('allow a component to reach another one, a host or a network, on the given ports', () => {
+    const run = runCilium(
+      extras([
+        {
+          name: 'web-to-idp-admin',
+          from: { component: 'web' },
+          to: { component: 'idp', selector: { app: 'idp' } },
+          ports: [{ port: 9959 }],
+          reason: 'admin API',
+        },
+        {
+          name: 'web-to-nas',
+          from: { component: 'web' },
+          to: { cidr: '10.10.10.5/32' },
+          ports: [{ port: 2049 }],
+          reason: 'NFS share',
+        },
+      ]),
+      identityPair(),
+    );
+    expect(run.issues).toEqual([]);
+    expect(policy(run, 'dev', 'definition-web-to-idp-admin-ingress').spec.ingress[0]).toEqual({
+      fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'web' } }],
+      toPorts: [{ ports: [{ port: '9959', protocol: 'TCP' }] }],
+    });
+    expect(policy(run, 'dev', 'definition-web-to-nas-egress').spec.egress[0].toCIDR).toEqual([
+      '10.10.10.5/32',
+    ]);
+  });
+
+  test('a flow to a component that does not exist, or an invalid FQDN, is an error at the flow', () => {
+    const run = runCilium(
+      extras([
+        {
+          name: 'to-ghost',
+          from: { component: 'web' },
+          to: { component: 'ghost' },
+          ports: [{ port: 80 }],
+          reason: 'nobody',
+        },
+        {
+          name: 'bad-host',
+          from: { component: 'web' },
+          to: { fqdn: 'exa mple..com' },
+          ports: [{ port: 443 }],
+          reason: 'typo',
+        },
+      ]),
+      identityPair(),
+    );
+    const issues = run.issues.map((issue) => [issue.code, issue.path.slice(-4), issue.message]);
+    expect(issues).toContainEqual([
+      'flow-component',
+      ['flows', 0, 'to', 'component'],
+      'is not a component enabled on cluster "dev"',
+    ]);
+    expect(issues).toContainEqual([
+      'flow-fqdn',
+      ['flows', 1, 'to', 'fqdn'],
+      'is not a DNS name or a pattern with one leading wildcard label',
+    ]);
+  });
+});
+
+describe('the reachability check', () => {
+  const run = runCilium(testDefinition(referenceClusters()), identityPair());
+  const rendered = (cluster: string): KubeObject[] => [...(run.rendered[cluster]?.objects ?? [])];
+
+  test('passes on the generated policies and reports every needed flow allowed', () => {
+    const input = systemInput(run.platform, run.components, rendered);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    const report = reachabilityCheck.report?.(input) ?? [];
+    expect(report).toContain('    allowed  web/web → idp/idp 9091/TCP  [web.login]');
+    expect(report.some((line) => /undeclared sample: (\d+) of \1 denied/.test(line))).toBe(true);
+  });
+
+  test('reads nothing back, and reports nothing, on a cluster where no GitOps controller deploys the charts', () => {
+    const input = systemInput(run.platform, run.components, () => []);
+    const withoutApplications = {
+      ...input,
+      clusters: input.clusters.map((cluster) => ({ ...cluster, applications: [] })),
+    };
+    expect(reachabilityCheck.check(withoutApplications)).toEqual([]);
+    expect(reachabilityCheck.report?.(withoutApplications)).toEqual([]);
+  });
+
+  test('keeps a component that declares no flow outside default deny, with a warning', () => {
+    const silent = testComponent({
+      name: 'silent',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'silent', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const quiet = runCilium(testDefinition(referenceClusters()), [...identityPair(), silent]);
+    const input = systemInput(quiet.platform, quiet.components, (cluster) => [
+      ...(quiet.rendered[cluster]?.objects ?? []),
+    ]);
+    const warnings = reachabilityCheck.check(input).filter((issue) => issue.severity === 'warning');
+    expect(warnings.map((issue) => [issue.path, issue.message])).toContainEqual([
+      ['clusters', 0, 'components', 'silent'],
+      'silent declares no flows on cluster "dev": its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+    ]);
+    const deny = (quiet.rendered.dev?.objects ?? []).find(
+      (object) => object.kind === 'CiliumClusterwideNetworkPolicy',
+    ) as { spec: { endpointSelector: { matchExpressions: { values: string[] }[] } } } | undefined;
+    const denied = deny?.spec.endpointSelector.matchExpressions[0]?.values ?? [];
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied).not.toContain('silent');
+  });
+
+  test('a needed flow whose ingress counterpart is missing is an error naming both ends', () => {
+    const input = systemInput(run.platform, run.components, (cluster) =>
+      rendered(cluster).filter((object) => object.metadata.name !== 'web-login-ingress'),
+    );
+    const issues = reachabilityCheck.check(input);
+    expect(issues.map((issue) => issue.message)).toContain(
+      'web needs web/web → idp/idp 9091/TCP (web checks tokens at the identity provider) on cluster "dev", but no generated policy allows it',
+    );
+    expect(issues[0]?.path).toEqual(['clusters', 0, 'components', 'web']);
+  });
+
+  test('a policy that allows more than declared makes an undeclared pair reachable: an error', () => {
+    const wide = (namespace: string): KubeObject => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'too-wide', namespace },
+      spec: {
+        endpointSelector: {},
+        ingress: [{ fromEntities: ['cluster'] }],
+        egress: [{ toEntities: ['cluster'] }],
+      },
+    });
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...rendered(cluster),
+      wide('idp'),
+      wide('web'),
+    ]);
+    expect(reachabilityCheck.check(input).map((issue) => issue.message)).toContain(
+      'idp/idp → web/web 80/TCP is allowed on cluster "dev" although no flow declares it',
+    );
+  });
+});
+
+describe('flow declarations', () => {
+  test('a flow without a port is refused: no rule ever opens every port', () => {
+    const portless: FlowDeclaration = {
+      name: 'everything',
+      direction: 'egress',
+      namespace: 'web',
+      selector: { app: 'web' },
+      peer: { kind: 'kube-apiserver' },
+      ports: [],
+    };
+    const component = testComponent({
+      name: 'web',
+      needs: ['cni'],
+      contribution: (): ClusterContribution => ({
+        application: { namespace: 'web', podSecurity: 'restricted', clusterResources: [] },
+        flows: [portless],
+      }),
+    });
+    const run = runCilium(testDefinition(referenceClusters()), [component]);
+    expect(run.issues.map((issue) => issue.message)).toContain(
+      'web flow "everything" on cluster "dev": lists no port',
+    );
+  });
+});

@@ -1,0 +1,289 @@
+// The security architecture proven on the reference platform's own output:
+// - the build's system checks pass: every declared flow reachable, undeclared pairs denied, every
+//   admission constraint admitting every object the build renders;
+// - with `helm` on PATH (CI installs it; `PATH=/work/tools:$PATH` here), every chart × cluster is
+//   rendered by `helm template` with the vendored upstream chart and the cluster's value files,
+//   and every constraint of the cluster is evaluated on everything Helm renders, and every
+//   AppProject allows exactly the kinds its Applications render. Without helm that part says
+//   "not run" (skipped, never passed).
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { type GeneratedFile, type KubeObject, parseAllDocuments, parseYaml } from '@homelab/core';
+import { repoRoot, vendored } from '@homelab/core/testing';
+import { evaluateConstraints } from '@homelab/policy';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+const root = repoRoot();
+const file = join(root, 'examples', 'reference', 'platform.yaml');
+const result = await generate({ text: readFileSync(file, 'utf8'), file, chartVersions: {} });
+const reports = result.reports?.() ?? [];
+const section = (name: string): readonly string[] =>
+  reports.find((report) => report.name === name)?.lines ?? [];
+
+describe('the reference platform, as the build sees it', () => {
+  test('builds without errors', () => {
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(result.files.length).toBeGreaterThan(0);
+  });
+
+  test('every needed flow is allowed and every sampled undeclared pair denied, on every cluster', () => {
+    const lines = section('reachability');
+    const needed = lines.filter((line) => line.includes('needed flows:'));
+    expect(needed).toHaveLength(3);
+    for (const line of needed) {
+      const [, allowed, total] = /needed flows: (\d+) of (\d+) allowed/.exec(line) ?? [];
+      expect(Number(total)).toBeGreaterThan(20);
+      expect(allowed).toBe(total);
+    }
+    for (const line of lines.filter((entry) => entry.includes('undeclared sample:'))) {
+      const [, denied, total] = /undeclared sample: (\d+) of (\d+) denied/.exec(line) ?? [];
+      expect(Number(total)).toBeGreaterThan(50);
+      expect(denied).toBe(total);
+    }
+  });
+
+  test('every constraint admits every object the build renders, with the exemption and its reason listed', () => {
+    const lines = section('admission-policies');
+    const summaries = lines.filter((line) => line.startsWith('cluster '));
+    expect(summaries).toHaveLength(3);
+    for (const line of summaries) expect(line).toMatch(/; 0 violations$/);
+    expect(lines).toContain(
+      "    exempt: cilium-spire (the Cilium chart's SPIRE init containers (init, cilium-init) take no resources setting; the agent and server containers request theirs)",
+    );
+  });
+});
+
+/** `helm` on PATH, if any. */
+function findHelm(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, 'helm');
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const helm = findHelm();
+
+/** Kinds whose objects have no namespace (how a rendered object without one is classified). */
+const CLUSTER_SCOPED = new Set([
+  'APIService',
+  'CiliumBGPAdvertisement',
+  'CiliumBGPClusterConfig',
+  'CiliumBGPPeerConfig',
+  'CiliumClusterwideNetworkPolicy',
+  'CiliumL2AnnouncementPolicy',
+  'CiliumLoadBalancerIPPool',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ConstraintTemplate',
+  'CustomResourceDefinition',
+  'GatewayClass',
+  'IngressClass',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'PriorityClass',
+  'StorageClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration',
+]);
+
+function isClusterScoped(object: KubeObject): boolean {
+  return (
+    CLUSTER_SCOPED.has(object.kind) || object.apiVersion.startsWith('constraints.gatekeeper.sh/')
+  );
+}
+
+/** Argo CD ignores Helm's test hooks (it has no equivalent): they are never applied. */
+function isTestHook(object: KubeObject): boolean {
+  const hook = object.metadata.annotations?.['helm.sh/hook'] ?? '';
+  return hook.split(',').some((entry) => entry.trim().startsWith('test'));
+}
+
+interface RenderedApplication {
+  readonly cluster: string;
+  readonly name: string;
+  readonly project: string;
+  readonly objects: KubeObject[];
+}
+
+describe.skipIf(helm === undefined)(
+  'what Helm renders from the upstream charts with our values (not run without helm on PATH)',
+  () => {
+    const files = new Map<string, GeneratedFile>(result.files.map((entry) => [entry.path, entry]));
+    const platform = (cluster: string): AnyJson =>
+      parseYaml(files.get(`charts/platform/clusters/${cluster}.yaml`)?.content ?? '{}');
+    const rendered: RenderedApplication[] = [];
+    let work: string | undefined;
+    afterAll(() => {
+      if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    });
+
+    // Rendering runs only when the suite runs (helm on PATH): describe.skipIf still collects.
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'homelab-helm-'));
+      renderAll(work);
+    });
+
+    function renderAll(work: string): void {
+      for (const entry of result.files) {
+        if (!entry.path.startsWith('charts/')) continue;
+        const target = join(work, entry.path);
+        mkdirSync(dirname(target), { recursive: true });
+        // Known defect of the generated .helmignore (FIELD-NOTES): `*.tgz` hides the dependency
+        // archive from Helm. The harness drops that line so the rest can be checked.
+        const content = entry.path.endsWith('/.helmignore')
+          ? entry.content.replace(/^\*\.tgz\n/m, '')
+          : entry.content;
+        writeFileSync(target, content);
+      }
+
+      for (const cluster of ['dev', 'staging', 'prod']) {
+        const manifests = platform(cluster).manifests as { [key: string]: AnyJson };
+        for (const application of Object.values(manifests)) {
+          if (application.kind !== 'Application' || application.spec.source.helm === undefined)
+            continue;
+          const chartPath = application.spec.source.path as string;
+          const chartDir = join(work, chartPath);
+          const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as AnyJson;
+          for (const dependency of chart.dependencies ?? []) {
+            const archive = `${dependency.name}-${dependency.version}.tgz`;
+            mkdirSync(join(chartDir, 'charts'), { recursive: true });
+            copyFileSync(
+              vendored('charts', dependency.name, dependency.version, archive),
+              join(chartDir, 'charts', archive),
+            );
+          }
+          const namespace = application.spec.destination.namespace as string;
+          const args = [
+            'template',
+            application.spec.source.helm.releaseName,
+            chartDir,
+            '--namespace',
+            namespace,
+            // Argo CD renders a chart's crds/ too.
+            '--include-crds',
+            ...application.spec.source.helm.valueFiles.flatMap((valueFile: string) => [
+              '-f',
+              join(chartDir, valueFile),
+            ]),
+          ];
+          const run = spawnSync(helm as string, args, {
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          });
+          if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
+          const objects = (parseAllDocuments(run.stdout) as KubeObject[])
+            .filter(
+              (object) =>
+                object !== null && typeof object === 'object' && typeof object.kind === 'string',
+            )
+            .filter((object) => !isTestHook(object))
+            .map((object) =>
+              isClusterScoped(object) || object.metadata.namespace !== undefined
+                ? object
+                : { ...object, metadata: { ...object.metadata, namespace } },
+            );
+          rendered.push({
+            cluster,
+            name: application.metadata.name,
+            project: application.spec.project,
+            objects,
+          });
+        }
+      }
+    }
+
+    test('renders every chart of every cluster', () => {
+      expect(new Set(rendered.map((app) => app.name.replace(/^(dev|staging|prod)-/, '')))).toEqual(
+        new Set(['argocd', 'cilium', 'coredns', 'policy']),
+      );
+      expect(rendered.every((app) => app.objects.length > 0)).toBe(true);
+    });
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every constraint of %s admits every object Helm renders there',
+      (cluster) => {
+        const apps = rendered.filter((app) => app.cluster === cluster);
+        const all = apps.flatMap((app) => app.objects);
+        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
+        const constraints = all.filter((object) =>
+          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
+        );
+        expect(constraints).toHaveLength(7);
+        const config = all.find((object) => object.kind === 'Config') as AnyJson;
+        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
+        const { verdicts } = evaluateConstraints(templates, constraints, all, exempt);
+        expect(verdicts.length).toBeGreaterThan(20);
+        const violations = verdicts
+          .filter((verdict) => verdict.messages.length > 0)
+          .map(
+            (verdict) =>
+              `${verdict.constraint.metadata.name}: ${verdict.object.kind} ${verdict.object.metadata.namespace}/${verdict.object.metadata.name}: ${verdict.messages.join('; ')}`,
+          );
+        expect(violations).toEqual([]);
+      },
+    );
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every AppProject of %s allows exactly the kinds and namespaces its Applications render',
+      (cluster) => {
+        const manifests = platform(cluster).manifests as { [key: string]: AnyJson };
+        const projects = Object.values(manifests).filter(
+          (object: AnyJson) => object.kind === 'AppProject',
+        );
+        const key = (entry: { group: string; kind: string }) => `${entry.group}/${entry.kind}`;
+        const groupOf = (object: KubeObject) =>
+          object.apiVersion.includes('/')
+            ? object.apiVersion.slice(0, object.apiVersion.lastIndexOf('/'))
+            : '';
+        for (const project of projects as AnyJson[]) {
+          const apps = rendered.filter(
+            (app) => app.cluster === cluster && app.project === project.metadata.name,
+          );
+          if (apps.length === 0) continue; // the CRD bundles: plain Git directories, not Helm charts
+          const objects = apps.flatMap((app) => app.objects);
+          const clusterKinds = new Set(
+            objects.filter(isClusterScoped).map((o) => key({ group: groupOf(o), kind: o.kind })),
+          );
+          const namespacedKinds = new Set(
+            objects
+              .filter((o) => !isClusterScoped(o))
+              .map((o) => key({ group: groupOf(o), kind: o.kind })),
+          );
+          expect(
+            new Set(project.spec.clusterResourceWhitelist.map(key)),
+            `${project.metadata.name}: cluster-scoped kinds`,
+          ).toEqual(clusterKinds);
+          expect(
+            new Set(project.spec.namespaceResourceWhitelist.map(key)),
+            `${project.metadata.name}: namespaced kinds`,
+          ).toEqual(namespacedKinds);
+          const namespaces = new Set(
+            objects.filter((o) => !isClusterScoped(o)).map((o) => o.metadata.namespace),
+          );
+          for (const namespace of namespaces) {
+            expect(
+              project.spec.destinations.map((d: AnyJson) => d.namespace),
+              `${project.metadata.name} deploys to ${namespace}`,
+            ).toContain(namespace);
+          }
+        }
+      },
+    );
+  },
+);

@@ -1,0 +1,2 @@
+export type { CorednsSettings } from './component.js';
+export { corednsComponent } from './component.js';

@@ -1,0 +1,263 @@
+// CoreDNS on the contract: the Corefile from the definition (checked by a Corefile parser), the
+// objects (checked against the Kubernetes schemas), HA per profile, the Service address kubelets
+// use, Talos' CoreDNS disabled, the dns facts and flows, and clear errors for bad addresses.
+import {
+  type Cluster,
+  type KubeObject,
+  loadModelValidators,
+  mergeValues,
+  type Values,
+  validateObjects,
+} from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { corednsComponent } from '../src/index.js';
+import { parseCorefile } from './corefile-parser.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+const cni = testComponent({ name: 'net', provides: ['cni'] });
+
+const SETTINGS = {
+  forwarders: ['1.1.1.1', '2606:4700:4700::1111'],
+  cache: { ttl: 60, successSize: 20000 },
+  zones: [
+    {
+      name: 'lab.example.com',
+      records: [
+        { name: 'nas', address: '10.0.0.5' },
+        { name: '@', address: '10.0.0.1' },
+      ],
+    },
+  ],
+  stubDomains: [{ domain: 'corp.example', servers: ['10.8.0.53', '10.8.0.54'] }],
+};
+
+function run(settings: Values = SETTINGS, clusters: Cluster[] = testReferenceClusters()) {
+  const { platform, components } = testRun(
+    testDefinition(clusters, { components: { coredns: settings } }),
+    [cni, corednsComponent],
+  );
+  const chart = components.components.find((c) => c.component.name === 'coredns')?.output.chart;
+  const objects = (cluster: string): { [key: string]: AnyJson } => {
+    const resolved = platform.clusters.find((c) => c.name === cluster);
+    if (chart === undefined || resolved === undefined) throw new Error('no chart');
+    return mergeValues(
+      chart.values,
+      chart.environments[resolved.environment] ?? {},
+      chart.clusters[cluster] ?? {},
+    ).manifests as { [key: string]: AnyJson };
+  };
+  return { platform, components, objects, issues: components.issues };
+}
+
+const reference = run();
+const corefileOf = (cluster: string): string =>
+  reference.objects(cluster)['configmap-coredns'].data.Corefile;
+
+describe('the Corefile', () => {
+  test('parses, with no problem, on every cluster', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect(parseCorefile(corefileOf(cluster)).problems).toEqual([]);
+    }
+  });
+
+  test('serves the cluster zone from the API, forwards the rest, and caches with the given sizes', () => {
+    const { blocks } = parseCorefile(corefileOf('prod'));
+    const root = blocks.find((block) => block.keys[0]?.zone === '.');
+    const directive = (name: string) => root?.directives.find((d) => d.name === name);
+    expect(directive('kubernetes')?.args).toEqual(['cluster.local', 'in-addr.arpa', 'ip6.arpa']);
+    expect(directive('forward')?.args).toEqual(['.', '1.1.1.1', '2606:4700:4700::1111']);
+    expect(directive('cache')?.args).toEqual(['60']);
+    expect(directive('cache')?.block?.map((d) => [d.name, d.args])).toEqual([
+      ['success', ['20000']],
+      ['denial', ['9984']],
+    ]);
+  });
+
+  test('answers the split-horizon zone from its records, falling through to the forwarders', () => {
+    const { blocks } = parseCorefile(corefileOf('dev'));
+    const zone = blocks.find((block) => block.keys[0]?.zone === 'lab.example.com');
+    const hosts = zone?.directives.find((d) => d.name === 'hosts');
+    expect(hosts?.block?.map((d) => [d.name, ...d.args])).toEqual([
+      ['10.0.0.5', 'nas.lab.example.com'],
+      ['10.0.0.1', 'lab.example.com'],
+      ['ttl', '60'],
+      ['fallthrough'],
+    ]);
+    expect(zone?.directives.find((d) => d.name === 'forward')?.args).toEqual([
+      '.',
+      '1.1.1.1',
+      '2606:4700:4700::1111',
+    ]);
+  });
+
+  test('sends a stub domain to its own servers', () => {
+    const { blocks } = parseCorefile(corefileOf('dev'));
+    const stub = blocks.find((block) => block.keys[0]?.zone === 'corp.example');
+    expect(stub?.directives.find((d) => d.name === 'forward')?.args).toEqual([
+      '.',
+      '10.8.0.53',
+      '10.8.0.54',
+    ]);
+  });
+
+  test('forwards to the cluster nameservers when the definition names no forwarder', () => {
+    const plain = run({});
+    const text = plain.objects('dev')['configmap-coredns'].data.Corefile as string;
+    expect(parseCorefile(text).problems).toEqual([]);
+    expect(text).toContain('forward . 192.168.1.1 {');
+  });
+
+  test('the parser rejects what CoreDNS would refuse', () => {
+    expect(parseCorefile('.:53 {\n    forward . dns.google\n}\n').problems).toEqual([
+      'line 2: forward upstream dns.google is not an address',
+    ]);
+    expect(parseCorefile('.:53 {\n    errors\n    cahce 30\n').problems).toEqual([
+      'end of file: 1 unclosed block(s)',
+      'line 3: unknown plugin "cahce"',
+    ]);
+    expect(
+      parseCorefile('.:53 {\n    errors\n    errors\n}\nexample..com {\n}\n').problems,
+    ).toEqual([
+      'line 5: "example..com" is not a server key',
+      'line 3: plugin "errors" appears twice in a server block',
+    ]);
+  });
+});
+
+describe('the objects', () => {
+  test('validate against the Kubernetes schemas on every cluster', async () => {
+    const sourced = ['dev', 'staging', 'prod'].flatMap((cluster) =>
+      Object.entries(reference.objects(cluster)).map(([key, object]) => ({
+        source: `${cluster}#${key}`,
+        object: object as KubeObject,
+        origin: [],
+      })),
+    );
+    expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
+  });
+
+  test('the Service keeps the address every kubelet sends DNS to: the 10th of the service network', () => {
+    expect(reference.objects('dev')['service-kube-dns'].spec.clusterIP).toBe('10.201.0.10');
+    expect(reference.objects('prod')['service-kube-dns'].spec.clusterIP).toBe('10.203.0.10');
+  });
+
+  test('scales per profile, with a disruption budget and anti-affinity from staging on', () => {
+    const replicas = (cluster: string) =>
+      reference.objects(cluster)['deployment-coredns'].spec.replicas;
+    expect([replicas('dev'), replicas('staging'), replicas('prod')]).toEqual([1, 2, 3]);
+    expect(reference.objects('dev')['poddisruptionbudget-coredns']).toBeUndefined();
+    expect(reference.objects('prod')['poddisruptionbudget-coredns'].spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    });
+    // Three workers for three replicas and a surge pod: the profile's required anti-affinity gives
+    // way to a preferred one, and the hard spread keeps one replica per node (core's HA plan).
+    const pod = reference.objects('prod')['deployment-coredns'].spec.template.spec;
+    expect(
+      pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+    ).toHaveLength(1);
+    expect(pod.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
+    expect(
+      reference.objects('dev')['deployment-coredns'].spec.template.spec.affinity,
+    ).toBeUndefined();
+  });
+
+  test('runs restricted: non-root by number, no escalation, only NET_BIND_SERVICE, RuntimeDefault seccomp', () => {
+    const pod = reference.objects('prod')['deployment-coredns'].spec.template.spec;
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
+    });
+    expect(pod.containers[0].image).toMatch(/^registry\.k8s\.io\/coredns\/coredns:v\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('what it declares', () => {
+  const declared = reference.components.clusters[0]?.contributions.get('coredns');
+
+  test('asks Talos to disable its own CoreDNS and publishes where the cluster DNS runs', () => {
+    expect(declared?.talos).toEqual({ disableCoreDns: true });
+    expect(declared?.facts?.dns).toEqual({
+      clusterDomain: 'cluster.local',
+      namespace: 'coredns',
+      selector: { 'k8s-app': 'kube-dns' },
+    });
+    expect(declared?.application).toMatchObject({
+      namespace: 'coredns',
+      podSecurity: 'restricted',
+      project: 'network',
+    });
+  });
+
+  test('declares the API server and every upstream on port 53 as its flows, nothing else', () => {
+    expect(declared?.flows?.map((flow) => [flow.name, flow.peer])).toEqual([
+      ['apiserver', { kind: 'kube-apiserver' }],
+      ['upstream-1-1-1-1', { kind: 'cidr', cidr: '1.1.1.1/32' }],
+      ['upstream-10-8-0-53', { kind: 'cidr', cidr: '10.8.0.53/32' }],
+      ['upstream-10-8-0-54', { kind: 'cidr', cidr: '10.8.0.54/32' }],
+      ['upstream-2606-4700-4700-1111', { kind: 'cidr', cidr: '2606:4700:4700::1111/128' }],
+    ]);
+  });
+
+  test('installs itself before the GitOps controller in the runbook', () => {
+    expect(declared?.bootstrap?.[0]?.title).toBe(
+      'Install CoreDNS from the generated chart (before Argo CD)',
+    );
+    expect(declared?.bootstrap?.[0]?.commands[0]).toBe(
+      'helm template coredns charts/coredns --namespace coredns \\',
+    );
+  });
+});
+
+describe('bad input', () => {
+  test('a forwarder, a record or a stub server that is not an IP is an error where it is written', () => {
+    const bad = run({
+      forwarders: ['1.1.1.1', 'dns.google'],
+      zones: [{ name: 'lab.example.com', records: [{ name: 'nas', address: 'nas.local' }] }],
+      stubDomains: [{ domain: 'corp.example', servers: ['ns1.corp.example'] }],
+    });
+    const issues = bad.issues.filter(
+      (issue) => issue.path[0] === 'clusters' && issue.path[1] === 0,
+    );
+    expect(issues.map((issue) => [issue.code, issue.path.slice(3), issue.value])).toEqual([
+      ['coredns-address', ['coredns', 'forwarders', 1], 'dns.google'],
+      ['coredns-address', ['coredns', 'zones', 0, 'records', 0, 'address'], 'nas.local'],
+      ['coredns-address', ['coredns', 'stubDomains', 0, 'servers', 0], 'ns1.corp.example'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'is not an IP address; a forwarder must be an address (CoreDNS forwards to addresses, it does not resolve names to find them)',
+    );
+  });
+
+  test("a zone that is the cluster's own domain, or not a DNS name, is an error", () => {
+    const bad = run({
+      zones: [
+        { name: 'cluster.local', records: [{ name: 'x', address: '10.0.0.1' }] },
+        { name: 'Bad_Zone', records: [{ name: 'x', address: '10.0.0.1' }] },
+      ],
+    });
+    expect(
+      bad.issues
+        .filter((issue) => issue.path[1] === 0)
+        .map((issue) => [issue.code, issue.path.slice(-2)]),
+    ).toEqual([
+      ['coredns-zone', [0, 'name']],
+      ['coredns-name', [1, 'name']],
+    ]);
+  });
+});

@@ -1,0 +1,211 @@
+// Layer 6, the platform's own admission policies evaluated on its own output: every constraint
+// the policy component generates for a cluster, on every object the cluster's Applications
+// deploy (what the build renders; objects of the upstream charts are evaluated by the Helm suite),
+// as Gatekeeper would on admission. A violation is an error, whatever the enforcement action:
+// the same charts reach production. Pure.
+import {
+  compareStrings,
+  type DeployedApplication,
+  type DeployedCluster,
+  error,
+  type Issue,
+  type KubeObject,
+  type SystemCheck,
+  type SystemInput,
+} from '@homelab/core';
+import { evaluateConstraints, type Verdict } from './evaluate.js';
+import { EXEMPTIONS_ANNOTATION } from './settings.js';
+
+const TEMPLATE_GROUP = 'templates.gatekeeper.sh/';
+const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh/';
+
+interface ClusterPolicies {
+  readonly app: DeployedApplication;
+  readonly templates: KubeObject[];
+  readonly constraints: KubeObject[];
+  readonly exemptNamespaces: string[];
+  /** Every deployed object with where it is generated and the Application that deploys it. */
+  readonly targets: { object: KubeObject; source: string; app: DeployedApplication }[];
+}
+
+function policiesOf(deployed: DeployedCluster): ClusterPolicies | undefined {
+  const app = deployed.applications.find((candidate) => candidate.component === 'policy');
+  if (app === undefined) return undefined;
+  const objects = app.objects.map((entry) => entry.object);
+  const templates = objects.filter(
+    (object) =>
+      object.apiVersion.startsWith(TEMPLATE_GROUP) && object.kind === 'ConstraintTemplate',
+  );
+  const constraints = objects.filter((object) => object.apiVersion.startsWith(CONSTRAINT_GROUP));
+  const exempt = new Set<string>([app.namespace]);
+  for (const object of objects) {
+    if (object.apiVersion !== 'config.gatekeeper.sh/v1alpha1' || object.kind !== 'Config') continue;
+    const spec = (object.spec ?? {}) as {
+      match?: { excludedNamespaces?: string[]; processes?: string[] }[];
+    };
+    for (const entry of spec.match ?? []) {
+      if (!(entry.processes ?? []).some((process) => process === '*' || process === 'webhook')) {
+        continue;
+      }
+      for (const namespace of entry.excludedNamespaces ?? []) exempt.add(namespace);
+    }
+  }
+  const targets = deployed.applications.flatMap((candidate) =>
+    candidate.objects.map((entry) => ({
+      object: entry.object,
+      source: entry.source,
+      app: candidate,
+    })),
+  );
+  return {
+    app,
+    templates,
+    constraints,
+    exemptNamespaces: [...exempt].sort(compareStrings),
+    targets,
+  };
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function describe(object: KubeObject): string {
+  const namespace = object.metadata.namespace;
+  return `${object.kind} ${namespace === undefined ? '' : `${namespace}/`}${object.metadata.name}`;
+}
+
+function enforcement(constraint: KubeObject): string {
+  const spec = (constraint.spec ?? {}) as { enforcementAction?: string };
+  return spec.enforcementAction ?? 'deny';
+}
+
+function evaluate(policies: ClusterPolicies): {
+  verdicts: Verdict[];
+  exempt: KubeObject[];
+  unknownKinds: string[];
+  compileError: string | undefined;
+} {
+  try {
+    return {
+      ...evaluateConstraints(
+        policies.templates,
+        policies.constraints,
+        policies.targets.map((target) => target.object),
+        policies.exemptNamespaces,
+      ),
+      compileError: undefined,
+    };
+  } catch (cause) {
+    return {
+      verdicts: [],
+      exempt: [],
+      unknownKinds: [],
+      compileError: cause instanceof Error ? cause.message : String(cause),
+    };
+  }
+}
+
+/** The excluded namespaces of each constraint, with the reasons it carries. */
+function exclusions(constraint: KubeObject): { namespace: string; reason: string }[] {
+  const text = constraint.metadata.annotations?.[EXEMPTIONS_ANNOTATION];
+  if (text === undefined) return [];
+  try {
+    const parsed = JSON.parse(text) as { namespace: string; reason: string }[];
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
+export const admissionPoliciesCheck: SystemCheck = {
+  name: 'admission-policies',
+  description:
+    'Every Gatekeeper constraint the platform generates admits every object the platform deploys on the cluster (evaluated in CEL as Gatekeeper evaluates it): a violation is fixed in the values or exempted in the definition with its reason.',
+  check(input: SystemInput) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const policies = policiesOf(deployed);
+      if (policies === undefined) continue;
+      const result = evaluate(policies);
+      if (result.compileError !== undefined) {
+        issues.push(
+          error({
+            code: 'admission-policies',
+            path: policies.app.origin,
+            message: `a ConstraintTemplate on cluster "${deployed.cluster.name}" does not compile: ${result.compileError}`,
+            expected: 'CEL expressions Gatekeeper accepts',
+          }),
+        );
+        continue;
+      }
+      for (const kind of result.unknownKinds) {
+        issues.push(
+          error({
+            code: 'admission-policies',
+            path: policies.app.origin,
+            value: kind,
+            message: `a constraint of kind ${kind} on cluster "${deployed.cluster.name}" has no ConstraintTemplate`,
+            expected: 'a template for every constraint kind',
+          }),
+        );
+      }
+      const sources = new Map(policies.targets.map((target) => [target.object, target]));
+      for (const verdict of result.verdicts) {
+        if (verdict.messages.length === 0) continue;
+        const target = sources.get(verdict.object);
+        issues.push(
+          error({
+            code: 'admission-policies',
+            path: target?.app.origin ?? policies.app.origin,
+            ...(target === undefined ? {} : { output: target.source }),
+            value: verdict.constraint.metadata.name,
+            message: `${describe(verdict.object)} on cluster "${deployed.cluster.name}" violates ${verdict.constraint.metadata.name} (${enforcement(verdict.constraint)}): ${verdict.messages.join('; ')}`,
+            expected:
+              'the object fixed in its component, or an exemption of its namespace in components.policy.exemptions with the reason',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+  report(input: SystemInput) {
+    const lines: string[] = [];
+    for (const deployed of input.clusters) {
+      const policies = policiesOf(deployed);
+      if (policies === undefined) continue;
+      const result = evaluate(policies);
+      const evaluated = policies.targets.length - result.exempt.length;
+      const violations = result.verdicts.filter((verdict) => verdict.messages.length > 0);
+      const actions = [...new Set(policies.constraints.map(enforcement))].join(', ');
+      lines.push(
+        `cluster ${deployed.cluster.name}: ${policies.constraints.length} constraints (${actions}) × ${evaluated} objects = ${policies.constraints.length * evaluated} pairs; ${result.verdicts.length} matched and evaluated; ${plural(violations.length, 'violation')}`,
+        `  not evaluated: ${result.exempt.length} objects in Gatekeeper's exempt namespaces (${policies.exemptNamespaces.join(', ')})`,
+      );
+      const byPolicy = new Map<string, number>();
+      for (const verdict of result.verdicts) {
+        const name = verdict.constraint.metadata.name;
+        byPolicy.set(name, (byPolicy.get(name) ?? 0) + 1);
+      }
+      for (const constraint of [...policies.constraints].sort((a, b) =>
+        compareStrings(a.metadata.name, b.metadata.name),
+      )) {
+        const name = constraint.metadata.name;
+        const failed = violations.filter((verdict) => verdict.constraint === constraint).length;
+        lines.push(
+          `  ${name}: ${plural(byPolicy.get(name) ?? 0, 'object')} evaluated, ${plural(failed, 'violation')}`,
+        );
+        for (const exclusion of exclusions(constraint)) {
+          if (policies.exemptNamespaces.includes(exclusion.namespace)) continue;
+          lines.push(`    exempt: ${exclusion.namespace} (${exclusion.reason})`);
+        }
+      }
+      for (const verdict of violations) {
+        lines.push(
+          `  VIOLATION ${verdict.constraint.metadata.name}: ${describe(verdict.object)}: ${verdict.messages.join('; ')}`,
+        );
+      }
+    }
+    return lines;
+  },
+};

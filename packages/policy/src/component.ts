@@ -1,0 +1,431 @@
+// @homelab/policy: Gatekeeper with the platform's admission policies. Provides
+// `admission-policy`; renders charts/gatekeeper (the upstream chart with the platform's values,
+// our ConstraintTemplates in CEL in the base layer, the constraints and Gatekeeper's Config per
+// cluster); evaluates every constraint on everything the platform deploys (layer 6, a system
+// check with a report). Pure.
+import {
+  type ApplicationDescriptor,
+  type ChartSpec,
+  type ClusterContribution,
+  type Component,
+  type ComponentOutput,
+  checkHaInvariants,
+  compareStrings,
+  type Declaration,
+  type DeclareInput,
+  ENVIRONMENTS,
+  type EnvironmentName,
+  error,
+  type FlowDeclaration,
+  type GroupKind,
+  haPlan,
+  type Issue,
+  type KubeObject,
+  type RenderCluster,
+  type RenderInput,
+  type Values,
+} from '@homelab/core';
+import { admissionPoliciesCheck } from './check.js';
+import {
+  EXEMPTIONS_ANNOTATION,
+  GATEKEEPER_NAMESPACE,
+  type PolicySettings,
+  policySettingsSpec,
+  type ResolvedPolicySettings,
+  resolvePolicySettings,
+  SYSTEM_NAMESPACES,
+} from './settings.js';
+import {
+  constraintTemplate,
+  POLICIES,
+  type PolicyDefinition,
+  type PolicyName,
+} from './templates.js';
+import { policyValidators } from './validators.js';
+import { GATEKEEPER_APP_VERSION, GATEKEEPER_CHART, POLICY_UPSTREAM } from './versions.js';
+
+/** Key the upstream chart's values live under (its dependency name). */
+export const GATEKEEPER_VALUES_KEY = 'gatekeeper';
+
+const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh';
+
+/** Pod labels of the webhook (controller manager) pods. */
+const WEBHOOK_SELECTOR = { 'control-plane': 'controller-manager' } as const;
+/** Every Gatekeeper pod (manager, audit, the post-install Job). */
+const GATEKEEPER_PODS = { 'gatekeeper.sh/system': 'yes' } as const;
+
+/** Cluster-scoped kinds the chart and our manifests create. */
+const CLUSTER_RESOURCES: readonly GroupKind[] = [
+  { group: 'admissionregistration.k8s.io', kind: 'MutatingWebhookConfiguration' },
+  { group: 'admissionregistration.k8s.io', kind: 'ValidatingWebhookConfiguration' },
+  { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
+  { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
+  { group: 'templates.gatekeeper.sh', kind: 'ConstraintTemplate' },
+  ...POLICIES.map((policy) => ({ group: CONSTRAINT_GROUP, kind: policy.kind })),
+];
+
+/** Namespaced kinds the upstream chart renders with our values (the helm suite checks them). */
+const NAMESPACED_RESOURCES: readonly GroupKind[] = [
+  { group: '', kind: 'ResourceQuota' },
+  { group: '', kind: 'Secret' },
+  { group: '', kind: 'Service' },
+  { group: '', kind: 'ServiceAccount' },
+  { group: 'apps', kind: 'Deployment' },
+  { group: 'batch', kind: 'Job' },
+  { group: 'config.gatekeeper.sh', kind: 'Config' },
+  { group: 'policy', kind: 'PodDisruptionBudget' },
+  { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+];
+
+const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
+/** The webhook's container port (`controllerManager.port`). */
+const WEBHOOK_PORT = 8443;
+
+function flows(): FlowDeclaration[] {
+  return [
+    {
+      name: 'webhook',
+      direction: 'ingress',
+      namespace: GATEKEEPER_NAMESPACE,
+      selector: { ...WEBHOOK_SELECTOR },
+      peer: { kind: 'kube-apiserver' },
+      ports: [{ port: WEBHOOK_PORT, protocol: 'TCP' }],
+      reason: 'the API server calls the validating and mutating webhooks',
+    },
+    {
+      name: 'apiserver',
+      direction: 'egress',
+      namespace: GATEKEEPER_NAMESPACE,
+      selector: { ...GATEKEEPER_PODS },
+      peer: { kind: 'kube-apiserver' },
+      ports: API_PORTS,
+      reason: 'the controller manager, audit and post-install Job read and write the API',
+    },
+  ];
+}
+
+function descriptor(): ApplicationDescriptor {
+  return {
+    namespace: GATEKEEPER_NAMESPACE,
+    podSecurity: 'restricted',
+    project: 'security',
+    // The CRDs are larger than the client-side apply annotation allows.
+    serverSideApply: true,
+    clusterResources: CLUSTER_RESOURCES,
+    namespacedResources: NAMESPACED_RESOURCES,
+    // The chart's CRDs, and the constraint kinds the controller makes from our templates.
+    installs: [
+      { group: 'templates.gatekeeper.sh', kind: 'ConstraintTemplate' },
+      { group: 'config.gatekeeper.sh', kind: 'Config' },
+      ...POLICIES.map((policy) => ({ group: CONSTRAINT_GROUP, kind: policy.kind })),
+    ],
+  };
+}
+
+function declare(_input: DeclareInput<PolicySettings>): Declaration {
+  return {
+    application: descriptor(),
+    flows: flows(),
+    facts: {
+      'admission-policy': { engine: `gatekeeper ${GATEKEEPER_APP_VERSION} (K8sNativeValidation)` },
+    },
+  };
+}
+
+/** Base layer: Gatekeeper's values and the templates, the same on every cluster. */
+function baseValues(templates: { [key: string]: KubeObject }): Values {
+  return {
+    [GATEKEEPER_VALUES_KEY]: {
+      // Images named with their registry, so the allowed-images policy sees where they come from.
+      image: {
+        repository: 'docker.io/openpolicyagent/gatekeeper',
+        crdRepository: 'docker.io/openpolicyagent/gatekeeper-crds',
+      },
+      postInstall: {
+        labelNamespace: {
+          image: { repository: 'docker.io/openpolicyagent/gatekeeper-crds' },
+          // The namespaces Gatekeeper exempts carry the label its webhook skips.
+          extraNamespaces: [...SYSTEM_NAMESPACES],
+        },
+        // Argo CD waits on the Deployment's health; the curl probe would add an image and a flow.
+        probeWebhook: { enabled: false },
+      },
+      // Argo CD applies the chart's crds/ itself (server-side); no pre-install kubectl Job.
+      upgradeCRDs: { enabled: false },
+      controllerManager: { exemptNamespaces: [...SYSTEM_NAMESPACES] },
+      commonLabels: { 'app.kubernetes.io/part-of': 'gatekeeper' },
+      // CEL templates, evaluated by Gatekeeper and generated as ValidatingAdmissionPolicies.
+      enableK8sNativeValidation: true,
+    },
+    manifests: templates as unknown as Values,
+  };
+}
+
+/** Environment layer: replicas and a disruption budget that never blocks a drain. */
+function environmentValues(replicas: number): Values {
+  return {
+    [GATEKEEPER_VALUES_KEY]: {
+      replicas,
+      // The chart's PDB only takes minAvailable: one less than the replicas is maxUnavailable 1
+      // (and 0 with a single replica, so a drain is never blocked).
+      pdb: { controllerManager: { minAvailable: Math.max(0, replicas - 1) } },
+    },
+  };
+}
+
+/** The namespaces every component of the cluster runs in, and the privileged ones (by whom). */
+function namespacesOf(entry: RenderCluster<PolicySettings>): {
+  used: Set<string>;
+  privileged: Map<string, string>;
+  hostPaths: { namespace: string; path: string; component: string }[];
+} {
+  const used = new Set<string>();
+  const privileged = new Map<string, string>();
+  const hostPaths: { namespace: string; path: string; component: string }[] = [];
+  const all: { component: string; contribution: ClusterContribution }[] = [
+    { component: 'policy', contribution: entry.own },
+    ...entry.others,
+  ];
+  for (const { component, contribution } of all) {
+    const application = contribution.application;
+    if (application === undefined) continue;
+    const namespaces = [application.namespace, ...(application.additionalNamespaces ?? [])];
+    for (const namespace of namespaces) used.add(namespace);
+    if (application.podSecurity === 'privileged') {
+      for (const namespace of namespaces) privileged.set(namespace, component);
+    }
+    // A component's host paths are allowed in the namespaces its Application deploys to.
+    for (const path of application.hostPaths ?? []) {
+      for (const namespace of namespaces) hostPaths.push({ namespace, path, component });
+    }
+  }
+  return { used, privileged, hostPaths };
+}
+
+function constraint(
+  policy: PolicyDefinition,
+  settings: ResolvedPolicySettings,
+  excluded: readonly { namespace: string; reason: string }[],
+  parameters: Values,
+): KubeObject {
+  const namespaces = [...new Set(excluded.map((entry) => entry.namespace))].sort(compareStrings);
+  return {
+    apiVersion: `${CONSTRAINT_GROUP}/v1beta1`,
+    kind: policy.kind,
+    metadata: {
+      name: policy.name,
+      annotations: {
+        'argocd.argoproj.io/sync-wave': '2',
+        // Gatekeeper creates the constraint's CRD from its template once the template is in.
+        'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+        [EXEMPTIONS_ANNOTATION]: JSON.stringify(
+          [...excluded].sort((a, b) => compareStrings(a.namespace, b.namespace)),
+        ),
+      },
+    },
+    spec: {
+      enforcementAction: settings.enforcementAction,
+      match: {
+        kinds: policy.match.map((entry) => ({
+          apiGroups: [...entry.apiGroups],
+          kinds: [...entry.kinds],
+        })),
+        excludedNamespaces: namespaces,
+      },
+      parameters,
+    },
+  } as KubeObject;
+}
+
+/** Gatekeeper's Config: audit and sync skip the exempt namespaces too. */
+function gatekeeperConfig(): KubeObject {
+  return {
+    apiVersion: 'config.gatekeeper.sh/v1alpha1',
+    kind: 'Config',
+    metadata: {
+      name: 'config',
+      namespace: GATEKEEPER_NAMESPACE,
+      annotations: { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' },
+    },
+    spec: {
+      match: [
+        {
+          excludedNamespaces: [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].sort(compareStrings),
+          processes: ['*'],
+        },
+      ],
+    },
+  };
+}
+
+/** The cluster layer: Gatekeeper's Config and one constraint per policy. */
+function clusterManifests(
+  entry: RenderCluster<PolicySettings>,
+  settings: ResolvedPolicySettings,
+): { [key: string]: KubeObject } {
+  const { privileged, hostPaths } = namespacesOf(entry);
+  const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
+    namespace,
+    reason: 'Gatekeeper and system namespace (exempt from every policy)',
+  }));
+  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] =>
+    settings.exemptions
+      .filter((exemption) => exemption.policy === name)
+      .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason }));
+  const out: { [key: string]: KubeObject } = { 'gatekeeper-config': gatekeeperConfig() };
+  for (const policy of POLICIES) {
+    const excluded = [...system, ...exemptionsOf(policy.name)];
+    let parameters: Values = {};
+    switch (policy.name) {
+      case 'pod-security':
+        for (const [namespace, component] of [...privileged].sort(([a], [b]) =>
+          compareStrings(a, b),
+        )) {
+          excluded.push({ namespace, reason: `declared privileged by ${component}` });
+        }
+        break;
+      case 'allowed-images':
+        parameters = { registries: [...settings.allowedRegistries] };
+        break;
+      case 'host-paths':
+        parameters = {
+          allowed: hostPaths
+            .map(({ namespace, path }) => ({ namespace, path }))
+            .sort((a, b) => compareStrings(`${a.namespace}/${a.path}`, `${b.namespace}/${b.path}`)),
+        };
+        break;
+      case 'required-labels':
+        parameters = { labels: ['app.kubernetes.io/part-of'] };
+        break;
+      case 'cluster-admin':
+        parameters = { allowed: [...settings.clusterAdminBindings] };
+        break;
+      default:
+        break;
+    }
+    out[`constraint-${policy.name}`] = constraint(policy, settings, excluded, parameters);
+  }
+  return out;
+}
+
+/** Exemptions that name a namespace no component uses on any cluster: a typo, or stale. */
+function exemptionIssues(input: RenderInput<PolicySettings>): Issue[] {
+  const issues: Issue[] = [];
+  const reported = new Set<string>();
+  const usedAnywhere = new Set<string>();
+  for (const entry of input.clusters) {
+    for (const namespace of namespacesOf(entry).used) usedAnywhere.add(namespace);
+  }
+  for (const entry of input.clusters) {
+    const { used } = namespacesOf(entry);
+    (entry.settings.exemptions ?? []).forEach((exemption, index) => {
+      if (used.has(exemption.namespace) || usedAnywhere.has(exemption.namespace)) return;
+      const key = `${exemption.policy}/${exemption.namespace}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      issues.push(
+        error({
+          code: 'policy-exemption',
+          path: entry.path('exemptions', index, 'namespace'),
+          value: exemption.namespace,
+          message: `is exempted from ${exemption.policy}, but no component runs in this namespace on any cluster`,
+          expected: `one of: ${[...used].sort(compareStrings).join(', ')}`,
+        }),
+      );
+    });
+  }
+  return issues;
+}
+
+function render(input: RenderInput<PolicySettings>): ComponentOutput {
+  const issues: Issue[] = [...exemptionIssues(input)];
+  const templates: { [key: string]: KubeObject } = {};
+  for (const policy of POLICIES) {
+    templates[`template-${policy.name}`] = constraintTemplate(policy);
+  }
+  const environments: { [E in EnvironmentName]?: Values } = {};
+  const clusters: { [cluster: string]: Values } = {};
+  const replicasByEnvironment = new Map<EnvironmentName, number>();
+  for (const entry of input.clusters) {
+    const { settings, issues: settingIssues } = resolvePolicySettings(
+      entry.settings,
+      entry.cluster,
+    );
+    issues.push(...settingIssues);
+    const path = entry.path();
+    const { plan, issues: planIssues } = haPlan(entry.cluster, {
+      selector: { ...WEBHOOK_SELECTOR },
+      path,
+    });
+    issues.push(...planIssues, ...checkHaInvariants(entry.cluster, plan, path));
+    replicasByEnvironment.set(entry.cluster.environment, entry.cluster.profile.replicas);
+    const placement: Values = {};
+    if (plan.affinity !== undefined) placement.affinity = plan.affinity;
+    if (plan.topologySpreadConstraints !== undefined) {
+      placement.topologySpreadConstraints = plan.topologySpreadConstraints;
+    }
+    clusters[entry.cluster.name] = {
+      ...(Object.keys(placement).length > 0
+        ? { [GATEKEEPER_VALUES_KEY]: { controllerManager: placement } }
+        : {}),
+      manifests: clusterManifests(entry, settings) as unknown as Values,
+    };
+  }
+  for (const environment of ENVIRONMENTS) {
+    const replicas = replicasByEnvironment.get(environment);
+    if (replicas !== undefined) environments[environment] = environmentValues(replicas);
+  }
+  const chart: ChartSpec = {
+    name: GATEKEEPER_CHART.name,
+    description: 'Gatekeeper with the platform admission policies (CEL)',
+    appVersion: GATEKEEPER_APP_VERSION,
+    dependency: {
+      name: GATEKEEPER_CHART.name,
+      version: GATEKEEPER_CHART.version,
+      repository: GATEKEEPER_CHART.repository,
+    },
+    values: baseValues(templates),
+    environments,
+    clusters,
+    readme: {
+      summary:
+        `Gatekeeper ${GATEKEEPER_APP_VERSION} (upstream chart ${GATEKEEPER_CHART.version}) with the ` +
+        "platform's admission policies, written as ConstraintTemplates in CEL " +
+        '(K8sNativeValidation): Pod Security restricted outside privileged namespaces, images ' +
+        'from allowed registries and never latest, CPU and memory requests, no undeclared ' +
+        'hostPath, app.kubernetes.io/part-of on workloads, no NodePort Services, no ' +
+        'cluster-admin binding outside an allow list. Constraints run in dryrun in development, ' +
+        'warn in staging and deny in production; Gatekeeper exempts its own and the system ' +
+        'namespaces.',
+      sections: [
+        {
+          heading: 'Proven on our own output',
+          body:
+            'The build evaluates every constraint on every object the platform deploys (the ' +
+            '`admission-policies` system check; `homelab validate --report` prints the summary). ' +
+            'A violation is fixed in the values or exempted in the definition ' +
+            '(`components.policy.exemptions`, with a reason that the constraint carries).',
+        },
+      ],
+    },
+  };
+  return { chart, issues };
+}
+
+/** Gatekeeper as a platform component. */
+export const policyComponent: Component<PolicySettings> = {
+  name: 'policy',
+  description: 'Gatekeeper with the platform admission policies in CEL, per environment.',
+  settings: policySettingsSpec,
+  provides: ['admission-policy'],
+  needs: ['cni'],
+  upstream: POLICY_UPSTREAM,
+  validators: policyValidators,
+  checks: [admissionPoliciesCheck],
+  declare,
+  render,
+};
+
+export type { PolicyName };

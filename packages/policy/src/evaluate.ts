@@ -1,0 +1,259 @@
+// Evaluating Gatekeeper constraints on objects the way Gatekeeper does for a CREATE: the
+// constraint's `spec.match` (kinds, namespaces, excluded namespaces, name), Gatekeeper's own
+// exemptions, then every validation of the template's K8sNativeValidation source in CEL, with
+// `variables.anyObject` and `variables.params` bound as Gatekeeper binds them. An expression that
+// fails to evaluate denies (Gatekeeper's default failure policy for CEL is Fail). Pure.
+import {
+  type CelEnv,
+  type CelResult,
+  type CelValue,
+  celEnv,
+  isCelError,
+  isCelList,
+  parse,
+  plan,
+} from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import type { JsonValue, KubeObject } from '@homelab/core';
+
+type Json = { [key: string]: JsonValue };
+
+function record(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : {};
+}
+
+function list(value: unknown): JsonValue[] {
+  return Array.isArray(value) ? (value as JsonValue[]) : [];
+}
+
+function strings_(value: unknown): string[] {
+  return list(value).filter((item): item is string => typeof item === 'string');
+}
+
+let environment: CelEnv | undefined;
+function env(): CelEnv {
+  environment ??= celEnv({ funcs: strings });
+  return environment;
+}
+
+type Program = (bindings: Record<string, unknown>) => CelResult;
+const programs = new Map<string, Program>();
+
+/** A compiled expression (parsed and planned once per text). Throws on a syntax error. */
+export function compile(expression: string): Program {
+  let program = programs.get(expression);
+  if (program === undefined) {
+    const planned = plan(env(), parse(expression));
+    program = (bindings) => planned(bindings as never);
+    programs.set(expression, program);
+  }
+  return program;
+}
+
+/** A CEL value as plain JSON-ish data (lists materialised), for messages. */
+function plain(value: CelValue): unknown {
+  if (isCelList(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.size; i++) out.push(plain(value.get(i) as CelValue));
+    return out;
+  }
+  return value;
+}
+
+/** The K8sNativeValidation source of a ConstraintTemplate. */
+interface CelSource {
+  readonly variables: readonly { readonly name: string; readonly expression: string }[];
+  readonly validations: readonly {
+    readonly expression: string;
+    readonly message?: string;
+    readonly messageExpression?: string;
+  }[];
+}
+
+/** The CEL source of a template (the first K8sNativeValidation code of its target). */
+export function celSource(template: KubeObject): CelSource | undefined {
+  const target = list(record(template.spec).targets)[0];
+  const code = list(record(target).code).find(
+    (entry) => record(entry).engine === 'K8sNativeValidation',
+  );
+  if (code === undefined) return undefined;
+  const source = record(record(code).source);
+  return {
+    variables: list(source.variables).map((variable) => ({
+      name: String(record(variable).name),
+      expression: String(record(variable).expression),
+    })),
+    validations: list(source.validations).map((validation) => {
+      const spec = record(validation);
+      return {
+        expression: String(spec.expression),
+        ...(typeof spec.message === 'string' ? { message: spec.message } : {}),
+        ...(typeof spec.messageExpression === 'string'
+          ? { messageExpression: spec.messageExpression }
+          : {}),
+      };
+    }),
+  };
+}
+
+/** The messages of every failing validation (empty: the object passes). */
+export function runValidations(
+  source: CelSource,
+  object: KubeObject,
+  parameters: JsonValue | undefined,
+): string[] {
+  const variables: Record<string, unknown> = {
+    anyObject: object,
+    params: parameters === undefined ? null : parameters,
+  };
+  const [group, version] = object.apiVersion.includes('/')
+    ? object.apiVersion.split('/')
+    : ['', object.apiVersion];
+  const bindings = {
+    object,
+    oldObject: null,
+    request: {
+      operation: 'CREATE',
+      kind: { group, version, kind: object.kind },
+      name: object.metadata.name,
+      namespace: object.metadata.namespace ?? '',
+    },
+    variables,
+  };
+  for (const variable of source.variables) {
+    const value = compile(variable.expression)(bindings);
+    if (isCelError(value)) {
+      return [`variable ${variable.name} fails to evaluate: ${value.message}`];
+    }
+    variables[variable.name] = value;
+  }
+  const messages: string[] = [];
+  for (const validation of source.validations) {
+    const result = compile(validation.expression)(bindings);
+    if (isCelError(result)) {
+      messages.push(`evaluation error (denied): ${result.message}`);
+      continue;
+    }
+    if (result === true) continue;
+    if (validation.messageExpression !== undefined) {
+      const message = compile(validation.messageExpression)(bindings);
+      messages.push(
+        isCelError(message)
+          ? (validation.message ?? validation.expression)
+          : String(plain(message)),
+      );
+    } else {
+      messages.push(validation.message ?? `failed: ${validation.expression}`);
+    }
+  }
+  return messages;
+}
+
+/** Gatekeeper's namespace glob: a leading or trailing `*`. */
+function globMatch(pattern: string, value: string): boolean {
+  const source = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${source}$`).test(value);
+}
+
+/** The group of an apiVersion (`apps/v1` → `apps`, `v1` → ``). */
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.lastIndexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
+}
+
+/** The namespace Gatekeeper matches an object by (a Namespace by its own name). */
+export function namespaceOf(object: KubeObject): string | undefined {
+  if (object.apiVersion === 'v1' && object.kind === 'Namespace') return object.metadata.name;
+  return object.metadata.namespace;
+}
+
+/** Whether a constraint's `spec.match` selects the object. */
+export function matches(constraint: KubeObject, object: KubeObject): boolean {
+  const match = record(record(constraint.spec).match);
+  const kinds = list(match.kinds);
+  if (kinds.length > 0) {
+    const group = groupOf(object.apiVersion);
+    const kindMatched = kinds.some((entry) => {
+      const groups = strings_(record(entry).apiGroups);
+      const names = strings_(record(entry).kinds);
+      return (
+        (groups.length === 0 || groups.includes('*') || groups.includes(group)) &&
+        (names.length === 0 || names.includes('*') || names.includes(object.kind))
+      );
+    });
+    if (!kindMatched) return false;
+  }
+  const namespace = namespaceOf(object);
+  if (namespace !== undefined && namespace !== '') {
+    const included = strings_(match.namespaces);
+    if (included.length > 0 && !included.some((pattern) => globMatch(pattern, namespace))) {
+      return false;
+    }
+    if (strings_(match.excludedNamespaces).some((pattern) => globMatch(pattern, namespace))) {
+      return false;
+    }
+  }
+  if (typeof match.name === 'string' && !globMatch(match.name, object.metadata.name)) return false;
+  return true;
+}
+
+/** The templates by constraint kind. */
+export function templatesByKind(templates: readonly KubeObject[]): Map<string, CelSource> {
+  const out = new Map<string, CelSource>();
+  for (const template of templates) {
+    const kind = record(record(record(record(template.spec).crd).spec).names).kind;
+    const source = celSource(template);
+    if (typeof kind === 'string' && source !== undefined) out.set(kind, source);
+  }
+  return out;
+}
+
+/** One constraint's verdict on one object. */
+export interface Verdict {
+  readonly constraint: KubeObject;
+  readonly object: KubeObject;
+  readonly messages: readonly string[];
+}
+
+/**
+ * Every constraint on every object it matches, after Gatekeeper's exempt namespaces. Returns the
+ * verdicts (with their messages: empty when the object passes) and the objects skipped because
+ * their namespace is exempt.
+ */
+export function evaluateConstraints(
+  templates: readonly KubeObject[],
+  constraints: readonly KubeObject[],
+  objects: readonly KubeObject[],
+  exemptNamespaces: readonly string[],
+): { verdicts: Verdict[]; exempt: KubeObject[]; unknownKinds: string[] } {
+  const byKind = templatesByKind(templates);
+  const verdicts: Verdict[] = [];
+  const exempt: KubeObject[] = [];
+  const unknownKinds = new Set<string>();
+  for (const object of objects) {
+    const namespace = namespaceOf(object);
+    if (
+      namespace !== undefined &&
+      exemptNamespaces.some((pattern) => globMatch(pattern, namespace))
+    ) {
+      exempt.push(object);
+      continue;
+    }
+    for (const constraint of constraints) {
+      const source = byKind.get(constraint.kind);
+      if (source === undefined) {
+        unknownKinds.add(constraint.kind);
+        continue;
+      }
+      if (!matches(constraint, object)) continue;
+      const parameters = record(constraint.spec).parameters;
+      verdicts.push({ constraint, object, messages: runValidations(source, object, parameters) });
+    }
+  }
+  return { verdicts, exempt, unknownKinds: [...unknownKinds].sort() };
+}

@@ -1,0 +1,322 @@
+// The platform's admission policies: Gatekeeper ConstraintTemplates written by us in CEL
+// (engine K8sNativeValidation, the same expressions Kubernetes' ValidatingAdmissionPolicy runs),
+// so that the build and the tests evaluate them with a CEL library exactly as Gatekeeper would.
+// Variables Gatekeeper binds: `variables.anyObject` (the object under review) and
+// `variables.params` (the constraint's `spec.parameters`). Pure data.
+import type { JsonValue, KubeObject, Values } from '@homelab/core';
+
+/** The policies, by the name the definition's exemptions use. */
+export const POLICY_NAMES = [
+  'pod-security',
+  'allowed-images',
+  'resource-requests',
+  'host-paths',
+  'required-labels',
+  'no-nodeport',
+  'cluster-admin',
+] as const;
+
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** A `spec.match.kinds` entry. */
+export interface MatchKinds {
+  readonly apiGroups: readonly string[];
+  readonly kinds: readonly string[];
+}
+
+export interface PolicyDefinition {
+  readonly name: PolicyName;
+  /** The constraint kind (the template's name is its lower case). */
+  readonly kind: string;
+  readonly description: string;
+  readonly match: readonly MatchKinds[];
+  /** OpenAPI v3 schema of `spec.parameters`. */
+  readonly parameters: Values;
+  readonly variables: readonly { readonly name: string; readonly expression: string }[];
+  readonly validations: readonly {
+    readonly expression: string;
+    readonly messageExpression: string;
+  }[];
+}
+
+/** Kinds that carry a pod template (and Pods themselves). */
+export const WORKLOAD_KINDS: readonly MatchKinds[] = [
+  { apiGroups: [''], kinds: ['Pod'] },
+  { apiGroups: ['apps'], kinds: ['DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet'] },
+  { apiGroups: ['batch'], kinds: ['CronJob', 'Job'] },
+];
+
+/** The pod spec of any workload kind. */
+const POD_SPEC = {
+  name: 'podSpec',
+  expression:
+    "variables.anyObject.kind == 'Pod' ? variables.anyObject.spec : (variables.anyObject.kind == 'CronJob' ? variables.anyObject.spec.jobTemplate.spec.template.spec : variables.anyObject.spec.template.spec)",
+};
+/** Containers and init containers (ephemeral containers are added by `kubectl debug`, not Git). */
+const CONTAINERS = {
+  name: 'containers',
+  expression:
+    '(has(variables.podSpec.containers) ? variables.podSpec.containers : []) + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])',
+};
+
+/** `'<what>: ' + names of the containers matching <predicate>` */
+function namesOf(what: string, predicate: string): string {
+  return `'${what}: ' + variables.containers.filter(c, ${predicate}).map(c, c.name).join(', ')`;
+}
+
+const SECURE_SECCOMP = "['RuntimeDefault', 'Localhost']";
+
+export const POLICIES: readonly PolicyDefinition[] = [
+  {
+    name: 'pod-security',
+    kind: 'HomelabPodSecurity',
+    description:
+      'Pod Security "restricted" outside the namespaces a component declares privileged: no host namespaces or ports, no privileged containers or escalation, non-root, every capability dropped (NET_BIND_SERVICE may be added back), a RuntimeDefault or Localhost seccomp profile.',
+    match: WORKLOAD_KINDS,
+    parameters: { type: 'object', properties: {} },
+    variables: [POD_SPEC, CONTAINERS],
+    validations: [
+      {
+        expression:
+          '!(has(variables.podSpec.hostNetwork) && variables.podSpec.hostNetwork) && !(has(variables.podSpec.hostPID) && variables.podSpec.hostPID) && !(has(variables.podSpec.hostIPC) && variables.podSpec.hostIPC)',
+        messageExpression: "'shares a host namespace (hostNetwork, hostPID or hostIPC)'",
+      },
+      {
+        expression:
+          'variables.containers.all(c, !(has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged))',
+        messageExpression: namesOf(
+          'privileged containers',
+          'has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged',
+        ),
+      },
+      {
+        expression:
+          'variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))',
+        messageExpression: namesOf(
+          'containers with host ports',
+          'has(c.ports) && c.ports.exists(p, has(p.hostPort) && p.hostPort != 0)',
+        ),
+      },
+      {
+        expression:
+          'variables.containers.all(c, has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)',
+        messageExpression: namesOf(
+          'containers that may escalate privileges (allowPrivilegeEscalation not false)',
+          '!(has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)',
+        ),
+      },
+      {
+        expression:
+          'variables.containers.all(c, (has(c.securityContext) && has(c.securityContext.runAsNonRoot)) ? c.securityContext.runAsNonRoot : (has(variables.podSpec.securityContext) && has(variables.podSpec.securityContext.runAsNonRoot) && variables.podSpec.securityContext.runAsNonRoot))',
+        messageExpression: namesOf(
+          'containers not forced to run as non-root (runAsNonRoot)',
+          '!((has(c.securityContext) && has(c.securityContext.runAsNonRoot)) ? c.securityContext.runAsNonRoot : (has(variables.podSpec.securityContext) && has(variables.podSpec.securityContext.runAsNonRoot) && variables.podSpec.securityContext.runAsNonRoot))',
+        ),
+      },
+      {
+        expression:
+          "variables.containers.all(c, has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.drop) && 'ALL' in c.securityContext.capabilities.drop && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
+        messageExpression: namesOf(
+          'containers that keep capabilities (drop ALL, add at most NET_BIND_SERVICE)',
+          "!(has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.drop) && 'ALL' in c.securityContext.capabilities.drop && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
+        ),
+      },
+      {
+        expression: `variables.containers.all(c, (has(c.securityContext) && has(c.securityContext.seccompProfile)) ? c.securityContext.seccompProfile.type in ${SECURE_SECCOMP} : (has(variables.podSpec.securityContext) && has(variables.podSpec.securityContext.seccompProfile) && variables.podSpec.securityContext.seccompProfile.type in ${SECURE_SECCOMP}))`,
+        messageExpression: namesOf(
+          'containers without a RuntimeDefault or Localhost seccomp profile',
+          `!((has(c.securityContext) && has(c.securityContext.seccompProfile)) ? c.securityContext.seccompProfile.type in ${SECURE_SECCOMP} : (has(variables.podSpec.securityContext) && has(variables.podSpec.securityContext.seccompProfile) && variables.podSpec.securityContext.seccompProfile.type in ${SECURE_SECCOMP}))`,
+        ),
+      },
+    ],
+  },
+  {
+    name: 'allowed-images',
+    kind: 'HomelabAllowedImages',
+    description:
+      'Images only from the allowed registries, each pinned to a tag other than latest or to a digest.',
+    match: WORKLOAD_KINDS,
+    parameters: {
+      type: 'object',
+      properties: { registries: { type: 'array', items: { type: 'string' } } },
+    },
+    variables: [POD_SPEC, CONTAINERS],
+    validations: [
+      {
+        expression:
+          'variables.containers.all(c, variables.params.registries.exists(r, c.image.startsWith(r)))',
+        messageExpression:
+          "'images from a registry that is not allowed: ' + variables.containers.filter(c, !variables.params.registries.exists(r, c.image.startsWith(r))).map(c, c.image).join(', ')",
+      },
+      {
+        expression:
+          "variables.containers.all(c, c.image.matches('^(.*/)?[^/:@]+(:[^/:@]+)?@sha256:[0-9a-f]{64}$') || (c.image.matches('^(.*/)?[^/:@]+:[^/:@]+$') && !c.image.matches(':latest$')))",
+        messageExpression:
+          "'images without a tag or digest, or tagged latest: ' + variables.containers.filter(c, !(c.image.matches('^(.*/)?[^/:@]+(:[^/:@]+)?@sha256:[0-9a-f]{64}$') || (c.image.matches('^(.*/)?[^/:@]+:[^/:@]+$') && !c.image.matches(':latest$')))).map(c, c.image).join(', ')",
+      },
+    ],
+  },
+  {
+    name: 'resource-requests',
+    kind: 'HomelabResourceRequests',
+    description: 'Every container and init container requests CPU and memory.',
+    match: WORKLOAD_KINDS,
+    parameters: { type: 'object', properties: {} },
+    variables: [POD_SPEC, CONTAINERS],
+    validations: [
+      {
+        expression:
+          "variables.containers.all(c, has(c.resources) && has(c.resources.requests) && 'cpu' in c.resources.requests && 'memory' in c.resources.requests)",
+        messageExpression: namesOf(
+          'containers without CPU and memory requests',
+          "!(has(c.resources) && has(c.resources.requests) && 'cpu' in c.resources.requests && 'memory' in c.resources.requests)",
+        ),
+      },
+    ],
+  },
+  {
+    name: 'host-paths',
+    kind: 'HomelabHostPaths',
+    description:
+      'No hostPath volume, except the host paths a component declares for its own namespace.',
+    match: WORKLOAD_KINDS,
+    parameters: {
+      type: 'object',
+      properties: {
+        allowed: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { namespace: { type: 'string' }, path: { type: 'string' } },
+          },
+        },
+      },
+    },
+    variables: [
+      POD_SPEC,
+      {
+        name: 'allowedPaths',
+        expression:
+          'variables.params.allowed.filter(a, has(variables.anyObject.metadata.namespace) && a.namespace == variables.anyObject.metadata.namespace).map(a, a.path)',
+      },
+      {
+        name: 'forbidden',
+        expression:
+          "(has(variables.podSpec.volumes) ? variables.podSpec.volumes : []).filter(v, has(v.hostPath) && !variables.allowedPaths.exists(p, v.hostPath.path == p || v.hostPath.path.startsWith(p + '/')))",
+      },
+    ],
+    validations: [
+      {
+        expression: 'size(variables.forbidden) == 0',
+        messageExpression:
+          "'hostPath volumes not declared for this namespace: ' + variables.forbidden.map(v, v.name + ' (' + v.hostPath.path + ')').join(', ')",
+      },
+    ],
+  },
+  {
+    name: 'required-labels',
+    kind: 'HomelabRequiredLabels',
+    description: 'Workloads say what they are part of (app.kubernetes.io/part-of).',
+    match: [
+      { apiGroups: ['apps'], kinds: ['DaemonSet', 'Deployment', 'StatefulSet'] },
+      { apiGroups: ['batch'], kinds: ['CronJob', 'Job'] },
+    ],
+    parameters: {
+      type: 'object',
+      properties: { labels: { type: 'array', items: { type: 'string' } } },
+    },
+    variables: [],
+    validations: [
+      {
+        expression:
+          'variables.params.labels.all(l, has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)',
+        messageExpression:
+          "'missing labels: ' + variables.params.labels.filter(l, !(has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)).join(', ')",
+      },
+    ],
+  },
+  {
+    name: 'no-nodeport',
+    kind: 'HomelabNoNodePort',
+    description:
+      'No Service of type NodePort: the Gateway and LoadBalancer addresses are the only ways in.',
+    match: [{ apiGroups: [''], kinds: ['Service'] }],
+    parameters: { type: 'object', properties: {} },
+    variables: [],
+    validations: [
+      {
+        expression:
+          "!has(variables.anyObject.spec.type) || variables.anyObject.spec.type != 'NodePort'",
+        messageExpression: "'is a NodePort Service'",
+      },
+    ],
+  },
+  {
+    name: 'cluster-admin',
+    kind: 'HomelabClusterAdminBinding',
+    description: 'No ClusterRoleBinding to cluster-admin outside the allow list.',
+    match: [{ apiGroups: ['rbac.authorization.k8s.io'], kinds: ['ClusterRoleBinding'] }],
+    parameters: {
+      type: 'object',
+      properties: { allowed: { type: 'array', items: { type: 'string' } } },
+    },
+    variables: [],
+    validations: [
+      {
+        expression:
+          "variables.anyObject.roleRef.name != 'cluster-admin' || variables.anyObject.metadata.name in variables.params.allowed",
+        messageExpression:
+          "'binds cluster-admin and is not in the allow list (' + variables.params.allowed.join(', ') + ')'",
+      },
+    ],
+  },
+];
+
+/** The policy of a name. */
+export function policyNamed(name: PolicyName): PolicyDefinition {
+  return POLICIES.find((policy) => policy.name === name) as PolicyDefinition;
+}
+
+/** Argo CD applies templates before the constraints that use their kinds. */
+const TEMPLATE_WAVE = '1';
+
+/** The ConstraintTemplate of a policy. */
+export function constraintTemplate(policy: PolicyDefinition): KubeObject {
+  return {
+    apiVersion: 'templates.gatekeeper.sh/v1',
+    kind: 'ConstraintTemplate',
+    metadata: {
+      name: policy.kind.toLowerCase(),
+      annotations: {
+        description: policy.description,
+        'argocd.argoproj.io/sync-wave': TEMPLATE_WAVE,
+        // The ConstraintTemplate CRD comes with the chart in the same sync.
+        'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+      },
+    },
+    spec: {
+      crd: {
+        spec: {
+          names: { kind: policy.kind },
+          validation: { openAPIV3Schema: policy.parameters },
+        },
+      },
+      targets: [
+        {
+          target: 'admission.k8s.gatekeeper.sh',
+          code: [
+            {
+              engine: 'K8sNativeValidation',
+              source: {
+                ...(policy.variables.length > 0
+                  ? { variables: policy.variables.map((variable) => ({ ...variable })) }
+                  : {}),
+                validations: policy.validations.map((validation) => ({ ...validation })),
+              },
+            },
+          ],
+        },
+      ],
+    } as unknown as JsonValue,
+  } as KubeObject;
+}

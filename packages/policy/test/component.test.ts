@@ -1,0 +1,214 @@
+// The policy component on the contract: constraints per environment, Gatekeeper's exemptions,
+// HA per profile with a PDB that never blocks a drain, its Application, flows and facts; and the
+// conformance of our values and objects with the vendored gatekeeper chart.
+import { type KubeObject, parseYaml, type Values, validateObjects } from '@homelab/core';
+import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import { Ajv } from 'ajv';
+import { describe, expect, test } from 'vitest';
+import { policyComponent } from '../src/index.js';
+import { POLICIES } from '../src/templates.js';
+import { GATEKEEPER_CHART } from '../src/versions.js';
+import { runPolicy } from './helpers.js';
+
+const run = runPolicy();
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+describe('constraints', () => {
+  test('run in dryrun in development, warn in staging and deny in production', () => {
+    const action = (cluster: string) => [
+      ...new Set(run.constraints(cluster).map((c) => (c.spec as AnyJson).enforcementAction)),
+    ];
+    expect(action('dev')).toEqual(['dryrun']);
+    expect(action('staging')).toEqual(['warn']);
+    expect(action('prod')).toEqual(['deny']);
+    const forced = runPolicy({ enforcementAction: 'deny' });
+    expect([
+      ...new Set(forced.constraints('dev').map((c) => (c.spec as AnyJson).enforcementAction)),
+    ]).toEqual(['deny']);
+  });
+
+  test('one template and one constraint per policy, templates in the base layer, constraints per cluster', () => {
+    expect(
+      run
+        .templates('dev')
+        .map((t) => t.metadata.name)
+        .sort(),
+    ).toEqual(POLICIES.map((policy) => policy.kind.toLowerCase()).sort());
+    expect(
+      run
+        .constraints('dev')
+        .map((c) => c.kind)
+        .sort(),
+    ).toEqual(POLICIES.map((p) => p.kind).sort());
+    const chart = run.components.components.find((c) => c.component.name === 'policy')?.output
+      .chart;
+    const base = Object.values((chart?.values.manifests ?? {}) as { [key: string]: KubeObject });
+    expect(base.every((object) => object.kind === 'ConstraintTemplate')).toBe(true);
+  });
+
+  test('every template is CEL only (K8sNativeValidation), with no Rego', () => {
+    for (const template of run.templates('dev') as AnyJson[]) {
+      expect(template.spec.targets).toHaveLength(1);
+      expect(template.spec.targets[0].rego).toBeUndefined();
+      expect(template.spec.targets[0].code.map((c: AnyJson) => c.engine)).toEqual([
+        'K8sNativeValidation',
+      ]);
+    }
+  });
+
+  test('Gatekeeper exempts its own and the system namespaces: flags, the namespace label, its Config and every constraint', () => {
+    const values = run.values('dev').gatekeeper as AnyJson;
+    expect(values.controllerManager.exemptNamespaces).toEqual([
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+    ]);
+    expect(values.postInstall.labelNamespace.extraNamespaces).toEqual([
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+    ]);
+    const config = run.objects('dev').find((o) => o.kind === 'Config') as AnyJson;
+    expect(config.spec.match).toEqual([
+      {
+        excludedNamespaces: ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'],
+        processes: ['*'],
+      },
+    ]);
+    for (const constraint of run.constraints('dev') as AnyJson[]) {
+      expect(constraint.spec.match.excludedNamespaces).toEqual(
+        expect.arrayContaining([
+          'gatekeeper-system',
+          'kube-node-lease',
+          'kube-public',
+          'kube-system',
+        ]),
+      );
+    }
+  });
+
+  test('pod security excludes exactly the namespaces components declare privileged', () => {
+    const podSecurity = run
+      .constraints('dev')
+      .find((c) => c.metadata.name === 'pod-security') as AnyJson;
+    expect(podSecurity.spec.match.excludedNamespaces).toEqual([
+      'gatekeeper-system',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+      'longhorn-system',
+      'net-secrets',
+    ]);
+    const hostPaths = run
+      .constraints('dev')
+      .find((c) => c.metadata.name === 'host-paths') as AnyJson;
+    expect(hostPaths.spec.parameters).toEqual({
+      allowed: [{ namespace: 'longhorn-system', path: '/var/lib/longhorn' }],
+    });
+  });
+});
+
+describe('Gatekeeper itself', () => {
+  test('scales per profile with a disruption budget that never blocks a drain', () => {
+    const gatekeeper = (cluster: string) => run.values(cluster).gatekeeper as AnyJson;
+    expect([
+      gatekeeper('dev').replicas,
+      gatekeeper('dev').pdb.controllerManager.minAvailable,
+    ]).toEqual([1, 0]);
+    expect([
+      gatekeeper('staging').replicas,
+      gatekeeper('staging').pdb.controllerManager.minAvailable,
+    ]).toEqual([2, 1]);
+    expect([
+      gatekeeper('prod').replicas,
+      gatekeeper('prod').pdb.controllerManager.minAvailable,
+    ]).toEqual([3, 2]);
+  });
+
+  test('declares its Application (restricted, security project), its flows and the admission-policy fact', () => {
+    const declared = run.components.clusters[0]?.contributions.get('policy');
+    expect(declared?.application).toMatchObject({
+      namespace: 'gatekeeper-system',
+      podSecurity: 'restricted',
+      project: 'security',
+    });
+    expect(
+      declared?.flows?.map((flow) => [
+        flow.name,
+        flow.direction,
+        flow.peer.kind,
+        flow.ports.map((p) => p.port),
+      ]),
+    ).toEqual([
+      ['webhook', 'ingress', 'kube-apiserver', [8443]],
+      ['apiserver', 'egress', 'kube-apiserver', [6443]],
+    ]);
+    expect(declared?.facts?.['admission-policy']?.engine).toBe(
+      'gatekeeper v3.23.0 (K8sNativeValidation)',
+    );
+  });
+
+  test('the objects pass the component validators, and a misspelled field does not', () => {
+    const sourced = run.objects('prod').map((object) => ({ source: 'test', object, origin: [] }));
+    expect(validateObjects(sourced, policyComponent.validators ?? [])).toEqual([]);
+    const broken = structuredClone(run.constraints('prod')[0]) as AnyJson;
+    broken.spec.enforcment = 'deny';
+    expect(
+      validateObjects(
+        [{ source: 'test', object: broken, origin: [] }],
+        policyComponent.validators ?? [],
+      ),
+    ).toHaveLength(1);
+  });
+});
+
+describe('conformance with the vendored gatekeeper chart', () => {
+  const upstream = parseYaml(
+    readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
+  ) as Values;
+
+  // `commonLabels` has no default in values.yaml; the chart's helpers read it (checked here).
+  const helpers = readVendoredChartFile(
+    'gatekeeper',
+    GATEKEEPER_CHART.version,
+    'templates/_helpers.tpl',
+  );
+  const known = { ...upstream, commonLabels: {} };
+
+  test('the chart reads commonLabels, which its values.yaml does not list', () => {
+    expect(helpers).toContain('toYaml .Values.commonLabels');
+  });
+
+  test.each(['dev', 'staging', 'prod'])(
+    'every key set under gatekeeper for %s exists upstream',
+    (cluster) => {
+      expect(unknownValueKeys(run.values(cluster).gatekeeper, known, undefined)).toEqual([]);
+    },
+  );
+
+  test('the key check catches a misspelled key', () => {
+    expect(
+      unknownValueKeys({ controllerManager: { exemptNamespace: [] } }, known, undefined),
+    ).toEqual(['controllerManager.exemptNamespace']);
+  });
+
+  test('the templates and the Config validate against the chart CRDs', () => {
+    const crd = (file: string): AnyJson =>
+      parseYaml(readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, `crds/${file}`));
+    const schemaOf = (document: AnyJson, version: string) =>
+      document.spec.versions.find((v: AnyJson) => v.name === version).schema.openAPIV3Schema;
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const template = ajv.compile(
+      schemaOf(crd('constrainttemplate-customresourcedefinition.yaml'), 'v1'),
+    );
+    const config = ajv.compile(schemaOf(crd('config-customresourcedefinition.yaml'), 'v1alpha1'));
+    for (const object of run.templates('prod')) {
+      expect(template(object), JSON.stringify(template.errors)).toBe(true);
+    }
+    expect(config(run.objects('prod').find((o) => o.kind === 'Config'))).toBe(true);
+    const broken = structuredClone(run.templates('prod')[0]) as AnyJson;
+    broken.spec.targets = 'admission';
+    expect(template(broken)).toBe(false);
+  });
+});

@@ -1,0 +1,103 @@
+// Runs the real policy component (definitions from the one test factory, through the real
+// validator) next to small test components shaped like the platform's, and reads back the
+// templates and constraints of a cluster as Argo CD would apply them.
+import {
+  type AnyComponent,
+  type ComponentsResult,
+  type Issue,
+  type KubeObject,
+  mergeValues,
+  type ResolvedPlatform,
+  type Values,
+} from '@homelab/core';
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { policyComponent } from '../src/index.js';
+
+/** The CNI every cluster needs (the policy component needs `cni`). */
+export const cni = testComponent({
+  name: 'net',
+  provides: ['cni'],
+  contribution: () => ({
+    application: {
+      namespace: 'kube-system',
+      additionalNamespaces: ['net-secrets'],
+      podSecurity: 'privileged',
+      clusterResources: [],
+    },
+  }),
+});
+
+/** An application namespace (restricted). */
+export const apps = testComponent({
+  name: 'apps',
+  needs: ['cni'],
+  contribution: () => ({
+    application: { namespace: 'apps', podSecurity: 'restricted', clusterResources: [] },
+  }),
+});
+
+/** Storage that runs privileged and declares its host path. */
+export const storage = testComponent({
+  name: 'storage',
+  needs: ['cni'],
+  contribution: () => ({
+    application: {
+      namespace: 'longhorn-system',
+      podSecurity: 'privileged',
+      hostPaths: ['/var/lib/longhorn'],
+      clusterResources: [],
+    },
+  }),
+});
+
+export const REGISTRY: readonly AnyComponent[] = [cni, apps, storage, policyComponent];
+
+export interface PolicyRun {
+  readonly platform: ResolvedPlatform;
+  readonly components: ComponentsResult;
+  readonly issues: readonly Issue[];
+  /** What charts/gatekeeper applies on a cluster (its layers merged). */
+  objects(cluster: string): KubeObject[];
+  templates(cluster: string): KubeObject[];
+  constraints(cluster: string): KubeObject[];
+  values(cluster: string): Values;
+}
+
+/** The reference clusters with `policy` settings. */
+export function runPolicy(
+  policy: Values = {},
+  registry: readonly AnyComponent[] = REGISTRY,
+): PolicyRun {
+  const { platform, components } = testRun(
+    testDefinition(testReferenceClusters(), { components: { policy } }),
+    registry,
+  );
+  const chart = components.components.find((run) => run.component.name === 'policy')?.output.chart;
+  if (chart === undefined) throw new Error('policy rendered no chart');
+  const merged = (cluster: string): Values => {
+    const resolved = platform.clusters.find((candidate) => candidate.name === cluster);
+    if (resolved === undefined) throw new Error(`no cluster ${cluster}`);
+    return mergeValues(
+      chart.values,
+      chart.environments[resolved.environment] ?? {},
+      chart.clusters[cluster] ?? {},
+    );
+  };
+  const objects = (cluster: string): KubeObject[] =>
+    Object.values((merged(cluster).manifests ?? {}) as { [key: string]: KubeObject });
+  return {
+    platform,
+    components,
+    issues: components.issues,
+    objects,
+    templates: (cluster) => objects(cluster).filter((o) => o.kind === 'ConstraintTemplate'),
+    constraints: (cluster) =>
+      objects(cluster).filter((o) => o.apiVersion.startsWith('constraints.gatekeeper.sh/')),
+    values: merged,
+  };
+}

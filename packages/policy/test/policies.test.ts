@@ -1,0 +1,148 @@
+// The admission policies deny what they should (a corpus of violating objects, one folder per
+// policy) and admit what they should (a corpus of compliant objects), evaluated in CEL through
+// Gatekeeper's match semantics, with the constraints the component generates for production.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type KubeObject, parseYaml } from '@homelab/core';
+import { describe, expect, test } from 'vitest';
+import { evaluateConstraints } from '../src/evaluate.js';
+import { POLICY_NAMES } from '../src/templates.js';
+import { runPolicy } from './helpers.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const EXEMPT = ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+const run = runPolicy({ clusterAdminBindings: ['break-glass'] });
+const templates = run.templates('prod');
+const constraints = run.constraints('prod');
+
+function verdicts(object: KubeObject) {
+  return evaluateConstraints(templates, constraints, [object], EXEMPT).verdicts;
+}
+
+const corpus = POLICY_NAMES.flatMap((policy) =>
+  readdirSync(join(here, 'corpus', policy))
+    .sort()
+    .map((file) => {
+      const { expect: message, object } = parseYaml(
+        readFileSync(join(here, 'corpus', policy, file), 'utf8'),
+      ) as { expect: string; object: KubeObject };
+      return [`${policy}/${file}`, policy, message, object] as const;
+    }),
+);
+
+describe('the corpus of violating objects', () => {
+  test('covers every policy', () => {
+    expect(new Set(corpus.map(([, policy]) => policy))).toEqual(new Set(POLICY_NAMES));
+  });
+
+  test.each(corpus)('%s is denied by its policy with its message', (_, policy, message, object) => {
+    const denial = verdicts(object).find((verdict) => verdict.constraint.metadata.name === policy);
+    expect(denial, `${policy} did not match the object`).toBeDefined();
+    expect(denial?.messages).toContain(message);
+  });
+});
+
+describe('the corpus of compliant objects', () => {
+  const files = readdirSync(join(here, 'corpus-compliant')).sort();
+  test.each(files)('%s passes every policy it matches', (file) => {
+    const object = parseYaml(
+      readFileSync(join(here, 'corpus-compliant', file), 'utf8'),
+    ) as KubeObject;
+    const results = verdicts(object);
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.filter((verdict) => verdict.messages.length > 0)).toEqual([]);
+  });
+});
+
+describe('exemptions and Gatekeeper semantics', () => {
+  const privileged = corpus.find(
+    ([name]) => name === 'pod-security/privileged-container.yaml',
+  )?.[3] as KubeObject;
+  const moved = (namespace: string): KubeObject => ({
+    ...privileged,
+    metadata: { ...privileged.metadata, namespace },
+  });
+
+  test('pod security does not apply in the namespaces components declare privileged, and nothing applies in system namespaces', () => {
+    const inStorage = verdicts(moved('longhorn-system'));
+    expect(inStorage.map((verdict) => verdict.constraint.metadata.name)).not.toContain(
+      'pod-security',
+    );
+    const inSystem = evaluateConstraints(templates, constraints, [moved('kube-system')], EXEMPT);
+    expect(inSystem.verdicts).toEqual([]);
+    expect(inSystem.exempt).toHaveLength(1);
+  });
+
+  test('an exemption in the definition excludes its namespace from that policy only, with its reason on the constraint', () => {
+    const exempted = runPolicy({
+      exemptions: [
+        {
+          policy: 'pod-security',
+          namespace: 'apps',
+          reason: 'the legacy app needs root until it is rebuilt',
+        },
+      ],
+    });
+    const podSecurity = exempted
+      .constraints('prod')
+      .find((c) => c.metadata.name === 'pod-security') as KubeObject & {
+      spec: { match: { excludedNamespaces: string[] } };
+    };
+    expect(podSecurity.spec.match.excludedNamespaces).toContain('apps');
+    expect(
+      JSON.parse(podSecurity.metadata.annotations?.['homelab.dev/exemptions'] ?? '[]'),
+    ).toContainEqual({
+      namespace: 'apps',
+      reason: 'the legacy app needs root until it is rebuilt',
+    });
+    const results = evaluateConstraints(
+      exempted.templates('prod'),
+      exempted.constraints('prod'),
+      [privileged],
+      EXEMPT,
+    ).verdicts;
+    expect(results.map((verdict) => verdict.constraint.metadata.name)).not.toContain(
+      'pod-security',
+    );
+    expect(results.map((verdict) => verdict.constraint.metadata.name)).toContain('allowed-images');
+  });
+
+  test('an exemption for a namespace no component uses is an error at the exemption', () => {
+    const stale = runPolicy({
+      exemptions: [
+        { policy: 'host-paths', namespace: 'nobody', reason: 'left over from an old app' },
+      ],
+    });
+    expect(
+      stale.issues.map((issue) => [issue.code, issue.path.slice(-3), issue.message]),
+    ).toContainEqual([
+      'policy-exemption',
+      ['exemptions', 0, 'namespace'],
+      'is exempted from host-paths, but no component runs in this namespace on any cluster',
+    ]);
+  });
+
+  test('an object the expressions cannot evaluate is denied, as Gatekeeper fails closed for CEL', () => {
+    const broken: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'x', namespace: 'apps' },
+      spec: {},
+    };
+    const denial = verdicts(broken).find(
+      (verdict) => verdict.constraint.metadata.name === 'resource-requests',
+    );
+    expect(denial?.messages[0]).toMatch(/^variable podSpec fails to evaluate: /);
+  });
+
+  test('kinds a constraint does not match are not evaluated by it', () => {
+    const service = parseYaml(
+      readFileSync(join(here, 'corpus-compliant', 'service.yaml'), 'utf8'),
+    ) as KubeObject;
+    expect(verdicts(service).map((verdict) => verdict.constraint.metadata.name)).toEqual([
+      'no-nodeport',
+    ]);
+  });
+});
