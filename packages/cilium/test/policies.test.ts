@@ -12,6 +12,7 @@ import type {
 } from '@homelab/core';
 import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { DEFAULT_DENY_POLICY } from '../src/policies.js';
 import { reachabilityCheck } from '../src/reachability.js';
 import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './helpers.js';
 
@@ -394,7 +395,9 @@ describe('the reachability check', () => {
       'silent declares no flows on cluster "dev": its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
     ]);
     const deny = (quiet.rendered.dev?.objects ?? []).find(
-      (object) => object.kind === 'CiliumClusterwideNetworkPolicy',
+      (object) =>
+        object.kind === 'CiliumClusterwideNetworkPolicy' &&
+        object.metadata.name === DEFAULT_DENY_POLICY,
     ) as { spec: { endpointSelector: { matchExpressions: { values: string[] }[] } } } | undefined;
     const denied = deny?.spec.endpointSelector.matchExpressions[0]?.values ?? [];
     expect(denied.length).toBeGreaterThan(0);
