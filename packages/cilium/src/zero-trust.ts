@@ -135,6 +135,9 @@ export function mutualAuthenticationValues(
   const storage = storageClassOf(entry.others.map((peer) => peer.contribution));
   return {
     authentication: {
+      // The agent's authentication processing: off by default since chart 1.19, and the chart
+      // refuses SPIRE without it (templates/validate.yaml).
+      enabled: true,
       mutual: {
         spire: {
           enabled: true,

@@ -244,6 +244,11 @@ describe('policies from declared flows', () => {
       install: { enabled: true, server: { dataStorage: { enabled: false } } },
     });
     expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    // Chart 1.19+ defaults authentication.enabled to false and refuses SPIRE without it.
+    const authentication = (name: string): AnyJson =>
+      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication;
+    expect(authentication('prod').enabled).toBe(true);
+    expect(authentication('dev').enabled).toBeUndefined();
   });
 
   test('the SPIRE server keeps its data on the storage provider when there is one', () => {
