@@ -233,8 +233,14 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
   };
 }
 
-/** The cluster's runbook (RUNBOOK.md), with the cluster's own values in every command. */
-export function runbook(input: RunbookInput): string {
+/**
+ * The cluster's runbook (RUNBOOK.md), with the cluster's own values in every command. `render`
+ * renders the template's view (tests compare the precompiled and the compiled template).
+ */
+export function runbook(
+  input: RunbookInput,
+  render: (view: object) => string = renderRunbookTemplate,
+): string {
   const { cluster, version, requirements, patches, dir } = input;
   const first = cluster.controlPlanes[0];
   if (first === undefined) throw new Error(`cluster ${cluster.name} has no control plane`);
@@ -313,7 +319,7 @@ export function runbook(input: RunbookInput): string {
     },
     removal: removalView(cluster, input.gitops),
   };
-  return `${renderRunbookTemplate(view)
+  return `${render(view)
     .replace(/\n{3,}/g, '\n\n')
     .replace(/\n+$/, '')}\n`;
 }
