@@ -76,7 +76,7 @@ describe('disabling Argo CD on every cluster', () => {
     for (const cluster of ['dev', 'staging', 'prod']) {
       expect(existsSync(join(dir, `out/clusters/${cluster}/root-application.yaml`))).toBe(false);
       // and the runbook neither installs Argo CD nor hands the cluster over to it
-      const runbook = readFileSync(join(dir, `out/clusters/${cluster}/talos/README.md`), 'utf8');
+      const runbook = readFileSync(join(dir, `out/clusters/${cluster}/RUNBOOK.md`), 'utf8');
       expect(runbook).not.toContain('charts/argo-cd');
       expect(runbook).not.toContain('root-application.yaml');
       expect(runbook).toContain('helm template cilium charts/cilium');

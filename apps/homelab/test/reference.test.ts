@@ -95,9 +95,10 @@ describe('the reference platform output', () => {
 
   it('has the Talos bootstrap material of every cluster', () => {
     for (const cluster of clusters) {
-      for (const file of ['controlplane.yaml', 'worker.yaml', 'schematic.yaml', 'README.md']) {
+      for (const file of ['controlplane.yaml', 'worker.yaml', 'schematic.yaml']) {
         expect(existsSync(join(repo, 'clusters', cluster.name, 'talos', file)), file).toBe(true);
       }
+      expect(existsSync(join(repo, 'clusters', cluster.name, 'RUNBOOK.md'))).toBe(true);
       expect(existsSync(join(repo, 'clusters', cluster.name, 'root-application.yaml'))).toBe(true);
     }
   });

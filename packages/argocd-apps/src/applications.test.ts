@@ -530,11 +530,12 @@ describe('assembleApplications', () => {
         title: 'Hand the cluster to Argo CD',
         body: [
           'The root Application installs the platform umbrella chart; from here on Git is the only',
-          'deployment path. Watch the Applications converge wave by wave:',
+          'deployment path. Argo CD adopts what the steps above installed by hand, then installs the',
+          'rest wave by wave ("Watching the platform converge" below says how to follow it).',
         ],
         commands: [
           'kubectl apply -f clusters/staging/root-application.yaml',
-          'kubectl -n argocd get applications -w',
+          'kubectl -n argocd get application staging-platform',
         ],
       },
     ]);

@@ -573,15 +573,17 @@ function readme(
 /** The runbook step that hands a cluster to Argo CD: apply its root Application. */
 function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
   const file = `clusters/${cluster.name}/root-application.yaml`;
+  const root = `${cluster.name}-${PLATFORM_CHART}`;
   return {
     title: 'Hand the cluster to Argo CD',
     body: [
       'The root Application installs the platform umbrella chart; from here on Git is the only',
-      'deployment path. Watch the Applications converge wave by wave:',
+      'deployment path. Argo CD adopts what the steps above installed by hand, then installs the',
+      'rest wave by wave ("Watching the platform converge" below says how to follow it).',
     ],
     commands: [
       `kubectl apply -f ${shellQuote(file)}`,
-      `kubectl -n ${shellQuote(namespace)} get applications -w`,
+      `kubectl -n ${shellQuote(namespace)} get application ${shellQuote(root)}`,
     ],
   };
 }

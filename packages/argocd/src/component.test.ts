@@ -589,7 +589,10 @@ describe('declarations', () => {
 
   it('contributes the runbook step that installs it from its chart with the cluster layers', () => {
     const steps = run(OIDC).declared.staging?.bootstrap ?? [];
-    expect(steps.map((step) => step.title)).toEqual(['Install Argo CD from the generated chart']);
+    expect(steps.map((step) => [step.title, step.when])).toEqual([
+      ['Install Argo CD from the generated chart', undefined],
+      ['Argo CD', 'login'],
+    ]);
     expect(steps[0]?.commands).toEqual([
       'kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f -',
       'helm dependency build charts/argo-cd',
@@ -598,6 +601,21 @@ describe('declarations', () => {
       '  | kubectl apply --server-side -f -',
       'kubectl -n argocd wait --for=condition=Available deployment --all --timeout=10m',
     ]);
+  });
+
+  it('tells the runbook how to log in: the URL, SSO and whether the local admin is enabled', () => {
+    const login = (localAdmin: boolean) =>
+      run({ ...OIDC, localAdmin }).declared.staging?.bootstrap?.find((s) => s.when === 'login');
+    const enabled = login(true);
+    expect(enabled?.body.join(' ')).toContain('The local `admin` account is **enabled**');
+    expect(enabled?.commands).toContain('argocd admin initial-password -n argocd');
+    expect(enabled?.commands).toContain(
+      'kubectl -n argocd delete secret argocd-initial-admin-secret',
+    );
+    const disabled = login(false);
+    expect(disabled?.body.join(' ')).toContain('The local `admin` account is **disabled**');
+    expect(disabled?.commands.some((line) => line.includes('initial-password'))).toBe(false);
+    expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
   });
 });
 

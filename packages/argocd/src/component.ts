@@ -3,6 +3,7 @@
 // its route, its OIDC client and Secret, its Application and its bootstrap step. Pure.
 import type {
   ApplicationDescriptor,
+  BootstrapStep,
   ChartSpec,
   Component,
   ComponentOutput,
@@ -18,6 +19,7 @@ import type {
   PeerContribution,
   RenderCluster,
   RenderInput,
+  ResolvedCluster,
   ResourceBase,
   Values,
 } from '@homelab/core';
@@ -664,11 +666,58 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
           `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,
         ],
       },
+      loginStep(cluster, settings, input.provided['oidc-provider'] !== undefined),
     ],
     monitors: argocdMonitors(),
     facts: { gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION } },
     issues,
   };
+}
+
+/** The runbook's "Logging in" entry: the URL, SSO, and the local admin where it is enabled. */
+function loginStep(
+  cluster: ResolvedCluster,
+  settings: ResolvedArgocdSettings,
+  provider: boolean,
+): BootstrapStep {
+  const host = argocdHost(cluster);
+  const oidc = settings.oidc;
+  const groups = (names: readonly string[]): string =>
+    names.length === 0 ? 'no group' : names.map((name) => `\`${name}\``).join(', ');
+  const body = [
+    `Argo CD answers at \`https://${host}/\`.`,
+    ...(oidc === undefined
+      ? ['No OIDC login is configured (`components.argocd.oidc`): only the local admin logs in.']
+      : [
+          `Log in with **${oidc.name}**${provider ? '' : ' (no OIDC provider runs on this cluster yet: that button fails until one does)'}; ` +
+            `its policy is \`${oidc.policy}\`. Admins: ${groups(settings.adminGroups)}; read-only: ` +
+            `${groups(settings.readonlyGroups)}; anyone else is let in with no rights (there is no default role).`,
+          ...(oidc.cliClientId === undefined
+            ? [
+                'The CLI has no OIDC client (`oidc.cli: false`): it logs in as the local admin only.',
+              ]
+            : [
+                `The CLI logs in through the same provider (public client \`${oidc.cliClientId}\`, a browser opens),`,
+                'over gRPC-web through the Gateway.',
+              ]),
+        ]),
+    settings.localAdmin
+      ? `The local \`admin\` account is **enabled** in this environment (\`localAdmin: true\`): the login that works without ${oidc === undefined ? 'SSO' : oidc.name}. Its first password is in \`argocd-initial-admin-secret\`: read it, log in, change it, then delete that Secret.`
+      : `The local \`admin\` account is **disabled** in this environment (\`localAdmin: false\`; the \`argocd-local-admin\` check allowed it because the OIDC login chain is complete): the only login is ${oidc?.name ?? 'SSO'}.`,
+  ];
+  const server = shellQuote(host);
+  const commands = [
+    ...(oidc?.cliClientId === undefined ? [] : [`argocd login ${server} --grpc-web --sso`]),
+    ...(settings.localAdmin
+      ? [
+          `argocd admin initial-password -n ${ARGOCD_NAMESPACE}`,
+          `argocd login ${server} --grpc-web --username admin`,
+          'argocd account update-password',
+          `kubectl -n ${ARGOCD_NAMESPACE} delete secret argocd-initial-admin-secret`,
+        ]
+      : []),
+  ];
+  return { title: 'Argo CD', body, commands, when: 'login' };
 }
 
 /**

@@ -80,7 +80,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const lines: string[] = [];
   const add = (...text: string[]) => lines.push(...text);
   const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
-  const talosReadme = `clusters/${name}/talos/README.md`;
+  const talosReadme = `clusters/${name}/RUNBOOK.md`;
   const endpoint = s3 === undefined ? '' : ` --endpoint-url ${q(s3.endpoint)}`;
   const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
 
@@ -109,8 +109,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '',
     '## 1. Rebuild the machines from Git',
     '',
-    `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, then follow steps 2 to 4 of`,
-    `\`${talosReadme}\` (schematic, machine configs, apply). Do **not** run its step 5 (\`talosctl`,
+    `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, then follow steps 2 to 5 of`,
+    `\`${talosReadme}\` (schematic, machine configs, DHCP addresses, apply). Do **not** run its step 6 (\`talosctl`,
     'bootstrap`): etcd comes back from the snapshot instead.',
     '',
   );
@@ -151,14 +151,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     add(
       '## 2. Bootstrap etcd',
       '',
-      `There is no etcd backup for this cluster: bootstrap anew (step 5 of \`${talosReadme}\`).`,
+      `There is no etcd backup for this cluster: bootstrap anew (step 6 of \`${talosReadme}\`).`,
       '',
     );
   }
   add(
     '## 3. Let Argo CD converge',
     '',
-    `Fetch the kubeconfig (step 6 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
+    `Fetch the kubeconfig (step 7 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
     'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
     `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy:`,
     '',

@@ -2,7 +2,7 @@
 // assemblers (argocd-apps, talos-config) → chart files → output validation → secret scan →
 // positions. Pure: `generate` reads nothing and writes nothing; the CLI reads the definition and
 // hands the files to core's writer.
-import { assembleApplications } from '@homelab/argocd-apps';
+import { assembleApplications, PLATFORM_CHART } from '@homelab/argocd-apps';
 import {
   type ChartSpec,
   CORE_CHECKS,
@@ -245,6 +245,12 @@ export async function generate(
   const talos = renderTalos(platform, components, {
     generatedBy: GENERATED_BY,
     finalSteps: applications.bootstrap,
+    gitops: Object.fromEntries(
+      Object.entries(applications.deployed).map(([cluster, deployed]) => [
+        cluster,
+        { root: `${cluster}-${PLATFORM_CHART}`, applications: deployed },
+      ]),
+    ),
   });
   issues.push(...talos.issues);
 

@@ -298,11 +298,11 @@ describe('token formats', () => {
   it.each(SAMPLES)('$kind ($mask) in generated YAML and Markdown, with file:line:col', (sample) => {
     const issues = scanGeneratedFiles([
       { path: 'charts/a/values.yaml', content: `a:\n  list:\n    - b: x ${sample.secret}\n` },
-      { path: 'clusters/dev/talos/README.md', content: `# Runbook\n\n    ${sample.secret}\n` },
+      { path: 'clusters/dev/RUNBOOK.md', content: `# Runbook\n\n    ${sample.secret}\n` },
     ]);
     expect(issues.map((issue) => [issue.output, issue.value])).toEqual([
       ['charts/a/values.yaml:3:12 a.list[0].b', sample.mask],
-      ['clusters/dev/talos/README.md:3:5 (text)', sample.mask],
+      ['clusters/dev/RUNBOOK.md:3:5 (text)', sample.mask],
     ]);
     expectNoLeak(issues, sample.secret);
   });

@@ -87,7 +87,7 @@ describe('the reference platform', () => {
     // no plaintext: the secret scan ran over every file (an error would have stopped the build)
     expect(files.length).toBeGreaterThan(0);
     // the runbook makes the token by hand in every namespace with a BitwardenSecret
-    const runbook = file(files, 'clusters/dev/talos/README.md');
+    const runbook = file(files, 'clusters/dev/RUNBOOK.md');
     expect(runbook).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}"',

@@ -188,7 +188,7 @@ describe('a component added through the registry alone', () => {
     // and Talos gets its extension, the runbook its step
     const schematic = parseAllDocuments(file(files, 'clusters/dev/talos/schematic.yaml'))[0];
     expect(JSON.stringify(schematic)).toContain('siderolabs/widget-tools');
-    const runbook = file(files, 'clusters/dev/talos/README.md');
+    const runbook = file(files, 'clusters/dev/RUNBOOK.md');
     expect(runbook).toContain('Say hello to the widget');
     expect(runbook).toContain('echo widget on dev');
     // and the runbook runs it after Cilium's install, in dependency order

@@ -363,9 +363,10 @@ export interface BootstrapStep {
   readonly commands: readonly string[];
   /**
    * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,
-   * point DNS at the Gateway), so the runbook puts it after the hand-over. Default: before.
+   * point DNS at the Gateway), so the runbook puts it after the hand-over. `login`: how users
+   * log in to what the component serves; the runbook's "Logging in" section. Default: before.
    */
-  readonly when?: 'after-handover';
+  readonly when?: 'after-handover' | 'login';
 }
 
 /** What a component needs from Talos on a cluster; talos-config merges these. */

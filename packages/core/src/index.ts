@@ -144,6 +144,8 @@ export {
   haPlan,
   workloadResources,
 } from './profiles.js';
+export type { TemplateHelpers, TemplateSource } from './readme-template.js';
+export { templateRenderer } from './readme-template.js';
 export { LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {

@@ -83,31 +83,41 @@ export const readmeTemplateSource: TemplateSource = {
 
 type Render = (view: object) => string;
 
+/** Helpers a template calls (`{{shell value}}`), passed at render time to either renderer. */
+export type TemplateHelpers = { readonly [name: string]: (...args: never[]) => unknown };
+
 /** Must equal scripts/standalone.mjs `precompiledTemplateModule`'s fingerprint. */
 function fingerprint(source: TemplateSource): string {
   return JSON.stringify({ template: source.template, options: source.options });
 }
 
-function precompiled(source: TemplateSource, generated: () => unknown): Render | undefined {
+type RenderWith = (view: object, options?: { helpers: TemplateHelpers }) => string;
+
+function precompiled(source: TemplateSource, generated: () => unknown): RenderWith | undefined {
   const render = loadGenerated(generated, fingerprint(source))?.render;
-  return typeof render === 'function' ? (render as Render) : undefined;
+  return typeof render === 'function' ? (render as RenderWith) : undefined;
 }
 
 /**
  * A renderer of `source`: the precompiled template `generated()` returns (loaded on the first
  * render) when its fingerprint matches, otherwise the template compiled with Handlebars.
+ * `helpers` are passed with every render (never registered globally).
  */
-export function templateRenderer(source: TemplateSource, generated: () => unknown): Render {
-  let render: Render | undefined;
+export function templateRenderer(
+  source: TemplateSource,
+  generated: () => unknown,
+  helpers?: TemplateHelpers,
+): Render {
+  let render: RenderWith | undefined;
   return (view) => {
     if (render === undefined) {
       render = precompiled(source, generated);
       if (render === undefined) {
         const handlebars = require('handlebars') as typeof import('handlebars');
-        render = handlebars.compile(source.template, { ...source.options });
+        render = handlebars.compile(source.template, { ...source.options }) as RenderWith;
       }
     }
-    return render(view);
+    return helpers === undefined ? render(view) : render(view, { helpers });
   };
 }
 

@@ -1,4 +1,5 @@
 export { nodeLinks, TALOS_CHECKS } from './checks.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
+export type { RunbookApplication } from './runbook.js';
 export { TALOS_UPSTREAM } from './versions.js';

@@ -12,7 +12,12 @@ import {
 import { clusterBaseline, withBaseline } from './baseline.js';
 import { buildPatches, type ClusterPatches } from './patches.js';
 import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
-import { runbook } from './runbook.js';
+import {
+  type RunbookApplication,
+  type RunbookLogin,
+  type RunbookRoute,
+  runbook,
+} from './runbook.js';
 import { installerImage, schematic, schematicId } from './schematic.js';
 import { checkTalosVersion } from './versions.js';
 
@@ -24,6 +29,35 @@ export interface RenderTalosOptions {
   readonly generatedBy?: string;
   /** Per cluster, steps that end the runbook (the hand-over to the GitOps controller). */
   readonly finalSteps?: { readonly [cluster: string]: readonly BootstrapStep[] };
+  /**
+   * Per cluster, its root Application's name and the Applications it installs (argocd-apps'
+   * plan): the runbook's convergence, upgrade and removal sections use them.
+   */
+  readonly gitops?: {
+    readonly [cluster: string]: {
+      readonly root: string;
+      readonly applications: readonly RunbookApplication[];
+    };
+  };
+}
+
+/** How users log in on the cluster: every route the components ask for, their login steps. */
+export function loginFacts(run: ClusterRun): RunbookLogin {
+  const routes: RunbookRoute[] = [];
+  const steps: BootstrapStep[] = [];
+  for (const component of run.order) {
+    const contribution = run.contributions.get(component);
+    for (const route of contribution?.routes ?? []) {
+      routes.push({ component, host: route.host, auth: route.auth });
+    }
+    for (const step of contribution?.bootstrap ?? []) if (step.when === 'login') steps.push(step);
+  }
+  return {
+    provider: run.facts['oidc-provider']?.issuer,
+    domain: run.facts.gateway?.domain ?? run.cluster.domain,
+    routes,
+    steps,
+  };
 }
 
 /** Every component's Talos needs on the cluster, named by component. */
@@ -63,6 +97,7 @@ export function bootstrapSteps(
       });
     }
     for (const step of contribution.bootstrap ?? []) {
+      if (step.when === 'login') continue; // the runbook's "Logging in" section
       (step.when === 'after-handover' ? afterHandover : steps).push(step);
     }
     for (const secret of contribution.bootstrapSecrets ?? []) {
@@ -91,6 +126,22 @@ export function bootstrapSteps(
   return steps;
 }
 
+function gitopsFacts(
+  run: ClusterRun,
+  plan: { readonly root: string; readonly applications: readonly RunbookApplication[] } | undefined,
+): { gitops?: NonNullable<Parameters<typeof runbook>[0]['gitops']> } {
+  const namespace = run.facts.gitops?.namespace;
+  if (namespace === undefined || plan === undefined) return {};
+  return {
+    gitops: {
+      namespace,
+      root: plan.root,
+      revision: run.cluster.profile.targetRevision,
+      applications: plan.applications,
+    },
+  };
+}
+
 export interface TalosRenderResult {
   readonly files: GeneratedFile[];
   readonly issues: Issue[];
@@ -98,8 +149,8 @@ export interface TalosRenderResult {
 
 /**
  * Renders `clusters/<cluster>/talos/` for every cluster: role patches, one patch per node, the
- * Image Factory schematic and the bootstrap runbook, from what the components declared on each
- * cluster (Talos needs, CRD bundles, bootstrap steps, hand-made secrets). Pure. A cluster with
+ * Image Factory schematic, and the runbook `clusters/<cluster>/RUNBOOK.md`, from what the
+ * components declared on each cluster (Talos needs, CRD bundles, bootstrap steps, hand-made secrets). Pure. A cluster with
  * errors (unsupported Talos version, conflicting requirements) gets no files; its issues say why.
  */
 export function renderTalos(
@@ -164,7 +215,7 @@ export function renderTalos(
         content: yamlFile([schematic(merged.merged.extensions)]),
       },
       {
-        path: `${dir}/README.md`,
+        path: `clusters/${cluster.name}/RUNBOOK.md`,
         content: runbook({
           header: generatedHeader(command, 'markdown'),
           cluster,
@@ -176,6 +227,8 @@ export function renderTalos(
           installImage: image,
           dir,
           steps: bootstrapSteps(run, options.finalSteps?.[cluster.name]),
+          ...gitopsFacts(run, options.gitops?.[cluster.name]),
+          login: loginFacts(run),
         }),
       },
     );

@@ -1,11 +1,62 @@
-import type { BootstrapStep, ResolvedCluster, ResolvedNode } from '@homelab/core';
+import type {
+  BootstrapStep,
+  CrdBundle,
+  KubeObject,
+  ResolvedCluster,
+  ResolvedNode,
+  RouteAuth,
+} from '@homelab/core';
 import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
+import { renderRunbookTemplate } from './runbook-template.js';
 import { IMAGE_FACTORY } from './schematic.js';
 import type { TalosVersion } from './versions.js';
 
+/** An Argo CD Application of the cluster, as argocd-apps plans it (what the runbook needs). */
+export interface RunbookApplication {
+  /** Name without the cluster prefix. */
+  readonly name: string;
+  readonly component: string;
+  readonly wave: number;
+  /** Destination namespace. */
+  readonly namespace: string;
+  /** No finalizer, `Prune=false`, `Delete=false`. */
+  readonly critical: boolean;
+  readonly bundle: CrdBundle | undefined;
+  /** The Application object (its name, finalizers and Helm source). */
+  readonly application: KubeObject;
+}
+
+/** The GitOps side of a cluster: its root Application and the Applications it installs. */
+export interface RunbookGitOps {
+  /** Namespace of the GitOps controller and its Applications. */
+  readonly namespace: string;
+  /** Name of the root Application. */
+  readonly root: string;
+  /** Git revision the cluster follows. */
+  readonly revision: string;
+  readonly applications: readonly RunbookApplication[];
+}
+
+/** An address a component publishes, and how its users log in. */
+export interface RunbookRoute {
+  readonly component: string;
+  readonly host: string;
+  readonly auth: RouteAuth;
+}
+
+/** How users log in on the cluster. */
+export interface RunbookLogin {
+  /** The OIDC provider's issuer URL, when one runs. */
+  readonly provider: string | undefined;
+  /** The DNS zone the Gateway serves. */
+  readonly domain: string;
+  readonly routes: readonly RunbookRoute[];
+  /** Login steps components contribute (`when: 'login'`). */
+  readonly steps: readonly BootstrapStep[];
+}
 export interface RunbookInput {
   readonly header: string;
   readonly cluster: ResolvedCluster;
@@ -24,6 +75,9 @@ export interface RunbookInput {
    * secrets, the hand-over to the GitOps controller.
    */
   readonly steps: readonly BootstrapStep[];
+  /** Absent: no GitOps controller runs on the cluster. */
+  readonly gitops?: RunbookGitOps;
+  readonly login?: RunbookLogin;
 }
 
 /** How the runbook names a node's link: its name, or its selector and Talos' alias. */
@@ -36,182 +90,275 @@ function linkText(node: ResolvedNode): string {
   return `\`${node.linkName}\``;
 }
 
-/** The cluster's bootstrap runbook (README.md), with the cluster's own values in every command. */
-export function runbook(input: RunbookInput): string {
+/** `NODE_<HOSTNAME>_DHCP`, unique per cluster (hostnames are DNS labels). */
+function dhcpVariables(nodes: readonly ResolvedNode[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const used = new Set<string>();
+  for (const node of nodes) {
+    const base = `NODE_${node.hostname.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_DHCP`;
+    let name = base;
+    for (let index = 2; used.has(name); index += 1) name = `${base}_${index}`;
+    used.add(name);
+    out.set(node.hostname, name);
+  }
+  return out;
+}
+
+/** What `talosctl get links --insecure -o yaml` shows for the link the node's patch selects. */
+function identifyText(node: ResolvedNode): string {
+  const { link } = node;
+  if (link.hardwareAddr !== undefined)
+    return `a link with \`permanentAddr: ${link.hardwareAddr.toLowerCase()}\``;
+  if (link.busPath !== undefined) return `a link with \`busPath: ${link.busPath}\``;
+  if (link.driver !== undefined) return `a link with \`driver: ${link.driver}\``;
+  return `the link \`id: ${node.linkName}\``;
+}
+
+function record(value: unknown): { readonly [key: string]: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as { readonly [key: string]: unknown })
+    : {};
+}
+
+/** The Helm source of an Application: chart path, release name and value files. */
+function helmSource(
+  app: RunbookApplication,
+): { path: string; release: string; valueFiles: string[] } | undefined {
+  const source = record(record(app.application.spec).source);
+  const helm = record(source.helm);
+  if (typeof source.path !== 'string' || typeof helm.releaseName !== 'string') return undefined;
+  const path = source.path;
+  const files = Array.isArray(helm.valueFiles) ? helm.valueFiles : [];
+  return {
+    path,
+    release: helm.releaseName,
+    valueFiles: files.filter((file) => typeof file === 'string').map((file) => `${path}/${file}`),
+  };
+}
+
+function authText(auth: RouteAuth, provider: string | undefined): string {
+  const by = provider === undefined ? 'the OIDC provider' : provider;
+  switch (auth.kind) {
+    case 'app':
+      return auth.oidcClient === undefined
+        ? "the application's own accounts"
+        : `the application's own login page, "log in via" ${by} (OIDC client \`${auth.oidcClient}\`)`;
+    case 'forward-auth':
+      return `${by} first (policy \`${auth.policy}\`${auth.groups === undefined || auth.groups.length === 0 ? '' : `, groups ${auth.groups.map((group) => `\`${group}\``).join(', ')}`})`;
+    case 'none':
+      return `none at the Gateway: ${auth.reason}`;
+  }
+}
+
+function stepView(step: BootstrapStep, number?: number) {
+  return {
+    number: number ?? 0,
+    title: step.title,
+    body: step.body.join('\n'),
+    commands: step.commands.join('\n'),
+  };
+}
+
+const APPLY = /^kubectl apply --server-side -f (\S+)$/;
+
+/** A CRD bundle's delete commands: its install commands reversed, when they are plain applies. */
+function bundleDeletes(bundle: CrdBundle): string[] | undefined {
+  const deletes: string[] = [];
+  for (const line of bundle.install) {
+    const match = APPLY.exec(line);
+    if (match === null) return undefined;
+    deletes.push(`kubectl delete --ignore-not-found -f ${match[1]}`);
+  }
+  return deletes;
+}
+
+function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined) {
+  const apps = gitops?.applications ?? [];
+  // The GitOps controller's own Application deploys into the namespace it runs in.
+  const isController = (app: RunbookApplication): boolean =>
+    app.bundle === undefined && app.namespace === gitops?.namespace;
+  const saved = (app: RunbookApplication) => {
+    const source = helmSource(app);
+    return source === undefined
+      ? undefined
+      : { ...source, namespace: app.namespace, saved: `removed-${cluster.name}-${app.name}.yaml` };
+  };
+  const critical = apps
+    .filter((app) => app.critical && !isController(app))
+    .sort((a, b) => b.wave - a.wave || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  const charts: NonNullable<ReturnType<typeof saved>>[] = [];
+  const rows = critical.map((app, index) => {
+    const chart = app.bundle === undefined ? saved(app) : undefined;
+    if (chart !== undefined) charts.push(chart);
+    const kinds = app.bundle?.kinds ?? [];
+    const deletes = app.bundle === undefined ? undefined : bundleDeletes(app.bundle);
+    return {
+      order: index + 1,
+      application: app.application.metadata.name,
+      component: app.component,
+      holds:
+        app.bundle === undefined
+          ? `chart \`${chart?.path ?? '?'}\` in \`${app.namespace}\``
+          : `CRDs of ${kinds.map((kind) => `\`${kind.kind}\``).join(', ')}`,
+      saved: chart?.saved ?? false,
+      crds:
+        app.bundle === undefined
+          ? false
+          : {
+              // kubectl resolves a CRD's singular name, the kind in lower case.
+              kinds: kinds.map((kind) => `${kind.kind.toLowerCase()}.${kind.group}`),
+              deletes: (
+                deletes ?? [
+                  `# delete the CRDs of ${kinds.map((kind) => kind.kind).join(', ')} (${app.bundle.description})`,
+                ]
+              ).join('\n'),
+            },
+    };
+  });
+  const controller = apps.find((app) => app.critical && isController(app));
+  const controllerChart = controller === undefined ? undefined : saved(controller);
+  return {
+    critical: rows,
+    charts,
+    gitops:
+      controller === undefined
+        ? false
+        : { component: controller.component, chart: controllerChart ?? false },
+    finalized: apps
+      .filter((app) => {
+        const finalizers: unknown = app.application.metadata.finalizers;
+        return Array.isArray(finalizers) && finalizers.length > 0;
+      })
+      .map((app) => app.application.metadata.name),
+  };
+}
+
+/**
+ * The cluster's runbook (RUNBOOK.md), with the cluster's own values in every command. `render`
+ * renders the template's view (tests compare the precompiled and the compiled template).
+ */
+export function runbook(
+  input: RunbookInput,
+  render: (view: object) => string = renderRunbookTemplate,
+): string {
   const { cluster, version, requirements, patches, dir } = input;
-  const name = cluster.name;
-  const env = cluster.environment;
   const first = cluster.controlPlanes[0];
-  const cpAddresses = cluster.controlPlanes.map((node) => node.address);
+  if (first === undefined) throw new Error(`cluster ${cluster.name} has no control plane`);
+  const variables = dhcpVariables(cluster.nodes);
   const extensions =
     requirements.extensions.length === 0
       ? 'none'
       : requirements.extensions.map((e) => `\`${e}\``).join(', ');
-
-  const lines: string[] = [];
-  const add = (...text: string[]): void => {
-    lines.push(...text);
+  const configFile = (node: ResolvedNode): string =>
+    node.role === 'controlplane' ? 'controlplane.yaml' : 'worker.yaml';
+  const nodes = cluster.nodes.map((node) => ({
+    hostname: node.hostname,
+    role: node.role,
+    address: node.address,
+    linkText: linkText(node),
+    installDisk: node.installDisk,
+    configFile: configFile(node),
+    patchArg: `@${dir}/nodes/${node.hostname}.yaml`,
+    dhcpVar: variables.get(node.hostname) as string,
+    identify: identifyText(node),
+  }));
+  const login = input.login;
+  const provider = login?.provider;
+  const loginSteps = (login?.steps ?? []).map((step) => stepView(step));
+  const view = {
+    header: input.header,
+    name: cluster.name,
+    environment: cluster.environment,
+    talos: { tag: version.tag, line: version.line },
+    kubernetesVersion: cluster.kubernetesVersion,
+    endpoint: cluster.endpoint,
+    vip: patches.vip !== undefined,
+    dir,
+    extensions,
+    nodes,
+    requirements: requirementLines(cluster, requirements),
+    baseline: baselineLines(input.baseline),
+    schematic: {
+      id: input.schematicId,
+      upload: `@${dir}/schematic.yaml`,
+      endpoint: `https://${IMAGE_FACTORY}/schematics`,
+      iso: `https://${IMAGE_FACTORY}/image/${input.schematicId}/${version.tag}/metal-amd64.iso`,
+    },
+    installImage: input.installImage,
+    patches: {
+      controlPlane: `@${dir}/controlplane.yaml`,
+      worker: `@${dir}/worker.yaml`,
+    },
+    controlPlanes: cluster.controlPlanes.map((node) => ({ address: node.address })),
+    first: { address: first.address },
+    upgradeOrder: [
+      ...cluster.controlPlanes,
+      ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
+    ].map((node) => ({ address: node.address })),
+    cniNotice:
+      requirements.cni === 'none'
+        ? `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`
+        : false,
+    steps: input.steps.map((step, index) => stepView(step, 8 + index)),
+    gitops:
+      input.gitops === undefined
+        ? false
+        : {
+            namespace: input.gitops.namespace,
+            root: input.gitops.root,
+            revision: input.gitops.revision,
+          },
+    login: {
+      provider: provider ?? false,
+      routes: (login?.routes ?? []).map((route) => ({
+        url: `https://${route.host}.${login?.domain ?? cluster.domain}/`,
+        component: route.component,
+        auth: authText(route.auth, provider),
+      })),
+      steps: loginSteps,
+    },
+    removal: removalView(cluster, input.gitops),
   };
-  const sh = (...commands: string[]): void => {
-    add('```sh', ...commands, '```', '');
-  };
+  return `${render(view)
+    .replace(/\n{3,}/g, '\n\n')
+    .replace(/\n+$/, '')}\n`;
+}
 
-  add(
-    input.header,
-    `# Cluster \`${name}\`: Talos bootstrap runbook`,
-    '',
-    `Environment **${env}**, Talos **${version.tag}**, Kubernetes **${cluster.kubernetesVersion}**, ` +
-      `API endpoint \`${cluster.endpoint}\`${patches.vip ? ` (Layer 2 VIP announced by the control planes on the node network)` : ''}.`,
-    '',
-    'Run the commands from the repository root. Everything this folder holds is generated from',
-    '`apps/homelab/platform.yaml`; change the definition and run `pnpm build`, never edit these files.',
-    '',
-    '| file | what it is |',
-    '|---|---|',
-    '| `controlplane.yaml` | patch for every control-plane node (`--config-patch-control-plane`) |',
-    '| `worker.yaml` | patch for every worker node (`--config-patch-worker`) |',
-    '| `nodes/<hostname>.yaml` | one patch per node: hostname, static address, install disk, labels, taints |',
-    `| \`schematic.yaml\` | Image Factory schematic; system extensions: ${extensions} |`,
-    '',
-    '| node | role | address | link | install disk | patch |',
-    '|---|---|---|---|---|---|',
-    ...cluster.nodes.map(
-      (node) =>
-        `| ${node.hostname} | ${node.role} | ${node.address} | ${linkText(node)} | ${node.installDisk} | \`nodes/${node.hostname}.yaml\` |`,
-    ),
-    '',
-    'What the platform asks of Talos (merged from the components):',
-    '',
-    `- CNI: ${requirements.cni === undefined ? "Talos' default" : `\`${requirements.cni}\` (${requirements.cniSources.join(', ')} installs it)`}; ` +
+/** What the platform asks of Talos, as the runbook lists it (Markdown). */
+function requirementLines(
+  cluster: ResolvedCluster,
+  requirements: MergedTalosRequirements,
+): string[] {
+  return [
+    `CNI: ${requirements.cni === undefined ? "Talos' default" : `\`${requirements.cni}\` (${requirements.cniSources.join(', ')} installs it)`}; ` +
       `kube-proxy: ${requirements.disableKubeProxy ? 'disabled' : 'enabled'}; ` +
       `KubePrism: ${requirements.kubePrism ? `on, port ${requirements.kubePrism.port}` : 'Talos default'}`,
-    `- pod network \`${cluster.network.podCidr}\`, service network \`${cluster.network.serviceCidr}\`, ` +
+    `pod network \`${cluster.network.podCidr}\`, service network \`${cluster.network.serviceCidr}\`, ` +
       `node network \`${cluster.network.nodeCidr}\` via \`${cluster.network.gateway}\`, ` +
       `DNS ${cluster.network.nameservers.map((n) => `\`${n}\``).join(', ')}`,
-    `- workloads on control planes: ${cluster.allowSchedulingOnControlPlanes ? 'allowed (the cluster has no workers)' : 'not allowed'}`,
+    `workloads on control planes: ${cluster.allowSchedulingOnControlPlanes ? 'allowed (the cluster has no workers)' : 'not allowed'}`,
     ...(requirements.kubernetesTalosAPIAccess === undefined
       ? []
       : [
-          `- Talos API access from Kubernetes (control planes): roles ${requirements.kubernetesTalosAPIAccess.roles.map((r) => `\`${r}\``).join(', ')} in namespace(s) ${requirements.kubernetesTalosAPIAccess.namespaces.map((n) => `\`${n}\``).join(', ')}`,
+          `Talos API access from Kubernetes (control planes): roles ${requirements.kubernetesTalosAPIAccess.roles.map((r) => `\`${r}\``).join(', ')} in namespace(s) ${requirements.kubernetesTalosAPIAccess.namespaces.map((n) => `\`${n}\``).join(', ')}`,
         ]),
     ...cluster.nodes.flatMap((node) => {
       const volumes = requirements.nodes.get(node.hostname)?.userVolumes ?? [];
       return volumes.length === 0
         ? []
         : [
-            `- ${node.hostname}: user volume(s) ${volumes.map((v) => `\`/var/mnt/${v.name}\``).join(', ')} (\`UserVolumeConfig\` in \`nodes/${node.hostname}.yaml\`; check with \`talosctl -n ${node.address} get volumestatus\`)`,
+            `${node.hostname}: user volume(s) ${volumes.map((v) => `\`/var/mnt/${v.name}\``).join(', ')} (\`UserVolumeConfig\` in \`nodes/${node.hostname}.yaml\`; check with \`talosctl -n ${node.address} get volumestatus\`)`,
           ];
     }),
     ...(requirements.disableCoreDns
       ? [
-          `- Talos' CoreDNS: disabled (${requirements.coreDnsSources.join(', ')} deploys the cluster DNS from Git)`,
+          `Talos' CoreDNS: disabled (${requirements.coreDnsSources.join(', ')} deploys the cluster DNS from Git)`,
         ]
       : []),
-    ...baselineLines(input.baseline),
-    '',
-    '## 1. Generate the cluster secrets (once)',
-    '',
-    'The Talos secrets, `talosconfig` and `kubeconfig` are credentials: keep them outside this',
-    `repository (the commands use \`~/.homelab/${name}\`) and back \`secrets.yaml\` up in your`,
-    'password manager; it is needed to add nodes or rebuild the cluster. Never commit them.',
-    '',
-  );
-  sh(
-    `export TALOS_DIR="$HOME/.homelab/${name}"`,
-    'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
-    'mkdir -p "$TALOS_DIR" && chmod 700 "$TALOS_DIR"',
-    'talosctl gen secrets -o "$TALOS_DIR/secrets.yaml"',
-  );
-  add(
-    '## 2. Register the schematic with the Image Factory',
-    '',
-    `The schematic selects the system extensions (${extensions}). The Image Factory answers with`,
-    `its id; it must be \`${input.schematicId}\`, the id the patches already use.`,
-    '',
-  );
-  sh(`curl -sS -X POST --data-binary @${dir}/schematic.yaml https://${IMAGE_FACTORY}/schematics`);
-  add(
-    'Boot every machine from the matching image, e.g. the ISO',
-    `\`https://${IMAGE_FACTORY}/image/${input.schematicId}/${version.tag}/metal-amd64.iso\`. The nodes install`,
-    `\`${input.installImage}\`.`,
-    '',
-    '## 3. Generate the machine configs with the patches',
-    '',
-  );
-  sh(
-    `talosctl gen config ${name} ${cluster.endpoint} \\`,
-    '  --with-secrets "$TALOS_DIR/secrets.yaml" \\',
-    `  --talos-version ${version.line} \\`,
-    `  --kubernetes-version ${cluster.kubernetesVersion} \\`,
-    `  --config-patch-control-plane @${dir}/controlplane.yaml \\`,
-    `  --config-patch-worker @${dir}/worker.yaml \\`,
-    '  --output-dir "$TALOS_DIR"',
-  );
-  add(
-    '## 4. Apply the configs',
-    '',
-    'The machines are in maintenance mode. `-n` is the address the machine has now: the static',
-    'address below once it is configured, its DHCP address on the very first boot.',
-    '',
-  );
-  sh(
-    ...cluster.nodes.map(
-      (node) =>
-        `talosctl apply-config --insecure -n ${node.address} -f "$TALOS_DIR/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml" --config-patch @${dir}/nodes/${node.hostname}.yaml`,
-    ),
-  );
-  add('## 5. Bootstrap etcd (once, on one control plane)', '');
-  sh(
-    `talosctl config endpoint ${cpAddresses.join(' ')}`,
-    `talosctl config node ${first?.address ?? '<control-plane address>'}`,
-    `talosctl bootstrap -n ${first?.address ?? '<control-plane address>'}`,
-  );
-  add('## 6. Fetch the kubeconfig', '');
-  sh(
-    `talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n ${first?.address ?? '<control-plane address>'}`,
-    'export KUBECONFIG="$TALOS_DIR/kubeconfig"',
-    'kubectl get nodes -o wide',
-  );
-
-  let step = 7;
-  if (requirements.cni === 'none') {
-    add(
-      `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`,
-      '',
-    );
-  }
-  for (const entry of input.steps) {
-    add(`## ${step}. ${entry.title}`, '');
-    if (entry.body.length > 0) add(...entry.body, '');
-    if (entry.commands.length > 0) sh(...entry.commands);
-    step += 1;
-  }
-  add(
-    '## Later: changing Talos settings',
-    '',
-    'After `pnpm build` changed these patches, regenerate the configs (step 3, into a fresh',
-    'folder or with `--force`) and apply them node by node, without `--insecure`:',
-    '',
-  );
-  sh(
-    ...cluster.nodes.map(
-      (node) =>
-        `talosctl apply-config -n ${node.address} -f "$TALOS_DIR/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml" --config-patch @${dir}/nodes/${node.hostname}.yaml`,
-    ),
-  );
-  add(
-    'When the Talos version or the extensions changed, upgrade each node to the new installer image:',
-    '',
-  );
-  sh(
-    ...cluster.nodes.map(
-      (node) => `talosctl upgrade -n ${node.address} --image ${input.installImage}`,
-    ),
-  );
-  return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+  ];
 }
 
-/** The security baseline, as the runbook states it. */
+/** The security baseline, as the runbook states it (Markdown list items). */
 function baselineLines(baseline: Baseline | undefined): string[] {
   if (baseline === undefined) return [];
   const disks =
@@ -219,12 +366,9 @@ function baselineLines(baseline: Baseline | undefined): string[] {
       ? 'STATE and EPHEMERAL are **not** encrypted (`talos.diskEncryption: none`)'
       : `STATE and EPHEMERAL encrypted with LUKS2, keys ${baseline.diskEncryption === 'tpm' ? 'sealed by the TPM (needs TPM 2.0 and SecureBoot)' : 'derived from the node id'}; set at install: changing it later needs a reinstall`;
   return [
-    '',
-    'The security baseline every node gets:',
-    '',
-    `- disks: ${disks}`,
-    `- kubelet serving certificates rotated and signed by the cluster CA; Talos installs the Kubelet Serving Certificate Approver ${CERT_APPROVER_VERSION} at bootstrap`,
-    `- API server audit policy (metadata for Secrets and tokens, requests for RBAC and admission changes); Pod Security \`baseline\` enforced and \`restricted\` warned cluster-wide, exempt: ${baseline.exemptNamespaces.map((namespace) => `\`${namespace}\``).join(', ') || 'none'}`,
-    `- sysctl hardening: ${Object.keys(baseline.sysctls).length} kernel and network settings (no redirects or source routing, SYN cookies, restricted dmesg and kernel pointers)`,
+    `disks: ${disks}`,
+    `kubelet serving certificates rotated and signed by the cluster CA; Talos installs the Kubelet Serving Certificate Approver ${CERT_APPROVER_VERSION} at bootstrap`,
+    `API server audit policy (metadata for Secrets and tokens, requests for RBAC and admission changes); Pod Security \`baseline\` enforced and \`restricted\` warned cluster-wide, exempt: ${baseline.exemptNamespaces.map((namespace) => `\`${namespace}\``).join(', ') || 'none'}`,
+    `sysctl hardening: ${Object.keys(baseline.sysctls).length} kernel and network settings (no redirects or source routing, SYN cookies, restricted dmesg and kernel pointers)`,
   ];
 }

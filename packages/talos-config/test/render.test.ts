@@ -471,7 +471,7 @@ describe('merging requirements', () => {
       allowedKubernetesNamespaces: ['talos-backup'],
     });
     expect(doc(ok.files, `${PROD}/worker.yaml`).machine.features).toBeUndefined();
-    expect(file(ok.files, `${PROD}/README.md`)).toContain(
+    expect(file(ok.files, `clusters/prod/RUNBOOK.md`)).toContain(
       '- Talos API access from Kubernetes (control planes): roles `os:etcd:backup` in namespace(s) `talos-backup`',
     );
   });
@@ -507,7 +507,7 @@ describe('merging requirements', () => {
       },
       filesystem: { type: 'ext4' },
     });
-    expect(file(files, `${PROD}/README.md`)).toContain(
+    expect(file(files, `clusters/prod/RUNBOOK.md`)).toContain(
       '- prod-w-1: user volume(s) `/var/mnt/bulk`',
     );
   });
@@ -565,7 +565,7 @@ describe('files', () => {
   it('are the contract set for each cluster, each starting with the generated-by line', () => {
     const { files } = talos([haCluster()], [cilium]);
     expect(files.map((f) => f.path)).toEqual([
-      `${PROD}/README.md`,
+      `clusters/prod/RUNBOOK.md`,
       `${PROD}/controlplane.yaml`,
       `${PROD}/nodes/prod-cp-1.yaml`,
       `${PROD}/nodes/prod-cp-2.yaml`,
@@ -602,7 +602,7 @@ describe('files', () => {
 
 describe('runbook', () => {
   const { files } = talos([haCluster()], [cilium, longhorn]);
-  const readme = file(files, `${PROD}/README.md`);
+  const readme = file(files, `clusters/prod/RUNBOOK.md`);
 
   it('generates secrets outside Git and registers the schematic', () => {
     expect(readme).toContain('talosctl gen secrets -o "$TALOS_DIR/secrets.yaml"');
@@ -627,10 +627,10 @@ describe('runbook', () => {
 
   it('applies each node with its own patch, then bootstraps the first control plane', () => {
     expect(readme).toContain(
-      'talosctl apply-config --insecure -n 192.168.30.12 -f "$TALOS_DIR/controlplane.yaml" --config-patch @clusters/prod/talos/nodes/prod-cp-2.yaml',
+      'talosctl apply-config --insecure -n "${NODE_PROD_CP_2_DHCP:?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/controlplane.yaml --config-patch @clusters/prod/talos/nodes/prod-cp-2.yaml',
     );
     expect(readme).toContain(
-      'talosctl apply-config --insecure -n 192.168.30.22 -f "$TALOS_DIR/worker.yaml" --config-patch @clusters/prod/talos/nodes/prod-w-2.yaml',
+      'talosctl apply-config --insecure -n "${NODE_PROD_W_2_DHCP:?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/worker.yaml --config-patch @clusters/prod/talos/nodes/prod-w-2.yaml',
     );
     expect(readme).toContain('talosctl bootstrap -n 192.168.30.11');
   });
@@ -698,11 +698,11 @@ describe('runbook steps from the components', () => {
     finalSteps: { prod: [handOver] },
   });
   const headings = (cluster: string): string[] =>
-    file(files, `clusters/${cluster}/talos/README.md`)
+    file(files, `clusters/${cluster}/RUNBOOK.md`)
       .split('\n')
       .filter((line) => /^## \d+\. /.test(line))
       .map((line) => line.replace(/^## \d+\. /, ''))
-      .slice(6);
+      .slice(7);
 
   it('come in dependency order, each component after its CRD bundles, then the hand-made secrets, then the final steps, then the steps after the hand-over', () => {
     expect(issues).toEqual([]);
@@ -720,10 +720,10 @@ describe('runbook steps from the components', () => {
   });
 
   it('number the steps after the Talos ones and carry each step body and commands', () => {
-    const readme = file(files, 'clusters/prod/talos/README.md');
+    const readme = file(files, 'clusters/prod/RUNBOOK.md');
     expect(readme).toContain(
       [
-        '## 7. Install the net-crds (test CRDs)',
+        '## 8. Install the net-crds (test CRDs)',
         '',
         'net looks for these CRDs when it starts, so they come first (in Argo CD: the',
         '`net-crds` Application, in an earlier sync wave).',
@@ -732,7 +732,7 @@ describe('runbook steps from the components', () => {
         'kubectl apply --server-side -f https://example.com/net-crds.yaml',
         '```',
         '',
-        '## 8. Install net',
+        '## 9. Install net',
         '',
         'Why Install net.',
         '',
@@ -741,11 +741,11 @@ describe('runbook steps from the components', () => {
         '```',
       ].join('\n'),
     );
-    expect(readme).toContain('## 13. Hand over');
+    expect(readme).toContain('## 14. Hand over');
   });
 
   it('list every hand-made secret with its keys and owner, and the commands that create it', () => {
-    const readme = file(files, 'clusters/prod/talos/README.md');
+    const readme = file(files, 'clusters/prod/RUNBOOK.md');
     expect(readme).toContain(
       '- `vault/vault-token` (keys `token`): the token vault reads the store with (vault)',
     );
@@ -764,7 +764,7 @@ describe('runbook steps from the components', () => {
       [devCluster({ components: { gitops: { enabled: false } } })],
       [gitops, vault, net],
     );
-    const readme = file(without, `${DEV}/README.md`);
+    const readme = file(without, 'clusters/dev/RUNBOOK.md');
     expect(readme).not.toContain('Install gitops');
     expect(readme).not.toContain('gitops-crds');
     expect(readme).toContain('Install vault');

@@ -1,0 +1,412 @@
+// The Handlebars template of each cluster's RUNBOOK.md (runbook.ts builds its view). Every value
+// in a command line goes through `{{shell …}}` (POSIX single quotes unless plainly safe) or, for a
+// shell variable name, `{{shellVar …}}` (validated); the lines components contribute are quoted by
+// their authors (BootstrapStep.commands). HTML escaping is off: this is Markdown, not HTML.
+// Handlebars' compiler costs the CLI start-up time, so the build precompiles the template
+// (`homelab-standalone template` writes dist/runbook-template.cjs, which needs only the
+// Handlebars runtime); without that module (tests run from src/) or when it is stale, the
+// template is compiled with Handlebars on first use.
+import { createRequire } from 'node:module';
+import { shellQuote, type TemplateSource, templateRenderer } from '@homelab/core';
+
+const require = createRequire(import.meta.url);
+
+const RUNBOOK_TEMPLATE = `{{{header}}}
+# Cluster \`{{{name}}}\`: runbook
+
+Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{kubernetesVersion}}}**, API endpoint \`{{{endpoint}}}\`{{#if vip}} (Layer 2 VIP announced by the control planes on the node network){{/if}}.
+
+Run the commands from the repository root, in one shell (the steps share its variables).
+Everything under \`clusters/{{{name}}}/\` is generated from \`apps/homelab/platform.yaml\`;
+change the definition and run \`pnpm build\`, never edit these files.
+
+| file | what it is |
+|---|---|
+| \`{{{dir}}}/controlplane.yaml\` | patch for every control-plane node (\`--config-patch-control-plane\`) |
+| \`{{{dir}}}/worker.yaml\` | patch for every worker node (\`--config-patch-worker\`) |
+| \`{{{dir}}}/nodes/<hostname>.yaml\` | one patch per node: hostname, static address, install disk, labels, taints |
+| \`{{{dir}}}/schematic.yaml\` | Image Factory schematic; system extensions: {{{extensions}}} |
+
+| node | role | address | link | install disk | patch |
+|---|---|---|---|---|---|
+{{#each nodes}}
+| {{{hostname}}} | {{{role}}} | {{{address}}} | {{{linkText}}} | {{{installDisk}}} | \`{{{../dir}}}/nodes/{{{hostname}}}.yaml\` |
+{{/each}}
+
+What the platform asks of Talos (merged from the components):
+
+{{#each requirements}}
+- {{{this}}}
+{{/each}}
+{{#if baseline.length}}
+
+The security baseline every node gets:
+
+{{#each baseline}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+
+## 1. Generate the cluster secrets (once)
+
+The Talos secrets, \`talosconfig\` and \`kubeconfig\` are credentials: keep them outside this
+repository (the commands use \`~/.homelab/{{{name}}}\`) and back \`secrets.yaml\` up in your
+password manager; it is needed to add nodes or rebuild the cluster. Never commit them.
+
+\`\`\`sh
+export TALOS_DIR="$HOME"/.homelab/{{shell name}}
+export TALOSCONFIG="$TALOS_DIR/talosconfig"
+mkdir -p "$TALOS_DIR" && chmod 700 "$TALOS_DIR"
+talosctl gen secrets -o "$TALOS_DIR/secrets.yaml"
+\`\`\`
+
+## 2. Register the schematic with the Image Factory
+
+The schematic selects the system extensions ({{{extensions}}}). The Image Factory answers with
+its id; it must be \`{{{schematic.id}}}\`, the id the patches already use (the \`grep\` prints it,
+or nothing when the factory computed another id).
+
+\`\`\`sh
+curl -sS -X POST --data-binary {{shell schematic.upload}} {{shell schematic.endpoint}} | grep -F {{shell schematic.id}}
+\`\`\`
+
+Boot every machine from the matching image, e.g. the ISO
+\`{{{schematic.iso}}}\`. The nodes install
+\`{{{installImage}}}\`.
+
+## 3. Generate the machine configs with the patches
+
+\`\`\`sh
+talosctl gen config {{shell name}} {{shell endpoint}} \\
+  --with-secrets "$TALOS_DIR/secrets.yaml" \\
+  --talos-version {{shell talos.line}} \\
+  --kubernetes-version {{shell kubernetesVersion}} \\
+  --config-patch-control-plane {{shell patches.controlPlane}} \\
+  --config-patch-worker {{shell patches.worker}} \\
+  --output-dir "$TALOS_DIR"
+\`\`\`
+
+## 4. Find each node's DHCP address
+
+Booted from the ISO, a machine waits in maintenance mode with an address from DHCP: its static
+address applies only once its config is in. Read each machine's address from its console (or
+your DHCP server's leases), write it after the \`=\` of the node's \`export\` line, then check it
+is the right machine: its links must include the one the node's patch configures.
+
+| node | variable | in \`get links\` look for |
+|---|---|---|
+{{#each nodes}}
+| {{{hostname}}} | \`{{{dhcpVar}}}\` | {{{identify}}} |
+{{/each}}
+
+\`\`\`sh
+{{#each nodes}}
+export {{shellVar dhcpVar}}=
+{{/each}}
+{{#each nodes}}
+talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get links --insecure -o yaml
+{{/each}}
+\`\`\`
+
+## 5. Apply the configs
+
+Each machine gets its role's config and its own patch at its DHCP address (\`--insecure\`: in
+maintenance mode the machine has no certificates yet). It installs Talos, reboots and comes
+back at its static address.
+
+\`\`\`sh
+{{#each nodes}}
+talosctl apply-config --insecure -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
+{{/each}}
+\`\`\`
+
+## 6. Bootstrap etcd (once, on one control plane)
+
+\`\`\`sh
+talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
+talosctl config node {{shell first.address}}
+talosctl bootstrap -n {{shell first.address}}
+\`\`\`
+
+## 7. Fetch the kubeconfig
+
+\`\`\`sh
+talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}}
+export KUBECONFIG="$TALOS_DIR/kubeconfig"
+kubectl get nodes -o wide
+\`\`\`
+{{#if cniNotice}}
+
+{{{cniNotice}}}
+{{/if}}
+{{#each steps}}
+
+## {{{number}}}. {{{title}}}
+{{#if body}}
+
+{{{body}}}
+{{/if}}
+{{#if commands}}
+
+\`\`\`sh
+{{{commands}}}
+\`\`\`
+{{/if}}
+{{/each}}
+{{#if gitops}}
+
+## Watching the platform converge
+
+Argo CD syncs the Applications wave by wave (\`charts/platform\`); each waits for the one before
+to be healthy. The cluster is up when every Application is \`Synced\` and \`Healthy\`. The first
+\`wait\` lets the root Application create the others; run the last two again if they time out
+while later waves still start.
+
+\`\`\`sh
+kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell gitops.root}} --timeout=10m
+kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application --all --timeout=30m
+kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.health.status}'=Healthy application --all --timeout=30m
+kubectl -n {{shell gitops.namespace}} get applications -o wide
+\`\`\`
+
+An Application that stays \`OutOfSync\` or \`Degraded\` names the object in its status:
+
+\`\`\`sh
+kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{range .status.resources[*]}{.kind}/{.name}: {.status} {.health.status}{"\\n"}{end}'
+\`\`\`
+{{/if}}
+
+## Logging in
+
+{{#if login.routes.length}}
+Every address below is served by the Gateway over HTTPS{{#if login.provider}}; logins go through {{{login.provider}}}{{/if}}.
+
+| address | component | login |
+|---|---|---|
+{{#each login.routes}}
+| {{{url}}} | {{{component}}} | {{{auth}}} |
+{{/each}}
+{{else}}
+No component publishes an address on this cluster: reach the cluster with \`talosctl\` and
+\`kubectl\` (the credentials of step 1).
+{{/if}}
+{{#each login.steps}}
+
+### {{{title}}}
+{{#if body}}
+
+{{{body}}}
+{{/if}}
+{{#if commands}}
+
+\`\`\`sh
+{{{commands}}}
+\`\`\`
+{{/if}}
+{{/each}}
+
+## Later: changing Talos settings
+
+After \`pnpm build\` changed these patches, regenerate the configs (step 3, into a fresh
+folder or with \`--force\`) and apply them node by node, now at their static addresses and
+without \`--insecure\`:
+
+\`\`\`sh
+{{#each nodes}}
+talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
+{{/each}}
+\`\`\`
+
+## Upgrades
+
+### Talos
+
+Change \`talos.version\` (or the components, when the extensions change) in the definition, run
+\`pnpm build\` and commit: the patches and this runbook then name the new installer image. Talos
+supports upgrades between adjacent minor releases only: go through the latest patch release of
+every minor release in between. Upgrade one node at a time, the control planes first (etcd
+keeps its quorum while one member reboots), and wait for the cluster to be healthy before the
+next node. An upgrade does not change the Kubernetes version.
+
+\`\`\`sh
+{{#each upgradeOrder}}
+talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
+talosctl health -n {{shell ../first.address}}
+{{/each}}
+\`\`\`
+
+### Kubernetes
+
+Change \`kubernetesVersion\` in the definition (one minor release at a time, within the Talos
+support matrix), run \`pnpm build\` and commit; then let Talos roll the control plane and the
+kubelets to the version this runbook names, through one control plane (it upgrades every node).
+Look at the dry run first: it lists the deprecated APIs still in use.
+
+\`\`\`sh
+talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}} --dry-run
+talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}}
+kubectl get nodes -o wide
+\`\`\`
+
+### Platform charts
+
+Charts and CRD bundles change only through Git: bump the pinned version in the component (or
+merge the Renovate pull request), then build, record the chart versions and check:
+
+\`\`\`sh
+pnpm build
+pnpm homelab changeset
+pnpm homelab check
+git add charts clusters .changeset && git commit
+\`\`\`
+
+{{#if gitops}}
+Argo CD syncs the change from \`{{{gitops.revision}}}\` on this cluster (the environment's
+\`repository.targetRevision\`); watch it converge as above.
+{{else}}
+No GitOps controller runs on this cluster: apply the changed charts with the commands of the
+install steps above.
+{{/if}}
+
+## Removing a component on purpose
+
+{{#if removal.critical.length}}
+Removing a component from the definition removes its Argo CD Application, and the Application's
+finalizer deletes what it deployed. The Applications below are the exception: the cluster cannot
+run without them, so they carry no finalizer and sync with \`Prune=false\` and \`Delete=false\`.
+A rename or a removed component leaves what they deployed running; removing it is done by
+hand, in this order (consumers first, CRDs last):
+
+| order | Application | component | what it holds |
+|---|---|---|---|
+{{#each removal.critical}}
+| {{{order}}} | \`{{{application}}}\` | {{{component}}} | {{{holds}}} |
+{{/each}}
+
+1. Disable every component that needs it first (\`homelab validate\` names them), then the
+   component: \`components.<name>.enabled: false\` in \`apps/homelab/platform.yaml\` (or in the
+   cluster's own \`components:\`).
+{{#if removal.charts.length}}
+2. Before committing, keep the manifests it deployed (the chart's cluster layer is gone after the
+   build):
+
+\`\`\`sh
+{{#each removal.charts}}
+helm dependency build {{shell path}}
+helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
+{{/each}}
+\`\`\`
+{{else}}
+2. Nothing to keep: the critical Applications here are CRD bundles, deleted by name below.
+{{/if}}
+
+3. Build, check and commit; Argo CD deletes the Application but not what it deployed:
+
+\`\`\`sh
+pnpm build
+pnpm homelab check
+git add charts clusters && git commit
+\`\`\`
+
+4. Once Argo CD synced the commit, check the Application is gone (delete it by hand where the
+   environment does not prune: without a finalizer, that deletes only the Application):
+
+\`\`\`sh
+{{#each removal.critical}}
+kubectl -n {{shell ../gitops.namespace}} get application {{shell application}} -o jsonpath='{.metadata.finalizers}'
+kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}} --ignore-not-found
+{{/each}}
+\`\`\`
+
+5. Delete what it deployed, consumers first: a chart's saved manifests, then a CRD bundle's
+   CRDs once no object of their kinds is left (deleting a CRD deletes every object of its kind):
+
+\`\`\`sh
+{{#each removal.critical}}
+{{#if saved}}
+kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
+{{/if}}
+{{#if crds}}
+{{#each crds.kinds}}
+kubectl get {{shell this}} -A
+{{/each}}
+{{{crds.deletes}}}
+{{/if}}
+{{/each}}
+\`\`\`
+
+{{#if removal.gitops}}
+Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
+disables it, or the Applications it leaves behind would cascade through their finalizers: keep
+its manifests, take the finalizers off every Application, delete the Applications (the root
+one included), then the controller; then disable it in the definition, build and commit.
+
+\`\`\`sh
+{{#with removal.gitops.chart}}
+helm dependency build {{shell path}}
+helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
+{{/with}}
+{{#each removal.finalized}}
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell this}} --type=merge -p '{"metadata":{"finalizers":null}}'
+{{/each}}
+kubectl -n {{shell gitops.namespace}} delete applications --all
+{{#with removal.gitops.chart}}
+kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
+{{/with}}
+\`\`\`
+{{/if}}
+{{else}}
+{{#if gitops}}
+Every Application on this cluster carries the resources finalizer: disable the component in
+\`apps/homelab/platform.yaml\`, run \`pnpm build\` and commit; Argo CD deletes what it deployed.
+{{else}}
+No GitOps controller runs on this cluster: delete what the component's install step applied
+with the same command, \`kubectl delete\` instead of \`kubectl apply\`.
+{{/if}}
+{{/if}}
+`;
+
+/** The runbook template; the build precompiles it into dist/runbook-template.cjs. */
+export const runbookTemplateSource: TemplateSource = {
+  template: RUNBOOK_TEMPLATE,
+  options: { noEscape: true, strict: true },
+};
+
+/**
+ * `{{shell value}}`: one POSIX shell word holding exactly `value`: unquoted when it is plainly
+ * safe (`[A-Za-z0-9._/:@%+=,-]+`), otherwise in single quotes with each `'` as `'\''`. Only
+ * strings and numbers: anything else is a bug of the view, never an empty word.
+ */
+export function shellWord(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return shellQuote(String(value));
+  if (typeof value !== 'string') {
+    throw new TypeError(`{{shell}} needs a string or a number, got ${typeof value}`);
+  }
+  return shellQuote(value);
+}
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
+
+/** `{{shellVar name}}`: a shell variable name, refused unless it is `[A-Z_][A-Z0-9_]*`. */
+export function shellVariable(value: unknown): string {
+  if (typeof value !== 'string' || !VARIABLE.test(value)) {
+    throw new TypeError(
+      `{{shellVar}} needs a variable name [A-Z_][A-Z0-9_]*, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The helpers the runbook template calls. */
+export const runbookHelpers = {
+  // Handlebars passes its options object last; only the first argument is the value.
+  shell: (value: unknown) => shellWord(value),
+  shellVar: (value: unknown) => shellVariable(value),
+};
+
+/** Renders RUNBOOK.md from its view (runbook.ts). */
+export const renderRunbookTemplate = templateRenderer(
+  runbookTemplateSource,
+  () => require('./runbook-template.cjs'),
+  runbookHelpers,
+);

@@ -1,0 +1,313 @@
+// The runbook template: every value of a command line stays one shell word whatever it holds,
+// the precompiled template renders what the compiler does, and the generated runbook keeps every
+// step (with the cluster's own values in its commands).
+
+import { resolvePlatform, templateRenderer } from '@homelab/core';
+import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
+import { evaluateCommonJs, testDefinition } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { mergeTalosRequirements } from '../src/requirements.js';
+import { runbook } from '../src/runbook.js';
+import {
+  runbookHelpers,
+  runbookTemplateSource,
+  shellVariable,
+  shellWord,
+} from '../src/runbook-template.js';
+import { checkTalosVersion } from '../src/versions.js';
+import { cilium, devCluster, file, haCluster, talos } from './helpers.js';
+
+interface Word {
+  readonly text: string;
+  /** A `$(…)` or backquote the shell would run (outside single quotes). */
+  readonly substitution: boolean;
+}
+
+/**
+ * A small POSIX word splitter: the commands of a script (split at unquoted newlines, `;`, `|`,
+ * `&`), each a list of words with quotes removed. `\`-newline joins lines; `${…}` is kept as
+ * text; a `#` at the start of a word starts a comment.
+ */
+function splitCommands(script: string): Word[][] {
+  const commands: Word[][] = [];
+  let words: Word[] = [];
+  let text = '';
+  let inWord = false;
+  let substitution = false;
+  const endWord = (): void => {
+    if (inWord) words.push({ text, substitution });
+    text = '';
+    inWord = false;
+    substitution = false;
+  };
+  const endCommand = (): void => {
+    endWord();
+    if (words.length > 0) commands.push(words);
+    words = [];
+  };
+  for (let i = 0; i < script.length; i += 1) {
+    const c = script[i] as string;
+    if (c === "'") {
+      const end = script.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`unterminated single quote at ${i}`);
+      text += script.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      inWord = true;
+      for (i += 1; i < script.length && script[i] !== '"'; i += 1) {
+        const d = script[i] as string;
+        if (d === '\\' && i + 1 < script.length) {
+          i += 1;
+          text += script[i];
+        } else {
+          if (d === '`' || (d === '$' && script[i + 1] === '(')) substitution = true;
+          text += d;
+        }
+      }
+      if (i >= script.length) throw new Error('unterminated double quote');
+    } else if (c === '\\') {
+      if (script[i + 1] === '\n') i += 1;
+      else {
+        text += script[i + 1] ?? '';
+        inWord = true;
+        i += 1;
+      }
+    } else if (c === '#' && !inWord) {
+      while (i + 1 < script.length && script[i + 1] !== '\n') i += 1;
+    } else if (c === ' ' || c === '\t') {
+      endWord();
+    } else if (c === '\n' || c === ';' || c === '|' || c === '&') {
+      endCommand();
+    } else {
+      if (c === '`' || (c === '$' && script[i + 1] === '(')) substitution = true;
+      text += c;
+      inWord = true;
+    }
+  }
+  endCommand();
+  return commands;
+}
+
+/** The text of every ```sh block of a Markdown document. */
+function shellBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1] as string);
+}
+
+describe('shellWord', () => {
+  it('leaves plainly safe values unquoted and single-quotes the rest', () => {
+    expect(shellWord('prod')).toBe('prod');
+    expect(shellWord('https://10.0.0.1:6443')).toBe('https://10.0.0.1:6443');
+    expect(shellWord('@clusters/a_b/talos/x.yaml')).toBe('@clusters/a_b/talos/x.yaml');
+    expect(shellWord(6443)).toBe('6443');
+    expect(shellWord('')).toBe("''");
+    expect(shellWord('a b')).toBe("'a b'");
+    expect(shellWord('a;b')).toBe("'a;b'");
+    expect(shellWord('$(reboot)')).toBe("'$(reboot)'");
+    expect(shellWord("it's")).toBe("'it'\\''s'");
+    expect(shellWord('a\nb')).toBe("'a\nb'");
+  });
+
+  it('refuses what is not a string or a number, and variable names that are not names', () => {
+    expect(() => shellWord(undefined)).toThrow('{{shell}} needs a string or a number');
+    expect(() => shellWord({})).toThrow('{{shell}} needs a string or a number');
+    expect(shellVariable('NODE_A_DHCP')).toBe('NODE_A_DHCP');
+    expect(() => shellVariable('NODE_A;reboot')).toThrow('{{shellVar}} needs a variable name');
+  });
+});
+
+describe('the runbook template', () => {
+  it('puts every value of a command line through {{shell}} or {{shellVar}}', () => {
+    const blocks = shellBlocks(runbookTemplateSource.template);
+    expect(blocks.length).toBeGreaterThan(15);
+    const raw: string[] = [];
+    for (const block of blocks) {
+      for (const match of block.matchAll(/\{\{(\{?)~?([^}]*?)~?\}?\}\}/g)) {
+        const expression = (match[2] as string).trim();
+        if (/^(shell|shellVar) /.test(expression)) continue;
+        if (/^[#/]|^else$/.test(expression)) continue; // blocks: {{#each}}, {{/if}}, {{else}}
+        raw.push(expression);
+      }
+    }
+    // Only the lines components contribute (quoted by their authors, BootstrapStep.commands)
+    // and a CRD bundle's delete lines (made from its install lines) go in as they are.
+    expect(raw.sort()).toEqual(['commands', 'commands', 'crds.deletes']);
+  });
+
+  it('renders byte-identical text precompiled and compiled', () => {
+    const generated = evaluateCommonJs(
+      precompiledTemplateModule(runbookTemplateSource.template, runbookTemplateSource.options),
+      import.meta.url,
+    );
+    let calls = 0;
+    const precompiled = templateRenderer(
+      runbookTemplateSource,
+      () => ({
+        ...generated,
+        render: (view: object, options: object) => {
+          calls += 1;
+          return (generated.render as (v: object, o: object) => string)(view, options);
+        },
+      }),
+      runbookHelpers,
+    );
+    const compiled = templateRenderer(
+      runbookTemplateSource,
+      () => {
+        throw new Error('not generated');
+      },
+      runbookHelpers,
+    );
+    const text = hostileRunbook(precompiled);
+    expect(calls).toBe(1);
+    expect(text).toBe(hostileRunbook(compiled));
+    expect(text).toContain('## Removing a component on purpose');
+  });
+});
+
+const HOSTILE = {
+  name: "x'; reboot; echo '",
+  endpoint: 'https://$(reboot):6443',
+  address: '10.0.0.1`reboot`',
+  namespace: 'argo"cd $(reboot)',
+  root: "root'\n reboot #",
+  image: 'factory.talos.dev/installer/x:v1; reboot',
+  dir: 'clusters/x y/$HOME;reboot',
+};
+
+/** A runbook whose values try to break out of their quotes. */
+function hostileRunbook(render?: (view: object) => string): string {
+  const platform = resolvePlatform(testDefinition([devCluster()]));
+  const base = platform.clusters[0];
+  if (base === undefined) throw new Error('no cluster');
+  const cluster = {
+    ...base,
+    name: HOSTILE.name,
+    endpoint: HOSTILE.endpoint,
+    kubernetesVersion: '1.34.2; reboot',
+    controlPlanes: base.controlPlanes.map((node) => ({ ...node, address: HOSTILE.address })),
+    nodes: base.nodes.map((node) => ({ ...node, address: HOSTILE.address })),
+  };
+  const version = checkTalosVersion('v1.12.11', []).version;
+  if (version === undefined) throw new Error('no version');
+  const input = {
+    header: '<!-- test -->',
+    cluster,
+    version,
+    requirements: mergeTalosRequirements(base, []).merged,
+    patches: { vip: undefined } as never,
+    schematicId: 'abc',
+    installImage: HOSTILE.image,
+    dir: HOSTILE.dir,
+    steps: [],
+    gitops: {
+      namespace: HOSTILE.namespace,
+      root: HOSTILE.root,
+      revision: 'main',
+      applications: [],
+    },
+  };
+  if (render === undefined) return runbook(input);
+  // Same view, another renderer: runbook() renders through the module's renderer, so compare
+  // the module's output with `render` applied to the view runbook() builds.
+  return runbook(input, render);
+}
+
+describe('values that try to leave their quotes', () => {
+  const markdown = hostileRunbook();
+  const commands = shellBlocks(markdown).flatMap(splitCommands);
+
+  it('never run a command substitution nor a command of their own', () => {
+    expect(commands.length).toBeGreaterThan(20);
+    expect(commands.flat().filter((word) => word.substitution)).toEqual([]);
+    const programs = new Set(commands.map((words) => words[0]?.text));
+    expect([...programs].sort()).toEqual(
+      ['chmod', 'curl', 'export', 'git', 'grep', 'kubectl', 'mkdir', 'pnpm', 'talosctl'].sort(),
+    );
+  });
+
+  it('each stay one word, exactly the value', () => {
+    const words = commands.map((command) => command.map((word) => word.text));
+    expect(words).toContainEqual([
+      'talosctl',
+      'gen',
+      'config',
+      HOSTILE.name,
+      HOSTILE.endpoint,
+      '--with-secrets',
+      '$TALOS_DIR/secrets.yaml',
+      '--talos-version',
+      'v1.12',
+      '--kubernetes-version',
+      '1.34.2; reboot',
+      '--config-patch-control-plane',
+      `@${HOSTILE.dir}/controlplane.yaml`,
+      '--config-patch-worker',
+      `@${HOSTILE.dir}/worker.yaml`,
+      '--output-dir',
+      '$TALOS_DIR',
+    ]);
+    expect(words).toContainEqual(['talosctl', 'bootstrap', '-n', HOSTILE.address]);
+    expect(words).toContainEqual([
+      'talosctl',
+      'upgrade',
+      '-n',
+      HOSTILE.address,
+      '--image',
+      HOSTILE.image,
+    ]);
+    expect(words).toContainEqual(['export', `TALOS_DIR=$HOME/.homelab/${HOSTILE.name}`]);
+    expect(words).toContainEqual([
+      'kubectl',
+      '-n',
+      HOSTILE.namespace,
+      'wait',
+      '--for=jsonpath={.status.sync.status}=Synced',
+      'application',
+      HOSTILE.root,
+      '--timeout=10m',
+    ]);
+  });
+});
+
+describe('the reference runbook', () => {
+  const { files } = talos([haCluster()], [cilium]);
+  const markdown = file(files, 'clusters/prod/RUNBOOK.md');
+
+  it('keeps every Talos step in order', () => {
+    const headings = markdown.split('\n').filter((line) => /^## \d+\. /.test(line));
+    expect(headings.slice(0, 7)).toEqual([
+      '## 1. Generate the cluster secrets (once)',
+      '## 2. Register the schematic with the Image Factory',
+      '## 3. Generate the machine configs with the patches',
+      "## 4. Find each node's DHCP address",
+      '## 5. Apply the configs',
+      '## 6. Bootstrap etcd (once, on one control plane)',
+      '## 7. Fetch the kubeconfig',
+    ]);
+  });
+
+  it('finds each node at its DHCP address by the link its patch selects', () => {
+    expect(markdown).toContain(
+      'talosctl -n "${NODE_PROD_CP_3_DHCP:?set it to the address the node got from DHCP}" get links --insecure -o yaml',
+    );
+    expect(markdown).toContain(
+      '| prod-cp-3 | `NODE_PROD_CP_3_DHCP` | a link with `busPath: 0000:03:00.0` |',
+    );
+    expect(markdown).toContain('| prod-cp-2 | `NODE_PROD_CP_2_DHCP` | the link `id: enp1s0` |');
+    expect(markdown).toContain('export NODE_PROD_W_2_DHCP=\n');
+  });
+
+  it('upgrades Talos node by node, control planes first, and Kubernetes through one control plane', () => {
+    const upgrades = [...markdown.matchAll(/^talosctl upgrade -n (\S+) /gm)].map((m) => m[1]);
+    expect(upgrades).toEqual([
+      '192.168.30.11',
+      '192.168.30.12',
+      '192.168.30.13',
+      '192.168.30.21',
+      '192.168.30.22',
+    ]);
+    expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
+    expect(markdown).toContain('pnpm homelab changeset');
+  });
+});
