@@ -204,6 +204,23 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
       ),
     );
   }
+  // Prometheus (the `metrics` provider) scrapes the metrics Services of monitors.ts.
+  for (const [name, selector, port] of [
+    ['controller', POD.controller, 8082],
+    ['server', POD.server, 8083],
+    ['repo-server', POD.repoServer, 8084],
+  ] as const) {
+    flows.push(
+      flow(
+        `${name}-metrics`,
+        'ingress',
+        selector,
+        { kind: 'capability', capability: 'metrics' },
+        tcp(port),
+        `the metrics provider scrapes the ${name}`,
+      ),
+    );
+  }
   const redisClients = [
     ['server', POD.server],
     ['controller', POD.controller],

@@ -1,7 +1,3 @@
-// Every key set under `argo-cd` in every layer of charts/argo-cd exists in the pinned upstream
-// chart's values.yaml (vendored archive), or sits under a map the chart passes through as is.
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import type { AnyComponent, ChartSpec, Cluster, PlatformDefinition, Values } from '@homelab/core';
 import { mergeValues, parseYaml } from '@homelab/core';
 import {
@@ -12,7 +8,6 @@ import {
   testReferenceClusters,
   testRun,
   unknownValueKeys,
-  vendored,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { argocdComponent } from '../src/component.js';

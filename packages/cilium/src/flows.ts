@@ -283,6 +283,23 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           const candidates = (table.get(peer.capability) ?? []).filter(
             (entry) => entry.component === provider,
           );
+          const providerContribution =
+            provider === undefined ? undefined : contributions.get(provider);
+          const providerNamespace = providerContribution?.application?.namespace;
+          if (
+            provider !== undefined &&
+            candidates.length === 0 &&
+            (providerContribution?.flows ?? []).length === 0 &&
+            providerNamespace !== undefined
+          ) {
+            // A provider that declares no flows stays outside default deny: its pods open and
+            // accept anything, so the flow is this end's rule, with the provider's namespace as
+            // the peer (the per-flow policies never switch enforcement on at the provider).
+            const other = pods(provider, providerNamespace, {});
+            if (ingress) add(other, own, flow.ports);
+            else add(own, other, flow.ports);
+            break;
+          }
           if (provider === undefined || candidates.length === 0) {
             flowIssue(
               component,

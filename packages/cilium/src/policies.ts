@@ -112,6 +112,10 @@ function networkPolicy(
     spec: {
       description,
       endpointSelector: { matchLabels: { ...selector } },
+      // Additive: only the cluster-wide default deny switches enforcement on. A flow rule that
+      // selects pods outside default deny (a provider that declares no flows) must not cut
+      // them off from everything else.
+      enableDefaultDeny: { ingress: false, egress: false },
       ...(rules.ingress ? { ingress: rules.ingress } : {}),
       ...(rules.egress ? { egress: rules.egress } : {}),
     } as unknown as KubeObject['spec'],
@@ -174,10 +178,12 @@ export function zeroTrustPolicies(
     } as unknown as KubeObject['spec'],
   } as KubeObject;
 
+  // Rules only where default deny holds: pods outside it open and accept anything already.
+  const denied = new Set(plan.namespaces);
   for (const connection of plan.connections) {
     const between = connection.from.kind === 'pods' && connection.to.kind === 'pods';
     const description = `${connection.component}: ${connection.reason}`;
-    if (connection.from.kind === 'pods') {
+    if (connection.from.kind === 'pods' && denied.has(connection.from.namespace)) {
       const name = policyName(connection, 'egress');
       out[`cnp-${connection.from.namespace}-${name}`] = networkPolicy(
         name,
@@ -187,7 +193,7 @@ export function zeroTrustPolicies(
         { egress: [{ ...egressPeer(connection.to), ...toPortsOf(connection.ports) }] },
       );
     }
-    if (connection.to.kind === 'pods') {
+    if (connection.to.kind === 'pods' && denied.has(connection.to.namespace)) {
       const name = policyName(connection, 'ingress');
       out[`cnp-${connection.to.namespace}-${name}`] = networkPolicy(
         name,

@@ -466,3 +466,81 @@ describe('flow declarations', () => {
     );
   });
 });
+
+describe('a provider that declares no flows', () => {
+  const scraper = (flows: readonly FlowDeclaration[] = []) =>
+    testComponent({
+      name: 'scraper',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'watch', podSecurity: 'baseline', clusterResources: [] },
+        facts: { metrics: { namespace: 'watch' } },
+        ...(flows.length === 0 ? {} : { flows }),
+      }),
+    });
+  const scraped = testComponent({
+    name: 'scraped',
+    needs: ['cni'],
+    uses: ['metrics'],
+    contribution: () => ({
+      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+      flows: [
+        {
+          name: 'metrics',
+          direction: 'ingress',
+          namespace: 'app',
+          selector: { app: 'exporter' },
+          peer: { kind: 'capability', capability: 'metrics' },
+          ports: [{ port: 9000, protocol: 'TCP' }],
+          reason: 'the scraper reads the exporter',
+        },
+      ],
+    }),
+  });
+
+  test('is the peer by its namespace, and no policy switches enforcement on for it', () => {
+    const run = runCilium(testDefinition(referenceClusters()), [scraper(), scraped]);
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(
+      reachabilityCheck
+        .check(input)
+        .filter((issue) => issue.severity === 'error')
+        .map((issue) => issue.message),
+    ).toEqual([]);
+    const policies = (run.rendered.dev?.objects ?? []).filter(
+      (object) => object.kind === 'CiliumNetworkPolicy',
+    ) as AnyJson[];
+    const admit = policies.find((policy) => policy.metadata.namespace === 'app');
+    expect(admit?.spec.ingress).toEqual([
+      {
+        fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'watch' } }],
+        toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }],
+      },
+    ]);
+    // Additive rules: only the cluster-wide default deny enforces.
+    expect(admit?.spec.enableDefaultDeny).toEqual({ ingress: false, egress: false });
+    expect(policies.filter((policy) => policy.metadata.namespace === 'watch')).toEqual([]);
+    const deny = (run.rendered.dev?.objects ?? []).find(
+      (object) => object.metadata.name === DEFAULT_DENY_POLICY,
+    ) as AnyJson;
+    expect(deny.spec.endpointSelector.matchExpressions[0].values).not.toContain('watch');
+  });
+
+  test('once it declares flows, it must accept or reach its consumers itself', () => {
+    const api: FlowDeclaration = {
+      name: 'api',
+      direction: 'egress',
+      namespace: 'watch',
+      selector: { app: 'scraper' },
+      peer: { kind: 'kube-apiserver' },
+      ports: API,
+    };
+    const run = runCilium(testDefinition(referenceClusters()), [scraper([api]), scraped]);
+    expect(run.issues.map((issue) => issue.message)).toContain(
+      'scraped flow "metrics" on cluster "dev": needs "metrics" on 9000/TCP, but scraper (its provider) declares no egress to its consumers: nothing allows the flow',
+    );
+  });
+});

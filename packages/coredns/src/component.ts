@@ -21,6 +21,7 @@ import {
   isIp,
   type JsonSchema,
   type KubeObject,
+  type MonitorDeclaration,
   nthAddress,
   type PathSegment,
   parseIp,
@@ -208,6 +209,45 @@ function flows(settings: ResolvedCorednsSettings): FlowDeclaration[] {
         reason: `CoreDNS forwards to ${upstream}`,
       }),
     ),
+    {
+      name: 'metrics',
+      direction: 'ingress',
+      namespace: COREDNS_NAMESPACE,
+      selector: { ...DNS_SELECTOR },
+      peer: { kind: 'capability', capability: 'metrics' },
+      ports: [{ port: METRICS_PORT, protocol: 'TCP' }],
+      reason: 'the metrics provider scrapes the prometheus plugin',
+    },
+  ];
+}
+
+/** CoreDNS' own metrics (the `prometheus` plugin) and what is worth an alert. */
+function monitors(): MonitorDeclaration[] {
+  return [
+    {
+      name: 'coredns',
+      namespace: COREDNS_NAMESPACE,
+      target: { kind: 'service', selector: { ...DNS_SELECTOR }, port: 'metrics' },
+      rules: [
+        {
+          alert: 'CoreDNSDown',
+          expr: `sum(up{namespace="${COREDNS_NAMESPACE}", service="kube-dns"}) < 1`,
+          for: { development: '15m', staging: '5m', production: '2m' },
+          severity: 'critical',
+          summary: 'No CoreDNS pod answers: every name lookup in the cluster fails.',
+        },
+        {
+          alert: 'CoreDNSServfailRatioHigh',
+          expr:
+            `sum(rate(coredns_dns_responses_total{namespace="${COREDNS_NAMESPACE}", rcode="SERVFAIL"}[5m]))` +
+            ` / sum(rate(coredns_dns_responses_total{namespace="${COREDNS_NAMESPACE}"}[5m])) > $threshold`,
+          threshold: { development: 0.2, staging: 0.1, production: 0.05 },
+          for: { development: '30m', staging: '15m', production: '10m' },
+          severity: 'warning',
+          summary: 'CoreDNS answers many queries with SERVFAIL: an upstream forwarder may be down.',
+        },
+      ],
+    },
   ];
 }
 
@@ -232,6 +272,7 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
     application: descriptor(),
     talos: { disableCoreDns: true },
     flows: flows(settings),
+    monitors: monitors(),
     facts: {
       dns: {
         clusterDomain: CLUSTER_DOMAIN,

@@ -204,13 +204,28 @@ describe('what it declares', () => {
     });
   });
 
-  test('declares the API server and every upstream on port 53 as its flows, nothing else', () => {
+  test('declares the API server, every upstream on port 53 and the scrape of its metrics as its flows, nothing else', () => {
     expect(declared?.flows?.map((flow) => [flow.name, flow.peer])).toEqual([
       ['apiserver', { kind: 'kube-apiserver' }],
       ['upstream-1-1-1-1', { kind: 'cidr', cidr: '1.1.1.1/32' }],
       ['upstream-10-8-0-53', { kind: 'cidr', cidr: '10.8.0.53/32' }],
       ['upstream-10-8-0-54', { kind: 'cidr', cidr: '10.8.0.54/32' }],
       ['upstream-2606-4700-4700-1111', { kind: 'cidr', cidr: '2606:4700:4700::1111/128' }],
+      ['metrics', { kind: 'capability', capability: 'metrics' }],
+    ]);
+    expect(declared?.flows?.at(-1)?.ports).toEqual([{ port: 9153, protocol: 'TCP' }]);
+  });
+
+  test('declares its metrics endpoint and alerts for the metrics provider', () => {
+    const monitor = declared?.monitors?.[0];
+    expect(monitor?.target).toEqual({
+      kind: 'service',
+      selector: { 'k8s-app': 'kube-dns' },
+      port: 'metrics',
+    });
+    expect(monitor?.rules?.map((rule) => [rule.alert, rule.severity])).toEqual([
+      ['CoreDNSDown', 'critical'],
+      ['CoreDNSServfailRatioHigh', 'warning'],
     ]);
   });
 

@@ -15,7 +15,6 @@ import {
   type DeclareInput,
   type EnvironmentName,
   error,
-  type FlowDeclaration,
   type GroupKind,
   type Issue,
   type KubeObject,
@@ -33,10 +32,8 @@ import {
 import { alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHECKS } from './checks.js';
-import { flowName } from './flow-name.js';
 import {
   GRAFANA_ADMIN_SECRET,
-  GRAFANA_CONTAINER_PORT,
   GRAFANA_PORT,
   GRAFANA_SERVICE,
   grafanaClusterValues,
@@ -82,15 +79,6 @@ export const MONITORING_TALOS_NEEDS: TalosNeeds = {
   },
 };
 
-/** Ports Prometheus scrapes on the nodes: node-exporter, kubelet, the control plane. */
-const HOST_PORTS = [
-  CONTROL_PLANE_METRICS.etcd,
-  9100,
-  10250,
-  CONTROL_PLANE_METRICS.controllerManager,
-  CONTROL_PLANE_METRICS.scheduler,
-];
-
 const MONITORING_KINDS = [
   'Alertmanager',
   'AlertmanagerConfig',
@@ -123,22 +111,6 @@ function descriptor(): ApplicationDescriptor {
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),
     installs: MONITORING_KINDS.map((kind) => ({ group: 'monitoring.coreos.com', kind })),
-  };
-}
-
-function flow(
-  direction: FlowDeclaration['direction'],
-  app: string,
-  peer: FlowDeclaration['peer'],
-  ports: readonly number[],
-): FlowDeclaration {
-  return {
-    name: flowName(direction, app, peer, ports),
-    direction,
-    selector: { 'app.kubernetes.io/name': app },
-    namespace: MONITORING_NAMESPACE,
-    peer,
-    ports: ports.map((port) => ({ port, protocol: 'TCP' as const })),
   };
 }
 
@@ -220,12 +192,10 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   }
   const client = grafanaOidcClient(cluster, settings);
   const secrets = secretRequirements(settings, plan.secrets);
-  const flows: FlowDeclaration[] = [
-    flow('ingress', 'grafana', { kind: 'gateway' }, [GRAFANA_CONTAINER_PORT]),
-    flow('egress', 'prometheus', { kind: 'kube-apiserver' }, [6443]),
-    flow('egress', 'prometheus', { kind: 'host' }, HOST_PORTS),
-    ...plan.flows,
-  ];
+  // No flows: the monitoring namespace stays outside default deny. Prometheus scrapes every
+  // component's targets, also those of components outside default deny, which no flow peer can
+  // name yet; components under default deny admit it with an ingress flow from the `metrics`
+  // capability (docs/system-checks.md, "reachability").
   const hasSecretStore = input.provided.secrets !== undefined;
   return {
     application: descriptor(),
@@ -249,7 +219,6 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
         }),
     ...(client === undefined ? {} : { oidcClients: [client] }),
     ...(hasSecretStore ? { secrets } : { bootstrapSecrets: bootstrapSecrets(secrets) }),
-    flows,
     monitors: platformMonitors(settings),
     facts: { metrics: { namespace: MONITORING_NAMESPACE } },
     issues,
@@ -526,6 +495,7 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
       path: entry.path,
       storageClassName: storageClassOf(entry, settings, issues),
       kubeProxyReplacement: entry.provided.cni?.kubeProxyReplacement ?? false,
+      clusterDnsProvided: entry.provided.dns !== undefined,
       alertmanagerConfig: plan.config,
       alertmanagerSecrets: plan.secrets.map((secret) => secret.name),
       grafana: grafanaClusterValues(cluster, settings, provider),
@@ -583,7 +553,7 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   settings: monitoringSettingsSpec,
   provides: ['metrics'],
   needs: ['cni'],
-  uses: ['gateway', 'oidc-provider', 'secrets', 'storage'],
+  uses: ['dns', 'gateway', 'oidc-provider', 'secrets', 'storage'],
   upstream: MONITORING_UPSTREAM,
   validators: monitoringValidators,
   checks: MONITORING_CHECKS,

@@ -117,6 +117,11 @@ export interface ClusterValuesInput {
   readonly storageClassName: string | undefined;
   /** Whether the CNI replaces kube-proxy (then there is no kube-proxy to scrape). */
   readonly kubeProxyReplacement: boolean;
+  /**
+   * Whether a component provides the cluster DNS (then Talos' CoreDNS in kube-system is off and
+   * the provider declares its own monitor).
+   */
+  readonly clusterDnsProvided: boolean;
   readonly alertmanagerConfig: Values;
   readonly alertmanagerSecrets: readonly string[];
   readonly grafana: Values;
@@ -186,6 +191,7 @@ export function clusterValues(input: ClusterValuesInput): { values: Values; issu
     },
     grafana: input.grafana,
   };
+  if (input.clusterDnsProvided) values.coreDns = { enabled: false };
   if (input.kubeProxyReplacement) {
     values.kubeProxy = { enabled: false };
     values.defaultRules = { rules: { kubeProxy: false } };

@@ -579,17 +579,6 @@ describe('Alertmanager', () => {
     ]);
   });
 
-  it('declares egress to the receivers it calls', () => {
-    const fqdns = (run.declared.dev?.flows ?? [])
-      .filter((flow) => flow.peer.kind === 'fqdn')
-      .map((flow) => [(flow.peer as { name: string }).name, flow.ports[0]?.port]);
-    expect(fqdns).toEqual([
-      ['hooks.slack.com', 443],
-      ['relay.tools.svc', 8080],
-      ['smtp.example.com', 587],
-    ]);
-  });
-
   it.each([
     [
       { name: 'chat', slack: { channel: '#a' } },
@@ -789,18 +778,29 @@ describe('declarations', () => {
     });
   });
 
-  it('declares the flows it needs: the Gateway to Grafana, Prometheus to the API and the nodes', () => {
-    const flows = (reference.declared.dev?.flows ?? []).map((flow) => [
-      flow.direction,
-      flow.selector['app.kubernetes.io/name'],
-      flow.peer.kind,
-      flow.ports.map((port) => port.port),
-    ]);
-    expect(flows).toEqual([
-      ['ingress', 'grafana', 'gateway', [3000]],
-      ['egress', 'prometheus', 'kube-apiserver', [6443]],
-      ['egress', 'prometheus', 'host', [2381, 9100, 10250, 10257, 10259]],
-    ]);
+  it('declares no flows: its namespace stays outside default deny, the scraped admit it', () => {
+    // Prometheus scrapes components outside default deny too, which no flow peer names yet.
+    expect(reference.declared.dev?.flows).toBeUndefined();
+  });
+
+  it("leaves Talos' CoreDNS unscraped where a component provides the cluster DNS", () => {
+    expect(reference.values('dev').coreDns).toBeUndefined();
+    const dns = testComponent({
+      name: 'dns',
+      provides: ['dns'],
+      contribution: () => ({
+        facts: {
+          dns: {
+            clusterDomain: 'cluster.local',
+            namespace: 'coredns',
+            selector: { 'k8s-app': 'kube-dns' },
+          },
+        },
+      }),
+    });
+    expect(runMonitoring({}, [...PROVIDERS, dns]).values('dev').coreDns).toEqual({
+      enabled: false,
+    });
   });
 
   it('renders nothing on a cluster that disables it', () => {

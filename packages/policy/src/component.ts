@@ -82,6 +82,8 @@ const NAMESPACED_RESOURCES: readonly GroupKind[] = [
 const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
 /** The webhook's container port (`controllerManager.port`). */
 const WEBHOOK_PORT = 8443;
+/** The Prometheus port of the controller manager and audit (`metricsPort`). */
+const METRICS_PORT = 8888;
 
 function flows(): FlowDeclaration[] {
   return [
@@ -102,6 +104,15 @@ function flows(): FlowDeclaration[] {
       peer: { kind: 'kube-apiserver' },
       ports: API_PORTS,
       reason: 'the controller manager, audit and post-install Job read and write the API',
+    },
+    {
+      name: 'metrics',
+      direction: 'ingress',
+      namespace: GATEKEEPER_NAMESPACE,
+      selector: { ...GATEKEEPER_PODS },
+      peer: { kind: 'capability', capability: 'metrics' },
+      ports: [{ port: METRICS_PORT, protocol: 'TCP' }],
+      reason: 'the metrics provider scrapes the controller manager and audit',
     },
   ];
 }

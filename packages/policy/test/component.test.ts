@@ -143,6 +143,7 @@ describe('Gatekeeper itself', () => {
     ).toEqual([
       ['webhook', 'ingress', 'kube-apiserver', [8443]],
       ['apiserver', 'egress', 'kube-apiserver', [6443]],
+      ['metrics', 'ingress', 'capability', [8888]],
     ]);
     expect(declared?.facts?.['admission-policy']?.engine).toBe(
       'gatekeeper v3.23.0 (K8sNativeValidation)',

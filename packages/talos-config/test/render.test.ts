@@ -627,9 +627,11 @@ describe('runbook', () => {
 
   it('applies each node with its own patch, then bootstraps the first control plane', () => {
     expect(readme).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl apply-config --insecure -n "${NODE_PROD_CP_2_DHCP:?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/controlplane.yaml --config-patch @clusters/prod/talos/nodes/prod-cp-2.yaml',
     );
     expect(readme).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl apply-config --insecure -n "${NODE_PROD_W_2_DHCP:?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/worker.yaml --config-patch @clusters/prod/talos/nodes/prod-w-2.yaml',
     );
     expect(readme).toContain('talosctl bootstrap -n 192.168.30.11');

@@ -289,6 +289,7 @@ describe('the reference runbook', () => {
 
   it('finds each node at its DHCP address by the link its patch selects', () => {
     expect(markdown).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl -n "${NODE_PROD_CP_3_DHCP:?set it to the address the node got from DHCP}" get links --insecure -o yaml',
     );
     expect(markdown).toContain(
