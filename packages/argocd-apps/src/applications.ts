@@ -549,8 +549,9 @@ function readme(
   return {
     summary:
       'The app-of-apps of the platform: for each cluster, one Argo CD AppProject per purpose (allowing exactly the kinds and namespaces its Applications render) and ' +
-      'one Application per enabled component plus the Gateway API CRDs, ordered in sync waves ' +
-      'computed from the dependencies the components declare. It has no upstream dependency; ' +
+      'one Application per enabled component that declares one plus one per CRD bundle a component ' +
+      'ships (such as the Gateway API CRDs), ordered in sync waves computed from the capabilities the components ' +
+      'need and use. It has no upstream dependency; ' +
       'its cluster layer selects the cluster. The root Application in ' +
       '`clusters/<cluster>/root-application.yaml` installs it.',
     sections: [
@@ -562,7 +563,8 @@ function readme(
           'exponential backoff, `CreateNamespace=true` with Pod Security labels through ' +
           '`managedNamespaceMetadata`, `ServerSideApply=true` where a component asks for it, and ' +
           'the resources finalizer, so that removing a component from the definition removes ' +
-          'what it deployed. Critical Applications (CRD bundles, the CNI, Argo CD itself) are the ' +
+          'what it deployed. Critical Applications (CRD bundles and the components that declare ' +
+          'themselves critical, such as the CNI, Argo CD, the secrets and storage providers) are the ' +
           'exception: no finalizer, and `Prune=false`/`Delete=false`, so that a rename or a removed ' +
           'component never deletes what the cluster runs on; removing one is a runbook step.',
       },

@@ -347,7 +347,6 @@ function baseValues(): Values {
   };
 }
 
-/** Environment layer: the chart's HA recipe, scaled by the profile. */
 /** Base requests of Argo CD's workloads; the environment profile scales them. */
 const RESOURCES: { readonly [workload: string]: ResourceBase } = {
   controller: { cpu: '250m', memory: '512Mi' },
@@ -360,6 +359,7 @@ const RESOURCES: { readonly [workload: string]: ResourceBase } = {
   sentinel: { cpu: '25m', memory: '32Mi' },
 };
 
+/** Environment layer: the chart's HA recipe, scaled by the profile. */
 function environmentValues(profile: EnvironmentProfile): Values {
   const resources = (name: string): Values =>
     workloadResources(profile, RESOURCES[name] as ResourceBase);
