@@ -143,6 +143,9 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
   };
 }
 
+/** kube-state-metrics' last success of the etcd snapshot CronJob (manifests.ts names it talos-backup). */
+const LAST_ETCD_SNAPSHOT = `kube_cronjob_status_last_successful_time{namespace="${ETCD_BACKUP_NAMESPACE}",cronjob="talos-backup"}`;
+
 function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
   const maxAge = settings.verification.maxAgeHours * 3600;
   return [
@@ -178,6 +181,16 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
                 expr: `kube_job_status_failed{namespace="${ETCD_BACKUP_NAMESPACE}",job_name=~"talos-backup-.+"} > 0`,
                 severity: 'critical' as const,
                 summary: 'An etcd snapshot of the Talos control plane failed.',
+              },
+              {
+                alert: 'EtcdSnapshotTooOld',
+                expr: `(time() - max(${LAST_ETCD_SNAPSHOT})) / 3600 > $threshold or absent(${LAST_ETCD_SNAPSHOT})`,
+                threshold: { development: 168, staging: 48, production: 26 },
+                for: '30m',
+                severity: 'warning' as const,
+                summary: `The last successful etcd snapshot (CronJob ${ETCD_BACKUP_NAMESPACE}/talos-backup) is older than its environment allows (hours), or there is none.`,
+                description:
+                  'Without a recent etcd snapshot a lost control plane cannot be restored (disaster-recovery.md). Check the CronJob and its last Job.',
               },
             ]),
       ],

@@ -146,6 +146,21 @@ describe('etcd backups', () => {
     });
   });
 
+  test('watch their own CronJob: a failed snapshot, and none recent enough', () => {
+    const cronJob = objects.find((o) => o.kind === 'CronJob');
+    expect([cronJob?.metadata.namespace, cronJob?.metadata.name]).toEqual([
+      'talos-backup',
+      'talos-backup',
+    ]);
+    const rules = (declared.monitors as AnyJson[]).flatMap((monitor) => monitor.rules ?? []);
+    const tooOld = rules.find((rule: AnyJson) => rule.alert === 'EtcdSnapshotTooOld');
+    expect(tooOld?.expr).toBe(
+      `(time() - max(kube_cronjob_status_last_successful_time{namespace="${cronJob?.metadata.namespace}",cronjob="${cronJob?.metadata.name}"})) / 3600 > $threshold or absent(kube_cronjob_status_last_successful_time{namespace="${cronJob?.metadata.namespace}",cronjob="${cronJob?.metadata.name}"})`,
+    );
+    expect(tooOld?.threshold).toEqual({ development: 168, staging: 48, production: 26 });
+    expect(rules.map((rule: AnyJson) => rule.alert)).toContain('EtcdBackupFailed');
+  });
+
   test('run talos-backup with the age public key and the S3 credentials from a declared Secret', () => {
     const job = objects.find((o) => o.kind === 'CronJob');
     const env = job.spec.jobTemplate.spec.template.spec.containers[0].env;

@@ -27,8 +27,6 @@ const DATA_FILESYSTEMS = 'fstype=~"ext4|xfs|btrfs"';
  * itself (no target here).
  */
 export function platformMonitors(settings: ResolvedMonitoringSettings): MonitorDeclaration[] {
-  const snapshot = settings.etcdSnapshot;
-  const lastSnapshot = `kube_cronjob_status_last_successful_time{namespace="${snapshot.namespace}",cronjob="${snapshot.cronJob}"}`;
   return [
     {
       name: 'nodes',
@@ -56,23 +54,32 @@ export function platformMonitors(settings: ResolvedMonitoringSettings): MonitorD
       ],
       dashboards: [dashboard('platform', platformDashboard)],
     },
-    {
-      name: 'etcd-snapshots',
-      namespace: snapshot.namespace,
-      rules: [
-        {
-          alert: 'EtcdSnapshotTooOld',
-          expr: `(time() - max(${lastSnapshot})) / 3600 > $threshold or absent(${lastSnapshot})`,
-          threshold: { development: 168, staging: 48, production: 26 },
-          for: '30m',
-          severity: 'warning',
-          summary: `The last successful etcd snapshot (CronJob ${snapshot.namespace}/${snapshot.cronJob}) is older than its environment allows (hours), or there is none.`,
-          description:
-            'Without a recent etcd snapshot a lost control plane cannot be restored (talosctl etcd snapshot, talosctl bootstrap --recover-from). Check the CronJob and its last Job.',
-        },
-      ],
-    },
+    ...(settings.etcdSnapshot === undefined ? [] : [etcdSnapshotMonitor(settings.etcdSnapshot)]),
   ];
+}
+
+/** EtcdSnapshotTooOld on a CronJob of the user's (the backups component watches its own). */
+function etcdSnapshotMonitor(snapshot: {
+  readonly cronJob: string;
+  readonly namespace: string;
+}): MonitorDeclaration {
+  const lastSnapshot = `kube_cronjob_status_last_successful_time{namespace="${snapshot.namespace}",cronjob="${snapshot.cronJob}"}`;
+  return {
+    name: 'etcd-snapshots',
+    namespace: snapshot.namespace,
+    rules: [
+      {
+        alert: 'EtcdSnapshotTooOld',
+        expr: `(time() - max(${lastSnapshot})) / 3600 > $threshold or absent(${lastSnapshot})`,
+        threshold: { development: 168, staging: 48, production: 26 },
+        for: '30m',
+        severity: 'warning',
+        summary: `The last successful etcd snapshot (CronJob ${snapshot.namespace}/${snapshot.cronJob}) is older than its environment allows (hours), or there is none.`,
+        description:
+          'Without a recent etcd snapshot a lost control plane cannot be restored (talosctl etcd snapshot, talosctl bootstrap --recover-from). Check the CronJob and its last Job.',
+      },
+    ],
+  };
 }
 
 /** Fallback monitors: for a component of `components` that provides `capability` and declares no monitors. */

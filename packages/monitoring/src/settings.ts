@@ -81,7 +81,8 @@ export interface ResolvedMonitoringSettings {
   };
   readonly alerts: { readonly [alert: string]: MonitoringAlertOverride };
   readonly rules: readonly MonitoringRule[];
-  readonly etcdSnapshot: { readonly cronJob: string; readonly namespace: string };
+  /** A CronJob of the user's that snapshots etcd; absent: no EtcdSnapshotTooOld from monitoring. */
+  readonly etcdSnapshot: { readonly cronJob: string; readonly namespace: string } | undefined;
 }
 
 type Path = (...segments: PathSegment[]) => PathSegment[];
@@ -169,10 +170,13 @@ export function resolveMonitoringSettings(
         ),
       ),
       rules: [...(raw.rules ?? [])],
-      etcdSnapshot: {
-        cronJob: raw.etcdSnapshot?.cronJob ?? 'etcd-snapshot',
-        namespace: raw.etcdSnapshot?.namespace ?? 'kube-system',
-      },
+      etcdSnapshot:
+        raw.etcdSnapshot === undefined
+          ? undefined
+          : {
+              cronJob: raw.etcdSnapshot.cronJob ?? 'etcd-snapshot',
+              namespace: raw.etcdSnapshot.namespace ?? 'kube-system',
+            },
     },
     issues,
   };
