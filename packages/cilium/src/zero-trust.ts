@@ -143,6 +143,9 @@ export function mutualAuthenticationValues(
           enabled: true,
           install: {
             enabled: true,
+            // The namespace is ours (spireNamespace), with its Pod Security labels: the chart's
+            // has none, so the cluster default (baseline) would refuse the SPIRE agent.
+            existingNamespace: true,
             agent: { resources: SPIRE_AGENT_RESOURCES },
             server: {
               resources: SPIRE_SERVER_RESOURCES,
@@ -189,5 +192,29 @@ export function clusterPolicies(
   return {
     manifests: zeroTrustPolicies(plan, { mutualAuthentication: network.mutualAuthentication }),
     issues,
+  };
+}
+
+/**
+ * The SPIRE namespace where mutual authentication is on: privileged (the agent mounts the
+ * kubelet's and its own sockets from the host), so Pod Security admits SPIRE whatever the
+ * cluster's default level.
+ */
+export function spireNamespace(network: ResolvedNetworkPolicy): { [key: string]: KubeObject } {
+  if (!network.mutualAuthentication) return {};
+  return {
+    [`namespace-${SPIRE_NAMESPACE}`]: {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: SPIRE_NAMESPACE,
+        labels: {
+          'app.kubernetes.io/part-of': 'cilium',
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/audit': 'privileged',
+          'pod-security.kubernetes.io/warn': 'privileged',
+        },
+      },
+    } as KubeObject,
   };
 }

@@ -36,6 +36,8 @@ describe('cluster manifests', () => {
       'CiliumBGPPeerConfig',
       'CiliumLoadBalancerIPPool',
       'CiliumLoadBalancerIPPool',
+      // cilium-spire: production has mutual authentication.
+      'Namespace',
     ]);
     const config = byKind('prod', 'CiliumBGPClusterConfig');
     expect(config.spec.bgpInstances).toEqual([

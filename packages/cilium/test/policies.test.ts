@@ -244,6 +244,16 @@ describe('policies from declared flows', () => {
       install: { enabled: true, server: { dataStorage: { enabled: false } } },
     });
     expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    // Our SPIRE namespace, privileged, instead of the chart's unlabelled one.
+    expect(spire('prod').install.existingNamespace).toBe(true);
+    const spireNamespace = (name: string) =>
+      (run.rendered[name]?.objects ?? []).find(
+        (object) => object.kind === 'Namespace' && object.metadata.name === 'cilium-spire',
+      );
+    expect(spireNamespace('prod')?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe(
+      'privileged',
+    );
+    expect(spireNamespace('dev')).toBeUndefined();
     // Chart 1.19+ defaults authentication.enabled to false and refuses SPIRE without it.
     const authentication = (name: string): AnyJson =>
       ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication;

@@ -161,11 +161,7 @@ export function clusterValues(input: ClusterValuesInput): { values: Values; issu
   };
   if (input.storageClassName !== undefined) {
     prometheusSpec.storageSpec = {
-      // apiVersion and kind are optional for the operator but required by the
-      // EmbeddedPersistentVolumeClaim model the suites validate against.
       volumeClaimTemplate: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
         spec: {
           storageClassName: input.storageClassName,
           accessModes: ['ReadWriteOnce'],
