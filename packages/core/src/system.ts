@@ -555,7 +555,7 @@ function lineOf(content: string, needle: string): number | undefined {
 export const crdsBeforeControllers: SystemCheck = {
   name: 'crds-before-controllers',
   description:
-    "The CRD bundles a component needs (its `crds`: what its controller looks for when it starts) are installed before the component: in an earlier sync wave than the component's Application, and, where the runbook installs the component by hand, by an earlier runbook command.",
+    "The CRD bundles a component needs (its `crds`: what its controller looks for when it starts) are installed, at the version it needs, before the component: in an earlier sync wave than the component's Application, and, where the runbook installs the component by hand, by an earlier runbook command.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -585,6 +585,22 @@ export const crdsBeforeControllers: SystemCheck = {
                     ? `${app.name} needs the CRDs of ${bundle.name} when it starts on cluster "${name}", but no Application installs them`
                     : `${app.name} (wave ${app.wave}) needs the CRDs of ${bundle.name} when it starts on cluster "${name}", but they come in wave ${installer.wave}: its controller starts without them`,
                 expected: `${bundle.name} in an earlier sync wave than ${app.name}`,
+              }),
+            );
+          }
+          // The version the component needs, not another one.
+          const source = installer === undefined ? undefined : installer.application.spec;
+          const revision =
+            isTable(source) && isTable(source.source) ? source.source.targetRevision : undefined;
+          if (installer !== undefined && revision !== bundle.source.targetRevision) {
+            issues.push(
+              error({
+                code: 'crds-before-controllers',
+                path: app?.origin ?? settingsPath(deployed.cluster, component),
+                output: `Application ${installer.application.metadata.name}`,
+                value: revision,
+                message: `installs the CRDs of ${bundle.name} at revision ${String(revision)} on cluster "${name}", but ${component} needs ${bundle.version}`,
+                expected: `spec.source.targetRevision ${bundle.source.targetRevision}`,
               }),
             );
           }
@@ -710,7 +726,7 @@ function ignoredBy(
 export const helmignoreKeepsDependencies: SystemCheck = {
   name: 'helmignore-keeps-dependencies',
   description:
-    "No generated chart's `.helmignore` makes Helm skip `charts/` or a dependency archive `charts/<name>-<version>.tgz` that `helm dependency build` puts there (Helm applies .helmignore to them too): the chart would fail with \"found in Chart.yaml, but missing in charts/ directory\".",
+    'No generated chart\'s `.helmignore` makes Helm skip `charts/` or a dependency archive `charts/<name>-<version>.tgz` that `helm dependency build` puts there (Helm applies .helmignore to them too): the chart would fail with "found in Chart.yaml, but missing in charts/ directory".',
   check(input) {
     const issues: Issue[] = [];
     const origins = new Map<string, readonly PathSegment[]>();

@@ -465,7 +465,7 @@ function platformGateway(deployed: DeployedCluster): Located | undefined {
 export const gatewayAllowedRoutes: SystemCheck = {
   name: 'gateway-allowed-routes',
   description:
-    "Every listener of the platform Gateway admits routes only from its own namespace or from namespaces selected by name (`kubernetes.io/metadata.name`) that declare routes: never `from: All`, never a label anyone creating a namespace can set.",
+    'Every listener of the platform Gateway admits routes only from its own namespace or from namespaces selected by name (`kubernetes.io/metadata.name`) that declare routes: never `from: All`, never a label anyone creating a namespace can set.',
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
