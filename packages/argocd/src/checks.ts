@@ -84,3 +84,79 @@ export const localAdminCheck: SystemCheck = {
     return issues;
   },
 };
+
+/**
+ * `policy.default` is the role of every user no group maps: with any role there, every SSO user
+ * gets it and `readonlyGroups` means nothing (upstream's default is empty).
+ */
+export const rbacDefaultCheck: SystemCheck = {
+  name: 'argocd-rbac-default',
+  description:
+    "Argo CD's `policy.default` is empty (upstream's default): a role there is every logged-in user's, whatever their groups, and makes `readonlyGroups` meaningless.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
+      if (app === undefined) continue;
+      const rbac = record(record(record(deployedValues(input, app)?.[VALUES_KEY]).configs).rbac);
+      const value = rbac['policy.default'];
+      if (value === undefined || value === '') continue;
+      issues.push(
+        error({
+          code: 'argocd-rbac-default',
+          path: settingsPath(deployed.cluster, COMPONENT),
+          output: `charts/argo-cd (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.configs.rbac["policy.default"]`,
+          value,
+          message: `gives every user who logs in to Argo CD on cluster "${deployed.cluster.name}" a role, whatever their groups: readonlyGroups and adminGroups no longer decide who sees what`,
+          expected: "policy.default: '' (roles only through adminGroups and readonlyGroups)",
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
+/** Service types that expose a port outside the cluster. */
+const EXPOSED_SERVICE_TYPES: ReadonlySet<unknown> = new Set(['LoadBalancer', 'NodePort']);
+
+/**
+ * `server.insecure` makes the Argo CD server speak plain HTTP: only safe when every way in ends
+ * TLS first, i.e. the platform Gateway (whose routes routes-over-tls checks) or the API server's
+ * port forwarding; never a LoadBalancer or NodePort Service, an Ingress or the host network.
+ */
+export const serverInsecureCheck: SystemCheck = {
+  name: 'argocd-server-insecure',
+  description:
+    "Where Argo CD's server speaks plain HTTP (`server.insecure`), it is reachable only behind TLS: through the platform Gateway's HTTPS listener or the API server's port forwarding, never by a LoadBalancer or NodePort Service, the chart's Ingress or the host network.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
+      if (app === undefined) continue;
+      const values = record(deployedValues(input, app)?.[VALUES_KEY]);
+      const insecure = record(record(values.configs).params)['server.insecure'];
+      if (insecure !== true && insecure !== 'true') continue;
+      const server = record(values.server);
+      const exposed: string[] = [];
+      const type = record(server.service).type;
+      if (EXPOSED_SERVICE_TYPES.has(type)) exposed.push(`server.service.type: ${String(type)}`);
+      if (record(server.ingress).enabled === true) exposed.push('server.ingress.enabled: true');
+      if (server.hostNetwork === true || record(values.global).hostNetwork === true) {
+        exposed.push('hostNetwork: true');
+      }
+      if (exposed.length === 0) continue;
+      issues.push(
+        error({
+          code: 'argocd-server-insecure',
+          path: settingsPath(deployed.cluster, COMPONENT),
+          output: `charts/argo-cd (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.server`,
+          value: exposed,
+          message: `Argo CD's server speaks plain HTTP (server.insecure) on cluster "${deployed.cluster.name}" and is reachable without TLS (${exposed.join(', ')}): passwords and tokens would cross the network in clear`,
+          expected:
+            'a ClusterIP Service reached through the platform Gateway (TLS ends there), or server.insecure off',
+        }),
+      );
+    }
+    return issues;
+  },
+};

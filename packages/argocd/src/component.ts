@@ -32,7 +32,7 @@ import {
   warning,
   workloadResources,
 } from '@homelab/core';
-import { localAdminCheck } from './checks.js';
+import { localAdminCheck, rbacDefaultCheck, serverInsecureCheck } from './checks.js';
 import { argocdMonitors } from './monitors.js';
 import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClients } from './oidc.js';
 import {
@@ -782,7 +782,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
   // The cluster DNS first: the repo-server resolves the Git and chart hosts.
   uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
   upstream: ARGOCD_UPSTREAM,
-  checks: [localAdminCheck],
+  checks: [localAdminCheck, rbacDefaultCheck, serverInsecureCheck],
   declare,
   render,
 };

@@ -2,7 +2,15 @@
 // CiliumL2AnnouncementPolicy names are the nodes' links. A pattern no link matches (the old
 // `^eth[0-9]+$` on metal, where Talos names links enp3s0) leaves nobody answering ARP for the
 // LoadBalancer pool: every Service with a pool address, the Gateway among them, is unreachable.
-import { error, type Issue, type KubeObject, type SystemCheck } from '@homelab/core';
+import {
+  deployedValues,
+  error,
+  type Issue,
+  type KubeObject,
+  type SystemCheck,
+  type Values,
+} from '@homelab/core';
+import { CILIUM_VALUES_KEY } from './values.js';
 
 function patternsOf(policy: KubeObject): string[] | undefined {
   const spec = policy.spec as { interfaces?: unknown } | undefined;
@@ -68,5 +76,69 @@ export const l2InterfacesMatchLinks: SystemCheck = {
   },
 };
 
+function table(value: unknown): Values {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Values)
+    : {};
+}
+
+/**
+ * The chart's switches that restart a workload when its configuration changes (a checksum of
+ * the ConfigMap in the pod template): the path of each, and whether the workload runs.
+ */
+const ROLL_OUT_SWITCHES: readonly {
+  readonly path: readonly string[];
+  readonly runs: (values: Values) => boolean;
+}[] = [
+  { path: ['rollOutCiliumPods'], runs: () => true },
+  { path: ['operator', 'rollOutPods'], runs: (v) => table(v.operator).enabled !== false },
+  { path: ['envoy', 'rollOutPods'], runs: (v) => table(v.envoy).enabled !== false },
+  {
+    path: ['hubble', 'relay', 'rollOutPods'],
+    runs: (v) => table(v.hubble).enabled !== false && table(table(v.hubble).relay).enabled === true,
+  },
+  {
+    path: ['hubble', 'ui', 'rollOutPods'],
+    runs: (v) => table(v.hubble).enabled !== false && table(table(v.hubble).ui).enabled === true,
+  },
+];
+
+/**
+ * A configuration change synced from Git reaches the running Cilium pods: without the roll-out
+ * switches the ConfigMap changes, the Application is Healthy, and the agents, the operator and
+ * Envoy keep the old configuration until something restarts them.
+ */
+export const configRollsOut: SystemCheck = {
+  name: 'cilium-config-rolls-out',
+  description:
+    "Cilium's values restart every workload that reads the generated configuration when it changes: `rollOutCiliumPods`, `operator.rollOutPods`, `envoy.rollOutPods`, and Hubble relay's and UI's `rollOutPods` where they run.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      for (const app of deployed.applications) {
+        if (app.component !== 'cilium' || app.bundle !== undefined) continue;
+        const values = table(deployedValues(input, app)?.[CILIUM_VALUES_KEY]);
+        const missing = ROLL_OUT_SWITCHES.filter(
+          (entry) =>
+            entry.runs(values) &&
+            entry.path.reduce<unknown>((node, key) => table(node)[key], values) !== true,
+        ).map((entry) => entry.path.join('.'));
+        if (missing.length === 0) continue;
+        issues.push(
+          error({
+            code: 'cilium-config-rolls-out',
+            path: app.origin,
+            output: `charts/cilium (values on cluster ${deployed.cluster.name})#${CILIUM_VALUES_KEY}`,
+            value: missing,
+            message: `Cilium on cluster "${deployed.cluster.name}" does not restart its pods when its configuration changes (${missing.join(', ')} not true): a change synced from Git is Healthy while the pods keep the old configuration`,
+            expected: `${missing.map((path) => `${CILIUM_VALUES_KEY}.${path}: true`).join(', ')}`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /** Cilium's system checks. */
-export const CILIUM_CHECKS: readonly SystemCheck[] = [l2InterfacesMatchLinks];
+export const CILIUM_CHECKS: readonly SystemCheck[] = [l2InterfacesMatchLinks, configRollsOut];

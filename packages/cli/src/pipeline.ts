@@ -30,6 +30,7 @@ import {
   runSystemChecks,
   type SourcedObject,
   type SystemCheck,
+  type SystemInput,
   type SystemReport,
   settingsPath,
   sortIssues,
@@ -60,6 +61,11 @@ export interface GenerateInput {
 export interface GenerateOptions {
   /** The components (default: the registry). Tests add a component through this alone. */
   readonly registry?: Registry;
+  /**
+   * Tests only: what the system checks read, changed before they run (a fault of the generated
+   * output reintroduced on purpose). Default: the output as generated.
+   */
+  readonly beforeSystemChecks?: (input: SystemInput) => SystemInput;
 }
 
 export interface GenerateResult {
@@ -303,7 +309,8 @@ export async function generate(
     ...TALOS_CHECKS,
     ...registry.flatMap((component) => component.checks ?? []),
   ];
-  const systemInput = { platform, clusters: deployed, files };
+  const generated: SystemInput = { platform, clusters: deployed, files };
+  const systemInput = options.beforeSystemChecks?.(generated) ?? generated;
   issues.push(...runSystemChecks(systemInput, checks));
   reports = () => systemReports(systemInput, checks);
   issues.push(

@@ -165,8 +165,10 @@ export type {
 } from './system.js';
 export {
   CORE_CHECKS,
+  crdsBeforeControllers,
   deployedValues,
   groupKindOf,
+  helmignoreKeepsDependencies,
   runSystemChecks,
   secretReferences,
   systemReports,

@@ -3,7 +3,7 @@
 // before its CRD, a CNI deleted by a rename, a Secret nothing creates. Each such fact is a system
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
-import type { ClusterRun } from './components.js';
+import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { mergeValues } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
@@ -537,11 +537,251 @@ export const secretReferences: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Controllers start after the CRDs they look for
+
+/** Where `needle` first occurs in a file: its 1-based line, or undefined. */
+function lineOf(content: string, needle: string): number | undefined {
+  const index = content.indexOf(needle);
+  return index === -1 ? undefined : content.slice(0, index).split('\n').length;
+}
+
+/**
+ * A component's CRD bundles (`crds`) are what its controller needs when it starts (the Cilium
+ * operator looks for the Gateway API CRDs once, at start-up, and keeps Gateway API off until it
+ * restarts): they come first, in the Argo CD waves and in the runbook that installs the
+ * component by hand.
+ */
+export const crdsBeforeControllers: SystemCheck = {
+  name: 'crds-before-controllers',
+  description:
+    "The CRD bundles a component needs (its `crds`: what its controller looks for when it starts) are installed, at the version it needs, before the component: in an earlier sync wave than the component's Application, and, where the runbook installs the component by hand, by an earlier runbook command.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const name = deployed.cluster.name;
+      const runbooks = input.files.filter(
+        (file) => file.path.startsWith(`clusters/${name}/`) && file.path.endsWith('.md'),
+      );
+      for (const [component, contribution] of deployed.run.contributions ?? []) {
+        const bundles = contribution.crds ?? [];
+        if (bundles.length === 0) continue;
+        const app = deployed.applications.find(
+          (candidate) => candidate.component === component && candidate.bundle === undefined,
+        );
+        for (const bundle of bundles) {
+          const installer = deployed.applications.find(
+            (candidate) => candidate.bundle !== undefined && candidate.name === bundle.name,
+          );
+          if (app !== undefined && (installer === undefined || installer.wave >= app.wave)) {
+            issues.push(
+              error({
+                code: 'crds-before-controllers',
+                path: app.origin,
+                output: `Application ${app.application.metadata.name}`,
+                value: bundle.name,
+                message:
+                  installer === undefined
+                    ? `${app.name} needs the CRDs of ${bundle.name} when it starts on cluster "${name}", but no Application installs them`
+                    : `${app.name} (wave ${app.wave}) needs the CRDs of ${bundle.name} when it starts on cluster "${name}", but they come in wave ${installer.wave}: its controller starts without them`,
+                expected: `${bundle.name} in an earlier sync wave than ${app.name}`,
+              }),
+            );
+          }
+          // The version the component needs, not another one.
+          const source = installer === undefined ? undefined : installer.application.spec;
+          const revision =
+            isTable(source) && isTable(source.source) ? source.source.targetRevision : undefined;
+          if (installer !== undefined && revision !== bundle.source.targetRevision) {
+            issues.push(
+              error({
+                code: 'crds-before-controllers',
+                path: app?.origin ?? settingsPath(deployed.cluster, component),
+                output: `Application ${installer.application.metadata.name}`,
+                value: revision,
+                message: `installs the CRDs of ${bundle.name} at revision ${String(revision)} on cluster "${name}", but ${component} needs ${bundle.version}`,
+                expected: `spec.source.targetRevision ${bundle.source.targetRevision}`,
+              }),
+            );
+          }
+          // The runbook: the component's own commands (installing it by hand) after the bundle's.
+          const commands = (contribution.bootstrap ?? [])
+            .filter((step) => step.when !== 'after-handover')
+            .flatMap((step) => step.commands);
+          for (const runbook of runbooks) {
+            const installed = commands
+              .map((command) => lineOf(runbook.content, command))
+              .filter((line): line is number => line !== undefined);
+            if (installed.length === 0) continue;
+            const first = Math.min(...installed);
+            const bundleLines = bundle.install.map((command) => lineOf(runbook.content, command));
+            const last = bundleLines.every((line) => line !== undefined)
+              ? Math.max(...(bundleLines as number[]))
+              : undefined;
+            if (last !== undefined && last < first) continue;
+            issues.push(
+              error({
+                code: 'crds-before-controllers',
+                path: app?.origin ?? settingsPath(deployed.cluster, component),
+                output: `${runbook.path}:${first}`,
+                value: bundle.name,
+                message:
+                  last === undefined
+                    ? `the runbook of cluster "${name}" installs ${component} by hand without installing the CRDs of ${bundle.name} first`
+                    : `the runbook of cluster "${name}" installs ${component} (line ${first}) before the CRDs of ${bundle.name} (line ${last}): its controller starts without them`,
+                expected: `the commands of ${bundle.name} (${bundle.install.join('; ')}) before ${component}'s`,
+              }),
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// .helmignore keeps the dependency archives
+
+/** Go's `path/filepath.Match` pattern (Unix: `/` separates) as a regular expression, or undefined. */
+function goPattern(pattern: string): RegExp | undefined {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else if (c === '\\') {
+      const next = pattern[++i];
+      if (next === undefined) return undefined;
+      out += next.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end === -1) return undefined;
+      let body = pattern.slice(i + 1, end);
+      const negated = body.startsWith('^');
+      if (negated) body = body.slice(1);
+      out += `[${negated ? '^/' : ''}${body.replace(/[\]\\]/g, '\\$&')}]`;
+      i = end;
+    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  try {
+    return new RegExp(`^${out}$`);
+  } catch {
+    return undefined;
+  }
+}
+
+interface IgnoreRule {
+  readonly line: number;
+  readonly raw: string;
+  readonly negate: boolean;
+  readonly mustDir: boolean;
+  readonly match: (path: string) => boolean;
+}
+
+/** The rules of a .helmignore, parsed as Helm 3.19 parses them (`pkg/ignore/rules.go`). */
+function helmignoreRules(content: string): IgnoreRule[] {
+  const rules: IgnoreRule[] = [];
+  content.split('\n').forEach((text, index) => {
+    let rule = text.trim();
+    if (rule === '' || rule.startsWith('#') || rule.includes('**')) return;
+    const raw = rule;
+    const negate = rule.startsWith('!');
+    if (negate) rule = rule.slice(1);
+    const mustDir = rule.endsWith('/');
+    if (mustDir) rule = rule.slice(0, -1);
+    const base = !rule.includes('/');
+    const regex = goPattern(rule.startsWith('/') ? rule.slice(1) : rule);
+    if (regex === undefined) return;
+    rules.push({
+      line: index + 1,
+      raw,
+      negate,
+      mustDir,
+      match: (path) => regex.test(base ? (path.split('/').pop() ?? path) : path),
+    });
+  });
+  return rules;
+}
+
+/** The rule that makes Helm ignore `path` (Helm's `Rules.Ignore`), or undefined when it keeps it. */
+function ignoredBy(
+  rules: readonly IgnoreRule[],
+  path: string,
+  isDir: boolean,
+): IgnoreRule | undefined {
+  for (const rule of rules) {
+    if (rule.negate) {
+      // Helm's reading of a negated rule: whatever it does not match is ignored.
+      if ((rule.mustDir && !isDir) || !rule.match(path)) return rule;
+      continue;
+    }
+    if (rule.mustDir && !isDir) continue;
+    if (rule.match(path)) return rule;
+  }
+  return undefined;
+}
+
+/** Every generated chart's `.helmignore` keeps `charts/` and the dependency archives in it. */
+export const helmignoreKeepsDependencies: SystemCheck = {
+  name: 'helmignore-keeps-dependencies',
+  description:
+    'No generated chart\'s `.helmignore` makes Helm skip `charts/` or a dependency archive `charts/<name>-<version>.tgz` that `helm dependency build` puts there (Helm applies .helmignore to them too): the chart would fail with "found in Chart.yaml, but missing in charts/ directory".',
+  check(input) {
+    const issues: Issue[] = [];
+    const origins = new Map<string, readonly PathSegment[]>();
+    for (const deployed of input.clusters) {
+      for (const app of deployed.applications) {
+        const chart = chartPathOf(app);
+        if (chart !== undefined && !origins.has(chart)) {
+          origins.set(chart, app.bundle === undefined ? ['components', app.component] : []);
+        }
+      }
+    }
+    for (const file of input.files) {
+      const match = /^(charts\/[^/]+)\/\.helmignore$/.exec(file.path);
+      if (match === null) continue;
+      const chart = match[1] as string;
+      const manifest = parsedFile(input.files, `${chart}/Chart.yaml`);
+      const dependencies = Array.isArray(manifest?.dependencies) ? manifest.dependencies : [];
+      const rules = helmignoreRules(file.content);
+      const kept: { path: string; isDir: boolean }[] = [
+        ...(dependencies.length > 0 ? [{ path: 'charts', isDir: true }] : []),
+        ...dependencies.flatMap((dependency) =>
+          isTable(dependency) &&
+          typeof dependency.name === 'string' &&
+          typeof dependency.version === 'string'
+            ? [{ path: `charts/${dependency.name}-${dependency.version}.tgz`, isDir: false }]
+            : [],
+        ),
+      ];
+      for (const { path, isDir } of kept) {
+        const rule = ignoredBy(rules, path, isDir);
+        if (rule === undefined) continue;
+        issues.push(
+          error({
+            code: 'helmignore-keeps-dependencies',
+            path: origins.get(chart) ?? [],
+            output: `${file.path}:${rule.line}`,
+            value: rule.raw,
+            message: `makes Helm skip ${path}${isDir ? '/' : ''} when it loads ${chart}: every helm install and Argo CD sync fails with "found in Chart.yaml, but missing in charts/ directory"`,
+            expected: 'no .helmignore rule that matches charts/ or charts/*.tgz',
+          }),
+        );
+        break;
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
   criticalNotCascaded,
   secretReferences,
+  crdsBeforeControllers,
+  helmignoreKeepsDependencies,
 ];
 
 /** The report sections of the checks that have one, in check order. */

@@ -445,9 +445,139 @@ export const gatewayCertificate: SystemCheck = {
   },
 };
 
+/** The platform Gateway of a cluster (from the gateway facts), with where it is generated. */
+function platformGateway(deployed: DeployedCluster): Located | undefined {
+  const fact = deployed.run.facts.gateway;
+  if (fact === undefined) return undefined;
+  return objectsOf(deployed).find(
+    (item) =>
+      isGateway(item.object) &&
+      item.object.metadata.name === fact.name &&
+      namespaceOf(item.object, item.app.namespace) === fact.namespace,
+  );
+}
+
+/**
+ * Only namespaces that declare routes may attach routes to the platform Gateway: a route of any
+ * other namespace could claim a longer path under a declared host (`argocd.<domain>/auth/…`) and
+ * capture what users send there, OIDC codes among it.
+ */
+export const gatewayAllowedRoutes: SystemCheck = {
+  name: 'gateway-allowed-routes',
+  description:
+    'Every listener of the platform Gateway admits routes only from its own namespace or from namespaces selected by name (`kubernetes.io/metadata.name`) that declare routes: never `from: All`, never a label anyone creating a namespace can set.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const gateway = platformGateway(deployed);
+      if (gateway === undefined) continue;
+      const own = namespaceOf(gateway.object, gateway.app.namespace);
+      const declaring = new Set(
+        [...deployed.run.contributions.values()].flatMap((contribution) =>
+          (contribution.routes ?? []).map((route) => route.namespace),
+        ),
+      );
+      const known = new Set(
+        deployed.applications.flatMap((app) => [
+          app.namespace,
+          ...app.objects.flatMap(({ object }) =>
+            object.metadata.namespace === undefined ? [] : [object.metadata.namespace],
+          ),
+        ]),
+      );
+      list(gateway.spec.listeners).forEach((listener, index) => {
+        const namespaces = listener.allowedRoutes?.namespaces ?? {};
+        const from = namespaces.from ?? 'Same';
+        const at = `${gateway.source}.spec.listeners[${index}].allowedRoutes.namespaces`;
+        const problem = (message: string): void => {
+          issues.push(
+            error({
+              code: 'gateway-allowed-routes',
+              path: gateway.app.origin,
+              output: at,
+              value: from,
+              message: `listener "${listener.name}" of Gateway ${name(gateway.object)} on cluster "${deployed.cluster.name}" ${message}: a route from there could take a path under a declared host and capture its traffic (OIDC codes among it)`,
+              expected: `from: Same, or from: Selector on ${NAMESPACE_NAME_LABEL} In the namespaces that declare routes (${[...declaring].sort().join(', ') || 'none'})`,
+            }),
+          );
+        };
+        if (from === 'Same') return;
+        if (from !== 'Selector') {
+          problem(`admits routes from ${from === 'All' ? 'every namespace' : `"${from}"`}`);
+          return;
+        }
+        const selector = namespaces.selector ?? {};
+        const keys = [
+          ...Object.keys(selector.matchLabels ?? {}),
+          ...list(selector.matchExpressions).map((expression) => expression.key),
+        ];
+        const others = keys.filter((key) => key !== NAMESPACE_NAME_LABEL);
+        if (keys.length === 0 || others.length > 0) {
+          problem(
+            keys.length === 0
+              ? 'selects every namespace (an empty selector)'
+              : `selects namespaces by ${others.join(', ')}, a label anyone who creates a namespace can set`,
+          );
+          return;
+        }
+        const undeclared = [...known]
+          .filter((ns) => ns !== own && !declaring.has(ns) && selectorMatches(selector, ns))
+          .sort();
+        if (undeclared.length > 0) {
+          problem(`admits routes from ${undeclared.join(', ')}, which declare no route`);
+        }
+      });
+    }
+    return issues;
+  },
+};
+
+/**
+ * Where the gateway class can pin an address, the platform Gateway asks for the one the
+ * definition (or its default) gives: the runbook's DNS record points there, and an address the
+ * controller picks would move with every re-creation.
+ */
+export const gatewayAddressPinned: SystemCheck = {
+  name: 'gateway-address-pinned',
+  description:
+    "Where the gateway class honours `spec.addresses`, the platform Gateway pins the address the runbook's DNS record points at (the gateway's `address`, by default the last usable address of the cluster's first LoadBalancer pool).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const fact = deployed.run.facts.gateway;
+      if (fact === undefined || deployed.run.facts['gateway-class']?.staticAddresses !== true) {
+        continue;
+      }
+      const gateway = platformGateway(deployed);
+      if (gateway === undefined) continue;
+      const addresses = list(gateway.spec.addresses).map((entry) => entry?.value);
+      if (fact.address !== undefined && addresses.includes(fact.address)) continue;
+      issues.push(
+        error({
+          code: 'gateway-address-pinned',
+          path: [...gateway.app.origin, 'address'],
+          output: `${gateway.source}.spec.addresses`,
+          value: addresses.length === 0 ? undefined : addresses,
+          message:
+            fact.address === undefined
+              ? `the Gateway ${name(gateway.object)} of cluster "${deployed.cluster.name}" has no address to pin (no LoadBalancer pool gives one): DNS records would have to chase whatever it gets`
+              : `the Gateway ${name(gateway.object)} of cluster "${deployed.cluster.name}" does not pin ${fact.address}, where the runbook points DNS: it gets whatever address the controller picks`,
+          expected:
+            fact.address === undefined
+              ? 'a LoadBalancer pool on the cluster, or an address for the gateway'
+              : `spec.addresses: [{type: IPAddress, value: ${fact.address}}]`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
 /** The gateway component's system checks. */
 export const GATEWAY_CHECKS: readonly SystemCheck[] = [
   routesOverTls,
   routesAuthenticated,
   gatewayCertificate,
+  gatewayAllowedRoutes,
+  gatewayAddressPinned,
 ];
