@@ -209,7 +209,7 @@ describe('issue 9: each fault of the review, put back, is caught', { timeout: 12
   });
 
   it('2. the runbook installing Cilium before the Gateway API CRDs', async () => {
-    const runbook = 'clusters/dev/talos/README.md';
+    const runbook = 'clusters/dev/RUNBOOK.md';
     let cilium = 0;
     let crds = 0;
     const errors = await broken(
