@@ -587,6 +587,44 @@ describe('declarations', () => {
     expect(flows('dev').some((flow) => flow.startsWith('redis-ha-replication'))).toBe(false);
   });
 
+  it('with an OIDC login the server calls the issuer: through the Gateway where the issuer is a routed host, else by name', () => {
+    const issuerFlow = (result: Run, cluster: string) =>
+      result.declared[cluster]?.flows?.find((flow) => flow.name === 'server-oidc-issuer');
+    const idp = testComponent({
+      name: 'idp',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://auth.${cluster}.example`,
+            userinfoPath: '/u',
+            groups: [],
+          },
+        },
+      }),
+    });
+    const routed = issuerFlow(run(OIDC, [network(true), idp]), 'staging');
+    expect(routed).toEqual({
+      name: 'server-oidc-issuer',
+      direction: 'egress',
+      namespace: 'argocd',
+      selector: { 'app.kubernetes.io/name': 'argocd-server' },
+      peer: { kind: 'gateway', host: 'auth' },
+      ports: [{ port: 443, protocol: 'TCP' }],
+      reason:
+        "the server fetches the OIDC issuer's discovery document, tokens and keys (https://auth.staging.example)",
+    });
+    // Without a Gateway the issuer is an outside host.
+    expect(issuerFlow(run(OIDC, [network(false), idp]), 'staging')?.peer).toEqual({
+      kind: 'fqdn',
+      name: 'auth.staging.example',
+    });
+    // No OIDC login: no call to an issuer.
+    const local = run({ adminGroups: ['platform-admins'] } as ArgocdSettings, [network(true), idp]);
+    expect(issuerFlow(local, 'staging')).toBeUndefined();
+    expect((local.declared.staging?.flows ?? []).length).toBeGreaterThan(5);
+  });
+
   it('contributes the runbook step that installs it from its chart with the cluster layers', () => {
     const steps = run(OIDC).declared.staging?.bootstrap ?? [];
     expect(steps.map((step) => step.title)).toEqual(['Install Argo CD from the generated chart']);

@@ -27,6 +27,7 @@ import {
   haPlan,
   shellQuote,
   toYaml,
+  urlFlowPeer,
   warning,
   workloadResources,
 } from '@homelab/core';
@@ -253,6 +254,30 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
     }
   }
   return flows;
+}
+
+/**
+ * With an OIDC login the server calls the issuer (discovery document, token endpoint, keys; the
+ * CLI's tokens are checked there too): through the Gateway when the issuer is a routed host of
+ * the cluster (`auth.<domain>`, Authelia), else the issuer's host by name.
+ */
+export function argocdOidcFlows(
+  issuer: string,
+  gatewayDomain: string | undefined,
+): FlowDeclaration[] {
+  const target = urlFlowPeer(issuer, gatewayDomain);
+  if (target === undefined) return [];
+  return [
+    {
+      name: 'server-oidc-issuer',
+      direction: 'egress',
+      namespace: ARGOCD_NAMESPACE,
+      selector: { ...POD.server },
+      peer: target.peer,
+      ports: target.ports,
+      reason: `the server fetches the OIDC issuer's discovery document, tokens and keys (${issuer})`,
+    },
+  ];
 }
 
 /** Redis HA runs three Redis and three HAProxy pods, each forced onto its own node. */
@@ -607,7 +632,10 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const chart = `charts/${ARGOCD_CHART_NAME}`;
   return {
     application: descriptor(cluster.profile),
-    flows: argocdFlows(cluster.profile),
+    flows: [
+      ...argocdFlows(cluster.profile),
+      ...(clients.length === 0 ? [] : argocdOidcFlows(issuer, input.provided.gateway?.domain)),
+    ],
     ...(input.provided.gateway === undefined
       ? {}
       : {

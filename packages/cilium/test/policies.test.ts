@@ -389,12 +389,21 @@ describe('the reachability check', () => {
       ...(quiet.rendered[cluster]?.objects ?? []),
     ]);
     const warnings = reachabilityCheck.check(input).filter((issue) => issue.severity === 'warning');
-    expect(warnings.map((issue) => [issue.path, issue.message])).toContainEqual([
-      ['clusters', 0, 'components', 'silent'],
-      'silent declares no flows on cluster "dev": its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+    // One warning for the component, naming every cluster, at its first cluster's settings.
+    expect(
+      warnings
+        .filter((issue) => issue.message.startsWith('silent '))
+        .map((issue) => [issue.path, issue.message]),
+    ).toEqual([
+      [
+        ['clusters', 0, 'components', 'silent'],
+        'silent declares no flows on clusters dev, staging, prod: its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+      ],
     ]);
     const deny = (quiet.rendered.dev?.objects ?? []).find(
-      (object) => object.kind === 'CiliumClusterwideNetworkPolicy',
+      (object) =>
+        object.kind === 'CiliumClusterwideNetworkPolicy' &&
+        object.metadata.name === 'homelab-default-deny',
     ) as { spec: { endpointSelector: { matchExpressions: { values: string[] }[] } } } | undefined;
     const denied = deny?.spec.endpointSelector.matchExpressions[0]?.values ?? [];
     expect(denied.length).toBeGreaterThan(0);
@@ -455,6 +464,253 @@ describe('flow declarations', () => {
     const run = runCilium(testDefinition(referenceClusters()), [component]);
     expect(run.issues.map((issue) => issue.message)).toContain(
       'web flow "everything" on cluster "dev": lists no port',
+    );
+  });
+});
+
+/**
+ * A Gateway (provides `gateway`, zone `lab.test`), an identity provider whose route `auth` the
+ * Gateway serves, and an app that logs in with OIDC at https://auth.lab.test.
+ */
+function routedLogin(options: {
+  /** The app's egress to the Gateway (default: on 443 to host `auth`). */
+  readonly appFlow?: FlowDeclaration | null;
+  /** The identity provider's flows (default: ingress from the Gateway on 9091). */
+  readonly idpFlows?: readonly FlowDeclaration[];
+}): AnyComponent[] {
+  const gateway = testComponent({
+    name: 'gw',
+    provides: ['gateway'],
+    needs: ['cni'],
+    contribution: () => ({
+      facts: {
+        gateway: {
+          name: 'platform',
+          namespace: 'gw',
+          domain: 'lab.test',
+          httpsListener: 'https',
+          address: undefined,
+          forwardAuth: false,
+        },
+      },
+    }),
+  });
+  const idpGateway: FlowDeclaration = {
+    name: 'gateway',
+    direction: 'ingress',
+    namespace: 'idp',
+    selector: { app: 'idp' },
+    peer: { kind: 'gateway' },
+    ports: [{ port: 9091, protocol: 'TCP' }],
+  };
+  const idp = testComponent({
+    name: 'idp',
+    provides: ['oidc-provider'],
+    needs: ['cni', 'gateway'],
+    contribution: () => ({
+      application: { namespace: 'idp', podSecurity: 'restricted', clusterResources: [] },
+      facts: {
+        'oidc-provider': { issuer: 'https://auth.lab.test', userinfoPath: '/u', groups: [] },
+      },
+      routes: [
+        {
+          name: 'idp',
+          host: 'auth',
+          namespace: 'idp',
+          service: 'idp',
+          port: 80,
+          auth: { kind: 'app' as const },
+        },
+      ],
+      flows: [...(options.idpFlows ?? [idpGateway])],
+    }),
+  });
+  const login: FlowDeclaration = {
+    name: 'login',
+    direction: 'egress',
+    namespace: 'app',
+    selector: { app: 'app' },
+    peer: { kind: 'gateway', host: 'auth' },
+    ports: [{ port: 443, protocol: 'TCP' }],
+    reason: 'app fetches the issuer through the Gateway',
+  };
+  const app = testComponent({
+    name: 'app',
+    needs: ['cni'],
+    uses: ['gateway', 'oidc-provider'],
+    contribution: () => ({
+      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+      oidcClients: [
+        {
+          id: 'app',
+          name: 'App',
+          redirectUris: ['https://app.lab.test/callback'],
+          scopes: ['openid'],
+          pkce: true,
+          public: false,
+          policy: 'one_factor',
+        },
+      ],
+      flows: [
+        ...(options.appFlow === null ? [] : [options.appFlow ?? login]),
+        {
+          name: 'api',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'kube-apiserver' },
+          ports: API,
+        },
+      ],
+    }),
+  });
+  return [gateway, idp, app];
+}
+
+describe('calls through the Gateway to a routed host', () => {
+  const run = runCilium(testDefinition(referenceClusters()), routedLogin({}));
+  const rendered = (cluster: string): KubeObject[] => [...(run.rendered[cluster]?.objects ?? [])];
+
+  test('the source may reach the Gateway proxy (the ingress entity) on any port: Envoy listens on a port allocated at run time', () => {
+    expect(run.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(policy(run, 'dev', 'app-login-egress').spec.egress).toEqual([
+      { toEntities: ['ingress'] },
+    ]);
+    // The backend's side is its own ingress flow from the Gateway, on its port.
+    expect(policy(run, 'dev', 'idp-gateway-ingress').spec.ingress).toEqual([
+      { fromEntities: ['ingress'], toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }] },
+    ]);
+    expect(
+      policies(run, 'dev').some((object) => object.metadata.name === 'app-login-ingress'),
+    ).toBe(false);
+  });
+
+  test('passes and reports the call allowed, with the host and the route owner', () => {
+    const input = systemInput(run.platform, run.components, rendered);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  app/app → gateway (auth.lab.test → idp) 443/TCP  [app.login]',
+    );
+  });
+
+  test('an egress rule to the Gateway narrowed to 443 never matches: the check fails', () => {
+    const narrowed = (cluster: string): KubeObject[] =>
+      rendered(cluster).map((object) =>
+        object.metadata.name === 'app-login-egress'
+          ? ({
+              ...object,
+              spec: {
+                ...(object.spec as object),
+                egress: [
+                  {
+                    toEntities: ['ingress'],
+                    toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+                  },
+                ],
+              },
+            } as KubeObject)
+          : object,
+      );
+    const messages = reachabilityCheck
+      .check(systemInput(run.platform, run.components, narrowed))
+      .map((issue) => issue.message);
+    expect(messages).toContain(
+      'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
+    );
+  });
+
+  test('the route owner no longer accepting the Gateway: the call is denied', () => {
+    const input = systemInput(run.platform, run.components, (cluster) =>
+      rendered(cluster).filter((object) => object.metadata.name !== 'idp-gateway-ingress'),
+    );
+    const messages = reachabilityCheck.check(input).map((issue) => issue.message);
+    expect(messages).toContain(
+      'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
+    );
+  });
+
+  test('a component that logs in at the routed issuer without the egress: an error naming it and the route owner', () => {
+    const broken = runCilium(testDefinition(referenceClusters()), routedLogin({ appFlow: null }));
+    const input = systemInput(broken.platform, broken.components, (cluster) => [
+      ...(broken.rendered[cluster]?.objects ?? []),
+    ]);
+    const errors = reachabilityCheck.check(input).filter((issue) => issue.severity === 'error');
+    expect(errors.map((issue) => [issue.path, issue.message, issue.expected])).toContainEqual([
+      ['clusters', 0, 'components', 'app'],
+      'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+      'an egress flow of app with peer { kind: gateway, host: auth } on 443/TCP from the pods that talk to the issuer',
+    ]);
+  });
+
+  test('a route owner outside default deny (it declares no flows) is reached', () => {
+    const open = runCilium(testDefinition(referenceClusters()), routedLogin({ idpFlows: [] }));
+    expect(open.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const input = systemInput(open.platform, open.components, (cluster) => [
+      ...(open.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input).filter((issue) => issue.severity === 'error')).toEqual(
+      [],
+    );
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  app/app → gateway (auth.lab.test → idp) 443/TCP  [app.login]',
+    );
+  });
+
+  test('a route owner under default deny that accepts no ingress from the Gateway: an error naming both', () => {
+    const closed = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        idpFlows: [
+          {
+            name: 'api',
+            direction: 'egress',
+            namespace: 'idp',
+            selector: { app: 'idp' },
+            peer: { kind: 'kube-apiserver' },
+            ports: API,
+          },
+        ],
+      }),
+    );
+    expect(closed.issues.map((issue) => issue.message)).toContain(
+      'app flow "login" on cluster "dev": calls auth.lab.test through the Gateway, but idp (whose route serves it) declares no ingress from the Gateway in idp: under default deny the Gateway cannot forward the request',
+    );
+  });
+
+  test('a host no component routes, or no host at all: an error listing the routed hosts', () => {
+    const unknown = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'gateway', host: 'sso' },
+          ports: [{ port: 443, protocol: 'TCP' }],
+        },
+      }),
+    );
+    const issue = unknown.issues.find((entry) => entry.code === 'flow-unresolved');
+    expect([issue?.message, issue?.expected]).toEqual([
+      'app flow "login" on cluster "dev": calls sso.lab.test through the Gateway, but no component routes that host on cluster "dev"',
+      'the first label of a routed host: auth (idp)',
+    ]);
+    const hostless = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'gateway' },
+          ports: [{ port: 443, protocol: 'TCP' }],
+        },
+      }),
+    );
+    expect(hostless.issues.map((entry) => entry.message)).toContain(
+      'app flow "login" on cluster "dev": is an egress to the Gateway without a host (which route does it call?)',
     );
   });
 });

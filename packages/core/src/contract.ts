@@ -457,8 +457,19 @@ export type FlowPeer =
    * provides: where consumers reach the provider.
    */
   | { readonly kind: 'consumers'; readonly capability: Capability }
-  /** (ingress) The platform Gateway forwarding routed requests (the `gateway` provider's proxy). */
-  | { readonly kind: 'gateway' }
+  /**
+   * The platform Gateway's proxy (the `gateway` provider's; with Cilium, its Envoy, identity
+   * `reserved:ingress`).
+   * - ingress: the Gateway forwarding routed requests to the component's pods (`host` absent).
+   * - egress: the component's pods calling a routed host of the cluster, `<host>.<gateway
+   *   domain>`, which resolves to the Gateway's address (an OIDC client fetching the issuer's
+   *   discovery document, token and keys from `auth.<domain>`). `host` is the route's first
+   *   label, as the route's owner declares it (`RouteRequest.host`); the route's owner must
+   *   accept the Gateway (its own ingress flow from the Gateway) unless zero trust does not cover
+   *   it. `ports` are the ones the pods dial (443); the generated rule cannot be narrowed to them:
+   *   the Gateway's proxy listens on a port allocated at run time.
+   */
+  | { readonly kind: 'gateway'; readonly host?: string }
   /** The Kubernetes API server: egress to it, or ingress from it (admission webhooks). */
   | { readonly kind: 'kube-apiserver' }
   /**

@@ -20,6 +20,7 @@ import {
   type Issue,
   type KubeObject,
   type MonitorDeclaration,
+  type OidcClientRequest,
   type PathSegment,
   type RenderCluster,
   type RenderInput,
@@ -27,6 +28,7 @@ import {
   settingsPath,
   shellQuote,
   type TalosNeeds,
+  urlFlowPeer,
   type Values,
   warning,
 } from '@homelab/core';
@@ -142,6 +144,31 @@ function flow(
   };
 }
 
+/**
+ * With its OIDC client Grafana's server calls the issuer (token and userinfo endpoints): through
+ * the Gateway when the issuer is a routed host of the cluster (`auth.<domain>`), else by name.
+ */
+export function grafanaOidcFlows(
+  client: OidcClientRequest | undefined,
+  issuer: string | undefined,
+  gateway: { readonly domain: string } | undefined,
+): FlowDeclaration[] {
+  if (client === undefined || issuer === undefined) return [];
+  const target = urlFlowPeer(issuer, gateway?.domain);
+  if (target === undefined) return [];
+  return [
+    {
+      ...flow(
+        'egress',
+        'grafana',
+        target.peer,
+        target.ports.map((port) => port.port),
+      ),
+      reason: `Grafana's server exchanges the login code and reads the user at the OIDC issuer (${issuer})`,
+    },
+  ];
+}
+
 /** The Secrets monitoring reads: receiver credentials, Grafana's admin, its OIDC client secret. */
 function secretRequirements(
   settings: ResolvedMonitoringSettings,
@@ -225,6 +252,7 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
     flow('egress', 'prometheus', { kind: 'kube-apiserver' }, [6443]),
     flow('egress', 'prometheus', { kind: 'host' }, HOST_PORTS),
     ...plan.flows,
+    ...grafanaOidcFlows(client, input.provided['oidc-provider']?.issuer, input.provided.gateway),
   ];
   const hasSecretStore = input.provided.secrets !== undefined;
   return {
