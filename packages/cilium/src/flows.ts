@@ -308,6 +308,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           const candidates = (table.get(peer.capability) ?? []).filter(
             (entry) => entry.component === provider,
           );
+          // An ingress from a provider the cluster does not run allows nothing and needs nothing
+          // (a metrics port nobody scrapes there).
+          if (provider === undefined && ingress) break;
           if (provider === undefined || candidates.length === 0) {
             flowIssue(
               component,
@@ -458,9 +461,10 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
 
   connections.push(...extraConnections(input, issues));
 
-  // Default deny covers the namespaces of the components that declare their flows, and none where
-  // a component runs that declares none: its pods would reach nothing but the DNS (the
-  // reachability check warns about it; zero trust is opt-in per component, never a surprise).
+  // Default deny covers the namespaces of the components that declare their flows (an empty list
+  // too: pods that need no connection, or no pods at all), and none where a component runs that
+  // declares none: its pods would reach nothing but the DNS (the reachability check warns about
+  // it; zero trust is opt-in per component, never a surprise).
   const namespaces = new Set<string>();
   const open = new Set<string>();
   for (const contribution of contributions.values()) {
@@ -471,7 +475,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
         : [application.namespace, ...(application.additionalNamespaces ?? [])],
     );
     for (const flow of contribution.flows ?? []) own.add(flow.namespace);
-    const target = (contribution.flows ?? []).length > 0 ? namespaces : open;
+    const target = contribution.flows === undefined ? open : namespaces;
     for (const namespace of own) target.add(namespace);
   }
   for (const namespace of open) namespaces.delete(namespace);

@@ -504,9 +504,7 @@ export const reachabilityCheck: SystemCheck = {
       // A component that declares no flow stays outside default deny (so do its namespaces):
       // it works, but zero trust does not cover it. One warning per component, below.
       for (const [component, contribution] of deployed.run.contributions) {
-        if (contribution.application === undefined || (contribution.flows ?? []).length > 0) {
-          continue;
-        }
+        if (contribution.application === undefined || contribution.flows !== undefined) continue;
         const entry = uncovered.get(component) ?? {
           clusters: [],
           namespaces: new Set<string>(),

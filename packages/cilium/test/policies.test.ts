@@ -475,8 +475,8 @@ describe('flow declarations', () => {
 function routedLogin(options: {
   /** The app's egress to the Gateway (default: on 443 to host `auth`). */
   readonly appFlow?: FlowDeclaration | null;
-  /** The identity provider's flows (default: ingress from the Gateway on 9091). */
-  readonly idpFlows?: readonly FlowDeclaration[];
+  /** The identity provider's flows (default: ingress from the Gateway on 9091; null: none declared). */
+  readonly idpFlows?: readonly FlowDeclaration[] | null;
 }): AnyComponent[] {
   const gateway = testComponent({
     name: 'gw',
@@ -522,7 +522,7 @@ function routedLogin(options: {
           auth: { kind: 'app' as const },
         },
       ],
-      flows: [...(options.idpFlows ?? [idpGateway])],
+      ...(options.idpFlows === null ? {} : { flows: [...(options.idpFlows ?? [idpGateway])] }),
     }),
   });
   const login: FlowDeclaration = {
@@ -643,7 +643,7 @@ describe('calls through the Gateway to a routed host', () => {
   });
 
   test('a route owner outside default deny (it declares no flows) is reached', () => {
-    const open = runCilium(testDefinition(referenceClusters()), routedLogin({ idpFlows: [] }));
+    const open = runCilium(testDefinition(referenceClusters()), routedLogin({ idpFlows: null }));
     expect(open.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     const input = systemInput(open.platform, open.components, (cluster) => [
       ...(open.rendered[cluster]?.objects ?? []),
@@ -711,6 +711,90 @@ describe('calls through the Gateway to a routed host', () => {
     );
     expect(hostless.issues.map((entry) => entry.message)).toContain(
       'app flow "login" on cluster "dev": is an egress to the Gateway without a host (which route does it call?)',
+    );
+  });
+});
+
+describe('coverage and scrapes', () => {
+  const scraped = (flows: FlowDeclaration[] | undefined): AnyComponent =>
+    testComponent({
+      name: 'scraped',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'scraped', podSecurity: 'restricted', clusterResources: [] },
+        ...(flows === undefined ? {} : { flows }),
+      }),
+    });
+  const metricsIngress: FlowDeclaration = {
+    name: 'metrics',
+    direction: 'ingress',
+    namespace: 'scraped',
+    selector: { app: 'scraped' },
+    peer: { kind: 'capability', capability: 'metrics' },
+    ports: [{ port: 9402, protocol: 'TCP' }],
+  };
+  const denied = (result: CiliumRun): string[] => {
+    const deny = policy(result, 'dev', 'homelab-default-deny');
+    return deny.spec.endpointSelector.matchExpressions[0].values;
+  };
+
+  test('an empty list of flows is a declaration: its namespace is under default deny, with no warning', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [scraped([])]);
+    expect(denied(result)).toContain('scraped');
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(
+      reachabilityCheck.check(input).filter((issue) => issue.message.startsWith('scraped ')),
+    ).toEqual([]);
+  });
+
+  test('an ingress from the metrics provider where no component provides metrics allows nothing and is no error', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [scraped([metricsIngress])]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(
+      policies(result, 'dev').some((object) => object.metadata.name.startsWith('scraped-')),
+    ).toBe(false);
+  });
+
+  test('with a metrics provider that reaches its consumers, Prometheus gets to the port at both ends', () => {
+    const prometheus = testComponent({
+      name: 'mon',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'mon', podSecurity: 'restricted', clusterResources: [] },
+        facts: { metrics: { namespace: 'mon' } },
+        flows: [
+          {
+            name: 'scrape',
+            direction: 'egress',
+            namespace: 'mon',
+            selector: { app: 'prometheus' },
+            peer: { kind: 'consumers', capability: 'metrics' },
+            ports: [],
+          },
+        ],
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [
+      prometheus,
+      scraped([metricsIngress]),
+    ]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(policy(result, 'dev', 'scraped-metrics-egress').spec.egress).toEqual([
+      {
+        toEndpoints: [
+          { matchLabels: { app: 'scraped', 'k8s:io.kubernetes.pod.namespace': 'scraped' } },
+        ],
+        toPorts: [{ ports: [{ port: '9402', protocol: 'TCP' }] }],
+      },
+    ]);
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  mon/prometheus → scraped/scraped 9402/TCP  [scraped.metrics]',
     );
   });
 });

@@ -450,6 +450,9 @@ export type FlowPeer =
   /**
    * (egress) The pods of the component that provides `capability` on the cluster, where that
    * provider accepts its consumers: its ingress flow with peer `consumers` of the capability.
+   * (ingress) The provider's pods that reach their consumers (its egress flow with peer
+   * `consumers`), e.g. Prometheus of `metrics` scraping the component's metrics port; nothing
+   * when no component provides `capability` on the cluster.
    */
   | { readonly kind: 'capability'; readonly capability: Capability }
   /**
@@ -622,6 +625,11 @@ export interface ClusterContribution {
   readonly routes?: readonly RouteRequest[];
   readonly oidcClients?: readonly OidcClientRequest[];
   readonly secrets?: readonly SecretRequirement[];
+  /**
+   * Every connection the component's pods open or accept. Absent: zero trust does not cover the
+   * component (its namespaces stay outside default deny, with a warning). Empty: its pods need
+   * no connection, or it runs no pods of its own (a Gateway object the CNI serves).
+   */
   readonly flows?: readonly FlowDeclaration[];
   readonly volumes?: readonly VolumeRequest[];
   readonly monitors?: readonly MonitorDeclaration[];

@@ -251,6 +251,12 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
     flow('ingress', 'grafana', { kind: 'gateway' }, [GRAFANA_CONTAINER_PORT]),
     flow('egress', 'prometheus', { kind: 'kube-apiserver' }, [6443]),
     flow('egress', 'prometheus', { kind: 'host' }, HOST_PORTS),
+    // Components accept the scrapes on their metrics ports (an ingress flow from the provider
+    // of `metrics`); this names where Prometheus reaches them.
+    {
+      ...flow('egress', 'prometheus', { kind: 'consumers', capability: 'metrics' }, []),
+      reason: 'Prometheus scrapes the components that accept it on their metrics ports',
+    },
     ...plan.flows,
     ...grafanaOidcFlows(client, input.provided['oidc-provider']?.issuer, input.provided.gateway),
   ];

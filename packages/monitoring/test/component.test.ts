@@ -820,6 +820,8 @@ describe('declarations', () => {
       ['ingress', 'grafana', 'gateway', [3000]],
       ['egress', 'prometheus', 'kube-apiserver', [6443]],
       ['egress', 'prometheus', 'host', [2381, 9100, 10250, 10257, 10259]],
+      // Where components accept the scrapes (their ingress from the provider of metrics).
+      ['egress', 'prometheus', 'consumers', []],
     ]);
   });
 
