@@ -585,6 +585,12 @@ describe('declarations', () => {
       'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis"}} 6379',
     );
     expect(flows('dev').some((flow) => flow.startsWith('redis-ha-replication'))).toBe(false);
+    // Prometheus to the containers' metrics ports (chart 10.1.1: --metrics-port 8082/8083/8084).
+    expect(flows('prod').filter((flow) => flow.includes('"capability":"metrics"'))).toEqual([
+      'controller-metrics ingress {"kind":"capability","capability":"metrics"} 8082',
+      'server-metrics ingress {"kind":"capability","capability":"metrics"} 8083',
+      'repo-server-metrics ingress {"kind":"capability","capability":"metrics"} 8084',
+    ]);
   });
 
   it('with an OIDC login the server calls the issuer: through the Gateway where the issuer is a routed host, else by name', () => {

@@ -102,13 +102,18 @@ const SERVER_PORT = 8080;
 const REPO_SERVER_PORT = 8081;
 const REDIS_PORT = 6379;
 const SENTINEL_PORT = 26379;
+/** The containers' `metrics` ports (`--metrics-port` of the chart 10.1.1). */
+const CONTROLLER_METRICS_PORT = 8082;
+const SERVER_METRICS_PORT = 8083;
+const REPO_SERVER_METRICS_PORT = 8084;
 const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
 
 /**
  * The flows Argo CD needs (zero trust): the Gateway to the server, the API server from every
  * controller, the server and controllers to the repo-server and Redis (HAProxy in front of Redis
- * HA in production), Redis HA's replication and sentinels, and the repo-server to the hosts the
- * platform is fetched from.
+ * HA in production), Redis HA's replication and sentinels, the repo-server to the hosts the
+ * platform is fetched from, and Prometheus to the metrics ports of the controller, the server
+ * and the repo-server.
  */
 export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
   const flow = (
@@ -200,6 +205,24 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
         { kind: 'self', selector: { ...POD.repoServer } },
         tcp(REPO_SERVER_PORT),
         `the ${name} asks the repo-server for manifests`,
+      ),
+    );
+  }
+  // Prometheus (the `metrics` provider) scrapes the metrics ports the monitors select
+  // (monitors.ts: the chart's metrics Services, `http-metrics` → the containers' `metrics`).
+  for (const [name, selector, port] of [
+    ['controller', POD.controller, CONTROLLER_METRICS_PORT],
+    ['server', POD.server, SERVER_METRICS_PORT],
+    ['repo-server', POD.repoServer, REPO_SERVER_METRICS_PORT],
+  ] as const) {
+    flows.push(
+      flow(
+        `${name}-metrics`,
+        'ingress',
+        selector,
+        { kind: 'capability', capability: 'metrics' },
+        tcp(port),
+        `Prometheus scrapes the ${name}`,
       ),
     );
   }

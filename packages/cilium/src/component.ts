@@ -70,6 +70,7 @@ import {
   clusterPolicies,
   mutualAuthenticationValues,
   SPIRE_HOST_PATHS,
+  spireNamespace,
 } from './zero-trust.js';
 
 /** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
@@ -346,18 +347,19 @@ function kubernetesIssues(cluster: ResolvedCluster, version: CiliumVersion): Iss
   ];
 }
 
-function clusterResources(cluster: ResolvedCluster, settings: ResolvedCiliumSettings): GroupKind[] {
+function clusterResources(
+  cluster: ResolvedCluster,
+  settings: ResolvedCiliumSettings,
+  mutualAuthentication: boolean,
+): GroupKind[] {
   const out: GroupKind[] = [
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
     { group: 'cilium.io', kind: 'CiliumLoadBalancerIPPool' },
   ];
-  if (settings.gatewayApi) {
-    out.push(
-      { group: '', kind: 'Namespace' },
-      { group: 'gateway.networking.k8s.io', kind: 'GatewayClass' },
-    );
-  }
+  // The chart's secrets namespace (Gateway API), ours for SPIRE (mutual authentication).
+  if (settings.gatewayApi || mutualAuthentication) out.push({ group: '', kind: 'Namespace' });
+  if (settings.gatewayApi) out.push({ group: 'gateway.networking.k8s.io', kind: 'GatewayClass' });
   if (cluster.network.bgp !== undefined) {
     out.push(
       { group: 'cilium.io', kind: 'CiliumBGPAdvertisement' },
@@ -416,7 +418,7 @@ function application(
     project: 'network',
     podSecurity: 'privileged',
     serverSideApply: true,
-    clusterResources: clusterResources(cluster, settings),
+    clusterResources: clusterResources(cluster, settings, mutualAuthentication),
     ignoreDifferences: GENERATED_CERTIFICATE_SECRETS.map((name) => ({
       group: '',
       kind: 'Secret',
@@ -580,6 +582,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       // KubeObjects are plain JSON data; their type only names the fields we rely on.
       manifests: {
         ...clusterManifests(entry.cluster, settings),
+        ...spireNamespace(network),
         ...policies.manifests,
       } as unknown as Values,
     });

@@ -119,8 +119,10 @@ export function ciliumFlows(
 }
 
 /**
- * `authentication.mutual.spire.*` values: SPIRE installed by the chart when mutual authentication
- * is on. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
+ * `authentication.*` values: with mutual authentication on, the agent's authentication processing
+ * (`authentication.enabled`, off by default in the chart from 1.19 on: without it the chart's
+ * validate.yaml refuses SPIRE, and rules with `authentication.mode: required` would drop every
+ * connection, their authentication requests never processed) and SPIRE installed by the chart. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
  * replicable); its data lives on a volume of the `storage` provider when one is enabled, so
  * identities survive a reschedule, otherwise in an emptyDir (identities are re-issued when it
  * restarts; the agents keep serving what they cached).
@@ -135,11 +137,15 @@ export function mutualAuthenticationValues(
   const storage = storageClassOf(entry.others.map((peer) => peer.contribution));
   return {
     authentication: {
+      enabled: true,
       mutual: {
         spire: {
           enabled: true,
           install: {
             enabled: true,
+            // The namespace is ours (spireNamespace): the chart's would carry no Pod Security
+            // labels (only `commonLabels`).
+            existingNamespace: true,
             agent: { resources: SPIRE_AGENT_RESOURCES },
             server: {
               resources: SPIRE_SERVER_RESOURCES,
@@ -163,6 +169,30 @@ function storageClassOf(contributions: readonly ClusterContribution[]): string |
     if (chosen !== undefined) return chosen.name;
   }
   return undefined;
+}
+
+/**
+ * The SPIRE namespace when mutual authentication is on, labelled with the Pod Security level its
+ * pods need (the agent mounts host paths; Talos' admission defaults exempt the namespace too, as
+ * a privileged namespace of the CNI's Application).
+ */
+export function spireNamespace(network: ResolvedNetworkPolicy): { [key: string]: KubeObject } {
+  if (!network.mutualAuthentication) return {};
+  return {
+    [`namespace-${SPIRE_NAMESPACE}`]: {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: SPIRE_NAMESPACE,
+        labels: {
+          'app.kubernetes.io/part-of': 'cilium',
+          'pod-security.kubernetes.io/audit': 'privileged',
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/warn': 'privileged',
+        },
+      },
+    },
+  };
 }
 
 /** The cluster's zero-trust policies (none with default deny off), and the flow issues. */

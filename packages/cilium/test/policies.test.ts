@@ -243,6 +243,11 @@ describe('policies from declared flows', () => {
       install: { enabled: true, server: { dataStorage: { enabled: false } } },
     });
     expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    // The agent processes authentication where rules require it (the chart 1.19 defaults it off
+    // and refuses SPIRE without it).
+    const enabled = (name: string): unknown =>
+      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.enabled;
+    expect([enabled('dev'), enabled('staging'), enabled('prod')]).toEqual([undefined, true, true]);
   });
 
   test('the SPIRE server keeps its data on the storage provider when there is one', () => {
