@@ -625,6 +625,11 @@ describe('declarations', () => {
       kind: 'fqdn',
       name: 'auth.staging.example',
     });
+    // Without an OIDC provider on the cluster the (default) issuer is an outside host too, even
+    // under the Gateway's zone: no route of the cluster serves it.
+    expect(issuerFlow(run(OIDC, [network(true)]), 'staging')?.peer).toMatchObject({
+      kind: 'fqdn',
+    });
     // No OIDC login: no call to an issuer.
     const local = run({ adminGroups: ['platform-admins'] } as ArgocdSettings, [network(true), idp]);
     expect(issuerFlow(local, 'staging')).toBeUndefined();

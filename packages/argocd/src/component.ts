@@ -657,7 +657,16 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
     application: descriptor(cluster.profile),
     flows: [
       ...argocdFlows(cluster.profile),
-      ...(clients.length === 0 ? [] : argocdOidcFlows(issuer, input.provided.gateway?.domain)),
+      // Through the Gateway only to the cluster's own provider (its route serves the issuer);
+      // any other issuer is an outside host, by name.
+      ...(clients.length === 0
+        ? []
+        : argocdOidcFlows(
+            issuer,
+            input.provided['oidc-provider'] === undefined
+              ? undefined
+              : input.provided.gateway?.domain,
+          )),
     ],
     ...(input.provided.gateway === undefined
       ? {}
