@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGISTRY } from '@homelab/cli';
+import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
   formatIssue,
   type KubeObject,
@@ -25,6 +25,7 @@ import {
   type ChartRender,
   discoverRenders,
   findHelm,
+  flowProblems,
   type HelmResult,
   helmWarnings,
   lintArgs,
@@ -36,6 +37,7 @@ import {
   prepareChart,
   REPO,
   type RenderedDocument,
+  renderedPods,
   runHelm,
   splitHelmOutput,
   templateArgs,
@@ -136,8 +138,15 @@ if (helm === undefined && !inCi) {
   );
 }
 
+/** The build of the definition the renders come from (what each component declared). */
+let built: GenerateResult | undefined;
+
 suite(title, () => {
   beforeAll(renderAll, 15 * 60_000);
+  beforeAll(async () => {
+    const file = join(REPO, 'apps', 'homelab', 'platform.yaml');
+    built = await generate({ text: readFileSync(file, 'utf8'), file, chartVersions: {} });
+  }, 120_000);
 
   afterAll(() => {
     if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
@@ -274,6 +283,18 @@ suite(title, () => {
         counts.objectProblems += issues.length;
         expect(issues.map(formatIssue)).toEqual([]);
         expect(documents.length).toBeGreaterThan(0);
+      });
+
+      it('declares flows (zero trust) that select pods Helm renders, on ports their containers declare', () => {
+        const documents = documentsOf(render);
+        const run = built?.components?.clusters.find(
+          (entry) => entry.cluster.name === render.cluster,
+        );
+        expect(run, 'the build of the definition').toBeDefined();
+        const flows = [...(run?.contributions.values() ?? [])]
+          .filter((contribution) => `charts/${contribution.application?.chart}` === render.path)
+          .flatMap((contribution) => contribution.flows ?? []);
+        expect(flowProblems(flows, renderedPods(documents, render.namespace))).toEqual([]);
       });
 
       it('runs every pod at the Pod Security level its namespace enforces', () => {

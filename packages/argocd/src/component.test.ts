@@ -585,6 +585,55 @@ describe('declarations', () => {
       'server-redis egress {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis"}} 6379',
     );
     expect(flows('dev').some((flow) => flow.startsWith('redis-ha-replication'))).toBe(false);
+    // Prometheus to the containers' metrics ports (chart 10.1.1: --metrics-port 8082/8083/8084).
+    expect(flows('prod').filter((flow) => flow.includes('"capability":"metrics"'))).toEqual([
+      'controller-metrics ingress {"kind":"capability","capability":"metrics"} 8082',
+      'server-metrics ingress {"kind":"capability","capability":"metrics"} 8083',
+      'repo-server-metrics ingress {"kind":"capability","capability":"metrics"} 8084',
+    ]);
+  });
+
+  it('with an OIDC login the server calls the issuer: through the Gateway where the issuer is a routed host, else by name', () => {
+    const issuerFlow = (result: Run, cluster: string) =>
+      result.declared[cluster]?.flows?.find((flow) => flow.name === 'server-oidc-issuer');
+    const idp = testComponent({
+      name: 'idp',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://auth.${cluster}.example`,
+            userinfoPath: '/u',
+            groups: [],
+          },
+        },
+      }),
+    });
+    const routed = issuerFlow(run(OIDC, [network(true), idp]), 'staging');
+    expect(routed).toEqual({
+      name: 'server-oidc-issuer',
+      direction: 'egress',
+      namespace: 'argocd',
+      selector: { 'app.kubernetes.io/name': 'argocd-server' },
+      peer: { kind: 'gateway', host: 'auth' },
+      ports: [{ port: 443, protocol: 'TCP' }],
+      reason:
+        "the server fetches the OIDC issuer's discovery document, tokens and keys (https://auth.staging.example)",
+    });
+    // Without a Gateway the issuer is an outside host.
+    expect(issuerFlow(run(OIDC, [network(false), idp]), 'staging')?.peer).toEqual({
+      kind: 'fqdn',
+      name: 'auth.staging.example',
+    });
+    // Without an OIDC provider on the cluster the (default) issuer is an outside host too, even
+    // under the Gateway's zone: no route of the cluster serves it.
+    expect(issuerFlow(run(OIDC, [network(true)]), 'staging')?.peer).toMatchObject({
+      kind: 'fqdn',
+    });
+    // No OIDC login: no call to an issuer.
+    const local = run({ adminGroups: ['platform-admins'] } as ArgocdSettings, [network(true), idp]);
+    expect(issuerFlow(local, 'staging')).toBeUndefined();
+    expect((local.declared.staging?.flows ?? []).length).toBeGreaterThan(5);
   });
 
   it('contributes the runbook step that installs it from its chart with the cluster layers', () => {

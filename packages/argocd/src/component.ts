@@ -29,6 +29,7 @@ import {
   haPlan,
   shellQuote,
   toYaml,
+  urlFlowPeer,
   warning,
   workloadResources,
 } from '@homelab/core';
@@ -103,13 +104,18 @@ const SERVER_PORT = 8080;
 const REPO_SERVER_PORT = 8081;
 const REDIS_PORT = 6379;
 const SENTINEL_PORT = 26379;
+/** The containers' `metrics` ports (`--metrics-port` of the chart 10.1.1). */
+const CONTROLLER_METRICS_PORT = 8082;
+const SERVER_METRICS_PORT = 8083;
+const REPO_SERVER_METRICS_PORT = 8084;
 const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
 
 /**
  * The flows Argo CD needs (zero trust): the Gateway to the server, the API server from every
  * controller, the server and controllers to the repo-server and Redis (HAProxy in front of Redis
- * HA in production), Redis HA's replication and sentinels, and the repo-server to the hosts the
- * platform is fetched from.
+ * HA in production), Redis HA's replication and sentinels, the repo-server to the hosts the
+ * platform is fetched from, and Prometheus to the metrics ports of the controller, the server
+ * and the repo-server.
  */
 export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
   const flow = (
@@ -204,11 +210,12 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
       ),
     );
   }
-  // Prometheus (the `metrics` provider) scrapes the metrics Services of monitors.ts.
+  // Prometheus (the `metrics` provider) scrapes the metrics ports the monitors select
+  // (monitors.ts: the chart's metrics Services, `http-metrics` → the containers' `metrics`).
   for (const [name, selector, port] of [
-    ['controller', POD.controller, 8082],
-    ['server', POD.server, 8083],
-    ['repo-server', POD.repoServer, 8084],
+    ['controller', POD.controller, CONTROLLER_METRICS_PORT],
+    ['server', POD.server, SERVER_METRICS_PORT],
+    ['repo-server', POD.repoServer, REPO_SERVER_METRICS_PORT],
   ] as const) {
     flows.push(
       flow(
@@ -217,7 +224,7 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
         selector,
         { kind: 'capability', capability: 'metrics' },
         tcp(port),
-        `the metrics provider scrapes the ${name}`,
+        `Prometheus scrapes the ${name}`,
       ),
     );
   }
@@ -272,6 +279,30 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
     }
   }
   return flows;
+}
+
+/**
+ * With an OIDC login the server calls the issuer (discovery document, token endpoint, keys; the
+ * CLI's tokens are checked there too): through the Gateway when the issuer is a routed host of
+ * the cluster (`auth.<domain>`, Authelia), else the issuer's host by name.
+ */
+export function argocdOidcFlows(
+  issuer: string,
+  gatewayDomain: string | undefined,
+): FlowDeclaration[] {
+  const target = urlFlowPeer(issuer, gatewayDomain);
+  if (target === undefined) return [];
+  return [
+    {
+      name: 'server-oidc-issuer',
+      direction: 'egress',
+      namespace: ARGOCD_NAMESPACE,
+      selector: { ...POD.server },
+      peer: target.peer,
+      ports: target.ports,
+      reason: `the server fetches the OIDC issuer's discovery document, tokens and keys (${issuer})`,
+    },
+  ];
 }
 
 /** Redis HA runs three Redis and three HAProxy pods, each forced onto its own node. */
@@ -626,7 +657,19 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const chart = `charts/${ARGOCD_CHART_NAME}`;
   return {
     application: descriptor(cluster.profile),
-    flows: argocdFlows(cluster.profile),
+    flows: [
+      ...argocdFlows(cluster.profile),
+      // Through the Gateway only to the cluster's own provider (its route serves the issuer);
+      // any other issuer is an outside host, by name.
+      ...(clients.length === 0
+        ? []
+        : argocdOidcFlows(
+            issuer,
+            input.provided['oidc-provider'] === undefined
+              ? undefined
+              : input.provided.gateway?.domain,
+          )),
+    ],
     ...(input.provided.gateway === undefined
       ? {}
       : {

@@ -26,6 +26,7 @@ import {
 import { accessFor, type Finding, findingIssues } from './access.js';
 import { autheliaChecks } from './checks.js';
 import { autheliaConfiguration } from './config.js';
+import { autheliaFlows } from './flows.js';
 import {
   AUTHELIA_NAMESPACE,
   type AutheliaSettings,
@@ -126,6 +127,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
       },
     ],
     secrets: secretRequirements(settings),
+    flows: autheliaFlows(settings),
     ...(volume === undefined ? {} : { volumes: [volume] }),
     facts: {
       'oidc-provider': {

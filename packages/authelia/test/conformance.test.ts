@@ -248,3 +248,53 @@ describe.skipIf(helm === undefined)('charts/authelia rendered by the real Helm',
     });
   }
 });
+
+describe('flows (zero trust) against the chart 0.11.5', () => {
+  const upstream = parseYaml(readVendoredChartFile('authelia', version, 'values.yaml')) as Loose;
+  const flows = (cluster: string) =>
+    (run.declared(cluster).flows ?? []).map(
+      (flow) =>
+        `${flow.name} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((port) => `${port.port}/${port.protocol}`).join(',')}`,
+    );
+
+  it("the Gateway reaches the server's port and Authelia its NTP server, as the chart sets them", () => {
+    // What the chart listens on and checks its clock against at start-up (and fails without).
+    expect(upstream.configMap.server.port).toBe(9091);
+    expect(upstream.configMap.ntp).toMatchObject({
+      address: 'udp://time.cloudflare.com:123',
+      disable_failure: false,
+    });
+    // Its metrics listener is off: nothing to scrape.
+    expect(upstream.configMap.telemetry.metrics.enabled).toBe(false);
+    expect(flows('dev')).toEqual([
+      'gateway ingress {"kind":"gateway"} 9091/TCP',
+      'ntp egress {"kind":"fqdn","name":"time.cloudflare.com"} 123/UDP',
+    ]);
+  });
+
+  it('reaches the LDAP directory, PostgreSQL, Redis and SMTP the settings name', () => {
+    expect(flows('prod').slice(2)).toEqual([
+      'ldap egress {"kind":"fqdn","name":"ldap.lab.example.com"} 636/TCP',
+      'postgres egress {"kind":"fqdn","name":"postgres.lab.example.com"} 5432/TCP',
+      'redis egress {"kind":"fqdn","name":"redis.lab.example.com"} 6379/TCP',
+    ]);
+    const addressed = runAuthelia(
+      {},
+      {
+        prod: {
+          ...HA,
+          storage: { postgres: { address: 'tcp://10.0.5.20:5432' } },
+          smtp: {
+            address: 'submissions://smtp.example.org:465',
+            sender: 'Auth <auth@example.org>',
+          },
+        },
+      },
+    );
+    const prod = (addressed.declared('prod').flows ?? []).map(
+      (flow) => `${flow.name} ${JSON.stringify(flow.peer)} ${flow.ports[0]?.port}`,
+    );
+    expect(prod).toContain('postgres {"kind":"cidr","cidr":"10.0.5.20/32"} 5432');
+    expect(prod).toContain('smtp {"kind":"fqdn","name":"smtp.example.org"} 465');
+  });
+});

@@ -17,6 +17,7 @@ import {
   type EnvironmentName,
   type EnvironmentProfile,
   error,
+  type FlowDeclaration,
   type Issue,
   type KubeObject,
   type PathSegment,
@@ -24,6 +25,7 @@ import {
   type RenderInput,
   settingsPath,
   shellQuote,
+  urlFlowPeer,
   type Values,
   warning,
 } from '@homelab/core';
@@ -132,11 +134,79 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
       },
     ],
     bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),
+    flows: bitwardenFlows(settings),
     facts: {
       secrets: { store: 'Bitwarden Secrets Manager', producer: BITWARDEN_PRODUCER },
     },
     issues,
   };
+}
+
+/** The operator's pods (the chart's `control-plane: controller-manager`). */
+const OPERATOR_PODS = {
+  'app.kubernetes.io/name': 'sm-operator',
+  'control-plane': 'controller-manager',
+} as const;
+
+/** The operator's metrics listener (`--metrics-bind-address=:8443`, HTTPS, token-checked). */
+const OPERATOR_METRICS_PORT = 8443;
+
+/** The API and identity URLs the operator calls: the chart's cloud ones, or the self-hosted. */
+export function bitwardenUrls(server: ResolvedBitwardenSettings['server']): {
+  api: string;
+  identity: string;
+} {
+  if (server.kind === 'self-hosted') return { api: server.apiUrl, identity: server.identityUrl };
+  const tld = server.region === 'EU' ? 'eu' : 'com';
+  return { api: `https://api.bitwarden.${tld}`, identity: `https://identity.bitwarden.${tld}` };
+}
+
+/**
+ * The operator's flows (chart 2.0.3: one Deployment, no webhook): the API server (BitwardenSecrets,
+ * Secrets, leader election, the token reviews of its metrics endpoint), Bitwarden's identity
+ * (machine-account login) and API (secrets) hosts, and Prometheus scraping its metrics.
+ */
+export function bitwardenFlows(settings: ResolvedBitwardenSettings): FlowDeclaration[] {
+  const flow = (
+    name: string,
+    direction: FlowDeclaration['direction'],
+    peer: FlowDeclaration['peer'],
+    ports: FlowDeclaration['ports'],
+    reason: string,
+  ): FlowDeclaration => ({
+    name,
+    direction,
+    namespace: OPERATOR_NAMESPACE,
+    selector: { ...OPERATOR_PODS },
+    peer,
+    ports,
+    reason,
+  });
+  const flows: FlowDeclaration[] = [
+    flow(
+      'apiserver',
+      'egress',
+      { kind: 'kube-apiserver' },
+      [{ port: 6443, protocol: 'TCP' }],
+      'the operator reads BitwardenSecrets and writes their Secrets',
+    ),
+    flow(
+      'metrics',
+      'ingress',
+      { kind: 'capability', capability: 'metrics' },
+      [{ port: OPERATOR_METRICS_PORT, protocol: 'TCP' }],
+      'Prometheus scrapes the operator',
+    ),
+  ];
+  const urls = bitwardenUrls(settings.server);
+  for (const [name, url, reason] of [
+    ['identity', urls.identity, 'the operator logs in with the machine-account token'],
+    ['api', urls.api, 'the operator reads the secrets'],
+  ] as const) {
+    const target = urlFlowPeer(url, undefined);
+    if (target !== undefined) flows.push(flow(name, 'egress', target.peer, target.ports, reason));
+  }
+  return flows;
 }
 
 /** Base layer: the same for every cluster. */

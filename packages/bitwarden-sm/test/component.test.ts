@@ -1,4 +1,4 @@
-import { formatIssue, type Issue } from '@homelab/core';
+import { formatIssue, type Issue, type Values } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { authTokenCheck, oidcClientSecretCheck, secretLabelsCheck } from '../src/checks.js';
 import {
@@ -353,6 +353,29 @@ describe('charts/sm-operator', () => {
       [argocd],
     );
     expect(errors(both.issues).map((issue) => issue.code)).toContain('bitwarden-server');
+  });
+
+  it("reaches the server it is pointed at: the EU cloud's hosts, or a self-hosted server's", () => {
+    const peers = (settings: Values) =>
+      (runBitwarden({ secrets: INVENTORY, ...settings }, [argocd]).declared('dev').flows ?? [])
+        .filter((flow) => flow.direction === 'egress')
+        .map((flow) => `${flow.name} ${JSON.stringify(flow.peer)} ${flow.ports[0]?.port}`);
+    expect(peers({ cloudRegion: 'EU' })).toEqual([
+      'apiserver {"kind":"kube-apiserver"} 6443',
+      'identity {"kind":"fqdn","name":"identity.bitwarden.eu"} 443',
+      'api {"kind":"fqdn","name":"api.bitwarden.eu"} 443',
+    ]);
+    expect(
+      peers({
+        selfHosted: {
+          apiUrl: 'https://vault.example.com:8443/api',
+          identityUrl: 'https://vault.example.com:8443/identity',
+        },
+      }).slice(1),
+    ).toEqual([
+      'identity {"kind":"fqdn","name":"vault.example.com"} 8443',
+      'api {"kind":"fqdn","name":"vault.example.com"} 8443',
+    ]);
   });
 
   it('is a critical Application that installs the BitwardenSecret kind, restricted like its pods', () => {

@@ -176,5 +176,39 @@ describe.skipIf(helm === undefined)('charts/sm-operator rendered by the real Hel
         'CustomResourceDefinition',
       ]);
     });
+
+    it(`declares flows from the operator's pods to the hosts and on the port Helm renders (${cluster})`, () => {
+      if (chart === undefined || helm === undefined) throw new Error('no chart or no helm');
+      const objects = helmTemplate(helm, {
+        spec: chart,
+        release: 'sm-operator',
+        namespace: 'sm-operator-system',
+        valueFiles: [`env/${environment}.yaml`, `clusters/${cluster}.yaml`],
+      });
+      const deployment = objects.find((object) => object.kind === 'Deployment') as Loose;
+      const labels = deployment.spec.template.metadata.labels;
+      const flows = run.declared(cluster).flows ?? [];
+      expect(flows.length).toBe(4);
+      for (const flow of flows) {
+        for (const [key, value] of Object.entries(flow.selector)) {
+          expect([flow.name, key, labels[key]]).toEqual([flow.name, key, value]);
+        }
+      }
+      const config = objects.find((object) => object.kind === 'ConfigMap') as Loose;
+      const hosts = [config.data.BW_IDENTITY_API_URL, config.data.BW_API_URL].map(
+        (url: string) => new URL(url).hostname,
+      );
+      expect(flows.filter((flow) => flow.peer.kind === 'fqdn').map((flow) => flow.peer)).toEqual(
+        hosts.map((name) => ({ kind: 'fqdn', name })),
+      );
+      const ports = deployment.spec.template.spec.containers.flatMap(
+        (container: Loose) => container.ports ?? [],
+      );
+      const metrics = flows.find((flow) => flow.name === 'metrics');
+      expect(metrics?.peer).toEqual({ kind: 'capability', capability: 'metrics' });
+      expect(ports.find((port: Loose) => port.name === 'https')?.containerPort).toBe(
+        metrics?.ports[0]?.port,
+      );
+    });
   }
 });

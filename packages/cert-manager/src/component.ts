@@ -22,6 +22,7 @@ import {
   shellQuote,
   type Values,
 } from '@homelab/core';
+import { certManagerFlows } from './flows.js';
 import {
   CERT_MANAGER_GROUP,
   issuerManifests,
@@ -197,11 +198,21 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
     domain: cluster.domain,
     path: input.path,
   });
-  if (settings === undefined) return { application: descriptor(), issues };
+  const enforced = input.provided.cni?.networkPolicy === true;
+  if (settings === undefined) {
+    return {
+      application: descriptor(),
+      flows: certManagerFlows(undefined, enforced, input.path).flows,
+      issues,
+    };
+  }
   const issuer = settings.issuer;
   const { secrets, bootstrapSecrets } = credentials(issuer, input.provided.secrets !== undefined);
+  const network = certManagerFlows(issuer, enforced, input.path);
+  issues.push(...network.issues);
   return {
     application: descriptor(),
+    flows: network.flows,
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(bootstrapSecrets.length > 0 ? { bootstrapSecrets } : {}),
     bootstrap: [

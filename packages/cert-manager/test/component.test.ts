@@ -142,7 +142,15 @@ describe('an ACME issuer', () => {
     const { declared, rendered, issues } = runCertManager(withIssuer(acme('cloudflare')), [
       SECRETS,
     ]);
-    expect(issues).toEqual([]);
+    // Without recursive nameservers the self-check asks addresses no flow names: one warning
+    // per cluster (the CNI stand-in enforces network policies).
+    expect(issues.map((issue) => [issue.severity, issue.code, issue.path])).toEqual(
+      [0, 1, 2].map((index) => [
+        'warning',
+        'cert-manager-self-check',
+        ['clusters', index, 'components', 'cert-manager', 'issuer', 'acme'],
+      ]),
+    );
     expect(declared.dev?.facts?.certificates?.issuerRef.name).toBe('letsencrypt-staging');
     expect(declared.dev?.secrets).toEqual([
       {
@@ -379,5 +387,48 @@ describe('environment profiles', () => {
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
     expect(prod.cainjector.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
+  });
+});
+
+describe('flows (zero trust)', () => {
+  const lines = (issuer: AnyJson | undefined): string[] => {
+    const definition =
+      issuer === undefined ? testDefinition(testReferenceClusters()) : withIssuer(issuer);
+    const { declared } = runCertManager(definition, [SECRETS]);
+    return (declared.prod?.flows ?? []).map(
+      (flow) =>
+        `${flow.name} ${flow.direction} ${flow.selector['app.kubernetes.io/name']} ${JSON.stringify(flow.peer)} ${flow.ports.map((port) => `${port.port}/${port.protocol}`).join(',')}`,
+    );
+  };
+
+  test('a private CA: the workloads to the API server, the API server to the webhook, Prometheus to the controller', () => {
+    // Ports and labels of the chart (v1.21.1): webhook --secure-port=10250, controller
+    // http-metrics 9402; pods labelled app.kubernetes.io/name + app.kubernetes.io/component.
+    expect(lines(undefined)).toEqual([
+      'controller-apiserver egress cert-manager {"kind":"kube-apiserver"} 6443/TCP',
+      'cainjector-apiserver egress cainjector {"kind":"kube-apiserver"} 6443/TCP',
+      'webhook-apiserver egress webhook {"kind":"kube-apiserver"} 6443/TCP',
+      'startupapicheck-apiserver egress startupapicheck {"kind":"kube-apiserver"} 6443/TCP',
+      'webhook-admission ingress webhook {"kind":"kube-apiserver"} 10250/TCP',
+      'controller-metrics ingress cert-manager {"kind":"capability","capability":"metrics"} 9402/TCP',
+    ]);
+  });
+
+  test('ACME: the ACME server, the DNS-01 provider API or RFC 2136 server, the recursive nameservers', () => {
+    const cloudflare = acme('cloudflare', 'production', ['1.1.1.1:53', '[2606:4700::1111]:53']);
+    expect(lines(cloudflare).slice(6)).toEqual([
+      'controller-acme egress cert-manager {"kind":"fqdn","name":"acme-v02.api.letsencrypt.org"} 443/TCP',
+      'controller-dns01-api egress cert-manager {"kind":"fqdn","name":"api.cloudflare.com"} 443/TCP',
+      'controller-self-check-1 egress cert-manager {"kind":"cidr","cidr":"1.1.1.1/32"} 53/UDP,53/TCP',
+      'controller-self-check-2 egress cert-manager {"kind":"cidr","cidr":"2606:4700::1111/128"} 53/UDP,53/TCP',
+    ]);
+    expect(lines(acme('route53', undefined, ['9.9.9.9:53'])).slice(6, 8)).toEqual([
+      'controller-acme egress cert-manager {"kind":"fqdn","name":"acme-staging-v02.api.letsencrypt.org"} 443/TCP',
+      'controller-dns01-api egress cert-manager {"kind":"fqdn","name":"route53.amazonaws.com"} 443/TCP',
+    ]);
+    expect(lines(acme('rfc2136', undefined, ['10.0.0.53:53'])).slice(7)).toEqual([
+      'controller-rfc2136 egress cert-manager {"kind":"cidr","cidr":"10.0.0.53/32"} 53/UDP,53/TCP',
+      'controller-self-check-1 egress cert-manager {"kind":"cidr","cidr":"10.0.0.53/32"} 53/UDP,53/TCP',
+    ]);
   });
 });

@@ -97,8 +97,8 @@ function fleets(): { name: string; definition: AnyJson }[] {
   return [
     { name: 'private CA', definition: testDefinition(testReferenceClusters()) },
     { name: 'ACME cloudflare', definition: withIssuer(split) },
-    { name: 'ACME rfc2136', definition: withIssuer(acme('rfc2136')) },
-    { name: 'ACME route53', definition: withIssuer(acme('route53')) },
+    { name: 'ACME rfc2136', definition: withIssuer(acme('rfc2136', undefined, ['10.0.0.53:53'])) },
+    { name: 'ACME route53', definition: withIssuer(acme('route53', undefined, ['9.9.9.9:53'])) },
   ];
 }
 

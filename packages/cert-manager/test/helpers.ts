@@ -79,7 +79,11 @@ export function must<T>(value: T | undefined, what: string): T {
 }
 
 /** An ACME issuer through `provider`, with its section. */
-export function acme(provider: 'cloudflare' | 'rfc2136' | 'route53', server?: string): AnyJson {
+export function acme(
+  provider: 'cloudflare' | 'rfc2136' | 'route53',
+  server?: string,
+  recursiveNameservers?: readonly string[],
+): AnyJson {
   const sections: AnyJson = {
     cloudflare: { apiToken: { secretName: 'cloudflare', key: 'api-token' } },
     rfc2136: {
@@ -99,6 +103,7 @@ export function acme(provider: 'cloudflare' | 'rfc2136' | 'route53', server?: st
     acme: {
       email: 'ops@homelab.dev',
       ...(server === undefined ? {} : { server }),
+      ...(recursiveNameservers === undefined ? {} : { recursiveNameservers }),
       dns01: { provider, [provider]: sections[provider] },
     },
   };

@@ -357,11 +357,9 @@ function clusterResources(
     { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
     { group: 'cilium.io', kind: 'CiliumLoadBalancerIPPool' },
   ];
-  // cilium-secrets (Gateway API) and cilium-spire (mutual authentication).
+  // The chart's secrets namespace (Gateway API), ours for SPIRE (mutual authentication).
   if (settings.gatewayApi || mutualAuthentication) out.push({ group: '', kind: 'Namespace' });
-  if (settings.gatewayApi) {
-    out.push({ group: 'gateway.networking.k8s.io', kind: 'GatewayClass' });
-  }
+  if (settings.gatewayApi) out.push({ group: 'gateway.networking.k8s.io', kind: 'GatewayClass' });
   if (cluster.network.bgp !== undefined) {
     out.push(
       { group: 'cilium.io', kind: 'CiliumBGPAdvertisement' },

@@ -46,6 +46,28 @@ export interface Connection {
   readonly to: Endpoint;
   readonly ports: readonly FlowPort[];
   readonly reason: string;
+  /**
+   * A call through the platform Gateway to a routed host (an egress flow with peer
+   * `{ kind: 'gateway', host }`): `to` is the Gateway's proxy, `ports` the ones the pods dial.
+   * The egress rule names the proxy without ports (policies.ts says why).
+   */
+  readonly route?: GatewayRoute;
+}
+
+/** A routed host a connection reaches through the Gateway, and where the Gateway forwards it. */
+export interface GatewayRoute {
+  /** `auth.dev.lab.example.com`. */
+  readonly hostname: string;
+  /** The component whose route serves the host. */
+  readonly owner: string;
+  /** Namespace of the route's Service. */
+  readonly namespace: string;
+  /**
+   * The owner's pods that accept the Gateway (its ingress flows from the Gateway in the route's
+   * namespace), with their ports; empty when the owner declares no flows (zero trust does not
+   * cover it, so nothing stops the Gateway).
+   */
+  readonly backends: readonly { readonly to: Endpoint; readonly ports: readonly FlowPort[] }[];
 }
 
 /** The cluster DNS servers every managed pod may query (port 53, UDP and TCP). */
@@ -258,6 +280,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               : `${id}.${count}`;
         connections.push({ id: unique, component, from, to, ports, reason });
       };
+      const addRoute = (to: Endpoint, route: GatewayRoute): void => {
+        connections.push({ id, component, from: own, to, ports: flow.ports, reason, route });
+      };
       const ingress = flow.direction === 'ingress';
       const portless =
         peer.kind === 'deployment-sources' || (peer.kind === 'consumers' && !ingress);
@@ -283,6 +308,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           const candidates = (table.get(peer.capability) ?? []).filter(
             (entry) => entry.component === provider,
           );
+          // An ingress from a provider the cluster does not run allows nothing and needs nothing
+          // (a metrics port nobody scrapes there).
+          if (provider === undefined && ingress) break;
           const providerContribution =
             provider === undefined ? undefined : contributions.get(provider);
           const providerNamespace = providerContribution?.application?.namespace;
@@ -348,13 +376,31 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           // The consumers' declarations make the connections.
           break;
         }
-        case 'gateway':
-          if (!ingress) {
-            flowIssue(component, flow, 'is an egress to the Gateway', 'ingress from the Gateway');
+        case 'gateway': {
+          if (ingress) {
+            if (peer.host !== undefined) {
+              flowIssue(
+                component,
+                flow,
+                `names host "${peer.host}" on an ingress from the Gateway`,
+                'no host on an ingress (the Gateway forwards every route of the component)',
+              );
+              break;
+            }
+            add(entity('gateway', 'ingress'), own, flow.ports);
             break;
           }
-          add(entity('gateway', 'ingress'), own, flow.ports);
+          const resolved = resolveRoute(input, peer.host);
+          if ('message' in resolved) {
+            flowIssue(component, flow, resolved.message, resolved.expected);
+            break;
+          }
+          addRoute(
+            entity(`gateway (${resolved.hostname} → ${resolved.owner})`, 'ingress'),
+            resolved,
+          );
           break;
+        }
         case 'kube-apiserver':
           if (ingress) add(entity('kube-apiserver', 'kube-apiserver'), own, flow.ports);
           else add(own, entity('kube-apiserver', 'kube-apiserver'), flow.ports);
@@ -432,9 +478,10 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
 
   connections.push(...extraConnections(input, issues));
 
-  // Default deny covers the namespaces of the components that declare their flows, and none where
-  // a component runs that declares none: its pods would reach nothing but the DNS (the
-  // reachability check warns about it; zero trust is opt-in per component, never a surprise).
+  // Default deny covers the namespaces of the components that declare their flows (an empty list
+  // too: pods that need no connection, or no pods at all), and none where a component runs that
+  // declares none: its pods would reach nothing but the DNS (the reachability check warns about
+  // it; zero trust is opt-in per component, never a surprise).
   const namespaces = new Set<string>();
   const open = new Set<string>();
   for (const contribution of contributions.values()) {
@@ -445,7 +492,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
         : [application.namespace, ...(application.additionalNamespaces ?? [])],
     );
     for (const flow of contribution.flows ?? []) own.add(flow.namespace);
-    const target = (contribution.flows ?? []).length > 0 ? namespaces : open;
+    const target = contribution.flows === undefined ? open : namespaces;
     for (const namespace of own) target.add(namespace);
   }
   for (const namespace of open) namespaces.delete(namespace);
@@ -465,6 +512,87 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
       dns,
     },
     issues,
+  };
+}
+
+/** The route hosts of the cluster, `host` (first label) → owner, for messages. */
+function routeHosts(contributions: ReadonlyMap<string, ClusterContribution>): Map<string, string> {
+  const hosts = new Map<string, string>();
+  for (const [component, contribution] of contributions) {
+    for (const route of contribution.routes ?? []) hosts.set(route.host, component);
+  }
+  return hosts;
+}
+
+function routeExpectation(contributions: ReadonlyMap<string, ClusterContribution>): string {
+  const hosts = [...routeHosts(contributions).entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([host, owner]) => `${host} (${owner})`);
+  return hosts.length === 0
+    ? 'a route of a component on the cluster'
+    : `the first label of a routed host: ${hosts.join(', ')}`;
+}
+
+/** The Gateway's zone: the `gateway` provider's domain, else the cluster's. */
+export function gatewayDomain(input: {
+  readonly cluster: ResolvedCluster;
+  readonly contributions: ReadonlyMap<string, ClusterContribution>;
+}): string | undefined {
+  for (const contribution of input.contributions.values()) {
+    const gateway = contribution.facts?.gateway;
+    if (gateway !== undefined) return gateway.domain;
+  }
+  return undefined;
+}
+
+/**
+ * The route of `host` on the cluster and where the Gateway forwards it, or why it cannot be
+ * reached: no Gateway, no route with that host, or an owner under default deny that accepts no
+ * ingress from the Gateway.
+ */
+function resolveRoute(
+  input: FlowPlanInput,
+  host: string | undefined,
+): GatewayRoute | { message: string; expected: string } {
+  const { contributions, cluster } = input;
+  if (host === undefined) {
+    return {
+      message: 'is an egress to the Gateway without a host (which route does it call?)',
+      expected: routeExpectation(contributions),
+    };
+  }
+  const domain = gatewayDomain(input);
+  if (domain === undefined) {
+    return {
+      message: `calls ${host}.<domain> through the Gateway, but no component provides "gateway" on cluster "${cluster.name}"`,
+      expected: `a component that provides "gateway" enabled on cluster "${cluster.name}"`,
+    };
+  }
+  const hostname = `${host}.${domain}`;
+  for (const owner of [...contributions.keys()].sort(compareStrings)) {
+    const contribution = contributions.get(owner) as ClusterContribution;
+    const route = (contribution.routes ?? []).find((candidate) => candidate.host === host);
+    if (route === undefined) continue;
+    const flows = contribution.flows ?? [];
+    const backends = flows
+      .filter(
+        (flow) =>
+          flow.direction === 'ingress' &&
+          flow.peer.kind === 'gateway' &&
+          flow.namespace === route.namespace,
+      )
+      .map((flow) => ({ to: pods(owner, flow.namespace, flow.selector), ports: flow.ports }));
+    if (flows.length > 0 && backends.length === 0) {
+      return {
+        message: `calls ${hostname} through the Gateway, but ${owner} (whose route serves it) declares no ingress from the Gateway in ${route.namespace}: under default deny the Gateway cannot forward the request`,
+        expected: `${owner} declaring an ingress flow with peer { kind: gateway } in ${route.namespace}`,
+      };
+    }
+    return { hostname, owner, namespace: route.namespace, backends };
+  }
+  return {
+    message: `calls ${hostname} through the Gateway, but no component routes that host on cluster "${cluster.name}"`,
+    expected: routeExpectation(contributions),
   };
 }
 

@@ -6,6 +6,17 @@
 // - one CiliumClusterwideNetworkPolicy lets the cluster query the DNS servers;
 // - per connection, a CiliumNetworkPolicy at each end that is a pod: egress at the source,
 //   ingress at the destination, on exactly the declared ports. Nothing ever allows `world`.
+// - a call to a routed host of the cluster (`auth.<domain>`, an OIDC issuer) goes to the Gateway's
+//   address, which Cilium hands to its Envoy: the source's egress names the `ingress` entity
+//   (reserved:ingress, the identity of Cilium's Envoy for Ingress and Gateway API), and the
+//   Gateway's own forward to the backend is the backend's ingress from `ingress`. Envoy is a hop
+//   (cilium/cilium#39959, #47617: "you have to treat Envoy as a hop in the data path, even when
+//   the traffic originates from inside the cluster"); a toFQDNs rule for the routed name does not
+//   apply (cilium/cilium#47768). That egress rule has NO toPorts: the socket load balancer
+//   rewrites the destination to Envoy's listener, whose port is allocated at run time, so a rule
+//   on 443 never matches (measured in Smana/cloud-native-ref#1890); Cilium's own example
+//   (examples/kubernetes/servicemesh/policy/allow-ingress-cluster.yaml) opens the `ingress`
+//   identity the same way, without ports.
 // Mutual authentication (SPIRE), when on, is required on every rule between two platform pods.
 // Pure.
 import { compareStrings, type FlowPort, type KubeObject, type PodLabels } from '@homelab/core';
@@ -190,7 +201,14 @@ export function zeroTrustPolicies(
         connection.from.namespace,
         connection.from.selector,
         description,
-        { egress: [{ ...egressPeer(connection.to), ...toPortsOf(connection.ports) }] },
+        {
+          egress: [
+            {
+              ...egressPeer(connection.to),
+              ...(connection.route === undefined ? toPortsOf(connection.ports) : {}),
+            },
+          ],
+        },
       );
     }
     if (connection.to.kind === 'pods' && denied.has(connection.to.namespace)) {

@@ -13,8 +13,10 @@ import {
   type Issue,
   type JsonValue,
   type KubeObject,
+  type PathSegment,
   type SystemCheck,
   type SystemInput,
+  urlFlowPeer,
   warning,
 } from '@homelab/core';
 import {
@@ -25,6 +27,7 @@ import {
   endpointKey,
   type FlowPlan,
   formatPorts,
+  gatewayDomain,
   planFlows,
 } from './flows.js';
 import { NAMESPACE_LABEL } from './policies.js';
@@ -231,14 +234,22 @@ export class PolicySet {
     return { enforced, rules };
   }
 
-  /** Whether `from` may open a connection to `to` on `port`: egress at one end, ingress at the other. */
+  /**
+   * Whether `from` may open a connection to `to` on `port`: egress at one end, ingress at the
+   * other. Towards the Gateway's proxy (the `ingress` entity) only a rule without ports matches:
+   * Cilium hands the connection to Envoy's listener, whose port is allocated at run time
+   * (policies.ts).
+   */
   allows(from: Endpoint, to: Endpoint, port: FlowPort): boolean {
+    const toProxy = to.kind === 'entity' && to.entities.includes('ingress');
     if (from.kind === 'pods') {
       const egress = this.selecting(from, 'egress');
       if (
         egress.enforced &&
         !egress.rules.some(
-          ({ rule, policy }) => portsMatch(rule, port) && ruleMatches(rule, policy, to, 'egress'),
+          ({ rule, policy }) =>
+            (toProxy ? list(rule.toPorts).length === 0 : portsMatch(rule, port)) &&
+            ruleMatches(rule, policy, to, 'egress'),
         )
       ) {
         return false;
@@ -313,7 +324,9 @@ export function clusterReachability(
         from: connection.from,
         to: connection.to,
         port,
-        allowed: policies.allows(connection.from, connection.to, port),
+        allowed:
+          policies.allows(connection.from, connection.to, port) &&
+          forwarded(policies, plan, connection),
         connection,
       });
     }
@@ -390,6 +403,83 @@ export function clusterReachability(
   };
 }
 
+/** The Gateway's proxy as the source of what it forwards. */
+const GATEWAY: Endpoint = { kind: 'entity', entities: ['ingress'], label: 'gateway' };
+
+/**
+ * Whether the Gateway forwards a routed call on to its backend: the route's owner accepts the
+ * Gateway on every port of one of its ingress flows from it, or zero trust does not cover it.
+ */
+function forwarded(policies: PolicySet, plan: FlowPlan, connection: Connection): boolean {
+  const route = connection.route;
+  if (route === undefined) return true;
+  if (route.backends.length === 0) return !plan.namespaces.includes(route.namespace);
+  return route.backends.some((backend) =>
+    backend.ports.every((port) => policies.allows(GATEWAY, backend.to, port)),
+  );
+}
+
+/** A component that logs in with OIDC at an issuer the Gateway serves, from under default deny. */
+export interface OidcNeed {
+  readonly component: string;
+  readonly issuer: string;
+  readonly hostname: string;
+  /** First label of the routed host (`auth`). */
+  readonly host: string;
+  /** The component whose route serves the issuer. */
+  readonly owner: string;
+  /** Whether a declared flow of `component` calls the host through the Gateway. */
+  readonly declared: boolean;
+}
+
+/**
+ * Every component with a confidential OIDC client (its pods talk to the issuer: discovery, token,
+ * keys) whose issuer is a routed host of the cluster and whose namespace is under default deny.
+ */
+export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[] {
+  const contributions = deployed.run.contributions;
+  const domain = gatewayDomain({ cluster: deployed.cluster, contributions });
+  if (domain === undefined) return [];
+  let providerIssuer: string | undefined;
+  const owners = new Map<string, string>();
+  for (const [name, contribution] of contributions) {
+    providerIssuer ??= contribution.facts?.['oidc-provider']?.issuer;
+    for (const route of contribution.routes ?? []) owners.set(route.host, name);
+  }
+  const out: OidcNeed[] = [];
+  for (const component of [...contributions.keys()].sort(compareStrings)) {
+    const contribution = contributions.get(component);
+    const namespace = contribution?.application?.namespace;
+    if (namespace === undefined || !plan.namespaces.includes(namespace)) continue;
+    const issuers = new Set<string>();
+    for (const client of contribution?.oidcClients ?? []) {
+      if (client.public) continue;
+      const issuer = client.issuer ?? providerIssuer;
+      if (issuer !== undefined) issuers.add(issuer);
+    }
+    for (const issuer of [...issuers].sort(compareStrings)) {
+      const target = urlFlowPeer(issuer, domain);
+      if (target?.peer.kind !== 'gateway' || target.peer.host === undefined) continue;
+      const host = target.peer.host;
+      const owner = owners.get(host);
+      if (owner === undefined) continue;
+      const hostname = `${host}.${domain}`;
+      out.push({
+        component,
+        issuer,
+        hostname,
+        host,
+        owner,
+        declared: plan.connections.some(
+          (connection) =>
+            connection.component === component && connection.route?.hostname === hostname,
+        ),
+      });
+    }
+  }
+  return out;
+}
+
 function arrow(reach: Reach): string {
   return `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)} ${reach.port.port}/${reach.port.protocol}`;
 }
@@ -401,6 +491,10 @@ export const reachabilityCheck: SystemCheck = {
     'Under default deny, every flow a component declares is allowed by the generated Cilium policies at both ends (egress at the source, ingress at the destination, on the declared ports), every managed pod reaches the cluster DNS, and a sample of undeclared pod pairs and an undeclared external host are denied.',
   check(input) {
     const issues: Issue[] = [];
+    const uncovered = new Map<
+      string,
+      { clusters: string[]; namespaces: Set<string>; path: PathSegment[] }
+    >();
     for (const deployed of input.clusters) {
       const computed = clusterReachability(input, deployed);
       if (computed === undefined) continue;
@@ -408,19 +502,27 @@ export const reachabilityCheck: SystemCheck = {
       if (!result.defaultDeny) continue;
       const path = ['clusters', deployed.cluster.index, 'components', 'cilium'];
       // A component that declares no flow stays outside default deny (so do its namespaces):
-      // it works, but zero trust does not cover it.
+      // it works, but zero trust does not cover it. One warning per component, below.
       for (const [component, contribution] of deployed.run.contributions) {
-        if (contribution.application === undefined || (contribution.flows ?? []).length > 0) {
-          continue;
-        }
+        if (contribution.application === undefined || contribution.flows !== undefined) continue;
+        const entry = uncovered.get(component) ?? {
+          clusters: [],
+          namespaces: new Set<string>(),
+          path: ['clusters', deployed.cluster.index, 'components', component],
+        };
+        entry.clusters.push(result.cluster);
+        entry.namespaces.add(contribution.application.namespace);
+        uncovered.set(component, entry);
+      }
+      for (const need of oidcNeeds(deployed, computed.plan)) {
+        if (need.declared) continue;
         issues.push(
-          warning({
+          error({
             code: 'reachability',
-            path: ['clusters', deployed.cluster.index, 'components', component],
-            value: contribution.application.namespace,
-            message: `${component} declares no flows on cluster "${result.cluster}": its namespace ${contribution.application.namespace} stays outside default deny (zero trust does not cover it, nor any namespace it shares)`,
-            expected:
-              'flows for every connection its pods open or accept (docs/adding-a-component.md)',
+            path: ['clusters', deployed.cluster.index, 'components', need.component],
+            value: `${need.component} → ${need.hostname}`,
+            message: `${need.component} logs in with OIDC at ${need.issuer}, which ${need.owner} serves through the Gateway on cluster "${result.cluster}", but no flow of ${need.component} calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails`,
+            expected: `an egress flow of ${need.component} with peer { kind: gateway, host: ${need.host} } on 443/TCP from the pods that talk to the issuer`,
           }),
         );
       }
@@ -432,7 +534,10 @@ export const reachabilityCheck: SystemCheck = {
             path: ['clusters', deployed.cluster.index, 'components', reach.connection.component],
             value: `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)}`,
             message: `${reach.connection.component} needs ${arrow(reach)} (${reach.connection.reason}) on cluster "${result.cluster}", but no generated policy allows it`,
-            expected: `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} and ingress at ${describeEndpoint(reach.to)} on ${formatPorts([reach.port])}`,
+            expected:
+              reach.connection.route === undefined
+                ? `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} and ingress at ${describeEndpoint(reach.to)} on ${formatPorts([reach.port])}`
+                : `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} to the ingress entity without ports, and ${reach.connection.route.owner} accepting ingress from the Gateway`,
           }),
         );
       }
@@ -460,6 +565,28 @@ export const reachabilityCheck: SystemCheck = {
           }),
         );
       }
+    }
+    const topLevel = input.platform.definition.components as
+      | { readonly [name: string]: unknown }
+      | undefined;
+    for (const component of [...uncovered.keys()].sort(compareStrings)) {
+      const entry = uncovered.get(component) as {
+        clusters: string[];
+        namespaces: Set<string>;
+        path: PathSegment[];
+      };
+      const namespaces = [...entry.namespaces].sort(compareStrings);
+      issues.push(
+        warning({
+          code: 'reachability',
+          // At the platform-wide settings when the definition has them, else the first cluster's.
+          path: topLevel?.[component] === undefined ? entry.path : ['components', component],
+          value: namespaces.length === 1 ? namespaces[0] : namespaces,
+          message: `${component} declares no flows on ${entry.clusters.length === 1 ? 'cluster' : 'clusters'} ${entry.clusters.join(', ')}: ${namespaces.length === 1 ? 'its namespace' : 'its namespaces'} ${namespaces.join(', ')} ${namespaces.length === 1 ? 'stays' : 'stay'} outside default deny (zero trust does not cover ${namespaces.length === 1 ? 'it' : 'them'}, nor any namespace it shares)`,
+          expected:
+            'flows for every connection its pods open or accept (docs/adding-a-component.md)',
+        }),
+      );
     }
     return issues;
   },

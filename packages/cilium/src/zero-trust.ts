@@ -119,8 +119,10 @@ export function ciliumFlows(
 }
 
 /**
- * `authentication.mutual.spire.*` values: SPIRE installed by the chart when mutual authentication
- * is on. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
+ * `authentication.*` values: with mutual authentication on, the agent's authentication processing
+ * (`authentication.enabled`, off by default in the chart from 1.19 on: without it the chart's
+ * validate.yaml refuses SPIRE, and rules with `authentication.mode: required` would drop every
+ * connection, their authentication requests never processed) and SPIRE installed by the chart. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
  * replicable); its data lives on a volume of the `storage` provider when one is enabled, so
  * identities survive a reschedule, otherwise in an emptyDir (identities are re-issued when it
  * restarts; the agents keep serving what they cached).
@@ -171,6 +173,30 @@ function storageClassOf(contributions: readonly ClusterContribution[]): string |
   return undefined;
 }
 
+/**
+ * The SPIRE namespace when mutual authentication is on, labelled with the Pod Security level its
+ * pods need (the agent mounts host paths; Talos' admission defaults exempt the namespace too, as
+ * a privileged namespace of the CNI's Application).
+ */
+export function spireNamespace(network: ResolvedNetworkPolicy): { [key: string]: KubeObject } {
+  if (!network.mutualAuthentication) return {};
+  return {
+    [`namespace-${SPIRE_NAMESPACE}`]: {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: SPIRE_NAMESPACE,
+        labels: {
+          'app.kubernetes.io/part-of': 'cilium',
+          'pod-security.kubernetes.io/audit': 'privileged',
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/warn': 'privileged',
+        },
+      },
+    },
+  };
+}
+
 /** The cluster's zero-trust policies (none with default deny off), and the flow issues. */
 export function clusterPolicies(
   entry: RenderCluster<CiliumSettings>,
@@ -192,29 +218,5 @@ export function clusterPolicies(
   return {
     manifests: zeroTrustPolicies(plan, { mutualAuthentication: network.mutualAuthentication }),
     issues,
-  };
-}
-
-/**
- * The SPIRE namespace where mutual authentication is on: privileged (the agent mounts the
- * kubelet's and its own sockets from the host), so Pod Security admits SPIRE whatever the
- * cluster's default level.
- */
-export function spireNamespace(network: ResolvedNetworkPolicy): { [key: string]: KubeObject } {
-  if (!network.mutualAuthentication) return {};
-  return {
-    [`namespace-${SPIRE_NAMESPACE}`]: {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: SPIRE_NAMESPACE,
-        labels: {
-          'app.kubernetes.io/part-of': 'cilium',
-          'pod-security.kubernetes.io/enforce': 'privileged',
-          'pod-security.kubernetes.io/audit': 'privileged',
-          'pod-security.kubernetes.io/warn': 'privileged',
-        },
-      },
-    } as KubeObject,
   };
 }

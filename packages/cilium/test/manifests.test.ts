@@ -36,9 +36,18 @@ describe('cluster manifests', () => {
       'CiliumBGPPeerConfig',
       'CiliumLoadBalancerIPPool',
       'CiliumLoadBalancerIPPool',
-      // cilium-spire: production has mutual authentication.
+      // The SPIRE namespace (mutual authentication is on in production), Pod Security labelled.
       'Namespace',
     ]);
+    expect(byKind('prod', 'Namespace').metadata).toEqual({
+      name: 'cilium-spire',
+      labels: {
+        'app.kubernetes.io/part-of': 'cilium',
+        'pod-security.kubernetes.io/audit': 'privileged',
+        'pod-security.kubernetes.io/enforce': 'privileged',
+        'pod-security.kubernetes.io/warn': 'privileged',
+      },
+    });
     const config = byKind('prod', 'CiliumBGPClusterConfig');
     expect(config.spec.bgpInstances).toEqual([
       {

@@ -405,9 +405,16 @@ describe('the reachability check', () => {
       ...(quiet.rendered[cluster]?.objects ?? []),
     ]);
     const warnings = reachabilityCheck.check(input).filter((issue) => issue.severity === 'warning');
-    expect(warnings.map((issue) => [issue.path, issue.message])).toContainEqual([
-      ['clusters', 0, 'components', 'silent'],
-      'silent declares no flows on cluster "dev": its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+    // One warning for the component, naming every cluster, at its first cluster's settings.
+    expect(
+      warnings
+        .filter((issue) => issue.message.startsWith('silent '))
+        .map((issue) => [issue.path, issue.message]),
+    ).toEqual([
+      [
+        ['clusters', 0, 'components', 'silent'],
+        'silent declares no flows on clusters dev, staging, prod: its namespace silent stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+      ],
     ]);
     const deny = (quiet.rendered.dev?.objects ?? []).find(
       (object) =>
@@ -504,6 +511,99 @@ describe('a provider that declares no flows', () => {
           peer: { kind: 'capability', capability: 'metrics' },
           ports: [{ port: 9000, protocol: 'TCP' }],
           reason: 'the scraper reads the exporter',
+
+/**
+ * A Gateway (provides `gateway`, zone `lab.test`), an identity provider whose route `auth` the
+ * Gateway serves, and an app that logs in with OIDC at https://auth.lab.test.
+ */
+function routedLogin(options: {
+  /** The app's egress to the Gateway (default: on 443 to host `auth`). */
+  readonly appFlow?: FlowDeclaration | null;
+  /** The identity provider's flows (default: ingress from the Gateway on 9091; null: none declared). */
+  readonly idpFlows?: readonly FlowDeclaration[] | null;
+}): AnyComponent[] {
+  const gateway = testComponent({
+    name: 'gw',
+    provides: ['gateway'],
+    needs: ['cni'],
+    contribution: () => ({
+      facts: {
+        gateway: {
+          name: 'platform',
+          namespace: 'gw',
+          domain: 'lab.test',
+          httpsListener: 'https',
+          address: undefined,
+          forwardAuth: false,
+        },
+      },
+    }),
+  });
+  const idpGateway: FlowDeclaration = {
+    name: 'gateway',
+    direction: 'ingress',
+    namespace: 'idp',
+    selector: { app: 'idp' },
+    peer: { kind: 'gateway' },
+    ports: [{ port: 9091, protocol: 'TCP' }],
+  };
+  const idp = testComponent({
+    name: 'idp',
+    provides: ['oidc-provider'],
+    needs: ['cni', 'gateway'],
+    contribution: () => ({
+      application: { namespace: 'idp', podSecurity: 'restricted', clusterResources: [] },
+      facts: {
+        'oidc-provider': { issuer: 'https://auth.lab.test', userinfoPath: '/u', groups: [] },
+      },
+      routes: [
+        {
+          name: 'idp',
+          host: 'auth',
+          namespace: 'idp',
+          service: 'idp',
+          port: 80,
+          auth: { kind: 'app' as const },
+        },
+      ],
+      ...(options.idpFlows === null ? {} : { flows: [...(options.idpFlows ?? [idpGateway])] }),
+    }),
+  });
+  const login: FlowDeclaration = {
+    name: 'login',
+    direction: 'egress',
+    namespace: 'app',
+    selector: { app: 'app' },
+    peer: { kind: 'gateway', host: 'auth' },
+    ports: [{ port: 443, protocol: 'TCP' }],
+    reason: 'app fetches the issuer through the Gateway',
+  };
+  const app = testComponent({
+    name: 'app',
+    needs: ['cni'],
+    uses: ['gateway', 'oidc-provider'],
+    contribution: () => ({
+      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+      oidcClients: [
+        {
+          id: 'app',
+          name: 'App',
+          redirectUris: ['https://app.lab.test/callback'],
+          scopes: ['openid'],
+          pkce: true,
+          public: false,
+          policy: 'one_factor',
+        },
+      ],
+      flows: [
+        ...(options.appFlow === null ? [] : [options.appFlow ?? login]),
+        {
+          name: 'api',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'kube-apiserver' },
+          ports: API,
         },
       ],
     }),

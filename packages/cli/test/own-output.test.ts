@@ -18,11 +18,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { type GeneratedFile, type KubeObject, parseAllDocuments, parseYaml } from '@homelab/core';
+import {
+  type GeneratedFile,
+  type KubeObject,
+  parseAllDocuments,
+  parseYaml,
+  type Registry,
+} from '@homelab/core';
 import { readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../src/pipeline.js';
+import { REGISTRY } from '../src/registry.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
 type AnyJson = any;
@@ -54,6 +61,55 @@ describe('the reference platform, as the build sees it', () => {
       expect(Number(total)).toBeGreaterThan(50);
       expect(denied).toBe(total);
     }
+  });
+
+  test('Argo CD and Grafana reach the OIDC issuer (Authelia) through the Gateway, on every cluster', () => {
+    const lines = section('reachability');
+    for (const [cluster, domain] of [
+      ['dev', 'dev.lab.example.com'],
+      ['staging', 'staging.lab.example.com'],
+      ['prod', 'lab.example.com'],
+    ]) {
+      const start = lines.findIndex((line) => line.startsWith(`cluster ${cluster}:`));
+      const end = lines.findIndex((line, i) => i > start && line.startsWith('cluster '));
+      const own = lines.slice(start, end === -1 ? undefined : end);
+      expect(own).toContain(
+        `    allowed  argocd/argocd-server → gateway (auth.${domain} → authelia) 443/TCP  [argocd.server-oidc-issuer]`,
+      );
+      expect(own).toContain(
+        `    allowed  monitoring/grafana → gateway (auth.${domain} → authelia) 443/TCP  [monitoring.grafana-to-gateway-443]`,
+      );
+    }
+  });
+
+  test("without Argo CD's egress to the Gateway the build fails, naming argocd and authelia", async () => {
+    const broken: Registry = REGISTRY.map((component) =>
+      component.name !== 'argocd'
+        ? component
+        : {
+            ...component,
+            declare: (input: Parameters<typeof component.declare>[0]) => {
+              const declared = component.declare(input);
+              return {
+                ...declared,
+                flows: (declared.flows ?? []).filter((flow) => flow.name !== 'server-oidc-issuer'),
+              };
+            },
+          },
+    );
+    const again = await generate(
+      { text: readFileSync(file, 'utf8'), file, chartVersions: {} },
+      { registry: broken },
+    );
+    const errors = again.issues.filter(
+      (issue) => issue.severity === 'error' && issue.code === 'reachability',
+    );
+    expect(errors.map((issue) => issue.message)).toEqual([
+      'argocd logs in with OIDC at https://auth.dev.lab.example.com, which authelia serves through the Gateway on cluster "dev", but no flow of argocd calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+      'argocd logs in with OIDC at https://auth.staging.lab.example.com, which authelia serves through the Gateway on cluster "staging", but no flow of argocd calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+      'argocd logs in with OIDC at https://auth.lab.example.com, which authelia serves through the Gateway on cluster "prod", but no flow of argocd calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+    ]);
+    expect(again.files).toEqual([]);
   });
 
   test('every constraint admits every object the build renders, with the exemption and its reason listed', () => {

@@ -451,6 +451,9 @@ export type FlowPeer =
   /**
    * (egress) The pods of the component that provides `capability` on the cluster, where that
    * provider accepts its consumers: its ingress flow with peer `consumers` of the capability.
+   * (ingress) The provider's pods that reach their consumers (its egress flow with peer
+   * `consumers`), e.g. Prometheus of `metrics` scraping the component's metrics port; nothing
+   * when no component provides `capability` on the cluster.
    */
   | { readonly kind: 'capability'; readonly capability: Capability }
   /**
@@ -458,8 +461,19 @@ export type FlowPeer =
    * provides: where consumers reach the provider.
    */
   | { readonly kind: 'consumers'; readonly capability: Capability }
-  /** (ingress) The platform Gateway forwarding routed requests (the `gateway` provider's proxy). */
-  | { readonly kind: 'gateway' }
+  /**
+   * The platform Gateway's proxy (the `gateway` provider's; with Cilium, its Envoy, identity
+   * `reserved:ingress`).
+   * - ingress: the Gateway forwarding routed requests to the component's pods (`host` absent).
+   * - egress: the component's pods calling a routed host of the cluster, `<host>.<gateway
+   *   domain>`, which resolves to the Gateway's address (an OIDC client fetching the issuer's
+   *   discovery document, token and keys from `auth.<domain>`). `host` is the route's first
+   *   label, as the route's owner declares it (`RouteRequest.host`); the route's owner must
+   *   accept the Gateway (its own ingress flow from the Gateway) unless zero trust does not cover
+   *   it. `ports` are the ones the pods dial (443); the generated rule cannot be narrowed to them:
+   *   the Gateway's proxy listens on a port allocated at run time.
+   */
+  | { readonly kind: 'gateway'; readonly host?: string }
   /** The Kubernetes API server: egress to it, or ingress from it (admission webhooks). */
   | { readonly kind: 'kube-apiserver' }
   /**
@@ -612,6 +626,11 @@ export interface ClusterContribution {
   readonly routes?: readonly RouteRequest[];
   readonly oidcClients?: readonly OidcClientRequest[];
   readonly secrets?: readonly SecretRequirement[];
+  /**
+   * Every connection the component's pods open or accept. Absent: zero trust does not cover the
+   * component (its namespaces stay outside default deny, with a warning). Empty: its pods need
+   * no connection, or it runs no pods of its own (a Gateway object the CNI serves).
+   */
   readonly flows?: readonly FlowDeclaration[];
   readonly volumes?: readonly VolumeRequest[];
   readonly monitors?: readonly MonitorDeclaration[];

@@ -62,6 +62,7 @@ export { CAPABILITIES } from './contract.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
+export { urlFlowPeer } from './flow-peers.js';
 export type {
   Cluster,
   DataDisk,

@@ -42,6 +42,10 @@ describe('the declaration', () => {
     });
   });
 
+  test('declares no flows of its own (an empty list): the class proxy serves it, no pod runs in its namespace', () => {
+    expect(dev?.flows).toEqual([]);
+  });
+
   test('publishes the Gateway, its HTTPS listener and its pinned address', () => {
     expect(dev?.facts?.gateway).toEqual({
       name: 'platform',

@@ -19,6 +19,7 @@ import {
   type Issue,
   type KubeObject,
   type MonitorDeclaration,
+  type OidcClientRequest,
   type PathSegment,
   type RenderCluster,
   type RenderInput,
@@ -26,6 +27,7 @@ import {
   settingsPath,
   shellQuote,
   type TalosNeeds,
+  urlFlowPeer,
   type Values,
   warning,
 } from '@homelab/core';

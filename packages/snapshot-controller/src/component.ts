@@ -110,6 +110,20 @@ function declare(input: DeclareInput<Settings>): Declaration {
       ],
     },
     crds: [crdBundle(tag)],
+    // The controller (chart 5.2.0 with its conversion webhook off, below: one Deployment) watches
+    // snapshots and volumes through the API server; its health and metrics endpoint (8080) only
+    // the kubelet's probes use (no monitor scrapes it).
+    flows: [
+      {
+        name: 'controller-apiserver',
+        direction: 'egress',
+        namespace: SNAPSHOT_NAMESPACE,
+        selector: { 'app.kubernetes.io/name': 'snapshot-controller' },
+        peer: { kind: 'kube-apiserver' },
+        ports: [{ port: 6443, protocol: 'TCP' }],
+        reason: 'the controller binds VolumeSnapshots to their contents and takes group snapshots',
+      },
+    ],
     // Watched through kube-state-metrics: the controller exposes no metrics of its own.
     monitors: [
       {

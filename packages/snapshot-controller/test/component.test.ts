@@ -154,6 +154,35 @@ describe('the snapshot controller', () => {
   });
 });
 
+describe('flows (zero trust)', () => {
+  test('the controller reaches the API server, and nothing else: the conversion webhook stays off', () => {
+    const { components } = run();
+    const declared = components.clusters[0]?.contributions.get('snapshot-controller');
+    expect(
+      (declared?.flows ?? []).map((flow) => [
+        flow.direction,
+        flow.namespace,
+        flow.selector,
+        flow.peer,
+        flow.ports,
+      ]),
+    ).toEqual([
+      [
+        'egress',
+        'snapshot-controller',
+        // The chart's selector label (`snapshot-controller.name`, the release name).
+        { 'app.kubernetes.io/name': 'snapshot-controller' },
+        { kind: 'kube-apiserver' },
+        [{ port: 6443, protocol: 'TCP' }],
+      ],
+    ]);
+    const files = chartFiles(chart(components), INITIAL_CHART_VERSION).files;
+    const values = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml'])
+      .values as AnyJson;
+    expect(values['snapshot-controller'].webhook.enabled).toBe(false);
+  });
+});
+
 describe('conformance with snapshot-controller 5.2.0 and external-snapshotter v8.6.0', () => {
   const { components } = run();
   const upstream = parseYaml(

@@ -769,3 +769,165 @@ export function manifestDifferences(
   }
   return problems;
 }
+
+/** A pod template Helm rendered: its namespace, labels and container ports. */
+export interface RenderedPod {
+  readonly workload: string;
+  readonly namespace: string;
+  readonly labels: { readonly [key: string]: string };
+  readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
+
+/**
+ * The pods prometheus-operator makes from the custom resources Helm renders (never Helm's own
+ * templates): the labels kube-prometheus-stack's Services select them by, and the ports of the
+ * operator's containers (web, the config reloader; Alertmanager's cluster mesh).
+ */
+const OPERATOR_PODS: {
+  readonly [kind: string]: {
+    readonly labels: (name: string) => { [key: string]: string };
+    readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+  };
+} = {
+  Prometheus: {
+    labels: (name) => ({
+      'app.kubernetes.io/name': 'prometheus',
+      'operator.prometheus.io/name': name,
+    }),
+    ports: [
+      { port: 9090, protocol: 'TCP' },
+      { port: 8080, protocol: 'TCP' },
+    ],
+  },
+  Alertmanager: {
+    labels: (name) => ({ 'app.kubernetes.io/name': 'alertmanager', alertmanager: name }),
+    ports: [
+      { port: 9093, protocol: 'TCP' },
+      { port: 9094, protocol: 'TCP' },
+      { port: 9094, protocol: 'UDP' },
+      { port: 8080, protocol: 'TCP' },
+    ],
+  },
+};
+
+/** Every pod template of the rendered workloads (CronJobs' job templates too). */
+export function renderedPods(
+  documents: readonly RenderedDocument[],
+  namespace: string,
+): RenderedPod[] {
+  const out: RenderedPod[] = [];
+  for (const { object } of documents) {
+    const spec = object.spec as { [key: string]: unknown } | undefined;
+    const made =
+      object.apiVersion === 'monitoring.coreos.com/v1' ? OPERATOR_PODS[object.kind] : undefined;
+    if (made !== undefined) {
+      const extra = (at(spec, 'podMetadata', 'labels') ?? {}) as { [key: string]: string };
+      out.push({
+        workload: `${object.kind}/${object.metadata.name} (pods of prometheus-operator)`,
+        namespace: object.metadata.namespace ?? namespace,
+        labels: { ...extra, ...made.labels(object.metadata.name) },
+        ports: made.ports,
+      });
+      continue;
+    }
+    let template: unknown;
+    if (WORKLOAD_KINDS.has(object.kind)) template = spec?.template;
+    else if (object.kind === 'CronJob') {
+      template = at(spec?.jobTemplate, 'spec', 'template');
+    } else continue;
+    const labels = (at(template, 'metadata', 'labels') ?? {}) as { [key: string]: string };
+    const pod = (at(template, 'spec') ?? {}) as { [key: string]: unknown };
+    const containers = [
+      ...((pod.containers ?? []) as { ports?: { containerPort: number; protocol?: string }[] }[]),
+      ...((pod.initContainers ?? []) as {
+        ports?: { containerPort: number; protocol?: string }[];
+      }[]),
+    ];
+    out.push({
+      workload: `${object.kind}/${object.metadata.name}`,
+      namespace: object.metadata.namespace ?? namespace,
+      labels,
+      ports: containers.flatMap((container) =>
+        (container.ports ?? []).map((port) => ({
+          port: port.containerPort,
+          protocol: port.protocol ?? 'TCP',
+        })),
+      ),
+    });
+  }
+  return out;
+}
+
+/** The flows-side view the check needs (a FlowDeclaration without its peer details). */
+export interface CheckedFlow {
+  readonly name: string;
+  readonly direction: 'ingress' | 'egress';
+  readonly namespace: string;
+  readonly selector: { readonly [key: string]: string };
+  readonly peer: {
+    readonly kind: string;
+    readonly selector?: { readonly [key: string]: string };
+    readonly namespace?: string;
+  };
+  readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+}
+
+function selectsPod(
+  selector: { readonly [key: string]: string },
+  namespace: string,
+  pod: RenderedPod,
+): boolean {
+  return (
+    pod.namespace === namespace &&
+    Object.entries(selector).every(([key, value]) => pod.labels[key] === value)
+  );
+}
+
+/**
+ * What is wrong with a component's flows against what Helm renders for its chart: a selector
+ * that selects no rendered pod of its namespace, an ingress port (or the port of an egress to
+ * pods of the same component) that no selected pod's container declares.
+ */
+export function flowProblems(
+  flows: readonly CheckedFlow[],
+  pods: readonly RenderedPod[],
+): string[] {
+  const problems: string[] = [];
+  const served = (
+    selector: { readonly [key: string]: string },
+    namespace: string,
+    port: { readonly port: number; readonly protocol: string },
+  ): boolean =>
+    pods.some(
+      (pod) =>
+        selectsPod(selector, namespace, pod) &&
+        pod.ports.some((own) => own.port === port.port && own.protocol === port.protocol),
+    );
+  for (const flow of flows) {
+    if (!pods.some((pod) => selectsPod(flow.selector, flow.namespace, pod))) {
+      problems.push(
+        `${flow.name}: ${JSON.stringify(flow.selector)} selects no pod Helm renders in ${flow.namespace}`,
+      );
+      continue;
+    }
+    const destination =
+      flow.direction === 'ingress'
+        ? flow.selector
+        : flow.peer.kind === 'self'
+          ? flow.peer.selector
+          : undefined;
+    if (destination === undefined) continue;
+    const where =
+      flow.direction === 'egress' ? (flow.peer.namespace ?? flow.namespace) : flow.namespace;
+    for (const port of flow.ports) {
+      if (!served(destination, where, port)) {
+        problems.push(
+          `${flow.name}: no pod selected by ${JSON.stringify(destination)} in ${where} declares container port ${port.port}/${port.protocol}`,
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,99 @@
+// The flows Authelia needs (zero trust), from the upstream chart (0.11.5) and the settings:
+// - the Gateway forwards auth.<domain> (and every forward-auth check) to the server (9091);
+// - the server checks its clock at start-up against the chart's NTP server (udp
+//   time.cloudflare.com:123; `ntp.disable_failure: false`, so without it Authelia does not start);
+// - the server reaches the LDAP directory, PostgreSQL, Redis and the SMTP server the settings
+//   name, by name or, for an address, as a network.
+// Its metrics listener is off in the chart (`telemetry.metrics.enabled: false`): nothing to
+// scrape, no flow for it. Pure.
+import { type FlowDeclaration, type FlowPeer, type FlowPort, isIpv4, isIpv6 } from '@homelab/core';
+import { AUTHELIA_NAMESPACE, type ResolvedAutheliaSettings } from './settings.js';
+import { POD_SELECTOR } from './values.js';
+
+/** The server's port (the chart's `server.port`). */
+export const AUTHELIA_PORT = 9091;
+
+/** The chart's NTP server (`configMap.ntp.address`). */
+export const NTP_SERVER = { host: 'time.cloudflare.com', port: 123 } as const;
+
+const DEFAULT_PORTS: { readonly [scheme: string]: number } = {
+  'ldap:': 389,
+  'ldaps:': 636,
+};
+
+/** Host and port of an address in the settings (`ldaps://ldap.example.com`, `tcp://db:5432`). */
+export function addressPeer(address: string): { peer: FlowPeer; port: number } | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
+  }
+  const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port);
+  return port === undefined ? undefined : hostPeer(url.hostname, port);
+}
+
+function hostPeer(hostname: string, port: number): { peer: FlowPeer; port: number } | undefined {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === '') return undefined;
+  if (isIpv4(host)) return { peer: { kind: 'cidr', cidr: `${host}/32` }, port };
+  if (isIpv6(host)) return { peer: { kind: 'cidr', cidr: `${host}/128` }, port };
+  return { peer: { kind: 'fqdn', name: host }, port };
+}
+
+/** Every flow of Authelia with `settings`. */
+export function autheliaFlows(settings: ResolvedAutheliaSettings): FlowDeclaration[] {
+  const flow = (
+    name: string,
+    direction: FlowDeclaration['direction'],
+    peer: FlowPeer,
+    ports: readonly FlowPort[],
+    reason: string,
+  ): FlowDeclaration => ({
+    name,
+    direction,
+    namespace: AUTHELIA_NAMESPACE,
+    selector: { ...POD_SELECTOR },
+    peer,
+    ports,
+    reason,
+  });
+  const tcp = (port: number): FlowPort[] => [{ port, protocol: 'TCP' }];
+  const flows: FlowDeclaration[] = [
+    flow(
+      'gateway',
+      'ingress',
+      { kind: 'gateway' },
+      tcp(AUTHELIA_PORT),
+      'the Gateway forwards the portal, the OIDC endpoints and the forward-auth checks',
+    ),
+    flow(
+      'ntp',
+      'egress',
+      { kind: 'fqdn', name: NTP_SERVER.host },
+      [{ port: NTP_SERVER.port, protocol: 'UDP' }],
+      'Authelia checks its clock at start-up and refuses to start when it cannot',
+    ),
+  ];
+  const external = (name: string, address: string | undefined, reason: string): void => {
+    const target = address === undefined ? undefined : addressPeer(address);
+    if (target !== undefined)
+      flows.push(flow(name, 'egress', target.peer, tcp(target.port), reason));
+  };
+  if (settings.users.kind === 'ldap') {
+    external('ldap', settings.users.address, 'users and groups come from the LDAP directory');
+  }
+  if (settings.storage.kind === 'postgres') {
+    external('postgres', settings.storage.address, 'Authelia keeps its state in PostgreSQL');
+  }
+  if (settings.session.kind === 'redis') {
+    const target = hostPeer(settings.session.host, settings.session.port);
+    if (target !== undefined) {
+      flows.push(
+        flow('redis', 'egress', target.peer, tcp(target.port), 'sessions are shared through Redis'),
+      );
+    }
+  }
+  external('smtp', settings.smtp?.address, 'Authelia mails one-time codes and notifications');
+  return flows;
+}

@@ -1,0 +1,216 @@
+// The flows cert-manager needs (zero trust), from the upstream chart (v1.21.1) and the issuer:
+// - the controller, the CA injector, the webhook and the start-up API check Job talk to the API
+//   server (the webhook keeps its serving CA in a Secret);
+// - the API server calls the webhook on its secure port (10250, `--secure-port`);
+// - Prometheus (the `metrics` provider, when the cluster runs one) scrapes the controller's
+//   metrics port (9402, `http-metrics`, what monitoring's fallback monitor selects);
+// - with an ACME issuer, the controller calls the ACME server and the DNS-01 provider's API (or
+//   the RFC 2136 server), and the recursive nameservers of the DNS-01 self-check when set. Pure.
+import {
+  type FlowDeclaration,
+  type FlowPeer,
+  type FlowPort,
+  type Issue,
+  isIpv4,
+  isIpv6,
+  type PathSegment,
+  warning,
+} from '@homelab/core';
+import { ACME_SERVERS, CERT_MANAGER_NAMESPACE, type ResolvedIssuer } from './settings.js';
+
+/** Pod labels of the chart's workloads (`app.kubernetes.io/name`, `…/component`). */
+export const CERT_MANAGER_PODS = {
+  controller: {
+    'app.kubernetes.io/name': 'cert-manager',
+    'app.kubernetes.io/component': 'controller',
+  },
+  cainjector: {
+    'app.kubernetes.io/name': 'cainjector',
+    'app.kubernetes.io/component': 'cainjector',
+  },
+  webhook: { 'app.kubernetes.io/name': 'webhook', 'app.kubernetes.io/component': 'webhook' },
+  startupapicheck: {
+    'app.kubernetes.io/name': 'startupapicheck',
+    'app.kubernetes.io/component': 'startupapicheck',
+  },
+} as const;
+
+/** The webhook's `--secure-port` (the chart's `webhook.securePort`). */
+export const WEBHOOK_PORT = 10250;
+/** The controller's metrics port (`http-metrics`). */
+export const METRICS_PORT = 9402;
+
+const API: readonly FlowPort[] = [{ port: 6443, protocol: 'TCP' }];
+const tcp = (port: number): FlowPort[] => [{ port, protocol: 'TCP' }];
+const dns = (port: number): FlowPort[] => [
+  { port, protocol: 'UDP' },
+  { port, protocol: 'TCP' },
+];
+
+/** The HTTPS APIs of the DNS-01 providers cert-manager calls. */
+const PROVIDER_APIS: { readonly [provider: string]: string } = {
+  cloudflare: 'api.cloudflare.com',
+  route53: 'route53.amazonaws.com',
+};
+
+/** A `host:port` (`10.0.0.53:53`, `[2606:4700::1111]:53`, `ns.example.com:53`) as a flow peer. */
+export function hostPortPeer(address: string): { peer: FlowPeer; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (match === null) return undefined;
+  const host = (match[1] ?? match[2] ?? '').toLowerCase();
+  const port = Number(match[3]);
+  if (isIpv4(host)) return { peer: { kind: 'cidr', cidr: `${host}/32` }, port };
+  if (isIpv6(host)) return { peer: { kind: 'cidr', cidr: `${host}/128` }, port };
+  return { peer: { kind: 'fqdn', name: host }, port };
+}
+
+function flow(
+  name: string,
+  direction: FlowDeclaration['direction'],
+  selector: { readonly [key: string]: string },
+  peer: FlowPeer,
+  ports: readonly FlowPort[],
+  reason: string,
+): FlowDeclaration {
+  return {
+    name,
+    direction,
+    namespace: CERT_MANAGER_NAMESPACE,
+    selector: { ...selector },
+    peer,
+    ports,
+    reason,
+  };
+}
+
+/**
+ * Every flow of cert-manager with `issuer`; a warning where one cannot be declared and the CNI
+ * enforces network policies (`enforced`).
+ */
+export function certManagerFlows(
+  issuer: ResolvedIssuer | undefined,
+  enforced: boolean,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): { flows: FlowDeclaration[]; issues: Issue[] } {
+  const api: FlowPeer = { kind: 'kube-apiserver' };
+  const pods = CERT_MANAGER_PODS;
+  const flows: FlowDeclaration[] = [
+    flow(
+      'controller-apiserver',
+      'egress',
+      pods.controller,
+      api,
+      API,
+      'the controller reconciles Certificates, Issuers and their Secrets',
+    ),
+    flow(
+      'cainjector-apiserver',
+      'egress',
+      pods.cainjector,
+      api,
+      API,
+      'the CA injector writes CA bundles into webhooks and CRDs',
+    ),
+    flow(
+      'webhook-apiserver',
+      'egress',
+      pods.webhook,
+      api,
+      API,
+      'the webhook keeps its serving CA in a Secret',
+    ),
+    flow(
+      'startupapicheck-apiserver',
+      'egress',
+      pods.startupapicheck,
+      api,
+      API,
+      'the post-install Job checks that the API accepts cert-manager resources',
+    ),
+    flow(
+      'webhook-admission',
+      'ingress',
+      pods.webhook,
+      api,
+      tcp(WEBHOOK_PORT),
+      'the API server calls the admission webhook',
+    ),
+    flow(
+      'controller-metrics',
+      'ingress',
+      pods.controller,
+      { kind: 'capability', capability: 'metrics' },
+      tcp(METRICS_PORT),
+      'Prometheus scrapes the controller',
+    ),
+  ];
+  const issues: Issue[] = [];
+  if (issuer?.type !== 'acme') return { flows, issues };
+  const acme = new URL(ACME_SERVERS[issuer.server]).hostname;
+  flows.push(
+    flow(
+      'controller-acme',
+      'egress',
+      pods.controller,
+      { kind: 'fqdn', name: acme },
+      tcp(443),
+      `the controller orders certificates from the ACME server (${acme})`,
+    ),
+  );
+  const solver = issuer.solver;
+  if (solver.provider === 'rfc2136') {
+    const server = hostPortPeer(solver.nameserver);
+    if (server !== undefined) {
+      flows.push(
+        flow(
+          'controller-rfc2136',
+          'egress',
+          pods.controller,
+          server.peer,
+          dns(server.port),
+          'the controller writes the DNS-01 challenge records (RFC 2136)',
+        ),
+      );
+    }
+  } else {
+    const host = PROVIDER_APIS[solver.provider] as string;
+    flows.push(
+      flow(
+        'controller-dns01-api',
+        'egress',
+        pods.controller,
+        { kind: 'fqdn', name: host },
+        tcp(443),
+        `the controller writes the DNS-01 challenge records (${host})`,
+      ),
+    );
+  }
+  issuer.recursiveNameservers.forEach((nameserver, index) => {
+    const server = hostPortPeer(nameserver);
+    if (server === undefined) return;
+    flows.push(
+      flow(
+        `controller-self-check-${index + 1}`,
+        'egress',
+        pods.controller,
+        server.peer,
+        dns(server.port),
+        `the DNS-01 self-check asks ${nameserver} whether the challenge record is visible`,
+      ),
+    );
+  });
+  if (enforced && issuer.recursiveNameservers.length === 0) {
+    issues.push(
+      warning({
+        code: 'cert-manager-self-check',
+        path: path('issuer', 'acme'),
+        value: issuer.server,
+        message:
+          "the DNS-01 self-check asks the zone's authoritative nameservers directly (found through the cluster DNS), at addresses no flow names: under the CNI's default deny it cannot see the challenge record and no certificate is issued",
+        expected:
+          'issuer.acme.recursiveNameservers (e.g. ["1.1.1.1:53"]): cert-manager then asks only those, which its flows allow',
+      }),
+    );
+  }
+  return { flows, issues };
+}

@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'vitest';
+import { urlFlowPeer } from './flow-peers.js';
+
+describe('urlFlowPeer', () => {
+  test('a routed host of the Gateway zone is the Gateway, with the route label as host', () => {
+    expect(urlFlowPeer('https://auth.lab.example.com', 'lab.example.com')).toEqual({
+      peer: { kind: 'gateway', host: 'auth' },
+      ports: [{ port: 443, protocol: 'TCP' }],
+    });
+    expect(urlFlowPeer('https://Auth.Lab.Example.com:8443/x', 'lab.example.com')).toEqual({
+      peer: { kind: 'gateway', host: 'auth' },
+      ports: [{ port: 8443, protocol: 'TCP' }],
+    });
+  });
+
+  test('a deeper name, another zone or no Gateway: the host by name', () => {
+    expect(urlFlowPeer('https://a.auth.lab.example.com', 'lab.example.com')?.peer).toEqual({
+      kind: 'fqdn',
+      name: 'a.auth.lab.example.com',
+    });
+    expect(urlFlowPeer('http://sso.example.org', 'lab.example.com')).toEqual({
+      peer: { kind: 'fqdn', name: 'sso.example.org' },
+      ports: [{ port: 80, protocol: 'TCP' }],
+    });
+    expect(urlFlowPeer('https://auth.lab.example.com', undefined)?.peer).toEqual({
+      kind: 'fqdn',
+      name: 'auth.lab.example.com',
+    });
+  });
+
+  test('an address is a network; anything but an http(s) URL is nothing', () => {
+    expect(urlFlowPeer('https://10.0.0.5:9443', 'lab.example.com')?.peer).toEqual({
+      kind: 'cidr',
+      cidr: '10.0.0.5/32',
+    });
+    expect(urlFlowPeer('https://[2001:db8::1]/', undefined)?.peer).toEqual({
+      kind: 'cidr',
+      cidr: '2001:db8::1/128',
+    });
+    expect(urlFlowPeer('ldap://auth.lab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(urlFlowPeer('not a url', 'lab.example.com')).toBeUndefined();
+  });
+});
