@@ -244,6 +244,11 @@ describe('policies from declared flows', () => {
       install: { enabled: true, server: { dataStorage: { enabled: false } } },
     });
     expect(spire('prod').install.agent.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    // The agent processes authentication where rules require it (the chart 1.19 defaults it off
+    // and refuses SPIRE without it).
+    const enabled = (name: string): unknown =>
+      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.enabled;
+    expect([enabled('dev'), enabled('staging'), enabled('prod')]).toEqual([undefined, true, true]);
     // Our SPIRE namespace, privileged, instead of the chart's unlabelled one.
     expect(spire('prod').install.existingNamespace).toBe(true);
     const spireNamespace = (name: string) =>
@@ -254,11 +259,6 @@ describe('policies from declared flows', () => {
       'privileged',
     );
     expect(spireNamespace('dev')).toBeUndefined();
-    // Chart 1.19+ defaults authentication.enabled to false and refuses SPIRE without it.
-    const authentication = (name: string): AnyJson =>
-      ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication;
-    expect(authentication('prod').enabled).toBe(true);
-    expect(authentication('dev').enabled).toBeUndefined();
   });
 
   test('the SPIRE server keeps its data on the storage provider when there is one', () => {
@@ -484,34 +484,6 @@ describe('flow declarations', () => {
   });
 });
 
-describe('a provider that declares no flows', () => {
-  const scraper = (flows: readonly FlowDeclaration[] = []) =>
-    testComponent({
-      name: 'scraper',
-      provides: ['metrics'],
-      needs: ['cni'],
-      contribution: () => ({
-        application: { namespace: 'watch', podSecurity: 'baseline', clusterResources: [] },
-        facts: { metrics: { namespace: 'watch' } },
-        ...(flows.length === 0 ? {} : { flows }),
-      }),
-    });
-  const scraped = testComponent({
-    name: 'scraped',
-    needs: ['cni'],
-    uses: ['metrics'],
-    contribution: () => ({
-      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
-      flows: [
-        {
-          name: 'metrics',
-          direction: 'ingress',
-          namespace: 'app',
-          selector: { app: 'exporter' },
-          peer: { kind: 'capability', capability: 'metrics' },
-          ports: [{ port: 9000, protocol: 'TCP' }],
-          reason: 'the scraper reads the exporter',
-
 /**
  * A Gateway (provides `gateway`, zone `lab.test`), an identity provider whose route `auth` the
  * Gateway serves, and an app that logs in with OIDC at https://auth.lab.test.
@@ -604,6 +576,272 @@ function routedLogin(options: {
           selector: { app: 'app' },
           peer: { kind: 'kube-apiserver' },
           ports: API,
+        },
+      ],
+    }),
+  });
+  return [gateway, idp, app];
+}
+
+describe('calls through the Gateway to a routed host', () => {
+  const run = runCilium(testDefinition(referenceClusters()), routedLogin({}));
+  const rendered = (cluster: string): KubeObject[] => [...(run.rendered[cluster]?.objects ?? [])];
+
+  test('the source may reach the Gateway proxy (the ingress entity) on any port: Envoy listens on a port allocated at run time', () => {
+    expect(run.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(policy(run, 'dev', 'app-login-egress').spec.egress).toEqual([
+      { toEntities: ['ingress'] },
+    ]);
+    // The backend's side is its own ingress flow from the Gateway, on its port.
+    expect(policy(run, 'dev', 'idp-gateway-ingress').spec.ingress).toEqual([
+      { fromEntities: ['ingress'], toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }] },
+    ]);
+    expect(
+      policies(run, 'dev').some((object) => object.metadata.name === 'app-login-ingress'),
+    ).toBe(false);
+  });
+
+  test('passes and reports the call allowed, with the host and the route owner', () => {
+    const input = systemInput(run.platform, run.components, rendered);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  app/app → gateway (auth.lab.test → idp) 443/TCP  [app.login]',
+    );
+  });
+
+  test('an egress rule to the Gateway narrowed to 443 never matches: the check fails', () => {
+    const narrowed = (cluster: string): KubeObject[] =>
+      rendered(cluster).map((object) =>
+        object.metadata.name === 'app-login-egress'
+          ? ({
+              ...object,
+              spec: {
+                ...(object.spec as object),
+                egress: [
+                  {
+                    toEntities: ['ingress'],
+                    toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+                  },
+                ],
+              },
+            } as KubeObject)
+          : object,
+      );
+    const messages = reachabilityCheck
+      .check(systemInput(run.platform, run.components, narrowed))
+      .map((issue) => issue.message);
+    expect(messages).toContain(
+      'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
+    );
+  });
+
+  test('the route owner no longer accepting the Gateway: the call is denied', () => {
+    const input = systemInput(run.platform, run.components, (cluster) =>
+      rendered(cluster).filter((object) => object.metadata.name !== 'idp-gateway-ingress'),
+    );
+    const messages = reachabilityCheck.check(input).map((issue) => issue.message);
+    expect(messages).toContain(
+      'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
+    );
+  });
+
+  test('a component that logs in at the routed issuer without the egress: an error naming it and the route owner', () => {
+    const broken = runCilium(testDefinition(referenceClusters()), routedLogin({ appFlow: null }));
+    const input = systemInput(broken.platform, broken.components, (cluster) => [
+      ...(broken.rendered[cluster]?.objects ?? []),
+    ]);
+    const errors = reachabilityCheck.check(input).filter((issue) => issue.severity === 'error');
+    expect(errors.map((issue) => [issue.path, issue.message, issue.expected])).toContainEqual([
+      ['clusters', 0, 'components', 'app'],
+      'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+      'an egress flow of app with peer { kind: gateway, host: auth } on 443/TCP from the pods that talk to the issuer',
+    ]);
+  });
+
+  test('a route owner outside default deny (it declares no flows) is reached', () => {
+    const open = runCilium(testDefinition(referenceClusters()), routedLogin({ idpFlows: null }));
+    expect(open.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const input = systemInput(open.platform, open.components, (cluster) => [
+      ...(open.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input).filter((issue) => issue.severity === 'error')).toEqual(
+      [],
+    );
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  app/app → gateway (auth.lab.test → idp) 443/TCP  [app.login]',
+    );
+  });
+
+  test('a route owner under default deny that accepts no ingress from the Gateway: an error naming both', () => {
+    const closed = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        idpFlows: [
+          {
+            name: 'api',
+            direction: 'egress',
+            namespace: 'idp',
+            selector: { app: 'idp' },
+            peer: { kind: 'kube-apiserver' },
+            ports: API,
+          },
+        ],
+      }),
+    );
+    expect(closed.issues.map((issue) => issue.message)).toContain(
+      'app flow "login" on cluster "dev": calls auth.lab.test through the Gateway, but idp (whose route serves it) declares no ingress from the Gateway in idp: under default deny the Gateway cannot forward the request',
+    );
+  });
+
+  test('a host no component routes, or no host at all: an error listing the routed hosts', () => {
+    const unknown = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'gateway', host: 'sso' },
+          ports: [{ port: 443, protocol: 'TCP' }],
+        },
+      }),
+    );
+    const issue = unknown.issues.find((entry) => entry.code === 'flow-unresolved');
+    expect([issue?.message, issue?.expected]).toEqual([
+      'app flow "login" on cluster "dev": calls sso.lab.test through the Gateway, but no component routes that host on cluster "dev"',
+      'the first label of a routed host: auth (idp)',
+    ]);
+    const hostless = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'gateway' },
+          ports: [{ port: 443, protocol: 'TCP' }],
+        },
+      }),
+    );
+    expect(hostless.issues.map((entry) => entry.message)).toContain(
+      'app flow "login" on cluster "dev": is an egress to the Gateway without a host (which route does it call?)',
+    );
+  });
+});
+
+describe('coverage and scrapes', () => {
+  const scraped = (flows: FlowDeclaration[] | undefined): AnyComponent =>
+    testComponent({
+      name: 'scraped',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'scraped', podSecurity: 'restricted', clusterResources: [] },
+        ...(flows === undefined ? {} : { flows }),
+      }),
+    });
+  const metricsIngress: FlowDeclaration = {
+    name: 'metrics',
+    direction: 'ingress',
+    namespace: 'scraped',
+    selector: { app: 'scraped' },
+    peer: { kind: 'capability', capability: 'metrics' },
+    ports: [{ port: 9402, protocol: 'TCP' }],
+  };
+  const denied = (result: CiliumRun): string[] => {
+    const deny = policy(result, 'dev', 'homelab-default-deny');
+    return deny.spec.endpointSelector.matchExpressions[0].values;
+  };
+
+  test('an empty list of flows is a declaration: its namespace is under default deny, with no warning', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [scraped([])]);
+    expect(denied(result)).toContain('scraped');
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(
+      reachabilityCheck.check(input).filter((issue) => issue.message.startsWith('scraped ')),
+    ).toEqual([]);
+  });
+
+  test('an ingress from the metrics provider where no component provides metrics allows nothing and is no error', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [scraped([metricsIngress])]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(
+      policies(result, 'dev').some((object) => object.metadata.name.startsWith('scraped-')),
+    ).toBe(false);
+  });
+
+  test('with a metrics provider that reaches its consumers, Prometheus gets to the port at both ends', () => {
+    const prometheus = testComponent({
+      name: 'mon',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'mon', podSecurity: 'restricted', clusterResources: [] },
+        facts: { metrics: { namespace: 'mon' } },
+        flows: [
+          {
+            name: 'scrape',
+            direction: 'egress',
+            namespace: 'mon',
+            selector: { app: 'prometheus' },
+            peer: { kind: 'consumers', capability: 'metrics' },
+            ports: [],
+          },
+        ],
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [
+      prometheus,
+      scraped([metricsIngress]),
+    ]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(policy(result, 'dev', 'scraped-metrics-egress').spec.egress).toEqual([
+      {
+        toEndpoints: [
+          { matchLabels: { app: 'scraped', 'k8s:io.kubernetes.pod.namespace': 'scraped' } },
+        ],
+        toPorts: [{ ports: [{ port: '9402', protocol: 'TCP' }] }],
+      },
+    ]);
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  mon/prometheus → scraped/scraped 9402/TCP  [scraped.metrics]',
+    );
+  });
+});
+
+describe('a provider that declares no flows', () => {
+  const scraper = (flows: readonly FlowDeclaration[] = []) =>
+    testComponent({
+      name: 'scraper',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'watch', podSecurity: 'baseline', clusterResources: [] },
+        facts: { metrics: { namespace: 'watch' } },
+        ...(flows.length === 0 ? {} : { flows }),
+      }),
+    });
+  const scraped = testComponent({
+    name: 'scraped',
+    needs: ['cni'],
+    uses: ['metrics'],
+    contribution: () => ({
+      application: { namespace: 'app', podSecurity: 'restricted', clusterResources: [] },
+      flows: [
+        {
+          name: 'metrics',
+          direction: 'ingress',
+          namespace: 'app',
+          selector: { app: 'exporter' },
+          peer: { kind: 'capability', capability: 'metrics' },
+          ports: [{ port: 9000, protocol: 'TCP' }],
+          reason: 'the scraper reads the exporter',
         },
       ],
     }),

@@ -19,7 +19,6 @@ import {
   type Issue,
   type KubeObject,
   type MonitorDeclaration,
-  type OidcClientRequest,
   type PathSegment,
   type RenderCluster,
   type RenderInput,
@@ -27,7 +26,6 @@ import {
   settingsPath,
   shellQuote,
   type TalosNeeds,
-  urlFlowPeer,
   type Values,
   warning,
 } from '@homelab/core';

@@ -697,24 +697,10 @@ describe('Grafana', () => {
     ]);
   });
 
-  it("calls the issuer (token, userinfo) through the Gateway, which routes the issuer's host", () => {
-    const flows = (run.declared.prod?.flows ?? []).filter((flow) => flow.direction === 'egress');
-    expect(flows.find((flow) => flow.selector['app.kubernetes.io/name'] === 'grafana')).toEqual({
-      name: 'grafana-to-gateway-443',
-      direction: 'egress',
-      namespace: 'monitoring',
-      selector: { 'app.kubernetes.io/name': 'grafana' },
-      peer: { kind: 'gateway', host: 'auth' },
-      ports: [{ port: 443, protocol: 'TCP' }],
-      reason:
-        "Grafana's server exchanges the login code and reads the user at the OIDC issuer (https://auth.prod.example)",
-    });
-    // Without its OIDC client Grafana calls no issuer (the reference run has none).
-    expect(
-      (reference.declared.prod?.flows ?? []).some(
-        (flow) => flow.direction === 'egress' && flow.peer.kind === 'gateway',
-      ),
-    ).toBe(false);
+  it('declares no flow for its OIDC calls: outside default deny, Grafana reaches the issuer', () => {
+    // The monitoring namespace is outside default deny (monitoring declares no flows at all).
+    expect(run.declared.prod?.flows).toBeUndefined();
+    expect(run.declared.prod?.oidcClients?.map((client) => client.id)).toEqual(['grafana']);
   });
 
   it("logs in through the provider's endpoints with roles from the groups, the secret from its Secret", () => {
