@@ -5,6 +5,7 @@ import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
 import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
+import { acceptsWorkloads } from './resolve.js';
 import type { Locator } from './schema-validate.js';
 
 /** Talos minor versions this platform generates configs for, with their Kubernetes range. */
@@ -496,13 +497,16 @@ export function semanticIssues(
     for (const { cluster, index } of clusters) {
       if (cluster.environment !== 'production') continue;
       const workers = cluster.nodes.filter((node) => node.role === 'worker').length;
-      const schedulable =
-        workers > 0 ? workers : cluster.nodes.filter((n) => n.role === 'controlplane').length;
+      const candidates = cluster.nodes.filter(
+        (node) => node.role === (workers > 0 ? 'worker' : 'controlplane'),
+      );
+      const schedulable = candidates.filter(acceptsWorkloads).length;
+      const tainted = candidates.length - schedulable;
       if (schedulable < production.replicas) {
         report(ctx, 'error', ['clusters', index, 'nodes'], {
           code: 'ha-capacity',
           value: schedulable,
-          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
+          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
           expected: `at least ${production.replicas} schedulable nodes, or environments.production.replicas ≤ ${schedulable}`,
         });
       }
