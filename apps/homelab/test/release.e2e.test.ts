@@ -1,8 +1,11 @@
 // End-to-end: the release flow in a scratch copy of the repository, with the built bins
 // (packages/cli/dist/bin.js, packages/release/dist/bin.js) and the repository's changesets CLI.
-// The scratch folder holds what the flow reads and writes: the root package files, charts/,
-// .changeset/config.json and apps/homelab/platform.yaml; its node_modules is a link to the
-// repository's, so that `changeset version` finds its changelog generator.
+// The scratch folder holds what the flow reads and writes: the root package files,
+// .changeset/config.json, vendor/ and the reference definition as apps/homelab/platform.yaml; the
+// first build creates charts/ (every chart at 0.1.0). The committed charts/ are never read: their
+// versions are the user's (after `pnpm version-packages` they are no longer 0.1.0). Its
+// node_modules is a link to the repository's, so that `changeset version` finds its changelog
+// generator.
 //
 // `pnpm version-packages` is `changeset version && pnpm build && pnpm homelab release record`; `pnpm build`
 // is turbo over the whole monorepo, which the scratch copy does not hold, so its generation step
@@ -124,10 +127,6 @@ beforeAll(() => {
   for (const file of ['package.json', 'pnpm-workspace.yaml']) {
     copyFileSync(join(repo, file), join(scratch, file));
   }
-  cpSync(join(repo, 'charts'), join(scratch, 'charts'), {
-    recursive: true,
-    filter: (source) => !source.includes('node_modules') && !source.endsWith('.versions.json'),
-  });
   // The archives carry the vendored upstream charts their Chart.yaml depends on.
   cpSync(join(repo, 'vendor'), join(scratch, 'vendor'), { recursive: true });
   mkdirSync(join(scratch, '.changeset'));

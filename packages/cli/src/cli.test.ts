@@ -168,6 +168,19 @@ describe('homelab build', () => {
     );
   });
 
+  it('run as a package script (pnpm build through turbo, in apps/homelab), shows files from the workspace root', async () => {
+    const cli = fake({
+      issues: [badCidr(join(workspace, 'apps/homelab/platform.yaml'))],
+      cwd: join(workspace, 'apps/homelab'),
+      env: { npm_lifecycle_event: 'build' },
+    });
+    expect(await run(['build', '--config', 'platform.yaml'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'apps/homelab/platform.yaml:14:9  clusters[0].network.podCidr: "10.244.0.0/33" is not a CIDR (expected a.b.c.d/n)\n' +
+        'build failed: 1 error in apps/homelab/platform.yaml; nothing written\n',
+    );
+  });
+
   it('carries warnings, and refuses them with --strict', async () => {
     const issues = [
       warning({
@@ -577,6 +590,51 @@ describe('homelab diff', () => {
     expect(cli.out()).toBe(
       '--- /dev/null\n+++ b/clusters/dev/talos/controlplane.yaml\n@@ -0,0 +1,1 @@\n+a: 1\n',
     );
+  });
+});
+
+describe('homelab diff --json', () => {
+  it("prints one JSON document with the differences and each file's patch", async () => {
+    const cli = fake({
+      differences: [
+        { path: 'charts/cilium/values.yaml', before: 'a: 1\n', after: 'a: 2\n' },
+        { path: 'clusters/old/x.yaml', before: 'b: 1\n', after: null },
+      ],
+    });
+    expect(await run(['diff', '--json', '--exit-code'], cli.io)).toBe(1);
+    const report = JSON.parse(cli.out()) as {
+      ok: boolean;
+      summary: { changed: string[]; stale: string[]; patches: { path: string; patch: string }[] };
+    };
+    expect(report.ok).toBe(false);
+    expect(report.summary.changed).toEqual(['charts/cilium/values.yaml']);
+    expect(report.summary.stale).toEqual(['clusters/old/x.yaml']);
+    expect(report.summary.patches).toEqual([
+      {
+        path: 'charts/cilium/values.yaml',
+        patch:
+          '--- a/charts/cilium/values.yaml\n+++ b/charts/cilium/values.yaml\n@@ -1,1 +1,1 @@\n-a: 1\n+a: 2\n',
+      },
+      {
+        path: 'clusters/old/x.yaml',
+        patch: '--- a/clusters/old/x.yaml\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-b: 1\n',
+      },
+    ]);
+    expect(cli.err()).toBe('');
+  });
+
+  it('prints ok: true and no patches when nothing would change', async () => {
+    const cli = fake();
+    expect(await run(['diff', '--json'], cli.io)).toBe(0);
+    expect(JSON.parse(cli.out())).toMatchObject({ ok: true, summary: { patches: [] } });
+  });
+
+  it('reports an invalid definition as JSON, exit 1', async () => {
+    const cli = fake({ issues: [badCidr(join(workspace, 'apps/homelab/platform.yaml'))] });
+    expect(await run(['diff', '--json'], cli.io)).toBe(1);
+    const report = JSON.parse(cli.out()) as { ok: boolean; issues: { code: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.issues.map((issue) => issue.code)).toEqual(['cidr']);
   });
 });
 

@@ -65,9 +65,19 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
+/**
+ * The folder shown paths are relative to: the current one, except when the command runs as a
+ * package script (`npm_lifecycle_event` set: `pnpm build` through turbo runs it in apps/homelab,
+ * inside a log whose reader stands at the repository root): then the workspace root.
+ */
+function displayBase(io: CliIo): string {
+  const script = io.env.npm_lifecycle_event;
+  return script !== undefined && script !== '' ? workspaceRoot(io.cwd) : io.cwd;
+}
+
 function displayFile(io: CliIo, file: string): string {
   const absolute = isAbsolute(file) ? file : resolve(io.cwd, file);
-  const shown = relative(io.cwd, absolute).split('\\').join('/');
+  const shown = relative(displayBase(io), absolute).split('\\').join('/');
   // Relative to cwd, unless that climbs out more than one level: then the absolute path reads better.
   if (shown === '' || shown.startsWith('../../') || isAbsolute(shown)) return absolute;
   return shown;
@@ -414,15 +424,23 @@ async function changeset(ctx: Context): Promise<number> {
 async function diff(ctx: Context): Promise<number> {
   const { result, failed, issues } = await generate(ctx);
   if (failed) {
-    ctx.io.stderr(`${failureSummary(ctx, 'diff', issues)}\n`);
+    if (ctx.options.json)
+      printJson(ctx, false, issues, {
+        files: 0,
+        changed: [],
+        missing: [],
+        stale: [],
+        patches: [],
+        ms: elapsed(ctx),
+      });
+    else ctx.io.stderr(`${failureSummary(ctx, 'diff', issues)}\n`);
     return 1;
   }
   const changes = await ctx.runtime.diffTree(ctx.outRoot, result.files);
   const differences = classifyChanges(changes);
   const { createTwoFilesPatch } = await import('diff');
   const entries = [...changes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const { colors } = ctx;
-  for (const entry of entries) {
+  const patchOf = (entry: FileChange): string => {
     const patch = createTwoFilesPatch(
       entry.before === null ? '/dev/null' : `a/${entry.path}`,
       entry.after === null ? '/dev/null' : `b/${entry.path}`,
@@ -433,7 +451,26 @@ async function diff(ctx: Context): Promise<number> {
       { context: 3 },
     );
     // Drop jsdiff's `Index:`/`====` preamble: start at the `---` header, as git does.
-    const body = patch.slice(patch.indexOf('--- '));
+    return patch.slice(patch.indexOf('--- '));
+  };
+  const count = entries.length;
+  const exit = ctx.options.exitCode && count > 0 ? 1 : 0;
+  if (ctx.options.json) {
+    // { ok, issues, summary: { files, changed, missing, stale, patches: [{ path, patch }], ms } }:
+    // `ok` is false only when --exit-code turns a difference into a failure.
+    printJson(ctx, exit === 0, issues, {
+      files: result.files.length,
+      changed: [...differences.changed],
+      missing: [...differences.missing],
+      stale: [...differences.stale],
+      patches: entries.map((entry) => ({ path: entry.path, patch: patchOf(entry) })),
+      ms: elapsed(ctx),
+    });
+    return exit;
+  }
+  const { colors } = ctx;
+  for (const entry of entries) {
+    const body = patchOf(entry);
     const lines = body.endsWith('\n') ? body.slice(0, -1).split('\n') : body.split('\n');
     for (const line of lines) {
       const styled =
@@ -449,13 +486,12 @@ async function diff(ctx: Context): Promise<number> {
       ctx.io.stdout(`${styled}\n`);
     }
   }
-  const count = entries.length;
   ctx.io.stderr(
     count === 0
       ? `no changes: ${plural(result.files.length, 'file')} match the definition\n`
       : `${plural(count, 'file')} would change (${differences.changed.length} changed, ${differences.missing.length} added, ${differences.stale.length} removed)\n`,
   );
-  return ctx.options.exitCode && count > 0 ? 1 : 0;
+  return exit;
 }
 
 async function releaseCharts(ctx: Context): Promise<number> {

@@ -5,6 +5,14 @@ import { run } from './cli.js';
 
 /** Runs the command line of this process; resolves to its exit code. */
 export function main(): Promise<number> {
+  // A reader that stops early (`homelab diff | head`) closes the pipe: stop quietly, as git does,
+  // instead of an unhandled EPIPE stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
   return run(process.argv.slice(2), {
     stdout: (text) => {
       process.stdout.write(text);

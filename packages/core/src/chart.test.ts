@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { chartFiles, chartPackageJson } from './chart.js';
+import { chartFiles, chartPackageJson, emittedValues } from './chart.js';
 import { renderChart } from './helm.js';
 import type { ChartSpec, Values } from './types.js';
 import { isGeneratedContent, parseYaml } from './yaml.js';
@@ -39,6 +39,37 @@ const content = (files: { path: string; content: string }[], path: string): stri
 };
 
 describe('chartFiles', () => {
+  it('remembers the values of each values file exactly as parsing its content reads them, key order included', () => {
+    const { files } = chartFiles(
+      spec({
+        values: {
+          zeta: { b: 1, a: [{ y: 'yes', x: null }], dropped: undefined } as unknown as Values,
+          alpha: { '10': 'on', text: 'two\nlines', n: -0.5, big: 1e21 },
+        },
+      }),
+      '0.3.0',
+    );
+    const valueFiles = files.filter((file) =>
+      /\/(values|env\/\w+|clusters\/\w+)\.yaml$/.test(file.path),
+    );
+    expect(valueFiles.map((file) => file.path.slice('charts/demo/'.length))).toEqual([
+      'clusters/dev.yaml',
+      'clusters/prod.yaml',
+      'env/development.yaml',
+      'env/production.yaml',
+      'env/staging.yaml',
+      'values.yaml',
+    ]);
+    for (const file of valueFiles) {
+      const remembered = emittedValues(file);
+      expect(remembered, file.path).toBeDefined();
+      expect(JSON.stringify(remembered)).toBe(JSON.stringify(parseYaml(file.content)));
+    }
+    // A copy of the file object is not the emitted file: readers parse it.
+    const [first] = valueFiles;
+    expect(first && emittedValues({ ...first })).toBeUndefined();
+  });
+
   it('produces the files of the chart contract, every one marked as generated', () => {
     const { files, issues } = chartFiles(spec(), '0.3.0');
     expect(issues).toEqual([]);

@@ -5,6 +5,7 @@ import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
 import {
+  canonicalData,
   compareStrings,
   DEFAULT_GENERATED_BY,
   generatedHeader,
@@ -65,6 +66,15 @@ const HELMIGNORE = [
   '.vscode/',
 ];
 
+// The values each generated values file was emitted from (as `parseYaml` would read it back),
+// by file object: readers of the output (the system checks) skip parsing them.
+const emitted = new WeakMap<GeneratedFile, Values>();
+
+/** The values a values file of `chartFiles` holds, when this file object came from there. */
+export function emittedValues(file: GeneratedFile): Values | undefined {
+  return emitted.get(file);
+}
+
 /**
  * The files of `charts/<spec.name>/` for chart version `version` (the chart's package.json
  * version): Chart.yaml, values.yaml, env/<environment>.yaml for every environment (an empty
@@ -86,6 +96,11 @@ export function chartFiles(
   const issues: Issue[] = [];
   const add = (path: string, content: string): void => {
     files.push({ path: `${dir}/${path}`, content });
+  };
+  const addValues = (path: string, values: Values): void => {
+    const file = { path: `${dir}/${path}`, content: toYaml(values, { header }) };
+    emitted.set(file, canonicalData(values) as Values);
+    files.push(file);
   };
 
   const base: Values = { ...spec.values, manifests: spec.values.manifests ?? {} };
@@ -144,9 +159,9 @@ export function chartFiles(
   for (const layer of clusterLayers) layerIssues(layer.file, layer.values, false);
 
   add('Chart.yaml', toYaml(chartYaml(spec, version), { header }));
-  add('values.yaml', toYaml(base, { header }));
-  for (const layer of envLayers) add(layer.file, toYaml(layer.values, { header }));
-  for (const layer of clusterLayers) add(layer.file, toYaml(layer.values, { header }));
+  addValues('values.yaml', base);
+  for (const layer of envLayers) addValues(layer.file, layer.values);
+  for (const layer of clusterLayers) addValues(layer.file, layer.values);
   add('values.schema.json', toJson(valuesSchema(spec), command));
   add('templates/manifests.yaml', `${header}\n${MANIFESTS_TEMPLATE}`);
   add('.helmignore', `${[header, ...HELMIGNORE].join('\n')}\n`);

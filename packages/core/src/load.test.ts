@@ -92,6 +92,39 @@ describe('valid definitions', () => {
   });
 });
 
+describe('load-balancer pools across clusters', () => {
+  const overlapping = readFileSync(
+    join(fixtures, 'invalid/overlap-pools-across-clusters/platform.yaml'),
+    'utf8',
+  );
+  const withSites = (alpha: string, beta: string) =>
+    overlapping
+      .replace(
+        '      nodeCidr: 10.1.0.0/24\n',
+        `      site: ${alpha}\n      nodeCidr: 10.1.0.0/24\n`,
+      )
+      .replace(
+        '      nodeCidr: 10.2.0.0/24\n',
+        `      site: ${beta}\n      nodeCidr: 10.2.0.0/24\n`,
+      );
+
+  test('may overlap when the clusters are on different sites', () => {
+    const { definition, issues } = loadDefinition(withSites('home', 'office'), 'p.yaml');
+    expect(issues).toEqual([]);
+    expect(definition?.clusters.map((cluster) => cluster.network.site)).toEqual(['home', 'office']);
+  });
+
+  test('are an error when both clusters name the same site, which the message names', () => {
+    const { issues } = loadDefinition(withSites('home', 'home'), 'p.yaml');
+    expect(issues.map((issue) => formatPath(issue.path))).toEqual([
+      'clusters[1].network.loadBalancerPools[0].cidr',
+      'clusters[1].network.loadBalancerPools[1].cidr',
+    ]);
+    expect(issues[1]?.message).toContain('clusters "alpha" and "beta" are on site "home"');
+    expect(issues[1]?.position).toMatchObject({ line: 47, column: 17 });
+  });
+});
+
 describe('messages', () => {
   test('an unknown key points at the key and lists the known ones', () => {
     const text = minimal.replace(
@@ -109,7 +142,7 @@ describe('messages', () => {
     });
     expect(unknown?.message).toContain('did you mean "serviceCidr"?');
     expect(unknown?.expected).toBe(
-      'one of: bgp, gateway, l2Announcements, loadBalancerPools, nameservers, nodeCidr, podCidr, serviceCidr',
+      'one of: bgp, gateway, l2Announcements, loadBalancerPools, nameservers, nodeCidr, podCidr, serviceCidr, site',
     );
   });
 

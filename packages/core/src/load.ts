@@ -365,6 +365,156 @@ function yamlIssue(
   });
 }
 
+type YamlError = { code: string; message: string; pos: [number, number] };
+
+/** Indentation and key/value shape mistakes: the parser notices them at a later token. */
+const INDENTATION_CODES = new Set([
+  'BAD_INDENT',
+  'MULTILINE_IMPLICIT_KEY',
+  'BLOCK_AS_IMPLICIT_KEY',
+  'UNEXPECTED_TOKEN',
+]);
+
+const INDENTATION_HINT =
+  'consistent indentation: the keys of one mapping start in the same column, a nested key further in than its parent, a list item with "- "; a key followed by ": " (a colon and a space) before its value';
+
+/** What to do about a YAML syntax error, in words. */
+function syntaxHint(e: YamlError): string {
+  if (e.code === 'TAB_AS_INDENT')
+    return 'spaces for indentation (YAML does not allow tabs there; let your editor insert spaces)';
+  if (/quote/i.test(e.message)) return 'a closing quote for the string that starts here';
+  if (
+    /must be sufficiently indented and end with a [\]}]/.test(e.message) ||
+    e.code === 'MISSING_CHAR'
+  )
+    return 'a closing bracket for the flow collection opened here, or no bracket at all';
+  if (INDENTATION_CODES.has(e.code)) return INDENTATION_HINT;
+  return 'valid YAML';
+}
+
+/**
+ * The offset of the last "[" or "{" before `end` that no bracket closes (quotes and comments
+ * skipped): where an unterminated flow collection really starts.
+ */
+function unclosedBracket(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end; i++) {
+    const c = text[i];
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+      else if (c === '\n') quote = undefined;
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      const next = text.indexOf('\n', i);
+      if (next === -1 || next >= end) break;
+      i = next;
+    } else if ((c === '"' || c === "'") && open.length > 0) quote = c;
+    else if (c === '[' || c === '{') open.push(i);
+    else if ((c === ']' || c === '}') && open.length > 0) open.pop();
+  }
+  return open[open.length - 1];
+}
+
+/**
+ * The offset of a quoted scalar's opening quote that nothing closes before `end` (a quote only
+ * opens a scalar where a value starts: after ": ", "- ", "[", "{", "," or indentation).
+ */
+function unclosedQuote(text: string, end: number): number | undefined {
+  let quote: { char: string; at: number } | undefined;
+  for (let i = 0; i < end; i++) {
+    const c = text[i];
+    if (quote !== undefined) {
+      if (quote.char === '"' && c === '\\') i++;
+      else if (c === quote.char) {
+        if (quote.char === "'" && text[i + 1] === "'") i++;
+        else quote = undefined;
+      }
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      const next = text.indexOf('\n', i);
+      if (next === -1) break;
+      i = next;
+    } else if (
+      (c === '"' || c === "'") &&
+      /(^|\n)[ \t]*(- +)*$|(: |- |[[{,])[ \t]*$/.test(text.slice(Math.max(0, i - 200), i))
+    )
+      quote = { char: c, at: i };
+  }
+  return quote?.at;
+}
+
+/** The next line after `index` that holds more than blanks or a comment. */
+function nextContentLine(lines: readonly string[], index: number): number | undefined {
+  for (let i = index + 1; i < lines.length; i++) {
+    if (!/^\s*(#.*)?$/.test(lines[i] ?? '')) return i;
+  }
+  return undefined;
+}
+
+/** The column a line's mapping key starts in ("- " of a list item counted as indentation). */
+function keyColumn(line: string): number {
+  return /^[ \t]*(- +)*/.exec(line)?.[0].length ?? 0;
+}
+
+/**
+ * One issue for a file's YAML syntax errors: the first one, at the place to fix, with a hint.
+ * A single indentation or tab mistake makes the parser report every later line it can no longer
+ * read (7 to 12 errors for one wrong space); those follow-ups are counted, not listed.
+ */
+function firstSyntaxError(
+  file: string,
+  text: string,
+  lineCounter: LineCounter,
+  errors: readonly YamlError[],
+): Issue[] {
+  const sorted = [...errors].sort((a, b) => a.pos[0] - b.pos[0]);
+  const first = sorted[0];
+  if (first === undefined) return [];
+  if (first.code === 'RESOURCE_EXHAUSTION') return [yamlIssue(file, lineCounter, 'error', first)];
+  let offset = first.pos[0];
+  if (/end with a [\]}]/.test(first.message)) offset = unclosedBracket(text, offset) ?? offset;
+  else if (first.code === 'MISSING_CHAR' && /quote/i.test(first.message))
+    offset = unclosedQuote(text, text.length) ?? offset;
+  else if (INDENTATION_CODES.has(first.code) || /indicator|same column/.test(first.message)) {
+    // A value that runs on into the next line: that line and this one disagree in indentation.
+    // The odd one out is the line whose key column its following line does not share.
+    const multiline = sorted.find(
+      (e) => e.pos[0] === first.pos[0] && e.code === 'MULTILINE_IMPLICIT_KEY',
+    );
+    const lines = text.split('\n');
+    const line = lineCounter.linePos(offset).line - 1;
+    let target = line;
+    if (multiline && lineCounter.linePos(multiline.pos[1]).line - 1 > line) {
+      const next = nextContentLine(lines, line);
+      const after = next === undefined ? undefined : nextContentLine(lines, next);
+      const column = (index: number | undefined) =>
+        index === undefined ? undefined : keyColumn(lines[index] ?? '');
+      if (next !== undefined && column(next) !== column(line) && column(after) !== column(next))
+        target = next;
+    }
+    // The mistake is the line's indentation: point at its first character.
+    const lineStart = lineCounter.lineStarts[target] ?? 0;
+    offset = lineStart + (/^[ \t]*/.exec(lines[target] ?? '')?.[0].length ?? 0);
+  }
+  const message = (first.message.split('\n')[0] ?? first.message).replace(
+    / at line \d+, column \d+:?$/,
+    '',
+  );
+  const rest = sorted.length - 1;
+  return [
+    error({
+      code: 'yaml',
+      path: [],
+      message: `YAML syntax error: ${message}${rest > 0 ? ` (${rest} more YAML error${rest === 1 ? '' : 's'} after it, most likely caused by this one: fix it and run again)` : ''}`,
+      expected: syntaxHint(first),
+      position: positionAt(file, lineCounter, offset),
+    }),
+  ];
+}
+
 /** A locator over the indexed document: the deepest existing node on the path. */
 function locatorFor(
   file: string,
@@ -518,7 +668,7 @@ export function loadDefinition(
     return fail(emptyFileIssue(file));
   }
   const syntax = [
-    ...doc.errors.map((e) => yamlIssue(file, lineCounter, 'error', e)),
+    ...firstSyntaxError(file, text, lineCounter, doc.errors),
     ...doc.warnings.map((e) => yamlIssue(file, lineCounter, 'warning', e)),
   ];
   if (second) {

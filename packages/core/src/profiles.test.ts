@@ -163,6 +163,35 @@ describe('haPlan', () => {
     expect(checkHaInvariants(prod, plan, request.path)).toEqual([]);
   });
 
+  test('2 of 4 workers tainted NoSchedule: no strict one-per-node placement, a warning naming 2 nodes', () => {
+    const given = cluster(1, { environment: 'production', controlPlanes: 3, workers: 4 });
+    given.nodes
+      .filter((n) => n.role === 'worker')
+      .slice(2)
+      .forEach((n) => {
+        n.taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
+      });
+    const prod = resolved(given);
+    const { plan, issues } = haPlan(prod, { ...request, kind: 'StatefulSet' });
+    expect(Object.keys(plan.affinity?.podAntiAffinity ?? {})).toEqual([
+      'preferredDuringSchedulingIgnoredDuringExecution',
+    ]);
+    expect(plan.topologySpreadConstraints?.[0]?.whenUnsatisfiable).toBe('ScheduleAnyway');
+    expect(issues.map((issue) => issue.code)).toEqual(['ha-downgrade']);
+    expect(issues[0]?.message).toContain('has 2 schedulable node(s)');
+    expect(checkHaInvariants(prod, plan, request.path)).toEqual([]);
+
+    // The same cluster untainted keeps required anti-affinity: the taints made the difference.
+    const untainted = resolved(
+      cluster(1, { environment: 'production', controlPlanes: 3, workers: 4 }),
+    );
+    expect(
+      Object.keys(
+        haPlan(untainted, { ...request, kind: 'StatefulSet' }).plan.affinity?.podAntiAffinity ?? {},
+      ),
+    ).toEqual(['requiredDuringSchedulingIgnoredDuringExecution']);
+  });
+
   test('a StatefulSet keeps required anti-affinity when replicas equal nodes, and gets no strategy', () => {
     const prod = resolved(cluster(1, { environment: 'production', controlPlanes: 3, workers: 3 }));
     const { plan } = haPlan(prod, { ...request, kind: 'StatefulSet' });

@@ -88,6 +88,25 @@ describe('resolvePlatform', () => {
     expect(mixed?.schedulableNodes.map((n) => n.hostname)).toEqual(['c2-w1', 'c2-w2']);
   });
 
+  test('nodes a NoSchedule or NoExecute taint keeps workloads off are not schedulable', () => {
+    const given = cluster(2, { controlPlanes: 3, workers: 4 });
+    const taints = [
+      undefined,
+      [{ key: 'spare', effect: 'PreferNoSchedule' as const }],
+      [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' as const }],
+      [{ key: 'maintenance', effect: 'NoExecute' as const }],
+    ];
+    given.nodes
+      .filter((n) => n.role === 'worker')
+      .forEach((n, i) => {
+        const taint = taints[i];
+        if (taint) n.taints = taint;
+      });
+    const resolved = resolvePlatform(definition([given])).clusters[0];
+    expect(resolved?.workers.map((n) => n.hostname)).toEqual(['c2-w1', 'c2-w2', 'c2-w3', 'c2-w4']);
+    expect(resolved?.schedulableNodes.map((n) => n.hostname)).toEqual(['c2-w1', 'c2-w2']);
+  });
+
   test('storage nodes are the ones marked storage: true', () => {
     const c = cluster(1, { controlPlanes: 3 });
     c.nodes.forEach((n, i) => {

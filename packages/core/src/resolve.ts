@@ -36,6 +36,15 @@ function resolveNode(node: Node, index: number): ResolvedNode {
   };
 }
 
+/**
+ * Whether ordinary workloads land on the node: a NoSchedule or NoExecute taint keeps every pod
+ * without a matching toleration off it (platform controllers tolerate none of the definition's
+ * taints), so such a node is no distinct node for anti-affinity, spread or replica counts.
+ */
+export function acceptsWorkloads(node: { readonly taints?: Node['taints'] }): boolean {
+  return (node.taints ?? []).every((taint) => taint.effect === 'PreferNoSchedule');
+}
+
 function resolveCluster(
   cluster: Cluster,
   index: number,
@@ -63,7 +72,9 @@ function resolveCluster(
     workers,
     storageNodes: nodes.filter((node) => node.storage),
     allowSchedulingOnControlPlanes,
-    schedulableNodes: allowSchedulingOnControlPlanes ? controlPlanes : workers,
+    schedulableNodes: (allowSchedulingOnControlPlanes ? controlPlanes : workers).filter(
+      acceptsWorkloads,
+    ),
     domain: cluster.environment === 'production' ? baseDomain : `${cluster.name}.${baseDomain}`,
     definition: cluster,
   };

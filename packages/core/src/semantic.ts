@@ -5,6 +5,7 @@ import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
 import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
+import { acceptsWorkloads } from './resolve.js';
 import type { Locator } from './schema-validate.js';
 
 /** Talos minor versions this platform generates configs for, with their Kubernetes range. */
@@ -336,6 +337,73 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
 }
 
 /** Whether a schema issue sits at `prefix` (a formatted path) or below it. */
+/**
+ * Load-balancer pools across clusters: addresses Cilium announces (ARP or BGP) on a network that
+ * clusters share must belong to one cluster only, so a pool may overlap neither another cluster's
+ * pool nor its node network. Clusters are on one network unless their `network.site` values
+ * differ. Reported at the later pool (or at the pool, against a node network), naming both.
+ */
+function checkPoolsAcrossClusters(
+  ctx: Context,
+  clusters: readonly { readonly cluster: Cluster; readonly index: number }[],
+): void {
+  interface Range {
+    readonly cidr: Cidr;
+    readonly cluster: string;
+    readonly site: string | undefined;
+    readonly path: PathSegment[];
+    readonly what: string;
+  }
+  const pools: Range[] = [];
+  const nodeNetworks: Range[] = [];
+  for (const { cluster, index } of clusters) {
+    const site = cluster.network.site;
+    const netAt: PathSegment[] = ['clusters', index, 'network'];
+    const nodeCidr = parseCidr(cluster.network.nodeCidr);
+    if (nodeCidr)
+      nodeNetworks.push({
+        cidr: nodeCidr,
+        cluster: cluster.name,
+        site,
+        path: [...netAt, 'nodeCidr'],
+        what: 'the node network',
+      });
+    cluster.network.loadBalancerPools.forEach((pool, i) => {
+      const cidr = parseCidr(pool.cidr);
+      if (cidr)
+        pools.push({
+          cidr,
+          cluster: cluster.name,
+          site,
+          path: [...netAt, 'loadBalancerPools', i, 'cidr'],
+          what: `load-balancer pool "${pool.name}"`,
+        });
+    });
+  }
+  const meet = (a: Range, b: Range) =>
+    a.cluster !== b.cluster &&
+    a.site === b.site &&
+    a.cidr.version === b.cidr.version &&
+    a.cidr.first <= b.cidr.last &&
+    b.cidr.first <= a.cidr.last;
+  const overlap = (at: Range, other: Range) => {
+    const where =
+      at.site === undefined ? 'on one network (neither sets network.site)' : `on site "${at.site}"`;
+    report(ctx, 'error', at.path, {
+      code: 'overlap',
+      value: at.cidr.text,
+      message: `overlaps ${other.what} ${other.cidr.text} of cluster "${other.cluster}" (${formatPath(other.path)}): clusters "${other.cluster}" and "${at.cluster}" are ${where}, so the same addresses would be in use twice`,
+      expected: `a range that shares no address with ${other.cidr.text}, or different network.site values when "${other.cluster}" and "${at.cluster}" are on separate networks`,
+    });
+  };
+  pools.forEach((pool, j) => {
+    const earlier = pools.slice(0, j).find((other) => meet(other, pool));
+    if (earlier) overlap(pool, earlier);
+    const nodes = nodeNetworks.find((other) => meet(other, pool));
+    if (nodes) overlap(pool, nodes);
+  });
+}
+
 function hasIssueUnder(paths: readonly string[], prefix: string): boolean {
   return paths.some(
     (path) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`),
@@ -370,6 +438,7 @@ export function semanticIssues(
     .filter(({ index }) => !broken.has(index));
 
   for (const { cluster, index } of clusters) checkCluster(ctx, cluster, index);
+  checkPoolsAcrossClusters(ctx, clusters);
 
   checkDuplicates(
     ctx,
@@ -428,13 +497,16 @@ export function semanticIssues(
     for (const { cluster, index } of clusters) {
       if (cluster.environment !== 'production') continue;
       const workers = cluster.nodes.filter((node) => node.role === 'worker').length;
-      const schedulable =
-        workers > 0 ? workers : cluster.nodes.filter((n) => n.role === 'controlplane').length;
+      const candidates = cluster.nodes.filter(
+        (node) => node.role === (workers > 0 ? 'worker' : 'controlplane'),
+      );
+      const schedulable = candidates.filter(acceptsWorkloads).length;
+      const tainted = candidates.length - schedulable;
       if (schedulable < production.replicas) {
         report(ctx, 'error', ['clusters', index, 'nodes'], {
           code: 'ha-capacity',
           value: schedulable,
-          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
+          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
           expected: `at least ${production.replicas} schedulable nodes, or environments.production.replicas ≤ ${schedulable}`,
         });
       }

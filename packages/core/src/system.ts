@@ -3,6 +3,7 @@
 // before its CRD, a CNI deleted by a rename, a Secret nothing creates. Each such fact is a system
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
+import { emittedValues } from './chart.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { mergeValues } from './helm.js';
@@ -248,7 +249,7 @@ function parsedFile(files: readonly GeneratedFile[], path: string): Values | und
   const file = files.find((candidate) => candidate.path === path);
   let values: Values | undefined;
   if (file !== undefined) {
-    const parsed = parseYaml(file.content);
+    const parsed = emittedValues(file) ?? parseYaml(file.content);
     values = isTable(parsed) ? (parsed as Values) : {};
   }
   byPath.set(path, values);

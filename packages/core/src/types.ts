@@ -108,7 +108,10 @@ export interface ResolvedCluster {
   readonly storageNodes: readonly ResolvedNode[];
   /** Control planes run workloads when the cluster has no worker. */
   readonly allowSchedulingOnControlPlanes: boolean;
-  /** Nodes that run ordinary workloads (workers, or control planes when there are none). */
+  /**
+   * Nodes that run ordinary workloads (workers, or control planes when there are none), without
+   * the ones a NoSchedule or NoExecute taint of the definition keeps workloads off.
+   */
   readonly schedulableNodes: readonly ResolvedNode[];
   /** DNS zone of the cluster's services: `<domain>` for production, `<cluster>.<domain>` otherwise. */
   readonly domain: string;

@@ -179,6 +179,15 @@ export function parseAllDocuments(text: string): unknown[] {
  * integer-like keys first whatever the insertion order, so this order is only guaranteed by
  * `toYaml` (which builds YAML nodes); `toJson` relies on it for the non-integer keys.
  */
+/**
+ * The plain data `parseYaml(toYaml(value))` returns, without the round trip: keys in canonical
+ * order, undefined members dropped (internal to core: lets a reader of generated files skip
+ * parsing what it was emitted from).
+ */
+export function canonicalData(value: unknown): unknown {
+  return canonicalise(value, []);
+}
+
 function canonicalise(value: unknown, path: (string | number)[]): unknown {
   if (Array.isArray(value)) return value.map((item, index) => canonicalise(item, [...path, index]));
   if (isPlainObject(value)) {

@@ -71,7 +71,10 @@ function annotatedFiles(): string[] {
       }
     });
   const apps = walk(join(root, 'apps'), (path) => /\.ya?ml$/.test(path));
-  return [...packages, ...apps].map((path) => relative(root, path).split('\\').join('/')).sort();
+  const examples = walk(join(root, 'examples'), (path) => /\.ya?ml$/.test(path));
+  return [...packages, ...apps, ...examples]
+    .map((path) => relative(root, path).split('\\').join('/'))
+    .sort();
 }
 
 interface Annotation {
@@ -180,9 +183,10 @@ describe('renovate annotations in the repository', () => {
   });
 
   it('pin every Talos and Kubernetes version of the reference platform', () => {
-    const text = readFileSync(join(root, 'apps/homelab/platform.yaml'), 'utf8');
+    const file = 'examples/reference/platform.yaml';
+    const text = readFileSync(join(root, file), 'utf8');
     const versionLines = text.split('\n').filter((line) => /^\s+version: /.test(line)).length;
-    const pinned = found.filter((a) => a.file === 'apps/homelab/platform.yaml').length;
+    const pinned = found.filter((a) => a.file === file).length;
     expect(versionLines).toBe(6);
     expect(pinned).toBe(versionLines);
   });

@@ -104,7 +104,7 @@ describe.each(VERSIONS)('Talos %s', (version) => {
 
   it('renders both clusters without issues', () => {
     expect(issues).toEqual([]);
-    expect(files.filter((f) => f.path.includes('/nodes/'))).toHaveLength(6);
+    expect(files.filter((f) => f.path.includes('/nodes/'))).toHaveLength(8);
   });
 
   it('every document of every patch validates against the schema', () => {

@@ -32,7 +32,10 @@ export function devCluster(overrides: Partial<Cluster> = {}): Cluster {
   });
 }
 
-/** A production-like cluster: three control planes behind a VIP, two labelled, tainted workers. */
+/**
+ * A production-like cluster: three control planes behind a VIP, two labelled, tainted workers and
+ * two plain ones.
+ */
 export function haCluster(overrides: Partial<Cluster> = {}): Cluster {
   return testCluster('prod', 'production', 30, {
     endpoint: 'https://192.168.30.10:6443',
@@ -68,6 +71,9 @@ export function haCluster(overrides: Partial<Cluster> = {}): Cluster {
         installDisk: '/dev/nvme0n1',
         taints: [{ key: 'gpu', effect: 'NoExecute' }],
       }),
+      // Untainted workers: where the platform's controllers run (tainted nodes do not count).
+      testNode({ hostname: 'prod-w-3', role: 'worker', address: '192.168.30.23' }),
+      testNode({ hostname: 'prod-w-4', role: 'worker', address: '192.168.30.24' }),
     ],
     ...overrides,
   });
@@ -133,7 +139,7 @@ export interface TalosRun extends TalosRenderResult {
 }
 
 /**
- * The definition of `clusters`. The HA cluster has two workers, so production runs two
+ * The definition of `clusters`. The HA cluster has two untainted workers, so production runs two
  * replicas per controller (the validator refuses more replicas than schedulable nodes).
  */
 function definition(clusters: readonly Cluster[]) {

@@ -572,6 +572,8 @@ describe('files', () => {
       `${PROD}/nodes/prod-cp-3.yaml`,
       `${PROD}/nodes/prod-w-1.yaml`,
       `${PROD}/nodes/prod-w-2.yaml`,
+      `${PROD}/nodes/prod-w-3.yaml`,
+      `${PROD}/nodes/prod-w-4.yaml`,
       `${PROD}/schematic.yaml`,
       `${PROD}/worker.yaml`,
     ]);

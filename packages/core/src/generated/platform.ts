@@ -258,6 +258,10 @@ serviceCidr: string
 loadBalancerPools: [LoadBalancerPool, ...(LoadBalancerPool)[]]
 bgp?: BgpSettings
 l2Announcements?: L2AnnouncementSettings
+/**
+ * The physical network (LAN, site, VLAN domain) this cluster's node and load-balancer addresses live on. Clusters with the same site, or without one, share one network: their load-balancer pools must not overlap each other's (nor any cluster's node network). Give clusters different sites only when their addresses can never meet (separate locations or isolated VLANs without routing between them); then the same pool may be reused on each.
+ */
+site?: string
 }
 /**
  * A range of addresses that LoadBalancer Services get their IPs from (Cilium LB IPAM).
