@@ -145,6 +145,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
     podSecurity: levels.get(first) ?? 'restricted',
     // The other namespaces are Namespace objects of the chart, with their labels.
     clusterResources: rest.length > 0 ? [{ group: '', kind: 'Namespace' }] : [],
+    // No upstream chart: the project allows exactly the kinds its manifests render.
+    namespacedResources: [],
   };
   return {
     application,
