@@ -87,6 +87,8 @@ describe('applications of the definition', () => {
       additionalNamespaces: ['paperless'],
       podSecurity: 'baseline',
       clusterResources: [{ group: '', kind: 'Namespace' }],
+      // No upstream chart: the AppProject allows exactly what the manifests render.
+      namespacedResources: [],
     });
     const chart = result.components.components.find((c) => c.component.name === 'applications')
       ?.output.chart;
