@@ -4,6 +4,7 @@
 // and Talos' ServiceAccount (talos.dev/v1alpha1: `spec.roles`, as Talos documents it).
 import { createRequire } from 'node:module';
 import {
+  KIND_SCHEMA_PARTS,
   type KindSchema,
   kindValidatorSource,
   kindValidators,
@@ -15,8 +16,8 @@ const require = createRequire(import.meta.url);
 
 type Schema = { [key: string]: unknown };
 
-const NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const stringMap: Schema = { type: 'object', additionalProperties: { type: 'string' } };
+const NAME = KIND_SCHEMA_PARTS.dnsLabel;
+const stringMap: Schema = KIND_SCHEMA_PARTS.stringMap;
 
 function kind(apiVersion: string, kindName: string, spec: Schema): Schema {
   return {

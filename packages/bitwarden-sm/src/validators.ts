@@ -8,6 +8,7 @@
 // (dist/validators.standalone.cjs); from src/ (tests) it is compiled on first use.
 import { createRequire } from 'node:module';
 import {
+  KIND_SCHEMA_PARTS,
   type KindSchema,
   kindValidatorSource,
   kindValidators,
@@ -20,9 +21,9 @@ const require = createRequire(import.meta.url);
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DNS_LABEL = KIND_SCHEMA_PARTS.dnsLabel;
 const SECRET_KEY = '^[-._a-zA-Z0-9]+$';
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+const stringMap = KIND_SCHEMA_PARTS.stringMap;
 
 const SCHEMAS: readonly KindSchema[] = [
   {

@@ -8,6 +8,7 @@
 // never loads the ajv compiler; without it (tests from src/) each schema is compiled on first use.
 import { createRequire } from 'node:module';
 import {
+  KIND_SCHEMA_PARTS,
   type KindSchema,
   kindValidatorSource,
   kindValidators,
@@ -19,9 +20,9 @@ const require = createRequire(import.meta.url);
 
 type Schema = { [key: string]: unknown };
 
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const stringMap: Schema = { type: 'object', additionalProperties: { type: 'string' } };
+const DNS_SUBDOMAIN = KIND_SCHEMA_PARTS.dnsSubdomain;
+const DNS_LABEL = KIND_SCHEMA_PARTS.dnsLabel;
+const stringMap: Schema = KIND_SCHEMA_PARTS.stringMap;
 /** A Go duration in hours, minutes or seconds, as cert-manager parses it (`2160h`, `90m`). */
 const duration: Schema = { type: 'string', pattern: '^([0-9]+(h|m|s))+$' };
 

@@ -9,6 +9,7 @@
 
 import { createRequire } from 'node:module';
 import {
+  KIND_SCHEMA_PARTS,
   type KindSchema,
   kindValidatorSource,
   kindValidators,
@@ -20,8 +21,8 @@ const require = createRequire(import.meta.url);
 
 type Schema = { [key: string]: unknown };
 
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const stringMap: Schema = { type: 'object', additionalProperties: { type: 'string' } };
+const DNS_SUBDOMAIN = KIND_SCHEMA_PARTS.dnsSubdomain;
+const stringMap: Schema = KIND_SCHEMA_PARTS.stringMap;
 
 const labelSelector: Schema = {
   type: 'object',

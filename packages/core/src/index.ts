@@ -117,6 +117,7 @@ export type {
 } from './output-validate.js';
 export {
   jsonSchemaValidator,
+  KIND_SCHEMA_PARTS,
   kindValidatorSource,
   kindValidators,
   loadModelValidators,

@@ -513,6 +513,19 @@ function closeObjects(schema: unknown, isSchema: boolean): unknown {
 }
 
 /** A JSON Schema (draft 2020-12) for the objects of one apiVersion/kind. */
+/**
+ * Pieces of the hand-written JSON Schemas components write for the kinds they emit (layer 2):
+ * Kubernetes name patterns and a map of strings (labels, annotations).
+ */
+export const KIND_SCHEMA_PARTS = {
+  /** A DNS subdomain (RFC 1123): most object names. */
+  dnsSubdomain: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  /** A DNS label (RFC 1123): namespaces, Service names, keys of one segment. */
+  dnsLabel: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  /** A map of strings: labels, annotations, selectors' matchLabels. */
+  stringMap: { type: 'object', additionalProperties: { type: 'string' } },
+} as const;
+
 export interface KindSchema {
   readonly apiVersion: string;
   readonly kind: string;

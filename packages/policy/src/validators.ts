@@ -5,6 +5,7 @@
 // standalone validator code for them (dist/validators.standalone.cjs), as @homelab/cilium does.
 import { createRequire } from 'node:module';
 import {
+  KIND_SCHEMA_PARTS,
   type KindSchema,
   kindValidatorSource,
   kindValidators,
@@ -17,8 +18,8 @@ const require = createRequire(import.meta.url);
 
 type Schema = { [key: string]: unknown };
 
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const stringMap: Schema = { type: 'object', additionalProperties: { type: 'string' } };
+const DNS_SUBDOMAIN = KIND_SCHEMA_PARTS.dnsSubdomain;
+const stringMap: Schema = KIND_SCHEMA_PARTS.stringMap;
 const strings: Schema = { type: 'array', items: { type: 'string' } };
 
 function metadata(namespaced: boolean): Schema {
