@@ -307,6 +307,8 @@ describe('the reference runbook', () => {
       '192.168.30.13',
       '192.168.30.21',
       '192.168.30.22',
+      '192.168.30.23',
+      '192.168.30.24',
     ]);
     expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
     expect(markdown).toContain('pnpm homelab changeset');
