@@ -27,6 +27,7 @@ import {
 } from '@homelab/core';
 import { admissionPoliciesCheck } from './check.js';
 import {
+  CLUSTER_ADMIN_ANNOTATION,
   EXEMPTIONS_ANNOTATION,
   GATEKEEPER_NAMESPACE,
   type PolicySettings,
@@ -191,10 +192,12 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
   used: Set<string>;
   privileged: Map<string, string>;
   hostPaths: { namespace: string; path: string; component: string }[];
+  clusterAdmin: { name: string; reason: string; component: string }[];
 } {
   const used = new Set<string>();
   const privileged = new Map<string, string>();
   const hostPaths: { namespace: string; path: string; component: string }[] = [];
+  const clusterAdmin: { name: string; reason: string; component: string }[] = [];
   const all: { component: string; contribution: ClusterContribution }[] = [
     { component: 'policy', contribution: entry.own },
     ...entry.others,
@@ -211,8 +214,11 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     for (const path of application.hostPaths ?? []) {
       for (const namespace of namespaces) hostPaths.push({ namespace, path, component });
     }
+    for (const binding of application.clusterAdminBindings ?? []) {
+      clusterAdmin.push({ ...binding, component });
+    }
   }
-  return { used, privileged, hostPaths };
+  return { used, privileged, hostPaths, clusterAdmin };
 }
 
 function constraint(
@@ -220,6 +226,7 @@ function constraint(
   settings: ResolvedPolicySettings,
   excluded: readonly { namespace: string; reason: string }[],
   parameters: Values,
+  annotations: { [key: string]: string } = {},
 ): KubeObject {
   const namespaces = [...new Set(excluded.map((entry) => entry.namespace))].sort(compareStrings);
   return {
@@ -234,6 +241,7 @@ function constraint(
         [EXEMPTIONS_ANNOTATION]: JSON.stringify(
           [...excluded].sort((a, b) => compareStrings(a.namespace, b.namespace)),
         ),
+        ...annotations,
       },
     },
     spec: {
@@ -276,7 +284,7 @@ function clusterManifests(
   entry: RenderCluster<PolicySettings>,
   settings: ResolvedPolicySettings,
 ): { [key: string]: KubeObject } {
-  const { privileged, hostPaths } = namespacesOf(entry);
+  const { privileged, hostPaths, clusterAdmin } = namespacesOf(entry);
   const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
     namespace,
     reason: 'Gatekeeper and system namespace (exempt from every policy)',
@@ -289,6 +297,7 @@ function clusterManifests(
   for (const policy of POLICIES) {
     const excluded = [...system, ...exemptionsOf(policy.name)];
     let parameters: Values = {};
+    const annotations: { [key: string]: string } = {};
     switch (policy.name) {
       case 'pod-security':
         for (const [namespace, component] of [...privileged].sort(([a], [b]) =>
@@ -311,12 +320,33 @@ function clusterManifests(
         parameters = { labels: ['app.kubernetes.io/part-of'] };
         break;
       case 'cluster-admin':
-        parameters = { allowed: [...settings.clusterAdminBindings] };
+        // The definition's allow list and the bindings components declare their charts render.
+        parameters = {
+          allowed: [
+            ...new Set([
+              ...settings.clusterAdminBindings,
+              ...clusterAdmin.map((binding) => binding.name),
+            ]),
+          ].sort(compareStrings),
+        };
+        if (clusterAdmin.length > 0) {
+          annotations[CLUSTER_ADMIN_ANNOTATION] = JSON.stringify(
+            clusterAdmin
+              .map(({ name, reason, component }) => ({ name, component, reason }))
+              .sort((a, b) => compareStrings(a.name, b.name)),
+          );
+        }
         break;
       default:
         break;
     }
-    out[`constraint-${policy.name}`] = constraint(policy, settings, excluded, parameters);
+    out[`constraint-${policy.name}`] = constraint(
+      policy,
+      settings,
+      excluded,
+      parameters,
+      annotations,
+    );
   }
   return out;
 }
