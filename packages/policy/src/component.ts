@@ -39,6 +39,7 @@ import {
 import {
   constraintTemplate,
   POLICIES,
+  POLICY_NAMES,
   type PolicyDefinition,
   type PolicyName,
 } from './templates.js';
@@ -193,11 +194,13 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
   privileged: Map<string, string>;
   hostPaths: { namespace: string; path: string; component: string }[];
   clusterAdmin: { name: string; reason: string; component: string }[];
+  declared: { policy: string; namespace: string; reason: string; component: string }[];
 } {
   const used = new Set<string>();
   const privileged = new Map<string, string>();
   const hostPaths: { namespace: string; path: string; component: string }[] = [];
   const clusterAdmin: { name: string; reason: string; component: string }[] = [];
+  const declared: { policy: string; namespace: string; reason: string; component: string }[] = [];
   const all: { component: string; contribution: ClusterContribution }[] = [
     { component: 'policy', contribution: entry.own },
     ...entry.others,
@@ -217,8 +220,13 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     for (const binding of application.clusterAdminBindings ?? []) {
       clusterAdmin.push({ ...binding, component });
     }
+    for (const exemption of application.policyExemptions ?? []) {
+      for (const namespace of namespaces) {
+        declared.push({ policy: exemption.policy, namespace, reason: exemption.reason, component });
+      }
+    }
   }
-  return { used, privileged, hostPaths, clusterAdmin };
+  return { used, privileged, hostPaths, clusterAdmin, declared };
 }
 
 function constraint(
@@ -284,15 +292,22 @@ function clusterManifests(
   entry: RenderCluster<PolicySettings>,
   settings: ResolvedPolicySettings,
 ): { [key: string]: KubeObject } {
-  const { privileged, hostPaths, clusterAdmin } = namespacesOf(entry);
+  const { privileged, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
   const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
     namespace,
     reason: 'Gatekeeper and system namespace (exempt from every policy)',
   }));
-  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] =>
-    settings.exemptions
+  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] => [
+    ...declared
       .filter((exemption) => exemption.policy === name)
-      .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason }));
+      .map((exemption) => ({
+        namespace: exemption.namespace,
+        reason: `declared by ${exemption.component}: ${exemption.reason}`,
+      })),
+    ...settings.exemptions
+      .filter((exemption) => exemption.policy === name)
+      .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason })),
+  ];
   const out: { [key: string]: KubeObject } = { 'gatekeeper-config': gatekeeperConfig() };
   for (const policy of POLICIES) {
     const excluded = [...system, ...exemptionsOf(policy.name)];
@@ -360,7 +375,22 @@ function exemptionIssues(input: RenderInput<PolicySettings>): Issue[] {
     for (const namespace of namespacesOf(entry).used) usedAnywhere.add(namespace);
   }
   for (const entry of input.clusters) {
-    const { used } = namespacesOf(entry);
+    const { used, declared } = namespacesOf(entry);
+    for (const exemption of declared) {
+      if ((POLICY_NAMES as readonly string[]).includes(exemption.policy)) continue;
+      const key = `${exemption.component}:${exemption.policy}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      issues.push(
+        error({
+          code: 'policy-exemption',
+          path: entry.path(),
+          value: exemption.policy,
+          message: `component ${exemption.component} declares an exemption from policy "${exemption.policy}", which does not exist`,
+          expected: `one of: ${POLICY_NAMES.join(', ')}`,
+        }),
+      );
+    }
     (entry.settings.exemptions ?? []).forEach((exemption, index) => {
       if (used.has(exemption.namespace) || usedAnywhere.has(exemption.namespace)) return;
       const key = `${exemption.policy}/${exemption.namespace}`;

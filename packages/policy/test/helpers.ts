@@ -51,6 +51,7 @@ export const storage = testComponent({
       podSecurity: 'privileged',
       hostPaths: ['/var/lib/longhorn'],
       clusterAdminBindings: [{ name: 'storage-support', reason: 'its chart binds it, no switch' }],
+      policyExemptions: [{ policy: 'required-labels', reason: 'its chart takes no labels' }],
       clusterResources: [],
     },
   }),

@@ -170,6 +170,30 @@ describe('exemptions and Gatekeeper semantics', () => {
     ]);
   });
 
+  test("a policy a component declares its chart cannot satisfy excludes the component's namespace from that policy only", () => {
+    const unlabelled: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'manager', namespace: 'longhorn-system' },
+      spec: { template: { spec: { containers: [{ name: 'm', image: 'longhornio/m:v1' }] } } },
+    } as KubeObject;
+    const names = verdicts(unlabelled).map((verdict) => verdict.constraint.metadata.name);
+    expect(names).not.toContain('required-labels');
+    expect(names).toContain('resource-requests');
+    const elsewhere = verdicts({
+      ...unlabelled,
+      metadata: { name: 'manager', namespace: 'apps' },
+    }).find((verdict) => verdict.constraint.metadata.name === 'required-labels');
+    expect(elsewhere?.messages).toEqual(['missing labels: app.kubernetes.io/part-of']);
+    const requiredLabels = constraints.find((c) => c.metadata.name === 'required-labels');
+    expect(
+      JSON.parse(requiredLabels?.metadata.annotations?.['homelab.dev/exemptions'] ?? '[]'),
+    ).toContainEqual({
+      namespace: 'longhorn-system',
+      reason: 'declared by storage: its chart takes no labels',
+    });
+  });
+
   test('an exemption for a namespace no component uses is an error at the exemption', () => {
     const stale = runPolicy({
       exemptions: [
