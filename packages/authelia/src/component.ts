@@ -36,7 +36,14 @@ import {
   resolveAutheliaSettings,
   secretRequirements,
 } from './settings.js';
-import { baseValues, clusterValues, disruptionBudget, POD_SELECTOR, RELEASE } from './values.js';
+import {
+  baseValues,
+  clusterValues,
+  disruptionBudget,
+  environmentValues,
+  POD_SELECTOR,
+  RELEASE,
+} from './values.js';
 import { AUTHELIA_APP_VERSION, AUTHELIA_CHART, AUTHELIA_UPSTREAM } from './versions.js';
 
 export const COMPONENT = 'authelia';
@@ -214,7 +221,8 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
   }
   issues.push(...findingIssues(input.platform, findings));
   const environmentLayers: { [E in EnvironmentName]?: Values } = {};
-  for (const name of [...environments].sort(compareStrings)) environmentLayers[name] = {};
+  for (const name of [...environments].sort(compareStrings))
+    environmentLayers[name] = environmentValues(name);
   const chart: ChartSpec = {
     name: AUTHELIA_CHART_NAME,
     description: 'Authelia, the single sign-on portal and OIDC provider of the platform',

@@ -2,7 +2,7 @@
 // of config.ts in the chart's `configMap` terms (backends switched on with `enabled`, secrets as
 // file paths the chart mounts and points Authelia at), the pod (kind, replicas, placement, security
 // context), the volume, the Secrets to mount. Pure.
-import type { HaPlan, KubeObject, Values } from '@homelab/core';
+import type { EnvironmentName, HaPlan, KubeObject, Values } from '@homelab/core';
 import type { AutheliaConfiguration } from './config.js';
 import {
   AUTHELIA_NAMESPACE,
@@ -206,10 +206,37 @@ export function configMapValues(model: AutheliaConfiguration): Values {
   };
 }
 
+/**
+ * Requests and memory limit per environment (no CPU limit: a throttled portal times out logins).
+ * Authelia is one Go binary whose memory grows with sessions and OIDC clients, not with traffic.
+ */
+export const RESOURCES: {
+  readonly [E in EnvironmentName]: {
+    readonly requests: { readonly cpu: string; readonly memory: string };
+    readonly limits: { readonly memory: string };
+  };
+} = {
+  development: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+  staging: { requests: { cpu: '25m', memory: '64Mi' }, limits: { memory: '192Mi' } },
+  production: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+};
+
+/** Environment layer: the profile's requests and limits. */
+export function environmentValues(environment: EnvironmentName): Values {
+  const { requests, limits } = RESOURCES[environment];
+  return {
+    [AUTHELIA_VALUES_KEY]: {
+      pod: { resources: { requests: { ...requests }, limits: { ...limits } } },
+    },
+  };
+}
+
 /** Base layer: the same on every cluster. */
 export function baseValues(): Values {
   return {
     [AUTHELIA_VALUES_KEY]: {
+      // On every object the chart renders: the admission policy requires it on workloads.
+      labels: { 'app.kubernetes.io/part-of': 'authelia' },
       pod: {
         // The chart's default is a DaemonSet: one pod per node, whatever the replicas.
         kind: 'Deployment',

@@ -106,7 +106,12 @@ export function baseValues(): Values {
       crds: { enabled: true, keep: true },
       // Leader election in cert-manager's own namespace, not kube-system: the Application
       // deploys into one namespace only.
-      global: { leaderElection: { namespace: CERT_MANAGER_NAMESPACE } },
+      // commonLabels: on every object the chart renders (the admission policy requires
+      // app.kubernetes.io/part-of on workloads; the chart sets no part-of of its own).
+      global: {
+        leaderElection: { namespace: CERT_MANAGER_NAMESPACE },
+        commonLabels: { 'app.kubernetes.io/part-of': 'cert-manager' },
+      },
       startupapicheck: { resources: resources(STARTUP_API_CHECK_RESOURCES) },
     },
   };

@@ -272,9 +272,37 @@ describe.skipIf(helm === undefined)(
     }
 
     test('renders every chart of every cluster', () => {
-      expect(new Set(rendered.map((app) => app.name.replace(/^(dev|staging|prod)-/, '')))).toEqual(
-        new Set(['argocd', 'cilium', 'coredns', 'policy']),
+      // Every chart directory the build writes (but the app-of-apps chart itself) …
+      const chartDirs = new Set(
+        result.files
+          .map((entry) => /^(charts\/[^/]+)\/Chart\.yaml$/.exec(entry.path)?.[1])
+          .filter((dir): dir is string => dir !== undefined && dir !== 'charts/platform'),
       );
+      expect(chartDirs.size).toBeGreaterThan(4);
+      const components = new Set(REGISTRY.map((component) => component.name));
+      for (const cluster of ['dev', 'staging', 'prod']) {
+        // … is the source of an Application of each cluster, one of a registered component …
+        const applications = Object.values(
+          platform(cluster).manifests as { [key: string]: AnyJson },
+        ).filter(
+          (object: AnyJson) =>
+            object.kind === 'Application' && chartDirs.has(object.spec.source.path),
+        );
+        expect(
+          new Set(applications.map((application: AnyJson) => application.spec.source.path)),
+          cluster,
+        ).toEqual(chartDirs);
+        for (const application of applications) {
+          expect(components, application.metadata.name).toContain(
+            application.metadata.name.slice(cluster.length + 1),
+          );
+        }
+        // … and Helm rendered each of them, into objects.
+        expect(
+          new Set(rendered.filter((app) => app.cluster === cluster).map((app) => app.name)),
+          cluster,
+        ).toEqual(new Set(applications.map((application: AnyJson) => application.metadata.name)));
+      }
       expect(rendered.every((app) => app.objects.length > 0)).toBe(true);
     });
 

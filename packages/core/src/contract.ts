@@ -238,6 +238,17 @@ export interface ApplicationDescriptor {
   /** Host paths its pods mount (the admission policy allows exactly these, in its namespaces). */
   readonly hostPaths?: readonly string[];
   /**
+   * ClusterRoleBindings to `cluster-admin` its chart renders and offers no way to avoid, each
+   * with the reason (the admission policy allows exactly these names, besides the definition's).
+   */
+  readonly clusterAdminBindings?: readonly { readonly name: string; readonly reason: string }[];
+  /**
+   * Admission policies (by name: `required-labels`, `resource-requests`, …) its chart cannot
+   * satisfy, offering no value for it, each with the reason: the policy excludes the
+   * Application's namespaces from that policy only, and carries the reason.
+   */
+  readonly policyExemptions?: readonly { readonly policy: string; readonly reason: string }[];
+  /**
    * Helm repositories the chart's upstream dependency is fetched from. Core fills it from the
    * component's `upstream` chart pins; the GitOps controller must reach them.
    */

@@ -108,6 +108,32 @@ function application(): ApplicationDescriptor {
     namespace: LONGHORN_NAMESPACE,
     // Longhorn's managers, engines and instance managers are privileged (Longhorn's requirement).
     podSecurity: 'privileged',
+    // longhorn-manager's mounts of the host (the chart's DaemonSet): its kernel and boot files
+    // (the environment check), devices, processes, iSCSI configuration and the data path.
+    hostPaths: ['/boot', '/dev', '/etc', '/proc', '/var/lib/longhorn'],
+    // The chart binds it unconditionally (no value turns it off): the support bundle manager
+    // collects every object of the cluster.
+    clusterAdminBindings: [
+      {
+        name: 'longhorn-support-bundle',
+        reason:
+          "the Longhorn chart binds its support bundle service account to cluster-admin unconditionally (the bundle collects the cluster's objects)",
+      },
+    ],
+    // What the chart offers no value for (nor do the workloads longhorn-manager creates at run
+    // time: engines, instance managers, the CSI driver).
+    policyExemptions: [
+      {
+        policy: 'required-labels',
+        reason:
+          'the Longhorn chart takes no labels for its workloads, and longhorn-manager creates the engine, instance manager and CSI workloads without them',
+      },
+      {
+        policy: 'resource-requests',
+        reason:
+          'the Longhorn chart 1.8.1 takes no resources for its manager, driver deployer, UI and hook Jobs (1.12 only for the manager), and longhorn-manager sizes the workloads it creates itself',
+      },
+    ],
     // The CRDs are larger than the client-side apply annotation allows.
     serverSideApply: true,
     // Deleting it orphans every volume of the cluster: a runbook step, never a commit.

@@ -107,6 +107,8 @@ function descriptor(): ApplicationDescriptor {
     additionalNamespaces: ['kube-system'],
     // node-exporter reads the host: host network, host PID, host paths.
     podSecurity: 'privileged',
+    // node-exporter's read-only mounts of the host: its /proc, /sys and root filesystem.
+    hostPaths: ['/', '/proc', '/sys'],
     // The Prometheus Operator CRDs exceed the annotation client-side apply stores.
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),

@@ -2,6 +2,7 @@
 // `kube-prometheus-stack` key (Helm's subchart rule); Grafana, kube-state-metrics and
 // node-exporter values under their subchart keys inside it. Pure.
 import {
+  type EnvironmentName,
   type EnvironmentProfile,
   type HaPlan,
   haPlan,
@@ -68,6 +69,9 @@ export function baseValues(): Values {
       },
       grafana: {
         fullnameOverride: GRAFANA_SERVICE,
+        // The Grafana subchart sets no part-of (the admission policy requires it on workloads);
+        // extraLabels go on every object it renders, not on the selector.
+        extraLabels: { 'app.kubernetes.io/part-of': 'monitoring' },
         testFramework: { enabled: false },
         admin: {
           existingSecret: GRAFANA_ADMIN_SECRET.name,
@@ -85,18 +89,93 @@ export function baseValues(): Values {
   };
 }
 
-/** The environment layer: disruption budgets that never block a drain (maxUnavailable 1). */
-export function environmentValues(profile: EnvironmentProfile): Values {
-  if (!profile.podDisruptionBudget) return {};
-  // `minAvailable: null` deletes the chart's default minAvailable 1 (a -f value file: Helm
-  // honours the null); the chart copies the rest of the map into the PodDisruptionBudget.
-  const budget = { enabled: true, minAvailable: null, maxUnavailable: 1 };
-  return {
-    [KPS_VALUES_KEY]: {
-      prometheus: { podDisruptionBudget: budget },
-      alertmanager: { podDisruptionBudget: budget },
+/** Requests and memory limit of one container (no CPU limit: throttling only adds latency). */
+interface Resources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly memory: string };
+}
+
+/** The workloads whose containers the environment sizes. */
+type Sized =
+  | 'prometheus'
+  | 'alertmanager'
+  | 'operator'
+  | 'grafana'
+  | 'grafanaSidecar'
+  | 'kubeStateMetrics'
+  | 'nodeExporter';
+
+const size = (cpu: string, memory: string, limit: string): Resources => ({
+  requests: { cpu, memory },
+  limits: { memory: limit },
+});
+
+/**
+ * Requests and memory limits per environment: every container the chart renders, and the
+ * Prometheus and Alertmanager the operator creates (admission checks those pods too). Prometheus
+ * grows with series and retention; the others with the cluster's objects or not at all.
+ */
+export const RESOURCES: { readonly [E in EnvironmentName]: { readonly [W in Sized]: Resources } } =
+  {
+    development: {
+      prometheus: size('100m', '512Mi', '1Gi'),
+      alertmanager: size('10m', '48Mi', '128Mi'),
+      operator: size('10m', '64Mi', '128Mi'),
+      grafana: size('25m', '128Mi', '256Mi'),
+      grafanaSidecar: size('10m', '64Mi', '128Mi'),
+      kubeStateMetrics: size('10m', '64Mi', '128Mi'),
+      nodeExporter: size('10m', '32Mi', '64Mi'),
+    },
+    staging: {
+      prometheus: size('200m', '1Gi', '2Gi'),
+      alertmanager: size('10m', '64Mi', '128Mi'),
+      operator: size('25m', '96Mi', '192Mi'),
+      grafana: size('50m', '192Mi', '384Mi'),
+      grafanaSidecar: size('10m', '64Mi', '128Mi'),
+      kubeStateMetrics: size('25m', '96Mi', '192Mi'),
+      nodeExporter: size('10m', '32Mi', '64Mi'),
+    },
+    production: {
+      prometheus: size('500m', '2Gi', '4Gi'),
+      alertmanager: size('25m', '96Mi', '192Mi'),
+      operator: size('50m', '128Mi', '256Mi'),
+      grafana: size('100m', '256Mi', '512Mi'),
+      grafanaSidecar: size('10m', '96Mi', '192Mi'),
+      kubeStateMetrics: size('50m', '128Mi', '256Mi'),
+      nodeExporter: size('20m', '48Mi', '96Mi'),
     },
   };
+
+function resources(value: Resources): Values {
+  return { requests: { ...value.requests }, limits: { ...value.limits } };
+}
+
+/**
+ * The environment layer: requests and limits of the profile, and disruption budgets that never
+ * block a drain (maxUnavailable 1).
+ */
+export function environmentValues(profile: EnvironmentProfile): Values {
+  const sized = RESOURCES[profile.name];
+  const values: Values = {
+    prometheusOperator: { resources: resources(sized.operator) },
+    prometheus: { prometheusSpec: { resources: resources(sized.prometheus) } },
+    alertmanager: { alertmanagerSpec: { resources: resources(sized.alertmanager) } },
+    grafana: {
+      resources: resources(sized.grafana),
+      // The dashboard and datasource sidecars share one setting.
+      sidecar: { resources: resources(sized.grafanaSidecar) },
+    },
+    'kube-state-metrics': { resources: resources(sized.kubeStateMetrics) },
+    'prometheus-node-exporter': { resources: resources(sized.nodeExporter) },
+  };
+  if (profile.podDisruptionBudget) {
+    // `minAvailable: null` deletes the chart's default minAvailable 1 (a -f value file: Helm
+    // honours the null); the chart copies the rest of the map into the PodDisruptionBudget.
+    const budget = { enabled: true, minAvailable: null, maxUnavailable: 1 };
+    (values.prometheus as Values).podDisruptionBudget = budget;
+    (values.alertmanager as Values).podDisruptionBudget = budget;
+  }
+  return { [KPS_VALUES_KEY]: values };
 }
 
 function placement(plan: HaPlan): Values {

@@ -27,6 +27,7 @@ import {
 } from '@homelab/core';
 import { admissionPoliciesCheck } from './check.js';
 import {
+  CLUSTER_ADMIN_ANNOTATION,
   EXEMPTIONS_ANNOTATION,
   GATEKEEPER_NAMESPACE,
   type PolicySettings,
@@ -38,6 +39,7 @@ import {
 import {
   constraintTemplate,
   POLICIES,
+  POLICY_NAMES,
   type PolicyDefinition,
   type PolicyName,
 } from './templates.js';
@@ -191,10 +193,14 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
   used: Set<string>;
   privileged: Map<string, string>;
   hostPaths: { namespace: string; path: string; component: string }[];
+  clusterAdmin: { name: string; reason: string; component: string }[];
+  declared: { policy: string; namespace: string; reason: string; component: string }[];
 } {
   const used = new Set<string>();
   const privileged = new Map<string, string>();
   const hostPaths: { namespace: string; path: string; component: string }[] = [];
+  const clusterAdmin: { name: string; reason: string; component: string }[] = [];
+  const declared: { policy: string; namespace: string; reason: string; component: string }[] = [];
   const all: { component: string; contribution: ClusterContribution }[] = [
     { component: 'policy', contribution: entry.own },
     ...entry.others,
@@ -211,8 +217,16 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     for (const path of application.hostPaths ?? []) {
       for (const namespace of namespaces) hostPaths.push({ namespace, path, component });
     }
+    for (const binding of application.clusterAdminBindings ?? []) {
+      clusterAdmin.push({ ...binding, component });
+    }
+    for (const exemption of application.policyExemptions ?? []) {
+      for (const namespace of namespaces) {
+        declared.push({ policy: exemption.policy, namespace, reason: exemption.reason, component });
+      }
+    }
   }
-  return { used, privileged, hostPaths };
+  return { used, privileged, hostPaths, clusterAdmin, declared };
 }
 
 function constraint(
@@ -220,6 +234,7 @@ function constraint(
   settings: ResolvedPolicySettings,
   excluded: readonly { namespace: string; reason: string }[],
   parameters: Values,
+  annotations: { [key: string]: string } = {},
 ): KubeObject {
   const namespaces = [...new Set(excluded.map((entry) => entry.namespace))].sort(compareStrings);
   return {
@@ -234,6 +249,7 @@ function constraint(
         [EXEMPTIONS_ANNOTATION]: JSON.stringify(
           [...excluded].sort((a, b) => compareStrings(a.namespace, b.namespace)),
         ),
+        ...annotations,
       },
     },
     spec: {
@@ -276,19 +292,27 @@ function clusterManifests(
   entry: RenderCluster<PolicySettings>,
   settings: ResolvedPolicySettings,
 ): { [key: string]: KubeObject } {
-  const { privileged, hostPaths } = namespacesOf(entry);
+  const { privileged, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
   const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
     namespace,
     reason: 'Gatekeeper and system namespace (exempt from every policy)',
   }));
-  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] =>
-    settings.exemptions
+  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] => [
+    ...declared
       .filter((exemption) => exemption.policy === name)
-      .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason }));
+      .map((exemption) => ({
+        namespace: exemption.namespace,
+        reason: `declared by ${exemption.component}: ${exemption.reason}`,
+      })),
+    ...settings.exemptions
+      .filter((exemption) => exemption.policy === name)
+      .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason })),
+  ];
   const out: { [key: string]: KubeObject } = { 'gatekeeper-config': gatekeeperConfig() };
   for (const policy of POLICIES) {
     const excluded = [...system, ...exemptionsOf(policy.name)];
     let parameters: Values = {};
+    const annotations: { [key: string]: string } = {};
     switch (policy.name) {
       case 'pod-security':
         for (const [namespace, component] of [...privileged].sort(([a], [b]) =>
@@ -311,12 +335,33 @@ function clusterManifests(
         parameters = { labels: ['app.kubernetes.io/part-of'] };
         break;
       case 'cluster-admin':
-        parameters = { allowed: [...settings.clusterAdminBindings] };
+        // The definition's allow list and the bindings components declare their charts render.
+        parameters = {
+          allowed: [
+            ...new Set([
+              ...settings.clusterAdminBindings,
+              ...clusterAdmin.map((binding) => binding.name),
+            ]),
+          ].sort(compareStrings),
+        };
+        if (clusterAdmin.length > 0) {
+          annotations[CLUSTER_ADMIN_ANNOTATION] = JSON.stringify(
+            clusterAdmin
+              .map(({ name, reason, component }) => ({ name, component, reason }))
+              .sort((a, b) => compareStrings(a.name, b.name)),
+          );
+        }
         break;
       default:
         break;
     }
-    out[`constraint-${policy.name}`] = constraint(policy, settings, excluded, parameters);
+    out[`constraint-${policy.name}`] = constraint(
+      policy,
+      settings,
+      excluded,
+      parameters,
+      annotations,
+    );
   }
   return out;
 }
@@ -330,7 +375,22 @@ function exemptionIssues(input: RenderInput<PolicySettings>): Issue[] {
     for (const namespace of namespacesOf(entry).used) usedAnywhere.add(namespace);
   }
   for (const entry of input.clusters) {
-    const { used } = namespacesOf(entry);
+    const { used, declared } = namespacesOf(entry);
+    for (const exemption of declared) {
+      if ((POLICY_NAMES as readonly string[]).includes(exemption.policy)) continue;
+      const key = `${exemption.component}:${exemption.policy}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      issues.push(
+        error({
+          code: 'policy-exemption',
+          path: entry.path(),
+          value: exemption.policy,
+          message: `component ${exemption.component} declares an exemption from policy "${exemption.policy}", which does not exist`,
+          expected: `one of: ${POLICY_NAMES.join(', ')}`,
+        }),
+      );
+    }
     (entry.settings.exemptions ?? []).forEach((exemption, index) => {
       if (used.has(exemption.namespace) || usedAnywhere.has(exemption.namespace)) return;
       const key = `${exemption.policy}/${exemption.namespace}`;

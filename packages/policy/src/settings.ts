@@ -21,6 +21,9 @@ export const SYSTEM_NAMESPACES = ['kube-node-lease', 'kube-public', 'kube-system
 /** Annotation of a constraint listing its excluded namespaces with their reasons (JSON). */
 export const EXEMPTIONS_ANNOTATION = 'homelab.dev/exemptions';
 
+/** Annotation of the cluster-admin constraint: the bindings components declare, with reasons. */
+export const CLUSTER_ADMIN_ANNOTATION = 'homelab.dev/cluster-admin-bindings';
+
 /** What a violation does, per environment (DESIGN.md: dryrun, warn, deny). */
 export const ENFORCEMENT: { readonly [E in EnvironmentName]: 'dryrun' | 'warn' | 'deny' } = {
   development: 'dryrun',
@@ -29,7 +32,8 @@ export const ENFORCEMENT: { readonly [E in EnvironmentName]: 'dryrun' | 'warn' |
 };
 
 /**
- * Image prefixes the platform's charts pull from: Docker Hub (Gatekeeper), GitHub's registry
+ * Image prefixes the platform's charts pull from, matched against the image as the runtime
+ * resolves it (no registry is Docker Hub): Docker Hub (Gatekeeper, Longhorn), GitHub's registry
  * (SPIRE), Quay (Cilium, Argo CD), the Kubernetes registry (CoreDNS) and Amazon's public
  * gallery (Argo CD's Redis and HAProxy).
  */

@@ -64,6 +64,17 @@ function namesOf(what: string, predicate: string): string {
   return `'${what}: ' + variables.containers.filter(c, ${predicate}).map(c, c.name).join(', ')`;
 }
 
+/**
+ * A container's image as the container runtime resolves it: a first path segment with a dot or a
+ * colon (or `localhost`) is a registry; otherwise the image is on Docker Hub, `docker.io/`, and a
+ * name without a path is under `library/` (`longhornio/longhorn-ui:v1` is
+ * `docker.io/longhornio/longhorn-ui:v1`, `busybox:1` is `docker.io/library/busybox:1`). The
+ * allowed registries are matched against this, so `docker.io/` allows Docker Hub however an image
+ * spells it, and an implied registry never slips past a prefix that names another one.
+ */
+const IMAGE_REFERENCE =
+  "(c.image.matches('^(localhost|[^/]*[.:][^/]*)/') ? c.image : 'docker.io/' + (c.image.contains('/') ? '' : 'library/') + c.image)";
+
 const SECURE_SECCOMP = "['RuntimeDefault', 'Localhost']";
 
 export const POLICIES: readonly PolicyDefinition[] = [
@@ -143,10 +154,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
     variables: [POD_SPEC, CONTAINERS],
     validations: [
       {
-        expression:
-          'variables.containers.all(c, variables.params.registries.exists(r, c.image.startsWith(r)))',
-        messageExpression:
-          "'images from a registry that is not allowed: ' + variables.containers.filter(c, !variables.params.registries.exists(r, c.image.startsWith(r))).map(c, c.image).join(', ')",
+        expression: `variables.containers.all(c, variables.params.registries.exists(r, ${IMAGE_REFERENCE}.startsWith(r)))`,
+        messageExpression: `'images from a registry that is not allowed: ' + variables.containers.filter(c, !variables.params.registries.exists(r, ${IMAGE_REFERENCE}.startsWith(r))).map(c, c.image).join(', ')`,
       },
       {
         expression:

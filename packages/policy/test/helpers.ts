@@ -50,6 +50,8 @@ export const storage = testComponent({
       namespace: 'longhorn-system',
       podSecurity: 'privileged',
       hostPaths: ['/var/lib/longhorn'],
+      clusterAdminBindings: [{ name: 'storage-support', reason: 'its chart binds it, no switch' }],
+      policyExemptions: [{ policy: 'required-labels', reason: 'its chart takes no labels' }],
       clusterResources: [],
     },
   }),

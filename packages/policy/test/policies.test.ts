@@ -109,6 +109,91 @@ describe('exemptions and Gatekeeper semantics', () => {
     expect(results.map((verdict) => verdict.constraint.metadata.name)).toContain('allowed-images');
   });
 
+  test('an image without a registry is on Docker Hub (library/ for a bare name), as the runtime pulls it', () => {
+    const pod = (...images: string[]): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'apps' },
+      spec: { containers: images.map((image, index) => ({ name: `c${index}`, image })) },
+    });
+    const denied = (registries: string[], object: KubeObject): string[] => {
+      const only = runPolicy({ allowedRegistries: registries });
+      return evaluateConstraints(only.templates('prod'), only.constraints('prod'), [object], EXEMPT)
+        .verdicts.filter((verdict) => verdict.constraint.metadata.name === 'allowed-images')
+        .flatMap((verdict) => verdict.messages);
+    };
+    const images = pod(
+      'longhornio/longhorn-ui:v1.8.1',
+      'busybox:1.36',
+      'localhost/dev:1',
+      'registry:5000/x:1',
+    );
+    expect(denied(['docker.io/', 'localhost/', 'registry:5000/'], images)).toEqual([]);
+    expect(denied(['docker.io/library/'], images)).toEqual([
+      'images from a registry that is not allowed: longhornio/longhorn-ui:v1.8.1, localhost/dev:1, registry:5000/x:1',
+    ]);
+    expect(denied(['docker.io/longhornio/'], images)).toEqual([
+      'images from a registry that is not allowed: busybox:1.36, localhost/dev:1, registry:5000/x:1',
+    ]);
+    expect(denied(['ghcr.io/'], pod('ghcr.io/spiffe/spire-agent:1.9.6'))).toEqual([]);
+  });
+
+  test('a cluster-admin binding a component declares is allowed, by name, with its reason on the constraint', () => {
+    const binding = (name: string): KubeObject =>
+      ({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'cluster-admin',
+        },
+        subjects: [],
+      }) as KubeObject;
+    const messages = (name: string) =>
+      verdicts(binding(name))
+        .filter((verdict) => verdict.constraint.metadata.name === 'cluster-admin')
+        .flatMap((verdict) => verdict.messages);
+    expect(messages('storage-support')).toEqual([]);
+    expect(messages('break-glass')).toEqual([]);
+    expect(messages('other')).toEqual([
+      'binds cluster-admin and is not in the allow list (break-glass, storage-support)',
+    ]);
+    const clusterAdmin = constraints.find((c) => c.metadata.name === 'cluster-admin');
+    expect(
+      JSON.parse(
+        clusterAdmin?.metadata.annotations?.['homelab.dev/cluster-admin-bindings'] ?? '[]',
+      ),
+    ).toEqual([
+      { name: 'storage-support', component: 'storage', reason: 'its chart binds it, no switch' },
+    ]);
+  });
+
+  test("a policy a component declares its chart cannot satisfy excludes the component's namespace from that policy only", () => {
+    const unlabelled: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'manager', namespace: 'longhorn-system' },
+      spec: { template: { spec: { containers: [{ name: 'm', image: 'longhornio/m:v1' }] } } },
+    } as KubeObject;
+    const names = verdicts(unlabelled).map((verdict) => verdict.constraint.metadata.name);
+    expect(names).not.toContain('required-labels');
+    expect(names).toContain('resource-requests');
+    const elsewhere = verdicts({
+      ...unlabelled,
+      metadata: { name: 'manager', namespace: 'apps' },
+    }).find((verdict) => verdict.constraint.metadata.name === 'required-labels');
+    expect(elsewhere?.messages).toEqual(['missing labels: app.kubernetes.io/part-of']);
+    const requiredLabels = constraints.find((c) => c.metadata.name === 'required-labels');
+    expect(
+      JSON.parse(requiredLabels?.metadata.annotations?.['homelab.dev/exemptions'] ?? '[]'),
+    ).toContainEqual({
+      namespace: 'longhorn-system',
+      reason: 'declared by storage: its chart takes no labels',
+    });
+  });
+
   test('an exemption for a namespace no component uses is an error at the exemption', () => {
     const stale = runPolicy({
       exemptions: [

@@ -102,6 +102,14 @@ function declare(input: DeclareInput<Settings>): Declaration {
     application: {
       namespace: SNAPSHOT_NAMESPACE,
       podSecurity: 'restricted',
+      // Chart 5.2.0 puts its fixed labels on the Deployment (podLabels reach the pods only).
+      policyExemptions: [
+        {
+          policy: 'required-labels',
+          reason:
+            'chart 5.2.0 takes no labels for its Deployment (controller.podLabels reach the pods only)',
+        },
+      ],
       installs: [],
       clusterResources: [
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
@@ -147,6 +155,21 @@ function declare(input: DeclareInput<Settings>): Declaration {
     issues,
   };
 }
+
+/**
+ * The controller's requests and memory limit per environment (no CPU limit): one informer cache
+ * of the cluster's snapshots and volumes, small.
+ */
+const RESOURCES: {
+  readonly [E in EnvironmentName]: {
+    readonly requests: { readonly cpu: string; readonly memory: string };
+    readonly limits: { readonly memory: string };
+  };
+} = {
+  development: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+  staging: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+  production: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '192Mi' } },
+};
 
 /** The chart's values every cluster shares: our CRDs, no conversion webhook, restricted pods. */
 function baseValues(): Values {
@@ -204,7 +227,13 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     environments[entry.cluster.environment] = {};
   }
   const envLayers: { [E in EnvironmentName]?: Values } = {};
-  for (const name of ENVIRONMENTS) if (environments[name] !== undefined) envLayers[name] = {};
+  for (const name of ENVIRONMENTS) {
+    if (environments[name] === undefined) continue;
+    const { requests, limits } = RESOURCES[name];
+    envLayers[name] = {
+      [CHART]: { controller: { resources: { requests: { ...requests }, limits: { ...limits } } } },
+    };
+  }
   const tag = EXTERNAL_SNAPSHOTTER_VERSIONS[chartVersion];
   const chart: ChartSpec = {
     name: CHART,

@@ -125,7 +125,7 @@ describe('the snapshot controller', () => {
     expect(chart(components).dependency?.version).toBe('5.2.0');
   });
 
-  test('follows the profile: one replica in dev, a PDB and spread in production', () => {
+  test('follows the profile: one replica in dev, a PDB and spread in production, requests per environment', () => {
     const files = chartFiles(chart(components), INITIAL_CHART_VERSION).files;
     const dev = renderChart(files, ['env/development.yaml', 'clusters/dev.yaml']).values as AnyJson;
     const prod = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml'])
@@ -134,6 +134,11 @@ describe('the snapshot controller', () => {
       podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       securityContext: { allowPrivilegeEscalation: false },
       replicaCount: 1,
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+    });
+    expect(prod['snapshot-controller'].controller.resources).toEqual({
+      requests: { cpu: '20m', memory: '64Mi' },
+      limits: { memory: '192Mi' },
     });
     expect(prod['snapshot-controller'].controller.replicaCount).toBe(3);
     expect(prod['snapshot-controller'].controller.pdb).toEqual({ maxUnavailable: 1 });
