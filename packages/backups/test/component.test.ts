@@ -294,13 +294,13 @@ describe('definition problems', () => {
 });
 
 describe('flows (zero trust)', () => {
-  const table = (run: ReturnType<typeof runBackups>, index: number): string[] =>
-    (
-      (run.components.clusters[index]?.contributions.get('backups') as AnyJson).flows as AnyJson[]
-    ).map(
+  const table = (run: ReturnType<typeof runBackups>, index: number): string[] => {
+    const declared = run.components.clusters[index]?.contributions.get('backups');
+    return (declared?.flows ?? []).map(
       (flow) =>
-        `${flow.namespace}/${flow.selector['app.kubernetes.io/name']} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((port: AnyJson) => `${port.port}/${port.protocol}`).join(',')}`,
+        `${flow.namespace}/${flow.selector['app.kubernetes.io/name']} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((port) => `${port.port}/${port.protocol}`).join(',')}`,
     );
+  };
 
   test('the VolSync controller and talos-backup: API server, metrics, Talos API, the S3 endpoint', () => {
     // The chart's controller serves its metrics at --metrics-bind-address=:8443 (no
