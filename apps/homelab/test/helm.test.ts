@@ -291,9 +291,23 @@ suite(title, () => {
           (entry) => entry.cluster.name === render.cluster,
         );
         expect(run, 'the build of the definition').toBeDefined();
-        const flows = [...(run?.contributions.values() ?? [])]
-          .filter((contribution) => `charts/${contribution.application?.chart}` === render.path)
-          .flatMap((contribution) => contribution.flows ?? []);
+        // An Application's chart defaults to the one its component renders (contract.ts).
+        const rendered = new Map(
+          (built?.components?.components ?? []).map((entry) => [
+            entry.component.name,
+            entry.output.chart?.name,
+          ]),
+        );
+        const deploying = [...(run?.contributions.entries() ?? [])].filter(
+          ([component, contribution]) =>
+            `charts/${contribution.application?.chart ?? rendered.get(component)}` === render.path,
+        );
+        if (deploying.length === 0) {
+          // A chart no component's Application deploys (the app-of-apps) runs no pods.
+          expect(renderedPods(documents, render.namespace)).toEqual([]);
+          return;
+        }
+        const flows = deploying.flatMap(([, contribution]) => contribution.flows ?? []);
         expect(flowProblems(flows, renderedPods(documents, render.namespace))).toEqual([]);
       });
 

@@ -4,11 +4,11 @@
 //   time.cloudflare.com:123; `ntp.disable_failure: false`, so without it Authelia does not start);
 // - the server reaches the LDAP directory, PostgreSQL, Redis and the SMTP server the settings
 //   name, by name or, for an address, as a network.
-// Its metrics listener is off in the chart (`telemetry.metrics.enabled: false`): nothing to
-// scrape, no flow for it. Pure.
+// - the metrics provider scrapes its metrics listener (9959, `telemetry.metrics`, switched on in
+//   values.ts). Pure.
 import { type FlowDeclaration, type FlowPeer, type FlowPort, isIpv4, isIpv6 } from '@homelab/core';
 import { AUTHELIA_NAMESPACE, type ResolvedAutheliaSettings } from './settings.js';
-import { POD_SELECTOR } from './values.js';
+import { AUTHELIA_METRICS_PORT, POD_SELECTOR } from './values.js';
 
 /** The server's port (the chart's `server.port`). */
 export const AUTHELIA_PORT = 9091;
@@ -66,6 +66,13 @@ export function autheliaFlows(settings: ResolvedAutheliaSettings): FlowDeclarati
       { kind: 'gateway' },
       tcp(AUTHELIA_PORT),
       'the Gateway forwards the portal, the OIDC endpoints and the forward-auth checks',
+    ),
+    flow(
+      'metrics',
+      'ingress',
+      { kind: 'capability', capability: 'metrics' },
+      tcp(AUTHELIA_METRICS_PORT),
+      'the metrics provider scrapes the metrics listener',
     ),
     flow(
       'ntp',

@@ -18,6 +18,9 @@ export const AUTHELIA_VALUES_KEY = 'authelia';
 /** The Helm release, and so every object's name (`authelia`). */
 export const RELEASE = 'authelia';
 
+/** The chart's `configMap.telemetry.metrics.port` (its default). */
+export const AUTHELIA_METRICS_PORT = 9959;
+
 /** Labels of Authelia's pods that select them (the chart's match labels). */
 export const POD_SELECTOR = {
   'app.kubernetes.io/instance': RELEASE,
@@ -203,6 +206,9 @@ export function configMapValues(model: AutheliaConfiguration): Values {
     storage: storageValues,
     notifier: notifierValues,
     identity_providers: { oidc: oidcValues },
+    // The metrics listener (its own port) for the metrics provider's ServiceMonitor on the
+    // Service's `metrics` port; flows.ts admits the provider on it.
+    telemetry: { metrics: { enabled: true, port: AUTHELIA_METRICS_PORT } },
   };
 }
 

@@ -264,16 +264,23 @@ describe('flows (zero trust) against the chart 0.11.5', () => {
       address: 'udp://time.cloudflare.com:123',
       disable_failure: false,
     });
-    // Its metrics listener is off: nothing to scrape.
-    expect(upstream.configMap.telemetry.metrics.enabled).toBe(false);
+    // The metrics listener is off in the chart; our values switch it on at the chart's port,
+    // which the Service names `metrics` (the metrics provider's ServiceMonitor scrapes it).
+    expect(upstream.configMap.telemetry.metrics).toMatchObject({ enabled: false, port: 9959 });
+    const service = readVendoredChartFile('authelia', version, 'templates/service.yaml');
+    expect(service).toContain('- name: metrics');
+    expect(service).toContain('targetPort: metrics');
+    const values = run.values('authelia', 'dev') as Loose;
+    expect(values.authelia.configMap.telemetry.metrics).toEqual({ enabled: true, port: 9959 });
     expect(flows('dev')).toEqual([
       'gateway ingress {"kind":"gateway"} 9091/TCP',
+      'metrics ingress {"kind":"capability","capability":"metrics"} 9959/TCP',
       'ntp egress {"kind":"fqdn","name":"time.cloudflare.com"} 123/UDP',
     ]);
   });
 
   it('reaches the LDAP directory, PostgreSQL, Redis and SMTP the settings name', () => {
-    expect(flows('prod').slice(2)).toEqual([
+    expect(flows('prod').slice(3)).toEqual([
       'ldap egress {"kind":"fqdn","name":"ldap.lab.example.com"} 636/TCP',
       'postgres egress {"kind":"fqdn","name":"postgres.lab.example.com"} 5432/TCP',
       'redis egress {"kind":"fqdn","name":"redis.lab.example.com"} 6379/TCP',

@@ -31,6 +31,7 @@ import {
   warning,
 } from '@homelab/core';
 import { backupsChecks } from './checks.js';
+import { backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
   etcdBackupObjects,
@@ -230,6 +231,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
             },
           ],
         }),
+    // The movers and restore verifications run in the applications' namespaces: they are the
+    // applications' flows (outside default deny while applications declares none).
+    flows: backupsFlows(settings, input.provided.gateway?.domain),
     monitors: monitors(settings),
     facts: { backup: { verification: true } },
     issues,

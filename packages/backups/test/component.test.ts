@@ -1,5 +1,6 @@
 import { formatPath } from '@homelab/core';
 import {
+  readVendoredChartFile,
   testComponent,
   testDefinition,
   testReferenceClusters,
@@ -7,6 +8,7 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
+import { VOLSYNC_CHART_VERSION } from '../src/versions.js';
 import {
   AGE_KEY,
   type AnyJson,
@@ -288,5 +290,53 @@ describe('definition problems', () => {
   test('a protected volume without an owner gets a warning', () => {
     const run = runBackups(SETTINGS, [consumer([{ ...DATA, owner: undefined } as AnyJson])]);
     expect(run.components.issues.filter((i) => i.code === 'backups-owner')).toHaveLength(3);
+  });
+});
+
+describe('flows (zero trust)', () => {
+  const table = (run: ReturnType<typeof runBackups>, index: number): string[] => {
+    const declared = run.components.clusters[index]?.contributions.get('backups');
+    return (declared?.flows ?? []).map(
+      (flow) =>
+        `${flow.namespace}/${flow.selector['app.kubernetes.io/name']} ${flow.direction} ${JSON.stringify(flow.peer)} ${flow.ports.map((port) => `${port.port}/${port.protocol}`).join(',')}`,
+    );
+  };
+
+  test('the VolSync controller and talos-backup: API server, metrics, Talos API, the S3 endpoint', () => {
+    // The chart's controller serves its metrics at --metrics-bind-address=:8443 (no
+    // containerPort), which the volsync-metrics Service's https port targets.
+    const deployment = readVendoredChartFile(
+      'volsync',
+      VOLSYNC_CHART_VERSION,
+      'templates/deployment-controller.yaml',
+    );
+    expect(deployment).toContain('--metrics-bind-address=:8443');
+    expect(table(runBackups(), 2)).toEqual([
+      'volsync-system/volsync egress {"kind":"kube-apiserver"} 6443/TCP',
+      'volsync-system/volsync ingress {"kind":"capability","capability":"metrics"} 8443/TCP',
+      'talos-backup/talos-backup egress {"kind":"host"} 50000/TCP',
+      'talos-backup/talos-backup egress {"kind":"fqdn","name":"s3.example.com"} 443/TCP',
+    ]);
+  });
+
+  test('an endpoint by address is a network; virtual-hosted buckets are dialled by their own name', () => {
+    const byAddress = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'http://10.0.0.9:9000' },
+    });
+    expect(table(byAddress, 2)[3]).toBe(
+      'talos-backup/talos-backup egress {"kind":"cidr","cidr":"10.0.0.9/32"} 9000/TCP',
+    );
+    const virtual = runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, pathStyle: false } });
+    expect(table(virtual, 2)[3]).toBe(
+      'talos-backup/talos-backup egress {"kind":"fqdn","name":"homelab-backups.s3.example.com"} 443/TCP',
+    );
+  });
+
+  test('without etcd snapshots only the controller has flows', () => {
+    expect(table(runBackups({ ...SETTINGS, etcd: { enabled: false } }), 2)).toEqual([
+      'volsync-system/volsync egress {"kind":"kube-apiserver"} 6443/TCP',
+      'volsync-system/volsync ingress {"kind":"capability","capability":"metrics"} 8443/TCP',
+    ]);
   });
 });

@@ -496,6 +496,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
     for (const namespace of own) target.add(namespace);
   }
   for (const namespace of open) namespaces.delete(namespace);
+  connections.push(...scrapeConnections(contributions, reaches, namespaces));
   const endpoints = new Map<string, Extract<Endpoint, { kind: 'pods' }>>();
   for (const connection of connections) {
     for (const end of [connection.from, connection.to]) {
@@ -513,6 +514,72 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
     },
     issues,
   };
+}
+
+/**
+ * Where the metrics provider's egress to its consumers (peer `{ kind: 'consumers', capability:
+ * 'metrics' }`, declared without ports) goes beyond the components that admit it with an ingress
+ * flow from `metrics` (those make their own connections):
+ * - the nodes, on the `hostPort` of every monitor target on the host network (Cilium's agent and
+ *   operator carry the nodes' identity);
+ * - every namespace outside default deny where a component runs, on any port: its pods accept
+ *   anything already, and no flow of its component names the metrics port (it declares none),
+ *   while the provider scrapes it (Longhorn, VolSync, applications). The rule is only the
+ *   provider's egress, scoped to that namespace.
+ */
+function scrapeConnections(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+  reaches: ReadonlyMap<Capability, readonly { component: string; flow: FlowDeclaration }[]>,
+  denied: ReadonlySet<string>,
+): Connection[] {
+  const provider = providerOf(contributions, 'metrics');
+  if (provider === undefined) return [];
+  const out: Connection[] = [];
+  const names = [...contributions.keys()].sort(compareStrings);
+  for (const { component, flow } of reaches.get('metrics') ?? []) {
+    if (component !== provider || flow.direction !== 'egress') continue;
+    const from = pods(provider, flow.namespace, flow.selector);
+    const id = `${provider}.${flow.name}`;
+    for (const owner of names) {
+      const contribution = contributions.get(owner) as ClusterContribution;
+      for (const monitor of contribution.monitors ?? []) {
+        const hostPort = monitor.target?.hostPort;
+        if (hostPort === undefined) continue;
+        out.push({
+          id: `${id}.${owner}-${monitor.name}`,
+          component: provider,
+          from,
+          to: entity('nodes', 'host', 'remote-node'),
+          ports: [{ port: hostPort, protocol: 'TCP' }],
+          reason: `${flow.reason ?? flow.name}: monitor "${monitor.name}" of ${owner} (host network)`,
+        });
+      }
+    }
+    const open = new Map<string, string>();
+    for (const owner of names) {
+      const contribution = contributions.get(owner) as ClusterContribution;
+      const application = contribution.application;
+      if (application === undefined) continue;
+      for (const namespace of [
+        application.namespace,
+        ...(application.additionalNamespaces ?? []),
+      ]) {
+        if (!denied.has(namespace) && !open.has(namespace)) open.set(namespace, owner);
+      }
+    }
+    for (const namespace of [...open.keys()].sort(compareStrings)) {
+      const owner = open.get(namespace) as string;
+      out.push({
+        id: `${id}.${namespace}`,
+        component: provider,
+        from,
+        to: pods(owner, namespace, {}),
+        ports: [],
+        reason: `${flow.reason ?? flow.name}: ${namespace} (of ${owner}) is outside default deny and names no metrics port`,
+      });
+    }
+  }
+  return out;
 }
 
 /** The route hosts of the cluster, `host` (first label) → owner, for messages. */

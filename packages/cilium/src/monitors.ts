@@ -23,6 +23,8 @@ export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
         kind: 'service',
         selector: { 'app.kubernetes.io/name': 'cilium-agent' },
         port: 'metrics',
+        // On the host network: the chart's agent's `prometheus.port`.
+        hostPort: 9962,
       },
       rules: [
         {
@@ -59,6 +61,8 @@ export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
         kind: 'service',
         selector: { 'app.kubernetes.io/name': 'cilium-operator' },
         port: 'metrics',
+        // On the host network: the chart's operator's `operator.prometheus.port` (host network).
+        hostPort: 9963,
       },
       rules: [
         {
@@ -78,6 +82,8 @@ export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
         kind: 'service',
         selector: { 'app.kubernetes.io/name': 'hubble' },
         port: 'hubble-metrics',
+        // On the host network: the chart's `hubble.metrics.port`, served by the agent.
+        hostPort: 9965,
       },
       dashboards: [dashboard('hubble', hubbleDashboard)],
     },

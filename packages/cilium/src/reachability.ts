@@ -290,6 +290,23 @@ export interface ClusterReachability {
   readonly needed: readonly Reach[];
   readonly dns: readonly Reach[];
   readonly undeclared: readonly Reach[];
+  /** Every ServiceMonitor and PodMonitor target the metrics provider must scrape. */
+  readonly monitors: readonly MonitorReach[];
+}
+
+/** Whether the metrics provider's Prometheus reaches one monitor's target. */
+export interface MonitorReach {
+  /** `ServiceMonitor/argocd-server`. */
+  readonly monitor: string;
+  /** The component that declared it (its `homelab.dev/component` label). */
+  readonly component: string;
+  readonly namespace: string;
+  readonly from: Endpoint | undefined;
+  /** How it is reached: `host 9962/TCP`, `any port (outside default deny)`, `8083/TCP`. */
+  readonly via: string;
+  readonly allowed: boolean;
+  /** Why not, when not allowed. */
+  readonly problem?: string;
 }
 
 /** An external host no flow names: no pod may reach it. */
@@ -388,6 +405,7 @@ export function clusterReachability(
       });
     }
   }
+  const monitors = monitorReachability(deployed, plan, policies, objects);
   return {
     plan,
     result: {
@@ -399,8 +417,156 @@ export function clusterReachability(
       needed,
       dns,
       undeclared,
+      monitors,
     },
   };
+}
+
+/** A port no rule names: a rule matches it only without ports (any port). */
+const ANY_PORT: FlowPort = { port: 0, protocol: 'TCP' };
+
+function labelsEqual(a: { readonly [key: string]: string }, b: Json): boolean {
+  const left = Object.entries(a);
+  const right = Object.entries(b);
+  return left.length === right.length && left.every(([key, value]) => b[key] === value);
+}
+
+/**
+ * Whether the metrics provider reaches every ServiceMonitor and PodMonitor target deployed on the
+ * cluster (its own chart holds them, fallbacks included), under the generated policies: a target
+ * on the host network (its monitor's `hostPort`) at the nodes; a namespace outside default deny on
+ * any port (the provider's egress to its consumers resolves to it); a namespace under default deny
+ * through an ingress flow from `metrics` of a component there (each port of one such connection
+ * allowed; the Helm suite checks the port is a container port of the selected pods).
+ */
+function monitorReachability(
+  deployed: DeployedCluster,
+  plan: FlowPlan,
+  policies: PolicySet,
+  objects: readonly KubeObject[],
+): MonitorReach[] {
+  const contributions = deployed.run.contributions;
+  let provider: string | undefined;
+  for (const [name, contribution] of contributions) {
+    if (contribution.facts?.metrics !== undefined) provider = name;
+  }
+  if (provider === undefined) return [];
+  const providerContribution = contributions.get(provider);
+  const scraper = (providerContribution?.flows ?? []).find(
+    (flow) =>
+      flow.direction === 'egress' &&
+      flow.peer.kind === 'consumers' &&
+      flow.peer.capability === 'metrics',
+  );
+  const providerNamespace = providerContribution?.application?.namespace;
+  const from: Endpoint | undefined =
+    scraper !== undefined
+      ? {
+          kind: 'pods',
+          component: provider,
+          namespace: scraper.namespace,
+          selector: scraper.selector,
+        }
+      : providerNamespace !== undefined && !plan.namespaces.includes(providerNamespace)
+        ? { kind: 'pods', component: provider, namespace: providerNamespace, selector: {} }
+        : undefined;
+  const hosts: Endpoint = { kind: 'entity', entities: ['host', 'remote-node'], label: 'nodes' };
+  const out: MonitorReach[] = [];
+  for (const object of objects) {
+    if (object.apiVersion !== 'monitoring.coreos.com/v1') continue;
+    if (object.kind !== 'ServiceMonitor' && object.kind !== 'PodMonitor') continue;
+    const spec = record(object.spec as JsonValue);
+    const selector = record(record(spec.selector).matchLabels);
+    const names = strings(record(spec.namespaceSelector).matchNames);
+    const component = object.metadata.labels?.['homelab.dev/component'] ?? provider;
+    const monitor = `${object.kind}/${object.metadata.name}`;
+    for (const namespace of names.length === 0 ? [object.metadata.namespace ?? ''] : names) {
+      const base = { monitor, component, namespace, from };
+      if (from === undefined) {
+        out.push({
+          ...base,
+          via: 'nothing',
+          allowed: false,
+          problem: `${provider} (the metrics provider) is under default deny but declares no egress flow with peer { kind: consumers, capability: metrics }`,
+        });
+        continue;
+      }
+      let hostPort: number | undefined;
+      for (const contribution of contributions.values()) {
+        for (const declared of contribution.monitors ?? []) {
+          const target = declared.target;
+          if (
+            target?.hostPort !== undefined &&
+            declared.namespace === namespace &&
+            labelsEqual(target.selector, selector)
+          ) {
+            hostPort = target.hostPort;
+          }
+        }
+      }
+      if (hostPort !== undefined) {
+        const port: FlowPort = { port: hostPort, protocol: 'TCP' };
+        const allowed = policies.allows(from, hosts, port);
+        out.push({
+          ...base,
+          via: `nodes ${formatPorts([port])}`,
+          allowed,
+          ...(allowed
+            ? {}
+            : {
+                problem: `no policy lets ${describeEndpoint(from)} reach the nodes on ${formatPorts([port])} (the target runs on the host network)`,
+              }),
+        });
+        continue;
+      }
+      if (!plan.namespaces.includes(namespace)) {
+        const to: Endpoint = { kind: 'pods', component, namespace, selector: {} };
+        const allowed = policies.allows(from, to, ANY_PORT);
+        out.push({
+          ...base,
+          via: 'any port (outside default deny)',
+          allowed,
+          ...(allowed
+            ? {}
+            : {
+                problem: `no policy lets ${describeEndpoint(from)} reach ${namespace}, which is outside default deny (the egress to the metrics consumers resolves to it)`,
+              }),
+        });
+        continue;
+      }
+      const candidates = plan.connections.filter(
+        (connection) =>
+          endpointKey(connection.from) === endpointKey(from) &&
+          connection.to.kind === 'pods' &&
+          connection.to.namespace === namespace &&
+          connection.ports.length > 0,
+      );
+      const admitted = candidates.find((connection) =>
+        connection.ports.every((port) => policies.allows(from, connection.to, port)),
+      );
+      out.push({
+        ...base,
+        via:
+          admitted === undefined
+            ? candidates.length === 0
+              ? 'no flow'
+              : 'denied'
+            : `${formatPorts(admitted.ports)} [${admitted.id}]`,
+        allowed: admitted !== undefined,
+        ...(admitted !== undefined
+          ? {}
+          : {
+              problem:
+                candidates.length === 0
+                  ? `${namespace} is under default deny and no flow there admits ${describeEndpoint(from)}`
+                  : `no generated policy allows ${describeEndpoint(from)} into ${namespace} on the ports its flows admit`,
+            }),
+      });
+    }
+  }
+  return out.sort((a, b) =>
+    compareStrings(`${a.monitor} ${a.namespace}`, `${b.monitor} ${b.namespace}`),
+  );
 }
 
 /** The Gateway's proxy as the source of what it forwards. */
@@ -488,7 +654,7 @@ function arrow(reach: Reach): string {
 export const reachabilityCheck: SystemCheck = {
   name: 'reachability',
   description:
-    'Under default deny, every flow a component declares is allowed by the generated Cilium policies at both ends (egress at the source, ingress at the destination, on the declared ports), every managed pod reaches the cluster DNS, and a sample of undeclared pod pairs and an undeclared external host are denied.',
+    'Under default deny, every flow a component declares is allowed by the generated Cilium policies at both ends (egress at the source, ingress at the destination, on the declared ports), every managed pod reaches the cluster DNS, the metrics provider reaches every ServiceMonitor and PodMonitor target, and a sample of undeclared pod pairs and an undeclared external host are denied.',
   check(input) {
     const issues: Issue[] = [];
     const uncovered = new Map<
@@ -538,6 +704,18 @@ export const reachabilityCheck: SystemCheck = {
               reach.connection.route === undefined
                 ? `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} and ingress at ${describeEndpoint(reach.to)} on ${formatPorts([reach.port])}`
                 : `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} to the ingress entity without ports, and ${reach.connection.route.owner} accepting ingress from the Gateway`,
+          }),
+        );
+      }
+      for (const reach of result.monitors) {
+        if (reach.allowed) continue;
+        issues.push(
+          error({
+            code: 'reachability',
+            path: ['clusters', deployed.cluster.index, 'components', reach.component],
+            value: `${reach.monitor} → ${reach.namespace}`,
+            message: `the metrics provider cannot scrape ${reach.monitor} (of ${reach.component}) in ${reach.namespace} on cluster "${result.cluster}": ${reach.problem ?? 'denied'}`,
+            expected: `${reach.component} declaring an ingress flow with peer { kind: capability, capability: metrics } on its metrics port in ${reach.namespace}, or (host network) the monitor's target.hostPort`,
           }),
         );
       }
@@ -605,6 +783,15 @@ export const reachabilityCheck: SystemCheck = {
       for (const reach of rows) {
         lines.push(
           `    ${reach.allowed ? 'allowed' : 'DENIED '}  ${arrow(reach)}  [${reach.connection?.id ?? ''}]`,
+        );
+      }
+      const scraped = result.monitors.filter((reach) => reach.allowed).length;
+      lines.push(
+        `  monitor targets: ${scraped} of ${result.monitors.length} reachable by the metrics provider`,
+      );
+      for (const reach of result.monitors) {
+        lines.push(
+          `    ${reach.allowed ? 'allowed' : 'DENIED '}  ${reach.monitor} → ${reach.namespace} via ${reach.via}`,
         );
       }
       const dnsOk = result.dns.filter((reach) => reach.allowed).length;

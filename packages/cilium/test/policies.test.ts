@@ -892,3 +892,169 @@ describe('a provider that declares no flows', () => {
     );
   });
 });
+
+describe('monitor targets under default deny', () => {
+  const mon = testComponent({
+    name: 'mon',
+    provides: ['metrics'],
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'mon', podSecurity: 'restricted', clusterResources: [] },
+      facts: { metrics: { namespace: 'mon' } },
+      flows: [
+        {
+          name: 'scrape',
+          direction: 'egress',
+          namespace: 'mon',
+          selector: { app: 'prometheus' },
+          peer: { kind: 'consumers', capability: 'metrics' },
+          ports: [],
+          reason: 'Prometheus scrapes the monitors',
+        },
+      ],
+    }),
+  });
+  const scraped = (admits: boolean): AnyComponent =>
+    testComponent({
+      name: 'scraped',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'scraped', podSecurity: 'restricted', clusterResources: [] },
+        flows: admits
+          ? [
+              {
+                name: 'metrics',
+                direction: 'ingress',
+                namespace: 'scraped',
+                selector: { app: 'exporter' },
+                peer: { kind: 'capability', capability: 'metrics' },
+                ports: [{ port: 9402, protocol: 'TCP' }],
+              },
+            ]
+          : [],
+      }),
+    });
+  // No flows: outside default deny.
+  const open = testComponent({
+    name: 'open',
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'open', podSecurity: 'restricted', clusterResources: [] },
+    }),
+  });
+  // Its pods run on the host network (a port Cilium's own host-network monitors do not use).
+  const agent = testComponent({
+    name: 'agent',
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'agent', podSecurity: 'privileged', clusterResources: [] },
+      flows: [],
+      monitors: [
+        {
+          name: 'agent',
+          namespace: 'agent',
+          target: { kind: 'service', selector: { app: 'agent' }, port: 'metrics', hostPort: 9970 },
+        },
+      ],
+    }),
+  });
+  const monitor = (component: string, namespace: string, app: string): KubeObject => ({
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: {
+      name: `${component}-${app}`,
+      namespace: 'mon',
+      labels: { 'homelab.dev/component': component },
+    },
+    spec: {
+      selector: { matchLabels: { app } },
+      namespaceSelector: { matchNames: [namespace] },
+      endpoints: [{ port: 'metrics' }],
+    },
+  });
+  const monitors = [
+    monitor('scraped', 'scraped', 'exporter'),
+    monitor('open', 'open', 'open'),
+    monitor('agent', 'agent', 'agent'),
+  ];
+  const inputOf = (run: CiliumRun, drop: readonly string[] = []): SystemInput =>
+    systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []).filter(
+        (object) => !drop.includes(object.metadata.name),
+      ),
+      ...monitors,
+    ]);
+  const errors = (input: SystemInput): string[] =>
+    reachabilityCheck
+      .check(input)
+      .filter((issue) => issue.severity === 'error')
+      .map((issue) => issue.message);
+  const run = runCilium(testDefinition(referenceClusters()), [mon, scraped(true), open, agent]);
+
+  test('the provider reaches each: by an ingress flow, on any port outside default deny, at the nodes for the host network', () => {
+    expect(run.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const input = inputOf(run);
+    expect(errors(input)).toEqual([]);
+    // The egress to a namespace outside default deny has no ports (nothing there names them);
+    // the one to the nodes is the monitor's host port.
+    expect(policy(run, 'dev', 'mon-scrape-open-egress').spec.egress).toEqual([
+      { toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'open' } }] },
+    ]);
+    expect(policy(run, 'dev', 'mon-scrape-agent-agent-egress').spec.egress).toEqual([
+      {
+        toEntities: ['host', 'remote-node'],
+        toPorts: [{ ports: [{ port: '9970', protocol: 'TCP' }] }],
+      },
+    ]);
+    const report = reachabilityCheck.report?.(input) ?? [];
+    expect(report).toContain('  monitor targets: 3 of 3 reachable by the metrics provider');
+    expect(report).toContain(
+      '    allowed  ServiceMonitor/open-open → open via any port (outside default deny)',
+    );
+    expect(report).toContain('    allowed  ServiceMonitor/agent-agent → agent via nodes 9970/TCP');
+    expect(report).toContain(
+      '    allowed  ServiceMonitor/scraped-exporter → scraped via 9402/TCP [scraped.metrics]',
+    );
+  });
+
+  test('a target under default deny that admits no scrape is an error naming the monitor', () => {
+    const closed = runCilium(testDefinition(referenceClusters()), [
+      mon,
+      scraped(false),
+      open,
+      agent,
+    ]);
+    expect(errors(inputOf(closed))).toContain(
+      'the metrics provider cannot scrape ServiceMonitor/scraped-exporter (of scraped) in scraped on cluster "dev": scraped is under default deny and no flow there admits mon/prometheus',
+    );
+  });
+
+  test('without the egress to a namespace outside default deny, or to the nodes, the target is unreachable', () => {
+    const messages = errors(
+      inputOf(run, ['mon-scrape-open-egress', 'mon-scrape-agent-agent-egress']),
+    );
+    expect(messages).toContain(
+      'the metrics provider cannot scrape ServiceMonitor/open-open (of open) in open on cluster "dev": no policy lets mon/prometheus reach open, which is outside default deny (the egress to the metrics consumers resolves to it)',
+    );
+    expect(messages).toContain(
+      'the metrics provider cannot scrape ServiceMonitor/agent-agent (of agent) in agent on cluster "dev": no policy lets mon/prometheus reach the nodes on 9970/TCP (the target runs on the host network)',
+    );
+  });
+
+  test('a provider under default deny without an egress to its consumers reaches no target', () => {
+    const silent = testComponent({
+      name: 'mon',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'mon', podSecurity: 'restricted', clusterResources: [] },
+        facts: { metrics: { namespace: 'mon' } },
+        flows: [],
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [silent, open, agent]);
+    expect(errors(inputOf(result))).toContain(
+      'the metrics provider cannot scrape ServiceMonitor/open-open (of open) in open on cluster "dev": mon (the metrics provider) is under default deny but declares no egress flow with peer { kind: consumers, capability: metrics }',
+    );
+  });
+});

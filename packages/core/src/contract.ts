@@ -580,6 +580,11 @@ export interface MonitorTarget {
   readonly path?: string;
   /** Default `http`. */
   readonly scheme?: 'http' | 'https';
+  /**
+   * Set when the target's pods run on the host network (Cilium's agent): they carry the nodes'
+   * identity, so the scrape is a flow to the nodes on this port, not to pods (zero trust).
+   */
+  readonly hostPort?: number;
 }
 
 /**

@@ -32,6 +32,7 @@ import {
 import { alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHECKS } from './checks.js';
+import { CONTROL_PLANE_METRICS, grafanaOidcFlows, monitoringFlows } from './flows.js';
 import {
   GRAFANA_ADMIN_SECRET,
   GRAFANA_PORT,
@@ -57,13 +58,6 @@ import {
 } from './versions.js';
 
 export const MONITORING_CHART_NAME = 'monitoring';
-
-/** Where Talos' control-plane components serve metrics once bound beyond localhost. */
-export const CONTROL_PLANE_METRICS = {
-  etcd: 2381,
-  controllerManager: 10257,
-  scheduler: 10259,
-} as const;
 
 /**
  * Talos binds kube-controller-manager and kube-scheduler to 127.0.0.1 and serves etcd metrics on
@@ -194,10 +188,17 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   }
   const client = grafanaOidcClient(cluster, settings);
   const secrets = secretRequirements(settings, plan.secrets);
-  // No flows: the monitoring namespace stays outside default deny. Prometheus scrapes every
-  // component's targets, also those of components outside default deny, which no flow peer can
-  // name yet; components under default deny admit it with an ingress flow from the `metrics`
-  // capability (docs/system-checks.md, "reachability").
+  // Prometheus reaches components under default deny through their ingress flows from
+  // `metrics`, and namespaces outside it through its egress to its consumers (flows.ts).
+  const flows = monitoringFlows({
+    alertmanagerReplicas: settings.alertmanager.replicas,
+    receiverFlows: plan.flows,
+    oidcFlows: grafanaOidcFlows(
+      client,
+      input.provided['oidc-provider']?.issuer,
+      input.provided.gateway,
+    ),
+  });
   const hasSecretStore = input.provided.secrets !== undefined;
   return {
     application: descriptor(),
@@ -221,6 +222,7 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
         }),
     ...(client === undefined ? {} : { oidcClients: [client] }),
     ...(hasSecretStore ? { secrets } : { bootstrapSecrets: bootstrapSecrets(secrets) }),
+    flows,
     monitors: platformMonitors(settings),
     facts: { metrics: { namespace: MONITORING_NAMESPACE } },
     issues,
@@ -563,4 +565,4 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   render,
 };
 
-export { KPS_VALUES_KEY };
+export { CONTROL_PLANE_METRICS, KPS_VALUES_KEY };

@@ -9,6 +9,7 @@ import {
 import { testCluster, testComponent, testReferenceClusters } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { promqlProblem } from '../src/promql.js';
+import { baseValues, KPS_VALUES_KEY } from '../src/values.js';
 import {
   issuesOf,
   type Loose,
@@ -697,9 +698,25 @@ describe('Grafana', () => {
     ]);
   });
 
-  it('declares no flow for its OIDC calls: outside default deny, Grafana reaches the issuer', () => {
-    // The monitoring namespace is outside default deny (monitoring declares no flows at all).
-    expect(run.declared.prod?.flows).toBeUndefined();
+  it("calls the issuer (token, userinfo) through the Gateway, which routes the issuer's host", () => {
+    const grafana = (run.declared.prod?.flows ?? []).filter(
+      (flow) =>
+        flow.direction === 'egress' &&
+        flow.selector['app.kubernetes.io/name'] === 'grafana' &&
+        flow.peer.kind === 'gateway',
+    );
+    expect(grafana).toEqual([
+      {
+        name: 'grafana-to-gateway-443',
+        direction: 'egress',
+        namespace: 'monitoring',
+        selector: { 'app.kubernetes.io/name': 'grafana' },
+        peer: { kind: 'gateway', host: 'auth' },
+        ports: [{ port: 443, protocol: 'TCP' }],
+        reason:
+          "Grafana's server exchanges the login code and reads the user at the OIDC issuer (https://auth.prod.example)",
+      },
+    ]);
     expect(run.declared.prod?.oidcClients?.map((client) => client.id)).toEqual(['grafana']);
   });
 
@@ -791,9 +808,49 @@ describe('declarations', () => {
     });
   });
 
-  it('declares no flows: its namespace stays outside default deny, the scraped admit it', () => {
-    // Prometheus scrapes components outside default deny too, which no flow peer names yet.
-    expect(reference.declared.dev?.flows).toBeUndefined();
+  it('declares every flow of its pods: Grafana, Prometheus, Alertmanager, the operator, kube-state-metrics', () => {
+    const table = (cluster: string): string[] =>
+      (reference.declared[cluster]?.flows ?? []).map(
+        (flow) =>
+          `${flow.selector['app.kubernetes.io/name']} ${flow.direction} ${flow.peer.kind === 'self' ? `self:${flow.peer.selector['app.kubernetes.io/name']}` : flow.peer.kind === 'consumers' || flow.peer.kind === 'capability' ? `${flow.peer.kind}:${flow.peer.capability}` : flow.peer.kind === 'fqdn' ? flow.peer.name : flow.peer.kind === 'gateway' ? `gateway${flow.peer.host === undefined ? '' : `:${flow.peer.host}`}` : flow.peer.kind} ${flow.ports.map((port) => `${port.port}/${port.protocol}`).join(',')}`,
+      );
+    const common = [
+      'grafana ingress gateway 3000/TCP',
+      'grafana egress self:prometheus 9090/TCP',
+      'grafana egress self:alertmanager 9093/TCP',
+      'grafana egress kube-apiserver 6443/TCP',
+      'prometheus egress kube-apiserver 6443/TCP',
+      // etcd, node-exporter, kubelet, controller-manager, scheduler.
+      'prometheus egress host 2381/TCP,9100/TCP,10250/TCP,10257/TCP,10259/TCP',
+      // Every monitor target: the components' ingress flows from metrics, the namespaces
+      // outside default deny, the host-network targets (packages/cilium/src/flows.ts).
+      'prometheus egress consumers:metrics ',
+      'prometheus egress self:alertmanager 9093/TCP,8080/TCP',
+      'prometheus egress self:prometheus 9090/TCP,8080/TCP',
+      'prometheus egress self:kube-prometheus-stack-prometheus-operator 8080/TCP',
+      'prometheus egress self:kube-state-metrics 8080/TCP',
+      'prometheus egress self:grafana 3000/TCP',
+      'kube-prometheus-stack-prometheus-operator egress kube-apiserver 6443/TCP',
+      'kube-state-metrics egress kube-apiserver 6443/TCP',
+    ];
+    // One Alertmanager in development: no mesh.
+    expect(table('dev').slice(0, common.length)).toEqual(common);
+    expect(table('dev').some((row) => row.includes('9094'))).toBe(false);
+    expect(table('prod')).toEqual(
+      expect.arrayContaining([
+        ...common,
+        'alertmanager egress self:alertmanager 9094/TCP,9094/UDP',
+      ]),
+    );
+    // The operator's admission webhooks are off in our values: no flow from the API server.
+    expect((baseValues()[KPS_VALUES_KEY] as Loose).prometheusOperator.admissionWebhooks).toEqual({
+      enabled: false,
+    });
+    expect(
+      (reference.declared.prod?.flows ?? []).some(
+        (flow) => flow.direction === 'ingress' && flow.peer.kind === 'kube-apiserver',
+      ),
+    ).toBe(false);
   });
 
   it("leaves Talos' CoreDNS unscraped where a component provides the cluster DNS", () => {

@@ -812,6 +812,19 @@ const OPERATOR_PODS: {
   },
 };
 
+/**
+ * Ports a container listens on by its arguments though its chart lists no `containerPort`
+ * (controller-runtime's `--metrics-bind-address=:8443`, `--health-probe-bind-address=:8081`).
+ */
+function argumentPorts(args: readonly unknown[] | undefined): { port: number; protocol: string }[] {
+  const out: { port: number; protocol: string }[] = [];
+  for (const arg of args ?? []) {
+    const match = typeof arg === 'string' ? /^--[a-z-]*address=[^:]*:(\d+)$/.exec(arg) : null;
+    if (match?.[1] !== undefined) out.push({ port: Number(match[1]), protocol: 'TCP' });
+  }
+  return out;
+}
+
 /** Every pod template of the rendered workloads (CronJobs' job templates too). */
 export function renderedPods(
   documents: readonly RenderedDocument[],
@@ -840,21 +853,26 @@ export function renderedPods(
     const labels = (at(template, 'metadata', 'labels') ?? {}) as { [key: string]: string };
     const pod = (at(template, 'spec') ?? {}) as { [key: string]: unknown };
     const containers = [
-      ...((pod.containers ?? []) as { ports?: { containerPort: number; protocol?: string }[] }[]),
+      ...((pod.containers ?? []) as {
+        ports?: { containerPort: number; protocol?: string }[];
+        args?: unknown[];
+      }[]),
       ...((pod.initContainers ?? []) as {
         ports?: { containerPort: number; protocol?: string }[];
+        args?: unknown[];
       }[]),
     ];
     out.push({
       workload: `${object.kind}/${object.metadata.name}`,
       namespace: object.metadata.namespace ?? namespace,
       labels,
-      ports: containers.flatMap((container) =>
-        (container.ports ?? []).map((port) => ({
+      ports: containers.flatMap((container) => [
+        ...(container.ports ?? []).map((port) => ({
           port: port.containerPort,
           protocol: port.protocol ?? 'TCP',
         })),
-      ),
+        ...argumentPorts(container.args),
+      ]),
     });
   }
   return out;
