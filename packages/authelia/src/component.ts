@@ -61,13 +61,22 @@ function domainOf(entry: {
   return entry.provided.gateway?.domain ?? entry.cluster.domain;
 }
 
-function descriptor(): ApplicationDescriptor {
+function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: AUTHELIA_CHART_NAME,
     namespace: AUTHELIA_NAMESPACE,
     releaseName: RELEASE,
     podSecurity: 'restricted',
     clusterResources: [],
+    // What the upstream chart renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'ConfigMap' },
+      { group: '', kind: 'Service' },
+      { group: 'apps', kind: 'Deployment' },
+      ...(cluster.profile.podDisruptionBudget
+        ? [{ group: 'policy', kind: 'PodDisruptionBudget' }]
+        : []),
+    ],
   };
 }
 
@@ -121,7 +130,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
   const domain = domainOf(input);
   const volume = dataVolume(input, settings, issues);
   return {
-    application: descriptor(),
+    application: descriptor(input.cluster),
     routes: [
       {
         name: RELEASE,

@@ -149,6 +149,14 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
     ].filter((kind) => etcd || kind.kind !== 'Namespace'),
+    // What the upstream chart (VolSync) renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'Service' },
+      { group: '', kind: 'ServiceAccount' },
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+      { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+    ],
   };
 }
 

@@ -23,6 +23,7 @@ import {
   type PathSegment,
   type RenderCluster,
   type RenderInput,
+  type ResolvedCluster,
   settingsPath,
   shellQuote,
   urlFlowPeer,
@@ -78,7 +79,7 @@ const CLUSTER_RESOURCES = [
 /** Secret keys Kubernetes accepts (the operator refuses others). */
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
-function descriptor(): ApplicationDescriptor {
+function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: SM_OPERATOR_CHART_NAME,
     namespace: OPERATOR_NAMESPACE,
@@ -90,6 +91,18 @@ function descriptor(): ApplicationDescriptor {
     // The operator's pod runs as non-root, drops every capability, RuntimeDefault seccomp.
     podSecurity: 'restricted',
     clusterResources: CLUSTER_RESOURCES.map((resource) => ({ ...resource })),
+    // What the upstream chart renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'ConfigMap' },
+      { group: '', kind: 'Service' },
+      { group: '', kind: 'ServiceAccount' },
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+      { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+      ...(cluster.profile.podDisruptionBudget
+        ? [{ group: 'policy', kind: 'PodDisruptionBudget' }]
+        : []),
+    ],
   };
 }
 
@@ -118,7 +131,7 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
   const { settings, issues } = resolveBitwardenSettings(input.settings, input.path);
   const namespaces = tokenNamespaces(settings);
   return {
-    application: descriptor(),
+    application: descriptor(input.cluster),
     bootstrap: [
       {
         title: 'Read the Bitwarden machine account token',

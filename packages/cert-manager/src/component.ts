@@ -63,7 +63,7 @@ const CLUSTER_RESOURCES: readonly GroupKind[] = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ];
 
-function descriptor(): ApplicationDescriptor {
+function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: CERT_MANAGER_CHART_NAME,
     namespace: CERT_MANAGER_NAMESPACE,
@@ -77,6 +77,18 @@ function descriptor(): ApplicationDescriptor {
     // The ClusterIssuer and Issuer CRDs are larger than the client-side apply annotation allows.
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),
+    // What the upstream chart renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'Service' },
+      { group: '', kind: 'ServiceAccount' },
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'batch', kind: 'Job' },
+      { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+      { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+      ...(cluster.profile.podDisruptionBudget
+        ? [{ group: 'policy', kind: 'PodDisruptionBudget' }]
+        : []),
+    ],
   };
 }
 
@@ -201,7 +213,7 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
   const enforced = input.provided.cni?.networkPolicy === true;
   if (settings === undefined) {
     return {
-      application: descriptor(),
+      application: descriptor(cluster),
       flows: certManagerFlows(undefined, enforced, input.path).flows,
       issues,
     };
@@ -211,7 +223,7 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
   const network = certManagerFlows(issuer, enforced, input.path);
   issues.push(...network.issues);
   return {
-    application: descriptor(),
+    application: descriptor(cluster),
     flows: network.flows,
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(bootstrapSecrets.length > 0 ? { bootstrapSecrets } : {}),

@@ -134,8 +134,12 @@ function findHelm(): string | undefined {
 
 const helm = findHelm();
 
-/** Kinds whose objects have no namespace (how a rendered object without one is classified). */
+/**
+ * Kinds whose objects have no namespace (how a rendered object without one is classified): the
+ * built-in ones, the CRD bundles' (not rendered by Helm), and those a rendered CRD declares.
+ */
 const CLUSTER_SCOPED = new Set([
+  'VolumeSnapshotClass',
   'APIService',
   'CiliumBGPAdvertisement',
   'CiliumBGPClusterConfig',
@@ -157,6 +161,15 @@ const CLUSTER_SCOPED = new Set([
   'ValidatingAdmissionPolicyBinding',
   'ValidatingWebhookConfiguration',
 ]);
+
+/** Records the kind a cluster-scoped CustomResourceDefinition defines. */
+function learnScope(object: KubeObject): void {
+  if (object.kind !== 'CustomResourceDefinition') return;
+  const spec = (object as { spec?: { scope?: unknown; names?: { kind?: unknown } } }).spec;
+  if (spec?.scope === 'Cluster' && typeof spec.names?.kind === 'string') {
+    CLUSTER_SCOPED.add(spec.names.kind);
+  }
+}
 
 function isClusterScoped(object: KubeObject): boolean {
   return (
@@ -250,17 +263,19 @@ describe.skipIf(helm === undefined)(
             maxBuffer: 64 * 1024 * 1024,
           });
           if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
-          const objects = (parseAllDocuments(run.stdout) as KubeObject[])
+          const documents = (parseAllDocuments(run.stdout) as KubeObject[])
             .filter(
               (object) =>
                 object !== null && typeof object === 'object' && typeof object.kind === 'string',
             )
-            .filter((object) => !isTestHook(object))
-            .map((object) =>
-              isClusterScoped(object) || object.metadata.namespace !== undefined
-                ? object
-                : { ...object, metadata: { ...object.metadata, namespace } },
-            );
+            .filter((object) => !isTestHook(object));
+          // Cluster-scoped custom kinds the chart's own CRDs define (cert-manager's ClusterIssuer).
+          for (const object of documents) learnScope(object);
+          const objects = documents.map((object) =>
+            isClusterScoped(object) || object.metadata.namespace !== undefined
+              ? object
+              : { ...object, metadata: { ...object.metadata, namespace } },
+          );
           rendered.push({
             cluster,
             name: application.metadata.name,

@@ -48,6 +48,8 @@ function descriptor(): ApplicationDescriptor {
     // No pods here: the gateway class's controller serves the Gateway from its own namespace.
     podSecurity: 'restricted',
     clusterResources: [],
+    // No upstream chart: the project allows exactly what the manifests render.
+    namespacedResources: [],
   };
 }
 

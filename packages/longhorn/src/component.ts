@@ -146,6 +146,15 @@ function application(): ApplicationDescriptor {
       { group: 'scheduling.k8s.io', kind: 'PriorityClass' },
       { group: 'storage.k8s.io', kind: 'StorageClass' },
     ],
+    // What the upstream chart renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'ConfigMap' },
+      { group: '', kind: 'Service' },
+      { group: '', kind: 'ServiceAccount' },
+      { group: 'apps', kind: 'DaemonSet' },
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'batch', kind: 'Job' },
+    ],
     ignoreDifferences: [
       {
         // longhorn-manager writes the conversion webhook's CA into its CRDs.

@@ -22,6 +22,7 @@ import {
   type PathSegment,
   type RenderCluster,
   type RenderInput,
+  type ResolvedCluster,
   type SecretRequirement,
   settingsPath,
   shellQuote,
@@ -93,7 +94,7 @@ const CLUSTER_RESOURCES: readonly GroupKind[] = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ];
 
-function descriptor(): ApplicationDescriptor {
+function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: MONITORING_CHART_NAME,
     namespace: MONITORING_NAMESPACE,
@@ -107,6 +108,23 @@ function descriptor(): ApplicationDescriptor {
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES.map((kind) => ({ ...kind })),
     installs: MONITORING_KINDS.map((kind) => ({ group: 'monitoring.coreos.com', kind })),
+    // What the upstream chart renders with our values (the project allows exactly these).
+    namespacedResources: [
+      { group: '', kind: 'ConfigMap' },
+      { group: '', kind: 'Endpoints' },
+      { group: '', kind: 'Secret' },
+      { group: '', kind: 'Service' },
+      { group: '', kind: 'ServiceAccount' },
+      { group: 'apps', kind: 'DaemonSet' },
+      { group: 'apps', kind: 'Deployment' },
+      { group: 'monitoring.coreos.com', kind: 'Alertmanager' },
+      { group: 'monitoring.coreos.com', kind: 'Prometheus' },
+      { group: 'monitoring.coreos.com', kind: 'PrometheusRule' },
+      { group: 'monitoring.coreos.com', kind: 'ServiceMonitor' },
+      ...(cluster.profile.podDisruptionBudget
+        ? [{ group: 'policy', kind: 'PodDisruptionBudget' }]
+        : []),
+    ],
   };
 }
 
@@ -201,7 +219,7 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   });
   const hasSecretStore = input.provided.secrets !== undefined;
   return {
-    application: descriptor(),
+    application: descriptor(cluster),
     talos: MONITORING_TALOS_NEEDS,
     ...(input.provided.gateway === undefined
       ? {}

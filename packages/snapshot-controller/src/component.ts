@@ -116,6 +116,16 @@ function declare(input: DeclareInput<Settings>): Declaration {
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
         { group: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshotClass' },
       ],
+      // What the upstream chart renders with our values (the project allows exactly these).
+      namespacedResources: [
+        { group: '', kind: 'ServiceAccount' },
+        { group: 'apps', kind: 'Deployment' },
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+        { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+        ...(input.cluster.profile.podDisruptionBudget
+          ? [{ group: 'policy', kind: 'PodDisruptionBudget' }]
+          : []),
+      ],
     },
     crds: [crdBundle(tag)],
     // The controller (chart 5.2.0 with its conversion webhook off, below: one Deployment) watches
