@@ -39,6 +39,8 @@ describe('the declaration', () => {
       namespace: 'gateway',
       podSecurity: 'restricted',
       clusterResources: [],
+      // No upstream chart: its project allows exactly what its manifests render.
+      namespacedResources: [],
     });
   });
 
