@@ -133,6 +133,11 @@ function application(): ApplicationDescriptor {
         reason:
           'the Longhorn chart 1.8.1 takes no resources for its manager, driver deployer, UI and hook Jobs (1.12 only for the manager), and longhorn-manager sizes the workloads it creates itself',
       },
+      {
+        policy: 'host-paths',
+        reason:
+          'longhorn-manager creates the CSI plugin, engine image and instance manager workloads at run time with host paths the chart does not render (the kubelet plugin folders, /dev, /lib/modules): refusing them in production would stop every volume',
+      },
     ],
     // The CRDs are larger than the client-side apply annotation allows.
     serverSideApply: true,
