@@ -19,7 +19,6 @@ import { TALOS_UPSTREAM } from '@homelab/talos-config';
 import {
   formatValuesUpgradeReport,
   httpFetcher,
-  PLATFORM_PINS,
   type SyncResult,
   syncVendor,
   type ValuesUpgradeReport,
@@ -28,18 +27,11 @@ import {
 } from '@homelab/vendor';
 import { UserError } from './user-error.js';
 
-/**
- * Every pin of the platform: the registered components' and Talos' schemas, then the interim
- * list of @homelab/vendor for artifacts whose components are not registered yet (removed as they
- * arrive: a path two lists pin is taken from the component).
- */
+/** Every pin of the platform: the registered components' and Talos' schemas, by vendored path. */
 export function platformPins(registry: Registry): UpstreamPin[] {
   const byPath = new Map<string, UpstreamPin>();
   for (const pin of [...registry.flatMap((component) => component.upstream), ...TALOS_UPSTREAM]) {
     byPath.set(vendorPath(pin), pin);
-  }
-  for (const pin of PLATFORM_PINS) {
-    if (!byPath.has(vendorPath(pin))) byPath.set(vendorPath(pin), pin);
   }
   return [...byPath.keys()].sort().map((path) => byPath.get(path) as UpstreamPin);
 }

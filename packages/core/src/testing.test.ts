@@ -14,8 +14,8 @@ import {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('vendored upstream data for tests', () => {
-  // The expected digests are those of the extracted copies in the offline mirror
-  // (../shared/reference/upstream, `sha256sum`), which its SOURCES.md says equal the archive's.
+  // The expected digests are those of the files as published inside each pinned chart archive
+  // (sha256 of the extracted file, taken once when the pins were vendored).
   it.each([
     [
       'cilium',

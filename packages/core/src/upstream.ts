@@ -1,6 +1,6 @@
-// Pins of upstream artifacts: what `vendor/` holds (DESIGN.md, "Vendored upstream"). The layout
-// under `vendor/` is the layout of the offline mirror (`../shared/reference`), so a mirror is read
-// at `<mirror>/<vendorPath>` and tests read `vendor/<vendorPath>` with the same relative paths.
+// Pins of upstream artifacts: what `vendor/` holds (DESIGN.md, "Vendored upstream"). An offline
+// mirror given to `homelab vendor sync --mirror DIR` has the same layout, so a mirror is read at
+// `<mirror>/<vendorPath>` and tests read `vendor/<vendorPath>` with the same relative paths.
 
 /** An upstream artifact a component needs, at a pinned version. */
 export type UpstreamPin = HelmChartPin | FilePin;

@@ -5,7 +5,6 @@ export { findChartInIndex, indexUrl, resolveChartUrl } from './helm-index.js';
 export { isCopyleft } from './licence.js';
 export type { LockedArtifact, VendorLock } from './lock.js';
 export { LOCK_FILE, parseLock, serializeLock } from './lock.js';
-export { PLATFORM_PINS } from './pins.js';
 export type { SyncResult, SyncVendorOptions, VendorSource } from './sync.js';
 export { syncVendor } from './sync.js';
 export type {
