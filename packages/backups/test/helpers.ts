@@ -4,19 +4,21 @@ import {
   type AnyComponent,
   type ComponentsResult,
   type DeployedCluster,
-  type KubeObject,
-  mergeValues,
   type ResolvedPlatform,
   type Values,
   type VolumeRequest,
   volumeBackupSecret,
 } from '@homelab/core';
 import {
+  deployedCharts,
   testComponent,
   testDefinition,
   testReferenceClusters,
   testRun,
 } from '@homelab/core/testing';
+
+export { chartObjects } from '@homelab/core/testing';
+
 import { backupsComponent } from '../src/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -93,45 +95,9 @@ export function runBackups(
   );
 }
 
-/** The objects a component's chart renders on a cluster (its layers merged as Helm does). */
-export function chartObjects(
-  components: ComponentsResult,
-  component: string,
-  cluster: { readonly name: string; readonly environment: string },
-): KubeObject[] {
-  const chart = components.components.find((c) => c.component.name === component)?.output.chart;
-  const layer = chart?.clusters[cluster.name];
-  if (chart === undefined || layer === undefined) return [];
-  const env = chart.environments[cluster.environment as keyof typeof chart.environments] ?? {};
-  return Object.values((mergeValues(chart.values, env, layer).manifests ?? {}) as object);
-}
-
 /** The platform as layer 4 sees it: one Application per chart, holding what it renders. */
 export function deployed(run: BackupsRun): DeployedCluster[] {
-  return run.components.clusters.map((clusterRun) => ({
-    cluster: clusterRun.cluster,
-    run: clusterRun,
-    applications: run.components.components
-      .filter((c) => c.output.chart !== undefined && c.clusters.includes(clusterRun.cluster.name))
-      .map((c, wave) => ({
-        name: c.component.name,
-        component: c.component.name,
-        bundle: undefined,
-        wave,
-        namespace: 'test',
-        application: {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'Application',
-          metadata: { name: c.component.name },
-        },
-        objects: chartObjects(run.components, c.component.name, clusterRun.cluster).map(
-          (object) => ({ object, source: `charts/${c.component.name}#${object.metadata.name}` }),
-        ),
-        installs: [],
-        critical: false,
-        origin: ['components', c.component.name],
-      })),
-  }));
+  return deployedCharts(run.components);
 }
 
 /** The same deployed platform with `change` applied to every object. */

@@ -7,17 +7,9 @@
 //   AppProject allows exactly the kinds its Applications render. Without helm that part says
 //   "not run" (skipped, never passed).
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   type GeneratedFile,
   type KubeObject,
@@ -25,7 +17,7 @@ import {
   parseYaml,
   type Registry,
 } from '@homelab/core';
-import { readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
+import { findHelm, readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -122,15 +114,6 @@ describe('the reference platform, as the build sees it', () => {
     );
   });
 });
-
-/** `helm` on PATH, if any. */
-function findHelm(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'helm');
-    if (dir !== '' && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 const helm = findHelm();
 

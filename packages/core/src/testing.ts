@@ -16,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartFiles } from './chart.js';
+import type { ComponentsResult } from './components.js';
+import { mergeValues } from './helm.js';
+import type { DeployedCluster } from './system.js';
 import { readChartArchiveBytes, readChartArchiveFile } from './tar.js';
 import type { ChartSpec, KubeObject } from './types.js';
 import { chartArchivePath } from './upstream.js';
@@ -315,4 +318,50 @@ export function restrictedProblems(pod: { [key: string]: unknown }): string[] {
     }
   }
   return problems;
+}
+
+/** The objects a component's chart renders on a cluster (its layers merged as Helm does). */
+export function chartObjects(
+  components: ComponentsResult,
+  component: string,
+  cluster: { readonly name: string; readonly environment: string },
+): KubeObject[] {
+  const chart = components.components.find((c) => c.component.name === component)?.output.chart;
+  const layer = chart?.clusters[cluster.name];
+  if (chart === undefined || layer === undefined) return [];
+  const env = chart.environments[cluster.environment as keyof typeof chart.environments] ?? {};
+  const manifests = mergeValues(chart.values, env, layer).manifests;
+  return Object.values((manifests ?? {}) as object) as KubeObject[];
+}
+
+/**
+ * The platform as layer 4 sees it, without Argo CD: one Application per component chart, in
+ * registry order, holding what the chart renders on the cluster (system-check tests).
+ */
+export function deployedCharts(components: ComponentsResult): DeployedCluster[] {
+  return components.clusters.map((clusterRun) => ({
+    cluster: clusterRun.cluster,
+    run: clusterRun,
+    applications: components.components
+      .filter((c) => c.output.chart !== undefined && c.clusters.includes(clusterRun.cluster.name))
+      .map((c, wave) => ({
+        name: c.component.name,
+        component: c.component.name,
+        bundle: undefined,
+        wave,
+        namespace: 'test',
+        application: {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: { name: c.component.name },
+        },
+        objects: chartObjects(components, c.component.name, clusterRun.cluster).map((object) => ({
+          object,
+          source: `charts/${c.component.name}#${object.metadata.name}`,
+        })),
+        installs: [],
+        critical: false,
+        origin: ['components', c.component.name],
+      })),
+  }));
 }

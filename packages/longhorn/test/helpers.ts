@@ -10,8 +10,6 @@ import {
   type DeployedCluster,
   INITIAL_CHART_VERSION,
   type Issue,
-  type KubeObject,
-  mergeValues,
   type Node,
   type RenderedChart,
   type ResolvedPlatform,
@@ -20,6 +18,7 @@ import {
   type VolumeRequest,
 } from '@homelab/core';
 import {
+  deployedCharts,
   testCluster,
   testComponent,
   testDefinition,
@@ -28,6 +27,9 @@ import {
   testNodes,
   testRun,
 } from '@homelab/core/testing';
+
+export { chartObjects } from '@homelab/core/testing';
+
 import { longhornComponent } from '../src/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -150,48 +152,7 @@ export function runLonghorn(
   return { platform, components, output: run.output, rendered, issues: components.issues };
 }
 
-/** The objects a component's chart renders on a cluster (its layers merged as Helm does). */
-export function chartObjects(
-  components: ComponentsResult,
-  component: string,
-  cluster: { readonly name: string; readonly environment: string },
-): KubeObject[] {
-  const chart = components.components.find((c) => c.component.name === component)?.output.chart;
-  if (chart === undefined) return [];
-  const layer = chart.clusters[cluster.name];
-  if (layer === undefined) return [];
-  const env = chart.environments[cluster.environment as keyof typeof chart.environments] ?? {};
-  const manifests = mergeValues(chart.values, env, layer).manifests as AnyJson;
-  return Object.values(manifests ?? {}) as KubeObject[];
-}
-
-/**
- * The platform as layer 4 sees it, without Argo CD: one Application per component chart, in
- * registry order, holding what the chart renders on the cluster.
- */
+/** The platform as layer 4 sees it: one Application per chart, holding what it renders. */
 export function deployed(run: Pick<LonghornRun, 'components'>): DeployedCluster[] {
-  return run.components.clusters.map((clusterRun) => ({
-    cluster: clusterRun.cluster,
-    run: clusterRun,
-    applications: run.components.components
-      .filter((c) => c.output.chart !== undefined && c.clusters.includes(clusterRun.cluster.name))
-      .map((c, wave) => ({
-        name: c.component.name,
-        component: c.component.name,
-        bundle: undefined,
-        wave,
-        namespace: 'test',
-        application: {
-          apiVersion: 'argoproj.io/v1alpha1',
-          kind: 'Application',
-          metadata: { name: c.component.name },
-        },
-        objects: chartObjects(run.components, c.component.name, clusterRun.cluster).map(
-          (object) => ({ object, source: `charts/${c.component.name}#${object.metadata.name}` }),
-        ),
-        installs: [],
-        critical: false,
-        origin: ['components', c.component.name],
-      })),
-  }));
+  return deployedCharts(run.components);
 }
