@@ -3,7 +3,14 @@
 // reference definition and on an invalid one.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +24,7 @@ const unbundled = join(repo, 'packages/cli/dist/bin.js');
 const reference = join(repo, 'examples/reference/platform.yaml');
 const invalid = join(here, 'fixtures/invalid/bad-cidr/platform.yaml');
 
+const RECORD = '.homelab-build.json';
 const scratch: string[] = [];
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
@@ -39,12 +47,13 @@ function homelab(bin: string, cwd: string, args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Every file under `dir` with a hash of its bytes. */
+/** Every file under `dir` with a hash of its bytes (the bundle's build record aside). */
 function fingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (current: string): void => {
     for (const entry of readdirSync(current, { withFileTypes: true })) {
       const path = join(current, entry.name);
+      if (current === dir && entry.name === RECORD) continue;
       if (entry.isDirectory()) walk(path);
       else out[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
     }
@@ -76,6 +85,70 @@ describe('the bundled homelab executable', { timeout: 120_000 }, () => {
     const tree = fingerprint(join(a, 'out'));
     expect(Object.keys(tree)).toContain('charts/platform/values.yaml');
     expect(tree).toEqual(fingerprint(join(b, 'out')));
+    // Only the installed executable records its build (the unbundled CLI has no identity).
+    expect(readdirSync(join(a, 'out'))).toContain(RECORD);
+    expect(readdirSync(join(b, 'out'))).not.toContain(RECORD);
+  });
+
+  it('reuses an unchanged build and generates again when an input or the output changed', () => {
+    // Given the reference platform built once by the installed executable
+    const dir = folderWith(reference);
+    const build = (...extra: string[]) => {
+      const result = homelab(bundled, dir, [
+        'build',
+        '--json',
+        '--config',
+        'platform.yaml',
+        '--out',
+        'out',
+        ...extra,
+      ]);
+      const report = JSON.parse(result.stdout) as {
+        ok: boolean;
+        issues: { severity: string; message: string }[];
+        summary: { files: number; written: number; unchanged: number; reused: boolean };
+      };
+      return { status: result.status, ...report };
+    };
+    const cold = build();
+    expect(cold.status).toBe(0);
+    expect(cold.summary.reused).toBe(false);
+    expect(cold.summary.written).toBe(cold.summary.files);
+    const tree = fingerprint(join(dir, 'out'));
+
+    // When it builds the same definition again, Then it generates nothing, writes nothing and
+    // reports the same warnings
+    const again = build();
+    expect(again.status).toBe(0);
+    expect(again.summary).toMatchObject({
+      reused: true,
+      written: 0,
+      unchanged: cold.summary.files,
+    });
+    expect(again.issues).toEqual(cold.issues);
+    expect(cold.issues.some((issue) => issue.severity === 'warning')).toBe(true);
+    expect(fingerprint(join(dir, 'out'))).toEqual(tree);
+    // --strict still refuses those warnings
+    const strict = build('--strict');
+    expect(strict.status).toBe(1);
+    expect(strict.ok).toBe(false);
+
+    // When a generated file is edited by hand, Then the build generates and restores it
+    const values = join(dir, 'out/charts/cilium/values.yaml');
+    writeFileSync(values, `${readFileSync(values, 'utf8')}# edited\n`);
+    const repaired = build();
+    expect(repaired.summary).toMatchObject({ reused: false, written: 1 });
+    expect(fingerprint(join(dir, 'out'))).toEqual(tree);
+    expect(build().summary.reused).toBe(true);
+
+    // When the definition changes (even a comment), Then the build generates
+    writeFileSync(
+      join(dir, 'platform.yaml'),
+      `${readFileSync(join(dir, 'platform.yaml'), 'utf8')}# a comment\n`,
+    );
+    const edited = build();
+    expect(edited.summary).toMatchObject({ reused: false, written: 0 });
+    expect(build().summary.reused).toBe(true);
   });
 
   it('reports an invalid definition with the same issues and exit code', () => {

@@ -5,9 +5,10 @@
 // workspace's platform ran, written at build time by a training run (HOMELAB_CODE_CACHE=write).
 // V8 checks the cache against the source, its own version and its flags and ignores a cache
 // that does not match (the CLI then compiles as usual): a stale or missing cache costs time,
-// never correctness. CommonJS, because an ES module entry point costs Node a few ms more.
+// never correctness. The bundle is pure ASCII (scripts/bundle.mjs refuses anything else), so it
+// is read as Latin-1: a one-byte string, decoded without UTF-8's cost. CommonJS, because an ES module entry point costs Node a few ms more.
 'use strict';
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -27,7 +28,7 @@ if (!training) {
 }
 // Node's CommonJS wrapper, on the first line so that stack traces keep the bundle's lines;
 // `__homelabModuleUrl` is what the bundle has in place of `import.meta.url`.
-const wrapped = `(function (exports, require, module, __filename, __dirname, __homelabModuleUrl) {${readFileSync(filename, 'utf8')}\n})`;
+const wrapped = `(function (exports, require, module, __filename, __dirname, __homelabModuleUrl) {${readFileSync(filename, 'latin1')}\n})`;
 const script = new Script(wrapped, cachedData ? { filename, cachedData } : { filename });
 const bundle = { exports: {} };
 script.runInThisContext()(
@@ -38,7 +39,11 @@ script.runInThisContext()(
   __dirname,
   pathToFileURL(filename).href,
 );
-bundle.exports.main().then((code) => {
+// The bundle's identity (size, modification time, inode): `homelab build` reuses the record of
+// an unchanged build only when it was made by this very file.
+const stats = statSync(filename);
+const tool = `${filename}:${stats.size}:${stats.mtimeMs}:${stats.ino}`;
+bundle.exports.main({ tool }).then((code) => {
   process.exitCode = code;
   if (training) writeFileSync(cacheFile, script.createCachedData());
 });

@@ -1,10 +1,18 @@
 // The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
 // touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, failed check,
 // drift; 2 usage error or internal fault.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { formatIssue, formatPath, type GeneratedFile, type Issue } from '@homelab/core';
+import {
+  formatIssue,
+  formatPath,
+  type GeneratedFile,
+  type Issue,
+  readBuildRecord,
+  readChartVersions,
+} from '@homelab/core';
 import type { ChartState } from '@homelab/release';
 import pc from 'picocolors';
 import type { CommandOptions } from './args.js';
@@ -28,6 +36,13 @@ export interface CliIo {
   readonly now?: () => number;
   /** The runtime (default: the real one, imported on first use). */
   readonly runtime?: () => Promise<Runtime>;
+  /**
+   * The identity of the code that generates (the bundled CLI's file: size, times, inode), set by
+   * the installed executable. With it, `build` records what it wrote and an unchanged rebuild
+   * reuses that record instead of generating again (see `buildKey`); without it (the unbundled
+   * CLI, tests of other commands) every build generates.
+   */
+  readonly tool?: string;
 }
 
 type Colors = ReturnType<typeof pc.createColors>;
@@ -205,30 +220,67 @@ function warningSuffix(issues: readonly Issue[]): string {
   return warnings > 0 ? ` (${plural(warnings, 'warning')})` : '';
 }
 
-async function build(ctx: Context): Promise<number> {
-  const { result, issues, failed } = await generate(ctx);
-  if (failed) {
-    if (ctx.options.json)
-      printJson(ctx, false, issues, {
-        files: 0,
-        written: 0,
-        unchanged: 0,
-        removed: 0,
-        created: [],
-        ms: elapsed(ctx),
-      });
-    else ctx.io.stderr(`${failureSummary(ctx, 'build', issues)}; nothing written\n`);
-    return 1;
-  }
-  const written = await ctx.runtime.writeTree(ctx.outRoot, result.files);
-  const summary = {
-    files: result.files.length,
-    written: written.written,
-    unchanged: written.unchanged,
-    removed: written.removed,
-    created: [...written.created],
-    ms: elapsed(ctx),
+/**
+ * The digest of everything a build's output and issues depend on: the generating code
+ * (`io.tool`), the definition's path and text, the output root and its charts' versions.
+ * `undefined` when there is no tool identity (the unbundled CLI, an injected runtime, the
+ * writer's test hooks) or the definition cannot be read (the full build then says why).
+ */
+function buildKey(
+  ctx: Context,
+  chartVersions: Readonly<Record<string, string>>,
+): string | undefined {
+  if (ctx.io.tool === undefined || ctx.io.runtime !== undefined) return undefined;
+  if (ctx.io.env.HOMELAB_WRITER_TRACE !== undefined) return undefined;
+  if (ctx.io.env.HOMELAB_WRITER_PAUSE_AT !== undefined) return undefined;
+  const read = readDefinitionFile(ctx.configPath);
+  if (read.kind !== 'text') return undefined;
+  const inputs = {
+    tool: ctx.io.tool,
+    config: ctx.configPath,
+    out: ctx.outRoot,
+    chartVersions: Object.keys(chartVersions)
+      .sort()
+      .map((chart) => [chart, chartVersions[chart]]),
   };
+  return createHash('sha256')
+    .update(JSON.stringify(inputs))
+    .update('\0')
+    .update(read.text)
+    .digest('hex');
+}
+
+/** `buildKey` of the output root as it is now. */
+function currentBuildKey(ctx: Context): string | undefined {
+  if (ctx.io.tool === undefined) return undefined;
+  try {
+    return buildKey(ctx, readChartVersions(ctx.outRoot));
+  } catch {
+    return undefined; // an unreadable chart package.json: the full build reports it
+  }
+}
+
+/**
+ * `buildKey` of the output root once `files` are written: the charts' versions as they were,
+ * and the default version for each new chart (the writer creates its package.json with it), so
+ * that the next build of the same definition finds the record.
+ */
+function writtenBuildKey(
+  ctx: Context,
+  files: readonly GeneratedFile[],
+  chartVersions: Readonly<Record<string, string>>,
+): string | undefined {
+  const versions: Record<string, string> = { ...chartVersions };
+  for (const file of files) {
+    const chart = /^charts\/([^/]+)\/Chart\.yaml$/.exec(file.path)?.[1];
+    if (chart !== undefined && versions[chart] === undefined)
+      versions[chart] = DEFAULT_CHART_VERSION;
+  }
+  return buildKey(ctx, versions);
+}
+
+/** Prints a build's outcome (issues already printed); 0. */
+function builtSummary(ctx: Context, issues: readonly Issue[], summary: BuildSummary): number {
   if (ctx.options.json) {
     printJson(ctx, true, issues, summary);
   } else {
@@ -238,10 +290,74 @@ async function build(ctx: Context): Promise<number> {
         : '';
     ctx.io.stdout(
       `${ctx.colors.green('built')} ${plural(summary.files, 'file')}: ${summary.written} written, ` +
-        `${summary.unchanged} unchanged, ${summary.removed} removed in ${summary.ms} ms${created}${warningSuffix(issues)}\n`,
+        `${summary.unchanged} unchanged, ${summary.removed} removed in ${summary.ms} ms${created}` +
+        `${summary.reused ? ' (same inputs and output as the last build: nothing generated)' : ''}${warningSuffix(issues)}\n`,
     );
   }
   return 0;
+}
+
+interface BuildSummary {
+  readonly files: number;
+  readonly written: number;
+  readonly unchanged: number;
+  readonly removed: number;
+  readonly created: readonly string[];
+  /** Whether the build reused the record of the last one instead of generating. */
+  readonly reused: boolean;
+  readonly ms: number;
+}
+
+function buildFailed(ctx: Context, issues: readonly Issue[]): number {
+  if (ctx.options.json)
+    printJson(ctx, false, issues, {
+      files: 0,
+      written: 0,
+      unchanged: 0,
+      removed: 0,
+      created: [],
+      reused: false,
+      ms: elapsed(ctx),
+    });
+  else ctx.io.stderr(`${failureSummary(ctx, 'build', issues)}; nothing written\n`);
+  return 1;
+}
+
+async function build(ctx: Context): Promise<number> {
+  const current = currentBuildKey(ctx);
+  const record = current === undefined ? undefined : readBuildRecord(ctx.outRoot, current);
+  if (record !== undefined) {
+    // The same inputs built this very tree: its issues again, nothing to generate or write.
+    const issues = record.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
+    if (!ctx.options.json) printIssues(ctx, issues);
+    if (issues.some((issue) => issue.severity === 'error')) return buildFailed(ctx, issues);
+    return builtSummary(ctx, issues, {
+      files: record.files,
+      written: 0,
+      unchanged: record.files,
+      removed: 0,
+      created: [],
+      reused: true,
+      ms: elapsed(ctx),
+    });
+  }
+  const { result, issues, failed, chartVersions } = await generate(ctx);
+  if (failed) return buildFailed(ctx, issues);
+  const key = writtenBuildKey(ctx, result.files, chartVersions);
+  const written = await ctx.runtime.writeTree(
+    ctx.outRoot,
+    result.files,
+    key === undefined ? undefined : { key, issues: result.issues },
+  );
+  return builtSummary(ctx, issues, {
+    files: result.files.length,
+    written: written.written,
+    unchanged: written.unchanged,
+    removed: written.removed,
+    created: [...written.created],
+    reused: false,
+    ms: elapsed(ctx),
+  });
 }
 
 /** `validate --report`: the components of every cluster in dependency order, and what they provide. */

@@ -40,8 +40,15 @@ export interface Runtime {
   generate(input: GenerateInput): Promise<GenerateResult> | GenerateResult;
   /** Chart versions from `charts/<chart>/package.json`. */
   readChartVersions(outRoot: string): Promise<Record<string, string>> | Record<string, string>;
-  /** The one writer: atomic; never called when there are errors. */
-  writeTree(outRoot: string, files: readonly GeneratedFile[]): Promise<WriteSummary> | WriteSummary;
+  /**
+   * The one writer: atomic; never called when there are errors. With `record`, the build is
+   * recorded for an unchanged rebuild to reuse (core's `readBuildRecord`).
+   */
+  writeTree(
+    outRoot: string,
+    files: readonly GeneratedFile[],
+    record?: { readonly key: string; readonly issues: readonly Issue[] },
+  ): Promise<WriteSummary> | WriteSummary;
   diffTree(
     outRoot: string,
     files: readonly GeneratedFile[],

@@ -129,9 +129,12 @@ export function writerStepHook(
 export const runtime: Runtime = {
   generate,
   readChartVersions,
-  writeTree: (outRoot, files) => {
+  writeTree: (outRoot, files, record) => {
     const onStep = writerStepHook(process.env);
-    const plan = writeTree(outRoot, files, onStep ? { onStep } : {});
+    const plan = writeTree(outRoot, files, {
+      ...(onStep ? { onStep } : {}),
+      ...(record ? { record } : {}),
+    });
     const generated = new Set(files.map((file) => file.path));
     return {
       written: plan.written.filter((path) => generated.has(path)).length,

@@ -206,6 +206,7 @@ export {
   volumeBackupSecretName,
 } from './volumes.js';
 export type {
+  BuildRecord,
   FileDiff,
   OutputLock,
   RecoveryReport,
@@ -218,6 +219,7 @@ export {
   fileSystemFault,
   lockOutput,
   planWrite,
+  readBuildRecord,
   readChartDir,
   readChartVersions,
   recoverOutput,

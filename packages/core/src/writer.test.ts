@@ -12,18 +12,20 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HomelabError, ValidationError } from './issues.js';
+import { error, HomelabError, ValidationError } from './issues.js';
 import type { GeneratedFile } from './types.js';
 import {
   diffTree,
   lockOutput,
   planWrite,
+  readBuildRecord,
   readChartDir,
   readChartVersions,
   recoverOutput,
@@ -627,5 +629,90 @@ describe('the lock and reused pids', () => {
     put('.homelab-lock', JSON.stringify({ pid: process.pid, host: hostname(), started: 'x' }));
     expect(writeTree(out, files).written).toHaveLength(4);
     expect(existsSync(join(out, '.homelab-lock'))).toBe(false);
+  });
+});
+
+describe('the build record (an unchanged rebuild reuses it)', () => {
+  const warning = {
+    ...error({ code: 'w', path: ['a'], message: 'is odd' }),
+    severity: 'warning' as const,
+  };
+  const record = { key: 'key-1', issues: [warning] };
+
+  it('gives back the files count and the issues of the build that wrote the tree', () => {
+    writeTree(out, files, { record });
+    expect(readBuildRecord(out, 'key-1')).toEqual({ key: 'key-1', files: 3, issues: [warning] });
+    // The record is no generated file: not under the managed roots.
+    expect(readdirSync(out).sort()).toEqual(['.homelab-build.json', 'charts', 'clusters']);
+  });
+
+  it('is not reused for other inputs (another key)', () => {
+    writeTree(out, files, { record });
+    expect(readBuildRecord(out, 'key-2')).toBeUndefined();
+  });
+
+  it('is not reused once a written file changed, even with its size and time restored', () => {
+    writeTree(out, files, { record });
+    const path = join(out, 'charts/cilium/values.yaml');
+    const before = statSync(path);
+    writeFileSync(path, `${H}a: 2\n`); // same size
+    utimesSync(path, before.atime, before.mtime);
+    const after = statSync(path);
+    expect([after.size, Math.floor(after.mtimeMs / 1000)]).toEqual([
+      before.size,
+      Math.floor(before.mtimeMs / 1000),
+    ]);
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+  });
+
+  it('is not reused once a written file is gone, or a file appears in a folder it wrote', () => {
+    writeTree(out, files, { record });
+    rmSync(join(out, 'clusters/dev/talos/controlplane.yaml'));
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+
+    writeTree(out, files, { record });
+    expect(readBuildRecord(out, 'key-1')).toBeDefined();
+    put('charts/cilium/templates/stray.yaml', `${H}stray: true\n`);
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+
+    writeTree(out, files, { record });
+    expect(readBuildRecord(out, 'key-1')).toBeDefined();
+    put('charts/new/Chart.yaml', `${H}name: new\n`);
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+  });
+
+  it('is not reused while a build holds the lock or a killed write left its stage', () => {
+    writeTree(out, files, { record });
+    const lock = lockOutput(out);
+    try {
+      expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+    } finally {
+      lock.release();
+    }
+    expect(readBuildRecord(out, 'key-1')).toBeDefined();
+    mkdirSync(join(out, '.homelab-stage-999999'));
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+  });
+
+  it('is removed by every write: a write without a record (or a failed one) leaves none', () => {
+    writeTree(out, files, { record });
+    writeTree(out, files);
+    expect(existsSync(join(out, '.homelab-build.json'))).toBe(false);
+
+    writeTree(out, files, { record });
+    put('charts/cilium/values.yaml', 'not generated\n');
+    expect(() => writeTree(out, files, { record })).toThrow(/refusing to overwrite/);
+    expect(existsSync(join(out, '.homelab-build.json'))).toBe(false);
+  });
+
+  it('ignores a damaged record', () => {
+    writeTree(out, files, { record });
+    writeFileSync(join(out, '.homelab-build.json'), '{"version": 1, "key": "key-1"');
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
+    writeFileSync(
+      join(out, '.homelab-build.json'),
+      JSON.stringify({ version: 1, key: 'key-1', files: 3, issues: [], entries: [[7]] }),
+    );
+    expect(readBuildRecord(out, 'key-1')).toBeUndefined();
   });
 });

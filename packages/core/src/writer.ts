@@ -76,6 +76,12 @@ export interface WriteOptions {
    * `HOMELAB_WRITER_PAUSE_AT` to it).
    */
   readonly onStep?: (step: number, label: string) => void;
+  /**
+   * Record this build in `<out>/.homelab-build.json` once the tree is written (see
+   * `readBuildRecord`): `key` names its inputs, `issues` are replayed by a build that reuses it.
+   * Every write first removes the record, so a write without one (or a killed one) leaves none.
+   */
+  readonly record?: { readonly key: string; readonly issues: readonly Issue[] };
 }
 
 export interface WritePlan {
@@ -804,6 +810,7 @@ export function writeTree(
   steps.step('lock');
   const lock = lockOutput(outRoot, options);
   try {
+    removeRecord(fs, outRoot);
     recoverLocked(fs, outRoot, roots, steps);
     const { existing, desired, plan } = prepare(fs, outRoot, roots, files);
     if (plan.conflicts.length > 0) {
@@ -814,6 +821,9 @@ export function writeTree(
     }
     if (plan.written.length > 0 || plan.removed.length > 0) {
       commitAndApply(fs, outRoot, roots, existing, desired, plan, steps);
+    }
+    if (options.record) {
+      writeRecord(fs, outRoot, roots, [...desired.files.keys()], files.length, options.record);
     }
     steps.step('unlock');
     return plan;
@@ -984,6 +994,161 @@ function emptiedFolders(
   return [...candidates]
     .filter((folder) => !keeps.has(folder))
     .sort((a, b) => b.split('/').length - a.split('/').length || compareStrings(a, b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build record: an unchanged rebuild skips generation
+//
+// `<out>/.homelab-build.json` holds the key of the build that wrote the tree (a digest of its
+// inputs, computed by the CLI), its issues, and the identity of every file it wrote and every
+// folder above them: size, modification and status-change times and inode. A later build with
+// the same key reuses it when all of them are still exactly so: a file edited, replaced,
+// touched or removed, or an entry added to or removed from one of those folders (a stray file,
+// a new chart folder), changes one of them, and the build runs in full. The status-change time
+// cannot be set from user space, so a restored modification time does not hide an edit.
+
+const RECORD_NAME = '.homelab-build.json';
+const RECORD_VERSION = 1;
+
+/** What a reusable build record gives back. */
+export interface BuildRecord {
+  readonly key: string;
+  /** Generated files of that build. */
+  readonly files: number;
+  readonly issues: readonly Issue[];
+}
+
+/** `[path, kind, size, mtimeMs, ctimeMs, ino]`; path relative to the output root. */
+type RecordEntry = [string, 'file' | 'dir', number, number, number, number];
+
+interface RecordFile {
+  readonly version: number;
+  readonly key: string;
+  readonly files: number;
+  readonly issues: readonly Issue[];
+  readonly entries: readonly RecordEntry[];
+}
+
+function recordEntry(fs: WriterFs, outRoot: string, path: string): RecordEntry | undefined {
+  const stats = lstatOrUndefined(fs, join(outRoot, path));
+  if (stats === undefined || !(stats.isFile() || stats.isDirectory())) return undefined;
+  return [
+    path,
+    stats.isFile() ? 'file' : 'dir',
+    stats.isFile() ? stats.size : 0,
+    stats.mtimeMs,
+    stats.ctimeMs,
+    stats.ino,
+  ];
+}
+
+function removeRecord(fs: WriterFs, outRoot: string): void {
+  const path = join(outRoot, RECORD_NAME);
+  if (lstatOrUndefined(fs, path) === undefined) return;
+  attempt('remove the build record', path, () => fs.unlinkSync(path));
+}
+
+/** Writes the record (temp file, then rename); a record that cannot be written is skipped. */
+function writeRecord(
+  fs: WriterFs,
+  outRoot: string,
+  roots: readonly string[],
+  paths: readonly string[],
+  files: number,
+  record: NonNullable<WriteOptions['record']>,
+): void {
+  const folders = new Set<string>(roots);
+  for (const path of paths) for (const parent of parentsOf(path)) folders.add(parent);
+  const entries: RecordEntry[] = [];
+  for (const path of [...[...folders].sort(compareStrings), ...paths]) {
+    const entry = recordEntry(fs, outRoot, path);
+    // A root that does not exist (nothing generated there) is recorded as absent: skip it.
+    if (entry === undefined && roots.includes(path)) continue;
+    if (entry === undefined) return;
+    entries.push(entry);
+  }
+  const content: RecordFile = {
+    version: RECORD_VERSION,
+    key: record.key,
+    files,
+    issues: record.issues,
+    entries,
+  };
+  const path = join(outRoot, RECORD_NAME);
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temp, `${JSON.stringify(content)}\n`, { mode: 0o644 });
+    fs.renameSync(temp, path);
+  } catch {
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // Nothing to clean up.
+    }
+  }
+}
+
+/**
+ * The record of the build that wrote `outRoot`'s managed trees when its key is `key` and the
+ * trees are exactly as it left them (see above); `undefined` otherwise, and also while another
+ * build holds the lock or a killed write's stage or journal is still there (the full build
+ * handles those). Reads and stats only; writes nothing.
+ */
+export function readBuildRecord(
+  outRoot: string,
+  key: string,
+  options: Pick<WriteOptions, 'fs' | 'managedRoots'> = {},
+): BuildRecord | undefined {
+  const fs = withFs(options);
+  const roots = options.managedRoots ?? DEFAULT_ROOTS;
+  let record: RecordFile;
+  try {
+    record = JSON.parse(fs.readFileSync(join(outRoot, RECORD_NAME)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (
+    typeof record !== 'object' ||
+    record === null ||
+    record.version !== RECORD_VERSION ||
+    record.key !== key ||
+    !Array.isArray(record.entries) ||
+    !Array.isArray(record.issues) ||
+    typeof record.files !== 'number'
+  ) {
+    return undefined;
+  }
+  try {
+    return unchangedSince(fs, outRoot, roots, record);
+  } catch {
+    return undefined; // a folder that cannot be read: the full build says why
+  }
+}
+
+function unchangedSince(
+  fs: WriterFs,
+  outRoot: string,
+  roots: readonly string[],
+  record: RecordFile,
+): BuildRecord | undefined {
+  const names = fs.readdirSync(outRoot);
+  if (names.some((name) => name.startsWith(LOCK_NAME) || name.startsWith(STAGE_PREFIX))) {
+    return undefined;
+  }
+  const recordedRoots = new Set<string>();
+  for (const entry of record.entries) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') return undefined;
+    const now = recordEntry(fs, outRoot, entry[0]);
+    if (now === undefined || now.some((value, index) => value !== entry[index])) return undefined;
+    if (roots.includes(entry[0])) recordedRoots.add(entry[0]);
+  }
+  // A managed root that appeared since (nothing was generated there) holds something to remove.
+  for (const root of roots) {
+    if (!recordedRoots.has(root) && lstatOrUndefined(fs, join(outRoot, root)) !== undefined) {
+      return undefined;
+    }
+  }
+  return { key: record.key, files: record.files, issues: record.issues };
 }
 
 // ---------------------------------------------------------------------------------------------
