@@ -83,7 +83,7 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
 const TOKEN_SOURCE = TOKEN_FORMATS.map((format) => `(${format.source})`).join('|');
 /** For scanning lines (global: keeps its position between matches of one line). */
 const TOKEN_PATTERN = new RegExp(TOKEN_SOURCE, 'g');
-/** For testing one value (no state). */
+/** For testing one value (no state); also a whole file, before looking at it line by line. */
 const ANY_TOKEN = new RegExp(TOKEN_SOURCE);
 const URL_CREDENTIALS = 0;
 const PEM = 1;
@@ -119,14 +119,20 @@ function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[-_.]/g, '');
 }
 
+const sensitiveKeys = new Map<string, boolean>();
+
 /** Whether `key` holds a secret when given a literal value. */
 export function isSensitiveKey(key: string): boolean {
+  const known = sensitiveKeys.get(key);
+  if (known !== undefined) return known;
   const normalised = normaliseKey(key);
-  return (
+  const sensitive =
     SENSITIVE_KEY.test(normalised) &&
     !NOT_A_VALUE_KEY.test(normalised) &&
-    !SECRET_NAME_KEY.test(normalised)
-  );
+    !SECRET_NAME_KEY.test(normalised);
+  // Keys repeat across files and clusters; the cache is bounded so that hostile input cannot grow it.
+  if (sensitiveKeys.size < 10_000) sensitiveKeys.set(key, sensitive);
+  return sensitive;
 }
 
 function unquote(raw: string): string {
@@ -236,6 +242,9 @@ export function findSecrets(
   const findings: SecretFinding[] = [];
   for (const target of targets) {
     const lines = target.content.split('\n');
+    // No token format matches anywhere in the file (none matches across a line end): skip
+    // matching them line by line, which is most of the scan's time.
+    const mayHoldTokens = ANY_TOKEN.test(target.content);
     const structured = isStructured(target.path);
     const stack: Frame[] = [];
     // Inside a block scalar (`key: |`) of a sensitive key: its lines are the secret.
@@ -329,7 +338,11 @@ export function findSecrets(
 
       let tokenFound = false;
       TOKEN_PATTERN.lastIndex = 0;
-      for (let match = TOKEN_PATTERN.exec(line); match; match = TOKEN_PATTERN.exec(line)) {
+      for (
+        let match = mayHoldTokens ? TOKEN_PATTERN.exec(line) : null;
+        match;
+        match = TOKEN_PATTERN.exec(line)
+      ) {
         const which = match.slice(1).findIndex((group) => group !== undefined);
         const format = TOKEN_FORMATS[which];
         if (!format) continue;
