@@ -35,7 +35,6 @@ import {
   settingsPath,
   sortIssues,
   systemReports,
-  type Values,
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
@@ -94,38 +93,59 @@ function isKubeObject(value: unknown): value is KubeObject {
 }
 
 /**
+ * The `manifests` a chart's values render on one cluster (its environment and cluster layers
+ * merged over the base as Helm merges them), or `undefined` when the chart is not on that
+ * cluster. Merged once per chart and cluster: the output validation and the system checks both
+ * read it, neither changes it.
+ */
+type RenderedManifests = (spec: ChartSpec, cluster: ResolvedCluster) => unknown;
+
+function renderedManifests(): RenderedManifests {
+  const merged = new Map<ChartSpec, Map<string, unknown>>();
+  return (spec, cluster) => {
+    let byCluster = merged.get(spec);
+    if (byCluster === undefined) {
+      byCluster = new Map();
+      merged.set(spec, byCluster);
+    }
+    if (byCluster.has(cluster.name)) return byCluster.get(cluster.name);
+    const clusterLayer = spec.clusters[cluster.name];
+    const envLayer = spec.environments[cluster.environment];
+    const rendered =
+      clusterLayer === undefined
+        ? undefined
+        : mergeValues(spec.values, ...(envLayer ? [envLayer] : []), clusterLayer).manifests;
+    byCluster.set(cluster.name, rendered);
+    return rendered;
+  };
+}
+
+/**
  * The objects a chart renders, per value-file set Argo CD uses (each cluster's environment and
  * cluster layers over the base), de-duplicated: identical objects are validated once. `origin`
  * gives the place of the definition each cluster's objects come from.
  */
-export function chartManifests(
+function chartManifests(
   spec: ChartSpec,
   platform: ResolvedPlatform,
   origin: (cluster: number) => readonly PathSegment[],
+  render: RenderedManifests,
 ): { manifests: SourcedObject[]; issues: Issue[] } {
-  const layerSets: { label: string; layers: Values[]; origin: readonly PathSegment[] }[] = [];
-  for (const cluster of platform.clusters) {
-    const clusterLayer = spec.clusters[cluster.name];
-    if (clusterLayer === undefined) continue;
-    const envLayer = spec.environments[cluster.environment];
-    layerSets.push({
-      label: `clusters/${cluster.name}.yaml`,
-      layers: [spec.values, ...(envLayer ? [envLayer] : []), clusterLayer],
-      origin: origin(cluster.index),
-    });
-  }
   const seen = new Set<string>();
   const manifests: SourcedObject[] = [];
   const issues: Issue[] = [];
-  for (const set of layerSets) {
-    const rendered = mergeValues(...set.layers).manifests;
+  for (const cluster of platform.clusters) {
+    if (spec.clusters[cluster.name] === undefined) continue;
+    const label = `clusters/${cluster.name}.yaml`;
+    const setOrigin = origin(cluster.index);
+    const rendered = render(spec, cluster);
     if (rendered === undefined || rendered === null) continue;
     if (!isObject(rendered)) {
       issues.push(
         error({
           code: 'manifests-shape',
-          path: set.origin,
-          output: `charts/${spec.name}/${set.label}#manifests`,
+          path: setOrigin,
+          output: `charts/${spec.name}/${label}#manifests`,
           message: 'is not a map of name to object',
           expected: 'manifests: {<name>: <Kubernetes object>}',
         }),
@@ -135,12 +155,12 @@ export function chartManifests(
     for (const name of Object.keys(rendered).sort()) {
       const object = rendered[name];
       if (object === null || object === undefined) continue;
-      const source = `charts/${spec.name}/${set.label}#manifests.${name}`;
+      const source = `charts/${spec.name}/${label}#manifests.${name}`;
       if (!isKubeObject(object)) {
         issues.push(
           error({
             code: 'manifests-shape',
-            path: set.origin,
+            path: setOrigin,
             output: source,
             message: 'is not a Kubernetes object',
             expected: 'an object with apiVersion, kind and metadata',
@@ -151,22 +171,19 @@ export function chartManifests(
       const key = `${name}\u0000${JSON.stringify(object)}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      manifests.push({ source, object, origin: set.origin });
+      manifests.push({ source, object, origin: setOrigin });
     }
   }
   return { manifests, issues };
 }
 
 /** The objects a chart renders on one cluster (its layers merged as Helm merges them). */
-function clusterObjects(spec: ChartSpec, cluster: ResolvedCluster): DeployedObject[] {
-  const clusterLayer = spec.clusters[cluster.name];
-  if (clusterLayer === undefined) return [];
-  const envLayer = spec.environments[cluster.environment];
-  const rendered = mergeValues(
-    spec.values,
-    ...(envLayer ? [envLayer] : []),
-    clusterLayer,
-  ).manifests;
+function clusterObjects(
+  spec: ChartSpec,
+  cluster: ResolvedCluster,
+  render: RenderedManifests,
+): DeployedObject[] {
+  const rendered = render(spec, cluster);
   if (!isObject(rendered)) return [];
   return Object.keys(rendered)
     .sort()
@@ -270,6 +287,7 @@ export async function generate(
   for (const run of components.components) files.push(...(run.output.files ?? []));
 
   const manifests: SourcedObject[] = [];
+  const render = renderedManifests();
   for (const { spec, component } of charts) {
     const chart = chartFiles(spec, input.chartVersions[spec.name] ?? DEFAULT_CHART_VERSION, {
       command: GENERATED_BY,
@@ -282,12 +300,17 @@ export async function generate(
         issue.path.length > 0 ? issue : { ...issue, path: chartOrigin },
       ),
     );
-    const rendered = chartManifests(spec, platform, (index) => {
-      const cluster = platform.clusters[index];
-      return component === undefined || cluster === undefined
-        ? ['clusters', index]
-        : settingsPath(cluster, component);
-    });
+    const rendered = chartManifests(
+      spec,
+      platform,
+      (index) => {
+        const cluster = platform.clusters[index];
+        return component === undefined || cluster === undefined
+          ? ['clusters', index]
+          : settingsPath(cluster, component);
+      },
+      render,
+    );
     manifests.push(...rendered.manifests);
     issues.push(...rendered.issues);
   }
@@ -301,7 +324,10 @@ export async function generate(
     run,
     applications: (applications.deployed[run.cluster.name] ?? []).map((app) => {
       const spec = app.chart === undefined ? undefined : specs.get(app.chart);
-      return { ...app, objects: spec === undefined ? [] : clusterObjects(spec, run.cluster) };
+      return {
+        ...app,
+        objects: spec === undefined ? [] : clusterObjects(spec, run.cluster, render),
+      };
     }),
   }));
   const checks: SystemCheck[] = [
