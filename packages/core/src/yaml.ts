@@ -381,14 +381,13 @@ function fastBody(value: unknown): string {
  * reference throws. Internal to core and its tests.
  */
 export function emitYamlDirect(value: unknown): string | undefined {
-  const path: (string | number)[] = [];
-  let body: string;
+  const out: Output = { parts: [], path: [] };
   try {
     if (Array.isArray(value)) {
-      body = value.length === 0 ? '[]' : emitSeq(value, '', path);
+      if (value.length === 0) return '[]\n';
+      writeSeq(value, '', out);
     } else if (isPlainObject(value)) {
-      body = emitMap(value, '', path);
-      if (body === '') body = '{}';
+      if (!writeMap(value, '', out)) return '{}\n';
     } else {
       return undefined;
     }
@@ -396,71 +395,94 @@ export function emitYamlDirect(value: unknown): string | undefined {
     if (caught === UNSUPPORTED) return undefined;
     throw caught;
   }
-  return `${body}\n`;
+  out.parts.push('\n');
+  return out.parts.join('');
 }
 
-/** The lines of a non-empty map at `indent` (first line unindented), or '' for no members. */
-function emitMap(
-  value: Record<string, unknown>,
-  indent: string,
-  path: (string | number)[],
-): string {
+/** The pieces of the document written so far, and the position being written (for errors). */
+interface Output {
+  readonly parts: string[];
+  readonly path: (string | number)[];
+}
+
+/**
+ * Writes the lines of a map at `indent` (the first line unindented: the caller placed it);
+ * false when it has no members (nothing written).
+ */
+function writeMap(value: Record<string, unknown>, indent: string, out: Output): boolean {
+  const { parts, path } = out;
   const keys = Object.keys(value).sort();
-  const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
-  const pairIndent = `${indent}  `;
+  const ordered =
+    typeof value.apiVersion === 'string' && typeof value.kind === 'string'
+      ? [
+          ...KUBE_FIRST.filter((key) => Object.hasOwn(value, key)),
+          ...keys.filter((key) => !KUBE_FIRST.includes(key)),
+        ]
+      : keys;
   const top = indent === '';
-  let out = '';
-  const emit = (key: string): void => {
+  const pairIndent = `${indent}  `;
+  let written = false;
+  for (const key of ordered) {
     const item = value[key];
-    if (item === undefined) return;
+    if (item === undefined) continue;
+    if (written) parts.push('\n', indent);
+    written = true;
     path.push(key);
-    const line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
+    parts.push(keyText(key, top), ':');
+    writePairValue(item, pairIndent, out);
     path.pop();
-    out = out === '' ? line : `${out}\n${indent}${line}`;
-  };
-  if (kube) {
-    for (const key of KUBE_FIRST) if (Object.hasOwn(value, key)) emit(key);
-    for (const key of keys) if (!KUBE_FIRST.includes(key)) emit(key);
-  } else {
-    for (const key of keys) emit(key);
   }
-  return out;
+  return written;
 }
 
-/** What follows `key:` for a pair value at `indent` (the pair's indent). */
-function valueText(item: unknown, indent: string, path: (string | number)[]): string {
+/** Writes what follows `key:` for a pair value at `indent` (the pair's indent). */
+function writePairValue(item: unknown, indent: string, out: Output): void {
+  const { parts } = out;
   if (Array.isArray(item)) {
-    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path)}`;
+    if (item.length === 0) {
+      parts.push(' []');
+    } else {
+      parts.push('\n', indent);
+      writeSeq(item, indent, out);
+    }
+  } else if (isPlainObject(item)) {
+    const mark = parts.length;
+    parts.push('\n', indent);
+    if (!writeMap(item, indent, out)) {
+      parts.length = mark;
+      parts.push(' {}');
+    }
+  } else {
+    parts.push(' ', scalarText(item, indent, out.path));
   }
-  if (isPlainObject(item)) {
-    const body = emitMap(item, indent, path);
-    return body === '' ? ' {}' : `\n${indent}${body}`;
-  }
-  return ` ${scalarText(item, indent, path)}`;
 }
 
-/** The lines of a non-empty sequence at `indent` (first line unindented). */
-function emitSeq(value: readonly unknown[], indent: string, path: (string | number)[]): string {
+/** Writes the lines of a non-empty sequence at `indent` (the first line unindented). */
+function writeSeq(value: readonly unknown[], indent: string, out: Output): void {
+  const { parts, path } = out;
   const itemIndent = `${indent}  `;
-  let out = '';
   for (let index = 0; index < value.length; index++) {
     const item = value[index];
     path.push(index);
-    if (item === undefined)
+    if (item === undefined) {
       throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
-    let text: string;
+    }
+    if (index > 0) parts.push('\n', indent);
     if (Array.isArray(item)) {
-      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path);
+      if (item.length === 0) {
+        parts.push('- []');
+      } else {
+        parts.push('- ');
+        writeSeq(item, itemIndent, out);
+      }
     } else if (isPlainObject(item)) {
-      text = emitMap(item, itemIndent, path);
-      if (text === '') text = '{}';
+      parts.push('- ');
+      if (!writeMap(item, itemIndent, out)) parts.push('{}');
     } else {
-      text = scalarText(item, itemIndent, path);
+      parts.push('- ', scalarText(item, itemIndent, path));
     }
     path.pop();
-    out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
   }
-  return out;
 }
 
 /** A scalar standing at `indent` (the indent of a block scalar's lines). */
