@@ -381,13 +381,14 @@ function fastBody(value: unknown): string {
  * reference throws. Internal to core and its tests.
  */
 export function emitYamlDirect(value: unknown): string | undefined {
-  const out: Output = { parts: [], path: [] };
+  const path: (string | number)[] = [];
+  let body: string;
   try {
     if (Array.isArray(value)) {
-      if (value.length === 0) return '[]\n';
-      writeSeq(value, '', out);
+      body = value.length === 0 ? '[]' : emitSeq(value, '', path);
     } else if (isPlainObject(value)) {
-      if (!writeMap(value, '', out)) return '{}\n';
+      body = emitMap(value, '', path);
+      if (body === '') body = '{}';
     } else {
       return undefined;
     }
@@ -395,94 +396,71 @@ export function emitYamlDirect(value: unknown): string | undefined {
     if (caught === UNSUPPORTED) return undefined;
     throw caught;
   }
-  out.parts.push('\n');
-  return out.parts.join('');
+  return `${body}\n`;
 }
 
-/** The pieces of the document written so far, and the position being written (for errors). */
-interface Output {
-  readonly parts: string[];
-  readonly path: (string | number)[];
-}
-
-/**
- * Writes the lines of a map at `indent` (the first line unindented: the caller placed it);
- * false when it has no members (nothing written).
- */
-function writeMap(value: Record<string, unknown>, indent: string, out: Output): boolean {
-  const { parts, path } = out;
+/** The lines of a non-empty map at `indent` (first line unindented), or '' for no members. */
+function emitMap(
+  value: Record<string, unknown>,
+  indent: string,
+  path: (string | number)[],
+): string {
   const keys = Object.keys(value).sort();
-  const ordered =
-    typeof value.apiVersion === 'string' && typeof value.kind === 'string'
-      ? [
-          ...KUBE_FIRST.filter((key) => Object.hasOwn(value, key)),
-          ...keys.filter((key) => !KUBE_FIRST.includes(key)),
-        ]
-      : keys;
-  const top = indent === '';
+  const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
   const pairIndent = `${indent}  `;
-  let written = false;
-  for (const key of ordered) {
+  const top = indent === '';
+  let out = '';
+  const emit = (key: string): void => {
     const item = value[key];
-    if (item === undefined) continue;
-    if (written) parts.push('\n', indent);
-    written = true;
+    if (item === undefined) return;
     path.push(key);
-    parts.push(keyText(key, top), ':');
-    writePairValue(item, pairIndent, out);
+    const line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
     path.pop();
-  }
-  return written;
-}
-
-/** Writes what follows `key:` for a pair value at `indent` (the pair's indent). */
-function writePairValue(item: unknown, indent: string, out: Output): void {
-  const { parts } = out;
-  if (Array.isArray(item)) {
-    if (item.length === 0) {
-      parts.push(' []');
-    } else {
-      parts.push('\n', indent);
-      writeSeq(item, indent, out);
-    }
-  } else if (isPlainObject(item)) {
-    const mark = parts.length;
-    parts.push('\n', indent);
-    if (!writeMap(item, indent, out)) {
-      parts.length = mark;
-      parts.push(' {}');
-    }
+    out = out === '' ? line : `${out}\n${indent}${line}`;
+  };
+  if (kube) {
+    for (const key of KUBE_FIRST) if (Object.hasOwn(value, key)) emit(key);
+    for (const key of keys) if (!KUBE_FIRST.includes(key)) emit(key);
   } else {
-    parts.push(' ', scalarText(item, indent, out.path));
+    for (const key of keys) emit(key);
   }
+  return out;
 }
 
-/** Writes the lines of a non-empty sequence at `indent` (the first line unindented). */
-function writeSeq(value: readonly unknown[], indent: string, out: Output): void {
-  const { parts, path } = out;
+/** What follows `key:` for a pair value at `indent` (the pair's indent). */
+function valueText(item: unknown, indent: string, path: (string | number)[]): string {
+  if (Array.isArray(item)) {
+    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path)}`;
+  }
+  if (isPlainObject(item)) {
+    const body = emitMap(item, indent, path);
+    return body === '' ? ' {}' : `\n${indent}${body}`;
+  }
+  return ` ${scalarText(item, indent, path)}`;
+}
+
+/** The lines of a non-empty sequence at `indent` (first line unindented). */
+function emitSeq(value: readonly unknown[], indent: string, path: (string | number)[]): string {
   const itemIndent = `${indent}  `;
+  let out = '';
   for (let index = 0; index < value.length; index++) {
     const item = value[index];
     path.push(index);
-    if (item === undefined) {
+    if (item === undefined)
       throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
-    }
-    if (index > 0) parts.push('\n', indent);
+    let text: string;
     if (Array.isArray(item)) {
-      if (item.length === 0) {
-        parts.push('- []');
-      } else {
-        parts.push('- ');
-        writeSeq(item, itemIndent, out);
-      }
+      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path);
     } else if (isPlainObject(item)) {
-      parts.push('- ');
-      if (!writeMap(item, itemIndent, out)) parts.push('{}');
+      text = emitMap(item, itemIndent, path);
+      if (text === '') text = '{}';
     } else {
-      parts.push('- ', scalarText(item, itemIndent, path));
+      text = scalarText(item, itemIndent, path);
     }
     path.pop();
+    out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
   }
+  return out;
 }
 
 /** A scalar standing at `indent` (the indent of a block scalar's lines). */
