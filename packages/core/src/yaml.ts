@@ -209,11 +209,6 @@ export function parseAllDocuments(text: string): unknown[] {
 }
 
 /**
- * A copy of `value` with keys in canonical order (see the file comment). JS objects keep
- * integer-like keys first whatever the insertion order, so this order is only guaranteed by
- * `toYaml` (which builds YAML nodes); `toJson` relies on it for the non-integer keys.
- */
-/**
  * The plain data `parseYaml(toYaml(value))` returns, without the round trip: keys in canonical
  * order, undefined members dropped (internal to core: lets a reader of generated files skip
  * parsing what it was emitted from).
@@ -222,7 +217,10 @@ export function canonicalData(value: unknown): unknown {
   return canonicalise(value, []);
 }
 
-// `path` is the position of `value`, pushed and popped on the way (read only when throwing).
+// A copy of `value` with keys in canonical order (see the file comment). JS objects keep
+// integer-like keys first whatever the insertion order, so this order is only guaranteed by
+// `toYaml` (which writes the keys in order itself); `toJson` relies on it for the non-integer
+// keys. `path` is the position of `value`, pushed and popped on the way (read only when throwing).
 function canonicalise(value: unknown, path: (string | number)[]): unknown {
   if (Array.isArray(value)) {
     return value.map((item, index) => {
@@ -355,10 +353,13 @@ function normaliseEnd(text: string): string {
 // map's indent plus two spaces); a sequence item is `- ` and the item at the sequence's indent
 // plus two spaces; empty collections are `{}` and `[]`. Scalars:
 // - null, booleans and safe integers are written directly;
-// - a single-line string is plain when it is trivially so (`trivialPlain`), else the `yaml`
-//   package writes that scalar alone (cached): with `lineWidth: 0` nothing folds, so a
-//   single-line scalar does not depend on where it stands, except a key starting with a document
-//   marker (`---`, `...`) of the top-level map, hence a separate cache for those keys;
+// - a single-line string is plain when it is trivially so (`trivialPlain`); else its quoting is
+//   decided as the package's `stringifyString` decides it (`singleLineText`: YAML 1.1/1.2
+//   ambiguity, control characters, plain-scalar exclusions, single or double quotes) and, where a
+//   core schema tag or a document marker could be involved, the package writes that scalar alone
+//   (cached). With `lineWidth: 0` nothing folds, so a single-line scalar does not depend on where
+//   it stands, except a key with a document marker (`---`, `...`) in the top-level map: keys of
+//   that map have their own cache;
 // - a multi-line string is a literal block whose lines carry the indent (`blockLiteral`, the
 //   package's `blockString` for literal blocks), unless it needs double quotes (control
 //   characters, or whitespace after its last line break): then the package writes it at that
