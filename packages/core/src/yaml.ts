@@ -76,28 +76,62 @@ export interface ToYamlOptions {
 
 /** Serialises a JSON-like value as one YAML document (see the file comment for the rules). */
 export function toYaml(value: unknown, options: ToYamlOptions = {}): string {
-  if (options.forbidTemplateMarkers) {
-    const issues = templateMarkerIssues(value);
-    if (issues.length > 0) throw new ValidationError(issues);
-  }
-  const doc = new Document(null, { aliasDuplicateObjects: false });
-  doc.contents = toNode(value, []) as typeof doc.contents;
-  const body = doc.toString({
-    lineWidth: 0,
-    minContentWidth: 0,
-    indentSeq: true,
-  });
-  const text = options.header ? `${options.header}\n${body}` : body;
-  return normaliseEnd(text);
+  return serialise(value, options, fastBody);
 }
 
 /** Several documents separated by `---` lines (the first one too), as `kubectl apply` reads. */
 export function toYamlDocuments(values: readonly unknown[], options: ToYamlOptions = {}): string {
+  return documents(values, options, toYaml);
+}
+
+/**
+ * `toYaml` through the `yaml` package's node model (a Document of YAMLMap/YAMLSeq/Scalar nodes):
+ * the reference the direct emitter must equal byte for byte, and its fallback. Internal to core
+ * and its tests (not exported by the package index).
+ */
+export function toYamlReference(value: unknown, options: ToYamlOptions = {}): string {
+  return serialise(value, options, referenceBody);
+}
+
+/** `toYamlDocuments` through the reference path (see `toYamlReference`). Internal. */
+export function toYamlDocumentsReference(
+  values: readonly unknown[],
+  options: ToYamlOptions = {},
+): string {
+  return documents(values, options, toYamlReference);
+}
+
+function serialise(
+  value: unknown,
+  options: ToYamlOptions,
+  body: (value: unknown) => string,
+): string {
+  if (options.forbidTemplateMarkers) {
+    const issues = templateMarkerIssues(value);
+    if (issues.length > 0) throw new ValidationError(issues);
+  }
+  const text = options.header ? `${options.header}\n${body(value)}` : body(value);
+  return normaliseEnd(text);
+}
+
+function documents(
+  values: readonly unknown[],
+  options: ToYamlOptions,
+  one: (value: unknown, options: ToYamlOptions) => string,
+): string {
   const docs = values.map((value) =>
-    toYaml(value, { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) }),
+    one(value, { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) }),
   );
   const body = docs.map((doc) => `---\n${doc}`).join('');
   return options.header ? `${options.header}\n${body}` : body;
+}
+
+const STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: true } as const;
+
+function referenceBody(value: unknown): string {
+  const doc = new Document(null, { aliasDuplicateObjects: false });
+  doc.contents = toNode(value, []) as typeof doc.contents;
+  return doc.toString(STRINGIFY_OPTIONS);
 }
 
 /**
@@ -175,11 +209,6 @@ export function parseAllDocuments(text: string): unknown[] {
 }
 
 /**
- * A copy of `value` with keys in canonical order (see the file comment). JS objects keep
- * integer-like keys first whatever the insertion order, so this order is only guaranteed by
- * `toYaml` (which builds YAML nodes); `toJson` relies on it for the non-integer keys.
- */
-/**
  * The plain data `parseYaml(toYaml(value))` returns, without the round trip: keys in canonical
  * order, undefined members dropped (internal to core: lets a reader of generated files skip
  * parsing what it was emitted from).
@@ -188,14 +217,27 @@ export function canonicalData(value: unknown): unknown {
   return canonicalise(value, []);
 }
 
+// A copy of `value` with keys in canonical order (see the file comment). JS objects keep
+// integer-like keys first whatever the insertion order, so this order is only guaranteed by
+// `toYaml` (which writes the keys in order itself); `toJson` relies on it for the non-integer
+// keys. `path` is the position of `value`, pushed and popped on the way (read only when throwing).
 function canonicalise(value: unknown, path: (string | number)[]): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => canonicalise(item, [...path, index]));
+  if (Array.isArray(value)) {
+    return value.map((item, index) => {
+      path.push(index);
+      const out = canonicalise(item, path);
+      path.pop();
+      return out;
+    });
+  }
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const key of orderedKeys(value)) {
       const item = value[key];
       if (item === undefined) continue;
-      out[key] = canonicalise(item, [...path, key]);
+      path.push(key);
+      out[key] = canonicalise(item, path);
+      path.pop();
     }
     return out;
   }
@@ -219,7 +261,8 @@ export function orderedKeys(value: Record<string, unknown>): string[] {
 }
 
 function sortedKeys(value: Record<string, unknown>): string[] {
-  return Object.keys(value).sort(compareStrings);
+  // The default sort compares UTF-16 code units, as `compareStrings` does.
+  return Object.keys(value).sort();
 }
 
 /** Locale-independent string order (UTF-16 code units), for every sort in the output. */
@@ -300,6 +343,358 @@ function isAmbiguousString(text: string): boolean {
 
 function normaliseEnd(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+// The direct emitter: writes what `referenceBody` writes, without the `yaml` node model.
+//
+// It follows the `yaml` package's block stringifier (options `lineWidth: 0`, `indentSeq: true`):
+// a collection's lines are joined with `\n` and the collection's indent; a map's pair is
+// `key: value`, with a non-empty collection value on the next lines at the pair's indent (the
+// map's indent plus two spaces); a sequence item is `- ` and the item at the sequence's indent
+// plus two spaces; empty collections are `{}` and `[]`. Scalars:
+// - null, booleans and safe integers are written directly;
+// - a single-line string is plain when it is trivially so (`trivialPlain`); else its quoting is
+//   decided as the package's `stringifyString` decides it (`singleLineText`: YAML 1.1/1.2
+//   ambiguity, control characters, plain-scalar exclusions, single or double quotes) and, where a
+//   core schema tag or a document marker could be involved, the package writes that scalar alone
+//   (cached). With `lineWidth: 0` nothing folds, so a single-line scalar does not depend on where
+//   it stands, except a key with a document marker (`---`, `...`) in the top-level map: keys of
+//   that map have their own cache;
+// - a multi-line string is a literal block whose lines carry the indent (`blockLiteral`, the
+//   package's `blockString` for literal blocks), unless it needs double quotes (control
+//   characters, or whitespace after its last line break): then the package writes it at that
+//   indent (cached);
+// - other finite numbers: the package writes them alone (cached).
+// Whatever it is not sure of (top-level scalars, keys the package would write as explicit `? `
+// keys, a probe of unexpected shape) makes the whole document go through `referenceBody`.
+// Errors are thrown in the reference's traversal order, with its messages.
+
+/** Thrown inside the direct emitter when the document must go through the reference path. */
+const UNSUPPORTED: unique symbol = Symbol('unsupported by the direct YAML emitter');
+
+function fastBody(value: unknown): string {
+  return emitYamlDirect(value) ?? referenceBody(value);
+}
+
+/**
+ * The document the direct emitter writes for `value` (what `toYamlReference` writes without a
+ * header), or undefined where it leaves the document to the reference path. Throws what the
+ * reference throws. Internal to core and its tests.
+ */
+export function emitYamlDirect(value: unknown): string | undefined {
+  const path: (string | number)[] = [];
+  let body: string;
+  try {
+    if (Array.isArray(value)) {
+      body = value.length === 0 ? '[]' : emitSeq(value, '', path);
+    } else if (isPlainObject(value)) {
+      body = emitMap(value, '', path);
+      if (body === '') body = '{}';
+    } else {
+      return undefined;
+    }
+  } catch (caught) {
+    if (caught === UNSUPPORTED) return undefined;
+    throw caught;
+  }
+  return `${body}\n`;
+}
+
+/** The lines of a non-empty map at `indent` (first line unindented), or '' for no members. */
+function emitMap(
+  value: Record<string, unknown>,
+  indent: string,
+  path: (string | number)[],
+): string {
+  const keys = Object.keys(value).sort();
+  const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
+  const pairIndent = `${indent}  `;
+  const top = indent === '';
+  let out = '';
+  const emit = (key: string): void => {
+    const item = value[key];
+    if (item === undefined) return;
+    path.push(key);
+    const line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
+    path.pop();
+    out = out === '' ? line : `${out}\n${indent}${line}`;
+  };
+  if (kube) {
+    for (const key of KUBE_FIRST) if (Object.hasOwn(value, key)) emit(key);
+    for (const key of keys) if (!KUBE_FIRST.includes(key)) emit(key);
+  } else {
+    for (const key of keys) emit(key);
+  }
+  return out;
+}
+
+/** What follows `key:` for a pair value at `indent` (the pair's indent). */
+function valueText(item: unknown, indent: string, path: (string | number)[]): string {
+  if (Array.isArray(item)) {
+    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path)}`;
+  }
+  if (isPlainObject(item)) {
+    const body = emitMap(item, indent, path);
+    return body === '' ? ' {}' : `\n${indent}${body}`;
+  }
+  return ` ${scalarText(item, indent, path)}`;
+}
+
+/** The lines of a non-empty sequence at `indent` (first line unindented). */
+function emitSeq(value: readonly unknown[], indent: string, path: (string | number)[]): string {
+  const itemIndent = `${indent}  `;
+  let out = '';
+  for (let index = 0; index < value.length; index++) {
+    const item = value[index];
+    path.push(index);
+    if (item === undefined)
+      throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
+    let text: string;
+    if (Array.isArray(item)) {
+      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path);
+    } else if (isPlainObject(item)) {
+      text = emitMap(item, itemIndent, path);
+      if (text === '') text = '{}';
+    } else {
+      text = scalarText(item, itemIndent, path);
+    }
+    path.pop();
+    out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
+  }
+  return out;
+}
+
+/** A scalar standing at `indent` (the indent of a block scalar's lines). */
+function scalarText(value: unknown, indent: string, path: readonly (string | number)[]): string {
+  if (typeof value === 'string') {
+    if (!value.includes('\n')) {
+      return trivialPlain(value)
+        ? value
+        : singleLineText(value, () => cachedRepresentation(valueCache, value, probeValue));
+    }
+    if (CONTROL.test(value) || TRAILING_BLANK_LINE.test(value)) {
+      return cachedRepresentation(multiLineCache, `${indent.length}:${value}`, () =>
+        probeValue(value, indent.length / 2),
+      );
+    }
+    return blockLiteral(value, indent);
+  }
+  if (value === null) return 'null';
+  if (value === true) return 'true';
+  if (value === false) return 'false';
+  if (typeof value === 'number' && Number.isSafeInteger(value) && !Object.is(value, -0)) {
+    return String(value);
+  }
+  checkScalar(value, path);
+  return cachedRepresentation(numberCache, value as number, probeValue);
+}
+
+/** A key's text (`top`: a key of the top-level map). */
+function keyText(key: string, top: boolean): string {
+  if (key.length <= 1024 && trivialPlain(key)) return key;
+  const text = key.includes('\n')
+    ? probedKey(key, top)
+    : singleLineText(key, () => probedKey(key, top));
+  // The package writes a longer implicit key as an explicit `? ` key.
+  if (text.length > 1024) throw UNSUPPORTED;
+  return text;
+}
+
+function probedKey(key: string, top: boolean): string {
+  return top
+    ? cachedRepresentation(topKeyCache, key, (text) => probeKey(text, true))
+    : cachedRepresentation(keyCache, key, (text) => probeKey(text, false));
+}
+
+// A string the `yaml` package writes plain in any block context: printable ASCII, starting with a
+// letter, digit, `_` or `/` (no indicator), with no `: `, ` #`, `::`, double space, nor a space
+// or `:` at the end, that no YAML 1.1 or 1.2 reader takes for anything but a string.
+const TRIVIAL_PLAIN = /^[\w/](?:[!-9;-~]|:(?=[!-9;-~])| (?=[!-"$-9;-~]))*$/;
+const NULL_WORDS = new Set(['null', 'Null', 'NULL']);
+
+function trivialPlain(text: string): boolean {
+  return TRIVIAL_PLAIN.test(text) && !YAML11_SUSPECT.test(text) && !NULL_WORDS.has(text);
+}
+
+/**
+ * A single-line string as the package writes it (its `stringifyString` without line breaks):
+ * double quotes for YAML 1.1/1.2-ambiguous text and control characters; quotes where a plain
+ * scalar cannot hold it (single quotes when it holds `"` and no `'`); plain otherwise. Where a
+ * document marker (whose quoting depends on where the scalar stands) or a core schema tag could
+ * be involved (the text starts with `-`, `+`, `.`, a digit or `~`, is empty, or a null or bool
+ * word), `probe` asks the package.
+ */
+function singleLineText(text: string, probe: () => string): string {
+  if (YAML11_SUSPECT.test(text)) {
+    // Only digits, signs, `_:.`, a few letters and spaces, or a YAML 1.1 word: nothing to escape.
+    if (isAmbiguousString(text)) return doubleQuoted(text);
+    if (DOCUMENT_MARKER.test(text)) return probe();
+    // The 1.2 parse gave the text back: no core tag matches it.
+    return PLAIN_UNSAFE.test(text) ? quoted(text) : text;
+  }
+  if (CONTROL.test(text)) return doubleQuoted(text);
+  if (PLAIN_UNSAFE.test(text)) return quoted(text);
+  if (DOCUMENT_MARKER.test(text) || CORE_CANDIDATE.test(text)) return probe();
+  return text;
+}
+
+// The package's plain-scalar exclusions (`plainString`): an indicator first, `-` or `?` alone or
+// before a space, `: ` or ` #` anywhere, a space, tab or `:` last.
+const PLAIN_UNSAFE =
+  /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+// The package's `containsDocumentMarker`: `%`, `---` or `...` first on a line, where `\u2028`,
+// `\u2029` and `\r` end lines too (`^` with the `m` flag).
+const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
+// What a core schema tag test (null, bool, int, float) or a document marker could match.
+const CORE_CANDIDATE = /^(?:[-+.0-9~]|$)|^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
+
+// The package's rule for double quotes (control characters, lone surrogates) and for a
+// multi-line string that cannot be a block scalar (whitespace after its last line break).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the package's rule, control characters on purpose
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
+const TRAILING_BLANK_LINE = /\n[\t ]+$/;
+
+/** The package's `quotedString` for a single line: single quotes for `"` without `'`. */
+function quoted(text: string): string {
+  return text.includes('"') && !text.includes("'") ? `'${text}'` : doubleQuoted(text);
+}
+
+const YAML_ESCAPES: Readonly<Record<string, string>> = {
+  '0000': '\\0',
+  '0007': '\\a',
+  '000b': '\\v',
+  '001b': '\\e',
+  '0085': '\\N',
+  '00a0': '\\_',
+  '2028': '\\L',
+  '2029': '\\P',
+};
+
+/**
+ * The package's `doubleQuotedString` for a single line: JSON's escapes, `\uXXXX` rewritten as
+ * YAML's short escapes (`\0`, `\a`, `\v`, `\e`, `\xXX`, …).
+ */
+function doubleQuoted(text: string): string {
+  const json = JSON.stringify(text);
+  if (!json.includes('\\u')) return json;
+  let out = '';
+  let start = 0;
+  for (let i = 0; i < json.length; i++) {
+    if (json[i] !== '\\') continue;
+    if (json[i + 1] === 'u') {
+      out += json.slice(start, i);
+      const code = json.substring(i + 2, i + 6);
+      out +=
+        YAML_ESCAPES[code] ??
+        (code.startsWith('00') ? `\\x${code.substring(2)}` : json.substring(i, i + 6));
+      i += 5;
+      start = i + 1;
+    } else {
+      i += 1;
+    }
+  }
+  return start ? out + json.slice(start) : json;
+}
+
+const CACHE_LIMIT = 50_000;
+const valueCache = new Map<string, string>();
+const multiLineCache = new Map<string, string>();
+const numberCache = new Map<number, string>();
+const keyCache = new Map<string, string>();
+const topKeyCache = new Map<string, string>();
+
+function cachedRepresentation<K>(cache: Map<K, string>, key: K, make: (key: K) => string): string {
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const made = make(key);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, made);
+  return made;
+}
+
+/** Stringifies a map of `pairs` (YAML nodes) through the reference options. */
+function stringifyMap(pairs: Pair[]): string {
+  const doc = new Document(null, { aliasDuplicateObjects: false });
+  const map = new YAMLMap();
+  map.items.push(...pairs);
+  doc.contents = map as typeof doc.contents;
+  return doc.toString(STRINGIFY_OPTIONS);
+}
+
+/**
+ * How the package writes `value` as the value of a pair nested `depth` maps deep (its block
+ * lines indented by 2 × depth spaces): from `a:\n  a:\n    a: <value>\n`.
+ */
+function probeValue(value: string | number, depth = 1): string {
+  let node: unknown = typeof value === 'string' ? scalar(value) : new Scalar(value);
+  let prefix = '';
+  for (let level = depth - 1; level >= 0; level--) {
+    const map = new YAMLMap();
+    map.items.push(new Pair(new Scalar('a'), node));
+    node = map;
+    prefix = `${'  '.repeat(level)}a:${level === depth - 1 ? ' ' : '\n'}${prefix}`;
+  }
+  const text = stringifyMap((node as YAMLMap).items as Pair[]);
+  const single = typeof value !== 'string' || !value.includes('\n');
+  if (!text.startsWith(prefix) || !text.endsWith('\n')) throw UNSUPPORTED;
+  const body = text.slice(prefix.length, -1);
+  if (body === '' || body[0] === '\n' || (single && body.includes('\n'))) throw UNSUPPORTED;
+  return body;
+}
+
+/** How the package writes `key` as an implicit key, in the top-level map or a nested one. */
+function probeKey(key: string, top: boolean): string {
+  const pair = new Pair(scalar(key), new Scalar(null));
+  if (top) return keyFrom(stringifyMap([pair]), '');
+  const nested = new YAMLMap();
+  nested.items.push(pair);
+  return keyFrom(stringifyMap([new Pair(new Scalar('a'), nested)]), 'a:\n  ');
+}
+
+function keyFrom(text: string, prefix: string): string {
+  const suffix = ': null\n';
+  if (!text.startsWith(prefix) || !text.endsWith(suffix)) throw UNSUPPORTED;
+  const key = text.slice(prefix.length, -suffix.length);
+  if (key === '' || key.includes('\n') || key.startsWith('? ')) throw UNSUPPORTED;
+  return key;
+}
+
+// The package's literal block scalar (`blockString` with `lineWidth: 0`, no comment): chomping
+// from the trailing line breaks, an indentation indicator when the text starts with a space,
+// every run of line breaks followed by the indent.
+const BLOCK_END_NEWLINES = /(^|(?<!\n))\n+(?!\n|$)/g;
+
+function blockLiteral(text: string, indent: string): string {
+  let value = text;
+  let endStart = value.length;
+  for (; endStart > 0; --endStart) {
+    const ch = value[endStart - 1];
+    if (ch !== '\n' && ch !== '\t' && ch !== ' ') break;
+  }
+  let end = value.substring(endStart);
+  const endNlPos = end.indexOf('\n');
+  const chomp = endNlPos === -1 ? '-' : value === end || endNlPos !== end.length - 1 ? '+' : '';
+  if (end) {
+    value = value.slice(0, -end.length);
+    if (end[end.length - 1] === '\n') end = end.slice(0, -1);
+    end = end.replace(BLOCK_END_NEWLINES, `$&${indent}`);
+  }
+  let startWithSpace = false;
+  let startEnd = 0;
+  let startNlPos = -1;
+  for (; startEnd < value.length; ++startEnd) {
+    const ch = value[startEnd];
+    if (ch === ' ') startWithSpace = true;
+    else if (ch === '\n') startNlPos = startEnd;
+    else break;
+  }
+  let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+  if (start) {
+    value = value.substring(start.length);
+    start = start.replace(/\n+/g, `$&${indent}`);
+  }
+  const header = (startWithSpace ? '2' : '') + chomp;
+  return `|${header}\n${indent}${start}${value.replace(/\n+/g, `$&${indent}`)}${end}`;
 }
 
 /**
