@@ -176,19 +176,30 @@ function ruleMatches(
   const fqdns = direction === 'egress' ? list(rule.toFQDNs) : [];
   const peerFields = endpoints.length + entities.length + cidrs.length + fqdns.length;
   if (peerFields === 0) return true;
-  if (
-    peer.kind === 'pods' &&
-    endpoints.some((selector) => selects(scoped(record(selector), policy), podLabels(peer)))
-  ) {
-    return true;
+  if (peer.kind === 'pods' && endpoints.length > 0) {
+    const labels = podLabels(peer);
+    if (endpoints.some((selector) => selects(scoped(record(selector), policy), labels))) {
+      return true;
+    }
   }
   if (entities.length > 0 && entitiesMatch(entities, peer)) return true;
   if (cidrMatch(cidrs, peer)) return true;
   return peer.kind === 'fqdn' && fqdnMatch(rule, peer.name);
 }
 
+type Selected = {
+  readonly enforced: boolean;
+  readonly rules: readonly { readonly rule: Json; readonly policy: Policy }[];
+};
+
 /** What the policies of a cluster allow. */
 export class PolicySet {
+  /** `selecting` per endpoint object and direction: the same endpoints are asked about often. */
+  private readonly selected = {
+    egress: new WeakMap<Endpoint, Selected>(),
+    ingress: new WeakMap<Endpoint, Selected>(),
+  };
+
   constructor(private readonly policies: readonly Policy[]) {}
 
   static fromObjects(objects: readonly KubeObject[]): PolicySet {
@@ -219,7 +230,9 @@ export class PolicySet {
   private selecting(
     end: Extract<Endpoint, { kind: 'pods' }>,
     direction: 'egress' | 'ingress',
-  ): { enforced: boolean; rules: { rule: Json; policy: Policy }[] } {
+  ): Selected {
+    const known = this.selected[direction].get(end);
+    if (known !== undefined) return known;
     const labels = podLabels(end);
     let enforced = false;
     const rules: { rule: Json; policy: Policy }[] = [];
@@ -231,6 +244,7 @@ export class PolicySet {
       if (deny === true || (deny === undefined && own.length > 0)) enforced = true;
       for (const rule of own) rules.push({ rule, policy });
     }
+    this.selected[direction].set(end, { enforced, rules });
     return { enforced, rules };
   }
 
@@ -381,11 +395,15 @@ export function clusterReachability(
         inbound.set(endpointKey(connection.to), first);
       }
     }
+    const keys = new Map(managed.map((end) => [end, endpointKey(end)]));
+    const dnsKey = endpointKey(dnsEnd);
     for (const from of managed) {
+      const fromKey = keys.get(from) as string;
       for (const to of managed) {
-        if (from === to || declared.has(`${endpointKey(from)}>${endpointKey(to)}`)) continue;
-        if (endpointKey(to) === endpointKey(dnsEnd)) continue;
-        const port = inbound.get(endpointKey(to)) ?? { port: 80, protocol: 'TCP' };
+        const toKey = keys.get(to) as string;
+        if (from === to || declared.has(`${fromKey}>${toKey}`)) continue;
+        if (toKey === dnsKey) continue;
+        const port = inbound.get(toKey) ?? { port: 80, protocol: 'TCP' };
         undeclared.push({
           from,
           to,
@@ -470,6 +488,7 @@ function monitorReachability(
       : providerNamespace !== undefined && !plan.namespaces.includes(providerNamespace)
         ? { kind: 'pods', component: provider, namespace: providerNamespace, selector: {} }
         : undefined;
+  const fromKey = from === undefined ? undefined : endpointKey(from);
   const hosts: Endpoint = { kind: 'entity', entities: ['host', 'remote-node'], label: 'nodes' };
   const out: MonitorReach[] = [];
   for (const object of objects) {
@@ -536,7 +555,7 @@ function monitorReachability(
       }
       const candidates = plan.connections.filter(
         (connection) =>
-          endpointKey(connection.from) === endpointKey(from) &&
+          endpointKey(connection.from) === fromKey &&
           connection.to.kind === 'pods' &&
           connection.to.namespace === namespace &&
           connection.ports.length > 0,

@@ -159,9 +159,17 @@ function minutesOfDay(schedule: CronSchedule): readonly number[] {
   return out;
 }
 
+let spanDates: readonly ReturnType<typeof civil>[] | undefined;
+
+/** The calendar date of `day` of the span (the span's dates are computed once). */
+function spanDate(day: number): ReturnType<typeof civil> {
+  spanDates ??= Array.from({ length: SPAN_DAYS }, (_, index) => civil(SPAN_START + index));
+  return spanDates[day] as ReturnType<typeof civil>;
+}
+
 /** Start minutes (since SPAN_START) of the schedule's runs on `day` of the span. */
 function startsOn(schedule: CronSchedule, day: number): number[] {
-  if (!runsOn(schedule, civil(SPAN_START + day))) return [];
+  if (!runsOn(schedule, spanDate(day))) return [];
   return minutesOfDay(schedule).map((minute) => day * 1440 + minute);
 }
 

@@ -1,5 +1,11 @@
 export type { ChartFiles, ChartFilesOptions } from './chart.js';
-export { chartFiles, chartPackageJson, chartPackageName, INITIAL_CHART_VERSION } from './chart.js';
+export {
+  chartFiles,
+  chartPackageJson,
+  chartPackageName,
+  emittedValues,
+  INITIAL_CHART_VERSION,
+} from './chart.js';
 export type {
   ClusterRun,
   ComponentRun,
@@ -62,6 +68,7 @@ export { CAPABILITIES } from './contract.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
+export { emittedDocuments, yamlDocumentsFile } from './emitted.js';
 export { urlFlowPeer } from './flow-peers.js';
 export type {
   Cluster,

@@ -236,23 +236,39 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Parsed YAML files of a build, by path: every check reads the same value files. */
-const parsedFiles = new WeakMap<readonly GeneratedFile[], Map<string, Values | undefined>>();
+/** What the checks read of a build's files, kept per files array: every check reads the same ones. */
+interface Reading {
+  /** Each path's file (the first one of the path, as `files.find` finds it). */
+  readonly files: ReadonlyMap<string, GeneratedFile>;
+  /** Parsed value files, by path. */
+  readonly parsed: Map<string, Values | undefined>;
+  /** `deployedValues` of each Application. */
+  readonly deployed: WeakMap<DeployedApplication, Values | undefined>;
+}
+
+const readings = new WeakMap<readonly GeneratedFile[], Reading>();
+
+function reading(files: readonly GeneratedFile[]): Reading {
+  let found = readings.get(files);
+  if (found === undefined) {
+    const byPath = new Map<string, GeneratedFile>();
+    for (const file of files) if (!byPath.has(file.path)) byPath.set(file.path, file);
+    found = { files: byPath, parsed: new Map(), deployed: new WeakMap() };
+    readings.set(files, found);
+  }
+  return found;
+}
 
 function parsedFile(files: readonly GeneratedFile[], path: string): Values | undefined {
-  let byPath = parsedFiles.get(files);
-  if (byPath === undefined) {
-    byPath = new Map();
-    parsedFiles.set(files, byPath);
-  }
-  if (byPath.has(path)) return byPath.get(path);
-  const file = files.find((candidate) => candidate.path === path);
+  const { files: byPath, parsed } = reading(files);
+  if (parsed.has(path)) return parsed.get(path);
+  const file = byPath.get(path);
   let values: Values | undefined;
   if (file !== undefined) {
-    const parsed = emittedValues(file) ?? parseYaml(file.content);
-    values = isTable(parsed) ? (parsed as Values) : {};
+    const content = emittedValues(file) ?? parseYaml(file.content);
+    values = isTable(content) ? (content as Values) : {};
   }
-  byPath.set(path, values);
+  parsed.set(path, values);
   return values;
 }
 
@@ -268,8 +284,15 @@ function chartPathOf(app: DeployedApplication): string | undefined {
  * The values Helm renders an Application's chart with on its cluster: the chart's `values.yaml`,
  * then the Application's value files in order, read from the generated files and merged as Helm
  * merges them. `undefined` when the Application deploys no generated chart (a CRD bundle).
+ * Computed once per Application and files: the checks share the result and never modify it.
  */
 export function deployedValues(input: SystemInput, app: DeployedApplication): Values | undefined {
+  const { deployed } = reading(input.files);
+  if (!deployed.has(app)) deployed.set(app, mergedValues(input, app));
+  return deployed.get(app);
+}
+
+function mergedValues(input: SystemInput, app: DeployedApplication): Values | undefined {
   const path = chartPathOf(app);
   if (path === undefined) return undefined;
   const spec = app.application.spec as Table;
@@ -300,10 +323,16 @@ function textOf(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** Where in an output a reference is: `<where>#<path>`. */
+function outputAt(where: string, segments: readonly PathSegment[]): string {
+  return `${where}#${formatPath(segments)}`;
+}
+
 /**
  * Secret references in a tree of values or a Kubernetes object, by the conventions of Helm
  * charts and the Kubernetes API: `existingSecret: <name>`, `secretKeyRef: {name, key}`,
  * `secretRef: {name}` (envFrom), `secret: {secretName, items}` (volumes), `$<secret>:<key>`.
+ * `path` is where `node` is: the walk pushes and pops its segments as it goes.
  */
 function findSecretReferences(
   node: JsonValue,
@@ -312,21 +341,23 @@ function findSecretReferences(
   path: PathSegment[],
   out: SecretReference[],
 ): void {
-  const at = (segments: PathSegment[]): string => `${where}#${formatPath(segments)}`;
   if (typeof node === 'string') {
+    if (!node.includes('$')) return;
     for (const match of node.matchAll(DOLLAR_REFERENCE)) {
       out.push({
         namespace,
         name: match[1] as string,
         key: match[2] as string,
-        output: at(path),
+        output: outputAt(where, path),
       });
     }
     return;
   }
   if (Array.isArray(node)) {
     node.forEach((item, index) => {
-      findSecretReferences(item, namespace, where, [...path, index], out);
+      path.push(index);
+      findSecretReferences(item, namespace, where, path, out);
+      path.pop();
     });
     return;
   }
@@ -337,7 +368,7 @@ function findSecretReferences(
       namespace,
       name: existing,
       key: undefined,
-      output: at([...path, 'existingSecret']),
+      output: outputAt(where, [...path, 'existingSecret']),
     });
   }
   const keyRef = node.secretKeyRef;
@@ -346,7 +377,7 @@ function findSecretReferences(
       namespace,
       name: keyRef.name as string,
       key: textOf(keyRef.key),
-      output: at([...path, 'secretKeyRef']),
+      output: outputAt(where, [...path, 'secretKeyRef']),
     });
   }
   const ref = node.secretRef;
@@ -355,7 +386,7 @@ function findSecretReferences(
       namespace,
       name: ref.name as string,
       key: undefined,
-      output: at([...path, 'secretRef']),
+      output: outputAt(where, [...path, 'secretRef']),
     });
   }
   const volume = node.secret;
@@ -369,12 +400,14 @@ function findSecretReferences(
         namespace,
         name: volume.secretName as string,
         key,
-        output: at([...path, 'secret']),
+        output: outputAt(where, [...path, 'secret']),
       });
     }
   }
   for (const key of Object.keys(node)) {
-    findSecretReferences(node[key] as JsonValue, namespace, where, [...path, key], out);
+    path.push(key);
+    findSecretReferences(node[key] as JsonValue, namespace, where, path, out);
+    path.pop();
   }
 }
 
@@ -544,7 +577,37 @@ export const secretReferences: SystemCheck = {
 /** Where `needle` first occurs in a file: its 1-based line, or undefined. */
 function lineOf(content: string, needle: string): number | undefined {
   const index = content.indexOf(needle);
-  return index === -1 ? undefined : content.slice(0, index).split('\n').length;
+  if (index === -1) return undefined;
+  let line = 1;
+  for (
+    let at = content.indexOf('\n');
+    at !== -1 && at < index;
+    at = content.indexOf('\n', at + 1)
+  ) {
+    line++;
+  }
+  return line;
+}
+
+const CLUSTERS = 'clusters/';
+
+/** The Markdown files (runbooks) under each cluster's folder `clusters/<name>/`, in file order. */
+function runbooksByCluster(input: SystemInput): Map<string, GeneratedFile[]> {
+  const out = new Map<string, GeneratedFile[]>(
+    input.clusters.map((deployed) => [deployed.cluster.name, []]),
+  );
+  for (const file of input.files) {
+    if (!file.path.startsWith(CLUSTERS) || !file.path.endsWith('.md')) continue;
+    // Every folder `clusters/<name>/` that holds the file (whatever characters a name has).
+    for (
+      let slash = file.path.indexOf('/', CLUSTERS.length);
+      slash !== -1;
+      slash = file.path.indexOf('/', slash + 1)
+    ) {
+      out.get(file.path.slice(CLUSTERS.length, slash))?.push(file);
+    }
+  }
+  return out;
 }
 
 /**
@@ -559,11 +622,10 @@ export const crdsBeforeControllers: SystemCheck = {
     "The CRD bundles a component needs (its `crds`: what its controller looks for when it starts) are installed, at the version it needs, before the component: in an earlier sync wave than the component's Application, and, where the runbook installs the component by hand, by an earlier runbook command.",
   check(input) {
     const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
     for (const deployed of input.clusters) {
       const name = deployed.cluster.name;
-      const runbooks = input.files.filter(
-        (file) => file.path.startsWith(`clusters/${name}/`) && file.path.endsWith('.md'),
-      );
+      const runbooks = runbooksOf.get(name) ?? [];
       for (const [component, contribution] of deployed.run.contributions ?? []) {
         const bundles = contribution.crds ?? [];
         if (bundles.length === 0) continue;

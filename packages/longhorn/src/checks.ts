@@ -4,6 +4,8 @@
 import {
   type DeployedCluster,
   type DeployedObject,
+  emittedDocuments,
+  emittedValues,
   error,
   type GeneratedFile,
   type Issue,
@@ -144,9 +146,11 @@ export const tierUsedWithoutDisks: SystemCheck = {
   },
 };
 
-function file(files: readonly GeneratedFile[], path: string): Json[] | undefined {
+/** The documents of a generated file: those it was emitted from, else its parsed text. */
+function file(files: readonly GeneratedFile[], path: string): readonly Json[] | undefined {
   const found = files.find((candidate) => candidate.path === path);
-  return found === undefined ? undefined : (parseAllDocuments(found.content) as Json[]);
+  if (found === undefined) return undefined;
+  return (emittedDocuments(found) ?? parseAllDocuments(found.content)) as readonly Json[];
 }
 
 function hasMount(patch: readonly Json[] | undefined): boolean {
@@ -257,7 +261,7 @@ export const backupCredentials: SystemCheck = {
       const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
       const found = input.files.find((candidate) => candidate.path === path);
       if (found === undefined) continue;
-      const values = record(record(parseYaml(found.content)).longhorn);
+      const values = record(record(emittedValues(found) ?? parseYaml(found.content)).longhorn);
       const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
       if (typeof secret !== 'string') continue;
       const declared = [...deployed.run.contributions.values()]

@@ -13,7 +13,7 @@ import {
   type SystemCheck,
   type SystemInput,
 } from '@homelab/core';
-import { evaluateConstraints, type Verdict } from './evaluate.js';
+import { evaluateConstraints, type Verdict, type VerdictCache } from './evaluate.js';
 import { EXEMPTIONS_ANNOTATION } from './settings.js';
 
 const TEMPLATE_GROUP = 'templates.gatekeeper.sh/';
@@ -80,7 +80,10 @@ function enforcement(constraint: KubeObject): string {
   return spec.enforcementAction ?? 'deny';
 }
 
-function evaluate(policies: ClusterPolicies): {
+function evaluate(
+  policies: ClusterPolicies,
+  cache: VerdictCache,
+): {
   verdicts: Verdict[];
   exempt: KubeObject[];
   unknownKinds: string[];
@@ -93,6 +96,7 @@ function evaluate(policies: ClusterPolicies): {
         policies.constraints,
         policies.targets.map((target) => target.object),
         policies.exemptNamespaces,
+        cache,
       ),
       compileError: undefined,
     };
@@ -124,10 +128,12 @@ export const admissionPoliciesCheck: SystemCheck = {
     'Every Gatekeeper constraint the platform generates admits every object the platform deploys on the cluster (evaluated in CEL as Gatekeeper evaluates it): a violation is fixed in the values or exempted in the definition with its reason.',
   check(input: SystemInput) {
     const issues: Issue[] = [];
+    // Clusters deploy many equal objects: each is evaluated once per template and parameters.
+    const cache: VerdictCache = new Map();
     for (const deployed of input.clusters) {
       const policies = policiesOf(deployed);
       if (policies === undefined) continue;
-      const result = evaluate(policies);
+      const result = evaluate(policies, cache);
       if (result.compileError !== undefined) {
         issues.push(
           error({
@@ -171,10 +177,11 @@ export const admissionPoliciesCheck: SystemCheck = {
   },
   report(input: SystemInput) {
     const lines: string[] = [];
+    const cache: VerdictCache = new Map();
     for (const deployed of input.clusters) {
       const policies = policiesOf(deployed);
       if (policies === undefined) continue;
-      const result = evaluate(policies);
+      const result = evaluate(policies, cache);
       const evaluated = policies.targets.length - result.exempt.length;
       const violations = result.verdicts.filter((verdict) => verdict.messages.length > 0);
       const actions = [...new Set(policies.constraints.map(enforcement))].join(', ');

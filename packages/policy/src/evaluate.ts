@@ -151,13 +151,20 @@ export function runValidations(
   return messages;
 }
 
-/** Gatekeeper's namespace glob: a leading or trailing `*`. */
+const globs = new Map<string, RegExp>();
+
+/** Gatekeeper's namespace glob: a leading or trailing `*` (compiled once per pattern). */
 function globMatch(pattern: string, value: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`).test(value);
+  let glob = globs.get(pattern);
+  if (glob === undefined) {
+    const source = pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    glob = new RegExp(`^${source}$`);
+    globs.set(pattern, glob);
+  }
+  return glob.test(value);
 }
 
 /** The group of an apiVersion (`apps/v1` → `apps`, `v1` → ``). */
@@ -172,22 +179,25 @@ export function namespaceOf(object: KubeObject): string | undefined {
   return object.metadata.namespace;
 }
 
+/** Whether a constraint's `spec.match.kinds` selects objects of this apiVersion and kind. */
+function kindMatches(constraint: KubeObject, apiVersion: string, kind: string): boolean {
+  const kinds = list(record(record(constraint.spec).match).kinds);
+  if (kinds.length === 0) return true;
+  const group = groupOf(apiVersion);
+  return kinds.some((entry) => {
+    const groups = strings_(record(entry).apiGroups);
+    const names = strings_(record(entry).kinds);
+    return (
+      (groups.length === 0 || groups.includes('*') || groups.includes(group)) &&
+      (names.length === 0 || names.includes('*') || names.includes(kind))
+    );
+  });
+}
+
 /** Whether a constraint's `spec.match` selects the object. */
 export function matches(constraint: KubeObject, object: KubeObject): boolean {
+  if (!kindMatches(constraint, object.apiVersion, object.kind)) return false;
   const match = record(record(constraint.spec).match);
-  const kinds = list(match.kinds);
-  if (kinds.length > 0) {
-    const group = groupOf(object.apiVersion);
-    const kindMatched = kinds.some((entry) => {
-      const groups = strings_(record(entry).apiGroups);
-      const names = strings_(record(entry).kinds);
-      return (
-        (groups.length === 0 || groups.includes('*') || groups.includes(group)) &&
-        (names.length === 0 || names.includes('*') || names.includes(object.kind))
-      );
-    });
-    if (!kindMatched) return false;
-  }
   const namespace = namespaceOf(object);
   if (namespace !== undefined && namespace !== '') {
     const included = strings_(match.namespaces);
@@ -220,21 +230,75 @@ export interface Verdict {
   readonly messages: readonly string[];
 }
 
+/** Whether a value is JSON data as it is (no `toJSON`, no undefined, NaN or -0 that JSON changes). */
+function isJsonItem(item: unknown): boolean {
+  if (item === null || typeof item === 'string' || typeof item === 'boolean') return true;
+  if (typeof item === 'number') return Number.isFinite(item) && !Object.is(item, -0);
+  if (Array.isArray(item)) return true;
+  if (typeof item !== 'object') return false;
+  const prototype = Object.getPrototypeOf(item);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * A value as JSON text when it is plain JSON data (plain objects, arrays, strings, finite numbers
+ * other than -0, booleans, null; no undefined member, no `toJSON`): then equal texts mean equal
+ * values, member order included. Otherwise undefined. The text has no line break.
+ */
+export function jsonKey(value: unknown): string | undefined {
+  let plain = true;
+  const text = JSON.stringify(value, function (this: unknown, key: string) {
+    // The member itself, not what its `toJSON` made of it.
+    const item = (this as Record<string, unknown>)[key];
+    if (isJsonItem(item)) return item;
+    plain = false;
+    return null;
+  });
+  return plain ? text : undefined;
+}
+
+/**
+ * The messages of validations already run, by the content of what they ran on (template source,
+ * parameters, object): the same object deployed on many clusters is evaluated once. CEL is pure,
+ * so a verdict depends on nothing else. Give one to several `evaluateConstraints` calls to share it.
+ */
+export type VerdictCache = Map<string, readonly string[]>;
+
 /**
  * Every constraint on every object it matches, after Gatekeeper's exempt namespaces. Returns the
  * verdicts (with their messages: empty when the object passes) and the objects skipped because
- * their namespace is exempt.
+ * their namespace is exempt. With a `cache`, an object equal in content to one evaluated before
+ * under an equal template and parameters gets that evaluation's messages.
  */
 export function evaluateConstraints(
   templates: readonly KubeObject[],
   constraints: readonly KubeObject[],
   objects: readonly KubeObject[],
   exemptNamespaces: readonly string[],
+  cache?: VerdictCache,
 ): { verdicts: Verdict[]; exempt: KubeObject[]; unknownKinds: string[] } {
   const byKind = templatesByKind(templates);
   const verdicts: Verdict[] = [];
   const exempt: KubeObject[] = [];
   const unknownKinds = new Set<string>();
+  // A constraint's verdict depends on its template's source and its parameters besides the
+  // object: their key, computed once per constraint (undefined: not plain JSON, not cached).
+  const constraintKeys = new Map<KubeObject, string | undefined>();
+  // The constraints that may match objects of one apiVersion and kind: those whose kinds select
+  // it, and those without a template (reported below), in their order.
+  const byObjectKind = new Map<string, KubeObject[]>();
+  const candidates = (object: KubeObject): KubeObject[] => {
+    const key = JSON.stringify([object.apiVersion, object.kind]);
+    let found = byObjectKind.get(key);
+    if (found === undefined) {
+      found = constraints.filter(
+        (constraint) =>
+          !byKind.has(constraint.kind) || kindMatches(constraint, object.apiVersion, object.kind),
+      );
+      byObjectKind.set(key, found);
+    }
+    return found;
+  };
   for (const object of objects) {
     const namespace = namespaceOf(object);
     if (
@@ -244,7 +308,8 @@ export function evaluateConstraints(
       exempt.push(object);
       continue;
     }
-    for (const constraint of constraints) {
+    let objectKey: { value: string | undefined } | undefined;
+    for (const constraint of candidates(object)) {
       const source = byKind.get(constraint.kind);
       if (source === undefined) {
         unknownKinds.add(constraint.kind);
@@ -252,7 +317,31 @@ export function evaluateConstraints(
       }
       if (!matches(constraint, object)) continue;
       const parameters = record(constraint.spec).parameters;
-      verdicts.push({ constraint, object, messages: runValidations(source, object, parameters) });
+      const run = () => runValidations(source, object, parameters);
+      if (cache === undefined) {
+        verdicts.push({ constraint, object, messages: run() });
+        continue;
+      }
+      if (!constraintKeys.has(constraint)) {
+        const parametersKey = jsonKey(parameters ?? null);
+        constraintKeys.set(
+          constraint,
+          parametersKey === undefined ? undefined : `${jsonKey(source)}\n${parametersKey}`,
+        );
+      }
+      const forConstraint = constraintKeys.get(constraint);
+      objectKey ??= { value: jsonKey(object) };
+      if (forConstraint === undefined || objectKey.value === undefined) {
+        verdicts.push({ constraint, object, messages: run() });
+        continue;
+      }
+      const key = `${forConstraint}\n${objectKey.value}`;
+      let messages = cache.get(key);
+      if (messages === undefined) {
+        messages = run();
+        cache.set(key, messages);
+      }
+      verdicts.push({ constraint, object, messages });
     }
   }
   return { verdicts, exempt, unknownKinds: [...unknownKinds].sort() };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type KubeObject, parseYaml } from '@homelab/core';
 import { describe, expect, test } from 'vitest';
-import { evaluateConstraints } from '../src/evaluate.js';
+import { evaluateConstraints, jsonKey, type VerdictCache } from '../src/evaluate.js';
 import { POLICY_NAMES } from '../src/templates.js';
 import { runPolicy } from './helpers.js';
 
@@ -229,5 +229,65 @@ describe('exemptions and Gatekeeper semantics', () => {
     expect(verdicts(service).map((verdict) => verdict.constraint.metadata.name)).toEqual([
       'no-nodeport',
     ]);
+  });
+});
+
+describe('the verdict cache (objects equal in content are evaluated once)', () => {
+  const compliant = readdirSync(join(here, 'corpus-compliant'))
+    .sort()
+    .map(
+      (file) => parseYaml(readFileSync(join(here, 'corpus-compliant', file), 'utf8')) as KubeObject,
+    );
+  const objects = [...corpus.map(([, , , object]) => object), ...compliant];
+  const summary = (result: ReturnType<typeof evaluateConstraints>) =>
+    result.verdicts.map((verdict) => [
+      verdict.constraint.metadata.name,
+      verdict.object.metadata.name,
+      verdict.messages,
+    ]);
+
+  test('gives the verdicts of an evaluation without it on both corpora, on every copy of an object', () => {
+    // Every object twice, the copy a distinct but equal object (as on another cluster).
+    const twice = [...objects, ...objects.map((object) => structuredClone(object))];
+    const cache: VerdictCache = new Map();
+    const cached = evaluateConstraints(templates, constraints, twice, EXEMPT, cache);
+    const uncached = evaluateConstraints(templates, constraints, twice, EXEMPT);
+    expect(summary(cached)).toEqual(summary(uncached));
+    expect(cached.verdicts.filter((verdict) => verdict.messages.length > 0).length).toBeGreaterThan(
+      corpus.length,
+    );
+    // Each copy was answered from the cache: half as many evaluations as verdicts.
+    expect(cache.size).toBe(uncached.verdicts.length / 2);
+  });
+
+  test('tells apart objects that differ in one value, and does not cache what JSON would change', () => {
+    const privileged = corpus.find(
+      ([name]) => name === 'pod-security/privileged-container.yaml',
+    )?.[3] as KubeObject;
+    const fixed = JSON.parse(
+      JSON.stringify(privileged).replace('"privileged":true', '"privileged":false'),
+    ) as KubeObject;
+    expect(fixed).not.toEqual(privileged);
+    const cache: VerdictCache = new Map();
+    const names = (object: KubeObject) =>
+      evaluateConstraints(templates, constraints, [object], EXEMPT, cache)
+        .verdicts.filter((verdict) => verdict.messages.length > 0)
+        .map((verdict) => verdict.constraint.metadata.name);
+    expect(names(privileged)).toContain('pod-security');
+    expect(names(fixed)).not.toContain('pod-security');
+    expect(names(privileged)).toContain('pod-security');
+
+    expect(jsonKey({ a: 1, b: 'x' })).toBe('{"a":1,"b":"x"}');
+    expect(jsonKey({ a: undefined })).toBeUndefined();
+    expect(jsonKey([Number.NaN])).toBeUndefined();
+    expect(jsonKey({ a: -0 })).toBeUndefined();
+    expect(jsonKey({ when: new Date(0) })).toBeUndefined();
+    const size = cache.size;
+    const withUndefined = {
+      ...privileged,
+      metadata: { ...privileged.metadata, annotations: undefined },
+    } as unknown as KubeObject;
+    expect(names(withUndefined)).toContain('pod-security');
+    expect(cache.size).toBe(size);
   });
 });

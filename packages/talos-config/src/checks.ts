@@ -3,16 +3,27 @@
 // predictably (enp3s0) or, from 1.12, by the alias a LinkAliasConfig selects; a LinkConfig or a
 // Layer2VIPConfig for any other name never applies, and the node keeps neither its static
 // address nor the API VIP. Pure.
-import { error, type Issue, type ResolvedNode, type SystemCheck } from '@homelab/core';
+import {
+  emittedDocuments,
+  error,
+  type GeneratedFile,
+  type Issue,
+  type ResolvedNode,
+  type SystemCheck,
+} from '@homelab/core';
 import { parseAllDocuments } from 'yaml';
 import { linkMatch } from './patches.js';
 
 type Document = { readonly [key: string]: unknown };
 
-function documentsOf(content: string): Document[] {
-  return parseAllDocuments(content)
-    .map((document) => document.toJSON() as unknown)
-    .filter((value): value is Document => value !== null && typeof value === 'object');
+/** The documents of a patch: those it was emitted from, else its parsed text. */
+function documentsOf(file: GeneratedFile): Document[] {
+  const documents =
+    emittedDocuments(file) ??
+    parseAllDocuments(file.content).map((document) => document.toJSON() as unknown);
+  return documents.filter(
+    (value): value is Document => value !== null && typeof value === 'object',
+  );
 }
 
 function record(value: unknown): Document {
@@ -91,14 +102,14 @@ export const nodeLinks: SystemCheck = {
   description:
     "Every link a node's Talos patch configures (LinkConfig, Layer2VIPConfig, Talos 1.11 interfaces) is the link the definition names for that node: its predictable name, or the alias a LinkAliasConfig in the same patch selects by the node's MAC address, bus path or driver.",
   check({ platform, files }) {
-    const byPath = new Map(files.map((file) => [file.path, file.content]));
+    const byPath = new Map(files.map((file) => [file.path, file]));
     const issues: Issue[] = [];
     for (const cluster of platform.clusters) {
       for (const node of cluster.nodes) {
         const output = `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`;
-        const content = byPath.get(output);
-        if (content === undefined) continue;
-        for (const problem of linkProblems(node, documentsOf(content))) {
+        const file = byPath.get(output);
+        if (file === undefined) continue;
+        for (const problem of linkProblems(node, documentsOf(file))) {
           issues.push(
             error({
               code: 'node-links',

@@ -7,7 +7,7 @@ import {
   type Issue,
   type ResolvedPlatform,
   shellQuote,
-  toYamlDocuments,
+  yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
 import { buildPatches, type ClusterPatches } from './patches.js';
@@ -159,8 +159,9 @@ export function renderTalos(
   options: RenderTalosOptions = {},
 ): TalosRenderResult {
   const command = options.generatedBy ?? TALOS_GENERATED_BY;
-  const yamlFile = (documents: readonly unknown[]): string =>
-    toYamlDocuments(documents, { header: generatedHeader(command) });
+  // The checks read the documents back without parsing (emittedDocuments).
+  const yamlFile = (path: string, documents: readonly unknown[]): GeneratedFile =>
+    yamlDocumentsFile(path, documents, { header: generatedHeader(command) });
   const files: GeneratedFile[] = [];
   const issues: Issue[] = [];
 
@@ -201,19 +202,12 @@ export function renderTalos(
       worker: withBaseline(built.patches.worker, baseline, 'worker'),
     };
     files.push(
-      {
-        path: `${dir}/controlplane.yaml`,
-        content: yamlFile(patches.controlPlane),
-      },
-      { path: `${dir}/worker.yaml`, content: yamlFile(patches.worker) },
-      ...patches.nodes.map((patch) => ({
-        path: `${dir}/nodes/${patch.node.hostname}.yaml`,
-        content: yamlFile(patch.documents),
-      })),
-      {
-        path: `${dir}/schematic.yaml`,
-        content: yamlFile([schematic(merged.merged.extensions)]),
-      },
+      yamlFile(`${dir}/controlplane.yaml`, patches.controlPlane),
+      yamlFile(`${dir}/worker.yaml`, patches.worker),
+      ...patches.nodes.map((patch) =>
+        yamlFile(`${dir}/nodes/${patch.node.hostname}.yaml`, patch.documents),
+      ),
+      yamlFile(`${dir}/schematic.yaml`, [schematic(merged.merged.extensions)]),
       {
         path: `clusters/${cluster.name}/RUNBOOK.md`,
         content: runbook({

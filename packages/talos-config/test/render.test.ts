@@ -1,4 +1,10 @@
-import type { BootstrapStep, CrdBundle } from '@homelab/core';
+import {
+  type BootstrapStep,
+  type CrdBundle,
+  emittedDocuments,
+  type GeneratedFile,
+  parseAllDocuments,
+} from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { HARDENING_SYSCTLS } from '../src/baseline.js';
 import { schematicId } from '../src/schematic.js';
@@ -772,5 +778,21 @@ describe('runbook steps from the components', () => {
     expect(readme).not.toContain('Install gitops');
     expect(readme).not.toContain('gitops-crds');
     expect(readme).toContain('Install vault');
+  });
+});
+
+describe('the documents the checks read back', () => {
+  it('are, for every YAML file, what parsing the file gives', () => {
+    const { files, issues } = talos([haCluster()], [cilium, longhorn]);
+    expect(issues).toEqual([]);
+    const yamlFiles = files.filter((generated) => generated.path.endsWith('.yaml'));
+    expect(yamlFiles.map((generated) => generated.path)).toContain(`${PROD}/controlplane.yaml`);
+    for (const generated of yamlFiles) {
+      const remembered = emittedDocuments(generated);
+      expect(remembered, generated.path).toBeDefined();
+      expect(JSON.stringify(remembered)).toBe(JSON.stringify(parseAllDocuments(generated.content)));
+    }
+    // A copy of the file object is not the emitted file: readers parse it.
+    expect(emittedDocuments({ ...(yamlFiles[0] as GeneratedFile) })).toBeUndefined();
   });
 });
