@@ -41,10 +41,17 @@ export interface PolicyOptions {
   readonly mutualAuthentication: boolean;
 }
 
-function toPorts(ports: readonly FlowPort[]): { ports: { port: string; protocol: string }[] }[] {
+function toPorts(
+  ports: readonly FlowPort[],
+): { ports: { port: string; endPort?: number; protocol: string }[] }[] {
   return [
     {
-      ports: ports.map((port) => ({ port: String(port.port), protocol: port.protocol })),
+      // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, since 1.14).
+      ports: ports.map((port) => ({
+        port: String(port.port),
+        ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
+        protocol: port.protocol,
+      })),
     },
   ];
 }

@@ -18,6 +18,7 @@ export type {
   AlertRuleDeclaration,
   AnyComponent,
   ApplicationDescriptor,
+  BackupPodFlow,
   BackupRetention,
   BootstrapSecret,
   BootstrapStep,
@@ -62,7 +63,7 @@ export { CAPABILITIES } from './contract.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
-export { urlFlowPeer } from './flow-peers.js';
+export { backupFlows, urlFlowPeer } from './flow-peers.js';
 export type {
   Cluster,
   DataDisk,
