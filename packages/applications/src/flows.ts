@@ -15,8 +15,8 @@ import {
   type Issue,
   type PathSegment,
   type PodLabels,
-  parseCidr,
   type ProvidedFacts,
+  parseCidr,
 } from '@homelab/core';
 import type { ApplicationFlow } from './generated/settings.js';
 
@@ -67,12 +67,15 @@ export function applicationFlows(
     app.flows.forEach((flow, index) => {
       const at = (...rest: PathSegment[]) => path('apps', app.name, 'flows', index, ...rest);
       const fail = (where: PathSegment[], value: unknown, message: string, expected: string) => {
-        issues.push(
-          error({ code: 'applications-flow', path: where, value, message, expected }),
-        );
+        issues.push(error({ code: 'applications-flow', path: where, value, message, expected }));
       };
       if (names.has(flow.name)) {
-        fail(at('name'), flow.name, `is a second flow of ${app.name} with this name`, 'a unique name per application');
+        fail(
+          at('name'),
+          flow.name,
+          `is a second flow of ${app.name} with this name`,
+          'a unique name per application',
+        );
         return;
       }
       names.add(flow.name);
@@ -81,7 +84,9 @@ export function applicationFlows(
         fail(
           at(),
           given,
-          given.length === 0 ? 'names no peer' : `names ${given.length} peers (${given.join(', ')})`,
+          given.length === 0
+            ? 'names no peer'
+            : `names ${given.length} peers (${given.join(', ')})`,
           `exactly one of ${PEER_KEYS.join(', ')}`,
         );
         return;
@@ -169,7 +174,12 @@ export function applicationFlows(
         };
       }
       if (flow.peerSelector !== undefined && flow.application === undefined) {
-        fail(at('peerSelector'), flow.peerSelector, 'is only meaningful with application', 'peerSelector only with application');
+        fail(
+          at('peerSelector'),
+          flow.peerSelector,
+          'is only meaningful with application',
+          'peerSelector only with application',
+        );
         return;
       }
       if (peer === undefined) return;

@@ -665,7 +665,7 @@ export const reachabilityCheck: SystemCheck = {
     const issues: Issue[] = [];
     const uncovered = new Map<
       string,
-      { clusters: string[]; namespaces: Set<string>; path: PathSegment[] }
+      { clusters: string[]; namespaces: Set<string>; path: PathSegment[]; partial: boolean }
     >();
     for (const deployed of input.clusters) {
       const computed = clusterReachability(input, deployed);
@@ -688,6 +688,7 @@ export const reachabilityCheck: SystemCheck = {
           clusters: [],
           namespaces: new Set<string>(),
           path: ['clusters', deployed.cluster.index, 'components', component],
+          partial: contribution.flows !== undefined,
         };
         entry.clusters.push(result.cluster);
         for (const namespace of left) entry.namespaces.add(namespace);
@@ -765,6 +766,7 @@ export const reachabilityCheck: SystemCheck = {
         clusters: string[];
         namespaces: Set<string>;
         path: PathSegment[];
+        partial: boolean;
       };
       const namespaces = [...entry.namespaces].sort(compareStrings);
       issues.push(
@@ -773,7 +775,7 @@ export const reachabilityCheck: SystemCheck = {
           // At the platform-wide settings when the definition has them, else the first cluster's.
           path: topLevel?.[component] === undefined ? entry.path : ['components', component],
           value: namespaces.length === 1 ? namespaces[0] : namespaces,
-          message: `${component} declares no flows on ${entry.clusters.length === 1 ? 'cluster' : 'clusters'} ${entry.clusters.join(', ')}: ${namespaces.length === 1 ? 'its namespace' : 'its namespaces'} ${namespaces.join(', ')} ${namespaces.length === 1 ? 'stays' : 'stay'} outside default deny (zero trust does not cover ${namespaces.length === 1 ? 'it' : 'them'}, nor any namespace it shares)`,
+          message: `${component} declares no flows ${entry.partial ? `for ${namespaces.join(', ')} ` : ''}on ${entry.clusters.length === 1 ? 'cluster' : 'clusters'} ${entry.clusters.join(', ')}: ${namespaces.length === 1 ? 'its namespace' : 'its namespaces'} ${namespaces.join(', ')} ${namespaces.length === 1 ? 'stays' : 'stay'} outside default deny (zero trust does not cover ${namespaces.length === 1 ? 'it' : 'them'}, nor any namespace it shares)`,
           expected:
             'flows for every connection its pods open or accept (docs/adding-a-component.md)',
         }),

@@ -71,7 +71,9 @@ export const UI_PORT = 8000;
 const APISERVER: FlowPort[] = [tcp(6443)];
 
 /** The backup target's S3 host: the endpoint's, or AWS S3 of the target's region. */
-function backupTargetPeers(settings: ResolvedLonghornSettings): { peer: FlowDeclaration['peer']; ports: FlowPort[]; host: string }[] {
+function backupTargetPeers(
+  settings: ResolvedLonghornSettings,
+): { peer: FlowDeclaration['peer']; ports: FlowPort[]; host: string }[] {
   const target = settings.backupTarget;
   if (target === undefined) return [];
   if (target.endpoint !== undefined) {
@@ -158,7 +160,7 @@ export function longhornFlows(
       INSTANCE_MANAGER_SELECTOR,
       pods(INSTANCE_MANAGER_SELECTOR),
       [INSTANCE_MANAGER_PROCESS_PORTS],
-      "engines write to the replicas of other instance managers, replicas sync while rebuilding (the process port range)",
+      'engines write to the replicas of other instance managers, replicas sync while rebuilding (the process port range)',
     ),
     flow(
       'iscsi',
