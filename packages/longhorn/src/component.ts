@@ -137,7 +137,8 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
     `${KUBELET_ROOT}/pods`,
     LONGHORN_KUBELET_MOUNT.destination,
   ]);
-  for (const disk of disks.disks) paths.add(disk.path);
+  // A declared path allows what lies below it: `/var/lib/longhorn/` is `/var/lib/longhorn`.
+  for (const disk of disks.disks) paths.add(disk.path.replace(/(.)\/+$/, '$1'));
   return [...paths].sort(compareStrings);
 }
 
