@@ -112,6 +112,7 @@ const KUBELET_ROOT = '/var/lib/kubelet';
  * longhorn-manager creates at run time (v1.8.1 sources), exactly (the admission policy allows a
  * declared path and what lies below it):
  * - longhorn-manager (chart DaemonSet): `/boot`, `/dev`, `/proc`, `/etc`, `/var/lib/longhorn`;
+ * - support-bundle-kit's agents (support bundles, on demand): `/` (the host's root);
  * - instance-manager: `/` (the host's root, mounted at /host: it runs iscsiadm and mounts through
  *   the host's namespaces), `/var/lib/longhorn/engine-binaries`, `/var/lib/longhorn/unix-domain-socket`;
  * - engine image DaemonSet, recurring jobs, system restore: `/var/lib/longhorn/engine-binaries/…`;

@@ -21,6 +21,7 @@
 // - the CSI plugin (`app: longhorn-csi-plugin`), the driver deployer, the UI and the recurring
 //   jobs call longhorn-backend on 9500; the CSI sidecars, the plugin, the driver deployer, the
 //   recurring jobs and the post-upgrade hook talk to the API server.
+// - support bundles (on demand): support-bundle-kit's manager and agents on 8080.
 // - the backup target: longhorn-manager lists the backup store, the replicas (instance-manager)
 //   write and read the backups.
 // Pure.
@@ -45,6 +46,9 @@ const CSI_PLUGIN_SELECTOR: PodLabels = { app: 'longhorn-csi-plugin' };
 const DRIVER_DEPLOYER_SELECTOR: PodLabels = { app: 'longhorn-driver-deployer' };
 /** The CSI sidecar Deployments longhorn-driver-deployer creates (csi/deployment.go). */
 const CSI_SIDECARS = ['csi-attacher', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter'];
+/** support-bundle-kit's manager and agents (its `app` labels). */
+const SUPPORT_BUNDLE_MANAGER_SELECTOR: PodLabels = { app: 'support-bundle-manager' };
+const SUPPORT_BUNDLE_AGENT_SELECTOR: PodLabels = { app: 'support-bundle-agent' };
 /** The chart's post-upgrade hook Job (Argo CD runs it as a PostSync hook). */
 const POST_UPGRADE_SELECTOR: PodLabels = { 'job-name': 'longhorn-post-upgrade' };
 /** Label of a recurring job's pods (types.GetCronJobLabels). */
@@ -66,6 +70,7 @@ const NFS_PORT = tcp(2049);
 const SHARE_MANAGER_GRPC_PORT = tcp(9600);
 const RECOVERY_BACKEND_PORT = tcp(9503);
 const BACKING_IMAGE_PORTS = tcp(8000, 8001);
+const SUPPORT_BUNDLE_PORT = tcp(8080);
 /** The UI's nginx (the chart's container port behind longhorn-frontend:80). */
 export const UI_PORT = 8000;
 const APISERVER: FlowPort[] = [tcp(6443)];
@@ -291,6 +296,34 @@ export function longhornFlows(
       { kind: 'kube-apiserver' },
       APISERVER,
       "the chart's post-upgrade hook updates Longhorn's resources",
+    ),
+    // Support bundles (on demand): longhorn-manager starts support-bundle-kit's manager, which
+    // collects the cluster's objects and starts an agent DaemonSet; the agents upload each node's
+    // bundle to it and longhorn-manager polls and downloads the result, all on 8080
+    // (types.SupportBundleURLPort; the kit's `app` labels).
+    flow(
+      'support-bundle-apiserver',
+      'egress',
+      SUPPORT_BUNDLE_MANAGER_SELECTOR,
+      { kind: 'kube-apiserver' },
+      APISERVER,
+      "the support bundle manager collects the cluster's objects and starts its agents",
+    ),
+    flow(
+      'support-bundle-agents',
+      'egress',
+      SUPPORT_BUNDLE_AGENT_SELECTOR,
+      pods(SUPPORT_BUNDLE_MANAGER_SELECTOR),
+      [SUPPORT_BUNDLE_PORT],
+      "the support bundle agents upload each node's bundle",
+    ),
+    flow(
+      'manager-support-bundle',
+      'egress',
+      MANAGER_SELECTOR,
+      pods(SUPPORT_BUNDLE_MANAGER_SELECTOR),
+      [SUPPORT_BUNDLE_PORT],
+      'longhorn-manager polls the support bundle manager and downloads the bundle',
     ),
     flow(
       'metrics',
