@@ -3,6 +3,7 @@
 import type { BackupPodFlow, PathSegment } from '@homelab/core';
 import { describe, expect, test } from 'vitest';
 import { type AppFlowInput, applicationFlows } from '../src/flows.js';
+import type { ApplicationFlow } from '../src/generated/settings.js';
 
 const path = (...segments: PathSegment[]): PathSegment[] => [
   'components',
@@ -20,7 +21,7 @@ const podFlows: BackupPodFlow[] = [
   },
 ];
 
-const web = { name: 'web', gateway: true as const, ports: [{ port: 8000 }] };
+const web: ApplicationFlow = { name: 'web', gateway: true, ports: [{ port: 8000 }] };
 
 describe("the applications' flows", () => {
   test('an application with flows is covered, one without leaves its namespace (and a shared one) out', () => {
