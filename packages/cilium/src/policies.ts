@@ -46,7 +46,8 @@ function toPorts(
 ): { ports: { port: string; endPort?: number; protocol: string }[] }[] {
   return [
     {
-      // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, since 1.14).
+      // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, Cilium 1.16 and later:
+      // cilium/cilium#33389 documents it; the platform pins 1.18/1.19).
       ports: ports.map((port) => ({
         port: String(port.port),
         ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
