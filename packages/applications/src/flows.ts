@@ -191,6 +191,8 @@ export function applicationFlows(
         peer,
         ports,
         reason: flow.reason ?? `${app.name}: ${flow.name}`,
+        // The application's own workloads are deployed separately, not by charts/applications.
+        workloads: 'external',
       });
     });
   }

@@ -72,6 +72,7 @@ describe("the applications' flows", () => {
         },
         ports: [{ port: 5432, protocol: 'TCP' }],
         reason: 'docs: db',
+        workloads: 'external',
       },
     ]);
   });

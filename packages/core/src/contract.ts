@@ -537,6 +537,11 @@ export interface FlowDeclaration {
   readonly ports: readonly FlowPort[];
   /** Why the flow exists, for the reachability report. */
   readonly reason?: string;
+  /**
+   * `external`: the pods are deployed outside the platform's charts (an application's own
+   * workloads), so the Helm suite cannot find them in what the chart renders.
+   */
+  readonly workloads?: 'external';
 }
 
 /** A flow the backup provider's pods need in a protected volume's namespace (facts.backup). */

@@ -69,7 +69,7 @@ const ISCSI_PORT = tcp(3260);
 const NFS_PORT = tcp(2049);
 const SHARE_MANAGER_GRPC_PORT = tcp(9600);
 const RECOVERY_BACKEND_PORT = tcp(9503);
-const BACKING_IMAGE_PORTS = tcp(8000, 8001);
+const BACKING_IMAGE_PORTS: readonly FlowPort[] = [tcp(8000), tcp(8001)];
 const SUPPORT_BUNDLE_PORT = tcp(8080);
 /** The UI's nginx (the chart's container port behind longhorn-frontend:80). */
 export const UI_PORT = 8000;
@@ -228,7 +228,7 @@ export function longhornFlows(
       'egress',
       BACKING_IMAGE_MANAGER_SELECTOR,
       pods(BACKING_IMAGE_MANAGER_SELECTOR),
-      [BACKING_IMAGE_PORTS],
+      BACKING_IMAGE_PORTS,
       'backing image managers copy backing images between disks',
     ),
     flow(
@@ -236,7 +236,7 @@ export function longhornFlows(
       'egress',
       BACKING_IMAGE_MANAGER_SELECTOR,
       pods(BACKING_IMAGE_DATA_SOURCE_SELECTOR),
-      [BACKING_IMAGE_PORTS],
+      BACKING_IMAGE_PORTS,
       'backing image managers fetch a prepared backing image from its data source pod',
     ),
     flow(
