@@ -10,6 +10,7 @@ import {
   type ChartRender,
   discoverRenders,
   findHelm,
+  flowProblems,
   lintArgs,
   manifestDifferences,
   namespacePolicies,
@@ -18,6 +19,7 @@ import {
   podSecurityOf,
   REPO,
   remoteSchemaRefs,
+  renderedPods,
   schemaProblems,
   splitHelmOutput,
   templateArgs,
@@ -403,5 +405,50 @@ describe('readTarGz', () => {
     const files = readTarGz(readFileSync(join(scratch, 'demo.tgz')));
     expect(files.get('demo/Chart.yaml')?.toString()).toBe('name: demo\n');
     expect(files.get(long)?.toString()).toBe('kind: A\n');
+  });
+});
+
+describe('flows against the rendered pods', () => {
+  const manager = {
+    source: 'longhorn/charts/longhorn/templates/daemonset-sa.yaml',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'longhorn-manager', namespace: 'longhorn-system' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'longhorn-manager' } },
+          spec: { containers: [{ name: 'm', ports: [{ containerPort: 9500 }] }] },
+        },
+      },
+    } as KubeObject,
+  };
+  const pods = renderedPods([manager], 'longhorn-system');
+  const replicas = (endPort: number) => ({
+    name: 'engine-replicas',
+    direction: 'egress' as const,
+    namespace: 'longhorn-system',
+    selector: { 'longhorn.io/component': 'instance-manager' },
+    peer: { kind: 'self', selector: { 'longhorn.io/component': 'instance-manager' } },
+    ports: [{ port: 10000, endPort, protocol: 'TCP' }],
+  });
+
+  it('counts the pods longhorn-manager creates at run time, and a range inside their process range', () => {
+    expect(pods.map((pod) => pod.labels)).toContainEqual({
+      'longhorn.io/component': 'instance-manager',
+    });
+    expect(flowProblems([replicas(20000)], pods)).toEqual([]);
+  });
+
+  it('refuses a range wider than the one the pods listen on, and a selector of no pod', () => {
+    expect(flowProblems([replicas(30000)], pods)).toEqual([
+      'engine-replicas: no pod selected by {"longhorn.io/component":"instance-manager"} in longhorn-system declares container port 10000-30000/TCP',
+    ]);
+    const nobody = { ...replicas(20000), name: 'nobody', selector: { app: 'nobody' } };
+    expect(flowProblems([nobody], pods)).toEqual([
+      'nobody: {"app":"nobody"} selects no pod Helm renders in longhorn-system',
+    ]);
+    // An application's own workloads are not rendered by any chart of the platform.
+    expect(flowProblems([{ ...nobody, workloads: 'external' }], pods)).toEqual([]);
   });
 });

@@ -26,6 +26,7 @@ import {
   volumeBackupSecret,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
+import { applicationFlows } from './flows.js';
 import type { Application, ApplicationsSettings, ApplicationVolume } from './generated/settings.js';
 
 type Settings = ApplicationsSettings;
@@ -48,6 +49,7 @@ interface ResolvedApp {
   readonly namespace: string;
   readonly podSecurity: PodSecurityLevel;
   readonly volumes: readonly VolumeRequest[];
+  readonly flows: Application['flows'];
 }
 
 function volumeRequest(
@@ -92,6 +94,7 @@ function resolveApps(settings: Settings, environment: EnvironmentName): Resolved
         name,
         namespace,
         podSecurity: app.podSecurity ?? 'restricted',
+        flows: app.flows,
         volumes: Object.entries(app.volumes ?? {})
           .filter((entry): entry is [string, ApplicationVolume] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
@@ -138,6 +141,17 @@ function declare(input: DeclareInput<Settings>): Declaration {
     .filter((volume) => volume.backup !== undefined)
     .map(volumeBackupSecret);
   if (first === undefined) return { issues };
+  const zeroTrust = applicationFlows(
+    apps.map((app) => ({
+      name: app.name,
+      namespace: app.namespace,
+      flows: app.flows,
+      backedUp: app.volumes.some((volume) => volume.backup !== undefined),
+    })),
+    input.provided,
+    input.path,
+  );
+  issues.push(...zeroTrust.issues);
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,
@@ -150,6 +164,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
   };
   return {
     application,
+    // Applications with flows are under default deny; the others' namespaces are not.
+    flows: zeroTrust.flows,
+    ...(zeroTrust.flowless.length > 0 ? { flowlessNamespaces: zeroTrust.flowless } : {}),
     ...(volumes.length > 0 ? { volumes } : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
     issues,

@@ -31,7 +31,7 @@ import {
   warning,
 } from '@homelab/core';
 import { backupsChecks } from './checks.js';
-import { backupsFlows } from './flows.js';
+import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
   etcdBackupObjects,
@@ -239,11 +239,16 @@ function declare(input: DeclareInput<Settings>): Declaration {
             },
           ],
         }),
-    // The movers and restore verifications run in the applications' namespaces: they are the
-    // applications' flows (outside default deny while applications declares none).
+    // The movers and restore verifications run in the protected volumes' namespaces: their
+    // owner declares what they need there (podFlows), where default deny covers them.
     flows: backupsFlows(settings, input.provided.gateway?.domain),
     monitors: monitors(settings),
-    facts: { backup: { verification: true } },
+    facts: {
+      backup: {
+        verification: true,
+        podFlows: backupPodFlows(settings, input.provided.gateway?.domain),
+      },
+    },
     issues,
   };
 }

@@ -125,6 +125,34 @@ describe('a protected volume', () => {
     expect(kinds).toEqual(['ReplicationDestination', 'ReplicationSource']);
   });
 
+  test("tells its consumers what the movers and the verification need in the volume's namespace", () => {
+    const facts = run.components.clusters[0]?.contributions.get('backups')?.facts?.backup;
+    // The verification CronJob's pods carry these labels (the manifest above).
+    const verification =
+      objects(dev)['CronJob/data-restore-verify'].spec.jobTemplate.spec.template.metadata.labels;
+    expect(facts?.podFlows).toEqual([
+      {
+        name: 'movers-s3',
+        selector: { 'app.kubernetes.io/created-by': 'volsync' },
+        peer: { kind: 'fqdn', name: 's3.example.com' },
+        ports: [{ port: 443, protocol: 'TCP' }],
+        reason:
+          "VolSync's restic movers back up and restore the volume at the S3 endpoint (https://s3.example.com)",
+      },
+      {
+        name: 'verification-s3',
+        selector: {
+          'app.kubernetes.io/part-of': verification['app.kubernetes.io/part-of'],
+          'backup.homelab.dev/role': verification['backup.homelab.dev/role'],
+        },
+        peer: { kind: 'fqdn', name: 's3.example.com' },
+        ports: [{ port: 443, protocol: 'TCP' }],
+        reason:
+          'the restore verification reads the latest backup from the S3 endpoint (https://s3.example.com)',
+      },
+    ]);
+  });
+
   test('a volume without a backup policy gets nothing', () => {
     const plain = runBackups(SETTINGS, [consumer([{ ...DATA, backup: undefined } as AnyJson])]);
     expect(chartObjects(plain.components, 'app', plain.platform.clusters[0] as AnyJson)).toEqual(

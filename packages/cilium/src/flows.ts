@@ -174,13 +174,34 @@ function entity(label: string, ...entities: Entity[]): Endpoint {
   return { kind: 'entity', entities, label };
 }
 
-function samePort(a: FlowPort, b: FlowPort): boolean {
-  return a.port === b.port && a.protocol === b.protocol;
+/** Whether `served` (a port or a range) covers every port of `needed`. */
+function covers(served: FlowPort, needed: FlowPort): boolean {
+  return (
+    served.protocol === needed.protocol &&
+    served.port <= needed.port &&
+    (needed.endPort ?? needed.port) <= (served.endPort ?? served.port)
+  );
 }
 
-/** `port/protocol` for messages. */
+/** `port/protocol` (a range `port-endPort/protocol`) for messages. */
 export function formatPorts(ports: readonly FlowPort[]): string {
-  return ports.map((port) => `${port.port}/${port.protocol}`).join(', ');
+  return ports
+    .map((port) =>
+      port.endPort === undefined
+        ? `${port.port}/${port.protocol}`
+        : `${port.port}-${port.endPort}/${port.protocol}`,
+    )
+    .join(', ');
+}
+
+/** Why a declared port is not one (a port 1–65535, a range with `endPort` above `port`). */
+function badPort(port: FlowPort): string | undefined {
+  const valid = (value: number) => Number.isInteger(value) && value >= 1 && value <= 65535;
+  if (!valid(port.port)) return `port ${port.port} is not a port number`;
+  if (port.endPort !== undefined && (!valid(port.endPort) || port.endPort <= port.port)) {
+    return `range ${port.port}-${port.endPort} does not end above its first port, at 65535 at most`;
+  }
+  return undefined;
 }
 
 /** The component that provides `capability` on the cluster (its declaration has the fact). */
@@ -295,6 +316,11 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
         );
         continue;
       }
+      const invalid = flow.ports.map(badPort).find((problem) => problem !== undefined);
+      if (invalid !== undefined) {
+        flowIssue(component, flow, invalid, 'ports 1–65535 (a range: endPort above port)');
+        continue;
+      }
       switch (peer.kind) {
         case 'self': {
           const other = pods(component, peer.namespace ?? flow.namespace, peer.selector);
@@ -348,7 +374,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               continue;
             }
             const missing = flow.ports.filter(
-              (port) => !theirs.ports.some((served) => samePort(served, port)),
+              (port) => !theirs.ports.some((served) => covers(served, port)),
             );
             if (missing.length > 0) {
               flowIssue(
@@ -494,6 +520,8 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
     for (const flow of contribution.flows ?? []) own.add(flow.namespace);
     const target = contribution.flows === undefined ? open : namespaces;
     for (const namespace of own) target.add(namespace);
+    // Namespaces the component says its flows do not cover (an application declaring none).
+    for (const namespace of contribution.flowlessNamespaces ?? []) open.add(namespace);
   }
   for (const namespace of open) namespaces.delete(namespace);
   connections.push(...scrapeConnections(contributions, reaches, namespaces));

@@ -41,10 +41,18 @@ export interface PolicyOptions {
   readonly mutualAuthentication: boolean;
 }
 
-function toPorts(ports: readonly FlowPort[]): { ports: { port: string; protocol: string }[] }[] {
+function toPorts(
+  ports: readonly FlowPort[],
+): { ports: { port: string; endPort?: number; protocol: string }[] }[] {
   return [
     {
-      ports: ports.map((port) => ({ port: String(port.port), protocol: port.protocol })),
+      // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, Cilium 1.16 and later:
+      // cilium/cilium#33389 documents it; the platform pins 1.18/1.19).
+      ports: ports.map((port) => ({
+        port: String(port.port),
+        ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
+        protocol: port.protocol,
+      })),
     },
   ];
 }

@@ -107,16 +107,22 @@ function scoped(selector: Json, policy: Policy): Json {
   return { ...selector, matchLabels: { ...labels, [NAMESPACE_LABEL]: policy.namespace } };
 }
 
+/**
+ * Whether a rule's `toPorts` allow `port`, every port of it when it is a range: a rule port
+ * `port` (with `endPort`, the range `port`..`endPort`) must cover it (Cilium's `endPort`).
+ */
 function portsMatch(rule: Json, port: FlowPort): boolean {
   const toPorts = list(rule.toPorts);
   if (toPorts.length === 0) return true;
+  const last = port.endPort ?? port.port;
   return toPorts.some((entry) =>
     list(record(entry).ports).some((item) => {
       const spec = record(item);
       const protocol = String(spec.protocol ?? 'ANY');
+      const first = Number(spec.port);
+      const end = typeof spec.endPort === 'number' ? spec.endPort : first;
       return (
-        String(spec.port) === String(port.port) &&
-        (protocol === 'ANY' || protocol === port.protocol)
+        first <= port.port && last <= end && (protocol === 'ANY' || protocol === port.protocol)
       );
     }),
   );
@@ -666,7 +672,7 @@ export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[]
 }
 
 function arrow(reach: Reach): string {
-  return `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)} ${reach.port.port}/${reach.port.protocol}`;
+  return `${describeEndpoint(reach.from)} → ${describeEndpoint(reach.to)} ${formatPorts([reach.port])}`;
 }
 
 /** The reachability check of the Cilium component. */
@@ -678,7 +684,7 @@ export const reachabilityCheck: SystemCheck = {
     const issues: Issue[] = [];
     const uncovered = new Map<
       string,
-      { clusters: string[]; namespaces: Set<string>; path: PathSegment[] }
+      { clusters: string[]; namespaces: Set<string>; path: PathSegment[]; partial: boolean }
     >();
     for (const deployed of input.clusters) {
       const computed = clusterReachability(input, deployed);
@@ -689,14 +695,22 @@ export const reachabilityCheck: SystemCheck = {
       // A component that declares no flow stays outside default deny (so do its namespaces):
       // it works, but zero trust does not cover it. One warning per component, below.
       for (const [component, contribution] of deployed.run.contributions) {
-        if (contribution.application === undefined || contribution.flows !== undefined) continue;
+        if (contribution.application === undefined) continue;
+        // A component whose flows leave some namespaces out (an application that declares
+        // none) is warned about for those.
+        const left =
+          contribution.flows === undefined
+            ? [contribution.application.namespace]
+            : (contribution.flowlessNamespaces ?? []);
+        if (left.length === 0) continue;
         const entry = uncovered.get(component) ?? {
           clusters: [],
           namespaces: new Set<string>(),
           path: ['clusters', deployed.cluster.index, 'components', component],
+          partial: contribution.flows !== undefined,
         };
         entry.clusters.push(result.cluster);
-        entry.namespaces.add(contribution.application.namespace);
+        for (const namespace of left) entry.namespaces.add(namespace);
         uncovered.set(component, entry);
       }
       for (const need of oidcNeeds(deployed, computed.plan)) {
@@ -771,6 +785,7 @@ export const reachabilityCheck: SystemCheck = {
         clusters: string[];
         namespaces: Set<string>;
         path: PathSegment[];
+        partial: boolean;
       };
       const namespaces = [...entry.namespaces].sort(compareStrings);
       issues.push(
@@ -779,7 +794,7 @@ export const reachabilityCheck: SystemCheck = {
           // At the platform-wide settings when the definition has them, else the first cluster's.
           path: topLevel?.[component] === undefined ? entry.path : ['components', component],
           value: namespaces.length === 1 ? namespaces[0] : namespaces,
-          message: `${component} declares no flows on ${entry.clusters.length === 1 ? 'cluster' : 'clusters'} ${entry.clusters.join(', ')}: ${namespaces.length === 1 ? 'its namespace' : 'its namespaces'} ${namespaces.join(', ')} ${namespaces.length === 1 ? 'stays' : 'stay'} outside default deny (zero trust does not cover ${namespaces.length === 1 ? 'it' : 'them'}, nor any namespace it shares)`,
+          message: `${component} declares no flows ${entry.partial ? `for ${namespaces.join(', ')} ` : ''}on ${entry.clusters.length === 1 ? 'cluster' : 'clusters'} ${entry.clusters.join(', ')}: ${namespaces.length === 1 ? 'its namespace' : 'its namespaces'} ${namespaces.join(', ')} ${namespaces.length === 1 ? 'stays' : 'stay'} outside default deny (zero trust does not cover ${namespaces.length === 1 ? 'it' : 'them'}, nor any namespace it shares)`,
           expected:
             'flows for every connection its pods open or accept (docs/adding-a-component.md)',
         }),

@@ -96,6 +96,8 @@ const portList: Schema = {
           required: ['port', 'protocol'],
           properties: {
             port: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' },
+            // A port range (PortProtocol.endPort, Cilium 1.16 and later).
+            endPort: { type: 'integer', minimum: 1, maximum: 65535 },
             protocol: { enum: ['TCP', 'UDP', 'ANY'] },
           },
         },

@@ -1058,3 +1058,111 @@ describe('monitor targets under default deny', () => {
     );
   });
 });
+
+describe('port ranges', () => {
+  /** A storage engine whose engines dial replicas on a run-time port of 10000–20000. */
+  const engine = (ports: FlowDeclaration['ports'], extra: Partial<ClusterContribution> = {}) =>
+    testComponent({
+      name: 'engine',
+      needs: ['cni'],
+      contribution: (): ClusterContribution => ({
+        application: { namespace: 'engine', podSecurity: 'privileged', clusterResources: [] },
+        flows: [
+          {
+            name: 'replicas',
+            direction: 'egress',
+            namespace: 'engine',
+            selector: { role: 'instance' },
+            peer: { kind: 'self', selector: { role: 'instance' } },
+            ports,
+            reason: 'engines write to replicas',
+          },
+        ],
+        ...extra,
+      }),
+    });
+  const range = [{ port: 10000, endPort: 20000, protocol: 'TCP' as const }];
+
+  test('render as endPort at both ends, and the check proves the whole range allowed', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [engine(range)]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const egress = policy(result, 'dev', 'engine-replicas-egress');
+    const ingress = policy(result, 'dev', 'engine-replicas-ingress');
+    expect(egress.spec.egress[0].toPorts).toEqual([
+      { ports: [{ port: '10000', endPort: 20000, protocol: 'TCP' }] },
+    ]);
+    expect(ingress.spec.ingress[0].toPorts).toEqual([
+      { ports: [{ port: '10000', endPort: 20000, protocol: 'TCP' }] },
+    ]);
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    expect(reachabilityCheck.report?.(input)).toContain(
+      '    allowed  engine/instance → engine/instance 10000-20000/TCP  [engine.replicas]',
+    );
+  });
+
+  test('a rule covering only part of the range does not allow it: an error naming both ends', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [engine(range)]);
+    const narrowed = (cluster: string): KubeObject[] =>
+      (result.rendered[cluster]?.objects ?? []).map((object) => {
+        if (object.metadata.name !== 'engine-replicas-ingress') return object;
+        const copy = JSON.parse(JSON.stringify(object)) as AnyJson;
+        copy.spec.ingress[0].toPorts[0].ports[0].endPort = 15000;
+        return copy as KubeObject;
+      });
+    const issues = reachabilityCheck.check(
+      systemInput(result.platform, result.components, narrowed),
+    );
+    expect(issues.map((issue) => issue.message)).toContain(
+      'engine needs engine/instance → engine/instance 10000-20000/TCP (engines write to replicas) on cluster "dev", but no generated policy allows it',
+    );
+  });
+
+  test('a range ending at or below its first port, or a port out of range, is refused', () => {
+    const backwards = runCilium(testDefinition(referenceClusters()), [
+      engine([{ port: 20000, endPort: 10000, protocol: 'TCP' }]),
+    ]);
+    expect(backwards.issues.map((issue) => issue.message)).toContain(
+      'engine flow "replicas" on cluster "dev": range 20000-10000 does not end above its first port, at 65535 at most',
+    );
+    const zero = runCilium(testDefinition(referenceClusters()), [
+      engine([{ port: 0, protocol: 'TCP' }]),
+    ]);
+    expect(zero.issues.map((issue) => issue.message)).toContain(
+      'engine flow "replicas" on cluster "dev": port 0 is not a port number',
+    );
+  });
+
+  test('namespaces a component leaves out of its flows stay outside default deny, with a warning', () => {
+    const mixed = engine(range, {
+      application: {
+        namespace: 'engine',
+        additionalNamespaces: ['loose'],
+        podSecurity: 'privileged',
+        clusterResources: [],
+      },
+      flowlessNamespaces: ['loose'],
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [mixed]);
+    const deny = policy(result, 'dev', DEFAULT_DENY_POLICY);
+    const denied: string[] = deny.spec.endpointSelector.matchExpressions[0].values;
+    expect(denied).toContain('engine');
+    expect(denied).not.toContain('loose');
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(
+      reachabilityCheck
+        .check(input)
+        .filter((issue) => issue.message.startsWith('engine '))
+        .map((issue) => [issue.severity, issue.message]),
+    ).toEqual([
+      [
+        'warning',
+        'engine declares no flows for loose on clusters dev, staging, prod: its namespace loose stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
+      ],
+    ]);
+  });
+});

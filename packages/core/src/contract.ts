@@ -173,7 +173,15 @@ export interface CapabilityFacts {
     readonly snapshotParameters?: { readonly [key: string]: string };
   };
   readonly 'volume-snapshots': { readonly snapshotClass: string };
-  readonly backup: { readonly verification: boolean };
+  readonly backup: {
+    readonly verification: boolean;
+    /**
+     * What the backup's pods in a protected volume's namespace (the movers, the restore
+     * verification) need there: its consumer declares these flows in each namespace of its that
+     * is under default deny and holds a backed-up volume (`backupFlows` of core).
+     */
+    readonly podFlows?: readonly BackupPodFlow[];
+  };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
   readonly dns: {
@@ -446,9 +454,15 @@ export interface TalosUserVolume {
 /** Pod labels: a label selector of the component's own pods (`matchLabels`). */
 export type PodLabels = { readonly [key: string]: string };
 
-/** A port at the pod (after a Service's translation: the container port, never the Service port). */
+/**
+ * A port at the pod (after a Service's translation: the container port, never the Service port),
+ * or with `endPort` the range `port`..`endPort` (both included): ports a process picks at run time
+ * from a fixed range (Longhorn's engines and replicas), rendered as Cilium's `endPort`.
+ */
 export interface FlowPort {
   readonly port: number;
+  /** Last port of a range (greater than `port`, at most 65535). */
+  readonly endPort?: number;
   readonly protocol: 'TCP' | 'UDP';
 }
 
@@ -523,6 +537,22 @@ export interface FlowDeclaration {
   readonly ports: readonly FlowPort[];
   /** Why the flow exists, for the reachability report. */
   readonly reason?: string;
+  /**
+   * `external`: the pods are deployed outside the platform's charts (an application's own
+   * workloads), so the Helm suite cannot find them in what the chart renders.
+   */
+  readonly workloads?: 'external';
+}
+
+/** A flow the backup provider's pods need in a protected volume's namespace (facts.backup). */
+export interface BackupPodFlow {
+  /** Stable name, prefixed with `backup-` by `backupFlows`. */
+  readonly name: string;
+  /** The backup's pods in the consumer's namespace (label selector). */
+  readonly selector: PodLabels;
+  readonly peer: FlowPeer;
+  readonly ports: readonly FlowPort[];
+  readonly reason: string;
 }
 
 /** A persistent volume a component (or an application) declares. */
@@ -648,6 +678,12 @@ export interface ClusterContribution {
    * no connection, or it runs no pods of its own (a Gateway object the CNI serves).
    */
   readonly flows?: readonly FlowDeclaration[];
+  /**
+   * Namespaces of the component whose pods declare no flows (an application the definition gives
+   * none): they stay outside default deny, with a warning, while the component's other namespaces
+   * are under it. Only meaningful with `flows`.
+   */
+  readonly flowlessNamespaces?: readonly string[];
   readonly volumes?: readonly VolumeRequest[];
   readonly monitors?: readonly MonitorDeclaration[];
   /** Facts about the capabilities the component provides on this cluster. */

@@ -1,7 +1,7 @@
 // Which flow peer a URL a component calls is (zero trust): a routed host of the cluster is the
 // platform Gateway (its address is the Gateway's), an IP address a network, anything else a host
 // by DNS name. Pure.
-import type { FlowPeer, FlowPort } from './contract.js';
+import type { BackupPodFlow, FlowDeclaration, FlowPeer, FlowPort } from './contract.js';
 import { isIpv4, isIpv6 } from './net.js';
 
 const DEFAULT_PORTS: { readonly [protocol: string]: number } = { 'https:': 443, 'http:': 80 };
@@ -36,4 +36,24 @@ export function urlFlowPeer(
       return { peer: { kind: 'gateway', host: label }, ports };
   }
   return { peer: { kind: 'fqdn', name: host }, ports };
+}
+
+/**
+ * The flows a consumer declares for the backup provider's pods in one of its namespaces under
+ * default deny that holds a backed-up volume (the provider's `podFlows` fact): egress from the
+ * movers and the restore verification to the backup repository. Empty without the fact.
+ */
+export function backupFlows(
+  podFlows: readonly BackupPodFlow[] | undefined,
+  namespace: string,
+): FlowDeclaration[] {
+  return (podFlows ?? []).map((flow) => ({
+    name: `backup-${flow.name}-${namespace}`,
+    direction: 'egress',
+    namespace,
+    selector: { ...flow.selector },
+    peer: flow.peer,
+    ports: flow.ports.map((port) => ({ ...port })),
+    reason: flow.reason,
+  }));
 }

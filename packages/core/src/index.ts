@@ -24,6 +24,7 @@ export type {
   AlertRuleDeclaration,
   AnyComponent,
   ApplicationDescriptor,
+  BackupPodFlow,
   BackupRetention,
   BootstrapSecret,
   BootstrapStep,
@@ -69,7 +70,7 @@ export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
 export { emittedDocuments, yamlDocumentsFile } from './emitted.js';
-export { urlFlowPeer } from './flow-peers.js';
+export { backupFlows, urlFlowPeer } from './flow-peers.js';
 export type {
   Cluster,
   DataDisk,

@@ -28,6 +28,7 @@ import {
 } from '@homelab/core';
 import { longhornChecks } from './checks.js';
 import { type ClusterDisks, clusterDisks, nodesWithTier } from './disks.js';
+import { longhornFlows } from './flows.js';
 import type { LonghornSettings } from './generated/settings.js';
 import { persistentVolumeClaim, recurringJobs, storageClass } from './manifests.js';
 import {
@@ -103,14 +104,51 @@ function talosNeeds(disks: ClusterDisks): TalosNeeds {
   };
 }
 
-function application(): ApplicationDescriptor {
+/** The kubelet's root on Talos (longhorn-driver-deployer detects it; Talos keeps the default). */
+const KUBELET_ROOT = '/var/lib/kubelet';
+
+/**
+ * Every host path Longhorn 1.8.1's pods mount on a cluster, from the chart and from the workloads
+ * longhorn-manager creates at run time (v1.8.1 sources), exactly (the admission policy allows a
+ * declared path and what lies below it):
+ * - longhorn-manager (chart DaemonSet): `/boot`, `/dev`, `/proc`, `/etc`, `/var/lib/longhorn`;
+ * - support-bundle-kit's agents (support bundles, on demand): `/` (the host's root);
+ * - instance-manager: `/` (the host's root, mounted at /host: it runs iscsiadm and mounts through
+ *   the host's namespaces), `/var/lib/longhorn/engine-binaries`, `/var/lib/longhorn/unix-domain-socket`;
+ * - engine image DaemonSet, recurring jobs, system restore: `/var/lib/longhorn/engine-binaries/…`;
+ * - share-manager: `/dev`, `/sys`, `/proc`, `/lib/modules`;
+ * - the CSI plugin (csi/deployment.go): the kubelet's `plugins/kubernetes.io/csi`,
+ *   `plugins_registry`, `plugins/driver.longhorn.io`, `pods`, and `/dev`, `/proc`, `/sys`,
+ *   `/lib/modules`;
+ * - backing-image-manager and backing-image-data-source: each Longhorn disk's path (the system
+ *   disk `/var/lib/longhorn`, data disks `/var/mnt/<disk>`), and `/dev`, `/proc`.
+ */
+export function longhornHostPaths(disks: ClusterDisks): string[] {
+  const paths = new Set<string>([
+    '/',
+    '/boot',
+    '/dev',
+    '/etc',
+    '/lib/modules',
+    '/proc',
+    '/sys',
+    `${KUBELET_ROOT}/plugins/driver.longhorn.io`,
+    `${KUBELET_ROOT}/plugins/kubernetes.io/csi`,
+    `${KUBELET_ROOT}/plugins_registry`,
+    `${KUBELET_ROOT}/pods`,
+    LONGHORN_KUBELET_MOUNT.destination,
+  ]);
+  // A declared path allows what lies below it: `/var/lib/longhorn/` is `/var/lib/longhorn`.
+  for (const disk of disks.disks) paths.add(disk.path.replace(/(.)\/+$/, '$1'));
+  return [...paths].sort(compareStrings);
+}
+
+function application(disks: ClusterDisks): ApplicationDescriptor {
   return {
     namespace: LONGHORN_NAMESPACE,
     // Longhorn's managers, engines and instance managers are privileged (Longhorn's requirement).
     podSecurity: 'privileged',
-    // longhorn-manager's mounts of the host (the chart's DaemonSet): its kernel and boot files
-    // (the environment check), devices, processes, iSCSI configuration and the data path.
-    hostPaths: ['/boot', '/dev', '/etc', '/proc', '/var/lib/longhorn'],
+    hostPaths: longhornHostPaths(disks),
     // The chart binds it unconditionally (no value turns it off): the support bundle manager
     // collects every object of the cluster.
     clusterAdminBindings: [
@@ -132,11 +170,6 @@ function application(): ApplicationDescriptor {
         policy: 'resource-requests',
         reason:
           'the Longhorn chart 1.8.1 takes no resources for its manager, driver deployer, UI and hook Jobs (1.12 only for the manager), and longhorn-manager sizes the workloads it creates itself',
-      },
-      {
-        policy: 'host-paths',
-        reason:
-          'longhorn-manager creates the CSI plugin, engine image and instance manager workloads at run time with host paths the chart does not render (the kubelet plugin folders, /dev, /lib/modules): refusing them in production would stop every volume',
       },
     ],
     // The CRDs are larger than the client-side apply annotation allows.
@@ -255,8 +288,17 @@ function declare(input: DeclareInput<Settings>): Declaration {
     default: tier.name === settings.defaultTier,
   }));
   const routes = uiRoute(input, settings, issues);
+  const recurring = renderedTiers(settings, disks).flatMap((tier) =>
+    Object.values(recurringJobs(tier, settings.backupTarget !== undefined)).map((job) =>
+      String(job.metadata.name),
+    ),
+  );
   return {
-    application: application(),
+    application: application(disks),
+    flows: longhornFlows(settings, {
+      routed: routes.length > 0,
+      recurringJobs: recurring.sort(compareStrings),
+    }),
     talos: talosNeeds(disks),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),

@@ -775,7 +775,98 @@ export interface RenderedPod {
   readonly workload: string;
   readonly namespace: string;
   readonly labels: { readonly [key: string]: string };
-  readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+  /** Container ports; `endPort` for a range a process picks its ports from at run time. */
+  readonly ports: readonly {
+    readonly port: number;
+    readonly endPort?: number;
+    readonly protocol: string;
+  }[];
+}
+
+type PodPort = { readonly port: number; readonly endPort?: number; readonly protocol: string };
+
+const tcp = (port: number, endPort?: number): PodPort =>
+  endPort === undefined ? { port, protocol: 'TCP' } : { port, endPort, protocol: 'TCP' };
+
+/**
+ * The pods longhorn-manager 1.8.1 creates at run time once Helm renders its DaemonSet (never
+ * Helm's own templates), with their labels and the ports their processes listen on, from the
+ * longhorn-manager and longhorn-instance-manager sources at v1.8.1: the instance managers (gRPC
+ * 8500–8503 engineapi.InstanceManager*DefaultPort, the engines' iSCSI target 3260, the engine and
+ * replica process range 10000–20000 of `--port-range`), the share managers (NFS 2049, gRPC 9600),
+ * the backing image pods (8000, sync 8001), the CSI plugin (liveness 9808) and sidecars (metrics
+ * 8000, types.CSISidecarMetricsPort), support-bundle-kit's manager (8080) and agents.
+ */
+const LONGHORN_RUNTIME_PODS: readonly {
+  readonly labels: { [key: string]: string };
+  readonly ports: readonly PodPort[];
+}[] = [
+  {
+    labels: { 'longhorn.io/component': 'instance-manager' },
+    ports: [tcp(8500, 8503), tcp(3260), tcp(10000, 20000)],
+  },
+  { labels: { 'longhorn.io/component': 'share-manager' }, ports: [tcp(2049), tcp(9600)] },
+  { labels: { 'longhorn.io/component': 'backing-image-manager' }, ports: [tcp(8000), tcp(8001)] },
+  {
+    labels: { 'longhorn.io/component': 'backing-image-data-source' },
+    ports: [tcp(8000), tcp(8001)],
+  },
+  { labels: { app: 'longhorn-csi-plugin' }, ports: [tcp(9808)] },
+  ...['csi-attacher', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter'].map((app) => ({
+    labels: { app },
+    ports: [tcp(8000)],
+  })),
+  { labels: { app: 'support-bundle-manager' }, ports: [tcp(8080)] },
+  { labels: { app: 'support-bundle-agent' }, ports: [] },
+];
+
+/**
+ * Pods a controller makes at run time from an object Helm renders: Longhorn's (above) from its
+ * manager DaemonSet, a recurring job's CronJob pods from a `RecurringJob` (types.GetCronJobLabels),
+ * VolSync's restic movers from a ReplicationSource or ReplicationDestination (its mover Jobs label
+ * their pods `app.kubernetes.io/created-by: volsync`).
+ */
+function controllerPods(
+  object: { kind: string; apiVersion: string; metadata: { name: string; namespace?: string } },
+  namespace: string,
+): RenderedPod[] {
+  const where = object.metadata.namespace ?? namespace;
+  if (object.apiVersion === 'apps/v1' && object.kind === 'DaemonSet') {
+    if (object.metadata.name !== 'longhorn-manager') return [];
+    return LONGHORN_RUNTIME_PODS.map((pod) => ({
+      workload: `${Object.values(pod.labels).join(',')} (pods of longhorn-manager)`,
+      namespace: where,
+      labels: { ...pod.labels },
+      ports: pod.ports,
+    }));
+  }
+  if (object.apiVersion.startsWith('longhorn.io/') && object.kind === 'RecurringJob') {
+    return [
+      {
+        workload: `RecurringJob/${object.metadata.name} (CronJob pods of longhorn-manager)`,
+        namespace: where,
+        labels: {
+          'longhorn.io/managed-by': 'longhorn-manager',
+          'recurring-job.longhorn.io': object.metadata.name,
+        },
+        ports: [],
+      },
+    ];
+  }
+  if (
+    object.apiVersion === 'volsync.backube/v1alpha1' &&
+    (object.kind === 'ReplicationSource' || object.kind === 'ReplicationDestination')
+  ) {
+    return [
+      {
+        workload: `${object.kind}/${object.metadata.name} (mover pods of VolSync)`,
+        namespace: where,
+        labels: { 'app.kubernetes.io/created-by': 'volsync' },
+        ports: [],
+      },
+    ];
+  }
+  return [];
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
@@ -845,12 +936,19 @@ export function renderedPods(
       });
       continue;
     }
+    out.push(...controllerPods(object, namespace));
     let template: unknown;
     if (WORKLOAD_KINDS.has(object.kind)) template = spec?.template;
     else if (object.kind === 'CronJob') {
       template = at(spec?.jobTemplate, 'spec', 'template');
     } else continue;
-    const labels = (at(template, 'metadata', 'labels') ?? {}) as { [key: string]: string };
+    const labels = {
+      ...((at(template, 'metadata', 'labels') ?? {}) as { [key: string]: string }),
+      // The Job controller labels a Job's pods with its name (batch/v1).
+      ...(object.kind === 'Job'
+        ? { 'job-name': object.metadata.name, 'batch.kubernetes.io/job-name': object.metadata.name }
+        : {}),
+    };
     const pod = (at(template, 'spec') ?? {}) as { [key: string]: unknown };
     const containers = [
       ...((pod.containers ?? []) as {
@@ -889,7 +987,13 @@ export interface CheckedFlow {
     readonly selector?: { readonly [key: string]: string };
     readonly namespace?: string;
   };
-  readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+  readonly ports: readonly {
+    readonly port: number;
+    readonly endPort?: number;
+    readonly protocol: string;
+  }[];
+  /** `external`: pods deployed outside the platform's charts (an application's workloads). */
+  readonly workloads?: 'external';
 }
 
 function selectsPod(
@@ -916,14 +1020,21 @@ export function flowProblems(
   const served = (
     selector: { readonly [key: string]: string },
     namespace: string,
-    port: { readonly port: number; readonly protocol: string },
+    port: PodPort,
   ): boolean =>
     pods.some(
       (pod) =>
         selectsPod(selector, namespace, pod) &&
-        pod.ports.some((own) => own.port === port.port && own.protocol === port.protocol),
+        pod.ports.some(
+          (own) =>
+            own.protocol === port.protocol &&
+            own.port <= port.port &&
+            (port.endPort ?? port.port) <= (own.endPort ?? own.port),
+        ),
     );
   for (const flow of flows) {
+    // An application's own workloads are not the chart's: nothing here to check them against.
+    if (flow.workloads === 'external') continue;
     if (!pods.some((pod) => selectsPod(flow.selector, flow.namespace, pod))) {
       problems.push(
         `${flow.name}: ${JSON.stringify(flow.selector)} selects no pod Helm renders in ${flow.namespace}`,
@@ -942,7 +1053,7 @@ export function flowProblems(
     for (const port of flow.ports) {
       if (!served(destination, where, port)) {
         problems.push(
-          `${flow.name}: no pod selected by ${JSON.stringify(destination)} in ${where} declares container port ${port.port}/${port.protocol}`,
+          `${flow.name}: no pod selected by ${JSON.stringify(destination)} in ${where} declares container port ${port.endPort === undefined ? port.port : `${port.port}-${port.endPort}`}/${port.protocol}`,
         );
       }
     }

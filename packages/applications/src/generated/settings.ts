@@ -32,6 +32,10 @@ podSecurity?: ("restricted" | "baseline" | "privileged")
 volumes?: {
 [k: string]: ApplicationVolume | undefined
 }
+/**
+ * Every connection the application's pods open or accept (zero trust). Given (an empty list too), the application's namespace is under Cilium's default deny: DNS and these flows only, plus what the platform's backups need there. Absent: the namespace stays outside default deny, with a warning.
+ */
+flows?: ApplicationFlow[]
 }
 /**
  * A persistent volume of the application: a claim of that name in its namespace.
@@ -186,4 +190,80 @@ within?: string
  * Restore the latest backup on the verification schedule and check it (default true).
  */
 verify?: boolean
+}
+/**
+ * One connection: exactly one peer (gateway, application, capability, fqdn, cidr, kubeApiserver), on the destination's ports.
+ */
+export interface ApplicationFlow {
+/**
+ * Name of the flow, unique per application (names its policies).
+ */
+name: string
+/**
+ * The application's pods the flow is for (labels; default app.kubernetes.io/name: <application>).
+ */
+selector?: {
+[k: string]: string | undefined
+}
+/**
+ * Ingress: the Gateway forwards the application's routes to these pods, on their container port.
+ */
+gateway?: true
+/**
+ * Egress to another application of the definition (its pods: `peerSelector`, default app.kubernetes.io/name: <application>).
+ */
+application?: string
+/**
+ * With `application`: the other application's pods (labels).
+ */
+peerSelector?: {
+[k: string]: string | undefined
+}
+/**
+ * Egress to the component that provides this capability on the cluster (e.g. oidc-provider), on a port it accepts its consumers on; with direction ingress, the provider reaching the pods (metrics: scraping).
+ */
+capability?: string
+/**
+ * With `capability`: ingress for the provider reaching the pods (metrics); default egress.
+ */
+direction?: ("ingress" | "egress")
+/**
+ * Egress to a host outside the cluster by DNS name (api.example.com) or with one leading wildcard label (*.example.com).
+ */
+fqdn?: string
+/**
+ * Egress to a network outside the pod network (a.b.c.d/n).
+ */
+cidr?: string
+/**
+ * Egress to the Kubernetes API server (6443).
+ */
+kubeApiserver?: true
+/**
+ * Ports at the destination (the container port, not a Service port).
+ * 
+ * @minItems 1
+ */
+ports: [ApplicationFlowPort, ...(ApplicationFlowPort)[]]
+/**
+ * Why the application needs it (the reachability report).
+ */
+reason?: string
+}
+/**
+ * A port, or with endPort a range of ports.
+ */
+export interface ApplicationFlowPort {
+/**
+ * Port number (1-65535).
+ */
+port: number
+/**
+ * Last port of a range (above port).
+ */
+endPort?: number
+/**
+ * Protocol (default TCP).
+ */
+protocol?: ("TCP" | "UDP")
 }

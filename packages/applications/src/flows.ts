@@ -1,0 +1,218 @@
+// The applications' flows (zero trust): what the definition declares per application
+// (`apps.<name>.flows`) as the component's flow declarations, and the backup provider's pods in
+// each namespace under default deny that holds a backed-up volume. An application without `flows`
+// leaves its namespace outside default deny (`flowlessNamespaces`, warned about by the
+// reachability check). Pure.
+import {
+  backupFlows,
+  CAPABILITIES,
+  type Capability,
+  compareStrings,
+  error,
+  type FlowDeclaration,
+  type FlowPeer,
+  type FlowPort,
+  type Issue,
+  type PathSegment,
+  type PodLabels,
+  type ProvidedFacts,
+  parseCidr,
+} from '@homelab/core';
+import type { ApplicationFlow } from './generated/settings.js';
+
+/** The label an application's pods carry by default (`app.kubernetes.io/name: <application>`). */
+export const APP_LABEL = 'app.kubernetes.io/name';
+
+/** A DNS name, or one with a single leading wildcard label (as Cilium's toFQDNs takes it). */
+const FQDN_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const PEER_KEYS = [
+  'gateway',
+  'application',
+  'capability',
+  'fqdn',
+  'cidr',
+  'kubeApiserver',
+] as const;
+
+/** What the flows are resolved against: every application of the cluster. */
+export interface AppFlowInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly flows: readonly ApplicationFlow[] | undefined;
+  readonly backedUp: boolean;
+}
+
+/**
+ * The flow declarations of the applications of a cluster, the namespaces left outside default
+ * deny (an application without `flows`, and every namespace it shares), and issues for what
+ * cannot be a flow (placed at the flow's setting: file:line:col).
+ */
+export function applicationFlows(
+  apps: readonly AppFlowInput[],
+  provided: ProvidedFacts,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): { flows: FlowDeclaration[]; flowless: string[]; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const flows: FlowDeclaration[] = [];
+  const byName = new Map(apps.map((app) => [app.name, app]));
+  const flowless = new Set(
+    apps.filter((app) => app.flows === undefined).map((app) => app.namespace),
+  );
+  const covered = new Set<string>();
+  for (const app of apps) {
+    if (app.flows === undefined) continue;
+    if (!flowless.has(app.namespace)) covered.add(app.namespace);
+    const names = new Set<string>();
+    app.flows.forEach((flow, index) => {
+      const at = (...rest: PathSegment[]) => path('apps', app.name, 'flows', index, ...rest);
+      const fail = (where: PathSegment[], value: unknown, message: string, expected: string) => {
+        issues.push(error({ code: 'applications-flow', path: where, value, message, expected }));
+      };
+      if (names.has(flow.name)) {
+        fail(
+          at('name'),
+          flow.name,
+          `is a second flow of ${app.name} with this name`,
+          'a unique name per application',
+        );
+        return;
+      }
+      names.add(flow.name);
+      const given = PEER_KEYS.filter((key) => flow[key] !== undefined);
+      if (given.length !== 1) {
+        fail(
+          at(),
+          given,
+          given.length === 0
+            ? 'names no peer'
+            : `names ${given.length} peers (${given.join(', ')})`,
+          `exactly one of ${PEER_KEYS.join(', ')}`,
+        );
+        return;
+      }
+      const ports: FlowPort[] = [];
+      let portsOk = true;
+      flow.ports.forEach((port, portIndex) => {
+        if (port.endPort !== undefined && port.endPort <= port.port) {
+          fail(
+            at('ports', portIndex, 'endPort'),
+            port.endPort,
+            `ends the range at or below its first port ${port.port}`,
+            `an endPort above ${port.port} (at most 65535), or no endPort for a single port`,
+          );
+          portsOk = false;
+          return;
+        }
+        ports.push({
+          port: port.port,
+          ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
+          protocol: port.protocol ?? 'TCP',
+        });
+      });
+      if (!portsOk) return;
+      if (flow.direction !== undefined && flow.capability === undefined) {
+        fail(
+          at('direction'),
+          flow.direction,
+          'is only meaningful with capability (the gateway is always ingress, the other peers egress)',
+          'direction only on a capability flow',
+        );
+        return;
+      }
+      let peer: FlowPeer | undefined;
+      let direction: 'ingress' | 'egress' = 'egress';
+      if (flow.gateway !== undefined) {
+        peer = { kind: 'gateway' };
+        direction = 'ingress';
+      } else if (flow.kubeApiserver !== undefined) {
+        peer = { kind: 'kube-apiserver' };
+      } else if (flow.fqdn !== undefined) {
+        if (flow.fqdn.length > 253 || !FQDN_NAME.test(flow.fqdn)) {
+          fail(
+            at('fqdn'),
+            flow.fqdn,
+            'is not a DNS name or a pattern with one leading wildcard label',
+            'a name such as api.example.com or *.example.com (lower case, no trailing dot)',
+          );
+          return;
+        }
+        peer = { kind: 'fqdn', name: flow.fqdn };
+      } else if (flow.cidr !== undefined) {
+        if (parseCidr(flow.cidr) === undefined) {
+          fail(at('cidr'), flow.cidr, 'is not a CIDR', 'a network such as 192.168.1.0/24');
+          return;
+        }
+        peer = { kind: 'cidr', cidr: flow.cidr };
+      } else if (flow.capability !== undefined) {
+        if (!(CAPABILITIES as readonly string[]).includes(flow.capability)) {
+          fail(
+            at('capability'),
+            flow.capability,
+            'is not a capability a component can provide',
+            `one of ${CAPABILITIES.join(', ')}`,
+          );
+          return;
+        }
+        peer = { kind: 'capability', capability: flow.capability as Capability };
+        direction = flow.direction ?? 'egress';
+      } else if (flow.application !== undefined) {
+        const other = byName.get(flow.application);
+        if (other === undefined) {
+          fail(
+            at('application'),
+            flow.application,
+            'is not an application enabled on this cluster',
+            `one of ${[...byName.keys()].sort(compareStrings).join(', ') || '(no application)'}`,
+          );
+          return;
+        }
+        peer = {
+          kind: 'self',
+          namespace: other.namespace,
+          selector: labels(flow.peerSelector) ?? { [APP_LABEL]: other.name },
+        };
+      }
+      if (flow.peerSelector !== undefined && flow.application === undefined) {
+        fail(
+          at('peerSelector'),
+          flow.peerSelector,
+          'is only meaningful with application',
+          'peerSelector only with application',
+        );
+        return;
+      }
+      if (peer === undefined) return;
+      flows.push({
+        name: `${app.name}-${flow.name}`,
+        direction,
+        namespace: app.namespace,
+        selector: labels(flow.selector) ?? { [APP_LABEL]: app.name },
+        peer,
+        ports,
+        reason: flow.reason ?? `${app.name}: ${flow.name}`,
+        // The application's own workloads are deployed separately, not by charts/applications.
+        workloads: 'external',
+      });
+    });
+  }
+  // The backup's movers and restore verification, wherever a backed-up volume lies under default
+  // deny (elsewhere they reach anything already).
+  const backedUp = new Set(
+    apps.filter((app) => app.backedUp && covered.has(app.namespace)).map((app) => app.namespace),
+  );
+  for (const namespace of [...backedUp].sort(compareStrings)) {
+    flows.push(...backupFlows(provided.backup?.podFlows, namespace));
+  }
+  return { flows, flowless: [...flowless].sort(compareStrings), issues };
+}
+
+function labels(
+  selector: { readonly [key: string]: string | undefined } | undefined,
+): PodLabels | undefined {
+  const out: { [key: string]: string } = {};
+  for (const [key, value] of Object.entries(selector ?? {})) {
+    if (value !== undefined) out[key] = value;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}

@@ -1,0 +1,108 @@
+// The applications' flows, resolved from the definition's entries (pure): which namespaces go
+// under default deny, what the backups need there, and what cannot be a flow.
+import type { BackupPodFlow, PathSegment } from '@homelab/core';
+import { describe, expect, test } from 'vitest';
+import { type AppFlowInput, applicationFlows } from '../src/flows.js';
+import type { ApplicationFlow } from '../src/generated/settings.js';
+
+const path = (...segments: PathSegment[]): PathSegment[] => [
+  'components',
+  'applications',
+  ...segments,
+];
+
+const podFlows: BackupPodFlow[] = [
+  {
+    name: 'movers-s3',
+    selector: { 'app.kubernetes.io/created-by': 'volsync' },
+    peer: { kind: 'fqdn', name: 's3.example.com' },
+    ports: [{ port: 443, protocol: 'TCP' }],
+    reason: 'movers to S3',
+  },
+];
+
+const web: ApplicationFlow = { name: 'web', gateway: true, ports: [{ port: 8000 }] };
+
+describe("the applications' flows", () => {
+  test('an application with flows is covered, one without leaves its namespace (and a shared one) out', () => {
+    const apps: AppFlowInput[] = [
+      { name: 'docs', namespace: 'docs', flows: [web], backedUp: true },
+      { name: 'quiet', namespace: 'quiet', flows: undefined, backedUp: true },
+      { name: 'empty', namespace: 'empty', flows: [], backedUp: false },
+      { name: 'shared-a', namespace: 'shared', flows: [web], backedUp: true },
+      { name: 'shared-b', namespace: 'shared', flows: undefined, backedUp: false },
+    ];
+    const result = applicationFlows(apps, { backup: { verification: true, podFlows } }, path);
+    expect(result.issues).toEqual([]);
+    expect(result.flowless).toEqual(['quiet', 'shared']);
+    expect(
+      result.flows.map((flow) => [flow.name, flow.namespace, flow.direction, flow.peer]),
+    ).toEqual([
+      ['docs-web', 'docs', 'ingress', { kind: 'gateway' }],
+      ['shared-a-web', 'shared', 'ingress', { kind: 'gateway' }],
+      // The backups' movers only where a backed-up volume lies under default deny.
+      ['backup-movers-s3-docs', 'docs', 'egress', { kind: 'fqdn', name: 's3.example.com' }],
+    ]);
+    expect(result.flows[0]?.selector).toEqual({ 'app.kubernetes.io/name': 'docs' });
+  });
+
+  test('a flow to another application reaches its pods in its namespace', () => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [
+          { name: 'db', application: 'db', ports: [{ port: 5432 }], selector: { tier: 'web' } },
+        ],
+        backedUp: false,
+      },
+      { name: 'db', namespace: 'databases', flows: [], backedUp: false },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    expect(result.flows).toEqual([
+      {
+        name: 'docs-db',
+        direction: 'egress',
+        namespace: 'docs',
+        selector: { tier: 'web' },
+        peer: {
+          kind: 'self',
+          namespace: 'databases',
+          selector: { 'app.kubernetes.io/name': 'db' },
+        },
+        ports: [{ port: 5432, protocol: 'TCP' }],
+        reason: 'docs: db',
+        workloads: 'external',
+      },
+    ]);
+  });
+
+  test('two peers, a direction without a capability, a selector of a peer that is no application: errors at the flow', () => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [
+          { name: 'both', fqdn: 'a.example.com', cidr: '10.0.0.0/8', ports: [{ port: 1 }] },
+          { name: 'dir', fqdn: 'a.example.com', direction: 'ingress', ports: [{ port: 1 }] },
+          { name: 'sel', fqdn: 'a.example.com', peerSelector: { a: 'b' }, ports: [{ port: 1 }] },
+          { name: 'net', cidr: '10.0.0.0/33', ports: [{ port: 1 }] },
+          { name: 'net', kubeApiserver: true, ports: [{ port: 6443 }] },
+        ],
+        backedUp: false,
+      },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    expect(result.flows).toEqual([]);
+    expect(result.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      [path('apps', 'docs', 'flows', 0), 'names 2 peers (fqdn, cidr)'],
+      [
+        path('apps', 'docs', 'flows', 1, 'direction'),
+        'is only meaningful with capability (the gateway is always ingress, the other peers egress)',
+      ],
+      [path('apps', 'docs', 'flows', 2, 'peerSelector'), 'is only meaningful with application'],
+      [path('apps', 'docs', 'flows', 3, 'cidr'), 'is not a CIDR'],
+      [path('apps', 'docs', 'flows', 4, 'name'), 'is a second flow of docs with this name'],
+    ]);
+  });
+});
