@@ -181,6 +181,7 @@ console.log(`CLI: ${bin}\n`);
       ms: median(report.ms),
       generateMs: median(report.generateMs),
       writeMs: median(report.writeMs),
+      gcMs: median(report.gcMs),
       files: report.files,
       rssMiB: report.maxRssKiB / 1024,
     };
@@ -188,7 +189,7 @@ console.log(`CLI: ${bin}\n`);
   console.log('');
   for (const [clusters, time] of Object.entries(times)) {
     console.log(
-      `in-process, ${clusters} clusters: ${f(time.ms)} (pipeline ${f(time.generateMs)}, writer ${f(time.writeMs)}; ${time.files} files; ${(time.ms / clusters).toFixed(1)} ms/cluster; peak RSS ${time.rssMiB.toFixed(0)} MiB)`,
+      `in-process, ${clusters} clusters: ${f(time.ms)} (pipeline ${f(time.generateMs)}, writer ${f(time.writeMs)}; garbage collection ${f(time.gcMs)}, ${((time.gcMs / time.ms) * 100).toFixed(0)} %; ${time.files} files; ${(time.ms / clusters).toFixed(1)} ms/cluster; peak RSS ${time.rssMiB.toFixed(0)} MiB)`,
     );
   }
   const slope = (times[100].ms - times[10].ms) / 90;

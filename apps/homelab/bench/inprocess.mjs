@@ -1,21 +1,27 @@
 // Child of the benchmark: imports the pipeline once, then builds the definition given in
 // argv[2] into a fresh folder `argv[3]` times (after one warm-up build). Prints JSON:
-// { ms: [...], generateMs: [...], writeMs: [...], files, maxRssKiB }: per build the whole time,
-// the pipeline's share (`generate`, pure) and the writer's (file-system bound). A separate
+// { ms: [...], generateMs: [...], writeMs: [...], gcMs: [...], files, maxRssKiB }: per build the
+// whole time, the pipeline's share (`generate`, pure), the writer's (file-system bound) and the
+// time V8's garbage collector paused the build (PerformanceObserver 'gc' entries). A separate
 // process per scenario keeps peak RSS per scenario.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { runtime } from '@homelab/cli';
 
 const [definitionPath, iterationsText] = process.argv.slice(2);
 const iterations = Number(iterationsText ?? '3');
 const text = readFileSync(definitionPath, 'utf8');
+let gcTotal = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcTotal += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 
 async function buildOnce() {
   const out = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
   try {
+    const gcBefore = gcTotal;
     const started = performance.now();
     const result = await runtime.generate({ text, file: definitionPath, chartVersions: {} });
     const generated = performance.now();
@@ -25,7 +31,10 @@ async function buildOnce() {
     }
     runtime.writeTree(out, result.files);
     const written = performance.now();
+    // GC entries are delivered asynchronously: let them arrive before reading the total.
+    await new Promise((resolve) => setImmediate(resolve));
     return {
+      gcMs: gcTotal - gcBefore,
       ms: written - started,
       generateMs: generated - started,
       writeMs: written - generated,
@@ -40,14 +49,16 @@ await buildOnce();
 const ms = [];
 const generateMs = [];
 const writeMs = [];
+const gcMs = [];
 let files = 0;
 for (let i = 0; i < iterations; i++) {
   const run = await buildOnce();
   ms.push(run.ms);
   generateMs.push(run.generateMs);
   writeMs.push(run.writeMs);
+  gcMs.push(run.gcMs);
   files = run.files;
 }
 process.stdout.write(
-  `${JSON.stringify({ ms, generateMs, writeMs, files, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
+  `${JSON.stringify({ ms, generateMs, writeMs, gcMs, files, maxRssKiB: process.resourceUsage().maxRSS })}\n`,
 );

@@ -265,6 +265,31 @@ export function jsonKey(value: unknown): string | undefined {
 export type VerdictCache = Map<string, readonly string[]>;
 
 /**
+ * A cache's keys name the constraint (template source and parameters) and the object by a
+ * number each, given here on first sight of their JSON text: a key is a few characters, not
+ * kilobytes of JSON concatenated for every pair (which made most of a large build's garbage).
+ */
+const interned = new WeakMap<
+  VerdictCache,
+  { readonly constraints: Map<string, number>; readonly objects: Map<string, number> }
+>();
+
+function internedIn(cache: VerdictCache, kind: 'constraints' | 'objects', text: string): number {
+  let tables = interned.get(cache);
+  if (tables === undefined) {
+    tables = { constraints: new Map(), objects: new Map() };
+    interned.set(cache, tables);
+  }
+  const table = tables[kind];
+  let id = table.get(text);
+  if (id === undefined) {
+    id = table.size;
+    table.set(text, id);
+  }
+  return id;
+}
+
+/**
  * Every constraint on every object it matches, after Gatekeeper's exempt namespaces. Returns the
  * verdicts (with their messages: empty when the object passes) and the objects skipped because
  * their namespace is exempt. With a `cache`, an object equal in content to one evaluated before
@@ -324,18 +349,26 @@ export function evaluateConstraints(
       }
       if (!constraintKeys.has(constraint)) {
         const parametersKey = jsonKey(parameters ?? null);
+        const sourceKey = jsonKey(source);
         constraintKeys.set(
           constraint,
-          parametersKey === undefined ? undefined : `${jsonKey(source)}\n${parametersKey}`,
+          parametersKey === undefined || sourceKey === undefined
+            ? undefined
+            : String(internedIn(cache, 'constraints', `${sourceKey}\n${parametersKey}`)),
         );
       }
       const forConstraint = constraintKeys.get(constraint);
-      objectKey ??= { value: jsonKey(object) };
+      if (objectKey === undefined) {
+        const text = jsonKey(object);
+        objectKey = {
+          value: text === undefined ? undefined : String(internedIn(cache, 'objects', text)),
+        };
+      }
       if (forConstraint === undefined || objectKey.value === undefined) {
         verdicts.push({ constraint, object, messages: run() });
         continue;
       }
-      const key = `${forConstraint}\n${objectKey.value}`;
+      const key = `${forConstraint}:${objectKey.value}`;
       let messages = cache.get(key);
       if (messages === undefined) {
         messages = run();
