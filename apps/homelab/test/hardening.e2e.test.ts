@@ -256,7 +256,12 @@ describe('two builds into one folder', { timeout: 120_000 }, () => {
     const after = build(dir);
     expect(after.status).toBe(0);
     expect(after.stdout).toMatch(/^built (\d+) files: \1 written/);
-    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['charts', 'clusters']);
+    // No lock or stage left behind; the build record of the build that finished.
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual([
+      '.homelab-build.json',
+      'charts',
+      'clusters',
+    ]);
   });
 });
 
