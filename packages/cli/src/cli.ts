@@ -168,6 +168,8 @@ async function generate(ctx: Context): Promise<{
   issues: Issue[];
   failed: boolean;
   chartVersions: Readonly<Record<string, string>>;
+  /** The definition's text the result was generated from (`undefined`: it could not be read). */
+  text: string | undefined;
 }> {
   const definition = readDefinition(ctx.configPath, ctx.io);
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
@@ -178,7 +180,8 @@ async function generate(ctx: Context): Promise<{
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);
-  return { result, issues, failed, chartVersions };
+  const text = 'text' in definition ? definition.text : undefined;
+  return { result, issues, failed, chartVersions, text };
 }
 
 type ReleaseModule = typeof import('@homelab/release');
@@ -228,13 +231,12 @@ function warningSuffix(issues: readonly Issue[]): string {
  */
 function buildKey(
   ctx: Context,
+  text: string,
   chartVersions: Readonly<Record<string, string>>,
 ): string | undefined {
   if (ctx.io.tool === undefined || ctx.io.runtime !== undefined) return undefined;
   if (ctx.io.env.HOMELAB_WRITER_TRACE !== undefined) return undefined;
   if (ctx.io.env.HOMELAB_WRITER_PAUSE_AT !== undefined) return undefined;
-  const read = readDefinitionFile(ctx.configPath);
-  if (read.kind !== 'text') return undefined;
   const inputs = {
     tool: ctx.io.tool,
     config: ctx.configPath,
@@ -246,37 +248,42 @@ function buildKey(
   return createHash('sha256')
     .update(JSON.stringify(inputs))
     .update('\0')
-    .update(read.text)
+    .update(text)
     .digest('hex');
 }
 
 /** `buildKey` of the output root as it is now. */
 function currentBuildKey(ctx: Context): string | undefined {
   if (ctx.io.tool === undefined) return undefined;
+  const read = readDefinitionFile(ctx.configPath);
+  if (read.kind !== 'text') return undefined;
   try {
-    return buildKey(ctx, readChartVersions(ctx.outRoot));
+    return buildKey(ctx, read.text, readChartVersions(ctx.outRoot));
   } catch {
     return undefined; // an unreadable chart package.json: the full build reports it
   }
 }
 
 /**
- * `buildKey` of the output root once `files` are written: the charts' versions as they were,
- * and the default version for each new chart (the writer creates its package.json with it), so
- * that the next build of the same definition finds the record.
+ * `buildKey` of the output root once `files` are written: of the text they were generated from
+ * (not the file as it is now: an edit during the build must not be recorded as built), the
+ * charts' versions as they were, and the default version for each new chart (the writer creates
+ * its package.json with it), so that the next build of the same definition finds the record.
  */
 function writtenBuildKey(
   ctx: Context,
+  text: string | undefined,
   files: readonly GeneratedFile[],
   chartVersions: Readonly<Record<string, string>>,
 ): string | undefined {
+  if (text === undefined) return undefined;
   const versions: Record<string, string> = { ...chartVersions };
   for (const file of files) {
     const chart = /^charts\/([^/]+)\/Chart\.yaml$/.exec(file.path)?.[1];
     if (chart !== undefined && versions[chart] === undefined)
       versions[chart] = DEFAULT_CHART_VERSION;
   }
-  return buildKey(ctx, versions);
+  return buildKey(ctx, text, versions);
 }
 
 /** Prints a build's outcome (issues already printed); 0. */
@@ -341,9 +348,9 @@ async function build(ctx: Context): Promise<number> {
       ms: elapsed(ctx),
     });
   }
-  const { result, issues, failed, chartVersions } = await generate(ctx);
+  const { result, issues, failed, chartVersions, text } = await generate(ctx);
   if (failed) return buildFailed(ctx, issues);
-  const key = writtenBuildKey(ctx, result.files, chartVersions);
+  const key = writtenBuildKey(ctx, text, result.files, chartVersions);
   const written = await ctx.runtime.writeTree(
     ctx.outRoot,
     result.files,
