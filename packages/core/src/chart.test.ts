@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { chartFiles, chartPackageJson, emittedValues } from './chart.js';
+import { chartFiles, chartPackageJson } from './chart.js';
+import { emittedValues } from './emitted.js';
 import { renderChart } from './helm.js';
 import type { ChartSpec, Values } from './types.js';
 import { isGeneratedContent, parseYaml } from './yaml.js';

@@ -1,11 +1,11 @@
 // The files of a wrapper chart (DESIGN.md, "Chart shape"). Pure: returns data, writes nothing.
+import { yamlValuesFile } from './emitted.js';
 import { MANIFESTS_TEMPLATE, mergeValues } from './helm.js';
 import { error, formatPath, type Issue, warning } from './issues.js';
 import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
 import {
-  canonicalData,
   compareStrings,
   DEFAULT_GENERATED_BY,
   generatedHeader,
@@ -66,15 +66,6 @@ const HELMIGNORE = [
   '.vscode/',
 ];
 
-// The values each generated values file was emitted from (as `parseYaml` would read it back),
-// by file object: readers of the output (the system checks) skip parsing them.
-const emitted = new WeakMap<GeneratedFile, Values>();
-
-/** The values a values file of `chartFiles` holds, when this file object came from there. */
-export function emittedValues(file: GeneratedFile): Values | undefined {
-  return emitted.get(file);
-}
-
 /**
  * The files of `charts/<spec.name>/` for chart version `version` (the chart's package.json
  * version): Chart.yaml, values.yaml, env/<environment>.yaml for every environment (an empty
@@ -98,9 +89,7 @@ export function chartFiles(
     files.push({ path: `${dir}/${path}`, content });
   };
   const addValues = (path: string, values: Values): void => {
-    const file = { path: `${dir}/${path}`, content: toYaml(values, { header }) };
-    emitted.set(file, canonicalData(values) as Values);
-    files.push(file);
+    files.push(yamlValuesFile(`${dir}/${path}`, values, { header }));
   };
 
   const base: Values = { ...spec.values, manifests: spec.values.manifests ?? {} };

@@ -1,11 +1,32 @@
-// The documents each generated YAML file was emitted from (as `parseAllDocuments` would read them
-// back), by file object: readers of the output (the system checks) skip parsing them. A copy of
-// the file object, or a file changed after the build (tests reintroducing a fault), is parsed.
-// Pure.
-import type { GeneratedFile } from './types.js';
-import { canonicalData, type ToYamlOptions, toYamlDocuments } from './yaml.js';
+// The data each generated YAML file was emitted from (as parsing the file would read it back),
+// by file object: readers of the output (the system checks) skip parsing it. A copy of the file
+// object, or a file changed after the build (tests reintroducing a fault), is parsed. Pure.
+import type { GeneratedFile, Values } from './types.js';
+import {
+  canonicalData,
+  parseAllDocuments,
+  parseYaml,
+  type ToYamlOptions,
+  toYaml,
+  toYamlDocuments,
+} from './yaml.js';
 
-const emitted = new WeakMap<GeneratedFile, readonly unknown[]>();
+type Emitted =
+  | { readonly kind: 'values'; readonly data: Values }
+  | { readonly kind: 'documents'; readonly data: readonly unknown[] };
+
+const emitted = new WeakMap<GeneratedFile, Emitted>();
+
+/** A values file (`toYaml` of one mapping) that remembers the values it holds. */
+export function yamlValuesFile(
+  path: string,
+  values: Values,
+  options: ToYamlOptions = {},
+): GeneratedFile {
+  const file = { path, content: toYaml(values, options) };
+  emitted.set(file, { kind: 'values', data: canonicalData(values) as Values });
+  return file;
+}
 
 /** A file of YAML documents (`toYamlDocuments`) that remembers the documents it holds. */
 export function yamlDocumentsFile(
@@ -14,14 +35,31 @@ export function yamlDocumentsFile(
   options: ToYamlOptions = {},
 ): GeneratedFile {
   const file = { path, content: toYamlDocuments(documents, options) };
-  emitted.set(
-    file,
-    documents.map((document) => canonicalData(document)),
-  );
+  emitted.set(file, {
+    kind: 'documents',
+    data: documents.map((document) => canonicalData(document)),
+  });
   return file;
+}
+
+/** The values a file of `yamlValuesFile` holds, when this file object came from there. */
+export function emittedValues(file: GeneratedFile): Values | undefined {
+  const entry = emitted.get(file);
+  return entry?.kind === 'values' ? entry.data : undefined;
 }
 
 /** The documents a file of `yamlDocumentsFile` holds, when this file object came from there. */
 export function emittedDocuments(file: GeneratedFile): readonly unknown[] | undefined {
-  return emitted.get(file);
+  const entry = emitted.get(file);
+  return entry?.kind === 'documents' ? entry.data : undefined;
+}
+
+/** A generated values file's data: what it was emitted from, else its parsed text. */
+export function fileValues(file: GeneratedFile): unknown {
+  return emittedValues(file) ?? parseYaml(file.content);
+}
+
+/** A generated multi-document file's documents: what it was emitted from, else its parsed text. */
+export function fileDocuments(file: GeneratedFile): readonly unknown[] {
+  return emittedDocuments(file) ?? parseAllDocuments(file.content);
 }

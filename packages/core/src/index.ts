@@ -3,7 +3,6 @@ export {
   chartFiles,
   chartPackageJson,
   chartPackageName,
-  emittedValues,
   INITIAL_CHART_VERSION,
 } from './chart.js';
 export type {
@@ -69,7 +68,14 @@ export { CAPABILITIES } from './contract.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
-export { emittedDocuments, yamlDocumentsFile } from './emitted.js';
+export {
+  emittedDocuments,
+  emittedValues,
+  fileDocuments,
+  fileValues,
+  yamlDocumentsFile,
+  yamlValuesFile,
+} from './emitted.js';
 export { backupFlows, urlFlowPeer } from './flow-peers.js';
 export type {
   Cluster,

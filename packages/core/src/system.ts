@@ -3,9 +3,10 @@
 // before its CRD, a CNI deleted by a rename, a Secret nothing creates. Each such fact is a system
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
-import { emittedValues } from './chart.js';
+
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
+import { fileValues } from './emitted.js';
 import { mergeValues } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import type {
@@ -16,7 +17,6 @@ import type {
   ResolvedPlatform,
   Values,
 } from './types.js';
-import { parseYaml } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -265,7 +265,7 @@ function parsedFile(files: readonly GeneratedFile[], path: string): Values | und
   const file = byPath.get(path);
   let values: Values | undefined;
   if (file !== undefined) {
-    const content = emittedValues(file) ?? parseYaml(file.content);
+    const content = fileValues(file);
     values = isTable(content) ? (content as Values) : {};
   }
   parsed.set(path, values);

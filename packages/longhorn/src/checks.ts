@@ -4,13 +4,11 @@
 import {
   type DeployedCluster,
   type DeployedObject,
-  emittedDocuments,
-  emittedValues,
   error,
+  fileDocuments,
+  fileValues,
   type GeneratedFile,
   type Issue,
-  parseAllDocuments,
-  parseYaml,
   type SystemCheck,
   settingsPath,
 } from '@homelab/core';
@@ -150,7 +148,7 @@ export const tierUsedWithoutDisks: SystemCheck = {
 function file(files: readonly GeneratedFile[], path: string): readonly Json[] | undefined {
   const found = files.find((candidate) => candidate.path === path);
   if (found === undefined) return undefined;
-  return (emittedDocuments(found) ?? parseAllDocuments(found.content)) as readonly Json[];
+  return fileDocuments(found) as readonly Json[];
 }
 
 function hasMount(patch: readonly Json[] | undefined): boolean {
@@ -261,7 +259,7 @@ export const backupCredentials: SystemCheck = {
       const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
       const found = input.files.find((candidate) => candidate.path === path);
       if (found === undefined) continue;
-      const values = record(record(emittedValues(found) ?? parseYaml(found.content)).longhorn);
+      const values = record(record(fileValues(found)).longhorn);
       const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
       if (typeof secret !== 'string') continue;
       const declared = [...deployed.run.contributions.values()]

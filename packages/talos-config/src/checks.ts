@@ -4,24 +4,20 @@
 // Layer2VIPConfig for any other name never applies, and the node keeps neither its static
 // address nor the API VIP. Pure.
 import {
-  emittedDocuments,
   error,
+  fileDocuments,
   type GeneratedFile,
   type Issue,
   type ResolvedNode,
   type SystemCheck,
 } from '@homelab/core';
-import { parseAllDocuments } from 'yaml';
 import { linkMatch } from './patches.js';
 
 type Document = { readonly [key: string]: unknown };
 
 /** The documents of a patch: those it was emitted from, else its parsed text. */
 function documentsOf(file: GeneratedFile): Document[] {
-  const documents =
-    emittedDocuments(file) ??
-    parseAllDocuments(file.content).map((document) => document.toJSON() as unknown);
-  return documents.filter(
+  return fileDocuments(file).filter(
     (value): value is Document => value !== null && typeof value === 'object',
   );
 }
