@@ -350,10 +350,23 @@ export function deployedCharts(components: ComponentsResult): DeployedCluster[] 
         bundle: undefined,
         wave,
         namespace: 'test',
+        // The chart and value files as argocd-apps writes them, so that `deployedValues` reads
+        // the chart's layers merged as Argo CD passes them.
         application: {
           apiVersion: 'argoproj.io/v1alpha1',
           kind: 'Application',
           metadata: { name: c.component.name },
+          spec: {
+            source: {
+              path: `charts/${c.output.chart?.name ?? c.component.name}`,
+              helm: {
+                valueFiles: [
+                  `env/${clusterRun.cluster.environment}.yaml`,
+                  `clusters/${clusterRun.cluster.name}.yaml`,
+                ],
+              },
+            },
+          },
         },
         objects: chartObjects(components, c.component.name, clusterRun.cluster).map((object) => ({
           object,

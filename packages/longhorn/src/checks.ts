@@ -4,9 +4,9 @@
 import {
   type DeployedCluster,
   type DeployedObject,
+  deployedValues,
   error,
   fileDocuments,
-  fileValues,
   type GeneratedFile,
   type Issue,
   type SystemCheck,
@@ -256,10 +256,12 @@ export const backupCredentials: SystemCheck = {
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
+      // The layers merged as Argo CD passes them: the setting may sit in the environment's layer.
+      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
+      const merged = app === undefined ? undefined : deployedValues(input, app);
+      if (merged === undefined) continue;
       const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
-      const found = input.files.find((candidate) => candidate.path === path);
-      if (found === undefined) continue;
-      const values = record(record(fileValues(found)).longhorn);
+      const values = record(record(merged).longhorn);
       const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
       if (typeof secret !== 'string') continue;
       const declared = [...deployed.run.contributions.values()]

@@ -228,4 +228,32 @@ describe('longhorn-backup-credentials', () => {
     ]);
     expect(issues).toHaveLength(3);
   });
+
+  test('reads the setting where Helm does: from the environment layer too', () => {
+    // The shape a fleet's chart has once an environment's clusters share their values
+    // (core layers.ts): the cluster layer is empty, everything is in env/development.yaml.
+    const chart = run.output.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const moved = {
+      ...chart,
+      environments: { ...chart.environments, development: chart.clusters.dev ?? {} },
+      clusters: { ...chart.clusters, dev: {} },
+    };
+    const generated = chartFiles(moved, INITIAL_CHART_VERSION).files.map((file) => ({
+      ...file,
+      content: file.content.replace(
+        'backupTargetCredentialSecret: longhorn-backup-s3',
+        'backupTargetCredentialSecret: hand-made-s3',
+      ),
+    }));
+    const layer = generated.find((file) => file.path === 'charts/longhorn/env/development.yaml');
+    expect(layer?.content).toContain('backupTargetCredentialSecret: hand-made-s3');
+    const issues = backupCredentials.check({
+      platform: run.platform,
+      clusters: deployed(run),
+      files: generated,
+    });
+    expect(issues.map((i) => i.code)).toContain('longhorn-backup-credentials');
+    expect(issues[0]?.message).toContain('longhorn-system/hand-made-s3');
+  });
 });
