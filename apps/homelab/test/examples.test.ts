@@ -163,6 +163,37 @@ describe('examples/fleet', () => {
     }
   });
 
+  it("writes what an environment's clusters share once, in its env layer, each object whole", () => {
+    const cilium = readChartDir(join(out, 'charts/cilium'));
+    const layer = (path: string): Obj => parseAllDocuments(cilium.get(path) ?? '')[0] as Obj;
+    const clusters = readdirSync(join(out, 'clusters'));
+    const environments = ['development', 'staging', 'production'];
+    const shared = new Map(
+      environments.map((env) => [env, layer(`env/${env}.yaml`).manifests as Obj]),
+    );
+    for (const env of environments) {
+      // Cilium's default-deny policies are the same on every cluster of an environment.
+      expect(Object.keys(shared.get(env) ?? {}).length).toBeGreaterThan(50);
+    }
+    for (const cluster of clusters) {
+      const env = environments.find((name) => cluster.endsWith(name.slice(0, 4))) as string;
+      const own = (layer(`clusters/${cluster}.yaml`).manifests ?? {}) as Obj;
+      const common = shared.get(env) as Obj;
+      // Nothing twice, and what a cluster keeps is its own: its pool, BGP peers, DNS upstream.
+      expect(Object.keys(own).filter((name) => name in common)).toEqual([]);
+      expect(Object.keys(own)).toContain('lb-pool-default');
+      for (const object of Object.values(own)) {
+        expect(Object.keys(object as Obj)).toEqual(
+          expect.arrayContaining(['apiVersion', 'kind', 'metadata']),
+        );
+      }
+      const rendered = renderChart(cilium, [`env/${env}.yaml`, `clusters/${cluster}.yaml`]);
+      expect(Object.keys(rendered.values.manifests as Obj).sort()).toEqual(
+        [...Object.keys(common), ...Object.keys(own)].sort(),
+      );
+    }
+  });
+
   it('gives every cluster its own LoadBalancer pool, no two overlapping', () => {
     const cilium = readChartDir(join(out, 'charts/cilium'));
     const pools: Array<{ cluster: string; cidr: string }> = [];

@@ -17,6 +17,7 @@ import {
   type KubeObject,
   loadDefinition,
   loadModelValidators,
+  manifestLayer,
   mergeValues,
   normaliseLineEnds,
   type ObjectValidator,
@@ -33,6 +34,7 @@ import {
   type SystemInput,
   type SystemReport,
   settingsPath,
+  shareEnvironmentValues,
   sortIssues,
   systemReports,
   validateObjects,
@@ -136,7 +138,6 @@ function chartManifests(
   const issues: Issue[] = [];
   for (const cluster of platform.clusters) {
     if (spec.clusters[cluster.name] === undefined) continue;
-    const label = `clusters/${cluster.name}.yaml`;
     const setOrigin = origin(cluster.index);
     const rendered = render(spec, cluster);
     if (rendered === undefined || rendered === null) continue;
@@ -145,7 +146,7 @@ function chartManifests(
         error({
           code: 'manifests-shape',
           path: setOrigin,
-          output: `charts/${spec.name}/${label}#manifests`,
+          output: `charts/${spec.name}/clusters/${cluster.name}.yaml#manifests`,
           message: 'is not a map of name to object',
           expected: 'manifests: {<name>: <Kubernetes object>}',
         }),
@@ -155,7 +156,7 @@ function chartManifests(
     for (const name of Object.keys(rendered).sort()) {
       const object = rendered[name];
       if (object === null || object === undefined) continue;
-      const source = `charts/${spec.name}/${label}#manifests.${name}`;
+      const source = `charts/${spec.name}/${manifestLayer(spec, cluster, name)}#manifests.${name}`;
       if (!isKubeObject(object)) {
         issues.push(
           error({
@@ -193,7 +194,7 @@ function clusterObjects(
         ? [
             {
               object,
-              source: `charts/${spec.name}/clusters/${cluster.name}.yaml#manifests.${name}`,
+              source: `charts/${spec.name}/${manifestLayer(spec, cluster, name)}#manifests.${name}`,
             },
           ]
         : [];
@@ -278,11 +279,18 @@ export async function generate(
   issues.push(...talos.issues);
 
   const files: GeneratedFile[] = [...applications.files, ...talos.files];
+  // Each chart with what an environment's clusters share in its environment layer (core
+  // layers.ts): what Helm renders stays the same, the fleet's files shrink.
+  const environmentOf = new Map(
+    platform.clusters.map((cluster) => [cluster.name, cluster.environment]),
+  );
+  const shared = (spec: ChartSpec): ChartSpec =>
+    shareEnvironmentValues(spec, (cluster) => environmentOf.get(cluster));
   const charts: { spec: ChartSpec; component: string | undefined }[] = [
     ...components.components.flatMap((run) =>
-      run.output.chart ? [{ spec: run.output.chart, component: run.component.name }] : [],
+      run.output.chart ? [{ spec: shared(run.output.chart), component: run.component.name }] : [],
     ),
-    ...(applications.chart ? [{ spec: applications.chart, component: undefined }] : []),
+    ...(applications.chart ? [{ spec: shared(applications.chart), component: undefined }] : []),
   ];
   for (const run of components.components) files.push(...(run.output.files ?? []));
 

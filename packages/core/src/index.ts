@@ -99,6 +99,13 @@ export {
   ValidationError,
   warning,
 } from './issues.js';
+export {
+  jsonEqual,
+  manifestLayer,
+  ownValues,
+  sharedValues,
+  shareEnvironmentValues,
+} from './layers.js';
 export type { DefinitionValidator, LoadResult } from './load.js';
 export {
   definitionValidator,

@@ -26,6 +26,8 @@ const README_TEMPLATE = `{{{header}}}
 
 Argo CD renders this chart with \`helm.valueFiles: [env/<environment>.yaml, clusters/<cluster>.yaml]\`
 on top of \`values.yaml\`: maps merge deeply, lists and scalars replace, \`null\` deletes a key.
+When an environment has two or more clusters, its layer also holds what they all share (each
+manifest whole) and each cluster layer only what is its own.
 
 | Layer | File | Top-level keys |
 |---|---|---|
