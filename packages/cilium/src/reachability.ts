@@ -62,8 +62,9 @@ function bare(key: string): string {
 
 /** Whether a Kubernetes label selector (matchLabels, matchExpressions) matches `labels`. */
 function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
-  for (const [key, value] of Object.entries(record(selector.matchLabels))) {
-    if (labels.get(bare(key)) !== value) return false;
+  const matchLabels = record(selector.matchLabels);
+  for (const key in matchLabels) {
+    if (Object.hasOwn(matchLabels, key) && labels.get(bare(key)) !== matchLabels[key]) return false;
   }
   for (const entry of list(selector.matchExpressions)) {
     const expression = record(entry);

@@ -23,8 +23,11 @@ export function yamlValuesFile(
   values: Values,
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  const file = { path, content: toYaml(values, options) };
-  emitted.set(file, { kind: 'values', data: canonicalData(values) as Values });
+  // Emitted from the canonical copy: the same text (the emitter orders keys itself), and its
+  // mappings are in order already, so the emitter need not sort them again.
+  const data = canonicalData(values) as Values;
+  const file = { path, content: toYaml(data, options) };
+  emitted.set(file, { kind: 'values', data });
   return file;
 }
 
@@ -34,11 +37,9 @@ export function yamlDocumentsFile(
   documents: readonly unknown[],
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  const file = { path, content: toYamlDocuments(documents, options) };
-  emitted.set(file, {
-    kind: 'documents',
-    data: documents.map((document) => canonicalData(document)),
-  });
+  const data = documents.map((document) => canonicalData(document));
+  const file = { path, content: toYamlDocuments(data, options) };
+  emitted.set(file, { kind: 'documents', data });
   return file;
 }
 

@@ -23,11 +23,21 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// Keys by index rather than Object.entries: merging a fleet's values clones millions of
+// mappings, and entries allocates an array per member.
 function clone<T extends JsonValue>(value: T): T {
-  if (Array.isArray(value)) return value.map((item) => clone(item)) as T;
+  if (Array.isArray(value)) {
+    const out: JsonValue[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = clone(value[i] as JsonValue);
+    return out as T;
+  }
   if (isTable(value)) {
     const out: Table = {};
-    for (const [key, item] of Object.entries(value)) out[key] = clone(item);
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      out[key] = clone(value[key] as JsonValue);
+    }
     return out as T;
   }
   return value;
@@ -36,7 +46,8 @@ function clone<T extends JsonValue>(value: T): T {
 /** Step 1: how Helm merges `-f` files (later wins; maps merge; `null` is just a value). */
 function mergeMaps(a: Table, b: Table): Table {
   const out: Table = { ...a };
-  for (const [key, value] of Object.entries(b)) {
+  for (const key of Object.keys(b)) {
+    const value = b[key] as JsonValue;
     const previous = out[key];
     out[key] = isTable(value) && isTable(previous) ? mergeMaps(previous, value) : clone(value);
   }
@@ -45,7 +56,8 @@ function mergeMaps(a: Table, b: Table): Table {
 
 /** Step 2, for nested tables: `dst` (the user's) wins; a `null` in `dst` deletes `src`'s key. */
 function coalesceTables(dst: Table, src: Table): void {
-  for (const [key, value] of Object.entries(src)) {
+  for (const key of Object.keys(src)) {
+    const value = src[key] as JsonValue;
     if (!Object.hasOwn(dst, key)) {
       dst[key] = clone(value);
       continue;
