@@ -362,7 +362,12 @@ function chartsOfArchive(
  * `charts/<name>-<version>.tgz` (what `helm dependency build` would put there). Throws when a
  * dependency is not pinned to one version or its archive is not vendored.
  */
-export function prepareChart(render: ChartRender, scratch: string, root = REPO): PreparedChart {
+export function prepareChart(
+  render: ChartRender,
+  scratch: string,
+  root = REPO,
+  vendorRoot = root,
+): PreparedChart {
   const dir = join(scratch, `${render.cluster}-${basename(render.path)}`);
   copyTree(join(root, render.path), dir, true);
   const chartYaml = parseYaml(readFileSync(join(dir, 'Chart.yaml'), 'utf8')) as Table;
@@ -376,10 +381,10 @@ export function prepareChart(render: ChartRender, scratch: string, root = REPO):
         `${render.path}/Chart.yaml: dependency ${name} ${version} is not one pinned version`,
       );
     }
-    const archive = vendoredChartArchive(name, version, root);
+    const archive = vendoredChartArchive(name, version, vendorRoot);
     if (!existsSync(archive)) {
       throw new Error(
-        `${render.path}/Chart.yaml needs ${name} ${version}, but ${archive.slice(root.length + 1)} does not exist (vendor it: homelab vendor sync)`,
+        `${render.path}/Chart.yaml needs ${name} ${version}, but ${archive.slice(vendorRoot.length + 1)} does not exist (vendor it: homelab vendor sync)`,
       );
     }
     mkdirSync(join(dir, 'charts'), { recursive: true });
