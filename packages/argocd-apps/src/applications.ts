@@ -30,7 +30,7 @@ import {
   generatedHeader,
   groupKindOf,
   INITIAL_CHART_VERSION,
-  mergeValues,
+  mergeValuesShared,
   settingsPath,
   shellQuote,
   toYamlDocuments,
@@ -223,7 +223,7 @@ export function renderedObjects(spec: ChartSpec, cluster: ResolvedCluster): Kube
   const layer = spec.clusters[cluster.name];
   if (layer === undefined) return [];
   const environment = spec.environments[cluster.environment];
-  const manifests = mergeValues(spec.values, ...(environment ? [environment] : []), layer)
+  const manifests = mergeValuesShared(spec.values, ...(environment ? [environment] : []), layer)
     .manifests as { [key: string]: unknown } | undefined;
   if (typeof manifests !== 'object' || manifests === null || Array.isArray(manifests)) return [];
   return Object.keys(manifests)

@@ -18,7 +18,7 @@ import {
   loadDefinition,
   loadModelValidators,
   manifestLayer,
-  mergeValues,
+  mergeValuesShared,
   normaliseLineEnds,
   type ObjectValidator,
   type PathSegment,
@@ -116,7 +116,7 @@ function renderedManifests(): RenderedManifests {
     const rendered =
       clusterLayer === undefined
         ? undefined
-        : mergeValues(spec.values, ...(envLayer ? [envLayer] : []), clusterLayer).manifests;
+        : mergeValuesShared(spec.values, ...(envLayer ? [envLayer] : []), clusterLayer).manifests;
     byCluster.set(cluster.name, rendered);
     return rendered;
   };

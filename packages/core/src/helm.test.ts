@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MANIFESTS_TEMPLATE, mergeValues, renderChart } from './helm.js';
+import { MANIFESTS_TEMPLATE, mergeValues, mergeValuesShared, renderChart } from './helm.js';
 import type { JsonValue, Values } from './types.js';
 import { toYaml } from './yaml.js';
 
@@ -82,6 +82,48 @@ describe('mergeValues (Helm semantics)', () => {
         expect(mergeValues({}, x)).toEqual(x);
       }),
     );
+  });
+});
+
+describe('mergeValuesShared', () => {
+  // Small alphabets, so that layers meet often: the same keys, tables against scalars, nulls.
+  const json: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom<JsonValue>(null, 1, 'x', true),
+      fc.array(tie('value'), { maxLength: 2 }),
+      fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('value'), { maxKeys: 3 }),
+    ),
+  })).value;
+  const values = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), json, {
+    maxKeys: 4,
+  }) as fc.Arbitrary<Values>;
+
+  it('equals mergeValues and leaves its layers as they were', () => {
+    fc.assert(
+      fc.property(fc.array(values, { minLength: 1, maxLength: 4 }), (layers) => {
+        const before = JSON.stringify(layers);
+        expect(mergeValuesShared(...layers)).toEqual(mergeValues(...layers));
+        expect(JSON.stringify(layers)).toBe(before);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('shares what no layer changes, and copies what one does', () => {
+    const env: Values = { manifests: { policy: { kind: 'P', spec: { a: 1 } } }, probe: { x: 1 } };
+    const cluster: Values = { probe: { y: 2 } };
+    const merged = mergeValuesShared({ probe: { z: 3 } }, env, cluster);
+    expect((merged.manifests as Values).policy).toBe((env.manifests as Values).policy);
+    expect(merged.probe).toEqual({ x: 1, y: 2, z: 3 });
+    expect(env.probe).toEqual({ x: 1 });
+    expect(cluster.probe).toEqual({ y: 2 });
+  });
+
+  it('deletes a values.yaml key a layer sets to null without touching values.yaml', () => {
+    const defaults: Values = { a: { b: 1, c: 2 } };
+    expect(mergeValuesShared(defaults, { a: { b: null } })).toEqual({ a: { c: 2 } });
+    expect(defaults).toEqual({ a: { b: 1, c: 2 } });
   });
 });
 

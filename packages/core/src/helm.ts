@@ -86,6 +86,55 @@ export function mergeValues(...layers: readonly Values[]): Values {
   return user;
 }
 
+// The same merge without copying: unchanged subtrees of the layers are shared with the result.
+function mergeMapsShared(a: Table, b: Table): Table {
+  const out: Table = { ...a };
+  for (const key of Object.keys(b)) {
+    const value = b[key] as JsonValue;
+    const previous = out[key];
+    out[key] = isTable(value) && isTable(previous) ? mergeMapsShared(previous, value) : value;
+  }
+  return out;
+}
+
+// `coalesceTables` copy-on-write: `dst` itself when nothing changes, else a new table.
+function coalesceShared(dst: Table, src: Table): Table {
+  let out: Table | undefined;
+  for (const key of Object.keys(src)) {
+    const value = src[key] as JsonValue;
+    if (!Object.hasOwn(dst, key)) {
+      out ??= { ...dst };
+      out[key] = value;
+      continue;
+    }
+    const mine = dst[key];
+    if (mine === null) {
+      out ??= { ...dst };
+      delete out[key];
+    } else if (isTable(mine) && isTable(value)) {
+      const merged = coalesceShared(mine, value);
+      if (merged !== mine) {
+        out ??= { ...dst };
+        out[key] = merged;
+      }
+    }
+  }
+  return out ?? dst;
+}
+
+/**
+ * `mergeValues` without copying what the layers already hold: equal to it, but the result shares
+ * every subtree no layer changes with the layers. For readers only: neither the result nor the
+ * layers may be modified afterwards. A fleet's charts merge the same environment layer for every
+ * cluster; copying it each time was a third of the merge's cost and most of its memory.
+ */
+export function mergeValuesShared(...layers: readonly Values[]): Values {
+  const [defaults, ...files] = layers;
+  let user: Table = {};
+  for (const file of files) user = mergeMapsShared(user, file);
+  return defaults === undefined ? user : coalesceShared(user, defaults);
+}
+
 /** The one template of every chart (DESIGN.md), without its generated-by comment line. */
 export const MANIFESTS_TEMPLATE = [
   '{{- range $name, $obj := .Values.manifests }}',

@@ -87,7 +87,7 @@ export type {
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
-export { mergeValues, objectIdentity, renderChart } from './helm.js';
+export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
 export {
   error,

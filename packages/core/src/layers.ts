@@ -17,7 +17,7 @@
 // cluster is left as the components wrote it: with one cluster nothing says what is per
 // environment and what is per cluster. A manifest (`manifests.<name>`) moves whole or not at all,
 // so that each object reads in one layer.
-import { mergeValues } from './helm.js';
+import { mergeValuesShared } from './helm.js';
 import type { ChartSpec, EnvironmentName, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
 import { compareStrings } from './yaml.js';
@@ -116,8 +116,11 @@ export function shareEnvironmentValues(
       .sort(compareStrings);
     if (members.length < 2) continue;
     const layer = spec.environments[environment] ?? {};
-    // Helm's `-f` merge of the two layers (mergeValues over empty defaults is exactly that).
-    const full = members.map((cluster) => mergeValues({}, layer, spec.clusters[cluster] ?? {}));
+    // Helm's `-f` merge of the two layers (mergeValues over empty defaults is exactly that),
+    // sharing their subtrees: nothing here modifies them.
+    const full = members.map((cluster) =>
+      mergeValuesShared({}, layer, spec.clusters[cluster] ?? {}),
+    );
     const shared = sharedValues(full, MANIFEST);
     environments[environment] = shared;
     members.forEach((cluster, index) => {

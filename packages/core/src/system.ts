@@ -7,7 +7,7 @@
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileValues } from './emitted.js';
-import { mergeValues } from './helm.js';
+import { mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import type {
   GeneratedFile,
@@ -304,7 +304,8 @@ function mergedValues(input: SystemInput, app: DeployedApplication): Values | un
   const read = (name: string): Values | undefined => parsedFile(input.files, `${path}/${name}`);
   const base = read('values.yaml');
   if (base === undefined) return undefined;
-  return mergeValues(base, ...valueFiles.map((name) => read(name) ?? {}));
+  // Shared with the files' data, which nothing modifies (see deployedValues).
+  return mergeValuesShared(base, ...valueFiles.map((name) => read(name) ?? {}));
 }
 
 /** A reference to a Secret (and maybe one of its keys) found in generated output. */
