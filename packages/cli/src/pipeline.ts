@@ -134,6 +134,7 @@ function chartManifests(
   render: RenderedManifests,
 ): { manifests: SourcedObject[]; issues: Issue[] } {
   const seen = new Set<string>();
+  const seenObjects = new Map<object, string>();
   const manifests: SourcedObject[] = [];
   const issues: Issue[] = [];
   for (const cluster of platform.clusters) {
@@ -169,6 +170,10 @@ function chartManifests(
         );
         continue;
       }
+      // The same object under the same name (an environment's shared layer, merged without
+      // copying for each of its clusters) is the same manifest: no need to serialise it.
+      if (seenObjects.get(object) === name) continue;
+      seenObjects.set(object, name);
       const key = `${name}\u0000${JSON.stringify(object)}`;
       if (seen.has(key)) continue;
       seen.add(key);
