@@ -16,7 +16,7 @@
 //    line through 10 and 100.
 //
 // BENCH_ITERATIONS (default 3): pairs per ratio (the reference ratio uses three times as many:
-// they are short), and rounds of the linear-growth measurement.
+// they are short). BENCH_ROUNDS (default 5): rounds of the linear-growth measurement.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,6 +36,9 @@ const reference = join(repo, 'examples/reference/platform.yaml');
 const fleet = join(repo, 'examples/fleet/platform.yaml');
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? '3');
+// Builds of one size vary by ±15 % from run to run here, as much as the 10 % the linearity target
+// allows: its medians take more rounds than the ratios.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '5');
 const scratch = mkdtempSync(join(tmpdir(), 'homelab-bench-'));
 let folders = 0;
 const freshFolder = () => {
@@ -187,7 +190,7 @@ console.log(`CLI: ${bin}\n`);
     paths[clusters] = join(scratch, `fleet-${clusters}.yaml`);
     writeFileSync(paths[clusters], fleetDefinition(clusters));
   }
-  for (let round = 0; round < ITERATIONS; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const order = SIZES.map((_, i) => SIZES[(i + round) % SIZES.length]);
     for (const clusters of order) {
       const { stdout } = spawnTimed([inprocess, paths[clusters], '1']);
