@@ -6,6 +6,7 @@ import {
   type Issue,
   type SystemCheck,
   settingsPath,
+  valuesSource,
 } from '@homelab/core';
 
 const COMPONENT = 'argocd';
@@ -74,7 +75,9 @@ export const localAdminCheck: SystemCheck = {
         error({
           code: 'argocd-local-admin',
           path: settingsPath(deployed.cluster, COMPONENT, 'localAdmin'),
-          output: `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
+          output:
+            valuesSource(input, app, [VALUES_KEY, 'configs', 'cm', 'admin.enabled']) ??
+            `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
           value: false,
           message: `disables Argo CD's local admin on cluster "${deployed.cluster.name}" while the OIDC login is incomplete (missing: ${missing.join(', ')}): nobody could log in`,
           expected: 'localAdmin: true until the OIDC chain is complete',

@@ -11,6 +11,7 @@ import {
   type SystemCheck,
   type SystemInput,
   settingsPath,
+  valuesSource,
 } from '@homelab/core';
 import { clientSecretFile } from './access.js';
 import { INTERNAL_MOUNT } from './config.js';
@@ -35,15 +36,19 @@ function list(value: unknown): unknown[] {
 function autheliaValues(
   input: SystemInput,
   deployed: DeployedCluster,
-): { values: Json; output: string } | undefined {
+): { values: Json; output: string; source: (path: readonly string[]) => string } | undefined {
   if (deployed.run.providers.get('oidc-provider') !== COMPONENT) return undefined;
   const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
   if (app === undefined) return undefined;
   const values = deployedValues(input, app);
   if (values === undefined) return undefined;
+  const output = `charts/authelia/clusters/${deployed.cluster.name}.yaml`;
   return {
     values: record(values[AUTHELIA_VALUES_KEY]),
-    output: `charts/authelia/clusters/${deployed.cluster.name}.yaml`,
+    output,
+    // The layer that sets a value of Authelia's: with several clusters in an environment, what
+    // they share is in its env/ layer.
+    source: (path) => valuesSource(input, app, [AUTHELIA_VALUES_KEY, ...path]) ?? output,
   };
 }
 
@@ -131,7 +136,7 @@ export const oidcClientsCheck: SystemCheck = {
         for (const client of contribution.oidcClients ?? []) {
           const where = {
             path: client.origins?.client ?? settingsPath(deployed.cluster, component),
-            output: found.output,
+            output: found.source(['configMap', 'identity_providers', 'oidc', 'clients']),
             value: client.id,
           };
           const fail = (message: string, expected: string): void => {
@@ -244,7 +249,7 @@ export const routeAccessCheck: SystemCheck = {
           const where = {
             code: 'route-access-rules',
             path: settingsPath(deployed.cluster, component),
-            output: found.output,
+            output: found.source(['configMap', 'access_control', 'rules']),
             value: host,
           };
           if (rule === undefined) {
@@ -279,7 +284,7 @@ export const routeAccessCheck: SystemCheck = {
           error({
             code: 'route-access-rules',
             path: settingsPath(deployed.cluster, COMPONENT),
-            output: found.output,
+            output: found.source(['configMap', 'access_control', 'default_policy']),
             value: access.default_policy,
             message: `Authelia's default policy on cluster "${deployed.cluster.name}" lets in what no rule names`,
             expected: 'default_policy: deny',

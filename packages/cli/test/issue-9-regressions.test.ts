@@ -331,7 +331,7 @@ describe('issue 9: each fault of the review, put back, is caught', { timeout: 12
     expect(found(errors, 'argocd-local-admin')).toEqual([
       {
         at: valueAt('localAdmin: false'),
-        output: 'charts/argo-cd/clusters/prod.yaml',
+        output: 'charts/argo-cd/clusters/prod.yaml#argo-cd.configs.cm["admin.enabled"]',
         message:
           'disables Argo CD\'s local admin on cluster "prod" while the OIDC login is incomplete (missing: an "oidc-provider" provider): nobody could log in',
       },

@@ -195,6 +195,7 @@ export {
   runSystemChecks,
   secretReferences,
   systemReports,
+  valuesSource,
 } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';

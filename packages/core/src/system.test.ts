@@ -10,6 +10,7 @@ import {
   kindsBeforeUse,
   type SystemInput,
   secretReferences,
+  valuesSource,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { KubeObject } from './types.js';
@@ -434,5 +435,42 @@ describe('deployedValues', () => {
       deployed,
     );
     expect(values).toEqual({ a: 1, b: { c: 2 }, e: 3 });
+  });
+});
+
+describe('valuesSource', () => {
+  const deployed = app({
+    name: 'x',
+    wave: 1,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-x' },
+      spec: {
+        source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
+      },
+    },
+  });
+  const input = {
+    platform,
+    clusters: [],
+    files: [
+      { path: 'charts/x/values.yaml', content: 'a: 1\nb: {c: 1, d: 1}\n' },
+      { path: 'charts/x/env/a.yaml', content: 'b: {c: 2}\nrules: [x]\n' },
+      { path: 'charts/x/clusters/dev.yaml', content: 'b: {d: null}\ne: 3\n' },
+    ],
+  };
+
+  it('names the last layer that sets the value', () => {
+    expect(valuesSource(input, deployed, ['rules'])).toBe('charts/x/env/a.yaml#rules');
+    expect(valuesSource(input, deployed, ['b', 'c'])).toBe('charts/x/env/a.yaml#b.c');
+    expect(valuesSource(input, deployed, ['b', 'd'])).toBe('charts/x/clusters/dev.yaml#b.d');
+    expect(valuesSource(input, deployed, ['a'])).toBe('charts/x/values.yaml#a');
+    expect(valuesSource(input, deployed, ['e'])).toBe('charts/x/clusters/dev.yaml#e');
+  });
+
+  it('is undefined for a value no file sets', () => {
+    expect(valuesSource(input, deployed, ['nowhere'])).toBeUndefined();
+    expect(valuesSource(input, deployed, ['a', 'deeper'])).toBeUndefined();
   });
 });

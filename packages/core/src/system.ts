@@ -292,15 +292,47 @@ export function deployedValues(input: SystemInput, app: DeployedApplication): Va
   return deployed.get(app);
 }
 
-function mergedValues(input: SystemInput, app: DeployedApplication): Values | undefined {
-  const path = chartPathOf(app);
-  if (path === undefined) return undefined;
+/** An Application's value files (`helm.valueFiles`), relative to its chart folder. */
+function valueFilesOf(app: DeployedApplication): string[] {
   const spec = app.application.spec as Table;
   const source = spec.source as Table;
   const helm = isTable(source.helm) ? source.helm : {};
-  const valueFiles = Array.isArray(helm.valueFiles)
+  return Array.isArray(helm.valueFiles)
     ? helm.valueFiles.filter((file): file is string => typeof file === 'string')
     : [];
+}
+
+/**
+ * Where the value at `path` of an Application's merged values comes from, as issues name it:
+ * `charts/<chart>/<file>#<path>` for the last of values.yaml and the Application's value files
+ * that sets it. An environment's clusters share their common values in its layer (layers.ts), so
+ * a value is not always in the cluster's own file. `undefined` when no file sets it or the
+ * Application deploys no generated chart.
+ */
+export function valuesSource(
+  input: SystemInput,
+  app: DeployedApplication,
+  path: readonly string[],
+): string | undefined {
+  const chart = chartPathOf(app);
+  if (chart === undefined) return undefined;
+  const sets = (values: Values | undefined): boolean => {
+    let node: unknown = values;
+    for (const key of path) {
+      if (!isTable(node) || !Object.hasOwn(node, key)) return false;
+      node = node[key];
+    }
+    return true;
+  };
+  const files = ['values.yaml', ...valueFilesOf(app)].reverse();
+  const file = files.find((name) => sets(parsedFile(input.files, `${chart}/${name}`)));
+  return file === undefined ? undefined : `${chart}/${file}#${formatPath(path)}`;
+}
+
+function mergedValues(input: SystemInput, app: DeployedApplication): Values | undefined {
+  const path = chartPathOf(app);
+  if (path === undefined) return undefined;
+  const valueFiles = valueFilesOf(app);
   const read = (name: string): Values | undefined => parsedFile(input.files, `${path}/${name}`);
   const base = read('values.yaml');
   if (base === undefined) return undefined;

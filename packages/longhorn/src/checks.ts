@@ -11,6 +11,7 @@ import {
   type Issue,
   type SystemCheck,
   settingsPath,
+  valuesSource,
 } from '@homelab/core';
 import { CREATE_DISK_LABEL, DISKS_ANNOTATION, parseDisksAnnotation } from './disks.js';
 import { LONGHORN_CSI_DRIVER } from './versions.js';
@@ -248,6 +249,8 @@ export const talosPrerequisites: SystemCheck = {
 /** Keys Longhorn reads from its backup target's credential Secret (AWS_ENDPOINTS: optional). */
 const BACKUP_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
 
+const SECRET_PATH = ['longhorn', 'defaultBackupStore', 'backupTargetCredentialSecret'];
+
 /** The backup target's S3 credentials come from a Secret declared to the secrets provider. */
 export const backupCredentials: SystemCheck = {
   name: 'longhorn-backup-credentials',
@@ -259,8 +262,7 @@ export const backupCredentials: SystemCheck = {
       // The layers merged as Argo CD passes them: the setting may sit in the environment's layer.
       const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
       const merged = app === undefined ? undefined : deployedValues(input, app);
-      if (merged === undefined) continue;
-      const path = `charts/longhorn/clusters/${deployed.cluster.name}.yaml`;
+      if (app === undefined || merged === undefined) continue;
       const values = record(record(merged).longhorn);
       const secret = record(values.defaultBackupStore).backupTargetCredentialSecret;
       if (typeof secret !== 'string') continue;
@@ -273,7 +275,9 @@ export const backupCredentials: SystemCheck = {
         error({
           code: 'longhorn-backup-credentials',
           path: settingsPath(deployed.cluster, COMPONENT, 'backupTarget', 'credentialsSecret'),
-          output: `${path}#longhorn.defaultBackupStore.backupTargetCredentialSecret`,
+          output:
+            valuesSource(input, app, SECRET_PATH) ??
+            `charts/longhorn/clusters/${deployed.cluster.name}.yaml`,
           value: secret,
           message:
             declared === undefined

@@ -255,5 +255,9 @@ describe('longhorn-backup-credentials', () => {
     });
     expect(issues.map((i) => i.code)).toContain('longhorn-backup-credentials');
     expect(issues[0]?.message).toContain('longhorn-system/hand-made-s3');
+    // The issue names the layer that sets it.
+    expect(issues[0]?.output).toBe(
+      'charts/longhorn/env/development.yaml#longhorn.defaultBackupStore.backupTargetCredentialSecret',
+    );
   });
 });
