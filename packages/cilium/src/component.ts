@@ -18,9 +18,11 @@ import {
   type HaPlan,
   haPlan,
   type Issue,
+  ownValues,
   type PathSegment,
   type RenderInput,
   type ResolvedCluster,
+  sharedValues,
   shellQuote,
   type TalosNeeds,
   type Values,
@@ -50,12 +52,10 @@ import {
   baseValues,
   CILIUM_VALUES_KEY,
   clusterFactValues,
-  commonValues,
   operatorValues,
   resolveRollout,
   resourceValues,
   UPSTREAM_OPERATOR_ROLLING_UPDATE,
-  valuesBeyond,
 } from './values.js';
 import {
   CILIUM_RELEASES,
@@ -595,10 +595,10 @@ function render(input: RenderInput<Settings>): ComponentOutput {
   for (const environment of ENVIRONMENTS) {
     const members = perCluster.filter((entry) => entry.cluster.environment === environment);
     if (members.length === 0) continue;
-    const common = commonValues(members.map((entry) => entry.operator));
+    const common = sharedValues(members.map((entry) => entry.operator));
     environments[environment] = common;
     for (const entry of members) {
-      const own = valuesBeyond(entry.operator, common);
+      const own = ownValues(entry.operator, common);
       const ownCilium = (own[CILIUM_VALUES_KEY] as Values | undefined) ?? {};
       clusterLayers[entry.cluster.name] = {
         [CILIUM_VALUES_KEY]: { ...(entry.facts[CILIUM_VALUES_KEY] as Values), ...ownCilium },

@@ -178,54 +178,6 @@ export function clusterFactValues(
 // ---------------------------------------------------------------------------------------------
 // Splitting per-cluster values into an environment layer and cluster layers
 
-function isMap(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/**
- * What every one of `values` agrees on: keys present in all with equal values; maps recurse,
- * lists and scalars are atomic (Helm replaces them). Empty maps are dropped.
- */
-export function commonValues(values: readonly Values[]): Values {
-  const [first, ...rest] = values;
-  if (first === undefined) return {};
-  const out: Values = {};
-  for (const key of Object.keys(first)) {
-    const value = first[key];
-    if (!rest.every((other) => Object.hasOwn(other, key))) continue;
-    if (isMap(value) && rest.every((other) => isMap(other[key]))) {
-      const nested = commonValues([value, ...rest.map((other) => other[key] as Values)]);
-      if (Object.keys(nested).length > 0) out[key] = nested;
-    } else if (value !== undefined && rest.every((other) => deepEqual(other[key], value))) {
-      out[key] = value;
-    }
-  }
-  return out;
-}
-
-/**
- * What `full` has beyond `common` (which `commonValues` computed from it and others): merging the
- * result onto `common` with Helm's rules gives `full` again.
- */
-export function valuesBeyond(full: Values, common: Values): Values {
-  const out: Values = {};
-  for (const key of Object.keys(full)) {
-    const value = full[key] as JsonValue;
-    const shared = common[key];
-    if (!Object.hasOwn(common, key)) {
-      out[key] = value;
-    } else if (isMap(value) && isMap(shared)) {
-      const nested = valuesBeyond(value, shared);
-      if (Object.keys(nested).length > 0) out[key] = nested;
-    }
-  }
-  return out;
-}
-
 /** Base requests of Cilium's workloads; the environment profile scales them. */
 const RESOURCES: { readonly [workload: string]: ResourceBase } = {
   agent: { cpu: '100m', memory: '256Mi' },
