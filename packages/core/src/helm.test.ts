@@ -99,11 +99,53 @@ describe('mergeValuesShared', () => {
     maxKeys: 4,
   }) as fc.Arbitrary<Values>;
 
-  it('equals mergeValues and leaves its layers as they were', () => {
+  // Helm's merge written out the plain way, copying as it goes (pkg/cli/values `mergeMaps`, then
+  // pkg/chart/common/util `coalesceTablesFullKey`): the reference the sharing merge must equal.
+  function helmMerge(...layers: readonly Values[]): Values {
+    type Table = { [key: string]: JsonValue };
+    const isTable = (v: unknown): v is Table =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const mergeMaps = (a: Table, b: Table): Table => {
+      const out: Table = structuredClone(a);
+      for (const [key, value] of Object.entries(b)) {
+        const previous = out[key];
+        out[key] =
+          isTable(value) && isTable(previous) ? mergeMaps(previous, value) : structuredClone(value);
+      }
+      return out;
+    };
+    const coalesce = (dst: Table, src: Table): void => {
+      for (const [key, value] of Object.entries(src)) {
+        if (!Object.hasOwn(dst, key)) dst[key] = structuredClone(value);
+        else if (dst[key] === null) delete dst[key];
+        else if (isTable(dst[key]) && isTable(value)) coalesce(dst[key] as Table, value);
+      }
+    };
+    const [defaults, ...files] = layers;
+    let user: Table = {};
+    for (const file of files) user = mergeMaps(user, file);
+    if (defaults !== undefined) coalesce(user, defaults);
+    return user;
+  }
+
+  it('equals Helm`s merge and leaves its layers as they were; mergeValues shares nothing', () => {
     fc.assert(
       fc.property(fc.array(values, { minLength: 1, maxLength: 4 }), (layers) => {
         const before = JSON.stringify(layers);
-        expect(mergeValuesShared(...layers)).toEqual(mergeValues(...layers));
+        const expected = helmMerge(...layers);
+        expect(mergeValuesShared(...layers)).toEqual(expected);
+        expect(JSON.stringify(layers)).toBe(before);
+        const copy = mergeValues(...layers);
+        expect(copy).toEqual(expected);
+        // Emptying every table of the copy leaves the layers as they were.
+        const empty = (node: unknown): void => {
+          if (typeof node !== 'object' || node === null) return;
+          for (const key of Object.keys(node)) {
+            empty((node as Record<string, unknown>)[key]);
+            delete (node as Record<string, unknown>)[key];
+          }
+        };
+        empty(copy);
         expect(JSON.stringify(layers)).toBe(before);
       }),
       { numRuns: 3000 },

@@ -23,7 +23,7 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Keys by index rather than Object.entries: merging a fleet's values clones millions of
+// Keys by index rather than Object.entries: copying a fleet's values clones millions of
 // mappings, and entries allocates an array per member.
 function clone<T extends JsonValue>(value: T): T {
   if (Array.isArray(value)) {
@@ -43,62 +43,25 @@ function clone<T extends JsonValue>(value: T): T {
   return value;
 }
 
+// One merge, which shares every subtree no layer changes with the layers; `mergeValues` copies
+// its result, `mergeValuesShared` hands it out as it is.
+
 /** Step 1: how Helm merges `-f` files (later wins; maps merge; `null` is just a value). */
 function mergeMaps(a: Table, b: Table): Table {
   const out: Table = { ...a };
   for (const key of Object.keys(b)) {
     const value = b[key] as JsonValue;
     const previous = out[key];
-    out[key] = isTable(value) && isTable(previous) ? mergeMaps(previous, value) : clone(value);
+    out[key] = isTable(value) && isTable(previous) ? mergeMaps(previous, value) : value;
   }
   return out;
-}
-
-/** Step 2, for nested tables: `dst` (the user's) wins; a `null` in `dst` deletes `src`'s key. */
-function coalesceTables(dst: Table, src: Table): void {
-  for (const key of Object.keys(src)) {
-    const value = src[key] as JsonValue;
-    if (!Object.hasOwn(dst, key)) {
-      dst[key] = clone(value);
-      continue;
-    }
-    const mine = dst[key];
-    if (mine === null) {
-      delete dst[key];
-    } else if (isTable(mine) && isTable(value)) {
-      coalesceTables(mine, value);
-    }
-    // Otherwise the user's value stands (Helm warns when a table meets a non-table).
-  }
 }
 
 /**
- * Merges value layers as `helm template` does: `layers[0]` is the chart's values.yaml, the
- * others are `-f` files in order (see the file comment for the exact rules). Returns a new
- * object; the layers are not modified. `mergeValues(x)`, `mergeValues(x, {})` and
- * `mergeValues({}, x)` all equal `x`.
+ * Step 2, for nested tables: `dst` (the user's) wins; a `null` in `dst` deletes `src`'s key.
+ * Copy on write: `dst` itself when nothing changes, else a new table.
  */
-export function mergeValues(...layers: readonly Values[]): Values {
-  const [defaults, ...files] = layers;
-  let user: Table = {};
-  for (const file of files) user = mergeMaps(user, file);
-  if (defaults !== undefined) coalesceTables(user, defaults);
-  return user;
-}
-
-// The same merge without copying: unchanged subtrees of the layers are shared with the result.
-function mergeMapsShared(a: Table, b: Table): Table {
-  const out: Table = { ...a };
-  for (const key of Object.keys(b)) {
-    const value = b[key] as JsonValue;
-    const previous = out[key];
-    out[key] = isTable(value) && isTable(previous) ? mergeMapsShared(previous, value) : value;
-  }
-  return out;
-}
-
-// `coalesceTables` copy-on-write: `dst` itself when nothing changes, else a new table.
-function coalesceShared(dst: Table, src: Table): Table {
+function coalesceTables(dst: Table, src: Table): Table {
   let out: Table | undefined;
   for (const key of Object.keys(src)) {
     const value = src[key] as JsonValue;
@@ -112,27 +75,38 @@ function coalesceShared(dst: Table, src: Table): Table {
       out ??= { ...dst };
       delete out[key];
     } else if (isTable(mine) && isTable(value)) {
-      const merged = coalesceShared(mine, value);
+      const merged = coalesceTables(mine, value);
       if (merged !== mine) {
         out ??= { ...dst };
         out[key] = merged;
       }
     }
+    // Otherwise the user's value stands (Helm warns when a table meets a non-table).
   }
   return out ?? dst;
 }
 
 /**
- * `mergeValues` without copying what the layers already hold: equal to it, but the result shares
- * every subtree no layer changes with the layers. For readers only: neither the result nor the
- * layers may be modified afterwards. A fleet's charts merge the same environment layer for every
- * cluster; copying it each time was a third of the merge's cost and most of its memory.
+ * Merges value layers as `helm template` does: `layers[0]` is the chart's values.yaml, the
+ * others are `-f` files in order (see the file comment for the exact rules). Returns a new
+ * object sharing nothing with the layers, which are not modified. `mergeValues(x)`,
+ * `mergeValues(x, {})` and `mergeValues({}, x)` all equal `x`.
+ */
+export function mergeValues(...layers: readonly Values[]): Values {
+  return clone(mergeValuesShared(...layers));
+}
+
+/**
+ * `mergeValues` without the copy: equal to it, but the result shares every subtree no layer
+ * changes with the layers. For readers only: neither the result nor the layers may be modified
+ * afterwards. A fleet's charts merge the same environment layer for every cluster; copying it
+ * each time was a third of the merge's cost and most of its memory.
  */
 export function mergeValuesShared(...layers: readonly Values[]): Values {
   const [defaults, ...files] = layers;
   let user: Table = {};
-  for (const file of files) user = mergeMapsShared(user, file);
-  return defaults === undefined ? user : coalesceShared(user, defaults);
+  for (const file of files) user = mergeMaps(user, file);
+  return defaults === undefined ? user : coalesceTables(user, defaults);
 }
 
 /** The one template of every chart (DESIGN.md), without its generated-by comment line. */
