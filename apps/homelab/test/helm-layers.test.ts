@@ -19,6 +19,7 @@ import {
   type ChartRender,
   discoverRenders,
   findHelm,
+  helmSuiteRuns,
   manifestDifferences,
   prepareChart,
   REPO,
@@ -27,12 +28,10 @@ import {
   templateArgs,
 } from './helm/harness.js';
 
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
 const helm = findHelm();
-const suite = helm === undefined && !inCi ? describe.skip : describe;
-if (helm === undefined && !inCi) {
-  console.log('helm layers suite: not run: helm not found');
-}
+const suite = helmSuiteRuns(helm, 'helm layers suite: not run: helm not found')
+  ? describe
+  : describe.skip;
 
 const definition = join(REPO, 'examples/fleet/platform.yaml');
 // Two development clusters and one production cluster of the fleet, for the charts whose

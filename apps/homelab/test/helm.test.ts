@@ -27,7 +27,9 @@ import {
   findHelm,
   flowProblems,
   type HelmResult,
+  helmSuiteRuns,
   helmWarnings,
+  IN_CI,
   lintArgs,
   manifestDifferences,
   namespacePolicies,
@@ -44,7 +46,6 @@ import {
   upstreamSchemaProblems,
 } from './helm/harness.js';
 
-const inCi = process.env.CI === 'true' || process.env.CI === '1';
 const helm = findHelm();
 const discovery = discoverRenders();
 
@@ -124,19 +125,18 @@ function booleanKey(schema: { [key: string]: unknown } | undefined): string | un
     .find((key) => properties[key]?.type === 'boolean');
 }
 
-const suite = helm === undefined && !inCi ? describe.skip : describe;
+const suite = helmSuiteRuns(
+  helm,
+  'helm suite: not run: helm not found (install it: go install helm.sh/helm/v3/cmd/helm@v3.19.4)',
+)
+  ? describe
+  : describe.skip;
 const title =
   helm === undefined
-    ? inCi
+    ? IN_CI
       ? 'helm suite (helm not found on PATH)'
       : 'helm suite (not run: helm not found)'
     : `helm suite (${helm.version})`;
-
-if (helm === undefined && !inCi) {
-  console.log(
-    'helm suite: not run: helm not found (install it: go install helm.sh/helm/v3/cmd/helm@v3.19.4)',
-  );
-}
 
 /** The build of the definition the renders come from (what each component declared). */
 let built: GenerateResult | undefined;
