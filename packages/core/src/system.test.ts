@@ -408,20 +408,23 @@ describe('secret-references', () => {
   });
 });
 
+/** An Application of chart `charts/x` with an environment and a cluster value file. */
+const layeredApp = app({
+  name: 'x',
+  wave: 1,
+  application: {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'dev-x' },
+    spec: {
+      source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
+    },
+  },
+});
+
 describe('deployedValues', () => {
   it('merges values.yaml with the Application value files in order, as Helm does', () => {
-    const deployed = app({
-      name: 'x',
-      wave: 1,
-      application: {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name: 'dev-x' },
-        spec: {
-          source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
-        },
-      },
-    });
+    const deployed = layeredApp;
     const values = deployedValues(
       {
         platform,
@@ -439,18 +442,7 @@ describe('deployedValues', () => {
 });
 
 describe('valuesSource', () => {
-  const deployed = app({
-    name: 'x',
-    wave: 1,
-    application: {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'dev-x' },
-      spec: {
-        source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
-      },
-    },
-  });
+  const deployed = layeredApp;
   const input = {
     platform,
     clusters: [],
