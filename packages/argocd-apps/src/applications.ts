@@ -21,7 +21,7 @@ import type {
   Values,
 } from '@homelab/core';
 import {
-  chartFiles,
+  chartFilePaths,
   compareStrings,
   DEFAULT_GENERATED_BY,
   dependencyLayers,
@@ -29,7 +29,6 @@ import {
   formatCycle,
   generatedHeader,
   groupKindOf,
-  INITIAL_CHART_VERSION,
   mergeValuesShared,
   settingsPath,
   shellQuote,
@@ -726,7 +725,7 @@ export function assembleApplications(
     chart,
     ...components.components.flatMap((run) => (run.output.chart ? [run.output.chart] : [])),
   ]) {
-    for (const file of chartFiles(spec, INITIAL_CHART_VERSION).files) generated.add(file.path);
+    for (const path of chartFilePaths(spec)) generated.add(path);
   }
   issues.push(
     ...validateArgoObjects(objects),

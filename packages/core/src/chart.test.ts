@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { chartFiles, chartPackageJson } from './chart.js';
+import { chartFilePaths, chartFiles, chartPackageJson } from './chart.js';
 import { emittedValues } from './emitted.js';
 import { renderChart } from './helm.js';
 import type { ChartSpec, Values } from './types.js';
@@ -218,6 +218,20 @@ describe('chartFiles', () => {
       ['charts/demo/values.yaml#manifests.bad', 'manifest-shape'],
       ['charts/demo/env/production.yaml#manifests.ghost', 'manifest-null'],
     ]);
+  });
+});
+
+describe('chartFilePaths', () => {
+  it('lists exactly the paths chartFiles writes, without writing them', () => {
+    for (const chart of [
+      spec(),
+      spec({ clusters: {} }),
+      spec({ clusters: { b: {}, a: {}, c: {} } }),
+    ]) {
+      expect(chartFilePaths(chart)).toEqual(chartFiles(chart, '0.1.0').files.map((f) => f.path));
+    }
+    expect(chartFilePaths(spec())).toContain('charts/demo/clusters/prod.yaml');
+    expect(chartFilePaths(spec())).toContain('charts/demo/env/development.yaml');
   });
 });
 

@@ -66,6 +66,30 @@ const HELMIGNORE = [
   '.vscode/',
 ];
 
+/** The files of every chart besides its env/ and clusters/ layers, as `chartFiles` writes them. */
+const FIXED_FILES = [
+  'Chart.yaml',
+  'values.yaml',
+  'values.schema.json',
+  'templates/manifests.yaml',
+  '.helmignore',
+  'README.md',
+];
+
+/**
+ * The paths `chartFiles(spec, …)` returns, without generating any content: what an Application
+ * may point at (argocd-apps checks its value files against them).
+ */
+export function chartFilePaths(spec: ChartSpec): string[] {
+  return [
+    ...FIXED_FILES,
+    ...ENVIRONMENTS.map((env) => `env/${env}.yaml`),
+    ...Object.keys(spec.clusters).map((cluster) => `clusters/${cluster}.yaml`),
+  ]
+    .map((file) => `charts/${spec.name}/${file}`)
+    .sort(compareStrings);
+}
+
 /**
  * The files of `charts/<spec.name>/` for chart version `version` (the chart's package.json
  * version): Chart.yaml, values.yaml, env/<environment>.yaml for every environment (an empty

@@ -1,5 +1,6 @@
 export type { ChartFiles, ChartFilesOptions } from './chart.js';
 export {
+  chartFilePaths,
   chartFiles,
   chartPackageJson,
   chartPackageName,
