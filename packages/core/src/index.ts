@@ -188,6 +188,7 @@ export type {
   SystemReport,
 } from './system.js';
 export {
+  applicationLayers,
   CORE_CHECKS,
   crdsBeforeControllers,
   deployedValues,

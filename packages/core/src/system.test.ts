@@ -3,6 +3,7 @@ import type { ClusterRun } from './components.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
 import {
+  applicationLayers,
   criticalNotCascaded,
   type DeployedApplication,
   type DeployedCluster,
@@ -438,6 +439,45 @@ describe('deployedValues', () => {
       deployed,
     );
     expect(values).toEqual({ a: 1, b: { c: 2 }, e: 3 });
+  });
+});
+
+describe('application-layers', () => {
+  const withValueFiles = (valueFiles: string[]): DeployedApplication =>
+    app({
+      name: 'x',
+      wave: 1,
+      application: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'dev-x' },
+        spec: { source: { path: 'charts/x', helm: { valueFiles } } },
+      },
+    });
+
+  it("passes an Application with its cluster's environment layer, then its cluster layer", () => {
+    const ok = withValueFiles(['env/development.yaml', 'clusters/dev.yaml']);
+    expect(applicationLayers.check(input([ok]))).toEqual([]);
+  });
+
+  it('fails one without the environment layer, with the two swapped, or with another environment', () => {
+    for (const valueFiles of [
+      ['clusters/dev.yaml'],
+      ['clusters/dev.yaml', 'env/development.yaml'],
+      ['env/production.yaml', 'clusters/dev.yaml'],
+    ]) {
+      const issues = applicationLayers.check(input([withValueFiles(valueFiles)]));
+      expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+        ['application-layers', 'Application dev-x', valueFiles],
+      ]);
+      expect(issues[0]?.expected).toBe(
+        'helm.valueFiles: ["env/development.yaml","clusters/dev.yaml"]',
+      );
+    }
+  });
+
+  it('leaves Applications of other sources (CRD bundles) alone', () => {
+    expect(applicationLayers.check(input([app({ name: 'crds', wave: 0 })]))).toEqual([]);
   });
 });
 

@@ -872,12 +872,48 @@ export const helmignoreKeepsDependencies: SystemCheck = {
 };
 
 /** The checks core brings; components add their own. */
+/**
+ * Every Application of a generated chart passes its cluster's two layers, the environment's
+ * first. What an environment's clusters share lives in its layer (layers.ts), so an Application
+ * without it, or with the two the other way round, would deploy other values than the ones the
+ * build checked.
+ */
+export const applicationLayers: SystemCheck = {
+  name: 'application-layers',
+  description:
+    "Every Application of a generated chart lists exactly `helm.valueFiles: [env/<its cluster's environment>.yaml, clusters/<its cluster>.yaml]`, in that order: what an environment's clusters share is in its layer, and a cluster's own values must win over it.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { name, environment } = deployed.cluster;
+      const expected = [`env/${environment}.yaml`, `clusters/${name}.yaml`];
+      for (const app of deployed.applications) {
+        if (chartPathOf(app) === undefined) continue;
+        const actual = valueFilesOf(app);
+        if (actual.length === 2 && actual[0] === expected[0] && actual[1] === expected[1]) continue;
+        issues.push(
+          error({
+            code: 'application-layers',
+            path: app.origin,
+            output: `Application ${app.application.metadata.name}`,
+            value: actual,
+            message: `passes the value files ${JSON.stringify(actual)} on cluster "${name}": Helm would render other values than the build checked`,
+            expected: `helm.valueFiles: ${JSON.stringify(expected)}`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
   criticalNotCascaded,
   secretReferences,
   crdsBeforeControllers,
   helmignoreKeepsDependencies,
+  applicationLayers,
 ];
 
 /** The report sections of the checks that have one, in check order. */
