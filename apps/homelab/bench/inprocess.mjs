@@ -1,5 +1,5 @@
 // Child of the benchmark: imports the pipeline once, then builds the definition given in
-// argv[2] into a fresh folder `argv[3]` times (after one warm-up build). Prints JSON:
+// argv[2] into a fresh folder `argv[3]` times, after `argv[4]` warm-up builds (default 1). Prints JSON:
 // { ms: [...], generateMs: [...], writeMs: [...], gcMs: [...], files, maxRssKiB }: per build the
 // whole time, the pipeline's share (`generate`, pure), the writer's (file-system bound) and the
 // time V8's garbage collector paused the build (PerformanceObserver 'gc' entries). A separate
@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { runtime } from '@homelab/cli';
 
-const [definitionPath, iterationsText] = process.argv.slice(2);
+const [definitionPath, iterationsText, warmupsText] = process.argv.slice(2);
 const iterations = Number(iterationsText ?? '3');
+const warmups = Number(warmupsText ?? '1');
 const text = readFileSync(definitionPath, 'utf8');
 let gcTotal = 0;
 new PerformanceObserver((list) => {
@@ -46,7 +47,7 @@ async function buildOnce() {
   }
 }
 
-await buildOnce();
+for (let i = 0; i < warmups; i++) await buildOnce();
 const ms = [];
 const generateMs = [];
 const writeMs = [];
