@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { cronOverlap, parseCron } from './cron.js';
 
@@ -61,5 +62,68 @@ describe('cronOverlap', () => {
       a: '2028-10-01 03:00 UTC (Sunday)',
       b: '2028-10-01 03:00 UTC (Sunday)',
     });
+  });
+});
+
+/** The overlap walk written out day by day and run by run: what cronOverlap's tables must equal. */
+function overlapDayByDay(
+  a: ReturnType<typeof parsed>,
+  b: ReturnType<typeof parsed>,
+  window: number,
+): { a: string; b: string } | undefined {
+  const start = Date.UTC(2028, 0, 1);
+  const starts = (schedule: ReturnType<typeof parsed>, day: number): number[] => {
+    const date = new Date(start + day * 86_400_000);
+    const dom = schedule.daysOfMonth.has(date.getUTCDate());
+    const dow = schedule.daysOfWeek.has(date.getUTCDay());
+    const runs =
+      schedule.months.has(date.getUTCMonth() + 1) && (schedule.eitherDay ? dom || dow : dom && dow);
+    if (!runs) return [];
+    const out: number[] = [];
+    for (const hour of schedule.hours) {
+      for (const minute of schedule.minutes) out.push(day * 1440 + hour * 60 + minute);
+    }
+    return out;
+  };
+  const show = (minute: number): string => {
+    const date = new Date(start + minute * 60_000);
+    const weekday = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+    const two = (n: number) => String(n).padStart(2, '0');
+    return `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())} UTC (${weekday[date.getUTCDay()]})`;
+  };
+  for (let day = 0; day < 7 * 365 + 2; day++) {
+    const runsA = [...(day > 0 ? starts(a, day - 1) : []), ...starts(a, day)];
+    const runsB = [...(day > 0 ? starts(b, day - 1) : []), ...starts(b, day)];
+    // Every pair with at least one run on this day, A's runs in time order, the closest B first.
+    for (const startA of runsA.sort((x, y) => x - y)) {
+      const close = runsB
+        .filter((startB) => startA >= day * 1440 || startB >= day * 1440)
+        .filter((startB) => Math.abs(startA - startB) < window)
+        .sort((x, y) => Math.abs(startA - x) - Math.abs(startA - y) || x - y);
+      if (close.length > 0) return { a: show(startA), b: show(close[0] as number) };
+    }
+  }
+  return undefined;
+}
+
+describe('cronOverlap against the day-by-day walk', () => {
+  const field = (values: readonly string[]) => fc.constantFrom(...values);
+  const schedule = fc
+    .tuple(
+      field(['0', '30', '45', '59', '*/20', '10,50']),
+      field(['0', '2', '23', '*/6', '1-3', '22,23']),
+      field(['*', '1', '15', '29', '31', '1-7']),
+      field(['*', '2', '1,7', '2-3']),
+      field(['*', '0', '1-5', '6', '3,5']),
+    )
+    .map((fields) => parsed(fields.join(' ')));
+
+  test('finds the same first overlap, or none, for random schedules and windows', () => {
+    fc.assert(
+      fc.property(schedule, schedule, fc.integer({ min: 1, max: 1500 }), (a, b, window) => {
+        expect(cronOverlap(a, b, window)).toEqual(overlapDayByDay(a, b, window));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

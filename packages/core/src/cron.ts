@@ -173,31 +173,84 @@ function startsOn(schedule: CronSchedule, day: number): number[] {
   return minutesOfDay(schedule).map((minute) => day * 1440 + minute);
 }
 
+const spanDays = new WeakMap<CronSchedule, Uint8Array>();
+
+/** Per day of the span, 1 when the schedule runs that day (computed once per schedule). */
+function runDays(schedule: CronSchedule): Uint8Array {
+  let days = spanDays.get(schedule);
+  if (days === undefined) {
+    days = new Uint8Array(SPAN_DAYS);
+    for (let day = 0; day < SPAN_DAYS; day++) days[day] = runsOn(schedule, spanDate(day)) ? 1 : 0;
+    spanDays.set(schedule, days);
+  }
+  return days;
+}
+
+/** Whether a run starting at one of `first` is within `window` of one at `second` + `shift`. */
+function near(
+  first: readonly number[],
+  second: readonly number[],
+  shift: number,
+  window: number,
+): boolean {
+  for (const start of second) {
+    const closest = nearest(first, start + shift);
+    if (closest !== undefined && Math.abs(start + shift - closest) < window) return true;
+  }
+  return false;
+}
+
 /**
  * The first time two schedules' runs overlap when each run lasts `window` minutes (a run of one
  * starts while a run of the other is still going), as `{ a, b }` start times in minutes since
  * the start of a week-aligned span, or `undefined` when they never do. Walks seven calendar years.
+ *
+ * A schedule starts at the same minutes on every day it runs, so whether runs overlap on a day
+ * depends only on which of the two schedules run that day and the day before. The three
+ * minute-level answers (both on the same day; A the day before and B this day; B the day before
+ * and A this day) are computed once, then the days are walked on the schedules' run-day tables;
+ * the first day with an overlap is compared run by run for its start times.
  */
 export function cronOverlap(
   a: CronSchedule,
   b: CronSchedule,
   window: number,
 ): { readonly a: string; readonly b: string } | undefined {
-  let previousA: number[] = [];
-  let previousB: number[] = [];
+  const minutesA = minutesOfDay(a);
+  const minutesB = minutesOfDay(b);
+  const sameDay = near(minutesB, minutesA, 0, window);
+  const aThenB = near(minutesA, minutesB, 1440, window);
+  const bThenA = near(minutesB, minutesA, 1440, window);
+  if (!sameDay && !aThenB && !bThenA) return undefined;
+  const daysA = runDays(a);
+  const daysB = runDays(b);
   for (let day = 0; day < SPAN_DAYS; day++) {
-    const runsA = startsOn(a, day);
-    const runsB = startsOn(b, day);
-    // A window can reach into the next day: compare with the previous day's runs too.
-    const candidatesB = [...previousB, ...runsB];
-    for (const startA of [...previousA, ...runsA]) {
-      const near = nearest(candidatesB, startA);
-      if (near === undefined) continue;
-      if (startA < day * 1440 && near < day * 1440) continue;
-      if (Math.abs(startA - near) < window) return { a: describe(startA), b: describe(near) };
+    const runsA = daysA[day] === 1;
+    const runsB = daysB[day] === 1;
+    const ranA = day > 0 && daysA[day - 1] === 1;
+    const ranB = day > 0 && daysB[day - 1] === 1;
+    if ((sameDay && runsA && runsB) || (aThenB && ranA && runsB) || (bThenA && ranB && runsA)) {
+      return overlapOn(a, b, day, window);
     }
-    previousA = runsA;
-    previousB = runsB;
+  }
+  return undefined;
+}
+
+/** The first overlapping runs of `day` (a day with an overlap): A's runs in order, B's nearest. */
+function overlapOn(
+  a: CronSchedule,
+  b: CronSchedule,
+  day: number,
+  window: number,
+): { readonly a: string; readonly b: string } | undefined {
+  const previousA = day > 0 ? startsOn(a, day - 1) : [];
+  const previousB = day > 0 ? startsOn(b, day - 1) : [];
+  const candidatesB = [...previousB, ...startsOn(b, day)];
+  for (const startA of [...previousA, ...startsOn(a, day)]) {
+    const near = nearest(candidatesB, startA);
+    if (near === undefined) continue;
+    if (startA < day * 1440 && near < day * 1440) continue;
+    if (Math.abs(startA - near) < window) return { a: describe(startA), b: describe(near) };
   }
   return undefined;
 }
