@@ -92,10 +92,17 @@ function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
   return true;
 }
 
-/** The labels Cilium sees on a pod endpoint. */
-function podLabels(end: Extract<Endpoint, { kind: 'pods' }>): Map<string, string> {
-  const labels = new Map<string, string>(Object.entries(end.selector));
-  labels.set(bare(NAMESPACE_LABEL), end.namespace);
+const endpointLabels = new WeakMap<Endpoint, ReadonlyMap<string, string>>();
+
+/** The labels Cilium sees on a pod endpoint (computed once per endpoint object). */
+function podLabels(end: Extract<Endpoint, { kind: 'pods' }>): ReadonlyMap<string, string> {
+  let labels = endpointLabels.get(end);
+  if (labels === undefined) {
+    const own = new Map<string, string>(Object.entries(end.selector));
+    own.set(bare(NAMESPACE_LABEL), end.namespace);
+    labels = own;
+    endpointLabels.set(end, labels);
+  }
   return labels;
 }
 
@@ -108,24 +115,40 @@ function scoped(selector: Json, policy: Policy): Json {
   return { ...selector, matchLabels: { ...labels, [NAMESPACE_LABEL]: policy.namespace } };
 }
 
+/** One port entry of a rule's `toPorts`: `port`..`end` (Cilium's `endPort`), a protocol or ANY. */
+interface RulePort {
+  readonly first: number;
+  readonly end: number;
+  readonly protocol: string;
+}
+
+/** A rule's `toPorts` entries, flattened (empty: the rule names no port, so any port). */
+function rulePorts(rule: Json): readonly RulePort[] {
+  return list(rule.toPorts).flatMap((entry) =>
+    list(record(entry).ports).map((item) => {
+      const spec = record(item);
+      const first = Number(spec.port);
+      return {
+        first,
+        end: typeof spec.endPort === 'number' ? spec.endPort : first,
+        protocol: String(spec.protocol ?? 'ANY'),
+      };
+    }),
+  );
+}
+
 /**
  * Whether a rule's `toPorts` allow `port`, every port of it when it is a range: a rule port
  * `port` (with `endPort`, the range `port`..`endPort`) must cover it (Cilium's `endPort`).
  */
-function portsMatch(rule: Json, port: FlowPort): boolean {
-  const toPorts = list(rule.toPorts);
-  if (toPorts.length === 0) return true;
+function portsMatch(rule: CompiledRule, port: FlowPort): boolean {
+  if (!rule.namesPorts) return true;
   const last = port.endPort ?? port.port;
-  return toPorts.some((entry) =>
-    list(record(entry).ports).some((item) => {
-      const spec = record(item);
-      const protocol = String(spec.protocol ?? 'ANY');
-      const first = Number(spec.port);
-      const end = typeof spec.endPort === 'number' ? spec.endPort : first;
-      return (
-        first <= port.port && last <= end && (protocol === 'ANY' || protocol === port.protocol)
-      );
-    }),
+  return rule.ports.some(
+    (spec) =>
+      spec.first <= port.port &&
+      last <= spec.end &&
+      (spec.protocol === 'ANY' || spec.protocol === port.protocol),
   );
 }
 
@@ -163,15 +186,28 @@ function cidrMatch(cidrs: readonly string[], end: Endpoint): boolean {
   return end.kind === 'cidr' && cidrs.some((cidr) => cidrContainsCidr(cidr, end.cidr));
 }
 
-/** Whether one rule (egress at the source, or ingress at the destination) matches the peer. */
-function ruleMatches(
-  rule: Json,
-  policy: Policy,
-  peer: Endpoint,
-  direction: 'egress' | 'ingress',
-): boolean {
+/**
+ * One rule of a policy, read once (per PolicySet) for what the peer and port tests ask of it:
+ * its peer fields and ports, its endpoint selectors already scoped to the policy's namespace.
+ */
+interface CompiledRule {
+  readonly rule: Json;
+  readonly policy: Policy;
+  /** Whether `toPorts` is non-empty (otherwise any port matches). */
+  readonly namesPorts: boolean;
+  readonly ports: readonly RulePort[];
+  readonly endpoints: readonly Json[];
+  readonly entities: readonly string[];
+  readonly cidrs: readonly string[];
+  readonly fqdns: boolean;
+  readonly peerFields: number;
+}
+
+function compileRule(rule: Json, policy: Policy, direction: 'egress' | 'ingress'): CompiledRule {
   const prefix = direction === 'egress' ? 'to' : 'from';
-  const endpoints = list(rule[`${prefix}Endpoints`]);
+  const endpoints = list(rule[`${prefix}Endpoints`]).map((selector) =>
+    scoped(record(selector), policy),
+  );
   const entities = strings(rule[`${prefix}Entities`]);
   const cidrs = [
     ...strings(rule[`${prefix}CIDR`]),
@@ -180,23 +216,35 @@ function ruleMatches(
       return typeof cidr === 'string' ? [cidr] : [];
     }),
   ];
-  const fqdns = direction === 'egress' ? list(rule.toFQDNs) : [];
-  const peerFields = endpoints.length + entities.length + cidrs.length + fqdns.length;
-  if (peerFields === 0) return true;
-  if (peer.kind === 'pods' && endpoints.length > 0) {
+  const fqdns = direction === 'egress' ? list(rule.toFQDNs).length : 0;
+  return {
+    rule,
+    policy,
+    namesPorts: list(rule.toPorts).length > 0,
+    ports: rulePorts(rule),
+    endpoints,
+    entities,
+    cidrs,
+    fqdns: fqdns > 0,
+    peerFields: endpoints.length + entities.length + cidrs.length + fqdns,
+  };
+}
+
+/** Whether one rule (egress at the source, or ingress at the destination) matches the peer. */
+function ruleMatches(rule: CompiledRule, peer: Endpoint): boolean {
+  if (rule.peerFields === 0) return true;
+  if (peer.kind === 'pods' && rule.endpoints.length > 0) {
     const labels = podLabels(peer);
-    if (endpoints.some((selector) => selects(scoped(record(selector), policy), labels))) {
-      return true;
-    }
+    if (rule.endpoints.some((selector) => selects(selector, labels))) return true;
   }
-  if (entities.length > 0 && entitiesMatch(entities, peer)) return true;
-  if (cidrMatch(cidrs, peer)) return true;
-  return peer.kind === 'fqdn' && fqdnMatch(rule, peer.name);
+  if (rule.entities.length > 0 && entitiesMatch(rule.entities, peer)) return true;
+  if (rule.cidrs.length > 0 && cidrMatch(rule.cidrs, peer)) return true;
+  return rule.fqdns && peer.kind === 'fqdn' && fqdnMatch(rule.rule, peer.name);
 }
 
 type Selected = {
   readonly enforced: boolean;
-  readonly rules: readonly { readonly rule: Json; readonly policy: Policy }[];
+  readonly rules: readonly CompiledRule[];
 };
 
 /** What the policies of a cluster allow. */
@@ -207,7 +255,22 @@ export class PolicySet {
     ingress: new WeakMap<Endpoint, Selected>(),
   };
 
+  /** Each rule read once per direction (a rule object belongs to one policy). */
+  private readonly rules = {
+    egress: new WeakMap<Json, CompiledRule>(),
+    ingress: new WeakMap<Json, CompiledRule>(),
+  };
+
   constructor(private readonly policies: readonly Policy[]) {}
+
+  private compiled(rule: Json, policy: Policy, direction: 'egress' | 'ingress'): CompiledRule {
+    let compiled = this.rules[direction].get(rule);
+    if (compiled === undefined) {
+      compiled = compileRule(rule, policy, direction);
+      this.rules[direction].set(rule, compiled);
+    }
+    return compiled;
+  }
 
   static fromObjects(objects: readonly KubeObject[]): PolicySet {
     const policies: Policy[] = [];
@@ -242,14 +305,14 @@ export class PolicySet {
     if (known !== undefined) return known;
     const labels = podLabels(end);
     let enforced = false;
-    const rules: { rule: Json; policy: Policy }[] = [];
+    const rules: CompiledRule[] = [];
     for (const policy of this.policies) {
       if (policy.namespace !== undefined && policy.namespace !== end.namespace) continue;
       if (!selects(record(policy.spec.endpointSelector), labels)) continue;
       const own = list(policy.spec[direction]).map(record);
       const deny = record(policy.spec.enableDefaultDeny)[direction];
       if (deny === true || (deny === undefined && own.length > 0)) enforced = true;
-      for (const rule of own) rules.push({ rule, policy });
+      for (const rule of own) rules.push(this.compiled(rule, policy, direction));
     }
     this.selected[direction].set(end, { enforced, rules });
     return { enforced, rules };
@@ -268,9 +331,7 @@ export class PolicySet {
       if (
         egress.enforced &&
         !egress.rules.some(
-          ({ rule, policy }) =>
-            (toProxy ? list(rule.toPorts).length === 0 : portsMatch(rule, port)) &&
-            ruleMatches(rule, policy, to, 'egress'),
+          (rule) => (toProxy ? !rule.namesPorts : portsMatch(rule, port)) && ruleMatches(rule, to),
         )
       ) {
         return false;
@@ -280,10 +341,7 @@ export class PolicySet {
       const ingress = this.selecting(to, 'ingress');
       if (
         ingress.enforced &&
-        !ingress.rules.some(
-          ({ rule, policy }) =>
-            portsMatch(rule, port) && ruleMatches(rule, policy, from, 'ingress'),
-        )
+        !ingress.rules.some((rule) => portsMatch(rule, port) && ruleMatches(rule, from))
       ) {
         return false;
       }

@@ -13,7 +13,7 @@ import type {
 import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_DENY_POLICY } from '../src/policies.js';
-import { reachabilityCheck } from '../src/reachability.js';
+import { PolicySet, reachabilityCheck } from '../src/reachability.js';
 import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './helpers.js';
 
 const API = [{ port: 6443, protocol: 'TCP' as const }];
@@ -1164,5 +1164,81 @@ describe('port ranges', () => {
         'engine declares no flows for loose on clusters dev, staging, prod: its namespace loose stays outside default deny (zero trust does not cover it, nor any namespace it shares)',
       ],
     ]);
+  });
+});
+
+describe('PolicySet: Cilium semantics of the rules read back', () => {
+  const pods = (namespace: string, app: string) =>
+    ({ kind: 'pods', component: app, namespace, selector: { app } }) as const;
+  const policy = (namespace: string | undefined, spec: Record<string, unknown>): KubeObject =>
+    ({
+      apiVersion: 'cilium.io/v2',
+      kind: namespace === undefined ? 'CiliumClusterwideNetworkPolicy' : 'CiliumNetworkPolicy',
+      metadata: { name: 'p', ...(namespace === undefined ? {} : { namespace }) },
+      spec,
+    }) as KubeObject;
+  const web = pods('web', 'web');
+  const db = pods('data', 'db');
+  const otherDb = pods('web', 'db');
+
+  test('a port matches only with its protocol, and a range only when it covers the whole range', () => {
+    const set = PolicySet.fromObjects([
+      policy('web', {
+        endpointSelector: { matchLabels: { app: 'web' } },
+        egress: [
+          {
+            toEntities: ['world'],
+            toPorts: [
+              { ports: [{ port: '53', protocol: 'UDP' }] },
+              { ports: [{ port: '8000', endPort: 8010, protocol: 'TCP' }] },
+            ],
+          },
+        ],
+      }),
+    ]);
+    const world = { kind: 'cidr', cidr: '203.0.113.0/24' } as const;
+    expect(set.allows(web, world, { port: 53, protocol: 'UDP' })).toBe(true);
+    expect(set.allows(web, world, { port: 53, protocol: 'TCP' })).toBe(false);
+    expect(set.allows(web, world, { port: 8002, endPort: 8010, protocol: 'TCP' })).toBe(true);
+    expect(set.allows(web, world, { port: 8002, endPort: 8011, protocol: 'TCP' })).toBe(false);
+  });
+
+  test("a CiliumNetworkPolicy's endpoint selector without a namespace label selects its own namespace only", () => {
+    const namespaced = PolicySet.fromObjects([
+      policy('web', {
+        endpointSelector: { matchLabels: { app: 'web' } },
+        egress: [{ toEndpoints: [{ matchLabels: { app: 'db' } }] }],
+      }),
+    ]);
+    expect(namespaced.allows(web, otherDb, { port: 5432, protocol: 'TCP' })).toBe(true);
+    expect(namespaced.allows(web, db, { port: 5432, protocol: 'TCP' })).toBe(false);
+    // A clusterwide policy's selector is not scoped.
+    const clusterwide = PolicySet.fromObjects([
+      policy(undefined, {
+        endpointSelector: { matchLabels: { app: 'web' } },
+        egress: [{ toEndpoints: [{ matchLabels: { app: 'db' } }] }],
+      }),
+    ]);
+    expect(clusterwide.allows(web, db, { port: 5432, protocol: 'TCP' })).toBe(true);
+  });
+
+  test('ingress under default deny needs a rule from the source; a pod no policy selects is open', () => {
+    const set = PolicySet.fromObjects([
+      policy('data', {
+        endpointSelector: { matchLabels: { app: 'db' } },
+        ingress: [
+          {
+            fromEndpoints: [
+              { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'web', app: 'web' } },
+            ],
+            toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }],
+          },
+        ],
+      }),
+    ]);
+    expect(set.allows(web, db, { port: 5432, protocol: 'TCP' })).toBe(true);
+    expect(set.allows(web, db, { port: 5433, protocol: 'TCP' })).toBe(false);
+    expect(set.allows(otherDb, db, { port: 5432, protocol: 'TCP' })).toBe(false);
+    expect(set.allows(db, web, { port: 80, protocol: 'TCP' })).toBe(true);
   });
 });
