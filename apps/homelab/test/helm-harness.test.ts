@@ -24,6 +24,7 @@ import {
   splitHelmOutput,
   templateArgs,
   type UpstreamChart,
+  unexplainedHelmWarnings,
   upstreamSchemaProblems,
   upstreamValues,
   vendoredChartArchive,
@@ -450,5 +451,34 @@ describe('flows against the rendered pods', () => {
     ]);
     // An application's own workloads are not rendered by any chart of the platform.
     expect(flowProblems([{ ...nobody, workloads: 'external' }], pods)).toEqual([]);
+  });
+});
+
+describe('Helm warnings', () => {
+  const nullOver = (key: string) =>
+    `coalesce.go:298: warning: cannot overwrite table with non table for ${key} (map[requiredDuringSchedulingIgnoredDuringExecution:[]])`;
+  const values = {
+    cilium: { operator: { affinity: { podAntiAffinity: null }, replicas: 1 }, hubble: [] },
+  };
+
+  it('explains the warning of a null that removes a subchart default (helm/helm#31118)', () => {
+    expect(
+      unexplainedHelmWarnings(
+        `${nullOver('cilium.cilium.operator.affinity.podAntiAffinity')}\n`,
+        'cilium',
+        values,
+      ),
+    ).toEqual([]);
+  });
+
+  it('returns the same warning where our value is not null, or absent, or of another chart', () => {
+    const stderr = [
+      nullOver('cilium.cilium.hubble'),
+      nullOver('cilium.cilium.operator.replicas'),
+      nullOver('cilium.cilium.operator.tolerations'),
+      nullOver('other.cilium.operator.affinity.podAntiAffinity'),
+      'walk.go:75: found symbolic link in path',
+    ].join('\n');
+    expect(unexplainedHelmWarnings(stderr, 'cilium', values)).toEqual(stderr.split('\n'));
   });
 });

@@ -43,6 +43,7 @@ import {
   runHelm,
   splitHelmOutput,
   templateArgs,
+  unexplainedHelmWarnings,
   upstreamSchemaProblems,
 } from './helm/harness.js';
 
@@ -265,6 +266,16 @@ suite(title, () => {
         if (prepared.skipSchemaValidation) {
           expect(upstreamSchemaProblems(ours.values, prepared.upstreamCharts)).toEqual([]);
         }
+      });
+
+      it('prints no Helm warning but the one a null removing an upstream default causes (helm/helm#31118)', () => {
+        const result = rendered.get(render);
+        if (result?.failure !== undefined) expect.fail(result.failure);
+        const prepared = result?.prepared as PreparedChart;
+        const { values } = renderChart(readChartDir(prepared.dir), render.valueFiles);
+        expect(
+          unexplainedHelmWarnings(result?.template?.stderr ?? '', prepared.name, values),
+        ).toEqual([]);
       });
 
       it('renders only objects that validate against their schemas', async () => {

@@ -520,6 +520,39 @@ export function helmWarnings(stderr: string): string[] {
     .filter((line) => line !== '');
 }
 
+const NULL_OVER_TABLE =
+  /^coalesce\.go:\d+: warning: cannot overwrite table with non table for (\S+) \(/;
+
+/**
+ * The Helm warnings of a render that are not explained. One is: Helm 3 prints "cannot overwrite
+ * table with non table for <chart>.<subchart>.<key>" when a value file sets a subchart's table
+ * default to `null` to remove it, because it coalesces the parent's values into the subchart's
+ * with merge semantics first; the subchart's own coalescing then removes the key as asked
+ * (helm/helm#31118: "the end result is as expected"). Such a warning is explained when the
+ * merged values (`values`, the chart's own values with the Application's value files) hold
+ * `null` at that key. Any other warning (a list or a scalar where the upstream has a table, a
+ * lint remark) is returned.
+ */
+export function unexplainedHelmWarnings(
+  stderr: string,
+  chartName: string,
+  values: Table,
+): string[] {
+  return helmWarnings(stderr).filter((line) => {
+    const key = NULL_OVER_TABLE.exec(line)?.[1];
+    if (key === undefined || !key.startsWith(`${chartName}.`)) return true;
+    let node: unknown = values;
+    const path = key.slice(chartName.length + 1).split('.');
+    for (const [index, segment] of path.entries()) {
+      if (typeof node !== 'object' || node === null || Array.isArray(node)) return true;
+      if (!Object.hasOwn(node, segment)) return true;
+      node = (node as Table)[segment];
+      if (index === path.length - 1) return node !== null;
+    }
+    return true;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // (a) values against upstream schemas Helm cannot resolve offline
 
