@@ -2,6 +2,8 @@
 // in a command line goes through `{{shell …}}` (POSIX single quotes unless plainly safe) or, for a
 // shell variable name, `{{shellVar …}}` (validated); the lines components contribute are quoted by
 // their authors (BootstrapStep.commands). HTML escaping is off: this is Markdown, not HTML.
+// A step's body and commands are the inline partial `step`, shared by the numbered steps and
+// the login steps.
 // Handlebars' compiler costs the CLI start-up time, so the build precompiles the template
 // (`homelab-standalone template` writes dist/runbook-template.cjs, which needs only the
 // Handlebars runtime); without that module (tests run from src/) or when it is stale, the
@@ -11,7 +13,19 @@ import { shellQuote, type TemplateSource, templateRenderer } from '@homelab/core
 
 const require = createRequire(import.meta.url);
 
-const RUNBOOK_TEMPLATE = `{{{header}}}
+const RUNBOOK_TEMPLATE = `{{#*inline "step"}}
+{{#if body}}
+
+{{{body}}}
+{{/if}}
+{{#if commands}}
+
+\`\`\`sh
+{{{commands}}}
+\`\`\`
+{{/if}}
+{{/inline}}
+{{{header}}}
 # Cluster \`{{{name}}}\`: runbook
 
 Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{kubernetesVersion}}}**, API endpoint \`{{{endpoint}}}\`{{#if vip}} (Layer 2 VIP announced by the control planes on the node network){{/if}}.
@@ -142,16 +156,7 @@ kubectl get nodes -o wide
 {{#each steps}}
 
 ## {{{number}}}. {{{title}}}
-{{#if body}}
-
-{{{body}}}
-{{/if}}
-{{#if commands}}
-
-\`\`\`sh
-{{{commands}}}
-\`\`\`
-{{/if}}
+{{> step}}
 {{/each}}
 {{#if gitops}}
 
@@ -193,16 +198,7 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 {{#each login.steps}}
 
 ### {{{title}}}
-{{#if body}}
-
-{{{body}}}
-{{/if}}
-{{#if commands}}
-
-\`\`\`sh
-{{{commands}}}
-\`\`\`
-{{/if}}
+{{> step}}
 {{/each}}
 
 ## Later: changing Talos settings

@@ -129,9 +129,10 @@ describe('the runbook template', () => {
         raw.push(expression);
       }
     }
-    // Only the lines components contribute (quoted by their authors, BootstrapStep.commands)
-    // and a CRD bundle's delete lines (made from its install lines) go in as they are.
-    expect(raw.sort()).toEqual(['commands', 'commands', 'crds.deletes']);
+    // Only the lines components contribute (quoted by their authors, BootstrapStep.commands; in
+    // the inline partial `step`, for numbered and login steps alike) and a CRD bundle's delete
+    // lines (made from its install lines) go in as they are.
+    expect(raw.sort()).toEqual(['commands', 'crds.deletes']);
   });
 
   it('renders byte-identical text precompiled and compiled', () => {
