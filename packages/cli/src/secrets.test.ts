@@ -69,6 +69,33 @@ describe('isLiteralSecretValue', () => {
 });
 
 describe('scanSecrets', () => {
+  it('finds a sensitive key however it is spelled, and skips a file with neither such a key nor a token', () => {
+    const spelled = [
+      'a:',
+      '  Pass-Word: hunter2hunter2',
+      '  "API_KEY" : abcdefgh',
+      "  'client.Secret': xyz",
+      '  - sess_ion_To.ken: abc',
+      '',
+    ].join('\n');
+    const found = findSecrets([{ path: 'values.yaml', content: spelled }]);
+    expect(found.map((finding) => finding.keyPath)).toEqual([
+      'a.Pass-Word',
+      'a.API_KEY',
+      'a.client.Secret',
+      'a[0].sess_ion_To.ken',
+    ]);
+    // The same text outside YAML or JSON is not read for keys; a token is found anywhere.
+    expect(findSecrets([{ path: 'README.md', content: spelled }])).toEqual([]);
+    const token = `see ghp_${'a'.repeat(36)}\n`;
+    expect(findSecrets([{ path: 'README.md', content: token }]).map((f) => f.keyPath)).toEqual([
+      '(text)',
+    ]);
+    expect(
+      findSecrets([{ path: 'values.yaml', content: 'secretName: x\nexisting: y\nname: z\n' }]),
+    ).toEqual([]);
+  });
+
   it('takes a UUID in a secret inventory for the id of a store entry, and a UUID elsewhere for a value', () => {
     const definition = [
       'components:',

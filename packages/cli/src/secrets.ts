@@ -12,6 +12,12 @@ import { error, formatPath } from '@homelab/core';
 /** Keys whose literal value would be a secret (lower case, without `-`, `_`, `.`). */
 const SENSITIVE_KEY =
   /(password|passwd|passphrase|secret|token|apikey|accesskey|accesskeyid|privatekey|credentials?)$/;
+/**
+ * A key SENSITIVE_KEY may match, then `:`, somewhere in a text lowercased and stripped of
+ * `-`, `_`, `.` as `normaliseKey` does a key: a file with none holds no sensitive key.
+ */
+const SENSITIVE_KEY_ANYWHERE =
+  /(?:password|passwd|passphrase|secret|token|apikey|accesskey|accesskeyid|privatekey|credentials?)["']?\s*:/;
 /** Keys that name, create or toggle a secret rather than hold one (`existingSecret`, `createSecret`). */
 const NOT_A_VALUE_KEY = /^(existing|create|enable|enabled|use|generate|auto|skip|mount|with)/;
 /** Keys that hold the name of a Kubernetes Secret (`backupTargetCredentialSecret: longhorn-s3`). */
@@ -186,6 +192,15 @@ export function isSecretStoreId(keyPath: string, raw: string): boolean {
   return /(^|\.)secrets\./.test(keyPath) && UUID.test(unquote(raw));
 }
 
+/**
+ * Whether a text may hold a key `isSensitiveKey` accepts: the key, normalised, ends with a
+ * sensitive word and a `:` follows it (after a closing quote and blanks). Lowercasing and
+ * stripping the whole text as `normaliseKey` does one key keeps every such key's normal form.
+ */
+function mayHoldSensitiveKeys(content: string): boolean {
+  return SENSITIVE_KEY_ANYWHERE.test(normaliseKey(content));
+}
+
 function isStructured(path: string): boolean {
   return /\.(ya?ml|json)$/i.test(path);
 }
@@ -241,11 +256,13 @@ export function findSecrets(
 ): SecretFinding[] {
   const findings: SecretFinding[] = [];
   for (const target of targets) {
-    const lines = target.content.split('\n');
     // No token format matches anywhere in the file (none matches across a line end): skip
     // matching them line by line, which is most of the scan's time.
     const mayHoldTokens = ANY_TOKEN.test(target.content);
     const structured = isStructured(target.path);
+    // Neither a token nor a sensitive key anywhere: nothing to find, and no line to walk.
+    if (!mayHoldTokens && !(structured && mayHoldSensitiveKeys(target.content))) continue;
+    const lines = target.content.split('\n');
     const stack: Frame[] = [];
     // Inside a block scalar (`key: |`) of a sensitive key: its lines are the secret.
     let block: { indent: number; keyPath: string; line: number } | undefined;
