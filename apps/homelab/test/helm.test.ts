@@ -245,6 +245,43 @@ suite(title, () => {
     }
   });
 
+  it('removes a subchart table default a value file sets to null, with the one warning the suite explains (helm/helm#31118)', () => {
+    if (helm === undefined) expect.fail('helm not found on PATH');
+    // A parent chart with an unpacked subchart whose default is a table, and a value file that
+    // nulls it: what charts/cilium does to operator.affinity.podAntiAffinity on one-node clusters.
+    const dir = mkdtempSync(join(scratch || tmpdir(), 'null-over-table-'));
+    const child = join(dir, 'charts', 'child');
+    mkdirSync(join(child, 'templates'), { recursive: true });
+    writeFileSync(
+      join(dir, 'Chart.yaml'),
+      'apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n  - name: child\n    version: 0.1.0\n',
+    );
+    writeFileSync(join(dir, 'values.yaml'), 'child: {}\n');
+    writeFileSync(join(child, 'Chart.yaml'), 'apiVersion: v2\nname: child\nversion: 0.1.0\n');
+    writeFileSync(
+      join(child, 'values.yaml'),
+      'affinity:\n  podAntiAffinity:\n    required: [a]\n  nodeAffinity:\n    preferred: [b]\n',
+    );
+    writeFileSync(
+      join(child, 'templates', 'affinity.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: affinity\ndata:\n  affinity: {{ toJson .Values.affinity | quote }}\n',
+    );
+    writeFileSync(join(dir, 'layer.yaml'), 'child:\n  affinity:\n    podAntiAffinity: null\n');
+    const result = runHelm(helm, ['template', '.', '-f', 'layer.yaml'], dir, helmHome || dir);
+    expect(result.status, result.stderr).toBe(0);
+    const [document] = splitHelmOutput(result.stdout);
+    const data = (document?.object.data ?? {}) as { affinity?: string };
+    // podAntiAffinity is gone; the rest of the default table stays.
+    expect(JSON.parse(data.affinity ?? 'null')).toEqual({ nodeAffinity: { preferred: ['b'] } });
+    expect(result.stderr).toContain(
+      'cannot overwrite table with non table for parent.child.affinity.podAntiAffinity',
+    );
+    // The merged values (values.yaml, then layer.yaml) hold the null: the warning is explained.
+    const merged = { child: { affinity: { podAntiAffinity: null } } };
+    expect(helmWarnings(result.stderr).length).toBeGreaterThan(0);
+    expect(unexplainedHelmWarnings(result.stderr, 'parent', merged)).toEqual([]);
+  });
+
   for (const render of discovery.renders) {
     describe(`${render.path} for cluster ${render.cluster} (Application ${render.application}, namespace ${render.namespace})`, () => {
       it('passes helm lint --strict with the value files of its Application', () => {
