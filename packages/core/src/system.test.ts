@@ -409,19 +409,21 @@ describe('secret-references', () => {
   });
 });
 
-/** An Application of chart `charts/x` with an environment and a cluster value file. */
-const layeredApp = app({
-  name: 'x',
-  wave: 1,
-  application: {
-    apiVersion: 'argoproj.io/v1alpha1',
-    kind: 'Application',
-    metadata: { name: 'dev-x' },
-    spec: {
-      source: { path: 'charts/x', helm: { valueFiles: ['env/a.yaml', 'clusters/dev.yaml'] } },
+/** An Application `dev-x` of chart `charts/x` passing `valueFiles`. */
+const withValueFiles = (valueFiles: string[]): DeployedApplication =>
+  app({
+    name: 'x',
+    wave: 1,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-x' },
+      spec: { source: { path: 'charts/x', helm: { valueFiles } } },
     },
-  },
-});
+  });
+
+/** An Application of chart `charts/x` with an environment and a cluster value file. */
+const layeredApp = withValueFiles(['env/a.yaml', 'clusters/dev.yaml']);
 
 describe('deployedValues', () => {
   it('merges values.yaml with the Application value files in order, as Helm does', () => {
@@ -443,18 +445,6 @@ describe('deployedValues', () => {
 });
 
 describe('application-layers', () => {
-  const withValueFiles = (valueFiles: string[]): DeployedApplication =>
-    app({
-      name: 'x',
-      wave: 1,
-      application: {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name: 'dev-x' },
-        spec: { source: { path: 'charts/x', helm: { valueFiles } } },
-      },
-    });
-
   it("passes an Application with its cluster's environment layer, then its cluster layer", () => {
     const ok = withValueFiles(['env/development.yaml', 'clusters/dev.yaml']);
     expect(applicationLayers.check(input([ok]))).toEqual([]);
