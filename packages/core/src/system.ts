@@ -871,7 +871,6 @@ export const helmignoreKeepsDependencies: SystemCheck = {
   },
 };
 
-/** The checks core brings; components add their own. */
 /**
  * Every Application of a generated chart passes its cluster's two layers, the environment's
  * first. What an environment's clusters share lives in its layer (layers.ts), so an Application
@@ -907,6 +906,7 @@ export const applicationLayers: SystemCheck = {
   },
 };
 
+/** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
   criticalNotCascaded,
