@@ -8,6 +8,7 @@ import type { KubeObject } from '@homelab/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
+  clientSideApplyOf,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -362,6 +363,65 @@ describe('(c) Pod Security of rendered pods', () => {
     expect(neverRunByArgoCd(hook('test'))).toBe(true);
     expect(neverRunByArgoCd(hook('pre-install,pre-upgrade'))).toBe(false);
     expect(neverRunByArgoCd(hook('crd-install'))).toBe(false);
+  });
+});
+
+describe('(e) client-side apply', () => {
+  const crd = (name: string, bytes: number, annotations?: Record<string, string>) => ({
+    source: 'chart/crds/crd.yaml',
+    object: {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name, ...(annotations ? { annotations } : {}) },
+      spec: { description: 'x'.repeat(bytes) },
+    } as KubeObject,
+  });
+  const application = (syncOptions: string[]) =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-monitoring', namespace: 'argocd' },
+      spec: { syncPolicy: { syncOptions } },
+    }) as KubeObject;
+  const documents = [crd('small.example.com', 1000), crd('big.example.com', 300_000)];
+
+  it('fails an object too large for the last-applied copy when its Application applies client-side', () => {
+    const result = clientSideApplyOf(
+      application(['CreateNamespace=true']),
+      documents,
+      'monitoring',
+    );
+    expect(result.serverSideOnly).toEqual([]);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]).toMatch(
+      /^CustomResourceDefinition\/big\.example\.com: 30\d{4} bytes of annotations applied client-side \(limit 262144\), and dev-monitoring applies it client-side$/,
+    );
+  });
+
+  it('lists it as server-side only where the Application or the object asks for ServerSideApply', () => {
+    const serverSide = clientSideApplyOf(
+      application(['ServerSideApply=true']),
+      documents,
+      'monitoring',
+    );
+    expect(serverSide.problems).toEqual([]);
+    expect(serverSide.serverSideOnly.map((line) => line.split(':')[0])).toEqual([
+      'CustomResourceDefinition/big.example.com',
+    ]);
+    const annotated = [
+      crd('big.example.com', 300_000, {
+        'argocd.argoproj.io/sync-options': 'ServerSideApply=true',
+      }),
+    ];
+    expect(clientSideApplyOf(application([]), annotated, 'monitoring').problems).toEqual([]);
+  });
+
+  it('leaves out Helm test hooks, which Argo CD never applies', () => {
+    const hook = crd('big.example.com', 300_000, { 'helm.sh/hook': 'test' });
+    expect(clientSideApplyOf(application([]), [hook], 'monitoring')).toEqual({
+      serverSideOnly: [],
+      problems: [],
+    });
   });
 });
 

@@ -23,6 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
+  clientSideApplyOf,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -61,6 +62,8 @@ interface Rendered {
 
 const rendered = new Map<ChartRender, Rendered>();
 const counts = { renders: 0, objects: 0, objectProblems: 0, pods: 0, notDeployed: 0 };
+/** Objects too large for a client-side apply, all applied server-side (by render). */
+const serverSideOnly: string[] = [];
 /** What Helm printed on stderr for renders that succeeded (warnings), by render. */
 const warnings: string[] = [];
 let scratch = '';
@@ -156,6 +159,10 @@ suite(title, () => {
     );
     console.log(
       `helm suite: ${counts.renders} chart×cluster renders, ${counts.objects} objects validated (${counts.objectProblems} problems), ${counts.pods} pod templates checked against Pod Security (${counts.notDeployed} Helm test hooks left out: Argo CD never runs them)`,
+    );
+    const large = [...new Set(serverSideOnly.map((line) => line.split(':')[0]))];
+    console.log(
+      `helm suite: ${serverSideOnly.length} objects too large for a client-side apply, each applied server-side${large.length > 0 ? ` (${large.join(', ')})` : ''}`,
     );
     for (const warning of warnings) console.log(`helm suite: Helm warned: ${warning}`);
     if (notRendered.length > 0)
@@ -371,6 +378,19 @@ suite(title, () => {
         counts.notDeployed += result.notDeployed.length;
         expect(problems).toEqual([]);
         expect(result.violations).toEqual([]);
+      });
+
+      it('applies server-side every object too large for a client-side apply (the last-applied copy)', () => {
+        const documents = documentsOf(render);
+        const application = discovery.clusters
+          .find(({ cluster }) => cluster === render.cluster)
+          ?.applications.find(({ metadata }) => metadata.name === render.application);
+        expect(application, `Application ${render.application}`).toBeDefined();
+        const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
+        serverSideOnly.push(
+          ...result.serverSideOnly.map((line) => `${render.application} ${line}`),
+        );
+        expect(result.problems).toEqual([]);
       });
 
       it('renders from .Values.manifests exactly the objects the TypeScript merge computes', () => {

@@ -1,3 +1,14 @@
+export type { OversizedApply } from './apply-size.js';
+export {
+  ANNOTATIONS_LIMIT_BYTES,
+  appliedWithoutLastApplied,
+  clientSideApplyAnnotationBytes,
+  goJsonBytes,
+  LAST_APPLIED_ANNOTATION,
+  oversizedClientSideApplies,
+  TRACKING_ANNOTATION,
+  trackingId,
+} from './apply-size.js';
 export type { ChartFiles, ChartFilesOptions } from './chart.js';
 export {
   chartFilePaths,
@@ -190,6 +201,7 @@ export type {
 export {
   applicationLayers,
   CORE_CHECKS,
+  clientSideApplySize,
   crdsBeforeControllers,
   deployedValues,
   groupKindOf,

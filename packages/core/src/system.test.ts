@@ -4,6 +4,7 @@ import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
 import {
   applicationLayers,
+  clientSideApplySize,
   criticalNotCascaded,
   type DeployedApplication,
   type DeployedCluster,
@@ -494,5 +495,53 @@ describe('valuesSource', () => {
   it('is undefined for a value no file sets', () => {
     expect(valuesSource(input, deployed, ['nowhere'])).toBeUndefined();
     expect(valuesSource(input, deployed, ['a', 'deeper'])).toBeUndefined();
+  });
+});
+
+describe('client-side-apply-size', () => {
+  const big: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'dashboards', namespace: 'monitoring' },
+    data: { 'all.json': 'x'.repeat(200_000) },
+  } as KubeObject;
+  const source = 'charts/monitoring/clusters/dev.yaml#manifests.configmap-dashboards';
+
+  it('refuses an object whose last-applied copy takes its annotations over 262144 bytes', () => {
+    // Given a 200 kB ConfigMap with a 100 kB annotation of its own: stored twice, over the limit
+    const annotated = {
+      ...big,
+      metadata: { ...big.metadata, annotations: { note: 'y'.repeat(100_000) } },
+    } as KubeObject;
+    const issues = clientSideApplySize.check(
+      input([app({ name: 'monitoring', wave: 3, objects: [{ object: annotated, source }] })]),
+    );
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['client-side-apply-size', source, 'ConfigMap/dashboards'],
+    ]);
+    expect(issues[0]?.message).toMatch(
+      /^monitoring applies ConfigMap\/dashboards client-side on cluster "dev": .* come to 4\d{5} bytes, over the 262144/,
+    );
+    expect(issues[0]?.expected).toContain('ServerSideApply=true for monitoring');
+  });
+
+  it('passes the same object when it fits, or when the Application applies server-side', () => {
+    expect(
+      clientSideApplySize.check(
+        input([app({ name: 'monitoring', wave: 3, objects: [{ object: big, source }] })]),
+      ),
+    ).toEqual([]);
+    const huge = { ...big, data: { 'all.json': 'x'.repeat(300_000) } } as KubeObject;
+    const serverSide = app({
+      name: 'monitoring',
+      wave: 3,
+      application: application('monitoring', {}, ['ServerSideApply=true']),
+      objects: [{ object: huge, source }],
+    });
+    expect(clientSideApplySize.check(input([serverSide]))).toEqual([]);
+    const clientSide = { ...serverSide, application: application('monitoring') };
+    expect(clientSideApplySize.check(input([clientSide])).map((issue) => issue.code)).toEqual([
+      'client-side-apply-size',
+    ]);
   });
 });

@@ -4,6 +4,7 @@
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
 
+import { ANNOTATIONS_LIMIT_BYTES, oversizedClientSideApplies } from './apply-size.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileValues } from './emitted.js';
@@ -906,6 +907,43 @@ export const applicationLayers: SystemCheck = {
   },
 };
 
+/**
+ * Every object an Application applies client-side fits its annotations after Argo CD's tracking
+ * id and kubectl's last-applied copy of it are added (apply-size.ts); otherwise the Application
+ * must apply server-side. The Helm suite runs the same on what the upstream charts render.
+ */
+export const clientSideApplySize: SystemCheck = {
+  name: 'client-side-apply-size',
+  description:
+    "Every object an Application applies client-side (no `ServerSideApply=true` or `Replace=true`) keeps its annotations within Kubernetes' 262144 bytes once Argo CD's tracking id and kubectl's last-applied-configuration copy of the object are added; a larger one fails every sync with `metadata.annotations: Too long`.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      for (const app of deployed.applications) {
+        const sources = new Map(app.objects.map(({ object, source }) => [object, source]));
+        const oversized = oversizedClientSideApplies(
+          app.application,
+          app.objects.map(({ object }) => object),
+          app.namespace,
+        );
+        for (const { object, bytes } of oversized) {
+          issues.push(
+            error({
+              code: 'client-side-apply-size',
+              path: app.origin,
+              output: sources.get(object) ?? `Application ${app.application.metadata.name}`,
+              value: `${object.kind}/${object.metadata.name}`,
+              message: `${app.name} applies ${object.kind}/${object.metadata.name} client-side on cluster "${deployed.cluster.name}": with the last-applied-configuration copy of it its annotations come to ${bytes} bytes, over the ${ANNOTATIONS_LIMIT_BYTES} the API server accepts, so every sync fails with "metadata.annotations: Too long"`,
+              expected: `ServerSideApply=true for ${app.name} (the component's \`serverSideApply\`), or a smaller ${object.kind}`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
@@ -914,6 +952,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   crdsBeforeControllers,
   helmignoreKeepsDependencies,
   applicationLayers,
+  clientSideApplySize,
 ];
 
 /** The report sections of the checks that have one, in check order. */

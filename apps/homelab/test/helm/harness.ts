@@ -17,6 +17,8 @@ import { basename, delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REGISTRY } from '@homelab/cli';
 import {
+  ANNOTATIONS_LIMIT_BYTES,
+  appliedWithoutLastApplied,
   composeDefinitionSchema,
   definitionValidator,
   enforcedPodSecurity,
@@ -25,6 +27,7 @@ import {
   loadDefinition,
   mergeValues,
   objectIdentity,
+  oversizedClientSideApplies,
   type PodSecurityLevel,
   parseAllDocuments,
   parseYaml,
@@ -714,6 +717,38 @@ export function neverRunByArgoCd(object: KubeObject): boolean {
   if (hook === undefined || hook === 'crd-install') return false;
   const runs = new Set(['pre-install', 'pre-upgrade', 'post-upgrade', 'post-install']);
   return !hook.split(',').some((type) => runs.has(type.trim()));
+}
+
+/** What a render holds that a client-side apply could not store (`oversizedClientSideApplies`). */
+export interface ClientSideApplyResult {
+  /** Objects too large for a client-side apply that the Application applies server-side. */
+  readonly serverSideOnly: readonly string[];
+  /** One line per object too large for the way its Application applies it. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Every object of `documents` that `application` deploys (Helm test hooks left out) whose
+ * annotations would exceed the API server's limit once Argo CD's tracking id and kubectl's
+ * last-applied copy are added: fine where the Application or the object asks for a server-side
+ * apply (or a replace), a problem otherwise.
+ */
+export function clientSideApplyOf(
+  application: KubeObject,
+  documents: readonly RenderedDocument[],
+  namespace: string,
+): ClientSideApplyResult {
+  const objects = documents.map(({ object }) => object).filter((o) => !neverRunByArgoCd(o));
+  // Sized as if applied client-side, then sorted by how the Application applies them.
+  const asClientSide = { ...application, spec: {} } as KubeObject;
+  const serverSideOnly: string[] = [];
+  const problems: string[] = [];
+  for (const { object, bytes } of oversizedClientSideApplies(asClientSide, objects, namespace)) {
+    const line = `${object.kind}/${object.metadata.name}: ${bytes} bytes of annotations applied client-side (limit ${ANNOTATIONS_LIMIT_BYTES})`;
+    if (appliedWithoutLastApplied(application, object)) serverSideOnly.push(line);
+    else problems.push(`${line}, and ${application.metadata.name} applies it client-side`);
+  }
+  return { serverSideOnly, problems };
 }
 
 export interface PodSecurityResult {
