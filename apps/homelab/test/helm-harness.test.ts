@@ -13,6 +13,7 @@ import {
   findHelm,
   flowProblems,
   lintArgs,
+  luaHealth,
   manifestDifferences,
   namespacePolicies,
   neverRunByArgoCd,
@@ -422,6 +423,31 @@ describe('(e) client-side apply', () => {
       serverSideOnly: [],
       problems: [],
     });
+  });
+});
+
+describe('Argo CD Lua health checks', () => {
+  const script =
+    'hs = {}\nhs.status = "Progressing"\nif obj.status ~= nil and obj.status.health ~= nil then\n  hs.status = obj.status.health.status\n  hs.message = obj.status.health.message\nend\nreturn hs\n';
+
+  it('runs the script on the object as the global obj and reads the table it returns', async () => {
+    expect(
+      await luaHealth(script, { status: { health: { status: 'Degraded', message: 'm' } } }),
+    ).toEqual({
+      status: 'Degraded',
+      message: 'm',
+    });
+    expect(await luaHealth(script, { metadata: { name: 'a' } })).toEqual({
+      status: 'Progressing',
+      message: undefined,
+    });
+  });
+
+  it('sees what a script that ignores the object says', async () => {
+    const alwaysHealthy = 'hs = {}\nhs.status = "Healthy"\nreturn hs\n';
+    expect(
+      (await luaHealth(alwaysHealthy, { status: { health: { status: 'Degraded' } } })).status,
+    ).toBe('Healthy');
   });
 });
 

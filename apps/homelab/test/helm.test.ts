@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
   formatIssue,
@@ -32,6 +33,7 @@ import {
   helmWarnings,
   IN_CI,
   lintArgs,
+  luaHealth,
   manifestDifferences,
   namespacePolicies,
   type PodSecurityResult,
@@ -289,6 +291,53 @@ suite(title, () => {
     expect(unexplainedHelmWarnings(result.stderr, 'parent', merged)).toEqual([]);
   });
 
+  it("has each cluster's Argo CD report a child Application's own health, so that the app-of-apps' sync waves wait (argocd-cm's Lua run on Applications of each state)", async () => {
+    // The Argo CD of every cluster: the argocd-cm ConfigMap Helm rendered there.
+    const configMaps = [...rendered.entries()].flatMap(([render, result]) =>
+      (result.documents ?? [])
+        .filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm')
+        .map(({ object }) => ({ cluster: render.cluster, object })),
+    );
+    expect(configMaps.map(({ cluster }) => cluster).sort()).toEqual(
+      discovery.clusters
+        .filter(({ applications }) =>
+          applications.some(
+            (application) =>
+              application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
+          ),
+        )
+        .map(({ cluster }) => cluster)
+        .sort(),
+    );
+    const child = (status?: unknown) => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'child', namespace: 'argocd' },
+      ...(status === undefined ? {} : { status }),
+    });
+    for (const { cluster, object } of configMaps) {
+      const script = (object as { data?: Record<string, string> }).data?.[APPLICATION_HEALTH_KEY];
+      expect(typeof script, `cluster ${cluster}: argocd-cm ${APPLICATION_HEALTH_KEY}`).toBe(
+        'string',
+      );
+      const health = async (status?: unknown) =>
+        (await luaHealth(script as string, child(status))).status;
+      // Argo CD waits for a wave until every Application of it is Healthy.
+      expect(await health()).toBe('Progressing');
+      expect(await health({ sync: { status: 'Synced' } })).toBe('Progressing');
+      for (const state of ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Suspended']) {
+        expect(await health({ health: { status: state } }), `${cluster}: a child ${state}`).toBe(
+          state,
+        );
+      }
+      const degraded = await luaHealth(
+        script as string,
+        child({ health: { status: 'Degraded', message: 'crash loop' } }),
+      );
+      expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
+    }
+  });
+
   for (const render of discovery.renders) {
     describe(`${render.path} for cluster ${render.cluster} (Application ${render.application}, namespace ${render.namespace})`, () => {
       it('passes helm lint --strict with the value files of its Application', () => {
@@ -387,9 +436,7 @@ suite(title, () => {
           ?.applications.find(({ metadata }) => metadata.name === render.application);
         expect(application, `Application ${render.application}`).toBeDefined();
         const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
-        serverSideOnly.push(
-          ...result.serverSideOnly.map((line) => `${render.application} ${line}`),
-        );
+        serverSideOnly.push(...result.serverSideOnly);
         expect(result.problems).toEqual([]);
       });
 

@@ -8,6 +8,7 @@ import {
   settingsPath,
   valuesSource,
 } from '@homelab/core';
+import { APPLICATION_HEALTH_KEY } from './health.js';
 
 const COMPONENT = 'argocd';
 const VALUES_KEY = 'argo-cd';
@@ -157,6 +158,42 @@ export const serverInsecureCheck: SystemCheck = {
           message: `Argo CD's server speaks plain HTTP (server.insecure) on cluster "${deployed.cluster.name}" and is reachable without TLS (${exposed.join(', ')}): passwords and tokens would cross the network in clear`,
           expected:
             'a ClusterIP Service reached through the platform Gateway (TLS ends there), or server.insecure off',
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
+/**
+ * The sync waves of a cluster's app-of-apps (CRD bundles before the controllers that need them,
+ * the CNI before everything) gate only if the Argo CD that syncs it can tell when a child
+ * Application is healthy: it has no health check of `argoproj.io/Application` built in since 1.8,
+ * and without one every wave starts at once (FIELD-NOTES, "Helm and Argo CD"). The Helm suite
+ * runs the script Helm renders into argocd-cm on Applications of each health.
+ */
+export const applicationHealthCheck: SystemCheck = {
+  name: 'argocd-application-health',
+  description:
+    "Where a cluster's app-of-apps orders its Applications in more than one sync wave, the Argo CD there has a health check of `argoproj.io/Application` (argocd-cm `resource.customizations.health.argoproj.io_Application`): none is built in since Argo CD 1.8, and without it every wave starts at once, controllers before their CRDs.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
+      if (app === undefined) continue;
+      const waves = [...new Set(deployed.applications.map((candidate) => candidate.wave))];
+      if (waves.length < 2) continue;
+      const cm = record(record(record(deployedValues(input, app)?.[VALUES_KEY]).configs).cm);
+      const script = cm[APPLICATION_HEALTH_KEY];
+      if (typeof script === 'string' && script.trim() !== '') continue;
+      issues.push(
+        error({
+          code: 'argocd-application-health',
+          path: settingsPath(deployed.cluster, COMPONENT),
+          output: `charts/argo-cd (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.configs.cm["${APPLICATION_HEALTH_KEY}"]`,
+          value: script === undefined ? null : (script as never),
+          message: `leaves Argo CD on cluster "${deployed.cluster.name}" without a health check of argoproj.io/Application: the app-of-apps' ${waves.length} sync waves would not wait for each other, so controllers start before the CRDs and the CNI they need`,
+          expected: `configs.cm["${APPLICATION_HEALTH_KEY}"]: the Lua health check of Argo CD's operator manual`,
         }),
       );
     }

@@ -18,7 +18,8 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { localAdminCheck } from './checks.js';
-import { APPLICATION_HEALTH_KEY, argocdComponent } from './component.js';
+import { argocdComponent } from './component.js';
+import { APPLICATION_HEALTH_KEY } from './health.js';
 import { argocdOidcClients } from './oidc.js';
 import { type ArgocdSettings, resolveArgocdSettings } from './settings.js';
 

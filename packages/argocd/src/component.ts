@@ -33,7 +33,13 @@ import {
   warning,
   workloadResources,
 } from '@homelab/core';
-import { localAdminCheck, rbacDefaultCheck, serverInsecureCheck } from './checks.js';
+import {
+  applicationHealthCheck,
+  localAdminCheck,
+  rbacDefaultCheck,
+  serverInsecureCheck,
+} from './checks.js';
+import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from './health.js';
 import { argocdMonitors } from './monitors.js';
 import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClients } from './oidc.js';
 import {
@@ -58,27 +64,6 @@ export const ARGOCD_CHART_NAME = 'argo-cd';
 const FULLNAME = 'argocd';
 const SERVER_SERVICE = `${FULLNAME}-server`;
 const SERVER_HTTP_PORT = 80;
-
-/**
- * Argo CD has no health check for `argoproj.io/Application` since 1.8; without it the sync
- * waves of an app-of-apps do not wait for child applications to become healthy. This is the
- * check of the Argo CD operator manual ("Resource Health", Argocd App).
- */
-export const APPLICATION_HEALTH_LUA = `hs = {}
-hs.status = "Progressing"
-hs.message = ""
-if obj.status ~= nil then
-  if obj.status.health ~= nil then
-    hs.status = obj.status.health.status
-    if obj.status.health.message ~= nil then
-      hs.message = obj.status.health.message
-    end
-  end
-end
-return hs
-`;
-
-export const APPLICATION_HEALTH_KEY = 'resource.customizations.health.argoproj.io_Application';
 
 /** The replicated Deployments of the chart and the pod labels that select them. */
 const WORKLOADS = [
@@ -825,7 +810,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
   // The cluster DNS first: the repo-server resolves the Git and chart hosts.
   uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
   upstream: ARGOCD_UPSTREAM,
-  checks: [localAdminCheck, rbacDefaultCheck, serverInsecureCheck],
+  checks: [localAdminCheck, rbacDefaultCheck, serverInsecureCheck, applicationHealthCheck],
   declare,
   render,
 };
