@@ -11,11 +11,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  BUILT_IN_GROUPS,
+  type DeployedApplication,
   type GeneratedFile,
+  type GroupKind,
+  groupKindOf,
   type KubeObject,
+  kindsBeforeUse,
   parseAllDocuments,
   parseYaml,
   type Registry,
+  type SystemInput,
 } from '@homelab/core';
 import { findHelm, readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
@@ -28,7 +34,17 @@ type AnyJson = any;
 
 const root = repoRoot();
 const file = join(root, 'examples', 'reference', 'platform.yaml');
-const result = await generate({ text: readFileSync(file, 'utf8'), file, chartVersions: {} });
+/** What the system checks read (the generated output as Argo CD will deploy it). */
+let systemInput: SystemInput | undefined;
+const result = await generate(
+  { text: readFileSync(file, 'utf8'), file, chartVersions: {} },
+  {
+    beforeSystemChecks: (input) => {
+      systemInput = input;
+      return input;
+    },
+  },
+);
 const reports = result.reports?.() ?? [];
 const section = (name: string): readonly string[] =>
   reports.find((report) => report.name === name)?.lines ?? [];
@@ -327,6 +343,73 @@ describe.skipIf(helm === undefined)(
         expect(violations).toEqual([]);
       },
     );
+
+    /**
+     * kinds-before-use (layer 4) on what Helm renders on `cluster`: each Application applies its
+     * chart's objects (`extra` added to the named ones); the CRDs it renders itself (a chart's
+     * crds/) come in the same sync, for whose custom resources Argo CD skips the dry run on its
+     * own (gitops-engine `hasCRDOfGroupKind`), and count as installed by it for later waves.
+     */
+    function renderedKindIssues(
+      cluster: string,
+      extra: { [application: string]: KubeObject[] } = {},
+    ) {
+      const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
+      expect(deployed, cluster).toBeDefined();
+      const customResources = new Set<string>();
+      const applications = (deployed?.applications ?? []).map((app): DeployedApplication => {
+        const name = app.application.metadata.name;
+        const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
+        if (render === undefined) return app; // the CRD bundles: plain Git directories
+        const all = [...render.objects, ...(extra[name] ?? [])];
+        const crds: GroupKind[] = all
+          .filter((object) => object.kind === 'CustomResourceDefinition')
+          .map((object) => (object as AnyJson).spec)
+          .map((spec) => ({ group: spec.group, kind: spec.names.kind }));
+        const ownSync = new Set(crds.map(({ group, kind }) => `${group}/${kind}`));
+        const objects = all
+          .filter((object) => !ownSync.has(`${groupKindOf(object).group}/${object.kind}`))
+          .map((object) => ({ object, source: `helm template ${name}` }));
+        for (const { object } of objects) {
+          const { group } = groupKindOf(object);
+          if (!BUILT_IN_GROUPS.has(group)) customResources.add(`${group}/${object.kind}`);
+        }
+        return { ...app, objects, installs: [...app.installs, ...crds] };
+      });
+      const issues = kindsBeforeUse.check({
+        ...(systemInput as SystemInput),
+        clusters: [{ ...(deployed as NonNullable<typeof deployed>), applications }],
+      });
+      return {
+        issues: issues.map((issue) => `${issue.output}: ${issue.message}`),
+        customResources,
+      };
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every custom resource Helm renders on %s has its CRD from an earlier sync wave, or from its own sync',
+      (cluster) => {
+        const { issues, customResources } = renderedKindIssues(cluster);
+        expect(issues).toEqual([]);
+        // Cilium's, cert-manager's, Gatekeeper's, the Gateway API's, …: the check saw them.
+        expect(customResources).toContain('cert-manager.io/Certificate');
+        expect(customResources).toContain('gateway.networking.k8s.io/HTTPRoute');
+      },
+    );
+
+    test("refuses a chart's own ServiceMonitor in an Application synced before the Prometheus Operator's CRDs", () => {
+      // Given cert-manager's chart told to render its ServiceMonitor (prometheus.servicemonitor)
+      const monitor = {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: 'cert-manager', namespace: 'cert-manager' },
+      } as KubeObject;
+      const { issues } = renderedKindIssues('dev', { 'dev-cert-manager': [monitor] });
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toMatch(
+        /^helm template dev-cert-manager: cert-manager \(wave \d+\) applies a ServiceMonitor whose CRD monitoring installs in wave \d+ on cluster "dev": not before it$/,
+      );
+    });
 
     test.each(['dev', 'staging', 'prod'])(
       'every AppProject of %s allows exactly the kinds and namespaces its Applications render',

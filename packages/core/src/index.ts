@@ -200,12 +200,14 @@ export type {
 } from './system.js';
 export {
   applicationLayers,
+  BUILT_IN_GROUPS,
   CORE_CHECKS,
   clientSideApplySize,
   crdsBeforeControllers,
   deployedValues,
   groupKindOf,
   helmignoreKeepsDependencies,
+  kindsBeforeUse,
   runSystemChecks,
   secretReferences,
   systemReports,

@@ -81,7 +81,7 @@ export interface SystemReport {
 }
 
 /** API groups the API server serves without any CRD. */
-const BUILT_IN_GROUPS: ReadonlySet<string> = new Set([
+export const BUILT_IN_GROUPS: ReadonlySet<string> = new Set([
   '',
   'admissionregistration.k8s.io',
   'apiextensions.k8s.io',
