@@ -10,6 +10,7 @@ import {
   type SystemCheck,
   type Values,
 } from '@homelab/core';
+import { selects } from './reachability.js';
 import { CILIUM_VALUES_KEY } from './values.js';
 
 function patternsOf(policy: KubeObject): string[] | undefined {
@@ -140,5 +141,141 @@ export const configRollsOut: SystemCheck = {
   },
 };
 
+/** The labels Kubernetes and the definition give a node (what a node selector is matched with). */
+function nodeLabels(node: {
+  readonly hostname: string;
+  readonly role: string;
+  readonly labels: { readonly [key: string]: string };
+}): Map<string, string> {
+  const labels = new Map(Object.entries(node.labels));
+  labels.set('kubernetes.io/hostname', node.hostname);
+  labels.set('kubernetes.io/os', 'linux');
+  if (node.role === 'controlplane') labels.set('node-role.kubernetes.io/control-plane', '');
+  return labels;
+}
+
+function labelsOf(object: KubeObject): Map<string, string> {
+  return new Map(Object.entries(object.metadata.labels ?? {}));
+}
+
+/**
+ * Cilium's BGP control plane (v2 resources) peers and advertises only when its pieces hold
+ * together: the agent runs it (`bgpControlPlane.enabled`), the cluster config's node selector
+ * selects nodes of the cluster, every peer's `peerConfigRef` names a CiliumBGPPeerConfig, and
+ * every address family of a peer config selects CiliumBGPAdvertisements by their labels. Any
+ * broken link is silent: the session comes up with nothing announced, or never comes up.
+ */
+export const bgpWiring: SystemCheck = {
+  name: 'cilium-bgp-wiring',
+  description:
+    "Where Cilium's BGP resources are deployed, the agent runs the BGP control plane (`bgpControlPlane.enabled`), the CiliumBGPClusterConfig's node selector selects nodes of the cluster, every peer's `peerConfigRef` names a CiliumBGPPeerConfig, and every address family of a peer config selects at least one CiliumBGPAdvertisement by its labels.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster } = deployed;
+      const of = (kind: string) =>
+        deployed.applications.flatMap((app) =>
+          app.objects
+            .filter(({ object }) => object.kind === kind)
+            .map((entry) => ({ app, ...entry })),
+        );
+      const clusterConfigs = of('CiliumBGPClusterConfig');
+      if (clusterConfigs.length === 0) continue;
+      const peerConfigs = new Map(
+        of('CiliumBGPPeerConfig').map((entry) => [entry.object.metadata.name, entry]),
+      );
+      const advertisements = of('CiliumBGPAdvertisement');
+      const fail = (
+        origin: DeployedOrigin,
+        output: string,
+        value: unknown,
+        message: string,
+        expected: string,
+      ) =>
+        issues.push(
+          error({
+            code: 'cilium-bgp-wiring',
+            path: origin,
+            output,
+            value: value as never,
+            message,
+            expected,
+          }),
+        );
+      const cilium = deployed.applications.find(
+        (app) => app.component === 'cilium' && app.bundle === undefined,
+      );
+      const values = table(
+        cilium === undefined ? undefined : deployedValues(input, cilium)?.[CILIUM_VALUES_KEY],
+      );
+      if (table(values.bgpControlPlane).enabled !== true) {
+        const first = clusterConfigs[0] as (typeof clusterConfigs)[number];
+        fail(
+          first.app.origin,
+          `charts/cilium (values on cluster ${cluster.name})#${CILIUM_VALUES_KEY}.bgpControlPlane.enabled`,
+          table(values.bgpControlPlane).enabled ?? null,
+          `deploys CiliumBGPClusterConfig/${first.object.metadata.name} on cluster "${cluster.name}", but the Cilium agents run no BGP control plane: no session is ever opened`,
+          `${CILIUM_VALUES_KEY}.bgpControlPlane.enabled: true`,
+        );
+      }
+      for (const { app, object, source } of clusterConfigs) {
+        const spec = table(object.spec);
+        if (spec.nodeSelector !== undefined && spec.nodeSelector !== null) {
+          const selector = table(spec.nodeSelector) as Values as never;
+          if (!cluster.nodes.some((node) => selects(selector, nodeLabels(node)))) {
+            fail(
+              app.origin,
+              source,
+              spec.nodeSelector,
+              `CiliumBGPClusterConfig/${object.metadata.name} selects no node of cluster "${cluster.name}": no node peers`,
+              'a node selector matching the labels of the nodes that should peer (or none: every node)',
+            );
+          }
+        }
+        for (const instance of Array.isArray(spec.bgpInstances) ? spec.bgpInstances : []) {
+          for (const peer of Array.isArray(table(instance).peers)
+            ? (table(instance).peers as unknown[])
+            : []) {
+            const ref = table(table(peer).peerConfigRef).name;
+            if (typeof ref !== 'string' || peerConfigs.has(ref)) continue;
+            fail(
+              app.origin,
+              source,
+              ref,
+              `peer "${String(table(peer).name)}" of CiliumBGPClusterConfig/${object.metadata.name} on cluster "${cluster.name}" refers to CiliumBGPPeerConfig "${ref}", which is not deployed: the session has no address families and advertises nothing`,
+              `one of the deployed CiliumBGPPeerConfigs: ${[...peerConfigs.keys()].join(', ') || 'none'}`,
+            );
+          }
+        }
+      }
+      for (const { app, object, source } of peerConfigs.values()) {
+        const families = table(object.spec).families;
+        for (const family of Array.isArray(families) ? families : []) {
+          const selector = table(family).advertisements;
+          if (selector === undefined || selector === null) continue;
+          const selected = advertisements.some(({ object: advertisement }) =>
+            selects(table(selector) as never, labelsOf(advertisement)),
+          );
+          if (selected) continue;
+          fail(
+            app.origin,
+            source,
+            selector,
+            `the ${String(table(family).afi)}/${String(table(family).safi)} family of CiliumBGPPeerConfig/${object.metadata.name} on cluster "${cluster.name}" selects no CiliumBGPAdvertisement: the peers learn no route to the LoadBalancer addresses`,
+            'an advertisements selector matching the labels of a deployed CiliumBGPAdvertisement',
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+type DeployedOrigin = readonly (string | number)[];
+
 /** Cilium's system checks. */
-export const CILIUM_CHECKS: readonly SystemCheck[] = [l2InterfacesMatchLinks, configRollsOut];
+export const CILIUM_CHECKS: readonly SystemCheck[] = [
+  l2InterfacesMatchLinks,
+  configRollsOut,
+  bgpWiring,
+];

@@ -61,7 +61,7 @@ function bare(key: string): string {
 }
 
 /** Whether a Kubernetes label selector (matchLabels, matchExpressions) matches `labels`. */
-function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
+export function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
   const matchLabels = record(selector.matchLabels);
   for (const key in matchLabels) {
     if (Object.hasOwn(matchLabels, key) && labels.get(bare(key)) !== matchLabels[key]) return false;

@@ -1,5 +1,5 @@
-// Facts of ../shared/FIELD-NOTES.md about what Argo CD does with the generated files, each put
-// back broken in the reference platform's output: the build must stop with the check's code,
+// Facts of ../shared/FIELD-NOTES.md about what Argo CD and Cilium do with the generated files, each
+// put back broken in the reference platform's output: the build must stop with the check's code,
 // the place in the definition and the generated file. (Which facts are checked where:
 // docs/system-checks.md.)
 import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
@@ -12,6 +12,7 @@ import {
   type Loose,
   PROD,
   STAGING,
+  withObject,
   withValues,
 } from './broken-output.js';
 
@@ -54,5 +55,78 @@ describe('FIELD-NOTES facts, put back broken, are caught', { timeout: 120_000 },
     expect(found(errors, 'argocd-application-health').map((issue) => issue.at)).toEqual([
       inside('argocd:', PROD),
     ]);
+  });
+
+  describe('Cilium BGP on prod (the reference peers with its router)', () => {
+    const wiring = async (alter: Parameters<typeof broken>[0]) =>
+      found(await broken(alter), 'cilium-bgp-wiring').map((issue) => [issue.output, issue.message]);
+
+    it('the agents without the BGP control plane', async () => {
+      expect(
+        await wiring(
+          withValues('charts/cilium/clusters/prod.yaml', (values: Loose) => {
+            values.cilium.bgpControlPlane.enabled = false;
+          }),
+        ),
+      ).toEqual([
+        [
+          'charts/cilium (values on cluster prod)#cilium.bgpControlPlane.enabled',
+          'deploys CiliumBGPClusterConfig/platform on cluster "prod", but the Cilium agents run no BGP control plane: no session is ever opened',
+        ],
+      ]);
+    });
+
+    it('a peer whose peerConfigRef names no CiliumBGPPeerConfig', async () => {
+      const issues = await wiring(
+        withObject('prod', 'CiliumBGPClusterConfig', 'platform', (object: Loose) => {
+          object.spec.bgpInstances[0].peers[0].peerConfigRef.name = 'elsewhere';
+          return object;
+        }),
+      );
+      expect(issues).toEqual([
+        [
+          'charts/cilium/clusters/prod.yaml#manifests.bgp-cluster-config',
+          'peer "router" of CiliumBGPClusterConfig/platform on cluster "prod" refers to CiliumBGPPeerConfig "elsewhere", which is not deployed: the session has no address families and advertises nothing',
+        ],
+      ]);
+    });
+
+    it('an address family that selects no CiliumBGPAdvertisement', async () => {
+      const issues = await wiring(
+        withObject('prod', 'CiliumBGPAdvertisement', 'loadbalancer-ips', (object: Loose) => {
+          object.metadata.labels = { 'homelab.dev/bgp-advertise': 'something-else' };
+          return object;
+        }),
+      );
+      expect(issues).toEqual([
+        [
+          'charts/cilium/clusters/prod.yaml#manifests.bgp-peer-config',
+          'the ipv4/unicast family of CiliumBGPPeerConfig/platform on cluster "prod" selects no CiliumBGPAdvertisement: the peers learn no route to the LoadBalancer addresses',
+        ],
+      ]);
+    });
+
+    it('a node selector that selects no node, but not one that selects the control plane', async () => {
+      const withSelector = (nodeSelector: unknown) =>
+        withObject('prod', 'CiliumBGPClusterConfig', 'platform', (object: Loose) => {
+          object.spec.nodeSelector = nodeSelector;
+          return object;
+        });
+      expect(await wiring(withSelector({ matchLabels: { 'homelab.dev/bgp': 'peer' } }))).toEqual([
+        [
+          'charts/cilium/clusters/prod.yaml#manifests.bgp-cluster-config',
+          'CiliumBGPClusterConfig/platform selects no node of cluster "prod": no node peers',
+        ],
+      ]);
+      expect(
+        await wiring(
+          withSelector({
+            matchExpressions: [
+              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' },
+            ],
+          }),
+        ),
+      ).toEqual([]);
+    });
   });
 });
