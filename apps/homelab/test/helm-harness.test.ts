@@ -12,6 +12,7 @@ import {
   discoverRenders,
   findHelm,
   flowProblems,
+  hostDnsRoutingConflict,
   lintArgs,
   luaHealth,
   manifestDifferences,
@@ -423,6 +424,43 @@ describe('(e) client-side apply', () => {
       serverSideOnly: [],
       problems: [],
     });
+  });
+});
+
+describe("Talos' kube-dns forwarding and Cilium's eBPF host routing", () => {
+  const ebpf = {
+    'kube-proxy-replacement': 'true',
+    'enable-bpf-masquerade': 'true',
+  };
+  const patch = (forward?: boolean) => [
+    forward === undefined
+      ? { machine: {} }
+      : { machine: { features: { hostDNS: { forwardKubeDNSToHost: forward } } } },
+    { apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'enp1s0' },
+  ];
+  const patches = (roles?: boolean, node?: boolean) =>
+    new Map([
+      ['controlplane.yaml', patch(roles)],
+      ['worker.yaml', patch(roles)],
+      ['nodes/cp-1.yaml', patch(node)],
+    ]);
+
+  it('finds the conflict with eBPF host routing and the Talos default (forwarding on)', () => {
+    expect(hostDnsRoutingConflict(ebpf, patches())).toMatch(
+      /^Cilium routes with eBPF host routing .* \(controlplane\.yaml, worker\.yaml\): pods' DNS queries would time out/,
+    );
+    // A node patch that switches it back on.
+    expect(hostDnsRoutingConflict(ebpf, patches(false, true))).toContain('(nodes/cp-1.yaml)');
+  });
+
+  it('accepts legacy host routing, iptables masquerading, or forwarding off on every node', () => {
+    expect(
+      hostDnsRoutingConflict({ ...ebpf, 'enable-host-legacy-routing': 'true' }, patches()),
+    ).toBeUndefined();
+    expect(
+      hostDnsRoutingConflict({ ...ebpf, 'enable-bpf-masquerade': 'false' }, patches()),
+    ).toBeUndefined();
+    expect(hostDnsRoutingConflict(ebpf, patches(false))).toBeUndefined();
   });
 });
 

@@ -8,7 +8,15 @@
 // is skipped and says "not run: helm not found" (a skipped test is not a passed one); with
 // CI=true a missing Helm fails the run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
@@ -17,6 +25,7 @@ import {
   formatIssue,
   type KubeObject,
   loadModelValidators,
+  parseAllDocuments,
   readChartDir,
   renderChart,
   validateObjects,
@@ -31,6 +40,7 @@ import {
   type HelmResult,
   helmSuiteRuns,
   helmWarnings,
+  hostDnsRoutingConflict,
   IN_CI,
   lintArgs,
   luaHealth,
@@ -336,6 +346,34 @@ suite(title, () => {
       );
       expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
     }
+  });
+
+  it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {
+    let checked = 0;
+    for (const { cluster } of discovery.clusters) {
+      const config = [...rendered.entries()]
+        .filter(([render]) => render.cluster === cluster)
+        .flatMap(([, result]) => result.documents ?? [])
+        .find(
+          ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'cilium-config',
+        );
+      if (config === undefined) continue; // no Cilium on the cluster
+      const talos = join(REPO, 'clusters', cluster, 'talos');
+      const files = [
+        'controlplane.yaml',
+        'worker.yaml',
+        ...readdirSync(join(talos, 'nodes')).map((file) => `nodes/${file}`),
+      ].filter((file) => existsSync(join(talos, file)));
+      const patches = new Map(
+        files.map((file) => [file, parseAllDocuments(readFileSync(join(talos, file), 'utf8'))]),
+      );
+      expect(patches.size, `${cluster}: Talos patches`).toBeGreaterThan(2);
+      const data = (config.object as { data?: Record<string, unknown> }).data ?? {};
+      expect(data['kube-proxy-replacement'], `${cluster}: cilium-config`).toBeDefined();
+      expect(hostDnsRoutingConflict(data, patches), cluster).toBeUndefined();
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 
   for (const render of discovery.renders) {

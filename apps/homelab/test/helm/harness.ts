@@ -778,6 +778,53 @@ export async function luaHealth(script: string, object: unknown): Promise<LuaHea
   }
 }
 
+/** `machine.features.hostDNS.forwardKubeDNSToHost` as the documents of one Talos patch set it. */
+function forwardsKubeDnsToHost(documents: readonly unknown[]): boolean | undefined {
+  let value: boolean | undefined;
+  for (const document of documents) {
+    if (!isTable(document) || document.kind !== undefined) continue; // multi-doc config documents
+    const machine = isTable(document.machine) ? document.machine : {};
+    const features = isTable(machine.features) ? machine.features : {};
+    const hostDns = isTable(features.hostDNS) ? features.hostDNS : {};
+    if (typeof hostDns.forwardKubeDNSToHost === 'boolean') value = hostDns.forwardKubeDNSToHost;
+  }
+  return value;
+}
+
+/**
+ * Talos' "forwarding kube-dns to host DNS" (on by default for clusters made by Talos 1.8 and
+ * later) and Cilium's eBPF host routing do not work together: pods' DNS queries to the host
+ * resolver time out (siderolabs/talos#10002, cilium/cilium#36737; Cilium's Talos install guide:
+ * with `kubeProxyReplacement` and `bpf.masquerade`, set `bpf.hostLegacyRouting`). `cilium` is the
+ * data of the `cilium-config` ConfigMap Helm rendered (the chart's defaults applied); `patches`
+ * the Talos patches of the cluster by file name (`controlplane.yaml`, `worker.yaml`,
+ * `nodes/<node>.yaml`), each a list of documents. The conflict, in words, or undefined.
+ */
+export function hostDnsRoutingConflict(
+  cilium: { readonly [key: string]: unknown },
+  patches: ReadonlyMap<string, readonly unknown[]>,
+): string | undefined {
+  const ebpfHostRouting =
+    cilium['kube-proxy-replacement'] === 'true' &&
+    cilium['enable-bpf-masquerade'] === 'true' &&
+    cilium['enable-host-legacy-routing'] !== 'true';
+  if (!ebpfHostRouting) return undefined;
+  // Each node is the role patch, then its own patch (Talos' default: forwarding on).
+  const forwarding = [...patches]
+    .filter(
+      ([file]) =>
+        file === 'controlplane.yaml' || file === 'worker.yaml' || file.startsWith('nodes/'),
+    )
+    .filter(([file, documents]) =>
+      file.startsWith('nodes/')
+        ? forwardsKubeDnsToHost(documents) === true
+        : forwardsKubeDnsToHost(documents) !== false,
+    )
+    .map(([file]) => file);
+  if (forwarding.length === 0) return undefined;
+  return `Cilium routes with eBPF host routing (kube-proxy-replacement, enable-bpf-masquerade true, enable-host-legacy-routing not true) while Talos forwards kube-dns to the host resolver (${forwarding.join(', ')}): pods' DNS queries would time out; set bpf.hostLegacyRouting: true or machine.features.hostDNS.forwardKubeDNSToHost: false`;
+}
+
 export interface PodSecurityResult {
   /** Pod templates evaluated. */
   readonly checked: number;
