@@ -14,6 +14,7 @@ import {
   plan,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { RE2JS } from '@bufbuild/re2';
 import type { JsonValue, KubeObject } from '@homelab/core';
 
 type Json = { [key: string]: JsonValue };
@@ -32,9 +33,28 @@ function strings_(value: unknown): string[] {
   return list(value).filter((item): item is string => typeof item === 'string');
 }
 
+const patterns = new Map<string, RE2JS>();
+
+/**
+ * RE2, as CEL's `matches` uses it, with each pattern compiled once: the library's own `matches`
+ * compiles its pattern on every call, and the image policies call it for every container of every
+ * workload. Same engine, same errors (an invalid pattern throws, uncached, each time).
+ */
+export const cachedRe2 = {
+  compile(pattern: string): RE2JS {
+    let compiled = patterns.get(pattern);
+    if (compiled === undefined) {
+      compiled = RE2JS.compile(pattern);
+      // Patterns come from the templates (a handful); the bound keeps a hostile input small.
+      if (patterns.size < 1000) patterns.set(pattern, compiled);
+    }
+    return compiled;
+  },
+};
+
 let environment: CelEnv | undefined;
 function env(): CelEnv {
-  environment ??= celEnv({ funcs: strings });
+  environment ??= celEnv({ funcs: strings, re2: cachedRe2 });
   return environment;
 }
 

@@ -4,9 +4,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isCelError } from '@bufbuild/cel';
+import { RE2JS } from '@bufbuild/re2';
 import { type KubeObject, parseYaml } from '@homelab/core';
-import { describe, expect, test } from 'vitest';
-import { evaluateConstraints, jsonKey, type VerdictCache } from '../src/evaluate.js';
+import { describe, expect, test, vi } from 'vitest';
+import { compile, evaluateConstraints, jsonKey, type VerdictCache } from '../src/evaluate.js';
 import { POLICY_NAMES } from '../src/templates.js';
 import { runPolicy } from './helpers.js';
 
@@ -289,5 +291,29 @@ describe('the verdict cache (objects equal in content are evaluated once)', () =
     } as unknown as KubeObject;
     expect(names(withUndefined)).toContain('pod-security');
     expect(cache.size).toBe(size);
+  });
+});
+
+describe("CEL's matches, as Gatekeeper runs it (RE2)", () => {
+  test('compiles each pattern once, however many objects it runs on', () => {
+    const compileSpy = vi.spyOn(RE2JS, 'compile');
+    try {
+      const program = compile("variables.image.matches('^(.*/)?[^/:@]+:[^/:@]+-once$')");
+      const results = ['a/b:1-once', 'b:2-once', 'c:latest', 'd'].map((image) =>
+        program({ variables: { image } }),
+      );
+      expect(results).toEqual([true, true, false, false]);
+      expect(
+        compileSpy.mock.calls.filter(([pattern]) => pattern === '^(.*/)?[^/:@]+:[^/:@]+-once$'),
+      ).toHaveLength(1);
+    } finally {
+      compileSpy.mockRestore();
+    }
+  });
+
+  test("keeps RE2's syntax: a lookahead JavaScript would accept is an error", () => {
+    const result = compile("'abc'.matches('a(?=b)')")({});
+    expect(isCelError(result)).toBe(true);
+    expect(compile("'abc'.matches('^a[b]c$')")({})).toBe(true);
   });
 });
