@@ -51,9 +51,11 @@ describe('chartFiles', () => {
       '0.3.0',
     );
     const valueFiles = files.filter((file) =>
-      /\/(values|env\/\w+|clusters\/\w+)\.yaml$/.test(file.path),
+      /\/(Chart|values|env\/\w+|clusters\/\w+)\.yaml$/.test(file.path),
     );
+    // Chart.yaml too: the checks that read a chart's dependencies get them without parsing.
     expect(valueFiles.map((file) => file.path.slice('charts/demo/'.length))).toEqual([
+      'Chart.yaml',
       'clusters/dev.yaml',
       'clusters/prod.yaml',
       'env/development.yaml',

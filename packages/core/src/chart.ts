@@ -11,7 +11,6 @@ import {
   generatedHeader,
   templateMarkerIssues,
   toJson,
-  toYaml,
 } from './yaml.js';
 
 export interface ChartFilesOptions {
@@ -171,7 +170,9 @@ export function chartFiles(
   for (const layer of envLayers) layerIssues(layer.file, layer.values, false);
   for (const layer of clusterLayers) layerIssues(layer.file, layer.values, false);
 
-  add('Chart.yaml', toYaml(chartYaml(spec, version), { header }));
+  // A values file, so that the checks reading Chart.yaml (its dependencies) get its data back
+  // without parsing it (emitted.ts).
+  addValues('Chart.yaml', chartYaml(spec, version));
   addValues('values.yaml', base);
   for (const layer of envLayers) addValues(layer.file, layer.values);
   for (const layer of clusterLayers) addValues(layer.file, layer.values);
