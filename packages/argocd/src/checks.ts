@@ -191,7 +191,7 @@ export const applicationHealthCheck: SystemCheck = {
           code: 'argocd-application-health',
           path: settingsPath(deployed.cluster, COMPONENT),
           output: `charts/argo-cd (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.configs.cm["${APPLICATION_HEALTH_KEY}"]`,
-          value: script === undefined ? null : (script as never),
+          value: script ?? null,
           message: `leaves Argo CD on cluster "${deployed.cluster.name}" without a health check of argoproj.io/Application: the app-of-apps' ${waves.length} sync waves would not wait for each other, so controllers start before the CRDs and the CNI they need`,
           expected: `configs.cm["${APPLICATION_HEALTH_KEY}"]: the Lua health check of Argo CD's operator manual`,
         }),

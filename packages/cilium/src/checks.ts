@@ -7,6 +7,7 @@ import {
   error,
   type Issue,
   type KubeObject,
+  type PathSegment,
   type SystemCheck,
   type Values,
 } from '@homelab/core';
@@ -186,7 +187,7 @@ export const bgpWiring: SystemCheck = {
       );
       const advertisements = of('CiliumBGPAdvertisement');
       const fail = (
-        origin: DeployedOrigin,
+        origin: readonly PathSegment[],
         output: string,
         value: unknown,
         message: string,
@@ -197,7 +198,7 @@ export const bgpWiring: SystemCheck = {
             code: 'cilium-bgp-wiring',
             path: origin,
             output,
-            value: value as never,
+            value,
             message,
             expected,
           }),
@@ -221,7 +222,7 @@ export const bgpWiring: SystemCheck = {
       for (const { app, object, source } of clusterConfigs) {
         const spec = table(object.spec);
         if (spec.nodeSelector !== undefined && spec.nodeSelector !== null) {
-          const selector = table(spec.nodeSelector) as Values as never;
+          const selector = table(spec.nodeSelector);
           if (!cluster.nodes.some((node) => selects(selector, nodeLabels(node)))) {
             fail(
               app.origin,
@@ -254,7 +255,7 @@ export const bgpWiring: SystemCheck = {
           const selector = table(family).advertisements;
           if (selector === undefined || selector === null) continue;
           const selected = advertisements.some(({ object: advertisement }) =>
-            selects(table(selector) as never, labelsOf(advertisement)),
+            selects(table(selector), labelsOf(advertisement)),
           );
           if (selected) continue;
           fail(
@@ -270,8 +271,6 @@ export const bgpWiring: SystemCheck = {
     return issues;
   },
 };
-
-type DeployedOrigin = readonly (string | number)[];
 
 /** Cilium's system checks. */
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
