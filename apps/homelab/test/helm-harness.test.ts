@@ -12,6 +12,7 @@ import {
   discoverRenders,
   findHelm,
   flowProblems,
+  gatekeeperEngineProblems,
   hostDnsRoutingConflict,
   lintArgs,
   luaHealth,
@@ -424,6 +425,63 @@ describe('(e) client-side apply', () => {
       serverSideOnly: [],
       problems: [],
     });
+  });
+});
+
+describe("Gatekeeper's K8sNativeValidation engine", () => {
+  const template = (engine: string) =>
+    ({
+      apiVersion: 'templates.gatekeeper.sh/v1',
+      kind: 'ConstraintTemplate',
+      metadata: { name: 'homelabrequiredlabels' },
+      spec: {
+        targets: [{ target: 'admission.k8s.gatekeeper.sh', code: [{ engine, source: {} }] }],
+      },
+    }) as KubeObject;
+  const gatekeeper = (name: string, args: string[]) =>
+    ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name },
+      spec: {
+        template: {
+          metadata: {},
+          spec: {
+            containers: [{ name: 'manager', image: 'openpolicyagent/gatekeeper:v3.23.0', args }],
+          },
+        },
+      },
+    }) as KubeObject;
+  const on = ['--port=8443', '--enable-k8s-native-validation=true'];
+
+  it('passes CEL templates where the controller and the audit start with the engine on', () => {
+    expect(
+      gatekeeperEngineProblems([
+        template('K8sNativeValidation'),
+        gatekeeper('gatekeeper-controller-manager', on),
+        gatekeeper('gatekeeper-audit', on),
+      ]),
+    ).toEqual([]);
+    // Rego templates need no flag.
+    expect(
+      gatekeeperEngineProblems([template('Rego'), gatekeeper('gatekeeper-audit', [])]),
+    ).toEqual([]);
+  });
+
+  it('fails a Gatekeeper started with the engine off or without the flag', () => {
+    expect(
+      gatekeeperEngineProblems([
+        template('K8sNativeValidation'),
+        gatekeeper('gatekeeper-controller-manager', ['--enable-k8s-native-validation=false']),
+        gatekeeper('gatekeeper-audit', ['--port=8443']),
+      ]),
+    ).toEqual([
+      'Deployment gatekeeper-controller-manager runs Gatekeeper with --enable-k8s-native-validation=false, while 1 ConstraintTemplates use the K8sNativeValidation engine: they would never compile',
+      'Deployment gatekeeper-audit runs Gatekeeper with no --enable-k8s-native-validation, while 1 ConstraintTemplates use the K8sNativeValidation engine: they would never compile',
+    ]);
+    expect(gatekeeperEngineProblems([template('K8sNativeValidation')])).toEqual([
+      '1 ConstraintTemplates, but no Gatekeeper Deployment to run them',
+    ]);
   });
 });
 

@@ -37,6 +37,7 @@ import {
   discoverRenders,
   findHelm,
   flowProblems,
+  gatekeeperEngineProblems,
   type HelmResult,
   helmSuiteRuns,
   helmWarnings,
@@ -345,6 +346,15 @@ suite(title, () => {
         child({ health: { status: 'Degraded', message: 'crash loop' } }),
       );
       expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
+    }
+  });
+
+  it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {
+    for (const { cluster } of discovery.clusters) {
+      const objects = [...rendered.entries()]
+        .filter(([render]) => render.cluster === cluster)
+        .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+      expect(gatekeeperEngineProblems(objects), cluster).toEqual([]);
     }
   });
 

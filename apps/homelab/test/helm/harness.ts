@@ -825,6 +825,52 @@ export function hostDnsRoutingConflict(
   return `Cilium routes with eBPF host routing (kube-proxy-replacement, enable-bpf-masquerade true, enable-host-legacy-routing not true) while Talos forwards kube-dns to the host resolver (${forwarding.join(', ')}): pods' DNS queries would time out; set bpf.hostLegacyRouting: true or machine.features.hostDNS.forwardKubeDNSToHost: false`;
 }
 
+/**
+ * Gatekeeper runs a ConstraintTemplate's `K8sNativeValidation` (CEL) code only where its
+ * controller and its audit start with `--enable-k8s-native-validation=true`, a flag read once at
+ * start-up: otherwise the templates never compile and their constraints admit everything. Among
+ * `objects` (everything Helm rendered on a cluster), the Gatekeeper Deployments (image
+ * `openpolicyagent/gatekeeper`) must carry the flag, true, wherever a template uses that engine.
+ * One line per problem.
+ */
+export function gatekeeperEngineProblems(objects: readonly KubeObject[]): string[] {
+  const celTemplates = objects.filter(
+    (object) =>
+      object.kind === 'ConstraintTemplate' &&
+      JSON.stringify((object as { spec?: unknown }).spec ?? {}).includes(
+        '"engine":"K8sNativeValidation"',
+      ),
+  );
+  if (celTemplates.length === 0) return [];
+  const problems: string[] = [];
+  const deployments = objects.filter((object) => object.kind === 'Deployment');
+  let gatekeepers = 0;
+  for (const deployment of deployments) {
+    const pod = podTemplateOf(deployment);
+    const containers = (pod?.spec?.containers ?? []) as { image?: string; args?: string[] }[];
+    for (const container of containers) {
+      if (!/(^|\/)openpolicyagent\/gatekeeper(:|@|$)/.test(container.image ?? '')) continue;
+      gatekeepers++;
+      const flag = (container.args ?? []).find((arg) =>
+        arg.startsWith('--enable-k8s-native-validation'),
+      );
+      if (
+        flag === '--enable-k8s-native-validation=true' ||
+        flag === '--enable-k8s-native-validation'
+      )
+        continue;
+      problems.push(
+        `Deployment ${deployment.metadata.name} runs Gatekeeper with ${flag ?? 'no --enable-k8s-native-validation'}, while ${celTemplates.length} ConstraintTemplates use the K8sNativeValidation engine: they would never compile`,
+      );
+    }
+  }
+  if (gatekeepers === 0)
+    problems.push(
+      `${celTemplates.length} ConstraintTemplates, but no Gatekeeper Deployment to run them`,
+    );
+  return problems;
+}
+
 export interface PodSecurityResult {
   /** Pod templates evaluated. */
   readonly checked: number;
