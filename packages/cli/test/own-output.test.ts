@@ -397,6 +397,71 @@ describe.skipIf(helm === undefined)(
       },
     );
 
+    /**
+     * The kinds an Application's descriptor says it installs (what kinds-before-use trusts) that
+     * its render does not install: neither a CRD Helm rendered for it, nor a constraint kind of a
+     * ConstraintTemplate it renders (Gatekeeper makes those), nor a kind registered at run time
+     * by what the cluster runs: the Cilium operator (cilium.io, unless cilium-config says
+     * skip-crd-creation) and Talos (talos.dev, with kubernetesTalosAPIAccess on in the
+     * control-plane patch). `drop` removes objects from the render first.
+     */
+    function claimedNotInstalled(
+      cluster: string,
+      drop: (application: string, object: KubeObject) => boolean = () => false,
+    ): string[] {
+      const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
+      const controlPlane = parseAllDocuments(
+        files.get(`clusters/${cluster}/talos/controlplane.yaml`)?.content ?? '',
+      ) as AnyJson[];
+      const talosApi = controlPlane.some(
+        (document) => document?.machine?.features?.kubernetesTalosAPIAccess?.enabled === true,
+      );
+      const out: string[] = [];
+      for (const app of deployed?.applications ?? []) {
+        const name = app.application.metadata.name;
+        const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
+        if (render === undefined || app.bundle !== undefined) continue;
+        const objects = render.objects.filter((object) => !drop(name, object));
+        const installed = new Set<string>();
+        for (const object of objects as AnyJson[]) {
+          if (object.kind === 'CustomResourceDefinition') {
+            installed.add(`${object.spec.group}/${object.spec.names.kind}`);
+          } else if (object.kind === 'ConstraintTemplate') {
+            installed.add(`constraints.gatekeeper.sh/${object.spec.crd.spec.names.kind}`);
+          }
+        }
+        const ciliumConfig = objects.find(
+          (object) => object.kind === 'ConfigMap' && object.metadata.name === 'cilium-config',
+        ) as AnyJson;
+        for (const { group, kind } of app.installs) {
+          if (installed.has(`${group}/${kind}`)) continue;
+          if (group === 'cilium.io' && ciliumConfig !== undefined) {
+            if (ciliumConfig.data?.['skip-crd-creation'] !== 'true') continue;
+          }
+          if (group === 'talos.dev' && talosApi) continue;
+          out.push(`${name} claims ${group}/${kind}`);
+        }
+      }
+      return out;
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      "installs on %s every kind an Application says it installs (its chart's CRDs, or registered at run time)",
+      (cluster) => {
+        expect(claimedNotInstalled(cluster)).toEqual([]);
+      },
+    );
+
+    test("finds cert-manager's kinds missing when its chart renders no CRDs (crds.enabled off)", () => {
+      const missing = claimedNotInstalled(
+        'dev',
+        (application, object) =>
+          application === 'dev-cert-manager' && object.kind === 'CustomResourceDefinition',
+      );
+      expect(missing).toContain('dev-cert-manager claims cert-manager.io/Certificate');
+      expect(missing.every((line) => line.startsWith('dev-cert-manager claims '))).toBe(true);
+    });
+
     test("refuses a chart's own ServiceMonitor in an Application synced before the Prometheus Operator's CRDs", () => {
       // Given cert-manager's chart told to render its ServiceMonitor (prometheus.servicemonitor)
       const monitor = {
