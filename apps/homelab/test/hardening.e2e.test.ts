@@ -75,8 +75,8 @@ describe('bounded reads of the definition', { timeout: 120_000 }, () => {
     expect(result.stderr).toBe(
       `homelab: cannot read the platform definition ${device}: ${reason} (use --config FILE)\n`,
     );
-    // It used to read 8.4 GB in 30 s.
-    expect(result.ms).toBeLessThan(20_000);
+    // It used to read 8.4 GB in 30 s: refused from its file type now, before any read (the
+    // unit test counts the reads; a hang would end in spawnSync's timeout, status null).
   });
 
   it('a FIFO is refused without waiting for a writer; --json still prints JSON', () => {
@@ -125,7 +125,7 @@ describe('bounded reads of the definition', { timeout: 120_000 }, () => {
     expect(cr.stdout.replace(/\d+ ms/, 'N ms')).toBe(lf.stdout.replace(/\d+ ms/, 'N ms'));
   });
 
-  it('a 1-million-item list under 2 MiB is refused at the list, in bounded time', () => {
+  it('a 1-million-item list under 2 MiB is refused at the list, while tokenising', () => {
     const text = `${base}extra: [${Array.from({ length: 1_000_000 }, () => '1').join(',')}]\n`;
     expect(Buffer.byteLength(text)).toBeLessThan(2 * 1024 * 1024);
     const dir = workspace(text);
@@ -134,9 +134,9 @@ describe('bounded reads of the definition', { timeout: 120_000 }, () => {
     expect(result.stderr.split('\n')[0]).toBe(
       `platform.yaml:${base.split('\n').length}:8  extra: has more entries than a platform definition has in one list (refused while reading, at entry 5003) (expected at most 5000 entries)`,
     );
+    // "at entry 5003": the rest of the list is never tokenised (10 s before the check moved into
+    // the tokeniser, about 1 s now; printed for the log, not asserted: pnpm bench measures time).
     console.log(`1-million-item list refused by the CLI in ${Math.round(result.ms)} ms`);
-    // 10 s before the check moved into the tokeniser (about 1 s now, CLI start included).
-    expect(result.ms).toBeLessThan(8000);
   });
 
   it.each([

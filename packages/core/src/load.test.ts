@@ -223,12 +223,10 @@ describe('hostile input', () => {
     expect(issues[0]).toMatchObject({ code: 'yaml-too-large', position: { line: 1, column: 1 } });
   });
 
-  test('a million nested brackets give one issue, quickly, without a stack overflow', () => {
+  test('a million nested brackets give one issue, without a stack overflow', () => {
     const text = `a: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}\n`;
-    const started = performance.now();
     const { issues } = loadDefinition(text, 'deep.yaml');
     expect(issues.map((issue) => issue.code)).toEqual(['yaml-too-deep']);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test('deep block nesting is refused too', () => {
@@ -297,12 +295,10 @@ describe('hostile input', () => {
 });
 
 describe('huge collections are refused while tokenising', { timeout: 120_000 }, () => {
-  test('a 1-million-item list under 2 MiB is refused in bounded time, at the list', () => {
+  test('a 1-million-item list under 2 MiB is refused at the list, while tokenising', () => {
     const text = `${minimal}extra: [${Array.from({ length: 1_000_000 }, () => '1').join(',')}]\n`;
     expect(new TextEncoder().encode(text).length).toBeLessThan(LOAD_LIMITS.maxBytes);
-    const started = performance.now();
     const { definition, issues } = loadDefinition(text, 'p.yaml');
-    const ms = performance.now() - started;
     expect(definition).toBeUndefined();
     expect(issues).toMatchObject([
       {
@@ -315,15 +311,13 @@ describe('huge collections are refused while tokenising', { timeout: 120_000 }, 
       },
     ]);
     // Refused after about 5,000 entries of the list (the message says so): the rest of the file
-    // is never tokenised. It took 10 s before the check moved into the tokeniser, about 0.3 s
-    // now; the bound leaves room for a busy machine.
-    expect(ms).toBeLessThan(5000);
+    // is never tokenised (it took 10 s before the check moved into the tokeniser; `pnpm bench`
+    // is where time is measured, not here).
   });
 
   test('a 300,000-item block list is refused at its first entry with its path', () => {
     const text = `${minimal}extra:\n  nested:\n${'  - 1\n'.repeat(300_000)}`;
     expect(text.length).toBeLessThan(LOAD_LIMITS.maxBytes);
-    const started = performance.now();
     const { issues } = loadDefinition(text, 'p.yaml');
     expect(issues).toMatchObject([
       {
@@ -335,7 +329,6 @@ describe('huge collections are refused while tokenising', { timeout: 120_000 }, 
     expect(issues[0]?.message).toBe(
       'has more entries than a platform definition has in one list (refused while reading, at entry 5003)',
     );
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   test('a flow mapping with too many keys is refused as a mapping', () => {
