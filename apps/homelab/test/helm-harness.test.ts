@@ -29,6 +29,7 @@ import {
   templateArgs,
   type UpstreamChart,
   unexplainedHelmWarnings,
+  upgradeOnlyPreSyncHooks,
   upstreamSchemaProblems,
   upstreamValues,
   vendoredChartArchive,
@@ -519,6 +520,30 @@ describe("Talos' kube-dns forwarding and Cilium's eBPF host routing", () => {
       hostDnsRoutingConflict({ ...ebpf, 'enable-bpf-masquerade': 'false' }, patches()),
     ).toBeUndefined();
     expect(hostDnsRoutingConflict(ebpf, patches(false))).toBeUndefined();
+  });
+});
+
+describe('Helm hooks as Argo CD runs them', () => {
+  const job = (name: string, annotations: Record<string, string>) =>
+    ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, annotations } }) as KubeObject;
+
+  it("finds an upgrade-only pre-upgrade hook (Longhorn's pre-upgrade checker) that Argo CD runs at every sync", () => {
+    expect(
+      upgradeOnlyPreSyncHooks([job('longhorn-pre-upgrade', { 'helm.sh/hook': 'pre-upgrade' })]),
+    ).toEqual([
+      'Job/longhorn-pre-upgrade: helm.sh/hook pre-upgrade runs as an Argo CD PreSync hook on every sync, the first one included, where Helm runs it only on upgrades',
+    ]);
+  });
+
+  it('leaves install-and-upgrade hooks, post hooks and hooks Argo CD annotates alone', () => {
+    expect(
+      upgradeOnlyPreSyncHooks([
+        job('redis-secret-init', { 'helm.sh/hook': 'pre-install,pre-upgrade' }),
+        job('post-upgrade', { 'helm.sh/hook': 'post-upgrade' }),
+        job('argo', { 'helm.sh/hook': 'pre-upgrade', 'argocd.argoproj.io/hook': 'Skip' }),
+        job('plain', {}),
+      ]),
+    ).toEqual([]);
   });
 });
 

@@ -58,7 +58,9 @@ import {
   splitHelmOutput,
   templateArgs,
   unexplainedHelmWarnings,
+  upgradeOnlyPreSyncHooks,
   upstreamSchemaProblems,
+  vendoredChartArchive,
 } from './helm/harness.js';
 
 const helm = findHelm();
@@ -263,6 +265,37 @@ suite(title, () => {
         expect(alone.length).toBeGreaterThan(0);
       });
     }
+  });
+
+  it("finds Longhorn's pre-upgrade checker, rendered by the real Helm from the vendored chart, as an upgrade-only hook", () => {
+    if (helm === undefined) expect.fail('helm not found on PATH');
+    // The vendored archive itself, whatever the definition deploys: what the checker the
+    // longhorn component switches off (preUpgradeChecker.jobEnabled) would put in front of a sync.
+    const versions = readdirSync(join(REPO, 'vendor', 'charts', 'longhorn')).sort();
+    const archive = vendoredChartArchive('longhorn', versions[versions.length - 1] as string);
+    const hooks = (enabled: boolean) => {
+      const result = runHelm(
+        helm as NonNullable<typeof helm>,
+        [
+          'template',
+          archive,
+          '--namespace',
+          'longhorn-system',
+          '--kube-version',
+          '1.34.0',
+          '--set',
+          `preUpgradeChecker.jobEnabled=${enabled}`,
+        ],
+        scratch || tmpdir(),
+        helmHome || tmpdir(),
+      );
+      expect(result.status, result.stderr).toBe(0);
+      return upgradeOnlyPreSyncHooks(splitHelmOutput(result.stdout).map(({ object }) => object));
+    };
+    expect(hooks(true)).toEqual([
+      'Job/longhorn-pre-upgrade: helm.sh/hook pre-upgrade runs as an Argo CD PreSync hook on every sync, the first one included, where Helm runs it only on upgrades',
+    ]);
+    expect(hooks(false)).toEqual([]);
   });
 
   it('removes a subchart table default a value file sets to null, with the one warning the suite explains (helm/helm#31118)', () => {
@@ -486,6 +519,11 @@ suite(title, () => {
         const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
         serverSideOnly.push(...result.serverSideOnly);
         expect(result.problems).toEqual([]);
+      });
+
+      it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {
+        const documents = documentsOf(render);
+        expect(upgradeOnlyPreSyncHooks(documents.map(({ object }) => object))).toEqual([]);
       });
 
       it('renders from .Values.manifests exactly the objects the TypeScript merge computes', () => {

@@ -752,6 +752,28 @@ export function clientSideApplyOf(
   return { serverSideOnly, problems };
 }
 
+/**
+ * Helm hooks that only an upgrade runs under Helm but Argo CD runs on the first sync too: Argo CD
+ * maps `pre-install` and `pre-upgrade` alike to PreSync (gitops-engine pkg/sync/hook/helm), so a
+ * `pre-upgrade` hook without `pre-install` (an upgrade checker such as Longhorn's pre-upgrade
+ * Job) runs before anything of the chart exists, on every sync, and blocks it when it fails. An
+ * Argo CD hook annotation on the object replaces Helm's. One line per such object.
+ */
+export function upgradeOnlyPreSyncHooks(objects: readonly KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const object of objects) {
+    const annotations = object.metadata.annotations ?? {};
+    if (annotations['argocd.argoproj.io/hook'] !== undefined) continue;
+    const types = (annotations['helm.sh/hook'] ?? '').split(',').map((type) => type.trim());
+    if (types.includes('pre-upgrade') && !types.includes('pre-install')) {
+      out.push(
+        `${object.kind}/${object.metadata.name}: helm.sh/hook ${types.join(',')} runs as an Argo CD PreSync hook on every sync, the first one included, where Helm runs it only on upgrades`,
+      );
+    }
+  }
+  return out;
+}
+
 /** The health an Argo CD Lua health check gives an object. */
 export interface LuaHealth {
   readonly status: unknown;
