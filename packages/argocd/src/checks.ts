@@ -1,10 +1,13 @@
 // System checks (layer 4) of Argo CD's login path. Pure.
 import {
+  type DeployedApplication,
+  type DeployedCluster,
   deployedValues,
   error,
   groupKindOf,
   type Issue,
   type SystemCheck,
+  type SystemInput,
   settingsPath,
   valuesSource,
 } from '@homelab/core';
@@ -22,6 +25,20 @@ function record(value: unknown): Json {
 }
 
 /**
+ * Every cluster that deploys Argo CD, with its Application and the `argo-cd` values it deploys
+ * (after the environment and cluster layers): what each check below reads.
+ */
+function* argocdDeployments(
+  input: SystemInput,
+): Generator<{ deployed: DeployedCluster; app: DeployedApplication; values: Json }> {
+  for (const deployed of input.clusters) {
+    const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
+    if (app === undefined) continue;
+    yield { deployed, app, values: record(deployedValues(input, app)?.[VALUES_KEY]) };
+  }
+}
+
+/**
  * The local admin is the login that works without anything else: it may be switched off only
  * where the OIDC chain is whole (DESIGN.md: "Argo CD keeps a working login path until SSO is
  * proven"): an OIDC provider and a secrets provider on the cluster, Argo CD's OIDC client and
@@ -33,10 +50,8 @@ export const localAdminCheck: SystemCheck = {
     "Argo CD's local admin is disabled only where the OIDC login chain is complete: an OIDC provider and a secrets provider on the cluster, Argo CD's OIDC client, route and oidc.config, and its client secret made by the secrets provider.",
   check(input) {
     const issues: Issue[] = [];
-    for (const deployed of input.clusters) {
-      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
-      if (app === undefined) continue;
-      const cm = record(record(record(deployedValues(input, app)?.[VALUES_KEY]).configs).cm);
+    for (const { deployed, app, values } of argocdDeployments(input)) {
+      const cm = record(record(values.configs).cm);
       if (cm['admin.enabled'] !== false) continue;
       const own = deployed.run.contributions.get(COMPONENT) ?? {};
       const missing: string[] = [];
@@ -99,10 +114,8 @@ export const rbacDefaultCheck: SystemCheck = {
     "Argo CD's `policy.default` is empty (upstream's default): a role there is every logged-in user's, whatever their groups, and makes `readonlyGroups` meaningless.",
   check(input) {
     const issues: Issue[] = [];
-    for (const deployed of input.clusters) {
-      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
-      if (app === undefined) continue;
-      const rbac = record(record(record(deployedValues(input, app)?.[VALUES_KEY]).configs).rbac);
+    for (const { deployed, values } of argocdDeployments(input)) {
+      const rbac = record(record(values.configs).rbac);
       const value = rbac['policy.default'];
       if (value === undefined || value === '') continue;
       issues.push(
@@ -134,10 +147,7 @@ export const serverInsecureCheck: SystemCheck = {
     "Where Argo CD's server speaks plain HTTP (`server.insecure`), it is reachable only behind TLS: through the platform Gateway's HTTPS listener or the API server's port forwarding, never by a LoadBalancer or NodePort Service, the chart's Ingress or the host network.",
   check(input) {
     const issues: Issue[] = [];
-    for (const deployed of input.clusters) {
-      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
-      if (app === undefined) continue;
-      const values = record(deployedValues(input, app)?.[VALUES_KEY]);
+    for (const { deployed, values } of argocdDeployments(input)) {
       const insecure = record(record(values.configs).params)['server.insecure'];
       if (insecure !== true && insecure !== 'true') continue;
       const server = record(values.server);
@@ -178,12 +188,10 @@ export const applicationHealthCheck: SystemCheck = {
     "Where a cluster's app-of-apps orders its Applications in more than one sync wave, the Argo CD there has a health check of `argoproj.io/Application` (argocd-cm `resource.customizations.health.argoproj.io_Application`): none is built in since Argo CD 1.8, and without it every wave starts at once, controllers before their CRDs.",
   check(input) {
     const issues: Issue[] = [];
-    for (const deployed of input.clusters) {
-      const app = deployed.applications.find((candidate) => candidate.component === COMPONENT);
-      if (app === undefined) continue;
+    for (const { deployed, values } of argocdDeployments(input)) {
       const waves = [...new Set(deployed.applications.map((candidate) => candidate.wave))];
       if (waves.length < 2) continue;
-      const cm = record(record(record(deployedValues(input, app)?.[VALUES_KEY]).configs).cm);
+      const cm = record(record(values.configs).cm);
       const script = cm[APPLICATION_HEALTH_KEY];
       if (typeof script === 'string' && script.trim() !== '') continue;
       issues.push(

@@ -1,7 +1,6 @@
-// Facts of ../shared/FIELD-NOTES.md about what Argo CD and Cilium do with the generated files, each
-// put back broken in the reference platform's output: the build must stop with the check's code,
-// the place in the definition and the generated file. (Which facts are checked where:
-// docs/system-checks.md.)
+// Field-note facts (docs/system-checks.md lists them with their sources) about what Argo CD and
+// Cilium do with the generated files, each put back broken in the reference platform's output:
+// the build must stop with the check's code, the place in the definition and the generated file.
 import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
 import { describe, expect, it } from 'vitest';
 import {

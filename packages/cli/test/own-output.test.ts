@@ -176,6 +176,14 @@ function isClusterScoped(object: KubeObject): boolean {
   );
 }
 
+/** The kinds the CustomResourceDefinitions among `objects` define. */
+function crdKindsOf(objects: readonly KubeObject[]): GroupKind[] {
+  return objects
+    .filter((object) => object.kind === 'CustomResourceDefinition')
+    .map((object) => (object as AnyJson).spec)
+    .map((spec) => ({ group: spec.group, kind: spec.names.kind }));
+}
+
 /** Argo CD ignores Helm's test hooks (it has no equivalent): they are never applied. */
 function isTestHook(object: KubeObject): boolean {
   const hook = object.metadata.annotations?.['helm.sh/hook'] ?? '';
@@ -362,10 +370,7 @@ describe.skipIf(helm === undefined)(
         const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
         if (render === undefined) return app; // the CRD bundles: plain Git directories
         const all = [...render.objects, ...(extra[name] ?? [])];
-        const crds: GroupKind[] = all
-          .filter((object) => object.kind === 'CustomResourceDefinition')
-          .map((object) => (object as AnyJson).spec)
-          .map((spec) => ({ group: spec.group, kind: spec.names.kind }));
+        const crds = crdKindsOf(all);
         const ownSync = new Set(crds.map(({ group, kind }) => `${group}/${kind}`));
         const objects = all
           .filter((object) => !ownSync.has(`${groupKindOf(object).group}/${object.kind}`))
@@ -422,11 +427,9 @@ describe.skipIf(helm === undefined)(
         const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
         if (render === undefined || app.bundle !== undefined) continue;
         const objects = render.objects.filter((object) => !drop(name, object));
-        const installed = new Set<string>();
+        const installed = new Set(crdKindsOf(objects).map(({ group, kind }) => `${group}/${kind}`));
         for (const object of objects as AnyJson[]) {
-          if (object.kind === 'CustomResourceDefinition') {
-            installed.add(`${object.spec.group}/${object.spec.names.kind}`);
-          } else if (object.kind === 'ConstraintTemplate') {
+          if (object.kind === 'ConstraintTemplate') {
             installed.add(`constraints.gatekeeper.sh/${object.spec.crd.spec.names.kind}`);
           }
         }

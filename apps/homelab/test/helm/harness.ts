@@ -714,10 +714,16 @@ export function neverRunByArgoCd(object: KubeObject): boolean {
   const annotations = object.metadata.annotations ?? {};
   if (annotations['argocd.argoproj.io/hook'] !== undefined)
     return annotations['argocd.argoproj.io/hook'] === 'Skip';
-  const hook = annotations['helm.sh/hook'];
-  if (hook === undefined || hook === 'crd-install') return false;
+  const types = helmHookTypes(object);
+  if (types.length === 0 || (types.length === 1 && types[0] === 'crd-install')) return false;
   const runs = new Set(['pre-install', 'pre-upgrade', 'post-upgrade', 'post-install']);
-  return !hook.split(',').some((type) => runs.has(type.trim()));
+  return !types.some((type) => runs.has(type));
+}
+
+/** The types of an object's `helm.sh/hook` annotation (none when it is no Helm hook). */
+function helmHookTypes(object: KubeObject): string[] {
+  const hook = object.metadata.annotations?.['helm.sh/hook'];
+  return hook === undefined ? [] : hook.split(',').map((type) => type.trim());
 }
 
 /** What a render holds that a client-side apply could not store (`oversizedClientSideApplies`). */
@@ -762,9 +768,8 @@ export function clientSideApplyOf(
 export function upgradeOnlyPreSyncHooks(objects: readonly KubeObject[]): string[] {
   const out: string[] = [];
   for (const object of objects) {
-    const annotations = object.metadata.annotations ?? {};
-    if (annotations['argocd.argoproj.io/hook'] !== undefined) continue;
-    const types = (annotations['helm.sh/hook'] ?? '').split(',').map((type) => type.trim());
+    if (object.metadata.annotations?.['argocd.argoproj.io/hook'] !== undefined) continue;
+    const types = helmHookTypes(object);
     if (types.includes('pre-upgrade') && !types.includes('pre-install')) {
       out.push(
         `${object.kind}/${object.metadata.name}: helm.sh/hook ${types.join(',')} runs as an Argo CD PreSync hook on every sync, the first one included, where Helm runs it only on upgrades`,
@@ -831,7 +836,8 @@ export function hostDnsRoutingConflict(
     cilium['enable-bpf-masquerade'] === 'true' &&
     cilium['enable-host-legacy-routing'] !== 'true';
   if (!ebpfHostRouting) return undefined;
-  // Each node is the role patch, then its own patch (Talos' default: forwarding on).
+  // Each node is its role patch, then its own patch (Talos' default: forwarding on). A role patch
+  // that leaves forwarding on counts even where node patches turn it off: conservative.
   const forwarding = [...patches]
     .filter(
       ([file]) =>
