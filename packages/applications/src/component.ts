@@ -155,10 +155,18 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,
-    ...(rest.length > 0 ? { additionalNamespaces: rest } : {}),
+    // The other namespaces: the root Application creates them with their levels, before the
+    // first wave (Cilium's policies and the backups' objects for them come before this one).
+    ...(rest.length > 0
+      ? {
+          additionalNamespaces: rest,
+          additionalPodSecurity: Object.fromEntries(
+            rest.map((name) => [name, levels.get(name) ?? 'restricted']),
+          ),
+        }
+      : {}),
     podSecurity: levels.get(first) ?? 'restricted',
-    // The other namespaces are Namespace objects of the chart, with their labels.
-    clusterResources: rest.length > 0 ? [{ group: '', kind: 'Namespace' }] : [],
+    clusterResources: [],
     // No upstream chart: the project allows exactly the kinds its manifests render.
     namespacedResources: [],
   };
@@ -173,34 +181,14 @@ function declare(input: DeclareInput<Settings>): Declaration {
   };
 }
 
-function namespaceObject(name: string, level: PodSecurityLevel): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      labels: {
-        'pod-security.kubernetes.io/audit': level,
-        'pod-security.kubernetes.io/enforce': level,
-        'pod-security.kubernetes.io/warn': level,
-      },
-    },
-  };
-}
-
 function render(input: RenderInput<Settings>): ComponentOutput {
   const clusters: { [cluster: string]: Values } = {};
   const environments: { [E in EnvironmentName]?: Values } = {};
   for (const entry of input.clusters) {
     // A cluster without applications gets no layer (and no Application).
     if (entry.own.application === undefined) continue;
-    const apps = resolveApps(entry.settings, entry.cluster.environment);
-    const levels = new Map(apps.map((app) => [app.namespace, app.podSecurity]));
-    const destination = entry.own.application?.namespace;
+    // The namespaces are the root Application's (argocd-apps); the chart holds no object yet.
     const manifests: { [key: string]: KubeObject } = {};
-    for (const [name, level] of [...levels.entries()].sort(([a], [b]) => compareStrings(a, b))) {
-      if (name !== destination) manifests[`namespace-${name}`] = namespaceObject(name, level);
-    }
     clusters[entry.cluster.name] = { manifests: manifests as unknown as Values };
     environments[entry.cluster.environment] = {};
   }

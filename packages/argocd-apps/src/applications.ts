@@ -30,6 +30,7 @@ import {
   generatedHeader,
   groupKindOf,
   mergeValuesShared,
+  SYSTEM_NAMESPACES,
   settingsPath,
   shellQuote,
   toYamlDocuments,
@@ -42,7 +43,7 @@ export const PLATFORM_CHART = 'platform';
 export const PLATFORM_PROJECT = 'platform';
 /** AppProject of the CRD bundles. */
 export const CRDS_PROJECT = 'crds';
-/** AppProject of the root Application: it may only create Applications and AppProjects. */
+/** AppProject of the root Application: it may only create namespaces, Applications and AppProjects. */
 export const BOOTSTRAP_PROJECT = 'platform-bootstrap';
 /** Argo CD's name for the cluster it runs in. */
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
@@ -69,6 +70,10 @@ interface PlannedApplication {
   readonly installs: readonly GroupKind[];
   readonly namespace: string;
   readonly additionalNamespaces: readonly string[];
+  /** Pod Security levels of `additionalNamespaces` (default `restricted`). */
+  readonly additionalPodSecurity: { readonly [namespace: string]: PodSecurityLevel };
+  /** Namespaces its upstream chart renders Namespace objects for. */
+  readonly chartNamespaces: readonly string[];
   readonly dependsOn: readonly string[];
   /** `undefined`: the Application does not create or label its namespace. */
   readonly podSecurity: PodSecurityLevel | undefined;
@@ -97,10 +102,14 @@ export interface AssembledApplications {
   readonly chart: ChartSpec | undefined;
   /** Per cluster, its Applications in wave order. */
   readonly deployed: { readonly [cluster: string]: readonly PlannedDeployment[] };
-  /** `clusters/<cluster>/root-application.yaml` per cluster. */
+  /** `clusters/<cluster>/root-application.yaml` and `namespaces.yaml` per cluster. */
   readonly files: GeneratedFile[];
   /** Per cluster: the runbook steps that hand the cluster to Argo CD. */
   readonly bootstrap: { readonly [cluster: string]: readonly BootstrapStep[] };
+  /** Per cluster: the runbook's first steps (create the platform's namespaces). */
+  readonly firstSteps: { readonly [cluster: string]: readonly BootstrapStep[] };
+  /** Per cluster: the namespaces the root Application creates before the first wave. */
+  readonly namespaces: { readonly [cluster: string]: readonly string[] };
   readonly issues: Issue[];
 }
 
@@ -135,6 +144,8 @@ function bundleApplication(
     // CRDs are cluster-scoped; the destination namespace is only what the project checks.
     namespace: 'kube-system',
     additionalNamespaces: [],
+    additionalPodSecurity: {},
+    chartNamespaces: [],
     dependsOn: [],
     podSecurity: undefined,
     // CRDs are often larger than the client-side apply annotation allows.
@@ -344,10 +355,11 @@ function bootstrapProject(platform: ResolvedPlatform, namespace: string): KubeOb
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
     spec: {
-      description: `The root Application of ${platform.name}: Applications and AppProjects only`,
+      description: `The root Application of ${platform.name}: the platform's namespaces, Applications and AppProjects only`,
       sourceRepos: [platform.repositoryUrl],
       destinations: [{ server: IN_CLUSTER, namespace }],
-      clusterResourceWhitelist: [],
+      // The platform's namespaces (platformNamespaces), before every Application.
+      clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
       namespaceResourceWhitelist: [
         { group: 'argoproj.io', kind: 'AppProject' },
         { group: 'argoproj.io', kind: 'Application' },
@@ -382,6 +394,105 @@ function rootApplication(
         retry: { limit: RETRY.limit, backoff: { ...RETRY.backoff } },
       },
     },
+  };
+}
+
+/** The sync wave of the root's Namespace objects: before every Application. */
+const NAMESPACE_WAVE = '-1';
+
+/**
+ * The namespaces the root Application creates before the first wave, each with its Pod Security
+ * level: every namespace an Application deploys into (its destination, its additional
+ * namespaces, the namespaces its objects name) but the system namespaces and those a chart
+ * creates itself (a Namespace object of ours, or of the upstream chart: `chartNamespaces`). An Application's `CreateNamespace=true` alone comes too late when an earlier
+ * wave uses the namespace (Cilium's policies for every namespace, in wave 1); so the root creates
+ * them all, and the Applications' managed namespace metadata applies the same labels. A chart's
+ * own Namespace object that an earlier wave needs is an error: the root cannot create it without
+ * two Applications claiming the object.
+ */
+function platformNamespaces(
+  cluster: ResolvedCluster,
+  apps: readonly PlannedApplication[],
+  waves: ReadonlyMap<string, number>,
+  rendered: (app: PlannedApplication) => readonly KubeObject[],
+  issues: Issue[],
+): Map<string, PodSecurityLevel> {
+  const wave = (app: PlannedApplication): number => waves.get(app.name) ?? 0;
+  const ordered = [...apps].sort((a, b) => wave(a) - wave(b) || compareStrings(a.name, b.name));
+  const firstUse = new Map<string, PlannedApplication>();
+  const chartCreates = new Map<string, PlannedApplication>();
+  const level = new Map<string, PodSecurityLevel>();
+  const use = (namespace: string, app: PlannedApplication): void => {
+    if (SYSTEM_NAMESPACES.has(namespace) || firstUse.has(namespace)) return;
+    firstUse.set(namespace, app);
+  };
+  for (const app of ordered) {
+    if (app.podSecurity !== undefined && !level.has(app.namespace)) {
+      level.set(app.namespace, app.podSecurity);
+    }
+    for (const [namespace, podSecurity] of Object.entries(app.additionalPodSecurity)) {
+      if (!level.has(namespace)) level.set(namespace, podSecurity);
+    }
+    if (app.chart === undefined) continue; // a CRD bundle: cluster-scoped objects only
+    use(app.namespace, app);
+    for (const namespace of app.additionalNamespaces) use(namespace, app);
+    for (const namespace of app.chartNamespaces) {
+      if (!chartCreates.has(namespace)) chartCreates.set(namespace, app);
+    }
+    for (const object of rendered(app)) {
+      if (object.kind === 'Namespace' && object.apiVersion === 'v1') {
+        if (!chartCreates.has(object.metadata.name)) chartCreates.set(object.metadata.name, app);
+      } else if (object.metadata.namespace !== undefined) use(object.metadata.namespace, app);
+    }
+  }
+  const out = new Map<string, PodSecurityLevel>();
+  for (const namespace of [...firstUse.keys()].sort(compareStrings)) {
+    const user = firstUse.get(namespace) as PlannedApplication;
+    const creator = chartCreates.get(namespace);
+    if (creator === undefined) {
+      out.set(namespace, level.get(namespace) ?? 'restricted');
+      continue;
+    }
+    if (wave(creator) <= wave(user)) continue;
+    issues.push(
+      error({
+        code: 'namespace-created-late',
+        path: creator.origin,
+        value: namespace,
+        message: `${creator.name} renders the Namespace "${namespace}" (wave ${wave(creator)}), but ${user.name} deploys into it in wave ${wave(user)} on cluster "${cluster.name}"`,
+        expected: `no Namespace object for "${namespace}" in ${creator.name}'s chart: list it in additionalNamespaces (with additionalPodSecurity) and the root Application creates it before the first wave`,
+      }),
+    );
+  }
+  return out;
+}
+
+function namespaceObject(name: string, level: PodSecurityLevel): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      labels: podSecurityLabels(level),
+      annotations: {
+        [SYNC_WAVE_ANNOTATION]: NAMESPACE_WAVE,
+        // Removing a component never deletes a namespace with everything in it (its volumes).
+        'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+      },
+    },
+  };
+}
+
+/** The first runbook step: the namespaces exist before anything is installed by hand. */
+function createNamespaces(cluster: ResolvedCluster, file: string): BootstrapStep {
+  return {
+    title: "Create the platform's namespaces",
+    body: [
+      'Every namespace of the platform exists before anything is installed: Cilium, installed by',
+      'hand below, applies the network policies of every namespace, and the API server refuses an',
+      `object whose namespace does not exist. The root Application (\`${cluster.name}-${PLATFORM_CHART}\`) adopts them.`,
+    ],
+    commands: [`kubectl apply -f ${shellQuote(file)}`],
   };
 }
 
@@ -508,6 +619,8 @@ function planCluster(
         installs: descriptor.installs ?? [],
         namespace: descriptor.namespace,
         additionalNamespaces: sortedUnique(descriptor.additionalNamespaces ?? []),
+        additionalPodSecurity: { ...(descriptor.additionalPodSecurity ?? {}) },
+        chartNamespaces: sortedUnique(descriptor.chartNamespaces ?? []),
         dependsOn: sortedUnique([...before(component), ...bundles.map((bundle) => bundle.name)]),
         podSecurity: descriptor.podSecurity,
         serverSideApply: descriptor.serverSideApply === true,
@@ -612,6 +725,8 @@ export function assembleApplications(
   const environments: { [E in EnvironmentName]?: Values } = {};
   const files: GeneratedFile[] = [];
   const bootstrap: { [cluster: string]: BootstrapStep[] } = {};
+  const firstSteps: { [cluster: string]: BootstrapStep[] } = {};
+  const namespacesByCluster: { [cluster: string]: string[] } = {};
   const deployed: { [cluster: string]: PlannedDeployment[] } = {};
   const readmeRows: { cluster: string; apps: string[] }[] = [];
   const objects: { output: string; origin: readonly PathSegment[]; object: KubeObject }[] = [];
@@ -667,6 +782,12 @@ export function assembleApplications(
       const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
       return spec === undefined ? [] : renderedObjects(spec, cluster);
     };
+    const namespaces = platformNamespaces(cluster, apps, waves, rendered, issues);
+    const namespaceObjects = [...namespaces].map(([name, level]) => namespaceObject(name, level));
+    for (const object of namespaceObjects) {
+      manifests[`namespace-${object.metadata.name}`] = object;
+    }
+    namespacesByCluster[cluster.name] = [...namespaces.keys()];
     for (const name of [...byProject.keys()].sort(compareStrings)) {
       const members = byProject.get(name) ?? [];
       const scope = projectScope(name, members, rendered);
@@ -703,10 +824,28 @@ export function assembleApplications(
       }),
     });
     bootstrap[cluster.name] = [handOver(cluster, namespace)];
+    if (namespaceObjects.length > 0) {
+      const namespacesPath = `clusters/${cluster.name}/namespaces.yaml`;
+      files.push({
+        path: namespacesPath,
+        content: toYamlDocuments(namespaceObjects, {
+          header: generatedHeader(DEFAULT_GENERATED_BY),
+        }),
+      });
+      firstSteps[cluster.name] = [createNamespaces(cluster, namespacesPath)];
+    }
   }
 
   if (Object.keys(clusters).length === 0) {
-    return { chart: undefined, deployed, files, bootstrap, issues };
+    return {
+      chart: undefined,
+      deployed,
+      files,
+      bootstrap,
+      firstSteps,
+      namespaces: namespacesByCluster,
+      issues,
+    };
   }
 
   const chart: ChartSpec = {
@@ -732,5 +871,13 @@ export function assembleApplications(
     ...checkApplicationSources(objects, platform.repositoryUrl, generated),
     ...checkProjectPermissions(objects),
   );
-  return { chart, deployed, files, bootstrap, issues };
+  return {
+    chart,
+    deployed,
+    files,
+    bootstrap,
+    firstSteps,
+    namespaces: namespacesByCluster,
+    issues,
+  };
 }

@@ -131,7 +131,14 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
   return {
     namespace: VOLSYNC_NAMESPACE,
     podSecurity: 'restricted',
-    ...(etcd ? { additionalNamespaces: [ETCD_BACKUP_NAMESPACE] } : {}),
+    // The etcd backup's namespace: the root Application creates it (Cilium's policies for it
+    // come in an earlier wave than this Application).
+    ...(etcd
+      ? {
+          additionalNamespaces: [ETCD_BACKUP_NAMESPACE],
+          additionalPodSecurity: { [ETCD_BACKUP_NAMESPACE]: 'restricted' },
+        }
+      : {}),
     // Our own workloads (the etcd snapshot CronJob, the verification Jobs) carry part-of.
     policyExemptions: [
       {
@@ -144,11 +151,10 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
     serverSideApply: true,
     installs,
     clusterResources: [
-      { group: '', kind: 'Namespace' },
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
       { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
-    ].filter((kind) => etcd || kind.kind !== 'Namespace'),
+    ],
     // What the upstream chart (VolSync) renders with our values (the project allows exactly these).
     namespacedResources: [
       { group: '', kind: 'Service' },

@@ -242,18 +242,6 @@ export function etcdBackupObjects(
     valueFrom: { secretKeyRef: { name: ETCD_BACKUP_SECRET, key } },
   });
   return {
-    'namespace-talos-backup': {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: ETCD_BACKUP_NAMESPACE,
-        labels: {
-          'pod-security.kubernetes.io/audit': 'restricted',
-          'pod-security.kubernetes.io/enforce': 'restricted',
-          'pod-security.kubernetes.io/warn': 'restricted',
-        },
-      },
-    },
     'talos-serviceaccount-talos-backup': {
       apiVersion: 'talos.dev/v1alpha1',
       kind: 'ServiceAccount',

@@ -413,6 +413,8 @@ function application(
     additionalNamespaces: mutualAuthentication
       ? [CILIUM_SECRETS_NAMESPACE, SPIRE_NAMESPACE]
       : [CILIUM_SECRETS_NAMESPACE],
+    // The upstream chart renders the secrets namespace (gatewayAPI.secretsNamespace.create).
+    chartNamespaces: [CILIUM_SECRETS_NAMESPACE],
     // The SPIRE pods' sockets (the agent and kube-system's own pods are exempt system pods).
     ...(mutualAuthentication ? { hostPaths: [...SPIRE_HOST_PATHS] } : {}),
     project: 'network',

@@ -123,9 +123,11 @@ export function ciliumFlows(
  * (`authentication.enabled`, off by default in the chart from 1.19 on: without it the chart's
  * validate.yaml refuses SPIRE, and rules with `authentication.mode: required` would drop every
  * connection, their authentication requests never processed) and SPIRE installed by the chart. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
- * replicable); its data lives on a volume of the `storage` provider when one is enabled, so
- * identities survive a reschedule, otherwise in an emptyDir (identities are re-issued when it
- * restarts; the agents keep serving what they cached).
+ * replicable); its data lives in an emptyDir (identities are re-issued when it restarts; the
+ * agents keep serving what they cached). Never on a volume of the `storage` provider: Cilium is
+ * the CNI, in the first wave, and the storage provider needs pod networking, so it comes later;
+ * the server's claim would stay Pending, Cilium's Application Progressing, and the app-of-apps
+ * would wait for it forever (the Helm suite checks that no claim waits for a later wave).
  */
 export function mutualAuthenticationValues(
   entry: RenderCluster<CiliumSettings>,
@@ -134,7 +136,6 @@ export function mutualAuthenticationValues(
   if (!network.mutualAuthentication) {
     return { authentication: { mutual: { spire: { enabled: false } } } };
   }
-  const storage = storageClassOf(entry.others.map((peer) => peer.contribution));
   return {
     authentication: {
       // The agent's authentication processing: off by default since chart 1.19, and the chart
@@ -151,26 +152,13 @@ export function mutualAuthenticationValues(
             agent: { resources: SPIRE_AGENT_RESOURCES },
             server: {
               resources: SPIRE_SERVER_RESOURCES,
-              dataStorage:
-                storage === undefined
-                  ? { enabled: false }
-                  : { enabled: true, size: '1Gi', storageClass: storage },
+              dataStorage: { enabled: false },
             },
           },
         },
       },
     },
   };
-}
-
-/** The default StorageClass of the `storage` provider among the cluster's declarations. */
-function storageClassOf(contributions: readonly ClusterContribution[]): string | undefined {
-  for (const contribution of contributions) {
-    const classes = contribution.facts?.storage?.classes ?? [];
-    const chosen = classes.find((entry) => entry.default) ?? classes[0];
-    if (chosen !== undefined) return chosen.name;
-  }
-  return undefined;
 }
 
 /**

@@ -273,6 +273,7 @@ export async function generate(
   issues.push(...applications.issues);
   const talos = renderTalos(platform, components, {
     generatedBy: GENERATED_BY,
+    firstSteps: applications.firstSteps,
     finalSteps: applications.bootstrap,
     gitops: Object.fromEntries(
       Object.entries(applications.deployed).map(([cluster, deployed]) => [
@@ -335,6 +336,7 @@ export async function generate(
   const deployed: DeployedCluster[] = components.clusters.map((run) => ({
     cluster: run.cluster,
     run,
+    namespaces: applications.namespaces[run.cluster.name] ?? [],
     applications: (applications.deployed[run.cluster.name] ?? []).map((app) => {
       const spec = app.chart === undefined ? undefined : specs.get(app.chart);
       return {

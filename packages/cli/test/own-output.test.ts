@@ -18,10 +18,13 @@ import {
   groupKindOf,
   type KubeObject,
   kindsBeforeUse,
+  namespacesBeforeUse,
   parseAllDocuments,
   parseYaml,
   type Registry,
   type SystemInput,
+  storageBeforeClaims,
+  volumeClaimsOf,
 } from '@homelab/core';
 import { findHelm, readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
@@ -53,6 +56,34 @@ describe('the reference platform, as the build sees it', () => {
   test('builds without errors', () => {
     expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     expect(result.files.length).toBeGreaterThan(0);
+  });
+
+  test('the root Application creates the namespaces Cilium applies policies into before their Applications', () => {
+    const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === 'prod');
+    expect(deployed?.namespaces).toEqual(expect.arrayContaining(['paperless', 'talos-backup']));
+    expect(namespacesBeforeUse.check(systemInput as SystemInput)).toEqual([]);
+    // Without the root's talos-backup: Cilium's wave-1 policies there fail their sync.
+    const input: SystemInput = {
+      ...(systemInput as SystemInput),
+      clusters: [
+        {
+          ...(deployed as NonNullable<typeof deployed>),
+          namespaces: (deployed?.namespaces ?? []).filter((name) => name !== 'talos-backup'),
+        },
+      ],
+    };
+    const issues = namespacesBeforeUse.check(input);
+    // Cilium's policies (wave 1) and the backups' own objects (wave 8, not its destination).
+    expect(issues.map((issue) => issue.value)).toEqual([
+      'CiliumNetworkPolicy talos-backup/backups-talos-backup-s3-egress',
+      'CiliumNetworkPolicy talos-backup/backups-talos-backup-talos-api-egress',
+      'BitwardenSecret talos-backup/talos-backup-s3',
+      'CronJob talos-backup/talos-backup',
+      'ServiceAccount talos-backup/talos-backup-secrets',
+    ]);
+    expect(issues[0]?.message).toBe(
+      'cilium (wave 1) applies a CiliumNetworkPolicy into namespace "talos-backup" on cluster "prod", which nothing creates before it: the sync fails with namespaces "talos-backup" not found',
+    );
   });
 
   test('every needed flow is allowed and every sampled undeclared pair denied, on every cluster', () => {
@@ -401,6 +432,141 @@ describe.skipIf(helm === undefined)(
         expect(customResources).toContain('gateway.networking.k8s.io/HTTPRoute');
       },
     );
+
+    /**
+     * namespaces-before-use (layer 4) on what Helm renders on `cluster`: every object Helm
+     * renders into a namespace finds it (the root Application's, its destination, a Namespace
+     * of its own or an earlier wave's). And every Namespace has one owner: none the root creates
+     * is also rendered by a chart (two Applications would fight over it). `drop` removes
+     * objects of the named Application from the render first.
+     */
+    function renderedNamespaceIssues(
+      cluster: string,
+      drop: (application: string, object: KubeObject) => boolean = () => false,
+      extraRoot: readonly string[] = [],
+    ): { issues: string[]; rootNamespaces: string[]; checked: number } {
+      const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
+      expect(deployed, cluster).toBeDefined();
+      const rootNamespaces = Object.values(platform(cluster).manifests as AnyJson)
+        .filter((object: AnyJson) => object.kind === 'Namespace')
+        .map((object: AnyJson) => object.metadata.name as string)
+        .concat(extraRoot);
+      const issues: string[] = [];
+      let checked = 0;
+      const applications = (deployed?.applications ?? []).map((app): DeployedApplication => {
+        const name = app.application.metadata.name;
+        const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
+        if (render === undefined) return app;
+        const objects = render.objects
+          .filter((object) => !drop(name, object))
+          .map((object) => ({ object, source: `helm template ${name}` }));
+        for (const { object } of objects) {
+          if (object.metadata.namespace !== undefined) checked++;
+          if (object.kind === 'Namespace' && rootNamespaces.includes(object.metadata.name)) {
+            issues.push(
+              `${name} renders the Namespace ${object.metadata.name}, which the root Application creates too`,
+            );
+          }
+        }
+        return { ...app, objects };
+      });
+      // The root's namespaces, read from what it deploys (not from what the build told the check).
+      const input: SystemInput = {
+        ...(systemInput as SystemInput),
+        clusters: [
+          {
+            ...(deployed as NonNullable<typeof deployed>),
+            applications,
+            namespaces: rootNamespaces,
+          },
+        ],
+      };
+      issues.push(
+        ...namespacesBeforeUse.check(input).map((issue) => `${issue.value}: ${issue.message}`),
+      );
+      return { issues, rootNamespaces, checked };
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every object Helm renders on %s finds its namespace, and every Namespace has one owner',
+      (cluster) => {
+        const { issues, rootNamespaces, checked } = renderedNamespaceIssues(cluster);
+        expect(issues).toEqual([]);
+        expect(checked).toBeGreaterThan(200);
+        // Cilium puts policies into these in wave 1; their own Applications come later.
+        expect(rootNamespaces).toEqual(
+          expect.arrayContaining(['authelia', 'monitoring', 'talos-backup']),
+        );
+        // The upstream Cilium chart renders its secrets namespace itself (chartNamespaces).
+        expect(rootNamespaces).not.toContain('cilium-secrets');
+      },
+    );
+
+    test('a Namespace both the root and a chart create is found on what Helm renders', () => {
+      // As if cilium did not declare the secrets namespace its upstream chart renders.
+      const { issues } = renderedNamespaceIssues('prod', () => false, ['cilium-secrets']);
+      expect(issues).toEqual([
+        'prod-cilium renders the Namespace cilium-secrets, which the root Application creates too',
+      ]);
+    });
+
+    /**
+     * storage-before-claims (layer 4) on what Helm renders on `cluster` (`extra` objects added to
+     * the named Applications): every claim's StorageClass comes from an earlier wave.
+     */
+    function renderedClaimIssues(
+      cluster: string,
+      extra: { [application: string]: KubeObject[] } = {},
+    ): { issues: string[]; claims: string[] } {
+      const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
+      expect(deployed, cluster).toBeDefined();
+      const claims: string[] = [];
+      const applications = (deployed?.applications ?? []).map((app): DeployedApplication => {
+        const name = app.application.metadata.name;
+        const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
+        if (render === undefined) return app;
+        const objects = [...render.objects, ...(extra[name] ?? [])].map((object) => ({
+          object,
+          source: `helm template ${name}`,
+        }));
+        for (const { object } of objects) {
+          for (const claim of volumeClaimsOf(object)) claims.push(`${name}: ${claim.name}`);
+        }
+        return { ...app, objects };
+      });
+      const issues = storageBeforeClaims.check({
+        ...(systemInput as SystemInput),
+        clusters: [{ ...(deployed as NonNullable<typeof deployed>), applications }],
+      });
+      return { issues: issues.map((issue) => `${issue.value}: ${issue.message}`), claims };
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every volume claim Helm renders on %s has its StorageClass from an earlier wave',
+      (cluster) => {
+        const { issues, claims } = renderedClaimIssues(cluster);
+        expect(issues).toEqual([]);
+        // Prometheus' storage (a Prometheus Operator kind) is a claim the check saw.
+        expect(claims).toContain(`${cluster}-monitoring: monitoring-prometheus`);
+      },
+    );
+
+    test("a claim in Cilium's wave on the storage provider's class fails (SPIRE's data volume)", () => {
+      const spire: KubeObject = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'spire-server', namespace: 'cilium-spire' },
+        spec: {
+          volumeClaimTemplates: [
+            { metadata: { name: 'spire-data' }, spec: { storageClassName: 'standard' } },
+          ],
+        },
+      };
+      const { issues } = renderedClaimIssues('prod', { 'prod-cilium': [spire] });
+      expect(issues).toEqual([
+        'StatefulSet spire-server/spire-data: cilium (wave 1) claims a volume of StorageClass "standard" on cluster "prod", which longhorn deploys only in wave 5: the claim stays Pending, cilium never becomes healthy and the later waves never come',
+      ]);
+    });
 
     /**
      * The kinds an Application's descriptor says it installs (what kinds-before-use trusts) that

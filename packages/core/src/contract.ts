@@ -214,8 +214,21 @@ export interface ApplicationDescriptor {
   readonly namespace: string;
   /** Helm release name (default: the Application name without the cluster prefix). */
   readonly releaseName?: string;
-  /** Other namespaces the chart creates or deploys into (the AppProject permits them too). */
+  /**
+   * Other namespaces the chart deploys into (the AppProject permits them too). The root
+   * Application creates them before the first sync wave, as it does every namespace of the
+   * platform that no earlier Application creates: a chart renders no Namespace object for a
+   * namespace another Application uses before it (layer 4, `namespaces-before-use`).
+   */
   readonly additionalNamespaces?: readonly string[];
+  /**
+   * Namespaces the upstream chart renders a Namespace object for (Cilium's `cilium-secrets`):
+   * the root Application leaves them to the chart (one owner per object). The Helm suite checks
+   * the list against what the chart renders.
+   */
+  readonly chartNamespaces?: readonly string[];
+  /** Pod Security level of each of `additionalNamespaces` (default `restricted`). */
+  readonly additionalPodSecurity?: { readonly [namespace: string]: PodSecurityLevel };
   readonly podSecurity: PodSecurityLevel;
   readonly serverSideApply?: boolean;
   /** Cluster-scoped kinds the component creates (its AppProject allows exactly these). */

@@ -208,10 +208,14 @@ export {
   groupKindOf,
   helmignoreKeepsDependencies,
   kindsBeforeUse,
+  namespacesBeforeUse,
   runSystemChecks,
+  SYSTEM_NAMESPACES,
   secretReferences,
+  storageBeforeClaims,
   systemReports,
   valuesSource,
+  volumeClaimsOf,
 } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';

@@ -10,9 +10,12 @@ import {
   type DeployedCluster,
   deployedValues,
   kindsBeforeUse,
+  namespacesBeforeUse,
   type SystemInput,
   secretReferences,
+  storageBeforeClaims,
   valuesSource,
+  volumeClaimsOf,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { KubeObject } from './types.js';
@@ -543,5 +546,169 @@ describe('client-side-apply-size', () => {
     expect(clientSideApplySize.check(input([clientSide])).map((issue) => issue.code)).toEqual([
       'client-side-apply-size',
     ]);
+  });
+});
+
+describe('namespaces-before-use', () => {
+  const policy = (namespace: string): KubeObject => ({
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumNetworkPolicy',
+    metadata: { name: 'p', namespace },
+  });
+  const cni = (namespaces: string[]) =>
+    app({
+      name: 'cilium',
+      wave: 1,
+      namespace: 'kube-system',
+      objects: namespaces.map((namespace) => ({
+        object: policy(namespace),
+        source: `charts/cilium/clusters/dev.yaml#manifests.p-${namespace}`,
+      })),
+    });
+  const withRoot = (applications: DeployedApplication[], namespaces: string[]): SystemInput => {
+    const base = input(applications);
+    return { ...base, clusters: base.clusters.map((entry) => ({ ...entry, namespaces })) };
+  };
+
+  it("accepts objects in system namespaces, in the root Application's, and in its own created destination", () => {
+    const own = app({
+      name: 'web',
+      wave: 3,
+      application: application('web', {}, ['CreateNamespace=true']),
+      objects: [{ object: policy('web'), source: 'x' }],
+    });
+    expect(
+      namespacesBeforeUse.check(
+        withRoot([cni(['kube-system', 'monitoring']), own], ['monitoring']),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses an earlier wave applying into a namespace a later Application creates (Cilium before its consumers, broken)', () => {
+    const later = app({
+      name: 'monitoring',
+      wave: 7,
+      application: application('monitoring', {}, ['CreateNamespace=true']),
+    });
+    const issues = namespacesBeforeUse.check(withRoot([cni(['monitoring']), later], []));
+    expect(issues.map((issue) => [issue.code, issue.value, issue.output])).toEqual([
+      [
+        'namespaces-before-use',
+        'CiliumNetworkPolicy monitoring/p',
+        'charts/cilium/clusters/dev.yaml#manifests.p-monitoring',
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'cilium (wave 1) applies a CiliumNetworkPolicy into namespace "monitoring" on cluster "dev", which nothing creates before it: the sync fails with namespaces "monitoring" not found',
+    );
+  });
+
+  it('names the later Application whose Namespace object comes too late, and accepts an earlier one', () => {
+    const namespace = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    });
+    const creator = (wave: number) =>
+      app({ name: 'backups', wave, objects: [{ object: namespace('talos-backup'), source: 'y' }] });
+    const late = namespacesBeforeUse.check(withRoot([cni(['talos-backup']), creator(8)], []));
+    expect(late.map((issue) => issue.message)).toEqual([
+      'cilium (wave 1) applies a CiliumNetworkPolicy into namespace "talos-backup" on cluster "dev", which backups creates only in wave 8: the sync fails with namespaces "talos-backup" not found, and the later waves never come',
+    ]);
+    expect(namespacesBeforeUse.check(withRoot([creator(0), cni(['talos-backup'])], []))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('storage-before-claims', () => {
+  const storageClass = (name: string, isDefault = false): KubeObject => ({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name,
+      annotations: { 'storageclass.kubernetes.io/is-default-class': String(isDefault) },
+    },
+  });
+  const spire = (storageClassName?: string): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'spire-server', namespace: 'cilium-spire' },
+    spec: {
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'spire-data' },
+          spec: storageClassName === undefined ? {} : { storageClassName },
+        },
+      ],
+    },
+  });
+  const storage = (wave: number) =>
+    app({
+      name: 'longhorn',
+      wave,
+      objects: [
+        { object: storageClass('standard', true), source: 's' },
+        { object: storageClass('fast'), source: 's' },
+      ],
+    });
+  const cni = (object: KubeObject) =>
+    app({ name: 'cilium', wave: 1, objects: [{ object, source: 'charts/cilium#spire' }] });
+
+  it('reads the claims of PersistentVolumeClaims, StatefulSets and the Prometheus Operator', () => {
+    expect(volumeClaimsOf(spire('fast'))).toEqual([
+      { name: 'spire-server/spire-data', class: 'fast' },
+    ]);
+    expect(
+      volumeClaimsOf({
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'Prometheus',
+        metadata: { name: 'k8s' },
+        spec: { storage: { volumeClaimTemplate: { spec: {} } } },
+      }),
+    ).toEqual([{ name: 'k8s' }]);
+    expect(
+      volumeClaimsOf({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }),
+    ).toEqual([]);
+  });
+
+  it('accepts a claim of a class an earlier wave deploys, by name or as the default', () => {
+    const claim: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', namespace: 'paperless' },
+      spec: {},
+    };
+    const issues = storageBeforeClaims.check(
+      input([
+        storage(5),
+        app({ name: 'applications', wave: 9, objects: [{ object: claim, source: 'a' }] }),
+        app({ name: 'db', wave: 6, objects: [{ object: spire('fast'), source: 'b' }] }),
+      ]),
+    );
+    expect(issues).toEqual([]);
+  });
+
+  it('refuses a claim of the CNI on the storage provider that needs the CNI (SPIRE on Longhorn, broken)', () => {
+    const issues = storageBeforeClaims.check(input([cni(spire('standard')), storage(5)]));
+    expect(issues.map((issue) => [issue.code, issue.value, issue.output])).toEqual([
+      ['storage-before-claims', 'StatefulSet spire-server/spire-data', 'charts/cilium#spire'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'cilium (wave 1) claims a volume of StorageClass "standard" on cluster "dev", which longhorn deploys only in wave 5: the claim stays Pending, cilium never becomes healthy and the later waves never come',
+    );
+    // The default class, claimed without a name, is the same class.
+    expect(storageBeforeClaims.check(input([cni(spire()), storage(5)]))).toHaveLength(1);
+  });
+
+  it('refuses a class nothing deploys, and a claim without a class when there is no default', () => {
+    const none = storageBeforeClaims.check(input([cni(spire('local-path'))]));
+    expect(none.map((issue) => issue.message)).toEqual([
+      'cilium claims a volume of StorageClass "local-path" on cluster "dev", which no Application deploys: the claim stays Pending',
+    ]);
+    const noDefault = storageBeforeClaims.check(input([cni(spire())]));
+    expect(noDefault[0]?.message).toContain('without a storage class, and no StorageClass');
+    // `storageClassName: ""` binds a volume made by hand: nothing to wait for.
+    expect(storageBeforeClaims.check(input([cni(spire(''))]))).toEqual([]);
   });
 });

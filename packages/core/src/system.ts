@@ -52,6 +52,11 @@ export interface DeployedCluster {
   readonly run: ClusterRun;
   /** In wave order; empty when no component provides `gitops` on the cluster. */
   readonly applications: readonly DeployedApplication[];
+  /**
+   * The namespaces that exist before the first sync wave: the root Application creates them
+   * (and the runbook, before anything is installed by hand). Absent: none.
+   */
+  readonly namespaces?: readonly string[];
 }
 
 export interface SystemInput {
@@ -167,6 +172,168 @@ export const kindsBeforeUse: SystemCheck = {
               expected: `the CRD installed in an earlier wave than ${app.name}`,
             }),
           );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** Namespaces every Kubernetes cluster has from the start. */
+export const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set([
+  'default',
+  'kube-node-lease',
+  'kube-public',
+  'kube-system',
+]);
+
+function createsItsNamespace(app: DeployedApplication): boolean {
+  const spec = app.application.spec as { syncPolicy?: { syncOptions?: unknown } } | undefined;
+  const options = spec?.syncPolicy?.syncOptions;
+  return Array.isArray(options) && options.includes('CreateNamespace=true');
+}
+
+/**
+ * Every namespaced object goes into a namespace that exists when its Application syncs: the API
+ * server refuses an object whose namespace does not exist (`namespaces "x" not found`), and Argo
+ * CD creates only an Application's destination namespace (`CreateNamespace=true`), never the
+ * namespaces its objects name.
+ */
+export const namespacesBeforeUse: SystemCheck = {
+  name: 'namespaces-before-use',
+  description:
+    'Every object an Application applies into a namespace finds it there: a system namespace, one the root Application creates before the first wave, its own destination with CreateNamespace=true, or a Namespace object of the same or an earlier wave.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const before = new Set([...SYSTEM_NAMESPACES, ...(deployed.namespaces ?? [])]);
+      // Namespace objects by the wave that creates them (the earliest).
+      const createdIn = new Map<string, DeployedApplication>();
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
+          if (object.kind !== 'Namespace' || groupKindOf(object).group !== '') continue;
+          const name = object.metadata.name;
+          const known = createdIn.get(name);
+          if (known === undefined || app.wave < known.wave) createdIn.set(name, app);
+        }
+      }
+      for (const app of deployed.applications) {
+        const own = createsItsNamespace(app) ? app.namespace : undefined;
+        for (const { object, source } of app.objects) {
+          const namespace = object.metadata.namespace;
+          if (typeof namespace !== 'string' || object.kind === 'Namespace') continue;
+          if (before.has(namespace) || namespace === own) continue;
+          const creator = createdIn.get(namespace);
+          if (creator !== undefined && (creator.wave < app.wave || creator.name === app.name))
+            continue;
+          issues.push(
+            error({
+              code: 'namespaces-before-use',
+              path: app.origin,
+              output: source,
+              value: `${object.kind} ${namespace}/${object.metadata.name}`,
+              message:
+                creator === undefined
+                  ? `${app.name} (wave ${app.wave}) applies a ${object.kind} into namespace "${namespace}" on cluster "${deployed.cluster.name}", which nothing creates before it: the sync fails with namespaces "${namespace}" not found`
+                  : `${app.name} (wave ${app.wave}) applies a ${object.kind} into namespace "${namespace}" on cluster "${deployed.cluster.name}", which ${creator.name} creates only in wave ${creator.wave}: the sync fails with namespaces "${namespace}" not found, and the later waves never come`,
+              expected: `namespace "${namespace}" created before wave ${app.wave}: by the root Application (a namespace of the platform the chart does not render itself), or by an Application of an earlier wave`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+/**
+ * The volume claims an object makes: a PersistentVolumeClaim, a StatefulSet's claim templates,
+ * the Prometheus Operator's `storage.volumeClaimTemplate` (Prometheus, Alertmanager, ThanosRuler).
+ * `class`: its storageClassName (absent: the default class; `''`: a static volume).
+ */
+export function volumeClaimsOf(object: KubeObject): { name: string; class?: string }[] {
+  const spec = (object as { spec?: Record<string, unknown> }).spec ?? {};
+  const className = (claim: unknown): { class?: string } => {
+    const value = (claim as { spec?: { storageClassName?: unknown } } | undefined)?.spec
+      ?.storageClassName;
+    return typeof value === 'string' ? { class: value } : {};
+  };
+  const { group, kind } = groupKindOf(object);
+  if (group === '' && kind === 'PersistentVolumeClaim') {
+    return [{ name: object.metadata.name, ...className(object) }];
+  }
+  if (group === 'apps' && kind === 'StatefulSet' && Array.isArray(spec.volumeClaimTemplates)) {
+    return (spec.volumeClaimTemplates as { metadata?: { name?: string } }[]).map((template) => ({
+      name: `${object.metadata.name}/${template.metadata?.name ?? ''}`,
+      ...className(template),
+    }));
+  }
+  if (
+    group === 'monitoring.coreos.com' &&
+    ['Prometheus', 'Alertmanager', 'ThanosRuler'].includes(kind)
+  ) {
+    const template = (spec.storage as { volumeClaimTemplate?: unknown } | undefined)
+      ?.volumeClaimTemplate;
+    if (template !== undefined) return [{ name: object.metadata.name, ...className(template) }];
+  }
+  return [];
+}
+
+/**
+ * Every volume claim finds its StorageClass deployed by an earlier wave (or its own
+ * Application): a claim whose class comes later stays Pending, its workload never becomes
+ * healthy, and the app-of-apps waits for that wave forever.
+ */
+export const storageBeforeClaims: SystemCheck = {
+  name: 'storage-before-claims',
+  description:
+    'Every volume claim (PersistentVolumeClaim, StatefulSet claim template, Prometheus Operator storage) names a StorageClass, or relies on the default one, that an Application of an earlier wave deploys.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const classes = new Map<string, DeployedApplication>();
+      let defaultClass: string | undefined;
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
+          const { group, kind } = groupKindOf(object);
+          if (group !== 'storage.k8s.io' || kind !== 'StorageClass') continue;
+          const name = object.metadata.name;
+          const known = classes.get(name);
+          if (known === undefined || app.wave < known.wave) classes.set(name, app);
+          if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
+            defaultClass ??= name;
+          }
+        }
+      }
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          for (const claim of volumeClaimsOf(object)) {
+            if (claim.class === '') continue; // bound to a volume made by hand
+            const name = claim.class ?? defaultClass;
+            const where = {
+              code: 'storage-before-claims',
+              path: app.origin,
+              output: source,
+              value: `${object.kind} ${claim.name}`,
+            };
+            const provider = name === undefined ? undefined : classes.get(name);
+            if (provider !== undefined && (provider.wave < app.wave || provider.name === app.name))
+              continue;
+            issues.push(
+              error({
+                ...where,
+                message:
+                  name === undefined
+                    ? `${app.name} claims a volume on cluster "${deployed.cluster.name}" without a storage class, and no StorageClass of the platform is the default: the claim stays Pending`
+                    : provider === undefined
+                      ? `${app.name} claims a volume of StorageClass "${name}" on cluster "${deployed.cluster.name}", which no Application deploys: the claim stays Pending`
+                      : `${app.name} (wave ${app.wave}) claims a volume of StorageClass "${name}" on cluster "${deployed.cluster.name}", which ${provider.name} deploys only in wave ${provider.wave}: the claim stays Pending, ${app.name} never becomes healthy and the later waves never come`,
+                expected: `a StorageClass deployed before wave ${app.wave} (the storage provider's), or no claim`,
+              }),
+            );
+          }
         }
       }
     }
@@ -947,6 +1114,8 @@ export const clientSideApplySize: SystemCheck = {
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
+  namespacesBeforeUse,
+  storageBeforeClaims,
   criticalNotCascaded,
   secretReferences,
   crdsBeforeControllers,

@@ -29,6 +29,8 @@ export interface RenderTalosOptions {
   readonly generatedBy?: string;
   /** Per cluster, steps that end the runbook (the hand-over to the GitOps controller). */
   readonly finalSteps?: { readonly [cluster: string]: readonly BootstrapStep[] };
+  /** Per cluster, the steps before every component's (the platform's namespaces). */
+  readonly firstSteps?: { readonly [cluster: string]: readonly BootstrapStep[] };
   /**
    * Per cluster, its root Application's name and the Applications it installs (argocd-apps'
    * plan): the runbook's convergence, upgrade and removal sections use them.
@@ -71,15 +73,17 @@ function talosRequirements(run: ClusterRun): TalosRequirements[] {
 }
 
 /**
- * The platform's runbook steps on a cluster, in dependency order: each component's CRD bundles,
+ * The platform's runbook steps on a cluster, in dependency order: `firstSteps` (the platform's
+ * namespaces), then each component's CRD bundles,
  * then its own steps; then the hand-made secrets every component lists; then `finalSteps`; then
  * the steps that need what the GitOps controller deploys (`when: 'after-handover'`).
  */
 export function bootstrapSteps(
   run: ClusterRun,
   finalSteps: readonly BootstrapStep[] = [],
+  firstSteps: readonly BootstrapStep[] = [],
 ): BootstrapStep[] {
-  const steps: BootstrapStep[] = [];
+  const steps: BootstrapStep[] = [...firstSteps];
   const afterHandover: BootstrapStep[] = [];
   const secrets: string[] = [];
   const secretCommands: string[] = [];
@@ -220,7 +224,11 @@ export function renderTalos(
           schematicId: id,
           installImage: image,
           dir,
-          steps: bootstrapSteps(run, options.finalSteps?.[cluster.name]),
+          steps: bootstrapSteps(
+            run,
+            options.finalSteps?.[cluster.name],
+            options.firstSteps?.[cluster.name],
+          ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
           login: loginFacts(run),
         }),
