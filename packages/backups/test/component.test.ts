@@ -210,6 +210,25 @@ describe('etcd backups', () => {
     ]);
   });
 
+  test('ask talos-backup for path-style URLs with the inverted value it reads', () => {
+    // talos-backup v0.1.0-beta.3 pkg/config/service.go:
+    // UsePathStyle: os.Getenv("USE_PATH_STYLE") == "false"
+    const envValue = (pathStyle?: boolean) => {
+      const s3 = pathStyle === undefined ? SETTINGS.s3 : { ...SETTINGS.s3, pathStyle };
+      const run = runBackups({ ...SETTINGS, s3 });
+      const job = chartObjects(run.components, 'backups', run.platform.clusters[2] as AnyJson).find(
+        (o) => o.kind === 'CronJob',
+      ) as AnyJson;
+      const env = job.spec.jobTemplate.spec.template.spec.containers[0].env as AnyJson[];
+      return env.find((e) => e.name === 'USE_PATH_STYLE')?.value;
+    };
+    // Path style (the default, the one the egress policy allows: only the endpoint host).
+    expect(envValue()).toBe('false');
+    expect(envValue(true)).toBe('false');
+    // Virtual-hosted: any other value.
+    expect(envValue(false)).toBe('true');
+  });
+
   test('get a Talos service account with only os:etcd:backup, in a restricted namespace', () => {
     expect(objects.find((o) => o.kind === 'ServiceAccount')?.spec).toEqual({
       roles: ['os:etcd:backup'],
