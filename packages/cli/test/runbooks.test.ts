@@ -52,3 +52,24 @@ describe('the disaster-recovery runbook', () => {
     expect(heading(7)).toBe('## 7. Fetch the kubeconfig');
   });
 });
+
+describe('the Talos runbook', () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it("turns off the root Application's auto-sync before taking the finalizers off, to remove Argo CD", async () => {
+    const { files } = await built;
+    const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
+    const rootOff = lines.indexOf(
+      `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+    );
+    const finalizers = lines.findIndex((line) =>
+      line.endsWith(`-p '{"metadata":{"finalizers":null}}'`),
+    );
+    const deleteAll = lines.indexOf('kubectl -n argocd delete applications --all');
+    expect(rootOff).toBeGreaterThan(
+      lines.findIndex((line) => line.startsWith('Removing the GitOps controller')),
+    );
+    expect(finalizers).toBeGreaterThan(rootOff);
+    expect(deleteAll).toBeGreaterThan(finalizers);
+  });
+});

@@ -203,11 +203,20 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 
 ## Later: changing Talos settings
 
-After \`pnpm build\` changed these patches, regenerate the configs (step 3, into a fresh
-folder or with \`--force\`) and apply them node by node, now at their static addresses and
-without \`--insecure\`:
+After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only
+them: \`--output-types controlplane,worker\` keeps \`talosconfig\`, whose endpoints step 6 set,
+which \`--force\` would otherwise overwrite) and apply them node by node, now at their static
+addresses and without \`--insecure\`:
 
 \`\`\`sh
+talosctl gen config {{shell name}} {{shell endpoint}} \\
+  --with-secrets "$TALOS_DIR/secrets.yaml" \\
+  --talos-version {{shell talos.line}} \\
+  --kubernetes-version {{shell kubernetesVersion}} \\
+  --config-patch-control-plane {{shell patches.controlPlane}} \\
+  --config-patch-worker {{shell patches.worker}} \\
+  --output-types controlplane,worker \\
+  --output-dir "$TALOS_DIR" --force
 {{#each nodes}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
 {{/each}}
@@ -233,10 +242,11 @@ talosctl health -n {{shell ../first.address}}
 
 ### Kubernetes
 
-Change \`kubernetesVersion\` in the definition (one minor release at a time, within the Talos
-support matrix), run \`pnpm build\` and commit; then let Talos roll the control plane and the
-kubelets to the version this runbook names, through one control plane (it upgrades every node).
-Look at the dry run first: it lists the deprecated APIs still in use.
+Change the cluster's \`kubernetes.version\` (\`clusters[].kubernetes.version\`) in the definition
+(one minor release at a time, within the Talos support matrix), run \`pnpm build\` and commit;
+then let Talos roll the control plane and the kubelets to the version this runbook names,
+through one control plane (it upgrades every node). Look at the dry run first: it lists the
+deprecated APIs still in use.
 
 \`\`\`sh
 talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}} --dry-run
@@ -334,10 +344,12 @@ kubectl get {{shell this}} -A
 {{#if removal.gitops}}
 Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
 disables it, or the Applications it leaves behind would cascade through their finalizers: keep
-its manifests, take the finalizers off every Application, delete the Applications (the root
-one included), then the controller; then disable it in the definition, build and commit.
+its manifests, turn off the root Application's auto-sync (its self-heal would put the finalizers
+back), take the finalizers off every Application, delete the Applications (the root one
+included), then the controller; then disable it in the definition, build and commit.
 
 \`\`\`sh
+kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
 {{#with removal.gitops.chart}}
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}

@@ -314,4 +314,36 @@ describe('the reference runbook', () => {
     expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
     expect(markdown).toContain('pnpm homelab changeset');
   });
+
+  it('names the definition key of the Kubernetes version', () => {
+    const section = markdown.slice(markdown.indexOf('### Kubernetes'));
+    expect(section).toContain(
+      "Change the cluster's `kubernetes.version` (`clusters[].kubernetes.version`) in the definition",
+    );
+    expect(markdown).not.toContain('`kubernetesVersion`');
+  });
+
+  it('regenerates only the machine configs when Talos settings change, keeping talosconfig', () => {
+    const later = markdown.slice(
+      markdown.indexOf('## Later: changing Talos settings'),
+      markdown.indexOf('## Upgrades'),
+    );
+    const generate = shellBlocks(later)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text))
+      .filter((words) => words[0] === 'talosctl' && words[1] === 'gen');
+    expect(generate).toHaveLength(1);
+    const words = generate[0] as string[];
+    // talosctl v1.12 cmd/talosctl/cmd/mgmt/gen/config.go: --output-types (-t), default
+    // controlplane, worker, talosconfig; --force overwrites every file it writes.
+    expect(words[words.indexOf('--output-types') + 1]).toBe('controlplane,worker');
+    expect(words).toContain('--force');
+    expect(words.slice(0, 5)).toEqual([
+      'talosctl',
+      'gen',
+      'config',
+      'prod',
+      'https://192.168.30.10:6443',
+    ]);
+  });
 });
