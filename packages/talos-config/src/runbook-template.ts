@@ -87,6 +87,18 @@ curl -sS -X POST --data-binary {{shell schematic.upload}} {{shell schematic.endp
 Boot every machine from the matching image, e.g. the ISO
 \`{{{schematic.iso}}}\`. The nodes install
 \`{{{installImage}}}\`.
+{{#if secureBoot}}
+
+The disk encryption keys are sealed by the TPM, which needs Talos booted in UEFI Secure Boot
+mode: only the signed (SecureBoot) images carry the key the TPM seals them to, so the ISO and
+the installer above are the SecureBoot ones. Before a machine first boots the ISO, enter its
+firmware setup, enable Secure Boot and put it into **setup mode** (clear or reset the Secure
+Boot keys, so that no platform key is enrolled). Then boot the ISO and choose the boot menu's
+**Enroll Secure Boot keys: auto** entry, which enrolls Sidero Labs' keys from the ISO (in a
+virtual machine the menu may do so on its own: the ISO sets \`secure-boot-enroll if-safe\`).
+The machine reboots with the keys enrolled and boots Talos in Secure Boot mode. A machine that boots the ISO without Secure Boot cannot seal its
+disk keys, and its installation fails.
+{{/if}}
 
 ## 3. Generate the machine configs with the patches
 

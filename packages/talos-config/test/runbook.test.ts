@@ -315,6 +315,37 @@ describe('the reference runbook', () => {
     expect(markdown).toContain('pnpm homelab changeset');
   });
 
+  it('boots, installs and upgrades the SecureBoot images where the disk keys are sealed by the TPM', () => {
+    // prod (production) seals STATE and EPHEMERAL to the TPM by default; Talos needs the signed
+    // UKI's PCR key for that (v1.12 internal/pkg/secureboot/tpm2/seal.go).
+    expect(file(files, 'clusters/prod/talos/controlplane.yaml')).toContain('tpm: {}');
+    expect(markdown).toMatch(
+      /`https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.12\.11\/metal-amd64-secureboot\.iso`/,
+    );
+    expect(markdown).toMatch(
+      /`factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}:v1\.12\.11`/,
+    );
+    const upgrades = [...markdown.matchAll(/^talosctl upgrade -n \S+ --image (\S+)$/gm)].map(
+      (m) => m[1],
+    );
+    expect(upgrades).toHaveLength(7);
+    for (const image of upgrades)
+      expect(image).toMatch(/^factory\.talos\.dev\/installer-secureboot\//);
+    expect(markdown).not.toMatch(/factory\.talos\.dev\/installer\//);
+    expect(markdown).toContain('put it into **setup mode**');
+    expect(markdown).toContain('**Enroll Secure Boot keys: auto**');
+  });
+
+  it('keeps the plain images and no Secure Boot step where no key is sealed by the TPM', () => {
+    const dev = talos([devCluster()], [cilium]);
+    const text = file(dev.files, 'clusters/dev/RUNBOOK.md');
+    expect(file(dev.files, 'clusters/dev/talos/controlplane.yaml')).toContain('nodeID: {}');
+    expect(text).toMatch(/\/metal-amd64\.iso`/);
+    expect(text).toMatch(/`factory\.talos\.dev\/installer\/[0-9a-f]{64}:v/);
+    expect(text).not.toContain('secureboot');
+    expect(text).not.toContain('setup mode');
+  });
+
   it('names the definition key of the Kubernetes version', () => {
     const section = markdown.slice(markdown.indexOf('### Kubernetes'));
     expect(section).toContain(
