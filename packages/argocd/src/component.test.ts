@@ -10,6 +10,7 @@ import type {
 } from '@homelab/core';
 import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart } from '@homelab/core';
 import {
+  readVendoredSubchartFile,
   testComponent,
   testDefinition,
   testNodes,
@@ -22,6 +23,7 @@ import { argocdComponent } from './component.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
 import { argocdOidcClients } from './oidc.js';
 import { type ArgocdSettings, resolveArgocdSettings } from './settings.js';
+import { ARGOCD_CHART } from './versions.js';
 
 const OIDC: ArgocdSettings = {
   adminGroups: ['platform-admins'],
@@ -646,11 +648,31 @@ describe('declarations', () => {
     expect(steps[0]?.commands).toEqual([
       'kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f -',
       'helm dependency build charts/argo-cd',
-      'helm template argocd charts/argo-cd --namespace argocd \\',
+      'helm template argocd charts/argo-cd --namespace argocd --skip-tests \\',
       '  -f charts/argo-cd/env/staging.yaml -f charts/argo-cd/clusters/staging.yaml \\',
       '  | kubectl apply --server-side -f -',
       'kubectl -n argocd wait --for=condition=Available deployment --all --timeout=10m',
     ]);
+  });
+
+  it('leaves the chart test hooks out of what the install step applies', () => {
+    // The vendored argo-cd 10.1.1 chart's redis-ha 4.38.0 subchart has two test Pods
+    // (templates/tests/*, `helm.sh/hook: test-success`); `helm template` prints them unless
+    // --skip-tests, and `kubectl apply` would create them as plain Pods.
+    for (const test of ['test-redis-ha-pod.yaml', 'test-redis-ha-configmap.yaml']) {
+      const pod = readVendoredSubchartFile(
+        ARGOCD_CHART.name,
+        ARGOCD_CHART.version,
+        'redis-ha',
+        '4.38.0',
+        `templates/tests/${test}`,
+      );
+      expect(pod).toContain('kind: Pod');
+      expect(pod).toContain('"helm.sh/hook": test-success');
+    }
+    const install = (run(OIDC).declared.staging?.bootstrap ?? [])[0]?.commands ?? [];
+    const template = install.find((line) => line.startsWith('helm template '));
+    expect(template?.split(' ')).toContain('--skip-tests');
   });
 
   it('tells the runbook how to log in: the URL, SSO and whether the local admin is enabled', () => {

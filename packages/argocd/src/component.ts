@@ -705,7 +705,9 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
         commands: [
           `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
           `helm dependency build ${chart}`,
-          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} \\`,
+          // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
+          // would otherwise be applied as plain Pods that nothing ever deletes.
+          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --skip-tests \\`,
           `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
           '  | kubectl apply --server-side -f -',
           `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,

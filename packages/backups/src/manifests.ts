@@ -291,7 +291,12 @@ export function etcdBackupObjects(
                       { name: 'CLUSTER_NAME', value: cluster },
                       { name: 'S3_PREFIX', value: `${etcd.prefix}/${cluster}` },
                       { name: 'AGE_X25519_PUBLIC_KEY', value: agePublicKey },
-                      { name: 'USE_PATH_STYLE', value: String(s3.pathStyle) },
+                      // Inverted upstream: talos-backup v0.1.0-beta.3 pkg/config/service.go reads
+                      // `UsePathStyle: os.Getenv("USE_PATH_STYLE") == "false"` (its
+                      // cronjob.sample.yaml: set "false" for MinIO-like endpoints). So "false"
+                      // asks for path-style URLs, anything else for virtual-hosted ones.
+                      // (Later upstream commits drop the variable: re-check on a version bump.)
+                      { name: 'USE_PATH_STYLE', value: s3.pathStyle ? 'false' : 'true' },
                     ],
                     // An etcd snapshot streamed through age to S3: light, but the admission
                     // policy (and the scheduler) want its requests.

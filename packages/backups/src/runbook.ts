@@ -36,38 +36,94 @@ function automated(cluster: ResolvedCluster): string {
   return JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } });
 }
 
-/** The commands that restore one volume from its restic repository (the manual restore). */
-export function restoreCommands(
+/**
+ * The root Application of a cluster (argocd-apps names it `<cluster>-platform`, after the umbrella
+ * chart). It holds every other Application with self-heal on: while its auto-sync is on, a change
+ * to a child's `syncPolicy` is put back within seconds.
+ */
+export function rootApplicationName(cluster: ResolvedCluster): string {
+  return `${cluster.name}-platform`;
+}
+
+/** Commands that turn auto-sync off: the root Application first, else it reverts the child. */
+export function pauseAutoSyncCommands(
   cluster: ResolvedCluster,
   entry: ProtectedVolume,
   gitopsNamespace: string,
 ): string[] {
-  const { volume } = entry;
-  const names = backupNames(volume);
-  const ns = q(volume.namespace);
-  const app = q(entry.application);
+  const patch = `--type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`;
+  const ns = q(gitopsNamespace);
   return [
-    `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
-    '# 1. Keep Argo CD from pausing the restore again while it runs',
-    `kubectl -n ${q(gitopsNamespace)} patch application ${app} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
-    `# 2. Stop every workload that mounts the claim (these pods use it now):`,
-    `kubectl -n ${ns} get pods -o jsonpath='{range .items[?(@.spec.volumes[*].persistentVolumeClaim.claimName=="${volume.name}")]}{.metadata.name}{"\\n"}{end}'`,
-    `# 3. Restore the latest snapshot into the claim (files not in the snapshot are deleted)`,
-    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
-    `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
-    `kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}'`,
-    '# 4. Hand the Application back to Argo CD (it pauses the restore again), then start the workloads',
-    `kubectl -n ${q(gitopsNamespace)} patch application ${app} --type merge -p '${automated(cluster)}'`,
+    `kubectl -n ${ns} patch application ${q(rootApplicationName(cluster))} ${patch}`,
+    `kubectl -n ${ns} patch application ${q(entry.application)} ${patch}`,
   ];
 }
 
-/** Commands that replace a faulted claim by an empty one Argo CD makes again. */
-export function replaceClaimCommands(entry: ProtectedVolume): string[] {
+/** Commands that turn auto-sync back on: the volume's Application first, the root last. */
+export function resumeAutoSyncCommands(
+  cluster: ResolvedCluster,
+  entry: ProtectedVolume,
+  gitopsNamespace: string,
+): string[] {
+  const patch = `--type merge -p '${automated(cluster)}'`;
+  const ns = q(gitopsNamespace);
+  return [
+    `kubectl -n ${ns} patch application ${q(entry.application)} ${patch}`,
+    `kubectl -n ${ns} patch application ${q(rootApplicationName(cluster))} ${patch}`,
+  ];
+}
+
+/** Commands that stop the workloads using the claim (auto-sync must be off, else self-heal scales them back). */
+export function stopWorkloadCommands(entry: ProtectedVolume): string[] {
+  const { volume } = entry;
+  const ns = q(volume.namespace);
+  return [
+    `kubectl -n ${ns} get pods -o jsonpath='{range .items[?(@.spec.volumes[*].persistentVolumeClaim.claimName=="${volume.name}")]}{.metadata.name}{"\\n"}{end}'`,
+  ];
+}
+
+/**
+ * Commands that replace a faulted claim by an empty one: delete it, wait until it is gone (a
+ * Terminating claim still reads Bound), then have Argo CD create that one claim again (a sync of
+ * the one resource through the Application's `operation`, Argo CD's "Sync Applications with
+ * Kubectl"; auto-sync is off) and wait until the new claim is bound.
+ */
+export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
   const ns = q(entry.volume.namespace);
   const claim = q(entry.volume.name);
+  const sync = JSON.stringify({
+    operation: {
+      initiatedBy: { username: 'disaster-recovery' },
+      sync: {
+        resources: [
+          {
+            kind: 'PersistentVolumeClaim',
+            name: entry.volume.name,
+            namespace: entry.volume.namespace,
+          },
+        ],
+      },
+    },
+  });
   return [
     `kubectl -n ${ns} delete pvc ${claim} --wait=false`,
+    `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=delete --timeout=15m`,
+    `kubectl -n ${q(gitopsNamespace)} patch application ${q(entry.application)} --type merge -p ${q(sync)}`,
+    `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=create --timeout=5m`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+  ];
+}
+
+/** The commands that restore one volume from its restic repository (auto-sync off, workloads stopped). */
+export function restoreCommands(entry: ProtectedVolume): string[] {
+  const { volume } = entry;
+  const names = backupNames(volume);
+  const ns = q(volume.namespace);
+  return [
+    `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
+    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+    `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
+    `kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}'`,
   ];
 }
 
@@ -109,15 +165,19 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '',
     '## 1. Rebuild the machines from Git',
     '',
-    `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, then follow steps 2 to 5 of`,
-    `\`${talosReadme}\` (schematic, machine configs, DHCP addresses, apply). Do **not** run its step 6 (\`talosctl`,
-    'bootstrap`): etcd comes back from the snapshot instead.',
+    `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, and set the variables the commands of`,
+    `\`${talosReadme}\` and of this runbook use, in the shell that runs them:`,
     '',
   );
   sh(
     `export TALOS_DIR="$HOME/.homelab/${name}"`,
     'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
+  );
+  add(
+    `Then follow steps 2 to 5 of \`${talosReadme}\` (schematic, machine configs, DHCP addresses,`,
+    'apply). Do **not** run its step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead.',
+    '',
   );
   if (etcd !== undefined && s3 !== undefined && first !== undefined) {
     add(
@@ -173,8 +233,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   } else {
     add(
       'Each protected volume has a paused ReplicationDestination `<volume>-restore` that restores',
-      "the repository's latest snapshot into the volume's claim. For each volume, stop the workloads",
-      'that use it (their Deployment or StatefulSet, scaled to 0), then:',
+      "the repository's latest snapshot into the volume's claim. Argo CD would pause it again and",
+      'scale the workloads back up, so for each volume turn auto-sync off first: on the root',
+      `Application \`${rootApplicationName(cluster)}\` first (its self-heal would put the other back), then on the`,
+      "volume's Application.",
       '',
     );
     for (const entry of volumes) {
@@ -189,13 +251,36 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
         `Repository \`${repository ?? '(no bucket configured)'}\`; credentials in the Secret \`${entry.volume.namespace}/${backupNames(entry.volume).secret}\`.`,
         '',
-        'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
-        'claim with an empty one (Argo CD creates it again; the old volume is kept until deleted):',
+        'Turn auto-sync off:',
         '',
       );
-      sh(...replaceClaimCommands(entry));
-      add('Then restore:', '');
-      sh(...restoreCommands(cluster, entry, input.gitopsNamespace));
+      sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
+      add(
+        'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
+        '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
+        '',
+      );
+      sh(...stopWorkloadCommands(entry));
+      add(
+        'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
+        'claim with an empty one. Wait until the old claim is gone, then have Argo CD create it',
+        'again (a sync of that one claim) and wait until it is bound (the reclaim policy of its',
+        'storage class decides whether the old volume is kept):',
+        '',
+      );
+      sh(...replaceClaimCommands(entry, input.gitopsNamespace));
+      add(
+        'Restore the latest snapshot into the claim (files not in the snapshot are deleted) and read',
+        'the result:',
+        '',
+      );
+      sh(...restoreCommands(entry));
+      add(
+        "Hand the Applications back to Argo CD, the volume's first and the root last: it pauses the",
+        'restore again and scales the workloads back up.',
+        '',
+      );
+      sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
     }
     add(
       'To restore an older snapshot, add `"restoreAsOf":"<RFC 3339 time>"` (the newest snapshot',

@@ -210,6 +210,25 @@ describe('etcd backups', () => {
     ]);
   });
 
+  test('ask talos-backup for path-style URLs with the inverted value it reads', () => {
+    // talos-backup v0.1.0-beta.3 pkg/config/service.go:
+    // UsePathStyle: os.Getenv("USE_PATH_STYLE") == "false"
+    const envValue = (pathStyle?: boolean) => {
+      const s3 = pathStyle === undefined ? SETTINGS.s3 : { ...SETTINGS.s3, pathStyle };
+      const run = runBackups({ ...SETTINGS, s3 });
+      const job = chartObjects(run.components, 'backups', run.platform.clusters[2] as AnyJson).find(
+        (o) => o.kind === 'CronJob',
+      ) as AnyJson;
+      const env = job.spec.jobTemplate.spec.template.spec.containers[0].env as AnyJson[];
+      return env.find((e) => e.name === 'USE_PATH_STYLE')?.value;
+    };
+    // Path style (the default, the one the egress policy allows: only the endpoint host).
+    expect(envValue()).toBe('false');
+    expect(envValue(true)).toBe('false');
+    // Virtual-hosted: any other value.
+    expect(envValue(false)).toBe('true');
+  });
+
   test('get a Talos service account with only os:etcd:backup, in a restricted namespace', () => {
     expect(objects.find((o) => o.kind === 'ServiceAccount')?.spec).toEqual({
       roles: ['os:etcd:backup'],
@@ -261,6 +280,55 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain(
       `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
     );
+  });
+
+  /** The 0-based index of the one line of the runbook that is `line` (it must occur once). */
+  const at = (line: string) => {
+    const lines = file.split('\n');
+    expect(lines.filter((candidate) => candidate === line)).toHaveLength(1);
+    return lines.indexOf(line);
+  };
+  const off = `--type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`;
+  const on = `--type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`;
+
+  test('turns auto-sync off on the root Application before the child, and back on root last', () => {
+    // The root Application (selfHeal on) would put the child's syncPolicy back within seconds.
+    const rootOff = at(`kubectl -n argocd patch application prod-platform ${off}`);
+    const childOff = at(`kubectl -n argocd patch application prod-app ${off}`);
+    const listPods = file
+      .split('\n')
+      .findIndex((line) => line.startsWith('kubectl -n paperless get pods'));
+    const restore = file
+      .split('\n')
+      .findIndex((line) => line.includes('patch replicationdestination data-restore'));
+    const childOn = at(`kubectl -n argocd patch application prod-app ${on}`);
+    const rootOn = at(`kubectl -n argocd patch application prod-platform ${on}`);
+    expect([rootOff, childOff, listPods, restore, childOn, rootOn]).toEqual(
+      [rootOff, childOff, listPods, restore, childOn, rootOn].toSorted((a, b) => a - b),
+    );
+    expect(rootOff).toBeGreaterThan(0);
+    expect(listPods).toBeGreaterThan(childOff);
+  });
+
+  test('replaces a faulted claim only after the old one is gone, with auto-sync already off', () => {
+    const deleted = at('kubectl -n paperless delete pvc data --wait=false');
+    const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
+    const sync = at(
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
+    );
+    const created = at('kubectl -n paperless wait pvc/data --for=create --timeout=5m');
+    const bound = at(
+      `kubectl -n paperless wait pvc/data --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+    );
+    expect(deleted).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
+    expect([gone - deleted, sync - gone, created - sync, bound - created]).toEqual([1, 1, 1, 1]);
+  });
+
+  test('sets TALOS_DIR and TALOSCONFIG before sending the user to the Talos runbook', () => {
+    const exported = at('export TALOSCONFIG="$TALOS_DIR/talosconfig"');
+    const steps = file.split('\n').findIndex((line) => line.includes('follow steps 2 to 5 of'));
+    expect(at('export TALOS_DIR="$HOME/.homelab/prod"')).toBeLessThan(exported);
+    expect(steps).toBeGreaterThan(exported);
   });
 });
 

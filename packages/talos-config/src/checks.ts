@@ -123,5 +123,69 @@ export const nodeLinks: SystemCheck = {
   },
 };
 
+/** Whether a document is a VolumeConfig with a TPM-sealed key. */
+function sealsToTpm(document: Document): boolean {
+  if (document.kind !== 'VolumeConfig') return false;
+  const keys = record(document.encryption).keys;
+  return Array.isArray(keys) && keys.some((key) => record(key).tpm !== undefined);
+}
+
+/** The installer image the documents set last (`machine.install.image`), if any. */
+function installImageOf(documents: readonly Document[]): string | undefined {
+  let image: string | undefined;
+  for (const document of documents) {
+    const value = record(record(document.machine).install).image;
+    if (typeof value === 'string') image = value;
+  }
+  return image;
+}
+
+/** The Image Factory's signed UKI installer: `factory.talos.dev/installer-secureboot/<id>:<tag>`. */
+const SECUREBOOT_INSTALLER = /\/installer-secureboot\/[^/]+$/;
+
+/**
+ * A node whose patches seal disk keys to the TPM installs the SecureBoot installer: Talos seals
+ * them to the PCR signing public key that only a signed UKI carries (v1.12
+ * internal/pkg/secureboot/tpm2/seal.go, `/.extra/tpm2-pcr-public-key.pem`); from the plain
+ * installer the node cannot seal them and its installation fails.
+ */
+export const tpmEncryptionSecureBoot: SystemCheck = {
+  name: 'tpm-encryption-secureboot',
+  description:
+    "Every node whose Talos patches (its role's and its own) seal a disk's encryption key to the TPM (a VolumeConfig key with `tpm`) installs the Image Factory's SecureBoot installer (`installer-secureboot`): Talos seals the key to the PCR signing key only a signed UKI carries.",
+  check({ platform, files }) {
+    const byPath = new Map(files.map((file) => [file.path, file]));
+    const issues: Issue[] = [];
+    for (const cluster of platform.clusters) {
+      const dir = `clusters/${cluster.name}/talos`;
+      for (const node of cluster.nodes) {
+        const role = `${dir}/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml`;
+        const own = `${dir}/nodes/${node.hostname}.yaml`;
+        const roleFile = byPath.get(role);
+        const nodeFile = byPath.get(own);
+        if (roleFile === undefined && nodeFile === undefined) continue;
+        const roleDocuments = roleFile === undefined ? [] : documentsOf(roleFile);
+        const nodeDocuments = nodeFile === undefined ? [] : documentsOf(nodeFile);
+        const documents = [...roleDocuments, ...nodeDocuments];
+        if (!documents.some(sealsToTpm)) continue;
+        const image = installImageOf(documents);
+        if (image !== undefined && SECUREBOOT_INSTALLER.test(image)) continue;
+        issues.push(
+          error({
+            code: 'tpm-encryption-secureboot',
+            path: ['clusters', cluster.index, 'talos', 'diskEncryption'],
+            output: installImageOf(nodeDocuments) === undefined ? role : own,
+            value: image ?? '(no install image)',
+            message: `node "${node.hostname}": its patches seal disk keys to the TPM but install ${image === undefined ? 'no image' : `"${image}"`}, not a SecureBoot installer; Talos cannot seal the keys without the signed UKI's PCR key, and the installation fails`,
+            expected:
+              'factory.talos.dev/installer-secureboot/<schematic>:<version> (booted from the SecureBoot ISO), or talos.diskEncryption other than tpm',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /** The system checks of the Talos material. */
-export const TALOS_CHECKS: readonly SystemCheck[] = [nodeLinks];
+export const TALOS_CHECKS: readonly SystemCheck[] = [nodeLinks, tpmEncryptionSecureBoot];

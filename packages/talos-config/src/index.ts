@@ -1,4 +1,4 @@
-export { nodeLinks, TALOS_CHECKS } from './checks.js';
+export { nodeLinks, TALOS_CHECKS, tpmEncryptionSecureBoot } from './checks.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
 export type { RunbookApplication } from './runbook.js';

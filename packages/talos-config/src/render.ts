@@ -189,7 +189,8 @@ export function renderTalos(
       continue;
 
     const id = schematicId(merged.merged.extensions);
-    const image = installerImage(id, version.tag);
+    // TPM-sealed keys need Talos booted from a signed UKI (SecureBoot): schematic.ts.
+    const image = installerImage(id, version.tag, baseline.diskEncryption === 'tpm');
     const built = buildPatches({
       cluster,
       version,

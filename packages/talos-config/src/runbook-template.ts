@@ -87,6 +87,18 @@ curl -sS -X POST --data-binary {{shell schematic.upload}} {{shell schematic.endp
 Boot every machine from the matching image, e.g. the ISO
 \`{{{schematic.iso}}}\`. The nodes install
 \`{{{installImage}}}\`.
+{{#if secureBoot}}
+
+The disk encryption keys are sealed by the TPM, which needs Talos booted in UEFI Secure Boot
+mode: only the signed (SecureBoot) images carry the key the TPM seals them to, so the ISO and
+the installer above are the SecureBoot ones. Before a machine first boots the ISO, enter its
+firmware setup, enable Secure Boot and put it into **setup mode** (clear or reset the Secure
+Boot keys, so that no platform key is enrolled). Then boot the ISO and choose the boot menu's
+**Enroll Secure Boot keys: auto** entry, which enrolls Sidero Labs' keys from the ISO (in a
+virtual machine the menu may do so on its own: the ISO sets \`secure-boot-enroll if-safe\`).
+The machine reboots with the keys enrolled and boots Talos in Secure Boot mode. A machine that boots the ISO without Secure Boot cannot seal its
+disk keys, and its installation fails.
+{{/if}}
 
 ## 3. Generate the machine configs with the patches
 
@@ -203,11 +215,20 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 
 ## Later: changing Talos settings
 
-After \`pnpm build\` changed these patches, regenerate the configs (step 3, into a fresh
-folder or with \`--force\`) and apply them node by node, now at their static addresses and
-without \`--insecure\`:
+After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only
+them: \`--output-types controlplane,worker\` keeps \`talosconfig\`, whose endpoints step 6 set,
+which \`--force\` would otherwise overwrite) and apply them node by node, now at their static
+addresses and without \`--insecure\`:
 
 \`\`\`sh
+talosctl gen config {{shell name}} {{shell endpoint}} \\
+  --with-secrets "$TALOS_DIR/secrets.yaml" \\
+  --talos-version {{shell talos.line}} \\
+  --kubernetes-version {{shell kubernetesVersion}} \\
+  --config-patch-control-plane {{shell patches.controlPlane}} \\
+  --config-patch-worker {{shell patches.worker}} \\
+  --output-types controlplane,worker \\
+  --output-dir "$TALOS_DIR" --force
 {{#each nodes}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
 {{/each}}
@@ -233,10 +254,11 @@ talosctl health -n {{shell ../first.address}}
 
 ### Kubernetes
 
-Change \`kubernetesVersion\` in the definition (one minor release at a time, within the Talos
-support matrix), run \`pnpm build\` and commit; then let Talos roll the control plane and the
-kubelets to the version this runbook names, through one control plane (it upgrades every node).
-Look at the dry run first: it lists the deprecated APIs still in use.
+Change the cluster's \`kubernetes.version\` (\`clusters[].kubernetes.version\`) in the definition
+(one minor release at a time, within the Talos support matrix), run \`pnpm build\` and commit;
+then let Talos roll the control plane and the kubelets to the version this runbook names,
+through one control plane (it upgrades every node). Look at the dry run first: it lists the
+deprecated APIs still in use.
 
 \`\`\`sh
 talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}} --dry-run
@@ -334,10 +356,12 @@ kubectl get {{shell this}} -A
 {{#if removal.gitops}}
 Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
 disables it, or the Applications it leaves behind would cascade through their finalizers: keep
-its manifests, take the finalizers off every Application, delete the Applications (the root
-one included), then the controller; then disable it in the definition, build and commit.
+its manifests, turn off the root Application's auto-sync (its self-heal would put the finalizers
+back), take the finalizers off every Application, delete the Applications (the root one
+included), then the controller; then disable it in the definition, build and commit.
 
 \`\`\`sh
+kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
 {{#with removal.gitops.chart}}
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}

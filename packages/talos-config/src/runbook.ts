@@ -11,7 +11,7 @@ import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
 import { renderRunbookTemplate } from './runbook-template.js';
-import { IMAGE_FACTORY } from './schematic.js';
+import { IMAGE_FACTORY, isoImage } from './schematic.js';
 import type { TalosVersion } from './versions.js';
 
 /** An Argo CD Application of the cluster, as argocd-apps plans it (what the runbook needs). */
@@ -245,6 +245,8 @@ export function runbook(
   const first = cluster.controlPlanes[0];
   if (first === undefined) throw new Error(`cluster ${cluster.name} has no control plane`);
   const variables = dhcpVariables(cluster.nodes);
+  // TPM-sealed disk keys: the nodes boot and install the SecureBoot images (render.ts).
+  const secureBoot = input.baseline?.diskEncryption === 'tpm';
   const extensions =
     requirements.extensions.length === 0
       ? 'none'
@@ -282,8 +284,9 @@ export function runbook(
       id: input.schematicId,
       upload: `@${dir}/schematic.yaml`,
       endpoint: `https://${IMAGE_FACTORY}/schematics`,
-      iso: `https://${IMAGE_FACTORY}/image/${input.schematicId}/${version.tag}/metal-amd64.iso`,
+      iso: isoImage(input.schematicId, version.tag, secureBoot),
     },
+    secureBoot,
     installImage: input.installImage,
     patches: {
       controlPlane: `@${dir}/controlplane.yaml`,

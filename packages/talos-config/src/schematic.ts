@@ -29,7 +29,18 @@ export function schematicId(extensions: readonly string[]): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Installer image of a schematic for a Talos version tag (`v1.12.11`). */
-export function installerImage(id: string, talosTag: string): string {
-  return `${IMAGE_FACTORY}/installer/${id}:${talosTag}`;
+/**
+ * Installer image of a schematic for a Talos version tag (`v1.12.11`). `secureBoot`: the signed
+ * UKI installer (`installer-secureboot`), which TPM-sealed disk encryption needs: Talos seals the
+ * keys to the PCR signing public key that only a signed UKI carries (v1.12
+ * internal/pkg/secureboot/tpm2/seal.go reads it from `/.extra/tpm2-pcr-public-key.pem`, which
+ * internal/pkg/uki BuildSigned adds).
+ */
+export function installerImage(id: string, talosTag: string, secureBoot = false): string {
+  return `${IMAGE_FACTORY}/${secureBoot ? 'installer-secureboot' : 'installer'}/${id}:${talosTag}`;
+}
+
+/** The Image Factory's ISO of a schematic (amd64); `secureBoot`: the SecureBoot ISO. */
+export function isoImage(id: string, talosTag: string, secureBoot = false): string {
+  return `https://${IMAGE_FACTORY}/image/${id}/${talosTag}/metal-amd64${secureBoot ? '-secureboot' : ''}.iso`;
 }

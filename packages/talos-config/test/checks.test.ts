@@ -3,8 +3,8 @@
 // `LinkConfig.name: eth0` on metal, where Talos names links enp3s0 or by their alias).
 import type { GeneratedFile } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { nodeLinks } from '../src/index.js';
-import { haCluster, type TalosRun, talos } from './helpers.js';
+import { nodeLinks, tpmEncryptionSecureBoot } from '../src/index.js';
+import { file, haCluster, type TalosRun, talos } from './helpers.js';
 
 function check(run: TalosRun, files: readonly GeneratedFile[] = run.files) {
   return nodeLinks.check({ platform: run.platform, clusters: [], files });
@@ -71,5 +71,44 @@ describe('node-links', () => {
     expect(issues.map((issue) => [issue.path, issue.output])).toEqual([
       [['clusters', 0, 'nodes', 1, 'link'], path],
     ]);
+  });
+});
+
+describe('tpm-encryption-secureboot', () => {
+  const tpmCheck = (run: TalosRun, files: readonly GeneratedFile[] = run.files) =>
+    tpmEncryptionSecureBoot.check({ platform: run.platform, clusters: [], files });
+
+  it('passes the patches the generator writes: TPM keys with the SecureBoot installer, node-id keys with the plain one', () => {
+    const prodRun = talos([haCluster()]);
+    const role = file(prodRun.files, 'clusters/prod/talos/worker.yaml');
+    expect(role).toContain('tpm: {}');
+    expect(role).toMatch(
+      /image: factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}:v1\.12\.11\n/,
+    );
+    expect(tpmCheck(prodRun)).toEqual([]);
+    const nodeId = talos([haCluster({ talos: { version: 'v1.12.11', diskEncryption: 'nodeID' } })]);
+    const plain = file(nodeId.files, 'clusters/prod/talos/worker.yaml');
+    expect(plain).toContain('nodeID: {}');
+    expect(plain).toMatch(/image: factory\.talos\.dev\/installer\/[0-9a-f]{64}:v1\.12\.11\n/);
+    expect(tpmCheck(nodeId)).toEqual([]);
+  });
+
+  it('fails a TPM key with the plain installer, naming each node of the role and the file', () => {
+    const run = talos([haCluster()]);
+    const path = 'clusters/prod/talos/worker.yaml';
+    const issues = tpmCheck(
+      run,
+      edited(run, path, 'factory.talos.dev/installer-secureboot/', 'factory.talos.dev/installer/'),
+    );
+    expect(issues.map((issue) => [issue.code, issue.path, issue.output])).toEqual(
+      ['prod-w-1', 'prod-w-2', 'prod-w-3', 'prod-w-4'].map(() => [
+        'tpm-encryption-secureboot',
+        ['clusters', 0, 'talos', 'diskEncryption'],
+        path,
+      ]),
+    );
+    expect(issues[0]?.message).toMatch(
+      /^node "prod-w-1": its patches seal disk keys to the TPM but install "factory\.talos\.dev\/installer\/[0-9a-f]{64}:v1\.12\.11", not a SecureBoot installer;/,
+    );
   });
 });

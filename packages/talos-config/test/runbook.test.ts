@@ -314,4 +314,67 @@ describe('the reference runbook', () => {
     expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
     expect(markdown).toContain('pnpm homelab changeset');
   });
+
+  it('boots, installs and upgrades the SecureBoot images where the disk keys are sealed by the TPM', () => {
+    // prod (production) seals STATE and EPHEMERAL to the TPM by default; Talos needs the signed
+    // UKI's PCR key for that (v1.12 internal/pkg/secureboot/tpm2/seal.go).
+    expect(file(files, 'clusters/prod/talos/controlplane.yaml')).toContain('tpm: {}');
+    expect(markdown).toMatch(
+      /`https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.12\.11\/metal-amd64-secureboot\.iso`/,
+    );
+    expect(markdown).toMatch(
+      /`factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}:v1\.12\.11`/,
+    );
+    const upgrades = [...markdown.matchAll(/^talosctl upgrade -n \S+ --image (\S+)$/gm)].map(
+      (m) => m[1],
+    );
+    expect(upgrades).toHaveLength(7);
+    for (const image of upgrades)
+      expect(image).toMatch(/^factory\.talos\.dev\/installer-secureboot\//);
+    expect(markdown).not.toMatch(/factory\.talos\.dev\/installer\//);
+    expect(markdown).toContain('put it into **setup mode**');
+    expect(markdown).toContain('**Enroll Secure Boot keys: auto**');
+  });
+
+  it('keeps the plain images and no Secure Boot step where no key is sealed by the TPM', () => {
+    const dev = talos([devCluster()], [cilium]);
+    const text = file(dev.files, 'clusters/dev/RUNBOOK.md');
+    expect(file(dev.files, 'clusters/dev/talos/controlplane.yaml')).toContain('nodeID: {}');
+    expect(text).toMatch(/\/metal-amd64\.iso`/);
+    expect(text).toMatch(/`factory\.talos\.dev\/installer\/[0-9a-f]{64}:v/);
+    expect(text).not.toContain('secureboot');
+    expect(text).not.toContain('setup mode');
+  });
+
+  it('names the definition key of the Kubernetes version', () => {
+    const section = markdown.slice(markdown.indexOf('### Kubernetes'));
+    expect(section).toContain(
+      "Change the cluster's `kubernetes.version` (`clusters[].kubernetes.version`) in the definition",
+    );
+    expect(markdown).not.toContain('`kubernetesVersion`');
+  });
+
+  it('regenerates only the machine configs when Talos settings change, keeping talosconfig', () => {
+    const later = markdown.slice(
+      markdown.indexOf('## Later: changing Talos settings'),
+      markdown.indexOf('## Upgrades'),
+    );
+    const generate = shellBlocks(later)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text))
+      .filter((words) => words[0] === 'talosctl' && words[1] === 'gen');
+    expect(generate).toHaveLength(1);
+    const words = generate[0] as string[];
+    // talosctl v1.12 cmd/talosctl/cmd/mgmt/gen/config.go: --output-types (-t), default
+    // controlplane, worker, talosconfig; --force overwrites every file it writes.
+    expect(words[words.indexOf('--output-types') + 1]).toBe('controlplane,worker');
+    expect(words).toContain('--force');
+    expect(words.slice(0, 5)).toEqual([
+      'talosctl',
+      'gen',
+      'config',
+      'prod',
+      'https://192.168.30.10:6443',
+    ]);
+  });
 });

@@ -1,0 +1,75 @@
+// The two runbooks of a cluster, through the whole pipeline on the reference platform: what one
+// package's runbook says about another package's output must hold in that output.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+
+function file(files: readonly { path: string; content: string }[], path: string): string {
+  const found = files.find((candidate) => candidate.path === path);
+  if (found === undefined) throw new Error(`${path} was not generated`);
+  return found.content;
+}
+
+describe('the disaster-recovery runbook', () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it('pauses and resumes the root Application that root-application.yaml declares', async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const objects = parseAllDocuments(
+        file(files, `clusters/${cluster}/root-application.yaml`),
+      ) as {
+        kind: string;
+        metadata: { name: string };
+      }[];
+      const root = objects.find((o) => o.kind === 'Application')?.metadata.name;
+      expect(root).toBe(`${cluster}-platform`);
+      const recovery = file(files, `clusters/${cluster}/disaster-recovery.md`);
+      expect(recovery).toContain(
+        `kubectl -n argocd patch application ${root} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      );
+    }
+  });
+
+  it('refers to the Talos runbook steps by the numbers they have there', async () => {
+    const { files } = await built;
+    const runbook = file(files, 'clusters/prod/RUNBOOK.md');
+    const recovery = file(files, 'clusters/prod/disaster-recovery.md');
+    const heading = (step: number) =>
+      runbook.split('\n').find((line) => line.startsWith(`## ${step}. `));
+    expect(recovery).toContain('step 1 of `clusters/prod/RUNBOOK.md`');
+    expect(heading(1)).toBe('## 1. Generate the cluster secrets (once)');
+    expect(recovery).toContain('steps 2 to 5 of `clusters/prod/RUNBOOK.md`');
+    expect(heading(5)).toBe('## 5. Apply the configs');
+    expect(recovery).toContain('step 6 (`talosctl bootstrap`)');
+    expect(heading(6)).toBe('## 6. Bootstrap etcd (once, on one control plane)');
+    expect(recovery).toContain('step 7 of `clusters/prod/RUNBOOK.md`');
+    expect(heading(7)).toBe('## 7. Fetch the kubeconfig');
+  });
+});
+
+describe('the Talos runbook', () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it("turns off the root Application's auto-sync before taking the finalizers off, to remove Argo CD", async () => {
+    const { files } = await built;
+    const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
+    const rootOff = lines.indexOf(
+      `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+    );
+    const finalizers = lines.findIndex((line) =>
+      line.endsWith(`-p '{"metadata":{"finalizers":null}}'`),
+    );
+    const deleteAll = lines.indexOf('kubectl -n argocd delete applications --all');
+    expect(rootOff).toBeGreaterThan(
+      lines.findIndex((line) => line.startsWith('Removing the GitOps controller')),
+    );
+    expect(finalizers).toBeGreaterThan(rootOff);
+    expect(deleteAll).toBeGreaterThan(finalizers);
+  });
+});
