@@ -56,13 +56,26 @@ describe('isLiteralSecretValue', () => {
       "''",
       '{',
       '[]',
+      // A reference as a flow mapping: what the error message suggests.
+      '{secretName: argocd-oidc, key: client-secret}',
+      "{ key: 'api-token', secretName: cloudflare-api-token } # from Bitwarden",
     ]) {
       expect([raw, isLiteralSecretValue(raw)]).toEqual([raw, false]);
     }
   });
 
   it('treats a plain string, quoted or not, as a literal', () => {
-    for (const raw of ['hunter2', '"hunter2"', "'s3cr3t'", '"abc",', 'abc # a comment']) {
+    for (const raw of [
+      'hunter2',
+      '"hunter2"',
+      "'s3cr3t'",
+      '"abc",',
+      'abc # a comment',
+      // A flow mapping that is not exactly a reference may carry the value itself.
+      '{value: hunter2}',
+      '{secretName: x, key: y, value: hunter2}',
+      '{secretName: x, key: {nested: hunter2}}',
+    ]) {
       expect([raw, isLiteralSecretValue(raw)]).toEqual([raw, true]);
     }
   });
@@ -94,6 +107,16 @@ describe('scanSecrets', () => {
     expect(
       findSecrets([{ path: 'values.yaml', content: 'secretName: x\nexisting: y\nname: z\n' }]),
     ).toEqual([]);
+    // A reference written inline, as the error's fix says, is no secret; a value beside it is.
+    const inline = [
+      'oidc:',
+      '  clientSecret: {secretName: argocd-oidc, key: client-secret}',
+      '  apiToken: {secretName: t, key: api-token, value: hunter2hunter2}',
+      '',
+    ].join('\n');
+    expect(findSecrets([{ path: 'platform.yaml', content: inline }]).map((f) => f.keyPath)).toEqual(
+      ['oidc.apiToken'],
+    );
   });
 
   it('takes a UUID in a secret inventory for the id of a store entry, and a UUID elsewhere for a value', () => {

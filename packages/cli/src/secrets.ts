@@ -156,12 +156,21 @@ function unquote(raw: string): string {
  * Whether a scalar is a literal secret value: not empty, not a boolean, number or null, not a
  * reference (`$secret:key`, `$name`, `${VAR}`), not the start of a nested map or list.
  */
+/** A plain scalar or a quoted one, as a flow mapping's value: a name, never a `{`/`[` nesting. */
+const FLOW_NAME = `(?:[A-Za-z0-9._/-]+|"[A-Za-z0-9._/-]+"|'[A-Za-z0-9._/-]+')`;
+/** `{secretName: <name>, key: <name>}` in either order (a trailing comment allowed). */
+const SECRET_REFERENCE_FLOW = new RegExp(
+  `^\\{\\s*(?:secretName\\s*:\\s*${FLOW_NAME}\\s*,\\s*key\\s*:\\s*${FLOW_NAME}|key\\s*:\\s*${FLOW_NAME}\\s*,\\s*secretName\\s*:\\s*${FLOW_NAME})\\s*,?\\s*\\}\\s*(?:#.*)?$`,
+);
+
 export function isLiteralSecretValue(raw: string): boolean {
   const value = unquote(raw);
   if (value === '' || value === '~' || value === 'null') return false;
   if (/^(true|false|yes|no|on|off)$/i.test(value)) return false;
   if (/^-?\d+(\.\d+)?$/.test(value)) return false;
   if (value === '{' || value === '[' || value === '{}' || value === '[]') return false;
+  // A reference written as a flow mapping, as the fix suggests: `{secretName: x, key: y}`.
+  if (SECRET_REFERENCE_FLOW.test(value)) return false;
   if (value.startsWith('&') || value.startsWith('*')) return false;
   if (value.startsWith('$')) return false;
   return true;
