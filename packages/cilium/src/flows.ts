@@ -454,8 +454,16 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             flowIssue(component, flow, 'names the deployment sources on an ingress', 'egress');
             break;
           }
-          for (const source of deploymentSources(input.platform, contributions)) {
-            add(own, { kind: 'fqdn', name: source.host }, [{ port: source.port, protocol: 'TCP' }]);
+          {
+            // One connection per host, with every port it is fetched on (a repository over SSH
+            // on 22 and charts over HTTPS on 443 from github.com): the host names the policy.
+            const ports = new Map<string, FlowPort[]>();
+            for (const source of deploymentSources(input.platform, contributions)) {
+              const list = ports.get(source.host) ?? [];
+              list.push({ port: source.port, protocol: 'TCP' });
+              ports.set(source.host, list);
+            }
+            for (const [host, list] of ports) add(own, { kind: 'fqdn', name: host }, list);
           }
           break;
         case 'cidr': {

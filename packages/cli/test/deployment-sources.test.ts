@@ -1,0 +1,67 @@
+// The repo-server's egress to the deployment sources (the platform repository, the upstream
+// chart repositories, the CRD bundles' repositories) when the platform repository is read over
+// SSH from the host that also serves charts over HTTPS: one policy per host with both ports.
+// Both ports used to resolve to one policy name, the second replacing the first, and the build
+// refused the valid definition with an error about a policy the user cannot write.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseYaml } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+const HTTPS = 'url: https://github.com/example/homelab-platform.git';
+
+async function githubPolicy(text: string) {
+  const result = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+  const errors = result.issues.filter((issue) => issue.severity === 'error');
+  const layer = result.files.find((file) => file.path === 'charts/cilium/clusters/prod.yaml');
+  const manifests = (parseYaml(layer?.content ?? '{}') as AnyJson)?.manifests ?? {};
+  const policy = Object.values(manifests).find(
+    (object: AnyJson) =>
+      object.kind === 'CiliumNetworkPolicy' &&
+      object.metadata.name === 'argocd-repo-server-sources-github-com-egress',
+  ) as AnyJson;
+  return { errors, policy };
+}
+
+describe('the deployment sources of the repo-server', () => {
+  it('reach github.com on 443 when the platform repository is read over HTTPS', async () => {
+    expect(reference).toContain(HTTPS);
+    const { errors, policy } = await githubPolicy(reference);
+    expect(errors).toEqual([]);
+    expect(policy.spec.egress).toEqual([
+      {
+        toFQDNs: [{ matchName: 'github.com' }],
+        toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+      },
+    ]);
+  });
+
+  it('reach github.com on 22 and 443 when the repository is read over SSH', async () => {
+    for (const url of [
+      'url: git@github.com:example/homelab-platform.git',
+      'url: ssh://git@github.com/example/homelab-platform.git',
+    ]) {
+      const { errors, policy } = await githubPolicy(reference.replace(HTTPS, url));
+      expect(errors, url).toEqual([]);
+      expect(policy.spec.egress, url).toEqual([
+        {
+          toFQDNs: [{ matchName: 'github.com' }],
+          toPorts: [
+            {
+              ports: [
+                { port: '22', protocol: 'TCP' },
+                { port: '443', protocol: 'TCP' },
+              ],
+            },
+          ],
+        },
+      ]);
+    }
+  });
+});
