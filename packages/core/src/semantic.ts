@@ -486,6 +486,24 @@ export function semanticIssues(
     'network card (MAC address)',
   );
 
+  // Every cluster needs a node the platform's pods can run on. Control planes take workloads only
+  // in a cluster without workers (Talos' allowSchedulingOnControlPlanes), so a cluster whose
+  // workers are all tainted runs nothing that does not tolerate the taint: no CoreDNS, no Argo CD.
+  for (const { cluster, index } of clusters) {
+    if (!Array.isArray(cluster.nodes)) continue;
+    const workers = cluster.nodes.filter((node) => node.role === 'worker');
+    const candidates =
+      workers.length > 0 ? workers : cluster.nodes.filter((node) => node.role === 'controlplane');
+    if (candidates.length === 0 || candidates.some(acceptsWorkloads)) continue;
+    report(ctx, 'error', ['clusters', index, 'nodes'], {
+      code: 'no-schedulable-node',
+      value: 0,
+      message: `nodes in cluster "${cluster.name}" that the platform's pods can run on: ${workers.length > 0 ? `its ${workers.length} worker(s) all carry a NoSchedule or NoExecute taint, and its control planes take no workloads in a cluster with workers` : 'its control planes all carry a NoSchedule or NoExecute taint'}`,
+      expected:
+        'at least one node without a NoSchedule or NoExecute taint (a worker, or control planes only)',
+    });
+  }
+
   // Production clusters need a schedulable node per production replica.
   const profilesWellFormed =
     !hasIssueUnder(schemaIssuePaths, 'environments') &&
