@@ -59,9 +59,9 @@ describe('disabling Argo CD on every cluster', () => {
     const summary = build();
 
     // Then the Argo CD chart's generated files are gone, and with no GitOps controller on any
-    // cluster, so are the app-of-apps and the root Applications (27 files: 12 + 12 + 3); the
-    // package.json of both charts stays: changesets owns it
-    expect(summary).toMatch(/, 27 removed in /);
+    // cluster, so are the app-of-apps, the root Applications and the namespaces they create
+    // (30 files: 12 + 12 + 3 + 3); the package.json of both charts stays: changesets owns it
+    expect(summary).toMatch(/, 30 removed in /);
     for (const chart of ['argo-cd', 'platform']) {
       for (const file of [
         'Chart.yaml',
@@ -75,6 +75,7 @@ describe('disabling Argo CD on every cluster', () => {
     }
     for (const cluster of ['dev', 'staging', 'prod']) {
       expect(existsSync(join(dir, `out/clusters/${cluster}/root-application.yaml`))).toBe(false);
+      expect(existsSync(join(dir, `out/clusters/${cluster}/namespaces.yaml`))).toBe(false);
       // and the runbook neither installs Argo CD nor hands the cluster over to it
       const runbook = readFileSync(join(dir, `out/clusters/${cluster}/RUNBOOK.md`), 'utf8');
       expect(runbook).not.toContain('charts/argo-cd');
