@@ -20,6 +20,7 @@ import type {
   RenderCluster,
   RenderInput,
   ResolvedCluster,
+  ResolvedPlatform,
   ResourceBase,
   Values,
 } from '@homelab/core';
@@ -42,6 +43,12 @@ import {
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from './health.js';
 import { argocdMonitors } from './monitors.js';
 import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClients } from './oidc.js';
+import {
+  knownHostsValue,
+  repositoryAccessCheck,
+  repositoryIssues,
+  repositorySecret,
+} from './repository.js';
 import {
   ARGOCD_NAMESPACE,
   type ArgocdSettings,
@@ -502,6 +509,7 @@ function clusterValues(
   entry: RenderCluster<ArgocdSettings>,
   settings: ResolvedArgocdSettings,
   issues: Issue[],
+  platform: ResolvedPlatform,
 ): Values {
   const { cluster } = entry;
   const cm: Values = { 'admin.enabled': settings.localAdmin };
@@ -510,9 +518,15 @@ function clusterValues(
   if (oidc !== undefined) cm['oidc.config'] = oidc;
   Object.assign(cm, systemIgnoreDifferences(entry.others));
 
+  const extraHosts = knownHostsValue(platform);
   const values: Values = {
     global: { domain: argocdHost(cluster) },
-    configs: { cm, rbac: { 'policy.csv': policyCsv(settings) } },
+    configs: {
+      cm,
+      rbac: { 'policy.csv': policyCsv(settings) },
+      // The repository's SSH host keys, when the chart does not ship them.
+      ...(extraHosts === undefined ? {} : { ssh: { extraHosts } }),
+    },
   };
   for (const workload of WORKLOADS) {
     const path = entry.path(workload.key);
@@ -640,8 +654,11 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const secret = settings.oidc?.clientSecret;
   const env = cluster.environment;
   const chart = `charts/${ARGOCD_CHART_NAME}`;
+  const repository = repositorySecret(input.platform);
   return {
     application: descriptor(cluster.profile),
+    // A private repository: the one Secret Argo CD needs before it can read anything from Git.
+    ...(repository === undefined ? {} : { bootstrapSecrets: [repository] }),
     flows: [
       ...argocdFlows(cluster.profile),
       // Through the Gateway only to the cluster's own provider (its route serves the issuer);
@@ -773,13 +790,14 @@ function loginStep(
  * `argocd-cm`.
  */
 function render(input: RenderInput<ArgocdSettings>): ComponentOutput {
-  const issues: Issue[] = [];
+  // The repository is the definition's, once for every cluster.
+  const issues: Issue[] = input.clusters.length > 0 ? repositoryIssues(input.platform) : [];
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();
   for (const entry of input.clusters) {
     const { settings } = resolveArgocdSettings(entry.settings, entry.path);
     environments.add(entry.cluster.environment);
-    clusterLayers[entry.cluster.name] = clusterValues(entry, settings, issues);
+    clusterLayers[entry.cluster.name] = clusterValues(entry, settings, issues, input.platform);
   }
   const environmentLayers: { [E in EnvironmentName]?: Values } = {};
   for (const name of [...environments].sort(compareStrings)) {
@@ -812,7 +830,13 @@ export const argocdComponent: Component<ArgocdSettings> = {
   // The cluster DNS first: the repo-server resolves the Git and chart hosts.
   uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
   upstream: ARGOCD_UPSTREAM,
-  checks: [localAdminCheck, rbacDefaultCheck, serverInsecureCheck, applicationHealthCheck],
+  checks: [
+    localAdminCheck,
+    rbacDefaultCheck,
+    serverInsecureCheck,
+    applicationHealthCheck,
+    repositoryAccessCheck,
+  ],
   declare,
   render,
 };

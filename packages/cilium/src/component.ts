@@ -578,7 +578,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       facts: {
         [CILIUM_VALUES_KEY]: {
           ...clusterFactValues(entry.cluster, settings),
-          ...mutualAuthenticationValues(entry, network),
+          ...mutualAuthenticationValues(network),
         },
       },
       // KubeObjects are plain JSON data; their type only names the fields we rely on.

@@ -129,10 +129,7 @@ export function ciliumFlows(
  * the server's claim would stay Pending, Cilium's Application Progressing, and the app-of-apps
  * would wait for it forever (the Helm suite checks that no claim waits for a later wave).
  */
-export function mutualAuthenticationValues(
-  entry: RenderCluster<CiliumSettings>,
-  network: ResolvedNetworkPolicy,
-): Values {
+export function mutualAuthenticationValues(network: ResolvedNetworkPolicy): Values {
   if (!network.mutualAuthentication) {
     return { authentication: { mutual: { spire: { enabled: false } } } };
   }

@@ -44,6 +44,20 @@ export interface RepositorySettings {
  * Clone URL of this repository as Argo CD sees it (https:// or ssh).
  */
 url: string
+/**
+ * How Argo CD authenticates to the repository: `none`, a public repository over https (the default for https URLs); `ssh-key`, a deploy key (the default for ssh:// and git@ URLs); `token`, a username and an access token over https. The key or token is the one hand-made Secret of Argo CD's namespace (the runbook's hand-made secrets step reads it from your shell or a file); it never goes into Git.
+ */
+access?: ("none" | "ssh-key" | "token")
+/**
+ * The username Argo CD presents with an access token (`access: token`); default `git`, which GitHub and GitLab accept with a token; Gitea and Forgejo want the token's owner.
+ */
+username?: string
+/**
+ * known_hosts lines of the repository's SSH host (e.g. the output of `ssh-keyscan gitea.lan`), for a host Argo CD does not know: it ships the keys of github.com, ssh.github.com:443, gitlab.com, bitbucket.org, ssh.dev.azure.com and vs-ssh.visualstudio.com. A host key is public: it belongs in Git.
+ * 
+ * @minItems 1
+ */
+sshKnownHosts?: [string, ...(string)[]]
 targetRevision?: TargetRevisions
 }
 /**

@@ -1,0 +1,110 @@
+import { parseYaml, type ResolvedPlatform } from '@homelab/core';
+import { readVendoredChartFile } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_KNOWN_HOSTS,
+  knownHostName,
+  knownHostsOf,
+  repositoryCredentials,
+  repositoryIssues,
+  repositorySecret,
+  sshTarget,
+} from '../src/repository.js';
+import { ARGOCD_CHART } from '../src/versions.js';
+
+/** Just what the repository functions read of a platform. */
+function platform(repository: Record<string, unknown>): ResolvedPlatform {
+  return {
+    repositoryUrl: repository.url as string,
+    definition: { repository },
+  } as unknown as ResolvedPlatform;
+}
+
+const GITEA_KEY =
+  '[gitea.lan]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+describe('the SSH hosts Argo CD knows', () => {
+  it("are the hosts of the vendored chart's configs.ssh.knownHosts", () => {
+    const values = parseYaml(
+      readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
+    ) as { configs: { ssh: { knownHosts: string } } };
+    expect([...knownHostsOf(values.configs.ssh.knownHosts)].sort()).toEqual(
+      [...DEFAULT_KNOWN_HOSTS].sort(),
+    );
+  });
+
+  it('name a host as known_hosts does: bare on port 22, bracketed with another port', () => {
+    expect(sshTarget('git@github.com:me/homelab.git')).toEqual({ host: 'github.com', port: 22 });
+    expect(sshTarget('ssh://git@GitHub.com/me/homelab.git')).toEqual({
+      host: 'github.com',
+      port: 22,
+    });
+    const gitea = sshTarget('ssh://git@gitea.lan:2222/me/homelab.git');
+    expect(gitea).toEqual({ host: 'gitea.lan', port: 2222 });
+    expect(knownHostName(gitea as { host: string; port: number })).toBe('[gitea.lan]:2222');
+    expect(sshTarget('https://github.com/me/homelab.git')).toBeUndefined();
+    expect(knownHostsOf(`# a comment\n${GITEA_KEY}\ngit.lan,10.0.0.5 ssh-rsa AAAA\n`)).toEqual(
+      new Set(['[gitea.lan]:2222', 'git.lan', '10.0.0.5']),
+    );
+  });
+});
+
+describe('the repository as the definition gives it', () => {
+  it('defaults to no credentials over https and a deploy key over SSH', () => {
+    expect(repositoryCredentials(platform({ url: 'https://github.com/me/h.git' }))).toBe('none');
+    expect(repositoryCredentials(platform({ url: 'git@github.com:me/h.git' }))).toBe('ssh-key');
+    expect(repositorySecret(platform({ url: 'https://github.com/me/h.git' }))).toBeUndefined();
+  });
+
+  it('accepts a known SSH host, and an unknown one with its keys', () => {
+    expect(repositoryIssues(platform({ url: 'git@gitlab.com:me/h.git' }))).toEqual([]);
+    expect(
+      repositoryIssues(
+        platform({ url: 'ssh://git@gitea.lan:2222/me/h.git', sshKnownHosts: [GITEA_KEY] }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses an SSH host whose key Argo CD does not know, and credentials of the other protocol', () => {
+    const unknown = repositoryIssues(platform({ url: 'ssh://git@gitea.lan:2222/me/h.git' }));
+    expect(unknown.map((issue) => [issue.code, issue.path])).toEqual([
+      ['repository-host-key', ['repository', 'url']],
+    ]);
+    expect(unknown[0]?.expected).toContain('ssh-keyscan -p 2222 gitea.lan');
+    // A key for the same host on another port is another host to SSH.
+    expect(
+      repositoryIssues(
+        platform({
+          url: 'ssh://git@gitea.lan/me/h.git',
+          sshKnownHosts: [GITEA_KEY],
+        }),
+      ).map((issue) => issue.code),
+    ).toEqual(['repository-host-key']);
+    expect(
+      repositoryIssues(platform({ url: 'git@github.com:me/h.git', access: 'token' })).map(
+        (issue) => [issue.code, issue.value],
+      ),
+    ).toEqual([['repository-credentials', 'token']]);
+    expect(
+      repositoryIssues(platform({ url: 'https://github.com/me/h.git', access: 'ssh-key' })).map(
+        (issue) => [issue.code, issue.value],
+      ),
+    ).toEqual([['repository-credentials', 'ssh-key']]);
+  });
+
+  it('makes a labelled repository Secret by hand, the key or token from the shell', () => {
+    const ssh = repositorySecret(platform({ url: 'git@github.com:me/h.git' }));
+    expect(ssh?.keys).toEqual(['type', 'url', 'sshPrivateKey']);
+    expect(ssh?.commands).toEqual([
+      `kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:me/h.git --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?the path of the deploy key's private key}" --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply -f -`,
+    ]);
+    const token = repositorySecret(
+      platform({ url: 'https://gitea.lan/me/h.git', access: 'token', username: 'me' }),
+    );
+    expect(token?.keys).toEqual(['type', 'url', 'username', 'password']);
+    expect(token?.commands[0]).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, verbatim
+      '--from-literal=username=me --from-literal=password="${HOMELAB_REPOSITORY_TOKEN:?read it first: read -rs HOMELAB_REPOSITORY_TOKEN}"',
+    );
+  });
+});

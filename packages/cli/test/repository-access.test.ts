@@ -1,0 +1,94 @@
+// Argo CD reads a private platform repository: the reference platform moved to an SSH URL (a
+// deploy key), to an SSH host Argo CD does not know (its keys in the definition), and each link
+// broken on purpose before the system checks run.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterContribution, Issue, SystemInput } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+const HTTPS = '  url: https://github.com/example/homelab-platform.git\n';
+const GITEA_KEY =
+  '[gitea.lan]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
+
+async function build(repository: string, alter?: (input: SystemInput) => SystemInput) {
+  expect(reference).toContain(HTTPS);
+  const text = reference.replace(HTTPS, repository);
+  const result = await generate(
+    { text, file: 'platform.yaml', chartVersions: {} },
+    alter === undefined ? {} : { beforeSystemChecks: alter },
+  );
+  const errors = result.issues.filter((issue) => issue.severity === 'error');
+  const file = (path: string) => result.files.find((entry) => entry.path === path)?.content ?? '';
+  return { errors, file };
+}
+
+const access = (errors: readonly Issue[]) =>
+  errors
+    .filter((issue) => issue.code === 'argocd-repository-access')
+    .map((issue) => issue.message.replace(/ \(argocd-ssh-known-hosts-cm\).*/, ''));
+
+describe('a private platform repository', () => {
+  it('over SSH: the runbook makes the labelled deploy-key Secret before the hand-over', async () => {
+    const { errors, file } = await build('  url: git@github.com:example/homelab-platform.git\n');
+    expect(errors).toEqual([]);
+    const runbook = file('clusters/prod/RUNBOOK.md');
+    const secret = runbook.indexOf(
+      'kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:example/homelab-platform.git --from-file=sshPrivateKey=',
+    );
+    expect(secret).toBeGreaterThan(0);
+    // In the hand-made secrets step, before Argo CD is handed the cluster.
+    expect(runbook.lastIndexOf('. Create the hand-made secrets', secret)).toBeGreaterThan(0);
+    expect(runbook.indexOf('. Hand the cluster to Argo CD', secret)).toBeGreaterThan(secret);
+  });
+
+  it('without its Secret, Argo CD cannot read it: every cluster fails the check', async () => {
+    const withoutSecret = (input: SystemInput): SystemInput => ({
+      ...input,
+      clusters: input.clusters.map((deployed) => {
+        const contributions = new Map(deployed.run.contributions);
+        const own = contributions.get('argocd') as ClusterContribution;
+        contributions.set('argocd', { ...own, bootstrapSecrets: [] });
+        return { ...deployed, run: { ...deployed.run, contributions } };
+      }),
+    });
+    const { errors } = await build(
+      '  url: git@github.com:example/homelab-platform.git\n',
+      withoutSecret,
+    );
+    expect(access(errors)).toEqual(
+      ['dev', 'prod', 'staging'].map(
+        (cluster) =>
+          `Argo CD on cluster "${cluster}" has no repository Secret with sshPrivateKey for git@github.com:example/homelab-platform.git: the root Application never renders`,
+      ),
+    );
+  });
+
+  it('on an SSH host Argo CD does not know: its keys reach argocd-ssh-known-hosts-cm, and without them it fails', async () => {
+    const gitea = `  url: ssh://git@gitea.lan:2222/me/homelab.git\n  sshKnownHosts:\n    - '${GITEA_KEY}'\n`;
+    const { errors, file } = await build(gitea);
+    expect(errors).toEqual([]);
+    const layers = ['env/development.yaml', 'clusters/dev.yaml'].map((name) =>
+      file(`charts/argo-cd/${name}`),
+    );
+    expect(layers.join('\n')).toContain(`extraHosts: |\n        ${GITEA_KEY}\n`);
+    // The known hosts removed from what Argo CD deploys (issues sorted by message).
+    const withoutKeys = (input: SystemInput): SystemInput => ({
+      ...input,
+      files: input.files.map((entry) =>
+        entry.path.startsWith('charts/argo-cd/')
+          ? { ...entry, content: entry.content.replace(/ {6}extraHosts: \|\n {8}.*\n/g, '') }
+          : entry,
+      ),
+    });
+    const broken = await build(gitea, withoutKeys);
+    expect(access(broken.errors)).toEqual(
+      ['dev', 'prod', 'staging'].map(
+        (cluster) =>
+          `Argo CD on cluster "${cluster}" does not know the SSH host key of [gitea.lan]:2222`,
+      ),
+    );
+  });
+});
