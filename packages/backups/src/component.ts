@@ -288,6 +288,9 @@ function forConsumers(
   for (const { volume, component } of volumes) {
     const at = ['clusters', entry.cluster.index, 'components', component];
     if (snapshotClass === undefined) {
+      // Without a storage driver there is nothing to snapshot, and the missing "storage" is
+      // the error the user needs (backups needs it): no second one per volume.
+      if (entry.provided.storage === undefined) continue;
       issues.push(
         error({
           code: 'backups-snapshots',
@@ -295,7 +298,7 @@ function forConsumers(
           value: `${volume.namespace}/${volume.name}`,
           message: `volume ${volume.namespace}/${volume.name} is backed up from a CSI snapshot, but cluster "${entry.cluster.name}" has no VolumeSnapshotClass`,
           expected:
-            'a component that provides "volume-snapshots" (snapshot-controller) with a class for the storage driver',
+            'a component that provides "volume-snapshots" (snapshot-controller) enabled on the cluster, with a VolumeSnapshotClass for the storage driver',
         }),
       );
       continue;

@@ -380,7 +380,17 @@ describe('definition problems', () => {
     // A snapshot provider without a class: the capability is there, its fact is not.
     const noClass = testComponent({ name: 'snapshots', provides: ['volume-snapshots'] });
     const run = runBackups(SETTINGS, [consumer()], [cni, storage, noClass, gitops]);
-    expect(errors(run).map((i) => i.code)).toContain('backups-snapshots');
+    const snapshots = errors(run).filter((i) => i.code === 'backups-snapshots');
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots[0]?.message).toContain('has no VolumeSnapshotClass');
+  });
+
+  test('without a storage driver, the missing storage is the error, not the snapshot class', () => {
+    const noClass = testComponent({ name: 'snapshots', provides: ['volume-snapshots'] });
+    const run = runBackups(SETTINGS, [consumer()], [cni, noClass, gitops]);
+    const codes = errors(run).map((i) => i.code);
+    expect(codes).not.toContain('backups-snapshots');
+    expect(errors(run).some((i) => i.message.includes('"storage"'))).toBe(true);
   });
 
   test('a protected volume without an owner gets a warning', () => {
