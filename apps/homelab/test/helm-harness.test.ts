@@ -24,6 +24,7 @@ import {
   REPO,
   remoteSchemaRefs,
   renderedPods,
+  renderedSourceProblems,
   schemaProblems,
   splitHelmOutput,
   templateArgs,
@@ -195,6 +196,31 @@ describe('splitHelmOutput', () => {
     expect(splitHelmOutput(output).map(({ source, object }) => `${source} ${object.kind}`)).toEqual(
       ['demo/templates/manifests.yaml ConfigMap', 'demo/charts/up/templates/svc.yaml Service'],
     );
+  });
+
+  it("gives each document of a crds/ file the file's source (Helm prints it once per file)", () => {
+    const crds = [
+      '---',
+      '# Source: demo/charts/up/crds/crds.yaml',
+      'apiVersion: apiextensions.k8s.io/v1',
+      'kind: CustomResourceDefinition',
+      'metadata:',
+      '  name: as.example.com',
+      '---',
+      'apiVersion: apiextensions.k8s.io/v1',
+      'kind: CustomResourceDefinition',
+      'metadata:',
+      '  name: bs.example.com',
+      '',
+    ].join('\n');
+    expect(
+      splitHelmOutput(`${crds}${output}`).map(({ source, object }) => `${source} ${object.kind}`),
+    ).toEqual([
+      'demo/charts/up/crds/crds.yaml CustomResourceDefinition',
+      'demo/charts/up/crds/crds.yaml CustomResourceDefinition',
+      'demo/templates/manifests.yaml ConfigMap',
+      'demo/charts/up/templates/svc.yaml Service',
+    ]);
   });
 
   it('reads scalars as Kubernetes does (YAML 1.1 booleans, timestamps as strings)', () => {
@@ -598,6 +624,44 @@ describe('(d) Helm against the TypeScript merge', () => {
     expect(manifestDifferences([pool([])], [other])).toEqual([
       'cilium.io/v2/CiliumLoadBalancerIPPool//q: computed but not rendered by Helm',
       'cilium.io/v2/CiliumLoadBalancerIPPool//p: rendered by Helm but not computed',
+    ]);
+  });
+});
+
+describe('how many objects a render holds, by where Helm says they came from', () => {
+  const chart = { name: 'demo', dependencies: [{ name: 'up' }] };
+  const from = (source: string, name: string) => ({
+    source,
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } } as KubeObject,
+  });
+
+  it("accepts the chart's manifests and at least one object of each dependency", () => {
+    const documents = [
+      from('demo/charts/up/crds/crds.yaml', 'crd'),
+      from('demo/charts/up/templates/a.yaml', 'a'),
+      from('demo/templates/manifests.yaml', 'm'),
+    ];
+    expect(renderedSourceProblems(documents, chart, 1)).toEqual([]);
+  });
+
+  it('accepts no object from a chart without dependencies that has no manifests for the cluster', () => {
+    expect(renderedSourceProblems([], { name: 'apps', dependencies: [] }, 0)).toEqual([]);
+  });
+
+  it('fails when Helm renders nothing for a chart that should render objects', () => {
+    expect(renderedSourceProblems([], chart, 2)).toEqual([
+      'demo/templates/manifests.yaml: Helm rendered 0 object(s), the TypeScript merge computes 2',
+      'demo/charts/up/: Helm rendered no object of this dependency',
+    ]);
+    expect(renderedSourceProblems([], { name: 'apps', dependencies: [] }, 1)).toEqual([
+      'apps/templates/manifests.yaml: Helm rendered 0 object(s), the TypeScript merge computes 1',
+    ]);
+  });
+
+  it('fails an object of no known template', () => {
+    const documents = [from('demo/charts/up/templates/a.yaml', 'a'), from('', 'orphan')];
+    expect(renderedSourceProblems(documents, chart, 0)).toEqual([
+      "ConfigMap/orphan from no template: neither the chart's manifests nor a dependency",
     ]);
   });
 });
