@@ -5,10 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@homelab/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  committedOutputRenders,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -663,6 +664,28 @@ describe('how many objects a render holds, by where Helm says they came from', (
     expect(renderedSourceProblems(documents, chart, 0)).toEqual([
       "ConfigMap/orphan from no template: neither the chart's manifests nor a dependency",
     ]);
+  });
+});
+
+describe('a committed output without root Application', () => {
+  const root = join(scratch, 'no-root');
+  mkdirSync(join(root, 'clusters', 'dev'), { recursive: true });
+  const discovery = discoverRenders(root, join(REPO, 'examples/reference/platform.yaml'));
+
+  it('has nothing to render: the renders say "not run" and are skipped', () => {
+    expect(discovery).toEqual({ clusters: [], renders: [], skipped: [] });
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(committedOutputRenders(discovery, 'not run: why')).toBe(false);
+      expect(log.mock.calls).toEqual([['not run: why']]);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('renders the committed output where a cluster has a root Application', () => {
+    const one = { clusters: [{ cluster: 'dev', kubeVersion: '1.34.0', applications: [] }] };
+    expect(committedOutputRenders({ ...one, renders: [], skipped: [] }, 'not run: why')).toBe(true);
   });
 });
 

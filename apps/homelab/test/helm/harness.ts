@@ -72,6 +72,18 @@ export function helmSuiteRuns(helm: HelmBinary | undefined, notRun: string): boo
   return false;
 }
 
+/**
+ * Whether the Helm suite's renders of the committed output run: only where some cluster has a
+ * root Application (a definition may turn Argo CD off on every cluster; then nothing in the
+ * output is rendered by Argo CD, and nothing by the suite). Otherwise they are skipped, and
+ * `notRun` is printed: skipped, never passed.
+ */
+export function committedOutputRenders(discovery: Discovery, notRun: string): boolean {
+  if (discovery.clusters.length > 0) return true;
+  console.log(notRun);
+  return false;
+}
+
 export interface HelmBinary {
   readonly path: string;
   /** What `helm version --template {{.Version}}` prints, e.g. `v3.19.4`. */
