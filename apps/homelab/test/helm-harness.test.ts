@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject } from '@homelab/core';
+import { type KubeObject, parseYaml } from '@homelab/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
@@ -120,10 +120,16 @@ describe('discoverRenders', () => {
   });
 
   it('takes the Kubernetes version of each cluster from the platform definition', () => {
-    const definition = readFileSync(join(REPO, 'apps/homelab/platform.yaml'), 'utf8');
+    // The definition as data (a name may be quoted, or appear elsewhere in the text).
+    const definition = parseYaml(
+      readFileSync(join(REPO, 'apps/homelab/platform.yaml'), 'utf8'),
+    ) as { clusters: { name: string; kubernetes: { version: string } }[] };
+    const versions = new Map(
+      definition.clusters.map((cluster) => [cluster.name, cluster.kubernetes.version]),
+    );
     for (const { cluster, kubeVersion } of discovery.clusters) {
       expect(kubeVersion).toMatch(/^\d+\.\d+\.\d+$/);
-      expect(definition).toContain(`name: ${cluster}`);
+      expect(versions.get(cluster), `cluster ${cluster}`).toBe(kubeVersion);
     }
   });
 });
