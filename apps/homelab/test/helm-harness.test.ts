@@ -4,11 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeObject } from '@homelab/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { type KubeObject, parseYaml } from '@homelab/core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  committedOutputRenders,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -24,6 +25,7 @@ import {
   REPO,
   remoteSchemaRefs,
   renderedPods,
+  renderedSourceProblems,
   schemaProblems,
   splitHelmOutput,
   templateArgs,
@@ -118,10 +120,16 @@ describe('discoverRenders', () => {
   });
 
   it('takes the Kubernetes version of each cluster from the platform definition', () => {
-    const definition = readFileSync(join(REPO, 'apps/homelab/platform.yaml'), 'utf8');
+    // The definition as data (a name may be quoted, or appear elsewhere in the text).
+    const definition = parseYaml(
+      readFileSync(join(REPO, 'apps/homelab/platform.yaml'), 'utf8'),
+    ) as { clusters: { name: string; kubernetes: { version: string } }[] };
+    const versions = new Map(
+      definition.clusters.map((cluster) => [cluster.name, cluster.kubernetes.version]),
+    );
     for (const { cluster, kubeVersion } of discovery.clusters) {
       expect(kubeVersion).toMatch(/^\d+\.\d+\.\d+$/);
-      expect(definition).toContain(`name: ${cluster}`);
+      expect(versions.get(cluster), `cluster ${cluster}`).toBe(kubeVersion);
     }
   });
 });
@@ -195,6 +203,31 @@ describe('splitHelmOutput', () => {
     expect(splitHelmOutput(output).map(({ source, object }) => `${source} ${object.kind}`)).toEqual(
       ['demo/templates/manifests.yaml ConfigMap', 'demo/charts/up/templates/svc.yaml Service'],
     );
+  });
+
+  it("gives each document of a crds/ file the file's source (Helm prints it once per file)", () => {
+    const crds = [
+      '---',
+      '# Source: demo/charts/up/crds/crds.yaml',
+      'apiVersion: apiextensions.k8s.io/v1',
+      'kind: CustomResourceDefinition',
+      'metadata:',
+      '  name: as.example.com',
+      '---',
+      'apiVersion: apiextensions.k8s.io/v1',
+      'kind: CustomResourceDefinition',
+      'metadata:',
+      '  name: bs.example.com',
+      '',
+    ].join('\n');
+    expect(
+      splitHelmOutput(`${crds}${output}`).map(({ source, object }) => `${source} ${object.kind}`),
+    ).toEqual([
+      'demo/charts/up/crds/crds.yaml CustomResourceDefinition',
+      'demo/charts/up/crds/crds.yaml CustomResourceDefinition',
+      'demo/templates/manifests.yaml ConfigMap',
+      'demo/charts/up/templates/svc.yaml Service',
+    ]);
   });
 
   it('reads scalars as Kubernetes does (YAML 1.1 booleans, timestamps as strings)', () => {
@@ -599,6 +632,66 @@ describe('(d) Helm against the TypeScript merge', () => {
       'cilium.io/v2/CiliumLoadBalancerIPPool//q: computed but not rendered by Helm',
       'cilium.io/v2/CiliumLoadBalancerIPPool//p: rendered by Helm but not computed',
     ]);
+  });
+});
+
+describe('how many objects a render holds, by where Helm says they came from', () => {
+  const chart = { name: 'demo', dependencies: [{ name: 'up' }] };
+  const from = (source: string, name: string) => ({
+    source,
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } } as KubeObject,
+  });
+
+  it("accepts the chart's manifests and at least one object of each dependency", () => {
+    const documents = [
+      from('demo/charts/up/crds/crds.yaml', 'crd'),
+      from('demo/charts/up/templates/a.yaml', 'a'),
+      from('demo/templates/manifests.yaml', 'm'),
+    ];
+    expect(renderedSourceProblems(documents, chart, 1)).toEqual([]);
+  });
+
+  it('accepts no object from a chart without dependencies that has no manifests for the cluster', () => {
+    expect(renderedSourceProblems([], { name: 'apps', dependencies: [] }, 0)).toEqual([]);
+  });
+
+  it('fails when Helm renders nothing for a chart that should render objects', () => {
+    expect(renderedSourceProblems([], chart, 2)).toEqual([
+      'demo/templates/manifests.yaml: Helm rendered 0 object(s), the TypeScript merge computes 2',
+      'demo/charts/up/: Helm rendered no object of this dependency',
+    ]);
+    expect(renderedSourceProblems([], { name: 'apps', dependencies: [] }, 1)).toEqual([
+      'apps/templates/manifests.yaml: Helm rendered 0 object(s), the TypeScript merge computes 1',
+    ]);
+  });
+
+  it('fails an object of no known template', () => {
+    const documents = [from('demo/charts/up/templates/a.yaml', 'a'), from('', 'orphan')];
+    expect(renderedSourceProblems(documents, chart, 0)).toEqual([
+      "ConfigMap/orphan from no template: neither the chart's manifests nor a dependency",
+    ]);
+  });
+});
+
+describe('a committed output without root Application', () => {
+  const root = join(scratch, 'no-root');
+  mkdirSync(join(root, 'clusters', 'dev'), { recursive: true });
+  const discovery = discoverRenders(root, join(REPO, 'examples/reference/platform.yaml'));
+
+  it('has nothing to render: the renders say "not run" and are skipped', () => {
+    expect(discovery).toEqual({ clusters: [], renders: [], skipped: [] });
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      expect(committedOutputRenders(discovery, 'not run: why')).toBe(false);
+      expect(log.mock.calls).toEqual([['not run: why']]);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('renders the committed output where a cluster has a root Application', () => {
+    const one = { clusters: [{ cluster: 'dev', kubeVersion: '1.34.0', applications: [] }] };
+    expect(committedOutputRenders({ ...one, renders: [], skipped: [] }, 'not run: why')).toBe(true);
   });
 });
 

@@ -6,7 +6,9 @@
 //
 // Needs `helm` on PATH (`.ci/run` installs the Helm Argo CD v3.4.4 embeds). Without it the suite
 // is skipped and says "not run: helm not found" (a skipped test is not a passed one); with
-// CI=true a missing Helm fails the run.
+// CI=true a missing Helm fails the run. A definition with Argo CD off on every cluster has no root
+// Application in its output: then the renders of the committed output are skipped and say
+// "not run: no cluster has a root Application in the committed output".
 import { spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -34,6 +36,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  committedOutputRenders,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -54,6 +57,7 @@ import {
   REPO,
   type RenderedDocument,
   renderedPods,
+  renderedSourceProblems,
   runHelm,
   splitHelmOutput,
   templateArgs,
@@ -157,6 +161,15 @@ const title =
       : 'helm suite (not run: helm not found)'
     : `helm suite (${helm.version})`;
 
+// A definition may turn Argo CD off on every cluster: the output then has no root Application,
+// nothing Argo CD renders, and the renders below do not run (they say so; skipped, not passed).
+const committed = committedOutputRenders(
+  discovery,
+  'helm suite: not run: no cluster has a root Application in the committed output',
+)
+  ? describe
+  : describe.skip;
+
 /** The build of the definition the renders come from (what each component declared). */
 let built: GenerateResult | undefined;
 
@@ -184,87 +197,6 @@ suite(title, () => {
       console.log(
         `helm suite: not rendered (no chart of this repository): ${notRendered.join('; ')}`,
       );
-  });
-
-  it('finds a chart to render for every cluster', () => {
-    const clusters = discovery.clusters.map(({ cluster }) => cluster);
-    expect(clusters.length).toBeGreaterThan(0);
-    expect([...new Set(discovery.renders.map((render) => render.cluster))]).toEqual(clusters);
-  });
-
-  it('has Helm enforce the upstream values.schema.json: a value of the wrong type fails helm template', () => {
-    // Proves check (a) can fail: the first rendered chart whose upstream schema Helm enforces
-    // gets a string where that schema wants a boolean.
-    const target = [...rendered.entries()].flatMap(([render, result]) => {
-      const prepared = result.prepared;
-      if (prepared === undefined || prepared.skipSchemaValidation) return [];
-      return prepared.upstreamCharts
-        .filter((chart) => chart.chart.length === 1)
-        .map((chart) => ({
-          render,
-          prepared,
-          chart: chart.chart[0] as string,
-          key: booleanKey(chart.schema),
-        }))
-        .filter((candidate) => candidate.key !== undefined);
-    })[0];
-    if (helm === undefined) expect.fail('helm not found on PATH');
-    if (target === undefined)
-      expect.fail('no rendered chart has an upstream values.schema.json with a boolean key');
-    const wrong = join(target.prepared.dir, 'wrong-type.yaml');
-    writeFileSync(wrong, `${target.chart}:\n  ${target.key}: not-a-boolean\n`);
-    const args = [...templateArgs(target.render, target.prepared), '--values', wrong];
-    const result = runHelm(helm, args, target.prepared.dir, helmHome);
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
-    expect(result.stderr).toContain(target.key as string);
-  });
-
-  describe('released archives (homelab release), each installed alone', () => {
-    // What a user of the Helm repository gets: the archive `homelab release` packs, with no
-    // repository checkout and no `helm dependency build`. It must render the same objects as the
-    // chart folder Argo CD renders from git.
-    let released = '';
-    beforeAll(() => {
-      if (helm === undefined) return;
-      released = join(scratch, 'released');
-      const result = spawnSync(
-        process.execPath,
-        [join(REPO, 'packages/cli/dist/bin.js'), 'release', '--no-tag', '--out', released],
-        {
-          cwd: REPO,
-          encoding: 'utf8',
-          env: { ...process.env, NO_COLOR: '1', SOURCE_DATE_EPOCH: '1767225600' },
-        },
-      );
-      if (result.status !== 0) throw new Error(`homelab release failed: ${result.stderr}`);
-    }, 5 * 60_000);
-
-    const firstRenderOfEachChart = [
-      ...new Map(discovery.renders.map((render) => [render.path, render])).values(),
-    ];
-    for (const render of firstRenderOfEachChart) {
-      it(`${render.path}: helm template of the archive alone gives what the chart folder gives (cluster ${render.cluster})`, () => {
-        if (helm === undefined) expect.fail('helm not found on PATH');
-        const fromGit = documentsOf(render);
-        const prepared = rendered.get(render)?.prepared as PreparedChart;
-        const version = /^version: (\S+)$/m.exec(
-          readFileSync(join(REPO, render.path, 'Chart.yaml'), 'utf8'),
-        )?.[1];
-        const archive = join(released, `${prepared.name}-${version}.tgz`);
-        expect(existsSync(archive), archive).toBe(true);
-        const args = ['template', archive, ...templateArgs(render, prepared).slice(2)].map((arg) =>
-          arg.startsWith(prepared.dir)
-            ? join(REPO, render.path, arg.slice(prepared.dir.length))
-            : arg,
-        );
-        const result = runHelm(helm, args, scratch, helmHome);
-        expect(result.status, result.stderr).toBe(0);
-        const alone = splitHelmOutput(result.stdout);
-        expect(alone.map(({ object }) => object)).toEqual(fromGit.map(({ object }) => object));
-        expect(alone.length).toBeGreaterThan(0);
-      });
-    }
   });
 
   it("finds Longhorn's pre-upgrade checker, rendered by the real Helm from the vendored chart, as an upgrade-only hook", () => {
@@ -335,209 +267,303 @@ suite(title, () => {
     expect(unexplainedHelmWarnings(result.stderr, 'parent', merged)).toEqual([]);
   });
 
-  it("has each cluster's Argo CD report a child Application's own health, so that the app-of-apps' sync waves wait (argocd-cm's Lua run on Applications of each state)", async () => {
-    // The Argo CD of every cluster: the argocd-cm ConfigMap Helm rendered there.
-    const configMaps = [...rendered.entries()].flatMap(([render, result]) =>
-      (result.documents ?? [])
-        .filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm')
-        .map(({ object }) => ({ cluster: render.cluster, object })),
-    );
-    expect(configMaps.map(({ cluster }) => cluster).sort()).toEqual(
-      discovery.clusters
-        .filter(({ applications }) =>
-          applications.some(
-            (application) =>
-              application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
-          ),
-        )
-        .map(({ cluster }) => cluster)
-        .sort(),
-    );
-    const child = (status?: unknown) => ({
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'child', namespace: 'argocd' },
-      ...(status === undefined ? {} : { status }),
+  committed("the committed output, as each cluster's Argo CD renders it", () => {
+    it('finds a chart to render for every cluster', () => {
+      const clusters = discovery.clusters.map(({ cluster }) => cluster);
+      expect(clusters.length).toBeGreaterThan(0);
+      expect([...new Set(discovery.renders.map((render) => render.cluster))]).toEqual(clusters);
     });
-    for (const { cluster, object } of configMaps) {
-      const script = (object as { data?: Record<string, string> }).data?.[APPLICATION_HEALTH_KEY];
-      expect(typeof script, `cluster ${cluster}: argocd-cm ${APPLICATION_HEALTH_KEY}`).toBe(
-        'string',
-      );
-      const health = async (status?: unknown) =>
-        (await luaHealth(script as string, child(status))).status;
-      // Argo CD waits for a wave until every Application of it is Healthy.
-      expect(await health()).toBe('Progressing');
-      expect(await health({ sync: { status: 'Synced' } })).toBe('Progressing');
-      for (const state of ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Suspended']) {
-        expect(await health({ health: { status: state } }), `${cluster}: a child ${state}`).toBe(
-          state,
+
+    it('has Helm enforce the upstream values.schema.json: a value of the wrong type fails helm template', () => {
+      // Proves check (a) can fail: the first rendered chart whose upstream schema Helm enforces
+      // gets a string where that schema wants a boolean.
+      const target = [...rendered.entries()].flatMap(([render, result]) => {
+        const prepared = result.prepared;
+        if (prepared === undefined || prepared.skipSchemaValidation) return [];
+        return prepared.upstreamCharts
+          .filter((chart) => chart.chart.length === 1)
+          .map((chart) => ({
+            render,
+            prepared,
+            chart: chart.chart[0] as string,
+            key: booleanKey(chart.schema),
+          }))
+          .filter((candidate) => candidate.key !== undefined);
+      })[0];
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      if (target === undefined)
+        expect.fail('no rendered chart has an upstream values.schema.json with a boolean key');
+      const wrong = join(target.prepared.dir, 'wrong-type.yaml');
+      writeFileSync(wrong, `${target.chart}:\n  ${target.key}: not-a-boolean\n`);
+      const args = [...templateArgs(target.render, target.prepared), '--values', wrong];
+      const result = runHelm(helm, args, target.prepared.dir, helmHome);
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
+      expect(result.stderr).toContain(target.key as string);
+    });
+
+    describe('released archives (homelab release), each installed alone', () => {
+      // What a user of the Helm repository gets: the archive `homelab release` packs, with no
+      // repository checkout and no `helm dependency build`. It must render the same objects as the
+      // chart folder Argo CD renders from git.
+      let released = '';
+      beforeAll(() => {
+        if (helm === undefined) return;
+        released = join(scratch, 'released');
+        const result = spawnSync(
+          process.execPath,
+          [join(REPO, 'packages/cli/dist/bin.js'), 'release', '--no-tag', '--out', released],
+          {
+            cwd: REPO,
+            encoding: 'utf8',
+            env: { ...process.env, NO_COLOR: '1', SOURCE_DATE_EPOCH: '1767225600' },
+          },
         );
+        if (result.status !== 0) throw new Error(`homelab release failed: ${result.stderr}`);
+      }, 5 * 60_000);
+
+      const firstRenderOfEachChart = [
+        ...new Map(discovery.renders.map((render) => [render.path, render])).values(),
+      ];
+      for (const render of firstRenderOfEachChart) {
+        it(`${render.path}: helm template of the archive alone gives what the chart folder gives (cluster ${render.cluster})`, () => {
+          if (helm === undefined) expect.fail('helm not found on PATH');
+          const fromGit = documentsOf(render);
+          const prepared = rendered.get(render)?.prepared as PreparedChart;
+          const version = /^version: (\S+)$/m.exec(
+            readFileSync(join(REPO, render.path, 'Chart.yaml'), 'utf8'),
+          )?.[1];
+          const archive = join(released, `${prepared.name}-${version}.tgz`);
+          expect(existsSync(archive), archive).toBe(true);
+          const args = ['template', archive, ...templateArgs(render, prepared).slice(2)].map(
+            (arg) =>
+              arg.startsWith(prepared.dir)
+                ? join(REPO, render.path, arg.slice(prepared.dir.length))
+                : arg,
+          );
+          const result = runHelm(helm, args, scratch, helmHome);
+          expect(result.status, result.stderr).toBe(0);
+          const alone = splitHelmOutput(result.stdout);
+          expect(alone.map(({ object }) => object)).toEqual(fromGit.map(({ object }) => object));
+          // Not both empty by accident: the archive renders its manifests and its dependencies.
+          const manifests = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
+          expect(renderedSourceProblems(alone, prepared, manifests.objects.length)).toEqual([]);
+        });
       }
-      const degraded = await luaHealth(
-        script as string,
-        child({ health: { status: 'Degraded', message: 'crash loop' } }),
-      );
-      expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
-    }
-  });
-
-  it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {
-    for (const { cluster } of discovery.clusters) {
-      const objects = [...rendered.entries()]
-        .filter(([render]) => render.cluster === cluster)
-        .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
-      expect(gatekeeperEngineProblems(objects), cluster).toEqual([]);
-    }
-  });
-
-  it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {
-    for (const { cluster, applications } of discovery.clusters) {
-      const config = [...rendered.entries()]
-        .filter(([render]) => render.cluster === cluster)
-        .flatMap(([, result]) => result.documents ?? [])
-        .find(
-          ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'cilium-config',
-        );
-      const cilium = applications.some(
-        (application) => application.metadata.labels?.['app.kubernetes.io/component'] === 'cilium',
-      );
-      // Where Cilium is deployed, Helm rendered its configuration.
-      expect(config !== undefined, `${cluster}: cilium-config`).toBe(cilium);
-      if (config === undefined) continue;
-      const talos = join(REPO, 'clusters', cluster, 'talos');
-      const files = [
-        'controlplane.yaml',
-        'worker.yaml',
-        ...readdirSync(join(talos, 'nodes')).map((file) => `nodes/${file}`),
-      ].filter((file) => existsSync(join(talos, file)));
-      const patches = new Map(
-        files.map((file) => [file, parseAllDocuments(readFileSync(join(talos, file), 'utf8'))]),
-      );
-      expect(patches.size, `${cluster}: Talos patches`).toBeGreaterThan(2);
-      const data = (config.object as { data?: Record<string, unknown> }).data ?? {};
-      expect(data['kube-proxy-replacement'], `${cluster}: cilium-config`).toBeDefined();
-      expect(hostDnsRoutingConflict(data, patches), cluster).toBeUndefined();
-    }
-  });
-
-  for (const render of discovery.renders) {
-    describe(`${render.path} for cluster ${render.cluster} (Application ${render.application}, namespace ${render.namespace})`, () => {
-      it('passes helm lint --strict with the value files of its Application', () => {
-        const result = rendered.get(render);
-        if (result?.failure !== undefined) expect.fail(result.failure);
-        expect(result?.lint?.stdout ?? '').toContain('1 chart(s) linted, 0 chart(s) failed');
-        expect(result?.lint?.status, result?.lint?.stdout).toBe(0);
-      });
-
-      it('renders with helm template, its values accepted by every values.schema.json', () => {
-        const result = rendered.get(render);
-        if (result?.failure !== undefined) expect.fail(result.failure);
-        expect(result?.template?.status, result?.template?.stderr).toBe(0);
-        const prepared = result?.prepared as PreparedChart;
-        // What our wrapper's schema says (Helm checked it too, unless it had to skip schemas).
-        const ours = renderChart(readChartDir(prepared.dir), render.valueFiles);
-        expect(ours.issues.map(formatIssue)).toEqual([]);
-        // Schemas with a remote $ref: Helm skipped them offline, the suite validates them.
-        if (prepared.skipSchemaValidation) {
-          expect(upstreamSchemaProblems(ours.values, prepared.upstreamCharts)).toEqual([]);
-        }
-      });
-
-      it('prints no Helm warning but the one a null removing an upstream default causes (helm/helm#31118)', () => {
-        const result = rendered.get(render);
-        if (result?.failure !== undefined) expect.fail(result.failure);
-        const prepared = result?.prepared as PreparedChart;
-        const { values } = renderChart(readChartDir(prepared.dir), render.valueFiles);
-        expect(
-          unexplainedHelmWarnings(result?.template?.stderr ?? '', prepared.name, values),
-        ).toEqual([]);
-      });
-
-      it('renders only objects that validate against their schemas', async () => {
-        const documents = documentsOf(render);
-        // Layer 2 exactly as the build runs it (packages/cli/src/pipeline.ts): the core kinds'
-        // kubernetes-models validators and every registered component's validators.
-        const objects = documents.map(({ source, object }) => ({
-          source: `${render.cluster}:${source} ${object.kind}/${object.metadata.name}`,
-          object,
-        }));
-        const issues = validateObjects(objects, [
-          ...(await loadModelValidators(objects)),
-          ...REGISTRY.flatMap((component) => component.validators ?? []),
-        ]);
-        counts.objects += documents.length;
-        counts.objectProblems += issues.length;
-        expect(issues.map(formatIssue)).toEqual([]);
-        expect(documents.length).toBeGreaterThan(0);
-      });
-
-      it('declares flows (zero trust) that select pods Helm renders, on ports their containers declare', () => {
-        const documents = documentsOf(render);
-        const run = built?.components?.clusters.find(
-          (entry) => entry.cluster.name === render.cluster,
-        );
-        expect(run, 'the build of the definition').toBeDefined();
-        // An Application's chart defaults to the one its component renders (contract.ts).
-        const rendered = new Map(
-          (built?.components?.components ?? []).map((entry) => [
-            entry.component.name,
-            entry.output.chart?.name,
-          ]),
-        );
-        const deploying = [...(run?.contributions.entries() ?? [])].filter(
-          ([component, contribution]) =>
-            `charts/${contribution.application?.chart ?? rendered.get(component)}` === render.path,
-        );
-        if (deploying.length === 0) {
-          // A chart no component's Application deploys (the app-of-apps) runs no pods.
-          expect(renderedPods(documents, render.namespace)).toEqual([]);
-          return;
-        }
-        const flows = deploying.flatMap(([, contribution]) => contribution.flows ?? []);
-        expect(flowProblems(flows, renderedPods(documents, render.namespace))).toEqual([]);
-      });
-
-      it('runs every pod at the Pod Security level its namespace enforces', () => {
-        const documents = documentsOf(render);
-        const cluster = discovery.clusters.find(({ cluster: name }) => name === render.cluster);
-        const { policies, problems } = namespacePolicies(
-          cluster?.applications ?? [],
-          namespacesOf(render.cluster),
-        );
-        const result: PodSecurityResult = podSecurityOf(documents, render.namespace, policies);
-        counts.pods += result.checked;
-        counts.notDeployed += result.notDeployed.length;
-        expect(problems).toEqual([]);
-        expect(result.violations).toEqual([]);
-      });
-
-      it('applies server-side every object too large for a client-side apply (the last-applied copy)', () => {
-        const documents = documentsOf(render);
-        const application = discovery.clusters
-          .find(({ cluster }) => cluster === render.cluster)
-          ?.applications.find(({ metadata }) => metadata.name === render.application);
-        expect(application, `Application ${render.application}`).toBeDefined();
-        const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
-        serverSideOnly.push(...result.serverSideOnly);
-        expect(result.problems).toEqual([]);
-      });
-
-      it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {
-        const documents = documentsOf(render);
-        expect(upgradeOnlyPreSyncHooks(documents.map(({ object }) => object))).toEqual([]);
-      });
-
-      it('renders from .Values.manifests exactly the objects the TypeScript merge computes', () => {
-        const documents = documentsOf(render);
-        const prepared = rendered.get(render)?.prepared as PreparedChart;
-        const fromManifests = documents
-          .filter(({ source }) => source === `${prepared.name}/templates/manifests.yaml`)
-          .map(({ object }) => object);
-        const ours = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
-        expect(manifestDifferences(fromManifests, ours.objects)).toEqual([]);
-        expect(fromManifests).toHaveLength(ours.objects.length);
-      });
     });
-  }
+
+    it("has each cluster's Argo CD report a child Application's own health, so that the app-of-apps' sync waves wait (argocd-cm's Lua run on Applications of each state)", async () => {
+      // The Argo CD of every cluster: the argocd-cm ConfigMap Helm rendered there.
+      const configMaps = [...rendered.entries()].flatMap(([render, result]) =>
+        (result.documents ?? [])
+          .filter(
+            ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm',
+          )
+          .map(({ object }) => ({ cluster: render.cluster, object })),
+      );
+      expect(configMaps.map(({ cluster }) => cluster).sort()).toEqual(
+        discovery.clusters
+          .filter(({ applications }) =>
+            applications.some(
+              (application) =>
+                application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
+            ),
+          )
+          .map(({ cluster }) => cluster)
+          .sort(),
+      );
+      const child = (status?: unknown) => ({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'child', namespace: 'argocd' },
+        ...(status === undefined ? {} : { status }),
+      });
+      for (const { cluster, object } of configMaps) {
+        const script = (object as { data?: Record<string, string> }).data?.[APPLICATION_HEALTH_KEY];
+        expect(typeof script, `cluster ${cluster}: argocd-cm ${APPLICATION_HEALTH_KEY}`).toBe(
+          'string',
+        );
+        const health = async (status?: unknown) =>
+          (await luaHealth(script as string, child(status))).status;
+        // Argo CD waits for a wave until every Application of it is Healthy.
+        expect(await health()).toBe('Progressing');
+        expect(await health({ sync: { status: 'Synced' } })).toBe('Progressing');
+        for (const state of ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Suspended']) {
+          expect(await health({ health: { status: state } }), `${cluster}: a child ${state}`).toBe(
+            state,
+          );
+        }
+        const degraded = await luaHealth(
+          script as string,
+          child({ health: { status: 'Degraded', message: 'crash loop' } }),
+        );
+        expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
+      }
+    });
+
+    it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {
+      for (const { cluster } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        expect(gatekeeperEngineProblems(objects), cluster).toEqual([]);
+      }
+    });
+
+    it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {
+      for (const { cluster, applications } of discovery.clusters) {
+        const config = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => result.documents ?? [])
+          .find(
+            ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'cilium-config',
+          );
+        const cilium = applications.some(
+          (application) =>
+            application.metadata.labels?.['app.kubernetes.io/component'] === 'cilium',
+        );
+        // Where Cilium is deployed, Helm rendered its configuration.
+        expect(config !== undefined, `${cluster}: cilium-config`).toBe(cilium);
+        if (config === undefined) continue;
+        const talos = join(REPO, 'clusters', cluster, 'talos');
+        const files = [
+          'controlplane.yaml',
+          'worker.yaml',
+          ...readdirSync(join(talos, 'nodes')).map((file) => `nodes/${file}`),
+        ].filter((file) => existsSync(join(talos, file)));
+        const patches = new Map(
+          files.map((file) => [file, parseAllDocuments(readFileSync(join(talos, file), 'utf8'))]),
+        );
+        expect(patches.size, `${cluster}: Talos patches`).toBeGreaterThan(2);
+        const data = (config.object as { data?: Record<string, unknown> }).data ?? {};
+        expect(data['kube-proxy-replacement'], `${cluster}: cilium-config`).toBeDefined();
+        expect(hostDnsRoutingConflict(data, patches), cluster).toBeUndefined();
+      }
+    });
+
+    for (const render of discovery.renders) {
+      describe(`${render.path} for cluster ${render.cluster} (Application ${render.application}, namespace ${render.namespace})`, () => {
+        it('passes helm lint --strict with the value files of its Application', () => {
+          const result = rendered.get(render);
+          if (result?.failure !== undefined) expect.fail(result.failure);
+          expect(result?.lint?.stdout ?? '').toContain('1 chart(s) linted, 0 chart(s) failed');
+          expect(result?.lint?.status, result?.lint?.stdout).toBe(0);
+        });
+
+        it('renders with helm template, its values accepted by every values.schema.json', () => {
+          const result = rendered.get(render);
+          if (result?.failure !== undefined) expect.fail(result.failure);
+          expect(result?.template?.status, result?.template?.stderr).toBe(0);
+          const prepared = result?.prepared as PreparedChart;
+          // What our wrapper's schema says (Helm checked it too, unless it had to skip schemas).
+          const ours = renderChart(readChartDir(prepared.dir), render.valueFiles);
+          expect(ours.issues.map(formatIssue)).toEqual([]);
+          // Schemas with a remote $ref: Helm skipped them offline, the suite validates them.
+          if (prepared.skipSchemaValidation) {
+            expect(upstreamSchemaProblems(ours.values, prepared.upstreamCharts)).toEqual([]);
+          }
+        });
+
+        it('prints no Helm warning but the one a null removing an upstream default causes (helm/helm#31118)', () => {
+          const result = rendered.get(render);
+          if (result?.failure !== undefined) expect.fail(result.failure);
+          const prepared = result?.prepared as PreparedChart;
+          const { values } = renderChart(readChartDir(prepared.dir), render.valueFiles);
+          expect(
+            unexplainedHelmWarnings(result?.template?.stderr ?? '', prepared.name, values),
+          ).toEqual([]);
+        });
+
+        it('renders only objects that validate against their schemas', async () => {
+          const documents = documentsOf(render);
+          // Layer 2 exactly as the build runs it (packages/cli/src/pipeline.ts): the core kinds'
+          // kubernetes-models validators and every registered component's validators.
+          const objects = documents.map(({ source, object }) => ({
+            source: `${render.cluster}:${source} ${object.kind}/${object.metadata.name}`,
+            object,
+          }));
+          const issues = validateObjects(objects, [
+            ...(await loadModelValidators(objects)),
+            ...REGISTRY.flatMap((component) => component.validators ?? []),
+          ]);
+          counts.objects += documents.length;
+          counts.objectProblems += issues.length;
+          expect(issues.map(formatIssue)).toEqual([]);
+          // As many objects as the chart's manifests and dependencies give: none only where the
+          // chart has no dependency and no manifests for this cluster (nothing deployed there yet).
+          const prepared = rendered.get(render)?.prepared as PreparedChart;
+          const manifests = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
+          expect(renderedSourceProblems(documents, prepared, manifests.objects.length)).toEqual([]);
+        });
+
+        it('declares flows (zero trust) that select pods Helm renders, on ports their containers declare', () => {
+          const documents = documentsOf(render);
+          const run = built?.components?.clusters.find(
+            (entry) => entry.cluster.name === render.cluster,
+          );
+          expect(run, 'the build of the definition').toBeDefined();
+          // An Application's chart defaults to the one its component renders (contract.ts).
+          const rendered = new Map(
+            (built?.components?.components ?? []).map((entry) => [
+              entry.component.name,
+              entry.output.chart?.name,
+            ]),
+          );
+          const deploying = [...(run?.contributions.entries() ?? [])].filter(
+            ([component, contribution]) =>
+              `charts/${contribution.application?.chart ?? rendered.get(component)}` ===
+              render.path,
+          );
+          if (deploying.length === 0) {
+            // A chart no component's Application deploys (the app-of-apps) runs no pods.
+            expect(renderedPods(documents, render.namespace)).toEqual([]);
+            return;
+          }
+          const flows = deploying.flatMap(([, contribution]) => contribution.flows ?? []);
+          expect(flowProblems(flows, renderedPods(documents, render.namespace))).toEqual([]);
+        });
+
+        it('runs every pod at the Pod Security level its namespace enforces', () => {
+          const documents = documentsOf(render);
+          const cluster = discovery.clusters.find(({ cluster: name }) => name === render.cluster);
+          const { policies, problems } = namespacePolicies(
+            cluster?.applications ?? [],
+            namespacesOf(render.cluster),
+          );
+          const result: PodSecurityResult = podSecurityOf(documents, render.namespace, policies);
+          counts.pods += result.checked;
+          counts.notDeployed += result.notDeployed.length;
+          expect(problems).toEqual([]);
+          expect(result.violations).toEqual([]);
+        });
+
+        it('applies server-side every object too large for a client-side apply (the last-applied copy)', () => {
+          const documents = documentsOf(render);
+          const application = discovery.clusters
+            .find(({ cluster }) => cluster === render.cluster)
+            ?.applications.find(({ metadata }) => metadata.name === render.application);
+          expect(application, `Application ${render.application}`).toBeDefined();
+          const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
+          serverSideOnly.push(...result.serverSideOnly);
+          expect(result.problems).toEqual([]);
+        });
+
+        it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {
+          const documents = documentsOf(render);
+          expect(upgradeOnlyPreSyncHooks(documents.map(({ object }) => object))).toEqual([]);
+        });
+
+        it('renders from .Values.manifests exactly the objects the TypeScript merge computes', () => {
+          const documents = documentsOf(render);
+          const prepared = rendered.get(render)?.prepared as PreparedChart;
+          const fromManifests = documents
+            .filter(({ source }) => source === `${prepared.name}/templates/manifests.yaml`)
+            .map(({ object }) => object);
+          const ours = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
+          expect(manifestDifferences(fromManifests, ours.objects)).toEqual([]);
+          expect(fromManifests).toHaveLength(ours.objects.length);
+        });
+      });
+    }
+  });
 });

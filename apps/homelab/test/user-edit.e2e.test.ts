@@ -12,8 +12,8 @@
 // 3. `homelab check` passes;
 // 4. the test suites that read the user's file or the committed output run there and pass:
 //    SUITES below. Every other suite reads examples/ or builds its own scratch output (the last
-//    test here checks that no other test file names the user's file), so it cannot depend on the
-//    user's edits; running only these keeps this test to a few minutes.
+//    test here checks that no other test file names the user's file, however it spells the path),
+//    so it cannot depend on the user's edits; running only these keeps this test to a few minutes.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -27,7 +27,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -40,13 +40,53 @@ const changesetBin = join(repo, 'node_modules/@changesets/cli/bin.js');
 const SUITES: { readonly dir: string; readonly files: readonly string[] }[] = [
   {
     dir: 'apps/homelab',
-    // helm-harness: discovers renders from the committed output and the user's file;
-    // release.e2e: the release flow (it used to copy the committed charts/).
-    files: ['test/helm-harness.test.ts', 'test/release.e2e.test.ts'],
+    // helm-harness: discovers renders from the committed output and the user's file (no Helm).
+    // helm: the real Helm renders every chart of the committed output for every cluster, with
+    // the user's file's Kubernetes versions. It needs `helm` on PATH: without it (outside CI) it
+    // says "not run" and skips its tests, so here it proves nothing; with it, it takes about a
+    // minute for the four clusters of the edited definition.
+    files: ['test/helm-harness.test.ts', 'test/helm.test.ts'],
   },
-  // renovate: every version pin of the user's file is annotated.
-  { dir: 'packages/release', files: ['test/renovate.test.ts'] },
 ];
+
+/**
+ * Files that name the user's file but do not read it, or read it only for the SUITES, each with
+ * why. Any other test file that names it fails the last test here.
+ */
+const NAMES_WITHOUT_READING: ReadonlyMap<string, string> = new Map([
+  ['apps/homelab/test/user-edit.e2e.test.ts', "this file: writes the scratch copy's"],
+  ['apps/homelab/test/helm/harness.ts', "the helm suites' machinery (discoverRenders' default)"],
+  [
+    'apps/homelab/test/release.e2e.test.ts',
+    'writes the reference definition at that path in its own scratch folder',
+  ],
+  ['packages/cli/src/cli.test.ts', 'writes it in a fake workspace of its own'],
+  [
+    'packages/release/test/renovate.test.ts',
+    "a path to match renovate.json's file patterns against; it reads examples/",
+  ],
+]);
+
+/**
+ * Whether `text`, the source of the file `file` (repository-relative), names
+ * apps/homelab/platform.yaml in its code (comment lines left out): as one string, as path
+ * segments of one call (`join(REPO, 'apps', 'homelab', 'platform.yaml')`, over several lines
+ * too), or relative to the file's own folder (`join(here, '..', 'platform.yaml')`).
+ */
+function namesUserDefinition(text: string, file: string): boolean {
+  const code = text
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line))
+    .join('\n');
+  // Adjacent string arguments as one path: `'apps', 'homelab'` reads `'apps/homelab'`.
+  const joined = code.replace(/(['"`])\s*,\s*(['"`])/g, '/');
+  if (/(apps\/|['"`])homelab\/platform\.ya?ml\b/.test(joined)) return true;
+  for (const match of joined.matchAll(/['"`]((?:\.\.?\/)+)platform\.ya?ml\b/g)) {
+    const resolved = posix.join(posix.dirname(file), match[1] ?? '', 'platform.yaml');
+    if (resolved === 'apps/homelab/platform.yaml') return true;
+  }
+  return false;
+}
 
 /** 2026-01-01T00:00:00Z: the release time when there is no git commit to take it from. */
 const EPOCH = '1767225600';
@@ -203,38 +243,57 @@ describe("a user's own definition in a scratch copy", { timeout: 600_000 }, () =
     },
   );
 
+  it("finds the user's file however a test spells its path", () => {
+    const at = 'apps/homelab/test/x.test.ts';
+    const named = [
+      "const file = join(REPO, 'apps/homelab/platform.yaml');",
+      "const file = join(REPO, 'apps', 'homelab', 'platform.yaml');",
+      'const file = join(\n  REPO,\n  "apps",\n  "homelab",\n  "platform.yaml",\n);',
+      "const file = join(root, 'apps/homelab', 'platform.yaml');",
+      "const file = join(APPS, 'homelab', 'platform.yml');",
+      'const file = `$' + '{REPO}/apps/homelab/platform.yaml`;',
+      "const file = join(here, '..', 'platform.yaml');",
+      "const file = new URL('../platform.yaml', import.meta.url);",
+    ];
+    expect(named.filter((text) => !namesUserDefinition(text, at))).toEqual([]);
+    const other = [
+      "// Never reads apps/homelab/platform.yaml, nor join(REPO, 'apps', 'homelab', 'platform.yaml').",
+      "const file = join(scratch, 'platform.yaml');",
+      "const file = join(REPO, 'examples', 'reference', 'platform.yaml');",
+      "const file = join(here, '..', '..', 'platform.yaml');",
+      "const file = join(here, 'fixtures', 'homelab-platform.yaml');",
+    ];
+    expect(other.filter((text) => namesUserDefinition(text, at))).toEqual([]);
+    // The helm suite names it in path segments (the old guard looked for the one string only).
+    const helmSuite = readFileSync(join(repo, 'apps/homelab/test/helm.test.ts'), 'utf8');
+    expect(namesUserDefinition(helmSuite, 'apps/homelab/test/helm.test.ts')).toBe(true);
+  });
+
   it("leaves no other test file naming the user's file", () => {
     const covered = new Set(
       SUITES.flatMap(({ dir, files }) => files.map((file) => join(dir, file))),
     );
-    // This file and the helm harness (helm.test.ts renders the same discovery with the real Helm)
-    // are accounted for; cli unit tests build their own fake workspace.
-    const allowed = new Set([
-      'apps/homelab/test/user-edit.e2e.test.ts',
-      'apps/homelab/test/helm/harness.ts',
-      'packages/cli/src/cli.test.ts',
-      'packages/cli/src/args.ts',
-    ]);
-    const offenders: string[] = [];
+    const named: string[] = [];
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         if (entry.name === 'node_modules' || entry.name === 'dist') continue;
         const path = join(dir, entry.name);
+        const name = relative(repo, path).split('\\').join('/');
         if (entry.isDirectory()) walk(path);
-        else if (/\.test\.ts$|harness\.ts$/.test(entry.name)) {
-          const name = relative(repo, path).split('\\').join('/');
-          if (covered.has(name) || allowed.has(name)) continue;
-          // Code that names the file (comments saying it is never read do not count).
-          const code = readFileSync(path, 'utf8')
-            .split('\n')
-            .filter((line) => !/^\s*(\/\/|\*|\/\*)/.test(line));
-          if (code.some((line) => line.includes('apps/homelab/platform.yaml')))
-            offenders.push(name);
+        // Test files, the files of test/ folders (harnesses, helpers) and the test factories.
+        else if (/\.test\.ts$|\/test\/.+\.ts$|\/src\/testing[^/]*\.ts$/.test(name)) {
+          if (namesUserDefinition(readFileSync(path, 'utf8'), name)) named.push(name);
         }
       }
     };
     walk(join(repo, 'apps'));
     walk(join(repo, 'packages'));
-    expect(offenders).toEqual([]);
+    expect(named.filter((name) => !covered.has(name) && !NAMES_WITHOUT_READING.has(name))).toEqual(
+      [],
+    );
+    // Each listed file still names it (a stale entry would hide a new reader of that name).
+    expect(
+      [...covered, ...NAMES_WITHOUT_READING.keys()].filter((name) => !named.includes(name)),
+    ).toEqual([]);
   });
 });

@@ -1,5 +1,8 @@
-// Every `renovate:` annotation in the repository is matched by a custom manager of
-// renovate.json, which extracts exactly the version on the line after it.
+// Every `renovate:` annotation the project owns (packages/*/src and the example definitions
+// under examples/) is matched by a custom manager of renovate.json, which extracts exactly the
+// version on the line after it. apps/homelab/platform.yaml is the user's file: what they write
+// there (a comment between an annotation and its value, no annotation at all) is theirs, and
+// Renovate manages whatever annotations of theirs its managers match.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repoRoot } from '@homelab/core/testing';
@@ -58,7 +61,7 @@ function walk(dir: string, keep: (path: string) => boolean, out: string[] = []):
   return out;
 }
 
-/** `packages/*\/src/**\/*.ts` and `apps/**\/*.yaml`. */
+/** `packages/*\/src/**\/*.ts` and `examples/**\/*.yaml` (never the user's apps/). */
 function annotatedFiles(): string[] {
   const packages = readdirSync(join(root, 'packages'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
@@ -70,9 +73,8 @@ function annotatedFiles(): string[] {
         return [];
       }
     });
-  const apps = walk(join(root, 'apps'), (path) => /\.ya?ml$/.test(path));
   const examples = walk(join(root, 'examples'), (path) => /\.ya?ml$/.test(path));
-  return [...packages, ...apps, ...examples]
+  return [...packages, ...examples]
     .map((path) => relative(root, path).split('\\').join('/'))
     .sort();
 }
@@ -182,12 +184,25 @@ describe('renovate annotations in the repository', () => {
     );
   });
 
-  it('pin every Talos and Kubernetes version of the reference platform', () => {
-    const file = 'examples/reference/platform.yaml';
+  it("read the examples, not the user's definition", () => {
+    const files = [...new Set(found.map((a) => a.file))];
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'examples/reference/platform.yaml',
+        'examples/single-node/platform.yaml',
+      ]),
+    );
+    expect(files.filter((file) => file.startsWith('apps/'))).toEqual([]);
+  });
+
+  it.each([
+    ['examples/reference/platform.yaml', 6],
+    ['examples/single-node/platform.yaml', 2],
+  ])('pin every Talos and Kubernetes version of %s', (file, versions) => {
     const text = readFileSync(join(root, file), 'utf8');
     const versionLines = text.split('\n').filter((line) => /^\s+version: /.test(line)).length;
     const pinned = found.filter((a) => a.file === file).length;
-    expect(versionLines).toBe(6);
+    expect(versionLines).toBe(versions);
     expect(pinned).toBe(versionLines);
   });
 

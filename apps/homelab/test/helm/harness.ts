@@ -72,6 +72,18 @@ export function helmSuiteRuns(helm: HelmBinary | undefined, notRun: string): boo
   return false;
 }
 
+/**
+ * Whether the Helm suite's renders of the committed output run: only where some cluster has a
+ * root Application (a definition may turn Argo CD off on every cluster; then nothing in the
+ * output is rendered by Argo CD, and nothing by the suite). Otherwise they are skipped, and
+ * `notRun` is printed: skipped, never passed.
+ */
+export function committedOutputRenders(discovery: Discovery, notRun: string): boolean {
+  if (discovery.clusters.length > 0) return true;
+  console.log(notRun);
+  return false;
+}
+
 export interface HelmBinary {
   readonly path: string;
   /** What `helm version --template {{.Version}}` prints, e.g. `v3.19.4`. */
@@ -480,9 +492,13 @@ export interface RenderedDocument {
  */
 export function splitHelmOutput(stdout: string): RenderedDocument[] {
   const out: RenderedDocument[] = [];
-  // Helm prints every document as `---`, `# Source: <template>`, the object.
+  // Helm prints every document of a template as `---`, `# Source: <template>`, the object, but
+  // each file of a chart's crds/ (--include-crds) once, as it is: `---`, `# Source: <file>`, then
+  // every document of the file. A document without its own `# Source:` is the previous one's.
+  let previous = '';
   for (const chunk of stdout.split(/^---[ \t]*$/m)) {
-    const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim() ?? '';
+    const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim() ?? previous;
+    previous = source;
     const documents = parseYamlStream(chunk, {
       version: '1.1',
       merge: true,
@@ -514,6 +530,44 @@ export function splitHelmOutput(stdout: string): RenderedDocument[] {
     }
   }
   return out;
+}
+
+/**
+ * What is wrong with where the objects of a render came from, by the `# Source:` Helm prints:
+ * the wrapper's own template (`<chart>/templates/manifests.yaml`) must give exactly `manifests`
+ * objects, the `manifests` the TypeScript merge computes for the render (none where the chart
+ * has none on this cluster); each upstream dependency (`<chart>/charts/<dependency>/…`) at least
+ * one (an upstream chart always deploys something, so none means Helm did not render it); and
+ * no object may come from anywhere else. A chart that legitimately renders nothing (no
+ * dependency, no `manifests` on this cluster) passes with no object; Helm rendering nothing for
+ * a chart that should render objects does not.
+ */
+export function renderedSourceProblems(
+  documents: readonly RenderedDocument[],
+  chart: { readonly name: string; readonly dependencies: readonly { readonly name: string }[] },
+  manifests: number,
+): string[] {
+  const problems: string[] = [];
+  const own = `${chart.name}/templates/manifests.yaml`;
+  const fromManifests = documents.filter(({ source }) => source === own).length;
+  if (fromManifests !== manifests) {
+    problems.push(
+      `${own}: Helm rendered ${fromManifests} object(s), the TypeScript merge computes ${manifests}`,
+    );
+  }
+  const prefixes = chart.dependencies.map(({ name }) => `${chart.name}/charts/${name}/`);
+  for (const prefix of prefixes) {
+    if (!documents.some(({ source }) => source.startsWith(prefix))) {
+      problems.push(`${prefix}: Helm rendered no object of this dependency`);
+    }
+  }
+  for (const { source, object } of documents) {
+    if (source === own || prefixes.some((prefix) => source.startsWith(prefix))) continue;
+    problems.push(
+      `${object.kind}/${object.metadata.name} from ${source || 'no template'}: neither the chart's manifests nor a dependency`,
+    );
+  }
+  return problems;
 }
 
 /** Helm's `coalesce.go` / `lint` warnings on stderr, one per line. */
