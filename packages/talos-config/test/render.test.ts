@@ -289,9 +289,10 @@ describe('node patches', () => {
             address: '192.168.10.11',
             link: { name: 'enp1s0' },
             installDisk: '/dev/sda',
+            // PreferNoSchedule: the node still takes the platform's pods (no-schedulable-node).
             taints: [
-              { key: 'dedicated', value: 'a', effect: 'NoSchedule' },
-              { key: 'dedicated', value: 'b', effect: 'NoExecute' },
+              { key: 'dedicated', value: 'a', effect: 'PreferNoSchedule' },
+              { key: 'dedicated', value: 'b', effect: 'PreferNoSchedule' },
             ],
           },
         ],
