@@ -572,54 +572,45 @@ describe('assembleApplications', () => {
   });
 
   it('refuses a Namespace a chart renders for a namespace an earlier wave uses', () => {
-    const layer =
-      (manifests: Values) => (input: { clusters: readonly { cluster: { name: string } }[] }) => ({
-        chart: {
-          name: '',
-          description: 'test',
-          readme: { summary: 'test' },
-          appVersion: '1.0.0',
-          values: {},
-          environments: {},
-          clusters: Object.fromEntries(
-            input.clusters.map((entry) => [entry.cluster.name, { manifests }]),
-          ),
-        },
+    /** A component with an Application in namespace `name` whose chart renders `object`. */
+    const withObject = (
+      name: string,
+      needs: ('cni' | 'certificates')[],
+      object: KubeObject,
+    ): AnyComponent =>
+      testComponent({
+        name,
+        ...(name === 'early' ? { provides: ['certificates' as const] } : {}),
+        needs,
+        contribution: () => ({
+          application: { namespace: name, podSecurity: 'restricted', clusterResources: [] },
+        }),
+        render: (input) => ({
+          chart: {
+            name,
+            description: name,
+            readme: { summary: name },
+            appVersion: '1.0.0',
+            values: {},
+            environments: {},
+            clusters: Object.fromEntries(
+              input.clusters.map((entry) => [
+                entry.cluster.name,
+                { manifests: { object } } as unknown as Values,
+              ]),
+            ),
+          },
+        }),
       });
-    const early = testComponent({
-      name: 'early',
-      provides: ['certificates'],
-      needs: ['cni'],
-      contribution: () => ({
-        application: { namespace: 'early', podSecurity: 'restricted', clusterResources: [] },
-      }),
-      render: (input) => {
-        const out = layer({
-          'configmap-x': {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: 'x', namespace: 'shared-late' },
-          },
-        })(input);
-        return { chart: { ...out.chart, name: 'early' } };
-      },
+    const early = withObject('early', ['cni'], {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x', namespace: 'shared-late' },
     });
-    const late = testComponent({
-      name: 'late',
-      needs: ['cni', 'certificates'],
-      contribution: () => ({
-        application: { namespace: 'late', podSecurity: 'restricted', clusterResources: [] },
-      }),
-      render: (input) => {
-        const out = layer({
-          'namespace-shared-late': {
-            apiVersion: 'v1',
-            kind: 'Namespace',
-            metadata: { name: 'shared-late' },
-          },
-        })(input);
-        return { chart: { ...out.chart, name: 'late' } };
-      },
+    const late = withObject('late', ['cni', 'certificates'], {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'shared-late' },
     });
     const { assembled } = assemble(fleetDefinition(), [cilium, bitwarden, early, late, argocd]);
     const issues = assembled.issues.filter((issue) => issue.code === 'namespace-created-late');

@@ -414,6 +414,7 @@ function platformNamespaces(
   cluster: ResolvedCluster,
   apps: readonly PlannedApplication[],
   waves: ReadonlyMap<string, number>,
+  owners: ReadonlySet<string>,
   rendered: (app: PlannedApplication) => readonly KubeObject[],
   issues: Issue[],
 ): Map<string, PodSecurityLevel> {
@@ -421,15 +422,19 @@ function platformNamespaces(
   const ordered = [...apps].sort((a, b) => wave(a) - wave(b) || compareStrings(a.name, b.name));
   const firstUse = new Map<string, PlannedApplication>();
   const chartCreates = new Map<string, PlannedApplication>();
+  // The level of the Application that owns the namespace (namespaceOwners), else the first
+  // `additionalPodSecurity` that names it.
   const level = new Map<string, PodSecurityLevel>();
+  for (const app of apps) {
+    if (owners.has(app.name) && app.podSecurity !== undefined) {
+      level.set(app.namespace, app.podSecurity);
+    }
+  }
   const use = (namespace: string, app: PlannedApplication): void => {
     if (SYSTEM_NAMESPACES.has(namespace) || firstUse.has(namespace)) return;
     firstUse.set(namespace, app);
   };
   for (const app of ordered) {
-    if (app.podSecurity !== undefined && !level.has(app.namespace)) {
-      level.set(app.namespace, app.podSecurity);
-    }
     for (const [namespace, podSecurity] of Object.entries(app.additionalPodSecurity)) {
       if (!level.has(namespace)) level.set(namespace, podSecurity);
     }
@@ -782,7 +787,7 @@ export function assembleApplications(
       const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
       return spec === undefined ? [] : renderedObjects(spec, cluster);
     };
-    const namespaces = platformNamespaces(cluster, apps, waves, rendered, issues);
+    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     const namespaceObjects = [...namespaces].map(([name, level]) => namespaceObject(name, level));
     for (const object of namespaceObjects) {
       manifests[`namespace-${object.metadata.name}`] = object;
@@ -836,17 +841,15 @@ export function assembleApplications(
     }
   }
 
-  if (Object.keys(clusters).length === 0) {
-    return {
-      chart: undefined,
-      deployed,
-      files,
-      bootstrap,
-      firstSteps,
-      namespaces: namespacesByCluster,
-      issues,
-    };
-  }
+  const assembled = {
+    deployed,
+    files,
+    bootstrap,
+    firstSteps,
+    namespaces: namespacesByCluster,
+    issues,
+  };
+  if (Object.keys(clusters).length === 0) return { chart: undefined, ...assembled };
 
   const chart: ChartSpec = {
     name: PLATFORM_CHART,
@@ -871,13 +874,5 @@ export function assembleApplications(
     ...checkApplicationSources(objects, platform.repositoryUrl, generated),
     ...checkProjectPermissions(objects),
   );
-  return {
-    chart,
-    deployed,
-    files,
-    bootstrap,
-    firstSteps,
-    namespaces: namespacesByCluster,
-    issues,
-  };
+  return { chart, ...assembled };
 }

@@ -18,7 +18,7 @@ const VALUES_KEY = 'argo-cd';
 
 type Json = { [key: string]: unknown };
 
-function record(value: unknown): Json {
+export function record(value: unknown): Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Json)
     : {};
@@ -28,7 +28,7 @@ function record(value: unknown): Json {
  * Every cluster that deploys Argo CD, with its Application and the `argo-cd` values it deploys
  * (after the environment and cluster layers): what each check below reads.
  */
-function* argocdDeployments(
+export function* argocdDeployments(
   input: SystemInput,
 ): Generator<{ deployed: DeployedCluster; app: DeployedApplication; values: Json }> {
   for (const deployed of input.clusters) {

@@ -11,8 +11,6 @@
 import {
   type BootstrapSecret,
   type DeployedApplication,
-  type DeployedCluster,
-  deployedValues,
   error,
   type Issue,
   type ResolvedPlatform,
@@ -21,6 +19,7 @@ import {
   shellQuote,
   valuesSource,
 } from '@homelab/core';
+import { argocdDeployments, record } from './checks.js';
 
 /** The namespace the hand-made repository Secret lives in (Argo CD's). */
 const NAMESPACE = 'argocd';
@@ -189,21 +188,6 @@ function outputOf(input: SystemInput, app: DeployedApplication): { output?: stri
   return source === undefined ? {} : { output: source };
 }
 
-type Json = { [key: string]: unknown };
-const record = (value: unknown): Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-
-function argocdApps(
-  input: SystemInput,
-): Generator<{ deployed: DeployedCluster; app: DeployedApplication }> {
-  return (function* () {
-    for (const deployed of input.clusters) {
-      const app = deployed.applications.find((candidate) => candidate.component === 'argocd');
-      if (app !== undefined) yield { deployed, app };
-    }
-  })();
-}
-
 /**
  * Argo CD can read the platform repository on every cluster that deploys it: a private one has
  * a hand-made repository Secret with the keys its protocol needs, and an SSH host is in the known
@@ -220,7 +204,7 @@ export const repositoryAccessCheck: SystemCheck = {
     const ssh = sshTarget(input.platform.repositoryUrl);
     // What the definition gets wrong is reported once, by the build (repositoryIssues).
     const reported = new Set(repositoryIssues(input.platform).map((issue) => issue.code));
-    for (const { deployed, app } of argocdApps(input)) {
+    for (const { deployed, app, values } of argocdDeployments(input)) {
       const cluster = deployed.cluster.name;
       if (credentials !== 'none' && !reported.has('repository-credentials')) {
         const needed = credentials === 'ssh-key' ? 'sshPrivateKey' : 'password';
@@ -243,7 +227,7 @@ export const repositoryAccessCheck: SystemCheck = {
         }
       }
       if (ssh === undefined || reported.has('repository-host-key')) continue;
-      const sshValues = record(record(record(deployedValues(input, app)?.['argo-cd']).configs).ssh);
+      const sshValues = record(record(values.configs).ssh);
       const knownHosts =
         typeof sshValues.knownHosts === 'string'
           ? knownHostsOf(sshValues.knownHosts)

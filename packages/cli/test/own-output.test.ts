@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import {
   BUILT_IN_GROUPS,
   type DeployedApplication,
+  type DeployedCluster,
   type GeneratedFile,
   type GroupKind,
   groupKindOf,
@@ -434,53 +435,58 @@ describe.skipIf(helm === undefined)(
     );
 
     /**
-     * namespaces-before-use (layer 4) on what Helm renders on `cluster`: every object Helm
-     * renders into a namespace finds it (the root Application's, its destination, a Namespace
-     * of its own or an earlier wave's). And every Namespace has one owner: none the root creates
-     * is also rendered by a chart (two Applications would fight over it). `drop` removes
-     * objects of the named Application from the render first.
+     * The cluster as the system checks read it, each Application with what Helm renders for it
+     * (`objectsOf` may add to that first); the CRD bundles as the build has them.
      */
-    function renderedNamespaceIssues(
+    function renderedDeployment(
       cluster: string,
-      drop: (application: string, object: KubeObject) => boolean = () => false,
-      extraRoot: readonly string[] = [],
-    ): { issues: string[]; rootNamespaces: string[]; checked: number } {
+      objectsOf: (application: string, objects: KubeObject[]) => KubeObject[] = (_, objects) =>
+        objects,
+    ): DeployedCluster {
       const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
       expect(deployed, cluster).toBeDefined();
-      const rootNamespaces = Object.values(platform(cluster).manifests as AnyJson)
-        .filter((object: AnyJson) => object.kind === 'Namespace')
-        .map((object: AnyJson) => object.metadata.name as string)
-        .concat(extraRoot);
-      const issues: string[] = [];
-      let checked = 0;
       const applications = (deployed?.applications ?? []).map((app): DeployedApplication => {
         const name = app.application.metadata.name;
         const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
         if (render === undefined) return app;
-        const objects = render.objects
-          .filter((object) => !drop(name, object))
-          .map((object) => ({ object, source: `helm template ${name}` }));
-        for (const { object } of objects) {
+        const objects = objectsOf(name, render.objects).map((object) => ({
+          object,
+          source: `helm template ${name}`,
+        }));
+        return { ...app, objects };
+      });
+      return { ...(deployed as DeployedCluster), applications };
+    }
+
+    /**
+     * namespaces-before-use (layer 4) on what Helm renders on `cluster`: every object Helm
+     * renders into a namespace finds it (the root Application's, its destination, a Namespace
+     * of its own or an earlier wave's). And every Namespace has one owner: none the root creates
+     * (plus `extraRoot`) is also rendered by a chart (two Applications would fight over it).
+     */
+    function renderedNamespaceIssues(
+      cluster: string,
+      extraRoot: readonly string[] = [],
+    ): { issues: string[]; rootNamespaces: string[]; checked: number } {
+      // The root's namespaces, read from what it deploys (not from what the build told the check).
+      const rootNamespaces = Object.values(platform(cluster).manifests as AnyJson)
+        .filter((object: AnyJson) => object.kind === 'Namespace')
+        .map((object: AnyJson) => object.metadata.name as string)
+        .concat(extraRoot);
+      const deployed = { ...renderedDeployment(cluster), namespaces: rootNamespaces };
+      const issues: string[] = [];
+      let checked = 0;
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
           if (object.metadata.namespace !== undefined) checked++;
           if (object.kind === 'Namespace' && rootNamespaces.includes(object.metadata.name)) {
             issues.push(
-              `${name} renders the Namespace ${object.metadata.name}, which the root Application creates too`,
+              `${app.application.metadata.name} renders the Namespace ${object.metadata.name}, which the root Application creates too`,
             );
           }
         }
-        return { ...app, objects };
-      });
-      // The root's namespaces, read from what it deploys (not from what the build told the check).
-      const input: SystemInput = {
-        ...(systemInput as SystemInput),
-        clusters: [
-          {
-            ...(deployed as NonNullable<typeof deployed>),
-            applications,
-            namespaces: rootNamespaces,
-          },
-        ],
-      };
+      }
+      const input: SystemInput = { ...(systemInput as SystemInput), clusters: [deployed] };
       issues.push(
         ...namespacesBeforeUse.check(input).map((issue) => `${issue.value}: ${issue.message}`),
       );
@@ -504,7 +510,7 @@ describe.skipIf(helm === undefined)(
 
     test('a Namespace both the root and a chart create is found on what Helm renders', () => {
       // As if cilium did not declare the secrets namespace its upstream chart renders.
-      const { issues } = renderedNamespaceIssues('prod', () => false, ['cilium-secrets']);
+      const { issues } = renderedNamespaceIssues('prod', ['cilium-secrets']);
       expect(issues).toEqual([
         'prod-cilium renders the Namespace cilium-secrets, which the root Application creates too',
       ]);
@@ -518,25 +524,18 @@ describe.skipIf(helm === undefined)(
       cluster: string,
       extra: { [application: string]: KubeObject[] } = {},
     ): { issues: string[]; claims: string[] } {
-      const deployed = systemInput?.clusters.find((entry) => entry.cluster.name === cluster);
-      expect(deployed, cluster).toBeDefined();
-      const claims: string[] = [];
-      const applications = (deployed?.applications ?? []).map((app): DeployedApplication => {
-        const name = app.application.metadata.name;
-        const render = rendered.find((entry) => entry.cluster === cluster && entry.name === name);
-        if (render === undefined) return app;
-        const objects = [...render.objects, ...(extra[name] ?? [])].map((object) => ({
-          object,
-          source: `helm template ${name}`,
-        }));
-        for (const { object } of objects) {
-          for (const claim of volumeClaimsOf(object)) claims.push(`${name}: ${claim.name}`);
-        }
-        return { ...app, objects };
-      });
+      const deployed = renderedDeployment(cluster, (name, objects) => [
+        ...objects,
+        ...(extra[name] ?? []),
+      ]);
+      const claims = deployed.applications.flatMap((app) =>
+        app.objects.flatMap(({ object }) =>
+          volumeClaimsOf(object).map((claim) => `${app.application.metadata.name}: ${claim.name}`),
+        ),
+      );
       const issues = storageBeforeClaims.check({
         ...(systemInput as SystemInput),
-        clusters: [{ ...(deployed as NonNullable<typeof deployed>), applications }],
+        clusters: [deployed],
       });
       return { issues: issues.map((issue) => `${issue.value}: ${issue.message}`), claims };
     }
