@@ -18,6 +18,7 @@ import {
   loadDefinition,
   loadModelValidators,
   manifestLayer,
+  mergeClusterIssues,
   mergeValuesShared,
   normaliseLineEnds,
   type ObjectValidator,
@@ -254,7 +255,8 @@ export async function generate(
         ? positionIssues(issues, definition, loaded.locate)
         : issues;
     // No issue prints a secret the scan found, nor a value under a secret-like key.
-    const sorted = sortIssues(maskIssues(positioned, findings));
+    // One cause on several clusters reads once (`on clusters "dev", "prod" and "staging"`).
+    const sorted = mergeClusterIssues(sortIssues(maskIssues(positioned, findings)));
     return {
       files: hasErrors(sorted) ? [] : files.sort(byPath),
       issues: sorted,

@@ -107,6 +107,7 @@ export {
   formatPath,
   HomelabError,
   hasErrors,
+  mergeClusterIssues,
   sortIssues,
   ValidationError,
   warning,

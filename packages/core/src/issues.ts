@@ -124,6 +124,67 @@ export function sortIssues(issues: readonly Issue[]): Issue[] {
     .map((entry) => entry.issue);
 }
 
+const CLUSTER_MENTION = /\bcluster "((?:[^"\\]|\\.)*)"/g;
+const PLACEHOLDER = 'cluster "\u0000"';
+
+/**
+ * Merges the issues that differ only in the one cluster they name (`… on cluster "dev" …`,
+ * the same code, place, path, output and value), so that one cause across a fleet reads once:
+ * `… on clusters "dev", "prod" and "staging" …`. Keeps the order of the first of each group.
+ */
+export function mergeClusterIssues(issues: readonly Issue[]): Issue[] {
+  const groups = new Map<string, { issue: Issue; clusters: string[] }>();
+  const out: (Issue | { group: string })[] = [];
+  for (const issue of issues) {
+    const names = new Set<string>();
+    const normalise = (text: string): string =>
+      text.replace(CLUSTER_MENTION, (_match, name: string) => {
+        names.add(name);
+        return PLACEHOLDER;
+      });
+    const message = normalise(issue.message);
+    const expected = issue.expected === undefined ? undefined : normalise(issue.expected);
+    const [cluster] = names;
+    // A message that names its cluster in other words too (`clusters/dev.yaml`) stays as it is.
+    const elsewhere =
+      cluster !== undefined && `${message}\u0000${expected ?? ''}`.includes(cluster);
+    if (names.size !== 1 || cluster === undefined || elsewhere) {
+      out.push(issue);
+      continue;
+    }
+    const key = JSON.stringify([
+      issue.severity,
+      issue.code,
+      issue.position ?? null,
+      issue.path,
+      issue.output ?? null,
+      issue.value === undefined ? null : describeValue(issue.value),
+      message,
+      expected ?? null,
+    ]);
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { issue, clusters: [cluster] });
+      out.push({ group: key });
+    } else if (!group.clusters.includes(cluster)) {
+      group.clusters.push(cluster);
+    }
+  }
+  return out.map((entry) => {
+    if (!('group' in entry)) return entry;
+    const { issue, clusters } = groups.get(entry.group) as { issue: Issue; clusters: string[] };
+    if (clusters.length === 1) return issue;
+    const quoted = clusters.map((name) => `"${name}"`);
+    const list = `clusters ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+    const merge = (text: string): string => text.replace(CLUSTER_MENTION, list);
+    return {
+      ...issue,
+      message: merge(issue.message),
+      ...(issue.expected === undefined ? {} : { expected: merge(issue.expected) }),
+    };
+  });
+}
+
 /** Raised when a definition or the generated output has errors; carries every issue. */
 export class ValidationError extends Error {
   readonly issues: readonly Issue[];
