@@ -23,64 +23,85 @@ const bin = join(appDir, '../../packages/cli/dist/bin.js');
 const dir = mkdtempSync(join(tmpdir(), 'homelab-disable-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+function runBuild() {
+  return spawnSync(process.execPath, [bin, 'build', '--config', 'platform.yaml', '--out', 'out'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
 function build(): string {
-  const result = spawnSync(
-    process.execPath,
-    [bin, 'build', '--config', 'platform.yaml', '--out', 'out'],
-    {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    },
-  );
+  const result = runBuild();
   expect(errorLines(result.stderr)).toEqual([]);
   expect(result.status).toBe(0);
   return result.stdout;
 }
 
-describe('disabling Argo CD on every cluster', () => {
-  it('removes charts/argo-cd, the app-of-apps and the hand-over, keeping what changesets own', () => {
-    // Given the reference platform, built
-    copyFileSync(
-      join(appDir, '../../examples/reference/platform.yaml'),
-      join(dir, 'platform.yaml'),
-    );
-    build();
-    expect(existsSync(join(dir, 'out/charts/argo-cd/Chart.yaml'))).toBe(true);
-    expect(readFileSync(join(dir, 'out/charts/platform/clusters/dev.yaml'), 'utf8')).toContain(
-      'name: dev-argocd',
-    );
+/** `platform.yaml` with `enabled: false` under every cluster's settings of `component`. */
+function disabledOnEveryCluster(text: string, component: string): string {
+  const disabled = text.replace(
+    new RegExp(`^( {6})${component}:\\n`, 'gm'),
+    `$1${component}:\n$1  enabled: false\n`,
+  );
+  expect(disabled.match(/enabled: false/g)).toHaveLength(3);
+  return disabled;
+}
 
-    // When argocd is disabled everywhere and the platform is rebuilt
-    const text = readFileSync(join(dir, 'platform.yaml'), 'utf8');
-    const disabled = text.replace(/^( {6})argocd:\n/gm, '$1argocd:\n$1  enabled: false\n');
-    expect(disabled.match(/enabled: false/g)).toHaveLength(3);
-    writeFileSync(join(dir, 'platform.yaml'), disabled);
+describe('disabling a component on every cluster', () => {
+  // Given the reference platform, built
+  copyFileSync(join(appDir, '../../examples/reference/platform.yaml'), join(dir, 'platform.yaml'));
+  const reference = readFileSync(join(dir, 'platform.yaml'), 'utf8');
+
+  it('refuses Argo CD disabled while its Applications remain: nothing would deploy them', () => {
+    build();
+    const before = readFileSync(join(dir, 'out/clusters/dev/root-application.yaml'), 'utf8');
+    writeFileSync(join(dir, 'platform.yaml'), disabledOnEveryCluster(reference, 'argocd'));
+    const result = runBuild();
+    expect(result.status).toBe(1);
+    const errors = errorLines(result.stderr).filter((line) => line.includes('"gitops"'));
+    expect(errors).toHaveLength(3);
+    for (const [index, cluster] of ['dev', 'staging', 'prod'].entries()) {
+      expect(errors[index]).toMatch(
+        new RegExp(
+          `^platform\\.yaml:\\d+:\\d+  clusters\\[${index}\\]\\.components\\.argocd: no component provides "gitops" on cluster "${cluster}", so nothing deploys bitwarden-sm, policy, cert-manager, .*monitoring, applications .*\\(expected argocd enabled on cluster "${cluster}"`,
+        ),
+      );
+      // Cilium and CoreDNS are installed by the runbook itself: not named.
+      expect(errors[index]).not.toMatch(/deploys [^(]*(cilium|coredns)/);
+    }
+    // Nothing written: the root Application is still there, unchanged.
+    expect(readFileSync(join(dir, 'out/clusters/dev/root-application.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('removes the generated files and the Applications of monitoring, keeping what changesets own', () => {
+    writeFileSync(join(dir, 'platform.yaml'), reference);
+    build();
+    expect(readFileSync(join(dir, 'out/charts/platform/clusters/dev.yaml'), 'utf8')).toContain(
+      'name: dev-monitoring',
+    );
+    writeFileSync(join(dir, 'platform.yaml'), disabledOnEveryCluster(reference, 'monitoring'));
     const summary = build();
 
-    // Then the Argo CD chart's generated files are gone, and with no GitOps controller on any
-    // cluster, so are the app-of-apps, the root Applications and the namespaces they create
-    // (30 files: 12 + 12 + 3 + 3); the package.json of both charts stays: changesets owns it
-    expect(summary).toMatch(/, 30 removed in /);
-    for (const chart of ['argo-cd', 'platform']) {
-      for (const file of [
-        'Chart.yaml',
-        'values.yaml',
-        'templates/manifests.yaml',
-        'clusters/dev.yaml',
-      ]) {
-        expect(existsSync(join(dir, 'out/charts', chart, file)), `${chart}/${file}`).toBe(false);
-      }
-      expect(existsSync(join(dir, 'out/charts', chart, 'package.json'))).toBe(true);
+    // The chart's 12 generated files go (Chart.yaml, values.yaml, values.schema.json,
+    // templates/manifests.yaml, .helmignore, README.md, 3 environment and 3 cluster layers)
+    expect(summary).toMatch(/, 12 removed in /);
+    for (const file of [
+      'Chart.yaml',
+      'values.yaml',
+      'templates/manifests.yaml',
+      'clusters/dev.yaml',
+    ]) {
+      expect(existsSync(join(dir, 'out/charts/monitoring', file)), file).toBe(false);
     }
+    // its package.json stays: changesets owns the chart's version and changelog
+    expect(existsSync(join(dir, 'out/charts/monitoring/package.json'))).toBe(true);
     for (const cluster of ['dev', 'staging', 'prod']) {
-      expect(existsSync(join(dir, `out/clusters/${cluster}/root-application.yaml`))).toBe(false);
-      expect(existsSync(join(dir, `out/clusters/${cluster}/namespaces.yaml`))).toBe(false);
-      // and the runbook neither installs Argo CD nor hands the cluster over to it
-      const runbook = readFileSync(join(dir, `out/clusters/${cluster}/RUNBOOK.md`), 'utf8');
-      expect(runbook).not.toContain('charts/argo-cd');
-      expect(runbook).not.toContain('root-application.yaml');
-      expect(runbook).toContain('helm template cilium charts/cilium');
+      const apps = readFileSync(join(dir, `out/charts/platform/clusters/${cluster}.yaml`), 'utf8');
+      expect(apps).not.toContain(`name: ${cluster}-monitoring`);
+      expect(apps).toContain(`name: ${cluster}-argocd`);
+      const namespaces = readFileSync(join(dir, `out/clusters/${cluster}/namespaces.yaml`), 'utf8');
+      expect(namespaces).not.toMatch(/name: monitoring$/m);
     }
   });
 });

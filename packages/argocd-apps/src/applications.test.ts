@@ -167,7 +167,7 @@ describe('assembleApplications', () => {
     expect(JSON.stringify(project)).not.toContain('longhorn');
   });
 
-  it('skips clusters where no component provides gitops', () => {
+  it('skips clusters where no component provides gitops, and refuses charts nothing would deploy there', () => {
     const definition = fleetDefinition({
       clusters: (clusters) => {
         const [dev] = clusters;
@@ -180,19 +180,80 @@ describe('assembleApplications', () => {
       'production',
       'staging',
     ]);
+    // dev keeps its namespaces (for what its runbook installs by hand), no root Application.
     expect(assembled.files.map((file) => file.path)).toEqual([
+      'clusters/dev/namespaces.yaml',
       'clusters/staging/root-application.yaml',
       'clusters/staging/namespaces.yaml',
       'clusters/prod/root-application.yaml',
       'clusters/prod/namespaces.yaml',
     ]);
-    expect(Object.keys(assembled.bootstrap)).toEqual(['staging', 'prod']);
-    const none = assemble(fleetDefinition(), [cilium, bitwarden, longhorn, authelia]);
-    expect([none.assembled.chart, none.assembled.files, none.assembled.issues]).toEqual([
-      undefined,
-      [],
-      [],
+    const devNamespaces = parseAllDocuments(assembled.files[0]?.content ?? '') as KubeObject[];
+    expect(devNamespaces.map((object) => object.metadata.name)).toEqual([
+      'authelia',
+      'cilium-secrets',
+      'longhorn-system',
+      'sm-operator-system',
     ]);
+    // No Argo CD there: nothing in them names it.
+    expect(devNamespaces.every((object) => object.metadata.annotations === undefined)).toBe(true);
+    expect(Object.keys(assembled.bootstrap)).toEqual(['staging', 'prod']);
+    expect(assembled.firstSteps.dev?.[0]?.commands).toEqual([
+      'kubectl apply -f clusters/dev/namespaces.yaml',
+    ]);
+    expect(assembled.issues.map(formatIssue)).toEqual([
+      'clusters[0].components: no component provides "gitops" on cluster "dev", so nothing deploys cilium, bitwarden-sm, longhorn, authelia (the runbook installs only the CNI, the cluster DNS and the CRD bundles by hand) (expected a registered component that provides "gitops", or those components disabled there)',
+    ]);
+    const named = testRun(definition, FLEET);
+    const withProvider = assembleApplications(named.platform, named.components, {
+      gitopsProviders: ['argocd'],
+    });
+    expect(withProvider.issues.map((issue) => issue.expected)).toEqual([
+      'argocd enabled on cluster "dev" (it provides "gitops"), or those components disabled there',
+    ]);
+    const none = assemble(fleetDefinition(), [cilium, bitwarden, longhorn, authelia]);
+    expect([none.assembled.chart, none.assembled.bootstrap]).toEqual([undefined, {}]);
+    expect(none.assembled.issues.map((issue) => issue.code)).toEqual([
+      'no-gitops-controller',
+      'no-gitops-controller',
+      'no-gitops-controller',
+    ]);
+  });
+
+  it('accepts a cluster without gitops whose charts its runbook installs by hand', () => {
+    const installing = (when: 'after-handover' | undefined) =>
+      testComponent({
+        name: 'cilium',
+        provides: ['cni'],
+        contribution: () => ({
+          application: {
+            namespace: 'kube-system',
+            podSecurity: 'privileged',
+            clusterResources: [],
+          },
+          bootstrap: [
+            {
+              title: 'Install Cilium',
+              body: [],
+              commands: [
+                'helm template cilium charts/cilium --namespace kube-system \\\n  | kubectl apply --server-side -f -',
+              ],
+              ...(when === undefined ? {} : { when }),
+            },
+          ],
+        }),
+      });
+    const { assembled } = assemble(fleetDefinition(), [installing(undefined)]);
+    expect(assembled.issues).toEqual([]);
+    expect(assembled.chart).toBeUndefined();
+    // The same command as a step after the hand-over is no install before everything else.
+    const late = assemble(fleetDefinition(), [installing('after-handover')]);
+    expect(late.assembled.issues.map((issue) => issue.message)).toEqual(
+      ['dev', 'staging', 'prod'].map(
+        (cluster) =>
+          `no component provides "gitops" on cluster "${cluster}", so nothing deploys cilium (the runbook installs only the CNI, the cluster DNS and the CRD bundles by hand)`,
+      ),
+    );
   });
 
   it('assembles nothing on clusters whose needs form a cycle; the run names the cycle', () => {

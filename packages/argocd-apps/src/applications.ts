@@ -472,7 +472,14 @@ function platformNamespaces(
   return out;
 }
 
-function namespaceObject(name: string, level: PodSecurityLevel): KubeObject {
+function namespaceObject(name: string, level: PodSecurityLevel, gitops = true): KubeObject {
+  if (!gitops) {
+    return {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: podSecurityLabels(level) },
+    };
+  }
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -489,13 +496,15 @@ function namespaceObject(name: string, level: PodSecurityLevel): KubeObject {
 }
 
 /** The first runbook step: the namespaces exist before anything is installed by hand. */
-function createNamespaces(cluster: ResolvedCluster, file: string): BootstrapStep {
+function createNamespaces(cluster: ResolvedCluster, file: string, gitops = true): BootstrapStep {
   return {
     title: "Create the platform's namespaces",
     body: [
       'Every namespace of the platform exists before anything is installed: Cilium, installed by',
       'hand below, applies the network policies of every namespace, and the API server refuses an',
-      `object whose namespace does not exist. The root Application (\`${cluster.name}-${PLATFORM_CHART}\`) adopts them.`,
+      gitops
+        ? `object whose namespace does not exist. The root Application (\`${cluster.name}-${PLATFORM_CHART}\`) adopts them.`
+        : 'object whose namespace does not exist.',
     ],
     commands: [`kubectl apply -f ${shellQuote(file)}`],
   };
@@ -689,6 +698,45 @@ function readme(
   };
 }
 
+/** Whether a component's own runbook step installs `chart` (`helm template <release> charts/<chart>`). */
+function installedByStep(run: ClusterRun, chart: string): boolean {
+  const command = new RegExp(
+    `^helm template \\S+ charts/${chart.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`,
+    'm',
+  );
+  for (const contribution of run.contributions.values()) {
+    for (const step of contribution.bootstrap ?? []) {
+      if (step.when === undefined && step.commands.some((line) => command.test(line))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * On a cluster no GitOps controller runs on, nothing deploys the charts the app-of-apps would:
+ * an error naming them, unless a component's own runbook step installs each (Cilium, CoreDNS)
+ * and the CRD bundles (their own runbook steps).
+ */
+function undeployedCharts(
+  cluster: ResolvedCluster,
+  run: ClusterRun,
+  ordered: readonly PlannedApplication[],
+  providers: readonly string[],
+): Issue | undefined {
+  const left = ordered.filter((app) => app.chart !== undefined && !installedByStep(run, app.chart));
+  if (left.length === 0) return undefined;
+  const [provider] = providers;
+  return error({
+    code: 'no-gitops-controller',
+    path:
+      provider === undefined
+        ? ['clusters', cluster.index, 'components']
+        : settingsPath(cluster, provider),
+    message: `no component provides "gitops" on cluster "${cluster.name}", so nothing deploys ${left.map((app) => app.name).join(', ')} (the runbook installs only the CNI, the cluster DNS and the CRD bundles by hand)`,
+    expected: `${provider === undefined ? 'a registered component that provides "gitops"' : `${providers.join(' or ')} enabled on cluster "${cluster.name}" (it provides "gitops")`}, or those components disabled there`,
+  });
+}
+
 /** The runbook step that hands a cluster to Argo CD: apply its root Application. */
 function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
   const file = `clusters/${cluster.name}/root-application.yaml`;
@@ -716,6 +764,10 @@ function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
 export function assembleApplications(
   platform: ResolvedPlatform,
   components: ComponentsResult,
+  options: {
+    /** The registered components that provide `gitops` (named in the `no-gitops-controller` fix). */
+    readonly gitopsProviders?: readonly string[];
+  } = {},
 ): AssembledApplications {
   const issues: Issue[] = [];
   const charts = new Map<string, string>();
@@ -737,9 +789,45 @@ export function assembleApplications(
   const objects: { output: string; origin: readonly PathSegment[]; object: KubeObject }[] = [];
   let appVersion: string | undefined;
 
+  const gitopsProviders = [...(options.gitopsProviders ?? [])].sort(compareStrings);
+  /**
+   * A cluster without a GitOps controller: its namespaces (for what the runbook installs by
+   * hand), and an error when charts remain that nothing would deploy.
+   */
+  const manualCluster = (run: ClusterRun): void => {
+    const { cluster } = run;
+    const { apps, waves } = planCluster(platform, run, charts, issues);
+    if (!apps.some((app) => app.chart !== undefined)) return;
+    const owners = namespaceOwners(cluster, apps, waves, issues);
+    const rendered = (app: PlannedApplication): readonly KubeObject[] => {
+      const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
+      return spec === undefined ? [] : renderedObjects(spec, cluster);
+    };
+    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
+    namespacesByCluster[cluster.name] = [...namespaces.keys()];
+    if (namespaces.size > 0) {
+      const namespacesPath = `clusters/${cluster.name}/namespaces.yaml`;
+      const objects = [...namespaces].map(([name, level]) => namespaceObject(name, level, false));
+      files.push({
+        path: namespacesPath,
+        content: toYamlDocuments(objects, { header: generatedHeader(DEFAULT_GENERATED_BY) }),
+      });
+      firstSteps[cluster.name] = [createNamespaces(cluster, namespacesPath, false)];
+    }
+    const ordered = [...apps].sort(
+      (a, b) =>
+        (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
+    );
+    const undeployed = undeployedCharts(cluster, run, ordered, gitopsProviders);
+    if (undeployed !== undefined) issues.push(undeployed);
+  };
+
   for (const run of components.clusters) {
     const gitops = run.facts.gitops;
-    if (gitops === undefined) continue;
+    if (gitops === undefined) {
+      manualCluster(run);
+      continue;
+    }
     appVersion ??= gitops.version;
     const { cluster } = run;
     const namespace = gitops.namespace;

@@ -271,7 +271,11 @@ export async function generate(
   const components = runComponents(platform, registry, { validateSettings: validators.settings });
   issues.push(...components.issues);
 
-  const applications = assembleApplications(platform, components);
+  const applications = assembleApplications(platform, components, {
+    gitopsProviders: registry
+      .filter((component) => component.provides.includes('gitops'))
+      .map((component) => component.name),
+  });
   issues.push(...applications.issues);
   const talos = renderTalos(platform, components, {
     generatedBy: GENERATED_BY,
