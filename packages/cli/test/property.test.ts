@@ -10,6 +10,7 @@ import { testCluster, testDefinition, testNetwork, testNodes } from '@homelab/co
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
+import { REGISTRY } from '../src/registry.js';
 import { runtime } from '../src/runtime.js';
 
 const TALOS = [
@@ -52,7 +53,19 @@ function cluster(shape: ClusterShape, index: number): Cluster {
   const name = `c${index}`;
   const { l2Announcements: _l2, ...routed } = testNetwork(index);
   const versions = TALOS[shape.talos] ?? TALOS[1];
+  // Without Argo CD nothing deploys the charts: such a cluster runs only what its runbook
+  // installs by hand (Talos, Cilium, CoreDNS); anything more is `no-gitops-controller`.
+  const byHandOnly =
+    shape.argocd === 'off'
+      ? Object.fromEntries(
+          REGISTRY.filter((entry) => !['cilium', 'coredns'].includes(entry.name)).map((entry) => [
+            entry.name,
+            { enabled: false },
+          ]),
+        )
+      : {};
   const components: { [key: string]: unknown } = {
+    ...byHandOnly,
     cilium: {
       gatewayApi: shape.gatewayApi,
       hubble: { relay: shape.hubble !== 'off', ui: shape.hubble === 'ui' },
