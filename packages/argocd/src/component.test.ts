@@ -567,8 +567,13 @@ describe('declarations', () => {
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
         { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
       ],
-      // Filled by core from the chart pin: the repo-server fetches the upstream chart there.
-      upstreamRepositories: ['https://argoproj.github.io/argo-helm'],
+      // Filled by core from the chart pin: the repo-server fetches the upstream chart's index
+      // there, and its archive from GitHub Releases, which redirects to release-assets.
+      upstreamRepositories: [
+        'https://argoproj.github.io/argo-helm',
+        'https://github.com',
+        'https://release-assets.githubusercontent.com',
+      ],
     });
   });
 

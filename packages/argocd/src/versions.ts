@@ -28,6 +28,8 @@ export const ARGOCD_UPSTREAM: readonly UpstreamPin[] = [
     version: ARGOCD_CHART.version,
     repository: ARGOCD_CHART.repository,
     licence: 'Apache-2.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/argoproj/argo-helm/releases/download/argo-cd-<version>/…
+    archives: 'github-releases',
   },
   ...['application', 'applicationset', 'appproject'].map(
     (name): UpstreamPin => ({

@@ -31,6 +31,8 @@ export const AUTHELIA_UPSTREAM: readonly UpstreamPin[] = [
     version: AUTHELIA_CHART.version,
     repository: AUTHELIA_CHART.repository,
     licence: 'Apache-2.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/authelia/chartrepo/releases/download/authelia-<version>/…
+    archives: 'github-releases',
   },
   {
     kind: 'file',

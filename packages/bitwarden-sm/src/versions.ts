@@ -25,5 +25,7 @@ export const BITWARDEN_SM_UPSTREAM: readonly UpstreamPin[] = [
     version: SM_OPERATOR_CHART.version,
     repository: SM_OPERATOR_CHART.repository,
     licence: 'AGPL-3.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/bitwarden/helm-charts/releases/download/sm-operator-<version>/…
+    archives: 'github-releases',
   },
 ];

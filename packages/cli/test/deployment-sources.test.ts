@@ -64,4 +64,39 @@ describe('the deployment sources of the repo-server', () => {
       ]);
     }
   });
+
+  it('reach every host an upstream chart is fetched from: the repositories, and GitHub Releases with its redirect', async () => {
+    const result = await generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+    const layer = result.files.find((file) => file.path === 'charts/cilium/clusters/prod.yaml');
+    const manifests: AnyJson[] = Object.values(
+      (parseYaml(layer?.content ?? '{}') as AnyJson)?.manifests ?? {},
+    );
+    const hosts = manifests
+      .filter(
+        (object) =>
+          object.kind === 'CiliumNetworkPolicy' &&
+          object.metadata.name.startsWith('argocd-repo-server-sources-'),
+      )
+      .flatMap((object) => object.spec.egress.flatMap((rule: AnyJson) => rule.toFQDNs))
+      .map((fqdn) => fqdn.matchName)
+      .sort();
+    // argo-helm, authelia, bitwarden, longhorn, prometheus-community and piraeus publish their
+    // archives with chart-releaser: the index points at github.com/<owner>/<repo>/releases/download/…,
+    // which answers with a redirect to release-assets.githubusercontent.com (checked in their
+    // gh-pages index.yaml); without that host the repo-server's `helm dependency build` fails.
+    expect(hosts).toEqual([
+      'argoproj.github.io',
+      'backube.github.io',
+      'charts.authelia.com',
+      'charts.bitwarden.com',
+      'charts.jetstack.io',
+      'charts.longhorn.io',
+      'github.com',
+      'helm.cilium.io',
+      'open-policy-agent.github.io',
+      'piraeus.io',
+      'prometheus-community.github.io',
+      'release-assets.githubusercontent.com',
+    ]);
+  });
 });

@@ -17,6 +17,7 @@ import { mergeValues } from './helm.js';
 import { error, type Issue, type PathSegment, warning } from './issues.js';
 import { createSchemaValidator } from './schema-validate.js';
 import type { KubeObject, ResolvedCluster, ResolvedPlatform, Values } from './types.js';
+import { GITHUB_RELEASE_HOSTS } from './upstream.js';
 import { compareStrings } from './yaml.js';
 
 /** Every component of the platform, in one list (the registry file). */
@@ -287,7 +288,8 @@ function declareCluster(
 
 /**
  * The contribution with its Application's `upstreamRepositories` filled from the component's
- * chart pins (where the GitOps controller fetches the upstream chart), unless it says itself.
+ * chart pins (where the GitOps controller fetches the upstream chart: the repository's index,
+ * and the archive's hosts when it lies elsewhere, `archives`), unless it says itself.
  */
 function withUpstreamRepositories(
   contribution: ClusterContribution,
@@ -299,7 +301,13 @@ function withUpstreamRepositories(
   }
   const repositories = [
     ...new Set(
-      component.upstream.flatMap((pin) => (pin.kind === 'helm-chart' ? [pin.repository] : [])),
+      component.upstream.flatMap((pin) =>
+        pin.kind !== 'helm-chart'
+          ? []
+          : pin.archives === 'github-releases'
+            ? [pin.repository, ...GITHUB_RELEASE_HOSTS]
+            : [pin.repository],
+      ),
     ),
   ].sort(compareStrings);
   if (repositories.length === 0) return contribution;

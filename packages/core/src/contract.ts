@@ -270,8 +270,10 @@ export interface ApplicationDescriptor {
    */
   readonly policyExemptions?: readonly { readonly policy: string; readonly reason: string }[];
   /**
-   * Helm repositories the chart's upstream dependency is fetched from. Core fills it from the
-   * component's `upstream` chart pins; the GitOps controller must reach them.
+   * Helm repositories the chart's upstream dependency is fetched from, and the hosts of its
+   * archive where the index points elsewhere (GitHub Releases and their redirect: the pin's
+   * `archives`). Core fills it from the component's `upstream` chart pins; the GitOps
+   * controller must reach them.
    */
   readonly upstreamRepositories?: readonly string[];
 }

@@ -242,7 +242,7 @@ export type {
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
-export { chartArchivePath, vendorPath } from './upstream.js';
+export { chartArchivePath, GITHUB_RELEASE_HOSTS, vendorPath } from './upstream.js';
 export {
   VOLUME_BACKUP_SECRET_KEYS,
   volumeBackupSecret,

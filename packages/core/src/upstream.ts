@@ -14,7 +14,20 @@ export interface HelmChartPin {
   readonly repository: string;
   /** SPDX licence identifier of the chart. */
   readonly licence: string;
+  /**
+   * Where the repository's index.yaml points the chart's archives when not at the repository
+   * itself. `github-releases`: chart-releaser's `https://github.com/<owner>/<repo>/releases/download/<chart>-<version>/<chart>-<version>.tgz`,
+   * which GitHub redirects to `release-assets.githubusercontent.com`; whoever fetches the chart
+   * (Argo CD's repo-server, under default deny) must reach both hosts.
+   */
+  readonly archives?: 'github-releases';
 }
+
+/** The hosts a chart archive on GitHub Releases is downloaded from: the release URL, then its redirect. */
+export const GITHUB_RELEASE_HOSTS: readonly string[] = [
+  'https://github.com',
+  'https://release-assets.githubusercontent.com',
+];
 
 /** One verbatim upstream file: a schema, a CRD bundle, a manifest. */
 export interface FilePin {

@@ -38,5 +38,7 @@ export const LONGHORN_UPSTREAM: readonly UpstreamPin[] = [
     version,
     repository: LONGHORN_REPOSITORY,
     licence: 'Apache-2.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/longhorn/charts/releases/download/longhorn-<version>/…
+    archives: 'github-releases',
   }),
 );

@@ -26,5 +26,7 @@ export const MONITORING_UPSTREAM: readonly UpstreamPin[] = [
     version: KUBE_PROMETHEUS_STACK_CHART.version,
     repository: KUBE_PROMETHEUS_STACK_CHART.repository,
     licence: 'Apache-2.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/prometheus-community/helm-charts/releases/download/kube-prometheus-stack-<version>/…
+    archives: 'github-releases',
   },
 ];

@@ -37,6 +37,8 @@ export const SNAPSHOT_CONTROLLER_UPSTREAM: readonly UpstreamPin[] = [
     version: SNAPSHOT_CONTROLLER_CHART_VERSION,
     repository: SNAPSHOT_CONTROLLER_REPOSITORY,
     licence: 'Apache-2.0',
+    // The repository's index.yaml points the archive at GitHub Releases: https://github.com/piraeusdatastore/helm-charts/releases/download/snapshot-controller-<version>/…
+    archives: 'github-releases',
   },
   ...Object.values(EXTERNAL_SNAPSHOTTER_VERSIONS).flatMap((tag) =>
     SNAPSHOT_CRD_FILES.map(
