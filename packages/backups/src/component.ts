@@ -34,6 +34,7 @@ import { backupsChecks } from './checks.js';
 import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
+  DEFAULT_OWNER,
   etcdBackupObjects,
   replicationDestination,
   replicationSource,
@@ -309,7 +310,7 @@ function forConsumers(
           code: 'backups-owner',
           path: at,
           value: `${volume.namespace}/${volume.name}`,
-          message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; the unprivileged restic mover may not be able to read them`,
+          message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; its restic movers and restore verification run as ${DEFAULT_OWNER.user}:${DEFAULT_OWNER.group} and may not be able to read or restore them`,
           expected: 'the volume owner (user and group ids)',
         }),
       );

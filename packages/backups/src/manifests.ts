@@ -41,18 +41,23 @@ function labels(volume: VolumeRequest, role: BackupRole): { [key: string]: strin
   };
 }
 
-/** The mover's security context: the volume's owner, never root. */
+/** Who the movers and the verification run as when the volume does not say who owns its files. */
+export const DEFAULT_OWNER = { user: 65532, group: 65532 } as const;
+
+/**
+ * The mover's security context: the volume's owner, never root. Always with a numeric user: the
+ * VolSync 0.16.0 image (its Dockerfile: ubi9-minimal, no `USER`) runs as root, so the kubelet
+ * refuses `runAsNonRoot` without `runAsUser` ("image will run as root").
+ */
 function moverSecurityContext(volume: VolumeRequest): Values {
-  const owner = volume.owner;
-  return owner === undefined
-    ? { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }
-    : {
-        runAsNonRoot: true,
-        runAsUser: owner.user,
-        runAsGroup: owner.group,
-        fsGroup: owner.group,
-        seccompProfile: { type: 'RuntimeDefault' },
-      };
+  const owner = volume.owner ?? DEFAULT_OWNER;
+  return {
+    runAsNonRoot: true,
+    runAsUser: owner.user,
+    runAsGroup: owner.group,
+    fsGroup: owner.group,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
 }
 
 /** The scheduled restic backup of a volume, from a CSI snapshot of it. */
@@ -129,7 +134,7 @@ export function verificationCronJob(
   settings: ResolvedBackupsSettings,
 ): KubeObject {
   const window = settings.verification.windowMinutes;
-  const owner = volume.owner ?? { user: 65532, group: 65532 };
+  const owner = volume.owner ?? DEFAULT_OWNER;
   const podLabels = labels(volume, 'verification');
   return {
     apiVersion: 'batch/v1',
