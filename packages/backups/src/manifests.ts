@@ -60,6 +60,24 @@ function moverSecurityContext(volume: VolumeRequest): Values {
   };
 }
 
+/**
+ * What a restic process (mover or verification) requests. The movers get it as
+ * `moverResources`: VolSync 0.16.0 leaves their containers without any otherwise
+ * (`UpdatePodTemplateSpecFromMoverConfig`: empty default), and the platform's
+ * `resource-requests` admission policy refuses such Jobs and Pods in the volume's namespace.
+ */
+const RESTIC_RESOURCES = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { memory: '2Gi' },
+} as const;
+
+function resticResources(): Values {
+  return {
+    requests: { ...RESTIC_RESOURCES.requests },
+    limits: { ...RESTIC_RESOURCES.limits },
+  };
+}
+
 /** The scheduled restic backup of a volume, from a CSI snapshot of it. */
 export function replicationSource(
   volume: VolumeRequest,
@@ -92,6 +110,7 @@ export function replicationSource(
         cacheCapacity: settings.restic.cacheCapacity,
         retain,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: resticResources(),
       },
     },
   };
@@ -120,6 +139,7 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
         enableFileDeletion: true,
         cleanupCachePVC: true,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: resticResources(),
       },
     },
   };
@@ -187,10 +207,7 @@ export function verificationCronJob(
                     readOnlyRootFilesystem: true,
                     capabilities: { drop: ['ALL'] },
                   },
-                  resources: {
-                    requests: { cpu: '100m', memory: '256Mi' },
-                    limits: { memory: '2Gi' },
-                  },
+                  resources: resticResources(),
                   volumeMounts: [
                     { name: 'scratch', mountPath: RESTORE_ROOT },
                     { name: 'cache', mountPath: '/cache' },

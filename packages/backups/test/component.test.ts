@@ -72,9 +72,24 @@ describe('a protected volume', () => {
             fsGroup: 1000,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          moverResources: {
+            requests: { cpu: '100m', memory: '256Mi' },
+            limits: { memory: '2Gi' },
+          },
         },
       },
     });
+  });
+
+  test('its backup and restore movers request CPU and memory (VolSync sets none by itself)', () => {
+    // VolSync 0.16.0 UpdatePodTemplateSpecFromMoverConfig: without moverResources the mover's
+    // container has no requests, and the resource-requests admission policy refuses the Job.
+    for (const kind of ['ReplicationSource', 'ReplicationDestination']) {
+      const spec =
+        objects(prod)[`${kind}/${kind === 'ReplicationSource' ? 'data-backup' : 'data-restore'}`]
+          .spec.restic;
+      expect(spec.moverResources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    }
   });
 
   test('gets a paused restore into its own claim', () => {
