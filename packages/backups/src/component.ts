@@ -34,6 +34,7 @@ import { backupsChecks } from './checks.js';
 import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
+  DEFAULT_OWNER,
   etcdBackupObjects,
   replicationDestination,
   replicationSource,
@@ -253,6 +254,15 @@ function declare(input: DeclareInput<Settings>): Declaration {
       backup: {
         verification: true,
         podFlows: backupPodFlows(settings, input.provided.gateway?.domain),
+        policyExemptions: [
+          {
+            policy: 'required-labels',
+            // VolSync 0.16.0 internal/controller/mover/restic/mover.go: the Job's labels are
+            // SetOwnedByVolSync's and MarkForCleanup's only; moverPodLabels reach its pods.
+            reason:
+              "VolSync's restic mover Jobs carry only VolSync's own labels (app.kubernetes.io/created-by: volsync), and VolSync 0.16 offers no way to label a mover Job (moverPodLabels reach its pods only)",
+          },
+        ],
       },
     },
     issues,
@@ -309,7 +319,7 @@ function forConsumers(
           code: 'backups-owner',
           path: at,
           value: `${volume.namespace}/${volume.name}`,
-          message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; the unprivileged restic mover may not be able to read them`,
+          message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; its restic movers and restore verification run as ${DEFAULT_OWNER.user}:${DEFAULT_OWNER.group} and may not be able to read or restore them`,
           expected: 'the volume owner (user and group ids)',
         }),
       );

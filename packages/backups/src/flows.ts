@@ -42,7 +42,7 @@ const VERIFICATION_SELECTOR = {
   [ROLE_LABEL]: 'verification',
 } as const;
 
-/** The S3 peer of an endpoint (virtual-hosted addressing dials `<bucket>.<host>`). */
+/** talos-backup's S3 peer (aws-sdk-go-v2 with `UsePathStyle`; virtual-hosted dials `<bucket>.<host>`). */
 function s3Peer(
   s3: NonNullable<ResolvedBackupsSettings['s3']>,
   gatewayDomain: string | undefined,
@@ -54,9 +54,78 @@ function s3Peer(
     : target;
 }
 
+// minio-go v7.0.95 (`pkg/s3utils/utils.go`, the restic 0.18.1 of VolSync 0.16's mover and of the
+// verification image): the region an AWS S3 host names. Its patterns, in its order (a `.` is any
+// character, as in Go's regexp).
+const AWS_REGION_PATTERNS: readonly RegExp[] = [
+  /^s3-fips.dualstack.(.*?).amazonaws.com$/,
+  /^s3-fips.(.*?).amazonaws.com$/,
+  /^s3.dualstack.(.*?).amazonaws.com$/,
+  /^s3-(.*?).amazonaws.com$/,
+  /^s3.(cn.*?).amazonaws.com.cn$/,
+  /^s3.dualstack.(cn.*?).amazonaws.com.cn$/,
+  /^(?:bucket|accesspoint).vpce-.*?.s3.(.*?).vpce.amazonaws.com$/,
+  /^s3.(.*?).amazonaws.com$/,
+];
+
+/** minio-go's `GetRegionFromURL`: the region of an AWS S3 host, '' when it names none. */
+function awsRegionOf(host: string): string {
+  if (host === 's3-external-1.amazonaws.com') return '';
+  if (/elb(.*?).amazonaws.com(.cn)?$/.test(host)) return '';
+  for (const pattern of AWS_REGION_PATTERNS) {
+    const region = pattern.exec(host)?.[1];
+    if (region !== undefined && region !== '') return region;
+  }
+  return '';
+}
+
+/**
+ * The hosts restic dials for a repository `s3:<endpoint>/<bucket>/…`. restic leaves the bucket
+ * lookup to minio-go (`s3.bucket-lookup` auto: VolSync passes no option, and the Secret has no
+ * region), which ignores `pathStyle` (that is talos-backup's setting, manifests.ts):
+ * - `isVirtualHostStyleRequest`/`IsVirtualHostSupported`: virtual-hosted (`<bucket>.<host>`) only
+ *   at AWS, Google and Aliyun endpoints (never for a dotted bucket over https), path-style
+ *   (the endpoint's host) everywhere else;
+ * - `makeTargetURL`: at AWS (not FIPS, not PrivateLink) the host becomes the regional endpoint of
+ *   the bucket's location, dual-stack by default (`New`: `s3DualstackEnabled = true`;
+ *   `getS3Endpoint`), `s3.dualstack.<region>.amazonaws.com`;
+ * - `getBucketLocation`: when the endpoint names no region, the location is asked first, at the
+ *   endpoint's own host.
+ */
+function resticPeers(
+  s3: NonNullable<ResolvedBackupsSettings['s3']>,
+  gatewayDomain: string | undefined,
+): { peer: BackupPodFlow['peer']; ports: BackupPodFlow['ports'] }[] {
+  const target = urlFlowPeer(s3.endpoint, gatewayDomain);
+  if (target === undefined) return [];
+  if (target.peer.kind !== 'fqdn') return [target];
+  const host = target.peer.name;
+  const region = awsRegionOf(host);
+  const aws =
+    host === 's3.amazonaws.com' || host === 's3-external-1.amazonaws.com' || region !== '';
+  const virtual =
+    (aws || host === 'storage.googleapis.com' || host.endsWith('aliyuncs.com')) &&
+    !(s3.endpoint.startsWith('https:') && s3.bucket.includes('.'));
+  const dial = (name: string) => ({
+    peer: { kind: 'fqdn' as const, name: virtual ? `${s3.bucket}.${name}` : name },
+    ports: target.ports,
+  });
+  if (!aws) return [dial(host)];
+  const fixed =
+    (host.startsWith('s3-fips') && host.endsWith('.amazonaws.com')) ||
+    /^(?:bucket|accesspoint).vpce-.*?.s3.(.*?).vpce.amazonaws.com$/.test(host);
+  if (fixed) return [dial(host)];
+  const location = region === '' ? s3.region : region;
+  const regional = location.startsWith('cn-')
+    ? `s3.dualstack.${location}.amazonaws.com.cn`
+    : `s3.dualstack.${location}.amazonaws.com`;
+  return region === '' ? [dial(host), dial(regional)] : [dial(regional)];
+}
+
 /**
  * What the restic movers (backup, restore) and the restore verification need in a protected
- * volume's namespace: the restic repositories' S3 endpoint. Empty without S3.
+ * volume's namespace: the hosts restic dials for the repositories (`resticPeers`). Empty without
+ * S3.
  */
 export function backupPodFlows(
   settings: ResolvedBackupsSettings,
@@ -64,24 +133,25 @@ export function backupPodFlows(
 ): BackupPodFlow[] {
   const s3 = settings.s3;
   if (s3 === undefined) return [];
-  const target = s3Peer(s3, gatewayDomain);
-  if (target === undefined) return [];
-  return [
-    {
-      name: 'movers-s3',
-      selector: { ...MOVER_SELECTOR },
-      peer: target.peer,
-      ports: target.ports,
-      reason: `VolSync's restic movers back up and restore the volume at the S3 endpoint (${s3.endpoint})`,
-    },
-    {
-      name: 'verification-s3',
-      selector: { ...VERIFICATION_SELECTOR },
-      peer: target.peer,
-      ports: target.ports,
-      reason: `the restore verification reads the latest backup from the S3 endpoint (${s3.endpoint})`,
-    },
-  ];
+  return resticPeers(s3, gatewayDomain).flatMap((target, index) => {
+    const suffix = index === 0 ? '' : `-${index + 1}`;
+    return [
+      {
+        name: `movers-s3${suffix}`,
+        selector: { ...MOVER_SELECTOR },
+        peer: target.peer,
+        ports: target.ports,
+        reason: `VolSync's restic movers back up and restore the volume at the S3 endpoint (${s3.endpoint})`,
+      },
+      {
+        name: `verification-s3${suffix}`,
+        selector: { ...VERIFICATION_SELECTOR },
+        peer: target.peer,
+        ports: target.ports,
+        reason: `the restore verification reads the latest backup from the S3 endpoint (${s3.endpoint})`,
+      },
+    ];
+  });
 }
 
 /** Every connection the backups component's pods open or accept on a cluster. */

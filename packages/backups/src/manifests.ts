@@ -41,18 +41,41 @@ function labels(volume: VolumeRequest, role: BackupRole): { [key: string]: strin
   };
 }
 
-/** The mover's security context: the volume's owner, never root. */
+/** Who the movers and the verification run as when the volume does not say who owns its files. */
+export const DEFAULT_OWNER = { user: 65532, group: 65532 } as const;
+
+/**
+ * The mover's security context: the volume's owner, never root. Always with a numeric user: the
+ * VolSync 0.16.0 image (its Dockerfile: ubi9-minimal, no `USER`) runs as root, so the kubelet
+ * refuses `runAsNonRoot` without `runAsUser` ("image will run as root").
+ */
 function moverSecurityContext(volume: VolumeRequest): Values {
-  const owner = volume.owner;
-  return owner === undefined
-    ? { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }
-    : {
-        runAsNonRoot: true,
-        runAsUser: owner.user,
-        runAsGroup: owner.group,
-        fsGroup: owner.group,
-        seccompProfile: { type: 'RuntimeDefault' },
-      };
+  const owner = volume.owner ?? DEFAULT_OWNER;
+  return {
+    runAsNonRoot: true,
+    runAsUser: owner.user,
+    runAsGroup: owner.group,
+    fsGroup: owner.group,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/**
+ * What a restic process (mover or verification) requests. The movers get it as
+ * `moverResources`: VolSync 0.16.0 leaves their containers without any otherwise
+ * (`UpdatePodTemplateSpecFromMoverConfig`: empty default), and the platform's
+ * `resource-requests` admission policy refuses such Jobs and Pods in the volume's namespace.
+ */
+const RESTIC_RESOURCES = {
+  requests: { cpu: '100m', memory: '256Mi' },
+  limits: { memory: '2Gi' },
+} as const;
+
+function resticResources(): Values {
+  return {
+    requests: { ...RESTIC_RESOURCES.requests },
+    limits: { ...RESTIC_RESOURCES.limits },
+  };
 }
 
 /** The scheduled restic backup of a volume, from a CSI snapshot of it. */
@@ -87,6 +110,7 @@ export function replicationSource(
         cacheCapacity: settings.restic.cacheCapacity,
         retain,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: resticResources(),
       },
     },
   };
@@ -115,6 +139,7 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
         enableFileDeletion: true,
         cleanupCachePVC: true,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: resticResources(),
       },
     },
   };
@@ -129,7 +154,7 @@ export function verificationCronJob(
   settings: ResolvedBackupsSettings,
 ): KubeObject {
   const window = settings.verification.windowMinutes;
-  const owner = volume.owner ?? { user: 65532, group: 65532 };
+  const owner = volume.owner ?? DEFAULT_OWNER;
   const podLabels = labels(volume, 'verification');
   return {
     apiVersion: 'batch/v1',
@@ -182,10 +207,7 @@ export function verificationCronJob(
                     readOnlyRootFilesystem: true,
                     capabilities: { drop: ['ALL'] },
                   },
-                  resources: {
-                    requests: { cpu: '100m', memory: '256Mi' },
-                    limits: { memory: '2Gi' },
-                  },
+                  resources: resticResources(),
                   volumeMounts: [
                     { name: 'scratch', mountPath: RESTORE_ROOT },
                     { name: 'cache', mountPath: '/cache' },

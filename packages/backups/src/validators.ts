@@ -61,6 +61,23 @@ const moverSecurityContext: Schema = {
   },
 };
 
+const quantities: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { cpu: { type: 'string' }, memory: { type: 'string' } },
+};
+
+/** The movers' requests and limits (VolSync sets none by itself). */
+const moverResources: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['requests'],
+  properties: {
+    requests: { ...quantities, required: ['cpu', 'memory'] },
+    limits: quantities,
+  },
+};
+
 const count: Schema = { type: 'integer', minimum: 1 };
 
 const SCHEMAS: readonly KindSchema[] = [
@@ -104,6 +121,7 @@ const SCHEMAS: readonly KindSchema[] = [
               },
             },
             moverSecurityContext,
+            moverResources,
           },
         },
       },
@@ -134,6 +152,7 @@ const SCHEMAS: readonly KindSchema[] = [
             enableFileDeletion: { type: 'boolean' },
             cleanupCachePVC: { type: 'boolean' },
             moverSecurityContext,
+            moverResources,
           },
         },
       },

@@ -72,9 +72,24 @@ describe('a protected volume', () => {
             fsGroup: 1000,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          moverResources: {
+            requests: { cpu: '100m', memory: '256Mi' },
+            limits: { memory: '2Gi' },
+          },
         },
       },
     });
+  });
+
+  test('its backup and restore movers request CPU and memory (VolSync sets none by itself)', () => {
+    // VolSync 0.16.0 UpdatePodTemplateSpecFromMoverConfig: without moverResources the mover's
+    // container has no requests, and the resource-requests admission policy refuses the Job.
+    for (const kind of ['ReplicationSource', 'ReplicationDestination']) {
+      const spec =
+        objects(prod)[`${kind}/${kind === 'ReplicationSource' ? 'data-backup' : 'data-restore'}`]
+          .spec.restic;
+      expect(spec.moverResources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    }
   });
 
   test('gets a paused restore into its own claim', () => {
@@ -150,6 +165,15 @@ describe('a protected volume', () => {
         reason:
           'the restore verification reads the latest backup from the S3 endpoint (https://s3.example.com)',
       },
+    ]);
+  });
+
+  test("tells its consumers the movers' Jobs cannot carry the required labels", () => {
+    // VolSync 0.16.0 restic mover.go: the Job gets SetOwnedByVolSync's and MarkForCleanup's
+    // labels only, so the required-labels policy (app.kubernetes.io/part-of on Jobs) refuses it.
+    const facts = run.components.clusters[0]?.contributions.get('backups')?.facts?.backup;
+    expect(facts?.policyExemptions?.map((exemption) => exemption.policy)).toEqual([
+      'required-labels',
     ]);
   });
 
@@ -397,6 +421,24 @@ describe('definition problems', () => {
     const run = runBackups(SETTINGS, [consumer([{ ...DATA, owner: undefined } as AnyJson])]);
     expect(run.components.issues.filter((i) => i.code === 'backups-owner')).toHaveLength(3);
   });
+
+  test('without an owner the movers still run as a numeric non-root user, the verification one', () => {
+    // The VolSync 0.16.0 image has no USER (root): runAsNonRoot without runAsUser is refused by
+    // the kubelet ("container has runAsNonRoot and image will run as root").
+    const run = runBackups(SETTINGS, [consumer([{ ...DATA, owner: undefined } as AnyJson])]);
+    const objects = chartObjects(run.components, 'app', run.platform.clusters[0] as AnyJson);
+    const byKind = (kind: string) => objects.find((o) => o.kind === kind) as AnyJson;
+    const expected = {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    expect(byKind('ReplicationSource').spec.restic.moverSecurityContext).toEqual(expected);
+    expect(byKind('ReplicationDestination').spec.restic.moverSecurityContext).toEqual(expected);
+    expect(byKind('CronJob').spec.jobTemplate.spec.template.spec.securityContext).toEqual(expected);
+  });
 });
 
 describe('flows (zero trust)', () => {
@@ -437,6 +479,59 @@ describe('flows (zero trust)', () => {
     expect(table(virtual, 2)[3]).toBe(
       'talos-backup/talos-backup egress {"kind":"fqdn","name":"homelab-backups.s3.example.com"} 443/TCP',
     );
+  });
+
+  const resticHosts = (s3: AnyJson): string[] => {
+    const run = runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, ...s3 } });
+    const facts = run.components.clusters[0]?.contributions.get('backups')?.facts?.backup;
+    return (facts?.podFlows ?? []).map(
+      (flow) =>
+        `${flow.name} ${flow.peer.kind === 'fqdn' ? flow.peer.name : JSON.stringify(flow.peer)} ${flow.ports.map((p) => p.port).join(',')}`,
+    );
+  };
+
+  test("restic dials a compatible store path-style, whatever talos-backup's pathStyle says", () => {
+    // minio-go v7.0.95 (restic 0.18.1): virtual-hosted only at AWS, Google and Aliyun endpoints.
+    const expected = ['movers-s3 s3.example.com 443', 'verification-s3 s3.example.com 443'];
+    expect(resticHosts({})).toEqual(expected);
+    expect(resticHosts({ pathStyle: false })).toEqual(expected);
+    expect(resticHosts({ pathStyle: true })).toEqual(expected);
+  });
+
+  test('restic dials AWS S3 virtual-hosted at the dual-stack regional endpoint', () => {
+    const expected = [
+      'movers-s3 homelab-backups.s3.dualstack.eu-west-1.amazonaws.com 443',
+      'verification-s3 homelab-backups.s3.dualstack.eu-west-1.amazonaws.com 443',
+    ];
+    expect(resticHosts({ endpoint: 'https://s3.eu-west-1.amazonaws.com' })).toEqual(expected);
+    expect(
+      resticHosts({ endpoint: 'https://s3.eu-west-1.amazonaws.com', pathStyle: false }),
+    ).toEqual(expected);
+    // An endpoint without a region: the bucket's location is asked there first.
+    expect(resticHosts({ endpoint: 'https://s3.amazonaws.com', region: 'eu-west-1' })).toEqual([
+      'movers-s3 homelab-backups.s3.amazonaws.com 443',
+      'verification-s3 homelab-backups.s3.amazonaws.com 443',
+      'movers-s3-2 homelab-backups.s3.dualstack.eu-west-1.amazonaws.com 443',
+      'verification-s3-2 homelab-backups.s3.dualstack.eu-west-1.amazonaws.com 443',
+    ]);
+    // A dotted bucket over https stays path-style (its certificate would not match).
+    expect(
+      resticHosts({ endpoint: 'https://s3.eu-west-1.amazonaws.com', bucket: 'backups.lab' }),
+    ).toEqual([
+      'movers-s3 s3.dualstack.eu-west-1.amazonaws.com 443',
+      'verification-s3 s3.dualstack.eu-west-1.amazonaws.com 443',
+    ]);
+  });
+
+  test('restic dials Google Cloud Storage virtual-hosted, an address as a network', () => {
+    expect(resticHosts({ endpoint: 'https://storage.googleapis.com' })).toEqual([
+      'movers-s3 homelab-backups.storage.googleapis.com 443',
+      'verification-s3 homelab-backups.storage.googleapis.com 443',
+    ]);
+    expect(resticHosts({ endpoint: 'http://10.0.0.9:9000' })).toEqual([
+      'movers-s3 {"kind":"cidr","cidr":"10.0.0.9/32"} 9000',
+      'verification-s3 {"kind":"cidr","cidr":"10.0.0.9/32"} 9000',
+    ]);
   });
 
   test('without etcd snapshots only the controller has flows', () => {

@@ -33,7 +33,7 @@ bucket: string
  */
 region?: string
 /**
- * Address the bucket as <endpoint>/<bucket> rather than <bucket>.<endpoint> (default true: what S3-compatible stores such as MinIO need).
+ * How the etcd snapshots (talos-backup) address the bucket: <endpoint>/<bucket> rather than <bucket>.<endpoint> (default true: what S3-compatible stores such as MinIO need). restic does not read it: it addresses AWS, Google and Aliyun endpoints virtual-hosted and every other endpoint path-style.
  */
 pathStyle?: boolean
 }
