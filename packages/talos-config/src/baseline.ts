@@ -123,8 +123,23 @@ export function privilegedNamespaces(run: ClusterRun): string[] {
   return [...out].sort(compareStrings);
 }
 
-/** The Pod Security admission plugin configuration (merged by name into Talos' own). */
+/**
+ * The namespaces `talosctl gen config` already exempts from Pod Security admission in the
+ * configuration it generates (every supported release: `pkg/machinery/config/generate/init.go`).
+ */
+export const TALOS_DEFAULT_EXEMPT_NAMESPACES: readonly string[] = ['kube-system'];
+
+/**
+ * The Pod Security admission plugin configuration, merged by name into the one `talosctl gen
+ * config` generates. Talos' strategic merge appends lists (`pkg/machinery/config/merge`), so the
+ * exemptions list only what Talos' own does not have: a namespace named twice is a duplicate the
+ * API server refuses (`exemptions.namespaces[i]: Duplicate value`, the PodSecurity plugin's
+ * configuration validation), and it does not start.
+ */
 export function podSecurityAdmission(exempt: readonly string[]): { [key: string]: JsonValue } {
+  const namespaces = exempt.filter(
+    (namespace) => !TALOS_DEFAULT_EXEMPT_NAMESPACES.includes(namespace),
+  );
   return {
     name: 'PodSecurity',
     configuration: {
@@ -138,7 +153,7 @@ export function podSecurityAdmission(exempt: readonly string[]): { [key: string]
         warn: 'restricted',
         'warn-version': 'latest',
       },
-      exemptions: { usernames: [], runtimeClasses: [], namespaces: [...exempt] },
+      exemptions: { usernames: [], runtimeClasses: [], namespaces },
     },
   };
 }
@@ -155,7 +170,7 @@ function volumeConfig(name: 'STATE' | 'EPHEMERAL', keys: DiskEncryption): TalosD
 
 export interface Baseline {
   readonly diskEncryption: DiskEncryption;
-  /** Namespaces exempt from Pod Security admission. */
+  /** Namespaces exempt from Pod Security admission once merged (Talos' own and the privileged). */
   readonly exemptNamespaces: readonly string[];
   /** Merged into the v1alpha1 document of both roles. */
   readonly machine: TalosDocument;
@@ -171,7 +186,9 @@ export function clusterBaseline(cluster: ResolvedCluster, run: ClusterRun): Base
   const diskEncryption: DiskEncryption =
     (cluster.definition.talos.diskEncryption as DiskEncryption | undefined) ??
     DEFAULT_DISK_ENCRYPTION[cluster.environment];
-  const exemptNamespaces = privilegedNamespaces(run);
+  const exemptNamespaces = [
+    ...new Set([...TALOS_DEFAULT_EXEMPT_NAMESPACES, ...privilegedNamespaces(run)]),
+  ].sort(compareStrings);
   return {
     diskEncryption,
     exemptNamespaces,

@@ -243,12 +243,15 @@ function nodePatch(
       selector: { match },
     });
   }
+  // No `destination`: Talos 1.12+ makes a route without one the default route of the gateway's
+  // address family, and refuses an unspecified prefix such as 0.0.0.0/0 ("route 0 destination
+  // must be a valid IP prefix", `pkg/machinery/config/types/network/link.go`).
   documents.push({
     apiVersion: 'v1alpha1',
     kind: 'LinkConfig',
     name: node.linkName,
     addresses: [{ address: cidr }],
-    routes: [{ destination: defaultRoute, gateway: via }],
+    routes: [{ gateway: via }],
   });
   if (vip !== undefined) {
     documents.push({

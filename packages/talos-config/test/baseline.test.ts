@@ -4,7 +4,12 @@
 // CoreDNS disabled when a component deploys the cluster DNS. (Schema validity for every supported
 // Talos release is in conformance.test.ts, which renders the same baseline.)
 import { describe, expect, it } from 'vitest';
-import { AUDIT_POLICY, CERT_APPROVER_MANIFEST, HARDENING_SYSCTLS } from '../src/baseline.js';
+import {
+  AUDIT_POLICY,
+  CERT_APPROVER_MANIFEST,
+  HARDENING_SYSCTLS,
+  TALOS_DEFAULT_EXEMPT_NAMESPACES,
+} from '../src/baseline.js';
 import { asks, cilium, component, devCluster, doc, docs, haCluster, talos } from './helpers.js';
 
 const DEV = 'clusters/dev/talos';
@@ -118,6 +123,28 @@ describe('kubelet, API server and admission', () => {
         },
       },
     ]);
+  });
+
+  it("never repeats a namespace Talos' generated configuration already exempts (kube-system)", () => {
+    // `talosctl gen config` exempts kube-system (pkg/machinery/config/generate/init.go) and
+    // Talos' strategic merge appends lists (pkg/machinery/config/merge): a kube-system of ours
+    // would be a duplicate, which the API server's PodSecurity plugin refuses at start-up
+    // (exemptions.namespaces[i]: Duplicate value).
+    const cni = component('cni', {
+      application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
+    });
+    const run = talos([haCluster()], [cilium, cni, privileged]);
+    const plugin = doc(run.files, `${PROD}/controlplane.yaml`).cluster.apiServer
+      .admissionControl[0];
+    expect(plugin.configuration.exemptions.namespaces).toEqual(['net-extra', 'net-system']);
+    const merged = [
+      ...TALOS_DEFAULT_EXEMPT_NAMESPACES,
+      ...plugin.configuration.exemptions.namespaces,
+    ];
+    expect(new Set(merged).size).toBe(merged.length);
+    // The runbook names what the nodes end up with, Talos' own included.
+    const runbook = run.files.find((file) => file.path === 'clusters/prod/RUNBOOK.md')?.content;
+    expect(runbook).toContain('exempt: `kube-system`, `net-extra`, `net-system`');
   });
 
   it('hardens sysctls on every node', () => {

@@ -158,6 +158,30 @@ describe.each(VERSIONS)('Talos %s', (version) => {
     });
   });
 
+  it("every LinkConfig route passes Talos' own validation: a destination, if any, is a prefix whose address is specified", () => {
+    // pkg/machinery/config/types/network/link.go (v1.12.11, v1.13.9) refuses 0.0.0.0/0 and ::/0
+    // ("route 0 destination must be a valid IP prefix"); the schema's pattern lets them through.
+    // A route without destination is the default route of its gateway's family.
+    const routes = documents.flatMap(({ path, document }) =>
+      document.kind === 'LinkConfig'
+        ? (document.routes as { destination?: string; gateway?: string }[]).map((route) => ({
+            path,
+            route,
+          }))
+        : [],
+    );
+    if (version === 'v1.11.6') {
+      expect(routes).toEqual([]);
+      return;
+    }
+    expect(routes.length).toBeGreaterThanOrEqual(4);
+    const unspecified = routes.filter(({ route }) =>
+      /^(0\.0\.0\.0|::|0:0:0:0:0:0:0:0)\//.test(route.destination ?? ''),
+    );
+    expect(unspecified).toEqual([]);
+    expect(routes.every(({ route }) => route.gateway !== undefined)).toBe(true);
+  });
+
   it('fails validation on a misspelled user volume field (provisioning.minsize)', () => {
     const errors = schema.check({
       apiVersion: 'v1alpha1',
