@@ -319,6 +319,72 @@ describe('OIDC login', () => {
     expect(components.clusters[2]?.order).toEqual(['network', 'sso', 'argocd']);
   });
 
+  function chartOf(output: ComponentOutput | undefined): NonNullable<ComponentOutput['chart']> {
+    if (output?.chart === undefined) throw new Error('no chart');
+    return output.chart;
+  }
+
+  /** Stands in for cert-manager: its issuer a private CA or not. */
+  function certificates(privateCa: boolean): AnyComponent {
+    return testComponent({
+      name: 'certs',
+      provides: ['certificates'],
+      contribution: () => ({
+        facts: {
+          certificates: {
+            issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+            privateCa,
+          },
+        },
+      }),
+    });
+  }
+
+  it("trusts the certificates provider's private CA through a labelled Certificate's ca.crt", () => {
+    const { values, output, declared } = run(OIDC, [network(true), certificates(true)]);
+    const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
+    expect(config.rootCA).toBe('$argocd-oidc-ca:ca.crt');
+    const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
+    const manifests = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']).values
+      .manifests as Loose;
+    expect(manifests['certificate-argocd-oidc-ca']).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'argocd-oidc-ca',
+        namespace: 'argocd',
+        labels: { 'app.kubernetes.io/part-of': 'argocd' },
+      },
+      spec: {
+        secretName: 'argocd-oidc-ca',
+        // Argo CD resolves `$argocd-oidc-ca:ca.crt` only from Secrets with this label.
+        secretTemplate: { labels: { 'app.kubernetes.io/part-of': 'argocd' } },
+        commonName: 'argocd-oidc-ca',
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+      },
+    });
+    expect(declared.prod?.bootstrap?.[0]?.body.join(' ')).toContain(
+      'Likewise for the Certificate `argocd-oidc-ca`',
+    );
+  });
+
+  it('adds no CA where the issuer is publicly trusted or there is no OIDC login', () => {
+    const publicCa = run(OIDC, [network(true), certificates(false)]);
+    expect(parseYaml(publicCa.values('prod').configs.cm['oidc.config'])).not.toHaveProperty(
+      'rootCA',
+    );
+    const noOidc = run({ localAdmin: true }, [network(true), certificates(true)]);
+    expect(noOidc.values('prod').configs.cm['oidc.config']).toBeUndefined();
+    for (const { output } of [publicCa, noOidc]) {
+      const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
+      const rendered = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']).values;
+      expect(Object.keys((rendered.manifests ?? {}) as Loose)).not.toContain(
+        'certificate-argocd-oidc-ca',
+      );
+    }
+  });
+
   it('declares its OIDC client and the Secret of its client secret only with OIDC settings', () => {
     const { declared } = run(OIDC);
     const groupOrigins = [

@@ -126,6 +126,12 @@ export interface CapabilityFacts {
   readonly certificates: {
     /** The issuer Certificates reference. */
     readonly issuerRef: { readonly group: string; readonly kind: string; readonly name: string };
+    /**
+     * The issuer is a CA of the platform's own (cert-manager's CA issuer), which no public trust
+     * store holds: a client in the cluster that calls a platform URL over HTTPS (an OIDC issuer)
+     * must be given it. Every Certificate of this issuer carries it in its Secret's `ca.crt`.
+     */
+    readonly privateCa?: boolean;
   };
   readonly secrets: {
     /** What fills the declared Secrets, for messages (e.g. `Bitwarden Secrets Manager`). */
