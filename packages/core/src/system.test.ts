@@ -407,12 +407,13 @@ describe('secret-references', () => {
   });
 
   it('accepts the Secret cert-manager makes for a Certificate, with its certificate keys', () => {
-    const certificate: KubeObject = {
+    const certificateOf = (secretName: string): KubeObject => ({
       apiVersion: 'cert-manager.io/v1',
       kind: 'Certificate',
       metadata: { name: 'argocd-oidc-ca', namespace: 'argocd' },
-      spec: { secretName: 'oidc-ca', issuerRef: { name: 'private-ca', kind: 'ClusterIssuer' } },
-    };
+      spec: { secretName, issuerRef: { name: 'private-ca', kind: 'ClusterIssuer' } },
+    });
+    const certificate = certificateOf('oidc-ca');
     const config = (key: string): KubeObject => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -423,8 +424,7 @@ describe('secret-references', () => {
     // By its `secretName`, not the Certificate's name; and no key cert-manager does not write.
     const wrongKey = check([argocd([certificate, config('ca.pem')], '{}\n')], '{}\n');
     expect(wrongKey.map((issue) => issue.value)).toEqual(['ca.pem']);
-    const named = { ...certificate, spec: { ...certificate.spec, secretName: 'other' } };
-    const missing = check([argocd([named as KubeObject, config('ca.crt')], '{}\n')], '{}\n');
+    const missing = check([argocd([certificateOf('other'), config('ca.crt')], '{}\n')], '{}\n');
     expect(missing.map((issue) => issue.value)).toEqual(['argocd/oidc-ca']);
   });
 
