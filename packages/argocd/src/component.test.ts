@@ -290,12 +290,10 @@ describe('OIDC login', () => {
       // `argocd login --sso` uses the public client
       cliClientID: 'argocd-cli',
       requestedScopes: ['openid', 'profile', 'email', 'groups'],
-      enableUserInfoGroups: true,
-      userInfoPath: '/api/oidc/userinfo',
     });
   });
 
-  it('trusts the issuer and reads the groups where the oidc-provider says', () => {
+  it('trusts the issuer the oidc-provider says, and reads the groups from the ID token', () => {
     const provider = testComponent({
       name: 'sso',
       provides: ['oidc-provider'],
@@ -311,10 +309,11 @@ describe('OIDC login', () => {
     });
     const { values, components } = run(OIDC, [network(true), provider]);
     const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
-    expect([config.issuer, config.userInfoPath]).toEqual([
-      'https://login.prod.example.org',
-      '/oauth2/userinfo',
-    ]);
+    expect(config.issuer).toBe('https://login.prod.example.org');
+    // Never from userinfo: Argo CD reads it with an access token only a web login cached, so
+    // every CLI session would be refused (util/oidc/oidc.go GetUserInfo, v3.4.4).
+    expect(config).not.toHaveProperty('enableUserInfoGroups');
+    expect(config).not.toHaveProperty('userInfoPath');
     // Argo CD uses the provider: it comes after it.
     expect(components.clusters[2]?.order).toEqual(['network', 'sso', 'argocd']);
   });
@@ -397,6 +396,8 @@ describe('OIDC login', () => {
         name: 'Argo CD',
         redirectUris: ['https://argocd.lab.example.com/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups'],
+        // The RBAC reads the groups from the ID token, the CLI's included.
+        idTokenClaims: ['groups'],
         pkce: false,
         public: false,
         secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
@@ -415,6 +416,7 @@ describe('OIDC login', () => {
         name: 'Argo CD CLI',
         redirectUris: ['http://localhost:8085/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        idTokenClaims: ['groups'],
         pkce: true,
         public: true,
         policy: 'one_factor',

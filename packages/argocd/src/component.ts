@@ -448,9 +448,9 @@ function oidcConfig(
     ...(privateCa ? { rootCA: `$${OIDC_CA_SECRET}:ca.crt` } : {}),
     ...(settings.oidc.cliClientId === undefined ? {} : { cliClientID: settings.oidc.cliClientId }),
     requestedScopes: [...ARGOCD_OIDC_SCOPES],
-    // The provider puts the groups claim in the userinfo response, not in the ID token.
-    enableUserInfoGroups: true,
-    userInfoPath: provider.userinfoPath,
+    // The groups come in the ID token (the provider registers the clients with
+    // ARGOCD_ID_TOKEN_CLAIMS), never from userinfo: Argo CD reads userinfo only with an access
+    // token cached at a web login, which a CLI session does not have.
   });
 }
 
@@ -504,17 +504,12 @@ export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
   return out;
 }
 
-type OidcProvider = { readonly issuer: string; readonly userinfoPath: string };
+type OidcProvider = { readonly issuer: string };
 
-/**
- * The OIDC issuer Argo CD trusts and where it reads the groups: the `oidc-provider`'s, or
- * Authelia's address and userinfo path until one runs.
- */
+/** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
 function providerOf(entry: RenderCluster<ArgocdSettings>): OidcProvider {
   const provided = entry.provided['oidc-provider'];
-  return provided === undefined
-    ? { issuer: `https://auth.${entry.cluster.domain}`, userinfoPath: '/api/oidc/userinfo' }
-    : { issuer: provided.issuer, userinfoPath: provided.userinfoPath };
+  return { issuer: provided?.issuer ?? `https://auth.${entry.cluster.domain}` };
 }
 
 function clusterValues(

@@ -11,6 +11,15 @@ export function argocdHost(cluster: ResolvedCluster): string {
 export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
 
 /**
+ * Claims Argo CD reads from the ID token: its RBAC takes `groups` from the token the browser or
+ * the CLI presents (`rbac.scopes: [groups]`). The userinfo endpoint is no substitute: with
+ * `enableUserInfoGroups` the server reads userinfo with an access token it cached at a web login
+ * only (util/oidc/oidc.go `GetUserInfo`, v3.4.4), so a CLI session (`argocd login --sso`) gets
+ * "invalid session" unless its user logged in through the web UI within the hour.
+ */
+export const ARGOCD_ID_TOKEN_CLAIMS: readonly string[] = ['groups'];
+
+/**
  * Where `argocd login --sso` listens for the provider's redirect (the CLI's default
  * `--sso-port` 8085 on localhost).
  */
@@ -52,6 +61,7 @@ export function argocdOidcClients(
     name: 'Argo CD',
     redirectUris: urls.map((url) => `${url}/auth/callback`),
     scopes: ARGOCD_OIDC_SCOPES,
+    idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: false,
     public: false,
     secret: oidc.clientSecret,
@@ -73,6 +83,7 @@ export function argocdOidcClients(
     name: 'Argo CD CLI',
     redirectUris: [ARGOCD_CLI_REDIRECT],
     scopes: [...ARGOCD_OIDC_SCOPES, 'offline_access'],
+    idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: true,
     public: true,
     policy: oidc.policy,

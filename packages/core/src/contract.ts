@@ -358,6 +358,12 @@ export interface OidcClientRequest {
   /** The issuer URL the consumer trusts (what it put in its own configuration). */
   readonly issuer?: string;
   /**
+   * Claims the client reads from the ID token itself (not from the userinfo endpoint), e.g.
+   * Argo CD's `groups`, which its RBAC reads from the token the CLI presents too. The provider
+   * must put them there: Authelia 4.39 puts only the standard claims in by default.
+   */
+  readonly idTokenClaims?: readonly string[];
+  /**
    * Where in the definition the settings behind the request are, so that the provider's issues
    * about them point there: the request as a whole, and each redirect URI and group (same order).
    */
