@@ -18,7 +18,7 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { localAdminCheck } from './checks.js';
+import { localAdminCheck, oidcTrustCheck } from './checks.js';
 import { argocdComponent } from './component.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
 import { argocdOidcClients } from './oidc.js';
@@ -807,52 +807,52 @@ describe('argocdOidcClients', () => {
   });
 });
 
-describe('argocd-local-admin', () => {
-  type Input = Parameters<typeof localAdminCheck.check>[0];
-  /** The deployed argocd Application of each cluster, reading the chart files of `r`. */
-  function input(r: ReturnType<typeof run>): Input {
-    const chart = r.output?.chart;
-    if (chart === undefined) throw new Error('no chart');
-    const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
-    return {
-      platform: r.platform,
-      files,
-      clusters: r.components.clusters.map((clusterRun) => ({
-        cluster: clusterRun.cluster,
-        run: clusterRun,
-        applications: [
-          {
-            name: 'argocd',
-            component: 'argocd',
-            bundle: undefined,
-            wave: 1,
-            namespace: 'argocd',
-            application: {
-              apiVersion: 'argoproj.io/v1alpha1',
-              kind: 'Application',
-              metadata: { name: `${clusterRun.cluster.name}-argocd` },
-              spec: {
-                source: {
-                  path: 'charts/argo-cd',
-                  helm: {
-                    valueFiles: [
-                      `env/${clusterRun.cluster.environment}.yaml`,
-                      `clusters/${clusterRun.cluster.name}.yaml`,
-                    ],
-                  },
+type Input = Parameters<typeof localAdminCheck.check>[0];
+/** The deployed argocd Application of each cluster, reading the chart files of `r`. */
+function input(r: ReturnType<typeof run>): Input {
+  const chart = r.output?.chart;
+  if (chart === undefined) throw new Error('no chart');
+  const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
+  return {
+    platform: r.platform,
+    files,
+    clusters: r.components.clusters.map((clusterRun) => ({
+      cluster: clusterRun.cluster,
+      run: clusterRun,
+      applications: [
+        {
+          name: 'argocd',
+          component: 'argocd',
+          bundle: undefined,
+          wave: 1,
+          namespace: 'argocd',
+          application: {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Application',
+            metadata: { name: `${clusterRun.cluster.name}-argocd` },
+            spec: {
+              source: {
+                path: 'charts/argo-cd',
+                helm: {
+                  valueFiles: [
+                    `env/${clusterRun.cluster.environment}.yaml`,
+                    `clusters/${clusterRun.cluster.name}.yaml`,
+                  ],
                 },
               },
             },
-            objects: [],
-            installs: [],
-            critical: true,
-            origin: ['clusters', clusterRun.cluster.index, 'components', 'argocd'],
           },
-        ],
-      })),
-    };
-  }
+          objects: [],
+          installs: [],
+          critical: true,
+          origin: ['clusters', clusterRun.cluster.index, 'components', 'argocd'],
+        },
+      ],
+    })),
+  };
+}
 
+describe('argocd-local-admin', () => {
   it('refuses to disable the local admin where no OIDC provider or secrets provider runs', () => {
     // Given Argo CD with OIDC and its local admin kept: nothing to check
     expect(localAdminCheck.check(input(run(OIDC, [network(true)])))).toEqual([]);
@@ -868,6 +868,82 @@ describe('argocd-local-admin', () => {
     ]);
     expect(issues[0]?.message).toBe(
       'disables Argo CD\'s local admin on cluster "dev" while the OIDC login is incomplete (missing: an "oidc-provider" provider, a "secrets" provider): nobody could log in',
+    );
+  });
+});
+
+describe('argocd-oidc-trust', () => {
+  /** Stands in for cert-manager with a private CA. */
+  const privateCa = testComponent({
+    name: 'certs',
+    provides: ['certificates'],
+    contribution: () => ({
+      facts: {
+        certificates: {
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+          privateCa: true,
+        },
+      },
+    }),
+  });
+
+  /** The deployed Application of each cluster with the objects of its chart's manifests. */
+  function deployed(r: ReturnType<typeof run>, edit: (objects: Loose) => void = () => {}): Input {
+    const base = input(r);
+    const chart = r.output?.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const { files } = chartFiles(chart, INITIAL_CHART_VERSION);
+    return {
+      ...base,
+      clusters: base.clusters.map((cluster) => {
+        const layers = [
+          `env/${cluster.cluster.environment}.yaml`,
+          `clusters/${cluster.cluster.name}.yaml`,
+        ];
+        const manifests = structuredClone(
+          renderChart(files, layers).values.manifests ?? {},
+        ) as Loose;
+        edit(manifests);
+        return {
+          ...cluster,
+          applications: cluster.applications.map((app) => ({
+            ...app,
+            objects: Object.values(manifests).map((object) => ({
+              object,
+              source: `charts/argo-cd#${object.metadata.name}`,
+            })),
+          })),
+        };
+      }),
+    } as Input;
+  }
+
+  it("finds the private CA trusted on every cluster: rootCA is a labelled Certificate's ca.crt", () => {
+    expect(oidcTrustCheck.check(deployed(run(OIDC, [network(true), privateCa])))).toEqual([]);
+  });
+
+  it('reports a Secret no Certificate makes, or one Argo CD cannot read', () => {
+    const r = run(OIDC, [network(true), privateCa]);
+    // Given the Certificate gone (or its Secret without the label Argo CD reads secrets by)
+    const gone = oidcTrustCheck.check(
+      deployed(r, (manifests) => delete manifests['certificate-argocd-oidc-ca']),
+    );
+    const unlabelled = oidcTrustCheck.check(
+      deployed(
+        r,
+        (manifests) => delete manifests['certificate-argocd-oidc-ca'].spec.secretTemplate,
+      ),
+    );
+    // Then every cluster gets the error, at its oidc settings
+    for (const issues of [gone, unlabelled]) {
+      expect(issues.map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+        ['argocd-oidc-trust', 'clusters.0.components.argocd.oidc'],
+        ['argocd-oidc-trust', 'clusters.1.components.argocd.oidc'],
+        ['argocd-oidc-trust', 'clusters.2.components.argocd.oidc'],
+      ]);
+    }
+    expect(gone[2]?.message).toBe(
+      'Argo CD on cluster "prod" does not trust the private CA of its certificates (ClusterIssuer private-ca): rootCA $argocd-oidc-ca:ca.crt is not the ca.crt of a Secret labelled app.kubernetes.io/part-of: argocd that a Certificate of that issuer makes in argocd; every SSO login would fail with "certificate signed by unknown authority"',
     );
   });
 });

@@ -37,6 +37,7 @@ import {
 import {
   applicationHealthCheck,
   localAdminCheck,
+  oidcTrustCheck,
   rbacDefaultCheck,
   serverInsecureCheck,
 } from './checks.js';
@@ -869,6 +870,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     serverInsecureCheck,
     applicationHealthCheck,
     repositoryAccessCheck,
+    oidcTrustCheck,
   ],
   declare,
   render,
