@@ -6,6 +6,7 @@ import {
   error,
   groupKindOf,
   type Issue,
+  parseYaml,
   type SystemCheck,
   type SystemInput,
   settingsPath,
@@ -202,6 +203,68 @@ export const applicationHealthCheck: SystemCheck = {
           value: script ?? null,
           message: `leaves Argo CD on cluster "${deployed.cluster.name}" without a health check of argoproj.io/Application: the app-of-apps' ${waves.length} sync waves would not wait for each other, so controllers start before the CRDs and the CNI they need`,
           expected: `configs.cm["${APPLICATION_HEALTH_KEY}"]: the Lua health check of Argo CD's operator manual`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
+/**
+ * Where the cluster's certificates come from a private CA, Argo CD's server must be told to trust
+ * it: it calls the OIDC issuer (discovery, token, userinfo) with the system roots plus
+ * `oidc.config` `rootCA` only (util/settings/settings.go `OIDCTLSConfig`, v3.4.4).
+ */
+export const oidcTrustCheck: SystemCheck = {
+  name: 'argocd-oidc-trust',
+  description:
+    "Where the cluster's certificates come from a private CA, Argo CD's `oidc.config` trusts it: `rootCA` is `$<secret>:ca.crt` of a Secret in `argocd` labelled `app.kubernetes.io/part-of: argocd` that a cert-manager Certificate of the cluster's issuer makes. Why: the server reaches the issuer with the system roots plus `rootCA` only; without it every SSO login ends with \"certificate signed by unknown authority\".",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, app, values } of argocdDeployments(input)) {
+      const certificates = deployed.run.facts.certificates;
+      if (certificates?.privateCa !== true) continue;
+      const cm = record(record(values.configs).cm);
+      const raw = cm['oidc.config'];
+      if (typeof raw !== 'string') continue;
+      let rootCA: unknown;
+      try {
+        rootCA = record(parseYaml(raw)).rootCA;
+      } catch {
+        rootCA = undefined;
+      }
+      const reference = typeof rootCA === 'string' ? /^\$([^:]+):(.+)$/.exec(rootCA) : null;
+      const [, name, key] = reference ?? [];
+      const trusted =
+        name !== undefined &&
+        key === 'ca.crt' &&
+        deployed.applications.some((candidate) =>
+          candidate.objects.some(({ object }) => {
+            const kind = groupKindOf(object);
+            if (kind.group !== 'cert-manager.io' || kind.kind !== 'Certificate') return false;
+            const spec = record((object as unknown as Json).spec);
+            const issuer = record(spec.issuerRef);
+            const labels = record(record(spec.secretTemplate).labels);
+            return (
+              (object.metadata.namespace ?? candidate.namespace) === app.namespace &&
+              spec.secretName === name &&
+              issuer.name === certificates.issuerRef.name &&
+              (issuer.kind ?? 'Issuer') === certificates.issuerRef.kind &&
+              labels['app.kubernetes.io/part-of'] === 'argocd'
+            );
+          }),
+        );
+      if (trusted) continue;
+      issues.push(
+        error({
+          code: 'argocd-oidc-trust',
+          path: settingsPath(deployed.cluster, COMPONENT, 'oidc'),
+          output:
+            valuesSource(input, app, [VALUES_KEY, 'configs', 'cm', 'oidc.config']) ??
+            `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
+          value: typeof rootCA === 'string' ? rootCA : null,
+          message: `Argo CD on cluster "${deployed.cluster.name}" does not trust the private CA of its certificates (${certificates.issuerRef.kind} ${certificates.issuerRef.name}): ${typeof rootCA === 'string' ? `rootCA ${rootCA} is not the ca.crt of a Secret labelled app.kubernetes.io/part-of: argocd that a Certificate of that issuer makes in ${app.namespace}` : 'oidc.config has no rootCA'}; every SSO login would fail with "certificate signed by unknown authority"`,
+          expected: `rootCA: $<secret>:ca.crt, the Secret made in ${app.namespace} by a Certificate of ${certificates.issuerRef.name} with secretTemplate label app.kubernetes.io/part-of: argocd`,
         }),
       );
     }

@@ -18,7 +18,7 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { localAdminCheck } from './checks.js';
+import { localAdminCheck, oidcTrustCheck } from './checks.js';
 import { argocdComponent } from './component.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
 import { argocdOidcClients } from './oidc.js';
@@ -290,12 +290,10 @@ describe('OIDC login', () => {
       // `argocd login --sso` uses the public client
       cliClientID: 'argocd-cli',
       requestedScopes: ['openid', 'profile', 'email', 'groups'],
-      enableUserInfoGroups: true,
-      userInfoPath: '/api/oidc/userinfo',
     });
   });
 
-  it('trusts the issuer and reads the groups where the oidc-provider says', () => {
+  it('trusts the issuer the oidc-provider says, and reads the groups from the ID token', () => {
     const provider = testComponent({
       name: 'sso',
       provides: ['oidc-provider'],
@@ -311,12 +309,79 @@ describe('OIDC login', () => {
     });
     const { values, components } = run(OIDC, [network(true), provider]);
     const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
-    expect([config.issuer, config.userInfoPath]).toEqual([
-      'https://login.prod.example.org',
-      '/oauth2/userinfo',
-    ]);
+    expect(config.issuer).toBe('https://login.prod.example.org');
+    // Never from userinfo: Argo CD reads it with an access token only a web login cached, so
+    // every CLI session would be refused (util/oidc/oidc.go GetUserInfo, v3.4.4).
+    expect(config).not.toHaveProperty('enableUserInfoGroups');
+    expect(config).not.toHaveProperty('userInfoPath');
     // Argo CD uses the provider: it comes after it.
     expect(components.clusters[2]?.order).toEqual(['network', 'sso', 'argocd']);
+  });
+
+  function chartOf(output: ComponentOutput | undefined): NonNullable<ComponentOutput['chart']> {
+    if (output?.chart === undefined) throw new Error('no chart');
+    return output.chart;
+  }
+
+  /** Stands in for cert-manager: its issuer a private CA or not. */
+  function certificates(privateCa: boolean): AnyComponent {
+    return testComponent({
+      name: 'certs',
+      provides: ['certificates'],
+      contribution: () => ({
+        facts: {
+          certificates: {
+            issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+            privateCa,
+          },
+        },
+      }),
+    });
+  }
+
+  it("trusts the certificates provider's private CA through a labelled Certificate's ca.crt", () => {
+    const { values, output, declared } = run(OIDC, [network(true), certificates(true)]);
+    const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
+    expect(config.rootCA).toBe('$argocd-oidc-ca:ca.crt');
+    const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
+    const manifests = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']).values
+      .manifests as Loose;
+    expect(manifests['certificate-argocd-oidc-ca']).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'argocd-oidc-ca',
+        namespace: 'argocd',
+        labels: { 'app.kubernetes.io/part-of': 'argocd' },
+      },
+      spec: {
+        secretName: 'argocd-oidc-ca',
+        // Argo CD resolves `$argocd-oidc-ca:ca.crt` only from Secrets with this label.
+        secretTemplate: { labels: { 'app.kubernetes.io/part-of': 'argocd' } },
+        commonName: 'argocd-oidc-ca',
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+      },
+    });
+    expect(declared.prod?.bootstrap?.[0]?.body.join(' ')).toContain(
+      'Likewise for the Certificate `argocd-oidc-ca`',
+    );
+  });
+
+  it('adds no CA where the issuer is publicly trusted or there is no OIDC login', () => {
+    const publicCa = run(OIDC, [network(true), certificates(false)]);
+    expect(parseYaml(publicCa.values('prod').configs.cm['oidc.config'])).not.toHaveProperty(
+      'rootCA',
+    );
+    const noOidc = run({ localAdmin: true }, [network(true), certificates(true)]);
+    expect(noOidc.values('prod').configs.cm['oidc.config']).toBeUndefined();
+    for (const { output } of [publicCa, noOidc]) {
+      const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
+      const rendered = renderChart(files, ['env/production.yaml', 'clusters/prod.yaml']).values;
+      expect(Object.keys((rendered.manifests ?? {}) as Loose)).not.toContain(
+        'certificate-argocd-oidc-ca',
+      );
+    }
   });
 
   it('declares its OIDC client and the Secret of its client secret only with OIDC settings', () => {
@@ -331,6 +396,8 @@ describe('OIDC login', () => {
         name: 'Argo CD',
         redirectUris: ['https://argocd.lab.example.com/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups'],
+        // The RBAC reads the groups from the ID token, the CLI's included.
+        idTokenClaims: ['groups'],
         pkce: false,
         public: false,
         secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
@@ -349,6 +416,7 @@ describe('OIDC login', () => {
         name: 'Argo CD CLI',
         redirectUris: ['http://localhost:8085/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        idTokenClaims: ['groups'],
         pkce: true,
         public: true,
         policy: 'one_factor',
@@ -744,52 +812,52 @@ describe('argocdOidcClients', () => {
   });
 });
 
-describe('argocd-local-admin', () => {
-  type Input = Parameters<typeof localAdminCheck.check>[0];
-  /** The deployed argocd Application of each cluster, reading the chart files of `r`. */
-  function input(r: ReturnType<typeof run>): Input {
-    const chart = r.output?.chart;
-    if (chart === undefined) throw new Error('no chart');
-    const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
-    return {
-      platform: r.platform,
-      files,
-      clusters: r.components.clusters.map((clusterRun) => ({
-        cluster: clusterRun.cluster,
-        run: clusterRun,
-        applications: [
-          {
-            name: 'argocd',
-            component: 'argocd',
-            bundle: undefined,
-            wave: 1,
-            namespace: 'argocd',
-            application: {
-              apiVersion: 'argoproj.io/v1alpha1',
-              kind: 'Application',
-              metadata: { name: `${clusterRun.cluster.name}-argocd` },
-              spec: {
-                source: {
-                  path: 'charts/argo-cd',
-                  helm: {
-                    valueFiles: [
-                      `env/${clusterRun.cluster.environment}.yaml`,
-                      `clusters/${clusterRun.cluster.name}.yaml`,
-                    ],
-                  },
+type Input = Parameters<typeof localAdminCheck.check>[0];
+/** The deployed argocd Application of each cluster, reading the chart files of `r`. */
+function input(r: ReturnType<typeof run>): Input {
+  const chart = r.output?.chart;
+  if (chart === undefined) throw new Error('no chart');
+  const files = chartFiles(chart, INITIAL_CHART_VERSION).files;
+  return {
+    platform: r.platform,
+    files,
+    clusters: r.components.clusters.map((clusterRun) => ({
+      cluster: clusterRun.cluster,
+      run: clusterRun,
+      applications: [
+        {
+          name: 'argocd',
+          component: 'argocd',
+          bundle: undefined,
+          wave: 1,
+          namespace: 'argocd',
+          application: {
+            apiVersion: 'argoproj.io/v1alpha1',
+            kind: 'Application',
+            metadata: { name: `${clusterRun.cluster.name}-argocd` },
+            spec: {
+              source: {
+                path: 'charts/argo-cd',
+                helm: {
+                  valueFiles: [
+                    `env/${clusterRun.cluster.environment}.yaml`,
+                    `clusters/${clusterRun.cluster.name}.yaml`,
+                  ],
                 },
               },
             },
-            objects: [],
-            installs: [],
-            critical: true,
-            origin: ['clusters', clusterRun.cluster.index, 'components', 'argocd'],
           },
-        ],
-      })),
-    };
-  }
+          objects: [],
+          installs: [],
+          critical: true,
+          origin: ['clusters', clusterRun.cluster.index, 'components', 'argocd'],
+        },
+      ],
+    })),
+  };
+}
 
+describe('argocd-local-admin', () => {
   it('refuses to disable the local admin where no OIDC provider or secrets provider runs', () => {
     // Given Argo CD with OIDC and its local admin kept: nothing to check
     expect(localAdminCheck.check(input(run(OIDC, [network(true)])))).toEqual([]);
@@ -805,6 +873,82 @@ describe('argocd-local-admin', () => {
     ]);
     expect(issues[0]?.message).toBe(
       'disables Argo CD\'s local admin on cluster "dev" while the OIDC login is incomplete (missing: an "oidc-provider" provider, a "secrets" provider): nobody could log in',
+    );
+  });
+});
+
+describe('argocd-oidc-trust', () => {
+  /** Stands in for cert-manager with a private CA. */
+  const privateCa = testComponent({
+    name: 'certs',
+    provides: ['certificates'],
+    contribution: () => ({
+      facts: {
+        certificates: {
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+          privateCa: true,
+        },
+      },
+    }),
+  });
+
+  /** The deployed Application of each cluster with the objects of its chart's manifests. */
+  function deployed(r: ReturnType<typeof run>, edit: (objects: Loose) => void = () => {}): Input {
+    const base = input(r);
+    const chart = r.output?.chart;
+    if (chart === undefined) throw new Error('no chart');
+    const { files } = chartFiles(chart, INITIAL_CHART_VERSION);
+    return {
+      ...base,
+      clusters: base.clusters.map((cluster) => {
+        const layers = [
+          `env/${cluster.cluster.environment}.yaml`,
+          `clusters/${cluster.cluster.name}.yaml`,
+        ];
+        const manifests = structuredClone(
+          renderChart(files, layers).values.manifests ?? {},
+        ) as Loose;
+        edit(manifests);
+        return {
+          ...cluster,
+          applications: cluster.applications.map((app) => ({
+            ...app,
+            objects: Object.values(manifests).map((object) => ({
+              object,
+              source: `charts/argo-cd#${object.metadata.name}`,
+            })),
+          })),
+        };
+      }),
+    } as Input;
+  }
+
+  it("finds the private CA trusted on every cluster: rootCA is a labelled Certificate's ca.crt", () => {
+    expect(oidcTrustCheck.check(deployed(run(OIDC, [network(true), privateCa])))).toEqual([]);
+  });
+
+  it('reports a Secret no Certificate makes, or one Argo CD cannot read', () => {
+    const r = run(OIDC, [network(true), privateCa]);
+    // Given the Certificate gone (or its Secret without the label Argo CD reads secrets by)
+    const gone = oidcTrustCheck.check(
+      deployed(r, (manifests) => delete manifests['certificate-argocd-oidc-ca']),
+    );
+    const unlabelled = oidcTrustCheck.check(
+      deployed(
+        r,
+        (manifests) => delete manifests['certificate-argocd-oidc-ca'].spec.secretTemplate,
+      ),
+    );
+    // Then every cluster gets the error, at its oidc settings
+    for (const issues of [gone, unlabelled]) {
+      expect(issues.map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+        ['argocd-oidc-trust', 'clusters.0.components.argocd.oidc'],
+        ['argocd-oidc-trust', 'clusters.1.components.argocd.oidc'],
+        ['argocd-oidc-trust', 'clusters.2.components.argocd.oidc'],
+      ]);
+    }
+    expect(gone[2]?.message).toBe(
+      'Argo CD on cluster "prod" does not trust the private CA of its certificates (ClusterIssuer private-ca): rootCA $argocd-oidc-ca:ca.crt is not the ca.crt of a Secret labelled app.kubernetes.io/part-of: argocd that a Certificate of that issuer makes in argocd; every SSO login would fail with "certificate signed by unknown authority"',
     );
   });
 });

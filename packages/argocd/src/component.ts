@@ -37,12 +37,19 @@ import {
 import {
   applicationHealthCheck,
   localAdminCheck,
+  oidcTrustCheck,
   rbacDefaultCheck,
   serverInsecureCheck,
 } from './checks.js';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from './health.js';
 import { argocdMonitors } from './monitors.js';
-import { ARGOCD_OIDC_SCOPES, argocdHost, argocdOidcClients } from './oidc.js';
+import {
+  ARGOCD_OIDC_SCOPES,
+  argocdHost,
+  argocdOidcClients,
+  OIDC_CA_SECRET,
+  oidcCaCertificate,
+} from './oidc.js';
 import {
   knownHostsValue,
   repositoryAccessCheck,
@@ -427,18 +434,24 @@ function policyCsv(settings: ResolvedArgocdSettings): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-function oidcConfig(provider: OidcProvider, settings: ResolvedArgocdSettings): string | undefined {
+function oidcConfig(
+  provider: OidcProvider,
+  settings: ResolvedArgocdSettings,
+  privateCa: boolean,
+): string | undefined {
   if (settings.oidc === undefined) return undefined;
   return toYaml({
     name: settings.oidc.name,
     issuer: provider.issuer,
     clientID: settings.oidc.clientId,
     clientSecret: argocdSecretRef(settings.oidc.clientSecret),
+    // The issuer's certificate chains to the platform's private CA: trust it (oidcCaCertificate).
+    ...(privateCa ? { rootCA: `$${OIDC_CA_SECRET}:ca.crt` } : {}),
     ...(settings.oidc.cliClientId === undefined ? {} : { cliClientID: settings.oidc.cliClientId }),
     requestedScopes: [...ARGOCD_OIDC_SCOPES],
-    // The provider puts the groups claim in the userinfo response, not in the ID token.
-    enableUserInfoGroups: true,
-    userInfoPath: provider.userinfoPath,
+    // The groups come in the ID token (the provider registers the clients with
+    // ARGOCD_ID_TOKEN_CLAIMS), never from userinfo: Argo CD reads userinfo only with an access
+    // token cached at a web login, which a CLI session does not have.
   });
 }
 
@@ -492,17 +505,12 @@ export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
   return out;
 }
 
-type OidcProvider = { readonly issuer: string; readonly userinfoPath: string };
+type OidcProvider = { readonly issuer: string };
 
-/**
- * The OIDC issuer Argo CD trusts and where it reads the groups: the `oidc-provider`'s, or
- * Authelia's address and userinfo path until one runs.
- */
+/** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
 function providerOf(entry: RenderCluster<ArgocdSettings>): OidcProvider {
   const provided = entry.provided['oidc-provider'];
-  return provided === undefined
-    ? { issuer: `https://auth.${entry.cluster.domain}`, userinfoPath: '/api/oidc/userinfo' }
-    : { issuer: provided.issuer, userinfoPath: provided.userinfoPath };
+  return { issuer: provided?.issuer ?? `https://auth.${entry.cluster.domain}` };
 }
 
 function clusterValues(
@@ -514,7 +522,9 @@ function clusterValues(
   const { cluster } = entry;
   const cm: Values = { 'admin.enabled': settings.localAdmin };
   if (settings.additionalUrls.length > 0) cm.additionalUrls = toYaml([...settings.additionalUrls]);
-  const oidc = oidcConfig(providerOf(entry), settings);
+  const certificates = entry.provided.certificates;
+  const privateCa = certificates?.privateCa === true && settings.oidc !== undefined;
+  const oidc = oidcConfig(providerOf(entry), settings, privateCa);
   if (oidc !== undefined) cm['oidc.config'] = oidc;
   Object.assign(cm, systemIgnoreDifferences(entry.others));
 
@@ -550,7 +560,19 @@ function clusterValues(
       }),
     );
   }
-  return { [ARGOCD_CHART_NAME]: values };
+  return {
+    [ARGOCD_CHART_NAME]: values,
+    ...(privateCa && certificates !== undefined
+      ? {
+          manifests: {
+            [`certificate-${OIDC_CA_SECRET}`]: oidcCaCertificate(
+              certificates.issuerRef,
+              ARGOCD_NAMESPACE,
+            ),
+          },
+        }
+      : {}),
+  };
 }
 
 /** Namespaced kinds the upstream chart renders with these values (the Helm suite checks them). */
@@ -609,7 +631,11 @@ function readme(): ChartSpec['readme'] {
         body:
           'The OIDC client secret is only referenced (`$<secret>:<key>` in `oidc.config`). The ' +
           'referenced Secret lives in the `argocd` namespace and must carry the label ' +
-          '`app.kubernetes.io/part-of: argocd`, or Argo CD will not read it.',
+          '`app.kubernetes.io/part-of: argocd`, or Argo CD will not read it. Where the ' +
+          'certificates provider is a private CA, `oidc.config` trusts it with `rootCA: ' +
+          '$argocd-oidc-ca:ca.crt`: the CA cert-manager puts in the Secret of the Certificate ' +
+          '`argocd-oidc-ca` the chart deploys (same label), since the server reaches the issuer ' +
+          'with the system roots otherwise.',
       },
       {
         heading: 'CLI',
@@ -718,6 +744,13 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
                 'its CRD arrives with the secrets provider, which Argo CD installs; Argo CD then',
                 'creates that object when it syncs itself.',
               ]),
+          ...(input.provided.certificates?.privateCa === true && settings.oidc !== undefined
+            ? [
+                `Likewise for the Certificate \`${OIDC_CA_SECRET}\` (cert-manager, installed by Argo CD`,
+                "too): its Secret brings the cluster's private CA to Argo CD (`rootCA` of",
+                "`oidc.config`), so that the server trusts the OIDC issuer's certificate.",
+              ]
+            : []),
         ],
         commands: [
           `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
@@ -828,7 +861,8 @@ export const argocdComponent: Component<ArgocdSettings> = {
   provides: ['gitops'],
   needs: ['cni'],
   // The cluster DNS first: the repo-server resolves the Git and chart hosts.
-  uses: ['gateway', 'secrets', 'oidc-provider', 'dns'],
+  // The certificates provider's private CA, which the server must trust to reach the issuer.
+  uses: ['gateway', 'secrets', 'oidc-provider', 'dns', 'certificates'],
   upstream: ARGOCD_UPSTREAM,
   checks: [
     localAdminCheck,
@@ -836,6 +870,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     serverInsecureCheck,
     applicationHealthCheck,
     repositoryAccessCheck,
+    oidcTrustCheck,
   ],
   declare,
   render,

@@ -1,5 +1,5 @@
 // The OpenID Connect clients Argo CD declares; the `oidc-provider` registers them. Pure.
-import type { OidcClientRequest, PathSegment, ResolvedCluster } from '@homelab/core';
+import type { OidcClientRequest, PathSegment, ResolvedCluster, Values } from '@homelab/core';
 import type { ResolvedArgocdSettings } from './settings.js';
 
 /** Host name of the Argo CD server on a cluster. */
@@ -9,6 +9,15 @@ export function argocdHost(cluster: ResolvedCluster): string {
 
 /** Scopes Argo CD requests (`groups` feeds the RBAC policy). */
 export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
+
+/**
+ * Claims Argo CD reads from the ID token: its RBAC takes `groups` from the token the browser or
+ * the CLI presents (`rbac.scopes: [groups]`). The userinfo endpoint is no substitute: with
+ * `enableUserInfoGroups` the server reads userinfo with an access token it cached at a web login
+ * only (util/oidc/oidc.go `GetUserInfo`, v3.4.4), so a CLI session (`argocd login --sso`) gets
+ * "invalid session" unless its user logged in through the web UI within the hour.
+ */
+export const ARGOCD_ID_TOKEN_CLAIMS: readonly string[] = ['groups'];
 
 /**
  * Where `argocd login --sso` listens for the provider's redirect (the CLI's default
@@ -52,6 +61,7 @@ export function argocdOidcClients(
     name: 'Argo CD',
     redirectUris: urls.map((url) => `${url}/auth/callback`),
     scopes: ARGOCD_OIDC_SCOPES,
+    idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: false,
     public: false,
     secret: oidc.clientSecret,
@@ -73,6 +83,7 @@ export function argocdOidcClients(
     name: 'Argo CD CLI',
     redirectUris: [ARGOCD_CLI_REDIRECT],
     scopes: [...ARGOCD_OIDC_SCOPES, 'offline_access'],
+    idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: true,
     public: true,
     policy: oidc.policy,
@@ -81,4 +92,37 @@ export function argocdOidcClients(
     origins: { client: path('oidc'), redirectUris: [path('oidc', 'cli')], groups: origins },
   };
   return [web, cli];
+}
+
+/**
+ * The Secret that brings a private CA to Argo CD: `oidc.config`'s `rootCA` reads its `ca.crt`
+ * (`$argocd-oidc-ca:ca.crt`), which Argo CD resolves only from Secrets labelled
+ * `app.kubernetes.io/part-of: argocd`.
+ */
+export const OIDC_CA_SECRET = 'argocd-oidc-ca';
+
+/**
+ * The Certificate whose Secret carries the platform's private CA into Argo CD's namespace:
+ * cert-manager puts the CA of the issuer that signed it in `ca.crt`. Argo CD's server calls the
+ * issuer (discovery, token, userinfo) with the system roots plus `rootCA` only, so without it a
+ * private CA ends every SSO login with "x509: certificate signed by unknown authority"
+ * (util/settings/settings.go `OIDCTLSConfig`, v3.4.4).
+ */
+export function oidcCaCertificate(
+  issuerRef: { readonly group: string; readonly kind: string; readonly name: string },
+  namespace: string,
+): Values {
+  const labels = { 'app.kubernetes.io/part-of': 'argocd' };
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: { name: OIDC_CA_SECRET, namespace, labels },
+    spec: {
+      secretName: OIDC_CA_SECRET,
+      secretTemplate: { labels },
+      commonName: OIDC_CA_SECRET,
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      issuerRef: { ...issuerRef },
+    },
+  };
 }

@@ -47,8 +47,16 @@ export interface RegisteredClient {
   readonly require_pkce: boolean;
   readonly pkce_challenge_method: string;
   readonly token_endpoint_auth_method: 'none' | 'client_secret_basic';
+  /** The claims policy that puts the claims the client reads from the ID token there. */
+  readonly claims_policy?: string;
   /** Where Authelia reads the client secret (confidential clients). */
   readonly secretFile: string | undefined;
+}
+
+/** A claims policy (Authelia 4.39's `identity_providers.oidc.claims_policies.<name>`). */
+export interface ClaimsPolicy {
+  /** Claims of the granted scopes Authelia also puts in the ID token. */
+  readonly id_token: readonly string[];
 }
 
 /**
@@ -127,6 +135,7 @@ export function findingIssues(platform: ResolvedPlatform, found: readonly Findin
 export interface Access {
   readonly rules: readonly AccessRule[];
   readonly policies: { readonly [name: string]: AuthorizationPolicy };
+  readonly claimsPolicies: { readonly [name: string]: ClaimsPolicy };
   readonly clients: readonly RegisteredClient[];
 }
 
@@ -139,6 +148,35 @@ export const KNOWN_SCOPES: ReadonlySet<string> = new Set([
   'address',
   'phone',
   'groups',
+]);
+
+/**
+ * Claims Authelia 4.39 can put in an ID token through a claims policy (its validator's
+ * `validOIDCClientClaims`, internal/configuration/validator/const.go).
+ */
+export const KNOWN_ID_TOKEN_CLAIMS: ReadonlySet<string> = new Set([
+  'name',
+  'given_name',
+  'family_name',
+  'middle_name',
+  'nickname',
+  'preferred_username',
+  'profile',
+  'picture',
+  'website',
+  'email',
+  'email_verified',
+  'gender',
+  'birthdate',
+  'zoneinfo',
+  'locale',
+  'phone_number',
+  'phone_number_verified',
+  'address',
+  'groups',
+  'alt_emails',
+  'rat',
+  'updated_at',
 ]);
 
 /** Where Authelia reads the OIDC client secrets (the chart mounts additional Secrets there). */
@@ -254,6 +292,7 @@ function registerClient(
   component: string,
   client: OidcClientRequest,
   policies: { [name: string]: AuthorizationPolicy },
+  claimsPolicies: { [name: string]: ClaimsPolicy },
   issues: Findings,
 ): RegisteredClient {
   const where = client.origins?.client ?? settingsPath(input.cluster, component);
@@ -282,6 +321,18 @@ function registerClient(
       value: client.scopes,
       message: `${who} asks for scopes Authelia cannot grant {on}${unknown.length > 0 ? ` (${unknown.join(', ')})` : ' (no openid)'}`,
       expected: `openid and others of ${[...KNOWN_SCOPES].join(', ')}`,
+      cluster: input.cluster.name,
+    });
+  }
+  const idTokenClaims = [...new Set(client.idTokenClaims ?? [])].sort(compareStrings);
+  const unknownClaims = idTokenClaims.filter((claim) => !KNOWN_ID_TOKEN_CLAIMS.has(claim));
+  if (unknownClaims.length > 0) {
+    issues.push({
+      code: 'authelia-claims',
+      path: where,
+      value: unknownClaims,
+      message: `${who} reads claims from the ID token that Authelia cannot put there {on} (${unknownClaims.join(', ')})`,
+      expected: `claims of ${[...KNOWN_ID_TOKEN_CLAIMS].join(', ')}`,
       cluster: input.cluster.name,
     });
   }
@@ -326,6 +377,13 @@ function registerClient(
     policy = `client-${client.id}`;
     policies[policy] = { default_policy: 'deny', rules: [{ policy: client.policy, subject }] };
   }
+  // Authelia 4.39 puts only the standard claims in the ID token unless a claims policy names
+  // more (internal/oidc/claims.go, HydrateIDTokenClaims).
+  let claimsPolicy: string | undefined;
+  if (idTokenClaims.length > 0) {
+    claimsPolicy = `client-${client.id}`;
+    claimsPolicies[claimsPolicy] = { id_token: idTokenClaims };
+  }
   return {
     client_id: client.id,
     client_name: client.name,
@@ -340,6 +398,7 @@ function registerClient(
     require_pkce: client.pkce,
     pkce_challenge_method: client.pkce ? 'S256' : '',
     token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
+    ...(claimsPolicy === undefined ? {} : { claims_policy: claimsPolicy }),
     secretFile: client.public ? undefined : clientSecretFile(client.id),
   };
 }
@@ -393,13 +452,14 @@ export function accessFor(input: AccessInput): { access: Access; findings: Findi
   const issues: Findings = [];
   const clients = collectClients(input, issues);
   const policies: { [name: string]: AuthorizationPolicy } = {};
+  const claimsPolicies: { [name: string]: ClaimsPolicy } = {};
   const registered: RegisteredClient[] = [];
   for (const id of [...clients.keys()].sort(compareStrings)) {
     const { component, client } = clients.get(id) as {
       component: string;
       client: OidcClientRequest;
     };
-    registered.push(registerClient(input, component, client, policies, issues));
+    registered.push(registerClient(input, component, client, policies, claimsPolicies, issues));
   }
   const rules: AccessRule[] = [];
   for (const peer of input.others) {
@@ -413,5 +473,17 @@ export function accessFor(input: AccessInput): { access: Access; findings: Findi
   for (const name of Object.keys(policies).sort(compareStrings)) {
     sortedPolicies[name] = policies[name] as AuthorizationPolicy;
   }
-  return { access: { rules, policies: sortedPolicies, clients: registered }, findings: issues };
+  const sortedClaims: { [name: string]: ClaimsPolicy } = {};
+  for (const name of Object.keys(claimsPolicies).sort(compareStrings)) {
+    sortedClaims[name] = claimsPolicies[name] as ClaimsPolicy;
+  }
+  return {
+    access: {
+      rules,
+      policies: sortedPolicies,
+      claimsPolicies: sortedClaims,
+      clients: registered,
+    },
+    findings: issues,
+  };
 }

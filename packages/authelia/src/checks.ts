@@ -115,7 +115,7 @@ function producedSecrets(deployed: DeployedCluster): Map<string, Set<string>> {
 export const oidcClientsCheck: SystemCheck = {
   name: 'oidc-clients-registered',
   description:
-    "Every OIDC client a component declares is registered by the OIDC provider with the same id, redirect URIs, kind and PKCE; the component trusts the provider's issuer; a confidential client's secret is read by both sides from Secrets the secrets provider fills.",
+    "Every OIDC client a component declares is registered by the OIDC provider with the same id, redirect URIs, kind and PKCE, and with a claims policy that puts in the ID token the claims the client reads there; the component trusts the provider's issuer; a confidential client's secret is read by both sides from Secrets the secrets provider fills.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -173,6 +173,21 @@ export const oidcClientsCheck: SystemCheck = {
             fail(
               `registered as ${ours.public === true ? 'public' : 'confidential'}${ours.require_pkce === true ? ' with PKCE' : ''}, declared ${client.public ? 'public' : 'confidential'}${client.pkce ? ' with PKCE' : ''}`,
               'the same kind and PKCE on both sides',
+            );
+          }
+          const policyName = ours.claims_policy;
+          const inIdToken = list(
+            typeof policyName === 'string'
+              ? record(record(oidc.claims_policies)[policyName]).id_token
+              : [],
+          );
+          const missing = (client.idTokenClaims ?? []).filter(
+            (claim) => !inIdToken.includes(claim),
+          );
+          if (missing.length > 0) {
+            fail(
+              `it reads ${missing.join(', ')} from the ID token, which Authelia leaves out (${typeof policyName === 'string' ? `claims policy "${policyName}" puts ${inIdToken.join(', ') || 'nothing'} there` : 'no claims policy'})`,
+              'a claims_policy whose id_token lists every claim the client reads from the ID token',
             );
           }
           if (client.public || client.secret === undefined) continue;

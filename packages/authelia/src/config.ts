@@ -186,6 +186,9 @@ export function autheliaConfiguration(input: ConfigurationInput): AutheliaConfig
         ...(Object.keys(access.policies).length > 0
           ? { authorization_policies: access.policies as unknown as Values }
           : {}),
+        ...(Object.keys(access.claimsPolicies).length > 0
+          ? { claims_policies: access.claimsPolicies as unknown as Values }
+          : {}),
         clients,
       },
     };

@@ -167,6 +167,9 @@ export function configMapValues(model: AutheliaConfiguration): Values {
           ...(oidc.authorization_policies === undefined
             ? {}
             : { authorization_policies: chartPolicies(oidc.authorization_policies) }),
+          ...(oidc.claims_policies === undefined
+            ? {}
+            : { claims_policies: oidc.claims_policies as Values }),
           clients: (oidc.clients as Table[]).map((client, index) => ({
             ...(client as Values),
             ...(client.public === true

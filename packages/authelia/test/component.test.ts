@@ -125,6 +125,11 @@ describe('the generated configuration', () => {
         ],
       },
     });
+    // Authelia 4.39 leaves `groups` out of the ID token unless a claims policy names it.
+    expect(oidc.claims_policies).toEqual({
+      'client-argocd-dev': { id_token: ['groups'] },
+      'client-argocd-dev-cli': { id_token: ['groups'] },
+    });
     expect(oidc.clients).toEqual([
       {
         client_id: 'argocd-dev',
@@ -138,6 +143,7 @@ describe('the generated configuration', () => {
         require_pkce: false,
         pkce_challenge_method: '',
         token_endpoint_auth_method: 'client_secret_basic',
+        claims_policy: 'client-argocd-dev',
         client_secret: { path: '/secrets/authelia-oidc-clients/argocd-dev' },
       },
       {
@@ -152,6 +158,7 @@ describe('the generated configuration', () => {
         require_pkce: true,
         pkce_challenge_method: 'S256',
         token_endpoint_auth_method: 'none',
+        claims_policy: 'client-argocd-dev-cli',
       },
     ]);
   });
@@ -312,6 +319,36 @@ describe('bad input', () => {
     ]);
   });
 
+  it('refuses an ID-token claim Authelia cannot put there', () => {
+    const run = runAuthelia({}, { staging: HA, prod: HA }, [
+      network,
+      store,
+      consumer({
+        clients: () => [
+          {
+            id: 'argocd',
+            name: 'Argo CD',
+            redirectUris: [],
+            scopes: ['openid', 'groups'],
+            idTokenClaims: ['groups', 'roles'],
+            pkce: true,
+            public: true,
+            policy: 'one_factor',
+            origins: { client: ['components', 'argocd', 'oidc'] },
+          },
+        ],
+        routes: [],
+      }),
+    ]);
+    const found = errors(run.issues).filter((issue) => issue.code === 'authelia-claims');
+    expect(found.map((issue) => [issue.value, issue.message])).toEqual([
+      [
+        ['roles'],
+        'OIDC client "argocd" of argocd reads claims from the ID token that Authelia cannot put there on clusters "dev", "staging", "prod" (roles)',
+      ],
+    ]);
+  });
+
   it('refuses two_factor when every second factor is off', () => {
     const twoFactor = consumer({
       clients: (cluster) => [
@@ -454,6 +491,25 @@ describe('system checks', () => {
       [
         'oidc-clients-registered',
         'OIDC client "argocd-staging-cli" of argocd on cluster "staging": Authelia does not register it',
+      ],
+    ]);
+  });
+
+  it('reports a client whose ID-token claims no claims policy puts there (edited by hand)', () => {
+    const input = reference().system();
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/prod.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(/\n *claims_policy: client-argocd-prod-cli(?=\n)/, ''),
+          }
+        : file,
+    );
+    const issues = oidcClientsCheck.check({ ...input, files });
+    expect(issues.map((issue) => [issue.code, issue.message])).toEqual([
+      [
+        'oidc-clients-registered',
+        'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it reads groups from the ID token, which Authelia leaves out (no claims policy)',
       ],
     ]);
   });

@@ -233,6 +233,7 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
     facts: {
       certificates: {
         issuerRef: { group: CERT_MANAGER_GROUP, kind: 'ClusterIssuer', name: issuerName(issuer) },
+        privateCa: issuer.type === 'private-ca',
       },
     },
     issues,

@@ -129,6 +129,7 @@ const issuerSpec: Schema = {
 const certificateSpec: Schema = closed(
   {
     secretName: { type: 'string', minLength: 1, pattern: DNS_SUBDOMAIN },
+    secretTemplate: closed({ labels: stringMap, annotations: stringMap }),
     isCA: { type: 'boolean' },
     commonName: { type: 'string', minLength: 1, maxLength: 64 },
     subject: closed({

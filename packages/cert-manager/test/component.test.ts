@@ -56,6 +56,7 @@ describe('a private CA (the default issuer)', () => {
     for (const name of ['dev', 'staging', 'prod']) {
       expect(declared[name]?.facts?.certificates).toEqual({
         issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+        privateCa: true,
       });
     }
   });
@@ -152,6 +153,7 @@ describe('an ACME issuer', () => {
       ]),
     );
     expect(declared.dev?.facts?.certificates?.issuerRef.name).toBe('letsencrypt-staging');
+    expect(declared.dev?.facts?.certificates?.privateCa).toBe(false);
     expect(declared.dev?.secrets).toEqual([
       {
         name: 'cloudflare',

@@ -126,6 +126,12 @@ export interface CapabilityFacts {
   readonly certificates: {
     /** The issuer Certificates reference. */
     readonly issuerRef: { readonly group: string; readonly kind: string; readonly name: string };
+    /**
+     * The issuer is a CA of the platform's own (cert-manager's CA issuer), which no public trust
+     * store holds: a client in the cluster that calls a platform URL over HTTPS (an OIDC issuer)
+     * must be given it. Every Certificate of this issuer carries it in its Secret's `ca.crt`.
+     */
+    readonly privateCa?: boolean;
   };
   readonly secrets: {
     /** What fills the declared Secrets, for messages (e.g. `Bitwarden Secrets Manager`). */
@@ -360,6 +366,12 @@ export interface OidcClientRequest {
   readonly secret?: SecretKeyRef;
   /** The issuer URL the consumer trusts (what it put in its own configuration). */
   readonly issuer?: string;
+  /**
+   * Claims the client reads from the ID token itself (not from the userinfo endpoint), e.g.
+   * Argo CD's `groups`, which its RBAC reads from the token the CLI presents too. The provider
+   * must put them there: Authelia 4.39 puts only the standard claims in by default.
+   */
+  readonly idTokenClaims?: readonly string[];
   /**
    * Where in the definition the settings behind the request are, so that the provider's issues
    * about them point there: the request as a whole, and each redirect URI and group (same order).

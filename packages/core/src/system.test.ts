@@ -406,6 +406,28 @@ describe('secret-references', () => {
     expect(elsewhere.map((issue) => issue.value)).toEqual(['talos-backup/backup-talos']);
   });
 
+  it('accepts the Secret cert-manager makes for a Certificate, with its certificate keys', () => {
+    const certificateOf = (secretName: string): KubeObject => ({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: { name: 'argocd-oidc-ca', namespace: 'argocd' },
+      spec: { secretName, issuerRef: { name: 'private-ca', kind: 'ClusterIssuer' } },
+    });
+    const certificate = certificateOf('oidc-ca');
+    const config = (key: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'argocd-cm', namespace: 'argocd' },
+      data: { 'oidc.config': `issuer: https://auth.example\nrootCA: $oidc-ca:${key}\n` },
+    });
+    expect(check([argocd([certificate, config('ca.crt')], '{}\n')], '{}\n')).toEqual([]);
+    // By its `secretName`, not the Certificate's name; and no key cert-manager does not write.
+    const wrongKey = check([argocd([certificate, config('ca.pem')], '{}\n')], '{}\n');
+    expect(wrongKey.map((issue) => issue.value)).toEqual(['ca.pem']);
+    const missing = check([argocd([certificateOf('other'), config('ca.crt')], '{}\n')], '{}\n');
+    expect(missing.map((issue) => issue.value)).toEqual(['argocd/oidc-ca']);
+  });
+
   it('reads `existingSecret` in chart values as a Secret of the Application namespace', () => {
     const values = 'argo-cd:\n  notifications:\n    existingSecret: notifications-token\n';
     const issues = check([argocd([], values)], values);

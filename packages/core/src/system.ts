@@ -641,12 +641,18 @@ function producedBy(
  * Secrets the platform's own machinery makes from an object, outside any secrets provider:
  * Talos answers a `talos.dev/v1alpha1` ServiceAccount (with `kubernetesTalosAPIAccess` on) with a
  * Secret of the same name and namespace holding the talosconfig under `config` (Talos' "Talos
- * API access from Kubernetes").
+ * API access from Kubernetes"); cert-manager answers a `cert-manager.io` Certificate with its
+ * `spec.secretName` holding `tls.crt`, `tls.key` and `ca.crt` (the issuing CA).
  */
 function madeBySystem(object: KubeObject): { name: string; keys: string[] } | undefined {
   const kind = groupKindOf(object);
   if (kind.group === 'talos.dev' && kind.kind === 'ServiceAccount') {
     return { name: object.metadata.name, keys: ['config'] };
+  }
+  if (kind.group === 'cert-manager.io' && kind.kind === 'Certificate') {
+    const spec = (object as unknown as { spec?: JsonValue }).spec;
+    const name = isTable(spec) ? textOf(spec.secretName) : undefined;
+    if (name !== undefined) return { name, keys: ['tls.crt', 'tls.key', 'ca.crt'] };
   }
   return undefined;
 }
@@ -655,7 +661,7 @@ function madeBySystem(object: KubeObject): { name: string; keys: string[] } | un
 export const secretReferences: SystemCheck = {
   name: 'secret-references',
   description:
-    "Every Secret referenced in generated output (a chart value `existingSecret`, Argo CD's `$<secret>:<key>`, an env `secretKeyRef`/`secretRef`, a `secret` volume) exists with the referenced key: a Secret object of the platform, one the `secrets` provider makes (its producer objects), or a hand-made bootstrap secret.",
+    "Every Secret referenced in generated output (a chart value `existingSecret`, Argo CD's `$<secret>:<key>`, an env `secretKeyRef`/`secretRef`, a `secret` volume) exists with the referenced key: a Secret object of the platform, one the `secrets` provider makes (its producer objects), one cert-manager makes for a Certificate (`tls.crt`, `tls.key`, `ca.crt`), or a hand-made bootstrap secret.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {

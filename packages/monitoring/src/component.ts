@@ -36,9 +36,11 @@ import { MONITORING_CHECKS } from './checks.js';
 import { CONTROL_PLANE_METRICS, grafanaOidcFlows, monitoringFlows } from './flows.js';
 import {
   GRAFANA_ADMIN_SECRET,
+  GRAFANA_OIDC_CA,
   GRAFANA_PORT,
   GRAFANA_SERVICE,
   grafanaClusterValues,
+  grafanaOidcCaCertificate,
   grafanaOidcClient,
 } from './grafana.js';
 import { dashboardObject, monitorObject, ruleObject } from './manifests.js';
@@ -511,6 +513,8 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
       userinfoPath: '/api/oidc/userinfo',
       groups: [],
     };
+    const certificates = entry.provided.certificates;
+    const privateCa = certificates?.privateCa === true && settings.grafana.oidc !== undefined;
     const values = clusterValues({
       cluster,
       settings,
@@ -520,12 +524,21 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
       clusterDnsProvided: entry.provided.dns !== undefined,
       alertmanagerConfig: plan.config,
       alertmanagerSecrets: plan.secrets.map((secret) => secret.name),
-      grafana: grafanaClusterValues(cluster, settings, provider),
+      grafana: grafanaClusterValues(cluster, settings, provider, privateCa),
     });
     issues.push(...values.issues);
     clusterLayers[cluster.name] = {
       ...values.values,
-      manifests: own.manifests as unknown as Values,
+      manifests: {
+        ...(own.manifests as unknown as Values),
+        ...(privateCa && certificates !== undefined
+          ? {
+              [`certificate-${GRAFANA_OIDC_CA.secretName}`]: grafanaOidcCaCertificate(
+                certificates.issuerRef,
+              ),
+            }
+          : {}),
+      },
     };
   }
   // An override of an alert no cluster renders is a typo, or a leftover of a component now
@@ -575,7 +588,8 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   settings: monitoringSettingsSpec,
   provides: ['metrics'],
   needs: ['cni'],
-  uses: ['dns', 'gateway', 'oidc-provider', 'secrets', 'storage'],
+  // certificates: the private CA Grafana must trust to reach the OIDC issuer.
+  uses: ['certificates', 'dns', 'gateway', 'oidc-provider', 'secrets', 'storage'],
   upstream: MONITORING_UPSTREAM,
   validators: monitoringValidators,
   checks: MONITORING_CHECKS,

@@ -92,11 +92,47 @@ function endpoints(provider: OidcProvider): { auth: string; token: string; useri
   };
 }
 
+/**
+ * Where a private CA reaches Grafana: the Secret of a Certificate of the platform's issuer
+ * (cert-manager puts the issuing CA in its `ca.crt`), mounted for `tls_client_ca`.
+ */
+export const GRAFANA_OIDC_CA = {
+  secretName: 'grafana-oidc-ca',
+  mountPath: '/etc/grafana/oidc-ca',
+} as const;
+
+/**
+ * The Certificate whose Secret brings the platform's private CA to Grafana. Grafana calls the
+ * token and userinfo endpoints with the system roots unless `tls_client_ca` names a file
+ * (`GetOAuthHttpClient`, pkg/login/social/socialimpl/service.go): without it a private CA ends
+ * every login with "certificate signed by unknown authority".
+ */
+export function grafanaOidcCaCertificate(issuerRef: CertificatesFacts['issuerRef']): Values {
+  return {
+    apiVersion: 'cert-manager.io/v1',
+    kind: 'Certificate',
+    metadata: {
+      name: GRAFANA_OIDC_CA.secretName,
+      namespace: MONITORING_NAMESPACE,
+      labels: { 'app.kubernetes.io/part-of': 'monitoring' },
+    },
+    spec: {
+      secretName: GRAFANA_OIDC_CA.secretName,
+      commonName: GRAFANA_OIDC_CA.secretName,
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      issuerRef: { ...issuerRef },
+    },
+  };
+}
+
+type CertificatesFacts = CapabilityFacts['certificates'];
+
 /** The `grafana` values of a cluster: its URL, login, and where the client secret comes from. */
 export function grafanaClusterValues(
   cluster: ResolvedCluster,
   settings: ResolvedMonitoringSettings,
   provider: OidcProvider,
+  privateCa = false,
 ): Values {
   const host = grafanaHost(cluster);
   const { oidc, localLogin } = settings.grafana;
@@ -127,7 +163,19 @@ export function grafanaClusterValues(
       allow_assign_grafana_admin: false,
       allow_sign_up: true,
       auto_login: !localLogin,
+      // The issuer's certificate chains to the platform's private CA: trust it.
+      ...(privateCa ? { tls_client_ca: `${GRAFANA_OIDC_CA.mountPath}/ca.crt` } : {}),
     };
+    if (privateCa) {
+      values.extraSecretMounts = [
+        {
+          name: 'oidc-ca',
+          secretName: GRAFANA_OIDC_CA.secretName,
+          mountPath: GRAFANA_OIDC_CA.mountPath,
+          readOnly: true,
+        },
+      ];
+    }
     values.envValueFrom = {
       GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: {
         secretKeyRef: { name: oidc.clientSecret.secretName, key: oidc.clientSecret.key },

@@ -748,6 +748,64 @@ describe('Grafana', () => {
     });
   });
 
+  /** Stands in for cert-manager: its issuer a private CA or not. */
+  const certificates = (privateCa: boolean) =>
+    testComponent({
+      name: 'certs',
+      provides: ['certificates'],
+      contribution: () => ({
+        facts: {
+          certificates: {
+            issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+            privateCa,
+          },
+        },
+      }),
+    });
+
+  it("trusts the certificates provider's private CA: a Certificate's ca.crt, mounted for tls_client_ca", () => {
+    const trusting = runMonitoring(grafana, [...PROVIDERS, certificates(true)]);
+    const values = trusting.values('prod').grafana;
+    expect(values['grafana.ini']['auth.generic_oauth'].tls_client_ca).toBe(
+      '/etc/grafana/oidc-ca/ca.crt',
+    );
+    expect(values.extraSecretMounts).toEqual([
+      {
+        name: 'oidc-ca',
+        secretName: 'grafana-oidc-ca',
+        mountPath: '/etc/grafana/oidc-ca',
+        readOnly: true,
+      },
+    ]);
+    expect(trusting.manifests('prod')['certificate-grafana-oidc-ca']).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'grafana-oidc-ca',
+        namespace: 'monitoring',
+        labels: { 'app.kubernetes.io/part-of': 'monitoring' },
+      },
+      spec: {
+        secretName: 'grafana-oidc-ca',
+        commonName: 'grafana-oidc-ca',
+        privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+        issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+      },
+    });
+  });
+
+  it('adds no CA where the issuer is publicly trusted or Grafana has no OIDC login', () => {
+    for (const other of [
+      runMonitoring(grafana, [...PROVIDERS, certificates(false)]),
+      runMonitoring({ grafana: { localLogin: true } }, [...PROVIDERS, certificates(true)]),
+    ]) {
+      const values = other.values('prod').grafana;
+      expect(values['grafana.ini']['auth.generic_oauth']?.tls_client_ca).toBeUndefined();
+      expect(values.extraSecretMounts).toBeUndefined();
+      expect(other.manifests('prod')['certificate-grafana-oidc-ca']).toBeUndefined();
+    }
+  });
+
   it('keeps no admin password in values: the admin comes from the grafana-admin Secret', () => {
     const values = run.values('dev').grafana;
     expect(values.admin).toEqual({
