@@ -75,6 +75,9 @@ export const backupCompleteness: SystemCheck = {
             );
             continue;
           }
+          // Without a storage provider there is no volume to back up: the volume's own error
+          // (no enabled component provides "storage") is the cause to fix, not this cascade.
+          if (!deployed.run.providers.has('storage')) continue;
           const inNamespace = all.filter((o) => o.metadata.namespace === volume.namespace);
           const missing: string[] = [];
           if (

@@ -51,6 +51,42 @@ describe('backup-completeness', () => {
     expect(credentialsFromSecretsProvider.check(bare)).toEqual([]);
   });
 
+  test("leaves a cluster without a storage provider to the volume's own error", () => {
+    const withoutStorage = (run: ReturnType<typeof runBackups>) =>
+      deployed(run).map((cluster) => ({
+        ...cluster,
+        run: {
+          ...cluster.run,
+          providers: new Map([...cluster.run.providers].filter(([c]) => c !== 'storage')),
+        },
+      }));
+    const run = runBackups();
+    // Nothing rendered for the volumes, on a cluster that has no storage: no cascade.
+    const empty = mapObjects(withoutStorage(run), (o) =>
+      o.kind === 'ReplicationSource' || o.kind === 'ReplicationDestination' || o.kind === 'CronJob'
+        ? undefined
+        : o,
+    );
+    expect(
+      backupCompleteness.check({ platform: run.platform, clusters: empty, files: [] }),
+    ).toEqual([]);
+    // The same with storage: each volume lacks all three.
+    const withStorage = backupCompleteness.check(
+      input(run, (o) =>
+        o.kind === 'ReplicationSource' ||
+        o.kind === 'ReplicationDestination' ||
+        o.kind === 'CronJob'
+          ? undefined
+          : o,
+      ),
+    );
+    expect(withStorage.map((issue) => issue.code)).toEqual([
+      'backup-completeness',
+      'backup-completeness',
+      'backup-completeness',
+    ]);
+  });
+
   test('fails for a backup policy on a cluster without a backup provider', () => {
     const withoutBackups = runBackups(SETTINGS, [consumer()]);
     const clusters = deployed(withoutBackups).map((cluster) => ({
