@@ -149,7 +149,13 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
     bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),
     flows: bitwardenFlows(settings),
     facts: {
-      secrets: { store: 'Bitwarden Secrets Manager', producer: BITWARDEN_PRODUCER },
+      secrets: {
+        store: 'Bitwarden Secrets Manager',
+        producer: BITWARDEN_PRODUCER,
+        entries: Object.fromEntries(
+          [...settings.inventory].map(([secret, keys]) => [secret, Object.fromEntries(keys)]),
+        ),
+      },
     },
     issues,
   };

@@ -394,6 +394,10 @@ describe('charts/sm-operator', () => {
       secretName: ['spec', 'secretName'],
       keys: ['spec', 'map', 'secretKeyName'],
     });
+    // The inventory, for the runbook's list of the entries to create in Bitwarden.
+    expect(run.declared('dev').facts?.secrets?.entries).toEqual({
+      'argocd/argocd-oidc': { 'client-secret': ID_A },
+    });
   });
 
   it('needs the CNI and comes before the components that use secrets', () => {

@@ -141,6 +141,11 @@ export interface CapabilityFacts {
      * layer 4 can tell which Secrets will exist without knowing the provider.
      */
     readonly producer?: SecretProducer;
+    /**
+     * Where each key of each Secret comes from in the store (`<namespace>/<name>` → key → the
+     * store's id of that entry), for the runbook's list of what to put into the store.
+     */
+    readonly entries?: { readonly [secret: string]: { readonly [key: string]: string } };
   };
   readonly 'oidc-provider': {
     /** Issuer URL, e.g. `https://auth.dev.lab.example.com`. */

@@ -2,6 +2,7 @@ import {
   type BootstrapStep,
   type ClusterRun,
   type ComponentsResult,
+  compareStrings,
   type GeneratedFile,
   generatedHeader,
   type Issue,
@@ -114,6 +115,8 @@ export function bootstrapSteps(
       );
     }
   }
+  const stored = storeStep(run);
+  if (stored !== undefined) steps.push(stored);
   if (secrets.length > 0) {
     steps.push({
       title: 'Create the hand-made secrets',
@@ -128,6 +131,48 @@ export function bootstrapSteps(
   }
   steps.push(...finalSteps, ...afterHandover);
   return steps;
+}
+
+/**
+ * The runbook step that lists what goes into the secret store before anything reads it: every
+ * Secret the cluster's components declare, its keys with the store's id of each (the provider's
+ * `entries`) and what it holds. None where no secrets provider runs or nothing is declared.
+ */
+function storeStep(run: ClusterRun): BootstrapStep | undefined {
+  const provider = run.facts.secrets;
+  if (provider === undefined) return undefined;
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const component of run.order) {
+    for (const secret of run.contributions.get(component)?.secrets ?? []) {
+      const id = `${secret.namespace}/${secret.name}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const entries = provider.entries?.[id] ?? {};
+      lines.push(
+        `- \`${id}\` (${component})${secret.description === undefined ? '' : `: ${secret.description}`}`,
+        ...[...secret.keys]
+          .sort(compareStrings)
+          .map((key) =>
+            entries[key] === undefined
+              ? `  - \`${key}\`: no entry of the store maps it yet`
+              : `  - \`${key}\`: entry \`${entries[key]}\``,
+          ),
+      );
+    }
+  }
+  if (lines.length === 0) return undefined;
+  return {
+    title: `Put the platform's secrets into ${provider.store}`,
+    body: [
+      `Every Secret below is filled from ${provider.store}, key by key, from the entry the`,
+      'definition maps it to. Create each entry with the value it describes before the hand-over:',
+      'a Secret whose entry is missing stays empty, and what reads it does not start.',
+      '',
+      ...lines,
+    ],
+    commands: [],
+  };
 }
 
 function gitopsFacts(

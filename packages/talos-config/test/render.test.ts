@@ -771,6 +771,54 @@ describe('runbook steps from the components', () => {
     );
   });
 
+  it('list what goes into the secret store: every declared Secret, its keys and their entries', () => {
+    const store = component(
+      'store',
+      {
+        facts: {
+          secrets: {
+            store: 'Test Store',
+            entries: { 'app/app-db': { password: 'entry-1' } },
+          },
+        },
+      },
+      { provides: ['secrets'], needs: ['cni'] },
+    );
+    const app = component(
+      'app',
+      {
+        secrets: [
+          {
+            name: 'app-db',
+            namespace: 'app',
+            keys: ['username', 'password'],
+            description: 'the database login of app',
+          },
+        ],
+      },
+      { needs: ['cni'], uses: ['secrets'] },
+    );
+    const { files: withStore, issues: storeIssues } = talos([devCluster()], [net, store, app]);
+    expect(storeIssues).toEqual([]);
+    const readme = file(withStore, 'clusters/dev/RUNBOOK.md');
+    expect(readme).toContain(
+      [
+        "## 10. Put the platform's secrets into Test Store",
+        '',
+        'Every Secret below is filled from Test Store, key by key, from the entry the',
+        'definition maps it to. Create each entry with the value it describes before the hand-over:',
+        'a Secret whose entry is missing stays empty, and what reads it does not start.',
+        '',
+        '- `app/app-db` (app): the database login of app',
+        '  - `password`: entry `entry-1`',
+        '  - `username`: no entry of the store maps it yet',
+      ].join('\n'),
+    );
+    // Without a secrets provider on the cluster there is no store to fill.
+    const { files: withoutStore } = talos([devCluster()], [net, app]);
+    expect(file(withoutStore, 'clusters/dev/RUNBOOK.md')).not.toContain('Put the platform');
+  });
+
   it('leave out the steps of a component disabled on the cluster', () => {
     const { files: without } = talos(
       [devCluster({ components: { gitops: { enabled: false } } })],
