@@ -338,7 +338,10 @@ function baseValues(): Values {
 }
 
 /** The taint Talos puts on control planes of a cluster with workers (no scheduling there). */
-const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+const CONTROL_PLANE_TAINT: { key: string; value?: string; effect: string } = {
+  key: 'node-role.kubernetes.io/control-plane',
+  effect: 'NoSchedule',
+};
 
 /**
  * The taints of the storage nodes that keep pods off them (NoSchedule, NoExecute; the Talos
@@ -353,12 +356,12 @@ export function storageNodeTaints(
   const taints = new Map<string, { key: string; value?: string; effect: string }>();
   for (const node of cluster.storageNodes) {
     const own = node.taints.filter((taint) => taint.effect !== 'PreferNoSchedule');
-    const all =
+    const all: { key: string; value?: string; effect: string }[] =
       node.role === 'controlplane' && !cluster.allowSchedulingOnControlPlanes
         ? [...own, CONTROL_PLANE_TAINT]
-        : own;
+        : [...own];
     for (const taint of all) {
-      const value = 'value' in taint && taint.value ? taint.value : undefined;
+      const value = taint.value === undefined || taint.value === '' ? undefined : taint.value;
       const entry = {
         key: taint.key,
         ...(value === undefined ? {} : { value }),
