@@ -55,6 +55,19 @@ function moverSecurityContext(volume: VolumeRequest): Values {
       };
 }
 
+/**
+ * What the restic mover requests: VolSync v0.16.0 sets the mover Job's container resources from
+ * `moverResources` only (`UpdatePodTemplateSpecFromMoverConfig`, empty by default), and the
+ * platform's `resource-requests` policy refuses a Job without CPU and memory requests (deny in
+ * production): no backup or restore would ever start. No limit: restic's memory grows with the
+ * repository's index, and an OOM kill would fail the backup.
+ */
+export const MOVER_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' } } as const;
+
+function moverResources(): Values {
+  return { requests: { ...MOVER_RESOURCES.requests } };
+}
+
 /** The scheduled restic backup of a volume, from a CSI snapshot of it. */
 export function replicationSource(
   volume: VolumeRequest,
@@ -87,6 +100,7 @@ export function replicationSource(
         cacheCapacity: settings.restic.cacheCapacity,
         retain,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: moverResources(),
       },
     },
   };
@@ -115,6 +129,7 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
         enableFileDeletion: true,
         cleanupCachePVC: true,
         moverSecurityContext: moverSecurityContext(volume),
+        moverResources: moverResources(),
       },
     },
   };

@@ -72,6 +72,9 @@ describe('a protected volume', () => {
             fsGroup: 1000,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          // VolSync leaves the mover without requests otherwise: resource-requests would
+          // refuse its Job.
+          moverResources: { requests: { cpu: '100m', memory: '256Mi' } },
         },
       },
     });
@@ -87,6 +90,7 @@ describe('a protected volume', () => {
         destinationPVC: 'data',
         copyMethod: 'Direct',
         enableFileDeletion: true,
+        moverResources: { requests: { cpu: '100m', memory: '256Mi' } },
       },
     });
   });
