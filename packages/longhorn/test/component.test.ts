@@ -1,4 +1,4 @@
-import { formatPath, type KubeObject } from '@homelab/core';
+import { type Cluster, formatPath, type KubeObject } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { nodeDrainPolicy } from '../src/component.js';
@@ -171,7 +171,7 @@ describe('values', () => {
     // Given prod's storage workers tainted for storage only (and one PreferNoSchedule, which
     // keeps no pod off), and a control plane with a disk where control planes take no workloads.
     const clusters = storageClusters();
-    const prod = clusters[2];
+    const prod = clusters[2] as Cluster;
     const nodes = prod.nodes.map((node) =>
       node.role === 'worker'
         ? {
@@ -194,7 +194,7 @@ describe('values', () => {
           ...node,
           hostname: `prod-app${i + 1}`,
         })),
-      ] as typeof prod.nodes,
+      ] as Cluster['nodes'],
     };
     // When Longhorn renders
     const tainted = runLonghorn(definition(clusters));
