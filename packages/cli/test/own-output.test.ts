@@ -225,7 +225,7 @@ function crdKindsOf(objects: readonly KubeObject[]): GroupKind[] {
  * flags ("0": not set, `pkg/operator/config.go` `ResourceRequirements`).
  */
 function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
-  const args: string[] = objects
+  const args: string[] | undefined = objects
     .filter((object) => object.kind === 'Deployment')
     .flatMap((object) => (object as AnyJson).spec.template.spec.containers)
     .map((container: AnyJson) => (container.args ?? []) as string[])
