@@ -102,6 +102,7 @@ describe('a protected volume', () => {
         destinationPVC: 'data',
         copyMethod: 'Direct',
         enableFileDeletion: true,
+        moverResources: { requests: { cpu: '100m', memory: '256Mi' } },
       },
     });
   });

@@ -216,6 +216,150 @@ function crdKindsOf(objects: readonly KubeObject[]): GroupKind[] {
     .map((spec) => ({ group: spec.group, kind: spec.names.kind }));
 }
 
+/**
+ * The StatefulSets the Prometheus Operator (v0.93) creates for the Prometheus and Alertmanager
+ * resources among `objects`, as far as the admission policies look at them: the resource's
+ * labels, its pod security context, its main container (image, resources) and the
+ * config-reloader sidecar and init container, whose image and resources come from the operator
+ * Deployment's `--prometheus-config-reloader` and `--config-reloader-{cpu,memory}-{request,limit}`
+ * flags ("0": not set, `pkg/operator/config.go` `ResourceRequirements`).
+ */
+function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
+  const args: string[] | undefined = objects
+    .filter((object) => object.kind === 'Deployment')
+    .flatMap((object) => (object as AnyJson).spec.template.spec.containers)
+    .map((container: AnyJson) => (container.args ?? []) as string[])
+    .find((list) => list.some((arg) => arg.startsWith('--prometheus-config-reloader=')));
+  if (args === undefined) return [];
+  const flag = (name: string) =>
+    args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const quantities = (kind: 'request' | 'limit') => {
+    const out: { [key: string]: string } = {};
+    for (const resource of ['cpu', 'memory']) {
+      const value = flag(`config-reloader-${resource}-${kind}`);
+      if (value !== undefined && value !== '0') out[resource] = value;
+    }
+    return out;
+  };
+  const reloader = (name: string) => ({
+    name,
+    image: flag('prometheus-config-reloader'),
+    resources: { requests: quantities('request'), limits: quantities('limit') },
+  });
+  return objects
+    .filter(
+      (object) =>
+        object.apiVersion === 'monitoring.coreos.com/v1' &&
+        (object.kind === 'Prometheus' || object.kind === 'Alertmanager'),
+    )
+    .map((object) => {
+      const spec = (object as AnyJson).spec;
+      const main = object.kind.toLowerCase();
+      return {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: {
+          name: `${main}-${object.metadata.name}`,
+          namespace: object.metadata.namespace,
+          labels: { ...(object.metadata.labels ?? {}) },
+        },
+        spec: {
+          template: {
+            spec: {
+              ...(spec.securityContext === undefined
+                ? {}
+                : { securityContext: spec.securityContext }),
+              initContainers: [reloader('init-config-reloader')],
+              containers: [
+                { name: main, image: spec.image, resources: spec.resources ?? {} },
+                reloader('config-reloader'),
+              ],
+            },
+          },
+        },
+      } as unknown as KubeObject;
+    });
+}
+
+/**
+ * The restic mover Jobs VolSync (v0.16.0, `internal/controller/mover/restic/mover.go`
+ * `ensureJob`) makes for the ReplicationSources and ReplicationDestinations among `objects`: named
+ * `volsync-src-<source>` / `volsync-dst-<destination>`, labelled
+ * `app.kubernetes.io/created-by: volsync` only, controlled by their owner; one `restic` container
+ * with the controller's `--restic-container-image`, an unprivileged security context, and
+ * `moverResources` (nothing else sets resources); the pod's security context is
+ * `moverSecurityContext`; volumes: the data and cache claims and an emptyDir.
+ */
+function volsyncMoverJobs(objects: readonly KubeObject[]): KubeObject[] {
+  const image = objects
+    .filter((object) => object.kind === 'Deployment')
+    .flatMap((object) => (object as AnyJson).spec.template.spec.containers)
+    .flatMap((container: AnyJson) => (container.args ?? []) as string[])
+    .find((arg) => arg.startsWith('--restic-container-image='))
+    ?.slice('--restic-container-image='.length);
+  const created = { 'app.kubernetes.io/created-by': 'volsync' };
+  return objects
+    .filter(
+      (object) =>
+        object.apiVersion === 'volsync.backube/v1alpha1' &&
+        (object.kind === 'ReplicationSource' || object.kind === 'ReplicationDestination') &&
+        (object as AnyJson).spec.restic !== undefined,
+    )
+    .map((object) => {
+      const restic = (object as AnyJson).spec.restic;
+      const direction = object.kind === 'ReplicationSource' ? 'src' : 'dst';
+      return {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+          name: `volsync-${direction}-${object.metadata.name}`,
+          namespace: object.metadata.namespace,
+          labels: { ...created },
+          ownerReferences: [
+            {
+              apiVersion: object.apiVersion,
+              kind: object.kind,
+              name: object.metadata.name,
+              uid: '00000000-0000-4000-8000-000000000000',
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
+        spec: {
+          template: {
+            metadata: { labels: { ...created } },
+            spec: {
+              ...(restic.moverSecurityContext === undefined
+                ? {}
+                : { securityContext: restic.moverSecurityContext }),
+              restartPolicy: 'Never',
+              containers: [
+                {
+                  name: 'restic',
+                  image,
+                  resources: restic.moverResources ?? {},
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    capabilities: { drop: ['ALL'] },
+                    privileged: false,
+                    readOnlyRootFilesystem: true,
+                  },
+                },
+              ],
+              volumes: [
+                { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
+                { name: 'cache', persistentVolumeClaim: { claimName: 'cache' } },
+                { name: 'tempdir', emptyDir: { medium: 'Memory' } },
+              ],
+            },
+          },
+        },
+      } as unknown as KubeObject;
+    })
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
 /** Argo CD ignores Helm's test hooks (it has no equivalent): they are never applied. */
 function isTestHook(object: KubeObject): boolean {
   const hook = object.metadata.annotations?.['helm.sh/hook'] ?? '';
@@ -381,6 +525,70 @@ describe.skipIf(helm === undefined)(
               `${verdict.constraint.metadata.name}: ${verdict.object.kind} ${verdict.object.metadata.namespace}/${verdict.object.metadata.name}: ${verdict.messages.join('; ')}`,
           );
         expect(violations).toEqual([]);
+      },
+    );
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every constraint of %s admits the StatefulSets the Prometheus Operator makes from what Helm renders',
+      (cluster) => {
+        // The operator, not Argo CD, creates them, so no render holds them: built here from the
+        // Prometheus and Alertmanager resources and the operator's flags as prometheus-operator
+        // v0.93 does (labels of the resource; its main container with spec.resources; the
+        // config-reloader sidecar and init container sized by --config-reloader-*, "0" meaning
+        // no request, pkg/operator/config.go).
+        const all = rendered.filter((app) => app.cluster === cluster).flatMap((app) => app.objects);
+        const made = operatorStatefulSets(all);
+        expect(made.map((object) => object.metadata.name).sort()).toEqual([
+          'alertmanager-monitoring-alertmanager',
+          'prometheus-monitoring-prometheus',
+        ]);
+        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
+        const constraints = all.filter((object) =>
+          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
+        );
+        const config = all.find((object) => object.kind === 'Config') as AnyJson;
+        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
+        const { verdicts } = evaluateConstraints(templates, constraints, made, exempt);
+        // resource-requests, allowed-images, host-paths, required-labels (pod-security: the
+        // namespace is privileged for node-exporter).
+        expect(verdicts.length).toBeGreaterThanOrEqual(8);
+        expect(
+          verdicts
+            .filter((verdict) => verdict.messages.length > 0)
+            .map(
+              (verdict) => `${verdict.constraint.metadata.name}: ${verdict.messages.join('; ')}`,
+            ),
+        ).toEqual([]);
+      },
+    );
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every constraint of %s admits the restic mover Jobs VolSync makes from what Helm renders',
+      (cluster) => {
+        // VolSync, not Argo CD, creates them in the application's namespace at each backup and
+        // restore: built here as VolSync v0.16.0 builds them (mover/restic/mover.go ensureJob).
+        const all = rendered.filter((app) => app.cluster === cluster).flatMap((app) => app.objects);
+        const made = volsyncMoverJobs(all);
+        expect(
+          made.map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
+        ).toEqual(['paperless/volsync-dst-data-restore', 'paperless/volsync-src-data-backup']);
+        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
+        const constraints = all.filter((object) =>
+          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
+        );
+        const config = all.find((object) => object.kind === 'Config') as AnyJson;
+        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
+        const { verdicts } = evaluateConstraints(templates, constraints, made, exempt);
+        // pod-security, allowed-images, resource-requests, host-paths, required-labels: each Job.
+        expect(verdicts).toHaveLength(10);
+        expect(
+          verdicts
+            .filter((verdict) => verdict.messages.length > 0)
+            .map(
+              (verdict) =>
+                `${verdict.constraint.metadata.name}: ${verdict.object.metadata.name}: ${verdict.messages.join('; ')}`,
+            ),
+        ).toEqual([]);
       },
     );
 

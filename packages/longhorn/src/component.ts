@@ -337,6 +337,68 @@ function baseValues(): Values {
   };
 }
 
+/** The taint Talos puts on control planes of a cluster with workers (no scheduling there). */
+const CONTROL_PLANE_TAINT: { key: string; value?: string; effect: string } = {
+  key: 'node-role.kubernetes.io/control-plane',
+  effect: 'NoSchedule',
+};
+
+/**
+ * The taints of the storage nodes that keep pods off them (NoSchedule, NoExecute; the Talos
+ * control-plane taint where control planes take no workloads), each once, sorted. Longhorn's
+ * manager DaemonSet and the components it makes (instance managers, engine images, the CSI
+ * plugin) must tolerate them, or the node's disks are never used while the replica counts
+ * count it.
+ */
+export function storageNodeTaints(
+  cluster: ResolvedCluster,
+): { key: string; value?: string; effect: string }[] {
+  const taints = new Map<string, { key: string; value?: string; effect: string }>();
+  for (const node of cluster.storageNodes) {
+    const own = node.taints.filter((taint) => taint.effect !== 'PreferNoSchedule');
+    const all: { key: string; value?: string; effect: string }[] =
+      node.role === 'controlplane' && !cluster.allowSchedulingOnControlPlanes
+        ? [...own, CONTROL_PLANE_TAINT]
+        : [...own];
+    for (const taint of all) {
+      const value = taint.value === undefined || taint.value === '' ? undefined : taint.value;
+      const entry = {
+        key: taint.key,
+        ...(value === undefined ? {} : { value }),
+        effect: taint.effect,
+      };
+      taints.set(`${entry.key}=${value ?? ''}:${entry.effect}`, entry);
+    }
+  }
+  return [...taints.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, taint]) => taint);
+}
+
+/**
+ * Tolerations of the storage nodes' taints: the manager DaemonSet's (chart value
+ * `longhornManager.tolerations`) and, for the components longhorn-manager creates, the
+ * `taintToleration` setting (`key=value:effect` or `key:effect`, `;`-separated: longhorn-manager
+ * v1.8.1 `types/setting.go` `UnmarshalTolerations`). Empty when no storage node is tainted.
+ */
+function tolerationValues(cluster: ResolvedCluster): Values {
+  const taints = storageNodeTaints(cluster);
+  if (taints.length === 0) return {};
+  return {
+    longhornManager: {
+      tolerations: taints.map((taint) =>
+        taint.value === undefined
+          ? { key: taint.key, operator: 'Exists', effect: taint.effect }
+          : { key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect },
+      ),
+    },
+    taintToleration: taints
+      .map(
+        (taint) =>
+          `${taint.key}${taint.value === undefined ? '' : `=${taint.value}`}:${taint.effect}`,
+      )
+      .join(';'),
+  };
+}
+
 function clusterValues(
   cluster: ResolvedCluster,
   settings: ResolvedLonghornSettings,
@@ -349,11 +411,14 @@ function clusterValues(
     1,
     Math.min(cluster.profile.replicas, cluster.schedulableNodes.length),
   );
+  const { longhornManager, taintToleration } = tolerationValues(cluster);
   const values: Values = {
     defaultSettings: {
       defaultReplicaCount: replicas,
       nodeDrainPolicy: nodeDrainPolicy(storageNodes, tiers),
+      ...(taintToleration === undefined ? {} : { taintToleration }),
     },
+    ...(longhornManager === undefined ? {} : { longhornManager }),
     persistence: { defaultClassReplicaCount: replicas },
     longhornUI: { replicas: controllers },
     csi: {

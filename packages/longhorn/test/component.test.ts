@@ -1,4 +1,4 @@
-import { formatPath, type KubeObject } from '@homelab/core';
+import { type Cluster, formatPath, type KubeObject } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { nodeDrainPolicy } from '../src/component.js';
@@ -12,6 +12,7 @@ import {
   runLonghorn,
   storageClusters,
   TEST_BACKUP_TARGET,
+  testNodes,
 } from './helpers.js';
 
 const byKind = (objects: readonly KubeObject[], kind: string) =>
@@ -154,6 +155,59 @@ describe('values', () => {
       backupTargetCredentialSecret: 'longhorn-backup-s3',
       pollInterval: 300,
     });
+  });
+
+  test('tolerate nothing where no storage node is tainted', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect([cluster, values(cluster).longhornManager]).toEqual([cluster, undefined]);
+      expect([cluster, values(cluster).defaultSettings.taintToleration]).toEqual([
+        cluster,
+        undefined,
+      ]);
+    }
+  });
+
+  test("tolerate the storage nodes' taints: the manager DaemonSet and what longhorn-manager creates", () => {
+    // Given prod's storage workers tainted for storage only (and one PreferNoSchedule, which
+    // keeps no pod off), and a control plane with a disk where control planes take no workloads.
+    const clusters = storageClusters();
+    const prod = clusters[2] as Cluster;
+    const nodes = prod.nodes.map((node) =>
+      node.role === 'worker'
+        ? {
+            ...node,
+            taints: [
+              { key: 'storage', value: 'dedicated', effect: 'NoSchedule' as const },
+              { key: 'slow', effect: 'PreferNoSchedule' as const },
+            ],
+          }
+        : node === prod.nodes[0]
+          ? { ...node, storage: true, disks: [fast('fast', 'C1')] }
+          : node,
+    );
+    // (three untainted workers without disks run the platform's controllers)
+    clusters[2] = {
+      ...prod,
+      nodes: [
+        ...nodes,
+        ...testNodes('prod', 3, 3, 'worker', 31).map((node, i) => ({
+          ...node,
+          hostname: `prod-app${i + 1}`,
+        })),
+      ] as Cluster['nodes'],
+    };
+    // When Longhorn renders
+    const tainted = runLonghorn(definition(clusters));
+    const prodValues = tainted.rendered.prod?.values.longhorn as AnyJson;
+    // Then the manager runs there, and so do the instance managers, engine images and CSI plugin.
+    expect(prodValues.longhornManager.tolerations).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'storage', operator: 'Equal', value: 'dedicated', effect: 'NoSchedule' },
+    ]);
+    expect(prodValues.defaultSettings.taintToleration).toBe(
+      'node-role.kubernetes.io/control-plane:NoSchedule;storage=dedicated:NoSchedule',
+    );
+    expect(tainted.rendered.dev?.values.longhorn).not.toHaveProperty('longhornManager');
   });
 
   test('scale the UI and CSI sidecars with the profile, within the schedulable nodes', () => {

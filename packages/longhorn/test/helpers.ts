@@ -95,7 +95,7 @@ export function storageClusters(): [Cluster, ...Cluster[]] {
   ];
 }
 
-export { testNode };
+export { testNode, testNodes };
 
 /** A component that declares `volumes` on every cluster, with a chart to receive the claims. */
 export function consumer(name: string, volumes: readonly VolumeRequest[]): AnyComponent {

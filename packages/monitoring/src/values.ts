@@ -100,6 +100,7 @@ type Sized =
   | 'prometheus'
   | 'alertmanager'
   | 'operator'
+  | 'configReloader'
   | 'grafana'
   | 'grafanaSidecar'
   | 'kubeStateMetrics'
@@ -112,8 +113,13 @@ const size = (cpu: string, memory: string, limit: string): Resources => ({
 
 /**
  * Requests and memory limits per environment: every container the chart renders, and the
- * Prometheus and Alertmanager the operator creates (admission checks those pods too). Prometheus
- * grows with series and retention; the others with the cluster's objects or not at all.
+ * Prometheus and Alertmanager the operator creates (admission checks those pods too), with the
+ * config-reloader (sidecar and init container) the operator adds to both: the chart passes it
+ * `--config-reloader-*-request=0` unless `prometheusOperator.prometheusConfigReloader.resources`
+ * is set, and the operator then sets no request at all (prometheus-operator
+ * `pkg/operator/config.go` `ResourceRequirements`), so `resource-requests` would refuse both
+ * StatefulSets. Prometheus grows with series and retention; the others with the cluster's
+ * objects or not at all.
  */
 export const RESOURCES: { readonly [E in EnvironmentName]: { readonly [W in Sized]: Resources } } =
   {
@@ -121,6 +127,7 @@ export const RESOURCES: { readonly [E in EnvironmentName]: { readonly [W in Size
       prometheus: size('100m', '512Mi', '1Gi'),
       alertmanager: size('10m', '48Mi', '128Mi'),
       operator: size('10m', '64Mi', '128Mi'),
+      configReloader: size('10m', '32Mi', '64Mi'),
       grafana: size('25m', '128Mi', '256Mi'),
       grafanaSidecar: size('10m', '64Mi', '128Mi'),
       kubeStateMetrics: size('10m', '64Mi', '128Mi'),
@@ -130,6 +137,7 @@ export const RESOURCES: { readonly [E in EnvironmentName]: { readonly [W in Size
       prometheus: size('200m', '1Gi', '2Gi'),
       alertmanager: size('10m', '64Mi', '128Mi'),
       operator: size('25m', '96Mi', '192Mi'),
+      configReloader: size('10m', '32Mi', '64Mi'),
       grafana: size('50m', '192Mi', '384Mi'),
       grafanaSidecar: size('10m', '64Mi', '128Mi'),
       kubeStateMetrics: size('25m', '96Mi', '192Mi'),
@@ -139,6 +147,7 @@ export const RESOURCES: { readonly [E in EnvironmentName]: { readonly [W in Size
       prometheus: size('500m', '2Gi', '4Gi'),
       alertmanager: size('25m', '96Mi', '192Mi'),
       operator: size('50m', '128Mi', '256Mi'),
+      configReloader: size('10m', '48Mi', '96Mi'),
       grafana: size('100m', '256Mi', '512Mi'),
       grafanaSidecar: size('10m', '96Mi', '192Mi'),
       kubeStateMetrics: size('50m', '128Mi', '256Mi'),
@@ -157,7 +166,10 @@ function resources(value: Resources): Values {
 export function environmentValues(profile: EnvironmentProfile): Values {
   const sized = RESOURCES[profile.name];
   const values: Values = {
-    prometheusOperator: { resources: resources(sized.operator) },
+    prometheusOperator: {
+      resources: resources(sized.operator),
+      prometheusConfigReloader: { resources: resources(sized.configReloader) },
+    },
     prometheus: { prometheusSpec: { resources: resources(sized.prometheus) } },
     alertmanager: { alertmanagerSpec: { resources: resources(sized.alertmanager) } },
     grafana: {

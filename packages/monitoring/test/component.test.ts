@@ -479,6 +479,19 @@ describe('Prometheus', () => {
     expect(values.kubeProxy).toEqual({ enabled: false });
   });
 
+  it("gives the operator's config-reloader (Prometheus' and Alertmanager's sidecar) CPU and memory requests", () => {
+    // Without them the chart passes --config-reloader-cpu-request=0 and the operator sets no
+    // request: the resource-requests policy would refuse both StatefulSets the operator makes.
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const reloader = reference.values(cluster).prometheusOperator.prometheusConfigReloader;
+      expect([cluster, Object.keys(reloader.resources.requests).sort()]).toEqual([
+        cluster,
+        ['cpu', 'memory'],
+      ]);
+      expect(reloader.resources.limits.memory).toMatch(/^\d+Mi$/);
+    }
+  });
+
   it('spreads replicas as the profile says, and budgets disruptions with maxUnavailable only', () => {
     const prod = reference.values('prod');
     expect(prod.prometheus.prometheusSpec.podAntiAffinity).toBe('');

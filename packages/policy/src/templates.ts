@@ -225,7 +225,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
   {
     name: 'required-labels',
     kind: 'HomelabRequiredLabels',
-    description: 'Workloads say what they are part of (app.kubernetes.io/part-of).',
+    description:
+      "Workloads applied from Git say what they are part of (app.kubernetes.io/part-of); those a controller makes (a controller ownerReference: a CronJob's Jobs, VolSync's movers, an operator's StatefulSets) belong to their owner.",
     match: [
       { apiGroups: ['apps'], kinds: ['DaemonSet', 'Deployment', 'StatefulSet'] },
       { apiGroups: ['batch'], kinds: ['CronJob', 'Job'] },
@@ -237,8 +238,11 @@ export const POLICIES: readonly PolicyDefinition[] = [
     variables: [],
     validations: [
       {
+        // A controller sets only its own labels on what it makes (VolSync v0.16.0 gives its
+        // mover Jobs `app.kubernetes.io/created-by: volsync` alone, the CronJob controller copies
+        // the job template's): requiring ours there would refuse every backup in production.
         expression:
-          'variables.params.labels.all(l, has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)',
+          '(has(variables.anyObject.metadata.ownerReferences) && variables.anyObject.metadata.ownerReferences.exists(r, has(r.controller) && r.controller)) || variables.params.labels.all(l, has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)',
         messageExpression:
           "'missing labels: ' + variables.params.labels.filter(l, !(has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)).join(', ')",
       },
