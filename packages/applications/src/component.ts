@@ -152,8 +152,6 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.path,
   );
   issues.push(...zeroTrust.issues);
-  const backupExemptions =
-    secrets.length > 0 ? [...(input.provided.backup?.policyExemptions ?? [])] : [];
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,
@@ -171,9 +169,6 @@ function declare(input: DeclareInput<Settings>): Declaration {
     clusterResources: [],
     // No upstream chart: the project allows exactly the kinds its manifests render.
     namespacedResources: [],
-    // What the backup provider's run-time workloads (its movers) cannot satisfy where the
-    // backed-up volumes are.
-    ...(backupExemptions.length > 0 ? { policyExemptions: backupExemptions } : {}),
   };
   return {
     application,

@@ -144,30 +144,3 @@ describe('applications of the definition', () => {
     );
   });
 });
-
-describe('admission policies the backup provider cannot satisfy where the volumes are', () => {
-  const EXEMPTION = { policy: 'required-labels', reason: 'mover Jobs cannot be labelled' };
-  const backup = testComponent({
-    name: 'backups',
-    provides: ['backup'],
-    contribution: () => ({
-      facts: { backup: { verification: true, policyExemptions: [EXEMPTION] } },
-    }),
-  });
-  const withBackup = (apps: AnyJson) =>
-    testRun(testDefinition(testReferenceClusters(), { components: { applications: { apps } } }), [
-      storage,
-      backup,
-      applicationsComponent,
-    ]);
-
-  test('are declared on the Application when one of its volumes is backed up', () => {
-    const result = withBackup({ paperless: PAPERLESS });
-    expect(declared(result, 0).application.policyExemptions).toEqual([EXEMPTION]);
-  });
-
-  test('are not declared without a backed-up volume', () => {
-    const result = withBackup({ wiki: { volumes: { cache: { size: '5Gi', tier: 'standard' } } } });
-    expect(declared(result, 0).application.policyExemptions).toBeUndefined();
-  });
-});

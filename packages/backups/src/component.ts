@@ -254,15 +254,6 @@ function declare(input: DeclareInput<Settings>): Declaration {
       backup: {
         verification: true,
         podFlows: backupPodFlows(settings, input.provided.gateway?.domain),
-        policyExemptions: [
-          {
-            policy: 'required-labels',
-            // VolSync 0.16.0 internal/controller/mover/restic/mover.go: the Job's labels are
-            // SetOwnedByVolSync's and MarkForCleanup's only; moverPodLabels reach its pods.
-            reason:
-              "VolSync's restic mover Jobs carry only VolSync's own labels (app.kubernetes.io/created-by: volsync), and VolSync 0.16 offers no way to label a mover Job (moverPodLabels reach its pods only)",
-          },
-        ],
       },
     },
     issues,

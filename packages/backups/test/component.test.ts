@@ -169,15 +169,6 @@ describe('a protected volume', () => {
     ]);
   });
 
-  test("tells its consumers the movers' Jobs cannot carry the required labels", () => {
-    // VolSync 0.16.0 restic mover.go: the Job gets SetOwnedByVolSync's and MarkForCleanup's
-    // labels only, so the required-labels policy (app.kubernetes.io/part-of on Jobs) refuses it.
-    const facts = run.components.clusters[0]?.contributions.get('backups')?.facts?.backup;
-    expect(facts?.policyExemptions?.map((exemption) => exemption.policy)).toEqual([
-      'required-labels',
-    ]);
-  });
-
   test('a volume without a backup policy gets nothing', () => {
     const plain = runBackups(SETTINGS, [consumer([{ ...DATA, backup: undefined } as AnyJson])]);
     expect(chartObjects(plain.components, 'app', plain.platform.clusters[0] as AnyJson)).toEqual(

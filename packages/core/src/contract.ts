@@ -192,13 +192,6 @@ export interface CapabilityFacts {
      * is under default deny and holds a backed-up volume (`backupFlows` of core).
      */
     readonly podFlows?: readonly BackupPodFlow[];
-    /**
-     * Admission policies (by name, as an Application's `policyExemptions`) the workloads the
-     * backup's controller creates at run time in a protected volume's namespace cannot satisfy
-     * (its movers' Jobs), each with the reason: the volume's consumer declares them on its
-     * Application, whose namespaces hold the backed-up volumes.
-     */
-    readonly policyExemptions?: readonly { readonly policy: string; readonly reason: string }[];
   };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
