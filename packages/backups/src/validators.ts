@@ -44,19 +44,6 @@ function kind(apiVersion: string, kindName: string, spec: Schema): Schema {
   };
 }
 
-const quantities: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { cpu: { type: 'string' }, memory: { type: 'string' } },
-};
-
-const moverResources: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['requests'],
-  properties: { requests: quantities, limits: quantities },
-};
-
 const moverSecurityContext: Schema = {
   type: 'object',
   additionalProperties: false,
