@@ -140,10 +140,12 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
           additionalPodSecurity: { [ETCD_BACKUP_NAMESPACE]: 'restricted' },
         }
       : {}),
-    // Our own workloads (the etcd snapshot CronJob, the verification Jobs) carry part-of.
+    // Our own workloads (the etcd snapshot CronJob, the verification Jobs) carry part-of: only
+    // VolSync's namespace is exempt.
     policyExemptions: [
       {
         policy: 'required-labels',
+        namespaces: [VOLSYNC_NAMESPACE],
         reason:
           'the VolSync chart 0.16.0 takes no labels for its controller Deployment (podLabels reach the pods only)',
       },

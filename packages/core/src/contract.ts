@@ -277,9 +277,14 @@ export interface ApplicationDescriptor {
   /**
    * Admission policies (by name: `required-labels`, `resource-requests`, …) its chart cannot
    * satisfy, offering no value for it, each with the reason: the policy excludes the
-   * Application's namespaces from that policy only, and carries the reason.
+   * Application's namespaces (or only `namespaces`, some of them) from that policy only, and
+   * carries the reason.
    */
-  readonly policyExemptions?: readonly { readonly policy: string; readonly reason: string }[];
+  readonly policyExemptions?: readonly {
+    readonly policy: string;
+    readonly reason: string;
+    readonly namespaces?: readonly string[];
+  }[];
   /**
    * Helm repositories the chart's upstream dependency is fetched from, and the hosts of its
    * archive where the index points elsewhere (GitHub Releases and their redirect: the pin's

@@ -222,6 +222,9 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     }
     for (const exemption of application.policyExemptions ?? []) {
       for (const namespace of namespaces) {
+        if (exemption.namespaces !== undefined && !exemption.namespaces.includes(namespace)) {
+          continue;
+        }
         declared.push({ policy: exemption.policy, namespace, reason: exemption.reason, component });
       }
     }

@@ -7,10 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { isCelError } from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
 import { type KubeObject, parseYaml } from '@homelab/core';
+import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test, vi } from 'vitest';
 import { compile, evaluateConstraints, jsonKey, type VerdictCache } from '../src/evaluate.js';
+import { policyComponent } from '../src/index.js';
 import { POLICY_NAMES } from '../src/templates.js';
-import { runPolicy } from './helpers.js';
+import { apps, cni, runPolicy } from './helpers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const EXEMPT = ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'];
@@ -194,6 +196,37 @@ describe('exemptions and Gatekeeper semantics', () => {
       namespace: 'longhorn-system',
       reason: 'declared by storage: its chart takes no labels',
     });
+  });
+
+  test("an exemption naming some of the Application's namespaces leaves the others under the policy", () => {
+    const storageTwo = testComponent({
+      name: 'storage',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace: 'longhorn-system',
+          additionalNamespaces: ['storage-jobs'],
+          podSecurity: 'privileged',
+          policyExemptions: [
+            {
+              policy: 'required-labels',
+              reason: 'its chart takes no labels',
+              namespaces: ['longhorn-system'],
+            },
+          ],
+          clusterResources: [],
+        },
+      }),
+    });
+    const run = runPolicy({}, [cni, apps, storageTwo, policyComponent]);
+    const requiredLabels = run
+      .constraints('dev')
+      .find((constraint) => constraint.metadata.name === 'required-labels');
+    const exempted = JSON.parse(
+      requiredLabels?.metadata.annotations?.['homelab.dev/exemptions'] ?? '[]',
+    ) as { namespace: string }[];
+    expect(exempted.map((entry) => entry.namespace)).toContain('longhorn-system');
+    expect(exempted.map((entry) => entry.namespace)).not.toContain('storage-jobs');
   });
 
   test('an exemption for a namespace no component uses is an error at the exemption', () => {
