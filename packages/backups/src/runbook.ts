@@ -114,14 +114,20 @@ export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: st
   ];
 }
 
-/** The commands that restore one volume from its restic repository (auto-sync off, workloads stopped). */
+/**
+ * The commands that restore one volume from its restic repository (auto-sync off, workloads
+ * stopped): the newest snapshot taken before `$LOST_AT`, the time the runbook's first step
+ * records. VolSync 0.16 backs a new ReplicationSource up at once (its state machine's initial
+ * state goes straight to synchronizing), so on a rebuilt cluster the still empty volume is in the
+ * repository before the restore runs, and "latest" would restore it.
+ */
 export function restoreCommands(entry: ProtectedVolume): string[] {
   const { volume } = entry;
   const names = backupNames(volume);
   const ns = q(volume.namespace);
   return [
     `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
-    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1}"'"}}}'`,
     `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
     `kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}'`,
   ];
@@ -172,6 +178,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   sh(
     `export TALOS_DIR="$HOME/.homelab/${name}"`,
     'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
+    '# When the cluster was lost (now, before anything is rebuilt): volumes are restored from',
+    '# the newest backup before it, never from what the rebuilt cluster backs up.',
+    'export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
   );
   add(
@@ -233,7 +242,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   } else {
     add(
       'Each protected volume has a paused ReplicationDestination `<volume>-restore` that restores',
-      "the repository's latest snapshot into the volume's claim. Argo CD would pause it again and",
+      "a snapshot of the repository into the volume's claim. Argo CD would pause it again and",
       'scale the workloads back up, so for each volume turn auto-sync off first: on the root',
       `Application \`${rootApplicationName(cluster)}\` first (its self-heal would put the other back), then on the`,
       "volume's Application.",
@@ -270,8 +279,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       );
       sh(...replaceClaimCommands(entry, input.gitopsNamespace));
       add(
-        'Restore the latest snapshot into the claim (files not in the snapshot are deleted) and read',
-        'the result:',
+        'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
+        'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
+        'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
+        'volume, and a scheduled backup may run while you restore:',
         '',
       );
       sh(...restoreCommands(entry));
@@ -283,8 +294,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
     }
     add(
-      'To restore an older snapshot, add `"restoreAsOf":"<RFC 3339 time>"` (the newest snapshot',
-      'before it) or `"previous":<n>` (skip the n newest) to `spec.restic` in the same patch.',
+      'To restore an older snapshot, set `LOST_AT` to an earlier RFC 3339 time (the newest snapshot',
+      'before it is restored) before the patch.',
       '',
     );
   }

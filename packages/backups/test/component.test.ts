@@ -291,8 +291,13 @@ describe('the disaster-recovery runbook', () => {
       'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',
     );
     expect(file).toContain(
-      `kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+      `kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1}"'"}}}'`,
     );
+    // The time of the loss is recorded in step 1, before anything is rebuilt: VolSync backs a
+    // new ReplicationSource up at once, and "latest" would be the rebuilt, empty volume.
+    const recorded = file.indexOf('export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"');
+    expect(recorded).toBeGreaterThan(0);
+    expect(recorded).toBeLessThan(file.indexOf('## 2. Restore etcd'));
     expect(file).toContain(
       `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
     );
