@@ -419,7 +419,7 @@ function platformNamespaces(
   issues: Issue[],
 ): Map<string, PodSecurityLevel> {
   const wave = (app: PlannedApplication): number => waves.get(app.name) ?? 0;
-  const ordered = [...apps].sort((a, b) => wave(a) - wave(b) || compareStrings(a.name, b.name));
+  const ordered = inWaveOrder(apps, waves);
   const firstUse = new Map<string, PlannedApplication>();
   const chartCreates = new Map<string, PlannedApplication>();
   // The level of the Application that owns the namespace (namespaceOwners), else the first
@@ -472,20 +472,25 @@ function platformNamespaces(
   return out;
 }
 
+/** The Applications in sync-wave order, then by name. */
+function inWaveOrder(
+  apps: readonly PlannedApplication[],
+  waves: ReadonlyMap<string, number>,
+): PlannedApplication[] {
+  return [...apps].sort(
+    (a, b) => (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
+  );
+}
+
+/** A platform namespace with its Pod Security labels; Argo CD's annotations where it runs. */
 function namespaceObject(name: string, level: PodSecurityLevel, gitops = true): KubeObject {
-  if (!gitops) {
-    return {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name, labels: podSecurityLabels(level) },
-    };
-  }
+  const metadata = { name, labels: podSecurityLabels(level) };
+  if (!gitops) return { apiVersion: 'v1', kind: 'Namespace', metadata };
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: {
-      name,
-      labels: podSecurityLabels(level),
+      ...metadata,
       annotations: {
         [SYNC_WAVE_ANNOTATION]: NAMESPACE_WAVE,
         // Removing a component never deletes a namespace with everything in it (its volumes).
@@ -790,6 +795,27 @@ export function assembleApplications(
   let appVersion: string | undefined;
 
   const gitopsProviders = [...(options.gitopsProviders ?? [])].sort(compareStrings);
+  /** What each Application's chart renders on `cluster` (none for a CRD bundle). */
+  const renderedOn =
+    (cluster: ResolvedCluster) =>
+    (app: PlannedApplication): readonly KubeObject[] => {
+      const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
+      return spec === undefined ? [] : renderedObjects(spec, cluster);
+    };
+  /** `clusters/<cluster>/namespaces.yaml` and the runbook step applying it, when there are any. */
+  const writeNamespaces = (
+    cluster: ResolvedCluster,
+    objects: readonly KubeObject[],
+    gitops: boolean,
+  ): void => {
+    if (objects.length === 0) return;
+    const path = `clusters/${cluster.name}/namespaces.yaml`;
+    files.push({
+      path,
+      content: toYamlDocuments(objects, { header: generatedHeader(DEFAULT_GENERATED_BY) }),
+    });
+    firstSteps[cluster.name] = [createNamespaces(cluster, path, gitops)];
+  };
   /**
    * A cluster without a GitOps controller: its namespaces (for what the runbook installs by
    * hand), and an error when charts remain that nothing would deploy.
@@ -799,26 +825,21 @@ export function assembleApplications(
     const { apps, waves } = planCluster(platform, run, charts, issues);
     if (!apps.some((app) => app.chart !== undefined)) return;
     const owners = namespaceOwners(cluster, apps, waves, issues);
-    const rendered = (app: PlannedApplication): readonly KubeObject[] => {
-      const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
-      return spec === undefined ? [] : renderedObjects(spec, cluster);
-    };
-    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
-    namespacesByCluster[cluster.name] = [...namespaces.keys()];
-    if (namespaces.size > 0) {
-      const namespacesPath = `clusters/${cluster.name}/namespaces.yaml`;
-      const objects = [...namespaces].map(([name, level]) => namespaceObject(name, level, false));
-      files.push({
-        path: namespacesPath,
-        content: toYamlDocuments(objects, { header: generatedHeader(DEFAULT_GENERATED_BY) }),
-      });
-      firstSteps[cluster.name] = [createNamespaces(cluster, namespacesPath, false)];
-    }
-    const ordered = [...apps].sort(
-      (a, b) =>
-        (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
+    const namespaces = platformNamespaces(
+      cluster,
+      apps,
+      waves,
+      owners,
+      renderedOn(cluster),
+      issues,
     );
-    const undeployed = undeployedCharts(cluster, run, ordered, gitopsProviders);
+    namespacesByCluster[cluster.name] = [...namespaces.keys()];
+    writeNamespaces(
+      cluster,
+      [...namespaces].map(([name, level]) => namespaceObject(name, level, false)),
+      false,
+    );
+    const undeployed = undeployedCharts(cluster, run, inWaveOrder(apps, waves), gitopsProviders);
     if (undeployed !== undefined) issues.push(undeployed);
   };
 
@@ -834,10 +855,7 @@ export function assembleApplications(
     const { apps, waves } = planCluster(platform, run, charts, issues);
     const owners = namespaceOwners(cluster, apps, waves, issues);
     const manifests: { [name: string]: KubeObject } = {};
-    const ordered = [...apps].sort(
-      (a, b) =>
-        (waves.get(a.name) ?? 0) - (waves.get(b.name) ?? 0) || compareStrings(a.name, b.name),
-    );
+    const ordered = inWaveOrder(apps, waves);
     const layer = `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml`;
     deployed[cluster.name] = [];
     for (const app of ordered) {
@@ -871,10 +889,7 @@ export function assembleApplications(
     const byProject = new Map<string, PlannedApplication[]>();
     for (const app of apps)
       byProject.set(app.project, [...(byProject.get(app.project) ?? []), app]);
-    const rendered = (app: PlannedApplication): readonly KubeObject[] => {
-      const spec = app.chart === undefined ? undefined : chartSpecs.get(app.chart);
-      return spec === undefined ? [] : renderedObjects(spec, cluster);
-    };
+    const rendered = renderedOn(cluster);
     const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     const namespaceObjects = [...namespaces].map(([name, level]) => namespaceObject(name, level));
     for (const object of namespaceObjects) {
@@ -917,16 +932,7 @@ export function assembleApplications(
       }),
     });
     bootstrap[cluster.name] = [handOver(cluster, namespace)];
-    if (namespaceObjects.length > 0) {
-      const namespacesPath = `clusters/${cluster.name}/namespaces.yaml`;
-      files.push({
-        path: namespacesPath,
-        content: toYamlDocuments(namespaceObjects, {
-          header: generatedHeader(DEFAULT_GENERATED_BY),
-        }),
-      });
-      firstSteps[cluster.name] = [createNamespaces(cluster, namespacesPath)];
-    }
+    writeNamespaces(cluster, namespaceObjects, true);
   }
 
   const assembled = {

@@ -105,6 +105,22 @@ function run(
 // biome-ignore lint/suspicious/noExplicitAny: the tests read deep into the chart values.
 type Loose = Record<string, any>;
 
+/** Stands in for cert-manager: its issuer a private CA or not. */
+function certificates(privateCa: boolean): AnyComponent {
+  return testComponent({
+    name: 'certs',
+    provides: ['certificates'],
+    contribution: () => ({
+      facts: {
+        certificates: {
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+          privateCa,
+        },
+      },
+    }),
+  });
+}
+
 describe('charts/argo-cd', () => {
   it('restores the Application health check on every cluster', () => {
     const { values } = run(OIDC);
@@ -321,22 +337,6 @@ describe('OIDC login', () => {
   function chartOf(output: ComponentOutput | undefined): NonNullable<ComponentOutput['chart']> {
     if (output?.chart === undefined) throw new Error('no chart');
     return output.chart;
-  }
-
-  /** Stands in for cert-manager: its issuer a private CA or not. */
-  function certificates(privateCa: boolean): AnyComponent {
-    return testComponent({
-      name: 'certs',
-      provides: ['certificates'],
-      contribution: () => ({
-        facts: {
-          certificates: {
-            issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
-            privateCa,
-          },
-        },
-      }),
-    });
   }
 
   it("trusts the certificates provider's private CA through a labelled Certificate's ca.crt", () => {
@@ -879,18 +879,7 @@ describe('argocd-local-admin', () => {
 
 describe('argocd-oidc-trust', () => {
   /** Stands in for cert-manager with a private CA. */
-  const privateCa = testComponent({
-    name: 'certs',
-    provides: ['certificates'],
-    contribution: () => ({
-      facts: {
-        certificates: {
-          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
-          privateCa: true,
-        },
-      },
-    }),
-  });
+  const privateCa = certificates(true);
 
   /** The deployed Application of each cluster with the objects of its chart's manifests. */
   function deployed(r: ReturnType<typeof run>, edit: (objects: Loose) => void = () => {}): Input {

@@ -504,19 +504,27 @@ describe.skipIf(helm === undefined)(
       expect(rendered.every((app) => app.objects.length > 0)).toBe(true);
     });
 
+    /**
+     * Gatekeeper on `objects`, with the templates, constraints and exempt namespaces (its own and
+     * its Config's) that the cluster's rendered objects `all` hold.
+     */
+    function admission(all: readonly KubeObject[], objects: readonly KubeObject[]) {
+      const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
+      const constraints = all.filter((object) =>
+        object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
+      );
+      const config = all.find((object) => object.kind === 'Config') as AnyJson;
+      const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
+      return { constraints, ...evaluateConstraints(templates, constraints, objects, exempt) };
+    }
+
     test.each(['dev', 'staging', 'prod'])(
       'every constraint of %s admits every object Helm renders there',
       (cluster) => {
         const apps = rendered.filter((app) => app.cluster === cluster);
         const all = apps.flatMap((app) => app.objects);
-        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
-        const constraints = all.filter((object) =>
-          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
-        );
+        const { constraints, verdicts } = admission(all, all);
         expect(constraints).toHaveLength(7);
-        const config = all.find((object) => object.kind === 'Config') as AnyJson;
-        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
-        const { verdicts } = evaluateConstraints(templates, constraints, all, exempt);
         expect(verdicts.length).toBeGreaterThan(20);
         const violations = verdicts
           .filter((verdict) => verdict.messages.length > 0)
@@ -542,13 +550,7 @@ describe.skipIf(helm === undefined)(
           'alertmanager-monitoring-alertmanager',
           'prometheus-monitoring-prometheus',
         ]);
-        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
-        const constraints = all.filter((object) =>
-          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
-        );
-        const config = all.find((object) => object.kind === 'Config') as AnyJson;
-        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
-        const { verdicts } = evaluateConstraints(templates, constraints, made, exempt);
+        const { verdicts } = admission(all, made);
         // resource-requests, allowed-images, host-paths, required-labels (pod-security: the
         // namespace is privileged for node-exporter).
         expect(verdicts.length).toBeGreaterThanOrEqual(8);
@@ -572,13 +574,7 @@ describe.skipIf(helm === undefined)(
         expect(
           made.map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
         ).toEqual(['paperless/volsync-dst-data-restore', 'paperless/volsync-src-data-backup']);
-        const templates = all.filter((object) => object.kind === 'ConstraintTemplate');
-        const constraints = all.filter((object) =>
-          object.apiVersion.startsWith('constraints.gatekeeper.sh/'),
-        );
-        const config = all.find((object) => object.kind === 'Config') as AnyJson;
-        const exempt = ['gatekeeper-system', ...config.spec.match[0].excludedNamespaces];
-        const { verdicts } = evaluateConstraints(templates, constraints, made, exempt);
+        const { verdicts } = admission(all, made);
         // pod-security, allowed-images, resource-requests, host-paths, required-labels: each Job.
         expect(verdicts).toHaveLength(10);
         expect(
