@@ -4,6 +4,7 @@
 // for two_factor without a second factor, redirect URIs stay inside the cluster domain, scopes are
 // ones Authelia knows. Pure.
 import {
+  clusterList,
   compareStrings,
   error,
   type Issue,
@@ -121,7 +122,7 @@ export function findingIssues(platform: ResolvedPlatform, found: readonly Findin
     const details = [
       ...new Set(group.flatMap((finding) => (finding.detail ? [finding.detail] : []))),
     ];
-    const on = `on cluster${clusters.length > 1 ? 's' : ''} ${clusters.map((name) => `"${name}"`).join(', ')}`;
+    const on = `on ${clusterList(clusters)}`;
     return error({
       code: first.code,
       path: first.path,

@@ -283,7 +283,7 @@ describe('bad input', () => {
     expect(
       found.filter((issue) => issue.code === 'authelia-group').map((issue) => issue.message),
     ).toEqual([
-      'argocd (its OIDC login) lets group "platform-viewers" in on clusters "dev", "staging", "prod", but the user directory has no such group (components.authelia.groups: platform-admins): no rule would ever let its members in',
+      'argocd (its OIDC login) lets group "platform-viewers" in on clusters "dev", "staging" and "prod", but the user directory has no such group (components.authelia.groups: platform-admins): no rule would ever let its members in',
     ]);
   });
 
@@ -314,7 +314,7 @@ describe('bad input', () => {
         path: ['components', 'argocd', 'additionalUrls', 0],
         value: 'https://argocd.evil.example/auth/callback',
         message:
-          'argocd (its OIDC login) redirects to https://argocd.evil.example/auth/callback on clusters "dev", "staging", "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
+          'argocd (its OIDC login) redirects to https://argocd.evil.example/auth/callback on clusters "dev", "staging" and "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
       },
     ]);
   });
@@ -344,7 +344,7 @@ describe('bad input', () => {
     expect(found.map((issue) => [issue.value, issue.message])).toEqual([
       [
         ['roles'],
-        'OIDC client "argocd" of argocd reads claims from the ID token that Authelia cannot put there on clusters "dev", "staging", "prod" (roles)',
+        'OIDC client "argocd" of argocd reads claims from the ID token that Authelia cannot put there on clusters "dev", "staging" and "prod" (roles)',
       ],
     ]);
   });
@@ -376,7 +376,7 @@ describe('bad input', () => {
       ['authelia-two-factor', 'components.authelia.secondFactor'],
     ]);
     expect(errors(run.issues)[0]?.message).toBe(
-      'argocd (its OIDC login) asks for two_factor on clusters "dev", "staging", "prod", but every second factor is off: nobody could ever pass it',
+      'argocd (its OIDC login) asks for two_factor on clusters "dev", "staging" and "prod", but every second factor is off: nobody could ever pass it',
     );
     // and with one second factor it passes, registering it first
     const totp = runAuthelia({ secondFactor: { webauthn: false } }, { staging: HA, prod: HA }, [

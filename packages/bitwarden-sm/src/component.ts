@@ -11,6 +11,7 @@ import {
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
+  clusterList,
   compareStrings,
   type Declaration,
   type DeclareInput,
@@ -337,7 +338,7 @@ interface Missing {
 
 function unmappedIssue({ unmapped, clusters, path }: Missing): Issue {
   const { secret, key, source } = unmapped;
-  const on = `on cluster${clusters.length > 1 ? 's' : ''} ${clusters.map((name) => `"${name}"`).join(', ')}`;
+  const on = `on ${clusterList(clusters)}`;
   const by = secret.declaredBy.join(', ');
   if (source !== undefined && unmapped.undeclaredSource === true) {
     return error({

@@ -87,7 +87,7 @@ describe('BitwardenSecrets for declared Secrets', () => {
       ],
     ]);
     expect(found[0]?.message).toBe(
-      'grafana declares Secret monitoring/grafana-admin with key "password" on clusters "dev", "staging", "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it',
+      'grafana declares Secret monitoring/grafana-admin with key "password" on clusters "dev", "staging" and "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it',
     );
     expect(found[0]?.expected).toBe(
       "these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\nsecrets:\n  monitoring/grafana-admin:\n    password: <id of the Bitwarden secret holding it>",

@@ -114,7 +114,7 @@ describe('bad input: one clear error at its place in the file, nothing written',
       column: 9,
     });
     expect(formatIssue(found[0] as Issue)).toContain(
-      'authelia declares Secret authelia/authelia with key "session.encryption.key" on clusters "dev", "staging"',
+      'authelia declares Secret authelia/authelia with key "session.encryption.key" on clusters "dev" and "staging"',
     );
     expect(found[0]?.expected).toContain('  authelia/authelia:\n    session.encryption.key: <id');
   });
@@ -134,7 +134,7 @@ describe('bad input: one clear error at its place in the file, nothing written',
       // the value sits under a secret-like key: masked like any value there
       ['bitwarden-unmapped', '****'],
     ]);
-    expect(errors(issues)[0]?.message).toContain('on clusters "dev", "staging"');
+    expect(errors(issues)[0]?.message).toContain('on clusters "dev" and "staging"');
   });
 
   it('a malformed UUID', async () => {
@@ -163,7 +163,7 @@ describe('bad input: one clear error at its place in the file, nothing written',
       ['authelia-redirect', lineOf(text, 'additionalUrls')],
     ]);
     expect(found[0]?.message).toBe(
-      'argocd (its OIDC login) redirects to https://argocd.example.net/auth/callback on clusters "dev", "staging", "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
+      'argocd (its OIDC login) redirects to https://argocd.example.net/auth/callback on clusters "dev", "staging" and "prod", outside the cluster domain: Authelia would hand authorization codes to another site (dev: dev.lab.example.com; staging: staging.lab.example.com; prod: lab.example.com)',
     );
   });
 

@@ -102,6 +102,7 @@ export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
 export {
+  clusterList,
   error,
   formatIssue,
   formatPath,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { error, formatIssue, type Issue, mergeClusterIssues } from './issues.js';
+import { clusterList, error, formatIssue, type Issue, mergeClusterIssues } from './issues.js';
 
 const at = { file: 'platform.yaml', line: 146, column: 5 };
 const needsStorage = (cluster: string) =>
@@ -11,6 +11,14 @@ const needsStorage = (cluster: string) =>
     expected: `longhorn enabled on cluster "${cluster}" (it provides "storage"), or backups disabled`,
     code: 'missing-capability',
   });
+
+describe('clusterList', () => {
+  it('names one cluster, two, and more in one form', () => {
+    expect(clusterList(['dev'])).toBe('cluster "dev"');
+    expect(clusterList(['dev', 'prod'])).toBe('clusters "dev" and "prod"');
+    expect(clusterList(['dev', 'staging', 'prod'])).toBe('clusters "dev", "staging" and "prod"');
+  });
+});
 
 describe('mergeClusterIssues', () => {
   it('reads one cause on several clusters once, naming them all', () => {

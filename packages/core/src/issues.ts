@@ -124,6 +124,13 @@ export function sortIssues(issues: readonly Issue[]): Issue[] {
     .map((entry) => entry.issue);
 }
 
+/** `cluster "dev"`, `clusters "dev" and "prod"`, `clusters "dev", "prod" and "staging"`. */
+export function clusterList(names: readonly string[]): string {
+  const quoted = names.map((name) => `"${name}"`);
+  if (quoted.length <= 1) return `cluster ${quoted.join('')}`;
+  return `clusters ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+}
+
 const CLUSTER_MENTION = /\bcluster "((?:[^"\\]|\\.)*)"/g;
 const PLACEHOLDER = 'cluster "\u0000"';
 
@@ -174,8 +181,7 @@ export function mergeClusterIssues(issues: readonly Issue[]): Issue[] {
     if (!('group' in entry)) return entry;
     const { issue, clusters } = groups.get(entry.group) as { issue: Issue; clusters: string[] };
     if (clusters.length === 1) return issue;
-    const quoted = clusters.map((name) => `"${name}"`);
-    const list = `clusters ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+    const list = clusterList(clusters);
     const merge = (text: string): string => text.replace(CLUSTER_MENTION, list);
     return {
       ...issue,
