@@ -468,12 +468,12 @@ function declare(input: DeclareInput<Settings>): Declaration {
     flows: ciliumFlows(settings, network),
     bootstrap: [
       {
-        title: 'Install Cilium from the generated chart (before Argo CD)',
+        title: 'Install Cilium from the generated chart (by hand)',
         body: [
-          'Argo CD cannot start without a pod network, so Cilium is installed once by hand, from the',
-          'same chart and value layers Argo CD will use (Argo CD then adopts it). The first apply may',
-          "report `no matches for kind` for Cilium's own resources: the operator registers those CRDs",
-          'when it starts; run the apply again after the rollout.',
+          'Nothing starts without a pod network, Argo CD included, so Cilium is installed once by hand,',
+          'from the same chart and value layers Argo CD uses (Argo CD, where it runs, then adopts it).',
+          "The first apply may report `no matches for kind` for Cilium's own resources: the operator",
+          'registers those CRDs when it starts; run the apply again after the rollout.',
         ],
         commands: [
           `helm dependency build ${chart}`,

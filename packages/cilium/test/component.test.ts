@@ -164,7 +164,7 @@ describe('capabilities', () => {
 
   test('contributes the runbook step that installs it from its chart with the cluster layers', () => {
     expect(declared.prod?.bootstrap?.map((step) => step.title)).toEqual([
-      'Install Cilium from the generated chart (before Argo CD)',
+      'Install Cilium from the generated chart (by hand)',
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
       'helm dependency build charts/cilium',

@@ -282,10 +282,10 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
     },
     bootstrap: [
       {
-        title: 'Install CoreDNS from the generated chart (before Argo CD)',
+        title: 'Install CoreDNS from the generated chart (by hand)',
         body: [
           "Talos' own CoreDNS is disabled in the patches: the cluster has no DNS until this chart",
-          `runs. Argo CD needs it to reach Git, so it is installed once by hand (Argo CD then adopts it).`,
+          `runs. Argo CD needs it to reach Git, so it is installed once by hand (Argo CD, where it runs, then adopts it).`,
           `Its Service holds \`${address ?? 'the 10th address of the service network'}\`, where every kubelet sends pods' queries.`,
         ],
         commands: [

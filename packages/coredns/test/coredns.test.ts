@@ -231,7 +231,7 @@ describe('what it declares', () => {
 
   test('installs itself before the GitOps controller in the runbook', () => {
     expect(declared?.bootstrap?.[0]?.title).toBe(
-      'Install CoreDNS from the generated chart (before Argo CD)',
+      'Install CoreDNS from the generated chart (by hand)',
     );
     expect(declared?.bootstrap?.[0]?.commands[0]).toBe(
       'helm template coredns charts/coredns --namespace coredns \\',

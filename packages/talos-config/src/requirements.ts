@@ -21,7 +21,7 @@ export type KubeletExtraMount = NonNullable<TalosNeeds['kubeletExtraMounts']>[nu
 export interface MergedTalosRequirements {
   /** CNI name for `cluster.network.cni.name`; `undefined` keeps Talos' default (Flannel). */
   readonly cni: string | undefined;
-  /** Components that asked for `cni` (the runbook installs their charts before Argo CD). */
+  /** Components that asked for `cni` (the runbook installs their charts by hand, before Argo CD where it runs). */
   readonly cniSources: readonly string[];
   readonly disableKubeProxy: boolean;
   readonly kubePrism: { readonly port: number } | undefined;
