@@ -727,7 +727,8 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
               keys: [secret.key],
               // Argo CD reads `$<secret>:<key>` only from Secrets with this label.
               labels: { 'app.kubernetes.io/part-of': 'argocd' },
-              description: 'the OIDC client secret Argo CD presents to the OIDC provider',
+              description:
+                'the OIDC client secret Argo CD presents to the OIDC provider: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)',
             },
           ],
         }),

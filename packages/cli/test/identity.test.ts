@@ -93,6 +93,15 @@ describe('the reference platform', () => {
       'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}"',
     );
     expect(runbook).toContain('kubectl -n authelia create secret generic bw-auth-token');
+    // Authelia's chart puts each client secret into its configuration as
+    // `client_secret: '{{ secret "<file>" }}'` (authelia chart 0.11.5, _oidc.tpl), expanded before
+    // the YAML is read: the operator is told which characters the Bitwarden entry may hold
+    const store = runbook.split('\n').filter((line) => line.includes('OIDC client secret'));
+    expect(store.map((line) => line.replace(/ \(\w+\):.*/, ''))).toEqual([
+      '- `argocd/argocd-oidc`',
+      '- `monitoring/grafana-oidc`',
+    ]);
+    for (const line of store) expect(line).toContain('40 or more random letters and digits');
   });
 });
 

@@ -145,7 +145,11 @@ function secretRequirements(
   add(GRAFANA_ADMIN_SECRET.name, GRAFANA_ADMIN_SECRET.keys, "Grafana's local admin");
   const oidc = settings.grafana.oidc;
   if (oidc !== undefined) {
-    add(oidc.clientSecret.secretName, [oidc.clientSecret.key], "Grafana's OIDC client secret");
+    add(
+      oidc.clientSecret.secretName,
+      [oidc.clientSecret.key],
+      "Grafana's OIDC client secret: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)",
+    );
   }
   for (const secret of receiverSecrets)
     add(secret.name, secret.keys, 'Alertmanager receiver credentials');
