@@ -435,7 +435,8 @@ describe('OIDC login', () => {
         namespace: 'argocd',
         keys: ['client-secret'],
         labels: { 'app.kubernetes.io/part-of': 'argocd' },
-        description: 'the OIDC client secret Argo CD presents to the OIDC provider: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)',
+        description:
+          'the OIDC client secret Argo CD presents to the OIDC provider: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)',
       },
     ]);
     const plain = run({ adminGroups: ['platform-admins'] });
