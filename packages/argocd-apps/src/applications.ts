@@ -21,6 +21,7 @@ import type {
   Values,
 } from '@homelab/core';
 import {
+  applicationName,
   chartFilePaths,
   compareStrings,
   DEFAULT_GENERATED_BY,
@@ -30,6 +31,8 @@ import {
   generatedHeader,
   groupKindOf,
   mergeValuesShared,
+  PLATFORM_CHART,
+  rootApplicationName,
   SYSTEM_NAMESPACES,
   settingsPath,
   shellQuote,
@@ -38,7 +41,6 @@ import {
 import { checkApplicationSources, checkProjectPermissions, validateArgoObjects } from './checks.js';
 
 /** The umbrella chart: charts/platform. */
-export const PLATFORM_CHART = 'platform';
 /** AppProject of an Application whose component names no purpose (the default project name). */
 export const PLATFORM_PROJECT = 'platform';
 /** AppProject of the CRD bundles. */
@@ -197,7 +199,7 @@ function applicationObject(
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
     metadata: {
-      name: `${cluster.name}-${app.name}`,
+      name: applicationName(cluster, app.name),
       namespace,
       annotations: { [SYNC_WAVE_ANNOTATION]: String(wave) },
       labels: {
@@ -378,7 +380,7 @@ function rootApplication(
     kind: 'Application',
     // No resources finalizer: deleting the root must not take the whole platform with it.
     metadata: {
-      name: `${cluster.name}-${PLATFORM_CHART}`,
+      name: rootApplicationName(cluster),
       namespace,
       labels: { 'app.kubernetes.io/part-of': platform.name },
     },
@@ -508,7 +510,7 @@ function createNamespaces(cluster: ResolvedCluster, file: string, gitops = true)
       'Every namespace of the platform exists before anything is installed: Cilium, installed by',
       'hand below, applies the network policies of every namespace, and the API server refuses an',
       gitops
-        ? `object whose namespace does not exist. The root Application (\`${cluster.name}-${PLATFORM_CHART}\`) adopts them.`
+        ? `object whose namespace does not exist. The root Application (\`${rootApplicationName(cluster)}\`) adopts them.`
         : 'object whose namespace does not exist.',
     ],
     commands: [`kubectl apply -f ${shellQuote(file)}`],
@@ -745,7 +747,7 @@ function undeployedCharts(
 /** The runbook step that hands a cluster to Argo CD: apply its root Application. */
 function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
   const file = `clusters/${cluster.name}/root-application.yaml`;
-  const root = `${cluster.name}-${PLATFORM_CHART}`;
+  const root = rootApplicationName(cluster);
   return {
     title: 'Hand the cluster to Argo CD',
     body: [

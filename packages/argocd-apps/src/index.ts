@@ -1,2 +1,2 @@
 export type { AssembledApplications, PlannedDeployment } from './applications.js';
-export { assembleApplications, PLATFORM_CHART } from './applications.js';
+export { assembleApplications } from './applications.js';

@@ -6,6 +6,7 @@
 // runbook of every cluster. Pure.
 import {
   type ApplicationDescriptor,
+  applicationName,
   type ChartSpec,
   type Component,
   type ComponentOutput,
@@ -269,7 +270,11 @@ function protectedVolumes(entry: RenderCluster<Settings>): ProtectedVolume[] {
     const app = peer.contribution.application?.name ?? peer.component;
     for (const volume of peer.contribution.volumes ?? []) {
       if (volume.backup === undefined) continue;
-      out.push({ volume, component: peer.component, application: `${entry.cluster.name}-${app}` });
+      out.push({
+        volume,
+        component: peer.component,
+        application: applicationName(entry.cluster, app),
+      });
     }
   }
   return out.sort((a, b) =>

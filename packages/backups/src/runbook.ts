@@ -3,7 +3,7 @@
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
 import type { ResolvedCluster, VolumeRequest } from '@homelab/core';
-import { shellQuote } from '@homelab/core';
+import { rootApplicationName, shellQuote } from '@homelab/core';
 import { backupNames } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -37,15 +37,9 @@ function automated(cluster: ResolvedCluster): string {
 }
 
 /**
- * The root Application of a cluster (argocd-apps names it `<cluster>-platform`, after the umbrella
- * chart). It holds every other Application with self-heal on: while its auto-sync is on, a change
- * to a child's `syncPolicy` is put back within seconds.
+ * Commands that turn auto-sync off: the root Application first (it holds every other Application
+ * with self-heal on, and would put a child's `syncPolicy` back within seconds), then the child.
  */
-export function rootApplicationName(cluster: ResolvedCluster): string {
-  return `${cluster.name}-platform`;
-}
-
-/** Commands that turn auto-sync off: the root Application first, else it reverts the child. */
 export function pauseAutoSyncCommands(
   cluster: ResolvedCluster,
   entry: ProtectedVolume,

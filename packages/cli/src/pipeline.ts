@@ -2,7 +2,7 @@
 // assemblers (argocd-apps, talos-config) → chart files → output validation → secret scan →
 // positions. Pure: `generate` reads nothing and writes nothing; the CLI reads the definition and
 // hands the files to core's writer.
-import { assembleApplications, PLATFORM_CHART } from '@homelab/argocd-apps';
+import { assembleApplications } from '@homelab/argocd-apps';
 import {
   type ChartSpec,
   CORE_CHECKS,
@@ -28,6 +28,7 @@ import {
   type ResolvedCluster,
   type ResolvedPlatform,
   resolvePlatform,
+  rootApplicationName,
   runComponents,
   runSystemChecks,
   type SourcedObject,
@@ -284,7 +285,7 @@ export async function generate(
     gitops: Object.fromEntries(
       Object.entries(applications.deployed).map(([cluster, deployed]) => [
         cluster,
-        { root: `${cluster}-${PLATFORM_CHART}`, applications: deployed },
+        { root: rootApplicationName({ name: cluster }), applications: deployed },
       ]),
     ),
   });

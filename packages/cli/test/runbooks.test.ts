@@ -2,7 +2,7 @@
 // package's runbook says about another package's output must hold in that output.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from '@homelab/core';
+import { parseAllDocuments, parseYaml } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -33,6 +33,34 @@ describe('the disaster-recovery runbook', () => {
       expect(recovery).toContain(
         `kubectl -n argocd patch application ${root} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
       );
+    }
+  });
+
+  it('patches only Applications the app-of-apps declares', async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const root = (
+        parseAllDocuments(file(files, `clusters/${cluster}/root-application.yaml`)) as {
+          kind: string;
+          metadata: { name: string };
+        }[]
+      ).find((o) => o.kind === 'Application')?.metadata.name;
+      const layer = parseYaml(file(files, `charts/platform/clusters/${cluster}.yaml`)) as {
+        manifests: { [key: string]: { kind: string; metadata: { name: string } } };
+      };
+      const declared = new Set([
+        root,
+        ...Object.values(layer.manifests)
+          .filter((o) => o.kind === 'Application')
+          .map((o) => o.metadata.name),
+      ]);
+      const recovery = file(files, `clusters/${cluster}/disaster-recovery.md`);
+      const patched = [...recovery.matchAll(/kubectl -n argocd patch application (\S+) /g)].map(
+        (match) => match[1],
+      );
+      expect(new Set(patched)).toEqual(new Set([root, `${cluster}-applications`]));
+      for (const name of patched)
+        expect([cluster, name, declared.has(name)]).toEqual([cluster, name, true]);
     }
   });
 

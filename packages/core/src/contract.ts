@@ -215,6 +215,24 @@ export type ProvidedFacts = { readonly [C in Capability]?: CapabilityFacts[C] };
 // ---------------------------------------------------------------------------------------------
 // Declarations (what a component contributes on a cluster)
 
+/**
+ * The app-of-apps' names, one convention for every package that names an Application in what it
+ * writes (the runbooks' `kubectl patch application …`): a component's Application is
+ * `<cluster>-<name>`, the root Application, which holds them all, `<cluster>-platform` (after the
+ * umbrella chart `charts/platform`).
+ */
+export const PLATFORM_CHART = 'platform';
+
+/** The Argo CD Application of `name` (an ApplicationDescriptor's name) on `cluster`. */
+export function applicationName(cluster: { readonly name: string }, name: string): string {
+  return `${cluster.name}-${name}`;
+}
+
+/** The root Application of `cluster`: the one the runbook applies, holding every other. */
+export function rootApplicationName(cluster: { readonly name: string }): string {
+  return applicationName(cluster, PLATFORM_CHART);
+}
+
 /** How the app-of-apps deploys a component on a cluster. */
 export interface ApplicationDescriptor {
   /** Application name (argocd-apps prefixes it with the cluster). Default: the component name. */

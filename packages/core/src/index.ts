@@ -76,7 +76,12 @@ export type {
   VolumeBackupPolicy,
   VolumeRequest,
 } from './contract.js';
-export { CAPABILITIES } from './contract.js';
+export {
+  applicationName,
+  CAPABILITIES,
+  PLATFORM_CHART,
+  rootApplicationName,
+} from './contract.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
