@@ -3,7 +3,8 @@
 // shell variable name, `{{shellVar …}}` (validated); the lines components contribute are quoted by
 // their authors (BootstrapStep.commands). HTML escaping is off: this is Markdown, not HTML.
 // A step's body and commands are the inline partial `step`, shared by the numbered steps and
-// the login steps.
+// the login steps; `talosctl gen config` with the patches is the inline partial `genConfig`,
+// shared by step 3 and "Later: changing Talos settings".
 // Handlebars' compiler costs the CLI start-up time, so the build precompiles the template
 // (`homelab-standalone template` writes dist/runbook-template.cjs, which needs only the
 // Handlebars runtime); without that module (tests run from src/) or when it is stale, the
@@ -13,7 +14,15 @@ import { shellQuote, type TemplateSource, templateRenderer } from '@homelab/core
 
 const require = createRequire(import.meta.url);
 
-const RUNBOOK_TEMPLATE = `{{#*inline "step"}}
+const RUNBOOK_TEMPLATE = `{{#*inline "genConfig"}}
+talosctl gen config {{shell name}} {{shell endpoint}} \\
+  --with-secrets "$TALOS_DIR/secrets.yaml" \\
+  --talos-version {{shell talos.line}} \\
+  --kubernetes-version {{shell kubernetesVersion}} \\
+  --config-patch-control-plane {{shell patches.controlPlane}} \\
+  --config-patch-worker {{shell patches.worker}} \\
+{{/inline}}
+{{#*inline "step"}}
 {{#if body}}
 
 {{{body}}}
@@ -103,12 +112,7 @@ disk keys, and its installation fails.
 ## 3. Generate the machine configs with the patches
 
 \`\`\`sh
-talosctl gen config {{shell name}} {{shell endpoint}} \\
-  --with-secrets "$TALOS_DIR/secrets.yaml" \\
-  --talos-version {{shell talos.line}} \\
-  --kubernetes-version {{shell kubernetesVersion}} \\
-  --config-patch-control-plane {{shell patches.controlPlane}} \\
-  --config-patch-worker {{shell patches.worker}} \\
+{{> genConfig}}
   --output-dir "$TALOS_DIR"
 \`\`\`
 
@@ -221,12 +225,7 @@ which \`--force\` would otherwise overwrite) and apply them node by node, now at
 addresses and without \`--insecure\`:
 
 \`\`\`sh
-talosctl gen config {{shell name}} {{shell endpoint}} \\
-  --with-secrets "$TALOS_DIR/secrets.yaml" \\
-  --talos-version {{shell talos.line}} \\
-  --kubernetes-version {{shell kubernetesVersion}} \\
-  --config-patch-control-plane {{shell patches.controlPlane}} \\
-  --config-patch-worker {{shell patches.worker}} \\
+{{> genConfig}}
   --output-types controlplane,worker \\
   --output-dir "$TALOS_DIR" --force
 {{#each nodes}}
