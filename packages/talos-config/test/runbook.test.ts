@@ -90,8 +90,20 @@ function splitCommands(script: string): Word[][] {
 }
 
 /** The text of every ```sh block of a Markdown document. */
+/** The ```sh blocks of `markdown`, with the inline partials they call (`{{> name}}`) put in. */
 function shellBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1] as string);
+  const partials = new Map(
+    [...markdown.matchAll(/\{\{#\*inline "([^"]+)"\}\}\n([\s\S]*?)\{\{\/inline\}\}/g)].map(
+      (match) => [match[1] as string, match[2] as string],
+    ),
+  );
+  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) =>
+    (match[1] as string).replace(/\{\{> ([\w-]+)\}\}\n?/g, (call, name: string) => {
+      const body = partials.get(name);
+      if (body === undefined) throw new Error(`no inline partial ${name} for ${call}`);
+      return body;
+    }),
+  );
 }
 
 describe('shellWord', () => {
