@@ -184,8 +184,10 @@ export function usage(command?: readonly string[]): string {
     );
     return `${lines.join('\n')}\n\n${EXIT_CODES}\n`;
   }
+  // One column for every command name, the longest (`upgrade-check`) included.
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const commands = Object.entries(COMMANDS)
-    .map(([name, s]) => `  ${name.padEnd(12)} ${s.summary}`)
+    .map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`)
     .join('\n');
   return `Usage: homelab <command> [options]\n\nCommands:\n${commands}\n\nRun \`homelab <command> --help\` for its options.\n  -h, --help             show this help\n  -v, --version          print the version\n\n${EXIT_CODES}\n`;
 }

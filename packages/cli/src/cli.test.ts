@@ -652,6 +652,19 @@ describe('usage', () => {
     const help = fake();
     expect(await run(['--help'], help.io)).toBe(0);
     expect(help.out()).toMatch(/^Usage: homelab <command> \[options\]/);
+    // every summary starts in one column: two spaces after the longest name, `upgrade-check`
+    const lines = help.out().split('\n');
+    const start = lines.indexOf('Commands:') + 1;
+    const rows = lines.slice(start, lines.indexOf('', start));
+    expect(rows.map((row) => row.trim().split(' ')[0])).toContain('upgrade-check');
+    const column = '  upgrade-check  '.length;
+    for (const row of rows) {
+      expect([row.slice(0, column).trim(), row[column - 1], /\S/.test(row[column] ?? '')]).toEqual([
+        row.trim().split(' ')[0],
+        ' ',
+        true,
+      ]);
+    }
     const version = fake();
     expect(await run(['--version'], version.io)).toBe(0);
     expect(version.out()).toMatch(/^\d+\.\d+\.\d+\n$/);
