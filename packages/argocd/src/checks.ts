@@ -48,7 +48,7 @@ export function* argocdDeployments(
 export const localAdminCheck: SystemCheck = {
   name: 'argocd-local-admin',
   description:
-    "Argo CD's local admin is disabled only where the OIDC login chain is complete: an OIDC provider and a secrets provider on the cluster, Argo CD's OIDC client, route and oidc.config, and its client secret made by the secrets provider.",
+    "Argo CD's local admin is disabled only where the OIDC login chain is complete: an OIDC provider and a secrets provider on the cluster, Argo CD's OIDC client, route and oidc.config, its client secret made by the secrets provider, and certificates its server trusts (not Let's Encrypt's staging).",
   check(input) {
     const issues: Issue[] = [];
     for (const { deployed, app, values } of argocdDeployments(input)) {
@@ -68,6 +68,11 @@ export const localAdminCheck: SystemCheck = {
         (route) => route.auth.kind === 'app' && route.auth.oidcClient === client?.id,
       );
       if (client !== undefined && !routed) missing.push('a route that logs in through the client');
+      if (deployed.run.facts.certificates?.untrusted === true) {
+        missing.push(
+          "certificates its server trusts (the cluster's issuer is Let's Encrypt's staging directory)",
+        );
+      }
       const producer = deployed.run.facts.secrets?.producer;
       const secret = client?.secret;
       if (secret !== undefined && producer !== undefined) {

@@ -106,7 +106,7 @@ function run(
 type Loose = Record<string, any>;
 
 /** Stands in for cert-manager: its issuer a private CA or not. */
-function certificates(privateCa: boolean): AnyComponent {
+function certificates(privateCa: boolean, untrusted = false): AnyComponent {
   return testComponent({
     name: 'certs',
     provides: ['certificates'],
@@ -115,6 +115,7 @@ function certificates(privateCa: boolean): AnyComponent {
         certificates: {
           issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
           privateCa,
+          ...(untrusted ? { untrusted } : {}),
         },
       },
     }),
@@ -874,6 +875,28 @@ describe('argocd-local-admin', () => {
     ]);
     expect(issues[0]?.message).toBe(
       'disables Argo CD\'s local admin on cluster "dev" while the OIDC login is incomplete (missing: an "oidc-provider" provider, a "secrets" provider): nobody could log in',
+    );
+  });
+
+  it("counts certificates from Let's Encrypt's staging directory as a missing link", () => {
+    const missing = (untrusted: boolean) =>
+      localAdminCheck
+        .check(
+          input(
+            run({ ...OIDC, localAdmin: false }, [network(true), certificates(false, untrusted)]),
+          ),
+        )
+        .map((issue) => /\(missing: (.*)\): nobody/.exec(issue.message)?.[1]);
+    // Given the same chain, once with publicly trusted certificates and once with staging ones
+    expect(missing(false)).toEqual(
+      Array(3).fill('an "oidc-provider" provider, a "secrets" provider'),
+    );
+    // Then the staging issuer is named on every cluster: Argo CD's server could not reach the
+    // OIDC issuer over TLS, and with the local admin off nobody could log in
+    expect(missing(true)).toEqual(
+      Array(3).fill(
+        'an "oidc-provider" provider, a "secrets" provider, certificates its server trusts (the cluster\'s issuer is Let\'s Encrypt\'s staging directory)',
+      ),
     );
   });
 });

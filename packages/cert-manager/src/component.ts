@@ -191,8 +191,10 @@ function acmeStep(issuer: Extract<ResolvedIssuer, { type: 'acme' }>): BootstrapS
       `cert-manager registers the ACME account and answers DNS-01 challenges through ${issuer.solver.provider}.`,
       ...(issuer.server === 'staging'
         ? [
-            "The issuer uses Let's Encrypt's staging directory: browsers do not trust its certificates.",
-            'Once the Gateway certificate is Ready, set `issuer.acme.server: production` and rebuild.',
+            "The issuer uses Let's Encrypt's staging directory: browsers do not trust its certificates,",
+            'and neither do the servers of the applications that log in through the OIDC provider',
+            '(their SSO fails). Once the Gateway certificate is Ready, set `issuer.acme.server: production`',
+            'and rebuild.',
           ]
         : []),
     ],
@@ -234,6 +236,7 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
       certificates: {
         issuerRef: { group: CERT_MANAGER_GROUP, kind: 'ClusterIssuer', name: issuerName(issuer) },
         privateCa: issuer.type === 'private-ca',
+        ...(issuer.type === 'acme' && issuer.server === 'staging' ? { untrusted: true } : {}),
       },
     },
     issues,

@@ -154,6 +154,8 @@ describe('an ACME issuer', () => {
     );
     expect(declared.dev?.facts?.certificates?.issuerRef.name).toBe('letsencrypt-staging');
     expect(declared.dev?.facts?.certificates?.privateCa).toBe(false);
+    // no trust store holds the staging root: its consumers cannot log in through it
+    expect(declared.dev?.facts?.certificates?.untrusted).toBe(true);
     expect(declared.dev?.secrets).toEqual([
       {
         name: 'cloudflare',
@@ -197,6 +199,8 @@ describe('an ACME issuer', () => {
 
   test('has the runbook make the Secret by hand when no secrets provider runs, reading values from the terminal', () => {
     const { declared } = runCertManager(withIssuer(acme('route53', 'production')));
+    // the production directory's certificates chain to a public root
+    expect(declared.prod?.facts?.certificates?.untrusted).toBeUndefined();
     expect(declared.prod?.secrets).toBeUndefined();
     expect(declared.prod?.bootstrapSecrets).toEqual([
       {

@@ -132,6 +132,12 @@ export interface CapabilityFacts {
      * must be given it. Every Certificate of this issuer carries it in its Secret's `ca.crt`.
      */
     readonly privateCa?: boolean;
+    /**
+     * The issuer's certificates chain to a root no trust store holds and none is given to the
+     * clients (Let's Encrypt's staging directory): a client in the cluster that calls a platform
+     * URL over HTTPS (an OIDC issuer) refuses it, so a login through it cannot work.
+     */
+    readonly untrusted?: boolean;
   };
   readonly secrets: {
     /** What fills the declared Secrets, for messages (e.g. `Bitwarden Secrets Manager`). */
