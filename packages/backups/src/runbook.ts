@@ -3,7 +3,7 @@
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
 import type { ResolvedCluster, VolumeRequest } from '@homelab/core';
-import { shellQuote } from '@homelab/core';
+import { compareStrings, shellQuote } from '@homelab/core';
 import { backupNames } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -133,6 +133,35 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
   ];
 }
 
+/**
+ * The wait of step 3 ("Let Argo CD converge"): every Application healthy, except the ones that
+ * hold a protected volume (`excluded`) and the root one. With etcd restored, a claim whose Longhorn replicas
+ * were on lost disks is faulted: the workloads that mount it stay `Progressing` (Argo CD's
+ * Deployment health: available below updated replicas), then `Degraded` after their progress
+ * deadline, until step 4 restores the data, and the root Application's health is the worst of
+ * its children's. Waiting for `--all` there could only time out.
+ */
+export function convergenceWait(
+  cluster: ResolvedCluster,
+  volumes: readonly ProtectedVolume[],
+  gitopsNamespace: string,
+): { readonly excluded: readonly string[]; readonly command: string } {
+  const ns = q(gitopsNamespace);
+  const health = `--for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`;
+  const excluded = [...new Set(volumes.map((entry) => entry.application))].sort(compareStrings);
+  if (excluded.length === 0) {
+    return { excluded, command: `kubectl -n ${ns} wait applications --all ${health}` };
+  }
+  // `kubectl get -o name` prints `<kind>.<group>/<name>`, the form `kubectl wait` takes.
+  const skip = [rootApplicationName(cluster), ...excluded]
+    .map((name) => `-e ${q(`application.argoproj.io/${name}`)}`)
+    .join(' ');
+  return {
+    excluded,
+    command: `kubectl -n ${ns} get applications -o name | grep -v -x ${skip} | xargs kubectl -n ${ns} wait ${health}`,
+  };
+}
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -224,18 +253,24 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
   }
+  const waiting = convergenceWait(cluster, volumes, input.gitopsNamespace);
   add(
     '## 3. Let Argo CD converge',
     '',
     `Fetch the kubeconfig (step 7 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
     'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
-    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy:`,
+    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy,`,
+    ...(waiting.excluded.length === 0
+      ? []
+      : [
+          `except the Applications of protected volumes (${waiting.excluded.map((name) => `\`${name}\``).join(', ')}) and the root`,
+          `Application \`${rootApplicationName(cluster)}\`, whose health is the worst of theirs: a workload whose volume was`,
+          'on lost disks cannot start until step 4 restores it, and stays `Progressing` (then',
+          '`Degraded`) until then. Step 5 waits for them.',
+        ]),
     '',
   );
-  sh(
-    `kubectl -n ${q(input.gitopsNamespace)} get applications`,
-    `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
-  );
+  sh(`kubectl -n ${q(input.gitopsNamespace)} get applications`, waiting.command);
   add('## 4. Restore the volumes from restic', '');
   if (volumes.length === 0) {
     add('No volume of this cluster has a backup policy.', '');
@@ -316,6 +351,11 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
             `kubectl -n ${ns} wait job/${names.verification}-manual --for=condition=Complete --timeout=2h`,
           ];
         })),
+    ...(waiting.excluded.length === 0
+      ? []
+      : [
+          `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+        ]),
   );
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }

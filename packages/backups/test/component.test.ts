@@ -345,6 +345,23 @@ describe('the disaster-recovery runbook', () => {
     expect([gone - deleted, sync - gone, created - sync, bound - created]).toEqual([1, 1, 1, 1]);
   });
 
+  test('waits in step 3 for every Application but the protected volumes’ and the root, which step 4 heals', () => {
+    // With etcd restored, a workload whose volume was on lost disks cannot start before its
+    // restore: its Application (and the root, the worst of its children) is never Healthy.
+    const converge = at(
+      `kubectl -n argocd get applications -o name | grep -v -x -e application.argoproj.io/prod-platform -e application.argoproj.io/prod-app | xargs kubectl -n argocd wait --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+    );
+    const all = at(
+      `kubectl -n argocd wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+    );
+    const restore = file
+      .split('\n')
+      .findIndex((line) => line.includes('patch replicationdestination data-restore'));
+    expect(converge).toBeLessThan(restore);
+    expect(converge).toBeGreaterThan(file.split('\n').indexOf('## 3. Let Argo CD converge'));
+    expect(all).toBeGreaterThan(file.split('\n').indexOf('## 5. Check'));
+  });
+
   test('sets TALOS_DIR and TALOSCONFIG before sending the user to the Talos runbook', () => {
     const exported = at('export TALOSCONFIG="$TALOS_DIR/talosconfig"');
     const steps = file.split('\n').findIndex((line) => line.includes('follow steps 2 to 5 of'));
