@@ -224,10 +224,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `The etcd backup job (\`${ETCD_BACKUP_NAMESPACE}/talos-backup\`) writes age-encrypted snapshots to`,
       `\`s3://${s3.bucket}/${etcdPrefix}/\`. Fetch the newest, decrypt it with the private key, and`,
       'bootstrap the first control plane from it. The snapshot was taken through the Talos API, so',
-      'it carries its hash and needs no `--recover-skip-hash-check`.',
+      'it carries its hash and needs no `--recover-skip-hash-check`. The AWS CLI reads the bucket with',
+      'the S3 credentials kept in Bitwarden (the cluster that held them is gone): type them in.',
       '',
     );
     sh(
+      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+      `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
       `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
       `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint}`,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion

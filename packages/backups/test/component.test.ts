@@ -286,6 +286,19 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
   });
 
+  test('has the AWS CLI credentials and region typed in before it reads the bucket', () => {
+    // Nothing earlier sets them, and the Secret that held them went with the cluster.
+    const exported = at(
+      'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1',
+    );
+    const read = at(
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+    );
+    const listed = file.split('\n').findIndex((line) => line.startsWith('LATEST=$(aws s3 ls '));
+    expect(read).toBeLessThan(exported);
+    expect(exported).toBeLessThan(listed);
+  });
+
   test('restores every protected volume with its own commands and repository', () => {
     expect(file).toContain(
       'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',
