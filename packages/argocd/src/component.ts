@@ -754,7 +754,9 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
             : []),
         ],
         commands: [
-          `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
+          // Never `create --dry-run=client | apply -f -`: against the namespaces step's client-side
+          // apply, kubectl's three-way merge deletes the labels and annotations a bare manifest lacks.
+          `kubectl get namespace ${ARGOCD_NAMESPACE} >/dev/null 2>&1 || kubectl create namespace ${ARGOCD_NAMESPACE}`,
           `helm dependency build ${chart}`,
           // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
           // would otherwise be applied as plain Pods that nothing ever deletes.

@@ -3,7 +3,7 @@
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
 import type { ResolvedCluster, VolumeRequest } from '@homelab/core';
-import { rootApplicationName, shellQuote } from '@homelab/core';
+import { compareStrings, rootApplicationName, shellQuote } from '@homelab/core';
 import { backupNames } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -127,6 +127,35 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
   ];
 }
 
+/**
+ * The wait of step 3 ("Let Argo CD converge"): every Application healthy, except the ones that
+ * hold a protected volume (`excluded`) and the root one. With etcd restored, a claim whose Longhorn replicas
+ * were on lost disks is faulted: the workloads that mount it stay `Progressing` (Argo CD's
+ * Deployment health: available below updated replicas), then `Degraded` after their progress
+ * deadline, until step 4 restores the data, and the root Application's health is the worst of
+ * its children's. Waiting for `--all` there could only time out.
+ */
+export function convergenceWait(
+  cluster: ResolvedCluster,
+  volumes: readonly ProtectedVolume[],
+  gitopsNamespace: string,
+): { readonly excluded: readonly string[]; readonly command: string } {
+  const ns = q(gitopsNamespace);
+  const health = `--for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`;
+  const excluded = [...new Set(volumes.map((entry) => entry.application))].sort(compareStrings);
+  if (excluded.length === 0) {
+    return { excluded, command: `kubectl -n ${ns} wait applications --all ${health}` };
+  }
+  // `kubectl get -o name` prints `<kind>.<group>/<name>`, the form `kubectl wait` takes.
+  const skip = [rootApplicationName(cluster), ...excluded]
+    .map((name) => `-e ${q(`application.argoproj.io/${name}`)}`)
+    .join(' ');
+  return {
+    excluded,
+    command: `kubectl -n ${ns} get applications -o name | grep -v -x ${skip} | xargs kubectl -n ${ns} wait ${health}`,
+  };
+}
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -189,10 +218,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `The etcd backup job (\`${ETCD_BACKUP_NAMESPACE}/talos-backup\`) writes age-encrypted snapshots to`,
       `\`s3://${s3.bucket}/${etcdPrefix}/\`. Fetch the newest, decrypt it with the private key, and`,
       'bootstrap the first control plane from it. The snapshot was taken through the Talos API, so',
-      'it carries its hash and needs no `--recover-skip-hash-check`.',
+      'it carries its hash and needs no `--recover-skip-hash-check`. The AWS CLI reads the bucket with',
+      'the S3 credentials kept in Bitwarden (the cluster that held them is gone): type them in.',
       '',
     );
     sh(
+      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+      `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
       `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
       `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint}`,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
@@ -218,18 +251,24 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
   }
+  const waiting = convergenceWait(cluster, volumes, input.gitopsNamespace);
   add(
     '## 3. Let Argo CD converge',
     '',
     `Fetch the kubeconfig (step 7 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
     'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
-    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy:`,
+    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy,`,
+    ...(waiting.excluded.length === 0
+      ? []
+      : [
+          `except the Applications of protected volumes (${waiting.excluded.map((name) => `\`${name}\``).join(', ')}) and the root`,
+          `Application \`${rootApplicationName(cluster)}\`, whose health is the worst of theirs: a workload whose volume was`,
+          'on lost disks cannot start until step 4 restores it, and stays `Progressing` (then',
+          '`Degraded`) until then. Step 5 waits for them.',
+        ]),
     '',
   );
-  sh(
-    `kubectl -n ${q(input.gitopsNamespace)} get applications`,
-    `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
-  );
+  sh(`kubectl -n ${q(input.gitopsNamespace)} get applications`, waiting.command);
   add('## 4. Restore the volumes from restic', '');
   if (volumes.length === 0) {
     add('No volume of this cluster has a backup policy.', '');
@@ -310,6 +349,11 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
             `kubectl -n ${ns} wait job/${names.verification}-manual --for=condition=Complete --timeout=2h`,
           ];
         })),
+    ...(waiting.excluded.length === 0
+      ? []
+      : [
+          `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+        ]),
   );
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }

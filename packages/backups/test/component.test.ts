@@ -286,6 +286,19 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
   });
 
+  test('has the AWS CLI credentials and region typed in before it reads the bucket', () => {
+    // Nothing earlier sets them, and the Secret that held them went with the cluster.
+    const exported = at(
+      'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1',
+    );
+    const read = at(
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+    );
+    const listed = file.split('\n').findIndex((line) => line.startsWith('LATEST=$(aws s3 ls '));
+    expect(read).toBeLessThan(exported);
+    expect(exported).toBeLessThan(listed);
+  });
+
   test('restores every protected volume with its own commands and repository', () => {
     expect(file).toContain(
       'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',
@@ -343,6 +356,23 @@ describe('the disaster-recovery runbook', () => {
     );
     expect(deleted).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
     expect([gone - deleted, sync - gone, created - sync, bound - created]).toEqual([1, 1, 1, 1]);
+  });
+
+  test('waits in step 3 for every Application but the protected volumes’ and the root, which step 4 heals', () => {
+    // With etcd restored, a workload whose volume was on lost disks cannot start before its
+    // restore: its Application (and the root, the worst of its children) is never Healthy.
+    const converge = at(
+      `kubectl -n argocd get applications -o name | grep -v -x -e application.argoproj.io/prod-platform -e application.argoproj.io/prod-app | xargs kubectl -n argocd wait --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+    );
+    const all = at(
+      `kubectl -n argocd wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
+    );
+    const restore = file
+      .split('\n')
+      .findIndex((line) => line.includes('patch replicationdestination data-restore'));
+    expect(converge).toBeLessThan(restore);
+    expect(converge).toBeGreaterThan(file.split('\n').indexOf('## 3. Let Argo CD converge'));
+    expect(all).toBeGreaterThan(file.split('\n').indexOf('## 5. Check'));
   });
 
   test('sets TALOS_DIR and TALOSCONFIG before sending the user to the Talos runbook', () => {

@@ -160,6 +160,27 @@ export function caFile(platformName: string, cluster: ResolvedCluster): string {
   return `${platformName}-${cluster.name}-root-ca.crt`;
 }
 
+/**
+ * Commands that wait for an object Argo CD creates after the hand-over, then for its condition.
+ * `kubectl wait --for=condition=…` on a named object fails at once while the object, or its
+ * kind's CRD, does not exist yet (its resource builder's GET is NotFound); `--for=create`
+ * (kubectl 1.31+) waits for it, once the CRD is established so that kubectl can map the kind.
+ */
+function waitForCreated(
+  crd: string,
+  object: string,
+  condition: string,
+  namespace?: string,
+): string[] {
+  const ns = namespace === undefined ? '' : `-n ${namespace} `;
+  return [
+    `kubectl wait --for=create crd/${crd} --timeout=30m`,
+    `kubectl wait --for=condition=Established crd/${crd} --timeout=5m`,
+    `kubectl ${ns}wait --for=create ${object} --timeout=30m`,
+    `kubectl ${ns}wait --for=condition=${condition} ${object} --timeout=10m`,
+  ];
+}
+
 function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapStep {
   const file = shellQuote(caFile(platformName, cluster));
   return {
@@ -167,11 +188,16 @@ function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapSte
     when: 'after-handover',
     body: [
       `Every certificate of \`*.${cluster.domain}\` comes from the private CA cert-manager made in`,
-      'the cluster. Once Argo CD has synced cert-manager, extract the root certificate and check its',
-      'fingerprint:',
+      'the cluster. The commands wait until Argo CD has synced cert-manager and its CA is ready,',
+      'then extract the root certificate and check its fingerprint:',
     ],
     commands: [
-      `kubectl -n ${CERT_MANAGER_NAMESPACE} wait --for=condition=Ready certificate/${PRIVATE_CA.root} --timeout=10m`,
+      ...waitForCreated(
+        `certificates.${CERT_MANAGER_GROUP}`,
+        `certificate/${PRIVATE_CA.root}`,
+        'Ready',
+        CERT_MANAGER_NAMESPACE,
+      ),
       `kubectl -n ${CERT_MANAGER_NAMESPACE} get secret ${PRIVATE_CA.root} -o jsonpath='{.data.ca\\.crt}' | base64 -d > ${file}`,
       `openssl x509 -in ${file} -noout -subject -enddate -fingerprint -sha256`,
       '# Then trust it on every machine that opens the platform, e.g.:',
@@ -199,7 +225,7 @@ function acmeStep(issuer: Extract<ResolvedIssuer, { type: 'acme' }>): BootstrapS
         : []),
     ],
     commands: [
-      `kubectl wait --for=condition=Ready clusterissuer/${name} --timeout=10m`,
+      ...waitForCreated(`clusterissuers.${CERT_MANAGER_GROUP}`, `clusterissuer/${name}`, 'Ready'),
       'kubectl get certificates,challenges -A',
     ],
   };

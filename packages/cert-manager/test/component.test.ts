@@ -124,7 +124,12 @@ describe('a private CA (the default issuer)', () => {
     expect(steps.map((step) => [step.title, step.when])).toEqual([
       ["Trust the cluster's private CA", 'after-handover'],
     ]);
-    expect(steps[0]?.commands.slice(0, 3)).toEqual([
+    // Right after the hand-over neither the CRD nor the Certificate exists: a plain
+    // `wait --for=condition` would fail at once, so the step waits for both to be created.
+    expect(steps[0]?.commands.slice(0, 6)).toEqual([
+      'kubectl wait --for=create crd/certificates.cert-manager.io --timeout=30m',
+      'kubectl wait --for=condition=Established crd/certificates.cert-manager.io --timeout=5m',
+      'kubectl -n cert-manager wait --for=create certificate/private-root-ca --timeout=30m',
       'kubectl -n cert-manager wait --for=condition=Ready certificate/private-root-ca --timeout=10m',
       "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d > homelab-prod-root-ca.crt",
       'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
@@ -194,6 +199,13 @@ describe('an ACME issuer', () => {
     ]);
     expect(declared.dev?.bootstrap?.map((step) => [step.title, step.when])).toEqual([
       ['Check the ACME issuer', 'after-handover'],
+    ]);
+    // The ClusterIssuer and its CRD arrive with cert-manager's sync, after the hand-over.
+    expect(declared.dev?.bootstrap?.[0]?.commands.slice(0, 4)).toEqual([
+      'kubectl wait --for=create crd/clusterissuers.cert-manager.io --timeout=30m',
+      'kubectl wait --for=condition=Established crd/clusterissuers.cert-manager.io --timeout=5m',
+      'kubectl wait --for=create clusterissuer/letsencrypt-staging --timeout=30m',
+      'kubectl wait --for=condition=Ready clusterissuer/letsencrypt-staging --timeout=10m',
     ]);
   });
 

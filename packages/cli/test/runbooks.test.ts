@@ -84,6 +84,25 @@ describe('the disaster-recovery runbook', () => {
 describe('the Talos runbook', () => {
   const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
 
+  it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {
+    // Step "Create the platform's namespaces" applies them client-side with their Pod Security
+    // labels and Argo CD annotations; a later `create namespace --dry-run=client | apply -f -`
+    // three-way-merges a bare manifest against that last-applied copy and deletes them all.
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const lines = file(files, `clusters/${cluster}/RUNBOOK.md`).split('\n');
+      const namespaces = lines.indexOf(`kubectl apply -f clusters/${cluster}/namespaces.yaml`);
+      expect(namespaces).toBeGreaterThan(0);
+      const reapplied = lines.filter(
+        (line) => /kubectl create namespace /.test(line) && /\| kubectl apply /.test(line),
+      );
+      expect(reapplied).toEqual([]);
+      expect(lines).toContain(
+        'kubectl get namespace argocd >/dev/null 2>&1 || kubectl create namespace argocd',
+      );
+    }
+  });
+
   it("turns off the root Application's auto-sync before taking the finalizers off, to remove Argo CD", async () => {
     const { files } = await built;
     const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');

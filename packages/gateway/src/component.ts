@@ -66,7 +66,12 @@ function dnsStep(domain: string, address: string | undefined): BootstrapStep {
       '',
       `    *.${domain}.  IN  ${address?.includes(':') ? 'AAAA' : 'A'}  ${address ?? '<the address printed below>'}`,
     ],
+    // `wait --for=condition=…` fails at once while the Gateway (or its CRD) does not exist yet:
+    // right after the hand-over Argo CD has not synced it. `--for=create` (kubectl 1.31+) waits.
     commands: [
+      `kubectl wait --for=create crd/gateways.gateway.networking.k8s.io --timeout=30m`,
+      `kubectl wait --for=condition=Established crd/gateways.gateway.networking.k8s.io --timeout=5m`,
+      `kubectl -n ${PLATFORM_GATEWAY.namespace} wait --for=create ${gateway} --timeout=30m`,
       `kubectl -n ${PLATFORM_GATEWAY.namespace} wait --for=condition=Programmed ${gateway} --timeout=10m`,
       `kubectl -n ${PLATFORM_GATEWAY.namespace} get ${gateway} -o jsonpath='{.status.addresses[*].value}{"\\n"}'`,
       `kubectl -n ${PLATFORM_GATEWAY.namespace} get certificate,httproute`,

@@ -65,9 +65,14 @@ describe('the declaration', () => {
       ['Point DNS at the Gateway', 'after-handover'],
     ]);
     expect(dev?.bootstrap?.[0]?.body).toContain('    *.dev.lab.example.com.  IN  A  192.168.1.254');
-    expect(dev?.bootstrap?.[0]?.commands[0]).toBe(
+    // Right after the hand-over Argo CD has not created the Gateway yet: a plain
+    // `wait --for=condition` would fail at once, so the step waits for it to be created.
+    expect(dev?.bootstrap?.[0]?.commands.slice(0, 4)).toEqual([
+      'kubectl wait --for=create crd/gateways.gateway.networking.k8s.io --timeout=30m',
+      'kubectl wait --for=condition=Established crd/gateways.gateway.networking.k8s.io --timeout=5m',
+      'kubectl -n gateway wait --for=create gateway/platform --timeout=30m',
       'kubectl -n gateway wait --for=condition=Programmed gateway/platform --timeout=10m',
-    );
+    ]);
   });
 });
 

@@ -180,11 +180,12 @@ kubectl get nodes -o wide
 
 Argo CD syncs the Applications wave by wave (\`charts/platform\`); each waits for the one before
 to be healthy. The cluster is up when every Application is \`Synced\` and \`Healthy\`. The first
-\`wait\` lets the root Application create the others; run the last two again if they time out
-while later waves still start.
+\`wait\` lets the root Application create the others: it is \`Synced\` only once the last wave
+has started, and the other two count only the Applications that exist when they start. Run a
+\`wait\` that times out again, the first one included, before the next.
 
 \`\`\`sh
-kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell gitops.root}} --timeout=10m
+kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell gitops.root}} --timeout=30m
 kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application --all --timeout=30m
 kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.health.status}'=Healthy application --all --timeout=30m
 kubectl -n {{shell gitops.namespace}} get applications -o wide

@@ -278,7 +278,7 @@ describe('values that try to leave their quotes', () => {
       '--for=jsonpath={.status.sync.status}=Synced',
       'application',
       HOSTILE.root,
-      '--timeout=10m',
+      '--timeout=30m',
     ]);
   });
 });
