@@ -84,6 +84,17 @@ describe('the disaster-recovery runbook', () => {
 describe('the Talos runbook', () => {
   const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
 
+  it('names the kubectl its waits need: --for=create came with kubectl 1.31', async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const runbook = file(files, `clusters/${cluster}/RUNBOOK.md`);
+      expect(runbook).toMatch(/kubectl (-n \S+ )?wait --for=create /);
+      expect(runbook.replace(/\s+/g, ' ')).toContain(
+        '`kubectl` 1.31 or newer (the waits use `--for=create`)',
+      );
+    }
+  });
+
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {
     // Step "Create the platform's namespaces" applies them client-side with their Pod Security
     // labels and Argo CD annotations; a later `create namespace --dry-run=client | apply -f -`

@@ -39,7 +39,9 @@ talosctl gen config {{shell name}} {{shell endpoint}} \\
 
 Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{kubernetesVersion}}}**, API endpoint \`{{{endpoint}}}\`{{#if vip}} (Layer 2 VIP announced by the control planes on the node network){{/if}}.
 
-Run the commands from the repository root, in one shell (the steps share its variables).
+Run the commands from the repository root, in one shell (the steps share its variables), with
+\`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
+\`--for=create\`), \`helm\` 3 and \`curl\` on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from \`apps/homelab/platform.yaml\`;
 change the definition and run \`pnpm build\`, never edit these files.
 
