@@ -118,41 +118,53 @@ function atLeast(tag: string, major: number, minor: number): boolean {
 }
 
 /**
- * The standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, and
- * BackendTLSPolicy from v1.4) and the experimental TLSRoute CRD: Cilium's operator looks for all of
- * them once, when it starts, and keeps Gateway API support off until restarted if one is missing.
+ * The CRD bundles Cilium's operator looks for once, when it starts (and keeps Gateway API support
+ * off until restarted if one is missing):
+ * - the standard channel: GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant; from v1.4
+ *   BackendTLSPolicy; from v1.5 TLSRoute and ListenerSet (gateway-api v1.5.0
+ *   `config/crd/standard/`); from v1.6 TCPRoute and UDPRoute (v1.6.0);
+ * - before v1.5, the experimental channel's TLSRoute. From v1.5 TLSRoute is in the standard
+ *   channel, and the standard channel's `safe-upgrades.gateway.networking.k8s.io` admission policy
+ *   refuses an experimental CRD over a standard one ("Installing experimental CRDs on top of
+ *   standard channel CRDs is prohibited by default", `gateway.networking.k8s.io_vap_safeupgrades.yaml`):
+ *   a separate experimental TLSRoute bundle would fail to apply and claim the CRD a second time.
  */
 function gatewayApiBundles(tag: string): CrdBundle[] {
   const kinds = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
   if (atLeast(tag, 1, 4)) kinds.push('BackendTLSPolicy');
+  const tlsRouteStandard = atLeast(tag, 1, 5);
+  if (tlsRouteStandard) kinds.push('TLSRoute', 'ListenerSet');
+  if (atLeast(tag, 1, 6)) kinds.push('TCPRoute', 'UDPRoute');
   const clusterResources: GroupKind[] = [
     { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
   ];
   // From v1.5.0 the standard channel also ships the safe-upgrades ValidatingAdmissionPolicy.
-  if (atLeast(tag, 1, 5)) {
+  if (tlsRouteStandard) {
     clusterResources.push(
       { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
       { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
     );
   }
   const tlsRoutes = 'gateway.networking.k8s.io_tlsroutes.yaml';
-  return [
-    {
-      name: GATEWAY_API_CRDS,
-      description: `Gateway API ${tag} CRDs (standard channel)`,
-      version: tag,
-      source: {
-        repoURL: GATEWAY_API_REPOSITORY,
-        path: 'config/crd/standard',
-        targetRevision: tag,
-        directory: { recurse: false },
-      },
-      kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
-      clusterResources,
-      install: [
-        `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
-      ],
+  const standard: CrdBundle = {
+    name: GATEWAY_API_CRDS,
+    description: `Gateway API ${tag} CRDs (standard channel)`,
+    version: tag,
+    source: {
+      repoURL: GATEWAY_API_REPOSITORY,
+      path: 'config/crd/standard',
+      targetRevision: tag,
+      directory: { recurse: false },
     },
+    kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
+    clusterResources,
+    install: [
+      `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+    ],
+  };
+  if (tlsRouteStandard) return [standard];
+  return [
+    standard,
     {
       name: GATEWAY_API_TLSROUTE_CRD,
       description: `Gateway API ${tag} TLSRoute CRD (experimental channel)`,

@@ -23,10 +23,10 @@ export interface CiliumRelease {
   /** Upstream application version (the chart's appVersion). */
   readonly appVersion: string;
   /**
-   * Gateway API release whose CRDs (standard channel, plus the experimental TLSRoute the operator
-   * also looks for) this Cilium release needs installed before it starts: Cilium 1.18 implements
-   * v1.3.0, 1.19 v1.4.1; Cilium 1.20 requires v1.6.1 at least (its upgrade notes: TLSRoute moved
-   * to v1; that bundle is not vendored yet).
+   * Gateway API release whose CRDs (standard channel, plus, before v1.5, the experimental TLSRoute
+   * the operator also looks for) this Cilium release needs installed before it starts: Cilium
+   * 1.18 implements v1.3.0, 1.19 v1.4.1; Cilium 1.20 requires v1.6.1 at least (its upgrade notes:
+   * TLSRoute moved to v1, in the standard channel; that bundle is not vendored yet).
    */
   readonly gatewayApiVersion: string;
   /**

@@ -121,6 +121,32 @@ describe('capabilities', () => {
     ]);
   });
 
+  test('from Gateway API v1.5 TLSRoute comes with the standard channel, never from the experimental one', () => {
+    // Given Cilium 1.20, whose operator requires TLSRoute v1 (Gateway API v1.6.1), when it declares
+    // its CRD bundles, then the standard channel is the only bundle and lists TLSRoute: v1.5.0 moved
+    // TLSRoute to config/crd/standard, and the standard channel's safe-upgrades admission policy
+    // refuses an experimental CRD applied over a standard one.
+    const { declared: d } = runCilium(
+      testDefinition(referenceClusters(), { components: { cilium: { version: '1.20.0' } } }),
+    );
+    const bundles = d.dev?.crds ?? [];
+    expect(bundles.map((b) => [b.name, b.source.path])).toEqual([
+      ['gateway-api-crds', 'config/crd/standard'],
+    ]);
+    expect(bundles[0]?.kinds.map((k) => k.kind)).toEqual([
+      'GatewayClass',
+      'Gateway',
+      'GRPCRoute',
+      'HTTPRoute',
+      'ReferenceGrant',
+      'BackendTLSPolicy',
+      'TLSRoute',
+      'ListenerSet',
+      'TCPRoute',
+      'UDPRoute',
+    ]);
+  });
+
   test('publishes the pod network and the GatewayClass of each cluster (the Gateway is not its own)', () => {
     expect(declared.dev?.facts).toEqual({
       cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },

@@ -307,6 +307,7 @@ function manifests(
   settings: ResolvedCorednsSettings,
   ha: { plan: ReturnType<typeof haPlan>['plan'] },
   address: string,
+  gateway: GatewayZone | undefined,
 ): { [key: string]: KubeObject } {
   const { plan } = ha;
   const metadata = (name: string, extra: { [key: string]: string } = {}) => ({
@@ -359,6 +360,7 @@ function manifests(
           cache: settings.cache,
           zones: settings.zones,
           stubDomains: settings.stubDomains,
+          ...(gateway === undefined ? {} : { gateway }),
         }),
       },
     },
@@ -470,6 +472,60 @@ function manifests(
   return out;
 }
 
+/** The platform Gateway on a cluster: its zone, its address and the hosts routed through it. */
+interface GatewayZone {
+  readonly domain: string;
+  readonly address: string;
+  /** Full names of the routed hosts (`auth.dev.lab.example.com`), sorted. */
+  readonly hosts: readonly string[];
+}
+
+/**
+ * The platform Gateway on the cluster, from the `gateway` provider's facts and the routes the
+ * components declare (declarations every component's render sees), when its address is pinned.
+ * Components call routed hosts of the cluster through the Gateway (an OIDC issuer at
+ * `auth.<domain>`: Argo CD's and Grafana's logins): unless CoreDNS answers those names, they
+ * resolve only where the forwarders know them, and a lab domain outside public DNS (or the
+ * runbook's record in a LAN DNS the forwarders never ask) leaves every such call with NXDOMAIN.
+ * Only the routed hosts are answered, never a wildcard: other names of the domain (an S3
+ * endpoint, a mail server) keep resolving through the forwarders. A stub domain of the definition
+ * that is the Gateway's zone would be a second server block for one zone, which CoreDNS refuses
+ * at start: an error at that stub domain.
+ */
+function gatewayZone(
+  entry: RenderInput<CorednsSettings>['clusters'][number],
+  issues: Issue[],
+): GatewayZone | undefined {
+  const facts = entry.others.find((peer) => peer.contribution.facts?.gateway !== undefined)
+    ?.contribution.facts?.gateway;
+  if (facts?.address === undefined || !isIp(facts.address)) return undefined;
+  const domain = facts.domain;
+  const hosts = [
+    ...new Set(
+      entry.others.flatMap((peer) =>
+        (peer.contribution.routes ?? []).map((route) => `${route.host}.${domain}`),
+      ),
+    ),
+  ].sort(compareStrings);
+  if (hosts.length === 0) return undefined;
+  let clash = false;
+  (entry.settings.stubDomains ?? []).forEach((stub, index) => {
+    if (stub.domain !== domain) return;
+    clash = true;
+    issues.push(
+      error({
+        code: 'coredns-zone',
+        path: entry.path('stubDomains', index, 'domain'),
+        value: stub.domain,
+        message: `is the zone of cluster "${entry.cluster.name}"'s platform Gateway, whose routed hosts CoreDNS answers with the Gateway's address (${facts.address})`,
+        expected: 'a stub domain other than the Gateway domain of a cluster',
+      }),
+    );
+  });
+  if (clash) return undefined;
+  return { domain, address: parseIp(facts.address)?.text ?? facts.address, hosts };
+}
+
 function render(input: RenderInput<CorednsSettings>): ComponentOutput {
   const issues: Issue[] = [];
   const clusters: { [cluster: string]: Values } = {};
@@ -491,8 +547,9 @@ function render(input: RenderInput<CorednsSettings>): ComponentOutput {
     const path = entry.path();
     const ha = haPlan(entry.cluster, { selector: { ...DNS_SELECTOR }, path });
     issues.push(...ha.issues, ...checkHaInvariants(entry.cluster, ha.plan, path));
+    const gateway = gatewayZone(entry, issues);
     clusters[entry.cluster.name] = {
-      manifests: manifests(settings, ha, address) as unknown as Values,
+      manifests: manifests(settings, ha, address, gateway) as unknown as Values,
     };
   }
   const chart: ChartSpec = {
@@ -507,7 +564,8 @@ function render(input: RenderInput<CorednsSettings>): ComponentOutput {
         `CoreDNS ${COREDNS_VERSION} as the cluster DNS of every cluster, in place of the CoreDNS ` +
         'Talos deploys at bootstrap (disabled in the Talos patches: Talos reconciles its own ' +
         'manifest and offers no way to configure it). The Corefile comes from the definition: ' +
-        'forwarders, split-horizon zones of the home domain, stub domains, cache sizes. Replicas, ' +
+        'forwarders, split-horizon zones of the home domain, stub domains, cache sizes; the hosts ' +
+        "routed through the platform Gateway resolve to the Gateway's address. Replicas, " +
         'disruption budget, anti-affinity and spread follow the environment profile; the ' +
         "Service keeps the address kubelets point pods at (the service network's 10th).",
     },

@@ -1,7 +1,7 @@
 // The Corefile of a cluster, from its resolved settings: the cluster zone served from the
-// Kubernetes API, split-horizon zones of the home domain from inline records (the rest of each
-// zone forwarded), stub domains forwarded to their own servers, everything else to the
-// forwarders, all behind the cache. Pure.
+// Kubernetes API, the platform Gateway's routed hosts answered with its address, split-horizon
+// zones of the home domain from inline records (the rest of each zone forwarded), stub domains
+// forwarded to their own servers, everything else to the forwarders, all behind the cache. Pure.
 
 /** The port the server blocks listen on (the Service's target port). */
 export const DNS_PORT = 53;
@@ -27,6 +27,15 @@ export interface CorefileInput {
     readonly records: readonly { readonly name: string; readonly address: string }[];
   }[];
   readonly stubDomains: readonly { readonly domain: string; readonly servers: readonly string[] }[];
+  /**
+   * The platform Gateway's zone (`dev.lab.example.com`: its listeners take `*.<domain>`), its
+   * address, and the hosts routed through it (full names): each is answered with the address.
+   */
+  readonly gateway?: {
+    readonly domain: string;
+    readonly address: string;
+    readonly hosts: readonly string[];
+  };
 }
 
 function cacheBlock(cache: CacheSettings, indent: string): string[] {
@@ -68,7 +77,41 @@ export function corefile(input: CorefileInput): string {
     '    loadbalance',
     '}',
   );
+  const gateway =
+    input.gateway !== undefined && input.gateway.hosts.length > 0 ? input.gateway : undefined;
+  if (gateway !== undefined) {
+    // More specific than a zone of the home domain that holds it, so CoreDNS picks this block for
+    // the Gateway's names: a pod calling `auth.<domain>` reaches the Gateway whatever the
+    // forwarders know about the domain; every other name is forwarded as before. The records the
+    // definition gives for names in the zone come first and win over a routed host of the same
+    // name; a split-horizon zone that is the Gateway's zone is this block (two blocks for one
+    // zone would not start).
+    const inZone = (name: string): boolean =>
+      name === gateway.domain || name.endsWith(`.${gateway.domain}`);
+    const records = input.zones.flatMap((zone) =>
+      zone.records
+        .map((record) => ({ address: record.address, name: fqdn(record.name, zone.name) }))
+        .filter((record) => inZone(record.name)),
+    );
+    const named = new Set(records.map((record) => record.name));
+    const routed = gateway.hosts.filter((host) => !named.has(host));
+    lines.push(
+      '',
+      `${gateway.domain}:${DNS_PORT} {`,
+      '    errors',
+      '    hosts {',
+      ...records.map((record) => `        ${record.address} ${record.name}`),
+      ...(routed.length > 0 ? [`        ${gateway.address} ${routed.join(' ')}`] : []),
+      '        ttl 60',
+      '        fallthrough',
+      '    }',
+      `    forward . ${forwarders}`,
+      ...cacheBlock(input.cache, '    '),
+      '}',
+    );
+  }
   for (const zone of input.zones) {
+    if (gateway !== undefined && zone.name === gateway.domain) continue;
     lines.push(
       '',
       `${zone.name}:${DNS_PORT} {`,

@@ -132,6 +132,147 @@ describe('the Corefile', () => {
   });
 });
 
+describe("the platform Gateway's routed hosts", () => {
+  // A `gateway` provider as the gateway component declares it (its zone is the cluster's domain,
+  // its address the one the runbook's DNS record points at), and consumers that declare routes.
+  const GATEWAY_ADDRESSES: { [cluster: string]: string } = {
+    dev: '10.10.10.254',
+    staging: '10.20.10.254',
+    prod: '10.30.20.30',
+  };
+  const gatewayProvider = testComponent({
+    name: 'gw',
+    provides: ['gateway'],
+    contribution: (cluster) => ({
+      facts: {
+        gateway: {
+          name: 'platform',
+          namespace: 'gateway',
+          domain: `${cluster}.lab.example.com`,
+          httpsListener: 'https',
+          address: GATEWAY_ADDRESSES[cluster],
+          forwardAuth: false,
+        },
+      },
+    }),
+  });
+  const route = (host: string) => ({
+    name: host,
+    host,
+    namespace: host,
+    service: host,
+    port: 80,
+    auth: { kind: 'none' as const, reason: 'test' },
+  });
+  const identity = testComponent({
+    name: 'idp',
+    uses: ['gateway'],
+    contribution: () => ({ routes: [route('auth')] }),
+  });
+  const gitops = testComponent({
+    name: 'ops',
+    uses: ['gateway'],
+    contribution: () => ({ routes: [route('argocd'), route('auth')] }),
+  });
+  function runWithGateway(settings: Values = SETTINGS, withRoutes = true) {
+    const { platform, components } = testRun(
+      testDefinition(testReferenceClusters(), { components: { coredns: settings } }),
+      [cni, gatewayProvider, ...(withRoutes ? [identity, gitops] : []), corednsComponent],
+    );
+    const chart = components.components.find((c) => c.component.name === 'coredns')?.output.chart;
+    const corefileText = (cluster: string): string => {
+      const resolved = platform.clusters.find((c) => c.name === cluster);
+      if (chart === undefined || resolved === undefined) throw new Error('no chart');
+      const manifests = mergeValues(
+        chart.values,
+        chart.environments[resolved.environment] ?? {},
+        chart.clusters[cluster] ?? {},
+      ).manifests as { [key: string]: AnyJson };
+      return manifests['configmap-coredns'].data.Corefile;
+    };
+    return { corefileText, issues: components.issues };
+  }
+  const blockOf = (text: string, zone: string) =>
+    parseCorefile(text).blocks.find((block) => block.keys[0]?.zone === zone);
+  const entries = (block: ReturnType<typeof blockOf>) =>
+    block?.directives.find((d) => d.name === 'hosts')?.block?.map((d) => [d.name, ...d.args]);
+
+  test("answers every routed host with the Gateway's address, whatever the forwarders know", () => {
+    // Given dev's Gateway at 10.10.10.254 for *.dev.lab.example.com, routes to auth and argocd,
+    // and a split-horizon zone lab.example.com whose other names go to public forwarders
+    const { corefileText, issues } = runWithGateway();
+    expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const text = corefileText('dev');
+    expect(parseCorefile(text).problems).toEqual([]);
+    // When CoreDNS picks the most specific server block for auth.dev.lab.example.com, then it
+    // answers it and argocd with the Gateway's address, and forwards any other name
+    const zone = blockOf(text, 'dev.lab.example.com');
+    expect(entries(zone)).toEqual([
+      ['10.10.10.254', 'argocd.dev.lab.example.com', 'auth.dev.lab.example.com'],
+      ['ttl', '60'],
+      ['fallthrough'],
+    ]);
+    expect(zone?.directives.find((d) => d.name === 'forward')?.args).toEqual([
+      '.',
+      '1.1.1.1',
+      '2606:4700:4700::1111',
+    ]);
+  });
+
+  test("a split-horizon zone that is the Gateway's zone is merged into it, its records first", () => {
+    // Given prod's domain being the home zone itself, with records for nas and auth
+    const { corefileText } = runWithGateway({
+      ...SETTINGS,
+      zones: [
+        {
+          name: 'prod.lab.example.com',
+          records: [
+            { name: 'nas', address: '10.0.0.5' },
+            { name: 'auth', address: '10.0.0.9' },
+          ],
+        },
+      ],
+    });
+    const text = corefileText('prod');
+    expect(parseCorefile(text).problems).toEqual([]);
+    // Then one server block serves the zone: the definition's records win over a routed host
+    expect(
+      parseCorefile(text).blocks.filter((b) => b.keys[0]?.zone === 'prod.lab.example.com'),
+    ).toHaveLength(1);
+    expect(entries(blockOf(text, 'prod.lab.example.com'))).toEqual([
+      ['10.0.0.5', 'nas.prod.lab.example.com'],
+      ['10.0.0.9', 'auth.prod.lab.example.com'],
+      ['10.30.20.30', 'argocd.prod.lab.example.com'],
+      ['ttl', '60'],
+      ['fallthrough'],
+    ]);
+  });
+
+  test("a stub domain that is a Gateway's zone is an error where it is written", () => {
+    const { issues } = runWithGateway({
+      ...SETTINGS,
+      stubDomains: [{ domain: 'prod.lab.example.com', servers: ['10.8.0.53'] }],
+    });
+    expect(
+      issues
+        .filter((issue) => issue.code === 'coredns-zone')
+        .map((issue) => [issue.path, issue.value]),
+    ).toEqual([
+      [
+        ['clusters', 2, 'components', 'coredns', 'stubDomains', 0, 'domain'],
+        'prod.lab.example.com',
+      ],
+    ]);
+  });
+
+  test('without routes, or without a gateway provider, there is no block for the domain', () => {
+    expect(
+      blockOf(runWithGateway(SETTINGS, false).corefileText('dev'), 'dev.lab.example.com'),
+    ).toBeUndefined();
+    expect(blockOf(corefileOf('dev'), 'dev.lab.example.com')).toBeUndefined();
+  });
+});
+
 describe('the objects', () => {
   test('validate against the Kubernetes schemas on every cluster', async () => {
     const sourced = ['dev', 'staging', 'prod'].flatMap((cluster) =>
