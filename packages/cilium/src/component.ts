@@ -475,6 +475,11 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const chart = 'charts/cilium';
   const first = cluster.controlPlanes[0];
   const network = resolveNetworkPolicy(input.settings, cluster);
+  const apply = [
+    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
+    `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
+    '  | kubectl apply --server-side -f -',
+  ];
   return {
     application: application(cluster, settings, network.mutualAuthentication),
     flows: ciliumFlows(settings, network),
@@ -484,15 +489,18 @@ function declare(input: DeclareInput<Settings>): Declaration {
         body: [
           'Nothing starts without a pod network, Argo CD included, so Cilium is installed once by hand,',
           'from the same chart and value layers Argo CD uses (Argo CD, where it runs, then adopts it).',
-          "The first apply may report `no matches for kind` for Cilium's own resources: the operator",
-          'registers those CRDs when it starts; run the apply again after the rollout.',
+          "The first apply may report `no matches for kind` for Cilium's own resources (IP pools,",
+          'announcement and network policies): the operator registers those CRDs when it starts, so',
+          'after the rollout the chart is applied again until every kind is there (up to 5 minutes).',
         ],
         commands: [
           `helm dependency build ${chart}`,
-          `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
-          `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-          '  | kubectl apply --server-side -f -',
+          ...apply,
           `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=10m`,
+          'for attempt in $(seq 20); do',
+          ...apply.map((line) => `  ${line}`).with(-1, `  ${apply.at(-1)} && break`),
+          '  sleep 15',
+          'done',
           ...(first === undefined ? [] : [`talosctl health -n ${shellQuote(first.address)}`]),
         ],
       },

@@ -198,6 +198,13 @@ describe('capabilities', () => {
       '  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
       '  | kubectl apply --server-side -f -',
       'kubectl -n kube-system rollout status daemonset/cilium --timeout=10m',
+      // again, until the operator has registered every Cilium CRD the chart uses
+      'for attempt in $(seq 20); do',
+      '  helm template cilium charts/cilium --namespace kube-system \\',
+      '    -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
+      '    | kubectl apply --server-side -f - && break',
+      '  sleep 15',
+      'done',
       'talosctl health -n 192.168.3.11',
     ]);
   });
