@@ -20,6 +20,8 @@ import {
   type KubeObject,
   type PodSecurityLevel,
   type RenderInput,
+  type RouteAuth,
+  type RouteRequest,
   type SecretRequirement,
   type Values,
   type VolumeRequest,
@@ -27,7 +29,12 @@ import {
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import { applicationFlows } from './flows.js';
-import type { Application, ApplicationsSettings, ApplicationVolume } from './generated/settings.js';
+import type {
+  Application,
+  ApplicationRoute,
+  ApplicationsSettings,
+  ApplicationVolume,
+} from './generated/settings.js';
 
 type Settings = ApplicationsSettings;
 
@@ -50,6 +57,7 @@ interface ResolvedApp {
   readonly podSecurity: PodSecurityLevel;
   readonly volumes: readonly VolumeRequest[];
   readonly flows: Application['flows'];
+  readonly routes: readonly ApplicationRoute[];
 }
 
 function volumeRequest(
@@ -95,6 +103,7 @@ function resolveApps(settings: Settings, environment: EnvironmentName): Resolved
         namespace,
         podSecurity: app.podSecurity ?? 'restricted',
         flows: app.flows,
+        routes: app.routes ?? [],
         volumes: Object.entries(app.volumes ?? {})
           .filter((entry): entry is [string, ApplicationVolume] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
@@ -131,6 +140,112 @@ function namespaces(
   return out;
 }
 
+/**
+ * The applications' routes as route requests to the `gateway` provider: `<host>.<cluster domain>`
+ * to a Service in the application's namespace, with the login the definition names. What the
+ * gateway cannot do (no gateway, forward auth without it) and a login setting that does not fit
+ * the route's `auth` are errors at the route.
+ */
+function applicationRoutes(
+  apps: readonly ResolvedApp[],
+  input: DeclareInput<Settings>,
+  issues: Issue[],
+): RouteRequest[] {
+  const gateway = input.provided.gateway;
+  const out: RouteRequest[] = [];
+  const hosts = new Map<string, string>();
+  for (const app of apps) {
+    app.routes.forEach((route, index) => {
+      const at = (...rest: (string | number)[]) =>
+        input.path('apps', app.name, 'routes', index, ...rest);
+      const refuse = (
+        path: (string | number)[],
+        value: unknown,
+        message: string,
+        expected: string,
+      ) =>
+        issues.push(
+          error({ code: 'applications-route', path: at(...path), value, message, expected }),
+        );
+      if (gateway === undefined) {
+        refuse(
+          [],
+          route.host,
+          `routes ${route.host} but no component provides "gateway" on cluster "${input.cluster.name}"`,
+          'a gateway provider enabled on the cluster (cilium with gatewayApi), or no routes',
+        );
+        return;
+      }
+      const owner = hosts.get(route.host);
+      if (owner !== undefined) {
+        refuse(
+          ['host'],
+          route.host,
+          `is routed by ${owner} too: one host goes to one Service`,
+          'a host of its own',
+        );
+        return;
+      }
+      hosts.set(route.host, app.name);
+      if (
+        route.auth !== 'forward-auth' &&
+        (route.policy !== undefined || route.groups !== undefined)
+      ) {
+        refuse(
+          [route.policy !== undefined ? 'policy' : 'groups'],
+          route.policy ?? route.groups,
+          `is only read with auth: forward-auth (this route's auth is ${route.auth})`,
+          'auth: forward-auth, or no policy and groups',
+        );
+        return;
+      }
+      if ((route.auth === 'none') !== (route.reason !== undefined)) {
+        refuse(
+          route.auth === 'none' ? ['auth'] : ['reason'],
+          route.auth === 'none' ? 'none' : route.reason,
+          route.auth === 'none'
+            ? `leaves ${route.host}.${input.cluster.domain} open to anyone who reaches the Gateway without saying why`
+            : `is only read with auth: none (this route's auth is ${route.auth})`,
+          route.auth === 'none'
+            ? 'a reason, or auth: app or forward-auth'
+            : 'auth: none, or no reason',
+        );
+        return;
+      }
+      if (route.auth === 'forward-auth' && !gateway.forwardAuth) {
+        refuse(
+          ['auth'],
+          'forward-auth',
+          `asks for forward authentication, which the gateway on cluster "${input.cluster.name}" cannot do: ${route.host} would be open to anyone who reaches it`,
+          'auth: app (the application logs its users in), or a gateway with forward auth',
+        );
+        return;
+      }
+      const auth: RouteAuth =
+        route.auth === 'app'
+          ? { kind: 'app' }
+          : route.auth === 'none'
+            ? { kind: 'none', reason: route.reason ?? '' }
+            : {
+                kind: 'forward-auth',
+                policy: route.policy ?? 'two_factor',
+                ...(route.groups === undefined ? {} : { groups: [...route.groups] }),
+              };
+      out.push({
+        // The host is unique on the cluster (above, and the gateway checks it across components).
+        name: route.host,
+        host: route.host,
+        namespace: app.namespace,
+        service: route.service,
+        port: route.port,
+        labels: { 'app.kubernetes.io/name': app.name },
+        auth,
+      });
+    });
+  }
+  return out;
+}
+
 function declare(input: DeclareInput<Settings>): Declaration {
   const issues: Issue[] = [];
   const apps = resolveApps(input.settings, input.cluster.environment);
@@ -152,6 +267,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.path,
   );
   issues.push(...zeroTrust.issues);
+  const routes = applicationRoutes(apps, input, issues);
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,
@@ -177,6 +293,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(zeroTrust.flowless.length > 0 ? { flowlessNamespaces: zeroTrust.flowless } : {}),
     ...(volumes.length > 0 ? { volumes } : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
+    ...(routes.length > 0 ? { routes } : {}),
     issues,
   };
 }
@@ -223,7 +340,7 @@ export const applicationsComponent: Component<Settings> = {
   settings: { schema: schemaJson as unknown as JsonSchema, defaults: { apps: {} } },
   provides: [],
   needs: [],
-  uses: ['storage', 'backup', 'secrets'],
+  uses: ['storage', 'backup', 'secrets', 'gateway'],
   upstream: [],
   declare,
   render,

@@ -144,3 +144,149 @@ describe('applications of the definition', () => {
     );
   });
 });
+
+describe('routes of the applications', () => {
+  /** Stands in for the platform Gateway, with or without forward authentication. */
+  const gateway = (forwardAuth: boolean) =>
+    testComponent({
+      name: 'gw',
+      provides: ['gateway'],
+      contribution: (cluster) => ({
+        facts: {
+          gateway: {
+            name: 'platform',
+            namespace: 'gateway',
+            domain: `${cluster}.example`,
+            httpsListener: 'https',
+            address: undefined,
+            forwardAuth,
+          },
+        },
+      }),
+    });
+  const runWith = (apps: AnyJson, others = [gateway(false)]) =>
+    testRun(testDefinition(testReferenceClusters(), { components: { applications: { apps } } }), [
+      storage,
+      ...others,
+      applicationsComponent,
+    ]);
+  const errors = (result: ReturnType<typeof runWith>) =>
+    result.components.issues
+      .filter((i) => i.severity === 'error')
+      .map((i) => [i.code, formatPath(i.path), i.message]);
+
+  test("become route requests to the gateway: the host, the application's Service, its login", () => {
+    const result = runWith({
+      paperless: {
+        routes: [{ host: 'paperless', service: 'paperless', port: 8000, auth: 'app' }],
+      },
+      status: {
+        namespace: 'monitoring-public',
+        routes: [
+          {
+            host: 'status',
+            service: 'uptime',
+            port: 80,
+            auth: 'none',
+            reason: 'the public status page of the homelab',
+          },
+        ],
+      },
+    });
+    expect(errors(result)).toEqual([]);
+    expect(declared(result, 1).routes).toEqual([
+      {
+        name: 'paperless',
+        host: 'paperless',
+        namespace: 'paperless',
+        service: 'paperless',
+        port: 8000,
+        labels: { 'app.kubernetes.io/name': 'paperless' },
+        auth: { kind: 'app' },
+      },
+      {
+        name: 'status',
+        host: 'status',
+        namespace: 'monitoring-public',
+        service: 'uptime',
+        port: 80,
+        labels: { 'app.kubernetes.io/name': 'status' },
+        auth: { kind: 'none', reason: 'the public status page of the homelab' },
+      },
+    ]);
+  });
+
+  test('forward auth: two factors unless the route says, only where the gateway can do it', () => {
+    const apps = {
+      wiki: {
+        routes: [
+          {
+            host: 'wiki',
+            service: 'wiki',
+            port: 3000,
+            auth: 'forward-auth',
+            groups: ['family'],
+          },
+        ],
+      },
+    };
+    expect(declared(runWith(apps, [gateway(true)]), 0).routes[0].auth).toEqual({
+      kind: 'forward-auth',
+      policy: 'two_factor',
+      groups: ['family'],
+    });
+    const refused = runWith(apps, [gateway(false)]);
+    expect(declared(refused, 0).routes).toBeUndefined();
+    expect(errors(refused)[0]).toEqual([
+      'applications-route',
+      'clusters[0].components.applications.apps.wiki.routes[0].auth',
+      'asks for forward authentication, which the gateway on cluster "dev" cannot do: wiki would be open to anyone who reaches it',
+    ]);
+  });
+
+  test('a route without a gateway, an open route without a reason, settings of another auth, a host twice: errors at the route', () => {
+    const route = { service: 'web', port: 80 };
+    expect(
+      errors(runWith({ a: { routes: [{ ...route, host: 'a', auth: 'app' }] } }, [])).map(
+        ([code, path]) => [code, path],
+      ),
+    ).toEqual(
+      [0, 1, 2].map((cluster) => [
+        'applications-route',
+        `clusters[${cluster}].components.applications.apps.a.routes[0]`,
+      ]),
+    );
+    const result = runWith({
+      a: {
+        routes: [
+          { ...route, host: 'a', auth: 'none' },
+          { ...route, host: 'b', auth: 'app', policy: 'one_factor' },
+          { ...route, host: 'c', auth: 'app', reason: 'because it is ours' },
+        ],
+      },
+      b: { routes: [{ ...route, host: 'c', auth: 'app' }] },
+    });
+    expect(errors(result).filter((e) => String(e[1]).startsWith('clusters[0]'))).toEqual([
+      [
+        'applications-route',
+        'clusters[0].components.applications.apps.a.routes[0].auth',
+        'leaves a.dev.lab.example.com open to anyone who reaches the Gateway without saying why',
+      ],
+      [
+        'applications-route',
+        'clusters[0].components.applications.apps.a.routes[1].policy',
+        "is only read with auth: forward-auth (this route's auth is app)",
+      ],
+      [
+        'applications-route',
+        'clusters[0].components.applications.apps.a.routes[2].reason',
+        "is only read with auth: none (this route's auth is app)",
+      ],
+      [
+        'applications-route',
+        'clusters[0].components.applications.apps.b.routes[0].host',
+        'is routed by a too: one host goes to one Service',
+      ],
+    ]);
+  });
+});

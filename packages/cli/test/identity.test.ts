@@ -83,6 +83,8 @@ describe('the reference platform', () => {
         policy: 'one_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
+      // paperless logs its users in itself (its route's auth: app)
+      { domain: ['paperless.lab.example.com'], policy: 'one_factor' },
     ]);
     // no plaintext: the secret scan ran over every file (an error would have stopped the build)
     expect(files.length).toBeGreaterThan(0);

@@ -36,6 +36,10 @@ volumes?: {
  * Every connection the application's pods open or accept (zero trust). Given (an empty list too), the application's namespace is under Cilium's default deny: DNS and these flows only, plus what the platform's backups need there. Absent: the namespace stays outside default deny, with a warning.
  */
 flows?: ApplicationFlow[]
+/**
+ * Hosts the platform Gateway serves over HTTPS with the cluster's certificate, each routed to a Service of the application (in its namespace). The application's namespace must admit the Gateway: a flow with gateway: true to the Service's pods, or no flows.
+ */
+routes?: ApplicationRoute[]
 }
 /**
  * A persistent volume of the application: a claim of that name in its namespace.
@@ -266,4 +270,37 @@ endPort?: number
  * Protocol (default TCP).
  */
 protocol?: ("TCP" | "UDP")
+}
+/**
+ * A host of the cluster domain routed to a Service of the application.
+ */
+export interface ApplicationRoute {
+/**
+ * First label of the host: paperless → paperless.<cluster domain>.
+ */
+host: string
+/**
+ * The Service the Gateway forwards to, in the application's namespace (deployed with the application's own manifests).
+ */
+service: string
+/**
+ * The Service's port.
+ */
+port: number
+/**
+ * Who logs users in: app (the application itself, with its own accounts or OIDC), forward-auth (the Gateway asks the OIDC provider first; needs a gateway that can), none (open to anyone who reaches it; needs reason).
+ */
+auth: ("app" | "forward-auth" | "none")
+/**
+ * With forward-auth: the factors the OIDC provider asks for (default two_factor).
+ */
+policy?: ("one_factor" | "two_factor")
+/**
+ * With forward-auth: the groups let in (default: every authenticated user).
+ */
+groups?: string[]
+/**
+ * With auth none: why the host needs no login.
+ */
+reason?: string
 }
