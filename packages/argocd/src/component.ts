@@ -27,6 +27,7 @@ import type {
 import {
   checkHaInvariants,
   compareStrings,
+  handOverApply,
   haPlan,
   shellQuote,
   toYaml,
@@ -759,7 +760,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
           // would otherwise be applied as plain Pods that nothing ever deletes.
           `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --skip-tests \\`,
           `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-          '  | kubectl apply --server-side -f -',
+          `  | ${handOverApply('-')}`,
           `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,
         ],
       },

@@ -16,6 +16,7 @@ import {
   error,
   type GroupKind,
   type HaPlan,
+  handOverApply,
   haPlan,
   type Issue,
   ownValues,
@@ -150,7 +151,9 @@ function gatewayApiBundles(tag: string): CrdBundle[] {
       kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
       clusterResources,
       install: [
-        `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+        handOverApply(
+          `https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+        ),
       ],
     },
     {
@@ -166,7 +169,9 @@ function gatewayApiBundles(tag: string): CrdBundle[] {
       kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
       clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
       install: [
-        `kubectl apply --server-side -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${shellQuote(tag)}/config/crd/experimental/${tlsRoutes}`,
+        handOverApply(
+          `https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${shellQuote(tag)}/config/crd/experimental/${tlsRoutes}`,
+        ),
       ],
     },
   ];
@@ -479,7 +484,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
           `helm dependency build ${chart}`,
           `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
           `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-          '  | kubectl apply --server-side -f -',
+          `  | ${handOverApply('-')}`,
           `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=10m`,
           ...(first === undefined ? [] : [`talosctl health -n ${shellQuote(first.address)}`]),
         ],
