@@ -691,8 +691,10 @@ function readme(
         heading: 'Sync policy',
         body:
           'Automated sync with prune and self-heal as the environment profile says, retry with ' +
-          'exponential backoff, `CreateNamespace=true` with Pod Security labels through ' +
-          '`managedNamespaceMetadata`, `ServerSideApply=true` where a component asks for it, and ' +
+          'exponential backoff, the namespaces created and labelled (Pod Security) by the root ' +
+          'Application before the first wave (`CreateNamespace=true` with ' +
+          '`managedNamespaceMetadata` only for a namespace the root does not create, such as ' +
+          '`kube-system`), `ServerSideApply=true` where a component asks for it, and ' +
           'the resources finalizer, so that removing a component from the definition removes ' +
           'what it deployed. Critical Applications (CRD bundles and the components that declare ' +
           'themselves critical, such as the CNI, Argo CD, the secrets and storage providers) are the ' +
@@ -857,6 +859,8 @@ export function assembleApplications(
     const manifests: { [name: string]: KubeObject } = {};
     const ordered = inWaveOrder(apps, waves);
     const layer = `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml`;
+    const rendered = renderedOn(cluster);
+    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     deployed[cluster.name] = [];
     for (const app of ordered) {
       const object = applicationObject(
@@ -865,7 +869,10 @@ export function assembleApplications(
         namespace,
         app,
         waves.get(app.name) ?? 0,
-        owners.has(app.name),
+        // The root Application creates and labels the platform's namespaces; an Application that
+        // managed one's metadata too would overwrite the root's sync options on it (Argo CD
+        // applies a managed namespace with `argocd.argoproj.io/sync-options: ServerSideApply=true`).
+        owners.has(app.name) && !namespaces.has(app.namespace),
       );
       deployed[cluster.name]?.push({
         name: app.name,
@@ -889,8 +896,6 @@ export function assembleApplications(
     const byProject = new Map<string, PlannedApplication[]>();
     for (const app of apps)
       byProject.set(app.project, [...(byProject.get(app.project) ?? []), app]);
-    const rendered = renderedOn(cluster);
-    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     const namespaceObjects = [...namespaces].map(([name, level]) => namespaceObject(name, level));
     for (const object of namespaceObjects) {
       manifests[`namespace-${object.metadata.name}`] = object;
