@@ -395,7 +395,11 @@ describe('assembleApplications', () => {
         'ServerSideApply=true',
         'RespectIgnoreDifferences=true',
       ],
-      retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+      retry: {
+        limit: -1,
+        refresh: true,
+        backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+      },
       managedNamespaceMetadata: {
         labels: {
           'pod-security.kubernetes.io/audit': 'privileged',
@@ -619,6 +623,10 @@ describe('assembleApplications', () => {
         targetRevision: 'v1.0.0',
         helm: { valueFiles: ['env/production.yaml', 'clusters/prod.yaml'] },
       },
+      // A wave fails while one of its Applications is Degraded; Argo CD never auto-syncs a
+      // failed revision again once the retries ran out: the root retries until it converges,
+      // each time from the latest revision (a fix committed meanwhile).
+      syncPolicy: { retry: { limit: -1, refresh: true } },
     });
   });
 

@@ -50,8 +50,20 @@ export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
+/**
+ * Retries of a failed sync: without end (`limit` below 0), each from the latest revision
+ * (`refresh`), at most five minutes apart. Argo CD v3.4.4 never auto-syncs again a revision
+ * whose sync failed once the retries ran out (`autoSync`: "failed previous sync attempt ... will
+ * not retry"), and a wave of the root fails as soon as one of its Applications is Degraded
+ * (gitops-engine `sync_context.go`): with a limit, a child Degraded for longer than the retries
+ * last during a bring-up (pods waiting for a secret still missing from the store) would stop the
+ * root for good, and the later waves would never come. A retry from the latest revision also
+ * picks up the commit that fixes a failing sync, which a retry of the failed revision, an
+ * operation still in progress, would keep out.
+ */
 const RETRY = {
-  limit: 10,
+  limit: -1,
+  refresh: true,
   backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
 } as const;
 
@@ -181,7 +193,7 @@ function applicationObject(
       selfHeal: cluster.profile.autoSync.selfHeal,
     },
     syncOptions,
-    retry: { limit: RETRY.limit, backoff: { ...RETRY.backoff } },
+    retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
   };
   if (managesNamespace && app.podSecurity !== undefined) {
     syncPolicy.managedNamespaceMetadata = { labels: podSecurityLabels(app.podSecurity) };
@@ -391,7 +403,7 @@ function rootApplication(
           prune: cluster.profile.autoSync.prune,
           selfHeal: cluster.profile.autoSync.selfHeal,
         },
-        retry: { limit: RETRY.limit, backoff: { ...RETRY.backoff } },
+        retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
       },
     },
   };
@@ -690,8 +702,8 @@ function readme(
       {
         heading: 'Sync policy',
         body:
-          'Automated sync with prune and self-heal as the environment profile says, retry with ' +
-          'exponential backoff, the namespaces created and labelled (Pod Security) by the root ' +
+          'Automated sync with prune and self-heal as the environment profile says, retries ' +
+          'without end from the latest revision with exponential backoff (up to 5 minutes), the namespaces created and labelled (Pod Security) by the root ' +
           'Application before the first wave (`CreateNamespace=true` with ' +
           '`managedNamespaceMetadata` only for a namespace the root does not create, such as ' +
           '`kube-system`), `ServerSideApply=true` where a component asks for it, and ' +
