@@ -719,7 +719,7 @@ describe('declarations', () => {
       ['Argo CD', 'login'],
     ]);
     expect(steps[0]?.commands).toEqual([
-      'kubectl create namespace argocd --dry-run=client -o yaml | kubectl apply -f -',
+      'kubectl get namespace argocd >/dev/null 2>&1 || kubectl create namespace argocd',
       'helm dependency build charts/argo-cd',
       'helm template argocd charts/argo-cd --namespace argocd --skip-tests \\',
       '  -f charts/argo-cd/env/staging.yaml -f charts/argo-cd/clusters/staging.yaml \\',

@@ -27,6 +27,7 @@ import type {
 import {
   checkHaInvariants,
   compareStrings,
+  ensureNamespace,
   handOverApply,
   haPlan,
   shellQuote,
@@ -754,7 +755,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
             : []),
         ],
         commands: [
-          `kubectl create namespace ${ARGOCD_NAMESPACE} --dry-run=client -o yaml | kubectl apply -f -`,
+          ensureNamespace(ARGOCD_NAMESPACE),
           `helm dependency build ${chart}`,
           // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
           // would otherwise be applied as plain Pods that nothing ever deletes.

@@ -98,7 +98,12 @@ export type {
 } from './generated/platform.js';
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
-export { GITOPS_FIELD_MANAGER, HAND_OVER_APPLY, handOverApply } from './hand-over.js';
+export {
+  ensureNamespace,
+  GITOPS_FIELD_MANAGER,
+  HAND_OVER_APPLY,
+  handOverApply,
+} from './hand-over.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';

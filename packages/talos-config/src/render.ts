@@ -3,11 +3,11 @@ import {
   type ClusterRun,
   type ComponentsResult,
   compareStrings,
+  ensureNamespace,
   type GeneratedFile,
   generatedHeader,
   type Issue,
   type ResolvedPlatform,
-  shellQuote,
   yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
@@ -109,10 +109,7 @@ export function bootstrapSteps(
       secrets.push(
         `- \`${secret.namespace}/${secret.name}\` (keys ${secret.keys.map((key) => `\`${key}\``).join(', ')}): ${secret.description} (${component})`,
       );
-      secretCommands.push(
-        `kubectl create namespace ${shellQuote(secret.namespace)} --dry-run=client -o yaml | kubectl apply -f -`,
-        ...secret.commands,
-      );
+      secretCommands.push(ensureNamespace(secret.namespace), ...secret.commands);
     }
   }
   const stored = storeStep(run);

@@ -764,7 +764,7 @@ describe('runbook steps from the components', () => {
     expect(readme).toContain(
       [
         '```sh',
-        'kubectl create namespace vault --dry-run=client -o yaml | kubectl apply -f -',
+        'kubectl get namespace vault >/dev/null 2>&1 || kubectl create namespace vault',
         'kubectl -n vault create secret generic vault-token --from-literal=token="$TOKEN"',
         '```',
       ].join('\n'),
