@@ -418,7 +418,7 @@ const NAMESPACE_WAVE = '-1';
  * namespaces, the namespaces its objects name) but the system namespaces and those a chart
  * creates itself (a Namespace object of ours, or of the upstream chart: `chartNamespaces`). An Application's `CreateNamespace=true` alone comes too late when an earlier
  * wave uses the namespace (Cilium's policies for every namespace, in wave 1); so the root creates
- * them all, and the Applications' managed namespace metadata applies the same labels. A chart's
+ * them all, with their labels, and no Application manages their metadata too. A chart's
  * own Namespace object that an earlier wave needs is an error: the root cannot create it without
  * two Applications claiming the object.
  */
