@@ -25,7 +25,11 @@ import { assembleApplications, SYNC_WAVE_ANNOTATION } from './applications.js';
 
 type Obj = KubeObject & { spec: Record<string, unknown> };
 
-function syncPolicyOf(app: Obj | undefined): { syncOptions?: string[]; automated?: unknown } {
+function syncPolicyOf(app: Obj | undefined): {
+  syncOptions?: string[];
+  automated?: unknown;
+  managedNamespaceMetadata?: unknown;
+} {
   return (app?.spec.syncPolicy ?? {}) as { syncOptions?: string[]; automated?: unknown };
 }
 
@@ -391,7 +395,11 @@ describe('assembleApplications', () => {
         'ServerSideApply=true',
         'RespectIgnoreDifferences=true',
       ],
-      retry: { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } },
+      retry: {
+        limit: -1,
+        refresh: true,
+        backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+      },
       managedNamespaceMetadata: {
         labels: {
           'pod-security.kubernetes.io/audit': 'privileged',
@@ -401,11 +409,39 @@ describe('assembleApplications', () => {
       },
     });
     expect(cilium?.spec.ignoreDifferences).toEqual(CILIUM_IGNORE_DIFFERENCES);
-    expect(authelia?.spec.syncPolicy).toMatchObject({
-      syncOptions: ['CreateNamespace=true'],
-      managedNamespaceMetadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-    });
+    // The root creates and labels authelia's namespace: Authelia's Application leaves its
+    // metadata alone (Argo CD would apply it with `sync-options: ServerSideApply=true`, over the
+    // root's `Prune=false,Delete=false`, argo-cd v3.4.4 controller/sync_namespace.go).
+    expect(syncPolicyOf(authelia).syncOptions).toEqual([]);
+    expect(syncPolicyOf(authelia).managedNamespaceMetadata).toBeUndefined();
+    const root = reference
+      .render('staging')
+      .objects.find((object) => object.kind === 'Namespace' && object.metadata.name === 'authelia');
+    expect(root?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     expect(authelia?.spec.ignoreDifferences).toBeUndefined();
+  });
+
+  it('leaves the metadata of every namespace the root creates to the root Application', () => {
+    // Given the Applications and the root's Namespaces of every cluster
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const { objects } = reference.render(cluster);
+      const rootNamespaces = new Set(
+        objects
+          .filter((object) => object.kind === 'Namespace')
+          .map((object) => object.metadata.name),
+      );
+      expect(rootNamespaces.size).toBeGreaterThan(0);
+      for (const app of objects.filter((object) => object.kind === 'Application') as Obj[]) {
+        const destination = app.spec.destination as { namespace: string };
+        if (!rootNamespaces.has(destination.namespace)) continue;
+        // Then no Application creates or labels one of them: two owners of one namespace's
+        // metadata would overwrite each other's sync options on every sync.
+        expect(syncPolicyOf(app).syncOptions, app.metadata.name).not.toContain(
+          'CreateNamespace=true',
+        );
+        expect(syncPolicyOf(app).managedNamespaceMetadata, app.metadata.name).toBeUndefined();
+      }
+    }
   });
 
   it('takes prune and self-heal from the environment profile', () => {
@@ -587,6 +623,10 @@ describe('assembleApplications', () => {
         targetRevision: 'v1.0.0',
         helm: { valueFiles: ['env/production.yaml', 'clusters/prod.yaml'] },
       },
+      // A wave fails while one of its Applications is Degraded; Argo CD never auto-syncs a
+      // failed revision again once the retries ran out: the root retries until it converges,
+      // each time from the latest revision (a fix committed meanwhile).
+      syncPolicy: { retry: { limit: -1, refresh: true } },
     });
   });
 

@@ -52,8 +52,20 @@ export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
+/**
+ * Retries of a failed sync: without end (`limit` below 0), each from the latest revision
+ * (`refresh`), at most five minutes apart. Argo CD v3.4.4 never auto-syncs again a revision
+ * whose sync failed once the retries ran out (`autoSync`: "failed previous sync attempt ... will
+ * not retry"), and a wave of the root fails as soon as one of its Applications is Degraded
+ * (gitops-engine `sync_context.go`): with a limit, a child Degraded for longer than the retries
+ * last during a bring-up (pods waiting for a secret still missing from the store) would stop the
+ * root for good, and the later waves would never come. A retry from the latest revision also
+ * picks up the commit that fixes a failing sync, which a retry of the failed revision, an
+ * operation still in progress, would keep out.
+ */
 const RETRY = {
-  limit: 10,
+  limit: -1,
+  refresh: true,
   backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
 } as const;
 
@@ -183,7 +195,7 @@ function applicationObject(
       selfHeal: cluster.profile.autoSync.selfHeal,
     },
     syncOptions,
-    retry: { limit: RETRY.limit, backoff: { ...RETRY.backoff } },
+    retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
   };
   if (managesNamespace && app.podSecurity !== undefined) {
     syncPolicy.managedNamespaceMetadata = { labels: podSecurityLabels(app.podSecurity) };
@@ -393,7 +405,7 @@ function rootApplication(
           prune: cluster.profile.autoSync.prune,
           selfHeal: cluster.profile.autoSync.selfHeal,
         },
-        retry: { limit: RETRY.limit, backoff: { ...RETRY.backoff } },
+        retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
       },
     },
   };
@@ -408,7 +420,7 @@ const NAMESPACE_WAVE = '-1';
  * namespaces, the namespaces its objects name) but the system namespaces and those a chart
  * creates itself (a Namespace object of ours, or of the upstream chart: `chartNamespaces`). An Application's `CreateNamespace=true` alone comes too late when an earlier
  * wave uses the namespace (Cilium's policies for every namespace, in wave 1); so the root creates
- * them all, and the Applications' managed namespace metadata applies the same labels. A chart's
+ * them all, with their labels, and no Application manages their metadata too. A chart's
  * own Namespace object that an earlier wave needs is an error: the root cannot create it without
  * two Applications claiming the object.
  */
@@ -692,9 +704,11 @@ function readme(
       {
         heading: 'Sync policy',
         body:
-          'Automated sync with prune and self-heal as the environment profile says, retry with ' +
-          'exponential backoff, `CreateNamespace=true` with Pod Security labels through ' +
-          '`managedNamespaceMetadata`, `ServerSideApply=true` where a component asks for it, and ' +
+          'Automated sync with prune and self-heal as the environment profile says, retries ' +
+          'without end from the latest revision with exponential backoff (up to 5 minutes), the namespaces created and labelled (Pod Security) by the root ' +
+          'Application before the first wave (`CreateNamespace=true` with ' +
+          '`managedNamespaceMetadata` only for a namespace the root does not create, such as ' +
+          '`kube-system`), `ServerSideApply=true` where a component asks for it, and ' +
           'the resources finalizer, so that removing a component from the definition removes ' +
           'what it deployed. Critical Applications (CRD bundles and the components that declare ' +
           'themselves critical, such as the CNI, Argo CD, the secrets and storage providers) are the ' +
@@ -859,6 +873,8 @@ export function assembleApplications(
     const manifests: { [name: string]: KubeObject } = {};
     const ordered = inWaveOrder(apps, waves);
     const layer = `charts/${PLATFORM_CHART}/clusters/${cluster.name}.yaml`;
+    const rendered = renderedOn(cluster);
+    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     deployed[cluster.name] = [];
     for (const app of ordered) {
       const object = applicationObject(
@@ -867,7 +883,10 @@ export function assembleApplications(
         namespace,
         app,
         waves.get(app.name) ?? 0,
-        owners.has(app.name),
+        // The root Application creates and labels the platform's namespaces; an Application that
+        // managed one's metadata too would overwrite the root's sync options on it (Argo CD
+        // applies a managed namespace with `argocd.argoproj.io/sync-options: ServerSideApply=true`).
+        owners.has(app.name) && !namespaces.has(app.namespace),
       );
       deployed[cluster.name]?.push({
         name: app.name,
@@ -891,8 +910,6 @@ export function assembleApplications(
     const byProject = new Map<string, PlannedApplication[]>();
     for (const app of apps)
       byProject.set(app.project, [...(byProject.get(app.project) ?? []), app]);
-    const rendered = renderedOn(cluster);
-    const namespaces = platformNamespaces(cluster, apps, waves, owners, rendered, issues);
     const namespaceObjects = [...namespaces].map(([name, level]) => namespaceObject(name, level));
     for (const object of namespaceObjects) {
       manifests[`namespace-${object.metadata.name}`] = object;

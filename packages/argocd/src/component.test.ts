@@ -725,7 +725,7 @@ describe('declarations', () => {
       'helm dependency build charts/argo-cd',
       'helm template argocd charts/argo-cd --namespace argocd --skip-tests \\',
       '  -f charts/argo-cd/env/staging.yaml -f charts/argo-cd/clusters/staging.yaml \\',
-      '  | kubectl apply --server-side -f -',
+      '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
       'kubectl -n argocd wait --for=condition=Available deployment --all --timeout=10m',
     ]);
   });

@@ -27,6 +27,8 @@ import type {
 import {
   checkHaInvariants,
   compareStrings,
+  ensureNamespace,
+  handOverApply,
   haPlan,
   shellQuote,
   toYaml,
@@ -754,15 +756,13 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
             : []),
         ],
         commands: [
-          // Never `create --dry-run=client | apply -f -`: against the namespaces step's client-side
-          // apply, kubectl's three-way merge deletes the labels and annotations a bare manifest lacks.
-          `kubectl get namespace ${ARGOCD_NAMESPACE} >/dev/null 2>&1 || kubectl create namespace ${ARGOCD_NAMESPACE}`,
+          ensureNamespace(ARGOCD_NAMESPACE),
           `helm dependency build ${chart}`,
           // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
           // would otherwise be applied as plain Pods that nothing ever deletes.
           `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --skip-tests \\`,
           `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-          '  | kubectl apply --server-side -f -',
+          `  | ${handOverApply('-')}`,
           `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,
         ],
       },

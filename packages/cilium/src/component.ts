@@ -16,6 +16,7 @@ import {
   error,
   type GroupKind,
   type HaPlan,
+  handOverApply,
   haPlan,
   type Issue,
   ownValues,
@@ -159,7 +160,9 @@ function gatewayApiBundles(tag: string): CrdBundle[] {
     kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
     clusterResources,
     install: [
-      `kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+      handOverApply(
+        `https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,
+      ),
     ],
   };
   if (tlsRouteStandard) return [standard];
@@ -178,7 +181,9 @@ function gatewayApiBundles(tag: string): CrdBundle[] {
       kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
       clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
       install: [
-        `kubectl apply --server-side -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${shellQuote(tag)}/config/crd/experimental/${tlsRoutes}`,
+        handOverApply(
+          `https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/${shellQuote(tag)}/config/crd/experimental/${tlsRoutes}`,
+        ),
       ],
     },
   ];
@@ -478,7 +483,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const apply = [
     `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
     `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-    '  | kubectl apply --server-side -f -',
+    `  | ${handOverApply('-')}`,
   ];
   return {
     application: application(cluster, settings, network.mutualAuthentication),

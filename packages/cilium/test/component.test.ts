@@ -85,7 +85,7 @@ describe('capabilities', () => {
         ].map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
         clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
         install: [
-          'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.1/standard-install.yaml',
+          'kubectl apply --server-side --field-manager=argocd-controller -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.1/standard-install.yaml',
         ],
       },
       // The operator also looks for TLSRoute (experimental channel) when it starts.
@@ -102,7 +102,7 @@ describe('capabilities', () => {
         kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
         clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
         install: [
-          'kubectl apply --server-side -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.4.1/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml',
+          'kubectl apply --server-side --field-manager=argocd-controller -f https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.4.1/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml',
         ],
       },
     ]);
@@ -196,13 +196,13 @@ describe('capabilities', () => {
       'helm dependency build charts/cilium',
       'helm template cilium charts/cilium --namespace kube-system \\',
       '  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
-      '  | kubectl apply --server-side -f -',
+      '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
       'kubectl -n kube-system rollout status daemonset/cilium --timeout=10m',
       // again, until the operator has registered every Cilium CRD the chart uses
       'for attempt in $(seq 20); do',
       '  helm template cilium charts/cilium --namespace kube-system \\',
       '    -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
-      '    | kubectl apply --server-side -f - && break',
+      '    | kubectl apply --server-side --field-manager=argocd-controller -f - && break',
       '  sleep 15',
       'done',
       'talosctl health -n 192.168.3.11',

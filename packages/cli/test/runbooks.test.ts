@@ -130,4 +130,21 @@ describe('the Talos runbook', () => {
     expect(finalizers).toBeGreaterThan(rootOff);
     expect(deleteAll).toBeGreaterThan(finalizers);
   });
+
+  it('applies what Argo CD adopts as its field manager, and still deletes each CRD bundle by its URL', async () => {
+    const { files, issues } = await built;
+    expect(issues.filter((issue) => issue.code === 'hand-over-field-manager')).toEqual([]);
+    const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
+    const applies = lines.filter((line) => /kubectl apply --server-side/.test(line));
+    // The Gateway API bundles, Cilium, CoreDNS, the snapshot CRDs, Argo CD.
+    expect(applies.length).toBeGreaterThanOrEqual(5);
+    for (const line of applies) expect(line).toContain('--field-manager=argocd-controller');
+    // The removal section reverses each bundle's install (talos-config reads the apply back).
+    const gatewayApi =
+      'https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.1/standard-install.yaml';
+    expect(lines).toContain(
+      `kubectl apply --server-side --field-manager=argocd-controller -f ${gatewayApi}`,
+    );
+    expect(lines).toContain(`kubectl delete --ignore-not-found -f ${gatewayApi}`);
+  });
 });

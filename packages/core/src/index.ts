@@ -103,6 +103,12 @@ export type {
 } from './generated/platform.js';
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
+export {
+  ensureNamespace,
+  GITOPS_FIELD_MANAGER,
+  HAND_OVER_APPLY,
+  handOverApply,
+} from './hand-over.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
@@ -213,6 +219,7 @@ export {
   crdsBeforeControllers,
   deployedValues,
   groupKindOf,
+  handOverFieldManager,
   helmignoreKeepsDependencies,
   kindsBeforeUse,
   namespacesBeforeUse,

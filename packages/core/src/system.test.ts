@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterRun } from './components.js';
+import { handOverApply } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
 import {
@@ -9,6 +10,7 @@ import {
   type DeployedApplication,
   type DeployedCluster,
   deployedValues,
+  handOverFieldManager,
   kindsBeforeUse,
   namespacesBeforeUse,
   type SystemInput,
@@ -568,6 +570,73 @@ describe('client-side-apply-size', () => {
     expect(clientSideApplySize.check(input([clientSide])).map((issue) => issue.code)).toEqual([
       'client-side-apply-size',
     ]);
+  });
+});
+
+describe('hand-over-field-manager', () => {
+  const runbook = (commands: string[]): SystemInput['files'][number] => ({
+    path: 'clusters/dev/RUNBOOK.md',
+    content: [
+      '# Cluster `dev`: runbook',
+      '',
+      'Prose may name `kubectl apply --server-side -f -`; only the commands count.',
+      '',
+      '```sh',
+      ...commands,
+      '```',
+      '',
+    ].join('\n'),
+  });
+  const withRunbook = (commands: string[], applications = [app({ name: 'cilium', wave: 1 })]) => ({
+    ...input(applications),
+    files: [runbook(commands)],
+  });
+  const cilium = [
+    'helm template cilium charts/cilium --namespace kube-system \\',
+    '  -f charts/cilium/env/development.yaml -f charts/cilium/clusters/dev.yaml \\',
+  ];
+
+  it('refuses a hand install applied server-side as kubectl, which Argo CD could never take fields off', () => {
+    // Given the runbook's Cilium install under kubectl's own server-side manager
+    const issues = handOverFieldManager.check(
+      withRunbook([...cilium, '  | kubectl apply --server-side -f -']),
+    );
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'hand-over-field-manager',
+        'clusters/dev/RUNBOOK.md:8',
+        '| kubectl apply --server-side -f -',
+      ],
+    ]);
+    expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0]');
+    expect(issues[0]?.expected).toContain('--field-manager=argocd-controller');
+    // Another manager than Argo CD's is no better
+    expect(
+      handOverFieldManager
+        .check(withRunbook(['kubectl apply --server-side --field-manager=me -f crds.yaml']))
+        .map((issue) => issue.output),
+    ).toEqual(['clusters/dev/RUNBOOK.md:6']);
+  });
+
+  it('passes hand installs applied as argocd-controller, client-side applies, and clusters without Argo CD', () => {
+    expect(handOverApply('-')).toBe(
+      'kubectl apply --server-side --field-manager=argocd-controller -f -',
+    );
+    expect(
+      handOverFieldManager.check(
+        withRunbook([
+          ...cilium,
+          `  | ${handOverApply('-')}`,
+          handOverApply('https://example.com/crds.yaml'),
+          'kubectl apply --server-side --field-manager argocd-controller -f crds.yaml',
+          'kubectl apply -f clusters/dev/namespaces.yaml',
+        ]),
+      ),
+    ).toEqual([]);
+    // Nothing adopts what a cluster without Applications installs by hand
+    expect(
+      handOverFieldManager.check(withRunbook(['kubectl apply --server-side -f crds.yaml'], [])),
+    ).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import { ANNOTATIONS_LIMIT_BYTES, oversizedClientSideApplies } from './apply-siz
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileValues } from './emitted.js';
+import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import type {
@@ -1117,6 +1118,61 @@ export const clientSideApplySize: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// What the runbook installs by hand, Argo CD adopts with every field (hand-over.ts)
+
+const SERVER_SIDE_APPLY = /\bkubectl\s+apply\b.*\s--server-side\b/;
+const GITOPS_MANAGER_FLAG = new RegExp(`\\s--field-manager(=|\\s+)${GITOPS_FIELD_MANAGER}(\\s|$)`);
+
+/** The lines of a Markdown file's code blocks, with their 1-based line numbers. */
+function codeLines(content: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let inCode = false;
+  content.split('\n').forEach((text, index) => {
+    if (text.trimStart().startsWith('```')) {
+      inCode = !inCode;
+      return;
+    }
+    if (inCode) out.push({ line: index + 1, text });
+  });
+  return out;
+}
+
+/**
+ * Where a GitOps controller adopts what the runbook installs by hand, every server-side
+ * `kubectl apply` of the runbook applies as Argo CD's field manager: under kubectl's own manager
+ * every field of the hand install would stay co-owned, and no later removal from Git would ever
+ * reach the cluster (hand-over.ts).
+ */
+export const handOverFieldManager: SystemCheck = {
+  name: 'hand-over-field-manager',
+  description: `Where Argo CD adopts what the runbook installs by hand, every server-side \`kubectl apply\` of the runbook applies as Argo CD's field manager (\`--field-manager=${GITOPS_FIELD_MANAGER}\`): a field owned by kubectl's own manager stays when Argo CD stops applying it, so a field a later chart drops would never leave the cluster.`,
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      // No Application: nothing adopts the hand installs.
+      if (deployed.applications.length === 0) continue;
+      for (const runbook of runbooksOf.get(deployed.cluster.name) ?? []) {
+        for (const { line, text } of codeLines(runbook.content)) {
+          if (!SERVER_SIDE_APPLY.test(text) || GITOPS_MANAGER_FLAG.test(text)) continue;
+          issues.push(
+            error({
+              code: 'hand-over-field-manager',
+              path: ['clusters', deployed.cluster.index],
+              output: `${runbook.path}:${line}`,
+              value: text.trim(),
+              message: `the runbook of cluster "${deployed.cluster.name}" applies server-side as kubectl's field manager, so what it installs keeps fields Argo CD cannot remove when it adopts them`,
+              expected: `--field-manager=${GITOPS_FIELD_MANAGER} on the apply (Argo CD's server-side field manager)`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
@@ -1128,6 +1184,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   helmignoreKeepsDependencies,
   applicationLayers,
   clientSideApplySize,
+  handOverFieldManager,
 ];
 
 /** The report sections of the checks that have one, in check order. */

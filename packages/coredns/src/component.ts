@@ -16,6 +16,7 @@ import {
   type DeclareInput,
   error,
   type FlowDeclaration,
+  handOverApply,
   haPlan,
   type Issue,
   isIp,
@@ -291,7 +292,7 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
         commands: [
           `helm template ${NAME} ${chart} --namespace ${COREDNS_NAMESPACE} \\`,
           `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
-          '  | kubectl apply --server-side -f -',
+          `  | ${handOverApply('-')}`,
           `kubectl -n ${COREDNS_NAMESPACE} rollout status deployment/${NAME} --timeout=5m`,
         ],
       },

@@ -377,6 +377,10 @@ describe('what it declares', () => {
     expect(declared?.bootstrap?.[0]?.commands[0]).toBe(
       'helm template coredns charts/coredns --namespace coredns \\',
     );
+    // As Argo CD's field manager: its Application then owns every field of the hand install.
+    expect(declared?.bootstrap?.[0]?.commands[2]).toBe(
+      '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
+    );
   });
 });
 

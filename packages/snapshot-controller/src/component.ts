@@ -11,6 +11,7 @@ import {
   type DeclareInput,
   ENVIRONMENTS,
   type EnvironmentName,
+  handOverApply,
   haPlan,
   type Issue,
   type KubeObject,
@@ -76,7 +77,7 @@ function crdBundle(tag: string): CrdBundle {
       ),
     ],
     clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
-    install: SNAPSHOT_CRD_FILES.map((name) => `kubectl apply --server-side -f ${raw}/${name}.yaml`),
+    install: SNAPSHOT_CRD_FILES.map((name) => handOverApply(`${raw}/${name}.yaml`)),
   };
 }
 

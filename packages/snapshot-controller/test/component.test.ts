@@ -122,6 +122,11 @@ describe('the snapshot controller', () => {
       },
     });
     expect(bundle?.install).toHaveLength(6);
+    // Applied as Argo CD's field manager, so that the bundle's Application owns every field of
+    // what the runbook installs (@homelab/core hand-over.ts).
+    expect(bundle?.install[0]).toBe(
+      'kubectl apply --server-side --field-manager=argocd-controller -f https://raw.githubusercontent.com/kubernetes-csi/external-snapshotter/v8.6.0/client/config/crd/groupsnapshot.storage.k8s.io_volumegroupsnapshotclasses.yaml',
+    );
     expect(chart(components).dependency?.version).toBe('5.2.0');
   });
 

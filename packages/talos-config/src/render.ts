@@ -3,11 +3,11 @@ import {
   type ClusterRun,
   type ComponentsResult,
   compareStrings,
+  ensureNamespace,
   type GeneratedFile,
   generatedHeader,
   type Issue,
   type ResolvedPlatform,
-  shellQuote,
   yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
@@ -74,18 +74,6 @@ function talosRequirements(run: ClusterRun): TalosRequirements[] {
 }
 
 /**
- * Creates a namespace unless it exists, and never changes one that does. Not
- * `kubectl create namespace … --dry-run=client -o yaml | kubectl apply -f -`: where the
- * runbook's namespaces step applied the namespace client-side with its Pod Security labels and
- * Argo CD annotations, kubectl's three-way merge (the last-applied annotation against the new,
- * bare manifest) deletes every label and annotation the bare manifest lacks.
- */
-function ensureNamespaceCommand(namespace: string): string {
-  const name = shellQuote(namespace);
-  return `kubectl get namespace ${name} >/dev/null 2>&1 || kubectl create namespace ${name}`;
-}
-
-/**
  * The platform's runbook steps on a cluster, in dependency order: `firstSteps` (the platform's
  * namespaces), then each component's CRD bundles,
  * then its own steps; then the hand-made secrets every component lists; then `finalSteps`; then
@@ -121,7 +109,7 @@ export function bootstrapSteps(
       secrets.push(
         `- \`${secret.namespace}/${secret.name}\` (keys ${secret.keys.map((key) => `\`${key}\``).join(', ')}): ${secret.description} (${component})`,
       );
-      secretCommands.push(ensureNamespaceCommand(secret.namespace), ...secret.commands);
+      secretCommands.push(ensureNamespace(secret.namespace), ...secret.commands);
     }
   }
   const stored = storeStep(run);

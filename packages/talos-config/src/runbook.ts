@@ -159,7 +159,7 @@ function stepView(step: BootstrapStep, number?: number) {
   };
 }
 
-const APPLY = /^kubectl apply --server-side -f (\S+)$/;
+const APPLY = /^kubectl apply --server-side(?: --field-manager=\S+)? -f (\S+)$/;
 
 /** A CRD bundle's delete commands: its install commands reversed, when they are plain applies. */
 function bundleDeletes(bundle: CrdBundle): string[] | undefined {
