@@ -428,8 +428,15 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           break;
         }
         case 'kube-apiserver':
-          if (ingress) add(entity('kube-apiserver', 'kube-apiserver'), own, flow.ports);
-          else add(own, entity('kube-apiserver', 'kube-apiserver'), flow.ports);
+          // From the API server (webhooks, aggregated APIs), the remote nodes too: in Cilium's
+          // default tunnel mode a call from an API server on another node arrives through the
+          // overlay with that node's identity, `remote-node`, not `kube-apiserver`
+          // (cilium/cilium#18049, #27967; the overlay's ipcache lookup that was to restore it never
+          // took effect, cilium/cilium#45718). Only an API server on the pod's own node matches
+          // `kube-apiserver` (the host identity carries its label there).
+          if (ingress) {
+            add(entity('kube-apiserver', 'kube-apiserver', 'remote-node'), own, flow.ports);
+          } else add(own, entity('kube-apiserver', 'kube-apiserver'), flow.ports);
           break;
         case 'host':
           if (ingress) add(entity('nodes', 'host', 'remote-node'), own, flow.ports);

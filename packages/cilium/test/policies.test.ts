@@ -227,6 +227,35 @@ describe('policies from declared flows', () => {
     ]);
   });
 
+  test('a webhook admits the API server on its own node and, through the overlay, on the others', () => {
+    const webhook = testComponent({
+      name: 'hooks',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'hooks', podSecurity: 'restricted', clusterResources: [] },
+        flows: [
+          {
+            name: 'admission',
+            direction: 'ingress',
+            namespace: 'hooks',
+            selector: { app: 'hooks' },
+            peer: { kind: 'kube-apiserver' },
+            ports: [{ port: 9443, protocol: 'TCP' }],
+          },
+        ],
+      }),
+    });
+    const hooks = runCilium(testDefinition(referenceClusters()), [webhook]);
+    // In tunnel mode a call from an API server on another node carries that node's identity,
+    // remote-node (cilium/cilium#18049, #27967): kube-apiserver alone would drop it
+    expect(policy(hooks, 'prod', 'hooks-admission-ingress').spec.ingress).toEqual([
+      {
+        fromEntities: ['kube-apiserver', 'remote-node'],
+        toPorts: [{ ports: [{ port: '9443', protocol: 'TCP' }] }],
+      },
+    ]);
+  });
+
   test('mutual authentication is required between platform pods from staging on, never in development', () => {
     expect(policy(run, 'dev', 'web-login-ingress').spec.ingress[0].authentication).toBeUndefined();
     expect(policy(run, 'staging', 'web-login-ingress').spec.ingress[0].authentication).toEqual({
