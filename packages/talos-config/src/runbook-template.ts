@@ -224,15 +224,29 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 
 After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only
 them: \`--output-types controlplane,worker\` keeps \`talosconfig\`, whose endpoints step 6 set,
-which \`--force\` would otherwise overwrite) and apply them node by node, now at their static
-addresses and without \`--insecure\`:
+which \`--force\` would otherwise overwrite) and apply them, now at the nodes' static addresses
+and without \`--insecure\`. First what applies without a reboot, on every node: Talos refuses
+\`--mode=no-reboot\` on a node whose change needs a reboot, and changes nothing there.
 
 \`\`\`sh
 {{> genConfig}}
   --output-types controlplane,worker \\
   --output-dir "$TALOS_DIR" --force
-{{#each nodes}}
-talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
+{{#each upgradeOrder}}
+talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=no-reboot
+{{/each}}
+\`\`\`
+
+A node that refused needs a reboot for its change. Never let Talos reboot the nodes together
+(\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
+the config on each such node and reboot it alone, the control planes first, waiting for the
+cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back):
+
+\`\`\`sh
+{{#each upgradeOrder}}
+talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
+talosctl reboot -n {{shell address}}
+talosctl health -n {{shell ../first.address}}
 {{/each}}
 \`\`\`
 

@@ -253,7 +253,7 @@ export function runbook(
       : requirements.extensions.map((e) => `\`${e}\``).join(', ');
   const configFile = (node: ResolvedNode): string =>
     node.role === 'controlplane' ? 'controlplane.yaml' : 'worker.yaml';
-  const nodes = cluster.nodes.map((node) => ({
+  const nodeView = (node: ResolvedNode) => ({
     hostname: node.hostname,
     role: node.role,
     address: node.address,
@@ -263,7 +263,8 @@ export function runbook(
     patchArg: `@${dir}/nodes/${node.hostname}.yaml`,
     dhcpVar: variables.get(node.hostname) as string,
     identify: identifyText(node),
-  }));
+  });
+  const nodes = cluster.nodes.map(nodeView);
   const login = input.login;
   const provider = login?.provider;
   const loginSteps = (login?.steps ?? []).map((step) => stepView(step));
@@ -294,10 +295,11 @@ export function runbook(
     },
     controlPlanes: cluster.controlPlanes.map((node) => ({ address: node.address })),
     first: { address: first.address },
+    // One node at a time, the control planes first: etcd keeps its quorum while one reboots.
     upgradeOrder: [
       ...cluster.controlPlanes,
       ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
-    ].map((node) => ({ address: node.address })),
+    ].map(nodeView),
     cniNotice:
       requirements.cni === 'none'
         ? `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`

@@ -389,4 +389,38 @@ describe('the reference runbook', () => {
       'https://192.168.30.10:6443',
     ]);
   });
+
+  it('never lets Talos reboot the nodes of a cluster together when its settings change', () => {
+    const later = markdown.slice(
+      markdown.indexOf('## Later: changing Talos settings'),
+      markdown.indexOf('## Upgrades'),
+    );
+    const commands = shellBlocks(later)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text))
+      .filter((words) => words[0] === 'talosctl' && words[1] !== 'gen');
+    const mode = (words: string[]) => words.find((word) => word.startsWith('--mode='));
+    const applies = commands.filter((words) => words[1] === 'apply-config');
+    // every apply says its mode: none may reboot on its own (auto, the default, would)
+    expect(new Set(applies.map(mode))).toEqual(new Set(['--mode=no-reboot', '--mode=staged']));
+    // a staged node is rebooted alone, and the cluster is healthy before the next one
+    const staged = commands.slice(commands.findIndex((words) => mode(words) === '--mode=staged'));
+    const nodes = staged.filter((words) => mode(words) === '--mode=staged').length;
+    expect(nodes).toBeGreaterThan(1);
+    expect(staged.map((words) => words[1])).toEqual(
+      Array.from({ length: nodes }, () => ['apply-config', 'reboot', 'health']).flat(),
+    );
+    // the control planes first: etcd keeps its quorum while one member reboots
+    const rebooted = staged.filter((words) => words[1] === 'reboot').map((words) => words[3]);
+    const controlPlanes = applies
+      .filter(
+        (words) =>
+          words.includes('"$TALOS_DIR"/controlplane.yaml') ||
+          words.some((w) => w.endsWith('/controlplane.yaml')),
+      )
+      .map((words) => words[3]);
+    expect(new Set(controlPlanes).size).toBeGreaterThan(0);
+    expect(rebooted.length).toBeGreaterThan(new Set(controlPlanes).size);
+    expect(rebooted.slice(0, new Set(controlPlanes).size)).toEqual([...new Set(controlPlanes)]);
+  });
 });
