@@ -101,6 +101,9 @@ export function replicationSource(
     },
     spec: {
       sourcePVC: volume.name,
+      // Explicit: the disaster-recovery runbook pauses it by hand while the volume is restored,
+      // and Argo CD's server-side apply resets only a field Git sets.
+      paused: false,
       trigger: { schedule: policy?.schedule ?? '' },
       restic: {
         repository: backupNames(volume).secret,

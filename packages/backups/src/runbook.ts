@@ -77,6 +77,20 @@ export function stopWorkloadCommands(entry: ProtectedVolume): string[] {
 }
 
 /**
+ * Pauses the volume's backups while it is restored: a backup of the empty or half-restored
+ * volume would land in the repository and count in its retention (restic forget after each
+ * backup keeps one snapshot per hour or day), which could forget the last good snapshot of the
+ * day the cluster was lost. Argo CD resumes them when it syncs again: the generated
+ * ReplicationSource says `paused: false` (a field Git left out would stay as the patch set it).
+ */
+export function pauseBackupCommands(entry: ProtectedVolume): string[] {
+  const { volume } = entry;
+  return [
+    `kubectl -n ${q(volume.namespace)} patch replicationsource ${q(backupNames(volume).source)} --type merge -p '{"spec":{"paused":true}}'`,
+  ];
+}
+
+/**
  * Commands that replace a faulted claim by an empty one: delete it, wait until it is gone (a
  * Terminating claim still reads Bound), then have Argo CD create that one claim again (a sync of
  * the one resource through the Application's `operation`, Argo CD's "Sync Applications with
@@ -304,6 +318,13 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       );
       sh(...stopWorkloadCommands(entry));
       add(
+        "Pause the volume's backups until it is restored: a backup of the half-restored volume",
+        "would count in the repository's retention and could push out the last good snapshot of",
+        'the day the cluster was lost:',
+        '',
+      );
+      sh(...pauseBackupCommands(entry));
+      add(
         'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
         'claim with an empty one. Wait until the old claim is gone, then have Argo CD create it',
         'again (a sync of that one claim) and wait until it is bound (the reclaim policy of its',
@@ -315,13 +336,13 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
-        'volume, and a scheduled backup may run while you restore:',
+        'or half-restored volume:',
         '',
       );
       sh(...restoreCommands(entry));
       add(
         "Hand the Applications back to Argo CD, the volume's first and the root last: it pauses the",
-        'restore again and scales the workloads back up.',
+        'restore again, resumes the backups and scales the workloads back up.',
         '',
       );
       sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));

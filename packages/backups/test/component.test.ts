@@ -57,6 +57,8 @@ describe('a protected volume', () => {
       },
       spec: {
         sourcePVC: 'data',
+        // explicit, so that Argo CD resumes the backups the disaster-recovery runbook paused
+        paused: false,
         trigger: { schedule: '0 2 * * *' },
         restic: {
           repository: 'data-restic',
@@ -324,6 +326,20 @@ describe('the disaster-recovery runbook', () => {
   };
   const off = `--type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`;
   const on = `--type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`;
+
+  test("pauses the volume's backups after auto-sync is off and before the restore, until Argo CD resumes them", () => {
+    // A backup of the half-restored volume would count in the retention (restic forget).
+    const childOff = at(`kubectl -n argocd patch application prod-app ${off}`);
+    const paused = at(
+      `kubectl -n paperless patch replicationsource data-backup --type merge -p '{"spec":{"paused":true}}'`,
+    );
+    const restore = file
+      .split('\n')
+      .findIndex((line) => line.includes('patch replicationdestination data-restore'));
+    expect([childOff, paused, restore]).toEqual(
+      [childOff, paused, restore].toSorted((a, b) => a - b),
+    );
+  });
 
   test('turns auto-sync off on the root Application before the child, and back on root last', () => {
     // The root Application (selfHeal on) would put the child's syncPolicy back within seconds.
