@@ -491,7 +491,9 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           "webhook's CA that longhorn-manager writes into them is ignored in diffs. The recurring jobs",
           'use `SkipDryRunOnMissingResource` (their CRD arrives in the same sync). The Application is',
           'critical: never pruned or cascade-deleted; removing Longhorn is a runbook step. Claims',
-          'made for declared volumes carry `Prune=false,Delete=false`.',
+          'made for declared volumes carry `Prune=false,Delete=false`. The StorageClasses carry',
+          '`Replace=true,Force=true`: their parameters are immutable, so a changed tier is deleted and',
+          're-created; volumes already provisioned keep the replicas they were made with.',
         ].join('\n'),
       },
       {

@@ -15,9 +15,21 @@ export function recurringJobSelector(tier: string): string {
 }
 
 /**
+ * How Argo CD applies a StorageClass: by deleting and re-creating it (`kubectl replace --force`).
+ * The API server refuses any change to a StorageClass's `parameters`, `provisioner`,
+ * `reclaimPolicy` or `volumeBindingMode` (Kubernetes `ValidateStorageClassUpdate`, server-side
+ * apply included), so a changed tier (its replicas, data locality, reclaim policy) would fail
+ * every sync of the Application. With `Replace=true` Argo CD replaces the object instead of
+ * applying it, and `Force=true` makes the replacement a delete and create (gitops-engine v3.4
+ * `applyObject`/`ReplaceResource`). Volumes already provisioned keep what they were made with;
+ * a claim made while the class is re-created waits for it.
+ */
+export const STORAGE_CLASS_SYNC_OPTIONS = 'Replace=true,Force=true';
+
+/**
  * The StorageClass of a tier: volumes on disks tagged with the tier, `replicas` replicas on
  * distinct nodes (replica soft anti-affinity is off), the tier's data locality, its recurring
- * jobs through the group, expandable.
+ * jobs through the group, expandable; re-created by Argo CD when it changes.
  */
 export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject {
   return {
@@ -28,6 +40,7 @@ export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject
       labels: { [TIER_LABEL]: tier.name },
       annotations: {
         'storageclass.kubernetes.io/is-default-class': isDefault ? 'true' : 'false',
+        'argocd.argoproj.io/sync-options': STORAGE_CLASS_SYNC_OPTIONS,
         ...(tier.description === undefined
           ? {}
           : { 'storage.homelab.dev/description': tier.description }),

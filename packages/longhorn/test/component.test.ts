@@ -74,6 +74,19 @@ describe('StorageClass tiers', () => {
     expect(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe('false');
   });
 
+  test('every class is replaced, not applied, by Argo CD: its parameters are immutable', () => {
+    // Given the classes of every cluster
+    const all = ['dev', 'staging', 'prod'].flatMap((cluster) => Object.values(classes(cluster)));
+    // Then Argo CD deletes and re-creates each one that changes (a PUT or a server-side apply of
+    // changed parameters, reclaim policy or binding mode is refused by the API server)
+    expect(all.length).toBe(7);
+    for (const sc of all) {
+      expect(sc.metadata.annotations['argocd.argoproj.io/sync-options']).toBe(
+        'Replace=true,Force=true',
+      );
+    }
+  });
+
   test('recurring jobs take snapshots and backups per tier with the environment retention', () => {
     const prod = run.platform.clusters[2] as AnyJson;
     const jobs = byKind(
