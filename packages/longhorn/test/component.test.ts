@@ -340,6 +340,45 @@ describe('definition problems', () => {
   const issues = (clusters = storageClusters(), settings: AnyJson = {}) =>
     runLonghorn(definition(clusters, settings)).issues.filter((i) => i.severity === 'error');
 
+  test("a tier name Longhorn's recurring jobs cannot carry is refused by the settings schema", () => {
+    // Longhorn v1.8.1 (datastore ValidateRecurringJob, the RecurringJob webhook): a job name of at
+    // most 40 characters, a group name of at least two (util.ValidateString)
+    const tier = (name: string) => ({
+      tiers: { [name]: { snapshot: { schedule: { development: '0 * * * *' } } } },
+    });
+    const longest = `t${'x'.repeat(29)}1`;
+    expect(longest.length).toBe(31);
+    expect(() => runLonghorn(definition(storageClusters(), tier(`${longest}2`)))).toThrow(
+      /components\.longhorn\.tiers/,
+    );
+    expect(() => runLonghorn(definition(storageClusters(), tier('a')))).toThrow(
+      /components\.longhorn\.tiers/,
+    );
+    // The longest accepted name makes jobs Longhorn accepts
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), tier: longest }];
+    const run = runLonghorn(
+      definition(clusters, {
+        tiers: {
+          [longest]: {
+            snapshot: { schedule: { development: '0 * * * *' }, retain: { development: 2 } },
+            backup: { schedule: { development: '0 1 * * *' }, retain: { development: 2 } },
+          },
+        },
+        backupTarget: TEST_BACKUP_TARGET,
+      }),
+    );
+    const jobs = chartObjects(
+      run.components,
+      'longhorn',
+      run.platform.clusters[0] as AnyJson,
+    ).filter((o) => o.kind === 'RecurringJob');
+    expect(jobs.map((job) => job.metadata.name)).toEqual(
+      expect.arrayContaining([`${longest}-backup`, `${longest}-snapshot`]),
+    );
+    for (const job of jobs) expect(job.metadata.name.length).toBeLessThanOrEqual(40);
+  });
+
   test('a disk of an unknown tier, at the disk', () => {
     const clusters = storageClusters();
     (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), tier: 'fast-storag' }];
