@@ -63,6 +63,40 @@ export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject
   };
 }
 
+/** The name of a tier's scratch class (`scratchStorageClass`). */
+export function scratchClassName(tier: string): string {
+  return `${tier}-scratch`;
+}
+
+/**
+ * The scratch class of a tier whose class retains its volumes: the same disks and data locality,
+ * one replica, no recurring jobs, and volumes deleted with their claim. Temporary copies go there
+ * (VolSync's snapshot clone of a backup, a restore check's scratch volume): VolSync 0.16 deletes
+ * its temporary claim after every run (`pvcFromSnapshot`, `MarkForCleanup`) and gives it the
+ * source claim's class unless told another, and a deleted claim of a `Retain` class leaves its
+ * PersistentVolume and Longhorn volume behind: one full copy per run, until the disks are full.
+ */
+export function scratchStorageClass(tier: ResolvedTier): KubeObject {
+  const base = storageClass(tier, false);
+  const { recurringJobSelector: _jobs, ...parameters } = base.parameters as {
+    [key: string]: string;
+  };
+  return {
+    ...base,
+    metadata: {
+      name: scratchClassName(tier.name),
+      labels: { [TIER_LABEL]: tier.name },
+      annotations: {
+        'storageclass.kubernetes.io/is-default-class': 'false',
+        'argocd.argoproj.io/sync-options': STORAGE_CLASS_SYNC_OPTIONS,
+        'storage.homelab.dev/description': `Temporary copies on the disks of tier ${tier.name} (backup snapshot clones, restore checks), deleted with their claim.`,
+      },
+    },
+    reclaimPolicy: 'Delete',
+    parameters: { ...parameters, numberOfReplicas: '1' },
+  };
+}
+
 /** The snapshot and backup RecurringJobs of a tier (backups only with a backup target). */
 export function recurringJobs(
   tier: ResolvedTier,
