@@ -236,7 +236,9 @@ describe('the reference platform output', () => {
     const storageNodes = { dev: 1, staging: 3, prod: 3 };
     const replicas = { dev: '1', staging: '2', prod: '3' };
     for (const cluster of clusters) {
-      const classes = render('longhorn', cluster).objects.filter((o) => o.kind === 'StorageClass');
+      const all = render('longhorn', cluster).objects.filter((o) => o.kind === 'StorageClass');
+      const isScratch = (o: { metadata: { name: string } }) => o.metadata.name.endsWith('-scratch');
+      const classes = all.filter((o) => !isScratch(o));
       expect(classes.map((o) => o.metadata.name).sort(), cluster.name).toEqual(
         cluster.name === 'prod'
           ? ['archive', 'fast-storage', 'standard']
@@ -244,6 +246,18 @@ describe('the reference platform output', () => {
       );
       for (const storageClass of classes) {
         expect(get(storageClass, 'parameters', 'numberOfReplicas')).toBe(replicas[cluster.name]);
+      }
+      // The tiers that retain their volumes have a scratch class for temporary copies: one
+      // replica, volumes deleted with their claim
+      const scratch = all.filter(isScratch);
+      expect(scratch.map((o) => o.metadata.name).sort(), cluster.name).toEqual(
+        cluster.name === 'prod'
+          ? ['archive-scratch', 'fast-storage-scratch']
+          : ['fast-storage-scratch'],
+      );
+      for (const storageClass of scratch) {
+        expect(get(storageClass, 'parameters', 'numberOfReplicas')).toBe('1');
+        expect(get(storageClass, 'reclaimPolicy')).toBe('Delete');
       }
       const nodes = [...readdirSync(join(repo, 'clusters', cluster.name, 'talos', 'nodes'))].filter(
         (file) =>

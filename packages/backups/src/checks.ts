@@ -329,8 +329,100 @@ export const verificationOverlap: SystemCheck = {
   },
 };
 
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+/**
+ * The temporary volumes of the backups are deleted with their claims: VolSync's snapshot or
+ * clone copy of a source (`restic.storageClassName`, else the source claim's class) and the
+ * restore verification's scratch volume. VolSync v0.16.0 deletes its temporary claim after every
+ * run (`pvcFromSnapshot`, `MarkForCleanup`); from a class with `reclaimPolicy: Retain` the
+ * PersistentVolume and the storage behind it stay, one full copy per run.
+ */
+export const temporaryVolumesDeleted: SystemCheck = {
+  name: 'backup-temporary-volumes-deleted',
+  description:
+    "The temporary volumes of the backups (VolSync's snapshot or clone copy of a ReplicationSource, the restore verification's scratch volume) are on StorageClasses that delete their volumes with the claim: from a Retain class every run would leave a full copy on the disks.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed);
+      const reclaim = new Map<string, string>();
+      let defaultClass: string | undefined;
+      const claims = new Map<string, string | undefined>();
+      for (const { object } of all) {
+        if (object.apiVersion === 'storage.k8s.io/v1' && object.kind === 'StorageClass') {
+          reclaim.set(object.metadata.name, String(object.reclaimPolicy ?? 'Delete'));
+          if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
+            defaultClass ??= object.metadata.name;
+          }
+        }
+        if (object.apiVersion === 'v1' && object.kind === 'PersistentVolumeClaim') {
+          const name = record(object.spec).storageClassName;
+          claims.set(
+            key(object.metadata.namespace, object.metadata.name),
+            typeof name === 'string' ? name : undefined,
+          );
+        }
+      }
+      const retaining = (className: string | undefined): className is string =>
+        className !== undefined && reclaim.get(className) === 'Retain';
+      const problem = (source: string, what: string, className: string) =>
+        issues.push(
+          error({
+            code: 'backup-temporary-volumes-deleted',
+            path: settingsPath(deployed.cluster, COMPONENT),
+            output: source,
+            value: className,
+            message: `${what} on cluster "${deployed.cluster.name}" is made on StorageClass "${className}", which retains its volumes: each run would leave a full copy on the disks`,
+            expected:
+              "a StorageClass with reclaimPolicy Delete for temporary copies (the storage provider's scratch class of the tier)",
+          }),
+        );
+      for (const { object, source } of all) {
+        const namespace = object.metadata.namespace;
+        if (isVolsync(object, 'ReplicationSource')) {
+          const spec = record(object.spec);
+          const restic = record(spec.restic);
+          const method = restic.copyMethod;
+          if (method !== 'Snapshot' && method !== 'Clone') continue;
+          const own = restic.storageClassName;
+          const sourceClaim = claims.get(key(namespace, String(spec.sourcePVC ?? '')));
+          const className = typeof own === 'string' ? own : (sourceClaim ?? defaultClass);
+          if (retaining(className)) {
+            problem(
+              source,
+              `the ${String(method).toLowerCase()} copy of ReplicationSource ${namespace}/${object.metadata.name}`,
+              className,
+            );
+          }
+        }
+        if (object.kind === 'CronJob' && object.metadata.labels?.[ROLE_LABEL] === 'verification') {
+          const pod = record(
+            record(record(record(record(object.spec).jobTemplate).spec).template).spec,
+          );
+          for (const volume of list(pod.volumes)) {
+            const template = record(record(record(volume).ephemeral).volumeClaimTemplate);
+            if (Object.keys(template).length === 0) continue;
+            const own = record(template.spec).storageClassName;
+            const className = typeof own === 'string' ? own : defaultClass;
+            if (retaining(className)) {
+              problem(
+                source,
+                `the scratch volume of restore verification ${namespace}/${object.metadata.name}`,
+                className,
+              );
+            }
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,
   credentialsFromSecretsProvider,
   verificationOverlap,
+  temporaryVolumesDeleted,
 ];

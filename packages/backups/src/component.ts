@@ -324,10 +324,17 @@ function forConsumers(
     }
     const manifests = byComponent.get(component) ?? {};
     const base = `${volume.namespace}-${volume.name}`;
-    manifests[`replicationsource-${base}`] = replicationSource(volume, settings, snapshotClass);
+    // Temporary copies of a volume whose class retains its volumes go to the tier's scratch class.
+    const scratch = entry.provided.storage?.classes.find((c) => c.tier === volume.tier)?.scratch;
+    manifests[`replicationsource-${base}`] = replicationSource(
+      volume,
+      settings,
+      snapshotClass,
+      scratch,
+    );
     manifests[`replicationdestination-${base}`] = replicationDestination(volume);
     if (volume.backup?.verify !== false) {
-      manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(volume, settings);
+      manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(volume, settings, scratch);
     }
     byComponent.set(component, manifests);
   }

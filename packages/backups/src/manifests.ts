@@ -78,11 +78,17 @@ function resticResources(): Values {
   };
 }
 
-/** The scheduled restic backup of a volume, from a CSI snapshot of it. */
+/**
+ * The scheduled restic backup of a volume, from a CSI snapshot of it. VolSync reads the snapshot
+ * through a temporary claim it deletes after every run; `scratchClass` (the storage provider's
+ * class for temporary copies of the volume's tier, when its own class retains volumes) keeps
+ * that claim's volume from being left behind each time.
+ */
 export function replicationSource(
   volume: VolumeRequest,
   settings: ResolvedBackupsSettings,
   snapshotClass: string,
+  scratchClass?: string,
 ): KubeObject {
   const policy = volume.backup;
   const retain: Values = {};
@@ -109,6 +115,7 @@ export function replicationSource(
         repository: backupNames(volume).secret,
         copyMethod: 'Snapshot',
         volumeSnapshotClassName: snapshotClass,
+        ...(scratchClass === undefined ? {} : { storageClassName: scratchClass }),
         pruneIntervalDays: settings.restic.pruneIntervalDays,
         cacheCapacity: settings.restic.cacheCapacity,
         retain,
@@ -150,11 +157,14 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
 
 /**
  * The restore verification of a volume: restores the latest snapshot into a scratch volume of
- * the same tier and size (deleted with the pod) and checks it (see verify-script.ts).
+ * the same tier and size (deleted with the pod) and checks it (see verify-script.ts). On a tier
+ * whose class retains its volumes the scratch volume takes the tier's `scratchClass`, or every
+ * run would leave a full-size volume behind.
  */
 export function verificationCronJob(
   volume: VolumeRequest,
   settings: ResolvedBackupsSettings,
+  scratchClass?: string,
 ): KubeObject {
   const window = settings.verification.windowMinutes;
   const owner = volume.owner ?? DEFAULT_OWNER;
@@ -226,7 +236,7 @@ export function verificationCronJob(
                       metadata: { labels: podLabels },
                       spec: {
                         accessModes: ['ReadWriteOnce'],
-                        storageClassName: volume.tier,
+                        storageClassName: scratchClass ?? volume.tier,
                         resources: { requests: { storage: volume.size } },
                       },
                     },

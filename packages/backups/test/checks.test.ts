@@ -1,19 +1,24 @@
 // The layer-4 checks of the backups, each passing on a complete platform and broken on purpose.
 import { formatPath, type SystemInput } from '@homelab/core';
+import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import {
   backupCompleteness,
   credentialsFromSecretsProvider,
+  temporaryVolumesDeleted,
   verificationOverlap,
 } from '../src/checks.js';
 import {
   type AnyJson,
+  cni,
   consumer,
   DATA,
   deployed,
+  gitops,
   mapObjects,
   runBackups,
   SETTINGS,
+  snapshots,
 } from './helpers.js';
 
 function input(run = runBackups(), change?: (object: AnyJson) => AnyJson | undefined): SystemInput {
@@ -181,5 +186,132 @@ describe('backup-verification-overlap', () => {
     const issues = verificationOverlap.check(input(run));
     expect(issues.map((i) => i.code)).toEqual(['backup-verification-overlap']);
     expect(issues[0]?.message).toContain('"prod"');
+  });
+});
+
+describe('backup-temporary-volumes-deleted', () => {
+  // Given a storage provider whose fast-storage class retains its volumes, with a scratch class
+  // that deletes them, and two protected volumes: data on standard, db on fast-storage
+  const retaining = testComponent({
+    name: 'storage',
+    provides: ['storage'],
+    contribution: () => ({
+      facts: {
+        storage: {
+          classes: [
+            {
+              name: 'fast-storage',
+              tier: 'fast-storage',
+              default: false,
+              scratch: 'fast-storage-scratch',
+            },
+            { name: 'standard', tier: 'standard', default: true },
+          ],
+          csiDriver: 'driver.example.com',
+        },
+      },
+    }),
+  });
+  const db = { ...DATA, name: 'db', tier: 'fast-storage' };
+  const run = runBackups(SETTINGS, [consumer([DATA, db])], [cni, retaining, snapshots, gitops]);
+  const storageClass = (name: string, reclaimPolicy: string, isDefault = false) => ({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name,
+      annotations: { 'storageclass.kubernetes.io/is-default-class': String(isDefault) },
+    },
+    provisioner: 'driver.example.com',
+    reclaimPolicy,
+  });
+  const claim = (name: string, className: string) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: 'paperless' },
+    spec: { storageClassName: className, resources: { requests: { storage: '20Gi' } } },
+  });
+  // What the storage provider deploys: the classes and the two claims
+  const withStorage = (change?: (object: AnyJson) => AnyJson | undefined): SystemInput => {
+    const clusters = deployed(run).map((cluster) => ({
+      ...cluster,
+      applications: cluster.applications.map((app, index) =>
+        index === 0
+          ? {
+              ...app,
+              objects: [
+                ...app.objects,
+                ...[
+                  storageClass('standard', 'Delete', true),
+                  storageClass('fast-storage', 'Retain'),
+                  storageClass('fast-storage-scratch', 'Delete'),
+                  claim('data', 'standard'),
+                  claim('db', 'fast-storage'),
+                ].map((object) => ({ object, source: 'charts/storage/values.yaml' })),
+              ],
+            }
+          : app,
+      ),
+    }));
+    return {
+      platform: run.platform,
+      clusters: change === undefined ? clusters : mapObjects(clusters, change),
+      files: [],
+    };
+  };
+
+  test('passes when the copies of a Retain tier go to its scratch class', () => {
+    expect(temporaryVolumesDeleted.check(withStorage())).toEqual([]);
+  });
+
+  test("fails when a copy takes the Retain class of its source or of the verification's claim", () => {
+    // When db's snapshot copy has no class of its own and its verification asks for fast-storage
+    const issues = temporaryVolumesDeleted.check(
+      withStorage((o) => {
+        if (o.kind === 'ReplicationSource' && o.metadata.name === 'db-backup') {
+          delete o.spec.restic.storageClassName;
+        }
+        if (o.kind === 'CronJob' && o.metadata.name === 'db-restore-verify') {
+          o.spec.jobTemplate.spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec.storageClassName =
+            'fast-storage';
+        }
+        return o;
+      }),
+    );
+    // Then both are refused on every cluster, naming the class
+    expect(issues).toHaveLength(6);
+    expect(
+      issues
+        .filter((i) => i.message.includes('"prod"'))
+        .map((i) => [formatPath(i.path), i.value, i.message]),
+    ).toEqual([
+      [
+        'clusters[2].components.backups',
+        'fast-storage',
+        'the scratch volume of restore verification paperless/db-restore-verify on cluster "prod" is made on StorageClass "fast-storage", which retains its volumes: each run would leave a full copy on the disks',
+      ],
+      [
+        'clusters[2].components.backups',
+        'fast-storage',
+        'the snapshot copy of ReplicationSource paperless/db-backup on cluster "prod" is made on StorageClass "fast-storage", which retains its volumes: each run would leave a full copy on the disks',
+      ],
+    ]);
+  });
+
+  test('follows the default class where a claim names none', () => {
+    const issues = temporaryVolumesDeleted.check(
+      withStorage((o) => {
+        if (o.kind === 'StorageClass') {
+          o.metadata.annotations['storageclass.kubernetes.io/is-default-class'] = String(
+            o.metadata.name === 'fast-storage',
+          );
+        }
+        if (o.kind === 'CronJob' && o.metadata.name === 'data-restore-verify') {
+          delete o.spec.jobTemplate.spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec
+            .storageClassName;
+        }
+        return o;
+      }),
+    );
+    expect(issues.map((i) => i.value)).toEqual(['fast-storage', 'fast-storage', 'fast-storage']);
   });
 });

@@ -19,6 +19,7 @@ import {
   gitops,
   runBackups,
   SETTINGS,
+  snapshots,
   storage,
 } from './helpers.js';
 
@@ -131,6 +132,52 @@ describe('a protected volume', () => {
       backoffLimit: 0,
       activeDeadlineSeconds: 3600,
     });
+  });
+
+  test("on a tier whose class retains its volumes, the temporary copies go to the tier's scratch class", () => {
+    // Given a storage provider whose fast-storage class retains its volumes (a scratch class
+    // deletes them) and a protected volume on fast-storage
+    const retaining = testComponent({
+      name: 'storage',
+      provides: ['storage'],
+      contribution: () => ({
+        facts: {
+          storage: {
+            classes: [
+              {
+                name: 'fast-storage',
+                tier: 'fast-storage',
+                default: false,
+                scratch: 'fast-storage-scratch',
+              },
+              { name: 'standard', tier: 'standard', default: true },
+            ],
+            csiDriver: 'driver.example.com',
+          },
+        },
+      }),
+    });
+    const db = { ...DATA, name: 'db', tier: 'fast-storage' };
+    const both = runBackups(SETTINGS, [consumer([DATA, db])], [cni, retaining, snapshots, gitops]);
+    const cluster = both.platform.clusters[2] as AnyJson;
+    const found = Object.fromEntries(
+      chartObjects(both.components, 'app', cluster).map((o) => [
+        `${o.kind}/${o.metadata.name}`,
+        o as AnyJson,
+      ]),
+    );
+    const scratchClaim = (job: AnyJson) =>
+      job.spec.jobTemplate.spec.template.spec.volumes[0].ephemeral.volumeClaimTemplate.spec
+        .storageClassName;
+    // Then VolSync's snapshot clone and the restore check's volume of db use the scratch class
+    // (VolSync deletes its temporary claim after each run; a Retain class keeps the volume)
+    expect(found['ReplicationSource/db-backup'].spec.restic.storageClassName).toBe(
+      'fast-storage-scratch',
+    );
+    expect(scratchClaim(found['CronJob/db-restore-verify'])).toBe('fast-storage-scratch');
+    // And the volume on standard, whose class deletes its volumes, keeps its own class
+    expect(found['ReplicationSource/data-backup'].spec.restic.storageClassName).toBeUndefined();
+    expect(scratchClaim(found['CronJob/data-restore-verify'])).toBe('standard');
   });
 
   test('without verification: backup and restore only', () => {

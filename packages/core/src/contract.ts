@@ -180,6 +180,13 @@ export interface CapabilityFacts {
       readonly name: string;
       readonly tier: string;
       readonly default: boolean;
+      /**
+       * A class on the same disks whose volumes are deleted with their claim, for temporary
+       * copies (a backup's snapshot clone, a restore check's scratch volume); absent where the
+       * tier's own class deletes them. A claim deleted from a class that retains its volumes
+       * leaves the volume behind, so a temporary copy made every run would fill the disks.
+       */
+      readonly scratch?: string;
     }[];
     /** CSI driver of the volumes (what a VolumeSnapshotClass names), when known. */
     readonly csiDriver?: string;

@@ -14,6 +14,7 @@ import {
   valuesSource,
 } from '@homelab/core';
 import { CREATE_DISK_LABEL, DISKS_ANNOTATION, parseDisksAnnotation } from './disks.js';
+import { TIER_LABEL } from './manifests.js';
 import { LONGHORN_CSI_DRIVER } from './versions.js';
 
 const COMPONENT = 'longhorn';
@@ -121,9 +122,16 @@ export const tierUsedWithoutDisks: SystemCheck = {
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
+      // A tier's scratch class (its label names another tier) holds temporary copies only:
+      // one replica, no snapshots or backups. A declared volume never asks for it.
       const classes = new Set(
         deployedObjects(deployed)
-          .filter(({ object }) => object.kind === 'StorageClass')
+          .filter(
+            ({ object }) =>
+              object.kind === 'StorageClass' &&
+              (object.metadata.labels?.[TIER_LABEL] ?? object.metadata.name) ===
+                object.metadata.name,
+          )
           .map(({ object }) => object.metadata.name),
       );
       for (const [component, contribution] of deployed.run.contributions) {

@@ -30,7 +30,13 @@ import { longhornChecks } from './checks.js';
 import { type ClusterDisks, clusterDisks, nodesWithTier } from './disks.js';
 import { longhornFlows } from './flows.js';
 import type { LonghornSettings } from './generated/settings.js';
-import { persistentVolumeClaim, recurringJobs, storageClass } from './manifests.js';
+import {
+  persistentVolumeClaim,
+  recurringJobs,
+  scratchClassName,
+  scratchStorageClass,
+  storageClass,
+} from './manifests.js';
 import {
   LONGHORN_NAMESPACE,
   longhornSettingsSpec,
@@ -282,10 +288,25 @@ function declare(input: DeclareInput<Settings>): Declaration {
       }),
     );
   }
+  for (const tier of settings.tiers) {
+    const scratch = scratchClassName(tier.name);
+    if (tier.reclaimPolicy === 'Retain' && settings.tiers.some((other) => other.name === scratch)) {
+      issues.push(
+        error({
+          code: 'longhorn-tier',
+          path: input.path('tiers', scratch),
+          value: scratch,
+          message: `is the name of the scratch class of tier "${tier.name}" (its volumes are retained, its temporary copies go to ${scratch})`,
+          expected: `another tier name, or reclaimPolicy Delete for tier "${tier.name}"`,
+        }),
+      );
+    }
+  }
   const classes = renderedTiers(settings, disks).map((tier) => ({
     name: tier.name,
     tier: tier.name,
     default: tier.name === settings.defaultTier,
+    ...(tier.reclaimPolicy === 'Retain' ? { scratch: scratchClassName(tier.name) } : {}),
   }));
   const routes = uiRoute(input, settings, issues);
   const recurring = renderedTiers(settings, disks).flatMap((tier) =>
@@ -446,6 +467,9 @@ function clusterManifests(
   const out: { [key: string]: KubeObject } = {};
   for (const tier of renderedTiers(settings, disks)) {
     out[`storageclass-${tier.name}`] = storageClass(tier, tier.name === settings.defaultTier);
+    if (tier.reclaimPolicy === 'Retain') {
+      out[`storageclass-${scratchClassName(tier.name)}`] = scratchStorageClass(tier);
+    }
     Object.assign(out, recurringJobs(tier, settings.backupTarget !== undefined));
   }
   return out;
@@ -470,7 +494,7 @@ function claimsFor(entry: RenderCluster<Settings>): ConsumerManifests[] {
 function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
   const appVersion = LONGHORN_APP_VERSIONS[settings.version];
   return {
-    summary: `Longhorn ${appVersion}, the replicated block storage of every cluster: one StorageClass per tier (${settings.tiers.map((t) => `\`${t.name}\``).join(', ')}) on the storage nodes' disks of that tier, with snapshots and backups to S3 as recurring jobs per tier. Replica counts follow each environment's profile and never exceed the storage nodes holding a tier.`,
+    summary: `Longhorn ${appVersion}, the replicated block storage of every cluster: one StorageClass per tier (${settings.tiers.map((t) => `\`${t.name}\``).join(', ')}) on the storage nodes' disks of that tier, with snapshots and backups to S3 as recurring jobs per tier, and for a tier that retains its volumes a \`<tier>-scratch\` class (one replica, volumes deleted with their claim) for temporary copies such as backup snapshot clones. Replica counts follow each environment's profile and never exceed the storage nodes holding a tier.`,
     sections: [
       {
         heading: 'Disks',
@@ -491,7 +515,9 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           "webhook's CA that longhorn-manager writes into them is ignored in diffs. The recurring jobs",
           'use `SkipDryRunOnMissingResource` (their CRD arrives in the same sync). The Application is',
           'critical: never pruned or cascade-deleted; removing Longhorn is a runbook step. Claims',
-          'made for declared volumes carry `Prune=false,Delete=false`.',
+          'made for declared volumes carry `Prune=false,Delete=false`. The StorageClasses carry',
+          '`Replace=true,Force=true`: their parameters are immutable, so a changed tier is deleted and',
+          're-created; volumes already provisioned keep the replicas they were made with.',
         ].join('\n'),
       },
       {

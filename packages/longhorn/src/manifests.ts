@@ -15,9 +15,21 @@ export function recurringJobSelector(tier: string): string {
 }
 
 /**
+ * How Argo CD applies a StorageClass: by deleting and re-creating it (`kubectl replace --force`).
+ * The API server refuses any change to a StorageClass's `parameters`, `provisioner`,
+ * `reclaimPolicy` or `volumeBindingMode` (Kubernetes `ValidateStorageClassUpdate`, server-side
+ * apply included), so a changed tier (its replicas, data locality, reclaim policy) would fail
+ * every sync of the Application. With `Replace=true` Argo CD replaces the object instead of
+ * applying it, and `Force=true` makes the replacement a delete and create (gitops-engine v3.4
+ * `applyObject`/`ReplaceResource`). Volumes already provisioned keep what they were made with;
+ * a claim made while the class is re-created waits for it.
+ */
+export const STORAGE_CLASS_SYNC_OPTIONS = 'Replace=true,Force=true';
+
+/**
  * The StorageClass of a tier: volumes on disks tagged with the tier, `replicas` replicas on
  * distinct nodes (replica soft anti-affinity is off), the tier's data locality, its recurring
- * jobs through the group, expandable.
+ * jobs through the group, expandable; re-created by Argo CD when it changes.
  */
 export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject {
   return {
@@ -28,6 +40,7 @@ export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject
       labels: { [TIER_LABEL]: tier.name },
       annotations: {
         'storageclass.kubernetes.io/is-default-class': isDefault ? 'true' : 'false',
+        'argocd.argoproj.io/sync-options': STORAGE_CLASS_SYNC_OPTIONS,
         ...(tier.description === undefined
           ? {}
           : { 'storage.homelab.dev/description': tier.description }),
@@ -47,6 +60,40 @@ export function storageClass(tier: ResolvedTier, isDefault: boolean): KubeObject
       recurringJobSelector: recurringJobSelector(tier.name),
       dataEngine: 'v1',
     },
+  };
+}
+
+/** The name of a tier's scratch class (`scratchStorageClass`). */
+export function scratchClassName(tier: string): string {
+  return `${tier}-scratch`;
+}
+
+/**
+ * The scratch class of a tier whose class retains its volumes: the same disks and data locality,
+ * one replica, no recurring jobs, and volumes deleted with their claim. Temporary copies go there
+ * (VolSync's snapshot clone of a backup, a restore check's scratch volume): VolSync 0.16 deletes
+ * its temporary claim after every run (`pvcFromSnapshot`, `MarkForCleanup`) and gives it the
+ * source claim's class unless told another, and a deleted claim of a `Retain` class leaves its
+ * PersistentVolume and Longhorn volume behind: one full copy per run, until the disks are full.
+ */
+export function scratchStorageClass(tier: ResolvedTier): KubeObject {
+  const base = storageClass(tier, false);
+  const { recurringJobSelector: _jobs, ...parameters } = base.parameters as {
+    [key: string]: string;
+  };
+  return {
+    ...base,
+    metadata: {
+      name: scratchClassName(tier.name),
+      labels: { [TIER_LABEL]: tier.name },
+      annotations: {
+        'storageclass.kubernetes.io/is-default-class': 'false',
+        'argocd.argoproj.io/sync-options': STORAGE_CLASS_SYNC_OPTIONS,
+        'storage.homelab.dev/description': `Temporary copies on the disks of tier ${tier.name} (backup snapshot clones, restore checks), deleted with their claim.`,
+      },
+    },
+    reclaimPolicy: 'Delete',
+    parameters: { ...parameters, numberOfReplicas: '1' },
   };
 }
 

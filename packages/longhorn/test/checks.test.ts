@@ -92,6 +92,24 @@ describe('storage-tier-without-disks', () => {
       'app declares volume apps/cold on tier "archive", but no storage node of cluster "dev" has a disk of that tier, so there is no StorageClass for it',
     );
   });
+
+  test("fails for a volume on a tier's scratch class, which keeps one replica and no backups", () => {
+    const run = runLonghorn(definition(), [
+      consumer('app', [
+        { name: 'db', namespace: 'apps', size: '1Gi', tier: 'fast-storage-scratch' },
+      ]),
+    ]);
+    const issues = tierUsedWithoutDisks.check({
+      platform: platformOf(run),
+      clusters: deployed(run),
+      files: [],
+    });
+    expect(issues.map((i) => [formatPath(i.path), i.value])).toEqual([
+      ['clusters[0].components.app', 'fast-storage-scratch'],
+      ['clusters[1].components.app', 'fast-storage-scratch'],
+      ['clusters[2].components.app', 'fast-storage-scratch'],
+    ]);
+  });
 });
 
 describe('longhorn-talos-prerequisites', () => {

@@ -38,9 +38,50 @@ describe('StorageClass tiers', () => {
   });
 
   test('a tier gets a class on a cluster only where a storage node has a disk of it', () => {
-    expect(Object.keys(classes('dev'))).toEqual(['fast-storage', 'standard']);
-    expect(Object.keys(classes('staging'))).toEqual(['fast-storage', 'standard']);
-    expect(Object.keys(classes('prod'))).toEqual(['archive', 'fast-storage', 'standard']);
+    expect(Object.keys(classes('dev'))).toEqual([
+      'fast-storage',
+      'fast-storage-scratch',
+      'standard',
+    ]);
+    expect(Object.keys(classes('staging'))).toEqual([
+      'fast-storage',
+      'fast-storage-scratch',
+      'standard',
+    ]);
+    expect(Object.keys(classes('prod'))).toEqual([
+      'archive',
+      'archive-scratch',
+      'fast-storage',
+      'fast-storage-scratch',
+      'standard',
+    ]);
+  });
+
+  test('a tier that retains its volumes gets a scratch class that deletes them, for temporary copies', () => {
+    // Given prod's classes: archive and fast-storage retain their volumes, standard deletes them
+    const prod = classes('prod');
+    // Then each retaining tier has a scratch class on the same disks that deletes its volumes,
+    // with one replica and no recurring jobs (VolSync deletes its temporary claims after each
+    // run; from a Retain class their volumes would stay behind)
+    for (const tier of ['archive', 'fast-storage']) {
+      const scratch = prod[`${tier}-scratch`];
+      expect(prod[tier].reclaimPolicy).toBe('Retain');
+      expect(scratch).toMatchObject({
+        provisioner: 'driver.longhorn.io',
+        reclaimPolicy: 'Delete',
+        volumeBindingMode: 'Immediate',
+        parameters: {
+          diskSelector: tier,
+          numberOfReplicas: '1',
+          dataLocality: prod[tier].parameters.dataLocality,
+        },
+      });
+      expect(scratch.parameters.recurringJobSelector).toBeUndefined();
+      expect(scratch.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe(
+        'false',
+      );
+    }
+    expect(prod['standard-scratch']).toBeUndefined();
   });
 
   test('replicas follow the environment: dev 1, staging 2, prod 3', () => {
@@ -51,9 +92,23 @@ describe('StorageClass tiers', () => {
           sc.parameters.numberOfReplicas,
         ]),
       );
-    expect(replicas('dev')).toEqual({ 'fast-storage': '1', standard: '1' });
-    expect(replicas('staging')).toEqual({ 'fast-storage': '2', standard: '2' });
-    expect(replicas('prod')).toEqual({ archive: '3', 'fast-storage': '3', standard: '3' });
+    expect(replicas('dev')).toEqual({
+      'fast-storage': '1',
+      'fast-storage-scratch': '1',
+      standard: '1',
+    });
+    expect(replicas('staging')).toEqual({
+      'fast-storage': '2',
+      'fast-storage-scratch': '1',
+      standard: '2',
+    });
+    expect(replicas('prod')).toEqual({
+      archive: '3',
+      'archive-scratch': '1',
+      'fast-storage': '3',
+      'fast-storage-scratch': '1',
+      standard: '3',
+    });
   });
 
   test('each class selects its tier by disk tag, binds its recurring-job group and can grow', () => {
@@ -72,6 +127,19 @@ describe('StorageClass tiers', () => {
       classes('prod').standard.metadata.annotations['storageclass.kubernetes.io/is-default-class'],
     ).toBe('true');
     expect(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe('false');
+  });
+
+  test('every class is replaced, not applied, by Argo CD: its parameters are immutable', () => {
+    // Given the classes of every cluster
+    const all = ['dev', 'staging', 'prod'].flatMap((cluster) => Object.values(classes(cluster)));
+    // Then Argo CD deletes and re-creates each one that changes (a PUT or a server-side apply of
+    // changed parameters, reclaim policy or binding mode is refused by the API server)
+    expect(all.length).toBe(11);
+    for (const sc of all) {
+      expect(sc.metadata.annotations['argocd.argoproj.io/sync-options']).toBe(
+        'Replace=true,Force=true',
+      );
+    }
   });
 
   test('recurring jobs take snapshots and backups per tier with the environment retention', () => {
@@ -282,7 +350,12 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     });
     expect(declared('dev').facts.storage).toEqual({
       classes: [
-        { name: 'fast-storage', tier: 'fast-storage', default: false },
+        {
+          name: 'fast-storage',
+          tier: 'fast-storage',
+          default: false,
+          scratch: 'fast-storage-scratch',
+        },
         { name: 'standard', tier: 'standard', default: true },
       ],
       csiDriver: 'driver.longhorn.io',
@@ -326,6 +399,60 @@ describe('declared volumes', () => {
 describe('definition problems', () => {
   const issues = (clusters = storageClusters(), settings: AnyJson = {}) =>
     runLonghorn(definition(clusters, settings)).issues.filter((i) => i.severity === 'error');
+
+  test("a tier name Longhorn's recurring jobs cannot carry is refused by the settings schema", () => {
+    // Longhorn v1.8.1 (datastore ValidateRecurringJob, the RecurringJob webhook): a job name of at
+    // most 40 characters, a group name of at least two (util.ValidateString)
+    const tier = (name: string) => ({
+      tiers: { [name]: { snapshot: { schedule: { development: '0 * * * *' } } } },
+    });
+    const longest = `t${'x'.repeat(29)}1`;
+    expect(longest.length).toBe(31);
+    expect(() => runLonghorn(definition(storageClusters(), tier(`${longest}2`)))).toThrow(
+      /components\.longhorn\.tiers/,
+    );
+    expect(() => runLonghorn(definition(storageClusters(), tier('a')))).toThrow(
+      /components\.longhorn\.tiers/,
+    );
+    // The longest accepted name makes jobs Longhorn accepts
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), tier: longest }];
+    const run = runLonghorn(
+      definition(clusters, {
+        tiers: {
+          [longest]: {
+            snapshot: { schedule: { development: '0 * * * *' }, retain: { development: 2 } },
+            backup: { schedule: { development: '0 1 * * *' }, retain: { development: 2 } },
+          },
+        },
+        backupTarget: TEST_BACKUP_TARGET,
+      }),
+    );
+    const jobs = chartObjects(
+      run.components,
+      'longhorn',
+      run.platform.clusters[0] as AnyJson,
+    ).filter((o) => o.kind === 'RecurringJob');
+    expect(jobs.map((job) => job.metadata.name)).toEqual(
+      expect.arrayContaining([`${longest}-backup`, `${longest}-snapshot`]),
+    );
+    for (const job of jobs) expect(job.metadata.name.length).toBeLessThanOrEqual(40);
+  });
+
+  test("a tier named like another tier's scratch class, at its name", () => {
+    const settings = {
+      tiers: { 'fast-storage-scratch': { reclaimPolicy: 'Delete' } },
+    };
+    expect(
+      issues(storageClusters(), settings)
+        .filter((i) => i.code === 'longhorn-tier')
+        .map((i) => formatPath(i.path)),
+    ).toEqual([
+      'clusters[0].components.longhorn.tiers.fast-storage-scratch',
+      'clusters[1].components.longhorn.tiers.fast-storage-scratch',
+      'clusters[2].components.longhorn.tiers.fast-storage-scratch',
+    ]);
+  });
 
   test('a disk of an unknown tier, at the disk', () => {
     const clusters = storageClusters();

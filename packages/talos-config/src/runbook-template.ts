@@ -171,6 +171,22 @@ kubectl get nodes -o wide
 
 {{{cniNotice}}}
 {{/if}}
+{{#if userVolumes}}
+
+Each data disk's user volume must reach \`ready\` before anything uses \`/var/mnt/<name>\`. Talos
+provisions it only on an empty disk or in free space of a GPT partition table: on a disk that
+still holds old partitions or a filesystem it stays \`waiting\`, and a storage component that
+reads the node's disk list from its annotation may use none of the node's disks while one path is
+missing. \`talosctl -n <address> get discoveredvolumes\` shows what such a disk holds;
+once nothing on it is needed, \`talosctl -n <address> wipe disk <device>\` (e.g. \`sdb\`) frees it and
+Talos provisions the volume.
+
+\`\`\`sh
+{{#each userVolumes}}
+talosctl -n {{shell address}} get volumestatus {{shell id}}
+{{/each}}
+\`\`\`
+{{/if}}
 {{#each steps}}
 
 ## {{{number}}}. {{{title}}}

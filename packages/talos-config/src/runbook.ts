@@ -304,6 +304,13 @@ export function runbook(
       requirements.cni === 'none'
         ? `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`
         : false,
+    // Talos names a user volume's status `u-<name>` (constants.UserVolumePrefix).
+    userVolumes: cluster.nodes.flatMap((node) =>
+      (requirements.nodes.get(node.hostname)?.userVolumes ?? []).map((volume) => ({
+        address: node.address,
+        id: `u-${volume.name}`,
+      })),
+    ),
     steps: input.steps.map((step, index) => stepView(step, 8 + index)),
     gitops:
       input.gitops === undefined

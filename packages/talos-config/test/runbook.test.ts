@@ -15,7 +15,7 @@ import {
   shellWord,
 } from '../src/runbook-template.js';
 import { checkTalosVersion } from '../src/versions.js';
-import { cilium, devCluster, file, haCluster, talos } from './helpers.js';
+import { cilium, devCluster, file, haCluster, nodeNeeds, talos } from './helpers.js';
 
 interface Word {
   readonly text: string;
@@ -356,6 +356,30 @@ describe('the reference runbook', () => {
     expect(text).toMatch(/`factory\.talos\.dev\/installer\/[0-9a-f]{64}:v/);
     expect(text).not.toContain('secureboot');
     expect(text).not.toContain('setup mode');
+  });
+
+  it('checks that every user volume is ready before the platform uses it, and says how to free a disk', () => {
+    // Given prod-w-1 with two data disks (fast, bulk) and nodes without any
+    const withDisks = talos([haCluster()], [cilium, nodeNeeds]);
+    const text = file(withDisks.files, 'clusters/prod/RUNBOOK.md');
+    const step7 = text.slice(
+      text.indexOf('## 7. Fetch the kubeconfig'),
+      text.indexOf('\n## ', text.indexOf('## 7. Fetch the kubeconfig') + 1),
+    );
+    // Then the kubeconfig step asks Talos for each volume's status by its id (u-<name>), on its
+    // node: Talos v1.12 provisions a user volume only on an empty disk or in GPT free space
+    // (internal/app/machined/pkg/controllers/block/internal/volumes/disk.go), else it waits
+    const checks = shellBlocks(step7)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text))
+      .filter((words) => words.includes('volumestatus'));
+    expect(checks).toEqual([
+      ['talosctl', '-n', '192.168.30.21', 'get', 'volumestatus', 'u-bulk'],
+      ['talosctl', '-n', '192.168.30.21', 'get', 'volumestatus', 'u-fast'],
+    ]);
+    expect(step7).toContain('wipe disk <device>');
+    // And a cluster without user volumes gets no such check
+    expect(markdown).not.toContain('get volumestatus u-');
   });
 
   it('names the definition key of the Kubernetes version', () => {

@@ -20,7 +20,7 @@ systemDiskTier?: string
  */
 defaultTier?: string
 /**
- * The storage tiers, by name (the StorageClass name). Defaults: fast-storage (SSD, databases), standard (general purpose, the default class), archive (HDD, cold data and backups).
+ * The storage tiers, by name (the StorageClass name, 2 to 31 characters: Longhorn 1.8 refuses a recurring job <tier>-snapshot or <tier>-backup longer than 40 characters, or a group of one character). Defaults: fast-storage (SSD, databases), standard (general purpose, the default class), archive (HDD, cold data and backups).
  */
 tiers?: {
 [k: string]: LonghornTier | undefined
