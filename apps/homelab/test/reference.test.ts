@@ -296,7 +296,7 @@ describe('the reference platform output', () => {
     );
   });
 
-  it('backs the example application volume up, restores and verifies it on every cluster', () => {
+  it('backs the example application volume up, restores and verifies it, and routes it, on every cluster', () => {
     for (const cluster of clusters) {
       const objects = render('applications', cluster).objects;
       const kinds = objects
@@ -305,10 +305,18 @@ describe('the reference platform output', () => {
         .sort();
       expect(kinds, cluster.name).toEqual([
         'CronJob/data-restore-verify',
+        'HTTPRoute/paperless',
         'PersistentVolumeClaim/data',
         'ReplicationDestination/data-restore',
         'ReplicationSource/data-backup',
       ]);
+      const route = objects.find((o) => o.kind === 'HTTPRoute') as unknown as {
+        spec: { hostnames: string[]; rules: { backendRefs: { name: string; port: number }[] }[] };
+      };
+      expect(route.spec.hostnames).toEqual([
+        `paperless.${cluster.name === 'prod' ? '' : `${cluster.name}.`}lab.example.com`,
+      ]);
+      expect(route.spec.rules[0]?.backendRefs).toEqual([{ name: 'paperless', port: 8000 }]);
       expect(existsSync(join(repo, 'clusters', cluster.name, 'disaster-recovery.md'))).toBe(true);
     }
   });

@@ -48,7 +48,7 @@ describe('Gateway API CRD bundles per Cilium release', { timeout: 120_000 }, () 
     const { apps, runbook } = await bundles(text);
     expect(apps).toEqual(['dev-gateway-api-crds v1.6.1 config/crd/standard']);
     expect(runbook).toContain(
-      'kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml',
+      'kubectl apply --server-side --field-manager=argocd-controller -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml',
     );
     expect(runbook).not.toContain('config/crd/experimental');
   });
