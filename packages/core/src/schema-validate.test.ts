@@ -103,6 +103,23 @@ describe('createSchemaValidator', () => {
     ]);
   });
 
+  test('a misspelt required key is reported once, as unknown with the key it was meant to be', () => {
+    // Given the required key `name` written as `nane`
+    const issues = validate({ secret: { nane: 'x' } });
+    // Then one issue names the typo and the fix; the "missing" one is the same mistake
+    expect(issues.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      ['secret.nane', 'is not a known key; did you mean "name"?'],
+    ]);
+  });
+
+  test('a required key that is missing and no unknown key resembles is still reported', () => {
+    const issues = validate({ secret: { other: 'x' } });
+    expect(issues.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      ['secret.name', 'required key "name" is missing'],
+      ['secret.other', 'is not a known key'],
+    ]);
+  });
+
   test('a oneOf no branch of which has the right type lists every form', () => {
     expect(validate({ secret: 5 })).toEqual([
       {

@@ -403,6 +403,23 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
       for (const e of only) dropped.delete(e);
     }
   }
+  // A misspelt key is both unknown and, when the key it was meant to be is required, missing: one
+  // mistake, reported once, as the unknown key with its did-you-mean (which names the fix).
+  for (const e of errors) {
+    if (e.keyword !== 'additionalProperties' || dropped.has(e)) continue;
+    const known = Object.keys(schemaObject(schemaObject(e.parentSchema).properties));
+    const meant = didYouMean(String(e.params.additionalProperty), known);
+    if (meant === undefined) continue;
+    for (const other of errors) {
+      if (
+        other.keyword === 'required' &&
+        other.instancePath === e.instancePath &&
+        other.params.missingProperty === meant
+      ) {
+        dropped.add(other);
+      }
+    }
+  }
   return errors.filter((e) => !dropped.has(e)).map((e) => toIssue(e, data, locate));
 }
 
