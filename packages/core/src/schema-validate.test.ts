@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { standaloneValidatorsModule } from '../scripts/standalone.mjs';
 import { composeDefinitionSchema } from './definition-schema.js';
-import { formatPath } from './issues.js';
+import { formatIssue, formatPath } from './issues.js';
 import { definitionValidatorSource } from './load.js';
 import {
   createSchemaValidator,
@@ -118,6 +118,17 @@ describe('createSchemaValidator', () => {
       ['secret.name', 'required key "name" is missing'],
       ['secret.other', 'is not a known key'],
     ]);
+    // The expected part names the key with what it holds (its description, "Secret name.")
+    expect(issues[0]?.expected).toBe('name: secret name');
+  });
+
+  test('a key left empty says so and how to fill it, not "null is null"', () => {
+    // Given `groups:` with nothing after it (YAML's null), its items not indented under it
+    const [issue] = validate({ groups: null });
+    // Then the message names the empty key and the layout expected
+    expect(issue && formatIssue(issue)).toBe(
+      'groups: is empty (expected a list, its items indented under it, each after "- ")',
+    );
   });
 
   test('a oneOf no branch of which has the right type lists every form', () => {

@@ -218,15 +218,35 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       const property = schemaObject(schemaObject(parent.properties)[key]);
       const description =
         typeof property.description === 'string' ? stripPeriod(property.description) : undefined;
+      // "Address plan of the cluster." reads as "(expected network: address plan of the cluster)".
+      const what =
+        description === undefined || /^[A-Z]{2}/.test(description)
+          ? description
+          : `${description.charAt(0).toLowerCase()}${description.slice(1)}`;
       return error({
         ...base,
         path: [...at, key],
         message: `required key "${key}" is missing`,
-        ...(description ? { expected: description } : {}),
+        expected: what === undefined ? `a key "${key}"` : `${key}: ${what}`,
         ...withPosition(position),
       });
     }
-    case 'type':
+    case 'type': {
+      if (value === null) {
+        // `longhorn:` with nothing after it, or its keys not indented under it: YAML's null.
+        const types = Array.isArray(params.type) ? params.type : [params.type];
+        const under = types.includes('object')
+          ? ', its keys indented under it'
+          : types.includes('array')
+            ? ', its items indented under it, each after "- "'
+            : '';
+        return error({
+          ...base,
+          message: 'is empty',
+          expected: `${typeWords(params.type)}${under}`,
+          ...withPosition(position),
+        });
+      }
       return error({
         ...base,
         value,
@@ -234,6 +254,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         expected: typeWords(params.type),
         ...withPosition(position),
       });
+    }
     case 'enum':
       return error({
         ...base,
