@@ -784,11 +784,26 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     case 'version':
       io.stdout(`${version()}\n`);
       return 0;
-    case 'usage-error':
+    case 'usage-error': {
       io.stderr(
         `${colors.red('homelab:')} ${commandLine.message}\n\n${usage(commandLine.command)}`,
       );
+      // --json asked for one JSON document on stdout, also when the rest of the line is wrong.
+      const end = argv.indexOf('--');
+      if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
+        const issue: Issue = {
+          severity: 'error',
+          code: 'usage',
+          path: [],
+          message: commandLine.message,
+        };
+        const summary = { ms: Math.round(now() - started) };
+        io.stdout(
+          `${JSON.stringify({ ok: false, issues: [jsonIssue(issue)], summary }, null, 2)}\n`,
+        );
+      }
       return 2;
+    }
     case 'run':
       break;
   }
