@@ -129,6 +129,11 @@ describe('createSchemaValidator', () => {
     expect(issue && formatIssue(issue)).toBe(
       'groups: is empty (expected a list, its items indented under it, each after "- ")',
     );
+    // `name: #ops` is a key and a comment: the string is missing, quoting it is the fix
+    const [comment] = validate({ secret: { name: null } });
+    expect(comment && formatIssue(comment)).toBe(
+      'secret.name: is empty (expected a string after the colon; a value that starts with "#" is a YAML comment, so quote it)',
+    );
   });
 
   test('a oneOf no branch of which has the right type lists every form', () => {

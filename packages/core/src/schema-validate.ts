@@ -239,7 +239,9 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
           ? ', its keys indented under it'
           : types.includes('array')
             ? ', its items indented under it, each after "- "'
-            : '';
+            : types.includes('string')
+              ? ' after the colon; a value that starts with "#" is a YAML comment, so quote it'
+              : '';
         return error({
           ...base,
           message: 'is empty',
