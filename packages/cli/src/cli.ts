@@ -370,7 +370,10 @@ async function build(ctx: Context): Promise<number> {
 /** `validate --report`: the components of every cluster in dependency order, and what they provide. */
 function report(result: GenerateResult): string {
   const lines: string[] = [];
-  for (const run of result.components?.clusters ?? []) {
+  const runs = result.components?.clusters ?? [];
+  // One column for every component name, the longest (`snapshot-controller`) included.
+  const width = Math.max(16, ...runs.flatMap((run) => run.order.map((name) => name.length)));
+  for (const run of runs) {
     lines.push(`cluster ${run.cluster.name} (${run.cluster.environment}):`);
     for (const name of run.order) {
       const provides = [...run.providers.entries()]
@@ -378,7 +381,7 @@ function report(result: GenerateResult): string {
         .map(([capability]) => capability);
       const after = run.dependsOn.get(name) ?? [];
       lines.push(
-        `  ${name.padEnd(16)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
+        `  ${name.padEnd(width)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
       );
     }
   }
