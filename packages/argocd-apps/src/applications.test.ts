@@ -292,7 +292,7 @@ describe('assembleApplications', () => {
     });
     const { components, assembled, render } = assemble(definition);
     expect(components.issues.map(formatIssue)).toEqual([
-      'clusters[0].components.authelia: "storage" authelia needs "storage", which no component enabled on cluster "dev" provides (expected longhorn enabled on cluster "dev" (it provides "storage"), or authelia disabled)',
+      'clusters[0].components.authelia: authelia needs "storage", which no component enabled on cluster "dev" provides (expected longhorn enabled on cluster "dev" (it provides "storage"), or authelia disabled)',
     ]);
     expect(assembled.issues).toEqual([]);
     expect(render('dev').wave('authelia')).toBe(3);

@@ -204,7 +204,6 @@ export function certManagerFlows(
       warning({
         code: 'cert-manager-self-check',
         path: path('issuer', 'acme'),
-        value: issuer.server,
         message:
           "the DNS-01 self-check asks the zone's authoritative nameservers directly (found through the cluster DNS), at addresses no flow names: under the CNI's default deny it cannot see the challenge record and no certificate is issued",
         expected:

@@ -1,5 +1,6 @@
 // The cert-manager component on the contract: what it declares per cluster (Application, facts,
 // Secrets, runbook steps), the chart it renders (layers, issuer objects) and its issues.
+import { formatIssue } from '@homelab/core';
 import { testDefinition, testReferenceClusters, testRun } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { certManagerComponent } from '../src/index.js';
@@ -156,6 +157,10 @@ describe('an ACME issuer', () => {
         'cert-manager-self-check',
         ['clusters', index, 'components', 'cert-manager', 'issuer', 'acme'],
       ]),
+    );
+    // It is about a missing key: no value in front of the message (the ACME server was shown)
+    expect(issues[0] && formatIssue(issues[0])).toMatch(
+      /^clusters\[0\]\.components\.cert-manager\.issuer\.acme: the DNS-01 self-check asks/,
     );
     expect(declared.dev?.facts?.certificates?.issuerRef.name).toBe('letsencrypt-staging');
     expect(declared.dev?.facts?.certificates?.privateCa).toBe(false);

@@ -61,7 +61,7 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['build', '--strcit'])).toEqual({
       kind: 'usage-error',
       command: ['build'],
-      message: "Unknown option '--strcit'; did you mean 'strict'?",
+      message: "Unknown option '--strcit'; did you mean '--strict'?",
     });
   });
 
@@ -155,6 +155,15 @@ describe('usage', () => {
     ]);
     expect(text).toContain('-c, --config FILE');
     expect(text).not.toContain('--json');
+  });
+
+  it('says everything validate --report prints, as the README does', () => {
+    const line = usage(['validate'])
+      .split('\n')
+      .find((l) => l.includes('--report'));
+    expect(line).toContain('sync waves');
+    expect(line).toContain('the reachability matrix');
+    expect(line).toContain('the Gatekeeper evaluation');
   });
 
   it('lists the subcommands of release', () => {

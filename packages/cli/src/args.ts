@@ -37,7 +37,7 @@ const OPTIONS: { readonly [name: string]: OptionSpec } = {
   'no-tag': { type: 'boolean', help: '(release) do not create git tags' },
   report: {
     type: 'boolean',
-    help: '(validate) print what the platform is made of: components per cluster, sync waves',
+    help: '(validate) also print what the platform is made of: components per cluster with what they provide and come after (sync waves), the reachability matrix, the Gatekeeper evaluation',
   },
   mirror: {
     type: 'string',
@@ -304,7 +304,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   } catch (cause) {
     const message = cause instanceof Error ? firstSentence(cause.message) : String(cause);
     const unknown = /Unknown option '--?([^']+)'/.exec(message)?.[1];
-    const hint = unknown === undefined ? '' : suggestion(unknown, spec.options);
+    // The hint names the option as it is typed: `--strict`, not `strict`.
+    const hint =
+      unknown === undefined
+        ? ''
+        : suggestion(unknown, spec.options).replace(/'([^']+)'\?$/, "'--$1'?");
     return { kind: 'usage-error', message: `${message}${hint}`, command: path };
   }
   const expected = spec.positionals ?? [];

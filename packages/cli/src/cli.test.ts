@@ -648,6 +648,23 @@ describe('usage', () => {
     expect(flag.err()).toMatch(/^homelab: Unknown option '--force'\n\nUsage: homelab build/);
   });
 
+  it('with --json, a usage error is one JSON document on stdout too', async () => {
+    // Given a script that parses stdout and a typo in an option
+    const cli = fake();
+    expect(await run(['validate', '--json', '--confg', 'x.yaml'], cli.io)).toBe(2);
+    // Then stdout is the failure as JSON, stderr the text with the usage
+    const report = JSON.parse(cli.out());
+    expect(report.ok).toBe(false);
+    expect(
+      report.issues.map((issue: { code: string; message: string }) => [issue.code, issue.message]),
+    ).toEqual([['usage', "Unknown option '--confg'; did you mean '--config'?"]]);
+    expect(cli.err()).toMatch(/^homelab: Unknown option '--confg'/);
+    // and without --json, stdout stays empty
+    const text = fake();
+    expect(await run(['validate', '--confg', 'x.yaml'], text.io)).toBe(2);
+    expect(text.out()).toBe('');
+  });
+
   it('prints help and the version on stdout with exit 0', async () => {
     const help = fake();
     expect(await run(['--help'], help.io)).toBe(0);

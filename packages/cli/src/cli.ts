@@ -370,7 +370,10 @@ async function build(ctx: Context): Promise<number> {
 /** `validate --report`: the components of every cluster in dependency order, and what they provide. */
 function report(result: GenerateResult): string {
   const lines: string[] = [];
-  for (const run of result.components?.clusters ?? []) {
+  const runs = result.components?.clusters ?? [];
+  // One column for every component name, the longest (`snapshot-controller`) included.
+  const width = Math.max(16, ...runs.flatMap((run) => run.order.map((name) => name.length)));
+  for (const run of runs) {
     lines.push(`cluster ${run.cluster.name} (${run.cluster.environment}):`);
     for (const name of run.order) {
       const provides = [...run.providers.entries()]
@@ -378,7 +381,7 @@ function report(result: GenerateResult): string {
         .map(([capability]) => capability);
       const after = run.dependsOn.get(name) ?? [];
       lines.push(
-        `  ${name.padEnd(16)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
+        `  ${name.padEnd(width)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
       );
     }
   }
@@ -784,11 +787,26 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     case 'version':
       io.stdout(`${version()}\n`);
       return 0;
-    case 'usage-error':
+    case 'usage-error': {
       io.stderr(
         `${colors.red('homelab:')} ${commandLine.message}\n\n${usage(commandLine.command)}`,
       );
+      // --json asked for one JSON document on stdout, also when the rest of the line is wrong.
+      const end = argv.indexOf('--');
+      if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
+        const issue: Issue = {
+          severity: 'error',
+          code: 'usage',
+          path: [],
+          message: commandLine.message,
+        };
+        const summary = { ms: Math.round(now() - started) };
+        io.stdout(
+          `${JSON.stringify({ ok: false, issues: [jsonIssue(issue)], summary }, null, 2)}\n`,
+        );
+      }
       return 2;
+    }
     case 'run':
       break;
   }

@@ -1,4 +1,4 @@
-import { error } from '@homelab/core';
+import { error, formatPath } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import {
   findSecrets,
@@ -324,12 +324,34 @@ function expectNoLeak(issues: unknown, secret: string): void {
   }
 }
 
+describe('credentials in the repository URL', () => {
+  it('point at repository.access: token, not at Bitwarden', () => {
+    // Given the platform repository with a token in its URL, and an S3 endpoint with one
+    const content = `repository:\n  url: https://jdoe:${'hunter2hunter2'}@github.com/jdoe/lab.git\ns3:\n  endpoint: https://key:${'hunter2hunter2'}@s3.example.com\n`;
+    const issues = scanSecrets([{ path: 'p.yaml', content }], { positions: true });
+    // Then the repository's fix is the access mode whose Secret the runbook makes
+    expect(issues.map((issue) => [formatPath(issue.path), issue.message, issue.expected])).toEqual([
+      [
+        'repository.url',
+        'is a password in a URL; remove the credentials from the URL; for a private repository set repository.access: token (and repository.username): the runbook makes the one Secret Argo CD reads the token from, from your shell, and it never goes into Git',
+        'the repository URL without credentials (repository.access: token)',
+      ],
+      [
+        's3.endpoint',
+        'is a password in a URL; remove the credentials from the URL; the component reads them from a Secret filled from Bitwarden (map its keys under bitwarden-sm.secrets)',
+        'a reference to a Secret filled from Bitwarden, never the value',
+      ],
+    ]);
+  });
+});
+
 describe('token formats', () => {
   it.each(SAMPLES)(
     '$kind ($mask) in the definition: position, path, kind, fix, masked',
     (sample) => {
       const content = `platform:\n  name: lab\nrepository:\n  url: "${sample.secret}"\n`;
       const issues = scanSecrets([{ path: 'p.yaml', content }], { positions: true });
+      const inUrl = sample.kind === 'a password in a URL';
       expect(issues).toEqual([
         {
           severity: 'error',
@@ -337,7 +359,9 @@ describe('token formats', () => {
           path: ['repository', 'url'],
           message: expect.stringMatching(new RegExp(`^is ${sample.kind}; .*Secret`)),
           value: sample.mask,
-          expected: 'a reference to a Secret filled from Bitwarden, never the value',
+          expected: inUrl
+            ? 'the repository URL without credentials (repository.access: token)'
+            : 'a reference to a Secret filled from Bitwarden, never the value',
           position: { file: 'p.yaml', line: 4, column: 9 },
         },
       ]);

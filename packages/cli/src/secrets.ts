@@ -31,6 +31,11 @@ const FIX =
   'keep the value in Bitwarden Secrets Manager and reference the Kubernetes Secret it fills ' +
   '(e.g. clientSecret: {secretName: argocd-oidc, key: client-secret})';
 const EXPECTED = 'a reference to a Secret filled from Bitwarden, never the value';
+const REPOSITORY_FIX =
+  'remove the credentials from the URL; for a private repository set repository.access: token ' +
+  '(and repository.username): the runbook makes the one Secret Argo CD reads the token from, ' +
+  'from your shell, and it never goes into Git';
+const REPOSITORY_EXPECTED = 'the repository URL without credentials (repository.access: token)';
 
 interface TokenFormat {
   /** What was found, for the message. */
@@ -48,8 +53,8 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
     // scheme://user:password@host; a bare user@ (ssh://git@github.com) carries no secret.
     source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'"]*:[^\s/?#@'"]+@`,
     fix:
-      'remove the credentials from the URL; give them to Argo CD as repository credentials in a ' +
-      'Secret filled from Bitwarden',
+      'remove the credentials from the URL; the component reads them from a Secret filled from ' +
+      'Bitwarden (map its keys under bitwarden-sm.secrets)',
   },
   {
     name: 'a PEM private key',
@@ -283,6 +288,7 @@ export function findSecrets(
       column: number,
       message: string,
       secret: string,
+      expected: string = EXPECTED,
     ): void => {
       const position: SourcePosition = { file: target.path, line: index + 1, column };
       findings.push({
@@ -296,7 +302,7 @@ export function findSecrets(
             : { output: `${target.path}:${index + 1}:${column} ${keyPath}` }),
           message,
           value: maskSecret(secret),
-          expected: EXPECTED,
+          expected,
           ...(options.positions ? { position } : {}),
         }),
       });
@@ -381,12 +387,16 @@ export function findSecrets(
         } else if (which === PEM) {
           secret = pemBlock(lines, index, match.index);
         }
+        const keyPath = keyPathOf();
+        // The platform repository's credentials are Argo CD's one hand-made Secret, not Bitwarden's.
+        const repository = which === URL_CREDENTIALS && keyPath === 'repository.url';
         report(
           index,
-          keyPathOf(),
+          keyPath,
           match.index + 1,
-          `is ${format.name}; ${format.fix ?? FIX}`,
+          `is ${format.name}; ${repository ? REPOSITORY_FIX : (format.fix ?? FIX)}`,
           secret,
+          repository ? REPOSITORY_EXPECTED : EXPECTED,
         );
       }
       if (tokenFound || !sensitive) continue;

@@ -397,6 +397,18 @@ describe('issue 9: each fault of the review, put back, is caught', { timeout: 12
     ]);
   });
 
+  it('8. a gateway address outside every pool is one error, not also an unpinned Gateway', async () => {
+    const text = edit(reference, 'address: 10.10.10.254', 'address: 10.10.10.150');
+    const errors = await errorsOf(text);
+    expect(errors.map((issue) => [issue.code, issue.position?.line, issue.message])).toEqual([
+      [
+        'gateway-address',
+        lineOf('address: 10.10.10.254'),
+        'lies in none of the LoadBalancer pools of cluster "dev" (default 10.10.10.224/27): LB IPAM would never give it to the Gateway',
+      ],
+    ]);
+  });
+
   it('8. a production workload without requests', async () => {
     const errors = await broken(
       withObject('prod', 'Deployment', 'coredns', (deployment) => {

@@ -20,6 +20,31 @@ describe('clusterList', () => {
   });
 });
 
+describe('formatIssue', () => {
+  it('puts the value in front of the message, unless the message quotes it already', () => {
+    // Given an issue whose message is a predicate of its value, and one whose message quotes it
+    const predicate = error({
+      path: ['a'],
+      value: '10.0.0.0/33',
+      message: 'is not a CIDR',
+      code: 'c',
+    });
+    const quoting = error({
+      path: ['clusters', 2, 'name'],
+      value: 'prod',
+      message: 'the session cookie of cluster "prod" is set for example.com',
+      code: 'c',
+    });
+    // Then the value is shown once in each
+    expect(formatIssue(predicate)).toBe('a: "10.0.0.0/33" is not a CIDR');
+    expect(formatIssue(quoting)).toBe(
+      'clusters[2].name: the session cookie of cluster "prod" is set for example.com',
+    );
+    // and the issue keeps its value (--json prints it)
+    expect(quoting.value).toBe('prod');
+  });
+});
+
 describe('mergeClusterIssues', () => {
   it('reads one cause on several clusters once, naming them all', () => {
     const merged = mergeClusterIssues([
@@ -28,7 +53,7 @@ describe('mergeClusterIssues', () => {
       needsStorage('staging'),
     ]);
     expect(merged.map(formatIssue)).toEqual([
-      'platform.yaml:146:5  components.backups: "storage" backups needs "storage", which no component enabled on clusters "dev", "prod" and "staging" provides (expected longhorn enabled on clusters "dev", "prod" and "staging" (it provides "storage"), or backups disabled)',
+      'platform.yaml:146:5  components.backups: backups needs "storage", which no component enabled on clusters "dev", "prod" and "staging" provides (expected longhorn enabled on clusters "dev", "prod" and "staging" (it provides "storage"), or backups disabled)',
     ]);
     expect(merged[0]?.severity).toBe('error');
     expect(merged[0]?.code).toBe('missing-capability');

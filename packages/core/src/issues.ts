@@ -95,8 +95,11 @@ export function formatIssue(issue: Issue): string {
       : issue.path.length === 0
         ? issue.output
         : `${formatPath(issue.path)} → ${issue.output}`;
-  const value =
-    'value' in issue && issue.value !== undefined ? `${describeValue(issue.value)} ` : '';
+  // A message that quotes the value already reads without it in front:
+  // `components.backups: backups needs "storage", …`, not `"storage" backups needs "storage"`.
+  const shown =
+    'value' in issue && issue.value !== undefined ? describeValue(issue.value) : undefined;
+  const value = shown === undefined || issue.message.includes(shown) ? '' : `${shown} `;
   const expected = issue.expected ? ` (expected ${issue.expected})` : '';
   return `${where}${subject}: ${value}${issue.message}${expected}`;
 }

@@ -201,6 +201,23 @@ describe('messages', () => {
     ]);
   });
 
+  test('a pool inside the node network names the half of it that could hold the nodes', () => {
+    // Given alpha's pool in the upper half of its /24 node network, the nodes in the lower half
+    const text = minimal.replace('cidr: 10.1.1.0/27', 'cidr: 10.1.0.224/27');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    // Then the fix for a pool on the nodes' LAN is named with the address that works
+    expect(issue && formatIssue(issue)).toBe(
+      `p.yaml:21:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.0.224/27" overlaps the node network 10.1.0.0/24 (clusters[0].network.nodeCidr) (expected a range that shares no address with 10.1.0.0/24; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes and the gateway, e.g. 10.1.0.0/25, and keep the pool in the rest)`,
+    );
+  });
+
+  test('a pool among the nodes in the node network gets no nodeCidr suggestion', () => {
+    // Given the pool in the lower half of the node network, where the gateway and the node are
+    const text = minimal.replace('cidr: 10.1.1.0/27', 'cidr: 10.1.0.32/27');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    expect(issue?.expected).toBe('a range that shares no address with 10.1.0.0/24');
+  });
+
   test('IPv6 networks are checked like IPv4 ones', () => {
     const text = minimal
       .replace('podCidr: 10.244.0.0/16', 'podCidr: fd00:10:244::/56')

@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { standaloneValidatorsModule } from '../scripts/standalone.mjs';
 import { composeDefinitionSchema } from './definition-schema.js';
-import { formatPath } from './issues.js';
+import { formatIssue, formatPath } from './issues.js';
 import { definitionValidatorSource } from './load.js';
 import {
   createSchemaValidator,
@@ -101,6 +101,39 @@ describe('createSchemaValidator', () => {
     expect(validate({ secret: 'plain' })).toMatchObject([
       { path: ['secret'], value: 'plain', expected: 'a string matching ^\\$[a-z]+$' },
     ]);
+  });
+
+  test('a misspelt required key is reported once, as unknown with the key it was meant to be', () => {
+    // Given the required key `name` written as `nane`
+    const issues = validate({ secret: { nane: 'x' } });
+    // Then one issue names the typo and the fix; the "missing" one is the same mistake
+    expect(issues.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      ['secret.nane', 'is not a known key; did you mean "name"?'],
+    ]);
+  });
+
+  test('a required key that is missing and no unknown key resembles is still reported', () => {
+    const issues = validate({ secret: { other: 'x' } });
+    expect(issues.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      ['secret.name', 'required key "name" is missing'],
+      ['secret.other', 'is not a known key'],
+    ]);
+    // The expected part names the key with what it holds (its description, "Secret name.")
+    expect(issues[0]?.expected).toBe('name: secret name');
+  });
+
+  test('a key left empty says so and how to fill it, not "null is null"', () => {
+    // Given `groups:` with nothing after it (YAML's null), its items not indented under it
+    const [issue] = validate({ groups: null });
+    // Then the message names the empty key and the layout expected
+    expect(issue && formatIssue(issue)).toBe(
+      'groups: is empty (expected a list, its items indented under it, each after "- ")',
+    );
+    // `name: #ops` is a key and a comment: the string is missing, quoting it is the fix
+    const [comment] = validate({ secret: { name: null } });
+    expect(comment && formatIssue(comment)).toBe(
+      'secret.name: is empty (expected a string after the colon; a value that starts with "#" is a YAML comment, so quote it)',
+    );
   });
 
   test('a oneOf no branch of which has the right type lists every form', () => {

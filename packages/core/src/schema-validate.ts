@@ -218,15 +218,37 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       const property = schemaObject(schemaObject(parent.properties)[key]);
       const description =
         typeof property.description === 'string' ? stripPeriod(property.description) : undefined;
+      // "Address plan of the cluster." reads as "(expected network: address plan of the cluster)".
+      const what =
+        description === undefined || /^[A-Z]{2}/.test(description)
+          ? description
+          : `${description.charAt(0).toLowerCase()}${description.slice(1)}`;
       return error({
         ...base,
         path: [...at, key],
         message: `required key "${key}" is missing`,
-        ...(description ? { expected: description } : {}),
+        expected: what === undefined ? `a key "${key}"` : `${key}: ${what}`,
         ...withPosition(position),
       });
     }
-    case 'type':
+    case 'type': {
+      if (value === null) {
+        // `longhorn:` with nothing after it, or its keys not indented under it: YAML's null.
+        const types = Array.isArray(params.type) ? params.type : [params.type];
+        const under = types.includes('object')
+          ? ', its keys indented under it'
+          : types.includes('array')
+            ? ', its items indented under it, each after "- "'
+            : types.includes('string')
+              ? ' after the colon; a value that starts with "#" is a YAML comment, so quote it'
+              : '';
+        return error({
+          ...base,
+          message: 'is empty',
+          expected: `${typeWords(params.type)}${under}`,
+          ...withPosition(position),
+        });
+      }
       return error({
         ...base,
         value,
@@ -234,6 +256,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         expected: typeWords(params.type),
         ...withPosition(position),
       });
+    }
     case 'enum':
       return error({
         ...base,
@@ -401,6 +424,23 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
     if (candidates.length === 1 && only && !Array.isArray(group.params.passingSchemas)) {
       dropped.add(group);
       for (const e of only) dropped.delete(e);
+    }
+  }
+  // A misspelt key is both unknown and, when the key it was meant to be is required, missing: one
+  // mistake, reported once, as the unknown key with its did-you-mean (which names the fix).
+  for (const e of errors) {
+    if (e.keyword !== 'additionalProperties' || dropped.has(e)) continue;
+    const known = Object.keys(schemaObject(schemaObject(e.parentSchema).properties));
+    const meant = didYouMean(String(e.params.additionalProperty), known);
+    if (meant === undefined) continue;
+    for (const other of errors) {
+      if (
+        other.keyword === 'required' &&
+        other.instancePath === e.instancePath &&
+        other.params.missingProperty === meant
+      ) {
+        dropped.add(other);
+      }
     }
   }
   return errors.filter((e) => !dropped.has(e)).map((e) => toIssue(e, data, locate));

@@ -3,7 +3,7 @@
 import type { Cluster, PlatformDefinition } from './generated/platform.js';
 import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
-import { type Cidr, cidrContains, isIp, parseCidr, parseIp } from './net.js';
+import { type Cidr, cidrContains, isIp, nthAddress, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
 import { acceptsWorkloads } from './resolve.js';
 import type { Locator } from './schema-validate.js';
@@ -159,6 +159,27 @@ function checkTalosVersion(ctx: Context, cluster: Cluster, at: readonly PathSegm
   }
 }
 
+/**
+ * The half of the node network `nodes` that shares no address with `pool` and holds every one of
+ * `addresses` (the gateway, the nodes), as CIDR text; undefined when there is none.
+ */
+function nodeHalfBeside(nodes: Cidr, pool: Cidr, addresses: readonly string[]): string | undefined {
+  const bits = nodes.version === 4 ? 32 : 128;
+  if (nodes.prefix >= bits - 1) return undefined;
+  const half = nodes.size / 2n;
+  for (const first of [nodes.first, nodes.first + half]) {
+    const last = first + half - 1n;
+    if (first <= pool.last && pool.first <= last) continue;
+    const inside = addresses.every((text) => {
+      const ip = parseIp(text);
+      return ip !== undefined && ip.value >= first && ip.value <= last;
+    });
+    const address = nthAddress(nodes, first - nodes.first);
+    if (inside && address !== undefined) return `${address}/${nodes.prefix + 1}`;
+  }
+  return undefined;
+}
+
 /** A cluster on its own: networks, addresses, overlaps, names, counts, versions. */
 function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   const at: PathSegment[] = ['clusters', index];
@@ -192,11 +213,18 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       const a = ranges[i];
       if (!a || a.cidr.version !== b.cidr.version) continue;
       if (a.cidr.first <= b.cidr.last && b.cidr.first <= a.cidr.last) {
+        const split =
+          a.path === nodeCidrPath && b.path.includes('loadBalancerPools')
+            ? nodeHalfBeside(a.cidr, b.cidr, [
+                network.gateway,
+                ...cluster.nodes.map((n) => n.address),
+              ])
+            : undefined;
         report(ctx, 'error', b.path, {
           code: 'overlap',
           value: b.cidr.text,
           message: `overlaps ${a.what} ${a.cidr.text} (${formatPath(a.path)})`,
-          expected: `a range that shares no address with ${a.cidr.text}`,
+          expected: `a range that shares no address with ${a.cidr.text}${split === undefined ? '' : `; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes and the gateway, e.g. ${split}, and keep the pool in the rest`}`,
         });
       }
     }

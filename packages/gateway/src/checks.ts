@@ -552,6 +552,11 @@ export const gatewayAddressPinned: SystemCheck = {
       if (gateway === undefined) continue;
       const addresses = list(gateway.spec.addresses).map((entry) => entry?.value);
       if (fact.address !== undefined && addresses.includes(fact.address)) continue;
+      // With pools, no address means the definition's was refused (outside every pool, a pool's
+      // reserved first or last address): the component said so at that line already.
+      if (fact.address === undefined && deployed.cluster.network.loadBalancerPools.length > 0) {
+        continue;
+      }
       issues.push(
         error({
           code: 'gateway-address-pinned',

@@ -1,0 +1,30 @@
+// `homelab validate --report` through the real pipeline: its table of components per cluster.
+import { join } from 'node:path';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/cli.js';
+
+describe('validate --report', { timeout: 120_000 }, () => {
+  it('lines up "provides" in one column, the longest component name included', async () => {
+    // Given the single-node example, whose components include snapshot-controller (19 letters)
+    let stdout = '';
+    const code = await run(
+      ['validate', '--report', '--config', join(repoRoot(), 'examples/single-node/platform.yaml')],
+      {
+        stdout: (text) => {
+          stdout += text;
+        },
+        stderr: () => {},
+        cwd: repoRoot(),
+        env: {},
+        isTTY: false,
+      },
+    );
+    expect(code).toBe(0);
+    // Then every component line has "provides" at the same column
+    const rows = stdout.split('\n').filter((line) => / provides /.test(line));
+    expect(rows.map((row) => row.trim().split(' ')[0])).toContain('snapshot-controller');
+    const columns = new Set(rows.map((row) => row.indexOf(' provides ')));
+    expect([...columns]).toEqual(['  snapshot-controller'.length]);
+  });
+});
