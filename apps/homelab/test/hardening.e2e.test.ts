@@ -157,7 +157,8 @@ describe('bounded reads of the definition', { timeout: 120_000 }, () => {
 
 describe('secrets never printed', { timeout: 120_000 }, () => {
   const glpat = `glpat-${'z_sxgtrfAxKr8q1TPY8Y'}`;
-  const cases: [string, string, string][] = [
+  // [name, definition, the secret, what the message advises instead]
+  const cases: [string, string, string, string][] = [
     [
       'a password in the repository URL',
       base.replace(
@@ -165,6 +166,8 @@ describe('secrets never printed', { timeout: 120_000 }, () => {
         `url: https://admin:${'S3cr3tPassw0rd!'}@github.com/example/homelab.git`,
       ),
       'S3cr3tPassw0rd',
+      // Argo CD reads repository credentials from the runbook's hand-made Secret
+      'set repository.access: token',
     ],
     [
       'a GitLab token in the repository URL',
@@ -173,6 +176,7 @@ describe('secrets never printed', { timeout: 120_000 }, () => {
         `url: https://oauth2:${glpat}@gitlab.example.com/homelab.git`,
       ),
       glpat.slice(4),
+      'set repository.access: token',
     ],
     [
       'a literal OIDC client secret (a schema error on the same value too)',
@@ -181,23 +185,27 @@ describe('secrets never printed', { timeout: 120_000 }, () => {
         '        installDisk: /dev/sda\n    components:\n      argocd:\n        oidc:\n          clientId: argocd\n          clientSecret: hunter2hunter2',
       ),
       'hunter2',
+      'a Secret filled from Bitwarden',
     ],
   ];
 
-  it.each(cases)('%s: masked in text and --json, nothing written', (_name, text, secret) => {
-    const dir = workspace(text);
-    const plain = build(dir);
-    expect(plain.status).toBe(1);
-    expect(plain.stderr).toContain('a Secret filled from Bitwarden');
-    const json = build(dir, '--json');
-    expect(json.status).toBe(1);
-    const output = JSON.parse(json.stdout) as { issues: { code: string; value: unknown }[] };
-    expect(output.issues.some((issue) => issue.code === 'literal-secret')).toBe(true);
-    for (const stream of [plain.stdout, plain.stderr, json.stdout, json.stderr]) {
-      expect(stream).not.toContain(secret);
-    }
-    expect(existsSync(join(dir, 'out'))).toBe(false);
-  });
+  it.each(cases)(
+    '%s: masked in text and --json, nothing written',
+    (_name, text, secret, advice) => {
+      const dir = workspace(text);
+      const plain = build(dir);
+      expect(plain.status).toBe(1);
+      expect(plain.stderr).toContain(advice);
+      const json = build(dir, '--json');
+      expect(json.status).toBe(1);
+      const output = JSON.parse(json.stdout) as { issues: { code: string; value: unknown }[] };
+      expect(output.issues.some((issue) => issue.code === 'literal-secret')).toBe(true);
+      for (const stream of [plain.stdout, plain.stderr, json.stdout, json.stderr]) {
+        expect(stream).not.toContain(secret);
+      }
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+    },
+  );
 
   it('the masked value names the format and no more: glpa…, https://****:****@host…', () => {
     const dir = workspace(`${cases[1]?.[1]}# the old token was ${glpat}\n`);
