@@ -283,6 +283,15 @@ export interface ApplicationDescriptor {
    */
   readonly critical?: boolean;
   /**
+   * How a critical Application's chart is uninstalled by hand (the runbook's "Removing a
+   * component on purpose"), when deleting its rendered manifests is not enough: its controller
+   * keeps finalizers on its custom resources or registers webhooks at run time, and only its
+   * own uninstall hook (a Helm `pre-delete` Job, which Argo CD never runs) removes them while
+   * the controller still runs. Deleting the manifests alone would leave the CRDs stuck and the
+   * webhooks pointing at a deleted Service (every request they match then fails).
+   */
+  readonly uninstall?: ChartUninstall;
+  /**
    * Kinds whose CRDs the chart installs, or its controller registers when it starts (Cilium's
    * cilium.io kinds): Applications in later waves may use them (layer 4, kinds-before-use).
    */
@@ -323,6 +332,21 @@ export interface ApplicationDescriptor {
    * controller must reach them.
    */
   readonly upstreamRepositories?: readonly string[];
+}
+
+/** A chart's uninstall hook, run by hand before its manifests are deleted (see `uninstall`). */
+export interface ChartUninstall {
+  /** Why it is needed, one Markdown sentence for the runbook. */
+  readonly reason: string;
+  /** Commands that allow the hook to run (e.g. Longhorn's `deleting-confirmation-flag`). */
+  readonly prepare: readonly string[];
+  /**
+   * The templates holding the hook, as `helm template --show-only` names them in the wrapper
+   * chart (`charts/<dependency>/templates/<file>`).
+   */
+  readonly templates: readonly string[];
+  /** Commands that wait for the hook to finish. */
+  readonly wait: readonly string[];
 }
 
 /**

@@ -41,6 +41,7 @@ export type {
   BootstrapStep,
   Capability,
   CapabilityFacts,
+  ChartUninstall,
   ClusterContribution,
   Component,
   ComponentCluster,

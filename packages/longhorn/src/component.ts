@@ -6,6 +6,7 @@
 import {
   type ApplicationDescriptor,
   type ChartSpec,
+  type ChartUninstall,
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
@@ -149,6 +150,27 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
   return [...paths].sort(compareStrings);
 }
 
+/**
+ * Longhorn's own uninstall, as its docs and chart do it (longhorn-manager v1.8.1
+ * `controller/uninstall_controller.go`; chart `templates/uninstall-job.yaml`, a Helm `pre-delete`
+ * hook Argo CD never runs): the Job refuses until `deleting-confirmation-flag` is true, then,
+ * while the manager still runs, deletes every longhorn.io object (their `longhorn.io`
+ * finalizers need the manager), the manager and driver, and the webhooks the manager registered
+ * at run time (`longhorn-webhook-validator` matches every PVC update, failure policy Fail).
+ */
+const LONGHORN_UNINSTALL: ChartUninstall = {
+  reason:
+    "longhorn-manager keeps finalizers on Longhorn's objects and registers its admission webhooks at run time (the validator fails every PersistentVolumeClaim update once its Service is gone): its uninstall Job removes them while the manager still runs, and with them every Longhorn volume and its data (the chart runs it with `--force`: volumes in use too)",
+  prepare: [
+    `kubectl -n ${LONGHORN_NAMESPACE} patch settings.longhorn.io deleting-confirmation-flag --type=merge -p '{"value":"true"}'`,
+  ],
+  templates: ['charts/longhorn/templates/uninstall-job.yaml'],
+  wait: [
+    // The Job's activeDeadlineSeconds is 900.
+    `kubectl -n ${LONGHORN_NAMESPACE} wait --for=condition=complete job/longhorn-uninstall --timeout=15m`,
+  ],
+};
+
 function application(disks: ClusterDisks): ApplicationDescriptor {
   return {
     namespace: LONGHORN_NAMESPACE,
@@ -182,6 +204,7 @@ function application(disks: ClusterDisks): ApplicationDescriptor {
     serverSideApply: true,
     // Deleting it orphans every volume of the cluster: a runbook step, never a commit.
     critical: true,
+    uninstall: LONGHORN_UNINSTALL,
     installs: LONGHORN_KINDS.map((kind) => ({ group: 'longhorn.io', kind })),
     clusterResources: [
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },

@@ -135,3 +135,33 @@ describe(`Longhorn ${VERSION}`, () => {
     expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
   });
 });
+
+describe('the uninstall hook the runbook runs before deleting Longhorn by hand', () => {
+  const run = runLonghorn();
+  const uninstall = (
+    run.components.clusters[0]?.contributions.get('longhorn') as AnyJson | undefined
+  )?.application?.uninstall;
+
+  test("is the chart's pre-delete Job, as helm template --show-only names it in the wrapper", () => {
+    // Given the hook the Application descriptor names
+    expect(uninstall.templates).toEqual(['charts/longhorn/templates/uninstall-job.yaml']);
+    // Then the pinned chart has that template: the pre-delete Job the wait names, within its deadline
+    const job = readVendoredChartFile('longhorn', VERSION, 'templates/uninstall-job.yaml');
+    expect(job).toContain('"helm.sh/hook": pre-delete');
+    expect(job).toContain('  name: longhorn-uninstall\n');
+    expect(job).toContain('activeDeadlineSeconds: 900');
+    expect(job).toMatch(/- longhorn-manager\n\s+- uninstall\n\s+- --force/);
+    expect(uninstall.wait).toEqual([
+      'kubectl -n longhorn-system wait --for=condition=complete job/longhorn-uninstall --timeout=15m',
+    ]);
+  });
+
+  test("sets the setting longhorn-manager's uninstall refuses to run without", () => {
+    // longhorn-manager v1.8.1 controller/uninstall_controller.go: "cannot uninstall Longhorn
+    // because deleting-confirmation-flag is set to `false`"; the setting is in the chart's CRDs.
+    expect(uninstall.prepare).toEqual([
+      `kubectl -n longhorn-system patch settings.longhorn.io deleting-confirmation-flag --type=merge -p '{"value":"true"}'`,
+    ]);
+    expect(upstreamValues.defaultSettings).toHaveProperty('deletingConfirmationFlag');
+  });
+});

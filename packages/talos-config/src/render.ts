@@ -183,7 +183,14 @@ function gitopsFacts(
       namespace,
       root: plan.root,
       revision: run.cluster.profile.targetRevision,
-      applications: plan.applications,
+      // A chart's uninstall hook (its Application descriptor's), for the removal section.
+      applications: plan.applications.map((app) => {
+        const uninstall =
+          app.bundle === undefined
+            ? run.contributions.get(app.component)?.application?.uninstall
+            : undefined;
+        return uninstall === undefined ? app : { ...app, uninstall };
+      }),
     },
   };
 }

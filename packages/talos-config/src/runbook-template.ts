@@ -344,6 +344,9 @@ hand, in this order (consumers first, CRDs last):
 {{#each removal.charts}}
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
+{{#if hook}}
+helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}}{{#each hook.templates}} --show-only {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell hook.saved}}
+{{/if}}
 {{/each}}
 \`\`\`
 {{else}}
@@ -368,11 +371,22 @@ kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}
 {{/each}}
 \`\`\`
 
-5. Delete what it deployed, consumers first: a chart's saved manifests, then a CRD bundle's
-   CRDs once no object of their kinds is left (deleting a CRD deletes every object of its kind):
+5. Delete what it deployed, consumers first: a chart's saved manifests (after its uninstall
+   hook, where it has one), then a CRD bundle's CRDs once no object of their kinds is left
+   (deleting a CRD deletes every object of its kind):
+{{#each removal.critical}}
+{{#if uninstall}}
+   - \`{{{application}}}\`: {{{uninstall.reason}}}.
+{{/if}}
+{{/each}}
 
 \`\`\`sh
 {{#each removal.critical}}
+{{#if uninstall}}
+{{{uninstall.prepare}}}
+kubectl apply -f "$TALOS_DIR"/{{shell uninstall.saved}}
+{{{uninstall.wait}}}
+{{/if}}
 {{#if saved}}
 kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
 {{/if}}

@@ -1,5 +1,6 @@
 import type {
   BootstrapStep,
+  ChartUninstall,
   CrdBundle,
   KubeObject,
   ResolvedCluster,
@@ -27,6 +28,8 @@ export interface RunbookApplication {
   readonly bundle: CrdBundle | undefined;
   /** The Application object (its name, finalizers and Helm source). */
   readonly application: KubeObject;
+  /** How its chart is uninstalled by hand, when deleting its manifests is not enough. */
+  readonly uninstall?: ChartUninstall;
 }
 
 /** The GitOps side of a cluster: its root Application and the Applications it installs. */
@@ -181,7 +184,19 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
     const source = helmSource(app);
     return source === undefined
       ? undefined
-      : { ...source, namespace: app.namespace, saved: `removed-${cluster.name}-${app.name}.yaml` };
+      : {
+          ...source,
+          namespace: app.namespace,
+          saved: `removed-${cluster.name}-${app.name}.yaml`,
+          // The chart's uninstall hook, rendered apart (helm template --show-only) to run first.
+          hook:
+            app.uninstall === undefined
+              ? (false as const)
+              : {
+                  templates: app.uninstall.templates,
+                  saved: `uninstall-${cluster.name}-${app.name}.yaml`,
+                },
+        };
   };
   const critical = apps
     .filter((app) => app.critical && !isController(app))
@@ -201,6 +216,15 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
           ? `chart \`${chart?.path ?? '?'}\` in \`${app.namespace}\``
           : `CRDs of ${kinds.map((kind) => `\`${kind.kind}\``).join(', ')}`,
       saved: chart?.saved ?? false,
+      uninstall:
+        chart === undefined || chart.hook === false || app.uninstall === undefined
+          ? false
+          : {
+              reason: app.uninstall.reason,
+              prepare: app.uninstall.prepare.join('\n'),
+              saved: chart.hook.saved,
+              wait: app.uninstall.wait.join('\n'),
+            },
       crds:
         app.bundle === undefined
           ? false

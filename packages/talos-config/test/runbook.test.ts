@@ -2,12 +2,12 @@
 // the precompiled template renders what the compiler does, and the generated runbook keeps every
 // step (with the cluster's own values in its commands).
 
-import { resolvePlatform, templateRenderer } from '@homelab/core';
+import { type ChartUninstall, resolvePlatform, templateRenderer } from '@homelab/core';
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
 import { evaluateCommonJs, testDefinition } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
-import { runbook } from '../src/runbook.js';
+import { type RunbookApplication, runbook } from '../src/runbook.js';
 import {
   runbookHelpers,
   runbookTemplateSource,
@@ -143,8 +143,9 @@ describe('the runbook template', () => {
     }
     // Only the lines components contribute (quoted by their authors, BootstrapStep.commands; in
     // the inline partial `step`, for numbered and login steps alike) and a CRD bundle's delete
-    // lines (made from its install lines) go in as they are.
-    expect(raw.sort()).toEqual(['commands', 'crds.deletes']);
+    // lines (made from its install lines) go in as they are, and so do the commands of a
+    // chart's uninstall hook (ChartUninstall.prepare and .wait, quoted by the component).
+    expect(raw.sort()).toEqual(['commands', 'crds.deletes', 'uninstall.prepare', 'uninstall.wait']);
   });
 
   it('renders byte-identical text precompiled and compiled', () => {
@@ -446,5 +447,91 @@ describe('the reference runbook', () => {
     expect(new Set(controlPlanes).size).toBeGreaterThan(0);
     expect(rebooted.length).toBeGreaterThan(new Set(controlPlanes).size);
     expect(rebooted.slice(0, new Set(controlPlanes).size)).toEqual([...new Set(controlPlanes)]);
+  });
+});
+
+describe('removing a critical chart that has an uninstall hook', () => {
+  const platform = resolvePlatform(testDefinition([devCluster()]));
+  const cluster = platform.clusters[0];
+  const version = checkTalosVersion('v1.12.11', []).version;
+  if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const application = (uninstall?: ChartUninstall): RunbookApplication => ({
+    name: 'storage',
+    component: 'storage',
+    wave: 3,
+    namespace: 'storage-system',
+    critical: true,
+    bundle: undefined,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: `${cluster.name}-storage`, namespace: 'argocd' },
+      spec: {
+        source: {
+          path: 'charts/storage',
+          helm: {
+            releaseName: 'storage',
+            valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+          },
+        },
+      },
+    },
+    ...(uninstall === undefined ? {} : { uninstall }),
+  });
+  const text = (uninstall?: ChartUninstall): string =>
+    runbook({
+      header: '<!-- test -->',
+      cluster,
+      version,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      patches: { vip: undefined } as never,
+      schematicId: 'abc',
+      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
+      dir: 'clusters/dev/talos',
+      steps: [],
+      gitops: {
+        namespace: 'argocd',
+        root: 'dev-platform',
+        revision: 'main',
+        applications: [application(uninstall)],
+      },
+    });
+  const hook: ChartUninstall = {
+    reason: 'its controller keeps finalizers',
+    prepare: [
+      'kubectl -n storage-system patch settings.example.io confirm --type=merge -p \'{"value":"true"}\'',
+    ],
+    templates: ['charts/storage/templates/uninstall-job.yaml'],
+    wait: [
+      'kubectl -n storage-system wait --for=condition=complete job/storage-uninstall --timeout=15m',
+    ],
+  };
+
+  it('renders the hook apart, runs it, waits for it, and only then deletes the saved manifests', () => {
+    // Given a critical chart whose Application descriptor names an uninstall hook
+    const markdown = text(hook);
+    // Then step 2 keeps the hook's manifests beside the chart's
+    expect(markdown).toContain(
+      'helm template storage charts/storage --namespace storage-system -f charts/storage/env/development.yaml -f charts/storage/clusters/dev.yaml --show-only charts/storage/templates/uninstall-job.yaml > "$TALOS_DIR"/uninstall-dev-storage.yaml\n',
+    );
+    // And step 5 prepares, applies and waits for it, right before deleting the chart's manifests
+    expect(markdown).toContain(
+      [
+        'kubectl -n storage-system patch settings.example.io confirm --type=merge -p \'{"value":"true"}\'',
+        'kubectl apply -f "$TALOS_DIR"/uninstall-dev-storage.yaml',
+        'kubectl -n storage-system wait --for=condition=complete job/storage-uninstall --timeout=15m',
+        'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
+      ].join('\n'),
+    );
+    expect(markdown).toContain('   - `dev-storage`: its controller keeps finalizers.\n');
+  });
+
+  it('deletes a chart without a hook straight from its saved manifests', () => {
+    const markdown = text();
+    expect(markdown).not.toContain('--show-only');
+    expect(markdown).not.toContain('uninstall-dev-storage.yaml');
+    expect(markdown).toContain(
+      'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
+    );
   });
 });
