@@ -334,6 +334,14 @@ export interface ApplicationDescriptor {
   readonly upstreamRepositories?: readonly string[];
 }
 
+/** What the runbook runs after each node's reboot (see `afterNodeReboot`). */
+export interface NodeRebootWait {
+  /** What it waits for, one Markdown sentence for the runbook. */
+  readonly reason: string;
+  /** Shell commands that return once the component recovered; quoted by their author. */
+  readonly commands: readonly string[];
+}
+
 /** A chart's uninstall hook, run by hand before its manifests are deleted (see `uninstall`). */
 export interface ChartUninstall {
   /** Why it is needed, one Markdown sentence for the runbook. */
@@ -778,6 +786,13 @@ export interface ClusterContribution {
   readonly flowlessNamespaces?: readonly string[];
   readonly volumes?: readonly VolumeRequest[];
   readonly monitors?: readonly MonitorDeclaration[];
+  /**
+   * How to wait, after one node rebooted, until the component has recovered from it: the
+   * runbook runs it after each node of its rolling reboots and Talos upgrades, where
+   * `talosctl health` checks only etcd and Kubernetes (Longhorn: every attached volume rebuilt,
+   * so the next node's reboot never takes the last healthy replica of a volume).
+   */
+  readonly afterNodeReboot?: NodeRebootWait;
   /** Facts about the capabilities the component provides on this cluster. */
   readonly facts?: ProvidedFacts;
 }

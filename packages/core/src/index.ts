@@ -58,6 +58,7 @@ export type {
   JsonSchema,
   MonitorDeclaration,
   MonitorTarget,
+  NodeRebootWait,
   OidcClientRequest,
   PeerContribution,
   PerEnvironment,

@@ -18,6 +18,7 @@ import {
   error,
   type Issue,
   type KubeObject,
+  type NodeRebootWait,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
@@ -149,6 +150,23 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
   for (const disk of disks.disks) paths.add(disk.path.replace(/(.)\/+$/, '$1'));
   return [...paths].sort(compareStrings);
 }
+
+/**
+ * After a node's reboot, until every attached Longhorn volume is `healthy` again (longhorn-manager
+ * v1.8.1 `k8s/pkg/apis/longhorn/v1beta2/volume.go`: robustness `healthy`, `degraded`, `faulted`,
+ * `unknown`; state `attached`, …): the replicas on the rebooted node rebuild meanwhile. Rebooting
+ * the next node earlier can take a volume's last healthy replica: Talos' drain then stops
+ * waiting on the instance manager's PodDisruptionBudget after 5 minutes (Talos v1.12
+ * `pkg/kubernetes/kubernetes.go`, `DrainTimeout`) and reboots, and the volume faults. A failing
+ * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
+ */
+const LONGHORN_AFTER_NODE_REBOOT: NodeRebootWait = {
+  reason:
+    "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
+  commands: [
+    `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+  ],
+};
 
 /**
  * Longhorn's own uninstall, as its docs and chart do it (longhorn-manager v1.8.1
@@ -344,6 +362,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       recurringJobs: recurring.sort(compareStrings),
     }),
     talos: talosNeeds(disks),
+    afterNodeReboot: LONGHORN_AFTER_NODE_REBOOT,
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {

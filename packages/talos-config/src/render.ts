@@ -281,6 +281,10 @@ export function renderTalos(
           ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
           login: loginFacts(run),
+          afterNodeReboot: run.order.flatMap((component) => {
+            const wait = run.contributions.get(component)?.afterNodeReboot;
+            return wait === undefined ? [] : [{ ...wait, component }];
+          }),
         }),
       },
     );

@@ -22,6 +22,16 @@ talosctl gen config {{shell name}} {{shell endpoint}} \\
   --config-patch-control-plane {{shell patches.controlPlane}} \\
   --config-patch-worker {{shell patches.worker}} \\
 {{/inline}}
+{{#*inline "afterReboot"}}
+{{#if afterReboot}}
+
+\`talosctl health\` checks etcd and Kubernetes only; after each node, the runbook also waits for:
+
+{{#each afterReboot.reasons}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+{{/inline}}
 {{#*inline "step"}}
 {{#if body}}
 
@@ -257,12 +267,16 @@ A node that refused needs a reboot for its change. Never let Talos reboot the no
 (\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
 the config on each such node and reboot it alone, the control planes first, waiting for the
 cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back):
+{{> afterReboot}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
 talosctl reboot -n {{shell address}}
 talosctl health -n {{shell ../first.address}}
+{{#if ../afterReboot}}
+{{{../afterReboot.commands}}}
+{{/if}}
 {{/each}}
 \`\`\`
 
@@ -276,11 +290,15 @@ supports upgrades between adjacent minor releases only: go through the latest pa
 every minor release in between. Upgrade one node at a time, the control planes first (etcd
 keeps its quorum while one member reboots), and wait for the cluster to be healthy before the
 next node. An upgrade does not change the Kubernetes version.
+{{> afterReboot}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
 talosctl health -n {{shell ../first.address}}
+{{#if ../afterReboot}}
+{{{../afterReboot.commands}}}
+{{/if}}
 {{/each}}
 \`\`\`
 

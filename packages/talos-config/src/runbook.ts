@@ -3,6 +3,7 @@ import type {
   ChartUninstall,
   CrdBundle,
   KubeObject,
+  NodeRebootWait,
   ResolvedCluster,
   ResolvedNode,
   RouteAuth,
@@ -80,6 +81,8 @@ export interface RunbookInput {
   readonly steps: readonly BootstrapStep[];
   /** Absent: no GitOps controller runs on the cluster. */
   readonly gitops?: RunbookGitOps;
+  /** What the components wait for after each node's reboot, in dependency order. */
+  readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   readonly login?: RunbookLogin;
 }
 
@@ -354,6 +357,13 @@ export function runbook(
       steps: loginSteps,
     },
     removal: removalView(cluster, input.gitops),
+    afterReboot:
+      input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
+        ? false
+        : {
+            reasons: input.afterNodeReboot.map((wait) => wait.reason),
+            commands: input.afterNodeReboot.flatMap((wait) => wait.commands).join('\n'),
+          },
   };
   return `${render(view)
     .replace(/\n{3,}/g, '\n\n')

@@ -7,7 +7,7 @@ import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs'
 import { evaluateCommonJs, testDefinition } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
-import { type RunbookApplication, runbook } from '../src/runbook.js';
+import { type RunbookApplication, type RunbookInput, runbook } from '../src/runbook.js';
 import {
   runbookHelpers,
   runbookTemplateSource,
@@ -144,8 +144,17 @@ describe('the runbook template', () => {
     // Only the lines components contribute (quoted by their authors, BootstrapStep.commands; in
     // the inline partial `step`, for numbered and login steps alike) and a CRD bundle's delete
     // lines (made from its install lines) go in as they are, and so do the commands of a
-    // chart's uninstall hook (ChartUninstall.prepare and .wait, quoted by the component).
-    expect(raw.sort()).toEqual(['commands', 'crds.deletes', 'uninstall.prepare', 'uninstall.wait']);
+    // chart's uninstall hook (ChartUninstall.prepare and .wait, quoted by the component), and
+    // what components wait for after a node's reboot (NodeRebootWait.commands, likewise).
+    // (in the rolling reboots and in the upgrades).
+    expect(raw.sort()).toEqual([
+      '../afterReboot.commands',
+      '../afterReboot.commands',
+      'commands',
+      'crds.deletes',
+      'uninstall.prepare',
+      'uninstall.wait',
+    ]);
   });
 
   it('renders byte-identical text precompiled and compiled', () => {
@@ -533,5 +542,56 @@ describe('removing a critical chart that has an uninstall hook', () => {
     expect(markdown).toContain(
       'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
     );
+  });
+});
+
+describe('waiting for the components after each node of a rolling reboot or upgrade', () => {
+  const platform = resolvePlatform(testDefinition([devCluster()]));
+  const cluster = platform.clusters[0];
+  const version = checkTalosVersion('v1.12.11', []).version;
+  if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const text = (afterNodeReboot: RunbookInput['afterNodeReboot']): string =>
+    runbook({
+      header: '<!-- test -->',
+      cluster,
+      version,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      patches: { vip: undefined } as never,
+      schematicId: 'abc',
+      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
+      dir: 'clusters/dev/talos',
+      steps: [],
+      ...(afterNodeReboot === undefined ? {} : { afterNodeReboot }),
+    });
+  const WAIT = 'until storage-healthy; do sleep 10; done';
+
+  it("runs the components' waits after talosctl health, node by node, in reboots and upgrades", () => {
+    // Given a component that must recover from each node's reboot
+    const markdown = text([
+      { component: 'storage', reason: 'storage: replicas rebuilt', commands: [WAIT] },
+    ]);
+    // Then each node's reboot and each node's upgrade is followed by the health check and the wait
+    const first = cluster.controlPlanes[0]?.address;
+    const nodes = [
+      ...cluster.controlPlanes,
+      ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
+    ];
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const node of nodes) {
+      expect(markdown).toContain(
+        `talosctl reboot -n ${node.address}\ntalosctl health -n ${first}\n${WAIT}\n`,
+      );
+      expect(markdown).toContain(
+        `talosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\n${WAIT}\n`,
+      );
+    }
+    expect(markdown.split(WAIT).length - 1).toBe(2 * nodes.length);
+    expect(markdown).toContain('- storage: replicas rebuilt\n');
+  });
+
+  it('adds nothing when no component waits', () => {
+    const markdown = text([]);
+    expect(markdown).not.toContain('the runbook also waits for');
+    expect(markdown).toMatch(/talosctl health -n \S+\n```/);
   });
 });
