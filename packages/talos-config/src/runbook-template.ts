@@ -319,13 +319,17 @@ kubectl get nodes -o wide
 ### Platform charts
 
 Charts and CRD bundles change only through Git: bump the pinned version in the component (or
-merge the Renovate pull request), then build, record the chart versions and check:
+merge the Renovate pull request), then build (the \`homelab\` command reads the pins compiled by
+the build), vendor what the new pins ask for (the tests and CI's \`homelab vendor verify\` read
+\`vendor/\` only), record the chart versions and check:
 
 \`\`\`sh
 pnpm build
+pnpm homelab vendor sync
+pnpm homelab vendor verify
 pnpm homelab changeset
 pnpm homelab check
-git add charts clusters .changeset && git commit
+git add charts clusters vendor .changeset && git commit
 \`\`\`
 
 {{#if gitops}}

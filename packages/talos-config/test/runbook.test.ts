@@ -334,7 +334,17 @@ describe('the reference runbook', () => {
       '192.168.30.24',
     ]);
     expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
-    expect(markdown).toContain('pnpm homelab changeset');
+    // A pin bump: build (the CLI reads the compiled pins), then vendor, then version and check.
+    expect(markdown).toContain(
+      [
+        'pnpm build',
+        'pnpm homelab vendor sync',
+        'pnpm homelab vendor verify',
+        'pnpm homelab changeset',
+        'pnpm homelab check',
+        'git add charts clusters vendor .changeset && git commit',
+      ].join('\n'),
+    );
   });
 
   it('boots, installs and upgrades the SecureBoot images where the disk keys are sealed by the TPM', () => {
