@@ -335,6 +335,20 @@ git add charts clusters vendor .changeset && git commit
 {{#if gitops}}
 Argo CD syncs the change from \`{{{gitops.revision}}}\` on this cluster (the environment's
 \`repository.targetRevision\`); watch it converge as above.
+{{#if removal.kept.length}}
+
+The critical Applications sync with \`Prune=false\`: what a new release no longer renders keeps
+running, and the Application stays \`OutOfSync\` (the \`Synced\` wait above times out on it)
+with the object marked \`requiresPruning\`. List those objects, check that each is no longer
+needed, and delete it by hand (\`kubectl delete <kind> <name>\`, with \`-n <namespace>\` for a
+namespaced one):
+
+\`\`\`sh
+{{#each removal.kept}}
+kubectl -n {{shell ../gitops.namespace}} get application {{shell this}} -o jsonpath='{range .status.resources[*]}{.requiresPruning}{" "}{.kind}/{.namespace}/{.name}{"\\n"}{end}' | grep '^true '
+{{/each}}
+\`\`\`
+{{/if}}
 {{else}}
 No GitOps controller runs on this cluster: apply the changed charts with the commands of the
 install steps above.

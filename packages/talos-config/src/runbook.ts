@@ -251,6 +251,12 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
       controller === undefined
         ? false
         : { component: controller.component, chart: controllerChart ?? false },
+    // Every critical Application, the GitOps controller's included: `Prune=false` keeps what a
+    // new release no longer renders (Argo CD marks it `requiresPruning` and stays OutOfSync).
+    kept: apps
+      .filter((app) => app.critical)
+      .map((app) => app.application.metadata.name)
+      .sort(),
     finalized: apps
       .filter((app) => {
         const finalizers: unknown = app.application.metadata.finalizers;

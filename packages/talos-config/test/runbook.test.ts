@@ -545,6 +545,16 @@ describe('removing a critical chart that has an uninstall hook', () => {
     expect(markdown).toContain('   - `dev-storage`: its controller keeps finalizers.\n');
   });
 
+  it('lists, after a chart upgrade, what a critical Application kept but no longer renders', () => {
+    // Given a critical Application (Prune=false: Argo CD v3.4 marks such objects requiresPruning)
+    const markdown = text();
+    // Then the chart upgrade section lists them per critical Application
+    expect(markdown).toContain(
+      `kubectl -n argocd get application dev-storage -o jsonpath='{range .status.resources[*]}{.requiresPruning}{" "}{.kind}/{.namespace}/{.name}{"\\n"}{end}' | grep '^true '\n`,
+    );
+    expect(markdown).toContain('the Application stays `OutOfSync`');
+  });
+
   it('deletes a chart without a hook straight from its saved manifests', () => {
     const markdown = text();
     expect(markdown).not.toContain('--show-only');
