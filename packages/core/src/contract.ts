@@ -220,6 +220,12 @@ export interface CapabilityFacts {
     readonly namespace: string;
     /** Its release (the app-of-apps chart's appVersion). */
     readonly version: string;
+    /**
+     * Shell commands that stop the controller from reconciling Applications and return once it
+     * stopped: with it stopped, nothing runs an Application's deletion hooks or puts back the
+     * finalizers it adds itself (the runbook's removal of the controller).
+     */
+    readonly stop?: readonly string[];
   };
 }
 
@@ -283,12 +289,11 @@ export interface ApplicationDescriptor {
    */
   readonly critical?: boolean;
   /**
-   * How a critical Application's chart is uninstalled by hand (the runbook's "Removing a
-   * component on purpose"), when deleting its rendered manifests is not enough: its controller
-   * keeps finalizers on its custom resources or registers webhooks at run time, and only its
-   * own uninstall hook (a Helm `pre-delete` Job, which Argo CD never runs) removes them while
-   * the controller still runs. Deleting the manifests alone would leave the CRDs stuck and the
-   * webhooks pointing at a deleted Service (every request they match then fails).
+   * The chart renders a Helm `pre-delete` hook that uninstalls what its controller made at run
+   * time (objects it keeps finalizers on, webhooks it registers). Argo CD v3.4 renders hooks and
+   * runs a `pre-delete` one as a PreDelete hook: it puts `pre-delete-finalizer.argocd.argoproj.io`
+   * on the Application and deletes the Application only once the hook succeeded (a failed hook
+   * is retried). The runbook's removal lets the hook succeed first and checks what it removed.
    */
   readonly uninstall?: ChartUninstall;
   /**
@@ -342,19 +347,14 @@ export interface NodeRebootWait {
   readonly commands: readonly string[];
 }
 
-/** A chart's uninstall hook, run by hand before its manifests are deleted (see `uninstall`). */
+/** A chart's `pre-delete` uninstall hook, which Argo CD runs (see `uninstall`). */
 export interface ChartUninstall {
-  /** Why it is needed, one Markdown sentence for the runbook. */
+  /** What the hook removes and why it matters, one Markdown sentence for the runbook. */
   readonly reason: string;
-  /** Commands that allow the hook to run (e.g. Longhorn's `deleting-confirmation-flag`). */
+  /** Commands that let the hook succeed (e.g. Longhorn's `deleting-confirmation-flag`). */
   readonly prepare: readonly string[];
-  /**
-   * The templates holding the hook, as `helm template --show-only` names them in the wrapper
-   * chart (`charts/<dependency>/templates/<file>`).
-   */
-  readonly templates: readonly string[];
-  /** Commands that wait for the hook to finish. */
-  readonly wait: readonly string[];
+  /** Commands that show what the hook should have removed (they print nothing once it did). */
+  readonly verify: readonly string[];
 }
 
 /**

@@ -169,23 +169,24 @@ const LONGHORN_AFTER_NODE_REBOOT: NodeRebootWait = {
 };
 
 /**
- * Longhorn's own uninstall, as its docs and chart do it (longhorn-manager v1.8.1
- * `controller/uninstall_controller.go`; chart `templates/uninstall-job.yaml`, a Helm `pre-delete`
- * hook Argo CD never runs): the Job refuses until `deleting-confirmation-flag` is true, then,
- * while the manager still runs, deletes every longhorn.io object (their `longhorn.io`
- * finalizers need the manager), the manager and driver, and the webhooks the manager registered
- * at run time (`longhorn-webhook-validator` matches every PVC update, failure policy Fail).
+ * Longhorn's own uninstall: the chart's `templates/uninstall-job.yaml`, a Helm `pre-delete` hook
+ * that Argo CD v3.4.4 runs when the Application is deleted (controller/hook.go maps
+ * `helm.sh/hook: pre-delete` to PreDelete and adds its finalizer). The Job (`longhorn-manager
+ * uninstall --force`, longhorn-manager v1.8.1 `controller/uninstall_controller.go`) refuses until
+ * the `deleting-confirmation-flag` setting is true, then deletes every longhorn.io object (their
+ * `longhorn.io` finalizers need the manager running), the manager and driver, and the webhooks
+ * the manager registered at run time (`longhorn-webhook-validator` matches every PVC update,
+ * failure policy Fail: left behind without its Service, every such update fails).
  */
 const LONGHORN_UNINSTALL: ChartUninstall = {
   reason:
-    "longhorn-manager keeps finalizers on Longhorn's objects and registers its admission webhooks at run time (the validator fails every PersistentVolumeClaim update once its Service is gone): its uninstall Job removes them while the manager still runs, and with them every Longhorn volume and its data (the chart runs it with `--force`: volumes in use too)",
+    "Longhorn's uninstall Job (the chart's pre-delete hook) deletes every Longhorn volume and its data (`--force`: volumes in use too), the objects longhorn-manager keeps finalizers on and the admission webhooks it registered at run time (its validator, left behind, fails every PersistentVolumeClaim update); it refuses to run until `deleting-confirmation-flag` is true",
   prepare: [
     `kubectl -n ${LONGHORN_NAMESPACE} patch settings.longhorn.io deleting-confirmation-flag --type=merge -p '{"value":"true"}'`,
   ],
-  templates: ['charts/longhorn/templates/uninstall-job.yaml'],
-  wait: [
-    // The Job's activeDeadlineSeconds is 900.
-    `kubectl -n ${LONGHORN_NAMESPACE} wait --for=condition=complete job/longhorn-uninstall --timeout=15m`,
+  verify: [
+    'kubectl get validatingwebhookconfiguration longhorn-webhook-validator --ignore-not-found',
+    'kubectl get mutatingwebhookconfiguration longhorn-webhook-mutator --ignore-not-found',
   ],
 };
 

@@ -183,6 +183,7 @@ function gitopsFacts(
       namespace,
       root: plan.root,
       revision: run.cluster.profile.targetRevision,
+      ...(run.facts.gitops?.stop === undefined ? {} : { stop: run.facts.gitops.stop }),
       // A chart's uninstall hook (its Application descriptor's), for the removal section.
       applications: plan.applications.map((app) => {
         const uninstall =

@@ -360,6 +360,12 @@ install steps above.
 Removing a component from the definition removes its Argo CD Application, and the Application's
 finalizer deletes what it deployed. The Applications below are the exception: the cluster cannot
 run without them, so they carry no finalizer and sync with \`Prune=false\` and \`Delete=false\`.
+{{#if removal.hooks}}
+Argo CD itself puts its pre-delete finalizer on an Application whose chart has a Helm
+\`pre-delete\` hook ({{{removal.hooks}}}): deleting that Application runs the hook first, and the
+Application goes only once the hook succeeded; while the hook refuses to run, Argo CD retries it,
+the Application stays in deletion, and what it deployed stays.
+{{/if}}
 A rename or a removed component leaves what they deployed running; removing it is done by
 hand, in this order (consumers first, CRDs last):
 
@@ -380,11 +386,25 @@ hand, in this order (consumers first, CRDs last):
 {{#each removal.charts}}
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
-{{#if hook}}
-helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}}{{#each hook.templates}} --show-only {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell hook.saved}}
+{{/each}}
+\`\`\`
+{{#if removal.hooks}}
+
+   Then let the pre-delete hook succeed when Argo CD runs it:
+{{#each removal.critical}}
+{{#if uninstall}}
+   - \`{{{application}}}\`: {{{uninstall.reason}}}.
+{{/if}}
+{{/each}}
+
+\`\`\`sh
+{{#each removal.critical}}
+{{#if uninstall}}
+{{{uninstall.prepare}}}
 {{/if}}
 {{/each}}
 \`\`\`
+{{/if}}
 {{else}}
 2. Nothing to keep: the critical Applications here are CRD bundles, deleted by name below.
 {{/if}}
@@ -398,31 +418,27 @@ git add charts clusters && git commit
 \`\`\`
 
 4. Once Argo CD synced the commit, check the Application is gone (delete it by hand where the
-   environment does not prune: without a finalizer, that deletes only the Application):
+   environment does not prune: without a finalizer, that deletes only the Application).
+{{#if removal.hooks}}
+   One with a pre-delete hook goes once Argo CD ran the hook (\`kubectl delete\` waits; the
+   Application's \`.status.conditions\` say why a hook fails); then the hook's checks print nothing.
+{{/if}}
 
 \`\`\`sh
 {{#each removal.critical}}
 kubectl -n {{shell ../gitops.namespace}} get application {{shell application}} -o jsonpath='{.metadata.finalizers}'
 kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}} --ignore-not-found
+{{#if uninstall}}
+{{{uninstall.verify}}}
+{{/if}}
 {{/each}}
 \`\`\`
 
-5. Delete what it deployed, consumers first: a chart's saved manifests (after its uninstall
-   hook, where it has one), then a CRD bundle's CRDs once no object of their kinds is left
-   (deleting a CRD deletes every object of its kind):
-{{#each removal.critical}}
-{{#if uninstall}}
-   - \`{{{application}}}\`: {{{uninstall.reason}}}.
-{{/if}}
-{{/each}}
+5. Delete what it deployed, consumers first: a chart's saved manifests, then a CRD bundle's
+   CRDs once no object of their kinds is left (deleting a CRD deletes every object of its kind):
 
 \`\`\`sh
 {{#each removal.critical}}
-{{#if uninstall}}
-{{{uninstall.prepare}}}
-kubectl apply -f "$TALOS_DIR"/{{shell uninstall.saved}}
-{{{uninstall.wait}}}
-{{/if}}
 {{#if saved}}
 kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
 {{/if}}
@@ -439,8 +455,10 @@ kubectl get {{shell this}} -A
 Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
 disables it, or the Applications it leaves behind would cascade through their finalizers: keep
 its manifests, turn off the root Application's auto-sync (its self-heal would put the finalizers
-back), take the finalizers off every Application, delete the Applications (the root one
-included), then the controller; then disable it in the definition, build and commit.
+back), {{#if gitops.stop}}stop its application controller (it puts back the pre-delete finalizers it adds
+itself, and runs the hooks of the Applications it deletes), {{/if}}take the finalizers off every
+Application, delete the Applications (the root one included), then the controller; then disable
+it in the definition, build and commit.
 
 \`\`\`sh
 kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
@@ -448,6 +466,9 @@ kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/with}}
+{{#if gitops.stop}}
+{{{gitops.stop}}}
+{{/if}}
 {{#each removal.finalized}}
 kubectl -n {{shell ../gitops.namespace}} patch application {{shell this}} --type=merge -p '{"metadata":{"finalizers":null}}'
 {{/each}}

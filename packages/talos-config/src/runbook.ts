@@ -29,7 +29,7 @@ export interface RunbookApplication {
   readonly bundle: CrdBundle | undefined;
   /** The Application object (its name, finalizers and Helm source). */
   readonly application: KubeObject;
-  /** How its chart is uninstalled by hand, when deleting its manifests is not enough. */
+  /** Its chart's `pre-delete` uninstall hook, which Argo CD runs when it deletes it. */
   readonly uninstall?: ChartUninstall;
 }
 
@@ -41,6 +41,8 @@ export interface RunbookGitOps {
   readonly root: string;
   /** Git revision the cluster follows. */
   readonly revision: string;
+  /** Commands that stop the controller from reconciling Applications (its facts' `stop`). */
+  readonly stop?: readonly string[];
   readonly applications: readonly RunbookApplication[];
 }
 
@@ -191,14 +193,6 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
           ...source,
           namespace: app.namespace,
           saved: `removed-${cluster.name}-${app.name}.yaml`,
-          // The chart's uninstall hook, rendered apart (helm template --show-only) to run first.
-          hook:
-            app.uninstall === undefined
-              ? (false as const)
-              : {
-                  templates: app.uninstall.templates,
-                  saved: `uninstall-${cluster.name}-${app.name}.yaml`,
-                },
         };
   };
   const critical = apps
@@ -220,13 +214,12 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
           : `CRDs of ${kinds.map((kind) => `\`${kind.kind}\``).join(', ')}`,
       saved: chart?.saved ?? false,
       uninstall:
-        chart === undefined || chart.hook === false || app.uninstall === undefined
+        app.uninstall === undefined
           ? false
           : {
               reason: app.uninstall.reason,
               prepare: app.uninstall.prepare.join('\n'),
-              saved: chart.hook.saved,
-              wait: app.uninstall.wait.join('\n'),
+              verify: app.uninstall.verify.join('\n'),
             },
       crds:
         app.bundle === undefined
@@ -257,10 +250,16 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
       .filter((app) => app.critical)
       .map((app) => app.application.metadata.name)
       .sort(),
+    // The Applications a chart's pre-delete hook names, as the text lists them.
+    hooks: critical
+      .filter((app) => app.uninstall !== undefined)
+      .map((app) => `\`${app.application.metadata.name}\``)
+      .join(', '),
+    // Finalizers in Git, and the pre-delete finalizer Argo CD adds to an Application with a hook.
     finalized: apps
       .filter((app) => {
         const finalizers: unknown = app.application.metadata.finalizers;
-        return Array.isArray(finalizers) && finalizers.length > 0;
+        return (Array.isArray(finalizers) && finalizers.length > 0) || app.uninstall !== undefined;
       })
       .map((app) => app.application.metadata.name),
   };
@@ -352,6 +351,7 @@ export function runbook(
             namespace: input.gitops.namespace,
             root: input.gitops.root,
             revision: input.gitops.revision,
+            stop: (input.gitops.stop ?? []).join('\n'),
           },
     login: {
       provider: provider ?? false,

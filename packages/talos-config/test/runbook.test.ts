@@ -144,16 +144,18 @@ describe('the runbook template', () => {
     // Only the lines components contribute (quoted by their authors, BootstrapStep.commands; in
     // the inline partial `step`, for numbered and login steps alike) and a CRD bundle's delete
     // lines (made from its install lines) go in as they are, and so do the commands of a
-    // chart's uninstall hook (ChartUninstall.prepare and .wait, quoted by the component), and
-    // what components wait for after a node's reboot (NodeRebootWait.commands, likewise).
-    // (in the rolling reboots and in the upgrades).
+    // chart's pre-delete hook (ChartUninstall.prepare and .verify, quoted by the component), the
+    // GitOps controller's stop commands (its facts', likewise), and what components wait for
+    // after a node's reboot (NodeRebootWait.commands, likewise; in the rolling reboots and in
+    // the upgrades).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
       'commands',
       'crds.deletes',
+      'gitops.stop',
       'uninstall.prepare',
-      'uninstall.wait',
+      'uninstall.verify',
     ]);
   });
 
@@ -469,27 +471,31 @@ describe('the reference runbook', () => {
   });
 });
 
-describe('removing a critical chart that has an uninstall hook', () => {
+describe('removing a critical chart whose chart has a pre-delete hook', () => {
   const platform = resolvePlatform(testDefinition([devCluster()]));
   const cluster = platform.clusters[0];
   const version = checkTalosVersion('v1.12.11', []).version;
   if (cluster === undefined || version === undefined) throw new Error('no cluster');
-  const application = (uninstall?: ChartUninstall): RunbookApplication => ({
-    name: 'storage',
-    component: 'storage',
+  const application = (
+    name: string,
+    namespace: string,
+    uninstall?: ChartUninstall,
+  ): RunbookApplication => ({
+    name,
+    component: name,
     wave: 3,
-    namespace: 'storage-system',
+    namespace,
     critical: true,
     bundle: undefined,
     application: {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',
-      metadata: { name: `${cluster.name}-storage`, namespace: 'argocd' },
+      metadata: { name: `${cluster.name}-${name}`, namespace: 'argocd' },
       spec: {
         source: {
-          path: 'charts/storage',
+          path: `charts/${name}`,
           helm: {
-            releaseName: 'storage',
+            releaseName: name,
             valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
           },
         },
@@ -497,6 +503,7 @@ describe('removing a critical chart that has an uninstall hook', () => {
     },
     ...(uninstall === undefined ? {} : { uninstall }),
   });
+  const STOP = ['kubectl -n argocd scale statefulset controller --replicas=0', 'wait-for-it'];
   const text = (uninstall?: ChartUninstall): string =>
     runbook({
       header: '<!-- test -->',
@@ -512,37 +519,53 @@ describe('removing a critical chart that has an uninstall hook', () => {
         namespace: 'argocd',
         root: 'dev-platform',
         revision: 'main',
-        applications: [application(uninstall)],
+        stop: STOP,
+        // The storage chart, and the GitOps controller's own (it deploys into its namespace).
+        applications: [
+          application('storage', 'storage-system', uninstall),
+          application('gitops', 'argocd'),
+        ],
       },
     });
   const hook: ChartUninstall = {
-    reason: 'its controller keeps finalizers',
+    reason: 'its uninstall Job deletes every volume',
     prepare: [
       'kubectl -n storage-system patch settings.example.io confirm --type=merge -p \'{"value":"true"}\'',
     ],
-    templates: ['charts/storage/templates/uninstall-job.yaml'],
-    wait: [
-      'kubectl -n storage-system wait --for=condition=complete job/storage-uninstall --timeout=15m',
-    ],
+    verify: ['kubectl get validatingwebhookconfiguration storage-webhook --ignore-not-found'],
   };
+  const lines = (markdown: string) => markdown.split('\n');
 
-  it('renders the hook apart, runs it, waits for it, and only then deletes the saved manifests', () => {
-    // Given a critical chart whose Application descriptor names an uninstall hook
-    const markdown = text(hook);
-    // Then step 2 keeps the hook's manifests beside the chart's
-    expect(markdown).toContain(
-      'helm template storage charts/storage --namespace storage-system -f charts/storage/env/development.yaml -f charts/storage/clusters/dev.yaml --show-only charts/storage/templates/uninstall-job.yaml > "$TALOS_DIR"/uninstall-dev-storage.yaml\n',
+  it('lets the hook succeed before the commit, and checks what it removed once the Application went', () => {
+    // Given a critical chart with a pre-delete hook (Argo CD v3.4 runs it on the deletion)
+    const markdown = lines(text(hook));
+    // Then the hook is allowed to run before step 3 commits the removal
+    const prepare = markdown.indexOf(hook.prepare[0] as string);
+    expect(prepare).toBeGreaterThan(0);
+    expect(prepare).toBeLessThan(
+      markdown.indexOf(
+        '3. Build, check and commit; Argo CD deletes the Application but not what it deployed:',
+      ),
     );
-    // And step 5 prepares, applies and waits for it, right before deleting the chart's manifests
-    expect(markdown).toContain(
-      [
-        'kubectl -n storage-system patch settings.example.io confirm --type=merge -p \'{"value":"true"}\'',
-        'kubectl apply -f "$TALOS_DIR"/uninstall-dev-storage.yaml',
-        'kubectl -n storage-system wait --for=condition=complete job/storage-uninstall --timeout=15m',
-        'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
-      ].join('\n'),
+    expect(markdown).toContain('   - `dev-storage`: its uninstall Job deletes every volume.');
+    // And step 4 deletes the Application (waiting for the hook), then checks what it removed
+    const remove = markdown.indexOf(
+      'kubectl -n argocd delete application dev-storage --ignore-not-found',
     );
-    expect(markdown).toContain('   - `dev-storage`: its controller keeps finalizers.\n');
+    expect(markdown[remove + 1]).toBe(hook.verify[0]);
+    expect(text(hook)).toContain('pre-delete` hook (`dev-storage`)');
+  });
+
+  it('stops the GitOps controller before taking the finalizers off, those it adds itself included', () => {
+    // Given the hook's Application carries no finalizer in Git (Argo CD adds its pre-delete one)
+    const markdown = lines(text(hook));
+    const patch = markdown.indexOf(
+      `kubectl -n argocd patch application dev-storage --type=merge -p '{"metadata":{"finalizers":null}}'`,
+    );
+    // Then its finalizers are taken off too, once the controller stopped
+    expect(patch).toBeGreaterThan(0);
+    expect(markdown.slice(patch - 2, patch)).toEqual(STOP);
+    expect(markdown.indexOf('kubectl -n argocd delete applications --all')).toBeGreaterThan(patch);
   });
 
   it('lists, after a chart upgrade, what a critical Application kept but no longer renders', () => {
@@ -555,10 +578,12 @@ describe('removing a critical chart that has an uninstall hook', () => {
     expect(markdown).toContain('the Application stays `OutOfSync`');
   });
 
-  it('deletes a chart without a hook straight from its saved manifests', () => {
+  it('says nothing of hooks for a chart without one', () => {
     const markdown = text();
-    expect(markdown).not.toContain('--show-only');
-    expect(markdown).not.toContain('uninstall-dev-storage.yaml');
+    expect(markdown).not.toContain('Argo CD itself puts its pre-delete finalizer');
+    expect(markdown).not.toContain('Then let the pre-delete hook succeed');
+    expect(markdown).not.toContain('storage-webhook');
+    expect(markdown).not.toContain('patch application dev-storage');
     expect(markdown).toContain(
       'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
     );
