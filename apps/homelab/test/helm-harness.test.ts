@@ -10,6 +10,7 @@ import {
   type ChartRender,
   clientSideApplyOf,
   committedOutputRenders,
+  deletionHooks,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -566,6 +567,17 @@ describe('Helm hooks as Argo CD runs them', () => {
     ).toEqual([
       'Job/longhorn-pre-upgrade: helm.sh/hook pre-upgrade runs as an Argo CD PreSync hook on every sync, the first one included, where Helm runs it only on upgrades',
     ]);
+  });
+
+  it('finds the deletion hooks Argo CD v3.4 runs when it deletes an Application (Longhorn uninstall Job)', () => {
+    expect(
+      deletionHooks([
+        job('longhorn-uninstall', { 'helm.sh/hook': 'pre-delete' }),
+        job('cleanup', { 'argocd.argoproj.io/hook': 'Sync, PostDelete' }),
+        job('install', { 'helm.sh/hook': 'pre-install,post-install' }),
+        job('plain', {}),
+      ]),
+    ).toEqual(['Job/longhorn-uninstall: pre-delete', 'Job/cleanup: PostDelete']);
   });
 
   it('leaves install-and-upgrade hooks, post hooks and hooks Argo CD annotates alone', () => {

@@ -37,6 +37,7 @@ import {
   type ChartRender,
   clientSideApplyOf,
   committedOutputRenders,
+  deletionHooks,
   discoverRenders,
   findHelm,
   flowProblems,
@@ -546,6 +547,31 @@ suite(title, () => {
           const result = clientSideApplyOf(application as KubeObject, documents, render.namespace);
           serverSideOnly.push(...result.serverSideOnly);
           expect(result.problems).toEqual([]);
+        });
+
+        it('declares the deletion hooks of a critical chart, which Argo CD runs when it deletes the Application', () => {
+          const documents = documentsOf(render);
+          const run = built?.components?.clusters.find(
+            (entry) => entry.cluster.name === render.cluster,
+          );
+          const charts = new Map(
+            (built?.components?.components ?? []).map((entry) => [
+              entry.component.name,
+              entry.output.chart?.name,
+            ]),
+          );
+          const critical = [...(run?.contributions.entries() ?? [])].filter(
+            ([component, contribution]) =>
+              contribution.application?.critical === true &&
+              `charts/${contribution.application.chart ?? charts.get(component)}` === render.path,
+          );
+          const hooks = deletionHooks(documents.map(({ object }) => object));
+          // A critical Application carries no finalizer of its own, but Argo CD adds one for such
+          // a hook: its runbook removal must say so (ApplicationDescriptor.uninstall).
+          const undeclared = critical
+            .filter(([, contribution]) => contribution.application?.uninstall === undefined)
+            .map(([component]) => component);
+          expect(hooks.length === 0 ? [] : undeclared, hooks.join('; ')).toEqual([]);
         });
 
         it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {

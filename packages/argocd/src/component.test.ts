@@ -600,9 +600,17 @@ describe('declarations', () => {
     expect(values.controller.metrics.serviceMonitor).toBeUndefined();
   });
 
-  it('provides gitops: its namespace and release', () => {
+  it('provides gitops: its namespace, release, and how to stop its application controller', () => {
     expect(run(OIDC).declared.staging?.facts).toEqual({
-      gitops: { namespace: 'argocd', version: 'v3.4.4' },
+      gitops: {
+        namespace: 'argocd',
+        version: 'v3.4.4',
+        // The StatefulSet the chart renders with fullnameOverride argocd, and its pods' label.
+        stop: [
+          'kubectl -n argocd scale statefulset argocd-application-controller --replicas=0',
+          'until [ -z "$(kubectl -n argocd get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]; do sleep 5; done',
+        ],
+      },
     });
   });
 

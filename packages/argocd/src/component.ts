@@ -769,10 +769,24 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
       loginStep(cluster, settings, input.provided['oidc-provider'] !== undefined),
     ],
     monitors: argocdMonitors(),
-    facts: { gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION } },
+    facts: {
+      gitops: { namespace: ARGOCD_NAMESPACE, version: ARGOCD_APP_VERSION, stop: STOP_CONTROLLER },
+    },
     issues,
   };
 }
+
+/**
+ * Stops the application controller (the StatefulSet `argocd-application-controller` of argo-cd
+ * chart 10.1.1 with `fullnameOverride: argocd`) and waits until its pods are gone. While it runs,
+ * Argo CD v3.4.4 puts `pre-delete-finalizer.argocd.argoproj.io` back on every Application whose
+ * chart has a Helm pre-delete hook (controller/appcontroller.go) and runs the hook when the
+ * Application is deleted. The loop, not `kubectl wait -l`: that fails when no pod matches.
+ */
+const STOP_CONTROLLER = [
+  `kubectl -n ${ARGOCD_NAMESPACE} scale statefulset argocd-application-controller --replicas=0`,
+  `until [ -z "$(kubectl -n ${ARGOCD_NAMESPACE} get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]; do sleep 5; done`,
+];
 
 /** The runbook's "Logging in" entry: the URL, SSO, and the local admin where it is enabled. */
 function loginStep(

@@ -115,6 +115,13 @@ export function upgradeCheck(
   if (dependency === undefined) {
     throw new HomelabError(`${component.name} wraps no upstream chart: nothing to upgrade`);
   }
+  if (to === dependency.version) {
+    // After the pin moved (a Renovate pull request), both sides are the new release: the report
+    // would compare a release with itself and find nothing, whatever changed.
+    throw new UserError(
+      `${component.name} already uses ${dependency.name} ${to}: upgrade-check compares the release in use with a newer pinned one, so run it before moving the pin (homelab vendor outdated lists the newer pinned releases)`,
+    );
+  }
   const pins = chartPins(component).filter((pin) => pin.name === dependency.name);
   const target = pins.find((pin) => pin.version === to);
   if (target === undefined) {

@@ -220,6 +220,12 @@ export interface CapabilityFacts {
     readonly namespace: string;
     /** Its release (the app-of-apps chart's appVersion). */
     readonly version: string;
+    /**
+     * Shell commands that stop the controller from reconciling Applications and return once it
+     * stopped: with it stopped, nothing runs an Application's deletion hooks or puts back the
+     * finalizers it adds itself (the runbook's removal of the controller).
+     */
+    readonly stop?: readonly string[];
   };
 }
 
@@ -283,6 +289,14 @@ export interface ApplicationDescriptor {
    */
   readonly critical?: boolean;
   /**
+   * The chart renders a Helm `pre-delete` hook that uninstalls what its controller made at run
+   * time (objects it keeps finalizers on, webhooks it registers). Argo CD v3.4 renders hooks and
+   * runs a `pre-delete` one as a PreDelete hook: it puts `pre-delete-finalizer.argocd.argoproj.io`
+   * on the Application and deletes the Application only once the hook succeeded (a failed hook
+   * is retried). The runbook's removal lets the hook succeed first and checks what it removed.
+   */
+  readonly uninstall?: ChartUninstall;
+  /**
    * Kinds whose CRDs the chart installs, or its controller registers when it starts (Cilium's
    * cilium.io kinds): Applications in later waves may use them (layer 4, kinds-before-use).
    */
@@ -323,6 +337,24 @@ export interface ApplicationDescriptor {
    * controller must reach them.
    */
   readonly upstreamRepositories?: readonly string[];
+}
+
+/** What the runbook runs after each node's reboot (see `afterNodeReboot`). */
+export interface NodeRebootWait {
+  /** What it waits for, one Markdown sentence for the runbook. */
+  readonly reason: string;
+  /** Shell commands that return once the component recovered; quoted by their author. */
+  readonly commands: readonly string[];
+}
+
+/** A chart's `pre-delete` uninstall hook, which Argo CD runs (see `uninstall`). */
+export interface ChartUninstall {
+  /** What the hook removes and why it matters, one Markdown sentence for the runbook. */
+  readonly reason: string;
+  /** Commands that let the hook succeed (e.g. Longhorn's `deleting-confirmation-flag`). */
+  readonly prepare: readonly string[];
+  /** Commands that show what the hook should have removed (they print nothing once it did). */
+  readonly verify: readonly string[];
 }
 
 /**
@@ -754,6 +786,13 @@ export interface ClusterContribution {
   readonly flowlessNamespaces?: readonly string[];
   readonly volumes?: readonly VolumeRequest[];
   readonly monitors?: readonly MonitorDeclaration[];
+  /**
+   * How to wait, after one node rebooted, until the component has recovered from it: the
+   * runbook runs it after each node of its rolling reboots and Talos upgrades, where
+   * `talosctl health` checks only etcd and Kubernetes (Longhorn: every attached volume rebuilt,
+   * so the next node's reboot never takes the last healthy replica of a volume).
+   */
+  readonly afterNodeReboot?: NodeRebootWait;
   /** Facts about the capabilities the component provides on this cluster. */
   readonly facts?: ProvidedFacts;
 }

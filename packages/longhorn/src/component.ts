@@ -6,6 +6,7 @@
 import {
   type ApplicationDescriptor,
   type ChartSpec,
+  type ChartUninstall,
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
@@ -17,6 +18,7 @@ import {
   error,
   type Issue,
   type KubeObject,
+  type NodeRebootWait,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
@@ -149,6 +151,45 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
   return [...paths].sort(compareStrings);
 }
 
+/**
+ * After a node's reboot, until every attached Longhorn volume is `healthy` again (longhorn-manager
+ * v1.8.1 `k8s/pkg/apis/longhorn/v1beta2/volume.go`: robustness `healthy`, `degraded`, `faulted`,
+ * `unknown`; state `attached`, …): the replicas on the rebooted node rebuild meanwhile. Rebooting
+ * the next node earlier can take a volume's last healthy replica: Talos' drain then stops
+ * waiting on the instance manager's PodDisruptionBudget after 5 minutes (Talos v1.12
+ * `pkg/kubernetes/kubernetes.go`, `DrainTimeout`) and reboots, and the volume faults. A failing
+ * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
+ */
+const LONGHORN_AFTER_NODE_REBOOT: NodeRebootWait = {
+  reason:
+    "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
+  commands: [
+    `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+  ],
+};
+
+/**
+ * Longhorn's own uninstall: the chart's `templates/uninstall-job.yaml`, a Helm `pre-delete` hook
+ * that Argo CD v3.4.4 runs when the Application is deleted (controller/hook.go maps
+ * `helm.sh/hook: pre-delete` to PreDelete and adds its finalizer). The Job (`longhorn-manager
+ * uninstall --force`, longhorn-manager v1.8.1 `controller/uninstall_controller.go`) refuses until
+ * the `deleting-confirmation-flag` setting is true, then deletes every longhorn.io object (their
+ * `longhorn.io` finalizers need the manager running), the manager and driver, and the webhooks
+ * the manager registered at run time (`longhorn-webhook-validator` matches every PVC update,
+ * failure policy Fail: left behind without its Service, every such update fails).
+ */
+const LONGHORN_UNINSTALL: ChartUninstall = {
+  reason:
+    "Longhorn's uninstall Job (the chart's pre-delete hook) deletes every Longhorn volume and its data (`--force`: volumes in use too), the objects longhorn-manager keeps finalizers on and the admission webhooks it registered at run time (its validator, left behind, fails every PersistentVolumeClaim update); it refuses to run until `deleting-confirmation-flag` is true",
+  prepare: [
+    `kubectl -n ${LONGHORN_NAMESPACE} patch settings.longhorn.io deleting-confirmation-flag --type=merge -p '{"value":"true"}'`,
+  ],
+  verify: [
+    'kubectl get validatingwebhookconfiguration longhorn-webhook-validator --ignore-not-found',
+    'kubectl get mutatingwebhookconfiguration longhorn-webhook-mutator --ignore-not-found',
+  ],
+};
+
 function application(disks: ClusterDisks): ApplicationDescriptor {
   return {
     namespace: LONGHORN_NAMESPACE,
@@ -182,6 +223,7 @@ function application(disks: ClusterDisks): ApplicationDescriptor {
     serverSideApply: true,
     // Deleting it orphans every volume of the cluster: a runbook step, never a commit.
     critical: true,
+    uninstall: LONGHORN_UNINSTALL,
     installs: LONGHORN_KINDS.map((kind) => ({ group: 'longhorn.io', kind })),
     clusterResources: [
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
@@ -321,6 +363,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       recurringJobs: recurring.sort(compareStrings),
     }),
     talos: talosNeeds(disks),
+    afterNodeReboot: LONGHORN_AFTER_NODE_REBOOT,
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {

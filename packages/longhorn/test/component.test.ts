@@ -341,6 +341,16 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     expect(keys).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
   });
 
+  test('after each node reboot, the runbook waits until every attached volume is healthy', () => {
+    // Given Longhorn on a cluster; then its wait polls the attached volumes' robustness
+    // (longhorn-manager v1.8.1 v1beta2 volume.go: `healthy`, `degraded`, `faulted`, `unknown`)
+    const wait = declared('dev').afterNodeReboot;
+    expect(wait.commands).toEqual([
+      `until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+    ]);
+    expect(wait.reason).toMatch(/^Longhorn: every attached volume rebuilt to `healthy`/);
+  });
+
   test('a privileged, critical Application with server-side apply', () => {
     expect(declared('dev').application).toMatchObject({
       namespace: 'longhorn-system',

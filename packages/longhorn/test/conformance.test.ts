@@ -135,3 +135,37 @@ describe(`Longhorn ${VERSION}`, () => {
     expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
   });
 });
+
+describe("the chart's uninstall hook, which Argo CD runs when the Application is deleted", () => {
+  const run = runLonghorn();
+  const uninstall = (
+    run.components.clusters[0]?.contributions.get('longhorn') as AnyJson | undefined
+  )?.application?.uninstall;
+
+  test('is declared: the pinned chart renders a pre-delete hook that uninstalls with --force', () => {
+    // Given the pinned chart: Argo CD v3.4.4 runs its pre-delete hook on the Application's deletion
+    const job = readVendoredChartFile('longhorn', VERSION, 'templates/uninstall-job.yaml');
+    expect(job).toContain('"helm.sh/hook": pre-delete');
+    expect(job).toMatch(/- longhorn-manager\n\s+- uninstall\n\s+- --force/);
+    expect(job.split('\n')[0]).toBe('apiVersion: batch/v1'); // rendered unconditionally
+    // Then the Application declares it, saying what it deletes
+    expect(uninstall.reason).toContain('deletes every Longhorn volume and its data');
+  });
+
+  test("sets the setting longhorn-manager's uninstall refuses to run without", () => {
+    // longhorn-manager v1.8.1 controller/uninstall_controller.go: "cannot uninstall Longhorn
+    // because deleting-confirmation-flag is set to `false`"; our values leave it at its default.
+    expect(uninstall.prepare).toEqual([
+      `kubectl -n longhorn-system patch settings.longhorn.io deleting-confirmation-flag --type=merge -p '{"value":"true"}'`,
+    ]);
+    expect(upstreamValues.defaultSettings).toHaveProperty('deletingConfirmationFlag');
+  });
+
+  test('checks the webhooks longhorn-manager registers at run time are gone', () => {
+    // longhorn-manager v1.8.1 types/webhook.go: ValidatingWebhookName, MutatingWebhookName
+    expect(uninstall.verify).toEqual([
+      'kubectl get validatingwebhookconfiguration longhorn-webhook-validator --ignore-not-found',
+      'kubectl get mutatingwebhookconfiguration longhorn-webhook-mutator --ignore-not-found',
+    ]);
+  });
+});

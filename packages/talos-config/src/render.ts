@@ -183,7 +183,15 @@ function gitopsFacts(
       namespace,
       root: plan.root,
       revision: run.cluster.profile.targetRevision,
-      applications: plan.applications,
+      ...(run.facts.gitops?.stop === undefined ? {} : { stop: run.facts.gitops.stop }),
+      // A chart's uninstall hook (its Application descriptor's), for the removal section.
+      applications: plan.applications.map((app) => {
+        const uninstall =
+          app.bundle === undefined
+            ? run.contributions.get(app.component)?.application?.uninstall
+            : undefined;
+        return uninstall === undefined ? app : { ...app, uninstall };
+      }),
     },
   };
 }
@@ -274,6 +282,10 @@ export function renderTalos(
           ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
           login: loginFacts(run),
+          afterNodeReboot: run.order.flatMap((component) => {
+            const wait = run.contributions.get(component)?.afterNodeReboot;
+            return wait === undefined ? [] : [{ ...wait, component }];
+          }),
         }),
       },
     );

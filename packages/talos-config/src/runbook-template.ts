@@ -22,6 +22,16 @@ talosctl gen config {{shell name}} {{shell endpoint}} \\
   --config-patch-control-plane {{shell patches.controlPlane}} \\
   --config-patch-worker {{shell patches.worker}} \\
 {{/inline}}
+{{#*inline "afterReboot"}}
+{{#if afterReboot}}
+
+\`talosctl health\` checks etcd and Kubernetes only; after each node, the runbook also waits for:
+
+{{#each afterReboot.reasons}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+{{/inline}}
 {{#*inline "step"}}
 {{#if body}}
 
@@ -257,12 +267,16 @@ A node that refused needs a reboot for its change. Never let Talos reboot the no
 (\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
 the config on each such node and reboot it alone, the control planes first, waiting for the
 cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back):
+{{> afterReboot}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
 talosctl reboot -n {{shell address}}
 talosctl health -n {{shell ../first.address}}
+{{#if ../afterReboot}}
+{{{../afterReboot.commands}}}
+{{/if}}
 {{/each}}
 \`\`\`
 
@@ -276,11 +290,15 @@ supports upgrades between adjacent minor releases only: go through the latest pa
 every minor release in between. Upgrade one node at a time, the control planes first (etcd
 keeps its quorum while one member reboots), and wait for the cluster to be healthy before the
 next node. An upgrade does not change the Kubernetes version.
+{{> afterReboot}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
 talosctl health -n {{shell ../first.address}}
+{{#if ../afterReboot}}
+{{{../afterReboot.commands}}}
+{{/if}}
 {{/each}}
 \`\`\`
 
@@ -301,18 +319,36 @@ kubectl get nodes -o wide
 ### Platform charts
 
 Charts and CRD bundles change only through Git: bump the pinned version in the component (or
-merge the Renovate pull request), then build, record the chart versions and check:
+merge the Renovate pull request), then build (the \`homelab\` command reads the pins compiled by
+the build), vendor what the new pins ask for (the tests and CI's \`homelab vendor verify\` read
+\`vendor/\` only), record the chart versions and check:
 
 \`\`\`sh
 pnpm build
+pnpm homelab vendor sync
+pnpm homelab vendor verify
 pnpm homelab changeset
 pnpm homelab check
-git add charts clusters .changeset && git commit
+git add charts clusters vendor .changeset && git commit
 \`\`\`
 
 {{#if gitops}}
 Argo CD syncs the change from \`{{{gitops.revision}}}\` on this cluster (the environment's
 \`repository.targetRevision\`); watch it converge as above.
+{{#if removal.kept.length}}
+
+The critical Applications sync with \`Prune=false\`: what a new release no longer renders keeps
+running, and the Application stays \`OutOfSync\` (the \`Synced\` wait above times out on it)
+with the object marked \`requiresPruning\`. List those objects, check that each is no longer
+needed, and delete it by hand (\`kubectl delete <kind> <name>\`, with \`-n <namespace>\` for a
+namespaced one):
+
+\`\`\`sh
+{{#each removal.kept}}
+kubectl -n {{shell ../gitops.namespace}} get application {{shell this}} -o jsonpath='{range .status.resources[*]}{.requiresPruning}{" "}{.kind}/{.namespace}/{.name}{"\\n"}{end}' | grep '^true '
+{{/each}}
+\`\`\`
+{{/if}}
 {{else}}
 No GitOps controller runs on this cluster: apply the changed charts with the commands of the
 install steps above.
@@ -324,6 +360,12 @@ install steps above.
 Removing a component from the definition removes its Argo CD Application, and the Application's
 finalizer deletes what it deployed. The Applications below are the exception: the cluster cannot
 run without them, so they carry no finalizer and sync with \`Prune=false\` and \`Delete=false\`.
+{{#if removal.hooks}}
+Argo CD itself puts its pre-delete finalizer on an Application whose chart has a Helm
+\`pre-delete\` hook ({{{removal.hooks}}}): deleting that Application runs the hook first, and the
+Application goes only once the hook succeeded; while the hook refuses to run, Argo CD retries it,
+the Application stays in deletion, and what it deployed stays.
+{{/if}}
 A rename or a removed component leaves what they deployed running; removing it is done by
 hand, in this order (consumers first, CRDs last):
 
@@ -346,6 +388,23 @@ helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/each}}
 \`\`\`
+{{#if removal.hooks}}
+
+   Then let the pre-delete hook succeed when Argo CD runs it:
+{{#each removal.critical}}
+{{#if uninstall}}
+   - \`{{{application}}}\`: {{{uninstall.reason}}}.
+{{/if}}
+{{/each}}
+
+\`\`\`sh
+{{#each removal.critical}}
+{{#if uninstall}}
+{{{uninstall.prepare}}}
+{{/if}}
+{{/each}}
+\`\`\`
+{{/if}}
 {{else}}
 2. Nothing to keep: the critical Applications here are CRD bundles, deleted by name below.
 {{/if}}
@@ -359,12 +418,19 @@ git add charts clusters && git commit
 \`\`\`
 
 4. Once Argo CD synced the commit, check the Application is gone (delete it by hand where the
-   environment does not prune: without a finalizer, that deletes only the Application):
+   environment does not prune: without a finalizer, that deletes only the Application).
+{{#if removal.hooks}}
+   One with a pre-delete hook goes once Argo CD ran the hook (\`kubectl delete\` waits; the
+   Application's \`.status.conditions\` say why a hook fails); then the hook's checks print nothing.
+{{/if}}
 
 \`\`\`sh
 {{#each removal.critical}}
 kubectl -n {{shell ../gitops.namespace}} get application {{shell application}} -o jsonpath='{.metadata.finalizers}'
 kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}} --ignore-not-found
+{{#if uninstall}}
+{{{uninstall.verify}}}
+{{/if}}
 {{/each}}
 \`\`\`
 
@@ -389,8 +455,10 @@ kubectl get {{shell this}} -A
 Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
 disables it, or the Applications it leaves behind would cascade through their finalizers: keep
 its manifests, turn off the root Application's auto-sync (its self-heal would put the finalizers
-back), take the finalizers off every Application, delete the Applications (the root one
-included), then the controller; then disable it in the definition, build and commit.
+back), {{#if gitops.stop}}stop its application controller (it puts back the pre-delete finalizers it adds
+itself, and runs the hooks of the Applications it deletes), {{/if}}take the finalizers off every
+Application, delete the Applications (the root one included), then the controller; then disable
+it in the definition, build and commit.
 
 \`\`\`sh
 kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
@@ -398,6 +466,9 @@ kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/with}}
+{{#if gitops.stop}}
+{{{gitops.stop}}}
+{{/if}}
 {{#each removal.finalized}}
 kubectl -n {{shell ../gitops.namespace}} patch application {{shell this}} --type=merge -p '{"metadata":{"finalizers":null}}'
 {{/each}}

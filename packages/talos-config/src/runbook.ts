@@ -1,7 +1,9 @@
 import type {
   BootstrapStep,
+  ChartUninstall,
   CrdBundle,
   KubeObject,
+  NodeRebootWait,
   ResolvedCluster,
   ResolvedNode,
   RouteAuth,
@@ -27,6 +29,8 @@ export interface RunbookApplication {
   readonly bundle: CrdBundle | undefined;
   /** The Application object (its name, finalizers and Helm source). */
   readonly application: KubeObject;
+  /** Its chart's `pre-delete` uninstall hook, which Argo CD runs when it deletes it. */
+  readonly uninstall?: ChartUninstall;
 }
 
 /** The GitOps side of a cluster: its root Application and the Applications it installs. */
@@ -37,6 +41,8 @@ export interface RunbookGitOps {
   readonly root: string;
   /** Git revision the cluster follows. */
   readonly revision: string;
+  /** Commands that stop the controller from reconciling Applications (its facts' `stop`). */
+  readonly stop?: readonly string[];
   readonly applications: readonly RunbookApplication[];
 }
 
@@ -77,6 +83,8 @@ export interface RunbookInput {
   readonly steps: readonly BootstrapStep[];
   /** Absent: no GitOps controller runs on the cluster. */
   readonly gitops?: RunbookGitOps;
+  /** What the components wait for after each node's reboot, in dependency order. */
+  readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   readonly login?: RunbookLogin;
 }
 
@@ -181,7 +189,11 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
     const source = helmSource(app);
     return source === undefined
       ? undefined
-      : { ...source, namespace: app.namespace, saved: `removed-${cluster.name}-${app.name}.yaml` };
+      : {
+          ...source,
+          namespace: app.namespace,
+          saved: `removed-${cluster.name}-${app.name}.yaml`,
+        };
   };
   const critical = apps
     .filter((app) => app.critical && !isController(app))
@@ -201,6 +213,14 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
           ? `chart \`${chart?.path ?? '?'}\` in \`${app.namespace}\``
           : `CRDs of ${kinds.map((kind) => `\`${kind.kind}\``).join(', ')}`,
       saved: chart?.saved ?? false,
+      uninstall:
+        app.uninstall === undefined
+          ? false
+          : {
+              reason: app.uninstall.reason,
+              prepare: app.uninstall.prepare.join('\n'),
+              verify: app.uninstall.verify.join('\n'),
+            },
       crds:
         app.bundle === undefined
           ? false
@@ -224,10 +244,22 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
       controller === undefined
         ? false
         : { component: controller.component, chart: controllerChart ?? false },
+    // Every critical Application, the GitOps controller's included: `Prune=false` keeps what a
+    // new release no longer renders (Argo CD marks it `requiresPruning` and stays OutOfSync).
+    kept: apps
+      .filter((app) => app.critical)
+      .map((app) => app.application.metadata.name)
+      .sort(),
+    // The Applications a chart's pre-delete hook names, as the text lists them.
+    hooks: critical
+      .filter((app) => app.uninstall !== undefined)
+      .map((app) => `\`${app.application.metadata.name}\``)
+      .join(', '),
+    // Finalizers in Git, and the pre-delete finalizer Argo CD adds to an Application with a hook.
     finalized: apps
       .filter((app) => {
         const finalizers: unknown = app.application.metadata.finalizers;
-        return Array.isArray(finalizers) && finalizers.length > 0;
+        return (Array.isArray(finalizers) && finalizers.length > 0) || app.uninstall !== undefined;
       })
       .map((app) => app.application.metadata.name),
   };
@@ -319,6 +351,7 @@ export function runbook(
             namespace: input.gitops.namespace,
             root: input.gitops.root,
             revision: input.gitops.revision,
+            stop: (input.gitops.stop ?? []).join('\n'),
           },
     login: {
       provider: provider ?? false,
@@ -330,6 +363,13 @@ export function runbook(
       steps: loginSteps,
     },
     removal: removalView(cluster, input.gitops),
+    afterReboot:
+      input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
+        ? false
+        : {
+            reasons: input.afterNodeReboot.map((wait) => wait.reason),
+            commands: input.afterNodeReboot.flatMap((wait) => wait.commands).join('\n'),
+          },
   };
   return `${render(view)
     .replace(/\n{3,}/g, '\n\n')

@@ -2,12 +2,12 @@
 // the precompiled template renders what the compiler does, and the generated runbook keeps every
 // step (with the cluster's own values in its commands).
 
-import { resolvePlatform, templateRenderer } from '@homelab/core';
+import { type ChartUninstall, resolvePlatform, templateRenderer } from '@homelab/core';
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
 import { evaluateCommonJs, testDefinition } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
-import { runbook } from '../src/runbook.js';
+import { type RunbookApplication, type RunbookInput, runbook } from '../src/runbook.js';
 import {
   runbookHelpers,
   runbookTemplateSource,
@@ -143,8 +143,20 @@ describe('the runbook template', () => {
     }
     // Only the lines components contribute (quoted by their authors, BootstrapStep.commands; in
     // the inline partial `step`, for numbered and login steps alike) and a CRD bundle's delete
-    // lines (made from its install lines) go in as they are.
-    expect(raw.sort()).toEqual(['commands', 'crds.deletes']);
+    // lines (made from its install lines) go in as they are, and so do the commands of a
+    // chart's pre-delete hook (ChartUninstall.prepare and .verify, quoted by the component), the
+    // GitOps controller's stop commands (its facts', likewise), and what components wait for
+    // after a node's reboot (NodeRebootWait.commands, likewise; in the rolling reboots and in
+    // the upgrades).
+    expect(raw.sort()).toEqual([
+      '../afterReboot.commands',
+      '../afterReboot.commands',
+      'commands',
+      'crds.deletes',
+      'gitops.stop',
+      'uninstall.prepare',
+      'uninstall.verify',
+    ]);
   });
 
   it('renders byte-identical text precompiled and compiled', () => {
@@ -324,7 +336,17 @@ describe('the reference runbook', () => {
       '192.168.30.24',
     ]);
     expect(markdown).toContain('talosctl -n 192.168.30.11 upgrade-k8s --to 1.34.2 --dry-run');
-    expect(markdown).toContain('pnpm homelab changeset');
+    // A pin bump: build (the CLI reads the compiled pins), then vendor, then version and check.
+    expect(markdown).toContain(
+      [
+        'pnpm build',
+        'pnpm homelab vendor sync',
+        'pnpm homelab vendor verify',
+        'pnpm homelab changeset',
+        'pnpm homelab check',
+        'git add charts clusters vendor .changeset && git commit',
+      ].join('\n'),
+    );
   });
 
   it('boots, installs and upgrades the SecureBoot images where the disk keys are sealed by the TPM', () => {
@@ -446,5 +468,175 @@ describe('the reference runbook', () => {
     expect(new Set(controlPlanes).size).toBeGreaterThan(0);
     expect(rebooted.length).toBeGreaterThan(new Set(controlPlanes).size);
     expect(rebooted.slice(0, new Set(controlPlanes).size)).toEqual([...new Set(controlPlanes)]);
+  });
+});
+
+describe('removing a critical chart whose chart has a pre-delete hook', () => {
+  const platform = resolvePlatform(testDefinition([devCluster()]));
+  const cluster = platform.clusters[0];
+  const version = checkTalosVersion('v1.12.11', []).version;
+  if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const application = (
+    name: string,
+    namespace: string,
+    uninstall?: ChartUninstall,
+  ): RunbookApplication => ({
+    name,
+    component: name,
+    wave: 3,
+    namespace,
+    critical: true,
+    bundle: undefined,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: `${cluster.name}-${name}`, namespace: 'argocd' },
+      spec: {
+        source: {
+          path: `charts/${name}`,
+          helm: {
+            releaseName: name,
+            valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+          },
+        },
+      },
+    },
+    ...(uninstall === undefined ? {} : { uninstall }),
+  });
+  const STOP = ['kubectl -n argocd scale statefulset controller --replicas=0', 'wait-for-it'];
+  const text = (uninstall?: ChartUninstall): string =>
+    runbook({
+      header: '<!-- test -->',
+      cluster,
+      version,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      patches: { vip: undefined } as never,
+      schematicId: 'abc',
+      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
+      dir: 'clusters/dev/talos',
+      steps: [],
+      gitops: {
+        namespace: 'argocd',
+        root: 'dev-platform',
+        revision: 'main',
+        stop: STOP,
+        // The storage chart, and the GitOps controller's own (it deploys into its namespace).
+        applications: [
+          application('storage', 'storage-system', uninstall),
+          application('gitops', 'argocd'),
+        ],
+      },
+    });
+  const hook: ChartUninstall = {
+    reason: 'its uninstall Job deletes every volume',
+    prepare: [
+      'kubectl -n storage-system patch settings.example.io confirm --type=merge -p \'{"value":"true"}\'',
+    ],
+    verify: ['kubectl get validatingwebhookconfiguration storage-webhook --ignore-not-found'],
+  };
+  const lines = (markdown: string) => markdown.split('\n');
+
+  it('lets the hook succeed before the commit, and checks what it removed once the Application went', () => {
+    // Given a critical chart with a pre-delete hook (Argo CD v3.4 runs it on the deletion)
+    const markdown = lines(text(hook));
+    // Then the hook is allowed to run before step 3 commits the removal
+    const prepare = markdown.indexOf(hook.prepare[0] as string);
+    expect(prepare).toBeGreaterThan(0);
+    expect(prepare).toBeLessThan(
+      markdown.indexOf(
+        '3. Build, check and commit; Argo CD deletes the Application but not what it deployed:',
+      ),
+    );
+    expect(markdown).toContain('   - `dev-storage`: its uninstall Job deletes every volume.');
+    // And step 4 deletes the Application (waiting for the hook), then checks what it removed
+    const remove = markdown.indexOf(
+      'kubectl -n argocd delete application dev-storage --ignore-not-found',
+    );
+    expect(markdown[remove + 1]).toBe(hook.verify[0]);
+    expect(text(hook)).toContain('pre-delete` hook (`dev-storage`)');
+  });
+
+  it('stops the GitOps controller before taking the finalizers off, those it adds itself included', () => {
+    // Given the hook's Application carries no finalizer in Git (Argo CD adds its pre-delete one)
+    const markdown = lines(text(hook));
+    const patch = markdown.indexOf(
+      `kubectl -n argocd patch application dev-storage --type=merge -p '{"metadata":{"finalizers":null}}'`,
+    );
+    // Then its finalizers are taken off too, once the controller stopped
+    expect(patch).toBeGreaterThan(0);
+    expect(markdown.slice(patch - 2, patch)).toEqual(STOP);
+    expect(markdown.indexOf('kubectl -n argocd delete applications --all')).toBeGreaterThan(patch);
+  });
+
+  it('lists, after a chart upgrade, what a critical Application kept but no longer renders', () => {
+    // Given a critical Application (Prune=false: Argo CD v3.4 marks such objects requiresPruning)
+    const markdown = text();
+    // Then the chart upgrade section lists them per critical Application
+    expect(markdown).toContain(
+      `kubectl -n argocd get application dev-storage -o jsonpath='{range .status.resources[*]}{.requiresPruning}{" "}{.kind}/{.namespace}/{.name}{"\\n"}{end}' | grep '^true '\n`,
+    );
+    expect(markdown).toContain('the Application stays `OutOfSync`');
+  });
+
+  it('says nothing of hooks for a chart without one', () => {
+    const markdown = text();
+    expect(markdown).not.toContain('Argo CD itself puts its pre-delete finalizer');
+    expect(markdown).not.toContain('Then let the pre-delete hook succeed');
+    expect(markdown).not.toContain('storage-webhook');
+    expect(markdown).not.toContain('patch application dev-storage');
+    expect(markdown).toContain(
+      'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
+    );
+  });
+});
+
+describe('waiting for the components after each node of a rolling reboot or upgrade', () => {
+  const platform = resolvePlatform(testDefinition([devCluster()]));
+  const cluster = platform.clusters[0];
+  const version = checkTalosVersion('v1.12.11', []).version;
+  if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const text = (afterNodeReboot: RunbookInput['afterNodeReboot']): string =>
+    runbook({
+      header: '<!-- test -->',
+      cluster,
+      version,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      patches: { vip: undefined } as never,
+      schematicId: 'abc',
+      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
+      dir: 'clusters/dev/talos',
+      steps: [],
+      ...(afterNodeReboot === undefined ? {} : { afterNodeReboot }),
+    });
+  const WAIT = 'until storage-healthy; do sleep 10; done';
+
+  it("runs the components' waits after talosctl health, node by node, in reboots and upgrades", () => {
+    // Given a component that must recover from each node's reboot
+    const markdown = text([
+      { component: 'storage', reason: 'storage: replicas rebuilt', commands: [WAIT] },
+    ]);
+    // Then each node's reboot and each node's upgrade is followed by the health check and the wait
+    const first = cluster.controlPlanes[0]?.address;
+    const nodes = [
+      ...cluster.controlPlanes,
+      ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
+    ];
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const node of nodes) {
+      expect(markdown).toContain(
+        `talosctl reboot -n ${node.address}\ntalosctl health -n ${first}\n${WAIT}\n`,
+      );
+      expect(markdown).toContain(
+        `talosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\n${WAIT}\n`,
+      );
+    }
+    expect(markdown.split(WAIT).length - 1).toBe(2 * nodes.length);
+    expect(markdown).toContain('- storage: replicas rebuilt\n');
+  });
+
+  it('adds nothing when no component waits', () => {
+    const markdown = text([]);
+    expect(markdown).not.toContain('the runbook also waits for');
+    expect(markdown).toMatch(/talosctl health -n \S+\n```/);
   });
 });

@@ -833,6 +833,27 @@ export function upgradeOnlyPreSyncHooks(objects: readonly KubeObject[]): string[
   return out;
 }
 
+/**
+ * Objects Argo CD v3.4.4 runs as deletion hooks (controller/hook.go: `argocd.argoproj.io/hook`
+ * PreDelete or PostDelete, or `helm.sh/hook` pre-delete or post-delete). Rendered in an
+ * Application, each makes Argo CD put its own pre- or post-delete finalizer on it and run the hook
+ * when the Application is deleted. One line per such object.
+ */
+export function deletionHooks(objects: readonly KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const object of objects) {
+    const argocd = (object.metadata.annotations?.['argocd.argoproj.io/hook'] ?? '')
+      .split(',')
+      .map((type) => type.trim());
+    const types = [
+      ...argocd.filter((type) => type === 'PreDelete' || type === 'PostDelete'),
+      ...helmHookTypes(object).filter((type) => type === 'pre-delete' || type === 'post-delete'),
+    ];
+    if (types.length > 0) out.push(`${object.kind}/${object.metadata.name}: ${types.join(',')}`);
+  }
+  return out;
+}
+
 /** The health an Argo CD Lua health check gives an object. */
 export interface LuaHealth {
   readonly status: unknown;
