@@ -359,7 +359,29 @@ export async function generate(
   ];
   const generated: SystemInput = { platform, clusters: deployed, files };
   const systemInput = options.beforeSystemChecks?.(generated) ?? generated;
-  issues.push(...runSystemChecks(systemInput, checks));
+  // A cluster where a component needs a capability nothing provides has its cause reported
+  // (`capability-unprovided`); the platform checks there would only repeat it in other words
+  // (without a secrets provider, every Secret a component reads is missing), so they run on the
+  // other clusters.
+  const needs = new Map(registry.map((component) => [component.name, component.needs]));
+  const incomplete = new Set(
+    components.clusters
+      .filter((run) =>
+        run.order.some((name) =>
+          (needs.get(name) ?? []).some((capability) => !run.providers.has(capability)),
+        ),
+      )
+      .map((run) => run.cluster.name),
+  );
+  issues.push(
+    ...runSystemChecks(
+      {
+        ...systemInput,
+        clusters: systemInput.clusters.filter((entry) => !incomplete.has(entry.cluster.name)),
+      },
+      checks,
+    ),
+  );
   reports = () => systemReports(systemInput, checks);
   issues.push(
     ...validateObjects(manifests, [

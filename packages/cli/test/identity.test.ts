@@ -228,3 +228,23 @@ describe('bad input: one clear error at its place in the file, nothing written',
     expect(found[0]?.message).toContain('missing: an "oidc-provider" provider');
   });
 });
+
+describe('one cause, one error', () => {
+  it('without a secrets provider, the unprovided capability is the error, not what follows from it', async () => {
+    // Given the reference with Bitwarden Secrets Manager switched off everywhere
+    const text = edit(
+      reference,
+      '  bitwarden-sm:\n',
+      '  bitwarden-sm:\n    enabled: false\n',
+    ).replace('    enabled: false\n    enabled: true\n', '    enabled: false\n');
+    expect(text).toContain('  bitwarden-sm:\n    enabled: false\n    organizationId:');
+    const { issues } = await build(text);
+    // Then each cluster reports Authelia's unmet need once, and the platform checks there
+    // (Authelia's secret files, its OIDC clients' secrets) do not repeat it in other words
+    expect(errors(issues).map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+      ['capability-unprovided', 'components.authelia'],
+      ['capability-unprovided', 'clusters.1.components.authelia'],
+      ['capability-unprovided', 'clusters.2.components.authelia'],
+    ]);
+  });
+});
