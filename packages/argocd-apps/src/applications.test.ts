@@ -383,6 +383,18 @@ describe('assembleApplications', () => {
     expect(crds?.spec.project).toBe('crds');
   });
 
+  it('syncs only what differs where the descriptor asks (objects Argo CD replaces)', () => {
+    const { byName } = reference.render('dev');
+    expect(syncPolicyOf(byName.get('dev-longhorn')).syncOptions).toContain(
+      'ApplyOutOfSyncOnly=true',
+    );
+    for (const [name, app] of byName) {
+      if (name === 'dev-longhorn') continue;
+      const options = syncPolicyOf(app).syncOptions ?? [];
+      expect([name, options.includes('ApplyOutOfSyncOnly=true')]).toEqual([name, false]);
+    }
+  });
+
   it('sets sync policy, finalizer, Pod Security labels and ignoreDifferences from the descriptors and the profile', () => {
     const { byName } = reference.render('staging');
     const cilium = byName.get('staging-cilium');

@@ -92,6 +92,7 @@ interface PlannedApplication {
   /** `undefined`: the Application does not create or label its namespace. */
   readonly podSecurity: PodSecurityLevel | undefined;
   readonly serverSideApply: boolean;
+  readonly applyOutOfSyncOnly: boolean;
   readonly clusterResources: readonly GroupKind[];
   readonly ignoreDifferences: readonly Values[];
   readonly source: Values;
@@ -164,6 +165,7 @@ function bundleApplication(
     podSecurity: undefined,
     // CRDs are often larger than the client-side apply annotation allows.
     serverSideApply: true,
+    applyOutOfSyncOnly: false,
     clusterResources: bundle.clusterResources,
     ignoreDifferences: [],
     source: { ...bundle.source },
@@ -185,6 +187,7 @@ function applicationObject(
   const syncOptions: string[] = [];
   if (managesNamespace) syncOptions.push('CreateNamespace=true');
   if (app.serverSideApply) syncOptions.push('ServerSideApply=true');
+  if (app.applyOutOfSyncOnly) syncOptions.push('ApplyOutOfSyncOnly=true');
   if (app.ignoreDifferences.length > 0) syncOptions.push('RespectIgnoreDifferences=true');
   // What the cluster cannot lose is never pruned or deleted by Argo CD: removing it is a runbook
   // step (DESIGN.md, "Argo CD wiring").
@@ -657,6 +660,7 @@ function planCluster(
         dependsOn: sortedUnique([...before(component), ...bundles.map((bundle) => bundle.name)]),
         podSecurity: descriptor.podSecurity,
         serverSideApply: descriptor.serverSideApply === true,
+        applyOutOfSyncOnly: descriptor.applyOutOfSyncOnly === true,
         clusterResources: descriptor.clusterResources,
         ignoreDifferences: descriptor.ignoreDifferences ?? [],
         source: chartSource(platform, cluster, chart, descriptor.releaseName ?? name),

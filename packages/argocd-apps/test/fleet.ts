@@ -75,6 +75,7 @@ export const longhorn = testComponent({
       namespace: 'longhorn-system',
       podSecurity: 'privileged',
       serverSideApply: true,
+      applyOutOfSyncOnly: true,
       clusterResources: [
         { group: 'storage.k8s.io', kind: 'StorageClass' },
         { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },

@@ -279,6 +279,12 @@ export interface ApplicationDescriptor {
   readonly additionalPodSecurity?: { readonly [namespace: string]: PodSecurityLevel };
   readonly podSecurity: PodSecurityLevel;
   readonly serverSideApply?: boolean;
+  /**
+   * Sync only the objects that differ from Git (Argo CD `ApplyOutOfSyncOnly=true`). For an
+   * Application with objects Argo CD replaces (`Replace=true,Force=true`: deletes and creates),
+   * which a full sync, applying every object, would delete and create again on every sync.
+   */
+  readonly applyOutOfSyncOnly?: boolean;
   /** Cluster-scoped kinds the component creates (its AppProject allows exactly these). */
   readonly clusterResources: readonly GroupKind[];
   /** Argo CD `ignoreDifferences` entries for fields generated in-cluster. */

@@ -221,6 +221,9 @@ function application(disks: ClusterDisks): ApplicationDescriptor {
     ],
     // The CRDs are larger than the client-side apply annotation allows.
     serverSideApply: true,
+    // The tier StorageClasses are replaced (Replace=true,Force=true: immutable parameters): sync
+    // only what differs, or every sync would delete and create every class, the default included.
+    applyOutOfSyncOnly: true,
     // Deleting it orphans every volume of the cluster: a runbook step, never a commit.
     critical: true,
     uninstall: LONGHORN_UNINSTALL,
@@ -560,7 +563,8 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'critical: never pruned or cascade-deleted; removing Longhorn is a runbook step. Claims',
           'made for declared volumes carry `Prune=false,Delete=false`. The StorageClasses carry',
           '`Replace=true,Force=true`: their parameters are immutable, so a changed tier is deleted and',
-          're-created; volumes already provisioned keep the replicas they were made with.',
+          're-created (the Application syncs only what differs, `ApplyOutOfSyncOnly`, so only a',
+          'changed class is); volumes already provisioned keep the replicas they were made with.',
         ].join('\n'),
       },
       {

@@ -21,8 +21,10 @@ export function recurringJobSelector(tier: string): string {
  * apply included), so a changed tier (its replicas, data locality, reclaim policy) would fail
  * every sync of the Application. With `Replace=true` Argo CD replaces the object instead of
  * applying it, and `Force=true` makes the replacement a delete and create (gitops-engine v3.4
- * `applyObject`/`ReplaceResource`). Volumes already provisioned keep what they were made with;
- * a claim made while the class is re-created waits for it.
+ * `applyObject`/`ReplaceResource`). The Application syncs only what differs from Git
+ * (`applyOutOfSyncOnly`): a full sync applies every object, and would re-create every class each
+ * time. Volumes already provisioned keep what they were made with; a claim made while the class is
+ * re-created waits for it.
  */
 export const STORAGE_CLASS_SYNC_OPTIONS = 'Replace=true,Force=true';
 
