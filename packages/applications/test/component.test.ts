@@ -2,6 +2,7 @@ import { formatPath, mergeValues, type VolumeRequest } from '@homelab/core';
 import {
   testComponent,
   testDefinition,
+  testGateway,
   testReferenceClusters,
   testRun,
 } from '@homelab/core/testing';
@@ -146,24 +147,8 @@ describe('applications of the definition', () => {
 });
 
 describe('routes of the applications', () => {
-  /** Stands in for the platform Gateway, with or without forward authentication. */
-  const gateway = (forwardAuth: boolean) =>
-    testComponent({
-      name: 'gw',
-      provides: ['gateway'],
-      contribution: (cluster) => ({
-        facts: {
-          gateway: {
-            name: 'platform',
-            namespace: 'gateway',
-            domain: `${cluster}.example`,
-            httpsListener: 'https',
-            address: undefined,
-            forwardAuth,
-          },
-        },
-      }),
-    });
+  /** The platform Gateway, with or without forward authentication. */
+  const gateway = (forwardAuth: boolean) => testGateway(() => ({ forwardAuth }));
   const runWith = (apps: AnyJson, others = [gateway(false)]) =>
     testRun(testDefinition(testReferenceClusters(), { components: { applications: { apps } } }), [
       storage,

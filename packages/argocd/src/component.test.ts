@@ -11,6 +11,7 @@ import type {
 import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart } from '@homelab/core';
 import {
   readVendoredSubchartFile,
+  testCertificates,
   testComponent,
   testDefinition,
   testNodes,
@@ -104,23 +105,6 @@ function run(
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read deep into the chart values.
 type Loose = Record<string, any>;
-
-/** Stands in for cert-manager: its issuer a private CA or not. */
-function certificates(privateCa: boolean, untrusted = false): AnyComponent {
-  return testComponent({
-    name: 'certs',
-    provides: ['certificates'],
-    contribution: () => ({
-      facts: {
-        certificates: {
-          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
-          privateCa,
-          ...(untrusted ? { untrusted } : {}),
-        },
-      },
-    }),
-  });
-}
 
 describe('charts/argo-cd', () => {
   it('restores the Application health check on every cluster', () => {
@@ -341,7 +325,10 @@ describe('OIDC login', () => {
   }
 
   it("trusts the certificates provider's private CA through a labelled Certificate's ca.crt", () => {
-    const { values, output, declared } = run(OIDC, [network(true), certificates(true)]);
+    const { values, output, declared } = run(OIDC, [
+      network(true),
+      testCertificates({ privateCa: true }),
+    ]);
     const config = parseYaml(values('prod').configs.cm['oidc.config']) as Loose;
     expect(config.rootCA).toBe('$argocd-oidc-ca:ca.crt');
     const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
@@ -370,11 +357,14 @@ describe('OIDC login', () => {
   });
 
   it('adds no CA where the issuer is publicly trusted or there is no OIDC login', () => {
-    const publicCa = run(OIDC, [network(true), certificates(false)]);
+    const publicCa = run(OIDC, [network(true), testCertificates({ privateCa: false })]);
     expect(parseYaml(publicCa.values('prod').configs.cm['oidc.config'])).not.toHaveProperty(
       'rootCA',
     );
-    const noOidc = run({ localAdmin: true }, [network(true), certificates(true)]);
+    const noOidc = run({ localAdmin: true }, [
+      network(true),
+      testCertificates({ privateCa: true }),
+    ]);
     expect(noOidc.values('prod').configs.cm['oidc.config']).toBeUndefined();
     for (const { output } of [publicCa, noOidc]) {
       const { files } = chartFiles(chartOf(output), INITIAL_CHART_VERSION);
@@ -891,7 +881,10 @@ describe('argocd-local-admin', () => {
       localAdminCheck
         .check(
           input(
-            run({ ...OIDC, localAdmin: false }, [network(true), certificates(false, untrusted)]),
+            run({ ...OIDC, localAdmin: false }, [
+              network(true),
+              testCertificates({ privateCa: false, untrusted }),
+            ]),
           ),
         )
         .map((issue) => /\(missing: (.*)\): nobody/.exec(issue.message)?.[1]);
@@ -911,7 +904,7 @@ describe('argocd-local-admin', () => {
 
 describe('argocd-oidc-trust', () => {
   /** Stands in for cert-manager with a private CA. */
-  const privateCa = certificates(true);
+  const privateCa = testCertificates({ privateCa: true });
 
   /** The deployed Application of each cluster with the objects of its chart's manifests. */
   function deployed(r: ReturnType<typeof run>, edit: (objects: Loose) => void = () => {}): Input {

@@ -1,6 +1,5 @@
 // The layer-4 checks of the backups, each passing on a complete platform and broken on purpose.
 import { formatPath, type SystemInput } from '@homelab/core';
-import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import {
   backupCompleteness,
@@ -16,6 +15,7 @@ import {
   deployed,
   gitops,
   mapObjects,
+  retaining,
   runBackups,
   SETTINGS,
   snapshots,
@@ -192,26 +192,6 @@ describe('backup-verification-overlap', () => {
 describe('backup-temporary-volumes-deleted', () => {
   // Given a storage provider whose fast-storage class retains its volumes, with a scratch class
   // that deletes them, and two protected volumes: data on standard, db on fast-storage
-  const retaining = testComponent({
-    name: 'storage',
-    provides: ['storage'],
-    contribution: () => ({
-      facts: {
-        storage: {
-          classes: [
-            {
-              name: 'fast-storage',
-              tier: 'fast-storage',
-              default: false,
-              scratch: 'fast-storage-scratch',
-            },
-            { name: 'standard', tier: 'standard', default: true },
-          ],
-          csiDriver: 'driver.example.com',
-        },
-      },
-    }),
-  });
   const db = { ...DATA, name: 'db', tier: 'fast-storage' };
   const run = runBackups(SETTINGS, [consumer([DATA, db])], [cni, retaining, snapshots, gitops]);
   const storageClass = (name: string, reclaimPolicy: string, isDefault = false) => ({

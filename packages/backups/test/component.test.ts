@@ -17,6 +17,7 @@ import {
   consumer,
   DATA,
   gitops,
+  retaining,
   runBackups,
   SETTINGS,
   snapshots,
@@ -137,26 +138,6 @@ describe('a protected volume', () => {
   test("on a tier whose class retains its volumes, the temporary copies go to the tier's scratch class", () => {
     // Given a storage provider whose fast-storage class retains its volumes (a scratch class
     // deletes them) and a protected volume on fast-storage
-    const retaining = testComponent({
-      name: 'storage',
-      provides: ['storage'],
-      contribution: () => ({
-        facts: {
-          storage: {
-            classes: [
-              {
-                name: 'fast-storage',
-                tier: 'fast-storage',
-                default: false,
-                scratch: 'fast-storage-scratch',
-              },
-              { name: 'standard', tier: 'standard', default: true },
-            ],
-            csiDriver: 'driver.example.com',
-          },
-        },
-      }),
-    });
     const db = { ...DATA, name: 'db', tier: 'fast-storage' };
     const both = runBackups(SETTINGS, [consumer([DATA, db])], [cni, retaining, snapshots, gitops]);
     const cluster = both.platform.clusters[2] as AnyJson;

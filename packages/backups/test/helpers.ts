@@ -38,6 +38,30 @@ export const storage = testComponent({
   provides: ['storage'],
   contribution: () => ({ facts: { storage: { classes: [], csiDriver: 'driver.example.com' } } }),
 });
+/**
+ * A storage provider whose fast-storage class retains its volumes (its scratch class,
+ * `fast-storage-scratch`, deletes them) and whose default class, standard, deletes them.
+ */
+export const retaining = testComponent({
+  name: 'storage',
+  provides: ['storage'],
+  contribution: () => ({
+    facts: {
+      storage: {
+        classes: [
+          {
+            name: 'fast-storage',
+            tier: 'fast-storage',
+            default: false,
+            scratch: 'fast-storage-scratch',
+          },
+          { name: 'standard', tier: 'standard', default: true },
+        ],
+        csiDriver: 'driver.example.com',
+      },
+    },
+  }),
+});
 export const snapshots = testComponent({
   name: 'snapshots',
   provides: ['volume-snapshots'],

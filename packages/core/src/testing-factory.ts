@@ -14,6 +14,7 @@ import {
 import type {
   AnyComponent,
   Capability,
+  CapabilityFacts,
   ClusterContribution,
   ComponentOutput,
   JsonSchema,
@@ -271,4 +272,53 @@ export function testComponent(spec: TestComponentSpec): AnyComponent {
         return wantsChart ? { chart: emptyChart(spec.name, clusters) } : {};
       }),
   };
+}
+
+/**
+ * Stands in for the `gateway` provider: the platform Gateway `platform` in namespace `gateway`,
+ * serving `<cluster>.lab.example.com` on its `https` listener, without a pinned address or
+ * forward authentication unless `facts` says otherwise for a cluster.
+ */
+export function testGateway(
+  facts: (cluster: string) => Partial<CapabilityFacts['gateway']> = () => ({}),
+): AnyComponent {
+  return testComponent({
+    name: 'gw',
+    provides: ['gateway'],
+    contribution: (cluster) => ({
+      facts: {
+        gateway: {
+          name: 'platform',
+          namespace: 'gateway',
+          domain: `${cluster}.lab.example.com`,
+          httpsListener: 'https',
+          address: undefined,
+          forwardAuth: false,
+          ...facts(cluster),
+        },
+      },
+    }),
+  });
+}
+
+/**
+ * Stands in for the `certificates` provider (cert-manager): a ClusterIssuer whose certificates
+ * come from a private CA of the platform or not, and are trusted or not (Let's Encrypt's staging).
+ */
+export function testCertificates(
+  options: { readonly privateCa: boolean; readonly untrusted?: boolean } = { privateCa: false },
+): AnyComponent {
+  return testComponent({
+    name: 'certs',
+    provides: ['certificates'],
+    contribution: () => ({
+      facts: {
+        certificates: {
+          issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
+          privateCa: options.privateCa,
+          ...(options.untrusted === true ? { untrusted: true } : {}),
+        },
+      },
+    }),
+  });
 }

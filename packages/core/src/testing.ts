@@ -28,9 +28,11 @@ export type { UnknownValueKeysOptions } from './conformance.js';
 export { FREE_FORM_KEYS, unknownValueKeys } from './conformance.js';
 export type { TestComponentSpec } from './testing-factory.js';
 export {
+  testCertificates,
   testCluster,
   testComponent,
   testDefinition,
+  testGateway,
   testMac,
   testNetwork,
   testNode,

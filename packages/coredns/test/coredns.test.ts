@@ -12,6 +12,7 @@ import {
 import {
   testComponent,
   testDefinition,
+  testGateway,
   testReferenceClusters,
   testRun,
 } from '@homelab/core/testing';
@@ -140,22 +141,7 @@ describe("the platform Gateway's routed hosts", () => {
     staging: '10.20.10.254',
     prod: '10.30.20.30',
   };
-  const gatewayProvider = testComponent({
-    name: 'gw',
-    provides: ['gateway'],
-    contribution: (cluster) => ({
-      facts: {
-        gateway: {
-          name: 'platform',
-          namespace: 'gateway',
-          domain: `${cluster}.lab.example.com`,
-          httpsListener: 'https',
-          address: GATEWAY_ADDRESSES[cluster],
-          forwardAuth: false,
-        },
-      },
-    }),
-  });
+  const gatewayProvider = testGateway((cluster) => ({ address: GATEWAY_ADDRESSES[cluster] }));
   const route = (host: string) => ({
     name: host,
     host,

@@ -1,5 +1,5 @@
 import { type Cluster, formatPath, type KubeObject } from '@homelab/core';
-import { testComponent } from '@homelab/core/testing';
+import { testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { nodeDrainPolicy } from '../src/component.js';
 import {
@@ -516,22 +516,7 @@ describe('definition problems', () => {
 
   test('the UI is never routed without forward authentication', () => {
     const gateway = (forwardAuth: boolean) =>
-      testComponent({
-        name: 'gw',
-        provides: ['gateway'],
-        contribution: () => ({
-          facts: {
-            gateway: {
-              name: 'platform',
-              namespace: 'gateway',
-              domain: 'lab.example.com',
-              httpsListener: 'https',
-              address: undefined,
-              forwardAuth,
-            },
-          },
-        }),
-      });
+      testGateway(() => ({ domain: 'lab.example.com', forwardAuth }));
     const refused = runLonghorn(definition(storageClusters(), { ui: { route: true } }), [
       gateway(false),
     ]);

@@ -6,7 +6,12 @@ import {
   type KubeObject,
   type MonitorDeclaration,
 } from '@homelab/core';
-import { testCluster, testComponent, testReferenceClusters } from '@homelab/core/testing';
+import {
+  testCertificates,
+  testCluster,
+  testComponent,
+  testReferenceClusters,
+} from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { promqlProblem } from '../src/promql.js';
 import { baseValues, KPS_VALUES_KEY } from '../src/values.js';
@@ -761,23 +766,8 @@ describe('Grafana', () => {
     });
   });
 
-  /** Stands in for cert-manager: its issuer a private CA or not. */
-  const certificates = (privateCa: boolean) =>
-    testComponent({
-      name: 'certs',
-      provides: ['certificates'],
-      contribution: () => ({
-        facts: {
-          certificates: {
-            issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'private-ca' },
-            privateCa,
-          },
-        },
-      }),
-    });
-
   it("trusts the certificates provider's private CA: a Certificate's ca.crt, mounted for tls_client_ca", () => {
-    const trusting = runMonitoring(grafana, [...PROVIDERS, certificates(true)]);
+    const trusting = runMonitoring(grafana, [...PROVIDERS, testCertificates({ privateCa: true })]);
     const values = trusting.values('prod').grafana;
     expect(values['grafana.ini']['auth.generic_oauth'].tls_client_ca).toBe(
       '/etc/grafana/oidc-ca/ca.crt',
@@ -809,8 +799,11 @@ describe('Grafana', () => {
 
   it('adds no CA where the issuer is publicly trusted or Grafana has no OIDC login', () => {
     for (const other of [
-      runMonitoring(grafana, [...PROVIDERS, certificates(false)]),
-      runMonitoring({ grafana: { localLogin: true } }, [...PROVIDERS, certificates(true)]),
+      runMonitoring(grafana, [...PROVIDERS, testCertificates({ privateCa: false })]),
+      runMonitoring({ grafana: { localLogin: true } }, [
+        ...PROVIDERS,
+        testCertificates({ privateCa: true }),
+      ]),
     ]) {
       const values = other.values('prod').grafana;
       expect(values['grafana.ini']['auth.generic_oauth']?.tls_client_ca).toBeUndefined();

@@ -471,11 +471,28 @@ describe('the reference runbook', () => {
   });
 });
 
-describe('removing a critical chart whose chart has a pre-delete hook', () => {
+/** A one-node dev cluster's runbook input at Talos v1.12.11, with no steps: what a test varies. */
+function devRunbookInput() {
   const platform = resolvePlatform(testDefinition([devCluster()]));
   const cluster = platform.clusters[0];
   const version = checkTalosVersion('v1.12.11', []).version;
   if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const input: RunbookInput = {
+    header: '<!-- test -->',
+    cluster,
+    version,
+    requirements: mergeTalosRequirements(cluster, []).merged,
+    patches: { vip: undefined } as never,
+    schematicId: 'abc',
+    installImage: 'factory.talos.dev/installer/abc:v1.12.11',
+    dir: 'clusters/dev/talos',
+    steps: [],
+  };
+  return { cluster, input };
+}
+
+describe('removing a critical chart whose chart has a pre-delete hook', () => {
+  const { cluster, input } = devRunbookInput();
   const application = (
     name: string,
     namespace: string,
@@ -506,15 +523,7 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
   const STOP = ['kubectl -n argocd scale statefulset controller --replicas=0', 'wait-for-it'];
   const text = (uninstall?: ChartUninstall): string =>
     runbook({
-      header: '<!-- test -->',
-      cluster,
-      version,
-      requirements: mergeTalosRequirements(cluster, []).merged,
-      patches: { vip: undefined } as never,
-      schematicId: 'abc',
-      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
-      dir: 'clusters/dev/talos',
-      steps: [],
+      ...input,
       gitops: {
         namespace: 'argocd',
         root: 'dev-platform',
@@ -591,21 +600,10 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
 });
 
 describe('waiting for the components after each node of a rolling reboot or upgrade', () => {
-  const platform = resolvePlatform(testDefinition([devCluster()]));
-  const cluster = platform.clusters[0];
-  const version = checkTalosVersion('v1.12.11', []).version;
-  if (cluster === undefined || version === undefined) throw new Error('no cluster');
+  const { cluster, input } = devRunbookInput();
   const text = (afterNodeReboot: RunbookInput['afterNodeReboot']): string =>
     runbook({
-      header: '<!-- test -->',
-      cluster,
-      version,
-      requirements: mergeTalosRequirements(cluster, []).merged,
-      patches: { vip: undefined } as never,
-      schematicId: 'abc',
-      installImage: 'factory.talos.dev/installer/abc:v1.12.11',
-      dir: 'clusters/dev/talos',
-      steps: [],
+      ...input,
       ...(afterNodeReboot === undefined ? {} : { afterNodeReboot }),
     });
   const WAIT = 'until storage-healthy; do sleep 10; done';
