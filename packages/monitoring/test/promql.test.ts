@@ -1,6 +1,7 @@
 // The PromQL check: the Prometheus grammar for the syntax, the argument types Prometheus checks
 // on top of it.
-import { describe, expect, it } from 'vitest';
+import { parser } from '@prometheus-io/lezer-promql';
+import { describe, expect, it, vi } from 'vitest';
 import { promqlProblem } from '../src/promql.js';
 
 describe('promqlProblem', () => {
@@ -39,5 +40,27 @@ describe('promqlProblem', () => {
     ['   ', 0, 'is empty'],
   ])('refuses %s at offset %i', (expr, offset, message) => {
     expect(promqlProblem(expr)).toEqual({ offset, message });
+  });
+
+  it('parses each distinct expression once and gives the same verdict again', () => {
+    const parse = vi.spyOn(parser, 'parse');
+    try {
+      // Expressions no other test asks about: the verdicts are kept for the whole process.
+      const good = 'count(up{job="memo-test"}) > 0';
+      const bad = 'rate(memo_test_total) > 0';
+      const first = [promqlProblem(good), promqlProblem(bad)];
+      expect(parse).toHaveBeenCalledTimes(2);
+      expect([promqlProblem(good), promqlProblem(bad)]).toEqual(first);
+      expect(parse).toHaveBeenCalledTimes(2);
+      expect(first).toEqual([
+        undefined,
+        {
+          offset: 5,
+          message: 'rate() expects a range vector (e.g. x[5m]) as argument 1 near "memo_test_to…"',
+        },
+      ]);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
