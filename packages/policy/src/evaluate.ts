@@ -206,18 +206,34 @@ function variablesMap(variables: Record<string, unknown>): unknown {
   return celMap(new Map(Object.entries(variables) as [string, CelInput][]));
 }
 
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Binds `variables.<name>` to what `variables` holds under that name, besides `variables` itself.
+ * CEL resolves a dotted name to the longest name bound (`variables.containers` is looked up as
+ * `variables.containers`, then as `variables` and its `containers`), and the library looks each
+ * name it does not find up in its type registry too, on every read: bound, the first lookup finds
+ * the very value the second would. Only names that are identifiers: `variables.a.b` must not
+ * find a variable named `a.b`.
+ */
+function bindVariable(bindings: Record<string, unknown>, name: string, value: unknown): void {
+  if (IDENTIFIER.test(name)) bindings[`variables.${name}`] = value;
+}
+
 /** The messages of every failing validation, on an object and parameters converted before. */
 function validate(source: CelSource, review: Review, parameters: unknown): string[] {
   const variables: Record<string, unknown> = {
     anyObject: review.object,
     params: parameters,
   };
-  const bindings = {
+  const bindings: Record<string, unknown> = {
     object: review.object,
     oldObject: null,
     request: review.request,
     variables: variablesMap(variables),
   };
+  bindVariable(bindings, 'anyObject', review.object);
+  bindVariable(bindings, 'params', parameters);
   for (const variable of source.variables) {
     const value = compile(variable.expression)(bindings);
     if (isCelError(value)) {
@@ -225,6 +241,7 @@ function validate(source: CelSource, review: Review, parameters: unknown): strin
     }
     variables[variable.name] = value;
     bindings.variables = variablesMap(variables);
+    bindVariable(bindings, variable.name, value);
   }
   const messages: string[] = [];
   for (const validation of source.validations) {

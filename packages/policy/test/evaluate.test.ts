@@ -11,6 +11,7 @@ import { type KubeObject, parseYaml } from '@homelab/core';
 import { describe, expect, test, vi } from 'vitest';
 import {
   cachedRe2,
+  type celSource,
   celValue,
   compile,
   evaluateConstraints,
@@ -204,6 +205,125 @@ describe('objects converted to CEL values once', () => {
     expect(celValue(spec.shadowed)).toBe(spec.shadowed);
     expect(celValue('text')).toBe('text');
     expect(celValue(null)).toBe(null);
+  });
+});
+
+describe('validations on objects converted once, with each variable bound by its full name', () => {
+  /**
+   * The evaluation as it was before these shortcuts: the object, the request and the parameters
+   * bound as they are (the library converts them on every read), `variables` a record.
+   */
+  function unconverted(
+    source: NonNullable<ReturnType<typeof celSource>>,
+    object: KubeObject,
+    parameters: unknown,
+  ): string[] {
+    const variables: Record<string, unknown> = {
+      anyObject: object,
+      params: parameters === undefined ? null : parameters,
+    };
+    const [group, version] = object.apiVersion.includes('/')
+      ? object.apiVersion.split('/')
+      : ['', object.apiVersion];
+    const bindings = {
+      object,
+      oldObject: null,
+      request: {
+        operation: 'CREATE',
+        kind: { group, version, kind: object.kind },
+        name: object.metadata.name,
+        namespace: object.metadata.namespace ?? '',
+      },
+      variables,
+    };
+    for (const variable of source.variables) {
+      const value = compile(variable.expression)(bindings);
+      if (isCelError(value)) {
+        return [`variable ${variable.name} fails to evaluate: ${value.message}`];
+      }
+      variables[variable.name] = value;
+    }
+    const messages: string[] = [];
+    for (const validation of source.validations) {
+      const result = compile(validation.expression)(bindings);
+      if (isCelError(result)) {
+        messages.push(`evaluation error (denied): ${result.message}`);
+        continue;
+      }
+      if (result === true) continue;
+      const message =
+        validation.messageExpression === undefined
+          ? undefined
+          : compile(validation.messageExpression)(bindings);
+      messages.push(
+        message === undefined || isCelError(message)
+          ? (validation.message ?? `failed: ${validation.expression}`)
+          : String(isCelList(message) ? [...message] : message),
+      );
+    }
+    return messages;
+  }
+
+  test('give the messages of the objects bound as they are, for every template on every object', () => {
+    const byKind = templatesByKind(templates);
+    const constraints = run.constraints('prod');
+    const broken = [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: {} },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'odd', namespace: 'apps' },
+        spec: {
+          containers: [
+            { name: 'a', image: 'x:1', securityContext: new Date(0) },
+            { name: 'b', image: undefined, ports: [{ hostPort: 'eighty' }] },
+          ],
+          hostNetwork: Object.create(null),
+        },
+      },
+    ] as unknown as KubeObject[];
+    let compared = 0;
+    let failing = 0;
+    for (const object of [...corpus, ...broken]) {
+      for (const constraint of constraints) {
+        const source = byKind.get(constraint.kind);
+        if (source === undefined) continue;
+        const parameters = (constraint.spec as { parameters?: never }).parameters;
+        const messages = runValidations(source, object, parameters);
+        expect(messages).toEqual(unconverted(source, object, parameters));
+        compared += 1;
+        if (messages.length > 0) failing += 1;
+      }
+    }
+    expect(compared).toBe((corpus.length + broken.length) * constraints.length);
+    expect(failing).toBeGreaterThan(corpus.length);
+  });
+
+  test('a variable whose name is not an identifier is found only as `variables` finds it', () => {
+    const source = {
+      variables: [
+        { name: 'a.b', expression: '1' },
+        { name: 'a', expression: "{'b': 2}" },
+        { name: 'params', expression: "'shadowed'" },
+      ],
+      validations: [
+        {
+          expression: 'variables.a.b == 1',
+          messageExpression: "'a.b is ' + string(variables.a.b)",
+        },
+        { expression: "variables['a.b'] == 2", messageExpression: "'[a.b] is 1'" },
+        { expression: "variables.params == 'shadowed'", message: 'params not shadowed' },
+        { expression: 'variables.missing == 1', message: 'no such variable' },
+      ],
+    };
+    const object = corpus[0] as KubeObject;
+    const messages = runValidations(source, object, { x: 1 });
+    expect(messages).toEqual(unconverted(source, object, { x: 1 }));
+    expect(messages).toEqual([
+      'a.b is 2',
+      '[a.b] is 1',
+      'evaluation error (denied): field not found: missing',
+    ]);
   });
 });
 
