@@ -5,9 +5,12 @@
 // fails to evaluate denies (Gatekeeper's default failure policy for CEL is Fail). Pure.
 import {
   type CelEnv,
+  type CelInput,
   type CelResult,
   type CelValue,
   celEnv,
+  celList,
+  celMap,
   isCelError,
   isCelList,
   parse,
@@ -33,7 +36,33 @@ function strings_(value: unknown): string[] {
   return list(value).filter((item): item is string => typeof item === 'string');
 }
 
-const patterns = new Map<string, RE2JS>();
+/** A compiled pattern, as CEL's `matches` calls it. */
+interface Matcher {
+  test(text: string): boolean;
+}
+
+/**
+ * A compiled pattern that remembers its answer for each text: RE2's DFA runs in JavaScript, and
+ * the image policies match the same images again and again (the registry pattern once per
+ * allowed registry of every container, the same images on every cluster). A match is a pure
+ * function of pattern and text, so the answer is the one RE2 gives.
+ */
+function rememberingMatcher(compiled: RE2JS): Matcher {
+  const answers = new Map<string, boolean>();
+  return {
+    test(text: string): boolean {
+      let answer = answers.get(text);
+      if (answer === undefined) {
+        answer = compiled.test(text);
+        // Texts are images and names (a few hundred); the bound keeps a hostile input small.
+        if (answers.size < 10_000) answers.set(text, answer);
+      }
+      return answer;
+    },
+  };
+}
+
+const patterns = new Map<string, Matcher>();
 
 /**
  * RE2, as CEL's `matches` uses it, with each pattern compiled once: the library's own `matches`
@@ -41,10 +70,10 @@ const patterns = new Map<string, RE2JS>();
  * workload. Same engine, same errors (an invalid pattern throws, uncached, each time).
  */
 export const cachedRe2 = {
-  compile(pattern: string): RE2JS {
+  compile(pattern: string): Matcher {
     let compiled = patterns.get(pattern);
     if (compiled === undefined) {
-      compiled = RE2JS.compile(pattern);
+      compiled = rememberingMatcher(RE2JS.compile(pattern));
       // Patterns come from the templates (a handful); the bound keeps a hostile input small.
       if (patterns.size < 1000) patterns.set(pattern, compiled);
     }
@@ -118,36 +147,101 @@ export function celSource(template: KubeObject): CelSource | undefined {
   };
 }
 
-/** The messages of every failing validation (empty: the object passes). */
-export function runValidations(
-  source: CelSource,
-  object: KubeObject,
-  parameters: JsonValue | undefined,
-): string[] {
-  const variables: Record<string, unknown> = {
-    anyObject: object,
-    params: parameters === undefined ? null : parameters,
-  };
+/**
+ * A value as the CEL value the library's `toCel` makes of it, converted once, to the leaves.
+ *
+ * The library converts a plain object or an array lazily on each access, and again on every
+ * access: `variables.anyObject.spec.template.spec.containers` copies each of those objects'
+ * entries into a new map each time an expression reads it, for every validation of every
+ * constraint. Converted here once per object, `toCel` returns the converted maps and lists as
+ * they are (it passes CEL maps and lists through). Anything `toCel` would not turn into a plain
+ * map or list (undefined, a class instance, an object without Object's prototype or with an own
+ * `constructor` or `$typeName`, which `toCel` reads) is left as it is, for the library to convert,
+ * or fail on, when an expression reads it, exactly as before.
+ */
+export function celValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return celList(value.map(celValue) as CelInput[]);
+  if (
+    Object.getPrototypeOf(value) !== Object.prototype ||
+    Object.hasOwn(value, 'constructor') ||
+    Object.hasOwn(value, '$typeName')
+  ) {
+    return value;
+  }
+  const entries = new Map<string, CelInput>();
+  for (const key of Object.keys(value)) {
+    entries.set(key, celValue((value as Record<string, unknown>)[key]) as CelInput);
+  }
+  return celMap(entries);
+}
+
+/** What the expressions read of the object under review: built once, read by every constraint. */
+interface Review {
+  readonly object: unknown;
+  readonly request: unknown;
+}
+
+function reviewOf(object: KubeObject): Review {
   const [group, version] = object.apiVersion.includes('/')
     ? object.apiVersion.split('/')
     : ['', object.apiVersion];
-  const bindings = {
-    object,
-    oldObject: null,
-    request: {
+  return {
+    object: celValue(object),
+    request: celValue({
       operation: 'CREATE',
       kind: { group, version, kind: object.kind },
       name: object.metadata.name,
       namespace: object.metadata.namespace ?? '',
-    },
-    variables,
+    }),
   };
+}
+
+/**
+ * `variables` as the library makes it of a record on each read (a map of its entries, each
+ * converted when read), made once for the record as it stands: the record only changes between
+ * two expressions, when a variable is added.
+ */
+function variablesMap(variables: Record<string, unknown>): unknown {
+  return celMap(new Map(Object.entries(variables) as [string, CelInput][]));
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Binds `variables.<name>` to what `variables` holds under that name, besides `variables` itself.
+ * CEL resolves a dotted name to the longest name bound (`variables.containers` is looked up as
+ * `variables.containers`, then as `variables` and its `containers`), and the library looks each
+ * name it does not find up in its type registry too, on every read: bound, the first lookup finds
+ * the very value the second would. Only names that are identifiers: `variables.a.b` must not
+ * find a variable named `a.b`.
+ */
+function bindVariable(bindings: Record<string, unknown>, name: string, value: unknown): void {
+  if (IDENTIFIER.test(name)) bindings[`variables.${name}`] = value;
+}
+
+/** The messages of every failing validation, on an object and parameters converted before. */
+function validate(source: CelSource, review: Review, parameters: unknown): string[] {
+  const variables: Record<string, unknown> = {
+    anyObject: review.object,
+    params: parameters,
+  };
+  const bindings: Record<string, unknown> = {
+    object: review.object,
+    oldObject: null,
+    request: review.request,
+    variables: variablesMap(variables),
+  };
+  bindVariable(bindings, 'anyObject', review.object);
+  bindVariable(bindings, 'params', parameters);
   for (const variable of source.variables) {
     const value = compile(variable.expression)(bindings);
     if (isCelError(value)) {
       return [`variable ${variable.name} fails to evaluate: ${value.message}`];
     }
     variables[variable.name] = value;
+    bindings.variables = variablesMap(variables);
+    bindVariable(bindings, variable.name, value);
   }
   const messages: string[] = [];
   for (const validation of source.validations) {
@@ -169,6 +263,15 @@ export function runValidations(
     }
   }
   return messages;
+}
+
+/** The messages of every failing validation (empty: the object passes). */
+export function runValidations(
+  source: CelSource,
+  object: KubeObject,
+  parameters: JsonValue | undefined,
+): string[] {
+  return validate(source, reviewOf(object), celValue(parameters === undefined ? null : parameters));
 }
 
 const globs = new Map<string, RegExp>();
@@ -199,37 +302,63 @@ export function namespaceOf(object: KubeObject): string | undefined {
   return object.metadata.namespace;
 }
 
+/** A constraint's `spec.match`, read once: it is tested on every object of a cluster. */
+interface Selector {
+  readonly kinds: readonly { readonly groups: string[]; readonly names: string[] }[];
+  readonly namespaces: readonly string[];
+  readonly excludedNamespaces: readonly string[];
+  readonly name: string | undefined;
+  /** The answers of the namespace test, by namespace (a cluster has a few dozen). */
+  readonly byNamespace: Map<string, boolean>;
+}
+
+function selectorOf(constraint: KubeObject): Selector {
+  const match = record(record(constraint.spec).match);
+  return {
+    kinds: list(match.kinds).map((entry) => ({
+      groups: strings_(record(entry).apiGroups),
+      names: strings_(record(entry).kinds),
+    })),
+    namespaces: strings_(match.namespaces),
+    excludedNamespaces: strings_(match.excludedNamespaces),
+    name: typeof match.name === 'string' ? match.name : undefined,
+    byNamespace: new Map(),
+  };
+}
+
 /** Whether a constraint's `spec.match.kinds` selects objects of this apiVersion and kind. */
-function kindMatches(constraint: KubeObject, apiVersion: string, kind: string): boolean {
-  const kinds = list(record(record(constraint.spec).match).kinds);
-  if (kinds.length === 0) return true;
+function selectsKind(selector: Selector, apiVersion: string, kind: string): boolean {
+  if (selector.kinds.length === 0) return true;
   const group = groupOf(apiVersion);
-  return kinds.some((entry) => {
-    const groups = strings_(record(entry).apiGroups);
-    const names = strings_(record(entry).kinds);
-    return (
+  return selector.kinds.some(
+    ({ groups, names }) =>
       (groups.length === 0 || groups.includes('*') || groups.includes(group)) &&
-      (names.length === 0 || names.includes('*') || names.includes(kind))
-    );
-  });
+      (names.length === 0 || names.includes('*') || names.includes(kind)),
+  );
+}
+
+/** Whether a constraint's `spec.match` namespaces and name select the object (kinds aside). */
+function selectsPlace(selector: Selector, object: KubeObject): boolean {
+  const namespace = namespaceOf(object);
+  if (namespace !== undefined && namespace !== '') {
+    let selected = selector.byNamespace.get(namespace);
+    if (selected === undefined) {
+      const { namespaces, excludedNamespaces } = selector;
+      selected =
+        (namespaces.length === 0 || namespaces.some((pattern) => globMatch(pattern, namespace))) &&
+        !excludedNamespaces.some((pattern) => globMatch(pattern, namespace));
+      selector.byNamespace.set(namespace, selected);
+    }
+    if (!selected) return false;
+  }
+  if (selector.name !== undefined && !globMatch(selector.name, object.metadata.name)) return false;
+  return true;
 }
 
 /** Whether a constraint's `spec.match` selects the object. */
 export function matches(constraint: KubeObject, object: KubeObject): boolean {
-  if (!kindMatches(constraint, object.apiVersion, object.kind)) return false;
-  const match = record(record(constraint.spec).match);
-  const namespace = namespaceOf(object);
-  if (namespace !== undefined && namespace !== '') {
-    const included = strings_(match.namespaces);
-    if (included.length > 0 && !included.some((pattern) => globMatch(pattern, namespace))) {
-      return false;
-    }
-    if (strings_(match.excludedNamespaces).some((pattern) => globMatch(pattern, namespace))) {
-      return false;
-    }
-  }
-  if (typeof match.name === 'string' && !globMatch(match.name, object.metadata.name)) return false;
-  return true;
+  const selector = selectorOf(constraint);
+  return selectsKind(selector, object.apiVersion, object.kind) && selectsPlace(selector, object);
 }
 
 /** The templates by constraint kind. */
@@ -329,6 +458,18 @@ export function evaluateConstraints(
   // A constraint's verdict depends on its template's source and its parameters besides the
   // object: their key, computed once per constraint (undefined: not plain JSON, not cached).
   const constraintKeys = new Map<KubeObject, string | undefined>();
+  // Each constraint's parameters as CEL reads them, converted once.
+  const celParameters = new Map<KubeObject, { readonly value: unknown }>();
+  // Each constraint's `spec.match`, read when first needed.
+  const selectors = new Map<KubeObject, Selector>();
+  const selector = (constraint: KubeObject): Selector => {
+    let found = selectors.get(constraint);
+    if (found === undefined) {
+      found = selectorOf(constraint);
+      selectors.set(constraint, found);
+    }
+    return found;
+  };
   // The constraints that may match objects of one apiVersion and kind: those whose kinds select
   // it, and those without a template (reported below), in their order.
   const byObjectKind = new Map<string, KubeObject[]>();
@@ -338,31 +479,49 @@ export function evaluateConstraints(
     if (found === undefined) {
       found = constraints.filter(
         (constraint) =>
-          !byKind.has(constraint.kind) || kindMatches(constraint, object.apiVersion, object.kind),
+          !byKind.has(constraint.kind) ||
+          selectsKind(selector(constraint), object.apiVersion, object.kind),
       );
       byObjectKind.set(key, found);
     }
     return found;
   };
+  // Whether Gatekeeper exempts a namespace, by namespace.
+  const exemptByNamespace = new Map<string, boolean>();
   for (const object of objects) {
     const namespace = namespaceOf(object);
-    if (
-      namespace !== undefined &&
-      exemptNamespaces.some((pattern) => globMatch(pattern, namespace))
-    ) {
-      exempt.push(object);
-      continue;
+    if (namespace !== undefined) {
+      let isExempt = exemptByNamespace.get(namespace);
+      if (isExempt === undefined) {
+        isExempt = exemptNamespaces.some((pattern) => globMatch(pattern, namespace));
+        exemptByNamespace.set(namespace, isExempt);
+      }
+      if (isExempt) {
+        exempt.push(object);
+        continue;
+      }
     }
     let objectKey: { value: string | undefined } | undefined;
+    // The object as CEL reads it, converted once for every constraint that evaluates it.
+    let review: Review | undefined;
     for (const constraint of candidates(object)) {
       const source = byKind.get(constraint.kind);
       if (source === undefined) {
         unknownKinds.add(constraint.kind);
         continue;
       }
-      if (!matches(constraint, object)) continue;
+      // Its kinds select the object (a candidate); its namespaces and name are left to test.
+      if (!selectsPlace(selector(constraint), object)) continue;
       const parameters = record(constraint.spec).parameters;
-      const run = () => runValidations(source, object, parameters);
+      const run = () => {
+        review ??= reviewOf(object);
+        let converted = celParameters.get(constraint);
+        if (converted === undefined) {
+          converted = { value: celValue(parameters === undefined ? null : parameters) };
+          celParameters.set(constraint, converted);
+        }
+        return validate(source, review, converted.value);
+      };
       if (cache === undefined) {
         verdicts.push({ constraint, object, messages: run() });
         continue;
