@@ -577,6 +577,8 @@ describe('the prefilters (hints, sensitive words)', () => {
     'SECRET: x\r\n',
     'p.a.s.s.w.o.r.d: hunter2\n',
     'backupTargetCredentialSecret: s3\ncredentials: literal\n',
+    'accessKeyId: AKID\nx-Credentials.: y\n"api\u212Aey_"\t : abc\n"token" :x\n',
+    "- 'PassPhrase-' : one\n  - secretName: two\n    myToken:three\n",
   ];
   const texts = [
     ...secrets.flatMap(around),

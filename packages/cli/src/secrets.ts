@@ -238,14 +238,14 @@ export function isSecretStoreId(keyPath: string, raw: string): boolean {
 }
 
 /**
- * A sensitive word as it may be written before `normaliseKey`: any case, `-`, `_`, `.` between
- * its letters. Unicode case folding (`u`) also takes the Kelvin sign for `k`, as `toLowerCase`
- * does (the one other non-ASCII character that lowercases to a letter, `İ`, adds a combining dot
- * that no word holds).
+ * The end of a key SENSITIVE_KEY accepts, as it may be written before `normaliseKey`, and what
+ * ends a key in KEY_VALUE (a closing quote, blanks, `:`): any case, `-`, `_`, `.` between and
+ * after the word's letters. `toLowerCase` also turns the Kelvin sign into `k`, hence `[k\u212A]`
+ * (the one other non-ASCII character that lowercases to a letter, `İ`, adds a combining dot that
+ * no word holds).
  */
-const SENSITIVE_WORD_SPELLED = new RegExp(
-  // `accesskeyid` and `credentials` hold `accesskey` and `credential`.
-  [
+const SENSITIVE_KEY_SPELLED = new RegExp(
+  `(?:${[
     'password',
     'passwd',
     'passphrase',
@@ -253,12 +253,14 @@ const SENSITIVE_WORD_SPELLED = new RegExp(
     'token',
     'apikey',
     'accesskey',
+    'accesskeyid',
     'privatekey',
     'credential',
+    'credentials',
   ]
-    .map((word) => [...word].join('[-_.]*'))
-    .join('|'),
-  'giu',
+    .map((word) => [...word].map((c) => (c === 'k' ? '[k\\u212A]' : c)).join('[-_.]*'))
+    .join('|')})[-_.]*["']?\\s*:`,
+  'gi',
 );
 
 /** A block scalar header (`|`, `>-`, `|2`): the value is on the lines below. */
@@ -288,17 +290,17 @@ function keyValueOf(trimmed: string): { key: string; raw: string } | undefined {
 /**
  * Whether a text has a line that, read alone, is a sensitive key with a literal value or a block
  * scalar: the only lines where `findSecrets` reports a secret that is no token (what the lines
- * above add, the key path, can only turn a finding down). Such a key spells a sensitive word
- * (SENSITIVE_WORD_SPELLED), so only the lines where one occurs are read: in generated files they
- * are a few keys like `authToken:` that open a mapping, and the walk over every line is skipped.
+ * above add, the key path, can only turn a finding down). Only the lines where
+ * SENSITIVE_KEY_SPELLED matches are read: in generated files they are a few keys like
+ * `authToken:` that open a mapping, and the walk over every line is skipped.
  * It replaces `mayHoldSensitiveKeys`: a file this rejects and that one accepts has no finding.
  */
 function hasSensitiveKeyLine(content: string): boolean {
-  SENSITIVE_WORD_SPELLED.lastIndex = 0;
+  SENSITIVE_KEY_SPELLED.lastIndex = 0;
   for (
-    let word = SENSITIVE_WORD_SPELLED.exec(content);
+    let word = SENSITIVE_KEY_SPELLED.exec(content);
     word;
-    word = SENSITIVE_WORD_SPELLED.exec(content)
+    word = SENSITIVE_KEY_SPELLED.exec(content)
   ) {
     const start = content.lastIndexOf('\n', word.index) + 1;
     let end = content.indexOf('\n', word.index);
@@ -314,8 +316,8 @@ function hasSensitiveKeyLine(content: string): boolean {
       )
         return true;
     }
-    // The next word on a later line (no word spans a line end).
-    SENSITIVE_WORD_SPELLED.lastIndex = end;
+    // The next match on a later line (none spans a line end before its `:`).
+    SENSITIVE_KEY_SPELLED.lastIndex = end;
   }
   return false;
 }
