@@ -288,14 +288,16 @@ function keyValueOf(trimmed: string): { key: string; raw: string } | undefined {
 }
 
 /**
- * Whether a text has a line that, read alone, is a sensitive key with a literal value or a block
- * scalar: the only lines where `findSecrets` reports a secret that is no token (what the lines
- * above add, the key path, can only turn a finding down). Only the lines where
- * SENSITIVE_KEY_SPELLED matches are read: in generated files they are a few keys like
- * `authToken:` that open a mapping, and the walk over every line is skipped.
- * It replaces `mayHoldSensitiveKeys`: a file this rejects and that one accepts has no finding.
+ * Where the last line starts that, read alone, is a sensitive key with a literal value or a block
+ * scalar (-1: there is none). Those are the only lines where `findSecrets` reports a secret that
+ * is no token (what the lines above add, the key path, can only turn a finding down). Only the
+ * lines where SENSITIVE_KEY_SPELLED matches are read: in generated files they are a few keys like
+ * `authToken:` that open a mapping, so the walk over every line is skipped; in a definition, the
+ * walk stops after its secret inventory. It replaces `mayHoldSensitiveKeys`: a file this rejects
+ * and that one accepts has no finding.
  */
-function hasSensitiveKeyLine(content: string): boolean {
+function lastSensitiveKeyLine(content: string): number {
+  let last = -1;
   SENSITIVE_KEY_SPELLED.lastIndex = 0;
   for (
     let word = SENSITIVE_KEY_SPELLED.exec(content);
@@ -314,12 +316,13 @@ function hasSensitiveKeyLine(content: string): boolean {
         isSensitiveKey(pair.key) &&
         (BLOCK_HEADER.test(pair.raw) || isLiteralSecretValue(pair.raw))
       )
-        return true;
+        last = start;
     }
-    // The next match on a later line (none spans a line end before its `:`).
+    // The next match on a later line (one that runs on over a line end, `password\n:`, is no
+    // key: the line it starts on has been read).
     SENSITIVE_KEY_SPELLED.lastIndex = end;
   }
-  return false;
+  return last;
 }
 
 /** Whether a text may hold a token: ANY_TOKEN matches, looked for only where a hint occurs. */
@@ -389,10 +392,12 @@ export function findSecrets(
     const tokens = mayHoldTokens(target.content, prefilter);
     const structured = isStructured(target.path);
     // Neither a token nor a sensitive key anywhere: nothing to find, and no line to walk.
-    const keys =
-      structured &&
-      (prefilter ? hasSensitiveKeyLine(target.content) : mayHoldSensitiveKeys(target.content));
-    if (!tokens && !keys) continue;
+    let keysUpTo = -1;
+    if (structured && prefilter) keysUpTo = lastSensitiveKeyLine(target.content);
+    else if (structured && mayHoldSensitiveKeys(target.content)) keysUpTo = target.content.length;
+    if (!tokens && keysUpTo === -1) continue;
+    // Without tokens, no line after the last sensitive key's holds a finding: the walk ends there.
+    const walkUpTo = tokens ? target.content.length : keysUpTo;
     const lines = target.content.split('\n');
     const stack: Frame[] = [];
     // Inside a block scalar (`key: |`) of a sensitive key: its lines are the secret.
@@ -431,8 +436,11 @@ export function findSecrets(
     let pathKey: string | undefined;
     const keyPathOf = (): string => pathText ?? framePath(stack.slice(0, pathDepth), pathKey);
 
+    let nextLineStart = 0;
     for (let index = 0; index < lines.length; index++) {
       const rawLine = lines[index] as string;
+      if (nextLineStart > walkUpTo) break;
+      nextLineStart += rawLine.length + 1;
       const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
       const trimmed = line.trimStart();
       const indentWidth = line.length - trimmed.length;
