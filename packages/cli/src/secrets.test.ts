@@ -529,3 +529,87 @@ describe('maskIssues', () => {
     expect(maskIssues([...own, plain], findings)).toEqual([...own, plain]);
   });
 });
+
+describe('the prefilters (hints, sensitive words)', () => {
+  /** Every format, and spellings the samples leave out. */
+  const secrets = [
+    ...SAMPLES.map((sample) => sample.secret),
+    `ASIA${'IOSFODNN7EXAMPLE'}`,
+    `ghu_${'a1B2c3D4e5'.repeat(4)}`,
+    `glrt-${'Abcdefghijklmnopqrstu'}`,
+    `0.prod.${'ec2c1d46-6a4b-4751-a310-af9601317f2d'}.${'C2IgxjjLF7qSshsbwe8JGcbM075YXw'}:${'X8vbvA0bduihIDe/qrzIQQ'}`,
+    `-----BEGIN ${'PRIVATE KEY'} BLOCK-----\nabc\n-----END PRIVATE KEY BLOCK-----`,
+    `postgres://user:${'pw'}@db:5432/x`,
+  ];
+  /** Where a token may sit: text start and end, after word and non-word characters, in quotes. */
+  const around = (secret: string): string[] => [
+    secret,
+    `${secret}\n`,
+    `\n${secret}`,
+    `x${secret}`,
+    `_${secret}`,
+    `-${secret}-`,
+    `.${secret}.`,
+    `"${secret}",`,
+    `(${secret})`,
+    `a: ${secret}\r\nb: '${secret}'\r\n`,
+    `- key: ${secret} ${secret}`,
+  ];
+  /** Two tokens touching or overlapping (a token inside a URL's password, one after another). */
+  const pairs = secrets.flatMap((first) =>
+    secrets.flatMap((second) => [
+      `${first}${second}`,
+      `${first}:${second}`,
+      `https://user:${first}@${second}`,
+    ]),
+  );
+  /** Sensitive keys however written, with values that are and are not secrets. */
+  const keyed = [
+    'a:\n  Pass-Word: hunter2hunter2\n  "API_KEY" : abcdefgh\n',
+    "x:\n  - - 'client.Secret': xyz\n  - pass_word_: abc\n",
+    '"api\u212Aey": abc\n',
+    'privateKey: |\n  line one\n  line two\nnext: 1\n',
+    'authToken:\n  existingSecret: x\npassword: $ref\ntoken: {secretName: a, key: b}\n',
+    'secrets:\n  client-secret: ec2c1d46-6a4b-4751-a310-af9601317f2d\n',
+    '# password: commented\nname: x\n',
+    '{\n  "clientSecret": "abc",\n  "nested": {"token": "t"}\n}\n',
+    'password\n: split over lines\n',
+    'SECRET: x\r\n',
+    'p.a.s.s.w.o.r.d: hunter2\n',
+    'backupTargetCredentialSecret: s3\ncredentials: literal\n',
+    'accessKeyId: AKID\nx-Credentials.: y\n"api\u212Aey_"\t : abc\n"token" :x\n',
+    "- 'PassPhrase-' : one\n  - secretName: two\n    myToken:three\n",
+  ];
+  const texts = [
+    ...secrets.flatMap(around),
+    ...pairs,
+    ...keyed,
+    ...keyed.map((text) => `${text}url: ${secrets[0]}\n`),
+  ];
+
+  it('find the same as the scan without them, in every file type, with and without positions', () => {
+    // Given texts that hold every token format and sensitive keys in many places
+    for (const path of ['values.yaml', 'config.json', 'README.md']) {
+      const targets = texts.map((content, i) => ({ path: `${i}/${path}`, content }));
+      for (const positions of [false, true]) {
+        // When scanned with and without the prefilters
+        const fast = findSecrets(targets, { positions });
+        const plain = findSecrets(targets, { positions, prefilter: false });
+        // Then the findings are the same, in the same order
+        expect(fast).toEqual(plain);
+        expect(fast.length).toBeGreaterThan(texts.length);
+      }
+    }
+  });
+
+  it('let through every file the scan reports something in', () => {
+    // Given each text alone
+    for (const content of texts) {
+      for (const path of ['values.yaml', 'README.md']) {
+        // Then scanning it with the prefilters finds what the plain scan finds
+        const plain = findSecrets([{ path, content }], { prefilter: false });
+        expect([content, findSecrets([{ path, content }])]).toEqual([content, plain]);
+      }
+    }
+  });
+});

@@ -42,6 +42,11 @@ interface TokenFormat {
   readonly name: string;
   /** One regular expression source, without capturing groups. */
   readonly source: string;
+  /**
+   * A regular expression source that every match of `source` contains, led by a literal so that
+   * V8 finds it fast (it cannot skip ahead through `source`'s leading `\b` or class).
+   */
+  readonly hint: string;
   /** How to fix it, when it differs from the general advice. */
   readonly fix?: string;
 }
@@ -52,6 +57,7 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
     name: 'a password in a URL',
     // scheme://user:password@host; a bare user@ (ssh://git@github.com) carries no secret.
     source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'"]*:[^\s/?#@'"]+@`,
+    hint: String.raw`://[^\s/?#@:'"]*:[^\s/?#@'"]+@`,
     fix:
       'remove the credentials from the URL; the component reads them from a Secret filled from ' +
       'Bitwarden (map its keys under bitwarden-sm.secrets)',
@@ -59,32 +65,46 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
   {
     name: 'a PEM private key',
     source: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----',
+    hint: 'PRIVATE KEY',
   },
   {
     name: 'an age secret key',
     source: String.raw`\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b`,
+    hint: 'AGE-SECRET-KEY-1',
   },
-  { name: 'an AWS access key id', source: String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b` },
+  {
+    name: 'an AWS access key id',
+    source: String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
+    hint: 'A(?:KI|SI)A[0-9A-Z]{16}',
+  },
   {
     name: 'a GitHub token',
     source: String.raw`\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`,
+    hint: 'gh[pousr]_|github_pat_',
   },
   {
     name: 'a GitLab token',
     // glpat- (personal), gldt- (deploy), glrt- (runner), glptt- (pipeline trigger), …; newer
     // ones carry a `.<version>.<checksum>` tail.
     source: String.raw`\bgl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent|ffct|wt)-[A-Za-z0-9_-]{20,}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,})?`,
+    hint: 'gl(?:pat|dt|rt|ptt|cbt|oas|soat|ft|imt|agent|ffct|wt)-',
   },
-  { name: 'a Slack token', source: String.raw`\bxox[abprs]-[0-9A-Za-z-]{10,}` },
+  {
+    name: 'a Slack token',
+    source: String.raw`\bxox[abprs]-[0-9A-Za-z-]{10,}`,
+    hint: 'xox[abprs]-',
+  },
   {
     name: 'a JSON Web Token',
     // header.payload.signature, each base64url; header and payload are JSON objects ("eyJ").
     source: String.raw`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`,
+    hint: String.raw`eyJ[A-Za-z0-9_-]{10,}\.eyJ`,
   },
   {
     name: 'a Bitwarden Secrets Manager access token',
     // 0.<access token id>.<client secret>:<base64 of the 16-byte encryption key>
     source: String.raw`\b0\.(?:[a-z-]+\.)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[A-Za-z0-9]{20,}:[A-Za-z0-9+/]{20,}={0,2}`,
+    hint: String.raw`0\.(?:[a-z-]+\.)?[0-9a-fA-F]{8}-`,
     fix:
       'the operator reads its machine-account token from a Secret you create by hand at bootstrap ' +
       '(see the runbook); never write it in a file',
@@ -96,6 +116,12 @@ const TOKEN_SOURCE = TOKEN_FORMATS.map((format) => `(${format.source})`).join('|
 const TOKEN_PATTERN = new RegExp(TOKEN_SOURCE, 'g');
 /** For testing one value (no state); also a whole file, before looking at it line by line. */
 const ANY_TOKEN = new RegExp(TOKEN_SOURCE);
+/**
+ * Text that every token contains (each format's `hint`): where it does not occur, no token does.
+ * Finding nothing in a file with it is about 4 times faster than with ANY_TOKEN, whose branches
+ * irregexp has to try at every position.
+ */
+const TOKEN_HINT = new RegExp(TOKEN_FORMATS.map((format) => format.hint).join('|'));
 const URL_CREDENTIALS = 0;
 const PEM = 1;
 
@@ -115,6 +141,11 @@ export interface SecretScanOptions {
    * positions for the source.
    */
   readonly positions?: boolean;
+  /**
+   * Looks for what tokens and sensitive keys contain before looking for them (default). Only
+   * tests turn it off, to show that the scan finds the same without.
+   */
+  readonly prefilter?: boolean;
 }
 
 /** One finding: its issue (value masked) and the secret itself, for masking other issues. */
@@ -207,12 +238,97 @@ export function isSecretStoreId(keyPath: string, raw: string): boolean {
 }
 
 /**
+ * The end of a key SENSITIVE_KEY accepts, as it may be written before `normaliseKey`, and what
+ * ends a key in KEY_VALUE (a closing quote, blanks, `:`): any case, `-`, `_`, `.` between and
+ * after the word's letters. `toLowerCase` also turns the Kelvin sign into `k`, hence `[k\u212A]`
+ * (the one other non-ASCII character that lowercases to a letter, `İ`, adds a combining dot that
+ * no word holds).
+ */
+const SENSITIVE_KEY_SPELLED = new RegExp(
+  `(?:${[
+    'password',
+    'passwd',
+    'passphrase',
+    'secret',
+    'token',
+    'apikey',
+    'accesskey',
+    'accesskeyid',
+    'privatekey',
+    'credential',
+    'credentials',
+  ]
+    .map((word) => [...word].map((c) => (c === 'k' ? '[k\\u212A]' : c)).join('[-_.]*'))
+    .join('|')})[-_.]*["']?\\s*:`,
+  'gi',
+);
+
+/** A block scalar header (`|`, `>-`, `|2`): the value is on the lines below. */
+const BLOCK_HEADER = /^[|>][-+]?\d*$/;
+
+/**
  * Whether a text may hold a key `isSensitiveKey` accepts: the key, normalised, ends with a
  * sensitive word and a `:` follows it (after a closing quote and blanks). Lowercasing and
  * stripping the whole text as `normaliseKey` does one key keeps every such key's normal form.
  */
 function mayHoldSensitiveKeys(content: string): boolean {
   return SENSITIVE_KEY_ANYWHERE.test(normaliseKey(content));
+}
+
+/** A `key: value` line's key and raw value, after any list dashes, as `findSecrets` reads it. */
+function keyValueOf(trimmed: string): { key: string; raw: string } | undefined {
+  let rest = trimmed;
+  while (rest[0] === '-' && (rest.length === 1 || rest[1] === ' ' || rest[1] === '\t')) {
+    let width = 1;
+    while (rest[width] === ' ' || rest[width] === '\t') width++;
+    rest = rest.slice(width);
+  }
+  const match = rest.includes(':') ? KEY_VALUE.exec(rest) : null;
+  return match ? { key: match[1] ?? match[2] ?? match[3] ?? '', raw: match[4] ?? '' } : undefined;
+}
+
+/**
+ * Where the last line starts that, read alone, is a sensitive key with a literal value or a block
+ * scalar (-1: there is none). Those are the only lines where `findSecrets` reports a secret that
+ * is no token (what the lines above add, the key path, can only turn a finding down). Only the
+ * lines where SENSITIVE_KEY_SPELLED matches are read: in generated files they are a few keys like
+ * `authToken:` that open a mapping, so the walk over every line is skipped; in a definition, the
+ * walk stops after its secret inventory. It replaces `mayHoldSensitiveKeys`: a file this rejects
+ * and that one accepts has no finding.
+ */
+function lastSensitiveKeyLine(content: string): number {
+  let last = -1;
+  SENSITIVE_KEY_SPELLED.lastIndex = 0;
+  for (
+    let word = SENSITIVE_KEY_SPELLED.exec(content);
+    word;
+    word = SENSITIVE_KEY_SPELLED.exec(content)
+  ) {
+    const start = content.lastIndexOf('\n', word.index) + 1;
+    let end = content.indexOf('\n', word.index);
+    if (end === -1) end = content.length;
+    const rawLine = content.slice(start, end);
+    const trimmed = (rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine).trimStart();
+    if (trimmed !== '' && trimmed[0] !== '#') {
+      const pair = keyValueOf(trimmed);
+      if (
+        pair !== undefined &&
+        isSensitiveKey(pair.key) &&
+        (BLOCK_HEADER.test(pair.raw) || isLiteralSecretValue(pair.raw))
+      )
+        last = start;
+    }
+    // The next match on a later line (one that runs on over a line end, `password\n:`, is no
+    // key: the line it starts on has been read).
+    SENSITIVE_KEY_SPELLED.lastIndex = end;
+  }
+  return last;
+}
+
+/** Whether a text may hold a token: ANY_TOKEN matches, looked for only where a hint occurs. */
+function mayHoldTokens(content: string, prefilter = true): boolean {
+  if (prefilter && !TOKEN_HINT.test(content)) return false;
+  return ANY_TOKEN.test(content);
 }
 
 function isStructured(path: string): boolean {
@@ -269,13 +385,19 @@ export function findSecrets(
   options: SecretScanOptions = {},
 ): SecretFinding[] {
   const findings: SecretFinding[] = [];
+  const prefilter = options.prefilter ?? true;
   for (const target of targets) {
     // No token format matches anywhere in the file (none matches across a line end): skip
     // matching them line by line, which is most of the scan's time.
-    const mayHoldTokens = ANY_TOKEN.test(target.content);
+    const tokens = mayHoldTokens(target.content, prefilter);
     const structured = isStructured(target.path);
     // Neither a token nor a sensitive key anywhere: nothing to find, and no line to walk.
-    if (!mayHoldTokens && !(structured && mayHoldSensitiveKeys(target.content))) continue;
+    let keysUpTo = -1;
+    if (structured && prefilter) keysUpTo = lastSensitiveKeyLine(target.content);
+    else if (structured && mayHoldSensitiveKeys(target.content)) keysUpTo = target.content.length;
+    if (!tokens && keysUpTo === -1) continue;
+    // Without tokens, no line after the last sensitive key's holds a finding: the walk ends there.
+    const walkUpTo = tokens ? target.content.length : keysUpTo;
     const lines = target.content.split('\n');
     const stack: Frame[] = [];
     // Inside a block scalar (`key: |`) of a sensitive key: its lines are the secret.
@@ -314,8 +436,11 @@ export function findSecrets(
     let pathKey: string | undefined;
     const keyPathOf = (): string => pathText ?? framePath(stack.slice(0, pathDepth), pathKey);
 
+    let nextLineStart = 0;
     for (let index = 0; index < lines.length; index++) {
       const rawLine = lines[index] as string;
+      if (nextLineStart > walkUpTo) break;
+      nextLineStart += rawLine.length + 1;
       const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
       const trimmed = line.trimStart();
       const indentWidth = line.length - trimmed.length;
@@ -370,8 +495,10 @@ export function findSecrets(
 
       let tokenFound = false;
       TOKEN_PATTERN.lastIndex = 0;
+      // A line without a hint holds no token: one cheap test instead of trying every format.
+      const lineTokens = tokens && (!prefilter || TOKEN_HINT.test(line));
       for (
-        let match = mayHoldTokens ? TOKEN_PATTERN.exec(line) : null;
+        let match = lineTokens ? TOKEN_PATTERN.exec(line) : null;
         match;
         match = TOKEN_PATTERN.exec(line)
       ) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { composeDefinitionSchema } from './definition-schema.js';
 import { formatIssue, formatPath, type Issue } from './issues.js';
 import {
@@ -240,6 +241,20 @@ describe('hostile input', () => {
     expect(issues[0]).toMatchObject({ code: 'yaml-too-large', position: { line: 1, column: 1 } });
   });
 
+  test('the size limit counts UTF-8 bytes, not characters, up to the byte', () => {
+    // Given texts of 3-byte characters at the limit and one byte over it
+    const atLimit = `#${'€'.repeat((LOAD_LIMITS.maxBytes - 2) / 3)}\n`;
+    const over = `#${'€'.repeat((LOAD_LIMITS.maxBytes - 2) / 3)}x\n`;
+    expect(new TextEncoder().encode(atLimit).length).toBe(LOAD_LIMITS.maxBytes);
+    // Then the one at the limit is read, the other refused with its size in bytes
+    expect(loadDefinition(atLimit, 'p.yaml').issues.map((issue) => issue.code)).toEqual([
+      'yaml-empty',
+    ]);
+    expect(loadDefinition(over, 'p.yaml').issues).toMatchObject([
+      { code: 'yaml-too-large', value: LOAD_LIMITS.maxBytes + 1 },
+    ]);
+  });
+
   test('a million nested brackets give one issue, without a stack overflow', () => {
     const text = `a: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}\n`;
     const { issues } = loadDefinition(text, 'deep.yaml');
@@ -379,6 +394,98 @@ describe('huge collections are refused while tokenising', { timeout: 120_000 }, 
     expect(codes(LOAD_LIMITS.maxCollectionSize + 1)).toEqual([
       ['too-large', LOAD_LIMITS.maxCollectionSize + 1],
     ]);
+  });
+});
+
+describe('positions of paths (locate)', () => {
+  /** The locator as it was: every path of the document indexed up front by its JSON. */
+  function indexedLocator(text: string) {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+    const nodes = new Map<string, { value: unknown; key?: unknown }>();
+    nodes.set('[]', { value: doc.contents });
+    const pending: { node: unknown; path: (string | number)[] }[] = [
+      { node: doc.contents, path: [] },
+    ];
+    for (let next = pending.pop(); next; next = pending.pop()) {
+      const { node, path } = next;
+      if (isMap(node)) {
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue;
+          const childPath = [...path, String(pair.key.value)];
+          if (nodes.has(JSON.stringify(childPath))) continue;
+          nodes.set(JSON.stringify(childPath), { value: pair.value, key: pair.key });
+          pending.push({ node: pair.value, path: childPath });
+        }
+      } else if (isSeq(node)) {
+        node.items.forEach((item, i) => {
+          nodes.set(JSON.stringify([...path, i]), { value: item });
+          pending.push({ node: item, path: [...path, i] });
+        });
+      }
+    }
+    const start = (node: unknown) => (isNode(node) && node.range ? node.range[0] : undefined);
+    return (path: readonly (string | number)[], key = false) => {
+      for (let length = path.length; length >= 0; length--) {
+        const entry = nodes.get(JSON.stringify(path.slice(0, length)));
+        if (!entry) continue;
+        const offset =
+          (key && length === path.length ? start(entry.key) : undefined) ??
+          start(entry.value) ??
+          start(entry.key);
+        if (offset !== undefined) {
+          const { line, col } = lineCounter.linePos(offset);
+          return { file: 'p.yaml', line, column: col };
+        }
+      }
+      return undefined;
+    };
+  }
+
+  test('are those of the document indexed up front, for every path and its near misses', () => {
+    // Given a document with nested mappings and lists, aliases, a merge key, empty values and
+    // keys that read as numbers
+    const text = [
+      'a:',
+      '  b: &anchor',
+      '    c: 1',
+      '    d: [x, {e: f}, [g]]',
+      '  h: *anchor',
+      '  i:',
+      '  <<: {m: n}',
+      '  "0": zero',
+      '  1: one',
+      'list:',
+      '  - k: v',
+      '  -',
+      '  - - nested',
+      '    - {p: q}',
+      'null: ~',
+      'true: yes',
+      '',
+    ].join('\n');
+    const expected = indexedLocator(text);
+    const { locate } = loadWith(text, 'p.yaml', () => []);
+    if (!locate) throw new Error('no locator');
+    // Every path of the data, and each with a segment of the other kind, out of range or extra
+    const paths: (string | number)[][] = [];
+    const walk = (value: unknown, path: (string | number)[]) => {
+      paths.push(path, [...path, 'missing'], [...path, 0], [...path, -0], [...path, 7]);
+      paths.push([...path, 1.5], [...path, '0'], [...path, -1]);
+      if (Array.isArray(value)) {
+        for (const [i, item] of value.entries()) walk(item, [...path, i]);
+      } else if (typeof value === 'object' && value !== null) {
+        for (const [k, item] of Object.entries(value)) walk(item, [...path, k]);
+      }
+    };
+    walk(parseDocument(text).toJS(), []);
+    expect(paths.length).toBeGreaterThan(200);
+    for (const path of paths) {
+      for (const key of [false, true]) {
+        // Then the locator gives what the index gave
+        expect([path, key, locate(path, key)]).toEqual([path, key, expected(path, key)]);
+      }
+    }
   });
 });
 

@@ -291,20 +291,16 @@ interface IndexedNode {
 }
 
 /**
- * One walk over the document (iterative, linear): every path's value and key node, and the
- * duplicate keys of every mapping. Aliases are not followed: their targets are indexed where the
- * anchor is.
+ * One walk over the document (iterative, linear): the duplicate keys of every mapping and the
+ * numbers JavaScript cannot hold. Aliases are not followed.
  */
 function indexDocument(root: unknown): {
-  readonly nodes: Map<string, IndexedNode>;
   readonly duplicates: { readonly path: PathSegment[]; readonly key: unknown }[];
   /** Numbers JavaScript cannot hold exactly: `.inf`, `.nan`, `1e400`, integers beyond 2^53. */
   readonly inexact: { readonly path: PathSegment[]; readonly node: Scalar }[];
 } {
-  const nodes = new Map<string, IndexedNode>();
   const duplicates: { path: PathSegment[]; key: unknown }[] = [];
   const inexact: { path: PathSegment[]; node: Scalar }[] = [];
-  nodes.set(JSON.stringify([]), { value: root });
   const pending: { node: unknown; path: PathSegment[] }[] = [{ node: root, path: [] }];
   while (pending.length > 0) {
     const next = pending.pop();
@@ -321,14 +317,11 @@ function indexDocument(root: unknown): {
           continue;
         }
         seen.add(name);
-        nodes.set(JSON.stringify(childPath), { value: pair.value, key: pair.key });
         pending.push({ node: pair.value, path: childPath });
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => {
-        const childPath = [...path, i];
-        nodes.set(JSON.stringify(childPath), { value: item });
-        pending.push({ node: item, path: childPath });
+        pending.push({ node: item, path: [...path, i] });
       });
     } else if (isScalar(node) && typeof node.value === 'number') {
       const value = node.value;
@@ -336,7 +329,7 @@ function indexDocument(root: unknown): {
         inexact.push({ path, node });
     }
   }
-  return { nodes, duplicates, inexact };
+  return { duplicates, inexact };
 }
 
 function rangeStart(node: unknown): number | undefined {
@@ -515,15 +508,44 @@ function firstSyntaxError(
   ];
 }
 
-/** A locator over the indexed document: the deepest existing node on the path. */
-function locatorFor(
-  file: string,
-  lineCounter: LineCounter,
-  nodes: ReadonlyMap<string, IndexedNode>,
-): Locator {
+/**
+ * A locator over the document: the deepest node on the path that exists. A path goes down a
+ * mapping by the first scalar key of that name (a string segment) and a list by index (a number);
+ * not through aliases (their targets are found where the anchor is). Only issues need positions,
+ * so nothing is indexed up front: each mapping's keys are, when a path first goes through it.
+ */
+function locatorFor(file: string, lineCounter: LineCounter, root: unknown): Locator {
+  const keysOf = new Map<unknown, Map<string, IndexedNode>>();
+  const child = (node: unknown, segment: PathSegment): IndexedNode | undefined => {
+    if (typeof segment === 'string' && isMap(node)) {
+      let keys = keysOf.get(node);
+      if (keys === undefined) {
+        keys = new Map();
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue;
+          const name = String(pair.key.value);
+          if (!keys.has(name)) keys.set(name, { value: pair.value, key: pair.key });
+        }
+        keysOf.set(node, keys);
+      }
+      return keys.get(segment);
+    }
+    if (typeof segment === 'number' && isSeq(node)) {
+      // `-0` is index 0, as a path written out (`[0]`) reads.
+      if (Number.isInteger(segment) && segment >= 0 && segment < node.items.length)
+        return { value: node.items[segment] };
+    }
+    return undefined;
+  };
   return (path: readonly PathSegment[], key = false) => {
-    for (let length = path.length; length >= 0; length--) {
-      const entry = nodes.get(JSON.stringify(path.slice(0, length)));
+    const entries: IndexedNode[] = [{ value: root }];
+    for (const segment of path) {
+      const next = child(entries[entries.length - 1]?.value, segment);
+      if (next === undefined) break;
+      entries.push(next);
+    }
+    for (let length = entries.length - 1; length >= 0; length--) {
+      const entry = entries[length];
       if (!entry) continue;
       const offset =
         (key && length === path.length ? rangeStart(entry.key) : undefined) ??
@@ -569,8 +591,11 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
       continue;
     }
     if (done.has(value)) continue;
-    const position = locate?.(path);
-    const at = position ? { position } : {};
+    // Positions only for an issue: looking one up for every object would cost more than the walk.
+    const at = (): { position?: SourcePosition } => {
+      const position = locate?.(path);
+      return position ? { position } : {};
+    };
     const entries: [PathSegment, unknown][] = Array.isArray(value)
       ? value.map((item, i): [PathSegment, unknown] => [i, item])
       : Object.entries(value);
@@ -581,7 +606,7 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
         value: entries.length,
         message: `entries in one ${Array.isArray(value) ? 'list' : 'mapping'} is more than a platform definition has`,
         expected: `at most ${LOAD_LIMITS.maxCollectionSize} entries`,
-        ...at,
+        ...at(),
       });
     }
     onPath.add(value);
@@ -595,7 +620,7 @@ function shapeIssue(data: unknown, locate: Locator | undefined): Issue | undefin
           path: [...path, key],
           message: 'contains itself (a YAML alias refers to an anchor that encloses it)',
           expected: 'plain, finite data',
-          ...(aliasPosition ? { position: aliasPosition } : at),
+          ...(aliasPosition ? { position: aliasPosition } : at()),
         });
       }
       stack.push({ value: child, path: [...path, key], exit: false });
@@ -642,7 +667,9 @@ export function loadDefinition(
   validator: DefinitionValidator,
 ): LoadResult {
   const fail = (issue: Issue): LoadResult => ({ definition: undefined, issues: [issue] });
-  const bytes = utf8Length(source);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): a text
+  // of at most a third of the limit in units is within it, without counting its bytes.
+  const bytes = source.length * 3 > LOAD_LIMITS.maxBytes ? utf8Length(source) : 0;
   if (bytes > LOAD_LIMITS.maxBytes) {
     return fail(
       error({
@@ -747,7 +774,7 @@ export function loadDefinition(
     };
   }
 
-  const locate = locatorFor(file, lineCounter, index.nodes);
+  const locate = locatorFor(file, lineCounter, root);
   const result = validateDefinition(data, validator, locate);
   const issues = sortIssues([...syntax, ...result.issues]);
   return {
