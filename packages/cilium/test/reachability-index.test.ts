@@ -302,6 +302,28 @@ const POLICIES: KubeObject[] = [
     endpointSelector: {},
     enableDefaultDeny: { ingress: false, egress: false },
   }),
+  // Rules whose selectors constrain the namespace otherwise: by matchExpressions only, under the
+  // prefixed and the bare key at once (disagreeing: never matches), or not at all (cluster-wide).
+  ccnp('ops-reach', {
+    endpointSelector: { matchLabels: { [NAMESPACE_LABEL]: 'ops', app: 'ops' } },
+    egress: [
+      {
+        toEndpoints: [
+          { matchExpressions: [{ key: NAMESPACE_LABEL, operator: 'In', values: ['data'] }] },
+        ],
+        toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }],
+      },
+      {
+        toEndpoints: [
+          { matchLabels: { [NAMESPACE_LABEL]: 'web', 'io.kubernetes.pod.namespace': 'data' } },
+        ],
+      },
+      {
+        toEndpoints: [{ matchLabels: { app: 'cache' } }],
+        toPorts: [{ ports: [{ port: '6379' }] }],
+      },
+    ],
+  }),
   // A policy of a namespace no pod here runs in, and one that allows everything in the cluster.
   cnp('elsewhere', 'other', {
     endpointSelector: {},
@@ -344,6 +366,7 @@ const ENDPOINTS: Endpoint[] = [
   { kind: 'cidr', cidr: '10.1.0.0/16' },
   { kind: 'cidr', cidr: '192.168.1.0/24' },
   { kind: 'cidr', cidr: '203.0.113.0/24' },
+  pods('free', 'cache'),
 ];
 
 const PORTS: FlowPort[] = [
@@ -356,6 +379,7 @@ const PORTS: FlowPort[] = [
   TCP(6443),
   TCP(9000),
   TCP(1),
+  TCP(6379),
 ];
 
 describe('the indexed PolicySet', () => {
@@ -415,5 +439,11 @@ describe('the indexed PolicySet', () => {
       set.allows(ops, { kind: 'fqdn', name: 'reachability-probe.example.com' }, TCP(443)),
     ).toBe(false);
     expect(set.allows(ops, { kind: 'cidr', cidr: '192.168.1.0/24' }, TCP(22))).toBe(true);
+    // A cluster-wide selector that names no namespace matches a pod of any namespace.
+    const freeCache = pods('free', 'cache');
+    expect(set.allows(ops, freeCache, { port: 6379, protocol: 'TCP' })).toBe(true);
+    expect(set.allows(ops, freeCache, { port: 6380, protocol: 'TCP' })).toBe(false);
+    // A namespace given by matchExpressions only: allowed at the egress, refused at the ingress.
+    expect(set.allows(ops, db, TCP(5432))).toBe(false);
   });
 });
