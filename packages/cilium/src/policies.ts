@@ -94,10 +94,10 @@ function ingressPeer(from: Endpoint): { [key: string]: unknown } {
 
 /** A DNS-label policy name from a connection id and the end it sits at. */
 export function policyName(connection: Connection, end: 'egress' | 'ingress'): string {
+  // Every run of characters other than [a-z0-9] (hyphens included) becomes one hyphen.
   const base = `${connection.id}-${end}`
     .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-+/g, '-')
+    .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
   return base.length <= 63 ? base : `${base.slice(0, 54)}-${shortHash(base)}`;
 }

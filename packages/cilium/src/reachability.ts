@@ -92,6 +92,72 @@ export function selects(selector: Json, labels: ReadonlyMap<string, string>): bo
   return true;
 }
 
+/** The namespace label as `podLabels` holds it (without its source prefix). */
+const NAMESPACE_KEY = bare(NAMESPACE_LABEL);
+
+/**
+ * A label selector read once, for the many pods it is tested against: its matchLabels with bare
+ * keys, the namespace label first (it rejects most pods, and a conjunction may be tested in any
+ * order), and its matchExpressions. `selectorMatches` on it answers as `selects` on the selector.
+ */
+export interface CompiledSelector {
+  readonly labels: readonly { readonly key: string; readonly value: JsonValue | undefined }[];
+  readonly expressions: readonly {
+    readonly key: string;
+    readonly operator: JsonValue | undefined;
+    readonly values: readonly string[];
+  }[];
+}
+
+export function compileSelector(selector: Json): CompiledSelector {
+  const matchLabels = record(selector.matchLabels);
+  const labels: { key: string; value: JsonValue | undefined }[] = [];
+  for (const key of Object.keys(matchLabels)) {
+    const entry = { key: bare(key), value: matchLabels[key] };
+    if (entry.key === NAMESPACE_KEY) labels.unshift(entry);
+    else labels.push(entry);
+  }
+  const expressions = list(selector.matchExpressions).map((entry) => {
+    const expression = record(entry);
+    return {
+      key: bare(String(expression.key)),
+      operator: expression.operator,
+      values: strings(expression.values),
+    };
+  });
+  return { labels, expressions };
+}
+
+/** `selects` on a compiled selector. */
+export function selectorMatches(
+  selector: CompiledSelector,
+  labels: ReadonlyMap<string, string>,
+): boolean {
+  for (const { key, value } of selector.labels) {
+    if (labels.get(key) !== value) return false;
+  }
+  for (const { key, operator, values } of selector.expressions) {
+    const value = labels.get(key);
+    switch (operator) {
+      case 'In':
+        if (value === undefined || !values.includes(value)) return false;
+        break;
+      case 'NotIn':
+        if (value !== undefined && values.includes(value)) return false;
+        break;
+      case 'Exists':
+        if (!labels.has(key)) return false;
+        break;
+      case 'DoesNotExist':
+        if (labels.has(key)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 const endpointLabels = new WeakMap<Endpoint, ReadonlyMap<string, string>>();
 
 /** The labels Cilium sees on a pod endpoint (computed once per endpoint object). */
@@ -99,7 +165,7 @@ function podLabels(end: Extract<Endpoint, { kind: 'pods' }>): ReadonlyMap<string
   let labels = endpointLabels.get(end);
   if (labels === undefined) {
     const own = new Map<string, string>(Object.entries(end.selector));
-    own.set(bare(NAMESPACE_LABEL), end.namespace);
+    own.set(NAMESPACE_KEY, end.namespace);
     labels = own;
     endpointLabels.set(end, labels);
   }
@@ -110,7 +176,7 @@ function podLabels(end: Extract<Endpoint, { kind: 'pods' }>): ReadonlyMap<string
 function scoped(selector: Json, policy: Policy): Json {
   if (policy.namespace === undefined) return selector;
   const labels = record(selector.matchLabels);
-  const hasNamespace = Object.keys(labels).some((key) => bare(key) === bare(NAMESPACE_LABEL));
+  const hasNamespace = Object.keys(labels).some((key) => bare(key) === NAMESPACE_KEY);
   if (hasNamespace) return selector;
   return { ...selector, matchLabels: { ...labels, [NAMESPACE_LABEL]: policy.namespace } };
 }
@@ -144,12 +210,16 @@ function rulePorts(rule: Json): readonly RulePort[] {
 function portsMatch(rule: CompiledRule, port: FlowPort): boolean {
   if (!rule.namesPorts) return true;
   const last = port.endPort ?? port.port;
-  return rule.ports.some(
-    (spec) =>
+  for (const spec of rule.ports) {
+    if (
       spec.first <= port.port &&
       last <= spec.end &&
-      (spec.protocol === 'ANY' || spec.protocol === port.protocol),
-  );
+      (spec.protocol === 'ANY' || spec.protocol === port.protocol)
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function entitiesMatch(entities: readonly string[], end: Endpoint): boolean {
@@ -165,21 +235,34 @@ function entitiesMatch(entities: readonly string[], end: Endpoint): boolean {
   return entities.includes('world');
 }
 
-function fqdnMatch(rule: Json, pattern: string): boolean {
-  // A declared pattern (`*.example.org`) is allowed when a name it covers is.
-  const name = pattern.replace(/^\*\./, 'any-host.');
-  return list(rule.toFQDNs).some((entry) => {
+/** One `toFQDNs` entry: a name, a pattern (as a regular expression), or neither (no match). */
+type FqdnMatcher = { readonly name: string } | { readonly pattern: RegExp } | undefined;
+
+function fqdnMatchers(rule: Json): readonly FqdnMatcher[] {
+  return list(rule.toFQDNs).map((entry) => {
     const spec = record(entry);
-    if (typeof spec.matchName === 'string') return spec.matchName === name;
+    if (typeof spec.matchName === 'string') return { name: spec.matchName };
     if (typeof spec.matchPattern === 'string') {
       const source = spec.matchPattern
         .split('*')
         .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
         .join('[-a-z0-9.]+');
-      return new RegExp(`^${source}$`).test(name);
+      return { pattern: new RegExp(`^${source}$`) };
     }
-    return false;
+    return undefined;
   });
+}
+
+function fqdnMatch(matchers: readonly FqdnMatcher[], pattern: string): boolean {
+  // A declared pattern (`*.example.org`) is allowed when a name it covers is.
+  const name = pattern.replace(/^\*\./, 'any-host.');
+  return matchers.some((matcher) =>
+    matcher === undefined
+      ? false
+      : 'name' in matcher
+        ? matcher.name === name
+        : matcher.pattern.test(name),
+  );
 }
 
 function cidrMatch(cidrs: readonly string[], end: Endpoint): boolean {
@@ -188,7 +271,8 @@ function cidrMatch(cidrs: readonly string[], end: Endpoint): boolean {
 
 /**
  * One rule of a policy, read once (per PolicySet) for what the peer and port tests ask of it:
- * its peer fields and ports, its endpoint selectors already scoped to the policy's namespace.
+ * its peer fields and ports, its endpoint selectors already scoped to the policy's namespace and
+ * compiled, its FQDN patterns as regular expressions.
  */
 interface CompiledRule {
   readonly rule: Json;
@@ -196,27 +280,44 @@ interface CompiledRule {
   /** Whether `toPorts` is non-empty (otherwise any port matches). */
   readonly namesPorts: boolean;
   readonly ports: readonly RulePort[];
-  readonly endpoints: readonly Json[];
+  readonly endpoints: readonly CompiledSelector[];
   readonly entities: readonly string[];
+  /** `entitiesMatch(entities, pods)` for any pod endpoint (`all` or `cluster`). */
+  readonly entitiesPods: boolean;
   readonly cidrs: readonly string[];
-  readonly fqdns: boolean;
+  /** The `toFQDNs` entries of an egress rule (none for an ingress rule). */
+  readonly fqdns: readonly FqdnMatcher[];
   readonly peerFields: number;
 }
 
+/** A rule's peer fields in each direction (constant keys: no key built per rule). */
+const PEER_FIELDS = {
+  egress: {
+    endpoints: 'toEndpoints',
+    entities: 'toEntities',
+    cidr: 'toCIDR',
+    cidrSet: 'toCIDRSet',
+  },
+  ingress: {
+    endpoints: 'fromEndpoints',
+    entities: 'fromEntities',
+    cidr: 'fromCIDR',
+    cidrSet: 'fromCIDRSet',
+  },
+} as const;
+
 function compileRule(rule: Json, policy: Policy, direction: 'egress' | 'ingress'): CompiledRule {
-  const prefix = direction === 'egress' ? 'to' : 'from';
-  const endpoints = list(rule[`${prefix}Endpoints`]).map((selector) =>
-    scoped(record(selector), policy),
+  const fields = PEER_FIELDS[direction];
+  const endpoints = list(rule[fields.endpoints]).map((selector) =>
+    compileSelector(scoped(record(selector), policy)),
   );
-  const entities = strings(rule[`${prefix}Entities`]);
-  const cidrs = [
-    ...strings(rule[`${prefix}CIDR`]),
-    ...list(rule[`${prefix}CIDRSet`]).flatMap((entry) => {
-      const cidr = record(entry).cidr;
-      return typeof cidr === 'string' ? [cidr] : [];
-    }),
-  ];
-  const fqdns = direction === 'egress' ? list(rule.toFQDNs).length : 0;
+  const entities = strings(rule[fields.entities]);
+  const cidrs = strings(rule[fields.cidr]);
+  for (const entry of list(rule[fields.cidrSet])) {
+    const cidr = record(entry).cidr;
+    if (typeof cidr === 'string') cidrs.push(cidr);
+  }
+  const fqdns = direction === 'egress' ? fqdnMatchers(rule) : [];
   return {
     rule,
     policy,
@@ -224,28 +325,46 @@ function compileRule(rule: Json, policy: Policy, direction: 'egress' | 'ingress'
     ports: rulePorts(rule),
     endpoints,
     entities,
+    entitiesPods: entities.includes('all') || entities.includes('cluster'),
     cidrs,
-    fqdns: fqdns > 0,
-    peerFields: endpoints.length + entities.length + cidrs.length + fqdns,
+    fqdns,
+    peerFields: endpoints.length + entities.length + cidrs.length + fqdns.length,
   };
 }
 
 /** Whether one rule (egress at the source, or ingress at the destination) matches the peer. */
 function ruleMatches(rule: CompiledRule, peer: Endpoint): boolean {
   if (rule.peerFields === 0) return true;
-  if (peer.kind === 'pods' && rule.endpoints.length > 0) {
+  if (peer.kind === 'pods') {
+    // A pod is matched by an endpoint selector or the `all` / `cluster` entities, never by a
+    // CIDR or a name.
+    if (rule.entitiesPods) return true;
+    if (rule.endpoints.length === 0) return false;
     const labels = podLabels(peer);
-    if (rule.endpoints.some((selector) => selects(selector, labels))) return true;
+    for (const selector of rule.endpoints) {
+      if (selectorMatches(selector, labels)) return true;
+    }
+    return false;
   }
   if (rule.entities.length > 0 && entitiesMatch(rule.entities, peer)) return true;
   if (rule.cidrs.length > 0 && cidrMatch(rule.cidrs, peer)) return true;
-  return rule.fqdns && peer.kind === 'fqdn' && fqdnMatch(rule.rule, peer.name);
+  return rule.fqdns.length > 0 && peer.kind === 'fqdn' && fqdnMatch(rule.fqdns, peer.name);
 }
 
 type Selected = {
   readonly enforced: boolean;
   readonly rules: readonly CompiledRule[];
 };
+
+/**
+ * What one policy says for one direction: its compiled endpoint selector, whether it puts the
+ * pods it selects in default deny (`enableDefaultDeny`, or rules without it), and its rules.
+ */
+interface PolicyDirection {
+  readonly selector: CompiledSelector;
+  readonly enforces: boolean;
+  readonly rules: readonly CompiledRule[];
+}
 
 /** What the policies of a cluster allow. */
 export class PolicySet {
@@ -260,6 +379,25 @@ export class PolicySet {
     egress: new WeakMap<Json, CompiledRule>(),
     ingress: new WeakMap<Json, CompiledRule>(),
   };
+
+  /**
+   * Per direction and namespace, the policies that may select a pod there (the cluster-wide ones
+   * and the namespace's own) and say something for the direction, in their order: a pod is
+   * tested against these only, not against every policy of the cluster.
+   */
+  private readonly byNamespace = {
+    egress: new Map<string, readonly PolicyDirection[]>(),
+    ingress: new Map<string, readonly PolicyDirection[]>(),
+  };
+
+  /** Every policy read for one direction (undefined: it says nothing for the direction). */
+  private readonly directions = {
+    egress: new Map<Policy, PolicyDirection | undefined>(),
+    ingress: new Map<Policy, PolicyDirection | undefined>(),
+  };
+
+  /** Endpoint selectors compiled once per policy (both directions test the same one). */
+  private readonly selectors = new Map<Policy, CompiledSelector>();
 
   constructor(private readonly policies: readonly Policy[]) {}
 
@@ -296,6 +434,52 @@ export class PolicySet {
     return this.policies.length;
   }
 
+  /** What `policy` says for `direction`, read once. */
+  private direction(policy: Policy, direction: 'egress' | 'ingress'): PolicyDirection | undefined {
+    const known = this.directions[direction];
+    if (known.has(policy)) return known.get(policy);
+    const own = list(policy.spec[direction]).map(record);
+    const deny = record(policy.spec.enableDefaultDeny)[direction];
+    const enforces = deny === true || (deny === undefined && own.length > 0);
+    let read: PolicyDirection | undefined;
+    // A policy without rules for the direction that does not switch default deny on changes
+    // nothing for it, whatever it selects.
+    if (enforces || own.length > 0) {
+      let selector = this.selectors.get(policy);
+      if (selector === undefined) {
+        selector = compileSelector(record(policy.spec.endpointSelector));
+        this.selectors.set(policy, selector);
+      }
+      read = {
+        selector,
+        enforces,
+        rules: own.map((rule) => this.compiled(rule, policy, direction)),
+      };
+    }
+    known.set(policy, read);
+    return read;
+  }
+
+  /** The policies that may select a pod of `namespace` and say something for `direction`. */
+  private candidates(
+    namespace: string,
+    direction: 'egress' | 'ingress',
+  ): readonly PolicyDirection[] {
+    const index = this.byNamespace[direction];
+    let found = index.get(namespace);
+    if (found === undefined) {
+      const out: PolicyDirection[] = [];
+      for (const policy of this.policies) {
+        if (policy.namespace !== undefined && policy.namespace !== namespace) continue;
+        const read = this.direction(policy, direction);
+        if (read !== undefined) out.push(read);
+      }
+      found = out;
+      index.set(namespace, found);
+    }
+    return found;
+  }
+
   /** The policies selecting a pod, and whether they put it in default deny for `direction`. */
   private selecting(
     end: Extract<Endpoint, { kind: 'pods' }>,
@@ -306,16 +490,14 @@ export class PolicySet {
     const labels = podLabels(end);
     let enforced = false;
     const rules: CompiledRule[] = [];
-    for (const policy of this.policies) {
-      if (policy.namespace !== undefined && policy.namespace !== end.namespace) continue;
-      if (!selects(record(policy.spec.endpointSelector), labels)) continue;
-      const own = list(policy.spec[direction]).map(record);
-      const deny = record(policy.spec.enableDefaultDeny)[direction];
-      if (deny === true || (deny === undefined && own.length > 0)) enforced = true;
-      for (const rule of own) rules.push(this.compiled(rule, policy, direction));
+    for (const policy of this.candidates(end.namespace, direction)) {
+      if (!selectorMatches(policy.selector, labels)) continue;
+      if (policy.enforces) enforced = true;
+      for (const rule of policy.rules) rules.push(rule);
     }
-    this.selected[direction].set(end, { enforced, rules });
-    return { enforced, rules };
+    const selected = { enforced, rules };
+    this.selected[direction].set(end, selected);
+    return selected;
   }
 
   /**
@@ -325,24 +507,27 @@ export class PolicySet {
    * (policies.ts).
    */
   allows(from: Endpoint, to: Endpoint, port: FlowPort): boolean {
-    const toProxy = to.kind === 'entity' && to.entities.includes('ingress');
+    // Plain loops, no closures: this runs for every sampled pair, mostly in cold code.
     if (from.kind === 'pods') {
       const egress = this.selecting(from, 'egress');
-      if (
-        egress.enforced &&
-        !egress.rules.some(
-          (rule) => (toProxy ? !rule.namesPorts : portsMatch(rule, port)) && ruleMatches(rule, to),
-        )
-      ) {
-        return false;
+      if (egress.enforced) {
+        const toProxy = to.kind === 'entity' && to.entities.includes('ingress');
+        let allowed = false;
+        for (const rule of egress.rules) {
+          if ((toProxy ? !rule.namesPorts : portsMatch(rule, port)) && ruleMatches(rule, to)) {
+            allowed = true;
+            break;
+          }
+        }
+        if (!allowed) return false;
       }
     }
     if (to.kind === 'pods') {
       const ingress = this.selecting(to, 'ingress');
-      if (
-        ingress.enforced &&
-        !ingress.rules.some((rule) => portsMatch(rule, port) && ruleMatches(rule, from))
-      ) {
+      if (ingress.enforced) {
+        for (const rule of ingress.rules) {
+          if (portsMatch(rule, port) && ruleMatches(rule, from)) return true;
+        }
         return false;
       }
     }
@@ -448,27 +633,32 @@ export function clusterReachability(
     }
   }
   if (networkPolicy.defaultDeny) {
-    const declared = new Set(
-      plan.connections.map(
-        (connection) => `${endpointKey(connection.from)}>${endpointKey(connection.to)}`,
-      ),
-    );
+    // The declared pairs, by source key then destination key (no pair string per sampled pair).
+    const declared = new Map<string, Set<string>>();
     const inbound = new Map<string, FlowPort>();
     for (const connection of plan.connections) {
+      const fromKey = endpointKey(connection.from);
+      const toKey = endpointKey(connection.to);
+      const targets = declared.get(fromKey);
+      if (targets === undefined) declared.set(fromKey, new Set([toKey]));
+      else targets.add(toKey);
       const first = connection.ports[0];
-      if (first !== undefined && !inbound.has(endpointKey(connection.to))) {
-        inbound.set(endpointKey(connection.to), first);
-      }
+      if (first !== undefined && !inbound.has(toKey)) inbound.set(toKey, first);
     }
-    const keys = new Map(managed.map((end) => [end, endpointKey(end)]));
+    const keys = managed.map(endpointKey);
     const dnsKey = endpointKey(dnsEnd);
-    for (const from of managed) {
-      const fromKey = keys.get(from) as string;
-      for (const to of managed) {
-        const toKey = keys.get(to) as string;
-        if (from === to || declared.has(`${fromKey}>${toKey}`)) continue;
+    const fallback: FlowPort = { port: 80, protocol: 'TCP' };
+    const probe: Endpoint = { kind: 'fqdn', name: PROBE_HOST };
+    const probePort: FlowPort = { port: 443, protocol: 'TCP' };
+    for (let i = 0; i < managed.length; i++) {
+      const from = managed[i] as Extract<Endpoint, { kind: 'pods' }>;
+      const targets = declared.get(keys[i] as string);
+      for (let j = 0; j < managed.length; j++) {
+        const to = managed[j] as Extract<Endpoint, { kind: 'pods' }>;
+        const toKey = keys[j] as string;
+        if (from === to || targets?.has(toKey) === true) continue;
         if (toKey === dnsKey) continue;
-        const port = inbound.get(toKey) ?? { port: 80, protocol: 'TCP' };
+        const port = inbound.get(toKey) ?? fallback;
         undeclared.push({
           from,
           to,
@@ -477,13 +667,11 @@ export function clusterReachability(
           connection: undefined,
         });
       }
-      const probe: Endpoint = { kind: 'fqdn', name: PROBE_HOST };
-      const port: FlowPort = { port: 443, protocol: 'TCP' };
       undeclared.push({
         from,
         to: probe,
-        port,
-        allowed: policies.allows(from, probe, port),
+        port: probePort,
+        allowed: policies.allows(from, probe, probePort),
         connection: undefined,
       });
     }
@@ -618,12 +806,13 @@ function monitorReachability(
         });
         continue;
       }
+      // The cheap tests first: most connections go to another namespace.
       const candidates = plan.connections.filter(
         (connection) =>
-          endpointKey(connection.from) === fromKey &&
           connection.to.kind === 'pods' &&
           connection.to.namespace === namespace &&
-          connection.ports.length > 0,
+          connection.ports.length > 0 &&
+          endpointKey(connection.from) === fromKey,
       );
       const admitted = candidates.find((connection) =>
         connection.ports.every((port) => policies.allows(from, connection.to, port)),
