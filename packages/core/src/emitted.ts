@@ -3,12 +3,11 @@
 // object, or a file changed after the build (tests reintroducing a fault), is parsed. Pure.
 import type { GeneratedFile, Values } from './types.js';
 import {
-  canonicalData,
   parseAllDocuments,
   parseYaml,
   type ToYamlOptions,
-  toYaml,
-  toYamlDocuments,
+  toYamlDocumentsWithData,
+  toYamlWithData,
 } from './yaml.js';
 
 type Emitted =
@@ -23,11 +22,10 @@ export function yamlValuesFile(
   values: Values,
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  // Emitted from the canonical copy: the same text (the emitter orders keys itself), and its
-  // mappings are in order already, so the emitter need not sort them again.
-  const data = canonicalData(values) as Values;
-  const file = { path, content: toYaml(data, options) };
-  emitted.set(file, { kind: 'values', data });
+  // The canonical copy and the text emitted from it, made in one walk of the values.
+  const { text, data } = toYamlWithData(values, options);
+  const file = { path, content: text };
+  emitted.set(file, { kind: 'values', data: data as Values });
   return file;
 }
 
@@ -37,8 +35,8 @@ export function yamlDocumentsFile(
   documents: readonly unknown[],
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  const data = documents.map((document) => canonicalData(document));
-  const file = { path, content: toYamlDocuments(data, options) };
+  const { text, data } = toYamlDocumentsWithData(documents, options);
+  const file = { path, content: text };
   emitted.set(file, { kind: 'documents', data });
   return file;
 }

@@ -119,11 +119,46 @@ function documents(
   options: ToYamlOptions,
   one: (value: unknown, options: ToYamlOptions) => string,
 ): string {
-  const docs = values.map((value) =>
-    one(value, { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) }),
-  );
+  const docs = values.map((value) => one(value, documentOptions(options)));
+  return joinDocuments(docs, options);
+}
+
+/** The options of each document of a stream: the stream's header is not repeated. */
+function documentOptions(options: ToYamlOptions): ToYamlOptions {
+  return { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) };
+}
+
+function joinDocuments(docs: readonly string[], options: ToYamlOptions): string {
   const body = docs.map((doc) => `---\n${doc}`).join('');
   return options.header ? `${options.header}\n${body}` : body;
+}
+
+/**
+ * `toYaml(canonicalData(value), options)` together with that canonical copy, from one walk of
+ * `value` where the direct emitter can write it (emitted.ts: a generated file remembers the
+ * data its readers would parse back). The same text, data and errors. Internal to core.
+ */
+export function toYamlWithData(
+  value: unknown,
+  options: ToYamlOptions = {},
+): { text: string; data: unknown } {
+  const { data, body } = emitCanonical(value);
+  return { text: serialise(data, options, body === undefined ? fastBody : () => body), data };
+}
+
+/** `toYamlDocuments(documents.map(canonicalData), options)` and those copies (see above). */
+export function toYamlDocumentsWithData(
+  values: readonly unknown[],
+  options: ToYamlOptions = {},
+): { text: string; data: unknown[] } {
+  // Every copy first, as `values.map(canonicalData)` does: a later document's error comes
+  // before an earlier one's template marker.
+  const emitted = values.map(emitCanonical);
+  const docOptions = documentOptions(options);
+  const docs = emitted.map(({ data, body }) =>
+    serialise(data, docOptions, body === undefined ? fastBody : () => body),
+  );
+  return { text: joinDocuments(docs, options), data: emitted.map((entry) => entry.data) };
 }
 
 const STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: true } as const;
@@ -347,22 +382,58 @@ const YAML11_SUSPECT =
   /^(?:[-+]?[0-9][-+0-9_:.eExXoObBa-fA-FtTzZ ]*|[-+]?\.[0-9._eE]+|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|<<|=)$/;
 const ambiguityCache = new Map<string, boolean>();
 
-function isAmbiguousString(text: string): boolean {
+/** Whether a plain `text` would not read back as that string (it is then double-quoted). */
+export function isAmbiguousString(text: string): boolean {
   if (!YAML11_SUSPECT.test(text)) return false;
+  const known = knownAmbiguity(text);
+  if (known !== undefined) return known;
   const cached = ambiguityCache.get(text);
   if (cached !== undefined) return cached;
-  let ambiguous: boolean;
-  if (text === '<<' || text === '=') {
-    ambiguous = true;
-  } else {
-    try {
-      ambiguous = parse(text, { version: '1.1' }) !== text || parse(text) !== text;
-    } catch {
-      ambiguous = true;
-    }
-  }
+  const ambiguous = parsedAmbiguity(text);
   if (ambiguityCache.size < 10_000) ambiguityCache.set(text, ambiguous);
   return ambiguous;
+}
+
+/**
+ * `isAmbiguousString` by parsing alone: what the YAML 1.1 and 1.2 readers make of the text.
+ * The general path, and the reference of `knownAmbiguity` in the tests. Internal to core.
+ */
+export function parsedAmbiguity(text: string): boolean {
+  if (!YAML11_SUSPECT.test(text)) return false;
+  if (text === '<<' || text === '=') return true;
+  try {
+    return parse(text, { version: '1.1' }) !== text || parse(text) !== text;
+  } catch {
+    return true;
+  }
+}
+
+// The suspects a build meets by the hundred (ports, counts, addresses, versions, UUIDs, durations
+// such as `7d`), decided without the two parses (each a document through the package's lexer,
+// parser and composer; a cold build pays for it per distinct string). The package resolves a plain
+// scalar with the `test` patterns of its schemas' tags (yaml/dist/schema/core, yaml-1.1):
+// - an integer in decimal digits is an int in both schemas; every YAML 1.1 word the suspect
+//   pattern lists (`y`, `yes`, `on`, `off`, `true`, …) is a 1.1 bool; `<<` and `=` are quoted;
+// - numbers joined by two dots or more match no tag (every float and timestamp pattern allows one
+//   dot at most);
+// - the hex letters `a`, `c`, `d` and `f` appear in no pattern but the hex ints', which need an
+//   `x` (`b` is in the 1.1 binary ints, `e` in the floats); without a space or `:` and starting
+//   with a digit, text holding one has no indicator either.
+// yaml-emitter.test.ts compares this with the parses over the whole suspect alphabet.
+const SUSPECT_INTEGER = /^[-+]?[0-9]+$/;
+const SUSPECT_DOTTED = /^[0-9]+(?:\.[0-9]+){2,}$/;
+const SUSPECT_WORD = /^[-+0-9_.a-fA-FoObBtTzZ]*$/;
+const HEX_LETTER = /[acdfACDF]/;
+
+/** Whether a suspect (`YAML11_SUSPECT`) is ambiguous, where that is known without parsing. */
+export function knownAmbiguity(text: string): boolean | undefined {
+  const first = text.charCodeAt(0);
+  // Not a sign, a dot or a digit: one of the YAML 1.1 words, `<<` or `=`.
+  if (first !== 43 && first !== 45 && first !== 46 && (first < 48 || first > 57)) return true;
+  if (SUSPECT_INTEGER.test(text)) return true;
+  if (SUSPECT_DOTTED.test(text)) return false;
+  if (first >= 48 && first <= 57 && SUSPECT_WORD.test(text) && HEX_LETTER.test(text)) return false;
+  return undefined;
 }
 
 function normaliseEnd(text: string): string {
@@ -424,11 +495,41 @@ export function emitYamlDirect(value: unknown): string | undefined {
   return `${body}\n`;
 }
 
-/** The lines of a non-empty map at `indent` (first line unindented), or '' for no members. */
+/**
+ * What `canonicalData(value)` returns, and the document the direct emitter writes for that copy
+ * (undefined where it leaves the document to the reference path), from one walk of `value`
+ * instead of a copy and then a walk of the copy. Throws what `canonicalise` throws.
+ */
+function emitCanonical(value: unknown): { data: unknown; body: string | undefined } {
+  const path: (string | number)[] = [];
+  try {
+    if (Array.isArray(value)) {
+      const data = listCopy(value);
+      const body = value.length === 0 ? '[]' : emitSeq(value, '', path, data);
+      return { data, body: `${body}\n` };
+    }
+    if (isPlainObject(value)) {
+      const data: Record<string, unknown> = {};
+      const body = emitMap(value, '', path, data);
+      return { data, body: `${body === '' ? '{}' : body}\n` };
+    }
+  } catch (caught) {
+    if (caught !== UNSUPPORTED) throw caught;
+  }
+  // A scalar, or what the direct emitter leaves to the reference path: as before, the copy
+  // first (its errors come first), then the copy emitted (`fastBody`).
+  return { data: canonicalise(value, []), body: undefined };
+}
+
+/**
+ * The lines of a non-empty map at `indent` (first line unindented), or '' for no members. With
+ * `copy`, also fills it with the members of the map's canonical copy (see `emitCanonical`).
+ */
 function emitMap(
   value: Record<string, unknown>,
   indent: string,
   path: (string | number)[],
+  copy?: Record<string, unknown>,
 ): string {
   const keys = sortedKeys(value);
   const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
@@ -439,7 +540,15 @@ function emitMap(
     const item = value[key];
     if (item === undefined) return;
     path.push(key);
-    const line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
+    let line: string;
+    if (copy === undefined) {
+      line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
+    } else {
+      // `copy.__proto__ = …` would set the copy's prototype, not a member: the copy and the text
+      // emitted from it are left to `canonicalise` and the emitter run on the copy.
+      if (key === '__proto__') throw UNSUPPORTED;
+      line = `${keyText(key, top)}:${valueText(item, pairIndent, path, copy, key)}`;
+    }
     path.pop();
     out = out === '' ? line : `${out}\n${indent}${line}`;
   };
@@ -452,35 +561,78 @@ function emitMap(
   return out;
 }
 
-/** What follows `key:` for a pair value at `indent` (the pair's indent). */
-function valueText(item: unknown, indent: string, path: (string | number)[]): string {
-  if (Array.isArray(item)) {
-    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path)}`;
-  }
-  if (isPlainObject(item)) {
-    const body = emitMap(item, indent, path);
-    return body === '' ? ' {}' : `\n${indent}${body}`;
-  }
-  return ` ${scalarText(item, indent, path)}`;
+/** An empty list to fill with the canonical copy of `list`'s items. */
+function listCopy(list: readonly unknown[]): unknown[] {
+  // `canonicalise` copies with `map`, which makes an instance of a subclass of Array (or of
+  // another realm's Array): such a list is left to it.
+  if (Object.getPrototypeOf(list) !== Array.prototype) throw UNSUPPORTED;
+  return [];
 }
 
-/** The lines of a non-empty sequence at `indent` (first line unindented). */
-function emitSeq(value: readonly unknown[], indent: string, path: (string | number)[]): string {
+/**
+ * What follows `key:` for a pair value at `indent` (the pair's indent). With `copy`, also sets
+ * `copy[key]` to the value's canonical copy.
+ */
+function valueText(
+  item: unknown,
+  indent: string,
+  path: (string | number)[],
+  copy?: Record<string, unknown>,
+  key?: string,
+): string {
+  if (Array.isArray(item)) {
+    const itemCopy = copy && listCopy(item);
+    if (copy) copy[key as string] = itemCopy;
+    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path, itemCopy)}`;
+  }
+  if (isPlainObject(item)) {
+    const itemCopy: Record<string, unknown> | undefined = copy && {};
+    if (copy) copy[key as string] = itemCopy;
+    const body = emitMap(item, indent, path, itemCopy);
+    return body === '' ? ' {}' : `\n${indent}${body}`;
+  }
+  const text = ` ${scalarText(item, indent, path)}`;
+  if (copy) copy[key as string] = item;
+  return text;
+}
+
+/**
+ * The lines of a non-empty sequence at `indent` (first line unindented). With `copy`, also
+ * pushes the canonical copy of each item onto it.
+ */
+function emitSeq(
+  value: readonly unknown[],
+  indent: string,
+  path: (string | number)[],
+  copy?: unknown[],
+): string {
   const itemIndent = `${indent}  `;
   let out = '';
   for (let index = 0; index < value.length; index++) {
     const item = value[index];
     path.push(index);
-    if (item === undefined)
-      throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
+    if (item === undefined) {
+      if (copy === undefined) {
+        throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
+      }
+      // `canonicalise` maps the list: it skips a hole (the emitter then throws on the copy,
+      // after the rest is copied) and refuses an undefined item as it refuses any non-JSON value.
+      if (!(index in value)) throw UNSUPPORTED;
+      checkScalar(item, path);
+    }
     let text: string;
     if (Array.isArray(item)) {
-      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path);
+      const itemCopy = copy && listCopy(item);
+      if (copy) copy.push(itemCopy);
+      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path, itemCopy);
     } else if (isPlainObject(item)) {
-      text = emitMap(item, itemIndent, path);
+      const itemCopy: Record<string, unknown> | undefined = copy && {};
+      if (copy) copy.push(itemCopy);
+      text = emitMap(item, itemIndent, path, itemCopy);
       if (text === '') text = '{}';
     } else {
       text = scalarText(item, itemIndent, path);
+      if (copy) copy.push(item);
     }
     path.pop();
     out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
