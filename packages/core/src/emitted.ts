@@ -22,11 +22,23 @@ export function yamlValuesFile(
   values: Values,
   options: ToYamlOptions = {},
 ): GeneratedFile {
+  return emitValuesFile(path, values, options).file;
+}
+
+/**
+ * `yamlValuesFile`, and whether a key or string of `values` contains `{{` (the chart files'
+ * marker check walks only the values that do). Internal to core.
+ */
+export function emitValuesFile(
+  path: string,
+  values: Values,
+  options: ToYamlOptions = {},
+): { file: GeneratedFile; templateMarker: boolean } {
   // The canonical copy and the text emitted from it, made in one walk of the values.
-  const { text, data } = toYamlWithData(values, options);
+  const { text, data, templateMarker } = toYamlWithData(values, options);
   const file = { path, content: text };
   emitted.set(file, { kind: 'values', data: data as Values });
-  return file;
+  return { file, templateMarker };
 }
 
 /** A file of YAML documents (`toYamlDocuments`) that remembers the documents it holds. */

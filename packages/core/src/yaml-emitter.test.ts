@@ -12,6 +12,7 @@ import {
   parsedAmbiguity,
   parseYaml,
   type ToYamlOptions,
+  templateMarkerIssues,
   toYaml,
   toYamlDocuments,
   toYamlDocumentsReference,
@@ -663,15 +664,31 @@ describe('toYamlWithData and toYamlDocumentsWithData', () => {
     { header, forbidTemplateMarkers: true },
   ];
 
+  const marker = (value: unknown, options: ToYamlOptions): boolean | string => {
+    try {
+      return toYamlWithData(value, options).templateMarker;
+    } catch {
+      return 'threw';
+    }
+  };
+
   it('give the text and the copy of canonicalData then toYaml, for arbitrary data', () => {
+    let markers = 0;
     fc.assert(
       fc.property(data, fc.constantFrom(...optionSets), (value, options) => {
         expect(outcome(() => toYamlWithData(value, options))).toStrictEqual(
           outcome(() => twoSteps(value, options)),
         );
+        // Whether a key or string holds `{{`, as the marker check's own walk finds it.
+        const found = marker(value, options);
+        if (found !== 'threw') {
+          expect(found).toBe(templateMarkerIssues(value).length > 0);
+          if (found) markers++;
+        }
       }),
       { numRuns: 3000 },
     );
+    expect(markers).toBeGreaterThan(100);
     fc.assert(
       fc.property(
         fc.array(data, { maxLength: 3 }),
@@ -704,12 +721,16 @@ describe('toYamlWithData and toYamlDocumentsWithData', () => {
     ['undefined members', { a: undefined, b: { c: undefined } }],
     ['a template marker', { b: '{{ x }}', a: [Number.NaN] }],
     ['a template marker in a key', { '{{': 1 }],
+    ['a template marker in a dropped member', { a: 1, 'x{{': undefined }],
+    ['a template marker in a block string', { a: 'x\n{{ y }}\n', b: ['{{'] }],
     ['a long key', { ['k'.repeat(1100)]: 1, z: [undefined] }],
     ['a scalar', 'text'],
     ['a NaN', Number.NaN],
     ['a Kubernetes object', { kind: 'X', apiVersion: 'v1', zeta: 1, spec: { b: 1, a: 2 } }],
     ['integer-like keys', { b: 1, '10': 2, '9': 3, apiVersion: 'v1', kind: 'X' }],
   ])('give what the two steps give for %s', (_name, value) => {
+    const found = marker(value, {});
+    if (found !== 'threw') expect(found).toBe(templateMarkerIssues(value).length > 0);
     for (const options of optionSets) {
       expect(outcome(() => toYamlWithData(value, options))).toStrictEqual(
         outcome(() => twoSteps(value, options)),

@@ -137,13 +137,24 @@ function joinDocuments(docs: readonly string[], options: ToYamlOptions): string 
  * `toYaml(canonicalData(value), options)` together with that canonical copy, from one walk of
  * `value` where the direct emitter can write it (emitted.ts: a generated file remembers the
  * data its readers would parse back). The same text, data and errors. Internal to core.
+ *
+ * `templateMarker`: whether a key or string anywhere in `value` contains `{{`
+ * (`templateMarkerIssues(value)` is empty when not), found without another walk of `value`.
  */
 export function toYamlWithData(
   value: unknown,
   options: ToYamlOptions = {},
-): { text: string; data: unknown } {
+): { text: string; data: unknown; templateMarker: boolean } {
   const { data, body } = emitCanonical(value);
-  return { text: serialise(data, options, body === undefined ? fastBody : () => body), data };
+  if (body === undefined) {
+    const text = serialise(data, options, fastBody);
+    return { text, data, templateMarker: hasTemplateMarker(value) };
+  }
+  // The direct body holds every key and string of `value` (a member whose key holds `{{` and
+  // whose value is undefined makes the emitter give up), each whole: no style escapes `{`, and
+  // line breaks and indents are only inserted where the string has a line break or a space.
+  const text = serialise(data, options, () => body);
+  return { text, data, templateMarker: body.includes('{{') };
 }
 
 /** `toYamlDocuments(documents.map(canonicalData), options)` and those copies (see above). */
@@ -477,22 +488,7 @@ function fastBody(value: unknown): string {
  * reference throws. Internal to core and its tests.
  */
 export function emitYamlDirect(value: unknown): string | undefined {
-  const path: (string | number)[] = [];
-  let body: string;
-  try {
-    if (Array.isArray(value)) {
-      body = value.length === 0 ? '[]' : emitSeq(value, '', path);
-    } else if (isPlainObject(value)) {
-      body = emitMap(value, '', path);
-      if (body === '') body = '{}';
-    } else {
-      return undefined;
-    }
-  } catch (caught) {
-    if (caught === UNSUPPORTED) return undefined;
-    throw caught;
-  }
-  return `${body}\n`;
+  return emitDocument(value, undefined);
 }
 
 /**
@@ -501,64 +497,82 @@ export function emitYamlDirect(value: unknown): string | undefined {
  * instead of a copy and then a walk of the copy. Throws what `canonicalise` throws.
  */
 function emitCanonical(value: unknown): { data: unknown; body: string | undefined } {
-  const path: (string | number)[] = [];
-  try {
-    if (Array.isArray(value)) {
-      const data = listCopy(value);
-      const body = value.length === 0 ? '[]' : emitSeq(value, '', path, data);
-      return { data, body: `${body}\n` };
-    }
-    if (isPlainObject(value)) {
-      const data: Record<string, unknown> = {};
-      const body = emitMap(value, '', path, data);
-      return { data, body: `${body === '' ? '{}' : body}\n` };
-    }
-  } catch (caught) {
-    if (caught !== UNSUPPORTED) throw caught;
-  }
+  const copy: CopySlot = { value: undefined };
+  const body = emitDocument(value, copy);
   // A scalar, or what the direct emitter leaves to the reference path: as before, the copy
   // first (its errors come first), then the copy emitted (`fastBody`).
-  return { data: canonicalise(value, []), body: undefined };
+  return body === undefined
+    ? { data: canonicalise(value, []), body: undefined }
+    : { data: copy.value, body };
+}
+
+/** Where the walk puts the canonical copy of the value it emits. */
+interface CopySlot {
+  value: unknown;
+}
+
+// The document's text is pushed piece by piece onto one array and joined once at the end:
+// building it by concatenation made a tree of partial strings per line (and a copy of every
+// one when it was first read as a whole).
+function emitDocument(value: unknown, copy: CopySlot | undefined): string | undefined {
+  const out: string[] = [];
+  try {
+    if (Array.isArray(value)) {
+      const list = copy && listCopy(value);
+      if (copy) copy.value = list;
+      if (value.length === 0) out.push('[]');
+      else emitSeq(value, '', [], out, list);
+    } else if (isPlainObject(value)) {
+      const map: Record<string, unknown> | undefined = copy && {};
+      if (copy) copy.value = map;
+      if (!emitMap(value, '', [], out, map)) out.push('{}');
+    } else {
+      return undefined;
+    }
+  } catch (caught) {
+    if (caught === UNSUPPORTED) return undefined;
+    throw caught;
+  }
+  out.push('\n');
+  return out.join('');
 }
 
 /**
- * The lines of a non-empty map at `indent` (first line unindented), or '' for no members. With
- * `copy`, also fills it with the members of the map's canonical copy (see `emitCanonical`).
+ * Pushes the lines of a map at `indent` (first line unindented); false when it has no members
+ * (nothing pushed). With `copy`, also fills it with the members of the map's canonical copy.
  */
 function emitMap(
   value: Record<string, unknown>,
   indent: string,
   path: (string | number)[],
-  copy?: Record<string, unknown>,
-): string {
-  const keys = sortedKeys(value);
-  const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
+  out: string[],
+  copy: Record<string, unknown> | undefined,
+): boolean {
+  const keys = orderedKeys(value);
   const pairIndent = `${indent}  `;
+  const separator = `\n${indent}`;
   const top = indent === '';
-  let out = '';
-  const emit = (key: string): void => {
+  let written = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const item = value[key];
-    if (item === undefined) return;
-    path.push(key);
-    let line: string;
-    if (copy === undefined) {
-      line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
-    } else {
-      // `copy.__proto__ = …` would set the copy's prototype, not a member: the copy and the text
-      // emitted from it are left to `canonicalise` and the emitter run on the copy.
-      if (key === '__proto__') throw UNSUPPORTED;
-      line = `${keyText(key, top)}:${valueText(item, pairIndent, path, copy, key)}`;
+    if (item === undefined) {
+      // The member is dropped: with `copy`, a key holding `{{` is left to the two steps, so that
+      // the direct text holds every `{{` of the input (see `toYamlWithData`).
+      if (copy !== undefined && key.includes('{{')) throw UNSUPPORTED;
+      continue;
     }
+    // `copy.__proto__ = …` would set the copy's prototype, not a member: the copy and the text
+    // emitted from it are left to `canonicalise` and the emitter run on the copy.
+    if (copy !== undefined && key === '__proto__') throw UNSUPPORTED;
+    if (written) out.push(separator);
+    written = true;
+    path.push(key);
+    out.push(keyText(key, top), ':');
+    valueText(item, pairIndent, path, out, copy, key);
     path.pop();
-    out = out === '' ? line : `${out}\n${indent}${line}`;
-  };
-  if (kube) {
-    for (const key of KUBE_FIRST) if (Object.hasOwn(value, key)) emit(key);
-    for (const key of keys) if (!KUBE_FIRST.includes(key)) emit(key);
-  } else {
-    for (const key of keys) emit(key);
   }
-  return out;
+  return written;
 }
 
 /** An empty list to fill with the canonical copy of `list`'s items. */
@@ -570,44 +584,57 @@ function listCopy(list: readonly unknown[]): unknown[] {
 }
 
 /**
- * What follows `key:` for a pair value at `indent` (the pair's indent). With `copy`, also sets
- * `copy[key]` to the value's canonical copy.
+ * Pushes what follows `key:` for a pair value at `indent` (the pair's indent). With `copy`, also
+ * sets `copy[key]` to the value's canonical copy.
  */
 function valueText(
   item: unknown,
   indent: string,
   path: (string | number)[],
-  copy?: Record<string, unknown>,
-  key?: string,
-): string {
+  out: string[],
+  copy: Record<string, unknown> | undefined,
+  key: string,
+): void {
   if (Array.isArray(item)) {
-    const itemCopy = copy && listCopy(item);
-    if (copy) copy[key as string] = itemCopy;
-    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path, itemCopy)}`;
+    const list = copy && listCopy(item);
+    if (copy) copy[key] = list;
+    if (item.length === 0) {
+      out.push(' []');
+    } else {
+      out.push('\n', indent);
+      emitSeq(item, indent, path, out, list);
+    }
+    return;
   }
   if (isPlainObject(item)) {
-    const itemCopy: Record<string, unknown> | undefined = copy && {};
-    if (copy) copy[key as string] = itemCopy;
-    const body = emitMap(item, indent, path, itemCopy);
-    return body === '' ? ' {}' : `\n${indent}${body}`;
+    const map: Record<string, unknown> | undefined = copy && {};
+    if (copy) copy[key] = map;
+    // The line break goes before the members; a map without members is `{}` instead.
+    const at = out.length;
+    out.push('\n', indent);
+    if (!emitMap(item, indent, path, out, map)) {
+      out[at] = ' {}';
+      out.length = at + 1;
+    }
+    return;
   }
-  const text = ` ${scalarText(item, indent, path)}`;
-  if (copy) copy[key as string] = item;
-  return text;
+  out.push(' ', scalarText(item, indent, path));
+  if (copy) copy[key] = item;
 }
 
 /**
- * The lines of a non-empty sequence at `indent` (first line unindented). With `copy`, also
- * pushes the canonical copy of each item onto it.
+ * Pushes the lines of a non-empty sequence at `indent` (first line unindented). With `copy`,
+ * also pushes the canonical copy of each item onto it.
  */
 function emitSeq(
   value: readonly unknown[],
   indent: string,
   path: (string | number)[],
-  copy?: unknown[],
-): string {
+  out: string[],
+  copy: unknown[] | undefined,
+): void {
   const itemIndent = `${indent}  `;
-  let out = '';
+  const separator = `\n${indent}- `;
   for (let index = 0; index < value.length; index++) {
     const item = value[index];
     path.push(index);
@@ -620,24 +647,22 @@ function emitSeq(
       if (!(index in value)) throw UNSUPPORTED;
       checkScalar(item, path);
     }
-    let text: string;
+    out.push(index === 0 ? '- ' : separator);
     if (Array.isArray(item)) {
-      const itemCopy = copy && listCopy(item);
-      if (copy) copy.push(itemCopy);
-      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path, itemCopy);
+      const list = copy && listCopy(item);
+      if (copy) copy.push(list);
+      if (item.length === 0) out.push('[]');
+      else emitSeq(item, itemIndent, path, out, list);
     } else if (isPlainObject(item)) {
-      const itemCopy: Record<string, unknown> | undefined = copy && {};
-      if (copy) copy.push(itemCopy);
-      text = emitMap(item, itemIndent, path, itemCopy);
-      if (text === '') text = '{}';
+      const map: Record<string, unknown> | undefined = copy && {};
+      if (copy) copy.push(map);
+      if (!emitMap(item, itemIndent, path, out, map)) out.push('{}');
     } else {
-      text = scalarText(item, itemIndent, path);
+      out.push(scalarText(item, itemIndent, path));
       if (copy) copy.push(item);
     }
     path.pop();
-    out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
   }
-  return out;
 }
 
 /** A scalar standing at `indent` (the indent of a block scalar's lines). */
