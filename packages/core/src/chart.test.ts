@@ -221,6 +221,29 @@ describe('chartFiles', () => {
       ['charts/demo/env/production.yaml#manifests.ghost', 'manifest-null'],
     ]);
   });
+
+  it('reports every "{{" of every layer: keys, dropped members, lists and block strings', () => {
+    const { issues } = chartFiles(
+      spec({
+        values: { cilium: { script: 'a\n{{ x }}\n', list: ['ok', ['{{']] } },
+        environments: {
+          development: { cilium: { '{{ key }}': 1, dropped: undefined } as never },
+          staging: { cilium: { '{{ gone }}': undefined } as never },
+        },
+        clusters: { prod: { cilium: { quoted: 'a: {{ b }}', fine: 'a { {' } } },
+      }),
+      '0.1.0',
+    );
+    expect(
+      issues.filter((issue) => issue.code === 'template-marker').map((issue) => issue.output),
+    ).toEqual([
+      'charts/demo/values.yaml#cilium.list[1][0]',
+      'charts/demo/values.yaml#cilium.script',
+      'charts/demo/env/development.yaml#cilium["{{ key }}"]',
+      'charts/demo/env/staging.yaml#cilium["{{ gone }}"]',
+      'charts/demo/clusters/prod.yaml#cilium.quoted',
+    ]);
+  });
 });
 
 describe('chartFilePaths', () => {

@@ -1,6 +1,6 @@
 // The files of a wrapper chart (DESIGN.md, "Chart shape"). Pure: returns data, writes nothing.
-import { yamlValuesFile } from './emitted.js';
-import { MANIFESTS_TEMPLATE, mergeValues } from './helm.js';
+import { emitValuesFile } from './emitted.js';
+import { MANIFESTS_TEMPLATE, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, warning } from './issues.js';
 import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
@@ -111,8 +111,11 @@ export function chartFiles(
   const add = (path: string, content: string): void => {
     files.push({ path: `${dir}/${path}`, content });
   };
-  const addValues = (path: string, values: Values): void => {
-    files.push(yamlValuesFile(`${dir}/${path}`, values, { header }));
+  /** Adds a values file; returns whether a key or string of `values` contains `{{`. */
+  const addValues = (path: string, values: Values): boolean => {
+    const { file, templateMarker } = emitValuesFile(`${dir}/${path}`, values, { header });
+    files.push(file);
+    return templateMarker;
   };
 
   const base: Values = { ...spec.values, manifests: spec.values.manifests ?? {} };
@@ -132,9 +135,16 @@ export function chartFiles(
   const allowedKeys = new Set(['global', 'manifests', ...Object.keys(spec.valuesSchema ?? {})]);
   if (spec.dependency) allowedKeys.add(spec.dependency.name);
 
-  const layerIssues = (file: string, values: Values, isBase: boolean): void => {
+  const layerIssues = (
+    file: string,
+    values: Values,
+    isBase: boolean,
+    templateMarker: boolean,
+  ): void => {
     const where = `${dir}/${file}`;
-    issues.push(...templateMarkerIssues(values).map((issue) => prefixed(issue, where)));
+    if (templateMarker) {
+      issues.push(...templateMarkerIssues(values).map((issue) => prefixed(issue, where)));
+    }
     for (const key of Object.keys(values).sort(compareStrings)) {
       if (!allowedKeys.has(key)) {
         issues.push(
@@ -166,16 +176,19 @@ export function chartFiles(
     if (isBase) issues.push(...baseNullWarnings(where, values));
   };
 
-  layerIssues('values.yaml', base, true);
-  for (const layer of envLayers) layerIssues(layer.file, layer.values, false);
-  for (const layer of clusterLayers) layerIssues(layer.file, layer.values, false);
-
   // A values file, so that the checks reading Chart.yaml (its dependencies) get its data back
   // without parsing it (emitted.ts).
   addValues('Chart.yaml', chartYaml(spec, version));
-  addValues('values.yaml', base);
-  for (const layer of envLayers) addValues(layer.file, layer.values);
-  for (const layer of clusterLayers) addValues(layer.file, layer.values);
+  // Each layer's checks follow its emission, which tells whether the layer holds a `{{` at all
+  // (sparing the marker check a walk of every layer). The checks throw nothing, so the result,
+  // or the first emitter error, is what checking every layer and then emitting them gave.
+  layerIssues('values.yaml', base, true, addValues('values.yaml', base));
+  for (const layer of envLayers) {
+    layerIssues(layer.file, layer.values, false, addValues(layer.file, layer.values));
+  }
+  for (const layer of clusterLayers) {
+    layerIssues(layer.file, layer.values, false, addValues(layer.file, layer.values));
+  }
   add('values.schema.json', toJson(valuesSchema(spec), command));
   add('templates/manifests.yaml', `${header}\n${MANIFESTS_TEMPLATE}`);
   add('.helmignore', `${[header, ...HELMIGNORE].join('\n')}\n`);
@@ -406,9 +419,15 @@ function readme(
   const setKeys = new Set(
     envLayers.flatMap((layer) => [...flatten(withoutManifests(layer.values)).keys()]),
   );
-  const effective = envLayers.map((layer) =>
-    flatten(withoutManifests(mergeValues(base, layer.values))),
-  );
+  // Only read: the merge may share subtrees with the layers. Helm merges each top-level key on
+  // its own, so the manifests (most of a chart's data) are left out before merging, not after.
+  const baseValues = withoutManifests(base);
+  const effective =
+    setKeys.size === 0
+      ? []
+      : envLayers.map((layer) =>
+          flatten(mergeValuesShared(baseValues, withoutManifests(layer.values))),
+        );
   const envRows = [...setKeys]
     .sort(compareStrings)
     .map((key) => ({ key: cell(key), values: effective.map((map) => map.get(key)) }))

@@ -3,12 +3,11 @@
 // object, or a file changed after the build (tests reintroducing a fault), is parsed. Pure.
 import type { GeneratedFile, Values } from './types.js';
 import {
-  canonicalData,
   parseAllDocuments,
   parseYaml,
   type ToYamlOptions,
-  toYaml,
-  toYamlDocuments,
+  toYamlDocumentsWithData,
+  toYamlWithData,
 } from './yaml.js';
 
 type Emitted =
@@ -23,12 +22,23 @@ export function yamlValuesFile(
   values: Values,
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  // Emitted from the canonical copy: the same text (the emitter orders keys itself), and its
-  // mappings are in order already, so the emitter need not sort them again.
-  const data = canonicalData(values) as Values;
-  const file = { path, content: toYaml(data, options) };
-  emitted.set(file, { kind: 'values', data });
-  return file;
+  return emitValuesFile(path, values, options).file;
+}
+
+/**
+ * `yamlValuesFile`, and whether a key or string of `values` contains `{{` (the chart files'
+ * marker check walks only the values that do). Internal to core.
+ */
+export function emitValuesFile(
+  path: string,
+  values: Values,
+  options: ToYamlOptions = {},
+): { file: GeneratedFile; templateMarker: boolean } {
+  // The canonical copy and the text emitted from it, made in one walk of the values.
+  const { text, data, templateMarker } = toYamlWithData(values, options);
+  const file = { path, content: text };
+  emitted.set(file, { kind: 'values', data: data as Values });
+  return { file, templateMarker };
 }
 
 /** A file of YAML documents (`toYamlDocuments`) that remembers the documents it holds. */
@@ -37,8 +47,8 @@ export function yamlDocumentsFile(
   documents: readonly unknown[],
   options: ToYamlOptions = {},
 ): GeneratedFile {
-  const data = documents.map((document) => canonicalData(document));
-  const file = { path, content: toYamlDocuments(data, options) };
+  const { text, data } = toYamlDocumentsWithData(documents, options);
+  const file = { path, content: text };
   emitted.set(file, { kind: 'documents', data });
   return file;
 }

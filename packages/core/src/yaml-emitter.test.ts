@@ -7,11 +7,18 @@ import {
   canonicalData,
   emitYamlDirect,
   generatedHeader,
+  isAmbiguousString,
+  knownAmbiguity,
+  parsedAmbiguity,
   parseYaml,
+  type ToYamlOptions,
+  templateMarkerIssues,
   toYaml,
   toYamlDocuments,
   toYamlDocumentsReference,
+  toYamlDocumentsWithData,
   toYamlReference,
+  toYamlWithData,
 } from './yaml.js';
 
 // Strings a YAML writer must treat with care: indicators, YAML 1.1 and 1.2 specials, document
@@ -538,5 +545,208 @@ describe('canonicalData', () => {
   ])('names the path of what it cannot serialise (%#)', (value, message) => {
     expect(() => canonicalData(value)).toThrow(message);
     expect(() => toYaml(value)).toThrow(message);
+  });
+});
+
+describe('the ambiguity of YAML 1.1 suspects without parsing', () => {
+  // The characters of `YAML11_SUSPECT`'s number-like forms, and the ones next to its edges.
+  const suspectChar = fc.constantFrom(
+    ...'0123456789-+_:. eExXoObBaAcCdDfFtTzZ'.split(''),
+    '1',
+    '0',
+    '.',
+    '-',
+    'g',
+    '#',
+    '\t',
+  );
+  const suspectText = fc.oneof(
+    fc.string({ unit: suspectChar, minLength: 1, maxLength: 12 }),
+    fc
+      .tuple(fc.constantFrom('', '-', '+', '.', '0', '1'), fc.string({ unit: suspectChar }))
+      .map(([start, rest]) => start + rest),
+    fc
+      .array(
+        fc.constantFrom(
+          ...['0b', '0x', '0o', '0', '1', '7', '9', '00', '_', ':', '.', '-', '+', 'e', 'E'],
+          ...['a', 'b', 'B', 'c', 'd', 'f', 'F', 't', 'T', 'Z', 'z', ' ', '2001-12-14', '-05:00'],
+        ),
+        { minLength: 1, maxLength: 6 },
+      )
+      .map((tokens) => tokens.join('')),
+    fc.uuid(),
+    fc.ipV4(),
+    fc.integer().map(String),
+    fc.nat(100).map((days) => `${days}d`),
+  );
+
+  it('answers as the YAML 1.1 and 1.2 parses wherever it answers', () => {
+    fc.assert(
+      fc.property(suspectText, (text) => {
+        expect(isAmbiguousString(text)).toBe(parsedAmbiguity(text));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const text of HOSTILE) expect(isAmbiguousString(text)).toBe(parsedAmbiguity(text));
+  });
+
+  it.each([
+    ['8080', true],
+    ['-1', true],
+    ['+0', true],
+    ['007', true],
+    ['12345678901234567890123', true],
+    ['yes', true],
+    ['Off', true],
+    ['Y', true],
+    ['=', true],
+    ['<<', true],
+    ['10.30.10.1', false],
+    ['1.20.3', false],
+    ['0.0.0.0', false],
+    ['7ebd1a44-dc2a-435e-aa12-40570847d047', false],
+    ['3d', false],
+    ['15d', false],
+    ['0a', false],
+    ['1f', false],
+    ['0b1c', false],
+    ['2001-12-1a', false],
+  ])('knows %j without parsing: ambiguous %s', (text, ambiguous) => {
+    expect(knownAmbiguity(text)).toBe(ambiguous);
+    expect(parsedAmbiguity(text)).toBe(ambiguous);
+  });
+
+  it.each([
+    ['1.20'],
+    ['1e3'],
+    ['1_000'],
+    ['1:20'],
+    ['0x1f'],
+    ['0b101'],
+    ['0b1_0'],
+    ['1b'],
+    ['2001-12-14'],
+    ['2001-12-14t21:59:43.10-05:00'],
+    ['1a: b'],
+    ['1d '],
+    ['1 d'],
+    ['.5'],
+    ['...'],
+    ['-.inf'],
+    ['1a:'],
+  ])('leaves %j to the parses', (text) => {
+    expect(knownAmbiguity(text)).toBeUndefined();
+  });
+});
+
+describe('toYamlWithData and toYamlDocumentsWithData', () => {
+  const outcome = (make: () => { text: string; data: unknown }) => {
+    try {
+      const { text, data } = make();
+      return { text, data, json: JSON.stringify(data) };
+    } catch (caught) {
+      return { thrown: (caught as Error).message, name: (caught as Error).name };
+    }
+  };
+  const twoSteps = (value: unknown, options: ToYamlOptions) => {
+    const data = canonicalData(value);
+    return { text: toYaml(data, options), data };
+  };
+  const twoStepsDocuments = (values: readonly unknown[], options: ToYamlOptions) => {
+    const data = values.map((value) => canonicalData(value));
+    return { text: toYamlDocuments(data, options), data };
+  };
+  const header = generatedHeader('pnpm build');
+  const optionSets: ToYamlOptions[] = [
+    {},
+    { header },
+    { forbidTemplateMarkers: true },
+    { header, forbidTemplateMarkers: true },
+  ];
+
+  const marker = (value: unknown, options: ToYamlOptions): boolean | string => {
+    try {
+      return toYamlWithData(value, options).templateMarker;
+    } catch {
+      return 'threw';
+    }
+  };
+
+  it('give the text and the copy of canonicalData then toYaml, for arbitrary data', () => {
+    let markers = 0;
+    fc.assert(
+      fc.property(data, fc.constantFrom(...optionSets), (value, options) => {
+        expect(outcome(() => toYamlWithData(value, options))).toStrictEqual(
+          outcome(() => twoSteps(value, options)),
+        );
+        // Whether a key or string holds `{{`, as the marker check's own walk finds it.
+        const found = marker(value, options);
+        if (found !== 'threw') {
+          expect(found).toBe(templateMarkerIssues(value).length > 0);
+          if (found) markers++;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(markers).toBeGreaterThan(100);
+    fc.assert(
+      fc.property(
+        fc.array(data, { maxLength: 3 }),
+        fc.constantFrom(...optionSets),
+        (values, options) => {
+          expect(outcome(() => toYamlDocumentsWithData(values, options))).toStrictEqual(
+            outcome(() => twoStepsDocuments(values, options)),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  class List extends Array<unknown> {}
+  const sparse: unknown[] = [1];
+  sparse[2] = 3;
+  const nullPrototype = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1 });
+
+  it.each([
+    ['an own __proto__ key', JSON.parse('{"a": 1, "__proto__": {"b": 2}, "c": [3]}')],
+    ['a nested __proto__ key', { x: JSON.parse('{"__proto__": [1]}') }],
+    ['a list with a hole', { a: sparse }],
+    ['a hole before an error', { a: sparse, b: Number.NaN }],
+    ['a subclass of Array', { a: List.from([1, 2]) }],
+    ['an empty subclass of Array', { a: new List() }],
+    ['a map with a null prototype', { a: nullPrototype }],
+    ['undefined in a list', { a: [1, undefined] }],
+    ['undefined in a top-level list', [undefined]],
+    ['undefined members', { a: undefined, b: { c: undefined } }],
+    ['a template marker', { b: '{{ x }}', a: [Number.NaN] }],
+    ['a template marker in a key', { '{{': 1 }],
+    ['a template marker in a dropped member', { a: 1, 'x{{': undefined }],
+    ['a template marker in a block string', { a: 'x\n{{ y }}\n', b: ['{{'] }],
+    ['a long key', { ['k'.repeat(1100)]: 1, z: [undefined] }],
+    ['a scalar', 'text'],
+    ['a NaN', Number.NaN],
+    ['a Kubernetes object', { kind: 'X', apiVersion: 'v1', zeta: 1, spec: { b: 1, a: 2 } }],
+    ['integer-like keys', { b: 1, '10': 2, '9': 3, apiVersion: 'v1', kind: 'X' }],
+  ])('give what the two steps give for %s', (_name, value) => {
+    const found = marker(value, {});
+    if (found !== 'threw') expect(found).toBe(templateMarkerIssues(value).length > 0);
+    for (const options of optionSets) {
+      expect(outcome(() => toYamlWithData(value, options))).toStrictEqual(
+        outcome(() => twoSteps(value, options)),
+      );
+      expect(outcome(() => toYamlDocumentsWithData([{ a: 1 }, value], options))).toStrictEqual(
+        outcome(() => twoStepsDocuments([{ a: 1 }, value], options)),
+      );
+    }
+  });
+
+  it('keep the copy apart from the input', () => {
+    const value = { b: [{ c: 1 }], a: { d: 'x' } };
+    const { data } = toYamlWithData(value);
+    expect(data).toEqual(value);
+    expect(Object.keys(data as object)).toEqual(['a', 'b']);
+    expect((data as typeof value).b).not.toBe(value.b);
+    expect((data as typeof value).b[0]).not.toBe(value.b[0]);
   });
 });

@@ -119,11 +119,57 @@ function documents(
   options: ToYamlOptions,
   one: (value: unknown, options: ToYamlOptions) => string,
 ): string {
-  const docs = values.map((value) =>
-    one(value, { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) }),
-  );
+  const docs = values.map((value) => one(value, documentOptions(options)));
+  return joinDocuments(docs, options);
+}
+
+/** The options of each document of a stream: the stream's header is not repeated. */
+function documentOptions(options: ToYamlOptions): ToYamlOptions {
+  return { ...(options.forbidTemplateMarkers ? { forbidTemplateMarkers: true } : {}) };
+}
+
+function joinDocuments(docs: readonly string[], options: ToYamlOptions): string {
   const body = docs.map((doc) => `---\n${doc}`).join('');
   return options.header ? `${options.header}\n${body}` : body;
+}
+
+/**
+ * `toYaml(canonicalData(value), options)` together with that canonical copy, from one walk of
+ * `value` where the direct emitter can write it (emitted.ts: a generated file remembers the
+ * data its readers would parse back). The same text, data and errors. Internal to core.
+ *
+ * `templateMarker`: whether a key or string anywhere in `value` contains `{{`
+ * (`templateMarkerIssues(value)` is empty when not), found without another walk of `value`.
+ */
+export function toYamlWithData(
+  value: unknown,
+  options: ToYamlOptions = {},
+): { text: string; data: unknown; templateMarker: boolean } {
+  const { data, body } = emitCanonical(value);
+  if (body === undefined) {
+    const text = serialise(data, options, fastBody);
+    return { text, data, templateMarker: hasTemplateMarker(value) };
+  }
+  // The direct body holds every key and string of `value` (a member whose key holds `{{` and
+  // whose value is undefined makes the emitter give up), each whole: no style escapes `{`, and
+  // line breaks and indents are only inserted where the string has a line break or a space.
+  const text = serialise(data, options, () => body);
+  return { text, data, templateMarker: body.includes('{{') };
+}
+
+/** `toYamlDocuments(documents.map(canonicalData), options)` and those copies (see above). */
+export function toYamlDocumentsWithData(
+  values: readonly unknown[],
+  options: ToYamlOptions = {},
+): { text: string; data: unknown[] } {
+  // Every copy first, as `values.map(canonicalData)` does: a later document's error comes
+  // before an earlier one's template marker.
+  const emitted = values.map(emitCanonical);
+  const docOptions = documentOptions(options);
+  const docs = emitted.map(({ data, body }) =>
+    serialise(data, docOptions, body === undefined ? fastBody : () => body),
+  );
+  return { text: joinDocuments(docs, options), data: emitted.map((entry) => entry.data) };
 }
 
 const STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: true } as const;
@@ -347,22 +393,58 @@ const YAML11_SUSPECT =
   /^(?:[-+]?[0-9][-+0-9_:.eExXoObBa-fA-FtTzZ ]*|[-+]?\.[0-9._eE]+|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|<<|=)$/;
 const ambiguityCache = new Map<string, boolean>();
 
-function isAmbiguousString(text: string): boolean {
+/** Whether a plain `text` would not read back as that string (it is then double-quoted). */
+export function isAmbiguousString(text: string): boolean {
   if (!YAML11_SUSPECT.test(text)) return false;
+  const known = knownAmbiguity(text);
+  if (known !== undefined) return known;
   const cached = ambiguityCache.get(text);
   if (cached !== undefined) return cached;
-  let ambiguous: boolean;
-  if (text === '<<' || text === '=') {
-    ambiguous = true;
-  } else {
-    try {
-      ambiguous = parse(text, { version: '1.1' }) !== text || parse(text) !== text;
-    } catch {
-      ambiguous = true;
-    }
-  }
+  const ambiguous = parsedAmbiguity(text);
   if (ambiguityCache.size < 10_000) ambiguityCache.set(text, ambiguous);
   return ambiguous;
+}
+
+/**
+ * `isAmbiguousString` by parsing alone: what the YAML 1.1 and 1.2 readers make of the text.
+ * The general path, and the reference of `knownAmbiguity` in the tests. Internal to core.
+ */
+export function parsedAmbiguity(text: string): boolean {
+  if (!YAML11_SUSPECT.test(text)) return false;
+  if (text === '<<' || text === '=') return true;
+  try {
+    return parse(text, { version: '1.1' }) !== text || parse(text) !== text;
+  } catch {
+    return true;
+  }
+}
+
+// The suspects a build meets by the hundred (ports, counts, addresses, versions, UUIDs, durations
+// such as `7d`), decided without the two parses (each a document through the package's lexer,
+// parser and composer; a cold build pays for it per distinct string). The package resolves a plain
+// scalar with the `test` patterns of its schemas' tags (yaml/dist/schema/core, yaml-1.1):
+// - an integer in decimal digits is an int in both schemas; every YAML 1.1 word the suspect
+//   pattern lists (`y`, `yes`, `on`, `off`, `true`, …) is a 1.1 bool; `<<` and `=` are quoted;
+// - numbers joined by two dots or more match no tag (every float and timestamp pattern allows one
+//   dot at most);
+// - the hex letters `a`, `c`, `d` and `f` appear in no pattern but the hex ints', which need an
+//   `x` (`b` is in the 1.1 binary ints, `e` in the floats); without a space or `:` and starting
+//   with a digit, text holding one has no indicator either.
+// yaml-emitter.test.ts compares this with the parses over the whole suspect alphabet.
+const SUSPECT_INTEGER = /^[-+]?[0-9]+$/;
+const SUSPECT_DOTTED = /^[0-9]+(?:\.[0-9]+){2,}$/;
+const SUSPECT_WORD = /^[-+0-9_.a-fA-FoObBtTzZ]*$/;
+const HEX_LETTER = /[acdfACDF]/;
+
+/** Whether a suspect (`YAML11_SUSPECT`) is ambiguous, where that is known without parsing. */
+export function knownAmbiguity(text: string): boolean | undefined {
+  const first = text.charCodeAt(0);
+  // Not a sign, a dot or a digit: one of the YAML 1.1 words, `<<` or `=`.
+  if (first !== 43 && first !== 45 && first !== 46 && (first < 48 || first > 57)) return true;
+  if (SUSPECT_INTEGER.test(text)) return true;
+  if (SUSPECT_DOTTED.test(text)) return false;
+  if (first >= 48 && first <= 57 && SUSPECT_WORD.test(text) && HEX_LETTER.test(text)) return false;
+  return undefined;
 }
 
 function normaliseEnd(text: string): string {
@@ -406,14 +488,44 @@ function fastBody(value: unknown): string {
  * reference throws. Internal to core and its tests.
  */
 export function emitYamlDirect(value: unknown): string | undefined {
-  const path: (string | number)[] = [];
-  let body: string;
+  return emitDocument(value, undefined);
+}
+
+/**
+ * What `canonicalData(value)` returns, and the document the direct emitter writes for that copy
+ * (undefined where it leaves the document to the reference path), from one walk of `value`
+ * instead of a copy and then a walk of the copy. Throws what `canonicalise` throws.
+ */
+function emitCanonical(value: unknown): { data: unknown; body: string | undefined } {
+  const copy: CopySlot = { value: undefined };
+  const body = emitDocument(value, copy);
+  // A scalar, or what the direct emitter leaves to the reference path: as before, the copy
+  // first (its errors come first), then the copy emitted (`fastBody`).
+  return body === undefined
+    ? { data: canonicalise(value, []), body: undefined }
+    : { data: copy.value, body };
+}
+
+/** Where the walk puts the canonical copy of the value it emits. */
+interface CopySlot {
+  value: unknown;
+}
+
+// The document's text is pushed piece by piece onto one array and joined once at the end:
+// building it by concatenation made a tree of partial strings per line (and a copy of every
+// one when it was first read as a whole).
+function emitDocument(value: unknown, copy: CopySlot | undefined): string | undefined {
+  const out: string[] = [];
   try {
     if (Array.isArray(value)) {
-      body = value.length === 0 ? '[]' : emitSeq(value, '', path);
+      const list = copy && listCopy(value);
+      if (copy) copy.value = list;
+      if (value.length === 0) out.push('[]');
+      else emitSeq(value, '', [], out, list);
     } else if (isPlainObject(value)) {
-      body = emitMap(value, '', path);
-      if (body === '') body = '{}';
+      const map: Record<string, unknown> | undefined = copy && {};
+      if (copy) copy.value = map;
+      if (!emitMap(value, '', [], out, map)) out.push('{}');
     } else {
       return undefined;
     }
@@ -421,71 +533,136 @@ export function emitYamlDirect(value: unknown): string | undefined {
     if (caught === UNSUPPORTED) return undefined;
     throw caught;
   }
-  return `${body}\n`;
+  out.push('\n');
+  return out.join('');
 }
 
-/** The lines of a non-empty map at `indent` (first line unindented), or '' for no members. */
+/**
+ * Pushes the lines of a map at `indent` (first line unindented); false when it has no members
+ * (nothing pushed). With `copy`, also fills it with the members of the map's canonical copy.
+ */
 function emitMap(
   value: Record<string, unknown>,
   indent: string,
   path: (string | number)[],
-): string {
-  const keys = sortedKeys(value);
-  const kube = typeof value.apiVersion === 'string' && typeof value.kind === 'string';
+  out: string[],
+  copy: Record<string, unknown> | undefined,
+): boolean {
+  const keys = orderedKeys(value);
   const pairIndent = `${indent}  `;
+  const separator = `\n${indent}`;
   const top = indent === '';
-  let out = '';
-  const emit = (key: string): void => {
+  let written = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const item = value[key];
-    if (item === undefined) return;
+    if (item === undefined) {
+      // The member is dropped: with `copy`, a key holding `{{` is left to the two steps, so that
+      // the direct text holds every `{{` of the input (see `toYamlWithData`).
+      if (copy !== undefined && key.includes('{{')) throw UNSUPPORTED;
+      continue;
+    }
+    // `copy.__proto__ = …` would set the copy's prototype, not a member: the copy and the text
+    // emitted from it are left to `canonicalise` and the emitter run on the copy.
+    if (copy !== undefined && key === '__proto__') throw UNSUPPORTED;
+    if (written) out.push(separator);
+    written = true;
     path.push(key);
-    const line = `${keyText(key, top)}:${valueText(item, pairIndent, path)}`;
+    out.push(keyText(key, top), ':');
+    valueText(item, pairIndent, path, out, copy, key);
     path.pop();
-    out = out === '' ? line : `${out}\n${indent}${line}`;
-  };
-  if (kube) {
-    for (const key of KUBE_FIRST) if (Object.hasOwn(value, key)) emit(key);
-    for (const key of keys) if (!KUBE_FIRST.includes(key)) emit(key);
-  } else {
-    for (const key of keys) emit(key);
   }
-  return out;
+  return written;
 }
 
-/** What follows `key:` for a pair value at `indent` (the pair's indent). */
-function valueText(item: unknown, indent: string, path: (string | number)[]): string {
+/** An empty list to fill with the canonical copy of `list`'s items. */
+function listCopy(list: readonly unknown[]): unknown[] {
+  // `canonicalise` copies with `map`, which makes an instance of a subclass of Array (or of
+  // another realm's Array): such a list is left to it.
+  if (Object.getPrototypeOf(list) !== Array.prototype) throw UNSUPPORTED;
+  return [];
+}
+
+/**
+ * Pushes what follows `key:` for a pair value at `indent` (the pair's indent). With `copy`, also
+ * sets `copy[key]` to the value's canonical copy.
+ */
+function valueText(
+  item: unknown,
+  indent: string,
+  path: (string | number)[],
+  out: string[],
+  copy: Record<string, unknown> | undefined,
+  key: string,
+): void {
   if (Array.isArray(item)) {
-    return item.length === 0 ? ' []' : `\n${indent}${emitSeq(item, indent, path)}`;
+    const list = copy && listCopy(item);
+    if (copy) copy[key] = list;
+    if (item.length === 0) {
+      out.push(' []');
+    } else {
+      out.push('\n', indent);
+      emitSeq(item, indent, path, out, list);
+    }
+    return;
   }
   if (isPlainObject(item)) {
-    const body = emitMap(item, indent, path);
-    return body === '' ? ' {}' : `\n${indent}${body}`;
+    const map: Record<string, unknown> | undefined = copy && {};
+    if (copy) copy[key] = map;
+    // The line break goes before the members; a map without members is `{}` instead.
+    const at = out.length;
+    out.push('\n', indent);
+    if (!emitMap(item, indent, path, out, map)) {
+      out[at] = ' {}';
+      out.length = at + 1;
+    }
+    return;
   }
-  return ` ${scalarText(item, indent, path)}`;
+  out.push(' ', scalarText(item, indent, path));
+  if (copy) copy[key] = item;
 }
 
-/** The lines of a non-empty sequence at `indent` (first line unindented). */
-function emitSeq(value: readonly unknown[], indent: string, path: (string | number)[]): string {
+/**
+ * Pushes the lines of a non-empty sequence at `indent` (first line unindented). With `copy`,
+ * also pushes the canonical copy of each item onto it.
+ */
+function emitSeq(
+  value: readonly unknown[],
+  indent: string,
+  path: (string | number)[],
+  out: string[],
+  copy: unknown[] | undefined,
+): void {
   const itemIndent = `${indent}  `;
-  let out = '';
+  const separator = `\n${indent}- `;
   for (let index = 0; index < value.length; index++) {
     const item = value[index];
     path.push(index);
-    if (item === undefined)
-      throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
-    let text: string;
+    if (item === undefined) {
+      if (copy === undefined) {
+        throw new HomelabError(`cannot serialise undefined at ${formatPath(path)}`);
+      }
+      // `canonicalise` maps the list: it skips a hole (the emitter then throws on the copy,
+      // after the rest is copied) and refuses an undefined item as it refuses any non-JSON value.
+      if (!(index in value)) throw UNSUPPORTED;
+      checkScalar(item, path);
+    }
+    out.push(index === 0 ? '- ' : separator);
     if (Array.isArray(item)) {
-      text = item.length === 0 ? '[]' : emitSeq(item, itemIndent, path);
+      const list = copy && listCopy(item);
+      if (copy) copy.push(list);
+      if (item.length === 0) out.push('[]');
+      else emitSeq(item, itemIndent, path, out, list);
     } else if (isPlainObject(item)) {
-      text = emitMap(item, itemIndent, path);
-      if (text === '') text = '{}';
+      const map: Record<string, unknown> | undefined = copy && {};
+      if (copy) copy.push(map);
+      if (!emitMap(item, itemIndent, path, out, map)) out.push('{}');
     } else {
-      text = scalarText(item, itemIndent, path);
+      out.push(scalarText(item, itemIndent, path));
+      if (copy) copy.push(item);
     }
     path.pop();
-    out = index === 0 ? `- ${text}` : `${out}\n${indent}- ${text}`;
   }
-  return out;
 }
 
 /** A scalar standing at `indent` (the indent of a block scalar's lines). */
