@@ -148,6 +148,7 @@ function namespaces(
  */
 function applicationRoutes(
   apps: readonly ResolvedApp[],
+  flowless: ReadonlySet<string>,
   input: DeclareInput<Settings>,
   issues: Issue[],
 ): RouteRequest[] {
@@ -204,7 +205,7 @@ function applicationRoutes(
           route.auth === 'none' ? ['auth'] : ['reason'],
           route.auth === 'none' ? 'none' : route.reason,
           route.auth === 'none'
-            ? `leaves ${route.host}.${input.cluster.domain} open to anyone who reaches the Gateway without saying why`
+            ? `leaves ${route.host}.<cluster domain> open to anyone who reaches the Gateway without saying why`
             : `is only read with auth: none (this route's auth is ${route.auth})`,
           route.auth === 'none'
             ? 'a reason, or auth: app or forward-auth'
@@ -218,6 +219,22 @@ function applicationRoutes(
           'forward-auth',
           `asks for forward authentication, which the gateway on cluster "${input.cluster.name}" cannot do: ${route.host} would be open to anyone who reaches it`,
           'auth: app (the application logs its users in), or a gateway with forward auth',
+        );
+        return;
+      }
+      // Under default deny (the application declares flows and shares its namespace with no
+      // application that declares none) Cilium drops what the Gateway's proxy (identity
+      // `ingress`) forwards unless a flow of the application admits it.
+      if (
+        app.flows !== undefined &&
+        !flowless.has(app.namespace) &&
+        !app.flows.some((flow) => flow.gateway === true)
+      ) {
+        refuse(
+          [],
+          route.host,
+          `sends ${route.host}.<cluster domain> to Service ${route.service} in ${app.namespace}, which is under default deny (${app.name} declares flows), but no flow of ${app.name} admits the Gateway: Cilium drops every request it forwards`,
+          `a flow of ${app.name} with gateway: true to the Service's pods on their container port, e.g. { name: web, gateway: true, ports: [{ port: <container port> }] }`,
         );
         return;
       }
@@ -240,6 +257,7 @@ function applicationRoutes(
         port: route.port,
         labels: { 'app.kubernetes.io/name': app.name },
         auth,
+        origin: at(),
       });
     });
   }
@@ -267,7 +285,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.path,
   );
   issues.push(...zeroTrust.issues);
-  const routes = applicationRoutes(apps, input, issues);
+  const routes = applicationRoutes(apps, new Set(zeroTrust.flowless), input, issues);
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,

@@ -188,6 +188,8 @@ describe('routes of the applications', () => {
         port: 8000,
         labels: { 'app.kubernetes.io/name': 'paperless' },
         auth: { kind: 'app' },
+        // Where the definition declares it: the gateway's issues about the route point there.
+        origin: ['clusters', 1, 'components', 'applications', 'apps', 'paperless', 'routes', 0],
       },
       {
         name: 'status',
@@ -197,6 +199,7 @@ describe('routes of the applications', () => {
         port: 80,
         labels: { 'app.kubernetes.io/name': 'status' },
         auth: { kind: 'none', reason: 'the public status page of the homelab' },
+        origin: ['clusters', 1, 'components', 'applications', 'apps', 'status', 'routes', 0],
       },
     ]);
   });
@@ -229,6 +232,38 @@ describe('routes of the applications', () => {
     ]);
   });
 
+  test('under default deny, a route needs a flow admitting the Gateway: without one, an error at the route', () => {
+    const route = { host: 'paperless', service: 'paperless', port: 8000, auth: 'app' };
+    const redis = {
+      name: 'broker',
+      application: 'paperless',
+      peerSelector: { 'app.kubernetes.io/name': 'paperless-redis' },
+      ports: [{ port: 6379 }],
+    };
+    const closed = runWith({ paperless: { flows: [redis], routes: [route] } });
+    expect(declared(closed, 0).routes).toBeUndefined();
+    expect(errors(closed)).toEqual(
+      [0, 1, 2].map((cluster) => [
+        'applications-route',
+        `clusters[${cluster}].components.applications.apps.paperless.routes[0]`,
+        'sends paperless.<cluster domain> to Service paperless in paperless, which is under default deny (paperless declares flows), but no flow of paperless admits the Gateway: Cilium drops every request it forwards',
+      ]),
+    );
+    // With the flow, or outside default deny (no flows, or sharing the namespace with an
+    // application that declares none), the route stands.
+    const web = { name: 'web', gateway: true, ports: [{ port: 8000 }] };
+    expect(errors(runWith({ paperless: { flows: [redis, web], routes: [route] } }))).toEqual([]);
+    expect(errors(runWith({ paperless: { routes: [route] } }))).toEqual([]);
+    expect(
+      errors(
+        runWith({
+          paperless: { flows: [redis], routes: [route] },
+          tika: { namespace: 'paperless' },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   test('a route without a gateway, an open route without a reason, settings of another auth, a host twice: errors at the route', () => {
     const route = { service: 'web', port: 80 };
     expect(
@@ -255,7 +290,7 @@ describe('routes of the applications', () => {
       [
         'applications-route',
         'clusters[0].components.applications.apps.a.routes[0].auth',
-        'leaves a.dev.lab.example.com open to anyone who reaches the Gateway without saying why',
+        'leaves a.<cluster domain> open to anyone who reaches the Gateway without saying why',
       ],
       [
         'applications-route',

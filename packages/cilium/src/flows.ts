@@ -656,6 +656,25 @@ export function gatewayDomain(input: {
 }
 
 /**
+ * The pods of `owner` that accept the Gateway in `namespace` (its ingress flows with peer
+ * `{ kind: gateway }` there), with their ports.
+ */
+export function gatewayBackends(
+  owner: string,
+  contribution: ClusterContribution,
+  namespace: string,
+): GatewayRoute['backends'] {
+  return (contribution.flows ?? [])
+    .filter(
+      (flow) =>
+        flow.direction === 'ingress' &&
+        flow.peer.kind === 'gateway' &&
+        flow.namespace === namespace,
+    )
+    .map((flow) => ({ to: pods(owner, flow.namespace, flow.selector), ports: flow.ports }));
+}
+
+/**
  * The route of `host` on the cluster and where the Gateway forwards it, or why it cannot be
  * reached: no Gateway, no route with that host, or an owner under default deny that accepts no
  * ingress from the Gateway.
@@ -684,14 +703,7 @@ function resolveRoute(
     const route = (contribution.routes ?? []).find((candidate) => candidate.host === host);
     if (route === undefined) continue;
     const flows = contribution.flows ?? [];
-    const backends = flows
-      .filter(
-        (flow) =>
-          flow.direction === 'ingress' &&
-          flow.peer.kind === 'gateway' &&
-          flow.namespace === route.namespace,
-      )
-      .map((flow) => ({ to: pods(owner, flow.namespace, flow.selector), ports: flow.ports }));
+    const backends = gatewayBackends(owner, contribution, route.namespace);
     if (flows.length > 0 && backends.length === 0) {
       return {
         message: `calls ${hostname} through the Gateway, but ${owner} (whose route serves it) declares no ingress from the Gateway in ${route.namespace}: under default deny the Gateway cannot forward the request`,

@@ -27,6 +27,7 @@ import {
   endpointKey,
   type FlowPlan,
   formatPorts,
+  gatewayBackends,
   gatewayDomain,
   planFlows,
 } from './flows.js';
@@ -556,6 +557,21 @@ export interface ClusterReachability {
   readonly undeclared: readonly Reach[];
   /** Every ServiceMonitor and PodMonitor target the metrics provider must scrape. */
   readonly monitors: readonly MonitorReach[];
+  /** Every route the Gateway serves: whether what it forwards reaches the owner's pods. */
+  readonly routes: readonly RouteReach[];
+}
+
+/** Whether the Gateway's proxy reaches the pods behind one route. */
+export interface RouteReach {
+  /** The component that declares the route. */
+  readonly owner: string;
+  readonly hostname: string;
+  readonly namespace: string;
+  /** Where the definition declares the route (an application's), if it does. */
+  readonly origin: readonly PathSegment[] | undefined;
+  /** How: `outside default deny`, or the backends and ports the owner admits it on. */
+  readonly via: string;
+  readonly allowed: boolean;
 }
 
 /** Whether the metrics provider's Prometheus reaches one monitor's target. */
@@ -677,6 +693,7 @@ export function clusterReachability(
     }
   }
   const monitors = monitorReachability(deployed, plan, policies, objects);
+  const routes = routeReachability(deployed, plan, policies);
   return {
     plan,
     result: {
@@ -689,8 +706,57 @@ export function clusterReachability(
       dns,
       undeclared,
       monitors,
+      routes,
     },
   };
+}
+
+/**
+ * Every route of the cluster as the Gateway serves it: its proxy (identity `ingress`) forwards a
+ * request to the Service's pods, which under default deny must admit it on every port of one of
+ * the owner's ingress flows from the Gateway in the route's namespace. Nobody has to call the
+ * host from inside the cluster for this to matter: every browser's request takes this path.
+ */
+function routeReachability(
+  deployed: DeployedCluster,
+  plan: FlowPlan,
+  policies: PolicySet,
+): RouteReach[] {
+  const contributions = deployed.run.contributions;
+  const domain = gatewayDomain({ cluster: deployed.cluster, contributions });
+  if (domain === undefined) return [];
+  const out: RouteReach[] = [];
+  for (const owner of [...contributions.keys()].sort(compareStrings)) {
+    const contribution = contributions.get(owner);
+    if (contribution === undefined) continue;
+    for (const route of contribution.routes ?? []) {
+      const base = {
+        owner,
+        hostname: `${route.host}.${domain}`,
+        namespace: route.namespace,
+        origin: route.origin,
+      };
+      if (!plan.namespaces.includes(route.namespace)) {
+        out.push({ ...base, via: 'outside default deny', allowed: true });
+        continue;
+      }
+      const backends = gatewayBackends(owner, contribution, route.namespace);
+      const admitting = backends.find((backend) =>
+        backend.ports.every((port) => policies.allows(GATEWAY, backend.to, port)),
+      );
+      out.push({
+        ...base,
+        via:
+          admitting === undefined
+            ? backends.length === 0
+              ? 'no ingress flow from the Gateway'
+              : `${backends.map((backend) => `${describeEndpoint(backend.to)} ${formatPorts(backend.ports)}`).join(', ')} (not allowed by the policies)`
+            : `${describeEndpoint(admitting.to)} ${formatPorts(admitting.ports)}`,
+        allowed: admitting !== undefined,
+      });
+    }
+  }
+  return out;
 }
 
 /** A port no rule names: a rule matches it only without ports (any port). */
@@ -1000,6 +1066,21 @@ export const reachabilityCheck: SystemCheck = {
           }),
         );
       }
+      for (const reach of result.routes) {
+        if (reach.allowed) continue;
+        issues.push(
+          error({
+            code: 'reachability',
+            path:
+              reach.origin === undefined
+                ? ['clusters', deployed.cluster.index, 'components', reach.owner]
+                : [...reach.origin],
+            value: `gateway → ${reach.hostname}`,
+            message: `${reach.owner} routes ${reach.hostname} to ${reach.namespace}, which is under default deny on cluster "${result.cluster}", but the Gateway's proxy (Cilium identity ingress) reaches none of its pods there (${reach.via}): every request to the host is dropped`,
+            expected: `${reach.owner} declaring an ingress flow with peer { kind: gateway } (an application: gateway: true) to the Service's pods on their container ports in ${reach.namespace}, allowed by a CiliumNetworkPolicy from the ingress entity`,
+          }),
+        );
+      }
       for (const reach of result.dns) {
         if (reach.allowed) continue;
         issues.push(
@@ -1074,6 +1155,15 @@ export const reachabilityCheck: SystemCheck = {
       for (const reach of result.monitors) {
         lines.push(
           `    ${reach.allowed ? 'allowed' : 'DENIED '}  ${reach.monitor} → ${reach.namespace} via ${reach.via}`,
+        );
+      }
+      const forwarded = result.routes.filter((reach) => reach.allowed).length;
+      lines.push(
+        `  routes: ${forwarded} of ${result.routes.length} reach their pods from the Gateway`,
+      );
+      for (const reach of result.routes) {
+        lines.push(
+          `    ${reach.allowed ? 'allowed' : 'DENIED '}  gateway → ${reach.hostname} (${reach.owner}) via ${reach.via}`,
         );
       }
       const dnsOk = result.dns.filter((reach) => reach.allowed).length;

@@ -723,6 +723,64 @@ describe('calls through the Gateway to a routed host', () => {
     );
   });
 
+  test('every route reaches its pods from the Gateway, whether or not a pod of the cluster calls it (browsers do)', () => {
+    const input = systemInput(run.platform, run.components, rendered);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  gateway → auth.lab.test (idp) via idp/idp 9091/TCP',
+    );
+    // Broken on purpose: the owner's policy admitting the Gateway dropped. The error names the
+    // route even where nothing in the cluster calls its host.
+    const uncalled = runCilium(testDefinition(referenceClusters()), routedLogin({ appFlow: null }));
+    const dropped = systemInput(uncalled.platform, uncalled.components, (cluster) =>
+      (uncalled.rendered[cluster]?.objects ?? []).filter(
+        (object) => object.metadata.name !== 'idp-gateway-ingress',
+      ),
+    );
+    const routeErrors = reachabilityCheck
+      .check(dropped)
+      .filter((issue) => issue.value === 'gateway → auth.lab.test');
+    expect(routeErrors.map((issue) => [issue.severity, issue.path, issue.message])).toEqual(
+      ['dev', 'staging', 'prod'].map((cluster, index) => [
+        'error',
+        ['clusters', index, 'components', 'idp'],
+        `idp routes auth.lab.test to idp, which is under default deny on cluster "${cluster}", but the Gateway's proxy (Cilium identity ingress) reaches none of its pods there (idp/idp 9091/TCP (not allowed by the policies)): every request to the host is dropped`,
+      ]),
+    );
+  });
+
+  test('a route owner under default deny with no ingress from the Gateway, and no caller: an error at the route', () => {
+    const closed = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: null,
+        idpFlows: [
+          {
+            name: 'api',
+            direction: 'egress',
+            namespace: 'idp',
+            selector: { app: 'idp' },
+            peer: { kind: 'kube-apiserver' },
+            ports: API,
+          },
+        ],
+      }),
+    );
+    // Planning the flows finds nothing wrong: no flow calls the host.
+    expect(closed.issues.filter((issue) => issue.code === 'flow-unresolved')).toEqual([]);
+    const input = systemInput(closed.platform, closed.components, (cluster) => [
+      ...(closed.rendered[cluster]?.objects ?? []),
+    ]);
+    const routeErrors = reachabilityCheck
+      .check(input)
+      .filter((issue) => String(issue.value).startsWith('gateway → '));
+    expect(routeErrors.map((issue) => issue.message)).toContain(
+      'idp routes auth.lab.test to idp, which is under default deny on cluster "prod", but the Gateway\'s proxy (Cilium identity ingress) reaches none of its pods there (no ingress flow from the Gateway): every request to the host is dropped',
+    );
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    DENIED   gateway → auth.lab.test (idp) via no ingress flow from the Gateway',
+    );
+  });
+
   test('a host no component routes, or no host at all: an error listing the routed hosts', () => {
     const unknown = runCilium(
       testDefinition(referenceClusters()),

@@ -147,6 +147,70 @@ describe('the reference platform under zero trust', { timeout: 120_000 }, () => 
   });
 });
 
+describe("the applications' routes under default deny", { timeout: 120_000 }, () => {
+  const web = `          - name: web
+            gateway: true
+            ports: [{ port: 8000 }]
+            reason: the Gateway forwards paperless.<domain> to the web server
+`;
+
+  it('a route whose application admits no Gateway flow is an error at the route', async () => {
+    const text = edit(reference, web, '');
+    const { issues } = await run(text);
+    expect(
+      errors(issues).map((issue) => [issue.code, at(issue), issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'applications-route',
+        positionOf(text, 'host: paperless'),
+        'sends paperless.<cluster domain> to Service paperless in paperless, which is under default deny (paperless declares flows), but no flow of paperless admits the Gateway: Cilium drops every request it forwards',
+        "a flow of paperless with gateway: true to the Service's pods on their container port, e.g. { name: web, gateway: true, ports: [{ port: <container port> }] }",
+      ],
+    ]);
+  });
+
+  it('the policy admitting the Gateway gone: the reachability check names the route, at the route, though no pod calls it', async () => {
+    const { issues, reports } = await run(
+      reference,
+      withoutPolicies({ prod: ['applications-paperless-web-ingress'] }),
+    );
+    const found = errors(issues).filter((issue) => issue.code === 'reachability');
+    // The flow's own error, and the route's: at the route, naming the host browsers ask for.
+    expect(found.map((issue) => [at(issue), issue.value, issue.message])).toEqual([
+      [
+        positionOf(reference, 'apps:\n      paperless:'),
+        'gateway → paperless/paperless',
+        'applications needs gateway → paperless/paperless 8000/TCP (the Gateway forwards paperless.<domain> to the web server) on cluster "prod", but no generated policy allows it',
+      ],
+      [
+        positionOf(reference, 'host: paperless'),
+        'gateway → paperless.lab.example.com',
+        'applications routes paperless.lab.example.com to paperless, which is under default deny on cluster "prod", but the Gateway\'s proxy (Cilium identity ingress) reaches none of its pods there (paperless/paperless 8000/TCP (not allowed by the policies)): every request to the host is dropped',
+      ],
+    ]);
+    expect(reports.find((report) => report.name === 'reachability')?.lines).toContain(
+      '    DENIED   gateway → paperless.lab.example.com (applications) via paperless/paperless 8000/TCP (not allowed by the policies)',
+    );
+  });
+});
+
+describe("an application's route on a platform host", { timeout: 120_000 }, () => {
+  it("is refused at the application's route, never at the component whose host it is", async () => {
+    const text = edit(reference, 'host: paperless', 'host: auth');
+    const { issues } = await run(text);
+    expect(
+      errors(issues).map((issue) => [issue.code, at(issue), issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'gateway-route',
+        positionOf(text, 'auth\n            service: paperless'),
+        'declares route "auth" for auth.<cluster domain>, which authelia (route "authelia") already routes on clusters "dev", "prod" and "staging"',
+        'another host: one route per host',
+      ],
+    ]);
+  });
+});
+
 describe("the applications' flows in the definition", { timeout: 120_000 }, () => {
   const mail = `          - name: mail
             fqdn: imap.example.com`;

@@ -422,6 +422,12 @@ export interface RouteRequest {
    * share a hostname on one listener).
    */
   readonly protocol?: 'http' | 'grpc';
+  /**
+   * Where in the definition the route itself is declared (an application's `routes[i]`): the
+   * gateway's issues about it point there, and such a route yields its host to the routes the
+   * components make of their own (`auth`, `argocd`, …), which the user never wrote.
+   */
+  readonly origin?: readonly PathSegment[];
 }
 
 /** A consumer asks the `oidc-provider` to register an OIDC client. */

@@ -150,42 +150,58 @@ function acceptedRoutes(
   issues: Issue[],
 ): { component: string; routes: RouteRequest[] }[] {
   const hosts = new Map<string, string>();
-  const out: { component: string; routes: RouteRequest[] }[] = [];
-  for (const peer of entry.others) {
-    const path = ['clusters', entry.cluster.index, 'components', peer.component];
-    const routes: RouteRequest[] = [];
-    for (const route of peer.contribution.routes ?? []) {
-      const problem = (message: string, expected: string): void => {
-        issues.push(error({ code: 'gateway-route', path, value: route.name, message, expected }));
-      };
-      if (!DNS_LABEL.test(route.host)) {
-        problem(
-          `declares route "${route.name}" with host "${route.host}", which is not a DNS label`,
-          'a host of lower-case letters, digits and "-" (the first label of <host>.<cluster domain>)',
-        );
-        continue;
+  const accepted = new Map<string, RouteRequest[]>();
+  // The components' own routes claim their hosts first (in component name order), then the
+  // routes the definition declares (`origin`: an application's), so that a user's route on a
+  // platform host (`auth`, `argocd`) is the one refused, at its own position.
+  const declared = (route: RouteRequest): boolean => route.origin !== undefined;
+  const passes = [(route: RouteRequest) => !declared(route), declared];
+  for (const pass of passes) {
+    for (const peer of entry.others) {
+      const componentPath = ['clusters', entry.cluster.index, 'components', peer.component];
+      const routes = accepted.get(peer.component) ?? [];
+      for (const route of peer.contribution.routes ?? []) {
+        if (!pass(route)) continue;
+        // At the route's own setting when the definition declares it, else at the component.
+        const problem = (message: string, expected: string, field: 'host' | 'auth'): void => {
+          const path = route.origin === undefined ? componentPath : [...route.origin, field];
+          issues.push(error({ code: 'gateway-route', path, value: route.name, message, expected }));
+        };
+        if (!DNS_LABEL.test(route.host)) {
+          problem(
+            `declares route "${route.name}" with host "${route.host}", which is not a DNS label`,
+            'a host of lower-case letters, digits and "-" (the first label of <host>.<cluster domain>)',
+            'host',
+          );
+          continue;
+        }
+        const owner = hosts.get(route.host);
+        if (owner !== undefined) {
+          problem(
+            `declares route "${route.name}" for ${route.host}.<cluster domain>, which ${owner} already routes on cluster "${entry.cluster.name}"`,
+            'another host: one route per host',
+            'host',
+          );
+          continue;
+        }
+        if (route.auth.kind === 'forward-auth' && !forwardAuth) {
+          problem(
+            `declares route "${route.name}" with forward auth, which the gateway class of cluster "${entry.cluster.name}" cannot do (no external authorizer)`,
+            'auth app (the application logs users in, e.g. through its OIDC client), or a gateway class with forward auth',
+            'auth',
+          );
+          continue;
+        }
+        hosts.set(route.host, `${peer.component} (route "${route.name}")`);
+        routes.push(route);
       }
-      const owner = hosts.get(route.host);
-      if (owner !== undefined) {
-        problem(
-          `declares route "${route.name}" for ${route.host}.${entry.cluster.domain}, which ${owner} already routes on cluster "${entry.cluster.name}"`,
-          'one route per host',
-        );
-        continue;
-      }
-      if (route.auth.kind === 'forward-auth' && !forwardAuth) {
-        problem(
-          `declares route "${route.name}" with forward auth, which the gateway class of cluster "${entry.cluster.name}" cannot do (no external authorizer)`,
-          'auth app (the application logs users in, e.g. through its OIDC client), or a gateway class with forward auth',
-        );
-        continue;
-      }
-      hosts.set(route.host, `${peer.component} (route "${route.name}")`);
-      routes.push(route);
+      if (routes.length > 0) accepted.set(peer.component, routes);
     }
-    if (routes.length > 0) out.push({ component: peer.component, routes });
   }
-  return out;
+  return entry.others.flatMap((peer) => {
+    const routes = accepted.get(peer.component);
+    return routes === undefined ? [] : [{ component: peer.component, routes }];
+  });
 }
 
 function readme(): ChartSpec['readme'] {

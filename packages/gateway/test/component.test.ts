@@ -318,8 +318,53 @@ describe('routes it refuses', () => {
       [
         'gateway-route',
         'web',
-        'declares route "web" for web.dev.lab.example.com, which blog (route "blog") already routes on cluster "dev"',
+        'declares route "web" for web.<cluster domain>, which blog (route "blog") already routes on cluster "dev"',
       ],
+    ]);
+  });
+});
+
+describe('a route the definition declares (its origin)', () => {
+  // An application's route, named `zzz` so that it would claim its host after `web` anyway, and
+  // one named `aaa`, which would claim it first in component name order.
+  const origin = ['clusters', 0, 'components', 'applications', 'apps', 'site', 'routes', 0];
+  const declaredBy = (component: string) =>
+    consumer(component, 'site', [route('site', 'site', { host: 'web', origin })]);
+
+  test('yields a platform host to the component that routes it, refused at its own setting', () => {
+    for (const component of ['aaa', 'zzz']) {
+      const { components, charts } = runGateway(definition(), [
+        ...PROVIDERS,
+        WEB,
+        declaredBy(component),
+      ]);
+      const refused = components.issues.filter(
+        (i) => i.code === 'gateway-route' && i.message.endsWith('cluster "dev"'),
+      );
+      expect(refused.map((i) => [i.path, i.message, i.expected])).toEqual([
+        [
+          [...origin, 'host'],
+          `declares route "site" for web.<cluster domain>, which web (route "web") already routes on cluster "dev"`,
+          'another host: one route per host',
+        ],
+      ]);
+      // The platform's route stands; the declared one is not made.
+      expect(Object.keys(objectsOf(charts.get('web'), 'dev'))).toEqual(['httproute-web']);
+      expect(objectsOf(charts.get(component), 'dev')).toEqual({});
+    }
+  });
+
+  test('forward auth the class cannot do: the error is at its auth', () => {
+    const guarded = consumer('aaa', 'site', [
+      route('site', 'site', {
+        origin,
+        auth: { kind: 'forward-auth', policy: 'two_factor' },
+      }),
+    ]);
+    const { components } = runGateway(definition(), [...PROVIDERS, guarded]);
+    expect(components.issues.find((i) => i.code === 'gateway-route')?.path).toEqual([
+      ...origin,
+      'auth',
     ]);
   });
 });
