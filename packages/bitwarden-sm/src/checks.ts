@@ -173,8 +173,68 @@ export const oidcClientSecretCheck: SystemCheck = {
   },
 };
 
+/** `<namespace>/<name>` of the Secrets the inventory maps on a cluster (platform-wide and its own). */
+function inventoried(
+  input: Parameters<SystemCheck['check']>[0],
+  deployed: DeployedCluster,
+): Set<string> {
+  const out = new Set<string>();
+  const settingsOf = (components: unknown): Json =>
+    record(record(record(components)[COMPONENT]).secrets);
+  for (const secrets of [
+    settingsOf(input.platform.definition.components),
+    settingsOf(deployed.cluster.definition.components),
+  ]) {
+    for (const [id, keys] of Object.entries(secrets)) {
+      if (Object.values(record(keys)).some((value) => typeof value === 'string')) out.add(id);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every declared Secret the inventory maps gets its BitwardenSecret: in its namespace, filling a
+ * Secret of its name. Two Secrets of one component with one name in two namespaces (two
+ * applications, each with a volume `data`: `data-restic`) once shared one chart entry, and one
+ * of them was never made.
+ */
+export const secretsMadeCheck: SystemCheck = {
+  name: 'bitwarden-secrets-made',
+  description:
+    'Every Secret a component declares to the secrets provider, mapped in the inventory, is deployed as a BitwardenSecret in its namespace that fills a Secret of its name.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of served(input)) {
+      const mapped = inventoried(input, deployed);
+      const made = new Set(
+        bitwardenSecrets(deployed).map(
+          ({ object }) =>
+            `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`,
+        ),
+      );
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const secret of contribution.secrets ?? []) {
+          const id = `${secret.namespace}/${secret.name}`;
+          if (!mapped.has(id) || made.has(id)) continue;
+          issues.push(
+            error({
+              code: 'bitwarden-secrets-made',
+              path: settingsPath(deployed.cluster, component),
+              value: id,
+              message: `${component} reads Secret ${id} on cluster "${deployed.cluster.name}", which the inventory maps, but no BitwardenSecret in ${secret.namespace} fills it: its pods would wait for it forever`,
+              expected: `a BitwardenSecret ${id} (secretName ${secret.name}) in ${component}'s chart`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,
   secretLabelsCheck,
   oidcClientSecretCheck,
+  secretsMadeCheck,
 ];

@@ -445,11 +445,37 @@ function clusterSecrets(
       continue;
     }
     const manifests = out.get(secret.owner) ?? {};
+    // Keys of the owner's chart: a Secret whose name another of the owner's Secrets has in
+    // another namespace (two applications, each with a volume `data`: `data-restic`) carries its
+    // namespace, or one would overwrite the other and its Secret never be made.
+    const suffix = wanted.some(
+      (other) =>
+        other.owner === secret.owner &&
+        other.name === secret.name &&
+        other.namespace !== secret.namespace,
+    )
+      ? `${secret.namespace}-${secret.name}`
+      : secret.name;
+    const taken = [`secret-${suffix}`, `bitwardensecret-${suffix}`].find((key) =>
+      Object.hasOwn(manifests, key),
+    );
+    if (taken !== undefined) {
+      issues.push(
+        error({
+          code: 'bitwarden-namespace',
+          path: settingsPath(cluster, secret.owner),
+          value: secretId(secret),
+          message: `${secret.owner}'s Secret ${secretId(secret)} on cluster "${cluster.name}" would take the chart entry ${taken} of another of its Secrets`,
+          expected: 'Secret names that stay distinct with their namespace in front',
+        }),
+      );
+      continue;
+    }
     const shell = labelledSecret(secret);
-    if (shell !== undefined) manifests[`secret-${secret.name}`] = shell;
+    if (shell !== undefined) manifests[`secret-${suffix}`] = shell;
     // Nothing mapped (an error already): no BitwardenSecret, so no token needed for it.
     if (secret.ids.size > 0) {
-      manifests[`bitwardensecret-${secret.name}`] = bitwardenSecret(secret, settings);
+      manifests[`bitwardensecret-${suffix}`] = bitwardenSecret(secret, settings);
       if (!tokens.has(secret.namespace)) {
         issues.push(
           error({

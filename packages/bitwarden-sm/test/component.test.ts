@@ -1,6 +1,12 @@
 import { formatIssue, type Issue, type Values } from '@homelab/core';
+import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { authTokenCheck, oidcClientSecretCheck, secretLabelsCheck } from '../src/checks.js';
+import {
+  authTokenCheck,
+  oidcClientSecretCheck,
+  secretLabelsCheck,
+  secretsMadeCheck,
+} from '../src/checks.js';
 import {
   consumer,
   ID_A,
@@ -70,6 +76,70 @@ describe('BitwardenSecrets for declared Secrets', () => {
     const plain = consumer('web', 'web', [{ name: 'web-env', namespace: 'web', keys: ['a'] }]);
     const second = runBitwarden({ secrets: { 'web/web-env': { a: ID_B } } }, [plain]);
     expect(Object.keys(second.manifests('web', 'dev'))).toEqual(['bitwardensecret-web-env']);
+  });
+
+  it("makes a Secret of each of a component's namespaces, when two share a name (two applications' volume `data`)", () => {
+    const apps = testComponent({
+      name: 'applications',
+      uses: ['secrets'],
+      contribution: () => ({
+        application: {
+          namespace: 'paperless',
+          additionalNamespaces: ['wiki'],
+          podSecurity: 'restricted',
+          clusterResources: [],
+        },
+        secrets: ['paperless', 'wiki'].map((namespace) => ({
+          name: 'data-restic',
+          namespace,
+          keys: ['RESTIC_PASSWORD'],
+        })),
+      }),
+    });
+    const run = runBitwarden(
+      {
+        secrets: {
+          'paperless/data-restic': { RESTIC_PASSWORD: ID_A },
+          'wiki/data-restic': { RESTIC_PASSWORD: ID_B },
+        },
+      },
+      [apps],
+    );
+    expect(run.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const made = Object.values(run.manifests('applications', 'dev')) as Loose[];
+    expect(
+      made.map((secret) => [
+        secret.metadata.namespace,
+        secret.metadata.name,
+        secret.spec.map[0].bwSecretId,
+      ]),
+    ).toEqual([
+      ['paperless', 'data-restic', ID_A],
+      ['wiki', 'data-restic', ID_B],
+    ]);
+    // The system check: every mapped declared Secret has its BitwardenSecret. Broken on purpose:
+    // wiki's dropped, as the one chart entry both once shared left it.
+    const input = systemInput(run);
+    expect(secretsMadeCheck.check(input)).toEqual([]);
+    const broken = {
+      ...input,
+      clusters: input.clusters.map((cluster) => ({
+        ...cluster,
+        applications: cluster.applications.map((app) => ({
+          ...app,
+          objects: app.objects.filter(({ object }) => object.metadata.namespace !== 'wiki'),
+        })),
+      })),
+    };
+    expect(
+      secretsMadeCheck.check(broken).map((issue) => [issue.path, issue.value, issue.message]),
+    ).toEqual(
+      ['dev', 'staging', 'prod'].map((cluster, index) => [
+        ['clusters', index, 'components', 'applications'],
+        'wiki/data-restic',
+        `applications reads Secret wiki/data-restic on cluster "${cluster}", which the inventory maps, but no BitwardenSecret in wiki fills it: its pods would wait for it forever`,
+      ]),
+    );
   });
 
   it('refuses an unmapped key once, naming the component, the Secret, the key and the lines to add', () => {
