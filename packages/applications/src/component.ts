@@ -264,12 +264,47 @@ function applicationRoutes(
   return out;
 }
 
+/**
+ * The volumes of the applications, each claim once: two applications sharing a namespace cannot
+ * both have a volume of one name (one PersistentVolumeClaim, one restic Secret, one backup);
+ * the second is an error at its volume.
+ */
+function uniqueVolumes(
+  apps: readonly ResolvedApp[],
+  input: DeclareInput<Settings>,
+  issues: Issue[],
+): VolumeRequest[] {
+  const owners = new Map<string, string>();
+  const out: VolumeRequest[] = [];
+  for (const app of apps) {
+    for (const volume of app.volumes) {
+      const id = `${volume.namespace}/${volume.name}`;
+      const owner = owners.get(id);
+      if (owner !== undefined) {
+        issues.push(
+          error({
+            code: 'applications-volume',
+            path: input.path('apps', app.name, 'volumes', volume.name),
+            value: id,
+            message: `is the claim ${id}, which ${owner} declares too (${app.name} shares its namespace): one claim would overwrite the other, with one backup for both`,
+            expected: `a volume name of its own in namespace ${volume.namespace} (e.g. ${app.name}-${volume.name})`,
+          }),
+        );
+        continue;
+      }
+      owners.set(id, app.name);
+      out.push(volume);
+    }
+  }
+  return out;
+}
+
 function declare(input: DeclareInput<Settings>): Declaration {
   const issues: Issue[] = [];
   const apps = resolveApps(input.settings, input.cluster.environment);
   const levels = namespaces(apps, input, issues);
   const [first, ...rest] = [...levels.keys()].sort(compareStrings);
-  const volumes = apps.flatMap((app) => app.volumes);
+  const volumes = uniqueVolumes(apps, input, issues);
   const secrets: SecretRequirement[] = volumes
     .filter((volume) => volume.backup !== undefined)
     .map(volumeBackupSecret);

@@ -139,6 +139,34 @@ describe('applications of the definition', () => {
     ]);
   });
 
+  test('two applications sharing a namespace cannot both have a volume of one name: an error at the second', () => {
+    const shared = run({
+      paperless: PAPERLESS,
+      wiki: {
+        namespace: 'paperless',
+        volumes: { data: { size: '5Gi', tier: 'standard', backup: {} } },
+      },
+    });
+    expect(
+      shared.components.issues
+        .filter((issue) => issue.severity === 'error')
+        .map((issue) => [issue.code, formatPath(issue.path), issue.message]),
+    ).toEqual(
+      [0, 1, 2].map((cluster) => [
+        'applications-volume',
+        `clusters[${cluster}].components.applications.apps.wiki.volumes.data`,
+        'is the claim paperless/data, which paperless declares too (wiki shares its namespace): one claim would overwrite the other, with one backup for both',
+      ]),
+    );
+    // paperless keeps its volume, as declared.
+    expect(
+      (declared(shared, 2).volumes as VolumeRequest[]).map((v) => [v.name, v.size, v.owner]),
+    ).toEqual([
+      ['cache', '5Gi', undefined],
+      ['data', '20Gi', { user: 1000, group: 1000 }],
+    ]);
+  });
+
   test('a volume needs a size and a tier (schema)', () => {
     expect(() => run({ x: { volumes: { data: { size: '1Gi' } } } })).toThrow(
       'clusters[0].components.applications.apps.x.volumes.data.tier: required key "tier" is missing',
