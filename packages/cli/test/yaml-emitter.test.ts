@@ -24,10 +24,42 @@ vi.mock('../../core/dist/yaml.js', async (importOriginal) => {
       else emitter.direct++;
       return (actual[emitter.reference ? reference : direct] as Emit)(value, options);
     };
+  // Values files and Talos documents are written with the canonical copy made in the same walk
+  // (`toYamlWithData`): the reference path is the two steps it stands for, canonicalData then
+  // the reference emitter.
+  const canonicalData = actual.canonicalData as (value: unknown) => unknown;
+  const templateMarkerIssues = actual.templateMarkerIssues as (value: unknown) => unknown[];
+  const withData = (value: unknown, options?: object) => {
+    if (!emitter.reference) {
+      emitter.direct++;
+      return (actual.toYamlWithData as (v: unknown, o?: object) => unknown)(value, options);
+    }
+    emitter.referenceCalls++;
+    const data = canonicalData(value);
+    return {
+      text: (actual.toYamlReference as Emit)(data, options),
+      data,
+      templateMarker: templateMarkerIssues(value).length > 0,
+    };
+  };
+  const documentsWithData = (values: readonly unknown[], options?: object) => {
+    if (!emitter.reference) {
+      emitter.direct++;
+      return (actual.toYamlDocumentsWithData as (v: unknown, o?: object) => unknown)(
+        values,
+        options,
+      );
+    }
+    emitter.referenceCalls++;
+    const data = values.map(canonicalData);
+    return { text: (actual.toYamlDocumentsReference as Emit)(data, options), data };
+  };
   return {
     ...actual,
     toYaml: pick('toYaml', 'toYamlReference'),
     toYamlDocuments: pick('toYamlDocuments', 'toYamlDocumentsReference'),
+    toYamlWithData: withData,
+    toYamlDocumentsWithData: documentsWithData,
   };
 });
 

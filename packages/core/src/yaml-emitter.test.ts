@@ -686,7 +686,8 @@ describe('toYamlWithData and toYamlDocumentsWithData', () => {
           if (found) markers++;
         }
       }),
-      { numRuns: 3000 },
+      // A fixed seed: the count of inputs holding `{{` below is then the same on every run.
+      { numRuns: 3000, seed: 20261201 },
     );
     expect(markers).toBeGreaterThan(100);
     fc.assert(
