@@ -216,6 +216,20 @@ describe('pnpm release', () => {
     expect(() => run('--no-tag')).toThrow(/Chart.yaml is cilium 1.2.0, expected cilium 1.2.1/);
   });
 
+  it('ignores what helm dependency build leaves in the chart folder (git ignores it too)', () => {
+    expect(run('record')).toBe(0);
+    const recorded = readFileSync(join(root, 'charts/.versions.json'), 'utf8');
+    expect(run('--no-tag')).toBe(0);
+    const archive = readFileSync(join(root, 'release/cilium-1.2.0.tgz'));
+    write('charts/cilium/charts/cilium-1.19.6.tgz', 'a dependency helm fetched\n');
+    write('charts/cilium/Chart.lock', 'dependencies: []\n');
+    expect(run('check')).toBe(0);
+    expect(run('record')).toBe(0);
+    expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
+    expect(run('--no-tag')).toBe(0);
+    expect(readFileSync(join(root, 'release/cilium-1.2.0.tgz')).equals(archive)).toBe(true);
+  });
+
   it('packs an unchanged chart into the same bytes at a later release commit', () => {
     // Every release packs every chart: a version released earlier must keep its digest.
     expect(run('record')).toBe(0);
