@@ -99,6 +99,13 @@ describe('homelab build on the reference platform', { timeout: 120_000 }, () => 
     expect(Object.keys(first.tree)).toContain('charts/cilium/Chart.yaml');
     expect(Object.keys(first.tree)).toContain('clusters/prod/talos/controlplane.yaml');
 
+    // New charts: their first version is recorded (charts/.versions.json) before check passes.
+    const unrecorded = homelab(dir, ['check', '--config', 'platform.yaml', '--out', 'out']);
+    expect(unrecorded.status).toBe(1);
+    expect(unrecorded.stdout).toContain('have no recorded version yet');
+    const changeset = homelab(dir, ['changeset', '--config', 'platform.yaml', '--out', 'out']);
+    expect(changeset.status).toBe(0);
+    expect(existsSync(join(dir, 'out/charts/.versions.json'))).toBe(true);
     const check = homelab(dir, ['check', '--config', 'platform.yaml', '--out', 'out']);
     expect(check.status).toBe(0);
     expect(check.stdout).toMatch(/^check passed: \d+ files match the definition/);
@@ -111,7 +118,10 @@ describe('homelab build on the reference platform', { timeout: 120_000 }, () => 
       Number(files2),
       0,
     ]);
-    expect(second.tree).toEqual(first.tree);
+    // The same tree, with the record homelab changeset added.
+    const { 'charts/.versions.json': versions, ...generated } = second.tree;
+    expect(versions).toBeDefined();
+    expect(generated).toEqual(first.tree);
   });
 
   it('writes identical bytes under another time zone and locale', () => {

@@ -146,11 +146,27 @@ afterAll(() => {
 describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
   let before: Record<string, { version: string; digest: string }> = {};
 
-  it('builds the reference platform, records its charts, and check passes', () => {
+  it('builds the reference platform; check fails until homelab changeset records the new charts', () => {
     expect(homelab('build').status).toBe(0);
-    const record = release('record');
-    expect(record.stdout).toBe('wrote charts/.versions.json\n');
-    expect(record.status).toBe(0);
+    // New charts: nothing guards their content until their first version is recorded.
+    const unguarded = homelab('check');
+    expect(unguarded.status).toBe(1);
+    expect(errorLines(unguarded.stderr)).toContain(
+      'charts/cilium: "0.1.0" is not in charts/.versions.json, so nothing guards its content: ' +
+        'record its first version (pnpm homelab changeset) (expected an entry for cilium in ' +
+        'charts/.versions.json, or a pending changeset for the chart)',
+    );
+    // Nothing is released while a chart is unrecorded.
+    const early = release('--no-tag', '--out', 'release');
+    expect(early.status).toBe(2);
+    expect(early.stderr).toContain('nothing released: charts/applications 0.1.0 is not in');
+    expect(existsSync(join(scratch, 'release'))).toBe(false);
+    const changeset = homelab('changeset');
+    expect(changeset.status).toBe(0);
+    expect(changeset.stdout).toMatch(
+      /^recorded the first version of \d+ new charts in charts\/\.versions\.json: charts\/applications 0\.1\.0, /,
+    );
+    expect(readdirSync(join(scratch, '.changeset'))).toEqual(['config.json']);
     before = recorded();
     expect(Object.keys(before)).toEqual(chartFolders());
     expect(before.cilium?.version).toBe('0.1.0');
@@ -238,6 +254,20 @@ describe('the release flow in a scratch copy', { timeout: 120_000 }, () => {
     const check = homelab('check');
     expect(errorLines(check.stderr)).toEqual([]);
     expect(check.status).toBe(0);
+  });
+
+  it('pnpm version-packages --help or an unknown option changes nothing', () => {
+    writeFileSync(
+      join(scratch, '.changeset/pending.md'),
+      '---\n"@homelab/chart-argo-cd": patch\n---\n\nPending.\n',
+    );
+    for (const arg of ['--help', '--bogus']) {
+      const result = release('version', arg);
+      expect(result.status).toBe(arg === '--help' ? 0 : 2);
+    }
+    expect(existsSync(join(scratch, '.changeset/pending.md'))).toBe(true);
+    expect(JSON.parse(read('charts/argo-cd/package.json')).version).toBe('0.1.0');
+    rmSync(join(scratch, '.changeset/pending.md'));
   });
 
   it('releases reproducible archives and an index whose digests are their sha256', () => {

@@ -102,6 +102,11 @@ export const COMMANDS: { readonly [name: string]: CommandSpec } = {
         summary: 'record every chart version and content digest in charts/.versions.json',
         options: [],
       },
+      version: {
+        summary:
+          'apply the pending changesets (changeset version), regenerate, record charts/.versions.json: pnpm version-packages',
+        options: ['config'],
+      },
     },
   },
 };

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GeneratedFile, Issue } from '@homelab/core';
@@ -17,6 +17,10 @@ interface Fake {
   writes: (readonly GeneratedFile[])[];
   inputs: GenerateInput[];
   changesets: (readonly GeneratedFile[])[];
+  /** Contents written to charts/.versions.json. */
+  records: string[];
+  /** Runtime calls that act, in order: `changeset version`, `writeTree`. */
+  calls: string[];
 }
 
 const files: GeneratedFile[] = [
@@ -48,6 +52,7 @@ function fake(
     created?: string[];
     files?: GeneratedFile[];
     release?: Partial<ReleaseState>;
+    changesetStatus?: number;
   } = {},
 ): Fake {
   let stdout = '';
@@ -55,6 +60,8 @@ function fake(
   const writes: (readonly GeneratedFile[])[] = [];
   const inputs: GenerateInput[] = [];
   const changesets: (readonly GeneratedFile[])[] = [];
+  const records: string[] = [];
+  const calls: string[] = [];
   let clock = 1000;
   const runtime: Runtime = {
     generate: (input) => {
@@ -66,6 +73,7 @@ function fake(
     },
     readChartVersions: () => ({ cilium: '0.2.0' }),
     writeTree: (_root, written) => {
+      calls.push('writeTree');
       writes.push(written);
       return { written: 1, unchanged: 1, removed: 0, created: options.created ?? [] };
     },
@@ -80,6 +88,13 @@ function fake(
     writeChangesets: (_root, written) => {
       changesets.push(written);
       return written.map((file) => file.path);
+    },
+    writeVersionRecord: (_root, content) => {
+      records.push(content);
+    },
+    changesetVersion: () => {
+      calls.push('changeset version');
+      return options.changesetStatus ?? 0;
     },
     formatIssue,
   };
@@ -105,6 +120,8 @@ function fake(
     writes,
     inputs,
     changesets,
+    records,
+    calls,
   };
 }
 
@@ -466,18 +483,29 @@ describe('homelab check: the version-increment guard', () => {
     expect(cli.out()).toBe('check failed: 1 chart version error (above)\n');
   });
 
-  it('warns about a chart missing from the record, and fails on it with --strict', async () => {
-    const lenient = fake({ files: released });
-    expect(await run(['check'], lenient.io)).toBe(0);
-    expect(lenient.err()).toBe(
-      'charts/cilium: "0.2.0" is not in charts/.versions.json, so its content is not guarded yet: ' +
-        'record it (pnpm homelab release record) [warning]\n',
+  it('fails on a chart missing from the record, saying to record its first version', async () => {
+    // Unrecorded, its content is guarded by nothing: `homelab changeset` records it.
+    const cli = fake({ files: released });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/cilium: "0.2.0" is not in charts/.versions.json, so nothing guards its content: ' +
+        'record its first version (pnpm homelab changeset) (expected an entry for cilium in ' +
+        'charts/.versions.json, or a pending changeset for the chart)\n',
     );
-    expect(lenient.out()).toBe(
-      'check passed: 3 files match the definition in 206 ms (1 warning)\n',
+    expect(cli.out()).toBe(
+      'check failed: 1 chart version error: charts/cilium has no recorded version yet; run ' +
+        '`pnpm homelab changeset` (it writes a changeset for every changed chart and records every new one)\n',
     );
-    const strict = fake({ files: released });
-    expect(await run(['check', '--strict'], strict.io)).toBe(1);
+    const json = fake({ files: released });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    expect(JSON.parse(json.out()).summary.unrecorded).toEqual(['charts/cilium']);
+  });
+
+  it('passes a chart missing from the record that a pending changeset bumps', async () => {
+    // version-packages records it at its new version.
+    const cli = fake({ files: released, release: { pending: ['@homelab/chart-cilium'] } });
+    expect(await run(['check'], cli.io)).toBe(0);
+    expect(cli.err()).toBe('');
   });
 
   it('reports both stale output and an unversioned chart', async () => {
@@ -544,6 +572,29 @@ describe('homelab changeset', () => {
     expect(pending.changesets).toEqual([]);
   });
 
+  it('records the first version of a new chart, keeping the other entries, and writes no changeset for it', async () => {
+    const other = { version: '1.0.0', digest: 'sha256:0000' };
+    const cli = fake({ files: released, release: { record: { longhorn: other } } });
+    expect(await run(['changeset'], cli.io)).toBe(0);
+    expect(cli.changesets).toEqual([[]]);
+    expect(cli.records.map((text) => JSON.parse(text))).toEqual([
+      { cilium: record.cilium, longhorn: other },
+    ]);
+    expect(cli.out()).toBe(
+      'recorded the first version of 1 new chart in charts/.versions.json: charts/cilium 0.2.0; commit it with the change\n',
+    );
+    // Once recorded, check passes on it.
+    const check = fake({ files: released, release: { record: JSON.parse(cli.records[0] ?? '') } });
+    expect(await run(['check'], check.io)).toBe(0);
+  });
+
+  it('does not record a new chart that a pending changeset bumps', async () => {
+    const cli = fake({ files: released, release: { pending: ['@homelab/chart-cilium'] } });
+    expect(await run(['changeset'], cli.io)).toBe(0);
+    expect(cli.records).toEqual([]);
+    expect(cli.out()).toBe('no chart changed without a new version: no changeset to write\n');
+  });
+
   it('writes nothing for an invalid definition and exits 1', async () => {
     const cli = fake({ files: edited, release: { record }, issues: [badCidr('p.yaml')] });
     expect(await run(['changeset'], cli.io)).toBe(1);
@@ -565,6 +616,35 @@ describe('homelab changeset', () => {
       'charts/.versions.json: is not valid JSON (Unexpected end of JSON input)\n' +
         'changeset failed: the version record is unreadable\n',
     );
+  });
+});
+
+describe('homelab release version (pnpm version-packages)', () => {
+  it('runs changeset version, then the build, then records the versions', async () => {
+    const cli = fake();
+    expect(await run(['release', 'version'], cli.io)).toBe(0);
+    expect(cli.calls).toEqual(['changeset version', 'writeTree']);
+    expect(readFileSync(join(workspace, 'charts/.versions.json'), 'utf8')).toBe('{}\n');
+  });
+
+  it('never acts on --help or an unknown option (pnpm appends them to the script)', async () => {
+    const help = fake();
+    expect(await run(['release', 'version', '--help'], help.io)).toBe(0);
+    expect(help.out()).toContain('Usage: homelab release version [options]');
+    const bogus = fake();
+    expect(await run(['release', 'version', '--bogus'], bogus.io)).toBe(2);
+    for (const cli of [help, bogus]) expect(cli.calls).toEqual([]);
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
+  it('stops when changeset version fails: nothing built or recorded', async () => {
+    const cli = fake({ changesetStatus: 1 });
+    expect(await run(['release', 'version'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual(['changeset version']);
+    expect(cli.err()).toBe(
+      'version failed: changeset version exited with 1; nothing built or recorded\n',
+    );
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
   });
 });
 

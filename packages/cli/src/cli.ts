@@ -13,7 +13,7 @@ import {
   readBuildRecord,
   readChartVersions,
 } from '@homelab/core';
-import type { ChartState } from '@homelab/release';
+import type { ChartState, VersionRecord } from '@homelab/release';
 import pc from 'picocolors';
 import type { CommandOptions } from './args.js';
 import { parseCommandLine, usage } from './args.js';
@@ -195,7 +195,12 @@ async function chartStates(
   ctx: Context,
   files: readonly GeneratedFile[],
   chartVersions: Readonly<Record<string, string>>,
-): Promise<{ release: ReleaseModule; charts: ChartState[]; issues: Issue[] }> {
+): Promise<{
+  release: ReleaseModule;
+  charts: ChartState[];
+  record: VersionRecord;
+  issues: Issue[];
+}> {
   const release = await import('@homelab/release');
   const state = await ctx.runtime.readReleaseState(ctx.outRoot);
   const charts = release.chartStatesFromBuild({
@@ -206,7 +211,7 @@ async function chartStates(
     pending: state.pending,
     packageNames: state.packageNames,
   });
-  return { release, charts, issues: [...state.issues] };
+  return { release, charts, record: state.record, issues: [...state.issues] };
 }
 
 function failureSummary(ctx: Context, verb: string, issues: readonly Issue[]): string {
@@ -457,6 +462,9 @@ async function check(ctx: Context): Promise<number> {
   const unversioned = guard.release
     .chartsNeedingChangeset(guard.charts)
     .map((chart) => `charts/${chart.name}`);
+  const unrecorded = guard.release
+    .chartsToRecord(guard.charts)
+    .map((chart) => `charts/${chart.name}`);
   const issues = [...buildIssues, ...guardIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
@@ -468,6 +476,7 @@ async function check(ctx: Context): Promise<number> {
       missing: [...diff.missing],
       stale: [...diff.stale],
       unversioned,
+      unrecorded,
       ms: elapsed(ctx),
     });
     return ok ? 0 : 1;
@@ -497,10 +506,19 @@ async function check(ctx: Context): Promise<number> {
   }
   if (guardErrors > 0) {
     const detail =
-      unversioned.length > 0
-        ? `: ${unversioned.join(', ')} changed without a new version; add a changeset ` +
-          '(`pnpm homelab changeset` writes one for every such chart)'
-        : ' (above)';
+      unrecorded.length > 0
+        ? `: ${[
+            ...(unversioned.length > 0
+              ? [`${unversioned.join(', ')} changed without a new version`]
+              : []),
+            `${unrecorded.join(', ')} ${unrecorded.length === 1 ? 'has' : 'have'} no recorded version yet`,
+          ].join(
+            '; ',
+          )}; run \`pnpm homelab changeset\` (it writes a changeset for every changed chart and records every new one)`
+        : unversioned.length > 0
+          ? `: ${unversioned.join(', ')} changed without a new version; add a changeset ` +
+            '(`pnpm homelab changeset` writes one for every such chart)'
+          : ' (above)';
     ctx.io.stdout(
       `${colors.red('check failed:')} ${plural(guardErrors, 'chart version error')}${detail}\n`,
     );
@@ -522,6 +540,9 @@ async function changeset(ctx: Context): Promise<number> {
     return 1;
   }
   const changed = guard.release.chartsNeedingChangeset(guard.charts);
+  // New charts (no entry in the record, no pending changeset): their first version is the one
+  // they have now; recording it is what starts guarding their content.
+  const toRecord = guard.release.chartsToRecord(guard.charts);
   const files = guard.release.writeChangesets(
     changed.map((chart) =>
       chart.packageName === undefined
@@ -529,7 +550,7 @@ async function changeset(ctx: Context): Promise<number> {
         : { name: chart.name, packageName: chart.packageName },
     ),
   );
-  if (files.length === 0) {
+  if (files.length === 0 && toRecord.length === 0) {
     ctx.io.stdout('no chart changed without a new version: no changeset to write\n');
     return 0;
   }
@@ -540,10 +561,23 @@ async function changeset(ctx: Context): Promise<number> {
       `${ctx.colors.green(verb)} ${displayFile(ctx.io, join(ctx.outRoot, file.path))}\n${file.content}`,
     );
   }
-  ctx.io.stdout(
-    `${plural(changed.length, 'chart')} to bump: ${changed.map((chart) => `charts/${chart.name}`).join(', ')}; ` +
-      'edit the summary if you like, commit it with the change; `pnpm version-packages` applies it\n',
-  );
+  if (changed.length > 0) {
+    ctx.io.stdout(
+      `${plural(changed.length, 'chart')} to bump: ${changed.map((chart) => `charts/${chart.name}`).join(', ')}; ` +
+        'edit the summary if you like, commit it with the change; `pnpm version-packages` applies it\n',
+    );
+  }
+  if (toRecord.length > 0) {
+    await ctx.runtime.writeVersionRecord(
+      ctx.outRoot,
+      guard.release.serializeVersionRecord(guard.release.recordNewCharts(guard.record, toRecord)),
+    );
+    ctx.io.stdout(
+      `${ctx.colors.green('recorded')} the first version of ${plural(toRecord.length, 'new chart')} in ` +
+        `${displayFile(ctx.io, join(ctx.outRoot, 'charts/.versions.json'))}: ` +
+        `${toRecord.map((chart) => `charts/${chart.name} ${chart.version}`).join(', ')}; commit it with the change\n`,
+    );
+  }
   return 0;
 }
 
@@ -642,6 +676,29 @@ async function releaseRecord(ctx: Context): Promise<number> {
   });
 }
 
+/**
+ * `pnpm version-packages`: `changeset version` (bumps each chart's package.json, writes its
+ * CHANGELOG.md), then the build (Chart.yaml follows package.json), then `release record`. The
+ * command line is parsed before any of it runs: `--help` or an unknown option never versions.
+ */
+async function releaseVersion(ctx: Context): Promise<number> {
+  const status = await ctx.runtime.changesetVersion(ctx.root);
+  if (status !== 0) {
+    ctx.io.stderr(
+      `${ctx.colors.red('version failed:')} changeset version exited with ${status}; nothing built or recorded\n`,
+    );
+    return 1;
+  }
+  const built = await build(ctx);
+  if (built !== 0) {
+    ctx.io.stderr(
+      `${ctx.colors.red('version failed:')} the build failed after changeset version; charts/.versions.json not recorded\n`,
+    );
+    return built;
+  }
+  return releaseRecord(ctx);
+}
+
 async function vendorSync(ctx: Context): Promise<number> {
   const { sync } = await import('./vendor.js');
   const { REGISTRY } = await import('./registry.js');
@@ -736,6 +793,7 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
   changeset,
   release: releaseCharts,
   'release record': releaseRecord,
+  'release version': releaseVersion,
 };
 
 function version(): string {

@@ -63,6 +63,13 @@ export interface Runtime {
     outRoot: string,
     files: readonly GeneratedFile[],
   ): Promise<readonly string[]> | readonly string[];
+  /** Writes `charts/.versions.json` under `outRoot` (atomically). */
+  writeVersionRecord(outRoot: string, content: string): Promise<void> | void;
+  /**
+   * Runs `changeset version` (the workspace's @changesets/cli) in `root`, its output passed
+   * through; returns its exit code.
+   */
+  changesetVersion(root: string): Promise<number> | number;
   /** One line per issue, `file:line:col  path: value message (expected …)`. */
   formatIssue(issue: Issue): string;
 }

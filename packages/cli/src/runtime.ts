@@ -1,4 +1,5 @@
 // The real runtime of the CLI, imported lazily (`--help` and usage errors never load it).
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -6,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -105,6 +107,32 @@ function writeChangesets(
   return written;
 }
 
+/** Writes charts/.versions.json through a temporary file and a rename. */
+function writeVersionRecord(outRoot: string, content: string): void {
+  const target = join(outRoot, 'charts', '.versions.json');
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = `${target}.tmp-${process.pid}`;
+  writeFileSync(temp, content);
+  renameSync(temp, target);
+}
+
+/** `changeset version` of the workspace's @changesets/cli, in `root`, its output passed through. */
+function changesetVersion(root: string): number {
+  const bin = join(root, 'node_modules', '@changesets', 'cli', 'bin.js');
+  if (!existsSync(bin)) {
+    throw new HomelabError(
+      `${bin} does not exist: the changesets CLI is not installed in ${root} (pnpm install)`,
+    );
+  }
+  const result = spawnSync(process.execPath, [bin, 'version'], { cwd: root, stdio: 'inherit' });
+  if (result.error !== undefined) {
+    throw new HomelabError(`cannot run changeset version: ${result.error.message}`, {
+      cause: result.error,
+    });
+  }
+  return result.status ?? 1;
+}
+
 /**
  * The writer's test hook from the environment (for the kill test; see packages/core/README.md):
  * `HOMELAB_WRITER_TRACE=1` prints `homelab-writer-step <n> <label>` on stderr before each step;
@@ -146,5 +174,7 @@ export const runtime: Runtime = {
   diffTree,
   readReleaseState,
   writeChangesets,
+  writeVersionRecord,
+  changesetVersion,
   formatIssue,
 };

@@ -18,7 +18,7 @@ import {
 import { parse } from 'yaml';
 import { VERSION_RECORD_PATH } from './digest.js';
 import { type FileContent, toBytes } from './files.js';
-import { recordVersions, serializeVersionRecord } from './guard.js';
+import { type ChartState, recordVersions, serializeVersionRecord } from './guard.js';
 import { packagedFiles, packChart } from './pack.js';
 import { readChartFolders, readChartStates } from './repo.js';
 import { buildIndex, type IndexEntryInput } from './repo-index.js';
@@ -30,6 +30,14 @@ function git(root: string, args: string[]): string {
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }
+
+/**
+ * The modification time of every entry of every archive: a constant (1980-01-01T00:00:00Z), so
+ * that an archive's bytes depend on the chart's content only. Taken from the release commit, a
+ * chart that did not change would be packed again with other bytes at every release (each run
+ * packs every chart), and the published digest of a version would move.
+ */
+export const ARCHIVE_MTIME = 315_532_800;
 
 /** The release commit's time (`git log -1 --format=%ct`), else `SOURCE_DATE_EPOCH`. */
 export function releaseEpoch(
@@ -109,9 +117,40 @@ export function withDependencies(
   return out;
 }
 
-/** Packages every chart, merges the Helm repository index, tags new versions. */
+/** Why a chart's content is not the one recorded for its version (`undefined`: it is). */
+export function unrecordedReason(chart: ChartState): string | undefined {
+  const { recorded } = chart;
+  if (recorded === undefined)
+    return `charts/${chart.name} ${chart.version} is not in ${VERSION_RECORD_PATH}`;
+  if (recorded.version !== chart.version) {
+    return `charts/${chart.name} is at ${chart.version}, ${VERSION_RECORD_PATH} records ${recorded.version}`;
+  }
+  if (recorded.digest !== chart.digest) {
+    return `charts/${chart.name} changed since ${chart.version} was recorded`;
+  }
+  return undefined;
+}
+
+/**
+ * Packages every chart, merges the Helm repository index, tags new versions. Releases only
+ * charts whose content is the one recorded for their version (a pending changeset, a new chart
+ * not recorded yet or an unversioned change would publish other content under a version number).
+ */
 export function publishCharts(options: PublishOptions): number {
   const { root, out, tag } = options;
+  const states = readChartStates(root);
+  if (hasErrors(states.issues)) {
+    printIssues(options, states.issues);
+    throw new HomelabError(`${VERSION_RECORD_PATH} is unreadable: nothing released`);
+  }
+  const unrecorded = states.charts
+    .map(unrecordedReason)
+    .filter((reason): reason is string => reason !== undefined);
+  if (unrecorded.length > 0) {
+    throw new HomelabError(
+      `nothing released: ${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
+    );
+  }
   const epoch = releaseEpoch(root, options.env);
   const entries: IndexEntryInput[] = [];
   const tags: string[] = [];
@@ -127,7 +166,7 @@ export function publishCharts(options: PublishOptions): number {
     const archive = packChart(withDependencies(root, chart.name, chart.files), {
       chart: chart.name,
       version: chart.version,
-      mtime: epoch,
+      mtime: ARCHIVE_MTIME,
     });
     const file = `${chart.name}-${chart.version}.tgz`;
     writeAtomic(join(out, file), archive);

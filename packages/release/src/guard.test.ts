@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   type ChartState,
   chartsNeedingChangeset,
+  chartsToRecord,
   checkChartVersions,
   parseVersionRecord,
+  recordNewCharts,
   recordVersions,
   serializeVersionRecord,
 } from './guard.js';
@@ -44,11 +46,25 @@ describe('checkChartVersions', () => {
     expect(checkChartVersions([chart({ digest: NEW, pendingChangeset: true })])).toEqual([]);
   });
 
-  it('warns about a chart that has no record yet', () => {
+  it('fails a chart that has no record yet, saying to record its first version', () => {
+    // Unrecorded, nothing guards it: it could change and be released again as 0.1.0.
     const issues = checkChartVersions([{ name: 'longhorn', version: '0.1.0', digest: NEW }]);
-    expect(issues.map((i) => [i.severity, i.code, i.output])).toEqual([
-      ['warning', 'chart-version-unrecorded', 'charts/longhorn'],
+    expect(issues.map((i) => [i.severity, i.code, i.output, i.message])).toEqual([
+      [
+        'error',
+        'chart-version-unrecorded',
+        'charts/longhorn',
+        'is not in charts/.versions.json, so nothing guards its content: record its first version (pnpm homelab changeset)',
+      ],
     ]);
+  });
+
+  it('accepts an unrecorded chart that a pending changeset bumps (version-packages records it)', () => {
+    expect(
+      checkChartVersions([
+        { name: 'longhorn', version: '0.1.0', digest: NEW, pendingChangeset: true },
+      ]),
+    ).toEqual([]);
   });
 
   it('fails a chart whose version moved without its record (pnpm version-packages not run)', () => {
@@ -86,6 +102,22 @@ describe('chartsNeedingChangeset', () => {
   });
 });
 
+describe('chartsToRecord and recordNewCharts', () => {
+  it('lists the unrecorded charts no pending changeset bumps, and adds them at their version', () => {
+    const charts: ChartState[] = [
+      chart({ name: 'a', digest: NEW }),
+      { name: 'b', version: '0.1.0', digest: NEW },
+      { name: 'c', version: '0.1.0', digest: NEW, pendingChangeset: true },
+    ];
+    const toRecord = chartsToRecord(charts);
+    expect(toRecord.map((c) => c.name)).toEqual(['b']);
+    expect(recordNewCharts({ a: { version: '1.2.0', digest: OLD } }, toRecord)).toEqual({
+      a: { version: '1.2.0', digest: OLD },
+      b: { version: '0.1.0', digest: NEW },
+    });
+  });
+});
+
 describe('recordVersions', () => {
   it('records a moved version and an unrecorded chart, and drops removed charts', () => {
     const { record, issues } = recordVersions(
@@ -110,6 +142,14 @@ describe('recordVersions', () => {
     expect(issues.map((i) => i.message)).toEqual([
       'charts/cilium changed since 1.2.0: add a changeset (pnpm changeset)',
     ]);
+  });
+
+  it('keeps the entry of a changed chart that a pending changeset bumps, without an error', () => {
+    const { record, issues } = recordVersions([chart({ digest: NEW, pendingChangeset: true })], {
+      cilium: { version: '1.2.0', digest: OLD },
+    });
+    expect(record).toEqual({ cilium: { version: '1.2.0', digest: OLD } });
+    expect(issues).toEqual([]);
   });
 });
 

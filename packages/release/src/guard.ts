@@ -1,4 +1,4 @@
-import { error, formatPath, type Issue, warning } from '@homelab/core';
+import { error, formatPath, type Issue } from '@homelab/core';
 import semver from 'semver';
 import { VERSION_RECORD_PATH } from './digest.js';
 import { compareCodeUnits } from './files.js';
@@ -42,6 +42,26 @@ export function chartsNeedingChangeset(charts: readonly ChartState[]): ChartStat
   return charts.filter((chart) => changedWithoutVersion(chart) && chart.pendingChangeset !== true);
 }
 
+/**
+ * Charts missing from the record that no pending changeset bumps: new charts (the build created
+ * their package.json), whose first version is the one they have now. `homelab changeset` records
+ * them; until then nothing guards their content, so `homelab check` fails on them. A chart that
+ * a pending changeset bumps is recorded by `pnpm version-packages`, at its new version.
+ */
+export function chartsToRecord(charts: readonly ChartState[]): ChartState[] {
+  return charts.filter((chart) => chart.recorded === undefined && chart.pendingChangeset !== true);
+}
+
+/** The record with each given chart's current version and digest added (its first version). */
+export function recordNewCharts(
+  existing: VersionRecord,
+  charts: readonly ChartState[],
+): VersionRecord {
+  const record: { [chart: string]: RecordedVersion } = { ...existing };
+  for (const chart of charts) record[chart.name] = { version: chart.version, digest: chart.digest };
+  return record;
+}
+
 function notIncremented(chart: ChartState): Issue {
   return error({
     code: 'chart-version-not-incremented',
@@ -62,13 +82,16 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
   for (const chart of [...charts].sort((a, b) => compareCodeUnits(a.name, b.name))) {
     const { recorded } = chart;
     if (recorded === undefined) {
+      // A pending changeset bumps it: `pnpm version-packages` records it at its new version.
+      if (chart.pendingChangeset === true) continue;
       issues.push(
-        warning({
+        error({
           code: 'chart-version-unrecorded',
           path: [],
           output: `charts/${chart.name}`,
           value: chart.version,
-          message: `is not in ${VERSION_RECORD_PATH}, so its content is not guarded yet: record it (pnpm homelab release record)`,
+          message: `is not in ${VERSION_RECORD_PATH}, so nothing guards its content: record its first version (pnpm homelab changeset)`,
+          expected: `an entry for ${chart.name} in ${VERSION_RECORD_PATH}, or a pending changeset for the chart`,
         }),
       );
       continue;
@@ -116,7 +139,8 @@ export function recordVersions(
     const old = existing[chart.name];
     if (old !== undefined && old.version === chart.version && old.digest !== chart.digest) {
       record[chart.name] = { version: old.version, digest: old.digest };
-      issues.push(notIncremented(chart));
+      // A pending changeset bumps it: the next `changeset version` moves it, then it is recorded.
+      if (chart.pendingChangeset !== true) issues.push(notIncremented(chart));
       continue;
     }
     record[chart.name] = { version: chart.version, digest: chart.digest };

@@ -4,7 +4,13 @@ export type { PublishOptions, ReleaseIo } from './command.js';
 export { publishCharts, recordVersionsOnDisk } from './command.js';
 export { chartDigest } from './digest.js';
 export type { ChartState, VersionRecord } from './guard.js';
-export { chartsNeedingChangeset, checkChartVersions } from './guard.js';
+export {
+  chartsNeedingChangeset,
+  chartsToRecord,
+  checkChartVersions,
+  recordNewCharts,
+  serializeVersionRecord,
+} from './guard.js';
 export { readChangesetFiles, readVersionRecord } from './repo.js';
 export type { BuildStatesInput } from './states.js';
 export { chartStatesFromBuild } from './states.js';

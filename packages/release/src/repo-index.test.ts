@@ -75,14 +75,11 @@ describe('buildIndex', () => {
     expect(merged.generated).toBe('2024-03-09T16:00:00Z');
   });
 
-  it('replaces the entry of the same chart and version', () => {
+  it('refuses another archive for a version the index already lists: a released version never changes', () => {
     const first = buildIndex(undefined, [{ metadata: metadata('1.2.0'), digest: 'old' }], T1);
-    const merged = parse(
-      buildIndex(first, [{ metadata: metadata('1.2.0'), digest: 'new' }], T2),
-    ) as Index;
-    expect(merged.entries.cilium?.map((e) => [e.digest, e.created])).toEqual([
-      ['new', '2024-03-09T16:00:00Z'],
-    ]);
+    expect(() => buildIndex(first, [{ metadata: metadata('1.2.0'), digest: 'new' }], T2)).toThrow(
+      'index.yaml already lists cilium 1.2.0 with another archive (digest old, now new): a released version never changes',
+    );
   });
 
   it('keeps the first created time of an archive released again with the same digest', () => {

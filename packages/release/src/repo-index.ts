@@ -85,11 +85,11 @@ function readExisting(existing: string | undefined): { [chart: string]: IndexEnt
 }
 
 /**
- * A Helm repository `index.yaml`: the existing index (if any) with the given archives added.
- * An archive replaces the entry of the same chart and version; other versions and charts stay.
- * `created` of a new entry and `generated` are `timestamp` (the release commit's time, never the
- * clock); an entry re-released with the same digest keeps its first `created`. Versions are
- * listed newest first (semver), keys sorted.
+ * A Helm repository `index.yaml`: the existing index (if any) with the given archives added;
+ * other versions and charts stay. An archive of a version the index already lists must have the
+ * same digest (a released version never changes: refused otherwise) and keeps its entry's first
+ * `created`. `created` of a new entry and `generated` are `timestamp` (the release commit's
+ * time, never the clock). Versions are listed newest first (semver), keys sorted.
  */
 export function buildIndex(
   existing: string | undefined,
@@ -106,6 +106,12 @@ export function buildIndex(
     }
     const versions = charts[name] ?? [];
     const previous = versions.find((v) => v.version === version);
+    if (previous !== undefined && previous.digest !== input.digest) {
+      // A published version never changes: Helm clients and caches hold the first archive.
+      throw new HomelabError(
+        `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes; its content moved without a new version (add a changeset, pnpm version-packages)`,
+      );
+    }
     const entry: IndexEntry = {};
     for (const field of METADATA_FIELDS) {
       const value = input.metadata[field];

@@ -16,18 +16,31 @@ export interface ChartFolder {
   readonly packageName: string;
   /** `package.json` version (changesets owns it). */
   readonly version: string;
-  /** Every file below the folder except `node_modules/`, by relative path. */
+  /**
+   * Every file below the folder by relative path, except what the build never writes there and
+   * git ignores: `node_modules/` (pnpm's), and what `helm dependency build` leaves (`charts/`,
+   * `Chart.lock`; the release puts the vendored dependency archives in itself).
+   */
   readonly files: ReadonlyMap<string, Uint8Array>;
 }
 
-function walk(dir: string, prefix: string, out: Map<string, Uint8Array>): void {
+/** Top-level entries of a chart folder that are not the chart's (see `ChartFolder.files`). */
+const NOT_CHART_FILES: ReadonlySet<string> = new Set(['node_modules', 'charts', 'Chart.lock']);
+
+function walk(
+  dir: string,
+  prefix: string,
+  out: Map<string, Uint8Array>,
+  skip: ReadonlySet<string>,
+): void {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
     compareCodeUnits(a.name, b.name),
   );
   for (const entry of entries) {
     const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (skip.has(rel)) continue;
     if (entry.isDirectory()) {
-      if (rel !== 'node_modules') walk(join(dir, entry.name), rel, out);
+      walk(join(dir, entry.name), rel, out, skip);
     } else if (entry.isFile()) {
       out.set(rel, readFileSync(join(dir, entry.name)));
     }
@@ -37,7 +50,14 @@ function walk(dir: string, prefix: string, out: Map<string, Uint8Array>): void {
 /** Every file of a folder, recursively, as bytes (node_modules/ skipped). */
 export function readFolder(dir: string): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  walk(dir, '', files);
+  walk(dir, '', files, new Set(['node_modules']));
+  return files;
+}
+
+/** A chart folder's own files (see `ChartFolder.files`). */
+function readChartFiles(dir: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  walk(dir, '', files, NOT_CHART_FILES);
   return files;
 }
 
@@ -68,7 +88,7 @@ export function readChartFolders(root: string): ChartFolder[] {
       const chartVersion = chartIdentity(readFileSync(join(dir, 'Chart.yaml'), 'utf8')).version;
       if (typeof chartVersion === 'string') version = chartVersion;
     }
-    folders.push({ name, dir, packageName, version, files: readFolder(dir) });
+    folders.push({ name, dir, packageName, version, files: readChartFiles(dir) });
   }
   return folders;
 }

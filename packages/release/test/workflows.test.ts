@@ -74,9 +74,10 @@ describe('the release workflow', () => {
   });
 
   it('versions with changesets, regenerates, then records the new digests', () => {
-    expect(script('version-packages')).toBe(
-      'changeset version && pnpm build && pnpm homelab release record',
-    );
+    // One homelab command (changeset version, build, record), so that the arguments pnpm
+    // appends to the script (`pnpm version-packages --help`) are parsed before anything runs;
+    // appended to `changeset version && … && … record`, they reached only the last command.
+    expect(script('version-packages')).toBe('node packages/cli/dist/homelab.cjs release version');
     expect(script('release')).toBe('node packages/cli/dist/homelab.cjs release');
   });
 });
