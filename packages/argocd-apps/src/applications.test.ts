@@ -5,6 +5,7 @@ import {
   INITIAL_CHART_VERSION,
   parseAllDocuments,
   renderChart,
+  toYaml,
 } from '@homelab/core';
 import { testComponent, testRun } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,13 @@ import {
   longhorn,
   REPO,
 } from '../test/fleet.js';
-import { assembleApplications, SYNC_WAVE_ANNOTATION } from './applications.js';
+import {
+  APP_REVISION,
+  assembleApplications,
+  helmSetSegment,
+  revisionParameterName,
+  SYNC_WAVE_ANNOTATION,
+} from './applications.js';
 
 type Obj = KubeObject & { spec: Record<string, unknown> };
 
@@ -640,6 +647,118 @@ describe('assembleApplications', () => {
       // each time from the latest revision (a fix committed meanwhile).
       syncPolicy: { retry: { limit: -1, refresh: true } },
     });
+  });
+
+  it('pins every child Application of the platform repository to the commit the root renders', () => {
+    // Given the root Application and the umbrella chart's layer of every cluster
+    const { assembled, platform } = reference;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const file = assembled.files.find(
+        (candidate) => candidate.path === `clusters/${cluster}/root-application.yaml`,
+      );
+      const [, root] = parseAllDocuments(file?.content ?? '') as Obj[];
+      const helm =
+        (root?.spec.source as { helm: { parameters?: Values[] } } | undefined)?.helm ?? {};
+      const manifests = (assembled.chart?.clusters[cluster]?.manifests ?? {}) as {
+        [key: string]: Obj;
+      };
+      const children = Object.keys(manifests).filter(
+        (key) => manifests[key]?.kind === 'Application',
+      );
+      const fromRepository = children.filter(
+        (key) =>
+          (manifests[key]?.spec.source as { repoURL?: string } | undefined)?.repoURL ===
+          platform.repositoryUrl,
+      );
+      // Then each of them has exactly one parameter, naming a real key of the layer, that Argo CD
+      // fills with the commit it resolved the root's revision to (a string, never a number)
+      expect(fromRepository.length).toBeGreaterThan(3);
+      expect(helm.parameters).toEqual(
+        fromRepository.sort().map((key) => ({
+          name: `manifests.${key}.spec.source.targetRevision`,
+          value: '$ARGOCD_APP_REVISION',
+          forceString: true,
+        })),
+      );
+      for (const parameter of helm.parameters ?? []) {
+        const [head, key, ...rest] = String(parameter.name).split('.');
+        expect([head, rest.join('.')]).toEqual(['manifests', 'spec.source.targetRevision']);
+        expect(manifests[key ?? '']?.kind).toBe('Application');
+        // No key needs escaping: Helm would split it at a dot or a comma
+        expect(key).toMatch(/^[a-z0-9][-a-z0-9]*$/);
+      }
+      // and a CRD bundle keeps its own upstream tag
+      const bundles = children.filter((key) => !fromRepository.includes(key));
+      expect(bundles.length).toBeGreaterThan(0);
+      for (const key of bundles) {
+        expect(helm.parameters?.map((parameter) => parameter.name)).not.toContain(
+          revisionParameterName(key),
+        );
+      }
+    }
+  });
+
+  it('applies the root parameters as Helm --set-string does: every child follows the rendered commit', () => {
+    // Given prod pinned to v1.0.0, rendered by Argo CD at the tag whose committed values still
+    // say `main` (the pin of the time the tag was made)
+    const { assembled } = reference;
+    const file = assembled.files.find(
+      (candidate) => candidate.path === 'clusters/prod/root-application.yaml',
+    );
+    const [, root] = parseAllDocuments(file?.content ?? '') as Obj[];
+    const parameters =
+      (
+        root?.spec.source as
+          | { helm?: { parameters?: { name: string; value: string }[] } }
+          | undefined
+      )?.helm?.parameters ?? [];
+    const sha = '0123456789abcdef0123456789abcdef01234567';
+    if (assembled.chart === undefined) throw new Error('no umbrella chart');
+    const { files } = chartFiles(assembled.chart, INITIAL_CHART_VERSION);
+    const stale = files.map((entry) =>
+      entry.path.endsWith('clusters/prod.yaml')
+        ? {
+            ...entry,
+            content: entry.content.replaceAll('targetRevision: v1.0.0', 'targetRevision: main'),
+          }
+        : entry,
+    );
+    // When the parameters are applied with $ARGOCD_APP_REVISION replaced, as the repo-server does
+    const overrides: { [key: string]: Values } = {};
+    for (const { name, value } of parameters) {
+      const key = name.split('.')[1] ?? '';
+      expect(value).toBe(APP_REVISION);
+      overrides[key] = { spec: { source: { targetRevision: value.replace(APP_REVISION, sha) } } };
+    }
+    // (the parameters as one more value layer: Helm merges --set values last)
+    const rendered = renderChart(
+      [
+        ...stale,
+        { path: 'charts/platform/parameters.yaml', content: toYaml({ manifests: overrides }) },
+      ],
+      ['env/production.yaml', 'clusters/prod.yaml', 'parameters.yaml'],
+    );
+    // Then every Application of the platform repository deploys that commit, and no child is left
+    // on `main`
+    const apps = (rendered.objects as Obj[]).filter((object) => object.kind === 'Application');
+    const revisions = apps.map((app) => [
+      app.metadata.name,
+      (app.spec.source as { repoURL: string; targetRevision: string }).repoURL === REPO
+        ? (app.spec.source as { targetRevision: string }).targetRevision
+        : 'upstream',
+    ]);
+    expect(revisions.filter(([, revision]) => revision !== 'upstream').length).toBeGreaterThan(3);
+    for (const [name, revision] of revisions) expect([name, revision]).not.toEqual([name, 'main']);
+    expect(revisions.every(([, revision]) => revision === sha || revision === 'upstream')).toBe(
+      true,
+    );
+  });
+
+  it('escapes what Helm would split a --set key at', () => {
+    expect(helmSetSegment('application-a.b,c')).toBe('application-a\\.b\\,c');
+    expect(revisionParameterName('application-x')).toBe(
+      'manifests.application-x.spec.source.targetRevision',
+    );
   });
 
   it('creates every namespace of the platform before the first wave, with its Pod Security level', () => {

@@ -128,6 +128,12 @@ export interface AssembledApplications {
   readonly issues: Issue[];
 }
 
+/**
+ * An Application's source: `charts/<chart>` of the platform repository with the cluster's two
+ * layers. Its `targetRevision` is the environment's; for a child of the root Application that
+ * is only the fallback of a plain `helm template`, since the root's parameters set it to the
+ * commit the root renders (rootRevisionParameters).
+ */
 function chartSource(
   platform: ResolvedPlatform,
   cluster: ResolvedCluster,
@@ -385,11 +391,63 @@ function bootstrapProject(platform: ResolvedPlatform, namespace: string): KubeOb
   };
 }
 
+/**
+ * What Argo CD's repo-server puts in place of `$ARGOCD_APP_REVISION` in a Helm parameter's
+ * value: the commit the Application renders, resolved from its `targetRevision` (Argo CD v3.4
+ * `reposerver/repository/repository.go` runs `env.Envsubst` on every `--set`/`--set-string`
+ * value, with the build environment of docs/user-guide/build-environment.md).
+ */
+export const APP_REVISION = '$ARGOCD_APP_REVISION';
+
+/**
+ * A key of `manifests` as one segment of a Helm `--set` path: Helm splits a key at `.` and a
+ * parameter at `,` unless a backslash escapes them (Argo CD escapes a value's commas, not a
+ * name's).
+ */
+export function helmSetSegment(key: string): string {
+  return key.replace(/[\\.,]/g, (character) => `\\${character}`);
+}
+
+/** The root's Helm parameter naming the `targetRevision` of `manifests.<key>`. */
+export function revisionParameterName(key: string): string {
+  return `manifests.${helmSetSegment(key)}.spec.source.targetRevision`;
+}
+
+/**
+ * The root Application's Helm parameters: every child Application that deploys a chart of the
+ * platform repository gets the commit the root itself rendered as its `targetRevision`. The
+ * values file keeps the environment's revision (what `helm template` without parameters gives),
+ * but a root pinned to a tag renders the chart committed at that tag, whose values name the
+ * revision of that time (usually `main`): without the parameter, the children would follow it and
+ * the pin would hold for the root only. With it, the root and its children always deploy one
+ * commit, whatever the root follows (a branch, a tag or a commit). A CRD bundle keeps its own
+ * upstream revision.
+ */
+export function rootRevisionParameters(
+  platform: ResolvedPlatform,
+  manifests: { readonly [key: string]: KubeObject },
+): Values[] {
+  return Object.keys(manifests)
+    .sort(compareStrings)
+    .filter((key) => {
+      const object = manifests[key];
+      if (object?.kind !== 'Application') return false;
+      const source = (object.spec as { source?: { repoURL?: unknown } } | undefined)?.source;
+      return source?.repoURL === platform.repositoryUrl;
+    })
+    .map((key) => ({ name: revisionParameterName(key), value: APP_REVISION, forceString: true }));
+}
+
 function rootApplication(
   platform: ResolvedPlatform,
   cluster: ResolvedCluster,
   namespace: string,
+  parameters: readonly Values[],
 ): KubeObject {
+  const source = chartSource(platform, cluster, PLATFORM_CHART, PLATFORM_CHART);
+  if (parameters.length > 0) {
+    source.helm = { ...(source.helm as Values), parameters: [...parameters] };
+  }
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
@@ -402,7 +460,7 @@ function rootApplication(
     spec: {
       project: BOOTSTRAP_PROJECT,
       destination: { server: IN_CLUSTER, namespace },
-      source: chartSource(platform, cluster, PLATFORM_CHART, PLATFORM_CHART),
+      source,
       syncPolicy: {
         automated: {
           prune: cluster.profile.autoSync.prune,
@@ -937,7 +995,12 @@ export function assembleApplications(
       apps: ordered.map((app) => `${waves.get(app.name) ?? '?'}: ${app.name}`),
     });
 
-    const root = rootApplication(platform, cluster, namespace);
+    const root = rootApplication(
+      platform,
+      cluster,
+      namespace,
+      rootRevisionParameters(platform, manifests),
+    );
     const bootstrapProjectObject = bootstrapProject(platform, namespace);
     const rootPath = `clusters/${cluster.name}/root-application.yaml`;
     objects.push(
