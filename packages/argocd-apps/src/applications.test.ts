@@ -861,9 +861,11 @@ describe('assembleApplications', () => {
       {
         title: 'Hand the cluster to Argo CD',
         body: [
-          'The root Application installs the platform umbrella chart; from here on Git is the only',
-          'deployment path. Argo CD adopts what the steps above installed by hand, then installs the',
-          'rest wave by wave ("Watching the platform converge" below says how to follow it).',
+          "The root Application installs the platform umbrella chart at `main` (the environment's",
+          '`repository.targetRevision`), and every Application it creates deploys the commit the root',
+          'rendered; from here on Git is the only deployment path. Argo CD adopts what the steps above',
+          'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
+          'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
         ],
         commands: [
           'kubectl apply -f clusters/staging/root-application.yaml',

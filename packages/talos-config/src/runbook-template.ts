@@ -333,8 +333,9 @@ git add charts clusters vendor .changeset && git commit
 \`\`\`
 
 {{#if gitops}}
-Argo CD syncs the change from \`{{{gitops.revision}}}\` on this cluster (the environment's
-\`repository.targetRevision\`); watch it converge as above.
+Argo CD syncs the change once it is on \`{{{gitops.revision}}}\`, the revision the root
+Application of this cluster follows (the environment's \`repository.targetRevision\`; "Moving
+this cluster to another revision" below); watch it converge as above.
 {{#if removal.kept.length}}
 
 The critical Applications sync with \`Prune=false\`: what a new release no longer renders keeps
@@ -352,6 +353,31 @@ kubectl -n {{shell ../gitops.namespace}} get application {{shell this}} -o jsonp
 {{else}}
 No GitOps controller runs on this cluster: apply the changed charts with the commands of the
 install steps above.
+{{/if}}
+{{#if gitops}}
+
+### Moving this cluster to another revision
+
+The root Application \`{{{gitops.root}}}\` renders \`charts/platform\` at \`{{{gitops.revision}}}\`
+(\`repository.targetRevision.{{{environment}}}\` in the definition: a branch, a tag or a commit)
+and passes the commit it rendered to every Application of the platform repository (the Helm
+parameter \`$ARGOCD_APP_REVISION\`, which Argo CD replaces with that commit): the whole platform
+deploys one commit. A tag holds; a branch moves the root, then the others with it. Nothing in
+Git changes the root's own revision (no Application manages the root), so moving it is done by
+hand: set the environment's revision in the definition (a release tag such as
+\`@homelab/chart-platform@1.2.0\`, which the release workflow creates, or any tag, branch or
+commit that exists in the repository), build, commit and push, then apply the root again and
+check the commit it deploys:
+
+\`\`\`sh
+pnpm build
+git add charts clusters && git commit && git push
+kubectl apply -f {{shell gitops.rootFile}}
+kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{.spec.source.targetRevision} {.status.sync.revision}{"\\n"}'
+\`\`\`
+
+Every Application but the CRD bundles (each pinned to its upstream release) then shows the same
+commit in \`.status.sync.revision\`.
 {{/if}}
 
 ## Removing a component on purpose

@@ -39,7 +39,7 @@ export interface RunbookGitOps {
   readonly namespace: string;
   /** Name of the root Application. */
   readonly root: string;
-  /** Git revision the cluster follows. */
+  /** Git revision the root Application follows (its Applications deploy the commit it renders). */
   readonly revision: string;
   /** Commands that stop the controller from reconciling Applications (its facts' `stop`). */
   readonly stop?: readonly string[];
@@ -350,6 +350,7 @@ export function runbook(
         : {
             namespace: input.gitops.namespace,
             root: input.gitops.root,
+            rootFile: `clusters/${cluster.name}/root-application.yaml`,
             revision: input.gitops.revision,
             stop: (input.gitops.stop ?? []).join('\n'),
           },

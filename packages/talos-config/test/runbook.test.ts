@@ -638,3 +638,44 @@ describe('waiting for the components after each node of a rolling reboot or upgr
     expect(markdown).toMatch(/talosctl health -n \S+\n```/);
   });
 });
+
+describe('the revision a cluster follows', () => {
+  const { cluster, input } = devRunbookInput();
+  const text = (revision: string | undefined): string =>
+    runbook({
+      ...input,
+      ...(revision === undefined
+        ? {}
+        : { gitops: { namespace: 'argocd', root: 'dev-platform', revision, applications: [] } }),
+    });
+
+  it('says how to pin it: the definition, a build and the root Application applied again by hand', () => {
+    // Given a cluster whose environment is pinned to a release tag
+    const markdown = text('@homelab/chart-platform@1.2.0');
+    // Then the runbook says the root follows the tag and every Application the commit it rendered
+    expect(markdown).toContain('### Moving this cluster to another revision');
+    expect(markdown).toContain(
+      'The root Application `dev-platform` renders `charts/platform` at `@homelab/chart-platform@1.2.0`',
+    );
+    expect(markdown).toContain(
+      `\`repository.targetRevision.${cluster.environment}\` in the definition`,
+    );
+    // And how to move it: Git does not move the root, the operator applies it again
+    const commands = shellBlocks(markdown)
+      .flatMap(splitCommands)
+      .map((words) => words.map((word) => word.text).join(' '));
+    expect(commands).toContain(`kubectl apply -f clusters/${cluster.name}/root-application.yaml`);
+    expect(commands).toContain(
+      'kubectl -n argocd get application dev-platform -o jsonpath={.spec.source.targetRevision} {.status.sync.revision}{"\\n"}',
+    );
+    // And no longer claims that Argo CD syncs every change "from" the pinned revision
+    expect(markdown).not.toContain('syncs the change from');
+    expect(markdown).toContain(
+      'Argo CD syncs the change once it is on `@homelab/chart-platform@1.2.0`, the revision the root',
+    );
+  });
+
+  it('has no such section without a GitOps controller', () => {
+    expect(text(undefined)).not.toContain('### Moving this cluster to another revision');
+  });
+});
