@@ -1,11 +1,16 @@
 import type { AnyComponent, KubeObject, PlatformDefinition, Values } from '@homelab/core';
 import {
+  ARGOCD_APP_REVISION as APP_REVISION,
   chartFiles,
   formatIssue,
   INITIAL_CHART_VERSION,
   parseAllDocuments,
   renderChart,
+  rootRevisionParameter as revisionParameterName,
+  rootRevisionParameters as rootRevisionCheck,
+  type SystemInput,
   toYaml,
+  toYamlDocuments,
 } from '@homelab/core';
 import { testComponent, testRun } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -22,13 +27,7 @@ import {
   longhorn,
   REPO,
 } from '../test/fleet.js';
-import {
-  APP_REVISION,
-  assembleApplications,
-  helmSetSegment,
-  revisionParameterName,
-  SYNC_WAVE_ANNOTATION,
-} from './applications.js';
+import { assembleApplications, SYNC_WAVE_ANNOTATION } from './applications.js';
 
 type Obj = KubeObject & { spec: Record<string, unknown> };
 
@@ -754,8 +753,58 @@ describe('assembleApplications', () => {
     );
   });
 
+  it('passes the root-revision-parameters check, which a missing or stale parameter breaks', () => {
+    // Given the generated root files and charts/platform, as the pipeline hands them to the checks
+    const { assembled, platform, components } = reference;
+    if (assembled.chart === undefined) throw new Error('no umbrella chart');
+    const chart = chartFiles(assembled.chart, INITIAL_CHART_VERSION).files;
+    const systemInput = (files: typeof chart): SystemInput => ({
+      platform,
+      clusters: components.clusters.map((run) => ({
+        cluster: run.cluster,
+        run,
+        applications: (assembled.deployed[run.cluster.name] ?? []).map((app) => ({
+          ...app,
+          objects: [],
+        })),
+      })),
+      files,
+    });
+    expect(rootRevisionCheck.check(systemInput([...assembled.files, ...chart]))).toEqual([]);
+    // When prod's root loses the parameter of longhorn and gains one for a key that is not there
+    const edited = assembled.files.map((file) => {
+      if (file.path !== 'clusters/prod/root-application.yaml') return file;
+      const [project, root] = parseAllDocuments(file.content) as [Obj, Obj];
+      const helm = (root.spec.source as { helm: { parameters: Values[] } }).helm;
+      helm.parameters = [
+        ...helm.parameters.filter(
+          (parameter) => parameter.name !== revisionParameterName('application-longhorn'),
+        ),
+        { name: revisionParameterName('application-gone'), value: APP_REVISION, forceString: true },
+      ];
+      return { path: file.path, content: toYamlDocuments([project, root]) };
+    });
+    // Then both are errors, on prod only
+    const issues = rootRevisionCheck.check(systemInput([...edited, ...chart]));
+    expect(issues.map((issue) => [issue.code, issue.value, issue.path])).toEqual([
+      [
+        'root-revision-parameters',
+        'manifests.application-longhorn.spec.source.targetRevision',
+        ['clusters', 2, 'components', 'longhorn'],
+      ],
+      [
+        'root-revision-parameters',
+        'manifests.application-gone.spec.source.targetRevision',
+        ['clusters', 2],
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('Application prod-longhorn on cluster "prod"');
+  });
+
   it('escapes what Helm would split a --set key at', () => {
-    expect(helmSetSegment('application-a.b,c')).toBe('application-a\\.b\\,c');
+    expect(revisionParameterName('application-a.b,c')).toBe(
+      'manifests.application-a\\.b\\,c.spec.source.targetRevision',
+    );
     expect(revisionParameterName('application-x')).toBe(
       'manifests.application-x.spec.source.targetRevision',
     );

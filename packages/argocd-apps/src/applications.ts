@@ -21,6 +21,7 @@ import type {
   Values,
 } from '@homelab/core';
 import {
+  ARGOCD_APP_REVISION,
   applicationName,
   chartFilePaths,
   compareStrings,
@@ -33,6 +34,7 @@ import {
   mergeValuesShared,
   PLATFORM_CHART,
   rootApplicationName,
+  rootRevisionParameter,
   SYSTEM_NAMESPACES,
   settingsPath,
   shellQuote,
@@ -392,28 +394,6 @@ function bootstrapProject(platform: ResolvedPlatform, namespace: string): KubeOb
 }
 
 /**
- * What Argo CD's repo-server puts in place of `$ARGOCD_APP_REVISION` in a Helm parameter's
- * value: the commit the Application renders, resolved from its `targetRevision` (Argo CD v3.4
- * `reposerver/repository/repository.go` runs `env.Envsubst` on every `--set`/`--set-string`
- * value, with the build environment of docs/user-guide/build-environment.md).
- */
-export const APP_REVISION = '$ARGOCD_APP_REVISION';
-
-/**
- * A key of `manifests` as one segment of a Helm `--set` path: Helm splits a key at `.` and a
- * parameter at `,` unless a backslash escapes them (Argo CD escapes a value's commas, not a
- * name's).
- */
-export function helmSetSegment(key: string): string {
-  return key.replace(/[\\.,]/g, (character) => `\\${character}`);
-}
-
-/** The root's Helm parameter naming the `targetRevision` of `manifests.<key>`. */
-export function revisionParameterName(key: string): string {
-  return `manifests.${helmSetSegment(key)}.spec.source.targetRevision`;
-}
-
-/**
  * The root Application's Helm parameters: every child Application that deploys a chart of the
  * platform repository gets the commit the root itself rendered as its `targetRevision`. The
  * values file keeps the environment's revision (what `helm template` without parameters gives),
@@ -421,7 +401,10 @@ export function revisionParameterName(key: string): string {
  * revision of that time (usually `main`): without the parameter, the children would follow it and
  * the pin would hold for the root only. With it, the root and its children always deploy one
  * commit, whatever the root follows (a branch, a tag or a commit). A CRD bundle keeps its own
- * upstream revision.
+ * upstream revision. Argo CD v3.4's repo-server replaces `$ARGOCD_APP_REVISION` in a Helm
+ * parameter's value with the commit it resolved the root's revision to
+ * (`reposerver/repository/repository.go`, `env.Envsubst`); core's `root-revision-parameters`
+ * check holds every child to a parameter.
  */
 export function rootRevisionParameters(
   platform: ResolvedPlatform,
@@ -435,7 +418,11 @@ export function rootRevisionParameters(
       const source = (object.spec as { source?: { repoURL?: unknown } } | undefined)?.source;
       return source?.repoURL === platform.repositoryUrl;
     })
-    .map((key) => ({ name: revisionParameterName(key), value: APP_REVISION, forceString: true }));
+    .map((key) => ({
+      name: rootRevisionParameter(key),
+      value: ARGOCD_APP_REVISION,
+      forceString: true,
+    }));
 }
 
 function rootApplication(

@@ -214,6 +214,7 @@ export type {
   SystemReport,
 } from './system.js';
 export {
+  ARGOCD_APP_REVISION,
   applicationLayers,
   BUILT_IN_GROUPS,
   CORE_CHECKS,
@@ -225,6 +226,8 @@ export {
   helmignoreKeepsDependencies,
   kindsBeforeUse,
   namespacesBeforeUse,
+  rootRevisionParameter,
+  rootRevisionParameters,
   runSystemChecks,
   SYSTEM_NAMESPACES,
   secretReferences,

@@ -7,9 +7,9 @@
 import { ANNOTATIONS_LIMIT_BYTES, oversizedClientSideApplies } from './apply-size.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
-import { fileValues } from './emitted.js';
+import { fileDocuments, fileValues } from './emitted.js';
 import { GITOPS_FIELD_MANAGER } from './hand-over.js';
-import { mergeValuesShared } from './helm.js';
+import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import type {
   GeneratedFile,
@@ -1173,6 +1173,110 @@ export const handOverFieldManager: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// The root Application pins its children to the commit it renders
+
+/** What Argo CD's repo-server replaces with the commit an Application renders (build environment). */
+export const ARGOCD_APP_REVISION = '$ARGOCD_APP_REVISION';
+
+/** The Helm `--set` parameter naming `manifests.<key>.spec.source.targetRevision`. */
+export function rootRevisionParameter(key: string): string {
+  return `manifests.${key.replace(/[\\.,]/g, (character) => `\\${character}`)}.spec.source.targetRevision`;
+}
+
+function isTableValue(value: unknown): value is { [key: string]: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Every Application the root Application renders from the platform repository is pinned by a
+ * root Helm parameter to the commit the root renders. Argo CD v3.4 substitutes its build
+ * environment in Helm parameter values (`reposerver/repository/repository.go`, `env.Envsubst`),
+ * `$ARGOCD_APP_REVISION` being the commit it resolved the root's `targetRevision` to; without the
+ * parameter, a child deploys the `targetRevision` committed in the values, which at a tagged
+ * commit is the pin of that time (usually `main`): the tag would pin the root only. A parameter
+ * for a key the layers do not hold makes Helm add a `manifests` entry without `kind`: the chart's
+ * schema refuses it and the root never syncs.
+ */
+export const rootRevisionParameters: SystemCheck = {
+  name: 'root-revision-parameters',
+  description:
+    "Every Application the root Application renders from the platform repository has its `spec.source.targetRevision` set by a root Helm parameter to `$ARGOCD_APP_REVISION` (forceString), the commit the root renders, and every such parameter names an Application of the root's chart: a tag pin then holds for the whole platform, the root and its children never deploy different commits.",
+  check(input) {
+    const issues: Issue[] = [];
+    const byPath = new Map(input.files.map((file) => [file.path, file]));
+    for (const deployed of input.clusters) {
+      const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
+      const file = byPath.get(rootFile);
+      if (file === undefined) continue;
+      const root = fileDocuments(file).find(
+        (document): document is KubeObject =>
+          isTableValue(document) &&
+          document.apiVersion === 'argoproj.io/v1alpha1' &&
+          document.kind === 'Application',
+      );
+      const spec = isTableValue(root?.spec) ? root.spec : {};
+      const source = isTableValue(spec.source) ? spec.source : {};
+      const helm = isTableValue(source.helm) ? source.helm : {};
+      const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.map(String) : [];
+      const layers = valueFiles.flatMap((valueFile) => {
+        const layer = byPath.get(`${String(source.path)}/${valueFile}`);
+        const values = layer === undefined ? undefined : fileValues(layer);
+        return isTableValue(values) ? [values as Values] : [];
+      });
+      const manifests = mergeValues(...layers).manifests;
+      const children = isTableValue(manifests) ? manifests : {};
+      const parameters = new Map<string, { [key: string]: unknown }>();
+      for (const parameter of Array.isArray(helm.parameters) ? helm.parameters : []) {
+        if (isTableValue(parameter)) parameters.set(String(parameter.name), parameter);
+      }
+      const output = `${rootFile}#Application.spec.source.helm.parameters`;
+      const origin = (name: string): readonly PathSegment[] =>
+        deployed.applications.find((app) => app.application.metadata.name === name)?.origin ?? [
+          'clusters',
+          deployed.cluster.index,
+        ];
+      const pinned = new Set<string>();
+      for (const key of Object.keys(children).sort()) {
+        const child = children[key];
+        if (!isTableValue(child) || child.kind !== 'Application') continue;
+        const childSpec = isTableValue(child.spec) ? child.spec : {};
+        const childSource = isTableValue(childSpec.source) ? childSpec.source : {};
+        if (childSource.repoURL !== source.repoURL) continue;
+        const name = rootRevisionParameter(key);
+        pinned.add(name);
+        const parameter = parameters.get(name);
+        if (parameter?.value === ARGOCD_APP_REVISION && parameter.forceString === true) continue;
+        const childName = isTableValue(child.metadata) ? String(child.metadata.name) : key;
+        issues.push(
+          error({
+            code: 'root-revision-parameters',
+            path: origin(childName),
+            output,
+            value: parameter === undefined ? name : `${name}=${String(parameter.value)}`,
+            message: `Application ${childName} on cluster "${deployed.cluster.name}" is not pinned to the commit its root Application renders: it would deploy the targetRevision committed in the values ("${String(childSource.targetRevision)}"), which at a tagged commit is the revision of that time, not the tag`,
+            expected: `a root Helm parameter ${name} = ${ARGOCD_APP_REVISION}, forceString: true`,
+          }),
+        );
+      }
+      for (const name of [...parameters.keys()].sort()) {
+        if (pinned.has(name) || !name.startsWith('manifests.')) continue;
+        issues.push(
+          error({
+            code: 'root-revision-parameters',
+            path: ['clusters', deployed.cluster.index],
+            output,
+            value: name,
+            message: `names no Application of the platform repository in ${String(source.path)} on cluster "${deployed.cluster.name}": Helm would add a manifests entry without a kind, which the chart's schema refuses, and the root would never sync`,
+            expected: 'a parameter per Application of the root chart, none for another key',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
@@ -1185,6 +1289,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   applicationLayers,
   clientSideApplySize,
   handOverFieldManager,
+  rootRevisionParameters,
 ];
 
 /** The report sections of the checks that have one, in check order. */
