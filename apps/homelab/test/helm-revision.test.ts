@@ -1,10 +1,11 @@
 // The real Helm on charts/platform with the root Application's Helm parameters, as Argo CD v3.4
 // passes them: `--set-string <name>=<value>` for a `forceString` parameter (util/helm/cmd.go),
 // each value first run through `env.Envsubst` with the build environment
-// (reposerver/repository/repository.go), where `ARGOCD_APP_REVISION` is the commit the root
-// resolved its `targetRevision` to. Every child Application of the platform repository must then
-// deploy that commit, whatever the committed values say (at a tagged commit, the pin of that
-// time): this is what makes a tag pin hold for the whole platform.
+// (reposerver/repository/repository.go), where `$ARGOCD_APP_SOURCE_TARGET_REVISION` is the root's
+// own `targetRevision`. Every child Application of the platform repository must then follow that
+// revision, whatever the committed values say (at a tagged commit, the pin of that time): this is
+// what makes a tag pin hold for the whole platform. On the reference platform (examples/), not
+// the user's definition.
 //
 // Needs `helm` on PATH, as helm.test.ts: without it the suite is skipped and says "not run"; with
 // CI=true a missing Helm fails the run.
@@ -31,10 +32,13 @@ const suite = helmSuiteRuns(helm, 'helm revision suite: not run: helm not found'
   ? describe
   : describe.skip;
 
-const definition = join(REPO, 'apps/homelab/platform.yaml');
+const definition = join(REPO, 'examples/reference/platform.yaml');
 const CLUSTERS = ['dev', 'staging', 'prod'];
-/** What Argo CD would put in place of `$ARGOCD_APP_REVISION`: the commit the root rendered. */
-const SHA = '0123456789abcdef0123456789abcdef01234567';
+/**
+ * What Argo CD would put in place of `$ARGOCD_APP_SOURCE_TARGET_REVISION` for a root pinned to a
+ * release tag: the root's own targetRevision.
+ */
+const ROOT_REVISION = '@homelab/chart-platform@1.2.0';
 
 interface Parameter {
   readonly name: string;
@@ -51,7 +55,7 @@ interface Source {
   readonly targetRevision: string;
 }
 
-suite('helm renders every child Application at the commit the root rendered', () => {
+suite('helm renders every child Application at the revision the root follows', () => {
   let scratch = '';
   let out = '';
   let renders: ChartRender[] = [];
@@ -64,7 +68,7 @@ suite('helm renders every child Application at the commit the root rendered', ()
       [join(REPO, 'packages/cli/dist/bin.js'), 'build', '--config', definition, '--out', out],
       { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
     );
-    if (cli.status !== 0) throw new Error(`apps/homelab did not build:\n${cli.stderr}`);
+    if (cli.status !== 0) throw new Error(`examples/reference did not build:\n${cli.stderr}`);
     renders = discoverRenders(out, definition).renders.filter(
       (render) => render.path === 'charts/platform',
     );
@@ -101,16 +105,16 @@ suite('helm renders every child Application at the commit the root rendered', ()
       .filter((object) => object.kind === 'Application');
   }
 
-  /** Argo CD's arguments for the root's parameters, `$ARGOCD_APP_REVISION` substituted. */
+  /** Argo CD's arguments for the root's parameters, `$ARGOCD_APP_SOURCE_TARGET_REVISION` substituted. */
   function setArgs(parameters: readonly Parameter[]): string[] {
     return parameters.flatMap((parameter) => [
       parameter.forceString === true ? '--set-string' : '--set',
-      `${parameter.name}=${parameter.value.replaceAll('$ARGOCD_APP_REVISION', SHA)}`,
+      `${parameter.name}=${parameter.value.replaceAll('$ARGOCD_APP_SOURCE_TARGET_REVISION', ROOT_REVISION)}`,
     ]);
   }
 
   it.each(CLUSTERS)(
-    '%s: every Application of the platform repository deploys the root commit, even where the committed values name another revision',
+    '%s: every Application of the platform repository follows the root revision, even where the committed values name another',
     (cluster) => {
       // Given the root's parameters, and the cluster layer as a tagged commit may hold it: every
       // child's targetRevision is `main`, the pin of the time the tag was made
@@ -126,16 +130,18 @@ suite('helm renders every child Application at the commit the root rendered', ()
       );
       // When Helm renders charts/platform with them, as Argo CD's repo-server does
       const apps = template(cluster, setArgs(parameters), layer);
-      // Then every child of the platform repository is at the root's commit, a CRD bundle at its
+      // Then every child of the platform repository is at the root's revision, a CRD bundle at its
       // own upstream tag
       const revisions = apps.map((app) => {
         const source = (app.spec as { source: Source }).source;
         return [app.metadata.name, source.repoURL === repository ? source.targetRevision : 'own'];
       });
-      expect(revisions.filter(([, revision]) => revision === SHA).length).toBe(parameters.length);
-      expect(revisions.filter(([, revision]) => revision !== SHA && revision !== 'own')).toEqual(
-        [],
+      expect(revisions.filter(([, revision]) => revision === ROOT_REVISION).length).toBe(
+        parameters.length,
       );
+      expect(
+        revisions.filter(([, revision]) => revision !== ROOT_REVISION && revision !== 'own'),
+      ).toEqual([]);
     },
   );
 

@@ -1,6 +1,6 @@
 import type { AnyComponent, KubeObject, PlatformDefinition, Values } from '@homelab/core';
 import {
-  ARGOCD_APP_REVISION as APP_REVISION,
+  ROOT_TARGET_REVISION as APP_REVISION,
   chartFiles,
   formatIssue,
   INITIAL_CHART_VERSION,
@@ -648,7 +648,7 @@ describe('assembleApplications', () => {
     });
   });
 
-  it('pins every child Application of the platform repository to the commit the root renders', () => {
+  it('pins every child Application of the platform repository to the revision the root follows', () => {
     // Given the root Application and the umbrella chart's layer of every cluster
     const { assembled, platform } = reference;
     for (const cluster of ['dev', 'staging', 'prod']) {
@@ -670,12 +670,12 @@ describe('assembleApplications', () => {
           platform.repositoryUrl,
       );
       // Then each of them has exactly one parameter, naming a real key of the layer, that Argo CD
-      // fills with the commit it resolved the root's revision to (a string, never a number)
+      // fills with the root's own targetRevision (a string, never a number)
       expect(fromRepository.length).toBeGreaterThan(3);
       expect(helm.parameters).toEqual(
         fromRepository.sort().map((key) => ({
           name: `manifests.${key}.spec.source.targetRevision`,
-          value: '$ARGOCD_APP_REVISION',
+          value: '$ARGOCD_APP_SOURCE_TARGET_REVISION',
           forceString: true,
         })),
       );
@@ -697,7 +697,7 @@ describe('assembleApplications', () => {
     }
   });
 
-  it('applies the root parameters as Helm --set-string does: every child follows the rendered commit', () => {
+  it('applies the root parameters as Helm --set-string does: every child follows the root revision', () => {
     // Given prod pinned to v1.0.0, rendered by Argo CD at the tag whose committed values still
     // say `main` (the pin of the time the tag was made)
     const { assembled } = reference;
@@ -711,7 +711,7 @@ describe('assembleApplications', () => {
           | { helm?: { parameters?: { name: string; value: string }[] } }
           | undefined
       )?.helm?.parameters ?? [];
-    const sha = '0123456789abcdef0123456789abcdef01234567';
+    const tag = 'v1.0.0';
     if (assembled.chart === undefined) throw new Error('no umbrella chart');
     const { files } = chartFiles(assembled.chart, INITIAL_CHART_VERSION);
     const stale = files.map((entry) =>
@@ -722,12 +722,12 @@ describe('assembleApplications', () => {
           }
         : entry,
     );
-    // When the parameters are applied with $ARGOCD_APP_REVISION replaced, as the repo-server does
+    // When the parameters are applied with $ARGOCD_APP_SOURCE_TARGET_REVISION replaced, as the repo-server does
     const overrides: { [key: string]: Values } = {};
     for (const { name, value } of parameters) {
       const key = name.split('.')[1] ?? '';
       expect(value).toBe(APP_REVISION);
-      overrides[key] = { spec: { source: { targetRevision: value.replace(APP_REVISION, sha) } } };
+      overrides[key] = { spec: { source: { targetRevision: value.replace(APP_REVISION, tag) } } };
     }
     // (the parameters as one more value layer: Helm merges --set values last)
     const rendered = renderChart(
@@ -737,7 +737,7 @@ describe('assembleApplications', () => {
       ],
       ['env/production.yaml', 'clusters/prod.yaml', 'parameters.yaml'],
     );
-    // Then every Application of the platform repository deploys that commit, and no child is left
+    // Then every Application of the platform repository follows the tag, and no child is left
     // on `main`
     const apps = (rendered.objects as Obj[]).filter((object) => object.kind === 'Application');
     const revisions = apps.map((app) => [
@@ -748,7 +748,7 @@ describe('assembleApplications', () => {
     ]);
     expect(revisions.filter(([, revision]) => revision !== 'upstream').length).toBeGreaterThan(3);
     for (const [name, revision] of revisions) expect([name, revision]).not.toEqual([name, 'main']);
-    expect(revisions.every(([, revision]) => revision === sha || revision === 'upstream')).toBe(
+    expect(revisions.every(([, revision]) => revision === tag || revision === 'upstream')).toBe(
       true,
     );
   });
@@ -911,8 +911,8 @@ describe('assembleApplications', () => {
         title: 'Hand the cluster to Argo CD',
         body: [
           "The root Application installs the platform umbrella chart at `main` (the environment's",
-          '`repository.targetRevision`), and every Application it creates deploys the commit the root',
-          'rendered; from here on Git is the only deployment path. Argo CD adopts what the steps above',
+          '`repository.targetRevision`), and every Application it creates follows that same revision;',
+          'from here on Git is the only deployment path. Argo CD adopts what the steps above',
           'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
           'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
         ],

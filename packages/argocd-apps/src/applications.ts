@@ -21,7 +21,6 @@ import type {
   Values,
 } from '@homelab/core';
 import {
-  ARGOCD_APP_REVISION,
   applicationName,
   chartFilePaths,
   compareStrings,
@@ -33,6 +32,7 @@ import {
   groupKindOf,
   mergeValuesShared,
   PLATFORM_CHART,
+  ROOT_TARGET_REVISION,
   rootApplicationName,
   rootRevisionParameter,
   SYSTEM_NAMESPACES,
@@ -134,7 +134,7 @@ export interface AssembledApplications {
  * An Application's source: `charts/<chart>` of the platform repository with the cluster's two
  * layers. Its `targetRevision` is the environment's; for a child of the root Application that
  * is only the fallback of a plain `helm template`, since the root's parameters set it to the
- * commit the root renders (rootRevisionParameters).
+ * revision the root follows (rootRevisionParameters).
  */
 function chartSource(
   platform: ResolvedPlatform,
@@ -395,16 +395,17 @@ function bootstrapProject(platform: ResolvedPlatform, namespace: string): KubeOb
 
 /**
  * The root Application's Helm parameters: every child Application that deploys a chart of the
- * platform repository gets the commit the root itself rendered as its `targetRevision`. The
+ * platform repository gets the revision the root itself follows as its `targetRevision`. The
  * values file keeps the environment's revision (what `helm template` without parameters gives),
  * but a root pinned to a tag renders the chart committed at that tag, whose values name the
  * revision of that time (usually `main`): without the parameter, the children would follow it and
- * the pin would hold for the root only. With it, the root and its children always deploy one
- * commit, whatever the root follows (a branch, a tag or a commit). A CRD bundle keeps its own
- * upstream revision. Argo CD v3.4's repo-server replaces `$ARGOCD_APP_REVISION` in a Helm
- * parameter's value with the commit it resolved the root's revision to
- * (`reposerver/repository/repository.go`, `env.Envsubst`); core's `root-revision-parameters`
- * check holds every child to a parameter.
+ * the pin would hold for the root only. With it, the root and its children follow one revision
+ * (a branch, a tag or a commit). The revision as written, not the commit it resolves to: a child
+ * on a branch picks up a fix on its own, even while the root's sync waits on that child. A CRD
+ * bundle keeps its own upstream revision. Argo CD v3.4's repo-server replaces
+ * `$ARGOCD_APP_SOURCE_TARGET_REVISION` in a Helm parameter's value with the root's
+ * `spec.source.targetRevision` (`reposerver/repository/repository.go`, `env.Envsubst`); core's
+ * `root-revision-parameters` check holds every child to a parameter.
  */
 export function rootRevisionParameters(
   platform: ResolvedPlatform,
@@ -420,7 +421,7 @@ export function rootRevisionParameters(
     })
     .map((key) => ({
       name: rootRevisionParameter(key),
-      value: ARGOCD_APP_REVISION,
+      value: ROOT_TARGET_REVISION,
       forceString: true,
     }));
 }
@@ -815,8 +816,8 @@ function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
     title: 'Hand the cluster to Argo CD',
     body: [
       `The root Application installs the platform umbrella chart at \`${cluster.profile.targetRevision}\` (the environment's`,
-      '`repository.targetRevision`), and every Application it creates deploys the commit the root',
-      'rendered; from here on Git is the only deployment path. Argo CD adopts what the steps above',
+      '`repository.targetRevision`), and every Application it creates follows that same revision;',
+      'from here on Git is the only deployment path. Argo CD adopts what the steps above',
       'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
       'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
     ],

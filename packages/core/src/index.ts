@@ -214,7 +214,7 @@ export type {
   SystemReport,
 } from './system.js';
 export {
-  ARGOCD_APP_REVISION,
+  ROOT_TARGET_REVISION,
   applicationLayers,
   BUILT_IN_GROUPS,
   CORE_CHECKS,

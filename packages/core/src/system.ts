@@ -1174,10 +1174,10 @@ export const handOverFieldManager: SystemCheck = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// The root Application pins its children to the commit it renders
+// The root Application pins its children to the revision it follows
 
-/** What Argo CD's repo-server replaces with the commit an Application renders (build environment). */
-export const ARGOCD_APP_REVISION = '$ARGOCD_APP_REVISION';
+/** What Argo CD's repo-server replaces with an Application's own `targetRevision` (build environment). */
+export const ROOT_TARGET_REVISION = '$ARGOCD_APP_SOURCE_TARGET_REVISION';
 
 /** The Helm `--set` parameter naming `manifests.<key>.spec.source.targetRevision`. */
 export function rootRevisionParameter(key: string): string {
@@ -1190,10 +1190,10 @@ function isTableValue(value: unknown): value is { [key: string]: unknown } {
 
 /**
  * Every Application the root Application renders from the platform repository is pinned by a
- * root Helm parameter to the commit the root renders. Argo CD v3.4 substitutes its build
+ * root Helm parameter to the revision the root follows. Argo CD v3.4 substitutes its build
  * environment in Helm parameter values (`reposerver/repository/repository.go`, `env.Envsubst`),
- * `$ARGOCD_APP_REVISION` being the commit it resolved the root's `targetRevision` to; without the
- * parameter, a child deploys the `targetRevision` committed in the values, which at a tagged
+ * `$ARGOCD_APP_SOURCE_TARGET_REVISION` being the root's own `spec.source.targetRevision`; without
+ * the parameter, a child deploys the `targetRevision` committed in the values, which at a tagged
  * commit is the pin of that time (usually `main`): the tag would pin the root only. A parameter
  * for a key the layers do not hold makes Helm add a `manifests` entry without `kind`: the chart's
  * schema refuses it and the root never syncs.
@@ -1201,7 +1201,7 @@ function isTableValue(value: unknown): value is { [key: string]: unknown } {
 export const rootRevisionParameters: SystemCheck = {
   name: 'root-revision-parameters',
   description:
-    "Every Application the root Application renders from the platform repository has its `spec.source.targetRevision` set by a root Helm parameter to `$ARGOCD_APP_REVISION` (forceString), the commit the root renders, and every such parameter names an Application of the root's chart: a tag pin then holds for the whole platform, the root and its children never deploy different commits.",
+    "Every Application the root Application renders from the platform repository has its `spec.source.targetRevision` set by a root Helm parameter to `$ARGOCD_APP_SOURCE_TARGET_REVISION` (forceString), the revision the root follows, and every such parameter names an Application of the root's chart: a tag pin then holds for the whole platform, the root and its children never follow different revisions.",
   check(input) {
     const issues: Issue[] = [];
     const byPath = new Map(input.files.map((file) => [file.path, file]));
@@ -1246,7 +1246,7 @@ export const rootRevisionParameters: SystemCheck = {
         const name = rootRevisionParameter(key);
         pinned.add(name);
         const parameter = parameters.get(name);
-        if (parameter?.value === ARGOCD_APP_REVISION && parameter.forceString === true) continue;
+        if (parameter?.value === ROOT_TARGET_REVISION && parameter.forceString === true) continue;
         const childName = isTableValue(child.metadata) ? String(child.metadata.name) : key;
         issues.push(
           error({
@@ -1254,8 +1254,8 @@ export const rootRevisionParameters: SystemCheck = {
             path: origin(childName),
             output,
             value: parameter === undefined ? name : `${name}=${String(parameter.value)}`,
-            message: `Application ${childName} on cluster "${deployed.cluster.name}" is not pinned to the commit its root Application renders: it would deploy the targetRevision committed in the values ("${String(childSource.targetRevision)}"), which at a tagged commit is the revision of that time, not the tag`,
-            expected: `a root Helm parameter ${name} = ${ARGOCD_APP_REVISION}, forceString: true`,
+            message: `Application ${childName} on cluster "${deployed.cluster.name}" is not pinned to the revision its root Application follows: it would deploy the targetRevision committed in the values ("${String(childSource.targetRevision)}"), which at a tagged commit is the revision of that time, not the tag`,
+            expected: `a root Helm parameter ${name} = ${ROOT_TARGET_REVISION}, forceString: true`,
           }),
         );
       }

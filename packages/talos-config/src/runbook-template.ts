@@ -360,14 +360,14 @@ install steps above.
 
 The root Application \`{{{gitops.root}}}\` renders \`charts/platform\` at \`{{{gitops.revision}}}\`
 (\`repository.targetRevision.{{{environment}}}\` in the definition: a branch, a tag or a commit)
-and passes the commit it rendered to every Application of the platform repository (the Helm
-parameter \`$ARGOCD_APP_REVISION\`, which Argo CD replaces with that commit): the whole platform
-deploys one commit. A tag holds; a branch moves the root, then the others with it. Nothing in
-Git changes the root's own revision (no Application manages the root), so moving it is done by
+and passes that revision to every Application of the platform repository (the Helm parameter
+\`$ARGOCD_APP_SOURCE_TARGET_REVISION\`, which Argo CD replaces with the root's own revision): the
+whole platform follows one revision. A tag holds; on a branch, every Application follows the
+branch. Nothing in Git changes the root's own revision (no Application manages the root), so moving it is done by
 hand: set the environment's revision in the definition (a release tag such as
 \`@homelab/chart-platform@1.2.0\`, which the release workflow creates, or any tag, branch or
 commit that exists in the repository), build, commit and push, then apply the root again and
-check the commit it deploys:
+check the revision it follows and the commit it deploys:
 
 \`\`\`sh
 pnpm build
@@ -377,7 +377,8 @@ kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o j
 \`\`\`
 
 Every Application but the CRD bundles (each pinned to its upstream release) then shows the same
-commit in \`.status.sync.revision\`.
+revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
+\`.status.sync.revision\`.
 {{/if}}
 
 ## Removing a component on purpose

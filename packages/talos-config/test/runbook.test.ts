@@ -652,7 +652,7 @@ describe('the revision a cluster follows', () => {
   it('says how to pin it: the definition, a build and the root Application applied again by hand', () => {
     // Given a cluster whose environment is pinned to a release tag
     const markdown = text('@homelab/chart-platform@1.2.0');
-    // Then the runbook says the root follows the tag and every Application the commit it rendered
+    // Then the runbook says the root follows the tag and every Application with it
     expect(markdown).toContain('### Moving this cluster to another revision');
     expect(markdown).toContain(
       'The root Application `dev-platform` renders `charts/platform` at `@homelab/chart-platform@1.2.0`',

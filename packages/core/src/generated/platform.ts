@@ -61,7 +61,7 @@ sshKnownHosts?: [string, ...(string)[]]
 targetRevision?: TargetRevisions
 }
 /**
- * Git revision (branch, tag or commit) of this repository that Argo CD deploys, per environment: the root Application of each cluster renders charts/platform at it, and every Application it creates deploys the same commit. A release tag looks like `@homelab/chart-platform@1.2.0`; any tag, branch or commit works. Defaults: development and staging follow `main`, production follows `main` until you set a release tag. Nothing in Git moves a root Application: after changing it, build and apply `clusters/<cluster>/root-application.yaml` again (each cluster's runbook, "Moving this cluster to another revision").
+ * Git revision (branch, tag or commit) of this repository that Argo CD deploys, per environment: the root Application of each cluster renders charts/platform at it, and every Application it creates follows the same revision. A release tag looks like `@homelab/chart-platform@1.2.0`; any tag, branch or commit works. Defaults: development and staging follow `main`, production follows `main` until you set a release tag. Nothing in Git moves a root Application: after changing it, build and apply `clusters/<cluster>/root-application.yaml` again (each cluster's runbook, "Moving this cluster to another revision").
  */
 export interface TargetRevisions {
 /**
