@@ -11,12 +11,14 @@
 // "not run: no cluster has a root Application in the committed output".
 import { spawnSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -307,19 +309,34 @@ suite(title, () => {
       // What a user of the Helm repository gets: the archive `homelab release` packs, with no
       // repository checkout and no `helm dependency build`. It must render the same objects as the
       // chart folder Argo CD renders from git.
+      //
+      // `homelab release` publishes only the content recorded for each version, and the committed
+      // output may hold changes whose changesets are still pending: the charts are released from
+      // a scratch workspace holding a copy of them (vendor/ linked, no version record), each
+      // recorded there at its current version with `homelab release record`, as
+      // `pnpm version-packages` records them before a release.
       let released = '';
       beforeAll(() => {
         if (helm === undefined) return;
         released = join(scratch, 'released');
-        const result = spawnSync(
-          process.execPath,
-          [join(REPO, 'packages/cli/dist/bin.js'), 'release', '--no-tag', '--out', released],
-          {
-            cwd: REPO,
+        const workspace = join(scratch, 'release-workspace');
+        mkdirSync(workspace);
+        writeFileSync(join(workspace, 'pnpm-workspace.yaml'), 'packages: []\n');
+        cpSync(join(REPO, 'charts'), join(workspace, 'charts'), {
+          recursive: true,
+          filter: (source) =>
+            !source.split(/[\\/]/).includes('node_modules') && !source.endsWith('.versions.json'),
+        });
+        symlinkSync(join(REPO, 'vendor'), join(workspace, 'vendor'));
+        const homelab = (...args: string[]) =>
+          spawnSync(process.execPath, [join(REPO, 'packages/cli/dist/bin.js'), ...args], {
+            cwd: workspace,
             encoding: 'utf8',
             env: { ...process.env, NO_COLOR: '1', SOURCE_DATE_EPOCH: '1767225600' },
-          },
-        );
+          });
+        const record = homelab('release', 'record');
+        if (record.status !== 0) throw new Error(`homelab release record failed: ${record.stderr}`);
+        const result = homelab('release', '--no-tag', '--out', released);
         if (result.status !== 0) throw new Error(`homelab release failed: ${result.stderr}`);
       }, 5 * 60_000);
 
