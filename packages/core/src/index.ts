@@ -214,7 +214,6 @@ export type {
   SystemReport,
 } from './system.js';
 export {
-  ROOT_TARGET_REVISION,
   applicationLayers,
   BUILT_IN_GROUPS,
   CORE_CHECKS,
@@ -226,6 +225,7 @@ export {
   helmignoreKeepsDependencies,
   kindsBeforeUse,
   namespacesBeforeUse,
+  ROOT_TARGET_REVISION,
   rootRevisionParameter,
   rootRevisionParameters,
   runSystemChecks,
