@@ -160,13 +160,34 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
  * `pkg/kubernetes/kubernetes.go`, `DrainTimeout`) and reboots, and the volume faults. A failing
  * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
  */
-const LONGHORN_AFTER_NODE_REBOOT: NodeRebootWait = {
-  reason:
-    "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
-  commands: [
-    `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
-  ],
-};
+const AFTER_NODE_REBOOT_COMMANDS = [
+  `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+];
+
+/**
+ * The wait after a node's reboot, as the runbook explains it. With one storage node there is
+ * nothing to rebuild and no next node: each volume's only replica comes back with the node. What
+ * the operator sees instead is the drain before a Talos upgrade waiting: longhorn-manager v1.8.1
+ * (`controller/instance_manager_controller.go`, `canDeleteInstanceManagerPDB`) keeps the
+ * instance manager's PodDisruptionBudget (`minAvailable: 1`) until every volume of the node is
+ * detached, whatever the drain policy, and a volume detaches only through the CSI attacher,
+ * which the same drain evicts and which cannot come back on the cordoned node. Talos then evicts
+ * nothing more after 5 minutes (`DrainTimeout`) and upgrades: the workloads have stopped and
+ * unmounted their volumes by then.
+ */
+function afterNodeReboot(storageNodes: number): NodeRebootWait {
+  return storageNodes <= 1
+    ? {
+        reason:
+          "Longhorn: every attached volume back to `healthy` (one storage node holds each volume's only replica, which comes back with it; before an upgrade, Talos' drain waits up to 5 minutes on the instance manager's PodDisruptionBudget while volumes are attached, then goes on)",
+        commands: AFTER_NODE_REBOOT_COMMANDS,
+      }
+    : {
+        reason:
+          "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
+        commands: AFTER_NODE_REBOOT_COMMANDS,
+      };
+}
 
 /**
  * Longhorn's own uninstall: the chart's `templates/uninstall-job.yaml`, a Helm `pre-delete` hook
@@ -366,7 +387,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       recurringJobs: recurring.sort(compareStrings),
     }),
     talos: talosNeeds(disks),
-    afterNodeReboot: LONGHORN_AFTER_NODE_REBOOT,
+    afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {
@@ -573,8 +594,11 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'The drain policy follows the cluster: one storage node: `always-allow` (nothing can move);',
           'a tier with one replica: `block-for-eviction-if-contains-last-replica` (the replica moves',
           'first); otherwise `block-if-contains-last-replica`: a drain waits only while the node holds',
-          "a volume's last healthy replica. Upgrading Talos keeps `/var/lib/longhorn` and the data",
-          'disks (never use `talosctl reset` on a storage node without evacuating it in Longhorn).',
+          "a volume's last healthy replica. Whatever the policy, Longhorn keeps the instance manager's",
+          'PodDisruptionBudget while a volume is attached on the node: on a single node, where the',
+          "volumes' CSI attacher is evicted too, Talos' drain before an upgrade waits 5 minutes on it,",
+          'then goes on. Upgrading Talos keeps `/var/lib/longhorn` and the data disks (never use',
+          '`talosctl reset` on a storage node without evacuating it in Longhorn).',
         ].join('\n'),
       },
       {

@@ -348,7 +348,27 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     expect(wait.commands).toEqual([
       `until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
     ]);
-    expect(wait.reason).toMatch(/^Longhorn: every attached volume rebuilt to `healthy`/);
+    expect(declared('prod').afterNodeReboot.commands).toEqual(wait.commands);
+    expect(declared('prod').afterNodeReboot.reason).toMatch(
+      /^Longhorn: every attached volume rebuilt to `healthy`.*the next node's drain/,
+    );
+  });
+
+  test('on one storage node, the runbook expects no rebuild and a drain that waits 5 minutes', () => {
+    // Given the dev cluster, whose one node holds every volume's only replica
+    const dev = run.rendered.dev?.values.longhorn as AnyJson;
+    expect(dev.defaultSettings.defaultReplicaCount).toBe(1);
+    const { reason } = declared('dev').afterNodeReboot;
+    // Then its wait promises no rebuild and no next node; it says what the operator sees instead:
+    // longhorn-manager v1.8.1 keeps the instance manager's PDB while a volume is attached
+    // (canDeleteInstanceManagerPDB, whatever the drain policy), and Talos v1.12 stops waiting on
+    // it after DrainTimeout (5 minutes)
+    expect(reason).not.toContain('rebuilt');
+    expect(reason).not.toContain('next node');
+    expect(reason).toContain("one storage node holds each volume's only replica");
+    expect(reason).toContain(
+      "Talos' drain waits up to 5 minutes on the instance manager's PodDisruptionBudget",
+    );
   });
 
   test('a privileged, critical Application with server-side apply', () => {

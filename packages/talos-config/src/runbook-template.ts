@@ -263,10 +263,16 @@ talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} 
 {{/each}}
 \`\`\`
 
+{{#if singleNode}}
+If the node refused, it needs a reboot for its change: stage the config and reboot it
+(\`talosctl reboot\` returns once the node is back; the Kubernetes API and every workload are
+down meanwhile, as the cluster has one node and one etcd member):
+{{else}}
 A node that refused needs a reboot for its change. Never let Talos reboot the nodes together
 (\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
 the config on each such node and reboot it alone, the control planes first, waiting for the
 cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back):
+{{/if}}
 {{> afterReboot}}
 
 \`\`\`sh
@@ -287,9 +293,23 @@ talosctl health -n {{shell ../first.address}}
 Change \`talos.version\` (or the components, when the extensions change) in the definition, run
 \`pnpm build\` and commit: the patches and this runbook then name the new installer image. Talos
 supports upgrades between adjacent minor releases only: go through the latest patch release of
-every minor release in between. Upgrade one node at a time, the control planes first (etcd
-keeps its quorum while one member reboots), and wait for the cluster to be healthy before the
-next node. An upgrade does not change the Kubernetes version.
+every minor release in between.
+{{#if singleNode}}
+The cluster has one node, its only etcd member: there is no quorum to keep (Talos' pre-upgrade
+etcd check passes with one healthy member), but the Kubernetes API and every workload are down
+until the node is back. Talos cordons the node and evicts its pods first; nothing can take them, and a pod
+a PodDisruptionBudget still protects holds the drain until Talos stops waiting, after 5 minutes,
+and upgrades anyway. The node is uncordoned once it booted. An upgrade does not change the
+Kubernetes version.
+{{else if singleControlPlane}}
+Upgrade one node at a time, the control plane first (its etcd has one member: the Kubernetes API
+is down while it reboots, and there is no quorum to keep), and wait for the cluster to be healthy
+before the next node. An upgrade does not change the Kubernetes version.
+{{else}}
+Upgrade one node at a time, the control planes first (etcd keeps its quorum while one member
+reboots), and wait for the cluster to be healthy before the next node. An upgrade does not
+change the Kubernetes version.
+{{/if}}
 {{> afterReboot}}
 
 \`\`\`sh

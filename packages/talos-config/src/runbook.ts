@@ -327,6 +327,11 @@ export function runbook(
     },
     controlPlanes: cluster.controlPlanes.map((node) => ({ address: node.address })),
     first: { address: first.address },
+    // One etcd member: no quorum to keep, the API is down while it reboots (Talos v1.12
+    // `ValidateForUpgrade` passes one healthy member, refuses two). One node: nothing can move
+    // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).
+    singleControlPlane: cluster.controlPlanes.length === 1,
+    singleNode: cluster.nodes.length === 1,
     // One node at a time, the control planes first: etcd keeps its quorum while one reboots.
     upgradeOrder: [
       ...cluster.controlPlanes,

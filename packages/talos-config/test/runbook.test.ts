@@ -4,7 +4,7 @@
 
 import { type ChartUninstall, resolvePlatform, templateRenderer } from '@homelab/core';
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
-import { evaluateCommonJs, testDefinition } from '@homelab/core/testing';
+import { evaluateCommonJs, testDefinition, testNode } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
 import { type RunbookApplication, type RunbookInput, runbook } from '../src/runbook.js';
@@ -490,6 +490,62 @@ function devRunbookInput() {
   };
   return { cluster, input };
 }
+
+describe('upgrading and rebooting a cluster of one etcd member', () => {
+  const section = (markdown: string, from: string, to: string): string =>
+    markdown.slice(markdown.indexOf(from), markdown.indexOf(to));
+  const upgrade = (markdown: string) => section(markdown, '### Talos', '### Kubernetes');
+  const later = (markdown: string) =>
+    section(markdown, '## Later: changing Talos settings', '## Upgrades');
+  const rendered = (definition: ReturnType<typeof devCluster>): string => {
+    const { input } = devRunbookInput();
+    const cluster = resolvePlatform(testDefinition([definition])).clusters[0];
+    if (cluster === undefined) throw new Error('no cluster');
+    return runbook({ ...input, cluster, requirements: mergeTalosRequirements(cluster, []).merged });
+  };
+
+  it('tells the operator of one node that nothing stays up and nothing moves, with no quorum', () => {
+    // Given a cluster of one node, control plane and worker at once
+    const { input } = devRunbookInput();
+    expect(input.cluster.nodes).toHaveLength(1);
+    const markdown = runbook(input);
+    // Then the upgrade promises no quorum (one etcd member: Talos v1.12 ValidateForUpgrade passes
+    // it, and the API is down while it reboots) and says the drain can only wait (Talos'
+    // DrainTimeout, 5 minutes, then it upgrades anyway)
+    expect(upgrade(markdown)).not.toContain('keeps its quorum');
+    expect(upgrade(markdown)).toContain('The cluster has one node, its only etcd member');
+    expect(upgrade(markdown)).toContain('the Kubernetes API and every workload are down');
+    expect(upgrade(markdown)).toContain('until Talos stops waiting, after 5 minutes');
+    // and the reboot after a settings change speaks of no other node
+    expect(later(markdown)).not.toContain('Never let Talos reboot the nodes together');
+    expect(later(markdown)).toContain('If the node refused, it needs a reboot for its change');
+  });
+
+  it('keeps the one control plane first, without a quorum, when workers follow', () => {
+    // Given one control plane and a worker
+    const markdown = rendered(
+      devCluster({
+        nodes: [
+          testNode({ hostname: 'dev-cp-1', address: '192.168.10.11' }),
+          testNode({ hostname: 'dev-w-1', role: 'worker', address: '192.168.10.21' }),
+        ],
+      }),
+    );
+    expect(upgrade(markdown)).toContain(
+      'the control plane first (its etcd has one member: the Kubernetes API\nis down while it reboots, and there is no quorum to keep)',
+    );
+    expect(upgrade(markdown)).not.toContain('keeps its quorum');
+    expect(later(markdown)).toContain('Never let Talos reboot the nodes together');
+  });
+
+  it('keeps the quorum of three control planes', () => {
+    const markdown = rendered(haCluster());
+    expect(upgrade(markdown)).toContain(
+      'the control planes first (etcd keeps its quorum while one member\nreboots)',
+    );
+    expect(upgrade(markdown)).not.toContain('The cluster has one node');
+  });
+});
 
 describe('removing a critical chart whose chart has a pre-delete hook', () => {
   const { cluster, input } = devRunbookInput();
