@@ -61,45 +61,13 @@ function bare(key: string): string {
   return key.startsWith('k8s:') ? key.slice(4) : key;
 }
 
-/** Whether a Kubernetes label selector (matchLabels, matchExpressions) matches `labels`. */
-export function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
-  const matchLabels = record(selector.matchLabels);
-  for (const key in matchLabels) {
-    if (Object.hasOwn(matchLabels, key) && labels.get(bare(key)) !== matchLabels[key]) return false;
-  }
-  for (const entry of list(selector.matchExpressions)) {
-    const expression = record(entry);
-    const key = bare(String(expression.key));
-    const values = strings(expression.values);
-    const present = labels.has(key);
-    const value = labels.get(key);
-    switch (expression.operator) {
-      case 'In':
-        if (value === undefined || !values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        if (value !== undefined && values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (!present) return false;
-        break;
-      case 'DoesNotExist':
-        if (present) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
 /** The namespace label as `podLabels` holds it (without its source prefix). */
 const NAMESPACE_KEY = bare(NAMESPACE_LABEL);
 
 /**
  * A label selector read once, for the many pods it is tested against: its matchLabels with bare
  * keys, the namespace label first (it rejects most pods, and a conjunction may be tested in any
- * order), and its matchExpressions. `selectorMatches` on it answers as `selects` on the selector.
+ * order), and its matchExpressions.
  */
 export interface CompiledSelector {
   readonly labels: readonly { readonly key: string; readonly value: JsonValue | undefined }[];
@@ -129,7 +97,7 @@ export function compileSelector(selector: Json): CompiledSelector {
   return { labels, expressions };
 }
 
-/** `selects` on a compiled selector. */
+/** Whether a compiled label selector (matchLabels, matchExpressions) matches `labels`. */
 export function selectorMatches(
   selector: CompiledSelector,
   labels: ReadonlyMap<string, string>,
@@ -157,6 +125,11 @@ export function selectorMatches(
     }
   }
   return true;
+}
+
+/** Whether a Kubernetes label selector (matchLabels, matchExpressions) matches `labels`. */
+export function selects(selector: Json, labels: ReadonlyMap<string, string>): boolean {
+  return selectorMatches(compileSelector(selector), labels);
 }
 
 const endpointLabels = new WeakMap<Endpoint, ReadonlyMap<string, string>>();

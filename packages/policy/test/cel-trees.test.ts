@@ -2,18 +2,17 @@
 // every expression the templates carry, each equal to the parser's tree, the built module the one
 // the current templates give, and evaluation through them the same as through the parser. Any
 // other text is parsed.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@bufbuild/cel';
 import { ExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { equals } from '@bufbuild/protobuf';
-import { type KubeObject, parseYaml } from '@homelab/core';
 import { evaluateCommonJs } from '@homelab/core/testing';
 import { describe, expect, test, vi } from 'vitest';
 import { celTreesModule, prebuiltTrees, templateExpressions } from '../src/cel-trees.js';
 import { templatesByKind } from '../src/evaluate.js';
-import { runPolicy } from './helpers.js';
+import { corpusObjects, runPolicy } from './helpers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const EXEMPT = ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'];
@@ -25,22 +24,7 @@ const constraints = run.constraints('prod');
 /** The module the build writes, made here from the same source. */
 const generated = evaluateCommonJs(celTreesModule(templateExpressions()), import.meta.url);
 
-function readObject(path: string): KubeObject {
-  const parsed = parseYaml(readFileSync(path, 'utf8')) as { object?: KubeObject };
-  return (parsed.object ?? parsed) as KubeObject;
-}
-
-/** Both corpora: the violating objects (one folder per policy) and the compliant ones. */
-const corpus = [
-  ...readdirSync(join(here, 'corpus')).flatMap((policy) =>
-    readdirSync(join(here, 'corpus', policy))
-      .sort()
-      .map((file) => readObject(join(here, 'corpus', policy, file))),
-  ),
-  ...readdirSync(join(here, 'corpus-compliant'))
-    .sort()
-    .map((file) => readObject(join(here, 'corpus-compliant', file))),
-];
+const corpus = corpusObjects();
 
 /**
  * A fresh instance of evaluate.ts (its compiled programs not shared) whose prebuilt trees come

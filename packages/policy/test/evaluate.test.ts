@@ -2,12 +2,9 @@
 // constraint's `spec.match` read once and its namespace answers remembered, an object converted to
 // CEL values once for every constraint, RE2 answers remembered) give the verdicts of the plain
 // evaluation: every constraint tested with `matches` on every object, then `runValidations`.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isCelError, isCelList, isCelMap } from '@bufbuild/cel';
 import { RE2JS } from '@bufbuild/re2';
-import { type KubeObject, parseYaml } from '@homelab/core';
+import type { KubeObject } from '@homelab/core';
 import { describe, expect, test, vi } from 'vitest';
 import {
   cachedRe2,
@@ -21,29 +18,14 @@ import {
   templatesByKind,
   type VerdictCache,
 } from '../src/evaluate.js';
-import { runPolicy } from './helpers.js';
+import { corpusObjects, runPolicy } from './helpers.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const EXEMPT = ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'];
 
 const run = runPolicy({ clusterAdminBindings: ['break-glass'] });
 const templates = run.templates('prod');
 
-function readObject(path: string): KubeObject {
-  const parsed = parseYaml(readFileSync(path, 'utf8')) as { object?: KubeObject };
-  return (parsed.object ?? parsed) as KubeObject;
-}
-
-const corpus = [
-  ...readdirSync(join(here, 'corpus')).flatMap((policy) =>
-    readdirSync(join(here, 'corpus', policy))
-      .sort()
-      .map((file) => readObject(join(here, 'corpus', policy, file))),
-  ),
-  ...readdirSync(join(here, 'corpus-compliant'))
-    .sort()
-    .map((file) => readObject(join(here, 'corpus-compliant', file))),
-];
+const corpus = corpusObjects();
 
 /** The evaluation without shortcuts, as Gatekeeper describes it. */
 function plainly(

@@ -1,12 +1,16 @@
 // Runs the real policy component (definitions from the one test factory, through the real
 // validator) next to small test components shaped like the platform's, and reads back the
 // templates and constraints of a cluster as Argo CD would apply them.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type AnyComponent,
   type ComponentsResult,
   type Issue,
   type KubeObject,
   mergeValues,
+  parseYaml,
   type ResolvedPlatform,
   type Values,
 } from '@homelab/core';
@@ -102,4 +106,26 @@ export function runPolicy(
       objects(cluster).filter((o) => o.apiVersion.startsWith('constraints.gatekeeper.sh/')),
     values: merged,
   };
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** A corpus file's object (a violating one is `{ message, object }`, a compliant one the object). */
+function readObject(path: string): KubeObject {
+  const parsed = parseYaml(readFileSync(path, 'utf8')) as { object?: KubeObject };
+  return (parsed.object ?? parsed) as KubeObject;
+}
+
+/** Both corpora: the violating objects (one folder per policy), then the compliant ones. */
+export function corpusObjects(): KubeObject[] {
+  return [
+    ...readdirSync(join(here, 'corpus')).flatMap((policy) =>
+      readdirSync(join(here, 'corpus', policy))
+        .sort()
+        .map((file) => readObject(join(here, 'corpus', policy, file))),
+    ),
+    ...readdirSync(join(here, 'corpus-compliant'))
+      .sort()
+      .map((file) => readObject(join(here, 'corpus-compliant', file))),
+  ];
 }
