@@ -271,15 +271,27 @@ down meanwhile, as the cluster has one node and one etcd member):
 A node that refused needs a reboot for its change. Never let Talos reboot the nodes together
 (\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
 the config on each such node and reboot it alone, the control planes first, waiting for the
-cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back):
+cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back).
+Drain the node first: Talos drains a node before an upgrade or a shutdown, never before a
+reboot, which stops its pods where they are (nothing starts them elsewhere until Kubernetes
+evicts them from the unreachable node, 5 minutes later). \`kubectl drain\` waits up to 5 minutes
+for the PodDisruptionBudgets, as Talos' own drain does; if it gives up, \`kubectl get pdb -A\`
+shows what holds it. Uncordon the node once it is back (Talos uncordons only a node it cordoned
+itself), before waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
+{{#unless ../singleNode}}
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
+{{/unless}}
 talosctl reboot -n {{shell address}}
 talosctl health -n {{shell ../first.address}}
+{{#unless ../singleNode}}
+kubectl uncordon {{shell hostname}}
+{{/unless}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}

@@ -469,6 +469,45 @@ describe('the reference runbook', () => {
     expect(rebooted.length).toBeGreaterThan(new Set(controlPlanes).size);
     expect(rebooted.slice(0, new Set(controlPlanes).size)).toEqual([...new Set(controlPlanes)]);
   });
+
+  it('drains each node before its reboot and uncordons it once it is back', () => {
+    // Talos v1.12.11 drains before an upgrade, a shutdown or a reset, never before a reboot
+    // (v1alpha1_sequencer.go Reboot: StopAllPods; node_cordoned_spec.go cordons only while
+    // shutting down, upgrading or resetting)
+    const later = markdown.slice(
+      markdown.indexOf('## Later: changing Talos settings'),
+      markdown.indexOf('## Upgrades'),
+    );
+    const commands = shellBlocks(later)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text));
+    const staged = commands.slice(commands.findIndex((words) => words.includes('--mode=staged')));
+    const hostnameOf = (words: string[]): string | undefined =>
+      words.find((word) => word.includes('/nodes/'))?.replace(/^.*\/nodes\/(.*)\.yaml$/, '$1');
+    const perNode = staged.flatMap((words, index) => {
+      if (!words.includes('--mode=staged')) return [];
+      return [{ hostname: hostnameOf(words), next: staged.slice(index + 1, index + 5) }];
+    });
+    expect(perNode.length).toBeGreaterThan(1);
+    for (const { hostname, next } of perNode) {
+      expect(hostname).toMatch(/^prod-/);
+      expect(next.map((words) => words.slice(0, 2).join(' '))).toEqual([
+        'kubectl drain',
+        'talosctl reboot',
+        'talosctl health',
+        'kubectl uncordon',
+      ]);
+      expect(next[0]).toEqual([
+        'kubectl',
+        'drain',
+        hostname,
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=5m',
+      ]);
+      expect(next[3]).toEqual(['kubectl', 'uncordon', hostname]);
+    }
+  });
 });
 
 /** A one-node dev cluster's runbook input at Talos v1.12.11, with no steps: what a test varies. */
@@ -519,6 +558,9 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     // and the reboot after a settings change speaks of no other node
     expect(later(markdown)).not.toContain('Never let Talos reboot the nodes together');
     expect(later(markdown)).toContain('If the node refused, it needs a reboot for its change');
+    // nothing to drain to: no other node takes the pods, Talos stops them in place
+    expect(later(markdown)).not.toContain('kubectl drain');
+    expect(later(markdown)).not.toContain('kubectl uncordon');
   });
 
   it('keeps the one control plane first, without a quorum, when workers follow', () => {
@@ -536,6 +578,31 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     );
     expect(upgrade(markdown)).not.toContain('keeps its quorum');
     expect(later(markdown)).toContain('Never let Talos reboot the nodes together');
+  });
+
+  it('uncordons a rebooted node before waiting for what rebuilds on it', () => {
+    // Longhorn v1.8.1 schedules no replica on a cordoned node (disable-scheduling-on-cordoned-node,
+    // default true): the wait after a reboot comes after the uncordon
+    const { input } = devRunbookInput();
+    const cluster = resolvePlatform(testDefinition([haCluster()])).clusters[0];
+    if (cluster === undefined) throw new Error('no cluster');
+    const markdown = runbook({
+      ...input,
+      cluster,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      afterNodeReboot: [{ reason: 'volumes healthy', commands: ['wait-for-volumes'] }],
+    });
+    const lines = later(markdown)
+      .split('\n')
+      .filter((line) => /^(kubectl (drain|uncordon)|talosctl reboot|wait-for-volumes)/.test(line))
+      .map((line) => line.split(' ').slice(0, 2).join(' '));
+    expect(lines.length).toBe(cluster.nodes.length * 4);
+    expect(lines.slice(0, 4)).toEqual([
+      'kubectl drain',
+      'talosctl reboot',
+      'kubectl uncordon',
+      'wait-for-volumes',
+    ]);
   });
 
   it('keeps the quorum of three control planes', () => {
