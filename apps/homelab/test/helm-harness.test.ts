@@ -27,6 +27,7 @@ import {
   remoteSchemaRefs,
   renderedPods,
   renderedSourceProblems,
+  routeBackendProblems,
   schemaProblems,
   splitHelmOutput,
   templateArgs,
@@ -792,5 +793,73 @@ describe('Helm warnings', () => {
       'walk.go:75: found symbolic link in path',
     ].join('\n');
     expect(unexplainedHelmWarnings(stderr, 'cilium', values)).toEqual(stderr.split('\n'));
+  });
+});
+
+describe("the Gateway's routes against the rendered Services and pods", () => {
+  const route = (port: number, name = 'web') => ({
+    source: 'web/templates/route.yaml',
+    object: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: 'web' },
+      spec: { rules: [{ backendRefs: [{ name, port }] }] },
+    },
+  });
+  const service = (targetPort: number | string, selector = { app: 'web' }) => ({
+    source: 'web/templates/service.yaml',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'web' },
+      spec: { selector, ports: [{ name: 'http', port: 80, targetPort }] },
+    },
+  });
+  const deployment = {
+    source: 'web/templates/deployment.yaml',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'web' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            containers: [{ name: 'web', ports: [{ name: 'server', containerPort: 8080 }] }],
+          },
+        },
+      },
+    },
+  };
+
+  it('follows a route to a container port by the Service port and its named or numbered target', () => {
+    expect(routeBackendProblems([route(80), service('server'), deployment])).toEqual([]);
+    expect(routeBackendProblems([route(80), service(8080), deployment])).toEqual([]);
+  });
+
+  it('finds each broken link: the Service, its port, its pods, the target port', () => {
+    expect(routeBackendProblems([route(80, 'other'), service('server'), deployment])).toEqual([
+      'HTTPRoute web/web: no Service web/other is rendered',
+    ]);
+    expect(routeBackendProblems([route(443), service('server'), deployment])).toEqual([
+      'HTTPRoute web/web: Service web/web has no port 443 (it has 80)',
+    ]);
+    expect(
+      routeBackendProblems([route(80), service('server', { app: 'api' }), deployment]),
+    ).toEqual(['HTTPRoute web/web: Service web/web selects no pod ({"app":"api"})']);
+    expect(routeBackendProblems([route(80), service('http'), deployment])).toEqual([
+      'HTTPRoute web/web: Service web/web port 80 targets http/TCP, which no container of its pods (Deployment/web) declares',
+    ]);
+    expect(routeBackendProblems([route(80), service(9090), deployment])).toEqual([
+      'HTTPRoute web/web: Service web/web port 80 targets 9090/TCP, which no container of its pods (Deployment/web) declares',
+    ]);
+  });
+
+  it("leaves an application's route whose Service comes with its own workloads", () => {
+    expect(routeBackendProblems([route(80, 'other')], new Set(['web/web']))).toEqual([]);
+    // a Service that is rendered is checked all the same
+    expect(
+      routeBackendProblems([route(443), service('server'), deployment], new Set(['web/web'])),
+    ).toEqual(['HTTPRoute web/web: Service web/web has no port 443 (it has 80)']);
   });
 });

@@ -61,6 +61,7 @@ import {
   type RenderedDocument,
   renderedPods,
   renderedSourceProblems,
+  routeBackendProblems,
   runHelm,
   splitHelmOutput,
   templateArgs,
@@ -425,6 +426,21 @@ suite(title, () => {
           .filter(([render]) => render.cluster === cluster)
           .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
         expect(gatekeeperEngineProblems(objects), cluster).toEqual([]);
+      }
+    });
+
+    it("routes every request of the Gateway to a pod: each route's Service port, target port and pods, as Helm renders them", () => {
+      for (const { cluster } of discovery.clusters) {
+        const renders = [...rendered.entries()].filter(([render]) => render.cluster === cluster);
+        const documents = renders.flatMap(([, result]) => result.documents ?? []);
+        // The applications' routes lead to workloads the user deploys (flows say `external`).
+        const external = new Set(
+          renders
+            .filter(([render]) => render.path === 'charts/applications')
+            .flatMap(([, result]) => result.documents ?? [])
+            .map(({ object }) => `${object.metadata.namespace}/${object.metadata.name}`),
+        );
+        expect(routeBackendProblems(documents, external), cluster).toEqual([]);
       }
     });
 

@@ -590,7 +590,9 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
       ...input,
       cluster,
       requirements: mergeTalosRequirements(cluster, []).merged,
-      afterNodeReboot: [{ reason: 'volumes healthy', commands: ['wait-for-volumes'] }],
+      afterNodeReboot: [
+        { component: 'longhorn', reason: 'volumes healthy', commands: ['wait-for-volumes'] },
+      ],
     });
     const lines = later(markdown)
       .split('\n')

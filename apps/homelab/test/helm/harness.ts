@@ -1090,6 +1090,8 @@ export interface RenderedPod {
     readonly port: number;
     readonly endPort?: number;
     readonly protocol: string;
+    /** The container port's name, which a Service's `targetPort` may name. */
+    readonly name?: string;
   }[];
 }
 
@@ -1262,11 +1264,11 @@ export function renderedPods(
     const pod = (at(template, 'spec') ?? {}) as { [key: string]: unknown };
     const containers = [
       ...((pod.containers ?? []) as {
-        ports?: { containerPort: number; protocol?: string }[];
+        ports?: { containerPort: number; protocol?: string; name?: string }[];
         args?: unknown[];
       }[]),
       ...((pod.initContainers ?? []) as {
-        ports?: { containerPort: number; protocol?: string }[];
+        ports?: { containerPort: number; protocol?: string; name?: string }[];
         args?: unknown[];
       }[]),
     ];
@@ -1278,6 +1280,7 @@ export function renderedPods(
         ...(container.ports ?? []).map((port) => ({
           port: port.containerPort,
           protocol: port.protocol ?? 'TCP',
+          ...(port.name === undefined ? {} : { name: port.name }),
         })),
         ...argumentPorts(container.args),
       ]),
@@ -1364,6 +1367,100 @@ export function flowProblems(
       if (!served(destination, where, port)) {
         problems.push(
           `${flow.name}: no pod selected by ${JSON.stringify(destination)} in ${where} declares container port ${port.endPort === undefined ? port.port : `${port.port}-${port.endPort}`}/${port.protocol}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+const ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute', 'GRPCRoute']);
+
+/**
+ * What keeps a route of the Gateway from reaching a pod, read from what Helm renders for one
+ * cluster (every chart): each backend of an HTTPRoute or GRPCRoute must be a Service of the
+ * platform with the port the route names; the Service must select pods Helm renders in its
+ * namespace; and its `targetPort` must be a port those pods' containers declare (by name, as
+ * Kubernetes resolves a named `targetPort` per pod: a pod without the name is no endpoint). Any
+ * broken link leaves the Service without endpoints, and Cilium's Envoy answers every request to
+ * the host with a 503. An ExternalName Service, or a Service without a selector (its endpoints
+ * made by hand), has no pods to check; an application's route whose Service is not rendered
+ * (`external`: its workloads come from outside the platform's charts) neither.
+ */
+export function routeBackendProblems(
+  documents: readonly RenderedDocument[],
+  /** Routes (`namespace/name`) to workloads deployed outside the platform's charts. */
+  external: ReadonlySet<string> = new Set(),
+): string[] {
+  const problems: string[] = [];
+  const objects = documents.map(({ object }) => object);
+  const services = new Map(
+    objects
+      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
+      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
+  );
+  for (const route of objects) {
+    if (!route.apiVersion.startsWith('gateway.networking.k8s.io/')) continue;
+    if (!ROUTE_KINDS.has(route.kind)) continue;
+    const where = `${route.kind} ${route.metadata.namespace}/${route.metadata.name}`;
+    const rules = (at(route.spec, 'rules') ?? []) as { backendRefs?: unknown[] }[];
+    for (const ref of rules.flatMap((rule) => rule.backendRefs ?? [])) {
+      const backend = ref as {
+        group?: string;
+        kind?: string;
+        name: string;
+        namespace?: string;
+        port?: number;
+      };
+      if ((backend.group ?? '') !== '' || (backend.kind ?? 'Service') !== 'Service') {
+        problems.push(`${where}: backend ${backend.name} is not a Service`);
+        continue;
+      }
+      const namespace = backend.namespace ?? route.metadata.namespace ?? '';
+      const service = services.get(`${namespace}/${backend.name}`);
+      if (service === undefined) {
+        // An application's own Service comes with its workloads, from outside the platform.
+        if (external.has(`${route.metadata.namespace}/${route.metadata.name}`)) continue;
+        problems.push(`${where}: no Service ${namespace}/${backend.name} is rendered`);
+        continue;
+      }
+      const spec = (service.spec ?? {}) as {
+        type?: string;
+        selector?: { [key: string]: string };
+        ports?: { port: number; targetPort?: number | string; protocol?: string; name?: string }[];
+      };
+      const port = (spec.ports ?? []).find((candidate) => candidate.port === backend.port);
+      if (port === undefined) {
+        problems.push(
+          `${where}: Service ${namespace}/${backend.name} has no port ${backend.port} (it has ${(spec.ports ?? []).map((candidate) => candidate.port).join(', ') || 'none'})`,
+        );
+        continue;
+      }
+      if (spec.type === 'ExternalName' || spec.selector === undefined) continue;
+      const selector = spec.selector;
+      const pods = renderedPods(documents, namespace).filter(
+        (pod) =>
+          pod.namespace === namespace &&
+          Object.entries(selector).every(([key, value]) => pod.labels[key] === value),
+      );
+      if (pods.length === 0) {
+        problems.push(
+          `${where}: Service ${namespace}/${backend.name} selects no pod (${JSON.stringify(selector)})`,
+        );
+        continue;
+      }
+      const target = port.targetPort ?? port.port;
+      const protocol = port.protocol ?? 'TCP';
+      const served = pods.some((pod) =>
+        pod.ports.some(
+          (own) =>
+            own.protocol === protocol &&
+            (typeof target === 'string' ? own.name === target : own.port === target),
+        ),
+      );
+      if (!served) {
+        problems.push(
+          `${where}: Service ${namespace}/${backend.name} port ${port.port} targets ${target}/${protocol}, which no container of its pods (${pods.map((pod) => pod.workload).join(', ')}) declares`,
         );
       }
     }
