@@ -97,10 +97,21 @@ export function pauseBackupCommands(entry: ProtectedVolume): string[] {
 }
 
 /**
- * Commands that replace a faulted claim by an empty one: delete it, wait until it is gone (a
- * Terminating claim still reads Bound), then have Argo CD create that one claim again (a sync of
- * the one resource through the Application's `operation`, Argo CD's "Sync Applications with
- * Kubectl"; auto-sync is off) and wait until the new claim is bound.
+ * Commands that replace a faulted claim by an empty one: delete the volume's ReplicationSource,
+ * delete the claim, wait until it is gone (a Terminating claim still reads Bound), then have Argo
+ * CD create that one claim again (a sync of the one resource through the Application's
+ * `operation`, Argo CD's "Sync Applications with Kubectl"; auto-sync is off) and wait until the
+ * new claim is bound.
+ *
+ * The ReplicationSource goes first: with etcd restored, a backup whose time passed while the
+ * cluster was down starts as soon as VolSync runs, and VolSync 0.16 (`ensureSourcePVC`, which
+ * `paused` does not stop: it only sets the mover Job's parallelism to 0) snapshots the claim as
+ * `volsync-<source>-src`. A snapshot of a faulted volume never becomes ready, and the
+ * snapshot controller (external-snapshotter v8, `isPVCBeingUsed`) keeps its
+ * `pvc-as-source-protection` finalizer on the claim while any snapshot of it is not ready, so the
+ * claim would stay Terminating. Deleting that snapshot alone does not do: VolSync makes it again
+ * from the Terminating claim at once. Deleting the ReplicationSource removes it and its snapshot
+ * (owner references); Argo CD creates it again when the Application is handed back.
  */
 export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
   const ns = q(entry.volume.namespace);
@@ -120,6 +131,7 @@ export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: st
     },
   });
   return [
+    `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found`,
     `kubectl -n ${ns} delete pvc ${claim} --wait=false`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=delete --timeout=15m`,
     `kubectl -n ${q(gitopsNamespace)} patch application ${q(entry.application)} --type merge -p ${q(sync)}`,
@@ -411,9 +423,12 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       }
       add(
         'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
-        'claim with an empty one. Wait until the old claim is gone, then have Argo CD create it',
-        'again (a sync of that one claim) and wait until it is bound (the reclaim policy of its',
-        'storage class decides whether the old volume is kept):',
+        'claim with an empty one. Delete its ReplicationSource first (Argo CD makes it again when it',
+        'gets the Application back): a backup started since etcd came back holds a snapshot of the',
+        'faulted claim that never becomes ready, and the snapshot controller keeps the claim while',
+        'it exists. Wait until the old claim is gone, then have Argo CD create it again (a sync of',
+        'that one claim) and wait until it is bound (the reclaim policy of its storage class',
+        'decides whether the old volume is kept):',
         '',
       );
       sh(...replaceClaimCommands(entry, input.gitopsNamespace));
@@ -430,8 +445,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       sh(...restoreCommands(entry));
       add(
         "Hand the Applications back to Argo CD, the volume's first and the root last: it pauses the",
-        'restore again and resumes the backups. Then scale the workloads back up (Argo CD does',
-        'it for the workloads it deploys itself):',
+        'restore again and resumes the backups (making the ReplicationSource again if it was',
+        'deleted). Then scale the workloads back up (Argo CD does it for the workloads it deploys):',
         '',
       );
       sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));

@@ -400,6 +400,18 @@ describe('the disaster-recovery runbook', () => {
     expect(listPods).toBeGreaterThan(childOff);
   });
 
+  test('deletes the ReplicationSource before the faulted claim, so no snapshot of it holds the claim', () => {
+    // A backup started after the etcd restore snapshots the faulted claim; that snapshot never
+    // becomes ready, and the snapshot controller keeps its pvc-as-source-protection finalizer
+    // on the claim (VolSync makes it again from a paused source): the claim would never go.
+    const source = at(
+      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+    );
+    const deleted = at('kubectl -n paperless delete pvc data --wait=false');
+    expect(deleted - source).toBe(1);
+    expect(source).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
+  });
+
   test('replaces a faulted claim only after the old one is gone, with auto-sync already off', () => {
     const deleted = at('kubectl -n paperless delete pvc data --wait=false');
     const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
