@@ -200,6 +200,25 @@ export function faultedClaimsCommands(): string[] {
 }
 
 /**
+ * Runs a volume's restore verification once and reads its result. Only volumes whose backup
+ * keeps its verification have the CronJob (`verify: false` makes none). The Job ends `Complete`
+ * or `Failed` (its `activeDeadlineSeconds` bounds it; from Kubernetes 1.31 `SuccessCriteriaMet`
+ * or `FailureTarget` comes first), so the wait ends on either: `kubectl wait
+ * --for=condition=Complete` would sit out its whole timeout on a failed verification.
+ */
+export function verificationRunCommands(entry: ProtectedVolume): string[] {
+  const names = backupNames(entry.volume);
+  const ns = q(entry.volume.namespace);
+  const job = q(`${names.verification}-manual`);
+  return [
+    `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${job}`,
+    `until kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+    `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
+    `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
+  ];
+}
+
+/**
  * The wait of step 3 ("Let Argo CD converge"): every Application healthy, except the ones that
  * hold a protected volume (`excluded`) and the root one. With etcd restored, a claim whose Longhorn replicas
  * were on lost disks is faulted: the workloads that mount it stay `Progressing` (Argo CD's
@@ -457,23 +476,22 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
   }
+  const verified = volumes.filter((entry) => entry.volume.backup?.verify !== false);
   add(
     '## 5. Check',
     '',
-    "Run each volume's restore verification once by hand and read its result:",
-    '',
+    ...(verified.length === 0
+      ? []
+      : [
+          "Run each volume's restore verification once by hand and read its result (the Job ends",
+          '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',
+          '',
+        ]),
   );
   sh(
-    ...(volumes.length === 0
-      ? ['# no protected volume']
-      : volumes.flatMap((entry) => {
-          const names = backupNames(entry.volume);
-          const ns = q(entry.volume.namespace);
-          return [
-            `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${q(`${names.verification}-manual`)}`,
-            `kubectl -n ${ns} wait job/${names.verification}-manual --for=condition=Complete --timeout=2h`,
-          ];
-        })),
+    ...(verified.length === 0
+      ? ['# no volume with a restore verification']
+      : verified.flatMap((entry) => verificationRunCommands(entry))),
     ...(waiting.excluded.length === 0
       ? []
       : [

@@ -507,6 +507,33 @@ describe('the disaster-recovery runbook: reading what a restore did', () => {
   );
 });
 
+describe('the disaster-recovery runbook: step 5', () => {
+  test('runs only the verifications that exist, and ends on a failed one too', () => {
+    // verify: false makes no CronJob: `create job --from=cronjob/...` would fail on it.
+    const unverified = {
+      ...DATA,
+      name: 'cache',
+      backup: { ...(DATA.backup as NonNullable<typeof DATA.backup>), verify: false },
+    };
+    const run = runBackups(SETTINGS, [consumer([DATA, unverified])]);
+    const names = chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson)
+      .filter((o) => o.kind === 'CronJob')
+      .map((o) => o.metadata.name);
+    expect(names).toEqual(['data-restore-verify']);
+    const lines = runbookOf(run, 'prod').split('\n');
+    const step5 = lines.slice(lines.indexOf('## 5. Check'));
+    expect(step5.filter((line) => line.includes('create job --from=cronjob/'))).toEqual([
+      'kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual',
+    ]);
+    // A failed verification never reads Complete: `wait --for=condition=Complete` sat out 2h.
+    expect(step5.filter((line) => line.includes('data-restore-verify-manual')).slice(1)).toEqual([
+      `until kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+      `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
+      'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
+    ]);
+  });
+});
+
 describe('the disaster-recovery runbook on Longhorn', () => {
   const longhorn = testComponent({
     name: 'storage',
