@@ -427,6 +427,9 @@ function render(input: RenderInput<Settings>): ComponentOutput {
         settings,
         volumes,
         gitopsNamespace: entry.provided.gitops?.namespace ?? DEFAULT_GITOPS_NAMESPACE,
+        ...(entry.provided.storage?.csiDriver === undefined
+          ? {}
+          : { storageDriver: entry.provided.storage.csiDriver }),
       }),
     });
   }

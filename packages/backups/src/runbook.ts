@@ -27,7 +27,13 @@ export interface RunbookInput {
   readonly volumes: readonly ProtectedVolume[];
   /** Namespace of the Argo CD Applications. */
   readonly gitopsNamespace: string;
+  /** CSI driver of the storage provider (`storage.csiDriver`), when known. */
+  readonly storageDriver?: string;
 }
+
+/** Longhorn's CSI driver: the runbook then reads the volumes' state from Longhorn's own objects. */
+export const LONGHORN_CSI_DRIVER = 'driver.longhorn.io';
+const LONGHORN_NAMESPACE = 'longhorn-system';
 
 const q = shellQuote;
 
@@ -91,10 +97,21 @@ export function pauseBackupCommands(entry: ProtectedVolume): string[] {
 }
 
 /**
- * Commands that replace a faulted claim by an empty one: delete it, wait until it is gone (a
- * Terminating claim still reads Bound), then have Argo CD create that one claim again (a sync of
- * the one resource through the Application's `operation`, Argo CD's "Sync Applications with
- * Kubectl"; auto-sync is off) and wait until the new claim is bound.
+ * Commands that replace a faulted claim by an empty one: delete the volume's ReplicationSource,
+ * delete the claim, wait until it is gone (a Terminating claim still reads Bound), then have Argo
+ * CD create that one claim again (a sync of the one resource through the Application's
+ * `operation`, Argo CD's "Sync Applications with Kubectl"; auto-sync is off) and wait until the
+ * new claim is bound.
+ *
+ * The ReplicationSource goes first: with etcd restored, a backup whose time passed while the
+ * cluster was down starts as soon as VolSync runs, and VolSync 0.16 (`ensureSourcePVC`, which
+ * `paused` does not stop: it only sets the mover Job's parallelism to 0) snapshots the claim as
+ * `volsync-<source>-src`. A snapshot of a faulted volume never becomes ready, and the
+ * snapshot controller (external-snapshotter v8, `isPVCBeingUsed`) keeps its
+ * `pvc-as-source-protection` finalizer on the claim while any snapshot of it is not ready, so the
+ * claim would stay Terminating. Deleting that snapshot alone does not do: VolSync makes it again
+ * from the Terminating claim at once. Deleting the ReplicationSource removes it and its snapshot
+ * (owner references); Argo CD creates it again when the Application is handed back.
  */
 export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
   const ns = q(entry.volume.namespace);
@@ -114,6 +131,7 @@ export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: st
     },
   });
   return [
+    `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found`,
     `kubectl -n ${ns} delete pvc ${claim} --wait=false`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=delete --timeout=15m`,
     `kubectl -n ${q(gitopsNamespace)} patch application ${q(entry.application)} --type merge -p ${q(sync)}`,
@@ -137,7 +155,66 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
     `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
     `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1}"'"}}}'`,
     `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
-    `kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}'`,
+    ...restoreResultCommands(entry),
+  ];
+}
+
+/**
+ * Reads the restore's result and says loudly when nothing was restored. VolSync 0.16's restic
+ * mover (mover-restic/entry.sh, `do_restore`) ends a restore that finds no snapshot at or before
+ * `restoreAsOf` with "No eligible snapshots found" / "No data will be restored" and exit 0: the
+ * ReplicationDestination then reads `Successful` over an empty volume. Its log filter keeps those
+ * lines in `latestMoverStatus.logs`, so the check reads both.
+ */
+export function restoreResultCommands(entry: ProtectedVolume): string[] {
+  const { volume } = entry;
+  const ns = q(volume.namespace);
+  const id = `${volume.namespace}/${volume.name}`;
+  return [
+    `RESULT="$(kubectl -n ${ns} get replicationdestination ${q(backupNames(volume).destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
+    `printf '%s\\n' "$RESULT"`,
+    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && ! printf '%s\\n' "$RESULT" | grep -q -e 'No eligible snapshots' -e 'No data will be restored' && echo ${q(`restored ${id}`)} || echo ${q(`RESTORE FAILED: nothing was restored into ${id} (no snapshot at or before LOST_AT, or the mover failed): do not hand it back to Argo CD`)}`,
+  ];
+}
+
+/**
+ * The Longhorn state of a protected volume's claim (`faulted`: every replica was on a lost disk).
+ * Longhorn's CSI driver names the volume after the PersistentVolume.
+ */
+export function volumeStateCommand(entry: ProtectedVolume): string {
+  const { volume } = entry;
+  return `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io "$(kubectl -n ${q(volume.namespace)} get pvc ${q(volume.name)} -o jsonpath='{.spec.volumeName}')" -o jsonpath='{.status.robustness}{"\\n"}'`;
+}
+
+/**
+ * Lists the claims of faulted Longhorn volumes (`<namespace>/<claim>`), once Longhorn's managers
+ * run. Longhorn sets `faulted` on a detached volume whose replicas all failed: after a rebuild,
+ * the replicas whose data was on a lost disk (Longhorn's node controller recreates the disk's
+ * config with its recorded UUID, and the replica data is missing).
+ */
+export function faultedClaimsCommands(): string[] {
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} rollout status daemonset/longhorn-manager --timeout=15m`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`,
+  ];
+}
+
+/**
+ * Runs a volume's restore verification once and reads its result. Only volumes whose backup
+ * keeps its verification have the CronJob (`verify: false` makes none). The Job ends `Complete`
+ * or `Failed` (its `activeDeadlineSeconds` bounds it; from Kubernetes 1.31 `SuccessCriteriaMet`
+ * or `FailureTarget` comes first), so the wait ends on either: `kubectl wait
+ * --for=condition=Complete` would sit out its whole timeout on a failed verification.
+ */
+export function verificationRunCommands(entry: ProtectedVolume): string[] {
+  const names = backupNames(entry.volume);
+  const ns = q(entry.volume.namespace);
+  const job = q(`${names.verification}-manual`);
+  return [
+    `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${job}`,
+    `until kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+    `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
+    `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
   ];
 }
 
@@ -266,17 +343,49 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     );
   }
   const waiting = convergenceWait(cluster, volumes, input.gitopsNamespace);
+  const longhorn = input.storageDriver === LONGHORN_CSI_DRIVER;
   add(
     '## 3. Let Argo CD converge',
     '',
     `Fetch the kubeconfig (step 7 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
     'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
-    `as \`${talosReadme}\` says. Then wait until every Application is synced and healthy,`,
+    `as \`${talosReadme}\` says.`,
+    '',
+  );
+  if (longhorn) {
+    const protectedClaims = volumes.map(
+      (entry) => `\`${entry.volume.namespace}/${entry.volume.name}\``,
+    );
+    add(
+      'A volume whose replicas were all on lost disks comes back faulted, without its data. Once',
+      "Longhorn's managers run, list the claims of the faulted volumes:",
+      '',
+    );
+    sh(...faultedClaimsCommands());
+    add(
+      ...(protectedClaims.length === 0
+        ? ['No volume of this cluster has a backup: every claim listed lost its data, and the']
+        : [
+            `Step 4 restores the protected ones (${protectedClaims.join(', ')}): leave them to it.`,
+            "Any other claim listed has no backup (Prometheus' data, for one): its data is gone, the",
+          ]),
+      'pods that mount it cannot start, and the wait below would time out. Replace each by an',
+      'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
+      'for a claim from Git, makes a new one:',
+      '',
+    );
+    sh(
+      'kubectl -n <namespace> delete pvc <claim> --wait=false',
+      'kubectl -n <namespace> delete pod <pod>',
+    );
+  }
+  add(
     ...(waiting.excluded.length === 0
-      ? []
+      ? ['Then wait until every Application is synced and healthy:']
       : [
-          `except the Applications of protected volumes (${waiting.excluded.map((name) => `\`${name}\``).join(', ')}) and the root`,
-          `Application \`${rootApplicationName(cluster)}\`, whose health is the worst of theirs: a workload whose volume was`,
+          'Then wait until every Application is synced and healthy, except the Applications of',
+          `protected volumes (${waiting.excluded.map((name) => `\`${name}\``).join(', ')}) and the root Application`,
+          `\`${rootApplicationName(cluster)}\`, whose health is the worst of theirs: a workload whose volume was`,
           'on lost disks cannot start until step 4 restores it, and stays `Progressing` (then',
           '`Degraded`) until then. Step 5 waits for them.',
         ]),
@@ -324,11 +433,21 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
       );
       sh(...pauseBackupCommands(entry));
+      if (longhorn) {
+        add(
+          "Read the volume's state (`faulted`: its replicas were all on lost disks, its data is gone):",
+          '',
+        );
+        sh(volumeStateCommand(entry));
+      }
       add(
         'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
-        'claim with an empty one. Wait until the old claim is gone, then have Argo CD create it',
-        'again (a sync of that one claim) and wait until it is bound (the reclaim policy of its',
-        'storage class decides whether the old volume is kept):',
+        'claim with an empty one. Delete its ReplicationSource first (Argo CD makes it again when it',
+        'gets the Application back): a backup started since etcd came back holds a snapshot of the',
+        'faulted claim that never becomes ready, and the snapshot controller keeps the claim while',
+        'it exists. Wait until the old claim is gone, then have Argo CD create it again (a sync of',
+        'that one claim) and wait until it is bound (the reclaim policy of its storage class',
+        'decides whether the old volume is kept):',
         '',
       );
       sh(...replaceClaimCommands(entry, input.gitopsNamespace));
@@ -336,13 +455,17 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
-        'or half-restored volume:',
+        'or half-restored volume. A volume that was not faulted kept its data, newer than any',
+        'backup: restore it only when its data is known to be bad. The last command says',
+        '`RESTORE FAILED` when nothing was restored (VolSync reports an empty restore as',
+        '`Successful`): then do not go on, and find the snapshot to restore first:',
         '',
       );
       sh(...restoreCommands(entry));
       add(
         "Hand the Applications back to Argo CD, the volume's first and the root last: it pauses the",
-        'restore again, resumes the backups and scales the workloads back up.',
+        'restore again and resumes the backups (making the ReplicationSource again if it was',
+        'deleted). Then scale the workloads back up (Argo CD does it for the workloads it deploys):',
         '',
       );
       sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
@@ -353,23 +476,22 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
   }
+  const verified = volumes.filter((entry) => entry.volume.backup?.verify !== false);
   add(
     '## 5. Check',
     '',
-    "Run each volume's restore verification once by hand and read its result:",
-    '',
+    ...(verified.length === 0
+      ? []
+      : [
+          "Run each volume's restore verification once by hand and read its result (the Job ends",
+          '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',
+          '',
+        ]),
   );
   sh(
-    ...(volumes.length === 0
-      ? ['# no protected volume']
-      : volumes.flatMap((entry) => {
-          const names = backupNames(entry.volume);
-          const ns = q(entry.volume.namespace);
-          return [
-            `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${q(`${names.verification}-manual`)}`,
-            `kubectl -n ${ns} wait job/${names.verification}-manual --for=condition=Complete --timeout=2h`,
-          ];
-        })),
+    ...(verified.length === 0
+      ? ['# no volume with a restore verification']
+      : verified.flatMap((entry) => verificationRunCommands(entry))),
     ...(waiting.excluded.length === 0
       ? []
       : [

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatPath } from '@homelab/core';
 import {
   readVendoredChartFile,
@@ -8,6 +12,7 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
+import { LONGHORN_CSI_DRIVER } from '../src/runbook.js';
 import { VOLSYNC_CHART_VERSION } from '../src/versions.js';
 import {
   AGE_KEY,
@@ -23,6 +28,13 @@ import {
   snapshots,
   storage,
 } from './helpers.js';
+
+/** The disaster-recovery runbook of `cluster`. */
+const runbookOf = (run: ReturnType<typeof runBackups>, cluster: string): string =>
+  run.components.components
+    .find((c) => c.component.name === 'backups')
+    ?.output.files?.find((f) => f.path === `clusters/${cluster}/disaster-recovery.md`)
+    ?.content as string;
 
 const errors = (run: ReturnType<typeof runBackups>) =>
   run.components.issues.filter((i) => i.severity === 'error');
@@ -388,6 +400,18 @@ describe('the disaster-recovery runbook', () => {
     expect(listPods).toBeGreaterThan(childOff);
   });
 
+  test('deletes the ReplicationSource before the faulted claim, so no snapshot of it holds the claim', () => {
+    // A backup started after the etcd restore snapshots the faulted claim; that snapshot never
+    // becomes ready, and the snapshot controller keeps its pvc-as-source-protection finalizer
+    // on the claim (VolSync makes it again from a paused source): the claim would never go.
+    const source = at(
+      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+    );
+    const deleted = at('kubectl -n paperless delete pvc data --wait=false');
+    expect(deleted - source).toBe(1);
+    expect(source).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
+  });
+
   test('replaces a faulted claim only after the old one is gone, with auto-sync already off', () => {
     const deleted = at('kubectl -n paperless delete pvc data --wait=false');
     const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
@@ -424,6 +448,133 @@ describe('the disaster-recovery runbook', () => {
     const steps = file.split('\n').findIndex((line) => line.includes('follow steps 2 to 5 of'));
     expect(at('export TALOS_DIR="$HOME/.homelab/prod"')).toBeLessThan(exported);
     expect(steps).toBeGreaterThan(exported);
+  });
+});
+
+describe('the disaster-recovery runbook: reading what a restore did', () => {
+  const file = runbookOf(runBackups(), 'prod');
+  const lines = file.split('\n');
+  const result = lines.findIndex((line) => line.startsWith('RESULT="$(kubectl -n paperless'));
+  /** The restore's result check, run by `shell` against a kubectl that prints `status`. */
+  const check = (shell: string, status: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-'));
+    try {
+      const kubectl = join(dir, 'kubectl');
+      writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
+      chmodSync(kubectl, 0o755);
+      const run = spawnSync(shell, ['-c', lines.slice(result, result + 3).join('\n')], {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+        encoding: 'utf8',
+      });
+      return run.stdout.trim().split('\n').at(-1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const failed =
+    'RESTORE FAILED: nothing was restored into paperless/data (no snapshot at or before LOST_AT, or the mover failed): do not hand it back to Argo CD';
+
+  test('reads the mover logs after the restore and before Argo CD gets the volume back', () => {
+    expect(lines[result]).toBe(
+      `RESULT="$(kubectl -n paperless get replicationdestination data-restore -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
+    );
+    const waited = lines.findIndex((line) =>
+      line.startsWith('kubectl -n paperless wait replicationdestination/data-restore'),
+    );
+    const handedBack = lines.findIndex((line) =>
+      line.startsWith(
+        `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{`,
+      ),
+    );
+    expect(lines[result - 1]).toBe(lines[waited]);
+    expect(lines[result + 2]).toContain("|| echo 'RESTORE FAILED:");
+    expect(result).toBeLessThan(handedBack);
+  });
+
+  test.each(['sh', 'bash'])(
+    'with %s, says RESTORE FAILED when VolSync found no snapshot and reported success',
+    (shell) => {
+      // VolSync 0.16 mover-restic/entry.sh: no snapshot at or before restoreAsOf restores
+      // nothing and exits 0; its log filter keeps these lines in latestMoverStatus.logs.
+      expect(
+        check(shell, 'Successful\nNo eligible snapshots found\n=== No data will be restored ==='),
+      ).toBe(failed);
+      expect(check(shell, 'Failed\nFatal: wrong password or no key found')).toBe(failed);
+      expect(
+        check(shell, 'Successful\nrepository 1a2b3c4d opened (version 2)\nrestic completed in 12s'),
+      ).toBe('restored paperless/data');
+    },
+  );
+});
+
+describe('the disaster-recovery runbook: step 5', () => {
+  test('runs only the verifications that exist, and ends on a failed one too', () => {
+    // verify: false makes no CronJob: `create job --from=cronjob/...` would fail on it.
+    const unverified = {
+      ...DATA,
+      name: 'cache',
+      backup: { ...(DATA.backup as NonNullable<typeof DATA.backup>), verify: false },
+    };
+    const run = runBackups(SETTINGS, [consumer([DATA, unverified])]);
+    const names = chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson)
+      .filter((o) => o.kind === 'CronJob')
+      .map((o) => o.metadata.name);
+    expect(names).toEqual(['data-restore-verify']);
+    const lines = runbookOf(run, 'prod').split('\n');
+    const step5 = lines.slice(lines.indexOf('## 5. Check'));
+    expect(step5.filter((line) => line.includes('create job --from=cronjob/'))).toEqual([
+      'kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual',
+    ]);
+    // A failed verification never reads Complete: `wait --for=condition=Complete` sat out 2h.
+    expect(step5.filter((line) => line.includes('data-restore-verify-manual')).slice(1)).toEqual([
+      `until kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+      `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
+      'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
+    ]);
+  });
+});
+
+describe('the disaster-recovery runbook on Longhorn', () => {
+  const longhorn = testComponent({
+    name: 'storage',
+    provides: ['storage'],
+    contribution: () => ({ facts: { storage: { classes: [], csiDriver: LONGHORN_CSI_DRIVER } } }),
+  });
+  const onLonghorn = runbookOf(
+    runBackups(SETTINGS, [consumer()], [cni, longhorn, snapshots, gitops]),
+    'prod',
+  );
+  const lines = onLonghorn.split('\n');
+  const faulted = `kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`;
+
+  test('has the claims of faulted volumes without a backup replaced before the step 3 wait', () => {
+    // A claim with no backup whose replicas were on lost disks (Prometheus') keeps its pods
+    // from starting: its Application is never Healthy, and the wait of step 3 could only time out.
+    const step3 = lines.indexOf('## 3. Let Argo CD converge');
+    const listed = lines.indexOf(faulted);
+    const replaced = lines.indexOf('kubectl -n <namespace> delete pvc <claim> --wait=false');
+    const converge = lines.findIndex((line) =>
+      line.startsWith('kubectl -n argocd get applications -o name |'),
+    );
+    expect(lines[listed - 1]).toBe(
+      'kubectl -n longhorn-system rollout status daemonset/longhorn-manager --timeout=15m',
+    );
+    expect([step3, listed, replaced, converge]).toEqual(
+      [step3, listed, replaced, converge].toSorted((a, b) => a - b),
+    );
+    expect(step3).toBeGreaterThan(0);
+  });
+
+  test("reads each protected volume's Longhorn state before replacing its claim", () => {
+    const state = lines.indexOf(
+      `kubectl -n longhorn-system get volumes.longhorn.io "$(kubectl -n paperless get pvc data -o jsonpath='{.spec.volumeName}')" -o jsonpath='{.status.robustness}{"\\n"}'`,
+    );
+    expect(state).toBeGreaterThan(lines.indexOf('## 4. Restore the volumes from restic'));
+    expect(state).toBeLessThan(lines.indexOf('kubectl -n paperless delete pvc data --wait=false'));
+  });
+
+  test('names no Longhorn object on another storage provider', () => {
+    expect(runbookOf(runBackups(), 'prod')).not.toContain('longhorn.io');
   });
 });
 

@@ -108,6 +108,17 @@ describe('issue 9: each fault of the review, put back, is caught', { timeout: 12
     ]);
   });
 
+  it('2. a longer line that merely contains a line of Cilium’s install is no install of Cilium', async () => {
+    // Cilium's install ends its retry loop with the line `done`; a wait loop of another runbook
+    // (`until ...; do sleep 15; done`) before the CRDs installs nothing.
+    const errors = await broken(
+      withFile('clusters/dev/disaster-recovery.md', (content) =>
+        ['until kubectl get job x; do sleep 15; done', content].join('\n'),
+      ),
+    );
+    expect(found(errors, 'crds-before-controllers')).toEqual([]);
+  });
+
   it('2/7. the Gateway API CRDs of another release than the one Cilium needs', async () => {
     const errors = await broken(
       withApplications('dev', (app) => {

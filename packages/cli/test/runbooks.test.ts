@@ -64,6 +64,35 @@ describe('the disaster-recovery runbook', () => {
     }
   });
 
+  it("reads Longhorn's volumes where Longhorn stores them, from the namespace its Application deploys", async () => {
+    // The runbook finds faulted claims (and each protected volume's state) in Longhorn's own
+    // Volume objects, only when the storage provider's CSI driver is Longhorn's.
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const layer = parseYaml(file(files, `charts/platform/clusters/${cluster}.yaml`)) as {
+        manifests: {
+          [key: string]: {
+            kind: string;
+            metadata: { name: string };
+            spec?: { destination?: { namespace?: string } };
+          };
+        };
+      };
+      const longhorn = Object.values(layer.manifests).find(
+        (o) => o.kind === 'Application' && o.metadata.name === `${cluster}-longhorn`,
+      );
+      const namespace = longhorn?.spec?.destination?.namespace;
+      expect(namespace).toBe('longhorn-system');
+      const lines = file(files, `clusters/${cluster}/disaster-recovery.md`).split('\n');
+      expect(lines).toContain(
+        `kubectl -n ${namespace} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`,
+      );
+      expect(lines).toContain(
+        `kubectl -n ${namespace} rollout status daemonset/longhorn-manager --timeout=15m`,
+      );
+    }
+  });
+
   it('refers to the Talos runbook steps by the numbers they have there', async () => {
     const { files } = await built;
     const runbook = file(files, 'clusters/prod/RUNBOOK.md');

@@ -782,9 +782,20 @@ export const secretReferences: SystemCheck = {
 // ---------------------------------------------------------------------------------------------
 // Controllers start after the CRDs they look for
 
-/** Where `needle` first occurs in a file: its 1-based line, or undefined. */
+/**
+ * Where `needle` first occurs in a file as whole lines (a runbook command is its own line, or
+ * lines): its 1-based line, or undefined. A match inside a longer line is none: Cilium's `done`
+ * (the end of its retry loop) is no command of another line that ends `...; done`.
+ */
 function lineOf(content: string, needle: string): number | undefined {
-  const index = content.indexOf(needle);
+  let index = content.indexOf(needle);
+  while (index !== -1) {
+    const end = index + needle.length;
+    const starts = index === 0 || content[index - 1] === '\n';
+    const ends = end === content.length || content[end] === '\n';
+    if (starts && ends) break;
+    index = content.indexOf(needle, index + 1);
+  }
   if (index === -1) return undefined;
   let line = 1;
   for (
