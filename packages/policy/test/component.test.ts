@@ -5,7 +5,7 @@ import { type KubeObject, parseYaml, type Values, validateObjects } from '@homel
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
-import { policyComponent } from '../src/index.js';
+import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
 import { runPolicy } from './helpers.js';
@@ -148,6 +148,29 @@ describe('Gatekeeper itself', () => {
     expect(declared?.facts?.['admission-policy']?.engine).toBe(
       'gatekeeper v3.23.0 (K8sNativeValidation)',
     );
+  });
+
+  test("asks Argo CD to wait for Gatekeeper to make each template's constraint kind before the constraints' wave", () => {
+    const declared = run.components.clusters[0]?.contributions.get('policy');
+    const checks = declared?.application?.healthChecks ?? [];
+    expect(checks.map((check) => [check.group, check.kind])).toEqual([
+      ['templates.gatekeeper.sh', 'ConstraintTemplate'],
+    ]);
+    expect(checks[0]?.lua).toBe(CONSTRAINT_TEMPLATE_HEALTH_LUA);
+    expect(CONSTRAINT_TEMPLATE_HEALTH_LUA).toContain('obj.status.created == true');
+    // The wave it gates: templates before constraints, each constraint without a dry run of a
+    // kind that does not exist yet.
+    const wave = (object: KubeObject) =>
+      Number(object.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
+    const templates = run.templates('prod');
+    const constraints = run.constraints('prod');
+    expect(templates.map(wave)).toEqual(templates.map(() => 1));
+    expect(constraints.map(wave)).toEqual(constraints.map(() => 2));
+    expect(
+      constraints.map(
+        (constraint) => constraint.metadata.annotations?.['argocd.argoproj.io/sync-options'],
+      ),
+    ).toEqual(constraints.map(() => 'SkipDryRunOnMissingResource=true'));
   });
 
   test('the objects pass the component validators, and a misspelled field does not', () => {
