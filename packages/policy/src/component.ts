@@ -25,7 +25,7 @@ import {
   type RenderInput,
   type Values,
 } from '@homelab/core';
-import { admissionPoliciesCheck } from './check.js';
+import { admissionPoliciesCheck, webhookOutageCheck } from './check.js';
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA } from './health.js';
 import {
   CLUSTER_ADMIN_ANNOTATION,
@@ -508,7 +508,7 @@ export const policyComponent: Component<PolicySettings> = {
   needs: ['cni'],
   upstream: POLICY_UPSTREAM,
   validators: policyValidators,
-  checks: [admissionPoliciesCheck],
+  checks: [admissionPoliciesCheck, webhookOutageCheck],
   declare,
   render,
 };

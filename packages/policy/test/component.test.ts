@@ -5,6 +5,7 @@ import { type KubeObject, parseYaml, type Values, validateObjects } from '@homel
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
+import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
@@ -191,6 +192,18 @@ describe('conformance with the vendored gatekeeper chart', () => {
   const upstream = parseYaml(
     readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
   ) as Values;
+
+  test("the webhooks' failure policy the outage check assumes where our values set none is the chart's", () => {
+    expect([
+      upstream.validatingWebhookFailurePolicy,
+      upstream.mutatingWebhookFailurePolicy,
+    ]).toEqual([UPSTREAM_WEBHOOK_FAILURE_POLICY, UPSTREAM_WEBHOOK_FAILURE_POLICY]);
+    const ours = run.values('prod').gatekeeper as Values;
+    expect([ours.validatingWebhookFailurePolicy, ours.mutatingWebhookFailurePolicy]).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
 
   // `commonLabels` has no default in values.yaml; the chart's helpers read it (checked here).
   const helpers = readVendoredChartFile(
