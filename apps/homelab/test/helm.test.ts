@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
+import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
   formatIssue,
@@ -417,6 +417,64 @@ suite(title, () => {
           child({ health: { status: 'Degraded', message: 'crash loop' } }),
         );
         expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
+      }
+    });
+
+    it("has the Argo CD of each cluster with Gatekeeper wait for Gatekeeper to make each ConstraintTemplate's constraint kind before the constraints' wave (argocd-cm's Lua run on templates of each state)", async () => {
+      const key = healthKey('templates.gatekeeper.sh', 'ConstraintTemplate');
+      const byCluster = new Map<string, { templates: number; script: unknown }>();
+      for (const [render, result] of rendered.entries()) {
+        const entry = byCluster.get(render.cluster) ?? { templates: 0, script: undefined };
+        for (const { object } of result.documents ?? []) {
+          if (object.kind === 'ConstraintTemplate') entry.templates++;
+          if (object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm') {
+            entry.script = (object as { data?: Record<string, string> }).data?.[key];
+          }
+        }
+        byCluster.set(render.cluster, entry);
+      }
+      const gated = [...byCluster].filter(([, entry]) => entry.templates > 0);
+      expect(gated.length).toBeGreaterThan(0);
+      const template = (status?: unknown) => ({
+        apiVersion: 'templates.gatekeeper.sh/v1',
+        kind: 'ConstraintTemplate',
+        metadata: { name: 'homelabpodsecurity' },
+        ...(status === undefined ? {} : { status }),
+      });
+      for (const [cluster, { script }] of gated) {
+        expect(typeof script, `cluster ${cluster}: argocd-cm ${key}`).toBe('string');
+        const health = (status?: unknown) => luaHealth(script as string, template(status));
+        // Just applied: Gatekeeper has not reported yet, so the constraints' wave waits.
+        expect((await health()).status).toBe('Progressing');
+        expect((await health({ created: false })).status).toBe('Progressing');
+        expect(
+          (await health({ created: false, byPod: [{ id: 'gatekeeper-audit-1', errors: [] }] }))
+            .status,
+        ).toBe('Progressing');
+        // Gatekeeper refused the template (its message, from the pod that reported it).
+        expect(
+          await health({
+            created: false,
+            byPod: [
+              {
+                id: 'gatekeeper-controller-manager-1',
+                errors: [{ code: 'ingest_error', message: 'no such key: podSpec' }],
+              },
+            ],
+          }),
+        ).toEqual({
+          status: 'Degraded',
+          message: 'gatekeeper-controller-manager-1: no such key: podSpec',
+        });
+        // The constraint kind exists.
+        expect(
+          (
+            await health({
+              created: true,
+              byPod: [{ id: 'gatekeeper-audit-1', observedGeneration: 1 }],
+            })
+          ).status,
+        ).toBe('Healthy');
       }
     });
 

@@ -12,7 +12,7 @@ import {
   settingsPath,
   valuesSource,
 } from '@homelab/core';
-import { APPLICATION_HEALTH_KEY } from './health.js';
+import { APPLICATION_HEALTH_KEY, healthKey } from './health.js';
 
 const COMPONENT = 'argocd';
 const VALUES_KEY = 'argo-cd';
@@ -210,6 +210,44 @@ export const applicationHealthCheck: SystemCheck = {
           expected: `configs.cm["${APPLICATION_HEALTH_KEY}"]: the Lua health check of Argo CD's operator manual`,
         }),
       );
+    }
+    return issues;
+  },
+};
+
+/**
+ * A component whose Application orders its own objects in sync waves that wait on a controller
+ * (Gatekeeper's constraints after the ConstraintTemplates whose constraint kinds Gatekeeper makes
+ * at run time) declares a health check of the kind waited on: Argo CD has none built in for it
+ * (v3.4.4 `resource_customizations`), counts such an object healthy once applied, and starts the
+ * next wave at once. The Argo CD of the cluster must carry each such script, unchanged.
+ */
+export const resourceHealthCheck: SystemCheck = {
+  name: 'argocd-resource-health',
+  description:
+    "Every Argo CD health check a component's Application declares (`healthChecks`: a kind Argo CD has none built in for, whose objects a later sync wave of that Application waits on, e.g. Gatekeeper's ConstraintTemplate until Gatekeeper made its constraint kind) is in the argocd-cm of the cluster's Argo CD, as declared.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, values } of argocdDeployments(input)) {
+      const cm = record(record(values.configs).cm);
+      for (const [component, contribution] of deployed.run.contributions) {
+        if (component === COMPONENT) continue;
+        for (const declared of contribution.application?.healthChecks ?? []) {
+          const key = healthKey(declared.group, declared.kind);
+          if (cm[key] === declared.lua) continue;
+          const kind = `${declared.group === '' ? '' : `${declared.group}/`}${declared.kind}`;
+          issues.push(
+            error({
+              code: 'argocd-resource-health',
+              path: settingsPath(deployed.cluster, COMPONENT),
+              output: `charts/argo-cd (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.configs.cm["${key}"]`,
+              value: typeof cm[key] === 'string' ? 'a different script' : null,
+              message: `leaves Argo CD on cluster "${deployed.cluster.name}" without the health check of ${kind} that ${component} declares (${declared.reason})`,
+              expected: `configs.cm["${key}"]: the script ${component} declares`,
+            }),
+          );
+        }
+      }
     }
     return issues;
   },

@@ -261,6 +261,63 @@ describe('charts/argo-cd', () => {
     });
   });
 
+  it("installs the health checks other components declare, each kind's once, and refuses two scripts for one kind", () => {
+    const application = {
+      namespace: 'x',
+      podSecurity: 'restricted' as const,
+      clusterResources: [],
+    };
+    const check = (lua: string) => ({
+      group: 'templates.gatekeeper.sh',
+      kind: 'ConstraintTemplate',
+      lua,
+      reason: 'r',
+    });
+    const declaring = (name: string, healthChecks: readonly ReturnType<typeof check>[]) =>
+      testComponent({
+        name,
+        contribution: () => ({ application: { ...application, healthChecks } }),
+      });
+    const key = 'resource.customizations.health.templates.gatekeeper.sh_ConstraintTemplate';
+    const one = run(OIDC, [network(true), declaring('policy', [check('return {}')])]);
+    expect(one.values('dev').configs.cm[key]).toBe('return {}');
+    expect(one.values('prod').configs.cm[key]).toBe('return {}');
+    expect(one.values('prod').configs.cm[APPLICATION_HEALTH_KEY]).toContain('obj.status.health');
+    expect(
+      (one.output?.issues ?? []).filter((issue) => issue.code === 'argocd-resource-health'),
+    ).toEqual([]);
+
+    const two = run(OIDC, [
+      network(true),
+      declaring('policy', [check('return {}')]),
+      declaring('other', [check('return nil')]),
+    ]);
+    expect(two.values('dev').configs.cm[key]).toBeUndefined();
+    const issues = (two.output?.issues ?? []).filter(
+      (issue) => issue.code === 'argocd-resource-health',
+    );
+    expect(issues?.map((issue) => issue.message)).toEqual(
+      ['dev', 'staging', 'prod'].map(
+        (cluster) =>
+          `components other, policy declare different Argo CD health checks for templates.gatekeeper.sh_ConstraintTemplate on cluster "${cluster}"; Argo CD takes one script per kind`,
+      ),
+    );
+
+    // Argo CD's own check of Applications, which the app-of-apps' waves rely on, stays its own.
+    const application_ = run(OIDC, [
+      network(true),
+      declaring('policy', [{ ...check('return {}'), group: 'argoproj.io', kind: 'Application' }]),
+    ]);
+    expect(application_.values('dev').configs.cm[APPLICATION_HEALTH_KEY]).toContain(
+      'obj.status.health',
+    );
+    expect(
+      (application_.output?.issues ?? []).filter(
+        (issue) => issue.code === 'argocd-resource-health',
+      ),
+    ).toHaveLength(3);
+  });
+
   it('leaves clusters that disable Argo CD out, and renders nothing when none enables it', () => {
     const [dev, ...rest] = testReferenceClusters();
     const some = run(

@@ -28,6 +28,7 @@ import {
   checkHaInvariants,
   compareStrings,
   ensureNamespace,
+  error,
   handOverApply,
   haPlan,
   shellQuote,
@@ -41,9 +42,10 @@ import {
   localAdminCheck,
   oidcTrustCheck,
   rbacDefaultCheck,
+  resourceHealthCheck,
   serverInsecureCheck,
 } from './checks.js';
-import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from './health.js';
+import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA, healthKey } from './health.js';
 import { argocdMonitors } from './monitors.js';
 import {
   ARGOCD_OIDC_SCOPES,
@@ -507,6 +509,47 @@ export function systemIgnoreDifferences(others: readonly PeerContribution[]): {
   return out;
 }
 
+/**
+ * The health checks the other components declare for kinds their charts render (argocd-cm
+ * `resource.customizations.health.<group>_<kind>`), by key, and the keys two components declare
+ * different scripts for (Argo CD takes one script per kind).
+ */
+export function systemHealthChecks(others: readonly PeerContribution[]): {
+  readonly entries: { [key: string]: string };
+  readonly conflicts: readonly { readonly key: string; readonly components: readonly string[] }[];
+} {
+  const scripts = new Map<string, { lua: string; components: string[] }>();
+  const conflicts = new Map<string, Set<string>>();
+  for (const peer of others) {
+    for (const check of peer.contribution.application?.healthChecks ?? []) {
+      const key = healthKey(check.group, check.kind);
+      if (key === APPLICATION_HEALTH_KEY) {
+        conflicts.set(key, new Set(['argocd', peer.component]));
+        continue;
+      }
+      const found = scripts.get(key);
+      if (found === undefined) {
+        scripts.set(key, { lua: check.lua, components: [peer.component] });
+      } else if (found.lua !== check.lua) {
+        conflicts.set(key, new Set([...found.components, peer.component]));
+      } else {
+        found.components.push(peer.component);
+      }
+    }
+  }
+  const entries: { [key: string]: string } = {};
+  for (const key of [...scripts.keys()].sort(compareStrings)) {
+    if (conflicts.has(key)) continue;
+    entries[key] = (scripts.get(key) as { lua: string }).lua;
+  }
+  return {
+    entries,
+    conflicts: [...conflicts]
+      .sort(([a], [b]) => compareStrings(a, b))
+      .map(([key, components]) => ({ key, components: [...components].sort(compareStrings) })),
+  };
+}
+
 type OidcProvider = { readonly issuer: string };
 
 /** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
@@ -529,6 +572,19 @@ function clusterValues(
   const oidc = oidcConfig(providerOf(entry), settings, privateCa);
   if (oidc !== undefined) cm['oidc.config'] = oidc;
   Object.assign(cm, systemIgnoreDifferences(entry.others));
+  const health = systemHealthChecks(entry.others);
+  Object.assign(cm, health.entries);
+  for (const conflict of health.conflicts) {
+    issues.push(
+      error({
+        code: 'argocd-resource-health',
+        path: entry.path(),
+        value: conflict.key,
+        message: `components ${conflict.components.join(', ')} declare different Argo CD health checks for ${conflict.key.slice('resource.customizations.health.'.length)} on cluster "${cluster.name}"; Argo CD takes one script per kind`,
+        expected: 'one health check per kind',
+      }),
+    );
+  }
 
   const extraHosts = knownHostsValue(platform);
   const values: Values = {
@@ -886,6 +942,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     rbacDefaultCheck,
     serverInsecureCheck,
     applicationHealthCheck,
+    resourceHealthCheck,
     repositoryAccessCheck,
     oidcTrustCheck,
   ],

@@ -20,4 +20,9 @@ end
 return hs
 `;
 
-export const APPLICATION_HEALTH_KEY = 'resource.customizations.health.argoproj.io_Application';
+/** The argocd-cm key of Argo CD's health check of a kind (`<group>_<kind>`, the kind alone in core). */
+export function healthKey(group: string, kind: string): string {
+  return `resource.customizations.health.${group === '' ? kind : `${group}_${kind}`}`;
+}
+
+export const APPLICATION_HEALTH_KEY = healthKey('argoproj.io', 'Application');

@@ -1,7 +1,8 @@
 // Field-note facts (docs/system-checks.md lists them with their sources) about what Argo CD and
 // Cilium do with the generated files, each put back broken in the reference platform's output:
 // the build must stop with the check's code, the place in the definition and the generated file.
-import { APPLICATION_HEALTH_KEY } from '@homelab/argocd';
+import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
+import { CONSTRAINT_TEMPLATE_HEALTH_LUA } from '@homelab/policy';
 import { describe, expect, it } from 'vitest';
 import {
   broken,
@@ -54,6 +55,26 @@ describe('FIELD-NOTES facts, put back broken, are caught', { timeout: 120_000 },
     expect(found(errors, 'argocd-application-health').map((issue) => issue.at)).toEqual([
       inside('argocd:', PROD),
     ]);
+  });
+
+  it("an Argo CD without the health check of Gatekeeper's ConstraintTemplate (the constraints' wave would not wait for their kinds)", async () => {
+    const key = healthKey('templates.gatekeeper.sh', 'ConstraintTemplate');
+    const errors = await broken(
+      withValues('charts/argo-cd/clusters/prod.yaml', (values: Loose) => {
+        expect(values['argo-cd'].configs.cm[key]).toBe(CONSTRAINT_TEMPLATE_HEALTH_LUA);
+        delete values['argo-cd'].configs.cm[key];
+      }),
+    );
+    const issues = found(errors, 'argocd-resource-health');
+    expect(issues.map((issue) => [issue.at, issue.output])).toEqual([
+      [
+        inside('argocd:', PROD),
+        `charts/argo-cd (values on cluster prod)#argo-cd.configs.cm["${key}"]`,
+      ],
+    ]);
+    expect(issues[0]?.message).toMatch(
+      /^leaves Argo CD on cluster "prod" without the health check of templates\.gatekeeper\.sh\/ConstraintTemplate that policy declares \(its constraints \(sync wave 2\)/,
+    );
   });
 
   describe('Cilium BGP on prod (the reference peers with its router)', () => {

@@ -290,6 +290,15 @@ export interface ApplicationDescriptor {
   /** Argo CD `ignoreDifferences` entries for fields generated in-cluster. */
   readonly ignoreDifferences?: readonly Values[];
   /**
+   * Argo CD health checks of kinds its chart renders that Argo CD has none built in for, where a
+   * later sync wave of the same Application must wait until their controller acted on them
+   * (Gatekeeper's ConstraintTemplate: the constraint kind exists only once Gatekeeper made its
+   * CRD). Argo CD counts an object without a health check healthy as soon as it is applied, so
+   * the next wave would start at once. The GitOps controller installs them (argocd-cm
+   * `resource.customizations.health.<group>_<kind>`); layer 4 checks they are there.
+   */
+  readonly healthChecks?: readonly ResourceHealthCheck[];
+  /**
    * The cluster cannot work without it (the CNI, CRDs, the GitOps controller): no cascade-delete
    * finalizer, and its resources are never pruned or deleted by Argo CD.
    */
@@ -343,6 +352,16 @@ export interface ApplicationDescriptor {
    * controller must reach them.
    */
   readonly upstreamRepositories?: readonly string[];
+}
+
+/** An Argo CD health check in Lua (see `ApplicationDescriptor.healthChecks`). */
+export interface ResourceHealthCheck {
+  readonly group: string;
+  readonly kind: string;
+  /** The script, run as Argo CD runs it: the object as `obj`, returns `{ status, message }`. */
+  readonly lua: string;
+  /** Why the Application's sync needs it, one sentence. */
+  readonly reason: string;
 }
 
 /** What the runbook runs after each node's reboot (see `afterNodeReboot`). */

@@ -66,6 +66,7 @@ export type {
   ProvidedFacts,
   RenderCluster,
   RenderInput,
+  ResourceHealthCheck,
   RouteAuth,
   RouteRequest,
   SecretKeyRef,

@@ -7,11 +7,13 @@ import {
   compareStrings,
   type DeployedApplication,
   type DeployedCluster,
+  deployedValues,
   error,
   type Issue,
   type KubeObject,
   type SystemCheck,
   type SystemInput,
+  settingsPath,
 } from '@homelab/core';
 import { evaluateConstraints, type Verdict, type VerdictCache } from './evaluate.js';
 import { EXEMPTIONS_ANNOTATION } from './settings.js';
@@ -214,5 +216,100 @@ export const admissionPoliciesCheck: SystemCheck = {
       }
     }
     return lines;
+  },
+};
+
+/** Key the upstream chart's values live under (its dependency name). */
+const VALUES_KEY = 'gatekeeper';
+
+/**
+ * The failure policy of Gatekeeper's validating and mutating webhooks in the vendored chart
+ * 3.23.0 (`validatingWebhookFailurePolicy`, `mutatingWebhookFailurePolicy` in values.yaml; the
+ * component test reads them there, so a release that changes them fails it).
+ */
+export const UPSTREAM_WEBHOOK_FAILURE_POLICY = 'Ignore';
+
+type Table = { [key: string]: unknown };
+
+function table(value: unknown): Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Table)
+    : {};
+}
+
+function names(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item) => typeof item === 'string') : [];
+}
+
+/**
+ * Gatekeeper's webhooks and an outage of Gatekeeper: with failurePolicy Fail the API server
+ * refuses what it cannot have Gatekeeper review, so while Gatekeeper's pods are down no pod of
+ * the CNI (which Gatekeeper's own pods need to run and be reached) nor of DNS could be created,
+ * unless the API server does not call the webhook for their namespaces at all: the webhook's
+ * `namespaceSelector` skips namespaces labelled `admission.gatekeeper.sh/ignore` (and its own),
+ * a label the post-install Job sets on `postInstall.labelNamespace.extraNamespaces`, and which
+ * Gatekeeper admits only on namespaces its `--exempt-namespace` flags name
+ * (`controllerManager.exemptNamespaces`, chart 3.23.0).
+ */
+export const webhookOutageCheck: SystemCheck = {
+  name: 'admission-webhook-outage',
+  description:
+    "Where Gatekeeper's validating or mutating webhook fails closed (failurePolicy Fail), the namespaces of the cluster's CNI and DNS providers are skipped by it (labelled admission.gatekeeper.sh/ignore by the post-install Job and exempt by Gatekeeper's --exempt-namespace flags): otherwise, with Gatekeeper's pods down, neither could create a pod, and Gatekeeper's pods need the CNI to come back.",
+  check(input: SystemInput) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const app = deployed.applications.find((candidate) => candidate.component === 'policy');
+      if (app === undefined) continue;
+      const values = table(deployedValues(input, app)?.[VALUES_KEY]);
+      const failing: string[] = [];
+      if (
+        values.disableValidatingWebhook !== true &&
+        (values.validatingWebhookFailurePolicy ?? UPSTREAM_WEBHOOK_FAILURE_POLICY) === 'Fail'
+      ) {
+        failing.push('validatingWebhookFailurePolicy');
+      }
+      if (
+        values.disableMutation !== true &&
+        (values.mutatingWebhookFailurePolicy ?? UPSTREAM_WEBHOOK_FAILURE_POLICY) === 'Fail'
+      ) {
+        failing.push('mutatingWebhookFailurePolicy');
+      }
+      if (failing.length === 0) continue;
+      const manager = table(values.controllerManager);
+      const exempt = new Set([app.namespace, ...names(manager.exemptNamespaces)]);
+      const prefixes = names(manager.exemptNamespacePrefixes);
+      const suffixes = names(manager.exemptNamespaceSuffixes);
+      const isExempt = (namespace: string) =>
+        exempt.has(namespace) ||
+        prefixes.some((prefix) => namespace.startsWith(prefix)) ||
+        suffixes.some((suffix) => namespace.endsWith(suffix));
+      const job = table(table(values.postInstall).labelNamespace);
+      const labelled = new Set([
+        app.namespace,
+        ...(job.enabled === false ? [] : names(job.extraNamespaces)),
+      ]);
+      for (const capability of ['cni', 'dns'] as const) {
+        const provider = deployed.run.providers.get(capability);
+        if (provider === undefined) continue;
+        const namespace = deployed.run.contributions.get(provider)?.application?.namespace;
+        if (namespace === undefined) continue;
+        const missing = [
+          ...(isExempt(namespace) ? [] : ['controllerManager.exemptNamespaces']),
+          ...(labelled.has(namespace) ? [] : ['postInstall.labelNamespace.extraNamespaces']),
+        ];
+        if (missing.length === 0) continue;
+        issues.push(
+          error({
+            code: 'admission-webhook-outage',
+            path: settingsPath(deployed.cluster, 'policy'),
+            output: `charts/gatekeeper (values on cluster ${deployed.cluster.name})#${VALUES_KEY}.${failing[0]}`,
+            value: namespace,
+            message: `Gatekeeper's ${failing.join(' and ')} is Fail on cluster "${deployed.cluster.name}" while namespace "${namespace}" of the ${capability} provider (${provider}) is not skipped by its webhooks (missing from ${missing.join(' and ')}): with Gatekeeper's pods down, no pod of ${provider} could be created, and Gatekeeper needs the CNI to come back`,
+            expected: `failurePolicy Ignore (the chart's default), or "${namespace}" in controllerManager.exemptNamespaces and postInstall.labelNamespace.extraNamespaces`,
+          }),
+        );
+      }
+    }
+    return issues;
   },
 };

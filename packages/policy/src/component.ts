@@ -25,7 +25,8 @@ import {
   type RenderInput,
   type Values,
 } from '@homelab/core';
-import { admissionPoliciesCheck } from './check.js';
+import { admissionPoliciesCheck, webhookOutageCheck } from './check.js';
+import { CONSTRAINT_TEMPLATE_HEALTH_LUA } from './health.js';
 import {
   CLUSTER_ADMIN_ANNOTATION,
   EXEMPTIONS_ANNOTATION,
@@ -128,6 +129,16 @@ function descriptor(): ApplicationDescriptor {
     serverSideApply: true,
     clusterResources: CLUSTER_RESOURCES,
     namespacedResources: NAMESPACED_RESOURCES,
+    // The constraints (wave 2) wait for their templates (wave 1) to be made into kinds.
+    healthChecks: [
+      {
+        group: 'templates.gatekeeper.sh',
+        kind: 'ConstraintTemplate',
+        lua: CONSTRAINT_TEMPLATE_HEALTH_LUA,
+        reason:
+          'its constraints (sync wave 2) are of kinds Gatekeeper makes from the ConstraintTemplates (wave 1) at run time: without it wave 2 starts as soon as the templates are applied and fails on kinds that do not exist yet',
+      },
+    ],
     // The chart's CRDs, and the constraint kinds the controller makes from our templates.
     installs: [
       { group: 'templates.gatekeeper.sh', kind: 'ConstraintTemplate' },
@@ -497,7 +508,7 @@ export const policyComponent: Component<PolicySettings> = {
   needs: ['cni'],
   upstream: POLICY_UPSTREAM,
   validators: policyValidators,
-  checks: [admissionPoliciesCheck],
+  checks: [admissionPoliciesCheck, webhookOutageCheck],
   declare,
   render,
 };

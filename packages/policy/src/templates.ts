@@ -267,7 +267,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
   {
     name: 'cluster-admin',
     kind: 'HomelabClusterAdminBinding',
-    description: 'No ClusterRoleBinding to cluster-admin outside the allow list.',
+    description:
+      "No ClusterRoleBinding to cluster-admin outside the allow list, besides Kubernetes' own (cluster-admin, to the system:masters group only).",
     match: [{ apiGroups: ['rbac.authorization.k8s.io'], kinds: ['ClusterRoleBinding'] }],
     parameters: {
       type: 'object',
@@ -276,8 +277,12 @@ export const POLICIES: readonly PolicyDefinition[] = [
     variables: [],
     validations: [
       {
+        // Kubernetes' own binding (the API server's bootstrap policy binds system:masters to
+        // cluster-admin under that name on every cluster, plugin/pkg/auth/authorizer/rbac/
+        // bootstrappolicy): Gatekeeper's audit would report it forever. Only as the API server
+        // makes it: a subject added to it is denied like any other binding.
         expression:
-          "variables.anyObject.roleRef.name != 'cluster-admin' || variables.anyObject.metadata.name in variables.params.allowed",
+          "variables.anyObject.roleRef.name != 'cluster-admin' || variables.anyObject.metadata.name in variables.params.allowed || (variables.anyObject.metadata.name == 'cluster-admin' && (!has(variables.anyObject.subjects) || variables.anyObject.subjects.all(s, s.kind == 'Group' && s.name == 'system:masters')))",
         messageExpression:
           "'binds cluster-admin and is not in the allow list (' + variables.params.allowed.join(', ') + ')'",
       },

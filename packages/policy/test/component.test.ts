@@ -5,7 +5,8 @@ import { type KubeObject, parseYaml, type Values, validateObjects } from '@homel
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
-import { policyComponent } from '../src/index.js';
+import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
+import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
 import { runPolicy } from './helpers.js';
@@ -150,6 +151,29 @@ describe('Gatekeeper itself', () => {
     );
   });
 
+  test("asks Argo CD to wait for Gatekeeper to make each template's constraint kind before the constraints' wave", () => {
+    const declared = run.components.clusters[0]?.contributions.get('policy');
+    const checks = declared?.application?.healthChecks ?? [];
+    expect(checks.map((check) => [check.group, check.kind])).toEqual([
+      ['templates.gatekeeper.sh', 'ConstraintTemplate'],
+    ]);
+    expect(checks[0]?.lua).toBe(CONSTRAINT_TEMPLATE_HEALTH_LUA);
+    expect(CONSTRAINT_TEMPLATE_HEALTH_LUA).toContain('obj.status.created == true');
+    // The wave it gates: templates before constraints, each constraint without a dry run of a
+    // kind that does not exist yet.
+    const wave = (object: KubeObject) =>
+      Number(object.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
+    const templates = run.templates('prod');
+    const constraints = run.constraints('prod');
+    expect(templates.map(wave)).toEqual(templates.map(() => 1));
+    expect(constraints.map(wave)).toEqual(constraints.map(() => 2));
+    expect(
+      constraints.map(
+        (constraint) => constraint.metadata.annotations?.['argocd.argoproj.io/sync-options'],
+      ),
+    ).toEqual(constraints.map(() => 'SkipDryRunOnMissingResource=true'));
+  });
+
   test('the objects pass the component validators, and a misspelled field does not', () => {
     const sourced = run.objects('prod').map((object) => ({ source: 'test', object, origin: [] }));
     expect(validateObjects(sourced, policyComponent.validators ?? [])).toEqual([]);
@@ -168,6 +192,18 @@ describe('conformance with the vendored gatekeeper chart', () => {
   const upstream = parseYaml(
     readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
   ) as Values;
+
+  test("the webhooks' failure policy the outage check assumes where our values set none is the chart's", () => {
+    expect([
+      upstream.validatingWebhookFailurePolicy,
+      upstream.mutatingWebhookFailurePolicy,
+    ]).toEqual([UPSTREAM_WEBHOOK_FAILURE_POLICY, UPSTREAM_WEBHOOK_FAILURE_POLICY]);
+    const ours = run.values('prod').gatekeeper as Values;
+    expect([ours.validatingWebhookFailurePolicy, ours.mutatingWebhookFailurePolicy]).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
 
   // `commonLabels` has no default in values.yaml; the chart's helpers read it (checked here).
   const helpers = readVendoredChartFile(

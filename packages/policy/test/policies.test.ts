@@ -350,3 +350,64 @@ describe("CEL's matches, as Gatekeeper runs it (RE2)", () => {
     expect(compile("'abc'.matches('^a[b]c$')")({})).toBe(true);
   });
 });
+
+describe('the Pods controllers make from a workload later', () => {
+  // What the API server admits when a ReplicaSet, DaemonSet, StatefulSet or Job controller
+  // creates a Pod: the pod template's metadata and spec, the workload's namespace, a
+  // generateName and no name yet, a controller ownerReference.
+  const CONTROLLED = ['CronJob', 'DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'StatefulSet'];
+  function podOf(workload: KubeObject): KubeObject | undefined {
+    if (!CONTROLLED.includes(workload.kind)) return undefined;
+    const spec = (workload.spec ?? {}) as {
+      template?: { metadata?: object; spec?: object };
+      jobTemplate?: { spec?: { template?: { metadata?: object; spec?: object } } };
+    };
+    const template = workload.kind === 'CronJob' ? spec.jobTemplate?.spec?.template : spec.template;
+    if (template?.spec === undefined) return undefined;
+    const { name: _name, ...metadata } = (template.metadata ?? {}) as { name?: string };
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        ...metadata,
+        generateName: `${workload.metadata.name}-`,
+        ...(workload.metadata.namespace === undefined
+          ? {}
+          : { namespace: workload.metadata.namespace }),
+        ownerReferences: [
+          { apiVersion: workload.apiVersion, kind: workload.kind, name: 'owner', controller: true },
+        ],
+      },
+      spec: template.spec,
+    } as unknown as KubeObject;
+  }
+  const POD_POLICIES = ['pod-security', 'allowed-images', 'resource-requests', 'host-paths'];
+  const messagesOf = (object: KubeObject) =>
+    verdicts(object)
+      .filter((verdict) => POD_POLICIES.includes(verdict.constraint.metadata.name))
+      .map((verdict) => [verdict.constraint.metadata.name, verdict.messages]);
+  const workloads = [
+    ...corpus.map(([name, , , object]) => [name, object] as const),
+    ...readdirSync(join(here, 'corpus-compliant'))
+      .sort()
+      .map(
+        (file) =>
+          [
+            file,
+            parseYaml(readFileSync(join(here, 'corpus-compliant', file), 'utf8')) as KubeObject,
+          ] as const,
+      ),
+  ].filter(([, object]) => podOf(object) !== undefined);
+
+  test('are in both corpora, of every workload kind there', () => {
+    expect(new Set(workloads.map(([, object]) => object.kind)).size).toBeGreaterThan(1);
+  });
+
+  test.each(workloads)(
+    "%s: its Pods get the workload's verdicts of every pod policy (the check, evaluating workloads, covers them)",
+    (_, workload) => {
+      const pod = podOf(workload) as KubeObject;
+      expect(messagesOf(pod)).toEqual(messagesOf(workload));
+    },
+  );
+});
