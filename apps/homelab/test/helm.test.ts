@@ -38,6 +38,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  clusterCrdSchemas,
   committedOutputRenders,
   deletionHooks,
   discoverRenders,
@@ -50,6 +51,7 @@ import {
   hostDnsRoutingConflict,
   IN_CI,
   lintArgs,
+  listDefaultProblems,
   luaHealth,
   manifestDifferences,
   namespacePolicies,
@@ -425,6 +427,18 @@ suite(title, () => {
           .filter(([render]) => render.cluster === cluster)
           .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
         expect(gatekeeperEngineProblems(objects), cluster).toEqual([]);
+      }
+    });
+
+    it('renders no custom resource that leaves out a field its CRD defaults inside a list (Argo CD would show it OutOfSync after every sync)', () => {
+      for (const { cluster, applications } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        const schemas = clusterCrdSchemas(applications, objects);
+        // The Gateway API bundle's at least, wherever Argo CD deploys it.
+        expect(schemas.size, `${cluster}: CRD schemas`).toBeGreaterThan(0);
+        expect(listDefaultProblems(objects, schemas), cluster).toEqual([]);
       }
     });
 
