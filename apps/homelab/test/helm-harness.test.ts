@@ -13,6 +13,7 @@ import {
   committedOutputRenders,
   deletionHooks,
   discoverRenders,
+  finalizerDiffHooks,
   findHelm,
   flowProblems,
   gatekeeperEngineProblems,
@@ -861,6 +862,43 @@ describe('custom resources against their CRDs’ list defaults', () => {
         ],
         schemas,
       ),
+    ).toEqual([]);
+  });
+});
+
+describe('deletion hooks of an Application whose finalizers the root lists', () => {
+  const application = (finalizers?: string[]) =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'prod-policy', namespace: 'argocd', ...(finalizers ? { finalizers } : {}) },
+    }) as KubeObject;
+  const uninstall = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'cleanup', annotations: { 'helm.sh/hook': 'pre-delete' } },
+  } as KubeObject;
+  const install = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'install', annotations: { 'helm.sh/hook': 'post-install' } },
+  } as KubeObject;
+
+  it('finds a pre-delete hook of an Application with the resources finalizer', () => {
+    expect(
+      finalizerDiffHooks(application(['resources-finalizer.argocd.argoproj.io']), [
+        uninstall,
+        install,
+      ]),
+    ).toEqual([
+      'Job/cleanup: pre-delete: Argo CD adds its deletion-hook finalizers to prod-policy, whose finalizers the root lists (resources-finalizer.argocd.argoproj.io): the root shows it OutOfSync forever',
+    ]);
+  });
+
+  it('passes a critical Application (no finalizers listed) and one without deletion hooks', () => {
+    expect(finalizerDiffHooks(application(), [uninstall])).toEqual([]);
+    expect(
+      finalizerDiffHooks(application(['resources-finalizer.argocd.argoproj.io']), [install]),
     ).toEqual([]);
   });
 });

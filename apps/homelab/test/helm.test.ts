@@ -42,6 +42,7 @@ import {
   committedOutputRenders,
   deletionHooks,
   discoverRenders,
+  finalizerDiffHooks,
   findHelm,
   flowProblems,
   gatekeeperEngineProblems,
@@ -603,6 +604,15 @@ suite(title, () => {
             .filter(([, contribution]) => contribution.application?.uninstall === undefined)
             .map(([component]) => component);
           expect(hooks.length === 0 ? [] : undeclared, hooks.join('; ')).toEqual([]);
+        });
+
+        it('renders no deletion hook for an Application the root lists finalizers of (their list would differ forever)', () => {
+          const application = discovery.clusters
+            .find(({ cluster }) => cluster === render.cluster)
+            ?.applications.find(({ metadata }) => metadata.name === render.application);
+          expect(application, `Application ${render.application}`).toBeDefined();
+          const objects = documentsOf(render).map(({ object }) => object);
+          expect(finalizerDiffHooks(application as KubeObject, objects)).toEqual([]);
         });
 
         it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {

@@ -935,6 +935,26 @@ export function deletionHooks(objects: readonly KubeObject[]): string[] {
   return out;
 }
 
+/**
+ * The deletion hooks (`deletionHooks`) of an Application that lists finalizers of its own: Argo CD
+ * v3.4 adds its pre-/post-delete finalizers to such an Application (controller/appcontroller.go),
+ * and the root Application, which applies it client-side, replaces `metadata.finalizers` whole (a
+ * JSON merge patch): the child is OutOfSync in the root after every refresh, and self-heal strips
+ * Argo CD's finalizers again (argoproj/argo-cd#27533, #17433). A critical Application lists no
+ * finalizer, so its hooks differ nothing (they are its runbook's business). One line per hook.
+ */
+export function finalizerDiffHooks(
+  application: KubeObject,
+  objects: readonly KubeObject[],
+): string[] {
+  const finalizers = application.metadata.finalizers;
+  if (!Array.isArray(finalizers) || finalizers.length === 0) return [];
+  return deletionHooks(objects).map(
+    (hook) =>
+      `${hook}: Argo CD adds its deletion-hook finalizers to ${application.metadata.name}, whose finalizers the root lists (${finalizers.map(String).join(', ')}): the root shows it OutOfSync forever`,
+  );
+}
+
 /** The health an Argo CD Lua health check gives an object. */
 export interface LuaHealth {
   readonly status: unknown;
