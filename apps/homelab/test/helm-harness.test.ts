@@ -9,14 +9,17 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  clusterCrdSchemas,
   committedOutputRenders,
   deletionHooks,
   discoverRenders,
+  finalizerDiffHooks,
   findHelm,
   flowProblems,
   gatekeeperEngineProblems,
   hostDnsRoutingConflict,
   lintArgs,
+  listDefaultProblems,
   luaHealth,
   manifestDifferences,
   namespacePolicies,
@@ -861,5 +864,110 @@ describe("the Gateway's routes against the rendered Services and pods", () => {
     expect(
       routeBackendProblems([route(443), service('server'), deployment], new Set(['web/web'])),
     ).toEqual(['HTTPRoute web/web: Service web/web has no port 443 (it has 80)']);
+  });
+});
+
+describe('custom resources against their CRDs’ list defaults', () => {
+  // The Gateway API bundle as a cluster's CRD Application deploys it (vendored at its tag).
+  const bundle = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: 'prod-gateway-api-crds', namespace: 'argocd' },
+    spec: {
+      source: {
+        repoURL: 'https://github.com/kubernetes-sigs/gateway-api',
+        path: 'config/crd/standard',
+        targetRevision: 'v1.4.1',
+      },
+    },
+  } as KubeObject;
+  const route = (backendRef: { [key: string]: unknown }, annotations = {}) =>
+    ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'web', namespace: 'web', annotations },
+      spec: {
+        parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'platform' }],
+        rules: [
+          { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [backendRef] },
+        ],
+      },
+    }) as KubeObject;
+  const schemas = clusterCrdSchemas([bundle], []);
+
+  it('reads the CRDs of a bundle Application from its vendored tag, and those Helm rendered', () => {
+    expect(schemas.has('gateway.networking.k8s.io/v1/HTTPRoute')).toBe(true);
+    const rendered = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'things.example.com' },
+      spec: {
+        group: 'example.com',
+        names: { kind: 'Thing' },
+        versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
+    } as unknown as KubeObject;
+    expect([...clusterCrdSchemas([], [rendered]).keys()]).toEqual(['example.com/v1/Thing']);
+  });
+
+  it('finds a backend reference that leaves out what the API server defaults in it', () => {
+    expect(listDefaultProblems([route({ name: 'web', port: 80 })], schemas)).toEqual(
+      ['group', 'kind', 'weight'].map(
+        (field) =>
+          `HTTPRoute web/web: spec.rules[0].backendRefs[0].${field} is left out, and the API server sets it to ${JSON.stringify({ group: '', kind: 'Service', weight: 1 }[field])} (the CRD's default): Argo CD compares the list whole and shows HTTPRoute web/web OutOfSync after every sync`,
+      ),
+    );
+  });
+
+  it('passes a route that writes its defaults out, a hook, and a kind without a schema', () => {
+    const full = { group: '', kind: 'Service', name: 'web', port: 80, weight: 1 };
+    const unknown = { ...route({ name: 'web', port: 80 }), apiVersion: 'example.com/v1' };
+    expect(
+      listDefaultProblems(
+        [
+          route(full),
+          route({ name: 'web', port: 80 }, { 'helm.sh/hook': 'post-install' }),
+          unknown as KubeObject,
+        ],
+        schemas,
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('deletion hooks of an Application whose finalizers the root lists', () => {
+  const application = (finalizers?: string[]) =>
+    ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'prod-policy', namespace: 'argocd', ...(finalizers ? { finalizers } : {}) },
+    }) as KubeObject;
+  const uninstall = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'cleanup', annotations: { 'helm.sh/hook': 'pre-delete' } },
+  } as KubeObject;
+  const install = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'install', annotations: { 'helm.sh/hook': 'post-install' } },
+  } as KubeObject;
+
+  it('finds a pre-delete hook of an Application with the resources finalizer', () => {
+    expect(
+      finalizerDiffHooks(application(['resources-finalizer.argocd.argoproj.io']), [
+        uninstall,
+        install,
+      ]),
+    ).toEqual([
+      'Job/cleanup: pre-delete: Argo CD adds its deletion-hook finalizers to prod-policy, whose finalizers the root lists (resources-finalizer.argocd.argoproj.io): the root shows it OutOfSync forever',
+    ]);
+  });
+
+  it('passes a critical Application (no finalizers listed) and one without deletion hooks', () => {
+    expect(finalizerDiffHooks(application(), [uninstall])).toEqual([]);
+    expect(
+      finalizerDiffHooks(application(['resources-finalizer.argocd.argoproj.io']), [install]),
+    ).toEqual([]);
   });
 });

@@ -38,9 +38,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
+  clusterCrdSchemas,
   committedOutputRenders,
   deletionHooks,
   discoverRenders,
+  finalizerDiffHooks,
   findHelm,
   flowProblems,
   gatekeeperEngineProblems,
@@ -50,6 +52,7 @@ import {
   hostDnsRoutingConflict,
   IN_CI,
   lintArgs,
+  listDefaultProblems,
   luaHealth,
   manifestDifferences,
   namespacePolicies,
@@ -502,6 +505,18 @@ suite(title, () => {
       }
     });
 
+    it('renders no custom resource that leaves out a field its CRD defaults inside a list (Argo CD would show it OutOfSync after every sync)', () => {
+      for (const { cluster, applications } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        const schemas = clusterCrdSchemas(applications, objects);
+        // The Gateway API bundle's at least, wherever Argo CD deploys it.
+        expect(schemas.size, `${cluster}: CRD schemas`).toBeGreaterThan(0);
+        expect(listDefaultProblems(objects, schemas), cluster).toEqual([]);
+      }
+    });
+
     it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {
       for (const { cluster, applications } of discovery.clusters) {
         const config = [...rendered.entries()]
@@ -663,6 +678,15 @@ suite(title, () => {
             .filter(([, contribution]) => contribution.application?.uninstall === undefined)
             .map(([component]) => component);
           expect(hooks.length === 0 ? [] : undeclared, hooks.join('; ')).toEqual([]);
+        });
+
+        it('renders no deletion hook for an Application the root lists finalizers of (their list would differ forever)', () => {
+          const application = discovery.clusters
+            .find(({ cluster }) => cluster === render.cluster)
+            ?.applications.find(({ metadata }) => metadata.name === render.application);
+          expect(application, `Application ${render.application}`).toBeDefined();
+          const objects = documentsOf(render).map(({ object }) => object);
+          expect(finalizerDiffHooks(application as KubeObject, objects)).toEqual([]);
         });
 
         it('renders no upgrade-only pre-upgrade hook, which Argo CD would run before the first sync', () => {

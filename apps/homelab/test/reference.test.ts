@@ -316,7 +316,9 @@ describe('the reference platform output', () => {
       expect(route.spec.hostnames).toEqual([
         `paperless.${cluster.name === 'prod' ? '' : `${cluster.name}.`}lab.example.com`,
       ]);
-      expect(route.spec.rules[0]?.backendRefs).toEqual([{ name: 'paperless', port: 8000 }]);
+      expect(route.spec.rules[0]?.backendRefs).toEqual([
+        { group: '', kind: 'Service', name: 'paperless', port: 8000, weight: 1 },
+      ]);
       expect(existsSync(join(repo, 'clusters', cluster.name, 'disaster-recovery.md'))).toBe(true);
     }
   });

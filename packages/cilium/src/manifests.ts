@@ -11,10 +11,14 @@ const PLATFORM_RESOURCE_NAME = 'platform';
 /**
  * Cilium registers its CRDs from the agent/operator at runtime, not through the chart, so on a
  * first sync Argo CD may meet these kinds before they exist: skip the dry run for them and let
- * the Application's retry apply them once Cilium is up.
+ * the Application's retry apply them once Cilium is up. `Prune=true`: the definition owns these
+ * objects, and the Cilium Application syncs with `Prune=false` (critical): without the object's
+ * own option (gitops-engine `isPruningDisabled` reads the live object's first) a pool, peer or
+ * policy removed or renamed in the definition would stay in the cluster and keep the Application
+ * OutOfSync for good (an extraneous resource, controller/state.go).
  */
-const CILIUM_CR_ANNOTATIONS = {
-  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+export const CILIUM_CR_ANNOTATIONS = {
+  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true,Prune=true',
 };
 
 function poolFamilies(cluster: ResolvedCluster): { ipv4: boolean; ipv6: boolean } {

@@ -32,9 +32,14 @@ export const NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
 
 /**
  * Cilium registers its CRDs at start-up: Argo CD skips the dry run of these objects on a first
- * sync and applies them once Cilium runs (same as the chart's other cilium.io objects).
+ * sync and applies them once Cilium runs (same as the chart's other cilium.io objects). And
+ * prunes them, although the Cilium Application syncs with `Prune=false`: the policies follow
+ * the flows, components and applications of the definition, and one left behind would allow
+ * what the definition no longer declares and keep the Application OutOfSync for good.
  */
-const ANNOTATIONS = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+const ANNOTATIONS = {
+  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true,Prune=true',
+};
 
 export interface PolicyOptions {
   /** Require mutual authentication on rules between two platform pods. */

@@ -69,6 +69,11 @@ export function baseValues(version: CiliumVersion): Values {
         tls: { auto: { enabled: true, method: 'cronJob' } },
         metrics: { enabled: [...HUBBLE_METRICS] },
       },
+      // The certificate Job is named after a hash of its spec (hubble-generate-certs-<hash>:
+      // a Cilium upgrade renames it). The Application syncs with Prune=false (critical), so the
+      // old Job would stay and keep it OutOfSync for good; the Job's own option wins
+      // (gitops-engine isPruningDisabled), and the renamed Job's predecessor is pruned.
+      certgen: { annotations: { job: { 'argocd.argoproj.io/sync-options': 'Prune=true' } } },
       // Metrics of the agent and the operator, each behind a headless Service the metrics
       // provider's ServiceMonitors select (monitors.ts); never the chart's own ServiceMonitors:
       // Cilium is installed before the Prometheus Operator CRDs exist.

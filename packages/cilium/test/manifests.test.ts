@@ -186,3 +186,35 @@ describe('the hand-written validators of the cilium.io kinds', () => {
     ]);
   });
 });
+
+describe('pruning under the Application’s Prune=false', () => {
+  // The Cilium Application is critical and syncs with Prune=false; an object's own
+  // `argocd.argoproj.io/sync-options: Prune=true` wins over it (gitops-engine isPruningDisabled
+  // reads the live object first). Without it, a pool, peer or policy removed or renamed in the
+  // definition stays in the cluster and keeps the Application OutOfSync for good.
+  const syncOptions = (object: KubeObject): string[] =>
+    (object.metadata.annotations?.['argocd.argoproj.io/sync-options'] ?? '')
+      .split(',')
+      .map((option) => option.trim());
+
+  test.each(['dev', 'staging', 'prod'])(
+    'every object the definition puts into the Cilium chart of %s is pruned when it leaves it',
+    (name) => {
+      const objects = (rendered[name]?.objects ?? []).filter((o) => o.kind !== 'Namespace');
+      expect(objects.some((o) => POLICY_KINDS.includes(o.kind))).toBe(true);
+      expect(objects.some((o) => o.kind === 'CiliumLoadBalancerIPPool')).toBe(true);
+      expect(
+        objects
+          .filter((o) => !syncOptions(o).includes('Prune=true'))
+          .map((o) => `${o.kind}/${o.metadata.name}`),
+      ).toEqual([]);
+    },
+  );
+
+  test('the Hubble certificate Job, renamed with its spec on every upgrade, is pruned too', () => {
+    const cilium = rendered.prod?.values.cilium as AnyJson;
+    expect(cilium.certgen.annotations.job).toEqual({
+      'argocd.argoproj.io/sync-options': 'Prune=true',
+    });
+  });
+});

@@ -85,6 +85,8 @@ export {
   PLATFORM_CHART,
   rootApplicationName,
 } from './contract.js';
+export type { DefaultedField, StructuralSchema } from './crd-defaults.js';
+export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-defaults.js';
 export type { CronSchedule } from './cron.js';
 export { cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';

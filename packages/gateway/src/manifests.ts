@@ -1,6 +1,12 @@
 // The objects of the platform Gateway, as plain data: the Gateway (HTTPS for *.<domain> with the
 // wildcard certificate, HTTP that only redirects), its Certificate, the redirect, and the route
 // of every declared route request (placed in the consumer's chart). Pure.
+//
+// Every field the Gateway API CRDs default inside a list is written out with its default value
+// (`API_DEFAULTS`): the API server stores the defaulted form, and Argo CD replaces a list whole
+// when it predicts the live object (a JSON merge patch for a custom resource applied client-side,
+// an atomic list under server-side apply), so a default left out shows the object OutOfSync after
+// every sync, and self-heal applies it again and again.
 import type { CapabilityFacts, KubeObject, RouteRequest, Values } from '@homelab/core';
 import type { PinnedAddress } from './address.js';
 import {
@@ -13,6 +19,28 @@ import {
 } from './constants.js';
 
 const API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+
+/**
+ * The defaults the Gateway API CRDs (v1.3.0 and v1.4.1, standard channel) give fields inside
+ * lists that we would otherwise leave out: a listener's `allowedRoutes.kinds[].group`, a route
+ * rule's `backendRefs[]` `group`, `kind` and `weight`, an HTTPRoute rule's `matches` (a PathPrefix
+ * match of `/`).
+ */
+export const API_DEFAULTS = {
+  routeKindGroup: GATEWAY_API_GROUP,
+  backendRef: { group: '', kind: 'Service', weight: 1 },
+  httpRouteMatches: [{ path: { type: 'PathPrefix', value: '/' } }],
+} as const;
+
+/** A rule's `backendRefs` entry for a Service port, with its defaults written out. */
+function serviceBackendRef(service: string, port: number): Values {
+  return { ...API_DEFAULTS.backendRef, name: service, port };
+}
+
+/** An HTTPRoute rule's `matches` as the API server stores a rule that matches every path. */
+function everyPath(): Values[] {
+  return API_DEFAULTS.httpRouteMatches.map((match) => ({ path: { ...match.path } }));
+}
 
 export interface GatewayInput {
   readonly domain: string;
@@ -54,7 +82,10 @@ export function gateway(input: GatewayInput): KubeObject {
       port: 80,
       hostname,
       // Only the redirect, from the Gateway's own namespace: nothing is served in plain HTTP.
-      allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'HTTPRoute' }] },
+      allowedRoutes: {
+        namespaces: { from: 'Same' },
+        kinds: [{ group: API_DEFAULTS.routeKindGroup, kind: 'HTTPRoute' }],
+      },
     },
     {
       name: LISTENERS.https,
@@ -116,6 +147,7 @@ export function httpsRedirect(): KubeObject {
       ],
       rules: [
         {
+          matches: everyPath(),
           filters: [
             { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } },
           ],
@@ -150,7 +182,7 @@ export function routeObject(domain: string, route: RouteRequest): KubeObject {
       sectionName: LISTENERS.https,
     },
   ];
-  const backendRefs = [{ name: route.service, port: route.port }];
+  const backendRefs = [serviceBackendRef(route.service, route.port)];
   const grpc = route.protocol === 'grpc';
   return {
     apiVersion: API_VERSION,
@@ -163,9 +195,7 @@ export function routeObject(domain: string, route: RouteRequest): KubeObject {
     spec: {
       parentRefs,
       hostnames: [`${route.host}.${domain}`],
-      rules: grpc
-        ? [{ backendRefs }]
-        : [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs }],
+      rules: grpc ? [{ backendRefs }] : [{ matches: everyPath(), backendRefs }],
     },
   };
 }

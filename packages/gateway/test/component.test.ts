@@ -100,7 +100,11 @@ describe('the Gateway of a cluster', () => {
             protocol: 'HTTP',
             port: 80,
             hostname: '*.dev.lab.example.com',
-            allowedRoutes: { namespaces: { from: 'Same' }, kinds: [{ kind: 'HTTPRoute' }] },
+            allowedRoutes: {
+              namespaces: { from: 'Same' },
+              // The group the CRD defaults, written out (Argo CD would see it as a difference).
+              kinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }],
+            },
           },
           {
             name: 'https',
@@ -157,6 +161,7 @@ describe('the Gateway of a cluster', () => {
       ],
       rules: [
         {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
           filters: [
             { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } },
           ],
@@ -185,7 +190,8 @@ describe('the Gateway of a cluster', () => {
         rules: [
           {
             matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-            backendRefs: [{ name: 'web', port: 8080 }],
+            // With the defaults the API server would add: Argo CD compares the list whole.
+            backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 8080, weight: 1 }],
           },
         ],
       },
@@ -194,7 +200,7 @@ describe('the Gateway of a cluster', () => {
     expect(api['grpcroute-api'].kind).toBe('GRPCRoute');
     expect(api['grpcroute-api'].spec.hostnames).toEqual(['api.staging.lab.example.com']);
     expect(api['grpcroute-api'].spec.rules).toEqual([
-      { backendRefs: [{ name: 'api', port: 9090 }] },
+      { backendRefs: [{ group: '', kind: 'Service', name: 'api', port: 9090, weight: 1 }] },
     ]);
   });
 

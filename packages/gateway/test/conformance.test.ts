@@ -4,6 +4,8 @@
 // validators the build uses accept them.
 import { readdirSync, readFileSync } from 'node:fs';
 import {
+  crdSchemas,
+  defaultsInsideLists,
   jsonSchemaValidator,
   type KubeObject,
   loadModelValidators,
@@ -37,6 +39,15 @@ function crdValidator(definition: AnyJson, version: string): ObjectValidator {
     `${definition.spec.group}/${version}`,
     definition.spec.names.kind,
     served.schema.openAPIV3Schema,
+  );
+}
+
+/** The structural schemas of the Gateway API kinds we emit, by `<group>/<version>/<kind>`. */
+function crdSchemasOf(release: string) {
+  return new Map(
+    GATEWAY_API_FILES.flatMap((file) => [
+      ...crdSchemas(parseYaml(readFileSync(vendored(gatewayApiCrdPath(release, file)), 'utf8'))),
+    ]),
   );
 }
 
@@ -125,6 +136,32 @@ describe.each(GATEWAY_API_RELEASES)('Gateway API %s', (release) => {
       expect(validator?.validate(object)).toEqual([]);
     },
   );
+
+  // Argo CD replaces a list whole when it predicts the live object, so a field the API server
+  // defaults inside one would show the object OutOfSync after every sync.
+  test.each(gatewayObjects.map(({ source, object }) => [source, object] as const))(
+    '%s leaves no field for the API server to default inside a list',
+    (_, object) => {
+      const schema = crdSchemasOf(release).get(`gateway.networking.k8s.io/v1/${object.kind}`);
+      expect(schema).toBeDefined();
+      expect(defaultsInsideLists(object, schema ?? {})).toEqual([]);
+    },
+  );
+
+  test('a backend reference without its defaults is found', () => {
+    const route = structuredClone(
+      gatewayObjects.find(
+        ({ object }) => object.kind === 'HTTPRoute' && object.metadata.name === 'web',
+      )?.object,
+    ) as AnyJson;
+    route.spec.rules[0].backendRefs = [{ name: 'web', port: 8080 }];
+    const schema = crdSchemasOf(release).get('gateway.networking.k8s.io/v1/HTTPRoute') ?? {};
+    expect(defaultsInsideLists(route, schema).map(({ path, value }) => [path, value])).toEqual([
+      ['spec.rules[0].backendRefs[0].group', ''],
+      ['spec.rules[0].backendRefs[0].kind', 'Service'],
+      ['spec.rules[0].backendRefs[0].weight', 1],
+    ]);
+  });
 
   test('a misspelled listener field fails', () => {
     const gateway = structuredClone(

@@ -20,6 +20,8 @@ import {
   ANNOTATIONS_LIMIT_BYTES,
   appliedWithoutLastApplied,
   composeDefinitionSchema,
+  crdSchemas,
+  defaultsInsideLists,
   definitionValidator,
   enforcedPodSecurity,
   formatIssue,
@@ -35,6 +37,7 @@ import {
   podTemplateOf,
   readChartDir,
   renderChart,
+  type StructuralSchema,
   type Values,
 } from '@homelab/core';
 import { Ajv, type AnySchema } from 'ajv';
@@ -780,6 +783,84 @@ function helmHookTypes(object: KubeObject): string[] {
   return hook === undefined ? [] : hook.split(',').map((type) => type.trim());
 }
 
+/**
+ * The structural schemas of the CRDs a cluster gets, by `<group>/<version>/<kind>`: those Helm
+ * rendered for it (`documents`) and those of its CRD bundle Applications (a repository other than
+ * the platform's, pinned to a tag), read from `vendor/crds/<repository name>/<revision>/`, the
+ * vendored copy of that tag.
+ */
+export function clusterCrdSchemas(
+  applications: readonly KubeObject[],
+  documents: readonly KubeObject[],
+  root = REPO,
+): Map<string, StructuralSchema> {
+  const out = new Map<string, StructuralSchema>();
+  const add = (object: unknown) => {
+    for (const [key, schema] of crdSchemas(object)) out.set(key, schema);
+  };
+  const yamlFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? yamlFiles(join(dir, entry.name))
+          : entry.name.endsWith('.yaml')
+            ? [join(dir, entry.name)]
+            : [],
+      );
+  for (const application of applications) {
+    const source = isTable(application.spec) ? application.spec.source : undefined;
+    if (!isTable(source) || typeof source.repoURL !== 'string') continue;
+    const dir = join(
+      root,
+      'vendor',
+      'crds',
+      basename(source.repoURL).replace(/\.git$/, ''),
+      String(source.targetRevision),
+    );
+    if (!existsSync(dir)) continue;
+    for (const file of yamlFiles(dir)) {
+      for (const object of parseAllDocuments(readFileSync(file, 'utf8'))) add(object);
+    }
+  }
+  for (const object of documents) add(object);
+  return out;
+}
+
+/**
+ * Custom resources Argo CD would show OutOfSync after every sync: a field the API server fills
+ * in from the CRD's `default` inside a list the manifest sets (`defaultsInsideLists`), which
+ * Argo CD's prediction of the live object drops (it replaces a list whole: a JSON merge patch
+ * client-side, an atomic list server-side). Hooks are left out (Argo CD does not compare them),
+ * and so are kinds without a schema here (their CRD is made at run time: Gatekeeper's
+ * constraints, Cilium's policies). One line per field.
+ */
+export function listDefaultProblems(
+  objects: readonly KubeObject[],
+  schemas: ReadonlyMap<string, StructuralSchema>,
+): string[] {
+  const out: string[] = [];
+  for (const object of objects) {
+    const annotations = object.metadata.annotations ?? {};
+    if (annotations['argocd.argoproj.io/hook'] !== undefined) continue;
+    if (helmHookTypes(object).some((type) => type !== 'crd-install')) continue;
+    const [group, version] = object.apiVersion.includes('/')
+      ? object.apiVersion.split('/')
+      : ['', object.apiVersion];
+    const schema = schemas.get(`${group}/${version}/${object.kind}`);
+    if (schema === undefined) continue;
+    const name = object.metadata.namespace
+      ? `${object.metadata.namespace}/${object.metadata.name}`
+      : object.metadata.name;
+    for (const field of defaultsInsideLists(object, schema)) {
+      out.push(
+        `${object.kind} ${name}: ${field.path} is left out, and the API server sets it to ${JSON.stringify(field.value)} (the CRD's default): Argo CD compares the list whole and shows ${object.kind} ${name} OutOfSync after every sync`,
+      );
+    }
+  }
+  return out;
+}
+
 /** What a render holds that a client-side apply could not store (`oversizedClientSideApplies`). */
 export interface ClientSideApplyResult {
   /** Objects too large for a client-side apply that the Application applies server-side. */
@@ -852,6 +933,26 @@ export function deletionHooks(objects: readonly KubeObject[]): string[] {
     if (types.length > 0) out.push(`${object.kind}/${object.metadata.name}: ${types.join(',')}`);
   }
   return out;
+}
+
+/**
+ * The deletion hooks (`deletionHooks`) of an Application that lists finalizers of its own: Argo CD
+ * v3.4 adds its pre-/post-delete finalizers to such an Application (controller/appcontroller.go),
+ * and the root Application, which applies it client-side, replaces `metadata.finalizers` whole (a
+ * JSON merge patch): the child is OutOfSync in the root after every refresh, and self-heal strips
+ * Argo CD's finalizers again (argoproj/argo-cd#27533, #17433). A critical Application lists no
+ * finalizer, so its hooks differ nothing (they are its runbook's business). One line per hook.
+ */
+export function finalizerDiffHooks(
+  application: KubeObject,
+  objects: readonly KubeObject[],
+): string[] {
+  const finalizers = application.metadata.finalizers;
+  if (!Array.isArray(finalizers) || finalizers.length === 0) return [];
+  return deletionHooks(objects).map(
+    (hook) =>
+      `${hook}: Argo CD adds its deletion-hook finalizers to ${application.metadata.name}, whose finalizers the root lists (${finalizers.map(String).join(', ')}): the root shows it OutOfSync forever`,
+  );
 }
 
 /** The health an Argo CD Lua health check gives an object. */
