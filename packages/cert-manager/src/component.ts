@@ -22,6 +22,7 @@ import {
   shellQuote,
   type Values,
 } from '@homelab/core';
+import { CERT_MANAGER_CHECKS } from './checks.js';
 import { certManagerFlows } from './flows.js';
 import {
   CERT_MANAGER_GROUP,
@@ -356,6 +357,7 @@ export const certManagerComponent: Component<CertManagerSettings> = {
   uses: ['secrets'],
   upstream: CERT_MANAGER_UPSTREAM,
   validators: certManagerValidators,
+  checks: CERT_MANAGER_CHECKS,
   declare,
   render,
 };

@@ -99,7 +99,7 @@ describe('a private CA (the default issuer)', () => {
       subject: { organizations: ['homelab'] },
       secretName: 'private-root-ca',
       duration: '87600h',
-      renewBefore: '720h',
+      renewBefore: '2160h',
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
       issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'selfsigned-bootstrap' },
     });
@@ -118,6 +118,66 @@ describe('a private CA (the default issuer)', () => {
     expect(root.spec.subject).toEqual({ organizations: ['Lab Ops'] });
     expect(root.spec.duration).toBe('43800h');
     expect(root.spec.commonName).toBe('homelab dev root CA');
+  });
+
+  test('renews the root ahead of every leaf renewal, and below its lifetime at the shortest the schema allows', () => {
+    // cert-manager writes a certificate's ca.crt only when it issues it; leaves of the CA renew
+    // every 60 days with cert-manager's defaults (90 days, at two thirds): the root renews 90
+    // days ahead so that each ca.crt copy (Argo CD's rootCA, Grafana's tls_client_ca) follows.
+    const { rendered: shortest, issues: shortestIssues } = runCertManager(
+      withIssuer({ type: 'private-ca', privateCa: { validityHours: 4320 } }),
+    );
+    expect(shortestIssues).toEqual([]);
+    const root = must(shortest.dev, 'dev').objects.find((o) => o.kind === 'Certificate') as AnyJson;
+    expect([root.spec.duration, root.spec.renewBefore]).toEqual(['4320h', '2160h']);
+    const hours = (value: string): number => Number(value.replace(/h$/, ''));
+    // cert-manager's webhook refuses renewBefore >= duration (validation/certificate.go).
+    expect(hours(root.spec.renewBefore)).toBeLessThan(hours(root.spec.duration));
+    expect(hours(root.spec.renewBefore)).toBeGreaterThan(2160 - 2160 / 3);
+  });
+
+  test('refuses a root lifetime the root could not renew within (720h was refused by the webhook)', () => {
+    expect(() =>
+      runCertManager(withIssuer({ type: 'private-ca', privateCa: { validityHours: 720 } })),
+    ).toThrow(/validityHours.*4320/s);
+  });
+
+  test('keeps the root common name within the 64 characters cert-manager accepts', () => {
+    const platform = {
+      name: 'a-rather-long-platform-name-for-the-family-homelab',
+      domain: 'x.dev',
+    };
+    const clusters = testReferenceClusters().map((cluster, index) =>
+      index === 0
+        ? { ...cluster, name: 'home-production-cluster-one-in-the-basement-rack-behind-the-tv' }
+        : cluster,
+    );
+    const { rendered: long, issues: longIssues } = runCertManager(
+      testDefinition(clusters, { platform }),
+    );
+    expect(longIssues).toEqual([]);
+    const names = Object.values(long).map(
+      (chart) => (chart.objects.find((o) => o.kind === 'Certificate') as AnyJson).spec.commonName,
+    );
+    // Too long with the platform's name (the organization names it): the cluster's alone.
+    expect(names).toEqual([
+      // A cluster name too long even alone is cut to fit.
+      'home-production-cluster-one-in-the-basement-rack-behind root CA',
+      'staging root CA',
+      'a-rather-long-platform-name-for-the-family-homelab prod root CA',
+    ]);
+    const { rendered: short } = runCertManager(
+      testDefinition(clusters, { platform: { name: 'home', domain: 'x.dev' } }),
+    );
+    expect(
+      Object.values(short).map(
+        (chart) => (chart.objects.find((o) => o.kind === 'Certificate') as AnyJson).spec.commonName,
+      ),
+    ).toEqual([
+      'home-production-cluster-one-in-the-basement-rack-behind root CA',
+      'home staging root CA',
+      'home prod root CA',
+    ]);
   });
 
   test('has the runbook extract and check the root after the hand-over, with the cluster in the file name', () => {

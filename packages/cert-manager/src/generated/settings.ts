@@ -29,7 +29,7 @@ export interface CertManagerPrivateCa {
  */
 organization?: string
 /**
- * Lifetime of the root CA certificate in hours (default 87600, ten years). Every client trusts the CA again when it is renewed.
+ * Lifetime of the root CA certificate in hours (default 87600, ten years; at least 4320, 180 days: the root renews 90 days before it expires, so that every certificate of the CA carries the new root in its ca.crt in time). Every client trusts the CA again when it is renewed.
  */
 validityHours?: number
 }
