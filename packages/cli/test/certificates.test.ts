@@ -1,6 +1,6 @@
 // The platform's certificates as the build checks them on the reference platform's output
-// (`certificate-renewal`, docs/system-checks.md), broken on purpose: the build stops with the
-// check's code, the Certificate and the place in the definition.
+// (`certificate-renewal`, `gateway-certificate`, docs/system-checks.md), broken on purpose: the
+// build stops with the check's code, the Certificate and the place in the definition.
 import { describe, expect, it } from 'vitest';
 import { broken, found, inside, type Loose, PROD, withObject } from './broken-output.js';
 
@@ -37,6 +37,24 @@ describe('certificate-renewal on the reference platform', { timeout: 120_000 }, 
     );
     expect(found(errors, 'certificate-renewal').map((issue) => issue.message)).toEqual([
       'Certificate cert-manager/private-root-ca on cluster "prod" is refused by cert-manager\'s webhook: renewBefore 720h is not less than its duration 720h',
+    ]);
+  });
+});
+
+describe('gateway-certificate on the reference platform', { timeout: 120_000 }, () => {
+  it('the private CA’s wildcard without the "server auth" usage is refused', async () => {
+    const errors = await broken(
+      withObject('prod', 'Certificate', 'platform-wildcard', (object) => {
+        delete (object.spec as Loose).usages;
+        return object;
+      }),
+    );
+    const issues = found(errors, 'gateway-certificate');
+    expect(issues.map((issue) => [issue.output, issue.message])).toEqual([
+      [
+        'charts/gateway/clusters/prod.yaml#manifests.certificate',
+        'Certificate gateway/platform-wildcard on cluster "prod", served by listener "https" of Gateway gateway/platform, does not ask for the "server auth" usage: ClusterIssuer private-ca signs the usages asked for (cert-manager\'s default: digital signature, key encipherment), and Apple\'s TLS clients (Safari; curl and the argocd CLI on macOS) refuse a server certificate without the serverAuth extended key usage',
+      ],
     ]);
   });
 });

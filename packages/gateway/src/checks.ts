@@ -395,11 +395,50 @@ function issuerChain(
   return issuerChain(ca, objects, handMade, deployed, depth + 1);
 }
 
+/**
+ * A served certificate without the serverAuth extended key usage, from an issuer that signs what
+ * it is asked (a CA or self-signed issuer: an ACME CA sets the usages itself). cert-manager asks
+ * for `digital signature, key encipherment` only when `usages` is not set (DefaultKeyUsages,
+ * v1.21.1), and Apple's TLS clients refuse a server certificate without serverAuth (Apple
+ * HT210176, cited there).
+ */
+function serverUsageProblem(
+  certificate: Located,
+  listener: Json,
+  gateway: Located,
+  objects: readonly Located[],
+  deployed: DeployedCluster,
+): Issue | undefined {
+  const usages = list(certificate.spec.usages);
+  if (usages.includes('server auth')) return undefined;
+  const ref = certificate.spec.issuerRef ?? {};
+  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return undefined;
+  const kind = ref.kind ?? 'Issuer';
+  const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
+  const issuer = objects.find(
+    (item) =>
+      isCertManager(item.object, kind) &&
+      item.object.metadata.name === ref.name &&
+      (kind === 'ClusterIssuer' ||
+        namespaceOf(item.object, item.app.namespace) === certificateNamespace),
+  );
+  // No issuer is issuerChain's error; an ACME CA puts serverAuth in what it issues.
+  if (issuer === undefined || (issuer.spec as Json).acme !== undefined) return undefined;
+  return error({
+    code: 'gateway-certificate',
+    path: certificate.app.origin,
+    output: certificate.source,
+    value: usages.length === 0 ? null : usages,
+    message: `Certificate ${certificateNamespace}/${certificate.object.metadata.name} on cluster "${deployed.cluster.name}", served by listener "${listener.name}" of Gateway ${name(gateway.object)}, does not ask for the "server auth" usage: ${kind} ${ref.name} signs the usages asked for (${usages.length === 0 ? "cert-manager's default: digital signature, key encipherment" : usages.join(', ')}), and Apple's TLS clients (Safari; curl and the argocd CLI on macOS) refuse a server certificate without the serverAuth extended key usage`,
+    expected: 'usages with "server auth" (e.g. digital signature, server auth)',
+  });
+}
+
 /** Every HTTPS listener's certificate comes from an issuer that exists on the cluster. */
 export const gatewayCertificate: SystemCheck = {
   name: 'gateway-certificate',
   description:
-    'Every certificate Secret an HTTPS listener of a Gateway serves is produced by a cert-manager Certificate (or made by hand as a bootstrap secret) whose issuer, and that issuer’s CA Secret down to the root, is deployed on the cluster no later than the certificate.',
+    'Every certificate Secret an HTTPS listener of a Gateway serves is produced by a cert-manager Certificate (or made by hand as a bootstrap secret) whose issuer, and that issuer’s CA Secret down to the root, is deployed on the cluster no later than the certificate; a Certificate of an issuer that signs what it is asked (not ACME) asks for the "server auth" usage.',
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -436,7 +475,11 @@ export const gatewayCertificate: SystemCheck = {
               );
               continue;
             }
-            issues.push(...issuerChain(certificate, objects, handMade, deployed));
+            const chain = issuerChain(certificate, objects, handMade, deployed);
+            issues.push(...chain);
+            if (chain.length > 0) continue;
+            const usage = serverUsageProblem(certificate, listener, item, objects, deployed);
+            if (usage !== undefined) issues.push(usage);
           }
         }
       }

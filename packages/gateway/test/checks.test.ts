@@ -226,6 +226,46 @@ describe('gateway-certificate', () => {
     );
   });
 
+  test('a certificate of a CA issuer without the "server auth" usage fails: Apple clients refuse it', () => {
+    const input = platform();
+    expect(objectOf(input, 'gateway', 'certificate').spec.usages).toEqual([
+      'digital signature',
+      'server auth',
+    ]);
+    // cert-manager's default when usages is not set: digital signature, key encipherment.
+    delete objectOf(input, 'gateway', 'certificate').spec.usages;
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/gateway/clusters/dev.yaml#manifests.certificate',
+        'Certificate gateway/platform-wildcard on cluster "dev", served by listener "https" of Gateway gateway/platform, does not ask for the "server auth" usage: ClusterIssuer ca signs the usages asked for (cert-manager\'s default: digital signature, key encipherment), and Apple\'s TLS clients (Safari; curl and the argocd CLI on macOS) refuse a server certificate without the serverAuth extended key usage',
+      ],
+    ]);
+    objectOf(input, 'gateway', 'certificate').spec.usages = ['digital signature', 'client auth'];
+    expect(gatewayCertificate.check(input).map((issue) => issue.value)).toEqual([
+      ['digital signature', 'client auth'],
+    ]);
+  });
+
+  test('an ACME issuer sets the server usage itself: no "server auth" needed in the Certificate', () => {
+    const input = platform(
+      [WEB],
+      [
+        gatewayClass(),
+        issuer({
+          'clusterissuer-ca': {
+            apiVersion: 'cert-manager.io/v1',
+            kind: 'ClusterIssuer',
+            metadata: { name: 'ca' },
+            spec: { acme: { server: 'https://acme-v02.api.letsencrypt.org/directory' } },
+          },
+        }),
+      ],
+    );
+    delete objectOf(input, 'gateway', 'certificate').spec.usages;
+    expect(gatewayCertificate.check(input)).toEqual([]);
+  });
+
   test('a CA issuer whose Secret nothing produces fails, down the chain', () => {
     const input = platform();
     removeObject(input, 'issuer', 'certificate-root');
