@@ -231,7 +231,9 @@ describe('an ACME issuer', () => {
         name: 'cloudflare',
         namespace: 'cert-manager',
         keys: ['api-token'],
-        description: 'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges)',
+        // A token with DNS:Edit alone cannot look the zone up by name (GET /zones?name=).
+        description:
+          'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges): a Cloudflare API token with the permissions Zone:DNS:Edit and Zone:Zone:Read on all zones (cert-manager looks the zone up by name)',
       },
     ]);
     expect(declared.dev?.bootstrapSecrets).toBeUndefined();
@@ -284,7 +286,8 @@ describe('an ACME issuer', () => {
         name: 'aws',
         namespace: 'cert-manager',
         keys: ['access-key-id', 'secret-access-key'],
-        description: 'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges)',
+        description:
+          'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges): the access key of an IAM user allowed route53:GetChange, route53:ChangeResourceRecordSets, route53:ListResourceRecordSets and route53:ListHostedZonesByName',
         commands: [
           "printf '%s' 'aws/access-key-id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
           "printf '%s' 'aws/secret-access-key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
