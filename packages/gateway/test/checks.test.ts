@@ -4,6 +4,7 @@ import type { Issue, SystemInput } from '@homelab/core';
 import { runSystemChecks } from '@homelab/core';
 import { testDefinition, testReferenceClusters } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { certificateCovers } from '../src/checks.js';
 import { gatewayCertificate, routesAuthenticated, routesOverTls } from '../src/index.js';
 import {
   type AnyJson,
@@ -264,6 +265,72 @@ describe('gateway-certificate', () => {
     );
     delete objectOf(input, 'gateway', 'certificate').spec.usages;
     expect(gatewayCertificate.check(input)).toEqual([]);
+  });
+
+  test('a certificate name covers its host and, as a wildcard, exactly one label more', () => {
+    const names = ['*.dev.lab.example.com', 'dev.lab.example.com'];
+    expect(
+      [
+        'web.dev.lab.example.com',
+        'dev.lab.example.com',
+        '*.dev.lab.example.com',
+        'a.web.dev.lab.example.com',
+        'web.staging.lab.example.com',
+        '*.lab.example.com',
+      ].map((host) => certificateCovers(names, host)),
+    ).toEqual([true, true, true, false, false, false]);
+    expect(certificateCovers(['web.dev.lab.example.com'], '*.dev.lab.example.com')).toBe(false);
+  });
+
+  test('a certificate that does not name the listener’s hostname fails at the Certificate', () => {
+    const input = platform();
+    objectOf(input, 'gateway', 'certificate').spec.dnsNames = ['*.staging.lab.example.com'];
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/gateway/clusters/dev.yaml#manifests.certificate',
+        'listener "https" of Gateway gateway/platform on cluster "dev" serves *.dev.lab.example.com with Certificate gateway/platform-wildcard, which covers *.staging.lab.example.com: browsers refuse the hosts it does not name',
+      ],
+    ]);
+  });
+
+  test('a route host two labels below the wildcard is served by the listener but not named by its certificate', () => {
+    const input = platform();
+    objectOf(input, 'web', 'httproute-web').spec.hostnames = ['app.web.dev.lab.example.com'];
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/web/clusters/dev.yaml#manifests.httproute-web',
+        'HTTPRoute web/web on cluster "dev" is served for app.web.dev.lab.example.com by listener "https" of Gateway gateway/platform, whose Certificate gateway/platform-wildcard covers *.dev.lab.example.com: browsers refuse the connection',
+      ],
+    ]);
+    // A host the listener does not serve at all is routes-over-tls' matter, not a certificate's.
+    objectOf(input, 'web', 'httproute-web').spec.hostnames = ['web.example.org'];
+    expect(gatewayCertificate.check(input)).toEqual([]);
+  });
+
+  test('a Secret of another namespace needs a ReferenceGrant there', () => {
+    const input = platform();
+    const ref = objectOf(input, 'gateway', 'gateway').spec.listeners[1].tls.certificateRefs[0];
+    ref.namespace = 'issuer';
+    ref.name = 'root';
+    const refused =
+      'listener "https" of Gateway gateway/platform on cluster "dev" serves Secret issuer/root of another namespace, which no ReferenceGrant in issuer permits: the reference is refused (ResolvedRefs false, RefNotPermitted) and the listener serves nothing';
+    expect(gatewayCertificate.check(input).map((issue) => issue.message)).toEqual([refused]);
+    const issuerApp = input.clusters[0]?.applications.find((a) => a.name === 'issuer') as AnyJson;
+    issuerApp.objects.push({
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: 'gateway-secrets', namespace: 'issuer' },
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'gateway' }],
+          to: [{ group: '', kind: 'Secret', name: 'root' }],
+        },
+      },
+      source: 'charts/issuer/clusters/dev.yaml#manifests.referencegrant',
+    });
+    expect(gatewayCertificate.check(input).map((issue) => issue.message)).not.toContain(refused);
   });
 
   test('a CA issuer whose Secret nothing produces fails, down the chain', () => {
