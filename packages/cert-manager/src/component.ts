@@ -221,6 +221,8 @@ function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapSte
       `#   Debian/Ubuntu: sudo cp ${file} /usr/local/share/ca-certificates/ && sudo update-ca-certificates`,
       `#   macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${file}`,
       '#   Firefox keeps its own store: Settings → Certificates → Import.',
+      '#   Chrome and Chromium on Linux read their NSS store, not the system one (libnss3-tools):',
+      `#     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n ${shellQuote(`${platformName} ${cluster.name} root CA`)} -i ${file}`,
     ],
   };
 }
