@@ -22,6 +22,7 @@ import {
   shellQuote,
   type Values,
 } from '@homelab/core';
+import { CERT_MANAGER_CHECKS } from './checks.js';
 import { certManagerFlows } from './flows.js';
 import {
   CERT_MANAGER_GROUP,
@@ -109,8 +110,24 @@ function secretsByName(refs: readonly SecretKeyRef[]): Map<string, SecretKeyRef[
   return new Map([...byName].sort(([a], [b]) => compareStrings(a, b)));
 }
 
-function providerLabel(issuer: ResolvedIssuer): string {
-  return issuer.type === 'acme' ? `the ${issuer.solver.provider} DNS-01 solver` : 'the issuer';
+/**
+ * What the credentials must be allowed to do, as the provider's cert-manager documentation says
+ * (cert-manager.io/docs/configuration/acme/dns01/): the Cloudflare solver finds the zone by name
+ * (`GET /zones?name=`, pkg/issuer/acme/dns/cloudflare, v1.21.1), which a token with DNS:Edit
+ * alone may not do; Route 53 likewise lists hosted zones by name and waits for the change.
+ */
+const CREDENTIAL_NEEDS: { readonly [provider: string]: string } = {
+  cloudflare:
+    'a Cloudflare API token with the permissions Zone:DNS:Edit and Zone:Zone:Read on all zones (cert-manager looks the zone up by name)',
+  route53:
+    'the access key of an IAM user allowed route53:GetChange, route53:ChangeResourceRecordSets, route53:ListResourceRecordSets and route53:ListHostedZonesByName',
+  rfc2136: 'the TSIG key (base64) the DNS server accepts dynamic updates of the zone with',
+};
+
+function credentialDescription(issuer: ResolvedIssuer): string {
+  if (issuer.type !== 'acme') return 'credentials of the issuer';
+  const provider = issuer.solver.provider;
+  return `credentials of the ${provider} DNS-01 solver (ACME DNS-01 challenges): ${CREDENTIAL_NEEDS[provider]}`;
 }
 
 /**
@@ -123,7 +140,7 @@ function credentials(
   hasSecretsProvider: boolean,
 ): { secrets: SecretRequirement[]; bootstrapSecrets: BootstrapSecret[] } {
   const grouped = secretsByName(issuerSecrets(issuer));
-  const description = `credentials of ${providerLabel(issuer)} (ACME DNS-01 challenges)`;
+  const description = credentialDescription(issuer);
   if (hasSecretsProvider) {
     return {
       secrets: [...grouped].map(([name, refs]) => ({
@@ -204,6 +221,8 @@ function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapSte
       `#   Debian/Ubuntu: sudo cp ${file} /usr/local/share/ca-certificates/ && sudo update-ca-certificates`,
       `#   macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${file}`,
       '#   Firefox keeps its own store: Settings → Certificates → Import.',
+      '#   Chrome and Chromium on Linux read their NSS store, not the system one (libnss3-tools):',
+      `#     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n ${shellQuote(`${platformName} ${cluster.name} root CA`)} -i ${file}`,
     ],
   };
 }
@@ -356,6 +375,7 @@ export const certManagerComponent: Component<CertManagerSettings> = {
   uses: ['secrets'],
   upstream: CERT_MANAGER_UPSTREAM,
   validators: certManagerValidators,
+  checks: CERT_MANAGER_CHECKS,
   declare,
   render,
 };

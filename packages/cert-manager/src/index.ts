@@ -1,2 +1,3 @@
+export { CERT_MANAGER_CHECKS, certificateRenewal } from './checks.js';
 export { certManagerComponent } from './component.js';
 export type { CertManagerSettings } from './settings.js';

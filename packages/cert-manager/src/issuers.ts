@@ -23,6 +23,32 @@ export const PRIVATE_CA = {
   issuer: 'private-ca',
 } as const;
 
+/**
+ * How long before it expires the root CA renews, in hours: 90 days. cert-manager writes a
+ * certificate's `ca.crt` (what Argo CD's `rootCA` and Grafana's `tls_client_ca` trust) only when
+ * it issues it, so a renewed root reaches those copies only as each Certificate of the CA renews:
+ * every 60 days with cert-manager's defaults (90 days, renewed at two thirds). Renewing the root
+ * 90 days ahead replaces every copy before the old root expires. It must stay below the root's
+ * lifetime, or cert-manager's webhook refuses the Certificate (`renewBefore` not less than
+ * `duration`): the settings schema's minimum `validityHours` is twice this.
+ */
+export const ROOT_CA_RENEW_BEFORE_HOURS = 2160;
+
+/** cert-manager's webhook refuses a `commonName` longer than this (RFC 5280 `ub-common-name`). */
+export const MAX_COMMON_NAME = 64;
+
+/**
+ * The root CA's common name: `<platform> <cluster> root CA`, or `<cluster> root CA` (the
+ * organization names the platform) when that is longer than cert-manager accepts, the cluster
+ * name cut to fit. Both names are DNS labels of up to 63 characters.
+ */
+export function rootCommonName(platformName: string, clusterName: string): string {
+  const suffix = ' root CA';
+  const full = `${platformName} ${clusterName}${suffix}`;
+  if (full.length <= MAX_COMMON_NAME) return full;
+  return `${clusterName.slice(0, MAX_COMMON_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
+
 /** The ClusterIssuer of an ACME server. */
 export function acmeIssuerName(server: keyof typeof ACME_SERVERS): string {
   return `letsencrypt-${server}`;
@@ -74,12 +100,14 @@ function privateCa(
       },
       spec: {
         isCA: true,
-        commonName: `${platformName} ${cluster.name} root CA`,
+        commonName: rootCommonName(platformName, cluster.name),
         subject: { organizations: [issuer.organization] },
         secretName: PRIVATE_CA.root,
         duration: `${issuer.validityHours}h`,
-        // Renew a month ahead; keep the key, so a renewed root still verifies what it signed.
-        renewBefore: '720h',
+        // Renew 90 days ahead, so that every ca.crt copy follows before the old root expires
+        // (ROOT_CA_RENEW_BEFORE_HOURS); keep the key, so a renewed root still verifies what it
+        // signed.
+        renewBefore: `${ROOT_CA_RENEW_BEFORE_HOURS}h`,
         privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
         issuerRef: {
           group: CERT_MANAGER_GROUP,

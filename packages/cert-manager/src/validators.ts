@@ -126,6 +126,33 @@ const issuerSpec: Schema = {
   },
 };
 
+/** cert-manager's `KeyUsage` values (the Certificate CRD's `usages` enum, v1.21.1). */
+const KEY_USAGES = [
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'encipher only',
+  'decipher only',
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
+] as const;
+
 const certificateSpec: Schema = closed(
   {
     secretName: { type: 'string', minLength: 1, pattern: DNS_SUBDOMAIN },
@@ -146,6 +173,12 @@ const certificateSpec: Schema = closed(
     },
     duration,
     renewBefore: duration,
+    usages: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: [...KEY_USAGES] },
+    },
     privateKey: closed({
       algorithm: { enum: ['RSA', 'ECDSA', 'Ed25519'] },
       size: { type: 'integer' },

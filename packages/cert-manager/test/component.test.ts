@@ -99,7 +99,7 @@ describe('a private CA (the default issuer)', () => {
       subject: { organizations: ['homelab'] },
       secretName: 'private-root-ca',
       duration: '87600h',
-      renewBefore: '720h',
+      renewBefore: '2160h',
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' },
       issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'selfsigned-bootstrap' },
     });
@@ -120,6 +120,66 @@ describe('a private CA (the default issuer)', () => {
     expect(root.spec.commonName).toBe('homelab dev root CA');
   });
 
+  test('renews the root ahead of every leaf renewal, and below its lifetime at the shortest the schema allows', () => {
+    // cert-manager writes a certificate's ca.crt only when it issues it; leaves of the CA renew
+    // every 60 days with cert-manager's defaults (90 days, at two thirds): the root renews 90
+    // days ahead so that each ca.crt copy (Argo CD's rootCA, Grafana's tls_client_ca) follows.
+    const { rendered: shortest, issues: shortestIssues } = runCertManager(
+      withIssuer({ type: 'private-ca', privateCa: { validityHours: 4320 } }),
+    );
+    expect(shortestIssues).toEqual([]);
+    const root = must(shortest.dev, 'dev').objects.find((o) => o.kind === 'Certificate') as AnyJson;
+    expect([root.spec.duration, root.spec.renewBefore]).toEqual(['4320h', '2160h']);
+    const hours = (value: string): number => Number(value.replace(/h$/, ''));
+    // cert-manager's webhook refuses renewBefore >= duration (validation/certificate.go).
+    expect(hours(root.spec.renewBefore)).toBeLessThan(hours(root.spec.duration));
+    expect(hours(root.spec.renewBefore)).toBeGreaterThan(2160 - 2160 / 3);
+  });
+
+  test('refuses a root lifetime the root could not renew within (720h was refused by the webhook)', () => {
+    expect(() =>
+      runCertManager(withIssuer({ type: 'private-ca', privateCa: { validityHours: 720 } })),
+    ).toThrow(/validityHours.*4320/s);
+  });
+
+  test('keeps the root common name within the 64 characters cert-manager accepts', () => {
+    const platform = {
+      name: 'a-rather-long-platform-name-for-the-family-homelab',
+      domain: 'x.dev',
+    };
+    const clusters = testReferenceClusters().map((cluster, index) =>
+      index === 0
+        ? { ...cluster, name: 'home-production-cluster-one-in-the-basement-rack-behind-the-tv' }
+        : cluster,
+    );
+    const { rendered: long, issues: longIssues } = runCertManager(
+      testDefinition(clusters, { platform }),
+    );
+    expect(longIssues).toEqual([]);
+    const names = Object.values(long).map(
+      (chart) => (chart.objects.find((o) => o.kind === 'Certificate') as AnyJson).spec.commonName,
+    );
+    // Too long with the platform's name (the organization names it): the cluster's alone.
+    expect(names).toEqual([
+      // A cluster name too long even alone is cut to fit.
+      'home-production-cluster-one-in-the-basement-rack-behind root CA',
+      'staging root CA',
+      'a-rather-long-platform-name-for-the-family-homelab prod root CA',
+    ]);
+    const { rendered: short } = runCertManager(
+      testDefinition(clusters, { platform: { name: 'home', domain: 'x.dev' } }),
+    );
+    expect(
+      Object.values(short).map(
+        (chart) => (chart.objects.find((o) => o.kind === 'Certificate') as AnyJson).spec.commonName,
+      ),
+    ).toEqual([
+      'home-production-cluster-one-in-the-basement-rack-behind root CA',
+      'home staging root CA',
+      'home prod root CA',
+    ]);
+  });
+
   test('has the runbook extract and check the root after the hand-over, with the cluster in the file name', () => {
     const steps = must(declared.prod?.bootstrap, 'prod steps');
     expect(steps.map((step) => [step.title, step.when])).toEqual([
@@ -136,6 +196,16 @@ describe('a private CA (the default issuer)', () => {
       'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
     ]);
     expect(steps[0]?.body.join(' ')).toContain('`*.lab.example.com`');
+    // The system store covers curl, the argocd CLI, Safari and Chrome on macOS; Firefox and
+    // Chrome on Linux keep their own.
+    expect(steps[0]?.commands.slice(6)).toEqual([
+      '# Then trust it on every machine that opens the platform, e.g.:',
+      '#   Debian/Ubuntu: sudo cp homelab-prod-root-ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates',
+      '#   macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain homelab-prod-root-ca.crt',
+      '#   Firefox keeps its own store: Settings → Certificates → Import.',
+      '#   Chrome and Chromium on Linux read their NSS store, not the system one (libnss3-tools):',
+      "#     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n 'homelab prod root CA' -i homelab-prod-root-ca.crt",
+    ]);
   });
 
   test('needs no Secret', () => {
@@ -171,7 +241,9 @@ describe('an ACME issuer', () => {
         name: 'cloudflare',
         namespace: 'cert-manager',
         keys: ['api-token'],
-        description: 'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges)',
+        // A token with DNS:Edit alone cannot look the zone up by name (GET /zones?name=).
+        description:
+          'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges): a Cloudflare API token with the permissions Zone:DNS:Edit and Zone:Zone:Read on all zones (cert-manager looks the zone up by name)',
       },
     ]);
     expect(declared.dev?.bootstrapSecrets).toBeUndefined();
@@ -224,7 +296,8 @@ describe('an ACME issuer', () => {
         name: 'aws',
         namespace: 'cert-manager',
         keys: ['access-key-id', 'secret-access-key'],
-        description: 'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges)',
+        description:
+          'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges): the access key of an IAM user allowed route53:GetChange, route53:ChangeResourceRecordSets, route53:ListResourceRecordSets and route53:ListHostedZonesByName',
         commands: [
           "printf '%s' 'aws/access-key-id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
           "printf '%s' 'aws/secret-access-key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",

@@ -395,11 +395,160 @@ function issuerChain(
   return issuerChain(ca, objects, handMade, deployed, depth + 1);
 }
 
+/**
+ * A served certificate without the serverAuth extended key usage, from an issuer that signs what
+ * it is asked (a CA or self-signed issuer: an ACME CA sets the usages itself). cert-manager asks
+ * for `digital signature, key encipherment` only when `usages` is not set (DefaultKeyUsages,
+ * v1.21.1), and Apple's TLS clients refuse a server certificate without serverAuth (Apple
+ * HT210176, cited there).
+ */
+function serverUsageProblem(
+  certificate: Located,
+  listener: Json,
+  gateway: Located,
+  objects: readonly Located[],
+  deployed: DeployedCluster,
+): Issue | undefined {
+  const usages = list(certificate.spec.usages);
+  if (usages.includes('server auth')) return undefined;
+  const ref = certificate.spec.issuerRef ?? {};
+  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return undefined;
+  const kind = ref.kind ?? 'Issuer';
+  const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
+  const issuer = objects.find(
+    (item) =>
+      isCertManager(item.object, kind) &&
+      item.object.metadata.name === ref.name &&
+      (kind === 'ClusterIssuer' ||
+        namespaceOf(item.object, item.app.namespace) === certificateNamespace),
+  );
+  // No issuer is issuerChain's error; an ACME CA puts serverAuth in what it issues.
+  if (issuer === undefined || (issuer.spec as Json).acme !== undefined) return undefined;
+  return error({
+    code: 'gateway-certificate',
+    path: certificate.app.origin,
+    output: certificate.source,
+    value: usages.length === 0 ? null : usages,
+    message: `Certificate ${certificateNamespace}/${certificate.object.metadata.name} on cluster "${deployed.cluster.name}", served by listener "${listener.name}" of Gateway ${name(gateway.object)}, does not ask for the "server auth" usage: ${kind} ${ref.name} signs the usages asked for (${usages.length === 0 ? "cert-manager's default: digital signature, key encipherment" : usages.join(', ')}), and Apple's TLS clients (Safari; curl and the argocd CLI on macOS) refuse a server certificate without the serverAuth extended key usage`,
+    expected: 'usages with "server auth" (e.g. digital signature, server auth)',
+  });
+}
+
+/**
+ * Whether a certificate name (`a.d`, `*.d`) covers `host` as a TLS client checks it (RFC 6125:
+ * a wildcard stands for exactly one label); a listener's own wildcard `*.d` only by `*.d`.
+ */
+export function certificateCovers(names: readonly string[], host: string): boolean {
+  const wanted = host.toLowerCase();
+  return names.some((raw) => {
+    const name = raw.toLowerCase();
+    if (name === wanted) return true;
+    if (!name.startsWith('*.') || wanted.startsWith('*.')) return false;
+    const suffix = name.slice(1);
+    const label = wanted.slice(0, -suffix.length);
+    return wanted.endsWith(suffix) && label !== '' && !label.includes('.');
+  });
+}
+
+/** Whether a route hostname is one a listener of that hostname serves (Gateway API matching). */
+function listenerServes(listenerHostname: string | undefined, host: string): boolean {
+  if (listenerHostname === undefined) return true;
+  const listener = listenerHostname.toLowerCase();
+  const wanted = host.toLowerCase();
+  if (listener === wanted) return true;
+  return listener.startsWith('*.') && wanted.endsWith(listener.slice(1));
+}
+
+/**
+ * The names a served Certificate covers must include the listener's hostname and every hostname
+ * of a route the listener serves: a browser refuses a host the certificate does not name (a
+ * `*.d` certificate covers `a.d`, never `a.b.d`, which a `*.d` listener accepts).
+ */
+function hostnameProblems(
+  certificate: Located,
+  listener: Json,
+  gateway: Located,
+  objects: readonly Located[],
+  deployed: DeployedCluster,
+): Issue[] {
+  const names = list(certificate.spec.dnsNames).filter(
+    (value): value is string => typeof value === 'string',
+  );
+  const certificateName = `Certificate ${namespaceOf(certificate.object, certificate.app.namespace)}/${certificate.object.metadata.name}`;
+  const covers = `covers ${names.length === 0 ? 'no DNS name' : names.join(', ')}`;
+  const issues: Issue[] = [];
+  const hostname = typeof listener.hostname === 'string' ? listener.hostname : undefined;
+  if (hostname !== undefined && !certificateCovers(names, hostname)) {
+    issues.push(
+      error({
+        code: 'gateway-certificate',
+        path: certificate.app.origin,
+        output: certificate.source,
+        message: `listener "${listener.name}" of Gateway ${name(gateway.object)} on cluster "${deployed.cluster.name}" serves ${hostname} with ${certificateName}, which ${covers}: browsers refuse the hosts it does not name`,
+        expected: `dnsNames with ${hostname}`,
+      }),
+    );
+    return issues;
+  }
+  const gatewayNamespace = namespaceOf(gateway.object, gateway.app.namespace);
+  for (const route of objects.filter((o) => isRoute(o.object))) {
+    const routeNamespace = namespaceOf(route.object, route.app.namespace);
+    const attached = list(route.spec.parentRefs).some(
+      (parent) =>
+        (parent.kind ?? 'Gateway') === 'Gateway' &&
+        parent.name === gateway.object.metadata.name &&
+        (parent.namespace ?? routeNamespace) === gatewayNamespace &&
+        (parent.sectionName === undefined || parent.sectionName === listener.name),
+    );
+    if (!attached) continue;
+    for (const host of list(route.spec.hostnames)) {
+      if (typeof host !== 'string' || !listenerServes(hostname, host)) continue;
+      if (certificateCovers(names, host)) continue;
+      issues.push(
+        error({
+          code: 'gateway-certificate',
+          path: route.app.origin,
+          output: route.source,
+          value: host,
+          message: `${route.object.kind} ${name(route.object)} on cluster "${deployed.cluster.name}" is served for ${host} by listener "${listener.name}" of Gateway ${name(gateway.object)}, whose ${certificateName} ${covers}: browsers refuse the connection`,
+          expected: `a host the certificate names (a wildcard stands for one label)`,
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/** Whether a ReferenceGrant of `namespace` lets Gateways of `from` reference Secret `secret`. */
+function referenceGranted(
+  objects: readonly Located[],
+  namespace: string,
+  from: string,
+  secret: string,
+): boolean {
+  return objects.some(
+    (item) =>
+      groupOf(item.object) === GATEWAY_API_GROUP &&
+      item.object.kind === 'ReferenceGrant' &&
+      namespaceOf(item.object, item.app.namespace) === namespace &&
+      list(item.spec.from).some(
+        (entry) =>
+          entry.group === GATEWAY_API_GROUP && entry.kind === 'Gateway' && entry.namespace === from,
+      ) &&
+      list(item.spec.to).some(
+        (entry) =>
+          (entry.group ?? '') === '' &&
+          entry.kind === 'Secret' &&
+          (entry.name === undefined || entry.name === secret),
+      ),
+  );
+}
+
 /** Every HTTPS listener's certificate comes from an issuer that exists on the cluster. */
 export const gatewayCertificate: SystemCheck = {
   name: 'gateway-certificate',
   description:
-    'Every certificate Secret an HTTPS listener of a Gateway serves is produced by a cert-manager Certificate (or made by hand as a bootstrap secret) whose issuer, and that issuer’s CA Secret down to the root, is deployed on the cluster no later than the certificate.',
+    'Every certificate Secret an HTTPS listener of a Gateway serves is produced by a cert-manager Certificate (or made by hand as a bootstrap secret) whose issuer, and that issuer’s CA Secret down to the root, is deployed on the cluster no later than the certificate; a Certificate of an issuer that signs what it is asked (not ACME) asks for the "server auth" usage; the Certificate names the listener\'s hostname and every hostname of a route the listener serves (a wildcard stands for one label); a Secret of another namespace is permitted by a ReferenceGrant there.',
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -417,6 +566,21 @@ export const gatewayCertificate: SystemCheck = {
           for (const ref of list(listener.tls?.certificateRefs)) {
             if ((ref.kind ?? 'Secret') !== 'Secret' || (ref.group ?? '') !== '') continue;
             const namespace = ref.namespace ?? gatewayNamespace;
+            if (
+              namespace !== gatewayNamespace &&
+              !referenceGranted(objects, namespace, gatewayNamespace, ref.name)
+            ) {
+              issues.push(
+                error({
+                  code: 'gateway-certificate',
+                  path: item.app.origin,
+                  output: item.source,
+                  message: `listener "${listener.name}" of Gateway ${name(item.object)} on cluster "${deployed.cluster.name}" serves Secret ${namespace}/${ref.name} of another namespace, which no ReferenceGrant in ${namespace} permits: the reference is refused (ResolvedRefs false, RefNotPermitted) and the listener serves nothing`,
+                  expected: `the Secret in ${gatewayNamespace}, or a ReferenceGrant in ${namespace} from Gateways of ${gatewayNamespace} to that Secret`,
+                }),
+              );
+              continue;
+            }
             if (handMade.has(`${namespace}/${ref.name}`)) continue;
             const certificate = objects.find(
               (other) =>
@@ -436,7 +600,12 @@ export const gatewayCertificate: SystemCheck = {
               );
               continue;
             }
-            issues.push(...issuerChain(certificate, objects, handMade, deployed));
+            const chain = issuerChain(certificate, objects, handMade, deployed);
+            issues.push(...chain);
+            if (chain.length > 0) continue;
+            const usage = serverUsageProblem(certificate, listener, item, objects, deployed);
+            if (usage !== undefined) issues.push(usage);
+            issues.push(...hostnameProblems(certificate, listener, item, objects, deployed));
           }
         }
       }

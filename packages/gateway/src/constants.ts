@@ -13,6 +13,12 @@ export const WILDCARD_CERTIFICATE = {
   secretName: 'platform-wildcard-tls',
 } as const;
 
+/**
+ * The key usages of a certificate an HTTPS listener serves (cert-manager's `usages`): `server
+ * auth` puts the serverAuth extended key usage in it, which Apple's TLS clients require.
+ */
+export const SERVER_USAGES = ['digital signature', 'server auth'] as const;
+
 /** The HTTPRoute on the HTTP listener that redirects every request to HTTPS. */
 export const REDIRECT_ROUTE = 'https-redirect';
 

@@ -15,6 +15,7 @@ import {
   NAMESPACE_NAME_LABEL,
   PLATFORM_GATEWAY,
   REDIRECT_ROUTE,
+  SERVER_USAGES,
   WILDCARD_CERTIFICATE,
 } from './constants.js';
 
@@ -124,6 +125,11 @@ export function wildcardCertificate(input: GatewayInput): KubeObject {
     spec: {
       secretName: WILDCARD_CERTIFICATE.secretName,
       dnsNames: [`*.${input.domain}`],
+      // A server certificate: Apple's clients (Safari, and curl or the argocd CLI on macOS,
+      // through the system verifier) refuse one without the serverAuth extended key usage, and
+      // cert-manager adds none by default (DefaultKeyUsages, v1.21.1: digital signature and key
+      // encipherment only); a CA issuer signs exactly what is asked. ECDSA: no key encipherment.
+      usages: [...SERVER_USAGES],
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
       issuerRef: { ...input.issuerRef },
     },

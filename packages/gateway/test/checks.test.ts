@@ -4,6 +4,7 @@ import type { Issue, SystemInput } from '@homelab/core';
 import { runSystemChecks } from '@homelab/core';
 import { testDefinition, testReferenceClusters } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { certificateCovers } from '../src/checks.js';
 import { gatewayCertificate, routesAuthenticated, routesOverTls } from '../src/index.js';
 import {
   type AnyJson,
@@ -224,6 +225,112 @@ describe('gateway-certificate', () => {
     expect(gatewayCertificate.check(input).map((i) => i.message)[0]).toBe(
       'Certificate gateway/platform-wildcard on cluster "dev" is issued by ClusterIssuer ca, which issuer deploys in wave 99, after gateway (wave 1)',
     );
+  });
+
+  test('a certificate of a CA issuer without the "server auth" usage fails: Apple clients refuse it', () => {
+    const input = platform();
+    expect(objectOf(input, 'gateway', 'certificate').spec.usages).toEqual([
+      'digital signature',
+      'server auth',
+    ]);
+    // cert-manager's default when usages is not set: digital signature, key encipherment.
+    delete objectOf(input, 'gateway', 'certificate').spec.usages;
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/gateway/clusters/dev.yaml#manifests.certificate',
+        'Certificate gateway/platform-wildcard on cluster "dev", served by listener "https" of Gateway gateway/platform, does not ask for the "server auth" usage: ClusterIssuer ca signs the usages asked for (cert-manager\'s default: digital signature, key encipherment), and Apple\'s TLS clients (Safari; curl and the argocd CLI on macOS) refuse a server certificate without the serverAuth extended key usage',
+      ],
+    ]);
+    objectOf(input, 'gateway', 'certificate').spec.usages = ['digital signature', 'client auth'];
+    expect(gatewayCertificate.check(input).map((issue) => issue.value)).toEqual([
+      ['digital signature', 'client auth'],
+    ]);
+  });
+
+  test('an ACME issuer sets the server usage itself: no "server auth" needed in the Certificate', () => {
+    const input = platform(
+      [WEB],
+      [
+        gatewayClass(),
+        issuer({
+          'clusterissuer-ca': {
+            apiVersion: 'cert-manager.io/v1',
+            kind: 'ClusterIssuer',
+            metadata: { name: 'ca' },
+            spec: { acme: { server: 'https://acme-v02.api.letsencrypt.org/directory' } },
+          },
+        }),
+      ],
+    );
+    delete objectOf(input, 'gateway', 'certificate').spec.usages;
+    expect(gatewayCertificate.check(input)).toEqual([]);
+  });
+
+  test('a certificate name covers its host and, as a wildcard, exactly one label more', () => {
+    const names = ['*.dev.lab.example.com', 'dev.lab.example.com'];
+    expect(
+      [
+        'web.dev.lab.example.com',
+        'dev.lab.example.com',
+        '*.dev.lab.example.com',
+        'a.web.dev.lab.example.com',
+        'web.staging.lab.example.com',
+        '*.lab.example.com',
+      ].map((host) => certificateCovers(names, host)),
+    ).toEqual([true, true, true, false, false, false]);
+    expect(certificateCovers(['web.dev.lab.example.com'], '*.dev.lab.example.com')).toBe(false);
+  });
+
+  test('a certificate that does not name the listener’s hostname fails at the Certificate', () => {
+    const input = platform();
+    objectOf(input, 'gateway', 'certificate').spec.dnsNames = ['*.staging.lab.example.com'];
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/gateway/clusters/dev.yaml#manifests.certificate',
+        'listener "https" of Gateway gateway/platform on cluster "dev" serves *.dev.lab.example.com with Certificate gateway/platform-wildcard, which covers *.staging.lab.example.com: browsers refuse the hosts it does not name',
+      ],
+    ]);
+  });
+
+  test('a route host two labels below the wildcard is served by the listener but not named by its certificate', () => {
+    const input = platform();
+    objectOf(input, 'web', 'httproute-web').spec.hostnames = ['app.web.dev.lab.example.com'];
+    expect(summary(gatewayCertificate.check(input))).toEqual([
+      [
+        'gateway-certificate',
+        'charts/web/clusters/dev.yaml#manifests.httproute-web',
+        'HTTPRoute web/web on cluster "dev" is served for app.web.dev.lab.example.com by listener "https" of Gateway gateway/platform, whose Certificate gateway/platform-wildcard covers *.dev.lab.example.com: browsers refuse the connection',
+      ],
+    ]);
+    // A host the listener does not serve at all is routes-over-tls' matter, not a certificate's.
+    objectOf(input, 'web', 'httproute-web').spec.hostnames = ['web.example.org'];
+    expect(gatewayCertificate.check(input)).toEqual([]);
+  });
+
+  test('a Secret of another namespace needs a ReferenceGrant there', () => {
+    const input = platform();
+    const ref = objectOf(input, 'gateway', 'gateway').spec.listeners[1].tls.certificateRefs[0];
+    ref.namespace = 'issuer';
+    ref.name = 'root';
+    const refused =
+      'listener "https" of Gateway gateway/platform on cluster "dev" serves Secret issuer/root of another namespace, which no ReferenceGrant in issuer permits: the reference is refused (ResolvedRefs false, RefNotPermitted) and the listener serves nothing';
+    expect(gatewayCertificate.check(input).map((issue) => issue.message)).toEqual([refused]);
+    const issuerApp = input.clusters[0]?.applications.find((a) => a.name === 'issuer') as AnyJson;
+    issuerApp.objects.push({
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: 'gateway-secrets', namespace: 'issuer' },
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'gateway' }],
+          to: [{ group: '', kind: 'Secret', name: 'root' }],
+        },
+      },
+      source: 'charts/issuer/clusters/dev.yaml#manifests.referencegrant',
+    });
+    expect(gatewayCertificate.check(input).map((issue) => issue.message)).not.toContain(refused);
   });
 
   test('a CA issuer whose Secret nothing produces fails, down the chain', () => {

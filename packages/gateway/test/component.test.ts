@@ -143,6 +143,9 @@ describe('the Gateway of a cluster', () => {
       spec: {
         secretName: 'platform-wildcard-tls',
         dnsNames: ['*.dev.lab.example.com'],
+        // serverAuth: Apple's TLS clients refuse a server certificate without it, and a CA
+        // issuer signs only the usages asked for.
+        usages: ['digital signature', 'server auth'],
         privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
         issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'ca' },
       },

@@ -29,7 +29,7 @@ export interface CertManagerPrivateCa {
  */
 organization?: string
 /**
- * Lifetime of the root CA certificate in hours (default 87600, ten years). Every client trusts the CA again when it is renewed.
+ * Lifetime of the root CA certificate in hours (default 87600, ten years; at least 4320, 180 days: the root renews 90 days before it expires, so that every certificate of the CA carries the new root in its ca.crt in time). Every client trusts the CA again when it is renewed.
  */
 validityHours?: number
 }
@@ -72,7 +72,7 @@ route53?: CertManagerRoute53
  */
 export interface CertManagerCloudflare {
 /**
- * A Cloudflare API token with Zone:DNS:Edit on the zone: a key of a Kubernetes Secret in the cert-manager namespace (declared to the secrets provider, or made by hand as the runbook says), never the value.
+ * A Cloudflare API token with the permissions Zone:DNS:Edit and Zone:Zone:Read on all zones (cert-manager finds the zone by name, which DNS:Edit alone does not allow): a key of a Kubernetes Secret in the cert-manager namespace (declared to the secrets provider, or made by hand as the runbook says), never the value.
  */
 apiToken: {
 /**
@@ -116,7 +116,7 @@ key: string
 }
 }
 /**
- * AWS Route 53 with an IAM user's access key (provider route53).
+ * AWS Route 53 with an IAM user's access key (provider route53); the user needs route53:GetChange on change/*, route53:ChangeResourceRecordSets and route53:ListResourceRecordSets on hostedzone/*, and route53:ListHostedZonesByName on *.
  */
 export interface CertManagerRoute53 {
 /**
