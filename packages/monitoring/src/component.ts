@@ -210,6 +210,26 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
       }),
     );
   }
+  // Let's Encrypt's staging root is in no trust store and Grafana is given none (it gets a
+  // private CA through tls_client_ca): its server's calls to the OIDC issuer fail, so the SSO
+  // login cannot work, and without the login form nobody can log in (as argocd-local-admin).
+  if (
+    !settings.grafana.localLogin &&
+    settings.grafana.oidc !== undefined &&
+    input.provided.certificates?.untrusted === true
+  ) {
+    issues.push(
+      error({
+        code: 'monitoring-grafana-login',
+        path: input.path('grafana', 'localLogin'),
+        value: false,
+        message:
+          "turns off Grafana's login form while its only login goes through the OIDC issuer over certificates its server does not trust (the cluster's issuer is Let's Encrypt's staging directory): nobody can log in",
+        expected:
+          'localLogin true until the cluster issues trusted certificates (acme.server: production, or a private CA)',
+      }),
+    );
+  }
   const client = grafanaOidcClient(cluster, settings);
   const secrets = secretRequirements(settings, plan.secrets);
   // Prometheus reaches components under default deny through their ingress flows from

@@ -826,6 +826,31 @@ describe('Grafana', () => {
     ]);
   });
 
+  it("refuses to turn off the login form where Grafana's server cannot trust the OIDC issuer (Let's Encrypt's staging)", () => {
+    const staging = runMonitoring(grafana, [
+      ...PROVIDERS,
+      testCertificates({ privateCa: false, untrusted: true }),
+    ]);
+    const errors = issuesOf(staging, 'error').filter(
+      (issue) => issue.code === 'monitoring-grafana-login',
+    );
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]?.path.slice(-3)).toEqual(['monitoring', 'grafana', 'localLogin']);
+    expect(errors[0]?.message).toContain("Let's Encrypt's staging directory");
+    // the login form kept, or trusted certificates: no error
+    for (const fine of [
+      runMonitoring({ grafana: { ...grafana.grafana, localLogin: true } }, [
+        ...PROVIDERS,
+        testCertificates({ privateCa: false, untrusted: true }),
+      ]),
+      runMonitoring(grafana, [...PROVIDERS, testCertificates({ privateCa: true })]),
+    ]) {
+      expect(issuesOf(fine, 'error').map((issue) => issue.code)).not.toContain(
+        'monitoring-grafana-login',
+      );
+    }
+  });
+
   it('warns when the login form goes while no OIDC login is configured', () => {
     const warnings = issuesOf(runMonitoring({ grafana: { localLogin: false } }), 'warning');
     expect(warnings.map((issue) => issue.code)).toContain('monitoring-grafana-login');
