@@ -6,6 +6,7 @@ import {
   appendFileSync,
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -265,5 +266,40 @@ describe('usage errors', () => {
     const option = homelab(dir, ['build', '--force']);
     expect(option.status).toBe(2);
     expect(option.stderr).toContain("Unknown option '--force'");
+  });
+});
+
+describe('the runbooks name the definition they were generated from', { timeout: 120_000 }, () => {
+  const generatedFrom = (runbook: string): string | undefined =>
+    /is generated from (.*);$/m.exec(runbook)?.[1];
+
+  it('by its path in the repository the runbooks are in, else in the workspace, never absolute', () => {
+    const dir = workspace();
+    // the definition inside the output root (the repository): its path there
+    mkdirSync(join(dir, 'out/infra'), { recursive: true });
+    copyFileSync(join(dir, 'platform.yaml'), join(dir, 'out/infra/homelab.yaml'));
+    const inside = homelab(dir, ['build', '--config', 'out/infra/homelab.yaml', '--out', 'out']);
+    expect(inside.status, inside.stderr).toBe(0);
+    const runbook = () => readFileSync(join(dir, 'out/clusters/prod/RUNBOOK.md'), 'utf8');
+    expect(generatedFrom(runbook())).toBe('`infra/homelab.yaml`');
+    expect(runbook()).toContain('`components.<name>.enabled: false` in `infra/homelab.yaml`');
+    // beside the output root, in the workspace (this folder): its path in the workspace
+    const beside = homelab(dir, ['build', '--config', 'platform.yaml', '--out', 'out']);
+    expect(beside.status, beside.stderr).toBe(0);
+    expect(generatedFrom(runbook())).toBe('`platform.yaml`');
+    // outside both: no path that depends on the machine
+    const elsewhere = mkdtempSync(join(tmpdir(), 'homelab-e2e-def-'));
+    scratch.push(elsewhere);
+    copyFileSync(join(dir, 'platform.yaml'), join(elsewhere, 'platform.yaml'));
+    const outside = homelab(dir, [
+      'build',
+      '--config',
+      join(elsewhere, 'platform.yaml'),
+      '--out',
+      'out',
+    ]);
+    expect(outside.status, outside.stderr).toBe(0);
+    expect(generatedFrom(runbook())).toBe('the platform definition');
+    expect(runbook()).not.toContain(elsewhere);
   });
 });

@@ -3,7 +3,7 @@
 // drift; 2 usage error or internal fault.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   formatIssue,
@@ -162,6 +162,21 @@ function readDefinition(path: string, io: CliIo): { text: string } | { issue: Is
   );
 }
 
+/**
+ * The definition's path as the runbooks name it: relative to the output root (the repository
+ * the runbooks are read in), else to the workspace, POSIX; `null` outside both. Never absolute:
+ * the output does not depend on where the repository is checked out.
+ */
+function definitionSource(ctx: Context): string | null {
+  for (const base of [ctx.outRoot, ctx.root]) {
+    const shown = relative(base, ctx.configPath);
+    if (shown !== '' && !shown.startsWith('..') && !isAbsolute(shown)) {
+      return shown.split(sep).join('/');
+    }
+  }
+  return null;
+}
+
 /** Generates, and reports issues. Returns the result and the issues as presented. */
 async function generate(ctx: Context): Promise<{
   result: GenerateResult;
@@ -176,7 +191,12 @@ async function generate(ctx: Context): Promise<{
   const result =
     'issue' in definition
       ? { files: [], issues: [definition.issue] }
-      : await ctx.runtime.generate({ text: definition.text, file: ctx.configPath, chartVersions });
+      : await ctx.runtime.generate({
+          text: definition.text,
+          file: ctx.configPath,
+          source: definitionSource(ctx),
+          chartVersions,
+        });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
   if (!ctx.options.json) printIssues(ctx, issues);

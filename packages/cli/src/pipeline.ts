@@ -57,6 +57,11 @@ export interface GenerateInput {
   readonly text: string;
   /** Its file name, used in issue positions only (never in output). */
   readonly file: string;
+  /**
+   * Its path as the generated runbooks name it: relative to the repository root, POSIX
+   * (default `apps/homelab/platform.yaml`); `null`: outside the repository.
+   */
+  readonly source?: string | null;
   /** Current version of each chart (`charts/<chart>/package.json`), by chart name. */
   readonly chartVersions: Readonly<Record<string, string>>;
 }
@@ -280,6 +285,7 @@ export async function generate(
   issues.push(...applications.issues);
   const talos = renderTalos(platform, components, {
     generatedBy: GENERATED_BY,
+    ...(input.source === undefined ? {} : { definition: input.source }),
     firstSteps: applications.firstSteps,
     finalSteps: applications.bootstrap,
     gitops: Object.fromEntries(

@@ -28,6 +28,11 @@ export const TALOS_GENERATED_BY = 'pnpm build (homelab build)';
 export interface RenderTalosOptions {
   /** Command named in the generated-by first line (default `pnpm build (homelab build)`). */
   readonly generatedBy?: string;
+  /**
+   * The definition's path as the runbooks name it, relative to the repository root, POSIX
+   * (default `apps/homelab/platform.yaml`); `null`: not under the repository root.
+   */
+  readonly definition?: string | null;
   /** Per cluster, steps that end the runbook (the hand-over to the GitOps controller). */
   readonly finalSteps?: { readonly [cluster: string]: readonly BootstrapStep[] };
   /** Per cluster, the steps before every component's (the platform's namespaces). */
@@ -267,6 +272,7 @@ export function renderTalos(
         path: `clusters/${cluster.name}/RUNBOOK.md`,
         content: runbook({
           header: generatedHeader(command, 'markdown'),
+          ...(options.definition === undefined ? {} : { definition: options.definition }),
           cluster,
           version,
           requirements: merged.merged,

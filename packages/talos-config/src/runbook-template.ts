@@ -52,7 +52,7 @@ Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{ku
 Run the commands from the repository root, in one shell (the steps share its variables), with
 \`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
 \`--for=create\`), \`helm\` 3 and \`curl\` on your workstation.
-Everything under \`clusters/{{{name}}}/\` is generated from \`apps/homelab/platform.yaml\`;
+Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
 change the definition and run \`pnpm build\`, never edit these files.
 
 | file | what it is |
@@ -435,7 +435,7 @@ hand, in this order (consumers first, CRDs last):
 {{/each}}
 
 1. Disable every component that needs it first (\`homelab validate\` names them), then the
-   component: \`components.<name>.enabled: false\` in \`apps/homelab/platform.yaml\` (or in the
+   component: \`components.<name>.enabled: false\` in {{{definition}}} (or in the
    cluster's own \`components:\`).
 {{#if removal.charts.length}}
 2. Before committing, keep the manifests it deployed (the chart's cluster layer is gone after the
@@ -540,7 +540,7 @@ kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
 {{else}}
 {{#if gitops}}
 Every Application on this cluster carries the resources finalizer: disable the component in
-\`apps/homelab/platform.yaml\`, run \`pnpm build\` and commit; Argo CD deletes what it deployed.
+{{{definition}}}, run \`pnpm build\` and commit; Argo CD deletes what it deployed.
 {{else}}
 No GitOps controller runs on this cluster: delete what the component's install step applied
 with the same command, \`kubectl delete\` instead of \`kubectl apply\`.

@@ -65,6 +65,11 @@ export interface RunbookLogin {
 }
 export interface RunbookInput {
   readonly header: string;
+  /**
+   * The definition's path relative to the repository root, POSIX (default
+   * `apps/homelab/platform.yaml`); `null`: outside it (the runbook then says "the definition").
+   */
+  readonly definition?: string | null;
   readonly cluster: ResolvedCluster;
   readonly version: TalosVersion;
   readonly requirements: MergedTalosRequirements;
@@ -86,6 +91,22 @@ export interface RunbookInput {
   /** What the components wait for after each node's reboot, in dependency order. */
   readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   readonly login?: RunbookLogin;
+}
+
+/** Where the definition is, for the runbook to name it. */
+export const DEFAULT_DEFINITION = 'apps/homelab/platform.yaml';
+
+/**
+ * The definition as the runbook names it (Markdown): its path in a code span, when it is under
+ * the repository root and reads as a plain path; otherwise "the platform definition".
+ */
+export function definitionText(definition: string | null | undefined): string {
+  const path = definition === undefined ? DEFAULT_DEFINITION : definition;
+  return path !== null &&
+    /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(path) &&
+    !path.split('/').includes('..')
+    ? `\`${path}\``
+    : 'the platform definition';
 }
 
 /** How the runbook names a node's link: its name, or its selector and Talos' alias. */
@@ -302,6 +323,7 @@ export function runbook(
   const loginSteps = (login?.steps ?? []).map((step) => stepView(step));
   const view = {
     header: input.header,
+    definition: definitionText(input.definition),
     name: cluster.name,
     environment: cluster.environment,
     talos: { tag: version.tag, line: version.line },

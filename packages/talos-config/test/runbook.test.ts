@@ -7,7 +7,12 @@ import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs'
 import { evaluateCommonJs, testDefinition, testNode } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
-import { type RunbookApplication, type RunbookInput, runbook } from '../src/runbook.js';
+import {
+  definitionText,
+  type RunbookApplication,
+  type RunbookInput,
+  runbook,
+} from '../src/runbook.js';
 import {
   runbookHelpers,
   runbookTemplateSource,
@@ -802,5 +807,24 @@ describe('the revision a cluster follows', () => {
 
   it('has no such section without a GitOps controller', () => {
     expect(text(undefined)).not.toContain('### Moving this cluster to another revision');
+  });
+});
+
+describe('the definition the runbook names', () => {
+  it('is its path under the repository root, in a code span, or said in words', () => {
+    expect(definitionText(undefined)).toBe('`apps/homelab/platform.yaml`');
+    expect(definitionText('infra/homelab.yaml')).toBe('`infra/homelab.yaml`');
+    // outside the repository, or a path Markdown would not keep as written
+    expect(definitionText(null)).toBe('the platform definition');
+    expect(definitionText('a`b/platform.yaml')).toBe('the platform definition');
+    expect(definitionText('../platform.yaml')).toBe('the platform definition');
+    expect(definitionText('my defs/platform.yaml')).toBe('the platform definition');
+  });
+
+  it('reads the same in every sentence of the runbook', () => {
+    const { input } = devRunbookInput();
+    const markdown = runbook({ ...input, definition: 'infra/homelab.yaml' });
+    expect(markdown).toContain('is generated from `infra/homelab.yaml`;');
+    expect(markdown).not.toContain('apps/homelab/platform.yaml');
   });
 });
