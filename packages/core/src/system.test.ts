@@ -279,7 +279,7 @@ describe('critical-objects-pruned', () => {
     expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0].components.argocd');
   });
 
-  it('names the merged options as the fix, and refuses Prune=false or Prune=confirm', () => {
+  it('names the merged options as the fix, and refuses Prune=false, Prune=confirm, and Prune=true after a Prune=false', () => {
     const storageClass: KubeObject = {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
@@ -291,6 +291,8 @@ describe('critical-objects-pruned', () => {
           annotated(storageClass, 'Replace=true,Force=true'),
           annotated(route, 'Prune=false'),
           annotated(route, 'SkipDryRunOnMissingResource=true,Prune=confirm'),
+          // gitops-engine reads the first Prune= option (GetAnnotationOptionValue)
+          annotated(route, 'Prune=false,Prune=true'),
         ]),
       ]),
     );
@@ -306,6 +308,10 @@ describe('critical-objects-pruned', () => {
       [
         'HTTPRoute argocd/r',
         'argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true,Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      ],
+      [
+        'HTTPRoute argocd/r',
+        'argocd.argoproj.io/sync-options: Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
       ],
     ]);
   });

@@ -423,7 +423,8 @@ export const criticalObjectsPruned: SystemCheck = {
         for (const { object, source } of app.objects) {
           if (UNPRUNED_KINDS.has(key(groupKindOf(object)))) continue;
           const options = objectSyncOptions(object);
-          if (options.includes(PRUNE)) continue;
+          // The first `Prune=` option is the one gitops-engine reads (GetAnnotationOptionValue).
+          if (options.find((option) => option.startsWith('Prune=')) === PRUNE) continue;
           const namespace = object.metadata.namespace;
           const name = `${object.kind} ${namespace === undefined ? '' : `${namespace}/`}${object.metadata.name}`;
           issues.push(
