@@ -398,6 +398,9 @@ describe('OIDC login', () => {
         name: 'argocd-oidc-ca',
         namespace: 'argocd',
         labels: { 'app.kubernetes.io/part-of': 'argocd' },
+        // Pruned once SSO or the private CA goes, although Argo CD's Application is critical
+        // and syncs with Prune=false: the object's own option wins (isPruningDisabled).
+        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
       },
       spec: {
         secretName: 'argocd-oidc-ca',

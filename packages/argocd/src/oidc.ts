@@ -1,5 +1,6 @@
 // The OpenID Connect clients Argo CD declares; the `oidc-provider` registers them. Pure.
 import type { OidcClientRequest, PathSegment, ResolvedCluster, Values } from '@homelab/core';
+import { PRUNE, SYNC_OPTIONS_ANNOTATION } from '@homelab/core';
 import type { ResolvedArgocdSettings } from './settings.js';
 
 /** Host name of the Argo CD server on a cluster. */
@@ -116,7 +117,16 @@ export function oidcCaCertificate(
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
-    metadata: { name: OIDC_CA_SECRET, namespace, labels },
+    metadata: {
+      name: OIDC_CA_SECRET,
+      namespace,
+      labels,
+      // Argo CD's Application is critical (Prune=false): without its own Prune=true the
+      // Certificate would stay, and keep the Application OutOfSync, once SSO or the private CA
+      // is dropped (gitops-engine v3.4 isPruningDisabled reads the object's option first).
+      // cert-manager v1 leaves the Secret it made when a Certificate goes.
+      annotations: { [SYNC_OPTIONS_ANNOTATION]: PRUNE },
+    },
     spec: {
       secretName: OIDC_CA_SECRET,
       secretTemplate: { labels },

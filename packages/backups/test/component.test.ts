@@ -68,6 +68,8 @@ describe('a protected volume', () => {
           'backup.homelab.dev/volume': 'data',
           'backup.homelab.dev/role': 'source',
         },
+        // What a provider places in a consumer's chart goes with the consumer's definition.
+        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
       },
       spec: {
         sourcePVC: 'data',

@@ -22,9 +22,11 @@ import {
   type Issue,
   type KubeObject,
   type PathSegment,
+  PRUNE,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  SYNC_OPTIONS_ANNOTATION,
   settingsPath,
   shellQuote,
   urlFlowPeer,
@@ -248,7 +250,14 @@ function disruptionBudget(): KubeObject {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { name: `${RELEASE}-controller-manager`, namespace: OPERATOR_NAMESPACE },
+    metadata: {
+      name: `${RELEASE}-controller-manager`,
+      namespace: OPERATOR_NAMESPACE,
+      // The Application is critical (Prune=false); the budget follows the profile (a single
+      // replica has none), so it must be pruned when the profile drops it: the object's own
+      // option wins over the Application's (gitops-engine v3.4 isPruningDisabled).
+      annotations: { [SYNC_OPTIONS_ANNOTATION]: PRUNE },
+    },
     spec: { maxUnavailable: 1, selector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
   };
 }

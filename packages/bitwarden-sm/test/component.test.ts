@@ -52,6 +52,10 @@ describe('BitwardenSecrets for declared Secrets', () => {
           name: 'argocd-oidc',
           namespace: 'argocd',
           labels: { 'app.kubernetes.io/managed-by': 'bitwarden-sm' },
+          // Placed in Argo CD's critical Application (Prune=false): pruned with SSO all the
+          // same (the object's own option wins, gitops-engine isPruningDisabled), and with it
+          // the Secret the operator made (its controller owner reference).
+          annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
         },
         spec: {
           organizationId: ORG,
@@ -70,6 +74,10 @@ describe('BitwardenSecrets for declared Secrets', () => {
     const shell = run.manifests('argocd', 'dev')['secret-argocd-oidc'] as Loose;
     expect(shell.kind).toBe('Secret');
     expect(shell.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'argocd' });
+    expect(shell.metadata.annotations).toEqual({
+      'argocd.argoproj.io/sync-options': 'Prune=true',
+      'homelab.dev/filled-by': 'BitwardenSecret argocd/argocd-oidc',
+    });
     expect(shell.data).toBeUndefined();
     expect(shell.stringData).toBeUndefined();
     // and no Secret object for a Secret whose consumer needs no labels
@@ -375,7 +383,12 @@ describe('charts/sm-operator', () => {
     expect(run.manifests('sm-operator', 'prod')['pdb-sm-operator']).toEqual({
       apiVersion: 'policy/v1',
       kind: 'PodDisruptionBudget',
-      metadata: { name: 'sm-operator-controller-manager', namespace: 'sm-operator-system' },
+      metadata: {
+        name: 'sm-operator-controller-manager',
+        namespace: 'sm-operator-system',
+        // The Application is critical (Prune=false); the budget goes with the profile's replicas.
+        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
+      },
       spec: {
         maxUnavailable: 1,
         selector: {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   BUILT_IN_GROUPS,
+  criticalObjectsPruned,
   type DeployedApplication,
   type DeployedCluster,
   type GeneratedFile,
@@ -32,6 +33,7 @@ import { evaluateConstraints } from '@homelab/policy';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../src/pipeline.js';
 import { REGISTRY } from '../src/registry.js';
+import { broken, found, inside, PROD, withObject } from './broken-output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
 type AnyJson = any;
@@ -150,6 +152,87 @@ describe('the reference platform, as the build sees it', () => {
       'argocd logs in with OIDC at https://auth.lab.example.com, which authelia serves through the Gateway on cluster "prod", but no flow of argocd calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
     ]);
     expect(again.files).toEqual([]);
+  });
+
+  test('every object the build puts into a critical Application is pruned when the definition drops it', () => {
+    // Critical Applications (Argo CD, bitwarden-sm, Cilium, Longhorn) sync with Prune=false; the
+    // object's own Prune=true wins (gitops-engine v3.4 isPruningDisabled). Without it SSO turned
+    // off would leave Argo CD's HTTPRoute serving, a removed tier its StorageClass.
+    const input = systemInput as SystemInput;
+    expect(criticalObjectsPruned.check(input)).toEqual([]);
+    const prod = input.clusters.find((entry) => entry.cluster.name === 'prod');
+    const critical = (prod?.applications ?? []).filter((app) => app.critical);
+    expect(critical.map((app) => app.name).sort()).toEqual([
+      'argocd',
+      'bitwarden-sm',
+      'cilium',
+      'gateway-api-crds',
+      'gateway-api-tlsroute-crd',
+      'longhorn',
+      'volume-snapshot-crds',
+    ]);
+    const options = (app: string): { [object: string]: string } =>
+      Object.fromEntries(
+        (critical.find((entry) => entry.name === app)?.objects ?? [])
+          .filter(({ object }) => object.kind !== 'Namespace')
+          .map(({ object }) => [
+            `${object.kind}/${object.metadata.name}`,
+            object.metadata.annotations?.['argocd.argoproj.io/sync-options'] ?? '',
+          ]),
+      );
+    expect(options('argocd')).toEqual({
+      'BitwardenSecret/argocd-oidc': 'Prune=true',
+      'Certificate/argocd-oidc-ca': 'Prune=true',
+      'HTTPRoute/argocd-server': 'Prune=true',
+      'Secret/argocd-oidc': 'Prune=true',
+    });
+    expect(options('bitwarden-sm')).toEqual({
+      'PodDisruptionBudget/sm-operator-controller-manager': 'Prune=true',
+    });
+    expect(options('longhorn')).toEqual({
+      'BitwardenSecret/longhorn-backup-s3': 'Prune=true',
+      'RecurringJob/archive-backup': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'RecurringJob/archive-snapshot': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'RecurringJob/fast-storage-backup': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'RecurringJob/fast-storage-snapshot': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'RecurringJob/standard-backup': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'RecurringJob/standard-snapshot': 'SkipDryRunOnMissingResource=true,Prune=true',
+      'StorageClass/archive': 'Replace=true,Force=true,Prune=true',
+      'StorageClass/archive-scratch': 'Replace=true,Force=true,Prune=true',
+      'StorageClass/fast-storage': 'Replace=true,Force=true,Prune=true',
+      'StorageClass/fast-storage-scratch': 'Replace=true,Force=true,Prune=true',
+      'StorageClass/standard': 'Replace=true,Force=true,Prune=true',
+    });
+  });
+
+  test("without Prune=true on Argo CD's HTTPRoute the build fails, naming the object, the Application and the fix", async () => {
+    const errors = await broken(
+      withObject('prod', 'HTTPRoute', 'argocd-server', (route) => {
+        delete route.metadata.annotations?.['argocd.argoproj.io/sync-options'];
+        return route;
+      }),
+    );
+    const issues = errors.filter((issue) => issue.code === 'critical-objects-pruned');
+    expect(
+      issues.map((issue) => ({
+        output: issue.output,
+        value: issue.value,
+        message: issue.message,
+        expected: issue.expected,
+      })),
+    ).toEqual([
+      {
+        output: 'charts/argo-cd/clusters/prod.yaml#manifests.httproute-argocd-server',
+        value: 'HTTPRoute argocd/argocd-server',
+        message:
+          'HTTPRoute argocd/argocd-server is generated into the critical Application prod-argocd (argocd, Prune=false) on cluster "prod" without Prune=true of its own: once the definition drops it, it stays in the cluster and the Application stays OutOfSync ("requires pruning") for good',
+        expected:
+          'argocd.argoproj.io/sync-options: Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      },
+    ]);
+    expect(found(issues, 'critical-objects-pruned').map((issue) => issue.at)).toEqual([
+      inside('argocd:', PROD),
+    ]);
   });
 
   test('every constraint admits every object the build renders, with the exemption and its reason listed', () => {

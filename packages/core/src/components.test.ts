@@ -93,12 +93,66 @@ describe('runComponents', () => {
     const app = runComponents(platform, registry).components.find(
       (run) => run.component.name === 'app',
     );
+    // Pruned with the consumer's chart even where the consumer's Application is critical and
+    // syncs with Prune=false (the object's own option wins: gitops-engine isPruningDisabled).
     expect(app?.output.chart?.clusters.a?.manifests).toEqual({
       'secret-app-token': {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: 'app-token', namespace: 'app' },
+        metadata: {
+          name: 'app-token',
+          namespace: 'app',
+          annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
+        },
       },
+    });
+  });
+
+  it("merges Prune=true with a provider's own sync options, and keeps a Prune it chose", () => {
+    const withOptions = (options: string) => ({
+      ...secretsProvider,
+      render: (input: Parameters<typeof secretsProvider.render>[0]) => {
+        const output = secretsProvider.render(input);
+        return {
+          ...output,
+          forConsumers: (output.forConsumers ?? []).map((entry) => ({
+            ...entry,
+            manifests: Object.fromEntries(
+              Object.entries(entry.manifests).map(([key, object]) => [
+                key,
+                {
+                  ...object,
+                  metadata: {
+                    ...object.metadata,
+                    annotations: { 'argocd.argoproj.io/sync-options': options, other: 'x' },
+                  },
+                },
+              ]),
+            ),
+          })),
+        };
+      },
+    });
+    const placed = (options: string) => {
+      const registry: Registry = [consumer(), withOptions(options)];
+      const platform = resolvePlatform(
+        validDefinition(testDefinition([testCluster('a', 'development', 1)]), registry),
+      );
+      const manifests = runComponents(platform, registry).components.find(
+        (run) => run.component.name === 'app',
+      )?.output.chart?.clusters.a?.manifests as {
+        [key: string]: { metadata: { annotations: { [key: string]: string } } };
+      };
+      return manifests['secret-app-token']?.metadata.annotations;
+    };
+    expect(placed('SkipDryRunOnMissingResource=true')).toEqual({
+      'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true,Prune=true',
+      other: 'x',
+    });
+    // A claim keeps its data: Prune=false,Delete=false stays as its provider made it.
+    expect(placed('Prune=false,Delete=false')).toEqual({
+      'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+      other: 'x',
     });
   });
 

@@ -16,6 +16,7 @@ import { dependencyLayers, formatCycle } from './graph.js';
 import { mergeValues } from './helm.js';
 import { error, type Issue, type PathSegment, warning } from './issues.js';
 import { createSchemaValidator } from './schema-validate.js';
+import { PRUNE, withSyncOption } from './sync-options.js';
 import type { KubeObject, ResolvedCluster, ResolvedPlatform, Values } from './types.js';
 import { GITHUB_RELEASE_HOSTS } from './upstream.js';
 import { compareStrings } from './yaml.js';
@@ -465,7 +466,11 @@ function placeConsumerManifests(runs: readonly ComponentRun[], issues: Issue[]):
         );
         continue;
       }
-      manifests[item.key] = item.object as unknown as Values;
+      // Pruned with the consumer's chart: what a provider makes for a consumer follows the
+      // definition, and a critical consumer (Argo CD, Longhorn) syncs with Prune=false, which
+      // the object's own option overrides (gitops-engine v3.4 isPruningDisabled reads the live
+      // object's first). An object that says otherwise itself (a claim: Prune=false) keeps it.
+      manifests[item.key] = withSyncOption(item.object, PRUNE) as unknown as Values;
       const sorted: Values = {};
       for (const key of Object.keys(manifests).sort(compareStrings)) {
         sorted[key] = manifests[key] as Values;

@@ -208,6 +208,13 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export { SUPPORTED_TALOS } from './semantic.js';
+export {
+  mergeSyncOption,
+  objectSyncOptions,
+  PRUNE,
+  SYNC_OPTIONS_ANNOTATION,
+  withSyncOption,
+} from './sync-options.js';
 export type {
   DeployedApplication,
   DeployedCluster,
@@ -222,6 +229,7 @@ export {
   CORE_CHECKS,
   clientSideApplySize,
   crdsBeforeControllers,
+  criticalObjectsPruned,
   deployedValues,
   groupKindOf,
   handOverFieldManager,
@@ -236,6 +244,7 @@ export {
   secretReferences,
   storageBeforeClaims,
   systemReports,
+  UNPRUNED_KINDS,
   valuesSource,
   volumeClaimsOf,
 } from './system.js';

@@ -7,6 +7,7 @@ import {
   applicationLayers,
   clientSideApplySize,
   criticalNotCascaded,
+  criticalObjectsPruned,
   type DeployedApplication,
   type DeployedCluster,
   deployedValues,
@@ -200,6 +201,124 @@ describe('critical-not-cascaded', () => {
     });
     expect(
       criticalNotCascaded.check(input([app({ name: 'widget', wave: 3, application: ordinary })])),
+    ).toEqual([]);
+  });
+});
+
+describe('critical-objects-pruned', () => {
+  // A critical Application syncs with Prune=false; gitops-engine v3.4 `isPruningDisabled` reads
+  // the live object's own `Prune` option before that default, so only an object carrying
+  // Prune=true is pruned once the definition drops it.
+  const safe = application('argocd', {}, ['Prune=false', 'Delete=false']);
+  const annotated = (object: KubeObject, options: string | undefined): KubeObject => ({
+    ...object,
+    metadata: {
+      ...object.metadata,
+      ...(options === undefined
+        ? {}
+        : { annotations: { 'argocd.argoproj.io/sync-options': options } }),
+    },
+  });
+  const argocd = (objects: KubeObject[], critical = true) =>
+    app({
+      name: 'argocd',
+      wave: 2,
+      critical,
+      application: safe,
+      objects: objects.map((object) => ({
+        object,
+        source: `charts/argo-cd/clusters/dev.yaml#manifests.${object.kind.toLowerCase()}-${object.metadata.name}`,
+      })),
+    });
+  const crd: KubeObject = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.example.com' },
+  };
+  const namespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } };
+  const claim: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: 'data',
+      namespace: 'argocd',
+      annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
+    },
+  };
+
+  it('accepts objects with Prune=true among their options, and CRDs, Namespaces and claims without', () => {
+    expect(
+      criticalObjectsPruned.check(
+        input([
+          argocd([
+            annotated(route, 'Prune=true'),
+            annotated(route, 'SkipDryRunOnMissingResource=true, Prune=true'),
+            crd,
+            namespace,
+            claim,
+          ]),
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it("refuses Argo CD's HTTPRoute without Prune=true: SSO turned off would leave it serving", () => {
+    const issues = criticalObjectsPruned.check(input([argocd([annotated(route, undefined)])]));
+    expect(issues).toMatchObject([
+      {
+        code: 'critical-objects-pruned',
+        severity: 'error',
+        output: 'charts/argo-cd/clusters/dev.yaml#manifests.httproute-r',
+        value: 'HTTPRoute argocd/r',
+        message:
+          'HTTPRoute argocd/r is generated into the critical Application dev-argocd (argocd, Prune=false) on cluster "dev" without Prune=true of its own: once the definition drops it, it stays in the cluster and the Application stays OutOfSync ("requires pruning") for good',
+        expected:
+          'argocd.argoproj.io/sync-options: Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      },
+    ]);
+    expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0].components.argocd');
+  });
+
+  it('names the merged options as the fix, and refuses Prune=false, Prune=confirm, and Prune=true after a Prune=false', () => {
+    const storageClass: KubeObject = {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'fast' },
+    };
+    const issues = criticalObjectsPruned.check(
+      input([
+        argocd([
+          annotated(storageClass, 'Replace=true,Force=true'),
+          annotated(route, 'Prune=false'),
+          annotated(route, 'SkipDryRunOnMissingResource=true,Prune=confirm'),
+          // gitops-engine reads the first Prune= option (GetAnnotationOptionValue)
+          annotated(route, 'Prune=false,Prune=true'),
+        ]),
+      ]),
+    );
+    expect(issues.map((issue) => [issue.value, issue.expected])).toEqual([
+      [
+        'StorageClass fast',
+        'argocd.argoproj.io/sync-options: Replace=true,Force=true,Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      ],
+      [
+        'HTTPRoute argocd/r',
+        'argocd.argoproj.io/sync-options: Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      ],
+      [
+        'HTTPRoute argocd/r',
+        'argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true,Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      ],
+      [
+        'HTTPRoute argocd/r',
+        'argocd.argoproj.io/sync-options: Prune=true on the object, where its component (or the provider that makes it for argocd) generates it',
+      ],
+    ]);
+  });
+
+  it('leaves ordinary Applications alone: their default already prunes', () => {
+    expect(
+      criticalObjectsPruned.check(input([argocd([annotated(route, undefined)], false)])),
     ).toEqual([]);
   });
 });

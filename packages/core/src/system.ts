@@ -11,6 +11,7 @@ import { fileDocuments, fileValues } from './emitted.js';
 import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import { mergeSyncOption, objectSyncOptions, PRUNE } from './sync-options.js';
 import type {
   GeneratedFile,
   JsonValue,
@@ -387,6 +388,53 @@ export const criticalNotCascaded: SystemCheck = {
               output: `Application ${app.application.metadata.name}`,
               message: `lets Argo CD prune or delete what ${app.name} runs on cluster "${deployed.cluster.name}"`,
               expected: 'sync options Prune=false and Delete=false on a critical Application',
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * Kinds a critical Application's own objects may leave to the Application's `Prune=false`, each
+ * because its deletion cascades to what the cluster cannot lose: deleting a
+ * CustomResourceDefinition deletes every custom resource of its kind on the cluster, deleting a
+ * Namespace every object in it, deleting a PersistentVolumeClaim its volume's data (a `Delete`
+ * class). Removing one is a runbook step; a claim carries `Prune=false,Delete=false` of its own.
+ */
+export const UNPRUNED_KINDS: ReadonlySet<string> = new Set([
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  '/Namespace',
+  '/PersistentVolumeClaim',
+]);
+
+/** What the definition puts into a critical Application is pruned when the definition drops it. */
+export const criticalObjectsPruned: SystemCheck = {
+  name: 'critical-objects-pruned',
+  description:
+    "Every object the generator puts into a critical Application (which syncs with Prune=false) carries Prune=true in its own argocd.argoproj.io/sync-options, which Argo CD reads before the Application's default, except CustomResourceDefinitions, Namespaces and PersistentVolumeClaims: what the definition drops is pruned instead of staying in the cluster and keeping the Application OutOfSync for good.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      for (const app of deployed.applications) {
+        if (!app.critical && app.bundle === undefined) continue;
+        for (const { object, source } of app.objects) {
+          if (UNPRUNED_KINDS.has(key(groupKindOf(object)))) continue;
+          const options = objectSyncOptions(object);
+          // The first `Prune=` option is the one gitops-engine reads (GetAnnotationOptionValue).
+          if (options.find((option) => option.startsWith('Prune=')) === PRUNE) continue;
+          const namespace = object.metadata.namespace;
+          const name = `${object.kind} ${namespace === undefined ? '' : `${namespace}/`}${object.metadata.name}`;
+          issues.push(
+            error({
+              code: 'critical-objects-pruned',
+              path: app.origin,
+              output: source,
+              value: name,
+              message: `${name} is generated into the critical Application ${app.application.metadata.name} (${app.name}, Prune=false) on cluster "${deployed.cluster.name}" without Prune=true of its own: once the definition drops it, it stays in the cluster and the Application stays OutOfSync ("requires pruning") for good`,
+              expected: `argocd.argoproj.io/sync-options: ${mergeSyncOption(options.filter((o) => !o.startsWith('Prune=')).join(','), PRUNE)} on the object, where its component (or the provider that makes it for ${app.component}) generates it`,
             }),
           );
         }
@@ -1294,6 +1342,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   namespacesBeforeUse,
   storageBeforeClaims,
   criticalNotCascaded,
+  criticalObjectsPruned,
   secretReferences,
   crdsBeforeControllers,
   helmignoreKeepsDependencies,

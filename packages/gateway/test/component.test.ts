@@ -178,7 +178,14 @@ describe('the Gateway of a cluster', () => {
     expect(web['httproute-web']).toEqual({
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
-      metadata: { name: 'web', namespace: 'web', labels: { team: 'web' } },
+      metadata: {
+        name: 'web',
+        namespace: 'web',
+        labels: { team: 'web' },
+        // Pruned with its route even in a critical consumer's Application (Prune=false: Argo
+        // CD's own route), the object's option winning (core places it, gitops-engine reads it).
+        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
+      },
       spec: {
         parentRefs: [
           {

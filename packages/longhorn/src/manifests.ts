@@ -3,8 +3,23 @@ import type { KubeObject, VolumeRequest } from '@homelab/core';
 import { LONGHORN_NAMESPACE, type ResolvedTier } from './settings.js';
 import { LONGHORN_CSI_DRIVER } from './versions.js';
 
-/** Custom resources whose CRD arrives in the same sync (the chart's templates/crds.yaml). */
-const SAME_SYNC_CRD = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+/**
+ * The RecurringJobs: their CRD arrives in the same sync (the chart's templates/crds.yaml), so
+ * Argo CD skips their dry run on a first sync; and they are pruned when their tier, its schedule
+ * or the backup target goes, although the Longhorn Application is critical and syncs with
+ * `Prune=false`: the object's own option wins (gitops-engine v3.4 `isPruningDisabled` reads the
+ * live object's first). Without it a dropped job stays and keeps the Application OutOfSync for
+ * good (an extraneous resource), and a backup job left after its target was removed keeps
+ * running and failing. Longhorn v1.8.1 deletes the job's CronJob with it (owner reference) and
+ * keeps the snapshots and backups already taken; once the LAST job of a tier's group goes, it
+ * also removes the group's label from every volume of the tier
+ * (`cleanupRecurringJobLabelInVolumesAndPVCs`), and a StorageClass's `recurringJobSelector` labels
+ * a volume only when it is created (`VolumeManager.Create`): a schedule given back to such a tier
+ * later covers only its new volumes (README, "Storage tiers").
+ */
+const RECURRING_JOB_ANNOTATIONS = {
+  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true,Prune=true',
+};
 
 /** Label on every object the platform makes for a tier or a volume. */
 export const TIER_LABEL = 'storage.homelab.dev/tier';
@@ -24,9 +39,14 @@ export function recurringJobSelector(tier: string): string {
  * `applyObject`/`ReplaceResource`). The Application syncs only what differs from Git
  * (`applyOutOfSyncOnly`): a full sync applies every object, and would re-create every class each
  * time. Volumes already provisioned keep what they were made with; a claim made while the class is
- * re-created waits for it.
+ * re-created waits for it. `Prune=true`: the Longhorn Application is critical and syncs with
+ * `Prune=false`, which the object's own option overrides (gitops-engine v3.4 `isPruningDisabled`),
+ * so the class of a tier the definition drops is deleted instead of staying, offering a tier the
+ * definition no longer has and keeping the Application OutOfSync for good. Deleting a
+ * StorageClass deletes no volume: a PersistentVolume keeps its `storageClassName` and Longhorn its
+ * volume; only new claims of the class wait (`storage-before-claims` finds none generated).
  */
-export const STORAGE_CLASS_SYNC_OPTIONS = 'Replace=true,Force=true';
+export const STORAGE_CLASS_SYNC_OPTIONS = 'Replace=true,Force=true,Prune=true';
 
 /**
  * The StorageClass of a tier: volumes on disks tagged with the tier, `replicas` replicas on
@@ -114,7 +134,7 @@ export function recurringJobs(
         name,
         namespace: LONGHORN_NAMESPACE,
         labels: { [TIER_LABEL]: tier.name },
-        annotations: { ...SAME_SYNC_CRD },
+        annotations: { ...RECURRING_JOB_ANNOTATIONS },
       },
       spec: {
         name,

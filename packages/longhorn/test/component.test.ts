@@ -133,13 +133,35 @@ describe('StorageClass tiers', () => {
     // Given the classes of every cluster
     const all = ['dev', 'staging', 'prod'].flatMap((cluster) => Object.values(classes(cluster)));
     // Then Argo CD deletes and re-creates each one that changes (a PUT or a server-side apply of
-    // changed parameters, reclaim policy or binding mode is refused by the API server)
+    // changed parameters, reclaim policy or binding mode is refused by the API server); and
+    // deletes the class of a tier the definition drops, although the Longhorn Application is
+    // critical and syncs with Prune=false: the object's own Prune=true wins (isPruningDisabled)
     expect(all.length).toBe(11);
     for (const sc of all) {
       expect(sc.metadata.annotations['argocd.argoproj.io/sync-options']).toBe(
-        'Replace=true,Force=true',
+        'Replace=true,Force=true,Prune=true',
       );
     }
+  });
+
+  test('recurring jobs are pruned when their tier, schedule or backup target goes', () => {
+    // The Longhorn Application syncs with Prune=false (critical): without their own Prune=true a
+    // dropped job would keep running (a backup job against a target that is gone) and keep the
+    // Application OutOfSync for good. Their CRD comes in the same sync: no dry run first.
+    const jobs = ['dev', 'staging', 'prod'].flatMap((name) =>
+      byKind(
+        chartObjects(
+          run.components,
+          'longhorn',
+          run.platform.clusters.find((cluster) => cluster.name === name) as AnyJson,
+        ),
+        'RecurringJob',
+      ),
+    ) as AnyJson[];
+    expect(jobs.length).toBe(14);
+    expect(
+      new Set(jobs.map((job) => job.metadata.annotations['argocd.argoproj.io/sync-options'])),
+    ).toEqual(new Set(['SkipDryRunOnMissingResource=true,Prune=true']));
   });
 
   test('recurring jobs take snapshots and backups per tier with the environment retention', () => {
