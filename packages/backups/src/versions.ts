@@ -13,7 +13,10 @@ export const VOLSYNC_CHART_VERSION = '0.16.0' satisfies VolsyncVersion;
 
 export const VOLSYNC_REPOSITORY = 'https://backube.github.io/helm-charts';
 
-/** restic of the verification job: the release VolSync 0.16's mover ships (its changelog). */
+/**
+ * restic of the verification job: the release VolSync 0.16's mover ships (its changelog). A bump
+ * also moves `RESTIC_VERSION` of .ci/install-restic (test/versions.test.ts holds them equal).
+ */
 // renovate: datasource=docker depName=restic/restic
 export const RESTIC_VERSION = '0.18.1';
 export const RESTIC_IMAGE = `docker.io/restic/restic:${RESTIC_VERSION}`;

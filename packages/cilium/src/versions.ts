@@ -1,7 +1,8 @@
-// The upstream pins of @homelab/cilium, in one place. Renovate bumps the two commented constants
-// (see the `customManagers` rule in renovate.json); a bump of CILIUM_CHART_VERSION that is not in
+// The upstream pins of @homelab/cilium, in one place. Renovate bumps the commented constant (see
+// the `customManagers` rule in renovate.json); a bump of CILIUM_CHART_VERSION that is not in
 // CILIUM_RELEASES fails the typecheck, so a new release is added here, reviewed, and tested by the
-// conformance suite before it ships.
+// conformance suite before it ships. The Gateway API release is no pin of its own: it is the one
+// each Cilium release implements (CILIUM_RELEASES), and moves only with Cilium.
 import type { UpstreamPin } from '@homelab/core';
 import type { CiliumSettings } from './generated/settings.js';
 
@@ -14,9 +15,6 @@ export const CILIUM_CHART_VERSION = '1.19.6' satisfies CiliumVersion;
 /** Where the upstream chart comes from (the wrapper chart's dependency). */
 export const CILIUM_REPOSITORY = 'https://helm.cilium.io';
 
-// renovate: datasource=github-releases depName=kubernetes-sigs/gateway-api
-export const GATEWAY_API_VERSION = 'v1.4.1';
-
 /** What differs between the supported Cilium releases. */
 export interface CiliumRelease {
   readonly chartVersion: CiliumVersion;
@@ -26,7 +24,9 @@ export interface CiliumRelease {
    * Gateway API release whose CRDs (standard channel, plus, before v1.5, the experimental TLSRoute
    * the operator also looks for) this Cilium release needs installed before it starts: Cilium
    * 1.18 implements v1.3.0, 1.19 v1.4.1; Cilium 1.20 requires v1.6.1 at least (its upgrade notes:
-   * TLSRoute moved to v1, in the standard channel; that bundle is not vendored yet).
+   * TLSRoute moved to v1, in the standard channel; that bundle is not vendored yet). Not a
+   * Renovate pin: Cilium before 1.20 needs TLSRoute `v1alpha2` served, which the v1.5 bundles no
+   * longer do, and its operator then fails to start (cilium/cilium#45139, #44920).
    */
   readonly gatewayApiVersion: string;
   /**
@@ -73,7 +73,7 @@ export const CILIUM_RELEASES: { readonly [V in CiliumVersion]: CiliumRelease } =
   '1.19.6': {
     chartVersion: '1.19.6',
     appVersion: '1.19.6',
-    gatewayApiVersion: GATEWAY_API_VERSION,
+    gatewayApiVersion: 'v1.4.1',
     kubernetes: [32, 35],
     ciliumAgentCapabilities: [...TALOS_AGENT_CAPABILITIES_1_18, 'SYSLOG'],
     cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
@@ -87,6 +87,9 @@ export const CILIUM_RELEASES: { readonly [V in CiliumVersion]: CiliumRelease } =
     cleanCiliumStateCapabilities: TALOS_CLEAN_STATE_CAPABILITIES,
   },
 };
+
+/** The Gateway API release the pinned Cilium release implements. */
+export const GATEWAY_API_VERSION: string = CILIUM_RELEASES[CILIUM_CHART_VERSION].gatewayApiVersion;
 
 /** The supported chart versions, oldest first. */
 export const CILIUM_VERSIONS: readonly CiliumVersion[] = Object.keys(CILIUM_RELEASES).sort(

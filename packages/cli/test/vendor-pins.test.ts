@@ -1,7 +1,18 @@
 // The platform's pins (every registered component's and Talos') against the repository's
 // vendor/: what `homelab vendor verify` checks in CI, and the pins themselves well formed.
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseYaml, readChartArchiveFile } from '@homelab/core';
 import { pinIssues, verifyVendor } from '@homelab/vendor';
 import { describe, expect, it } from 'vitest';
 import { REGISTRY } from '../src/registry.js';
@@ -19,6 +30,85 @@ describe('the platform pins', () => {
   it("are exactly what the repository's vendor/ holds, byte for byte as locked", () => {
     expect(pins.length).toBeGreaterThan(20);
     expect(verifyVendor(vendorDir, pins)).toEqual([]);
+  });
+});
+
+interface ChartYaml {
+  readonly appVersion?: string;
+  readonly dependencies?: readonly { readonly name: string; readonly version: string }[];
+}
+
+/**
+ * Where a generated chart's `appVersion` (the component's app version constant, which also names
+ * the release in its README and the runbooks) is not the one of the upstream chart it wraps, as
+ * vendored: a Renovate pull request moves only the chart version, so the constant stays behind.
+ */
+function staleAppVersions(root: string, charts: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const chart of charts) {
+    const ours = parseYaml(
+      readFileSync(join(root, 'charts', chart, 'Chart.yaml'), 'utf8'),
+    ) as ChartYaml;
+    for (const dependency of ours.dependencies ?? []) {
+      const { name, version } = dependency;
+      const archive = join(root, 'vendor', 'charts', name, version, `${name}-${version}.tgz`);
+      if (!existsSync(archive)) {
+        out.push(`charts/${chart}: ${name} ${version} is not vendored (run homelab vendor sync)`);
+        continue;
+      }
+      const upstream = parseYaml(
+        readChartArchiveFile(readFileSync(archive), `${name}/Chart.yaml`),
+      ) as ChartYaml;
+      if (upstream.appVersion !== ours.appVersion) {
+        out.push(
+          `charts/${chart}: appVersion ${ours.appVersion}, but ${name} ${version} ships ${upstream.appVersion}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+describe('the generated charts', () => {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const charts = readdirSync(join(root, 'charts'), { withFileTypes: true })
+    .filter(
+      (entry) => entry.isDirectory() && existsSync(join(root, 'charts', entry.name, 'Chart.yaml')),
+    )
+    .map((entry) => entry.name)
+    .sort();
+
+  it('name the application release of the upstream chart they wrap, as vendored', () => {
+    const wrapping = charts.filter(
+      (chart) =>
+        ((parseYaml(readFileSync(join(root, 'charts', chart, 'Chart.yaml'), 'utf8')) as ChartYaml)
+          .dependencies?.length ?? 0) > 0,
+    );
+    expect(wrapping).toEqual(
+      expect.arrayContaining(['argo-cd', 'cilium', 'cert-manager', 'longhorn', 'monitoring']),
+    );
+    expect(staleAppVersions(root, charts)).toEqual([]);
+  });
+
+  it('are caught when a chart bump leaves the app version behind', () => {
+    // Given argo-cd's chart as Renovate leaves it after a chart-only bump: the dependency moved,
+    // the appVersion (ARGOCD_APP_VERSION) did not. Simulated on a scratch root whose vendored
+    // argo-cd 10.1.1 ships v3.4.4 while the chart says v3.3.0.
+    const scratch = mkdtempSync(join(tmpdir(), 'vendor-pins-'));
+    const chartDir = join(scratch, 'charts', 'argo-cd');
+    const vendored = join(scratch, 'vendor', 'charts', 'argo-cd', '10.1.1');
+    for (const dir of [chartDir, vendored]) mkdirSync(dir, { recursive: true });
+    copyFileSync(
+      join(root, 'vendor', 'charts', 'argo-cd', '10.1.1', 'argo-cd-10.1.1.tgz'),
+      join(vendored, 'argo-cd-10.1.1.tgz'),
+    );
+    writeFileSync(
+      join(chartDir, 'Chart.yaml'),
+      'apiVersion: v2\nname: argo-cd\nversion: 0.1.0\nappVersion: v3.3.0\ndependencies:\n  - name: argo-cd\n    version: 10.1.1\n    repository: https://argoproj.github.io/argo-helm\n',
+    );
+    expect(staleAppVersions(scratch, ['argo-cd'])).toEqual([
+      'charts/argo-cd: appVersion v3.3.0, but argo-cd 10.1.1 ships v3.4.4',
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@
 // Renovate manages whatever annotations of theirs its managers match.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { SUPPORTED_TALOS } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -15,10 +16,47 @@ interface Manager {
 }
 
 const root = repoRoot();
+interface PackageRule {
+  readonly matchDepNames?: readonly string[];
+  readonly separateMultipleMinor?: boolean;
+  readonly allowedVersions?: string;
+}
+
 const config = JSON.parse(readFileSync(join(root, 'renovate.json'), 'utf8')) as {
   customManagers: Manager[];
   ignorePaths: string[];
+  packageRules: PackageRule[];
 };
+
+/** The options the package rules give `depName` (later rules win, as in Renovate). */
+function rulesFor(depName: string): PackageRule {
+  return Object.assign(
+    {},
+    ...config.packageRules.filter((rule) => rule.matchDepNames?.includes(depName) ?? false),
+  ) as PackageRule;
+}
+
+/**
+ * Renovate's branch bucket of an update from `from` to `to` (lib/workers/repository/process/
+ * lookup/bucket.ts, `getBucket`, with `separateMajorMinor` at its default, true): each bucket is
+ * one pull request, to the newest release in it.
+ */
+function bucket(rule: PackageRule, from: string, to: string): string {
+  const [fromMajor, fromMinor] = from.replace(/^v/, '').split('.').map(Number);
+  const [toMajor, toMinor] = to.replace(/^v/, '').split('.').map(Number);
+  if (toMajor !== fromMajor) return 'major';
+  if (toMinor !== fromMinor)
+    return rule.separateMultipleMinor ? `v${toMajor}.${toMinor}` : 'non-major';
+  return 'non-major';
+}
+
+/** Renovate's `allowedVersions` as a `/regex/` (the form renovate.json uses). */
+function allowed(rule: PackageRule, version: string): boolean {
+  if (rule.allowedVersions === undefined) return true;
+  const match = /^\/(.*)\/$/.exec(rule.allowedVersions);
+  if (!match) throw new Error(`expected a /regex/ allowedVersions, got ${rule.allowedVersions}`);
+  return new RegExp(match[1] ?? '').test(version);
+}
 
 /** Renovate's `/regex/` file patterns (globs are not used in renovate.json). */
 function filePattern(pattern: string): RegExp {
@@ -161,6 +199,39 @@ describe('renovate.json custom managers', () => {
     ]);
   });
 
+  it.each([
+    // talosctl upgrade-k8s: the same or the next minor only (go-kubernetes upgrade.Path).
+    ['kubernetes/kubernetes', '1.34.4', ['1.35.3', '1.36.1']],
+    // Talos: migrations tested between adjacent minors only.
+    ['siderolabs/talos', 'v1.11.6', ['v1.12.11', 'v1.13.9']],
+    // Longhorn, cert-manager, Cilium: upgrades from the previous minor only.
+    ['longhorn', '1.8.1', ['1.9.2', '1.10.3', '1.11.2', '1.12.1']],
+    ['cert-manager', 'v1.21.1', ['v1.22.0', 'v1.23.2']],
+    ['cilium', '1.19.6', ['1.20.0', '1.21.1']],
+  ])(
+    'propose one pull request per minor release of %s (upgraded one minor at a time)',
+    (dep, from, to) => {
+      const rule = rulesFor(dep);
+      expect(to.map((version) => bucket(rule, from, version))).toEqual(
+        to.map((version) => `v${version.replace(/^v/, '').split('.').slice(0, 2).join('.')}`),
+      );
+    },
+  );
+
+  it('propose only the Talos release lines the generator writes patches for', () => {
+    const rule = rulesFor('siderolabs/talos');
+    const lines = Object.keys(SUPPORTED_TALOS);
+    expect(lines.map((line) => allowed(rule, `v${line}.4`))).toEqual(lines.map(() => true));
+    const minors = lines.map((line) => Number(line.split('.')[1]));
+    const next = `v1.${Math.max(...minors) + 1}.0`;
+    const older = `v1.${Math.min(...minors) - 1}.9`;
+    expect([next, older, 'v2.0.0'].map((version) => allowed(rule, version))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
   it('leave generated trees to the generator', () => {
     expect(config.ignorePaths).toEqual(expect.arrayContaining(['charts/**', 'clusters/**']));
   });
@@ -171,17 +242,25 @@ describe('renovate annotations in the repository', () => {
     annotations(file, readFileSync(join(root, file), 'utf8')),
   );
 
-  it('include the upstream charts, the Gateway API CRDs, Talos and Kubernetes', () => {
+  it('include the upstream charts, Talos and Kubernetes', () => {
     const deps = found.map((a) => `${a.fields.datasource}:${a.fields.depName}`);
     expect(deps).toEqual(
       expect.arrayContaining([
         'helm:cilium',
         'helm:argo-cd',
-        'github-releases:kubernetes-sigs/gateway-api',
+        'helm:longhorn',
+        'helm:cert-manager',
         'github-releases:siderolabs/talos',
         'github-releases:kubernetes/kubernetes',
       ]),
     );
+  });
+
+  it('leave the Gateway API CRDs to the Cilium release that implements them', () => {
+    // A bump of the bundle alone (v1.4.1 → v1.5.x, TLSRoute v1alpha2 no longer served) stops the
+    // Cilium 1.19 operator (cilium/cilium#45139): the release moves only with Cilium.
+    const deps = found.map((a) => a.fields.depName);
+    expect(deps).not.toContain('kubernetes-sigs/gateway-api');
   });
 
   it("read the examples, not the user's definition", () => {
