@@ -436,8 +436,8 @@ suite(title, () => {
         }
         byCluster.set(render.cluster, entry);
       }
+      // Clusters without Gatekeeper have nothing to wait for (the user's definition may have none).
       const gated = [...byCluster].filter(([, entry]) => entry.templates > 0);
-      expect(gated.length).toBeGreaterThan(0);
       const template = (status?: unknown) => ({
         apiVersion: 'templates.gatekeeper.sh/v1',
         kind: 'ConstraintTemplate',
@@ -478,6 +478,59 @@ suite(title, () => {
             })
           ).status,
         ).toBe('Healthy');
+      }
+    });
+
+    it("has the Argo CD of each cluster with BitwardenSecrets report whether the operator filled each one (argocd-cm's Lua run on BitwardenSecrets of each state)", async () => {
+      const key = healthKey('k8s.bitwarden.com', 'BitwardenSecret');
+      const byCluster = new Map<string, { secrets: number; script: unknown }>();
+      for (const [render, result] of rendered.entries()) {
+        const entry = byCluster.get(render.cluster) ?? { secrets: 0, script: undefined };
+        for (const { object } of result.documents ?? []) {
+          if (object.kind === 'BitwardenSecret') entry.secrets++;
+          if (object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm') {
+            entry.script = (object as { data?: Record<string, string> }).data?.[key];
+          }
+        }
+        byCluster.set(render.cluster, entry);
+      }
+      // Clusters without the operator have no BitwardenSecret (the user's definition may have none).
+      const filled = [...byCluster].filter(([, entry]) => entry.secrets > 0);
+      const secret = (conditions?: unknown[]) => ({
+        apiVersion: 'k8s.bitwarden.com/v1',
+        kind: 'BitwardenSecret',
+        metadata: { name: 'argocd-oidc', namespace: 'argocd' },
+        ...(conditions === undefined ? {} : { status: { conditions } }),
+      });
+      // As sm-operator v2 writes them (bitwardensecret_controller.go LogFailingReconciliation,
+      // LogCompletion): a failure is type FailedSync with status False.
+      const failed = {
+        type: 'FailedSync',
+        status: 'False',
+        reason: 'ReconciliationFailed',
+        message: 'Error pulling Secret Manager secrets from API - 401 Unauthorized',
+      };
+      const synced = {
+        type: 'SuccessfulSync',
+        status: 'True',
+        reason: 'ReconciliationComplete',
+        message: 'Completed sync for argocd/argocd-oidc',
+      };
+      for (const [cluster, { script }] of filled) {
+        expect(typeof script, `cluster ${cluster}: argocd-cm ${key}`).toBe('string');
+        const health = (conditions?: unknown[]) => luaHealth(script as string, secret(conditions));
+        // Just applied: the operator has not reported yet.
+        expect((await health()).status).toBe('Progressing');
+        expect((await health([])).status).toBe('Progressing');
+        // It cannot fill it: the operator's words, not the consumers' CreateContainerConfigError.
+        expect(await health([failed])).toEqual({
+          status: 'Degraded',
+          message: 'Error pulling Secret Manager secrets from API - 401 Unauthorized',
+        });
+        // Filled (also once a later sync failed: the Secret keeps the last values).
+        expect((await health([synced])).status).toBe('Healthy');
+        expect((await health([synced, failed])).status).toBe('Healthy');
+        expect((await health([failed, synced])).status).toBe('Healthy');
       }
     });
 

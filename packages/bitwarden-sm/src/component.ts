@@ -34,6 +34,7 @@ import {
   warning,
 } from '@homelab/core';
 import { bitwardenChecks } from './checks.js';
+import { BITWARDEN_SECRET_HEALTH_LUA } from './health.js';
 import {
   BITWARDEN_GROUP,
   BITWARDEN_KIND,
@@ -91,6 +92,15 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
     // and with them every Secret the operator created. Removing it is a runbook step.
     critical: true,
     installs: [{ group: BITWARDEN_GROUP, kind: BITWARDEN_KIND }],
+    healthChecks: [
+      {
+        group: BITWARDEN_GROUP,
+        kind: BITWARDEN_KIND,
+        lua: BITWARDEN_SECRET_HEALTH_LUA,
+        reason:
+          "a consumer's Application is healthy only once the operator filled its Secrets: a BitwardenSecret the operator cannot fill (a bad machine-account token, a secret id the account cannot see) is Degraded with the operator's message, where the consumer's pods would only wait in CreateContainerConfigError",
+      },
+    ],
     // The operator's pod runs as non-root, drops every capability, RuntimeDefault seccomp.
     podSecurity: 'restricted',
     clusterResources: CLUSTER_RESOURCES.map((resource) => ({ ...resource })),

@@ -1,2 +1,3 @@
 export { bitwardenSmComponent } from './component.js';
+export { BITWARDEN_SECRET_HEALTH_LUA } from './health.js';
 export type { BitwardenSmSettings } from './settings.js';

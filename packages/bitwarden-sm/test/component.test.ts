@@ -7,6 +7,7 @@ import {
   secretLabelsCheck,
   secretsMadeCheck,
 } from '../src/checks.js';
+import { BITWARDEN_SECRET_HEALTH_LUA } from '../src/health.js';
 import {
   consumer,
   ID_A,
@@ -489,5 +490,23 @@ describe('charts/sm-operator', () => {
     expect(order.indexOf('network')).toBeLessThan(order.indexOf('bitwarden-sm'));
     expect(order.indexOf('bitwarden-sm')).toBeLessThan(order.indexOf('argocd'));
     expect(network.provides).toEqual(['cni']);
+  });
+});
+
+describe("Argo CD's view of a BitwardenSecret", () => {
+  it('asks for a health check that waits for the operator to fill the Secret', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const checks = run.declared('prod').application?.healthChecks ?? [];
+    expect(checks.map(({ group, kind }) => `${group}/${kind}`)).toEqual([
+      'k8s.bitwarden.com/BitwardenSecret',
+    ]);
+    expect(checks[0]?.lua).toBe(BITWARDEN_SECRET_HEALTH_LUA);
+    // Healthy on the condition sm-operator v2 sets once it wrote the Secret, Degraded on the
+    // one it sets when it failed (status False), Progressing before either
+    expect(BITWARDEN_SECRET_HEALTH_LUA).toContain(
+      'condition.type == "SuccessfulSync" and condition.status == "True"',
+    );
+    expect(BITWARDEN_SECRET_HEALTH_LUA).toContain('condition.type == "FailedSync"');
+    expect(BITWARDEN_SECRET_HEALTH_LUA).toContain('hs.status = "Progressing"');
   });
 });

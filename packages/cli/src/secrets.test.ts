@@ -36,6 +36,9 @@ describe('isSensitiveKey', () => {
       'backupTargetCredentialSecret',
       'tokenTTL',
       'bitwardenSecretId',
+      // Argo CD's customizations of a kind named ...Secret hold Lua, not a secret
+      'resource.customizations.health.k8s.bitwarden.com_BitwardenSecret',
+      'resource.customizations.actions.k8s.bitwarden.com_BitwardenSecret',
     ]) {
       expect([key, isSensitiveKey(key)]).toEqual([key, false]);
     }

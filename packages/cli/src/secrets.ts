@@ -18,8 +18,13 @@ const SENSITIVE_KEY =
  */
 const SENSITIVE_KEY_ANYWHERE =
   /(?:password|passwd|passphrase|secret|token|apikey|accesskey|accesskeyid|privatekey|credentials?)["']?\s*:/;
-/** Keys that name, create or toggle a secret rather than hold one (`existingSecret`, `createSecret`). */
-const NOT_A_VALUE_KEY = /^(existing|create|enable|enabled|use|generate|auto|skip|mount|with)/;
+/**
+ * Keys that name, create or toggle a secret rather than hold one (`existingSecret`,
+ * `createSecret`), and Argo CD's resource customizations, named after a kind that may end in
+ * `Secret` (`resource.customizations.health.k8s.bitwarden.com_BitwardenSecret`: a Lua script).
+ */
+const NOT_A_VALUE_KEY =
+  /^(existing|create|enable|enabled|use|generate|auto|skip|mount|with|resourcecustomizations)/;
 /** Keys that hold the name of a Kubernetes Secret (`backupTargetCredentialSecret: longhorn-s3`). */
 const SECRET_NAME_KEY =
   /(credentialsecret|credentialssecret|tlssecret|certsecret|certificatesecret)$/;
