@@ -555,9 +555,12 @@ A machine that is gone cannot be reset. Remove what it left behind instead, then
 machine as above (a new machine for the same node: change its \`link\` and \`installDisk\` in the
 definition where they differ, build and commit). A dead control plane's etcd member still counts
 towards the quorum: remove it, from a control plane that is up, before the new machine joins
-(\`talosctl etcd members\` lists it, find the ID of its hostname), and never while another member
-is down. Delete its Node before the new machine registers: with the same hostname, deleting it
-later would delete the new one.
+(\`talosctl etcd members\` lists it, find the ID of its hostname). Removing a member needs a
+quorum of the members: with a majority of the control planes dead, nothing can be removed, and
+the way back is a rebuild (\`disaster-recovery.md\`, where the backups component runs). Delete its
+Node before the new machine registers: with the same hostname, deleting it later would delete the
+new one. Until Talos' discovery service forgets the dead machine (its entry expires 30 minutes
+after its last refresh), \`talosctl health\` may still expect it.
 {{#each lifecycle}}
 
 **{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if replaceRefusal}}: {{{replaceRefusal}}}.
