@@ -372,6 +372,28 @@ export interface NodeRebootWait {
   readonly commands: readonly string[];
 }
 
+/**
+ * What the runbook's "Nodes: adding, retiring, replacing" runs for a component, per node of the
+ * cluster (its hostname); a node the component has nothing to do on is left out.
+ */
+export interface NodeLifecycle {
+  /**
+   * After the node joined and is `Ready`: until the component uses it (Longhorn: the node's
+   * disks schedulable).
+   */
+  readonly joined?: { readonly [hostname: string]: NodeRebootWait };
+  /**
+   * Once the node is cordoned, before its drain and its reset: move away what the component
+   * keeps on it, and return only once nothing is left there (Longhorn: every replica evicted).
+   */
+  readonly retiring?: { readonly [hostname: string]: NodeRebootWait };
+  /**
+   * After a dead node's Kubernetes node was deleted (it could not be retired): what the
+   * component does about it, and the commands that wait for it or do it by hand.
+   */
+  readonly lost?: { readonly [hostname: string]: NodeRebootWait };
+}
+
 /** A chart's `pre-delete` uninstall hook, which Argo CD runs (see `uninstall`). */
 export interface ChartUninstall {
   /** What the hook removes and why it matters, one Markdown sentence for the runbook. */
@@ -824,6 +846,8 @@ export interface ClusterContribution {
    * so the next node's reboot never takes the last healthy replica of a volume).
    */
   readonly afterNodeReboot?: NodeRebootWait;
+  /** What the runbook runs for the component when a node joins, is retired or is lost. */
+  readonly nodeLifecycle?: NodeLifecycle;
   /** Facts about the capabilities the component provides on this cluster. */
   readonly facts?: ProvidedFacts;
 }

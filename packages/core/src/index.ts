@@ -58,6 +58,7 @@ export type {
   JsonSchema,
   MonitorDeclaration,
   MonitorTarget,
+  NodeLifecycle,
   NodeRebootWait,
   OidcClientRequest,
   PeerContribution,

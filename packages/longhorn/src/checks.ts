@@ -299,7 +299,114 @@ export const backupCredentials: SystemCheck = {
   },
 };
 
+/** The lines of the first ```sh block of `**<hostname>**`'s paragraph in a runbook subsection. */
+function nodeBlock(runbook: string, heading: string, hostname: string): string[] | undefined {
+  const start = runbook.indexOf(`\n${heading}\n`);
+  if (start < 0) return undefined;
+  const end = runbook.indexOf('\n### ', start + heading.length + 2);
+  const section = runbook.slice(start, end < 0 ? undefined : end);
+  const at = section.indexOf(`\n**${hostname}**`);
+  if (at < 0) return undefined;
+  const rest = section.slice(at + 1);
+  const next = rest.indexOf('\n**', 1);
+  const paragraph = next < 0 ? rest : rest.slice(0, next);
+  const block = /^```sh\n([\s\S]*?)^```$/m.exec(paragraph);
+  return block === null ? undefined : (block[1] as string).split('\n');
+}
+
+/**
+ * Retiring a storage node resets it (Talos wipes its system disk, `/var/lib/longhorn` with it)
+ * and deletes its Node: every replica on it must have moved first, or a volume loses the replicas
+ * there (its last healthy one, where the others are degraded). And a joined node takes replicas
+ * only once Longhorn made the disks of its Talos patch's annotation schedulable.
+ */
+export const nodeLifecycle: SystemCheck = {
+  name: 'longhorn-node-lifecycle',
+  description:
+    "Where Longhorn runs on a cluster of more than one node, the runbook's node lifecycle evicts each storage node's replicas and waits until none is left on it, after its cordon and before its drain and talosctl reset, and after a storage node joined waits until every disk its Talos patch annotates is schedulable.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const { cluster } = deployed;
+      const path = `clusters/${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      if (typeof runbook !== 'string' || cluster.nodes.length < 2) continue;
+      const at = settingsPath(cluster, COMPONENT);
+      const problem = (message: string, expected: string) =>
+        issues.push(
+          error({ code: 'longhorn-node-lifecycle', path: at, output: path, message, expected }),
+        );
+      for (const node of cluster.storageNodes) {
+        const patch = file(
+          input.files,
+          `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`,
+        );
+        const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
+        const disks = parseDisksAnnotation(
+          record(machine.nodeAnnotations)[DISKS_ANNOTATION] as string,
+        );
+        if (disks === undefined || disks.length === 0) continue;
+        const retire = nodeBlock(runbook, '### Retiring a node', node.hostname);
+        if (retire !== undefined) {
+          const index = (test: (line: string) => boolean) => retire.findIndex(test);
+          const cordon = index((line) => line.startsWith('kubectl cordon '));
+          const evict = index(
+            (line) =>
+              line.startsWith(
+                `kubectl -n longhorn-system patch nodes.longhorn.io ${node.hostname} `,
+              ) &&
+              line.includes('"evictionRequested":true') &&
+              line.includes('"allowScheduling":false'),
+          );
+          const wait = index(
+            (line) =>
+              line.includes('get replicas.longhorn.io') &&
+              line.includes(`@.spec.nodeID=="${node.hostname}"`),
+          );
+          const drain = index((line) => line.startsWith('kubectl drain '));
+          const reset = index((line) => line.startsWith('talosctl reset '));
+          if (
+            cordon < 0 ||
+            evict < 0 ||
+            wait < 0 ||
+            reset < 0 ||
+            !(cordon < evict && evict < wait && wait < (drain < 0 ? reset : drain) && wait < reset)
+          ) {
+            problem(
+              `the runbook retires storage node "${node.hostname}" without evicting its Longhorn replicas and waiting until none is left before its drain and reset: the reset wipes them`,
+              'kubectl cordon, then the Longhorn node patched with allowScheduling false and evictionRequested true, then a wait until no replica names the node, then kubectl drain and talosctl reset',
+            );
+          }
+        }
+        const join = nodeBlock(runbook, '### Adding a node', node.hostname);
+        if (join !== undefined) {
+          const line = join.find((candidate) =>
+            candidate.includes(`nodes.longhorn.io ${node.hostname} `),
+          );
+          const waited =
+            line === undefined
+              ? []
+              : [
+                  ...line.matchAll(
+                    /\.status\.diskStatus(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\])\.conditions/g,
+                  ),
+                ].map((match) => match[1] ?? match[2]);
+          const names = disks.map((disk) => disk.name);
+          if (waited.slice().sort().join(',') !== names.slice().sort().join(',')) {
+            problem(
+              `the runbook waits, after storage node "${node.hostname}" joined, for the disks ${waited.join(', ') || 'none'}, but its patch annotates ${names.join(', ')}`,
+              'a wait for every disk of the node annotation to be Schedulable, and no other',
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const longhornChecks: readonly SystemCheck[] = [
+  nodeLifecycle,
   replicasPerTier,
   tierUsedWithoutDisks,
   talosPrerequisites,

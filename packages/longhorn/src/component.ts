@@ -18,18 +18,20 @@ import {
   error,
   type Issue,
   type KubeObject,
+  type NodeLifecycle,
   type NodeRebootWait,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
   type RouteRequest,
   type SecretRequirement,
+  shellQuote,
   type TalosNeeds,
   type Values,
   warning,
 } from '@homelab/core';
 import { longhornChecks } from './checks.js';
-import { type ClusterDisks, clusterDisks, nodesWithTier } from './disks.js';
+import { type ClusterDisks, clusterDisks, DISKS_ANNOTATION, nodesWithTier } from './disks.js';
 import { longhornFlows } from './flows.js';
 import type { LonghornSettings } from './generated/settings.js';
 import {
@@ -187,6 +189,96 @@ function afterNodeReboot(storageNodes: number): NodeRebootWait {
           "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
         commands: AFTER_NODE_REBOOT_COMMANDS,
       };
+}
+
+/**
+ * What the runbook's node lifecycle runs for Longhorn on each storage node (longhorn-manager
+ * v1.8.1):
+ * - joined: `KubernetesNodeController.syncDefaultDisks` creates the node's disks from its
+ *   `node.longhorn.io/default-disks-config` annotation (label `create-default-disk: config`)
+ *   once its Longhorn node exists; the runbook waits until each disk's `Schedulable` condition
+ *   is `True` (`status.diskStatus.<name>.conditions`), as nothing lands there before.
+ * - retiring: node `spec.evictionRequested` (the validating webhook refuses it unless
+ *   `spec.allowScheduling` is false) marks every replica on the node's disks for eviction
+ *   (`NodeController.shouldEvictReplica`); the volume controller builds a replacement on another
+ *   node (attaching a detached volume for it, `volume_eviction_controller.go`), then deletes the
+ *   evicted one (`cleanupEvictionRequestedReplicas`, which keeps it while it is the volume's only
+ *   healthy replica). With hard anti-affinity (`replicaSoftAntiAffinity: false`) a replacement
+ *   needs another node with a disk of the tier not yet holding one: where fewer such nodes remain
+ *   than the tier's replicas, the eviction waits for ever unless the volumes' replica count is
+ *   lowered. The runbook waits until no replica names the node (`spec.nodeID`).
+ * - lost: `KubernetesNodeController` deletes the Longhorn node of a deleted Kubernetes node;
+ *   the replicas on it failed with it and are rebuilt where the tier has room, after
+ *   `replica-replenishment-wait-interval` (600 s by default).
+ */
+export function longhornNodeLifecycle(
+  cluster: ResolvedCluster,
+  settings: ResolvedLonghornSettings,
+  disks: ClusterDisks,
+): NodeLifecycle {
+  const joined: { [hostname: string]: NodeRebootWait } = {};
+  const retiring: { [hostname: string]: NodeRebootWait } = {};
+  const lost: { [hostname: string]: NodeRebootWait } = {};
+  const tiers = renderedTiers(settings, disks);
+  for (const node of cluster.storageNodes) {
+    const own = disks.disks.filter((disk) => disk.node.hostname === node.hostname);
+    if (own.length === 0) continue;
+    const host = node.hostname;
+    const names = own.map((disk) => disk.name);
+    // A plain name as a field, any other as a quoted key.
+    const field = (name: string) => (/^[A-Za-z0-9_-]+$/.test(name) ? `.${name}` : `['${name}']`);
+    const jsonpath = names
+      .map(
+        (name) => `{.status.diskStatus${field(name)}.conditions[?(@.type=="Schedulable")].status}`,
+      )
+      .join(' ');
+    joined[host] = {
+      reason: `Longhorn: the node's disks (${names.map((name) => `\`${name}\``).join(', ')}) created from its \`${DISKS_ANNOTATION}\` annotation and schedulable`,
+      commands: [
+        `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${shellQuote(host)} -o jsonpath=${shellQuote(jsonpath)}) && [ "$out" = ${shellQuote(names.map(() => 'True').join(' '))} ]; do sleep 10; done`,
+      ],
+    };
+    // The tiers whose volumes have too few other nodes to move a replica to.
+    const stuck = tiers.flatMap((tier) => {
+      if (!own.some((disk) => disk.tier === tier.name)) return [];
+      const others = nodesWithTier(disks.disks, tier.name).filter((name) => name !== host);
+      return others.length >= tier.replicas ? [] : [{ tier, others: others.length }];
+    });
+    const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(', ');
+    const nowhere = stuck.filter((entry) => entry.others === 0).map((entry) => entry.tier.name);
+    const fewer = new Map<string, string[]>();
+    for (const { tier, others } of stuck) {
+      if (others === 0) continue;
+      const key = `${tier.replicas}:${others}`;
+      fewer.set(key, [...(fewer.get(key) ?? []), tier.name]);
+    }
+    const limits = [
+      ...(nowhere.length === 0
+        ? []
+        : [
+            `the node holds the only disk of ${code(nowhere)}: those volumes have nowhere to go, and the node cannot be retired while they exist`,
+          ]),
+      ...[...fewer].map(([key, names]) => {
+        const [replicas, others] = key.split(':');
+        return `the volumes of ${code(names)} keep ${replicas} replicas on distinct nodes and only ${others} other node(s) have such a disk: their replicas here move only once another node with such a disk has joined (add it first), or once each such volume's replica count is lowered to ${others} (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":${others}}}'\`: Longhorn then deletes the replica being evicted); until then the wait below never ends`;
+      }),
+    ];
+    retiring[host] = {
+      reason: `Longhorn: every replica on the node evicted (its Longhorn node \`allowScheduling: false\` and \`evictionRequested: true\`; each volume gets a new replica on another node, a detached one attached for it, before the one here goes), until no replica is left on it${limits.length === 0 ? '' : `; ${limits.join('; ')}`}`,
+      commands: [
+        `kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${shellQuote(host)} --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'`,
+        `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath=${shellQuote(`{range .items[?(@.spec.nodeID=="${host}")]}{.metadata.name}{"\\n"}{end}`)}) && [ -z "$out" ]; do sleep 10; done`,
+      ],
+    };
+    lost[host] = {
+      reason:
+        "Longhorn: its Longhorn node deleted with the Kubernetes node (longhorn-manager does it); the replicas it held failed with it and are rebuilt on the other storage nodes where their tier has room, after Longhorn's replica replenishment wait (10 minutes), otherwise on the new machine's disks once they are schedulable",
+      commands: [
+        `kubectl -n ${LONGHORN_NAMESPACE} wait --for=delete nodes.longhorn.io/${shellQuote(host)} --timeout=10m`,
+      ],
+    };
+  }
+  return { joined, retiring, lost };
 }
 
 /**
@@ -388,6 +480,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     }),
     talos: talosNeeds(disks),
     afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),
+    nodeLifecycle: longhornNodeLifecycle(cluster, settings, disks),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {

@@ -157,12 +157,15 @@ export function clusterDisks(
 /** The disks a node's annotation lists (what Longhorn will create), or undefined when unreadable. */
 export function parseDisksAnnotation(
   value: string | undefined,
-): readonly { readonly path: string; readonly tags: readonly string[] }[] | undefined {
+):
+  | readonly { readonly name: string; readonly path: string; readonly tags: readonly string[] }[]
+  | undefined {
   if (value === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(value);
     if (!Array.isArray(parsed)) return undefined;
     return parsed.map((entry) => ({
+      name: String((entry as { name?: unknown }).name ?? ''),
       path: String((entry as { path?: unknown }).path ?? ''),
       tags: Array.isArray((entry as { tags?: unknown }).tags)
         ? ((entry as { tags: unknown[] }).tags.map(String) as string[])

@@ -9,6 +9,7 @@ import {
 import { describe, expect, test } from 'vitest';
 import {
   backupCredentials,
+  nodeLifecycle,
   replicasPerTier,
   talosPrerequisites,
   tierUsedWithoutDisks,
@@ -277,5 +278,117 @@ describe('longhorn-backup-credentials', () => {
     expect(issues[0]?.output).toBe(
       'charts/longhorn/env/development.yaml#longhorn.defaultBackupStore.backupTargetCredentialSecret',
     );
+  });
+});
+
+describe('longhorn-node-lifecycle', () => {
+  const run = runLonghorn();
+  const staging = run.components.clusters.find((c) => c.cluster.name === 'staging');
+  const longhorn = staging?.contributions.get('longhorn') as AnyJson;
+  const hosts = ['staging-cp1', 'staging-cp2', 'staging-cp3'];
+
+  /**
+   * staging's runbook node lifecycle as talos-config renders it (each node's paragraph and
+   * block), with Longhorn's commands, and its node patches; `edit` changes a node's lines.
+   */
+  function stagingFiles(
+    edit: (kind: 'join' | 'retire', hostname: string, lines: string[]) => string[] = (_k, _h, l) =>
+      l,
+  ): GeneratedFile[] {
+    const paragraph = (hostname: string, lines: string[]) =>
+      `\n**${hostname}** (controlplane, x):\n\n\`\`\`sh\n${lines.join('\n')}\n\`\`\`\n`;
+    const adding = hosts.map((hostname) =>
+      paragraph(
+        hostname,
+        edit('join', hostname, [
+          `kubectl wait --for=condition=Ready node/${hostname} --timeout=30m`,
+          ...longhorn.nodeLifecycle.joined[hostname].commands,
+        ]),
+      ),
+    );
+    const retiring = hosts.map((hostname) =>
+      paragraph(
+        hostname,
+        edit('retire', hostname, [
+          `kubectl cordon ${hostname}`,
+          ...longhorn.nodeLifecycle.retiring[hostname].commands,
+          `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
+          'talosctl reset -n 10.0.0.1 --graceful=true',
+          `kubectl delete node ${hostname}`,
+        ]),
+      ),
+    );
+    const runbook = [
+      '## Nodes: adding, retiring, replacing\n',
+      '### Adding a node\n',
+      ...adding,
+      '\n### Retiring a node\n',
+      ...retiring,
+      '\n### Replacing a dead node\n',
+    ].join('');
+    return [
+      { path: 'clusters/staging/RUNBOOK.md', content: runbook },
+      ...hosts.map((hostname) => ({
+        path: `clusters/staging/talos/nodes/${hostname}.yaml`,
+        content: toYamlDocuments([
+          {
+            machine: {
+              nodeLabels: longhorn.talos.nodes[hostname].labels,
+              nodeAnnotations: longhorn.talos.nodes[hostname].annotations,
+            },
+          },
+        ]),
+      })),
+    ];
+  }
+  const check = (files: GeneratedFile[]) =>
+    nodeLifecycle
+      .check({ platform: platformOf(run), clusters: deployed(run), files })
+      .map((issue) => issue.message);
+
+  test("passes when each storage node's replicas leave before its drain and reset, and its disks are waited for", () => {
+    expect(check(stagingFiles())).toEqual([]);
+  });
+
+  test('fails when a node is reset before its replicas left', () => {
+    const issues = check(
+      stagingFiles((kind, hostname, lines) => {
+        if (kind !== 'retire' || hostname !== 'staging-cp2') return lines;
+        // the reset moved before the eviction
+        const reset = lines.splice(
+          lines.findIndex((line) => line.startsWith('talosctl reset')),
+          1,
+        );
+        return [lines[0] as string, ...reset, ...lines.slice(1)];
+      }),
+    );
+    expect(issues).toEqual([
+      'the runbook retires storage node "staging-cp2" without evicting its Longhorn replicas and waiting until none is left before its drain and reset: the reset wipes them',
+    ]);
+  });
+
+  test('fails when the eviction is not waited for', () => {
+    const issues = check(
+      stagingFiles((kind, hostname, lines) =>
+        kind === 'retire' && hostname === 'staging-cp1'
+          ? lines.filter((line) => !line.includes('get replicas.longhorn.io'))
+          : lines,
+      ),
+    );
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain('"staging-cp1" without evicting');
+  });
+
+  test('fails when the join waits for other disks than the patch annotates', () => {
+    const issues = check(
+      stagingFiles((kind, hostname, lines) =>
+        kind === 'join' && hostname === 'staging-cp3'
+          ? lines.map((line) => line.replace(/ \{\.status\.diskStatus\.fast[^}]*\}/, ''))
+          : lines,
+      ),
+    );
+    expect(issues).toEqual([
+      'the runbook waits, after storage node "staging-cp3" joined, for the disks system, but its patch annotates system, fast',
+    ]);
   });
 });

@@ -376,6 +376,58 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     );
   });
 
+  test('a joining storage node is waited for until each of its disks is schedulable', () => {
+    // longhorn-manager v1.8.1 creates the disks of the node's default-disks-config annotation
+    // (syncDefaultDisks) and reports each under status.diskStatus.<name>, condition Schedulable
+    const joined = declared('staging').nodeLifecycle.joined;
+    expect(Object.keys(joined)).toEqual(['staging-cp1', 'staging-cp2', 'staging-cp3']);
+    expect(joined['staging-cp2'].commands).toEqual([
+      `until out=$(kubectl -n longhorn-system get nodes.longhorn.io staging-cp2 -o jsonpath='{.status.diskStatus.system.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]; do sleep 10; done`,
+    ]);
+    // a node that holds no storage is not waited for
+    expect(Object.keys(declared('prod').nodeLifecycle.joined)).toEqual(
+      Object.keys(declared('prod').nodeLifecycle.retiring),
+    );
+    expect(
+      Object.keys(declared('prod').nodeLifecycle.joined).every((name) => name.includes('w')),
+    ).toBe(true);
+  });
+
+  test('a retiring storage node has its replicas evicted, and the runbook waits until none is left', () => {
+    // v1.8.1: node spec.evictionRequested needs spec.allowScheduling false (node validator), and
+    // marks every replica of the node's disks for eviction (NodeController.shouldEvictReplica);
+    // replicas name their node in spec.nodeID
+    const retiring = declared('staging').nodeLifecycle.retiring['staging-cp1'];
+    expect(retiring.commands).toEqual([
+      `kubectl -n longhorn-system patch nodes.longhorn.io staging-cp1 --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'`,
+      `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="staging-cp1")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+    ]);
+    // staging: two replicas per volume, three nodes with every tier: the others take them
+    expect(retiring.reason).not.toContain('replica count is lowered');
+    // the lost node's Longhorn node goes with its Kubernetes node (KubernetesNodeController)
+    expect(declared('staging').nodeLifecycle.lost['staging-cp1'].commands).toEqual([
+      'kubectl -n longhorn-system wait --for=delete nodes.longhorn.io/staging-cp1 --timeout=10m',
+    ]);
+  });
+
+  test('says when the other nodes cannot take the replicas of a retiring node', () => {
+    // Given prod: three replicas per volume (production profile) and three storage workers, with
+    // hard anti-affinity (replicaSoftAntiAffinity false): a replica evicted from one of them has
+    // no node left to go to (the volume controller keeps it until another is healthy)
+    const values = runLonghorn().rendered.prod?.values.longhorn as AnyJson;
+    expect(values.defaultSettings.replicaSoftAntiAffinity).toBe(false);
+    const retiring = declared('prod').nodeLifecycle.retiring;
+    const [first] = Object.keys(retiring);
+    const reason: string = retiring[first as string].reason;
+    expect(reason).toContain(
+      'keep 3 replicas on distinct nodes and only 2 other node(s) have such a disk',
+    );
+    expect(reason).toContain(
+      `kubectl -n longhorn-system patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":2}}'`,
+    );
+    expect(reason).toContain('until then the wait below never ends');
+  });
+
   test('on one storage node, the runbook expects no rebuild and a drain that waits 5 minutes', () => {
     // Given the dev cluster, whose one node holds every volume's only replica
     const dev = run.rendered.dev?.values.longhorn as AnyJson;

@@ -292,6 +292,10 @@ export function renderTalos(
             const wait = run.contributions.get(component)?.afterNodeReboot;
             return wait === undefined ? [] : [{ ...wait, component }];
           }),
+          nodeLifecycle: run.order.flatMap((component) => {
+            const lifecycle = run.contributions.get(component)?.nodeLifecycle;
+            return lifecycle === undefined ? [] : [{ ...lifecycle, component }];
+          }),
         }),
       },
     );

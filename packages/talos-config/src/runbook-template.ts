@@ -413,6 +413,187 @@ revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
 \`.status.sync.revision\`.
 {{/if}}
 
+## Nodes: adding, retiring, replacing
+
+{{#if singleNode}}
+The cluster has one node, its only control plane and etcd member. It can take more nodes
+(below), but its node can be neither retired nor replaced: without it, etcd and every
+Kubernetes object are gone. When it dies, rebuild the cluster (steps 1–7 on the new machine)
+and restore what the backups hold (\`disaster-recovery.md\` next to this runbook, where the
+backups component runs).
+
+{{/if}}
+Nodes come and go through the cluster's \`nodes\` in {{{definition}}}: \`pnpm build\` writes a
+node's patch (\`{{{dir}}}/nodes/<hostname>.yaml\`) and its steps below. Run them in the shell of
+step 1, with the kubeconfig of step 7:
+
+\`\`\`sh
+export TALOS_DIR="$HOME"/.homelab/{{shell name}}
+export TALOSCONFIG="$TALOS_DIR/talosconfig"
+export KUBECONFIG="$TALOS_DIR/kubeconfig"
+\`\`\`
+
+### Adding a node
+
+Add the node to the definition, run \`pnpm build\` and commit: this runbook then lists it, with
+its patch. When the build changed \`controlplane.yaml\` or \`worker.yaml\` too (the first worker
+of a cluster, for one, takes the workloads off the control planes), apply them to the running
+nodes first ("Later: changing Talos settings"). Regenerate the machine configs from the current
+patches (as there: only them, keeping \`talosconfig\`):
+
+\`\`\`sh
+{{> genConfig}}
+  --output-types controlplane,worker \\
+  --output-dir "$TALOS_DIR" --force
+\`\`\`
+
+Boot the new machine from the cluster's image (\`{{{schematic.iso}}}\`{{#if secureBoot}}, in
+Secure Boot setup mode as step 2 says{{/if}}), find its DHCP address and check its link as in
+step 4, and apply its role's config with its patch as in step 5: it installs Talos, reboots
+and comes back at its static address. A control plane joins etcd by itself: Talos adds it as a
+learner member through the running control planes and promotes it once it has caught up (never
+run \`talosctl bootstrap\` again: step 6 is once); \`talosctl etcd members\` lists it, with
+\`LEARNER\` \`false\` once promoted, and \`talosctl config endpoint\` adds it to the endpoints
+\`talosctl\` uses. Then wait for its Node to be \`Ready\`, and for what the components need of it.
+{{#if singleNode}}
+Once the definition lists the new node, its steps are here.
+{{/if}}
+{{#each lifecycle}}
+{{#if peer}}
+
+**{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if joined}}: the components wait for
+
+{{#each joined.reasons}}
+- {{{this}}}
+{{/each}}
+{{else}}:
+{{/if}}
+
+\`\`\`sh
+export {{shellVar dhcpVar}}=
+talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get links --insecure -o yaml
+talosctl apply-config --insecure -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
+kubectl wait --for=create node/{{shell hostname}} --timeout=30m
+kubectl wait --for=condition=Ready node/{{shell hostname}} --timeout=30m
+{{#if controlPlane}}
+talosctl -n {{shell peer}} etcd members
+talosctl config endpoint{{#each ../controlPlanes}} {{shell address}}{{/each}}
+{{/if}}
+talosctl health -n {{shell peer}}
+{{#if joined}}
+{{{joined.commands}}}
+{{/if}}
+\`\`\`
+{{/if}}
+{{/each}}
+
+### Retiring a node
+
+{{#if singleNode}}
+The cluster's only node cannot be retired (above).
+{{else}}
+Retire a node with this runbook while the definition still lists it (once it is out, the
+runbook of an earlier commit has its steps: \`git log -p -- clusters/{{{name}}}/RUNBOOK.md\`),
+then remove it from the definition, build and commit. One node at a time: cordon it, let the
+components move away what they keep on it (and wait until nothing is left), drain it
+(\`kubectl drain\` waits up to 5 minutes on the PodDisruptionBudgets), reset it, and delete its
+Node once it is down (earlier, its kubelet would register it again). \`talosctl reset\` is
+graceful by default (\`--graceful\`): Talos cordons and drains the node again and a control
+plane leaves etcd (it removes its own member and deletes its etcd data), then Talos wipes the
+system disk and powers the machine off; data disks keep their partitions unless
+\`--user-disks-to-wipe\` names them.
+{{#if singleControlPlane}}
+The cluster has one control plane, its only etcd member: it cannot be retired this way (only
+workers can), as the cluster has no control plane without it.
+{{else}}
+A control plane leaves etcd with its reset, and removing a member needs a quorum of the members:
+retire one only while every other member is up and no longer a learner (\`talosctl etcd
+members\` first), never two at once, and never the last. etcd has {{{etcd.members}}} members and
+needs {{{etcd.quorum}}} of them up; once one has left, {{{etcd.remaining}}} remain and need
+{{{etcd.remainingQuorum}}}{{#if etcd.noTolerance}}: a quorum still, but one more failure stops
+the cluster. Where the definition keeps {{{etcd.members}}} control planes (a machine
+replaced under a new hostname), add the new one first, then retire the old one{{/if}}.
+{{/if}}
+{{#each lifecycle}}
+
+**{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if retireRefusal}}: {{{retireRefusal}}}.
+{{else}}{{#if retiring}}: before its drain, the components
+
+{{#each retiring.reasons}}
+- {{{this}}}
+{{/each}}
+{{else}}:
+{{/if}}
+
+\`\`\`sh
+{{#if controlPlane}}
+talosctl -n {{shell peer}} etcd members
+{{/if}}
+kubectl cordon {{shell hostname}}
+{{#if retiring}}
+{{{retiring.commands}}}
+{{/if}}
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
+talosctl reset -n {{shell address}} --graceful=true
+{{#if controlPlane}}
+talosctl -n {{shell peer}} etcd members
+talosctl config endpoint{{#each remainingEndpoints}} {{shell this}}{{/each}}
+{{/if}}
+kubectl delete node {{shell hostname}}
+talosctl health -n {{shell peer}}
+\`\`\`
+{{/if}}
+{{/each}}
+{{/if}}
+
+### Replacing a dead node
+
+{{#if singleNode}}
+The cluster's only node cannot be replaced (above): rebuild the cluster.
+{{else}}
+A machine that is gone cannot be reset. Remove what it left behind instead, then add the new
+machine as above (a new machine for the same node: change its \`link\` and \`installDisk\` in the
+definition where they differ, build and commit). A dead control plane's etcd member still counts
+towards the quorum: remove it, from a control plane that is up, before the new machine joins
+(\`talosctl etcd members\` lists it, find the ID of its hostname). Removing a member needs a
+quorum of the members: with a majority of the control planes dead, nothing can be removed, and
+the way back is a rebuild (\`disaster-recovery.md\`, where the backups component runs). Delete its
+Node before the new machine registers: with the same hostname, deleting it later would delete the
+new one. Until Talos' discovery service forgets the dead machine (its entry expires 30 minutes
+after its last refresh), \`talosctl health\` may still expect it.
+{{#each lifecycle}}
+
+**{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if replaceRefusal}}: {{{replaceRefusal}}}.
+{{else}}:
+{{#if server}}
+
+Its address is the API endpoint, which nothing answers while it is dead: until the new machine
+answers there, run every \`kubectl\` below with \`--server {{{server}}}\` (another control plane's
+API server, whose certificate names its own address).
+{{/if}}
+{{#if lost}}
+
+{{#each lost.reasons}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+
+\`\`\`sh
+{{#if controlPlane}}
+talosctl -n {{shell peer}} etcd members
+export ETCD_MEMBER=
+talosctl -n {{shell peer}} etcd remove-member "\${ETCD_MEMBER:?set it to the ID etcd members lists for this node}"
+talosctl -n {{shell peer}} etcd members
+{{/if}}
+kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostname}}
+{{#if lost}}
+{{{lost.commands}}}
+{{/if}}
+\`\`\`
+{{/if}}
+{{/each}}
+{{/if}}
+
 ## Removing a component on purpose
 
 {{#if removal.critical.length}}

@@ -3,6 +3,7 @@ import type {
   ChartUninstall,
   CrdBundle,
   KubeObject,
+  NodeLifecycle,
   NodeRebootWait,
   ResolvedCluster,
   ResolvedNode,
@@ -91,6 +92,11 @@ export interface RunbookInput {
   /** What the components wait for after each node's reboot, in dependency order. */
   readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   readonly login?: RunbookLogin;
+  /**
+   * What the components run when a node joins, is retired or is lost ("Nodes: adding, retiring,
+   * replacing"), in dependency order.
+   */
+  readonly nodeLifecycle?: readonly (NodeLifecycle & { readonly component: string })[];
 }
 
 /** Where the definition is, for the runbook to name it. */
@@ -286,6 +292,82 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
   };
 }
 
+/** The contributed steps of one kind for one node, as the template shows them. */
+function lifecycleSteps(
+  lifecycles: readonly NodeLifecycle[],
+  kind: keyof NodeLifecycle,
+  hostname: string,
+) {
+  const steps = lifecycles.flatMap((lifecycle) => {
+    const step = lifecycle[kind]?.[hostname];
+    return step === undefined ? [] : [step];
+  });
+  return steps.length === 0
+    ? false
+    : {
+        reasons: steps.map((step) => step.reason),
+        commands: steps.flatMap((step) => step.commands).join('\n'),
+      };
+}
+
+/**
+ * "Nodes: adding, retiring, replacing", per node: what joins it, what retires it (or why it
+ * cannot be retired), what replaces it once dead. etcd keeps its quorum only while a majority of
+ * its members is up, and removing a member needs that quorum: a control plane is retired only
+ * when others remain, never the only one. A node whose address is the API endpoint (no VIP)
+ * cannot go without new configs on every node.
+ */
+function lifecycleView(
+  cluster: ResolvedCluster,
+  lifecycles: readonly NodeLifecycle[],
+  nodeView: (node: ResolvedNode) => object,
+) {
+  let endpointHost: string | undefined;
+  let endpointPort = '6443';
+  try {
+    const url = new URL(cluster.endpoint);
+    endpointHost = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (url.port !== '') endpointPort = url.port;
+  } catch {
+    endpointHost = undefined;
+  }
+  const controlPlanes = cluster.controlPlanes;
+  const order = [...controlPlanes, ...cluster.nodes.filter((node) => node.role !== 'controlplane')];
+  return order.map((node) => {
+    const controlPlane = node.role === 'controlplane';
+    const others = controlPlanes.filter((cp) => cp.hostname !== node.hostname);
+    // A control plane that stays: the one the commands talk to about etcd and health.
+    const peer = others[0];
+    const endpoint = endpointHost === node.address;
+    const retireRefusal =
+      controlPlane && others.length === 0
+        ? "it is the only control plane: its etcd is the cluster's only member, and the cluster has no control plane without it. It cannot be retired this way: add control planes to the definition first (up to three), then retire it"
+        : endpoint
+          ? `its address is the API endpoint (\`${cluster.endpoint}\`, no VIP) that every node's config names: it cannot be retired without a new endpoint and new configs on every node`
+          : false;
+    const replaceRefusal =
+      controlPlane && others.length === 0
+        ? 'it is the only control plane: with it, etcd and every Kubernetes object are gone; rebuild the cluster (steps 1–7 on the new machine) and restore what the backups hold (`disaster-recovery.md` next to this runbook, where the backups component runs)'
+        : false;
+    return {
+      ...nodeView(node),
+      controlPlane,
+      peer: peer === undefined ? false : peer.address,
+      remainingEndpoints: others.map((cp) => cp.address),
+      endpoint,
+      // While the endpoint's node is dead, kubectl reaches the API through another control
+      // plane: the API server's certificate names every control plane's own address (Talos
+      // v1.12 KubernetesCertSANs).
+      server: endpoint && peer !== undefined ? `https://${peer.address}:${endpointPort}` : false,
+      retireRefusal,
+      replaceRefusal,
+      joined: lifecycleSteps(lifecycles, 'joined', node.hostname),
+      retiring: lifecycleSteps(lifecycles, 'retiring', node.hostname),
+      lost: lifecycleSteps(lifecycles, 'lost', node.hostname),
+    };
+  });
+}
+
 /**
  * The cluster's runbook (RUNBOOK.md), with the cluster's own values in every command. `render`
  * renders the template's view (tests compare the precompiled and the compiled template).
@@ -391,6 +473,17 @@ export function runbook(
       steps: loginSteps,
     },
     removal: removalView(cluster, input.gitops),
+    lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView),
+    // etcd's quorum: a majority of its members, before and after one control plane leaves.
+    etcd: {
+      members: cluster.controlPlanes.length,
+      quorum: Math.floor(cluster.controlPlanes.length / 2) + 1,
+      remaining: cluster.controlPlanes.length - 1,
+      remainingQuorum: Math.floor((cluster.controlPlanes.length - 1) / 2) + 1,
+      // The members left tolerate no failure (two members need both).
+      noTolerance:
+        cluster.controlPlanes.length - 1 === Math.floor((cluster.controlPlanes.length - 1) / 2) + 1,
+    },
     afterReboot:
       input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
         ? false

@@ -20,7 +20,7 @@ import {
   shellWord,
 } from '../src/runbook-template.js';
 import { checkTalosVersion } from '../src/versions.js';
-import { cilium, devCluster, file, haCluster, nodeNeeds, talos } from './helpers.js';
+import { cilium, component, devCluster, file, haCluster, nodeNeeds, talos } from './helpers.js';
 
 interface Word {
   readonly text: string;
@@ -153,12 +153,17 @@ describe('the runbook template', () => {
     // GitOps controller's stop commands (its facts', likewise), and what components wait for
     // after a node's reboot (NodeRebootWait.commands, likewise; in the rolling reboots and in
     // the upgrades).
+    // ... and what components run when a node joins, is retired or is lost (NodeLifecycle,
+    // likewise).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
       'commands',
       'crds.deletes',
       'gitops.stop',
+      'joined.commands',
+      'lost.commands',
+      'retiring.commands',
       'uninstall.prepare',
       'uninstall.verify',
     ]);
@@ -826,5 +831,261 @@ describe('the definition the runbook names', () => {
     const markdown = runbook({ ...input, definition: 'infra/homelab.yaml' });
     expect(markdown).toContain('is generated from `infra/homelab.yaml`;');
     expect(markdown).not.toContain('apps/homelab/platform.yaml');
+  });
+});
+
+describe('adding, retiring and replacing nodes', () => {
+  // A component that keeps something on prod-w-1 and on prod-cp-2 (storage nodes, say).
+  const storage = component('storage', {
+    nodeLifecycle: {
+      joined: { 'prod-w-1': { reason: 'storage: disks up', commands: ['wait-disks prod-w-1'] } },
+      retiring: {
+        'prod-w-1': {
+          reason: 'storage: replicas moved',
+          commands: ['evict prod-w-1', 'wait-empty prod-w-1'],
+        },
+        'prod-cp-2': { reason: 'storage: replicas moved', commands: ['evict prod-cp-2'] },
+      },
+      lost: {
+        'prod-cp-2': { reason: 'storage: node object gone', commands: ['wait-gone prod-cp-2'] },
+      },
+    },
+  });
+  const section = (markdown: string, from: string, to: string): string => {
+    const start = markdown.indexOf(from);
+    expect(start).toBeGreaterThanOrEqual(0);
+    return markdown.slice(start, markdown.indexOf(to, start));
+  };
+  /** Each node's paragraph of a subsection: its commands, word by word. */
+  const perNode = (text: string): Map<string, { text: string; commands: string[][] }> => {
+    const out = new Map<string, { text: string; commands: string[][] }>();
+    for (const part of text.split(/^\*\*/m).slice(1)) {
+      const hostname = part.slice(0, part.indexOf('**'));
+      const commands = shellBlocks(part)
+        .flatMap((block) => splitCommands(block))
+        .map((command) => command.map((word) => word.text));
+      out.set(hostname, { text: part, commands });
+    }
+    return out;
+  };
+  const heads = (commands: string[][]): string[] =>
+    commands.map((words) =>
+      words.slice(0, words[0] === 'talosctl' && words[1] === '-n' ? 4 : 2).join(' '),
+    );
+  const nodes = (markdown: string) =>
+    section(markdown, '## Nodes: adding, retiring, replacing', '## Removing');
+  const adding = (markdown: string) =>
+    perNode(section(nodes(markdown), '### Adding a node', '### Retiring'));
+  const retiring = (markdown: string) =>
+    perNode(section(nodes(markdown), '### Retiring a node', '### Replacing'));
+  const replacing = (markdown: string) =>
+    perNode(`${section(nodes(markdown), '### Replacing a dead node', '## Removing')}`);
+  const rendered = (cluster: ReturnType<typeof haCluster>, registry = [cilium, storage]) =>
+    file(talos([cluster], registry).files, `clusters/${cluster.name}/RUNBOOK.md`);
+  const ha = rendered(haCluster());
+
+  it('adds a node from the ISO at its DHCP address, with its role config and patch, then waits for it', () => {
+    const worker = adding(ha).get('prod-w-1');
+    const words = worker?.commands ?? [];
+    expect(words).toContainEqual([
+      'talosctl',
+      'apply-config',
+      '--insecure',
+      '-n',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+      '${NODE_PROD_W_1_DHCP:?set it to the address the node got from DHCP}',
+      '-f',
+      '$TALOS_DIR/worker.yaml',
+      '--config-patch',
+      '@clusters/prod/talos/nodes/prod-w-1.yaml',
+    ]);
+    expect(heads(words)).toEqual([
+      'export NODE_PROD_W_1_DHCP=',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+      'talosctl -n ${NODE_PROD_W_1_DHCP:?set it to the address the node got from DHCP} get',
+      'talosctl apply-config',
+      'kubectl wait',
+      'kubectl wait',
+      'talosctl health',
+      'wait-disks prod-w-1',
+    ]);
+    expect(words[3]).toEqual(['kubectl', 'wait', '--for=create', 'node/prod-w-1', '--timeout=30m']);
+    expect(words[4]).toEqual([
+      'kubectl',
+      'wait',
+      '--for=condition=Ready',
+      'node/prod-w-1',
+      '--timeout=30m',
+    ]);
+    expect(worker?.text).toContain('- storage: disks up');
+    // A control plane joins etcd by itself (Talos v1.12 etcd service: a learner, promoted once it
+    // caught up): no bootstrap, its membership checked from another control plane, and the
+    // endpoints of talosctl listing every control plane
+    const cp = adding(ha).get('prod-cp-1')?.commands ?? [];
+    expect(cp.map((words) => words.join(' '))).toEqual(
+      expect.arrayContaining([
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+        'talosctl apply-config --insecure -n ${NODE_PROD_CP_1_DHCP:?set it to the address the node got from DHCP} -f $TALOS_DIR/controlplane.yaml --config-patch @clusters/prod/talos/nodes/prod-cp-1.yaml',
+        'talosctl -n 192.168.30.12 etcd members',
+        'talosctl config endpoint 192.168.30.11 192.168.30.12 192.168.30.13',
+      ]),
+    );
+    expect(cp.some((words) => words.includes('bootstrap'))).toBe(false);
+    // the machine configs come from the current patches, without overwriting talosconfig
+    expect(section(nodes(ha), '### Adding a node', '**prod-cp-1**')).toContain(
+      '  --output-types controlplane,worker \\\n  --output-dir "$TALOS_DIR" --force',
+    );
+  });
+
+  it('retires a node: cordon, what the components move away, drain, reset, delete, in that order', () => {
+    const worker = retiring(ha).get('prod-w-1');
+    expect(worker?.commands).toEqual([
+      ['kubectl', 'cordon', 'prod-w-1'],
+      ['evict', 'prod-w-1'],
+      ['wait-empty', 'prod-w-1'],
+      [
+        'kubectl',
+        'drain',
+        'prod-w-1',
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=5m',
+      ],
+      // --graceful (the default, said anyway): Talos v1.12.11 cordons, drains and leaves etcd
+      ['talosctl', 'reset', '-n', '192.168.30.21', '--graceful=true'],
+      ['kubectl', 'delete', 'node', 'prod-w-1'],
+      ['talosctl', 'health', '-n', '192.168.30.11'],
+    ]);
+    expect(worker?.text).toContain('- storage: replicas moved');
+    // a worker nothing is kept on goes without the components' steps
+    expect(heads(retiring(ha).get('prod-w-3')?.commands ?? [])).toEqual([
+      'kubectl cordon',
+      'kubectl drain',
+      'talosctl reset',
+      'kubectl delete',
+      'talosctl health',
+    ]);
+    // a control plane: etcd checked from another one before and after it leaves, talosctl's
+    // endpoints without it, its Node deleted once it is down
+    expect(
+      retiring(ha)
+        .get('prod-cp-2')
+        ?.commands.map((words) => words.join(' ')),
+    ).toEqual([
+      'talosctl -n 192.168.30.11 etcd members',
+      'kubectl cordon prod-cp-2',
+      'evict prod-cp-2',
+      'kubectl drain prod-cp-2 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
+      'talosctl reset -n 192.168.30.12 --graceful=true',
+      'talosctl -n 192.168.30.11 etcd members',
+      'talosctl config endpoint 192.168.30.11 192.168.30.13',
+      'kubectl delete node prod-cp-2',
+      'talosctl health -n 192.168.30.11',
+    ]);
+    // the first control plane talks to another one
+    expect(retiring(ha).get('prod-cp-1')?.commands[0]).toEqual([
+      'talosctl',
+      '-n',
+      '192.168.30.12',
+      'etcd',
+      'members',
+    ]);
+  });
+
+  it("keeps etcd's quorum of three control planes: one at a time, never the last", () => {
+    const text = section(nodes(ha), '### Retiring a node', '**prod-cp-1**');
+    expect(text).toContain(
+      'etcd has 3 members and\nneeds 2 of them up; once one has left, 2 remain and need\n2: a quorum still, but one more failure stops',
+    );
+    expect(text).toContain('never two at once, and never the last');
+    expect(text).toContain('add the new one first, then retire the old one');
+  });
+
+  it('replaces a dead control plane: its etcd member removed from another, its Node deleted, before the new one joins', () => {
+    const cp = replacing(ha).get('prod-cp-2');
+    expect(cp?.commands.map((words) => words.join(' '))).toEqual([
+      'talosctl -n 192.168.30.11 etcd members',
+      'export ETCD_MEMBER=',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+      'talosctl -n 192.168.30.11 etcd remove-member ${ETCD_MEMBER:?set it to the ID etcd members lists for this node}',
+      'talosctl -n 192.168.30.11 etcd members',
+      'kubectl delete node prod-cp-2',
+      'wait-gone prod-cp-2',
+    ]);
+    expect(cp?.text).toContain('- storage: node object gone');
+    // nothing is reset: the machine is gone
+    expect(cp?.commands.some((words) => words.includes('reset'))).toBe(false);
+    expect(replacing(ha).get('prod-w-2')?.commands).toEqual([
+      ['kubectl', 'delete', 'node', 'prod-w-2'],
+    ]);
+    // the dead node's leftovers go before the new machine is added
+    const text = nodes(ha);
+    expect(text.indexOf('### Replacing a dead node')).toBeGreaterThan(
+      text.indexOf('### Adding a node'),
+    );
+    expect(section(text, '### Replacing a dead node', '**prod-cp-1**')).toContain(
+      'remove it, from a control plane that is up, before the new machine joins',
+    );
+    // etcd removes a member only with a quorum of the members (Talos v1.12.11 remove-member is
+    // etcd's MemberRemove): a majority dead is a rebuild
+    expect(section(text, '### Replacing a dead node', '**prod-cp-1**')).toContain(
+      'with a majority of the control planes dead, nothing can be removed',
+    );
+  });
+
+  it('never retires nor replaces the only control plane, and retires workers around it', () => {
+    const markdown = rendered(
+      devCluster({
+        nodes: [
+          testNode({ hostname: 'dev-cp-1', address: '192.168.10.11' }),
+          testNode({ hostname: 'dev-w-1', role: 'worker', address: '192.168.10.21' }),
+        ],
+      }),
+    );
+    const retire = retiring(markdown);
+    expect(retire.get('dev-cp-1')?.commands).toEqual([]);
+    expect(retire.get('dev-cp-1')?.text).toContain('it is the only control plane');
+    expect(retire.get('dev-cp-1')?.text).toContain('It cannot be retired this way');
+    expect(retire.get('dev-w-1')?.commands.map((words) => words.join(' '))).toEqual([
+      'kubectl cordon dev-w-1',
+      'kubectl drain dev-w-1 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
+      'talosctl reset -n 192.168.10.21 --graceful=true',
+      'kubectl delete node dev-w-1',
+      'talosctl health -n 192.168.10.11',
+    ]);
+    expect(nodes(markdown)).toContain('The cluster has one control plane, its only etcd member');
+    expect(replacing(markdown).get('dev-cp-1')?.commands).toEqual([]);
+    expect(replacing(markdown).get('dev-cp-1')?.text).toContain('rebuild the cluster');
+    // its own join is the bootstrap of steps 5-6, not a join
+    expect(adding(markdown).has('dev-cp-1')).toBe(false);
+    expect(adding(markdown).has('dev-w-1')).toBe(true);
+  });
+
+  it('says a one-node cluster can only grow, and points at a rebuild from the backups', () => {
+    const markdown = rendered(devCluster());
+    const text = nodes(markdown);
+    expect(text).toContain('its node can be neither retired nor replaced');
+    expect(text).toContain('`disaster-recovery.md`');
+    const commands = shellBlocks(text)
+      .flatMap((block) => splitCommands(block))
+      .map((words) => words.map((word) => word.text).join(' '));
+    expect(commands.some((line) => /reset|remove-member|delete node|drain/.test(line))).toBe(false);
+  });
+
+  it('refuses to retire the control plane whose address is the endpoint, and reaches the API through another while it is dead', () => {
+    // Given three control planes and the endpoint at the first one's address (no VIP)
+    const markdown = rendered(haCluster({ endpoint: 'https://192.168.30.11:6443' }));
+    const cp1 = retiring(markdown).get('prod-cp-1');
+    expect(cp1?.commands).toEqual([]);
+    expect(cp1?.text).toContain('its address is the API endpoint');
+    expect(heads(retiring(markdown).get('prod-cp-2')?.commands ?? [])).toContain('talosctl reset');
+    expect(replacing(markdown).get('prod-cp-1')?.commands).toContainEqual([
+      'kubectl',
+      '--server',
+      'https://192.168.30.12:6443',
+      'delete',
+      'node',
+      'prod-cp-1',
+    ]);
   });
 });
