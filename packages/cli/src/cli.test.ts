@@ -144,6 +144,8 @@ describe('homelab build', () => {
     expect(cli.inputs[0]).toEqual({
       text: 'platform: {}\n',
       file: join(workspace, 'apps/homelab/platform.yaml'),
+      // the runbooks name it relative to the output root, never by the machine's absolute path
+      source: 'apps/homelab/platform.yaml',
       chartVersions: { cilium: '0.2.0' },
     });
   });
