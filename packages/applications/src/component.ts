@@ -257,6 +257,8 @@ function applicationRoutes(
         port: route.port,
         labels: { 'app.kubernetes.io/name': app.name },
         auth,
+        // The application's workloads, its Service included, are deployed separately.
+        workloads: 'external',
         origin: at(),
       });
     });

@@ -216,6 +216,8 @@ describe('routes of the applications', () => {
         port: 8000,
         labels: { 'app.kubernetes.io/name': 'paperless' },
         auth: { kind: 'app' },
+        // Its Service comes with the application's own workloads, deployed separately.
+        workloads: 'external',
         // Where the definition declares it: the gateway's issues about the route point there.
         origin: ['clusters', 1, 'components', 'applications', 'apps', 'paperless', 'routes', 0],
       },
@@ -227,6 +229,7 @@ describe('routes of the applications', () => {
         port: 80,
         labels: { 'app.kubernetes.io/name': 'status' },
         auth: { kind: 'none', reason: 'the public status page of the homelab' },
+        workloads: 'external',
         origin: ['clusters', 1, 'components', 'applications', 'apps', 'status', 'routes', 0],
       },
     ]);

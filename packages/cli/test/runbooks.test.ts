@@ -36,6 +36,32 @@ describe('the disaster-recovery runbook', () => {
     }
   });
 
+  it("waits for every Application's health but the one whose routes lead to the user's own workloads", async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const layer = parseYaml(file(files, `charts/platform/clusters/${cluster}.yaml`)) as {
+        manifests: { [key: string]: { kind: string; metadata: { name: string } } };
+      };
+      const declared = Object.values(layer.manifests)
+        .filter((o) => o.kind === 'Application')
+        .map((o) => o.metadata.name);
+      const runbook = file(files, `clusters/${cluster}/RUNBOOK.md`);
+      const wait = runbook
+        .split('\n')
+        .find((line) => line.includes("wait --for=jsonpath='{.status.health.status}'=Healthy"));
+      const waited = (wait ?? '')
+        .replace(/^.*=Healthy application /, '')
+        .replace(/ --timeout=\S+$/, '')
+        .split(' ');
+      // paperless' route has no Service until the user deploys the app: that Application (and
+      // the root, worst of its children) reads Degraded until then
+      expect(new Set(waited)).toEqual(
+        new Set(declared.filter((name) => name !== `${cluster}-applications`)),
+      );
+      expect(runbook).toContain(`\`${cluster}-applications\` holds routes (\`paperless\`)`);
+    }
+  });
+
   it('patches only Applications the app-of-apps declares', async () => {
     const { files } = await built;
     for (const cluster of ['dev', 'staging', 'prod']) {

@@ -464,6 +464,13 @@ export interface RouteRequest {
    */
   readonly protocol?: 'http' | 'grpc';
   /**
+   * `external`: the Service and its pods are deployed outside the platform's charts (an
+   * application's own workloads). Until they are, the Gateway reports the route's backend not
+   * found (`ResolvedRefs` False) and Argo CD reads the route, and the Application that holds
+   * it, `Degraded`: the runbook's convergence wait leaves that Application out.
+   */
+  readonly workloads?: 'external';
+  /**
    * Where in the definition the route itself is declared (an application's `routes[i]`): the
    * gateway's issues about it point there, and such a route yields its host to the routes the
    * components make of their own (`auth`, `argocd`, …), which the user never wrote.

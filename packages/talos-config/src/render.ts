@@ -197,6 +197,15 @@ function gitopsFacts(
             : undefined;
         return uninstall === undefined ? app : { ...app, uninstall };
       }),
+      external: plan.applications.flatMap((app) => {
+        if (app.bundle !== undefined) return [];
+        const routes = (run.contributions.get(app.component)?.routes ?? []).filter(
+          (route) => route.workloads === 'external',
+        );
+        return routes.length === 0
+          ? []
+          : [{ application: app.application.metadata.name, hosts: routes.map((r) => r.host) }];
+      }),
     },
   };
 }

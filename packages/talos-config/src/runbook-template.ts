@@ -215,9 +215,21 @@ has started, and the other two count only the Applications that exist when they 
 \`\`\`sh
 kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell gitops.root}} --timeout=30m
 kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application --all --timeout=30m
+{{#if gitops.healthy}}
+kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.health.status}'=Healthy application{{#each gitops.healthy}} {{shell this}}{{/each}} --timeout=30m
+{{else}}
 kubectl -n {{shell gitops.namespace}} wait --for=jsonpath='{.status.health.status}'=Healthy application --all --timeout=30m
+{{/if}}
 kubectl -n {{shell gitops.namespace}} get applications -o wide
 \`\`\`
+{{#each gitops.external}}
+
+\`{{{application}}}\` holds routes ({{{hosts}}}) to workloads you deploy yourself, outside
+the platform's charts: until their Services exist, the Gateway finds no backend for them
+(\`ResolvedRefs\` False, \`BackendNotFound\`), and Argo CD reads the routes, that Application and
+the root Application \`{{{../gitops.root}}}\` \`Degraded\`. The health wait above leaves them out;
+they turn \`Healthy\` once the workloads are deployed.
+{{/each}}
 
 An Application that stays \`OutOfSync\` or \`Degraded\` names the object in its status:
 

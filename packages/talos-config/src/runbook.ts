@@ -45,6 +45,14 @@ export interface RunbookGitOps {
   /** Commands that stop the controller from reconciling Applications (its facts' `stop`). */
   readonly stop?: readonly string[];
   readonly applications: readonly RunbookApplication[];
+  /**
+   * Applications that hold routes to workloads deployed outside the platform's charts
+   * (`RouteRequest.workloads`), with those routes' hosts: `Degraded` until the workloads exist.
+   */
+  readonly external?: readonly {
+    readonly application: string;
+    readonly hosts: readonly string[];
+  }[];
 }
 
 /** An address a component publishes, and how its users log in. */
@@ -97,6 +105,28 @@ export interface RunbookInput {
    * replacing"), in dependency order.
    */
   readonly nodeLifecycle?: readonly (NodeLifecycle & { readonly component: string })[];
+}
+
+/**
+ * What the convergence wait waits for: every Application, or, where some hold routes to
+ * workloads deployed outside the platform (`Degraded` until those exist), every other one by name.
+ */
+function convergenceView(gitops: RunbookGitOps): {
+  healthy: string[] | false;
+  external: { application: string; hosts: string }[];
+} {
+  const external = (gitops.external ?? []).map((entry) => ({
+    application: entry.application,
+    hosts: entry.hosts.map((host) => `\`${host}\``).join(', '),
+  }));
+  if (external.length === 0) return { healthy: false, external };
+  const left = new Set(external.map((entry) => entry.application));
+  return {
+    healthy: gitops.applications
+      .map((app) => app.application.metadata.name)
+      .filter((name) => !left.has(name)),
+    external,
+  };
 }
 
 /** Where the definition is, for the runbook to name it. */
@@ -462,6 +492,7 @@ export function runbook(
             rootFile: `clusters/${cluster.name}/root-application.yaml`,
             revision: input.gitops.revision,
             stop: (input.gitops.stop ?? []).join('\n'),
+            ...convergenceView(input.gitops),
           },
     login: {
       provider: provider ?? false,

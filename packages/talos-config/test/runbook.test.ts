@@ -1089,3 +1089,54 @@ describe('adding, retiring and replacing nodes', () => {
     ]);
   });
 });
+
+describe('the convergence wait', () => {
+  const application = (name: string): RunbookApplication => ({
+    name,
+    component: name,
+    wave: 1,
+    namespace: name,
+    critical: false,
+    bundle: undefined,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: `dev-${name}` },
+    },
+  });
+  const gitops = {
+    namespace: 'argocd',
+    root: 'dev-platform',
+    revision: 'main',
+    applications: [application('cilium'), application('argocd'), application('applications')],
+  };
+  const healthWait = (markdown: string) =>
+    markdown
+      .split('\n')
+      .find((line) => line.includes("wait --for=jsonpath='{.status.health.status}'=Healthy"));
+
+  it('waits for every Application when none depends on workloads deployed elsewhere', () => {
+    const { input } = devRunbookInput();
+    expect(healthWait(runbook({ ...input, gitops }))).toBe(
+      "kubectl -n argocd wait --for=jsonpath='{.status.health.status}'=Healthy application --all --timeout=30m",
+    );
+  });
+
+  it("names every other Application where one holds routes to the user's own workloads", () => {
+    const { input } = devRunbookInput();
+    const markdown = runbook({
+      ...input,
+      gitops: {
+        ...gitops,
+        external: [{ application: 'dev-applications', hosts: ['paperless', 'wiki'] }],
+      },
+    });
+    expect(healthWait(markdown)).toBe(
+      "kubectl -n argocd wait --for=jsonpath='{.status.health.status}'=Healthy application dev-cilium dev-argocd --timeout=30m",
+    );
+    expect(markdown).toContain(
+      '`dev-applications` holds routes (`paperless`, `wiki`) to workloads you deploy yourself',
+    );
+    expect(markdown).toContain('the root Application `dev-platform` `Degraded`');
+  });
+});
