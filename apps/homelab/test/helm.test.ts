@@ -353,6 +353,34 @@ suite(title, () => {
         expect(longhorn.flatMap((entry) => entry.restarts)).toEqual([]);
       });
 
+      it('rolls the operator out when its settings change: Helm puts the settings label on its pod template', () => {
+        // The operator reads its ConfigMap (envFrom) once at start; the chart has no checksum.
+        const renders = [...rendered.keys()].filter(
+          (render) => render.path === 'charts/sm-operator',
+        );
+        expect(renders.length).toBeGreaterThan(0);
+        for (const render of renders) {
+          const objects = documentsOf(render).map(({ object }) => object);
+          const deployment = objects.find((object) => object.kind === 'Deployment');
+          const config = objects.find((object) => object.kind === 'ConfigMap');
+          const labels = (deployment?.spec as { template?: { metadata?: { labels?: object } } })
+            ?.template?.metadata?.labels as { [key: string]: string } | undefined;
+          const data = config?.data as { [key: string]: string } | undefined;
+          // The label fingerprints exactly what the ConfigMap gives the operator.
+          const settings = {
+            cloudRegion: data?.BW_API_URL === 'https://api.bitwarden.eu' ? 'EU' : 'US',
+            bwSecretsManagerRefreshInterval: Number(data?.BW_SECRETS_MANAGER_REFRESH_INTERVAL),
+          };
+          let hash = 0x811c9dc5;
+          for (const byte of new TextEncoder().encode(JSON.stringify(settings))) {
+            hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+          }
+          expect(labels?.['homelab.dev/operator-settings']).toBe(
+            hash.toString(16).padStart(8, '0'),
+          );
+        }
+      });
+
       it('fails a restart of a workload Helm does not render, and a rendered reader the guide leaves out', () => {
         const documents = clusterDocuments('prod');
         const renamed = guideOf('prod').replaceAll(

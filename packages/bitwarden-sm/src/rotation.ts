@@ -8,9 +8,14 @@
 // a BitwardenSecret is synced at most once per refresh interval (`Reconcile` returns early while
 // `status.lastSuccessfulSyncTime` + interval is ahead, and requeues after the interval); a sync
 // with changes patches the existing Secret's `data` in place (`client.MergeFrom`), creating it
-// only when missing. The last sync time lives in the BitwardenSecret's status, so restarting the
-// operator does not force a sync; clearing it does (a zero time syncs at once, and the status
-// update is itself a watch event the controller reconciles).
+// only when missing. Its status update is a watch event (no predicate filters it) that queues the
+// object again at once; controller-runtime 0.23's priority queue, on by default, keeps one entry
+// per object with the earliest time (`lockedAddWithOpts`), so the `RequeueAfter` is merged into
+// it, and that pass returns early without requeueing: after a sync with changes, the next comes
+// with the informer resync (10 hours). The last sync time lives in the status, so restarting the
+// operator syncs only what was synced more than the interval ago; clearing it syncs at once (a
+// zero time passes the check, and the status update is itself a watch event the controller
+// reconciles).
 import {
   compareStrings,
   type PeerContribution,
@@ -204,11 +209,16 @@ export function rotationGuide(input: RotationGuideInput): string {
     'Bitwarden Secrets Manager the definition maps to its keys (`components.bitwarden-sm.secrets`).',
     'When you change the value of an entry in Bitwarden:',
     '',
-    `1. The operator reads Bitwarden again for each BitwardenSecret once every ${interval} seconds`,
-    '   (`components.bitwarden-sm.refreshInterval`), each on its own clock since its last sync, and',
-    '   writes the new value into the existing Secret (the same object, new `data`). Restarting the',
-    '   operator does not make it sooner: the last sync time is kept in the BitwardenSecret\u2019s',
-    '   status. Clearing it does, as the commands below do:',
+    `1. The operator is meant to read Bitwarden again for each BitwardenSecret every ${interval} seconds`,
+    '   (`components.bitwarden-sm.refreshInterval`) and writes a new value into the existing Secret',
+    '   (the same object, new `data`). It does not always: after a sync that changed a Secret, the',
+    '   status update it writes queues the BitwardenSecret again at once, the controller\u2019s queue',
+    '   merges the periodic requeue into that, and that pass, inside the interval, requeues nothing;',
+    '   the next sync then comes with the informer\u2019s resync, up to 10 hours later (operator 2.1.0,',
+    '   controller-runtime 0.23 priority queue). The operator skips any sync within the interval',
+    '   of the last one, which it keeps in the BitwardenSecret\u2019s status (so a restart of the',
+    '   operator does not sync a BitwardenSecret synced less than the interval ago). Clearing it',
+    '   makes it sync at once, as the commands below do: run them after every change.',
     '',
     '   ```sh',
     `   ${forceSyncCommand('<namespace>', '<name>')}`,
