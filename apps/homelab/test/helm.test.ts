@@ -64,6 +64,8 @@ import {
   type RenderedDocument,
   renderedPods,
   renderedSourceProblems,
+  rotationGuideEntries,
+  rotationGuideProblems,
   routeBackendProblems,
   runHelm,
   splitHelmOutput,
@@ -307,6 +309,111 @@ suite(title, () => {
       expect(result.status).not.toBe(0);
       expect(result.stderr).toContain("values don't meet the specifications of the schema(s)");
       expect(result.stderr).toContain(target.key as string);
+    });
+
+    describe('the rotation guide (clusters/<cluster>/rotating-secrets.md)', () => {
+      /** Every object Helm rendered for a cluster, with its Application's namespace. */
+      const clusterDocuments = (cluster: string) =>
+        [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([render]) =>
+            documentsOf(render).map(({ object }) => ({ object, namespace: render.namespace })),
+          );
+      const guideOf = (cluster: string): string => {
+        const file = built?.files.find(
+          (candidate) => candidate.path === `clusters/${cluster}/rotating-secrets.md`,
+        );
+        if (file === undefined) expect.fail(`no rotating-secrets.md for cluster ${cluster}`);
+        return file.content;
+      };
+
+      it('restarts only workloads Helm renders whose pods read the Secret, and names every rendered reader', () => {
+        const checked = discovery.clusters.filter(({ cluster }) =>
+          built?.files.some((file) => file.path === `clusters/${cluster}/rotating-secrets.md`),
+        );
+        expect(checked.length).toBeGreaterThan(0);
+        for (const { cluster } of checked) {
+          expect(rotationGuideProblems(guideOf(cluster), clusterDocuments(cluster))).toEqual([]);
+        }
+        // The OIDC client of Argo CD on prod: one entry fills both sides; Argo CD re-reads its
+        // Secret, Authelia reads the client secret files at start and is the one restart.
+        const prod = rotationGuideEntries(guideOf('prod'));
+        const argocd = prod.find((entry) => entry.secrets.includes('argocd/argocd-oidc'));
+        expect(argocd?.secrets).toEqual(['argocd/argocd-oidc', 'authelia/authelia-oidc-clients']);
+        expect(argocd?.restarts).toEqual(['authelia/deployment/authelia']);
+        const grafana = prod.find((entry) => entry.secrets.includes('monitoring/grafana-oidc'));
+        expect(grafana?.restarts).toEqual([
+          'authelia/deployment/authelia',
+          'monitoring/deployment/grafana',
+        ]);
+        const longhorn = prod.filter((entry) =>
+          entry.secrets.includes('longhorn-system/longhorn-backup-s3'),
+        );
+        expect(longhorn.length).toBeGreaterThan(0);
+        expect(longhorn.flatMap((entry) => entry.restarts)).toEqual([]);
+      });
+
+      it('rolls the operator out when its settings change: Helm puts the settings label on its pod template', () => {
+        // The operator reads its ConfigMap (envFrom) once at start; the chart has no checksum.
+        const renders = [...rendered.keys()].filter(
+          (render) => render.path === 'charts/sm-operator',
+        );
+        expect(renders.length).toBeGreaterThan(0);
+        for (const render of renders) {
+          const objects = documentsOf(render).map(({ object }) => object);
+          const deployment = objects.find((object) => object.kind === 'Deployment');
+          const config = objects.find((object) => object.kind === 'ConfigMap');
+          const labels = (deployment?.spec as { template?: { metadata?: { labels?: object } } })
+            ?.template?.metadata?.labels as { [key: string]: string } | undefined;
+          const data = config?.data as { [key: string]: string } | undefined;
+          // The label fingerprints exactly what the ConfigMap gives the operator.
+          const settings = {
+            cloudRegion: data?.BW_API_URL === 'https://api.bitwarden.eu' ? 'EU' : 'US',
+            bwSecretsManagerRefreshInterval: Number(data?.BW_SECRETS_MANAGER_REFRESH_INTERVAL),
+          };
+          let hash = 0x811c9dc5;
+          for (const byte of new TextEncoder().encode(JSON.stringify(settings))) {
+            hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+          }
+          expect(labels?.['homelab.dev/operator-settings']).toBe(
+            hash.toString(16).padStart(8, '0'),
+          );
+        }
+      });
+
+      it('fails a restart of a workload Helm does not render, and a rendered reader the guide leaves out', () => {
+        const documents = clusterDocuments('prod');
+        const renamed = guideOf('prod').replaceAll(
+          'rollout restart deployment/grafana',
+          'rollout restart deployment/monitoring-grafana',
+        );
+        expect(rotationGuideProblems(renamed, documents)).toContain(
+          'entry ' +
+            rotationGuideEntries(guideOf('prod')).find((entry) =>
+              entry.secrets.includes('monitoring/grafana-oidc'),
+            )?.id +
+            ': restarts monitoring/deployment/monitoring-grafana, which Helm does not render',
+        );
+        const unnamed = guideOf('prod')
+          .split('\n')
+          .filter(
+            (line) =>
+              !line.startsWith('- `deployment/grafana` in `monitoring` (Secret `grafana-oidc`)'),
+          )
+          .join('\n');
+        expect(rotationGuideProblems(unnamed, documents)).toEqual([
+          'monitoring/deployment/grafana reads Secret monitoring/grafana-oidc, which the guide does not name it a reader of',
+        ]);
+        // Argo CD's server reads its client secret through the API, not from its pod template:
+        // restarting it for that Secret is a restart of a workload that does not read it.
+        const wrong = guideOf('prod').replace(
+          'kubectl -n authelia rollout restart deployment/authelia\n',
+          'kubectl -n argocd rollout restart deployment/argocd-server\n',
+        );
+        expect(rotationGuideProblems(wrong, documents).join('\n')).toContain(
+          'restarts argocd/deployment/argocd-server, whose pods read none of argocd/argocd-oidc, authelia/authelia-oidc-clients',
+        );
+      });
     });
 
     describe('released archives (homelab release), each installed alone', () => {

@@ -488,6 +488,15 @@ describe('OIDC login', () => {
         labels: { 'app.kubernetes.io/part-of': 'argocd' },
         description:
           'the OIDC client secret Argo CD presents to the OIDC provider: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)',
+        // The server re-reads `$argocd-oidc:client-secret` when the Secret changes: no restart.
+        readers: [
+          {
+            kind: 'Deployment',
+            name: 'argocd-server',
+            reads: 'use',
+            how: '`$argocd-oidc:client-secret` of `oidc.config`, which the server re-reads when the Secret changes (it restarts its SSO by itself)',
+          },
+        ],
       },
     ]);
     const plain = run({ adminGroups: ['platform-admins'] });

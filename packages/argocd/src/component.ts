@@ -787,6 +787,22 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
               labels: { 'app.kubernetes.io/part-of': 'argocd' },
               description:
                 'the OIDC client secret Argo CD presents to the OIDC provider: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)',
+              // The server resolves `$<secret>:<key>` of `oidc.config` from its Secret informer
+              // and restarts its own listeners when the resolved OIDC settings change (v3.4.4
+              // server.go `watchSettings`, `checkOIDCConfigChange`): no restart needed.
+              readers: [
+                {
+                  kind: 'Deployment',
+                  name: SERVER_SERVICE,
+                  reads: 'use',
+                  how:
+                    '`$' +
+                    secret.name +
+                    ':' +
+                    secret.key +
+                    '` of `oidc.config`, which the server re-reads when the Secret changes (it restarts its SSO by itself)',
+                },
+              ],
             },
           ],
         }),

@@ -29,6 +29,7 @@ import { autheliaConfiguration } from './config.js';
 import { autheliaFlows } from './flows.js';
 import {
   AUTHELIA_NAMESPACE,
+  AUTHELIA_READER,
   type AutheliaSettings,
   autheliaSettingsSpec,
   CLIENTS_SECRET,
@@ -150,7 +151,11 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
         issuer: `https://auth.${domain}`,
         userinfoPath: USERINFO_PATH,
         groups: [...settings.groups],
-        clientSecrets: { namespace: AUTHELIA_NAMESPACE, name: CLIENTS_SECRET },
+        clientSecrets: {
+          namespace: AUTHELIA_NAMESPACE,
+          name: CLIENTS_SECRET,
+          readers: [AUTHELIA_READER],
+        },
       },
     },
     issues,

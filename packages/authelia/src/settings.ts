@@ -7,6 +7,7 @@ import {
   type JsonSchema,
   type PathSegment,
   type ResolvedCluster,
+  type SecretReader,
   type SecretRequirement,
   type SettingsSpec,
 } from '@homelab/core';
@@ -253,6 +254,32 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
   if (settings.smtp?.username !== undefined) keys.push(SECRET_KEYS.smtp);
   const files: string[] = [FILE_KEYS.jwk];
   if (settings.users.kind === 'file') files.push(FILE_KEYS.users);
+  const readers = [AUTHELIA_READER];
+  const notes: { [key: string]: string } = {
+    [SECRET_KEYS.session]:
+      'Every user is logged out (their sessions were encrypted with the old key).',
+    [SECRET_KEYS.storage]:
+      'Authelia encrypts its database with it and refuses to start with another key: re-encrypt the database with `authelia storage encryption change-key` before the new value reaches the pod, or its stored second factors and consents are lost.',
+    [SECRET_KEYS.oidcHmac]:
+      'Authorization codes and tokens issued with the old secret stop working: OIDC clients log in again.',
+    [SECRET_KEYS.resetPassword]: 'Password-reset links already sent stop working.',
+    [SECRET_KEYS.postgres]:
+      'Change the PostgreSQL role\u2019s password to the same value at the same time: Authelia does not start with a password the server refuses.',
+    [SECRET_KEYS.redis]:
+      'Change the Redis password to the same value at the same time; every user is logged out if Redis loses its sessions.',
+    [SECRET_KEYS.ldap]:
+      'Change the bind user\u2019s password in the directory at the same time: Authelia checks the bind at start.',
+    [SECRET_KEYS.smtp]:
+      'Change it at the mail server first; Authelia checks the SMTP login at start.',
+    [FILE_KEYS.jwk]:
+      'ID tokens signed with the old key no longer verify: OIDC clients log in again once they fetch the new key set.',
+    [FILE_KEYS.users]:
+      'Authelia reads the users database only at start (`watch: false`): a new user or password needs the restart.',
+  };
+  const rotation = (list: readonly string[]) =>
+    Object.fromEntries(
+      list.flatMap((key) => (notes[key] === undefined ? [] : [[key, notes[key]]])),
+    );
   return [
     {
       name: SECRET,
@@ -260,6 +287,8 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
       keys: keys.sort(),
       description:
         'Authelia\u2019s own secrets: session and storage encryption keys (at least 20 random characters), the OIDC HMAC secret, backend passwords',
+      readers,
+      rotation: rotation(keys),
     },
     {
       name: FILES_SECRET,
@@ -267,6 +296,20 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
       keys: files.sort(),
       description:
         'files Authelia reads: the OIDC signing key (an RSA private key, PEM) and the users database (YAML, argon2id password hashes)',
+      readers,
+      rotation: rotation(files),
     },
   ];
 }
+
+/**
+ * Authelia's Deployment (the chart's `pod.kind`, named after the release) reads every secret once,
+ * at start: the chart's `*_FILE` variables, and the files its configuration names (the template
+ * filter's `secret`, the users database with `watch: false`, the OIDC client secrets).
+ */
+export const AUTHELIA_READER: SecretReader = {
+  kind: 'Deployment',
+  name: 'authelia',
+  reads: 'start',
+  how: 'the files of the mounted Secret, read once at start (`*_FILE` variables and the paths its configuration names)',
+};

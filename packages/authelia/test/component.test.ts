@@ -41,12 +41,40 @@ describe('what Authelia declares', () => {
       issuer: 'https://auth.dev.lab.example.com',
       userinfoPath: '/api/oidc/userinfo',
       groups: GROUPS,
-      clientSecrets: { namespace: 'authelia', name: 'authelia-oidc-clients' },
+      clientSecrets: {
+        namespace: 'authelia',
+        name: 'authelia-oidc-clients',
+        // The client secret files are read once, at start: a rotation restarts Authelia.
+        readers: [
+          {
+            kind: 'Deployment',
+            name: 'authelia',
+            reads: 'start',
+            how: 'the files of the mounted Secret, read once at start (`*_FILE` variables and the paths its configuration names)',
+          },
+        ],
+      },
     });
     expect(run.declared('prod').facts?.['oidc-provider']?.issuer).toBe(
       'https://auth.lab.example.com',
     );
     expect(dev.application).toMatchObject({ namespace: 'authelia', podSecurity: 'restricted' });
+  });
+
+  it('says Authelia reads its Secrets at start, and what must change with the keys that encrypt or log in', () => {
+    const run = reference();
+    const [own, files] = run.declared('prod').secrets ?? [];
+    expect(own?.readers?.map((reader) => [reader.kind, reader.name, reader.reads])).toEqual([
+      ['Deployment', 'authelia', 'start'],
+    ]);
+    expect(files?.readers).toEqual(own?.readers);
+    expect(own?.rotation?.['storage.encryption.key']).toContain(
+      '`authelia storage encryption change-key`',
+    );
+    expect(own?.rotation?.['storage.postgres.password.txt']).toContain('PostgreSQL');
+    // One note per key it declares, none for keys it does not.
+    expect(Object.keys(own?.rotation ?? {}).sort()).toEqual([...(own?.keys ?? [])].sort());
+    expect(Object.keys(files?.rotation ?? {}).sort()).toEqual([...(files?.keys ?? [])].sort());
   });
 
   it('declares the Secrets its backends need, nothing more', () => {

@@ -28,6 +28,7 @@ import {
   parseCron,
   type RenderCluster,
   type RenderInput,
+  S3_KEY_ROTATION,
   type Values,
   warning,
 } from '@homelab/core';
@@ -246,6 +247,15 @@ function declare(input: DeclareInput<Settings>): Declaration {
               namespace: ETCD_BACKUP_NAMESPACE,
               keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
               description: `S3 credentials of the etcd snapshots of cluster ${input.cluster.name} (write access to ${settings.s3?.bucket ?? 'the backup bucket'})`,
+              readers: [
+                {
+                  kind: 'CronJob',
+                  name: 'talos-backup',
+                  reads: 'run',
+                  how: 'environment variables of each Job\u2019s pod',
+                },
+              ],
+              rotation: { ...S3_KEY_ROTATION },
             },
           ],
         }),

@@ -19,6 +19,8 @@ import {
   type EnvironmentProfile,
   error,
   type FlowDeclaration,
+  type GeneratedFile,
+  generatedHeader,
   type Issue,
   type KubeObject,
   type PathSegment,
@@ -42,12 +44,14 @@ import {
   bitwardenSecret,
   entryId,
   labelledSecret,
+  type MappedSecret,
   mappingLines,
   matchInventory,
   secretId,
   type UnmappedKey,
   wantedSecrets,
 } from './inventory.js';
+import { rotationEntries, rotationGuide } from './rotation.js';
 import {
   type BitwardenSmSettings,
   bitwardenSettingsSpec,
@@ -155,6 +159,10 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
           'secrets, and an access token for it. The token is the one secret made by hand, once in',
           'every namespace that gets a BitwardenSecret (the hand-made secrets step below). Read it',
           'into your shell without echoing it; it never goes into Git or a file.',
+          '',
+          'Changing a value in Bitwarden later reaches its Secret at the operator\u2019s next sync,',
+          'but not what read the old value at start: `rotating-secrets.md` beside this runbook',
+          'says, entry by entry, what reads it, what must change with it, and the commands.',
         ],
         commands: ['read -rs BWS_ACCESS_TOKEN', 'export BWS_ACCESS_TOKEN'],
       },
@@ -300,12 +308,36 @@ function serverValues(settings: ResolvedBitwardenSettings): Values {
       };
 }
 
+/** FNV-1a, 32 bits, as 8 hexadecimal digits: a short fingerprint that fits a label value. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+/**
+ * The pod-template label that rolls the operator out when its ConfigMap changes. The chart's
+ * Deployment reads the ConfigMap through `envFrom` (the refresh interval, the API and identity
+ * URLs), which the operator reads once at start (cmd/main.go `GetSettings`), and carries no
+ * checksum of it: without this label a new `refreshInterval` or server would reach the
+ * ConfigMap and never the running operator. `commonLabels` go on the pod template's labels
+ * (the chart's `sm-operator.fullLabels`), never on a selector.
+ */
+export const SETTINGS_LABEL = 'homelab.dev/operator-settings';
+
 function clusterValues(settings: ResolvedBitwardenSettings): Values {
+  const operatorSettings: Values = {
+    ...serverValues(settings),
+    bwSecretsManagerRefreshInterval: settings.refreshInterval,
+  };
   return {
     [SM_OPERATOR_CHART_NAME]: {
+      commonLabels: { [SETTINGS_LABEL]: fingerprint(JSON.stringify(operatorSettings)) },
       settings: {
-        ...serverValues(settings),
-        bwSecretsManagerRefreshInterval: settings.refreshInterval,
+        ...operatorSettings,
         ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }),
       },
     },
@@ -390,7 +422,11 @@ function clusterSecrets(
   settings: ResolvedBitwardenSettings,
   missing: Map<string, Missing>,
   issues: Issue[],
-): { forConsumers: ConsumerManifests[]; used: ReadonlySet<string> } {
+): {
+  forConsumers: ConsumerManifests[];
+  used: ReadonlySet<string>;
+  secrets: readonly MappedSecret[];
+} {
   const { cluster } = entry;
   const { secrets: wanted, conflicts } = wantedSecrets(entry.others);
   for (const conflict of conflicts) {
@@ -512,7 +548,7 @@ function clusterSecrets(
   const forConsumers = [...out.entries()]
     .sort(([a], [b]) => compareStrings(a, b))
     .map(([component, manifests]) => ({ component, cluster: cluster.name, manifests }));
-  return { forConsumers, used: match.used };
+  return { forConsumers, used: match.used, secrets: match.secrets };
 }
 
 /**
@@ -524,6 +560,7 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();
   const forConsumers: ConsumerManifests[] = [];
+  const files: GeneratedFile[] = [];
   const missing = new Map<string, Missing>();
   /** Inventory entries: where they apply and whether a cluster uses them. */
   const entries = new Map<string, { path: PathSegment[]; used: boolean; clusters: string[] }>();
@@ -533,6 +570,17 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
     clusterLayers[entry.cluster.name] = clusterValues(settings);
     const made = clusterSecrets(entry, settings, missing, issues);
     forConsumers.push(...made.forConsumers);
+    files.push({
+      path: `clusters/${entry.cluster.name}/rotating-secrets.md`,
+      content: rotationGuide({
+        header: generatedHeader('pnpm build', 'markdown'),
+        cluster: entry.cluster.name,
+        settings,
+        entries: rotationEntries(made.secrets, entry.others),
+        tokenNamespaces: tokenNamespaces(settings),
+        tokenCommand: (namespace) => tokenSecret(settings, namespace).commands.join('\n'),
+      }),
+    });
     for (const [id, keys] of settings.inventory) {
       for (const key of keys.keys()) {
         const known = entries.get(entryId(id, key)) ?? {
@@ -578,7 +626,7 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
     clusters: clusterLayers,
     readme: readme(),
   };
-  return { chart, forConsumers, issues };
+  return { chart, files, forConsumers, issues };
 }
 
 /** Bitwarden Secrets Manager as a platform component. */

@@ -403,6 +403,23 @@ describe('charts/sm-operator', () => {
     });
   });
 
+  it('rolls the operator out when its settings change: a pod-template label fingerprints what its ConfigMap holds', () => {
+    // The operator reads the chart's ConfigMap (envFrom) once at start; the chart has no checksum.
+    const label = (run: ReturnType<typeof runBitwarden>, cluster: string) =>
+      run.values('sm-operator', cluster)['sm-operator'].commonLabels;
+    const base = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const slower = runBitwarden({ secrets: INVENTORY }, [argocd], {
+      prod: { refreshInterval: 600 },
+    });
+    const eu = runBitwarden({ secrets: INVENTORY, cloudRegion: 'EU' }, [argocd]);
+    // FNV-1a of {"cloudRegion":"US","bwSecretsManagerRefreshInterval":300}
+    expect(label(base, 'dev')).toEqual({ 'homelab.dev/operator-settings': 'c974461e' });
+    expect(label(base, 'prod')).toEqual(label(base, 'dev'));
+    expect(label(slower, 'dev')).toEqual(label(base, 'dev'));
+    expect(label(slower, 'prod')).not.toEqual(label(base, 'prod'));
+    expect(label(eu, 'dev')).not.toEqual(label(base, 'dev'));
+  });
+
   it('talks to the cloud region, or to a self-hosted server, never both', () => {
     const eu = runBitwarden({ secrets: INVENTORY, cloudRegion: 'EU', refreshInterval: 600 }, [
       argocd,

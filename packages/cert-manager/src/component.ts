@@ -39,7 +39,13 @@ import {
   resolveCertManagerSettings,
 } from './settings.js';
 import { certManagerValidators } from './validators.js';
-import { baseValues, CERT_MANAGER_VALUES_KEY, clusterValues, environmentValues } from './values.js';
+import {
+  baseValues,
+  CERT_MANAGER_RELEASE,
+  CERT_MANAGER_VALUES_KEY,
+  clusterValues,
+  environmentValues,
+} from './values.js';
 import { CERT_MANAGER_APP_VERSION, CERT_MANAGER_CHART, CERT_MANAGER_UPSTREAM } from './versions.js';
 
 /** Chart folder (charts/cert-manager). */
@@ -148,6 +154,16 @@ function credentials(
         namespace: CERT_MANAGER_NAMESPACE,
         keys: refs.map((ref) => ref.key),
         description,
+        // The controller reads the issuer's credentials from its Secret informer at each
+        // challenge: the next issuance or renewal uses the new value.
+        readers: [
+          {
+            kind: 'Deployment' as const,
+            name: CERT_MANAGER_RELEASE,
+            reads: 'use' as const,
+            how: 'the issuer\u2019s credential Secret, which the controller reads at each ACME challenge',
+          },
+        ],
       })),
       bootstrapSecrets: [],
     };

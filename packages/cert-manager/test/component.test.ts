@@ -244,6 +244,15 @@ describe('an ACME issuer', () => {
         // A token with DNS:Edit alone cannot look the zone up by name (GET /zones?name=).
         description:
           'credentials of the cloudflare DNS-01 solver (ACME DNS-01 challenges): a Cloudflare API token with the permissions Zone:DNS:Edit and Zone:Zone:Read on all zones (cert-manager looks the zone up by name)',
+        // The controller reads it at each challenge: a new token needs no restart.
+        readers: [
+          {
+            kind: 'Deployment',
+            name: 'cert-manager',
+            reads: 'use',
+            how: 'the issuer\u2019s credential Secret, which the controller reads at each ACME challenge',
+          },
+        ],
       },
     ]);
     expect(declared.dev?.bootstrapSecrets).toBeUndefined();

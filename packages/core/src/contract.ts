@@ -172,7 +172,12 @@ export interface CapabilityFacts {
      * `secrets` provider fills each key from the same store entry as the client's own `secret`,
      * so both sides read one value.
      */
-    readonly clientSecrets?: { readonly namespace: string; readonly name: string };
+    readonly clientSecrets?: {
+      readonly namespace: string;
+      readonly name: string;
+      /** What reads it (the rotation guide: the provider itself, restarted or not). */
+      readonly readers?: readonly SecretReader[];
+    };
   };
   readonly storage: {
     /** StorageClasses by tier. */
@@ -521,6 +526,34 @@ export interface SecretRequirement {
   readonly labels?: { readonly [key: string]: string };
   /** What it holds, for the runbook and messages. */
   readonly description?: string;
+  /**
+   * What reads it and how each reader takes in a new value, for the secrets provider's rotation
+   * guide (`clusters/<cluster>/rotating-secrets.md`). Absent: nothing of the platform says.
+   */
+  readonly readers?: readonly SecretReader[];
+  /**
+   * Per key: what else must change with a new value, in one or two Markdown sentences (a restic
+   * repository's key, a database encrypted with it, the S3 provider's old key revoked after).
+   */
+  readonly rotation?: { readonly [key: string]: string };
+}
+
+/**
+ * A workload that reads a Secret, in the Secret's namespace. `start`: it reads the value once, at
+ * start (an environment variable, a file read when it starts): a new value takes a restart (the
+ * rotation guide gives `kubectl rollout restart <kind>/<name>`). `use`: it reads the Secret again
+ * at use (from the API, or a mounted file, which the kubelet updates within about a minute):
+ * nothing to do. `run`: each run is a new pod (a CronJob, an operator's Job): the next run has it.
+ */
+export interface SecretReader {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job';
+  /** The workload's name; for `run`, what makes the pods may be named instead (one line of text). */
+  readonly name: string;
+  readonly reads: 'start' | 'use' | 'run';
+  /** The keys it reads; absent: every key of the Secret. */
+  readonly keys?: readonly string[];
+  /** How it reads them, a few words for the guide (`the *_FILE variables of its configuration`). */
+  readonly how: string;
 }
 
 /** A Secret made by hand once per cluster (the runbook gives the command; layer 4 knows it). */

@@ -72,6 +72,7 @@ export type {
   RouteRequest,
   SecretKeyRef,
   SecretProducer,
+  SecretReader,
   SecretRequirement,
   SettingsSpec,
   TalosNeeds,
@@ -275,6 +276,7 @@ export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export { chartArchivePath, GITHUB_RELEASE_HOSTS, vendorPath } from './upstream.js';
 export {
+  S3_KEY_ROTATION,
   VOLUME_BACKUP_SECRET_KEYS,
   volumeBackupSecret,
   volumeBackupSecretName,

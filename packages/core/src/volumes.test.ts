@@ -16,6 +16,22 @@ describe('volumeBackupSecret', () => {
       keys: ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
       description:
         'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data',
+      // Each backup, restore and verification is a new pod: nothing to restart.
+      readers: [
+        {
+          kind: 'Job',
+          name: 'the restic movers and verifications of data',
+          reads: 'run',
+          how: 'environment variables of each run\u2019s pod',
+        },
+      ],
+      rotation: {
+        AWS_ACCESS_KEY_ID: expect.stringContaining('Create the new access key'),
+        AWS_SECRET_ACCESS_KEY: expect.stringContaining('change both together'),
+        // A repository opens only with a password it holds a key for.
+        RESTIC_PASSWORD: expect.stringContaining('`restic key add`'),
+        RESTIC_REPOSITORY: expect.stringContaining('A new repository starts empty'),
+      },
     });
   });
 });

@@ -25,5 +25,33 @@ export function volumeBackupSecret(volume: VolumeRequest): SecretRequirement {
     namespace: volume.namespace,
     keys: [...VOLUME_BACKUP_SECRET_KEYS],
     description: `restic repository URL, repository password and S3 credentials of the backups of volume ${volume.namespace}/${volume.name}`,
+    // Every backup, restore and verification is a new pod that reads the Secret (VolSync's
+    // mover Jobs, the verification CronJob's Jobs): the next run has the new value.
+    readers: [
+      {
+        kind: 'Job',
+        name: `the restic movers and verifications of ${volume.name}`,
+        reads: 'run',
+        how: 'environment variables of each run\u2019s pod',
+      },
+    ],
+    rotation: {
+      ...S3_KEY_ROTATION,
+      RESTIC_PASSWORD:
+        'restic encrypts the repository\u2019s master key with it, and a repository opens only with a password it holds a key for: add the new password first (`restic key add`, with the old one), change the entry, and remove the old key (`restic key remove`) once a backup with the new one succeeded.',
+      RESTIC_REPOSITORY:
+        'A new repository starts empty (the next backup initialises it); the snapshots stay in the old one, which restores no longer read.',
+    },
   };
 }
+
+/**
+ * What else changes with an S3 access key (a rotation guide's note per key): the provider keeps
+ * the old key valid until every reader has the new one.
+ */
+export const S3_KEY_ROTATION: { readonly [key: string]: string } = {
+  AWS_ACCESS_KEY_ID:
+    'Create the new access key at the S3 provider first and change both keys together (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`); revoke the old key only when every reader below has the new one.',
+  AWS_SECRET_ACCESS_KEY:
+    'Belongs to `AWS_ACCESS_KEY_ID`: change both together, and revoke the old key at the provider only when every reader below has the new one.',
+};

@@ -24,6 +24,7 @@ import {
   type RenderInput,
   type ResolvedCluster,
   type RouteRequest,
+  S3_KEY_ROTATION,
   type SecretRequirement,
   shellQuote,
   type TalosNeeds,
@@ -384,6 +385,17 @@ function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
         target.endpoint === undefined
           ? `S3 credentials of the Longhorn backup target ${target.url}`
           : `S3 credentials of the Longhorn backup target ${target.url}; AWS_ENDPOINTS must be ${target.endpoint}`,
+      // longhorn-manager watches the Secret and reads it again for every backup-store call
+      // (v1.8 controller/kubernetes_secret_controller.go, engineapi/backups.go).
+      readers: [
+        {
+          kind: 'DaemonSet',
+          name: 'longhorn-manager',
+          reads: 'use',
+          how: 'the backup target\u2019s credential Secret, which longhorn-manager reads again for every backup and watches',
+        },
+      ],
+      rotation: { ...S3_KEY_ROTATION },
     },
   ];
 }

@@ -352,6 +352,22 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
         keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINTS'],
         description:
           'S3 credentials of the Longhorn backup target s3://homelab-longhorn@us-east-1/longhorn/prod; AWS_ENDPOINTS must be https://s3.example.com',
+        // longhorn-manager reads the credential Secret again for every backup-store call and
+        // watches it (v1.8 engineapi/backups.go, controller/kubernetes_secret_controller.go).
+        readers: [
+          {
+            kind: 'DaemonSet',
+            name: 'longhorn-manager',
+            reads: 'use',
+            how: 'the backup target\u2019s credential Secret, which longhorn-manager reads again for every backup and watches',
+          },
+        ],
+        rotation: {
+          AWS_ACCESS_KEY_ID: expect.stringContaining(
+            'Create the new access key at the S3 provider first',
+          ),
+          AWS_SECRET_ACCESS_KEY: expect.stringContaining('Belongs to `AWS_ACCESS_KEY_ID`'),
+        },
       },
     ]);
     const aws = runLonghorn(

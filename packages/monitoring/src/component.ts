@@ -23,6 +23,7 @@ import {
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  type SecretReader,
   type SecretRequirement,
   settingsPath,
   shellQuote,
@@ -53,7 +54,13 @@ import {
   resolveMonitoringSettings,
 } from './settings.js';
 import { monitoringValidators } from './validators.js';
-import { baseValues, clusterValues, environmentValues, KPS_VALUES_KEY } from './values.js';
+import {
+  ALERTMANAGER_NAME,
+  baseValues,
+  clusterValues,
+  environmentValues,
+  KPS_VALUES_KEY,
+} from './values.js';
 import {
   KUBE_PROMETHEUS_STACK_CHART,
   MONITORING_UPSTREAM,
@@ -130,36 +137,100 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   };
 }
 
-/** The Secrets monitoring reads: receiver credentials, Grafana's admin, its OIDC client secret. */
+/** Grafana's Deployment (the subchart's fullnameOverride): its env is read once, at start. */
+const GRAFANA_ENV_READER = {
+  kind: 'Deployment',
+  name: GRAFANA_SERVICE,
+  reads: 'start',
+} as const;
+
+/**
+ * The Secrets monitoring reads: receiver credentials, Grafana's admin, its OIDC client secret;
+ * with what reads each (the rotation guide).
+ */
 function secretRequirements(
   settings: ResolvedMonitoringSettings,
   receiverSecrets: readonly { readonly name: string; readonly keys: readonly string[] }[],
 ): SecretRequirement[] {
-  const byName = new Map<string, { keys: Set<string>; uses: Set<string> }>();
-  const add = (name: string, keys: readonly string[], use: string): void => {
-    const entry = byName.get(name) ?? { keys: new Set<string>(), uses: new Set<string>() };
+  const byName = new Map<
+    string,
+    { keys: Set<string>; uses: Set<string>; readers: SecretReader[]; rotation: Map<string, string> }
+  >();
+  const add = (
+    name: string,
+    keys: readonly string[],
+    use: string,
+    reader: SecretReader,
+    rotation: { readonly [key: string]: string } = {},
+  ): void => {
+    const entry = byName.get(name) ?? {
+      keys: new Set<string>(),
+      uses: new Set<string>(),
+      readers: [],
+      rotation: new Map<string, string>(),
+    };
     for (const key of keys) entry.keys.add(key);
     entry.uses.add(use);
+    const known = entry.readers.find(
+      (other) => other.kind === reader.kind && other.name === reader.name,
+    );
+    if (known === undefined) entry.readers.push(reader);
+    else if (known.keys !== undefined && reader.keys !== undefined) {
+      entry.readers[entry.readers.indexOf(known)] = {
+        ...known,
+        keys: [...new Set([...known.keys, ...reader.keys])].sort(compareStrings),
+      };
+    }
+    for (const [key, note] of Object.entries(rotation)) entry.rotation.set(key, note);
     byName.set(name, entry);
   };
-  add(GRAFANA_ADMIN_SECRET.name, GRAFANA_ADMIN_SECRET.keys, "Grafana's local admin");
+  add(GRAFANA_ADMIN_SECRET.name, GRAFANA_ADMIN_SECRET.keys, "Grafana's local admin", {
+    ...GRAFANA_ENV_READER,
+    keys: [...GRAFANA_ADMIN_SECRET.keys],
+    how: '`GF_SECURITY_ADMIN_USER`/`GF_SECURITY_ADMIN_PASSWORD` (`admin.existingSecret`), which Grafana applies when it creates its database; the database lives in the pod, so a new pod has the new password',
+  });
   const oidc = settings.grafana.oidc;
   if (oidc !== undefined) {
     add(
       oidc.clientSecret.secretName,
       [oidc.clientSecret.key],
       "Grafana's OIDC client secret: 40 or more random letters and digits (the provider reads the same entry into its configuration, where a quote breaks it)",
+      {
+        ...GRAFANA_ENV_READER,
+        keys: [oidc.clientSecret.key],
+        how: '`GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET` (`envValueFrom`), read at start',
+      },
     );
   }
   for (const secret of receiverSecrets)
-    add(secret.name, secret.keys, 'Alertmanager receiver credentials');
+    add(secret.name, secret.keys, 'Alertmanager receiver credentials', {
+      kind: 'StatefulSet',
+      // The Prometheus Operator's StatefulSet of the Alertmanager resource.
+      name: `alertmanager-${ALERTMANAGER_NAME}`,
+      reads: 'use',
+      keys: [...secret.keys],
+      how: 'a file of the Secret the operator mounts (`alertmanagerSpec.secrets`), which the kubelet updates and Alertmanager reads at each notification (`*_file`)',
+    });
   return [...byName.keys()].sort(compareStrings).map((name) => {
-    const entry = byName.get(name) as { keys: Set<string>; uses: Set<string> };
+    const entry = byName.get(name) as {
+      keys: Set<string>;
+      uses: Set<string>;
+      readers: SecretReader[];
+      rotation: Map<string, string>;
+    };
     return {
       name,
       namespace: MONITORING_NAMESPACE,
       keys: [...entry.keys].sort(compareStrings),
       description: [...entry.uses].sort(compareStrings).join('; '),
+      readers: entry.readers,
+      ...(entry.rotation.size === 0
+        ? {}
+        : {
+            rotation: Object.fromEntries(
+              [...entry.rotation].sort(([a], [b]) => compareStrings(a, b)),
+            ),
+          }),
     };
   });
 }

@@ -1568,3 +1568,127 @@ export function routeBackendProblems(
   }
   return problems;
 }
+
+/** The Secrets (`<namespace>/<name>`) a pod template reads: env, envFrom, secret and projected volumes. */
+export function podTemplateSecrets(template: unknown, namespace: string): Set<string> {
+  const out = new Set<string>();
+  const spec = at(template, 'spec');
+  const containers = [
+    ...((at(spec, 'containers') ?? []) as unknown[]),
+    ...((at(spec, 'initContainers') ?? []) as unknown[]),
+  ];
+  for (const container of containers) {
+    for (const env of (at(container, 'env') ?? []) as unknown[]) {
+      const name = at(env, 'valueFrom', 'secretKeyRef', 'name');
+      if (typeof name === 'string') out.add(`${namespace}/${name}`);
+    }
+    for (const from of (at(container, 'envFrom') ?? []) as unknown[]) {
+      const name = at(from, 'secretRef', 'name');
+      if (typeof name === 'string') out.add(`${namespace}/${name}`);
+    }
+  }
+  for (const volume of (at(spec, 'volumes') ?? []) as unknown[]) {
+    const name = at(volume, 'secret', 'secretName');
+    if (typeof name === 'string') out.add(`${namespace}/${name}`);
+    for (const source of (at(volume, 'projected', 'sources') ?? []) as unknown[]) {
+      const projected = at(source, 'secret', 'name');
+      if (typeof projected === 'string') out.add(`${namespace}/${projected}`);
+    }
+  }
+  return out;
+}
+
+/** What a cluster's rotating-secrets.md says, entry by entry. */
+export interface RotationGuideEntry {
+  readonly id: string;
+  /** `<namespace>/<name>` of every Secret the entry fills. */
+  readonly secrets: readonly string[];
+  /** `<namespace>/<kind>/<name>` (kind in lower case) of every workload a reader line names, by Secret. */
+  readonly readers: ReadonlyMap<string, readonly string[]>;
+  /** `<namespace>/<kind>/<name>` of every `kubectl rollout restart`. */
+  readonly restarts: readonly string[];
+}
+
+/** Parses the entries of a rotation guide (`clusters/<cluster>/rotating-secrets.md`). */
+export function rotationGuideEntries(guide: string): RotationGuideEntry[] {
+  return guide
+    .split(/^## Entry `/m)
+    .slice(1)
+    .map((section) => {
+      const id = section.slice(0, section.indexOf('`'));
+      const secrets = [...section.matchAll(/^- key `[^`]+` of Secret `([^`]+)`/gm)].map(
+        (match) => match[1] as string,
+      );
+      const readers = new Map<string, string[]>();
+      for (const match of section.matchAll(
+        /^- `([a-z]+)\/([^`]+)` in `([^`]+)` \(Secret `([^`]+)`\)/gm,
+      )) {
+        const secret = `${match[3]}/${match[4]}`;
+        readers.set(secret, [
+          ...(readers.get(secret) ?? []),
+          `${match[3]}/${match[1]}/${match[2]}`,
+        ]);
+      }
+      const restarts = [
+        ...section.matchAll(/^kubectl -n (\S+) rollout restart ([a-z]+)\/(\S+)$/gm),
+      ].map((match) => `${match[1]}/${match[2]}/${match[3]}`);
+      return { id, secrets: [...new Set(secrets)], readers, restarts };
+    });
+}
+
+/**
+ * What a rotation guide gets wrong against what Helm renders for its cluster: a workload it
+ * restarts that Helm does not render, or whose pods read none of the entry's Secrets; a workload
+ * Helm renders whose pods read a Secret of the guide (env, envFrom, volumes) that the guide does
+ * not name as a reader of that Secret (a new value would never reach it).
+ */
+export function rotationGuideProblems(
+  guide: string,
+  documents: readonly { readonly object: KubeObject; readonly namespace: string }[],
+): string[] {
+  const problems: string[] = [];
+  const workloads = new Map<string, Set<string>>();
+  for (const { object, namespace } of documents) {
+    if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(object.kind)) continue;
+    const ns = object.metadata.namespace ?? namespace;
+    const template = at(object.spec, 'template');
+    workloads.set(
+      `${ns}/${object.kind.toLowerCase()}/${object.metadata.name}`,
+      podTemplateSecrets(template, ns),
+    );
+  }
+  const entries = rotationGuideEntries(guide);
+  for (const entry of entries) {
+    for (const restart of entry.restarts) {
+      const reads = workloads.get(restart);
+      if (reads === undefined) {
+        problems.push(`entry ${entry.id}: restarts ${restart}, which Helm does not render`);
+        continue;
+      }
+      if (!entry.secrets.some((secret) => reads.has(secret))) {
+        problems.push(
+          `entry ${entry.id}: restarts ${restart}, whose pods read none of ${entry.secrets.join(', ')}`,
+        );
+      }
+    }
+  }
+  const guided = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    for (const secret of entry.secrets) {
+      const named = guided.get(secret) ?? new Set<string>();
+      for (const reader of entry.readers.get(secret) ?? []) named.add(reader);
+      guided.set(secret, named);
+    }
+  }
+  for (const [workload, reads] of [...workloads].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const secret of [...reads].sort()) {
+      const named = guided.get(secret);
+      if (named !== undefined && !named.has(workload)) {
+        problems.push(
+          `${workload} reads Secret ${secret}, which the guide does not name it a reader of`,
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,261 @@
+// clusters/<cluster>/rotating-secrets.md: what happens when a value changes in Bitwarden, entry by
+// entry: the Secrets the entry fills, what reads each and how, and the commands that make the
+// operator sync now and restart exactly the workloads that read the value only at start. Derived
+// from the inventory match and what the other components declare about their Secrets
+// (`SecretRequirement.readers`/`rotation`, the OIDC provider's `clientSecrets.readers`). Pure.
+//
+// The operator (sm-kubernetes, controller internal/controller/bitwardensecret_controller.go):
+// a BitwardenSecret is synced at most once per refresh interval (`Reconcile` returns early while
+// `status.lastSuccessfulSyncTime` + interval is ahead, and requeues after the interval); a sync
+// with changes patches the existing Secret's `data` in place (`client.MergeFrom`), creating it
+// only when missing. Its status update is a watch event (no predicate filters it) that queues the
+// object again at once; controller-runtime 0.23's priority queue, on by default, keeps one entry
+// per object with the earliest time (`lockedAddWithOpts`), so the `RequeueAfter` is merged into
+// it, and that pass returns early without requeueing: after a sync with changes, the next comes
+// with the informer resync (10 hours). The last sync time lives in the status, so restarting the
+// operator syncs only what was synced more than the interval ago; clearing it syncs at once (a
+// zero time passes the check, and the status update is itself a watch event the controller
+// reconciles).
+import {
+  compareStrings,
+  type PeerContribution,
+  type SecretReader,
+  type SecretRequirement,
+  shellQuote,
+} from '@homelab/core';
+import { type MappedSecret, secretId } from './inventory.js';
+import type { ResolvedBitwardenSettings } from './settings.js';
+
+/** One Secret key an entry fills, with what reads it. */
+export interface FilledKey {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+  /** The component whose chart holds its BitwardenSecret. */
+  readonly owner: string;
+  readonly readers: readonly SecretReader[] | undefined;
+  readonly note: string | undefined;
+}
+
+/** One Bitwarden entry and every Secret key it fills on the cluster. */
+export interface RotationEntry {
+  readonly id: string;
+  readonly fills: readonly FilledKey[];
+}
+
+/** What the declarations say about a Secret: its readers and per-key notes, merged. */
+function declarations(
+  secret: MappedSecret,
+  others: readonly PeerContribution[],
+): { readers: SecretReader[] | undefined; rotation: { [key: string]: string } } {
+  const found: SecretRequirement[] = others.flatMap((peer) =>
+    (peer.contribution.secrets ?? []).filter(
+      (declared) => declared.namespace === secret.namespace && declared.name === secret.name,
+    ),
+  );
+  let readers: SecretReader[] | undefined;
+  const rotation: { [key: string]: string } = {};
+  for (const declared of found) {
+    if (declared.readers !== undefined) readers = [...(readers ?? []), ...declared.readers];
+    Object.assign(rotation, declared.rotation ?? {});
+  }
+  for (const peer of others) {
+    const where = peer.contribution.facts?.['oidc-provider']?.clientSecrets;
+    if (where?.namespace === secret.namespace && where.name === secret.name) {
+      if (where.readers !== undefined) readers = [...(readers ?? []), ...where.readers];
+    }
+  }
+  return { readers, rotation };
+}
+
+/** Every Bitwarden entry the cluster's BitwardenSecrets read, with the Secret keys it fills. */
+export function rotationEntries(
+  secrets: readonly MappedSecret[],
+  others: readonly PeerContribution[],
+): RotationEntry[] {
+  const byId = new Map<string, FilledKey[]>();
+  for (const secret of secrets) {
+    const { readers, rotation } = declarations(secret, others);
+    for (const [key, id] of secret.ids) {
+      const fills = byId.get(id) ?? [];
+      fills.push({
+        namespace: secret.namespace,
+        name: secret.name,
+        key,
+        owner: secret.owner,
+        readers: readers?.filter(
+          (reader) => reader.keys === undefined || reader.keys.includes(key),
+        ),
+        note: rotation[key],
+      });
+      byId.set(id, fills);
+    }
+  }
+  const order = (fill: FilledKey) => `${secretId(fill)}\u0000${fill.key}`;
+  return [...byId.entries()]
+    .map(([id, fills]) => ({
+      id,
+      fills: fills.sort((a, b) => compareStrings(order(a), order(b))),
+    }))
+    .sort((a, b) => compareStrings(order(a.fills[0] as FilledKey), order(b.fills[0] as FilledKey)));
+}
+
+/** `deployment/authelia`, as kubectl names a workload. */
+export function workloadRef(reader: SecretReader): string {
+  return `${reader.kind.toLowerCase()}/${reader.name}`;
+}
+
+/** The command that makes the operator sync a BitwardenSecret now. */
+export function forceSyncCommand(namespace: string, name: string): string {
+  return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`;
+}
+
+/** Waits until the operator synced a BitwardenSecret again (its last sync time is back). */
+export function waitSyncCommand(namespace: string, name: string): string {
+  return `until [ -n "$(kubectl -n ${shellQuote(namespace)} get bitwardensecret ${shellQuote(name)} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`;
+}
+
+/** The restart of a workload that reads at start, and the wait for it. */
+export function restartCommands(namespace: string, reader: SecretReader): string[] {
+  const ref = workloadRef(reader);
+  return [
+    `kubectl -n ${shellQuote(namespace)} rollout restart ${ref}`,
+    `kubectl -n ${shellQuote(namespace)} rollout status ${ref} --timeout=10m`,
+  ];
+}
+
+const PICKS_UP: { readonly [R in SecretReader['reads']]: string } = {
+  start: 'reads it once, at start: restarted below',
+  use: 'reads it again at use: nothing to do',
+  run: 'each run is a new pod: the next run has it',
+};
+
+function entrySection(entry: RotationEntry): string[] {
+  const lines: string[] = [`## Entry \`${entry.id}\``, '', 'It fills:', ''];
+  for (const fill of entry.fills) {
+    lines.push(`- key \`${fill.key}\` of Secret \`${secretId(fill)}\` (${fill.owner})`);
+  }
+  const notes = [...new Set(entry.fills.flatMap((fill) => (fill.note ? [fill.note] : [])))];
+  const secrets = [...new Map(entry.fills.map((fill) => [secretId(fill), fill] as const)).values()];
+  if (secrets.length > 1) {
+    notes.push(
+      `Its ${secrets.length} Secrets must hold the same value: what reads one of them fails against what reads another until both have the new one (an OIDC client and its provider: logins fail). Run the commands below together, right after changing the entry: they sync every Secret at once, then restart.`,
+    );
+  }
+  if (notes.length > 0) {
+    lines.push('', 'Before you change it:', '', ...notes.map((note) => `- ${note}`));
+  }
+  lines.push('', 'Read by:', '');
+  const restarts: { namespace: string; reader: SecretReader }[] = [];
+  for (const fill of entry.fills) {
+    if (fill.readers === undefined || fill.readers.length === 0) {
+      lines.push(
+        `- Secret \`${secretId(fill)}\`: no component says what reads it; restart whatever does yourself.`,
+      );
+      continue;
+    }
+    for (const reader of fill.readers) {
+      const what = reader.reads === 'run' ? reader.name : `\`${workloadRef(reader)}\``;
+      lines.push(
+        `- ${what} in \`${fill.namespace}\` (Secret \`${fill.name}\`): ${reader.how}; ${PICKS_UP[reader.reads]}.`,
+      );
+      if (
+        reader.reads === 'start' &&
+        !restarts.some(
+          (known) =>
+            known.namespace === fill.namespace && workloadRef(known.reader) === workloadRef(reader),
+        )
+      ) {
+        restarts.push({ namespace: fill.namespace, reader });
+      }
+    }
+  }
+  lines.push(
+    '',
+    'After changing it in Bitwarden: sync now, wait for the operator, then restart what reads it at start.',
+    '',
+    '```sh',
+    ...secrets.map((fill) => forceSyncCommand(fill.namespace, fill.name)),
+    ...secrets.map((fill) => waitSyncCommand(fill.namespace, fill.name)),
+    ...restarts.flatMap(({ namespace, reader }) => restartCommands(namespace, reader)),
+    '```',
+    '',
+  );
+  return lines;
+}
+
+export interface RotationGuideInput {
+  readonly header: string;
+  readonly cluster: string;
+  readonly settings: ResolvedBitwardenSettings;
+  readonly entries: readonly RotationEntry[];
+  /** Namespaces holding the machine account's token (one hand-made Secret each). */
+  readonly tokenNamespaces: readonly string[];
+  /** The hand-made command that makes the token Secret in a namespace. */
+  readonly tokenCommand: (namespace: string) => string;
+}
+
+/** The rotation guide of one cluster. */
+export function rotationGuide(input: RotationGuideInput): string {
+  const { settings } = input;
+  const interval = settings.refreshInterval;
+  const { secretName, key } = settings.authToken;
+  const lines = [
+    input.header,
+    '',
+    `# Rotating a secret on cluster \`${input.cluster}\``,
+    '',
+    'Every Secret below is filled by the Bitwarden Secrets Manager operator from the entries of',
+    'Bitwarden Secrets Manager the definition maps to its keys (`components.bitwarden-sm.secrets`).',
+    'When you change the value of an entry in Bitwarden:',
+    '',
+    `1. The operator is meant to read Bitwarden again for each BitwardenSecret every ${interval} seconds`,
+    '   (`components.bitwarden-sm.refreshInterval`) and writes a new value into the existing Secret',
+    '   (the same object, new `data`). It does not always: after a sync that changed a Secret, the',
+    '   status update it writes queues the BitwardenSecret again at once, the controller\u2019s queue',
+    '   merges the periodic requeue into that, and that pass, inside the interval, requeues nothing;',
+    '   the next sync then comes with the informer\u2019s resync, up to 10 hours later (operator 2.1.0,',
+    '   controller-runtime 0.23 priority queue). The operator skips any sync within the interval',
+    '   of the last one, which it keeps in the BitwardenSecret\u2019s status (so a restart of the',
+    '   operator does not sync a BitwardenSecret synced less than the interval ago). Clearing it',
+    '   makes it sync at once, as the commands below do: run them after every change.',
+    '',
+    '   ```sh',
+    `   ${forceSyncCommand('<namespace>', '<name>')}`,
+    '   ```',
+    '',
+    '   A sync that fails leaves the last sync time empty: `kubectl -n <namespace> describe',
+    '   bitwardensecret <name>` shows why (the `FailedSync` condition).',
+    '2. What reads the Secret again at use takes the new value by itself (a file of a mounted',
+    '   Secret about a minute later, when the kubelet refreshes it). What reads it once at start',
+    '   (an environment variable, a file read when it starts) keeps the old value until it is',
+    '   restarted: each entry below restarts exactly those, after the sync. What runs as a new pod',
+    '   each time (a backup Job) has the new value at its next run.',
+    '',
+    'Change the value where it is used first when the other side checks it (a database password,',
+    'an S3 key): each entry says what else must change with it.',
+    '',
+  ];
+  if (input.entries.length === 0) {
+    lines.push('No Secret of this cluster is filled from Bitwarden.', '');
+  }
+  for (const entry of input.entries) lines.push(...entrySection(entry));
+  if (input.tokenNamespaces.length > 0) {
+    lines.push(
+      '## The machine account\u2019s access token',
+      '',
+      `The operator reads the token from the hand-made Secret \`${secretName}\` (key \`${key}\`) of`,
+      'each namespace at every sync: nothing restarts. Create a new access token for the machine',
+      'account in Bitwarden, put it into every namespace, force a sync of one BitwardenSecret to',
+      'see it work, then revoke the old token.',
+      '',
+      '```sh',
+      'read -rs BWS_ACCESS_TOKEN',
+      'export BWS_ACCESS_TOKEN',
+      ...input.tokenNamespaces.map((namespace) => input.tokenCommand(namespace)),
+      '```',
+      '',
+    );
+  }
+  return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
