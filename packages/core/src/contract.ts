@@ -378,6 +378,30 @@ export interface NodeRebootWait {
 }
 
 /**
+ * What the runbook's "When a component is down" gives for a component whose outage blocks more
+ * than itself (see `whenDown`). Commands are quoted by their author.
+ */
+export interface OutageProcedure {
+  /** What is refused while the component is down, and why: Markdown for the runbook. */
+  readonly symptom: string;
+  /** Commands that show the component's outage is the cause. */
+  readonly diagnose: readonly string[];
+  /** Commands that bring the component back and wait for it. */
+  readonly recover: readonly string[];
+  /**
+   * Commands that lift what blocks the cluster when the component cannot come back (what keeps
+   * it down must be repaired first). The runbook runs them after suspending the auto-sync of the
+   * root Application and of the component's Application, whose self-heal would undo them.
+   */
+  readonly lift: readonly string[];
+  /**
+   * Commands that show what `lift` removed is back, once the runbook restored the auto-sync and
+   * synced the component's Application.
+   */
+  readonly verify: readonly string[];
+}
+
+/**
  * What the runbook's "Nodes: adding, retiring, replacing" runs for a component, per node of the
  * cluster (its hostname); a node the component has nothing to do on is left out.
  */
@@ -888,6 +912,8 @@ export interface ClusterContribution {
   readonly afterNodeReboot?: NodeRebootWait;
   /** What the runbook runs for the component when a node joins, is retired or is lost. */
   readonly nodeLifecycle?: NodeLifecycle;
+  /** What the runbook does when the component is down and that blocks the rest of the cluster. */
+  readonly whenDown?: OutageProcedure;
   /** Facts about the capabilities the component provides on this cluster. */
   readonly facts?: ProvidedFacts;
 }

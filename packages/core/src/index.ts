@@ -61,6 +61,7 @@ export type {
   NodeLifecycle,
   NodeRebootWait,
   OidcClientRequest,
+  OutageProcedure,
   PeerContribution,
   PerEnvironment,
   PodLabels,

@@ -21,6 +21,7 @@ import {
   haPlan,
   type Issue,
   type KubeObject,
+  type OutageProcedure,
   type RenderCluster,
   type RenderInput,
   type Values,
@@ -148,10 +149,65 @@ function descriptor(): ApplicationDescriptor {
   };
 }
 
+/** The chart's ValidatingWebhookConfiguration (`validatingWebhookName`). */
+export const VALIDATING_WEBHOOK_CONFIGURATION = 'gatekeeper-validating-webhook-configuration';
+/** Its namespace-label webhook, failing closed (`validatingWebhookCheckIgnoreFailurePolicy`). */
+export const CHECK_IGNORE_LABEL_WEBHOOK = 'check-ignore-label.gatekeeper.sh';
+/** Its index in the configuration's `webhooks` (the chart renders it second). */
+const CHECK_IGNORE_LABEL_INDEX = 1;
+
+/**
+ * The runbook's procedure for Gatekeeper down: its namespace-label webhook fails closed, so no
+ * Namespace outside gatekeeper-system can be created or updated (Argo CD's managed namespace
+ * metadata, the root's Namespace objects). Gatekeeper's own namespace is exempt, so it can come
+ * back; when it cannot (the CNI is down), the webhook is made to fail open until it does.
+ */
+export function gatekeeperDown(): OutageProcedure {
+  const ns = GATEKEEPER_NAMESPACE;
+  const webhook = `validatingwebhookconfiguration ${VALIDATING_WEBHOOK_CONFIGURATION}`;
+  // A server-side dry run goes through admission: refused, naming the webhook, while it is down.
+  const probe = 'kubectl label namespace default homelab.dev/admission-probe=1 --dry-run=server';
+  const patch = (policy: 'Fail' | 'Ignore') =>
+    `kubectl patch ${webhook} --type=json -p '${JSON.stringify([
+      {
+        op: 'test',
+        path: `/webhooks/${CHECK_IGNORE_LABEL_INDEX}/name`,
+        value: CHECK_IGNORE_LABEL_WEBHOOK,
+      },
+      { op: 'replace', path: `/webhooks/${CHECK_IGNORE_LABEL_INDEX}/failurePolicy`, value: policy },
+    ])}'`;
+  return {
+    symptom:
+      `Gatekeeper's \`${CHECK_IGNORE_LABEL_WEBHOOK}\` webhook fails closed (it keeps a namespace ` +
+      'from labelling itself `admission.gatekeeper.sh/ignore`, which would take it out of ' +
+      "Gatekeeper's webhook and of the ValidatingAdmissionPolicies Gatekeeper generates, whose " +
+      'scope follows that webhook): while no Gatekeeper pod answers, every Namespace create and ' +
+      `update outside \`${ns}\` is refused, \`kube-system\` included. Argo CD then cannot sync an ` +
+      'Application with `managedNamespaceMetadata` (applied server-side on every sync) nor the ' +
+      'root Application when it creates a namespace or changes its labels; their syncs fail with ' +
+      `\`failed calling webhook "${CHECK_IGNORE_LABEL_WEBHOOK}"\`.`,
+    diagnose: [
+      `kubectl -n ${ns} get deployments,pods -o wide`,
+      `kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=gatekeeper-webhook-service`,
+      probe,
+    ],
+    recover: [
+      `kubectl -n ${ns} rollout restart deployment gatekeeper-controller-manager`,
+      `kubectl -n ${ns} rollout status deployment gatekeeper-controller-manager --timeout=10m`,
+      probe,
+    ],
+    lift: [patch('Ignore')],
+    verify: [
+      `kubectl get ${webhook} -o jsonpath='{.webhooks[${CHECK_IGNORE_LABEL_INDEX}].name}={.webhooks[${CHECK_IGNORE_LABEL_INDEX}].failurePolicy}{"\\n"}' | grep -x '${CHECK_IGNORE_LABEL_WEBHOOK}=Fail'`,
+    ],
+  };
+}
+
 function declare(_input: DeclareInput<PolicySettings>): Declaration {
   return {
     application: descriptor(),
     flows: flows(),
+    whenDown: gatekeeperDown(),
     facts: {
       'admission-policy': { engine: `gatekeeper ${GATEKEEPER_APP_VERSION} (K8sNativeValidation)` },
     },

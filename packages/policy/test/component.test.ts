@@ -6,6 +6,7 @@ import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
+import { CHECK_IGNORE_LABEL_WEBHOOK, gatekeeperDown } from '../src/component.js';
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
@@ -247,5 +248,81 @@ describe('conformance with the vendored gatekeeper chart', () => {
     const broken = structuredClone(run.templates('prod')[0]) as AnyJson;
     broken.spec.targets = 'admission';
     expect(template(broken)).toBe(false);
+  });
+});
+
+describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-label webhook', () => {
+  const template = readVendoredChartFile(
+    'gatekeeper',
+    GATEKEEPER_CHART.version,
+    'templates/gatekeeper-validating-webhook-configuration-validatingwebhookconfiguration.yaml',
+  );
+  const upstream = parseYaml(
+    readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
+  ) as Values;
+  /** The names of the webhooks the chart's template renders, in order. */
+  const webhookNames = (text: string): string[] =>
+    [...text.matchAll(/^ {2}name: ([a-z-]+\.gatekeeper\.sh)$/gm)].map((match) => match[1] ?? '');
+  /** The JSON patch of the runbook's lift, parsed from its command. */
+  const liftPatch = (command: string): { op: string; path: string; value: string }[] =>
+    JSON.parse(/-p '(.*)'$/.exec(command)?.[1] ?? 'null');
+  const procedure = gatekeeperDown();
+
+  test('the label webhook fails closed on every namespace but gatekeeper-system', () => {
+    // Gatekeeper 3.23.0's chart: failurePolicy from validatingWebhookCheckIgnoreFailurePolicy
+    // (Fail), its namespaceSelector excludes only the release namespace; we set neither
+    expect(upstream.validatingWebhookCheckIgnoreFailurePolicy).toBe('Fail');
+    expect(
+      (run.values('prod').gatekeeper as Values).validatingWebhookCheckIgnoreFailurePolicy,
+    ).toBeUndefined();
+    const own = template.slice(template.indexOf('path: /v1/admitlabel'));
+    expect(own).toContain('failurePolicy: {{ .Values.validatingWebhookCheckIgnoreFailurePolicy }}');
+    expect(own).toContain(
+      'namespaceSelector:\n    matchExpressions:\n    - key: kubernetes.io/metadata.name\n      operator: NotIn\n      values:\n      - {{ .Release.Namespace }}\n  rules:',
+    );
+  });
+
+  test('the lift turns only the label webhook to Ignore, at the index the chart renders it', () => {
+    const names = webhookNames(template);
+    expect(names).toEqual(['validation.gatekeeper.sh', CHECK_IGNORE_LABEL_WEBHOOK]);
+    expect(procedure.lift).toHaveLength(1);
+    const command = procedure.lift[0] as string;
+    expect(
+      command.startsWith(
+        `kubectl patch validatingwebhookconfiguration ${upstream.validatingWebhookName} --type=json -p '`,
+      ),
+    ).toBe(true);
+    const index = names.indexOf(CHECK_IGNORE_LABEL_WEBHOOK);
+    expect(liftPatch(command)).toEqual([
+      { op: 'test', path: `/webhooks/${index}/name`, value: CHECK_IGNORE_LABEL_WEBHOOK },
+      { op: 'replace', path: `/webhooks/${index}/failurePolicy`, value: 'Ignore' },
+    ]);
+    // And the check after the restore reads the same webhook, expecting Fail again
+    expect(procedure.verify).toEqual([
+      `kubectl get validatingwebhookconfiguration ${upstream.validatingWebhookName} -o jsonpath='{.webhooks[${index}].name}={.webhooks[${index}].failurePolicy}{"\\n"}' | grep -x '${CHECK_IGNORE_LABEL_WEBHOOK}=Fail'`,
+    ]);
+  });
+
+  test('a chart that renders the label webhook first breaks the index check', () => {
+    // Given the template with its two webhooks swapped
+    const at = template.indexOf('- admissionReviewVersions', template.indexOf('path: /v1/admit\n'));
+    const head = template.slice(0, template.indexOf('webhooks:\n') + 'webhooks:\n'.length);
+    const swapped = `${head}${template.slice(at)}\n${template.slice(head.length, at)}`;
+    // Then the webhook the lift patches is no longer at its index
+    expect(webhookNames(swapped).indexOf(CHECK_IGNORE_LABEL_WEBHOOK)).toBe(0);
+    expect(liftPatch(procedure.lift[0] as string)[0]?.path).not.toBe('/webhooks/0/name');
+  });
+
+  test('the probe is a server-side dry run, which goes through the webhook, outside gatekeeper-system', () => {
+    for (const commands of [procedure.diagnose, procedure.recover]) {
+      expect(commands.at(-1)).toBe(
+        'kubectl label namespace default homelab.dev/admission-probe=1 --dry-run=server',
+      );
+    }
+    expect(procedure.recover.slice(0, 2)).toEqual([
+      'kubectl -n gatekeeper-system rollout restart deployment gatekeeper-controller-manager',
+      'kubectl -n gatekeeper-system rollout status deployment gatekeeper-controller-manager --timeout=10m',
+    ]);
+    expect(policyComponent.declare({} as never).whenDown).toEqual(procedure);
   });
 });

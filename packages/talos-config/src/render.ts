@@ -305,6 +305,10 @@ export function renderTalos(
             const lifecycle = run.contributions.get(component)?.nodeLifecycle;
             return lifecycle === undefined ? [] : [{ ...lifecycle, component }];
           }),
+          whenDown: run.order.flatMap((component) => {
+            const procedure = run.contributions.get(component)?.whenDown;
+            return procedure === undefined ? [] : [{ ...procedure, component }];
+          }),
         }),
       },
     );

@@ -606,6 +606,60 @@ kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostn
 {{/each}}
 {{/if}}
 
+{{#if outages.length}}
+## When a component is down
+
+Some components block more than themselves while their pods are down. Run each section's first
+block when its symptom shows; the second brings the component back; the third is for when it
+cannot come back (what keeps it down, such as the CNI, has to be repaired first).
+{{#each outages}}
+
+### {{{component}}}
+
+{{{symptom}}}
+
+Is it the cause? (The last command is refused, naming the webhook, while it is.)
+
+\`\`\`sh
+{{{diagnose}}}
+\`\`\`
+
+Bring it back and check:
+
+\`\`\`sh
+{{{recover}}}
+\`\`\`
+{{#if lift}}
+
+If it cannot come back, lift what blocks: first turn off the auto-sync of the root Application
+and of \`{{{lift.application}}}\` (the root's self-heal would put the Application's back, and the
+Application's self-heal would undo the lift at once), then lift it. Then repair what keeps the
+component down: through Git (the other Applications sync again) or by hand.
+
+\`\`\`sh
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell ../gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
+{{{lift.commands}}}
+\`\`\`
+
+Once the component runs again (the block "Bring it back and check" passes), sync the
+Application, which puts back what was lifted, then restore its auto-sync and the root's (applying
+the root Application puts its own back):
+
+\`\`\`sh
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{}}}'
+kubectl -n {{shell ../gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell lift.application}} --timeout=10m
+{{{lift.verify}}}
+{{#if lift.automated}}
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p {{shell lift.automated}}
+{{/if}}
+kubectl apply -f {{shell ../gitops.rootFile}}
+kubectl -n {{shell ../gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell ../gitops.root}} --timeout=10m
+\`\`\`
+{{/if}}
+{{/each}}
+{{/if}}
+
 ## Removing a component on purpose
 
 {{#if removal.critical.length}}

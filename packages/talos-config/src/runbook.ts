@@ -5,6 +5,7 @@ import type {
   KubeObject,
   NodeLifecycle,
   NodeRebootWait,
+  OutageProcedure,
   ResolvedCluster,
   ResolvedNode,
   RouteAuth,
@@ -105,6 +106,8 @@ export interface RunbookInput {
    * replacing"), in dependency order.
    */
   readonly nodeLifecycle?: readonly (NodeLifecycle & { readonly component: string })[];
+  /** What the runbook does when a component is down and that blocks the cluster, in dependency order. */
+  readonly whenDown?: readonly (OutageProcedure & { readonly component: string })[];
 }
 
 /**
@@ -235,6 +238,44 @@ function bundleDeletes(bundle: CrdBundle): string[] | undefined {
     deletes.push(`kubectl delete --ignore-not-found -f ${match[1]}`);
   }
   return deletes;
+}
+
+/** The merge patch that puts an Application's `automated` sync policy back (false: it has none). */
+function automatedPatch(application: KubeObject): string | false {
+  const spec = (application as { spec?: { syncPolicy?: { automated?: unknown } } }).spec;
+  const automated = spec?.syncPolicy?.automated;
+  return automated === undefined ? false : JSON.stringify({ spec: { syncPolicy: { automated } } });
+}
+
+/**
+ * The runbook's "When a component is down": its commands, and the Application whose auto-sync
+ * (with the root's, whose self-heal would put it back) is suspended while what blocks is lifted.
+ */
+function outageView(
+  procedures: readonly (OutageProcedure & { readonly component: string })[],
+  gitops: RunbookGitOps | undefined,
+) {
+  return procedures.map((procedure) => {
+    const app = gitops?.applications.find(
+      (candidate) => candidate.component === procedure.component && candidate.bundle === undefined,
+    );
+    return {
+      component: procedure.component,
+      symptom: procedure.symptom,
+      diagnose: procedure.diagnose.join('\n'),
+      recover: procedure.recover.join('\n'),
+      lift:
+        app === undefined || procedure.lift.length === 0
+          ? false
+          : {
+              application: app.application.metadata.name,
+              commands: procedure.lift.join('\n'),
+              verify: procedure.verify.join('\n'),
+              // The Application's own auto-sync, as the root deploys it.
+              automated: automatedPatch(app.application),
+            },
+    };
+  });
 }
 
 function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined) {
@@ -515,6 +556,7 @@ export function runbook(
       noTolerance:
         cluster.controlPlanes.length - 1 === Math.floor((cluster.controlPlanes.length - 1) / 2) + 1,
     },
+    outages: outageView(input.whenDown ?? [], input.gitops),
     afterReboot:
       input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
         ? false

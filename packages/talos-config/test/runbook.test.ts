@@ -154,15 +154,19 @@ describe('the runbook template', () => {
     // after a node's reboot (NodeRebootWait.commands, likewise; in the rolling reboots and in
     // the upgrades).
     // ... and what components run when a node joins, is retired or is lost (NodeLifecycle,
-    // likewise).
+    // likewise), and what they run when they are down (OutageProcedure, likewise).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
       'commands',
       'crds.deletes',
+      'diagnose',
       'gitops.stop',
       'joined.commands',
+      'lift.commands',
+      'lift.verify',
       'lost.commands',
+      'recover',
       'retiring.commands',
       'uninstall.prepare',
       'uninstall.verify',
@@ -1138,5 +1142,78 @@ describe('the convergence wait', () => {
       '`dev-applications` holds routes (`paperless`, `wiki`) to workloads you deploy yourself',
     );
     expect(markdown).toContain('the root Application `dev-platform` `Degraded`');
+  });
+});
+
+describe('when a component is down and that blocks the cluster', () => {
+  const { cluster, input } = devRunbookInput();
+  const procedure = {
+    component: 'admission',
+    symptom: 'Namespace updates are refused.',
+    diagnose: ['kubectl label namespace default probe=1 --dry-run=server'],
+    recover: ['kubectl -n admission rollout restart deployment webhook'],
+    lift: [
+      'kubectl patch validatingwebhookconfiguration admission --type=json -p \'[{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]\'',
+    ],
+    verify: ['kubectl get validatingwebhookconfiguration admission'],
+  };
+  const gitops = {
+    namespace: 'argocd',
+    root: 'dev-platform',
+    revision: 'main',
+    applications: [
+      {
+        name: 'admission',
+        component: 'admission',
+        wave: 2,
+        namespace: 'admission',
+        critical: false,
+        bundle: undefined,
+        application: {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: { name: `${cluster.name}-admission`, namespace: 'argocd' },
+          spec: { syncPolicy: { automated: { prune: true, selfHeal: true } } },
+        },
+      },
+    ],
+  };
+  const section = (markdown: string): string =>
+    markdown.slice(
+      markdown.indexOf('## When a component is down'),
+      markdown.indexOf('## Removing a component on purpose'),
+    );
+  const commands = (markdown: string): string[][] =>
+    shellBlocks(section(markdown)).map((block) =>
+      splitCommands(block).map((command) => command.map((word) => word.text).join(' ')),
+    );
+
+  it('suspends the auto-sync of the root and of the Application before the lift, and restores both after the sync', () => {
+    const markdown = runbook({ ...input, gitops, whenDown: [procedure] });
+    expect(section(markdown)).toContain('Namespace updates are refused.');
+    const [diagnose, recover, lift, restore] = commands(markdown);
+    expect(diagnose).toEqual(['kubectl label namespace default probe=1 --dry-run=server']);
+    expect(recover).toEqual(['kubectl -n admission rollout restart deployment webhook']);
+    expect(lift).toEqual([
+      'kubectl -n argocd patch application dev-platform --type merge -p {"spec":{"syncPolicy":{"automated":null}}}',
+      'kubectl -n argocd patch application dev-admission --type merge -p {"spec":{"syncPolicy":{"automated":null}}}',
+      'kubectl patch validatingwebhookconfiguration admission --type=json -p [{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]',
+    ]);
+    expect(restore).toEqual([
+      'kubectl -n argocd patch application dev-admission --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{}}}',
+      'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-admission --timeout=10m',
+      'kubectl get validatingwebhookconfiguration admission',
+      // The Application's own automated policy, as the root deploys it
+      'kubectl -n argocd patch application dev-admission --type merge -p {"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}',
+      'kubectl apply -f clusters/dev/root-application.yaml',
+      'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-platform --timeout=10m',
+    ]);
+  });
+
+  it('gives no lift without a GitOps controller, and no section without a procedure', () => {
+    const without = runbook({ ...input, whenDown: [procedure] });
+    expect(commands(without)).toHaveLength(2);
+    expect(without).not.toContain('patch validatingwebhookconfiguration');
+    expect(runbook({ ...input, gitops })).not.toContain('## When a component is down');
   });
 });
