@@ -172,16 +172,18 @@ describe('the Talos runbook', () => {
   it("turns off the root Application's auto-sync before taking the finalizers off, to remove Argo CD", async () => {
     const { files } = await built;
     const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
+    // The section's own commands (an outage section earlier turns the root's auto-sync off too)
+    const section = lines.findIndex((line) => line.startsWith('Removing the GitOps controller'));
+    expect(section).toBeGreaterThan(0);
     const rootOff = lines.indexOf(
       `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      section,
     );
-    const finalizers = lines.findIndex((line) =>
-      line.endsWith(`-p '{"metadata":{"finalizers":null}}'`),
+    const finalizers = lines.findIndex(
+      (line, index) => index > section && line.endsWith(`-p '{"metadata":{"finalizers":null}}'`),
     );
-    const deleteAll = lines.indexOf('kubectl -n argocd delete applications --all');
-    expect(rootOff).toBeGreaterThan(
-      lines.findIndex((line) => line.startsWith('Removing the GitOps controller')),
-    );
+    const deleteAll = lines.indexOf('kubectl -n argocd delete applications --all', section);
+    expect(rootOff).toBeGreaterThan(section);
     expect(finalizers).toBeGreaterThan(rootOff);
     expect(deleteAll).toBeGreaterThan(finalizers);
   });
