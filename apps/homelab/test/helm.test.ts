@@ -140,6 +140,27 @@ function documentsOf(render: ChartRender): readonly RenderedDocument[] {
   return result.documents;
 }
 
+/**
+ * The argocd-cm entry `key` (a health script) Helm rendered on each cluster that renders objects
+ * of `kind`: `undefined` where argocd-cm lacks it.
+ */
+function healthScriptsWhere(kind: string, key: string): [string, string | undefined][] {
+  const byCluster = new Map<string, { objects: number; script: string | undefined }>();
+  for (const [render, result] of rendered.entries()) {
+    const entry = byCluster.get(render.cluster) ?? { objects: 0, script: undefined };
+    for (const { object } of result.documents ?? []) {
+      if (object.kind === kind) entry.objects++;
+      if (object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm') {
+        entry.script = (object as { data?: Record<string, string> }).data?.[key];
+      }
+    }
+    byCluster.set(render.cluster, entry);
+  }
+  return [...byCluster]
+    .filter(([, entry]) => entry.objects > 0)
+    .map(([cluster, entry]) => [cluster, entry.script]);
+}
+
 /** Every Namespace object Helm rendered for a cluster (their labels set Pod Security levels too). */
 function namespacesOf(cluster: string): KubeObject[] {
   return [...rendered.entries()]
@@ -532,26 +553,15 @@ suite(title, () => {
 
     it("has the Argo CD of each cluster with Gatekeeper wait for Gatekeeper to make each ConstraintTemplate's constraint kind before the constraints' wave (argocd-cm's Lua run on templates of each state)", async () => {
       const key = healthKey('templates.gatekeeper.sh', 'ConstraintTemplate');
-      const byCluster = new Map<string, { templates: number; script: unknown }>();
-      for (const [render, result] of rendered.entries()) {
-        const entry = byCluster.get(render.cluster) ?? { templates: 0, script: undefined };
-        for (const { object } of result.documents ?? []) {
-          if (object.kind === 'ConstraintTemplate') entry.templates++;
-          if (object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm') {
-            entry.script = (object as { data?: Record<string, string> }).data?.[key];
-          }
-        }
-        byCluster.set(render.cluster, entry);
-      }
       // Clusters without Gatekeeper have nothing to wait for (the user's definition may have none).
-      const gated = [...byCluster].filter(([, entry]) => entry.templates > 0);
+      const gated = healthScriptsWhere('ConstraintTemplate', key);
       const template = (status?: unknown) => ({
         apiVersion: 'templates.gatekeeper.sh/v1',
         kind: 'ConstraintTemplate',
         metadata: { name: 'homelabpodsecurity' },
         ...(status === undefined ? {} : { status }),
       });
-      for (const [cluster, { script }] of gated) {
+      for (const [cluster, script] of gated) {
         expect(typeof script, `cluster ${cluster}: argocd-cm ${key}`).toBe('string');
         const health = (status?: unknown) => luaHealth(script as string, template(status));
         // Just applied: Gatekeeper has not reported yet, so the constraints' wave waits.
@@ -590,19 +600,8 @@ suite(title, () => {
 
     it("has the Argo CD of each cluster with BitwardenSecrets report whether the operator filled each one (argocd-cm's Lua run on BitwardenSecrets of each state)", async () => {
       const key = healthKey('k8s.bitwarden.com', 'BitwardenSecret');
-      const byCluster = new Map<string, { secrets: number; script: unknown }>();
-      for (const [render, result] of rendered.entries()) {
-        const entry = byCluster.get(render.cluster) ?? { secrets: 0, script: undefined };
-        for (const { object } of result.documents ?? []) {
-          if (object.kind === 'BitwardenSecret') entry.secrets++;
-          if (object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm') {
-            entry.script = (object as { data?: Record<string, string> }).data?.[key];
-          }
-        }
-        byCluster.set(render.cluster, entry);
-      }
       // Clusters without the operator have no BitwardenSecret (the user's definition may have none).
-      const filled = [...byCluster].filter(([, entry]) => entry.secrets > 0);
+      const filled = healthScriptsWhere('BitwardenSecret', key);
       const secret = (conditions?: unknown[]) => ({
         apiVersion: 'k8s.bitwarden.com/v1',
         kind: 'BitwardenSecret',
@@ -623,7 +622,7 @@ suite(title, () => {
         reason: 'ReconciliationComplete',
         message: 'Completed sync for argocd/argocd-oidc',
       };
-      for (const [cluster, { script }] of filled) {
+      for (const [cluster, script] of filled) {
         expect(typeof script, `cluster ${cluster}: argocd-cm ${key}`).toBe('string');
         const health = (conditions?: unknown[]) => luaHealth(script as string, secret(conditions));
         // Just applied: the operator has not reported yet.

@@ -518,6 +518,16 @@ describe('flow declarations', () => {
  * A Gateway (provides `gateway`, zone `lab.test`), an identity provider whose route `auth` the
  * Gateway serves, and an app that logs in with OIDC at https://auth.lab.test.
  */
+/** The identity provider's one flow when it accepts nothing from the Gateway: to the API server. */
+const IDP_API_ONLY: FlowDeclaration = {
+  name: 'api',
+  direction: 'egress',
+  namespace: 'idp',
+  selector: { app: 'idp' },
+  peer: { kind: 'kube-apiserver' },
+  ports: API,
+};
+
 function routedLogin(options: {
   /** The app's egress to the Gateway (default: on 443 to host `auth`). */
   readonly appFlow?: FlowDeclaration | null;
@@ -706,16 +716,7 @@ describe('calls through the Gateway to a routed host', () => {
     const closed = runCilium(
       testDefinition(referenceClusters()),
       routedLogin({
-        idpFlows: [
-          {
-            name: 'api',
-            direction: 'egress',
-            namespace: 'idp',
-            selector: { app: 'idp' },
-            peer: { kind: 'kube-apiserver' },
-            ports: API,
-          },
-        ],
+        idpFlows: [IDP_API_ONLY],
       }),
     );
     expect(closed.issues.map((issue) => issue.message)).toContain(
@@ -753,16 +754,7 @@ describe('calls through the Gateway to a routed host', () => {
       testDefinition(referenceClusters()),
       routedLogin({
         appFlow: null,
-        idpFlows: [
-          {
-            name: 'api',
-            direction: 'egress',
-            namespace: 'idp',
-            selector: { app: 'idp' },
-            peer: { kind: 'kube-apiserver' },
-            ports: API,
-          },
-        ],
+        idpFlows: [IDP_API_ONLY],
       }),
     );
     // Planning the flows finds nothing wrong: no flow calls the host.

@@ -10,6 +10,7 @@
 // Argo CD 3 tracks what it applied with the annotation `argocd.argoproj.io/tracking-id`
 // (`<application>:<group>/<kind>:<namespace>/<name>`), which it adds before applying, so it
 // counts twice: as an annotation and inside the stored object. Pure.
+import { objectSyncOptions } from './sync-options.js';
 import type { KubeObject, Values } from './types.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -73,12 +74,7 @@ function syncOptions(values: unknown): string[] {
 export function appliedWithoutLastApplied(application: KubeObject, object: KubeObject): boolean {
   const spec = (application as unknown as { spec?: { syncPolicy?: { syncOptions?: unknown } } })
     .spec;
-  const options = [
-    ...syncOptions(spec?.syncPolicy?.syncOptions),
-    ...(object.metadata.annotations?.['argocd.argoproj.io/sync-options'] ?? '')
-      .split(',')
-      .map((option) => option.trim()),
-  ];
+  const options = [...syncOptions(spec?.syncPolicy?.syncOptions), ...objectSyncOptions(object)];
   return options.includes('ServerSideApply=true') || options.includes('Replace=true');
 }
 

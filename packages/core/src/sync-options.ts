@@ -12,13 +12,17 @@ export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
  */
 export const PRUNE = 'Prune=true';
 
-/** The options of an object's own sync-options annotation, trimmed, empty ones left out. */
-export function objectSyncOptions(object: KubeObject): string[] {
-  const options = object.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '';
-  return options
+/** The options of a comma list (maybe absent), trimmed, empty ones left out. */
+function splitOptions(options: string | undefined): string[] {
+  return (options ?? '')
     .split(',')
     .map((option) => option.trim())
     .filter((option) => option !== '');
+}
+
+/** The options of an object's own sync-options annotation, trimmed, empty ones left out. */
+export function objectSyncOptions(object: KubeObject): string[] {
+  return splitOptions(object.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION]);
 }
 
 /**
@@ -26,10 +30,7 @@ export function objectSyncOptions(object: KubeObject): string[] {
  * (`Prune=` for `Prune=true`) is already there: a choice made where the object is made stays.
  */
 export function mergeSyncOption(options: string | undefined, option: string): string {
-  const list = (options ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
+  const list = splitOptions(options);
   const name = option.slice(0, option.indexOf('=') + 1);
   if (list.some((entry) => entry.startsWith(name))) return list.join(',');
   return [...list, option].join(',');

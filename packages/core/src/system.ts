@@ -123,8 +123,7 @@ function key(kind: GroupKind): string {
 }
 
 function skipsDryRun(object: KubeObject): boolean {
-  const options = object.metadata.annotations?.['argocd.argoproj.io/sync-options'] ?? '';
-  return options.split(',').some((option) => option.trim() === 'SkipDryRunOnMissingResource=true');
+  return objectSyncOptions(object).includes('SkipDryRunOnMissingResource=true');
 }
 
 /** Every kind is installed before an Application applies objects of it. */
@@ -370,16 +369,13 @@ export const criticalNotCascaded: SystemCheck = {
             }),
           );
         }
-        const annotations = (app.application.metadata.annotations ?? {}) as {
-          [key: string]: string;
-        };
-        const options = annotations['argocd.argoproj.io/sync-options'] ?? '';
         const spec = app.application.spec as
           | { syncPolicy?: { syncOptions?: string[] } }
           | undefined;
-        const all = [...options.split(','), ...(spec?.syncPolicy?.syncOptions ?? [])].map((o) =>
-          o.trim(),
-        );
+        const all = [
+          ...objectSyncOptions(app.application),
+          ...(spec?.syncPolicy?.syncOptions ?? []).map((o) => o.trim()),
+        ];
         if (!all.includes('Prune=false') || !all.includes('Delete=false')) {
           issues.push(
             error({

@@ -327,16 +327,17 @@ export const routesAuthenticated: SystemCheck = {
   },
 };
 
-/** Problems of the issuer chain of `certificate`: every issuer exists, in time, with its Secret. */
-function issuerChain(
+/**
+ * The cert-manager issuer `certificate` names, with its kind: an Issuer of the certificate's
+ * namespace or a ClusterIssuer (`issuer` undefined when no Application deploys it); `undefined`
+ * for an issuer of another API group.
+ */
+function issuerOf(
   certificate: Located,
   objects: readonly Located[],
-  handMade: ReadonlySet<string>,
-  deployed: DeployedCluster,
-  depth = 0,
-): Issue[] {
+): { readonly kind: string; readonly issuer: Located | undefined } | undefined {
   const ref = certificate.spec.issuerRef ?? {};
-  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return [];
+  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return undefined;
   const kind = ref.kind ?? 'Issuer';
   const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
   const issuer = objects.find(
@@ -346,6 +347,22 @@ function issuerChain(
       (kind === 'ClusterIssuer' ||
         namespaceOf(item.object, item.app.namespace) === certificateNamespace),
   );
+  return { kind, issuer };
+}
+
+/** Problems of the issuer chain of `certificate`: every issuer exists, in time, with its Secret. */
+function issuerChain(
+  certificate: Located,
+  objects: readonly Located[],
+  handMade: ReadonlySet<string>,
+  deployed: DeployedCluster,
+  depth = 0,
+): Issue[] {
+  const ref = certificate.spec.issuerRef ?? {};
+  const found = issuerOf(certificate, objects);
+  if (found === undefined) return [];
+  const { kind, issuer } = found;
+  const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
   const problem = (message: string, expected: string): Issue =>
     error({
       code: 'gateway-certificate',
@@ -411,17 +428,11 @@ function serverUsageProblem(
 ): Issue | undefined {
   const usages = list(certificate.spec.usages);
   if (usages.includes('server auth')) return undefined;
+  const found = issuerOf(certificate, objects);
+  if (found === undefined) return undefined;
+  const { kind, issuer } = found;
   const ref = certificate.spec.issuerRef ?? {};
-  if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io') return undefined;
-  const kind = ref.kind ?? 'Issuer';
   const certificateNamespace = namespaceOf(certificate.object, certificate.app.namespace);
-  const issuer = objects.find(
-    (item) =>
-      isCertManager(item.object, kind) &&
-      item.object.metadata.name === ref.name &&
-      (kind === 'ClusterIssuer' ||
-        namespaceOf(item.object, item.app.namespace) === certificateNamespace),
-  );
   // No issuer is issuerChain's error; an ACME CA puts serverAuth in what it issues.
   if (issuer === undefined || (issuer.spec as Json).acme !== undefined) return undefined;
   return error({

@@ -544,6 +544,36 @@ function devRunbookInput() {
   return { cluster, input };
 }
 
+/** An Application of the dev cluster's app-of-apps (wave 3, its chart at charts/<name>). */
+function devApplication(
+  name: string,
+  options: { namespace: string; critical: boolean; uninstall?: ChartUninstall | undefined },
+): RunbookApplication {
+  return {
+    name,
+    component: name,
+    wave: 3,
+    namespace: options.namespace,
+    critical: options.critical,
+    bundle: undefined,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: `dev-${name}`, namespace: 'argocd' },
+      spec: {
+        source: {
+          path: `charts/${name}`,
+          helm: {
+            releaseName: name,
+            valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+          },
+        },
+      },
+    },
+    ...(options.uninstall === undefined ? {} : { uninstall: options.uninstall }),
+  };
+}
+
 describe('upgrading and rebooting a cluster of one etcd member', () => {
   const section = (markdown: string, from: string, to: string): string =>
     markdown.slice(markdown.indexOf(from), markdown.indexOf(to));
@@ -631,34 +661,12 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
 });
 
 describe('removing a critical chart whose chart has a pre-delete hook', () => {
-  const { cluster, input } = devRunbookInput();
+  const { input } = devRunbookInput();
   const application = (
     name: string,
     namespace: string,
     uninstall?: ChartUninstall,
-  ): RunbookApplication => ({
-    name,
-    component: name,
-    wave: 3,
-    namespace,
-    critical: true,
-    bundle: undefined,
-    application: {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: `${cluster.name}-${name}`, namespace: 'argocd' },
-      spec: {
-        source: {
-          path: `charts/${name}`,
-          helm: {
-            releaseName: name,
-            valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
-          },
-        },
-      },
-    },
-    ...(uninstall === undefined ? {} : { uninstall }),
-  });
+  ): RunbookApplication => devApplication(name, { namespace, critical: true, uninstall });
   const STOP = ['kubectl -n argocd scale statefulset controller --replicas=0', 'wait-for-it'];
   const text = (uninstall?: ChartUninstall): string =>
     runbook({
@@ -1095,19 +1103,8 @@ describe('adding, retiring and replacing nodes', () => {
 });
 
 describe('the convergence wait', () => {
-  const application = (name: string): RunbookApplication => ({
-    name,
-    component: name,
-    wave: 1,
-    namespace: name,
-    critical: false,
-    bundle: undefined,
-    application: {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: `dev-${name}` },
-    },
-  });
+  const application = (name: string): RunbookApplication =>
+    devApplication(name, { namespace: name, critical: false });
   const gitops = {
     namespace: 'argocd',
     root: 'dev-platform',

@@ -1539,10 +1539,8 @@ export function routeBackendProblems(
       }
       if (spec.type === 'ExternalName' || spec.selector === undefined) continue;
       const selector = spec.selector;
-      const pods = renderedPods(documents, namespace).filter(
-        (pod) =>
-          pod.namespace === namespace &&
-          Object.entries(selector).every(([key, value]) => pod.labels[key] === value),
+      const pods = renderedPods(documents, namespace).filter((pod) =>
+        selectsPod(selector, namespace, pod),
       );
       if (pods.length === 0) {
         problems.push(
