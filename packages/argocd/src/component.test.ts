@@ -160,6 +160,26 @@ describe('charts/argo-cd', () => {
     expect(server.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
   });
 
+  it("replaces Redis HA's HAProxy one at a time where each of its replicas already has a node of its own", () => {
+    // redis-ha 4.38.0: three HAProxy pods with required anti-affinity and the chart's rollout,
+    // RollingUpdate at 25%: a surge of 1 and none unavailable for 3 replicas. On prod's three
+    // workers the surge pod finds no node and every rollout of HAProxy stalls.
+    const oneAtATime = {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+    };
+    expect(run(OIDC).values('prod')['redis-ha'].haproxy.deploymentStrategy).toEqual(oneAtATime);
+    // a fourth worker takes the surge pod: the chart's rollout stays
+    const [dev, staging, prod] = testReferenceClusters();
+    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+    const larger = {
+      ...prod,
+      nodes: [...testNodes('prod', 3, 3), ...testNodes('prod', 3, 4, 'worker', 21)],
+    } as typeof prod;
+    const values = run(OIDC, [network(true)], [dev, staging, larger]).values('prod');
+    expect(values['redis-ha'].haproxy?.deploymentStrategy).toBeUndefined();
+  });
+
   it('relaxes Redis HA anti-affinity, with a warning, on a production cluster of two nodes', () => {
     const [dev, staging, prod] = testReferenceClusters();
     if (staging === undefined || prod === undefined) throw new Error('no reference clusters');

@@ -606,6 +606,20 @@ function clusterValues(
     const placement = placementValues(plan);
     if (Object.keys(placement).length > 0) values[workload.key] = placement;
   }
+  if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length === REDIS_HA_NODES) {
+    // One HAProxy per node on exactly as many nodes as replicas: the chart's rollout (25%,
+    // which Kubernetes makes a surge of 1 and none unavailable for 3 replicas) would wait
+    // forever for a node free of HAProxy for its surge pod (rollout-surge-room). Replace one
+    // at a time instead: the other two serve meanwhile.
+    values['redis-ha'] = {
+      haproxy: {
+        deploymentStrategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+        },
+      },
+    };
+  }
   if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length < REDIS_HA_NODES) {
     values['redis-ha'] = { hardAntiAffinity: false, haproxy: { hardAntiAffinity: false } };
     issues.push(
