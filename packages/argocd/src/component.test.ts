@@ -851,6 +851,36 @@ describe('declarations', () => {
     expect(disabled?.commands.some((line) => line.includes('initial-password'))).toBe(false);
     expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
   });
+
+  it('says who else gets in: refused by the provider that registers the client for the groups', () => {
+    // The clients ask the provider to let in only the admin and read-only groups
+    // (OidcClientRequest.groups): Authelia denies anyone else (default_policy: deny).
+    const provider = testComponent({
+      name: 'sso',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://auth.${cluster}.example.org`,
+            userinfoPath: '/oauth2/userinfo',
+            groups: ['platform-admins', 'platform-viewers'],
+          },
+        },
+      }),
+    });
+    const body = (settings: ArgocdSettings, others: AnyComponent[]) =>
+      run(settings, others)
+        .declared.prod?.bootstrap?.find((s) => s.when === 'login')
+        ?.body.join(' ') ?? '';
+    expect(body(OIDC, [network(true), provider])).toContain(
+      'anyone else is refused by Authelia (the client lets in only these groups).',
+    );
+    expect(body(OIDC, [network(true), provider])).not.toContain('let in with no rights');
+    // no provider on the cluster (an issuer it cannot speak for): Argo CD's own behaviour
+    expect(body(OIDC, [network(true)])).toContain(
+      'anyone else is let in with no rights (there is no default role).',
+    );
+  });
 });
 
 describe('argocdOidcClients', () => {
