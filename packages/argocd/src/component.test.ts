@@ -160,6 +160,26 @@ describe('charts/argo-cd', () => {
     expect(server.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
   });
 
+  it("replaces Redis HA's HAProxy one at a time where each of its replicas already has a node of its own", () => {
+    // redis-ha 4.38.0: three HAProxy pods with required anti-affinity and the chart's rollout,
+    // RollingUpdate at 25%: a surge of 1 and none unavailable for 3 replicas. On prod's three
+    // workers the surge pod finds no node and every rollout of HAProxy stalls.
+    const oneAtATime = {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+    };
+    expect(run(OIDC).values('prod')['redis-ha'].haproxy.deploymentStrategy).toEqual(oneAtATime);
+    // a fourth worker takes the surge pod: the chart's rollout stays
+    const [dev, staging, prod] = testReferenceClusters();
+    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+    const larger = {
+      ...prod,
+      nodes: [...testNodes('prod', 3, 3), ...testNodes('prod', 3, 4, 'worker', 21)],
+    } as typeof prod;
+    const values = run(OIDC, [network(true)], [dev, staging, larger]).values('prod');
+    expect(values['redis-ha'].haproxy?.deploymentStrategy).toBeUndefined();
+  });
+
   it('relaxes Redis HA anti-affinity, with a warning, on a production cluster of two nodes', () => {
     const [dev, staging, prod] = testReferenceClusters();
     if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
@@ -830,6 +850,36 @@ describe('declarations', () => {
     expect(disabled?.body.join(' ')).toContain('The local `admin` account is **disabled**');
     expect(disabled?.commands.some((line) => line.includes('initial-password'))).toBe(false);
     expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
+  });
+
+  it('says who else gets in: refused by the provider that registers the client for the groups', () => {
+    // The clients ask the provider to let in only the admin and read-only groups
+    // (OidcClientRequest.groups): Authelia denies anyone else (default_policy: deny).
+    const provider = testComponent({
+      name: 'sso',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://auth.${cluster}.example.org`,
+            userinfoPath: '/oauth2/userinfo',
+            groups: ['platform-admins', 'platform-viewers'],
+          },
+        },
+      }),
+    });
+    const body = (settings: ArgocdSettings, others: AnyComponent[]) =>
+      run(settings, others)
+        .declared.prod?.bootstrap?.find((s) => s.when === 'login')
+        ?.body.join(' ') ?? '';
+    expect(body(OIDC, [network(true), provider])).toContain(
+      'anyone else is refused by Authelia (the client lets in only these groups).',
+    );
+    expect(body(OIDC, [network(true), provider])).not.toContain('let in with no rights');
+    // no provider on the cluster (an issuer it cannot speak for): Argo CD's own behaviour
+    expect(body(OIDC, [network(true)])).toContain(
+      'anyone else is let in with no rights (there is no default role).',
+    );
   });
 });
 

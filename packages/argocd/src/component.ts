@@ -606,6 +606,20 @@ function clusterValues(
     const placement = placementValues(plan);
     if (Object.keys(placement).length > 0) values[workload.key] = placement;
   }
+  if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length === REDIS_HA_NODES) {
+    // One HAProxy per node on exactly as many nodes as replicas: the chart's rollout (25%,
+    // which Kubernetes makes a surge of 1 and none unavailable for 3 replicas) would wait
+    // forever for a node free of HAProxy for its surge pod (rollout-surge-room). Replace one
+    // at a time instead: the other two serve meanwhile.
+    values['redis-ha'] = {
+      haproxy: {
+        deploymentStrategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+        },
+      },
+    };
+  }
   if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length < REDIS_HA_NODES) {
     values['redis-ha'] = { hardAntiAffinity: false, haproxy: { hardAntiAffinity: false } };
     issues.push(
@@ -860,6 +874,19 @@ const STOP_CONTROLLER = [
   `until [ -z "$(kubectl -n ${ARGOCD_NAMESPACE} get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]; do sleep 5; done`,
 ];
 
+/**
+ * Who else gets in: the clients ask the cluster's provider to let in only the admin and
+ * read-only groups (`OidcClientRequest.groups`; Authelia registers a `default_policy: deny`
+ * authorization policy for them), so there anyone else is refused at the provider; with no group
+ * named, or an issuer outside the cluster, Argo CD lets them in with no role.
+ */
+function othersText(settings: ResolvedArgocdSettings, name: string, provider: boolean): string {
+  const named = settings.adminGroups.length + settings.readonlyGroups.length > 0;
+  return named && provider
+    ? `anyone else is refused by ${name} (the client lets in only these groups).`
+    : 'anyone else is let in with no rights (there is no default role).';
+}
+
 /** The runbook's "Logging in" entry: the URL, SSO, and the local admin where it is enabled. */
 function loginStep(
   cluster: ResolvedCluster,
@@ -877,7 +904,7 @@ function loginStep(
       : [
           `Log in with **${oidc.name}**${provider ? '' : ' (no OIDC provider runs on this cluster yet: that button fails until one does)'}; ` +
             `its policy is \`${oidc.policy}\`. Admins: ${groups(settings.adminGroups)}; read-only: ` +
-            `${groups(settings.readonlyGroups)}; anyone else is let in with no rights (there is no default role).`,
+            `${groups(settings.readonlyGroups)}; ${othersText(settings, oidc.name, provider)}`,
           ...(oidc.cliClientId === undefined
             ? [
                 'The CLI has no OIDC client (`oidc.cli: false`): it logs in as the local admin only.',

@@ -272,9 +272,111 @@ export const bgpWiring: SystemCheck = {
   },
 };
 
+/** The lines of the ```sh blocks of a Markdown document, with their line numbers. */
+function shellLines(markdown: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let inside = false;
+  markdown.split('\n').forEach((text, index) => {
+    if (text === '```sh') inside = true;
+    else if (text === '```') inside = false;
+    else if (inside) out.push({ line: index + 1, text });
+  });
+  return out;
+}
+
+/**
+ * BGP needs the routers' side too: until each neighbour accepts the nodes' sessions, no
+ * LoadBalancer address (the Gateway's included) is reachable from outside, although LB IPAM
+ * assigns it and the Gateway reads `Programmed`. So where a CiliumBGPClusterConfig is deployed,
+ * the cluster's runbook names every neighbour (its address and AS) and, before the hand-over,
+ * waits for each node the config selects until its CiliumBGPNodeConfig reports every session
+ * of the instance `established` (one word per peer).
+ */
+export const bgpRunbookPeers: SystemCheck = {
+  name: 'cilium-bgp-runbook-peers',
+  description:
+    "Where a CiliumBGPClusterConfig is deployed, the cluster's runbook names each of its peers (address and AS) and, before the hand-over, waits for every node it selects until the node's CiliumBGPNodeConfig reports each session of the instance established.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster } = deployed;
+      const path = `clusters/${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((file) => file.path === path)?.content;
+      if (runbook === undefined) continue;
+      const lines = shellLines(runbook);
+      const handOver = lines.find((entry) =>
+        entry.text.includes(`kubectl apply -f clusters/${cluster.name}/root-application.yaml`),
+      )?.line;
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          if (object.kind !== 'CiliumBGPClusterConfig') continue;
+          const spec = table(object.spec);
+          const selector =
+            spec.nodeSelector === undefined || spec.nodeSelector === null
+              ? undefined
+              : table(spec.nodeSelector);
+          const nodes = cluster.nodes.filter(
+            (node) => selector === undefined || selects(selector, nodeLabels(node)),
+          );
+          for (const instance of Array.isArray(spec.bgpInstances) ? spec.bgpInstances : []) {
+            const name = String(table(instance).name);
+            const peers = Array.isArray(table(instance).peers)
+              ? (table(instance).peers as unknown[]).map(table)
+              : [];
+            if (peers.length === 0) continue;
+            const fail = (value: unknown, message: string, expected: string) =>
+              issues.push(
+                error({
+                  code: 'cilium-bgp-runbook-peers',
+                  path: app.origin,
+                  output: path,
+                  value,
+                  message,
+                  expected,
+                }),
+              );
+            for (const peer of peers) {
+              const address = String(peer.peerAddress);
+              const asn = String(peer.peerASN);
+              if (runbook.includes(`\`${address}\`, AS ${asn}`)) continue;
+              fail(
+                `${String(peer.name)} ${address} AS ${asn}`,
+                `the runbook of cluster "${cluster.name}" does not name BGP peer "${String(peer.name)}" (${address}, AS ${asn}) of ${source}: nobody configures that router, and nothing outside the cluster reaches a LoadBalancer address`,
+                `the peer, its address and AS, in the runbook's BGP step`,
+              );
+            }
+            const established = peers.map(() => 'established').join(' ');
+            for (const node of nodes) {
+              const wait = lines.find(
+                (entry) =>
+                  entry.text.startsWith('until ') &&
+                  entry.text.includes(
+                    `kubectl get ciliumbgpnodeconfigs.cilium.io ${node.hostname} `,
+                  ) &&
+                  entry.text.includes(`@.name=="${name}"`) &&
+                  entry.text.includes(`[ "$out" = '${established}' ]`),
+              );
+              if (wait !== undefined && (handOver === undefined || wait.line < handOver)) continue;
+              fail(
+                node.hostname,
+                wait === undefined
+                  ? `the runbook of cluster "${cluster.name}" never waits for the BGP sessions of node ${node.hostname} (instance ${name}, ${peers.length} peer(s)): the hand-over goes on while no router may accept them`
+                  : `the runbook of cluster "${cluster.name}" waits for the BGP sessions of node ${node.hostname} only after the hand-over (line ${wait.line})`,
+                `a wait until CiliumBGPNodeConfig ${node.hostname} reports '${established}' for instance ${name}, before the hand-over`,
+              );
+            }
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** Cilium's system checks. */
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
   l2InterfacesMatchLinks,
   configRollsOut,
   bgpWiring,
+  bgpRunbookPeers,
 ];

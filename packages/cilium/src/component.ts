@@ -39,7 +39,7 @@ import {
   SPIRE_NAMESPACE,
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
-import { clusterManifests } from './manifests.js';
+import { bgpPeeringStep, clusterManifests } from './manifests.js';
 import { ciliumMonitors } from './monitors.js';
 import { reachabilityCheck } from './reachability.js';
 import {
@@ -480,6 +480,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const chart = 'charts/cilium';
   const first = cluster.controlPlanes[0];
   const network = resolveNetworkPolicy(input.settings, cluster);
+  const peering = bgpPeeringStep(cluster);
   const apply = [
     `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
     `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
@@ -509,6 +510,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
           ...(first === undefined ? [] : [`talosctl health -n ${shellQuote(first.address)}`]),
         ],
       },
+      // BGP: the routers are outside the cluster; the runbook says what they must accept and
+      // waits for the sessions (else the Gateway is Programmed but unreachable).
+      ...(peering === undefined ? [] : [peering]),
     ],
     ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,

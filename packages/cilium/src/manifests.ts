@@ -1,7 +1,7 @@
 // The extra resources the Cilium chart carries for a cluster, as plain data (DESIGN.md: a map
 // `manifests: {<stable-name>: <object>}` in the layer they vary in; all of these are cluster facts).
-import type { KubeObject, ResolvedCluster } from '@homelab/core';
-import { parseCidr } from '@homelab/core';
+import type { BootstrapStep, KubeObject, ResolvedCluster } from '@homelab/core';
+import { parseCidr, shellQuote } from '@homelab/core';
 import { BGP_ADVERTISE_LABEL } from './constants.js';
 import type { ResolvedCiliumSettings } from './settings.js';
 
@@ -61,6 +61,60 @@ export function loadBalancerPools(cluster: ResolvedCluster): { [key: string]: Ku
   return out;
 }
 
+/** The BGP instance of every node: one per cluster, named after its local ASN. */
+function bgpInstanceName(localAsn: number): string {
+  return `asn-${localAsn}`;
+}
+
+/**
+ * The runbook step of a BGP cluster, right after Cilium's install: the neighbours are routers
+ * outside the cluster, and until each accepts the nodes' sessions no LoadBalancer address (the
+ * Gateway's included) is reachable from outside, though the Gateway reads `Programmed` (LB IPAM
+ * assigns the address either way). The cluster config has no node selector, so every node,
+ * control planes included, peers with every neighbour; Cilium's operator writes one
+ * `CiliumBGPNodeConfig` per node (named after it) and each agent reports there the state of its
+ * sessions (`status.bgpInstances[].peers[].peeringState`, `established` once up; the chart's
+ * `bgpControlPlane.statusReport.enabled`, on by default).
+ */
+export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefined {
+  const bgp = cluster.network.bgp;
+  if (bgp === undefined || bgp.peers.length === 0) return undefined;
+  const pools = cluster.network.loadBalancerPools.map((pool) => `\`${pool.cidr}\``).join(', ');
+  const nodes = cluster.nodes.map((node) => `\`${node.address}\``).join(', ');
+  const instance = bgpInstanceName(bgp.localAsn);
+  const established = bgp.peers.map(() => 'established').join(' ');
+  const families = poolFamilies(cluster);
+  const unicast = [...(families.ipv4 ? ['IPv4'] : []), ...(families.ipv6 ? ['IPv6'] : [])].join(
+    ' and ',
+  );
+  return {
+    title: 'Peer the router with the nodes (BGP)',
+    body: [
+      `The load-balancer addresses (${pools}) reach the network by BGP only: Cilium on every node,`,
+      `control planes included, opens a session (AS ${bgp.localAsn}, ${unicast} unicast, to port 179; it`,
+      'listens on none) to each neighbour below, and announces the addresses of the Services over it.',
+      'Until a neighbour accepts those sessions nothing outside the cluster reaches a LoadBalancer',
+      "address, the Gateway's included, although the Gateway reads `Programmed`. Configure each",
+      `neighbour to peer with every node address (${nodes}) as AS ${bgp.localAsn}`,
+      'and to accept their routes within the pools:',
+      '',
+      ...bgp.peers.map((peer) => `- \`${peer.name}\`: \`${peer.address}\`, AS ${peer.asn}`),
+      '',
+      "Then check every node's sessions (Cilium's operator writes one `CiliumBGPNodeConfig` per",
+      'node, where its agent reports them) and wait until each is `established`. A session that stays',
+      "`active`, `connect` or `idle` is refused by its neighbour: check that neighbour's configuration",
+      'and log, and run the wait again.',
+    ],
+    commands: [
+      `kubectl get ciliumbgpnodeconfigs.cilium.io -o jsonpath='{range .items[*]}{.metadata.name}:{range .status.bgpInstances[*].peers[*]} {.name}={.peeringState}{end}{"\\n"}{end}'`,
+      ...cluster.nodes.map(
+        (node) =>
+          `until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${shellQuote(node.hostname)} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = '${established}' ]; do sleep 10; done`,
+      ),
+    ],
+  };
+}
+
 /**
  * BGP control plane v2: one cluster config (every node peers with every neighbour), one peer
  * config whose address families announce what the advertisement selects, and the advertisement
@@ -85,7 +139,7 @@ export function bgpResources(cluster: ResolvedCluster): { [key: string]: KubeObj
       spec: {
         bgpInstances: [
           {
-            name: `asn-${bgp.localAsn}`,
+            name: bgpInstanceName(bgp.localAsn),
             localASN: bgp.localAsn,
             peers: bgp.peers.map((peer) => ({
               name: peer.name,

@@ -19,7 +19,9 @@ import { describe, expect, test } from 'vitest';
 import { ciliumComponent } from '../src/index.js';
 import { type AnyJson, must, referenceClusters, runCilium } from './helpers.js';
 
-const { declared, issues, output } = runCilium(testDefinition(referenceClusters()));
+const { declared, issues, output, platform, rendered } = runCilium(
+  testDefinition(referenceClusters()),
+);
 
 describe('application descriptor', () => {
   test('Cilium deploys privileged into kube-system, server-side, with the secrets namespace its chart creates', () => {
@@ -191,6 +193,11 @@ describe('capabilities', () => {
   test('contributes the runbook step that installs it from its chart with the cluster layers', () => {
     expect(declared.prod?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
+      'Peer the router with the nodes (BGP)',
+    ]);
+    // L2 announcements need nothing of the network: no peering step
+    expect(declared.dev?.bootstrap?.map((step) => step.title)).toEqual([
+      'Install Cilium from the generated chart (by hand)',
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
       'helm dependency build charts/cilium',
@@ -207,6 +214,71 @@ describe('capabilities', () => {
       'done',
       'talosctl health -n 192.168.3.11',
     ]);
+  });
+
+  test("with BGP, tells what the router must accept and waits for every node's sessions", () => {
+    // Without the router's side the Gateway reads Programmed (LB IPAM assigns its address) but
+    // nothing outside the cluster reaches it: the runbook must say so and wait for the sessions.
+    const step = must(declared.prod?.bootstrap?.[1], 'the BGP step');
+    const body = step.body.join('\n');
+    expect(body).toContain('- `router`: `192.168.3.1`, AS 64512');
+    expect(body).toContain('as AS 64513');
+    for (const cidr of ['192.168.3.224/28', '192.168.3.240/28']) expect(body).toContain(cidr);
+    // every node peers (the cluster config has no node selector), control planes included
+    const config = (rendered.prod?.objects ?? []).find(
+      (o: AnyJson) => o.kind === 'CiliumBGPClusterConfig',
+    ) as AnyJson;
+    expect(config.spec.nodeSelector).toBeUndefined();
+    const instance = config.spec.bgpInstances[0].name;
+    expect(instance).toBe('asn-64513');
+    const cluster = must(
+      platform.clusters.find((c) => c.name === 'prod'),
+      'prod',
+    );
+    expect(cluster.nodes.map((node) => node.role)).toEqual([
+      'controlplane',
+      'controlplane',
+      'controlplane',
+      'worker',
+      'worker',
+      'worker',
+    ]);
+    const nodes = cluster.nodes.map((node) => node.hostname);
+    for (const node of cluster.nodes) expect(body).toContain(`\`${node.address}\``);
+    expect(step.commands.slice(1)).toEqual(
+      nodes.map(
+        (node) =>
+          `until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${node} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = 'established' ]; do sleep 10; done`,
+      ),
+    );
+    expect(step.commands[0]).toBe(
+      `kubectl get ciliumbgpnodeconfigs.cilium.io -o jsonpath='{range .items[*]}{.metadata.name}:{range .status.bgpInstances[*].peers[*]} {.name}={.peeringState}{end}{"\\n"}{end}'`,
+    );
+  });
+
+  test('with BGP and two routers, each node waits for both sessions', () => {
+    const [dev, staging, prod] = referenceClusters();
+    const production = must(prod, 'prod');
+    const bgp = must(production.network.bgp, 'bgp');
+    const { declared: d } = runCilium(
+      testDefinition([
+        dev,
+        must(staging, 'staging'),
+        {
+          ...production,
+          network: {
+            ...production.network,
+            bgp: {
+              ...bgp,
+              peers: [...bgp.peers, { name: 'router-2', address: '192.168.3.2', asn: 64512 }],
+            },
+          },
+        },
+      ]),
+    );
+    const waits = must(d.prod?.bootstrap?.[1], 'the BGP step').commands.slice(1);
+    expect(waits).toHaveLength(6);
+    for (const wait of waits) expect(wait).toContain(`[ "$out" = 'established established' ]`);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   type Loose,
   PROD,
   STAGING,
+  withFile,
   withObject,
   withValues,
 } from './broken-output.js';
@@ -147,6 +148,61 @@ describe('FIELD-NOTES facts, put back broken, are caught', { timeout: 120_000 },
           }),
         ),
       ).toEqual([]);
+    });
+
+    const peers = async (alter: Parameters<typeof broken>[0]) =>
+      found(await broken(alter), 'cilium-bgp-runbook-peers').map((issue) => issue.message);
+    const nodes = [
+      'prod-cp-1',
+      'prod-cp-2',
+      'prod-cp-3',
+      'prod-worker-1',
+      'prod-worker-2',
+      'prod-worker-3',
+    ];
+
+    it('the reference runbook names the router and waits for every node before the hand-over', async () => {
+      expect(await peers((input) => input)).toEqual([]);
+    });
+
+    it('a runbook without the BGP step: nobody configures the router, nothing waits for the sessions', async () => {
+      const issues = await peers(
+        withFile('clusters/prod/RUNBOOK.md', (content) =>
+          content
+            .split('\n')
+            .filter((line) => !line.includes('ciliumbgpnodeconfigs') && !line.includes('AS 64501'))
+            .join('\n'),
+        ),
+      );
+      expect([...issues].sort()).toEqual([
+        'the runbook of cluster "prod" does not name BGP peer "router" (10.30.10.1, AS 64501) of charts/cilium/clusters/prod.yaml#manifests.bgp-cluster-config: nobody configures that router, and nothing outside the cluster reaches a LoadBalancer address',
+        ...nodes.map(
+          (node) =>
+            `the runbook of cluster "prod" never waits for the BGP sessions of node ${node} (instance asn-64512, 1 peer(s)): the hand-over goes on while no router may accept them`,
+        ),
+      ]);
+    });
+
+    it('a second router the runbook neither names nor waits for', async () => {
+      const issues = await peers(
+        withObject('prod', 'CiliumBGPClusterConfig', 'platform', (object: Loose) => {
+          const [router] = object.spec.bgpInstances[0].peers;
+          object.spec.bgpInstances[0].peers.push({
+            ...router,
+            name: 'router-2',
+            peerAddress: '10.30.10.2',
+          });
+          return object;
+        }),
+      );
+      const sorted = [...issues].sort();
+      expect(sorted[0]).toContain('does not name BGP peer "router-2" (10.30.10.2, AS 64501)');
+      expect(sorted.slice(1)).toEqual(
+        nodes.map(
+          (node) =>
+            `the runbook of cluster "prod" never waits for the BGP sessions of node ${node} (instance asn-64512, 2 peer(s)): the hand-over goes on while no router may accept them`,
+        ),
+      );
     });
   });
 });

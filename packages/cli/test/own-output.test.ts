@@ -24,6 +24,7 @@ import {
   parseAllDocuments,
   parseYaml,
   type Registry,
+  rolloutSurgeRoom,
   type SystemInput,
   storageBeforeClaims,
   volumeClaimsOf,
@@ -852,6 +853,56 @@ describe.skipIf(helm === undefined)(
       expect(issues).toEqual([
         'StatefulSet spire-server/spire-data: cilium (wave 1) claims a volume of StorageClass "standard" on cluster "prod", which longhorn deploys only in wave 5: the claim stays Pending, cilium never becomes healthy and the later waves never come',
       ]);
+    });
+
+    /** rollout-surge-room (layer 4) on what Helm renders on `cluster`: the Deployments it refuses. */
+    function renderedRolloutIssues(
+      cluster: string,
+      objectsOf?: (application: string, objects: KubeObject[]) => KubeObject[],
+    ): { refused: string[]; spread: string[] } {
+      const deployed = renderedDeployment(cluster, objectsOf);
+      // the Deployments that keep one replica per node (what the check looks at)
+      const spread = deployed.applications.flatMap((app) =>
+        app.objects
+          .filter(({ object }) => object.kind === 'Deployment')
+          .filter(({ object }) =>
+            JSON.stringify(object.spec).includes(
+              '"requiredDuringSchedulingIgnoredDuringExecution"',
+            ),
+          )
+          .map(({ object }) => object.metadata.name),
+      );
+      const issues = rolloutSurgeRoom.check({
+        ...(systemInput as SystemInput),
+        clusters: [deployed],
+      });
+      return { refused: issues.map((issue) => String(issue.value)), spread };
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every Deployment Helm renders on %s with one replica per node has room for its rollout',
+      (cluster) => {
+        const { refused, spread } = renderedRolloutIssues(cluster);
+        expect(refused).toEqual([]);
+        // prod's Redis HA HAProxy: 3 replicas on prod's 3 workers, one per node
+        if (cluster === 'prod') expect(spread).toContain('argocd-redis-ha-haproxy');
+      },
+    );
+
+    test("redis-ha's HAProxy with the chart's default rollout (25%: surge 1, none unavailable) on prod's 3 workers is refused", () => {
+      const { refused } = renderedRolloutIssues('prod', (name, objects) =>
+        name !== 'prod-argocd'
+          ? objects
+          : objects.map((object) =>
+              object.kind === 'Deployment' && object.metadata.name === 'argocd-redis-ha-haproxy'
+                ? {
+                    ...object,
+                    spec: { ...(object.spec as AnyJson), strategy: { type: 'RollingUpdate' } },
+                  }
+                : object,
+            ),
+      );
+      expect(refused).toEqual(['Deployment argocd/argocd-redis-ha-haproxy']);
     });
 
     /**

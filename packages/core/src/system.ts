@@ -11,6 +11,7 @@ import { fileDocuments, fileValues } from './emitted.js';
 import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import { rolloutSurgeRoom } from './rollout-room.js';
 import { mergeSyncOption, objectSyncOptions, PRUNE } from './sync-options.js';
 import type {
   GeneratedFile,
@@ -1346,6 +1347,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   clientSideApplySize,
   handOverFieldManager,
   rootRevisionParameters,
+  rolloutSurgeRoom,
 ];
 
 /** The report sections of the checks that have one, in check order. */

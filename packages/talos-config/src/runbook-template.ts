@@ -164,18 +164,29 @@ talosctl apply-config --insecure -n "\${ {{~shellVar dhcpVar~}} :?set it to the 
 
 ## 6. Bootstrap etcd (once, on one control plane)
 
+The first control plane answers at its static address only once it has installed Talos and
+rebooted, minutes after its config went in, and takes the bootstrap only once its container
+runtime runs and its clock is in sync: until then \`talosctl bootstrap\` fails (no connection,
+\`bootstrap is not available yet\`, \`time is not in sync yet\`), and the loop tries again
+until it succeeds. Should it go on with \`AlreadyExists\` (\`etcd data directory is not
+empty\`), an earlier try bootstrapped etcd although its answer was lost: stop it (Ctrl-C) and go on.
+
 \`\`\`sh
 talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
 talosctl config node {{shell first.address}}
-talosctl bootstrap -n {{shell first.address}}
+until talosctl bootstrap -n {{shell first.address}}; do sleep 10; done
 \`\`\`
 
 ## 7. Fetch the kubeconfig
 
+The kubeconfig names the API endpoint \`{{{endpoint}}}\`{{#if vip}}, the VIP a control plane takes
+only once etcd runs{{/if}}: it answers once etcd and the control plane's static pods run, a few
+minutes after the bootstrap, and the last command waits for it.
+
 \`\`\`sh
 talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}}
 export KUBECONFIG="$TALOS_DIR/kubeconfig"
-kubectl get nodes -o wide
+until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done
 \`\`\`
 {{#if cniNotice}}
 

@@ -647,6 +647,21 @@ describe('runbook', () => {
     expect(readme).toContain('talosctl bootstrap -n 192.168.30.11');
   });
 
+  it('retries the bootstrap until the node is back at its static address, and waits for the API', () => {
+    // Right after apply-config the node installs Talos and reboots: a single `talosctl bootstrap`
+    // meets no node (or `bootstrap is not available yet` before its CRI runs) and fails.
+    const lines = readme.split('\n');
+    const bootstrap = lines.filter((line) => /^(until )?talosctl bootstrap/.test(line));
+    expect(bootstrap).toEqual(['until talosctl bootstrap -n 192.168.30.11; do sleep 10; done']);
+    // the kubeconfig's server (the VIP) answers only once etcd and the API server run
+    expect(lines).toContain(
+      'until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done',
+    );
+    const start = readme.indexOf('## 7. ');
+    const step7 = readme.slice(start, readme.indexOf('\n## ', start));
+    expect(step7).not.toMatch(/^kubectl get nodes/m);
+  });
+
   it('says what the components ask of Talos, naming the component that installs the CNI', () => {
     expect(readme).toContain(
       '- CNI: `none` (cilium installs it); kube-proxy: disabled; KubePrism: on, port 7445',

@@ -261,7 +261,20 @@ describe('values that try to leave their quotes', () => {
     expect(commands.flat().filter((word) => word.substitution)).toEqual([]);
     const programs = new Set(commands.map((words) => words[0]?.text));
     expect([...programs].sort()).toEqual(
-      ['chmod', 'curl', 'export', 'git', 'grep', 'kubectl', 'mkdir', 'pnpm', 'talosctl'].sort(),
+      [
+        'chmod',
+        'curl',
+        'do',
+        'done',
+        'export',
+        'git',
+        'grep',
+        'kubectl',
+        'mkdir',
+        'pnpm',
+        'talosctl',
+        'until',
+      ].sort(),
     );
   });
 
@@ -286,7 +299,7 @@ describe('values that try to leave their quotes', () => {
       '--output-dir',
       '$TALOS_DIR',
     ]);
-    expect(words).toContainEqual(['talosctl', 'bootstrap', '-n', HOSTILE.address]);
+    expect(words).toContainEqual(['until', 'talosctl', 'bootstrap', '-n', HOSTILE.address]);
     expect(words).toContainEqual([
       'talosctl',
       'upgrade',
