@@ -311,6 +311,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'bootstrap the first control plane from it. The snapshot was taken through the Talos API, so',
       'it carries its hash and needs no `--recover-skip-hash-check`. The AWS CLI reads the bucket with',
       'the S3 credentials kept in Bitwarden (the cluster that held them is gone): type them in.',
+      'The control plane takes the bootstrap only once it is back from installing Talos, its',
+      'container runtime running and its clock in sync: the bootstrap is tried again, printing',
+      'each refusal, until it succeeds (or answers `AlreadyExists`: an earlier try restored etcd).',
       '',
     );
     sh(
@@ -324,9 +327,13 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
       `talosctl config node ${q(first.address)}`,
-      `talosctl -n ${q(first.address)} bootstrap --recover-from=./db.snapshot`,
+      // The node answers only once it has installed Talos and rebooted after step 5's apply,
+      // and takes the bootstrap only once its container runtime runs and its clock is in sync
+      // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
+      // too: an earlier try restored etcd although its answer was lost.
+      `until talosctl -n ${q(first.address)} bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
       `talosctl -n ${q(first.address)} health --wait-timeout 20m`,
-      'rm ./db.snapshot ./etcd-snapshot.age',
+      'rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err',
     );
     add(
       'The restored etcd holds every object as it was at the snapshot: Argo CD, Cilium and the',

@@ -9,6 +9,7 @@ import {
   testDefinition,
   testReferenceClusters,
   testRun,
+  withStandIn,
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
@@ -328,6 +329,29 @@ describe('the disaster-recovery runbook', () => {
       "LATEST=$(aws s3 ls s3://homelab-backups/etcd/prod/ --endpoint-url https://s3.example.com | sort | tail -n 1 | awk '{print $4}')",
     );
     expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
+  });
+
+  test('tries the recovery again until the control plane, back from its installation, takes it', () => {
+    // Right after step 5's apply the node installs Talos and reboots; machined refuses the
+    // bootstrap until its container runtime runs and its clock is in sync (talosctl v1.12.11
+    // prints the gRPC status). A lost answer after a restore reads AlreadyExists next time.
+    const loop = file.split('\n').find((line) => line.includes('bootstrap --recover-from')) ?? '';
+    const args = ['-n', '192.168.3.11', 'bootstrap', '--recover-from=./db.snapshot'];
+    const notYet =
+      'error executing bootstrap: rpc error: code = FailedPrecondition desc = bootstrap is not available yet';
+    const restored = withStandIn(loop, 'talosctl', [notYet, notYet, 'ok']);
+    expect(restored.status).toBe(0);
+    expect(restored.calls).toEqual([args, args, args]);
+    expect(restored.stdout).toContain('bootstrap is not available yet');
+    const lost = withStandIn(loop, 'talosctl', [
+      notYet,
+      'error executing bootstrap: rpc error: code = AlreadyExists desc = etcd data directory is not empty',
+    ]);
+    expect(lost.status).toBe(0);
+    expect(lost.calls).toHaveLength(2);
+    expect(withStandIn(loop, 'talosctl', [notYet]).status).toBe(7);
+    // its error file goes with the snapshot
+    expect(file).toContain('rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err');
   });
 
   test('has the AWS CLI credentials and region typed in before it reads the bucket', () => {

@@ -3,6 +3,7 @@
 // the repository's own `vendor/` only, so a fresh clone tests itself.
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -379,4 +380,70 @@ export function deployedCharts(components: ComponentsResult): DeployedCluster[] 
         origin: ['components', c.component.name],
       })),
   }));
+}
+
+/** What a shell line did against a stand-in command (`withStandIn`). */
+export interface StandInRun {
+  /** The shell's exit status. */
+  readonly status: number | null;
+  readonly stdout: string;
+  /** The stand-in's arguments, one array per call. */
+  readonly calls: string[][];
+}
+
+/**
+ * Runs `line` in `sh` with `command` replaced by a stand-in that answers its calls in turn from
+ * `answers`: `ok` exits 0, anything else is printed to stderr and exits 1 (past the list, the last
+ * answer repeats). `sleep` returns at once; after `maxSleeps` sleeps the shell exits with status
+ * 7, so a loop that would go on for ever is seen as such instead of hanging the test. The line
+ * runs in a scratch folder, which is also its `TALOS_DIR`.
+ */
+export function withStandIn(
+  line: string,
+  command: string,
+  answers: readonly string[],
+  maxSleeps = 10,
+): StandInRun {
+  const dir = mkdtempSync(join(tmpdir(), 'homelab-stand-in-'));
+  try {
+    writeFileSync(join(dir, 'answers'), `${answers.join('\n')}\n`);
+    const stub = join(dir, command);
+    writeFileSync(
+      stub,
+      [
+        '#!/bin/sh',
+        `dir='${dir}'`,
+        'printf "%s\\036" "$@" >> "$dir/calls"; echo >> "$dir/calls"',
+        'n=$(wc -l < "$dir/calls")',
+        'total=$(wc -l < "$dir/answers")',
+        'if [ "$n" -gt "$total" ]; then n=$total; fi',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+        'answer=$(sed -n "${n}p" "$dir/answers")',
+        'if [ "$answer" = ok ]; then exit 0; fi',
+        'printf "%s\\n" "$answer" >&2',
+        'exit 1',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(stub, 0o755);
+    const script = `s=0; sleep() { s=$((s+1)); [ "$s" -lt ${maxSleeps} ] || exit 7; }\n${line}`;
+    // In a scratch folder of its own, which is also its TALOS_DIR: files the line writes stay there.
+    const run = spawnSync('sh', ['-c', script], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        PATH: `${dir}${delimiter}${process.env.PATH ?? ''}`,
+        TALOS_DIR: dir,
+      },
+      encoding: 'utf8',
+    });
+    const recorded = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8') : '';
+    const calls = recorded
+      .split('\n')
+      .filter((entry) => entry !== '')
+      .map((entry) => entry.split('\u001e').slice(0, -1));
+    return { status: run.status, stdout: run.stdout, calls };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -167,14 +167,14 @@ talosctl apply-config --insecure -n "\${ {{~shellVar dhcpVar~}} :?set it to the 
 The first control plane answers at its static address only once it has installed Talos and
 rebooted, minutes after its config went in, and takes the bootstrap only once its container
 runtime runs and its clock is in sync: until then \`talosctl bootstrap\` fails (no connection,
-\`bootstrap is not available yet\`, \`time is not in sync yet\`), and the loop tries again
-until it succeeds. Should it go on with \`AlreadyExists\` (\`etcd data directory is not
-empty\`), an earlier try bootstrapped etcd although its answer was lost: stop it (Ctrl-C) and go on.
+\`bootstrap is not available yet\`, \`time is not in sync yet\`), and the loop prints the
+error and tries again until it succeeds. It also ends on \`AlreadyExists\` (\`etcd data
+directory is not empty\`): etcd is bootstrapped, by an earlier try whose answer was lost.
 
 \`\`\`sh
 talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
 talosctl config node {{shell first.address}}
-until talosctl bootstrap -n {{shell first.address}}; do sleep 10; done
+until talosctl bootstrap -n {{shell first.address}} 2>"$TALOS_DIR/bootstrap.err" || grep 'code = AlreadyExists' "$TALOS_DIR/bootstrap.err"; do cat "$TALOS_DIR/bootstrap.err"; sleep 10; done
 \`\`\`
 
 ## 7. Fetch the kubeconfig

@@ -5,6 +5,7 @@ import {
   type GeneratedFile,
   parseAllDocuments,
 } from '@homelab/core';
+import { withStandIn } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { HARDENING_SYSCTLS } from '../src/baseline.js';
 import { schematicId } from '../src/schematic.js';
@@ -652,7 +653,27 @@ describe('runbook', () => {
     // meets no node (or `bootstrap is not available yet` before its CRI runs) and fails.
     const lines = readme.split('\n');
     const bootstrap = lines.filter((line) => /^(until )?talosctl bootstrap/.test(line));
-    expect(bootstrap).toEqual(['until talosctl bootstrap -n 192.168.30.11; do sleep 10; done']);
+    expect(bootstrap).toHaveLength(1);
+    const loop = bootstrap[0] ?? '';
+    // talosctl v1.12.11 prints machined's refusals as gRPC statuses (v1alpha1_server.go)
+    const refused = [
+      'error executing bootstrap: rpc error: code = Unavailable desc = connection error',
+      'error executing bootstrap: rpc error: code = FailedPrecondition desc = bootstrap is not available yet',
+      'error executing bootstrap: rpc error: code = FailedPrecondition desc = time is not in sync yet',
+    ];
+    const done = withStandIn(loop, 'talosctl', [...refused, 'ok']);
+    expect(done.status).toBe(0);
+    expect(done.calls).toEqual(Array(4).fill(['bootstrap', '-n', '192.168.30.11']));
+    expect(done.stdout).toContain('bootstrap is not available yet');
+    // an earlier try bootstrapped etcd but its answer was lost: etcd is there, the loop ends
+    const lost = withStandIn(loop, 'talosctl', [
+      refused[0] ?? '',
+      'error executing bootstrap: rpc error: code = AlreadyExists desc = etcd data directory is not empty',
+    ]);
+    expect(lost.status).toBe(0);
+    expect(lost.calls).toHaveLength(2);
+    // a node that never takes it keeps the loop trying (the stand-in's sleep ends the shell)
+    expect(withStandIn(loop, 'talosctl', [refused[2] ?? '']).status).toBe(7);
     // the kubeconfig's server (the VIP) answers only once etcd and the API server run
     expect(lines).toContain(
       'until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done',

@@ -272,6 +272,7 @@ describe('values that try to leave their quotes', () => {
         'kubectl',
         'mkdir',
         'pnpm',
+        'sleep',
         'talosctl',
         'until',
       ].sort(),
@@ -299,7 +300,14 @@ describe('values that try to leave their quotes', () => {
       '--output-dir',
       '$TALOS_DIR',
     ]);
-    expect(words).toContainEqual(['until', 'talosctl', 'bootstrap', '-n', HOSTILE.address]);
+    expect(words).toContainEqual([
+      'until',
+      'talosctl',
+      'bootstrap',
+      '-n',
+      HOSTILE.address,
+      '2>$TALOS_DIR/bootstrap.err',
+    ]);
     expect(words).toContainEqual([
       'talosctl',
       'upgrade',
