@@ -45,7 +45,9 @@ const SUITES: { readonly dir: string; readonly files: readonly string[] }[] = [
     // the user's file's Kubernetes versions. It needs `helm` on PATH: without it (outside CI) it
     // says "not run" and skips its tests, so here it proves nothing; with it, it takes about a
     // minute for the four clusters of the edited definition.
-    files: ['test/helm-harness.test.ts', 'test/helm.test.ts'],
+    // talos-machinery: Talos' own machinery runs every runbook's talosctl commands on the
+    // committed clusters/ (needs the talos-machinery builds; without them it says "not run").
+    files: ['test/helm-harness.test.ts', 'test/helm.test.ts', 'test/talos-machinery.test.ts'],
   },
 ];
 
