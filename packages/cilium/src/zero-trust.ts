@@ -7,6 +7,7 @@ import type {
   KubeObject,
   NodeLifecycle,
   NodeRebootWait,
+  OutageProcedure,
   RenderCluster,
   ResolvedCluster,
   Values,
@@ -113,7 +114,7 @@ const RECOVERY_REASON =
 export function spireRecovery(
   cluster: ResolvedCluster,
   network: ResolvedNetworkPolicy,
-): { afterNodeReboot?: NodeRebootWait; nodeLifecycle?: NodeLifecycle } {
+): { afterNodeReboot?: NodeRebootWait; nodeLifecycle?: NodeLifecycle; whenDown?: OutageProcedure } {
   if (!network.mutualAuthentication) return {};
   const hosts = cluster.schedulableNodes.map((node) => node.hostname);
   const retiring: { [hostname: string]: NodeRebootWait } = {};
@@ -135,7 +136,32 @@ export function spireRecovery(
   }
   return {
     afterNodeReboot: { reason: RECOVERY_REASON, commands: [...SPIRE_RECOVERY_COMMANDS] },
+    whenDown: spireDown(),
     ...(hosts.length === 0 ? {} : { nodeLifecycle: { retiring, lost } }),
+  };
+}
+
+/**
+ * The runbook's "When a component is down" for SPIRE: a server that lost its data outside the
+ * runbook's node steps (its container restarted: an OOM kill, a failed liveness probe, a node
+ * that rebooted on its own, a power cut of the whole cluster) drops every connection that
+ * requires mutual authentication until cilium-operator restarts. Nothing to lift: the rules are
+ * Cilium's own policies, and SPIRE comes back by itself, only empty.
+ */
+export function spireDown(): OutageProcedure {
+  return {
+    symptom:
+      "SPIRE's server keeps its datastore and CA in its container: whenever that container is new (an OOM kill, a failed liveness probe, a node that rebooted outside this runbook, a power cut) it starts empty, with a new CA. The SPIRE agents exit on the unknown CA and come back, but cilium-operator registers the existing security identities again only when it starts: until then no pod gets its certificate and every pod-to-pod connection that requires mutual authentication is dropped (Hubble shows `Authentication required` drops): Argo CD's controller cannot reach its repo-server, Prometheus' scrapes fail, Longhorn's engines cannot write to their replicas and volumes degrade.",
+    diagnose: [
+      `kubectl -n ${SPIRE_NAMESPACE} get pods -o wide`,
+      `kubectl -n ${SPIRE_NAMESPACE} exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID ${OPERATOR_SPIFFE_ID} | head -n 1`,
+      CILIUM_IDENTITIES,
+    ],
+    diagnosis:
+      'The server counts fewer entries, on its `Found` line, than the last command counts identities while it is.',
+    recover: [...SPIRE_RECOVERY_COMMANDS],
+    lift: [],
+    verify: [],
   };
 }
 

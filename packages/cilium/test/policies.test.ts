@@ -335,6 +335,14 @@ describe('SPIRE without persistent data: the runbook recovers it', () => {
     expect(run.declared.dev?.nodeLifecycle).toBeUndefined();
   });
 
+  test('when the server restarted on its own, "When a component is down" gives the same recovery, and nothing to lift', () => {
+    const down = run.declared.prod?.whenDown;
+    expect(down?.recover).toEqual(SPIRE_RECOVERY_COMMANDS);
+    expect(down?.diagnose).toContain('kubectl get ciliumidentities.cilium.io -o name | wc -l');
+    expect(down?.lift).toEqual([]);
+    expect(run.declared.dev?.whenDown).toBeUndefined();
+  });
+
   test('retiring a node that may run the server moves it off after the cordon and recovers; a lost one recovers', () => {
     const cluster = run.components.clusters.find((entry) => entry.cluster.name === 'prod')?.cluster;
     const hosts = (cluster?.schedulableNodes ?? []).map((node) => node.hostname);

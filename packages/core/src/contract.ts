@@ -386,6 +386,8 @@ export interface OutageProcedure {
   readonly symptom: string;
   /** Commands that show the component's outage is the cause. */
   readonly diagnose: readonly string[];
+  /** How their output tells it is (the runbook's parenthesis after "Is it the cause?"). */
+  readonly diagnosis: string;
   /** Commands that bring the component back and wait for it. */
   readonly recover: readonly string[];
   /**

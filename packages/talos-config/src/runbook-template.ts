@@ -629,7 +629,7 @@ cannot come back (what keeps it down, such as the CNI, has to be repaired first)
 
 {{{symptom}}}
 
-Is it the cause? (The last command is refused, naming the webhook, while it is.)
+Is it the cause? ({{{diagnosis}}})
 
 \`\`\`sh
 {{{diagnose}}}

@@ -263,6 +263,7 @@ function outageView(
       component: procedure.component,
       symptom: procedure.symptom,
       diagnose: procedure.diagnose.join('\n'),
+      diagnosis: procedure.diagnosis,
       recover: procedure.recover.join('\n'),
       lift:
         app === undefined || procedure.lift.length === 0

@@ -1161,6 +1161,7 @@ describe('when a component is down and that blocks the cluster', () => {
     component: 'admission',
     symptom: 'Namespace updates are refused.',
     diagnose: ['kubectl label namespace default probe=1 --dry-run=server'],
+    diagnosis: 'The probe is refused while it is.',
     recover: ['kubectl -n admission rollout restart deployment webhook'],
     lift: [
       'kubectl patch validatingwebhookconfiguration admission --type=json -p \'[{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]\'',
@@ -1201,6 +1202,8 @@ describe('when a component is down and that blocks the cluster', () => {
   it('suspends the auto-sync of the root and of the Application before the lift, and restores both after the sync', () => {
     const markdown = runbook({ ...input, gitops, whenDown: [procedure] });
     expect(section(markdown)).toContain('Namespace updates are refused.');
+    // The procedure's own reading of its diagnosis, not another component's.
+    expect(section(markdown)).toContain('Is it the cause? (The probe is refused while it is.)');
     const [diagnose, recover, lift, restore] = commands(markdown);
     expect(diagnose).toEqual(['kubectl label namespace default probe=1 --dry-run=server']);
     expect(recover).toEqual(['kubectl -n admission rollout restart deployment webhook']);
