@@ -397,12 +397,14 @@ function shellBlocks(markdown: string): { line: number; text: string }[][] {
  * upgrade, the deletion of a lost node, where the server may run) is followed, before the next
  * node is touched and before any other wait, by the recovery: the server's rollout waited for,
  * cilium-operator restarted, and a wait until the server holds an entry for every identity. A
- * node that is cordoned and whose server pod was moved off and recovered needs nothing more.
+ * node that is cordoned and whose server pod was moved off and recovered needs nothing more, and
+ * a drain (Talos' before an upgrade included) needs exactly that first: a server replaced while
+ * the drain evicts the node's pods breaks their volumes' detach through longhorn-manager.
  */
 export const spireRecovery: SystemCheck = {
   name: 'cilium-spire-recovery',
   description:
-    "Where Cilium's SPIRE server keeps its data in its container (no dataStorage), every runbook command that replaces its pod (a drain, a reboot or Talos upgrade, a lost node's deletion, of a node it may run on) is followed, before the next node is touched and before any other wait, by the SPIRE recovery: the server's rollout waited for, cilium-operator restarted, and a wait until the server holds an entry for every CiliumIdentity.",
+    "Where Cilium's SPIRE server keeps its data in its container (no dataStorage), the runbook drains a node it may run on (kubectl drain, Talos' drain before an upgrade) only once the node is cordoned, the server's pod moved off it and SPIRE recovered; and every other command that replaces its pod (a reboot, a lost node's deletion) is followed, before the next node is touched and before any other wait, by the SPIRE recovery: the server's rollout waited for, cilium-operator restarted, and a wait until the server holds an entry for every CiliumIdentity.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -440,8 +442,9 @@ export const spireRecovery: SystemCheck = {
             expected,
           }),
         );
-      const expected =
-        'after it, before the next node and before any other wait: kubectl -n cilium-spire rollout status statefulset spire-server, kubectl -n kube-system rollout restart deployment cilium-operator (where entries are missing), then a wait until spire-server entry show counts an entry for every CiliumIdentity';
+      const recovery =
+        'kubectl -n cilium-spire rollout status statefulset spire-server, kubectl -n kube-system rollout restart deployment cilium-operator (where entries are missing), then a wait until spire-server entry show counts an entry for every CiliumIdentity';
+      const expected = `after it, before the next node and before any other wait: ${recovery}`;
       for (const block of shellBlocks(runbook)) {
         const cordoned = new Set<string>();
         const cleared = new Set<string>();
@@ -462,11 +465,31 @@ export const spireRecovery: SystemCheck = {
             /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)$/.exec(
               text,
             );
-          const disruption =
+          // What evicts the node's pods while the server may be replaced with them: a drain,
+          // Talos' own before an upgrade (a one-node cluster is never drained).
+          const drain =
             /^kubectl drain (\S+)/.exec(text)?.[1] ??
+            (cluster.nodes.length > 1
+              ? byAddress.get(/^talosctl upgrade -n (\S+)/.exec(text)?.[1] ?? '')
+              : undefined);
+          const disruption =
+            drain ??
             /^kubectl(?: --server \S+)? delete node (\S+)/.exec(text)?.[1] ??
             byAddress.get(/^talosctl (?:reboot|upgrade) -n (\S+)/.exec(text)?.[1] ?? '');
-          if (moved !== null && cordoned.has(moved[1] as string)) {
+          if (
+            drain !== undefined &&
+            hosts.has(drain) &&
+            !cleared.has(drain) &&
+            pending?.node !== drain
+          ) {
+            fail(
+              drain,
+              `the runbook of cluster "${cluster.name}" drains node ${drain} (line ${line}: \`${text}\`) where the SPIRE server may run without moving the server off it and recovering SPIRE first: the drain replaces it while it evicts the node's pods, and until cilium-operator registered the identities again every connection that requires mutual authentication is dropped, the evicted pods' volume detach through longhorn-manager among them`,
+              `before the drain: kubectl cordon ${drain}, the server's pod deleted (kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${drain}), then the recovery: ${recovery}`,
+            );
+            // Reported once: what follows on this node in the block is the same fault.
+            cleared.add(drain);
+          } else if (moved !== null && cordoned.has(moved[1] as string)) {
             pending = {
               node: moved[1] as string,
               line,

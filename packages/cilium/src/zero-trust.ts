@@ -105,21 +105,38 @@ const RECOVERY_REASON =
   "Cilium: the SPIRE server, where the node's drain or reboot replaced its pod, registers every security identity again (its new pod starts with an empty datastore and a new CA: the SPIRE agents are restarted onto the new trust bundle, then cilium-operator, which registers existing identities only when it starts; until then every pod-to-pod connection that requires mutual authentication is dropped, Longhorn's replica traffic included, so this comes before the other waits)";
 
 /**
- * The runbook's SPIRE recovery where mutual authentication is on: after every node's reboot or
- * Talos upgrade (whichever node held the server, the checks are cheap); on retiring a node that
- * may run it, once the node is cordoned, the server's pod moved off it and recovered before
- * anything else (Longhorn's eviction needs its replica traffic); after a lost node's deletion
- * (its pods, the server's with them, are started elsewhere only then).
+ * The runbook's SPIRE recovery where mutual authentication is on. On a node that may run the
+ * server, once the runbook cordoned it: before the drain of its reboot or Talos upgrade, and on
+ * retiring it, the server's pod moved off it and recovered before anything else (the drain's
+ * evicted pods detach their volumes through longhorn-manager, Longhorn's eviction needs its
+ * replica traffic: both under mutual authentication). After every node's reboot or upgrade, the
+ * checks again (a one-node cluster is never drained: its reboot replaces the server; cheap where
+ * nothing was lost). After a lost node's deletion (its pods, the server's with them, are started
+ * elsewhere only then).
  */
 export function spireRecovery(
   cluster: ResolvedCluster,
   network: ResolvedNetworkPolicy,
-): { afterNodeReboot?: NodeRebootWait; nodeLifecycle?: NodeLifecycle; whenDown?: OutageProcedure } {
+): {
+  afterNodeReboot?: NodeRebootWait;
+  beforeNodeDrain?: { [hostname: string]: NodeRebootWait };
+  nodeLifecycle?: NodeLifecycle;
+  whenDown?: OutageProcedure;
+} {
   if (!network.mutualAuthentication) return {};
   const hosts = cluster.schedulableNodes.map((node) => node.hostname);
   const retiring: { [hostname: string]: NodeRebootWait } = {};
   const lost: { [hostname: string]: NodeRebootWait } = {};
+  const drain: { [hostname: string]: NodeRebootWait } = {};
   for (const hostname of hosts) {
+    drain[hostname] = {
+      reason:
+        "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere) and SPIRE recovered before the drain: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity; a server replaced by the drain itself would drop the connections that require mutual authentication while the evicted pods' Longhorn volumes detach through longhorn-manager",
+      commands: [
+        `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ],
+    };
     retiring[hostname] = {
       reason:
         "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere), then SPIRE recovered: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity (until then pod-to-pod connections that require mutual authentication are dropped, Longhorn's eviction traffic included)",
@@ -137,7 +154,7 @@ export function spireRecovery(
   return {
     afterNodeReboot: { reason: RECOVERY_REASON, commands: [...SPIRE_RECOVERY_COMMANDS] },
     whenDown: spireDown(),
-    ...(hosts.length === 0 ? {} : { nodeLifecycle: { retiring, lost } }),
+    ...(hosts.length === 0 ? {} : { beforeNodeDrain: drain, nodeLifecycle: { retiring, lost } }),
   };
 }
 

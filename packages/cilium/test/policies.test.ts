@@ -356,7 +356,15 @@ describe('SPIRE without persistent data: the runbook recovers it', () => {
         ...SPIRE_RECOVERY_COMMANDS,
       ]);
       expect(lifecycle?.lost?.[host]?.commands).toEqual(SPIRE_RECOVERY_COMMANDS);
+      // Before a reboot's or an upgrade's drain: moved off and recovered while the node's other
+      // pods still run (their volumes detach through longhorn-manager, under mutual auth).
+      expect(run.declared.prod?.beforeNodeDrain?.[host]?.commands).toEqual([
+        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ]);
     }
+    expect(Object.keys(run.declared.prod?.beforeNodeDrain ?? {})).toEqual(hosts);
+    expect(run.declared.dev?.beforeNodeDrain).toBeUndefined();
   });
 });
 
