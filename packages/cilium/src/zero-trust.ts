@@ -79,7 +79,9 @@ const CILIUM_IDENTITIES = 'kubectl get ciliumidentities.cilium.io -o name | wc -
  *   until the operator restarts, whose start replays every CiliumIdentity as an upsert (retried
  *   until the server answers, `AlwaysRetry`);
  * - each SPIRE agent's next sync fails on the server's unknown CA and the agent exits
- *   (spire 1.9.6 pkg/agent/manager `runSynchronizer`, "non-recoverable error"); restarted, it
+ *   (spire 1.9.6, which chart 1.19.6 pins, and 1.12.4: pkg/agent/manager `runSynchronizer`,
+ *   "non-recoverable error"; 1.15.2, chart 1.20's, may rebootstrap in process instead,
+ *   `rebootstrap_mode`); restarted, it
  *   bootstraps from the `spire-bundle` ConfigMap the new server's k8sbundle notifier rewrote,
  *   once the kubelet refreshed the mounted copy (a crash loop of minutes); new agent pods read
  *   it at once;
