@@ -373,10 +373,194 @@ export const bgpRunbookPeers: SystemCheck = {
   },
 };
 
+/** The shell blocks of a Markdown runbook, each line with its line number. */
+function shellBlocks(markdown: string): { line: number; text: string }[][] {
+  const blocks: { line: number; text: string }[][] = [];
+  let current: { line: number; text: string }[] | undefined;
+  markdown.split('\n').forEach((text, index) => {
+    if (text === '```sh') current = [];
+    else if (text === '```' && current !== undefined) {
+      blocks.push(current);
+      current = undefined;
+    } else current?.push({ line: index + 1, text });
+  });
+  return blocks;
+}
+
+/**
+ * Without `dataStorage`, the SPIRE server of Cilium's mutual authentication keeps its datastore
+ * and its CA in its container: each new pod starts empty, with a new CA, and cilium-operator
+ * registers the existing identities again only when it starts (operator/auth/watcher.go reacts
+ * to CiliumIdentity events, with no resync). Until then every pod-to-pod connection under a rule
+ * with `authentication.mode: required` is dropped, Longhorn's replica traffic among them. So in
+ * the runbook, every command that replaces the server's pod (a node's drain, reboot, Talos
+ * upgrade, the deletion of a lost node, where the server may run) is followed, before the next
+ * node is touched and before any other wait, by the recovery: the server's rollout waited for,
+ * cilium-operator restarted, and a wait until the server holds an entry for every identity. A
+ * node that is cordoned and whose server pod was moved off and recovered needs nothing more, and
+ * a drain (Talos' before an upgrade included) needs exactly that first: a server replaced while
+ * the drain evicts the node's pods breaks their volumes' detach through longhorn-manager.
+ */
+export const spireRecovery: SystemCheck = {
+  name: 'cilium-spire-recovery',
+  description:
+    "Where Cilium's SPIRE server keeps its data in its container (no dataStorage), the runbook drains a node it may run on (kubectl drain, Talos' drain before an upgrade) only once the node is cordoned, the server's pod moved off it and SPIRE recovered; and every other command that replaces its pod (a reboot, a lost node's deletion) is followed, before the next node is touched and before any other wait, by the SPIRE recovery: the server's rollout waited for, cilium-operator restarted, and a wait until the server holds an entry for every CiliumIdentity.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster } = deployed;
+      const app = deployed.applications.find(
+        (candidate) => candidate.component === 'cilium' && candidate.bundle === undefined,
+      );
+      if (app === undefined) continue;
+      const spire = table(
+        table(table(table(deployedValues(input, app)?.[CILIUM_VALUES_KEY]).authentication).mutual)
+          .spire,
+      );
+      const install = table(spire.install);
+      // The chart's default keeps the data on a claim (`dataStorage.enabled: true`).
+      if (
+        spire.enabled !== true ||
+        install.enabled === false ||
+        table(table(install.server).dataStorage).enabled !== false
+      ) {
+        continue;
+      }
+      const path = `clusters/${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((file) => file.path === path)?.content;
+      if (typeof runbook !== 'string') continue;
+      const hosts = new Set(cluster.schedulableNodes.map((node) => node.hostname));
+      const byAddress = new Map(cluster.nodes.map((node) => [node.address, node.hostname]));
+      const fail = (value: unknown, message: string, expected: string) =>
+        issues.push(
+          error({
+            code: 'cilium-spire-recovery',
+            path: app.origin,
+            output: path,
+            value,
+            message,
+            expected,
+          }),
+        );
+      const recovery =
+        'kubectl -n cilium-spire rollout status statefulset spire-server, kubectl -n kube-system rollout restart deployment cilium-operator (where entries are missing), then a wait until spire-server entry show counts an entry for every CiliumIdentity';
+      const expected = `after it, before the next node and before any other wait: ${recovery}`;
+      for (const block of shellBlocks(runbook)) {
+        const cordoned = new Set<string>();
+        const cleared = new Set<string>();
+        let pending:
+          | {
+              node: string;
+              line: number;
+              text: string;
+              moved: boolean;
+              status: boolean;
+              restart: boolean;
+            }
+          | undefined;
+        for (const { line, text } of block) {
+          const cordon = /^kubectl cordon (\S+)$/.exec(text);
+          if (cordon !== null) cordoned.add(cordon[1] as string);
+          const moved =
+            /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)$/.exec(
+              text,
+            );
+          // What evicts the node's pods while the server may be replaced with them: a drain,
+          // Talos' own before an upgrade (a one-node cluster is never drained).
+          const drain =
+            /^kubectl drain (\S+)/.exec(text)?.[1] ??
+            (cluster.nodes.length > 1
+              ? byAddress.get(/^talosctl upgrade -n (\S+)/.exec(text)?.[1] ?? '')
+              : undefined);
+          const disruption =
+            drain ??
+            /^kubectl(?: --server \S+)? delete node (\S+)/.exec(text)?.[1] ??
+            byAddress.get(/^talosctl (?:reboot|upgrade) -n (\S+)/.exec(text)?.[1] ?? '');
+          if (
+            drain !== undefined &&
+            hosts.has(drain) &&
+            !cleared.has(drain) &&
+            pending?.node !== drain
+          ) {
+            fail(
+              drain,
+              `the runbook of cluster "${cluster.name}" drains node ${drain} (line ${line}: \`${text}\`) where the SPIRE server may run without moving the server off it and recovering SPIRE first: the drain replaces it while it evicts the node's pods, and until cilium-operator registered the identities again every connection that requires mutual authentication is dropped, the evicted pods' volume detach through longhorn-manager among them`,
+              `before the drain: kubectl cordon ${drain}, the server's pod deleted (kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${drain}), then the recovery: ${recovery}`,
+            );
+            // Reported once: what follows on this node in the block is the same fault.
+            cleared.add(drain);
+          } else if (moved !== null && cordoned.has(moved[1] as string)) {
+            pending = {
+              node: moved[1] as string,
+              line,
+              text,
+              moved: true,
+              status: false,
+              restart: false,
+            };
+          } else if (
+            disruption !== undefined &&
+            hosts.has(disruption) &&
+            !cleared.has(disruption)
+          ) {
+            if (pending !== undefined && pending.node !== disruption) {
+              fail(
+                pending.node,
+                `the runbook of cluster "${cluster.name}" replaces the SPIRE server's pod (line ${pending.line}: \`${pending.text}\`) and goes on to node ${disruption} (line ${line}) without recovering SPIRE: the new server starts empty and cilium-operator registers no existing identity again, so every connection that requires mutual authentication is dropped`,
+                expected,
+              );
+              pending = undefined;
+            }
+            pending ??= {
+              node: disruption,
+              line,
+              text,
+              moved: false,
+              status: false,
+              restart: false,
+            };
+          } else if (pending !== undefined) {
+            if (text.includes('rollout status statefulset spire-server')) pending.status = true;
+            else if (
+              pending.status &&
+              text.includes('rollout restart deployment cilium-operator')
+            ) {
+              pending.restart = true;
+            } else if (
+              pending.restart &&
+              text.startsWith('until ') &&
+              text.includes('spire-server entry show')
+            ) {
+              if (pending.moved) cleared.add(pending.node);
+              pending = undefined;
+            } else if (text.startsWith('until ') || /^kubectl\b.* wait /.test(text)) {
+              fail(
+                pending.node,
+                `the runbook of cluster "${cluster.name}" replaces the SPIRE server's pod (line ${pending.line}: \`${pending.text}\`) and waits (line ${line}) before recovering SPIRE: what it waits for may need connections that require mutual authentication, dropped until cilium-operator registered the identities again`,
+                expected,
+              );
+              pending = undefined;
+            }
+          }
+        }
+        if (pending !== undefined) {
+          fail(
+            pending.node,
+            `the runbook of cluster "${cluster.name}" replaces the SPIRE server's pod (line ${pending.line}: \`${pending.text}\`) and never recovers SPIRE after it: the new server starts empty, with a new CA, and cilium-operator registers no existing identity again, so every connection that requires mutual authentication stays dropped`,
+            expected,
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** Cilium's system checks. */
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
   l2InterfacesMatchLinks,
   configRollsOut,
   bgpWiring,
   bgpRunbookPeers,
+  spireRecovery,
 ];

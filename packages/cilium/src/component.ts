@@ -72,6 +72,7 @@ import {
   mutualAuthenticationValues,
   SPIRE_HOST_PATHS,
   spireNamespace,
+  spireRecovery,
 } from './zero-trust.js';
 
 /** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
@@ -517,6 +518,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,
     monitors: ciliumMonitors(cluster),
+    // Where SPIRE runs, the runbook recovers it wherever its server's pod is replaced.
+    ...spireRecovery(cluster, network),
     facts: {
       cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: CILIUM_NAMESPACE },
       ...(settings.gatewayApi

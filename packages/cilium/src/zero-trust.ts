@@ -5,7 +5,11 @@ import type {
   FlowDeclaration,
   Issue,
   KubeObject,
+  NodeLifecycle,
+  NodeRebootWait,
+  OutageProcedure,
   RenderCluster,
+  ResolvedCluster,
   Values,
 } from '@homelab/core';
 import {
@@ -43,6 +47,142 @@ export const SPIRE_HOST_PATHS = ['/run/spire/sockets', '/var/run/spire-server/so
 
 /** The SPIRE server's gRPC port (agents and the operator, both on the host network). */
 const SPIRE_SERVER_PORT = 8081;
+
+/**
+ * SPIRE's trust domain: the chart's default (`authentication.mutual.spire.trustDomain`), set
+ * explicitly because the runbook's recovery names the operator's SPIFFE ID in it.
+ */
+export const SPIRE_TRUST_DOMAIN = 'spiffe.cilium';
+
+/**
+ * The parent of every identity's registration entry: cilium-operator's own SPIFFE ID
+ * (operator/auth/spire/client.go, `defaultParentID`; the chart's init.bash registers it).
+ */
+const OPERATOR_SPIFFE_ID = `spiffe://${SPIRE_TRUST_DOMAIN}/cilium-operator`;
+
+/** How many identities the SPIRE server holds an entry for (spire-server 1.9 `entry show`). */
+const REGISTERED_IDENTITIES = `kubectl -n ${SPIRE_NAMESPACE} exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID ${OPERATOR_SPIFFE_ID} | sed -n 's/^Found \\([0-9]*\\) entr.*/\\1/p'`;
+
+/** How many security identities the cluster has (one entry each, once registered). */
+const CILIUM_IDENTITIES = 'kubectl get ciliumidentities.cilium.io -o name | wc -l';
+
+/**
+ * The runbook's SPIRE recovery, after whatever replaced the SPIRE server's pod (a drain, a
+ * node's reboot or Talos upgrade, a lost node deleted). Without `dataStorage` the new server
+ * starts empty, with a new CA (see `mutualAuthenticationValues`), and at the pinned versions
+ * nothing puts back what cilium-operator had registered:
+ * - the server's `cilium-init` container (chart files/spire/init.bash) re-creates only the
+ *   agents' node alias and the entries of cilium-agent and cilium-operator, every 30 s;
+ * - cilium-operator registers an identity's entry only on that CiliumIdentity's events
+ *   (operator/auth/watcher.go; its informer has no resync, pkg/k8s/resource `FullResyncPeriod:
+ *   0`), and after a reconnect it lists nothing: every existing identity stays unregistered
+ *   until the operator restarts, whose start replays every CiliumIdentity as an upsert (retried
+ *   until the server answers, `AlwaysRetry`);
+ * - each SPIRE agent's next sync fails on the server's unknown CA and the agent exits
+ *   (spire 1.9.6, which chart 1.19.6 pins, and 1.12.4: pkg/agent/manager `runSynchronizer`,
+ *   "non-recoverable error"; 1.15.2, chart 1.20's, may rebootstrap in process instead,
+ *   `rebootstrap_mode`); restarted, it
+ *   bootstraps from the `spire-bundle` ConfigMap the new server's k8sbundle notifier rewrote,
+ *   once the kubelet refreshed the mounted copy (a crash loop of minutes); new agent pods read
+ *   it at once;
+ * - the Cilium agent's delegated-identity client reconnects to its restarted SPIRE agent
+ *   (pkg/auth/spire/delegate.go) and takes the new bundle, but the SVIDs of unregistered
+ *   identities are gone: it deletes their authentication entries (pkg/auth/manager.go), and
+ *   every connection under a rule with `authentication.mode: required` (every pod-to-pod rule
+ *   of default deny: Argo CD's, the metrics scrapes, Longhorn's engines writing to their
+ *   replicas) is dropped until the operator registered them again.
+ * So: wait for the server; where it holds fewer identity entries than the cluster has
+ * identities, restart the agents (they bootstrap from the new bundle) and then the operator
+ * (which re-registers every identity); and wait until every identity is registered. Where
+ * nothing was lost, only the checks run.
+ */
+export const SPIRE_RECOVERY_COMMANDS: readonly string[] = [
+  `kubectl -n ${SPIRE_NAMESPACE} rollout status statefulset spire-server --timeout=10m`,
+  `registered=$(${REGISTERED_IDENTITIES})`,
+  `if [ "\${registered:-0}" -lt "$(${CILIUM_IDENTITIES})" ]; then kubectl -n ${SPIRE_NAMESPACE} rollout restart daemonset spire-agent && kubectl -n ${SPIRE_NAMESPACE} rollout status daemonset spire-agent --timeout=10m && kubectl -n ${CILIUM_NAMESPACE} rollout restart deployment cilium-operator && kubectl -n ${CILIUM_NAMESPACE} rollout status deployment cilium-operator --timeout=10m; fi`,
+  `until registered=$(${REGISTERED_IDENTITIES}) && [ "\${registered:-0}" -ge "$(${CILIUM_IDENTITIES})" ]; do sleep 10; done`,
+];
+
+const RECOVERY_REASON =
+  "Cilium: the SPIRE server, where the node's drain or reboot replaced its pod, registers every security identity again (its new pod starts with an empty datastore and a new CA: the SPIRE agents are restarted onto the new trust bundle, then cilium-operator, which registers existing identities only when it starts; until then every pod-to-pod connection that requires mutual authentication is dropped, Longhorn's replica traffic included, so this comes before the other waits)";
+
+/**
+ * The runbook's SPIRE recovery where mutual authentication is on. On a node that may run the
+ * server, once the runbook cordoned it: before the drain of its reboot or Talos upgrade, and on
+ * retiring it, the server's pod moved off it and recovered before anything else (the drain's
+ * evicted pods detach their volumes through longhorn-manager, Longhorn's eviction needs its
+ * replica traffic: both under mutual authentication). After every node's reboot or upgrade, the
+ * checks again (a one-node cluster is never drained: its reboot replaces the server; cheap where
+ * nothing was lost). After a lost node's deletion (its pods, the server's with them, are started
+ * elsewhere only then).
+ */
+export function spireRecovery(
+  cluster: ResolvedCluster,
+  network: ResolvedNetworkPolicy,
+): {
+  afterNodeReboot?: NodeRebootWait;
+  beforeNodeDrain?: { [hostname: string]: NodeRebootWait };
+  nodeLifecycle?: NodeLifecycle;
+  whenDown?: OutageProcedure;
+} {
+  if (!network.mutualAuthentication) return {};
+  const hosts = cluster.schedulableNodes.map((node) => node.hostname);
+  const retiring: { [hostname: string]: NodeRebootWait } = {};
+  const lost: { [hostname: string]: NodeRebootWait } = {};
+  const drain: { [hostname: string]: NodeRebootWait } = {};
+  for (const hostname of hosts) {
+    drain[hostname] = {
+      reason:
+        "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere) and SPIRE recovered before the drain: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity; a server replaced by the drain itself would drop the connections that require mutual authentication while the evicted pods' Longhorn volumes detach through longhorn-manager",
+      commands: [
+        `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ],
+    };
+    retiring[hostname] = {
+      reason:
+        "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere), then SPIRE recovered: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity (until then pod-to-pod connections that require mutual authentication are dropped, Longhorn's eviction traffic included)",
+      commands: [
+        `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ],
+    };
+    lost[hostname] = {
+      reason:
+        'Cilium: SPIRE recovered, if its server ran on the node (the deletion lets its StatefulSet start it elsewhere, empty): the SPIRE agents restarted onto the new trust bundle and cilium-operator re-registering every identity; until then pod-to-pod connections that require mutual authentication are dropped',
+      commands: [...SPIRE_RECOVERY_COMMANDS],
+    };
+  }
+  return {
+    afterNodeReboot: { reason: RECOVERY_REASON, commands: [...SPIRE_RECOVERY_COMMANDS] },
+    whenDown: spireDown(),
+    ...(hosts.length === 0 ? {} : { beforeNodeDrain: drain, nodeLifecycle: { retiring, lost } }),
+  };
+}
+
+/**
+ * The runbook's "When a component is down" for SPIRE: a server that lost its data outside the
+ * runbook's node steps (its container restarted: an OOM kill, a failed liveness probe, a node
+ * that rebooted on its own, a power cut of the whole cluster) drops every connection that
+ * requires mutual authentication until cilium-operator restarts. Nothing to lift: the rules are
+ * Cilium's own policies, and SPIRE comes back by itself, only empty.
+ */
+export function spireDown(): OutageProcedure {
+  return {
+    symptom:
+      "SPIRE's server keeps its datastore and CA in its container: whenever that container is new (an OOM kill, a failed liveness probe, a node that rebooted outside this runbook, a power cut) it starts empty, with a new CA. The SPIRE agents exit on the unknown CA and come back, but cilium-operator registers the existing security identities again only when it starts: until then no pod gets its certificate and every pod-to-pod connection that requires mutual authentication is dropped (Hubble shows `Authentication required` drops): Argo CD's controller cannot reach its repo-server, Prometheus' scrapes fail, Longhorn's engines cannot write to their replicas and volumes degrade.",
+    diagnose: [
+      `kubectl -n ${SPIRE_NAMESPACE} get pods -o wide`,
+      `kubectl -n ${SPIRE_NAMESPACE} exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID ${OPERATOR_SPIFFE_ID} | head -n 1`,
+      CILIUM_IDENTITIES,
+    ],
+    diagnosis:
+      'The server counts fewer entries, on its `Found` line, than the last command counts identities while it is.',
+    recover: [...SPIRE_RECOVERY_COMMANDS],
+    lift: [],
+    verify: [],
+  };
+}
 
 /** The flows of Cilium's own pods that are endpoints (agent, operator, Envoy use the host network). */
 export function ciliumFlows(
@@ -122,12 +262,20 @@ export function ciliumFlows(
  * `authentication.*` values: with mutual authentication on, the agent's authentication processing
  * (`authentication.enabled`, off by default in the chart from 1.19 on: without it the chart's
  * validate.yaml refuses SPIRE, and rules with `authentication.mode: required` would drop every
- * connection, their authentication requests never processed) and SPIRE installed by the chart. The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not
- * replicable); its data lives in an emptyDir (identities are re-issued when it restarts; the
- * agents keep serving what they cached). Never on a volume of the `storage` provider: Cilium is
- * the CNI, in the first wave, and the storage provider needs pod networking, so it comes later;
- * the server's claim would stay Pending, Cilium's Application Progressing, and the app-of-apps
- * would wait for it forever (the Helm suite checks that no claim waits for a later wave).
+ * connection, their authentication requests never processed) and SPIRE installed by the chart.
+ *
+ * The chart's SPIRE server is one StatefulSet replica with a SQLite datastore (not replicable).
+ * Without `dataStorage` the chart mounts nothing at its data directory (`/run/spire/data`, the
+ * datastore and the CA's keys): they live in the container's own filesystem, so every new
+ * container (a pod replaced by a drain, a node's reboot, a container restart) starts with an
+ * empty datastore and a new CA. Nothing re-issues what was lost (see `spireRecovery`): the
+ * runbook restores it wherever it replaces the server's pod. Never on a volume of the `storage`
+ * provider: Cilium is the CNI, in the first wave, and the storage provider needs pod networking,
+ * so it comes later; the server's claim would stay Pending, Cilium's Application Progressing, and
+ * the app-of-apps would wait for it forever (the Helm suite checks that no claim waits for a
+ * later wave). And the storage provider's own pods talk under mutual authentication (Longhorn's
+ * engines write to their replicas through such rules): a SPIRE server whose volume needs them
+ * would never come back once it lost its pod.
  */
 export function mutualAuthenticationValues(network: ResolvedNetworkPolicy): Values {
   if (!network.mutualAuthentication) {
@@ -141,6 +289,8 @@ export function mutualAuthenticationValues(network: ResolvedNetworkPolicy): Valu
       mutual: {
         spire: {
           enabled: true,
+          // The chart's default, named here because the runbook's SPIRE recovery names it too.
+          trustDomain: SPIRE_TRUST_DOMAIN,
           install: {
             enabled: true,
             // The namespace is ours (spireNamespace), with its Pod Security labels: the chart's

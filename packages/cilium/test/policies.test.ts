@@ -14,6 +14,7 @@ import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_DENY_POLICY } from '../src/policies.js';
 import { PolicySet, reachabilityCheck } from '../src/reachability.js';
+import { SPIRE_RECOVERY_COMMANDS, SPIRE_TRUST_DOMAIN } from '../src/zero-trust.js';
 import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './helpers.js';
 
 const API = [{ port: 6443, protocol: 'TCP' as const }];
@@ -305,6 +306,65 @@ describe('policies from declared flows', () => {
       ((withStorage.rendered.prod?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire
         .install.server.dataStorage,
     ).toEqual({ enabled: false });
+  });
+});
+
+describe('SPIRE without persistent data: the runbook recovers it', () => {
+  const run = runCilium(testDefinition(referenceClusters()), identityPair());
+  const spire = (name: string): AnyJson =>
+    ((run.rendered[name]?.values.cilium ?? {}) as AnyJson).authentication.mutual.spire;
+
+  test('the trust domain the recovery names is the one SPIRE is installed with', () => {
+    expect(spire('prod').trustDomain).toBe(SPIRE_TRUST_DOMAIN);
+    expect(SPIRE_TRUST_DOMAIN).toBe('spiffe.cilium');
+  });
+
+  test('after every node reboot: the server awaited, the agents then the operator restarted where identities are unregistered, then a wait until all are', () => {
+    const wait = run.declared.prod?.afterNodeReboot;
+    expect(wait?.commands).toEqual([
+      'kubectl -n cilium-spire rollout status statefulset spire-server --timeout=10m',
+      "registered=$(kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | sed -n 's/^Found \\([0-9]*\\) entr.*/\\1/p')",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      'if [ "${registered:-0}" -lt "$(kubectl get ciliumidentities.cilium.io -o name | wc -l)" ]; then kubectl -n cilium-spire rollout restart daemonset spire-agent && kubectl -n cilium-spire rollout status daemonset spire-agent --timeout=10m && kubectl -n kube-system rollout restart deployment cilium-operator && kubectl -n kube-system rollout status deployment cilium-operator --timeout=10m; fi',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      'until registered=$(kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | sed -n \'s/^Found \\([0-9]*\\) entr.*/\\1/p\') && [ "${registered:-0}" -ge "$(kubectl get ciliumidentities.cilium.io -o name | wc -l)" ]; do sleep 10; done',
+    ]);
+    expect(run.declared.staging?.afterNodeReboot?.commands).toEqual(SPIRE_RECOVERY_COMMANDS);
+    // No SPIRE in development: nothing to recover.
+    expect(run.declared.dev?.afterNodeReboot).toBeUndefined();
+    expect(run.declared.dev?.nodeLifecycle).toBeUndefined();
+  });
+
+  test('when the server restarted on its own, "When a component is down" gives the same recovery, and nothing to lift', () => {
+    const down = run.declared.prod?.whenDown;
+    expect(down?.recover).toEqual(SPIRE_RECOVERY_COMMANDS);
+    expect(down?.diagnose).toContain('kubectl get ciliumidentities.cilium.io -o name | wc -l');
+    expect(down?.lift).toEqual([]);
+    expect(run.declared.dev?.whenDown).toBeUndefined();
+  });
+
+  test('retiring a node that may run the server moves it off after the cordon and recovers; a lost one recovers', () => {
+    const cluster = run.components.clusters.find((entry) => entry.cluster.name === 'prod')?.cluster;
+    const hosts = (cluster?.schedulableNodes ?? []).map((node) => node.hostname);
+    expect(hosts.length).toBeGreaterThan(0);
+    const lifecycle = run.declared.prod?.nodeLifecycle;
+    expect(Object.keys(lifecycle?.retiring ?? {})).toEqual(hosts);
+    expect(Object.keys(lifecycle?.lost ?? {})).toEqual(hosts);
+    for (const host of hosts) {
+      expect(lifecycle?.retiring?.[host]?.commands).toEqual([
+        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ]);
+      expect(lifecycle?.lost?.[host]?.commands).toEqual(SPIRE_RECOVERY_COMMANDS);
+      // Before a reboot's or an upgrade's drain: moved off and recovered while the node's other
+      // pods still run (their volumes detach through longhorn-manager, under mutual auth).
+      expect(run.declared.prod?.beforeNodeDrain?.[host]?.commands).toEqual([
+        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host}`,
+        ...SPIRE_RECOVERY_COMMANDS,
+      ]);
+    }
+    expect(Object.keys(run.declared.prod?.beforeNodeDrain ?? {})).toEqual(hosts);
+    expect(run.declared.dev?.beforeNodeDrain).toBeUndefined();
   });
 });
 

@@ -386,6 +386,8 @@ export interface OutageProcedure {
   readonly symptom: string;
   /** Commands that show the component's outage is the cause. */
   readonly diagnose: readonly string[];
+  /** How their output tells it is (the runbook's parenthesis after "Is it the cause?"). */
+  readonly diagnosis: string;
   /** Commands that bring the component back and wait for it. */
   readonly recover: readonly string[];
   /**
@@ -910,6 +912,14 @@ export interface ClusterContribution {
    * so the next node's reboot never takes the last healthy replica of a volume).
    */
   readonly afterNodeReboot?: NodeRebootWait;
+  /**
+   * Per node (its hostname), what the runbook runs once it cordoned the node, before the drain
+   * of a reboot or a Talos upgrade: move off it what the drain's eviction must not take while
+   * the node's other pods are being evicted (Cilium: the SPIRE server, moved and recovered first,
+   * so the evicted pods' volumes detach under mutual authentication that works). The runbook
+   * uncordons the node after a Talos upgrade (Talos uncordons only a node it cordoned itself).
+   */
+  readonly beforeNodeDrain?: { readonly [hostname: string]: NodeRebootWait };
   /** What the runbook runs for the component when a node joins, is retired or is lost. */
   readonly nodeLifecycle?: NodeLifecycle;
   /** What the runbook does when the component is down and that blocks the rest of the cluster. */

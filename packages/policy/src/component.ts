@@ -191,6 +191,7 @@ export function gatekeeperDown(): OutageProcedure {
       `kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=gatekeeper-webhook-service`,
       probe,
     ],
+    diagnosis: 'The last command is refused, naming the webhook, while it is.',
     recover: [
       `kubectl -n ${ns} rollout restart deployment gatekeeper-controller-manager`,
       `kubectl -n ${ns} rollout status deployment gatekeeper-controller-manager --timeout=10m`,

@@ -301,6 +301,10 @@ export function renderTalos(
             const wait = run.contributions.get(component)?.afterNodeReboot;
             return wait === undefined ? [] : [{ ...wait, component }];
           }),
+          beforeNodeDrain: run.order.flatMap((component) => {
+            const hooks = run.contributions.get(component)?.beforeNodeDrain;
+            return hooks === undefined ? [] : [{ hooks, component }];
+          }),
           nodeLifecycle: run.order.flatMap((component) => {
             const lifecycle = run.contributions.get(component)?.nodeLifecycle;
             return lifecycle === undefined ? [] : [{ ...lifecycle, component }];

@@ -32,6 +32,18 @@ talosctl gen config {{shell name}} {{shell endpoint}} \\
 {{/each}}
 {{/if}}
 {{/inline}}
+{{#*inline "beforeDrain"}}
+{{#if beforeDrainReasons.length}}
+
+Before the drain the runbook cordons the node itself and moves off it what the drain must not
+take while the node's other pods are evicted (Talos drains before an upgrade, but uncordons
+only a node it cordoned itself: the runbook uncordons it after):
+
+{{#each beforeDrainReasons}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+{{/inline}}
 {{#*inline "step"}}
 {{#if body}}
 
@@ -303,10 +315,15 @@ shows what holds it. Uncordon the node once it is back (Talos uncordons only a n
 itself), before waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
+{{> beforeDrain}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
+{{#if beforeDrain}}
+kubectl cordon {{shell hostname}}
+{{{beforeDrain.commands}}}
+{{/if}}
 {{#unless ../singleNode}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
 {{/unless}}
@@ -346,11 +363,19 @@ reboots), and wait for the cluster to be healthy before the next node. An upgrad
 change the Kubernetes version.
 {{/if}}
 {{> afterReboot}}
+{{> beforeDrain}}
 
 \`\`\`sh
 {{#each upgradeOrder}}
+{{#if beforeDrain}}
+kubectl cordon {{shell hostname}}
+{{{beforeDrain.commands}}}
+{{/if}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
 talosctl health -n {{shell ../first.address}}
+{{#if beforeDrain}}
+kubectl uncordon {{shell hostname}}
+{{/if}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}
@@ -629,7 +654,7 @@ cannot come back (what keeps it down, such as the CNI, has to be repaired first)
 
 {{{symptom}}}
 
-Is it the cause? (The last command is refused, naming the webhook, while it is.)
+Is it the cause? ({{{diagnosis}}})
 
 \`\`\`sh
 {{{diagnose}}}

@@ -100,6 +100,14 @@ export interface RunbookInput {
   readonly gitops?: RunbookGitOps;
   /** What the components wait for after each node's reboot, in dependency order. */
   readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
+  /**
+   * What the components run on a node the runbook cordoned, before the drain of its reboot or
+   * Talos upgrade (per hostname), in dependency order.
+   */
+  readonly beforeNodeDrain?: readonly {
+    readonly component: string;
+    readonly hooks: { readonly [hostname: string]: NodeRebootWait };
+  }[];
   readonly login?: RunbookLogin;
   /**
    * What the components run when a node joins, is retired or is lost ("Nodes: adding, retiring,
@@ -263,6 +271,7 @@ function outageView(
       component: procedure.component,
       symptom: procedure.symptom,
       diagnose: procedure.diagnose.join('\n'),
+      diagnosis: procedure.diagnosis,
       recover: procedure.recover.join('\n'),
       lift:
         app === undefined || procedure.lift.length === 0
@@ -511,7 +520,28 @@ export function runbook(
     upgradeOrder: [
       ...cluster.controlPlanes,
       ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
-    ].map(nodeView),
+    ].map((node) => ({
+      ...nodeView(node),
+      // Nowhere to move anything on a one-node cluster, which is never drained.
+      beforeDrain:
+        cluster.nodes.length === 1
+          ? false
+          : lifecycleSteps(
+              (input.beforeNodeDrain ?? []).map((entry) => ({ retiring: entry.hooks })),
+              'retiring',
+              node.hostname,
+            ),
+    })),
+    beforeDrainReasons:
+      cluster.nodes.length === 1
+        ? []
+        : [
+            ...new Set(
+              (input.beforeNodeDrain ?? []).flatMap((entry) =>
+                Object.values(entry.hooks).map((hook) => hook.reason),
+              ),
+            ),
+          ],
     cniNotice:
       requirements.cni === 'none'
         ? `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`

@@ -154,10 +154,13 @@ describe('the runbook template', () => {
     // after a node's reboot (NodeRebootWait.commands, likewise; in the rolling reboots and in
     // the upgrades).
     // ... and what components run when a node joins, is retired or is lost (NodeLifecycle,
-    // likewise), and what they run when they are down (OutageProcedure, likewise).
+    // likewise), and what they run when they are down (OutageProcedure, likewise), and what
+    // they move off a node before its drain (beforeNodeDrain, likewise; reboots and upgrades).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
+      'beforeDrain.commands',
+      'beforeDrain.commands',
       'commands',
       'crds.deletes',
       'diagnose',
@@ -807,6 +810,53 @@ describe('waiting for the components after each node of a rolling reboot or upgr
   });
 });
 
+describe('moving what a component keeps on a node before its drain', () => {
+  const { input } = devRunbookInput();
+  const cluster = resolvePlatform(testDefinition([haCluster()])).clusters[0];
+  if (cluster === undefined) throw new Error('no cluster');
+  const node = cluster.nodes.at(-1);
+  if (node === undefined) throw new Error('no node');
+  const first = cluster.controlPlanes[0]?.address;
+  const hooks = {
+    [node.hostname]: { reason: 'identity: its server moved off', commands: ['move-server'] },
+  };
+  const markdown = runbook({
+    ...input,
+    cluster,
+    requirements: mergeTalosRequirements(cluster, []).merged,
+    beforeNodeDrain: [{ component: 'identity', hooks }],
+  });
+
+  it('cordons the node and moves it before the drain of a reboot', () => {
+    expect(markdown).toContain(
+      `--mode=staged\nkubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} `,
+    );
+    expect(markdown).toContain('- identity: its server moved off\n');
+  });
+
+  it('before a Talos upgrade too, and uncordons the node after it (Talos uncordons only a node it cordoned)', () => {
+    expect(markdown).toContain(
+      `kubectl cordon ${node.hostname}\nmove-server\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\nkubectl uncordon ${node.hostname}\n`,
+    );
+    // Only the node the component named.
+    expect(markdown.split('move-server').length - 1).toBe(2);
+  });
+
+  it('nothing on a one-node cluster, which is never drained', () => {
+    const single = devRunbookInput();
+    expect(single.cluster.nodes).toHaveLength(1);
+    const host = single.cluster.nodes[0]?.hostname as string;
+    const text = runbook({
+      ...single.input,
+      beforeNodeDrain: [
+        { component: 'identity', hooks: { [host]: hooks[node.hostname] as never } },
+      ],
+    });
+    expect(text).not.toContain('move-server');
+    expect(text).not.toContain('identity: its server moved off');
+  });
+});
+
 describe('the revision a cluster follows', () => {
   const { cluster, input } = devRunbookInput();
   const text = (revision: string | undefined): string =>
@@ -1169,6 +1219,7 @@ describe('when a component is down and that blocks the cluster', () => {
     component: 'admission',
     symptom: 'Namespace updates are refused.',
     diagnose: ['kubectl label namespace default probe=1 --dry-run=server'],
+    diagnosis: 'The probe is refused while it is.',
     recover: ['kubectl -n admission rollout restart deployment webhook'],
     lift: [
       'kubectl patch validatingwebhookconfiguration admission --type=json -p \'[{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]\'',
@@ -1209,6 +1260,8 @@ describe('when a component is down and that blocks the cluster', () => {
   it('suspends the auto-sync of the root and of the Application before the lift, and restores both after the sync', () => {
     const markdown = runbook({ ...input, gitops, whenDown: [procedure] });
     expect(section(markdown)).toContain('Namespace updates are refused.');
+    // The procedure's own reading of its diagnosis, not another component's.
+    expect(section(markdown)).toContain('Is it the cause? (The probe is refused while it is.)');
     const [diagnose, recover, lift, restore] = commands(markdown);
     expect(diagnose).toEqual(['kubectl label namespace default probe=1 --dry-run=server']);
     expect(recover).toEqual(['kubectl -n admission rollout restart deployment webhook']);
