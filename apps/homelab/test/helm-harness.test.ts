@@ -11,6 +11,7 @@ import {
   clientSideApplyOf,
   clusterCrdSchemas,
   committedOutputRenders,
+  crdApiVersions,
   deletionHooks,
   discoverRenders,
   finalizerDiffHooks,
@@ -20,6 +21,7 @@ import {
   hostDnsRoutingConflict,
   lintArgs,
   listDefaultProblems,
+  liveRenderDifferences,
   luaHealth,
   manifestDifferences,
   namespacePolicies,
@@ -54,6 +56,7 @@ const render: ChartRender = {
   releaseName: 'demo',
   namespace: 'apps',
   valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+  apiVersions: [],
 };
 const prepared = (skipSchemaValidation: boolean): PreparedChart => ({
   dir: '/scratch/demo',
@@ -158,6 +161,17 @@ describe('Helm command lines', () => {
     ]);
   });
 
+  it("passes the Application's helm.apiVersions, else the cluster's, as --api-versions (Argo CD GetAPIVersionsOrDefault)", () => {
+    const cluster = ['monitoring.coreos.com/v1', 'monitoring.coreos.com/v1/ServiceMonitor'];
+    const args = (apiVersions: string[]) =>
+      templateArgs({ ...render, apiVersions }, prepared(false), cluster).filter(
+        (_, index, all) => all[index - 1] === '--api-versions',
+      );
+    expect(args([])).toEqual(cluster);
+    expect(args(['v1'])).toEqual(['v1']);
+    expect(templateArgs(render, prepared(false))).not.toContain('--api-versions');
+  });
+
   it('skips Helm schema validation only when the suite validates a remote-$ref schema itself', () => {
     expect(templateArgs(render, prepared(true)).at(-1)).toBe('--skip-schema-validation');
     expect(lintArgs(render, prepared(true)).at(-1)).toBe('--skip-schema-validation');
@@ -177,6 +191,52 @@ describe('Helm command lines', () => {
     expect(vendoredChartArchive('cilium', '1.18.12', '/repo')).toBe(
       '/repo/vendor/charts/cilium/1.18.12/cilium-1.18.12.tgz',
     );
+  });
+});
+
+describe('the live render (API versions of the installed CRDs)', () => {
+  const crd = (group: string, kind: string, versions: { name: string; served: boolean }[]) =>
+    ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${kind.toLowerCase()}s.${group}` },
+      spec: { group, names: { kind }, versions },
+    }) as unknown as KubeObject;
+
+  it('lists group/version and group/version/Kind of every served version, as Argo CD lists a cluster', () => {
+    expect(
+      crdApiVersions([
+        crd('monitoring.coreos.com', 'ServiceMonitor', [{ name: 'v1', served: true }]),
+        crd('example.io', 'Thing', [
+          { name: 'v1', served: true },
+          { name: 'v1alpha1', served: false },
+        ]),
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } },
+      ]),
+    ).toEqual([
+      'example.io/v1',
+      'example.io/v1/Thing',
+      'monitoring.coreos.com/v1',
+      'monitoring.coreos.com/v1/ServiceMonitor',
+    ]);
+  });
+
+  it('names what only the live cluster gets, what differs there, and what it lacks', () => {
+    const doc = (kind: string, name: string, data: unknown = {}) => ({
+      source: `demo/templates/${name}.yaml`,
+      object: { apiVersion: 'v1', kind, metadata: { name, namespace: 'apps' }, data } as KubeObject,
+    });
+    expect(liveRenderDifferences([doc('ConfigMap', 'a')], [doc('ConfigMap', 'a')])).toEqual([]);
+    expect(
+      liveRenderDifferences(
+        [doc('ConfigMap', 'a'), doc('ConfigMap', 'b')],
+        [doc('ConfigMap', 'a', { x: '1' }), doc('ServiceMonitor', 'volsync')],
+      ),
+    ).toEqual([
+      'ConfigMap apps/a (demo/templates/a.yaml): differs on the cluster',
+      'ServiceMonitor apps/volsync (demo/templates/volsync.yaml): only on the cluster',
+      'ConfigMap apps/b (demo/templates/b.yaml): not on the cluster',
+    ]);
   });
 });
 

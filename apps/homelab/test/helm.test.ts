@@ -34,12 +34,14 @@ import {
   renderChart,
   validateObjects,
 } from '@homelab/core';
+import { alertTargetProblems, clusterMadeServices, scrapeTargets } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
   clientSideApplyOf,
   clusterCrdSchemas,
   committedOutputRenders,
+  crdApiVersions,
   deletionHooks,
   discoverRenders,
   finalizerDiffHooks,
@@ -53,6 +55,7 @@ import {
   IN_CI,
   lintArgs,
   listDefaultProblems,
+  liveRenderDifferences,
   luaHealth,
   manifestDifferences,
   namespacePolicies,
@@ -84,6 +87,12 @@ interface Rendered {
   readonly lint?: HelmResult;
   readonly template?: HelmResult;
   readonly documents?: readonly RenderedDocument[];
+  /**
+   * The render on the live cluster: with the API versions of every CRD the cluster's charts and
+   * the vendored CRD bundles install, as Argo CD passes the cluster's (unless the Application
+   * pins `helm.apiVersions`).
+   */
+  readonly live?: HelmResult;
   /** Why the chart could not be prepared or Helm's output not read. */
   readonly failure?: string;
 }
@@ -96,6 +105,8 @@ const serverSideOnly: string[] = [];
 const warnings: string[] = [];
 let scratch = '';
 let helmHome = '';
+/** Per cluster: the API versions it serves once every CRD is installed (the live render's). */
+const liveApiVersions = new Map<string, string[]>();
 
 function renderAll(): void {
   if (helm === undefined) {
@@ -128,6 +139,48 @@ function renderAll(): void {
       rendered.set(render, { failure: cause instanceof Error ? cause.message : String(cause) });
     }
   }
+  // Then as on the live cluster, once every CRD is installed.
+  const bundles = vendoredCrdBundleObjects();
+  for (const { cluster } of discovery.clusters) {
+    liveApiVersions.set(
+      cluster,
+      crdApiVersions([
+        ...bundles,
+        ...[...rendered.entries()]
+          .filter(([other]) => other.cluster === cluster)
+          .flatMap(([, other]) => (other.documents ?? []).map(({ object }) => object)),
+      ]),
+    );
+  }
+  for (const render of discovery.renders) {
+    const result = rendered.get(render);
+    if (result?.prepared === undefined || result.documents === undefined) continue;
+    const apiVersions = liveApiVersions.get(render.cluster) ?? [];
+    const live = runHelm(
+      helm,
+      templateArgs(render, result.prepared, apiVersions),
+      result.prepared.dir,
+      home,
+    );
+    rendered.set(render, { ...result, live });
+  }
+}
+
+/** The CRDs of the vendored CRD bundles (vendor/crds: the Gateway API, the snapshot API). */
+function vendoredCrdBundleObjects(): KubeObject[] {
+  const out: KubeObject[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(entry.name)) {
+        out.push(...(parseAllDocuments(readFileSync(path, 'utf8')) as KubeObject[]));
+      }
+    }
+  };
+  const root = join(REPO, 'vendor', 'crds');
+  if (existsSync(root)) walk(root);
+  return out.filter((object) => object !== null && typeof object === 'object');
 }
 
 /** The documents of a render, failing the test with Helm's own words when there are none. */
@@ -302,6 +355,29 @@ suite(title, () => {
       const clusters = discovery.clusters.map(({ cluster }) => cluster);
       expect(clusters.length).toBeGreaterThan(0);
       expect([...new Set(discovery.renders.map((render) => render.cluster))]).toEqual(clusters);
+    });
+
+    it("finds VolSync's own ServiceMonitor only on the live cluster when the backups Application does not pin helm.apiVersions", () => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      const entry = [...rendered.entries()].find(([render]) => render.path === 'charts/backups');
+      if (entry === undefined) expect.fail('no cluster deploys charts/backups');
+      const [render, result] = entry;
+      const prepared = result.prepared as PreparedChart;
+      // The Application pins what Helm sees (the backups component's helmApiVersions) …
+      expect(render.apiVersions).toEqual(['v1']);
+      const apiVersions = liveApiVersions.get(render.cluster) ?? [];
+      expect(apiVersions).toContain('monitoring.coreos.com/v1/ServiceMonitor');
+      // … without it, Argo CD would pass the cluster's, with the Prometheus Operator's CRDs.
+      const unpinned = runHelm(
+        helm,
+        templateArgs({ ...render, apiVersions: [] }, prepared, apiVersions),
+        prepared.dir,
+        helmHome,
+      );
+      expect(unpinned.status, unpinned.stderr).toBe(0);
+      expect(liveRenderDifferences(documentsOf(render), splitHelmOutput(unpinned.stdout))).toEqual([
+        'ServiceMonitor /volsync (backups/charts/volsync/templates/servicemonitor-volsync.yaml): only on the cluster',
+      ]);
     });
 
     it('has Helm enforce the upstream values.schema.json: a value of the wrong type fails helm template', () => {
@@ -640,6 +716,59 @@ suite(title, () => {
       }
     });
 
+    it('alerts only on scrape jobs the cluster scrapes: every job (and, for up, Service and namespace) an alert selects has a target', () => {
+      for (const { cluster } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        const targets = scrapeTargets(objects, clusterMadeServices(objects)).map(
+          (target) => target.job,
+        );
+        // Talos' control plane at the node addresses, the kubelet, the API server, the platform's.
+        for (const job of ['kube-scheduler', 'kube-controller-manager', 'kube-etcd', 'kubelet']) {
+          expect(targets, cluster).toContain(job);
+        }
+        expect(targets, cluster).toContain('apiserver');
+        expect(targets, cluster).not.toContain('kube-proxy');
+        expect(alertTargetProblems(objects), cluster).toEqual([]);
+      }
+    });
+
+    it("finds kube-prometheus-stack's KubeProxyDown and KubeSchedulerDown without a target on Talos (kube-proxy replaced, the scheduler's endpoints dropped)", () => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      const entry = [...rendered.entries()].find(
+        ([render]) => render.path === 'charts/monitoring' && render.cluster === 'prod',
+      );
+      if (entry === undefined) expect.fail('prod deploys no charts/monitoring');
+      const [render, result] = entry;
+      const prepared = result.prepared as PreparedChart;
+      // The chart's defaults back: kube-proxy scraped and alerted on, the scheduler found by
+      // kubeadm's pod labels (Talos' static pods carry other ones; no chart renders them).
+      const defaults = join(prepared.dir, 'chart-defaults.yaml');
+      writeFileSync(
+        defaults,
+        'kube-prometheus-stack:\n  kubeProxy:\n    enabled: true\n  defaultRules:\n    rules:\n      kubeProxy: true\n  kubeScheduler:\n    endpoints: []\n',
+      );
+      const run = runHelm(
+        helm,
+        [...templateArgs(render, prepared), '--values', defaults],
+        prepared.dir,
+        helmHome,
+      );
+      expect(run.status, run.stderr).toBe(0);
+      const objects = [...rendered.entries()]
+        .filter(([other]) => other.cluster === 'prod' && other !== render)
+        .flatMap(([, other]) => (other.documents ?? []).map(({ object }) => object))
+        .concat(splitHelmOutput(run.stdout).map(({ object }) => object));
+      const problems = alertTargetProblems(objects);
+      expect(problems).toContain(
+        'PrometheusRule monitoring/monitoring-kubernetes-system-kube-proxy: alert KubeProxyDown selects up{job="kube-proxy"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
+      );
+      expect(problems).toContain(
+        'PrometheusRule monitoring/monitoring-kubernetes-system-scheduler: alert KubeSchedulerDown selects up{job="kube-scheduler"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
+      );
+    });
+
     it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {
       for (const { cluster } of discovery.clusters) {
         const objects = [...rendered.entries()]
@@ -738,6 +867,13 @@ suite(title, () => {
           expect(
             unexplainedHelmWarnings(result?.template?.stderr ?? '', prepared.name, values),
           ).toEqual([]);
+        });
+
+        it('renders on the live cluster, where Argo CD passes its API versions, what the suite checks here', () => {
+          const documents = documentsOf(render);
+          const live = rendered.get(render)?.live;
+          expect(live?.status, live?.stderr).toBe(0);
+          expect(liveRenderDifferences(documents, splitHelmOutput(live?.stdout ?? ''))).toEqual([]);
         });
 
         it('renders only objects that validate against their schemas', async () => {

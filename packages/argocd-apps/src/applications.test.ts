@@ -159,6 +159,32 @@ describe('assembleApplications', () => {
     expect([wave('snapshot-crds'), wave('backup')]).toEqual([0, 1]);
   });
 
+  it("passes a component's helmApiVersions as the Application's helm.apiVersions, and none otherwise", () => {
+    // Argo CD v3.4 passes Helm the live cluster's API versions unless the source lists its own
+    // (GetAPIVersionsOrDefault): a chart that branches on a CRD an earlier wave installs
+    // (VolSync's ServiceMonitor) renders on the cluster what the build renders only with them.
+    const pinned = testComponent({
+      name: 'pinned',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace: 'pinned',
+          podSecurity: 'restricted',
+          clusterResources: [],
+          helmApiVersions: ['v1'],
+        },
+      }),
+    });
+    const { render, components, assembled } = assemble(fleetDefinition(), [cilium, pinned, argocd]);
+    expect([...components.issues, ...assembled.issues]).toEqual([]);
+    const { byName } = render('dev');
+    const helmOf = (name: string) =>
+      (byName.get(name)?.spec.source as { helm?: { apiVersions?: unknown } } | undefined)?.helm;
+    expect(helmOf('dev-pinned')?.apiVersions).toEqual(['v1']);
+    expect(helmOf('dev-cilium')).toBeDefined();
+    expect(helmOf('dev-cilium')?.apiVersions).toBeUndefined();
+  });
+
   it('removes the Application of a component that is disabled on a cluster', () => {
     const definition = fleetDefinition({
       clusters: (clusters) => {

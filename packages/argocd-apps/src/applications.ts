@@ -141,6 +141,7 @@ function chartSource(
   cluster: ResolvedCluster,
   chart: string,
   release: string,
+  apiVersions: readonly string[] | undefined,
 ): Values {
   return {
     repoURL: platform.repositoryUrl,
@@ -149,6 +150,10 @@ function chartSource(
     helm: {
       releaseName: release,
       valueFiles: [`env/${cluster.environment}.yaml`, `clusters/${cluster.name}.yaml`],
+      // Argo CD passes these to Helm instead of the live cluster's API versions.
+      ...(apiVersions === undefined || apiVersions.length === 0
+        ? {}
+        : { apiVersions: [...apiVersions] }),
     },
   };
 }
@@ -432,7 +437,7 @@ function rootApplication(
   namespace: string,
   parameters: readonly Values[],
 ): KubeObject {
-  const source = chartSource(platform, cluster, PLATFORM_CHART, PLATFORM_CHART);
+  const source = chartSource(platform, cluster, PLATFORM_CHART, PLATFORM_CHART, undefined);
   if (parameters.length > 0) {
     source.helm = { ...(source.helm as Values), parameters: [...parameters] };
   }
@@ -709,7 +714,13 @@ function planCluster(
         applyOutOfSyncOnly: descriptor.applyOutOfSyncOnly === true,
         clusterResources: descriptor.clusterResources,
         ignoreDifferences: descriptor.ignoreDifferences ?? [],
-        source: chartSource(platform, cluster, chart, descriptor.releaseName ?? name),
+        source: chartSource(
+          platform,
+          cluster,
+          chart,
+          descriptor.releaseName ?? name,
+          descriptor.helmApiVersions,
+        ),
         chart,
         origin: settingsPath(cluster, component),
         project: descriptor.project ?? component,

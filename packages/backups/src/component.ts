@@ -63,6 +63,11 @@ const VOLSYNC_SELECTOR = {
   'app.kubernetes.io/instance': 'backups',
   'app.kubernetes.io/name': 'volsync',
 };
+/**
+ * What Argo CD passes Helm for the backups chart instead of the live cluster's API versions:
+ * `v1`, which Helm's own list has already (Argo CD passes a list only when it is not empty).
+ */
+const BUILT_IN_API_VERSIONS = ['v1'] as const;
 /** What GitOps namespace the runbook names when no `gitops` provider says. */
 const DEFAULT_GITOPS_NAMESPACE = 'argocd';
 
@@ -154,6 +159,13 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
     ],
     // The VolSync CRDs are larger than the client-side apply annotation allows.
     serverSideApply: true,
+    // The VolSync chart 0.16.0 renders its own ServiceMonitor wherever the cluster serves
+    // monitoring.coreos.com/v1/ServiceMonitor (templates/servicemonitor-volsync.yaml), which Argo
+    // CD tells Helm on a live cluster once monitoring installed the CRDs: a kind this
+    // Application's AppProject refuses (the sync fails: "not permitted in project"), and a
+    // scrape without a token that controller-runtime answers 401. Helm sees the built-in APIs
+    // only, as the build renders it; monitoring scrapes VolSync from the `volsync` monitor.
+    helmApiVersions: [...BUILT_IN_API_VERSIONS],
     installs,
     clusterResources: [
       { group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' },
@@ -174,13 +186,27 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
 /** kube-state-metrics' last success of the etcd snapshot CronJob (manifests.ts names it talos-backup). */
 const LAST_ETCD_SNAPSHOT = `kube_cronjob_status_last_successful_time{namespace="${ETCD_BACKUP_NAMESPACE}",cronjob="talos-backup"}`;
 
+/** kube-state-metrics' last success, and creation time, of the restore-verification CronJobs. */
+const LAST_VERIFICATION = 'kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}';
+const VERIFICATION_CREATED = 'kube_cronjob_created{cronjob=~".+-restore-verify"}';
+
 function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
   const maxAge = settings.verification.maxAgeHours * 3600;
   return [
     {
       name: 'volsync',
       namespace: VOLSYNC_NAMESPACE,
-      target: { kind: 'service', selector: { ...VOLSYNC_SELECTOR }, port: 'https' },
+      // VolSync 0.16.0 serves its metrics with controller-runtime's secure serving on :8443
+      // (cmd/main.go: `--metrics-secure` defaults to true, `--metrics-require-rbac` too): TLS with
+      // a self-signed certificate, and a TokenReview and SubjectAccessReview of the caller's
+      // token for `get` on /metrics. Plain HTTP, or no token, fails every scrape (400 / 401), so
+      // volsync_volume_out_of_sync would never exist and VolumeBackupOutOfSync never fire.
+      target: {
+        kind: 'service',
+        selector: { ...VOLSYNC_SELECTOR },
+        port: 'https',
+        scheme: 'https',
+      },
       rules: [
         {
           alert: 'VolumeBackupOutOfSync',
@@ -197,7 +223,11 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
         },
         {
           alert: 'VolumeRestoreVerificationMissing',
-          expr: `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}) > ${maxAge}`,
+          // kube-state-metrics reports a CronJob's last success only once it had one: a
+          // verification that never succeeded (its Jobs refused, never scheduled, or every run
+          // failed and cleaned up) has no series, so the age alone would never fire. The second
+          // half names every verification CronJob older than the allowed age without a success.
+          expr: `time() - max by (namespace, cronjob) (${LAST_VERIFICATION}) > ${maxAge} or (time() - max by (namespace, cronjob) (${VERIFICATION_CREATED}) > ${maxAge} unless on (namespace, cronjob) ${LAST_VERIFICATION})`,
           severity: 'warning',
           summary: `No successful restore verification of a volume for ${settings.verification.maxAgeHours} hours.`,
         },

@@ -252,6 +252,20 @@ describe('etcd backups', () => {
     expect(rules.map((rule: AnyJson) => rule.alert)).toContain('EtcdBackupFailed');
   });
 
+  test('VolumeRestoreVerificationMissing also fires for a verification that never succeeded', () => {
+    // kube-state-metrics has kube_cronjob_status_last_successful_time only once a Job of the
+    // CronJob succeeded: the age of the last success alone says nothing about one that never did.
+    const rules = (declared.monitors as AnyJson[]).flatMap((monitor) => monitor.rules ?? []);
+    const missing = rules.find(
+      (rule: AnyJson) => rule.alert === 'VolumeRestoreVerificationMissing',
+    );
+    const last = 'kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}';
+    const created = 'kube_cronjob_created{cronjob=~".+-restore-verify"}';
+    expect(missing?.expr).toBe(
+      `time() - max by (namespace, cronjob) (${last}) > 172800 or (time() - max by (namespace, cronjob) (${created}) > 172800 unless on (namespace, cronjob) ${last})`,
+    );
+  });
+
   test('run talos-backup with the age public key and the S3 credentials from a declared Secret', () => {
     const job = objects.find((o) => o.kind === 'CronJob');
     const env = job.spec.jobTemplate.spec.template.spec.containers[0].env;

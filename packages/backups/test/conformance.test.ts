@@ -114,6 +114,31 @@ describe(`VolSync ${VERSION}`, () => {
     });
   });
 
+  test('the VolSync monitor scrapes its HTTPS metrics port with TLS and Prometheus\u2019 token', () => {
+    // The chart runs the controller with controller-runtime's secure metrics on :8443 (the
+    // flag's default `--metrics-secure=true`, and RBAC unless metrics.disableAuth), behind the
+    // Service port `https`: a plain-HTTP scrape or one without a token fails every time.
+    const deployment = readVendoredChartFile(
+      'volsync',
+      VERSION,
+      'templates/deployment-controller.yaml',
+    );
+    expect(deployment).toContain('--metrics-bind-address=:8443');
+    expect(deployment).not.toContain('--metrics-secure=false');
+    const service = readVendoredChartFile('volsync', VERSION, 'templates/service-metrics.yaml');
+    expect(service).toMatch(/- name: https\n\s+port: 8443/);
+    for (const cluster of run.components.clusters) {
+      const monitors = (cluster.contributions.get('backups') as AnyJson).monitors as AnyJson[];
+      const volsync = monitors.find((monitor) => monitor.name === 'volsync');
+      expect(volsync.target).toEqual({
+        kind: 'service',
+        selector: { 'app.kubernetes.io/instance': 'backups', 'app.kubernetes.io/name': 'volsync' },
+        port: 'https',
+        scheme: 'https',
+      });
+    }
+  });
+
   test('the talos.dev ServiceAccount passes our schema; an unknown role does not', () => {
     const account = all.find((o) => o.apiVersion === 'talos.dev/v1alpha1');
     const ours = backupsValidators.find((v) => v.kind === 'ServiceAccount');

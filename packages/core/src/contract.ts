@@ -285,6 +285,16 @@ export interface ApplicationDescriptor {
   readonly podSecurity: PodSecurityLevel;
   readonly serverSideApply?: boolean;
   /**
+   * The API versions Argo CD passes to Helm for this chart (`spec.source.helm.apiVersions`,
+   * `[group/]version[/kind]`) instead of the live cluster's. Argo CD v3.4 renders a chart with
+   * every API the destination cluster serves (`GetAPIVersionsOrDefault`, `--api-versions`), so a
+   * chart that branches on `.Capabilities.APIVersions` for a CRD an earlier wave installs renders
+   * more on the cluster than the build and the Helm suite see (VolSync 0.16.0: its own
+   * ServiceMonitor once the Prometheus Operator's CRDs exist). A list pins what the chart sees:
+   * Helm adds it to its built-in API versions.
+   */
+  readonly helmApiVersions?: readonly string[];
+  /**
    * Sync only the objects that differ from Git (Argo CD `ApplyOutOfSyncOnly=true`). For an
    * Application with objects Argo CD replaces (`Replace=true,Force=true`: deletes and creates),
    * which a full sync, applying every object, would delete and create again on every sync.

@@ -232,7 +232,10 @@ function monitors(): MonitorDeclaration[] {
       rules: [
         {
           alert: 'CoreDNSDown',
-          expr: `sum(up{namespace="${COREDNS_NAMESPACE}", service="kube-dns"}) < 1`,
+          // absent(… == 1), not sum(up) < 1: a pod that is Pending, evicted or deleted has no
+          // address, so no scrape target and no `up` series at all; the sum of nothing is
+          // nothing, and the alert would stay silent exactly when no CoreDNS pod runs.
+          expr: `absent(up{namespace="${COREDNS_NAMESPACE}", service="kube-dns"} == 1)`,
           for: { development: '15m', staging: '5m', production: '2m' },
           severity: 'critical',
           summary: 'No CoreDNS pod answers: every name lookup in the cluster fails.',

@@ -356,6 +356,13 @@ describe('what it declares', () => {
     ]);
   });
 
+  test('CoreDNSDown fires when no CoreDNS target is up, also when there is no target at all', () => {
+    // A Pending or deleted pod has no address: the Service selects no endpoint, Prometheus has
+    // no target and no `up` series; `sum(up) < 1` over nothing is empty and would never fire.
+    const down = declared?.monitors?.[0]?.rules?.find((rule) => rule.alert === 'CoreDNSDown');
+    expect(down?.expr).toBe('absent(up{namespace="coredns", service="kube-dns"} == 1)');
+  });
+
   test('installs itself before the GitOps controller in the runbook', () => {
     expect(declared?.bootstrap?.[0]?.title).toBe(
       'Install CoreDNS from the generated chart (by hand)',

@@ -297,6 +297,14 @@ export function alertmanagerPlan(
       ...(sub.continue === true ? { continue: true } : {}),
     });
   });
+  // Alertmanager uses a route's own receiver only when none of its sub-routes matched
+  // (dispatch/route.go `Match`: "If no child nodes were matches, the current node itself is a
+  // match"): an alert that a `continue` sub-route took, and no later one, never reached the
+  // default receiver. The definition's `continue` means "and go on": the last sub-route takes
+  // what got this far to the default receiver.
+  if ((route?.routes ?? []).some((sub) => sub.continue === true)) {
+    subRoutes.push({ receiver: defaultReceiver });
+  }
 
   return {
     config: {

@@ -1,3 +1,10 @@
+export type { LabelMatcher, ScrapeTarget, SeriesSelector } from './alert-targets.js';
+export {
+  alertTargetProblems,
+  clusterMadeServices,
+  scrapeTargets,
+  seriesSelectors,
+} from './alert-targets.js';
 export { monitoringComponent } from './component.js';
 export type { PromqlProblem } from './promql.js';
 export { promqlProblem } from './promql.js';

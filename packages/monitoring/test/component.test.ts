@@ -597,6 +597,57 @@ describe('Alertmanager', () => {
     expect(run.values('dev').alertmanager.config.route.repeat_interval).toBe('24h');
   });
 
+  it('sends what a continue sub-route took to the default receiver too (Alertmanager uses a route receiver only when no sub-route matched)', () => {
+    const routed = runMonitoring({
+      alertmanager: {
+        receivers: [
+          { name: 'mail', webhook: { url: 'http://mail.tools.svc/' } },
+          { name: 'chat', webhook: { url: 'http://chat.tools.svc/' } },
+          { name: 'pager', webhook: { url: 'http://pager.tools.svc/' } },
+        ],
+        route: {
+          receiver: 'mail',
+          routes: [
+            { receiver: 'chat', severities: ['critical'], continue: true },
+            { receiver: 'pager', alerts: ['EtcdBackupFailed'] },
+          ],
+        },
+      },
+    });
+    const route = routed.values('prod').alertmanager.config.route;
+    expect(route.routes).toEqual([
+      { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+      { receiver: 'chat', matchers: ['severity =~ "critical"'], continue: true },
+      { receiver: 'pager', matchers: ['alertname =~ "EtcdBackupFailed"'] },
+      { receiver: 'mail' },
+    ]);
+    // Alertmanager v0.28 dispatch/route.go Match, on the rendered tree.
+    type Node = { receiver: string; matchers?: string[]; continue?: boolean; routes?: Node[] };
+    const matchesAll = (node: Node, labels: Record<string, string>) =>
+      (node.matchers ?? []).every((matcher) => {
+        const [, label, op, value] = /^(\w+) (=~|=) "?(.*?)"?$/.exec(matcher) ?? [];
+        const actual = labels[label as string] ?? '';
+        return op === '=' ? actual === value : new RegExp(`^(?:${value})$`).test(actual);
+      });
+    const match = (node: Node, labels: Record<string, string>): string[] => {
+      if (!matchesAll(node, labels)) return [];
+      const all: string[] = [];
+      for (const child of node.routes ?? []) {
+        const found = match(child, labels);
+        all.push(...found);
+        if (found.length > 0 && child.continue !== true) break;
+      }
+      return all.length > 0 ? all : [node.receiver];
+    };
+    const to = (labels: Record<string, string>) => match(route as Node, labels);
+    expect(to({ alertname: 'NodeNotReady', severity: 'critical' })).toEqual(['chat', 'mail']);
+    expect(to({ alertname: 'EtcdBackupFailed', severity: 'critical' })).toEqual(['chat', 'pager']);
+    expect(to({ alertname: 'NodeDiskNearlyFull', severity: 'warning' })).toEqual(['mail']);
+    expect(to({ alertname: 'Watchdog', severity: 'none' })).toEqual(['null']);
+    // Without continue nothing is added: the first match takes the alert, the rest the default.
+    expect(run.values('prod').alertmanager.config.route.routes).toHaveLength(2);
+  });
+
   it('declares the Secrets the receivers read, for the secrets provider', () => {
     expect(run.declared.dev?.secrets?.map((secret) => [secret.name, secret.keys])).toEqual([
       ['alertmanager-chat', ['url']],

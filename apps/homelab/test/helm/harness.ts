@@ -185,6 +185,11 @@ export interface ChartRender {
   readonly namespace: string;
   /** `helm.valueFiles`, relative to the chart. */
   readonly valueFiles: readonly string[];
+  /**
+   * `helm.apiVersions`: what Argo CD passes Helm instead of the live cluster's API versions
+   * (empty: the cluster's, which the suite renders without and then with its CRDs' APIs).
+   */
+  readonly apiVersions: readonly string[];
 }
 
 export interface ClusterApplications {
@@ -282,6 +287,7 @@ export function discoverRenders(
         releaseName: typeof helm.releaseName === 'string' ? helm.releaseName : name,
         namespace: String(helm.namespace ?? at(app, 'spec', 'destination', 'namespace') ?? ''),
         valueFiles,
+        apiVersions: strings(helm.apiVersions),
       };
       renders.push(render);
       // The Applications this chart holds (the app-of-apps): rendered as Argo CD will.
@@ -443,10 +449,17 @@ export function prepareChart(
  * `--name-template <release>`, `--namespace`, `--kube-version` of the destination cluster,
  * `--values` per value file, `--include-crds` (Argo CD passes it unless `skipCrds`), and
  * `--skip-schema-validation` only when the suite has to validate a remote-`$ref` schema itself.
- * No `--api-versions`: there is no live cluster to list them, so charts that branch on
- * `.Capabilities.APIVersions` render as on a cluster without those APIs.
+ * `--api-versions` for each of the Application's `helm.apiVersions` (Argo CD passes those
+ * instead of the cluster's), else for each of `clusterApiVersions`: none renders as on a
+ * cluster without optional APIs; the suite's live render passes the APIs of every CRD the
+ * cluster's charts install, as Argo CD passes the live cluster's (`GetAPIVersionsOrDefault`).
  */
-export function templateArgs(render: ChartRender, prepared: PreparedChart): string[] {
+export function templateArgs(
+  render: ChartRender,
+  prepared: PreparedChart,
+  clusterApiVersions: readonly string[] = [],
+): string[] {
+  const apiVersions = render.apiVersions.length > 0 ? render.apiVersions : clusterApiVersions;
   return [
     'template',
     '.',
@@ -457,9 +470,67 @@ export function templateArgs(render: ChartRender, prepared: PreparedChart): stri
     '--kube-version',
     render.kubeVersion,
     ...render.valueFiles.flatMap((file) => ['--values', join(prepared.dir, file)]),
+    ...apiVersions.flatMap((version) => ['--api-versions', version]),
     '--include-crds',
     ...(prepared.skipSchemaValidation ? ['--skip-schema-validation'] : []),
   ];
+}
+
+/**
+ * The API versions a cluster serves once the CRDs among `objects` are installed, as Argo CD
+ * lists a live cluster's (`APIResourcesToStrings` with kinds): `group/version` and
+ * `group/version/Kind` of every served version. Helm adds them to its built-in ones.
+ */
+export function crdApiVersions(objects: readonly KubeObject[]): string[] {
+  const out = new Set<string>();
+  for (const object of objects) {
+    if (object.kind !== 'CustomResourceDefinition') continue;
+    const group = at(object, 'spec', 'group');
+    const kind = at(object, 'spec', 'names', 'kind');
+    const versions = at(object, 'spec', 'versions');
+    if (typeof group !== 'string' || typeof kind !== 'string' || !Array.isArray(versions)) continue;
+    for (const version of versions) {
+      if (!isTable(version) || typeof version.name !== 'string' || version.served === false)
+        continue;
+      out.add(`${group}/${version.name}`);
+      out.add(`${group}/${version.name}/${kind}`);
+    }
+  }
+  return [...out].sort();
+}
+
+/**
+ * What a chart renders on the live cluster (`live`: with the cluster's API versions, as Argo CD
+ * renders it) that the suite's render without them (`plain`) does not, or renders differently:
+ * one line per object (`kind namespace/name (template): only on the cluster` or `differs on the
+ * cluster`), and per object only the suite renders. Every check of the suite, and the AppProject
+ * that allows exactly the kinds a chart renders, sees the plain render: an object only the live
+ * cluster gets is one nothing checked (VolSync's own ServiceMonitor, a kind its AppProject
+ * refuses, so the whole sync fails).
+ */
+export function liveRenderDifferences(
+  plain: readonly RenderedDocument[],
+  live: readonly RenderedDocument[],
+): string[] {
+  const key = ({ object }: RenderedDocument) =>
+    `${object.kind} ${String(object.metadata.namespace ?? '')}/${object.metadata.name}`;
+  const plainByKey = new Map(plain.map((document) => [key(document), document]));
+  const liveKeys = new Set(live.map(key));
+  const out: string[] = [];
+  for (const document of live) {
+    const before = plainByKey.get(key(document));
+    if (before === undefined)
+      out.push(`${key(document)} (${document.source}): only on the cluster`);
+    else if (JSON.stringify(before.object) !== JSON.stringify(document.object)) {
+      out.push(`${key(document)} (${document.source}): differs on the cluster`);
+    }
+  }
+  for (const document of plain) {
+    if (!liveKeys.has(key(document))) {
+      out.push(`${key(document)} (${document.source}): not on the cluster`);
+    }
+  }
+  return out;
 }
 
 /** `helm lint --strict` with the same values, namespace and Kubernetes version. */

@@ -1,0 +1,405 @@
+// Alerts against what the cluster scrapes: an alert that selects series of a scrape job (`job`
+// label: `up{job="kube-scheduler"}`, `node_network_up{job="node-exporter"}`) or, for `up`, of a
+// target's Service and namespace (`up{namespace="coredns", service="kube-dns"}`) must find at
+// least one ServiceMonitor or PodMonitor target on the cluster that carries those labels. An
+// alert on a job nothing scrapes is wrong both ways: `absent(up{job="x"})` fires for ever on a
+// healthy cluster (kube-prometheus-stack's KubeSchedulerDown where Talos' scheduler is not
+// scraped, KubeProxyDown where Cilium replaced kube-proxy), and `up{job="x"} == 0` never fires.
+// Read from what Helm renders (the upstream charts' Services and monitors included), with the
+// two Services the cluster makes itself (the API server's `kubernetes`, the operator's kubelet
+// Service). Pure.
+import type { KubeObject } from '@homelab/core';
+import { parser } from '@prometheus-io/lezer-promql';
+import { MONITORING_API } from './manifests.js';
+
+type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+type Table = { readonly [key: string]: unknown };
+
+const isTable = (value: unknown): value is Table =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const table = (value: unknown): Table => (isTable(value) ? value : {});
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+const labelsOf = (value: unknown): { readonly [key: string]: string } =>
+  Object.fromEntries(
+    Object.entries(table(value)).filter((entry): entry is [string, string] => {
+      return typeof entry[1] === 'string';
+    }),
+  );
+
+/** One label matcher of a vector selector. */
+export interface LabelMatcher {
+  readonly label: string;
+  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
+}
+
+/** A vector selector of an expression: its metric name (if any) and its label matchers. */
+export interface SeriesSelector {
+  readonly metric: string | undefined;
+  readonly matchers: readonly LabelMatcher[];
+}
+
+function unquote(literal: string): string {
+  if (literal.startsWith('"')) {
+    try {
+      return JSON.parse(literal) as string;
+    } catch {
+      return literal.slice(1, -1);
+    }
+  }
+  return literal.slice(1, -1);
+}
+
+/** Every vector selector of a PromQL expression (ranges and subqueries included). */
+export function seriesSelectors(expr: string): SeriesSelector[] {
+  const out: SeriesSelector[] = [];
+  const slice = (node: SyntaxNode) => expr.slice(node.from, node.to);
+  const visit = (node: SyntaxNode): void => {
+    if (node.name === 'VectorSelector') {
+      let metric: string | undefined;
+      const matchers: LabelMatcher[] = [];
+      for (let child = node.firstChild; child !== null; child = child.nextSibling) {
+        if (child.name === 'Identifier') metric = slice(child);
+        if (child.name !== 'LabelMatchers') continue;
+        for (let matcher = child.firstChild; matcher !== null; matcher = matcher.nextSibling) {
+          const name = matcher.getChild('LabelName') ?? matcher.getChild('QuotedLabelName');
+          const op = matcher.getChild('MatchOp');
+          const value = matcher.getChild('StringLiteral');
+          if (name === null || op === null || value === null) {
+            // `{"metric_name"}`: a quoted metric name alone.
+            const only = matcher.name === 'QuotedLabelName' ? matcher : null;
+            if (only !== null) metric = unquote(slice(only));
+            continue;
+          }
+          const label = name.name === 'QuotedLabelName' ? unquote(slice(name)) : slice(name);
+          matchers.push({
+            label,
+            op: slice(op) as LabelMatcher['op'],
+            value: unquote(slice(value)),
+          });
+        }
+      }
+      out.push({ metric, matchers });
+    }
+    for (let child = node.firstChild; child !== null; child = child.nextSibling) visit(child);
+  };
+  visit(parser.parse(expr).topNode);
+  return out;
+}
+
+/** A target Prometheus scrapes: the labels the operator gives its series. */
+export interface ScrapeTarget {
+  /** `job`: the Service name (or its `jobLabel` label), a PodMonitor's `<namespace>/<name>`. */
+  readonly job: string;
+  /** The target's namespace. */
+  readonly namespace: string;
+  /** The Service (ServiceMonitor targets only). */
+  readonly service: string | undefined;
+  /** The monitor that scrapes it, `<kind> <namespace>/<name>`. */
+  readonly monitor: string;
+  /** An endpoint relabels `job` itself: any job could be this one's. */
+  readonly anyJob: boolean;
+}
+
+/**
+ * Services the cluster makes itself, which no chart renders: the API server's `kubernetes`
+ * Service in `default`, and the kubelet Service the Prometheus Operator keeps (its
+ * `--kubelet-service=<namespace>/<name>` flag; labels and ports of prometheus-operator's
+ * kubelet controller, `syncNodeEndpoints`).
+ */
+export function clusterMadeServices(objects: readonly KubeObject[]): KubeObject[] {
+  const out: KubeObject[] = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: { ports: [{ name: 'https', port: 443 }] },
+    } as KubeObject,
+  ];
+  for (const object of objects) {
+    if (object.kind !== 'Deployment') continue;
+    const containers = list(table(table(table(object.spec).template).spec).containers);
+    for (const container of containers) {
+      for (const arg of list(table(container).args)) {
+        const match = /^--kubelet-service=([^/]+)\/(.+)$/.exec(String(arg));
+        if (match === null) continue;
+        out.push({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {
+            name: match[2] as string,
+            namespace: match[1] as string,
+            labels: {
+              'k8s-app': 'kubelet',
+              'app.kubernetes.io/name': 'kubelet',
+              'app.kubernetes.io/managed-by': 'prometheus-operator',
+            },
+          },
+          spec: {
+            ports: [
+              { name: 'https-metrics', port: 10250 },
+              { name: 'http-metrics', port: 10255 },
+              { name: 'cadvisor', port: 4194 },
+            ],
+          },
+        } as KubeObject);
+      }
+    }
+  }
+  return out;
+}
+
+function selects(selector: unknown, labels: { readonly [key: string]: string }): boolean {
+  const matchLabels = labelsOf(table(selector).matchLabels);
+  return Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+}
+
+/** Namespaces a monitor selects targets in (`undefined`: any). */
+function monitorNamespaces(monitor: KubeObject): readonly string[] | undefined {
+  const selector = table(table(monitor.spec).namespaceSelector);
+  if (selector.any === true) return undefined;
+  const names = list(selector.matchNames).filter(
+    (name): name is string => typeof name === 'string',
+  );
+  return names.length > 0 ? names : [String(monitor.metadata.namespace ?? '')];
+}
+
+function relabelsJob(endpoint: Table): boolean {
+  return list(endpoint.relabelings).some((rule) => table(rule).targetLabel === 'job');
+}
+
+/**
+ * Labels of the pods prometheus-operator makes from a Prometheus or Alertmanager resource (no
+ * chart renders them; kube-prometheus-stack's Services select them by these).
+ */
+const OPERATOR_POD_LABELS: { readonly [kind: string]: (name: string) => Table } = {
+  Prometheus: (name) => ({
+    'app.kubernetes.io/name': 'prometheus',
+    'app.kubernetes.io/instance': name,
+    'operator.prometheus.io/name': name,
+    prometheus: name,
+  }),
+  Alertmanager: (name) => ({
+    'app.kubernetes.io/name': 'alertmanager',
+    'app.kubernetes.io/instance': name,
+    alertmanager: name,
+  }),
+};
+
+/** Pod templates of the workloads among `objects`, with their namespace. */
+function podTemplates(objects: readonly KubeObject[]): { namespace: string; template: Table }[] {
+  const out: { namespace: string; template: Table }[] = [];
+  for (const object of objects) {
+    const spec = table(object.spec);
+    const operatorLabels =
+      object.apiVersion === MONITORING_API ? OPERATOR_POD_LABELS[object.kind] : undefined;
+    if (operatorLabels !== undefined) {
+      const labels = {
+        ...table(table(spec.podMetadata).labels),
+        ...operatorLabels(object.metadata.name),
+      };
+      out.push({
+        namespace: String(object.metadata.namespace ?? ''),
+        template: { metadata: { labels }, spec: { containers: [] } },
+      });
+      continue;
+    }
+    const template =
+      object.kind === 'Pod'
+        ? (object as unknown as Table)
+        : object.kind === 'CronJob'
+          ? table(table(table(spec.jobTemplate).spec).template)
+          : ['Deployment', 'DaemonSet', 'StatefulSet', 'ReplicaSet', 'Job'].includes(object.kind)
+            ? table(spec.template)
+            : undefined;
+    if (template !== undefined) {
+      out.push({ namespace: String(object.metadata.namespace ?? ''), template });
+    }
+  }
+  return out;
+}
+
+/**
+ * Every target the cluster's ServiceMonitors and PodMonitors find among `objects` (what Helm
+ * renders on the cluster) and `clusterMade` (`clusterMadeServices`): a Service with endpoints
+ * (`hasEndpoints`) in a selected namespace with the selected labels and a port an endpoint
+ * names, or a pod template with the selected labels and a container port an endpoint names. `job` as the Prometheus Operator sets it: the Service's
+ * name, or the value of its `jobLabel` label where it has one; a PodMonitor's
+ * `<namespace>/<name>`, or its pods' `jobLabel` label.
+ */
+export function scrapeTargets(
+  objects: readonly KubeObject[],
+  clusterMade: readonly KubeObject[] = [],
+): ScrapeTarget[] {
+  const out: ScrapeTarget[] = [];
+  const pods = podTemplates(objects);
+  const services = [
+    ...clusterMade,
+    ...objects.filter(
+      (object) =>
+        object.apiVersion === 'v1' &&
+        object.kind === 'Service' &&
+        hasEndpoints(object, objects, pods),
+    ),
+  ];
+  for (const monitor of objects) {
+    if (monitor.apiVersion !== MONITORING_API) continue;
+    if (monitor.kind !== 'ServiceMonitor' && monitor.kind !== 'PodMonitor') continue;
+    const spec = table(monitor.spec);
+    const namespaces = monitorNamespaces(monitor);
+    const jobLabel = text(spec.jobLabel);
+    const name = `${monitor.kind} ${String(monitor.metadata.namespace ?? '')}/${monitor.metadata.name}`;
+    if (monitor.kind === 'ServiceMonitor') {
+      const endpoints = list(spec.endpoints).map(table);
+      for (const service of services) {
+        const namespace = String(service.metadata.namespace ?? '');
+        if (namespaces !== undefined && !namespaces.includes(namespace)) continue;
+        const labels = labelsOf(service.metadata.labels);
+        if (!selects(spec.selector, labels)) continue;
+        const ports = list(table(service.spec).ports).map((port) => text(table(port).name));
+        const scraped = endpoints.filter(
+          (endpoint) => endpoint.targetPort !== undefined || ports.includes(text(endpoint.port)),
+        );
+        if (scraped.length === 0) continue;
+        out.push({
+          job: (jobLabel === undefined ? undefined : labels[jobLabel]) || service.metadata.name,
+          namespace,
+          service: service.metadata.name,
+          monitor: name,
+          anyJob: scraped.some(relabelsJob),
+        });
+      }
+    } else {
+      const endpoints = list(spec.podMetricsEndpoints).map(table);
+      for (const { namespace, template } of pods) {
+        if (namespaces !== undefined && !namespaces.includes(namespace)) continue;
+        const labels = labelsOf(table(template.metadata).labels);
+        if (!selects(spec.selector, labels)) continue;
+        const ports = list(table(template.spec).containers).flatMap((container) =>
+          list(table(container).ports).map((port) => text(table(port).name)),
+        );
+        const scraped = endpoints.filter(
+          (endpoint) => endpoint.portNumber !== undefined || ports.includes(text(endpoint.port)),
+        );
+        if (scraped.length === 0) continue;
+        out.push({
+          job:
+            (jobLabel === undefined ? undefined : labels[jobLabel]) ||
+            `${String(monitor.metadata.namespace ?? '')}/${monitor.metadata.name}`,
+          namespace,
+          service: undefined,
+          monitor: name,
+          anyJob: scraped.some(relabelsJob),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a Service has endpoints on the cluster: its selector selects pods of a workload among
+ * `objects` in its namespace, or, without a selector, an Endpoints or EndpointSlice object
+ * among `objects` gives it addresses (kube-prometheus-stack's control-plane Services with
+ * `endpoints`). A Service that selects pods nothing deploys (kube-proxy's where the CNI
+ * replaced it, kubeadm's `component: kube-scheduler` on Talos) has no target.
+ */
+function hasEndpoints(
+  service: KubeObject,
+  objects: readonly KubeObject[],
+  pods: readonly { namespace: string; template: Table }[],
+): boolean {
+  const namespace = String(service.metadata.namespace ?? '');
+  const selector = labelsOf(table(service.spec).selector);
+  if (Object.keys(selector).length > 0) {
+    return pods.some(
+      (pod) =>
+        pod.namespace === namespace &&
+        selects({ matchLabels: selector }, labelsOf(table(pod.template.metadata).labels)),
+    );
+  }
+  return objects.some((object) => {
+    if (String(object.metadata.namespace ?? '') !== namespace) return false;
+    if (object.apiVersion === 'v1' && object.kind === 'Endpoints') {
+      return (
+        object.metadata.name === service.metadata.name &&
+        list((object as unknown as Table).subsets).some(
+          (subset) => list(table(subset).addresses).length > 0,
+        )
+      );
+    }
+    if (object.kind === 'EndpointSlice') {
+      return (
+        labelsOf(object.metadata.labels)['kubernetes.io/service-name'] === service.metadata.name &&
+        list((object as unknown as Table).endpoints).length > 0
+      );
+    }
+    return false;
+  });
+}
+
+function matches(matcher: LabelMatcher, value: string | undefined): boolean {
+  const actual = value ?? '';
+  switch (matcher.op) {
+    case '=':
+      return actual === matcher.value;
+    case '!=':
+      return actual !== matcher.value;
+    case '=~':
+      return new RegExp(`^(?:${matcher.value})$`).test(actual);
+    case '!~':
+      return !new RegExp(`^(?:${matcher.value})$`).test(actual);
+  }
+}
+
+/** The labels of a selector that name scrape targets: `job`, and for `up` `service`, `namespace`. */
+function targetMatchers(selector: SeriesSelector): LabelMatcher[] {
+  const labels = selector.metric === 'up' ? ['job', 'service', 'namespace'] : ['job'];
+  return selector.matchers.filter(
+    (matcher) => labels.includes(matcher.label) && (matcher.op === '=' || matcher.op === '=~'),
+  );
+}
+
+/**
+ * One line per alert selector that names a scrape job (or, for `up`, a Service and namespace)
+ * no target on the cluster has: `PrometheusRule <namespace>/<name>: alert <Alert> selects
+ * <selector>, which no ServiceMonitor or PodMonitor on the cluster scrapes`. Recording rules are
+ * left alone (an empty recording is no alert).
+ */
+export function alertTargetProblems(objects: readonly KubeObject[]): string[] {
+  const targets = scrapeTargets(objects, clusterMadeServices(objects));
+  const out: string[] = [];
+  for (const rule of objects) {
+    if (rule.apiVersion !== MONITORING_API || rule.kind !== 'PrometheusRule') continue;
+    for (const group of list(table(rule.spec).groups)) {
+      for (const entry of list(table(group).rules).map(table)) {
+        const alert = text(entry.alert);
+        const expr = text(entry.expr);
+        if (alert === undefined || expr === undefined) continue;
+        for (const selector of seriesSelectors(expr)) {
+          const wanted = targetMatchers(selector);
+          if (wanted.length === 0) continue;
+          const found = targets.some((target) =>
+            wanted.every((matcher) =>
+              matcher.label === 'job'
+                ? target.anyJob || matches(matcher, target.job)
+                : matches(matcher, matcher.label === 'service' ? target.service : target.namespace),
+            ),
+          );
+          if (found) continue;
+          const shown = `${selector.metric ?? ''}{${wanted.map((m) => `${m.label}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
+          out.push(
+            `PrometheusRule ${String(rule.metadata.namespace ?? '')}/${rule.metadata.name}: alert ${alert} selects ${shown}, which no ServiceMonitor or PodMonitor on the cluster scrapes`,
+          );
+        }
+      }
+    }
+  }
+  return [...new Set(out)];
+}

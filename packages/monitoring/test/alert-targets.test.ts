@@ -1,0 +1,251 @@
+// Alerts against what the cluster scrapes (src/alert-targets.ts). The Helm suite
+// (apps/homelab/test/helm.test.ts) runs the check on every cluster's real renders and breaks it
+// with kube-prometheus-stack's kube-proxy and scheduler defaults.
+import type { KubeObject } from '@homelab/core';
+import { describe, expect, test } from 'vitest';
+import {
+  alertTargetProblems,
+  clusterMadeServices,
+  scrapeTargets,
+  seriesSelectors,
+} from '../src/alert-targets.js';
+
+const API = 'monitoring.coreos.com/v1';
+
+const service = (
+  name: string,
+  namespace: string,
+  labels: Record<string, string>,
+  selector: Record<string, string> | undefined,
+  ports: string[],
+): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels },
+    spec: { ...(selector ? { selector } : {}), ports: ports.map((port) => ({ name: port })) },
+  }) as KubeObject;
+
+const deployment = (name: string, namespace: string, labels: Record<string, string>): KubeObject =>
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name, ports: [{ name: 'metrics', containerPort: 9000 }] }] },
+      },
+    },
+  }) as KubeObject;
+
+const serviceMonitor = (
+  name: string,
+  namespaces: string[],
+  matchLabels: Record<string, string>,
+  port: string,
+  jobLabel?: string,
+): KubeObject =>
+  ({
+    apiVersion: API,
+    kind: 'ServiceMonitor',
+    metadata: { name, namespace: 'monitoring' },
+    spec: {
+      ...(jobLabel ? { jobLabel } : {}),
+      namespaceSelector: { matchNames: namespaces },
+      selector: { matchLabels },
+      endpoints: [{ port }],
+    },
+  }) as KubeObject;
+
+const rule = (alert: string, expr: string): KubeObject =>
+  ({
+    apiVersion: API,
+    kind: 'PrometheusRule',
+    metadata: { name: 'rules', namespace: 'monitoring' },
+    spec: {
+      groups: [
+        {
+          name: 'g',
+          rules: [
+            { alert, expr },
+            { record: 'r', expr: 'up{job="x"}' },
+          ],
+        },
+      ],
+    },
+  }) as KubeObject;
+
+describe('seriesSelectors', () => {
+  test('finds every vector selector with its matchers, inside functions, ranges and operators', () => {
+    expect(
+      seriesSelectors(
+        'absent(up{job="kube-scheduler"} == 1) or sum(rate(coredns_dns_responses_total{namespace="coredns", rcode=~"SERV.*"}[5m])) > 0',
+      ),
+    ).toEqual([
+      { metric: 'up', matchers: [{ label: 'job', op: '=', value: 'kube-scheduler' }] },
+      {
+        metric: 'coredns_dns_responses_total',
+        matchers: [
+          { label: 'namespace', op: '=', value: 'coredns' },
+          { label: 'rcode', op: '=~', value: 'SERV.*' },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('scrapeTargets', () => {
+  const objects = [
+    service(
+      'cilium-agent',
+      'kube-system',
+      { 'app.kubernetes.io/name': 'cilium-agent' },
+      { app: 'a' },
+      ['metrics'],
+    ),
+    deployment('a', 'kube-system', { app: 'a' }),
+    // kube-prometheus-stack's scheduler Service without a selector, at the node addresses.
+    service(
+      'monitoring-kube-scheduler',
+      'kube-system',
+      { app: 's', jobLabel: 'kube-scheduler' },
+      undefined,
+      ['http-metrics'],
+    ),
+    {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'monitoring-kube-scheduler', namespace: 'kube-system' },
+      subsets: [{ addresses: [{ ip: '10.0.0.1' }] }],
+    } as unknown as KubeObject,
+    serviceMonitor(
+      'agent',
+      ['kube-system'],
+      { 'app.kubernetes.io/name': 'cilium-agent' },
+      'metrics',
+    ),
+    serviceMonitor('scheduler', ['kube-system'], { app: 's' }, 'http-metrics', 'jobLabel'),
+  ];
+
+  test("names a ServiceMonitor target's job by its Service, or the Service's jobLabel label", () => {
+    expect(
+      scrapeTargets(objects).map((target) => [target.job, target.namespace, target.service]),
+    ).toEqual([
+      ['cilium-agent', 'kube-system', 'cilium-agent'],
+      ['kube-scheduler', 'kube-system', 'monitoring-kube-scheduler'],
+    ]);
+  });
+
+  test('finds no target on a Service whose pods nothing deploys, on a port it lacks, or in another namespace', () => {
+    const proxy = service('kube-proxy', 'kube-system', { app: 'p' }, { 'k8s-app': 'kube-proxy' }, [
+      'http-metrics',
+    ]);
+    expect(
+      scrapeTargets([proxy, serviceMonitor('p', ['kube-system'], { app: 'p' }, 'http-metrics')]),
+    ).toEqual([]);
+    expect(
+      scrapeTargets([
+        ...objects.slice(0, 2),
+        serviceMonitor('x', ['kube-system'], { 'app.kubernetes.io/name': 'cilium-agent' }, 'https'),
+      ]),
+    ).toEqual([]);
+    expect(
+      scrapeTargets([
+        ...objects.slice(0, 2),
+        serviceMonitor('x', ['cilium'], { 'app.kubernetes.io/name': 'cilium-agent' }, 'metrics'),
+      ]),
+    ).toEqual([]);
+  });
+
+  test("names a PodMonitor's job <namespace>/<name>, and finds the operator's Prometheus pods and the kubelet Service", () => {
+    const podMonitor = {
+      apiVersion: API,
+      kind: 'PodMonitor',
+      metadata: { name: 'gatekeeper', namespace: 'monitoring' },
+      spec: {
+        namespaceSelector: { matchNames: ['gatekeeper-system'] },
+        selector: { matchLabels: { app: 'g' } },
+        podMetricsEndpoints: [{ port: 'metrics' }],
+      },
+    } as unknown as KubeObject;
+    const prometheus = {
+      apiVersion: API,
+      kind: 'Prometheus',
+      metadata: { name: 'p', namespace: 'monitoring' },
+      spec: {},
+    } as KubeObject;
+    const operator = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'operator', namespace: 'monitoring' },
+      spec: {
+        template: {
+          spec: { containers: [{ args: ['--kubelet-service=kube-system/monitoring-kubelet'] }] },
+        },
+      },
+    } as unknown as KubeObject;
+    const all = [
+      podMonitor,
+      deployment('g', 'gatekeeper-system', { app: 'g' }),
+      prometheus,
+      operator,
+      service(
+        'p',
+        'monitoring',
+        {},
+        { 'app.kubernetes.io/name': 'prometheus', 'operator.prometheus.io/name': 'p' },
+        ['http-web'],
+      ),
+      serviceMonitor('prometheus', ['monitoring'], {}, 'http-web'),
+      serviceMonitor(
+        'kubelet',
+        ['kube-system'],
+        { 'k8s-app': 'kubelet' },
+        'https-metrics',
+        'k8s-app',
+      ),
+    ];
+    expect(
+      scrapeTargets(all, clusterMadeServices(all))
+        .map((target) => target.job)
+        .sort(),
+    ).toEqual(['kubelet', 'monitoring/gatekeeper', 'p']);
+  });
+});
+
+describe('alertTargetProblems', () => {
+  const objects = [
+    service('kube-dns', 'coredns', {}, { 'k8s-app': 'kube-dns' }, ['metrics']),
+    deployment('coredns', 'coredns', { 'k8s-app': 'kube-dns' }),
+    serviceMonitor('coredns', ['coredns'], {}, 'metrics'),
+  ];
+
+  test('passes an alert on a scraped job, Service and namespace; recording rules are left alone', () => {
+    expect(
+      alertTargetProblems([
+        ...objects,
+        rule(
+          'CoreDNSDown',
+          'absent(up{namespace="coredns", service="kube-dns", job=~"kube-.*"} == 1)',
+        ),
+      ]),
+    ).toEqual([]);
+  });
+
+  test('names an alert on a job nothing scrapes (fires for ever with absent, never with == 0)', () => {
+    expect(
+      alertTargetProblems([...objects, rule('KubeProxyDown', 'absent(up{job="kube-proxy"} == 1)')]),
+    ).toEqual([
+      'PrometheusRule monitoring/rules: alert KubeProxyDown selects up{job="kube-proxy"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
+    ]);
+    expect(
+      alertTargetProblems([
+        ...objects,
+        rule('CoreDNSDown', 'sum(up{namespace="kube-system", service="kube-dns"}) < 1'),
+      ]),
+    ).toEqual([
+      'PrometheusRule monitoring/rules: alert CoreDNSDown selects up{namespace="kube-system",service="kube-dns"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
+    ]);
+  });
+});
