@@ -132,7 +132,7 @@ describe('cilium-spire-watchdog', { timeout: 120_000 }, () => {
           ? {
               ...object,
               rules: [
-                ...(object.rules as object[]),
+                ...(object.rules as Loose[]),
                 { apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] },
               ],
             }
