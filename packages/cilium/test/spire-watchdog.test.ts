@@ -140,6 +140,31 @@ describe('the SPIRE watchdog objects', () => {
   });
 });
 
+describe('"When a component is down" for SPIRE', () => {
+  test('says the watchdog recovers within 10 minutes, and how a human reads what it did', () => {
+    const down = run.declared.prod?.whenDown;
+    expect(down?.symptom).toContain(
+      'The `spire-watchdog` CronJob (every two minutes, in `cilium-spire`) does the recovery by itself',
+    );
+    expect(down?.symptom).toContain('within 10 minutes');
+    expect(down?.diagnose).toEqual([
+      'kubectl -n cilium-spire get pods -o wide',
+      'kubectl -n cilium-spire get cronjob spire-watchdog && kubectl -n cilium-spire get jobs -l app.kubernetes.io/name=spire-watchdog',
+      'kubectl -n cilium-spire logs -l app.kubernetes.io/name=spire-watchdog --tail=20',
+      'kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | head -n 1',
+      'kubectl get ciliumidentities.cilium.io -o name | wc -l',
+    ]);
+    // The selector the runbook reads the Jobs' pods by is the one the CronJob labels them with.
+    const labels = one('prod', 'CronJob').spec.jobTemplate.spec.template.metadata.labels;
+    expect(labels['app.kubernetes.io/name']).toBe('spire-watchdog');
+    // The log lines the diagnosis quotes are the script's.
+    expect(down?.diagnosis).toContain('`nothing to do`');
+    expect(SPIRE_WATCHDOG_SCRIPT).toContain('nothing to do');
+    expect(down?.diagnosis).toContain('`not ready`');
+    expect(SPIRE_WATCHDOG_SCRIPT).toContain('is not ready');
+  });
+});
+
 /** What the stand-in kubectl answers: the first rule whose text is in its arguments wins. */
 interface Rule {
   readonly when: string;
