@@ -70,6 +70,17 @@ function readyStarts(namespace: string, selector: string, container: string): st
  * for again: a rollout that cannot finish (a node down under a DaemonSet) is waited for, and the
  * run fails, instead of restarting the workload every two minutes. A failed kubectl stops the
  * run with a non-zero status before anything is restarted.
+ *
+ * The restart's annotation does not fight Argo CD's self-heal on these two workloads of Cilium's
+ * Application: it syncs with `ServerSideApply=true`, so Argo CD (v3.4.4, controller/state.go)
+ * diffs with gitops-engine's `StructuredMergeDiff` (pkg/diff/diff.go), which applies the desired
+ * manifest as `argocd-controller` onto the live object with its managed fields: a key another
+ * manager owns (`kubectl-rollout`'s annotation) stays, no diff, nothing to heal, and no sync
+ * removes it. Argo CD's own `restart` resource action sets the same annotation.
+ *
+ * The SPIRE server publishes its new bundle (the k8sbundle notifier's `spire-bundle` ConfigMap)
+ * while it starts, before it serves and reports ready (spire v1.9.6 pkg/server/server.go: the CA
+ * rotator's `Initialize`, `NotifyBundleLoaded`): the agents restarted after it read the new one.
  */
 export const SPIRE_WATCHDOG_SCRIPT: string = [
   'set -eu',
