@@ -805,6 +805,86 @@ suite(title, () => {
       }
     });
 
+    it('has the SPIRE watchdog read and restart the pods and containers Helm renders from the vendored Cilium chart', () => {
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster && render.path === 'charts/cilium')
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        const cronJob = objects.find(
+          (object) => object.kind === 'CronJob' && object.metadata.name === 'spire-watchdog',
+        );
+        if (cronJob === undefined) continue;
+        checked++;
+        const template = (object: KubeObject) =>
+          ((object.spec as { template?: unknown } | undefined)?.template ?? {}) as {
+            metadata?: { labels?: { [key: string]: string } };
+            spec?: { containers?: { name: string; readinessProbe?: unknown }[] };
+          };
+        const pod = (
+          cronJob.spec as {
+            jobTemplate: { spec: { template: { spec: { containers: { command: string[] }[] } } } };
+          }
+        ).jobTemplate.spec.template.spec;
+        const script = pod.containers[0]?.command[2] ?? '';
+        // Each read: `kubectl -n <namespace> get pods -l <selector> … @.name=="<container>"`.
+        const reads = [
+          ...script.matchAll(
+            /kubectl -n (\S+) get pods -l (\S+) -o jsonpath='[^']*?@\.name=="([^"]+)"/g,
+          ),
+        ].map(([, namespace, selector, container]) => ({ namespace, selector, container }));
+        expect(
+          reads.map((read) => read.selector),
+          cluster,
+        ).toEqual([
+          'app=spire-server',
+          'io.cilium/app=operator,name=cilium-operator',
+          'app=spire-agent',
+        ]);
+        for (const { namespace, selector, container } of reads) {
+          const labels = (selector ?? '').split(',').map((pair) => pair.split('='));
+          const workloads = objects.filter(
+            (object) =>
+              ['Deployment', 'DaemonSet', 'StatefulSet'].includes(object.kind) &&
+              object.metadata.namespace === namespace &&
+              labels.every(
+                ([key, value]) => template(object).metadata?.labels?.[key ?? ''] === value,
+              ),
+          );
+          // One workload's pods, with the container the script reads the start of, probed ready.
+          expect(
+            workloads.map((object) => `${object.kind}/${object.metadata.name}`),
+            `${cluster}: ${selector}`,
+          ).toHaveLength(1);
+          const found = template(workloads[0] as KubeObject).spec?.containers?.find(
+            (candidate) => candidate.name === container,
+          );
+          expect(
+            found?.readinessProbe,
+            `${cluster}: ${selector} container ${container}`,
+          ).toBeDefined();
+        }
+        // What it restarts is rendered under those names.
+        const restarts = [...script.matchAll(/kubectl -n (\S+) rollout restart (\w+)\/([\w-]+);/g)];
+        expect(restarts.map(([, namespace, kind, name]) => `${namespace} ${kind}/${name}`)).toEqual(
+          ['cilium-spire daemonset/spire-agent', 'kube-system deployment/cilium-operator'],
+        );
+        for (const [, namespace, kind, name] of restarts) {
+          expect(
+            objects.some(
+              (object) =>
+                object.kind.toLowerCase() === kind &&
+                object.metadata.name === name &&
+                object.metadata.namespace === namespace,
+            ),
+            `${cluster}: ${kind}/${name}`,
+          ).toBe(true);
+        }
+      }
+      // Staging and prod run SPIRE.
+      expect(checked).toBeGreaterThan(0);
+    });
+
     it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {
       for (const { cluster, applications } of discovery.clusters) {
         const config = [...rendered.entries()]

@@ -3,6 +3,7 @@
 // `^eth[0-9]+$` on metal, where Talos names links enp3s0) leaves nobody answering ARP for the
 // LoadBalancer pool: every Service with a pool address, the Gateway among them, is unreachable.
 import {
+  type DeployedApplication,
   deployedValues,
   error,
   type Issue,
@@ -388,6 +389,183 @@ function shellBlocks(markdown: string): { line: number; text: string }[][] {
 }
 
 /**
+ * The SPIRE namespace where the Cilium chart, with the values as deployed, installs SPIRE with its
+ * server's data in the container (`install.server.dataStorage.enabled: false`; the chart's default
+ * keeps it on a claim), else undefined.
+ */
+function spireWithoutDatastore(
+  input: Parameters<SystemCheck['check']>[0],
+  app: DeployedApplication,
+): string | undefined {
+  const spire = table(
+    table(table(table(deployedValues(input, app)?.[CILIUM_VALUES_KEY]).authentication).mutual)
+      .spire,
+  );
+  const install = table(spire.install);
+  if (
+    spire.enabled !== true ||
+    install.enabled === false ||
+    table(table(install.server).dataStorage).enabled !== false
+  ) {
+    return undefined;
+  }
+  // The chart's default namespace (`authentication.mutual.spire.install.namespace`).
+  return typeof install.namespace === 'string' ? install.namespace : 'cilium-spire';
+}
+
+/**
+ * Without `dataStorage` the SPIRE server starts empty, with a new CA, whenever its container is
+ * new, also where no runbook step replaced it (an OOM kill, a failed liveness probe, a node that
+ * rebooted on its own, a power cut); cilium-operator registers the existing identities only when
+ * it starts, so every connection under `authentication.mode: required` stays dropped until the
+ * SPIRE agents and cilium-operator restart. The watchdog CronJob does that (spire-watchdog.ts):
+ * deployed by Cilium's Application in the SPIRE namespace, not suspended, one run at a time, its
+ * script restarting daemonset/spire-agent and then deployment/cilium-operator, its service
+ * account allowed to patch exactly those by name (Roles bound in their namespaces) and never to
+ * exec into a pod (an exec into the server could mint SVIDs).
+ */
+export const spireWatchdogCheck: SystemCheck = {
+  name: 'cilium-spire-watchdog',
+  description:
+    "Where Cilium's SPIRE server keeps its data in its container (no dataStorage), Cilium's Application deploys in the SPIRE namespace a CronJob, not suspended and with concurrencyPolicy Forbid, whose script restarts daemonset/spire-agent and then deployment/cilium-operator, under a service account that Roles bound in those namespaces let patch exactly those two by name, and that nothing lets exec into a pod.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster } = deployed;
+      const app = deployed.applications.find(
+        (candidate) => candidate.component === 'cilium' && candidate.bundle === undefined,
+      );
+      if (app === undefined) continue;
+      const namespace = spireWithoutDatastore(input, app);
+      if (namespace === undefined) continue;
+      const objects = app.objects;
+      const fail = (
+        output: string | undefined,
+        value: unknown,
+        message: string,
+        expected: string,
+      ) =>
+        issues.push(
+          error({
+            code: 'cilium-spire-watchdog',
+            path: app.origin,
+            ...(output === undefined ? {} : { output }),
+            value,
+            message: `cluster "${cluster.name}": ${message}`,
+            expected,
+          }),
+        );
+      const restarts = (object: KubeObject): boolean => {
+        const text = JSON.stringify(table(table(table(object.spec).jobTemplate).spec).template);
+        const agents = text.indexOf('rollout restart daemonset/spire-agent');
+        const operator = text.indexOf('rollout restart deployment/cilium-operator');
+        return agents >= 0 && operator > agents;
+      };
+      const found = objects.find(
+        ({ object }) =>
+          object.kind === 'CronJob' && object.metadata.namespace === namespace && restarts(object),
+      );
+      const expected = `a CronJob in ${namespace} (the SPIRE watchdog) that restarts daemonset/spire-agent, then deployment/cilium-operator, after a new SPIRE server container`;
+      if (found === undefined) {
+        fail(
+          undefined,
+          undefined,
+          `the SPIRE server keeps its data in its container, and nothing restarts the SPIRE agents and cilium-operator after a new server container (an OOM kill, a node's reboot, a power cut): until a human does, every connection that requires mutual authentication is dropped`,
+          expected,
+        );
+        continue;
+      }
+      const cronJob = found.object;
+      const spec = table(cronJob.spec);
+      if (spec.suspend === true) {
+        fail(
+          found.source,
+          true,
+          `the SPIRE watchdog ${cronJob.metadata.name} is suspended`,
+          expected,
+        );
+      }
+      if (spec.concurrencyPolicy !== 'Forbid') {
+        fail(
+          found.source,
+          spec.concurrencyPolicy,
+          `the SPIRE watchdog ${cronJob.metadata.name} may run twice at once (concurrencyPolicy ${String(spec.concurrencyPolicy ?? 'Allow')}): two runs restart the workloads twice`,
+          'concurrencyPolicy: Forbid',
+        );
+      }
+      const account = String(
+        table(table(table(table(spec.jobTemplate).spec).template).spec).serviceAccountName ??
+          'default',
+      );
+      // The rules of every Role and ClusterRole bound to the account, with the namespace they hold in.
+      const rules: { namespace: string | undefined; rule: Values }[] = [];
+      for (const { object } of objects) {
+        if (object.kind !== 'RoleBinding' && object.kind !== 'ClusterRoleBinding') continue;
+        const subjects = Array.isArray(object.subjects) ? object.subjects.map(table) : [];
+        if (
+          !subjects.some(
+            (subject) =>
+              subject.kind === 'ServiceAccount' &&
+              subject.name === account &&
+              subject.namespace === namespace,
+          )
+        ) {
+          continue;
+        }
+        const ref = table(object.roleRef);
+        const where = object.kind === 'RoleBinding' ? object.metadata.namespace : undefined;
+        const role = objects.find(
+          ({ object: candidate }) =>
+            candidate.kind === ref.kind &&
+            candidate.metadata.name === ref.name &&
+            (ref.kind === 'ClusterRole' || candidate.metadata.namespace === where),
+        )?.object;
+        for (const rule of Array.isArray(role?.rules) ? role.rules.map(table) : []) {
+          rules.push({ namespace: where, rule });
+        }
+      }
+      const has = (list: unknown, value: string): boolean =>
+        Array.isArray(list) && (list.includes(value) || list.includes('*'));
+      const allows = (where: string, group: string, resource: string, name: string, verb: string) =>
+        rules.some(
+          ({ namespace: held, rule }) =>
+            (held === undefined || held === where) &&
+            has(rule.apiGroups, group) &&
+            has(rule.resources, resource) &&
+            has(rule.verbs, verb) &&
+            (rule.resourceNames === undefined || has(rule.resourceNames, name)),
+        );
+      for (const [where, resource, name] of [
+        [namespace, 'daemonsets', 'spire-agent'],
+        [app.namespace, 'deployments', 'cilium-operator'],
+      ] as const) {
+        if (!allows(where, 'apps', resource, name, 'patch')) {
+          fail(
+            found.source,
+            account,
+            `the SPIRE watchdog's service account ${namespace}/${account} may not patch ${resource}/${name} in ${where}: its restart is refused`,
+            `a Role in ${where}, bound to ${namespace}/${account}, with patch (and get, list, watch for the rollout's status) on apps ${resource} named ${name}`,
+          );
+        }
+      }
+      const exec = rules.find(
+        ({ rule }) =>
+          has(rule.resources, 'pods/exec') && (has(rule.verbs, 'create') || has(rule.verbs, 'get')),
+      );
+      if (exec !== undefined) {
+        fail(
+          found.source,
+          exec.rule,
+          `the SPIRE watchdog's service account ${namespace}/${account} may exec into pods${exec.namespace === undefined ? '' : ` in ${exec.namespace}`}: into the SPIRE server, its credential could mint SVIDs`,
+          'no pods/exec for the watchdog: it compares start times instead',
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/**
  * Without `dataStorage`, the SPIRE server of Cilium's mutual authentication keeps its datastore
  * and its CA in its container: each new pod starts empty, with a new CA, and cilium-operator
  * registers the existing identities again only when it starts (operator/auth/watcher.go reacts
@@ -413,19 +591,7 @@ export const spireRecovery: SystemCheck = {
         (candidate) => candidate.component === 'cilium' && candidate.bundle === undefined,
       );
       if (app === undefined) continue;
-      const spire = table(
-        table(table(table(deployedValues(input, app)?.[CILIUM_VALUES_KEY]).authentication).mutual)
-          .spire,
-      );
-      const install = table(spire.install);
-      // The chart's default keeps the data on a claim (`dataStorage.enabled: true`).
-      if (
-        spire.enabled !== true ||
-        install.enabled === false ||
-        table(table(install.server).dataStorage).enabled !== false
-      ) {
-        continue;
-      }
+      if (spireWithoutDatastore(input, app) === undefined) continue;
       const path = `clusters/${cluster.name}/RUNBOOK.md`;
       const runbook = input.files.find((file) => file.path === path)?.content;
       if (typeof runbook !== 'string') continue;
@@ -563,4 +729,5 @@ export const CILIUM_CHECKS: readonly SystemCheck[] = [
   bgpWiring,
   bgpRunbookPeers,
   spireRecovery,
+  spireWatchdogCheck,
 ];

@@ -48,6 +48,7 @@ import {
   resolveCiliumSettings,
   resolveNetworkPolicy,
 } from './settings.js';
+import { spireWatchdog, spireWatchdogFlows } from './spire-watchdog.js';
 import { ciliumValidators } from './validators.js';
 import {
   baseValues,
@@ -489,7 +490,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   ];
   return {
     application: application(cluster, settings, network.mutualAuthentication),
-    flows: ciliumFlows(settings, network),
+    flows: [...ciliumFlows(settings, network), ...spireWatchdogFlows(network)],
     bootstrap: [
       {
         title: 'Install Cilium from the generated chart (by hand)',
@@ -617,6 +618,8 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       manifests: {
         ...clusterManifests(entry.cluster, settings),
         ...spireNamespace(network),
+        // Where SPIRE runs, its watchdog recovers it after a new server without a human.
+        ...spireWatchdog(network),
         ...policies.manifests,
       } as unknown as Values,
     });

@@ -12,6 +12,20 @@ export type CiliumVersion = NonNullable<CiliumSettings['version']>;
 // renovate: datasource=helm depName=cilium registryUrl=https://helm.cilium.io
 export const CILIUM_CHART_VERSION = '1.19.6' satisfies CiliumVersion;
 
+/**
+ * kubectl of the SPIRE watchdog (spire-watchdog.ts), in an image with a shell: the project's
+ * own registry.k8s.io/kubectl is built on go-runner (distroless, no `/bin/sh`: kubernetes
+ * build/common.sh, `KUBECTL_BASE_IMAGE`), and kube-prometheus-stack 88.5.3 runs it only as
+ * `kubectl apply`, its shell step in a separate busybox container. alpine/kubectl is Alpine with
+ * the kubectl release of its tag (alpine-docker/multi-arch-docker-images, kubectl/Dockerfile).
+ * Within one minor of the clusters' Kubernetes (kubectl's version skew). Pinned by tag only: no
+ * registry is reachable where this was written, so no digest could be verified (add
+ * `@sha256:…` once pulled; the admission policy accepts both forms).
+ */
+// renovate: datasource=docker depName=docker.io/alpine/kubectl
+export const KUBECTL_VERSION = '1.34.2';
+export const KUBECTL_IMAGE = `docker.io/alpine/kubectl:${KUBECTL_VERSION}`;
+
 /** Where the upstream chart comes from (the wrapper chart's dependency). */
 export const CILIUM_REPOSITORY = 'https://helm.cilium.io';
 

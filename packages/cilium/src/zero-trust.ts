@@ -24,6 +24,11 @@ import { KUBE_APISERVER_PORTS, planFlows } from './flows.js';
 import type { CiliumSettings } from './generated/settings.js';
 import { zeroTrustPolicies } from './policies.js';
 import type { ResolvedCiliumSettings, ResolvedNetworkPolicy } from './settings.js';
+import {
+  SPIRE_WATCHDOG_MINUTES,
+  SPIRE_WATCHDOG_NAME,
+  SPIRE_WATCHDOG_SELECTOR,
+} from './spire-watchdog.js';
 
 /** Hubble's server on every agent (host network). */
 const HUBBLE_PEER_PORT = 4244;
@@ -62,6 +67,11 @@ const OPERATOR_SPIFFE_ID = `spiffe://${SPIRE_TRUST_DOMAIN}/cilium-operator`;
 
 /** How many identities the SPIRE server holds an entry for (spire-server 1.9 `entry show`). */
 const REGISTERED_IDENTITIES = `kubectl -n ${SPIRE_NAMESPACE} exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID ${OPERATOR_SPIFFE_ID} | sed -n 's/^Found \\([0-9]*\\) entr.*/\\1/p'`;
+
+/** The watchdog's pods, as a label selector. */
+const WATCHDOG_LABEL = Object.entries(SPIRE_WATCHDOG_SELECTOR)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
 
 /** How many security identities the cluster has (one entry each, once registered). */
 const CILIUM_IDENTITIES = 'kubectl get ciliumidentities.cilium.io -o name | wc -l';
@@ -164,20 +174,23 @@ export function spireRecovery(
  * The runbook's "When a component is down" for SPIRE: a server that lost its data outside the
  * runbook's node steps (its container restarted: an OOM kill, a failed liveness probe, a node
  * that rebooted on its own, a power cut of the whole cluster) drops every connection that
- * requires mutual authentication until cilium-operator restarts. Nothing to lift: the rules are
- * Cilium's own policies, and SPIRE comes back by itself, only empty.
+ * requires mutual authentication until cilium-operator restarts. The SPIRE watchdog
+ * (spire-watchdog.ts) restarts the agents and the operator by itself within
+ * SPIRE_WATCHDOG_MINUTES of the server being ready again; the procedure says how to see what it
+ * did and recovers by hand where it did not. Nothing to lift: the rules are Cilium's own
+ * policies, and SPIRE comes back by itself, only empty.
  */
 export function spireDown(): OutageProcedure {
   return {
-    symptom:
-      "SPIRE's server keeps its datastore and CA in its container: whenever that container is new (an OOM kill, a failed liveness probe, a node that rebooted outside this runbook, a power cut) it starts empty, with a new CA. The SPIRE agents exit on the unknown CA and come back, but cilium-operator registers the existing security identities again only when it starts: until then no pod gets its certificate and every pod-to-pod connection that requires mutual authentication is dropped (Hubble shows `Authentication required` drops): Argo CD's controller cannot reach its repo-server, Prometheus' scrapes fail, Longhorn's engines cannot write to their replicas and volumes degrade.",
+    symptom: `SPIRE's server keeps its datastore and CA in its container: whenever that container is new (an OOM kill, a failed liveness probe, a node that rebooted outside this runbook, a power cut) it starts empty, with a new CA. The SPIRE agents exit on the unknown CA and come back, but cilium-operator registers the existing security identities again only when it starts: until then no pod gets its certificate and every pod-to-pod connection that requires mutual authentication is dropped (Hubble shows \`Authentication required\` drops): Argo CD's controller cannot reach its repo-server, Prometheus' scrapes fail, Longhorn's engines cannot write to their replicas and volumes degrade. The \`${SPIRE_WATCHDOG_NAME}\` CronJob (every two minutes, in \`${SPIRE_NAMESPACE}\`) does the recovery by itself: once the server's pod is ready, where its \`spire-server\` container started after a ready cilium-operator or SPIRE agent pod, it restarts the agents, waits for them, then restarts cilium-operator, within ${SPIRE_WATCHDOG_MINUTES} minutes. This procedure is for when it did not.`,
     diagnose: [
       `kubectl -n ${SPIRE_NAMESPACE} get pods -o wide`,
+      `kubectl -n ${SPIRE_NAMESPACE} get cronjob ${SPIRE_WATCHDOG_NAME} && kubectl -n ${SPIRE_NAMESPACE} get jobs -l ${WATCHDOG_LABEL}`,
+      `kubectl -n ${SPIRE_NAMESPACE} logs -l ${WATCHDOG_LABEL} --tail=20`,
       `kubectl -n ${SPIRE_NAMESPACE} exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID ${OPERATOR_SPIFFE_ID} | head -n 1`,
       CILIUM_IDENTITIES,
     ],
-    diagnosis:
-      'The server counts fewer entries, on its `Found` line, than the last command counts identities while it is.',
+    diagnosis: `The server counts fewer entries, on its \`Found\` line, than the last command counts identities while it is, ${SPIRE_WATCHDOG_MINUTES} minutes after the server's pod became ready. The watchdog's last Job says what it found (\`nothing to do\`: the agents and the operator started after the server; \`not ready\`: the server is not) and what it restarted; a failed Job, or none for minutes (the CronJob suspended, its pod not scheduled or its image not pulled), is why it did not recover: the commands below do it by hand.`,
     recover: [...SPIRE_RECOVERY_COMMANDS],
     lift: [],
     verify: [],

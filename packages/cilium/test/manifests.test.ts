@@ -36,8 +36,16 @@ describe('cluster manifests', () => {
       'CiliumBGPPeerConfig',
       'CiliumLoadBalancerIPPool',
       'CiliumLoadBalancerIPPool',
+      // The SPIRE watchdog (test/spire-watchdog.test.ts): its CronJob, two Roles, their
+      // bindings and its ServiceAccount.
+      'CronJob',
       // The SPIRE namespace (mutual authentication is on in production), Pod Security labelled.
       'Namespace',
+      'Role',
+      'Role',
+      'RoleBinding',
+      'RoleBinding',
+      'ServiceAccount',
     ]);
     expect(byKind('prod', 'Namespace').metadata).toEqual({
       name: 'cilium-spire',
