@@ -29,8 +29,16 @@ const upstream: Values = {
  * Maps whose keys the chart copies verbatim into a ConfigMap, as its values.yaml says
  * ("Any values you put under `.configs.cm` are passed to argocd-cm ConfigMap"; the same holds
  * for argocd-cmd-params-cm and argocd-rbac-cm). Empty maps (`{}`) in values.yaml are free-form too.
+ * redis-ha's `haproxy.deploymentStrategy` is the Deployment's `strategy` verbatim
+ * (templates/redis-haproxy-deployment.yaml: `toYaml`; its values.yaml shows `rollingUpdate` only
+ * in a comment).
  */
-const PASS_THROUGH = new Set(['configs.cm', 'configs.params', 'configs.rbac']);
+const PASS_THROUGH = new Set([
+  'configs.cm',
+  'configs.params',
+  'configs.rbac',
+  'redis-ha.haproxy.deploymentStrategy',
+]);
 
 function isMap(value: unknown): value is Values {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
