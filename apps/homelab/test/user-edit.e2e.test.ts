@@ -53,7 +53,10 @@ const SUITES: {
     files: ['test/helm-harness.test.ts', 'test/helm.test.ts'],
     // talos-machinery: Talos' own machinery runs every runbook's talosctl commands on the
     // committed clusters/ (needs the talos-machinery builds; without them it says "not run").
-    outputOnly: ['test/talos-machinery.test.ts'],
+    // promtool: the real promtool checks every PrometheusRule of the committed output and runs
+    // the platform's alert scenarios on each cluster's rules (needs promtool, and helm for the
+    // check; without them it says "not run").
+    outputOnly: ['test/talos-machinery.test.ts', 'test/promtool.test.ts'],
   },
 ];
 

@@ -190,6 +190,38 @@ const LAST_ETCD_SNAPSHOT = `kube_cronjob_status_last_successful_time{namespace="
 const LAST_VERIFICATION = 'kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}';
 const VERIFICATION_CREATED = 'kube_cronjob_created{cronjob=~".+-restore-verify"}';
 
+/**
+ * The CronJobs (of `selector`, kube-state-metrics matchers on `namespace` and `cronjob`) whose
+ * most recent finished run failed, one series per CronJob (labels `namespace`, `cronjob`; value:
+ * the failed runs since its last success). A run failed when its Job has the condition Failed
+ * (kube-state-metrics 2.20.0 `kube_job_failed{condition="true"}`: the backoff limit or deadline
+ * was exhausted); it is the most recent when the Job (matched to its CronJob by `kube_job_owner`)
+ * started after the CronJob's last success (`kube_cronjob_status_last_successful_time`, the
+ * completion of its latest successful Job), or the CronJob never succeeded. A later successful
+ * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit); a Job
+ * whose pod failed once and then succeeded on a retry has no Failed condition and never counts
+ * (`kube_job_status_failed` counts failed pods, so it would).
+ */
+export function lastRunFailedExpr(selector: { namespace?: string; cronjob: string }): string {
+  const op = /[.*+?]/.test(selector.cronjob) ? '=~' : '=';
+  const series = (name: string, ...matchers: string[]) => {
+    const all = [
+      ...(selector.namespace === undefined ? [] : [`namespace="${selector.namespace}"`]),
+      ...matchers,
+    ];
+    return all.length === 0 ? name : `${name}{${all.join(',')}}`;
+  };
+  const started = `max by (namespace, job_name) (${series('kube_job_status_start_time')})`;
+  const failed = `max by (namespace, job_name) (${series('kube_job_failed', 'condition="true"')}) == 1`;
+  const owner = `max by (namespace, job_name, owner_name) (${series('kube_job_owner', 'owner_kind="CronJob"', `owner_name${op}"${selector.cronjob}"`)})`;
+  const failedRuns = `label_replace((${started} and on (namespace, job_name) (${failed})) * on (namespace, job_name) group_left (owner_name) ${owner}, "cronjob", "$1", "owner_name", "(.+)")`;
+  const lastSuccess = series(
+    'kube_cronjob_status_last_successful_time',
+    `cronjob${op}"${selector.cronjob}"`,
+  );
+  return `count by (namespace, cronjob) ((${failedRuns} > on (namespace, cronjob) group_left max by (namespace, cronjob) (${lastSuccess})) or (${failedRuns} unless on (namespace, cronjob) ${lastSuccess}))`;
+}
+
 function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
   const maxAge = settings.verification.maxAgeHours * 3600;
   return [
@@ -217,9 +249,11 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
         },
         {
           alert: 'VolumeRestoreVerificationFailed',
-          expr: 'kube_job_status_failed{job_name=~".+-restore-verify-.+"} > 0',
+          // The CronJob's latest finished run failed (not any failed Job still in its history).
+          expr: lastRunFailedExpr({ cronjob: '.+-restore-verify' }),
           severity: 'critical',
-          summary: 'Restoring the latest backup of a volume failed its verification.',
+          summary:
+            'Restoring the latest backup of a volume failed its verification, and no later run succeeded.',
         },
         {
           alert: 'VolumeRestoreVerificationMissing',
@@ -236,9 +270,14 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
           : [
               {
                 alert: 'EtcdBackupFailed',
-                expr: `kube_job_status_failed{namespace="${ETCD_BACKUP_NAMESPACE}",job_name=~"talos-backup-.+"} > 0`,
+                // The latest finished run failed (backoffLimit 2: a retried run that succeeded is no failure).
+                expr: lastRunFailedExpr({
+                  namespace: ETCD_BACKUP_NAMESPACE,
+                  cronjob: 'talos-backup',
+                }),
                 severity: 'critical' as const,
-                summary: 'An etcd snapshot of the Talos control plane failed.',
+                summary:
+                  'The latest etcd snapshot of the Talos control plane failed, and no later one succeeded.',
               },
               {
                 alert: 'EtcdSnapshotTooOld',
@@ -399,7 +438,8 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
           'total bytes, and for a sample of files spread over the tree the SHA-256 of the restored',
           'bytes against `restic dump` of the same file. A difference fails the Job: the CronJob turns',
           'Degraded in Argo CD, the Job records a `BackoffLimitExceeded` event, kube-state-metrics',
-          'reports `kube_job_status_failed`, and the alert rules this component declares fire.',
+          "reports the Job's Failed condition (`kube_job_failed`), and `VolumeRestoreVerificationFailed`",
+          'fires until a later run of the CronJob succeeds.',
           "The run's outcome is the pod's termination message.",
         ].join('\n'),
       },

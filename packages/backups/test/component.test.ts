@@ -252,6 +252,30 @@ describe('etcd backups', () => {
     expect(rules.map((rule: AnyJson) => rule.alert)).toContain('EtcdBackupFailed');
   });
 
+  test("fire for a CronJob whose latest finished run failed (the Job's Failed condition, after the last success), not for a failed Job left in the history or a retried pod", () => {
+    // kube_job_status_failed counts failed pods and stays on every failed Job the CronJob keeps
+    // (failedJobsHistoryLimit 3): `> 0` fired after a later success and for a Job whose pod
+    // failed once and then succeeded on a retry (talos-backup's backoffLimit is 2).
+    const rules = (declared.monitors as AnyJson[]).flatMap((monitor) => monitor.rules ?? []);
+    const expr = (alert: string) => rules.find((rule: AnyJson) => rule.alert === alert)?.expr;
+    const runs = (ns: string, owner: string) =>
+      `label_replace((max by (namespace, job_name) (kube_job_status_start_time${ns === '' ? '' : `{${ns}}`}) and on (namespace, job_name) (max by (namespace, job_name) (kube_job_failed{${ns === '' ? '' : `${ns},`}condition="true"}) == 1)) * on (namespace, job_name) group_left (owner_name) max by (namespace, job_name, owner_name) (kube_job_owner{${ns === '' ? '' : `${ns},`}owner_kind="CronJob",${owner}}), "cronjob", "$1", "owner_name", "(.+)")`;
+    const etcdRuns = runs('namespace="talos-backup"', 'owner_name="talos-backup"');
+    const etcdLast =
+      'kube_cronjob_status_last_successful_time{namespace="talos-backup",cronjob="talos-backup"}';
+    expect(expr('EtcdBackupFailed')).toBe(
+      `count by (namespace, cronjob) ((${etcdRuns} > on (namespace, cronjob) group_left max by (namespace, cronjob) (${etcdLast})) or (${etcdRuns} unless on (namespace, cronjob) ${etcdLast}))`,
+    );
+    const verifyRuns = runs('', 'owner_name=~".+-restore-verify"');
+    const verifyLast = 'kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}';
+    expect(expr('VolumeRestoreVerificationFailed')).toBe(
+      `count by (namespace, cronjob) ((${verifyRuns} > on (namespace, cronjob) group_left max by (namespace, cronjob) (${verifyLast})) or (${verifyRuns} unless on (namespace, cronjob) ${verifyLast}))`,
+    );
+    for (const alert of ['EtcdBackupFailed', 'VolumeRestoreVerificationFailed']) {
+      expect(expr(alert)).not.toContain('kube_job_status_failed');
+    }
+  });
+
   test('VolumeRestoreVerificationMissing also fires for a verification that never succeeded', () => {
     // kube-state-metrics has kube_cronjob_status_last_successful_time only once a Job of the
     // CronJob succeeded: the age of the last success alone says nothing about one that never did.

@@ -1,0 +1,758 @@
+// Layer 5 (DESIGN.md, "Validation layers"): the real promtool, of the Prometheus that
+// kube-prometheus-stack 88.5.3 deploys (v3.14.0), on the alert rules of the committed output.
+// 1. `promtool check rules` on every PrometheusRule Helm renders for every cluster (the
+//    platform's own and kube-prometheus-stack's): no error; its lint warnings are printed.
+// 2. `promtool test rules`: scenarios for the platform's own alerts, on the rules each cluster
+//    deploys (its environment's `for` and thresholds), with synthetic kube-state-metrics, VolSync
+//    and `up` series: which alerts fire, with which labels, at which evaluation times.
+// 3. Broken on purpose: a rule with a syntax error, and expressions that do not do what their
+//    scenario asks (one that never fires, one that keeps firing after a later success).
+//
+// Needs promtool (`.ci/run` builds it with .ci/install-promtool and passes its folder in
+// PROMTOOL_DIR; else it is looked for on PATH and in the tools cache). Without it the suite is
+// skipped and says "promtool suite: not run: promtool not found" (a skipped test is not a passed
+// one); with CI=true a missing promtool fails. The `check rules` of the Helm renders also needs
+// `helm` (it says "not run" without it, and fails in CI). Nothing here names a cluster: the
+// clusters, their charts and rules all come from the committed output.
+import { spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { type KubeObject, readChartDir, renderChart } from '@homelab/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ChartRender,
+  discoverRenders,
+  findHelm,
+  IN_CI,
+  prepareChart,
+  REPO,
+  runHelm,
+  splitHelmOutput,
+  templateArgs,
+} from './helm/harness.js';
+
+/** The Prometheus kube-prometheus-stack 88.5.3 runs (values.yaml prometheusSpec.image.tag). */
+const PROMETHEUS_VERSION = '3.14.0';
+const INSTALL = 'build it: .ci/install-promtool, and put its folder in PROMTOOL_DIR or on PATH';
+
+interface Promtool {
+  readonly path: string;
+  readonly version: string;
+}
+
+/** promtool from PROMTOOL_DIR, else PATH, else the tools cache .ci/install-promtool fills. */
+function findPromtool(): Promtool | undefined {
+  const tools =
+    process.env.HOMELAB_TOOLS_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
+  const dirs = [
+    ...(process.env.PROMTOOL_DIR ? [process.env.PROMTOOL_DIR] : []),
+    ...(process.env.PATH ?? '').split(delimiter),
+    join(tools, `promtool-v${PROMETHEUS_VERSION}`),
+  ];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'promtool');
+    try {
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    const version = /^promtool, version (\S+)/.exec(out.stdout ?? '')?.[1];
+    if (out.status === 0 && version !== undefined) return { path: candidate, version };
+  }
+  return undefined;
+}
+
+interface Run {
+  readonly status: number;
+  readonly output: string;
+}
+
+/** Runs promtool in `cwd`; its output is stdout and stderr in the order it wrote them. */
+function runPromtool(tool: Promtool, args: readonly string[], cwd: string): Run {
+  const log = join(cwd, `.promtool-${process.pid}-${Date.now()}.log`);
+  const fd = openSync(log, 'w');
+  try {
+    const result = spawnSync(tool.path, args, {
+      cwd,
+      stdio: ['ignore', fd, fd],
+      env: { PATH: process.env.PATH ?? '', HOME: cwd },
+    });
+    if (result.error) throw result.error;
+    return { status: result.status ?? 1, output: readFileSync(log, 'utf8') };
+  } finally {
+    closeSync(fd);
+    rmSync(log, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly labels?: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+}
+
+/** A PrometheusRule's `spec`: a Prometheus rule file. */
+interface RuleFile {
+  readonly groups: readonly { name: string; rules: readonly Record<string, unknown>[] }[];
+}
+
+const isPrometheusRule = (object: KubeObject) =>
+  object.apiVersion === 'monitoring.coreos.com/v1' && object.kind === 'PrometheusRule';
+
+function ruleFileOf(object: KubeObject): RuleFile {
+  return (object as unknown as { spec: RuleFile }).spec;
+}
+
+/** Minutes of a Prometheus duration (`2m`, `1h30m`, `90s`); 0 when there is none. */
+function minutes(duration: string | undefined): number {
+  if (duration === undefined) return 0;
+  const units: Record<string, number> = {
+    ms: 1 / 60000,
+    s: 1 / 60,
+    m: 1,
+    h: 60,
+    d: 1440,
+    w: 10080,
+    y: 525600,
+  };
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) {
+    total += Number(n) * (units[unit as string] as number);
+  }
+  return Math.ceil(total);
+}
+
+const discovery = discoverRenders();
+
+/**
+ * The platform's own rules per cluster, as the committed charts hold them for the cluster (the
+ * chart's `manifests`, merged from its value layers as charts/<chart>/templates/manifests.yaml
+ * does; the Helm suite proves Helm renders exactly these): for each alert, its rule and the rule
+ * file (the PrometheusRule's spec) it is part of.
+ */
+const ownAlerts = new Map<string, { cluster: string; rule: AlertRule; file: RuleFile }[]>();
+for (const render of discovery.renders) {
+  const { objects } = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
+  for (const object of objects.filter(isPrometheusRule)) {
+    const file = ruleFileOf(object);
+    for (const group of file.groups) {
+      for (const rule of group.rules) {
+        if (typeof rule.alert !== 'string') continue;
+        const list = ownAlerts.get(rule.alert) ?? [];
+        list.push({ cluster: render.cluster, rule: rule as unknown as AlertRule, file });
+        ownAlerts.set(rule.alert, list);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios (promtool's unit-test format, https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/)
+
+interface Series {
+  readonly series: string;
+  readonly values: string;
+}
+interface ExpectedAlert {
+  readonly exp_labels: Record<string, string>;
+  readonly exp_annotations: Record<string, string>;
+}
+interface AlertTest {
+  readonly eval_time: string;
+  readonly alertname: string;
+  readonly exp_alerts: readonly ExpectedAlert[];
+}
+interface TestGroup {
+  readonly name: string;
+  readonly interval: string;
+  readonly input_series: readonly Series[];
+  readonly alert_rule_test: readonly AlertTest[];
+}
+
+/** The alert `rule` raises for a result series with `labels` (the rule's labels win). */
+function fires(rule: AlertRule, labels: Record<string, string>): ExpectedAlert {
+  return { exp_labels: { ...labels, ...rule.labels }, exp_annotations: { ...rule.annotations } };
+}
+
+/** `at` minutes: `rule` raises exactly `alerts` (none: silent). */
+function at(rule: AlertRule, minute: number, alerts: readonly ExpectedAlert[]): AlertTest {
+  return { eval_time: `${minute}m`, alertname: rule.alert, exp_alerts: alerts };
+}
+
+/** A series with `value` from minute `from` to `to` (absent before), one sample a minute. */
+function series(selector: string, from: number, to: number, value: number | string): Series {
+  const before = from > 0 ? `_x${from} ` : '';
+  return { series: selector, values: `${before}${value}x${to - from}` };
+}
+
+/** Ten years, in seconds: older than any age an alert of the platform allows. */
+const LONG_AGO = -100 * 365 * 86400;
+
+/**
+ * A value of label `label` that the first selector of `metric` in `expr` accepts: its value
+ * where the selector says `label="…"`, else `stem` put in place of `.+` / `.*` of its `=~`
+ * (checked against the regular expression); `fallback` when the selector does not name it.
+ */
+function labelValue(
+  expr: string,
+  metric: string,
+  label: string,
+  stem: string,
+  fallback: string,
+): string {
+  const matchers = new RegExp(`\\b${metric}\\{([^}]*)\\}`).exec(expr)?.[1] ?? '';
+  const exact = new RegExp(`\\b${label}\\s*=\\s*"([^"]*)"`).exec(matchers)?.[1];
+  if (exact !== undefined) return exact;
+  const regex = new RegExp(`\\b${label}\\s*=~\\s*"([^"]*)"`).exec(matchers)?.[1];
+  if (regex === undefined) return fallback;
+  const value = regex.replaceAll('.+', stem).replaceAll('.*', stem).replaceAll('\\', '');
+  if (!new RegExp(`^(?:${regex})$`).test(value)) {
+    throw new Error(`${metric}{${matchers}}: found no ${label} value for ${regex}`);
+  }
+  return value;
+}
+
+/**
+ * A CronJob's runs, as kube-state-metrics 2.20.0 reports them (internal/store/job.go,
+ * cronjob.go): per Job `kube_job_owner` (the CronJob), `kube_job_status_start_time`,
+ * `kube_job_status_failed` (failed pods), `kube_job_failed` / `kube_job_complete` (the Job's
+ * Failed / Complete condition); per CronJob `kube_cronjob_status_last_successful_time`.
+ */
+function cronJobRuns(
+  namespace: string,
+  cronjob: string,
+  end: number,
+  runs: readonly {
+    job: string;
+    /** Minute the Job appears (starts), its start time in seconds. */
+    start: number;
+    /** Minute a pod failed (kube_job_status_failed 1 from then on). */
+    podFailed?: number;
+    /** Minute the Job failed (condition Failed). */
+    failed?: number;
+    /** Minute the Job completed (condition Complete). */
+    completed?: number;
+  }[],
+  lastSuccess: readonly { from: number; value: number }[],
+): Series[] {
+  const out: Series[] = [];
+  for (const run of runs) {
+    const job = `namespace="${namespace}",job_name="${cronjob}-${run.job}"`;
+    out.push(
+      series(
+        `kube_job_owner{${job},owner_kind="CronJob",owner_name="${cronjob}",owner_is_controller="true"}`,
+        run.start,
+        end,
+        1,
+      ),
+      series(`kube_job_status_start_time{${job}}`, run.start, end, run.start * 60),
+    );
+    if (run.podFailed !== undefined) {
+      out.push(series(`kube_job_status_failed{${job},reason=""}`, run.podFailed, end, 1));
+    }
+    if (run.failed !== undefined) {
+      out.push(
+        series(`kube_job_failed{${job},condition="true"}`, run.failed, end, 1),
+        series(`kube_job_failed{${job},condition="false"}`, run.failed, end, 0),
+      );
+    }
+    if (run.completed !== undefined) {
+      out.push(series(`kube_job_complete{${job},condition="true"}`, run.completed, end, 1));
+    }
+  }
+  const selector = `kube_cronjob_status_last_successful_time{namespace="${namespace}",cronjob="${cronjob}"}`;
+  if (lastSuccess.length > 0) {
+    const first = lastSuccess[0] as { from: number; value: number };
+    const parts = [first.from > 0 ? `_x${first.from}` : ''];
+    lastSuccess.forEach((step, i) => {
+      const until = lastSuccess[i + 1]?.from ?? end + 1;
+      parts.push(`${step.value}x${until - step.from - 1}`);
+    });
+    out.push({ series: selector, values: parts.filter((p) => p !== '').join(' ') });
+  }
+  return out;
+}
+
+/**
+ * The scenarios of an alert raised when a CronJob's latest finished run failed
+ * (EtcdBackupFailed, VolumeRestoreVerificationFailed), for CronJob `cronjob` in `namespace`.
+ */
+function lastRunFailedScenarios(
+  rule: AlertRule,
+  // The CronJob the rule watches: its namespace and name, from the rule's kube_job_owner.
+  namespace = labelValue(rule.expr, 'kube_job_owner', 'namespace', 'x', 'paperless'),
+  cronjob = labelValue(rule.expr, 'kube_job_owner', 'owner_name', 'data', 'data'),
+): TestGroup[] {
+  const wait = minutes(rule.for);
+  const failedAt = 30;
+  const laterSuccess = failedAt + wait + 15;
+  const end = laterSuccess + 20;
+  const alert = fires(rule, { namespace, cronjob });
+  return [
+    {
+      name: `${rule.alert}: fires when the latest run failed, resolves when a later run succeeds, though the failed Job stays in the history`,
+      interval: '1m',
+      input_series: cronJobRuns(
+        namespace,
+        cronjob,
+        end,
+        [
+          // An older failed run, before the last success: history, not news.
+          { job: 'old', start: 1, podFailed: 2, failed: 2 },
+          { job: 'ok', start: 5, completed: 10 },
+          // The latest run fails (its Job's Failed condition at failedAt).
+          { job: 'bad', start: 20, podFailed: failedAt, failed: failedAt },
+          // A later run succeeds.
+          { job: 'fixed', start: laterSuccess - 5, completed: laterSuccess },
+        ],
+        [
+          { from: 10, value: 10 * 60 },
+          { from: laterSuccess, value: laterSuccess * 60 },
+        ],
+      ),
+      alert_rule_test: [
+        at(rule, failedAt - 5, []),
+        ...(wait >= 2 ? [at(rule, failedAt + wait - 1, [])] : []),
+        at(rule, failedAt + wait + 1, [alert]),
+        at(rule, laterSuccess + 2, []),
+        at(rule, end, []),
+      ],
+    },
+    {
+      name: `${rule.alert}: silent for a Job whose pod failed and whose retry succeeded`,
+      interval: '1m',
+      input_series: cronJobRuns(
+        namespace,
+        cronjob,
+        40 + wait,
+        [{ job: 'retried', start: 1, podFailed: 3, completed: 8 }],
+        [{ from: 8, value: 8 * 60 }],
+      ),
+      alert_rule_test: [at(rule, 5, []), at(rule, 10 + wait, []), at(rule, 30 + wait, [])],
+    },
+    {
+      name: `${rule.alert}: fires for a CronJob that never succeeded once its run failed`,
+      interval: '1m',
+      input_series: cronJobRuns(
+        namespace,
+        cronjob,
+        30 + wait,
+        [{ job: 'first', start: 1, podFailed: 5, failed: 5 }],
+        [],
+      ),
+      alert_rule_test: [at(rule, 3, []), at(rule, 6 + wait, [alert])],
+    },
+  ];
+}
+
+interface Scenario {
+  readonly alert: string;
+  readonly groups: (rule: AlertRule) => TestGroup[];
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    alert: 'VolumeBackupOutOfSync',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = 10 + wait + 30;
+      const labels = {
+        obj_name: 'data',
+        obj_namespace: 'paperless',
+        method: 'restic',
+      };
+      const selector = (role: string, name = labels.obj_name) =>
+        `volsync_volume_out_of_sync{obj_name="${name}",obj_namespace="paperless",method="restic",role="${role}"}`;
+      return [
+        {
+          name: 'VolumeBackupOutOfSync: a source out of sync fires after its `for`; a destination or an in-sync source never',
+          interval: '1m',
+          input_series: [
+            { series: selector('source'), values: `0x9 1x${end - 10}` },
+            { series: selector('source', 'media'), values: `0x${end}` },
+            { series: selector('destination'), values: `1x${end}` },
+          ],
+          alert_rule_test: [
+            at(rule, 9, []),
+            ...(wait >= 2 ? [at(rule, 10 + wait - 1, [])] : []),
+            at(rule, 10 + wait + 1, [fires(rule, { ...labels, role: 'source' })]),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'VolumeRestoreVerificationFailed',
+    groups: (rule) => lastRunFailedScenarios(rule),
+  },
+  {
+    alert: 'VolumeRestoreVerificationMissing',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      const ns = labelValue(rule.expr, 'kube_cronjob_created', 'namespace', 'x', 'paperless');
+      const name = (stem: string) =>
+        labelValue(rule.expr, 'kube_cronjob_created', 'cronjob', stem, `${stem}-verify`);
+      const last = (cronjob: string) =>
+        `kube_cronjob_status_last_successful_time{namespace="${ns}",cronjob="${cronjob}"}`;
+      const created = (cronjob: string) =>
+        `kube_cronjob_created{namespace="${ns}",cronjob="${cronjob}"}`;
+      return [
+        {
+          name: 'VolumeRestoreVerificationMissing: fires for a verification that succeeded long ago and one that never succeeded; silent for a recent success and a new CronJob',
+          interval: '1m',
+          input_series: [
+            { series: last(name('stale')), values: `${LONG_AGO}x${end}` },
+            { series: created(name('stale')), values: `${LONG_AGO * 2}x${end}` },
+            { series: created(name('never')), values: `${LONG_AGO}x${end}` },
+            // Succeeded a minute ago, every minute.
+            { series: last(name('fresh')), values: `-60+60x${end}` },
+            { series: created(name('fresh')), values: `${LONG_AGO * 2}x${end}` },
+            // Created now, not run yet.
+            { series: created(name('new')), values: `0x${end}` },
+          ],
+          alert_rule_test: [
+            at(rule, wait + 1, [
+              fires(rule, { namespace: ns, cronjob: name('never') }),
+              fires(rule, { namespace: ns, cronjob: name('stale') }),
+            ]),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'EtcdBackupFailed',
+    groups: (rule) => lastRunFailedScenarios(rule),
+  },
+  {
+    alert: 'EtcdSnapshotTooOld',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // The CronJob the rule watches, from its selector.
+      const metric = 'kube_cronjob_status_last_successful_time';
+      const namespace = labelValue(rule.expr, metric, 'namespace', 'x', 'talos-backup');
+      const cronjob = labelValue(rule.expr, metric, 'cronjob', 'x', 'talos-backup');
+      const last = `${metric}{namespace="${namespace}",cronjob="${cronjob}"}`;
+      return [
+        {
+          name: 'EtcdSnapshotTooOld: fires when the CronJob never succeeded (no series)',
+          interval: '1m',
+          input_series: [{ series: 'up{job="kube-state-metrics"}', values: `1x${end}` }],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, { namespace, cronjob })]),
+          ],
+        },
+        {
+          name: 'EtcdSnapshotTooOld: fires when the last success is a century old',
+          interval: '1m',
+          input_series: [{ series: last, values: `${LONG_AGO}x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+        {
+          name: 'EtcdSnapshotTooOld: silent when the last success is a minute old',
+          interval: '1m',
+          input_series: [{ series: last, values: `-60+60x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'CoreDNSDown',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // The `up` selector of the rule (the namespace and Service the coredns component deploys),
+      // and the labels of the alert: absent() takes the equality matchers of a plain selector,
+      // none of a comparison (`absent(up{…} == 1)`).
+      const selector = /\bup\{([^}]*)\}/.exec(rule.expr);
+      if (selector === null) throw new Error(`CoreDNSDown selects no up{…}: ${rule.expr}`);
+      const matchers = selector[1] as string;
+      const plain = rule.expr
+        .replaceAll(' ', '')
+        .includes(`absent(up{${matchers.replaceAll(' ', '')}})`);
+      const labels = plain
+        ? Object.fromEntries(
+            [...matchers.matchAll(/(\w+)\s*=\s*"([^"]*)"/g)].map(
+              ([, k, v]) => [k, v] as [string, string],
+            ),
+          )
+        : {};
+      const up = (pod: string) => `up{${matchers},job="kube-dns",pod="${pod}"}`;
+      return [
+        {
+          name: 'CoreDNSDown: fires when there is no CoreDNS target at all',
+          interval: '1m',
+          input_series: [
+            {
+              series: 'up{namespace="monitoring",service="other",job="other"}',
+              values: `1x${end}`,
+            },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, labels)]),
+          ],
+        },
+        {
+          name: 'CoreDNSDown: fires when every target is down',
+          interval: '1m',
+          input_series: [
+            { series: up('coredns-a'), values: `0x${end}` },
+            { series: up('coredns-b'), values: `0x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, labels)])],
+        },
+        {
+          name: 'CoreDNSDown: silent while a target is up',
+          interval: '1m',
+          input_series: [
+            { series: up('coredns-a'), values: `1x${end}` },
+            { series: up('coredns-b'), values: `0x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+const promtool = findPromtool();
+const helm = findHelm();
+let scratch = '';
+const timings = { checkSeconds: 0, scenarioRuns: 0, scenarioGroups: 0 };
+const start = Date.now();
+
+/** Writes `file` (rule file) and a unit-test file for `groups` in a fresh folder; runs promtool. */
+function testRules(file: RuleFile, groups: readonly TestGroup[]): Run {
+  const dir = mkdtempSync(join(scratch, 'test-'));
+  writeFileSync(join(dir, 'rules.yaml'), JSON.stringify(file, null, 1));
+  writeFileSync(
+    join(dir, 'test.yaml'),
+    JSON.stringify(
+      { rule_files: ['rules.yaml'], evaluation_interval: '1m', tests: groups },
+      null,
+      1,
+    ),
+  );
+  timings.scenarioRuns++;
+  timings.scenarioGroups += groups.length;
+  return runPromtool(promtool as Promtool, ['test', 'rules', 'test.yaml'], dir);
+}
+
+/** A rule file of one group holding `rule`. */
+function ruleFileWith(rule: AlertRule): RuleFile {
+  return {
+    groups: [{ name: 'broken-on-purpose', rules: [rule as unknown as Record<string, unknown>] }],
+  };
+}
+
+function suiteRuns(): boolean {
+  if (promtool !== undefined || IN_CI) return true;
+  console.log(`promtool suite: not run: promtool not found (${INSTALL})`);
+  return false;
+}
+
+const suite = suiteRuns() ? describe : describe.skip;
+const title =
+  promtool === undefined
+    ? 'promtool suite (promtool not found)'
+    : `promtool suite (promtool ${promtool.version})`;
+
+suite(title, () => {
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'homelab-promtool-'));
+  });
+  afterAll(() => {
+    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+    console.log(
+      `promtool suite: ${timings.scenarioRuns} promtool test runs (${timings.scenarioGroups} scenario groups), check rules ${timings.checkSeconds.toFixed(1)} s, ${((Date.now() - start) / 1000).toFixed(1)} s in all`,
+    );
+  });
+
+  it(`is the promtool of Prometheus ${PROMETHEUS_VERSION}, which kube-prometheus-stack 88.5.3 deploys`, () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    expect(promtool.version).toBe(PROMETHEUS_VERSION);
+  });
+
+  const helmRuns = helm !== undefined || IN_CI;
+  if (!helmRuns && promtool !== undefined)
+    console.log('promtool suite: not run: check rules of the Helm renders (helm not found)');
+  (helmRuns ? it : it.skip)(
+    'accepts every PrometheusRule Helm renders for every cluster (promtool check rules), and prints its warnings',
+    () => {
+      if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+      if (helm === undefined)
+        expect.fail('helm not found on PATH (.ci/run installs it: .ci/install-helm)');
+      const began = Date.now();
+      const home = join(scratch, '.helm-home');
+      mkdirSync(home, { recursive: true });
+      const charts = join(scratch, 'charts');
+      mkdirSync(charts, { recursive: true });
+      const rulesDir = join(scratch, 'rules');
+      mkdirSync(rulesDir, { recursive: true });
+      const files: string[] = [];
+      const failures: string[] = [];
+      const perCluster = new Map<string, number>();
+      for (const render of discovery.renders as readonly ChartRender[]) {
+        const prepared = prepareChart(render, charts);
+        const result = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
+        if (result.status !== 0) {
+          failures.push(
+            `${render.cluster} ${render.path}: helm template failed: ${result.stderr.trim()}`,
+          );
+          continue;
+        }
+        for (const { object } of splitHelmOutput(result.stdout)) {
+          if (!isPrometheusRule(object)) continue;
+          const name = `${render.cluster}--${object.metadata.namespace ?? render.namespace}--${object.metadata.name}.yaml`;
+          writeFileSync(join(rulesDir, name), JSON.stringify(ruleFileOf(object), null, 1));
+          files.push(name);
+          perCluster.set(render.cluster, (perCluster.get(render.cluster) ?? 0) + 1);
+        }
+      }
+      expect(failures).toEqual([]);
+      if (files.length === 0) {
+        console.log(
+          'promtool suite: no PrometheusRule in the committed output (no cluster deploys monitoring)',
+        );
+        return;
+      }
+      const run = runPromtool(
+        promtool,
+        ['check', 'rules', '--lint=all', ...files.sort()],
+        rulesDir,
+      );
+      timings.checkSeconds = (Date.now() - began) / 1000;
+      const rules = [...run.output.matchAll(/SUCCESS: (\d+) rules found/g)].reduce(
+        (sum, [, n]) => sum + Number(n),
+        0,
+      );
+      // Per file: what promtool said besides "SUCCESS" (lint findings; errors fail below).
+      const warnings: string[] = [];
+      for (const block of run.output.split(/^Checking /m).slice(1)) {
+        const [file, ...lines] = block.split('\n');
+        const said = lines
+          .map((line) => line.trim())
+          .filter((line) => line !== '' && !/^SUCCESS: \d+ rules found$/.test(line));
+        if (said.length > 0) warnings.push(`${file}: ${said.join(' / ')}`);
+      }
+      console.log(
+        `promtool suite: check rules: ${files.length} PrometheusRules, ${rules} rules (${[...perCluster].map(([c, n]) => `${c}: ${n}`).join(', ')}), ${warnings.length} file(s) with lint warnings`,
+      );
+      for (const line of warnings) {
+        // kube-prometheus-stack's kube-apiserver-availability.rules record
+        // code_verb:apiserver_request_total:increase1h from four selectors (code 2xx, 3xx, 4xx,
+        // 5xx): one name, disjoint series (each keeps its `code`), so no conflict.
+        const known = line.includes('code_verb:apiserver_request_total:increase1h')
+          ? ' (upstream kubernetes-mixin: four disjoint selectors, one per status class)'
+          : '';
+        console.log(`promtool suite: promtool warned: ${line}${known}`);
+      }
+      expect(run.status, run.output).toBe(0);
+      expect(rules).toBeGreaterThan(0);
+    },
+    15 * 60_000,
+  );
+
+  it('refuses a rule with a syntax error (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const dir = mkdtempSync(join(scratch, 'broken-'));
+    writeFileSync(
+      join(dir, 'rules.yaml'),
+      JSON.stringify(
+        ruleFileWith({ alert: 'Broken', expr: 'sum(up{job="x"}', labels: { severity: 'warning' } }),
+      ),
+    );
+    const run = runPromtool(promtool, ['check', 'rules', 'rules.yaml'], dir);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/FAILED:[\s\S]*parse error/);
+  });
+
+  for (const scenario of SCENARIOS) {
+    const found = ownAlerts.get(scenario.alert) ?? [];
+    if (found.length === 0) {
+      console.log(
+        `promtool suite: not run: the scenarios of ${scenario.alert} (no cluster deploys it)`,
+      );
+      it.skip(`${scenario.alert}: not run (no cluster deploys it)`, () => {});
+      continue;
+    }
+    for (const { cluster, rule, file } of found) {
+      it(`${scenario.alert} on ${cluster} behaves as its scenarios say (promtool test rules)`, () => {
+        if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+        const run = testRules(file, scenario.groups(rule));
+        expect(run.status, run.output).toBe(0);
+      });
+    }
+  }
+
+  // Broken on purpose, on rules of their own (they hold whatever the definition deploys).
+  const stand = (alert: string, expr: string, wait?: string): AlertRule => ({
+    alert,
+    expr,
+    ...(wait === undefined ? {} : { for: wait }),
+    labels: { severity: 'critical', component: 'broken-on-purpose' },
+    annotations: { summary: 'broken on purpose' },
+  });
+  const scenarioOf = (alert: string) => SCENARIOS.find((s) => s.alert === alert) as Scenario;
+
+  it('fails a scenario whose expression never fires: CoreDNSDown as sum(up) < 1 with no target (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const rule = stand(
+      'CoreDNSDown',
+      'sum(up{namespace="kube-system",service="kube-dns"}) < 1',
+      '2m',
+    );
+    const right = stand(
+      'CoreDNSDown',
+      'absent(up{namespace="kube-system",service="kube-dns"} == 1)',
+      '2m',
+    );
+    expect(testRules(ruleFileWith(right), scenarioOf('CoreDNSDown').groups(right)).status).toBe(0);
+    const run = testRules(ruleFileWith(rule), scenarioOf('CoreDNSDown').groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('CoreDNSDown: fires when there is no CoreDNS target at all');
+    expect(run.output).toMatch(/alertname: CoreDNSDown, time: 3m,\s*exp:\[\s*0:\s*Labels:\{/);
+  });
+
+  it('fails the scenarios of a failed-run alert on kube_job_status_failed > 0: it keeps firing after a later success and fires for a retried pod (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const rule = stand(
+      'EtcdBackupFailed',
+      'kube_job_status_failed{namespace="talos-backup",job_name=~"talos-backup-.+"} > 0',
+    );
+    const run = testRules(
+      ruleFileWith(rule),
+      lastRunFailedScenarios(rule, 'talos-backup', 'talos-backup'),
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('resolves when a later run succeeds');
+    expect(run.output).toContain('silent for a Job whose pod failed and whose retry succeeded');
+  });
+});
