@@ -140,22 +140,22 @@ export function spireRecovery(
   const retiring: { [hostname: string]: NodeRebootWait } = {};
   const lost: { [hostname: string]: NodeRebootWait } = {};
   const drain: { [hostname: string]: NodeRebootWait } = {};
+  // A cordoned node's server pod deleted (its StatefulSet starts it elsewhere, empty), then
+  // the recovery: before a drain and on retiring a node alike.
+  const moveOffAndRecover = (hostname: string) => [
+    `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
+    ...SPIRE_RECOVERY_COMMANDS,
+  ];
   for (const hostname of hosts) {
     drain[hostname] = {
       reason:
         "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere) and SPIRE recovered before the drain: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity; a server replaced by the drain itself would drop the connections that require mutual authentication while the evicted pods' Longhorn volumes detach through longhorn-manager",
-      commands: [
-        `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
-        ...SPIRE_RECOVERY_COMMANDS,
-      ],
+      commands: moveOffAndRecover(hostname),
     };
     retiring[hostname] = {
       reason:
         "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere), then SPIRE recovered: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity (until then pod-to-pod connections that require mutual authentication are dropped, Longhorn's eviction traffic included)",
-      commands: [
-        `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
-        ...SPIRE_RECOVERY_COMMANDS,
-      ],
+      commands: moveOffAndRecover(hostname),
     };
     lost[hostname] = {
       reason:
