@@ -418,14 +418,14 @@ describe('monitoring on the reference platform', () => {
     expect(clusters.map(forOf)).toEqual(['4h', '1h', '30m']);
   });
 
-  it('provisions the Cilium, Hubble, Argo CD and platform dashboards, every query parsed', () => {
+  it('provisions the Cilium, Hubble, Argo CD, backups and platform dashboards, every query parsed', () => {
     for (const cluster of clusters) {
       const dashboards = monitoring(cluster, 'ConfigMap')
         .filter((object) => object.metadata.labels?.grafana_dashboard === '1')
         .flatMap((object) => Object.values(get(object, 'data') as Obj))
         .map((text) => JSON.parse(String(text)) as Obj);
       expect(dashboards.map((dashboard) => dashboard.uid)).toEqual(
-        expect.arrayContaining(['argocd', 'cilium', 'hubble', 'platform']),
+        expect.arrayContaining(['argocd', 'backups', 'cilium', 'hubble', 'platform']),
       );
       for (const dashboard of dashboards) {
         for (const panel of dashboard.panels as Obj[]) {
