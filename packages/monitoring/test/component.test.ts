@@ -20,6 +20,8 @@ import {
   type Loose,
   network,
   PROVIDERS,
+  type RouteNode,
+  receiversFor,
   rulesOf,
   runMonitoring,
   sso,
@@ -660,25 +662,8 @@ describe('Alertmanager', () => {
       { receiver: 'pager', matchers: ['alertname =~ "EtcdBackupFailed"'] },
       { receiver: 'mail' },
     ]);
-    // Alertmanager v0.28 dispatch/route.go Match, on the rendered tree.
-    type Node = { receiver: string; matchers?: string[]; continue?: boolean; routes?: Node[] };
-    const matchesAll = (node: Node, labels: Record<string, string>) =>
-      (node.matchers ?? []).every((matcher) => {
-        const [, label, op, value] = /^(\w+) (=~|=) "?(.*?)"?$/.exec(matcher) ?? [];
-        const actual = labels[label as string] ?? '';
-        return op === '=' ? actual === value : new RegExp(`^(?:${value})$`).test(actual);
-      });
-    const match = (node: Node, labels: Record<string, string>): string[] => {
-      if (!matchesAll(node, labels)) return [];
-      const all: string[] = [];
-      for (const child of node.routes ?? []) {
-        const found = match(child, labels);
-        all.push(...found);
-        if (found.length > 0 && child.continue !== true) break;
-      }
-      return all.length > 0 ? all : [node.receiver];
-    };
-    const to = (labels: Record<string, string>) => match(route as Node, labels);
+    // Alertmanager dispatch/route.go Match, on the rendered tree.
+    const to = (labels: Record<string, string>) => receiversFor(route as RouteNode, labels);
     expect(to({ alertname: 'NodeNotReady', severity: 'critical' })).toEqual(['chat', 'mail']);
     expect(to({ alertname: 'EtcdBackupFailed', severity: 'critical' })).toEqual(['chat', 'pager']);
     expect(to({ alertname: 'NodeDiskNearlyFull', severity: 'warning' })).toEqual(['mail']);
