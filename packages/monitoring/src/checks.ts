@@ -7,6 +7,7 @@ import {
   type SystemCheck,
   settingsPath,
   type Values,
+  warning,
 } from '@homelab/core';
 import type { MonitoringSettings } from './generated/settings.js';
 import { MONITORING_API } from './manifests.js';
@@ -118,7 +119,7 @@ function heartbeatTarget(
 export const heartbeatPerCluster: SystemCheck = {
   name: 'heartbeat-per-cluster',
   description:
-    "Every cluster's heartbeat (alertmanager.heartbeat) pings its own check: no two clusters read the ping URL from the same Bitwarden secret, or name the same URL.",
+    "Every cluster's heartbeat (alertmanager.heartbeat) pings its own check: no two clusters read the ping URL from the same Bitwarden secret, or name the same URL (a warning).",
   check(input) {
     const issues: Issue[] = [];
     const first = new Map<string, string>();
@@ -132,8 +133,10 @@ export const heartbeatPerCluster: SystemCheck = {
         first.set(target.what, deployed.cluster.name);
         continue;
       }
+      // A warning: the platform runs, only the switch misses one cluster's outage (a cluster
+      // copied from another inherits its mappings; the build says what to map).
       issues.push(
-        error({
+        warning({
           code: 'heartbeat-per-cluster',
           path: settingsPath(deployed.cluster, 'monitoring', 'alertmanager', 'heartbeat'),
           value: settings.alertmanager?.heartbeat?.receiver,

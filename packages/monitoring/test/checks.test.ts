@@ -115,13 +115,22 @@ describe('heartbeat-per-cluster', () => {
     expect(heartbeatPerCluster.check(input(objects, heartbeat))).toEqual([]);
   });
 
-  it('fails when two clusters ping one check (prod left on the top-level mapping), at the heartbeat', () => {
+  it('warns when two clusters ping one check (prod left on the top-level mapping), at the heartbeat', () => {
     const objects = (cluster: string) => ({
       'bitwardensecret-hb': filled((cluster === 'prod' ? ids.dev : ids[cluster]) as string),
     });
     const issues = heartbeatPerCluster.check(input(objects, heartbeat));
-    expect(issues.map((issue) => [issue.code, issue.path, issue.message, issue.expected])).toEqual([
+    expect(
+      issues.map((issue) => [
+        issue.severity,
+        issue.code,
+        issue.path,
+        issue.message,
+        issue.expected,
+      ]),
+    ).toEqual([
       [
+        'warning',
         'heartbeat-per-cluster',
         ['clusters', 2, 'components', 'monitoring', 'alertmanager', 'heartbeat'],
         'cluster "prod" pings the same heartbeat check as cluster "dev" (Bitwarden secret 96c40cbd-1d02-45ee-97d4-8849081c0f86 (monitoring/alertmanager-heartbeat: url)): the check stays green while either cluster pings it, so one of them going down is never noticed',
@@ -130,7 +139,7 @@ describe('heartbeat-per-cluster', () => {
     ]);
   });
 
-  it('fails for one ping URL written in the definition for every cluster, and ignores clusters without a heartbeat', () => {
+  it('warns about one ping URL written in the definition for every cluster, and ignores clusters without a heartbeat', () => {
     const literal = runMonitoring({
       alertmanager: {
         receivers: [{ name: 'heartbeat', webhook: { url: 'https://kuma.lab.example/api/push/x' } }],
