@@ -102,6 +102,14 @@ describe('what Authelia declares', () => {
       ],
       ['authelia-files', ['oidc.jwk.rs256.pem']],
     ]);
+    // what the operator puts there: Authelia 4.39 refuses an RSA key under 2048 bits
+    const files = (cluster: string) => run.declared(cluster).secrets?.[1]?.description;
+    expect(files('dev')).toBe(
+      'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`) and the users database (YAML, argon2id password hashes)',
+    );
+    expect(files('prod')).toBe(
+      'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`)',
+    );
   });
 });
 
