@@ -23,9 +23,9 @@ import {
   type VolumeRequest,
   warning,
 } from '@homelab/core';
-import { accessFor, type Finding, findingIssues } from './access.js';
+import { type Access, accessFor, type Finding, findingIssues } from './access.js';
 import { autheliaChecks } from './checks.js';
-import { autheliaConfiguration } from './config.js';
+import { autheliaConfiguration, NOTIFICATION_PATH } from './config.js';
 import { autheliaFlows } from './flows.js';
 import {
   AUTHELIA_NAMESPACE,
@@ -188,6 +188,51 @@ function cookieScopeIssues(clusters: readonly RenderCluster<AutheliaSettings>[])
   return issues;
 }
 
+/**
+ * Without `smtp` Authelia's notifier is a file (`/config/notification.txt`): the one-time codes and
+ * links it sends go there, in the pod that served the request. Authelia 4.39 asks for such a code
+ * before it registers a second factor (the TOTP and WebAuthn registration endpoints sit behind
+ * `RequireElevated`, internal/server/handlers.go; the code comes from the notifier), so where a
+ * route or client asks for two_factor nobody gets past it without an operator reading the file,
+ * and a password-reset link never reaches its user either.
+ */
+function notifierIssue(
+  entry: RenderCluster<AutheliaSettings>,
+  settings: ResolvedAutheliaSettings,
+  access: Access,
+  replicas: number,
+): Issue | undefined {
+  if (settings.smtp !== undefined) return undefined;
+  const twoFactor = (policy: string): boolean =>
+    policy === 'two_factor' ||
+    (access.policies[policy]?.rules.some((rule) => rule.policy === 'two_factor') ?? false);
+  const asking = [
+    ...access.rules.filter((rule) => rule.policy === 'two_factor').flatMap((rule) => rule.domain),
+    ...access.clients
+      .filter((client) => twoFactor(client.authorization_policy))
+      .map((client) => `OIDC client ${client.client_id}`),
+  ];
+  const needs: string[] = [];
+  if (asking.length > 0) {
+    needs.push(
+      `two_factor (${asking.join(', ')}) makes every user register a second factor, which Authelia allows only with a one-time code it sends`,
+    );
+  }
+  if (settings.passwordReset) needs.push('password reset sends its link');
+  if (needs.length === 0) return undefined;
+  const { cluster } = entry;
+  const where =
+    settings.storage.kind === 'sqlite'
+      ? 'on its volume'
+      : `in an emptyDir, lost when the pod restarts${replicas > 1 ? `, in whichever of the ${replicas} pods served the request` : ''}`;
+  return warning({
+    code: 'authelia-notifier',
+    path: entry.path('smtp'),
+    message: `Authelia on cluster "${cluster.name}" mails nothing (no smtp): ${needs.join('; ')}; without a mail server these go to ${NOTIFICATION_PATH} ${where}, where users cannot read them`,
+    expected: `smtp (the mail server Authelia sends through), or an operator reading each code with kubectl -n ${AUTHELIA_NAMESPACE} exec <pod> -- cat ${NOTIFICATION_PATH}`,
+  });
+}
+
 function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
   const issues: Issue[] = [...cookieScopeIssues(input.clusters)];
   const findings: Finding[] = [];
@@ -221,6 +266,8 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
       replicas,
     });
     issues.push(...planIssues, ...checkHaInvariants(cluster, plan, path));
+    const notifier = notifierIssue(entry, settings, access, plan.replicas);
+    if (notifier !== undefined) issues.push(notifier);
     const layer = clusterValues({
       settings,
       model,

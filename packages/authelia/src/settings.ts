@@ -294,8 +294,8 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
       name: FILES_SECRET,
       namespace: AUTHELIA_NAMESPACE,
       keys: files.sort(),
-      description:
-        'files Authelia reads: the OIDC signing key (an RSA private key, PEM) and the users database (YAML, argon2id password hashes)',
+      // Authelia 4.39 refuses an RSA signing key under 2048 bits (validator/identity_providers.go).
+      description: `files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: \`openssl genrsa 4096\`)${settings.users.kind === 'file' ? ' and the users database (YAML, argon2id password hashes)' : ''}`,
       readers,
       rotation: rotation(files),
     },

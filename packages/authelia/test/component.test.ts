@@ -102,6 +102,14 @@ describe('what Authelia declares', () => {
       ],
       ['authelia-files', ['oidc.jwk.rs256.pem']],
     ]);
+    // what the operator puts there: Authelia 4.39 refuses an RSA key under 2048 bits
+    const files = (cluster: string) => run.declared(cluster).secrets?.[1]?.description;
+    expect(files('dev')).toBe(
+      'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`) and the users database (YAML, argon2id password hashes)',
+    );
+    expect(files('prod')).toBe(
+      'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`)',
+    );
   });
 });
 
@@ -473,6 +481,75 @@ it('warns that the session cookie of a parent domain reaches the clusters below 
   expect(warnings.map((issue) => issue.message)).toEqual([
     'the Authelia session cookie of cluster "prod" is set for lab.example.com, so browsers also send it to the hosts of dev (dev.lab.example.com), staging (staging.lab.example.com): a service there could read prod\'s sessions',
   ]);
+});
+
+describe('the notifier', () => {
+  const twoFactor = consumer({
+    clients: (cluster) => [
+      {
+        id: `argocd-${cluster}`,
+        name: 'Argo CD',
+        redirectUris: [
+          `https://argocd.${cluster === 'prod' ? '' : `${cluster}.`}lab.example.com/auth/callback`,
+        ],
+        scopes: ['openid', 'groups'],
+        pkce: false,
+        public: false,
+        secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+        policy: 'two_factor',
+        groups: ['platform-admins'],
+      },
+    ],
+  });
+  const notifier = (run: ReturnType<typeof runAuthelia>) =>
+    run.issues
+      .filter((issue) => issue.code === 'authelia-notifier')
+      .map((issue) => [issue.severity, issue.path.join('.'), issue.message]);
+  const SMTP = {
+    address: 'submissions://smtp.lab.example.com:465',
+    sender: 'Authelia <auth@lab.example.com>',
+  };
+
+  it('warns where two_factor or password reset need a code or link and no mail server sends it', () => {
+    // Authelia 4.39 registers a second factor only after a one-time code from its notifier
+    // (RequireElevated); without smtp that code is written to a file in the pod.
+    const run = runAuthelia({}, { staging: HA, prod: { ...HA, passwordReset: true } }, [
+      network,
+      store,
+      twoFactor,
+    ]);
+    expect(errors(run.issues)).toEqual([]);
+    expect(notifier(run)).toEqual([
+      [
+        'warning',
+        'clusters.0.components.authelia.smtp',
+        'Authelia on cluster "dev" mails nothing (no smtp): two_factor (argocd.dev.lab.example.com, OIDC client argocd-dev) makes every user register a second factor, which Authelia allows only with a one-time code it sends; without a mail server these go to /config/notification.txt on its volume, where users cannot read them',
+      ],
+      [
+        'warning',
+        'clusters.1.components.authelia.smtp',
+        'Authelia on cluster "staging" mails nothing (no smtp): two_factor (argocd.staging.lab.example.com, OIDC client argocd-staging) makes every user register a second factor, which Authelia allows only with a one-time code it sends; without a mail server these go to /config/notification.txt in an emptyDir, lost when the pod restarts, in whichever of the 2 pods served the request, where users cannot read them',
+      ],
+      [
+        'warning',
+        'clusters.2.components.authelia.smtp',
+        'Authelia on cluster "prod" mails nothing (no smtp): two_factor (argocd.lab.example.com, OIDC client argocd-prod) makes every user register a second factor, which Authelia allows only with a one-time code it sends; password reset sends its link; without a mail server these go to /config/notification.txt in an emptyDir, lost when the pod restarts, in whichever of the 3 pods served the request, where users cannot read them',
+      ],
+    ]);
+    // the file notifier it is (Authelia refuses to start without a notifier)
+    expect(config(run, 'prod').notifier).toEqual({
+      filesystem: { enabled: true, filename: '/config/notification.txt' },
+    });
+    // with a mail server, or with one factor only, nothing to say
+    const mailed = runAuthelia(
+      { smtp: SMTP },
+      { staging: HA, prod: { ...HA, passwordReset: true } },
+      [network, store, twoFactor],
+    );
+    expect(notifier(mailed)).toEqual([]);
+    expect(config(mailed, 'prod').notifier.smtp).toMatchObject({ enabled: true, ...SMTP });
+    expect(notifier(reference())).toEqual([]);
+  });
 });
 
 describe('system checks', () => {
