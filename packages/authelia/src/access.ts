@@ -35,6 +35,9 @@ export interface AuthorizationPolicy {
   }[];
 }
 
+/** How long a remembered consent lasts (Authelia's duration syntax). */
+export const CONSENT_DURATION = '1 month';
+
 /** A registered OIDC client, in Authelia's terms (its secret is a file: `secretFile`). */
 export interface RegisteredClient {
   readonly client_id: string;
@@ -48,6 +51,9 @@ export interface RegisteredClient {
   readonly require_pkce: boolean;
   readonly pkce_challenge_method: string;
   readonly token_endpoint_auth_method: 'none' | 'client_secret_basic';
+  /** How consent is obtained: asked once, remembered when the user ticks "remember" (below). */
+  readonly consent_mode: 'pre-configured';
+  readonly pre_configured_consent_duration: string;
   /** The claims policy that puts the claims the client reads from the ID token there. */
   readonly claims_policy?: string;
   /** Where Authelia reads the client secret (confidential clients). */
@@ -399,6 +405,12 @@ function registerClient(
     require_pkce: client.pkce,
     pkce_challenge_method: client.pkce ? 'S256' : '',
     token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
+    // The chart's default `auto` is `explicit` without a duration (Authelia 4.39
+    // validateOIDCClientConsentMode): a consent screen at every login to Argo CD or Grafana, and
+    // at every `argocd login --sso`. The clients are the platform's and the definition's own, so
+    // the consent screen offers to remember the answer, for a month.
+    consent_mode: 'pre-configured',
+    pre_configured_consent_duration: CONSENT_DURATION,
     ...(claimsPolicy === undefined ? {} : { claims_policy: claimsPolicy }),
     secretFile: client.public ? undefined : clientSecretFile(client.id),
   };

@@ -179,6 +179,10 @@ describe('the generated configuration', () => {
         require_pkce: false,
         pkce_challenge_method: '',
         token_endpoint_auth_method: 'client_secret_basic',
+        // Asked once, remembered for a month when the user ticks "remember" (the chart's
+        // default is a consent screen at every login).
+        consent_mode: 'pre-configured',
+        pre_configured_consent_duration: '1 month',
         claims_policy: 'client-argocd-dev',
         client_secret: { path: '/secrets/authelia-oidc-clients/argocd-dev' },
       },
@@ -194,6 +198,10 @@ describe('the generated configuration', () => {
         require_pkce: true,
         pkce_challenge_method: 'S256',
         token_endpoint_auth_method: 'none',
+        // Asked once, remembered for a month when the user ticks "remember" (the chart's
+        // default is a consent screen at every login).
+        consent_mode: 'pre-configured',
+        pre_configured_consent_duration: '1 month',
         claims_policy: 'client-argocd-dev-cli',
       },
     ]);
