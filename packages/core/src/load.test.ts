@@ -141,6 +141,11 @@ describe("the nodes' LAN (network.lanCidr)", () => {
     ]);
   });
 
+  test('a pool in the pod network gets its overlap error only', () => {
+    const text = withoutLan.replace('cidr: 10.1.1.0/27', 'cidr: 10.244.1.0/27');
+    expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).toEqual(['overlap']);
+  });
+
   test('the LAN holds the node range', () => {
     expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.1.1.0/24'))).toEqual([
       `p.yaml:15:16  clusters[0].network.lanCidr: "10.1.1.0/24" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24, e.g. 10.1.0.0/23)`,

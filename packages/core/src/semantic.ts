@@ -471,7 +471,17 @@ function checkLan(
     if (cidr.version !== lan.cidr.version) return;
     const inside = lan.cidr.first <= cidr.first && cidr.last <= lan.cidr.last;
     const meets = lan.cidr.first <= cidr.last && cidr.first <= lan.cidr.last;
-    if (l2 && !inside) {
+    // A pool in the pod or service network has its overlap error already: one cause, one error.
+    const elsewhere = [network.podCidr, network.serviceCidr].some((text) => {
+      const other = parseCidr(text);
+      return (
+        other !== undefined &&
+        other.version === cidr.version &&
+        other.first <= cidr.last &&
+        cidr.first <= other.last
+      );
+    });
+    if (l2 && !inside && !elsewhere) {
       const wider = network.lanCidr === undefined ? enclosingLan(lan.cidr, cidr) : undefined;
       report(ctx, 'error', poolAt, {
         code: 'l2-pool-off-lan',
