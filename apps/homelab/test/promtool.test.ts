@@ -537,6 +537,47 @@ const SCENARIOS: readonly Scenario[] = [
       ];
     },
   },
+  {
+    alert: 'SnapshotControllerUnavailable',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // The namespace of the rule's kube-state-metrics selector (the snapshot-controller
+      // component's); the alert carries no labels of the series (absent() of a comparison).
+      const namespace = labelValue(
+        rule.expr,
+        'kube_deployment_status_replicas_available',
+        'namespace',
+        'x',
+        'snapshot-controller',
+      );
+      const available = `kube_deployment_status_replicas_available{namespace="${namespace}",deployment="snapshot-controller"}`;
+      const other = 'kube_deployment_status_replicas_available{namespace="other",deployment="web"}';
+      return [
+        {
+          name: 'SnapshotControllerUnavailable: fires when the Deployment is gone (no series)',
+          interval: '1m',
+          input_series: [{ series: other, values: `1x${end}` }],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, {})]),
+          ],
+        },
+        {
+          name: 'SnapshotControllerUnavailable: fires when no replica is available',
+          interval: '1m',
+          input_series: [{ series: available, values: `0x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+        {
+          name: 'SnapshotControllerUnavailable: silent while a replica is available',
+          interval: '1m',
+          input_series: [{ series: available, values: `1x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -739,6 +780,20 @@ suite(title, () => {
     expect(run.status).not.toBe(0);
     expect(run.output).toContain('CoreDNSDown: fires when there is no CoreDNS target at all');
     expect(run.output).toMatch(/alertname: CoreDNSDown, time: 3m,\s*exp:\[\s*0:\s*Labels:\{/);
+  });
+
+  it('fails a scenario whose Deployment is gone: SnapshotControllerUnavailable as sum(…) < 1 (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const selector = 'kube_deployment_status_replicas_available{namespace="snapshot-controller"}';
+    const rule = stand('SnapshotControllerUnavailable', `sum(${selector}) < 1`, '10m');
+    const right = stand('SnapshotControllerUnavailable', `absent(${selector} >= 1)`, '10m');
+    const scenario = scenarioOf('SnapshotControllerUnavailable');
+    expect(testRules(ruleFileWith(right), scenario.groups(right)).status).toBe(0);
+    const run = testRules(ruleFileWith(rule), scenario.groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain(
+      'SnapshotControllerUnavailable: fires when the Deployment is gone (no series)',
+    );
   });
 
   it('fails the scenarios of a failed-run alert on kube_job_status_failed > 0: it keeps firing after a later success and fires for a retried pod (broken on purpose)', () => {

@@ -15,7 +15,7 @@ import {
   renderChart,
   type Values,
 } from '@homelab/core';
-import { promqlProblem } from '@homelab/monitoring';
+import { promqlProblem, type RouteNode, receiversFor } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -418,14 +418,14 @@ describe('monitoring on the reference platform', () => {
     expect(clusters.map(forOf)).toEqual(['4h', '1h', '30m']);
   });
 
-  it('provisions the Cilium, Hubble, Argo CD and platform dashboards, every query parsed', () => {
+  it('provisions the Cilium, Hubble, Argo CD, backups and platform dashboards, every query parsed', () => {
     for (const cluster of clusters) {
       const dashboards = monitoring(cluster, 'ConfigMap')
         .filter((object) => object.metadata.labels?.grafana_dashboard === '1')
         .flatMap((object) => Object.values(get(object, 'data') as Obj))
         .map((text) => JSON.parse(String(text)) as Obj);
       expect(dashboards.map((dashboard) => dashboard.uid)).toEqual(
-        expect.arrayContaining(['argocd', 'cilium', 'hubble', 'platform']),
+        expect.arrayContaining(['argocd', 'backups', 'cilium', 'hubble', 'platform']),
       );
       for (const dashboard of dashboards) {
         for (const panel of dashboard.panels as Obj[]) {
@@ -461,6 +461,59 @@ describe('monitoring on the reference platform', () => {
         [`grafana.${cluster.name === 'prod' ? '' : `${cluster.name}.`}lab.example.com`],
       ]);
     }
+  });
+
+  it("sends Watchdog to each cluster's own heartbeat check and nowhere else, and every other alert to people only", () => {
+    const checks = new Set<string>();
+    for (const cluster of clusters) {
+      const values = get(render('monitoring', cluster).values, 'kube-prometheus-stack') as Obj;
+      const route = get(values, 'alertmanager', 'config', 'route') as RouteNode;
+      expect(route.routes?.[0], cluster.name).toEqual({
+        receiver: 'heartbeat',
+        matchers: ['alertname = "Watchdog"'],
+        group_wait: '0s',
+        group_interval: '1m',
+        repeat_interval: '50s',
+        continue: false,
+      });
+      const to = (labels: Record<string, string>) => receiversFor(route, labels);
+      expect(to({ alertname: 'Watchdog', severity: 'none', namespace: 'monitoring' })).toEqual([
+        'heartbeat',
+      ]);
+      expect(to({ alertname: 'NodeNotReady', severity: 'critical' })).toEqual([
+        'ops-chat',
+        'ops-email',
+      ]);
+      expect(to({ alertname: 'NodeDiskNearlyFull', severity: 'warning' })).toEqual(['ops-email']);
+      const receivers = get(values, 'alertmanager', 'config', 'receivers') as Obj[];
+      expect(receivers.find((receiver) => receiver.name === 'heartbeat')).toEqual({
+        name: 'heartbeat',
+        webhook_configs: [
+          {
+            url_file: '/etc/alertmanager/secrets/alertmanager-heartbeat/url',
+            send_resolved: false,
+          },
+        ],
+      });
+      // Its ping URL comes from a Bitwarden secret of its own on every cluster.
+      const secret = render('monitoring', cluster).objects.find(
+        (object) =>
+          object.kind === 'BitwardenSecret' && object.metadata.name === 'alertmanager-heartbeat',
+      );
+      const id = get(secret, 'spec', 'map', '0', 'bwSecretId');
+      expect(typeof id, cluster.name).toBe('string');
+      checks.add(id as string);
+      // Alertmanager may reach the check-in host, and no other host for it.
+      const policies = render('cilium', cluster).objects.filter(
+        (object) =>
+          object.kind === 'CiliumNetworkPolicy' &&
+          object.metadata.name === 'monitoring-alertmanager-to-hc-ping-com-443-egress',
+      );
+      expect(get(policies[0], 'spec', 'egress', '0', 'toFQDNs'), cluster.name).toEqual([
+        { matchName: 'hc-ping.com' },
+      ]);
+    }
+    expect(checks.size).toBe(clusters.length);
   });
 
   it('scrapes the control plane where the Talos patches bind its metrics', () => {

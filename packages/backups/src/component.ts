@@ -33,6 +33,7 @@ import {
   warning,
 } from '@homelab/core';
 import { backupsChecks } from './checks.js';
+import { backupsDashboard } from './dashboard.js';
 import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
@@ -290,6 +291,13 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
                   'Without a recent etcd snapshot a lost control plane cannot be restored (disaster-recovery.md). Check the CronJob and its last Job.',
               },
             ]),
+      ],
+      dashboards: [
+        backupsDashboard({
+          failedVerifications: lastRunFailedExpr({ cronjob: '.+-restore-verify' }),
+          lastVerification: LAST_VERIFICATION,
+          lastEtcdSnapshot: settings.etcd === undefined ? undefined : LAST_ETCD_SNAPSHOT,
+        }),
       ],
     },
   ];

@@ -10,6 +10,7 @@ import {
   type Issue,
   type PathSegment,
   type Values,
+  warning,
 } from '@homelab/core';
 import { flowName } from './flow-name.js';
 import type { MonitoringReceiver, MonitoringSecretKey } from './generated/settings.js';
@@ -59,7 +60,7 @@ export function secretFile(secret: MonitoringSecretKey): string {
   return `/etc/alertmanager/secrets/${secret.secretName}/${secret.key}`;
 }
 
-/** The null receiver: alerts routed to it are dropped (Watchdog, and everything without receivers). */
+/** The null receiver: alerts routed to it are dropped (Watchdog without a heartbeat, and everything without receivers). */
 const NULL_RECEIVER = 'null';
 
 /**
@@ -85,6 +86,14 @@ const INHIBIT_RULES: Values[] = [
   { target_matchers: ['alertname = InfoInhibitor'] },
 ];
 
+/** What the plan needs to know of the cluster. */
+export interface AlertmanagerCluster {
+  readonly name: string;
+  readonly production: boolean;
+  /** Whether the CNI enforces network policies (a receiver's host must then be in a flow). */
+  readonly enforcesPolicies: boolean;
+}
+
 export interface AlertmanagerPlan {
   /** `alertmanager.config` of kube-prometheus-stack. */
   readonly config: Values;
@@ -106,8 +115,10 @@ function needsCredentials(kind: Kind, receiver: MonitoringReceiver): boolean {
   return true;
 }
 
-function receiverConfig(kind: Kind, receiver: MonitoringReceiver): Values {
-  const common: Values = { send_resolved: receiver.sendResolved ?? true };
+function receiverConfig(kind: Kind, receiver: MonitoringReceiver, heartbeat: boolean): Values {
+  // A resolved Watchdog means Prometheus stopped sending it: a check-in service takes any request
+  // as a ping, so the heartbeat sends firing only.
+  const common: Values = { send_resolved: receiver.sendResolved ?? !heartbeat };
   const credentials = receiver.credentials;
   const file = credentials === undefined ? {} : { [KINDS[kind].file]: secretFile(credentials) };
   switch (kind) {
@@ -136,6 +147,60 @@ function receiverConfig(kind: Kind, receiver: MonitoringReceiver): Values {
   }
 }
 
+/**
+ * The first sub-route: Watchdog, always firing, to the heartbeat receiver every interval (and
+ * nowhere else: `continue: false`), or to `null` without a heartbeat. Issues: a heartbeat naming
+ * no receiver, or one that is not a webhook.
+ */
+function watchdogRoute(
+  settings: ResolvedMonitoringSettings,
+  receivers: readonly MonitoringReceiver[],
+  path: (...segments: PathSegment[]) => PathSegment[],
+  issues: Issue[],
+): Values {
+  const matchers = ['alertname = "Watchdog"'];
+  const heartbeat = settings.alertmanager.heartbeat;
+  const dropped = { receiver: NULL_RECEIVER, matchers };
+  if (heartbeat === undefined) return dropped;
+  const at = path('alertmanager', 'heartbeat', 'receiver');
+  const receiver = receivers.find((item) => item.name === heartbeat.receiver);
+  if (receiver === undefined) {
+    const names = receivers.map((item) => item.name);
+    const guess = didYouMean(heartbeat.receiver, names);
+    issues.push(
+      error({
+        code: 'monitoring-heartbeat',
+        path: at,
+        value: heartbeat.receiver,
+        message: `names receiver "${heartbeat.receiver}", which alertmanager.receivers does not define${guess === undefined ? '' : `; did you mean "${guess}"?`}`,
+        expected:
+          'the name of a webhook receiver in alertmanager.receivers whose URL (credentials, with webhook.host) is the check-in URL',
+      }),
+    );
+    return dropped;
+  }
+  const kind = kindsOf(receiver)[0];
+  if (kind !== undefined && kind !== 'webhook') {
+    issues.push(
+      error({
+        code: 'monitoring-heartbeat',
+        path: at,
+        value: heartbeat.receiver,
+        message: `names a ${kind} receiver: the heartbeat is one request to a check-in URL every interval, which only a webhook makes (a ${kind} receiver would post Watchdog to people every interval, and nobody notices when it stops)`,
+        expected:
+          'a webhook receiver: webhook: { host: <the check-in host> }, credentials: the Secret key holding its ping URL',
+      }),
+    );
+    return dropped;
+  }
+  return {
+    receiver: heartbeat.receiver,
+    matchers,
+    ...heartbeatTiming(Number.parseInt(heartbeat.interval, 10)),
+    continue: false,
+  };
+}
+
 function endpointFlow(name: string, port: number): FlowDeclaration {
   return {
     name: flowName('egress', 'alertmanager', { kind: 'fqdn', name }, [port]),
@@ -155,6 +220,34 @@ function urlEndpoint(url: string): { host: string; port: number } | undefined {
   return { host: match[2] as string, port };
 }
 
+/** Host and port of a webhook's `host` (`host` or `host:port`, 443 by default). */
+function hostEndpoint(host: string): { host: string; port: number } {
+  const colon = host.lastIndexOf(':');
+  if (colon <= 0) return { host, port: 443 };
+  return { host: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
+}
+
+/**
+ * The heartbeat route's timing for an interval of `minutes`. Alertmanager flushes a group every
+ * `group_interval` and sends a firing group again once `repeat_interval` has passed since the last
+ * notification (notify/dedup_stage.go `needsUpdate`: `entry.Timestamp.Before(now.Add(-repeat))`,
+ * `now` the flush tick, the entry's timestamp the time the notification log recorded the send,
+ * after the tick). With repeat_interval equal to group_interval the next tick is never late
+ * enough and Watchdog goes out every second interval; a repeat_interval of 5/6 of the interval
+ * leaves a sixth of it (10s of 1m) for the send, so it goes out on every tick.
+ */
+export function heartbeatTiming(minutes: number): {
+  group_wait: string;
+  group_interval: string;
+  repeat_interval: string;
+} {
+  return {
+    group_wait: '0s',
+    group_interval: `${minutes}m`,
+    repeat_interval: `${minutes * 50}s`,
+  };
+}
+
 /** Host and port of an SMTP smarthost (`host:port`). */
 function smarthostEndpoint(smarthost: string): { host: string; port: number } | undefined {
   const colon = smarthost.lastIndexOf(':');
@@ -164,18 +257,21 @@ function smarthostEndpoint(smarthost: string): { host: string; port: number } | 
 
 /**
  * Alertmanager's configuration for a cluster: the receivers of the definition (plus `null`), the
- * route (default: everything to the first receiver; Watchdog to `null`), kube-prometheus-stack's
- * inhibition rules. Issues: a receiver of no kind or of several, a credential missing where
- * the kind needs one (or given where nothing reads it), duplicate names, a route to an unknown
- * receiver.
+ * route (default: everything to the first receiver other than the heartbeat's; Watchdog to the
+ * heartbeat receiver, or to `null` without one), kube-prometheus-stack's inhibition rules.
+ * Issues: a receiver of no kind or of several, a credential missing where the kind needs one (or
+ * given where nothing reads it), duplicate names, a route to an unknown receiver or to the
+ * heartbeat's, a heartbeat naming no webhook receiver; warnings: a webhook whose URL is only in a
+ * Secret and whose host no egress policy can name, a production cluster without a heartbeat.
  */
 export function alertmanagerPlan(
   settings: ResolvedMonitoringSettings,
   repeatInterval: string,
   path: (...segments: PathSegment[]) => PathSegment[],
+  cluster: AlertmanagerCluster,
 ): AlertmanagerPlan {
   const issues: Issue[] = [];
-  const { receivers, route } = settings.alertmanager;
+  const { receivers, route, heartbeat } = settings.alertmanager;
   const configs: Values[] = [{ name: NULL_RECEIVER }];
   const secretKeys = new Map<string, Set<string>>();
   const flows = new Map<string, FlowDeclaration>();
@@ -248,15 +344,64 @@ export function alertmanagerPlan(
       keys.add(receiver.credentials.key);
       secretKeys.set(receiver.credentials.secretName, keys);
     }
-    configs.push({ name: receiver.name, [KINDS[kind].config]: [receiverConfig(kind, receiver)] });
+    const webhookHost = kind === 'webhook' ? receiver.webhook?.host : undefined;
+    if (webhookHost !== undefined && receiver.webhook?.url !== undefined) {
+      issues.push(
+        error({
+          code: 'monitoring-receiver',
+          path: at('webhook', 'host'),
+          value: webhookHost,
+          message:
+            'is not read: the egress policy takes the host of webhook.url; host is for a URL held in credentials',
+          expected: 'webhook.url, or credentials with webhook.host, not url and host',
+        }),
+      );
+      return;
+    }
+    if (
+      kind === 'webhook' &&
+      receiver.credentials !== undefined &&
+      webhookHost === undefined &&
+      cluster.enforcesPolicies
+    ) {
+      issues.push(
+        warning({
+          code: 'monitoring-receiver-egress',
+          path: at('webhook'),
+          value: receiver.name,
+          message: `reads its URL from Secret "${receiver.credentials.secretName}", so no egress policy names its host: under the CNI's default deny Alertmanager cannot reach it on cluster "${cluster.name}" and every notification to it is dropped`,
+          expected:
+            'webhook.host: the host of that URL (e.g. hc-ping.com, or host:port when not 443), which the egress policy then allows; the token stays in the Secret',
+        }),
+      );
+    }
+    const isHeartbeat = heartbeat?.receiver === receiver.name;
+    if (isHeartbeat && receiver.sendResolved === true) {
+      issues.push(
+        warning({
+          code: 'monitoring-heartbeat',
+          path: at('sendResolved'),
+          value: true,
+          message:
+            "sends the heartbeat's resolved Watchdog: it resolves when Prometheus stops sending it, and a check-in service takes that notification as one more ping, so it learns of the outage a period later",
+          expected: 'sendResolved left out (false for the heartbeat receiver)',
+        }),
+      );
+    }
+    configs.push({
+      name: receiver.name,
+      [KINDS[kind].config]: [receiverConfig(kind, receiver, isHeartbeat)],
+    });
     const endpoint =
       kind === 'email'
         ? smarthostEndpoint(receiver.email?.smarthost ?? '')
         : kind === 'webhook' && receiver.webhook?.url !== undefined
           ? urlEndpoint(receiver.webhook.url)
-          : ENDPOINTS[kind] === undefined
-            ? undefined
-            : { host: ENDPOINTS[kind] as string, port: 443 };
+          : webhookHost !== undefined
+            ? hostEndpoint(webhookHost)
+            : ENDPOINTS[kind] === undefined
+              ? undefined
+              : { host: ENDPOINTS[kind] as string, port: 443 };
     if (endpoint !== undefined) {
       flows.set(`${endpoint.host}:${endpoint.port}`, endpointFlow(endpoint.host, endpoint.port));
     }
@@ -279,11 +424,29 @@ export function alertmanagerPlan(
     );
     return false;
   };
-  const defaultReceiver = route?.receiver ?? names[0] ?? NULL_RECEIVER;
-  if (route !== undefined) known(route.receiver, path('alertmanager', 'route', 'receiver'));
-  const subRoutes: Values[] = [{ receiver: NULL_RECEIVER, matchers: ['alertname = "Watchdog"'] }];
+  // The heartbeat's receiver pings a check-in service: an alert for people routed there is lost.
+  const humanRoute = (name: string, at: PathSegment[]): void => {
+    if (heartbeat === undefined || name !== heartbeat.receiver) return;
+    issues.push(
+      error({
+        code: 'monitoring-heartbeat',
+        path: at,
+        value: name,
+        message: `routes alerts to "${name}", the heartbeat's receiver: they would reach the check-in service as pings, and no person`,
+        expected: `a receiver other than ${name} (the heartbeat receiver takes Watchdog only)`,
+      }),
+    );
+  };
+  const human = names.filter((name) => name !== heartbeat?.receiver);
+  const defaultReceiver = route?.receiver ?? human[0] ?? NULL_RECEIVER;
+  if (route !== undefined) {
+    const at = path('alertmanager', 'route', 'receiver');
+    if (known(route.receiver, at)) humanRoute(route.receiver, at);
+  }
+  const subRoutes: Values[] = [watchdogRoute(settings, receivers, path, issues)];
   (route?.routes ?? []).forEach((sub, index) => {
-    known(sub.receiver, path('alertmanager', 'route', 'routes', index, 'receiver'));
+    const at = path('alertmanager', 'route', 'routes', index, 'receiver');
+    if (known(sub.receiver, at)) humanRoute(sub.receiver, at);
     const matchers: string[] = [];
     if (sub.severities !== undefined) {
       matchers.push(`severity =~ "${[...sub.severities].sort(compareStrings).join('|')}"`);
@@ -304,6 +467,18 @@ export function alertmanagerPlan(
   // what got this far to the default receiver.
   if ((route?.routes ?? []).some((sub) => sub.continue === true)) {
     subRoutes.push({ receiver: defaultReceiver });
+  }
+
+  if (heartbeat === undefined && cluster.production && receivers.length > 0) {
+    issues.push(
+      warning({
+        code: 'monitoring-heartbeat',
+        path: path('alertmanager'),
+        message: `has no heartbeat on production cluster "${cluster.name}": the always-firing Watchdog alert is dropped, so when Prometheus or Alertmanager stops, or the cluster loses power or network, no alert is sent and nothing outside the cluster notices`,
+        expected:
+          'alertmanager.heartbeat: { receiver: <a webhook receiver whose URL, in credentials, is the ping URL of an external check (healthchecks.io, Uptime Kuma push, Cronitor) that alerts when the pings stop> }',
+      }),
+    );
   }
 
   return {

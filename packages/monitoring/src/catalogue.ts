@@ -9,7 +9,6 @@ import type {
   MonitorDeclaration,
   ResolvedCluster,
 } from '@homelab/core';
-import backupsDashboard from './dashboards/backups.json' with { type: 'json' };
 import longhornDashboard from './dashboards/longhorn.json' with { type: 'json' };
 import platformDashboard from './dashboards/platform.json' with { type: 'json' };
 import type { ResolvedMonitoringSettings } from './settings.js';
@@ -98,7 +97,7 @@ const HTTPS = 'https' as const;
  * is ignored and should be deleted here). They follow those charts' metrics Services and ports
  * (vendored releases): Longhorn's `longhorn-backend` (port manager), cert-manager's controller
  * Service (http-metrics), Authelia's metrics port (telemetry.metrics.enabled), the controller-
- * runtime metrics of the Bitwarden operator and VolSync (https, service-account token), and
+ * runtime metrics of the Bitwarden operator (https, service-account token), and
  * Gatekeeper's pods (port metrics).
  */
 export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
@@ -140,54 +139,6 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
           },
         ],
         dashboards: [dashboard('longhorn', longhornDashboard)],
-      },
-    ],
-  },
-  {
-    capability: 'backup',
-    components: ['backup', 'volsync'],
-    monitors: (namespace) => [
-      {
-        name: 'volsync',
-        namespace,
-        target: {
-          kind: 'service',
-          selector: { 'app.kubernetes.io/name': 'volsync' },
-          port: 'https',
-          scheme: HTTPS,
-        },
-        rules: [
-          {
-            alert: 'VolumeBackupTooOld',
-            // 1 while the last synchronization of a ReplicationSource missed its schedule.
-            expr: 'volsync_volume_out_of_sync{role="source"} == 1',
-            for: { development: '24h', staging: '6h', production: '1h' },
-            severity: 'critical',
-            summary:
-              'A volume backup is older than its schedule allows: the last backup did not run or did not finish.',
-            description:
-              'The obj_namespace and obj_name labels name the ReplicationSource; its status says why (mover pod, repository, credentials).',
-          },
-          {
-            alert: 'RestoreVerificationFailed',
-            expr: 'kube_job_status_failed{job_name=~"restore-verify-.*"} > 0',
-            for: '5m',
-            severity: 'critical',
-            summary: 'A restore verification failed: a backup could not be restored and checked.',
-            description:
-              'The job_name label names the verification Job (restore-verify-*). Until one succeeds, treat the backups of that volume as unproven.',
-          },
-          {
-            alert: 'RestoreVerificationTooOld',
-            expr: '(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{cronjob=~"restore-verify-.*"})) / 3600 > $threshold',
-            threshold: { development: 336, staging: 192, production: 192 },
-            for: '1h',
-            severity: 'warning',
-            summary:
-              'No restore verification succeeded for longer than its environment allows (hours).',
-          },
-        ],
-        dashboards: [dashboard('backups', backupsDashboard)],
       },
     ],
   },

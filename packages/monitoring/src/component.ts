@@ -7,6 +7,7 @@
 import {
   type ApplicationDescriptor,
   type BootstrapSecret,
+  type BootstrapStep,
   type ChartSpec,
   type Component,
   type ComponentOutput,
@@ -202,15 +203,25 @@ function secretRequirements(
       },
     );
   }
+  const heartbeat = settings.alertmanager.receivers.find(
+    (receiver) => receiver.name === settings.alertmanager.heartbeat?.receiver,
+  )?.credentials?.secretName;
   for (const secret of receiverSecrets)
-    add(secret.name, secret.keys, 'Alertmanager receiver credentials', {
-      kind: 'StatefulSet',
-      // The Prometheus Operator's StatefulSet of the Alertmanager resource.
-      name: `alertmanager-${ALERTMANAGER_NAME}`,
-      reads: 'use',
-      keys: [...secret.keys],
-      how: 'a file of the Secret the operator mounts (`alertmanagerSpec.secrets`), which the kubelet updates and Alertmanager reads at each notification (`*_file`)',
-    });
+    add(
+      secret.name,
+      secret.keys,
+      secret.name === heartbeat
+        ? "the heartbeat's ping URL, token included: the URL of this cluster's own check in the check-in service (a check shared by two clusters stays green while one is down)"
+        : 'Alertmanager receiver credentials',
+      {
+        kind: 'StatefulSet',
+        // The Prometheus Operator's StatefulSet of the Alertmanager resource.
+        name: `alertmanager-${ALERTMANAGER_NAME}`,
+        reads: 'use',
+        keys: [...secret.keys],
+        how: 'a file of the Secret the operator mounts (`alertmanagerSpec.secrets`), which the kubelet updates and Alertmanager reads at each notification (`*_file`)',
+      },
+    );
   return [...byName.keys()].sort(compareStrings).map((name) => {
     const entry = byName.get(name) as {
       keys: Set<string>;
@@ -265,10 +276,38 @@ const REPEAT_INTERVAL: { readonly [E in EnvironmentName]: string } = {
   production: '4h',
 };
 
+/**
+ * The runbook's check of the dead man's switch once Argo CD has synced monitoring: Watchdog
+ * routes to the heartbeat receiver only (amtool, inside the Alertmanager pod, on the
+ * configuration the operator made), and the check-in service sees the pings.
+ */
+function heartbeatStep(receiver: string, interval: string): BootstrapStep {
+  const pod = `alertmanager-${ALERTMANAGER_NAME}-0`;
+  return {
+    title: "Check the heartbeat (dead man's switch)",
+    when: 'after-handover',
+    body: [
+      `Alertmanager sends the always-firing Watchdog alert to receiver \`${receiver}\` every ${interval}, and to`,
+      'nothing else. The first command must print that receiver only; the second counts failed',
+      'webhook sends, which stays at 0 once the Secret holds the ping URL and the egress policy allows',
+      'its host. The check in your check-in service then turns green: give it a period of',
+      `${interval} and a grace of a few periods, and point its alerts at you, outside this cluster.`,
+    ],
+    commands: [
+      `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none`,
+      `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- wget -qO- http://localhost:9093/metrics | grep 'alertmanager_notifications_failed_total{.*integration="webhook"'`,
+    ],
+  };
+}
+
 function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   const { cluster } = input;
   const { settings, issues } = resolveMonitoringSettings(input.settings, cluster, input.path);
-  const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], input.path);
+  const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], input.path, {
+    name: cluster.name,
+    production: cluster.environment === 'production',
+    enforcesPolicies: input.provided.cni?.networkPolicy === true,
+  });
   issues.push(...plan.issues);
   if (!settings.grafana.localLogin && settings.grafana.oidc === undefined) {
     issues.push(
@@ -315,9 +354,13 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
     ),
   });
   const hasSecretStore = input.provided.secrets !== undefined;
+  const heartbeat = settings.alertmanager.heartbeat;
   return {
     application: descriptor(cluster),
     talos: MONITORING_TALOS_NEEDS,
+    ...(heartbeat === undefined
+      ? {}
+      : { bootstrap: [heartbeatStep(heartbeat.receiver, heartbeat.interval)] }),
     ...(input.provided.gateway === undefined
       ? {}
       : {
@@ -598,7 +641,11 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
     const { cluster } = entry;
     const { settings } = resolveMonitoringSettings(entry.settings, cluster, entry.path);
     environments.add(cluster.environment);
-    const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], entry.path);
+    const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], entry.path, {
+      name: cluster.name,
+      production: cluster.environment === 'production',
+      enforcesPolicies: entry.provided.cni?.networkPolicy === true,
+    });
     const own = clusterManifests(entry, settings, issues);
     for (const alert of own.alerts) rendered.add(alert);
     for (const name of Object.keys(settings.alerts))

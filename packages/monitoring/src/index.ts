@@ -8,4 +8,6 @@ export {
 export { monitoringComponent } from './component.js';
 export type { PromqlProblem } from './promql.js';
 export { promqlProblem } from './promql.js';
+export type { RouteNode } from './route-match.js';
+export { receiversFor } from './route-match.js';
 export type { MonitoringSettings } from './settings.js';

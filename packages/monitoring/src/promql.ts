@@ -145,3 +145,46 @@ function firstProblem(expr: string): PromqlProblem | undefined {
   });
   return problem;
 }
+
+/** Comparisons that hold for 0 against the number `limit`, by operator (aggregation on the left). */
+const TRUE_AT_ZERO: { readonly [operator: string]: (limit: number) => boolean } = {
+  Lss: (limit) => limit > 0,
+  Lte: (limit) => limit >= 0,
+  Eql: (limit) => limit === 0,
+};
+/** The same comparisons written the other way round (`1 > sum(x)`). */
+const MIRRORED: { readonly [operator: string]: string } = { Gtr: 'Lss', Gte: 'Lte', Eql: 'Eql' };
+
+/**
+ * The aggregation of an expression that compares an ungrouped `sum(…)` or `count(…)` with a
+ * number the comparison holds for at zero (`sum(x) < 1`, `count(x) == 0`, `1 > sum(x)`), else
+ * `undefined`. Such an alert means "fire when nothing is left", but over no series at all the
+ * aggregation is empty, not 0, and the comparison drops it: the alert is silent exactly when what
+ * it watches is gone (a deleted Deployment, a target that no longer exists). An `or`, `absent()`
+ * or `vector(0)` around it is the fix, so only the comparison at the top is looked at.
+ */
+export function silentWhenAbsent(expr: string): string | undefined {
+  const top = parser.parse(expr).topNode.firstChild;
+  if (top === null) return undefined;
+  const node = unwrap(top);
+  if (node.name !== 'BinaryExpr' || node.getChild('BoolModifier') !== null) return undefined;
+  const parts: SyntaxNode[] = [];
+  let operator: string | undefined;
+  for (let child = node.firstChild; child !== null; child = child.nextSibling) {
+    if (child.name in TRUE_AT_ZERO || child.name in MIRRORED) operator = child.name;
+    else parts.push(unwrap(child));
+  }
+  if (operator === undefined || parts.length !== 2) return undefined;
+  const [left, right] = parts as [SyntaxNode, SyntaxNode];
+  const [aggregate, literal, comparison] =
+    left.name === 'AggregateExpr' ? [left, right, operator] : [right, left, MIRRORED[operator]];
+  if (comparison === undefined || aggregate.name !== 'AggregateExpr') return undefined;
+  if (literal.name !== 'NumberDurationLiteral') return undefined;
+  const op = aggregate.getChild('AggregateOp')?.firstChild?.name;
+  if (op !== 'Sum' && op !== 'Count') return undefined;
+  if (aggregate.getChild('AggregateModifier') !== null) return undefined;
+  const limit = Number(expr.slice(literal.from, literal.to));
+  const holds = TRUE_AT_ZERO[comparison];
+  if (holds === undefined || !Number.isFinite(limit) || !holds(limit)) return undefined;
+  return expr.slice(aggregate.from, aggregate.to);
+}

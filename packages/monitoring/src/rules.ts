@@ -8,9 +8,10 @@ import {
   type Issue,
   type PathSegment,
   type PerEnvironment,
+  warning,
 } from '@homelab/core';
 import type { MonitoringAlertOverride } from './generated/settings.js';
-import { promqlProblem } from './promql.js';
+import { promqlProblem, silentWhenAbsent } from './promql.js';
 import { durationSeconds } from './quantity.js';
 
 /** A rule ready for a PrometheusRule group. */
@@ -119,6 +120,21 @@ export function resolveRule(
       }),
     );
   }
+  const aggregate = problem === undefined ? silentWhenAbsent(expr) : undefined;
+  if (aggregate !== undefined) {
+    // A component's rule is ours to get right (an error); a rule of the definition may mean it
+    // (a warning).
+    const report = origin.exprPath === undefined ? error : warning;
+    issues.push(
+      report({
+        code: 'monitoring-silent-when-absent',
+        path: origin.exprPath ?? origin.path,
+        value: expr,
+        message: `alert ${rule.alert} (${origin.by}) compares ${aggregate} with a number it fires for at 0, but over no series ${aggregate} is empty, not 0: the alert stays silent exactly when what it watches is gone`,
+        expected: `an expression that also fires with no series, e.g. (${aggregate} or vector(0)) in place of ${aggregate}, or absent(<selector> >= 1)`,
+      }),
+    );
+  }
   const forValue = overridden(rule.for, override?.for, environment);
   if (forValue !== undefined && durationSeconds(forValue) === undefined) {
     issues.push(
@@ -147,7 +163,7 @@ export function resolveRule(
       );
     }
   }
-  if (issues.length > 0) return { rule: undefined, issues };
+  if (issues.some((issue) => issue.severity === 'error')) return { rule: undefined, issues };
   return {
     rule: {
       alert: rule.alert,

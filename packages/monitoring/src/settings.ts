@@ -65,6 +65,8 @@ export interface ResolvedMonitoringSettings {
     readonly replicas: number;
     readonly receivers: readonly MonitoringReceiver[];
     readonly route: MonitoringRoute | undefined;
+    /** The dead man's switch: Watchdog to `receiver` every `interval`; absent: Watchdog dropped. */
+    readonly heartbeat: { readonly receiver: string; readonly interval: string } | undefined;
   };
   readonly grafana: {
     readonly oidc:
@@ -149,6 +151,13 @@ export function resolveMonitoringSettings(
         replicas,
         receivers: [...(raw.alertmanager?.receivers ?? [])],
         route: raw.alertmanager?.route,
+        heartbeat:
+          raw.alertmanager?.heartbeat === undefined
+            ? undefined
+            : {
+                receiver: raw.alertmanager.heartbeat.receiver,
+                interval: raw.alertmanager.heartbeat.interval ?? '1m',
+              },
       },
       grafana: {
         oidc:

@@ -20,6 +20,8 @@ import {
   type Loose,
   network,
   PROVIDERS,
+  type RouteNode,
+  receiversFor,
   rulesOf,
   runMonitoring,
   sso,
@@ -258,6 +260,53 @@ describe('overrides and rules of the definition', () => {
     );
   });
 
+  it('warns about a rule of the definition that is silent when its series are gone', () => {
+    const run = runMonitoring({
+      rules: [
+        {
+          alert: 'AppGone',
+          expr: 'sum(kube_deployment_status_replicas_available{namespace="app"}) < 1',
+          severity: 'warning',
+          summary: 'The app runs no replica.',
+        },
+      ],
+    });
+    expect(issuesOf(run)).toEqual([]);
+    const warnings = issuesOf(run, 'warning').filter(
+      (issue) => issue.code === 'monitoring-silent-when-absent',
+    );
+    expect(warnings.map((issue) => formatPath(issue.path))).toEqual(
+      [0, 1, 2].map((index) => `clusters[${index}].components.monitoring.rules[0].expr`),
+    );
+    expect(warnings[0]?.message).toBe(
+      'alert AppGone (the definition) compares sum(kube_deployment_status_replicas_available{namespace="app"}) with a number it fires for at 0, but over no series sum(kube_deployment_status_replicas_available{namespace="app"}) is empty, not 0: the alert stays silent exactly when what it watches is gone',
+    );
+    // Deployed all the same: the definition may mean it.
+    expect(rulesOf(run.manifests('prod')).has('AppGone')).toBe(true);
+  });
+
+  it('refuses a component rule that is silent when its series are gone', () => {
+    const broken = watched('web', [
+      {
+        ...WEB,
+        rules: [
+          {
+            alert: 'WebGone',
+            expr: 'count(up{job="web"} == 1) == 0',
+            severity: 'critical',
+            summary: 'x',
+          },
+        ],
+      },
+    ]);
+    const run = runMonitoring({}, [...PROVIDERS, broken]);
+    expect(issuesOf(run).map((issue) => [issue.code, formatPath(issue.path)])).toContainEqual([
+      'monitoring-silent-when-absent',
+      'clusters[0].components.web',
+    ]);
+    expect(rulesOf(run.manifests('prod')).has('WebGone')).toBe(false);
+  });
+
   it('refuses {{ in an annotation: it would reach a chart', () => {
     const run = runMonitoring({
       rules: [
@@ -311,7 +360,7 @@ describe('fallback monitors of components built in parallel', () => {
     expect(run.manifests('prod')['servicemonitor-longhorn-longhorn']).toBeUndefined();
   });
 
-  it('watch backups, restore verification, certificates, Authelia and the Bitwarden operator', () => {
+  it('watch certificates, Authelia and the Bitwarden operator', () => {
     const provider = (name: string, capability: string, fact: unknown, namespace: string) =>
       testComponent({
         name,
@@ -324,7 +373,6 @@ describe('fallback monitors of components built in parallel', () => {
     const run = runMonitoring({}, [
       network,
       storage,
-      provider('backup', 'backup', { verification: true }, 'volsync-system'),
       provider(
         'cert-manager',
         'certificates',
@@ -347,18 +395,12 @@ describe('fallback monitors of components built in parallel', () => {
     const rules = rulesOf(run.manifests('staging'));
     expect(
       [
-        'VolumeBackupTooOld',
-        'RestoreVerificationFailed',
-        'RestoreVerificationTooOld',
         'CertificateExpiringSoon',
         'CertificateNotReady',
         'AutheliaErrors',
         'BitwardenOperatorErrors',
       ].map((alert) => [alert, rules.has(alert)]),
     ).toEqual([
-      ['VolumeBackupTooOld', true],
-      ['RestoreVerificationFailed', true],
-      ['RestoreVerificationTooOld', true],
       ['CertificateExpiringSoon', true],
       ['CertificateNotReady', true],
       ['AutheliaErrors', true],
@@ -374,7 +416,6 @@ describe('fallback monitors of components built in parallel', () => {
       Object.keys(run.manifests('staging')).filter((key) => key.startsWith('servicemonitor-')),
     ).toEqual([
       'servicemonitor-authelia-authelia',
-      'servicemonitor-backup-volsync',
       'servicemonitor-bitwarden-sm-bitwarden-sm',
       'servicemonitor-cert-manager-cert-manager',
     ]);
@@ -621,25 +662,8 @@ describe('Alertmanager', () => {
       { receiver: 'pager', matchers: ['alertname =~ "EtcdBackupFailed"'] },
       { receiver: 'mail' },
     ]);
-    // Alertmanager v0.28 dispatch/route.go Match, on the rendered tree.
-    type Node = { receiver: string; matchers?: string[]; continue?: boolean; routes?: Node[] };
-    const matchesAll = (node: Node, labels: Record<string, string>) =>
-      (node.matchers ?? []).every((matcher) => {
-        const [, label, op, value] = /^(\w+) (=~|=) "?(.*?)"?$/.exec(matcher) ?? [];
-        const actual = labels[label as string] ?? '';
-        return op === '=' ? actual === value : new RegExp(`^(?:${value})$`).test(actual);
-      });
-    const match = (node: Node, labels: Record<string, string>): string[] => {
-      if (!matchesAll(node, labels)) return [];
-      const all: string[] = [];
-      for (const child of node.routes ?? []) {
-        const found = match(child, labels);
-        all.push(...found);
-        if (found.length > 0 && child.continue !== true) break;
-      }
-      return all.length > 0 ? all : [node.receiver];
-    };
-    const to = (labels: Record<string, string>) => match(route as Node, labels);
+    // Alertmanager dispatch/route.go Match, on the rendered tree.
+    const to = (labels: Record<string, string>) => receiversFor(route as RouteNode, labels);
     expect(to({ alertname: 'NodeNotReady', severity: 'critical' })).toEqual(['chat', 'mail']);
     expect(to({ alertname: 'EtcdBackupFailed', severity: 'critical' })).toEqual(['chat', 'pager']);
     expect(to({ alertname: 'NodeDiskNearlyFull', severity: 'warning' })).toEqual(['mail']);

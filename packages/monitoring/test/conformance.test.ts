@@ -20,7 +20,6 @@ import {
 import { readVendoredChartFile, unknownValueKeys, vendored } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { monitoringComponent } from '../src/component.js';
-import backups from '../src/dashboards/backups.json' with { type: 'json' };
 import longhorn from '../src/dashboards/longhorn.json' with { type: 'json' };
 import platform from '../src/dashboards/platform.json' with { type: 'json' };
 import { promqlProblem } from '../src/promql.js';
@@ -252,7 +251,6 @@ describe('dashboards', () => {
   it.each([
     ['platform', platform],
     ['longhorn', longhorn],
-    ['backups', backups],
   ] as const)(
     '%s: panels on the Prometheus datasource, every query parsed by the PromQL grammar',
     (_name, json) => {

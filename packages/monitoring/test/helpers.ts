@@ -20,6 +20,8 @@ import {
 } from '@homelab/core/testing';
 import { monitoringComponent } from '../src/index.js';
 
+export { type RouteNode, receiversFor } from '../src/route-match.js';
+
 /** The CNI (replacing kube-proxy) and the platform Gateway. */
 export const network = testComponent({
   name: 'network',

@@ -2,7 +2,7 @@
 // on top of it.
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it, vi } from 'vitest';
-import { promqlProblem } from '../src/promql.js';
+import { promqlProblem, silentWhenAbsent } from '../src/promql.js';
 
 describe('promqlProblem', () => {
   it.each([
@@ -62,5 +62,39 @@ describe('promqlProblem', () => {
     } finally {
       parse.mockRestore();
     }
+  });
+});
+
+describe('silentWhenAbsent', () => {
+  it.each([
+    [
+      'sum(kube_deployment_status_replicas_available{namespace="x"}) < 1',
+      'sum(kube_deployment_status_replicas_available{namespace="x"})',
+    ],
+    ['(count(up{job="a"} == 1)) <= 0', 'count(up{job="a"} == 1)'],
+    ['count(up{job="a"}) == 0', 'count(up{job="a"})'],
+    ['2 > sum(up{job="a"})', 'sum(up{job="a"})'],
+    ['0 >= count(up)', 'count(up)'],
+  ])('finds %s silent when nothing is left', (expr, aggregate) => {
+    expect(silentWhenAbsent(expr)).toBe(aggregate);
+  });
+
+  it.each([
+    // Handled: an or, absent(), vector(0), or a bool comparison that always returns a value.
+    'sum(up{job="a"}) < 1 or absent(up{job="a"})',
+    '(sum(up{job="a"}) or vector(0)) < 1',
+    'absent(up{job="a"} == 1)',
+    'sum(up) < bool 1',
+    // Not "fire when nothing is left": false at 0, grouped, or another aggregation.
+    'sum(up) > 0',
+    'sum(up) < 0',
+    'count(up) == 1',
+    '1 < sum(up)',
+    'sum by (namespace) (up) < 1',
+    'min(up) < 1',
+    'up < 1',
+    'sum(up) < sum(down)',
+  ])('leaves %s alone', (expr) => {
+    expect(silentWhenAbsent(expr)).toBeUndefined();
   });
 });

@@ -151,7 +151,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
         rules: [
           {
             alert: 'SnapshotControllerUnavailable',
-            expr: `sum(kube_deployment_status_replicas_available{namespace="${SNAPSHOT_NAMESPACE}"}) < 1`,
+            // absent(… >= 1), not sum(…) < 1: with the Deployment gone there is no series to
+            // sum, and the sum would be empty rather than 0 (monitoring refuses that form).
+            expr: `absent(kube_deployment_status_replicas_available{namespace="${SNAPSHOT_NAMESPACE}"} >= 1)`,
             for: { development: '30m', staging: '15m', production: '10m' },
             severity: 'warning',
             summary:

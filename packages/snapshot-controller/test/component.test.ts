@@ -103,7 +103,7 @@ describe('the snapshot controller', () => {
     expect(monitors?.[0]?.rules?.map((rule) => [rule.alert, rule.expr])).toEqual([
       [
         'SnapshotControllerUnavailable',
-        'sum(kube_deployment_status_replicas_available{namespace="snapshot-controller"}) < 1',
+        'absent(kube_deployment_status_replicas_available{namespace="snapshot-controller"} >= 1)',
       ],
     ]);
   });

@@ -44,6 +44,18 @@ only a node it cordoned itself: the runbook uncordons it after):
 {{/each}}
 {{/if}}
 {{/inline}}
+{{#*inline "oneNodeAtATime"}}
+{{#unless singleNode}}
+
+One block per node, in this order. Run a node's block only once the block before it finished
+without an error: a command that failed, a \`talosctl health\` that reports a problem, or a wait
+that does not end means stop and look at that node, never go on to the next (a shell runs
+pasted lines whatever the line before them did).
+{{/unless}}
+{{/inline}}
+{{#*inline "nodeBlockHeading"}}
+**{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if @first}}:{{else}}, once the block above finished without an error:{{/if}}
+{{/inline}}
 {{#*inline "step"}}
 {{#if body}}
 
@@ -316,9 +328,12 @@ itself), before waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
+{{> oneNodeAtATime}}
+{{#each upgradeOrder}}
+
+{{> nodeBlockHeading}}
 
 \`\`\`sh
-{{#each upgradeOrder}}
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
 {{#if beforeDrain}}
 kubectl cordon {{shell hostname}}
@@ -335,8 +350,8 @@ kubectl uncordon {{shell hostname}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}
-{{/each}}
 \`\`\`
+{{/each}}
 
 ## Upgrades
 
@@ -364,9 +379,12 @@ change the Kubernetes version.
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
+{{> oneNodeAtATime}}
+{{#each upgradeOrder}}
+
+{{> nodeBlockHeading}}
 
 \`\`\`sh
-{{#each upgradeOrder}}
 {{#if beforeDrain}}
 kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
@@ -379,8 +397,8 @@ kubectl uncordon {{shell hostname}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}
-{{/each}}
 \`\`\`
+{{/each}}
 
 ### Kubernetes
 

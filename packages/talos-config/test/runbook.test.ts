@@ -387,6 +387,36 @@ describe('the reference runbook', () => {
     );
   });
 
+  it('gives each node of a rolling upgrade or reboot its own block, to run once the one before it succeeded', () => {
+    // A shell runs every pasted line whatever the line before did: in one block for all nodes a
+    // failed upgrade or health check would go straight on to the next node.
+    const section = (from: string, to: string) =>
+      markdown.slice(markdown.indexOf(from), markdown.indexOf(to, markdown.indexOf(from)));
+    for (const [text, command] of [
+      [section('### Talos', '### Kubernetes'), 'talosctl upgrade -n'],
+      [section('## Later: changing Talos settings', '## Upgrades'), 'talosctl reboot -n'],
+    ] as const) {
+      const blocks = [
+        ...text.matchAll(/^\*\*(\S+)\*\* \((\w+), (\S+)\)(.*):\n\n```sh\n([^`]*)```/gm),
+      ];
+      expect(blocks.map((block) => [block[1], block[2], block[4]])).toEqual(
+        ['prod-cp-1', 'prod-cp-2', 'prod-cp-3', 'prod-w-1', 'prod-w-2', 'prod-w-3', 'prod-w-4'].map(
+          (hostname, index) => [
+            hostname,
+            hostname.includes('-cp-') ? 'controlplane' : 'worker',
+            index === 0 ? '' : ', once the block above finished without an error',
+          ],
+        ),
+      );
+      // Each block acts on its own node only.
+      for (const block of blocks) {
+        const acted = [...(block[5] as string).matchAll(new RegExp(`^${command} (\\S+)`, 'gm'))];
+        expect(acted.map((m) => m[1])).toEqual([block[3]]);
+      }
+      expect(text).toContain('never go on to the next');
+    }
+  });
+
   it('boots, installs and upgrades the SecureBoot images where the disk keys are sealed by the TPM', () => {
     // prod (production) seals STATE and EPHEMERAL to the TPM by default; Talos needs the signed
     // UKI's PCR key for that (v1.12 internal/pkg/secureboot/tpm2/seal.go).

@@ -74,6 +74,7 @@ replicas?: number
  */
 receivers?: MonitoringReceiver[]
 route?: MonitoringRoute
+heartbeat?: MonitoringHeartbeat
 }
 /**
  * One receiver: a name and exactly one of email, slack, discord, msteams, pagerduty, telegram or webhook.
@@ -171,13 +172,17 @@ export interface MonitoringTelegramReceiver {
 chatId: number
 }
 /**
- * A generic webhook: `url` for an in-cluster or otherwise non-secret endpoint, or the URL in `credentials`.
+ * A generic webhook: `url` for an in-cluster or otherwise non-secret endpoint, or the URL in `credentials` (a check-in URL carrying its token, e.g. a heartbeat's) with its `host` for the egress policy.
  */
 export interface MonitoringWebhookReceiver {
 /**
  * Endpoint URL without credentials in it (http:// or https://).
  */
 url?: string
+/**
+ * Host, and :port when not 443, of the URL held in `credentials`: Alertmanager's egress policy allows exactly this host (under the CNI's default deny, a URL only in a Secret is a host no policy names). The host only, never the path or token: e.g. hc-ping.com, uptime.example.com:8443.
+ */
+host?: string
 }
 /**
  * Which receiver gets which alerts (default: the first receiver gets everything).
@@ -225,9 +230,22 @@ severities?: [("critical" | "warning" | "info"), ...(("critical" | "warning" | "
  */
 alerts?: [string, ...(string)[]]
 /**
- * Go on matching later routes after this one.
+ * Go on matching later routes after this one, and end at the default receiver (`receiver` of the route) when no later route without `continue` takes the alert.
  */
 continue?: boolean
+}
+/**
+ * The dead man's switch: kube-prometheus-stack's always-firing Watchdog alert sent to an external check-in service (healthchecks.io, Uptime Kuma push, Cronitor, …) every `interval`, through a webhook receiver used for nothing else. When Prometheus, Alertmanager or the whole cluster stops, the pings stop and that service alerts you from outside. One check per cluster: give each cluster its own check URL (its own Secret value).
+ */
+export interface MonitoringHeartbeat {
+/**
+ * The webhook receiver (in receivers) whose URL is the check's ping URL; only Watchdog reaches it.
+ */
+receiver: string
+/**
+ * How often Watchdog is sent: whole minutes, 1m to 15m (default 1m). Set the check's period to this and its grace to a few periods.
+ */
+interval?: string
 }
 /**
  * Grafana at grafana.<cluster domain>, login through the OIDC provider.
@@ -253,7 +271,7 @@ editorGroups?: string[]
  */
 viewerGroups?: string[]
 /**
- * Keep Grafana's login form for the local admin, whose password is in the grafana-admin Secret (default true; set false once OIDC login works).
+ * Keep Grafana's login form for the local admin, whose password is in the grafana-admin Secret (default true; set false once OIDC login works, not while the cluster's certificates come from Let's Encrypt's staging directory).
  */
 localLogin?: boolean
 }
@@ -353,7 +371,7 @@ summary: string
 description?: string
 }
 /**
- * The CronJob that takes the etcd snapshots (EtcdSnapshotTooOld watches its last success).
+ * An etcd snapshot CronJob of your own, for EtcdSnapshotTooOld to watch its last success. Leave it out when the backups component takes the snapshots (it declares the alert on its own CronJob) or when nothing does.
  */
 export interface MonitoringEtcdSnapshot {
 /**
