@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 const ENVIRONMENTS = ['development', 'staging', 'production'];
 
-/** The i-th cluster (0 ≤ i < 200): nodes in 10.100+⌊i/100⌋.(i%100).0/24, pods 10.(i%100)… */
+/**
+ * The i-th cluster (0 ≤ i < 200): its LAN 10.100+⌊i/100⌋.(i%100).0/24, pods 10.(i%100)…; an L2
+ * pool in the LAN's upper range, a BGP pool in 172.16+⌊i/100⌋.(i%100).0/27.
+ */
 export function syntheticCluster(i) {
   if (i < 0 || i >= 200) throw new RangeError(`cluster index ${i} outside 0..199`);
   const environment = ENVIRONMENTS[i % 3];
@@ -35,21 +38,33 @@ export function syntheticCluster(i) {
       ...(role === 'worker' || workers === 0 ? { storage: true } : {}),
     });
   }
-  const network = {
-    nodeCidr: `${net}.0/24`,
-    gateway: `${net}.1`,
-    podCidr: `10.${low}.0.0/17`,
-    serviceCidr: `10.${low}.128.0/20`,
-    loadBalancerPools: [{ name: 'default', cidr: `172.${16 + Math.floor(i / 100)}.${low}.0/27` }],
-    ...(environment === 'production'
+  // BGP: the whole LAN holds the nodes and the routers learn a pool off it. L2 announcements:
+  // the pool is in the upper range of the LAN (hosts ask by ARP only for addresses on their
+  // LAN), the nodes in its lower half, and the nodes' addresses carry the LAN's prefix.
+  const network =
+    environment === 'production'
       ? {
+          nodeCidr: `${net}.0/24`,
+          gateway: `${net}.1`,
+          podCidr: `10.${low}.0.0/17`,
+          serviceCidr: `10.${low}.128.0/20`,
+          loadBalancerPools: [
+            { name: 'default', cidr: `172.${16 + Math.floor(i / 100)}.${low}.0/27` },
+          ],
           bgp: {
             localAsn: 64600 + i,
             peers: [{ name: 'router', address: `${net}.1`, asn: 64512 }],
           },
         }
-      : { l2Announcements: {} }),
-  };
+      : {
+          lanCidr: `${net}.0/24`,
+          nodeCidr: `${net}.0/25`,
+          gateway: `${net}.1`,
+          podCidr: `10.${low}.0.0/17`,
+          serviceCidr: `10.${low}.128.0/20`,
+          loadBalancerPools: [{ name: 'default', cidr: `${net}.224/27` }],
+          l2Announcements: {},
+        };
   return {
     name,
     environment,

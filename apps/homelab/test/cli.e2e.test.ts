@@ -243,7 +243,7 @@ describe('invalid definitions', { timeout: 120_000 }, () => {
     };
     expect(report.ok).toBe(false);
     expect(report.issues).toContainEqual(
-      expect.objectContaining({ path: 'clusters[0].network.podCidr', file: 'bad.yaml', line: 18 }),
+      expect.objectContaining({ path: 'clusters[0].network.podCidr', file: 'bad.yaml', line: 19 }),
     );
   });
 

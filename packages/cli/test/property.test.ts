@@ -51,7 +51,7 @@ const clusterShape: fc.Arbitrary<ClusterShape> = fc
 
 function cluster(shape: ClusterShape, index: number): Cluster {
   const name = `c${index}`;
-  const { l2Announcements: _l2, ...routed } = testNetwork(index);
+  const { l2Announcements: _l2, lanCidr: _lan, ...routed } = testNetwork(index);
   const versions = TALOS[shape.talos] ?? TALOS[1];
   // Without Argo CD nothing deploys the charts: such a cluster runs only what its runbook
   // installs by hand (Talos, Cilium, CoreDNS); anything more is `no-gitops-controller`.

@@ -122,7 +122,68 @@ describe('load-balancer pools across clusters', () => {
       'clusters[1].network.loadBalancerPools[1].cidr',
     ]);
     expect(issues[1]?.message).toContain('clusters "alpha" and "beta" are on site "home"');
-    expect(issues[1]?.position).toMatchObject({ line: 47, column: 17 });
+    expect(issues[1]?.position).toMatchObject({ line: 48, column: 17 });
+  });
+});
+
+describe("the nodes' LAN (network.lanCidr)", () => {
+  // The minimal fixture: alpha's LAN 10.1.0.0/23 holds its nodes 10.1.0.0/24, the gateway
+  // 10.1.0.1 and its L2 pool 10.1.1.0/27; beta (BGP) has no lanCidr and a pool off its LAN.
+  const issuesOf = (text: string) => loadDefinition(text, 'p.yaml').issues.map(formatIssue);
+  const withoutLan = minimal.replace('      lanCidr: 10.1.0.0/23\n', '');
+
+  test('an L2 pool outside the LAN is an error naming the LAN and, without lanCidr, the LAN to set', () => {
+    expect(issuesOf(withoutLan)).toEqual([
+      `p.yaml:21:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.1.0/27" is announced by ARP/NDP (network.l2Announcements) but is not inside the node network 10.1.0.0/24 (clusters[0].network.nodeCidr): hosts ask by ARP only for addresses on their own LAN, so Cilium's answers reach nobody who would ask (expected a range inside 10.1.0.0/24; when the LAN is larger than network.nodeCidr, set network.lanCidr to it (e.g. 10.1.0.0/23), or network.bgp to have routers learn the pool)`,
+    ]);
+    expect(issuesOf(minimal.replace('cidr: 10.1.1.0/27', 'cidr: 10.1.2.0/27'))).toEqual([
+      `p.yaml:22:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.2.0/27" is announced by ARP/NDP (network.l2Announcements) but is not inside the nodes' LAN 10.1.0.0/23 (clusters[0].network.lanCidr): hosts ask by ARP only for addresses on their own LAN, so Cilium's answers reach nobody who would ask (expected a range inside 10.1.0.0/23, or network.bgp to have routers learn the pool)`,
+    ]);
+  });
+
+  test('a pool in the pod network gets its overlap error only', () => {
+    const text = withoutLan.replace('cidr: 10.1.1.0/27', 'cidr: 10.244.1.0/27');
+    expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).toEqual(['overlap']);
+  });
+
+  test('the LAN holds the node range', () => {
+    expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.1.1.0/24'))).toEqual([
+      `p.yaml:15:16  clusters[0].network.lanCidr: "10.1.1.0/24" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24, e.g. 10.1.0.0/23)`,
+      `p.yaml:17:16  clusters[0].network.gateway: "10.1.0.1" is outside the nodes' LAN 10.1.1.0/24 (clusters[0].network.lanCidr) (expected an address in 10.1.1.0/24)`,
+    ]);
+  });
+
+  test('the gateway may be anywhere on the LAN, outside the node range, but in no pool', () => {
+    expect(issuesOf(minimal.replace('gateway: 10.1.0.1', 'gateway: 10.1.1.254'))).toEqual([]);
+    expect(issuesOf(minimal.replace('gateway: 10.1.0.1', 'gateway: 10.1.1.30'))).toEqual([
+      `p.yaml:22:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.1.0/27" holds the gateway 10.1.1.30 (clusters[0].network.gateway); Cilium would hand out the gateway's address (expected a range without 10.1.1.30)`,
+    ]);
+    expect(issuesOf(minimal.replace('gateway: 10.1.0.1', 'gateway: 10.1.2.1'))).toEqual([
+      `p.yaml:17:16  clusters[0].network.gateway: "10.1.2.1" is outside the nodes' LAN 10.1.0.0/23 (clusters[0].network.lanCidr) (expected an address in 10.1.0.0/23)`,
+    ]);
+  });
+
+  test('a BGP pool on the LAN is an error; off it, none', () => {
+    const beta = minimal.replace(
+      '      nodeCidr: 10.2.0.0/24\n',
+      '      lanCidr: 10.2.0.0/23\n      nodeCidr: 10.2.0.0/24\n',
+    );
+    expect(issuesOf(beta)).toEqual([
+      `p.yaml:45:17  clusters[1].network.loadBalancerPools[0].cidr: "10.2.1.0/27" is announced by BGP (network.bgp) but shares addresses with the nodes' LAN 10.2.0.0/23 (clusters[1].network.lanCidr): LAN hosts take them as on-link and ask by ARP, which no node answers without L2 announcements (expected a range outside 10.2.0.0/23, or network.l2Announcements instead of network.bgp)`,
+    ]);
+    expect(issuesOf(beta.replace('lanCidr: 10.2.0.0/23', 'lanCidr: 10.2.0.0/24'))).toEqual([]);
+  });
+
+  test('the LAN is a CIDR and shares no address with the pod or service network', () => {
+    expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.1.0.1/23'))).toEqual([
+      `p.yaml:15:16  clusters[0].network.lanCidr: "10.1.0.1/23" has host bits set: the network is 10.1.0.0/23 (expected 10.1.0.0/23)`,
+    ]);
+    const podsOnLan = minimal
+      .replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.0.0.0/8')
+      .replace('podCidr: 10.244.0.0/16', 'podCidr: 172.20.0.0/16');
+    expect(issuesOf(podsOnLan)).toEqual([
+      `p.yaml:15:16  clusters[0].network.lanCidr: "10.0.0.0/8" overlaps the service network 10.96.0.0/12 (clusters[0].network.serviceCidr) (expected a LAN that shares no address with 10.96.0.0/12)`,
+    ]);
   });
 });
 
@@ -139,11 +200,11 @@ describe('messages', () => {
     expect(unknown).toMatchObject({
       code: 'schema',
       value: 'servicecidr',
-      position: { file: 'p.yaml', line: 18, column: 7 },
+      position: { file: 'p.yaml', line: 19, column: 7 },
     });
     expect(unknown?.message).toContain('did you mean "serviceCidr"?');
     expect(unknown?.expected).toBe(
-      'one of: bgp, gateway, l2Announcements, loadBalancerPools, nameservers, nodeCidr, podCidr, serviceCidr, site',
+      'one of: bgp, gateway, l2Announcements, lanCidr, loadBalancerPools, nameservers, nodeCidr, podCidr, serviceCidr, site',
     );
   });
 
@@ -174,7 +235,7 @@ describe('messages', () => {
     expect(issue).toMatchObject({
       path: ['clusters', 0, 'nodes', 0, 'labels', 'bad key'],
       value: 'bad key',
-      position: { line: 30, column: 11 },
+      position: { line: 31, column: 11 },
     });
   });
 
@@ -202,13 +263,25 @@ describe('messages', () => {
     ]);
   });
 
-  test('a pool inside the node network names the half of it that could hold the nodes', () => {
-    // Given alpha's pool in the upper half of its /24 node network, the nodes in the lower half
+  test('a pool inside the node network names the half of it that could hold the nodes, and the LAN', () => {
+    // Given alpha's pool in the upper half of its /24 node network, the nodes in the lower half,
+    // and no lanCidr (the LAN is the node network)
+    const text = minimal
+      .replace('      lanCidr: 10.1.0.0/23\n', '')
+      .replace('cidr: 10.1.1.0/27', 'cidr: 10.1.0.224/27');
+    const [issue] = loadDefinition(text, 'p.yaml').issues;
+    // Then the fix for a pool on the nodes' LAN is named with the addresses that work: the
+    // nodes in the lower half, and the whole /24 as the LAN their addresses' prefix comes from
+    expect(issue && formatIssue(issue)).toBe(
+      `p.yaml:21:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.0.224/27" overlaps the node network 10.1.0.0/24 (clusters[0].network.nodeCidr) (expected a range that shares no address with 10.1.0.0/24; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes, e.g. 10.1.0.0/25, set network.lanCidr: 10.1.0.0/24 (the LAN: the prefix of the nodes' addresses on their links, so they answer every LAN host directly), and keep the pool in the rest)`,
+    );
+  });
+
+  test('with lanCidr set, the hint for a pool in the node range leaves the LAN as it is', () => {
     const text = minimal.replace('cidr: 10.1.1.0/27', 'cidr: 10.1.0.224/27');
     const [issue] = loadDefinition(text, 'p.yaml').issues;
-    // Then the fix for a pool on the nodes' LAN is named with the address that works
-    expect(issue && formatIssue(issue)).toBe(
-      `p.yaml:21:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.0.224/27" overlaps the node network 10.1.0.0/24 (clusters[0].network.nodeCidr) (expected a range that shares no address with 10.1.0.0/24; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes and the gateway, e.g. 10.1.0.0/25, and keep the pool in the rest)`,
+    expect(issue?.expected).toBe(
+      "a range that shares no address with 10.1.0.0/24; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes, e.g. 10.1.0.0/25, and keep the pool in the rest",
     );
   });
 

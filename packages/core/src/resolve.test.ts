@@ -75,6 +75,17 @@ describe('resolvePlatform', () => {
     ]);
   });
 
+  test("the nodes' LAN defaults to the node network, and keeps what the definition says", () => {
+    const given = cluster(1);
+    expect(resolvePlatform(definition([given])).clusters[0]?.network.lanCidr).toBe(
+      '192.168.1.0/24',
+    );
+    const { lanCidr: _lan, ...withoutLan } = given.network;
+    expect(
+      resolvePlatform(definition([{ ...given, network: withoutLan }])).clusters[0]?.network.lanCidr,
+    ).toBe('192.168.1.0/25');
+  });
+
   test('derives node sets; control planes schedule only when there are no workers', () => {
     const single = resolvePlatform(definition([cluster(1)])).clusters[0];
     expect(single?.allowSchedulingOnControlPlanes).toBe(true);

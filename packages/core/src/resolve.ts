@@ -66,6 +66,7 @@ function resolveCluster(
     network: {
       ...cluster.network,
       nameservers: cluster.network.nameservers ?? [cluster.network.gateway],
+      lanCidr: cluster.network.lanCidr ?? cluster.network.nodeCidr,
     },
     nodes,
     controlPlanes,

@@ -73,7 +73,9 @@ function checkInNetwork(
   ctx: Context,
   at: readonly PathSegment[],
   address: string,
-  network: { readonly cidr: Cidr; readonly path: readonly PathSegment[] } | undefined,
+  network:
+    | { readonly cidr: Cidr; readonly path: readonly PathSegment[]; readonly what?: string }
+    | undefined,
 ): void {
   if (!network) return;
   const { cidr } = network;
@@ -81,7 +83,7 @@ function checkInNetwork(
     report(ctx, 'error', at, {
       code: 'address-outside-network',
       value: address,
-      message: `is outside the node network ${cidr.text} (${formatPath(network.path)})`,
+      message: `is outside ${network.what ?? 'the node network'} ${cidr.text} (${formatPath(network.path)})`,
       expected: `an address in ${cidr.text}`,
     });
     return;
@@ -161,7 +163,7 @@ function checkTalosVersion(ctx: Context, cluster: Cluster, at: readonly PathSegm
 
 /**
  * The half of the node network `nodes` that shares no address with `pool` and holds every one of
- * `addresses` (the gateway, the nodes), as CIDR text; undefined when there is none.
+ * `addresses` (the nodes), as CIDR text; undefined when there is none.
  */
 function nodeHalfBeside(nodes: Cidr, pool: Cidr, addresses: readonly string[]): string | undefined {
   const bits = nodes.version === 4 ? 32 : 128;
@@ -176,6 +178,27 @@ function nodeHalfBeside(nodes: Cidr, pool: Cidr, addresses: readonly string[]): 
     });
     const address = nthAddress(nodes, first - nodes.first);
     if (inside && address !== undefined) return `${address}/${nodes.prefix + 1}`;
+  }
+  return undefined;
+}
+
+/**
+ * The smallest network holding both `a` and `b`, as CIDR text, when it is no wider than a /16
+ * (IPv4) or /48 (IPv6): a LAN that size is plausible, a wider one is no LAN to suggest.
+ */
+function enclosingLan(a: Cidr, b: Cidr): string | undefined {
+  if (a.version !== b.version) return undefined;
+  const bits = a.version === 4 ? 32 : 128;
+  const widest = a.version === 4 ? 16 : 48;
+  const all = parseCidr(a.version === 4 ? '0.0.0.0/0' : '::/0');
+  if (!all) return undefined;
+  for (let prefix = Math.min(a.prefix, b.prefix); prefix >= widest; prefix--) {
+    const size = 1n << BigInt(bits - prefix);
+    const first = a.first - (a.first % size);
+    if (b.first >= first && b.last < first + size) {
+      const address = nthAddress(all, first);
+      return address === undefined ? undefined : `${address}/${prefix}`;
+    }
   }
   return undefined;
 }
@@ -215,25 +238,27 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       if (a.cidr.first <= b.cidr.last && b.cidr.first <= a.cidr.last) {
         const split =
           a.path === nodeCidrPath && b.path.includes('loadBalancerPools')
-            ? nodeHalfBeside(a.cidr, b.cidr, [
-                network.gateway,
-                ...cluster.nodes.map((n) => n.address),
-              ])
+            ? nodeHalfBeside(
+                a.cidr,
+                b.cidr,
+                cluster.nodes.map((n) => n.address),
+              )
             : undefined;
         report(ctx, 'error', b.path, {
           code: 'overlap',
           value: b.cidr.text,
           message: `overlaps ${a.what} ${a.cidr.text} (${formatPath(a.path)})`,
-          expected: `a range that shares no address with ${a.cidr.text}${split === undefined ? '' : `; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes and the gateway, e.g. ${split}, and keep the pool in the rest`}`,
+          expected: `a range that shares no address with ${a.cidr.text}${split === undefined ? '' : `; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes, e.g. ${split}, ${network.lanCidr === undefined ? `set network.lanCidr: ${a.cidr.text} (the LAN: the prefix of the nodes' addresses on their links, so they answer every LAN host directly), ` : ''}and keep the pool in the rest`}`,
         });
       }
     }
   }
   const nodeNetwork = nodeCidr ? { cidr: nodeCidr, path: nodeCidrPath } : undefined;
+  const lanNetwork = checkLan(ctx, cluster, netAt, nodeNetwork);
 
   // Addresses.
   if (checkAddress(ctx, [...netAt, 'gateway'], network.gateway)) {
-    checkInNetwork(ctx, [...netAt, 'gateway'], network.gateway, nodeNetwork);
+    checkInNetwork(ctx, [...netAt, 'gateway'], network.gateway, lanNetwork);
   }
   network.nameservers?.forEach((nameserver, i) => {
     checkAddress(ctx, [...netAt, 'nameservers', i], nameserver);
@@ -362,6 +387,127 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       expected: 'an odd number of control-plane nodes (1, 3, 5)',
     });
   }
+}
+
+/**
+ * The nodes' LAN (`network.lanCidr`, default `nodeCidr`): the prefix of the nodes' addresses on
+ * their links. It holds the node range; it shares no address with the pod and service networks;
+ * an L2-announced pool lies inside it (hosts ask by ARP/NDP only for addresses on their own LAN,
+ * so Cilium's answers elsewhere reach nobody who would ask) and a BGP-announced pool outside it
+ * (LAN hosts would ask by ARP for its addresses, which no node answers without L2 announcements);
+ * no pool holds the gateway. Returns the LAN to check the gateway against.
+ */
+function checkLan(
+  ctx: Context,
+  cluster: Cluster,
+  netAt: readonly PathSegment[],
+  nodeNetwork: { readonly cidr: Cidr; readonly path: readonly PathSegment[] } | undefined,
+):
+  | { readonly cidr: Cidr; readonly path: readonly PathSegment[]; readonly what: string }
+  | undefined {
+  const { network } = cluster;
+  const lanAt: PathSegment[] = [...netAt, 'lanCidr'];
+  let lan: { cidr: Cidr; path: readonly PathSegment[]; what: string } | undefined;
+  if (network.lanCidr === undefined) {
+    lan = nodeNetwork && { ...nodeNetwork, what: 'the node network' };
+  } else {
+    const cidr = checkCidr(ctx, lanAt, network.lanCidr);
+    if (!cidr) return undefined;
+    lan = { cidr, path: lanAt, what: "the nodes' LAN" };
+    const nodes = nodeNetwork?.cidr;
+    if (
+      nodes &&
+      !(nodes.version === cidr.version && cidr.first <= nodes.first && nodes.last <= cidr.last)
+    ) {
+      const wider = enclosingLan(cidr, nodes);
+      report(ctx, 'error', lanAt, {
+        code: 'lan-cidr',
+        value: cidr.text,
+        message: `does not hold the node range ${nodes.text} (${formatPath(nodeNetwork.path)}); the nodes' addresses sit on this LAN`,
+        expected: `a network holding ${nodes.text}${wider === undefined ? '' : `, e.g. ${wider}`}`,
+      });
+    }
+    for (const key of ['podCidr', 'serviceCidr'] as const) {
+      const other = parseCidr(network[key]);
+      if (
+        other &&
+        other.version === cidr.version &&
+        other.first <= cidr.last &&
+        cidr.first <= other.last
+      ) {
+        report(ctx, 'error', lanAt, {
+          code: 'overlap',
+          value: cidr.text,
+          message: `overlaps the ${key === 'podCidr' ? 'pod' : 'service'} network ${other.text} (${formatPath([...netAt, key])})`,
+          expected: `a LAN that shares no address with ${other.text}`,
+        });
+      }
+    }
+  }
+  if (!lan) return undefined;
+  const gateway = parseIp(network.gateway);
+  const l2 = network.l2Announcements !== undefined && network.bgp === undefined;
+  const bgp = network.bgp !== undefined && network.l2Announcements === undefined;
+  network.loadBalancerPools.forEach((pool, i) => {
+    const poolAt: PathSegment[] = [...netAt, 'loadBalancerPools', i, 'cidr'];
+    const cidr = parseCidr(pool.cidr);
+    if (!cidr || !lan) return;
+    // Without lanCidr the gateway is in the node range, which no pool may overlap already.
+    if (
+      network.lanCidr !== undefined &&
+      gateway &&
+      gateway.version === cidr.version &&
+      gateway.value >= cidr.first &&
+      gateway.value <= cidr.last
+    ) {
+      report(ctx, 'error', poolAt, {
+        code: 'overlap',
+        value: cidr.text,
+        message: `holds the gateway ${gateway.text} (${formatPath([...netAt, 'gateway'])}); Cilium would hand out the gateway's address`,
+        expected: `a range without ${gateway.text}`,
+      });
+      return;
+    }
+    if (cidr.version !== lan.cidr.version) return;
+    const inside = lan.cidr.first <= cidr.first && cidr.last <= lan.cidr.last;
+    const meets = lan.cidr.first <= cidr.last && cidr.first <= lan.cidr.last;
+    // A pool in the pod or service network has its overlap error already: one cause, one error.
+    const elsewhere = [network.podCidr, network.serviceCidr].some((text) => {
+      const other = parseCidr(text);
+      return (
+        other !== undefined &&
+        other.version === cidr.version &&
+        other.first <= cidr.last &&
+        cidr.first <= other.last
+      );
+    });
+    if (l2 && !inside && !elsewhere) {
+      const wider = network.lanCidr === undefined ? enclosingLan(lan.cidr, cidr) : undefined;
+      report(ctx, 'error', poolAt, {
+        code: 'l2-pool-off-lan',
+        value: cidr.text,
+        message: `is announced by ARP/NDP (network.l2Announcements) but is not inside ${lan.what} ${lan.cidr.text} (${formatPath(lan.path)}): hosts ask by ARP only for addresses on their own LAN, so Cilium's answers reach nobody who would ask`,
+        expected: `a range inside ${lan.cidr.text}${network.lanCidr === undefined ? `; when the LAN is larger than network.nodeCidr, set network.lanCidr to it${wider === undefined ? '' : ` (e.g. ${wider})`}` : ''}, or network.bgp to have routers learn the pool`,
+      });
+    } else if (bgp && meets && network.lanCidr !== undefined) {
+      // Without lanCidr the LAN is the node range, whose overlaps are reported already.
+      const nodes = nodeNetwork?.cidr;
+      if (
+        nodes &&
+        nodes.version === cidr.version &&
+        nodes.first <= cidr.last &&
+        cidr.first <= nodes.last
+      )
+        return;
+      report(ctx, 'error', poolAt, {
+        code: 'bgp-pool-on-lan',
+        value: cidr.text,
+        message: `is announced by BGP (network.bgp) but shares addresses with ${lan.what} ${lan.cidr.text} (${formatPath(lan.path)}): LAN hosts take them as on-link and ask by ARP, which no node answers without L2 announcements`,
+        expected: `a range outside ${lan.cidr.text}, or network.l2Announcements instead of network.bgp`,
+      });
+    }
+  });
+  return lan;
 }
 
 /** Whether a schema issue sits at `prefix` (a formatted path) or below it. */

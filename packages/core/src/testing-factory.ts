@@ -69,12 +69,13 @@ export function testNodes(
 }
 
 /**
- * The address plan of cluster `index`: nodes in the lower half of 192.168.<index>.0/24, one
+ * The address plan of cluster `index`: the LAN 192.168.<index>.0/24, nodes in its lower half, one
  * LoadBalancer pool in its upper range (as the reference platform lays out a router's LAN), its
  * own pod and service networks, L2 announcements.
  */
 export function testNetwork(index: number, overrides: Partial<Network> = {}): Network {
   return {
+    lanCidr: `192.168.${index}.0/24`,
     nodeCidr: `192.168.${index}.0/25`,
     gateway: `192.168.${index}.1`,
     podCidr: `10.${100 + index}.0.0/16`,
@@ -113,7 +114,8 @@ export function testCluster(
 
 /** dev (1 node, L2), staging (3 control planes, L2), prod (3 + 3 workers, BGP). */
 export function testReferenceClusters(): [Cluster, ...Cluster[]] {
-  const { l2Announcements: _l2, ...prodNetwork } = testNetwork(3);
+  // BGP: the pool is routed, off the nodes' LAN, which is then the node range (no lanCidr).
+  const { l2Announcements: _l2, lanCidr: _lan, ...prodNetwork } = testNetwork(3);
   return [
     testCluster('dev', 'development', 1),
     testCluster('staging', 'staging', 2, {

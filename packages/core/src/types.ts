@@ -101,7 +101,14 @@ export interface ResolvedCluster {
   readonly talosVersion: string;
   readonly kubernetesVersion: string;
   readonly endpoint: string;
-  readonly network: Cluster['network'] & { readonly nameservers: readonly string[] };
+  /**
+   * The definition's network with its defaults: `nameservers` (default: the gateway) and
+   * `lanCidr`, the LAN the nodes' links sit on (default: `nodeCidr`).
+   */
+  readonly network: Cluster['network'] & {
+    readonly nameservers: readonly string[];
+    readonly lanCidr: string;
+  };
   readonly nodes: readonly ResolvedNode[];
   readonly controlPlanes: readonly ResolvedNode[];
   readonly workers: readonly ResolvedNode[];

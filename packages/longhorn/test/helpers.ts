@@ -68,7 +68,7 @@ function withDisks(nodes: readonly Node[], disks: (node: Node, i: number) => Dat
  * each), prod (three control planes, three workers with an SSD and an HDD each).
  */
 export function storageClusters(): [Cluster, ...Cluster[]] {
-  const { l2Announcements: _l2, ...prodNetwork } = testNetwork(3);
+  const { l2Announcements: _l2, lanCidr: _lan, ...prodNetwork } = testNetwork(3);
   return [
     testCluster('dev', 'development', 1, {
       nodes: withDisks(testNodes('dev', 1, 1), () => [fast()]) as [Node, ...Node[]],

@@ -4,10 +4,14 @@
 // Layer2VIPConfig for any other name never applies, and the node keeps neither its static
 // address nor the API VIP. Pure.
 import {
+  type Cidr,
   error,
   fileDocuments,
   type GeneratedFile,
   type Issue,
+  type KubeObject,
+  type PathSegment,
+  parseCidr,
   type ResolvedNode,
   type SystemCheck,
 } from '@homelab/core';
@@ -187,5 +191,118 @@ export const tpmEncryptionSecureBoot: SystemCheck = {
   },
 };
 
+/** The addresses (with their prefix) a node patch puts on links: LinkConfig, or Talos 1.11's. */
+function linkAddresses(documents: readonly Document[]): string[] {
+  const out: string[] = [];
+  for (const document of documents) {
+    if (document.kind === 'LinkConfig' && Array.isArray(document.addresses)) {
+      for (const entry of document.addresses) out.push(String(record(entry).address));
+    }
+    const interfaces = record(record(document.machine).network).interfaces;
+    for (const device of Array.isArray(interfaces) ? interfaces : []) {
+      const addresses = record(device).addresses;
+      for (const address of Array.isArray(addresses) ? addresses : []) out.push(String(address));
+    }
+  }
+  return out;
+}
+
+/** The on-link network of an address with its prefix (`10.10.10.11/24` → 10.10.10.0/24). */
+function onLink(address: string): Cidr | undefined {
+  return parseCidr(address);
+}
+
+const inside = (outer: Cidr, inner: Cidr) =>
+  outer.version === inner.version && outer.first <= inner.first && inner.last <= outer.last;
+const meet = (a: Cidr, b: Cidr) =>
+  a.version === b.version && a.first <= b.last && b.first <= a.last;
+
+/** The address blocks of a CiliumLoadBalancerIPPool: its `cidr` blocks. */
+function poolBlocks(pool: KubeObject): Cidr[] {
+  const blocks = record(pool.spec).blocks;
+  return (Array.isArray(blocks) ? blocks : []).flatMap((block) => {
+    const cidr = parseCidr(String(record(block).cidr ?? ''));
+    return cidr === undefined ? [] : [cidr];
+  });
+}
+
+/**
+ * The LoadBalancer pools Cilium announces against the networks the nodes' links are on, as the
+ * Talos node patches set them. L2 announcements: the hosts that ask by ARP/NDP for a pool's
+ * address take it as on their own link, so the node's address prefix must cover the pool too;
+ * otherwise the node takes part of its LAN as off-link and answers those hosts (and the pool's
+ * clients) through the gateway, an asymmetric path stateful routers drop. BGP: a pool on a
+ * node's link is asked for by ARP, which no node answers.
+ */
+export const loadBalancerPoolsOnLink: SystemCheck = {
+  name: 'lb-pools-on-link',
+  description:
+    "Every LoadBalancer pool Cilium announces by L2 (a CiliumL2AnnouncementPolicy on the cluster) lies inside the on-link network of every node's address as its Talos patch configures it (LinkConfig addresses, Talos 1.11 machine.network.interfaces), and a pool announced by BGP on none: hosts ask by ARP only for addresses on their own link.",
+  check({ platform, clusters, files }) {
+    const byPath = new Map(files.map((file) => [file.path, file]));
+    const issues: Issue[] = [];
+    for (const deployed of clusters) {
+      const { cluster } = deployed;
+      const objects = deployed.applications.flatMap((app) => app.objects);
+      const l2 = objects.some(({ object }) => object.kind === 'CiliumL2AnnouncementPolicy');
+      const bgp = objects.some(({ object }) => object.kind === 'CiliumBGPClusterConfig');
+      if (l2 === bgp) continue;
+      const pools = objects.filter(({ object }) => object.kind === 'CiliumLoadBalancerIPPool');
+      const definition = platform.clusters.find((c) => c.name === cluster.name) ?? cluster;
+      for (const node of definition.nodes) {
+        const output = `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`;
+        const file = byPath.get(output);
+        if (file === undefined) continue;
+        const addresses = linkAddresses(documentsOf(file));
+        const networks = addresses.flatMap((address) => {
+          const network = onLink(address);
+          return network === undefined ? [] : [network];
+        });
+        if (networks.length === 0) continue;
+        for (const { object, source } of pools) {
+          const name = String(record(object.metadata).name);
+          const index = definition.network.loadBalancerPools.findIndex((p) => p.name === name);
+          const at: PathSegment[] =
+            index < 0
+              ? ['clusters', definition.index, 'network', 'loadBalancerPools']
+              : ['clusters', definition.index, 'network', 'loadBalancerPools', index, 'cidr'];
+          for (const block of poolBlocks(object)) {
+            const same = networks.filter((network) => network.version === block.version);
+            if (same.length === 0) continue;
+            if (l2 && !same.some((network) => inside(network, block))) {
+              issues.push(
+                error({
+                  code: 'lb-pools-on-link',
+                  path: at,
+                  output,
+                  value: block.text,
+                  message: `node "${node.hostname}" puts its address ${addresses.join(', ')} on its link, whose network does not hold pool "${name}" ${block.text} (${source}), announced by L2: the LAN hosts that ask by ARP for the pool take it as on their link, and the node answers those outside ${same.map((n) => n.text).join(', ')} through the gateway`,
+                  expected: `node addresses with the prefix of the LAN that holds the pool (network.lanCidr)`,
+                }),
+              );
+            } else if (bgp && same.some((network) => meet(network, block))) {
+              issues.push(
+                error({
+                  code: 'lb-pools-on-link',
+                  path: at,
+                  output,
+                  value: block.text,
+                  message: `node "${node.hostname}" puts its address ${addresses.join(', ')} on its link, whose network shares addresses with pool "${name}" ${block.text} (${source}), announced by BGP: hosts on that link ask by ARP for the pool's addresses, which no node answers`,
+                  expected: 'a BGP pool off the nodes\u2019 LAN (network.lanCidr)',
+                }),
+              );
+            }
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The system checks of the Talos material. */
-export const TALOS_CHECKS: readonly SystemCheck[] = [nodeLinks, tpmEncryptionSecureBoot];
+export const TALOS_CHECKS: readonly SystemCheck[] = [
+  nodeLinks,
+  tpmEncryptionSecureBoot,
+  loadBalancerPoolsOnLink,
+];

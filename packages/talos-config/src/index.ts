@@ -1,4 +1,9 @@
-export { nodeLinks, TALOS_CHECKS, tpmEncryptionSecureBoot } from './checks.js';
+export {
+  loadBalancerPoolsOnLink,
+  nodeLinks,
+  TALOS_CHECKS,
+  tpmEncryptionSecureBoot,
+} from './checks.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
 export type { RunbookApplication } from './runbook.js';

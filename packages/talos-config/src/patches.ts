@@ -44,20 +44,25 @@ export interface PatchInput {
 
 /**
  * Builds the patches for `talosctl gen config` (role patches) and `talosctl apply-config`
- * (node patches). Only fields the cluster's Talos schema has are used: for 1.11 the v1alpha1
+ * (node patches). A node's static address carries the prefix of its LAN (`network.lanCidr`,
+ * default `nodeCidr`); the kubelet and etcd pick the address from `nodeCidr`. Only fields the cluster's Talos schema has are used: for 1.11 the v1alpha1
  * `machine.network` block, for 1.12 and 1.13 the `HostnameConfig`, `LinkConfig`,
  * `ResolverConfig` and `Layer2VIPConfig` documents.
  */
 export function buildPatches(input: PatchInput): { patches: ClusterPatches; issues: Issue[] } {
   const { cluster } = input;
   const issues: Issue[] = [];
-  const nodeCidr = parseCidr(cluster.network.nodeCidr);
-  if (nodeCidr === undefined) {
+  // The prefix of every node's address on its link is the LAN's (`lanCidr`, default
+  // `nodeCidr`), not the node range's: with a narrower one the node takes LAN hosts outside
+  // the node range as off-link and answers them through the gateway.
+  const lanCidr = parseCidr(cluster.network.lanCidr);
+  if (lanCidr === undefined) {
+    const key = cluster.definition.network.lanCidr === undefined ? 'nodeCidr' : 'lanCidr';
     issues.push(
       error({
-        path: ['clusters', cluster.index, 'network', 'nodeCidr'],
-        message: 'is not a CIDR; the node addresses need its prefix length',
-        value: cluster.network.nodeCidr,
+        path: ['clusters', cluster.index, 'network', key],
+        message: "is not a CIDR; the node addresses need the LAN's prefix length",
+        value: cluster.network.lanCidr,
         expected: 'a network in CIDR notation, e.g. 192.168.10.0/24',
         code: 'cidr',
       }),
@@ -72,7 +77,7 @@ export function buildPatches(input: PatchInput): { patches: ClusterPatches; issu
     const result = nodePatch(
       input,
       node,
-      nodeCidr?.prefix,
+      lanCidr?.prefix,
       node.role === 'controlplane' ? vip : undefined,
     );
     issues.push(...result.issues);

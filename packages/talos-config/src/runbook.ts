@@ -610,7 +610,7 @@ function requirementLines(
       `kube-proxy: ${requirements.disableKubeProxy ? 'disabled' : 'enabled'}; ` +
       `KubePrism: ${requirements.kubePrism ? `on, port ${requirements.kubePrism.port}` : 'Talos default'}`,
     `pod network \`${cluster.network.podCidr}\`, service network \`${cluster.network.serviceCidr}\`, ` +
-      `node network \`${cluster.network.nodeCidr}\` via \`${cluster.network.gateway}\`, ` +
+      `node network \`${cluster.network.nodeCidr}\`${cluster.network.lanCidr === cluster.network.nodeCidr ? '' : ` on the LAN \`${cluster.network.lanCidr}\` (the prefix of the nodes' addresses)`} via \`${cluster.network.gateway}\`, ` +
       `DNS ${cluster.network.nameservers.map((n) => `\`${n}\``).join(', ')}`,
     `workloads on control planes: ${cluster.allowSchedulingOnControlPlanes ? 'allowed (the cluster has no workers)' : 'not allowed'}`,
     ...(requirements.kubernetesTalosAPIAccess === undefined

@@ -1,9 +1,9 @@
 // The node-links system check on the Talos material: it passes what the generator writes, and
 // fails, naming the node and the file, when a patch configures any other link (issue 9, item 1:
 // `LinkConfig.name: eth0` on metal, where Talos names links enp3s0 or by their alias).
-import type { GeneratedFile } from '@homelab/core';
+import type { DeployedCluster, GeneratedFile, KubeObject } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { nodeLinks, tpmEncryptionSecureBoot } from '../src/index.js';
+import { loadBalancerPoolsOnLink, nodeLinks, tpmEncryptionSecureBoot } from '../src/index.js';
 import { file, haCluster, type TalosRun, talos } from './helpers.js';
 
 function check(run: TalosRun, files: readonly GeneratedFile[] = run.files) {
@@ -110,5 +110,108 @@ describe('tpm-encryption-secureboot', () => {
     expect(issues[0]?.message).toMatch(
       /^node "prod-w-1": its patches seal disk keys to the TPM but install "factory\.talos\.dev\/installer\/[0-9a-f]{64}:v1\.12\.11", not a SecureBoot installer;/,
     );
+  });
+});
+
+describe('lb-pools-on-link', () => {
+  // The objects Cilium's component generates for prod (its pool from the definition, and how it
+  // is announced); the nodes' addresses are read from the Talos node patches.
+  const pool: KubeObject = {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumLoadBalancerIPPool',
+    metadata: { name: 'default' },
+    spec: { blocks: [{ cidr: '192.168.30.224/27' }] },
+  };
+  const l2Policy: KubeObject = {
+    apiVersion: 'cilium.io/v2alpha1',
+    kind: 'CiliumL2AnnouncementPolicy',
+    metadata: { name: 'platform' },
+    spec: { loadBalancerIPs: true },
+  };
+  const bgpConfig: KubeObject = {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumBGPClusterConfig',
+    metadata: { name: 'platform' },
+    spec: {},
+  };
+  const deployed = (run: TalosRun, objects: readonly KubeObject[]): DeployedCluster[] =>
+    run.platform.clusters.map(
+      (cluster) =>
+        ({
+          cluster,
+          run: {},
+          applications: [
+            {
+              name: 'cilium',
+              objects: objects.map((object) => ({
+                object,
+                source: `charts/cilium/clusters/${cluster.name}.yaml#manifests.${String(object.kind)}`,
+              })),
+            },
+          ],
+        }) as unknown as DeployedCluster,
+    );
+  const poolCheck = (
+    run: TalosRun,
+    objects: readonly KubeObject[],
+    files: readonly GeneratedFile[] = run.files,
+  ) =>
+    loadBalancerPoolsOnLink.check({
+      platform: run.platform,
+      clusters: deployed(run, objects),
+      files,
+    });
+
+  it('passes the patches the generator writes: an L2 pool on the LAN the addresses carry, on every Talos release', () => {
+    for (const version of ['v1.11.6', 'v1.12.11', 'v1.13.9']) {
+      const run = talos([haCluster({ talos: { version } })]);
+      expect(poolCheck(run, [pool, l2Policy])).toEqual([]);
+    }
+  });
+
+  it("fails node addresses with the node range's prefix where the L2 pool is beside it (1.12+)", () => {
+    // Broken on purpose: the address carries nodeCidr's /25, the pool is in the LAN's upper half.
+    const run = talos([haCluster()]);
+    const path = `${prod}/prod-w-1.yaml`;
+    const issues = poolCheck(
+      run,
+      [pool, l2Policy],
+      edited(run, path, 'address: 192.168.30.21/24', 'address: 192.168.30.21/25'),
+    );
+    expect(issues.map((issue) => [issue.code, issue.path, issue.output, issue.value])).toEqual([
+      [
+        'lb-pools-on-link',
+        ['clusters', 0, 'network', 'loadBalancerPools', 0, 'cidr'],
+        path,
+        '192.168.30.224/27',
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'node "prod-w-1" puts its address 192.168.30.21/25 on its link, whose network does not hold pool "default" 192.168.30.224/27 (charts/cilium/clusters/prod.yaml#manifests.CiliumLoadBalancerIPPool), announced by L2: the LAN hosts that ask by ARP for the pool take it as on their link, and the node answers those outside 192.168.30.0/25 through the gateway',
+    );
+  });
+
+  it("fails Talos 1.11's interface address with the node range's prefix", () => {
+    const run = talos([haCluster({ talos: { version: 'v1.11.6' } })]);
+    const path = `${prod}/prod-cp-2.yaml`;
+    const issues = poolCheck(
+      run,
+      [pool, l2Policy],
+      edited(run, path, '- 192.168.30.12/24', '- 192.168.30.12/25'),
+    );
+    expect(issues.map((issue) => [issue.output, issue.value])).toEqual([
+      [path, '192.168.30.224/27'],
+    ]);
+  });
+
+  it("fails a BGP pool on the nodes' link, and passes one off it", () => {
+    const run = talos([haCluster()]);
+    const issues = poolCheck(run, [pool, bgpConfig]);
+    expect(issues).toHaveLength(7);
+    expect(issues[0]?.message).toBe(
+      'node "prod-cp-1" puts its address 192.168.30.11/24 on its link, whose network shares addresses with pool "default" 192.168.30.224/27 (charts/cilium/clusters/prod.yaml#manifests.CiliumLoadBalancerIPPool), announced by BGP: hosts on that link ask by ARP for the pool\'s addresses, which no node answers',
+    );
+    const routed = { ...pool, spec: { blocks: [{ cidr: '10.30.0.0/27' }] } };
+    expect(poolCheck(run, [routed, bgpConfig])).toEqual([]);
   });
 });

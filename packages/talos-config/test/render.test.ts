@@ -190,10 +190,53 @@ describe('node patches', () => {
       apiVersion: 'v1alpha1',
       kind: 'LinkConfig',
       name: 'lan0',
-      addresses: [{ address: '192.168.30.21/25' }],
+      // The LAN's prefix (lanCidr 192.168.30.0/24), not the node range's (/25).
+      addresses: [{ address: '192.168.30.21/24' }],
       // The default route: no destination (Talos 1.12+ refuses 0.0.0.0/0 there).
       routes: [{ gateway: '192.168.30.1' }],
     });
+  });
+
+  it.each([
+    ['v1.11.6', 'v1.11'],
+    ['v1.12.11', 'v1.12'],
+    ['v1.13.9', 'v1.13'],
+  ])("give the address the LAN's prefix, not the node range's, on Talos %s", (version) => {
+    // nodeCidr 192.168.30.0/25 holds the nodes; the LAN they sit on, with the L2 pool
+    // 192.168.30.224/27 in its upper range, is 192.168.30.0/24 (or a /23 around it).
+    const addressOf = (network: Partial<ReturnType<typeof haCluster>['network']>) => {
+      const cluster = haCluster({ talos: { version } });
+      const { lanCidr: _lan, ...rest } = cluster.network;
+      const { files, issues } = talos([{ ...cluster, network: { ...rest, ...network } }]);
+      expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+      const patch = docs(files, `${PROD}/nodes/prod-cp-2.yaml`);
+      const link = patch.find((d) => d.kind === 'LinkConfig');
+      const controlPlane = doc(files, `${PROD}/controlplane.yaml`);
+      return {
+        address:
+          link === undefined
+            ? patch[0].machine.network.interfaces[0].addresses
+            : link.addresses.map((a: { address: string }) => a.address),
+        // kubelet and etcd keep picking the node address from nodeCidr.
+        kubelet: controlPlane.machine.kubelet.nodeIP.validSubnets,
+        etcd: controlPlane.cluster.etcd.advertisedSubnets,
+      };
+    };
+    expect(addressOf({ lanCidr: '192.168.30.0/24' })).toEqual({
+      address: ['192.168.30.12/24'],
+      kubelet: ['192.168.30.0/25'],
+      etcd: ['192.168.30.0/25'],
+    });
+    expect(addressOf({ lanCidr: '192.168.30.0/23' }).address).toEqual(['192.168.30.12/23']);
+    // Without lanCidr the LAN is the node network (with the pool off it, under BGP).
+    const { l2Announcements: _l2, lanCidr: _lan, ...bgpNetwork } = haCluster().network;
+    expect(
+      addressOf({
+        ...bgpNetwork,
+        loadBalancerPools: [{ name: 'default', cidr: '10.30.0.0/27' }],
+        bgp: { localAsn: 64512, peers: [{ name: 'router', address: '192.168.30.1', asn: 64513 }] },
+      }).address,
+    ).toEqual(['192.168.30.12/25']);
   });
 
   it('write a taint without value as ":<effect>"', () => {
@@ -213,7 +256,7 @@ describe('node patches', () => {
       interfaces: [
         {
           interface: 'enp1s0',
-          addresses: ['192.168.30.12/25'],
+          addresses: ['192.168.30.12/24'],
           routes: [{ network: '0.0.0.0/0', gateway: '192.168.30.1' }],
           vip: { ip: '192.168.30.10' },
         },

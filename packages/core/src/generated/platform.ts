@@ -245,11 +245,15 @@ version: string
  */
 export interface ClusterNetwork {
 /**
- * Network the nodes' addresses are in.
+ * Range the nodes' addresses are in: the kubelet and etcd pick the node address from it (`nodeIP.validSubnets`, `advertisedSubnets`), and no pool, pod or service network may share an address with it. It may be only part of the LAN (`lanCidr`), e.g. the lower half beside an L2-announced pool.
  */
 nodeCidr: string
 /**
- * Default gateway of the node network.
+ * The LAN the nodes' links sit on: the prefix length of every node's static address, so the nodes reach every host of it directly (on-link) and answer it the way it came. It holds `nodeCidr`, the gateway and every L2-announced pool, and no BGP-announced pool. Set it when `nodeCidr` is only part of the LAN (e.g. nodeCidr 10.10.10.0/25, an L2 pool 10.10.10.224/27, lanCidr 10.10.10.0/24): with the node range's prefix the nodes would send their replies to LAN hosts outside it through the gateway. Default: nodeCidr.
+ */
+lanCidr?: string
+/**
+ * Default gateway of the nodes, an address on their LAN (`lanCidr`, default `nodeCidr`).
  */
 gateway: string
 /**
