@@ -645,9 +645,11 @@ export interface BootstrapStep {
   /**
    * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,
    * point DNS at the Gateway), so the runbook puts it after the hand-over. `login`: how users
-   * log in to what the component serves; the runbook's "Logging in" section. Default: before.
+   * log in to what the component serves; the runbook's "Logging in" section. `later`: what the
+   * operator does long after the bootstrap (trust a renewed CA before the old one expires): a
+   * "Later: <title>" section of the runbook. Default: before.
    */
-  readonly when?: 'after-handover' | 'login';
+  readonly when?: 'after-handover' | 'login' | 'later';
 }
 
 /** What a component needs from Talos on a cluster; talos-config merges these. */
