@@ -69,6 +69,7 @@ import {
   renderedSourceProblems,
   rotationGuideEntries,
   rotationGuideProblems,
+  rotationPatchProblems,
   routeBackendProblems,
   runHelm,
   splitHelmOutput,
@@ -448,6 +449,33 @@ suite(title, () => {
         );
         expect(longhorn.length).toBeGreaterThan(0);
         expect(longhorn.flatMap((entry) => entry.restarts)).toEqual([]);
+      });
+
+      it("turns the Deployment Helm renders into Authelia's idle pod and re-encrypts with the key file its pods read", () => {
+        for (const cluster of ['dev', 'staging', 'prod']) {
+          const guide = guideOf(cluster);
+          expect(guide).toContain('patch deployment authelia --type=json');
+          expect(rotationPatchProblems(guide, clusterDocuments(cluster)), cluster).toEqual([]);
+        }
+        // Broken on purpose: a probe the chart does not render, another container first, the
+        // new key read from another file.
+        const guide = guideOf('prod');
+        expect(
+          rotationPatchProblems(
+            guide
+              .replace('/containers/0/startupProbe', '/containers/0/startupProbes')
+              .replace('"value":"authelia"}', '"value":"sidecar"}')
+              .replaceAll(
+                '"$(cat /secrets/internal/storage.encryption.key)"',
+                '"$(cat /secrets/internal/storage.key)"',
+              ),
+            clusterDocuments('prod'),
+          ),
+        ).toEqual([
+          'authelia/deployment/authelia: test /spec/template/spec/containers/0/name fails ("authelia")',
+          'authelia/deployment/authelia: remove /spec/template/spec/containers/0/startupProbes, which the rendered object lacks',
+          'the re-encryption reads the new key from /secrets/internal/storage.key, the rendered Deployment from /secrets/internal/storage.encryption.key',
+        ]);
       });
 
       it('rolls the operator out when its settings change: Helm puts the settings label on its pod template', () => {

@@ -15,8 +15,18 @@ import {
   renderChart,
   type Values,
 } from '@homelab/core';
+import { withStandInScript } from '@homelab/core/testing';
 import { promqlProblem, type RouteNode, receiversFor } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type GuideStep,
+  guideSteps,
+  KUBECTL,
+  NEW_KEY,
+  OLD_KEY,
+  operatorScript,
+  standInCluster,
+} from './rotation-stand-in.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The scratch output root the reference platform is built into. */
@@ -534,5 +544,63 @@ describe('monitoring on the reference platform', () => {
         get(talosPatch(cluster.name, 'worker.yaml').get('v1alpha1'), 'cluster', 'etcd'),
       ).toBeUndefined();
     }
+  });
+});
+
+describe("the rotation of Authelia's storage encryption key (rotating-secrets.md)", () => {
+  /** The numbered steps of the guide's entry that fills `storage.encryption.key`. */
+  const steps = (cluster: string): GuideStep[] => {
+    const guide = readFileSync(join(repo, 'clusters', cluster, 'rotating-secrets.md'), 'utf8');
+    const section = guide
+      .split(/^## /m)
+      .find((part) =>
+        part.includes('- key `storage.encryption.key` of Secret `authelia/authelia`'),
+      );
+    if (section === undefined) throw new Error(`no storage key entry on ${cluster}`);
+    return guideSteps(section);
+  };
+  const run = (cluster: string, script: string) =>
+    withStandInScript(`${standInCluster(cluster)}\n${script}`, 'kubectl', KUBECTL, 20);
+
+  it('re-encrypts the database and starts Authelia only with the key it has, on SQLite and PostgreSQL clusters', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const result = run(cluster, operatorScript(steps(cluster), NEW_KEY));
+      expect(result.status, cluster).toBe(0);
+      expect(result.dir['state/violations'], cluster).toBeUndefined();
+      expect(result.dir['state/db'], cluster).toBe(NEW_KEY);
+      expect(result.dir['state/secret'], cluster).toBe(NEW_KEY);
+      // Argo CD put the Deployment back once, the old key's copy is gone, auto-sync is back on.
+      expect(result.dir['state/starts'], cluster).toBe('x\n');
+      expect(
+        Object.keys(result.dir).filter((file) => /^state\/(idle|old|paused-)/.test(file)),
+        cluster,
+      ).toEqual([]);
+      // Nothing shows a key: no call of kubectl has one among its arguments outside the pod's script.
+      for (const call of result.calls) {
+        const outside = call.filter((arg) => !arg.includes('exec authelia storage encryption'));
+        expect(outside.join(' '), cluster).not.toContain(NEW_KEY);
+        expect(outside.join(' '), cluster).not.toContain(OLD_KEY);
+      }
+    }
+  });
+
+  it('stops before re-encrypting when the new value is too short, with Authelia still stopped and the database untouched', () => {
+    const result = run('dev', operatorScript(steps('dev'), 'too-short'));
+    expect(result.status).not.toBe(0);
+    expect(result.dir['state/db']).toBe(OLD_KEY);
+    expect(result.dir['state/old']).toBe(OLD_KEY);
+    expect(result.dir['state/idle']).toBe('');
+    expect(result.dir['state/starts']).toBeUndefined();
+  });
+
+  it('sees a violation when the value is synced before Authelia is stopped (the order the guide prevents)', () => {
+    const [pause, before, change, ...rest] = steps('dev');
+    if (pause === undefined || before === undefined || change === undefined)
+      throw new Error('steps');
+    const result = run('dev', operatorScript([pause, change, before, ...rest], NEW_KEY));
+    // The kept "old" key is then the new one: the check of step 2 stops the operator.
+    expect(result.status).not.toBe(0);
+    expect(result.dir['state/violations']).toBe('the Secret changed while Authelia runs\n');
+    expect(result.dir['state/db']).toBe(OLD_KEY);
   });
 });

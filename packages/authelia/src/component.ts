@@ -27,6 +27,7 @@ import { type Access, accessFor, type Finding, findingIssues } from './access.js
 import { autheliaChecks } from './checks.js';
 import { autheliaConfiguration, NOTIFICATION_PATH } from './config.js';
 import { autheliaFlows } from './flows.js';
+import { withRotationProcedures } from './rotation.js';
 import {
   AUTHELIA_NAMESPACE,
   AUTHELIA_READER,
@@ -143,7 +144,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
         auth: { kind: 'app' },
       },
     ],
-    secrets: secretRequirements(settings),
+    secrets: withRotationProcedures(secretRequirements(settings), settings),
     flows: autheliaFlows(settings),
     ...(volume === undefined ? {} : { volumes: [volume] }),
     facts: {

@@ -259,7 +259,7 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
     [SECRET_KEYS.session]:
       'Every user is logged out (their sessions were encrypted with the old key).',
     [SECRET_KEYS.storage]:
-      'Authelia encrypts its database with it and refuses to start with another key: re-encrypt the database with `authelia storage encryption change-key` before the new value reaches the pod, or its stored second factors and consents are lost.',
+      'Authelia encrypts its database with it and refuses to start with another key: follow the procedure below, which re-encrypts the database while no Authelia pod runs.',
     [SECRET_KEYS.oidcHmac]:
       'Authorization codes and tokens issued with the old secret stop working: OIDC clients log in again.',
     [SECRET_KEYS.resetPassword]: 'Password-reset links already sent stop working.',

@@ -69,8 +69,11 @@ describe('what Authelia declares', () => {
     ]);
     expect(files?.readers).toEqual(own?.readers);
     expect(own?.rotation?.['storage.encryption.key']).toContain(
-      '`authelia storage encryption change-key`',
+      'follow the procedure below, which re-encrypts the database while no Authelia pod runs',
     );
+    // The procedure itself: test/rotation.test.ts.
+    expect(Object.keys(own?.procedures ?? {})).toEqual(['storage.encryption.key']);
+    expect(files?.procedures).toBeUndefined();
     expect(own?.rotation?.['storage.postgres.password.txt']).toContain('PostgreSQL');
     // One note per key it declares, none for keys it does not.
     expect(Object.keys(own?.rotation ?? {}).sort()).toEqual([...(own?.keys ?? [])].sort());

@@ -51,7 +51,7 @@ import {
   type UnmappedKey,
   wantedSecrets,
 } from './inventory.js';
-import { rotationEntries, rotationGuide } from './rotation.js';
+import { type GitopsControl, gitopsControl, rotationEntries, rotationGuide } from './rotation.js';
 import {
   type BitwardenSmSettings,
   bitwardenSettingsSpec,
@@ -552,6 +552,16 @@ function clusterSecrets(
 }
 
 /**
+ * The GitOps controller of a cluster, as the rotation guide pauses it: read from the peer that
+ * provides `gitops` (its facts name the Applications' namespace), absent when none does.
+ */
+function gitopsOf(entry: RenderCluster<BitwardenSmSettings>): { gitops?: GitopsControl } {
+  const facts = entry.others.find((peer) => peer.contribution.facts?.gitops !== undefined)
+    ?.contribution.facts?.gitops;
+  return facts === undefined ? {} : { gitops: gitopsControl(entry.cluster, facts.namespace) };
+}
+
+/**
  * charts/sm-operator for every cluster that enables it, and a BitwardenSecret for every Secret
  * the other components declare, placed in their charts.
  */
@@ -576,7 +586,8 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
         header: generatedHeader('pnpm build', 'markdown'),
         cluster: entry.cluster.name,
         settings,
-        entries: rotationEntries(made.secrets, entry.others),
+        entries: rotationEntries(made.secrets, entry.others, entry.cluster.name),
+        ...gitopsOf(entry),
         tokenNamespaces: tokenNamespaces(settings),
         tokenCommand: (namespace) => tokenSecret(settings, namespace).commands.join('\n'),
       }),

@@ -17,8 +17,12 @@
 // zero time passes the check, and the status update is itself a watch event the controller
 // reconciles).
 import {
+  applicationName,
   compareStrings,
   type PeerContribution,
+  type ResolvedCluster,
+  type RotationProcedure,
+  rootApplicationName,
   type SecretReader,
   type SecretRequirement,
   shellQuote,
@@ -35,6 +39,10 @@ export interface FilledKey {
   readonly owner: string;
   readonly readers: readonly SecretReader[] | undefined;
   readonly note: string | undefined;
+  /** The declaring component's procedure for a new value, with the Application it runs around. */
+  readonly procedure:
+    | { readonly steps: RotationProcedure; readonly application: string }
+    | undefined;
 }
 
 /** One Bitwarden entry and every Secret key it fills on the cluster. */
@@ -47,17 +55,32 @@ export interface RotationEntry {
 function declarations(
   secret: MappedSecret,
   others: readonly PeerContribution[],
-): { readers: SecretReader[] | undefined; rotation: { [key: string]: string } } {
-  const found: SecretRequirement[] = others.flatMap((peer) =>
-    (peer.contribution.secrets ?? []).filter(
-      (declared) => declared.namespace === secret.namespace && declared.name === secret.name,
-    ),
+  cluster: string,
+): {
+  readers: SecretReader[] | undefined;
+  rotation: { [key: string]: string };
+  procedures: { [key: string]: NonNullable<FilledKey['procedure']> };
+} {
+  const found: { peer: PeerContribution; declared: SecretRequirement }[] = others.flatMap((peer) =>
+    (peer.contribution.secrets ?? [])
+      .filter(
+        (declared) => declared.namespace === secret.namespace && declared.name === secret.name,
+      )
+      .map((declared) => ({ peer, declared })),
   );
   let readers: SecretReader[] | undefined;
   const rotation: { [key: string]: string } = {};
-  for (const declared of found) {
+  const procedures: { [key: string]: NonNullable<FilledKey['procedure']> } = {};
+  for (const { peer, declared } of found) {
     if (declared.readers !== undefined) readers = [...(readers ?? []), ...declared.readers];
     Object.assign(rotation, declared.rotation ?? {});
+    const application = applicationName(
+      { name: cluster },
+      peer.contribution.application?.name ?? peer.component,
+    );
+    for (const [key, steps] of Object.entries(declared.procedures ?? {})) {
+      procedures[key] = { steps, application };
+    }
   }
   for (const peer of others) {
     const where = peer.contribution.facts?.['oidc-provider']?.clientSecrets;
@@ -65,17 +88,18 @@ function declarations(
       if (where.readers !== undefined) readers = [...(readers ?? []), ...where.readers];
     }
   }
-  return { readers, rotation };
+  return { readers, rotation, procedures };
 }
 
 /** Every Bitwarden entry the cluster's BitwardenSecrets read, with the Secret keys it fills. */
 export function rotationEntries(
   secrets: readonly MappedSecret[],
   others: readonly PeerContribution[],
+  cluster: string,
 ): RotationEntry[] {
   const byId = new Map<string, FilledKey[]>();
   for (const secret of secrets) {
-    const { readers, rotation } = declarations(secret, others);
+    const { readers, rotation, procedures } = declarations(secret, others, cluster);
     for (const [key, id] of secret.ids) {
       const fills = byId.get(id) ?? [];
       fills.push({
@@ -87,6 +111,7 @@ export function rotationEntries(
           (reader) => reader.keys === undefined || reader.keys.includes(key),
         ),
         note: rotation[key],
+        procedure: procedures[key],
       });
       byId.set(id, fills);
     }
@@ -124,13 +149,117 @@ export function restartCommands(namespace: string, reader: SecretReader): string
   ];
 }
 
+/** How the rotation guide stops and resumes the GitOps controller around a procedure. */
+export interface GitopsControl {
+  /** Namespace of the Applications. */
+  readonly namespace: string;
+  /** The root Application, holding every other. */
+  readonly root: string;
+  /** The merge patch that puts the Applications' automated sync policy back. */
+  readonly automated: string;
+}
+
+/** Argo CD's Applications of `cluster`, as the guide pauses and resumes them. */
+export function gitopsControl(cluster: ResolvedCluster, namespace: string): GitopsControl {
+  const { prune, selfHeal } = cluster.profile.autoSync;
+  return {
+    namespace,
+    root: rootApplicationName(cluster),
+    automated: JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } }),
+  };
+}
+
+const PAUSE = `'{"spec":{"syncPolicy":{"automated":null}}}'`;
+const SYNC = `'{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{}}}'`;
+
+/** A numbered step of the guide: its text, then its commands indented under it. */
+function step(n: number, text: string, commands: readonly string[]): string[] {
+  return [
+    `${n}. ${text}`,
+    '',
+    '   ```sh',
+    ...commands.map((command) => `   ${command}`),
+    '   ```',
+    '',
+  ];
+}
+
+/**
+ * The sections of an entry one of whose keys has a procedure: the controller paused, the
+ * declaring components' `before`, the change in Bitwarden with the sync, their `after`, the
+ * controller syncing and resuming, their `done`.
+ */
+function procedureLines(
+  procedures: readonly NonNullable<FilledKey['procedure']>[],
+  syncs: readonly string[],
+  restarts: readonly string[],
+  gitops: GitopsControl | undefined,
+): string[] {
+  const lines: string[] = [
+    'Its value cannot simply be synced: change it with these steps, in order, each once the one',
+    'before succeeded.',
+    '',
+    ...procedures.flatMap(({ steps }) => steps.why.flatMap((paragraph) => [paragraph, ''])),
+  ];
+  const applications = [...new Set(procedures.map((procedure) => procedure.application))];
+  const ns = gitops === undefined ? '' : shellQuote(gitops.namespace);
+  let n = 0;
+  if (gitops !== undefined) {
+    lines.push(
+      ...step(
+        ++n,
+        `Turn Argo CD’s auto-sync off, on the root Application \`${gitops.root}\` first (its self-heal would put the other back), so that it does not undo the next step:`,
+        [gitops.root, ...applications].map(
+          (application) =>
+            `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${PAUSE}`,
+        ),
+      ),
+    );
+  }
+  for (const { steps } of procedures) {
+    lines.push(...step(++n, steps.before.text, steps.before.commands));
+  }
+  lines.push(
+    ...step(
+      ++n,
+      `Only now change the entry in Bitwarden to ${procedures.map(({ steps }) => steps.value).join('; ')}. Then sync now and wait for the operator:`,
+      [...syncs, ...restarts],
+    ),
+  );
+  for (const { steps } of procedures) {
+    lines.push(...step(++n, steps.after.text, steps.after.commands));
+  }
+  if (gitops !== undefined) {
+    lines.push(
+      ...step(
+        ++n,
+        'Have Argo CD sync what was stopped (it puts back what the steps above changed), then turn auto-sync back on, the root Application last:',
+        [
+          ...applications.flatMap((application) => [
+            `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${SYNC}`,
+            `kubectl -n ${ns} wait --for=jsonpath='{.status.sync.status}'=Synced application ${shellQuote(application)} --timeout=10m`,
+          ]),
+          ...[...applications, gitops.root].map(
+            (application) =>
+              `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${shellQuote(gitops.automated)}`,
+          ),
+        ],
+      ),
+    );
+  }
+  for (const { steps } of procedures) {
+    lines.push(...step(++n, steps.done.text, steps.done.commands));
+  }
+  return lines;
+}
+
 const PICKS_UP: { readonly [R in SecretReader['reads']]: string } = {
   start: 'reads it once, at start: restarted below',
   use: 'reads it again at use: nothing to do',
   run: 'each run is a new pod: the next run has it',
 };
 
-function entrySection(entry: RotationEntry): string[] {
+function entrySection(entry: RotationEntry, gitops: GitopsControl | undefined): string[] {
   const lines: string[] = [`## Entry \`${entry.id}\``, '', 'It fills:', ''];
   for (const fill of entry.fills) {
     lines.push(`- key \`${fill.key}\` of Secret \`${secretId(fill)}\` (${fill.owner})`);
@@ -156,11 +285,16 @@ function entrySection(entry: RotationEntry): string[] {
     }
     for (const reader of fill.readers) {
       const what = reader.reads === 'run' ? reader.name : `\`${workloadRef(reader)}\``;
+      const picksUp =
+        fill.procedure !== undefined && reader.reads === 'start'
+          ? 'reads it once, at start: the steps below start it again with the new value'
+          : PICKS_UP[reader.reads];
       lines.push(
-        `- ${what} in \`${fill.namespace}\` (Secret \`${fill.name}\`): ${reader.how}; ${PICKS_UP[reader.reads]}.`,
+        `- ${what} in \`${fill.namespace}\` (Secret \`${fill.name}\`): ${reader.how}; ${picksUp}.`,
       );
       if (
         reader.reads === 'start' &&
+        fill.procedure === undefined &&
         !restarts.some(
           (known) =>
             known.namespace === fill.namespace && workloadRef(known.reader) === workloadRef(reader),
@@ -170,14 +304,25 @@ function entrySection(entry: RotationEntry): string[] {
       }
     }
   }
+  const syncs = [
+    ...secrets.map((fill) => forceSyncCommand(fill.namespace, fill.name)),
+    ...secrets.map((fill) => waitSyncCommand(fill.namespace, fill.name)),
+  ];
+  const restartLines = restarts.flatMap(({ namespace, reader }) =>
+    restartCommands(namespace, reader),
+  );
+  const procedures = entry.fills.flatMap((fill) => (fill.procedure ? [fill.procedure] : []));
+  if (procedures.length > 0) {
+    lines.push('', ...procedureLines(procedures, syncs, restartLines, gitops));
+    return lines;
+  }
   lines.push(
     '',
     'After changing it in Bitwarden: sync now, wait for the operator, then restart what reads it at start.',
     '',
     '```sh',
-    ...secrets.map((fill) => forceSyncCommand(fill.namespace, fill.name)),
-    ...secrets.map((fill) => waitSyncCommand(fill.namespace, fill.name)),
-    ...restarts.flatMap(({ namespace, reader }) => restartCommands(namespace, reader)),
+    ...syncs,
+    ...restartLines,
     '```',
     '',
   );
@@ -189,6 +334,8 @@ export interface RotationGuideInput {
   readonly cluster: string;
   readonly settings: ResolvedBitwardenSettings;
   readonly entries: readonly RotationEntry[];
+  /** The GitOps controller's Applications, when one deploys the cluster. */
+  readonly gitops?: GitopsControl;
   /** Namespaces holding the machine account's token (one hand-made Secret each). */
   readonly tokenNamespaces: readonly string[];
   /** The hand-made command that makes the token Secret in a namespace. */
@@ -239,7 +386,7 @@ export function rotationGuide(input: RotationGuideInput): string {
   if (input.entries.length === 0) {
     lines.push('No Secret of this cluster is filled from Bitwarden.', '');
   }
-  for (const entry of input.entries) lines.push(...entrySection(entry));
+  for (const entry of input.entries) lines.push(...entrySection(entry, input.gitops));
   if (input.tokenNamespaces.length > 0) {
     lines.push(
       '## The machine account\u2019s access token',

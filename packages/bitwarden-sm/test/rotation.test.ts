@@ -171,3 +171,104 @@ describe('the rotation guide', () => {
     );
   });
 });
+
+describe('a key with a procedure', () => {
+  /** Argo CD as the guide sees it: the gitops fact names the Applications' namespace. */
+  const gitops = testComponent({
+    name: 'gitops',
+    provides: ['gitops'],
+    contribution: () => ({
+      application: {
+        name: 'controller',
+        namespace: 'gitops',
+        podSecurity: 'restricted',
+        clusterResources: [],
+      },
+      facts: { gitops: { namespace: 'gitops', version: '3.4.4' } },
+    }),
+  });
+  const vault = testComponent({
+    name: 'vault',
+    uses: ['secrets'],
+    contribution: () => ({
+      application: {
+        name: 'safe',
+        namespace: 'vault',
+        podSecurity: 'restricted',
+        clusterResources: [],
+      },
+      secrets: [
+        {
+          name: 'vault',
+          namespace: 'vault',
+          keys: ['hmac', 'storage'],
+          readers: [{ kind: 'Deployment', name: 'vault', reads: 'start', how: 'files at start' }],
+          procedures: {
+            storage: {
+              why: ['It encrypts the database.'],
+              before: { text: 'Stop it.', commands: ['stop vault'] },
+              value: 'a new value of 20 characters',
+              after: { text: 'Re-encrypt.', commands: ['re-encrypt vault'] },
+              done: { text: 'Check.', commands: ['check vault'] },
+            },
+          },
+        },
+      ],
+    }),
+  });
+  const text = (components: Parameters<typeof runBitwarden>[1]) => {
+    const run = runBitwarden({ secrets: { 'vault/vault': { hmac: ID_A, storage: ID_B } } }, [
+      ...components,
+    ]);
+    const file = run.components.components
+      .find((entry) => entry.component.name === 'bitwarden-sm')
+      ?.output.files?.find((candidate) => candidate.path === 'clusters/prod/rotating-secrets.md');
+    return file?.content ?? '';
+  };
+  /** Every shell line of a section, indented code blocks included, in order. */
+  const shell = (lines: readonly string[]) => {
+    const out: string[] = [];
+    let open = false;
+    for (const line of lines) {
+      if (line.trim() === '```sh') open = true;
+      else if (line.trim() === '```') open = false;
+      else if (open) out.push(line.trim());
+    }
+    return out;
+  };
+
+  it('runs it around the change: auto-sync off, before, the change and the sync, after, Argo CD syncing and resuming, done', () => {
+    const lines = section(text([gitops, vault]), ID_B);
+    expect(shell(lines)).toEqual([
+      `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      'stop vault',
+      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
+      `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
+      're-encrypt vault',
+      `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{}}}'`,
+      `kubectl -n gitops wait --for=jsonpath='{.status.sync.status}'=Synced application prod-safe --timeout=10m`,
+      `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+      `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+      'check vault',
+    ]);
+    // The value changes in Bitwarden only after `before`, never restarted by the guide itself.
+    const joined = lines.join('\n');
+    expect(
+      joined.indexOf('Only now change the entry in Bitwarden to a new value of 20 characters'),
+    ).toBeGreaterThan(joined.indexOf('stop vault'));
+    expect(joined).toContain(
+      'reads it once, at start: the steps below start it again with the new value',
+    );
+    expect(shell(lines).some((line) => line.includes('rollout restart'))).toBe(false);
+  });
+
+  it('keeps the plain sync and restart for the keys without one', () => {
+    expect(commands(section(text([gitops, vault]), ID_A))).toEqual([
+      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
+      `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
+      'kubectl -n vault rollout restart deployment/vault',
+      'kubectl -n vault rollout status deployment/vault --timeout=10m',
+    ]);
+  });
+});

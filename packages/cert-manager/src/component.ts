@@ -30,6 +30,7 @@ import {
   issuerName,
   issuerSecrets,
   PRIVATE_CA,
+  ROOT_CA_RENEW_BEFORE_HOURS,
 } from './issuers.js';
 import {
   CERT_MANAGER_NAMESPACE,
@@ -243,6 +244,59 @@ function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapSte
   };
 }
 
+/**
+ * Trusting the root again when cert-manager renews it (`when: 'later'`). cert-manager (v1.21)
+ * renews the root Certificate at `notAfter - renewBefore` (ROOT_CA_RENEW_BEFORE_HOURS, 90 days)
+ * and, with `rotationPolicy: Never`, signs the new root with the same key and subject: every
+ * certificate of the CA, issued before or after, verifies with either root certificate, but a
+ * client that trusts the old one refuses the chain once that root's own `notAfter` passed
+ * (OpenSSL and Go check the trust anchor's validity too). Inside the platform the copies follow
+ * by themselves: each Certificate of the CA renews within the root's `renewBefore` (the
+ * `certificate-lifetimes` check) and carries the new root in its `ca.crt`, which Argo CD re-reads
+ * when the Secret changes and Grafana reads at each login from its mounted Secret. The operators'
+ * machines do not: this step tells them when, and how to see it happened.
+ */
+function renewalStep(
+  platformName: string,
+  cluster: ResolvedCluster,
+  validityHours: number,
+): BootstrapStep {
+  const file = shellQuote(caFile(platformName, cluster));
+  const secret = `kubectl -n ${CERT_MANAGER_NAMESPACE} get secret ${PRIVATE_CA.root} -o jsonpath='{.data.ca\\.crt}' | base64 -d`;
+  const days = ROOT_CA_RENEW_BEFORE_HOURS / 24;
+  return {
+    title: "trust the private CA's renewed root before the old one expires",
+    when: 'later',
+    body: [
+      `The root \`${PRIVATE_CA.root}\` (namespace \`${CERT_MANAGER_NAMESPACE}\`) is valid ${validityHours} hours; cert-manager`,
+      `renews it ${days} days before it expires (\`renewBefore: ${ROOT_CA_RENEW_BEFORE_HOURS}h\`), with the same key (\`rotationPolicy:`,
+      'Never`) and subject: certificates issued before and after verify with either root certificate,',
+      'but a machine that trusts only the old one refuses them all once that one expires (OpenSSL and',
+      'Go check the trusted root’s dates too). Inside the platform nothing is to be done: every',
+      `certificate of the CA renews within those ${days} days and carries the new root in its \`ca.crt\`,`,
+      'which Argo CD (`rootCA`, re-read when its Secret changes) and Grafana (`tls_client_ca`, read at',
+      'each login from its mounted Secret) follow by themselves. Every machine that trusts the root',
+      '(the step "Trust the cluster’s private CA": system and browser stores, `SSL_CERT_FILE` for the',
+      'argocd CLI, anything else that pinned it) must trust the renewed one between the renewal and',
+      'the old root’s expiry.',
+      '',
+      'The first command prints when the root renews (note it in your calendar) and when the one in',
+      'the cluster expires; the next two print the end date and fingerprint of the root you trust',
+      'and of the root in the cluster. Once the fingerprints differ, the root was renewed: export it',
+      'again and trust it on every machine, as in that step, before the end date of the root you',
+      'trust (the second command\u2019s). Both may stay trusted side by side (same subject and key).',
+    ],
+    commands: [
+      `kubectl -n ${CERT_MANAGER_NAMESPACE} get certificate ${PRIVATE_CA.root} -o jsonpath='renews: {.status.renewalTime}{"\\n"}expires: {.status.notAfter}{"\\n"}'`,
+      `openssl x509 -in ${file} -noout -enddate -fingerprint -sha256`,
+      `${secret} | openssl x509 -noout -enddate -fingerprint -sha256`,
+      '# Different fingerprints: the root was renewed. Export it, check it, then trust it as before:',
+      `${secret} > ${file}`,
+      `openssl x509 -in ${file} -noout -subject -enddate -fingerprint -sha256`,
+    ],
+  };
+}
+
 function acmeStep(issuer: Extract<ResolvedIssuer, { type: 'acme' }>): BootstrapStep {
   const name = issuerName(issuer);
   return {
@@ -290,9 +344,13 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
     flows: network.flows,
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(bootstrapSecrets.length > 0 ? { bootstrapSecrets } : {}),
-    bootstrap: [
-      issuer.type === 'private-ca' ? trustStep(platform.name, cluster) : acmeStep(issuer),
-    ],
+    bootstrap:
+      issuer.type === 'private-ca'
+        ? [
+            trustStep(platform.name, cluster),
+            renewalStep(platform.name, cluster, issuer.validityHours),
+          ]
+        : [acmeStep(issuer)],
     facts: {
       certificates: {
         issuerRef: { group: CERT_MANAGER_GROUP, kind: 'ClusterIssuer', name: issuerName(issuer) },

@@ -184,6 +184,7 @@ describe('a private CA (the default issuer)', () => {
     const steps = must(declared.prod?.bootstrap, 'prod steps');
     expect(steps.map((step) => [step.title, step.when])).toEqual([
       ["Trust the cluster's private CA", 'after-handover'],
+      ["trust the private CA's renewed root before the old one expires", 'later'],
     ]);
     // Right after the hand-over neither the CRD nor the Certificate exists: a plain
     // `wait --for=condition` would fail at once, so the step waits for both to be created.
@@ -206,6 +207,30 @@ describe('a private CA (the default issuer)', () => {
       '#   Chrome and Chromium on Linux read their NSS store, not the system one (libnss3-tools):',
       "#     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n 'homelab prod root CA' -i homelab-prod-root-ca.crt",
     ]);
+  });
+
+  test('tells the operators when the root renews and how to see it did, so that their machines trust the new one before the old one expires', () => {
+    const renewal = must(declared.prod?.bootstrap?.[1], 'the renewal step');
+    // When: cert-manager's renewal time and the root's end, as the cluster has them; whether:
+    // the fingerprint of the root the operator trusts against the one in the cluster.
+    expect(renewal.commands).toEqual([
+      `kubectl -n cert-manager get certificate private-root-ca -o jsonpath='renews: {.status.renewalTime}{"\\n"}expires: {.status.notAfter}{"\\n"}'`,
+      'openssl x509 -in homelab-prod-root-ca.crt -noout -enddate -fingerprint -sha256',
+      "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -enddate -fingerprint -sha256",
+      '# Different fingerprints: the root was renewed. Export it, check it, then trust it as before:',
+      "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d > homelab-prod-root-ca.crt",
+      'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
+    ]);
+    const body = renewal.body.join(' ');
+    // The root's own renewal settings, as the Certificate has them.
+    const root = (must(rendered.prod, 'prod').objects as AnyJson[]).find(
+      (object) => object.metadata.name === 'private-root-ca',
+    );
+    expect(root.spec.renewBefore).toBe('2160h');
+    expect(root.spec.privateKey.rotationPolicy).toBe('Never');
+    expect(body).toContain('renews it 90 days before it expires (`renewBefore: 2160h`)');
+    expect(body).toContain('with the same key (`rotationPolicy: Never`)');
+    expect(body).toContain('is valid 87600 hours');
   });
 
   test('needs no Secret', () => {

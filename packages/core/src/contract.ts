@@ -572,6 +572,39 @@ export interface SecretRequirement {
    * repository's key, a database encrypted with it, the S3 provider's old key revoked after).
    */
   readonly rotation?: { readonly [key: string]: string };
+  /**
+   * Per key: the procedure a new value needs when syncing it and restarting the readers is not
+   * enough (a database encrypted with it must be re-encrypted while nothing runs with either
+   * key). The rotation guide runs it in place of its sync-and-restart commands.
+   */
+  readonly procedures?: { readonly [key: string]: RotationProcedure };
+}
+
+/**
+ * How a key is changed when the declaring component's own commands must run around the change
+ * of the value in the secret store. The secrets provider's rotation guide writes, in order: the
+ * GitOps controller stops reconciling the declaring component's Application (the root
+ * Application first, whose self-heal would put the child's sync policy back); `before` (the
+ * store and the Secret still hold the old value: stop what must not start with the new one, keep
+ * the old one in the cluster); the value changed in the store and synced into the Secret (the
+ * provider's commands, waiting for the sync); `after` (the Secret holds the new value); the
+ * controller syncs the Application (putting back whatever `before` changed in its objects) and
+ * reconciles again; `done`. Commands are quoted by their author.
+ */
+export interface RotationProcedure {
+  /** Markdown paragraphs (one string each): why the procedure, what goes wrong without it. */
+  readonly why: readonly string[];
+  readonly before: RotationStep;
+  /** What the new value must be (a sentence, e.g. its minimum length). */
+  readonly value: string;
+  readonly after: RotationStep;
+  readonly done: RotationStep;
+}
+
+/** One step of a `RotationProcedure`: a Markdown sentence or two, then shell commands. */
+export interface RotationStep {
+  readonly text: string;
+  readonly commands: readonly string[];
 }
 
 /**
@@ -612,9 +645,11 @@ export interface BootstrapStep {
   /**
    * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,
    * point DNS at the Gateway), so the runbook puts it after the hand-over. `login`: how users
-   * log in to what the component serves; the runbook's "Logging in" section. Default: before.
+   * log in to what the component serves; the runbook's "Logging in" section. `later`: what the
+   * operator does long after the bootstrap (trust a renewed CA before the old one expires): a
+   * "Later: <title>" section of the runbook. Default: before.
    */
-  readonly when?: 'after-handover' | 'login';
+  readonly when?: 'after-handover' | 'login' | 'later';
 }
 
 /** What a component needs from Talos on a cluster; talos-config merges these. */

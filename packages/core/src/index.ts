@@ -69,6 +69,8 @@ export type {
   RenderCluster,
   RenderInput,
   ResourceHealthCheck,
+  RotationProcedure,
+  RotationStep,
   RouteAuth,
   RouteRequest,
   SecretKeyRef,

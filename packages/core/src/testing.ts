@@ -8,13 +8,14 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartFiles } from './chart.js';
 import type { ComponentsResult } from './components.js';
@@ -404,9 +405,64 @@ export function withStandIn(
   answers: readonly string[],
   maxSleeps = 10,
 ): StandInRun {
+  return runStandIn(line, command, maxSleeps, (dir) => {
+    writeFileSync(join(dir, 'answers'), `${answers.join('\n')}\n`);
+    return [
+      'n=$(wc -l < "$dir/calls")',
+      'total=$(wc -l < "$dir/answers")',
+      'if [ "$n" -gt "$total" ]; then n=$total; fi',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      'answer=$(sed -n "${n}p" "$dir/answers")',
+      'if [ "$answer" = ok ]; then exit 0; fi',
+      'printf "%s\\n" "$answer" >&2',
+      'exit 1',
+    ];
+  });
+}
+
+/**
+ * Runs `line` in `sh` with `command` replaced by a stand-in whose body is `script` (shell, run
+ * with the call's arguments, `$dir` the scratch folder where it may keep state between calls,
+ * which is also the line's working directory; `dir` of the result: every file left there, by
+ * relative path): a stand-in that behaves like the real command
+ * (answers by its arguments, changes its state), for lines whose commands run in pipes or
+ * depend on each other's output. Calls and `sleep` as in `withStandIn`.
+ */
+export function withStandInScript(
+  line: string,
+  command: string,
+  script: string,
+  maxSleeps = 10,
+): StandInRun & { readonly dir: { readonly [file: string]: string } } {
+  let files: { [file: string]: string } = {};
+  const run = runStandIn(
+    line,
+    command,
+    maxSleeps,
+    () => [script],
+    (dir) => {
+      files = Object.fromEntries(
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile())
+          .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+          .filter((name) => name !== command && name !== 'calls')
+          .sort()
+          .map((name) => [name, readFileSync(join(dir, name), 'utf8')]),
+      );
+    },
+  );
+  return { ...run, dir: files };
+}
+
+function runStandIn(
+  line: string,
+  command: string,
+  maxSleeps: number,
+  body: (dir: string) => string[],
+  after?: (dir: string) => void,
+): StandInRun {
   const dir = mkdtempSync(join(tmpdir(), 'homelab-stand-in-'));
   try {
-    writeFileSync(join(dir, 'answers'), `${answers.join('\n')}\n`);
     const stub = join(dir, command);
     writeFileSync(
       stub,
@@ -414,14 +470,7 @@ export function withStandIn(
         '#!/bin/sh',
         `dir='${dir}'`,
         'printf "%s\\036" "$@" >> "$dir/calls"; echo >> "$dir/calls"',
-        'n=$(wc -l < "$dir/calls")',
-        'total=$(wc -l < "$dir/answers")',
-        'if [ "$n" -gt "$total" ]; then n=$total; fi',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
-        'answer=$(sed -n "${n}p" "$dir/answers")',
-        'if [ "$answer" = ok ]; then exit 0; fi',
-        'printf "%s\\n" "$answer" >&2',
-        'exit 1',
+        ...body(dir),
         '',
       ].join('\n'),
     );
@@ -442,6 +491,7 @@ export function withStandIn(
       .split('\n')
       .filter((entry) => entry !== '')
       .map((entry) => entry.split('\u001e').slice(0, -1));
+    after?.(dir);
     return { status: run.status, stdout: run.stdout, calls };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,13 @@ export interface RenderTalosOptions {
   };
 }
 
+/** What the components ask the operator to do long after the bootstrap (`when: 'later'`). */
+export function laterSteps(run: ClusterRun): BootstrapStep[] {
+  return run.order.flatMap((component) =>
+    (run.contributions.get(component)?.bootstrap ?? []).filter((step) => step.when === 'later'),
+  );
+}
+
 /** How users log in on the cluster: every route the components ask for, their login steps. */
 export function loginFacts(run: ClusterRun): RunbookLogin {
   const routes: RunbookRoute[] = [];
@@ -107,7 +114,7 @@ export function bootstrapSteps(
       });
     }
     for (const step of contribution.bootstrap ?? []) {
-      if (step.when === 'login') continue; // the runbook's "Logging in" section
+      if (step.when === 'login' || step.when === 'later') continue; // their own sections
       (step.when === 'after-handover' ? afterHandover : steps).push(step);
     }
     for (const secret of contribution.bootstrapSecrets ?? []) {
@@ -297,6 +304,7 @@ export function renderTalos(
           ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
           login: loginFacts(run),
+          later: laterSteps(run),
           afterNodeReboot: run.order.flatMap((component) => {
             const wait = run.contributions.get(component)?.afterNodeReboot;
             return wait === undefined ? [] : [{ ...wait, component }];

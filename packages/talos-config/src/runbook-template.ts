@@ -2,9 +2,9 @@
 // in a command line goes through `{{shell …}}` (POSIX single quotes unless plainly safe) or, for a
 // shell variable name, `{{shellVar …}}` (validated); the lines components contribute are quoted by
 // their authors (BootstrapStep.commands). HTML escaping is off: this is Markdown, not HTML.
-// A step's body and commands are the inline partial `step`, shared by the numbered steps and
-// the login steps; `talosctl gen config` with the patches is the inline partial `genConfig`,
-// shared by step 3 and "Later: changing Talos settings".
+// A step's body and commands are the inline partial `step`, shared by the numbered steps, the
+// login steps and the later ones ("Later: <title>"); `talosctl gen config` with the patches is
+// the inline partial `genConfig`, shared by step 3 and "Later: changing Talos settings".
 // Handlebars' compiler costs the CLI start-up time, so the build precompiles the template
 // (`homelab-standalone template` writes dist/runbook-template.cjs, which needs only the
 // Handlebars runtime); without that module (tests run from src/) or when it is stale, the
@@ -290,6 +290,11 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 {{#each login.steps}}
 
 ### {{{title}}}
+{{> step}}
+{{/each}}
+{{#each later}}
+
+## Later: {{{title}}}
 {{> step}}
 {{/each}}
 

@@ -109,6 +109,8 @@ export interface RunbookInput {
     readonly hooks: { readonly [hostname: string]: NodeRebootWait };
   }[];
   readonly login?: RunbookLogin;
+  /** Steps for long after the bootstrap, each a "Later: <title>" section (`when: 'later'`). */
+  readonly later?: readonly BootstrapStep[];
   /**
    * What the components run when a node joins, is retired or is lost ("Nodes: adding, retiring,
    * replacing"), in dependency order.
@@ -574,6 +576,7 @@ export function runbook(
       })),
       steps: loginSteps,
     },
+    later: (input.later ?? []).map((step) => stepView(step)),
     removal: removalView(cluster, input.gitops),
     lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView),
     // etcd's quorum: a majority of its members, before and after one control plane leaves.

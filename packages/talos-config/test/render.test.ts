@@ -779,7 +779,11 @@ describe('runbook steps from the components', () => {
     'net',
     {
       crds: [bundle('net-crds')],
-      bootstrap: [step('Install net'), { ...step('Check net'), when: 'after-handover' }],
+      bootstrap: [
+        step('Install net'),
+        { ...step('Check net'), when: 'after-handover' },
+        { ...step('renew the net key'), when: 'later' },
+      ],
       talos: { cni: 'none' },
     },
     { provides: ['cni'] },
@@ -808,6 +812,26 @@ describe('runbook steps from the components', () => {
       'Check net',
     ]);
     expect(headings('dev').slice(-2)).toEqual(['Create the hand-made secrets', 'Check net']);
+  });
+
+  it('leave a step for long after the bootstrap out of the numbered ones, as a "Later" section of its own', () => {
+    const readme = file(files, 'clusters/prod/RUNBOOK.md');
+    expect(headings('prod')).not.toContain('renew the net key');
+    expect(readme).toContain(
+      [
+        '## Later: renew the net key',
+        '',
+        'Why renew the net key.',
+        '',
+        '```sh',
+        'echo renew-the-net-key',
+        '```',
+      ].join('\n'),
+    );
+    // After the logins, before the Talos settings' own "Later".
+    const later = readme.indexOf('## Later: renew the net key');
+    expect(later).toBeGreaterThan(readme.indexOf('## Logging in'));
+    expect(later).toBeLessThan(readme.indexOf('## Later: changing Talos settings'));
   });
 
   it('number the steps after the Talos ones and carry each step body and commands', () => {

@@ -1761,3 +1761,81 @@ export function rotationGuideProblems(
   }
   return problems;
 }
+
+/**
+ * What a rotation guide's JSON patches of workloads get wrong against what Helm renders: a
+ * `kubectl -n <ns> patch <kind> <name> --type=json -p '<ops>'` whose workload Helm does not
+ * render, whose `test` fails, or whose `replace`/`remove` names a path the rendered object lacks
+ * (the API server refuses the whole patch). And, for Authelia's storage key procedure, a
+ * re-encryption that reads the new key from another file than the one the rendered Deployment's
+ * `AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE` names (the pods would start with another key).
+ */
+export function rotationPatchProblems(
+  guide: string,
+  documents: readonly { readonly object: KubeObject; readonly namespace: string }[],
+): string[] {
+  const problems: string[] = [];
+  const find = (namespace: string, kind: string, name: string) =>
+    documents.find(
+      ({ object, namespace: ns }) =>
+        (object.metadata.namespace ?? ns) === namespace &&
+        object.kind.toLowerCase() === kind &&
+        object.metadata.name === name,
+    )?.object;
+  for (const match of guide.matchAll(
+    /kubectl -n (\S+) patch (deployment|statefulset|daemonset) (\S+) --type=json -p '([^']*)'/g,
+  )) {
+    const [, namespace, kind, name, ops] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const object = find(namespace, kind, name);
+    if (object === undefined) {
+      problems.push(`patches ${namespace}/${kind}/${name}, which Helm does not render`);
+      continue;
+    }
+    for (const op of JSON.parse(ops) as { op: string; path: string; value?: unknown }[]) {
+      const segments = op.path.split('/').slice(1);
+      const parent = segments
+        .slice(0, -1)
+        .reduce<unknown>(
+          (node, key) =>
+            typeof node === 'object' && node !== null
+              ? (node as { [key: string]: unknown })[key]
+              : undefined,
+          object,
+        );
+      const last = segments.at(-1) as string;
+      const present =
+        typeof parent === 'object' && parent !== null && Object.hasOwn(parent as Obj, last);
+      if (!present) {
+        problems.push(
+          `${namespace}/${kind}/${name}: ${op.op} ${op.path}, which the rendered object lacks`,
+        );
+      } else if (
+        op.op === 'test' &&
+        JSON.stringify((parent as { [key: string]: unknown })[last]) !== JSON.stringify(op.value)
+      ) {
+        problems.push(
+          `${namespace}/${kind}/${name}: test ${op.path} fails (${JSON.stringify((parent as { [key: string]: unknown })[last])})`,
+        );
+      }
+    }
+  }
+  const reencrypt = /--new-encryption-key "\$\(cat ([^)]+)\)"/.exec(guide);
+  if (reencrypt !== null) {
+    const deployment = find('authelia', 'deployment', 'authelia');
+    const containers = (at(deployment?.spec, 'template', 'spec', 'containers') ?? []) as unknown[];
+    const env = containers.flatMap((container) => (at(container, 'env') ?? []) as unknown[]);
+    const file = env.find((item) => at(item, 'name') === 'AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE');
+    if (at(file, 'value') !== reencrypt[1]) {
+      problems.push(
+        `the re-encryption reads the new key from ${reencrypt[1]}, the rendered Deployment from ${String(at(file, 'value'))}`,
+      );
+    }
+  }
+  return problems;
+}
