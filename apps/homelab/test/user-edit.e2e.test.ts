@@ -50,7 +50,9 @@ const SUITES: {
     // the user's file's Kubernetes versions. It needs `helm` on PATH: without it (outside CI) it
     // says "not run" and skips its tests, so here it proves nothing; with it, it takes about a
     // minute for the four clusters of the edited definition.
-    files: ['test/helm-harness.test.ts', 'test/helm.test.ts'],
+    // amtool: the real amtool checks every cluster's rendered Alertmanager configuration and
+    // routes the user's file promises (needs amtool and helm; without them it says "not run").
+    files: ['test/helm-harness.test.ts', 'test/helm.test.ts', 'test/amtool.test.ts'],
     // talos-machinery: Talos' own machinery runs every runbook's talosctl commands on the
     // committed clusters/ (needs the talos-machinery builds; without them it says "not run").
     // promtool: the real promtool checks every PrometheusRule of the committed output and runs
