@@ -6,7 +6,9 @@
 import {
   type Capability,
   type ClusterContribution,
+  clusterServiceName,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   error,
   type FlowDeclaration,
   type FlowPort,
@@ -16,6 +18,7 @@ import {
   parseCidr,
   type ResolvedCluster,
   type ResolvedPlatform,
+  warning,
 } from '@homelab/core';
 import { CILIUM_NAMESPACE } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
@@ -213,6 +216,38 @@ function providerOf(
     if (contribution.facts?.[capability] !== undefined) return name;
   }
   return undefined;
+}
+
+/**
+ * The component whose pods run in `namespace` on the cluster (its Application's namespace, or
+ * one of its flows'), the first by name when several share it; undefined when none does.
+ */
+function namespaceOwner(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+  namespace: string,
+): string | undefined {
+  const names = [...contributions.keys()].sort(compareStrings);
+  const runsIn = (name: string, strict: boolean): boolean => {
+    const contribution = contributions.get(name) as ClusterContribution;
+    const application = contribution.application;
+    if (
+      application !== undefined &&
+      [application.namespace, ...(application.additionalNamespaces ?? [])].includes(namespace)
+    ) {
+      return true;
+    }
+    return !strict && (contribution.flows ?? []).some((flow) => flow.namespace === namespace);
+  };
+  return names.find((name) => runsIn(name, true)) ?? names.find((name) => runsIn(name, false));
+}
+
+/** The cluster's DNS domain: the `dns` provider's, else Talos' default. */
+function clusterDomain(contributions: ReadonlyMap<string, ClusterContribution>): string {
+  for (const contribution of contributions.values()) {
+    const dns = contribution.facts?.dns;
+    if (dns !== undefined) return dns.clusterDomain;
+  }
+  return DEFAULT_CLUSTER_DOMAIN;
 }
 
 /** Where the cluster's pods send DNS queries: the `dns` provider's pods, or Talos' CoreDNS. */
@@ -454,6 +489,18 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             );
             break;
           }
+          {
+            const service = clusterServiceName(peer.name, clusterDomain(contributions));
+            if (service !== undefined) {
+              flowIssue(
+                component,
+                flow,
+                `"${peer.name}" is a Service of the cluster: a toFQDNs rule allows the ClusterIP it resolves to, which Cilium translates to a pod before the egress policy applies, so it never matches`,
+                `peer { kind: service, service: ${service.service}, namespace: ${service.namespace} }`,
+              );
+              break;
+            }
+          }
           add(own, { kind: 'fqdn', name: peer.name }, flow.ports);
           break;
         case 'deployment-sources':
@@ -473,6 +520,38 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             for (const [host, list] of ports) add(own, { kind: 'fqdn', name: host }, list);
           }
           break;
+        case 'service': {
+          // The ClusterIP a Service name resolves to is translated to a backend pod before the
+          // egress policy applies (contract.ts, FlowPeer `service`): the rule names the pods of
+          // the namespace, the only labels the build knows of them (the Service's selector is
+          // not in the definition). Where the namespace is under default deny, the generator
+          // also opens those pods to the caller on exactly these ports, as for any pod peer.
+          const hostname = `${peer.service}.${peer.namespace}.svc`;
+          if (ingress) {
+            flowIssue(
+              component,
+              flow,
+              `names Service ${hostname} as the source of an ingress`,
+              'service peers on egress flows (the side that calls the Service)',
+            );
+            break;
+          }
+          const owner = namespaceOwner(contributions, peer.namespace);
+          if (owner === undefined) {
+            issues.push(
+              warning({
+                code: 'flow-service',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" calls Service ${hostname}, but nothing the definition deploys runs in namespace "${peer.namespace}": the build knows neither the pods behind it nor their labels, so no policy can be generated for it and under default deny every connection to it is dropped (a DNS rule cannot stand in: the name resolves to the ClusterIP, which Cilium translates to a pod before the policy applies)`,
+                expected: `what serves ${hostname} deployed by the definition (an application with namespace "${peer.namespace}"), or the target reached at an address outside the cluster`,
+              }),
+            );
+            break;
+          }
+          add(own, pods(owner, peer.namespace, {}), flow.ports);
+          break;
+        }
         case 'cidr': {
           const cidr = parseCidr(peer.cidr);
           if (cidr === undefined) {
@@ -810,7 +889,18 @@ function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
     } else if (target.component !== undefined) {
       to = component(target.component, target.selector, at('to', 'component'));
     } else if (target.fqdn !== undefined) {
-      if (isFqdnPattern(target.fqdn)) to = { kind: 'fqdn', name: target.fqdn };
+      const service = clusterServiceName(target.fqdn, clusterDomain(contributions));
+      if (service !== undefined)
+        issues.push(
+          error({
+            code: 'flow-fqdn',
+            path: at('to', 'fqdn'),
+            value: target.fqdn,
+            message: `is a Service of the cluster: a toFQDNs rule allows the ClusterIP it resolves to, which Cilium translates to a pod before the egress policy applies, so it never matches`,
+            expected: `to: { component: <the component that runs in ${service.namespace}>, selector: <its pods> }`,
+          }),
+        );
+      else if (isFqdnPattern(target.fqdn)) to = { kind: 'fqdn', name: target.fqdn };
       else
         issues.push(
           error({

@@ -624,10 +624,18 @@ export function clusterReachability(
   if (networkPolicy.defaultDeny) {
     // The declared pairs, by source key then destination key (no pair string per sampled pair).
     const declared = new Map<string, Set<string>>();
+    // A declaration to every pod of a namespace (a Service of the cluster called by name, whose
+    // selector the definition does not know) declares each pod there.
+    const wholeNamespace = new Map<string, Set<string>>();
     const inbound = new Map<string, FlowPort>();
     for (const connection of plan.connections) {
       const fromKey = endpointKey(connection.from);
       const toKey = endpointKey(connection.to);
+      if (connection.to.kind === 'pods' && Object.keys(connection.to.selector).length === 0) {
+        const namespaces = wholeNamespace.get(fromKey) ?? new Set<string>();
+        namespaces.add(connection.to.namespace);
+        wholeNamespace.set(fromKey, namespaces);
+      }
       const targets = declared.get(fromKey);
       if (targets === undefined) declared.set(fromKey, new Set([toKey]));
       else targets.add(toKey);
@@ -642,10 +650,12 @@ export function clusterReachability(
     for (let i = 0; i < managed.length; i++) {
       const from = managed[i] as Extract<Endpoint, { kind: 'pods' }>;
       const targets = declared.get(keys[i] as string);
+      const namespaces = wholeNamespace.get(keys[i] as string);
       for (let j = 0; j < managed.length; j++) {
         const to = managed[j] as Extract<Endpoint, { kind: 'pods' }>;
         const toKey = keys[j] as string;
         if (from === to || targets?.has(toKey) === true) continue;
+        if (namespaces?.has(to.namespace) === true) continue;
         if (toKey === dnsKey) continue;
         const port = inbound.get(toKey) ?? fallback;
         undeclared.push({

@@ -776,6 +776,16 @@ export type FlowPeer =
    * the URLs (443 for https, 22 for ssh), so `ports` may be empty.
    */
   | { readonly kind: 'deployment-sources' }
+  /**
+   * (egress) The pods behind a Service of the cluster that the component calls by the Service's
+   * DNS name (`<service>.<namespace>.svc[.<cluster domain>]`: a webhook of an application). Not an
+   * `fqdn`: the name resolves to the ClusterIP, which Cilium translates to a backend pod before
+   * it applies the egress policy, so the address a DNS rule learned never matches (Cilium's
+   * "DNS based" policy docs: DNS rules are for external peers, use endpoint rules inside the
+   * cluster). The CNI provider resolves it against what the definition deploys in `namespace`;
+   * `ports` are the ports the pods listen on (the Service's targetPort), not the Service's.
+   */
+  | { readonly kind: 'service'; readonly service: string; readonly namespace: string }
   /** Addresses outside the pod network (a router, an upstream resolver) in CIDR notation. */
   | { readonly kind: 'cidr'; readonly cidr: string }
   /** The nodes (host-network agents, the kubelet): the local node and every other node. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { urlFlowPeer } from './flow-peers.js';
+import { clusterServiceName, urlFlowPeer } from './flow-peers.js';
 
 describe('urlFlowPeer', () => {
   test('a routed host of the Gateway zone is the Gateway, with the route label as host', () => {
@@ -39,5 +39,31 @@ describe('urlFlowPeer', () => {
     });
     expect(urlFlowPeer('ldap://auth.lab.example.com', 'lab.example.com')).toBeUndefined();
     expect(urlFlowPeer('not a url', 'lab.example.com')).toBeUndefined();
+  });
+});
+
+describe('clusterServiceName', () => {
+  test('reads <service>.<namespace>.svc, with or without the cluster domain', () => {
+    expect(clusterServiceName('ntfy.notify.svc.cluster.local')).toEqual({
+      service: 'ntfy',
+      namespace: 'notify',
+    });
+    expect(clusterServiceName('Gotify.Tools.svc')).toEqual({
+      service: 'gotify',
+      namespace: 'tools',
+    });
+    expect(clusterServiceName('ntfy.notify.svc.lab.internal', 'lab.internal')).toEqual({
+      service: 'ntfy',
+      namespace: 'notify',
+    });
+  });
+
+  test('is undefined for a public name, another domain, a short name or a malformed one', () => {
+    expect(clusterServiceName('hc-ping.com')).toBeUndefined();
+    expect(clusterServiceName('ntfy.notify.svc.cluster.local', 'lab.internal')).toBeUndefined();
+    expect(clusterServiceName('ntfy.notify')).toBeUndefined();
+    expect(clusterServiceName('notify.svc')).toBeUndefined();
+    expect(clusterServiceName('a.b.c.svc.cluster.local')).toBeUndefined();
+    expect(clusterServiceName('svc.example.com')).toBeUndefined();
   });
 });

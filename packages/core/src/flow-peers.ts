@@ -38,6 +38,33 @@ export function urlFlowPeer(
   return { peer: { kind: 'fqdn', name: host }, ports };
 }
 
+/** Talos' cluster DNS domain (`cluster.network.dnsDomain`) when no `dns` provider says otherwise. */
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+/**
+ * The Service a host name of the cluster's DNS names: `<service>.<namespace>.svc` or
+ * `<service>.<namespace>.svc.<clusterDomain>` (Kubernetes' DNS-based service discovery
+ * specification, A records of a Service). Undefined for any other name (a public host, a short
+ * name the resolver's search path would expand).
+ */
+export function clusterServiceName(
+  host: string,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): { service: string; namespace: string } | undefined {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  const domain = clusterDomain.toLowerCase().replace(/\.$/, '');
+  const stem = name.endsWith(`.svc.${domain}`)
+    ? name.slice(0, -(domain.length + 5))
+    : name.endsWith('.svc')
+      ? name.slice(0, -4)
+      : undefined;
+  if (stem === undefined) return undefined;
+  const labels = stem.split('.');
+  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (labels.length !== 2 || !labels.every((part) => label.test(part))) return undefined;
+  return { service: labels[0] as string, namespace: labels[1] as string };
+}
+
 /**
  * The flows a consumer declares for the backup provider's pods in one of its namespaces under
  * default deny that holds a backed-up volume (the provider's `podFlows` fact): egress from the

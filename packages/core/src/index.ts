@@ -103,7 +103,12 @@ export {
   yamlDocumentsFile,
   yamlValuesFile,
 } from './emitted.js';
-export { backupFlows, urlFlowPeer } from './flow-peers.js';
+export {
+  backupFlows,
+  clusterServiceName,
+  DEFAULT_CLUSTER_DOMAIN,
+  urlFlowPeer,
+} from './flow-peers.js';
 export type {
   Cluster,
   DataDisk,

@@ -3,11 +3,17 @@
 // provider fills, mounted by the operator at /etc/alertmanager/secrets/<secret>/<key>
 // (`alertmanagerSpec.secrets`). Pure.
 import {
+  cidrContains,
+  clusterServiceName,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   didYouMean,
   error,
   type FlowDeclaration,
+  type FlowPeer,
   type Issue,
+  isIpv4,
+  isIpv6,
   type PathSegment,
   type Values,
   warning,
@@ -92,6 +98,11 @@ export interface AlertmanagerCluster {
   readonly production: boolean;
   /** Whether the CNI enforces network policies (a receiver's host must then be in a flow). */
   readonly enforcesPolicies: boolean;
+  /** The cluster's DNS domain (the `dns` provider's; Talos' `cluster.local` by default). */
+  readonly clusterDomain?: string;
+  /** The pod and Service networks (an address in them is no CIDR peer). */
+  readonly podCidr?: string;
+  readonly serviceCidr?: string;
 }
 
 export interface AlertmanagerPlan {
@@ -201,20 +212,48 @@ function watchdogRoute(
   };
 }
 
-function endpointFlow(name: string, port: number): FlowDeclaration {
+function endpointFlow(peer: FlowPeer, port: number): FlowDeclaration {
   return {
-    name: flowName('egress', 'alertmanager', { kind: 'fqdn', name }, [port]),
+    name: flowName('egress', 'alertmanager', peer, [port]),
     direction: 'egress',
     selector: { 'app.kubernetes.io/name': 'alertmanager' },
     namespace: MONITORING_NAMESPACE,
-    peer: { kind: 'fqdn', name },
+    peer,
     ports: [{ port, protocol: 'TCP' }],
   };
 }
 
+/**
+ * The flow peer of a receiver's host: an IP address is that address (`/32`, `/128`); a Service
+ * of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`) is the pods behind it: its
+ * name resolves to the ClusterIP, which Cilium translates to a backend pod before the egress
+ * policy applies, so a toFQDNs rule (which allows the addresses its DNS proxy saw, the
+ * ClusterIP) never matches (Cilium's policy docs, "DNS based": DNS rules behave like CIDR rules
+ * and are for peers outside the cluster; CIDR rules never select the cluster's pods). Any other
+ * name is a public host, by name. `ip` says which network an address of the cluster is in.
+ */
+function endpointPeer(
+  host: string,
+  cluster: AlertmanagerCluster,
+): { peer: FlowPeer } | { ip: string; network: 'pod' | 'Service' } {
+  const bare = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (isIpv4(bare) || isIpv6(bare)) {
+    for (const [network, cidr] of [
+      ['pod', cluster.podCidr],
+      ['Service', cluster.serviceCidr],
+    ] as const) {
+      if (cidr !== undefined && cidrContains(cidr, bare)) return { ip: bare, network };
+    }
+    return { peer: { kind: 'cidr', cidr: `${bare}/${isIpv4(bare) ? 32 : 128}` } };
+  }
+  const service = clusterServiceName(bare, cluster.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  if (service !== undefined) return { peer: { kind: 'service', ...service } };
+  return { peer: { kind: 'fqdn', name: bare } };
+}
+
 /** Host and port of an http(s) URL, `undefined` when it has none. */
 function urlEndpoint(url: string): { host: string; port: number } | undefined {
-  const match = /^(https?):\/\/([^/:?#]+)(?::([0-9]{1,5}))?/.exec(url);
+  const match = /^(https?):\/\/(\[[^\]/]+\]|[^/:?#[]+)(?::([0-9]{1,5}))?/.exec(url);
   if (match === null) return undefined;
   const port = match[3] === undefined ? (match[1] === 'https' ? 443 : 80) : Number(match[3]);
   return { host: match[2] as string, port };
@@ -225,6 +264,18 @@ function hostEndpoint(host: string): { host: string; port: number } {
   const colon = host.lastIndexOf(':');
   if (colon <= 0) return { host, port: 443 };
   return { host: host.slice(0, colon), port: Number(host.slice(colon + 1)) };
+}
+
+/** Where a receiver's host is set (for issues). */
+function receiverHostPath(
+  kind: Kind,
+  receiver: MonitoringReceiver,
+  at: (...rest: PathSegment[]) => PathSegment[],
+): PathSegment[] {
+  if (kind === 'email') return at('email', 'smarthost');
+  if (kind === 'webhook')
+    return at('webhook', receiver.webhook?.url === undefined ? 'host' : 'url');
+  return at(kind);
 }
 
 /**
@@ -402,9 +453,41 @@ export function alertmanagerPlan(
             : ENDPOINTS[kind] === undefined
               ? undefined
               : { host: ENDPOINTS[kind] as string, port: 443 };
-    if (endpoint !== undefined) {
-      flows.set(`${endpoint.host}:${endpoint.port}`, endpointFlow(endpoint.host, endpoint.port));
+    const targetPort = kind === 'webhook' ? receiver.webhook?.targetPort : undefined;
+    if (endpoint === undefined) return;
+    const resolved = endpointPeer(endpoint.host, cluster);
+    if ('ip' in resolved) {
+      // A pod or Service address: Cilium's CIDR rules never match the cluster's pods, and a
+      // ClusterIP is translated to one before the policy applies; the address also changes.
+      if (cluster.enforcesPolicies) {
+        issues.push(
+          warning({
+            code: 'monitoring-receiver-egress',
+            path: receiverHostPath(kind, receiver, at),
+            value: endpoint.host,
+            message: `is an address of the cluster's ${resolved.network} network: no egress policy can allow it (Cilium's CIDR rules never match the cluster's pods, and it translates a ClusterIP to a pod before the policy applies), so under the CNI's default deny on cluster "${cluster.name}" every notification to it is dropped`,
+            expected:
+              'the Service by its name, <service>.<namespace>.svc (the egress policy then allows the pods of that namespace), or an address outside the cluster',
+          }),
+        );
+      }
+      return;
     }
+    const { peer } = resolved;
+    if (targetPort !== undefined && peer.kind !== 'service') {
+      issues.push(
+        error({
+          code: 'monitoring-receiver',
+          path: at('webhook', 'targetPort'),
+          value: targetPort,
+          message: `is not read: ${endpoint.host} is not a Service of the cluster (<service>.<namespace>.svc), so no Service translates its port`,
+          expected: 'targetPort only with a host <service>.<namespace>.svc[.<cluster domain>]',
+        }),
+      );
+      return;
+    }
+    const port = targetPort ?? endpoint.port;
+    flows.set(`${endpoint.host}:${port}`, endpointFlow(peer, port));
   });
 
   const known = (name: string, at: PathSegment[]): boolean => {

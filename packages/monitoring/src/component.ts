@@ -12,6 +12,7 @@ import {
   type Component,
   type ComponentOutput,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   type EnvironmentName,
@@ -307,6 +308,9 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
     name: cluster.name,
     production: cluster.environment === 'production',
     enforcesPolicies: input.provided.cni?.networkPolicy === true,
+    clusterDomain: input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    podCidr: cluster.network.podCidr,
+    serviceCidr: cluster.network.serviceCidr,
   });
   issues.push(...plan.issues);
   if (!settings.grafana.localLogin && settings.grafana.oidc === undefined) {
@@ -645,6 +649,9 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
       name: cluster.name,
       production: cluster.environment === 'production',
       enforcesPolicies: entry.provided.cni?.networkPolicy === true,
+      clusterDomain: entry.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      podCidr: cluster.network.podCidr,
+      serviceCidr: cluster.network.serviceCidr,
     });
     const own = clusterManifests(entry, settings, issues);
     for (const alert of own.alerts) rendered.add(alert);

@@ -14,7 +14,9 @@ export function flowName(
         ? peer.cidr
         : peer.kind === 'capability' || peer.kind === 'consumers'
           ? `${peer.kind}-${peer.capability}`
-          : peer.kind;
+          : peer.kind === 'service'
+            ? `${peer.service}.${peer.namespace}`
+            : peer.kind;
   const name = `${app}-${direction === 'egress' ? 'to' : 'from'}-${what}-${ports[0] ?? 'any'}`;
   return name
     .toLowerCase()

@@ -172,7 +172,7 @@ export interface MonitoringTelegramReceiver {
 chatId: number
 }
 /**
- * A generic webhook: `url` for an in-cluster or otherwise non-secret endpoint, or the URL in `credentials` (a check-in URL carrying its token, e.g. a heartbeat's) with its `host` for the egress policy.
+ * A generic webhook: `url` for an in-cluster or otherwise non-secret endpoint, or the URL in `credentials` (a check-in URL carrying its token, e.g. a heartbeat's) with its `host` for the egress policy. The egress policy follows the host: a public name is allowed by name, an IP address as that address, a Service of the cluster (`<service>.<namespace>.svc`) as the pods of its namespace (on `targetPort` when the pods listen on another port than the Service).
  */
 export interface MonitoringWebhookReceiver {
 /**
@@ -183,6 +183,10 @@ url?: string
  * Host, and :port when not 443, of the URL held in `credentials`: Alertmanager's egress policy allows exactly this host (under the CNI's default deny, a URL only in a Secret is a host no policy names). The host only, never the path or token: e.g. hc-ping.com, uptime.example.com:8443.
  */
 host?: string
+/**
+ * For a Service of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`): the port its pods listen on (the Service's targetPort) when it differs from the URL's. Cilium translates the Service to a pod before it applies the egress policy, so the policy names the pods' port, not the Service's.
+ */
+targetPort?: number
 }
 /**
  * Which receiver gets which alerts (default: the first receiver gets everything).

@@ -1,0 +1,119 @@
+// Alertmanager's webhook to a Service of the cluster on the reference platform (Cilium's default
+// deny): the egress names the pods of the Service's namespace, never the Service's DNS name (a
+// toFQDNs rule would allow the ClusterIP, which Cilium translates to a pod before the policy
+// applies), the application's pods there admit Alertmanager, and the reachability check proves
+// it; a namespace nothing of the definition deploys is a warning at the monitoring settings.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Issue, KubeObject, SystemInput, SystemReport } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+const FILE = 'platform.yaml';
+const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+
+/** The reference with one more Alertmanager receiver, a webhook to `url`. */
+function withWebhook(url: string): string {
+  const anchor = '      receivers:\n';
+  if (!reference.includes(anchor)) throw new Error('no receivers in the reference');
+  return reference.replace(
+    anchor,
+    `${anchor}        - name: app-hook\n          webhook:\n            url: ${url}\n`,
+  );
+}
+
+async function run(text: string): Promise<{
+  issues: Issue[];
+  reports: SystemReport[];
+  objects: (cluster: string) => KubeObject[];
+}> {
+  let seen: SystemInput | undefined;
+  const result = await generate(
+    { text, file: FILE, chartVersions: {} },
+    {
+      beforeSystemChecks: (input) => {
+        seen = input;
+        return input;
+      },
+    },
+  );
+  return {
+    issues: [...result.issues],
+    reports: result.reports?.() ?? [],
+    objects: (cluster) =>
+      (seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? [])
+        .flatMap((app) => app.objects)
+        .map((item) => item.object),
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests read into the policies' specs.
+type Loose = any;
+
+describe("Alertmanager's webhook to a Service of the cluster", { timeout: 180_000 }, () => {
+  it("reaches the application's pods behind the Service, admitted at their end, never by DNS name", async () => {
+    const { issues, reports, objects } = await run(
+      withWebhook('http://paperless.paperless.svc.cluster.local:8000/api/alerts'),
+    );
+    expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const policies = objects('dev').filter(
+      (object) => object.kind === 'CiliumNetworkPolicy',
+    ) as Loose[];
+    const egress = policies.filter(
+      (policy) =>
+        policy.metadata.namespace === 'monitoring' &&
+        JSON.stringify(policy.spec.egress ?? []).includes('paperless'),
+    );
+    expect(egress.map((policy) => [policy.spec.endpointSelector, policy.spec.egress])).toEqual([
+      [
+        { matchLabels: { 'app.kubernetes.io/name': 'alertmanager' } },
+        [
+          {
+            toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'paperless' } }],
+            toPorts: [{ ports: [{ port: '8000', protocol: 'TCP' }] }],
+          },
+        ],
+      ],
+    ]);
+    expect(JSON.stringify(policies)).not.toContain('paperless.paperless.svc');
+    const ingress = policies.filter(
+      (policy) =>
+        policy.metadata.namespace === 'paperless' &&
+        JSON.stringify(policy.spec.ingress ?? []).includes('alertmanager'),
+    );
+    expect(ingress.map((policy) => [policy.spec.endpointSelector, policy.spec.ingress])).toEqual([
+      [
+        { matchLabels: {} },
+        [
+          {
+            fromEndpoints: [
+              {
+                matchLabels: {
+                  'app.kubernetes.io/name': 'alertmanager',
+                  'k8s:io.kubernetes.pod.namespace': 'monitoring',
+                },
+              },
+            ],
+            toPorts: [{ ports: [{ port: '8000', protocol: 'TCP' }] }],
+          },
+        ],
+      ],
+    ]);
+    const lines = reports.find((report) => report.name === 'reachability')?.lines ?? [];
+    expect(lines).toContain(
+      '    allowed  monitoring/alertmanager → paperless/* 8000/TCP  [monitoring.alertmanager-to-paperless-paperless-8000]',
+    );
+  });
+
+  it('warns, at the monitoring settings, about a Service in a namespace the definition does not deploy', async () => {
+    const { issues, objects } = await run(withWebhook('http://ntfy.notify.svc/alerts'));
+    expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const warnings = issues.filter((issue) => issue.code === 'flow-service');
+    expect(warnings.map((issue) => issue.message)[0]).toBe(
+      'monitoring flow "alertmanager-to-ntfy-notify-80" on cluster "dev" calls Service ntfy.notify.svc, but nothing the definition deploys runs in namespace "notify": the build knows neither the pods behind it nor their labels, so no policy can be generated for it and under default deny every connection to it is dropped (a DNS rule cannot stand in: the name resolves to the ClusterIP, which Cilium translates to a pod before the policy applies)',
+    );
+    expect(warnings[0]?.position?.file).toBe(FILE);
+    expect(JSON.stringify(objects('dev'))).not.toContain('ntfy');
+  });
+});
