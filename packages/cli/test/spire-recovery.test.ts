@@ -44,7 +44,8 @@ describe('cilium-spire-recovery', { timeout: 120_000 }, () => {
 
   it('without the move and the recovery, every drain of a node the server may run on, and every lost node, is reported', async () => {
     const issues = await summary(without(isRecovery));
-    expect(issues).toEqual(
+    // Sorted: the runbook's blocks (one per node and operation) give the order of the issues.
+    expect(issues.sort()).toEqual(
       WORKERS.flatMap((node, index) => [
         // A settings reboot's drain.
         unmovedDrain(`kubectl drain ${node} --ignore-daemonsets`),
@@ -55,7 +56,7 @@ describe('cilium-spire-recovery', { timeout: 120_000 }, () => {
         // A lost node: its deletion starts the server elsewhere, empty, and Longhorn's wait comes
         // while identities are unregistered.
         `kubectl delete node ${node} | and waits`,
-      ]),
+      ]).sort(),
     );
   });
 
