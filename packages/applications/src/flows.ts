@@ -8,10 +8,12 @@ import {
   CAPABILITIES,
   type Capability,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   error,
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
+  hostFlowPeer,
   type Issue,
   type PathSegment,
   type PodLabels,
@@ -137,7 +139,13 @@ export function applicationFlows(
           );
           return;
         }
-        peer = { kind: 'fqdn', name: flow.fqdn };
+        // A Service of the cluster (`db.data.svc.cluster.local`) is the pods behind it: a DNS
+        // rule would allow the ClusterIP, never the pod the connection reaches (core's
+        // `hostFlowPeer`, the rule every component follows); `ports` are the pods'.
+        peer = hostFlowPeer(flow.fqdn, provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
+          kind: 'fqdn',
+          name: flow.fqdn,
+        };
       } else if (flow.cidr !== undefined) {
         if (parseCidr(flow.cidr) === undefined) {
           fail(at('cidr'), flow.cidr, 'is not a CIDR', 'a network such as 192.168.1.0/24');

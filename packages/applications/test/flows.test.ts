@@ -46,6 +46,30 @@ describe("the applications' flows", () => {
     expect(result.flows[0]?.selector).toEqual({ 'app.kubernetes.io/name': 'docs' });
   });
 
+  test('an fqdn that is a Service of the cluster is the pods behind it (a DNS rule would never match)', () => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [
+          { name: 'db', fqdn: 'postgres.databases.svc.lab.internal', ports: [{ port: 5432 }] },
+          { name: 'other', fqdn: 'postgres.databases.svc.cluster.local', ports: [{ port: 5432 }] },
+        ],
+        backedUp: false,
+      },
+    ];
+    const provided = {
+      dns: { clusterDomain: 'lab.internal', namespace: 'kube-system', selector: {} },
+    };
+    const result = applicationFlows(apps, provided, path);
+    expect(result.issues).toEqual([]);
+    expect(result.flows.map((flow) => [flow.name, flow.peer])).toEqual([
+      ['docs-db', { kind: 'service', service: 'postgres', namespace: 'databases' }],
+      // Another cluster domain than this cluster's: a name outside it.
+      ['docs-other', { kind: 'fqdn', name: 'postgres.databases.svc.cluster.local' }],
+    ]);
+  });
+
   test('a flow to another application reaches its pods in its namespace', () => {
     const apps: AppFlowInput[] = [
       {

@@ -27,6 +27,7 @@ import type {
 import {
   checkHaInvariants,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   ensureNamespace,
   error,
   handOverApply,
@@ -287,13 +288,16 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
 /**
  * With an OIDC login the server calls the issuer (discovery document, token endpoint, keys; the
  * CLI's tokens are checked there too): through the Gateway when the issuer is a routed host of
- * the cluster (`auth.<domain>`, Authelia), else the issuer's host by name.
+ * the cluster (`auth.<domain>`, Authelia), the pods behind it when it is a Service of the cluster
+ * (`<service>.<namespace>.svc[.<cluster domain>]`, on the URL's port), else the issuer's host by
+ * name (core's `urlFlowPeer`).
  */
 export function argocdOidcFlows(
   issuer: string,
   gatewayDomain: string | undefined,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
 ): FlowDeclaration[] {
-  const target = urlFlowPeer(issuer, gatewayDomain);
+  const target = urlFlowPeer(issuer, gatewayDomain, clusterDomain);
   if (target === undefined) return [];
   return [
     {
@@ -768,6 +772,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
             input.provided['oidc-provider'] === undefined
               ? undefined
               : input.provided.gateway?.domain,
+            input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
           )),
     ],
     ...(input.provided.gateway === undefined

@@ -10,6 +10,7 @@ import {
   type ComponentOutput,
   checkHaInvariants,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   type EnvironmentName,
@@ -145,7 +146,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
       },
     ],
     secrets: withRotationProcedures(secretRequirements(settings), settings),
-    flows: autheliaFlows(settings),
+    flows: autheliaFlows(settings, input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN),
     ...(volume === undefined ? {} : { volumes: [volume] }),
     facts: {
       'oidc-provider': {

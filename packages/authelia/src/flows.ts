@@ -3,10 +3,18 @@
 // - the server checks its clock at start-up against the chart's NTP server (udp
 //   time.cloudflare.com:123; `ntp.disable_failure: false`, so without it Authelia does not start);
 // - the server reaches the LDAP directory, PostgreSQL, Redis and the SMTP server the settings
-//   name, by name or, for an address, as a network.
+//   name: a Service of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`) as the pods
+//   behind it, on the address' port (taken as the pods'), an address as a network, any other
+//   host by name (core's `hostFlowPeer`).
 // - the metrics provider scrapes its metrics listener (9959, `telemetry.metrics`, switched on in
 //   values.ts). Pure.
-import { type FlowDeclaration, type FlowPeer, type FlowPort, isIpv4, isIpv6 } from '@homelab/core';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  type FlowDeclaration,
+  type FlowPeer,
+  type FlowPort,
+  hostFlowPeer,
+} from '@homelab/core';
 import { AUTHELIA_NAMESPACE, type ResolvedAutheliaSettings } from './settings.js';
 import { AUTHELIA_METRICS_PORT, POD_SELECTOR } from './values.js';
 
@@ -21,8 +29,14 @@ const DEFAULT_PORTS: { readonly [scheme: string]: number } = {
   'ldaps:': 636,
 };
 
-/** Host and port of an address in the settings (`ldaps://ldap.example.com`, `tcp://db:5432`). */
-export function addressPeer(address: string): { peer: FlowPeer; port: number } | undefined {
+/**
+ * Peer and port of an address in the settings (`ldaps://ldap.example.com`, `tcp://db:5432`), on a
+ * cluster whose DNS domain is `clusterDomain`.
+ */
+export function addressPeer(
+  address: string,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): { peer: FlowPeer; port: number } | undefined {
   let url: URL;
   try {
     url = new URL(address);
@@ -30,19 +44,23 @@ export function addressPeer(address: string): { peer: FlowPeer; port: number } |
     return undefined;
   }
   const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port);
-  return port === undefined ? undefined : hostPeer(url.hostname, port);
+  return port === undefined ? undefined : hostPeer(url.hostname, port, clusterDomain);
 }
 
-function hostPeer(hostname: string, port: number): { peer: FlowPeer; port: number } | undefined {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (host === '') return undefined;
-  if (isIpv4(host)) return { peer: { kind: 'cidr', cidr: `${host}/32` }, port };
-  if (isIpv6(host)) return { peer: { kind: 'cidr', cidr: `${host}/128` }, port };
-  return { peer: { kind: 'fqdn', name: host }, port };
+function hostPeer(
+  hostname: string,
+  port: number,
+  clusterDomain: string,
+): { peer: FlowPeer; port: number } | undefined {
+  const peer = hostFlowPeer(hostname, clusterDomain);
+  return peer === undefined ? undefined : { peer, port };
 }
 
-/** Every flow of Authelia with `settings`. */
-export function autheliaFlows(settings: ResolvedAutheliaSettings): FlowDeclaration[] {
+/** Every flow of Authelia with `settings` on a cluster whose DNS domain is `clusterDomain`. */
+export function autheliaFlows(
+  settings: ResolvedAutheliaSettings,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): FlowDeclaration[] {
   const flow = (
     name: string,
     direction: FlowDeclaration['direction'],
@@ -83,7 +101,7 @@ export function autheliaFlows(settings: ResolvedAutheliaSettings): FlowDeclarati
     ),
   ];
   const external = (name: string, address: string | undefined, reason: string): void => {
-    const target = address === undefined ? undefined : addressPeer(address);
+    const target = address === undefined ? undefined : addressPeer(address, clusterDomain);
     if (target !== undefined)
       flows.push(flow(name, 'egress', target.peer, tcp(target.port), reason));
   };
@@ -94,7 +112,7 @@ export function autheliaFlows(settings: ResolvedAutheliaSettings): FlowDeclarati
     external('postgres', settings.storage.address, 'Authelia keeps its state in PostgreSQL');
   }
   if (settings.session.kind === 'redis') {
-    const target = hostPeer(settings.session.host, settings.session.port);
+    const target = hostPeer(settings.session.host, settings.session.port, clusterDomain);
     if (target !== undefined) {
       flows.push(
         flow('redis', 'egress', target.peer, tcp(target.port), 'sessions are shared through Redis'),

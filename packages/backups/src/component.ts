@@ -12,7 +12,9 @@ import {
   type ComponentOutput,
   type ConsumerManifests,
   checkHaInvariants,
+  clusterServiceName,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   ENVIRONMENTS,
@@ -72,8 +74,33 @@ const BUILT_IN_API_VERSIONS = ['v1'] as const;
 /** What GitOps namespace the runbook names when no `gitops` provider says. */
 const DEFAULT_GITOPS_NAMESPACE = 'argocd';
 
-function settingsIssues(input: DeclareInput<Settings>, settings: ResolvedBackupsSettings): Issue[] {
+function settingsIssues(
+  input: DeclareInput<Settings>,
+  settings: ResolvedBackupsSettings,
+  clusterDomain: string,
+): Issue[] {
   const issues: Issue[] = [];
+  const s3 = settings.s3;
+  if (settings.etcd !== undefined && s3 !== undefined && !s3.pathStyle) {
+    // talos-backup's aws-sdk-go-v2 without UsePathStyle dials <bucket>.<endpoint host>: a name
+    // the cluster DNS has no record for when the endpoint is a Service of the cluster.
+    let host = '';
+    try {
+      host = new URL(s3.endpoint).hostname;
+    } catch {}
+    const service = clusterServiceName(host, clusterDomain);
+    if (service !== undefined) {
+      issues.push(
+        error({
+          code: 'backups-s3',
+          path: input.path('s3', 'pathStyle'),
+          value: false,
+          message: `makes talos-backup address the bucket virtual-hosted, at ${s3.bucket}.${host}: the endpoint is Service ${service.service} of namespace ${service.namespace}, and the cluster DNS has no such name, so no etcd snapshot is written`,
+          expected: 'pathStyle: true (the default) for an endpoint inside the cluster',
+        }),
+      );
+    }
+  }
   if (settings.s3 === undefined) {
     issues.push(
       error({
@@ -305,7 +332,8 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
 
 function declare(input: DeclareInput<Settings>): Declaration {
   const settings = resolveBackupsSettings(input.settings, input.cluster);
-  const issues = settingsIssues(input, settings);
+  const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  const issues = settingsIssues(input, settings, clusterDomain);
   const etcd = settings.etcd;
   return {
     application: application(settings),
@@ -338,12 +366,12 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }),
     // The movers and restore verifications run in the protected volumes' namespaces: their
     // owner declares what they need there (podFlows), where default deny covers them.
-    flows: backupsFlows(settings, input.provided.gateway?.domain),
+    flows: backupsFlows(settings, input.provided.gateway?.domain, clusterDomain),
     monitors: monitors(settings),
     facts: {
       backup: {
         verification: true,
-        podFlows: backupPodFlows(settings, input.provided.gateway?.domain),
+        podFlows: backupPodFlows(settings, input.provided.gateway?.domain, clusterDomain),
       },
     },
     issues,

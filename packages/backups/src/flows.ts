@@ -10,8 +10,16 @@
 // The movers and restore verifications run in the protected volumes' namespaces (the
 // applications'), not here: the `backup` fact carries what they need there (`podFlows`: egress
 // to the S3 endpoint of the restic repositories), and the volume's owner declares it in each of
-// its namespaces under default deny (core's `backupFlows`). Pure.
-import { type BackupPodFlow, type FlowDeclaration, urlFlowPeer } from '@homelab/core';
+// its namespaces under default deny (core's `backupFlows`).
+// An endpoint that is a Service of the cluster (MinIO at `http://minio.storage.svc:9000`) is the
+// pods behind it, on the endpoint's port (core's `urlFlowPeer`): a DNS rule would allow the
+// ClusterIP, never the pod the connection reaches. Pure.
+import {
+  type BackupPodFlow,
+  DEFAULT_CLUSTER_DOMAIN,
+  type FlowDeclaration,
+  urlFlowPeer,
+} from '@homelab/core';
 import { ROLE_LABEL } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -46,8 +54,9 @@ const VERIFICATION_SELECTOR = {
 function s3Peer(
   s3: NonNullable<ResolvedBackupsSettings['s3']>,
   gatewayDomain: string | undefined,
+  clusterDomain: string,
 ): ReturnType<typeof urlFlowPeer> {
-  const target = urlFlowPeer(s3.endpoint, gatewayDomain);
+  const target = urlFlowPeer(s3.endpoint, gatewayDomain, clusterDomain);
   if (target === undefined) return undefined;
   return !s3.pathStyle && target.peer.kind === 'fqdn'
     ? { peer: { kind: 'fqdn', name: `${s3.bucket}.${target.peer.name}` }, ports: target.ports }
@@ -95,8 +104,9 @@ function awsRegionOf(host: string): string {
 function resticPeers(
   s3: NonNullable<ResolvedBackupsSettings['s3']>,
   gatewayDomain: string | undefined,
+  clusterDomain: string,
 ): { peer: BackupPodFlow['peer']; ports: BackupPodFlow['ports'] }[] {
-  const target = urlFlowPeer(s3.endpoint, gatewayDomain);
+  const target = urlFlowPeer(s3.endpoint, gatewayDomain, clusterDomain);
   if (target === undefined) return [];
   if (target.peer.kind !== 'fqdn') return [target];
   const host = target.peer.name;
@@ -130,10 +140,11 @@ function resticPeers(
 export function backupPodFlows(
   settings: ResolvedBackupsSettings,
   gatewayDomain: string | undefined,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
 ): BackupPodFlow[] {
   const s3 = settings.s3;
   if (s3 === undefined) return [];
-  return resticPeers(s3, gatewayDomain).flatMap((target, index) => {
+  return resticPeers(s3, gatewayDomain, clusterDomain).flatMap((target, index) => {
     const suffix = index === 0 ? '' : `-${index + 1}`;
     return [
       {
@@ -158,6 +169,7 @@ export function backupPodFlows(
 export function backupsFlows(
   settings: ResolvedBackupsSettings,
   gatewayDomain: string | undefined,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
 ): FlowDeclaration[] {
   const flows: FlowDeclaration[] = [
     {
@@ -191,7 +203,7 @@ export function backupsFlows(
     reason: "talos-backup takes the etcd snapshot through the control planes' Talos API",
   });
   // The schema allows only http(s) URLs, so the endpoint always has a peer.
-  const target = s3Peer(s3, gatewayDomain);
+  const target = s3Peer(s3, gatewayDomain, clusterDomain);
   if (target !== undefined) {
     const peer = target.peer;
     flows.push({

@@ -820,6 +820,34 @@ describe('flows (zero trust)', () => {
     ]);
   });
 
+  test('an endpoint that is a Service of the cluster (MinIO) is the pods behind it, on its port', () => {
+    const minio = { endpoint: 'http://minio.storage.svc.cluster.local:9000' };
+    expect(resticHosts(minio)).toEqual([
+      'movers-s3 {"kind":"service","service":"minio","namespace":"storage"} 9000',
+      'verification-s3 {"kind":"service","service":"minio","namespace":"storage"} 9000',
+    ]);
+    const run = runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, ...minio } });
+    expect(errors(run)).toEqual([]);
+    expect(table(run, 2)[3]).toBe(
+      'talos-backup/talos-backup egress {"kind":"service","service":"minio","namespace":"storage"} 9000/TCP',
+    );
+  });
+
+  test('virtual-hosted addressing of a Service of the cluster is an error: talos-backup would dial <bucket>.<service>, which the cluster DNS does not know', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'http://minio.storage.svc:9000', pathStyle: false },
+    });
+    expect(
+      errors(run)
+        .filter((issue) => issue.code === 'backups-s3')
+        .map((issue) => [formatPath(issue.path), issue.message])[0],
+    ).toEqual([
+      'clusters[0].components.backups.s3.pathStyle',
+      'makes talos-backup address the bucket virtual-hosted, at homelab-backups.minio.storage.svc: the endpoint is Service minio of namespace storage, and the cluster DNS has no such name, so no etcd snapshot is written',
+    ]);
+  });
+
   test('without etcd snapshots only the controller has flows', () => {
     expect(table(runBackups({ ...SETTINGS, etcd: { enabled: false } }), 2)).toEqual([
       'volsync-system/volsync egress {"kind":"kube-apiserver"} 6443/TCP',

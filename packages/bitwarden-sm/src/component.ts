@@ -13,6 +13,7 @@ import {
   type ConsumerManifests,
   clusterList,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   type EnvironmentName,
@@ -168,7 +169,7 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
       },
     ],
     bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),
-    flows: bitwardenFlows(settings),
+    flows: bitwardenFlows(settings, input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN),
     facts: {
       secrets: {
         store: 'Bitwarden Secrets Manager',
@@ -206,7 +207,10 @@ export function bitwardenUrls(server: ResolvedBitwardenSettings['server']): {
  * Secrets, leader election, the token reviews of its metrics endpoint), Bitwarden's identity
  * (machine-account login) and API (secrets) hosts, and Prometheus scraping its metrics.
  */
-export function bitwardenFlows(settings: ResolvedBitwardenSettings): FlowDeclaration[] {
+export function bitwardenFlows(
+  settings: ResolvedBitwardenSettings,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): FlowDeclaration[] {
   const flow = (
     name: string,
     direction: FlowDeclaration['direction'],
@@ -243,7 +247,7 @@ export function bitwardenFlows(settings: ResolvedBitwardenSettings): FlowDeclara
     ['identity', urls.identity, 'the operator logs in with the machine-account token'],
     ['api', urls.api, 'the operator reads the secrets'],
   ] as const) {
-    const target = urlFlowPeer(url, undefined);
+    const target = urlFlowPeer(url, undefined, clusterDomain);
     if (target !== undefined) flows.push(flow(name, 'egress', target.peer, target.ports, reason));
   }
   return flows;

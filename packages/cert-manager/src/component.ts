@@ -10,6 +10,7 @@ import {
   type Component,
   type ComponentOutput,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   type EnvironmentName,
@@ -337,7 +338,12 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
   }
   const issuer = settings.issuer;
   const { secrets, bootstrapSecrets } = credentials(issuer, input.provided.secrets !== undefined);
-  const network = certManagerFlows(issuer, enforced, input.path);
+  const network = certManagerFlows(
+    issuer,
+    enforced,
+    input.path,
+    input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+  );
   issues.push(...network.issues);
   return {
     application: descriptor(cluster),

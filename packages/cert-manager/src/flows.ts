@@ -7,12 +7,12 @@
 // - with an ACME issuer, the controller calls the ACME server and the DNS-01 provider's API (or
 //   the RFC 2136 server), and the recursive nameservers of the DNS-01 self-check when set. Pure.
 import {
+  DEFAULT_CLUSTER_DOMAIN,
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
+  hostFlowPeer,
   type Issue,
-  isIpv4,
-  isIpv6,
   type PathSegment,
   warning,
 } from '@homelab/core';
@@ -53,15 +53,19 @@ const PROVIDER_APIS: { readonly [provider: string]: string } = {
   route53: 'route53.amazonaws.com',
 };
 
-/** A `host:port` (`10.0.0.53:53`, `[2606:4700::1111]:53`, `ns.example.com:53`) as a flow peer. */
-export function hostPortPeer(address: string): { peer: FlowPeer; port: number } | undefined {
+/**
+ * A `host:port` (`10.0.0.53:53`, `[2606:4700::1111]:53`, `ns.example.com:53`,
+ * `bind.dns.svc.cluster.local:53`) as a flow peer (core's `hostFlowPeer`: a Service of the
+ * cluster is the pods behind it, the port taken as theirs).
+ */
+export function hostPortPeer(
+  address: string,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): { peer: FlowPeer; port: number } | undefined {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
   if (match === null) return undefined;
-  const host = (match[1] ?? match[2] ?? '').toLowerCase();
-  const port = Number(match[3]);
-  if (isIpv4(host)) return { peer: { kind: 'cidr', cidr: `${host}/32` }, port };
-  if (isIpv6(host)) return { peer: { kind: 'cidr', cidr: `${host}/128` }, port };
-  return { peer: { kind: 'fqdn', name: host }, port };
+  const peer = hostFlowPeer(match[1] ?? match[2] ?? '', clusterDomain);
+  return peer === undefined ? undefined : { peer, port: Number(match[3]) };
 }
 
 function flow(
@@ -91,6 +95,7 @@ export function certManagerFlows(
   issuer: ResolvedIssuer | undefined,
   enforced: boolean,
   path: (...segments: PathSegment[]) => PathSegment[],
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
 ): { flows: FlowDeclaration[]; issues: Issue[] } {
   const api: FlowPeer = { kind: 'kube-apiserver' };
   const pods = CERT_MANAGER_PODS;
@@ -159,7 +164,7 @@ export function certManagerFlows(
   );
   const solver = issuer.solver;
   if (solver.provider === 'rfc2136') {
-    const server = hostPortPeer(solver.nameserver);
+    const server = hostPortPeer(solver.nameserver, clusterDomain);
     if (server !== undefined) {
       flows.push(
         flow(
@@ -186,7 +191,7 @@ export function certManagerFlows(
     );
   }
   issuer.recursiveNameservers.forEach((nameserver, index) => {
-    const server = hostPortPeer(nameserver);
+    const server = hostPortPeer(nameserver, clusterDomain);
     if (server === undefined) return;
     flows.push(
       flow(

@@ -3,6 +3,7 @@
 import { formatIssue } from '@homelab/core';
 import { testDefinition, testReferenceClusters, testRun } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { hostPortPeer } from '../src/flows.js';
 import { certManagerComponent } from '../src/index.js';
 import { type AnyJson, acme, must, NETWORK, runCertManager, SECRETS } from './helpers.js';
 
@@ -560,5 +561,20 @@ describe('flows (zero trust)', () => {
       'controller-rfc2136 egress cert-manager {"kind":"cidr","cidr":"10.0.0.53/32"} 53/UDP,53/TCP',
       'controller-self-check-1 egress cert-manager {"kind":"cidr","cidr":"10.0.0.53/32"} 53/UDP,53/TCP',
     ]);
+  });
+
+  test('an RFC 2136 server that is a Service of the cluster is the pods behind it, never a DNS rule', () => {
+    expect(hostPortPeer('bind.dns.svc.cluster.local:53')).toEqual({
+      peer: { kind: 'service', service: 'bind', namespace: 'dns' },
+      port: 53,
+    });
+    expect(hostPortPeer('bind.dns.svc.lab.internal:5353', 'lab.internal')).toEqual({
+      peer: { kind: 'service', service: 'bind', namespace: 'dns' },
+      port: 5353,
+    });
+    expect(hostPortPeer('ns1.example.com:53')).toEqual({
+      peer: { kind: 'fqdn', name: 'ns1.example.com' },
+      port: 53,
+    });
   });
 });

@@ -6,6 +6,7 @@
 import {
   type Capability,
   type ClusterContribution,
+  cidrContainsCidr,
   clusterServiceName,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
@@ -336,6 +337,32 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               : `${id}.${count}`;
         connections.push({ id: unique, component, from, to, ports, reason });
       };
+      // Egress to the pods behind Service <service>.<namespace>.svc (the `service` peer, a
+      // deployment source inside the cluster): the ClusterIP its name resolves to is translated
+      // to a backend pod before the egress policy applies (contract.ts, FlowPeer `service`), so
+      // the rule names the pods of the namespace, the only labels the build knows of them (the
+      // Service's selector is not in the definition). Where the namespace is under default
+      // deny, the generator also opens those pods to the caller on exactly these ports.
+      const addService = (
+        service: { readonly service: string; readonly namespace: string },
+        ports: readonly FlowPort[],
+      ): void => {
+        const hostname = `${service.service}.${service.namespace}.svc`;
+        const owner = namespaceOwner(contributions, service.namespace);
+        if (owner === undefined) {
+          issues.push(
+            warning({
+              code: 'flow-service',
+              path: componentPath(component),
+              value: flow.name,
+              message: `${component} flow "${flow.name}" on cluster "${cluster.name}" calls Service ${hostname}, but nothing the definition deploys runs in namespace "${service.namespace}": the build knows neither the pods behind it nor their labels, so no policy can be generated for it and under default deny every connection to it is dropped (a DNS rule cannot stand in: the name resolves to the ClusterIP, which Cilium translates to a pod before the policy applies)`,
+              expected: `what serves ${hostname} deployed by the definition (an application with namespace "${service.namespace}"), or the target reached at an address outside the cluster`,
+            }),
+          );
+          return;
+        }
+        add(own, pods(owner, service.namespace, {}), ports);
+      };
       const addRoute = (to: Endpoint, route: GatewayRoute): void => {
         connections.push({ id, component, from: own, to, ports: flow.ports, reason, route });
       };
@@ -517,15 +544,15 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               list.push({ port: source.port, protocol: 'TCP' });
               ports.set(source.host, list);
             }
-            for (const [host, list] of ports) add(own, { kind: 'fqdn', name: host }, list);
+            for (const [host, list] of ports) {
+              // A repository served inside the cluster (a Gitea Service): its pods, not a name.
+              const service = clusterServiceName(host, clusterDomain(contributions));
+              if (service === undefined) add(own, { kind: 'fqdn', name: host }, list);
+              else addService(service, list);
+            }
           }
           break;
         case 'service': {
-          // The ClusterIP a Service name resolves to is translated to a backend pod before the
-          // egress policy applies (contract.ts, FlowPeer `service`): the rule names the pods of
-          // the namespace, the only labels the build knows of them (the Service's selector is
-          // not in the definition). Where the namespace is under default deny, the generator
-          // also opens those pods to the caller on exactly these ports, as for any pod peer.
           const hostname = `${peer.service}.${peer.namespace}.svc`;
           if (ingress) {
             flowIssue(
@@ -536,20 +563,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             );
             break;
           }
-          const owner = namespaceOwner(contributions, peer.namespace);
-          if (owner === undefined) {
-            issues.push(
-              warning({
-                code: 'flow-service',
-                path: componentPath(component),
-                value: flow.name,
-                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" calls Service ${hostname}, but nothing the definition deploys runs in namespace "${peer.namespace}": the build knows neither the pods behind it nor their labels, so no policy can be generated for it and under default deny every connection to it is dropped (a DNS rule cannot stand in: the name resolves to the ClusterIP, which Cilium translates to a pod before the policy applies)`,
-                expected: `what serves ${hostname} deployed by the definition (an application with namespace "${peer.namespace}"), or the target reached at an address outside the cluster`,
-              }),
-            );
-            break;
-          }
-          add(own, pods(owner, peer.namespace, {}), flow.ports);
+          addService(peer, flow.ports);
           break;
         }
         case 'cidr': {
@@ -562,6 +576,28 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               'a network such as 10.0.0.0/8',
             );
             break;
+          }
+          // An address of the cluster's own pod or Service network (a URL's literal IP): CIDR
+          // rules never match the cluster's pods, and a ClusterIP is translated to a pod before
+          // the policy applies (Cilium's "IP/CIDR based" policy docs), so nothing it allows
+          // ever arrives.
+          const inside = (
+            [
+              ['pod', cluster.network.podCidr],
+              ['Service', cluster.network.serviceCidr],
+            ] as const
+          ).find(([, range]) => range !== undefined && cidrContainsCidr(range, cidr));
+          if (inside !== undefined) {
+            issues.push(
+              warning({
+                code: 'flow-cidr-cluster',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, inside the cluster's ${inside[0]} network ${inside[1]}: Cilium's CIDR rules never match the cluster's pods (and it translates a ClusterIP to a pod before the policy applies), so under default deny every connection to it is dropped`,
+                expected:
+                  'the Service by its name, <service>.<namespace>.svc (its pods are then the peer), or an address outside the cluster',
+              }),
+            );
           }
           const network = { kind: 'cidr' as const, cidr: peer.cidr };
           if (ingress) add(network, own, flow.ports);

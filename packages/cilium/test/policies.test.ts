@@ -560,6 +560,115 @@ describe('calls to a Service of the cluster by name (a webhook of an application
   });
 });
 
+describe('a deployment source or an address inside the cluster', () => {
+  /** `deployer` fetching the deployment sources, `gitea` running in namespace `git`. */
+  const deployer = testComponent({
+    name: 'deployer',
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'deployer', podSecurity: 'restricted', clusterResources: [] },
+      flows: [
+        {
+          name: 'sources',
+          direction: 'egress',
+          namespace: 'deployer',
+          selector: { app: 'repo-server' },
+          peer: { kind: 'deployment-sources' },
+          ports: [],
+          reason: 'fetches the platform',
+        },
+      ],
+    }),
+  });
+  const gitea = testComponent({
+    name: 'gitea',
+    needs: ['cni'],
+    contribution: () => ({
+      application: { namespace: 'git', podSecurity: 'restricted', clusterResources: [] },
+      flows: [],
+    }),
+  });
+
+  test('a platform repository served by a Service of the cluster: its pods, admitted there, never toFQDNs', () => {
+    const run = runCilium(
+      testDefinition(referenceClusters(), {
+        repository: { url: 'https://gitea.git.svc.cluster.local/homelab/platform.git' },
+      } as AnyJson),
+      [deployer, gitea],
+    );
+    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    const egress = policies(run, 'dev').filter(
+      (object) =>
+        object.metadata.namespace === 'deployer' &&
+        JSON.stringify(object.spec.egress ?? []).includes('"git"'),
+    );
+    expect(egress.map((object) => object.spec.egress)).toEqual([
+      [
+        {
+          toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'git' } }],
+          toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+        },
+      ],
+    ]);
+    expect(JSON.stringify(policies(run, 'dev'))).not.toContain('gitea.git.svc');
+    const ingress = policies(run, 'dev').filter(
+      (object) => object.metadata.namespace === 'git' && object.spec.ingress !== undefined,
+    );
+    expect(ingress.map((object) => object.spec.ingress)).toEqual([
+      [
+        {
+          fromEndpoints: [
+            {
+              matchLabels: {
+                app: 'repo-server',
+                'k8s:io.kubernetes.pod.namespace': 'deployer',
+              },
+            },
+          ],
+          toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+        },
+      ],
+    ]);
+  });
+
+  test("a CIDR peer inside the cluster's pod or Service network is a warning (CIDR rules never match pods)", () => {
+    const caller = (cidr: string) =>
+      testComponent({
+        name: 'caller',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'caller', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'db',
+              direction: 'egress',
+              namespace: 'caller',
+              selector: { app: 'caller' },
+              peer: { kind: 'cidr', cidr },
+              ports: [{ port: 5432, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const warnings = (cidr: string) =>
+      runCilium(testDefinition(referenceClusters()), [caller(cidr)])
+        .issues.filter((issue) => issue.code === 'flow-cidr-cluster' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.path, issue.message]);
+    expect(warnings('10.101.3.7/32')).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'caller'],
+        'caller flow "db" on cluster "dev" names 10.101.3.7/32, inside the cluster\'s pod network 10.101.0.0/16: Cilium\'s CIDR rules never match the cluster\'s pods (and it translates a ClusterIP to a pod before the policy applies), so under default deny every connection to it is dropped',
+      ],
+    ]);
+    expect(warnings('10.201.0.10/32').map((warning) => warning[2])).toEqual([
+      expect.stringContaining("inside the cluster's Service network 10.201.0.0/16"),
+    ]);
+    expect(warnings('192.168.1.10/32')).toEqual([]);
+    expect(warnings('10.0.0.0/8')).toEqual([]);
+  });
+});
+
 describe('extra flows of the definition', () => {
   const extras = (flows: AnyJson[]): AnyJson =>
     testDefinition(referenceClusters(), {

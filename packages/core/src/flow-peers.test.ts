@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { clusterServiceName, urlFlowPeer } from './flow-peers.js';
+import { clusterServiceName, hostFlowPeer, urlFlowPeer } from './flow-peers.js';
 
 describe('urlFlowPeer', () => {
   test('a routed host of the Gateway zone is the Gateway, with the route label as host', () => {
@@ -39,6 +39,40 @@ describe('urlFlowPeer', () => {
     });
     expect(urlFlowPeer('ldap://auth.lab.example.com', 'lab.example.com')).toBeUndefined();
     expect(urlFlowPeer('not a url', 'lab.example.com')).toBeUndefined();
+  });
+
+  test('a Service of the cluster is the pods behind it, on the URL port', () => {
+    expect(urlFlowPeer('http://minio.storage.svc.cluster.local:9000', 'lab.example.com')).toEqual({
+      peer: { kind: 'service', service: 'minio', namespace: 'storage' },
+      ports: [{ port: 9000, protocol: 'TCP' }],
+    });
+    expect(urlFlowPeer('https://dex.sso.svc.lab.internal', undefined, 'lab.internal')).toEqual({
+      peer: { kind: 'service', service: 'dex', namespace: 'sso' },
+      ports: [{ port: 443, protocol: 'TCP' }],
+    });
+    // Another cluster domain than the cluster's: not a name its DNS answers, by name.
+    expect(
+      urlFlowPeer('https://dex.sso.svc.cluster.local', undefined, 'lab.internal')?.peer,
+    ).toEqual({ kind: 'fqdn', name: 'dex.sso.svc.cluster.local' });
+  });
+});
+
+describe('hostFlowPeer', () => {
+  test('one rule: address, Service of the cluster, public name', () => {
+    expect(hostFlowPeer('192.168.1.10')).toEqual({ kind: 'cidr', cidr: '192.168.1.10/32' });
+    expect(hostFlowPeer('[FD00::1]')).toEqual({ kind: 'cidr', cidr: 'fd00::1/128' });
+    expect(hostFlowPeer('Postgres.Databases.svc.cluster.local.')).toEqual({
+      kind: 'service',
+      service: 'postgres',
+      namespace: 'databases',
+    });
+    expect(hostFlowPeer('redis.cache.svc')).toEqual({
+      kind: 'service',
+      service: 'redis',
+      namespace: 'cache',
+    });
+    expect(hostFlowPeer('ldap.example.com')).toEqual({ kind: 'fqdn', name: 'ldap.example.com' });
+    expect(hostFlowPeer('')).toBeUndefined();
   });
 });
 

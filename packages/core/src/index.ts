@@ -107,6 +107,7 @@ export {
   backupFlows,
   clusterServiceName,
   DEFAULT_CLUSTER_DOMAIN,
+  hostFlowPeer,
   urlFlowPeer,
 } from './flow-peers.js';
 export type {

@@ -11,6 +11,7 @@ import {
   type ComponentOutput,
   type ConsumerManifests,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
   ENVIRONMENTS,
@@ -489,6 +490,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     flows: longhornFlows(settings, {
       routed: routes.length > 0,
       recurringJobs: recurring.sort(compareStrings),
+      clusterDomain: input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
     }),
     talos: talosNeeds(disks),
     afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),

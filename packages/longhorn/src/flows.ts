@@ -25,7 +25,13 @@
 // - the backup target: longhorn-manager lists the backup store, the replicas (instance-manager)
 //   write and read the backups.
 // Pure.
-import { type FlowDeclaration, type FlowPort, type PodLabels, urlFlowPeer } from '@homelab/core';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  type FlowDeclaration,
+  type FlowPort,
+  type PodLabels,
+  urlFlowPeer,
+} from '@homelab/core';
 import { LONGHORN_NAMESPACE, type ResolvedLonghornSettings } from './settings.js';
 
 /** longhorn-manager's pods (the chart's DaemonSet). */
@@ -78,13 +84,15 @@ const APISERVER: FlowPort[] = [tcp(6443)];
 /** The backup target's S3 host: the endpoint's, or AWS S3 of the target's region. */
 function backupTargetPeers(
   settings: ResolvedLonghornSettings,
+  clusterDomain: string,
 ): { peer: FlowDeclaration['peer']; ports: FlowPort[]; host: string }[] {
   const target = settings.backupTarget;
   if (target === undefined) return [];
   if (target.endpoint !== undefined) {
     // Longhorn's backupstore addresses a custom endpoint path-style: the endpoint's host only. The
-    // store is off the cluster (backups must survive it): a name, never a route of the Gateway.
-    const resolved = urlFlowPeer(target.endpoint, undefined);
+    // store should be off the cluster (backups must survive it): a name, never a route of the
+    // Gateway; a Service of the cluster is the pods behind it (core's `urlFlowPeer`).
+    const resolved = urlFlowPeer(target.endpoint, undefined, clusterDomain);
     return resolved === undefined ? [] : [{ ...resolved, host: target.endpoint }];
   }
   // s3://<bucket>@<region>/<path>: AWS S3, virtual-hosted and regional names.
@@ -106,6 +114,8 @@ export function longhornFlows(
     readonly routed: boolean;
     /** Names of the RecurringJobs the cluster renders (their CronJobs' pods). */
     readonly recurringJobs: readonly string[];
+    /** The cluster's DNS domain (a backup target endpoint may be a Service of the cluster). */
+    readonly clusterDomain?: string;
   },
 ): FlowDeclaration[] {
   const namespace = LONGHORN_NAMESPACE;
@@ -367,7 +377,10 @@ export function longhornFlows(
       ),
     );
   }
-  for (const target of backupTargetPeers(settings)) {
+  for (const target of backupTargetPeers(
+    settings,
+    options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+  )) {
     const suffix = target.peer.kind === 'fqdn' ? target.peer.name : 'endpoint';
     flows.push(
       flow(

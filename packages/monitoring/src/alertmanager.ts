@@ -4,13 +4,13 @@
 // (`alertmanagerSpec.secrets`). Pure.
 import {
   cidrContains,
-  clusterServiceName,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
   didYouMean,
   error,
   type FlowDeclaration,
   type FlowPeer,
+  hostFlowPeer,
   type Issue,
   isIpv4,
   isIpv6,
@@ -246,9 +246,13 @@ function endpointPeer(
     }
     return { peer: { kind: 'cidr', cidr: `${bare}/${isIpv4(bare) ? 32 : 128}` } };
   }
-  const service = clusterServiceName(bare, cluster.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-  if (service !== undefined) return { peer: { kind: 'service', ...service } };
-  return { peer: { kind: 'fqdn', name: bare } };
+  // Core's one rule for a host (hostFlowPeer); a host is never empty here (the URL's pattern).
+  return {
+    peer: hostFlowPeer(bare, cluster.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
+      kind: 'fqdn',
+      name: bare,
+    },
+  };
 }
 
 /** Host and port of an http(s) URL, `undefined` when it has none. */

@@ -355,6 +355,7 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
       client,
       input.provided['oidc-provider']?.issuer,
       input.provided.gateway,
+      input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
     ),
   });
   const hasSecretStore = input.provided.secrets !== undefined;

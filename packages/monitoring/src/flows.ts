@@ -14,7 +14,12 @@
 //   receivers' endpoints (alertmanager.ts);
 // - the operator and kube-state-metrics watch the API server.
 // node-exporter runs on the host network: no pod flow. Pure.
-import { type FlowDeclaration, type OidcClientRequest, urlFlowPeer } from '@homelab/core';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  type FlowDeclaration,
+  type OidcClientRequest,
+  urlFlowPeer,
+} from '@homelab/core';
 import { flowName } from './flow-name.js';
 import { GRAFANA_CONTAINER_PORT } from './grafana.js';
 import { MONITORING_NAMESPACE } from './settings.js';
@@ -86,15 +91,17 @@ function scrape(app: App, ports: readonly number[], what: string): FlowDeclarati
 
 /**
  * With its OIDC client Grafana's server calls the issuer (token and userinfo endpoints): through
- * the Gateway when the issuer is a routed host of the cluster (`auth.<domain>`), else by name.
+ * the Gateway when the issuer is a routed host of the cluster (`auth.<domain>`), the pods behind it
+ * when it is a Service of the cluster, else by name (core's `urlFlowPeer`).
  */
 export function grafanaOidcFlows(
   client: OidcClientRequest | undefined,
   issuer: string | undefined,
   gateway: { readonly domain: string } | undefined,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
 ): FlowDeclaration[] {
   if (client === undefined || issuer === undefined) return [];
-  const target = urlFlowPeer(issuer, gateway?.domain);
+  const target = urlFlowPeer(issuer, gateway?.domain, clusterDomain);
   if (target === undefined) return [];
   return [
     flow(
