@@ -182,9 +182,10 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
  * After a node's reboot, until every attached Longhorn volume is `healthy` again (longhorn-manager
  * v1.8.1 `k8s/pkg/apis/longhorn/v1beta2/volume.go`: robustness `healthy`, `degraded`, `faulted`,
  * `unknown`; state `attached`, …): the replicas on the rebooted node rebuild meanwhile. Rebooting
- * the next node earlier can take a volume's last healthy replica: Talos' drain then stops
- * waiting on the instance manager's PodDisruptionBudget after 5 minutes (Talos v1.12
- * `pkg/kubernetes/kubernetes.go`, `DrainTimeout`) and reboots, and the volume faults. A failing
+ * the next node earlier can take a volume's last healthy replica: its `kubectl drain` then
+ * waits on the instance manager's PodDisruptionBudget and fails after 5 minutes (Talos' own
+ * drain would stop waiting and upgrade anyway: Talos v1.12 `pkg/kubernetes/kubernetes.go`,
+ * `DrainTimeout`, and the volume would fault). A failing
  * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
  */
 const AFTER_NODE_REBOOT_COMMANDS = [
