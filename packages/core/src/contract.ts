@@ -975,6 +975,14 @@ export interface ClusterContribution {
    * uncordons the node after a Talos upgrade (Talos uncordons only a node it cordoned itself).
    */
   readonly beforeNodeDrain?: { readonly [hostname: string]: NodeRebootWait };
+  /**
+   * What of the component can hold a node's drain (`kubectl drain` of a reboot, a Talos upgrade
+   * or a retirement giving up after 5 minutes) and what the operator does about it: the reason
+   * (Markdown, may hold a list) and commands that show it for the node named by the shell
+   * variable `NODE` (the runbook's "When a drain gives up"; Longhorn: the instance manager's
+   * PodDisruptionBudget while the node holds an attached volume or a last healthy replica).
+   */
+  readonly drainHeld?: NodeRebootWait;
   /** What the runbook runs for the component when a node joins, is retired or is lost. */
   readonly nodeLifecycle?: NodeLifecycle;
   /** What the runbook does when the component is down and that blocks the rest of the cluster. */

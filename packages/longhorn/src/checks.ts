@@ -405,8 +405,59 @@ export const nodeLifecycle: SystemCheck = {
   },
 };
 
+/**
+ * Talos (v1.12.11, v1.13.9: the Upgrade sequence's CordonAndDrainNode, pkg/kubernetes `Drain`)
+ * drains a node before an upgrade but gives up after `DrainTimeout` (5 minutes), only logging the
+ * pods it could not evict, and upgrades: it stops the instance manager that Longhorn's
+ * PodDisruptionBudget protected while the node held an attached volume or a volume's last
+ * healthy replica. Before a reboot it does not drain at all. The runbook must drain each storage
+ * node with `kubectl drain` (which fails when it gives up, and the block stops) before its
+ * `talosctl upgrade` and its `talosctl reboot`.
+ */
+export const upgradeDrain: SystemCheck = {
+  name: 'longhorn-upgrade-drain',
+  description:
+    "Where Longhorn runs on a cluster of more than one node, the runbook drains each storage node with kubectl drain before its talosctl upgrade and its talosctl reboot: Talos' own drain gives up after 5 minutes and upgrades anyway, past the instance manager's PodDisruptionBudget.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const { cluster } = deployed;
+      const path = `clusters/${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      if (typeof runbook !== 'string' || cluster.nodes.length < 2) continue;
+      for (const node of cluster.storageNodes) {
+        for (const [heading, command] of [
+          ['### Talos', 'talosctl upgrade '],
+          ['## Later: changing Talos settings', 'talosctl reboot '],
+        ] as const) {
+          const block = nodeBlock(runbook, heading, node.hostname);
+          if (block === undefined) continue;
+          const drain = block.findIndex(
+            (line) =>
+              line.startsWith(`kubectl drain ${node.hostname} `) && line.includes('--timeout='),
+          );
+          const act = block.findIndex((line) => line.startsWith(command));
+          if (act >= 0 && (drain < 0 || drain > act)) {
+            issues.push(
+              error({
+                code: 'longhorn-upgrade-drain',
+                path: settingsPath(cluster, COMPONENT),
+                output: path,
+                message: `the runbook runs ${command.trim()} on storage node "${node.hostname}" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
+                expected: `kubectl drain ${node.hostname} … --timeout=5m before ${command.trim()}, in the node's block`,
+              }),
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const longhornChecks: readonly SystemCheck[] = [
   nodeLifecycle,
+  upgradeDrain,
   replicasPerTier,
   tierUsedWithoutDisks,
   talosPrerequisites,

@@ -80,24 +80,48 @@ const UI_SERVICE = { name: 'longhorn-frontend', port: 80 };
 type Settings = LonghornSettings;
 
 /**
- * The node drain policy a PDB-respecting drain can finish with. Longhorn blocks a drain with a
+ * The StorageClasses of a cluster whose volumes have one replica: the tiers with one replica on
+ * it, and the scratch class of each tier that retains its volumes (`<tier>-scratch`, one
+ * replica). VolSync v0.16.0 keeps a ReplicationSource's restic cache on the class of its
+ * temporary copies (`volsync-src-<name>-cache`, never deleted between runs: mover.go
+ * `ensureCache`, `From(m.vh)`), so a scratch class holds lasting one-replica volumes.
+ */
+export function oneReplicaClasses(
+  tiers: readonly {
+    readonly name: string;
+    readonly replicas: number;
+    readonly reclaimPolicy: 'Delete' | 'Retain';
+  }[],
+): string[] {
+  return tiers
+    .flatMap((tier) => [
+      ...(tier.replicas === 1 ? [tier.name] : []),
+      ...(tier.reclaimPolicy === 'Retain' ? [scratchClassName(tier.name)] : []),
+    ])
+    .sort(compareStrings);
+}
+
+/**
+ * The node drain policy a PDB-respecting drain can finish with (longhorn-manager v1.8.1
+ * `canDeleteInstanceManagerPDB`, `NodeController.shouldEvictReplica`). Longhorn keeps a
  * PodDisruptionBudget on the node's instance manager while the node holds the last healthy
- * replica of a volume. With one storage node nothing can move: always allow (the replica stays
- * on the node's disk and the volume comes back with the node). A tier with one replica on a
- * cluster with more storage nodes: move the replica away first, then allow. Otherwise the
- * other replicas keep every volume alive, and only a last replica blocks.
+ * replica of a volume, attached or not. With one storage node nothing can move: always allow
+ * (the replica stays on the node's disk and the volume comes back with the node). Where a class
+ * has one-replica volumes (`oneReplicaClasses`) on a cluster with more storage nodes, their
+ * replica is always the last one: Longhorn copies it to another node first, then allows the
+ * drain (`block-for-eviction-if-contains-last-replica`; under `block-if-contains-last-replica`
+ * the drain would wait for ever). Otherwise the other replicas keep every volume alive, and
+ * only a last replica (its others still rebuilding) blocks.
  */
 export function nodeDrainPolicy(
   storageNodes: number,
-  tiers: readonly { readonly replicas: number }[],
+  oneReplica: readonly string[],
 ):
   | 'always-allow'
   | 'block-for-eviction-if-contains-last-replica'
   | 'block-if-contains-last-replica' {
   if (storageNodes <= 1) return 'always-allow';
-  if (tiers.some((tier) => tier.replicas === 1)) {
-    return 'block-for-eviction-if-contains-last-replica';
-  }
+  if (oneReplica.length > 0) return 'block-for-eviction-if-contains-last-replica';
   return 'block-if-contains-last-replica';
 }
 
@@ -159,9 +183,10 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
  * After a node's reboot, until every attached Longhorn volume is `healthy` again (longhorn-manager
  * v1.8.1 `k8s/pkg/apis/longhorn/v1beta2/volume.go`: robustness `healthy`, `degraded`, `faulted`,
  * `unknown`; state `attached`, …): the replicas on the rebooted node rebuild meanwhile. Rebooting
- * the next node earlier can take a volume's last healthy replica: Talos' drain then stops
- * waiting on the instance manager's PodDisruptionBudget after 5 minutes (Talos v1.12
- * `pkg/kubernetes/kubernetes.go`, `DrainTimeout`) and reboots, and the volume faults. A failing
+ * the next node earlier can take a volume's last healthy replica: its `kubectl drain` then
+ * waits on the instance manager's PodDisruptionBudget and fails after 5 minutes (Talos' own
+ * drain would stop waiting and upgrade anyway: Talos v1.12 `pkg/kubernetes/kubernetes.go`,
+ * `DrainTimeout`, and the volume would fault). A failing
  * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
  */
 const AFTER_NODE_REBOOT_COMMANDS = [
@@ -191,6 +216,64 @@ function afterNodeReboot(storageNodes: number): NodeRebootWait {
           "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
         commands: AFTER_NODE_REBOOT_COMMANDS,
       };
+}
+
+/**
+ * What the runbook's "When a drain gives up" says for Longhorn (longhorn-manager v1.8.1
+ * `controller/instance_manager_controller.go`): each node's instance manager has a
+ * PodDisruptionBudget named as its pod (`GetPDBName`, `minAvailable: 1`, selector
+ * `longhorn.io/node`, `longhorn.io/component: instance-manager`); once the node is cordoned the
+ * manager on it deletes the budget only when no volume is attached there any more
+ * (`areAllVolumesDetachedFromNode`) and, unless the policy is `always-allow`, every replica on
+ * the node has a healthy replica on another node whose instance manager has a budget, or was
+ * never started (`canDeleteInstanceManagerPDB`); otherwise it logs `PDB is blocked: <why>`. Under
+ * `block-for-eviction-if-contains-last-replica` it marks the replicas without a healthy
+ * counterpart `evictionRequested` and copies them away (`shouldEvictReplica`). Replicas carry
+ * the label `longhornnode: <node>`; a volume names the node it is attached to in
+ * `status.currentNodeID` and its claim in `status.kubernetesStatus`. The commands read the
+ * node from `$NODE`.
+ */
+export function drainHeld(
+  storageNodes: number,
+  policy: ReturnType<typeof nodeDrainPolicy>,
+  oneReplica: readonly string[],
+): NodeRebootWait {
+  const ns = LONGHORN_NAMESPACE;
+  const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(', ');
+  const why = [
+    `Longhorn: the PodDisruptionBudget of the node's instance manager (named as its pod) holds the drain while a Longhorn volume is still attached on the node`,
+    ...(policy === 'always-allow'
+      ? [
+          ` (the drain policy is \`always-allow\`: ${storageNodes <= 1 ? 'one storage node, whose replicas cannot move' : 'nothing else holds it'})`,
+        ]
+      : [
+          ` or, under this cluster's drain policy \`${policy}\`, while the node holds the last healthy replica of a volume (its other replicas still rebuilding${oneReplica.length === 0 ? '' : `, or a volume of one replica: ${code(oneReplica)}`})`,
+        ]),
+    `. longhorn-manager logs why (\`PDB is blocked: …\`). What to do:`,
+  ].join('');
+  const remedies = [
+    'a volume still attached on the node (`NODE` in the volume list is the node): a pod using it is still there, held by its own PodDisruptionBudget or not run by a controller (the drain names it); scale its workload down (`kubectl -n <namespace> scale deployment|statefulset <name> --replicas=0`) or accept that it stops, and scale it up again once the node is back',
+    ...(policy === 'always-allow'
+      ? []
+      : [
+          "a volume whose other replicas are rebuilding (`degraded`, the node's replica its last healthy one): wait until it is `healthy` (the wait after each node), then drain again",
+        ]),
+    ...(policy === 'block-for-eviction-if-contains-last-replica'
+      ? [
+          `a volume of one replica: Longhorn copies the node's replica to another node itself (\`EVICTING\` \`true\` in the replica list) and releases the budget once none is left; a large volume takes longer than the drain waits: drain again once the replica list no longer names it (a volume whose tier has no disk on another node cannot move: detach it by scaling its workload down, then drain again, and it is back with the node)`,
+        ]
+      : []),
+    'never delete the instance manager\u2019s pod or its PodDisruptionBudget, nor drain with `--disable-eviction`: its engines and replicas stop with it, and a volume whose last healthy replica was there faults',
+  ];
+  return {
+    reason: `${why}\n\n${remedies.map((line) => `- ${line}`).join('\n')}`,
+    commands: [
+      `kubectl -n ${ns} get pdb $(kubectl -n ${ns} get pods -l longhorn.io/component=instance-manager --field-selector spec.nodeName="$NODE" -o jsonpath='{.items[*].metadata.name}')`,
+      `kubectl -n ${ns} logs "$(kubectl -n ${ns} get pods -l app=longhorn-manager --field-selector spec.nodeName="$NODE" -o name)" -c longhorn-manager --since=15m | grep 'PDB is blocked' | tail -n 3`,
+      `kubectl -n ${ns} get volumes.longhorn.io -o custom-columns=VOLUME:.metadata.name,STATE:.status.state,ROBUSTNESS:.status.robustness,NODE:.status.currentNodeID,REPLICAS:.spec.numberOfReplicas,NAMESPACE:.status.kubernetesStatus.namespace,CLAIM:.status.kubernetesStatus.pvcName`,
+      `kubectl -n ${ns} get replicas.longhorn.io -l longhornnode="$NODE" -o custom-columns=REPLICA:.metadata.name,VOLUME:.spec.volumeName,STATE:.status.currentState,HEALTHY:.spec.healthyAt,EVICTING:.spec.evictionRequested`,
+    ],
+  };
 }
 
 /**
@@ -480,6 +563,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(tier.reclaimPolicy === 'Retain' ? { scratch: scratchClassName(tier.name) } : {}),
   }));
   const routes = uiRoute(input, settings, issues);
+  const oneReplica = oneReplicaClasses(renderedTiers(settings, disks));
   const recurring = renderedTiers(settings, disks).flatMap((tier) =>
     Object.values(recurringJobs(tier, settings.backupTarget !== undefined)).map((job) =>
       String(job.metadata.name),
@@ -494,6 +578,15 @@ function declare(input: DeclareInput<Settings>): Declaration {
     }),
     talos: talosNeeds(disks),
     afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),
+    ...(cluster.nodes.length > 1 && cluster.storageNodes.length > 0
+      ? {
+          drainHeld: drainHeld(
+            cluster.storageNodes.length,
+            nodeDrainPolicy(cluster.storageNodes.length, oneReplica),
+            oneReplica,
+          ),
+        }
+      : {}),
     nodeLifecycle: longhornNodeLifecycle(cluster, settings, disks),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
@@ -610,7 +703,7 @@ function clusterValues(
   const values: Values = {
     defaultSettings: {
       defaultReplicaCount: replicas,
-      nodeDrainPolicy: nodeDrainPolicy(storageNodes, tiers),
+      nodeDrainPolicy: nodeDrainPolicy(storageNodes, oneReplicaClasses(tiers)),
       ...(taintToleration === undefined ? {} : { taintToleration }),
     },
     ...(longhornManager === undefined ? {} : { longhornManager }),
@@ -677,7 +770,8 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'system disk holds a disk at `/var/lib/longhorn` for the system-disk tier. Talos labels the',
           'node `node.longhorn.io/create-default-disk: config` and annotates it with the disk list',
           '(`node.longhorn.io/default-disks-config`, tags: class and tier); Longhorn creates the disks',
-          "from it when it first sees the node. Later changes to a node's disks are made in the",
+          'from it when it first sees the node, reserving 30 % of the system disk and nothing of a',
+          "data disk (`storageReserved: 1`). Later changes to a node's disks are made in the",
           'Longhorn UI or on its `nodes.longhorn.io` object: the annotation is read only once.',
         ].join('\n'),
       },
@@ -699,9 +793,10 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
         heading: 'Node drains',
         body: [
           'The drain policy follows the cluster: one storage node: `always-allow` (nothing can move);',
-          'a tier with one replica: `block-for-eviction-if-contains-last-replica` (the replica moves',
-          'first); otherwise `block-if-contains-last-replica`: a drain waits only while the node holds',
-          "a volume's last healthy replica. Whatever the policy, Longhorn keeps the instance manager's",
+          'a class with one-replica volumes (a tier with one replica, or a `<tier>-scratch` class, which',
+          "holds VolSync's restic caches): `block-for-eviction-if-contains-last-replica` (the replica",
+          'moves first); otherwise `block-if-contains-last-replica`: a drain waits only while the node',
+          "holds a volume's last healthy replica. Whatever the policy, Longhorn keeps the instance manager's",
           'PodDisruptionBudget while a volume is attached on the node: on a single node, where the',
           "volumes' CSI attacher is evicted too, Talos' drain before an upgrade waits 5 minutes on it,",
           'then goes on. Upgrading Talos keeps `/var/lib/longhorn` and the data disks (never use',

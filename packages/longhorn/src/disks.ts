@@ -2,7 +2,8 @@
 // user volume at /var/mnt/<name>, tagged with its class and tier) and, unless switched off, a disk
 // on its system disk (/var/lib/longhorn, tagged with the system-disk tier). Longhorn creates them
 // from the node's annotation when it first sees the node (`createDefaultDiskLabeledNodes` and
-// the label `node.longhorn.io/create-default-disk: config`). Pure.
+// the label `node.longhorn.io/create-default-disk: config`), reserving nothing on a data disk and
+// Longhorn's default 30 % on the system disk. Pure.
 import type {
   Issue,
   PathSegment,
@@ -35,11 +36,23 @@ export interface LonghornDisk {
   readonly tags: readonly string[];
 }
 
+/**
+ * What Longhorn keeps free for others on a data disk, in bytes: nothing. longhorn-manager v1.8.1
+ * (`types.CreateDisksFromAnnotation`) replaces a `storageReserved` of 0 (or none) with
+ * `storage-reserved-percentage-for-default-disk` (30 %) of the disk, a reserve meant for the
+ * root disk the kubelet and the container images share ("Root Disk Reservation"); a data disk is
+ * a Talos user volume only Longhorn uses, so the smallest reserve Longhorn keeps as given (one
+ * byte) leaves the whole disk to it. The system disk keeps the 30 %.
+ */
+export const DATA_DISK_RESERVED_BYTES = 1;
+
 /** A disk as `node.longhorn.io/default-disks-config` lists it. */
 interface DiskConfig {
   readonly name: string;
   readonly path: string;
   readonly allowScheduling: boolean;
+  /** Absent: Longhorn reserves `storage-reserved-percentage-for-default-disk` of the disk. */
+  readonly storageReserved?: number;
   readonly tags: readonly string[];
 }
 
@@ -138,6 +151,7 @@ export function clusterDisks(
       name: disk.name,
       path: disk.path,
       allowScheduling: true,
+      ...(disk.path === SYSTEM_DISK_PATH ? {} : { storageReserved: DATA_DISK_RESERVED_BYTES }),
       tags: disk.tags,
     }));
     talos[node.hostname] = {

@@ -13,6 +13,7 @@ import {
   replicasPerTier,
   talosPrerequisites,
   tierUsedWithoutDisks,
+  upgradeDrain,
 } from '../src/checks.js';
 import {
   type AnyJson,
@@ -390,5 +391,74 @@ describe('longhorn-node-lifecycle', () => {
     expect(issues).toEqual([
       'the runbook waits, after storage node "staging-cp3" joined, for the disks system, but its patch annotates system, fast',
     ]);
+  });
+});
+
+describe('longhorn-upgrade-drain', () => {
+  const run = runLonghorn();
+  const hosts = ['staging-cp1', 'staging-cp2', 'staging-cp3'];
+  /** staging's rolling reboot and Talos upgrade blocks as talos-config renders them. */
+  function stagingRunbook(edit: (hostname: string, lines: string[]) => string[] = (_h, l) => l) {
+    const paragraph = (hostname: string, lines: string[]) =>
+      `\n**${hostname}** (controlplane, x):\n\n\`\`\`sh\n${edit(hostname, lines).join('\n')}\n\`\`\`\n`;
+    const drain = (hostname: string) =>
+      `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`;
+    const content = [
+      '# Cluster\n\n## Later: changing Talos settings\n',
+      ...hosts.map((hostname) =>
+        paragraph(hostname, [
+          'talosctl apply-config -n 10.0.0.1 --mode=staged',
+          drain(hostname),
+          'talosctl reboot -n 10.0.0.1',
+          'talosctl health -n 10.0.0.1',
+          `kubectl uncordon ${hostname}`,
+        ]),
+      ),
+      '\n## Upgrades\n\n### Talos\n',
+      ...hosts.map((hostname) =>
+        paragraph(hostname, [
+          drain(hostname),
+          'talosctl upgrade -n 10.0.0.1 --image x',
+          'talosctl health -n 10.0.0.1',
+          `kubectl uncordon ${hostname}`,
+        ]),
+      ),
+      '\n### Kubernetes\n',
+    ].join('');
+    return [{ path: 'clusters/staging/RUNBOOK.md', content }];
+  }
+  const check = (files: GeneratedFile[]) =>
+    upgradeDrain
+      .check({ platform: platformOf(run), clusters: deployed(run), files })
+      .map((issue) => issue.message);
+
+  test('passes when each storage node is drained before its upgrade and its reboot', () => {
+    expect(check(stagingRunbook())).toEqual([]);
+  });
+
+  test("fails when a storage node's upgrade or reboot is left to Talos' own drain", () => {
+    // Given staging-cp2's blocks without their kubectl drain (Talos v1.12.11 Drain gives up
+    // after DrainTimeout, 5 minutes, and the upgrade goes on)
+    const issues = check(
+      stagingRunbook((hostname, lines) =>
+        hostname === 'staging-cp2'
+          ? lines.filter((line) => !line.startsWith('kubectl drain'))
+          : lines,
+      ),
+    );
+    expect(issues).toEqual([
+      `the runbook runs talosctl upgrade on storage node "staging-cp2" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
+      `the runbook runs talosctl reboot on storage node "staging-cp2" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
+    ]);
+    // A drain after the upgrade does not count
+    const late = check(
+      stagingRunbook((hostname, lines) =>
+        hostname === 'staging-cp1' && lines.some((line) => line.startsWith('talosctl upgrade'))
+          ? [...lines.slice(1), lines[0] as string]
+          : lines,
+      ),
+    );
+    expect(late).toHaveLength(1);
+    expect(late[0]).toContain('talosctl upgrade on storage node "staging-cp1"');
   });
 });

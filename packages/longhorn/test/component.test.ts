@@ -1,7 +1,7 @@
 import { type Cluster, formatPath, type KubeObject } from '@homelab/core';
 import { testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
-import { nodeDrainPolicy } from '../src/component.js';
+import { drainHeld, nodeDrainPolicy, oneReplicaClasses } from '../src/component.js';
 import {
   type AnyJson,
   bulk,
@@ -230,13 +230,40 @@ describe('values', () => {
 
   test('pick a drain policy that a PDB-respecting drain finishes with', () => {
     expect(values('dev').defaultSettings.nodeDrainPolicy).toBe('always-allow');
+    // staging and prod have fast-storage (and prod archive), which retain their volumes: their
+    // scratch classes hold one-replica volumes (VolSync v0.16.0 keeps a ReplicationSource's
+    // restic cache on them between runs), whose only replica would hold the node's drain for
+    // ever under block-if-contains-last-replica (v1.8.1 canDeleteInstanceManagerPDB); Longhorn
+    // copies it away first under block-for-eviction-if-contains-last-replica (shouldEvictReplica)
     expect(values('staging').defaultSettings.nodeDrainPolicy).toBe(
-      'block-if-contains-last-replica',
-    );
-    expect(values('prod').defaultSettings.nodeDrainPolicy).toBe('block-if-contains-last-replica');
-    expect(nodeDrainPolicy(3, [{ replicas: 3 }, { replicas: 1 }])).toBe(
       'block-for-eviction-if-contains-last-replica',
     );
+    expect(values('prod').defaultSettings.nodeDrainPolicy).toBe(
+      'block-for-eviction-if-contains-last-replica',
+    );
+    expect(
+      oneReplicaClasses([
+        { name: 'fast-storage', replicas: 3, reclaimPolicy: 'Retain' },
+        { name: 'standard', replicas: 3, reclaimPolicy: 'Delete' },
+        { name: 'cache', replicas: 1, reclaimPolicy: 'Delete' },
+      ]),
+    ).toEqual(['cache', 'fast-storage-scratch']);
+    expect(nodeDrainPolicy(3, ['cache'])).toBe('block-for-eviction-if-contains-last-replica');
+    expect(nodeDrainPolicy(3, [])).toBe('block-if-contains-last-replica');
+    expect(nodeDrainPolicy(1, ['cache'])).toBe('always-allow');
+    // Only tiers that delete their volumes, replicated: the last replica blocks, nothing moves
+    const deleting = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: TEST_BACKUP_TARGET,
+        tiers: {
+          'fast-storage': { reclaimPolicy: 'Delete' },
+          archive: { reclaimPolicy: 'Delete' },
+        },
+      }),
+    );
+    expect(
+      (deleting.rendered.prod?.values.longhorn as AnyJson)?.defaultSettings.nodeDrainPolicy,
+    ).toBe('block-if-contains-last-replica');
   });
 
   test('point the default backup target at the cluster folder of the bucket', () => {
@@ -336,10 +363,25 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
       { name: 'bulk', disk: { model: 'WDC WD40EFRX' }, minSize: '1TiB' },
     ]);
     expect(node.labels).toEqual({ 'node.longhorn.io/create-default-disk': 'config' });
+    // longhorn-manager v1.8.1 CreateDisksFromAnnotation reserves 30 % of a disk whose
+    // storageReserved is 0 or absent (storage-reserved-percentage-for-default-disk): the system
+    // disk keeps it, a data disk only Longhorn uses reserves one byte (all of it for Longhorn)
     expect(JSON.parse(node.annotations['node.longhorn.io/default-disks-config'])).toEqual([
       { name: 'system', path: '/var/lib/longhorn/', allowScheduling: true, tags: ['standard'] },
-      { name: 'fast', path: '/var/mnt/fast', allowScheduling: true, tags: ['ssd', 'fast-storage'] },
-      { name: 'bulk', path: '/var/mnt/bulk', allowScheduling: true, tags: ['hdd', 'archive'] },
+      {
+        name: 'fast',
+        path: '/var/mnt/fast',
+        allowScheduling: true,
+        storageReserved: 1,
+        tags: ['ssd', 'fast-storage'],
+      },
+      {
+        name: 'bulk',
+        path: '/var/mnt/bulk',
+        allowScheduling: true,
+        storageReserved: 1,
+        tags: ['hdd', 'archive'],
+      },
     ]);
     expect(Object.keys(declared('prod').talos.nodes)).toEqual(['prod-w1', 'prod-w2', 'prod-w3']);
   });
@@ -390,6 +432,33 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     expect(declared('prod').afterNodeReboot.reason).toMatch(
       /^Longhorn: every attached volume rebuilt to `healthy`.*the next node's drain/,
     );
+  });
+
+  test('says what holds a drain and what to do, on every cluster of more than one node', () => {
+    // v1.8.1: the instance manager's PDB is named as its pod and kept while a volume is attached
+    // on the cordoned node, or (unless always-allow) while a replica there has no healthy
+    // counterpart; replicas carry the label longhornnode, volumes status.currentNodeID
+    expect(declared('dev').drainHeld).toBeUndefined();
+    const prod = declared('prod').drainHeld;
+    expect(prod.reason).toContain(
+      "under this cluster's drain policy `block-for-eviction-if-contains-last-replica`, while the node holds the last healthy replica of a volume (its other replicas still rebuilding, or a volume of one replica: `archive-scratch`, `fast-storage-scratch`)",
+    );
+    expect(prod.reason).toContain('Longhorn copies the node');
+    expect(prod.reason).toContain('never delete the instance manager');
+    expect(prod.commands).toEqual([
+      `kubectl -n longhorn-system get pdb $(kubectl -n longhorn-system get pods -l longhorn.io/component=instance-manager --field-selector spec.nodeName="$NODE" -o jsonpath='{.items[*].metadata.name}')`,
+      `kubectl -n longhorn-system logs "$(kubectl -n longhorn-system get pods -l app=longhorn-manager --field-selector spec.nodeName="$NODE" -o name)" -c longhorn-manager --since=15m | grep 'PDB is blocked' | tail -n 3`,
+      'kubectl -n longhorn-system get volumes.longhorn.io -o custom-columns=VOLUME:.metadata.name,STATE:.status.state,ROBUSTNESS:.status.robustness,NODE:.status.currentNodeID,REPLICAS:.spec.numberOfReplicas,NAMESPACE:.status.kubernetesStatus.namespace,CLAIM:.status.kubernetesStatus.pvcName',
+      'kubectl -n longhorn-system get replicas.longhorn.io -l longhornnode="$NODE" -o custom-columns=REPLICA:.metadata.name,VOLUME:.spec.volumeName,STATE:.status.currentState,HEALTHY:.spec.healthyAt,EVICTING:.spec.evictionRequested',
+    ]);
+    // Where only the last replica of a replicated volume holds it, nothing is copied away
+    const plain = drainHeld(3, 'block-if-contains-last-replica', []);
+    expect(plain.reason).toContain('(its other replicas still rebuilding)');
+    expect(plain.reason).not.toContain('copies');
+    // One storage node: only attached volumes hold it
+    const one = drainHeld(1, 'always-allow', []);
+    expect(one.reason).not.toContain('rebuilding');
+    expect(one.reason).toContain('a volume still attached on the node');
   });
 
   test('a joining storage node is waited for until each of its disks is schedulable', () => {

@@ -313,6 +313,10 @@ export function renderTalos(
             const hooks = run.contributions.get(component)?.beforeNodeDrain;
             return hooks === undefined ? [] : [{ hooks, component }];
           }),
+          drainHeld: run.order.flatMap((component) => {
+            const held = run.contributions.get(component)?.drainHeld;
+            return held === undefined ? [] : [{ ...held, component }];
+          }),
           nodeLifecycle: run.order.flatMap((component) => {
             const lifecycle = run.contributions.get(component)?.nodeLifecycle;
             return lifecycle === undefined ? [] : [{ ...lifecycle, component }];

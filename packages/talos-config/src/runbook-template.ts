@@ -327,8 +327,8 @@ cluster to be healthy before the next (\`talosctl reboot\` returns once the node
 Drain the node first: Talos drains a node before an upgrade or a shutdown, never before a
 reboot, which stops its pods where they are (nothing starts them elsewhere until Kubernetes
 evicts them from the unreachable node, 5 minutes later). \`kubectl drain\` waits up to 5 minutes
-for the PodDisruptionBudgets, as Talos' own drain does; if it gives up, \`kubectl get pdb -A\`
-shows what holds it. Uncordon the node once it is back (Talos uncordons only a node it cordoned
+for the PodDisruptionBudgets, as Talos' own drain does; if it gives up, stop and see "When a
+drain gives up" below. Uncordon the node once it is back (Talos uncordons only a node it cordoned
 itself), before waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
@@ -373,7 +373,8 @@ until the node is back. Talos cordons the node and evicts its pods first; nothin
 a PodDisruptionBudget still protects holds the drain until Talos stops waiting, after 5 minutes,
 and upgrades anyway. The node is uncordoned once it booted. An upgrade does not change the
 Kubernetes version.
-{{else if singleControlPlane}}
+{{else}}
+{{#if singleControlPlane}}
 Upgrade one node at a time, the control plane first (its etcd has one member: the Kubernetes API
 is down while it reboots, and there is no quorum to keep), and wait for the cluster to be healthy
 before the next node. An upgrade does not change the Kubernetes version.
@@ -381,6 +382,14 @@ before the next node. An upgrade does not change the Kubernetes version.
 Upgrade one node at a time, the control planes first (etcd keeps its quorum while one member
 reboots), and wait for the cluster to be healthy before the next node. An upgrade does not
 change the Kubernetes version.
+{{/if}}
+Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`. Talos drains it
+too, but its drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
+logs the pods it could not evict, stops every pod and upgrades (\`DrainTimeout\`; a Longhorn
+instance manager still holding a volume's last healthy replica included). \`kubectl drain\`
+waits as long and then fails, which stops the block before the upgrade ("When a drain gives
+up", below). The node is uncordoned once it is back (Talos uncordons only a node it cordoned
+itself).
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
@@ -394,11 +403,14 @@ change the Kubernetes version.
 kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
 {{/if}}
+{{#unless ../singleNode}}
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
+{{/unless}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
 talosctl health -n {{shell ../first.address}}
-{{#if beforeDrain}}
+{{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}}
-{{/if}}
+{{/unless}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}
@@ -483,6 +495,35 @@ Every Application but the CRD bundles (each pinned to its upstream release) then
 revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
 \`.status.sync.revision\`.
 {{/if}}
+{{#unless singleNode}}
+
+## When a drain gives up
+
+\`kubectl drain\` in a node's block (a reboot, a Talos upgrade, a retirement) evicts the node's
+pods through their PodDisruptionBudgets and fails after 5 minutes (\`global timeout reached\`)
+while a budget still refuses an eviction. Stop there: the node stays cordoned, nothing on it has
+stopped but the pods already evicted, and the block has not gone on to the reboot, the upgrade or
+the reset. Set \`NODE\` to the node's hostname, find what holds the drain and free it, then run
+the rest of the block again from its \`kubectl drain\` line (the drain lists the pods it still
+waits for; \`ALLOWED DISRUPTIONS\` 0 is a budget that holds):
+
+\`\`\`sh
+: "\${NODE:?set it to the hostname of the node whose drain gave up}"
+kubectl get pods -A --field-selector spec.nodeName="$NODE" -o wide
+kubectl get pdb -A
+\`\`\`
+{{#each drainHeld}}
+
+{{{reason}}}
+
+\`\`\`sh
+{{{commands}}}
+\`\`\`
+{{/each}}
+
+Never force a drain (\`--disable-eviction\`, or deleting the pods a budget protects): a budget
+holds what the cluster cannot lose yet.
+{{/unless}}
 
 ## Nodes: adding, retiring, replacing
 

@@ -108,6 +108,11 @@ export interface RunbookInput {
     readonly component: string;
     readonly hooks: { readonly [hostname: string]: NodeRebootWait };
   }[];
+  /**
+   * What of the components can hold a node's drain, and what to do (commands read the node
+   * from `$NODE`), in dependency order.
+   */
+  readonly drainHeld?: readonly (NodeRebootWait & { readonly component: string })[];
   readonly login?: RunbookLogin;
   /** Steps for long after the bootstrap, each a "Later: <title>" section (`when: 'later'`). */
   readonly later?: readonly BootstrapStep[];
@@ -590,6 +595,10 @@ export function runbook(
         cluster.controlPlanes.length - 1 === Math.floor((cluster.controlPlanes.length - 1) / 2) + 1,
     },
     outages: outageView(input.whenDown ?? [], input.gitops),
+    drainHeld: (input.drainHeld ?? []).map((held) => ({
+      reason: held.reason,
+      commands: held.commands.join('\n'),
+    })),
     afterReboot:
       input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
         ? false

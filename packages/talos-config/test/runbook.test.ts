@@ -155,12 +155,14 @@ describe('the runbook template', () => {
     // the upgrades).
     // ... and what components run when a node joins, is retired or is lost (NodeLifecycle,
     // likewise), and what they run when they are down (OutageProcedure, likewise), and what
-    // they move off a node before its drain (beforeNodeDrain, likewise; reboots and upgrades).
+    // they move off a node before its drain (beforeNodeDrain, likewise; reboots and upgrades),
+    // and what shows that they hold a drain (drainHeld, likewise).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
       'beforeDrain.commands',
       'beforeDrain.commands',
+      'commands',
       'commands',
       'crds.deletes',
       'diagnose',
@@ -576,6 +578,65 @@ describe('the reference runbook', () => {
       expect(next[3]).toEqual(['kubectl', 'uncordon', hostname]);
     }
   });
+
+  it('drains each node before its Talos upgrade, so that a held drain stops the block before it', () => {
+    // Talos v1.12.11 / v1.13.9 drain before an upgrade (Upgrade sequence: CordonAndDrainNode,
+    // then StopAllPods), but pkg/kubernetes Drain gives up after DrainTimeout (5 minutes), only
+    // logs the pods it could not evict and returns nil: the upgrade goes on, stopping a pod a
+    // PodDisruptionBudget protects (a Longhorn instance manager with a last healthy replica)
+    const upgrade = markdown.slice(
+      markdown.indexOf('### Talos'),
+      markdown.indexOf('### Kubernetes'),
+    );
+    const commands = shellBlocks(upgrade)
+      .flatMap((block) => splitCommands(block))
+      .map((command) => command.map((word) => word.text));
+    const perNode = commands.flatMap((words, index) => {
+      if (words.slice(0, 2).join(' ') !== 'talosctl upgrade') return [];
+      return [{ address: words[3], around: commands.slice(index - 1, index + 3) }];
+    });
+    expect(perNode).toHaveLength(7);
+    for (const { address, around } of perNode) {
+      const hostname = (around[0] as string[])[2];
+      expect(around.map((words) => words.slice(0, 2).join(' '))).toEqual([
+        'kubectl drain',
+        'talosctl upgrade',
+        'talosctl health',
+        'kubectl uncordon',
+      ]);
+      expect(around[0]).toEqual([
+        'kubectl',
+        'drain',
+        hostname,
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=5m',
+      ]);
+      expect(around[1]?.[3]).toBe(address);
+      expect(around[3]).toEqual(['kubectl', 'uncordon', hostname]);
+    }
+    expect(upgrade).toContain('its drain never fails');
+  });
+
+  it('says what to do when a drain gives up', () => {
+    const section = markdown.slice(
+      markdown.indexOf('## When a drain gives up'),
+      markdown.indexOf('## Nodes: adding, retiring, replacing'),
+    );
+    expect(section).toContain('the block again from its `kubectl drain` line');
+    expect(shellBlocks(section)[0]).toBe(
+      [
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+        ': "${NODE:?set it to the hostname of the node whose drain gave up}"',
+        'kubectl get pods -A --field-selector spec.nodeName="$NODE" -o wide',
+        'kubectl get pdb -A',
+        '',
+      ].join('\n'),
+    );
+    expect(section).toContain('Never force a drain');
+    // The reboots point at it
+    expect(markdown).toContain('if it gives up, stop and see "When a\ndrain gives up" below');
+  });
 });
 
 /** A one-node dev cluster's runbook input at Talos v1.12.11, with no steps: what a test varies. */
@@ -866,10 +927,39 @@ describe('moving what a component keeps on a node before its drain', () => {
 
   it('before a Talos upgrade too, and uncordons the node after it (Talos uncordons only a node it cordoned)', () => {
     expect(markdown).toContain(
-      `kubectl cordon ${node.hostname}\nmove-server\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\nkubectl uncordon ${node.hostname}\n`,
+      `kubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\nkubectl uncordon ${node.hostname}\n`,
     );
     // Only the node the component named.
     expect(markdown.split('move-server').length - 1).toBe(2);
+  });
+
+  it("says, when a drain gives up, what the components' own budgets hold and what to do", () => {
+    const held = runbook({
+      ...input,
+      cluster,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      drainHeld: [
+        {
+          component: 'storage',
+          reason: 'Storage: its budget\n\n- wait',
+          commands: ['show "$NODE"'],
+        },
+      ],
+    });
+    const section = held.slice(
+      held.indexOf('## When a drain gives up'),
+      held.indexOf('## Nodes: adding, retiring, replacing'),
+    );
+    expect(section).toContain('\nStorage: its budget\n\n- wait\n\n```sh\nshow "$NODE"\n```\n');
+    // A one-node cluster is never drained by the runbook: no such section
+    const single = devRunbookInput();
+    const text = runbook({
+      ...single.input,
+      drainHeld: [{ component: 'storage', reason: 'Storage: its budget', commands: ['show'] }],
+    });
+    expect(text).not.toContain('## When a drain gives up');
+    expect(text).not.toContain('Storage: its budget');
+    expect(text).not.toMatch(/^kubectl drain /m);
   });
 
   it('nothing on a one-node cluster, which is never drained', () => {
