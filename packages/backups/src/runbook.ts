@@ -200,6 +200,21 @@ export function faultedClaimsCommands(): string[] {
 }
 
 /**
+ * Replaces one faulted claim that has no backup by an empty one: the claim (`--wait=false`: its
+ * `kubernetes.io/pvc-protection` finalizer holds it while pods mount it), then every pod of its
+ * namespace that mounts it (their controller makes new pods, and a StatefulSet a new claim).
+ * The operator sets CLAIM to a line of the faulted-claims list (`<namespace>/<claim>`); every
+ * other word is a pasteable command (a bare `<namespace>` would be a shell redirection).
+ */
+export function emptyClaimCommands(): string[] {
+  return [
+    "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+    `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
+    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) if ($i == claim) print $1 }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+  ];
+}
+
+/**
  * Runs a volume's restore verification once and reads its result. Only volumes whose backup
  * keeps its verification have the CronJob (`verify: false` makes none). The Job ends `Complete`
  * or `Failed` (its `activeDeadlineSeconds` bounds it; from Kubernetes 1.31 `SuccessCriteriaMet`
@@ -381,10 +396,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'for a claim from Git, makes a new one:',
       '',
     );
-    sh(
-      'kubectl -n <namespace> delete pvc <claim> --wait=false',
-      'kubectl -n <namespace> delete pod <pod>',
-    );
+    sh(...emptyClaimCommands());
   }
   add(
     ...(waiting.excluded.length === 0

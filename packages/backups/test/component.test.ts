@@ -616,7 +616,9 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     // from starting: its Application is never Healthy, and the wait of step 3 could only time out.
     const step3 = lines.indexOf('## 3. Let Argo CD converge');
     const listed = lines.indexOf(faulted);
-    const replaced = lines.indexOf('kubectl -n <namespace> delete pvc <claim> --wait=false');
+    const replaced = lines.indexOf(
+      `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
+    );
     const converge = lines.findIndex((line) =>
       line.startsWith('kubectl -n argocd get applications -o name |'),
     );
@@ -627,6 +629,24 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       [step3, listed, replaced, converge].toSorted((a, b) => a - b),
     );
     expect(step3).toBeGreaterThan(0);
+  });
+
+  test('replaces a faulted claim with commands a shell runs as pasted (no bare <placeholder>)', () => {
+    // `kubectl -n <namespace> delete pod <pod>` is a redirection from a file `namespace` and a
+    // syntax error at `<pod>` (ShellCheck SC1073): the operator names the claim once, in CLAIM,
+    // and the pods that mount it come from the cluster.
+    const start = lines.indexOf(
+      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+    );
+    expect(lines.slice(start - 1, start + 5)).toEqual([
+      '```sh',
+      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+      `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
+      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) if ($i == claim) print $1 }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+      '```',
+      '',
+    ]);
+    expect(onLonghorn).not.toMatch(/^kubectl .*(?<!')<[a-z]+>/m);
   });
 
   test("reads each protected volume's Longhorn state before replacing its claim", () => {
