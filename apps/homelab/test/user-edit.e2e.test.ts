@@ -58,7 +58,13 @@ const SUITES: {
     // promtool: the real promtool checks every PrometheusRule of the committed output and runs
     // the platform's alert scenarios on each cluster's rules (needs promtool, and helm for the
     // check; without them it says "not run").
-    outputOnly: ['test/talos-machinery.test.ts', 'test/promtool.test.ts'],
+    // shellcheck: the real ShellCheck checks every ```sh block of the committed runbooks and
+    // every shell script of the committed charts (needs shellcheck; without it it says "not run").
+    outputOnly: [
+      'test/talos-machinery.test.ts',
+      'test/promtool.test.ts',
+      'test/shellcheck.test.ts',
+    ],
   },
 ];
 
