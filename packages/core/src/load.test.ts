@@ -163,6 +163,20 @@ describe("the nodes' LAN (network.lanCidr)", () => {
     ]);
   });
 
+  test('an endpoint on the LAN outside the node range (a VIP there) is no warning; off the LAN, one', () => {
+    // Talos' Layer 2 VIP answers ARP on the control planes' link, whose network is the LAN.
+    expect(issuesOf(minimal.replace('https://10.1.0.11:6443', 'https://10.1.1.200:6443'))).toEqual(
+      [],
+    );
+    // Not in the L2 pool 10.1.1.0/27, though: Cilium would answer for it beside the VIP.
+    expect(issuesOf(minimal.replace('https://10.1.0.11:6443', 'https://10.1.1.10:6443'))).toEqual([
+      `p.yaml:22:17  clusters[0].network.loadBalancerPools[0].cidr: "10.1.1.0/27" holds the API endpoint's address 10.1.1.10 (clusters[0].endpoint); Cilium would hand it to a LoadBalancer Service and answer for it beside the control plane (expected a range without 10.1.1.10)`,
+    ]);
+    expect(issuesOf(minimal.replace('https://10.1.0.11:6443', 'https://10.1.2.200:6443'))).toEqual([
+      `p.yaml:13:15  clusters[0].endpoint: "https://10.1.2.200:6443" points at 10.1.2.200, outside the nodes' LAN 10.1.0.0/23; the control plane will not answer there unless something routes it (expected an address in 10.1.0.0/23 (a control-plane node or a VIP))`,
+    ]);
+  });
+
   test('a BGP pool on the LAN is an error; off it, none', () => {
     const beta = minimal.replace(
       '      nodeCidr: 10.2.0.0/24\n',

@@ -305,14 +305,38 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
         expected: 'https://<address or name>:6443',
       });
     }
-    if (isIp(host) && nodeCidr && !cidrContains(nodeCidr, host)) {
+    // A VIP the control planes share sits on their LAN (lanCidr, default nodeCidr), not
+    // necessarily in the node range: Talos answers ARP/NDP for it on the link.
+    const lan = lanNetwork?.cidr ?? nodeCidr;
+    if (
+      isIp(host) &&
+      lan &&
+      !cidrContains(lan, host) &&
+      !(nodeCidr && cidrContains(nodeCidr, host))
+    ) {
       report(ctx, 'warning', [...at, 'endpoint'], {
         code: 'endpoint',
         value: cluster.endpoint,
-        message: `points at ${host}, outside the node network ${nodeCidr.text}; the control plane will not answer there unless something routes it`,
-        expected: `an address in ${nodeCidr.text} (a control-plane node or a VIP)`,
+        message: `points at ${host}, outside ${lanNetwork?.what ?? 'the node network'} ${lan.text}; the control plane will not answer there unless something routes it`,
+        expected: `an address in ${lan.text} (a control-plane node or a VIP)`,
       });
-    } else if (/^\d+(\.\d+){3}$/.test(host) && !isIp(host)) {
+    }
+    // An endpoint address in a LoadBalancer pool: Cilium may hand it to a Service and answer
+    // ARP/NDP (or announce it by BGP) for it, beside the control plane that holds the VIP.
+    // (One in the node range is the pool's overlap with it, reported above.)
+    if (isIp(host) && !(nodeCidr && cidrContains(nodeCidr, host))) {
+      network.loadBalancerPools.forEach((pool, i) => {
+        const cidr = parseCidr(pool.cidr);
+        if (!cidr || !cidrContains(cidr, host)) return;
+        report(ctx, 'error', [...netAt, 'loadBalancerPools', i, 'cidr'], {
+          code: 'overlap',
+          value: cidr.text,
+          message: `holds the API endpoint's address ${host} (${formatPath([...at, 'endpoint'])}); Cilium would hand it to a LoadBalancer Service and answer for it beside the control plane`,
+          expected: `a range without ${host}`,
+        });
+      });
+    }
+    if (/^\d+(\.\d+){3}$/.test(host) && !isIp(host)) {
       report(ctx, 'error', [...at, 'endpoint'], {
         code: 'endpoint',
         value: cluster.endpoint,

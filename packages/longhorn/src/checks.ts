@@ -376,6 +376,13 @@ export const nodeLifecycle: SystemCheck = {
               `the runbook retires storage node "${node.hostname}" without evicting its Longhorn replicas and waiting until none is left before its drain and reset: the reset wipes them`,
               'kubectl cordon, then the Longhorn node patched with allowScheduling false and evictionRequested true, then a wait until no replica names the node, then kubectl drain and talosctl reset',
             );
+          } else if (drain >= 0 && (drain !== reset - 1 || !retire[drain]?.endsWith(' &&'))) {
+            // A pasted block runs every line whatever the one before did; a graceful reset's own
+            // drain only logs what it could not evict (Talos' Reset sequence) and wipes the node.
+            problem(
+              `the runbook resets storage node "${node.hostname}" on a line not chained to its kubectl drain: a pasted block runs talosctl reset (which wipes the node's replicas) even after the drain gave up on a PodDisruptionBudget that protects a volume's last healthy replica`,
+              `kubectl drain ${node.hostname} … --timeout=5m && on the line right before talosctl reset`,
+            );
           }
         }
         const join = nodeBlock(runbook, '### Adding a node', node.hostname);
@@ -437,14 +444,17 @@ export const upgradeDrain: SystemCheck = {
               line.startsWith(`kubectl drain ${node.hostname} `) && line.includes('--timeout='),
           );
           const act = block.findIndex((line) => line.startsWith(command));
-          if (act >= 0 && (drain < 0 || drain > act)) {
+          // Chained: the drain's line ends with `&&` and the command is the next line, so a
+          // drain that gives up stops it (a pasted block runs every line whatever the one
+          // before did).
+          if (act >= 0 && (drain < 0 || drain !== act - 1 || !block[drain]?.endsWith(' &&'))) {
             issues.push(
               error({
                 code: 'longhorn-upgrade-drain',
                 path: settingsPath(cluster, COMPONENT),
                 output: path,
-                message: `the runbook runs ${command.trim()} on storage node "${node.hostname}" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
-                expected: `kubectl drain ${node.hostname} … --timeout=5m before ${command.trim()}, in the node's block`,
+                message: `the runbook runs ${command.trim()} on storage node "${node.hostname}" without a kubectl drain it is chained to (\`kubectl drain … &&\` on the line before): Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica, and a pasted block runs ${command.trim()} even after kubectl drain gave up`,
+                expected: `kubectl drain ${node.hostname} … --timeout=5m && on the line right before ${command.trim()}, in the node's block`,
               }),
             );
           }

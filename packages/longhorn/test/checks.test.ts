@@ -313,8 +313,8 @@ describe('longhorn-node-lifecycle', () => {
         edit('retire', hostname, [
           `kubectl cordon ${hostname}`,
           ...longhorn.nodeLifecycle.retiring[hostname].commands,
-          `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
-          'talosctl reset -n 10.0.0.1 --graceful=true',
+          `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&`,
+          'talosctl reset -n 10.0.0.1 --graceful=true &&',
           `kubectl delete node ${hostname}`,
         ]),
       ),
@@ -368,6 +368,19 @@ describe('longhorn-node-lifecycle', () => {
     ]);
   });
 
+  test('fails when the reset is not chained to the drain (a pasted block resets after a drain that gave up)', () => {
+    const issues = check(
+      stagingFiles((kind, hostname, lines) =>
+        kind === 'retire' && hostname === 'staging-cp3'
+          ? lines.map((line) => line.replace(/ &&$/, ''))
+          : lines,
+      ),
+    );
+    expect(issues).toEqual([
+      'the runbook resets storage node "staging-cp3" on a line not chained to its kubectl drain: a pasted block runs talosctl reset (which wipes the node\'s replicas) even after the drain gave up on a PodDisruptionBudget that protects a volume\'s last healthy replica',
+    ]);
+  });
+
   test('fails when the eviction is not waited for', () => {
     const issues = check(
       stagingFiles((kind, hostname, lines) =>
@@ -402,15 +415,15 @@ describe('longhorn-upgrade-drain', () => {
     const paragraph = (hostname: string, lines: string[]) =>
       `\n**${hostname}** (controlplane, x):\n\n\`\`\`sh\n${edit(hostname, lines).join('\n')}\n\`\`\`\n`;
     const drain = (hostname: string) =>
-      `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`;
+      `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&`;
     const content = [
       '# Cluster\n\n## Later: changing Talos settings\n',
       ...hosts.map((hostname) =>
         paragraph(hostname, [
           'talosctl apply-config -n 10.0.0.1 --mode=staged',
           drain(hostname),
-          'talosctl reboot -n 10.0.0.1',
-          'talosctl health -n 10.0.0.1',
+          'talosctl reboot -n 10.0.0.1 &&',
+          'talosctl health -n 10.0.0.1 &&',
           `kubectl uncordon ${hostname}`,
         ]),
       ),
@@ -418,8 +431,8 @@ describe('longhorn-upgrade-drain', () => {
       ...hosts.map((hostname) =>
         paragraph(hostname, [
           drain(hostname),
-          'talosctl upgrade -n 10.0.0.1 --image x',
-          'talosctl health -n 10.0.0.1',
+          'talosctl upgrade -n 10.0.0.1 --image x &&',
+          'talosctl health -n 10.0.0.1 &&',
           `kubectl uncordon ${hostname}`,
         ]),
       ),
@@ -431,6 +444,9 @@ describe('longhorn-upgrade-drain', () => {
     upgradeDrain
       .check({ platform: platformOf(run), clusters: deployed(run), files })
       .map((issue) => issue.message);
+
+  const unchained = (command: string, hostname: string) =>
+    `the runbook runs talosctl ${command} on storage node "${hostname}" without a kubectl drain it is chained to (\`kubectl drain … &&\` on the line before): Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica, and a pasted block runs talosctl ${command} even after kubectl drain gave up`;
 
   test('passes when each storage node is drained before its upgrade and its reboot', () => {
     expect(check(stagingRunbook())).toEqual([]);
@@ -447,8 +463,8 @@ describe('longhorn-upgrade-drain', () => {
       ),
     );
     expect(issues).toEqual([
-      `the runbook runs talosctl upgrade on storage node "staging-cp2" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
-      `the runbook runs talosctl reboot on storage node "staging-cp2" without draining it with kubectl drain first: Talos' own drain gives up after 5 minutes and goes on, stopping the Longhorn instance manager whose PodDisruptionBudget protects an attached volume or a volume's last healthy replica`,
+      unchained('upgrade', 'staging-cp2'),
+      unchained('reboot', 'staging-cp2'),
     ]);
     // A drain after the upgrade does not count
     const late = check(
@@ -460,5 +476,15 @@ describe('longhorn-upgrade-drain', () => {
     );
     expect(late).toHaveLength(1);
     expect(late[0]).toContain('talosctl upgrade on storage node "staging-cp1"');
+    // A drain on its own line: a pasted block upgrades even after the drain gave up
+    const alone = check(
+      stagingRunbook((hostname, lines) =>
+        hostname === 'staging-cp3' ? lines.map((line) => line.replace(/ &&$/, '')) : lines,
+      ),
+    );
+    expect(alone).toEqual([
+      unchained('upgrade', 'staging-cp3'),
+      unchained('reboot', 'staging-cp3'),
+    ]);
   });
 });

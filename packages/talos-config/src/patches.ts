@@ -340,9 +340,10 @@ function deviceOf(node: ResolvedNode): TalosDocument {
 }
 
 /**
- * The API endpoint's address when it is a shared VIP on the node network: an IP inside
- * `nodeCidr` that no node has. A name, or an address outside the node network, is a load
- * balancer the platform does not manage.
+ * The API endpoint's address when it is a shared VIP on the nodes' LAN: an IP inside
+ * `lanCidr` (default `nodeCidr`: the on-link network of the nodes' addresses, where the control
+ * plane that holds the VIP answers ARP/NDP for it) that no node has. A name, or an address off
+ * the nodes' LAN, is a load balancer the platform does not manage.
  */
 export function endpointVip(cluster: ResolvedCluster): string | undefined {
   let host: string;
@@ -353,7 +354,7 @@ export function endpointVip(cluster: ResolvedCluster): string | undefined {
   }
   const ip = parseIp(host);
   if (ip === undefined) return undefined;
-  if (!cidrContains(cluster.network.nodeCidr, ip.text)) return undefined;
+  if (!cidrContains(cluster.network.lanCidr, ip.text)) return undefined;
   if (cluster.nodes.some((node) => parseIp(node.address)?.text === ip.text)) return undefined;
   return ip.text;
 }

@@ -327,9 +327,9 @@ cluster to be healthy before the next (\`talosctl reboot\` returns once the node
 Drain the node first: Talos drains a node before an upgrade or a shutdown, never before a
 reboot, which stops its pods where they are (nothing starts them elsewhere until Kubernetes
 evicts them from the unreachable node, 5 minutes later). \`kubectl drain\` waits up to 5 minutes
-for the PodDisruptionBudgets, as Talos' own drain does; if it gives up, stop and see "When a
-drain gives up" below. Uncordon the node once it is back (Talos uncordons only a node it cordoned
-itself), before waiting for what runs on it:
+for the PodDisruptionBudgets, as Talos' own drain does; the reboot is chained to it with \`&&\`,
+so a drain that gives up stops it: then see "When a drain gives up" below. Uncordon the node once
+it is back (Talos uncordons only a node it cordoned itself), before waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
@@ -345,10 +345,10 @@ kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
 {{/if}}
 {{#unless ../singleNode}}
-kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
-talosctl reboot -n {{shell address}}
-talosctl health -n {{shell ../first.address}}
+talosctl reboot -n {{shell address}}{{#unless ../singleNode}} &&{{/unless}}
+talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}}
 {{/unless}}
@@ -387,9 +387,10 @@ Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`. T
 too, but its drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
 logs the pods it could not evict, stops every pod and upgrades (\`DrainTimeout\`; a Longhorn
 instance manager still holding a volume's last healthy replica included). \`kubectl drain\`
-waits as long and then fails, which stops the block before the upgrade ("When a drain gives
-up", below). The node is uncordoned once it is back (Talos uncordons only a node it cordoned
-itself).
+waits as long and then fails, and the upgrade, the health check and the uncordon are chained to
+it with \`&&\` (a pasted block runs every line whatever the one before did), so a drain that
+gives up stops the upgrade ("When a drain gives up", below). The node is uncordoned once it is
+back (Talos uncordons only a node it cordoned itself).
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
@@ -404,10 +405,10 @@ kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
 {{/if}}
 {{#unless ../singleNode}}
-kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
-talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}
-talosctl health -n {{shell ../first.address}}
+talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#unless ../singleNode}} &&{{/unless}}
+talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}}
 {{/unless}}
@@ -501,9 +502,11 @@ revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
 
 \`kubectl drain\` in a node's block (a reboot, a Talos upgrade, a retirement) evicts the node's
 pods through their PodDisruptionBudgets and fails after 5 minutes (\`global timeout reached\`)
-while a budget still refuses an eviction. Stop there: the node stays cordoned, nothing on it has
-stopped but the pods already evicted, and the block has not gone on to the reboot, the upgrade or
-the reset. Set \`NODE\` to the node's hostname, find what holds the drain and free it, then run
+while a budget still refuses an eviction. What follows it in the block up to the uncordon (or
+the Node's deletion) is chained to it with \`&&\` and does not run: the node stays cordoned,
+nothing on it has stopped but the pods already evicted, and there was no reboot, upgrade or reset
+(the waits after the chain still run, and end once what they wait for is back). Do not go on to
+the next node. Set \`NODE\` to the node's hostname, find what holds the drain and free it, then run
 the rest of the block again from its \`kubectl drain\` line (the drain lists the pods it still
 waits for; \`ALLOWED DISRUPTIONS\` 0 is a budget that holds):
 
@@ -609,7 +612,9 @@ runbook of an earlier commit has its steps: \`git log -p -- clusters/{{{name}}}/
 then remove it from the definition, build and commit. One node at a time: cordon it, let the
 components move away what they keep on it (and wait until nothing is left), drain it
 (\`kubectl drain\` waits up to 5 minutes on the PodDisruptionBudgets), reset it, and delete its
-Node once it is down (earlier, its kubelet would register it again). \`talosctl reset\` is
+Node once it is down (earlier, its kubelet would register it again). The reset and the Node's
+deletion are chained to the drain with \`&&\`: a drain that gives up stops them ("When a drain
+gives up"). \`talosctl reset\` is
 graceful by default (\`--graceful\`): Talos cordons and drains the node again and a control
 plane leaves etcd (it removes its own member and deletes its etcd data), then Talos wipes the
 system disk and powers the machine off; data disks keep their partitions unless
@@ -645,11 +650,11 @@ kubectl cordon {{shell hostname}}
 {{#if retiring}}
 {{{retiring.commands}}}
 {{/if}}
-kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m
-talosctl reset -n {{shell address}} --graceful=true
+kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
+talosctl reset -n {{shell address}} --graceful=true &&
 {{#if controlPlane}}
-talosctl -n {{shell peer}} etcd members
-talosctl config endpoint{{#each remainingEndpoints}} {{shell this}}{{/each}}
+talosctl -n {{shell peer}} etcd members &&
+talosctl config endpoint{{#each remainingEndpoints}} {{shell this}}{{/each}} &&
 {{/if}}
 kubectl delete node {{shell hostname}}
 talosctl health -n {{shell peer}}

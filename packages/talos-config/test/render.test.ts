@@ -314,6 +314,41 @@ describe('node patches', () => {
     ]);
   });
 
+  it.each([['v1.11.6'], ['v1.12.11'], ['v1.13.9']])(
+    'announce a VIP on the LAN outside the node range (lanCidr) on Talos %s',
+    (version) => {
+      // nodeCidr 192.168.30.0/25 holds the nodes; 192.168.30.200 sits in the rest of the LAN
+      // 192.168.30.0/24 (beside the L2 pool 192.168.30.224/27): the control planes' link is on
+      // that LAN, so the one holding the VIP answers ARP for it there.
+      const vipOf = (network: ReturnType<typeof haCluster>['network']) => {
+        const cluster = haCluster({ talos: { version }, endpoint: 'https://192.168.30.200:6443' });
+        const { files, issues } = talos([{ ...cluster, network }]);
+        expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+        const patch = docs(files, `${PROD}/nodes/prod-cp-2.yaml`);
+        const config = patch.find((d) => d.kind === 'Layer2VIPConfig');
+        return version === 'v1.11.6'
+          ? patch[0].machine.network.interfaces[0].vip?.ip
+          : config?.name;
+      };
+      expect(haCluster().network.lanCidr).toBe('192.168.30.0/24');
+      expect(vipOf(haCluster().network)).toBe('192.168.30.200');
+      // Off the LAN (a LAN that is the node range, the pool off it under BGP): a load balancer
+      // the platform does not run.
+      const { l2Announcements: _l2, ...bgpNetwork } = haCluster().network;
+      expect(
+        vipOf({
+          ...bgpNetwork,
+          lanCidr: '192.168.30.0/25',
+          loadBalancerPools: [{ name: 'default', cidr: '10.30.0.0/27' }],
+          bgp: {
+            localAsn: 64512,
+            peers: [{ name: 'router', address: '192.168.30.1', asn: 64513 }],
+          },
+        }),
+      ).toBeUndefined();
+    },
+  );
+
   it('announce no VIP when the endpoint is a node address', () => {
     const { files } = talos([devCluster()]);
     expect(docs(files, `${DEV}/nodes/dev-cp-1.yaml`).map((d) => d.kind)).toEqual([

@@ -2,6 +2,10 @@
 // the precompiled template renders what the compiler does, and the generated runbook keeps every
 // step (with the cluster's own values in its commands).
 
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ChartUninstall, resolvePlatform, templateRenderer } from '@homelab/core';
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
 import { evaluateCommonJs, testDefinition, testNode } from '@homelab/core/testing';
@@ -429,7 +433,7 @@ describe('the reference runbook', () => {
     expect(markdown).toMatch(
       /`factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}:v1\.12\.11`/,
     );
-    const upgrades = [...markdown.matchAll(/^talosctl upgrade -n \S+ --image (\S+)$/gm)].map(
+    const upgrades = [...markdown.matchAll(/^talosctl upgrade -n \S+ --image (\S+) &&$/gm)].map(
       (m) => m[1],
     );
     expect(upgrades).toHaveLength(7);
@@ -618,6 +622,61 @@ describe('the reference runbook', () => {
     expect(upgrade).toContain('its drain never fails');
   });
 
+  it('runs no reboot, upgrade or reset after a drain that gave up, though the block is pasted whole', () => {
+    // A pasted block runs every line whatever the one before did: the disruptive command must be
+    // chained to the drain. Run each node block in sh with a kubectl whose drain fails (as after
+    // --timeout=5m) and a talosctl that records what it was asked.
+    const dir = mkdtempSync(join(tmpdir(), 'drain-gave-up-'));
+    try {
+      const log = join(dir, 'calls');
+      writeFileSync(
+        join(dir, 'kubectl'),
+        `#!/bin/sh\necho "kubectl $*" >> "${log}"\n[ "$1" = drain ] && exit 1\nexit 0\n`,
+        { mode: 0o755 },
+      );
+      writeFileSync(join(dir, 'talosctl'), `#!/bin/sh\necho "talosctl $*" >> "${log}"\n`, {
+        mode: 0o755,
+      });
+      const sections = [
+        ['## Later: changing Talos settings', 'talosctl reboot'],
+        ['### Talos', 'talosctl upgrade'],
+        ['### Retiring a node', 'talosctl reset'],
+      ] as const;
+      const ran: string[] = [];
+      for (const [heading, act] of sections) {
+        const start = markdown.indexOf(`\n${heading}\n`);
+        const section = markdown.slice(
+          start,
+          markdown.indexOf('\n## ', start + heading.length + 2),
+        );
+        const blocks = shellBlocks(section).filter((block) => block.includes(act));
+        expect(blocks.length, heading).toBeGreaterThan(1);
+        for (const block of blocks) {
+          writeFileSync(log, '');
+          const result = spawnSync('sh', ['-c', block], {
+            env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
+            encoding: 'utf8',
+          });
+          expect(result.error).toBeUndefined();
+          const calls = readFileSync(log, 'utf8').split('\n');
+          expect(calls.some((call) => call.startsWith('kubectl drain '))).toBe(true);
+          ran.push(
+            ...calls.filter(
+              (call) =>
+                call.startsWith(act) ||
+                call.startsWith('kubectl uncordon') ||
+                call.startsWith('kubectl delete node') ||
+                call.startsWith('talosctl config endpoint'),
+            ),
+          );
+        }
+      }
+      expect(ran).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says what to do when a drain gives up', () => {
     const section = markdown.slice(
       markdown.indexOf('## When a drain gives up'),
@@ -635,7 +694,9 @@ describe('the reference runbook', () => {
     );
     expect(section).toContain('Never force a drain');
     // The reboots point at it
-    expect(markdown).toContain('if it gives up, stop and see "When a\ndrain gives up" below');
+    expect(markdown).toContain(
+      'the reboot is chained to it with `&&`,\nso a drain that gives up stops it: then see "When a drain gives up" below',
+    );
   });
 });
 
@@ -927,7 +988,7 @@ describe('moving what a component keeps on a node before its drain', () => {
 
   it('before a Talos upgrade too, and uncordons the node after it (Talos uncordons only a node it cordoned)', () => {
     expect(markdown).toContain(
-      `kubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\nkubectl uncordon ${node.hostname}\n`,
+      `kubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11 &&\ntalosctl health -n ${first} &&\nkubectl uncordon ${node.hostname}\n`,
     );
     // Only the node the component named.
     expect(markdown.split('move-server').length - 1).toBe(2);
