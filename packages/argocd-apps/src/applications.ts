@@ -22,6 +22,7 @@ import type {
 } from '@homelab/core';
 import {
   applicationName,
+  applicationSyncOptions,
   chartFilePaths,
   compareStrings,
   DEFAULT_GENERATED_BY,
@@ -197,14 +198,15 @@ function applicationObject(
   wave: number,
   managesNamespace: boolean,
 ): KubeObject {
-  const syncOptions: string[] = [];
-  if (managesNamespace) syncOptions.push('CreateNamespace=true');
-  if (app.serverSideApply) syncOptions.push('ServerSideApply=true');
-  if (app.applyOutOfSyncOnly) syncOptions.push('ApplyOutOfSyncOnly=true');
-  if (app.ignoreDifferences.length > 0) syncOptions.push('RespectIgnoreDifferences=true');
-  // What the cluster cannot lose is never pruned or deleted by Argo CD: removing it is a runbook
-  // step (DESIGN.md, "Argo CD wiring").
-  if (app.critical) syncOptions.push('Prune=false', 'Delete=false');
+  // The same options every sync the generated documents start by hand carries (core
+  // `syncOperationPatch`; the system check `manual-sync-options`).
+  const syncOptions = applicationSyncOptions({
+    createNamespace: managesNamespace,
+    serverSideApply: app.serverSideApply,
+    applyOutOfSyncOnly: app.applyOutOfSyncOnly,
+    respectIgnoreDifferences: app.ignoreDifferences.length > 0,
+    critical: app.critical,
+  });
   const syncPolicy: Values = {
     automated: {
       prune: cluster.profile.autoSync.prune,

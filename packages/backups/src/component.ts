@@ -17,6 +17,7 @@ import {
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
+  descriptorSyncOptions,
   ENVIRONMENTS,
   type EnvironmentName,
   error,
@@ -389,6 +390,10 @@ function protectedVolumes(entry: RenderCluster<Settings>): ProtectedVolume[] {
         volume,
         component: peer.component,
         application: applicationName(entry.cluster, app),
+        sync: {
+          syncOptions: descriptorSyncOptions(peer.contribution.application),
+          prune: entry.cluster.profile.autoSync.prune,
+        },
       });
     }
   }

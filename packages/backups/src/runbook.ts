@@ -2,8 +2,8 @@
 // cluster from Git, restoring etcd from the latest encrypted snapshot, letting Argo CD converge,
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
-import type { ResolvedCluster, VolumeRequest } from '@homelab/core';
-import { compareStrings, rootApplicationName, shellQuote } from '@homelab/core';
+import type { ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
+import { compareStrings, rootApplicationName, shellQuote, syncOperationPatch } from '@homelab/core';
 import { backupNames } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -18,6 +18,11 @@ export interface ProtectedVolume {
   readonly component: string;
   /** Argo CD Application that holds its claim and backups (`<cluster>-<name>`). */
   readonly application: string;
+  /**
+   * The sync options and prune that Application syncs with, which a sync by hand repeats (Argo
+   * CD syncs with the operation's options only, core `ManualSync`).
+   */
+  readonly sync: ManualSync;
 }
 
 export interface RunbookInput {
@@ -116,20 +121,9 @@ export function pauseBackupCommands(entry: ProtectedVolume): string[] {
 export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
   const ns = q(entry.volume.namespace);
   const claim = q(entry.volume.name);
-  const sync = JSON.stringify({
-    operation: {
-      initiatedBy: { username: 'disaster-recovery' },
-      sync: {
-        resources: [
-          {
-            kind: 'PersistentVolumeClaim',
-            name: entry.volume.name,
-            namespace: entry.volume.namespace,
-          },
-        ],
-      },
-    },
-  });
+  const sync = syncOperationPatch('disaster-recovery', entry.sync, [
+    { kind: 'PersistentVolumeClaim', name: entry.volume.name, namespace: entry.volume.namespace },
+  ]);
   return [
     `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found`,
     `kubectl -n ${ns} delete pvc ${claim} --wait=false`,

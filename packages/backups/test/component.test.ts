@@ -480,7 +480,7 @@ describe('the disaster-recovery runbook', () => {
     const deleted = at('kubectl -n paperless delete pvc data --wait=false');
     const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
     const sync = at(
-      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":[],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
     );
     const created = at('kubectl -n paperless wait pvc/data --for=create --timeout=5m');
     const bound = at(
@@ -488,6 +488,18 @@ describe('the disaster-recovery runbook', () => {
     );
     expect(deleted).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
     expect([gone - deleted, sync - gone, created - sync, bound - created]).toEqual([1, 1, 1, 1]);
+  });
+
+  test('creates the claim again with the sync options its Application syncs with', () => {
+    // Argo CD v3.4.4 syncs with the operation's options only: without them, a claim of an
+    // Application that applies server-side would be applied client-side.
+    const ssa = runBackups(SETTINGS, [consumer([DATA], { serverSideApply: true })]);
+    const text = ssa.components.components
+      .find((c) => c.component.name === 'backups')
+      ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')?.content;
+    expect(text).toContain(
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
+    );
   });
 
   test('waits in step 3 for every Application but the protected volumes’ and the root, which step 4 heals', () => {

@@ -85,14 +85,21 @@ export const DATA: VolumeRequest = {
 /** A component that declares `volumes` (and, unless told not to, their backup Secrets). */
 export function consumer(
   volumes: readonly VolumeRequest[] = [DATA],
-  options: { secrets?: boolean; name?: string } = {},
+  options: { secrets?: boolean; name?: string; serverSideApply?: boolean } = {},
 ): AnyComponent {
   return testComponent({
     name: options.name ?? 'app',
     uses: ['storage', 'backup'],
     chart: true,
     contribution: () => ({
-      application: { namespace: 'paperless', podSecurity: 'restricted', clusterResources: [] },
+      application: {
+        namespace: 'paperless',
+        podSecurity: 'restricted',
+        clusterResources: [],
+        ...(options.serverSideApply === undefined
+          ? {}
+          : { serverSideApply: options.serverSideApply }),
+      },
       volumes,
       ...(options.secrets === false
         ? {}

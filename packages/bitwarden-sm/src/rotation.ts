@@ -19,6 +19,7 @@
 import {
   applicationName,
   compareStrings,
+  descriptorSyncOptions,
   type PeerContribution,
   type ResolvedCluster,
   type RotationProcedure,
@@ -26,6 +27,7 @@ import {
   type SecretReader,
   type SecretRequirement,
   shellQuote,
+  syncOperationPatch,
 } from '@homelab/core';
 import { type MappedSecret, secretId } from './inventory.js';
 import type { ResolvedBitwardenSettings } from './settings.js';
@@ -39,9 +41,16 @@ export interface FilledKey {
   readonly owner: string;
   readonly readers: readonly SecretReader[] | undefined;
   readonly note: string | undefined;
-  /** The declaring component's procedure for a new value, with the Application it runs around. */
+  /**
+   * The declaring component's procedure for a new value, with the Application it runs around and
+   * the sync options that Application syncs with (its descriptor's: what argocd-apps writes).
+   */
   readonly procedure:
-    | { readonly steps: RotationProcedure; readonly application: string }
+    | {
+        readonly steps: RotationProcedure;
+        readonly application: string;
+        readonly syncOptions: readonly string[];
+      }
     | undefined;
 }
 
@@ -78,8 +87,9 @@ function declarations(
       { name: cluster },
       peer.contribution.application?.name ?? peer.component,
     );
+    const syncOptions = descriptorSyncOptions(peer.contribution.application);
     for (const [key, steps] of Object.entries(declared.procedures ?? {})) {
-      procedures[key] = { steps, application };
+      procedures[key] = { steps, application, syncOptions };
     }
   }
   for (const peer of others) {
@@ -157,6 +167,8 @@ export interface GitopsControl {
   readonly root: string;
   /** The merge patch that puts the Applications' automated sync policy back. */
   readonly automated: string;
+  /** Whether their automated sync prunes (a sync by hand does as it would). */
+  readonly prune: boolean;
 }
 
 /** Argo CD's Applications of `cluster`, as the guide pauses and resumes them. */
@@ -166,11 +178,11 @@ export function gitopsControl(cluster: ResolvedCluster, namespace: string): Gito
     namespace,
     root: rootApplicationName(cluster),
     automated: JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } }),
+    prune,
   };
 }
 
 const PAUSE = `'{"spec":{"syncPolicy":{"automated":null}}}'`;
-const SYNC = `'{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{}}}'`;
 
 /** A numbered step of the guide: its text, then its commands indented under it. */
 function step(n: number, text: string, commands: readonly string[]): string[] {
@@ -201,7 +213,13 @@ function procedureLines(
     '',
     ...procedures.flatMap(({ steps }) => steps.why.flatMap((paragraph) => [paragraph, ''])),
   ];
-  const applications = [...new Set(procedures.map((procedure) => procedure.application))];
+  // Each Application once, with the options it syncs with (Argo CD syncs with the operation's
+  // options only: a bare `"sync":{}` would apply client-side where it says ServerSideApply=true).
+  const applications = [
+    ...new Map(
+      procedures.map((procedure) => [procedure.application, procedure.syncOptions]),
+    ).entries(),
+  ].map(([name, syncOptions]) => ({ name, syncOptions }));
   const ns = gitops === undefined ? '' : shellQuote(gitops.namespace);
   let n = 0;
   if (gitops !== undefined) {
@@ -209,7 +227,7 @@ function procedureLines(
       ...step(
         ++n,
         `Turn Argo CD’s auto-sync off, on the root Application \`${gitops.root}\` first (its self-heal would put the other back), so that it does not undo the next step:`,
-        [gitops.root, ...applications].map(
+        [gitops.root, ...applications.map(({ name }) => name)].map(
           (application) =>
             `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${PAUSE}`,
         ),
@@ -235,11 +253,11 @@ function procedureLines(
         ++n,
         'Have Argo CD sync what was stopped (it puts back what the steps above changed), then turn auto-sync back on, the root Application last:',
         [
-          ...applications.flatMap((application) => [
-            `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${SYNC}`,
-            `kubectl -n ${ns} wait --for=jsonpath='{.status.sync.status}'=Synced application ${shellQuote(application)} --timeout=10m`,
+          ...applications.flatMap(({ name, syncOptions }) => [
+            `kubectl -n ${ns} patch application ${shellQuote(name)} --type merge -p ${shellQuote(syncOperationPatch('rotating-secrets', { syncOptions, prune: gitops.prune }))}`,
+            `kubectl -n ${ns} wait --for=jsonpath='{.status.sync.status}'=Synced application ${shellQuote(name)} --timeout=10m`,
           ]),
-          ...[...applications, gitops.root].map(
+          ...[...applications.map(({ name }) => name), gitops.root].map(
             (application) =>
               `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${shellQuote(gitops.automated)}`,
           ),

@@ -196,6 +196,9 @@ describe('a key with a procedure', () => {
         namespace: 'vault',
         podSecurity: 'restricted',
         clusterResources: [],
+        // Its Application syncs with these options: so must the guide's sync by hand.
+        serverSideApply: true,
+        ignoreDifferences: [{ kind: 'Secret', jsonPointers: ['/data'] }],
       },
       secrets: [
         {
@@ -246,7 +249,8 @@ describe('a key with a procedure', () => {
       `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
       `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
       're-encrypt vault',
-      `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{}}}'`,
+      // The Application's own sync options and prune (Argo CD syncs with the operation's only)
+      `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}}}'`,
       `kubectl -n gitops wait --for=jsonpath='{.status.sync.status}'=Synced application prod-safe --timeout=10m`,
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
       `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,

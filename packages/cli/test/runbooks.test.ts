@@ -205,3 +205,38 @@ describe('the Talos runbook', () => {
     expect(lines).toContain(`kubectl delete --ignore-not-found -f ${gatewayApi}`);
   });
 });
+
+describe('the syncs the documents start by hand', () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it("carry the Authelia and policy Applications' own sync options and prune, on every cluster", async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const layer = parseYaml(file(files, `charts/platform/clusters/${cluster}.yaml`)) as {
+        manifests: {
+          [key: string]: { spec: { syncPolicy: { syncOptions: string[]; automated: object } } };
+        };
+      };
+      // What the Applications say, as charts/platform renders them
+      expect(layer.manifests['application-policy']?.spec.syncPolicy.syncOptions).toEqual([
+        'ServerSideApply=true',
+      ]);
+      expect(layer.manifests['application-authelia']?.spec.syncPolicy.syncOptions).toEqual([]);
+      // The Gatekeeper lift's sync: server-side, as the Application (Argo CD syncs with the
+      // operation's options only)
+      expect(file(files, `clusters/${cluster}/RUNBOOK.md`)).toContain(
+        `kubectl -n argocd patch application ${cluster}-policy --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"]}}}'`,
+      );
+      expect(file(files, `clusters/${cluster}/rotating-secrets.md`)).toContain(
+        `kubectl -n argocd patch application ${cluster}-authelia --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":[]}}}'`,
+      );
+      for (const path of [
+        `clusters/${cluster}/RUNBOOK.md`,
+        `clusters/${cluster}/rotating-secrets.md`,
+        `clusters/${cluster}/disaster-recovery.md`,
+      ]) {
+        expect(file(files, path)).not.toContain('"sync":{}');
+      }
+    }
+  });
+});

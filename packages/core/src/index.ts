@@ -221,10 +221,16 @@ export {
 } from './schema-validate.js';
 export { SUPPORTED_TALOS } from './semantic.js';
 export {
+  type ApplicationSyncOptionsInput,
+  applicationManualSync,
+  applicationSyncOptions,
+  descriptorSyncOptions,
+  type ManualSync,
   mergeSyncOption,
   objectSyncOptions,
   PRUNE,
   SYNC_OPTIONS_ANNOTATION,
+  syncOperationPatch,
   withSyncOption,
 } from './sync-options.js';
 export type {
@@ -247,6 +253,7 @@ export {
   handOverFieldManager,
   helmignoreKeepsDependencies,
   kindsBeforeUse,
+  manualSyncOptions,
   namespacesBeforeUse,
   ROOT_TARGET_REVISION,
   rootRevisionParameter,

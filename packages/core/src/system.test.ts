@@ -3,6 +3,7 @@ import type { ClusterRun } from './components.js';
 import { handOverApply } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
+import { applicationManualSync, syncOperationPatch } from './sync-options.js';
 import {
   applicationLayers,
   clientSideApplySize,
@@ -13,6 +14,7 @@ import {
   deployedValues,
   handOverFieldManager,
   kindsBeforeUse,
+  manualSyncOptions,
   namespacesBeforeUse,
   type SystemInput,
   secretReferences,
@@ -22,6 +24,7 @@ import {
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { KubeObject } from './types.js';
+import { shellQuote } from './yaml.js';
 
 const platform = resolvePlatform(testDefinition([testCluster('dev', 'development', 1)]));
 const cluster = platform.clusters[0] as (typeof platform.clusters)[number];
@@ -756,6 +759,102 @@ describe('hand-over-field-manager', () => {
     expect(
       handOverFieldManager.check(withRunbook(['kubectl apply --server-side -f crds.yaml'], [])),
     ).toEqual([]);
+  });
+});
+
+describe('manual-sync-options', () => {
+  const policy = app({
+    name: 'policy',
+    wave: 2,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-policy', namespace: 'argocd' },
+      spec: {
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+        },
+      },
+    },
+  });
+  const doc = (commands: string[]): SystemInput['files'][number] => ({
+    path: 'clusters/dev/rotating-secrets.md',
+    content: ['# Rotating', '', '   ```sh', ...commands.map((c) => `   ${c}`), '   ```', ''].join(
+      '\n',
+    ),
+  });
+  const withDoc = (commands: string[]) => ({ ...input([policy]), files: [doc(commands)] });
+  const patch = (name: string, json: string) =>
+    `kubectl -n argocd patch application ${name} --type merge -p ${shellQuote(json)}`;
+
+  it('refuses a sync by hand without the Application’s sync options or prune, and of an Application the cluster lacks', () => {
+    // Given the bare sync the documents used to write: Argo CD would apply client-side
+    const bare = '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{}}}';
+    const issues = manualSyncOptions.check(
+      withDoc([
+        patch('dev-policy', bare),
+        'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-policy',
+        patch(
+          'dev-policy',
+          syncOperationPatch('runbook', { syncOptions: ['ServerSideApply=true'], prune: true }),
+        ),
+        patch('dev-gone', syncOperationPatch('runbook', { syncOptions: [], prune: true })),
+      ]),
+    );
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value, issue.expected])).toEqual([
+      [
+        'manual-sync-options',
+        'clusters/dev/rotating-secrets.md:4',
+        '{"prune":false,"syncOptions":[]}',
+        '{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}',
+      ],
+      [
+        'manual-sync-options',
+        'clusters/dev/rotating-secrets.md:6',
+        '{"prune":true,"syncOptions":["ServerSideApply=true"]}',
+        '{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}',
+      ],
+      [
+        'manual-sync-options',
+        'clusters/dev/rotating-secrets.md:7',
+        'dev-gone',
+        'one of its Applications: dev-policy',
+      ],
+    ]);
+    expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0]');
+  });
+
+  it('passes the sync the Application asks for, in any order, and patches that start no sync', () => {
+    const own = applicationManualSync(policy.application);
+    expect(own).toEqual({
+      syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+      prune: true,
+    });
+    expect(
+      manualSyncOptions.check(
+        withDoc([
+          patch('dev-policy', syncOperationPatch('runbook', own)),
+          patch(
+            'dev-policy',
+            syncOperationPatch(
+              'disaster-recovery',
+              {
+                syncOptions: ['RespectIgnoreDifferences=true', 'ServerSideApply=true'],
+                prune: true,
+              },
+              [{ kind: 'PersistentVolumeClaim', name: 'data', namespace: 'gatekeeper-system' }],
+            ),
+          ),
+          patch('dev-policy', '{"spec":{"syncPolicy":{"automated":null}}}'),
+          patch('dev-gone', '{"spec":{"syncPolicy":{"automated":null}}}'),
+        ]),
+      ),
+    ).toEqual([]);
+    // An Application without automated policy syncs without prune
+    expect(
+      applicationManualSync({ ...policy.application, spec: { syncPolicy: { syncOptions: [] } } }),
+    ).toEqual({ syncOptions: [], prune: false });
   });
 });
 

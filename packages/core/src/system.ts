@@ -12,7 +12,12 @@ import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { rolloutSurgeRoom } from './rollout-room.js';
-import { mergeSyncOption, objectSyncOptions, PRUNE } from './sync-options.js';
+import {
+  applicationManualSync,
+  mergeSyncOption,
+  objectSyncOptions,
+  PRUNE,
+} from './sync-options.js';
 import type {
   GeneratedFile,
   JsonValue,
@@ -21,6 +26,7 @@ import type {
   ResolvedPlatform,
   Values,
 } from './types.js';
+import { compareStrings } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -1333,6 +1339,95 @@ export const rootRevisionParameters: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// A sync started by hand carries the Application's own sync options
+
+/** `kubectl … patch application <name> … -p '<merge patch>'`, its name and patch (shell-quoted). */
+const APPLICATION_PATCH =
+  /\bkubectl\b.*\bpatch\s+application\s+(\S+)\s.*-p\s+('(?:[^']|'\\'')*'|\S+)/;
+
+/** A word as `shellQuote` wrote it, unquoted. */
+function unquoteShell(word: string): string {
+  return word.startsWith("'") && word.endsWith("'")
+    ? word.slice(1, -1).replace(/'\\''/g, "'")
+    : word;
+}
+
+function sameOptions(a: readonly string[], b: readonly string[]): boolean {
+  const left = [...new Set(a)].sort(compareStrings);
+  const right = [...new Set(b)].sort(compareStrings);
+  return left.length === right.length && left.every((option, index) => option === right[index]);
+}
+
+/**
+ * Every sync a cluster's generated documents start by hand (an `operation` patched into an
+ * Application, Argo CD's "Sync Applications with Kubectl") names an Application of the cluster and
+ * carries its sync options and its automated `prune`. Argo CD v3.4.4 syncs with the operation's
+ * options only (controller/sync.go `SyncAppState`; core `ManualSync`): a bare `"sync":{}` applies
+ * client-side where the Application says `ServerSideApply=true`, ignores `ignoreDifferences`, and
+ * leaves what Git dropped.
+ */
+export const manualSyncOptions: SystemCheck = {
+  name: 'manual-sync-options',
+  description:
+    'Every Argo CD sync a cluster\'s generated documents start by hand (`kubectl patch application … -p \'{"operation":{…"sync":{…}}}\'`) names an Application of that cluster and carries exactly its `spec.syncPolicy.syncOptions` and its automated `prune`: Argo CD v3.4.4 syncs with the operation\'s own options only, so a bare `"sync":{}` applies client-side where the Application says `ServerSideApply=true`, overwrites what `RespectIgnoreDifferences` keeps, and leaves what Git dropped, the Application OutOfSync.',
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      const byName = new Map(
+        deployed.applications.map((app) => [app.application.metadata.name, app]),
+      );
+      for (const file of runbooksOf.get(deployed.cluster.name) ?? []) {
+        for (const { line, text } of codeLines(file.content)) {
+          const match = APPLICATION_PATCH.exec(text);
+          if (match === null) continue;
+          let patch: unknown;
+          try {
+            patch = JSON.parse(unquoteShell(match[2] as string));
+          } catch {
+            continue;
+          }
+          const operation = isTableValue(patch) ? patch.operation : undefined;
+          const sync = isTableValue(operation) ? operation.sync : undefined;
+          if (!isTableValue(sync)) continue;
+          const name = unquoteShell(match[1] as string);
+          const app = byName.get(name);
+          const at = {
+            code: 'manual-sync-options',
+            path: ['clusters', deployed.cluster.index] as PathSegment[],
+            output: `${file.path}:${line}`,
+          };
+          if (app === undefined) {
+            issues.push(
+              error({
+                ...at,
+                value: name,
+                message: `a document of cluster "${deployed.cluster.name}" syncs Application "${name}", which the cluster does not have`,
+                expected: `one of its Applications: ${[...byName.keys()].sort(compareStrings).join(', ')}`,
+              }),
+            );
+            continue;
+          }
+          const wanted = applicationManualSync(app.application);
+          const options = Array.isArray(sync.syncOptions) ? sync.syncOptions.map(String) : [];
+          const prune = sync.prune === true;
+          if (sameOptions(options, wanted.syncOptions) && prune === wanted.prune) continue;
+          issues.push(
+            error({
+              ...at,
+              value: JSON.stringify({ prune, syncOptions: options }),
+              message: `a document of cluster "${deployed.cluster.name}" syncs Application "${name}" by hand with other sync options or prune than the Application's: Argo CD syncs with the operation's options only`,
+              expected: JSON.stringify({ prune: wanted.prune, syncOptions: wanted.syncOptions }),
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
@@ -1346,6 +1441,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   applicationLayers,
   clientSideApplySize,
   handOverFieldManager,
+  manualSyncOptions,
   rootRevisionParameters,
   rolloutSurgeRoom,
 ];

@@ -752,7 +752,7 @@ Application, which puts back what was lifted, then restore its auto-sync and the
 the root Application puts its own back):
 
 \`\`\`sh
-kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{}}}'
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p {{shell lift.sync}}
 kubectl -n {{shell ../gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell lift.application}} --timeout=10m
 {{{lift.verify}}}
 {{#if lift.automated}}

@@ -10,6 +10,7 @@ import type {
   ResolvedNode,
   RouteAuth,
 } from '@homelab/core';
+import { applicationManualSync, syncOperationPatch } from '@homelab/core';
 import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { ClusterPatches } from './patches.js';
@@ -289,6 +290,9 @@ function outageView(
               verify: procedure.verify.join('\n'),
               // The Application's own auto-sync, as the root deploys it.
               automated: automatedPatch(app.application),
+              // A sync with the Application's own options and prune (Argo CD syncs with the
+              // operation's options only).
+              sync: syncOperationPatch('runbook', applicationManualSync(app.application)),
             },
     };
   });

@@ -1423,7 +1423,12 @@ describe('when a component is down and that blocks the cluster', () => {
           apiVersion: 'argoproj.io/v1alpha1',
           kind: 'Application',
           metadata: { name: `${cluster.name}-admission`, namespace: 'argocd' },
-          spec: { syncPolicy: { automated: { prune: true, selfHeal: true } } },
+          spec: {
+            syncPolicy: {
+              automated: { prune: true, selfHeal: true },
+              syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+            },
+          },
         },
       },
     ],
@@ -1452,7 +1457,9 @@ describe('when a component is down and that blocks the cluster', () => {
       'kubectl patch validatingwebhookconfiguration admission --type=json -p [{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]',
     ]);
     expect(restore).toEqual([
-      'kubectl -n argocd patch application dev-admission --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{}}}',
+      // Its own sync options and prune: Argo CD syncs with the operation's options only, so a
+      // bare sync would apply client-side what the Application applies server-side
+      'kubectl -n argocd patch application dev-admission --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}}}',
       'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-admission --timeout=10m',
       'kubectl get validatingwebhookconfiguration admission',
       // The Application's own automated policy, as the root deploys it
