@@ -179,7 +179,7 @@ function entity(label: string, ...entities: Entity[]): Endpoint {
 }
 
 /** Whether `served` (a port or a range) covers every port of `needed`. */
-function covers(served: FlowPort, needed: FlowPort): boolean {
+export function covers(served: FlowPort, needed: FlowPort): boolean {
   return (
     served.protocol === needed.protocol &&
     served.port <= needed.port &&

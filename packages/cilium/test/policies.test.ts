@@ -500,6 +500,39 @@ describe('calls to a Service of the cluster by name (a webhook of an application
     );
   });
 
+  test('the flow to every pod of the namespace declares its ports only: the caller reaching those pods on another port is still an undeclared pair', () => {
+    // notify's own pods serve 9090 (to the Gateway); hook declares only 8080 to the namespace.
+    const own: FlowDeclaration = {
+      name: 'web',
+      direction: 'ingress',
+      namespace: 'notify',
+      selector: { app: 'notify' },
+      peer: { kind: 'gateway' },
+      ports: [{ port: 9090, protocol: 'TCP' }],
+    };
+    const run = runCilium(testDefinition(referenceClusters()), serviceCall('notify', [own]));
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    // Broken on purpose: policies widened by hand let hook reach notify's pods on every port;
+    // 9090 was never declared, so the sample must report it (the relaxation covers 8080 only).
+    const widened = (namespace: string, rules: object): KubeObject => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'too-wide', namespace },
+      spec: { endpointSelector: {}, ...rules },
+    });
+    const broken = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+      widened('hook', { egress: [{ toEntities: ['cluster'] }] }),
+      widened('notify', { ingress: [{ fromEntities: ['cluster'] }] }),
+    ]);
+    expect(reachabilityCheck.check(broken).map((issue) => issue.message)).toContain(
+      'hook/hook → notify/notify 9090/TCP is allowed on cluster "dev" although no flow declares it',
+    );
+  });
+
   test('a namespace outside default deny (its component declares no flows) needs only the egress', () => {
     const run = runCilium(testDefinition(referenceClusters()), serviceCall('notify', undefined));
     const names = policies(run, 'dev').map((object) => object.metadata.name);
