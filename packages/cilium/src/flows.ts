@@ -599,6 +599,29 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               }),
             );
           }
+          // An address of one of the cluster's LoadBalancer pools, called from a pod (a URL's
+          // literal IP: MinIO or PostgreSQL at the address Cilium gave their Service): Cilium's
+          // socket load balancer (kubeProxyReplacement) translates a LoadBalancer address to a
+          // backend pod at connect() like a ClusterIP (bpf_sock.c sock4_skip_xlate leaves only
+          // externalIPs and hostPorts), so the CIDR rule never matches; an address no Service
+          // holds answers nobody. Egress only: the LAN's clients reach the pool from outside.
+          const pool = ingress
+            ? undefined
+            : (cluster.network.loadBalancerPools ?? []).find((candidate) =>
+                cidrContainsCidr(candidate.cidr, cidr),
+              );
+          if (pool !== undefined) {
+            issues.push(
+              warning({
+                code: 'flow-cidr-cluster',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, inside the cluster's LoadBalancer pool "${pool.name}" (${pool.cidr}): Cilium translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and CIDR rules never match the cluster's pods, so under default deny every connection to it is dropped`,
+                expected:
+                  'the Service by its name, <service>.<namespace>.svc (its pods are then the peer), or an address outside the cluster',
+              }),
+            );
+          }
           const network = { kind: 'cidr' as const, cidr: peer.cidr };
           if (ingress) add(network, own, flow.ports);
           else add(own, network, flow.ports);

@@ -700,6 +700,45 @@ describe('a deployment source or an address inside the cluster', () => {
     expect(warnings('192.168.1.10/32')).toEqual([]);
     expect(warnings('10.0.0.0/8')).toEqual([]);
   });
+
+  test("a CIDR peer inside one of the cluster's LoadBalancer pools is a warning (Cilium translates the address to a pod at connect)", () => {
+    const caller = (cidr: string, direction: 'egress' | 'ingress') =>
+      testComponent({
+        name: 'caller',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'caller', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'db',
+              direction,
+              namespace: 'caller',
+              selector: { app: 'caller' },
+              peer: { kind: 'cidr', cidr },
+              ports: [{ port: 5432, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const warnings = (cidr: string, direction: 'egress' | 'ingress' = 'egress') =>
+      runCilium(testDefinition(referenceClusters()), [caller(cidr, direction)])
+        .issues.filter((issue) => issue.code === 'flow-cidr-cluster' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.path, issue.message]);
+    // dev's pool is 192.168.1.224/27 (its LAN 192.168.1.0/24, nodes in 192.168.1.0/25).
+    expect(warnings('192.168.1.230/32')).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'caller'],
+        'caller flow "db" on cluster "dev" names 192.168.1.230/32, inside the cluster\'s LoadBalancer pool "default" (192.168.1.224/27): Cilium translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and CIDR rules never match the cluster\'s pods, so under default deny every connection to it is dropped',
+      ],
+    ]);
+    // A node's address, a LAN host outside the pool, a range only overlapping it, an ingress
+    // from the pool's addresses: no warning.
+    expect(warnings('192.168.1.11/32')).toEqual([]);
+    expect(warnings('192.168.1.200/32')).toEqual([]);
+    expect(warnings('192.168.1.0/24')).toEqual([]);
+    expect(warnings('192.168.1.230/32', 'ingress')).toEqual([]);
+  });
 });
 
 describe('extra flows of the definition', () => {
