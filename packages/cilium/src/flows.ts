@@ -622,6 +622,26 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               }),
             );
           }
+          // One node's own address (a setting's URL with a node IP: a NodePort, a host-network
+          // server): Cilium gives the cluster's nodes the `host` / `remote-node` identities, which
+          // CIDR rules do not select unless `policy-cidr-match-mode` is `nodes` (Cilium's
+          // "IP/CIDR based" policy docs), so nothing this rule allows arrives.
+          const node = cluster.nodes.find((candidate) => {
+            const address = `${candidate.address}/${candidate.address.includes(':') ? 128 : 32}`;
+            return cidrContainsCidr(address, cidr) && cidrContainsCidr(cidr, address);
+          });
+          if (node !== undefined) {
+            issues.push(
+              warning({
+                code: 'flow-cidr-cluster',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, the address of node ${node.hostname}: Cilium's CIDR rules do not select the cluster's nodes (they carry the host or remote-node identity, and the platform keeps Cilium's default policy-cidr-match-mode), so under default deny every connection ${ingress ? 'from' : 'to'} it is dropped`,
+                expected:
+                  'a `host` peer (the nodes) for a host-network or NodePort server of the cluster, a Service by its name, or an address outside the cluster',
+              }),
+            );
+          }
           const network = { kind: 'cidr' as const, cidr: peer.cidr };
           if (ingress) add(network, own, flow.ports);
           else add(own, network, flow.ports);

@@ -732,12 +732,47 @@ describe('a deployment source or an address inside the cluster', () => {
         'caller flow "db" on cluster "dev" names 192.168.1.230/32, inside the cluster\'s LoadBalancer pool "default" (192.168.1.224/27): Cilium translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and CIDR rules never match the cluster\'s pods, so under default deny every connection to it is dropped',
       ],
     ]);
-    // A node's address, a LAN host outside the pool, a range only overlapping it, an ingress
-    // from the pool's addresses: no warning.
-    expect(warnings('192.168.1.11/32')).toEqual([]);
+    // A LAN host outside the pool, a range only overlapping it, an ingress from the pool's
+    // addresses: no warning.
     expect(warnings('192.168.1.200/32')).toEqual([]);
     expect(warnings('192.168.1.0/24')).toEqual([]);
     expect(warnings('192.168.1.230/32', 'ingress')).toEqual([]);
+  });
+
+  test("a CIDR peer that is one node's address is a warning (CIDR rules do not select the cluster's nodes)", () => {
+    const caller = (cidr: string, direction: 'egress' | 'ingress') =>
+      testComponent({
+        name: 'caller',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'caller', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'nodeport',
+              direction,
+              namespace: 'caller',
+              selector: { app: 'caller' },
+              peer: { kind: 'cidr', cidr },
+              ports: [{ port: 30900, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const warnings = (cidr: string, direction: 'egress' | 'ingress' = 'egress') =>
+      runCilium(testDefinition(referenceClusters()), [caller(cidr, direction)])
+        .issues.filter((issue) => issue.code === 'flow-cidr-cluster' && issue.path[1] === 0)
+        .map((issue) => issue.message);
+    const dev = referenceClusters()[0];
+    const node = dev.nodes[0];
+    expect(warnings(`${node.address}/32`)).toEqual([
+      `caller flow "nodeport" on cluster "dev" names ${node.address}/32, the address of node ${node.hostname}: Cilium's CIDR rules do not select the cluster's nodes (they carry the host or remote-node identity, and the platform keeps Cilium's default policy-cidr-match-mode), so under default deny every connection to it is dropped`,
+    ]);
+    expect(warnings(`${node.address}/32`, 'ingress')).toEqual([
+      expect.stringContaining('so under default deny every connection from it is dropped'),
+    ]);
+    // A LAN host beside the nodes, the node network as a whole: no warning.
+    expect(warnings('192.168.1.100/32')).toEqual([]);
+    expect(warnings('192.168.1.0/25')).toEqual([]);
   });
 });
 
