@@ -527,6 +527,31 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               );
               break;
             }
+            // `<service>.<namespace>` with a namespace the definition deploys into: a pod's
+            // resolver (ClusterFirst: ndots 5, search <ns>.svc.<domain> svc.<domain> <domain>)
+            // tries svc.<domain> first and reaches that Service, whose ClusterIP Cilium
+            // translates to a pod; the DNS proxy sees the expanded name, so the rule never
+            // matches. A public name of two labels (a TLD named as the namespace) keeps its rule.
+            const labels = peer.name.split('.');
+            const [short, namespace] = labels;
+            if (
+              labels.length === 2 &&
+              short !== undefined &&
+              short !== '*' &&
+              namespace !== undefined &&
+              namespaceOwner(contributions, namespace) !== undefined
+            ) {
+              const full = `${short}.${namespace}.svc.${clusterDomain(contributions)}`;
+              issues.push(
+                warning({
+                  code: 'flow-fqdn-service',
+                  path: componentPath(component),
+                  value: flow.name,
+                  message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names "${peer.name}", which a pod's DNS search path resolves as ${full}, Service ${short} of namespace "${namespace}" (deployed by the definition): Cilium translates its ClusterIP to a pod before the policy applies and its DNS proxy sees the expanded name, so the toFQDNs rule for "${peer.name}" never matches and under default deny every connection is dropped`,
+                  expected: `the Service's full name, ${short}.${namespace}.svc (its pods are then the peer), or a name outside the cluster`,
+                }),
+              );
+            }
           }
           add(own, { kind: 'fqdn', name: peer.name }, flow.ports);
           break;

@@ -574,6 +574,51 @@ describe('calls to a Service of the cluster by name (a webhook of an application
     );
   });
 
+  test("an fqdn peer <service>.<namespace> with a namespace the definition deploys is a warning: the pods' search path makes it that Service", () => {
+    const caller = (name: string) =>
+      testComponent({
+        name: 'hook',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'hook', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'ntfy',
+              direction: 'egress',
+              namespace: 'hook',
+              selector: { app: 'hook' },
+              peer: { kind: 'fqdn', name },
+              ports: [{ port: 80, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const notify = testComponent({
+      name: 'notify',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'notify', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const warnings = (name: string) =>
+      runCilium(testDefinition(referenceClusters()), [caller(name), notify])
+        .issues.filter((issue) => issue.code === 'flow-fqdn-service' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.path, issue.message, issue.expected]);
+    expect(warnings('ntfy.notify')).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'hook'],
+        'hook flow "ntfy" on cluster "dev" names "ntfy.notify", which a pod\'s DNS search path resolves as ntfy.notify.svc.cluster.local, Service ntfy of namespace "notify" (deployed by the definition): Cilium translates its ClusterIP to a pod before the policy applies and its DNS proxy sees the expanded name, so the toFQDNs rule for "ntfy.notify" never matches and under default deny every connection is dropped',
+        "the Service's full name, ntfy.notify.svc (its pods are then the peer), or a name outside the cluster",
+      ],
+    ]);
+    // A public name whose last label is no namespace of the cluster, a longer public name, a
+    // wildcard: no warning.
+    expect(warnings('example.com')).toEqual([]);
+    expect(warnings('ntfy.notify.example.com')).toEqual([]);
+    expect(warnings('*.notify')).toEqual([]);
+  });
+
   test('a namespace nothing of the definition deploys: a warning at the caller, and no policy', () => {
     const run = runCilium(testDefinition(referenceClusters()), serviceCall('elsewhere', []));
     expect(
