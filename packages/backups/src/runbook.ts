@@ -195,16 +195,22 @@ export function faultedClaimsCommands(): string[] {
 
 /**
  * Replaces one faulted claim that has no backup by an empty one: the claim (`--wait=false`: its
- * `kubernetes.io/pvc-protection` finalizer holds it while pods mount it), then every pod of its
- * namespace that mounts it (their controller makes new pods, and a StatefulSet a new claim).
- * The operator sets CLAIM to a line of the faulted-claims list (`<namespace>/<claim>`); every
- * other word is a pasteable command (a bare `<namespace>` would be a shell redirection).
+ * `kubernetes.io/pvc-protection` finalizer holds it while a scheduled pod mounts it; the pods
+ * controllers make in place of the deleted ones stay unscheduled while it is being deleted, and
+ * Kubernetes' PVC protection counts only scheduled pods), then every pod of its namespace that
+ * mounts it (their controller makes new pods, and a StatefulSet a new claim). A pod mounts a
+ * claim by name (`persistentVolumeClaim.claimName`: a Deployment's, a StatefulSet's
+ * `<template>-<statefulset>-<ordinal>`) or through a generic ephemeral volume, whose claim is
+ * `<pod>-<volume>` (Kubernetes' ephemeral volume naming; the restore verification's scratch
+ * volume): both are matched. The operator sets CLAIM to a line of the faulted-claims list
+ * (`<namespace>/<claim>`); every other word is a pasteable command (a bare `<namespace>` would be
+ * a shell redirection).
  */
 export function emptyClaimCommands(): string[] {
   return [
     "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
     `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) if ($i == claim) print $1 }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
   ];
 }
 

@@ -610,6 +610,24 @@ describe('the disaster-recovery runbook: step 5', () => {
   });
 });
 
+/** The jsonpath of the claim replacement: each pod, the claims it names, its ephemeral volumes. */
+const PODS_AND_CLAIMS = `{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}`;
+
+/**
+ * What kubectl prints for that jsonpath (client-go v0.34.2's util/jsonpath with missing keys
+ * allowed, as kubectl runs it) on pods db-0 and db-1 of a StatefulSet (claims data-db-0,
+ * data-db-1), a Deployment's pod mounting data-db-0 and media beside an emptyDir, a restore
+ * verification pod with the ephemeral volume `scratch`, and a pod without volumes.
+ */
+const PODS_LISTED = [
+  'db-0 data-db-0',
+  'db-1 data-db-1',
+  'web-7d9f-abcde media data-db-0',
+  'data-restore-verify-29000000-x2x9z  ephemeral:scratch',
+  'plain ',
+  '',
+].join('\n');
+
 describe('the disaster-recovery runbook on Longhorn', () => {
   const longhorn = testComponent({
     name: 'storage',
@@ -654,11 +672,67 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       '```sh',
       "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
       `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) if ($i == claim) print $1 }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
       '```',
       '',
     ]);
     expect(onLonghorn).not.toMatch(/^kubectl .*(?<!')<[a-z]+>/m);
+  });
+
+  describe('the replacement block, run by bash against the pods kubectl lists', () => {
+    const start = lines.indexOf(
+      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+    );
+    /** What the block deletes for `claim`, with kubectl answering `get pods` with `listed`. */
+    const deletes = (claim: string): string[] => {
+      const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-claim-'));
+      try {
+        const kubectl = join(dir, 'kubectl');
+        writeFileSync(join(dir, 'pods'), PODS_LISTED);
+        writeFileSync(
+          kubectl,
+          [
+            '#!/bin/sh',
+            `case "$3 $4" in`,
+            `  "get pods") [ "$6" = 'jsonpath=${PODS_AND_CLAIMS}' ] || { echo "unexpected jsonpath $6" >&2; exit 1; }; cat "${dir}/pods" ;;`,
+            `  "delete pvc"|"delete pod") echo "$*" >> "${dir}/log" ;;`,
+            '  *) echo "unexpected kubectl $*" >&2; exit 1 ;;',
+            'esac',
+            '',
+          ].join('\n'),
+        );
+        chmodSync(kubectl, 0o755);
+        const block = [`CLAIM='${claim}'`, ...lines.slice(start + 1, start + 3)].join('\n');
+        const run = spawnSync('bash', ['-euo', 'pipefail', '-c', block], {
+          env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+          encoding: 'utf8',
+        });
+        expect(run.stderr).toBe('');
+        expect(run.status).toBe(0);
+        return spawnSync('cat', [join(dir, 'log')], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    test("a StatefulSet's claim: its pod, and any other pod mounting it, never a neighbour's", () => {
+      expect(deletes('monitoring/data-db-0')).toEqual([
+        '-n monitoring delete pvc data-db-0 --wait=false',
+        '-n monitoring delete pod db-0',
+        '-n monitoring delete pod web-7d9f-abcde',
+      ]);
+    });
+
+    test("a generic ephemeral volume's claim (<pod>-<volume>, the restore verification's scratch): its pod", () => {
+      // Before: the pod was never found, the claim stayed Terminating behind its protection
+      // finalizer and the pod kept waiting on the faulted volume.
+      expect(deletes('monitoring/data-restore-verify-29000000-x2x9z-scratch')).toEqual([
+        '-n monitoring delete pvc data-restore-verify-29000000-x2x9z-scratch --wait=false',
+        '-n monitoring delete pod data-restore-verify-29000000-x2x9z',
+      ]);
+    });
   });
 
   test("reads each protected volume's Longhorn state before replacing its claim", () => {

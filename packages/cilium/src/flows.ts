@@ -179,7 +179,7 @@ function entity(label: string, ...entities: Entity[]): Endpoint {
 }
 
 /** Whether `served` (a port or a range) covers every port of `needed`. */
-function covers(served: FlowPort, needed: FlowPort): boolean {
+export function covers(served: FlowPort, needed: FlowPort): boolean {
   return (
     served.protocol === needed.protocol &&
     served.port <= needed.port &&
@@ -527,6 +527,31 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               );
               break;
             }
+            // `<service>.<namespace>` with a namespace the definition deploys into: a pod's
+            // resolver (ClusterFirst: ndots 5, search <ns>.svc.<domain> svc.<domain> <domain>)
+            // tries svc.<domain> first and reaches that Service, whose ClusterIP Cilium
+            // translates to a pod; the DNS proxy sees the expanded name, so the rule never
+            // matches. A public name of two labels (a TLD named as the namespace) keeps its rule.
+            const labels = peer.name.split('.');
+            const [short, namespace] = labels;
+            if (
+              labels.length === 2 &&
+              short !== undefined &&
+              short !== '*' &&
+              namespace !== undefined &&
+              namespaceOwner(contributions, namespace) !== undefined
+            ) {
+              const full = `${short}.${namespace}.svc.${clusterDomain(contributions)}`;
+              issues.push(
+                warning({
+                  code: 'flow-fqdn-service',
+                  path: componentPath(component),
+                  value: flow.name,
+                  message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names "${peer.name}", which a pod's DNS search path resolves as ${full}, Service ${short} of namespace "${namespace}" (deployed by the definition): Cilium translates its ClusterIP to a pod before the policy applies and its DNS proxy sees the expanded name, so the toFQDNs rule for "${peer.name}" never matches and under default deny every connection is dropped`,
+                  expected: `the Service's full name, ${short}.${namespace}.svc (its pods are then the peer), or a name outside the cluster`,
+                }),
+              );
+            }
           }
           add(own, { kind: 'fqdn', name: peer.name }, flow.ports);
           break;
@@ -596,6 +621,49 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
                 message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, inside the cluster's ${inside[0]} network ${inside[1]}: Cilium's CIDR rules never match the cluster's pods (and it translates a ClusterIP to a pod before the policy applies), so under default deny every connection to it is dropped`,
                 expected:
                   'the Service by its name, <service>.<namespace>.svc (its pods are then the peer), or an address outside the cluster',
+              }),
+            );
+          }
+          // An address of one of the cluster's LoadBalancer pools, called from a pod (a URL's
+          // literal IP: MinIO or PostgreSQL at the address Cilium gave their Service): Cilium's
+          // socket load balancer (kubeProxyReplacement) translates a LoadBalancer address to a
+          // backend pod at connect() like a ClusterIP (bpf_sock.c sock4_skip_xlate leaves only
+          // externalIPs and hostPorts), so the CIDR rule never matches; an address no Service
+          // holds answers nobody. Egress only: the LAN's clients reach the pool from outside.
+          const pool = ingress
+            ? undefined
+            : (cluster.network.loadBalancerPools ?? []).find((candidate) =>
+                cidrContainsCidr(candidate.cidr, cidr),
+              );
+          if (pool !== undefined) {
+            issues.push(
+              warning({
+                code: 'flow-cidr-cluster',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, inside the cluster's LoadBalancer pool "${pool.name}" (${pool.cidr}): Cilium translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and CIDR rules never match the cluster's pods, so under default deny every connection to it is dropped`,
+                expected:
+                  'the Service by its name, <service>.<namespace>.svc (its pods are then the peer), or an address outside the cluster',
+              }),
+            );
+          }
+          // One node's own address (a setting's URL with a node IP: a NodePort, a host-network
+          // server): Cilium gives the cluster's nodes the `host` / `remote-node` identities, which
+          // CIDR rules do not select unless `policy-cidr-match-mode` is `nodes` (Cilium's
+          // "IP/CIDR based" policy docs), so nothing this rule allows arrives.
+          const node = cluster.nodes.find((candidate) => {
+            const address = `${candidate.address}/${candidate.address.includes(':') ? 128 : 32}`;
+            return cidrContainsCidr(address, cidr) && cidrContainsCidr(cidr, address);
+          });
+          if (node !== undefined) {
+            issues.push(
+              warning({
+                code: 'flow-cidr-cluster',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" names ${peer.cidr}, the address of node ${node.hostname}: Cilium's CIDR rules do not select the cluster's nodes (they carry the host or remote-node identity, and the platform keeps Cilium's default policy-cidr-match-mode), so under default deny every connection ${ingress ? 'from' : 'to'} it is dropped`,
+                expected:
+                  'a `host` peer (the nodes) for a host-network or NodePort server of the cluster, a Service by its name, or an address outside the cluster',
               }),
             );
           }

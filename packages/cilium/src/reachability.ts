@@ -21,6 +21,7 @@ import {
 } from '@homelab/core';
 import {
   type Connection,
+  covers,
   DNS_PORTS,
   describeEndpoint,
   type Endpoint,
@@ -625,15 +626,18 @@ export function clusterReachability(
     // The declared pairs, by source key then destination key (no pair string per sampled pair).
     const declared = new Map<string, Set<string>>();
     // A declaration to every pod of a namespace (a Service of the cluster called by name, whose
-    // selector the definition does not know) declares each pod there.
-    const wholeNamespace = new Map<string, Set<string>>();
+    // selector the definition does not know) declares each pod there, on its ports only: the
+    // same source reaching one of those pods on another port is still undeclared.
+    const wholeNamespace = new Map<string, Map<string, FlowPort[]>>();
     const inbound = new Map<string, FlowPort>();
     for (const connection of plan.connections) {
       const fromKey = endpointKey(connection.from);
       const toKey = endpointKey(connection.to);
       if (connection.to.kind === 'pods' && Object.keys(connection.to.selector).length === 0) {
-        const namespaces = wholeNamespace.get(fromKey) ?? new Set<string>();
-        namespaces.add(connection.to.namespace);
+        const namespaces = wholeNamespace.get(fromKey) ?? new Map<string, FlowPort[]>();
+        const ports = namespaces.get(connection.to.namespace) ?? [];
+        ports.push(...connection.ports);
+        namespaces.set(connection.to.namespace, ports);
         wholeNamespace.set(fromKey, namespaces);
       }
       const targets = declared.get(fromKey);
@@ -655,9 +659,10 @@ export function clusterReachability(
         const to = managed[j] as Extract<Endpoint, { kind: 'pods' }>;
         const toKey = keys[j] as string;
         if (from === to || targets?.has(toKey) === true) continue;
-        if (namespaces?.has(to.namespace) === true) continue;
         if (toKey === dnsKey) continue;
         const port = inbound.get(toKey) ?? fallback;
+        const wide = namespaces?.get(to.namespace);
+        if (wide?.some((served) => covers(served, port)) === true) continue;
         undeclared.push({
           from,
           to,

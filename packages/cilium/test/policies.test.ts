@@ -500,6 +500,39 @@ describe('calls to a Service of the cluster by name (a webhook of an application
     );
   });
 
+  test('the flow to every pod of the namespace declares its ports only: the caller reaching those pods on another port is still an undeclared pair', () => {
+    // notify's own pods serve 9090 (to the Gateway); hook declares only 8080 to the namespace.
+    const own: FlowDeclaration = {
+      name: 'web',
+      direction: 'ingress',
+      namespace: 'notify',
+      selector: { app: 'notify' },
+      peer: { kind: 'gateway' },
+      ports: [{ port: 9090, protocol: 'TCP' }],
+    };
+    const run = runCilium(testDefinition(referenceClusters()), serviceCall('notify', [own]));
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    // Broken on purpose: policies widened by hand let hook reach notify's pods on every port;
+    // 9090 was never declared, so the sample must report it (the relaxation covers 8080 only).
+    const widened = (namespace: string, rules: object): KubeObject => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'too-wide', namespace },
+      spec: { endpointSelector: {}, ...rules },
+    });
+    const broken = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+      widened('hook', { egress: [{ toEntities: ['cluster'] }] }),
+      widened('notify', { ingress: [{ fromEntities: ['cluster'] }] }),
+    ]);
+    expect(reachabilityCheck.check(broken).map((issue) => issue.message)).toContain(
+      'hook/hook → notify/notify 9090/TCP is allowed on cluster "dev" although no flow declares it',
+    );
+  });
+
   test('a namespace outside default deny (its component declares no flows) needs only the egress', () => {
     const run = runCilium(testDefinition(referenceClusters()), serviceCall('notify', undefined));
     const names = policies(run, 'dev').map((object) => object.metadata.name);
@@ -539,6 +572,51 @@ describe('calls to a Service of the cluster by name (a webhook of an application
     expect(policies(run, 'dev').map((object) => object.metadata.name)).not.toContain(
       'hook-ntfy-egress',
     );
+  });
+
+  test("an fqdn peer <service>.<namespace> with a namespace the definition deploys is a warning: the pods' search path makes it that Service", () => {
+    const caller = (name: string) =>
+      testComponent({
+        name: 'hook',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'hook', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'ntfy',
+              direction: 'egress',
+              namespace: 'hook',
+              selector: { app: 'hook' },
+              peer: { kind: 'fqdn', name },
+              ports: [{ port: 80, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const notify = testComponent({
+      name: 'notify',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'notify', podSecurity: 'restricted', clusterResources: [] },
+      }),
+    });
+    const warnings = (name: string) =>
+      runCilium(testDefinition(referenceClusters()), [caller(name), notify])
+        .issues.filter((issue) => issue.code === 'flow-fqdn-service' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.path, issue.message, issue.expected]);
+    expect(warnings('ntfy.notify')).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'hook'],
+        'hook flow "ntfy" on cluster "dev" names "ntfy.notify", which a pod\'s DNS search path resolves as ntfy.notify.svc.cluster.local, Service ntfy of namespace "notify" (deployed by the definition): Cilium translates its ClusterIP to a pod before the policy applies and its DNS proxy sees the expanded name, so the toFQDNs rule for "ntfy.notify" never matches and under default deny every connection is dropped',
+        "the Service's full name, ntfy.notify.svc (its pods are then the peer), or a name outside the cluster",
+      ],
+    ]);
+    // A public name whose last label is no namespace of the cluster, a longer public name, a
+    // wildcard: no warning.
+    expect(warnings('example.com')).toEqual([]);
+    expect(warnings('ntfy.notify.example.com')).toEqual([]);
+    expect(warnings('*.notify')).toEqual([]);
   });
 
   test('a namespace nothing of the definition deploys: a warning at the caller, and no policy', () => {
@@ -666,6 +744,80 @@ describe('a deployment source or an address inside the cluster', () => {
     ]);
     expect(warnings('192.168.1.10/32')).toEqual([]);
     expect(warnings('10.0.0.0/8')).toEqual([]);
+  });
+
+  test("a CIDR peer inside one of the cluster's LoadBalancer pools is a warning (Cilium translates the address to a pod at connect)", () => {
+    const caller = (cidr: string, direction: 'egress' | 'ingress') =>
+      testComponent({
+        name: 'caller',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'caller', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'db',
+              direction,
+              namespace: 'caller',
+              selector: { app: 'caller' },
+              peer: { kind: 'cidr', cidr },
+              ports: [{ port: 5432, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const warnings = (cidr: string, direction: 'egress' | 'ingress' = 'egress') =>
+      runCilium(testDefinition(referenceClusters()), [caller(cidr, direction)])
+        .issues.filter((issue) => issue.code === 'flow-cidr-cluster' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.path, issue.message]);
+    // dev's pool is 192.168.1.224/27 (its LAN 192.168.1.0/24, nodes in 192.168.1.0/25).
+    expect(warnings('192.168.1.230/32')).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'caller'],
+        'caller flow "db" on cluster "dev" names 192.168.1.230/32, inside the cluster\'s LoadBalancer pool "default" (192.168.1.224/27): Cilium translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and CIDR rules never match the cluster\'s pods, so under default deny every connection to it is dropped',
+      ],
+    ]);
+    // A LAN host outside the pool, a range only overlapping it, an ingress from the pool's
+    // addresses: no warning.
+    expect(warnings('192.168.1.200/32')).toEqual([]);
+    expect(warnings('192.168.1.0/24')).toEqual([]);
+    expect(warnings('192.168.1.230/32', 'ingress')).toEqual([]);
+  });
+
+  test("a CIDR peer that is one node's address is a warning (CIDR rules do not select the cluster's nodes)", () => {
+    const caller = (cidr: string, direction: 'egress' | 'ingress') =>
+      testComponent({
+        name: 'caller',
+        needs: ['cni'],
+        contribution: () => ({
+          application: { namespace: 'caller', podSecurity: 'restricted', clusterResources: [] },
+          flows: [
+            {
+              name: 'nodeport',
+              direction,
+              namespace: 'caller',
+              selector: { app: 'caller' },
+              peer: { kind: 'cidr', cidr },
+              ports: [{ port: 30900, protocol: 'TCP' }],
+            },
+          ],
+        }),
+      });
+    const warnings = (cidr: string, direction: 'egress' | 'ingress' = 'egress') =>
+      runCilium(testDefinition(referenceClusters()), [caller(cidr, direction)])
+        .issues.filter((issue) => issue.code === 'flow-cidr-cluster' && issue.path[1] === 0)
+        .map((issue) => issue.message);
+    const dev = referenceClusters()[0];
+    const node = dev.nodes[0];
+    expect(warnings(`${node.address}/32`)).toEqual([
+      `caller flow "nodeport" on cluster "dev" names ${node.address}/32, the address of node ${node.hostname}: Cilium's CIDR rules do not select the cluster's nodes (they carry the host or remote-node identity, and the platform keeps Cilium's default policy-cidr-match-mode), so under default deny every connection to it is dropped`,
+    ]);
+    expect(warnings(`${node.address}/32`, 'ingress')).toEqual([
+      expect.stringContaining('so under default deny every connection from it is dropped'),
+    ]);
+    // A LAN host beside the nodes, the node network as a whole: no warning.
+    expect(warnings('192.168.1.100/32')).toEqual([]);
+    expect(warnings('192.168.1.0/25')).toEqual([]);
   });
 });
 

@@ -44,9 +44,9 @@ export function urlFlowPeer(
  * The flow peer of a host a component's pods dial (from a setting: a URL's host, a `host:port`),
  * the one rule every component follows:
  * - an IP address is that address as a network (`/32`, `/128`). An address of the cluster's pod
- *   or Service network is no usable peer (Cilium's CIDR rules never match the cluster's pods, and
- *   it translates a ClusterIP to a pod before the policy applies): the CNI provider warns about
- *   such a `cidr` peer;
+ *   or Service network, or of one of its LoadBalancer pools, is no usable peer (Cilium's CIDR
+ *   rules never match the cluster's pods, and it translates a ClusterIP or LoadBalancer address
+ *   to a pod before the policy applies): the CNI provider warns about such a `cidr` peer;
  * - a Service of the cluster, `<service>.<namespace>.svc[.<clusterDomain>]`, is a `service` peer
  *   (the pods behind it): a toFQDNs rule would allow the ClusterIP its name resolves to, never
  *   the pod the connection reaches. The flow's ports are the pods': the caller's port (the
