@@ -703,9 +703,13 @@ describe('the disaster-recovery runbook on Longhorn', () => {
         );
         chmodSync(kubectl, 0o755);
         const block = [`CLAIM='${claim}'`, ...lines.slice(start + 1, start + 3)].join('\n');
-        const run = spawnSync('bash', ['-euo', 'pipefail', '-c', block], {
+        // --norc and no stdin: bash reads ~/.bashrc and /etc/bash.bashrc when it thinks sshd
+        // ran it (stdin a socket, as Node's pipes are, and SHLVL below 2), and with -u Debian's
+        // bashrc stops on an unset PS1 (it did under CI).
+        const run = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block], {
           env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
           encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         expect(run.stderr).toBe('');
         expect(run.status).toBe(0);
