@@ -41,9 +41,9 @@ const script = (name: string): string =>
   ).scripts[name] ?? '';
 
 describe('the pull-request workflow', () => {
-  it('runs every step of .ci/run, in the same order', () => {
-    const commands = ciRunCommands();
-    expect(commands).toEqual([
+  it('runs .ci/run itself, after setting up Node 20, Go and the Talos clone it needs', () => {
+    // .ci/run's own checks, in order (the workflow runs the script, so they cannot drift apart).
+    expect(ciRunCommands()).toEqual([
       'pnpm install --frozen-lockfile',
       'pnpm build',
       'git diff --exit-code --stat -- charts clusters',
@@ -53,12 +53,23 @@ describe('the pull-request workflow', () => {
       'pnpm test',
       'pnpm homelab check',
     ]);
-    const runs = steps('ci.yml').flatMap((step) =>
-      (step.run ?? '').split('\n').map((line) => line.trim()),
-    );
-    const positions = commands.map((command) => runs.indexOf(command));
-    expect(positions.every((position) => position >= 0)).toBe(true);
-    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    const all = steps('ci.yml');
+    const at = (found: (step: Step) => boolean) => all.findIndex(found);
+    const run = at((step) => step.run?.trim() === '.ci/run');
+    const node = at((step) => step.uses?.startsWith('actions/setup-node@') === true);
+    const go = at((step) => step.uses?.startsWith('actions/setup-go@') === true);
+    const talos = at((step) => step.run?.includes('TALOS_GIT_DIR=') === true);
+    expect(all.filter((step) => step.run?.trim() === '.ci/run')).toHaveLength(1);
+    expect([node, go, talos].map((index) => index >= 0 && index < run)).toEqual([true, true, true]);
+    expect(all[node]?.with?.['node-version']).toBe(20);
+    // The tools build with GOTOOLCHAIN=local: the Go must be at least the one their modules name.
+    expect(String(all[go]?.with?.['go-version'])).toMatch(/^1\.(2[6-9]|[3-9]\d)/);
+    // No step of its own besides: the workflow adds nothing .ci/run does not do.
+    expect(
+      all
+        .filter((step) => step.run !== undefined && !step.run.includes('TALOS_GIT_DIR='))
+        .map((step) => step.run?.trim()),
+    ).toEqual(['.ci/run']);
   });
 });
 
