@@ -77,22 +77,43 @@ function near(expr: string, offset: number): string {
  * work on a three-cluster platform. Bounded: a long-running process (tests, the benchmark's
  * in-process builds) starts over when it fills.
  */
-const verdicts = new Map<string, { problem: PromqlProblem | undefined }>();
+interface Verdict {
+  readonly problem: PromqlProblem | undefined;
+  /** `silentWhenAbsent`'s answer, from the same parse. */
+  readonly silent: string | undefined;
+}
+const verdicts = new Map<string, Verdict>();
 const MAX_VERDICTS = 4096;
+
+/** Both verdicts of `expr`, from one parse (the grammar's parser is most of their cost). */
+function verdictOf(expr: string): Verdict {
+  const known = verdicts.get(expr);
+  if (known !== undefined) return known;
+  let verdict: Verdict;
+  if (expr.trim() === '') {
+    verdict = { problem: { offset: 0, message: 'is empty' }, silent: undefined };
+  } else {
+    const tree = parser.parse(expr);
+    const problem = firstProblem(expr, tree);
+    verdict = {
+      problem: problem === undefined ? undefined : Object.freeze(problem),
+      silent: silentAggregate(expr, tree),
+    };
+  }
+  if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+  verdicts.set(expr, verdict);
+  return verdict;
+}
 
 /** The first problem of `expr` as PromQL, `undefined` when Prometheus would accept it. */
 export function promqlProblem(expr: string): PromqlProblem | undefined {
-  const known = verdicts.get(expr);
-  if (known !== undefined) return known.problem;
-  const problem = firstProblem(expr);
-  if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
-  verdicts.set(expr, { problem: problem === undefined ? undefined : Object.freeze(problem) });
-  return problem;
+  return verdictOf(expr).problem;
 }
 
-function firstProblem(expr: string): PromqlProblem | undefined {
-  if (expr.trim() === '') return { offset: 0, message: 'is empty' };
-  const tree = parser.parse(expr);
+function firstProblem(
+  expr: string,
+  tree: ReturnType<typeof parser.parse>,
+): PromqlProblem | undefined {
   let problem: PromqlProblem | undefined;
   tree.iterate({
     enter(ref) {
@@ -164,7 +185,11 @@ const MIRRORED: { readonly [operator: string]: string } = { Gtr: 'Lss', Gte: 'Lt
  * or `vector(0)` around it is the fix, so only the comparison at the top is looked at.
  */
 export function silentWhenAbsent(expr: string): string | undefined {
-  const top = parser.parse(expr).topNode.firstChild;
+  return verdictOf(expr).silent;
+}
+
+function silentAggregate(expr: string, tree: ReturnType<typeof parser.parse>): string | undefined {
+  const top = tree.topNode.firstChild;
   if (top === null) return undefined;
   const node = unwrap(top);
   if (node.name !== 'BinaryExpr' || node.getChild('BoolModifier') !== null) return undefined;

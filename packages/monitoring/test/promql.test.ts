@@ -52,6 +52,9 @@ describe('promqlProblem', () => {
       expect(parse).toHaveBeenCalledTimes(2);
       expect([promqlProblem(good), promqlProblem(bad)]).toEqual(first);
       expect(parse).toHaveBeenCalledTimes(2);
+      // silentWhenAbsent reads the same parse (resolveRule asks both of every rule).
+      expect([silentWhenAbsent(good), silentWhenAbsent(bad)]).toEqual([undefined, undefined]);
+      expect(parse).toHaveBeenCalledTimes(2);
       expect(first).toEqual([
         undefined,
         {
