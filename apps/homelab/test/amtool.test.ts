@@ -33,17 +33,9 @@
 // and fail in CI). Nothing here names a cluster or a receiver: the clusters come from the
 // committed output, the promises from apps/homelab/platform.yaml.
 import { spawnSync } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { REGISTRY } from '@homelab/cli';
 import {
   componentSettings,
@@ -57,6 +49,7 @@ import {
 } from '@homelab/core';
 import { type MonitoringSettings, type RouteNode, receiversFor } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FoundTool, findTool } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
@@ -75,34 +68,16 @@ const ALERTMANAGER_VERSION = '0.34.0';
 const KUBE_PROMETHEUS_STACK = 'kube-prometheus-stack';
 const INSTALL = 'build it: .ci/install-amtool, and put its folder in AMTOOL_DIR or on PATH';
 
-interface Amtool {
-  readonly path: string;
-  readonly version: string;
-}
+type Amtool = FoundTool;
 
 /** amtool from AMTOOL_DIR, else PATH, else the tools cache .ci/install-amtool fills. */
 function findAmtool(): Amtool | undefined {
-  const tools =
-    process.env.HOMELAB_TOOLS_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
-  const dirs = [
-    ...(process.env.AMTOOL_DIR ? [process.env.AMTOOL_DIR] : []),
-    ...(process.env.PATH ?? '').split(delimiter),
-    join(tools, `amtool-v${ALERTMANAGER_VERSION}`),
-  ];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'amtool');
-    try {
-      accessSync(candidate, constants.X_OK);
-    } catch {
-      continue;
-    }
-    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const version = /^amtool, version (\S+)/.exec(out.stdout ?? '')?.[1];
-    if (out.status === 0 && version !== undefined) return { path: candidate, version };
-  }
-  return undefined;
+  return findTool(
+    'amtool',
+    'AMTOOL_DIR',
+    `amtool-v${ALERTMANAGER_VERSION}`,
+    /^amtool, version (\S+)/,
+  );
 }
 
 interface Run {

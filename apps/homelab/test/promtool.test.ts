@@ -16,9 +16,7 @@
 // clusters, their charts and rules all come from the committed output.
 import { spawnSync } from 'node:child_process';
 import {
-  accessSync,
   closeSync,
-  constants,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -26,10 +24,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type KubeObject, readChartDir, renderChart } from '@homelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FoundTool, findTool } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
@@ -46,34 +45,16 @@ import {
 const PROMETHEUS_VERSION = '3.14.0';
 const INSTALL = 'build it: .ci/install-promtool, and put its folder in PROMTOOL_DIR or on PATH';
 
-interface Promtool {
-  readonly path: string;
-  readonly version: string;
-}
+type Promtool = FoundTool;
 
 /** promtool from PROMTOOL_DIR, else PATH, else the tools cache .ci/install-promtool fills. */
 function findPromtool(): Promtool | undefined {
-  const tools =
-    process.env.HOMELAB_TOOLS_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
-  const dirs = [
-    ...(process.env.PROMTOOL_DIR ? [process.env.PROMTOOL_DIR] : []),
-    ...(process.env.PATH ?? '').split(delimiter),
-    join(tools, `promtool-v${PROMETHEUS_VERSION}`),
-  ];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'promtool');
-    try {
-      accessSync(candidate, constants.X_OK);
-    } catch {
-      continue;
-    }
-    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const version = /^promtool, version (\S+)/.exec(out.stdout ?? '')?.[1];
-    if (out.status === 0 && version !== undefined) return { path: candidate, version };
-  }
-  return undefined;
+  return findTool(
+    'promtool',
+    'PROMTOOL_DIR',
+    `promtool-v${PROMETHEUS_VERSION}`,
+    /^promtool, version (\S+)/,
+  );
 }
 
 interface Run {

@@ -27,11 +27,11 @@
 // passed one); with CI=true a missing shellcheck fails. Nothing here names a cluster or a
 // chart: they all come from the committed output.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, delimiter, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parseYaml } from '@homelab/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type FoundTool, findTool } from './find-tool.js';
 import { IN_CI, REPO } from './helm/harness.js';
 
 /** Debian bookworm's shellcheck (0.9.0-1); .ci/install-shellcheck installs it. */
@@ -39,34 +39,16 @@ const SHELLCHECK_VERSION = '0.9.0';
 const INSTALL =
   'install it: .ci/install-shellcheck, and put its folder in SHELLCHECK_DIR or on PATH';
 
-interface Shellcheck {
-  readonly path: string;
-  readonly version: string;
-}
+type Shellcheck = FoundTool;
 
 /** shellcheck from SHELLCHECK_DIR, else PATH, else the tools cache .ci/install-shellcheck fills. */
 function findShellcheck(): Shellcheck | undefined {
-  const tools =
-    process.env.HOMELAB_TOOLS_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
-  const dirs = [
-    ...(process.env.SHELLCHECK_DIR ? [process.env.SHELLCHECK_DIR] : []),
-    ...(process.env.PATH ?? '').split(delimiter),
-    join(tools, `shellcheck-${SHELLCHECK_VERSION}`),
-  ];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'shellcheck');
-    try {
-      accessSync(candidate, constants.X_OK);
-    } catch {
-      continue;
-    }
-    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    const version = /^version: (\S+)$/m.exec(out.stdout ?? '')?.[1];
-    if (out.status === 0 && version !== undefined) return { path: candidate, version };
-  }
-  return undefined;
+  return findTool(
+    'shellcheck',
+    'SHELLCHECK_DIR',
+    `shellcheck-${SHELLCHECK_VERSION}`,
+    /^version: (\S+)$/m,
+  );
 }
 
 /** The dialects checked: ShellCheck's `--shell`. */
