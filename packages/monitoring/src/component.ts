@@ -33,7 +33,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
-import { alertmanagerPlan } from './alertmanager.js';
+import { type AlertmanagerPlan, alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHECKS } from './checks.js';
 import { CONTROL_PLANE_METRICS, grafanaOidcFlows, monitoringFlows } from './flows.js';
@@ -301,17 +301,27 @@ function heartbeatStep(receiver: string, interval: string): BootstrapStep {
   };
 }
 
-function declare(input: DeclareInput<MonitoringSettings>): Declaration {
-  const { cluster } = input;
-  const { settings, issues } = resolveMonitoringSettings(input.settings, cluster, input.path);
-  const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], input.path, {
+/** Alertmanager's plan for `cluster`, at declare and at render alike. */
+function clusterAlertmanagerPlan(
+  settings: ResolvedMonitoringSettings,
+  cluster: ResolvedCluster,
+  provided: DeclareInput<MonitoringSettings>['provided'],
+  path: (...segments: PathSegment[]) => PathSegment[],
+): AlertmanagerPlan {
+  return alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], path, {
     name: cluster.name,
     production: cluster.environment === 'production',
-    enforcesPolicies: input.provided.cni?.networkPolicy === true,
-    clusterDomain: input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    enforcesPolicies: provided.cni?.networkPolicy === true,
+    clusterDomain: provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
     podCidr: cluster.network.podCidr,
     serviceCidr: cluster.network.serviceCidr,
   });
+}
+
+function declare(input: DeclareInput<MonitoringSettings>): Declaration {
+  const { cluster } = input;
+  const { settings, issues } = resolveMonitoringSettings(input.settings, cluster, input.path);
+  const plan = clusterAlertmanagerPlan(settings, cluster, input.provided, input.path);
   issues.push(...plan.issues);
   if (!settings.grafana.localLogin && settings.grafana.oidc === undefined) {
     issues.push(
@@ -646,14 +656,7 @@ function render(input: RenderInput<MonitoringSettings>): ComponentOutput {
     const { cluster } = entry;
     const { settings } = resolveMonitoringSettings(entry.settings, cluster, entry.path);
     environments.add(cluster.environment);
-    const plan = alertmanagerPlan(settings, REPEAT_INTERVAL[cluster.environment], entry.path, {
-      name: cluster.name,
-      production: cluster.environment === 'production',
-      enforcesPolicies: entry.provided.cni?.networkPolicy === true,
-      clusterDomain: entry.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
-      podCidr: cluster.network.podCidr,
-      serviceCidr: cluster.network.serviceCidr,
-    });
+    const plan = clusterAlertmanagerPlan(settings, cluster, entry.provided, entry.path);
     const own = clusterManifests(entry, settings, issues);
     for (const alert of own.alerts) rendered.add(alert);
     for (const name of Object.keys(settings.alerts))
