@@ -420,9 +420,135 @@ export const temporaryVolumesDeleted: SystemCheck = {
   },
 };
 
+const DEFAULT_SNAPSHOT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io/is-default-class';
+
+/** Longhorn's CSI driver, and the snapshot type of its in-cluster snapshots. */
+const LONGHORN_DRIVER = 'driver.longhorn.io';
+const LONGHORN_IN_CLUSTER_SNAPSHOT = 'snap';
+
+/**
+ * The snapshot copy of every ReplicationSource is taken with a VolumeSnapshotClass deployed on
+ * the cluster, of the CSI driver of its source claim, that makes an in-cluster snapshot.
+ * VolSync v0.16.0 creates a VolumeSnapshot of the source with `volumeSnapshotClassName` (the
+ * driver's default class when empty) and restores it into the temporary claim; the snapshot
+ * controller leaves a snapshot of a missing class, or of a class of another driver, unbound
+ * (every backup run waits for ever). Longhorn (longhorn-manager v1.8.1
+ * `csi/controller_server.go`, `CreateSnapshot`) takes `parameters.type` `snap` as an in-cluster
+ * snapshot and an empty or `bak` type as a backup to the backup target: a full upload on every
+ * run, and no snapshot at all on a cluster without a backup target.
+ */
+export const snapshotClassMatches: SystemCheck = {
+  name: 'backup-snapshot-class',
+  description:
+    "The snapshot copy of every ReplicationSource (copyMethod Snapshot) names a VolumeSnapshotClass deployed on the cluster (or the default one of the driver) whose driver is the provisioner of its source claim's StorageClass, and a Longhorn class takes in-cluster snapshots (`parameters.type: snap`), never backups to the backup target.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed);
+      const classes = new Map<string, KubeObject>();
+      const provisioners = new Map<string, string>();
+      let defaultStorageClass: string | undefined;
+      const claims = new Map<string, string | undefined>();
+      for (const { object } of all) {
+        if (
+          object.apiVersion === 'snapshot.storage.k8s.io/v1' &&
+          object.kind === 'VolumeSnapshotClass'
+        ) {
+          classes.set(object.metadata.name, object);
+        }
+        if (object.apiVersion === 'storage.k8s.io/v1' && object.kind === 'StorageClass') {
+          provisioners.set(object.metadata.name, String(object.provisioner ?? ''));
+          if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
+            defaultStorageClass ??= object.metadata.name;
+          }
+        }
+        if (object.apiVersion === 'v1' && object.kind === 'PersistentVolumeClaim') {
+          const name = record(object.spec).storageClassName;
+          claims.set(
+            key(object.metadata.namespace, object.metadata.name),
+            typeof name === 'string' ? name : undefined,
+          );
+        }
+      }
+      for (const { object, source } of all) {
+        if (!isVolsync(object, 'ReplicationSource')) continue;
+        const spec = record(object.spec);
+        const restic = record(spec.restic);
+        if (restic.copyMethod !== 'Snapshot') continue;
+        const namespace = object.metadata.namespace;
+        const what = `the snapshot copy of ReplicationSource ${namespace}/${object.metadata.name} on cluster "${deployed.cluster.name}"`;
+        const problem = (value: unknown, message: string, expected: string) =>
+          issues.push(
+            error({
+              code: 'backup-snapshot-class',
+              path: settingsPath(deployed.cluster, COMPONENT),
+              output: source,
+              value,
+              message: `${what} ${message}`,
+              expected,
+            }),
+          );
+        const sourceClass = claims.has(key(namespace, String(spec.sourcePVC ?? '')))
+          ? (claims.get(key(namespace, String(spec.sourcePVC ?? ''))) ?? defaultStorageClass)
+          : undefined;
+        const driver = sourceClass === undefined ? undefined : provisioners.get(sourceClass);
+        const named = restic.volumeSnapshotClassName;
+        let snapshotClass: KubeObject | undefined;
+        if (typeof named === 'string' && named !== '') {
+          snapshotClass = classes.get(named);
+          if (snapshotClass === undefined) {
+            problem(
+              named,
+              `names VolumeSnapshotClass "${named}", which no Application on the cluster deploys: its VolumeSnapshot never binds and every backup run waits`,
+              `a VolumeSnapshotClass the volume-snapshots provider deploys (${[...classes.keys()].sort().join(', ') || 'none deployed'})`,
+            );
+            continue;
+          }
+        } else {
+          const defaults = [...classes.values()].filter(
+            (candidate) =>
+              candidate.metadata.annotations?.[DEFAULT_SNAPSHOT_CLASS_ANNOTATION] === 'true' &&
+              (driver === undefined || candidate.driver === driver),
+          );
+          if (defaults.length !== 1) {
+            problem(
+              undefined,
+              `names no VolumeSnapshotClass, and the cluster has ${defaults.length === 0 ? 'no' : 'more than one'} default class${driver === undefined ? '' : ` of driver ${driver}`}: the snapshot controller cannot pick one`,
+              'volumeSnapshotClassName of the volume-snapshots provider’s class',
+            );
+            continue;
+          }
+          snapshotClass = defaults[0];
+        }
+        if (snapshotClass === undefined) continue;
+        const className = snapshotClass.metadata.name;
+        const classDriver = String(snapshotClass.driver ?? '');
+        if (driver !== undefined && driver !== '' && classDriver !== driver) {
+          problem(
+            className,
+            `uses VolumeSnapshotClass "${className}" of driver ${classDriver}, but its source claim ${namespace}/${String(spec.sourcePVC)} is provisioned by ${driver} (StorageClass "${sourceClass}"): the snapshot is never taken`,
+            `a VolumeSnapshotClass of driver ${driver}`,
+          );
+          continue;
+        }
+        const type = record(snapshotClass.parameters).type;
+        if (classDriver === LONGHORN_DRIVER && type !== LONGHORN_IN_CLUSTER_SNAPSHOT) {
+          problem(
+            className,
+            `uses VolumeSnapshotClass "${className}", whose Longhorn snapshot type is ${type === undefined ? 'unset (Longhorn then takes a backup)' : `"${String(type)}"`}: every run uploads a full backup to the backup target instead of taking an in-cluster snapshot, and fails where there is none`,
+            `parameters.type: ${LONGHORN_IN_CLUSTER_SNAPSHOT} on the VolumeSnapshotClass`,
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,
   credentialsFromSecretsProvider,
   verificationOverlap,
   temporaryVolumesDeleted,
+  snapshotClassMatches,
 ];

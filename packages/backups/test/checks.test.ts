@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import {
   backupCompleteness,
   credentialsFromSecretsProvider,
+  snapshotClassMatches,
   temporaryVolumesDeleted,
   verificationOverlap,
 } from '../src/checks.js';
@@ -293,5 +294,146 @@ describe('backup-temporary-volumes-deleted', () => {
       }),
     );
     expect(issues.map((i) => i.value)).toEqual(['fast-storage', 'fast-storage', 'fast-storage']);
+  });
+});
+
+describe('backup-snapshot-class', () => {
+  // Given the two protected volumes on a Longhorn class, and the snapshot class the
+  // volume-snapshots provider deploys: Longhorn's driver, in-cluster snapshots
+  const db = { ...DATA, name: 'db' };
+  const run = runBackups(SETTINGS, [consumer([DATA, db])]);
+  const withClasses = (change?: (object: AnyJson) => AnyJson | undefined): SystemInput => {
+    const clusters = deployed(run).map((cluster) => ({
+      ...cluster,
+      applications: cluster.applications.map((app, index) =>
+        index === 0
+          ? {
+              ...app,
+              objects: [
+                ...app.objects,
+                ...[
+                  {
+                    apiVersion: 'storage.k8s.io/v1',
+                    kind: 'StorageClass',
+                    metadata: {
+                      name: 'standard',
+                      annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+                    },
+                    provisioner: 'driver.longhorn.io',
+                    reclaimPolicy: 'Delete',
+                  },
+                  {
+                    apiVersion: 'v1',
+                    kind: 'PersistentVolumeClaim',
+                    metadata: { name: 'data', namespace: 'paperless' },
+                    spec: { storageClassName: 'standard' },
+                  },
+                  {
+                    apiVersion: 'v1',
+                    kind: 'PersistentVolumeClaim',
+                    metadata: { name: 'db', namespace: 'paperless' },
+                    spec: {},
+                  },
+                  {
+                    apiVersion: 'snapshot.storage.k8s.io/v1',
+                    kind: 'VolumeSnapshotClass',
+                    metadata: {
+                      name: 'example-snapshot',
+                      annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+                    },
+                    driver: 'driver.longhorn.io',
+                    deletionPolicy: 'Delete',
+                    parameters: { type: 'snap' },
+                  },
+                ].map((object) => ({ object, source: 'charts/storage/values.yaml' })),
+              ],
+            }
+          : app,
+      ),
+    }));
+    return {
+      platform: run.platform,
+      clusters: change === undefined ? clusters : mapObjects(clusters, change),
+      files: [],
+    };
+  };
+  const onDev = (issues: ReturnType<typeof snapshotClassMatches.check>) =>
+    issues
+      .filter((i) => i.message.includes('"dev"'))
+      .map((i) => [formatPath(i.path), i.value, i.message, i.expected]);
+
+  test('passes when every snapshot copy takes an in-cluster snapshot of its driver', () => {
+    expect(snapshotClassMatches.check(withClasses())).toEqual([]);
+  });
+
+  test('fails when the Longhorn class would take backups (type bak, or no type)', () => {
+    const issues = snapshotClassMatches.check(
+      withClasses((o) => {
+        if (o.kind === 'VolumeSnapshotClass') o.parameters = { type: 'bak' };
+        return o;
+      }),
+    );
+    expect(onDev(issues)).toEqual(
+      ['data', 'db'].map((name) => [
+        'clusters[0].components.backups',
+        'example-snapshot',
+        `the snapshot copy of ReplicationSource paperless/${name}-backup on cluster "dev" uses VolumeSnapshotClass "example-snapshot", whose Longhorn snapshot type is "bak": every run uploads a full backup to the backup target instead of taking an in-cluster snapshot, and fails where there is none`,
+        'parameters.type: snap on the VolumeSnapshotClass',
+      ]),
+    );
+    const unset = snapshotClassMatches.check(
+      withClasses((o) => {
+        if (o.kind === 'VolumeSnapshotClass') delete o.parameters;
+        return o;
+      }),
+    );
+    expect(onDev(unset).map((row) => row[2])).toEqual(
+      ['data', 'db'].map(
+        (name) =>
+          `the snapshot copy of ReplicationSource paperless/${name}-backup on cluster "dev" uses VolumeSnapshotClass "example-snapshot", whose Longhorn snapshot type is unset (Longhorn then takes a backup): every run uploads a full backup to the backup target instead of taking an in-cluster snapshot, and fails where there is none`,
+      ),
+    );
+  });
+
+  test('fails when the named class is not deployed, or is of another driver', () => {
+    const missing = snapshotClassMatches.check(
+      withClasses((o) => (o.kind === 'VolumeSnapshotClass' ? undefined : o)),
+    );
+    expect(onDev(missing)[0]).toEqual([
+      'clusters[0].components.backups',
+      'example-snapshot',
+      'the snapshot copy of ReplicationSource paperless/data-backup on cluster "dev" names VolumeSnapshotClass "example-snapshot", which no Application on the cluster deploys: its VolumeSnapshot never binds and every backup run waits',
+      'a VolumeSnapshotClass the volume-snapshots provider deploys (none deployed)',
+    ]);
+    const otherDriver = snapshotClassMatches.check(
+      withClasses((o) => {
+        if (o.kind === 'VolumeSnapshotClass') o.driver = 'rbd.csi.ceph.com';
+        return o;
+      }),
+    );
+    // db names no class: its claim follows the default StorageClass, of Longhorn's driver too
+    expect(onDev(otherDriver).map((row) => row[2])).toEqual(
+      ['data', 'db'].map(
+        (name) =>
+          `the snapshot copy of ReplicationSource paperless/${name}-backup on cluster "dev" uses VolumeSnapshotClass "example-snapshot" of driver rbd.csi.ceph.com, but its source claim paperless/${name} is provisioned by driver.longhorn.io (StorageClass "standard"): the snapshot is never taken`,
+      ),
+    );
+  });
+
+  test('falls back to the default class of the driver where the source names none', () => {
+    const unnamed = (o: AnyJson) => {
+      if (o.kind === 'ReplicationSource') delete o.spec.restic.volumeSnapshotClassName;
+      return o;
+    };
+    expect(snapshotClassMatches.check(withClasses(unnamed))).toEqual([]);
+    const noDefault = snapshotClassMatches.check(
+      withClasses((o) => {
+        if (o.kind === 'VolumeSnapshotClass') o.metadata.annotations = {};
+        return unnamed(o);
+      }),
+    );
+    expect(onDev(noDefault)[0]?.[2]).toBe(
+      'the snapshot copy of ReplicationSource paperless/data-backup on cluster "dev" names no VolumeSnapshotClass, and the cluster has no default class of driver driver.longhorn.io: the snapshot controller cannot pick one',
+    );
   });
 });
