@@ -125,8 +125,9 @@ function declare(input: DeclareInput<GatewaySettings>): Declaration {
   return {
     application: descriptor(),
     // The Gateway runs no pods of its own: the gateway class's proxy serves it (Cilium's Envoy,
-    // in the agent, identity `ingress`), and the flows through it are its routes' owners' (an
-    // ingress from the Gateway) and its callers' (an egress to it). Nothing to allow here.
+    // the cilium-envoy DaemonSet in kube-system, identity `ingress`), and the flows through it
+    // are its routes' owners' (an ingress from the Gateway) and its callers' (an egress to it).
+    // Nothing to allow here.
     flows: [],
     bootstrap: [dnsStep(cluster.domain, address)],
     facts: {
