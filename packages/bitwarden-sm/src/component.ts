@@ -103,7 +103,7 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
         kind: BITWARDEN_KIND,
         lua: BITWARDEN_SECRET_HEALTH_LUA,
         reason:
-          "a consumer's Application is healthy only once the operator filled its Secrets: a BitwardenSecret the operator cannot fill (a bad machine-account token, a secret id the account cannot see) is Degraded with the operator's message, where the consumer's pods would only wait in CreateContainerConfigError",
+          "a consumer's Application is healthy only once the operator filled its Secrets: a BitwardenSecret the operator cannot sync (a bad machine-account token, an organization it cannot read) is Degraded with the operator's message, where the consumer's pods would only wait in CreateContainerConfigError (a mapped entry the account cannot read is not among them: the operator leaves its key out without an error)",
       },
     ],
     // The operator's pod runs as non-root, drops every capability, RuntimeDefault seccomp.

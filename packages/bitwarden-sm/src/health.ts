@@ -6,8 +6,12 @@
  * True, which sm-operator v2 sets after it wrote the Secret: `LogCompletion` in
  * internal/controller/bitwardensecret_controller.go); Degraded, with the operator's message,
  * when it only ever failed (condition `FailedSync`, which the operator writes with status False
- * and the cause: a machine-account token it cannot read or use, a Bitwarden secret id the
- * account cannot see); Progressing until the operator reported. A later failure after a success
+ * and the cause: a machine-account token it cannot read or use, an organization the account
+ * cannot read); Progressing until the operator reported. Not Degraded: a mapped entry the account
+ * cannot read, or a key mapped after the last sync; the operator writes the entries Bitwarden's
+ * sync call returned, and only when it reports changes since the last sync, with `SuccessfulSync`
+ * True either way (`PullSecretManagerSecretDeltas`, `ApplySecretMap`): the rotation guide lists
+ * the keys each Secret lacks. A later failure after a success
  * keeps it Healthy: the Secret keeps the values of the last sync. Argo CD v3.4.4 has no health
  * check of its own for this kind and counts it healthy once applied, so a consumer's Application
  * showed its pods in CreateContainerConfigError, not the cause. Lua 5.1 (gopher-lua), as Argo

@@ -159,6 +159,24 @@ export function restartCommands(namespace: string, reader: SecretReader): string
   ];
 }
 
+/**
+ * The command that prints every key the definition maps into a Secret and the Secret lacks, one
+ * line each (nothing when it holds them all). The operator reports none of these: it writes the
+ * keys of the entries Bitwarden returned and maps nothing else, with `SuccessfulSync` True.
+ */
+export function missingKeysCommand(
+  namespace: string,
+  name: string,
+  keys: readonly string[],
+): string {
+  const where = `${namespace}/${name}`;
+  const checks = [...keys]
+    .sort(compareStrings)
+    .map((key) => `{{if not (index .data "${key}")}}${where}: no key ${key}{{"\\n"}}{{end}}`)
+    .join('');
+  return `kubectl -n ${shellQuote(namespace)} get secret ${shellQuote(name)} -o go-template='{{if not .data}}${where}: no keys{{"\\n"}}{{else}}${checks}{{end}}'`;
+}
+
 /** How the rotation guide stops and resumes the GitOps controller around a procedure. */
 export interface GitopsControl {
   /** Namespace of the Applications. */
@@ -360,6 +378,52 @@ export interface RotationGuideInput {
   readonly tokenCommand: (namespace: string) => string;
 }
 
+/**
+ * What to do when the definition maps keys anew (a key added to a Secret that was synced already,
+ * a key pointed at another entry): sm-operator writes a Secret only when Bitwarden's sync call
+ * reports changes since the BitwardenSecret's `status.lastSuccessfulSyncTime` (`HasChanges` of
+ * `Secrets().Sync(orgId, &lastSync)`, `PullSecretManagerSecretDeltas`); a new `spec.map` is none,
+ * so the new key never comes while the BitwardenSecret stays `SuccessfulSync`. An entry the
+ * machine account cannot read is missing from that call's answer, and `ApplySecretMap` maps only
+ * what came: no error either (internal/controller/bitwardensecret_controller.go).
+ */
+function mappedAnewSection(entries: readonly RotationEntry[]): string[] {
+  const bySecret = new Map<string, { namespace: string; name: string; keys: string[] }>();
+  for (const entry of entries) {
+    for (const fill of entry.fills) {
+      const id = secretId(fill);
+      const found = bySecret.get(id) ?? { namespace: fill.namespace, name: fill.name, keys: [] };
+      if (!found.keys.includes(fill.key)) found.keys.push(fill.key);
+      bySecret.set(id, found);
+    }
+  }
+  const secrets = [...bySecret.entries()]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([, secret]) => secret);
+  if (secrets.length === 0) return [];
+  return [
+    '## When the definition maps a key anew',
+    '',
+    'The operator writes a Secret only when Bitwarden reports a change since that',
+    'BitwardenSecret\u2019s last sync; a new `map` is not one. A key added to a Secret that was',
+    'synced already (a new OIDC client\u2019s secret in the provider\u2019s Secret, a new key of a',
+    'component) or pointed at another entry therefore does not come (or keeps the old value),',
+    'while the BitwardenSecret stays synced, and Healthy in Argo CD: what reads the key fails',
+    '(Authelia does not start without a client secret file its configuration names). Nor does',
+    'the operator report an entry the machine account cannot read: the key is only missing.',
+    'Once Argo CD synced such a change, list what each Secret lacks (nothing printed: all there):',
+    '',
+    '```sh',
+    ...secrets.map((secret) => missingKeysCommand(secret.namespace, secret.name, secret.keys)),
+    '```',
+    '',
+    'For each Secret listed, sync its BitwardenSecret now and wait for it, as above (its entry\u2019s',
+    'commands, which also restart what reads it at start). A key still missing after the sync is',
+    'an entry the machine account cannot read: give it access to the entry\u2019s project.',
+    '',
+  ];
+}
+
 /** The rotation guide of one cluster. */
 export function rotationGuide(input: RotationGuideInput): string {
   const { settings } = input;
@@ -405,6 +469,7 @@ export function rotationGuide(input: RotationGuideInput): string {
     lines.push('No Secret of this cluster is filled from Bitwarden.', '');
   }
   for (const entry of input.entries) lines.push(...entrySection(entry, input.gitops));
+  lines.push(...mappedAnewSection(input.entries));
   if (input.tokenNamespaces.length > 0) {
     lines.push(
       '## The machine account\u2019s access token',

@@ -160,6 +160,20 @@ describe('the rotation guide', () => {
     );
   });
 
+  it('lists, after a change of the map, the mapped keys each Secret lacks (the operator applies no new map by itself)', () => {
+    const text = guide();
+    const start = text.indexOf('## When the definition maps a key anew');
+    expect(start).toBeGreaterThan(-1);
+    const lines = text.slice(start, text.indexOf('\n## ', start + 1)).split('\n');
+    expect(lines.join(' ')).toContain('a new `map` is not one');
+    expect(commands(lines)).toEqual([
+      `kubectl -n argocd get secret argocd-oidc -o go-template='{{if not .data}}argocd/argocd-oidc: no keys{{"\\n"}}{{else}}{{if not (index .data "client-secret")}}argocd/argocd-oidc: no key client-secret{{"\\n"}}{{end}}{{end}}'`,
+      `kubectl -n backup get secret backup-s3 -o go-template='{{if not .data}}backup/backup-s3: no keys{{"\\n"}}{{else}}{{if not (index .data "AWS_ACCESS_KEY_ID")}}backup/backup-s3: no key AWS_ACCESS_KEY_ID{{"\\n"}}{{end}}{{end}}'`,
+      `kubectl -n sso get secret sso -o go-template='{{if not .data}}sso/sso: no keys{{"\\n"}}{{else}}{{if not (index .data "hmac")}}sso/sso: no key hmac{{"\\n"}}{{end}}{{if not (index .data "storage")}}sso/sso: no key storage{{"\\n"}}{{end}}{{end}}'`,
+      `kubectl -n sso get secret sso-clients -o go-template='{{if not .data}}sso/sso-clients: no keys{{"\\n"}}{{else}}{{if not (index .data "argocd")}}sso/sso-clients: no key argocd{{"\\n"}}{{end}}{{end}}'`,
+    ]);
+  });
+
   it("renews the machine account's token in every namespace that has one", () => {
     const text = guide();
     const token = text.slice(text.indexOf('## The machine account'));
