@@ -468,7 +468,7 @@ describe('OIDC login', () => {
         redirectUris: ['https://argocd.lab.example.com/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups'],
         // The RBAC reads the groups from the ID token, the CLI's included.
-        idTokenClaims: ['groups'],
+        idTokenClaims: ['email', 'groups'],
         pkce: false,
         public: false,
         secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
@@ -487,7 +487,7 @@ describe('OIDC login', () => {
         name: 'Argo CD CLI',
         redirectUris: ['http://localhost:8085/auth/callback'],
         scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
-        idTokenClaims: ['groups'],
+        idTokenClaims: ['email', 'groups'],
         pkce: true,
         public: true,
         policy: 'one_factor',

@@ -13,12 +13,15 @@ export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'emai
 
 /**
  * Claims Argo CD reads from the ID token: its RBAC takes `groups` from the token the browser or
- * the CLI presents (`rbac.scopes: [groups]`). The userinfo endpoint is no substitute: with
+ * the CLI presents (`rbac.scopes: [groups]`), and its user name is the token's `email`, else the
+ * opaque `sub` (util/session/sessionmanager.go `Username`, v3.4.4): the name in the UI's user
+ * info, in every sync's `initiatedBy` and in the audit events. Authelia 4.39 puts neither in the
+ * ID token unless the client's claims policy names them. The userinfo endpoint is no substitute: with
  * `enableUserInfoGroups` the server reads userinfo with an access token it cached at a web login
  * only (util/oidc/oidc.go `GetUserInfo`, v3.4.4), so a CLI session (`argocd login --sso`) gets
  * "invalid session" unless its user logged in through the web UI within the hour.
  */
-export const ARGOCD_ID_TOKEN_CLAIMS: readonly string[] = ['groups'];
+export const ARGOCD_ID_TOKEN_CLAIMS: readonly string[] = ['email', 'groups'];
 
 /**
  * Where `argocd login --sso` listens for the provider's redirect (the CLI's default
