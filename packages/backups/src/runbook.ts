@@ -370,8 +370,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '## 3. Let Argo CD converge',
     '',
     `Fetch the kubeconfig (step 7 of \`${talosReadme}\`). With etcd restored, Argo CD is already`,
-    'installed; otherwise install Cilium, Argo CD, the hand-made secrets and the root Application',
-    `as \`${talosReadme}\` says.`,
+    // A fresh etcd has nothing: the whole bootstrap of the runbook, in its order. A short list
+    // here once left out the namespaces, the CRDs and the cluster DNS: Talos' own CoreDNS is
+    // disabled where a component deploys it, so Argo CD never resolved the repository.
+    'installed. Otherwise (etcd bootstrapped anew) run every step of',
+    `\`${talosReadme}\` after step 7, up to and including the hand-over to Argo CD, in its order`,
+    "and leaving none out: the platform's namespaces come before the network policies that name",
+    'them, the CRDs before the controllers that look for them at start, and the cluster DNS',
+    'before Argo CD, which resolves the repository through it.',
     '',
   );
   if (longhorn) {

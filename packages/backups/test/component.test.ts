@@ -362,6 +362,31 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain(`the age private key whose public key \`${AGE_KEY}\``);
   });
 
+  test('without a restored etcd, sends the operator through the whole bootstrap, the cluster DNS included', () => {
+    // A fresh etcd holds nothing: the namespaces, the CRDs, the CNI, the cluster DNS (Talos' own
+    // CoreDNS is disabled where a component deploys it) and Argo CD all come from the runbook's
+    // steps after the kubeconfig. A list of only Cilium, Argo CD, the secrets and the root left
+    // Argo CD with no DNS to resolve the repository.
+    const noEtcd = runBackups({ s3: SETTINGS.s3, etcd: { enabled: false } });
+    const text = noEtcd.components.components
+      .find((c) => c.component.name === 'backups')
+      ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')
+      ?.content as string;
+    for (const runbook of [file, text]) {
+      const lines = runbook.split('\n');
+      const step3 = lines.indexOf('## 3. Let Argo CD converge');
+      expect(lines.slice(step3 + 2, step3 + 8)).toEqual([
+        'Fetch the kubeconfig (step 7 of `clusters/prod/RUNBOOK.md`). With etcd restored, Argo CD is already',
+        'installed. Otherwise (etcd bootstrapped anew) run every step of',
+        '`clusters/prod/RUNBOOK.md` after step 7, up to and including the hand-over to Argo CD, in its order',
+        "and leaving none out: the platform's namespaces come before the network policies that name",
+        'them, the CRDs before the controllers that look for them at start, and the cluster DNS',
+        'before Argo CD, which resolves the repository through it.',
+      ]);
+    }
+    expect(text).toContain('## 2. Bootstrap etcd');
+  });
+
   test('restores etcd from the newest snapshot on the first control plane', () => {
     expect(file).toContain(
       "LATEST=$(aws s3 ls s3://homelab-backups/etcd/prod/ --endpoint-url https://s3.example.com | sort | tail -n 1 | awk '{print $4}')",

@@ -3,13 +3,23 @@
 // CD's and Grafana's OIDC issuer `auth.<domain>`), and the reference forwards every other name to
 // public resolvers that do not know its lab domain. The generated Corefile must answer each
 // routed host with the Gateway's address, in the server block CoreDNS picks for it (the longest
-// zone that holds the name).
+// zone that holds the name). And the cluster DNS is there before Argo CD: Talos' own CoreDNS is
+// disabled, so the runbook installs CoreDNS by hand first (the dns-before-gitops check, broken on
+// purpose).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type KubeObject, parseYaml } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
+import {
+  broken,
+  errorsOf,
+  found,
+  inside,
+  reference as referenceText,
+  withFile,
+} from './broken-output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
 type AnyJson = any;
@@ -79,5 +89,74 @@ describe('routed hosts resolve in the cluster to the platform Gateway', {
         Object.fromEntries(hosts.map((host) => [host, address])),
       );
     }
+  });
+});
+
+describe('the cluster DNS is there before Argo CD (dns-before-gitops)', {
+  timeout: 120_000,
+}, () => {
+  // Talos' own CoreDNS is disabled (the coredns component deploys the cluster DNS): between
+  // `talosctl bootstrap` and the runbook's CoreDNS step nothing answers at 10.96.0.10, and Argo
+  // CD resolves the repository through it.
+  const runbook = 'clusters/dev/RUNBOOK.md';
+  const COREDNS = [
+    'helm template coredns charts/coredns --namespace coredns \\',
+    '  -f charts/coredns/env/development.yaml -f charts/coredns/clusters/dev.yaml \\',
+    '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
+    'kubectl -n coredns rollout status deployment/coredns --timeout=5m',
+  ];
+  const ARGOCD = 'kubectl get namespace argocd >/dev/null 2>&1 || kubectl create namespace argocd';
+
+  it('the reference runbooks install and wait for CoreDNS before Argo CD', async () => {
+    expect(found(await errorsOf(referenceText), 'dns-before-gitops')).toEqual([]);
+  });
+
+  it('a runbook installing Argo CD before CoreDNS is an error at the coredns settings', async () => {
+    let argocd = 0;
+    let coredns = 0;
+    const errors = await broken(
+      withFile(runbook, (content) => {
+        const lines = content.split('\n');
+        const start = lines.indexOf(COREDNS[0] as string);
+        expect(lines.slice(start, start + COREDNS.length)).toEqual(COREDNS);
+        // The CoreDNS commands moved to the end of the runbook, after Argo CD's install.
+        const moved = [
+          ...lines.slice(0, start),
+          ...lines.slice(start + COREDNS.length),
+          '```sh',
+          ...COREDNS,
+          '```',
+        ];
+        argocd = moved.indexOf(ARGOCD) + 1;
+        coredns = moved.lastIndexOf(COREDNS[3] as string) + 1;
+        return moved.join('\n');
+      }),
+    );
+    expect(argocd).toBeGreaterThan(0);
+    expect(coredns).toBeGreaterThan(argocd);
+    expect(found(errors, 'dns-before-gitops')).toEqual([
+      {
+        at: inside('coredns:', 'components:'),
+        output: `${runbook}:${argocd}`,
+        message: `the runbook of cluster "dev" installs argocd (line ${argocd}) before the cluster DNS coredns is installed and ready (line ${coredns}): Talos' own CoreDNS is disabled (coredns), so argocd would start with no DNS and never resolve the repository`,
+      },
+    ]);
+  });
+
+  it('a runbook that never waits for CoreDNS is an error too', async () => {
+    const errors = await broken(
+      withFile(runbook, (content) =>
+        content
+          .split('\n')
+          .filter((line) => line !== COREDNS[3])
+          .join('\n'),
+      ),
+    );
+    expect(found(errors, 'dns-before-gitops').map((issue) => issue.message)).toEqual([
+      expect.stringContaining('the runbook of cluster "dev" installs argocd (line '),
+    ]);
+    expect(found(errors, 'dns-before-gitops')[0]?.message).toContain(
+      'without installing the cluster DNS coredns by hand first',
+    );
   });
 });

@@ -249,6 +249,7 @@ export {
   crdsBeforeControllers,
   criticalObjectsPruned,
   deployedValues,
+  dnsBeforeGitops,
   groupKindOf,
   handOverFieldManager,
   helmignoreKeepsDependencies,

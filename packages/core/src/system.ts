@@ -973,6 +973,77 @@ export const crdsBeforeControllers: SystemCheck = {
   },
 };
 
+/**
+ * Where a component has Talos' own CoreDNS disabled (`cluster.coreDNS.disabled`), the cluster has
+ * no DNS from the bootstrap until the component that provides `dns` runs: nothing else answers
+ * at the kubelets' `clusterDNS` address. Argo CD resolves the repository through it, so the
+ * runbook installs the DNS provider by hand, and waits for it, before the GitOps controller; the
+ * order of the steps otherwise follows only from the components' `needs` and `uses`.
+ */
+export const dnsBeforeGitops: SystemCheck = {
+  name: 'dns-before-gitops',
+  description:
+    "Where Talos' own CoreDNS is disabled (a component's `disableCoreDns`), the component that provides `dns` exists on the cluster and the runbook installs it by hand, its install and wait (its step's commands, one after the other), before the GitOps controller's install: until then the cluster has no DNS, and Argo CD resolves the repository through it.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster, run } = deployed;
+      const contributions = run?.contributions ?? new Map();
+      const disabler = [...contributions].find(
+        ([, contribution]) => contribution.talos?.disableCoreDns === true,
+      )?.[0];
+      if (disabler === undefined) continue;
+      const gitops = run.providers?.get('gitops');
+      if (gitops === undefined) continue;
+      const path = `${CLUSTERS}${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((file) => file.path === path)?.content;
+      if (runbook === undefined) continue;
+      // Each of a component's steps before the hand-over, found as the runbook has it: its
+      // commands one after the other (a line such as `  | kubectl apply …` is in every install).
+      const lines = runbook.split('\n');
+      const stepsOf = (component: string) =>
+        (contributions.get(component)?.bootstrap ?? [])
+          .filter((step) => step.when === undefined && step.commands.length > 0)
+          .map((step) => {
+            const { commands } = step;
+            for (let at = 0; at + commands.length <= lines.length; at++) {
+              if (commands.every((command, offset) => lines[at + offset] === command)) {
+                return { first: at + 1, last: at + commands.length };
+              }
+            }
+            return undefined;
+          });
+      const gitopsSteps = stepsOf(gitops).filter((step) => step !== undefined);
+      if (gitopsSteps.length === 0) continue;
+      const installsGitops = Math.min(...gitopsSteps.map((step) => step.first));
+      const dns = run.providers?.get('dns');
+      const dnsSteps = dns === undefined ? [] : stepsOf(dns);
+      const installed =
+        dnsSteps.length > 0 && dnsSteps.every((step) => step !== undefined)
+          ? Math.max(...dnsSteps.map((step) => step.last))
+          : undefined;
+      if (installed !== undefined && installed < installsGitops) continue;
+      const consequence = `Talos' own CoreDNS is disabled (${disabler}), so ${gitops} would start with no DNS and never resolve the repository`;
+      issues.push(
+        error({
+          code: 'dns-before-gitops',
+          path: settingsPath(cluster, dns ?? disabler),
+          output: `${path}:${installsGitops}`,
+          value: dns ?? disabler,
+          message:
+            dns === undefined
+              ? `cluster "${cluster.name}" has no component that provides "dns": ${consequence}`
+              : installed === undefined
+                ? `the runbook of cluster "${cluster.name}" installs ${gitops} (line ${installsGitops}) without installing the cluster DNS ${dns} by hand first: ${consequence}`
+                : `the runbook of cluster "${cluster.name}" installs ${gitops} (line ${installsGitops}) before the cluster DNS ${dns} is installed and ready (line ${installed}): ${consequence}`,
+          expected: `the commands of ${dns ?? 'a component that provides "dns"'} before ${gitops}'s`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // .helmignore keeps the dependency archives
 
@@ -1437,6 +1508,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   criticalObjectsPruned,
   secretReferences,
   crdsBeforeControllers,
+  dnsBeforeGitops,
   helmignoreKeepsDependencies,
   applicationLayers,
   clientSideApplySize,

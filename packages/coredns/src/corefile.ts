@@ -1,7 +1,11 @@
 // The Corefile of a cluster, from its resolved settings: the cluster zone served from the
 // Kubernetes API, the platform Gateway's routed hosts answered with its address, split-horizon
 // zones of the home domain from inline records (the rest of each zone forwarded), stub domains
-// forwarded to their own servers, everything else to the forwarders, all behind the cache. Pure.
+// forwarded to their own servers, everything else to the forwarders, all behind the cache. Every
+// server block has the `prometheus` plugin: CoreDNS counts a query only in a block that has it
+// (its README: "For each zone that you want to see metrics for"; the blocks share the one
+// listener), so without it the SERVFAIL alert would never see a stub domain's or a split zone's
+// servers fail. Pure.
 
 /** The port the server blocks listen on (the Service's target port). */
 export const DNS_PORT = 53;
@@ -99,6 +103,7 @@ export function corefile(input: CorefileInput): string {
       '',
       `${gateway.domain}:${DNS_PORT} {`,
       '    errors',
+      `    prometheus :${METRICS_PORT}`,
       '    hosts {',
       ...records.map((record) => `        ${record.address} ${record.name}`),
       ...(routed.length > 0 ? [`        ${gateway.address} ${routed.join(' ')}`] : []),
@@ -116,6 +121,7 @@ export function corefile(input: CorefileInput): string {
       '',
       `${zone.name}:${DNS_PORT} {`,
       '    errors',
+      `    prometheus :${METRICS_PORT}`,
       '    hosts {',
       ...zone.records.map((record) => `        ${record.address} ${fqdn(record.name, zone.name)}`),
       '        ttl 60',
@@ -131,6 +137,7 @@ export function corefile(input: CorefileInput): string {
       '',
       `${stub.domain}:${DNS_PORT} {`,
       '    errors',
+      `    prometheus :${METRICS_PORT}`,
       `    forward . ${stub.servers.join(' ')}`,
       ...cacheBlock(input.cache, '    '),
       '}',

@@ -109,6 +109,23 @@ describe('the Corefile', () => {
     ]);
   });
 
+  test('every server block feeds the metrics: the prometheus plugin on the one listener in each', () => {
+    // CoreDNS counts a query only in a server block that has the plugin: without it a stub
+    // domain's servers could answer nothing but SERVFAIL and CoreDNSServfailRatioHigh would
+    // never see one of those answers.
+    const { blocks } = parseCorefile(corefileOf('dev'));
+    expect(
+      blocks.map((block) => [
+        block.keys[0]?.zone,
+        block.directives.find((d) => d.name === 'prometheus')?.args,
+      ]),
+    ).toEqual([
+      ['.', [':9153']],
+      ['lab.example.com', [':9153']],
+      ['corp.example', [':9153']],
+    ]);
+  });
+
   test('forwards to the cluster nameservers when the definition names no forwarder', () => {
     const plain = run({});
     const text = plain.objects('dev')['configmap-coredns'].data.Corefile as string;
@@ -203,6 +220,8 @@ describe("the platform Gateway's routed hosts", () => {
       '1.1.1.1',
       '2606:4700:4700::1111',
     ]);
+    // Its queries are counted too (the OIDC issuer's name resolves here).
+    expect(zone?.directives.find((d) => d.name === 'prometheus')?.args).toEqual([':9153']);
   });
 
   test("a split-horizon zone that is the Gateway's zone is merged into it, its records first", () => {
