@@ -228,13 +228,18 @@ export {
   type ManualSync,
   mergeSyncOption,
   objectSyncOptions,
+  applicationRetry,
   PRUNE,
+  descriptorManualSync,
   SYNC_OPTIONS_ANNOTATION,
   syncOperationPatch,
   withSyncOption,
+  normalizeRetry,
 } from './sync-options.js';
 export type {
   DeployedApplication,
+  type SyncRetry,
+  sameRetry,
   DeployedCluster,
   DeployedObject,
   SystemCheck,
