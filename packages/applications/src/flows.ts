@@ -13,6 +13,7 @@ import {
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
+  flowPeerPorts,
   hostFlowPeer,
   type Issue,
   type PathSegment,
@@ -141,7 +142,8 @@ export function applicationFlows(
         }
         // A Service of the cluster (`db.data.svc.cluster.local`) is the pods behind it: a DNS
         // rule would allow the ClusterIP, never the pod the connection reaches (core's
-        // `hostFlowPeer`, the rule every component follows); `ports` are the pods'.
+        // `hostFlowPeer`, the rule every component follows); `ports` are the pods'. The API
+        // server's Service (`kubernetes.default.svc`) is the API server.
         peer = hostFlowPeer(flow.fqdn, provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
           kind: 'fqdn',
           name: flow.fqdn,
@@ -197,7 +199,9 @@ export function applicationFlows(
         namespace: app.namespace,
         selector: labels(flow.selector) ?? { [APP_LABEL]: app.name },
         peer,
-        ports,
+        // The API server's Service by name is the API server, on its own port (core's
+        // `flowPeerPorts`: Cilium applies the policy after translating the ClusterIP and port).
+        ports: flow.fqdn === undefined ? ports : flowPeerPorts(peer, ports),
         reason: flow.reason ?? `${app.name}: ${flow.name}`,
         // The application's own workloads are deployed separately, not by charts/applications.
         workloads: 'external',

@@ -70,6 +70,22 @@ describe("the applications' flows", () => {
     ]);
   });
 
+  test("an fqdn naming the API server's Service is the API server on its own port (6443)", () => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [{ name: 'api', fqdn: 'kubernetes.default.svc', ports: [{ port: 443 }] }],
+        backedUp: false,
+      },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    expect(result.issues).toEqual([]);
+    expect(result.flows.map((flow) => [flow.name, flow.peer, flow.ports])).toEqual([
+      ['docs-api', { kind: 'kube-apiserver' }, [{ port: 6443, protocol: 'TCP' }]],
+    ]);
+  });
+
   test('a flow to another application reaches its pods in its namespace', () => {
     const apps: AppFlowInput[] = [
       {

@@ -22,6 +22,7 @@ import type {
 } from '@homelab/core';
 import {
   applicationName,
+  applicationRetry,
   applicationSyncOptions,
   chartFilePaths,
   compareStrings,
@@ -54,23 +55,6 @@ export const BOOTSTRAP_PROJECT = 'platform-bootstrap';
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
-
-/**
- * Retries of a failed sync: without end (`limit` below 0), each from the latest revision
- * (`refresh`), at most five minutes apart. Argo CD v3.4.4 never auto-syncs again a revision
- * whose sync failed once the retries ran out (`autoSync`: "failed previous sync attempt ... will
- * not retry"), and a wave of the root fails as soon as one of its Applications is Degraded
- * (gitops-engine `sync_context.go`): with a limit, a child Degraded for longer than the retries
- * last during a bring-up (pods waiting for a secret still missing from the store) would stop the
- * root for good, and the later waves would never come. A retry from the latest revision also
- * picks up the commit that fixes a failing sync, which a retry of the failed revision, an
- * operation still in progress, would keep out.
- */
-const RETRY = {
-  limit: -1,
-  refresh: true,
-  backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
-} as const;
 
 /** The values sorted and without duplicates. */
 function sortedUnique(values: Iterable<string>): string[] {
@@ -213,7 +197,8 @@ function applicationObject(
       selfHeal: cluster.profile.autoSync.selfHeal,
     },
     syncOptions,
-    retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
+    // Every sync the generated documents start by hand carries it too (core `ManualSync`).
+    retry: applicationRetry(),
   };
   if (managesNamespace && app.podSecurity !== undefined) {
     syncPolicy.managedNamespaceMetadata = { labels: podSecurityLabels(app.podSecurity) };
@@ -461,7 +446,8 @@ function rootApplication(
           prune: cluster.profile.autoSync.prune,
           selfHeal: cluster.profile.autoSync.selfHeal,
         },
-        retry: { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } },
+        // Every sync the generated documents start by hand carries it too (core `ManualSync`).
+        retry: applicationRetry(),
       },
     },
   };

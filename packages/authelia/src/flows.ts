@@ -13,6 +13,7 @@ import {
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
+  flowPeerPort,
   hostFlowPeer,
 } from '@homelab/core';
 import { AUTHELIA_NAMESPACE, type ResolvedAutheliaSettings } from './settings.js';
@@ -53,7 +54,7 @@ function hostPeer(
   clusterDomain: string,
 ): { peer: FlowPeer; port: number } | undefined {
   const peer = hostFlowPeer(hostname, clusterDomain);
-  return peer === undefined ? undefined : { peer, port };
+  return peer === undefined ? undefined : { peer, port: flowPeerPort(peer, port) };
 }
 
 /** Every flow of Authelia with `settings` on a cluster whose DNS domain is `clusterDomain`. */

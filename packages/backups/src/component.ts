@@ -17,7 +17,7 @@ import {
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
-  descriptorSyncOptions,
+  descriptorManualSync,
   ENVIRONMENTS,
   type EnvironmentName,
   error,
@@ -390,10 +390,10 @@ function protectedVolumes(entry: RenderCluster<Settings>): ProtectedVolume[] {
         volume,
         component: peer.component,
         application: applicationName(entry.cluster, app),
-        sync: {
-          syncOptions: descriptorSyncOptions(peer.contribution.application),
-          prune: entry.cluster.profile.autoSync.prune,
-        },
+        sync: descriptorManualSync(
+          peer.contribution.application,
+          entry.cluster.profile.autoSync.prune,
+        ),
       });
     }
   }

@@ -505,7 +505,7 @@ describe('the disaster-recovery runbook', () => {
     const deleted = at('kubectl -n paperless delete pvc data --wait=false');
     const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
     const sync = at(
-      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":[],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":[],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
     );
     const created = at('kubectl -n paperless wait pvc/data --for=create --timeout=5m');
     const bound = at(
@@ -523,7 +523,7 @@ describe('the disaster-recovery runbook', () => {
       .find((c) => c.component.name === 'backups')
       ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')?.content;
     expect(text).toContain(
-      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]}}}'`,
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
     );
   });
 

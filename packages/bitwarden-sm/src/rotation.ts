@@ -18,6 +18,7 @@
 // reconciles).
 import {
   applicationName,
+  applicationRetry,
   compareStrings,
   descriptorSyncOptions,
   type PeerContribution,
@@ -232,7 +233,9 @@ function procedureLines(
     ...procedures.flatMap(({ steps }) => steps.why.flatMap((paragraph) => [paragraph, ''])),
   ];
   // Each Application once, with the options it syncs with (Argo CD syncs with the operation's
-  // options only: a bare `"sync":{}` would apply client-side where it says ServerSideApply=true).
+  // options only: a bare `"sync":{}` would apply client-side where it says ServerSideApply=true)
+  // and the retry argocd-apps gives every Application (a patched-in operation retries only by its
+  // own `retry`).
   const applications = [
     ...new Map(
       procedures.map((procedure) => [procedure.application, procedure.syncOptions]),
@@ -272,7 +275,7 @@ function procedureLines(
         'Have Argo CD sync what was stopped (it puts back what the steps above changed), then turn auto-sync back on, the root Application last:',
         [
           ...applications.flatMap(({ name, syncOptions }) => [
-            `kubectl -n ${ns} patch application ${shellQuote(name)} --type merge -p ${shellQuote(syncOperationPatch('rotating-secrets', { syncOptions, prune: gitops.prune }))}`,
+            `kubectl -n ${ns} patch application ${shellQuote(name)} --type merge -p ${shellQuote(syncOperationPatch('rotating-secrets', { syncOptions, prune: gitops.prune, retry: applicationRetry() }))}`,
             `kubectl -n ${ns} wait --for=jsonpath='{.status.sync.status}'=Synced application ${shellQuote(name)} --timeout=10m`,
           ]),
           ...[...applications.map(({ name }) => name), gitops.root].map(

@@ -264,7 +264,7 @@ describe('a key with a procedure', () => {
       `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
       're-encrypt vault',
       // The Application's own sync options and prune (Argo CD syncs with the operation's only)
-      `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}}}'`,
+      `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
       `kubectl -n gitops wait --for=jsonpath='{.status.sync.status}'=Synced application prod-safe --timeout=10m`,
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
       `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,

@@ -11,6 +11,7 @@ import {
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
+  flowPeerPort,
   hostFlowPeer,
   type Issue,
   type PathSegment,
@@ -65,7 +66,7 @@ export function hostPortPeer(
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
   if (match === null) return undefined;
   const peer = hostFlowPeer(match[1] ?? match[2] ?? '', clusterDomain);
-  return peer === undefined ? undefined : { peer, port: Number(match[3]) };
+  return peer === undefined ? undefined : { peer, port: flowPeerPort(peer, Number(match[3])) };
 }
 
 function flow(

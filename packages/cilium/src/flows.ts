@@ -6,6 +6,7 @@
 import {
   type Capability,
   type ClusterContribution,
+  KUBE_APISERVER_PORTS as CORE_KUBE_APISERVER_PORTS,
   cidrContainsCidr,
   clusterServiceName,
   compareStrings,
@@ -14,6 +15,8 @@ import {
   type FlowDeclaration,
   type FlowPort,
   type Issue,
+  isKubeApiServerHost,
+  KUBE_APISERVER_PORT,
   type PathSegment,
   type PodLabels,
   parseCidr,
@@ -117,8 +120,11 @@ export const DNS_PORTS: readonly FlowPort[] = [
   { port: 53, protocol: 'TCP' },
 ];
 
-/** The API server as pods see it after the Service translation (KubePrism is node-local). */
-export const KUBE_APISERVER_PORTS: readonly FlowPort[] = [{ port: 6443, protocol: 'TCP' }];
+/**
+ * The API server as pods see it after the Service translation (KubePrism is node-local): core's
+ * `KUBE_APISERVER_PORTS`, the port a setting naming the API server's Service resolves to.
+ */
+export const KUBE_APISERVER_PORTS: readonly FlowPort[] = CORE_KUBE_APISERVER_PORTS;
 
 const FQDN_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -516,6 +522,15 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             );
             break;
           }
+          if (isKubeApiServerHost(peer.name, clusterDomain(contributions))) {
+            flowIssue(
+              component,
+              flow,
+              `"${peer.name}" is the API server's Service: Cilium translates its ClusterIP to the API server's host address, which carries the kube-apiserver identity, so a toFQDNs rule never matches`,
+              `peer { kind: kube-apiserver } on port ${KUBE_APISERVER_PORT} (core's hostFlowPeer and flowPeerPorts)`,
+            );
+            break;
+          }
           {
             const service = clusterServiceName(peer.name, clusterDomain(contributions));
             if (service !== undefined) {
@@ -585,6 +600,15 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               flow,
               `names Service ${hostname} as the source of an ingress`,
               'service peers on egress flows (the side that calls the Service)',
+            );
+            break;
+          }
+          if (isKubeApiServerHost(hostname)) {
+            flowIssue(
+              component,
+              flow,
+              `names the API server's Service ${hostname}: no pods are behind it, Cilium translates its ClusterIP to the API server's host address, which carries the kube-apiserver identity`,
+              `peer { kind: kube-apiserver } on port ${KUBE_APISERVER_PORT} (core's hostFlowPeer and flowPeerPorts)`,
             );
             break;
           }
@@ -976,6 +1000,7 @@ function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
     };
     const from = component(flow.from.component, flow.from.selector, at('from', 'component'));
     let to: Endpoint | undefined;
+    let apiServer = false;
     const target = flow.to;
     const given = ['component', 'fqdn', 'cidr'].filter(
       (key) => (target as { [key: string]: unknown })[key] !== undefined,
@@ -994,7 +1019,11 @@ function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
       to = component(target.component, target.selector, at('to', 'component'));
     } else if (target.fqdn !== undefined) {
       const service = clusterServiceName(target.fqdn, clusterDomain(contributions));
-      if (service !== undefined)
+      // The API server's Service is the API server, on its own port (core's `hostFlowPeer`).
+      if (isKubeApiServerHost(target.fqdn, clusterDomain(contributions))) {
+        apiServer = true;
+        to = entity('kube-apiserver', 'kube-apiserver');
+      } else if (service !== undefined)
         issues.push(
           error({
             code: 'flow-fqdn',
@@ -1035,7 +1064,9 @@ function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
       component: 'definition',
       from,
       to,
-      ports: flow.ports.map((port) => ({ port: port.port, protocol: port.protocol ?? 'TCP' })),
+      ports: apiServer
+        ? KUBE_APISERVER_PORTS.map((port) => ({ ...port }))
+        : flow.ports.map((port) => ({ port: port.port, protocol: port.protocol ?? 'TCP' })),
       reason: flow.reason,
     });
   });

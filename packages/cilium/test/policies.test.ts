@@ -10,6 +10,7 @@ import type {
   ResolvedPlatform,
   SystemInput,
 } from '@homelab/core';
+import { urlFlowPeer } from '@homelab/core';
 import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_DENY_POLICY } from '../src/policies.js';
@@ -387,6 +388,108 @@ describe('flows that cannot be resolved', () => {
     expect(policies(run, 'dev').map((object) => object.metadata.name)).not.toContain(
       'web-login-egress',
     );
+  });
+});
+
+describe("a setting naming the API server's Service (kubernetes.default.svc)", () => {
+  /** `watcher` dialling what its setting names, as core's urlFlowPeer resolves it. */
+  function watcher(peer: FlowDeclaration['peer'], ports: FlowDeclaration['ports']): AnyComponent {
+    return testComponent({
+      name: 'watcher',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'watcher', podSecurity: 'restricted', clusterResources: [] },
+        flows: [
+          {
+            name: 'api',
+            direction: 'egress',
+            namespace: 'watcher',
+            selector: { app: 'watcher' },
+            peer,
+            ports,
+            reason: 'watcher reads the API at its setting',
+          },
+        ],
+      }),
+    });
+  }
+
+  test('is the API server on 6443: the kube-apiserver entity, and the reachability check passes', () => {
+    const target = urlFlowPeer('https://kubernetes.default.svc.cluster.local', undefined);
+    expect(target).toEqual({ peer: { kind: 'kube-apiserver' }, ports: API });
+    const run = runCilium(testDefinition(referenceClusters()), [
+      watcher(target?.peer ?? { kind: 'host' }, target?.ports ?? []),
+    ]);
+    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    expect(policy(run, 'dev', 'watcher-api-egress').spec.egress).toEqual([
+      {
+        toEntities: ['kube-apiserver'],
+        toPorts: [{ ports: [{ port: '6443', protocol: 'TCP' }] }],
+      },
+    ]);
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input)).toEqual([]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  watcher/watcher → kube-apiserver 6443/TCP  [watcher.api]',
+    );
+  });
+
+  test('as a service or fqdn peer it is an error naming the API server peer, never a dead policy', () => {
+    const service = runCilium(testDefinition(referenceClusters()), [
+      watcher({ kind: 'service', service: 'kubernetes', namespace: 'default' }, [
+        { port: 443, protocol: 'TCP' },
+      ]),
+    ]);
+    // One per cluster, and no flow-service warning
+    expect(
+      new Set(
+        service.issues.filter((issue) => issue.code.startsWith('flow')).map((issue) => issue.code),
+      ),
+    ).toEqual(new Set(['flow-unresolved']));
+    expect(service.issues.find((i) => i.code === 'flow-unresolved')?.expected).toBe(
+      "peer { kind: kube-apiserver } on port 6443 (core's hostFlowPeer and flowPeerPorts)",
+    );
+    const fqdn = runCilium(testDefinition(referenceClusters()), [
+      watcher({ kind: 'fqdn', name: 'kubernetes.default.svc' }, [{ port: 443, protocol: 'TCP' }]),
+    ]);
+    expect(fqdn.issues.find((i) => i.code === 'flow-unresolved')?.message).toContain(
+      "is the API server's Service",
+    );
+    expect(policies(fqdn, 'dev').map((object) => object.metadata.name)).not.toContain(
+      'watcher-api-egress',
+    );
+  });
+
+  test("an extra flow of the definition to it allows the kube-apiserver entity on the API server's port", () => {
+    const run = runCilium(
+      testDefinition(referenceClusters(), {
+        components: {
+          cilium: {
+            networkPolicy: {
+              flows: [
+                {
+                  name: 'web-api',
+                  from: { component: 'web' },
+                  to: { fqdn: 'kubernetes.default.svc' },
+                  ports: [{ port: 443 }],
+                  reason: 'web lists its pods',
+                },
+              ],
+            },
+          },
+        },
+      }),
+      identityPair(),
+    );
+    expect(run.issues).toEqual([]);
+    expect(policy(run, 'dev', 'definition-web-api-egress').spec.egress).toEqual([
+      {
+        toEntities: ['kube-apiserver'],
+        toPorts: [{ ports: [{ port: '6443', protocol: 'TCP' }] }],
+      },
+    ]);
   });
 });
 

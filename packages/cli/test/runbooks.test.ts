@@ -225,10 +225,10 @@ describe('the syncs the documents start by hand', () => {
       // The Gatekeeper lift's sync: server-side, as the Application (Argo CD syncs with the
       // operation's options only)
       expect(file(files, `clusters/${cluster}/RUNBOOK.md`)).toContain(
-        `kubectl -n argocd patch application ${cluster}-policy --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"]}}}'`,
+        `kubectl -n argocd patch application ${cluster}-policy --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true"]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
       );
       expect(file(files, `clusters/${cluster}/rotating-secrets.md`)).toContain(
-        `kubectl -n argocd patch application ${cluster}-authelia --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":[]}}}'`,
+        `kubectl -n argocd patch application ${cluster}-authelia --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":[]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
       );
       for (const path of [
         `clusters/${cluster}/RUNBOOK.md`,

@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { clusterServiceName, hostFlowPeer, urlFlowPeer } from './flow-peers.js';
+import {
+  clusterServiceName,
+  flowPeerPort,
+  flowPeerPorts,
+  hostFlowPeer,
+  isKubeApiServerHost,
+  KUBE_APISERVER_PORT,
+  KUBE_APISERVER_PORTS,
+  urlFlowPeer,
+} from './flow-peers.js';
 
 describe('urlFlowPeer', () => {
   test('a routed host of the Gateway zone is the Gateway, with the route label as host', () => {
@@ -99,5 +108,51 @@ describe('clusterServiceName', () => {
     expect(clusterServiceName('notify.svc')).toBeUndefined();
     expect(clusterServiceName('a.b.c.svc.cluster.local')).toBeUndefined();
     expect(clusterServiceName('svc.example.com')).toBeUndefined();
+  });
+});
+
+describe('the API server by its Service name', () => {
+  const api = { kind: 'kube-apiserver' };
+  test('every name of the kubernetes Service is the API server, not a Service peer or a host', () => {
+    for (const host of [
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      'Kubernetes.Default.SVC.cluster.local.',
+      'kubernetes.default',
+      'kubernetes',
+    ]) {
+      expect(hostFlowPeer(host)).toEqual(api);
+      expect(isKubeApiServerHost(host)).toBe(true);
+    }
+    // With the cluster's own DNS domain
+    expect(hostFlowPeer('kubernetes.default.svc.lab.internal', 'lab.internal')).toEqual(api);
+    expect(hostFlowPeer('kubernetes.default.svc.cluster.local', 'lab.internal')).toEqual({
+      kind: 'fqdn',
+      name: 'kubernetes.default.svc.cluster.local',
+    });
+    // Another Service named kubernetes, another name starting with it: as before
+    expect(hostFlowPeer('kubernetes.other.svc')).toEqual({
+      kind: 'service',
+      service: 'kubernetes',
+      namespace: 'other',
+    });
+    expect(hostFlowPeer('kubernetes.io')).toEqual({ kind: 'fqdn', name: 'kubernetes.io' });
+  });
+
+  test("on the API server's own port (6443 on Talos), whatever port its Service was called on", () => {
+    expect(urlFlowPeer('https://kubernetes.default.svc', undefined)).toEqual({
+      peer: api,
+      ports: [{ port: 6443, protocol: 'TCP' }],
+    });
+    expect(urlFlowPeer('https://kubernetes.default.svc.cluster.local:443/api', 'x.org')).toEqual({
+      peer: api,
+      ports: [{ port: 6443, protocol: 'TCP' }],
+    });
+    expect(KUBE_APISERVER_PORT).toBe(6443);
+    expect(flowPeerPort({ kind: 'kube-apiserver' }, 443)).toBe(6443);
+    expect(flowPeerPort({ kind: 'fqdn', name: 'db.example.org' }, 5432)).toBe(5432);
+    expect(flowPeerPorts({ kind: 'kube-apiserver' }, [{ port: 443, protocol: 'TCP' }])).toEqual(
+      KUBE_APISERVER_PORTS,
+    );
   });
 });

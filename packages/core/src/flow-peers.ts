@@ -11,7 +11,8 @@ const DEFAULT_PORTS: { readonly [protocol: string]: number } = { 'https:': 443, 
  * when the host is `<label>.<gatewayDomain>` (a route of the cluster), else the host's peer by
  * `hostFlowPeer` (a Service of the cluster, a network for an IP address, a public name). The
  * port is the URL's (443, 80 by default); for a Service it is taken as the pods' port (see
- * `hostFlowPeer`). Undefined when `url` is not an http(s) URL.
+ * `hostFlowPeer`); for the API server's Service it is the API server's own (`flowPeerPorts`).
+ * Undefined when `url` is not an http(s) URL.
  */
 export function urlFlowPeer(
   url: string,
@@ -37,7 +38,7 @@ export function urlFlowPeer(
       return { peer: { kind: 'gateway', host: label }, ports };
   }
   const peer = hostFlowPeer(host, clusterDomain);
-  return peer === undefined ? undefined : { peer, ports };
+  return peer === undefined ? undefined : { peer, ports: flowPeerPorts(peer, ports) };
 }
 
 /**
@@ -52,6 +53,12 @@ export function urlFlowPeer(
  *   the pod the connection reaches. The flow's ports are the pods': the caller's port (the
  *   Service's) is only right where the Service maps it to the same `targetPort`, which the
  *   definition does not say;
+ * - the API server's Service, `kubernetes.default.svc[.<clusterDomain>]` and the short names a
+ *   pod's DNS search path expands to it (`kubernetes.default`, and `kubernetes` from the
+ *   `default` namespace), is the API server (`kube-apiserver`), on its own port
+ *   (`flowPeerPorts`): Cilium translates its ClusterIP to the API server's host address (the
+ *   Service's endpoints, 6443 on Talos) and gives that the `kube-apiserver` identity, so neither
+ *   a `service` peer (no pods behind it) nor a toFQDNs rule (the ClusterIP) ever matches;
  * - any other name is a host outside the cluster, by name (`fqdn`).
  * Undefined for an empty host.
  */
@@ -66,9 +73,61 @@ export function hostFlowPeer(
   if (host === '') return undefined;
   if (isIpv4(host)) return { kind: 'cidr', cidr: `${host}/32` };
   if (isIpv6(host)) return { kind: 'cidr', cidr: `${host}/128` };
+  if (isKubeApiServerHost(host, clusterDomain)) return { kind: 'kube-apiserver' };
   const service = clusterServiceName(host, clusterDomain);
   if (service !== undefined) return { kind: 'service', ...service };
   return { kind: 'fqdn', name: host };
+}
+
+/**
+ * The port the API server listens on, where a pod's connection to it arrives once Cilium has
+ * translated the `kubernetes` Service's ClusterIP (443) to its endpoints: Talos runs
+ * kube-apiserver with `--secure-port 6443` (`cluster.apiServer`, the endpoint
+ * `https://<address>:6443`), and the egress policy applies to the translated address and port.
+ */
+export const KUBE_APISERVER_PORT = 6443;
+
+/** The API server's port as a flow's ports (`KUBE_APISERVER_PORT`, TCP). */
+export const KUBE_APISERVER_PORTS: readonly FlowPort[] = [
+  { port: KUBE_APISERVER_PORT, protocol: 'TCP' },
+];
+
+/**
+ * Whether `hostname` names the API server's Service: `kubernetes.default.svc`,
+ * `kubernetes.default.svc.<clusterDomain>`, or the short names a pod's resolver expands to it
+ * (`kubernetes.default` through `svc.<domain>`; `kubernetes` through `<namespace>.svc.<domain>`,
+ * the `default` namespace's: a component's pods run elsewhere, where it names nothing, so it is
+ * taken as the API server that was meant).
+ */
+export function isKubeApiServerHost(
+  hostname: string,
+  clusterDomain: string = DEFAULT_CLUSTER_DOMAIN,
+): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  const domain = clusterDomain.toLowerCase().replace(/\.$/, '');
+  return (
+    host === 'kubernetes' ||
+    host === 'kubernetes.default' ||
+    host === 'kubernetes.default.svc' ||
+    host === `kubernetes.default.svc.${domain}`
+  );
+}
+
+/**
+ * The ports a flow to `peer` declares for a connection its pods open to `ports`: the API
+ * server's own (`KUBE_APISERVER_PORTS`) for the API server, whatever port its Service was
+ * called on (Cilium applies the policy after translating the ClusterIP and port); `ports` for
+ * any other peer.
+ */
+export function flowPeerPorts(peer: FlowPeer, ports: readonly FlowPort[]): FlowPort[] {
+  return (peer.kind === 'kube-apiserver' ? KUBE_APISERVER_PORTS : ports).map((port) => ({
+    ...port,
+  }));
+}
+
+/** `port`, or the API server's own for the API server (`flowPeerPorts`). */
+export function flowPeerPort(peer: FlowPeer, port: number): number {
+  return peer.kind === 'kube-apiserver' ? KUBE_APISERVER_PORT : port;
 }
 
 /** Talos' cluster DNS domain (`cluster.network.dnsDomain`) when no `dns` provider says otherwise. */

@@ -107,7 +107,12 @@ export {
   backupFlows,
   clusterServiceName,
   DEFAULT_CLUSTER_DOMAIN,
+  flowPeerPort,
+  flowPeerPorts,
   hostFlowPeer,
+  isKubeApiServerHost,
+  KUBE_APISERVER_PORT,
+  KUBE_APISERVER_PORTS,
   urlFlowPeer,
 } from './flow-peers.js';
 export type {
@@ -223,13 +228,18 @@ export { SUPPORTED_TALOS } from './semantic.js';
 export {
   type ApplicationSyncOptionsInput,
   applicationManualSync,
+  applicationRetry,
   applicationSyncOptions,
+  descriptorManualSync,
   descriptorSyncOptions,
   type ManualSync,
   mergeSyncOption,
+  normalizeRetry,
   objectSyncOptions,
   PRUNE,
   SYNC_OPTIONS_ANNOTATION,
+  type SyncRetry,
+  sameRetry,
   syncOperationPatch,
   withSyncOption,
 } from './sync-options.js';

@@ -97,6 +97,55 @@ export function descriptorSyncOptions(descriptor: ApplicationDescriptor | undefi
 }
 
 /**
+ * An Argo CD retry strategy (`RetryStrategy` of pkg/apis/application/v1alpha1/types.go, v3.4.4):
+ * the same shape in an Application's `spec.syncPolicy.retry` and in an operation's `retry`.
+ */
+export interface SyncRetry {
+  readonly limit?: number;
+  readonly refresh?: boolean;
+  readonly backoff?: {
+    readonly duration?: string;
+    readonly factor?: number;
+    readonly maxDuration?: string;
+  };
+}
+
+/**
+ * Retries of a failed sync: without end (`limit` below 0), each from the latest revision
+ * (`refresh`), at most five minutes apart. Argo CD v3.4.4 never auto-syncs again a revision
+ * whose sync failed once the retries ran out (`autoSync`: "failed previous sync attempt ... will
+ * not retry"), and a wave of the root fails as soon as one of its Applications is Degraded
+ * (gitops-engine `sync_context.go`): with a limit, a child Degraded for longer than the retries
+ * last during a bring-up (pods waiting for a secret still missing from the store) would stop the
+ * root for good, and the later waves would never come. A retry from the latest revision also
+ * picks up the commit that fixes a failing sync, which a retry of the failed revision, an
+ * operation still in progress, would keep out.
+ */
+const RETRY = {
+  limit: -1,
+  refresh: true,
+  backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+} as const;
+
+/**
+ * The `spec.syncPolicy.retry` of every Application argocd-apps renders, and so the `retry` of
+ * every sync the generated documents start by hand for one of them (`ManualSync`). A fresh copy.
+ */
+export function applicationRetry(): {
+  limit: number;
+  refresh: boolean;
+  backoff: { duration: string; factor: number; maxDuration: string };
+} {
+  return { limit: RETRY.limit, refresh: RETRY.refresh, backoff: { ...RETRY.backoff } };
+}
+
+/**
+ * The retry Argo CD v3.4.4's automated sync gives its operation where the Application has no
+ * `spec.syncPolicy.retry` (controller/appcontroller.go `autoSync`: `RetryStrategy{Limit: 5}`).
+ */
+const AUTOMATED_DEFAULT_RETRY: SyncRetry = { limit: 5 };
+
+/**
  * What a sync started by hand must carry to do what the Application's own sync does. Argo CD
  * v3.4.4 syncs with the options of the operation only (controller/sync.go `SyncAppState` reads
  * `operation.sync.syncOptions`; the automated sync copies the Application's
@@ -106,18 +155,68 @@ export function descriptorSyncOptions(descriptor: ApplicationDescriptor | undefi
  * client-side where the Application says `ServerSideApply=true`, and leaves out
  * `RespectIgnoreDifferences`, `ApplyOutOfSyncOnly`, `CreateNamespace`, `Prune=false`. `prune` is
  * the Application's automated policy's (the automated sync passes it, `Automated.GetPrune`): a
- * sync without it leaves what Git dropped, and the Application stays OutOfSync.
+ * sync without it leaves what Git dropped, and the Application stays OutOfSync. `retry` is the
+ * Application's `spec.syncPolicy.retry` (`autoSync` copies it into `operation.retry`, the API
+ * server's `Sync` too): the controller retries a failed operation by its own `operation.retry`
+ * only (`processRequestedAppOperation`: `state.Operation.Retry.Limit`), so a patched-in operation
+ * without one (limit 0) fails for good at the first error (a webhook not ready yet, a CRD a wave
+ * still installs), where the automated sync would have retried without end.
  */
 export interface ManualSync {
   readonly syncOptions: readonly string[];
   readonly prune: boolean;
+  readonly retry: SyncRetry;
 }
 
 function isRecord(value: unknown): value is { readonly [key: string]: unknown } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The manual sync an Application object asks for: its sync options and automated `prune`. */
+/**
+ * A retry strategy as Argo CD reads it (JSON, `omitempty`): the fields it knows, of the type it
+ * decodes, zero values and an empty `backoff` (Argo CD's defaults then) left out; `{}` (no retry:
+ * limit 0) for a value that is no object.
+ */
+export function normalizeRetry(value: unknown): SyncRetry {
+  if (!isRecord(value)) return {};
+  const out: {
+    limit?: number;
+    refresh?: boolean;
+    backoff?: { duration?: string; factor?: number; maxDuration?: string };
+  } = {};
+  if (typeof value.limit === 'number' && value.limit !== 0) out.limit = value.limit;
+  if (value.refresh === true) out.refresh = true;
+  if (isRecord(value.backoff)) {
+    const backoff: { duration?: string; factor?: number; maxDuration?: string } = {};
+    const { duration, factor, maxDuration } = value.backoff;
+    if (typeof duration === 'string' && duration !== '') backoff.duration = duration;
+    if (typeof factor === 'number') backoff.factor = factor;
+    if (typeof maxDuration === 'string' && maxDuration !== '') backoff.maxDuration = maxDuration;
+    if (Object.keys(backoff).length > 0) out.backoff = backoff;
+  }
+  return out;
+}
+
+/** Whether two retry strategies are the same to Argo CD (`normalizeRetry`, key order aside). */
+export function sameRetry(a: unknown, b: unknown): boolean {
+  const key = (value: unknown): string => {
+    const retry = normalizeRetry(value);
+    const backoff = retry.backoff;
+    return JSON.stringify([
+      retry.limit ?? 0,
+      retry.refresh ?? false,
+      backoff?.duration ?? '',
+      backoff?.factor ?? null,
+      backoff?.maxDuration ?? '',
+    ]);
+  };
+  return key(a) === key(b);
+}
+
+/**
+ * The manual sync an Application object asks for: its sync options, automated `prune`, and the
+ * retry its automated sync would carry (its `spec.syncPolicy.retry`, else Argo CD's default).
+ */
 export function applicationManualSync(application: KubeObject): ManualSync {
   const spec = (application as { spec?: unknown }).spec;
   const policy = isRecord(spec) && isRecord(spec.syncPolicy) ? spec.syncPolicy : {};
@@ -125,7 +224,23 @@ export function applicationManualSync(application: KubeObject): ManualSync {
     ? policy.syncOptions.filter((option): option is string => typeof option === 'string')
     : [];
   const automated = isRecord(policy.automated) ? policy.automated : {};
-  return { syncOptions: options.map((option) => option.trim()), prune: automated.prune === true };
+  return {
+    syncOptions: options.map((option) => option.trim()),
+    prune: automated.prune === true,
+    retry: isRecord(policy.retry) ? normalizeRetry(policy.retry) : { ...AUTOMATED_DEFAULT_RETRY },
+  };
+}
+
+/**
+ * The manual sync of the Application a peer's descriptor becomes (argocd-apps renders it with
+ * `descriptorSyncOptions`' options, up to `CreateNamespace`, and `applicationRetry`), whose
+ * automated sync prunes as `prune` (the cluster profile's `autoSync.prune`) says.
+ */
+export function descriptorManualSync(
+  descriptor: ApplicationDescriptor | undefined,
+  prune: boolean,
+): ManualSync {
+  return { syncOptions: descriptorSyncOptions(descriptor), prune, retry: applicationRetry() };
 }
 
 /**
@@ -138,6 +253,7 @@ export function syncOperationPatch(
   sync: ManualSync,
   resources?: readonly { readonly [key: string]: string }[],
 ): string {
+  const retry = normalizeRetry(sync.retry);
   return JSON.stringify({
     operation: {
       initiatedBy: { username },
@@ -146,6 +262,7 @@ export function syncOperationPatch(
         syncOptions: [...sync.syncOptions],
         ...(resources === undefined ? {} : { resources: resources.map((r) => ({ ...r })) }),
       },
+      retry,
     },
   });
 }

@@ -3,7 +3,12 @@ import type { ClusterRun } from './components.js';
 import { handOverApply } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
-import { applicationManualSync, syncOperationPatch } from './sync-options.js';
+import {
+  applicationManualSync,
+  applicationRetry,
+  sameRetry,
+  syncOperationPatch,
+} from './sync-options.js';
 import {
   applicationLayers,
   clientSideApplySize,
@@ -774,10 +779,12 @@ describe('manual-sync-options', () => {
         syncPolicy: {
           automated: { prune: true, selfHeal: true },
           syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+          retry: applicationRetry(),
         },
       },
     },
   });
+  const retry = applicationRetry();
   const doc = (commands: string[]): SystemInput['files'][number] => ({
     path: 'clusters/dev/rotating-secrets.md',
     content: ['# Rotating', '', '   ```sh', ...commands.map((c) => `   ${c}`), '   ```', ''].join(
@@ -797,11 +804,16 @@ describe('manual-sync-options', () => {
         'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-policy',
         patch(
           'dev-policy',
-          syncOperationPatch('runbook', { syncOptions: ['ServerSideApply=true'], prune: true }),
+          syncOperationPatch('runbook', {
+            syncOptions: ['ServerSideApply=true'],
+            prune: true,
+            retry,
+          }),
         ),
-        patch('dev-gone', syncOperationPatch('runbook', { syncOptions: [], prune: true })),
+        patch('dev-gone', syncOperationPatch('runbook', { syncOptions: [], prune: true, retry })),
       ]),
     );
+    const retried = JSON.stringify({ retry });
     expect(issues.map((issue) => [issue.code, issue.output, issue.value, issue.expected])).toEqual([
       [
         'manual-sync-options',
@@ -809,6 +821,8 @@ describe('manual-sync-options', () => {
         '{"prune":false,"syncOptions":[]}',
         '{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}',
       ],
+      // Nor its retry: Argo CD would give up at the first error
+      ['manual-sync-options', 'clusters/dev/rotating-secrets.md:4', '{"retry":{}}', retried],
       [
         'manual-sync-options',
         'clusters/dev/rotating-secrets.md:6',
@@ -830,6 +844,11 @@ describe('manual-sync-options', () => {
     expect(own).toEqual({
       syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
       prune: true,
+      retry: {
+        limit: -1,
+        refresh: true,
+        backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+      },
     });
     expect(
       manualSyncOptions.check(
@@ -842,6 +861,7 @@ describe('manual-sync-options', () => {
               {
                 syncOptions: ['RespectIgnoreDifferences=true', 'ServerSideApply=true'],
                 prune: true,
+                retry,
               },
               [{ kind: 'PersistentVolumeClaim', name: 'data', namespace: 'gatekeeper-system' }],
             ),
@@ -854,7 +874,96 @@ describe('manual-sync-options', () => {
     // An Application without automated policy syncs without prune
     expect(
       applicationManualSync({ ...policy.application, spec: { syncPolicy: { syncOptions: [] } } }),
-    ).toEqual({ syncOptions: [], prune: false });
+    ).toEqual({ syncOptions: [], prune: false, retry: { limit: 5 } });
+  });
+
+  it('refuses a sync by hand whose retry is not its Application’s, and passes the same in another spelling', () => {
+    // Given the sync the documents wrote before: the Application's options and prune, no retry
+    const noRetry = JSON.stringify({
+      operation: {
+        initiatedBy: { username: 'runbook' },
+        sync: {
+          prune: true,
+          syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+        },
+      },
+    });
+    const limited = syncOperationPatch('runbook', {
+      ...applicationManualSync(policy.application),
+      retry: { ...retry, limit: 5 },
+    });
+    const issues = manualSyncOptions.check(
+      withDoc([patch('dev-policy', noRetry), patch('dev-policy', limited)]),
+    );
+    expect(issues.map((issue) => [issue.output, issue.value, issue.expected])).toEqual([
+      ['clusters/dev/rotating-secrets.md:4', '{"retry":{}}', JSON.stringify({ retry })],
+      [
+        'clusters/dev/rotating-secrets.md:5',
+        JSON.stringify({ retry: { ...retry, limit: 5 } }),
+        JSON.stringify({ retry }),
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('first error ends it');
+    // Key order, an explicit zero and an empty backoff are what Argo CD decodes the same
+    const spelled = JSON.stringify({
+      operation: {
+        retry: {
+          backoff: { maxDuration: '5m', factor: 2, duration: '10s' },
+          refresh: true,
+          limit: -1,
+        },
+        sync: {
+          syncOptions: ['RespectIgnoreDifferences=true', 'ServerSideApply=true'],
+          prune: true,
+        },
+      },
+    });
+    expect(manualSyncOptions.check(withDoc([patch('dev-policy', spelled)]))).toEqual([]);
+    expect(sameRetry({ limit: 0, backoff: {} }, undefined)).toBe(true);
+    // An Application without retry: its automated sync retries five times (Argo CD's default)
+    const bare = app({
+      name: 'bare',
+      wave: 2,
+      application: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name: 'dev-bare', namespace: 'argocd' },
+        spec: { syncPolicy: { automated: { prune: true } } },
+      },
+    });
+    const bareSync = (json: string) =>
+      manualSyncOptions.check({ ...input([bare]), files: [doc([patch('dev-bare', json)])] });
+    expect(
+      bareSync(syncOperationPatch('runbook', applicationManualSync(bare.application))),
+    ).toEqual([]);
+    expect(
+      bareSync(syncOperationPatch('runbook', { syncOptions: [], prune: true, retry: {} })).map(
+        (issue) => issue.expected,
+      ),
+    ).toEqual(['{"retry":{"limit":5}}']);
+  });
+
+  it('writes the retry into the operation as a merge patch kubectl accepts', () => {
+    const json = JSON.parse(
+      syncOperationPatch('runbook', applicationManualSync(policy.application), [
+        { kind: 'PersistentVolumeClaim', name: 'data' },
+      ]),
+    );
+    expect(json).toEqual({
+      operation: {
+        initiatedBy: { username: 'runbook' },
+        sync: {
+          prune: true,
+          syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+          resources: [{ kind: 'PersistentVolumeClaim', name: 'data' }],
+        },
+        retry: {
+          limit: -1,
+          refresh: true,
+          backoff: { duration: '10s', factor: 2, maxDuration: '5m' },
+        },
+      },
+    });
   });
 });
 

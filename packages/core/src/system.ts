@@ -15,8 +15,10 @@ import { rolloutSurgeRoom } from './rollout-room.js';
 import {
   applicationManualSync,
   mergeSyncOption,
+  normalizeRetry,
   objectSyncOptions,
   PRUNE,
+  sameRetry,
 } from './sync-options.js';
 import type {
   GeneratedFile,
@@ -1433,15 +1435,17 @@ function sameOptions(a: readonly string[], b: readonly string[]): boolean {
 /**
  * Every sync a cluster's generated documents start by hand (an `operation` patched into an
  * Application, Argo CD's "Sync Applications with Kubectl") names an Application of the cluster and
- * carries its sync options and its automated `prune`. Argo CD v3.4.4 syncs with the operation's
- * options only (controller/sync.go `SyncAppState`; core `ManualSync`): a bare `"sync":{}` applies
- * client-side where the Application says `ServerSideApply=true`, ignores `ignoreDifferences`, and
- * leaves what Git dropped.
+ * carries its sync options, its automated `prune` and the retry its automated sync would carry.
+ * Argo CD v3.4.4 syncs with the operation's options only (controller/sync.go `SyncAppState`; core
+ * `ManualSync`): a bare `"sync":{}` applies client-side where the Application says
+ * `ServerSideApply=true`, ignores `ignoreDifferences`, and leaves what Git dropped; and it retries
+ * a failed operation by the operation's `retry` only (controller/appcontroller.go
+ * `processRequestedAppOperation`): without one, the first error ends the sync.
  */
 export const manualSyncOptions: SystemCheck = {
   name: 'manual-sync-options',
   description:
-    'Every Argo CD sync a cluster\'s generated documents start by hand (`kubectl patch application … -p \'{"operation":{…"sync":{…}}}\'`) names an Application of that cluster and carries exactly its `spec.syncPolicy.syncOptions` and its automated `prune`: Argo CD v3.4.4 syncs with the operation\'s own options only, so a bare `"sync":{}` applies client-side where the Application says `ServerSideApply=true`, overwrites what `RespectIgnoreDifferences` keeps, and leaves what Git dropped, the Application OutOfSync.',
+    'Every Argo CD sync a cluster\'s generated documents start by hand (`kubectl patch application … -p \'{"operation":{…"sync":{…}}}\'`) names an Application of that cluster and carries exactly its `spec.syncPolicy.syncOptions`, its automated `prune`, and as `operation.retry` its `spec.syncPolicy.retry` (Argo CD\'s `limit: 5` where it has none, as `autoSync` does): Argo CD v3.4.4 syncs with the operation\'s own options only, so a bare `"sync":{}` applies client-side where the Application says `ServerSideApply=true`, overwrites what `RespectIgnoreDifferences` keeps, and leaves what Git dropped, the Application OutOfSync; and it retries a failed operation by the operation\'s own `retry` only, so without it the first error (a webhook not ready yet) ends the sync for good.',
   check(input) {
     const issues: Issue[] = [];
     const runbooksOf = runbooksByCluster(input);
@@ -1483,13 +1487,24 @@ export const manualSyncOptions: SystemCheck = {
           const wanted = applicationManualSync(app.application);
           const options = Array.isArray(sync.syncOptions) ? sync.syncOptions.map(String) : [];
           const prune = sync.prune === true;
-          if (sameOptions(options, wanted.syncOptions) && prune === wanted.prune) continue;
+          if (!sameOptions(options, wanted.syncOptions) || prune !== wanted.prune) {
+            issues.push(
+              error({
+                ...at,
+                value: JSON.stringify({ prune, syncOptions: options }),
+                message: `a document of cluster "${deployed.cluster.name}" syncs Application "${name}" by hand with other sync options or prune than the Application's: Argo CD syncs with the operation's options only`,
+                expected: JSON.stringify({ prune: wanted.prune, syncOptions: wanted.syncOptions }),
+              }),
+            );
+          }
+          const retry = isTableValue(operation) ? operation.retry : undefined;
+          if (sameRetry(retry, wanted.retry)) continue;
           issues.push(
             error({
               ...at,
-              value: JSON.stringify({ prune, syncOptions: options }),
-              message: `a document of cluster "${deployed.cluster.name}" syncs Application "${name}" by hand with other sync options or prune than the Application's: Argo CD syncs with the operation's options only`,
-              expected: JSON.stringify({ prune: wanted.prune, syncOptions: wanted.syncOptions }),
+              value: JSON.stringify({ retry: normalizeRetry(retry) }),
+              message: `a document of cluster "${deployed.cluster.name}" syncs Application "${name}" by hand with another retry than its automated sync's: Argo CD retries a failed operation by its own \`operation.retry\` only, so this sync does not retry a failure (a webhook not ready yet, a kind a wave still installs) as the Application's own sync would (without \`retry\`, the first error ends it)`,
+              expected: JSON.stringify({ retry: wanted.retry }),
             }),
           );
         }

@@ -10,6 +10,7 @@ import {
   error,
   type FlowDeclaration,
   type FlowPeer,
+  flowPeerPort,
   hostFlowPeer,
   type Issue,
   isIpv4,
@@ -490,7 +491,8 @@ export function alertmanagerPlan(
       );
       return;
     }
-    const port = targetPort ?? endpoint.port;
+    // The API server's Service is the API server, on its own port (core's `flowPeerPort`).
+    const port = flowPeerPort(peer, targetPort ?? endpoint.port);
     flows.set(`${endpoint.host}:${port}`, endpointFlow(peer, port));
   });
 

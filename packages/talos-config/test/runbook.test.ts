@@ -1427,6 +1427,7 @@ describe('when a component is down and that blocks the cluster', () => {
             syncPolicy: {
               automated: { prune: true, selfHeal: true },
               syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+              retry: { limit: -1, refresh: true, backoff: { duration: '10s', maxDuration: '5m' } },
             },
           },
         },
@@ -1458,8 +1459,9 @@ describe('when a component is down and that blocks the cluster', () => {
     ]);
     expect(restore).toEqual([
       // Its own sync options and prune: Argo CD syncs with the operation's options only, so a
-      // bare sync would apply client-side what the Application applies server-side
-      'kubectl -n argocd patch application dev-admission --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]}}}',
+      // bare sync would apply client-side what the Application applies server-side; and its own
+      // retry: Argo CD retries an operation by its `operation.retry` only
+      'kubectl -n argocd patch application dev-admission --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","maxDuration":"5m"}}}}',
       'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-admission --timeout=10m',
       'kubectl get validatingwebhookconfiguration admission',
       // The Application's own automated policy, as the root deploys it
