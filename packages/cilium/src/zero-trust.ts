@@ -166,7 +166,19 @@ export function spireRecovery(
   return {
     afterNodeReboot: { reason: RECOVERY_REASON, commands: [...SPIRE_RECOVERY_COMMANDS] },
     whenDown: spireDown(),
-    ...(hosts.length === 0 ? {} : { beforeNodeDrain: drain, nodeLifecycle: { retiring, lost } }),
+    ...(hosts.length === 0 ? {} : { beforeNodeDrain: drain }),
+    // A node no longer in the definition may run the server: its hostname is the runbook's `$NODE`.
+    nodeLifecycle: {
+      ...(hosts.length === 0 ? {} : { retiring, lost }),
+      retiringRemoved: {
+        reason:
+          "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere), then SPIRE recovered: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity (until then pod-to-pod connections that require mutual authentication are dropped, Longhorn's eviction traffic included)",
+        commands: [
+          `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName="$NODE"`,
+          ...SPIRE_RECOVERY_COMMANDS,
+        ],
+      },
+    },
   };
 }
 

@@ -429,6 +429,14 @@ export interface NodeLifecycle {
    */
   readonly retiring?: { readonly [hostname: string]: NodeRebootWait };
   /**
+   * As `retiring`, for a node no longer in the definition (the runbook's "Retiring a node no
+   * longer in the definition"): the commands read its hostname from the shell variable `NODE`,
+   * work on any node (doing nothing where the component keeps nothing), and are chained with
+   * `&&` by the runbook, so each must be one complete command that fails only when the
+   * retirement must stop.
+   */
+  readonly retiringRemoved?: NodeRebootWait;
+  /**
    * After a dead node's Kubernetes node was deleted (it could not be retired): what the
    * component does about it, and the commands that wait for it or do it by hand.
    */

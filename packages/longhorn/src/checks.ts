@@ -314,6 +314,51 @@ function nodeBlock(runbook: string, heading: string, hostname: string): string[]
   return block === null ? undefined : (block[1] as string).split('\n');
 }
 
+const REMOVED_HEADING = '### Retiring a node no longer in the definition';
+
+/** The ```sh blocks of the runbook's "Retiring a node no longer in the definition", as lines. */
+function removedNodeBlocks(runbook: string): string[][] | undefined {
+  const start = runbook.indexOf(`\n${REMOVED_HEADING}\n`);
+  if (start < 0) return undefined;
+  const end = runbook.indexOf('\n### ', start + REMOVED_HEADING.length + 2);
+  const section = runbook.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) =>
+    (match[1] as string).split('\n'),
+  );
+}
+
+/**
+ * What is wrong with a block of "Retiring a node no longer in the definition" (its node in
+ * `$NODE`), or undefined: the Longhorn node patched (scheduling off, eviction requested) and a
+ * wait until no replica names `$NODE`, after the cordon and before the drain; every line from
+ * the cordon to the drain chained with `&&`, and the drain on the line right before the reset.
+ */
+function removedNodeProblem(block: readonly string[]): 'order' | 'chain' | undefined {
+  const index = (test: (line: string) => boolean) => block.findIndex(test);
+  const cordon = index((line) => line.startsWith('kubectl cordon "$NODE"'));
+  const evict = index(
+    (line) =>
+      line.includes('kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" ') &&
+      line.includes('"evictionRequested":true') &&
+      line.includes('"allowScheduling":false'),
+  );
+  const wait = index(
+    (line) =>
+      line.startsWith('until ') &&
+      line.includes('get replicas.longhorn.io') &&
+      line.includes(`@.spec.nodeID=="'"$NODE"'"`),
+  );
+  const drain = index((line) => line.startsWith('kubectl drain "$NODE" '));
+  const reset = index((line) => line.startsWith('talosctl reset '));
+  if ([cordon, evict, wait, drain, reset].some((at) => at < 0)) return 'order';
+  if (!(cordon < evict && evict < wait && wait < drain && drain < reset)) return 'order';
+  if (drain !== reset - 1) return 'chain';
+  for (let at = cordon; at <= drain; at++) {
+    if (!block[at]?.endsWith(' &&')) return 'chain';
+  }
+  return undefined;
+}
+
 /**
  * Retiring a storage node resets it (Talos wipes its system disk, `/var/lib/longhorn` with it)
  * and deletes its Node: every replica on it must have moved first, or a volume loses the replicas
@@ -323,19 +368,45 @@ function nodeBlock(runbook: string, heading: string, hostname: string): string[]
 export const nodeLifecycle: SystemCheck = {
   name: 'longhorn-node-lifecycle',
   description:
-    "Where Longhorn runs on a cluster of more than one node, the runbook's node lifecycle evicts each storage node's replicas and waits until none is left on it, after its cordon and before its drain and talosctl reset, and after a storage node joined waits until every disk its Talos patch annotates is schedulable.",
+    'Where Longhorn runs on a cluster of more than one node, the runbook\'s node lifecycle evicts each storage node\'s replicas and waits until none is left on it, after its cordon and before its drain and talosctl reset, and after a storage node joined waits until every disk its Talos patch annotates is schedulable; on every cluster where Longhorn runs, each block of "Retiring a node no longer in the definition" patches the Longhorn node of `$NODE` (allowScheduling false, evictionRequested true) and waits until no replica names it, after the cordon and before the drain, every line from the cordon to the drain chained with && and the drain on the line right before talosctl reset.',
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
       const { cluster } = deployed;
       const path = `clusters/${cluster.name}/RUNBOOK.md`;
       const runbook = input.files.find((candidate) => candidate.path === path)?.content;
-      if (typeof runbook !== 'string' || cluster.nodes.length < 2) continue;
+      if (typeof runbook !== 'string') continue;
       const at = settingsPath(cluster, COMPONENT);
       const problem = (message: string, expected: string) =>
         issues.push(
           error({ code: 'longhorn-node-lifecycle', path: at, output: path, message, expected }),
         );
+      // A node no longer in the definition: any cluster may have had one, a one-node one included.
+      const removed = removedNodeBlocks(runbook);
+      if (removed === undefined || removed.length === 0) {
+        problem(
+          `the runbook of cluster "${cluster.name}" has no block under "${REMOVED_HEADING.slice(4)}": a node removed from the definition would be retired without its Longhorn replicas evicted`,
+          `"${REMOVED_HEADING.slice(4)}" with a block per role that evicts the node's Longhorn replicas before its drain`,
+        );
+      }
+      for (const block of removed ?? []) {
+        const role = block.some((line) => line.includes(' etcd members'))
+          ? 'control plane'
+          : 'worker';
+        const wrong = removedNodeProblem(block);
+        if (wrong === 'order') {
+          problem(
+            `the runbook's block for a ${role} no longer in the definition does not patch its Longhorn node (allowScheduling false, evictionRequested true) and wait until no replica names it after kubectl cordon and before kubectl drain: the reset wipes the replicas still on the node, a volume's last healthy one included`,
+            'kubectl cordon "$NODE", then the Longhorn node of $NODE patched with allowScheduling false and evictionRequested true, then a wait until no replica has spec.nodeID $NODE, then kubectl drain and talosctl reset',
+          );
+        } else if (wrong === 'chain') {
+          problem(
+            `the runbook's block for a ${role} no longer in the definition does not chain its steps from kubectl cordon to kubectl drain with &&, the drain on the line right before talosctl reset: a pasted block runs the reset (which wipes the node's replicas) after the eviction failed or the drain gave up`,
+            'each line from kubectl cordon "$NODE" to kubectl drain "$NODE" … --timeout=5m ending with &&, and talosctl reset on the line right after the drain',
+          );
+        }
+      }
+      if (cluster.nodes.length < 2) continue;
       for (const node of cluster.storageNodes) {
         const patch = file(
           input.files,

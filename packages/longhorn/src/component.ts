@@ -363,8 +363,27 @@ export function longhornNodeLifecycle(
       ],
     };
   }
-  return { joined, retiring, lost };
+  return { joined, retiring, retiringRemoved: RETIRING_REMOVED, lost };
 }
+
+/**
+ * The retiring steps for a node no longer in the definition (its hostname in `$NODE`), as for a
+ * storage node above: where it has a Longhorn node, scheduling off and its replicas evicted,
+ * then a wait until no replica names it (`spec.nodeID`); the volume controller keeps an evicted
+ * replica while it is its volume's only healthy one, so once none is left no volume lost its
+ * last replica. Its disks and tiers are not known any more: a volume with nowhere to go keeps
+ * the wait going, as the reason says; and `NodeController.shouldEvictReplica` evicts nothing
+ * from a node that is down (its Kubernetes node not Ready).
+ */
+const RETIRING_REMOVED: NodeRebootWait = {
+  reason: `Longhorn: where the node has a Longhorn node, every replica on it evicted (\`allowScheduling: false\`, \`evictionRequested: true\`; each volume gets a new replica on another node, a detached one attached for it, before the one here goes), until no replica is left on it (Longhorn evicts nothing from a node that is down: it must be \`Ready\`), so that no volume loses its last replica to the reset; a volume whose tier has no room on the other nodes (hard anti-affinity with as many replicas as nodes with such a disk, or the tier's only disk on this node) keeps the wait going: lower its replica count (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":<n>}}'\`) or add a node with such a disk first`,
+  commands: [
+    // `--ignore-not-found`: no Longhorn node prints nothing and succeeds, any other failure of
+    // the get (the API server unreachable) stops the chain instead of skipping the eviction.
+    `longhorn_node=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io "$NODE" --ignore-not-found -o name) && { [ -z "$longhorn_node" ] || kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'; }`,
+    `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+  ],
+};
 
 /**
  * Longhorn's own uninstall: the chart's `templates/uninstall-job.yaml`, a Helm `pre-delete` hook

@@ -295,6 +295,7 @@ describe('longhorn-node-lifecycle', () => {
   function stagingFiles(
     edit: (kind: 'join' | 'retire', hostname: string, lines: string[]) => string[] = (_k, _h, l) =>
       l,
+    editRemoved: (role: 'worker' | 'control plane', lines: string[]) => string[] = (_r, l) => l,
   ): GeneratedFile[] {
     const paragraph = (hostname: string, lines: string[]) =>
       `\n**${hostname}** (controlplane, x):\n\n\`\`\`sh\n${lines.join('\n')}\n\`\`\`\n`;
@@ -319,12 +320,27 @@ describe('longhorn-node-lifecycle', () => {
         ]),
       ),
     );
+    const removed = (['worker', 'control plane'] as const).map(
+      (role) =>
+        `\nA ${role}:\n\n\`\`\`sh\n${editRemoved(role, [
+          'NODE=',
+          'NODE_ADDRESS=',
+          ...(role === 'control plane' ? ['members=$(talosctl -n 10.0.0.1 etcd members) &&'] : []),
+          'kubectl cordon "$NODE" &&',
+          ...longhorn.nodeLifecycle.retiringRemoved.commands.map((line: string) => `${line} &&`),
+          'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',
+          'talosctl reset -n "$NODE_ADDRESS" --graceful=true &&',
+          'kubectl delete node "$NODE"',
+        ]).join('\n')}\n\`\`\`\n`,
+    );
     const runbook = [
       '## Nodes: adding, retiring, replacing\n',
       '### Adding a node\n',
       ...adding,
       '\n### Retiring a node\n',
       ...retiring,
+      '\n### Retiring a node no longer in the definition\n',
+      ...removed,
       '\n### Replacing a dead node\n',
     ].join('');
     return [
@@ -391,6 +407,66 @@ describe('longhorn-node-lifecycle', () => {
     );
     expect(issues).toHaveLength(1);
     expect(issues[0]).toContain('"staging-cp1" without evicting');
+  });
+
+  describe('a node no longer in the definition ($NODE)', () => {
+    const removed = (editRemoved: (role: string, lines: string[]) => string[]) =>
+      check(stagingFiles(undefined, editRemoved));
+    const order = (role: string) =>
+      `the runbook's block for a ${role} no longer in the definition does not patch its Longhorn node (allowScheduling false, evictionRequested true) and wait until no replica names it after kubectl cordon and before kubectl drain: the reset wipes the replicas still on the node, a volume's last healthy one included`;
+    const chain = (role: string) =>
+      `the runbook's block for a ${role} no longer in the definition does not chain its steps from kubectl cordon to kubectl drain with &&, the drain on the line right before talosctl reset: a pasted block runs the reset (which wipes the node's replicas) after the eviction failed or the drain gave up`;
+    const isWait = (line: string) => line.startsWith('until out=') && line.includes('replicas');
+
+    test('fails without the wait for the replicas', () => {
+      expect(
+        removed((role, lines) => (role === 'worker' ? lines.filter((l) => !isWait(l)) : lines)),
+      ).toEqual([order('worker')]);
+    });
+
+    test('fails when the eviction comes after the drain, or before the cordon', () => {
+      expect(
+        removed((role, lines) => {
+          if (role !== 'control plane') return lines;
+          const evict = lines.filter((l) => l.includes('nodes.longhorn.io') || isWait(l));
+          const rest = lines.filter((l) => !evict.includes(l));
+          const drain = rest.findIndex((l) => l.startsWith('kubectl drain'));
+          return [...rest.slice(0, drain + 1), ...evict, ...rest.slice(drain + 1)];
+        }),
+      ).toEqual([order('control plane')]);
+      expect(
+        removed((role, lines) => {
+          if (role !== 'worker') return lines;
+          const cordon = lines.findIndex((l) => l.startsWith('kubectl cordon'));
+          const [line] = lines.splice(cordon, 1);
+          const drain = lines.findIndex((l) => l.startsWith('kubectl drain'));
+          lines.splice(drain, 0, line as string);
+          return lines;
+        }),
+      ).toEqual([order('worker')]);
+    });
+
+    test('fails when the drain or the wait is not chained with &&', () => {
+      expect(
+        removed((role, lines) =>
+          role === 'worker'
+            ? lines.map((l) => (l.startsWith('kubectl drain') ? l.replace(/ &&$/, '') : l))
+            : lines.map((l) => (isWait(l) ? l.replace(/ &&$/, '') : l)),
+        ),
+      ).toEqual([chain('worker'), chain('control plane')]);
+    });
+
+    test('fails when the runbook has no such section', () => {
+      const files = stagingFiles();
+      const runbook = files[0] as GeneratedFile;
+      const content = String(runbook.content).replace(
+        '### Retiring a node no longer in the definition',
+        '### Retiring a node long gone',
+      );
+      expect(check([{ ...runbook, content }, ...files.slice(1)])).toEqual([
+        'the runbook of cluster "staging" has no block under "Retiring a node no longer in the definition": a node removed from the definition would be retired without its Longhorn replicas evicted',
+      ]);
+    });
   });
 
   test('fails when the join waits for other disks than the patch annotates', () => {

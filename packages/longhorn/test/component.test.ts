@@ -1,7 +1,12 @@
-import { type Cluster, formatPath, type KubeObject } from '@homelab/core';
-import { testGateway } from '@homelab/core/testing';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Cluster, formatPath, type KubeObject, parseAllDocuments } from '@homelab/core';
+import { readVendoredChartFile, testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { drainHeld, nodeDrainPolicy, oneReplicaClasses } from '../src/component.js';
+import { LONGHORN_CHART_VERSION } from '../src/versions.js';
 import {
   type AnyJson,
   bulk,
@@ -719,5 +724,152 @@ describe('definition problems', () => {
         auth: { kind: 'forward-auth', policy: 'two_factor', groups: ['platform-admins'] },
       },
     ]);
+  });
+});
+
+describe('retiring a node no longer in the definition (nodeLifecycle.retiringRemoved)', () => {
+  const run = runLonghorn();
+  const retiringRemoved = (cluster: string) => {
+    const found = run.components.clusters.find((c) => c.cluster.name === cluster);
+    const longhorn: AnyJson = found?.contributions.get('longhorn') ?? {};
+    return longhorn.nodeLifecycle?.retiringRemoved;
+  };
+  const NODE = 'prod-old-1';
+  const PATCH = `kubectl -n longhorn-system patch nodes.longhorn.io ${NODE} --type=merge -p {"spec":{"allowScheduling":false,"evictionRequested":true}}`;
+  const GET_NODE = `kubectl -n longhorn-system get nodes.longhorn.io ${NODE} --ignore-not-found -o name`;
+  // After the shell's quoting: the hostname inside the JSONPath filter, `\n` left to kubectl.
+  const GET_REPLICAS = `kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath={range .items[?(@.spec.nodeID=="${NODE}")]}{.metadata.name}{"\\n"}{end}`;
+
+  /**
+   * Runs the commands as the runbook chains them (each followed by `&&`, then the drain) in sh,
+   * `NODE` set, with a kubectl stub (`kubectl` is its script after the logging line) and a
+   * sleep that only logs; returns the calls made, in order.
+   */
+  function runChain(
+    commands: readonly string[],
+    kubectl: string,
+    timeout?: number,
+  ): { calls: string[]; status: number | null } {
+    const dir = mkdtempSync(join(tmpdir(), 'longhorn-retire-'));
+    try {
+      const log = join(dir, 'calls');
+      writeFileSync(log, '');
+      writeFileSync(
+        join(dir, 'kubectl'),
+        `#!/bin/sh\nprintf '%s\\n' "kubectl $*" >> "${log}"\n${kubectl}`,
+        {
+          mode: 0o755,
+        },
+      );
+      writeFileSync(join(dir, 'sleep'), `#!/bin/sh\necho "sleep $*" >> "${log}"\n`, {
+        mode: 0o755,
+      });
+      const script = [
+        `NODE=${NODE}`,
+        ...commands.map((command) => `${command} &&`),
+        'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m',
+      ].join('\n');
+      const result = spawnSync('sh', ['-c', script], {
+        env: { PATH: `${dir}:/usr/bin:/bin`, STATE: dir },
+        encoding: 'utf8',
+        ...(timeout === undefined ? {} : { timeout, killSignal: 'SIGKILL' as const }),
+      });
+      return {
+        calls: readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+        status: result.status,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** The stub's answer to the replica list: `polls` lines of replicas on the node, then none. */
+  const replicasFor = (polls: number) =>
+    [
+      'case "$*" in',
+      `  *"get nodes.longhorn.io"*) echo "node.longhorn.io/${NODE}" ;;`,
+      '  *"get replicas.longhorn.io"*)',
+      '    n=$(cat "$STATE/polls" 2>/dev/null || echo 0); echo $((n + 1)) > "$STATE/polls"',
+      `    [ "$n" -lt ${polls} ] && printf 'pvc-1-r-a\\npvc-2-r-b\\n' ;;`,
+      'esac',
+      'exit 0',
+      '',
+    ].join('\n');
+
+  test('every cluster: the Longhorn node (if any) patched, then a wait until no replica names $NODE', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect(retiringRemoved(cluster).commands).toEqual([
+        `longhorn_node=$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" --ignore-not-found -o name) && { [ -z "$longhorn_node" ] || kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'; }`,
+        `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+      ]);
+      const reason: string = retiringRemoved(cluster).reason;
+      expect(reason).toContain('`allowScheduling: false`, `evictionRequested: true`');
+      expect(reason).toContain('lower its replica count');
+    }
+  });
+
+  test('the fields it patches and reads are those of the v1.8.1 CRDs (nodes and replicas)', () => {
+    const crds = readVendoredChartFile('longhorn', LONGHORN_CHART_VERSION, 'templates/crds.yaml')
+      .split('\n')
+      .filter((line) => !line.includes('{{'))
+      .join('\n');
+    const docs = (parseAllDocuments(crds) as AnyJson[]).filter(
+      (doc) => doc?.kind === 'CustomResourceDefinition',
+    );
+    const spec = (name: string) =>
+      docs
+        .find((doc) => doc.metadata.name === name)
+        ?.spec.versions.find((v: AnyJson) => v.name === 'v1beta2').schema.openAPIV3Schema.properties
+        .spec.properties;
+    expect(spec('nodes.longhorn.io').allowScheduling.type).toBe('boolean');
+    expect(spec('nodes.longhorn.io').evictionRequested.type).toBe('boolean');
+    expect(spec('replicas.longhorn.io').nodeID.type).toBe('string');
+    const crd = docs.find((doc) => doc.metadata.name === 'replicas.longhorn.io');
+    expect(crd.spec.scope).toBe('Namespaced');
+  });
+
+  test('waits while replicas name the node: two polls with replicas, then the drain', () => {
+    const { calls, status } = runChain(retiringRemoved('prod').commands, replicasFor(2));
+    expect(status).toBe(0);
+    expect(calls).toEqual([
+      GET_NODE,
+      PATCH,
+      GET_REPLICAS,
+      'sleep 10',
+      GET_REPLICAS,
+      'sleep 10',
+      GET_REPLICAS,
+      `kubectl drain ${NODE} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
+    ]);
+  });
+
+  test('a node whose replicas never leave is never drained (the wait has no timeout)', () => {
+    const { calls } = runChain(retiringRemoved('prod').commands, replicasFor(1_000_000), 1500);
+    expect(calls.slice(0, 3)).toEqual([GET_NODE, PATCH, GET_REPLICAS]);
+    expect(calls.filter((call) => call === GET_REPLICAS).length).toBeGreaterThan(2);
+    expect(calls.some((call) => call.startsWith('kubectl drain'))).toBe(false);
+  });
+
+  test('a node without a Longhorn node is not patched, and goes on once no replica names it', () => {
+    const { calls, status } = runChain(retiringRemoved('prod').commands, 'exit 0\n');
+    expect(status).toBe(0);
+    expect(calls).toEqual([
+      GET_NODE,
+      GET_REPLICAS,
+      `kubectl drain ${NODE} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
+    ]);
+  });
+
+  test('a failing lookup of the Longhorn node stops the chain instead of skipping the eviction', () => {
+    // The API server unreachable, or the replicas still there: no patch, no wait, no drain.
+    const { calls, status } = runChain(
+      retiringRemoved('prod').commands,
+      `case "$*" in *"get nodes.longhorn.io"*) echo 'Unable to connect to the server' >&2; exit 1 ;; esac\n${replicasFor(1_000_000)}`,
+      1500,
+    );
+    expect(calls).toEqual([GET_NODE]);
+    expect(status).toBe(1);
   });
 });

@@ -4,7 +4,9 @@
 // their authors (BootstrapStep.commands). HTML escaping is off: this is Markdown, not HTML.
 // A step's body and commands are the inline partial `step`, shared by the numbered steps, the
 // login steps and the later ones ("Later: <title>"); `talosctl gen config` with the patches is
-// the inline partial `genConfig`, shared by step 3 and "Later: changing Talos settings".
+// the inline partial `genConfig`, shared by step 3 and "Later: changing Talos settings"; the
+// checks that open both blocks of "Retiring a node no longer in the definition" are the inline
+// partial `removedNodeChecks`.
 // Handlebars' compiler costs the CLI start-up time, so the build precompiles the template
 // (`homelab-standalone template` writes dist/runbook-template.cjs, which needs only the
 // Handlebars runtime); without that module (tests run from src/) or when it is stale, the
@@ -21,6 +23,13 @@ talosctl gen config {{shell name}} {{shell endpoint}} \\
   --kubernetes-version {{shell kubernetesVersion}} \\
   --config-patch-control-plane {{shell patches.controlPlane}} \\
   --config-patch-worker {{shell patches.worker}} \\
+{{/inline}}
+{{#*inline "removedNodeChecks"}}
+: "\${NODE:?set it to the hostname of the node to retire}" "\${NODE_ADDRESS:?set it to the address of the node to retire}" &&
+case "$NODE $NODE_ADDRESS" in
+  {{{removedNode.defined}}}) echo "$NODE $NODE_ADDRESS: a node of the definition, or the API endpoint: not retiring it here" >&2; false ;;
+esac &&
+if ! kubectl get node "$NODE" -o jsonpath='{range .status.addresses[?(@.type=="InternalIP")]}{.address}{"\\n"}{end}' | grep -qxF -- "$NODE_ADDRESS"; then echo "$NODE_ADDRESS is not an address of Node $NODE: not retiring it" >&2; false; fi &&
 {{/inline}}
 {{#*inline "afterReboot"}}
 {{#if afterReboot}}
@@ -496,7 +505,6 @@ Every Application but the CRD bundles (each pinned to its upstream release) then
 revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
 \`.status.sync.revision\`.
 {{/if}}
-{{#unless singleNode}}
 
 ## When a drain gives up
 
@@ -526,7 +534,6 @@ kubectl get pdb -A
 
 Never force a drain (\`--disable-eviction\`, or deleting the pods a budget protects): a budget
 holds what the cluster cannot lose yet.
-{{/unless}}
 
 ## Nodes: adding, retiring, replacing
 
@@ -607,9 +614,9 @@ talosctl health -n {{shell peer}}
 {{#if singleNode}}
 The cluster's only node cannot be retired (above).
 {{else}}
-Retire a node with this runbook while the definition still lists it (once it is out, the
-runbook of an earlier commit has its steps: \`git log -p -- clusters/{{{name}}}/RUNBOOK.md\`),
-then remove it from the definition, build and commit. One node at a time: cordon it, let the
+Retire a node with its block below while the definition still lists it, then remove it from
+the definition, build and commit; a node already removed from the definition retires with
+"Retiring a node no longer in the definition" below. One node at a time: cordon it, let the
 components move away what they keep on it (and wait until nothing is left), drain it
 (\`kubectl drain\` waits up to 5 minutes on the PodDisruptionBudgets), reset it, and delete its
 Node once it is down (earlier, its kubelet would register it again). The reset and the Node's
@@ -662,6 +669,76 @@ talosctl health -n {{shell peer}}
 {{/if}}
 {{/each}}
 {{/if}}
+
+### Retiring a node no longer in the definition
+
+Removing a node from {{{definition}}} first (then \`pnpm build\` and commit) takes its block
+out of this runbook, and neither its patch nor a new machine config touches the running node:
+it stays in the cluster, with its Node, its pods and what the components keep on it, until it is
+retired with the block below for its role (a worker, or a control plane). Nothing of the
+definition's history is needed: set \`NODE\` to its hostname and \`NODE_ADDRESS\` to its address
+at the top of the block (\`kubectl get nodes -o wide\` lists both, as \`NAME\` and
+\`INTERNAL-IP\`), in the shell of step 1 with the variables above. Each block is one chain
+(\`&&\`): it stops at the first check that refuses, before anything changed, and what follows
+a drain that gives up does not run ("When a drain gives up": \`NODE\` is already set). It
+refuses a hostname or an address of a node the definition still lists (those have their own
+blocks above) or the API endpoint's, an address that is not the Node's \`InternalIP\`, and, in
+the worker's block, a control plane. Then, as above: cordon, let the components move away what
+they keep on it, drain, \`talosctl reset --graceful=true\`, delete the Node.
+{{#if removedNode.retiring}}
+Before the drain, the components:
+
+{{#each removedNode.retiring.reasons}}
+- {{{this}}}
+{{/each}}
+{{/if}}
+
+A worker:
+
+\`\`\`sh
+NODE=
+NODE_ADDRESS=
+{{> removedNodeChecks}}
+if kubectl get node "$NODE" -o jsonpath='{.metadata.labels}' | grep -qF '"node-role.kubernetes.io/control-plane"'; then echo "$NODE is a control plane: retire it with the control plane's block" >&2; false; fi &&
+kubectl cordon "$NODE" &&
+{{#if removedNode.retiring}}
+{{{removedNode.retiring.commands}}}
+{{/if}}
+kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
+talosctl reset -n "$NODE_ADDRESS" --graceful=true &&
+kubectl delete node "$NODE"
+talosctl health -n {{shell removedNode.peer}}
+\`\`\`
+
+A control plane leaves etcd with its graceful reset (Talos removes its own member, retrying
+for 5 minutes while etcd has no quorum, then deletes its etcd data). Removing a member needs a
+quorum of the members, and the members that remain need theirs: the block lists the members
+from {{{removedNode.peer}}} and refuses when the node is not one of them, when a member is a
+learner or not started, or when fewer of the other members answer \`talosctl etcd status\`
+than the quorum of those that remain (a majority: the last member is never removed). One
+control plane at a time:
+
+\`\`\`sh
+NODE=
+NODE_ADDRESS=
+{{> removedNodeChecks}}
+members=$(talosctl -n {{shell removedNode.peer}} etcd members) &&
+printf '%s\\n' "$members" &&
+if ! others=$(printf '%s\\n' "$members" | awk -v node="$NODE" 'NR == 1 { o = ($1 == "NODE"); next } NF != 5 + o || $(5 + o) != "false" { bad = 1 } $(2 + o) == node { found = 1; next } { split($(3 + o), url, ","); sub(/^https?:\\/\\//, "", url[1]); sub(/:[0-9]+$/, "", url[1]); gsub(/[][]/, "", url[1]); print url[1] } END { exit (bad || !found) }'); then echo "etcd: $NODE is not a member, or a member is a learner or not started: not retiring it" >&2; false; fi &&
+remaining=$(printf '%s' "$others" | awk 'END { print NR }') &&
+healthy=$(for member in $others; do talosctl -n "$member" etcd status 2>/dev/null | awk 'NR == 2 { up = 1 } END { exit !up }' && echo up; done | awk 'END { print NR }') &&
+if [ "$healthy" -lt $((remaining / 2 + 1)) ]; then echo "etcd: $remaining member(s) would remain and $healthy of them answer, fewer than their quorum of $((remaining / 2 + 1)): not retiring $NODE" >&2; false; fi &&
+kubectl cordon "$NODE" &&
+{{#if removedNode.retiring}}
+{{{removedNode.retiring.commands}}}
+{{/if}}
+kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
+talosctl reset -n "$NODE_ADDRESS" --graceful=true &&
+talosctl -n {{shell removedNode.peer}} etcd members &&
+talosctl config endpoint{{#each removedNode.endpoints}} {{shell this}}{{/each}} &&
+kubectl delete node "$NODE"
+talosctl health -n {{shell removedNode.peer}}
+\`\`\`
 
 ### Replacing a dead node
 

@@ -15,7 +15,7 @@ import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
-import { renderRunbookTemplate } from './runbook-template.js';
+import { renderRunbookTemplate, shellWord } from './runbook-template.js';
 import { IMAGE_FACTORY, isoImage } from './schematic.js';
 import type { TalosVersion } from './versions.js';
 
@@ -386,7 +386,7 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
 /** The contributed steps of one kind for one node, as the template shows them. */
 function lifecycleSteps(
   lifecycles: readonly NodeLifecycle[],
-  kind: keyof NodeLifecycle,
+  kind: 'joined' | 'retiring' | 'lost',
   hostname: string,
 ) {
   const steps = lifecycles.flatMap((lifecycle) => {
@@ -457,6 +457,54 @@ function lifecycleView(
       lost: lifecycleSteps(lifecycles, 'lost', node.hostname),
     };
   });
+}
+
+/**
+ * "Retiring a node no longer in the definition": the node's hostname and address are the
+ * operator's (`NODE`, `NODE_ADDRESS`), never the definition's. What the block knows is what
+ * stays: the `case` patterns that refuse a hostname or an address of a node still defined (or
+ * the API endpoint's host: with a VIP the reset would wipe whichever control plane holds it),
+ * the control plane it asks about etcd, the endpoints once a control plane left, and the
+ * components' `retiringRemoved` steps, chained with `&&` (a pasted block runs every line).
+ */
+function removedNodeView(
+  cluster: ResolvedCluster,
+  lifecycles: readonly NodeLifecycle[],
+  peer: string,
+) {
+  let endpointHost: string | undefined;
+  try {
+    endpointHost = new URL(cluster.endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+  } catch {
+    endpointHost = undefined;
+  }
+  const addresses = [
+    ...new Set([
+      ...cluster.nodes.map((node) => node.address),
+      ...(endpointHost === undefined ? [] : [endpointHost]),
+    ]),
+  ];
+  const defined = [
+    ...cluster.nodes.map((node) => `${shellWord(`${node.hostname} `)}*`),
+    ...addresses.map((address) => `*${shellWord(` ${address}`)}`),
+  ].join(' | ');
+  const steps = lifecycles.flatMap((lifecycle) =>
+    lifecycle.retiringRemoved === undefined ? [] : [lifecycle.retiringRemoved],
+  );
+  return {
+    peer,
+    defined,
+    endpoints: cluster.controlPlanes.map((node) => node.address),
+    retiring:
+      steps.length === 0
+        ? false
+        : {
+            reasons: steps.map((step) => step.reason),
+            commands: steps
+              .flatMap((step) => step.commands.map((command) => `${command} &&`))
+              .join('\n'),
+          },
+  };
 }
 
 /**
@@ -588,6 +636,7 @@ export function runbook(
     later: (input.later ?? []).map((step) => stepView(step)),
     removal: removalView(cluster, input.gitops),
     lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView),
+    removedNode: removedNodeView(cluster, input.nodeLifecycle ?? [], first.address),
     // etcd's quorum: a majority of its members, before and after one control plane leaves.
     etcd: {
       members: cluster.controlPlanes.length,

@@ -176,6 +176,10 @@ describe('the runbook template', () => {
       'lift.verify',
       'lost.commands',
       'recover',
+      'removedNode.defined',
+      'removedNode.defined',
+      'removedNode.retiring.commands',
+      'removedNode.retiring.commands',
       'retiring.commands',
       'uninstall.prepare',
       'uninstall.verify',
@@ -262,7 +266,12 @@ function hostileRunbook(render?: (view: object) => string): string {
 }
 
 describe('values that try to leave their quotes', () => {
-  const markdown = hostileRunbook();
+  // The removed node's blocks run their own command substitutions (the etcd checks); the
+  // definition's values there are only the `case` patterns, each through shellWord.
+  const markdown = hostileRunbook().replace(
+    /### Retiring a node no longer in the definition[\s\S]*?(?=### Replacing)/,
+    '',
+  );
   const commands = shellBlocks(markdown).flatMap(splitCommands);
 
   it('never run a command substitution nor a command of their own', () => {
@@ -271,6 +280,8 @@ describe('values that try to leave their quotes', () => {
     const programs = new Set(commands.map((words) => words[0]?.text));
     expect([...programs].sort()).toEqual(
       [
+        // "When a drain gives up": `: "${NODE:?…}"`
+        ':',
         'chmod',
         'curl',
         'do',
@@ -631,16 +642,19 @@ describe('the reference runbook', () => {
       const log = join(dir, 'calls');
       writeFileSync(
         join(dir, 'kubectl'),
-        `#!/bin/sh\necho "kubectl $*" >> "${log}"\n[ "$1" = drain ] && exit 1\nexit 0\n`,
+        `#!/bin/sh\necho "kubectl $*" >> "${log}"\n[ "$1" = drain ] && exit 1\n${GONE_NODE_KUBECTL}exit 0\n`,
         { mode: 0o755 },
       );
-      writeFileSync(join(dir, 'talosctl'), `#!/bin/sh\necho "talosctl $*" >> "${log}"\n`, {
-        mode: 0o755,
-      });
+      writeFileSync(
+        join(dir, 'talosctl'),
+        `#!/bin/sh\necho "talosctl $*" >> "${log}"\n${etcdStub(['192.168.30.12', '192.168.30.13'])}`,
+        { mode: 0o755 },
+      );
       const sections = [
         ['## Later: changing Talos settings', 'talosctl reboot'],
         ['### Talos', 'talosctl upgrade'],
         ['### Retiring a node', 'talosctl reset'],
+        ['### Retiring a node no longer in the definition', 'talosctl reset'],
       ] as const;
       const ran: string[] = [];
       for (const [heading, act] of sections) {
@@ -653,7 +667,7 @@ describe('the reference runbook', () => {
         expect(blocks.length, heading).toBeGreaterThan(1);
         for (const block of blocks) {
           writeFileSync(log, '');
-          const result = spawnSync('sh', ['-c', block], {
+          const result = spawnSync('sh', ['-c', fillGoneNode(block)], {
             env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
             encoding: 'utf8',
           });
@@ -697,6 +711,157 @@ describe('the reference runbook', () => {
     expect(markdown).toContain(
       'the reboot is chained to it with `&&`,\nso a drain that gives up stops it: then see "When a drain gives up" below',
     );
+  });
+});
+
+/** The node "Retiring a node no longer in the definition" retires in the tests (not defined). */
+const GONE = { hostname: 'prod-old-1', address: '192.168.30.31' };
+
+/** Its blocks with NODE and NODE_ADDRESS set, as the operator sets them at the top. */
+function fillGoneNode(block: string, gone = GONE): string {
+  return block
+    .replace(/^NODE=$/m, `NODE=${gone.hostname}`)
+    .replace(/^NODE_ADDRESS=$/m, `NODE_ADDRESS=${gone.address}`);
+}
+
+/** A kubectl stub's lines: the gone node's Node has its address (and no control-plane label). */
+const GONE_NODE_KUBECTL = `[ "$1 $2" = "get node" ] && [ "$3" = ${GONE.hostname} ] && echo ${GONE.address}\n`;
+
+/**
+ * A talosctl stub's lines: `etcd members` (through -n, so with the NODE column, as Talos
+ * v1.11–v1.13 print it) lists the gone node and `others`, the last row as `learner`; `etcd
+ * status` answers for the addresses of `up` (all of `others` unless given).
+ */
+function etcdStub(others: string[], up = others, learner = false): string {
+  const rows = [
+    'NODE          ID                 HOSTNAME     PEER URLS                   CLIENT URLS                 LEARNER',
+    `192.168.30.11   1a2b3c4d5e6f7081   ${GONE.hostname}   https://${GONE.address}:2380   https://${GONE.address}:2379   false`,
+    ...others.map(
+      (address, index) =>
+        `192.168.30.11   ${index}a2b3c4d5e6f7081   prod-cp-${index + 2}    https://${address}:2380   https://${address}:2379   ${learner && index === others.length - 1}`,
+    ),
+  ];
+  return [
+    `[ "$3 $4" = "etcd members" ] && printf '%s\\n' ${rows.map((row) => `'${row}'`).join(' ')} && exit 0`,
+    `[ "$3 $4" = "etcd status" ] && case " ${up.join(' ')} " in *" $2 "*) printf '%s\\n' 'NODE MEMBER' "$2 1" && exit 0 ;; *) exit 1 ;; esac`,
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
+describe('retiring a node no longer in the definition', () => {
+  const { files } = talos([haCluster()], [cilium]);
+  const markdown = file(files, 'clusters/prod/RUNBOOK.md');
+  const start = markdown.indexOf('\n### Retiring a node no longer in the definition\n');
+  const section = markdown.slice(start, markdown.indexOf('\n### Replacing a dead node\n'));
+  const [worker, controlPlane] = shellBlocks(section);
+
+  /** Runs a block in sh with stubs; returns the calls made, in order. */
+  function run(block: string, talosctl: string, gone = GONE): string[] {
+    const dir = mkdtempSync(join(tmpdir(), 'gone-node-'));
+    try {
+      const log = join(dir, 'calls');
+      writeFileSync(log, '');
+      writeFileSync(
+        join(dir, 'kubectl'),
+        `#!/bin/sh\necho "kubectl $*" >> "${log}"\n${GONE_NODE_KUBECTL}exit 0\n`,
+        { mode: 0o755 },
+      );
+      writeFileSync(
+        join(dir, 'talosctl'),
+        `#!/bin/sh\necho "talosctl $*" >> "${log}"\n${talosctl}`,
+        {
+          mode: 0o755,
+        },
+      );
+      const result = spawnSync('sh', ['-c', fillGoneNode(block, gone)], {
+        env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
+        encoding: 'utf8',
+      });
+      expect(result.error).toBeUndefined();
+      return readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const acted = (calls: string[]) =>
+    calls.filter((call) => /^(kubectl (cordon|drain|delete node)|talosctl reset)/.test(call));
+
+  it('holds no value of the removed node, and sets NODE and NODE_ADDRESS at the top of each block', () => {
+    expect(markdown).not.toContain('git log -p');
+    for (const block of [worker, controlPlane]) {
+      expect(block?.split('\n').slice(0, 2)).toEqual(['NODE=', 'NODE_ADDRESS=']);
+    }
+    expect(controlPlane).toContain('etcd members');
+    expect(worker).not.toContain('etcd members');
+  });
+
+  it("retires a worker or a control plane with the components' steps between the cordon and the drain", () => {
+    for (const block of [worker, controlPlane] as string[]) {
+      const calls = run(block, etcdStub(['192.168.30.12', '192.168.30.13']));
+      const index = (prefix: string) => calls.findIndex((call) => call.startsWith(prefix));
+      expect(acted(calls)).toEqual([
+        `kubectl cordon ${GONE.hostname}`,
+        `kubectl drain ${GONE.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
+        `talosctl reset -n ${GONE.address} --graceful=true`,
+        `kubectl delete node ${GONE.hostname}`,
+      ]);
+      expect(index('kubectl drain')).toBeGreaterThan(index('kubectl cordon'));
+    }
+    const calls = run(controlPlane as string, etcdStub(['192.168.30.12', '192.168.30.13']));
+    expect(calls.some((call) => call.startsWith('talosctl config endpoint 192.168.30.11'))).toBe(
+      true,
+    );
+  });
+
+  it('refuses a control plane whose removal would leave etcd without quorum, before anything changed', () => {
+    const cp = controlPlane as string;
+    // 3 members: 2 remain and need both; one does not answer
+    expect(acted(run(cp, etcdStub(['192.168.30.12', '192.168.30.13'], ['192.168.30.12'])))).toEqual(
+      [],
+    );
+    // the only member
+    expect(acted(run(cp, etcdStub([])))).toEqual([]);
+    // a learner among the members
+    expect(acted(run(cp, etcdStub(['192.168.30.12', '192.168.30.13'], undefined, true)))).toEqual(
+      [],
+    );
+    // not a member (a typo, or a worker)
+    expect(
+      acted(
+        run(cp, etcdStub(['192.168.30.12']), { hostname: 'prod-olt-1', address: GONE.address }),
+      ),
+    ).toEqual([]);
+    // 2 members: the one left is its own quorum, and answers
+    expect(acted(run(cp, etcdStub(['192.168.30.12'])))).toHaveLength(4);
+    // 4 members: 3 remain and need 2
+    expect(
+      acted(
+        run(
+          cp,
+          etcdStub(
+            ['192.168.30.12', '192.168.30.13', '192.168.30.14'],
+            ['192.168.30.12', '192.168.30.14'],
+          ),
+        ),
+      ),
+    ).toHaveLength(4);
+  });
+
+  it("refuses a node of the definition, the API endpoint, and an address that is not the Node's", () => {
+    for (const block of [worker, controlPlane] as string[]) {
+      const talosctl = etcdStub(['192.168.30.12', '192.168.30.13']);
+      for (const gone of [
+        { hostname: 'prod-w-1', address: GONE.address },
+        { hostname: GONE.hostname, address: '192.168.30.21' },
+        { hostname: GONE.hostname, address: '192.168.30.10' },
+        { hostname: GONE.hostname, address: '192.168.30.32' },
+      ]) {
+        expect(acted(run(block, talosctl, gone)), `${gone.hostname} ${gone.address}`).toEqual([]);
+      }
+    }
   });
 });
 
@@ -1012,15 +1177,18 @@ describe('moving what a component keeps on a node before its drain', () => {
       held.indexOf('## Nodes: adding, retiring, replacing'),
     );
     expect(section).toContain('\nStorage: its budget\n\n- wait\n\n```sh\nshow "$NODE"\n```\n');
-    // A one-node cluster is never drained by the runbook: no such section
+    // A one-node cluster drains only a node already removed from the definition (it shrank)
     const single = devRunbookInput();
     const text = runbook({
       ...single.input,
       drainHeld: [{ component: 'storage', reason: 'Storage: its budget', commands: ['show'] }],
     });
-    expect(text).not.toContain('## When a drain gives up');
-    expect(text).not.toContain('Storage: its budget');
-    expect(text).not.toMatch(/^kubectl drain /m);
+    expect(text).toContain('## When a drain gives up');
+    expect(text).toContain('Storage: its budget');
+    expect(text.match(/^kubectl drain .*$/gm)).toEqual([
+      'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',
+      'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',
+    ]);
   });
 
   it('nothing on a one-node cluster, which is never drained', () => {
@@ -1141,7 +1309,7 @@ describe('adding, retiring and replacing nodes', () => {
   const adding = (markdown: string) =>
     perNode(section(nodes(markdown), '### Adding a node', '### Retiring'));
   const retiring = (markdown: string) =>
-    perNode(section(nodes(markdown), '### Retiring a node', '### Replacing'));
+    perNode(section(nodes(markdown), '### Retiring a node', '### Retiring a node no longer'));
   const replacing = (markdown: string) =>
     perNode(`${section(nodes(markdown), '### Replacing a dead node', '## Removing')}`);
   const rendered = (cluster: ReturnType<typeof haCluster>, registry = [cilium, storage]) =>
@@ -1327,7 +1495,11 @@ describe('adding, retiring and replacing nodes', () => {
 
   it('says a one-node cluster can only grow, and points at a rebuild from the backups', () => {
     const markdown = rendered(devCluster());
-    const text = nodes(markdown);
+    // a node already removed from the definition may still run (the cluster shrank to one)
+    const text = nodes(markdown).replace(
+      /### Retiring a node no longer in the definition[\s\S]*?(?=### Replacing)/,
+      '',
+    );
     expect(text).toContain('its node can be neither retired nor replaced');
     expect(text).toContain('`disaster-recovery.md`');
     const commands = shellBlocks(text)
