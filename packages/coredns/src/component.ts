@@ -11,6 +11,7 @@ import {
   type Component,
   type ComponentOutput,
   checkHaInvariants,
+  cidrContains,
   compareStrings,
   type Declaration,
   type DeclareInput,
@@ -19,6 +20,7 @@ import {
   handOverApply,
   haPlan,
   type Issue,
+  type IssueInput,
   isIp,
   type JsonSchema,
   type KubeObject,
@@ -30,6 +32,7 @@ import {
   type ResolvedCluster,
   shellQuote,
   type Values,
+  warning,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import {
@@ -66,6 +69,131 @@ export interface ResolvedCorednsSettings {
   readonly stubDomains: readonly { domain: string; servers: string[] }[];
 }
 
+/** Where an address lies inside a cluster, and why Cilium's CIDR rule for it never matches. */
+export interface ClusterPlace {
+  readonly kind: 'pod' | 'service' | 'pool' | 'node';
+  /** `the Service network 10.96.0.0/12`, `LoadBalancer pool "default" (…)`, `node cp1's address`. */
+  readonly where: string;
+  readonly why: string;
+}
+
+/**
+ * The part of the cluster an address belongs to, the way Cilium's flow planner tells
+ * (`flow-cidr-cluster`): its pod or Service network, a LoadBalancer pool, a node's own address.
+ * Undefined for an address outside the cluster (the router, a LAN server, a public resolver).
+ */
+export function clusterPlace(cluster: ResolvedCluster, address: string): ClusterPlace | undefined {
+  const { network } = cluster;
+  const pods = "CIDR rules never select the cluster's pods";
+  if (cidrContains(network.podCidr, address)) {
+    return { kind: 'pod', where: `the pod network ${network.podCidr}`, why: `Cilium's ${pods}` };
+  }
+  if (cidrContains(network.serviceCidr, address)) {
+    return {
+      kind: 'service',
+      where: `the Service network ${network.serviceCidr}`,
+      why: `Cilium translates a ClusterIP to a backend pod before the policy applies, and its ${pods}`,
+    };
+  }
+  const pool = network.loadBalancerPools.find((candidate) => cidrContains(candidate.cidr, address));
+  if (pool !== undefined) {
+    return {
+      kind: 'pool',
+      where: `LoadBalancer pool "${pool.name}" (${pool.cidr})`,
+      why: `Cilium's socket load balancer translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, and its ${pods}`,
+    };
+  }
+  const text = parseIp(address)?.text;
+  const node = cluster.nodes.find((candidate) => parseIp(candidate.address)?.text === text);
+  if (text !== undefined && node !== undefined) {
+    return {
+      kind: 'node',
+      where: `the address of node ${node.hostname}`,
+      why: "the nodes carry Cilium's host / remote-node identities, which CIDR rules do not select under the default policy-cidr-match-mode the platform keeps",
+    };
+  }
+  return undefined;
+}
+
+/**
+ * How CoreDNS' `forward` plugin (plugin/forward/forward.go, policy.go, pkg/proxy at the pinned
+ * release) treats an upstream it cannot reach: each query walks the upstreams in a fresh random
+ * order (`policy random`, the default); one that draws the unreachable upstream first waits out
+ * the 2 s read timeout before the next is tried, and a health check (`. IN NS`, every 0.5 s while
+ * failing) takes the upstream out only once more than `max_fails` (2) checks failed.
+ */
+const FORWARD_POLICY =
+  `CoreDNS ${COREDNS_VERSION}'s forward plugin walks a zone's upstreams in a fresh random order for each query (policy random, its default): ` +
+  'a query that draws an unreachable one first waits out its 2s read timeout before the next is tried, ' +
+  'until health checks every 0.5s mark it down (after more than max_fails 2 failures)';
+
+const EXTRA_FLOW =
+  'an extra flow in components.cilium.networkPolicy.flows from { component: coredns } to { component: <the component that runs the server>, selector: <its pods> } on port 53 UDP and TCP (Cilium then matches the pods the address leads to); ' +
+  'a server that no component of the definition deploys cannot be allowed: serve the domain from outside the cluster';
+
+/**
+ * The servers of one zone (`.`: the forwarders) that lie inside the cluster. Every forwarder of
+ * the root zone inside it is an error: no name outside the cluster resolves until the in-cluster
+ * server runs, and Argo CD, which deploys it, must resolve the repository first (at bootstrap,
+ * and again after an outage that takes the server down). Some of them, or a stub domain's server,
+ * is a warning: Cilium's CIDR rule for it never matches (see `clusterPlace`), so under default
+ * deny its queries are dropped.
+ */
+function insideServers(
+  cluster: ResolvedCluster,
+  servers: readonly { readonly value: string; readonly at: PathSegment[] }[],
+  zone: string,
+): Issue[] {
+  const placed = servers.flatMap(({ value, at }) => {
+    const place = clusterPlace(cluster, value);
+    return place === undefined ? [] : [{ value, at, place }];
+  });
+  const all = placed.length === servers.length;
+  const inCluster = (place: ClusterPlace) =>
+    `lies inside cluster "${cluster.name}" (${place.where})`;
+  const dropped = (place: ClusterPlace, zoneOf = '') =>
+    `${place.why}, so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries${zoneOf} to it are dropped`;
+  const router =
+    clusterPlace(cluster, cluster.network.gateway) === undefined
+      ? `the router (${cluster.network.gateway}) or `
+      : '';
+  return placed.map(({ value, at, place }): Issue => {
+    const input = (message: string, expected: string): IssueInput => ({
+      code: 'coredns-forwarder-cluster',
+      path: at,
+      value,
+      message,
+      expected,
+    });
+    if (zone === '.' && all) {
+      return error(
+        input(
+          `${inCluster(place)}, and so does every other forwarder of the root zone: no name outside the cluster resolves until a DNS server inside it answers, and that server is deployed by Argo CD, which needs DNS to reach the repository first, a deadlock at bootstrap and again after any outage that takes the server down; nor does CoreDNS reach it: ${dropped(place)}`,
+          `a resolver outside the cluster as a forwarder: ${router}a public resolver such as 1.1.1.1; a DNS server inside the cluster can answer its own domain as the server of a stubDomains entry`,
+        ),
+      );
+    }
+    if (zone === '.') {
+      return warning(
+        input(
+          `${inCluster(place)}: ${dropped(place)}, and nothing answers there before Argo CD deploys the server; ${FORWARD_POLICY}; where it does answer (no default deny), it gets only part of the queries (a filtering server is bypassed for the rest)`,
+          `only resolvers outside the cluster as forwarders (${router}a public resolver); a DNS server inside the cluster can answer its own domain as the server of a stubDomains entry`,
+        ),
+      );
+    }
+    return warning(
+      input(
+        `${inCluster(place)}: ${dropped(place, ` for ${zone}`)}${all ? `: no name of ${zone} resolves` : `; ${FORWARD_POLICY}`}`,
+        place.kind === 'node'
+          ? "a server outside the cluster: nothing in the definition can allow this one (an extra flow of components.cilium.networkPolicy.flows names a component's pods, a host or a network, never the nodes' identities)"
+          : place.kind === 'pod'
+            ? `the address of the Service in front of the server (a pod's address changes when it is recreated), with ${EXTRA_FLOW}`
+            : EXTRA_FLOW,
+      ),
+    );
+  });
+}
+
 /** The settings with their defaults, and every address or name that is not one, where it is written. */
 export function resolveCorednsSettings(
   settings: CorednsSettings,
@@ -99,11 +227,22 @@ export function resolveCorednsSettings(
     );
     return false;
   };
-  const forwarders = (settings.forwarders ?? cluster.network.nameservers).filter((value, index) =>
-    settings.forwarders === undefined
-      ? isIp(value)
-      : address(value, path('forwarders', index), 'a forwarder'),
-  );
+  // Where each forwarder is written: the setting, else the cluster's nameservers (or its gateway,
+  // their default).
+  const forwarderAt = (index: number): PathSegment[] =>
+    settings.forwarders !== undefined
+      ? path('forwarders', index)
+      : cluster.definition.network.nameservers !== undefined
+        ? ['clusters', cluster.index, 'network', 'nameservers', index]
+        : ['clusters', cluster.index, 'network', 'gateway'];
+  const written = (settings.forwarders ?? cluster.network.nameservers)
+    .map((value, index) => ({ value, at: forwarderAt(index) }))
+    .filter(({ value, at }) =>
+      settings.forwarders === undefined ? isIp(value) : address(value, at, 'a forwarder'),
+    );
+  const forwarders = written.map(({ value }) => value);
+  // Forwarders inside the cluster: apart from the other issues, which they must not hide.
+  const inside: Issue[] = insideServers(cluster, written, '.');
   const zones: { name: string; records: { name: string; address: string }[] }[] = [];
   (settings.zones ?? []).forEach((zone, index) => {
     if (!name(zone.name, path('zones', index, 'name'), 'a split-horizon zone')) return;
@@ -146,10 +285,11 @@ export function resolveCorednsSettings(
   const stubDomains: { domain: string; servers: string[] }[] = [];
   (settings.stubDomains ?? []).forEach((stub, index) => {
     if (!name(stub.domain, path('stubDomains', index, 'domain'), 'a stub domain')) return;
-    const servers = stub.servers.filter((server, s) =>
-      address(server, path('stubDomains', index, 'servers', s), 'a stub domain server'),
-    );
-    stubDomains.push({ domain: stub.domain, servers });
+    const servers = stub.servers
+      .map((server, s) => ({ value: server, at: path('stubDomains', index, 'servers', s) }))
+      .filter(({ value, at }) => address(value, at, 'a stub domain server'));
+    inside.push(...insideServers(cluster, servers, stub.domain));
+    stubDomains.push({ domain: stub.domain, servers: servers.map(({ value }) => value) });
   });
   if (forwarders.length === 0 && issues.length === 0) {
     issues.push(
@@ -161,6 +301,7 @@ export function resolveCorednsSettings(
       }),
     );
   }
+  issues.push(...inside);
   return {
     settings: {
       forwarders,
@@ -181,11 +322,17 @@ export function dnsServiceAddress(cluster: ResolvedCluster): string | undefined 
   return nthAddress(cluster.network.serviceCidr, 10);
 }
 
-/** The flows CoreDNS needs: the API server, and port 53 of every upstream it forwards to. */
-function flows(settings: ResolvedCorednsSettings): FlowDeclaration[] {
+/**
+ * The flows CoreDNS needs: the API server, and port 53 of every upstream it forwards to outside
+ * the cluster. An upstream inside it gets no CIDR flow: Cilium's CIDR rule would never match it
+ * (`clusterPlace`), and the issue at the forwarder (`coredns-forwarder-cluster`) says what to do.
+ */
+function flows(settings: ResolvedCorednsSettings, cluster: ResolvedCluster): FlowDeclaration[] {
   const upstreams = [
     ...new Set([...settings.forwarders, ...settings.stubDomains.flatMap((stub) => stub.servers)]),
-  ].sort(compareStrings);
+  ]
+    .filter((upstream) => clusterPlace(cluster, upstream) === undefined)
+    .sort(compareStrings);
   return [
     {
       name: 'apiserver',
@@ -275,7 +422,7 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
   return {
     application: descriptor(),
     talos: { disableCoreDns: true },
-    flows: flows(settings),
+    flows: flows(settings, cluster),
     monitors: monitors(),
     facts: {
       dns: {

@@ -433,3 +433,150 @@ describe('bad input', () => {
     ]);
   });
 });
+
+// The dev cluster (testNetwork(1)): pods 10.101.0.0/16, Services 10.201.0.0/16, LoadBalancer
+// pool "default" 192.168.1.224/27, node dev-cp1 at 192.168.1.11, the router at 192.168.1.1.
+describe('servers inside the cluster', () => {
+  const insideIssues = (result: ReturnType<typeof run>) =>
+    result.issues.filter((issue) => issue.code === 'coredns-forwarder-cluster');
+  const upstreams = (result: ReturnType<typeof run>, cluster = 0) =>
+    result.components.clusters[cluster]?.contributions
+      .get('coredns')
+      ?.flows?.filter((flow) => flow.name.startsWith('upstream-'))
+      .map((flow) => flow.peer);
+  const POLICY =
+    "CoreDNS v1.12.1's forward plugin walks a zone's upstreams in a fresh random order for each query (policy random, its default): " +
+    'a query that draws an unreachable one first waits out its 2s read timeout before the next is tried, ' +
+    'until health checks every 0.5s mark it down (after more than max_fails 2 failures)';
+
+  test('every root forwarder inside the cluster is an error at each: a bootstrap deadlock, and dropped under default deny', () => {
+    const inside = run({ forwarders: ['192.168.1.230', '10.201.0.53', '10.101.0.9'] });
+    expect(insideIssues(inside).map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
+      ['error', ['clusters', 0, 'components', 'coredns', 'forwarders', 0], '192.168.1.230'],
+      ['error', ['clusters', 0, 'components', 'coredns', 'forwarders', 1], '10.201.0.53'],
+      ['error', ['clusters', 0, 'components', 'coredns', 'forwarders', 2], '10.101.0.9'],
+    ]);
+    const [pool, service, pod] = insideIssues(inside);
+    expect(pool?.message).toBe(
+      'lies inside cluster "dev" (LoadBalancer pool "default" (192.168.1.224/27)), and so does every other forwarder of the root zone: ' +
+        'no name outside the cluster resolves until a DNS server inside it answers, and that server is deployed by Argo CD, which needs DNS to reach the repository first, ' +
+        'a deadlock at bootstrap and again after any outage that takes the server down; ' +
+        "nor does CoreDNS reach it: Cilium's socket load balancer translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, " +
+        "and its CIDR rules never select the cluster's pods, so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries to it are dropped",
+    );
+    expect(pool?.expected).toBe(
+      'a resolver outside the cluster as a forwarder: the router (192.168.1.1) or a public resolver such as 1.1.1.1; ' +
+        'a DNS server inside the cluster can answer its own domain as the server of a stubDomains entry',
+    );
+    expect(service?.message).toContain(
+      '(the Service network 10.201.0.0/16), and so does every other forwarder of the root zone',
+    );
+    expect(service?.message).toContain('Cilium translates a ClusterIP to a backend pod');
+    expect(pod?.message).toContain('(the pod network 10.101.0.0/16)');
+    // No CIDR flow that could never match (Cilium would only warn about it).
+    expect(upstreams(inside)).toEqual([]);
+    // The other clusters' networks do not hold these addresses: nothing there.
+    expect(upstreams(inside, 1)).toHaveLength(3);
+  });
+
+  test("a node's own address as the only root forwarder is an error too", () => {
+    const node = run({ forwarders: ['192.168.1.11'] });
+    expect(
+      insideIssues(node).map((issue) => [issue.severity, issue.path.at(-1), issue.message]),
+    ).toEqual([
+      [
+        'error',
+        0,
+        'lies inside cluster "dev" (the address of node dev-cp1), and so does every other forwarder of the root zone: ' +
+          'no name outside the cluster resolves until a DNS server inside it answers, and that server is deployed by Argo CD, which needs DNS to reach the repository first, ' +
+          'a deadlock at bootstrap and again after any outage that takes the server down; ' +
+          "nor does CoreDNS reach it: the nodes carry Cilium's host / remote-node identities, which CIDR rules do not select under the default policy-cidr-match-mode the platform keeps, " +
+          "so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries to it are dropped",
+      ],
+    ]);
+  });
+
+  test('the cluster nameservers CoreDNS falls back to are checked where they are written', () => {
+    const [dev, ...rest] = testReferenceClusters();
+    const clusters: Cluster[] = [
+      { ...dev, network: { ...dev.network, nameservers: ['192.168.1.225'] } },
+      ...rest,
+    ];
+    const fallback = run({}, clusters);
+    expect(
+      insideIssues(fallback).map((issue) => [issue.severity, issue.path, issue.value]),
+    ).toEqual([['error', ['clusters', 0, 'network', 'nameservers', 0], '192.168.1.225']]);
+  });
+
+  test('a root forwarder inside beside one outside is a warning with what the forward plugin does', () => {
+    const mixed = run({ forwarders: ['192.168.1.1', '192.168.1.230'] });
+    expect(insideIssues(mixed).map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
+      ['warning', ['clusters', 0, 'components', 'coredns', 'forwarders', 1], '192.168.1.230'],
+    ]);
+    expect(insideIssues(mixed)[0]?.message).toBe(
+      'lies inside cluster "dev" (LoadBalancer pool "default" (192.168.1.224/27)): ' +
+        "Cilium's socket load balancer translates a LoadBalancer address to a backend pod when a pod connects, before the policy applies, " +
+        "and its CIDR rules never select the cluster's pods, so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries to it are dropped, " +
+        `and nothing answers there before Argo CD deploys the server; ${POLICY}; ` +
+        'where it does answer (no default deny), it gets only part of the queries (a filtering server is bypassed for the rest)',
+    );
+    expect(insideIssues(mixed)[0]?.expected).toBe(
+      'only resolvers outside the cluster as forwarders (the router (192.168.1.1) or a public resolver); ' +
+        'a DNS server inside the cluster can answer its own domain as the server of a stubDomains entry',
+    );
+    expect(mixed.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(upstreams(mixed)).toEqual([{ kind: 'cidr', cidr: '192.168.1.1/32' }]);
+  });
+
+  test("a stub domain's server inside the cluster is a warning saying what to set instead", () => {
+    const stubs = run({
+      forwarders: ['1.1.1.1'],
+      stubDomains: [
+        { domain: 'ads.lab', servers: ['10.201.0.53'] },
+        { domain: 'nodes.lab', servers: ['10.8.0.53', '192.168.1.11'] },
+      ],
+    });
+    expect(insideIssues(stubs).map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
+      [
+        'warning',
+        ['clusters', 0, 'components', 'coredns', 'stubDomains', 0, 'servers', 0],
+        '10.201.0.53',
+      ],
+      [
+        'warning',
+        ['clusters', 0, 'components', 'coredns', 'stubDomains', 1, 'servers', 1],
+        '192.168.1.11',
+      ],
+    ]);
+    const [service, node] = insideIssues(stubs);
+    expect(service?.message).toBe(
+      'lies inside cluster "dev" (the Service network 10.201.0.0/16): ' +
+        "Cilium translates a ClusterIP to a backend pod before the policy applies, and its CIDR rules never select the cluster's pods, " +
+        "so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries for ads.lab to it are dropped: no name of ads.lab resolves",
+    );
+    expect(service?.expected).toBe(
+      'an extra flow in components.cilium.networkPolicy.flows from { component: coredns } to { component: <the component that runs the server>, selector: <its pods> } on port 53 UDP and TCP (Cilium then matches the pods the address leads to); ' +
+        'a server that no component of the definition deploys cannot be allowed: serve the domain from outside the cluster',
+    );
+    expect(node?.message).toBe(
+      'lies inside cluster "dev" (the address of node dev-cp1): ' +
+        "the nodes carry Cilium's host / remote-node identities, which CIDR rules do not select under the default policy-cidr-match-mode the platform keeps, " +
+        `so under Cilium's default deny no CIDR rule can allow it and CoreDNS' queries for nodes.lab to it are dropped; ${POLICY}`,
+    );
+    expect(node?.expected).toBe(
+      "a server outside the cluster: nothing in the definition can allow this one (an extra flow of components.cilium.networkPolicy.flows names a component's pods, a host or a network, never the nodes' identities)",
+    );
+    expect(stubs.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(upstreams(stubs)).toEqual([
+      { kind: 'cidr', cidr: '1.1.1.1/32' },
+      { kind: 'cidr', cidr: '10.8.0.53/32' },
+    ]);
+    // The Corefile still forwards the stub domains to the servers as written.
+    const text = stubs.objects('dev')['configmap-coredns'].data.Corefile as string;
+    expect(text).toContain('forward . 10.8.0.53 192.168.1.11\n');
+  });
+
+  test('the reference forwarders and stub servers are all outside every cluster', () => {
+    expect(insideIssues(reference)).toEqual([]);
+  });
+});
