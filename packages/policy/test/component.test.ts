@@ -260,6 +260,35 @@ describe('conformance with the vendored gatekeeper chart', () => {
   });
 });
 
+describe('ephemeral containers', () => {
+  test("the chart's validating webhook reviews pods/ephemeralcontainers, so the policies on containers must read them", () => {
+    // The rules list the chart's validatingWebhookSubResources (we set neither list).
+    const template = readVendoredChartFile(
+      'gatekeeper',
+      GATEKEEPER_CHART.version,
+      'templates/gatekeeper-validating-webhook-configuration-validatingwebhookconfiguration.yaml',
+    );
+    const validation = template.slice(0, template.indexOf('path: /v1/admitlabel'));
+    expect(validation).toContain('{{- range .Values.validatingWebhookSubResources }}');
+    const upstream = parseYaml(
+      readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
+    ) as Values;
+    expect(upstream.validatingWebhookSubResources).toContain('pods/ephemeralcontainers');
+    const ours = run.values('prod').gatekeeper as Values;
+    expect(ours.validatingWebhookSubResources).toBeUndefined();
+    expect(ours.validatingWebhookCustomRules).toBeUndefined();
+    const containers = (name: string) =>
+      POLICIES.find((policy) => policy.name === name)?.variables.find(
+        (variable) => variable.name === 'containers',
+      )?.expression ?? '';
+    for (const name of ['pod-security', 'allowed-images']) {
+      expect(containers(name), name).toContain('variables.podSpec.ephemeralContainers');
+    }
+    // An ephemeral container cannot have resources: the API server refuses them.
+    expect(containers('resource-requests')).not.toContain('ephemeralContainers');
+  });
+});
+
 describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-label webhook', () => {
   const template = readVendoredChartFile(
     'gatekeeper',
