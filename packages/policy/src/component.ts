@@ -159,6 +159,16 @@ export const VALIDATING_WEBHOOK_CONFIGURATION = 'gatekeeper-validating-webhook-c
 export const CHECK_IGNORE_LABEL_WEBHOOK = 'check-ignore-label.gatekeeper.sh';
 /** Its index in the configuration's `webhooks` (the chart renders it second). */
 const CHECK_IGNORE_LABEL_INDEX = 1;
+/** The label that takes a namespace out of Gatekeeper's webhook and generated policies. */
+export const IGNORE_LABEL = 'admission.gatekeeper.sh/ignore';
+/**
+ * The namespaces that carry it by design: Gatekeeper's own and `extraNamespaces` of the chart's
+ * post-install Job (`postInstall.labelNamespace`), which labels exactly these.
+ */
+export const IGNORE_LABELLED_NAMESPACES: readonly string[] = [
+  GATEKEEPER_NAMESPACE,
+  ...SYSTEM_NAMESPACES,
+].sort(compareStrings);
 
 /**
  * The runbook's procedure for Gatekeeper down: its namespace-label webhook fails closed, so no
@@ -180,6 +190,10 @@ export function gatekeeperDown(): OutageProcedure {
       },
       { op: 'replace', path: `/webhooks/${CHECK_IGNORE_LABEL_INDEX}/failurePolicy`, value: policy },
     ])}'`;
+  // While lifted, any Namespace create or update may add the label, and nothing removes it when
+  // Gatekeeper is back: the last check lists every other namespace that carries it.
+  const labelled = IGNORE_LABELLED_NAMESPACES.map((name) => ` -e namespace/${name}`).join('');
+  const strayLabels = `out=$(kubectl get namespaces -l ${IGNORE_LABEL} -o name) && ! printf '%s' "$out" | grep -vx${labelled}`;
   return {
     symptom:
       `Gatekeeper's \`${CHECK_IGNORE_LABEL_WEBHOOK}\` webhook fails closed (it keeps a namespace ` +
@@ -189,7 +203,10 @@ export function gatekeeperDown(): OutageProcedure {
       `update outside \`${ns}\` is refused, \`kube-system\` included. Argo CD then cannot sync an ` +
       'Application with `managedNamespaceMetadata` (applied server-side on every sync) nor the ' +
       'root Application when it creates a namespace or changes its labels; their syncs fail with ' +
-      `\`failed calling webhook "${CHECK_IGNORE_LABEL_WEBHOOK}"\`.`,
+      `\`failed calling webhook "${CHECK_IGNORE_LABEL_WEBHOOK}"\`. After a lift, the last check ` +
+      `fails listing each namespace that took the \`${IGNORE_LABEL}\` label while the webhook ` +
+      'failed open (Gatekeeper and its generated policies skip it for good, restored webhook or ' +
+      `not): remove it with \`kubectl label namespace <name> ${IGNORE_LABEL}-\` and run the check again.`,
     diagnose: [
       `kubectl -n ${ns} get deployments,pods -o wide`,
       `kubectl -n ${ns} get endpointslices -l kubernetes.io/service-name=gatekeeper-webhook-service`,
@@ -204,6 +221,7 @@ export function gatekeeperDown(): OutageProcedure {
     lift: [patch('Ignore')],
     verify: [
       `kubectl get ${webhook} -o jsonpath='{.webhooks[${CHECK_IGNORE_LABEL_INDEX}].name}={.webhooks[${CHECK_IGNORE_LABEL_INDEX}].failurePolicy}{"\\n"}' | grep -x '${CHECK_IGNORE_LABEL_WEBHOOK}=Fail'`,
+      strayLabels,
     ],
   };
 }

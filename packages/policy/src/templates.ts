@@ -52,11 +52,26 @@ const POD_SPEC = {
   expression:
     "variables.anyObject.kind == 'Pod' ? variables.anyObject.spec : (variables.anyObject.kind == 'CronJob' ? variables.anyObject.spec.jobTemplate.spec.template.spec : variables.anyObject.spec.template.spec)",
 };
-/** Containers and init containers (ephemeral containers are added by `kubectl debug`, not Git). */
+/**
+ * Containers and init containers: what takes resources (an ephemeral container cannot have any,
+ * the API server refuses them), for `resource-requests`.
+ */
 const CONTAINERS = {
   name: 'containers',
   expression:
     '(has(variables.podSpec.containers) ? variables.podSpec.containers : []) + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])',
+};
+/**
+ * Containers, init containers and ephemeral containers, for what a container runs and with which
+ * privileges. `kubectl debug` adds an ephemeral container to a running Pod through its
+ * `pods/ephemeralcontainers` subresource: an UPDATE of kind Pod that Gatekeeper's webhook
+ * reviews (chart 3.23.0 lists that subresource in its rules) and so do the
+ * ValidatingAdmissionPolicies Gatekeeper generates (they copy the webhook's rules). Without them
+ * here a debug container would run any image from any registry, `:latest` included.
+ */
+const ALL_CONTAINERS = {
+  name: 'containers',
+  expression: `${CONTAINERS.expression} + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])`,
 };
 
 /** `'<what>: ' + names of the containers matching <predicate>` */
@@ -85,7 +100,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
       'Pod Security "restricted" outside the namespaces a component declares privileged: no host namespaces or ports, no privileged containers or escalation, non-root, every capability dropped (NET_BIND_SERVICE may be added back), a RuntimeDefault or Localhost seccomp profile.',
     match: WORKLOAD_KINDS,
     parameters: { type: 'object', properties: {} },
-    variables: [POD_SPEC, CONTAINERS],
+    variables: [POD_SPEC, ALL_CONTAINERS],
     validations: [
       {
         expression:
@@ -151,7 +166,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
       type: 'object',
       properties: { registries: { type: 'array', items: { type: 'string' } } },
     },
-    variables: [POD_SPEC, CONTAINERS],
+    variables: [POD_SPEC, ALL_CONTAINERS],
     validations: [
       {
         expression: `variables.containers.all(c, variables.params.registries.exists(r, ${IMAGE_REFERENCE}.startsWith(r)))`,

@@ -1,12 +1,21 @@
 // The policy component on the contract: constraints per environment, Gatekeeper's exemptions,
 // HA per profile with a PDB that never blocks a drain, its Application, flows and facts; and the
 // conformance of our values and objects with the vendored gatekeeper chart.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type KubeObject, parseYaml, type Values, validateObjects } from '@homelab/core';
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
-import { CHECK_IGNORE_LABEL_WEBHOOK, gatekeeperDown } from '../src/component.js';
+import {
+  CHECK_IGNORE_LABEL_WEBHOOK,
+  gatekeeperDown,
+  IGNORE_LABEL,
+  IGNORE_LABELLED_NAMESPACES,
+} from '../src/component.js';
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
@@ -251,6 +260,35 @@ describe('conformance with the vendored gatekeeper chart', () => {
   });
 });
 
+describe('ephemeral containers', () => {
+  test("the chart's validating webhook reviews pods/ephemeralcontainers, so the policies on containers must read them", () => {
+    // The rules list the chart's validatingWebhookSubResources (we set neither list).
+    const template = readVendoredChartFile(
+      'gatekeeper',
+      GATEKEEPER_CHART.version,
+      'templates/gatekeeper-validating-webhook-configuration-validatingwebhookconfiguration.yaml',
+    );
+    const validation = template.slice(0, template.indexOf('path: /v1/admitlabel'));
+    expect(validation).toContain('{{- range .Values.validatingWebhookSubResources }}');
+    const upstream = parseYaml(
+      readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, 'values.yaml'),
+    ) as Values;
+    expect(upstream.validatingWebhookSubResources).toContain('pods/ephemeralcontainers');
+    const ours = run.values('prod').gatekeeper as Values;
+    expect(ours.validatingWebhookSubResources).toBeUndefined();
+    expect(ours.validatingWebhookCustomRules).toBeUndefined();
+    const containers = (name: string) =>
+      POLICIES.find((policy) => policy.name === name)?.variables.find(
+        (variable) => variable.name === 'containers',
+      )?.expression ?? '';
+    for (const name of ['pod-security', 'allowed-images']) {
+      expect(containers(name), name).toContain('variables.podSpec.ephemeralContainers');
+    }
+    // An ephemeral container cannot have resources: the API server refuses them.
+    expect(containers('resource-requests')).not.toContain('ephemeralContainers');
+  });
+});
+
 describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-label webhook', () => {
   const template = readVendoredChartFile(
     'gatekeeper',
@@ -298,9 +336,63 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
       { op: 'replace', path: `/webhooks/${index}/failurePolicy`, value: 'Ignore' },
     ]);
     // And the check after the restore reads the same webhook, expecting Fail again
-    expect(procedure.verify).toEqual([
+    expect(procedure.verify[0]).toBe(
       `kubectl get validatingwebhookconfiguration ${upstream.validatingWebhookName} -o jsonpath='{.webhooks[${index}].name}={.webhooks[${index}].failurePolicy}{"\\n"}' | grep -x '${CHECK_IGNORE_LABEL_WEBHOOK}=Fail'`,
-    ]);
+    );
+  });
+
+  describe('after a lift, the restore fails while a namespace outside those the chart labels carries the ignore label', () => {
+    // While the webhook failed open any Namespace update could add the label; Gatekeeper does not
+    // look at it again once back, and the ValidatingAdmissionPolicies it generates copy the
+    // webhook's namespaceSelector: the namespace would stay out of every policy for good.
+    const check = procedure.verify.at(-1) as string;
+    /** The check run by bash with a `kubectl` that prints `namespaces` (or fails). */
+    const runCheck = (namespaces: string[] | 'fails') => {
+      const bin = mkdtempSync(join(tmpdir(), 'policy-kubectl-'));
+      try {
+        const kubectl = join(bin, 'kubectl');
+        writeFileSync(
+          kubectl,
+          namespaces === 'fails'
+            ? '#!/bin/sh\necho "The connection to the server was refused" >&2\nexit 1\n'
+            : `#!/bin/sh\n[ "$*" = "get namespaces -l ${IGNORE_LABEL} -o name" ] || exit 2\nprintf '%s\\n' ${namespaces.map((name) => `namespace/${name}`).join(' ')}\n`,
+        );
+        chmodSync(kubectl, 0o755);
+        return spawnSync('bash', ['-c', check], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        });
+      } finally {
+        rmSync(bin, { recursive: true, force: true });
+      }
+    };
+    const chartLabelled = () => {
+      const job = ((run.values('prod').gatekeeper as AnyJson).postInstall as AnyJson)
+        .labelNamespace;
+      return ['gatekeeper-system', ...(job.extraNamespaces as string[])].sort();
+    };
+
+    test('the namespaces it allows are exactly those the post-install Job labels', () => {
+      expect(IGNORE_LABELLED_NAMESPACES).toEqual(chartLabelled());
+      expect(IGNORE_LABELLED_NAMESPACES).toEqual([
+        'gatekeeper-system',
+        'kube-node-lease',
+        'kube-public',
+        'kube-system',
+      ]);
+    });
+
+    test('passes on those, fails naming any other, and fails when kubectl does', () => {
+      expect(runCheck([...IGNORE_LABELLED_NAMESPACES]).status).toBe(0);
+      const stray = runCheck([...IGNORE_LABELLED_NAMESPACES, 'media', 'argocd']);
+      expect(stray.status).not.toBe(0);
+      expect(stray.stdout.trim().split('\n')).toEqual(['namespace/media', 'namespace/argocd']);
+      expect(runCheck('fails').status).not.toBe(0);
+    });
+
+    test('the runbook says how to remove it', () => {
+      expect(procedure.symptom).toContain(`kubectl label namespace <name> ${IGNORE_LABEL}-`);
+    });
   });
 
   test('a chart that renders the label webhook first breaks the index check', () => {
