@@ -184,6 +184,18 @@ describe('Gatekeeper itself', () => {
     ).toEqual(constraints.map(() => 'SkipDryRunOnMissingResource=true'));
   });
 
+  test('audit lists only the kinds the constraints match, and every constraint names its kinds', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect((run.values(cluster).gatekeeper as AnyJson).auditMatchKindOnly).toBe(true);
+      // Gatekeeper audits every kind of the cluster again as soon as one constraint names none.
+      const kinds = run
+        .constraints(cluster)
+        .map((constraint) => (constraint as AnyJson).spec.match?.kinds?.length ?? 0);
+      expect(kinds.length).toBeGreaterThan(0);
+      expect(kinds.filter((count: number) => count === 0)).toEqual([]);
+    }
+  });
+
   test('the objects pass the component validators, and a misspelled field does not', () => {
     const sourced = run.objects('prod').map((object) => ({ source: 'test', object, origin: [] }));
     expect(validateObjects(sourced, policyComponent.validators ?? [])).toEqual([]);
