@@ -174,6 +174,18 @@ function linkText(node: ResolvedNode): string {
   return `\`${node.linkName}\``;
 }
 
+/**
+ * How the runbook's node table names the install disk: its path, or the selector's properties
+ * (a `|` escaped: the text is a table cell).
+ */
+function installDiskText(disk: ResolvedNode['installDisk']): string {
+  if (typeof disk === 'string') return disk;
+  return Object.entries(disk)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key} \`${value.replace(/\|/g, '\\|')}\``)
+    .join(', ');
+}
+
 /** `NODE_<HOSTNAME>_DHCP`, unique per cluster (hostnames are DNS labels). */
 function dhcpVariables(nodes: readonly ResolvedNode[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -532,7 +544,7 @@ export function runbook(
     role: node.role,
     address: node.address,
     linkText: linkText(node),
-    installDisk: node.installDisk,
+    installDisk: installDiskText(node.installDisk),
     configFile: configFile(node),
     patchArg: `@${dir}/nodes/${node.hostname}.yaml`,
     dhcpVar: variables.get(node.hostname) as string,

@@ -246,6 +246,29 @@ describe('node patches', () => {
     });
   });
 
+  it('select the install disk by its properties when the definition gives a selector, on every release', () => {
+    // A kernel name is whatever disk the kernel probed first at install time: on a node with a
+    // second NVMe drive /dev/nvme0n1 may be the data disk, which Talos would wipe.
+    for (const version of ['v1.11.6', 'v1.12.11', 'v1.13.9']) {
+      const cluster = haCluster({ talos: { version } });
+      const nodes = cluster.nodes.map((node) =>
+        node.hostname === 'prod-w-1'
+          ? { ...node, installDisk: { serial: 'S6B0NL0W100001', model: 'Samsung SSD 980 PRO 1TB' } }
+          : node,
+      ) as typeof cluster.nodes;
+      const { files } = talos([{ ...cluster, nodes }]);
+      expect(docs(files, `${PROD}/nodes/prod-w-1.yaml`)[0].machine.install).toEqual({
+        diskSelector: { serial: 'S6B0NL0W100001', model: 'Samsung SSD 980 PRO 1TB' },
+      });
+      expect(doc(files, `${PROD}/nodes/prod-w-2.yaml`).machine.install).toEqual({
+        disk: '/dev/nvme0n1',
+      });
+      expect(file(files, 'clusters/prod/RUNBOOK.md')).toContain(
+        '| prod-w-1 | worker | 192.168.30.21 | MAC `02:00:c0:a8:1e:15` (alias `lan0`) | serial `S6B0NL0W100001`, model `Samsung SSD 980 PRO 1TB` |',
+      );
+    }
+  });
+
   it('use the v1alpha1 machine.network block on Talos 1.11', () => {
     const { files } = talos([haCluster({ talos: { version: 'v1.11.6' } })]);
     const patch = docs(files, `${PROD}/nodes/prod-cp-2.yaml`);

@@ -365,9 +365,9 @@ role: ("controlplane" | "worker")
 address: string
 link: NodeLink
 /**
- * Disk Talos installs to, e.g. /dev/sda or /dev/nvme0n1.
+ * Disk Talos installs to (and wipes): a device path, e.g. /dev/sda or /dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S6B0NL0W100001, or a selector by the properties Talos reports (`talosctl get disks --insecure`). Kernel names such as /dev/nvme0n1 follow the order the disks are probed in, which can change between boots on a machine with two disks of one kind: on a node with data disks, select the install disk by serial or wwid.
  */
-installDisk: string
+installDisk: (string | InstallDiskSelector)
 labels?: KubernetesLabels1
 /**
  * Kubernetes taints of the node.
@@ -402,6 +402,27 @@ driver?: string
  * Predictable name Talos gives the link, e.g. enp3s0 or ens18 (`talosctl get links`). On metal Talos has not used eth0 since 1.5 unless the kernel argument net.ifnames=0 is set.
  */
 name?: string
+}
+/**
+ * Which disk Talos installs to, by the properties Talos reports (`talosctl get disks --insecure`); becomes machine.install.diskSelector. Every property given must match (Talos matches each as a glob, so the values may not hold *, ? or [), and Talos takes the first disk that does.
+ */
+export interface InstallDiskSelector {
+/**
+ * Disk serial number.
+ */
+serial?: string
+/**
+ * World Wide Identifier of the disk.
+ */
+wwid?: string
+/**
+ * Disk model, exactly as Talos reports it.
+ */
+model?: string
+/**
+ * Bus path of the disk, e.g. /pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0/nvme0n1.
+ */
+busPath?: string
 }
 /**
  * Kubernetes labels of the node.
