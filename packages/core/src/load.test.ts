@@ -291,6 +291,20 @@ describe('messages', () => {
     expect(codes('/dev/disk/by-id/wwn-0x5002538e40a1b2c3')).toEqual([]);
   });
 
+  test("the machines' extensions are official extension names", () => {
+    const at = (extensions: string) =>
+      loadDefinition(
+        minimal.replace(
+          /( +)version: (v1\.\d+\.\d+)\n/,
+          `$1version: $2\n$1extensions: ${extensions}\n`,
+        ),
+        'p.yaml',
+      ).issues.map((issue) => formatPath(issue.path));
+    expect(at('[siderolabs/intel-ucode, siderolabs/i915]')).toEqual([]);
+    expect(at('[intel-ucode]')).toEqual(['clusters[0].talos.extensions[0]']);
+    expect(at('[siderolabs/amd-ucode, siderolabs/amd-ucode]')).not.toEqual([]);
+  });
+
   test('the same mistake in two clusters gives two issues', () => {
     const text = minimal.replaceAll('podCidr: 10.244.0.0/16', 'podCidr: 10.244.0.1/16');
     const { issues } = loadDefinition(text, 'p.yaml');

@@ -376,7 +376,7 @@ kubectl uncordon {{shell hostname}}
 
 ### Talos
 
-Change \`talos.version\` (or the components, when the extensions change) in the definition, run
+Change \`talos.version\` (or \`talos.extensions\` or the components, when the extensions change) in the definition, run
 \`pnpm build\` and commit: the patches and this runbook then name the new installer image. Talos
 supports upgrades between adjacent minor releases only: go through the latest patch release of
 every minor release in between.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type BootstrapStep,
   type CrdBundle,
@@ -131,6 +132,34 @@ describe('role patches', () => {
     const { files } = talos([devCluster()], [longhorn]);
     expect(doc(files, `${DEV}/controlplane.yaml`).machine.install.image).toBe(
       'factory.talos.dev/installer/613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245:v1.12.11',
+    );
+  });
+
+  it("add the machines' own extensions (talos.extensions) to the components' in the schematic", () => {
+    const { files, issues } = talos(
+      [devCluster({ talos: { version: 'v1.12.11', extensions: ['siderolabs/intel-ucode'] } })],
+      [longhorn],
+    );
+    expect(issues).toEqual([]);
+    const extensions = [
+      'siderolabs/intel-ucode',
+      'siderolabs/iscsi-tools',
+      'siderolabs/util-linux-tools',
+    ];
+    expect(doc(files, `${DEV}/schematic.yaml`)).toEqual({
+      customization: { systemExtensions: { officialExtensions: extensions } },
+    });
+    // The id of that schematic as the factory computes it (sha256 of its yaml.v3 form).
+    const id = createHash('sha256')
+      .update(
+        `customization:\n    systemExtensions:\n        officialExtensions:\n${extensions.map((e) => `            - ${e}\n`).join('')}`,
+      )
+      .digest('hex');
+    expect(doc(files, `${DEV}/worker.yaml`).machine.install.image).toBe(
+      `factory.talos.dev/installer/${id}:v1.12.11`,
+    );
+    expect(file(files, 'clusters/dev/RUNBOOK.md')).toContain(
+      `https://factory.talos.dev/image/${id}/v1.12.11/metal-amd64.iso`,
     );
   });
 

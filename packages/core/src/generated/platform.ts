@@ -230,6 +230,12 @@ version: string
  * How Talos encrypts the STATE and EPHEMERAL partitions (LUKS2): `tpm` seals the key in the node's TPM 2.0 (bound to SecureBoot state; the disk opens only in that machine), `nodeID` derives it from the node's UUID (protects a disk taken out of its machine, nothing more), `none` leaves them unencrypted. Default: nodeID in development, tpm in staging and production. Applied when Talos installs: changing it on a running node needs a reinstall (wipe).
  */
 diskEncryption?: ("tpm" | "nodeID" | "none")
+/**
+ * Image Factory system extensions the machines' hardware needs, added to the cluster's schematic beside the ones components ask for, e.g. siderolabs/intel-ucode or siderolabs/amd-ucode (CPU microcode, which Talos does not ship), siderolabs/realtek-firmware, siderolabs/bnx2-bnx2x or siderolabs/i915 (firmware). Every node of the cluster boots the same image. The schematic, the ISO and the installer image change with them: running nodes get them by a Talos upgrade to the new installer image (the runbook's upgrade section).
+ * 
+ * Items: An official extension name, <org>/<name>.
+ */
+extensions?: string[]
 }
 /**
  * Kubernetes settings.
