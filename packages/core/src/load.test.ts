@@ -253,6 +253,58 @@ describe('messages', () => {
     });
   });
 
+  test('the install disk is a device path or a selector Talos matches by glob', () => {
+    const at = (installDisk: string) =>
+      loadDefinition(
+        minimal.replace(
+          '        installDisk: /dev/sda\n  - name: beta',
+          `        installDisk: ${installDisk}\n  - name: beta`,
+        ),
+        'p.yaml',
+      ).issues;
+    expect(at('/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S6B0NL0W100001')).toEqual([]);
+    expect(at('{ serial: S6B0NL0W100001, model: Samsung SSD 980 PRO 1TB }')).toEqual([]);
+    // Talos matches each property as a glob: a `*` would select any disk.
+    expect(at('{ serial: "S6B0*" }').map((issue) => formatPath(issue.path))).toContain(
+      'clusters[0].nodes[0].installDisk.serial',
+    );
+    expect(at('{ name: sda }').length).toBeGreaterThan(0);
+    expect(at('{}').length).toBeGreaterThan(0);
+  });
+
+  test('a kernel-named install disk on a node with data disks is a warning', () => {
+    const codes = (installDisk: string) =>
+      loadDefinition(
+        minimal.replace(
+          '        installDisk: /dev/sda\n  - name: beta',
+          `        installDisk: ${installDisk}\n        disks:\n          - { name: fast, selector: { serial: S5XYZ123 }, class: ssd, tier: fast-storage }\n  - name: beta`,
+        ),
+        'p.yaml',
+      ).issues.map((issue) => `${issue.severity} ${issue.code} ${formatPath(issue.path)}`);
+    expect(codes('/dev/nvme0n1')).toEqual([
+      'warning install-disk-name clusters[0].nodes[0].installDisk',
+    ]);
+    expect(codes('/dev/sda')).toEqual([
+      'warning install-disk-name clusters[0].nodes[0].installDisk',
+    ]);
+    expect(codes('{ serial: S6B0NL0W100001 }')).toEqual([]);
+    expect(codes('/dev/disk/by-id/wwn-0x5002538e40a1b2c3')).toEqual([]);
+  });
+
+  test("the machines' extensions are official extension names", () => {
+    const at = (extensions: string) =>
+      loadDefinition(
+        minimal.replace(
+          /( +)version: (v1\.\d+\.\d+)\n/,
+          `$1version: $2\n$1extensions: ${extensions}\n`,
+        ),
+        'p.yaml',
+      ).issues.map((issue) => formatPath(issue.path));
+    expect(at('[siderolabs/intel-ucode, siderolabs/i915]')).toEqual([]);
+    expect(at('[intel-ucode]')).toEqual(['clusters[0].talos.extensions[0]']);
+    expect(at('[siderolabs/amd-ucode, siderolabs/amd-ucode]')).not.toEqual([]);
+  });
+
   test('the same mistake in two clusters gives two issues', () => {
     const text = minimal.replaceAll('podCidr: 10.244.0.0/16', 'podCidr: 10.244.0.1/16');
     const { issues } = loadDefinition(text, 'p.yaml');

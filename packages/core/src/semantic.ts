@@ -386,6 +386,23 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
         });
       }
     });
+    // A kernel name is the order the disks were probed in at install time, which can change
+    // between boots when the machine has a second disk (NVMe and SCSI probe asynchronously):
+    // Talos installs to, and wipes, whatever disk has the name, possibly a data disk, whose
+    // user volume then never matches (`!system_disk`).
+    if (
+      disks.length > 0 &&
+      typeof node.installDisk === 'string' &&
+      /^\/dev\/(sd[a-z]+|nvme\d+n\d+|vd[a-z]+|hd[a-z]+|xvd[a-z]+|mmcblk\d+)$/.test(node.installDisk)
+    ) {
+      report(ctx, 'warning', [...nodeAt, 'installDisk'], {
+        code: 'install-disk-name',
+        value: node.installDisk,
+        message: `is a kernel name and node "${node.hostname}" has ${disks.length} data disk(s): kernel names follow the order the disks are probed in, which can change between boots, and Talos installs to (and wipes) whatever disk has the name when it installs`,
+        expected:
+          'a selector, e.g. installDisk: { serial: <serial> } (`talosctl get disks --insecure` lists them), or a /dev/disk/by-id/ path',
+      });
+    }
     if (node.storage === false && disks.length > 0) {
       report(ctx, 'error', [...nodeAt, 'storage'], {
         code: 'data-disk',

@@ -191,7 +191,7 @@ function nodePatch(
 
   const needs = input.requirements.nodes.get(node.hostname);
   const labels = needs?.labels ?? node.labels;
-  const machine: TalosDocument = { install: { disk: node.installDisk } };
+  const machine: TalosDocument = { install: installDocument(node.installDisk) };
   if (Object.keys(labels).length > 0) machine.nodeLabels = { ...labels };
   if (needs !== undefined && Object.keys(needs.annotations).length > 0) {
     machine.nodeAnnotations = { ...needs.annotations };
@@ -268,6 +268,22 @@ function nodePatch(
   }
   documents.push(...volumes);
   return { documents, issues };
+}
+
+/**
+ * `machine.install` of a node: the device path (`disk`), or `diskSelector` (every supported
+ * release, 1.11 to 1.13: Talos turns it into a CEL match on the disks it found and installs to
+ * the first disk matching, `Install` in v1alpha1_sequencer_tasks.go). A kernel name such as
+ * /dev/nvme0n1 is whatever disk was probed first at install time; the selector is not.
+ */
+export function installDocument(disk: ResolvedNode['installDisk']): TalosDocument {
+  if (typeof disk === 'string') return { disk };
+  const selector: TalosDocument = {};
+  for (const key of ['serial', 'wwid', 'model', 'busPath'] as const) {
+    const value = disk[key];
+    if (value !== undefined) selector[key] = value;
+  }
+  return { diskSelector: selector };
 }
 
 /** Disk properties a selector may name, and the fields Talos' disk resource has for them. */

@@ -253,6 +253,10 @@ export function renderTalos(
     const merged = mergeTalosRequirements(cluster, [
       ...talosRequirements(run),
       { source: 'talos-baseline', sysctls: baseline.sysctls },
+      // The machines' own needs (microcode, firmware): `talos.extensions`.
+      ...(cluster.definition.talos.extensions === undefined
+        ? []
+        : [{ source: 'talos.extensions', extensions: cluster.definition.talos.extensions }]),
     ]);
     issues.push(...merged.issues);
     const version = checked.version;

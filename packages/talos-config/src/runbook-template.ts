@@ -166,12 +166,16 @@ disk keys, and its installation fails.
 Booted from the ISO, a machine waits in maintenance mode with an address from DHCP: its static
 address applies only once its config is in. Read each machine's address from its console (or
 your DHCP server's leases), write it after the \`=\` of the node's \`export\` line, then check it
-is the right machine: its links must include the one the node's patch configures.
+is the right machine: its links must include the one the node's patch configures. Check its
+disks too: Talos installs to, and wipes, the disk its patch names. A kernel name such as
+\`/dev/nvme0n1\` is whatever disk the kernel probed first in this boot, the boot Talos installs
+in, and can be a data disk on a machine with two disks of one kind: \`get disks\` lists each disk
+with its \`dev_path\`, \`serial\` and \`model\`.
 
-| node | variable | in \`get links\` look for |
-|---|---|---|
+| node | variable | in \`get links\` look for | in \`get disks\` the install disk is |
+|---|---|---|---|
 {{#each nodes}}
-| {{{hostname}}} | \`{{{dhcpVar}}}\` | {{{identify}}} |
+| {{{hostname}}} | \`{{{dhcpVar}}}\` | {{{identify}}} | {{{installDiskCheck}}} |
 {{/each}}
 
 \`\`\`sh
@@ -180,6 +184,7 @@ export {{shellVar dhcpVar}}=
 {{/each}}
 {{#each nodes}}
 talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get links --insecure -o yaml
+talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get disks --insecure -o yaml
 {{/each}}
 \`\`\`
 
@@ -371,7 +376,7 @@ kubectl uncordon {{shell hostname}}
 
 ### Talos
 
-Change \`talos.version\` (or the components, when the extensions change) in the definition, run
+Change \`talos.version\` (or \`talos.extensions\` or the components, when the extensions change) in the definition, run
 \`pnpm build\` and commit: the patches and this runbook then name the new installer image. Talos
 supports upgrades between adjacent minor releases only: go through the latest patch release of
 every minor release in between.

@@ -2,6 +2,7 @@ import type {
   BootstrapStep,
   ChartUninstall,
   CrdBundle,
+  DiskSelector,
   KubeObject,
   NodeLifecycle,
   NodeRebootWait,
@@ -172,6 +173,31 @@ function linkText(node: ResolvedNode): string {
   if (link.busPath !== undefined) return `bus \`${link.busPath}\` (alias \`${node.linkName}\`)`;
   if (link.driver !== undefined) return `driver \`${link.driver}\` (alias \`${node.linkName}\`)`;
   return `\`${node.linkName}\``;
+}
+
+/**
+ * How the runbook's node table names the install disk: its path, or the selector's properties
+ * (a `|` escaped: the text is a table cell).
+ */
+function installDiskText(disk: ResolvedNode['installDisk'] | DiskSelector): string {
+  if (typeof disk === 'string') return disk;
+  return Object.entries(disk)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([key, value]) => `${key} \`${value.replace(/\|/g, '\\|')}\``)
+    .join(', ');
+}
+
+/**
+ * What the runbook's maintenance-mode check looks for in `talosctl get disks --insecure`: the
+ * disk at the path (which must be no data disk of the node), or the one disk the selector matches.
+ */
+function installDiskCheck(node: ResolvedNode): string {
+  const disk = node.installDisk;
+  if (typeof disk !== 'string') return `the one disk with ${installDiskText(disk)}`;
+  const data = node.disks.map((d) => `\`${d.name}\` (${installDiskText(d.selector)})`);
+  return data.length === 0
+    ? `\`dev_path: ${disk}\``
+    : `\`dev_path: ${disk}\`, none of the data disks ${data.join(', ')}`;
 }
 
 /** `NODE_<HOSTNAME>_DHCP`, unique per cluster (hostnames are DNS labels). */
@@ -532,11 +558,12 @@ export function runbook(
     role: node.role,
     address: node.address,
     linkText: linkText(node),
-    installDisk: node.installDisk,
+    installDisk: installDiskText(node.installDisk),
     configFile: configFile(node),
     patchArg: `@${dir}/nodes/${node.hostname}.yaml`,
     dhcpVar: variables.get(node.hostname) as string,
     identify: identifyText(node),
+    installDiskCheck: installDiskCheck(node),
   });
   const nodes = cluster.nodes.map(nodeView);
   const login = input.login;

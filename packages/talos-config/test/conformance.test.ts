@@ -87,8 +87,17 @@ describe.each(VERSIONS)('Talos %s', (version) => {
   const schema = talosSchema(version);
   const defs = loadSchema(version).$defs;
   // prod gets Cilium, Longhorn and one more sysctl; dev only Cilium.
+  // prod-w-2 selects its install disk (machine.install.diskSelector), the others name it.
+  const prod = haCluster({ talos: { version } });
   const clusters = [
-    haCluster({ talos: { version } }),
+    {
+      ...prod,
+      nodes: prod.nodes.map((node) =>
+        node.hostname === 'prod-w-2'
+          ? { ...node, installDisk: { serial: 'S6B0NL0W100002', model: 'Samsung SSD 980 PRO 1TB' } }
+          : node,
+      ) as typeof prod.nodes,
+    },
     devCluster({
       talos: { version },
       components: {

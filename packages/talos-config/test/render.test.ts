@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type BootstrapStep,
   type CrdBundle,
@@ -134,6 +135,34 @@ describe('role patches', () => {
     );
   });
 
+  it("add the machines' own extensions (talos.extensions) to the components' in the schematic", () => {
+    const { files, issues } = talos(
+      [devCluster({ talos: { version: 'v1.12.11', extensions: ['siderolabs/intel-ucode'] } })],
+      [longhorn],
+    );
+    expect(issues).toEqual([]);
+    const extensions = [
+      'siderolabs/intel-ucode',
+      'siderolabs/iscsi-tools',
+      'siderolabs/util-linux-tools',
+    ];
+    expect(doc(files, `${DEV}/schematic.yaml`)).toEqual({
+      customization: { systemExtensions: { officialExtensions: extensions } },
+    });
+    // The id of that schematic as the factory computes it (sha256 of its yaml.v3 form).
+    const id = createHash('sha256')
+      .update(
+        `customization:\n    systemExtensions:\n        officialExtensions:\n${extensions.map((e) => `            - ${e}\n`).join('')}`,
+      )
+      .digest('hex');
+    expect(doc(files, `${DEV}/worker.yaml`).machine.install.image).toBe(
+      `factory.talos.dev/installer/${id}:v1.12.11`,
+    );
+    expect(file(files, 'clusters/dev/RUNBOOK.md')).toContain(
+      `https://factory.talos.dev/image/${id}/v1.12.11/metal-amd64.iso`,
+    );
+  });
+
   it('set the nameservers with a ResolverConfig document on Talos 1.12+', () => {
     const { files } = talos([haCluster()]);
     expect(doc(files, `${PROD}/worker.yaml`, 'ResolverConfig')).toEqual({
@@ -244,6 +273,29 @@ describe('node patches', () => {
     expect(doc(files, `${PROD}/nodes/prod-w-2.yaml`).machine.nodeTaints).toEqual({
       gpu: ':NoExecute',
     });
+  });
+
+  it('select the install disk by its properties when the definition gives a selector, on every release', () => {
+    // A kernel name is whatever disk the kernel probed first at install time: on a node with a
+    // second NVMe drive /dev/nvme0n1 may be the data disk, which Talos would wipe.
+    for (const version of ['v1.11.6', 'v1.12.11', 'v1.13.9']) {
+      const cluster = haCluster({ talos: { version } });
+      const nodes = cluster.nodes.map((node) =>
+        node.hostname === 'prod-w-1'
+          ? { ...node, installDisk: { serial: 'S6B0NL0W100001', model: 'Samsung SSD 980 PRO 1TB' } }
+          : node,
+      ) as typeof cluster.nodes;
+      const { files } = talos([{ ...cluster, nodes }]);
+      expect(docs(files, `${PROD}/nodes/prod-w-1.yaml`)[0].machine.install).toEqual({
+        diskSelector: { serial: 'S6B0NL0W100001', model: 'Samsung SSD 980 PRO 1TB' },
+      });
+      expect(doc(files, `${PROD}/nodes/prod-w-2.yaml`).machine.install).toEqual({
+        disk: '/dev/nvme0n1',
+      });
+      expect(file(files, 'clusters/prod/RUNBOOK.md')).toContain(
+        '| prod-w-1 | worker | 192.168.30.21 | MAC `02:00:c0:a8:1e:15` (alias `lan0`) | serial `S6B0NL0W100001`, model `Samsung SSD 980 PRO 1TB` |',
+      );
+    }
   });
 
   it('use the v1alpha1 machine.network block on Talos 1.11', () => {

@@ -379,6 +379,42 @@ describe('the reference runbook', () => {
     expect(markdown).toContain('export NODE_PROD_W_2_DHCP=\n');
   });
 
+  it('checks in maintenance mode the disk each node installs to, which Talos wipes', () => {
+    const cluster = haCluster();
+    const nodes = cluster.nodes.map((node) => {
+      if (node.hostname === 'prod-w-1') {
+        return {
+          ...node,
+          disks: [
+            {
+              name: 'fast',
+              selector: { serial: 'S6B0NL0W200001' },
+              class: 'ssd' as const,
+              tier: 'fast-storage',
+            },
+          ],
+        };
+      }
+      if (node.hostname === 'prod-w-2')
+        return { ...node, installDisk: { wwid: 'eui.0025385b71b0' } };
+      return node;
+    }) as typeof cluster.nodes;
+    const text = file(talos([{ ...cluster, nodes }], [cilium]).files, 'clusters/prod/RUNBOOK.md');
+    expect(text).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+      'talosctl -n "${NODE_PROD_W_1_DHCP:?set it to the address the node got from DHCP}" get disks --insecure -o yaml\n',
+    );
+    expect(text).toContain(
+      '| prod-w-1 | `NODE_PROD_W_1_DHCP` | a link with `permanentAddr: 02:00:c0:a8:1e:15` | `dev_path: /dev/nvme0n1`, none of the data disks `fast` (serial `S6B0NL0W200001`) |',
+    );
+    expect(text).toContain(
+      '| prod-w-2 | `NODE_PROD_W_2_DHCP` | a link with `permanentAddr: 02:00:c0:a8:1e:16` | the one disk with wwid `eui.0025385b71b0` |',
+    );
+    expect(text).toContain(
+      '| prod-cp-2 | `NODE_PROD_CP_2_DHCP` | the link `id: enp1s0` | `dev_path: /dev/sda` |',
+    );
+  });
+
   it('upgrades Talos node by node, control planes first, and Kubernetes through one control plane', () => {
     const upgrades = [...markdown.matchAll(/^talosctl upgrade -n (\S+) /gm)].map((m) => m[1]);
     expect(upgrades).toEqual([

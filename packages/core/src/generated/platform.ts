@@ -230,6 +230,12 @@ version: string
  * How Talos encrypts the STATE and EPHEMERAL partitions (LUKS2): `tpm` seals the key in the node's TPM 2.0 (bound to SecureBoot state; the disk opens only in that machine), `nodeID` derives it from the node's UUID (protects a disk taken out of its machine, nothing more), `none` leaves them unencrypted. Default: nodeID in development, tpm in staging and production. Applied when Talos installs: changing it on a running node needs a reinstall (wipe).
  */
 diskEncryption?: ("tpm" | "nodeID" | "none")
+/**
+ * Image Factory system extensions the machines' hardware needs, added to the cluster's schematic beside the ones components ask for, e.g. siderolabs/intel-ucode or siderolabs/amd-ucode (CPU microcode, which Talos does not ship), siderolabs/realtek-firmware, siderolabs/bnx2-bnx2x or siderolabs/i915 (firmware). Every node of the cluster boots the same image. The schematic, the ISO and the installer image change with them: running nodes get them by a Talos upgrade to the new installer image (the runbook's upgrade section).
+ * 
+ * Items: An official extension name, <org>/<name>.
+ */
+extensions?: string[]
 }
 /**
  * Kubernetes settings.
@@ -365,9 +371,9 @@ role: ("controlplane" | "worker")
 address: string
 link: NodeLink
 /**
- * Disk Talos installs to, e.g. /dev/sda or /dev/nvme0n1.
+ * Disk Talos installs to (and wipes): a device path, e.g. /dev/sda or /dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S6B0NL0W100001, or a selector by the properties Talos reports (`talosctl get disks --insecure`). Kernel names such as /dev/nvme0n1 follow the order the disks are probed in, which can change between boots on a machine with two disks of one kind: on a node with data disks, select the install disk by serial or wwid.
  */
-installDisk: string
+installDisk: (string | InstallDiskSelector)
 labels?: KubernetesLabels1
 /**
  * Kubernetes taints of the node.
@@ -402,6 +408,27 @@ driver?: string
  * Predictable name Talos gives the link, e.g. enp3s0 or ens18 (`talosctl get links`). On metal Talos has not used eth0 since 1.5 unless the kernel argument net.ifnames=0 is set.
  */
 name?: string
+}
+/**
+ * Which disk Talos installs to, by the properties Talos reports (`talosctl get disks --insecure`); becomes machine.install.diskSelector. Every property given must match (Talos matches each as a glob, so the values may not hold *, ? or [), and Talos takes the first disk that does.
+ */
+export interface InstallDiskSelector {
+/**
+ * Disk serial number.
+ */
+serial?: string
+/**
+ * World Wide Identifier of the disk.
+ */
+wwid?: string
+/**
+ * Disk model, exactly as Talos reports it.
+ */
+model?: string
+/**
+ * Bus path of the disk, e.g. /pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0/nvme0n1.
+ */
+busPath?: string
 }
 /**
  * Kubernetes labels of the node.
