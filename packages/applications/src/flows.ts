@@ -142,12 +142,14 @@ export function applicationFlows(
         }
         // A Service of the cluster (`db.data.svc.cluster.local`) is the pods behind it: a DNS
         // rule would allow the ClusterIP, never the pod the connection reaches (core's
-        // `hostFlowPeer`, the rule every component follows); `ports` are the pods'. The API
-        // server's Service (`kubernetes.default.svc`) is the API server.
-        peer = hostFlowPeer(flow.fqdn, provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
-          kind: 'fqdn',
-          name: flow.fqdn,
-        };
+        // `hostFlowPeer`, the rule every component follows); `ports` are the pods' (`portsOf`),
+        // which the CNI provider takes as they are. The API server's Service
+        // (`kubernetes.default.svc`) is the API server.
+        const resolved = hostFlowPeer(
+          flow.fqdn,
+          provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        ) ?? { kind: 'fqdn', name: flow.fqdn };
+        peer = resolved.kind === 'service' ? { ...resolved, portsOf: 'pods' } : resolved;
       } else if (flow.cidr !== undefined) {
         if (parseCidr(flow.cidr) === undefined) {
           fail(at('cidr'), flow.cidr, 'is not a CIDR', 'a network such as 192.168.1.0/24');

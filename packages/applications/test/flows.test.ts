@@ -64,7 +64,11 @@ describe("the applications' flows", () => {
     const result = applicationFlows(apps, provided, path);
     expect(result.issues).toEqual([]);
     expect(result.flows.map((flow) => [flow.name, flow.peer])).toEqual([
-      ['docs-db', { kind: 'service', service: 'postgres', namespace: 'databases' }],
+      // An application's ports are the pods' (its schema says so): no Service mapping changes them.
+      [
+        'docs-db',
+        { kind: 'service', service: 'postgres', namespace: 'databases', portsOf: 'pods' },
+      ],
       // Another cluster domain than this cluster's: a name outside it.
       ['docs-other', { kind: 'fqdn', name: 'postgres.databases.svc.cluster.local' }],
     ]);

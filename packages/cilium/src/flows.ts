@@ -22,6 +22,7 @@ import {
   parseCidr,
   type ResolvedCluster,
   type ResolvedPlatform,
+  type ServiceDeclaration,
   warning,
 } from '@homelab/core';
 import { CILIUM_NAMESPACE } from './constants.js';
@@ -59,6 +60,23 @@ export interface Connection {
    * The egress rule names the proxy without ports (policies.ts says why).
    */
   readonly route?: GatewayRoute;
+  /** A call to a Service of the cluster by name (a `service` peer): how it was resolved. */
+  readonly service?: ServiceCall;
+}
+
+/** A call to Service `service` of `namespace`, and how its pods and ports were found. */
+export interface ServiceCall {
+  readonly service: string;
+  readonly namespace: string;
+  /** The ports the caller declared: the Service's, unless `portsOf` is `pods`. */
+  readonly declared: readonly FlowPort[];
+  readonly portsOf: 'service' | 'pods';
+  /**
+   * The component that declares the Service (`ClusterContribution.services`): `to` is its
+   * selector's pods and `ports` its targetPorts. Undefined: every pod of the namespace, on the
+   * declared ports.
+   */
+  readonly declaredBy?: string;
 }
 
 /** A routed host a connection reaches through the Gateway, and where the Gateway forwards it. */
@@ -248,6 +266,60 @@ function namespaceOwner(
   return names.find((name) => runsIn(name, true)) ?? names.find((name) => runsIn(name, false));
 }
 
+/** The Service `name` of `namespace` a component declares it renders on the cluster, if one does. */
+export function declaredService(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+  name: string,
+  namespace: string,
+): { component: string; declaration: ServiceDeclaration } | undefined {
+  for (const component of [...contributions.keys()].sort(compareStrings)) {
+    const declaration = (contributions.get(component)?.services ?? []).find(
+      (service) => service.name === name && service.namespace === namespace,
+    );
+    if (declaration !== undefined) return { component, declaration };
+  }
+  return undefined;
+}
+
+/**
+ * The pods' ports a call to `service` on `ports` (the Service's) arrives at: each port's
+ * targetPort (a range: each Service port in it), or the ports no Service port serves.
+ */
+export function targetPorts(
+  service: Pick<ServiceDeclaration, 'ports'>,
+  ports: readonly FlowPort[],
+): FlowPort[] | { missing: FlowPort[] } {
+  const out: FlowPort[] = [];
+  const missing: FlowPort[] = [];
+  for (const port of ports) {
+    const served = service.ports.filter(
+      (entry) =>
+        entry.protocol === port.protocol &&
+        port.port <= entry.port &&
+        entry.port <= (port.endPort ?? port.port),
+    );
+    if (served.length === 0) missing.push(port);
+    for (const entry of served) {
+      if (!out.some((seen) => seen.port === entry.targetPort && seen.protocol === entry.protocol))
+        out.push({ port: entry.targetPort, protocol: entry.protocol });
+    }
+  }
+  return missing.length > 0 ? { missing } : out;
+}
+
+/** A declared Service's ports for messages: `80→9000/TCP`. */
+export function formatServicePorts(service: Pick<ServiceDeclaration, 'ports'>): string {
+  return (
+    service.ports
+      .map((port) =>
+        port.port === port.targetPort
+          ? `${port.port}/${port.protocol}`
+          : `${port.port}→${port.targetPort}/${port.protocol}`,
+      )
+      .join(', ') || 'none'
+  );
+}
+
 /** The cluster's DNS domain: the `dns` provider's, else Talos' default. */
 function clusterDomain(contributions: ReadonlyMap<string, ClusterContribution>): string {
   for (const contribution of contributions.values()) {
@@ -331,7 +403,12 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
       const reason = flow.reason ?? flow.name;
       const peer = flow.peer;
       let count = 0;
-      const add = (from: Endpoint, to: Endpoint, ports: readonly FlowPort[]): void => {
+      const add = (
+        from: Endpoint,
+        to: Endpoint,
+        ports: readonly FlowPort[],
+        service?: ServiceCall,
+      ): void => {
         // One declaration may resolve to several connections (every deployment source, every
         // provider endpoint): each gets its own id, so that each gets its own policies.
         count += 1;
@@ -341,19 +418,61 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             : count === 1
               ? id
               : `${id}.${count}`;
-        connections.push({ id: unique, component, from, to, ports, reason });
+        connections.push({
+          id: unique,
+          component,
+          from,
+          to,
+          ports,
+          reason,
+          ...(service === undefined ? {} : { service }),
+        });
       };
       // Egress to the pods behind Service <service>.<namespace>.svc (the `service` peer, a
-      // deployment source inside the cluster): the ClusterIP its name resolves to is translated
-      // to a backend pod before the egress policy applies (contract.ts, FlowPeer `service`), so
-      // the rule names the pods of the namespace, the only labels the build knows of them (the
-      // Service's selector is not in the definition). Where the namespace is under default
+      // deployment source inside the cluster): the ClusterIP its name resolves to, and the
+      // Service's port, are translated to a backend pod and its port at connect() before the
+      // egress policy applies (contract.ts, FlowPeer `service`). A Service a component declares
+      // (`services`: one the platform renders) is its selector's pods on the targetPorts its
+      // ports map to; any other is every pod of the namespace (the only labels the build knows
+      // of them), on the declared ports taken as the pods'. Where the namespace is under default
       // deny, the generator also opens those pods to the caller on exactly these ports.
       const addService = (
-        service: { readonly service: string; readonly namespace: string },
+        service: {
+          readonly service: string;
+          readonly namespace: string;
+          readonly portsOf?: 'service' | 'pods';
+          readonly portSetting?: string;
+        },
         ports: readonly FlowPort[],
       ): void => {
         const hostname = `${service.service}.${service.namespace}.svc`;
+        const portsOf = service.portsOf ?? 'service';
+        const declared = declaredService(contributions, service.service, service.namespace);
+        const call: ServiceCall = {
+          service: service.service,
+          namespace: service.namespace,
+          declared: ports,
+          portsOf,
+          ...(declared === undefined ? {} : { declaredBy: declared.component }),
+        };
+        if (declared !== undefined) {
+          const { declaration } = declared;
+          const mapped = portsOf === 'pods' ? [...ports] : targetPorts(declaration, ports);
+          if ('missing' in mapped) {
+            issues.push(
+              error({
+                code: 'flow-service',
+                path: componentPath(component),
+                value: flow.name,
+                message: `${component} flow "${flow.name}" on cluster "${cluster.name}" calls Service ${hostname} on ${formatPorts(mapped.missing)}, but the Service ${declared.component} renders has no such port (it has ${formatServicePorts(declaration)}): nothing answers there`,
+                expected: `a port of the Service: ${formatServicePorts(declaration)}`,
+              }),
+            );
+            return;
+          }
+          add(own, pods(declared.component, service.namespace, declaration.selector), mapped, call);
+          return;
+        }
         const owner = namespaceOwner(contributions, service.namespace);
         if (owner === undefined) {
           issues.push(
@@ -367,7 +486,22 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           );
           return;
         }
-        add(own, pods(owner, service.namespace, {}), ports);
+        if (portsOf === 'service') {
+          // No component renders it (an application's own workload): its targetPort is unknown.
+          issues.push(
+            warning({
+              code: 'flow-service-port',
+              path: componentPath(component),
+              value: flow.name,
+              message: `${component} flow "${flow.name}" on cluster "${cluster.name}" calls Service ${hostname} on ${formatPorts(ports)}, which no component of the platform renders: the policy allows every pod of namespace "${service.namespace}" on that port, taken as the port the pods listen on; Cilium translates the Service's port to its targetPort before the policy applies, so if the Service maps it to another port every connection is dropped under default deny`,
+              expected:
+                service.portSetting === undefined
+                  ? `a Service ${service.service} whose targetPort is its port (${formatPorts(ports)}): no setting of ${component} states another port for the pods`
+                  : `the pods' port in ${service.portSetting} where the Service's targetPort differs from its port`,
+            }),
+          );
+        }
+        add(own, pods(owner, service.namespace, {}), ports, call);
       };
       const addRoute = (to: Endpoint, route: GatewayRoute): void => {
         connections.push({ id, component, from: own, to, ports: flow.ports, reason, route });

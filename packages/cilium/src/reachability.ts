@@ -33,6 +33,7 @@ import {
   planFlows,
 } from './flows.js';
 import { NAMESPACE_LABEL } from './policies.js';
+import { renderedBackend } from './services.js';
 import { clusterCiliumSettings, resolveNetworkPolicy } from './settings.js';
 
 type Json = { [key: string]: JsonValue };
@@ -533,6 +534,20 @@ export interface ClusterReachability {
   readonly monitors: readonly MonitorReach[];
   /** Every route the Gateway serves: whether what it forwards reaches the owner's pods. */
   readonly routes: readonly RouteReach[];
+  /**
+   * Calls to a Service the cluster's Applications render (found among their objects) whose
+   * ports it does not serve, or whose named targetPort no selected pod declares.
+   */
+  readonly services: readonly ServiceProblem[];
+}
+
+/** A call to a rendered Service that cannot arrive as declared. */
+export interface ServiceProblem {
+  readonly connection: Connection;
+  /** Called ports the Service has no port for. */
+  readonly missing: readonly FlowPort[];
+  /** Named targetPorts no container of its pods declares (the Service's port was kept). */
+  readonly unresolved: readonly string[];
 }
 
 /** Whether the Gateway's proxy reaches the pods behind one route. */
@@ -589,11 +604,30 @@ export function clusterReachability(
   const policies = PolicySet.fromObjects(objects);
 
   const needed: Reach[] = [];
+  const services: ServiceProblem[] = [];
   for (const connection of plan.connections) {
-    for (const port of connection.ports) {
+    // A call to a Service the cluster's Applications render arrives at its selector's pods on
+    // the targetPorts (services.ts): that is what must be allowed, whatever the plan resolved.
+    const backend =
+      connection.service === undefined || connection.to.kind !== 'pods'
+        ? undefined
+        : renderedBackend(objects, connection.service);
+    if (backend !== undefined && (backend.missing.length > 0 || backend.unresolved.length > 0)) {
+      services.push({ connection, missing: backend.missing, unresolved: backend.unresolved });
+    }
+    const to: Endpoint =
+      backend === undefined || connection.to.kind !== 'pods'
+        ? connection.to
+        : {
+            kind: 'pods',
+            component: connection.to.component,
+            namespace: connection.to.namespace,
+            selector: backend.selector,
+          };
+    for (const port of backend?.ports ?? connection.ports) {
       needed.push({
         from: connection.from,
-        to: connection.to,
+        to,
         port,
         allowed:
           policies.allows(connection.from, connection.to, port) &&
@@ -695,6 +729,7 @@ export function clusterReachability(
       undeclared,
       monitors,
       routes,
+      services,
     },
   };
 }
@@ -1041,6 +1076,34 @@ export const reachabilityCheck: SystemCheck = {
                 : `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} to the ingress entity without ports, and ${reach.connection.route.owner} accepting ingress from the Gateway`,
           }),
         );
+      }
+      for (const problem of result.services) {
+        const call = problem.connection.service;
+        if (call === undefined) continue;
+        const hostname = `${call.service}.${call.namespace}.svc`;
+        const at = ['clusters', deployed.cluster.index, 'components', problem.connection.component];
+        if (problem.missing.length > 0) {
+          issues.push(
+            error({
+              code: 'reachability',
+              path: at,
+              value: `${problem.connection.component} → ${hostname}`,
+              message: `${problem.connection.component} calls Service ${hostname} on ${formatPorts(problem.missing)} (${problem.connection.reason}) on cluster "${result.cluster}", but the Service rendered there has no such port: nothing answers`,
+              expected: `a port the Service ${call.service} serves`,
+            }),
+          );
+        }
+        if (problem.unresolved.length > 0) {
+          issues.push(
+            warning({
+              code: 'reachability',
+              path: at,
+              value: `${problem.connection.component} → ${hostname}`,
+              message: `${problem.connection.component} calls Service ${hostname} on cluster "${result.cluster}", whose targetPort ${problem.unresolved.map((name) => `"${name}"`).join(', ')} names no container port of the pods it selects among the rendered objects: the Service's port is taken as the pods' port`,
+              expected: `a container port named ${problem.unresolved[0]} in the pods the Service selects, or a numeric targetPort`,
+            }),
+          );
+        }
       }
       for (const reach of result.monitors) {
         if (reach.allowed) continue;

@@ -530,7 +530,19 @@ describe('calls to a Service of the cluster by name (a webhook of an application
 
   test('the caller reaches the pods of the namespace, and those pods under default deny accept it on that port, never through toFQDNs', () => {
     const run = runCilium(testDefinition(referenceClusters()), serviceCall('notify', []));
-    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    // No component renders ntfy: its port is taken as the pods', and the caller is told so.
+    expect(
+      run.issues
+        .filter((issue) => issue.code.startsWith('flow') && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.code, issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'warning',
+        'flow-service-port',
+        'hook flow "ntfy" on cluster "dev" calls Service ntfy.notify.svc on 8080/TCP, which no component of the platform renders: the policy allows every pod of namespace "notify" on that port, taken as the port the pods listen on; Cilium translates the Service\'s port to its targetPort before the policy applies, so if the Service maps it to another port every connection is dropped under default deny',
+        'a Service ntfy whose targetPort is its port (8080/TCP): no setting of hook states another port for the pods',
+      ],
+    ]);
     expect(policy(run, 'dev', 'hook-ntfy-egress').spec.egress).toEqual([
       {
         toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'notify' } }],
@@ -741,6 +753,211 @@ describe('calls to a Service of the cluster by name (a webhook of an application
   });
 });
 
+describe("calls to a Service the platform renders: its selector's pods, on its targetPort", () => {
+  // The platform renders MinIO in `storage` (Service minio: port 80 → the pods' 9000, as the
+  // upstream chart's console/API Services map them); the backup mover dials
+  // http://minio.storage.svc (port 80), as core's urlFlowPeer resolves its S3 endpoint.
+  const MINIO = { 'app.kubernetes.io/name': 'minio' };
+  function minio(declares: boolean, targetPort: number | string = 9000): AnyComponent {
+    return testComponent({
+      name: 'minio',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'storage', podSecurity: 'restricted', clusterResources: [] },
+        flows: [
+          {
+            name: 'console',
+            direction: 'ingress',
+            namespace: 'storage',
+            selector: { ...MINIO },
+            peer: { kind: 'gateway' },
+            ports: [{ port: 9001, protocol: 'TCP' }],
+          },
+        ],
+        ...(declares
+          ? {
+              services: [
+                {
+                  name: 'minio',
+                  namespace: 'storage',
+                  selector: { ...MINIO },
+                  ports: [
+                    {
+                      port: 80,
+                      targetPort: typeof targetPort === 'number' ? targetPort : 9000,
+                      protocol: 'TCP' as const,
+                    },
+                  ],
+                },
+              ],
+            }
+          : {}),
+      }),
+    });
+  }
+  function mover(ports: readonly number[] = [80], portsOf?: 'pods'): AnyComponent {
+    const target = urlFlowPeer('http://minio.storage.svc.cluster.local', undefined);
+    return testComponent({
+      name: 'mover',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'mover', podSecurity: 'restricted', clusterResources: [] },
+        flows: [
+          {
+            name: 's3',
+            direction: 'egress',
+            namespace: 'mover',
+            selector: { app: 'mover' },
+            peer:
+              target?.peer.kind === 'service'
+                ? { ...target.peer, ...(portsOf === undefined ? {} : { portsOf }) }
+                : { kind: 'host' },
+            ports: ports.map((port) => ({ port, protocol: 'TCP' as const })),
+            reason: 'the mover writes the backup to MinIO',
+          },
+        ],
+      }),
+    });
+  }
+  /** The Service and (with `pods`) the Deployment the platform's MinIO chart renders. */
+  function rendered(targetPort: number | string, pods = true): KubeObject[] {
+    return [
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'minio', namespace: 'storage' },
+        spec: { selector: { ...MINIO }, ports: [{ name: 'http', port: 80, targetPort }] },
+      },
+      ...(pods
+        ? [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: 'minio', namespace: 'storage' },
+              spec: {
+                selector: { matchLabels: { ...MINIO } },
+                template: {
+                  metadata: { labels: { ...MINIO, extra: 'yes' } },
+                  spec: {
+                    containers: [
+                      {
+                        name: 'minio',
+                        ports: [
+                          { name: 'api', containerPort: 9000 },
+                          { name: 'console', containerPort: 9001 },
+                        ],
+                      },
+                    ],
+                  },
+                },
+              },
+            } as KubeObject,
+          ]
+        : []),
+    ];
+  }
+  const input = (run: CiliumRun, extra: readonly KubeObject[]) =>
+    systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+      ...extra,
+    ]);
+
+  test("the egress names the Service's pods on the targetPort, and they admit the caller there", () => {
+    const run = runCilium(testDefinition(referenceClusters()), [mover(), minio(true)]);
+    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    expect(policy(run, 'dev', 'mover-s3-egress').spec.egress).toEqual([
+      {
+        toEndpoints: [
+          {
+            matchLabels: {
+              'app.kubernetes.io/name': 'minio',
+              'k8s:io.kubernetes.pod.namespace': 'storage',
+            },
+          },
+        ],
+        toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }],
+      },
+    ]);
+    const ingress = policy(run, 'dev', 'mover-s3-ingress');
+    expect(ingress.metadata.namespace).toBe('storage');
+    expect(ingress.spec.endpointSelector).toEqual({
+      matchLabels: { 'app.kubernetes.io/name': 'minio' },
+    });
+    expect(ingress.spec.ingress).toEqual([
+      {
+        fromEndpoints: [
+          { matchLabels: { app: 'mover', 'k8s:io.kubernetes.pod.namespace': 'mover' } },
+        ],
+        toPorts: [{ ports: [{ port: '9000', protocol: 'TCP' }] }],
+      },
+    ]);
+    // The Service rendered as declared, numeric or named through the pods' container ports.
+    expect(reachabilityCheck.check(input(run, rendered(9000)))).toEqual([]);
+    expect(reachabilityCheck.check(input(run, rendered('api')))).toEqual([]);
+    expect(reachabilityCheck.report?.(input(run, rendered(9000))) ?? []).toContain(
+      '    allowed  mover/mover → storage/minio 9000/TCP  [mover.s3]',
+    );
+  });
+
+  test("the old way (every pod of the namespace on the Service's port) fails the reachability check against the rendered Service", () => {
+    // minio without its declaration: the policy allows port 80, where no pod listens.
+    const run = runCilium(testDefinition(referenceClusters()), [mover(), minio(false)]);
+    expect(policy(run, 'dev', 'mover-s3-egress').spec.egress[0].toPorts).toEqual([
+      { ports: [{ port: '80', protocol: 'TCP' }] },
+    ]);
+    expect(reachabilityCheck.check(input(run, rendered(9000))).map((i) => i.message)).toContain(
+      'mover needs mover/mover → storage/minio 9000/TCP (the mover writes the backup to MinIO) on cluster "dev", but no generated policy allows it',
+    );
+    // A Service whose targetPort is its port: the old rule was right, and still passes.
+    expect(reachabilityCheck.check(input(run, rendered(80)))).toEqual([]);
+  });
+
+  test('a named targetPort no rendered pod declares is a warning, and the Service port is kept', () => {
+    const run = runCilium(testDefinition(referenceClusters()), [mover(), minio(false)]);
+    expect(
+      reachabilityCheck
+        .check(input(run, rendered('api', false)))
+        .filter((issue) => issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.message]),
+    ).toEqual([
+      [
+        'warning',
+        'mover calls Service minio.storage.svc on cluster "dev", whose targetPort "api" names no container port of the pods it selects among the rendered objects: the Service\'s port is taken as the pods\' port',
+      ],
+    ]);
+  });
+
+  test('a port the declared Service does not serve is an error, and no policy is generated', () => {
+    const run = runCilium(testDefinition(referenceClusters()), [mover([443]), minio(true)]);
+    expect(
+      run.issues
+        .filter((issue) => issue.code === 'flow-service' && issue.path[1] === 0)
+        .map((issue) => [issue.severity, issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'error',
+        'mover flow "s3" on cluster "dev" calls Service minio.storage.svc on 443/TCP, but the Service minio renders has no such port (it has 80→9000/TCP): nothing answers there',
+        'a port of the Service: 80→9000/TCP',
+      ],
+    ]);
+    expect(policies(run, 'dev').map((object) => object.metadata.name)).not.toContain(
+      'mover-s3-egress',
+    );
+  });
+
+  test("ports stated as the pods' (a setting's targetPort) are kept, on the Service's pods", () => {
+    const run = runCilium(testDefinition(referenceClusters()), [
+      mover([9000], 'pods'),
+      minio(true),
+    ]);
+    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    expect(policy(run, 'dev', 'mover-s3-egress').spec.egress[0].toPorts).toEqual([
+      { ports: [{ port: '9000', protocol: 'TCP' }] },
+    ]);
+    expect(reachabilityCheck.check(input(run, rendered(9000)))).toEqual([]);
+  });
+});
+
 describe('a deployment source or an address inside the cluster', () => {
   /** `deployer` fetching the deployment sources, `gitea` running in namespace `git`. */
   const deployer = testComponent({
@@ -777,7 +994,16 @@ describe('a deployment source or an address inside the cluster', () => {
       } as AnyJson),
       [deployer, gitea],
     );
-    expect(run.issues.filter((issue) => issue.code.startsWith('flow'))).toEqual([]);
+    // gitea renders no Service the build knows: its port is taken as the pods', with a warning.
+    expect(
+      run.issues
+        .filter((issue) => issue.code.startsWith('flow'))
+        .map((issue) => [issue.code, issue.path[1]]),
+    ).toEqual([
+      ['flow-service-port', 0],
+      ['flow-service-port', 1],
+      ['flow-service-port', 2],
+    ]);
     const egress = policies(run, 'dev').filter(
       (object) =>
         object.metadata.namespace === 'deployer' &&

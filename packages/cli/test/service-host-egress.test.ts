@@ -84,6 +84,19 @@ describe('a setting naming a Service of the cluster', { timeout: 300_000 }, () =
     );
     const { issues, reports, objects } = await run(text);
     expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    // PostgreSQL is the definition's own workload (no component renders its Service): 5432 is
+    // taken as the pods' port, and the warning says so; Authelia has no setting for another.
+    expect(
+      issues
+        .filter((issue) => issue.code === 'flow-service-port' && issue.message.includes('authelia'))
+        .map((issue) => [issue.severity, issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'warning',
+        'authelia flow "postgres" on cluster "staging" calls Service postgres.databases.svc on 5432/TCP, which no component of the platform renders: the policy allows every pod of namespace "databases" on that port, taken as the port the pods listen on; Cilium translates the Service\'s port to its targetPort before the policy applies, so if the Service maps it to another port every connection is dropped under default deny',
+        'a Service postgres whose targetPort is its port (5432/TCP): no setting of authelia states another port for the pods',
+      ],
+    ]);
     const policies = policiesOf(objects('staging'));
     expect(rules(policies, 'authelia', 'egress', 'databases')).toEqual([
       [

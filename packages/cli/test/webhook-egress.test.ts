@@ -57,6 +57,20 @@ describe("Alertmanager's webhook to a Service of the cluster", { timeout: 180_00
       withWebhook('http://paperless.paperless.svc.cluster.local:8000/api/alerts'),
     );
     expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    // paperless is the definition's own workload: its Service's targetPort is unknown, so the
+    // URL's port is taken as the pods', with a warning naming the setting that says otherwise.
+    const port = issues.filter(
+      (issue) => issue.code === 'flow-service-port' && issue.message.includes('"dev"'),
+    );
+    expect(port.map((issue) => [issue.severity, issue.position?.file])).toEqual([
+      ['warning', FILE],
+    ]);
+    expect(port[0]?.message).toContain(
+      'calls Service paperless.paperless.svc on 8000/TCP, which no component of the platform renders',
+    );
+    expect(port[0]?.expected).toMatch(
+      /^the pods' port in .*receivers\[\d+\]\.webhook\.targetPort where/,
+    );
     const policies = objects('dev').filter(
       (object) => object.kind === 'CiliumNetworkPolicy',
     ) as Loose[];

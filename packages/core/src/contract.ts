@@ -790,10 +790,29 @@ export type FlowPeer =
    * `fqdn`: the name resolves to the ClusterIP, which Cilium translates to a backend pod before
    * it applies the egress policy, so the address a DNS rule learned never matches (Cilium's
    * "DNS based" policy docs: DNS rules are for external peers, use endpoint rules inside the
-   * cluster). The CNI provider resolves it against what the definition deploys in `namespace`;
-   * `ports` are the ports the pods listen on (the Service's targetPort), not the Service's.
+   * cluster). Cilium's socket load balancer rewrites the connection to the backend's address and
+   * port at connect() (`bpf/bpf_sock.c`, `__sock4_xlate_fwd`), so the rule must name the pods'
+   * port (the Service's targetPort), not the Service's. The CNI provider resolves it against what
+   * the definition deploys in `namespace`: a Service a component declares (`services`) is its
+   * selector's pods, on the targetPort each Service port maps to; any other is every pod of the
+   * namespace, on `ports` as they are (the Service's port taken as the pods', with a warning).
    */
-  | { readonly kind: 'service'; readonly service: string; readonly namespace: string }
+  | {
+      readonly kind: 'service';
+      readonly service: string;
+      readonly namespace: string;
+      /**
+       * Whose ports `ports` are: `service` (the default: the port the caller dials, e.g. a URL's)
+       * or `pods` (stated as the port the pods listen on: a setting's `targetPort`, an
+       * application's flow), which no Service mapping changes.
+       */
+      readonly portsOf?: 'service' | 'pods';
+      /**
+       * The setting where the user may state the pods' port instead (`alertmanager.receivers[0].
+       * webhook.targetPort`), for the warning about a Service the build does not know.
+       */
+      readonly portSetting?: string;
+    }
   /** Addresses outside the pod network (a router, an upstream resolver) in CIDR notation. */
   | { readonly kind: 'cidr'; readonly cidr: string }
   /** The nodes (host-network agents, the kubelet): the local node and every other node. */
@@ -824,6 +843,23 @@ export interface FlowDeclaration {
    * workloads), so the Helm suite cannot find them in what the chart renders.
    */
   readonly workloads?: 'external';
+}
+
+/** A Service a component renders: its pods (`selector`) and where each of its ports arrives. */
+export interface ServiceDeclaration {
+  readonly name: string;
+  readonly namespace: string;
+  /** The Service's `spec.selector`. */
+  readonly selector: PodLabels;
+  readonly ports: readonly ServicePortDeclaration[];
+}
+
+/** One port of a declared Service: `port` on the ClusterIP, `targetPort` at the pods. */
+export interface ServicePortDeclaration {
+  readonly port: number;
+  /** The pods' port number (a named targetPort resolved through the pods' container ports). */
+  readonly targetPort: number;
+  readonly protocol: 'TCP' | 'UDP';
 }
 
 /** A flow the backup provider's pods need in a protected volume's namespace (facts.backup). */
@@ -967,6 +1003,13 @@ export interface ClusterContribution {
    */
   readonly flowlessNamespaces?: readonly string[];
   readonly volumes?: readonly VolumeRequest[];
+  /**
+   * The Services the component renders on the cluster (its own manifests or its upstream
+   * chart's) that another component may call by name: a `service` flow peer naming one is its
+   * selector's pods, on the targetPorts of its ports (the CNI provider's policies). The
+   * reachability check compares them with the Service objects it finds rendered.
+   */
+  readonly services?: readonly ServiceDeclaration[];
   readonly monitors?: readonly MonitorDeclaration[];
   /**
    * How to wait, after one node rebooted, until the component has recovered from it: the

@@ -10,8 +10,9 @@ const DEFAULT_PORTS: { readonly [protocol: string]: number } = { 'https:': 443, 
  * The peer and port of an `http(s)` URL a component's pods call: `{ kind: 'gateway', host }`
  * when the host is `<label>.<gatewayDomain>` (a route of the cluster), else the host's peer by
  * `hostFlowPeer` (a Service of the cluster, a network for an IP address, a public name). The
- * port is the URL's (443, 80 by default); for a Service it is taken as the pods' port (see
- * `hostFlowPeer`); for the API server's Service it is the API server's own (`flowPeerPorts`).
+ * port is the URL's (443, 80 by default); for a Service it is the Service's port, which the CNI
+ * provider maps to the pods' (see `hostFlowPeer`); for the API server's Service it is the API
+ * server's own (`flowPeerPorts`).
  * Undefined when `url` is not an http(s) URL.
  */
 export function urlFlowPeer(
@@ -50,9 +51,10 @@ export function urlFlowPeer(
  *   to a pod before the policy applies): the CNI provider warns about such a `cidr` peer;
  * - a Service of the cluster, `<service>.<namespace>.svc[.<clusterDomain>]`, is a `service` peer
  *   (the pods behind it): a toFQDNs rule would allow the ClusterIP its name resolves to, never
- *   the pod the connection reaches. The flow's ports are the pods': the caller's port (the
- *   Service's) is only right where the Service maps it to the same `targetPort`, which the
- *   definition does not say;
+ *   the pod the connection reaches. The caller's port is the Service's (`portsOf` unset): the
+ *   CNI provider maps it to the pods' port (the targetPort) where a component declares the
+ *   Service it renders (`ClusterContribution.services`), and otherwise takes it as the pods'
+ *   port with a warning (a caller whose setting states the pods' port sets `portsOf: 'pods'`);
  * - the API server's Service, `kubernetes.default.svc[.<clusterDomain>]` and the short names a
  *   pod's DNS search path expands to it (`kubernetes.default`, and `kubernetes` from the
  *   `default` namespace), is the API server (`kube-apiserver`), on its own port

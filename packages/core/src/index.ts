@@ -77,6 +77,8 @@ export type {
   SecretProducer,
   SecretReader,
   SecretRequirement,
+  ServiceDeclaration,
+  ServicePortDeclaration,
   SettingsSpec,
   TalosNeeds,
   TalosNodeNeeds,

@@ -30,6 +30,7 @@ import {
   parseIp,
   type RenderInput,
   type ResolvedCluster,
+  type ServiceDeclaration,
   shellQuote,
   type Values,
   warning,
@@ -402,6 +403,26 @@ function monitors(): MonitorDeclaration[] {
   ];
 }
 
+/** The ports of the `kube-dns` Service: the kubelets' `clusterDNS`, and the metrics. */
+const SERVICE_PORTS = [
+  { name: 'dns', port: 53, targetPort: DNS_PORT, protocol: 'UDP' },
+  { name: 'dns-tcp', port: 53, targetPort: DNS_PORT, protocol: 'TCP' },
+  { name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT, protocol: 'TCP' },
+] as const;
+
+/**
+ * The `kube-dns` Service as a declaration (`services`): a component whose setting names
+ * `kube-dns.coredns.svc` reaches CoreDNS' pods on their ports, never the whole namespace.
+ */
+function service(): ServiceDeclaration {
+  return {
+    name: 'kube-dns',
+    namespace: COREDNS_NAMESPACE,
+    selector: { ...DNS_SELECTOR },
+    ports: SERVICE_PORTS.map(({ port, targetPort, protocol }) => ({ port, targetPort, protocol })),
+  };
+}
+
 function descriptor(): ApplicationDescriptor {
   return {
     namespace: COREDNS_NAMESPACE,
@@ -423,6 +444,7 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
     application: descriptor(),
     talos: { disableCoreDns: true },
     flows: flows(settings, cluster),
+    services: [service()],
     monitors: monitors(),
     facts: {
       dns: {
@@ -601,11 +623,7 @@ function manifests(
       spec: {
         selector: { ...DNS_SELECTOR },
         clusterIP: address,
-        ports: [
-          { name: 'dns', port: 53, targetPort: DNS_PORT, protocol: 'UDP' },
-          { name: 'dns-tcp', port: 53, targetPort: DNS_PORT, protocol: 'TCP' },
-          { name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT, protocol: 'TCP' },
-        ],
+        ports: SERVICE_PORTS.map((port) => ({ ...port })),
       },
     },
   };

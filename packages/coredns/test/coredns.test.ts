@@ -350,6 +350,33 @@ describe('what it declares', () => {
     });
   });
 
+  test('declares the kube-dns Service it renders, as rendered: a call to it by name reaches its pods on their ports', () => {
+    const service = reference.objects('dev')['service-kube-dns'];
+    expect(declared?.services).toEqual([
+      {
+        name: service.metadata.name,
+        namespace: 'coredns',
+        selector: service.spec.selector,
+        ports: service.spec.ports.map(
+          ({
+            port,
+            targetPort,
+            protocol,
+          }: {
+            port: number;
+            targetPort: number;
+            protocol: string;
+          }) => ({
+            port,
+            targetPort,
+            protocol,
+          }),
+        ),
+      },
+    ]);
+    expect(declared?.services?.[0]?.selector).toEqual({ 'k8s-app': 'kube-dns' });
+  });
+
   test('declares the API server, every upstream on port 53 and the scrape of its metrics as its flows, nothing else', () => {
     expect(declared?.flows?.map((flow) => [flow.name, flow.peer])).toEqual([
       ['apiserver', { kind: 'kube-apiserver' }],

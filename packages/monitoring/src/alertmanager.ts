@@ -11,6 +11,7 @@ import {
   type FlowDeclaration,
   type FlowPeer,
   flowPeerPort,
+  formatPath,
   hostFlowPeer,
   type Issue,
   isIpv4,
@@ -478,7 +479,16 @@ export function alertmanagerPlan(
       }
       return;
     }
-    const { peer } = resolved;
+    // A Service's port is mapped to the pods' by the CNI provider where the platform renders the
+    // Service; `targetPort` states the pods' port, which no mapping changes.
+    const peer: FlowPeer =
+      resolved.peer.kind !== 'service'
+        ? resolved.peer
+        : targetPort !== undefined
+          ? { ...resolved.peer, portsOf: 'pods' }
+          : kind === 'webhook'
+            ? { ...resolved.peer, portSetting: formatPath(at('webhook', 'targetPort')) }
+            : resolved.peer;
     if (targetPort !== undefined && peer.kind !== 'service') {
       issues.push(
         error({

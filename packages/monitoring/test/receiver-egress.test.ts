@@ -34,8 +34,18 @@ describe("Alertmanager's egress to a webhook", () => {
       ]),
     );
     expect(issuesOf(run)).toEqual([]);
+    // The URL's port is the Service's: the CNI provider maps it where the platform renders the
+    // Service, and otherwise warns, naming the setting that states the pods' port.
     expect(egress(run)).toEqual([
-      [{ kind: 'service', service: 'ntfy', namespace: 'notify' }, [{ port: 80, protocol: 'TCP' }]],
+      [
+        {
+          kind: 'service',
+          service: 'ntfy',
+          namespace: 'notify',
+          portSetting: `${AT}.receivers[0].webhook.targetPort`,
+        },
+        [{ port: 80, protocol: 'TCP' }],
+      ],
     ]);
     const flow = (run.declared.dev?.flows ?? []).find((item) => item.peer.kind === 'service');
     expect(flow?.name).toBe('alertmanager-to-ntfy-notify-80');
@@ -57,10 +67,23 @@ describe("Alertmanager's egress to a webhook", () => {
     expect(issues(run, 'warning')).toEqual([]);
     expect(egress(run)).toEqual([
       [
-        { kind: 'service', service: 'gotify', namespace: 'tools' },
+        {
+          kind: 'service',
+          service: 'gotify',
+          namespace: 'tools',
+          portSetting: `${AT}.receivers[0].webhook.targetPort`,
+        },
         [{ port: 8080, protocol: 'TCP' }],
       ],
-      [{ kind: 'service', service: 'relay', namespace: 'ops' }, [{ port: 9000, protocol: 'TCP' }]],
+      [
+        {
+          kind: 'service',
+          service: 'relay',
+          namespace: 'ops',
+          portSetting: `${AT}.receivers[1].webhook.targetPort`,
+        },
+        [{ port: 9000, protocol: 'TCP' }],
+      ],
     ]);
   });
 
@@ -73,7 +96,8 @@ describe("Alertmanager's egress to a webhook", () => {
     expect(issuesOf(run)).toEqual([]);
     expect(egress(run)).toEqual([
       [
-        { kind: 'service', service: 'ntfy', namespace: 'notify' },
+        // Stated as the pods' port: no Service mapping changes it.
+        { kind: 'service', service: 'ntfy', namespace: 'notify', portsOf: 'pods' },
         [{ port: 8080, protocol: 'TCP' }],
       ],
     ]);
@@ -119,7 +143,15 @@ describe("Alertmanager's egress to a webhook", () => {
     );
     expect(egress(run)).toEqual([
       [{ kind: 'fqdn', name: 'ntfy.notify.svc.cluster.local' }, [{ port: 80, protocol: 'TCP' }]],
-      [{ kind: 'service', service: 'ntfy', namespace: 'notify' }, [{ port: 80, protocol: 'TCP' }]],
+      [
+        {
+          kind: 'service',
+          service: 'ntfy',
+          namespace: 'notify',
+          portSetting: `${AT}.receivers[0].webhook.targetPort`,
+        },
+        [{ port: 80, protocol: 'TCP' }],
+      ],
     ]);
   });
 
