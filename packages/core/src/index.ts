@@ -337,6 +337,8 @@ export {
   isGeneratedContent,
   parseAllDocuments,
   parseYaml,
+  requireVariable,
+  secretFromVariable,
   shellQuote,
   toJson,
   toYaml,
