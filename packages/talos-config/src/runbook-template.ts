@@ -84,7 +84,7 @@ Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{ku
 
 Run the commands from the repository root, in one shell (the steps share its variables), with
 \`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
-\`--for=create\`), \`helm\` 3 and \`curl\` on your workstation.
+\`--for=create\`), {{{tools}}} on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
 change the definition and run \`pnpm build\`, never edit these files.
 
