@@ -282,6 +282,19 @@ kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o j
 \`\`\`
 {{/if}}
 
+## In a new shell
+
+Everything below runs in a shell with the variables of steps 1 and 7, often days after the
+bootstrap: a new shell has none of them, and \`talosctl\` and \`kubectl\` then fall back to
+\`~/.talos/config\` and \`~/.kube/config\`, which may reach another cluster (a wait would
+then watch that one). From the repository root, set them first:
+
+\`\`\`sh
+export TALOS_DIR="$HOME"/.homelab/{{shell name}}
+export TALOSCONFIG="$TALOS_DIR/talosconfig"
+export KUBECONFIG="$TALOS_DIR/kubeconfig"
+\`\`\`
+
 ## Logging in
 
 {{#if login.routes.length}}

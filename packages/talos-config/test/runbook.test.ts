@@ -1652,6 +1652,32 @@ describe('when a component is down and that blocks the cluster', () => {
   });
 });
 
+describe('the sections after the bootstrap', () => {
+  const { files } = talos([haCluster()], [cilium]);
+  const markdown = file(files, 'clusters/prod/RUNBOOK.md');
+
+  it("set step 1's and step 7's variables first, for a new shell, before any of them uses one", () => {
+    const exports = [
+      'export TALOS_DIR="$HOME"/.homelab/prod',
+      'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
+      'export KUBECONFIG="$TALOS_DIR/kubeconfig"',
+    ].join('\n');
+    const lines = markdown.split('\n');
+    const lastStep = lines.map((line) => /^## \d+\. /.test(line)).lastIndexOf(true);
+    const after = lines.slice(lastStep + 1);
+    const firstSection = after.findIndex(
+      (line) => /^## /.test(line) && line !== '## Watching the platform converge',
+    );
+    const rest = after.slice(firstSection).join('\n');
+    // the first block of the sections that may run in a new shell sets the three variables
+    const firstBlock = /```sh\n([\s\S]*?)\n```/.exec(rest);
+    expect(firstBlock?.[1]).toBe(exports);
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Logging in'));
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Later: changing Talos settings'));
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Upgrades'));
+  });
+});
+
 describe('the prerequisites', () => {
   const step = (...commands: string[]) => ({ title: 't', body: [], commands });
 
