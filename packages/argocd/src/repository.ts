@@ -14,8 +14,10 @@ import {
   error,
   type Issue,
   type ResolvedPlatform,
+  requireVariable,
   type SystemCheck,
   type SystemInput,
+  secretFromVariable,
   shellQuote,
   valuesSource,
 } from '@homelab/core';
@@ -178,7 +180,7 @@ export function repositorySecret(platform: ResolvedPlatform): BootstrapSecret | 
     keys: ['type', 'url', 'username', 'password'],
     description: `the access token Argo CD reads ${url} with (read it into HOMELAB_REPOSITORY_TOKEN first: \`read -rs HOMELAB_REPOSITORY_TOKEN\`; labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
     commands: [
-      `${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} --from-literal=password="\${HOMELAB_REPOSITORY_TOKEN:?read it first: read -rs HOMELAB_REPOSITORY_TOKEN}" --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
+      `${requireVariable('HOMELAB_REPOSITORY_TOKEN', 'read it first: read -rs HOMELAB_REPOSITORY_TOKEN')} && ${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} ${secretFromVariable('password', 'HOMELAB_REPOSITORY_TOKEN')} --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
     ],
   };
 }

@@ -29,7 +29,9 @@ import {
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  requireVariable,
   SYNC_OPTIONS_ANNOTATION,
+  secretFromVariable,
   settingsPath,
   shellQuote,
   urlFlowPeer,
@@ -140,7 +142,7 @@ function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): Bo
     description:
       'the access token of the Bitwarden machine account the operator reads this namespace\u2019s secrets with',
     commands: [
-      `kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} --from-literal=${shellQuote(key)}="\${BWS_ACCESS_TOKEN:?read it first (see above)}" --dry-run=client -o yaml | kubectl apply -f -`,
+      `${requireVariable('BWS_ACCESS_TOKEN', 'read it first (see above)')} && kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} ${secretFromVariable(key, 'BWS_ACCESS_TOKEN')} --dry-run=client -o yaml | kubectl apply -f -`,
     ],
   };
 }

@@ -316,8 +316,8 @@ describe('the machine-account token', () => {
       ['sso', 'bw-auth-token', ['token']],
     ]);
     expect(secrets[0]?.commands).toEqual([
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
-      'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}" --dry-run=client -o yaml | kubectl apply -f -',
+      // the token reaches kubectl through a pipe, never as its argument (`ps` shows those)
+      `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply -f -`,
     ]);
     expect(run.declared('dev').bootstrap?.[0]?.commands).toEqual([
       'read -rs BWS_ACCESS_TOKEN',

@@ -177,10 +177,10 @@ describe('the rotation guide', () => {
   it("renews the machine account's token in every namespace that has one", () => {
     const text = guide();
     const token = text.slice(text.indexOf('## The machine account'));
-    expect(commands(token.split('\n')).filter((line) => line.startsWith('kubectl'))).toEqual(
+    expect(commands(token.split('\n')).filter((line) => line.includes('bw-auth-token'))).toEqual(
       ['argocd', 'backup', 'sso'].map(
         (namespace) =>
-          `kubectl -n ${namespace} create secret generic bw-auth-token --from-literal=token="\${BWS_ACCESS_TOKEN:?read it first (see above)}" --dry-run=client -o yaml | kubectl apply -f -`,
+          `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n ${namespace} create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply -f -`,
       ),
     );
   });

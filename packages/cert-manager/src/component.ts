@@ -18,8 +18,10 @@ import {
   type Issue,
   type RenderInput,
   type ResolvedCluster,
+  requireVariable,
   type SecretKeyRef,
   type SecretRequirement,
+  secretFromVariable,
   shellQuote,
   type Values,
 } from '@homelab/core';
@@ -182,8 +184,9 @@ function credentials(
           (ref) =>
             `printf '%s' ${shellQuote(`${name}/${ref.key}: `)} && read -rs ${variableFor(ref)} && echo`,
         ),
+        ...refs.map((ref) => `${requireVariable(variableFor(ref), 'empty: read it again')} &&`),
         `kubectl -n ${CERT_MANAGER_NAMESPACE} create secret generic ${shellQuote(name)} \\`,
-        ...refs.map((ref) => `  --from-literal=${shellQuote(ref.key)}="$${variableFor(ref)}" \\`),
+        ...refs.map((ref) => `  ${secretFromVariable(ref.key, variableFor(ref))} \\`),
         '  --dry-run=client -o yaml | kubectl apply -f -',
       ],
     })),

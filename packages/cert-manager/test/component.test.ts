@@ -336,9 +336,14 @@ describe('an ACME issuer', () => {
         commands: [
           "printf '%s' 'aws/access-key-id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
           "printf '%s' 'aws/secret-access-key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+          ': "${AWS_ACCESS_KEY_ID:?empty: read it again}" &&',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+          ': "${AWS_SECRET_ACCESS_KEY:?empty: read it again}" &&',
           'kubectl -n cert-manager create secret generic aws \\',
-          '  --from-literal=access-key-id="$AWS_ACCESS_KEY_ID" \\',
-          '  --from-literal=secret-access-key="$AWS_SECRET_ACCESS_KEY" \\',
+          // the values reach kubectl through pipes, never as its arguments (`ps` shows those)
+          `  --from-file=access-key-id=<(printf '%s' "$AWS_ACCESS_KEY_ID") \\`,
+          `  --from-file=secret-access-key=<(printf '%s' "$AWS_SECRET_ACCESS_KEY") \\`,
           '  --dry-run=client -o yaml | kubectl apply -f -',
         ],
       },

@@ -92,7 +92,7 @@ describe('the reference platform', () => {
     const runbook = file(files, 'clusters/dev/RUNBOOK.md');
     expect(runbook).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
-      'kubectl -n argocd create secret generic bw-auth-token --from-literal=token="${BWS_ACCESS_TOKEN:?read it first (see above)}"',
+      ': "${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf \'%s\' "$BWS_ACCESS_TOKEN")',
     );
     expect(runbook).toContain('kubectl -n authelia create secret generic bw-auth-token');
     // Authelia's chart puts each client secret into its configuration as

@@ -339,6 +339,8 @@ export {
   isGeneratedContent,
   parseAllDocuments,
   parseYaml,
+  requireVariable,
+  secretFromVariable,
   shellQuote,
   toJson,
   toYaml,

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './issues.js';
@@ -7,6 +8,8 @@ import {
   isGeneratedContent,
   parseAllDocuments,
   parseYaml,
+  requireVariable,
+  secretFromVariable,
   templateMarkerIssues,
   toJson,
   toYaml,
@@ -199,5 +202,49 @@ describe('templateMarkerIssues', () => {
       code: 'template-marker',
       severity: 'error',
     });
+  });
+});
+
+describe('a Secret value from a shell variable', () => {
+  // A stand-in kubectl: prints its arguments, then the bytes of the file each --from-file names.
+  const fake = [
+    'kubectl() {',
+    '  printf "argv:%s\\n" "$*"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+    '  for arg in "$@"; do case $arg in --from-file=*) od -An -v -tx1 "${arg#--from-file=*=}";; esac; done',
+    '}',
+  ].join('\n');
+  const run = (script: string, value: string | undefined) =>
+    spawnSync('bash', ['-c', `${fake}\n${script}`], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...(value === undefined ? {} : { TOKEN: value }) },
+    });
+
+  it('reaches kubectl as a file, byte for byte, never among its arguments', () => {
+    // quotes, an expansion, a backslash and a newline of its own: all kept as they are
+    const value = `s3cr'et "$x" \\ end\n`;
+    const script = `${requireVariable('TOKEN', 'read it first')} && kubectl create secret generic t ${secretFromVariable('token', 'TOKEN')}`;
+    expect(script).toBe(
+      `: "\${TOKEN:?read it first}" && kubectl create secret generic t --from-file=token=<(printf '%s' "$TOKEN")`,
+    );
+    const result = run(script, value);
+    expect(result.status).toBe(0);
+    const [argv, ...bytes] = result.stdout.split('\n');
+    expect(argv).toMatch(/^argv:create secret generic t --from-file=token=\/dev\/fd\/\d+$/);
+    expect(bytes.join('').replace(/\s+/g, '')).toBe(Buffer.from(value).toString('hex'));
+  });
+
+  it('stops before kubectl runs while the variable is unset or empty', () => {
+    const script = `${requireVariable('TOKEN', 'read it first')} && kubectl create secret generic t ${secretFromVariable('token', 'TOKEN')}`;
+    for (const value of [undefined, '']) {
+      const result = run(script, value);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('TOKEN: read it first');
+    }
+  });
+
+  it('refuses a name that is not a shell variable', () => {
+    expect(() => secretFromVariable('token', 'TOKEN}; rm')).toThrow(/not a shell variable/);
+    expect(() => requireVariable('TOKEN', 'a } brace')).toThrow(/shell syntax/);
   });
 });

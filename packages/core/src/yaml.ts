@@ -907,3 +907,28 @@ export function shellQuote(value: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * The `kubectl create secret generic` argument that gives `key` the value of the shell variable
+ * `variable`, byte for byte, without the value on any command line: `--from-literal=key="$V"`
+ * expands it into kubectl's arguments, which every user of the workstation reads (`ps`,
+ * /proc/<pid>/cmdline) while kubectl runs. Here kubectl reads a file, the pipe of a process
+ * substitution (bash and zsh, the shells the runbook's blocks are pasted into) into which
+ * `printf`, a shell builtin, writes the value (no newline added). A process substitution's
+ * failure does not reach kubectl, which would store an empty value: check the variable first
+ * with {@link requireVariable}.
+ */
+export function secretFromVariable(key: string, variable: string): string {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) throw new Error(`not a shell variable: ${variable}`);
+  return `--from-file=${shellQuote(key)}=<(printf '%s' "$${variable}")`;
+}
+
+/**
+ * A command that fails, with `message` on stderr, while the shell variable `variable` is unset or
+ * empty; chain the command that reads the variable after it with `&&`.
+ */
+export function requireVariable(variable: string, message: string): string {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) throw new Error(`not a shell variable: ${variable}`);
+  if (/[}'"`$\\]/.test(message)) throw new Error(`message holds shell syntax: ${message}`);
+  return `: "\${${variable}:?${message}}"`;
+}

@@ -25,8 +25,10 @@ import {
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  requireVariable,
   type SecretReader,
   type SecretRequirement,
+  secretFromVariable,
   settingsPath,
   shellQuote,
   type TalosNeeds,
@@ -247,27 +249,43 @@ function secretRequirements(
   });
 }
 
-/** The Secrets as hand-made bootstrap secrets, for a cluster without a secrets provider. */
+/**
+ * The Secrets as hand-made bootstrap secrets, for a cluster without a secrets provider. Each value
+ * is read from the terminal (not echoed, not in the shell history), checked not empty, and handed
+ * to kubectl as a file, never as an argument (`ps` shows arguments to every user); Grafana's
+ * admin password is random, its user `admin`.
+ */
 function bootstrapSecrets(secrets: readonly SecretRequirement[]): BootstrapSecret[] {
-  return secrets.map((secret) => ({
-    name: secret.name,
-    namespace: secret.namespace,
-    keys: secret.keys,
-    description: `${secret.description ?? secret.name} (no secrets provider on this cluster)`,
-    commands: [
-      `kubectl -n ${shellQuote(secret.namespace)} create secret generic ${shellQuote(secret.name)} \\`,
-      ...secret.keys.map((key, i) => {
-        const variable = `${secret.name}_${key}`.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-        const value =
-          secret.name === GRAFANA_ADMIN_SECRET.name && key === 'admin-password'
-            ? '"$(openssl rand -base64 24)"'
-            : secret.name === GRAFANA_ADMIN_SECRET.name && key === 'admin-user'
-              ? 'admin'
-              : `"$${variable}"`;
-        return `  --from-literal=${shellQuote(key)}=${value}${i < secret.keys.length - 1 ? ' \\' : ''}`;
-      }),
-    ],
-  }));
+  return secrets.map((secret) => {
+    const variableOf = (key: string): string =>
+      `${secret.name}_${key}`.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+    const grafanaAdmin = secret.name === GRAFANA_ADMIN_SECRET.name;
+    const typed = secret.keys.filter(
+      (key) => !(grafanaAdmin && (key === 'admin-password' || key === 'admin-user')),
+    );
+    const args = secret.keys.map((key) =>
+      grafanaAdmin && key === 'admin-password'
+        ? `--from-file=admin-password=<(openssl rand -base64 24 | tr -d '\\n')`
+        : grafanaAdmin && key === 'admin-user'
+          ? '--from-literal=admin-user=admin'
+          : secretFromVariable(key, variableOf(key)),
+    );
+    return {
+      name: secret.name,
+      namespace: secret.namespace,
+      keys: secret.keys,
+      description: `${secret.description ?? secret.name} (no secrets provider on this cluster)`,
+      commands: [
+        ...typed.map(
+          (key) =>
+            `printf '%s' ${shellQuote(`${secret.namespace}/${secret.name} ${key}: `)} && read -rs ${variableOf(key)} && echo`,
+        ),
+        ...typed.map((key) => `${requireVariable(variableOf(key), 'empty: read it again')} &&`),
+        `kubectl -n ${shellQuote(secret.namespace)} create secret generic ${shellQuote(secret.name)} \\`,
+        ...args.map((arg, i) => `  ${arg}${i < args.length - 1 ? ' \\' : ''}`),
+      ],
+    };
+  });
 }
 
 /** Alertmanager's repeat interval: how often a firing alert is sent again. */

@@ -937,15 +937,23 @@ describe('Grafana', () => {
     const admin = bare.declared.dev?.bootstrapSecrets?.find(
       (secret) => secret.name === 'grafana-admin',
     );
+    // values reach kubectl through pipes, never as its arguments (`ps` shows those)
     expect(admin?.commands).toEqual([
       'kubectl -n monitoring create secret generic grafana-admin \\',
-      '  --from-literal=admin-password="$(openssl rand -base64 24)" \\',
+      "  --from-file=admin-password=<(openssl rand -base64 24 | tr -d '\\n') \\",
       '  --from-literal=admin-user=admin',
     ]);
     const oidc = bare.declared.dev?.bootstrapSecrets?.find(
       (secret) => secret.name === 'grafana-oidc',
     );
-    expect(oidc?.commands[1]).toBe('  --from-literal=client-secret="$GRAFANA_OIDC_CLIENT_SECRET"');
+    // the runbook reads the value it uses (it set no variable before), and stops on an empty one
+    expect(oidc?.commands).toEqual([
+      "printf '%s' 'monitoring/grafana-oidc client-secret: ' && read -rs GRAFANA_OIDC_CLIENT_SECRET && echo",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+      ': "${GRAFANA_OIDC_CLIENT_SECRET:?empty: read it again}" &&',
+      'kubectl -n monitoring create secret generic grafana-oidc \\',
+      `  --from-file=client-secret=<(printf '%s' "$GRAFANA_OIDC_CLIENT_SECRET")`,
+    ]);
   });
 });
 

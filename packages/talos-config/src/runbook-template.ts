@@ -84,7 +84,7 @@ Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{ku
 
 Run the commands from the repository root, in one shell (the steps share its variables), with
 \`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
-\`--for=create\`), \`helm\` 3 and \`curl\` on your workstation.
+\`--for=create\`), {{{tools}}} on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
 change the definition and run \`pnpm build\`, never edit these files.
 
@@ -286,6 +286,19 @@ An Application that stays \`OutOfSync\` or \`Degraded\` names the object in its 
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{range .status.resources[*]}{.kind}/{.name}: {.status} {.health.status}{"\\n"}{end}'
 \`\`\`
 {{/if}}
+
+## In a new shell
+
+Everything below runs in a shell with the variables of steps 1 and 7, often days after the
+bootstrap: a new shell has none of them, and \`talosctl\` and \`kubectl\` then fall back to
+\`~/.talos/config\` and \`~/.kube/config\`, which may reach another cluster (a wait would
+then watch that one). From the repository root, set them first:
+
+\`\`\`sh
+export TALOS_DIR="$HOME"/.homelab/{{shell name}}
+export TALOSCONFIG="$TALOS_DIR/talosconfig"
+export KUBECONFIG="$TALOS_DIR/kubeconfig"
+\`\`\`
 
 ## Logging in
 

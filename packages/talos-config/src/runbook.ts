@@ -534,6 +534,34 @@ function removedNodeView(
 }
 
 /**
+ * Tools beyond the ones every runbook uses (talosctl, kubectl, helm, curl and a POSIX userland)
+ * that a component's commands call, as the prerequisites name them.
+ */
+const EXTRA_TOOLS: readonly (readonly [command: string, text: string])[] = [
+  ['openssl', '`openssl`'],
+  ['argocd', 'the Argo CD CLI (`argocd`)'],
+  ['aws', 'the AWS CLI (`aws`)'],
+  ['restic', '`restic`'],
+  ['jq', '`jq`'],
+];
+
+/**
+ * The prerequisites' tools after talosctl and kubectl: helm and curl, then every tool of
+ * EXTRA_TOOLS a command of `steps` runs (at a command's start: the line's, after a pipe, `&&`,
+ * `||`, `;`, or inside `$(…)`/`<(…)`), comments left out.
+ */
+export function toolsText(steps: readonly BootstrapStep[]): string {
+  const lines = steps
+    .flatMap((step) => step.commands.flatMap((command) => command.split('\n')))
+    .filter((line) => !/^\s*#/.test(line));
+  const used = EXTRA_TOOLS.filter(([command]) =>
+    lines.some((line) => new RegExp(`(^|[|&;(]|\\$\\()\\s*${command}(\\s|$)`).test(line)),
+  ).map(([, text]) => text);
+  const all = ['`helm` 3', '`curl`', ...used];
+  return `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
+}
+
+/**
  * The cluster's runbook (RUNBOOK.md), with the cluster's own values in every command. `render`
  * renders the template's view (tests compare the precompiled and the compiled template).
  */
@@ -570,6 +598,7 @@ export function runbook(
   const provider = login?.provider;
   const loginSteps = (login?.steps ?? []).map((step) => stepView(step));
   const view = {
+    tools: toolsText([...input.steps, ...(login?.steps ?? []), ...(input.later ?? [])]),
     header: input.header,
     definition: definitionText(input.definition),
     name: cluster.name,

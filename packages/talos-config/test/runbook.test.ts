@@ -16,6 +16,7 @@ import {
   type RunbookApplication,
   type RunbookInput,
   runbook,
+  toolsText,
 } from '../src/runbook.js';
 import {
   runbookHelpers,
@@ -1684,5 +1685,65 @@ describe('when a component is down and that blocks the cluster', () => {
     expect(commands(without)).toHaveLength(2);
     expect(without).not.toContain('patch validatingwebhookconfiguration');
     expect(runbook({ ...input, gitops })).not.toContain('## When a component is down');
+  });
+});
+
+describe('the sections after the bootstrap', () => {
+  const { files } = talos([haCluster()], [cilium]);
+  const markdown = file(files, 'clusters/prod/RUNBOOK.md');
+
+  it("set step 1's and step 7's variables first, for a new shell, before any of them uses one", () => {
+    const exports = [
+      'export TALOS_DIR="$HOME"/.homelab/prod',
+      'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
+      'export KUBECONFIG="$TALOS_DIR/kubeconfig"',
+    ].join('\n');
+    const lines = markdown.split('\n');
+    const lastStep = lines.map((line) => /^## \d+\. /.test(line)).lastIndexOf(true);
+    const after = lines.slice(lastStep + 1);
+    const firstSection = after.findIndex(
+      (line) => /^## /.test(line) && line !== '## Watching the platform converge',
+    );
+    const rest = after.slice(firstSection).join('\n');
+    // the first block of the sections that may run in a new shell sets the three variables
+    const firstBlock = /```sh\n([\s\S]*?)\n```/.exec(rest);
+    expect(firstBlock?.[1]).toBe(exports);
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Logging in'));
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Later: changing Talos settings'));
+    expect(rest.indexOf(exports)).toBeLessThan(rest.indexOf('## Upgrades'));
+  });
+});
+
+describe('the prerequisites', () => {
+  const step = (...commands: string[]) => ({ title: 't', body: [], commands });
+
+  it('name every tool beyond talosctl, kubectl, helm and curl that a step runs', () => {
+    expect(toolsText([])).toBe('`helm` 3 and `curl`');
+    expect(
+      toolsText([
+        step(
+          'kubectl -n monitoring create secret generic grafana-admin \\',
+          "  --from-file=admin-password=<(openssl rand -base64 24 | tr -d '\\n') \\",
+        ),
+        step('argocd admin initial-password -n argocd'),
+      ]),
+    ).toBe('`helm` 3, `curl`, `openssl` and the Argo CD CLI (`argocd`)');
+    // after a pipe, in a command substitution, on a line of its own
+    expect(toolsText([step('kubectl get secret x | base64 -d | openssl x509 -noout')])).toBe(
+      '`helm` 3, `curl` and `openssl`',
+    );
+    expect(toolsText([step('x=$(jq -r .a f)')])).toBe('`helm` 3, `curl` and `jq`');
+  });
+
+  it('leave out a tool only named: in a comment, an argument or a resource name', () => {
+    expect(
+      toolsText([
+        step(
+          '# then: openssl x509 -in ca.crt',
+          'kubectl -n argocd get deployment argocd-server',
+          'kubectl create namespace argocd',
+        ),
+      ]),
+    ).toBe('`helm` 3 and `curl`');
   });
 });
