@@ -156,9 +156,13 @@ disk keys, and its installation fails.
 
 ## 3. Generate the machine configs with the patches
 
+From the secrets of step 1, so this step can run again (a rebuild, \`disaster-recovery.md\`):
+\`--force\` overwrites the configs and \`talosconfig\` a run before left, which talosctl otherwise
+refuses to replace.
+
 \`\`\`sh
 {{> genConfig}}
-  --output-dir "$TALOS_DIR"
+  --output-dir "$TALOS_DIR" --force
 \`\`\`
 
 ## 4. Find each node's DHCP address
@@ -558,8 +562,9 @@ holds what the cluster cannot lose yet.
 {{#if singleNode}}
 The cluster has one node, its only control plane and etcd member. It can take more nodes
 (below), but its node can be neither retired nor replaced: without it, etcd and every
-Kubernetes object are gone. When it dies, rebuild the cluster (steps 1–7 on the new machine)
-and restore what the backups hold (\`disaster-recovery.md\` next to this runbook, where the
+Kubernetes object are gone. When it dies, rebuild the cluster on the new machine with the
+same \`secrets.yaml\` (step 1's exports, not its \`gen secrets\`, which refuses to overwrite it),
+then steps 2–7, and restore what the backups hold (\`disaster-recovery.md\` next to this runbook, where the
 backups component runs).
 
 {{/if}}

@@ -464,7 +464,7 @@ function lifecycleView(
           : false;
     const replaceRefusal =
       controlPlane && others.length === 0
-        ? 'it is the only control plane: with it, etcd and every Kubernetes object are gone; rebuild the cluster (steps 1–7 on the new machine) and restore what the backups hold (`disaster-recovery.md` next to this runbook, where the backups component runs)'
+        ? 'it is the only control plane: with it, etcd and every Kubernetes object are gone; rebuild the cluster on the new machine with the same `secrets.yaml` (the exports of step 1, not its `gen secrets`), then steps 2–7, and restore what the backups hold (`disaster-recovery.md` next to this runbook, where the backups component runs)'
         : false;
     return {
       ...nodeView(node),

@@ -320,6 +320,7 @@ describe('values that try to leave their quotes', () => {
       `@${HOSTILE.dir}/worker.yaml`,
       '--output-dir',
       '$TALOS_DIR',
+      '--force',
     ]);
     expect(words).toContainEqual([
       'until',
@@ -366,6 +367,20 @@ describe('the reference runbook', () => {
       '## 6. Bootstrap etcd (once, on one control plane)',
       '## 7. Fetch the kubeconfig',
     ]);
+  });
+
+  it('generates the configs so that the step runs again in a rebuild (talosctl refuses to overwrite without --force)', () => {
+    const step3 = markdown.slice(
+      markdown.indexOf('## 3. Generate the machine configs with the patches'),
+      markdown.indexOf("## 4. Find each node's DHCP address"),
+    );
+    const command = shellBlocks(step3).join('\n').trimEnd();
+    expect(command).toMatch(/^talosctl gen config prod /);
+    // talosctl v1.11–v1.13 `gen config` refuses files a run before left (validateFileExists)
+    // unless forced: a rebuild (disaster-recovery.md, steps 2 to 5) stopped here.
+    expect(command.split('\n').at(-1)).toBe('  --output-dir "$TALOS_DIR" --force');
+    // The secrets of step 1 are never generated again by the rebuild it points to.
+    expect(markdown).not.toContain('steps 1–7');
   });
 
   it('finds each node at its DHCP address by the link its patch selects', () => {
