@@ -130,6 +130,14 @@ const TALOS_DNS: DnsTarget = {
   component: undefined,
 };
 
+/**
+ * The metrics port of Talos' CoreDNS (`prometheus :9153` in its Corefile, the container and
+ * kube-dns Service port; Talos v1.12 `internal/app/machined/pkg/controllers/k8s/internal/
+ * k8stemplates/coredns.go`), which the metrics provider's chart scrapes where no component
+ * provides `dns` (kube-prometheus-stack's `coreDns` monitor).
+ */
+export const TALOS_DNS_METRICS_PORT = 9153;
+
 /** Talos' host DNS resolver, where its CoreDNS forwards (`forwardKubeDNSToHost`). */
 const TALOS_HOST_DNS = '169.254.116.108/32';
 
@@ -880,7 +888,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
     for (const namespace of contribution.flowlessNamespaces ?? []) open.add(namespace);
   }
   for (const namespace of open) namespaces.delete(namespace);
-  connections.push(...scrapeConnections(contributions, reaches, namespaces));
+  connections.push(...scrapeConnections(contributions, reaches, namespaces, dns));
   const endpoints = new Map<string, Extract<Endpoint, { kind: 'pods' }>>();
   for (const connection of connections) {
     for (const end of [connection.from, connection.to]) {
@@ -909,12 +917,18 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
  * - every namespace outside default deny where a component runs, on any port: its pods accept
  *   anything already, and no flow of its component names the metrics port (it declares none),
  *   while the provider scrapes it (Longhorn, VolSync, applications). The rule is only the
- *   provider's egress, scoped to that namespace.
+ *   provider's egress, scoped to that namespace;
+ * - Talos' own CoreDNS, where no component provides `dns`, on its metrics port: it runs in
+ *   Cilium's namespace, under default deny, and no component declares its flows, while the
+ *   metrics provider's chart scrapes it (kube-prometheus-stack's `coreDns` monitor, on unless a
+ *   component provides `dns`); without this pair of rules every scrape is dropped and
+ *   TargetDown fires for ever.
  */
 function scrapeConnections(
   contributions: ReadonlyMap<string, ClusterContribution>,
   reaches: ReadonlyMap<Capability, readonly { component: string; flow: FlowDeclaration }[]>,
   denied: ReadonlySet<string>,
+  dns: DnsTarget,
 ): Connection[] {
   const provider = providerOf(contributions, 'metrics');
   if (provider === undefined) return [];
@@ -938,6 +952,16 @@ function scrapeConnections(
           reason: `${flow.reason ?? flow.name}: monitor "${monitor.name}" of ${owner} (host network)`,
         });
       }
+    }
+    if (dns.component === undefined) {
+      out.push({
+        id: `${id}.talos-coredns`,
+        component: provider,
+        from,
+        to: pods('talos-coredns', dns.namespace, dns.selector),
+        ports: [{ port: TALOS_DNS_METRICS_PORT, protocol: 'TCP' }],
+        reason: `${flow.reason ?? flow.name}: Talos' CoreDNS (metrics)`,
+      });
     }
     const open = new Map<string, string>();
     for (const owner of names) {

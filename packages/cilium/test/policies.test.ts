@@ -1713,6 +1713,58 @@ describe('coverage and scrapes', () => {
       '    allowed  mon/prometheus → scraped/scraped 9402/TCP  [scraped.metrics]',
     );
   });
+
+  test("with Talos' own CoreDNS (no component provides dns), Prometheus scrapes its metrics port at both ends", () => {
+    // kube-prometheus-stack scrapes Talos' CoreDNS (its coreDns monitor, on unless a component
+    // provides dns) at the kube-dns pods on 9153; they run in kube-system, under default deny.
+    const prometheus = testComponent({
+      name: 'mon',
+      provides: ['metrics'],
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'mon', podSecurity: 'restricted', clusterResources: [] },
+        facts: { metrics: { namespace: 'mon' } },
+        flows: [
+          {
+            name: 'scrape',
+            direction: 'egress',
+            namespace: 'mon',
+            selector: { app: 'prometheus' },
+            peer: { kind: 'consumers', capability: 'metrics' },
+            ports: [],
+          },
+        ],
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [prometheus]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(denied(result)).toEqual(expect.arrayContaining(['kube-system', 'mon']));
+    const set = PolicySet.fromObjects(result.rendered.dev?.objects ?? []);
+    const from = {
+      kind: 'pods' as const,
+      component: 'mon',
+      namespace: 'mon',
+      selector: { app: 'prometheus' },
+    };
+    const coredns = {
+      kind: 'pods' as const,
+      component: 'talos-coredns',
+      namespace: 'kube-system',
+      selector: { 'k8s-app': 'kube-dns' },
+    };
+    expect(set.allows(from, coredns, { port: 9153, protocol: 'TCP' })).toBe(true);
+    // Only that port: the DNS port is every pod's already, any other stays closed.
+    expect(set.allows(from, coredns, { port: 8080, protocol: 'TCP' })).toBe(false);
+    const input = systemInput(result.platform, result.components, (cluster) => [
+      ...(result.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.report?.(input) ?? []).toContain(
+      '    allowed  mon/prometheus → kube-system/kube-dns 9153/TCP  [mon.scrape.talos-coredns]',
+    );
+    expect(reachabilityCheck.check(input).filter((issue) => issue.severity === 'error')).toEqual(
+      [],
+    );
+  });
 });
 
 describe('a provider that declares no flows', () => {

@@ -1,9 +1,13 @@
 // Layer 4 checks of the facts monitoring relies on at run time. Pure.
 import {
   type DeployedCluster,
+  deployedValues,
   error,
+  fileDocuments,
+  type GeneratedFile,
   type Issue,
   mergeValues,
+  parseIp,
   type SystemCheck,
   settingsPath,
   type Values,
@@ -12,6 +16,7 @@ import {
 import type { MonitoringSettings } from './generated/settings.js';
 import { MONITORING_API } from './manifests.js';
 import { MONITORING_NAMESPACE } from './settings.js';
+import { KPS_VALUES_KEY } from './values.js';
 
 /** Namespaces Talos itself runs workloads in (CoreDNS, the control plane's static pods). */
 const TALOS_NAMESPACES = new Set(['kube-system']);
@@ -149,4 +154,174 @@ export const heartbeatPerCluster: SystemCheck = {
   },
 };
 
-export const MONITORING_CHECKS: readonly SystemCheck[] = [monitorsHaveTargets, heartbeatPerCluster];
+/** The documents of a generated file, or undefined when the build did not write it. */
+function generated(files: readonly GeneratedFile[], path: string): readonly Values[] | undefined {
+  const found = files.find((file) => file.path === path);
+  return found === undefined ? undefined : (fileDocuments(found) as Values[]).map(table);
+}
+
+/** Whether a listen address (a bind address or a URL's host) is the loopback only. */
+function loopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost') return true;
+  const ip = parseIp(bare);
+  return ip !== undefined && (ip.version === 4 ? ip.text.startsWith('127.') : ip.text === '::1');
+}
+
+/** The control-plane components the chart scrapes at the nodes, and their Talos config keys. */
+const CONTROL_PLANE_SCRAPES = [
+  {
+    values: 'kubeControllerManager',
+    talos: 'controllerManager',
+    alert: 'KubeControllerManagerDown',
+  },
+  { values: 'kubeScheduler', talos: 'scheduler', alert: 'KubeSchedulerDown' },
+] as const;
+
+/**
+ * What kube-prometheus-stack scrapes on Talos' nodes holds there, read from the generated
+ * Talos patches (`clusters/<cluster>/talos/{controlplane,worker}.yaml`) and the monitoring
+ * chart's values as Argo CD merges them:
+ * - kube-controller-manager and kube-scheduler, scraped at the control planes, are bound beyond
+ *   the loopback (Talos v1.11-v1.13 pass `--bind-address=127.0.0.1` unless
+ *   `cluster.<component>.extraArgs` says otherwise,
+ *   `internal/app/machined/pkg/controllers/k8s/control_plane_static_pod.go`), at exactly the
+ *   control planes' addresses when the chart's `endpoints` name them;
+ * - etcd, a Talos service and no pod, serves metrics on a listener beyond the loopback on the
+ *   chart's `kubeEtcd.service.targetPort` with the ServiceMonitor's scheme
+ *   (`cluster.etcd.extraArgs.listen-metrics-urls`; without it etcd serves metrics only on its
+ *   client port, behind client certificates);
+ * - where the kubelets are scraped with their serving certificates verified
+ *   (`kubelet.serviceMonitor.insecureSkipVerify: false`), every kubelet gets one signed by the
+ *   cluster CA: `rotate-server-certificates` in both role patches, and the Kubelet Serving
+ *   Certificate Approver among the control planes' `extraManifests` (nothing else approves the
+ *   kubelets' serving CSRs). Without it a kubelet serves a self-signed certificate and every
+ *   kubelet and cAdvisor scrape fails verification.
+ */
+export const talosScrapeTargets: SystemCheck = {
+  name: 'talos-scrape-targets',
+  description:
+    "What kube-prometheus-stack scrapes on the Talos nodes listens there: kube-controller-manager and kube-scheduler bound beyond 127.0.0.1 at the control planes' addresses, etcd's metrics on the scraped port and scheme, and, where the kubelets' certificates are verified, kubelet serving certificates signed by the cluster CA (rotate-server-certificates and the approver).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster } = deployed;
+      const app = deployed.applications.find((candidate) => candidate.component === 'monitoring');
+      if (app === undefined) continue;
+      const dir = `clusters/${cluster.name}/talos`;
+      const controlPlane = generated(input.files, `${dir}/controlplane.yaml`);
+      const worker = generated(input.files, `${dir}/worker.yaml`);
+      if (controlPlane === undefined) continue;
+      const values = table(table(deployedValues(input, app))[KPS_VALUES_KEY]);
+      if (table(values.kubernetesServiceMonitors).enabled === false) continue;
+      const at = settingsPath(cluster, 'monitoring');
+      const problem = (output: string, message: string, expected: string) =>
+        issues.push(error({ code: 'talos-scrape-targets', path: at, output, message, expected }));
+      const v1alpha1 = (documents: readonly Values[] | undefined) =>
+        documents?.find((doc) => doc.kind === undefined) ?? {};
+      const clusterPart = table(v1alpha1(controlPlane).cluster);
+      const addresses = cluster.controlPlanes.map((node) => parseIp(node.address)?.text ?? node.address);
+      const scraped = (key: string) => {
+        const component = table(values[key]);
+        return component.enabled !== false && table(component.serviceMonitor).enabled !== false;
+      };
+      const endpointsMatch = (key: string, what: string) => {
+        const endpoints = table(values[key]).endpoints;
+        if (!Array.isArray(endpoints) || endpoints.length === 0) return;
+        const listed = endpoints.map((address) => parseIp(String(address))?.text ?? String(address));
+        const same =
+          listed.length === addresses.length &&
+          addresses.every((address) => listed.includes(address));
+        if (same) return;
+        problem(
+          `charts/monitoring/clusters/${cluster.name}.yaml`,
+          `Prometheus scrapes ${what} of cluster "${cluster.name}" at ${listed.join(', ')}, which are not its control planes' addresses (${addresses.join(', ')}): a control plane is missed or an address answers nothing`,
+          `kube-prometheus-stack.${key}.endpoints: the control planes' addresses`,
+        );
+      };
+      for (const scrape of CONTROL_PLANE_SCRAPES) {
+        if (!scraped(scrape.values)) continue;
+        const bind = table(table(clusterPart[scrape.talos]).extraArgs)['bind-address'];
+        if (typeof bind !== 'string' || loopback(bind)) {
+          problem(
+            `${dir}/controlplane.yaml`,
+            `Prometheus scrapes ${scrape.values} at the control planes of cluster "${cluster.name}", but the Talos control-plane patch leaves it bound to ${typeof bind === 'string' ? bind : "127.0.0.1 (Talos' default)"}: every scrape is refused and ${scrape.alert} fires for ever`,
+            `cluster.${scrape.talos}.extraArgs.bind-address: 0.0.0.0`,
+          );
+        }
+        endpointsMatch(scrape.values, scrape.values);
+      }
+      if (scraped('kubeEtcd')) {
+        const etcd = table(values.kubeEtcd);
+        const port = Number(table(etcd.service).targetPort ?? table(etcd.service).port ?? 2381);
+        const scheme = String(table(etcd.serviceMonitor).scheme ?? 'http');
+        const urls = String(table(table(clusterPart.etcd).extraArgs)['listen-metrics-urls'] ?? '')
+          .split(',')
+          .map((url) => url.trim())
+          .filter((url) => url !== '');
+        const serves = urls.some((url) => {
+          try {
+            const parsed = new URL(url);
+            return (
+              parsed.protocol === `${scheme}:` &&
+              Number(parsed.port) === port &&
+              !loopback(parsed.hostname)
+            );
+          } catch {
+            return false;
+          }
+        });
+        if (!serves) {
+          problem(
+            `${dir}/controlplane.yaml`,
+            `Prometheus scrapes etcd of cluster "${cluster.name}" at ${scheme}://<control plane>:${port}, but the Talos control-plane patch serves etcd's metrics ${urls.length === 0 ? 'on no such listener (etcd serves them only on its client port, behind client certificates)' : `on ${urls.join(', ')}`}: the etcd alerts see no member`,
+            `cluster.etcd.extraArgs.listen-metrics-urls: ${scheme}://0.0.0.0:${port}`,
+          );
+        }
+        endpointsMatch('kubeEtcd', 'etcd');
+      }
+      const kubelet = table(values.kubelet);
+      const monitor = table(kubelet.serviceMonitor);
+      if (
+        kubelet.enabled !== false &&
+        monitor.enabled !== false &&
+        monitor.https !== false &&
+        monitor.insecureSkipVerify === false
+      ) {
+        for (const [role, documents] of [
+          ['controlplane', controlPlane],
+          ['worker', worker],
+        ] as const) {
+          if (documents === undefined) continue;
+          const rotate = table(table(table(v1alpha1(documents).machine).kubelet).extraArgs)[
+            'rotate-server-certificates'
+          ];
+          if (rotate === true || rotate === 'true') continue;
+          problem(
+            `${dir}/${role}.yaml`,
+            `Prometheus verifies the kubelets' serving certificates on cluster "${cluster.name}" (kubelet.serviceMonitor.insecureSkipVerify: false), but the Talos ${role} patch does not have the kubelet request one from the cluster CA: it serves a self-signed certificate, and every kubelet and cAdvisor scrape fails (KubeletDown)`,
+            'machine.kubelet.extraArgs.rotate-server-certificates: "true"',
+          );
+        }
+        const manifests = clusterPart.extraManifests;
+        const approver =
+          Array.isArray(manifests) &&
+          manifests.some((url) => String(url).includes('kubelet-serving-cert-approver'));
+        if (!approver) {
+          problem(
+            `${dir}/controlplane.yaml`,
+            `Prometheus verifies the kubelets' serving certificates on cluster "${cluster.name}", but the Talos control-plane patch installs no Kubelet Serving Certificate Approver: the kubelets' serving certificate requests stay pending, and every kubelet scrape fails`,
+            "the approver's manifest in cluster.extraManifests",
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+export const MONITORING_CHECKS: readonly SystemCheck[] = [
+  monitorsHaveTargets,
+  heartbeatPerCluster,
+  talosScrapeTargets,
+];

@@ -649,7 +649,10 @@ function readme(): ChartSpec['readme'] {
           'localhost; the Talos patches of every cluster with monitoring bind them to every interface ' +
           `(ports ${CONTROL_PLANE_METRICS.controllerManager}, ${CONTROL_PLANE_METRICS.scheduler} and ` +
           `${CONTROL_PLANE_METRICS.etcd}), and this chart scrapes them at the control-plane addresses. ` +
-          'kube-proxy is not scraped where Cilium replaces it.',
+          'kube-proxy is not scraped where Cilium replaces it. The kubelets are scraped with their ' +
+          'serving certificates verified against the cluster CA (the Talos baseline has each kubelet ' +
+          'request one, approved by the Kubelet Serving Certificate Approver); etcd, whose metrics ' +
+          'listener is plain HTTP, is sent no service-account token.',
       },
       {
         heading: 'Secrets',

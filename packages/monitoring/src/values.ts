@@ -44,6 +44,13 @@ export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
  *   platform renders is checked before Git instead (schema, PromQL parser);
  * - Grafana's admin from the grafana-admin Secret (never a password in values, never one the
  *   chart generates on every render), no chart test pod, no phoning home;
+ * - the kubelets scraped with their serving certificates verified against the cluster CA (the
+ *   chart's default skips it): the Talos baseline of every cluster has the kubelets request them
+ *   from the cluster CA (`rotate-server-certificates`, approved by the Kubelet Serving Certificate
+ *   Approver), with the node addresses the operator's kubelet Endpoints list (InternalIP);
+ * - etcd scraped without Prometheus' service-account token: Talos' etcd metrics listener
+ *   (`listen-metrics-urls: http://0.0.0.0:2381`) is plain HTTP and checks no token, and the chart's
+ *   default `bearerTokenFile` would send it in clear across the node network at every scrape;
  * - short resource names.
  */
 export function baseValues(): Values {
@@ -58,6 +65,9 @@ export function baseValues(): Values {
         admissionWebhooks: { enabled: false },
         tls: { enabled: false },
       },
+      kubelet: { serviceMonitor: { insecureSkipVerify: false } },
+      // An empty value: the chart's template leaves `bearerTokenFile` out of the endpoint.
+      kubeEtcd: { serviceMonitor: { bearerTokenFile: '' } },
       prometheus: {
         prometheusSpec: {
           serviceMonitorSelectorNilUsesHelmValues: false,

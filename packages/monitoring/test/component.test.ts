@@ -525,6 +525,20 @@ describe('Prometheus', () => {
     expect(values.kubeProxy).toEqual({ enabled: false });
   });
 
+  it("verifies the kubelets' serving certificates, and sends etcd's plain-HTTP listener no token", () => {
+    // The chart's defaults are insecureSkipVerify: true and the service-account token on the
+    // etcd endpoint; the Talos baseline has every kubelet serve a certificate of the cluster CA,
+    // and Talos' etcd metrics listener is plain HTTP on the node network.
+    const kps = baseValues()[KPS_VALUES_KEY] as Loose;
+    expect(kps.kubelet).toEqual({ serviceMonitor: { insecureSkipVerify: false } });
+    expect(kps.kubeEtcd).toEqual({ serviceMonitor: { bearerTokenFile: '' } });
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const values = reference.values(cluster);
+      expect([cluster, values.kubelet.serviceMonitor.insecureSkipVerify]).toEqual([cluster, false]);
+      expect([cluster, values.kubeEtcd.serviceMonitor.bearerTokenFile]).toEqual([cluster, '']);
+    }
+  });
+
   it("gives the operator's config-reloader (Prometheus' and Alertmanager's sidecar) CPU and memory requests", () => {
     // Without them the chart passes --config-reloader-cpu-request=0 and the operator sets no
     // request: the resource-requests policy would refuse both StatefulSets the operator makes.
