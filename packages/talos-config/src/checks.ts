@@ -300,9 +300,88 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
   },
 };
 
+/** Every entry of a list at `path` across the documents, as Talos' merge appends them. */
+function listEntries(documents: readonly Document[], path: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const document of documents) {
+    let value: unknown = document;
+    for (const key of path) value = record(value)[key];
+    if (Array.isArray(value)) out.push(...value.map(String));
+  }
+  return out;
+}
+
+/**
+ * The kubelet's node IP and etcd's advertised address are the node's own address, whatever else
+ * its links carry. Talos' nodeip controller takes the first address inside
+ * `machine.kubelet.nodeIP.validSubnets` (sorted by address) and etcd advertises every address
+ * inside `cluster.etcd.advertisedSubnets`; a range there admits a second NIC's DHCP lease. The
+ * runbook (`talosctl -n`), Longhorn and Cilium (the Node's InternalIP) take the definition's
+ * address as the node's.
+ */
+export const nodeAddressPinned: SystemCheck = {
+  name: 'node-address-pinned',
+  description:
+    "Every node's Talos patches (its role's and its own, lists appended as Talos merges them) let the kubelet's node IP (machine.kubelet.nodeIP.validSubnets) and, on control planes, etcd's advertised address (cluster.etcd.advertisedSubnets) be the definition's address of the node and nothing else: a range would admit another address of the node, such as a second NIC's DHCP lease.",
+  check({ platform, files }) {
+    const byPath = new Map(files.map((file) => [file.path, file]));
+    const issues: Issue[] = [];
+    for (const cluster of platform.clusters) {
+      const dir = `clusters/${cluster.name}/talos`;
+      for (const node of cluster.nodes) {
+        const role = `${dir}/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml`;
+        const own = `${dir}/nodes/${node.hostname}.yaml`;
+        const roleFile = byPath.get(role);
+        const nodeFile = byPath.get(own);
+        if (roleFile === undefined || nodeFile === undefined) continue;
+        const address = parseCidr(
+          node.address.includes(':') ? `${node.address}/128` : `${node.address}/32`,
+        );
+        if (address === undefined) continue;
+        const roleDocuments = documentsOf(roleFile);
+        const documents = [...roleDocuments, ...documentsOf(nodeFile)];
+        const settings: { what: string; path: string[] }[] = [
+          { what: "the kubelet's node IP", path: ['machine', 'kubelet', 'nodeIP', 'validSubnets'] },
+        ];
+        if (node.role === 'controlplane') {
+          settings.push({
+            what: "etcd's advertised address",
+            path: ['cluster', 'etcd', 'advertisedSubnets'],
+          });
+        }
+        for (const { what, path } of settings) {
+          const entries = listEntries(documents, path);
+          // An exclusion (`!cidr`) admits nothing; every other entry must be the address alone.
+          const wrong = entries.filter((entry) => {
+            if (entry.startsWith('!')) return false;
+            const cidr = parseCidr(entry.includes('/') ? entry : `${entry}/${address.prefix}`);
+            return cidr === undefined || cidr.text !== address.text;
+          });
+          if (entries.some((entry) => !entry.startsWith('!')) && wrong.length === 0) continue;
+          issues.push(
+            error({
+              code: 'node-address-pinned',
+              path: ['clusters', cluster.index, 'nodes', node.index, 'address'],
+              output: listEntries(roleDocuments, path).length > 0 ? role : own,
+              value: entries,
+              message:
+                entries.length === 0
+                  ? `node "${node.hostname}": its patches leave ${what} (${path.join('.')}) open; Talos takes the first of the node's addresses, which may be a second NIC's DHCP lease rather than ${node.address}`
+                  : `node "${node.hostname}": its patches let ${what} (${path.join('.')}: ${entries.join(', ')}) be ${wrong.join(', ')}, not only ${node.address}; a second address of the node inside it (a second NIC's DHCP lease) can become the Node's InternalIP or an etcd peer address`,
+              expected: `${path.join('.')}: [${address.text}] in the node's patch, and none in its role's`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The system checks of the Talos material. */
 export const TALOS_CHECKS: readonly SystemCheck[] = [
   nodeLinks,
   tpmEncryptionSecureBoot,
   loadBalancerPoolsOnLink,
+  nodeAddressPinned,
 ];

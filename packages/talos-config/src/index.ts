@@ -1,5 +1,6 @@
 export {
   loadBalancerPoolsOnLink,
+  nodeAddressPinned,
   nodeLinks,
   TALOS_CHECKS,
   tpmEncryptionSecureBoot,

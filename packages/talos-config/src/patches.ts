@@ -45,7 +45,9 @@ export interface PatchInput {
 /**
  * Builds the patches for `talosctl gen config` (role patches) and `talosctl apply-config`
  * (node patches). A node's static address carries the prefix of its LAN (`network.lanCidr`,
- * default `nodeCidr`); the kubelet and etcd pick the address from `nodeCidr`. Only fields the cluster's Talos schema has are used: for 1.11 the v1alpha1
+ * default `nodeCidr`); the node patch pins the kubelet's node IP and, on control planes, etcd's
+ * advertised address to that address alone (`pinnedToAddress`). Only fields the cluster's Talos
+ * schema has are used: for 1.11 the v1alpha1
  * `machine.network` block, for 1.12 and 1.13 the `HostnameConfig`, `LinkConfig`,
  * `ResolverConfig` and `Layer2VIPConfig` documents.
  */
@@ -88,23 +90,20 @@ export function buildPatches(input: PatchInput): { patches: ClusterPatches; issu
 
 function rolePatch(input: PatchInput, role: 'controlplane' | 'worker'): TalosDocument[] {
   const { cluster, version, requirements: req } = input;
-  const machine: TalosDocument = {
-    install: { image: input.installImage },
-    kubelet: {
-      // The node address, never a LoadBalancer or pod address Cilium adds to the link.
-      nodeIP: { validSubnets: [cluster.network.nodeCidr] },
-      ...(req.kubeletExtraMounts.length > 0
-        ? {
-            extraMounts: req.kubeletExtraMounts.map((mount) => ({
-              destination: mount.destination,
-              type: mount.type,
-              source: mount.source,
-              options: [...mount.options],
-            })),
-          }
-        : {}),
-    },
-  };
+  const machine: TalosDocument = { install: { image: input.installImage } };
+  // No `nodeIP`: each node patch pins it to the node's own address. Talos appends lists when it
+  // merges a patch, so a range here would stay beside the node's /32 and still admit a second
+  // address (a DHCP lease on another NIC).
+  if (req.kubeletExtraMounts.length > 0) {
+    machine.kubelet = {
+      extraMounts: req.kubeletExtraMounts.map((mount) => ({
+        destination: mount.destination,
+        type: mount.type,
+        source: mount.source,
+        options: [...mount.options],
+      })),
+    };
+  }
   const features: TalosDocument = {};
   if (req.kubePrism !== undefined) {
     features.kubePrism = { enabled: true, port: req.kubePrism.port };
@@ -138,10 +137,8 @@ function rolePatch(input: PatchInput, role: 'controlplane' | 'worker'): TalosDoc
     if (req.disableCoreDns) clusterPart.coreDNS = { disabled: true };
     clusterPart.allowSchedulingOnControlPlanes = cluster.allowSchedulingOnControlPlanes;
     const { controllerManager, scheduler, etcd } = req.controlPlaneArgs;
-    clusterPart.etcd = {
-      advertisedSubnets: [cluster.network.nodeCidr],
-      ...(Object.keys(etcd).length > 0 ? { extraArgs: { ...etcd } } : {}),
-    };
+    // No `advertisedSubnets`: each control plane's patch pins etcd to its own address.
+    if (Object.keys(etcd).length > 0) clusterPart.etcd = { extraArgs: { ...etcd } };
     if (Object.keys(controllerManager).length > 0) {
       clusterPart.controllerManager = { extraArgs: { ...controllerManager } };
     }
@@ -218,6 +215,7 @@ function nodePatch(
     return { documents: [{ machine }, ...volumes], issues };
   }
   const cidr = `${address.text}/${prefix}`;
+  const base = pinnedToAddress(machine, node, address);
   const defaultRoute = (gateway?.version ?? address.version) === 6 ? '::/0' : '0.0.0.0/0';
   const via = gateway?.text ?? cluster.network.gateway;
 
@@ -230,11 +228,11 @@ function nodePatch(
     };
     if (vip !== undefined) device.vip = { ip: vip };
     machine.network = { hostname: node.hostname, interfaces: [device] };
-    return { documents: [{ machine }, ...volumes], issues };
+    return { documents: [base, ...volumes], issues };
   }
 
   const documents: TalosDocument[] = [
-    { machine },
+    base,
     // `auto: off`: a static hostname conflicts with the generated default `auto: stable`.
     { apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: node.hostname, auto: 'off' },
   ];
@@ -268,6 +266,29 @@ function nodePatch(
   }
   documents.push(...volumes);
   return { documents, issues };
+}
+
+/**
+ * The node's v1alpha1 document with the kubelet's node IP and, on a control plane, etcd's
+ * advertised address pinned to the node's own address (a /32, /128 on IPv6). Among several
+ * matching addresses Talos' nodeip controller takes the first (`NodeIPController`, the same in
+ * 1.11 to 1.13: routed addresses sorted by address, one per family), and etcd advertises every
+ * current address inside `advertisedSubnets` (`etcd.SpecController`). A second NIC with a DHCP
+ * lease on the same LAN (Talos 1.11 runs DHCP on every physical link its config does not
+ * name, `OperatorConfigController`) would match a LAN-wide range: the Node's InternalIP, which
+ * the runbook, Longhorn and Cilium take as the definition's address, could be the lease, and an
+ * etcd member could advertise an address that changes.
+ */
+function pinnedToAddress(
+  machine: TalosDocument,
+  node: ResolvedNode,
+  address: { text: string; version: 4 | 6 },
+): TalosDocument {
+  const only = `${address.text}/${address.version === 6 ? 128 : 32}`;
+  const kubelet = (machine.kubelet ?? {}) as TalosDocument;
+  machine.kubelet = { ...kubelet, nodeIP: { validSubnets: [only] } };
+  if (node.role !== 'controlplane') return { machine };
+  return { machine, cluster: { etcd: { advertisedSubnets: [only] } } };
 }
 
 /**

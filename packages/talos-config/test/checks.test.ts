@@ -3,7 +3,12 @@
 // `LinkConfig.name: eth0` on metal, where Talos names links enp3s0 or by their alias).
 import type { DeployedCluster, GeneratedFile, KubeObject } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { loadBalancerPoolsOnLink, nodeLinks, tpmEncryptionSecureBoot } from '../src/index.js';
+import {
+  loadBalancerPoolsOnLink,
+  nodeAddressPinned,
+  nodeLinks,
+  tpmEncryptionSecureBoot,
+} from '../src/index.js';
 import { file, haCluster, type TalosRun, talos } from './helpers.js';
 
 function check(run: TalosRun, files: readonly GeneratedFile[] = run.files) {
@@ -213,5 +218,62 @@ describe('lb-pools-on-link', () => {
     );
     const routed = { ...pool, spec: { blocks: [{ cidr: '10.30.0.0/27' }] } };
     expect(poolCheck(run, [routed, bgpConfig])).toEqual([]);
+  });
+});
+
+describe('node-address-pinned', () => {
+  const pinned = (run: TalosRun, files: readonly GeneratedFile[] = run.files) =>
+    nodeAddressPinned.check({ platform: run.platform, clusters: [], files });
+
+  it('passes the patches the generator writes, on Talos 1.11 to 1.13', () => {
+    for (const version of ['v1.11.6', 'v1.12.11', 'v1.13.9']) {
+      expect(pinned(talos([haCluster({ talos: { version } })]))).toEqual([]);
+    }
+  });
+
+  it("fails a role patch's LAN range beside the node's /32, which Talos' merge keeps", () => {
+    // Broken on purpose: the pre-fix role patch. Talos appends lists, so the merged
+    // validSubnets would be [192.168.30.0/25, 192.168.30.21/32]: a DHCP lease matches.
+    const run = talos([haCluster()]);
+    const path = 'clusters/prod/talos/worker.yaml';
+    const issues = pinned(
+      run,
+      edited(
+        run,
+        path,
+        '  kubelet:\n',
+        '  kubelet:\n    nodeIP:\n      validSubnets:\n        - 192.168.30.0/25\n',
+      ),
+    );
+    expect(issues.map((issue) => [issue.code, issue.path, issue.output])).toEqual(
+      ['prod-w-1', 'prod-w-2', 'prod-w-3', 'prod-w-4'].map((_, i) => [
+        'node-address-pinned',
+        ['clusters', 0, 'nodes', 3 + i, 'address'],
+        path,
+      ]),
+    );
+    expect(issues[0]?.message).toContain(
+      'node "prod-w-1": its patches let the kubelet\'s node IP (machine.kubelet.nodeIP.validSubnets: 192.168.30.0/25, 192.168.30.21/32) be 192.168.30.0/25, not only 192.168.30.21',
+    );
+  });
+
+  it("fails a control plane whose patch leaves etcd's advertised address open", () => {
+    const run = talos([haCluster()]);
+    const path = `${prod}/prod-cp-2.yaml`;
+    const issues = pinned(
+      run,
+      edited(
+        run,
+        path,
+        'cluster:\n  etcd:\n    advertisedSubnets:\n      - 192.168.30.12/32\n',
+        '',
+      ),
+    );
+    expect(issues.map((issue) => [issue.path, issue.output])).toEqual([
+      [['clusters', 0, 'nodes', 1, 'address'], path],
+    ]);
+    expect(issues[0]?.message).toContain(
+      'node "prod-cp-2": its patches leave etcd\'s advertised address (cluster.etcd.advertisedSubnets) open',
+    );
   });
 });

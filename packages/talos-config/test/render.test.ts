@@ -79,13 +79,28 @@ describe('role patches', () => {
     ).toBeUndefined();
   });
 
-  it('pin kubelet and etcd to the node network', () => {
-    const { files } = talos([haCluster()]);
-    const cp = doc(files, `${PROD}/controlplane.yaml`);
-    expect(cp.machine.kubelet.nodeIP).toEqual({ validSubnets: ['192.168.30.0/25'] });
-    expect(cp.cluster.etcd).toEqual({ advertisedSubnets: ['192.168.30.0/25'] });
-    expect(doc(files, `${PROD}/worker.yaml`).cluster.etcd).toBeUndefined();
-  });
+  it.each([['v1.11.6'], ['v1.12.11'], ['v1.13.9']])(
+    "pin kubelet's node IP and etcd's address to each node's own address, on Talos %s",
+    (version) => {
+      // A second NIC with a DHCP lease on the LAN must match nothing: Talos takes the first
+      // matching address as the node IP and etcd advertises every one, and Talos appends lists
+      // when merging, so neither role patch may hold a range the node's /32 would sit beside.
+      const { files, issues } = talos([haCluster({ talos: { version } })]);
+      expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+      const cp = doc(files, `${PROD}/controlplane.yaml`);
+      const worker = doc(files, `${PROD}/worker.yaml`);
+      expect(cp.machine.kubelet?.nodeIP).toBeUndefined();
+      expect(cp.cluster.etcd?.advertisedSubnets).toBeUndefined();
+      expect(worker.machine.kubelet?.nodeIP).toBeUndefined();
+      expect(worker.cluster.etcd).toBeUndefined();
+      const cp2 = doc(files, `${PROD}/nodes/prod-cp-2.yaml`);
+      expect(cp2.machine.kubelet).toEqual({ nodeIP: { validSubnets: ['192.168.30.12/32'] } });
+      expect(cp2.cluster).toEqual({ etcd: { advertisedSubnets: ['192.168.30.12/32'] } });
+      const w1 = doc(files, `${PROD}/nodes/prod-w-1.yaml`);
+      expect(w1.machine.kubelet).toEqual({ nodeIP: { validSubnets: ['192.168.30.21/32'] } });
+      expect(w1.cluster).toBeUndefined();
+    },
+  );
 
   it('carry kubelet mounts, kernel modules and sysctls from the requirements, sorted', () => {
     const { files } = talos([devCluster()], [cilium, longhorn]);
@@ -116,10 +131,7 @@ describe('role patches', () => {
     const cp = doc(files, `${PROD}/controlplane.yaml`).cluster;
     expect(cp.controllerManager).toEqual({ extraArgs: { 'bind-address': '0.0.0.0' } });
     expect(cp.scheduler).toEqual({ extraArgs: { 'bind-address': '0.0.0.0' } });
-    expect(cp.etcd).toEqual({
-      advertisedSubnets: ['192.168.30.0/25'],
-      extraArgs: { 'listen-metrics-urls': 'http://0.0.0.0:2381' },
-    });
+    expect(cp.etcd).toEqual({ extraArgs: { 'listen-metrics-urls': 'http://0.0.0.0:2381' } });
     const worker = doc(files, `${PROD}/worker.yaml`).cluster;
     expect([worker.controllerManager, worker.scheduler, worker.etcd]).toEqual([
       undefined,
@@ -195,6 +207,7 @@ describe('node patches', () => {
     expect(doc(files, path)).toEqual({
       machine: {
         install: { disk: '/dev/nvme0n1' },
+        kubelet: { nodeIP: { validSubnets: ['192.168.30.21/32'] } },
         nodeLabels: {
           'node.longhorn.io/create-default-disk': 'true',
           'topology.kubernetes.io/zone': 'rack-a',
@@ -240,21 +253,20 @@ describe('node patches', () => {
       expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
       const patch = docs(files, `${PROD}/nodes/prod-cp-2.yaml`);
       const link = patch.find((d) => d.kind === 'LinkConfig');
-      const controlPlane = doc(files, `${PROD}/controlplane.yaml`);
       return {
         address:
           link === undefined
             ? patch[0].machine.network.interfaces[0].addresses
             : link.addresses.map((a: { address: string }) => a.address),
-        // kubelet and etcd keep picking the node address from nodeCidr.
-        kubelet: controlPlane.machine.kubelet.nodeIP.validSubnets,
-        etcd: controlPlane.cluster.etcd.advertisedSubnets,
+        // kubelet and etcd are pinned to the address alone, whatever the LAN's prefix.
+        kubelet: patch[0].machine.kubelet.nodeIP.validSubnets,
+        etcd: patch[0].cluster.etcd.advertisedSubnets,
       };
     };
     expect(addressOf({ lanCidr: '192.168.30.0/24' })).toEqual({
       address: ['192.168.30.12/24'],
-      kubelet: ['192.168.30.0/25'],
-      etcd: ['192.168.30.0/25'],
+      kubelet: ['192.168.30.12/32'],
+      etcd: ['192.168.30.12/32'],
     });
     expect(addressOf({ lanCidr: '192.168.30.0/23' }).address).toEqual(['192.168.30.12/23']);
     // Without lanCidr the LAN is the node network (with the pool off it, under BGP).

@@ -251,7 +251,7 @@ version: string
  */
 export interface ClusterNetwork {
 /**
- * Range the nodes' addresses are in: the kubelet and etcd pick the node address from it (`nodeIP.validSubnets`, `advertisedSubnets`), and no pool, pod or service network may share an address with it. It may be only part of the LAN (`lanCidr`), e.g. the lower half beside an L2-announced pool.
+ * Range the nodes' addresses are in (each node's patch pins the kubelet's node IP and etcd's advertised address to the node's own address, `nodeIP.validSubnets` and `advertisedSubnets` as `<address>/32`), and no pool, pod or service network may share an address with it. It may be only part of the LAN (`lanCidr`), e.g. the lower half beside an L2-announced pool.
  */
 nodeCidr: string
 /**
