@@ -12,6 +12,7 @@ import {
   settingsPath,
   valuesSource,
 } from '@homelab/core';
+import { CHART_RESOURCE_EXCLUSIONS, type FilteredResource, isExcludedKind } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY, healthKey } from './health.js';
 
 const COMPONENT = 'argocd';
@@ -310,6 +311,73 @@ export const oidcTrustCheck: SystemCheck = {
           expected: `rootCA: $<secret>:ca.crt, the Secret made in ${app.namespace} by a Certificate of ${certificates.issuerRef.name} with secretTemplate label app.kubernetes.io/part-of: argocd`,
         }),
       );
+    }
+    return issues;
+  },
+};
+
+/** argocd-cm `resource.exclusions` / `resource.inclusions` as the deployed values set them. */
+function filteredResources(value: unknown): FilteredResource[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parsed = typeof value === 'string' ? parseYaml(value) : value;
+  return Array.isArray(parsed) ? (parsed as FilteredResource[]) : [];
+}
+
+/**
+ * Argo CD v3.4.4 drops every object of an excluded kind from an Application's target state
+ * (controller/state.go, `IsExcludedResource`), with only an `ExcludedResourceWarning`: the sync
+ * succeeds and the object never exists. The argo-cd chart's default exclusions hold kinds charts
+ * do render: kube-prometheus-stack's control-plane `Endpoints`, without which etcd, the
+ * controller manager and the scheduler are never scraped.
+ */
+export const excludedKindsCheck: SystemCheck = {
+  name: 'argocd-excluded-kinds',
+  description:
+    "No Application deploys a kind the cluster's Argo CD excludes (argocd-cm `resource.exclusions`, the chart's default where the values leave it, `resource.inclusions`, and Argo CD's core exclusions: Events, Leases, events.k8s.io and metrics.k8s.io): Argo CD v3.4.4 drops such objects from the Application with only a warning and never creates them.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, values } of argocdDeployments(input)) {
+      const cm = record(record(values.configs).cm);
+      const exclusions = filteredResources(cm['resource.exclusions']) ?? CHART_RESOURCE_EXCLUSIONS;
+      const inclusions = filteredResources(cm['resource.inclusions']) ?? [];
+      for (const app of deployed.applications) {
+        const descriptor = deployed.run.contributions.get(app.component)?.application;
+        const kinds = new Map<string, { group: string; kind: string; from: string }>();
+        const add = (group: string, kind: string, from: string) => {
+          const key = `${group}/${kind}`;
+          if (!kinds.has(key)) kinds.set(key, { group, kind, from });
+        };
+        for (const { object, source } of app.objects) {
+          const { group, kind } = groupKindOf(object);
+          add(group, kind, source);
+        }
+        if (app.bundle !== undefined) {
+          for (const kind of app.bundle.clusterResources) {
+            add(kind.group, kind.kind, `CRD bundle ${app.bundle.name}`);
+          }
+        } else if (descriptor !== undefined) {
+          for (const kind of [
+            ...descriptor.clusterResources,
+            ...(descriptor.namespacedResources ?? []),
+          ]) {
+            add(kind.group, kind.kind, `the upstream chart of ${app.component}`);
+          }
+        }
+        for (const { group, kind, from } of kinds.values()) {
+          if (!isExcludedKind(group, kind, exclusions, inclusions)) continue;
+          const name = `${group === '' ? 'core' : group}/${kind}`;
+          issues.push(
+            error({
+              code: 'argocd-excluded-kinds',
+              path: [...app.origin],
+              output: from,
+              value: name,
+              message: `Application ${String(app.application.metadata.name)} on cluster "${deployed.cluster.name}" deploys ${name}, a kind its Argo CD excludes (resource.exclusions): Argo CD v3.4.4 drops those objects with an ExcludedResourceWarning and never creates them`,
+              expected: `${name} left out of argocd-cm resource.exclusions (charts/argo-cd configs.cm), or not rendered`,
+            }),
+          );
+        }
+      }
     }
     return issues;
   },

@@ -8,8 +8,9 @@ import type {
   ResolvedPlatform,
   Values,
 } from '@homelab/core';
-import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart } from '@homelab/core';
+import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart, toYaml } from '@homelab/core';
 import {
+  readVendoredChartFile,
   readVendoredSubchartFile,
   testCertificates,
   testComponent,
@@ -19,8 +20,9 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { localAdminCheck, oidcTrustCheck } from './checks.js';
+import { excludedKindsCheck, localAdminCheck, oidcTrustCheck } from './checks.js';
 import { argocdComponent } from './component.js';
+import { CHART_RESOURCE_EXCLUSIONS, type FilteredResource, isExcludedKind } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
 import { argocdOidcClients } from './oidc.js';
 import { type ArgocdSettings, resolveArgocdSettings } from './settings.js';
@@ -1083,5 +1085,104 @@ describe('argocd-oidc-trust', () => {
     expect(gone[2]?.message).toBe(
       'Argo CD on cluster "prod" does not trust the private CA of its certificates (ClusterIssuer private-ca): rootCA $argocd-oidc-ca:ca.crt is not the ca.crt of a Secret labelled app.kubernetes.io/part-of: argocd that a Certificate of that issuer makes in argocd; every SSO login would fail with "certificate signed by unknown authority"',
     );
+  });
+});
+
+describe('argocd-excluded-kinds', () => {
+  /** The Application of monitoring on every cluster, rendering kube-prometheus-stack's Endpoints. */
+  const ENDPOINTS = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'monitoring-kube-prometheus-kube-etcd', namespace: 'kube-system' },
+    subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ name: 'http-metrics', port: 2381 }] }],
+  };
+  function withMonitoring(base: Input, cm?: (cm: Loose) => void): Input {
+    const files = base.files.map((file) => {
+      if (cm === undefined || file.path !== 'charts/argo-cd/values.yaml') return file;
+      const values = parseYaml(file.content) as Loose;
+      cm(values['argo-cd'].configs.cm);
+      return { ...file, content: toYaml(values) };
+    });
+    return {
+      ...base,
+      files,
+      clusters: base.clusters.map((cluster) => ({
+        ...cluster,
+        applications: [
+          ...cluster.applications,
+          {
+            name: 'monitoring',
+            component: 'monitoring',
+            bundle: undefined,
+            wave: 7,
+            namespace: 'monitoring',
+            application: {
+              apiVersion: 'argoproj.io/v1alpha1',
+              kind: 'Application',
+              metadata: { name: `${cluster.cluster.name}-monitoring` },
+            },
+            objects: [{ object: ENDPOINTS, source: 'kube-prometheus-stack' }],
+            installs: [],
+            critical: false,
+            origin: ['clusters', cluster.cluster.index, 'components', 'monitoring'],
+          },
+        ],
+      })),
+    } as Input;
+  }
+
+  it("keeps the chart's default exclusions but core Endpoints, which kube-prometheus-stack renders", () => {
+    // The vendored argo-cd 10.1.1 chart's default, which the data here mirrors
+    const chartValues = parseYaml(
+      readVendoredChartFile('argo-cd', ARGOCD_CHART.version, 'values.yaml'),
+    ) as Loose;
+    expect(parseYaml(chartValues.configs.cm['resource.exclusions'])).toEqual(
+      CHART_RESOURCE_EXCLUSIONS,
+    );
+    // What every cluster deploys: EndpointSlices still excluded, Endpoints no longer
+    const deployed = parseYaml(
+      run(OIDC).values('dev').configs.cm['resource.exclusions'],
+    ) as FilteredResource[];
+    expect(deployed).toEqual([
+      { apiGroups: ['discovery.k8s.io'], kinds: ['EndpointSlice'] },
+      ...CHART_RESOURCE_EXCLUSIONS.slice(1),
+    ]);
+    expect(isExcludedKind('', 'Endpoints', deployed)).toBe(false);
+    expect(isExcludedKind('discovery.k8s.io', 'EndpointSlice', deployed)).toBe(true);
+    expect(isExcludedKind('', 'Endpoints', CHART_RESOURCE_EXCLUSIONS)).toBe(true);
+    // Argo CD's core exclusions hold whatever argocd-cm says
+    expect(isExcludedKind('coordination.k8s.io', 'Lease', [])).toBe(true);
+    expect(isExcludedKind('events.k8s.io', 'Event', [])).toBe(true);
+    expect(isExcludedKind('', 'Service', [])).toBe(false);
+    // resource.inclusions: only what it includes
+    expect(isExcludedKind('', 'Service', [], [{ apiGroups: ['apps'], kinds: ['*'] }])).toBe(true);
+    expect(isExcludedKind('apps', 'Deployment', [], [{ apiGroups: ['apps'], kinds: ['*'] }])).toBe(
+      false,
+    );
+  });
+
+  it('passes the Endpoints object with the platform values, refuses it with the chart default', () => {
+    const base = input(run(OIDC));
+    expect(excludedKindsCheck.check(withMonitoring(base))).toEqual([]);
+    // Given the exclusions left at the chart's default (the override removed)
+    const issues = excludedKindsCheck.check(
+      withMonitoring(base, (cm) => delete cm['resource.exclusions']),
+    );
+    // Then the Endpoints Argo CD would never create is an error on every cluster
+    expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['argocd-excluded-kinds', 'clusters.0.components.monitoring', 'core/Endpoints'],
+      ['argocd-excluded-kinds', 'clusters.1.components.monitoring', 'core/Endpoints'],
+      ['argocd-excluded-kinds', 'clusters.2.components.monitoring', 'core/Endpoints'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'Application dev-monitoring on cluster "dev" deploys core/Endpoints, a kind its Argo CD excludes (resource.exclusions): Argo CD v3.4.4 drops those objects with an ExcludedResourceWarning and never creates them',
+    );
+    // And an exclusion list of its own that names it again
+    const again = excludedKindsCheck.check(
+      withMonitoring(base, (cm) => {
+        cm['resource.exclusions'] = toYaml([{ apiGroups: [''], kinds: ['Endpoints'] }]);
+      }),
+    );
+    expect(again).toHaveLength(3);
   });
 });

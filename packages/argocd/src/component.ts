@@ -40,12 +40,14 @@ import {
 } from '@homelab/core';
 import {
   applicationHealthCheck,
+  excludedKindsCheck,
   localAdminCheck,
   oidcTrustCheck,
   rbacDefaultCheck,
   resourceHealthCheck,
   serverInsecureCheck,
 } from './checks.js';
+import { RESOURCE_EXCLUSIONS } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA, healthKey } from './health.js';
 import { argocdMonitors } from './monitors.js';
 import {
@@ -368,6 +370,9 @@ function baseValues(): Values {
         cm: {
           [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA,
           'exec.enabled': false,
+          // The chart's exclusions but core Endpoints, which kube-prometheus-stack renders for
+          // the control planes (exclusions.ts): Argo CD never creates an excluded kind.
+          'resource.exclusions': toYaml(RESOURCE_EXCLUSIONS.map((filter) => ({ ...filter }))),
         },
         params: {
           // TLS ends at the platform Gateway; the server speaks plain HTTP (and gRPC over h2c)
@@ -991,6 +996,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     serverInsecureCheck,
     applicationHealthCheck,
     resourceHealthCheck,
+    excludedKindsCheck,
     repositoryAccessCheck,
     oidcTrustCheck,
   ],

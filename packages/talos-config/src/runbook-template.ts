@@ -483,6 +483,14 @@ git add charts clusters vendor .changeset && git commit
 Argo CD syncs the change once it is on \`{{{gitops.revision}}}\`, the revision the root
 Application of this cluster follows (the environment's \`repository.targetRevision\`; "Moving
 this cluster to another revision" below); watch it converge as above.
+
+A commit that enables or disables a component adds or removes an Application, and with it one of
+the root Application's Helm parameters (each Application of the platform repository gets the
+root's revision through one), which nothing in Git changes: once such a commit is on
+\`{{{gitops.revision}}}\`, apply the root again (\`kubectl apply -f {{{gitops.rootFile}}}\`).
+Without it a new Application follows the revision its values name instead of the root's, and a
+removed one leaves a parameter Helm turns into an object without a kind, which the chart's schema
+refuses: the root stops rendering, and nothing syncs through it, the removal included.
 {{#if removal.kept.length}}
 
 The critical Applications sync with \`Prune=false\`: what a new release no longer renders keeps
@@ -920,12 +928,16 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
 2. Nothing to keep: the critical Applications here are CRD bundles, deleted by name below.
 {{/if}}
 
-3. Build, check and commit; Argo CD deletes the Application but not what it deployed:
+3. Build, check, commit and push, then apply the root Application again once the commit is on
+   \`{{{gitops.revision}}}\` (the removed Application's Helm parameter leaves the root, which Helm
+   refuses to render while it names an Application the chart no longer has); Argo CD deletes the
+   Application but not what it deployed:
 
 \`\`\`sh
 pnpm build
 pnpm homelab check
-git add charts clusters && git commit
+git add charts clusters && git commit && git push
+kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 
 4. Once Argo CD synced the commit, check the Application is gone (delete it by hand where the
@@ -992,7 +1004,15 @@ kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
 {{else}}
 {{#if gitops}}
 Every Application on this cluster carries the resources finalizer: disable the component in
-{{{definition}}}, run \`pnpm build\` and commit; Argo CD deletes what it deployed.
+{{{definition}}}, run \`pnpm build\`, commit and push, then, once the commit is on
+\`{{{gitops.revision}}}\`, apply the root Application again (its Helm parameters name every
+Application: the removed one's would keep the root from rendering); Argo CD deletes what it deployed.
+
+\`\`\`sh
+pnpm build
+git add charts clusters && git commit && git push
+kubectl apply -f {{shell gitops.rootFile}}
+\`\`\`
 {{else}}
 No GitOps controller runs on this cluster: delete what the component's install step applied
 with the same command, \`kubectl delete\` instead of \`kubectl apply\`.

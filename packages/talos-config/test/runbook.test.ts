@@ -1053,6 +1053,65 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
   });
 });
 
+describe('removing or adding a component re-applies the root Application', () => {
+  // The root's Helm parameters name every Application of the platform repository
+  // (`manifests.<key>.spec.source.targetRevision`); only `kubectl apply` changes the root. A live
+  // root still naming a removed Application makes Helm 3.19 refuse charts/platform ("at
+  // '/manifests/<key>': missing properties 'apiVersion', 'kind', 'metadata'"): the root stops
+  // rendering and never deletes the Application the commit removed.
+  const { input } = devRunbookInput();
+  const gitops = (critical: boolean) => ({
+    namespace: 'argocd',
+    root: 'dev-platform',
+    revision: 'main',
+    applications: [
+      devApplication('storage', { namespace: 'storage-system', critical }),
+      devApplication('gitops', { namespace: 'argocd', critical: true }),
+    ],
+  });
+  const removal = (markdown: string): string[][] =>
+    shellBlocks(markdown.slice(markdown.indexOf('## Removing a component on purpose'))).map(
+      (block) => splitCommands(block).map((command) => command.map((word) => word.text).join(' ')),
+    );
+
+  it('pushes the commit that removes a critical Application, then applies the root again', () => {
+    const markdown = runbook({ ...input, gitops: gitops(true) });
+    const commit = removal(markdown).find((block) => block.includes('pnpm homelab check'));
+    expect(commit).toEqual([
+      'pnpm build',
+      'pnpm homelab check',
+      'git add charts clusters',
+      'git commit',
+      'git push',
+      'kubectl apply -f clusters/dev/root-application.yaml',
+    ]);
+  });
+
+  it('does the same where every Application carries the resources finalizer', () => {
+    const markdown = runbook({ ...input, gitops: gitops(false) });
+    expect(markdown).toContain('Every Application on this cluster carries the resources finalizer');
+    expect(removal(markdown)[0]).toEqual([
+      'pnpm build',
+      'git add charts clusters',
+      'git commit',
+      'git push',
+      'kubectl apply -f clusters/dev/root-application.yaml',
+    ]);
+  });
+
+  it('tells the chart upgrades that enabling or disabling a component needs the root applied', () => {
+    const markdown = runbook({ ...input, gitops: gitops(false) });
+    const upgrades = markdown.slice(
+      markdown.indexOf('### Platform charts'),
+      markdown.indexOf('### Moving this cluster to another revision'),
+    );
+    expect(upgrades).toContain('A commit that enables or disables a component');
+    expect(upgrades).toContain(
+      'apply the root again (`kubectl apply -f clusters/dev/root-application.yaml`)',
+    );
+  });
+});
+
 describe('removing a critical chart whose chart has a pre-delete hook', () => {
   const { input } = devRunbookInput();
   const application = (
@@ -1093,7 +1152,7 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
     expect(prepare).toBeGreaterThan(0);
     expect(prepare).toBeLessThan(
       markdown.indexOf(
-        '3. Build, check and commit; Argo CD deletes the Application but not what it deployed:',
+        '3. Build, check, commit and push, then apply the root Application again once the commit is on',
       ),
     );
     expect(markdown).toContain('   - `dev-storage`: its uninstall Job deletes every volume.');
