@@ -473,8 +473,10 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
         heading: 'Restore verification',
         body: [
           'Each run checks the repository (`restic check --read-data-subset`), reads the latest',
-          "snapshot's record of the volume's tree (its regular files and sizes, and the backup's",
-          'summary of files and bytes processed), restores the snapshot into a scratch volume of the',
+          "snapshot (no older than the volume's backup schedule allows: VolSync skips, and reports",
+          'success for, the backup of an empty volume) and its record of the tree (at least one',
+          "regular file; files and sizes, and the backup's summary of files and bytes processed),",
+          'restores the snapshot into a scratch volume of the',
           "volume's tier and size (deleted with the pod), and compares: the same file count, the same",
           'total bytes, and for a sample of files spread over the tree the SHA-256 of the restored',
           'bytes against `restic dump` of the same file. A difference fails the Job: the CronJob turns',
