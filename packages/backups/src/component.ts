@@ -227,7 +227,8 @@ const VERIFICATION_CREATED = 'kube_cronjob_created{cronjob=~".+-restore-verify"}
  * was exhausted); it is the most recent when the Job (matched to its CronJob by `kube_job_owner`)
  * started after the CronJob's last success (`kube_cronjob_status_last_successful_time`, the
  * completion of its latest successful Job), or the CronJob never succeeded. A later successful
- * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit); a Job
+ * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit: 3 for the
+ * etcd snapshots, 1 for a verification, whose failed pod holds a full-size scratch volume); a Job
  * whose pod failed once and then succeeded on a retry has no Failed condition and never counts
  * (`kube_job_status_failed` counts failed pods, so it would).
  */

@@ -176,7 +176,7 @@ export function maxSnapshotAgeMinutes(
 
 /**
  * The restore verification of a volume: restores the latest snapshot into a scratch volume of
- * the same tier and size (deleted with the pod) and checks it (see verify-script.ts). On a tier
+ * the same tier and size (deleted with the pod, so with the Job: see the history limits) and checks it (see verify-script.ts). On a tier
  * whose class retains its volumes the scratch volume takes the tier's `scratchClass`, or every
  * run would leave a full-size volume behind.
  */
@@ -203,8 +203,12 @@ export function verificationCronJob(
       timeZone: 'Etc/UTC',
       concurrencyPolicy: 'Forbid',
       startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 1,
-      failedJobsHistoryLimit: 3,
+      // The scratch volume (a full-size copy of the volume's data) lives as long as the pod, and
+      // a finished Job's pod as long as the Job: the CronJob controller deletes a successful Job
+      // as soon as it has recorded its `lastSuccessfulTime` (what the alerts and Argo CD's health
+      // read), and keeps only the latest failed one (what VolumeRestoreVerificationFailed reads).
+      successfulJobsHistoryLimit: 0,
+      failedJobsHistoryLimit: 1,
       jobTemplate: {
         metadata: { labels: podLabels },
         spec: {

@@ -152,6 +152,17 @@ describe('a protected volume', () => {
     });
   });
 
+  test('its verification leaves no full-size scratch volume behind after a success, and one at most after failures', () => {
+    // The scratch volume is the pod's generic ephemeral volume: it goes with the pod, and a
+    // finished Job keeps its pod. A successful Job is deleted once the CronJob controller has
+    // recorded lastSuccessfulTime; only the latest failed one stays (the failure alert reads it).
+    const spec = objects(prod)['CronJob/data-restore-verify'].spec;
+    expect(spec.successfulJobsHistoryLimit).toBe(0);
+    expect(spec.failedJobsHistoryLimit).toBe(1);
+    expect(spec.jobTemplate.spec.template.spec.volumes[0].name).toBe('scratch');
+    expect(spec.jobTemplate.spec.template.spec.volumes[0].ephemeral).toBeDefined();
+  });
+
   test("its verification fails a latest snapshot older than the volume's backup schedule allows", () => {
     // Given the daily backup at 02:00 (DATA) and the verification's 60-minute window: a day
     // between two backups, the window and an hour of slack.
@@ -649,6 +660,8 @@ describe('the disaster-recovery runbook: step 5', () => {
       `until kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
       `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
       'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
+      // Its pod holds a full-size scratch copy of the volume until the Job is deleted.
+      'kubectl -n paperless delete job data-restore-verify-manual',
     ]);
   });
 });
