@@ -1,7 +1,9 @@
 // Layer-4 checks of the backups: every protected volume has its backup, its restore and its
 // verification; every S3 credential they read is a Secret the secrets provider fills (never a
-// literal); a volume's backups never run during its restore verification. Pure.
+// literal); a volume's backups never run during its restore verification, which fails a snapshot
+// older than the backups allow. Pure.
 import {
+  cronLongestGap,
   cronOverlap,
   type DeployedCluster,
   type DeployedObject,
@@ -329,6 +331,70 @@ export const verificationOverlap: SystemCheck = {
   },
 };
 
+/** The env var of the verification that bounds the age of the latest snapshot (verify-script.ts). */
+const MAX_AGE_ENV = 'MAX_SNAPSHOT_AGE_MINUTES';
+
+/**
+ * A volume's restore verification fails a latest snapshot older than its backups allow, and the
+ * bound it carries is never below the longest wait between two backups of its ReplicationSource.
+ * Both are rendered in the consumer's chart from one schedule; a schedule changed on one of them
+ * alone (a values layer, a hand edit) leaves a bound that either fails every run (below the gap:
+ * VolumeRestoreVerificationFailed for a healthy volume) or is missing, and then a volume whose
+ * backups VolSync 0.16 skips (an empty volume: `check_contents`, exit 0, the ReplicationSource in
+ * sync) keeps passing its verification on the last snapshot taken before its data went.
+ */
+export const verificationSnapshotAge: SystemCheck = {
+  name: 'backup-verification-snapshot-age',
+  description:
+    "A volume's restore verification carries a bound on the age of the latest snapshot (MAX_SNAPSHOT_AGE_MINUTES) no shorter than the longest wait between two runs of its ReplicationSource's schedule.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed);
+      for (const { object, source } of all) {
+        if (object.kind !== 'CronJob' || object.metadata.labels?.[ROLE_LABEL] !== 'verification') {
+          continue;
+        }
+        const volume = object.metadata.labels?.[VOLUME_LABEL];
+        const namespace = object.metadata.namespace;
+        const backup = all.find(
+          ({ object: o }) =>
+            isVolsync(o, 'ReplicationSource') &&
+            o.metadata.namespace === namespace &&
+            o.metadata.labels?.[VOLUME_LABEL] === volume,
+        );
+        if (backup === undefined) continue;
+        const schedule = parseCron(
+          String(record(record(backup.object.spec).trigger).schedule ?? ''),
+        );
+        // An unreadable schedule is backup-verification-overlap's error.
+        if (typeof schedule === 'string') continue;
+        const gap = cronLongestGap(schedule);
+        if (gap === undefined) continue;
+        const pod = record(record(record(record(object.spec).jobTemplate).spec).template);
+        const env = list(record(pod.spec).containers).flatMap((c) => list(record(c).env));
+        const entry = env.map(record).find((e) => e.name === MAX_AGE_ENV);
+        const bound = entry === undefined ? undefined : Number(entry.value);
+        if (bound !== undefined && Number.isFinite(bound) && bound >= gap) continue;
+        issues.push(
+          error({
+            code: 'backup-verification-snapshot-age',
+            path: settingsPath(deployed.cluster, COMPONENT, 'verification'),
+            output: source,
+            value: entry?.value ?? null,
+            message:
+              bound === undefined
+                ? `the restore verification of volume ${namespace}/${volume} on cluster "${deployed.cluster.name}" has no ${MAX_AGE_ENV}: it would keep passing on an old snapshot when VolSync skips the backups of an emptied volume`
+                : `the restore verification of volume ${namespace}/${volume} on cluster "${deployed.cluster.name}" fails a snapshot older than ${entry?.value} minutes, but its backups (${schedule.text}) run up to ${gap} minutes apart: it would fail on a healthy volume`,
+            expected: `${MAX_AGE_ENV} of at least ${gap} (the longest wait between two backups)`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
 /**
@@ -549,6 +615,7 @@ export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,
   credentialsFromSecretsProvider,
   verificationOverlap,
+  verificationSnapshotAge,
   temporaryVolumesDeleted,
   snapshotClassMatches,
 ];

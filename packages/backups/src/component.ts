@@ -227,7 +227,8 @@ const VERIFICATION_CREATED = 'kube_cronjob_created{cronjob=~".+-restore-verify"}
  * was exhausted); it is the most recent when the Job (matched to its CronJob by `kube_job_owner`)
  * started after the CronJob's last success (`kube_cronjob_status_last_successful_time`, the
  * completion of its latest successful Job), or the CronJob never succeeded. A later successful
- * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit); a Job
+ * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit: 3 for the
+ * etcd snapshots, 1 for a verification, whose failed pod holds a full-size scratch volume); a Job
  * whose pod failed once and then succeeded on a retry has no Failed condition and never counts
  * (`kube_job_status_failed` counts failed pods, so it would).
  */
@@ -473,8 +474,10 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
         heading: 'Restore verification',
         body: [
           'Each run checks the repository (`restic check --read-data-subset`), reads the latest',
-          "snapshot's record of the volume's tree (its regular files and sizes, and the backup's",
-          'summary of files and bytes processed), restores the snapshot into a scratch volume of the',
+          "snapshot (no older than the volume's backup schedule allows: VolSync skips, and reports",
+          'success for, the backup of an empty volume) and its record of the tree (at least one',
+          "regular file; files and sizes, and the backup's summary of files and bytes processed),",
+          'restores the snapshot into a scratch volume of the',
           "volume's tier and size (deleted with the pod), and compares: the same file count, the same",
           'total bytes, and for a sample of files spread over the tree the SHA-256 of the restored',
           'bytes against `restic dump` of the same file. A difference fails the Job: the CronJob turns',

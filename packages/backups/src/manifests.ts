@@ -3,7 +3,7 @@
 // paused until an operator starts it) and the restore-verification CronJob; in charts/backups the
 // etcd backup job of the Talos control plane. Pure.
 import type { KubeObject, Values, VolumeRequest } from '@homelab/core';
-import { volumeBackupSecretName } from '@homelab/core';
+import { cronLongestGap, parseCron, volumeBackupSecretName } from '@homelab/core';
 import {
   ETCD_BACKUP_NAMESPACE,
   ETCD_BACKUP_ROLE,
@@ -156,8 +156,27 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
 }
 
 /**
+ * The oldest the latest snapshot of a volume may be when its verification runs, in minutes: the
+ * longest wait between two runs of the volume's backup schedule, plus the verification's run
+ * window and an hour for a backup that starts late or runs long. VolSync 0.16's restic mover
+ * (mover-restic/entry.sh `check_contents`) skips the backup and exits 0 when the volume holds
+ * nothing but lost+found: the ReplicationSource reads in sync, `volsync_volume_out_of_sync` stays
+ * 0, and without this bound the verification would keep proving the last snapshot taken before the
+ * data went missing. `undefined` (no bound) for a schedule that does not run.
+ */
+export function maxSnapshotAgeMinutes(
+  volume: VolumeRequest,
+  settings: ResolvedBackupsSettings,
+): number | undefined {
+  const schedule = parseCron(volume.backup?.schedule ?? '');
+  if (typeof schedule === 'string') return undefined;
+  const gap = cronLongestGap(schedule);
+  return gap === undefined ? undefined : gap + settings.verification.windowMinutes + 60;
+}
+
+/**
  * The restore verification of a volume: restores the latest snapshot into a scratch volume of
- * the same tier and size (deleted with the pod) and checks it (see verify-script.ts). On a tier
+ * the same tier and size (deleted with the pod, so with the Job: see the history limits) and checks it (see verify-script.ts). On a tier
  * whose class retains its volumes the scratch volume takes the tier's `scratchClass`, or every
  * run would leave a full-size volume behind.
  */
@@ -169,6 +188,7 @@ export function verificationCronJob(
   const window = settings.verification.windowMinutes;
   const owner = volume.owner ?? DEFAULT_OWNER;
   const podLabels = labels(volume, 'verification');
+  const maxAge = maxSnapshotAgeMinutes(volume, settings);
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -183,8 +203,12 @@ export function verificationCronJob(
       timeZone: 'Etc/UTC',
       concurrencyPolicy: 'Forbid',
       startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 1,
-      failedJobsHistoryLimit: 3,
+      // The scratch volume (a full-size copy of the volume's data) lives as long as the pod, and
+      // a finished Job's pod as long as the Job: the CronJob controller deletes a successful Job
+      // as soon as it has recorded its `lastSuccessfulTime` (what the alerts and Argo CD's health
+      // read), and keeps only the latest failed one (what VolumeRestoreVerificationFailed reads).
+      successfulJobsHistoryLimit: 0,
+      failedJobsHistoryLimit: 1,
       jobTemplate: {
         metadata: { labels: podLabels },
         spec: {
@@ -209,6 +233,9 @@ export function verificationCronJob(
                   env: [
                     { name: 'READ_DATA_SUBSET', value: settings.verification.readDataSubset },
                     { name: 'SAMPLE_FILES', value: String(settings.verification.sampleFiles) },
+                    ...(maxAge === undefined
+                      ? []
+                      : [{ name: 'MAX_SNAPSHOT_AGE_MINUTES', value: String(maxAge) }]),
                     { name: 'RESTORE_ROOT', value: RESTORE_ROOT },
                     { name: 'RESTIC_CACHE_DIR', value: '/cache' },
                     { name: 'HOME', value: '/tmp' },

@@ -219,7 +219,8 @@ export function emptyClaimCommands(): string[] {
  * keeps its verification have the CronJob (`verify: false` makes none). The Job ends `Complete`
  * or `Failed` (its `activeDeadlineSeconds` bounds it; from Kubernetes 1.31 `SuccessCriteriaMet`
  * or `FailureTarget` comes first), so the wait ends on either: `kubectl wait
- * --for=condition=Complete` would sit out its whole timeout on a failed verification.
+ * --for=condition=Complete` would sit out its whole timeout on a failed verification. The Job is
+ * deleted once read, and with it its pod and scratch volume.
  */
 export function verificationRunCommands(entry: ProtectedVolume): string[] {
   const names = backupNames(entry.volume);
@@ -230,6 +231,9 @@ export function verificationRunCommands(entry: ProtectedVolume): string[] {
     `until kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
     `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
     `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
+    // Nothing else deletes a Job made by hand (the CronJob's history limits count only its own),
+    // and its pod keeps the scratch volume: a full-size copy of the volume's data.
+    `kubectl -n ${ns} delete job ${job}`,
   ];
 }
 

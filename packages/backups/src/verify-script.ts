@@ -3,9 +3,11 @@
 //
 // 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
 //    packs read back and hashed.
-// 2. The latest snapshot's record of the tree, as the backup wrote it (`restic ls --json`): its
-//    regular files and their sizes; the snapshot's summary (files and bytes processed) when the
-//    backup's restic wrote one.
+// 2. The latest snapshot: no older than MAX_SNAPSHOT_AGE_MINUTES (when set; the volume's backup
+//    schedule, manifests.ts `maxSnapshotAgeMinutes`), so backups that stopped, or that VolSync
+//    skipped because the volume was empty, fail it; its record of the tree, as the backup wrote it
+//    (`restic ls --json`): its regular files (at least one) and their sizes; the snapshot's summary
+//    (files and bytes processed) when the backup's restic wrote one.
 // 3. `restic restore` of that snapshot into the scratch volume.
 // 4. The restored tree against the record: the same number of regular files, the same total
 //    bytes, and for a sample of files spread over the tree the SHA-256 of the restored bytes
@@ -30,10 +32,34 @@ echo "2/4 reading the latest snapshot"
 restic snapshots latest --json > "$work/snapshot.json" || fail "cannot list the snapshots"
 id=$(sed -n 's/.*"short_id":"\\([0-9a-f]*\\)".*/\\1/p' "$work/snapshot.json" | head -n 1)
 [ -n "$id" ] || fail "the repository has no snapshot yet"
+# The snapshot's time (restic: RFC 3339 with the mover's zone offset) in seconds since the epoch.
+stamp=$(sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' "$work/snapshot.json" | head -n 1)
+day=\${stamp%%T*}
+rest=\${stamp#*T}
+clock=$(printf '%s' "$rest" | cut -c 1-8)
+zone=$(printf '%s' "$rest" | sed 's/^[0-9:.]*//')
+offset=0
+case "$zone" in
+  [+-][0-9][0-9]:[0-9][0-9])
+    hh=$(printf '%s' "$zone" | cut -c 2-3 | sed 's/^0//')
+    mm=$(printf '%s' "$zone" | cut -c 5-6 | sed 's/^0//')
+    offset=$(( hh * 3600 + mm * 60 ))
+    [ "$(printf '%s' "$zone" | cut -c 1)" = "+" ] || offset=$(( -offset ))
+    ;;
+esac
+taken=$(date -u -d "$day $clock" +%s 2>/dev/null) || fail "snapshot $id: cannot read its time \\"$stamp\\""
+taken=$(( taken - offset ))
+age=$(( ( $(date -u +%s) - taken ) / 60 ))
+# VolSync's mover skips the backup, and reports success, when the volume is empty (a claim that
+# lost its data, a mount gone wrong): no new snapshot, so an old "latest" must fail here.
+if [ -n "\${MAX_SNAPSHOT_AGE_MINUTES:-}" ] && [ "$age" -gt "$MAX_SNAPSHOT_AGE_MINUTES" ]; then
+  fail "the latest snapshot $id is $age minutes old (taken $stamp), more than the $MAX_SNAPSHOT_AGE_MINUTES its backup schedule allows: backups of the volume stopped (or it was empty and VolSync skipped them)"
+fi
 restic ls --json "$id" > "$work/tree.json" || fail "cannot list snapshot $id"
 grep '"type":"file"' "$work/tree.json" > "$work/files.json" || true
 recorded_files=$(wc -l < "$work/files.json" | tr -d ' ')
 recorded_bytes=$(sed -n 's/.*"size":\\([0-9][0-9]*\\).*/\\1/p' "$work/files.json" | awk '{ s += $1 } END { printf "%d", s }')
+[ "$recorded_files" -gt 0 ] || fail "snapshot $id records no files: the volume held no data when it was backed up"
 summary_files=$(field total_files_processed < "$work/snapshot.json")
 summary_bytes=$(field total_bytes_processed < "$work/snapshot.json")
 if [ -n "$summary_files" ] && [ "$summary_files" != "$recorded_files" ]; then

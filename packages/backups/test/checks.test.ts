@@ -7,6 +7,7 @@ import {
   snapshotClassMatches,
   temporaryVolumesDeleted,
   verificationOverlap,
+  verificationSnapshotAge,
 } from '../src/checks.js';
 import {
   type AnyJson,
@@ -187,6 +188,45 @@ describe('backup-verification-overlap', () => {
     const issues = verificationOverlap.check(input(run));
     expect(issues.map((i) => i.code)).toEqual(['backup-verification-overlap']);
     expect(issues[0]?.message).toContain('"prod"');
+  });
+});
+
+describe('backup-verification-snapshot-age', () => {
+  test('passes when each verification bounds the snapshot age above its backup gap', () => {
+    expect(verificationSnapshotAge.check(input())).toEqual([]);
+  });
+
+  test('fails when the backups were made weekly but the verification still allows a day', () => {
+    const weekly = (o: AnyJson) =>
+      o.kind === 'ReplicationSource'
+        ? { ...o, spec: { ...o.spec, trigger: { schedule: '0 2 * * 0' } } }
+        : o;
+    const issues = verificationSnapshotAge.check(input(undefined, weekly));
+    expect(issues.map((i) => i.code)).toEqual(Array(3).fill('backup-verification-snapshot-age'));
+    expect(issues.map((i) => formatPath(i.path))[0]).toBe(
+      'clusters[0].components.backups.verification',
+    );
+    expect(issues[0]?.message).toBe(
+      'the restore verification of volume paperless/data on cluster "dev" fails a snapshot older than 1560 minutes, but its backups (0 2 * * 0) run up to 10080 minutes apart: it would fail on a healthy volume',
+    );
+    expect(issues[0]?.expected).toBe(
+      'MAX_SNAPSHOT_AGE_MINUTES of at least 10080 (the longest wait between two backups)',
+    );
+  });
+
+  test('fails when a verification has no bound at all', () => {
+    const unbounded = (o: AnyJson) => {
+      if (o.kind !== 'CronJob') return o;
+      const copy = structuredClone(o);
+      const container = copy.spec.jobTemplate.spec.template.spec.containers[0];
+      container.env = container.env.filter((e: AnyJson) => e.name !== 'MAX_SNAPSHOT_AGE_MINUTES');
+      return copy;
+    };
+    const issues = verificationSnapshotAge.check(input(undefined, unbounded));
+    expect(issues).toHaveLength(3);
+    expect(issues[2]?.message).toBe(
+      'the restore verification of volume paperless/data on cluster "prod" has no MAX_SNAPSHOT_AGE_MINUTES: it would keep passing on an old snapshot when VolSync skips the backups of an emptied volume',
+    );
   });
 });
 

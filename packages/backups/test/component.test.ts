@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPath } from '@homelab/core';
+import { formatPath, type VolumeRequest } from '@homelab/core';
 import {
   readVendoredChartFile,
   testComponent,
@@ -13,7 +13,9 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
+import { maxSnapshotAgeMinutes } from '../src/manifests.js';
 import { LONGHORN_CSI_DRIVER } from '../src/runbook.js';
+import type { ResolvedBackupsSettings } from '../src/settings.js';
 import { VOLSYNC_CHART_VERSION } from '../src/versions.js';
 import {
   AGE_KEY,
@@ -148,6 +150,33 @@ describe('a protected volume', () => {
       backoffLimit: 0,
       activeDeadlineSeconds: 3600,
     });
+  });
+
+  test('its verification leaves no full-size scratch volume behind after a success, and one at most after failures', () => {
+    // The scratch volume is the pod's generic ephemeral volume: it goes with the pod, and a
+    // finished Job keeps its pod. A successful Job is deleted once the CronJob controller has
+    // recorded lastSuccessfulTime; only the latest failed one stays (the failure alert reads it).
+    const spec = objects(prod)['CronJob/data-restore-verify'].spec;
+    expect(spec.successfulJobsHistoryLimit).toBe(0);
+    expect(spec.failedJobsHistoryLimit).toBe(1);
+    expect(spec.jobTemplate.spec.template.spec.volumes[0].name).toBe('scratch');
+    expect(spec.jobTemplate.spec.template.spec.volumes[0].ephemeral).toBeDefined();
+  });
+
+  test("its verification fails a latest snapshot older than the volume's backup schedule allows", () => {
+    // Given the daily backup at 02:00 (DATA) and the verification's 60-minute window: a day
+    // between two backups, the window and an hour of slack.
+    const env =
+      objects(prod)['CronJob/data-restore-verify'].spec.jobTemplate.spec.template.spec.containers[0]
+        .env;
+    expect(env).toContainEqual({ name: 'MAX_SNAPSHOT_AGE_MINUTES', value: String(1440 + 60 + 60) });
+    const resolvedProd = { verification: { windowMinutes: 60 } } as ResolvedBackupsSettings;
+    // A weekly backup: a week between two.
+    const weekly = { ...DATA, backup: { ...DATA.backup, schedule: '30 1 * * 0' } } as VolumeRequest;
+    expect(maxSnapshotAgeMinutes(weekly, resolvedProd)).toBe(7 * 1440 + 120);
+    // A schedule that never runs sets no bound.
+    const never = { ...DATA, backup: { ...DATA.backup, schedule: '0 0 30 2 *' } } as VolumeRequest;
+    expect(maxSnapshotAgeMinutes(never, resolvedProd)).toBeUndefined();
   });
 
   test("on a tier whose class retains its volumes, the temporary copies go to the tier's scratch class", () => {
@@ -631,6 +660,8 @@ describe('the disaster-recovery runbook: step 5', () => {
       `until kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
       `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
       'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
+      // Its pod holds a full-size scratch copy of the volume until the Job is deleted.
+      'kubectl -n paperless delete job data-restore-verify-manual',
     ]);
   });
 });

@@ -109,6 +109,81 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
   );
 
   test(
+    'fails when the latest snapshot is older than the backup schedule allows',
+    () => {
+      // Given a repository whose latest snapshot was taken 3 hours ago (VolSync's mover skipped
+      // every backup since: the volume was empty, and it exits 0 on an empty volume)
+      const env = environment('stale');
+      const data = join(root, 'stale', 'data');
+      mkdirSync(data, { recursive: true });
+      writeFileSync(join(data, 'a.txt'), 'alpha\n');
+      expect(run(restic as string, ['init'], env).status).toBe(0);
+      const time = new Date(Date.now() - 3 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
+      const backup = run(
+        restic as string,
+        ['backup', '--host', 'volsync', '--exclude=lost+found', '--time', time, '.'],
+        { ...env, TZ: 'UTC' },
+        data,
+      );
+      expect(backup.status, backup.out).toBe(0);
+      // When the schedule allows 2 hours, it fails; when it allows 4, it passes
+      const stale = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SNAPSHOT_AGE_MINUTES: '120' });
+      expect(stale.status, stale.out).toBe(1);
+      expect(stale.out).toMatch(
+        /VERIFICATION FAILED: the latest snapshot [0-9a-f]{8} is 18[0-9] minutes old .* more than the 120 its backup schedule allows/,
+      );
+      const fresh = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SNAPSHOT_AGE_MINUTES: '240' });
+      expect(fresh.status, fresh.out).toBe(0);
+    },
+    SLOW,
+  );
+
+  test(
+    'reads a snapshot time recorded with a zone offset',
+    () => {
+      // restic records the mover's local time with its offset: 1 hour ago at +05:00 is 1 hour ago
+      const env = environment('zoned');
+      const data = join(root, 'zoned', 'data');
+      mkdirSync(data, { recursive: true });
+      writeFileSync(join(data, 'a.txt'), 'alpha\n');
+      expect(run(restic as string, ['init'], env).status).toBe(0);
+      const local = new Date(Date.now() - 3600_000 + 5 * 3600_000).toISOString();
+      const time = local.replace('T', ' ').slice(0, 19);
+      const backup = run(
+        restic as string,
+        ['backup', '--host', 'volsync', '--time', time, '.'],
+        { ...env, TZ: 'Etc/GMT-5' },
+        data,
+      );
+      expect(backup.status, backup.out).toBe(0);
+      const tooOld = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SNAPSHOT_AGE_MINUTES: '50' });
+      expect(tooOld.out).toMatch(/is (59|60|61) minutes old \(taken [0-9T:.-]+\+05:00\)/);
+      const ok = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SNAPSHOT_AGE_MINUTES: '70' });
+      expect(ok.status, ok.out).toBe(0);
+    },
+    SLOW,
+  );
+
+  test(
+    'fails on a snapshot that records no files',
+    () => {
+      // Given a backup of a volume with directories only (its data did not reach the claim)
+      const env = environment('hollow');
+      const data = join(root, 'hollow', 'data');
+      mkdirSync(join(data, 'media', 'thumbnails'), { recursive: true });
+      expect(run(restic as string, ['init'], env).status).toBe(0);
+      const backup = run(restic as string, ['backup', '--host', 'volsync', '.'], env, data);
+      expect(backup.status, backup.out).toBe(0);
+      const result = run('sh', ['-c', VERIFY_SCRIPT], env);
+      expect(result.status).toBe(1);
+      expect(result.out).toMatch(
+        /VERIFICATION FAILED: snapshot [0-9a-f]{8} records no files: the volume held no data when it was backed up/,
+      );
+    },
+    SLOW,
+  );
+
+  test(
     'fails when a data pack of the repository is damaged',
     () => {
       const env = backedUp('damaged');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { cronOverlap, parseCron } from './cron.js';
+import { cronLongestGap, cronOverlap, parseCron } from './cron.js';
 
 function parsed(text: string) {
   const schedule = parseCron(text);
@@ -32,6 +32,25 @@ describe('parseCron', () => {
     expect(parseCron('61 * * * *')).toBe('minute "61" is not a value or range within 0-59');
     expect(parseCron('*/0 * * * *')).toBe('minute "*/0" has an invalid step');
     expect(parseCron('0 5-2 * * *')).toBe('hour "5-2" is not a value or range within 0-23');
+  });
+});
+
+describe('cronLongestGap', () => {
+  test('is the longest wait between two successive runs, in minutes', () => {
+    expect(cronLongestGap(parsed('0 2 * * *'))).toBe(1440);
+    expect(cronLongestGap(parsed('@hourly'))).toBe(60);
+    expect(cronLongestGap(parsed('0 1,13 * * *'))).toBe(720);
+    // 01:00 and 03:00: two hours apart, then 22 hours to the next day's first run.
+    expect(cronLongestGap(parsed('0 1,3 * * *'))).toBe(1320);
+    expect(cronLongestGap(parsed('30 4 * * 0'))).toBe(7 * 1440);
+    // Weekdays only: Friday to Monday.
+    expect(cronLongestGap(parsed('0 2 * * 1-5'))).toBe(3 * 1440);
+    // The 31st: from 31 August to 31 October (61 days) is the longest.
+    expect(cronLongestGap(parsed('0 0 31 * *'))).toBe(61 * 1440);
+  });
+
+  test('is undefined for a schedule that never runs', () => {
+    expect(cronLongestGap(parsed('0 0 30 2 *'))).toBeUndefined();
   });
 });
 

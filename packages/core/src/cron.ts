@@ -283,3 +283,32 @@ function describe(minute: number): string {
   ];
   return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC (${weekday})`;
 }
+
+/**
+ * The longest time, in minutes, between two successive runs of the schedule (over the same
+ * seven-year span as the overlap test, so every calendar combination is seen), or `undefined`
+ * when the schedule runs fewer than twice in that span (`0 0 30 2 *` never runs).
+ */
+export function cronLongestGap(schedule: CronSchedule): number | undefined {
+  const minutes = minutesOfDay(schedule);
+  const days = runDays(schedule);
+  const first = minutes[0];
+  const last = minutes[minutes.length - 1];
+  if (first === undefined || last === undefined) return undefined;
+  let withinDay = 0;
+  for (let i = 1; i < minutes.length; i++) {
+    withinDay = Math.max(withinDay, (minutes[i] as number) - (minutes[i - 1] as number));
+  }
+  let longest: number | undefined;
+  let previousDay: number | undefined;
+  for (let day = 0; day < SPAN_DAYS; day++) {
+    if (days[day] !== 1) continue;
+    if (previousDay !== undefined) {
+      const across = (day - previousDay) * 1440 + first - last;
+      longest = Math.max(longest ?? 0, across);
+    }
+    if (minutes.length > 1) longest = Math.max(longest ?? 0, withinDay);
+    previousDay = day;
+  }
+  return longest;
+}

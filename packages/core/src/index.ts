@@ -95,7 +95,7 @@ export {
 export type { DefaultedField, StructuralSchema } from './crd-defaults.js';
 export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-defaults.js';
 export type { CronSchedule } from './cron.js';
-export { cronOverlap, parseCron } from './cron.js';
+export { cronLongestGap, cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
 export {
   emittedDocuments,
