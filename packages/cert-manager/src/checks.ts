@@ -5,6 +5,7 @@
 import type { DeployedApplication, Issue, JsonValue, KubeObject, SystemCheck } from '@homelab/core';
 import { error } from '@homelab/core';
 import { CERT_MANAGER_GROUP } from './issuers.js';
+import { acmeSelfCheckDns } from './self-check.js';
 import { CERT_MANAGER_NAMESPACE } from './settings.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: navigation into plain JSON objects
@@ -182,4 +183,4 @@ export const certificateRenewal: SystemCheck = {
 };
 
 /** cert-manager's system checks (`checks` of the component). */
-export const CERT_MANAGER_CHECKS: readonly SystemCheck[] = [certificateRenewal];
+export const CERT_MANAGER_CHECKS: readonly SystemCheck[] = [certificateRenewal, acmeSelfCheckDns];

@@ -102,6 +102,27 @@ export function nonPublicDomain(domain: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why Let's Encrypt refuses `email` as the ACME account's contact (`at example.org (…)`, `whose
+ * domain …`), or undefined when it takes it.
+ * Boulder (policy/pa.go `ValidEmail`) wants a domain that ends in a public suffix and refuses
+ * `example.com`, `example.net` and `example.org` themselves ("contact email has forbidden
+ * domain"); cert-manager (v1.21.1 pkg/issuer/acme/setup.go) never retries a registration the
+ * server answered with a 4xx, so the issuer stays not Ready until its spec changes.
+ */
+export function refusedContact(email: string): string | undefined {
+  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+  if ((EXAMPLE_DOMAINS as readonly string[]).includes(domain)) {
+    return `at ${domain} ("contact email has forbidden domain")`;
+  }
+  for (const suffix of NON_PUBLIC_SUFFIXES) {
+    if (domain === suffix || domain.endsWith(`.${suffix}`)) {
+      return `whose domain does not end in a public suffix (.${suffix})`;
+    }
+  }
+  return undefined;
+}
+
 function secretRef(value: { secretName: string; key: string }): SecretKeyRef {
   return { namespace: CERT_MANAGER_NAMESPACE, name: value.secretName, key: value.key };
 }
@@ -240,6 +261,18 @@ export function resolveCertManagerSettings(
         value: context.domain,
         message: `asks Let's Encrypt for *.${context.domain}, which it never issues for (${reason})`,
         expected: 'type: private-ca for a lab domain, or a platform.domain you own in public DNS',
+      }),
+    );
+  }
+  const refused = refusedContact(acme.email);
+  if (refused !== undefined) {
+    issues.push(
+      error({
+        code: 'cert-manager-acme-email',
+        path: path('issuer', 'acme', 'email'),
+        value: acme.email,
+        message: `is the ACME account's contact, and Let's Encrypt refuses a contact address ${refused}: the account is never registered and cert-manager does not retry, so no certificate is issued`,
+        expected: 'an address at a domain of public DNS that you read',
       }),
     );
   }

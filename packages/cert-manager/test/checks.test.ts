@@ -95,6 +95,7 @@ describe('certificate-renewal', () => {
   test('is registered on the component', () => {
     expect(certManagerComponent.checks?.map((check) => check.name)).toEqual([
       'certificate-renewal',
+      'acme-self-check-dns',
     ]);
   });
 

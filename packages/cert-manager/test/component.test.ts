@@ -416,6 +416,36 @@ describe('issues', () => {
   });
 
   test.each([
+    ['ops@example.org', 'at example.org ("contact email has forbidden domain")'],
+    ['ops@EXAMPLE.com', 'at example.com ("contact email has forbidden domain")'],
+    ['ops@nas.lan', 'whose domain does not end in a public suffix (.lan)'],
+  ])('a contact address Let’s Encrypt refuses (%s) is an error at the email', (email, why) => {
+    const issuer = acme('cloudflare');
+    issuer.acme.email = email;
+    const issues = issuesOf(withIssuer(issuer)).filter((i) => i.code === 'cert-manager-acme-email');
+    // One per cluster (each resolves its own settings), at its place in the definition.
+    expect(issues.map((i) => i.path[1])).toEqual([0, 1, 2]);
+    expect(issues[0]).toEqual(
+      expect.objectContaining({
+        severity: 'error',
+        path: at('issuer', 'acme', 'email'),
+        value: email,
+        message: `is the ACME account's contact, and Let's Encrypt refuses a contact address ${why}: the account is never registered and cert-manager does not retry, so no certificate is issued`,
+      }),
+    );
+  });
+
+  test('a contact address below example.com, or at the platform’s own domain, is taken', () => {
+    for (const email of ['ops@mail.example.com', 'ops@homelab.dev']) {
+      const issuer = acme('cloudflare');
+      issuer.acme.email = email;
+      expect(
+        issuesOf(withIssuer(issuer)).filter((i) => i.code === 'cert-manager-acme-email'),
+      ).toEqual([]);
+    }
+  });
+
+  test.each([
     [
       'type acme without an acme section',
       { type: 'acme' },
