@@ -917,6 +917,8 @@ export interface VolumeRequest {
   readonly labels?: { readonly [key: string]: string };
   /** Backup policy on this cluster (its environment's); absent: not backed up. */
   readonly backup?: VolumeBackupPolicy;
+  /** Where the definition declares the volume: the providers' issues about it point there. */
+  readonly origin?: readonly PathSegment[];
 }
 
 /** How often a volume is backed up and how long backups are kept, on one cluster. */
