@@ -18,6 +18,7 @@ import {
   type Issue,
   type JsonSchema,
   type KubeObject,
+  type PathSegment,
   type PodSecurityLevel,
   type RenderInput,
   type RouteAuth,
@@ -66,10 +67,12 @@ function volumeRequest(
   name: string,
   volume: ApplicationVolume,
   environment: EnvironmentName,
+  origin: readonly PathSegment[],
 ): VolumeRequest {
   const backup = volume.backup;
   return {
     name,
+    origin,
     namespace,
     size: volume.size,
     tier: volume.tier,
@@ -91,7 +94,11 @@ function volumeRequest(
 }
 
 /** The applications enabled on a cluster, sorted by name. */
-function resolveApps(settings: Settings, environment: EnvironmentName): ResolvedApp[] {
+function resolveApps(
+  settings: Settings,
+  environment: EnvironmentName,
+  path: DeclareInput<Settings>['path'],
+): ResolvedApp[] {
   return Object.entries(settings.apps ?? {})
     .filter((entry): entry is [string, Application] => entry[1] !== undefined)
     .filter(([, app]) => app.enabled !== false)
@@ -107,7 +114,16 @@ function resolveApps(settings: Settings, environment: EnvironmentName): Resolved
         volumes: Object.entries(app.volumes ?? {})
           .filter((entry): entry is [string, ApplicationVolume] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
-          .map(([volume, spec]) => volumeRequest(name, namespace, volume, spec, environment)),
+          .map(([volume, spec]) =>
+            volumeRequest(
+              name,
+              namespace,
+              volume,
+              spec,
+              environment,
+              path('apps', name, 'volumes', volume),
+            ),
+          ),
       };
     });
 }
@@ -303,7 +319,7 @@ function uniqueVolumes(
 
 function declare(input: DeclareInput<Settings>): Declaration {
   const issues: Issue[] = [];
-  const apps = resolveApps(input.settings, input.cluster.environment);
+  const apps = resolveApps(input.settings, input.cluster.environment, input.path);
   const levels = namespaces(apps, input, issues);
   const [first, ...rest] = [...levels.keys()].sort(compareStrings);
   const volumes = uniqueVolumes(apps, input, issues);

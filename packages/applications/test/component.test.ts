@@ -58,6 +58,8 @@ describe('applications of the definition', () => {
       owner: { user: 1000, group: 1000 },
       labels: { 'app.kubernetes.io/name': 'paperless' },
       backup: { schedule: '0 2 * * *', retention: { daily: 3 }, verify: true },
+      // The providers' issues about the volume (its backup's names, its owner) point here.
+      origin: ['clusters', 0, 'components', 'applications', 'apps', 'paperless', 'volumes', 'data'],
     });
     expect(prod[1]?.backup).toEqual({
       schedule: '30 */6 * * *',

@@ -40,6 +40,7 @@ import { backupsDashboard } from './dashboard.js';
 import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
+  backupNames,
   DEFAULT_OWNER,
   etcdBackupObjects,
   replicationDestination,
@@ -380,6 +381,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
   };
 }
 
+/** Kubernetes' longest CronJob name (`ValidateCronJob`: a DNS label less the 11 its Jobs add). */
+const CRONJOB_NAME_MAX = 52;
+
 /** The protected volumes of a cluster, by consumer, sorted. */
 function protectedVolumes(entry: RenderCluster<Settings>): ProtectedVolume[] {
   const out: ProtectedVolume[] = [];
@@ -432,11 +436,25 @@ function forConsumers(
       );
       continue;
     }
+    const verification = backupNames(volume).verification;
+    if (volume.backup?.verify !== false && verification.length > CRONJOB_NAME_MAX) {
+      // The API server refuses a CronJob name longer than 52 characters (its Jobs append a
+      // timestamp): the volume would be backed up but never verified, and Argo CD stays failed.
+      issues.push(
+        error({
+          code: 'backups-name',
+          path: volume.origin ?? at,
+          value: volume.name,
+          message: `names the restore verification CronJob ${volume.namespace}/${verification} (${verification.length} characters), but Kubernetes refuses a CronJob name longer than ${CRONJOB_NAME_MAX}: the volume would never be verified`,
+          expected: `a volume name of at most ${CRONJOB_NAME_MAX - (verification.length - volume.name.length)} characters, or backup.verify: false`,
+        }),
+      );
+    }
     if (volume.owner === undefined) {
       issues.push(
         warning({
           code: 'backups-owner',
-          path: at,
+          path: volume.origin ?? at,
           value: `${volume.namespace}/${volume.name}`,
           message: `volume ${volume.namespace}/${volume.name} does not say who owns its files; its restic movers and restore verification run as ${DEFAULT_OWNER.user}:${DEFAULT_OWNER.group} and may not be able to read or restore them`,
           expected: 'the volume owner (user and group ids)',

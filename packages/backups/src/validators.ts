@@ -105,6 +105,8 @@ const SCHEMAS: readonly KindSchema[] = [
             repository: { type: 'string', pattern: NAME },
             copyMethod: { enum: ['Direct', 'Clone', 'Snapshot'] },
             volumeSnapshotClassName: { type: 'string', pattern: NAME },
+            // The class of the snapshot's temporary copy (a Retain tier's scratch class).
+            storageClassName: { type: 'string', pattern: NAME },
             pruneIntervalDays: { type: 'integer', minimum: 1 },
             cacheCapacity: { type: 'string' },
             retain: {

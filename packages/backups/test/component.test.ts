@@ -869,6 +869,38 @@ describe('definition problems', () => {
     expect(errors(run).some((i) => i.message.includes('"storage"'))).toBe(true);
   });
 
+  test('a volume whose verification CronJob name would pass 52 characters is an error at the volume', () => {
+    // Kubernetes refuses a CronJob name longer than 52 (ValidateCronJob): `<volume>-restore-verify`
+    // allows a volume name of 37 at most. The error points where the definition declares it.
+    const origin = ['clusters', 0, 'components', 'applications', 'apps', 'x', 'volumes'];
+    const long = { ...DATA, name: 'a'.repeat(38), origin: [...origin, 'a'.repeat(38)] };
+    const fits = { ...DATA, name: 'b'.repeat(37), origin: [...origin, 'b'.repeat(37)] };
+    const run = runBackups(SETTINGS, [consumer([long, fits])]);
+    const named = run.components.issues.filter((i) => i.code === 'backups-name');
+    expect(named.map((i) => [i.severity, i.path, i.value])).toEqual(
+      [0, 1, 2].map(() => ['error', long.origin, long.name]),
+    );
+    expect(named[0]?.message).toContain(`${'a'.repeat(38)}-restore-verify (53 characters)`);
+    expect(named[0]?.expected).toBe(
+      'a volume name of at most 37 characters, or backup.verify: false',
+    );
+    // Without verification there is no CronJob, and nothing to refuse.
+    const unverified = runBackups(SETTINGS, [
+      consumer([{ ...long, backup: { ...(long.backup as AnyJson), verify: false } }]),
+    ]);
+    expect(unverified.components.issues.filter((i) => i.code === 'backups-name')).toEqual([]);
+  });
+
+  test('the owner warning points at the volume where the definition declares it', () => {
+    const origin = ['clusters', 0, 'components', 'applications', 'apps', 'x', 'volumes', 'data'];
+    const run = runBackups(SETTINGS, [
+      consumer([{ ...DATA, owner: undefined, origin } as AnyJson]),
+    ]);
+    expect(
+      run.components.issues.filter((i) => i.code === 'backups-owner').map((i) => i.path),
+    ).toEqual([origin, origin, origin]);
+  });
+
   test('a protected volume without an owner gets a warning', () => {
     const run = runBackups(SETTINGS, [consumer([{ ...DATA, owner: undefined } as AnyJson])]);
     expect(run.components.issues.filter((i) => i.code === 'backups-owner')).toHaveLength(3);

@@ -15,7 +15,18 @@ import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { backupsValidators } from '../src/validators.js';
-import { type AnyJson, chartObjects, runBackups } from './helpers.js';
+import {
+  type AnyJson,
+  chartObjects,
+  cni,
+  consumer,
+  DATA,
+  gitops,
+  retaining,
+  runBackups,
+  SETTINGS,
+  snapshots,
+} from './helpers.js';
 
 const VERSION = '0.16.0';
 
@@ -76,6 +87,25 @@ describe(`VolSync ${VERSION}`, () => {
       expect(validate(object) ? [] : validate.errors).toEqual([]);
       const ours = backupsValidators.find((v) => v.kind === object.kind);
       expect(ours?.validate(object)).toEqual([]);
+    }
+  });
+
+  test('the ReplicationSource of a volume on a Retain tier (its copy on the scratch class) validates too', () => {
+    // A tier whose class retains its volumes (Longhorn's fast-storage) copies the snapshot onto
+    // its scratch class (`restic.storageClassName`, a field of VolSync 0.16's CRD): our schema
+    // must admit it, or every backed-up database volume on fast-storage fails the build.
+    const db = { ...DATA, name: 'db', tier: 'fast-storage' };
+    const retained = runBackups(SETTINGS, [consumer([db])], [cni, retaining, snapshots, gitops]);
+    const sources = retained.platform.clusters
+      .flatMap((cluster) => chartObjects(retained.components, 'app', cluster) as AnyJson[])
+      .filter((o) => o.kind === 'ReplicationSource');
+    expect(sources.length).toBeGreaterThan(0);
+    const ours = backupsValidators.find((v) => v.kind === 'ReplicationSource');
+    for (const source of sources) {
+      expect(source.spec.restic.storageClassName).toBe('fast-storage-scratch');
+      const validate = validators.ReplicationSource as ValidateFunction;
+      expect(validate(source) ? [] : validate.errors).toEqual([]);
+      expect(ours?.validate(source)).toEqual([]);
     }
   });
 

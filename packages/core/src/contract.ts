@@ -257,6 +257,31 @@ export function rootApplicationName(cluster: { readonly name: string }): string 
   return applicationName(cluster, PLATFORM_CHART);
 }
 
+/**
+ * The Pod Security level an Application declares in each namespace it deploys to: its own
+ * namespace at `podSecurity`; each of `additionalNamespaces` at the level `additionalPodSecurity`
+ * gives it (the applications' namespaces, each at its application's level), else at
+ * `podSecurity` (a privileged component's system or chart-made namespaces: Cilium's
+ * `cilium-spire`, monitoring's `kube-system`). What admission exempts or relaxes per namespace
+ * (Talos' Pod Security exemptions, Gatekeeper's `pod-security`) reads this, never `podSecurity`
+ * alone: one privileged application would otherwise take every other application's namespace out
+ * of Pod Security.
+ */
+export function namespacePodSecurity(
+  application: Pick<
+    ApplicationDescriptor,
+    'namespace' | 'additionalNamespaces' | 'additionalPodSecurity' | 'podSecurity'
+  >,
+): [namespace: string, level: PodSecurityLevel][] {
+  return [
+    [application.namespace, application.podSecurity],
+    ...(application.additionalNamespaces ?? []).map((namespace): [string, PodSecurityLevel] => [
+      namespace,
+      application.additionalPodSecurity?.[namespace] ?? application.podSecurity,
+    ]),
+  ];
+}
+
 /** How the app-of-apps deploys a component on a cluster. */
 export interface ApplicationDescriptor {
   /** Application name (argocd-apps prefixes it with the cluster). Default: the component name. */
@@ -892,6 +917,8 @@ export interface VolumeRequest {
   readonly labels?: { readonly [key: string]: string };
   /** Backup policy on this cluster (its environment's); absent: not backed up. */
   readonly backup?: VolumeBackupPolicy;
+  /** Where the definition declares the volume: the providers' issues about it point there. */
+  readonly origin?: readonly PathSegment[];
 }
 
 /** How often a volume is backed up and how long backups are kept, on one cluster. */

@@ -89,6 +89,7 @@ export type {
 export {
   applicationName,
   CAPABILITIES,
+  namespacePodSecurity,
   PLATFORM_CHART,
   rootApplicationName,
 } from './contract.js';

@@ -21,7 +21,9 @@ import {
   haPlan,
   type Issue,
   type KubeObject,
+  namespacePodSecurity,
   type OutageProcedure,
+  type PodSecurityLevel,
   type RenderCluster,
   type RenderInput,
   type Values,
@@ -283,16 +285,19 @@ function environmentValues(replicas: number): Values {
   };
 }
 
-/** The namespaces every component of the cluster runs in, and the privileged ones (by whom). */
+/**
+ * The namespaces every component of the cluster runs in, and those declared privileged or
+ * baseline (by whom; privileged wins).
+ */
 function namespacesOf(entry: RenderCluster<PolicySettings>): {
   used: Set<string>;
-  privileged: Map<string, string>;
+  relaxed: Map<string, { component: string; level: PodSecurityLevel }>;
   hostPaths: { namespace: string; path: string; component: string }[];
   clusterAdmin: { name: string; reason: string; component: string }[];
   declared: { policy: string; namespace: string; reason: string; component: string }[];
 } {
   const used = new Set<string>();
-  const privileged = new Map<string, string>();
+  const relaxed = new Map<string, { component: string; level: PodSecurityLevel }>();
   const hostPaths: { namespace: string; path: string; component: string }[] = [];
   const clusterAdmin: { name: string; reason: string; component: string }[] = [];
   const declared: { policy: string; namespace: string; reason: string; component: string }[] = [];
@@ -305,8 +310,13 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
     if (application === undefined) continue;
     const namespaces = [application.namespace, ...(application.additionalNamespaces ?? [])];
     for (const namespace of namespaces) used.add(namespace);
-    if (application.podSecurity === 'privileged') {
-      for (const namespace of namespaces) privileged.set(namespace, component);
+    // Per namespace: one privileged application must not relax the others' namespaces, and a
+    // namespace declared baseline (an image that runs as root) is Pod Security admission's, at
+    // the level its labels enforce; the restricted template would refuse what it admits.
+    for (const [namespace, level] of namespacePodSecurity(application)) {
+      if (level === 'restricted') continue;
+      if (level === 'baseline' && relaxed.get(namespace)?.level === 'privileged') continue;
+      relaxed.set(namespace, { component, level });
     }
     // A component's host paths are allowed in the namespaces its Application deploys to.
     for (const path of application.hostPaths ?? []) {
@@ -324,7 +334,7 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
       }
     }
   }
-  return { used, privileged, hostPaths, clusterAdmin, declared };
+  return { used, relaxed, hostPaths, clusterAdmin, declared };
 }
 
 function constraint(
@@ -390,7 +400,7 @@ function clusterManifests(
   entry: RenderCluster<PolicySettings>,
   settings: ResolvedPolicySettings,
 ): { [key: string]: KubeObject } {
-  const { privileged, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
+  const { relaxed, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
   const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
     namespace,
     reason: 'Gatekeeper and system namespace (exempt from every policy)',
@@ -413,10 +423,16 @@ function clusterManifests(
     const annotations: { [key: string]: string } = {};
     switch (policy.name) {
       case 'pod-security':
-        for (const [namespace, component] of [...privileged].sort(([a], [b]) =>
+        for (const [namespace, { component, level }] of [...relaxed].sort(([a], [b]) =>
           compareStrings(a, b),
         )) {
-          excluded.push({ namespace, reason: `declared privileged by ${component}` });
+          excluded.push({
+            namespace,
+            reason:
+              level === 'privileged'
+                ? `declared privileged by ${component}`
+                : `declared ${level} by ${component}: Pod Security admission enforces ${level} there`,
+          });
         }
         break;
       case 'allowed-images':

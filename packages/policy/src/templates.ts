@@ -97,7 +97,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
     name: 'pod-security',
     kind: 'HomelabPodSecurity',
     description:
-      'Pod Security "restricted" outside the namespaces a component declares privileged: no host namespaces or ports, no privileged containers or escalation, non-root, every capability dropped (NET_BIND_SERVICE may be added back), a RuntimeDefault or Localhost seccomp profile.',
+      'Pod Security "restricted" outside the namespaces a component declares privileged (or baseline: Pod Security admission enforces that level there): no host namespaces or ports, no privileged containers or escalation, non-root, every capability dropped (NET_BIND_SERVICE may be added back), a RuntimeDefault or Localhost seccomp profile.',
     match: WORKLOAD_KINDS,
     parameters: { type: 'object', properties: {} },
     variables: [POD_SPEC, ALL_CONTAINERS],

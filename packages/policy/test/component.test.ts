@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, parseYaml, type Values, validateObjects } from '@homelab/core';
-import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import { readVendoredChartFile, testComponent, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
@@ -19,7 +19,7 @@ import {
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
-import { runPolicy } from './helpers.js';
+import { REGISTRY, runPolicy } from './helpers.js';
 
 const run = runPolicy();
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -117,6 +117,49 @@ describe('constraints', () => {
     expect(hostPaths.spec.parameters).toEqual({
       allowed: [{ namespace: 'longhorn-system', path: '/var/lib/longhorn' }],
     });
+  });
+});
+
+describe('pod security per namespace', () => {
+  test('follows each namespace of an Application at its own level: privileged, baseline or restricted', () => {
+    // The applications' Application: its first namespace privileged (adguard), the others at
+    // their own levels. Neither the restricted namespace (paperless) may be left out because
+    // the first is privileged, nor may a baseline one (homeassistant: an image that runs as
+    // root) be held to restricted, which would deny what Pod Security admission admits there.
+    const applications = testComponent({
+      name: 'applications',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace: 'adguard',
+          podSecurity: 'privileged',
+          additionalNamespaces: ['homeassistant', 'paperless'],
+          additionalPodSecurity: { homeassistant: 'baseline', paperless: 'restricted' },
+          clusterResources: [],
+        },
+      }),
+    });
+    const withApps = runPolicy({}, [...REGISTRY, applications]);
+    const podSecurity = withApps
+      .constraints('prod')
+      .find((c) => c.metadata.name === 'pod-security') as AnyJson;
+    expect(podSecurity.spec.match.excludedNamespaces).toEqual([
+      'adguard',
+      'gatekeeper-system',
+      'homeassistant',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+      'longhorn-system',
+      'net-secrets',
+    ]);
+    const reasons = JSON.parse(podSecurity.metadata.annotations['homelab.dev/exemptions']);
+    expect(reasons.filter((r: AnyJson) => r.namespace === 'homeassistant')).toEqual([
+      {
+        namespace: 'homeassistant',
+        reason: 'declared baseline by applications: Pod Security admission enforces baseline there',
+      },
+    ]);
   });
 });
 

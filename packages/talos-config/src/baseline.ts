@@ -8,13 +8,15 @@
 // - an API server audit policy (metadata for Secrets and tokens, never their bodies; request
 //   bodies for RBAC and admission configuration changes; nothing for high-volume reads);
 // - Pod Security admission defaults: baseline enforced, restricted audited and warned,
-//   cluster-wide, with exemptions only for the namespaces components declare privileged;
+//   cluster-wide, with exemptions only for the namespaces components declare privileged (each
+//   namespace at its own level: `namespacePodSecurity`);
 // - network sysctl hardening.
 // Pure.
 import {
   type ClusterRun,
   compareStrings,
   type JsonValue,
+  namespacePodSecurity,
   type ResolvedCluster,
 } from '@homelab/core';
 import type { TalosDocument } from './patches.js';
@@ -116,9 +118,11 @@ export function privilegedNamespaces(run: ClusterRun): string[] {
   const out = new Set<string>();
   for (const contribution of run.contributions.values()) {
     const application = contribution.application;
-    if (application?.podSecurity !== 'privileged') continue;
-    out.add(application.namespace);
-    for (const namespace of application.additionalNamespaces ?? []) out.add(namespace);
+    if (application === undefined) continue;
+    // Per namespace: a privileged application must not exempt the restricted ones it lists.
+    for (const [namespace, level] of namespacePodSecurity(application)) {
+      if (level === 'privileged') out.add(namespace);
+    }
   }
   return [...out].sort(compareStrings);
 }

@@ -125,6 +125,29 @@ describe('kubelet, API server and admission', () => {
     ]);
   });
 
+  it("exempts an Application's namespaces at their own levels: a privileged first namespace exempts none of its restricted or baseline ones", () => {
+    // The applications' Application: adguard (privileged) first, then paperless (restricted)
+    // and homeassistant (baseline) at the levels `additionalPodSecurity` gives them. Exempting
+    // them all would switch Pod Security admission off in paperless.
+    const applications = component('applications', {
+      application: {
+        namespace: 'adguard',
+        podSecurity: 'privileged',
+        additionalNamespaces: ['homeassistant', 'paperless'],
+        additionalPodSecurity: { homeassistant: 'baseline', paperless: 'restricted' },
+        clusterResources: [],
+      },
+    });
+    const run = talos([haCluster()], [cilium, privileged, applications]);
+    const plugin = doc(run.files, `${PROD}/controlplane.yaml`).cluster.apiServer
+      .admissionControl[0];
+    expect(plugin.configuration.exemptions.namespaces).toEqual([
+      'adguard',
+      'net-extra',
+      'net-system',
+    ]);
+  });
+
   it("never repeats a namespace Talos' generated configuration already exempts (kube-system)", () => {
     // `talosctl gen config` exempts kube-system (pkg/machinery/config/generate/init.go) and
     // Talos' strategic merge appends lists (pkg/machinery/config/merge): a kube-system of ours
