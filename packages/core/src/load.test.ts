@@ -264,12 +264,45 @@ describe('messages', () => {
       ).issues;
     expect(at('/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S6B0NL0W100001')).toEqual([]);
     expect(at('{ serial: S6B0NL0W100001, model: Samsung SSD 980 PRO 1TB }')).toEqual([]);
+    // One mistake, one issue, at the mistake: not also "matches none of the allowed forms" at
+    // installDisk, nor the other form's complaint (a selector is not a string).
+    const only = (installDisk: string) =>
+      at(installDisk).map(
+        (issue) => `${formatPath(issue.path)} ${issue.message} (${issue.expected})`,
+      );
     // Talos matches each property as a glob: a `*` would select any disk.
-    expect(at('{ serial: "S6B0*" }').map((issue) => formatPath(issue.path))).toContain(
-      'clusters[0].nodes[0].installDisk.serial',
-    );
-    expect(at('{ name: sda }').length).toBeGreaterThan(0);
-    expect(at('{}').length).toBeGreaterThan(0);
+    expect(only('{ serial: "S6B0*" }')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk\.serial does not have the expected form \(a disk property value/,
+      ),
+    ]);
+    expect(only('{ serial: "" }')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk\.serial does not have the expected form/,
+      ),
+    ]);
+    expect(only('{ seriel: S6B0NL0W100001 }')).toEqual([
+      'clusters[0].nodes[0].installDisk.seriel is not a known key; did you mean "serial"? (one of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('{ path: /dev/sda, serial: S6B0NL0W100001 }')).toEqual([
+      'clusters[0].nodes[0].installDisk.path is not a known key (one of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('{}')).toEqual([
+      'clusters[0].nodes[0].installDisk has 0 key(s) (at least 1 key(s) of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('sda')).toEqual([
+      'clusters[0].nodes[0].installDisk does not have the expected form (a device path under /dev/, e.g. /dev/sda or /dev/disk/by-id/<id>)',
+    ]);
+    expect(only('')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk is empty \(one of: a device path under \/dev\/.*; or a selector by the properties Talos reports .*\(a mapping with its keys indented under it\)\)$/,
+      ),
+    ]);
+    expect(only('[/dev/sda]')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk matches none of the allowed forms \(one of: a device path under \/dev\/.*; or a selector by /,
+      ),
+    ]);
   });
 
   test('a kernel-named install disk on a node with data disks is a warning', () => {
