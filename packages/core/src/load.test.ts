@@ -146,10 +146,13 @@ describe("the nodes' LAN (network.lanCidr)", () => {
     expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).toEqual(['overlap']);
   });
 
-  test('the LAN holds the node range', () => {
+  test('the LAN holds the node range: one error at lanCidr, the gateway and pools not measured against it', () => {
     expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.1.1.0/24'))).toEqual([
       `p.yaml:15:16  clusters[0].network.lanCidr: "10.1.1.0/24" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24, e.g. 10.1.0.0/23)`,
-      `p.yaml:17:16  clusters[0].network.gateway: "10.1.0.1" is outside the nodes' LAN 10.1.1.0/24 (clusters[0].network.lanCidr) (expected an address in 10.1.1.0/24)`,
+    ]);
+    // A typo off the LAN altogether: not also the gateway outside it and the pool off it.
+    expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.2.0.0/23'))).toEqual([
+      `p.yaml:15:16  clusters[0].network.lanCidr: "10.2.0.0/23" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24)`,
     ]);
   });
 
