@@ -195,6 +195,8 @@ interface Expected {
   path: string;
   /** Part of the message, where the case is about what the message says. */
   message?: string;
+  /** How many errors, where the case is about one mistake giving one message (no cascade). */
+  errors?: number;
 }
 
 const cases = readdirSync(invalidRoot).sort();
@@ -229,6 +231,17 @@ describe('invalid definitions', { timeout: 120_000 }, () => {
       expect(result.stderr).toMatch(
         /\nbuild failed: \d+ errors?(, \d+ warnings?)? in bad\.yaml; nothing written\n$/,
       );
+      if (expected.errors !== undefined) {
+        expect(result.stderr).toMatch(
+          new RegExp(`\\nbuild failed: ${expected.errors} errors?(, \\d+ warnings?)? in `),
+        );
+        // --json reports the same errors.
+        const json = homelab(dir, ['validate', '--json', '--config', 'bad.yaml']);
+        const report = JSON.parse(json.stdout) as { issues: { severity: string; path: string }[] };
+        const errors = report.issues.filter((issue) => issue.severity === 'error');
+        expect(errors.map((issue) => issue.path)).toHaveLength(expected.errors);
+        expect(errors[0]?.path).toBe(expected.path);
+      }
       expect(fingerprint(join(dir, 'out'))).toEqual(before);
     },
   );

@@ -685,17 +685,40 @@ export function clusterReachability(
     const fallback: FlowPort = { port: 80, protocol: 'TCP' };
     const probe: Endpoint = { kind: 'fqdn', name: PROBE_HOST };
     const probePort: FlowPort = { port: 443, protocol: 'TCP' };
+    // A source selector selects every pod whose labels hold it: a flow from every pod of a
+    // namespace (an extra flow `from: { component: x }`, no selector) or from a wider selector
+    // declares what the sampled pods it covers open, not only the endpoint spelled the same.
+    const sources = plan.connections
+      .map((connection) => connection.from)
+      .filter((end): end is Extract<Endpoint, { kind: 'pods' }> => end.kind === 'pods');
+    const coveringKeys = (from: Extract<Endpoint, { kind: 'pods' }>): string[] => [
+      ...new Set(
+        sources
+          .filter(
+            (source) =>
+              source.namespace === from.namespace &&
+              Object.entries(source.selector).every(([key, value]) => from.selector[key] === value),
+          )
+          .map(endpointKey),
+      ),
+    ];
     for (let i = 0; i < managed.length; i++) {
       const from = managed[i] as Extract<Endpoint, { kind: 'pods' }>;
-      const targets = declared.get(keys[i] as string);
-      const namespaces = wholeNamespace.get(keys[i] as string);
+      const covering = coveringKeys(from);
+      const targets = new Set(covering.flatMap((key) => [...(declared.get(key) ?? [])]));
+      const namespaces = new Map<string, FlowPort[]>();
+      for (const key of covering) {
+        for (const [namespace, ports] of wholeNamespace.get(key) ?? []) {
+          namespaces.set(namespace, [...(namespaces.get(namespace) ?? []), ...ports]);
+        }
+      }
       for (let j = 0; j < managed.length; j++) {
         const to = managed[j] as Extract<Endpoint, { kind: 'pods' }>;
         const toKey = keys[j] as string;
-        if (from === to || targets?.has(toKey) === true) continue;
+        if (from === to || targets.has(toKey)) continue;
         if (toKey === dnsKey) continue;
         const port = inbound.get(toKey) ?? fallback;
-        const wide = namespaces?.get(to.namespace);
+        const wide = namespaces.get(to.namespace);
         if (wide?.some((served) => covers(served, port)) === true) continue;
         undeclared.push({
           from,

@@ -1186,6 +1186,48 @@ describe('extra flows of the definition', () => {
     ]);
   });
 
+  test('a flow from every pod of a component declares each of its pods: the reachability check passes', () => {
+    // `from: { component: web }` (no selector) is every pod of web, the ones its own flows
+    // name (web/app=web) included: what the policy allows them is declared, not a leak.
+    const run = runCilium(
+      extras([
+        {
+          name: 'web-to-idp-metrics',
+          from: { component: 'web' },
+          to: { component: 'idp' },
+          ports: [{ port: 9959 }],
+          reason: 'web reads the identity provider metrics',
+        },
+      ]),
+      identityPair(),
+    );
+    expect(run.issues).toEqual([]);
+    const input = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+    ]);
+    expect(reachabilityCheck.check(input).map((issue) => issue.message)).toEqual([]);
+    // The pairs the flow does not declare are still sampled, and caught when a policy leaks.
+    const wide = (namespace: string): KubeObject => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'too-wide', namespace },
+      spec: {
+        endpointSelector: {},
+        ingress: [{ fromEntities: ['cluster'] }],
+        egress: [{ toEntities: ['cluster'] }],
+      },
+    });
+    const leaky = systemInput(run.platform, run.components, (cluster) => [
+      ...(run.rendered[cluster]?.objects ?? []),
+      wide('idp'),
+      wide('web'),
+    ]);
+    const leaks = reachabilityCheck.check(leaky).map((issue) => issue.message);
+    expect(leaks).toContain(
+      'idp/idp → web/web 80/TCP is allowed on cluster "dev" although no flow declares it',
+    );
+  });
+
   test('a flow to a component that does not exist, or an invalid FQDN, is an error at the flow', () => {
     const run = runCilium(
       extras([

@@ -146,10 +146,13 @@ describe("the nodes' LAN (network.lanCidr)", () => {
     expect(loadDefinition(text, 'p.yaml').issues.map((issue) => issue.code)).toEqual(['overlap']);
   });
 
-  test('the LAN holds the node range', () => {
+  test('the LAN holds the node range: one error at lanCidr, the gateway and pools not measured against it', () => {
     expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.1.1.0/24'))).toEqual([
       `p.yaml:15:16  clusters[0].network.lanCidr: "10.1.1.0/24" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24, e.g. 10.1.0.0/23)`,
-      `p.yaml:17:16  clusters[0].network.gateway: "10.1.0.1" is outside the nodes' LAN 10.1.1.0/24 (clusters[0].network.lanCidr) (expected an address in 10.1.1.0/24)`,
+    ]);
+    // A typo off the LAN altogether: not also the gateway outside it and the pool off it.
+    expect(issuesOf(minimal.replace('lanCidr: 10.1.0.0/23', 'lanCidr: 10.2.0.0/23'))).toEqual([
+      `p.yaml:15:16  clusters[0].network.lanCidr: "10.2.0.0/23" does not hold the node range 10.1.0.0/24 (clusters[0].network.nodeCidr); the nodes' addresses sit on this LAN (expected a network holding 10.1.0.0/24)`,
     ]);
   });
 
@@ -264,12 +267,45 @@ describe('messages', () => {
       ).issues;
     expect(at('/dev/disk/by-id/nvme-Samsung_SSD_980_PRO_1TB_S6B0NL0W100001')).toEqual([]);
     expect(at('{ serial: S6B0NL0W100001, model: Samsung SSD 980 PRO 1TB }')).toEqual([]);
+    // One mistake, one issue, at the mistake: not also "matches none of the allowed forms" at
+    // installDisk, nor the other form's complaint (a selector is not a string).
+    const only = (installDisk: string) =>
+      at(installDisk).map(
+        (issue) => `${formatPath(issue.path)} ${issue.message} (${issue.expected})`,
+      );
     // Talos matches each property as a glob: a `*` would select any disk.
-    expect(at('{ serial: "S6B0*" }').map((issue) => formatPath(issue.path))).toContain(
-      'clusters[0].nodes[0].installDisk.serial',
-    );
-    expect(at('{ name: sda }').length).toBeGreaterThan(0);
-    expect(at('{}').length).toBeGreaterThan(0);
+    expect(only('{ serial: "S6B0*" }')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk\.serial does not have the expected form \(a disk property value/,
+      ),
+    ]);
+    expect(only('{ serial: "" }')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk\.serial does not have the expected form/,
+      ),
+    ]);
+    expect(only('{ seriel: S6B0NL0W100001 }')).toEqual([
+      'clusters[0].nodes[0].installDisk.seriel is not a known key; did you mean "serial"? (one of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('{ path: /dev/sda, serial: S6B0NL0W100001 }')).toEqual([
+      'clusters[0].nodes[0].installDisk.path is not a known key (one of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('{}')).toEqual([
+      'clusters[0].nodes[0].installDisk has 0 key(s) (at least 1 key(s) of: busPath, model, serial, wwid)',
+    ]);
+    expect(only('sda')).toEqual([
+      'clusters[0].nodes[0].installDisk does not have the expected form (a device path under /dev/, e.g. /dev/sda or /dev/disk/by-id/<id>)',
+    ]);
+    expect(only('')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk is empty \(one of: a device path under \/dev\/.*; or a selector by the properties Talos reports .*\(a mapping with its keys indented under it\)\)$/,
+      ),
+    ]);
+    expect(only('[/dev/sda]')).toEqual([
+      expect.stringMatching(
+        /^clusters\[0\]\.nodes\[0\]\.installDisk matches none of the allowed forms \(one of: a device path under \/dev\/.*; or a selector by /,
+      ),
+    ]);
   });
 
   test('a kernel-named install disk on a node with data disks is a warning', () => {

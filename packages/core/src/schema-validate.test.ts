@@ -144,7 +144,7 @@ describe('createSchemaValidator', () => {
         path: ['secret'],
         value: 5,
         message: 'matches none of the allowed forms',
-        expected: 'one of: A key of a Kubernetes Secret; or a string matching ^\\$[a-z]+$',
+        expected: 'one of: a key of a Kubernetes Secret; or a string matching ^\\$[a-z]+$',
       },
     ]);
   });

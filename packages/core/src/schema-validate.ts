@@ -360,11 +360,21 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       const branches = Array.isArray(e.schema) ? (e.schema as unknown[]) : [];
       const forms = branches.map((branch) => {
         const b = schemaObject(branch);
-        if (typeof b.description === 'string') return stripPeriod(b.description);
+        const described = describedForm(b);
+        if (described !== undefined) return described;
         const pattern = typeof b.pattern === 'string' ? b.pattern : undefined;
         return `${typeWords(b.type)}${pattern ? ` matching ${pattern}` : ''}`;
       });
       const passing = params.passingSchemas;
+      if (value === null && !Array.isArray(passing)) {
+        // `installDisk:` with nothing after it, or its keys not indented under it: YAML's null.
+        return error({
+          ...base,
+          message: 'is empty',
+          expected: `one of: ${forms.join('; or ')}${branches.some((b) => schemaObject(b).type === 'object' || typeof schemaObject(b).$ref === 'string') ? ' (a mapping with its keys indented under it)' : ''}`,
+          ...withPosition(position),
+        });
+      }
       return error({
         ...base,
         value,
@@ -406,15 +416,33 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
   for (const group of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
     if (dropped.has(group)) continue;
     const prefix = `${group.schemaPath}/`;
+    const inside = (e: ErrorObject) =>
+      e.instancePath === group.instancePath || e.instancePath.startsWith(`${group.instancePath}/`);
     const byBranch = new Map<string, ErrorObject[]>();
-    for (const e of errors) {
-      const inside =
-        e.instancePath === group.instancePath ||
-        e.instancePath.startsWith(`${group.instancePath}/`);
-      if (!inside || !e.schemaPath.startsWith(prefix)) continue;
+    const attribute = (e: ErrorObject, branch: string) => {
       dropped.add(e);
-      const branch = e.schemaPath.slice(prefix.length).split('/')[0] ?? '';
       byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+    };
+    for (const e of errors) {
+      if (!inside(e) || !e.schemaPath.startsWith(prefix)) continue;
+      attribute(e, e.schemaPath.slice(prefix.length).split('/')[0] ?? '');
+    }
+    // A branch that is a `$ref` reports its errors at the referenced schema's own paths
+    // (`#/additionalProperties`, `#/$defs/x/pattern`), not under the oneOf: ajv reports a failed
+    // oneOf right after its branches' errors, so those just before it, inside its value and not
+    // from a sibling keyword of the oneOf, are the `$ref` branch's (when it has only one).
+    const branches = Array.isArray(group.schema) ? (group.schema as unknown[]) : [];
+    const refs = branches.flatMap((b, i) => (typeof schemaObject(b).$ref === 'string' ? [i] : []));
+    const [ref] = refs;
+    const sibling = `${group.schemaPath.slice(0, group.schemaPath.lastIndexOf('/'))}/`;
+    if (refs.length === 1 && ref !== undefined) {
+      for (let i = errors.indexOf(group) - 1; i >= 0; i--) {
+        const e = errors[i] as ErrorObject;
+        if (!inside(e)) break;
+        if (e.schemaPath.startsWith(prefix)) continue;
+        if (e.schemaPath.startsWith(sibling)) break;
+        attribute(e, String(ref));
+      }
     }
     const candidates = [...byBranch.values()].filter(
       (branchErrors) =>
@@ -424,6 +452,18 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
     if (candidates.length === 1 && only && !Array.isArray(group.params.passingSchemas)) {
       dropped.add(group);
       for (const e of only) dropped.delete(e);
+    }
+  }
+  // An empty string fails a pattern and a minimum length at once: one mistake, reported once, by
+  // the pattern (whose words say what the value should look like).
+  for (const e of errors) {
+    if (e.keyword !== 'minLength' || dropped.has(e)) continue;
+    if (
+      errors.some(
+        (o) => o.keyword === 'pattern' && o.instancePath === e.instancePath && !dropped.has(o),
+      )
+    ) {
+      dropped.add(e);
     }
   }
   // A misspelt key is both unknown and, when the key it was meant to be is required, missing: one

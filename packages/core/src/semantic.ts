@@ -467,6 +467,9 @@ function checkLan(
         message: `does not hold the node range ${nodes.text} (${formatPath(nodeNetwork.path)}); the nodes' addresses sit on this LAN`,
         expected: `a network holding ${nodes.text}${wider === undefined ? '' : `, e.g. ${wider}`}`,
       });
+      // A LAN that misses its own nodes is the mistake (a typo in it, most often): the gateway
+      // and the pools are not measured against it as well. One cause, one error.
+      return undefined;
     }
     for (const key of ['podCidr', 'serviceCidr'] as const) {
       const other = parseCidr(network[key]);

@@ -524,8 +524,12 @@ export function alertmanagerPlan(
     return false;
   };
   // The heartbeat's receiver pings a check-in service: an alert for people routed there is lost.
+  // A heartbeat naming no webhook receiver has its own error (watchdogRoute): the mistake is the
+  // heartbeat's, not the routes' to a person's channel. One cause, one error.
+  const pinged = receivers.find((item) => item.name === heartbeat?.receiver);
+  const pings = pinged !== undefined && (kindsOf(pinged)[0] ?? 'webhook') === 'webhook';
   const humanRoute = (name: string, at: PathSegment[]): void => {
-    if (heartbeat === undefined || name !== heartbeat.receiver) return;
+    if (heartbeat === undefined || name !== heartbeat.receiver || !pings) return;
     issues.push(
       error({
         code: 'monitoring-heartbeat',

@@ -207,6 +207,30 @@ describe('heartbeat validation', () => {
     ]);
   });
 
+  it('a heartbeat through a receiver the routes use is one error, at heartbeat.receiver', () => {
+    // The mistake is the heartbeat's receiver (a person's channel): the routes to that channel
+    // are right, so they are not also reported as alerts sent to the heartbeat.
+    const run = runMonitoring(
+      settings({
+        receivers: [
+          ...human,
+          {
+            name: 'chat',
+            slack: { channel: '#alerts' },
+            credentials: { secretName: 'chat', key: 'url' },
+          },
+        ],
+        route: { receiver: 'mail', routes: [{ receiver: 'chat', severities: ['critical'] }] },
+        heartbeat: { receiver: 'chat' },
+      }),
+    );
+    expect(
+      issuesOf(run)
+        .map((issue) => formatPath(issue.path))
+        .filter((path) => path.startsWith('clusters[0]')),
+    ).toEqual([`${AT}.heartbeat.receiver`]);
+  });
+
   it('refuses routes that send alerts for people to the heartbeat receiver', () => {
     const run = runMonitoring(
       settings({

@@ -410,7 +410,7 @@ driver?: string
 name?: string
 }
 /**
- * Which disk Talos installs to, by the properties Talos reports (`talosctl get disks --insecure`); becomes machine.install.diskSelector. Every property given must match (Talos matches each as a glob, so the values may not hold *, ? or [), and Talos takes the first disk that does.
+ * A selector by the properties Talos reports (`talosctl get disks --insecure`): a mapping of one or more of serial, wwid, model, busPath, each matched by Talos as a glob (so without *, ? or [); every one given must match, and Talos takes the first disk that does; becomes machine.install.diskSelector.
  */
 export interface InstallDiskSelector {
 /**
