@@ -93,8 +93,17 @@ function heartbeatTarget(
   const name = settings.alertmanager?.heartbeat?.receiver;
   const receiver = settings.alertmanager?.receivers?.find((item) => item.name === name);
   if (receiver?.webhook === undefined) return undefined;
-  if (receiver.webhook.url !== undefined)
-    return { what: `url:${receiver.webhook.url}`, describe: `URL ${receiver.webhook.url}` };
+  if (receiver.webhook.url !== undefined) {
+    // A check-in service's ping URL carries its token in the path (that is why the URL belongs in
+    // a Secret): the message names the host only.
+    let host = 'an inline URL';
+    try {
+      host = `an inline URL at ${new URL(receiver.webhook.url).host}`;
+    } catch {
+      // Not a URL: the definition's own checks report it.
+    }
+    return { what: `url:${receiver.webhook.url}`, describe: host };
+  }
   const credentials = receiver.credentials;
   if (credentials === undefined) return undefined;
   for (const app of deployed.applications) {
@@ -220,7 +229,9 @@ export const talosScrapeTargets: SystemCheck = {
       const v1alpha1 = (documents: readonly Values[] | undefined) =>
         documents?.find((doc) => doc.kind === undefined) ?? {};
       const clusterPart = table(v1alpha1(controlPlane).cluster);
-      const addresses = cluster.controlPlanes.map((node) => parseIp(node.address)?.text ?? node.address);
+      const addresses = cluster.controlPlanes.map(
+        (node) => parseIp(node.address)?.text ?? node.address,
+      );
       const scraped = (key: string) => {
         const component = table(values[key]);
         return component.enabled !== false && table(component.serviceMonitor).enabled !== false;
@@ -228,7 +239,9 @@ export const talosScrapeTargets: SystemCheck = {
       const endpointsMatch = (key: string, what: string) => {
         const endpoints = table(values[key]).endpoints;
         if (!Array.isArray(endpoints) || endpoints.length === 0) return;
-        const listed = endpoints.map((address) => parseIp(String(address))?.text ?? String(address));
+        const listed = endpoints.map(
+          (address) => parseIp(String(address))?.text ?? String(address),
+        );
         const same =
           listed.length === addresses.length &&
           addresses.every((address) => listed.includes(address));

@@ -146,9 +146,16 @@ describe('heartbeat-per-cluster', () => {
         heartbeat: { receiver: 'heartbeat' },
       },
     });
-    expect(heartbeatPerCluster.check(input(() => ({}), literal)).map((i) => i.path[1])).toEqual([
-      1, 2,
-    ]);
+    const issues = heartbeatPerCluster.check(input(() => ({}), literal));
+    expect(issues.map((i) => i.path[1])).toEqual([1, 2]);
+    // The ping URL's path is its token: the message names the host, never the URL.
+    expect(issues.map((i) => i.message)).toEqual(
+      ['staging', 'prod'].map(
+        (cluster) =>
+          `cluster "${cluster}" pings the same heartbeat check as cluster "dev" (an inline URL at kuma.lab.example): the check stays green while either cluster pings it, so one of them going down is never noticed`,
+      ),
+    );
+    expect(JSON.stringify(issues)).not.toContain('/api/push/x');
     expect(heartbeatPerCluster.check(input(() => ({}), run))).toEqual([]);
   });
 });
