@@ -423,7 +423,7 @@ function sharedNamespaces(entry: RenderCluster<Settings>): Issue[] {
         value: app.namespace,
         message:
           owner === 'Kubernetes'
-            ? `puts ${app.name} into "${app.namespace}", a namespace of Kubernetes itself on cluster "${entry.cluster.name}": the platform neither creates nor labels it (Pod Security ${app.podSecurity} would not apply) and the applications' AppProject would deploy into it`
+            ? `puts ${app.name} into "${app.namespace}", a namespace of Kubernetes itself on cluster "${entry.cluster.name}": the root Application creates and labels (Pod Security) every namespace of the platform but Kubernetes' own, so ${app.name}'s level ${app.podSecurity} is not what the namespace is given, and the applications' AppProject would deploy into it`
             : `puts ${app.name} into "${app.namespace}", the namespace ${owner} deploys into on cluster "${entry.cluster.name}": ${app.flows === undefined ? `without flows ${app.name} takes the whole namespace out of Cilium's default deny (${owner}'s pods would accept and send anything), ` : ''}the namespace has one Pod Security level and one set of Gatekeeper exemptions for both, and the applications' AppProject would deploy into ${owner}'s namespace`,
         expected: `a namespace of ${app.name}'s own (e.g. namespace: ${suggestion}), used by no component`,
       }),
