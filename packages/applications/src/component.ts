@@ -19,11 +19,14 @@ import {
   type JsonSchema,
   type KubeObject,
   type PathSegment,
+  type PeerContribution,
   type PodSecurityLevel,
+  type RenderCluster,
   type RenderInput,
   type RouteAuth,
   type RouteRequest,
   type SecretRequirement,
+  SYSTEM_NAMESPACES,
   type Values,
   type VolumeRequest,
   volumeBackupSecret,
@@ -369,7 +372,68 @@ function declare(input: DeclareInput<Settings>): Declaration {
   };
 }
 
+/**
+ * The namespaces the other components of a cluster deploy into (their Application's namespaces,
+ * the namespaces their charts render and their flows run in), each with the first component that
+ * does, and Kubernetes' own namespaces.
+ */
+export function componentNamespaces(others: readonly PeerContribution[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const namespace of SYSTEM_NAMESPACES) owners.set(namespace, 'Kubernetes');
+  for (const { component, contribution } of [...others].sort((a, b) =>
+    compareStrings(a.component, b.component),
+  )) {
+    const application = contribution.application;
+    const own = [
+      ...(application === undefined
+        ? []
+        : [
+            application.namespace,
+            ...(application.additionalNamespaces ?? []),
+            ...(application.chartNamespaces ?? []),
+          ]),
+      ...(contribution.flows ?? []).map((flow) => flow.namespace),
+    ];
+    for (const namespace of own) if (!owners.has(namespace)) owners.set(namespace, component);
+  }
+  return owners;
+}
+
+/**
+ * An application in a namespace a platform component deploys into (or one of Kubernetes' own) is
+ * an error at its `namespace`: without flows it takes the whole namespace out of Cilium's default
+ * deny (the component's pods then accept and send anything), its Pod Security level and the
+ * component's are one namespace's (the root Application labels it with one of them), Gatekeeper's
+ * exemptions of the component's namespace exempt the application too, and the `applications`
+ * AppProject may deploy there (kube-system included). The application's workloads are deployed
+ * separately, into the namespace named here: nothing needs it to be a component's.
+ */
+function sharedNamespaces(entry: RenderCluster<Settings>): Issue[] {
+  const owners = componentNamespaces(entry.others);
+  const issues: Issue[] = [];
+  for (const app of resolveApps(entry.settings, entry.cluster.environment, entry.path)) {
+    const owner = owners.get(app.namespace);
+    if (owner === undefined) continue;
+    const explicit = entry.settings.apps?.[app.name]?.namespace !== undefined;
+    const suggestion = owners.has(app.name) ? `${app.name}-app` : app.name;
+    issues.push(
+      error({
+        code: 'applications-namespace',
+        path: explicit ? entry.path('apps', app.name, 'namespace') : entry.path('apps', app.name),
+        value: app.namespace,
+        message:
+          owner === 'Kubernetes'
+            ? `puts ${app.name} into "${app.namespace}", a namespace of Kubernetes itself on cluster "${entry.cluster.name}": the root Application creates and labels (Pod Security) every namespace of the platform but Kubernetes' own, so ${app.name}'s level ${app.podSecurity} is not what the namespace is given, and the applications' AppProject would deploy into it`
+            : `puts ${app.name} into "${app.namespace}", the namespace ${owner} deploys into on cluster "${entry.cluster.name}": ${app.flows === undefined ? `without flows ${app.name} takes the whole namespace out of Cilium's default deny (${owner}'s pods would accept and send anything), ` : ''}the namespace has one Pod Security level and one set of Gatekeeper exemptions for both, and the applications' AppProject would deploy into ${owner}'s namespace`,
+        expected: `a namespace of ${app.name}'s own (e.g. namespace: ${suggestion}), used by no component`,
+      }),
+    );
+  }
+  return issues;
+}
+
 function render(input: RenderInput<Settings>): ComponentOutput {
+  const issues = input.clusters.flatMap(sharedNamespaces);
   const clusters: { [cluster: string]: Values } = {};
   const environments: { [E in EnvironmentName]?: Values } = {};
   for (const entry of input.clusters) {
@@ -380,7 +444,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     clusters[entry.cluster.name] = { manifests: manifests as unknown as Values };
     environments[entry.cluster.environment] = {};
   }
-  if (Object.keys(clusters).length === 0) return {};
+  if (Object.keys(clusters).length === 0) return issues.length > 0 ? { issues } : {};
   const envLayers: { [E in EnvironmentName]?: Values } = {};
   for (const name of ENVIRONMENTS) if (environments[name] !== undefined) envLayers[name] = {};
   const chart: ChartSpec = {
@@ -401,7 +465,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       ],
     },
   };
-  return { chart };
+  return { chart, ...(issues.length > 0 ? { issues } : {}) };
 }
 
 export const applicationsComponent: Component<Settings> = {

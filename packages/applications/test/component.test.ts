@@ -141,6 +141,75 @@ describe('applications of the definition', () => {
     ]);
   });
 
+  test("an application in a component's namespace (or Kubernetes' own) is an error at its namespace, naming the component", () => {
+    const monitoring = testComponent({
+      name: 'monitoring',
+      contribution: () => ({
+        application: {
+          namespace: 'monitoring',
+          additionalNamespaces: ['monitoring-extra'],
+          podSecurity: 'privileged',
+          clusterResources: [],
+        },
+        flows: [],
+      }),
+    });
+    const result = testRun(
+      testDefinition(testReferenceClusters(), {
+        components: {
+          applications: {
+            apps: {
+              dashboards: { namespace: 'monitoring' },
+              extra: { namespace: 'monitoring-extra', flows: [] },
+              monitoring: {},
+              tools: { namespace: 'kube-system' },
+              wiki: {},
+            },
+          },
+        },
+      }),
+      [storage, monitoring, applicationsComponent],
+    );
+    const errors = result.components.issues.filter(
+      (i) => i.severity === 'error' && formatPath(i.path).startsWith('clusters[0].'),
+    );
+    expect(errors.map((i) => [i.code, formatPath(i.path), i.value])).toEqual([
+      [
+        'applications-namespace',
+        'clusters[0].components.applications.apps.dashboards.namespace',
+        'monitoring',
+      ],
+      [
+        'applications-namespace',
+        'clusters[0].components.applications.apps.extra.namespace',
+        'monitoring-extra',
+      ],
+      [
+        'applications-namespace',
+        'clusters[0].components.applications.apps.monitoring',
+        'monitoring',
+      ],
+      [
+        'applications-namespace',
+        'clusters[0].components.applications.apps.tools.namespace',
+        'kube-system',
+      ],
+    ]);
+    expect(errors[0]?.message).toBe(
+      `puts dashboards into "monitoring", the namespace monitoring deploys into on cluster "dev": without flows dashboards takes the whole namespace out of Cilium's default deny (monitoring's pods would accept and send anything), the namespace has one Pod Security level and one set of Gatekeeper exemptions for both, and the applications' AppProject would deploy into monitoring's namespace`,
+    );
+    expect(errors[0]?.expected).toBe(
+      "a namespace of dashboards's own (e.g. namespace: dashboards), used by no component",
+    );
+    // With flows the default deny is not the problem; the shared namespace still is.
+    expect(errors[1]?.message).not.toContain('default deny');
+    expect(errors[2]?.expected).toBe(
+      "a namespace of monitoring's own (e.g. namespace: monitoring-app), used by no component",
+    );
+    expect(errors[3]?.message).toContain('a namespace of Kubernetes itself on cluster "dev"');
+    expect(result.components.issues.filter((i) => i.severity === 'error')).toHaveLength(12);
+  });
+
   test('two applications sharing a namespace cannot both have a volume of one name: an error at the second', () => {
     const shared = run({
       paperless: PAPERLESS,

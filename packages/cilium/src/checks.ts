@@ -12,6 +12,7 @@ import {
   type SystemCheck,
   type Values,
 } from '@homelab/core';
+import { platformNamespacesDefaultDeny } from './default-deny.js';
 import { selects } from './reachability.js';
 import { CILIUM_VALUES_KEY } from './values.js';
 
@@ -730,4 +731,5 @@ export const CILIUM_CHECKS: readonly SystemCheck[] = [
   bgpRunbookPeers,
   spireRecovery,
   spireWatchdogCheck,
+  platformNamespacesDefaultDeny,
 ];

@@ -13,6 +13,7 @@ import type {
 import { urlFlowPeer } from '@homelab/core';
 import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { platformNamespacesDefaultDeny } from '../src/default-deny.js';
 import { DEFAULT_DENY_POLICY } from '../src/policies.js';
 import { PolicySet, reachabilityCheck } from '../src/reachability.js';
 import { SPIRE_RECOVERY_COMMANDS, SPIRE_TRUST_DOMAIN } from '../src/zero-trust.js';
@@ -2234,5 +2235,126 @@ describe('PolicySet: Cilium semantics of the rules read back', () => {
     expect(set.allows(web, db, { port: 5433, protocol: 'TCP' })).toBe(false);
     expect(set.allows(otherDb, db, { port: 5432, protocol: 'TCP' })).toBe(false);
     expect(set.allows(db, web, { port: 80, protocol: 'TCP' })).toBe(true);
+  });
+});
+
+describe('platform-namespaces-default-deny', () => {
+  /** A platform component under zero trust in `monitoring`, and one more component. */
+  function metrics(): AnyComponent {
+    return testComponent({
+      name: 'metrics',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'monitoring', podSecurity: 'privileged', clusterResources: [] },
+        flows: [
+          {
+            name: 'api',
+            direction: 'egress',
+            namespace: 'monitoring',
+            selector: { app: 'prometheus' },
+            peer: { kind: 'kube-apiserver' },
+            ports: API,
+          },
+        ],
+      }),
+    });
+  }
+  const inputOf = (result: CiliumRun, edit = (objects: KubeObject[]) => objects) =>
+    systemInput(result.platform, result.components, (cluster) =>
+      edit([...(result.rendered[cluster]?.objects ?? [])]),
+    );
+
+  test("holds on the generated policies: every component's namespace under its flows is denied", () => {
+    const result = runCilium(testDefinition(referenceClusters()), [...identityPair(), metrics()]);
+    expect(platformNamespacesDefaultDeny.check(inputOf(result))).toEqual([]);
+  });
+
+  test('a component leaving a platform namespace without flows (fed through the contributions) takes it out of default deny: an error naming both', () => {
+    const loose = testComponent({
+      name: 'apps',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'monitoring', podSecurity: 'privileged', clusterResources: [] },
+        flows: [],
+        flowlessNamespaces: ['monitoring'],
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [metrics(), loose]);
+    const deny = policy(result, 'dev', DEFAULT_DENY_POLICY);
+    expect(deny.spec.endpointSelector.matchExpressions[0].values).not.toContain('monitoring');
+    const issues = platformNamespacesDefaultDeny.check(inputOf(result));
+    expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['platform-namespaces-default-deny', 'clusters.0.components.apps', 'monitoring'],
+      ['platform-namespaces-default-deny', 'clusters.1.components.apps', 'monitoring'],
+      ['platform-namespaces-default-deny', 'clusters.2.components.apps', 'monitoring'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'namespace "monitoring", where metrics declares its flows, is outside Cilium\'s default deny on cluster "dev" because apps leaves it without flows: metrics\'s pods there accept and send anything',
+    );
+    expect(issues[0]?.expected).toBe(
+      'apps in a namespace of its own (an application: its own namespace), or flows for every pod it runs in "monitoring"',
+    );
+  });
+
+  test('a component declaring no flows at all in a platform namespace takes it out too', () => {
+    const silent = testComponent({
+      name: 'silent',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'monitoring', podSecurity: 'privileged', clusterResources: [] },
+      }),
+    });
+    const result = runCilium(testDefinition(referenceClusters()), [metrics(), silent]);
+    expect(
+      platformNamespacesDefaultDeny
+        .check(inputOf(result))
+        .map((issue) => [issue.path.join('.'), issue.message]),
+    ).toContainEqual([
+      'clusters.0.components.silent',
+      'namespace "monitoring", where metrics declares its flows, is outside Cilium\'s default deny on cluster "dev" because silent leaves it without flows: metrics\'s pods there accept and send anything',
+    ]);
+  });
+
+  test('the deployed policy missing a namespace (edited on purpose) is an error at Cilium', () => {
+    const result = runCilium(testDefinition(referenceClusters()), [...identityPair(), metrics()]);
+    const edited = inputOf(result, (objects) =>
+      objects.map((object) => {
+        if (object.metadata.name !== DEFAULT_DENY_POLICY) return object;
+        const copy = JSON.parse(JSON.stringify(object)) as AnyJson;
+        const values: string[] = copy.spec.endpointSelector.matchExpressions[0].values;
+        copy.spec.endpointSelector.matchExpressions[0].values = values.filter(
+          (name) => name !== 'monitoring',
+        );
+        return copy as KubeObject;
+      }),
+    );
+    const issues = platformNamespacesDefaultDeny.check(edited);
+    expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['platform-namespaces-default-deny', 'clusters.0.components.cilium', 'monitoring'],
+      ['platform-namespaces-default-deny', 'clusters.1.components.cilium', 'monitoring'],
+      ['platform-namespaces-default-deny', 'clusters.2.components.cilium', 'monitoring'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'namespace "monitoring", where metrics declares its flows, is not selected by homelab-default-deny on cluster "dev": metrics\'s pods there accept and send anything',
+    );
+  });
+
+  test('nothing to check where default deny is off', () => {
+    const loose = testComponent({
+      name: 'apps',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'monitoring', podSecurity: 'privileged', clusterResources: [] },
+        flows: [],
+        flowlessNamespaces: ['monitoring'],
+      }),
+    });
+    const off = runCilium(
+      testDefinition(referenceClusters(), {
+        components: { cilium: { networkPolicy: { defaultDeny: false } } },
+      }),
+      [metrics(), loose],
+    );
+    expect(platformNamespacesDefaultDeny.check(inputOf(off))).toEqual([]);
   });
 });

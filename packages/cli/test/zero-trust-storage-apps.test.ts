@@ -290,3 +290,29 @@ describe("the applications' flows in the definition", { timeout: 120_000 }, () =
     for (const header of headers) expect(header).not.toMatch(/paperless/);
   });
 });
+
+describe("an application in a platform component's namespace", { timeout: 120_000 }, () => {
+  it("is an error at its namespace naming the component, and the monitoring namespace's default deny is checked", async () => {
+    const text = reference.replace(
+      '    apps:\n      paperless:\n',
+      '    apps:\n      dashboards:\n        namespace: monitoring\n      paperless:\n',
+    );
+    expect(text).not.toBe(reference);
+    const line = text.split('\n').indexOf('        namespace: monitoring') + 1;
+    const { issues } = await run(text);
+    const found = errors(issues);
+    const own = found.filter((issue) => issue.code === 'applications-namespace');
+    expect(own.map((issue) => [at(issue), issue.value])).toEqual([
+      [`${FILE}:${line}:20`, 'monitoring'],
+    ]);
+    expect(own[0]?.message).toContain('the namespace monitoring deploys into on clusters');
+    expect(own[0]?.message).toContain("takes the whole namespace out of Cilium's default deny");
+    expect(
+      found
+        .filter((issue) => issue.code === 'platform-namespaces-default-deny')
+        .map((issue) => issue.message),
+    ).toContain(
+      'namespace "monitoring", where monitoring declares its flows, is outside Cilium\'s default deny on cluster "dev" because applications leaves it without flows: monitoring\'s pods there accept and send anything',
+    );
+  });
+});

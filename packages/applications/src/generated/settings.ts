@@ -19,7 +19,7 @@ export interface Application {
  */
 enabled?: boolean
 /**
- * Namespace of the application (default: its name). The platform creates it.
+ * Namespace of the application (default: its name). The platform creates it. Its own: never a namespace a platform component deploys into (monitoring, argocd, kube-system, …).
  */
 namespace?: string
 /**
