@@ -316,10 +316,17 @@ export const oidcTrustCheck: SystemCheck = {
   },
 };
 
+/** The parsed `resource.exclusions` texts: every cluster's is usually the same text. */
+const FILTER_TEXTS = new Map<string, unknown>();
+
 /** argocd-cm `resource.exclusions` / `resource.inclusions` as the deployed values set them. */
 function filteredResources(value: unknown): FilteredResource[] | undefined {
   if (value === undefined || value === null) return undefined;
-  const parsed = typeof value === 'string' ? parseYaml(value) : value;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    if (!FILTER_TEXTS.has(value)) FILTER_TEXTS.set(value, parseYaml(value));
+    parsed = FILTER_TEXTS.get(value);
+  }
   return Array.isArray(parsed) ? (parsed as FilteredResource[]) : [];
 }
 

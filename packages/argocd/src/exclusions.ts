@@ -69,13 +69,23 @@ export const RESOURCE_EXCLUSIONS: readonly FilteredResource[] = [
   ...CHART_RESOURCE_EXCLUSIONS.slice(1),
 ];
 
+/** The compiled patterns, by pattern: a check asks of every kind of every Application. */
+const GLOBS = new Map<string, RegExp>();
+
 /** Argo CD's `glob.Match` for the patterns argocd-cm uses (`*` any run, `?` one character). */
-function globMatch(pattern: string, value: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
+export function globMatch(pattern: string, value: string): boolean {
+  // Most patterns are plain group names: equal or not, no expression to compile.
+  if (!/[*?]/.test(pattern)) return pattern === value;
+  let regex = GLOBS.get(pattern);
+  if (regex === undefined) {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
+    regex = new RegExp(`^${source}$`);
+    GLOBS.set(pattern, regex);
+  }
+  return regex.test(value);
 }
 
 /** `FilteredResource.Match` of v3.4.4 for the in-cluster server. */

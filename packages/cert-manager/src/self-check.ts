@@ -17,8 +17,15 @@
 //   on its parent (`com.`), which no DNS provider account holds (a warning: the definition does
 //   not say which name is the provider's zone).
 // Pure.
-import type { DeployedCluster, Issue, JsonValue, KubeObject, SystemCheck } from '@homelab/core';
-import { error, parseIp, parseYaml, warning } from '@homelab/core';
+import type {
+  DeployedApplication,
+  Issue,
+  JsonValue,
+  KubeObject,
+  SystemCheck,
+  SystemInput,
+} from '@homelab/core';
+import { deployedValues, error, parseIp, warning } from '@homelab/core';
 import { CERT_MANAGER_GROUP } from './issuers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: navigation into plain JSON objects
@@ -167,34 +174,27 @@ function deepGet(values: Json, path: readonly string[]): Json {
 }
 
 /**
- * The controller's `--dns01-recursive-nameservers` from charts/cert-manager's value files of the cluster
- * (the base, the environment's layer, the cluster's layer: the last one that sets a key wins).
+ * cert-manager's `--dns01-recursive-nameservers` on a cluster, from the values Helm renders its
+ * chart with there (the chart's values.yaml and the Application's value files, merged as Helm
+ * merges them, read through the checks' shared cache): the upstream chart's
+ * `dns01RecursiveNameservers`, a comma-separated list.
  */
 function selfCheckFlags(
-  deployed: DeployedCluster,
-  files: readonly { path: string; content: string }[],
-  chart: string,
+  input: SystemInput,
+  app: DeployedApplication,
   valuesKey: string,
 ): { nameservers: string[] } {
-  const layers = [
-    `${chart}/values.yaml`,
-    `${chart}/env/${deployed.cluster.environment}.yaml`,
-    `${chart}/clusters/${deployed.cluster.name}.yaml`,
-  ];
-  let nameservers: string[] = [];
-  for (const path of layers) {
-    const content = files.find((file) => file.path === path)?.content;
-    if (content === undefined) continue;
-    const values = parseYaml(content) as Json;
-    const list = deepGet(values, [valuesKey, 'dns01RecursiveNameservers']);
-    if (typeof list === 'string') {
-      nameservers = list
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-    }
-  }
-  return { nameservers };
+  const list = deepGet((deployedValues(input, app) ?? {}) as Json, [
+    valuesKey,
+    'dns01RecursiveNameservers',
+  ]);
+  if (typeof list !== 'string') return { nameservers: [] };
+  return {
+    nameservers: list
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  };
 }
 
 /** The address of a `host:port` or `[v6]:port` nameserver. */
@@ -226,6 +226,15 @@ export const acmeSelfCheckDns: SystemCheck = {
       const objects = deployed.applications.flatMap((app) =>
         app.objects.map(({ object, source }) => ({ object, source, app })),
       );
+      const issuers = objects.filter(
+        ({ object }) =>
+          isCertManager(object, 'ClusterIssuer') &&
+          Array.isArray((object.spec as Json)?.acme?.solvers) &&
+          ((object.spec as Json).acme.solvers as Json[]).some((solver) => solver?.dns01),
+      );
+      // No DNS-01 issuer, no self-check: nothing more to read (the values merge costs a YAML
+      // parse of each layer).
+      if (issuers.length === 0) continue;
       const dnsNamespace = deployed.run.facts.dns?.namespace;
       if (dnsNamespace === undefined) continue;
       const configMap = objects.find(
@@ -250,7 +259,11 @@ export const acmeSelfCheckDns: SystemCheck = {
           })
           .map((ip) => parseIp(ip)?.text ?? ip),
       );
-      const flags = selfCheckFlags(deployed, input.files, CHART, VALUES_KEY);
+      const chart = deployed.applications.find(
+        (app) => (app.application.spec as Json)?.source?.path === CHART,
+      );
+      const flags =
+        chart === undefined ? { nameservers: [] } : selfCheckFlags(input, chart, VALUES_KEY);
       const throughCluster = flags.nameservers.filter((ns) =>
         dnsAddresses.has(parseIp(hostOf(ns))?.text ?? hostOf(ns)),
       );
@@ -262,12 +275,6 @@ export const acmeSelfCheckDns: SystemCheck = {
         throughCluster.length > 0
           ? `asks ${throughCluster.join(', ')}, the cluster's CoreDNS,`
           : 'has no recursiveNameservers, so cert-manager asks the cluster DNS (/etc/resolv.conf)';
-      const issuers = objects.filter(
-        ({ object }) =>
-          isCertManager(object, 'ClusterIssuer') &&
-          Array.isArray((object.spec as Json)?.acme?.solvers) &&
-          ((object.spec as Json).acme.solvers as Json[]).some((solver) => solver?.dns01),
-      );
       for (const issuer of issuers) {
         const name = issuer.object.metadata.name;
         const certificates = objects.filter(({ object }) => {
