@@ -14,7 +14,7 @@ import {
   valuesSource,
 } from '@homelab/core';
 import { CREATE_DISK_LABEL, DISKS_ANNOTATION, parseDisksAnnotation } from './disks.js';
-import { TIER_LABEL } from './manifests.js';
+import { RECURRING_JOB_SOURCE_LABEL, recurringJobGroupLabel, TIER_LABEL } from './manifests.js';
 import { LONGHORN_CSI_DRIVER } from './versions.js';
 
 const COMPONENT = 'longhorn';
@@ -146,6 +146,110 @@ export const tierUsedWithoutDisks: SystemCheck = {
               expected: `a data disk of tier "${volume.tier}" on a storage node (nodes[].disks), or a tier that has one (${[...classes].sort().join(', ') || 'none'})`,
             }),
           );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/** The recurring-job labels a class's `recurringJobSelector` gives its volumes. */
+function selectorLabels(parameters: Json): string[] | undefined {
+  const raw = parameters.recurringJobSelector;
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  return parsed
+    .map(record)
+    .filter((job) => typeof job.name === 'string')
+    .map((job) =>
+      job.isGroup === true
+        ? recurringJobGroupLabel(String(job.name))
+        : `recurring-job.longhorn.io/${String(job.name)}`,
+    )
+    .sort();
+}
+
+/** Whether an Application's ignoreDifferences hides a claim's labels from Argo CD's diff. */
+function ignoresClaimLabels(application: Json): boolean {
+  const spec = record(application.spec);
+  const entries = Array.isArray(spec.ignoreDifferences) ? spec.ignoreDifferences : [];
+  return entries.map(record).some((entry) => {
+    if (entry.kind !== 'PersistentVolumeClaim' || (entry.group ?? '') !== '') return false;
+    const pointers = Array.isArray(entry.jsonPointers) ? entry.jsonPointers.map(String) : [];
+    const jq = Array.isArray(entry.jqPathExpressions) ? entry.jqPathExpressions.map(String) : [];
+    return (
+      pointers.some((p) => p === '/metadata' || p.startsWith('/metadata/labels')) ||
+      jq.some((e) => e === '.metadata' || e.startsWith('.metadata.labels'))
+    );
+  });
+}
+
+/**
+ * Every claim on a Longhorn class with recurring jobs is the source of its volume's recurring-job
+ * labels and names the class's groups, and its Application sees those labels.
+ */
+export const claimRecurringJobs: SystemCheck = {
+  name: 'longhorn-claim-recurring-jobs',
+  description:
+    "Every PersistentVolumeClaim the build deploys on a Longhorn StorageClass with a `recurringJobSelector` carries `recurring-job.longhorn.io/source: enabled` and the label of each group or job the selector names, and its Application ignores no difference in the claim's labels: Longhorn labels a volume with its class's jobs only when it creates it and strips a group's label from every volume and claim when the group's last RecurringJob is deleted, so without the claim as the source, restored by Argo CD, jobs given back to the tier never reach the volumes that existed before.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const classes = new Map<string, string[]>();
+      let defaultClass: string | undefined;
+      for (const { object } of longhornStorageClasses(deployed)) {
+        const labels = selectorLabels(record(object.parameters));
+        if (labels === undefined || labels.length === 0) continue;
+        classes.set(object.metadata.name, labels);
+        if (
+          object.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true'
+        ) {
+          defaultClass = object.metadata.name;
+        }
+      }
+      for (const app of deployed.applications) {
+        const hidden = ignoresClaimLabels(record(app.application));
+        for (const { object, source } of app.objects) {
+          if (object.apiVersion !== 'v1' || object.kind !== 'PersistentVolumeClaim') continue;
+          const spec = record(object.spec);
+          const className =
+            typeof spec.storageClassName === 'string' ? spec.storageClassName : defaultClass;
+          const wanted = className === undefined ? undefined : classes.get(className);
+          if (wanted === undefined) continue;
+          const labels = object.metadata.labels ?? {};
+          const missing = [RECURRING_JOB_SOURCE_LABEL, ...wanted].filter(
+            (label) => labels[label] !== 'enabled',
+          );
+          const claim = `${object.metadata.namespace ?? 'default'}/${object.metadata.name}`;
+          if (missing.length > 0) {
+            issues.push(
+              error({
+                code: 'longhorn-claim-recurring-jobs',
+                path: settingsPath(deployed.cluster, app.component),
+                output: source,
+                value: missing,
+                message: `claim ${claim} of ${app.component} on cluster "${deployed.cluster.name}" is on Longhorn class "${className}" without ${missing.map((l) => `\`${l}: enabled\``).join(', ')}: once the class's last recurring job is deleted Longhorn strips the group from its volume for good, and snapshots and backups given back later never reach it`,
+                expected: `the labels ${[RECURRING_JOB_SOURCE_LABEL, ...wanted].map((l) => `\`${l}: enabled\``).join(', ')} on the claim`,
+              }),
+            );
+          } else if (hidden) {
+            issues.push(
+              error({
+                code: 'longhorn-claim-recurring-jobs',
+                path: settingsPath(deployed.cluster, app.component),
+                output: source,
+                value: app.name,
+                message: `Application "${app.name}" on cluster "${deployed.cluster.name}" ignores differences in the labels of claim ${claim}: Argo CD would never put back the recurring-job group Longhorn strips from it`,
+                expected: `no ignoreDifferences on PersistentVolumeClaim labels in Application "${app.name}"`,
+              }),
+            );
+          }
         }
       }
     }
@@ -541,6 +645,7 @@ export const longhornChecks: readonly SystemCheck[] = [
   upgradeDrain,
   replicasPerTier,
   tierUsedWithoutDisks,
+  claimRecurringJobs,
   talosPrerequisites,
   backupCredentials,
 ];

@@ -14,8 +14,8 @@ import { LONGHORN_CSI_DRIVER } from './versions.js';
  * keeps the snapshots and backups already taken; once the LAST job of a tier's group goes, it
  * also removes the group's label from every volume of the tier
  * (`cleanupRecurringJobLabelInVolumesAndPVCs`), and a StorageClass's `recurringJobSelector` labels
- * a volume only when it is created (`VolumeManager.Create`): a schedule given back to such a tier
- * later covers only its new volumes (README, "Storage tiers").
+ * a volume only when it is created (`VolumeManager.Create`): the claims the platform makes carry
+ * the group themselves and bring it back (`persistentVolumeClaim`).
  */
 const RECURRING_JOB_ANNOTATIONS = {
   'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true,Prune=true',
@@ -24,7 +24,10 @@ const RECURRING_JOB_ANNOTATIONS = {
 /** Label on every object the platform makes for a tier or a volume. */
 export const TIER_LABEL = 'storage.homelab.dev/tier';
 
-/** The recurring-job group a tier's StorageClass binds its volumes to. */
+/**
+ * The recurring-job group a tier's StorageClass binds its volumes to (their claims name the same
+ * group: `persistentVolumeClaim`).
+ */
 export function recurringJobSelector(tier: string): string {
   return JSON.stringify([{ name: tier, isGroup: true }]);
 }
@@ -152,9 +155,29 @@ export function recurringJobs(
   return out;
 }
 
+/** The label that makes a claim the source of its Longhorn volume's recurring-job labels. */
+export const RECURRING_JOB_SOURCE_LABEL = 'recurring-job.longhorn.io/source';
+
+/** The label that binds a Longhorn volume (or a source claim) to a recurring-job group. */
+export function recurringJobGroupLabel(group: string): string {
+  return `recurring-job-group.longhorn.io/${group}`;
+}
+
 /**
  * The claim of a declared volume, on its tier's StorageClass. Argo CD never prunes or deletes
  * it: a volume removed from the definition keeps its data until someone deletes the claim.
+ *
+ * The claim is the source of its volume's recurring jobs (`recurring-job.longhorn.io/source`)
+ * and names its tier's group, the one its class's `recurringJobSelector` gives. Longhorn v1.8.1
+ * labels a volume with that group only when it creates it (`VolumeManager.Create`), and when a
+ * group's last RecurringJob is deleted (a tier's schedule or backup target dropped, the tier's
+ * disks gone from the cluster for a commit) it strips the group's label from every volume and
+ * from its claim (`cleanupRecurringJobLabelInVolumesAndPVCs`); the volume then falls into the
+ * `default` group (`FixupRecurringJob`), and jobs given back to the tier later never reach it:
+ * no more snapshots or backups of an existing volume, silently. With the labels in Git, Argo CD
+ * finds the claim OutOfSync once Longhorn stripped them and puts them back, and the volume
+ * controller copies a source claim's recurring-job labels onto its volume at every reconcile
+ * (`syncPVCRecurringJobLabels`, every 30 s at the latest), so the volume follows its tier again.
  */
 export function persistentVolumeClaim(volume: VolumeRequest): KubeObject {
   return {
@@ -163,7 +186,12 @@ export function persistentVolumeClaim(volume: VolumeRequest): KubeObject {
     metadata: {
       name: volume.name,
       namespace: volume.namespace,
-      labels: { ...(volume.labels ?? {}), [TIER_LABEL]: volume.tier },
+      labels: {
+        ...(volume.labels ?? {}),
+        [TIER_LABEL]: volume.tier,
+        [RECURRING_JOB_SOURCE_LABEL]: 'enabled',
+        [recurringJobGroupLabel(volume.tier)]: 'enabled',
+      },
       annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
     },
     spec: {

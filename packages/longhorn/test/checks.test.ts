@@ -9,6 +9,7 @@ import {
 import { describe, expect, test } from 'vitest';
 import {
   backupCredentials,
+  claimRecurringJobs,
   nodeLifecycle,
   replicasPerTier,
   talosPrerequisites,
@@ -111,6 +112,97 @@ describe('storage-tier-without-disks', () => {
       ['clusters[1].components.app', 'fast-storage-scratch'],
       ['clusters[2].components.app', 'fast-storage-scratch'],
     ]);
+  });
+});
+
+describe('longhorn-claim-recurring-jobs', () => {
+  const run = () =>
+    runLonghorn(definition(), [
+      consumer('app', [{ name: 'db', namespace: 'apps', size: '1Gi', tier: 'fast-storage' }]),
+    ]);
+  const check = (clusters: AnyJson[], r = run()) =>
+    claimRecurringJobs.check({ platform: platformOf(r), clusters, files: [] });
+  /** dev's Applications with the claim of `app` changed by `edit`. */
+  const devWith = (edit: (claim: AnyJson, application: AnyJson) => void): AnyJson[] => {
+    const dev = structuredClone(deployed(run())[0]) as AnyJson;
+    const app = dev.applications.find((a: AnyJson) => a.component === 'app');
+    const claim = app.objects.find((o: AnyJson) => o.object.kind === 'PersistentVolumeClaim');
+    edit(claim.object, app.application);
+    return [dev];
+  };
+
+  test("passes on the build's claims: the source label and the tier's group", () => {
+    const r = run();
+    expect(check(deployed(r), r)).toEqual([]);
+  });
+
+  test('fails for a claim without the source label or its class group', () => {
+    const issues = check(
+      devWith((claim) => {
+        delete claim.metadata.labels['recurring-job.longhorn.io/source'];
+        delete claim.metadata.labels['recurring-job-group.longhorn.io/fast-storage'];
+      }),
+    );
+    expect(issues.map((i) => [i.code, formatPath(i.path), i.value])).toEqual([
+      [
+        'longhorn-claim-recurring-jobs',
+        'clusters[0].components.app',
+        ['recurring-job.longhorn.io/source', 'recurring-job-group.longhorn.io/fast-storage'],
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'claim apps/db of app on cluster "dev" is on Longhorn class "fast-storage" without `recurring-job.longhorn.io/source: enabled`, `recurring-job-group.longhorn.io/fast-storage: enabled`: once the class\'s last recurring job is deleted Longhorn strips the group from its volume for good, and snapshots and backups given back later never reach it',
+    );
+  });
+
+  test("fails for a claim naming another group than its class's selector", () => {
+    const issues = check(
+      devWith((claim) => {
+        delete claim.metadata.labels['recurring-job-group.longhorn.io/fast-storage'];
+        claim.metadata.labels['recurring-job-group.longhorn.io/standard'] = 'enabled';
+      }),
+    );
+    expect(issues.map((i) => i.value)).toEqual([['recurring-job-group.longhorn.io/fast-storage']]);
+  });
+
+  test('fails for a claim on the default class (no storageClassName) without the labels', () => {
+    const issues = check(
+      devWith((claim) => {
+        delete claim.spec.storageClassName;
+        claim.metadata.labels = { app: 'db' };
+      }),
+    );
+    expect(issues.map((i) => i.value)).toEqual([
+      ['recurring-job.longhorn.io/source', 'recurring-job-group.longhorn.io/standard'],
+    ]);
+  });
+
+  test("fails when the claim's Application ignores differences in its labels", () => {
+    const issues = check(
+      devWith((_claim, application) => {
+        application.spec.ignoreDifferences = [
+          { group: '', kind: 'PersistentVolumeClaim', jsonPointers: ['/metadata/labels'] },
+        ];
+      }),
+    );
+    expect(issues.map((i) => [i.code, i.value])).toEqual([
+      ['longhorn-claim-recurring-jobs', 'app'],
+    ]);
+  });
+
+  test('leaves claims on a class without recurring jobs (scratch) and made by hand alone', () => {
+    const issues = check(
+      devWith((claim) => {
+        claim.spec.storageClassName = 'fast-storage-scratch';
+        claim.metadata.labels = {};
+      }).concat(
+        devWith((claim) => {
+          claim.spec.storageClassName = '';
+          claim.metadata.labels = {};
+        }),
+      ),
+    );
+    expect(issues).toEqual([]);
   });
 });
 

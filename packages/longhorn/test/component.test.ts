@@ -580,7 +580,15 @@ describe('declared volumes', () => {
       metadata: {
         name: 'data',
         namespace: 'paperless',
-        labels: { app: 'paperless', 'storage.homelab.dev/tier': 'fast-storage' },
+        labels: {
+          app: 'paperless',
+          'storage.homelab.dev/tier': 'fast-storage',
+          // The claim is the source of its volume's recurring jobs: the group Longhorn strips
+          // when the tier's last job goes comes back from Git (Argo CD), and from the claim to
+          // the volume (longhorn-manager v1.8.1 syncPVCRecurringJobLabels).
+          'recurring-job.longhorn.io/source': 'enabled',
+          'recurring-job-group.longhorn.io/fast-storage': 'enabled',
+        },
         annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' },
       },
       spec: {
