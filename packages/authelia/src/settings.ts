@@ -270,7 +270,7 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
     [SECRET_KEYS.ldap]:
       'Change the bind user\u2019s password in the directory at the same time: Authelia checks the bind at start.',
     [SECRET_KEYS.smtp]:
-      'Change it at the mail server first; Authelia checks the SMTP login at start.',
+      'Change it at the mail server and here at the same time: Authelia logs in at each mail (not at start, its startup check is off), so mails fail in between.',
     [FILE_KEYS.jwk]:
       'ID tokens signed with the old key no longer verify: OIDC clients log in again once they fetch the new key set.',
     [FILE_KEYS.users]:

@@ -559,6 +559,10 @@ describe('the notifier', () => {
     );
     expect(notifier(mailed)).toEqual([]);
     expect(config(mailed, 'prod').notifier.smtp).toMatchObject({ enabled: true, ...SMTP });
+    // Authelia 4.39 dials and logs in to the SMTP server at start and exits when it cannot
+    // (a fatal notifier startup check): off, so a mail outage never crash-loops the portal.
+    expect(config(mailed, 'prod').notifier.disable_startup_check).toBe(true);
+    expect(config(run, 'prod').notifier.disable_startup_check).toBeUndefined();
     expect(notifier(reference())).toEqual([]);
   });
 });
