@@ -35,6 +35,7 @@ import {
   type AutheliaSettings,
   autheliaSettingsSpec,
   CLIENTS_SECRET,
+  clusterTlsIssues,
   type ResolvedAutheliaSettings,
   resolveAutheliaSettings,
   secretRequirements,
@@ -130,6 +131,8 @@ function dataVolume(
 
 function declare(input: DeclareInput<AutheliaSettings>): Declaration {
   const { settings, issues } = resolveAutheliaSettings(input.settings, input.cluster, input.path);
+  const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  issues.push(...clusterTlsIssues(settings, clusterDomain, input.path));
   const domain = domainOf(input);
   const volume = dataVolume(input, settings, issues);
   return {
@@ -146,7 +149,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
       },
     ],
     secrets: withRotationProcedures(secretRequirements(settings), settings),
-    flows: autheliaFlows(settings, input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN),
+    flows: autheliaFlows(settings, clusterDomain),
     ...(volume === undefined ? {} : { volumes: [volume] }),
     facts: {
       'oidc-provider': {

@@ -132,6 +132,12 @@ export function autheliaConfiguration(input: ConfigurationInput): AutheliaConfig
   const notifier: Values = {};
   if (settings.smtp === undefined) notifier.filesystem = { filename: NOTIFICATION_PATH };
   else {
+    // Authelia 4.39 dials and logs in to the SMTP server at start and exits when it cannot
+    // (middlewares/startup.go: a failed notifier check is fatal unless disabled): a mail outage
+    // would crash-loop every restarted pod and take single sign-on down with it, for mail that
+    // only carries one-time codes and reset links. Without the check a mail that cannot be sent
+    // fails (and is logged) when it is sent.
+    notifier.disable_startup_check = true;
     notifier.smtp = {
       address: settings.smtp.address,
       sender: settings.smtp.sender,

@@ -1,7 +1,9 @@
 // The flows Authelia needs (zero trust), from the upstream chart (0.11.5) and the settings:
 // - the Gateway forwards auth.<domain> (and every forward-auth check) to the server (9091);
 // - the server checks its clock at start-up against the chart's NTP server (udp
-//   time.cloudflare.com:123; `ntp.disable_failure: false`, so without it Authelia does not start);
+//   time.cloudflare.com:123; `ntp.disable_failure: false`): it refuses to start when its clock is
+//   more than `max_desync` (3 s) off the server's; a server it cannot reach costs a 5-second wait
+//   and a warning, and the check goes unchecked (internal/ntp/ntp.go, StartupCheck);
 // - the server reaches the LDAP directory, PostgreSQL, Redis and the SMTP server the settings
 //   name: a Service of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`) as the pods
 //   behind it, on the address' port (taken as the pods'), an address as a network, any other
@@ -98,7 +100,7 @@ export function autheliaFlows(
       'egress',
       { kind: 'fqdn', name: NTP_SERVER.host },
       [{ port: NTP_SERVER.port, protocol: 'UDP' }],
-      'Authelia checks its clock at start-up and refuses to start when it cannot',
+      'Authelia checks its clock at start-up and refuses to start when it is more than 3 s off',
     ),
   ];
   const external = (name: string, address: string | undefined, reason: string): void => {

@@ -3,6 +3,7 @@
 // the replicas they allow, the Secrets they need. Pure.
 import {
   error,
+  hostFlowPeer,
   type Issue,
   type JsonSchema,
   type PathSegment,
@@ -244,6 +245,68 @@ export function resolveAutheliaSettings(
   return { settings, issues };
 }
 
+/**
+ * TLS to a Service of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`): Authelia 4.39
+ * verifies the server's certificate for that name against the public CAs of its image (the
+ * chart's `certificates_directory` is not set here), and no public CA signs a certificate for a
+ * cluster-internal name, so the connection always fails: PostgreSQL and LDAP at start (their
+ * startup checks are fatal: Authelia exits), Redis at every session. An error, at the setting.
+ */
+export function clusterTlsIssues(
+  settings: ResolvedAutheliaSettings,
+  clusterDomain: string,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): Issue[] {
+  const issues: Issue[] = [];
+  const check = (host: string, at: PathSegment[], what: string, fix: string): void => {
+    if (hostFlowPeer(host, clusterDomain)?.kind !== 'service') return;
+    issues.push(
+      error({
+        code: 'authelia-cluster-tls',
+        path: at,
+        value: host,
+        message: `asks Authelia for TLS to ${host}, a Service of the cluster: Authelia verifies its certificate against public CAs only, which never sign a cluster-internal name, so ${what}`,
+        expected: `${fix} (plain TCP inside the cluster), or an address whose certificate a public CA signs`,
+      }),
+    );
+  };
+  const { users, storage, session } = settings;
+  if (users.kind === 'ldap') {
+    let url: URL | undefined;
+    try {
+      url = new URL(users.address);
+    } catch {
+      url = undefined;
+    }
+    if (url !== undefined && (url.protocol === 'ldaps:' || users.startTls)) {
+      check(
+        url.hostname,
+        path('users', 'ldap', url.protocol === 'ldaps:' ? 'address' : 'startTls'),
+        'Authelia exits at start (its LDAP check fails)',
+        'ldap:// without startTls',
+      );
+    }
+  }
+  if (storage.kind === 'postgres' && storage.tls) {
+    const host = storage.address.replace(/^tcp:\/\//, '').replace(/:[0-9]+$/, '');
+    check(
+      host,
+      path('storage', 'postgres', 'address'),
+      'Authelia exits at start (its storage check fails; `tls` is on by default)',
+      'storage.postgres.tls: false',
+    );
+  }
+  if (session.kind === 'redis' && session.tls) {
+    check(
+      session.host,
+      path('session', 'redis', 'tls'),
+      'no session can be stored and nobody logs in',
+      'session.redis.tls: false',
+    );
+  }
+  return issues;
+}
+
 /** The Secrets Authelia reads, as it declares them to the secrets provider. */
 export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRequirement[] {
   const keys: string[] = [SECRET_KEYS.session, SECRET_KEYS.storage, SECRET_KEYS.oidcHmac];
@@ -270,7 +333,7 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
     [SECRET_KEYS.ldap]:
       'Change the bind user\u2019s password in the directory at the same time: Authelia checks the bind at start.',
     [SECRET_KEYS.smtp]:
-      'Change it at the mail server first; Authelia checks the SMTP login at start.',
+      'Change it at the mail server and here at the same time: Authelia logs in at each mail (not at start, its startup check is off), so mails fail in between.',
     [FILE_KEYS.jwk]:
       'ID tokens signed with the old key no longer verify: OIDC clients log in again once they fetch the new key set.',
     [FILE_KEYS.users]:

@@ -143,6 +143,9 @@ export function configMapValues(model: AutheliaConfiguration): Values {
   if (notifier.filesystem !== undefined) {
     notifierValues.filesystem = { enabled: true, ...(notifier.filesystem as Values) };
   }
+  if (notifier.disable_startup_check !== undefined) {
+    notifierValues.disable_startup_check = notifier.disable_startup_check as boolean;
+  }
   if (notifier.smtp !== undefined) {
     const smtp = notifier.smtp as Table;
     notifierValues.smtp = {

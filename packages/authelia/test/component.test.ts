@@ -446,6 +446,53 @@ describe('bad input', () => {
     );
     expect(errors(both.issues).map((issue) => issue.code)).toContain('authelia-backend');
   });
+
+  it('refuses TLS to a Service of the cluster, whose certificate no CA Authelia trusts signs', () => {
+    // Authelia verifies against the public CAs of its image (no certificates_directory): TLS to
+    // <service>.<namespace>.svc always fails, fatally at start for PostgreSQL and LDAP.
+    const inCluster = {
+      storage: { postgres: { address: 'tcp://postgres.databases.svc.cluster.local:5432' } },
+      session: { redis: { host: 'redis.databases.svc', tls: true } },
+      users: { ldap: { ...HA.users.ldap, address: 'ldaps://lldap.identity.svc:6360' } },
+    };
+    const run = runAuthelia({}, { staging: HA, prod: inCluster });
+    expect(
+      errors(run.issues).map((issue) => [issue.code, issue.path.join('.'), issue.value]),
+    ).toEqual([
+      [
+        'authelia-cluster-tls',
+        'clusters.2.components.authelia.users.ldap.address',
+        'lldap.identity.svc',
+      ],
+      [
+        'authelia-cluster-tls',
+        'clusters.2.components.authelia.storage.postgres.address',
+        'postgres.databases.svc.cluster.local',
+      ],
+      [
+        'authelia-cluster-tls',
+        'clusters.2.components.authelia.session.redis.tls',
+        'redis.databases.svc',
+      ],
+    ]);
+    expect(errors(run.issues)[1]?.expected).toBe(
+      'storage.postgres.tls: false (plain TCP inside the cluster), or an address whose certificate a public CA signs',
+    );
+    // Plain TCP to the Services, or TLS to names a public CA signs (the reference's): no error
+    const plain = runAuthelia(
+      {},
+      {
+        staging: HA,
+        prod: {
+          storage: { postgres: { ...inCluster.storage.postgres, tls: false } },
+          session: { redis: { host: 'redis.databases.svc' } },
+          users: { ldap: { ...HA.users.ldap, address: 'ldap://lldap.identity.svc:3890' } },
+        },
+      },
+    );
+    expect(errors(plain.issues)).toEqual([]);
+    expect(errors(reference().issues)).toEqual([]);
+  });
 });
 
 describe('the SQLite volume', () => {
@@ -559,6 +606,10 @@ describe('the notifier', () => {
     );
     expect(notifier(mailed)).toEqual([]);
     expect(config(mailed, 'prod').notifier.smtp).toMatchObject({ enabled: true, ...SMTP });
+    // Authelia 4.39 dials and logs in to the SMTP server at start and exits when it cannot
+    // (a fatal notifier startup check): off, so a mail outage never crash-loops the portal.
+    expect(config(mailed, 'prod').notifier.disable_startup_check).toBe(true);
+    expect(config(run, 'prod').notifier.disable_startup_check).toBeUndefined();
     expect(notifier(reference())).toEqual([]);
   });
 });

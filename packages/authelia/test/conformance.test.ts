@@ -36,7 +36,12 @@ import { AUTHELIA_CHART } from '../src/versions.js';
 import { HA, type Loose, runAuthelia } from './helpers.js';
 
 const version = AUTHELIA_CHART.version;
-const run = runAuthelia({}, { staging: HA, prod: HA });
+// Staging mails through SMTP (the notifier the chart renders from our values, startup check off).
+const SMTP = {
+  address: 'submissions://smtp.lab.example.com:465',
+  sender: 'Auth <a@lab.example.com>',
+};
+const run = runAuthelia({}, { staging: { ...HA, smtp: SMTP }, prod: HA });
 const chart = run.components.components.find((entry) => entry.component.name === 'authelia')?.output
   .chart;
 const clusters = [
@@ -102,9 +107,12 @@ function autheliaSchema(): (data: unknown) => boolean {
   const ajv = new Ajv2020({
     strict: false,
     allErrors: true,
-    validateFormats: false,
     unicodeRegExp: false,
   });
+  // The schema tells a bare address from `Name <address>` (the SMTP sender's oneOf) only by its
+  // `email` format; its other formats are not checked here.
+  ajv.addFormat('email', /^[^\s<>@]+@[^\s<>@]+$/);
+  for (const format of ['hostname', 'regex', 'uri']) ajv.addFormat(format, true);
   const schema = JSON.parse(readUpstream('authelia/config-v4.39/configuration.schema.json'));
   return ajv.compile(schema);
 }
@@ -218,6 +226,17 @@ describe.skipIf(helm === undefined)('charts/authelia rendered by the real Helm',
       // and the rendered configuration passes Authelia's schema
       const ok = validate(config);
       expect([cluster, ok ? [] : (validate as Loose).errors]).toEqual([cluster, []]);
+      // Authelia 4.39 exits when its notifier's startup check fails: with SMTP it is off, so a
+      // mail outage cannot crash-loop the pods; the file notifier keeps it.
+      expect([cluster, config.notifier.disable_startup_check]).toEqual([
+        cluster,
+        cluster === 'staging',
+      ]);
+      expect(Object.keys(config.notifier).sort()).toEqual(
+        cluster === 'staging'
+          ? ['disable_startup_check', 'smtp']
+          : ['disable_startup_check', 'filesystem'],
+      );
       // Pod Security restricted, the replicas the backends allow, no generated Secret
       expect(restrictedProblems(podSpecOf(deployment) ?? {})).toEqual([]);
       expect(deployment.spec.replicas).toBe({ dev: 1, staging: 2, prod: 3 }[cluster]);
@@ -258,7 +277,7 @@ describe('flows (zero trust) against the chart 0.11.5', () => {
     );
 
   it("the Gateway reaches the server's port and Authelia its NTP server, as the chart sets them", () => {
-    // What the chart listens on and checks its clock against at start-up (and fails without).
+    // What the chart listens on and checks its clock against at start-up.
     expect(upstream.configMap.server.port).toBe(9091);
     expect(upstream.configMap.ntp).toMatchObject({
       address: 'udp://time.cloudflare.com:123',
@@ -277,6 +296,13 @@ describe('flows (zero trust) against the chart 0.11.5', () => {
       'metrics ingress {"kind":"capability","capability":"metrics"} 9959/TCP',
       'ntp egress {"kind":"fqdn","name":"time.cloudflare.com"} 123/UDP',
     ]);
+    // What the check does (internal/ntp/ntp.go): an unreachable server is a warning, a clock
+    // more than max_desync off stops the start; the policy's description says so.
+    expect(upstream.configMap.ntp.max_desync).toBe('3 seconds');
+    const ntp = (run.declared('dev').flows ?? []).find((flow) => flow.name === 'ntp');
+    expect(ntp?.reason).toBe(
+      'Authelia checks its clock at start-up and refuses to start when it is more than 3 s off',
+    );
   });
 
   it('reaches the LDAP directory, PostgreSQL, Redis and SMTP the settings name', () => {

@@ -76,7 +76,9 @@ describe('a setting naming a Service of the cluster', { timeout: 300_000 }, () =
       replaceOnce(
         reference,
         'address: tcp://postgres.lab.example.com:5432\n            database: authelia_staging',
-        'address: tcp://postgres.databases.svc.cluster.local:5432\n            database: authelia_staging',
+        // Plain TCP: no public CA signs a certificate for a cluster-internal name, and Authelia
+        // trusts only those (`authelia-cluster-tls`).
+        'address: tcp://postgres.databases.svc.cluster.local:5432\n            tls: false\n            database: authelia_staging',
       ),
       'postgres',
       'databases',
