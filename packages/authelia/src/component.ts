@@ -169,24 +169,39 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
 
 /**
  * A session cookie set for a domain reaches every host below it: the cookie of a cluster whose
- * domain holds another cluster's domain (production on the platform domain, the others below it)
- * is sent to that cluster's hosts too.
+ * domain holds another cluster's domain (by default production on the platform domain, the others
+ * below it) is sent to that cluster's hosts too. The fix is the cluster's `domain` setting: a name
+ * of its own below the platform domain (`<cluster>.<platform domain>` where that is free).
  */
-function cookieScopeIssues(clusters: readonly RenderCluster<AutheliaSettings>[]): Issue[] {
+function cookieScopeIssues(
+  platformDomain: string,
+  clusters: readonly RenderCluster<AutheliaSettings>[],
+): Issue[] {
   const issues: Issue[] = [];
+  const holds = (parent: string, child: string): boolean => child.endsWith(`.${parent}`);
   for (const entry of clusters) {
     const domain = domainOf(entry);
-    const below = clusters
-      .filter((other) => other !== entry && domainOf(other).endsWith(`.${domain}`))
+    const others = clusters.filter((other) => other !== entry);
+    const below = others
+      .filter((other) => holds(domain, domainOf(other)))
       .map((other) => `${other.cluster.name} (${domainOf(other)})`);
     if (below.length === 0) continue;
+    const { index, name } = entry.cluster;
+    const own = `${name}.${platformDomain}`;
+    const free = others.every(
+      (other) =>
+        domainOf(other) !== own && !holds(own, domainOf(other)) && !holds(domainOf(other), own),
+    );
+    const set = entry.cluster.definition.domain !== undefined;
     issues.push(
       warning({
         code: 'authelia-cookie-scope',
-        path: ['clusters', entry.cluster.index, 'name'],
-        value: entry.cluster.name,
-        message: `the Authelia session cookie of cluster "${entry.cluster.name}" is set for ${domain}, so browsers also send it to the hosts of ${below.join(', ')}: a service there could read ${entry.cluster.name}'s sessions`,
-        expected: `a cluster domain for "${entry.cluster.name}" that holds no other cluster's domain`,
+        path: ['clusters', index, set ? 'domain' : 'name'],
+        value: set ? domain : name,
+        message: `the Authelia session cookie of cluster "${name}" is set for ${domain}, so browsers also send it to the hosts of ${below.join(', ')}: a service there could read ${name}'s sessions`,
+        expected: free
+          ? `clusters[${index}].domain: ${own}`
+          : `clusters[${index}].domain: a name below ${platformDomain} that holds no other cluster's domain`,
       }),
     );
   }
@@ -239,7 +254,7 @@ function notifierIssue(
 }
 
 function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
-  const issues: Issue[] = [...cookieScopeIssues(input.clusters)];
+  const issues: Issue[] = [...cookieScopeIssues(input.platform.domain, input.clusters)];
   const findings: Finding[] = [];
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();

@@ -539,6 +539,10 @@ it('warns that the session cookie of a parent domain reaches the clusters below 
   expect(warnings.map((issue) => issue.message)).toEqual([
     'the Authelia session cookie of cluster "prod" is set for lab.example.com, so browsers also send it to the hosts of dev (dev.lab.example.com), staging (staging.lab.example.com): a service there could read prod\'s sessions',
   ]);
+  // The fix is a setting: a domain of prod's own (the whole pipeline: cli's cluster-domain.test.ts).
+  expect(warnings.map((issue) => [issue.severity, issue.path, issue.expected])).toEqual([
+    ['warning', ['clusters', 2, 'name'], 'clusters[2].domain: prod.lab.example.com'],
+  ]);
 });
 
 describe('the notifier', () => {

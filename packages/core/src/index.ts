@@ -218,7 +218,7 @@ export {
 } from './profiles.js';
 export type { TemplateHelpers, TemplateSource } from './readme-template.js';
 export { templateRenderer } from './readme-template.js';
-export { LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
+export { clusterDomain, LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
 export { rolloutSurgeRoom, stuckRollout } from './rollout-room.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {

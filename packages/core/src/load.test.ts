@@ -204,6 +204,102 @@ describe("the nodes' LAN (network.lanCidr)", () => {
   });
 });
 
+describe("a cluster's domain (clusters[].domain)", () => {
+  // The minimal fixture: alpha (development, default alpha.lab.example.com) and beta
+  // (production, default lab.example.com, the platform domain). The setting goes on line 32 of
+  // beta, or line 9 of alpha, at column 13.
+  const onBeta = (domain: string) =>
+    minimal.replace(
+      '    environment: production\n',
+      `    environment: production\n    domain: ${domain}\n`,
+    );
+  const onAlpha = (domain: string) =>
+    minimal.replace(
+      '    environment: development\n',
+      `    environment: development\n    domain: ${domain}\n`,
+    );
+  const issuesOf = (text: string) =>
+    loadDefinition(text, 'p.yaml').issues.map((issue) => ({
+      severity: issue.severity,
+      code: issue.code,
+      path: formatPath(issue.path),
+      at: `${issue.position?.line}:${issue.position?.column}`,
+      expected: issue.expected,
+    }));
+
+  test('a name below the platform domain, or the platform domain itself, is accepted', () => {
+    const { definition, issues } = loadDefinition(onBeta('beta.lab.example.com'), 'p.yaml');
+    expect(issues).toEqual([]);
+    expect(definition?.clusters[1]?.domain).toBe('beta.lab.example.com');
+    expect(loadDefinition(onAlpha('apps.alpha.lab.example.com'), 'p.yaml').issues).toEqual([]);
+    // beta moved off the platform domain: alpha may take it.
+    const both = onAlpha('lab.example.com').replace(
+      '    environment: production\n',
+      '    environment: production\n    domain: beta.lab.example.com\n',
+    );
+    expect(loadDefinition(both, 'p.yaml').issues).toEqual([]);
+  });
+
+  test('a name that is no lower-case DNS name is an error at the setting', () => {
+    for (const bad of ['Beta.Lab.example.com', 'beta_1.lab.example.com', 'lab.example.com.']) {
+      const [issue, ...rest] = issuesOf(onBeta(bad));
+      expect(rest).toEqual([]);
+      expect(issue).toMatchObject({ severity: 'error', path: 'clusters[1].domain', at: '32:13' });
+      expect(issue?.expected).toMatch(/^a fully qualified DNS name/);
+    }
+  });
+
+  test('a name outside the platform domain is an error naming it and a domain to use', () => {
+    for (const outside of ['beta.example.org', 'example.com', 'xlab.example.com']) {
+      expect(issuesOf(onBeta(outside))).toEqual([
+        {
+          severity: 'error',
+          code: 'cluster-domain',
+          path: 'clusters[1].domain',
+          at: '32:13',
+          expected:
+            'lab.example.com or a name below it, e.g. clusters[1].domain: beta.lab.example.com',
+        },
+      ]);
+    }
+  });
+
+  test("another cluster's domain, set or by default, is an error at the setting", () => {
+    // alpha's default.
+    const [taken, ...rest] = loadDefinition(onBeta('alpha.lab.example.com'), 'p.yaml').issues;
+    expect(rest).toEqual([]);
+    expect(taken).toMatchObject({
+      severity: 'error',
+      code: 'duplicate',
+      path: ['clusters', 1, 'domain'],
+      position: { line: 32, column: 13 },
+      expected: 'a cluster domain used once, e.g. clusters[1].domain: beta.lab.example.com',
+    });
+    expect(taken?.message).toContain(
+      'is the domain of cluster "alpha" too (its default, as a development cluster)',
+    );
+    // beta's default, the platform domain, set on alpha: the error is alpha's, the cluster that
+    // says it; alpha's own default is the suggestion.
+    expect(issuesOf(onAlpha('lab.example.com'))).toEqual([
+      {
+        severity: 'error',
+        code: 'duplicate',
+        path: 'clusters[0].domain',
+        at: '9:13',
+        expected: 'a cluster domain used once, e.g. clusters[0].domain: alpha.lab.example.com',
+      },
+    ]);
+    // Both set: the second one is the duplicate.
+    const twice = onAlpha('apps.lab.example.com').replace(
+      '    environment: production\n',
+      '    environment: production\n    domain: apps.lab.example.com\n',
+    );
+    const [second] = loadDefinition(twice, 'p.yaml').issues;
+    expect(second).toMatchObject({ code: 'duplicate', path: ['clusters', 1, 'domain'] });
+    expect(second?.message).toContain('(clusters[0].domain)');
+  });
+});
+
 describe('messages', () => {
   test('an unknown key points at the key and lists the known ones', () => {
     const text = minimal.replace(

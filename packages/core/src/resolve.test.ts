@@ -161,6 +161,27 @@ describe('resolvePlatform', () => {
     ]);
   });
 
+  test("a cluster's domain setting replaces its default, whatever its environment", () => {
+    const platform = resolvePlatform(
+      definition([
+        cluster(1, { name: 'dev' }),
+        cluster(2, { name: 'staging', environment: 'staging', domain: 'stage.lab.example.com' }),
+        cluster(3, {
+          name: 'prod',
+          environment: 'production',
+          workers: 3,
+          domain: 'prod.lab.example.com',
+        }),
+      ]),
+    );
+    expect(platform.clusters.map((c) => c.domain)).toEqual([
+      'dev.lab.example.com',
+      'stage.lab.example.com',
+      'prod.lab.example.com',
+    ]);
+    expect(platform.domain).toBe('lab.example.com');
+  });
+
   test('each cluster carries its environment profile and index', () => {
     const platform = resolvePlatform(
       definition([cluster(1), cluster(2, { environment: 'production', workers: 3 })], {

@@ -45,6 +45,18 @@ export function acceptsWorkloads(node: { readonly taints?: Node['taints'] }): bo
   return (node.taints ?? []).every((taint) => taint.effect === 'PreferNoSchedule');
 }
 
+/**
+ * DNS zone of a cluster's services: its `domain` setting, else the platform domain for production
+ * and `<cluster>.<platform domain>` for the other environments.
+ */
+export function clusterDomain(
+  cluster: Pick<Cluster, 'name' | 'environment' | 'domain'>,
+  baseDomain: string,
+): string {
+  if (cluster.domain !== undefined) return cluster.domain;
+  return cluster.environment === 'production' ? baseDomain : `${cluster.name}.${baseDomain}`;
+}
+
 function resolveCluster(
   cluster: Cluster,
   index: number,
@@ -76,7 +88,7 @@ function resolveCluster(
     schedulableNodes: (allowSchedulingOnControlPlanes ? controlPlanes : workers).filter(
       acceptsWorkloads,
     ),
-    domain: cluster.environment === 'production' ? baseDomain : `${cluster.name}.${baseDomain}`,
+    domain: clusterDomain(cluster, baseDomain),
     definition: cluster,
   };
 }

@@ -5,7 +5,7 @@ import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
 import { type Cidr, cidrContains, isIp, nthAddress, parseCidr, parseIp } from './net.js';
 import { environmentProfiles } from './profiles.js';
-import { acceptsWorkloads } from './resolve.js';
+import { acceptsWorkloads, clusterDomain } from './resolve.js';
 import type { Locator } from './schema-validate.js';
 
 /** Talos minor versions this platform generates configs for, with their Kubernetes range. */
@@ -622,6 +622,58 @@ function checkPoolsAcrossClusters(
   });
 }
 
+/**
+ * A cluster's `domain`: at or below the platform domain (every name the platform serves lives in
+ * it: the zone of the DNS records, the ACME DNS-01 challenges and the private CAs' certificates are
+ * planned for), and no other cluster's (two Gateways would claim the same hostnames, and Authelia's
+ * session cookies would be shared). Two clusters both on their default, e.g. two production
+ * clusters on the platform domain, are left as before.
+ */
+function checkClusterDomains(
+  ctx: Context,
+  platformDomain: string,
+  clusters: readonly { readonly cluster: Cluster; readonly index: number }[],
+): void {
+  const effective = clusters.map(({ cluster, index }) => ({
+    cluster,
+    index,
+    domain: clusterDomain(cluster, platformDomain),
+  }));
+  const taken = new Set(effective.map((entry) => entry.domain));
+  const suggestion = (name: string): string => {
+    const own = `${name}.${platformDomain}`;
+    return taken.has(own) ? `a name below ${platformDomain} that no cluster has` : own;
+  };
+  for (const { cluster, index } of clusters) {
+    const domain = cluster.domain;
+    if (domain === undefined) continue;
+    const at: PathSegment[] = ['clusters', index, 'domain'];
+    if (domain !== platformDomain && !domain.endsWith(`.${platformDomain}`)) {
+      report(ctx, 'error', at, {
+        code: 'cluster-domain',
+        value: domain,
+        message: `is outside the platform domain ${platformDomain} (platform.domain): every cluster's hostnames, Gateway certificate and DNS zone are names of the platform domain`,
+        expected: `${platformDomain} or a name below it, e.g. clusters[${index}].domain: ${suggestion(cluster.name)}`,
+      });
+      continue;
+    }
+    // The first cluster that has this domain: one on its default, else an earlier setting.
+    const other = effective.find(
+      (entry) =>
+        entry.index !== index &&
+        entry.domain === domain &&
+        (entry.cluster.domain === undefined || entry.index < index),
+    );
+    if (other === undefined) continue;
+    report(ctx, 'error', at, {
+      code: 'duplicate',
+      value: domain,
+      message: `is the domain of cluster "${other.cluster.name}" too (${other.cluster.domain === undefined ? `its default, as a ${other.cluster.environment} cluster` : formatPath(['clusters', other.index, 'domain'])}): both clusters' Gateways would claim the same hostnames`,
+      expected: `a cluster domain used once, e.g. clusters[${index}].domain: ${suggestion(cluster.name)}`,
+    });
+  }
+}
+
 function hasIssueUnder(paths: readonly string[], prefix: string): boolean {
   return paths.some(
     (path) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`),
@@ -666,6 +718,10 @@ export function semanticIssues(
     })),
     'cluster name',
   );
+  const platformDomain = definition.platform?.domain;
+  if (!hasIssueUnder(schemaIssuePaths, 'platform') && typeof platformDomain === 'string') {
+    checkClusterDomains(ctx, platformDomain, clusters);
+  }
   checkDuplicates(
     ctx,
     clusters.flatMap(({ cluster, index }) =>

@@ -120,7 +120,10 @@ export interface ResolvedCluster {
    * the ones a NoSchedule or NoExecute taint of the definition keeps workloads off.
    */
   readonly schedulableNodes: readonly ResolvedNode[];
-  /** DNS zone of the cluster's services: `<domain>` for production, `<cluster>.<domain>` otherwise. */
+  /**
+   * DNS zone of the cluster's services: the cluster's `domain` setting, else `<domain>` for
+   * production and `<cluster>.<domain>` otherwise (`clusterDomain`).
+   */
   readonly domain: string;
   /** The raw definition of the cluster, as written. */
   readonly definition: Cluster;

@@ -32,7 +32,7 @@ export interface PlatformSettings {
  */
 name: string
 /**
- * Base DNS domain; services are exposed at <service>.<cluster>.<domain> for non-production clusters and <service>.<domain> for production.
+ * Base DNS domain; services are exposed at <service>.<cluster>.<domain> for non-production clusters and <service>.<domain> for production, unless a cluster sets its own `domain` (at or below this one).
  */
 domain: string
 }
@@ -203,6 +203,10 @@ export interface Cluster {
  */
 name: string
 environment: EnvironmentName
+/**
+ * DNS zone of the cluster's services (<service>.<domain>: the Gateway's wildcard hostname and certificate, the CoreDNS zone answered with the Gateway's address, Authelia's session cookie, Argo CD's and Grafana's URLs). Equal to platform.domain or a name below it, and unique in the fleet. Default: platform.domain for production clusters, <cluster>.<platform.domain> for the others. Authelia's session cookie reaches every host below its domain: a production cluster on the platform domain shares its cookie with the other clusters' hosts, which `<cluster>.<platform.domain>` (e.g. prod.lab.example.com) avoids.
+ */
+domain?: string
 talos: TalosSettings
 kubernetes: KubernetesSettings
 /**
