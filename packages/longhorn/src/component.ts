@@ -407,29 +407,44 @@ export function diskChangeCommands(
       `until talosctl -n ${shellQuote(node.address)} get volumestatus ${shellQuote(`u-${config.name}`)} -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done`,
     );
   }
-  for (const config of configs) {
-    if (config.storageReserved !== undefined) {
-      // Added with every field, or an existing disk's tags (and scheduling) set: one patch.
-      commands.push(patch(diskSpecPatch(config)));
-      continue;
-    }
+  // One patch for every disk of the node: the validating webhook refuses a node update while its
+  // disks' spec and status differ (`isNodeDiskSpecAndStatusSynced`), as they do until the node
+  // controller has seen a disk the previous patch added.
+  const disks = (system: object | undefined) =>
+    Object.fromEntries(
+      configs.map((config) => [
+        config.name,
+        config.storageReserved === undefined
+          ? system
+          : diskSpecPatch(config).spec.disks[config.name],
+      ]),
+    );
+  const system = configs.find((config) => config.storageReserved === undefined);
+  if (system === undefined) {
+    // Data disks only: a missing one added with every field, an existing one re-tagged.
+    commands.push(patch({ spec: { disks: disks(undefined) } }));
+  } else {
     // The system disk: Longhorn reserved `storage-reserved-percentage-for-default-disk` of its
     // size when it created it. An existing one keeps its reserve (the merge patch leaves it); a
-    // new one is added with scheduling off until that reserve is set from the size it reports.
-    const field = jsonpathField(config.name);
-    const { storageReserved: _kept, ...existing } = diskSpecPatch(config).spec.disks[
-      config.name
+    // missing one is added with scheduling off until that reserve is set from the size its
+    // status reports (which also means the node controller has synced the disks).
+    const field = jsonpathField(system.name);
+    const { storageReserved: _kept, ...existing } = diskSpecPatch(system).spec.disks[
+      system.name
     ] as ReturnType<typeof diskSpecPatch>['spec']['disks'][string];
+    const added = diskSpecPatch(system, { allowScheduling: false, storageReserved: 0 }).spec.disks[
+      system.name
+    ];
     commands.push(
       [
         `system_path=$(${nodes} -o jsonpath=${shellQuote(`{.spec.disks${field}.path}`)}) && if [ -n "$system_path" ]; then`,
-        `  ${patch({ spec: { disks: { [config.name]: existing } } })}`,
+        `  ${patch({ spec: { disks: disks(existing) } })}`,
         'else',
-        `  ${patch(diskSpecPatch(config, { allowScheduling: false, storageReserved: 0 }))} &&`,
+        `  ${patch({ spec: { disks: disks(added) } })} &&`,
         `  until size=$(${nodes} -o jsonpath=${shellQuote(`{.status.diskStatus${field}.storageMaximum}`)}) && [ "\${size:-0}" -gt 0 ]; do sleep 10; done &&`,
         `  percent=$(kubectl -n ${LONGHORN_NAMESPACE} get settings.longhorn.io storage-reserved-percentage-for-default-disk -o jsonpath='{.value}') &&`,
         // The disk is `system`: a plain name, quoted as is inside the double quotes.
-        `  kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${host} --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"${config.name}\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
+        `  kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${host} --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"${system.name}\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
         'fi',
       ].join('\n'),
     );
@@ -451,7 +466,7 @@ export function diskChangeCommands(
  * changes the annotation and nothing in Longhorn, while the build counts the annotation's disks
  * (a tier's StorageClass appears, its volumes find no disk there). The step gives each storage
  * node's Longhorn node the disks of the same list the annotation is built from (`configs`):
- * a merge patch per disk with the `DiskSpec` fields, which adds a missing disk and re-tags an
+ * one merge patch of all its disks with the `DiskSpec` fields, which adds a missing disk and re-tags an
  * existing one, leaving the disks the list does not name; then the wait of a joining node. A
  * disk leaves Longhorn only empty: the validating webhook refuses to delete one that is
  * schedulable or has storage scheduled; `evictionRequested` on a disk (scheduling off) moves its

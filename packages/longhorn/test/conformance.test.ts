@@ -146,9 +146,10 @@ describe(`Longhorn ${VERSION}`, () => {
         ...body.matchAll(/--type=merge -p '(\{"spec":\{"disks":\{"[a-z]+":\{"path[^']*)'/g),
       ].map((m) => JSON.parse(m[1] ?? '{}'));
     });
-    // dev and staging: system and fast; prod: system, fast and bulk on three workers (the
-    // system disk twice: kept when it exists, added without scheduling otherwise)
-    expect(patches.length).toBe(3 + 3 * 3 + 3 * 4);
+    // one patch of all its disks per storage node, twice: the system disk kept where it exists,
+    // added without scheduling otherwise (dev: one node, staging: three, prod: three workers)
+    expect(patches.length).toBe(2 * (1 + 3 + 3));
+    expect(Object.keys(patches.at(-1).spec.disks)).toEqual(['system', 'fast', 'bulk']);
     for (const patch of patches) {
       expect(validate(node(patch.spec)) ? [] : validate.errors).toEqual([]);
     }
