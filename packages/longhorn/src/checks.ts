@@ -587,6 +587,143 @@ export const nodeLifecycle: SystemCheck = {
   },
 };
 
+export const DISK_CHANGES_HEADING = "## Later: changing a storage node's disks";
+
+/** The lines of the ```sh block of `**<hostname>**`'s paragraph under a `## ` heading. */
+function laterNodeBlock(runbook: string, hostname: string): string[] | undefined {
+  const start = runbook.indexOf(`\n${DISK_CHANGES_HEADING}\n`);
+  if (start < 0) return undefined;
+  const end = runbook.indexOf('\n## ', start + DISK_CHANGES_HEADING.length + 2);
+  const section = runbook.slice(start, end < 0 ? undefined : end);
+  const at = section.indexOf(`\n**${hostname}**`);
+  if (at < 0) return undefined;
+  const block = /^```sh\n([\s\S]*?)^```$/m.exec(section.slice(at + 1));
+  return block === null ? undefined : (block[1] as string).split('\n');
+}
+
+/** A disk as the node annotation lists it, all fields. */
+interface AnnotatedDisk {
+  readonly name: string;
+  readonly path: string;
+  readonly allowScheduling: boolean;
+  readonly storageReserved?: number;
+  readonly tags: readonly string[];
+}
+
+/**
+ * What is wrong with a node's block of "Later: changing a storage node's disks" against the
+ * disks its Talos patch annotates, or undefined: every `kubectl patch nodes.longhorn.io <node>
+ * --type=merge -p '<json>'` names only annotated disks, each with the annotation's path and tags
+ * (and reserve, where it gives one), every annotated disk is set schedulable by one of them, and
+ * a wait for every annotated disk to be `Schedulable` follows them.
+ */
+function diskChangeProblem(
+  block: readonly string[],
+  hostname: string,
+  annotated: readonly AnnotatedDisk[],
+): string | undefined {
+  const prefix = `kubectl -n longhorn-system patch nodes.longhorn.io ${hostname} --type=merge -p '`;
+  const patches: { line: number; disks: Json }[] = [];
+  block.forEach((text, line) => {
+    const at = text.indexOf(prefix);
+    if (at < 0) return;
+    const json = text.slice(at + prefix.length, text.indexOf("'", at + prefix.length));
+    try {
+      patches.push({ line, disks: record(record(record(JSON.parse(json)).spec).disks) });
+    } catch {
+      patches.push({ line, disks: { '(unreadable patch)': {} } });
+    }
+  });
+  const names = annotated.map((disk) => disk.name);
+  const extra = [...new Set(patches.flatMap((patch) => Object.keys(patch.disks)))].filter(
+    (name) => !names.includes(name),
+  );
+  if (extra.length > 0) return `patches disks its annotation does not list: ${extra.join(', ')}`;
+  for (const disk of annotated) {
+    const specs = patches.map((patch) => patch.disks[disk.name]).filter((d) => d !== undefined);
+    const wrong = specs
+      .map(record)
+      .filter(
+        (spec) =>
+          spec.path !== disk.path ||
+          JSON.stringify(spec.tags) !== JSON.stringify(disk.tags) ||
+          (disk.storageReserved !== undefined && spec.storageReserved !== disk.storageReserved),
+      );
+    if (
+      specs.length === 0 ||
+      wrong.length > 0 ||
+      !specs.some((d) => record(d).allowScheduling === true)
+    )
+      return `does not give disk "${disk.name}" what its annotation says (path ${disk.path}, tags ${disk.tags.join(', ')}${disk.storageReserved === undefined ? '' : `, storageReserved ${disk.storageReserved}`}, scheduling on)`;
+  }
+  const last = Math.max(...patches.map((patch) => patch.line));
+  const wait = block.findIndex(
+    (line, index) =>
+      index > last &&
+      line.startsWith('until ') &&
+      line.includes(`nodes.longhorn.io ${hostname} `) &&
+      [...line.matchAll(/\.status\.diskStatus(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\])\.conditions/g)]
+        .map((match) => match[1] ?? match[2])
+        .sort()
+        .join(',') === names.slice().sort().join(','),
+  );
+  return wait < 0
+    ? 'does not wait, after its patches, until every annotated disk is Schedulable'
+    : undefined;
+}
+
+/**
+ * longhorn-manager v1.8.1 builds a node's disks from the annotation of its Talos patch only
+ * while its Longhorn node has none (`syncDefaultDisks`): the disks the patch annotates on a node
+ * Longhorn already knows reach Longhorn only through the runbook's "Later: changing a storage
+ * node's disks", which must give each the annotation's values.
+ */
+export const diskChanges: SystemCheck = {
+  name: 'longhorn-disk-changes',
+  description:
+    "Where Longhorn runs, the runbook's \"Later: changing a storage node's disks\" has a block for every storage node whose Talos patch annotates disks (node.longhorn.io/default-disks-config): its Longhorn node patches name only those disks, each with the annotation's path, tags and storageReserved, each set schedulable, followed by a wait until every one of them is Schedulable.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of longhornClusters(input.clusters)) {
+      const { cluster } = deployed;
+      const path = `clusters/${cluster.name}/RUNBOOK.md`;
+      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      if (typeof runbook !== 'string') continue;
+      for (const node of cluster.storageNodes) {
+        const patch = file(
+          input.files,
+          `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`,
+        );
+        const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
+        const value = record(machine.nodeAnnotations)[DISKS_ANNOTATION];
+        let annotated: AnnotatedDisk[] = [];
+        try {
+          annotated = typeof value === 'string' ? (JSON.parse(value) as AnnotatedDisk[]) : [];
+        } catch {
+          annotated = [];
+        }
+        if (!Array.isArray(annotated) || annotated.length === 0) continue;
+        const block = laterNodeBlock(runbook, node.hostname);
+        const wrong =
+          block === undefined
+            ? `has no block for it under "${DISK_CHANGES_HEADING.slice(3)}"`
+            : diskChangeProblem(block, node.hostname, annotated);
+        if (wrong === undefined) continue;
+        issues.push(
+          error({
+            code: 'longhorn-disk-changes',
+            path: settingsPath(cluster, COMPONENT),
+            output: path,
+            message: `the runbook ${wrong} (storage node "${node.hostname}"): Longhorn reads the node's disk annotation only while its Longhorn node has no disk, so a disk added or re-tagged in the definition reaches Longhorn only through this block`,
+            expected: `a block for "${node.hostname}" that patches its Longhorn node with exactly the annotated disks and their values, then waits until they are Schedulable`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /**
  * Talos (v1.12.11, v1.13.9: the Upgrade sequence's CordonAndDrainNode, pkg/kubernetes `Drain`)
  * drains a node before an upgrade but gives up after `DrainTimeout` (5 minutes), only logging the
@@ -642,6 +779,7 @@ export const upgradeDrain: SystemCheck = {
 
 export const longhornChecks: readonly SystemCheck[] = [
   nodeLifecycle,
+  diskChanges,
   upgradeDrain,
   replicasPerTier,
   tierUsedWithoutDisks,

@@ -5,6 +5,7 @@
 // from), its S3 credentials, its Application. Pure.
 import {
   type ApplicationDescriptor,
+  type BootstrapStep,
   type ChartSpec,
   type ChartUninstall,
   type Component,
@@ -33,7 +34,14 @@ import {
   warning,
 } from '@homelab/core';
 import { longhornChecks } from './checks.js';
-import { type ClusterDisks, clusterDisks, DISKS_ANNOTATION, nodesWithTier } from './disks.js';
+import {
+  type ClusterDisks,
+  clusterDisks,
+  DISKS_ANNOTATION,
+  type DiskConfig,
+  diskSpecPatch,
+  nodesWithTier,
+} from './disks.js';
 import { longhornFlows } from './flows.js';
 import type { LonghornSettings } from './generated/settings.js';
 import {
@@ -276,6 +284,25 @@ export function drainHeld(
   };
 }
 
+/** A disk's name as a jsonpath field: a plain name as a field, any other as a quoted key. */
+function jsonpathField(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? `.${name}` : `['${name}']`;
+}
+
+/**
+ * Waits until each named disk of the node's Longhorn node has its `Schedulable` condition `True`
+ * (`status.diskStatus.<name>.conditions`): nothing lands on a disk before.
+ */
+function schedulableWait(host: string, names: readonly string[]): string {
+  const jsonpath = names
+    .map(
+      (name) =>
+        `{.status.diskStatus${jsonpathField(name)}.conditions[?(@.type=="Schedulable")].status}`,
+    )
+    .join(' ');
+  return `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${shellQuote(host)} -o jsonpath=${shellQuote(jsonpath)}) && [ "$out" = ${shellQuote(names.map(() => 'True').join(' '))} ]; do sleep 10; done`;
+}
+
 /**
  * What the runbook's node lifecycle runs for Longhorn on each storage node (longhorn-manager
  * v1.8.1):
@@ -310,18 +337,9 @@ export function longhornNodeLifecycle(
     if (own.length === 0) continue;
     const host = node.hostname;
     const names = own.map((disk) => disk.name);
-    // A plain name as a field, any other as a quoted key.
-    const field = (name: string) => (/^[A-Za-z0-9_-]+$/.test(name) ? `.${name}` : `['${name}']`);
-    const jsonpath = names
-      .map(
-        (name) => `{.status.diskStatus${field(name)}.conditions[?(@.type=="Schedulable")].status}`,
-      )
-      .join(' ');
     joined[host] = {
       reason: `Longhorn: the node's disks (${names.map((name) => `\`${name}\``).join(', ')}) created from its \`${DISKS_ANNOTATION}\` annotation and schedulable`,
-      commands: [
-        `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${shellQuote(host)} -o jsonpath=${shellQuote(jsonpath)}) && [ "$out" = ${shellQuote(names.map(() => 'True').join(' '))} ]; do sleep 10; done`,
-      ],
+      commands: [schedulableWait(host, names)],
     };
     // The tiers whose volumes have too few other nodes to move a replica to.
     const stuck = tiers.flatMap((tier) => {
@@ -364,6 +382,150 @@ export function longhornNodeLifecycle(
     };
   }
   return { joined, retiring, retiringRemoved: RETIRING_REMOVED, lost };
+}
+
+/** A later step as the component's `bootstrap`, when there is one. */
+function later(step: BootstrapStep | undefined): { bootstrap?: readonly BootstrapStep[] } {
+  return step === undefined ? {} : { bootstrap: [step] };
+}
+
+/** The per-node commands of `diskChangeStep` for one storage node. */
+export function diskChangeCommands(
+  node: { readonly hostname: string; readonly address: string },
+  configs: readonly DiskConfig[],
+): string[] {
+  const host = shellQuote(node.hostname);
+  const nodes = `kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${host}`;
+  const patch = (value: unknown) =>
+    `kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${host} --type=merge -p ${shellQuote(JSON.stringify(value))}`;
+  const commands: string[] = [];
+  // Talos mounts a data disk's user volume at /var/mnt/<name> once it is `ready`
+  // (`u-<name>`): Longhorn must not find the path before, on the system disk.
+  for (const config of configs) {
+    if (config.path === SYSTEM_DISK_PATH) continue;
+    commands.push(
+      `until talosctl -n ${shellQuote(node.address)} get volumestatus ${shellQuote(`u-${config.name}`)} -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done`,
+    );
+  }
+  // One patch for every disk of the node: the validating webhook refuses a node update while its
+  // disks' spec and status differ (`isNodeDiskSpecAndStatusSynced`), as they do until the node
+  // controller has seen a disk the previous patch added.
+  const disks = (system: object | undefined) =>
+    Object.fromEntries(
+      configs.map((config) => [
+        config.name,
+        config.storageReserved === undefined
+          ? system
+          : diskSpecPatch(config).spec.disks[config.name],
+      ]),
+    );
+  const system = configs.find((config) => config.storageReserved === undefined);
+  if (system === undefined) {
+    // Data disks only: a missing one added with every field, an existing one re-tagged.
+    commands.push(patch({ spec: { disks: disks(undefined) } }));
+  } else {
+    // The system disk: Longhorn reserved `storage-reserved-percentage-for-default-disk` of its
+    // size when it created it. An existing one keeps its reserve (the merge patch leaves it); a
+    // missing one is added with scheduling off until that reserve is set from the size its
+    // status reports (which also means the node controller has synced the disks).
+    const field = jsonpathField(system.name);
+    const { storageReserved: _kept, ...existing } = diskSpecPatch(system).spec.disks[
+      system.name
+    ] as ReturnType<typeof diskSpecPatch>['spec']['disks'][string];
+    const added = diskSpecPatch(system, { allowScheduling: false, storageReserved: 0 }).spec.disks[
+      system.name
+    ];
+    commands.push(
+      [
+        `system_path=$(${nodes} -o jsonpath=${shellQuote(`{.spec.disks${field}.path}`)}) && if [ -n "$system_path" ]; then`,
+        `  ${patch({ spec: { disks: disks(existing) } })}`,
+        'else',
+        `  ${patch({ spec: { disks: disks(added) } })} &&`,
+        `  until size=$(${nodes} -o jsonpath=${shellQuote(`{.status.diskStatus${field}.storageMaximum}`)}) && [ "\${size:-0}" -gt 0 ]; do sleep 10; done &&`,
+        `  percent=$(kubectl -n ${LONGHORN_NAMESPACE} get settings.longhorn.io storage-reserved-percentage-for-default-disk -o jsonpath='{.value}') &&`,
+        // The disk is `system`: a plain name, quoted as is inside the double quotes.
+        `  kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${host} --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"${system.name}\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
+        'fi',
+      ].join('\n'),
+    );
+  }
+  commands.push(
+    schedulableWait(
+      node.hostname,
+      configs.map((config) => config.name),
+    ),
+  );
+  return commands;
+}
+
+/**
+ * "Later: changing a storage node's disks". longhorn-manager v1.8.1 builds a node's disks from
+ * its `node.longhorn.io/default-disks-config` annotation only while its Longhorn node has none
+ * (`KubernetesNodeController.syncDefaultDisks`: `if len(node.Spec.Disks) != 0 { return nil }`):
+ * a data disk added to a storage node Longhorn knows, or a disk's new tier or class (its tags),
+ * changes the annotation and nothing in Longhorn, while the build counts the annotation's disks
+ * (a tier's StorageClass appears, its volumes find no disk there). The step gives each storage
+ * node's Longhorn node the disks of the same list the annotation is built from (`configs`):
+ * one merge patch of all its disks with the `DiskSpec` fields, which adds a missing disk and re-tags an
+ * existing one, leaving the disks the list does not name; then the wait of a joining node. A
+ * disk leaves Longhorn only empty: the validating webhook refuses to delete one that is
+ * schedulable or has storage scheduled; `evictionRequested` on a disk (scheduling off) moves its
+ * replicas as a node's eviction does.
+ */
+export function diskChangeStep(
+  cluster: ResolvedCluster,
+  disks: ClusterDisks,
+): BootstrapStep | undefined {
+  const nodes = cluster.storageNodes.filter(
+    (node) => (disks.configs[node.hostname] ?? []).length > 0,
+  );
+  if (nodes.length === 0) return undefined;
+  const ns = LONGHORN_NAMESPACE;
+  const unset = ':?set it to the node, as its Longhorn node is named';
+  const disk = ':?set it to the disk, as its Longhorn node names it';
+  return {
+    title: "changing a storage node's disks",
+    when: 'later',
+    body: [
+      `Longhorn builds a storage node's disks from its \`${DISKS_ANNOTATION}\` annotation only while`,
+      'the node has no Longhorn disk (longhorn-manager `syncDefaultDisks`), in practice when the node',
+      "joins: a data disk added to a node that already runs, or a disk's new tier or class (its tags),",
+      'changes the annotation and nothing in Longhorn, and the volumes of a tier find no disk of it',
+      'there. After a build that changed the disks of a node Longhorn already has:',
+      '',
+      '1. A data disk taken out of the definition still holds replicas: before applying the Talos',
+      '   settings that drop its user volume, evict it (its scheduling off, `evictionRequested`: each',
+      "   replica gets a new one on another node's disk of its tier before it goes, as when a node is",
+      '   retired, with the same limits: a tier without room elsewhere keeps the wait going), wait',
+      '   until no replica is on it, then remove it from the Longhorn node (the validating webhook',
+      '   refuses while it is schedulable or holds replicas). Repeat for each such disk.',
+      '2. Apply the new Talos settings ("Later: changing Talos settings"): Talos creates the user',
+      '   volumes of the new disks.',
+      '3. Run the block of each node whose disks changed: it waits for its user volumes, gives its',
+      '   Longhorn node each disk the definition lists (path, scheduling on, tags, reserve, as the',
+      '   annotation says: a missing disk added, an existing one re-tagged) and waits until every',
+      '   disk is schedulable. Disks the definition does not list are left alone. Replicas already',
+      '   on a re-tagged disk stay there (Longhorn matches tags only when it places a replica).',
+      '',
+      '```sh',
+      'NODE=',
+      'DISK=',
+      `kubectl -n ${ns} patch nodes.longhorn.io "\${NODE${unset}}" --type=merge -p '{"spec":{"disks":{"'"\${DISK${disk}}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
+      `disk_path=$(kubectl -n ${ns} get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
+      `until out=$(kubectl -n ${ns} get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"; do sleep 10; done`,
+      `kubectl -n ${ns} patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
+      '```',
+      ...nodes.flatMap((node) => [
+        '',
+        `**${node.hostname}** (${(disks.configs[node.hostname] ?? []).map((c) => `\`${c.name}\``).join(', ')}):`,
+        '',
+        '```sh',
+        ...diskChangeCommands(node, disks.configs[node.hostname] ?? []),
+        '```',
+      ]),
+    ],
+    commands: [],
+  };
 }
 
 /**
@@ -607,6 +769,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }
       : {}),
     nodeLifecycle: longhornNodeLifecycle(cluster, settings, disks),
+    ...later(diskChangeStep(cluster, disks)),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {
@@ -789,9 +952,11 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'system disk holds a disk at `/var/lib/longhorn` for the system-disk tier. Talos labels the',
           'node `node.longhorn.io/create-default-disk: config` and annotates it with the disk list',
           '(`node.longhorn.io/default-disks-config`, tags: class and tier); Longhorn creates the disks',
-          'from it when it first sees the node, reserving 30 % of the system disk and nothing of a',
-          "data disk (`storageReserved: 1`). Later changes to a node's disks are made in the",
-          'Longhorn UI or on its `nodes.longhorn.io` object: the annotation is read only once.',
+          'from it only while its Longhorn node has no disk (in practice when the node joins),',
+          'reserving 30 % of the system disk and nothing of a data disk (`storageReserved: 1`). A',
+          "later change of a node's disks (a data disk added, a new tier or class) changes the",
+          'annotation and nothing in Longhorn: the runbook\'s "Later: changing a storage node\'s disks"',
+          'patches the `nodes.longhorn.io` object from the same list and evicts a disk before it goes.',
         ].join('\n'),
       },
       {

@@ -1,9 +1,12 @@
 // The Longhorn disks of a cluster, from the definition: each storage node's data disks (a Talos
 // user volume at /var/mnt/<name>, tagged with its class and tier) and, unless switched off, a disk
 // on its system disk (/var/lib/longhorn, tagged with the system-disk tier). Longhorn creates them
-// from the node's annotation when it first sees the node (`createDefaultDiskLabeledNodes` and
-// the label `node.longhorn.io/create-default-disk: config`), reserving nothing on a data disk and
-// Longhorn's default 30 % on the system disk. Pure.
+// from the node's annotation (`createDefaultDiskLabeledNodes` and the label
+// `node.longhorn.io/create-default-disk: config`) only while its Longhorn node has no disk
+// (longhorn-manager v1.8.1 `syncDefaultDisks`: in practice when it first sees the node),
+// reserving nothing on a data disk and Longhorn's default 30 % on the system disk; a later change
+// of the annotation changes nothing there, so the runbook patches the Longhorn node from the same
+// list (`diskChangeStep`). Pure.
 import type {
   Issue,
   PathSegment,
@@ -21,7 +24,10 @@ import {
 
 /** Label that makes Longhorn create the node's disks from its annotation. */
 export const CREATE_DISK_LABEL = 'node.longhorn.io/create-default-disk';
-/** Annotation with the node's disks (JSON list), read once when Longhorn adds the node. */
+/**
+ * Annotation with the node's disks (JSON list), read only while the node's Longhorn node has no
+ * disk (`syncDefaultDisks`): changing it later adds or re-tags nothing.
+ */
 export const DISKS_ANNOTATION = 'node.longhorn.io/default-disks-config';
 
 /** One Longhorn disk of a node. */
@@ -47,7 +53,7 @@ export interface LonghornDisk {
 export const DATA_DISK_RESERVED_BYTES = 1;
 
 /** A disk as `node.longhorn.io/default-disks-config` lists it. */
-interface DiskConfig {
+export interface DiskConfig {
   readonly name: string;
   readonly path: string;
   readonly allowScheduling: boolean;
@@ -60,6 +66,8 @@ export interface ClusterDisks {
   readonly disks: readonly LonghornDisk[];
   /** Per storage node (hostname): labels, annotations and user volumes Talos must set up. */
   readonly talos: { readonly [hostname: string]: TalosNodeNeeds };
+  /** Per storage node (hostname): the disks its annotation lists, in its order. */
+  readonly configs: { readonly [hostname: string]: readonly DiskConfig[] };
   readonly issues: readonly Issue[];
 }
 
@@ -90,6 +98,7 @@ export function clusterDisks(
   }
   const disks: LonghornDisk[] = [];
   const talos: { [hostname: string]: TalosNodeNeeds } = {};
+  const configs: { [hostname: string]: readonly DiskConfig[] } = {};
   for (const node of cluster.storageNodes) {
     const own: LonghornDisk[] = [];
     if (settings.systemDiskTier !== undefined) {
@@ -154,6 +163,7 @@ export function clusterDisks(
       ...(disk.path === SYSTEM_DISK_PATH ? {} : { storageReserved: DATA_DISK_RESERVED_BYTES }),
       tags: disk.tags,
     }));
+    configs[node.hostname] = config;
     talos[node.hostname] = {
       labels: { [CREATE_DISK_LABEL]: 'config' },
       annotations: { [DISKS_ANNOTATION]: JSON.stringify(config) },
@@ -165,7 +175,7 @@ export function clusterDisks(
       })),
     };
   }
-  return { disks, talos, issues };
+  return { disks, talos, configs, issues };
 }
 
 /** The disks a node's annotation lists (what Longhorn will create), or undefined when unreadable. */
@@ -188,4 +198,39 @@ export function parseDisksAnnotation(
   } catch {
     return undefined;
   }
+}
+
+/** Longhorn's `DiskSpec` (longhorn.io/v1beta2 Node `spec.disks.<name>`) as the runbook sets it. */
+export interface DiskSpecPatch {
+  readonly path: string;
+  readonly allowScheduling: boolean;
+  readonly tags: readonly string[];
+  readonly storageReserved?: number;
+  /** What Longhorn's mutating webhook sets on a disk without a type (v1.8.1 node mutator). */
+  readonly diskType: 'filesystem';
+}
+
+/**
+ * The merge patch of a node's Longhorn node that gives it one disk of its annotation, as
+ * `syncDefaultDisks` would have created it: path, scheduling, tags and reserve as the annotation
+ * lists them. `overrides` for the system disk, whose reserve Longhorn computes from its size.
+ */
+export function diskSpecPatch(
+  config: DiskConfig,
+  overrides: Partial<Pick<DiskSpecPatch, 'allowScheduling' | 'storageReserved'>> = {},
+): { readonly spec: { readonly disks: { readonly [name: string]: DiskSpecPatch } } } {
+  const storageReserved = overrides.storageReserved ?? config.storageReserved;
+  return {
+    spec: {
+      disks: {
+        [config.name]: {
+          path: config.path,
+          allowScheduling: overrides.allowScheduling ?? config.allowScheduling,
+          tags: config.tags,
+          ...(storageReserved === undefined ? {} : { storageReserved }),
+          diskType: 'filesystem',
+        },
+      },
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { describe, expect, test } from 'vitest';
 import {
   backupCredentials,
   claimRecurringJobs,
+  diskChanges,
   nodeLifecycle,
   replicasPerTier,
   talosPrerequisites,
@@ -653,6 +654,107 @@ describe('longhorn-upgrade-drain', () => {
     expect(alone).toEqual([
       unchained('upgrade', 'staging-cp3'),
       unchained('reboot', 'staging-cp3'),
+    ]);
+  });
+});
+
+describe('longhorn-disk-changes', () => {
+  // longhorn-manager v1.8.1 syncDefaultDisks reads the node annotation only while the Longhorn
+  // node has no disk: the runbook's later section must give each node exactly the annotated disks.
+  const run = runLonghorn();
+  const files = (
+    cluster: string,
+    edit: (hostname: string, lines: string[]) => string[] = (_h, l) => l,
+  ): GeneratedFile[] => {
+    const entry = run.components.clusters.find((c) => c.cluster.name === cluster);
+    const longhorn = entry?.contributions.get('longhorn') as AnyJson;
+    const body: string = longhorn.bootstrap[0].body.join('\n');
+    const nodes = Object.keys(longhorn.talos.nodes);
+    // each node's block edited as lines
+    let edited = body;
+    for (const hostname of nodes) {
+      const at = edited.indexOf(`**${hostname}**`);
+      const start = edited.indexOf('```sh\n', at) + '```sh\n'.length;
+      const end = edited.indexOf('\n```', start);
+      edited =
+        edited.slice(0, start) +
+        edit(hostname, edited.slice(start, end).split('\n')).join('\n') +
+        edited.slice(end);
+    }
+    return [
+      {
+        path: `clusters/${cluster}/RUNBOOK.md`,
+        content: `# Runbook\n\n## Later: changing a storage node's disks\n\n${edited}\n\n## Later: changing Talos settings\n\nx\n`,
+      },
+      ...nodes.map((hostname) => ({
+        path: `clusters/${cluster}/talos/nodes/${hostname}.yaml`,
+        content: toYamlDocuments([
+          {
+            machine: {
+              nodeLabels: longhorn.talos.nodes[hostname].labels,
+              nodeAnnotations: longhorn.talos.nodes[hostname].annotations,
+            },
+          },
+        ]),
+      })),
+    ];
+  };
+  const check = (given: GeneratedFile[]) =>
+    diskChanges
+      .check({ platform: platformOf(run), clusters: deployed(run), files: given })
+      .filter((issue) => issue.output === given[0]?.path)
+      .map((issue) => issue.message);
+
+  test('passes on what the component writes, on every cluster', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) expect(check(files(cluster))).toEqual([]);
+  });
+
+  test('fails when a disk gets other tags than its annotation', () => {
+    const issues = check(
+      files('prod', (hostname, lines) =>
+        hostname === 'prod-w2'
+          ? lines.map((line) => line.replace('["hdd","archive"]', '["hdd","fast-storage"]'))
+          : lines,
+      ),
+    );
+    expect(issues).toEqual([
+      'the runbook does not give disk "bulk" what its annotation says (path /var/mnt/bulk, tags hdd, archive, storageReserved 1, scheduling on) (storage node "prod-w2"): Longhorn reads the node\'s disk annotation only while its Longhorn node has no disk, so a disk added or re-tagged in the definition reaches Longhorn only through this block',
+    ]);
+  });
+
+  test('fails when a disk is left out, or one the annotation does not list is patched', () => {
+    const dropBulk = (line: string) => line.replace(/,"bulk":\{[^}]*\}/, '');
+    expect(
+      check(files('prod', (h, lines) => (h === 'prod-w1' ? lines.map(dropBulk) : lines)))[0],
+    ).toContain('does not give disk "bulk"');
+    expect(
+      check(
+        files('prod', (h, lines) =>
+          h === 'prod-w3' ? lines.map((line) => line.replaceAll('"bulk":', '"old":')) : lines,
+        ),
+      )[0],
+    ).toContain('patches disks its annotation does not list: old');
+  });
+
+  test('fails without the wait until the disks are schedulable, or without the block', () => {
+    expect(
+      check(
+        files('staging', (h, lines) =>
+          h === 'staging-cp1' ? lines.filter((line) => !line.includes('Schedulable')) : lines,
+        ),
+      ),
+    ).toEqual([
+      expect.stringContaining(
+        'does not wait, after its patches, until every annotated disk is Schedulable (storage node "staging-cp1")',
+      ),
+    ]);
+    const given = files('dev');
+    const runbook = given[0] as GeneratedFile;
+    const without = { ...runbook, content: runbook.content.replace('**dev-cp1**', '**other**') };
+    expect(check([without, ...given.slice(1)])).toEqual([
+      expect.stringContaining(
+        `has no block for it under "Later: changing a storage node's disks" (storage node "dev-cp1")`,
+      ),
     ]);
   });
 });

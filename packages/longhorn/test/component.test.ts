@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { type Cluster, formatPath, type KubeObject, parseAllDocuments } from '@homelab/core';
 import { readVendoredChartFile, testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
-import { drainHeld, nodeDrainPolicy, oneReplicaClasses } from '../src/component.js';
+import {
+  diskChangeCommands,
+  drainHeld,
+  nodeDrainPolicy,
+  oneReplicaClasses,
+} from '../src/component.js';
+import { DISKS_ANNOTATION, diskSpecPatch, parseDisksAnnotation } from '../src/disks.js';
 import { LONGHORN_CHART_VERSION } from '../src/versions.js';
 import {
   type AnyJson,
@@ -879,5 +885,142 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
     );
     expect(calls).toEqual([GET_NODE]);
     expect(status).toBe(1);
+  });
+});
+
+describe("changing a storage node's disks (the later step)", () => {
+  // longhorn-manager v1.8.1 KubernetesNodeController.syncDefaultDisks returns at once when the
+  // Longhorn node has a disk (`if len(node.Spec.Disks) != 0`): an added data disk or a new tier
+  // changes the annotation and nothing in Longhorn, so the runbook patches the Longhorn node.
+  const run = runLonghorn();
+  const declared = (cluster: string) =>
+    run.components.clusters
+      .find((c) => c.cluster.name === cluster)
+      ?.contributions.get('longhorn') as AnyJson;
+  const step = (cluster: string) => declared(cluster).bootstrap?.[0];
+
+  test('is a later section with a block per storage node', () => {
+    const prod = step('prod');
+    expect(prod.when).toBe('later');
+    expect(prod.title).toBe("changing a storage node's disks");
+    const body: string = prod.body.join('\n');
+    for (const node of ['prod-w1', 'prod-w2', 'prod-w3'])
+      expect(body).toContain(`**${node}** (\`system\`, \`fast\`, \`bulk\`):`);
+    expect(body).not.toContain('prod-cp1');
+    // the block of a node is the commands of diskChangeCommands, fenced
+    const node = run.platform.clusters
+      .find((c) => c.name === 'prod')
+      ?.nodes.find((n) => n.hostname === 'prod-w2');
+    const annotation = declared('prod').talos.nodes['prod-w2'].annotations[DISKS_ANNOTATION];
+    expect(body).toContain(
+      ['```sh', ...diskChangeCommands(node as AnyJson, JSON.parse(annotation)), '```'].join('\n'),
+    );
+  });
+
+  test('gives a node with two data disks exactly its disks, then waits until they are schedulable', () => {
+    const clusters = storageClusters();
+    const only = runLonghorn(
+      definition(clusters, { backupTarget: { ...TEST_BACKUP_TARGET }, systemDisk: false }),
+    );
+    const prod = only.components.clusters.find((c) => c.cluster.name === 'prod') as AnyJson;
+    const body: string = prod.contributions.get('longhorn').bootstrap[0].body.join('\n');
+    const block = body.slice(body.indexOf('**prod-w1**'), body.indexOf('**prod-w2**'));
+    expect(block).toBe(
+      [
+        '**prod-w1** (`fast`, `bulk`):',
+        '',
+        '```sh',
+        "until talosctl -n 192.168.3.21 get volumestatus u-fast -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done",
+        "until talosctl -n 192.168.3.21 get volumestatus u-bulk -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done",
+        `kubectl -n longhorn-system patch nodes.longhorn.io prod-w1 --type=merge -p '{"spec":{"disks":{"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"},"bulk":{"path":"/var/mnt/bulk","allowScheduling":true,"tags":["hdd","archive"],"storageReserved":1,"diskType":"filesystem"}}}}'`,
+        `until out=$(kubectl -n longhorn-system get nodes.longhorn.io prod-w1 -o jsonpath='{.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.bulk.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]; do sleep 10; done`,
+        '```',
+        '',
+        '',
+      ].join('\n'),
+    );
+    // nothing removes a disk the definition does not list: the only null is the eviction's
+    expect(block).not.toContain('null');
+  });
+
+  test("sets each disk to what the node's annotation says for it", () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const talos = declared(cluster).talos.nodes as AnyJson;
+      const body: string = step(cluster).body.join('\n');
+      for (const [hostname, needs] of Object.entries(talos) as [string, AnyJson][]) {
+        const annotation = needs.annotations[DISKS_ANNOTATION];
+        const listed = parseDisksAnnotation(annotation) ?? [];
+        expect(listed.length, hostname).toBeGreaterThan(0);
+        const raw = JSON.parse(annotation) as AnyJson[];
+        for (const disk of raw) {
+          const patch = diskSpecPatch(disk).spec.disks[disk.name];
+          expect(patch).toEqual({
+            path: disk.path,
+            allowScheduling: disk.allowScheduling,
+            tags: disk.tags,
+            ...(disk.storageReserved === undefined
+              ? {}
+              : { storageReserved: disk.storageReserved }),
+            diskType: 'filesystem',
+          });
+          // every patch the runbook prints for the node gives the disk these values (the system
+          // disk: without its reserve where it exists, scheduling off and no reserve yet where not)
+          const printed = [...body.matchAll(/nodes\.longhorn\.io (\S+) --type=merge -p '([^']*)'/g)]
+            .filter((m) => m[1] === hostname)
+            .map((m) => JSON.parse(m[2] ?? '{}').spec.disks[disk.name]);
+          const system = raw.some((d) => d.storageReserved === undefined);
+          expect(printed.length, `${hostname} ${disk.name}`).toBe(system ? 2 : 1);
+          expect(printed, `${hostname} ${disk.name}`).toEqual(
+            disk.storageReserved === undefined
+              ? [
+                  {
+                    path: disk.path,
+                    allowScheduling: true,
+                    tags: disk.tags,
+                    diskType: 'filesystem',
+                  },
+                  { ...patch, allowScheduling: false, storageReserved: 0 },
+                ]
+              : printed.map(() => patch),
+          );
+        }
+      }
+    }
+  });
+
+  test("adds a missing system disk with the reserve Longhorn would have given it, keeps an existing one's", () => {
+    // one patch for all the node's disks: the webhook refuses an update while the disks' spec
+    // and status differ (isNodeDiskSpecAndStatusSynced), as after a patch that added one
+    // CreateDisksFromAnnotation: storageReserved 0 → storage-reserved-percentage-for-default-disk
+    // of the disk's StorageMaximum, which the Longhorn node reports once it has the disk
+    const body: string = step('dev').body.join('\n');
+    expect(body).toContain(
+      [
+        `system_path=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.spec.disks.system.path}') && if [ -n "$system_path" ]; then`,
+        `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p '{"spec":{"disks":{"system":{"path":"/var/lib/longhorn/","allowScheduling":true,"tags":["standard"],"diskType":"filesystem"},"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"}}}}'`,
+        'else',
+        `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p '{"spec":{"disks":{"system":{"path":"/var/lib/longhorn/","allowScheduling":false,"tags":["standard"],"storageReserved":0,"diskType":"filesystem"},"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"}}}}' &&`,
+        `  until size=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.status.diskStatus.system.storageMaximum}') && [ "\${size:-0}" -gt 0 ]; do sleep 10; done &&`,
+        `  percent=$(kubectl -n longhorn-system get settings.longhorn.io storage-reserved-percentage-for-default-disk -o jsonpath='{.value}') &&`,
+        `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"system\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
+        'fi',
+      ].join('\n'),
+    );
+  });
+
+  test('evicts a disk before removing it, and says to do it before the Talos settings drop it', () => {
+    const body: string = step('prod').body.join('\n');
+    expect(body).toContain(
+      [
+        'NODE=',
+        'DISK=',
+        `kubectl -n longhorn-system patch nodes.longhorn.io "\${NODE:?set it to the node, as its Longhorn node is named}" --type=merge -p '{"spec":{"disks":{"'"\${DISK:?set it to the disk, as its Longhorn node names it}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
+        `disk_path=$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
+        `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"; do sleep 10; done`,
+        `kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
+      ].join('\n'),
+    );
+    expect(body.indexOf('before applying the Talos')).toBeLessThan(body.indexOf('NODE='));
+    expect(body.indexOf('Apply the new Talos settings')).toBeLessThan(body.indexOf('**prod-w1**'));
   });
 });

@@ -336,6 +336,10 @@ them: \`--output-types controlplane,worker\` keeps \`talosconfig\`, whose endpoi
 which \`--force\` would otherwise overwrite) and apply them, now at the nodes' static addresses
 and without \`--insecure\`. First what applies without a reboot, on every node: Talos refuses
 \`--mode=no-reboot\` on a node whose change needs a reboot, and changes nothing there.
+{{#if later}}
+A component that reads a node's settings only once (a storage component and the node's disks)
+says in its own "Later" section above what to run before these commands and after them.
+{{/if}}
 
 \`\`\`sh
 {{> genConfig}}

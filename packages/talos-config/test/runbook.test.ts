@@ -1821,3 +1821,33 @@ describe('the prerequisites', () => {
     ).toBe('`helm` 3 and `curl`');
   });
 });
+
+describe('changing Talos settings where a component reads a node setting only once', () => {
+  // Longhorn builds a storage node's disks from its annotation only while it has none: its own
+  // "Later" section says what to run before and after applying new configs, and this section,
+  // where the operator applies them, must send them there.
+  const { input } = devRunbookInput();
+  const section = (markdown: string) =>
+    markdown.slice(
+      markdown.indexOf('## Later: changing Talos settings'),
+      markdown.indexOf('## Upgrades'),
+    );
+  const pointer = 'says in its own "Later" section above what to run before these commands';
+
+  it('points to the components\' "Later" sections when there are some', () => {
+    const markdown = runbook({
+      ...input,
+      later: [
+        { title: "changing a storage node's disks", body: ['Patch it.'], commands: ['true'] },
+      ],
+    });
+    expect(section(markdown)).toContain(pointer);
+    expect(markdown.indexOf("## Later: changing a storage node's disks")).toBeLessThan(
+      markdown.indexOf('## Later: changing Talos settings'),
+    );
+  });
+
+  it('says nothing of them when there is none', () => {
+    expect(section(runbook(input))).not.toContain(pointer);
+  });
+});
