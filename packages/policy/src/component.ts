@@ -578,7 +578,8 @@ function render(input: RenderInput<PolicySettings>): ComponentOutput {
       summary:
         `Gatekeeper ${GATEKEEPER_APP_VERSION} (upstream chart ${GATEKEEPER_CHART.version}) with the ` +
         "platform's admission policies, written as ConstraintTemplates in CEL " +
-        '(K8sNativeValidation): Pod Security restricted outside privileged namespaces, images ' +
+        '(K8sNativeValidation): Pod Security restricted outside the namespaces declared privileged ' +
+        'or baseline (each at its own level), images ' +
         'from allowed registries and never latest, CPU and memory requests, no undeclared ' +
         'hostPath, app.kubernetes.io/part-of on workloads, no NodePort Services, no ' +
         'cluster-admin binding outside an allow list. Constraints run in dryrun in development, ' +
