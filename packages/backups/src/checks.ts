@@ -397,6 +397,38 @@ export const verificationSnapshotAge: SystemCheck = {
 
 const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
+/** A cluster's StorageClasses and claims, as the backup checks look volumes' classes up. */
+interface StorageIndex {
+  /** Each StorageClass by name. */
+  readonly classes: ReadonlyMap<string, KubeObject>;
+  /** The first StorageClass annotated as the default one. */
+  readonly defaultClass: string | undefined;
+  /** Each PersistentVolumeClaim (`namespace/name`) and the StorageClass it names, if any. */
+  readonly claims: ReadonlyMap<string, string | undefined>;
+}
+
+function storageIndex(all: readonly { readonly object: KubeObject }[]): StorageIndex {
+  const classes = new Map<string, KubeObject>();
+  let defaultClass: string | undefined;
+  const claims = new Map<string, string | undefined>();
+  for (const { object } of all) {
+    if (object.apiVersion === 'storage.k8s.io/v1' && object.kind === 'StorageClass') {
+      classes.set(object.metadata.name, object);
+      if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
+        defaultClass ??= object.metadata.name;
+      }
+    }
+    if (object.apiVersion === 'v1' && object.kind === 'PersistentVolumeClaim') {
+      const name = record(object.spec).storageClassName;
+      claims.set(
+        key(object.metadata.namespace, object.metadata.name),
+        typeof name === 'string' ? name : undefined,
+      );
+    }
+  }
+  return { classes, defaultClass, claims };
+}
+
 /**
  * The temporary volumes of the backups are deleted with their claims: VolSync's snapshot or
  * clone copy of a source (`restic.storageClassName`, else the source claim's class) and the
@@ -412,26 +444,11 @@ export const temporaryVolumesDeleted: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of deployedClusters(input.clusters)) {
       const all = objects(deployed);
-      const reclaim = new Map<string, string>();
-      let defaultClass: string | undefined;
-      const claims = new Map<string, string | undefined>();
-      for (const { object } of all) {
-        if (object.apiVersion === 'storage.k8s.io/v1' && object.kind === 'StorageClass') {
-          reclaim.set(object.metadata.name, String(object.reclaimPolicy ?? 'Delete'));
-          if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
-            defaultClass ??= object.metadata.name;
-          }
-        }
-        if (object.apiVersion === 'v1' && object.kind === 'PersistentVolumeClaim') {
-          const name = record(object.spec).storageClassName;
-          claims.set(
-            key(object.metadata.namespace, object.metadata.name),
-            typeof name === 'string' ? name : undefined,
-          );
-        }
-      }
-      const retaining = (className: string | undefined): className is string =>
-        className !== undefined && reclaim.get(className) === 'Retain';
+      const { classes, defaultClass, claims } = storageIndex(all);
+      const retaining = (className: string | undefined): className is string => {
+        const found = className === undefined ? undefined : classes.get(className);
+        return found !== undefined && String(found.reclaimPolicy ?? 'Delete') === 'Retain';
+      };
       const problem = (source: string, what: string, className: string) =>
         issues.push(
           error({
@@ -511,29 +528,15 @@ export const snapshotClassMatches: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of deployedClusters(input.clusters)) {
       const all = objects(deployed);
-      const classes = new Map<string, KubeObject>();
-      const provisioners = new Map<string, string>();
-      let defaultStorageClass: string | undefined;
-      const claims = new Map<string, string | undefined>();
+      const storage = storageIndex(all);
+      const { claims, defaultClass: defaultStorageClass } = storage;
+      const snapshotClasses = new Map<string, KubeObject>();
       for (const { object } of all) {
         if (
           object.apiVersion === 'snapshot.storage.k8s.io/v1' &&
           object.kind === 'VolumeSnapshotClass'
         ) {
-          classes.set(object.metadata.name, object);
-        }
-        if (object.apiVersion === 'storage.k8s.io/v1' && object.kind === 'StorageClass') {
-          provisioners.set(object.metadata.name, String(object.provisioner ?? ''));
-          if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') {
-            defaultStorageClass ??= object.metadata.name;
-          }
-        }
-        if (object.apiVersion === 'v1' && object.kind === 'PersistentVolumeClaim') {
-          const name = record(object.spec).storageClassName;
-          claims.set(
-            key(object.metadata.namespace, object.metadata.name),
-            typeof name === 'string' ? name : undefined,
-          );
+          snapshotClasses.set(object.metadata.name, object);
         }
       }
       for (const { object, source } of all) {
@@ -557,21 +560,24 @@ export const snapshotClassMatches: SystemCheck = {
         const sourceClass = claims.has(key(namespace, String(spec.sourcePVC ?? '')))
           ? (claims.get(key(namespace, String(spec.sourcePVC ?? ''))) ?? defaultStorageClass)
           : undefined;
-        const driver = sourceClass === undefined ? undefined : provisioners.get(sourceClass);
+        const storageClass =
+          sourceClass === undefined ? undefined : storage.classes.get(sourceClass);
+        const driver =
+          storageClass === undefined ? undefined : String(storageClass.provisioner ?? '');
         const named = restic.volumeSnapshotClassName;
         let snapshotClass: KubeObject | undefined;
         if (typeof named === 'string' && named !== '') {
-          snapshotClass = classes.get(named);
+          snapshotClass = snapshotClasses.get(named);
           if (snapshotClass === undefined) {
             problem(
               named,
               `names VolumeSnapshotClass "${named}", which no Application on the cluster deploys: its VolumeSnapshot never binds and every backup run waits`,
-              `a VolumeSnapshotClass the volume-snapshots provider deploys (${[...classes.keys()].sort().join(', ') || 'none deployed'})`,
+              `a VolumeSnapshotClass the volume-snapshots provider deploys (${[...snapshotClasses.keys()].sort().join(', ') || 'none deployed'})`,
             );
             continue;
           }
         } else {
-          const defaults = [...classes.values()].filter(
+          const defaults = [...snapshotClasses.values()].filter(
             (candidate) =>
               candidate.metadata.annotations?.[DEFAULT_SNAPSHOT_CLASS_ANNOTATION] === 'true' &&
               (driver === undefined || candidate.driver === driver),

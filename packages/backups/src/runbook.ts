@@ -3,7 +3,13 @@
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
 import type { ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
-import { compareStrings, rootApplicationName, shellQuote, syncOperationPatch } from '@homelab/core';
+import {
+  compareStrings,
+  rootApplicationName,
+  runbookPath,
+  shellQuote,
+  syncOperationPatch,
+} from '@homelab/core';
 import { backupNames } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
@@ -275,7 +281,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const lines: string[] = [];
   const add = (...text: string[]) => lines.push(...text);
   const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
-  const talosReadme = `clusters/${name}/RUNBOOK.md`;
+  const talosReadme = runbookPath(name);
   const endpoint = s3 === undefined ? '' : ` --endpoint-url ${q(s3.endpoint)}`;
   const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
 

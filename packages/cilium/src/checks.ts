@@ -3,12 +3,14 @@
 // `^eth[0-9]+$` on metal, where Talos names links enp3s0) leaves nobody answering ARP for the
 // LoadBalancer pool: every Service with a pool address, the Gateway among them, is unreachable.
 import {
+  clusterRunbook,
   type DeployedApplication,
   deployedValues,
   error,
   type Issue,
   type KubeObject,
   type PathSegment,
+  runbookPath,
   type SystemCheck,
   type Values,
 } from '@homelab/core';
@@ -302,8 +304,8 @@ export const bgpRunbookPeers: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
       const { cluster } = deployed;
-      const path = `clusters/${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((file) => file.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (runbook === undefined) continue;
       const lines = shellLines(runbook);
       const handOver = lines.find((entry) =>
@@ -593,8 +595,8 @@ export const spireRecovery: SystemCheck = {
       );
       if (app === undefined) continue;
       if (spireWithoutDatastore(input, app) === undefined) continue;
-      const path = `clusters/${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((file) => file.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (typeof runbook !== 'string') continue;
       const hosts = new Set(cluster.schedulableNodes.map((node) => node.hostname));
       const byAddress = new Map(cluster.nodes.map((node) => [node.address, node.hostname]));

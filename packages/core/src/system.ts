@@ -514,6 +514,16 @@ export function deployedValues(input: SystemInput, app: DeployedApplication): Va
   return deployed.get(app);
 }
 
+/** Where a cluster's runbook is generated: `clusters/<cluster>/RUNBOOK.md`. */
+export function runbookPath(cluster: string): string {
+  return `${CLUSTERS}${cluster}/RUNBOOK.md`;
+}
+
+/** The text of a cluster's runbook in the build's files; `undefined` when the build has none. */
+export function clusterRunbook(input: SystemInput, cluster: string): string | undefined {
+  return reading(input.files).files.get(runbookPath(cluster))?.content;
+}
+
 /** An Application's value files (`helm.valueFiles`), relative to its chart folder. */
 function valueFilesOf(app: DeployedApplication): string[] {
   const spec = app.application.spec as Table;
@@ -997,8 +1007,8 @@ export const dnsBeforeGitops: SystemCheck = {
       if (disabler === undefined) continue;
       const gitops = run.providers?.get('gitops');
       if (gitops === undefined) continue;
-      const path = `${CLUSTERS}${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((file) => file.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (runbook === undefined) continue;
       // Each of a component's steps before the hand-over, found as the runbook has it: its
       // commands one after the other (a line such as `  | kubectl apply …` is in every install).

@@ -2,6 +2,7 @@
 // (charts/longhorn), the Talos patches and schematic (clusters/<cluster>/talos), and the volumes
 // the components declare. Pure.
 import {
+  clusterRunbook,
   type DeployedCluster,
   type DeployedObject,
   deployedValues,
@@ -9,6 +10,7 @@ import {
   fileDocuments,
   type GeneratedFile,
   type Issue,
+  runbookPath,
   type SystemCheck,
   settingsPath,
   valuesSource,
@@ -477,8 +479,8 @@ export const nodeLifecycle: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
       const { cluster } = deployed;
-      const path = `clusters/${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (typeof runbook !== 'string') continue;
       const at = settingsPath(cluster, COMPONENT);
       const problem = (message: string, expected: string) =>
@@ -686,8 +688,8 @@ export const diskChanges: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
       const { cluster } = deployed;
-      const path = `clusters/${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (typeof runbook !== 'string') continue;
       for (const node of cluster.storageNodes) {
         const patch = file(
@@ -741,8 +743,8 @@ export const upgradeDrain: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {
       const { cluster } = deployed;
-      const path = `clusters/${cluster.name}/RUNBOOK.md`;
-      const runbook = input.files.find((candidate) => candidate.path === path)?.content;
+      const path = runbookPath(cluster.name);
+      const runbook = clusterRunbook(input, cluster.name);
       if (typeof runbook !== 'string' || cluster.nodes.length < 2) continue;
       for (const node of cluster.storageNodes) {
         for (const [heading, command] of [

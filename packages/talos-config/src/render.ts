@@ -8,6 +8,7 @@ import {
   generatedHeader,
   type Issue,
   type ResolvedPlatform,
+  runbookPath,
   yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
@@ -289,7 +290,7 @@ export function renderTalos(
       ),
       yamlFile(`${dir}/schematic.yaml`, [schematic(merged.merged.extensions)]),
       {
-        path: `clusters/${cluster.name}/RUNBOOK.md`,
+        path: runbookPath(cluster.name),
         content: runbook({
           header: generatedHeader(command, 'markdown'),
           ...(options.definition === undefined ? {} : { definition: options.definition }),

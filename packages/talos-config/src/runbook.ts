@@ -545,6 +545,11 @@ const EXTRA_TOOLS: readonly (readonly [command: string, text: string])[] = [
   ['jq', '`jq`'],
 ];
 
+/** Each tool of EXTRA_TOOLS as the pattern of a call to it (see toolsText), built once. */
+const EXTRA_TOOL_CALLS: readonly (readonly [call: RegExp, text: string])[] = EXTRA_TOOLS.map(
+  ([command, text]) => [new RegExp(`(^|[|&;(]|\\$\\()\\s*${command}(\\s|$)`), text],
+);
+
 /**
  * The prerequisites' tools after talosctl and kubectl: helm and curl, then every tool of
  * EXTRA_TOOLS a command of `steps` runs (at a command's start: the line's, after a pipe, `&&`,
@@ -554,9 +559,9 @@ export function toolsText(steps: readonly BootstrapStep[]): string {
   const lines = steps
     .flatMap((step) => step.commands.flatMap((command) => command.split('\n')))
     .filter((line) => !/^\s*#/.test(line));
-  const used = EXTRA_TOOLS.filter(([command]) =>
-    lines.some((line) => new RegExp(`(^|[|&;(]|\\$\\()\\s*${command}(\\s|$)`).test(line)),
-  ).map(([, text]) => text);
+  const used = EXTRA_TOOL_CALLS.filter(([call]) => lines.some((line) => call.test(line))).map(
+    ([, text]) => text,
+  );
   const all = ['`helm` 3', '`curl`', ...used];
   return `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
 }
