@@ -688,20 +688,21 @@ export function clusterReachability(
     // A source selector selects every pod whose labels hold it: a flow from every pod of a
     // namespace (an extra flow `from: { component: x }`, no selector) or from a wider selector
     // declares what the sampled pods it covers open, not only the endpoint spelled the same.
-    const sources = plan.connections
-      .map((connection) => connection.from)
-      .filter((end): end is Extract<Endpoint, { kind: 'pods' }> => end.kind === 'pods');
-    const coveringKeys = (from: Extract<Endpoint, { kind: 'pods' }>): string[] => [
-      ...new Set(
-        sources
-          .filter(
-            (source) =>
-              source.namespace === from.namespace &&
-              Object.entries(source.selector).every(([key, value]) => from.selector[key] === value),
-          )
-          .map(endpointKey),
-      ),
-    ];
+    // The distinct sources by namespace, each with its key (a sampled pod is compared only with
+    // the sources of its own namespace).
+    const sourcesByNamespace = new Map<string, Map<string, Extract<Endpoint, { kind: 'pods' }>>>();
+    for (const { from } of plan.connections) {
+      if (from.kind !== 'pods') continue;
+      const inNamespace = sourcesByNamespace.get(from.namespace) ?? new Map();
+      inNamespace.set(endpointKey(from), from);
+      sourcesByNamespace.set(from.namespace, inNamespace);
+    }
+    const coveringKeys = (from: Extract<Endpoint, { kind: 'pods' }>): string[] =>
+      [...(sourcesByNamespace.get(from.namespace) ?? new Map())]
+        .filter(([, source]) =>
+          Object.entries(source.selector).every(([key, value]) => from.selector[key] === value),
+        )
+        .map(([key]) => key);
     for (let i = 0; i < managed.length; i++) {
       const from = managed[i] as Extract<Endpoint, { kind: 'pods' }>;
       const covering = coveringKeys(from);

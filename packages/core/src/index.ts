@@ -264,6 +264,7 @@ export {
   criticalObjectsPruned,
   deployedValues,
   dnsBeforeGitops,
+  generatedFile,
   groupKindOf,
   handOverFieldManager,
   helmignoreKeepsDependencies,

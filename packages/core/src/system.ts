@@ -519,6 +519,14 @@ export function runbookPath(cluster: string): string {
   return `${CLUSTERS}${cluster}/RUNBOOK.md`;
 }
 
+/**
+ * A file of the build by its path, through the index the checks share (a check that looks up a
+ * few files per cluster would otherwise scan every file each time: quadratic in a fleet).
+ */
+export function generatedFile(input: SystemInput, path: string): GeneratedFile | undefined {
+  return reading(input.files).files.get(path);
+}
+
 /** The text of a cluster's runbook in the build's files; `undefined` when the build has none. */
 export function clusterRunbook(input: SystemInput, cluster: string): string | undefined {
   return reading(input.files).files.get(runbookPath(cluster))?.content;

@@ -8,10 +8,11 @@ import {
   deployedValues,
   error,
   fileDocuments,
-  type GeneratedFile,
+  generatedFile,
   type Issue,
   runbookPath,
   type SystemCheck,
+  type SystemInput,
   settingsPath,
   valuesSource,
 } from '@homelab/core';
@@ -260,8 +261,8 @@ export const claimRecurringJobs: SystemCheck = {
 };
 
 /** The documents of a generated file: those it was emitted from, else its parsed text. */
-function file(files: readonly GeneratedFile[], path: string): readonly Json[] | undefined {
-  const found = files.find((candidate) => candidate.path === path);
+function file(input: SystemInput, path: string): readonly Json[] | undefined {
+  const found = generatedFile(input, path);
   if (found === undefined) return undefined;
   return fileDocuments(found) as readonly Json[];
 }
@@ -298,7 +299,7 @@ export const talosPrerequisites: SystemCheck = {
         issues.push(
           error({ code: 'longhorn-talos-prerequisites', path: at, output, message, expected }),
         );
-      const schematic = file(input.files, `${dir}/schematic.yaml`);
+      const schematic = file(input, `${dir}/schematic.yaml`);
       const extensions = (record(record(record(schematic?.[0]).customization).systemExtensions)
         .officialExtensions ?? []) as unknown[];
       for (const extension of ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools']) {
@@ -311,7 +312,7 @@ export const talosPrerequisites: SystemCheck = {
         }
       }
       for (const role of ['controlplane', 'worker']) {
-        if (!hasMount(file(input.files, `${dir}/${role}.yaml`))) {
+        if (!hasMount(file(input, `${dir}/${role}.yaml`))) {
           problem(
             `${dir}/${role}.yaml`,
             `Longhorn runs on cluster "${cluster.name}" but the ${role} patch does not mount /var/lib/longhorn into the kubelet with bind, rshared, rw`,
@@ -321,7 +322,7 @@ export const talosPrerequisites: SystemCheck = {
       }
       for (const node of cluster.storageNodes) {
         const path = `${dir}/nodes/${node.hostname}.yaml`;
-        const patch = file(input.files, path);
+        const patch = file(input, path);
         const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
         if (record(machine.nodeLabels)[CREATE_DISK_LABEL] !== 'config') {
           problem(
@@ -514,10 +515,7 @@ export const nodeLifecycle: SystemCheck = {
       }
       if (cluster.nodes.length < 2) continue;
       for (const node of cluster.storageNodes) {
-        const patch = file(
-          input.files,
-          `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`,
-        );
+        const patch = file(input, `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`);
         const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
         const disks = parseDisksAnnotation(
           record(machine.nodeAnnotations)[DISKS_ANNOTATION] as string,
@@ -692,10 +690,7 @@ export const diskChanges: SystemCheck = {
       const runbook = clusterRunbook(input, cluster.name);
       if (typeof runbook !== 'string') continue;
       for (const node of cluster.storageNodes) {
-        const patch = file(
-          input.files,
-          `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`,
-        );
+        const patch = file(input, `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`);
         const machine = record(patch?.find((doc) => doc.kind === undefined)?.machine);
         const value = record(machine.nodeAnnotations)[DISKS_ANNOTATION];
         let annotated: AnnotatedDisk[] = [];

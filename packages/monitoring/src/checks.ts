@@ -4,11 +4,12 @@ import {
   deployedValues,
   error,
   fileDocuments,
-  type GeneratedFile,
+  generatedFile,
   type Issue,
   mergeValues,
   parseIp,
   type SystemCheck,
+  type SystemInput,
   settingsPath,
   type Values,
   warning,
@@ -164,8 +165,8 @@ export const heartbeatPerCluster: SystemCheck = {
 };
 
 /** The documents of a generated file, or undefined when the build did not write it. */
-function generated(files: readonly GeneratedFile[], path: string): readonly Values[] | undefined {
-  const found = files.find((file) => file.path === path);
+function generated(input: SystemInput, path: string): readonly Values[] | undefined {
+  const found = generatedFile(input, path);
   return found === undefined ? undefined : (fileDocuments(found) as Values[]).map(table);
 }
 
@@ -218,8 +219,8 @@ export const talosScrapeTargets: SystemCheck = {
       const app = deployed.applications.find((candidate) => candidate.component === 'monitoring');
       if (app === undefined) continue;
       const dir = `clusters/${cluster.name}/talos`;
-      const controlPlane = generated(input.files, `${dir}/controlplane.yaml`);
-      const worker = generated(input.files, `${dir}/worker.yaml`);
+      const controlPlane = generated(input, `${dir}/controlplane.yaml`);
+      const worker = generated(input, `${dir}/worker.yaml`);
       if (controlPlane === undefined) continue;
       const values = table(table(deployedValues(input, app))[KPS_VALUES_KEY]);
       if (table(values.kubernetesServiceMonitors).enabled === false) continue;
