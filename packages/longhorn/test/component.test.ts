@@ -757,12 +757,15 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
   /**
    * Runs the commands as the runbook chains them (each followed by `&&`, then the drain) in sh,
    * `NODE` set, with a kubectl stub (`kubectl` is its script after the logging line) and a
-   * sleep that only logs; returns the calls made, in order.
+   * sleep that only logs; returns the calls made, in order. With `stopAfterSleeps`, the sleep
+   * stub kills the shell at that sleep: a wait that never ends is cut there, with no process left
+   * writing into the folder (a timeout killed only the shell, and a stub still running raced the
+   * folder's removal).
    */
   function runChain(
     commands: readonly string[],
     kubectl: string,
-    timeout?: number,
+    stopAfterSleeps?: number,
   ): { calls: string[]; status: number | null } {
     const dir = mkdtempSync(join(tmpdir(), 'longhorn-retire-'));
     try {
@@ -775,7 +778,11 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
           mode: 0o755,
         },
       );
-      writeFileSync(join(dir, 'sleep'), `#!/bin/sh\necho "sleep $*" >> "${log}"\n`, {
+      const stop =
+        stopAfterSleeps === undefined
+          ? ''
+          : `[ "$(grep -c '^sleep ' "${log}")" -ge ${stopAfterSleeps} ] && kill -9 "$PPID"\n`;
+      writeFileSync(join(dir, 'sleep'), `#!/bin/sh\necho "sleep $*" >> "${log}"\n${stop}`, {
         mode: 0o755,
       });
       const script = [
@@ -786,7 +793,6 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
       const result = spawnSync('sh', ['-c', script], {
         env: { PATH: `${dir}:/usr/bin:/bin`, STATE: dir },
         encoding: 'utf8',
-        ...(timeout === undefined ? {} : { timeout, killSignal: 'SIGKILL' as const }),
       });
       return {
         calls: readFileSync(log, 'utf8')
@@ -860,9 +866,12 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
   });
 
   test('a node whose replicas never leave is never drained (the wait has no timeout)', () => {
-    const { calls } = runChain(retiringRemoved('prod').commands, replicasFor(1_000_000), 1500);
+    const { calls, status } = runChain(retiringRemoved('prod').commands, replicasFor(1_000_000), 5);
+    expect(status).not.toBe(0);
     expect(calls.slice(0, 3)).toEqual([GET_NODE, PATCH, GET_REPLICAS]);
-    expect(calls.filter((call) => call === GET_REPLICAS).length).toBeGreaterThan(2);
+    // Five polls, each followed by its sleep, and the fifth sleep stops the shell.
+    expect(calls.filter((call) => call === GET_REPLICAS).length).toBe(5);
+    expect(calls.filter((call) => call === 'sleep 10').length).toBe(5);
     expect(calls.some((call) => call.startsWith('kubectl drain'))).toBe(false);
   });
 
