@@ -1357,10 +1357,9 @@ export const rootRevisionParameters: SystemCheck = {
     "Every Application the root Application renders from the platform repository has its `spec.source.targetRevision` set by a root Helm parameter to `$ARGOCD_APP_SOURCE_TARGET_REVISION` (forceString), the revision the root follows, and every such parameter names an Application of the root's chart: a tag pin then holds for the whole platform, the root and its children never follow different revisions.",
   check(input) {
     const issues: Issue[] = [];
-    const byPath = new Map(input.files.map((file) => [file.path, file]));
     for (const deployed of input.clusters) {
       const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
-      const file = byPath.get(rootFile);
+      const file = generatedFile(input, rootFile);
       if (file === undefined) continue;
       const root = fileDocuments(file).find(
         (document): document is KubeObject =>
@@ -1373,7 +1372,7 @@ export const rootRevisionParameters: SystemCheck = {
       const helm = isTableValue(source.helm) ? source.helm : {};
       const valueFiles = Array.isArray(helm.valueFiles) ? helm.valueFiles.map(String) : [];
       const layers = valueFiles.flatMap((valueFile) => {
-        const layer = byPath.get(`${String(source.path)}/${valueFile}`);
+        const layer = generatedFile(input, `${String(source.path)}/${valueFile}`);
         const values = layer === undefined ? undefined : fileValues(layer);
         return isTableValue(values) ? [values as Values] : [];
       });

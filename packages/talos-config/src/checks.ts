@@ -8,6 +8,7 @@ import {
   error,
   fileDocuments,
   type GeneratedFile,
+  generatedFile,
   type Issue,
   type KubeObject,
   type PathSegment,
@@ -101,13 +102,13 @@ export const nodeLinks: SystemCheck = {
   name: 'node-links',
   description:
     "Every link a node's Talos patch configures (LinkConfig, Layer2VIPConfig, Talos 1.11 interfaces) is the link the definition names for that node: its predictable name, or the alias a LinkAliasConfig in the same patch selects by the node's MAC address, bus path or driver.",
-  check({ platform, files }) {
-    const byPath = new Map(files.map((file) => [file.path, file]));
+  check(input) {
+    const { platform } = input;
     const issues: Issue[] = [];
     for (const cluster of platform.clusters) {
       for (const node of cluster.nodes) {
         const output = `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`;
-        const file = byPath.get(output);
+        const file = generatedFile(input, output);
         if (file === undefined) continue;
         for (const problem of linkProblems(node, documentsOf(file))) {
           issues.push(
@@ -157,16 +158,16 @@ export const tpmEncryptionSecureBoot: SystemCheck = {
   name: 'tpm-encryption-secureboot',
   description:
     "Every node whose Talos patches (its role's and its own) seal a disk's encryption key to the TPM (a VolumeConfig key with `tpm`) installs the Image Factory's SecureBoot installer (`installer-secureboot`): Talos seals the key to the PCR signing key only a signed UKI carries.",
-  check({ platform, files }) {
-    const byPath = new Map(files.map((file) => [file.path, file]));
+  check(input) {
+    const { platform } = input;
     const issues: Issue[] = [];
     for (const cluster of platform.clusters) {
       const dir = `clusters/${cluster.name}/talos`;
       for (const node of cluster.nodes) {
         const role = `${dir}/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml`;
         const own = `${dir}/nodes/${node.hostname}.yaml`;
-        const roleFile = byPath.get(role);
-        const nodeFile = byPath.get(own);
+        const roleFile = generatedFile(input, role);
+        const nodeFile = generatedFile(input, own);
         if (roleFile === undefined && nodeFile === undefined) continue;
         const roleDocuments = roleFile === undefined ? [] : documentsOf(roleFile);
         const nodeDocuments = nodeFile === undefined ? [] : documentsOf(nodeFile);
@@ -238,8 +239,8 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
   name: 'lb-pools-on-link',
   description:
     "Every LoadBalancer pool Cilium announces by L2 (a CiliumL2AnnouncementPolicy on the cluster) lies inside the on-link network of every node's address as its Talos patch configures it (LinkConfig addresses, Talos 1.11 machine.network.interfaces), and a pool announced by BGP on none: hosts ask by ARP only for addresses on their own link.",
-  check({ platform, clusters, files }) {
-    const byPath = new Map(files.map((file) => [file.path, file]));
+  check(input) {
+    const { platform, clusters } = input;
     const issues: Issue[] = [];
     for (const deployed of clusters) {
       const { cluster } = deployed;
@@ -251,7 +252,7 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
       const definition = platform.clusters.find((c) => c.name === cluster.name) ?? cluster;
       for (const node of definition.nodes) {
         const output = `clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml`;
-        const file = byPath.get(output);
+        const file = generatedFile(input, output);
         if (file === undefined) continue;
         const addresses = linkAddresses(documentsOf(file));
         const networks = addresses.flatMap((address) => {
@@ -323,16 +324,16 @@ export const nodeAddressPinned: SystemCheck = {
   name: 'node-address-pinned',
   description:
     "Every node's Talos patches (its role's and its own, lists appended as Talos merges them) let the kubelet's node IP (machine.kubelet.nodeIP.validSubnets) and, on control planes, etcd's advertised address (cluster.etcd.advertisedSubnets) be the definition's address of the node and nothing else: a range would admit another address of the node, such as a second NIC's DHCP lease.",
-  check({ platform, files }) {
-    const byPath = new Map(files.map((file) => [file.path, file]));
+  check(input) {
+    const { platform } = input;
     const issues: Issue[] = [];
     for (const cluster of platform.clusters) {
       const dir = `clusters/${cluster.name}/talos`;
       for (const node of cluster.nodes) {
         const role = `${dir}/${node.role === 'controlplane' ? 'controlplane' : 'worker'}.yaml`;
         const own = `${dir}/nodes/${node.hostname}.yaml`;
-        const roleFile = byPath.get(role);
-        const nodeFile = byPath.get(own);
+        const roleFile = generatedFile(input, role);
+        const nodeFile = generatedFile(input, own);
         if (roleFile === undefined || nodeFile === undefined) continue;
         const address = parseCidr(
           node.address.includes(':') ? `${node.address}/128` : `${node.address}/32`,
