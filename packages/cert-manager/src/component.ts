@@ -315,7 +315,16 @@ function acmeStep(issuer: Extract<ResolvedIssuer, { type: 'acme' }>): BootstrapS
             '(their SSO fails). Once the Gateway certificate is Ready, set `issuer.acme.server: production`',
             'and rebuild.',
           ]
-        : []),
+        : [
+            // letsencrypt.org/docs/rate-limits (2025): the limits a rebuilt or retried cluster meets
+            // first. Renewals are exempt from the per-name limit; a new cluster's order is not.
+            "Let's Encrypt's production directory issues at most 5 certificates for the same set of names",
+            'per 7 days (one more about every 34 hours) and allows 5 failed validations per name per hour.',
+            'Each rebuild of this cluster orders its certificates again: try issuer changes on',
+            '`issuer.acme.server: staging` first. An order refused for a limit shows',
+            '`too many certificates` or `rateLimited` in `kubectl describe orders -A`; it passes by itself once',
+            'the limit refills, and revoking certificates does not reset it.',
+          ]),
     ],
     commands: [
       ...waitForCreated(`clusterissuers.${CERT_MANAGER_GROUP}`, `clusterissuer/${name}`, 'Ready'),

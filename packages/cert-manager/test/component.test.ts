@@ -321,6 +321,18 @@ describe('an ACME issuer', () => {
     ]);
   });
 
+  test("warns in the runbook of Let's Encrypt's production limits, which a rebuilt cluster meets, and not on staging", () => {
+    const production = runCertManager(withIssuer(acme('route53', 'production'))).declared.prod;
+    const body = must(production?.bootstrap?.[0], 'step').body.join(' ');
+    expect(body).toContain('at most 5 certificates for the same set of names per 7 days');
+    expect(body).toContain('5 failed validations per name per hour');
+    expect(body).toContain('`issuer.acme.server: staging` first');
+    const staging = runCertManager(withIssuer(acme('route53', 'staging'))).declared.prod;
+    const stagingBody = must(staging?.bootstrap?.[0], 'step').body.join(' ');
+    expect(stagingBody).not.toContain('per 7 days');
+    expect(stagingBody).toContain("Let's Encrypt's staging directory");
+  });
+
   test('has the runbook make the Secret by hand when no secrets provider runs, reading values from the terminal', () => {
     const { declared } = runCertManager(withIssuer(acme('route53', 'production')));
     // the production directory's certificates chain to a public root
