@@ -7,11 +7,13 @@ import {
   type GeneratedFile,
   generatedHeader,
   type Issue,
+  type ResolvedCluster,
   type ResolvedPlatform,
   runbookPath,
   yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
+import { type ExtensionRequest, officialExtensionIssues } from './extensions.js';
 import { buildPatches, type ClusterPatches } from './patches.js';
 import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
 import {
@@ -84,6 +86,23 @@ function talosRequirements(run: ClusterRun): TalosRequirements[] {
     if (needs !== undefined) out.push({ ...needs, source: component });
   }
   return out;
+}
+
+/** Every system extension asked for on a cluster, with where it was asked for. */
+function extensionRequests(cluster: ResolvedCluster, run: ClusterRun): ExtensionRequest[] {
+  const requests: ExtensionRequest[] = [];
+  for (const component of run.order) {
+    for (const name of run.contributions.get(component)?.talos?.extensions ?? [])
+      requests.push({
+        name,
+        component,
+        path: ['clusters', cluster.index, 'components', component],
+      });
+  }
+  (cluster.definition.talos.extensions ?? []).forEach((name, index) => {
+    requests.push({ name, path: ['clusters', cluster.index, 'talos', 'extensions', index] });
+  });
+  return requests;
 }
 
 /**
@@ -261,6 +280,10 @@ export function renderTalos(
     ]);
     issues.push(...merged.issues);
     const version = checked.version;
+    // An unofficial extension name leaves the files as they are (the pipeline writes nothing on an
+    // error): skipping them would add the system checks' complaints about the missing files.
+    if (version !== undefined)
+      issues.push(...officialExtensionIssues(version, extensionRequests(cluster, run)));
     if (version === undefined || merged.issues.some((issue) => issue.severity === 'error'))
       continue;
 

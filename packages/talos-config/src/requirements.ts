@@ -69,7 +69,7 @@ const USER_VOLUME = /^[A-Za-z0-9-]{1,34}$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 // Image Factory official extension names: `<org>/<name>`.
-const EXTENSION = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
+export const EXTENSION_NAME = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
 const KERNEL_MODULE = /^[A-Za-z0-9_-]+$/;
 
 interface Claim<T> {
@@ -125,7 +125,7 @@ export function mergeTalosRequirements(
   const kernelModules = new Set<string>();
   for (const r of sorted) {
     for (const extension of r.extensions ?? []) {
-      if (EXTENSION.test(extension)) extensions.add(extension);
+      if (EXTENSION_NAME.test(extension)) extensions.add(extension);
       else
         issues.push(
           error({

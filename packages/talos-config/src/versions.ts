@@ -89,19 +89,42 @@ function prerelease(version: string): string {
   return dash === -1 ? '' : version.slice(dash);
 }
 
+/** The Talos release of each supported line whose upstream files are vendored and tested against. */
+export const TALOS_PINNED_RELEASES: readonly string[] = ['v1.11.6', 'v1.12.11', 'v1.13.9'];
+
+/**
+ * Where the list of official system extensions of a pinned release is vendored: the Makefile of
+ * siderolabs/extensions at the release's tag, whose `TARGETS` and `NONFREE_TARGETS` are the images
+ * the extensions catalogue (`ghcr.io/siderolabs/extensions:<tag>`, `image-digests`) lists and the
+ * Image Factory offers as `siderolabs/<target>`.
+ */
+export function extensionsMakefilePath(tag: string): string {
+  return `upstream/talos-extensions/${tag}/Makefile`;
+}
+
 /**
  * The Talos machine-config schemas of the supported releases (and the next, refused one): the
- * conformance tests validate every generated patch against them. `homelab vendor sync` fetches them.
+ * conformance tests validate every generated patch against them. The official system extensions
+ * of each pinned release: the build checks `talos.extensions` against them
+ * (`src/generated/official-extensions.ts`). `homelab vendor sync` fetches them.
  */
 export const TALOS_UPSTREAM: readonly UpstreamPin[] = [
-  'v1.11.6',
-  'v1.12.11',
-  'v1.13.9',
-  'v1.14.0-rc.1',
-].map((tag) => ({
-  kind: 'file',
-  path: `upstream/talos/${tag}/config.schema.json`,
-  url: `https://raw.githubusercontent.com/siderolabs/talos/${tag}/pkg/machinery/config/schemas/config.schema.json`,
-  version: tag,
-  licence: 'MPL-2.0',
-}));
+  ...[...TALOS_PINNED_RELEASES, 'v1.14.0-rc.1'].map(
+    (tag): UpstreamPin => ({
+      kind: 'file',
+      path: `upstream/talos/${tag}/config.schema.json`,
+      url: `https://raw.githubusercontent.com/siderolabs/talos/${tag}/pkg/machinery/config/schemas/config.schema.json`,
+      version: tag,
+      licence: 'MPL-2.0',
+    }),
+  ),
+  ...TALOS_PINNED_RELEASES.map(
+    (tag): UpstreamPin => ({
+      kind: 'file',
+      path: extensionsMakefilePath(tag),
+      url: `https://raw.githubusercontent.com/siderolabs/extensions/${tag}/Makefile`,
+      version: tag,
+      licence: 'MPL-2.0',
+    }),
+  ),
+];
