@@ -828,6 +828,32 @@ describe('system checks', () => {
     ]);
   });
 
+  it("reports a client whose scopes, or refresh grant, Authelia's registration lacks (edited by hand)", () => {
+    const input = reference().system();
+    // Given prod's CLI client registered without refresh_token, and without offline_access
+    const edit = (from: RegExp, to: string) =>
+      oidcClientsCheck.check({
+        ...input,
+        files: input.files.map((file) =>
+          file.path === 'charts/authelia/clusters/prod.yaml'
+            ? { ...file, content: file.content.replace(from, to) }
+            : file,
+        ),
+      });
+    const noRefresh = edit(/(\n *- authorization_code)\n *- refresh_token(?=\n)/, '$1');
+    expect(noRefresh.map((issue) => [issue.code, issue.message, issue.expected])).toEqual([
+      [
+        'oidc-clients-registered',
+        'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it asks for offline_access (a refresh token), Authelia registers grant types authorization_code: no refresh token is ever issued, and its sessions end with the ID token',
+        'grant_types: [authorization_code, refresh_token]',
+      ],
+    ]);
+    const noScope = edit(/(\n *- groups)\n *- offline_access(?=\n)/, '$1');
+    expect(noScope.map((issue) => issue.message)).toEqual([
+      'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it asks for scope(s) offline_access, Authelia registers it for openid, profile, email, groups: Authelia answers invalid_scope',
+    ]);
+  });
+
   it('reports a route bypassed that the definition does not mark unauthenticated', () => {
     const input = reference().system();
     const files = input.files.map((file) =>
