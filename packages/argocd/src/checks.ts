@@ -316,6 +316,75 @@ export const oidcTrustCheck: SystemCheck = {
   },
 };
 
+/** Argo CD v3.4.4's scopes when `requestedScopes` is empty (util/oidc/oidc.go `GetScopesOrDefault`). */
+const DEFAULT_REQUESTED_SCOPES = ['openid', 'profile', 'email', 'groups'];
+
+/**
+ * What Argo CD asks the OIDC provider for is what its clients are registered with. The server's
+ * web login requests `requestedScopes` of `oidc.config` (v3.4.4 util/oidc/oidc.go `getScopes`:
+ * `GetScopesOrDefault`, nothing added) for `clientID`; `argocd login --sso` requests the same
+ * scopes plus `offline_access` whenever the provider's discovery document lists it, or lists no
+ * scopes at all (pkg/apiclient/apiclient.go `OIDCConfig`, util/oidc `OfflineAccess`; Authelia
+ * 4.39 always lists it), for `cliClientID`, and keeps the refresh token it gets (login.go), which
+ * is what renews a CLI session after the ID token's hour. Argo CD's declared clients carry those
+ * scopes to the provider, which registers them (`oidc-clients-registered` checks that side): a
+ * scope requested that a client does not declare is refused at the authorize endpoint
+ * (`invalid_scope`), and nobody logs in.
+ */
+export const oidcScopesCheck: SystemCheck = {
+  name: 'argocd-oidc-scopes',
+  description:
+    'Every scope Argo CD requests is one its OIDC clients declare to the provider: `requestedScopes` of `oidc.config` for the web client (`clientID`), those plus `offline_access` for the CLI client (`cliClientID`: `argocd login --sso` adds it when the provider advertises it, and gets the refresh token that renews its session). Why: the provider refuses a scope a client is not registered for (`invalid_scope`), so that login would fail.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, app, values } of argocdDeployments(input)) {
+      const raw = record(record(values.configs).cm)['oidc.config'];
+      if (typeof raw !== 'string') continue;
+      let config: Json;
+      try {
+        config = record(parseYaml(raw));
+      } catch {
+        continue;
+      }
+      const requested = Array.isArray(config.requestedScopes)
+        ? config.requestedScopes.map(String)
+        : [];
+      const scopes = requested.length > 0 ? requested : DEFAULT_REQUESTED_SCOPES;
+      const clients = deployed.run.contributions.get(COMPONENT)?.oidcClients ?? [];
+      const wanted: { id: unknown; who: string; scopes: string[] }[] = [
+        { id: config.clientID, who: 'the web login', scopes },
+      ];
+      if (typeof config.cliClientID === 'string' && config.cliClientID !== '') {
+        wanted.push({
+          id: config.cliClientID,
+          who: '`argocd login --sso`',
+          scopes: [...new Set([...scopes, 'offline_access'])],
+        });
+      }
+      for (const { id, who, scopes: asked } of wanted) {
+        const client = clients.find((candidate) => candidate.id === id);
+        // A client Argo CD names and does not declare: oidc-clients-registered's to report.
+        if (client === undefined) continue;
+        const missing = asked.filter((scope) => !client.scopes.includes(scope));
+        if (missing.length === 0) continue;
+        issues.push(
+          error({
+            code: 'argocd-oidc-scopes',
+            path: client.origins?.client ?? settingsPath(deployed.cluster, COMPONENT, 'oidc'),
+            output:
+              valuesSource(input, app, [VALUES_KEY, 'configs', 'cm', 'oidc.config']) ??
+              `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
+            value: missing,
+            message: `${who} of Argo CD on cluster "${deployed.cluster.name}" requests scope(s) ${missing.join(', ')} with OIDC client "${client.id}", which declares only ${client.scopes.join(', ')}: the provider answers invalid_scope and nobody logs in that way`,
+            expected: `the client declared with ${asked.join(', ')}, or oidc.config requestedScopes within its scopes`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /** The parsed `resource.exclusions` texts: every cluster's is usually the same text. */
 const FILTER_TEXTS = new Map<string, unknown>();
 

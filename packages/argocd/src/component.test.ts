@@ -20,7 +20,7 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { excludedKindsCheck, localAdminCheck, oidcTrustCheck } from './checks.js';
+import { excludedKindsCheck, localAdminCheck, oidcScopesCheck, oidcTrustCheck } from './checks.js';
 import { argocdComponent } from './component.js';
 import { CHART_RESOURCE_EXCLUSIONS, type FilteredResource, isExcludedKind } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
@@ -1085,6 +1085,79 @@ describe('argocd-oidc-trust', () => {
     expect(gone[2]?.message).toBe(
       'Argo CD on cluster "prod" does not trust the private CA of its certificates (ClusterIssuer private-ca): rootCA $argocd-oidc-ca:ca.crt is not the ca.crt of a Secret labelled app.kubernetes.io/part-of: argocd that a Certificate of that issuer makes in argocd; every SSO login would fail with "certificate signed by unknown authority"',
     );
+  });
+});
+
+describe('argocd-oidc-scopes', () => {
+  /** The input with `oidc.config` of every cluster's layer edited. */
+  function editConfig(r: ReturnType<typeof run>, edit: (config: Loose) => void): Input {
+    const base = input(r);
+    return {
+      ...base,
+      files: base.files.map((file) => {
+        if (!/^charts\/argo-cd\/clusters\/[^/]+\.yaml$/.test(file.path)) return file;
+        const values = parseYaml(file.content) as Loose;
+        const cm = values['argo-cd']?.configs?.cm;
+        if (typeof cm?.['oidc.config'] !== 'string') return file;
+        const config = parseYaml(cm['oidc.config']) as Loose;
+        edit(config);
+        cm['oidc.config'] = toYaml(config);
+        return { ...file, content: toYaml(values) };
+      }),
+    } as Input;
+  }
+
+  it('finds what the web login and `argocd login --sso` request declared by their clients', () => {
+    const r = run(OIDC, [network(true)]);
+    // The CLI's client carries offline_access (the CLI adds it: Authelia advertises it)
+    expect(r.declared.prod?.oidcClients?.map((client) => [client.id, client.scopes])).toEqual([
+      ['argocd', ['openid', 'profile', 'email', 'groups']],
+      ['argocd-cli', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+    ]);
+    expect(oidcScopesCheck.check(input(r))).toEqual([]);
+  });
+
+  it('reports offline_access in requestedScopes, which the web client is not registered for', () => {
+    // Given requestedScopes with offline_access: the server asks for it with the web client too
+    const r = run(OIDC, [network(true)]);
+    const issues = oidcScopesCheck.check(
+      editConfig(r, (config) => config.requestedScopes.push('offline_access')),
+    );
+    expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['argocd-oidc-scopes', 'clusters.0.components.argocd.oidc', ['offline_access']],
+      ['argocd-oidc-scopes', 'clusters.1.components.argocd.oidc', ['offline_access']],
+      ['argocd-oidc-scopes', 'clusters.2.components.argocd.oidc', ['offline_access']],
+    ]);
+    expect(issues[2]?.message).toBe(
+      'the web login of Argo CD on cluster "prod" requests scope(s) offline_access with OIDC client "argocd", which declares only openid, profile, email, groups: the provider answers invalid_scope and nobody logs in that way',
+    );
+  });
+
+  it('reports a CLI client without offline_access, which `argocd login --sso` always requests', () => {
+    const r = run(OIDC, [network(true)]);
+    const base = input(r);
+    const issues = oidcScopesCheck.check({
+      ...base,
+      clusters: base.clusters.map((cluster) => {
+        const contributions = new Map(cluster.run.contributions);
+        const own = contributions.get('argocd') as Loose;
+        contributions.set('argocd', {
+          ...own,
+          oidcClients: own.oidcClients.map((client: Loose) =>
+            client.public
+              ? { ...client, scopes: client.scopes.filter((s: string) => s !== 'offline_access') }
+              : client,
+          ),
+        });
+        return { ...cluster, run: { ...cluster.run, contributions } };
+      }),
+    } as Input);
+    expect(issues.map((issue) => issue.value)).toEqual([
+      ['offline_access'],
+      ['offline_access'],
+      ['offline_access'],
+    ]);
+    expect(issues[0]?.message).toContain('`argocd login --sso` of Argo CD on cluster "dev"');
   });
 });
 

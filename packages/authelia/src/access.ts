@@ -408,7 +408,9 @@ function registerClient(
     // The chart's default `auto` is `explicit` without a duration (Authelia 4.39
     // validateOIDCClientConsentMode): a consent screen at every login to Argo CD or Grafana, and
     // at every `argocd login --sso`. The clients are the platform's and the definition's own, so
-    // the consent screen offers to remember the answer, for a month.
+    // the consent screen offers to remember the answer, for a month. A client asking for
+    // offline_access (the CLI's) still sees it at every login: Authelia 4.39 asks explicitly
+    // whenever a refresh token would be issued (oidc.RequesterRequiresExplicitConsent).
     consent_mode: 'pre-configured',
     pre_configured_consent_duration: CONSENT_DURATION,
     ...(claimsPolicy === undefined ? {} : { claims_policy: claimsPolicy }),

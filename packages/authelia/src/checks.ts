@@ -109,13 +109,13 @@ function producedSecrets(deployed: DeployedCluster): Map<string, Set<string>> {
 
 /**
  * Every OIDC client a consumer declares is registered by Authelia as declared: same id, redirect
- * URIs, public/confidential kind and PKCE; the consumer trusts Authelia's issuer; a confidential
+ * URIs, public/confidential kind and PKCE, its scopes (offline_access with the refresh_token grant); the consumer trusts Authelia's issuer; a confidential
  * client's secret is read from the file of the Secret the secrets provider fills with its key.
  */
 export const oidcClientsCheck: SystemCheck = {
   name: 'oidc-clients-registered',
   description:
-    "Every OIDC client a component declares is registered by the OIDC provider with the same id, redirect URIs, kind and PKCE, and with a claims policy that puts in the ID token the claims the client reads there; the component trusts the provider's issuer; a confidential client's secret is read by both sides from Secrets the secrets provider fills.",
+    "Every OIDC client a component declares is registered by the OIDC provider with the same id, redirect URIs, kind and PKCE, every scope it asks for (and the refresh_token grant type where it asks for offline_access), and with a claims policy that puts in the ID token the claims the client reads there; the component trusts the provider's issuer; a confidential client's secret is read by both sides from Secrets the secrets provider fills.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -173,6 +173,24 @@ export const oidcClientsCheck: SystemCheck = {
             fail(
               `registered as ${ours.public === true ? 'public' : 'confidential'}${ours.require_pkce === true ? ' with PKCE' : ''}, declared ${client.public ? 'public' : 'confidential'}${client.pkce ? ' with PKCE' : ''}`,
               'the same kind and PKCE on both sides',
+            );
+          }
+          const scopes = list(ours.scopes).map(String);
+          const unregistered = client.scopes.filter((scope) => !scopes.includes(scope));
+          if (unregistered.length > 0) {
+            fail(
+              `it asks for scope(s) ${unregistered.join(', ')}, Authelia registers it for ${scopes.join(', ') || 'none'}: Authelia answers invalid_scope`,
+              'every scope the client declares among the scopes Authelia registers for it',
+            );
+          }
+          // oauthelia2 issues a refresh token only to a client with the refresh_token grant type
+          // (handler/oauth2 canIssueRefreshToken), whatever scopes were granted: without it the
+          // client's offline_access buys nothing and its sessions end with the ID token.
+          const grants = list(ours.grant_types).map(String);
+          if (client.scopes.includes('offline_access') && !grants.includes('refresh_token')) {
+            fail(
+              `it asks for offline_access (a refresh token), Authelia registers grant types ${grants.join(', ') || 'none'}: no refresh token is ever issued, and its sessions end with the ID token`,
+              'grant_types: [authorization_code, refresh_token]',
             );
           }
           const policyName = ours.claims_policy;

@@ -36,6 +36,7 @@ import {
   autheliaSettingsSpec,
   CLIENTS_SECRET,
   clusterTlsIssues,
+  ldapCleartextIssues,
   type ResolvedAutheliaSettings,
   resolveAutheliaSettings,
   secretRequirements,
@@ -65,7 +66,10 @@ function domainOf(entry: {
   return entry.provided.gateway?.domain ?? entry.cluster.domain;
 }
 
-function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
+function descriptor(
+  cluster: ResolvedCluster,
+  settings: ResolvedAutheliaSettings,
+): ApplicationDescriptor {
   return {
     chart: AUTHELIA_CHART_NAME,
     namespace: AUTHELIA_NAMESPACE,
@@ -75,6 +79,8 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
     // What the upstream chart renders with our values (the project allows exactly these).
     namespacedResources: [
       { group: '', kind: 'ConfigMap' },
+      // The Secret of the CA certificates the chart makes from `certificates.values`.
+      ...(settings.caCertificates === undefined ? [] : [{ group: '', kind: 'Secret' }]),
       { group: '', kind: 'Service' },
       { group: 'apps', kind: 'Deployment' },
       ...(cluster.profile.podDisruptionBudget
@@ -132,11 +138,14 @@ function dataVolume(
 function declare(input: DeclareInput<AutheliaSettings>): Declaration {
   const { settings, issues } = resolveAutheliaSettings(input.settings, input.cluster, input.path);
   const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-  issues.push(...clusterTlsIssues(settings, clusterDomain, input.path));
+  issues.push(
+    ...clusterTlsIssues(settings, clusterDomain, input.path),
+    ...ldapCleartextIssues(settings, clusterDomain, input.path),
+  );
   const domain = domainOf(input);
   const volume = dataVolume(input, settings, issues);
   return {
-    application: descriptor(input.cluster),
+    application: descriptor(input.cluster, settings),
     routes: [
       {
         name: RELEASE,

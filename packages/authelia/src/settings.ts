@@ -1,6 +1,7 @@
 // The settings of `components.authelia`: their JSON Schema fragment (schema/settings.schema.json,
 // types generated from it), defaults, and a cluster's settings resolved: the backends chosen,
 // the replicas they allow, the Secrets they need. Pure.
+import { X509Certificate } from 'node:crypto';
 import {
   error,
   hostFlowPeer,
@@ -11,6 +12,7 @@ import {
   type SecretReader,
   type SecretRequirement,
   type SettingsSpec,
+  warning,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { AutheliaSettings } from './generated/settings.js';
@@ -107,6 +109,82 @@ export interface ResolvedAutheliaSettings {
   readonly smtp:
     | { readonly address: string; readonly sender: string; readonly username: string | undefined }
     | undefined;
+  /** The CA certificates (PEM) Authelia trusts besides its image's public CAs, if any. */
+  readonly caCertificates: string | undefined;
+}
+
+/** The file of the chart's certificates Secret that holds `caCertificates` (Authelia loads *.crt). */
+export const CA_CERTIFICATES_FILE = 'ca-certificates.crt';
+
+const PEM_BEGIN = /^-----BEGIN ([A-Z0-9 ]+)-----$/;
+const PEM_END = /^-----END ([A-Z0-9 ]+)-----$/;
+const BASE64_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * What is wrong with a PEM bundle of CA certificates, as Authelia 4.39 would find it at start
+ * (utils.NewX509CertPool: Go's `AppendCertsFromPEM` on every *.crt file of certificates_directory;
+ * a file it cannot import is an error and Authelia exits): the first problem, with its line (1 is
+ * the first line of the PEM) and column, or undefined when every block is a certificate that
+ * parses. Text around the blocks is refused too: Go skips it silently, which hides a paste gone
+ * wrong.
+ */
+export function pemProblem(
+  pem: string,
+): { line: number; column: number; text: string; problem: string } | undefined {
+  const lines = pem.replace(/\r\n?/g, '\n').split('\n');
+  let block: { type: string; start: number; body: string[] } | undefined;
+  let certificates = 0;
+  for (const [index, raw] of lines.entries()) {
+    const line = index + 1;
+    const text = raw.trim();
+    const column = raw.length - raw.trimStart().length + 1;
+    const at = (problem: string) => ({ line, column, text: text.slice(0, 72), problem });
+    if (block === undefined) {
+      if (text === '') continue;
+      const begin = PEM_BEGIN.exec(text);
+      if (begin === null) return at('text outside a -----BEGIN CERTIFICATE----- block');
+      if (begin[1] !== 'CERTIFICATE') {
+        return at(
+          `a ${begin[1]} block where only certificates belong${/PRIVATE KEY/.test(begin[1] ?? '') ? ' (a private key is a secret: never put it in the definition)' : ''}`,
+        );
+      }
+      block = { type: begin[1], start: line, body: [] };
+      continue;
+    }
+    const end = PEM_END.exec(text);
+    if (end !== null) {
+      if (end[1] !== block.type) return at(`-----END ${end[1]}----- closes a ${block.type} block`);
+      const der = Buffer.from(block.body.join(''), 'base64');
+      try {
+        new X509Certificate(der);
+      } catch {
+        return {
+          line: block.start,
+          column: 1,
+          text: `-----BEGIN ${block.type}-----`,
+          problem: `the certificate of lines ${block.start}\u2013${line} does not parse as X.509 (a line lost, changed or cut short)`,
+        };
+      }
+      certificates += 1;
+      block = undefined;
+      continue;
+    }
+    if (PEM_BEGIN.test(text)) return at(`a new block begins before line ${block.start}'s ends`);
+    if (!BASE64_LINE.test(text)) return at('not base64 inside a certificate');
+    block.body.push(text);
+  }
+  if (block !== undefined) {
+    return {
+      line: block.start,
+      column: 1,
+      text: `-----BEGIN ${block.type}-----`,
+      problem: 'a certificate without its -----END CERTIFICATE----- line',
+    };
+  }
+  if (certificates === 0) {
+    return { line: 1, column: 1, text: '', problem: 'no -----BEGIN CERTIFICATE----- block' };
+  }
+  return undefined;
 }
 
 function users(raw: AutheliaSettings): Users {
@@ -202,7 +280,24 @@ export function resolveAutheliaSettings(
       raw.smtp === undefined
         ? undefined
         : { address: raw.smtp.address, sender: raw.smtp.sender, username: raw.smtp.username },
+    caCertificates: raw.caCertificates,
   };
+
+  if (settings.caCertificates !== undefined) {
+    const found = pemProblem(settings.caCertificates);
+    if (found !== undefined) {
+      issues.push(
+        error({
+          code: 'authelia-ca-certificates',
+          path: path('caCertificates'),
+          ...(found.text === '' ? {} : { value: `line ${found.line}: ${found.text}` }),
+          message: `is not a PEM bundle of certificates: ${found.problem}, at line ${found.line}, column ${found.column} of the PEM (Authelia would refuse the file and exit at start)`,
+          expected:
+            'one or more certificates, each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE----- with its base64 lines unchanged, as a YAML block scalar (caCertificates: |); e.g. the output of `openssl x509 -in ca.crt -outform PEM`',
+        }),
+      );
+    }
+  }
 
   if (settings.passwordReset && settings.users.kind === 'file') {
     issues.push(
@@ -247,10 +342,12 @@ export function resolveAutheliaSettings(
 
 /**
  * TLS to a Service of the cluster (`<service>.<namespace>.svc[.<cluster domain>]`): Authelia 4.39
- * verifies the server's certificate for that name against the public CAs of its image (the
- * chart's `certificates_directory` is not set here), and no public CA signs a certificate for a
- * cluster-internal name, so the connection always fails: PostgreSQL and LDAP at start (their
- * startup checks are fatal: Authelia exits), Redis at every session. An error, at the setting.
+ * verifies the server's certificate for that name against the public CAs of its image, plus the
+ * CAs of its certificates_directory (`caCertificates`), and no public CA signs a certificate for a
+ * cluster-internal name, so without `caCertificates` the connection always fails: PostgreSQL and
+ * LDAP at start (their startup checks are fatal: Authelia exits), Redis at every session. An
+ * error, at the setting; with `caCertificates` the private CA may sign that name, and Authelia is
+ * left to verify it.
  */
 export function clusterTlsIssues(
   settings: ResolvedAutheliaSettings,
@@ -258,6 +355,7 @@ export function clusterTlsIssues(
   path: (...segments: PathSegment[]) => PathSegment[],
 ): Issue[] {
   const issues: Issue[] = [];
+  if (settings.caCertificates !== undefined) return issues;
   const check = (host: string, at: PathSegment[], what: string, fix: string): void => {
     if (hostFlowPeer(host, clusterDomain)?.kind !== 'service') return;
     issues.push(
@@ -266,7 +364,7 @@ export function clusterTlsIssues(
         path: at,
         value: host,
         message: `asks Authelia for TLS to ${host}, a Service of the cluster: Authelia verifies its certificate against public CAs only, which never sign a cluster-internal name, so ${what}`,
-        expected: `${fix} (plain TCP inside the cluster), or an address whose certificate a public CA signs`,
+        expected: `${fix} (plain TCP inside the cluster), caCertificates with the CA that signed the server's certificate for ${host}, or an address whose certificate a public CA signs`,
       }),
     );
   };
@@ -305,6 +403,40 @@ export function clusterTlsIssues(
     );
   }
   return issues;
+}
+
+/**
+ * An `ldap://` server outside the cluster without StartTLS: Authelia 4.39 binds with
+ * `authentication_backend.ldap.user` and its password in a simple bind on every start and every
+ * login (and sends each user's password the same way to check it), in clear text over the LAN or
+ * beyond, to anyone on the path. A Service of the cluster is left alone (the traffic stays on the
+ * pod network; `authelia-cluster-tls` explains why TLS there needs a private CA). A warning: a
+ * directory on a trusted segment may be meant so; `--strict` makes it fatal.
+ */
+export function ldapCleartextIssues(
+  settings: ResolvedAutheliaSettings,
+  clusterDomain: string,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): Issue[] {
+  const { users } = settings;
+  if (users.kind !== 'ldap' || users.startTls) return [];
+  let url: URL;
+  try {
+    url = new URL(users.address);
+  } catch {
+    return [];
+  }
+  if (url.protocol !== 'ldap:') return [];
+  if (hostFlowPeer(url.hostname, clusterDomain)?.kind === 'service') return [];
+  return [
+    warning({
+      code: 'authelia-ldap-cleartext',
+      path: path('users', 'ldap', 'address'),
+      value: users.address,
+      message: `sends Authelia's bind password (key ${SECRET_KEYS.ldap} of the Secret ${SECRET}) and every user's password in clear text to ${url.host}, a server outside the cluster: plain ldap:// without users.ldap.startTls`,
+      expected: `users.ldap.startTls: true (StartTLS on the same port), or ldaps://${url.hostname}${url.port === '' ? '' : ':636'}; a server certificate from a private CA also needs caCertificates`,
+    }),
+  ];
 }
 
 /** The Secrets Authelia reads, as it declares them to the secrets provider. */

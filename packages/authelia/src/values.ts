@@ -2,10 +2,12 @@
 // of config.ts in the chart's `configMap` terms (backends switched on with `enabled`, secrets as
 // file paths the chart mounts and points Authelia at), the pod (kind, replicas, placement, security
 // context), the volume, the Secrets to mount. Pure.
+import { createHash } from 'node:crypto';
 import type { EnvironmentName, HaPlan, KubeObject, Values } from '@homelab/core';
 import type { AutheliaConfiguration } from './config.js';
 import {
   AUTHELIA_NAMESPACE,
+  CA_CERTIFICATES_FILE,
   CLIENTS_SECRET,
   FILES_SECRET,
   type ResolvedAutheliaSettings,
@@ -26,6 +28,14 @@ export const POD_SELECTOR = {
   'app.kubernetes.io/instance': RELEASE,
   'app.kubernetes.io/name': 'authelia',
 } as const;
+
+/**
+ * The pod annotation that carries a digest of `caCertificates`: the chart's Deployment has
+ * checksums of its configuration and Secret (`authelia.com/checksum-*`) but none of its
+ * certificates Secret, and Authelia reads certificates_directory once, at start; without it a
+ * new CA would reach the Secret and never the running pods.
+ */
+export const CA_DIGEST_ANNOTATION = 'homelab.dev/ca-certificates-sha256';
 
 /** The unprivileged user Authelia runs as (any non-root id works; its files are on volumes). */
 const RUN_AS = 8000;
@@ -342,6 +352,12 @@ export function clusterValues(input: ClusterValuesInput): Values {
   const antiAffinity = (plan.affinity as Table | undefined)?.podAntiAffinity;
   if (antiAffinity !== undefined)
     pod.selectors = { affinity: { podAntiAffinity: antiAffinity as Values } };
+  const ca = settings.caCertificates;
+  if (ca !== undefined) {
+    pod.annotations = {
+      [CA_DIGEST_ANNOTATION]: createHash('sha256').update(ca, 'utf8').digest('hex'),
+    };
+  }
 
   const values: Values = {
     pod,
@@ -353,6 +369,15 @@ export function clusterValues(input: ClusterValuesInput): Values {
     },
     configMap: configMapValues(input.model),
   };
+  if (ca !== undefined) {
+    // The chart makes the Secret `authelia-certificates` of these files, mounts it at
+    // /certificates and sets `certificates_directory: /certificates` (chart 0.11.5,
+    // templates/secretCertificates.yaml, configMap.yaml): Authelia adds every *.crt there to the
+    // public CAs it verifies LDAP, PostgreSQL, Redis and SMTP servers against.
+    values.certificates = {
+      values: [{ name: CA_CERTIFICATES_FILE, value: ca.endsWith('\n') ? ca : `${ca}\n` }],
+    };
+  }
   if (settings.storage.kind === 'sqlite') {
     values.persistence = {
       enabled: true,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Issue } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { oidcClientsCheck, routeAccessCheck, secretFilesCheck } from '../src/checks.js';
@@ -476,7 +477,7 @@ describe('bad input', () => {
       ],
     ]);
     expect(errors(run.issues)[1]?.expected).toBe(
-      'storage.postgres.tls: false (plain TCP inside the cluster), or an address whose certificate a public CA signs',
+      "storage.postgres.tls: false (plain TCP inside the cluster), caCertificates with the CA that signed the server's certificate for postgres.databases.svc.cluster.local, or an address whose certificate a public CA signs",
     );
     // Plain TCP to the Services, or TLS to names a public CA signs (the reference's): no error
     const plain = runAuthelia(
@@ -492,6 +493,148 @@ describe('bad input', () => {
     );
     expect(errors(plain.issues)).toEqual([]);
     expect(errors(reference().issues)).toEqual([]);
+  });
+});
+
+/** A real CA certificate (EC P-256, self-signed), PEM. */
+const CA = readFileSync(new URL('./fixtures/private-ca.crt', import.meta.url), 'utf8');
+
+function warnings(issues: readonly Issue[]): Issue[] {
+  return issues.filter((issue) => issue.severity === 'warning');
+}
+
+describe('a private CA (caCertificates)', () => {
+  it("gives the CA to the chart's certificates Secret and rolls the pods when it changes", () => {
+    // Given prod's PostgreSQL, Redis and LDAP signed by a private CA
+    const run = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: CA } });
+    expect(errors(run.issues)).toEqual([]);
+    const values = run.values('authelia', 'prod').authelia;
+    // the chart makes authelia-certificates of it and sets certificates_directory: /certificates
+    expect(values.certificates).toEqual({
+      values: [{ name: 'ca-certificates.crt', value: CA }],
+    });
+    // a new CA restarts Authelia, which reads the directory once, at start
+    const digest = values.pod.annotations['homelab.dev/ca-certificates-sha256'];
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    const other = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: `${CA}${CA}` } });
+    expect(other.values('authelia', 'prod').authelia.pod.annotations).not.toEqual(
+      values.pod.annotations,
+    );
+    // the project allows the chart's Secret where it renders one
+    const kinds = (cluster: string) =>
+      run.declared(cluster).application?.namespacedResources?.map((entry) => entry.kind);
+    expect(kinds('prod')).toContain('Secret');
+    expect(kinds('staging')).not.toContain('Secret');
+    // and the other clusters get no certificates at all
+    expect(run.values('authelia', 'staging').authelia.certificates).toBeUndefined();
+    expect(run.values('authelia', 'staging').authelia.pod.annotations).toBeUndefined();
+  });
+
+  it('ends its last line for the chart, whatever the YAML block scalar kept', () => {
+    const run = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: CA.trimEnd() } });
+    expect(run.values('authelia', 'prod').authelia.certificates.values[0].value).toBe(CA);
+  });
+
+  it('refuses PEM Authelia would refuse, naming the line and column of the PEM', () => {
+    const lines = CA.trimEnd().split('\n');
+    const cases: [string, string][] = [
+      // a base64 line damaged in the paste
+      [
+        [
+          ...lines.slice(0, 3),
+          `${lines[3]?.slice(0, 20)} ${lines[3]?.slice(20)}`,
+          ...lines.slice(4),
+        ].join('\n'),
+        'not base64 inside a certificate, at line 4, column 1 of the PEM',
+      ],
+      // a line lost: the base64 still decodes, the certificate does not parse
+      [
+        [...lines.slice(0, 3), ...lines.slice(4)].join('\n'),
+        'the certificate of lines 1\u201310 does not parse as X.509 (a line lost, changed or cut short), at line 1, column 1 of the PEM',
+      ],
+      [
+        lines.slice(0, -1).join('\n'),
+        'a certificate without its -----END CERTIFICATE----- line, at line 1',
+      ],
+      [
+        `subject=CN = Homelab CA\n${CA}`,
+        'text outside a -----BEGIN CERTIFICATE----- block, at line 1, column 1',
+      ],
+      [
+        `${CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
+        'a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition), at line 12',
+      ],
+      ['\n\n', 'no -----BEGIN CERTIFICATE----- block, at line 1'],
+    ];
+    for (const [pem, problem] of cases) {
+      const run = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: pem } });
+      const found = errors(run.issues);
+      expect(found.map((issue) => [issue.code, issue.path.join('.')])).toEqual([
+        ['authelia-ca-certificates', 'clusters.2.components.authelia.caCertificates'],
+      ]);
+      expect(found[0]?.message).toContain(`is not a PEM bundle of certificates: ${problem}`);
+      expect(found[0]?.expected).toContain('caCertificates: |');
+    }
+    // the value names the offending line, never the whole bundle
+    const damaged = runAuthelia(
+      {},
+      { staging: HA, prod: { ...HA, caCertificates: CA.replace(lines[5] as string, 'x!y') } },
+    );
+    expect(errors(damaged.issues)[0]?.value).toBe('line 6: x!y');
+  });
+
+  it('lets Authelia verify TLS to a Service of the cluster against the private CA', () => {
+    // Given TLS to PostgreSQL and LLDAP inside the cluster, refused without a CA
+    // (authelia-cluster-tls: public CAs never sign <service>.<namespace>.svc)
+    const inCluster = {
+      ...HA,
+      storage: { postgres: { address: 'tcp://postgres.databases.svc:5432' } },
+      users: { ldap: { ...HA.users.ldap, address: 'ldaps://lldap.identity.svc:6360' } },
+    };
+    const without = runAuthelia({}, { staging: HA, prod: inCluster });
+    expect(errors(without.issues).map((issue) => issue.code)).toEqual([
+      'authelia-cluster-tls',
+      'authelia-cluster-tls',
+    ]);
+    // when the CA that signs their certificates is given, Authelia trusts it: no error
+    const withCa = runAuthelia({}, { staging: HA, prod: { ...inCluster, caCertificates: CA } });
+    expect(errors(withCa.issues)).toEqual([]);
+  });
+});
+
+describe('plain LDAP', () => {
+  const ldap = (address: string, startTls?: boolean) => ({
+    ...HA,
+    users: { ldap: { ...HA.users.ldap, address, ...(startTls === undefined ? {} : { startTls }) } },
+  });
+
+  it('warns that ldap:// to a server outside the cluster sends the bind password in clear text', () => {
+    const run = runAuthelia({}, { staging: HA, prod: ldap('ldap://ldap.lab.example.com:389') });
+    expect(errors(run.issues)).toEqual([]);
+    expect(
+      warnings(run.issues).filter((issue) => issue.code === 'authelia-ldap-cleartext'),
+    ).toEqual([
+      expect.objectContaining({
+        path: ['clusters', 2, 'components', 'authelia', 'users', 'ldap', 'address'],
+        value: 'ldap://ldap.lab.example.com:389',
+        message:
+          "sends Authelia's bind password (key authentication.ldap.password.txt of the Secret authelia) and every user's password in clear text to ldap.lab.example.com:389, a server outside the cluster: plain ldap:// without users.ldap.startTls",
+        expected:
+          'users.ldap.startTls: true (StartTLS on the same port), or ldaps://ldap.lab.example.com:636; a server certificate from a private CA also needs caCertificates',
+      }),
+    ]);
+  });
+
+  it('leaves StartTLS, ldaps:// and a directory inside the cluster alone', () => {
+    for (const prod of [
+      ldap('ldap://ldap.lab.example.com', true),
+      ldap('ldaps://ldap.lab.example.com'),
+      ldap('ldap://lldap.identity.svc:3890'),
+      ldap('ldap://lldap.identity.svc.cluster.local:3890'),
+    ]) {
+      const run = runAuthelia({}, { staging: HA, prod });
+      expect(run.issues.filter((issue) => issue.code === 'authelia-ldap-cleartext')).toEqual([]);
+    }
   });
 });
 
@@ -682,6 +825,32 @@ describe('system checks', () => {
         'oidc-clients-registered',
         'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it reads groups from the ID token, which Authelia leaves out (no claims policy)',
       ],
+    ]);
+  });
+
+  it("reports a client whose scopes, or refresh grant, Authelia's registration lacks (edited by hand)", () => {
+    const input = reference().system();
+    // Given prod's CLI client registered without refresh_token, and without offline_access
+    const edit = (from: RegExp, to: string) =>
+      oidcClientsCheck.check({
+        ...input,
+        files: input.files.map((file) =>
+          file.path === 'charts/authelia/clusters/prod.yaml'
+            ? { ...file, content: file.content.replace(from, to) }
+            : file,
+        ),
+      });
+    const noRefresh = edit(/(\n *- authorization_code)\n *- refresh_token(?=\n)/, '$1');
+    expect(noRefresh.map((issue) => [issue.code, issue.message, issue.expected])).toEqual([
+      [
+        'oidc-clients-registered',
+        'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it asks for offline_access (a refresh token), Authelia registers grant types authorization_code: no refresh token is ever issued, and its sessions end with the ID token',
+        'grant_types: [authorization_code, refresh_token]',
+      ],
+    ]);
+    const noScope = edit(/(\n *- groups)\n *- offline_access(?=\n)/, '$1');
+    expect(noScope.map((issue) => issue.message)).toEqual([
+      'OIDC client "argocd-prod-cli" of argocd on cluster "prod": it asks for scope(s) offline_access, Authelia registers it for openid, profile, email, groups: Authelia answers invalid_scope',
     ]);
   });
 

@@ -331,3 +331,72 @@ describe('flows (zero trust) against the chart 0.11.5', () => {
     expect(prod).toContain('smtp {"kind":"fqdn","name":"smtp.example.org"} 465');
   });
 });
+
+describe.skipIf(helm === undefined)(
+  'a private CA (caCertificates) rendered by the real Helm',
+  () => {
+    // Given prod's backends signed by a private CA
+    const CA = readFileSync(new URL('./fixtures/private-ca.crt', import.meta.url), 'utf8');
+    const withCa = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: CA } });
+    const caChart = withCa.components.components.find(
+      (entry) => entry.component.name === 'authelia',
+    )?.output.chart;
+
+    it('sets only keys the chart defines and passes its values.schema.json', () => {
+      const upstream = parseYaml(
+        readVendoredChartFile('authelia', version, 'values.yaml'),
+      ) as Values;
+      expect(
+        unknownValueKeys((caChart?.clusters.prod?.authelia ?? {}) as Values, upstream),
+      ).toEqual([]);
+      const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+      ajv.addSchema(
+        JSON.parse(
+          readFileSync(vendored('charts', 'authelia', version, 'definitions.json'), 'utf8'),
+        ),
+        'https://charts.authelia.com/definitions.json',
+      );
+      const validate = ajv.compile(
+        JSON.parse(readVendoredChartFile('authelia', version, 'values.schema.json')),
+      );
+      expect(validate(mergeValues(upstream, withCa.values('authelia', 'prod').authelia))).toBe(
+        true,
+      );
+    });
+
+    it('mounts the CA at /certificates, points certificates_directory there, rolls on change', () => {
+      if (caChart === undefined || helm === undefined) throw new Error('no chart or no helm');
+      const objects = helmTemplate(helm, {
+        spec: caChart,
+        release: 'authelia',
+        namespace: 'authelia',
+        valueFiles: ['env/production.yaml', 'clusters/prod.yaml'],
+        flags: ['--skip-schema-validation'],
+      }) as Loose[];
+      // the chart's Secret holds the PEM as a *.crt file (Authelia loads .crt, .pem, .cer)
+      const secret = objects.find((object) => object.kind === 'Secret');
+      expect(secret?.metadata.name).toBe('authelia-certificates');
+      expect(Object.keys(secret.data)).toEqual(['ca-certificates.crt']);
+      expect(Buffer.from(secret.data['ca-certificates.crt'], 'base64').toString('utf8')).toBe(CA);
+      // mounted where the configuration says
+      const { config } = renderedConfiguration(objects);
+      expect(config.certificates_directory).toBe('/certificates');
+      const deployment = objects.find((object) => object.kind === 'Deployment');
+      const pod = deployment.spec.template.spec;
+      const volume = pod.volumes.find(
+        (entry: Loose) => entry.secret?.secretName === secret.metadata.name,
+      );
+      expect(pod.containers[0].volumeMounts).toContainEqual(
+        expect.objectContaining({ name: volume.name, mountPath: '/certificates' }),
+      );
+      // the chart has no checksum of that Secret: ours rolls the pods when the CA changes
+      expect(
+        deployment.spec.template.metadata.annotations['homelab.dev/ca-certificates-sha256'],
+      ).toMatch(/^[0-9a-f]{64}$/);
+      // still Pod Security restricted, and the configuration passes Authelia's schema
+      expect(restrictedProblems(podSpecOf(deployment) ?? {})).toEqual([]);
+      const validate = autheliaSchema();
+      expect(validate(config) ? [] : (validate as Loose).errors).toEqual([]);
+    });
+  },
+);

@@ -22,6 +22,10 @@ passwordReset?: boolean
 storage?: AutheliaStorage
 session?: AutheliaSession
 smtp?: AutheliaSmtp
+/**
+ * CA certificates Authelia trusts besides the public CAs of its image: PEM, one or more -----BEGIN CERTIFICATE----- blocks (e.g. the root of the private CA that signed an LDAP, PostgreSQL, Redis or SMTP server's certificate). A CA certificate is public, not a secret: the chart writes it into the Secret authelia-certificates and mounts it at /certificates, Authelia's certificates_directory (default: none, public CAs only).
+ */
+caCertificates?: string
 }
 /**
  * Where the users and their groups come from: exactly one of file (default) or ldap.
@@ -49,7 +53,7 @@ address: string
  */
 implementation?: ("custom" | "activedirectory" | "rfc2307bis" | "freeipa" | "lldap" | "glauth")
 /**
- * Upgrade an ldap:// connection with StartTLS (default false).
+ * Upgrade an ldap:// connection with StartTLS (default false). Without it, or ldaps://, an ldap:// server outside the cluster receives the bind password in clear text (a warning).
  */
 startTls?: boolean
 /**
