@@ -1,19 +1,13 @@
 #!/usr/bin/env node
 // Writes schema/platform.schema.json: the definition schema composed from every registered
-// component's settings fragment (what editors complete platform.yaml against). With `--types`,
-// also regenerates src/generated/definition.ts from it (json-schema-to-typescript). Run from the
-// package folder after tsc; a test fails when either file is stale.
+// component's settings fragment (what editors complete platform.yaml against). Run from the
+// package folder after tsc (the build does). The TypeScript types come from the same schemas, per
+// part: core's src/generated/platform.ts (the definition without component settings) and each
+// component's src/generated/settings.ts, each with a test that fails when it is stale.
 import { writeFileSync } from 'node:fs';
-import { generateDefinitionTypes } from '@homelab/core/scripts/platform-types.mjs';
 import { definitionSchema } from '../dist/definition.js';
 
-const schema = `${JSON.stringify(definitionSchema, null, 2)}\n`;
-writeFileSync(new URL('../schema/platform.schema.json', import.meta.url), schema);
-if (process.argv.includes('--types')) {
-  const types = await generateDefinitionTypes(
-    definitionSchema,
-    'pnpm --filter @homelab/cli gen:types',
-    'schema/platform.schema.json',
-  );
-  writeFileSync(new URL('../src/generated/definition.ts', import.meta.url), types);
-}
+writeFileSync(
+  new URL('../schema/platform.schema.json', import.meta.url),
+  `${JSON.stringify(definitionSchema, null, 2)}\n`,
+);

@@ -1,5 +1,5 @@
 // The definition schema of the registered components, and its validators. The build composes the
-// schema into schema/platform.schema.json (editor completion; types in src/generated/) and
+// schema into schema/platform.schema.json (editor completion) and
 // generates the validators' code (dist/definition-validator.cjs): the definition's, and each
 // component's merged settings', so the CLI never compiles a schema.
 import { createRequire } from 'node:module';
