@@ -272,6 +272,50 @@ export function convergenceWait(
   };
 }
 
+/** The number of etcd members that make a quorum among `members`. */
+function quorum(members: number): number {
+  return Math.floor(members / 2) + 1;
+}
+
+/**
+ * What a control plane that still runs does before the restore: save its etcd database, then wipe
+ * its EPHEMERAL partition. Its data directory holds the lost cluster's members: Talos v1.12 starts
+ * etcd on a non-empty directory with `initial-cluster-state=existing` (services/etcd.go
+ * `argsForControlPlane`), so it keeps waiting for those members and never joins the restored one,
+ * and machined answers `AlreadyExists` to a bootstrap on it (v1alpha1_server.go `Bootstrap`),
+ * which step 2's loop takes for a restore done. Talos' own disaster recovery wipes it with
+ * `reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL`.
+ *
+ * The database is saved first, being newer than the last scheduled snapshot: through the etcd API
+ * (`etcd snapshot`, which carries etcd's hash), else, when etcd no longer serves one, as a copy of
+ * the file (`cp /var/lib/etcd/member/snap/db`, an archive extracted into a folder; no hash, so
+ * the restore needs `--recover-skip-hash-check`). The wipe runs only once one of them saved it
+ * (the text says to run it alone when neither can). `-e` with `-n`: `gen config` writes a talosconfig
+ * whose endpoints step 2 sets only later.
+ */
+export function survivingControlPlaneCommands(node: {
+  hostname: string;
+  address: string;
+}): string[] {
+  const talos = `talosctl -e ${q(node.address)} -n ${q(node.address)}`;
+  return [
+    `{ ${talos} etcd snapshot ${q(`./etcd-${node.hostname}.snapshot`)} || ${talos} cp /var/lib/etcd/member/snap/db ${q(`./etcd-${node.hostname}`)}; } && ${talos} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL`,
+  ];
+}
+
+/** The bootstrap of step 2 from `./db.snapshot`, retried until the control plane takes it. */
+function recoverCommands(address: string, skipHashCheck: boolean): string[] {
+  const flags = `--recover-from=./db.snapshot${skipHashCheck ? ' --recover-skip-hash-check' : ''}`;
+  return [
+    // The node answers only once it has installed Talos and rebooted after step 5's apply,
+    // and takes the bootstrap only once its container runtime runs and its clock is in sync
+    // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
+    // too: an earlier try restored etcd although its answer was lost.
+    `until talosctl -n ${q(address)} bootstrap ${flags} 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
+    `talosctl -n ${q(address)} health --wait-timeout 20m`,
+  ];
+}
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -322,11 +366,40 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     'export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
   );
+  const controlPlanes = cluster.controlPlanes.length;
   add(
     `Then follow steps 2 to 5 of \`${talosReadme}\` (schematic, machine configs, DHCP addresses,`,
-    'apply). Do **not** run its step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead.',
+    'apply) for the machines that were lost, every machine when all were. Do **not** run its step 6',
+    '(`talosctl bootstrap`): etcd comes back from the snapshot instead. A machine that still runs',
+    'Talos keeps its installation: do not boot it from the ISO. A worker that still runs keeps its data',
+    'disks, and their volumes come back healthy; it rejoins once the API answers again.',
+    '',
+    ...(controlPlanes > 1
+      ? [
+          `Losing ${controlPlanes - quorum(controlPlanes) === 1 ? 'one control plane' : `up to ${controlPlanes - quorum(controlPlanes)} control planes`} (or workers), with ${quorum(controlPlanes)} of the ${controlPlanes} still etcd members that`,
+          'answer `talosctl etcd status`, is no disaster: follow "Replacing a dead node" of',
+          `\`${talosReadme}\` instead; etcd and the volumes stay. This runbook is for a quorum lost.`,
+          '',
+        ]
+      : []),
+    '### Control planes that still run',
+    '',
+    'A control plane that still runs, its etcd without a quorum or its data unusable, keeps the lost',
+    "cluster's etcd data: etcd there keeps waiting for the lost members and never joins the restored",
+    'cluster, and a bootstrap on it answers `AlreadyExists`, which step 2 takes for a restore done.',
+    'Before step 2, on each control plane that still runs (and only on those), save its etcd',
+    'database, newer than the last scheduled snapshot: through the etcd API when it still serves',
+    'one (`./etcd-<hostname>.snapshot`), else as a copy of the file (`./etcd-<hostname>/db`). Then',
+    "wipe its EPHEMERAL partition: etcd's data and all of `/var` (Longhorn's disk at `/var/lib/longhorn`",
+    'on a storage node; the user volumes under `/var/mnt` stay). It reboots and waits for step 2.',
+    'The wipe runs only once the database is saved; when neither way can read it, run the',
+    '`reset` alone.',
     '',
   );
+  for (const node of cluster.controlPlanes) {
+    add(`**${node.hostname}** (${node.address}), only if it still runs:`, '');
+    sh(...survivingControlPlaneCommands(node));
+  }
   if (etcd !== undefined && s3 !== undefined && first !== undefined) {
     add(
       '## 2. Restore etcd from the latest snapshot',
@@ -352,13 +425,23 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
       `talosctl config node ${q(first.address)}`,
-      // The node answers only once it has installed Talos and rebooted after step 5's apply,
-      // and takes the bootstrap only once its container runtime runs and its clock is in sync
-      // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
-      // too: an earlier try restored etcd although its answer was lost.
-      `until talosctl -n ${q(first.address)} bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
-      `talosctl -n ${q(first.address)} health --wait-timeout 20m`,
+      ...recoverCommands(first.address, false),
       'rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err',
+    );
+    add(
+      'A database saved from a control plane that still ran is newer: to restore it instead, copy it',
+      'to `./db.snapshot` and bootstrap from it. A snapshot through the etcd API',
+      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: run the block above from',
+      '`talosctl config endpoint` on. A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`) has',
+      'none, and Talos refuses it without `--recover-skip-hash-check`; copied from a running etcd, it',
+      'may also miss the last writes:',
+      '',
+    );
+    sh(
+      `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
+      `talosctl config node ${q(first.address)}`,
+      ...recoverCommands(first.address, true),
+      'rm ./db.snapshot ./bootstrap.err',
     );
     add(
       'The restored etcd holds every object as it was at the snapshot: Argo CD, Cilium and the',
@@ -370,9 +453,22 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     add(
       '## 2. Bootstrap etcd',
       '',
-      `There is no etcd backup for this cluster: bootstrap anew (step 6 of \`${talosReadme}\`).`,
+      `There is no etcd backup for this cluster: bootstrap anew (step 6 of \`${talosReadme}\`), unless`,
+      'a control plane that still ran left its database ("Control planes that still run"): copy it to',
+      '`./db.snapshot` and restore it instead. A snapshot through the etcd API',
+      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: leave',
+      '`--recover-skip-hash-check` out. A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`)',
+      'has none, and Talos refuses it without that flag:',
       '',
     );
+    if (first !== undefined) {
+      sh(
+        `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
+        `talosctl config node ${q(first.address)}`,
+        ...recoverCommands(first.address, true),
+        'rm ./db.snapshot ./bootstrap.err',
+      );
+    }
   }
   const waiting = convergenceWait(cluster, volumes, input.gitopsNamespace);
   const longhorn = input.storageDriver === LONGHORN_CSI_DRIVER;
@@ -490,8 +586,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
-        'or half-restored volume. A volume that was not faulted kept its data, newer than any',
-        'backup: restore it only when its data is known to be bad. The last command says',
+        'or half-restored volume. With etcd bootstrapped anew (step 2), every claim is a new one',
+        'Argo CD made empty, whatever the workload wrote into it since: restore each. With etcd',
+        'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
+        'only when its data is known to be bad. The last command says',
         '`RESTORE FAILED` when nothing was restored (VolSync reports an empty restore as',
         '`Successful`): then do not go on, and find the snapshot to restore first:',
         '',
