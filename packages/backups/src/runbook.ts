@@ -200,6 +200,22 @@ export function faultedClaimsCommands(): string[] {
 }
 
 /**
+ * Lists Longhorn's own backups of the faulted volumes (`<namespace>/<claim> <backup> <time>`): a
+ * tier of the storage provider may back its volumes up to Longhorn's backup target (a
+ * RecurringJob of task `backup`), independently of restic. After etcd came back, Longhorn v1.8.1
+ * holds one BackupVolume per backed-up volume (`spec.volumeName`, the volume's name, which is its
+ * PersistentVolume's; `status.lastBackupName`, `status.lastBackupAt`), pulled from the target. A
+ * faulted claim listed here is not lost.
+ */
+export function longhornBackupsCommands(): string[] {
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.metadata.name}{" "}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}' > ./faulted-volumes`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get backupvolumes.longhorn.io -o jsonpath='{range .items[*]}{.spec.volumeName}{" "}{.status.lastBackupName}{" "}{.status.lastBackupAt}{"\\n"}{end}' | awk 'NR == FNR { claim[$1] = $2; next } ($1 in claim) && $2 != "" { print claim[$1], $2, $3 }' ./faulted-volumes -`,
+    'rm ./faulted-volumes',
+  ];
+}
+
+/**
  * Replaces one faulted claim that has no backup by an empty one: the claim (`--wait=false`: its
  * `kubernetes.io/pvc-protection` finalizer holds it while a scheduled pod mounts it; the pods
  * controllers make in place of the deleted ones stay unscheduled while it is being deleted, and
@@ -498,11 +514,23 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     sh(...faultedClaimsCommands());
     add(
       ...(protectedClaims.length === 0
-        ? ['No volume of this cluster has a backup: every claim listed lost its data, and the']
+        ? []
         : [
-            `Step 4 restores the protected ones (${protectedClaims.join(', ')}): leave them to it.`,
-            "Any other claim listed has no backup (Prometheus' data, for one): its data is gone, the",
+            `Step 4 restores the protected ones (${protectedClaims.join(', ')}) from restic: leave them to it.`,
           ]),
+      "A tier may also back its volumes up to Longhorn's own backup target (its backup",
+      'RecurringJob). This lists the faulted claims Longhorn has a backup of, with the last one and',
+      'its time:',
+      '',
+    );
+    sh(...longhornBackupsCommands());
+    add(
+      'A claim listed there is not lost: restore it from that backup with Longhorn\'s "Restore from a',
+      'backup" (a new volume from the backup; then, once the faulted claim is deleted, "Create',
+      'PV/PVC" for it with the namespace and name of the claim), keeping the pods that mount it',
+      'stopped until the claim is back, so that nothing makes an empty one in its place.',
+      '',
+      `Any other claim of the first list${protectedClaims.length === 0 ? '' : ', not a protected one,'} has no backup: its data is gone, the`,
       'pods that mount it cannot start, and the wait below would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
       'for a claim from Git, makes a new one:',

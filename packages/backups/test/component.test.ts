@@ -10,6 +10,7 @@ import {
   testReferenceClusters,
   testRun,
   withStandIn,
+  withStandInScript,
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
@@ -886,6 +887,33 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     );
     expect(state).toBeGreaterThan(lines.indexOf('## 4. Restore the volumes from restic'));
     expect(state).toBeLessThan(lines.indexOf('kubectl -n paperless delete pvc data --wait=false'));
+  });
+
+  test("lists the faulted claims that Longhorn's own backup target holds, not as lost", () => {
+    // Longhorn v1.8.1: a BackupVolume per backed-up volume (spec.volumeName,
+    // status.lastBackupName, status.lastBackupAt); a tier's backup RecurringJob writes them
+    // whatever restic does. The text once called every unprotected faulted claim's data gone.
+    const start = lines.findIndex((line) => line.endsWith('> ./faulted-volumes'));
+    const block = lines.slice(start, start + 3);
+    expect(block[2]).toBe('rm ./faulted-volumes');
+    const kubectl = [
+      'case "$*" in',
+      `  *' volumes.longhorn.io '*) printf '%s\\n' 'pvc-1 monitoring/prometheus-db-0' 'pvc-2 paperless/data' 'pvc-3 wiki/data' ;;`,
+      `  *' backupvolumes.longhorn.io '*) printf '%s\\n' 'pvc-1 backup-a 2026-01-01T01:00:00Z' 'pvc-9 backup-z 2026-01-01T01:00:00Z' 'pvc-3  ' 'pvc-2 backup-b 2026-01-02T01:00:00Z' ;;`,
+      '  *) exit 1 ;;',
+      'esac',
+    ].join('\n');
+    const listed = withStandInScript(block.join('\n'), 'kubectl', kubectl);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      'monitoring/prometheus-db-0 backup-a 2026-01-01T01:00:00Z',
+      'paperless/data backup-b 2026-01-02T01:00:00Z',
+    ]);
+    expect(onLonghorn).not.toContain("has no backup (Prometheus' data, for one)");
+    expect(onLonghorn).toContain('A claim listed there is not lost: restore it from that backup');
+    expect(start).toBeLessThan(
+      lines.indexOf("CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it"),
+    );
   });
 
   test('names no Longhorn object on another storage provider', () => {
