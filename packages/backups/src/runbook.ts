@@ -385,10 +385,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const controlPlanes = cluster.controlPlanes.length;
   add(
     `Then follow steps 2 to 5 of \`${talosReadme}\` (schematic, machine configs, DHCP addresses,`,
-    'apply) for the machines that were lost, every machine when all were. Do **not** run its step 6',
-    '(`talosctl bootstrap`): etcd comes back from the snapshot instead. A machine that still runs',
-    'Talos keeps its installation: do not boot it from the ISO. A worker that still runs keeps its data',
-    'disks, and their volumes come back healthy; it rejoins once the API answers again.',
+    'apply) for the machines that were lost, every machine when all were. Do **not** run its',
+    'step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead. A machine that still',
+    'runs Talos keeps its installation: do not boot it from the ISO. A worker that still runs keeps',
+    'its data disks, and their volumes come back healthy; it rejoins once the API answers again.',
     '',
     ...(controlPlanes > 1
       ? [

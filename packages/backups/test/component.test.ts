@@ -645,7 +645,7 @@ describe('the disaster-recovery runbook: control planes that still run', () => {
 
   test('rebuilds only the machines that were lost, and sends the loss of one of three control planes to the node replacement', () => {
     expect(prod).toContain(
-      'apply) for the machines that were lost, every machine when all were. Do **not** run its step 6',
+      'apply) for the machines that were lost, every machine when all were. Do **not** run its',
     );
     expect(prod).toContain(
       'Losing one control plane (or workers), with 2 of the 3 still etcd members that',
