@@ -200,6 +200,22 @@ export function faultedClaimsCommands(): string[] {
 }
 
 /**
+ * Lists Longhorn's own backups of the faulted volumes (`<namespace>/<claim> <backup> <time>`): a
+ * tier of the storage provider may back its volumes up to Longhorn's backup target (a
+ * RecurringJob of task `backup`), independently of restic. After etcd came back, Longhorn v1.8.1
+ * holds one BackupVolume per backed-up volume (`spec.volumeName`, the volume's name, which is its
+ * PersistentVolume's; `status.lastBackupName`, `status.lastBackupAt`), pulled from the target. A
+ * faulted claim listed here is not lost.
+ */
+export function longhornBackupsCommands(): string[] {
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.metadata.name}{" "}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}' > ./faulted-volumes`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get backupvolumes.longhorn.io -o jsonpath='{range .items[*]}{.spec.volumeName}{" "}{.status.lastBackupName}{" "}{.status.lastBackupAt}{"\\n"}{end}' | awk 'NR == FNR { claim[$1] = $2; next } ($1 in claim) && $2 != "" { print claim[$1], $2, $3 }' ./faulted-volumes -`,
+    'rm ./faulted-volumes',
+  ];
+}
+
+/**
  * Replaces one faulted claim that has no backup by an empty one: the claim (`--wait=false`: its
  * `kubernetes.io/pvc-protection` finalizer holds it while a scheduled pod mounts it; the pods
  * controllers make in place of the deleted ones stay unscheduled while it is being deleted, and
@@ -272,6 +288,50 @@ export function convergenceWait(
   };
 }
 
+/** The number of etcd members that make a quorum among `members`. */
+function quorum(members: number): number {
+  return Math.floor(members / 2) + 1;
+}
+
+/**
+ * What a control plane that still runs does before the restore: save its etcd database, then wipe
+ * its EPHEMERAL partition. Its data directory holds the lost cluster's members: Talos v1.12 starts
+ * etcd on a non-empty directory with `initial-cluster-state=existing` (services/etcd.go
+ * `argsForControlPlane`), so it keeps waiting for those members and never joins the restored one,
+ * and machined answers `AlreadyExists` to a bootstrap on it (v1alpha1_server.go `Bootstrap`),
+ * which step 2's loop takes for a restore done. Talos' own disaster recovery wipes it with
+ * `reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL`.
+ *
+ * The database is saved first, being newer than the last scheduled snapshot: through the etcd API
+ * (`etcd snapshot`, which carries etcd's hash), else, when etcd no longer serves one, as a copy of
+ * the file (`cp /var/lib/etcd/member/snap/db`, an archive extracted into a folder; no hash, so
+ * the restore needs `--recover-skip-hash-check`). The wipe runs only once one of them saved it
+ * (the text says to run it alone when neither can). `-e` with `-n`: `gen config` writes a talosconfig
+ * whose endpoints step 2 sets only later.
+ */
+export function survivingControlPlaneCommands(node: {
+  hostname: string;
+  address: string;
+}): string[] {
+  const talos = `talosctl -e ${q(node.address)} -n ${q(node.address)}`;
+  return [
+    `{ ${talos} etcd snapshot ${q(`./etcd-${node.hostname}.snapshot`)} || ${talos} cp /var/lib/etcd/member/snap/db ${q(`./etcd-${node.hostname}`)}; } && ${talos} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL`,
+  ];
+}
+
+/** The bootstrap of step 2 from `./db.snapshot`, retried until the control plane takes it. */
+function recoverCommands(address: string, skipHashCheck: boolean): string[] {
+  const flags = `--recover-from=./db.snapshot${skipHashCheck ? ' --recover-skip-hash-check' : ''}`;
+  return [
+    // The node answers only once it has installed Talos and rebooted after step 5's apply,
+    // and takes the bootstrap only once its container runtime runs and its clock is in sync
+    // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
+    // too: an earlier try restored etcd although its answer was lost.
+    `until talosctl -n ${q(address)} bootstrap ${flags} 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
+    `talosctl -n ${q(address)} health --wait-timeout 20m`,
+  ];
+}
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -322,11 +382,40 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     'export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
   );
+  const controlPlanes = cluster.controlPlanes.length;
   add(
     `Then follow steps 2 to 5 of \`${talosReadme}\` (schematic, machine configs, DHCP addresses,`,
-    'apply). Do **not** run its step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead.',
+    'apply) for the machines that were lost, every machine when all were. Do **not** run its',
+    'step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead. A machine that still',
+    'runs Talos keeps its installation: do not boot it from the ISO. A worker that still runs keeps',
+    'its data disks, and their volumes come back healthy; it rejoins once the API answers again.',
+    '',
+    ...(controlPlanes > 1
+      ? [
+          `Losing ${controlPlanes - quorum(controlPlanes) === 1 ? 'one control plane' : `up to ${controlPlanes - quorum(controlPlanes)} control planes`} (or workers), with ${quorum(controlPlanes)} of the ${controlPlanes} still etcd members that`,
+          'answer `talosctl etcd status`, is no disaster: follow "Replacing a dead node" of',
+          `\`${talosReadme}\` instead; etcd and the volumes stay. This runbook is for a quorum lost.`,
+          '',
+        ]
+      : []),
+    '### Control planes that still run',
+    '',
+    'A control plane that still runs, its etcd without a quorum or its data unusable, keeps the lost',
+    "cluster's etcd data: etcd there keeps waiting for the lost members and never joins the restored",
+    'cluster, and a bootstrap on it answers `AlreadyExists`, which step 2 takes for a restore done.',
+    'Before step 2, on each control plane that still runs (and only on those), save its etcd',
+    'database, newer than the last scheduled snapshot: through the etcd API when it still serves',
+    'one (`./etcd-<hostname>.snapshot`), else as a copy of the file (`./etcd-<hostname>/db`). Then',
+    "wipe its EPHEMERAL partition: etcd's data and all of `/var` (Longhorn's disk at `/var/lib/longhorn`",
+    'on a storage node; the user volumes under `/var/mnt` stay). It reboots and waits for step 2.',
+    'The wipe runs only once the database is saved; when neither way can read it, run the',
+    '`reset` alone.',
     '',
   );
+  for (const node of cluster.controlPlanes) {
+    add(`**${node.hostname}** (${node.address}), only if it still runs:`, '');
+    sh(...survivingControlPlaneCommands(node));
+  }
   if (etcd !== undefined && s3 !== undefined && first !== undefined) {
     add(
       '## 2. Restore etcd from the latest snapshot',
@@ -352,13 +441,23 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
       `talosctl config node ${q(first.address)}`,
-      // The node answers only once it has installed Talos and rebooted after step 5's apply,
-      // and takes the bootstrap only once its container runtime runs and its clock is in sync
-      // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
-      // too: an earlier try restored etcd although its answer was lost.
-      `until talosctl -n ${q(first.address)} bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
-      `talosctl -n ${q(first.address)} health --wait-timeout 20m`,
+      ...recoverCommands(first.address, false),
       'rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err',
+    );
+    add(
+      'A database saved from a control plane that still ran is newer: to restore it instead, copy it',
+      'to `./db.snapshot` and bootstrap from it. A snapshot through the etcd API',
+      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: run the block above from',
+      '`talosctl config endpoint` on. A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`) has',
+      'none, and Talos refuses it without `--recover-skip-hash-check`; copied from a running etcd, it',
+      'may also miss the last writes:',
+      '',
+    );
+    sh(
+      `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
+      `talosctl config node ${q(first.address)}`,
+      ...recoverCommands(first.address, true),
+      'rm ./db.snapshot ./bootstrap.err',
     );
     add(
       'The restored etcd holds every object as it was at the snapshot: Argo CD, Cilium and the',
@@ -370,9 +469,22 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     add(
       '## 2. Bootstrap etcd',
       '',
-      `There is no etcd backup for this cluster: bootstrap anew (step 6 of \`${talosReadme}\`).`,
+      `There is no etcd backup for this cluster: bootstrap anew (step 6 of \`${talosReadme}\`), unless`,
+      'a control plane that still ran left its database ("Control planes that still run"): copy it to',
+      '`./db.snapshot` and restore it instead. A snapshot through the etcd API',
+      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: leave',
+      '`--recover-skip-hash-check` out. A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`)',
+      'has none, and Talos refuses it without that flag:',
       '',
     );
+    if (first !== undefined) {
+      sh(
+        `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
+        `talosctl config node ${q(first.address)}`,
+        ...recoverCommands(first.address, true),
+        'rm ./db.snapshot ./bootstrap.err',
+      );
+    }
   }
   const waiting = convergenceWait(cluster, volumes, input.gitopsNamespace);
   const longhorn = input.storageDriver === LONGHORN_CSI_DRIVER;
@@ -402,11 +514,23 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     sh(...faultedClaimsCommands());
     add(
       ...(protectedClaims.length === 0
-        ? ['No volume of this cluster has a backup: every claim listed lost its data, and the']
+        ? []
         : [
-            `Step 4 restores the protected ones (${protectedClaims.join(', ')}): leave them to it.`,
-            "Any other claim listed has no backup (Prometheus' data, for one): its data is gone, the",
+            `Step 4 restores the protected ones (${protectedClaims.join(', ')}) from restic: leave them to it.`,
           ]),
+      "A tier may also back its volumes up to Longhorn's own backup target (its backup",
+      'RecurringJob). This lists the faulted claims Longhorn has a backup of, with the last one and',
+      'its time:',
+      '',
+    );
+    sh(...longhornBackupsCommands());
+    add(
+      'A claim listed there is not lost: restore it from that backup with Longhorn\'s "Restore from a',
+      'backup" (a new volume from the backup; then, once the faulted claim is deleted, "Create',
+      'PV/PVC" for it with the namespace and name of the claim), keeping the pods that mount it',
+      'stopped until the claim is back, so that nothing makes an empty one in its place.',
+      '',
+      `Any other claim of the first list${protectedClaims.length === 0 ? '' : ', not a protected one,'} has no backup: its data is gone, the`,
       'pods that mount it cannot start, and the wait below would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
       'for a claim from Git, makes a new one:',
@@ -490,8 +614,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
-        'or half-restored volume. A volume that was not faulted kept its data, newer than any',
-        'backup: restore it only when its data is known to be bad. The last command says',
+        'or half-restored volume. With etcd bootstrapped anew (step 2), every claim is a new one',
+        'Argo CD made empty, whatever the workload wrote into it since: restore each. With etcd',
+        'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
+        'only when its data is known to be bad. The last command says',
         '`RESTORE FAILED` when nothing was restored (VolSync reports an empty restore as',
         '`Successful`): then do not go on, and find the snapshot to restore first:',
         '',

@@ -10,6 +10,7 @@ import {
   testReferenceClusters,
   testRun,
   withStandIn,
+  withStandInScript,
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
@@ -581,6 +582,91 @@ describe('the disaster-recovery runbook', () => {
   });
 });
 
+describe('the disaster-recovery runbook: control planes that still run', () => {
+  const runbookOf = (run: ReturnType<typeof runBackups>, cluster: string) =>
+    run.components.components
+      .find((c) => c.component.name === 'backups')
+      ?.output.files?.find((f) => f.path === `clusters/${cluster}/disaster-recovery.md`)
+      ?.content as string;
+  const run = runBackups();
+  const prod = runbookOf(run, 'prod');
+  const lines = prod.split('\n');
+  const saveAndWipe = (address: string) =>
+    lines.find((line) => line.includes(`-n ${address} reset `)) ?? '';
+
+  test('saves and wipes the etcd data of every control plane still running before step 2', () => {
+    // Talos v1.12.11 starts etcd on a data directory that is not empty with
+    // initial-cluster-state=existing (the lost members) and answers AlreadyExists to a bootstrap
+    // on it, which step 2's loop takes for a restore done: Talos' own disaster recovery wipes it.
+    const step2 = lines.indexOf('## 2. Restore etcd from the latest snapshot');
+    for (const [host, address] of [
+      ['prod-cp1', '192.168.3.11'],
+      ['prod-cp2', '192.168.3.12'],
+      ['prod-cp3', '192.168.3.13'],
+    ] as const) {
+      const talos = `talosctl -e ${address} -n ${address}`;
+      expect(saveAndWipe(address)).toBe(
+        `{ ${talos} etcd snapshot ./etcd-${host}.snapshot || ${talos} cp /var/lib/etcd/member/snap/db ./etcd-${host}; } && ${talos} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL`,
+      );
+      expect(lines.indexOf(saveAndWipe(address))).toBeLessThan(step2);
+      expect(lines.indexOf(saveAndWipe(address))).toBeGreaterThan(
+        lines.findIndex((line) => line.includes('follow steps 2 to 5 of')),
+      );
+    }
+  });
+
+  test('wipes only once the database is saved, through the etcd API or as a copy of the file', () => {
+    const line = saveAndWipe('192.168.3.12');
+    const fromApi = withStandIn(line, 'talosctl', ['ok', 'ok']);
+    expect(fromApi.status).toBe(0);
+    expect(fromApi.calls.map((args) => args[4])).toEqual(['etcd', 'reset']);
+    const copied = withStandIn(line, 'talosctl', ['no quorum', 'ok', 'ok']);
+    expect(copied.status).toBe(0);
+    expect(copied.calls.map((args) => args[4])).toEqual(['etcd', 'cp', 'reset']);
+    const unsaved = withStandIn(line, 'talosctl', ['no quorum', 'unreadable']);
+    expect(unsaved.status).not.toBe(0);
+    expect(unsaved.calls.map((args) => args[4])).toEqual(['etcd', 'cp']);
+  });
+
+  test('restores a copied database file with --recover-skip-hash-check, a snapshot without', () => {
+    // talosctl v1.12.11 bootstrap: --recover-skip-hash-check "use when recovering from data
+    // directory copy"; etcd's restore refuses a file without its hash otherwise.
+    const loops = lines.filter((line) => line.includes('bootstrap --recover-from=./db.snapshot'));
+    expect(loops).toEqual([
+      "until talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done",
+      "until talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot --recover-skip-hash-check 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done",
+    ]);
+    expect(prod).toContain('(`cp ./etcd-<hostname>/db ./db.snapshot`)');
+    // without an etcd backup, a surviving control plane's database is still the way back
+    const noEtcd = runbookOf(runBackups({ s3: SETTINGS.s3, etcd: { enabled: false } }), 'prod');
+    expect(noEtcd).toContain('--recover-from=./db.snapshot --recover-skip-hash-check');
+    expect(noEtcd).toContain('bootstrap anew (step 6 of `clusters/prod/RUNBOOK.md`), unless');
+  });
+
+  test('rebuilds only the machines that were lost, and sends the loss of one of three control planes to the node replacement', () => {
+    expect(prod).toContain(
+      'apply) for the machines that were lost, every machine when all were. Do **not** run its',
+    );
+    expect(prod).toContain(
+      'Losing one control plane (or workers), with 2 of the 3 still etcd members that',
+    );
+    expect(prod).toContain(
+      'answer `talosctl etcd status`, is no disaster: follow "Replacing a dead node" of',
+    );
+    // one control plane: no quorum to keep, its block only
+    const dev = runbookOf(run, 'dev');
+    expect(dev).not.toContain('is no disaster');
+    expect(dev).toContain('**dev-cp1** (192.168.1.11), only if it still runs:');
+  });
+
+  test('restores every claim when etcd was bootstrapped anew: Argo CD made them empty', () => {
+    expect(prod).toContain('With etcd bootstrapped anew (step 2), every claim is a new one');
+    expect(prod).toContain(
+      'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
+    );
+  });
+});
+
 describe('the disaster-recovery runbook: reading what a restore did', () => {
   const file = runbookOf(runBackups(), 'prod');
   const lines = file.split('\n');
@@ -801,6 +887,33 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     );
     expect(state).toBeGreaterThan(lines.indexOf('## 4. Restore the volumes from restic'));
     expect(state).toBeLessThan(lines.indexOf('kubectl -n paperless delete pvc data --wait=false'));
+  });
+
+  test("lists the faulted claims that Longhorn's own backup target holds, not as lost", () => {
+    // Longhorn v1.8.1: a BackupVolume per backed-up volume (spec.volumeName,
+    // status.lastBackupName, status.lastBackupAt); a tier's backup RecurringJob writes them
+    // whatever restic does. The text once called every unprotected faulted claim's data gone.
+    const start = lines.findIndex((line) => line.endsWith('> ./faulted-volumes'));
+    const block = lines.slice(start, start + 3);
+    expect(block[2]).toBe('rm ./faulted-volumes');
+    const kubectl = [
+      'case "$*" in',
+      `  *' volumes.longhorn.io '*) printf '%s\\n' 'pvc-1 monitoring/prometheus-db-0' 'pvc-2 paperless/data' 'pvc-3 wiki/data' ;;`,
+      `  *' backupvolumes.longhorn.io '*) printf '%s\\n' 'pvc-1 backup-a 2026-01-01T01:00:00Z' 'pvc-9 backup-z 2026-01-01T01:00:00Z' 'pvc-3  ' 'pvc-2 backup-b 2026-01-02T01:00:00Z' ;;`,
+      '  *) exit 1 ;;',
+      'esac',
+    ].join('\n');
+    const listed = withStandInScript(block.join('\n'), 'kubectl', kubectl);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      'monitoring/prometheus-db-0 backup-a 2026-01-01T01:00:00Z',
+      'paperless/data backup-b 2026-01-02T01:00:00Z',
+    ]);
+    expect(onLonghorn).not.toContain("has no backup (Prometheus' data, for one)");
+    expect(onLonghorn).toContain('A claim listed there is not lost: restore it from that backup');
+    expect(start).toBeLessThan(
+      lines.indexOf("CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it"),
+    );
   });
 
   test('names no Longhorn object on another storage provider', () => {

@@ -191,3 +191,60 @@ describe(`VolSync ${VERSION}`, () => {
     expect(validateObjects(sourced, await loadModelValidators(sourced))).toEqual([]);
   });
 });
+
+describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () => {
+  // The runbook reads Longhorn's objects with kubectl's jsonpath, which prints nothing for a
+  // field that does not exist: a renamed field would list no faulted claim and no backup.
+  const crds = parseAllDocuments(
+    readVendoredChartFile('longhorn', '1.8.1', 'templates/crds.yaml')
+      .split('\n')
+      .filter((line) => !line.includes('{{'))
+      .join('\n'),
+  ) as AnyJson[];
+  const schemaOf = (name: string): AnyJson =>
+    crds
+      .find((doc) => doc?.kind === 'CustomResourceDefinition' && doc.metadata.name === name)
+      ?.spec.versions.find((v: AnyJson) => v.name === 'v1beta2').schema.openAPIV3Schema;
+  const has = (schema: AnyJson, path: string): boolean =>
+    path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
+
+  test('every field path of its Longhorn jsonpaths exists in the vendored CRDs', async () => {
+    const { longhornBackupsCommands, faultedClaimsCommands, volumeStateCommand } = await import(
+      '../src/runbook.js'
+    );
+    const text = [
+      ...longhornBackupsCommands(),
+      ...faultedClaimsCommands(),
+      volumeStateCommand({ volume: DATA } as AnyJson),
+    ].join('\n');
+    const paths: { [crd: string]: string[] } = {
+      'volumes.longhorn.io': [],
+      'backupvolumes.longhorn.io': [],
+    };
+    // a command substitution reads another object (the claim's `spec.volumeName`)
+    for (const line of text.split('\n').map((l) => l.replace(/"\$\([^)]*\)"/g, '""'))) {
+      const crd = Object.keys(paths).find((name) => line.includes(` get ${name} `));
+      if (crd === undefined) continue;
+      const fields = line.match(/\.(?:spec|status)(?:\.[A-Za-z]+)+/g) ?? [];
+      // only the jsonpath of this command: up to the first pipe or redirection
+      const own = line.split(/ \| | > /)[0] ?? '';
+      paths[crd]?.push(...fields.filter((field) => own.includes(field)).map((f) => f.slice(1)));
+    }
+    expect(paths['backupvolumes.longhorn.io']?.toSorted()).toEqual([
+      'spec.volumeName',
+      'status.lastBackupAt',
+      'status.lastBackupName',
+    ]);
+    expect(paths['volumes.longhorn.io']).toContain('status.kubernetesStatus.pvcName');
+    for (const [crd, fields] of Object.entries(paths)) {
+      for (const field of fields)
+        expect({ crd, field, found: has(schemaOf(crd), field) }).toEqual({
+          crd,
+          field,
+          found: true,
+        });
+    }
+    // and one that does not exist is found missing
+    expect(has(schemaOf('backupvolumes.longhorn.io'), 'status.lastBackup')).toBe(false);
+  });
+});
