@@ -358,6 +358,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '',
     `- the Talos secrets bundle \`secrets.yaml\` of \`${name}\`, kept in Bitwarden (step 1 of \`${talosReadme}\`);`,
     '  without it the machine configs, and every certificate, must be made anew;',
+    // Talos' kube-apiserver encrypts Secrets in etcd with the bundle's secretboxEncryptionSecret
+    // (pkg/machinery/config/generate/secrets/bundle.go, v1.12.11): a new bundle cannot read them.
+    ...(etcd === undefined
+      ? []
+      : [
+          '  and the etcd snapshot is of no use without it either: the API server keeps Secrets in etcd',
+          '  encrypted with its `secretboxEncryptionSecret`;',
+        ]),
     etcd === undefined
       ? '- (etcd backups are disabled on this cluster: the cluster state comes back from Git only);'
       : `- the age private key whose public key \`${etcd.agePublicKey ?? '(not set)'}\` encrypts the etcd snapshots, kept offline (never in the cluster or in Bitwarden alone);`,
