@@ -8,6 +8,7 @@ import {
   type KubeObject,
   type SystemCheck,
   settingsPath,
+  warning,
 } from '@homelab/core';
 import { BITWARDEN_GROUP, BITWARDEN_KIND } from './inventory.js';
 
@@ -232,9 +233,68 @@ export const secretsMadeCheck: SystemCheck = {
   },
 };
 
+/**
+ * Bitwarden grants a machine account whole projects, and an entry is in one project: a
+ * production cluster that maps an entry a cluster of another environment maps too can be kept
+ * apart from it by no project layout. That cluster's machine account reads the entry, and its
+ * access token sits in a Secret of every namespace with a BitwardenSecret there: whoever reads
+ * one (a development cluster's admin, a namespace's reader, an etcd backup of it) reads the
+ * production value (its OIDC keys, the restic password of its backups, its S3 credentials).
+ */
+export const productionEntriesCheck: SystemCheck = {
+  name: 'bitwarden-production-entries',
+  description:
+    "(a warning) No production cluster maps a Bitwarden entry that a cluster of another environment maps too: Bitwarden grants machine accounts whole projects and an entry is in one, so the other cluster's machine account, whose token is a Secret on that cluster, would read production's value.",
+  check(input) {
+    const issues: Issue[] = [];
+    const clusters = served(input);
+    // Bitwarden entry id -> where each cluster maps it (`<namespace>/<secret>:<key>`).
+    const entriesOf = new Map<string, Map<string, string[]>>();
+    for (const deployed of clusters) {
+      const entries = new Map<string, string[]>();
+      for (const { object } of bitwardenSecrets(deployed)) {
+        const secret = `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`;
+        for (const [key, id] of idsOf(object)) {
+          entries.set(id, [...(entries.get(id) ?? []), `${secret}:${key}`]);
+        }
+      }
+      entriesOf.set(deployed.cluster.name, entries);
+    }
+    for (const deployed of clusters) {
+      if (deployed.cluster.environment !== 'production') continue;
+      const own = entriesOf.get(deployed.cluster.name) ?? new Map<string, string[]>();
+      const others = clusters.filter((other) => other.cluster.environment !== 'production');
+      const sharers = new Set<string>();
+      const shared: string[] = [];
+      for (const [id, uses] of own) {
+        const sharing = others
+          .filter((other) => entriesOf.get(other.cluster.name)?.has(id))
+          .map((other) => other.cluster.name);
+        if (sharing.length === 0) continue;
+        for (const name of sharing) sharers.add(name);
+        shared.push(...uses);
+      }
+      if (shared.length === 0) continue;
+      shared.sort();
+      const names = [...sharers].sort();
+      issues.push(
+        warning({
+          code: 'bitwarden-production-entries',
+          path: settingsPath(deployed.cluster, COMPONENT),
+          value: shared,
+          message: `production cluster "${deployed.cluster.name}" fills ${shared.length} Secret key(s) from Bitwarden entries that ${names.join(', ')} map(s) too (${shared.join(', ')}): the machine account of ${names.join(', ')} must read them, and its access token is a Secret there, so whoever reads it there reads these production values`,
+          expected: `production's own entries (components.bitwarden-sm.secrets of cluster "${deployed.cluster.name}") in a Bitwarden project only its machine account reads`,
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,
   secretLabelsCheck,
   oidcClientSecretCheck,
   secretsMadeCheck,
+  productionEntriesCheck,
 ];

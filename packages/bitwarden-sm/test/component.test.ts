@@ -1,9 +1,10 @@
-import { formatIssue, type Issue, type Values } from '@homelab/core';
+import { formatIssue, formatPath, type Issue, type Values } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   authTokenCheck,
   oidcClientSecretCheck,
+  productionEntriesCheck,
   secretLabelsCheck,
   secretsMadeCheck,
 } from '../src/checks.js';
@@ -30,6 +31,10 @@ const argocd = consumer('argocd', 'argocd', [
   },
 ]);
 const INVENTORY = { 'argocd/argocd-oidc': { 'client-secret': ID_A } };
+
+function formatPathOf(issue: Issue): string {
+  return formatPath(issue.path);
+}
 
 function errors(issues: readonly Issue[]): Issue[] {
   return issues.filter((issue) => issue.severity === 'error');
@@ -338,6 +343,52 @@ describe('the machine-account token', () => {
     expect(authTokenCheck.check(input).map((issue) => issue.value)).toEqual([
       'argocd/another-token:token',
     ]);
+  });
+});
+
+describe("production's entries, apart from the other environments'", () => {
+  it('tells each cluster to make a machine account of its own, reading only its own project', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    for (const cluster of ['dev', 'prod']) {
+      const body = (run.declared(cluster).bootstrap?.[0]?.body ?? []).join(' ');
+      expect(body).toContain(`a machine account of cluster ${cluster} alone`);
+      expect(body).toContain(`\`homelab-${cluster}\``);
+      expect(body).toContain(
+        'read access only to the project that holds the entries this cluster maps',
+      );
+      expect(body).toContain('Never give this cluster another cluster\u2019s account or token');
+      // What it said before: one project of all the platform's secrets, for every cluster.
+      expect(body).not.toContain("the project holding the platform's secrets");
+    }
+  });
+
+  it('passes when production maps entries of its own', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd], {
+      prod: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_B } } },
+      staging: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_C } } },
+    });
+    expect(productionEntriesCheck.check(systemInput(run))).toEqual([]);
+  });
+
+  it("warns when production fills a Secret from an entry another environment's cluster maps too", () => {
+    // staging has its own entry, prod inherits the top-level one dev maps.
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd], {
+      staging: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_C } } },
+    });
+    const issues = productionEntriesCheck.check(systemInput(run));
+    expect(
+      issues.map((issue) => [issue.code, issue.severity, formatPathOf(issue), issue.value]),
+    ).toEqual([
+      [
+        'bitwarden-production-entries',
+        'warning',
+        'clusters[2].components.bitwarden-sm',
+        ['argocd/argocd-oidc:client-secret'],
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'production cluster "prod" fills 1 Secret key(s) from Bitwarden entries that dev map(s) too (argocd/argocd-oidc:client-secret): the machine account of dev must read them, and its access token is a Secret there, so whoever reads it there reads these production values',
+    );
   });
 });
 

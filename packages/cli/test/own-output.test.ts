@@ -26,6 +26,7 @@ import {
   type Registry,
   rolloutSurgeRoom,
   type SystemInput,
+  servicesNotExposed,
   storageBeforeClaims,
   volumeClaimsOf,
 } from '@homelab/core';
@@ -493,64 +494,76 @@ describe.skipIf(helm === undefined)(
         for (const application of Object.values(manifests)) {
           if (application.kind !== 'Application' || application.spec.source.helm === undefined)
             continue;
-          const chartPath = application.spec.source.path as string;
-          const chartDir = join(work, chartPath);
-          const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as AnyJson;
-          for (const dependency of chart.dependencies ?? []) {
-            const archive = `${dependency.name}-${dependency.version}.tgz`;
-            mkdirSync(join(chartDir, 'charts'), { recursive: true });
-            copyFileSync(
-              vendored('charts', dependency.name, dependency.version, archive),
-              join(chartDir, 'charts', archive),
-            );
-          }
-          const namespace = application.spec.destination.namespace as string;
-          // A dependency whose values schema $refs a URL (Authelia's) makes Helm fetch it, which
-          // fails offline: this suite evaluates objects, and apps/homelab's helm suite validates
-          // those values against the schema with the remote definitions vendored.
-          const remoteSchema = (chart.dependencies ?? []).some((dependency: AnyJson) =>
-            remoteSchemaRef(dependency.name, dependency.version),
-          );
-          const args = [
-            'template',
-            application.spec.source.helm.releaseName,
-            chartDir,
-            '--namespace',
-            namespace,
-            // Argo CD renders a chart's crds/ too.
-            '--include-crds',
-            ...application.spec.source.helm.valueFiles.flatMap((valueFile: string) => [
-              '-f',
-              join(chartDir, valueFile),
-            ]),
-            ...(remoteSchema ? ['--skip-schema-validation'] : []),
-          ];
-          const run = spawnSync(helm as string, args, {
-            encoding: 'utf8',
-            maxBuffer: 64 * 1024 * 1024,
-          });
-          if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
-          const documents = (parseAllDocuments(run.stdout) as KubeObject[])
-            .filter(
-              (object) =>
-                object !== null && typeof object === 'object' && typeof object.kind === 'string',
-            )
-            .filter((object) => !isTestHook(object));
-          // Cluster-scoped custom kinds the chart's own CRDs define (cert-manager's ClusterIssuer).
-          for (const object of documents) learnScope(object);
-          const objects = documents.map((object) =>
-            isClusterScoped(object) || object.metadata.namespace !== undefined
-              ? object
-              : { ...object, metadata: { ...object.metadata, namespace } },
-          );
           rendered.push({
             cluster,
             name: application.metadata.name,
             project: application.spec.project,
-            objects,
+            objects: renderApplication(work, application),
           });
         }
       }
+    }
+
+    /**
+     * `helm template` of one Application's chart as Argo CD renders it (`extraArgs` appended,
+     * e.g. a `--set` that changes one upstream default), into objects with their namespaces.
+     */
+    function renderApplication(
+      work: string,
+      application: AnyJson,
+      extraArgs: readonly string[] = [],
+    ): KubeObject[] {
+      const chartPath = application.spec.source.path as string;
+      const chartDir = join(work, chartPath);
+      const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as AnyJson;
+      for (const dependency of chart.dependencies ?? []) {
+        const archive = `${dependency.name}-${dependency.version}.tgz`;
+        mkdirSync(join(chartDir, 'charts'), { recursive: true });
+        copyFileSync(
+          vendored('charts', dependency.name, dependency.version, archive),
+          join(chartDir, 'charts', archive),
+        );
+      }
+      const namespace = application.spec.destination.namespace as string;
+      // A dependency whose values schema $refs a URL (Authelia's) makes Helm fetch it, which
+      // fails offline: this suite evaluates objects, and apps/homelab's helm suite validates
+      // those values against the schema with the remote definitions vendored.
+      const remoteSchema = (chart.dependencies ?? []).some((dependency: AnyJson) =>
+        remoteSchemaRef(dependency.name, dependency.version),
+      );
+      const args = [
+        'template',
+        application.spec.source.helm.releaseName,
+        chartDir,
+        '--namespace',
+        namespace,
+        // Argo CD renders a chart's crds/ too.
+        '--include-crds',
+        ...application.spec.source.helm.valueFiles.flatMap((valueFile: string) => [
+          '-f',
+          join(chartDir, valueFile),
+        ]),
+        ...(remoteSchema ? ['--skip-schema-validation'] : []),
+        ...extraArgs,
+      ];
+      const run = spawnSync(helm as string, args, {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      if (run.status !== 0) throw new Error(`helm ${args.join(' ')} failed: ${run.stderr}`);
+      const documents = (parseAllDocuments(run.stdout) as KubeObject[])
+        .filter(
+          (object) =>
+            object !== null && typeof object === 'object' && typeof object.kind === 'string',
+        )
+        .filter((object) => !isTestHook(object));
+      // Cluster-scoped custom kinds the chart's own CRDs define (cert-manager's ClusterIssuer).
+      for (const object of documents) learnScope(object);
+      return documents.map((object) =>
+        isClusterScoped(object) || object.metadata.namespace !== undefined
+          ? object
+          : { ...object, metadata: { ...object.metadata, namespace } },
+      );
     }
 
     test('renders every chart of every cluster', () => {
@@ -903,6 +916,50 @@ describe.skipIf(helm === undefined)(
             ),
       );
       expect(refused).toEqual(['Deployment argocd/argocd-redis-ha-haproxy']);
+    });
+
+    /** services-not-exposed (layer 4) on what Helm renders on `cluster`: each way in it refuses. */
+    function renderedExposureIssues(
+      cluster: string,
+      objectsOf?: (application: string, objects: KubeObject[]) => KubeObject[],
+    ): string[] {
+      const issues = servicesNotExposed.check({
+        ...(systemInput as SystemInput),
+        clusters: [renderedDeployment(cluster, objectsOf)],
+      });
+      return issues.map((issue) => `${issue.output}: ${(issue.value as string[]).join('; ')}`);
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'no chart Helm renders on %s opens a LoadBalancer, NodePort, externalIPs or hostPort beside the Gateway',
+      (cluster) => {
+        expect(renderedExposureIssues(cluster)).toEqual([]);
+        // What it looked at: the UIs without a login of their own are there, as ClusterIP.
+        const services = renderedDeployment(cluster).applications.flatMap((app) =>
+          app.objects
+            .filter(({ object }) => object.kind === 'Service')
+            .map(({ object }) => `${object.metadata.name}:${(object.spec as AnyJson).type ?? ''}`),
+        );
+        expect(services).toEqual(
+          expect.arrayContaining(['longhorn-frontend:ClusterIP', 'hubble-ui:ClusterIP']),
+        );
+      },
+    );
+
+    test("Longhorn's UI Service rendered with the chart's `service.ui.type: LoadBalancer` is refused", () => {
+      const application = Object.values(
+        platform('prod').manifests as { [key: string]: AnyJson },
+      ).find((object: AnyJson) => object.metadata?.name === 'prod-longhorn');
+      // The upstream chart's option, as a values layer that forgot to keep it ClusterIP would set it.
+      const objects = renderApplication(work as string, application, [
+        '--set',
+        'longhorn.service.ui.type=LoadBalancer',
+      ]);
+      expect(
+        renderedExposureIssues('prod', (name, own) => (name === 'prod-longhorn' ? objects : own)),
+      ).toEqual([
+        'helm template prod-longhorn (Service longhorn-system/longhorn-frontend): type: LoadBalancer (ports 80)',
+      ]);
     });
 
     /**

@@ -106,6 +106,7 @@ export {
   yamlDocumentsFile,
   yamlValuesFile,
 } from './emitted.js';
+export { exposuresOf, servicesNotExposed } from './exposure.js';
 export {
   backupFlows,
   clusterServiceName,

@@ -8,6 +8,7 @@ import { ANNOTATIONS_LIMIT_BYTES, oversizedClientSideApplies } from './apply-siz
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileDocuments, fileValues } from './emitted.js';
+import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
@@ -1548,6 +1549,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   manualSyncOptions,
   rootRevisionParameters,
   rolloutSurgeRoom,
+  servicesNotExposed,
 ];
 
 /** The report sections of the checks that have one, in check order. */

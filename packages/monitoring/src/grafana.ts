@@ -56,7 +56,7 @@ export function grafanaOidcClient(
     pkce: true,
     public: false,
     secret,
-    policy: 'one_factor',
+    policy: oidc.policy,
     groups: allGroups(settings),
   };
 }

@@ -74,6 +74,7 @@ export interface ResolvedMonitoringSettings {
           readonly clientId: string;
           readonly clientSecret: { readonly secretName: string; readonly key: string };
           readonly name: string;
+          readonly policy: 'one_factor' | 'two_factor';
         }
       | undefined;
     readonly adminGroups: readonly string[];
@@ -167,6 +168,7 @@ export function resolveMonitoringSettings(
                 clientId: oidc.clientId,
                 clientSecret: oidc.clientSecret,
                 name: oidc.name ?? 'Authelia',
+                policy: oidc.policy ?? 'one_factor',
               },
         adminGroups: [...(raw.grafana?.adminGroups ?? [])],
         editorGroups: [...(raw.grafana?.editorGroups ?? [])],

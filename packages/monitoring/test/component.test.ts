@@ -792,6 +792,15 @@ describe('Grafana', () => {
     ]);
   });
 
+  it('asks two factors of its users where oidc.policy says so (its adminGroups are Grafana Admins)', () => {
+    const twoFactor = runMonitoring({
+      grafana: { ...grafana.grafana, oidc: { ...grafana.grafana.oidc, policy: 'two_factor' } },
+    });
+    expect(twoFactor.declared.prod?.oidcClients?.map((client) => client.policy)).toEqual([
+      'two_factor',
+    ]);
+  });
+
   it('declares its route on the Gateway, logged in by the app through that client', () => {
     expect(run.declared.prod?.routes).toEqual([
       {

@@ -304,6 +304,10 @@ key: string
  * Label of the login button (default Authelia).
  */
 name?: string
+/**
+ * What Authelia asks of users logging in to Grafana: one_factor (password, the default) or two_factor (and a second factor). Grafana's adminGroups get its Admin role (data sources, users, plugins): two_factor there is what Argo CD's oidc.policy gives its admins.
+ */
+policy?: ("one_factor" | "two_factor")
 }
 /**
  * Overrides of one alert.
