@@ -281,7 +281,6 @@ export const productionEntriesCheck: SystemCheck = {
         warning({
           code: 'bitwarden-production-entries',
           path: settingsPath(deployed.cluster, COMPONENT),
-          value: shared,
           message: `production cluster "${deployed.cluster.name}" fills ${shared.length} Secret key(s) from Bitwarden entries that ${names.join(', ')} map(s) too (${shared.join(', ')}): the machine account of ${names.join(', ')} must read them, and its access token is a Secret there, so whoever reads it there reads these production values`,
           expected: `production's own entries (components.bitwarden-sm.secrets of cluster "${deployed.cluster.name}") in a Bitwarden project only its machine account reads`,
         }),
