@@ -538,6 +538,13 @@ export interface RouteRequest {
    */
   readonly protocol?: 'http' | 'grpc';
   /**
+   * Request headers the Gateway removes before the Service sees them (a `RequestHeaderModifier`
+   * filter on the route's rule), e.g. `Authorization` for an application that must be reached
+   * only through its SSO login: a header that would log in another way (basic auth as a local
+   * user) never reaches it from outside, while the pod's own clients on localhost keep it.
+   */
+  readonly removeRequestHeaders?: readonly string[];
+  /**
    * `external`: the Service and its pods are deployed outside the platform's charts (an
    * application's own workloads). Until they are, the Gateway reports the route's backend not
    * found (`ResolvedRefs` False) and Argo CD reads the route, and the Application that holds

@@ -190,6 +190,18 @@ export function routeObject(domain: string, route: RouteRequest): KubeObject {
   ];
   const backendRefs = [serviceBackendRef(route.service, route.port)];
   const grpc = route.protocol === 'grpc';
+  // Removing headers is in both kinds' standard channel (HTTPRoute and GRPCRoute filters).
+  const filters =
+    route.removeRequestHeaders === undefined || route.removeRequestHeaders.length === 0
+      ? {}
+      : {
+          filters: [
+            {
+              type: 'RequestHeaderModifier',
+              requestHeaderModifier: { remove: [...route.removeRequestHeaders] },
+            },
+          ],
+        };
   return {
     apiVersion: API_VERSION,
     kind: grpc ? 'GRPCRoute' : 'HTTPRoute',
@@ -201,7 +213,9 @@ export function routeObject(domain: string, route: RouteRequest): KubeObject {
     spec: {
       parentRefs,
       hostnames: [`${route.host}.${domain}`],
-      rules: grpc ? [{ backendRefs }] : [{ matches: everyPath(), backendRefs }],
+      rules: grpc
+        ? [{ ...filters, backendRefs }]
+        : [{ matches: everyPath(), ...filters, backendRefs }],
     },
   };
 }

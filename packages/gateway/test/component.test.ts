@@ -214,6 +214,36 @@ describe('the Gateway of a cluster', () => {
     ]);
   });
 
+  test('removes the request headers a route asks it to, on HTTP and gRPC routes alike', () => {
+    const stripped = runGateway(definition(), [
+      ...PROVIDERS,
+      consumer('web', 'web', [route('web', 'web', { removeRequestHeaders: ['Authorization'] })]),
+      consumer('api', 'apis', [
+        route('api', 'apis', {
+          protocol: 'grpc',
+          removeRequestHeaders: ['Authorization', 'Cookie'],
+        }),
+      ]),
+    ]);
+    const web = objectsOf(stripped.charts.get('web'), 'prod') as AnyJson;
+    expect(web['httproute-web'].spec.rules).toEqual([
+      {
+        matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+        filters: [
+          { type: 'RequestHeaderModifier', requestHeaderModifier: { remove: ['Authorization'] } },
+        ],
+        backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 8080, weight: 1 }],
+      },
+    ]);
+    const api = objectsOf(stripped.charts.get('api'), 'prod') as AnyJson;
+    expect(api['grpcroute-api'].spec.rules[0].filters).toEqual([
+      {
+        type: 'RequestHeaderModifier',
+        requestHeaderModifier: { remove: ['Authorization', 'Cookie'] },
+      },
+    ]);
+  });
+
   test('admits no other namespace when nobody declares a route', () => {
     const alone = runGateway(definition(), PROVIDERS);
     const https = (objectsOf(alone.chart, 'dev') as AnyJson).gateway.spec.listeners[1];

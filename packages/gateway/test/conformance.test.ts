@@ -95,8 +95,15 @@ function fleet(): AnyJson {
 const { chart, charts, components } = runGateway(fleet(), [
   gatewayClass(),
   issuer(),
-  consumer('web', 'web', [route('web', 'web', { labels: { 'app.kubernetes.io/part-of': 'web' } })]),
-  consumer('api', 'apis', [route('api', 'apis', { protocol: 'grpc' })]),
+  consumer('web', 'web', [
+    route('web', 'web', {
+      labels: { 'app.kubernetes.io/part-of': 'web' },
+      removeRequestHeaders: ['Authorization'],
+    }),
+  ]),
+  consumer('api', 'apis', [
+    route('api', 'apis', { protocol: 'grpc', removeRequestHeaders: ['Authorization'] }),
+  ]),
 ]);
 const emitted: { source: string; object: KubeObject }[] = ['dev', 'staging', 'prod'].flatMap(
   (cluster) =>

@@ -408,6 +408,12 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
                 client === undefined
                   ? { kind: 'app' as const }
                   : { kind: 'app' as const, oidcClient: client.id },
+              // Without its login form Grafana is meant to be reached through SSO only, yet its
+              // local admin still answers the API with basic auth (`auth.basic` stays on for the
+              // sidecars' reloads, on localhost): the Gateway drops the header on the way in.
+              ...(client !== undefined && !settings.grafana.localLogin
+                ? { removeRequestHeaders: ['Authorization'] }
+                : {}),
             },
           ],
         }),

@@ -810,8 +810,20 @@ describe('Grafana', () => {
         service: 'grafana',
         port: 80,
         auth: { kind: 'app', oidcClient: 'grafana' },
+        removeRequestHeaders: ['Authorization'],
       },
     ]);
+  });
+
+  it('has the Gateway drop Authorization without a login form, so the local admin cannot log in from outside', () => {
+    // `run` is SSO only (localLogin false): Grafana's basic auth stays on for its sidecars
+    expect(run.declared.prod?.routes?.[0]?.removeRequestHeaders).toEqual(['Authorization']);
+    const withForm = runMonitoring({ grafana: { ...grafana.grafana, localLogin: true } });
+    expect(withForm.declared.prod?.routes?.[0]?.auth).toEqual({
+      kind: 'app',
+      oidcClient: 'grafana',
+    });
+    expect(withForm.declared.prod?.routes?.[0]?.removeRequestHeaders).toBeUndefined();
   });
 
   it("calls the issuer (token, userinfo) through the Gateway, which routes the issuer's host", () => {
