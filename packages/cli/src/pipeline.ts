@@ -13,6 +13,7 @@ import {
   error,
   type GeneratedFile,
   hasErrors,
+  hasImmutableFields,
   type Issue,
   immutableChanges,
   type JsonValue,
@@ -237,8 +238,18 @@ function immutableFieldIssues(
   platform: ResolvedPlatform,
   render: RenderedManifests,
   previous: ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
 ): Issue[] {
   if (previous === undefined) return [];
+  const prefix = `charts/${spec.name}/`;
+  const now = new Map(
+    files
+      .filter((file) => file.path.startsWith(prefix))
+      .map((file) => [file.path.slice(prefix.length), file.content]),
+  );
+  // The values only (the schema is the build's own, checked on the new layers): a render of
+  // the old layers costs no schema validation.
+  const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
   const issues: Issue[] = [];
   for (const cluster of platform.clusters) {
     const clusterLayer = `clusters/${cluster.name}.yaml`;
@@ -246,13 +257,18 @@ function immutableFieldIssues(
     const layers = [`env/${cluster.environment}.yaml`, clusterLayer].filter((file) =>
       previous.has(file),
     );
+    // Layers as the last build wrote them render what it rendered.
+    if (['values.yaml', ...layers].every((file) => previous.get(file) === now.get(file))) continue;
+    const after = clusterObjects(spec, cluster, render)
+      .map((entry) => entry.object)
+      .filter(hasImmutableFields);
+    if (after.length === 0) continue;
     let before: KubeObject[];
     try {
-      before = renderChart(previous, layers, { root: '' }).objects;
+      before = renderChart(old, layers, { root: '' }).objects;
     } catch {
       continue;
     }
-    const after = clusterObjects(spec, cluster, render).map((entry) => entry.object);
     for (const change of immutableChanges(before, after)) {
       issues.push(
         error({
@@ -404,7 +420,14 @@ export async function generate(
   if (input.previousChart !== undefined) {
     for (const { spec, component } of charts) {
       issues.push(
-        ...immutableFieldIssues(spec, component, platform, render, input.previousChart(spec.name)),
+        ...immutableFieldIssues(
+          spec,
+          component,
+          platform,
+          render,
+          input.previousChart(spec.name),
+          files,
+        ),
       );
     }
   }

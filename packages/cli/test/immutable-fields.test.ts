@@ -1,6 +1,6 @@
 // A change the API server never applies (`immutable-field-changed`), through the whole pipeline
-// on the repository's own definition (apps/homelab/platform.yaml, whose paperless application
-// keeps a 20Gi volume on the standard tier): the last build's charts/ stand for what the
+// on the reference platform (examples/reference/platform.yaml, whose paperless application keeps
+// a 20Gi volume on the standard tier): the last build's charts/ stand for what the
 // clusters run. A bound claim keeps its class, access modes and at least its size; a commit that
 // changes them never syncs, so the build refuses it and names the way out.
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
 
-const definition = readFileSync(join(repoRoot(), 'apps/homelab/platform.yaml'), 'utf8');
+const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 const VOLUME = '            size: 20Gi\n            tier: standard\n';
 
 function withVolume(size: string, tier: string): string {

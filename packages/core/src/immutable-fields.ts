@@ -166,6 +166,14 @@ function describe(object: KubeObject): string {
   return `${object.kind} ${namespace === undefined ? '' : `${namespace}/`}${object.metadata.name}`;
 }
 
+/** Whether an update of `object` could be refused for an immutable field `immutableChanges` reads. */
+export function hasImmutableFields(object: KubeObject): boolean {
+  if (isHook(object)) return false;
+  const options = objectSyncOptions(object);
+  if (options.includes('Replace=true') && options.includes('Force=true')) return false;
+  return immutableFields(object.kind, groupOf(object.apiVersion)).length > 0;
+}
+
 /**
  * The immutable fields that change from `before` (an object as a chart rendered it before, i.e.
  * as the cluster has it) to `after` (the same object, by group, kind, namespace and name, as the
@@ -182,9 +190,7 @@ export function immutableChanges(
   const changes: ImmutableChange[] = [];
   for (const object of after) {
     const old = previous.get(identity(object));
-    if (old === undefined || isHook(object)) continue;
-    const options = objectSyncOptions(object);
-    if (options.includes('Replace=true') && options.includes('Force=true')) continue;
+    if (old === undefined || !hasImmutableFields(object)) continue;
     for (const { path, refusal } of immutableFields(object.kind, groupOf(object.apiVersion))) {
       const was = at(old, ...path);
       const is = at(object, ...path);
