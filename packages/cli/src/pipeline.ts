@@ -26,6 +26,7 @@ import {
   normaliseLineEnds,
   type ObjectValidator,
   type PathSegment,
+  PLATFORM_CHART,
   positionIssues,
   type Registry,
   type ResolvedCluster,
@@ -239,6 +240,7 @@ function immutableFieldIssues(
   render: RenderedManifests,
   previous: ReadonlyMap<string, string> | undefined,
   files: readonly GeneratedFile[],
+  previousPlatform: ReadonlyMap<string, string> | undefined,
 ): Issue[] {
   if (previous === undefined) return [];
   const prefix = `charts/${spec.name}/`;
@@ -254,6 +256,15 @@ function immutableFieldIssues(
   for (const cluster of platform.clusters) {
     const clusterLayer = `clusters/${cluster.name}.yaml`;
     if (spec.clusters[cluster.name] === undefined || !previous.has(clusterLayer)) continue;
+    // A cluster moved to another environment ran the old environment's layer, which the new
+    // one does not name (the Applications of charts/platform list each cluster's layers): the
+    // objects deployed are unknown, so nothing is compared.
+    const deployedEnvironments = new Set(
+      [...(previousPlatform?.get(clusterLayer) ?? '').matchAll(/\benv\/([a-z-]+)\.yaml\b/g)].map(
+        (match) => match[1],
+      ),
+    );
+    if (deployedEnvironments.size > 0 && !deployedEnvironments.has(cluster.environment)) continue;
     const layers = [`env/${cluster.environment}.yaml`, clusterLayer].filter((file) =>
       previous.has(file),
     );
@@ -427,6 +438,7 @@ export async function generate(
           render,
           input.previousChart(spec.name),
           files,
+          input.previousChart(PLATFORM_CHART),
         ),
       );
     }

@@ -83,4 +83,38 @@ describe('immutable-field-changed', () => {
     expect(immutable(grown.issues)).toEqual([]);
     expect(grown.files.length).toBeGreaterThan(0);
   }, 120_000);
+
+  it('compares nothing on a cluster that moved to another environment: its old layers are unknown', async () => {
+    const before = await generate({
+      text: withVolume('20Gi', 'fast-storage'),
+      file: 'platform.yaml',
+      chartVersions: {},
+    });
+    const charts = chartsOf(before.files);
+    // As if dev had run in production: charts/platform's Applications name its old layer.
+    const previousChart = (chart: string) => {
+      const found = charts(chart);
+      if (chart !== 'platform' || found === undefined) return found;
+      const layer = found.get('clusters/dev.yaml') ?? '';
+      expect(layer).toContain('env/development.yaml');
+      return new Map([
+        ...found,
+        ['clusters/dev.yaml', layer.replaceAll('env/development.yaml', 'env/production.yaml')],
+      ]);
+    };
+    const now = await generate({
+      text: definition,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart,
+    });
+    expect(
+      immutable(now.issues)
+        .map((issue) => `${issue.output} ${issue.value}`)
+        .sort(),
+    ).toEqual([
+      'charts/applications/clusters/prod.yaml standard',
+      'charts/applications/clusters/staging.yaml standard',
+    ]);
+  }, 120_000);
 });
