@@ -196,6 +196,11 @@ async function generate(ctx: Context): Promise<{
           file: ctx.configPath,
           source: definitionSource(ctx),
           chartVersions,
+          ...(ctx.runtime.readChart === undefined
+            ? {}
+            : {
+                previousChart: (chart: string) => ctx.runtime.readChart?.(ctx.outRoot, chart),
+              }),
         });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');

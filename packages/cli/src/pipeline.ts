@@ -13,7 +13,10 @@ import {
   error,
   type GeneratedFile,
   hasErrors,
+  hasImmutableFields,
   type Issue,
+  immutableChanges,
+  type JsonValue,
   type KubeObject,
   loadDefinition,
   loadModelValidators,
@@ -23,10 +26,12 @@ import {
   normaliseLineEnds,
   type ObjectValidator,
   type PathSegment,
+  PLATFORM_CHART,
   positionIssues,
   type Registry,
   type ResolvedCluster,
   type ResolvedPlatform,
+  renderChart,
   resolvePlatform,
   rootApplicationName,
   runComponents,
@@ -64,6 +69,12 @@ export interface GenerateInput {
   readonly source?: string | null;
   /** Current version of each chart (`charts/<chart>/package.json`), by chart name. */
   readonly chartVersions: Readonly<Record<string, string>>;
+  /**
+   * The files of a chart as the last build wrote them (`charts/<chart>/`, paths relative to it),
+   * `undefined` where there is none: what the clusters run now, to find changes of fields the
+   * API server never updates (`immutable-field-changed`). Without it nothing is compared.
+   */
+  readonly previousChart?: (chart: string) => ReadonlyMap<string, string> | undefined;
 }
 
 export interface GenerateOptions {
@@ -213,6 +224,82 @@ function clusterObjects(
     });
 }
 
+/**
+ * A change the API server refuses to apply, found by rendering the chart as the last build wrote
+ * it and as it is now, per cluster (its environment and cluster layers, as its Application
+ * lists them): the commit would never sync (Argo CD retries the refused apply without end, the
+ * Application OutOfSync). A claim's storage class, access modes or a smaller size are the usual
+ * cause (a volume's `tier`, `accessMode`, `size` in the definition); the object needs a new name
+ * (a new volume, restored from its backup) instead. A chart or cluster layer the last build did
+ * not write, or one it cannot render, is new: nothing to compare.
+ */
+function immutableFieldIssues(
+  spec: ChartSpec,
+  component: string | undefined,
+  platform: ResolvedPlatform,
+  render: RenderedManifests,
+  previous: ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+  previousPlatform: ReadonlyMap<string, string> | undefined,
+): Issue[] {
+  if (previous === undefined) return [];
+  const prefix = `charts/${spec.name}/`;
+  const now = new Map(
+    files
+      .filter((file) => file.path.startsWith(prefix))
+      .map((file) => [file.path.slice(prefix.length), file.content]),
+  );
+  // The values only (the schema is the build's own, checked on the new layers): a render of
+  // the old layers costs no schema validation.
+  const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const clusterLayer = `clusters/${cluster.name}.yaml`;
+    if (spec.clusters[cluster.name] === undefined || !previous.has(clusterLayer)) continue;
+    // A cluster moved to another environment ran the old environment's layer, which the new
+    // one does not name (the Applications of charts/platform list each cluster's layers): the
+    // objects deployed are unknown, so nothing is compared.
+    const deployedEnvironments = new Set(
+      [...(previousPlatform?.get(clusterLayer) ?? '').matchAll(/\benv\/([a-z-]+)\.yaml\b/g)].map(
+        (match) => match[1],
+      ),
+    );
+    if (deployedEnvironments.size > 0 && !deployedEnvironments.has(cluster.environment)) continue;
+    const layers = [`env/${cluster.environment}.yaml`, clusterLayer].filter((file) =>
+      previous.has(file),
+    );
+    // Layers as the last build wrote them render what it rendered.
+    if (['values.yaml', ...layers].every((file) => previous.get(file) === now.get(file))) continue;
+    const after = clusterObjects(spec, cluster, render)
+      .map((entry) => entry.object)
+      .filter(hasImmutableFields);
+    if (after.length === 0) continue;
+    let before: KubeObject[];
+    try {
+      before = renderChart(old, layers, { root: '' }).objects;
+    } catch {
+      continue;
+    }
+    for (const change of immutableChanges(before, after)) {
+      issues.push(
+        error({
+          code: 'immutable-field-changed',
+          path:
+            component === undefined
+              ? ['clusters', cluster.index]
+              : settingsPath(cluster, component),
+          output: `charts/${spec.name}/${clusterLayer}`,
+          value: change.after as JsonValue,
+          message: `changes ${change.object}'s ${change.field} from ${JSON.stringify(change.before)} on cluster "${cluster.name}": the API server never updates it (${change.refusal}), so Argo CD retries the refused apply without end and the Application stays OutOfSync`,
+          expected:
+            'the field as deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one',
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
 /** Loader issues that refuse a file before reading its content (size, nesting, aliases). */
 const RESOURCE_LIMITS = new Set([
   'yaml-too-large',
@@ -340,6 +427,21 @@ export async function generate(
     );
     manifests.push(...rendered.manifests);
     issues.push(...rendered.issues);
+  }
+  if (input.previousChart !== undefined) {
+    for (const { spec, component } of charts) {
+      issues.push(
+        ...immutableFieldIssues(
+          spec,
+          component,
+          platform,
+          render,
+          input.previousChart(spec.name),
+          files,
+          input.previousChart(PLATFORM_CHART),
+        ),
+      );
+    }
   }
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),

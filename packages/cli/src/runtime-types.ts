@@ -41,6 +41,11 @@ export interface Runtime {
   /** Chart versions from `charts/<chart>/package.json`. */
   readChartVersions(outRoot: string): Promise<Record<string, string>> | Record<string, string>;
   /**
+   * The files of `charts/<chart>/` as the last build wrote them (paths relative to the chart),
+   * `undefined` when it has none: `generate` compares the fields the API server never updates.
+   */
+  readChart?(outRoot: string, chart: string): ReadonlyMap<string, string> | undefined;
+  /**
    * The one writer: atomic; never called when there are errors. With `record`, the build is
    * recorded for an unchanged rebuild to reuse (core's `readBuildRecord`).
    */

@@ -18,6 +18,7 @@ import {
   diffTree,
   formatIssue,
   HomelabError,
+  readChartDir,
   readChartVersions,
   writeTree,
 } from '@homelab/core';
@@ -157,6 +158,10 @@ export function writerStepHook(
 export const runtime: Runtime = {
   generate,
   readChartVersions,
+  readChart: (outRoot, chart) => {
+    const dir = join(outRoot, 'charts', chart);
+    return existsSync(join(dir, 'Chart.yaml')) ? readChartDir(dir) : undefined;
+  },
   writeTree: (outRoot, files, record) => {
     const onStep = writerStepHook(process.env);
     const plan = writeTree(outRoot, files, {

@@ -136,6 +136,8 @@ export {
 } from './hand-over.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
+export type { ImmutableChange } from './immutable-fields.js';
+export { hasImmutableFields, immutableChanges, quantityBytes } from './immutable-fields.js';
 export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
 export {
   clusterList,
