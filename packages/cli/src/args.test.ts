@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, usage } from './args.js';
 
-const DEFAULTS = { json: false, strict: false, exitCode: false, noTag: false, report: false };
+const DEFAULTS = {
+  json: false,
+  strict: false,
+  exitCode: false,
+  noTag: false,
+  report: false,
+  allowImmutableChanges: false,
+};
 
 describe('parseCommandLine', () => {
   it('parses build with every option', () => {

@@ -33,6 +33,10 @@ const OPTIONS: { readonly [name: string]: OptionSpec } = {
   },
   json: { type: 'boolean', help: 'print a JSON report on stdout: { ok, issues, summary }' },
   strict: { type: 'boolean', help: 'treat warnings as errors' },
+  'allow-immutable-changes': {
+    type: 'boolean',
+    help: '(build, validate, check, diff) do not refuse a change of a field the API server never updates (immutable-field-changed): for objects not deployed yet, or deleted from the cluster by hand first',
+  },
   'exit-code': { type: 'boolean', help: '(diff) exit 1 when build would change something' },
   'no-tag': { type: 'boolean', help: '(release) do not create git tags' },
   report: {
@@ -51,19 +55,19 @@ const DEFINITION = ['config', 'json', 'strict'] as const;
 export const COMMANDS: { readonly [name: string]: CommandSpec } = {
   build: {
     summary: 'generate charts/ and clusters/ from the definition (writes only when it is valid)',
-    options: [...DEFINITION, 'out'],
+    options: [...DEFINITION, 'out', 'allow-immutable-changes'],
   },
   validate: {
     summary: 'check the definition and everything it generates; writes nothing',
-    options: [...DEFINITION, 'report'],
+    options: [...DEFINITION, 'report', 'allow-immutable-changes'],
   },
   check: {
     summary: 'exit 1 when the output is stale or a chart changed without a new version',
-    options: [...DEFINITION, 'out'],
+    options: [...DEFINITION, 'out', 'allow-immutable-changes'],
   },
   diff: {
     summary: 'show, as a unified diff, what build would change',
-    options: [...DEFINITION, 'out', 'exit-code'],
+    options: [...DEFINITION, 'out', 'exit-code', 'allow-immutable-changes'],
   },
   changeset: {
     summary: 'write a changeset bumping every chart that changed without a new version',
@@ -124,6 +128,8 @@ export interface CommandOptions {
   readonly exitCode: boolean;
   readonly noTag: boolean;
   readonly report: boolean;
+  /** `--allow-immutable-changes`: no comparison with the charts the last build wrote. */
+  readonly allowImmutableChanges: boolean;
   readonly mirror?: string;
 }
 
@@ -357,6 +363,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       exitCode: values['exit-code'] === true,
       noTag: values['no-tag'] === true,
       report: values.report === true,
+      allowImmutableChanges: values['allow-immutable-changes'] === true,
     },
   };
 }

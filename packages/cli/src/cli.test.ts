@@ -53,6 +53,7 @@ function fake(
     files?: GeneratedFile[];
     release?: Partial<ReleaseState>;
     changesetStatus?: number;
+    readChart?: Runtime['readChart'];
   } = {},
 ): Fake {
   let stdout = '';
@@ -72,6 +73,7 @@ function fake(
       return { files: issues.some((issue) => issue.severity === 'error') ? [] : generated, issues };
     },
     readChartVersions: () => ({ cilium: '0.2.0' }),
+    ...(options.readChart === undefined ? {} : { readChart: options.readChart }),
     writeTree: (_root, written) => {
       calls.push('writeTree');
       writes.push(written);
@@ -148,6 +150,23 @@ describe('homelab build', () => {
       source: 'apps/homelab/platform.yaml',
       chartVersions: { cilium: '0.2.0' },
     });
+  });
+
+  it("compares with the last build's charts (immutable-field-changed) unless --allow-immutable-changes", async () => {
+    const read: string[] = [];
+    const readChart = (outRoot: string, chart: string) => {
+      read.push(`${outRoot} ${chart}`);
+      return new Map([['values.yaml', '{}\n']]);
+    };
+    const compared = fake({ readChart });
+    expect(await run(['build'], compared.io)).toBe(0);
+    expect(compared.inputs[0]?.previousChart?.('cilium')?.get('values.yaml')).toBe('{}\n');
+    expect(read).toEqual([`${workspace} cilium`]);
+    const allowed = fake({ readChart });
+    expect(await run(['build', '--allow-immutable-changes'], allowed.io)).toBe(0);
+    expect(allowed.inputs[0]?.previousChart).toBeUndefined();
+    expect(allowed.writes).toEqual([files]);
+    expect(read).toHaveLength(1);
   });
 
   it('names the files the writer created besides the generated ones', async () => {

@@ -196,7 +196,7 @@ async function generate(ctx: Context): Promise<{
           file: ctx.configPath,
           source: definitionSource(ctx),
           chartVersions,
-          ...(ctx.runtime.readChart === undefined
+          ...(ctx.runtime.readChart === undefined || ctx.options.allowImmutableChanges
             ? {}
             : {
                 previousChart: (chart: string) => ctx.runtime.readChart?.(ctx.outRoot, chart),

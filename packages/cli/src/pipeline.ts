@@ -292,7 +292,7 @@ function immutableFieldIssues(
           value: change.after as JsonValue,
           message: `changes ${change.object}'s ${change.field} from ${JSON.stringify(change.before)} on cluster "${cluster.name}": the API server never updates it (${change.refusal}), so Argo CD retries the refused apply without end and the Application stays OutOfSync`,
           expected:
-            'the field as deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one',
+            'the field as deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one; where the object is not deployed, or you deleted it from the cluster first, build with --allow-immutable-changes',
         }),
       );
     }
