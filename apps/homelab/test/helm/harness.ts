@@ -2105,8 +2105,8 @@ export function renderedWebhooks(objects: readonly KubeObject[]): RenderedWebhoo
  * port. Pods on the host network are no Cilium endpoints: nothing to ask. `reaches` answers for
  * the `remote-node` identity: the API server runs on the control planes, and a webhook pod on
  * another node sees its connection from there (in Cilium's tunnel mode from that node's
- * `cilium_host` address, which carries the remote-node identity only, not kube-apiserver's; the
- * local host is always allowed, Cilium's `allow-localhost`).
+ * `cilium_host` address, which carries the remote-node identity only, not kube-apiserver's:
+ * cilium/cilium#18049; the local host is always allowed, Cilium's `allow-localhost`).
  */
 export function webhookReachProblems(
   objects: readonly KubeObject[],
