@@ -8,6 +8,7 @@ import { type KubeObject, parseYaml } from '@homelab/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
+  chartTemplateFiles,
   clientSideApplyOf,
   clusterCrdSchemas,
   committedOutputRenders,
@@ -28,20 +29,25 @@ import {
   neverRunByArgoCd,
   type PreparedChart,
   podSecurityOf,
+  prepareChart,
   REPO,
   remoteSchemaRefs,
+  renderDrift,
   renderedPods,
   renderedSourceProblems,
+  renderedWebhooks,
   routeBackendProblems,
   schemaProblems,
   splitHelmOutput,
   templateArgs,
   type UpstreamChart,
   unexplainedHelmWarnings,
+  unstableFunctions,
   upgradeOnlyPreSyncHooks,
   upstreamSchemaProblems,
   upstreamValues,
   vendoredChartArchive,
+  webhookReachProblems,
 } from './helm/harness.js';
 import { readTarGz } from './helm/tar.js';
 
@@ -817,6 +823,15 @@ describe('flows against the rendered pods', () => {
     expect(flowProblems([replicas(20000)], pods)).toEqual([]);
   });
 
+  it("gives longhorn-manager's own pod the labels it adds once its webhooks serve (the webhook Services' selectors)", () => {
+    expect(pods.find((pod) => pod.workload === 'DaemonSet/longhorn-manager')?.labels).toEqual({
+      app: 'longhorn-manager',
+      'longhorn.io/conversion-webhook': 'longhorn-conversion-webhook',
+      'longhorn.io/admission-webhook': 'longhorn-admission-webhook',
+      'longhorn.io/recovery-backend': 'longhorn-recovery-backend',
+    });
+  });
+
   it('refuses a range wider than the one the pods listen on, and a selector of no pod', () => {
     expect(flowProblems([replicas(30000)], pods)).toEqual([
       'engine-replicas: no pod selected by {"longhorn.io/component":"instance-manager"} in longhorn-system declares container port 10000-30000/TCP',
@@ -1029,5 +1044,221 @@ describe('deletion hooks of an Application whose finalizers the root lists', () 
     expect(
       finalizerDiffHooks(application(['resources-finalizer.argocd.argoproj.io']), [install]),
     ).toEqual([]);
+  });
+});
+
+describe('renders that change from one render to the next', () => {
+  // A chart whose Secret template makes a key through a helper of _helpers.tpl, two includes
+  // deep, inside nested blocks; its ConfigMap only names `$now` and speaks of now in a comment.
+  const files = new Map([
+    [
+      'demo/charts/up/templates/_helpers.tpl',
+      [
+        '{{/* the key, unless one is given: genCA in a comment is no call */}}',
+        '{{- define "up.key" -}}',
+        '{{- if .Values.key }}{{ .Values.key }}{{ else }}{{ include "up.random" . }}{{ end }}',
+        '{{- end }}',
+        '{{- define "up.random" -}}',
+        '{{- with lookup "v1" "Secret" "apps" "up" }}{{ .data.key }}{{ else }}{{ randAlphaNum 32 }}{{ end -}}',
+        '{{- end }}',
+        '{{- define "up.clock" }}{{ $now := .Values.when }}{{ $now }}{{ end }}',
+      ].join('\n'),
+    ],
+    [
+      'demo/charts/up/templates/secret.yaml',
+      'kind: Secret\n{{- range $i := list 1 }}\ndata:\n  key: {{ include "up.key" $ | b64enc }}\n{{- end }}\n',
+    ],
+    [
+      'demo/charts/up/templates/configmap.yaml',
+      '# made now\nkind: ConfigMap\ndata:\n  at: {{ include "up.clock" . }}\n',
+    ],
+  ]);
+
+  it('names the unstable functions a template calls through the helpers it includes', () => {
+    expect(unstableFunctions(files, 'demo/charts/up/templates/secret.yaml')).toEqual([
+      'lookup',
+      'randAlphaNum',
+    ]);
+    expect(unstableFunctions(files, 'demo/charts/up/templates/configmap.yaml')).toEqual([]);
+    expect(unstableFunctions(files, 'demo/templates/missing.yaml')).toEqual([]);
+  });
+
+  it('reports every object that changed, appeared or disappeared, with the template and its calls', () => {
+    const doc = (kind: string, name: string, data: Record<string, string>) => ({
+      source: `demo/charts/up/templates/${kind.toLowerCase()}.yaml`,
+      object: { apiVersion: 'v1', kind, metadata: { name, namespace: 'apps' }, data } as KubeObject,
+    });
+    const first = [doc('Secret', 'up', { key: 'AAAA' }), doc('ConfigMap', 'up', { at: 'x' })];
+    // The same objects a second later: nothing to report.
+    expect(renderDrift(first, first, files)).toEqual([]);
+    expect(
+      renderDrift(
+        first,
+        [doc('Secret', 'up', { key: 'BBBB' }), doc('ConfigMap', 'other', { at: 'x' })],
+        files,
+      ),
+    ).toEqual([
+      'Secret apps/up (demo/charts/up/templates/secret.yaml): changed between two renders at data.key: "AAAA" vs "BBBB"; the template calls lookup, randAlphaNum',
+      'ConfigMap apps/other (demo/charts/up/templates/configmap.yaml): only in the second render',
+      'ConfigMap apps/up (demo/charts/up/templates/configmap.yaml): only in the first render',
+    ]);
+  });
+
+  it('reads the template files of a chart and of its dependency archives by their # Source: paths', () => {
+    // Given the committed Cilium chart prepared as the suite prepares it
+    const [render] = discoverRenders().renders.filter(({ path }) => path === 'charts/cilium');
+    if (render === undefined) expect.fail('no cluster deploys charts/cilium');
+    const prepared = prepareChart(render, scratch);
+    const chartFiles = chartTemplateFiles(prepared);
+    // Then the wrapper's template and the upstream templates are there, named as Helm names them
+    expect(chartFiles.has('cilium/templates/manifests.yaml')).toBe(true);
+    expect(
+      unstableFunctions(
+        chartFiles,
+        'cilium/charts/cilium/templates/hubble/tls-helm/server-secret.yaml',
+      ),
+    ).toEqual(['genCA', 'genSignedCert', 'lookup']);
+    expect(unstableFunctions(chartFiles, 'cilium/templates/manifests.yaml')).toEqual([]);
+  }, 120_000);
+});
+
+describe('webhooks the API server calls', () => {
+  const object = (value: Record<string, unknown>) => value as unknown as KubeObject;
+  const objects = [
+    object({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'guard' },
+      webhooks: [
+        { name: 'a.guard.io', clientConfig: { service: { name: 'guard', namespace: 'guard' } } },
+        { name: 'url.guard.io', clientConfig: { url: 'https://example.org/' } },
+      ],
+    }),
+    object({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'things.guard.io' },
+      spec: {
+        conversion: {
+          strategy: 'Webhook',
+          webhook: { clientConfig: { service: { name: 'guard', namespace: 'guard', port: 9443 } } },
+        },
+      },
+    }),
+    object({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'guard', namespace: 'guard' },
+      spec: {
+        selector: { app: 'guard' },
+        ports: [
+          { port: 443, targetPort: 'https' },
+          { port: 9443, targetPort: 9443 },
+        ],
+      },
+    }),
+    object({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'guard', namespace: 'guard' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'guard' } },
+          spec: { containers: [{ ports: [{ containerPort: 10250, name: 'https' }] }] },
+        },
+      },
+    }),
+  ];
+  const documents = objects.map((value) => ({ source: 'guard/templates/x.yaml', object: value }));
+
+  it('lists the webhooks of configurations, conversions and APIServices that name a Service', () => {
+    expect(renderedWebhooks(objects)).toEqual([
+      {
+        what: 'ValidatingWebhookConfiguration guard a.guard.io',
+        namespace: 'guard',
+        service: 'guard',
+        port: 443,
+      },
+      {
+        what: 'CustomResourceDefinition things.guard.io (conversion)',
+        namespace: 'guard',
+        service: 'guard',
+        port: 9443,
+      },
+    ]);
+  });
+
+  it('asks the policies for the target port, resolving a named one through the pods', () => {
+    const asked: string[] = [];
+    const problems = webhookReachProblems(objects, documents, (pod, port) => {
+      asked.push(`${pod.namespace} ${JSON.stringify(pod.labels)} ${port.port}/${port.protocol}`);
+      return port.port === 10250;
+    });
+    // 443 → the pods' `https` (10250), allowed; 9443 dialled as it is (no container need declare
+    // a number), dropped: the webhook is named with the fix.
+    expect(asked).toEqual(['guard {"app":"guard"} 10250/TCP', 'guard {"app":"guard"} 9443/TCP']);
+    expect(problems).toEqual([
+      "CustomResourceDefinition things.guard.io (conversion) (Service guard/guard:9443): the Cilium policies of Deployment/guard in guard drop the API server's connections (from remote-node) to port 9443/TCP: every request the webhook intercepts fails (failurePolicy Fail) or skips it (Ignore); declare the ingress flow from the kube-apiserver and remote-node entities",
+    ]);
+  });
+
+  it('reports a named target port no container of the pods declares', () => {
+    const renamed = objects
+      .map((value) =>
+        value.kind === 'Service'
+          ? object({
+              ...value,
+              spec: { selector: { app: 'guard' }, ports: [{ port: 443, targetPort: 'webhook' }] },
+            })
+          : value,
+      )
+      .filter((value) => value.kind !== 'CustomResourceDefinition');
+    expect(
+      webhookReachProblems(
+        renamed,
+        renamed.map((value) => ({ source: 'x', object: value })),
+        () => true,
+      ),
+    ).toEqual([
+      'ValidatingWebhookConfiguration guard a.guard.io (Service guard/guard:443): targetPort webhook names no container port of Deployment/guard, the API server has nothing to dial',
+    ]);
+  });
+
+  it('leaves pods on the host network alone, and reports a Service that is not rendered', () => {
+    const hostNetwork = objects.map((value) =>
+      value.kind === 'Deployment'
+        ? object({
+            ...value,
+            spec: {
+              template: {
+                metadata: { labels: { app: 'guard' } },
+                spec: {
+                  hostNetwork: true,
+                  containers: [{ ports: [{ containerPort: 10250, name: 'https' }] }],
+                },
+              },
+            },
+          })
+        : value,
+    );
+    const onHost = hostNetwork.filter((value) => value.kind !== 'CustomResourceDefinition');
+    expect(
+      webhookReachProblems(
+        onHost,
+        onHost.map((value) => ({ source: 'x', object: value })),
+        () => false,
+      ),
+    ).toEqual([]);
+    const noService = objects.filter((value) => value.kind !== 'Service');
+    expect(
+      webhookReachProblems(
+        noService,
+        noService.map((value) => ({ source: 'x', object: value })),
+        () => true,
+      ),
+    ).toEqual([
+      'ValidatingWebhookConfiguration guard a.guard.io (Service guard/guard:443): the Service is not rendered',
+      'CustomResourceDefinition things.guard.io (conversion) (Service guard/guard:9443): the Service is not rendered',
+    ]);
   });
 });

@@ -24,6 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
+import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
   formatIssue,
@@ -38,6 +39,7 @@ import { alertTargetProblems, clusterMadeServices, scrapeTargets } from '@homela
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
+  chartTemplateFiles,
   clientSideApplyOf,
   clusterCrdSchemas,
   committedOutputRenders,
@@ -65,8 +67,10 @@ import {
   prepareChart,
   REPO,
   type RenderedDocument,
+  renderDrift,
   renderedPods,
   renderedSourceProblems,
+  renderedWebhooks,
   rotationGuideEntries,
   rotationGuideProblems,
   rotationPatchProblems,
@@ -78,6 +82,7 @@ import {
   upgradeOnlyPreSyncHooks,
   upstreamSchemaProblems,
   vendoredChartArchive,
+  webhookReachProblems,
 } from './helm/harness.js';
 
 const helm = findHelm();
@@ -96,6 +101,8 @@ interface Rendered {
   readonly live?: HelmResult;
   /** Why the chart could not be prepared or Helm's output not read. */
   readonly failure?: string;
+  /** When the first `helm template` started (ms since the epoch): the second waits a second. */
+  readonly startedAt?: number;
 }
 
 const rendered = new Map<ChartRender, Rendered>();
@@ -127,6 +134,7 @@ function renderAll(): void {
     try {
       const prepared = prepareChart(render, scratch);
       const lint = runHelm(helm, lintArgs(render, prepared), prepared.dir, home);
+      const startedAt = Date.now();
       const template = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
       const documents = template.status === 0 ? splitHelmOutput(template.stdout) : undefined;
       if (template.status === 0) {
@@ -135,7 +143,13 @@ function renderAll(): void {
           warnings.push(`${render.cluster} ${render.path}: ${line}`);
         }
       }
-      rendered.set(render, { prepared, lint, template, ...(documents ? { documents } : {}) });
+      rendered.set(render, {
+        prepared,
+        lint,
+        template,
+        startedAt,
+        ...(documents ? { documents } : {}),
+      });
     } catch (cause) {
       rendered.set(render, { failure: cause instanceof Error ? cause.message : String(cause) });
     }
@@ -165,6 +179,27 @@ function renderAll(): void {
     );
     rendered.set(render, { ...result, live });
   }
+}
+
+/**
+ * Every document Helm rendered for `cluster`, each object in a namespace: its own, else its
+ * Application's (where Argo CD applies an object that names none).
+ */
+function namespacedDocuments(cluster: string): RenderedDocument[] {
+  return [...rendered.entries()]
+    .filter(([render]) => render.cluster === cluster)
+    .flatMap(([render, result]) =>
+      (result.documents ?? []).map(({ source, object }) => ({
+        source,
+        object: {
+          ...object,
+          metadata: {
+            ...object.metadata,
+            namespace: object.metadata.namespace ?? render.namespace,
+          },
+        } as KubeObject,
+      })),
+    );
 }
 
 /** The CRDs of the vendored CRD bundles (vendor/crds: the Gateway API, the snapshot API). */
@@ -379,6 +414,46 @@ suite(title, () => {
       expect(liveRenderDifferences(documentsOf(render), splitHelmOutput(unpinned.stdout))).toEqual([
         'ServiceMonitor /volsync (backups/charts/volsync/templates/servicemonitor-volsync.yaml): only on the cluster',
       ]);
+    });
+
+    it("finds the keys Cilium's chart makes at render when its Hubble certificates come from Helm (hubble.tls.auto.method helm), not from its CronJob", () => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      const entry = [...rendered.entries()].find(
+        ([render, result]) =>
+          result.prepared?.dependencies.some(({ name }) => name === 'cilium') === true &&
+          render.path === 'charts/cilium',
+      );
+      if (entry === undefined) expect.fail('no cluster deploys charts/cilium');
+      const [render, result] = entry;
+      const prepared = result.prepared as PreparedChart;
+      // The committed values make no key at render: the CronJob makes them in the cluster.
+      const layer = join(prepared.dir, 'hubble-tls-by-helm.yaml');
+      writeFileSync(layer, 'cilium:\n  hubble:\n    tls:\n      auto:\n        method: helm\n');
+      const broken = { ...render, valueFiles: [...render.valueFiles, 'hubble-tls-by-helm.yaml'] };
+      const twice = [0, 1].map((attempt) => {
+        if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+        const run = runHelm(helm, templateArgs(broken, prepared), prepared.dir, helmHome);
+        expect(run.status, run.stderr).toBe(0);
+        return splitHelmOutput(run.stdout);
+      });
+      const drift = renderDrift(
+        twice[0] as RenderedDocument[],
+        twice[1] as RenderedDocument[],
+        chartTemplateFiles(prepared),
+      );
+      rmSync(layer);
+      // Every certificate Secret changes, each template's genSignedCert and the CA's genCA named.
+      expect(drift.length).toBeGreaterThan(1);
+      expect(drift).toContainEqual(
+        expect.stringMatching(
+          /^Secret kube-system\/hubble-server-certs \(cilium\/charts\/cilium\/templates\/hubble\/tls-helm\/server-secret\.yaml\): changed between two renders at data\..*; the template calls genCA, genSignedCert, lookup$/,
+        ),
+      );
+      expect(drift).toContainEqual(
+        expect.stringMatching(
+          /^Secret kube-system\/cilium-ca \(cilium\/charts\/cilium\/templates\/cilium-ca-secret\.yaml\): changed between two renders at data\..*; the template calls genCA, lookup$/,
+        ),
+      );
     });
 
     it('has Helm enforce the upstream values.schema.json: a value of the wrong type fails helm template', () => {
@@ -797,6 +872,68 @@ suite(title, () => {
       );
     });
 
+    it('lets the API server reach every admission and conversion webhook the charts render, through the Cilium policies Helm renders', () => {
+      let webhooks = 0;
+      for (const { cluster } of discovery.clusters) {
+        const documents = namespacedDocuments(cluster);
+        const objects = documents.map(({ object }) => object);
+        webhooks += renderedWebhooks(objects).length;
+        expect(
+          webhookReachProblems(objects, documents, (pod, port) =>
+            entityReachesPods(objects, 'remote-node', pod, port),
+          ),
+          cluster,
+        ).toEqual([]);
+      }
+      console.log(`helm suite: ${webhooks} webhook(s) the API server calls, each reachable`);
+    });
+
+    it("finds a webhook the API server cannot reach once its pods' ingress from remote-node is gone, or allows kube-apiserver only", () => {
+      const found: string[] = [];
+      for (const { cluster } of discovery.clusters) {
+        const documents = namespacedDocuments(cluster);
+        const objects = documents.map(({ object }) => object);
+        // Each ingress rule from the remote-node entity: removed, or narrowed to kube-apiserver.
+        for (const narrow of [false, true]) {
+          const broken = objects.flatMap((object): KubeObject[] => {
+            if (object.kind !== 'CiliumNetworkPolicy') return [object];
+            const spec = object.spec as { ingress?: { fromEntities?: string[] }[] };
+            const fromNodes = (rule: { fromEntities?: string[] }) =>
+              (rule.fromEntities ?? []).includes('remote-node');
+            if (!(spec.ingress ?? []).some(fromNodes)) return [object];
+            if (!narrow) return [];
+            const ingress = (spec.ingress ?? []).map((rule) =>
+              fromNodes(rule) ? { ...rule, fromEntities: ['kube-apiserver'] } : rule,
+            );
+            return [{ ...object, spec: { ...spec, ingress } } as KubeObject];
+          });
+          found.push(
+            ...webhookReachProblems(broken, documents, (pod, port) =>
+              entityReachesPods(broken, 'remote-node', pod, port),
+            ),
+          );
+        }
+      }
+      if (
+        found.length === 0 &&
+        discovery.clusters.every(
+          ({ cluster }) =>
+            renderedWebhooks(namespacedDocuments(cluster).map(({ object }) => object)).length === 0,
+        )
+      ) {
+        console.log(
+          'helm suite: no webhook rendered: the broken-on-purpose webhook test has nothing to break',
+        );
+        return;
+      }
+      expect(found.length).toBeGreaterThan(0);
+      expect(
+        found.every((line) =>
+          line.includes("drop the API server's connections (from remote-node)"),
+        ),
+      ).toBe(true);
+    });
+
     it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {
       for (const { cluster } of discovery.clusters) {
         const objects = [...rendered.entries()]
@@ -982,6 +1119,26 @@ suite(title, () => {
           const live = rendered.get(render)?.live;
           expect(live?.status, live?.stderr).toBe(0);
           expect(liveRenderDifferences(documents, splitHelmOutput(live?.stdout ?? ''))).toEqual([]);
+        });
+
+        it('renders the same objects twice, a second apart: no key, certificate, password or time made at render (Argo CD would never be in sync)', () => {
+          const documents = documentsOf(render);
+          const result = rendered.get(render) as Rendered;
+          const prepared = result.prepared as PreparedChart;
+          // At least a second after the first render began, so that a time of day (`now`)
+          // rendered to the second differs too.
+          const wait = (result.startedAt ?? 0) + 1100 - Date.now();
+          if (wait > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+          const again = runHelm(
+            helm as NonNullable<typeof helm>,
+            templateArgs(render, prepared),
+            prepared.dir,
+            helmHome,
+          );
+          expect(again.status, again.stderr).toBe(0);
+          expect(
+            renderDrift(documents, splitHelmOutput(again.stdout), chartTemplateFiles(prepared)),
+          ).toEqual([]);
         });
 
         it('renders only objects that validate against their schemas', async () => {

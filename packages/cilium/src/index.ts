@@ -1,3 +1,4 @@
 export { l2InterfacesMatchLinks } from './checks.js';
 export { ciliumComponent } from './component.js';
+export { entityReachesPods } from './reachability.js';
 export type { CiliumSettings } from './settings.js';

@@ -25,6 +25,7 @@ import {
   DNS_PORTS,
   describeEndpoint,
   type Endpoint,
+  type Entity,
   endpointKey,
   type FlowPlan,
   formatPorts,
@@ -509,6 +510,26 @@ export class PolicySet {
     }
     return true;
   }
+}
+
+/**
+ * Whether the Cilium policies among `objects` (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)
+ * let connections from `entity` reach pods with `labels` in `namespace` on `port`, read with the
+ * semantics the reachability check uses (a pod outside every policy's default deny accepts
+ * anything). For checks of what the upstream charts render, which the build cannot see: the Helm
+ * suite asks it whether the API server reaches every admission and conversion webhook.
+ */
+export function entityReachesPods(
+  objects: readonly KubeObject[],
+  entity: Entity,
+  pod: { readonly namespace: string; readonly labels: { readonly [key: string]: string } },
+  port: FlowPort,
+): boolean {
+  return PolicySet.fromObjects(objects).allows(
+    { kind: 'entity', entities: [entity], label: entity },
+    { kind: 'pods', component: '', namespace: pod.namespace, selector: pod.labels },
+    port,
+  );
 }
 
 /** One evaluated connection. */

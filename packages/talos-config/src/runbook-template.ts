@@ -106,6 +106,15 @@ What the platform asks of Talos (merged from the components):
 {{#each requirements}}
 - {{{this}}}
 {{/each}}
+
+Addresses the LAN leaves to the cluster: keep them out of your DHCP server's range (or reserve
+them there) before the nodes boot. The cluster answers ARP for them itself, so a host the DHCP
+server leased one to would take it over from the cluster now and then (both answer, the last
+answer wins) and neither would stay reachable:
+
+{{#each reserved}}
+- {{{this}}}
+{{/each}}
 {{#if baseline.length}}
 
 The security baseline every node gets:

@@ -616,6 +616,7 @@ export function runbook(
     extensions,
     nodes,
     requirements: requirementLines(cluster, requirements),
+    reserved: reservedAddressLines(cluster, patches.vip),
     baseline: baselineLines(input.baseline),
     schematic: {
       id: input.schematicId,
@@ -755,6 +756,30 @@ function requirementLines(
     ...(requirements.disableCoreDns
       ? [
           `Talos' CoreDNS: disabled (${requirements.coreDnsSources.join(', ')} deploys the cluster DNS from Git)`,
+        ]
+      : []),
+  ];
+}
+
+/**
+ * The LAN addresses the cluster answers ARP for itself (Markdown list items): the nodes' static
+ * addresses, the control planes' VIP, and the LoadBalancer pools announced by L2 (LB IPAM may give
+ * any address of a pool to a Service, and Cilium then answers ARP for it; a BGP-announced pool
+ * lies off the LAN, the router routes it). The definition knows no DHCP range, so the runbook asks the operator to keep
+ * them out of it: a home router's DHCP range commonly covers the upper part of its /24, where the
+ * reference lays out the pool.
+ */
+function reservedAddressLines(cluster: ResolvedCluster, vip: string | undefined): string[] {
+  const network = cluster.network;
+  const l2 = network.l2Announcements !== undefined && network.bgp === undefined;
+  return [
+    `the nodes' addresses: ${cluster.nodes.map((node) => `\`${node.address}\` (${node.hostname})`).join(', ')}`,
+    ...(vip === undefined
+      ? []
+      : [`the API endpoint's VIP \`${vip}\`, held by one control plane at a time`]),
+    ...(l2
+      ? [
+          `the LoadBalancer pool${network.loadBalancerPools.length === 1 ? '' : 's'} announced by ARP (\`network.l2Announcements\`): ${network.loadBalancerPools.map((pool) => `\`${pool.cidr}\` (pool \`${pool.name}\`)`).join(', ')}: LB IPAM may give any of ${network.loadBalancerPools.length === 1 ? 'its' : 'their'} addresses to a Service`,
         ]
       : []),
   ];

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChartUninstall, resolvePlatform, templateRenderer } from '@homelab/core';
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
-import { evaluateCommonJs, testDefinition, testNode } from '@homelab/core/testing';
+import {
+  evaluateCommonJs,
+  testDefinition,
+  testNode,
+  testReferenceClusters,
+} from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
 import {
@@ -1849,5 +1854,49 @@ describe('changing Talos settings where a component reads a node setting only on
 
   it('says nothing of them when there is none', () => {
     expect(section(runbook(input))).not.toContain(pointer);
+  });
+});
+
+describe('the LAN addresses the cluster answers for', () => {
+  const reserved = (markdown: string): string =>
+    markdown.slice(
+      markdown.indexOf(
+        "Addresses the LAN leaves to the cluster: keep them out of your DHCP server's range",
+      ),
+      markdown.indexOf('The security baseline'),
+    );
+
+  it('asks to keep the nodes and the L2-announced pool out of the DHCP range', () => {
+    // Given a one-node cluster on 192.168.10.0/24 whose pool 192.168.10.224/27 is announced by L2
+    // (the upper part of the /24, which a home router's DHCP range commonly covers)
+    const { input } = devRunbookInput();
+    expect(input.cluster.network.l2Announcements).toBeDefined();
+    // When the runbook is rendered
+    const section = reserved(runbook(input));
+    // Then it names the node's address and every address of the pool, before the nodes boot
+    expect(section).toContain("- the nodes' addresses: `192.168.10.11` (dev-cp-1)");
+    expect(section).toContain(
+      '- the LoadBalancer pool announced by ARP (`network.l2Announcements`): `192.168.10.224/27` (pool `default`)',
+    );
+    expect(section).not.toContain('VIP');
+  });
+
+  it("names the control planes' VIP, and no pool that BGP routes off the LAN", () => {
+    // Given the reference's production cluster (a VIP endpoint, its pool announced by BGP)
+    const platform = resolvePlatform(testDefinition(testReferenceClusters()));
+    const cluster = platform.clusters.find(({ name }) => name === 'prod');
+    if (cluster === undefined) throw new Error('no prod');
+    const { input } = devRunbookInput();
+    const markdown = runbook({
+      ...input,
+      cluster,
+      requirements: mergeTalosRequirements(cluster, []).merged,
+      patches: { vip: '192.168.3.10' } as never,
+    });
+    // Then the VIP and all six nodes are listed, the routed pool is not
+    const section = reserved(markdown);
+    expect(section).toContain("- the API endpoint's VIP `192.168.3.10`");
+    expect(section.match(/`192\.168\.3\.\d+` \(prod-/g)).toHaveLength(6);
+    expect(section).not.toContain('LoadBalancer pool');
   });
 });

@@ -1265,12 +1265,27 @@ export interface RenderedPod {
     /** The container port's name, which a Service's `targetPort` may name. */
     readonly name?: string;
   }[];
+  /** On the node's network (`hostNetwork: true`): no Cilium endpoint, no policy applies. */
+  readonly hostNetwork?: true;
 }
 
 type PodPort = { readonly port: number; readonly endPort?: number; readonly protocol: string };
 
 const tcp = (port: number, endPort?: number): PodPort =>
   endPort === undefined ? { port, protocol: 'TCP' } : { port, endPort, protocol: 'TCP' };
+
+/**
+ * The labels longhorn-manager 1.8.1 puts on its own pod once its webhooks serve (the selectors of
+ * the chart's `longhorn-conversion-webhook`, `longhorn-admission-webhook` and
+ * `longhorn-recovery-backend` Services): `app/daemon.go` after `StartWebhook` (conversion, then
+ * admission), `controller/node_controller.go` (admission and recovery backend), values of
+ * `types.GetConversionWebhookLabel`, `GetAdmissionWebhookLabel`, `GetRecoveryBackendLabel`.
+ */
+const LONGHORN_MANAGER_OWN_LABELS: { readonly [key: string]: string } = {
+  'longhorn.io/conversion-webhook': 'longhorn-conversion-webhook',
+  'longhorn.io/admission-webhook': 'longhorn-admission-webhook',
+  'longhorn.io/recovery-backend': 'longhorn-recovery-backend',
+};
 
 /**
  * The pods longhorn-manager 1.8.1 creates at run time once Helm renders its DaemonSet (never
@@ -1428,6 +1443,11 @@ export function renderedPods(
     } else continue;
     const labels = {
       ...((at(template, 'metadata', 'labels') ?? {}) as { [key: string]: string }),
+      ...(object.apiVersion === 'apps/v1' &&
+      object.kind === 'DaemonSet' &&
+      object.metadata.name === 'longhorn-manager'
+        ? LONGHORN_MANAGER_OWN_LABELS
+        : {}),
       // The Job controller labels a Job's pods with its name (batch/v1).
       ...(object.kind === 'Job'
         ? { 'job-name': object.metadata.name, 'batch.kubernetes.io/job-name': object.metadata.name }
@@ -1456,6 +1476,7 @@ export function renderedPods(
         })),
         ...argumentPorts(container.args),
       ]),
+      ...(pod.hostNetwork === true ? { hostNetwork: true as const } : {}),
     });
   }
   return out;
@@ -1835,6 +1856,316 @@ export function rotationPatchProblems(
       problems.push(
         `the re-encryption reads the new key from ${reencrypt[1]}, the rendered Deployment from ${String(at(file, 'value'))}`,
       );
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reproducible renders: what Argo CD compares must not change from one render to the next
+
+/**
+ * Template functions (Helm 3.19's, Sprig's) whose result changes from one render to the next:
+ * keys, certificates, random strings, salted hashes, the clock. Argo CD renders a chart again on
+ * every manifest refresh (a new commit, a hard refresh, the repo-server cache expiring: 24 h by
+ * default), so an object that holds one differs every time: the Application is OutOfSync for good,
+ * and every automated sync applies a new key or certificate (a CA in a webhook's `caBundle`
+ * regenerated apart from the serving certificate the pods already loaded breaks the webhook).
+ * `lookup` is listed because it is why charts call them: under `helm template`, as Argo CD
+ * renders, it always returns nothing, so the branch that keeps the live value never runs.
+ */
+export const UNSTABLE_TEMPLATE_FUNCTIONS = [
+  'genCA',
+  'genCAWithKey',
+  'genPrivateKey',
+  'genSelfSignedCert',
+  'genSelfSignedCertWithKey',
+  'genSignedCert',
+  'genSignedCertWithKey',
+  'randAlphaNum',
+  'randAlpha',
+  'randNumeric',
+  'randAscii',
+  'randBytes',
+  'randInt',
+  'uuidv4',
+  'htpasswd',
+  'bcrypt',
+  'shuffle',
+  'now',
+  'lookup',
+] as const;
+
+const UNSTABLE_CALL = new RegExp(
+  `(?<![$.\\w])(${UNSTABLE_TEMPLATE_FUNCTIONS.join('|')})(?![\\w])`,
+  'g',
+);
+const ACTION = /\{\{-?\s*([\s\S]*?)\s*-?\}\}/g;
+const INCLUDE = /\b(?:include|template)\s+"([^"]+)"/g;
+const OPENS_BLOCK = /^(?:if|range|with|define|block)\b/;
+
+interface TemplateUse {
+  /** Unstable functions the text calls itself. */
+  readonly calls: ReadonlySet<string>;
+  /** Named templates it includes. */
+  readonly includes: ReadonlySet<string>;
+}
+
+/** The calls and includes of a template's actions (`{{ … }}`, comments left out). */
+function templateUse(actions: readonly string[]): TemplateUse {
+  const calls = new Set<string>();
+  const includes = new Set<string>();
+  for (const action of actions) {
+    if (action.startsWith('/*')) continue;
+    for (const match of action.matchAll(UNSTABLE_CALL)) calls.add(match[1] as string);
+    for (const match of action.matchAll(INCLUDE)) includes.add(match[1] as string);
+  }
+  return { calls, includes };
+}
+
+/**
+ * The unstable functions (`UNSTABLE_TEMPLATE_FUNCTIONS`) the template `source` (a path as Helm's
+ * `# Source:` line names it, e.g. `cilium/charts/cilium/templates/cilium-ca-secret.yaml`) calls,
+ * itself or through the named templates it includes, at any depth. `files` holds the chart's
+ * template files by that path; named templates are global to a chart and its subcharts, as in
+ * Helm. Sorted; empty when the template cannot be found.
+ */
+export function unstableFunctions(files: ReadonlyMap<string, string>, source: string): string[] {
+  const defines = new Map<string, string[]>();
+  const top = new Map<string, string[]>();
+  for (const [path, text] of files) {
+    const outside: string[] = [];
+    // The actions inside each `define` up to its matching `end` (if/range/with/block nest).
+    const stack: { name: string | undefined; actions: string[] }[] = [];
+    for (const match of text.matchAll(ACTION)) {
+      const action = match[1] as string;
+      if (action.startsWith('/*')) continue;
+      const current = stack[stack.length - 1];
+      if (OPENS_BLOCK.test(action)) {
+        const name = /^define\s+"([^"]+)"/.exec(action)?.[1];
+        (current?.actions ?? outside).push(action);
+        stack.push({ name, actions: name === undefined ? (current?.actions ?? outside) : [] });
+        continue;
+      }
+      if (/^end\b/.test(action)) {
+        const closed = stack.pop();
+        if (closed?.name !== undefined) defines.set(closed.name, closed.actions);
+        continue;
+      }
+      (current?.actions ?? outside).push(action);
+    }
+    top.set(path, outside);
+  }
+  const own = top.get(source);
+  if (own === undefined) return [];
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (actions: readonly string[]): void => {
+    const use = templateUse(actions);
+    for (const call of use.calls) found.add(call);
+    for (const name of use.includes) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const body = defines.get(name);
+      if (body !== undefined) visit(body);
+    }
+  };
+  visit(own);
+  return [...found].sort();
+}
+
+/**
+ * The template files of a prepared chart by the path Helm's `# Source:` lines give them: its own
+ * `templates/`, and every file of each dependency archive under `<chart>/charts/` (subcharts of
+ * subcharts included).
+ */
+export function chartTemplateFiles(prepared: PreparedChart): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string, prefix: string): void => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path, `${prefix}/${entry.name}`);
+      else files.set(`${prefix}/${entry.name}`, readFileSync(path, 'utf8'));
+    }
+  };
+  walk(join(prepared.dir, 'templates'), `${prepared.name}/templates`);
+  for (const { archive } of prepared.dependencies) {
+    for (const [path, body] of readTarGz(readFileSync(archive))) {
+      if (/\/templates\/|\.tpl$/.test(path)) {
+        files.set(`${prepared.name}/charts/${path}`, body.toString('utf8'));
+      }
+    }
+  }
+  return files;
+}
+
+/**
+ * What changed between two renders of one chart with the same values, made at least a second
+ * apart (so that the clock moved): every object only one of them holds, or whose content differs
+ * (its first differing field), with the template it came from and the unstable functions that
+ * template calls (`unstableFunctions`), so the message points at the value that turns them off.
+ */
+export function renderDrift(
+  first: readonly RenderedDocument[],
+  second: readonly RenderedDocument[],
+  files: ReadonlyMap<string, string> = new Map(),
+): string[] {
+  const key = ({ object }: RenderedDocument) =>
+    `${object.kind} ${String(object.metadata.namespace ?? '')}/${object.metadata.name}`;
+  const cause = (source: string): string => {
+    const calls = unstableFunctions(files, source);
+    return calls.length === 0 ? '' : `; the template calls ${calls.join(', ')}`;
+  };
+  const before = new Map(first.map((document) => [key(document), document]));
+  const after = new Set(second.map(key));
+  const out: string[] = [];
+  for (const document of second) {
+    const earlier = before.get(key(document));
+    if (earlier === undefined) {
+      out.push(
+        `${key(document)} (${document.source}): only in the second render${cause(document.source)}`,
+      );
+      continue;
+    }
+    const difference = firstDifference(earlier.object, document.object);
+    if (difference !== undefined) {
+      out.push(
+        `${key(document)} (${document.source}): changed between two renders at ${difference}${cause(document.source)}`,
+      );
+    }
+  }
+  for (const document of first) {
+    if (!after.has(key(document))) {
+      out.push(
+        `${key(document)} (${document.source}): only in the first render${cause(document.source)}`,
+      );
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API server reaches every webhook a chart renders
+
+/** A webhook the API server calls, as a chart renders it: which object names it, and its Service. */
+export interface RenderedWebhook {
+  /** e.g. `ValidatingWebhookConfiguration cert-manager-webhook webhook.cert-manager.io`. */
+  readonly what: string;
+  readonly namespace: string;
+  readonly service: string;
+  /** The Service port the API server dials (443 when the reference leaves it out). */
+  readonly port: number;
+}
+
+/**
+ * The webhooks among `objects` whose endpoint is a Service of the cluster: every webhook of a
+ * Validating- or MutatingWebhookConfiguration, a CustomResourceDefinition's conversion webhook,
+ * an APIService (the aggregation layer). A webhook called by URL is outside the cluster's pods.
+ */
+export function renderedWebhooks(objects: readonly KubeObject[]): RenderedWebhook[] {
+  const out: RenderedWebhook[] = [];
+  const add = (what: string, service: unknown): void => {
+    const ref = service as { name?: string; namespace?: string; port?: number } | undefined;
+    if (ref?.name === undefined || ref.namespace === undefined) return;
+    out.push({ what, namespace: ref.namespace, service: ref.name, port: ref.port ?? 443 });
+  };
+  for (const object of objects) {
+    const name = `${object.kind} ${object.metadata.name}`;
+    if (
+      object.apiVersion === 'admissionregistration.k8s.io/v1' &&
+      (object.kind === 'ValidatingWebhookConfiguration' ||
+        object.kind === 'MutatingWebhookConfiguration')
+    ) {
+      for (const webhook of ((object as { webhooks?: unknown[] }).webhooks ?? []) as {
+        name?: string;
+        clientConfig?: { service?: unknown };
+      }[]) {
+        add(`${name} ${webhook.name ?? ''}`.trim(), webhook.clientConfig?.service);
+      }
+    } else if (object.kind === 'CustomResourceDefinition') {
+      const conversion = at(object.spec, 'conversion') as
+        | { strategy?: string; webhook?: { clientConfig?: { service?: unknown } } }
+        | undefined;
+      if (conversion?.strategy === 'Webhook') {
+        add(`${name} (conversion)`, conversion.webhook?.clientConfig?.service);
+      }
+    } else if (object.apiVersion === 'apiregistration.k8s.io/v1' && object.kind === 'APIService') {
+      add(name, at(object.spec, 'service'));
+    }
+  }
+  return out;
+}
+
+/**
+ * What keeps the API server from a webhook the cluster's charts render (`objects`, every object
+ * with its namespace; `documents`, the same for `renderedPods`): its Service is not rendered or
+ * lacks the port, selects no rendered pod, targets a port no pod declares, or the pods' policies
+ * (asked through `reaches`, Cilium's semantics) drop the API server's connection to the target
+ * port. Pods on the host network are no Cilium endpoints: nothing to ask. `reaches` answers for
+ * the `remote-node` identity: the API server runs on the control planes, and a webhook pod on
+ * another node sees its connection from there (in Cilium's tunnel mode from that node's
+ * `cilium_host` address, which carries the remote-node identity only, not kube-apiserver's:
+ * cilium/cilium#18049; the local host is always allowed, Cilium's `allow-localhost`).
+ */
+export function webhookReachProblems(
+  objects: readonly KubeObject[],
+  documents: readonly RenderedDocument[],
+  reaches: (pod: RenderedPod, port: { port: number; protocol: string }) => boolean,
+): string[] {
+  const problems: string[] = [];
+  const services = new Map(
+    objects
+      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
+      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
+  );
+  const pods = renderedPods(documents, '');
+  for (const webhook of renderedWebhooks(objects)) {
+    const where = `${webhook.what} (Service ${webhook.namespace}/${webhook.service}:${webhook.port})`;
+    const service = services.get(`${webhook.namespace}/${webhook.service}`);
+    if (service === undefined) {
+      problems.push(`${where}: the Service is not rendered`);
+      continue;
+    }
+    const spec = (service.spec ?? {}) as {
+      selector?: { [key: string]: string };
+      ports?: { port: number; targetPort?: number | string; protocol?: string }[];
+    };
+    const port = (spec.ports ?? []).find((candidate) => candidate.port === webhook.port);
+    if (port === undefined) {
+      problems.push(`${where}: the Service has no port ${webhook.port}`);
+      continue;
+    }
+    if (spec.selector === undefined) continue;
+    const selector = spec.selector;
+    const selected = pods.filter((pod) => selectsPod(selector, webhook.namespace, pod));
+    if (selected.length === 0) {
+      problems.push(`${where}: the Service selects no pod (${JSON.stringify(selector)})`);
+      continue;
+    }
+    const target = port.targetPort ?? port.port;
+    const protocol = port.protocol ?? 'TCP';
+    for (const pod of selected) {
+      const own = pod.ports.find(
+        (candidate) =>
+          candidate.protocol === protocol &&
+          (typeof target === 'string' ? candidate.name === target : candidate.port === target),
+      );
+      // A number is dialled as it is (a container need not declare it); a name only through a
+      // container port of that name (a pod without it is no endpoint of the Service).
+      const number = typeof target === 'number' ? target : own?.port;
+      if (number === undefined) {
+        problems.push(
+          `${where}: targetPort ${target} names no container port of ${pod.workload}, the API server has nothing to dial`,
+        );
+        continue;
+      }
+      if (pod.hostNetwork === true) continue;
+      if (!reaches(pod, { port: number, protocol })) {
+        problems.push(
+          `${where}: the Cilium policies of ${pod.workload} in ${pod.namespace} drop the API server's connections (from remote-node) to port ${number}/${protocol}: every request the webhook intercepts fails (failurePolicy Fail) or skips it (Ignore); declare the ingress flow from the kube-apiserver and remote-node entities`,
+        );
+      }
     }
   }
   return problems;
