@@ -819,11 +819,19 @@ suite(title, () => {
       }
     });
 
-    it('alerts only on scrape jobs the cluster scrapes: every job (and, for up, Service and namespace) an alert selects has a target', () => {
+    it('alerts only on scrape jobs the cluster scrapes: every job (and, for up, Service and namespace) an alert selects has a target, and every metric family an alert reads has its exporter scraped', () => {
       for (const { cluster } of discovery.clusters) {
+        // An object Helm renders without a namespace lands in the Application's (VolSync's
+        // `volsync-metrics` Service in volsync-system): Argo CD applies it there.
         const objects = [...rendered.entries()]
           .filter(([render]) => render.cluster === cluster)
-          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+          .flatMap(([render, result]) =>
+            (result.documents ?? []).map(({ object }) =>
+              object.metadata.namespace === undefined
+                ? { ...object, metadata: { ...object.metadata, namespace: render.namespace } }
+                : object,
+            ),
+          );
         const targets = scrapeTargets(objects, clusterMadeServices(objects)).map(
           (target) => target.job,
         );
@@ -835,6 +843,30 @@ suite(title, () => {
         expect(targets, cluster).not.toContain('kube-proxy');
         expect(alertTargetProblems(objects), cluster).toEqual([]);
       }
+    });
+
+    it('finds the storage alerts silent for ever where nothing scrapes longhorn-manager (its ServiceMonitor dropped), though they name no job (broken on purpose)', () => {
+      const objects = [...rendered.entries()]
+        .filter(([render]) => render.cluster === 'prod')
+        .flatMap(([render, result]) =>
+          (result.documents ?? []).map(({ object }) =>
+            object.metadata.namespace === undefined
+              ? { ...object, metadata: { ...object.metadata, namespace: render.namespace } }
+              : object,
+          ),
+        );
+      const longhornMonitors = objects.filter(
+        (object) =>
+          object.kind === 'ServiceMonitor' &&
+          JSON.stringify(object.spec).includes('"longhorn-system"'),
+      );
+      if (longhornMonitors.length === 0) expect.fail('prod scrapes no Longhorn');
+      const problems = alertTargetProblems(
+        objects.filter((object) => !longhornMonitors.includes(object)),
+      );
+      expect(problems).toContain(
+        'PrometheusRule monitoring/longhorn: alert LonghornVolumeFaulted reads longhorn_volume_robustness, which only longhorn-manager exports, and nothing on the cluster scrapes it',
+      );
     });
 
     it("finds kube-prometheus-stack's KubeProxyDown and KubeSchedulerDown without a target on Talos (kube-proxy replaced, the scheduler's endpoints dropped)", () => {

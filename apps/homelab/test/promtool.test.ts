@@ -519,6 +519,256 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'ArgoCDApplicationComparisonFailed',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 20;
+      // argocd_app_info as Argo CD v3.4.4 reports it (controller/metrics/metrics.go).
+      const app = (name: string, sync: string) =>
+        `argocd_app_info{namespace="argocd",name="${name}",project="platform",autosync_enabled="true",repo="https://git.example/platform",dest_server="https://kubernetes.default.svc",dest_namespace="x",sync_status="${sync}",health_status="Healthy",operation=""}`;
+      // An empty label value is no label (operation="" outside a sync).
+      const labels = (name: string) =>
+        Object.fromEntries(
+          [...app(name, 'Unknown').matchAll(/(\w+)="([^"]+)"/g)].map(
+            ([, k, v]) => [k, v] as [string, string],
+          ),
+        );
+      return [
+        {
+          name: 'ArgoCDApplicationComparisonFailed: fires for an Application whose manifests cannot be loaded (Unknown); silent for Synced and OutOfSync',
+          interval: '1m',
+          input_series: [
+            { series: app('broken', 'Unknown'), values: `1x${end}` },
+            { series: app('fine', 'Synced'), values: `1x${end}` },
+            { series: app('drifted', 'OutOfSync'), values: `1x${end}` },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, labels('broken'))]),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'LoadBalancerServiceWithoutAddress',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 20;
+      // kube-state-metrics 2.20.0 (internal/store/service.go).
+      const svc = (name: string) => `namespace="gateway",service="${name}",uid="u-${name}"`;
+      return [
+        {
+          name: 'LoadBalancerServiceWithoutAddress: fires for a LoadBalancer Service without an ingress address; silent once it has one, and for a ClusterIP Service',
+          interval: '1m',
+          input_series: [
+            {
+              series: `kube_service_spec_type{${svc('pending')},type="LoadBalancer"}`,
+              values: `1x${end}`,
+            },
+            {
+              series: `kube_service_spec_type{${svc('served')},type="LoadBalancer"}`,
+              values: `1x${end}`,
+            },
+            {
+              series: `kube_service_status_load_balancer_ingress{${svc('served')},ip="10.10.10.224",hostname=""}`,
+              values: `1x${end}`,
+            },
+            {
+              series: `kube_service_spec_type{${svc('internal')},type="ClusterIP"}`,
+              values: `1x${end}`,
+            },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [
+              fires(rule, {
+                namespace: 'gateway',
+                service: 'pending',
+                uid: 'u-pending',
+                type: 'LoadBalancer',
+              }),
+            ]),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'GatekeeperWebhookFailingOpen',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 30;
+      // The API server's counter (k8s.io/apiserver pkg/admission/metrics), as its scrape labels it.
+      const counter = (name: string) =>
+        `apiserver_admission_webhook_fail_open_count{job="apiserver",namespace="default",service="kubernetes",name="${name}",type="validating"}`;
+      return [
+        {
+          name: 'GatekeeperWebhookFailingOpen: fires while the API server keeps admitting requests Gatekeeper never answered, resolves once it stops; silent for another webhook',
+          interval: '1m',
+          input_series: [
+            // Failing open from minute 5 for `wait + 15` minutes, then flat.
+            {
+              series: counter('validation.gatekeeper.sh'),
+              values: `0x4 0+3x${wait + 15} ${3 * (wait + 15)}x${end - wait - 20}`,
+            },
+            { series: counter('webhook.other.example'), values: `0+3x${end}` },
+          ],
+          alert_rule_test: [
+            at(rule, 4, []),
+            at(rule, 6 + wait, [fires(rule, { name: 'validation.gatekeeper.sh' })]),
+            at(rule, end, []),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'GatekeeperAuditStale',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      const endTime = /\bgatekeeper_audit_last_run_end_time\{([^}]*)\}/.exec(rule.expr)?.[1] ?? '';
+      const last = `gatekeeper_audit_last_run_end_time{${endTime},pod="gatekeeper-audit-x"}`;
+      return [
+        {
+          name: 'GatekeeperAuditStale: fires with no audit series at all',
+          interval: '1m',
+          input_series: [{ series: 'up{job="other"}', values: `1x${end}` }],
+          alert_rule_test: [
+            at(rule, wait + 1, [
+              fires(
+                rule,
+                Object.fromEntries(
+                  [...endTime.matchAll(/(\w+)="([^"]*)"/g)].map(
+                    ([, k, v]) => [k, v] as [string, string],
+                  ),
+                ),
+              ),
+            ]),
+          ],
+        },
+        {
+          name: 'GatekeeperAuditStale: fires when the last run ended long ago',
+          interval: '1m',
+          input_series: [{ series: last, values: `${LONG_AGO}x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+        {
+          name: 'GatekeeperAuditStale: silent while runs end every minute',
+          interval: '1m',
+          input_series: [{ series: last, values: `0+60x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'GatekeeperAuditViolations',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      const namespace = labelValue(
+        rule.expr,
+        'gatekeeper_violations',
+        'namespace',
+        'x',
+        'gatekeeper-system',
+      );
+      const violations = (action: string) =>
+        `gatekeeper_violations{namespace="${namespace}",pod="gatekeeper-audit-x",enforcement_action="${action}"}`;
+      return [
+        {
+          name: 'GatekeeperAuditViolations: fires for deny violations; silent for dry-run and warn ones',
+          interval: '1m',
+          input_series: [
+            { series: violations('deny'), values: `0x9 2x${end}` },
+            { series: violations('dryrun'), values: `5x${end + 10}` },
+            { series: violations('warn'), values: `5x${end + 10}` },
+          ],
+          alert_rule_test: [at(rule, 9 + wait, []), at(rule, 11 + wait, [fires(rule, {})])],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'CertificateRenewalOverdue',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // cert-manager v1.21.1's series, as the scrape labels it (the Certificate's namespace renamed).
+      const renewal = (name: string) =>
+        `certmanager_certificate_renewal_timestamp_seconds{namespace="cert-manager",job="cert-manager",name="${name}",exported_namespace="gateway",issuer_name="lab",issuer_kind="ClusterIssuer",issuer_group="cert-manager.io"}`;
+      const labels = (name: string) =>
+        Object.fromEntries(
+          [...renewal(name).matchAll(/(\w+)="([^"]+)"/g)].map(
+            ([, k, v]) => [k, v] as [string, string],
+          ),
+        );
+      return [
+        {
+          name: 'CertificateRenewalOverdue: fires for a renewal time days in the past; silent for one an hour past and one to come',
+          interval: '1m',
+          input_series: [
+            { series: renewal('stuck'), values: `${-3 * 86400}x${end}` },
+            { series: renewal('renewing'), values: `${-3600}x${end}` },
+            { series: renewal('fresh'), values: `${60 * 86400}x${end}` },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, labels('stuck'))]),
+          ],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'AutheliaDown',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // The rule's `up` selector (the Authelia component's namespace and Service); the ones the
+      // reference deploys for a rule that has none (broken on purpose).
+      const matchers =
+        /\bup\{([^}]*)\}/.exec(rule.expr)?.[1] ?? 'namespace="authelia", service="authelia"';
+      const up = (pod: string) => `up{${matchers},job="authelia",pod="${pod}"}`;
+      return [
+        {
+          name: 'AutheliaDown: fires with no Authelia target at all',
+          interval: '1m',
+          input_series: [
+            {
+              series: 'up{namespace="monitoring",service="other",job="other"}',
+              values: `1x${end}`,
+            },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, {})]),
+          ],
+        },
+        {
+          name: 'AutheliaDown: fires when every target is down',
+          interval: '1m',
+          input_series: [
+            { series: up('authelia-a'), values: `0x${end}` },
+            { series: up('authelia-b'), values: `0x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+        {
+          name: 'AutheliaDown: silent while a target is up',
+          interval: '1m',
+          input_series: [
+            { series: up('authelia-a'), values: `0x${end}` },
+            { series: up('authelia-b'), values: `1x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
+  {
     alert: 'SnapshotControllerUnavailable',
     groups: (rule) => {
       const wait = minutes(rule.for);
@@ -761,6 +1011,44 @@ suite(title, () => {
     expect(run.status).not.toBe(0);
     expect(run.output).toContain('CoreDNSDown: fires when there is no CoreDNS target at all');
     expect(run.output).toMatch(/alertname: CoreDNSDown, time: 3m,\s*exp:\[\s*0:\s*Labels:\{/);
+  });
+
+  it('fails the scenario of an Application Argo CD cannot compare on the OutOfSync selector, which never sees Unknown (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const rule = stand(
+      'ArgoCDApplicationComparisonFailed',
+      'argocd_app_info{sync_status="OutOfSync"} == 1',
+      '15m',
+    );
+    const right = stand(
+      'ArgoCDApplicationComparisonFailed',
+      'argocd_app_info{sync_status="Unknown"} == 1',
+      '15m',
+    );
+    const scenario = scenarioOf('ArgoCDApplicationComparisonFailed');
+    expect(testRules(ruleFileWith(right), scenario.groups(right)).status).toBe(0);
+    const run = testRules(ruleFileWith(rule), scenario.groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/name="broken"[\s\S]*got:\[\s*0:\s*Labels:\{[^}]*name="drifted"/);
+  });
+
+  it('fails the scenario of Authelia gone on a ratio of its requests, which is empty then (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const rule = stand(
+      'AutheliaDown',
+      '100 * sum(rate(authelia_request{code=~"5.."}[5m])) / sum(rate(authelia_request[5m])) > 5',
+      '5m',
+    );
+    const right = stand(
+      'AutheliaDown',
+      'absent(up{namespace="authelia", service="authelia"} == 1)',
+      '5m',
+    );
+    const scenario = scenarioOf('AutheliaDown');
+    expect(testRules(ruleFileWith(right), scenario.groups(right)).status).toBe(0);
+    const run = testRules(ruleFileWith(rule), scenario.groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('AutheliaDown: fires with no Authelia target at all');
   });
 
   it('fails a scenario whose Deployment is gone: SnapshotControllerUnavailable as sum(…) < 1 (broken on purpose)', () => {

@@ -662,12 +662,30 @@ describe('declarations', () => {
         { development: '2h', staging: '1h', production: '30m' },
       ],
       [
+        'ArgoCDApplicationComparisonFailed',
+        'warning',
+        { development: '1h', staging: '30m', production: '15m' },
+      ],
+      [
         'ArgoCDApplicationDegraded',
         'critical',
         { development: '1h', staging: '30m', production: '15m' },
       ],
     ]);
     expect(monitors.flatMap((m) => m.dashboards ?? []).map((d) => d.name)).toEqual(['argocd']);
+  });
+
+  it('alerts on an Application Argo CD cannot compare (sync status Unknown), which OutOfSync misses', () => {
+    // Argo CD v3.4.4 controller/state.go: manifests that fail to load (repository unreachable,
+    // a render error) make the sync status Unknown; argocd_app_info carries it as sync_status.
+    const rules = (run(OIDC).declared.prod?.monitors ?? []).flatMap((m) => m.rules ?? []);
+    const expr = (alert: string) => rules.find((r) => r.alert === alert)?.expr;
+    expect(expr('ArgoCDApplicationOutOfSync')).toBe(
+      'argocd_app_info{sync_status="OutOfSync"} == 1',
+    );
+    expect(expr('ArgoCDApplicationComparisonFailed')).toBe(
+      'argocd_app_info{sync_status="Unknown"} == 1',
+    );
   });
 
   it('switches on the metrics Services of the controller, server and repo server', () => {

@@ -47,6 +47,21 @@ export function argocdMonitors(): MonitorDeclaration[] {
                 'The name label names the Application. argocd app diff shows what differs; a sync that keeps failing shows in its conditions.',
             },
             {
+              // Argo CD v3.4.4 sets an Application's sync status to Unknown, not OutOfSync, when
+              // it cannot load its manifests (controller/state.go `CompareAppState`:
+              // `failedToLoadObjs` ⇒ `SyncStatusCodeUnknown`): the repository unreachable past
+              // the repo-error grace period, credentials refused, a chart that fails to render.
+              // Nothing of the Application is synced then, and the OutOfSync alert never fires.
+              alert: 'ArgoCDApplicationComparisonFailed',
+              expr: 'argocd_app_info{sync_status="Unknown"} == 1',
+              for: { development: '1h', staging: '30m', production: '15m' },
+              severity: 'warning' as const,
+              summary:
+                'Argo CD cannot compare an Application with Git (sync status Unknown): its repository is unreachable or its manifests fail to render, so no change reaches the cluster.',
+              description:
+                'The name label names the Application. Its ComparisonError condition (kubectl -n argocd get application -o yaml, or argocd app get) says why: repository access, credentials, or a Helm error.',
+            },
+            {
               alert: 'ArgoCDApplicationDegraded',
               expr: 'argocd_app_info{health_status="Degraded"} == 1',
               for: { development: '1h', staging: '30m', production: '15m' },

@@ -66,6 +66,22 @@ export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
       },
       rules: [
         {
+          // The operator's LB IPAM gives every LoadBalancer Service its address from the pools
+          // (the Gateway's Service included); one it cannot serve (a pool exhausted, no pool
+          // its selector matches, a requested address in use) keeps an empty
+          // status.loadBalancer and is reachable from nowhere. kube-state-metrics 2.20.0
+          // (internal/store/service.go) has `kube_service_spec_type{type}` for every Service and
+          // one `kube_service_status_load_balancer_ingress` per address, none without.
+          alert: 'LoadBalancerServiceWithoutAddress',
+          expr: 'kube_service_spec_type{type="LoadBalancer"} unless on (namespace, service) kube_service_status_load_balancer_ingress',
+          for: { development: '30m', staging: '15m', production: '10m' },
+          severity: 'critical',
+          summary:
+            'A LoadBalancer Service has no address: the LB IPAM pools could not give it one (exhausted, no pool selects it, or its requested address is taken), so nothing outside the cluster reaches it.',
+          description:
+            'The namespace and service labels name it. kubectl get ciliumloadbalancerippools shows each pool with its free addresses and conflicts; kubectl describe service shows the events.',
+        },
+        {
           alert: 'CiliumOperatorDown',
           expr: 'absent(up{job="cilium-operator"} == 1)',
           for: { development: '30m', staging: '15m', production: '5m' },

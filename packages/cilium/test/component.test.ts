@@ -453,9 +453,27 @@ describe('monitors', () => {
     expect(alerts('prod')).toEqual([
       'CiliumAgentDown',
       'CiliumBGPSessionDown',
+      'LoadBalancerServiceWithoutAddress',
       'CiliumOperatorDown',
     ]);
-    expect(alerts('dev')).toEqual(['CiliumAgentDown', 'CiliumOperatorDown']);
+    expect(alerts('dev')).toEqual([
+      'CiliumAgentDown',
+      'LoadBalancerServiceWithoutAddress',
+      'CiliumOperatorDown',
+    ]);
+  });
+
+  test('alerts on a LoadBalancer Service LB IPAM left without an address', () => {
+    // kube-state-metrics 2.20.0: kube_service_spec_type{type} for every Service, and one
+    // kube_service_status_load_balancer_ingress per address (none while status.loadBalancer is empty).
+    const rule = (declared.prod?.monitors ?? [])
+      .flatMap((m) => m.rules ?? [])
+      .find((r) => r.alert === 'LoadBalancerServiceWithoutAddress');
+    expect([rule?.expr, rule?.severity, rule?.for]).toEqual([
+      'kube_service_spec_type{type="LoadBalancer"} unless on (namespace, service) kube_service_status_load_balancer_ingress',
+      'critical',
+      { development: '30m', staging: '15m', production: '10m' },
+    ]);
   });
 
   test('waits less before alerting the more production-like the environment', () => {

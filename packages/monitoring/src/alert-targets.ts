@@ -367,10 +367,69 @@ function targetMatchers(selector: SeriesSelector): LabelMatcher[] {
 }
 
 /**
+ * The exporters of the metric families the platform's alerts read, by metric-name prefix, and
+ * the scrape targets that are theirs (by `job`, or by Service name where the job is the
+ * Service's): read at the pinned releases (kube-state-metrics 2.20.0, node-exporter, the API
+ * server, Argo CD v3.4.4's application controller, cert-manager v1.21.1's controller,
+ * longhorn-manager v1.8.1 behind `longhorn-backend`, VolSync 0.16.0's `volsync-metrics`,
+ * Gatekeeper 3.23.0's pods, Authelia v4.39.19, Cilium's agent and operator, CoreDNS behind
+ * `kube-dns`). A selector that names its job is the job check's; one that does not (most of the
+ * components' alerts: `longhorn_volume_robustness == 3`) still reads only what its exporter's
+ * target gives, and is silent for ever where nothing scrapes it.
+ */
+export const METRIC_EXPORTERS: readonly {
+  readonly prefix: string;
+  readonly exporter: string;
+  readonly target: (target: ScrapeTarget) => boolean;
+}[] = [
+  {
+    prefix: 'kube_',
+    exporter: 'kube-state-metrics',
+    target: (t) => t.job === 'kube-state-metrics',
+  },
+  { prefix: 'node_', exporter: 'node-exporter', target: (t) => t.job === 'node-exporter' },
+  { prefix: 'apiserver_', exporter: 'the API server', target: (t) => t.job === 'apiserver' },
+  {
+    prefix: 'argocd_app_',
+    exporter: "Argo CD's application controller",
+    target: (t) => t.service === 'argocd-application-controller-metrics',
+  },
+  {
+    prefix: 'certmanager_',
+    exporter: "cert-manager's controller",
+    target: (t) => t.job === 'cert-manager',
+  },
+  {
+    prefix: 'longhorn_',
+    exporter: 'longhorn-manager',
+    target: (t) => t.service === 'longhorn-backend',
+  },
+  {
+    prefix: 'volsync_',
+    exporter: 'the VolSync controller',
+    target: (t) => t.service === 'volsync-metrics',
+  },
+  {
+    prefix: 'gatekeeper_',
+    exporter: "Gatekeeper's pods",
+    target: (t) => t.namespace === 'gatekeeper-system',
+  },
+  { prefix: 'authelia_', exporter: 'Authelia', target: (t) => t.service === 'authelia' },
+  {
+    prefix: 'cilium_',
+    exporter: "Cilium's agent or operator",
+    target: (t) => t.job === 'cilium-agent' || t.job === 'cilium-operator',
+  },
+  { prefix: 'coredns_', exporter: 'CoreDNS', target: (t) => t.service === 'kube-dns' },
+];
+
+/**
  * One line per alert selector that names a scrape job (or, for `up`, a Service and namespace)
  * no target on the cluster has: `PrometheusRule <namespace>/<name>: alert <Alert> selects
- * <selector>, which no ServiceMonitor or PodMonitor on the cluster scrapes`. Recording rules are
- * left alone (an empty recording is no alert).
+ * <selector>, which no ServiceMonitor or PodMonitor on the cluster scrapes`; and per alert
+ * selector of a metric family in `METRIC_EXPORTERS` whose exporter no target of the cluster is:
+ * `… reads <metric>, which only <exporter> exports, and nothing on the cluster scrapes it`.
+ * Recording rules are left alone (an empty recording is no alert).
  */
 export function alertTargetProblems(objects: readonly KubeObject[]): string[] {
   const targets = scrapeTargets(objects, clusterMadeServices(objects));
@@ -383,6 +442,15 @@ export function alertTargetProblems(objects: readonly KubeObject[]): string[] {
         const expr = text(entry.expr);
         if (alert === undefined || expr === undefined) continue;
         for (const selector of seriesSelectors(expr)) {
+          // A recording rule's series (`level:metric:operations`) comes from Prometheus itself.
+          const family = selector.metric?.includes(':')
+            ? undefined
+            : METRIC_EXPORTERS.find((entry) => selector.metric?.startsWith(entry.prefix) === true);
+          if (family !== undefined && !targets.some(family.target)) {
+            out.push(
+              `PrometheusRule ${String(rule.metadata.namespace ?? '')}/${rule.metadata.name}: alert ${alert} reads ${selector.metric}, which only ${family.exporter} exports, and nothing on the cluster scrapes it`,
+            );
+          }
           const wanted = targetMatchers(selector);
           if (wanted.length === 0) continue;
           const found = targets.some((target) =>

@@ -4,6 +4,7 @@
 // component declares no monitors of its own, so the owner taking them over is a move, not a
 // duplicate. Pure.
 import type {
+  AlertRuleDeclaration,
   Capability,
   DashboardDeclaration,
   MonitorDeclaration,
@@ -167,7 +168,24 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
             summary:
               "A certificate expires within its environment's threshold (days) and has not been renewed.",
             description:
-              'cert-manager renews 30 days before expiry by default; one this close to expiry failed to renew. The name and namespace labels name the Certificate.',
+              "cert-manager renews 30 days before expiry by default; one this close to expiry failed to renew. The name and exported_namespace labels name the Certificate (the namespace label is the scrape's own, cert-manager's).",
+          },
+          {
+            // cert-manager v1.21.1 (internal/collectors/certificate_collector.go) reports when a
+            // Certificate is due for renewal (status.renewalTime); a renewal that succeeds moves
+            // it forward, one that keeps failing (an ACME order refused, a DNS-01 or HTTP-01
+            // challenge that never passes, the issuer not Ready) leaves it in the past. Renewal
+            // starts a third of the lifetime before expiry: this says so weeks before
+            // CertificateExpiringSoon does.
+            alert: 'CertificateRenewalOverdue',
+            expr: '(time() - certmanager_certificate_renewal_timestamp_seconds) / 3600 > $threshold',
+            threshold: 24,
+            for: '1h',
+            severity: 'warning',
+            summary:
+              'A certificate is past its renewal time by more than the threshold (hours) and has not been renewed: its issuance keeps failing.',
+            description:
+              'The name and exported_namespace labels name the Certificate. kubectl describe certificate, then its CertificateRequest and Order (cmctl status certificate), say why: the ACME order, its challenges, or the issuer.',
           },
           {
             alert: 'CertificateNotReady',
@@ -193,6 +211,17 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
           port: 'metrics',
         },
         rules: [
+          {
+            // AutheliaErrors is a ratio of requests: with no Authelia answering there are none,
+            // and it stays silent exactly when every login and forward-auth check fails.
+            alert: 'AutheliaDown',
+            expr: `absent(up{namespace="${namespace}", service="authelia"} == 1)`,
+            for: { development: '15m', staging: '10m', production: '5m' },
+            severity: 'critical',
+            summary:
+              'No Authelia instance answers its metrics scrape: logins through it and every forward-auth route fail.',
+            description: `Check its pods (kubectl -n ${namespace} get pods, logs): a storage, session or configuration error stops it at start.`,
+          },
           {
             alert: 'AutheliaErrors',
             expr: '100 * sum(rate(authelia_request{code=~"5.."}[5m])) / sum(rate(authelia_request[5m])) > $threshold',
@@ -246,7 +275,57 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
         name: 'gatekeeper',
         namespace,
         target: { kind: 'pod', selector: { 'gatekeeper.sh/system': 'yes' }, port: 'metrics' },
+        rules: gatekeeperRules(namespace),
       },
     ],
   },
 ];
+
+/**
+ * Gatekeeper's webhooks keep the chart's `failurePolicy: Ignore` (3.23.0): while they do not
+ * answer, the API server admits what they never reviewed, and nothing else says so. The API
+ * server counts each such admission (`apiserver_admission_webhook_fail_open_count{name, type}`,
+ * k8s.io/apiserver `pkg/admission/metrics`, scraped by kube-prometheus-stack's `apiserver` job);
+ * the webhooks are the chart's `validation.gatekeeper.sh` and `mutation.gatekeeper.sh`. The audit
+ * pod reports, in Gatekeeper 3.23.0's OpenTelemetry names (`pkg/audit/stats_reporter.go`,
+ * namespace `gatekeeper`), when its last run ended (`gatekeeper_audit_last_run_end_time`, Unix
+ * seconds; zero before the first) and what it found (`gatekeeper_violations{enforcement_action}`):
+ * an object violating a `deny` constraint got in past admission (while the webhook failed open,
+ * or before the constraint existed).
+ */
+function gatekeeperRules(namespace: string): AlertRuleDeclaration[] {
+  const auditEnd = `gatekeeper_audit_last_run_end_time{namespace="${namespace}"}`;
+  return [
+    {
+      alert: 'GatekeeperWebhookFailingOpen',
+      expr: 'sum by (name) (increase(apiserver_admission_webhook_fail_open_count{name=~"validation.gatekeeper.sh|mutation.gatekeeper.sh"}[10m])) > 0',
+      for: { development: '30m', staging: '15m', production: '5m' },
+      severity: 'critical',
+      summary:
+        "The API server admits requests Gatekeeper's webhook never answered (failurePolicy Ignore): the admission policies are not enforced.",
+      description:
+        "The name label names the webhook. Check Gatekeeper's controller-manager pods (kubectl -n gatekeeper-system get pods) and the API server's reach to them; the audit finds what got in meanwhile.",
+    },
+    {
+      alert: 'GatekeeperAuditStale',
+      expr: `time() - max(${auditEnd}) > $threshold or absent(${auditEnd})`,
+      threshold: 3600,
+      for: '30m',
+      severity: 'warning',
+      summary:
+        "Gatekeeper's audit has not finished a run within the threshold (seconds), or reports none: objects that violate the policies go unreported.",
+      description:
+        "Check the gatekeeper-audit pod's logs (kubectl -n gatekeeper-system logs deploy/gatekeeper-audit).",
+    },
+    {
+      alert: 'GatekeeperAuditViolations',
+      expr: `sum(gatekeeper_violations{namespace="${namespace}",enforcement_action="deny"}) > 0`,
+      for: '1h',
+      severity: 'warning',
+      summary:
+        "Gatekeeper's audit finds objects in the cluster that violate a deny constraint: they got in past admission.",
+      description:
+        'kubectl get constraints lists each constraint with its totalViolations; its status.violations names the objects. They were admitted while the webhook failed open, or before the constraint.',
+    },
+  ];
+}

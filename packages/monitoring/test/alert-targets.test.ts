@@ -248,4 +248,47 @@ describe('alertTargetProblems', () => {
       'PrometheusRule monitoring/rules: alert CoreDNSDown selects up{namespace="kube-system",service="kube-dns"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
     ]);
   });
+
+  test('names an alert on a metric family whose exporter nothing scrapes, though it names no job: it can never fire', () => {
+    const longhorn = [
+      service('longhorn-backend', 'longhorn-system', { app: 'longhorn-manager' }, { app: 'lm' }, [
+        'metrics',
+      ]),
+      deployment('lm', 'longhorn-system', { app: 'lm' }),
+    ];
+    const faulted = rule('LonghornVolumeFaulted', 'longhorn_volume_robustness == 3');
+    // Its Service is there, but no ServiceMonitor selects it.
+    expect(alertTargetProblems([...objects, ...longhorn, faulted])).toEqual([
+      'PrometheusRule monitoring/rules: alert LonghornVolumeFaulted reads longhorn_volume_robustness, which only longhorn-manager exports, and nothing on the cluster scrapes it',
+    ]);
+    const monitor = serviceMonitor(
+      'longhorn',
+      ['longhorn-system'],
+      { app: 'longhorn-manager' },
+      'metrics',
+    );
+    expect(alertTargetProblems([...objects, ...longhorn, monitor, faulted])).toEqual([]);
+    // A family CoreDNS exports, scraped; a recording rule's series (level:metric:ops) and a
+    // metric of no listed family are left alone.
+    expect(
+      alertTargetProblems([
+        ...objects,
+        rule('CoreDNSServfail', 'sum(rate(coredns_dns_responses_total{rcode="SERVFAIL"}[5m])) > 1'),
+        rule(
+          'Overcommit',
+          'sum(node_namespace_pod_container:container_memory_working_set_bytes) > 1',
+        ),
+        rule('Other', 'some_exporter_metric > 1'),
+      ]),
+    ).toEqual([]);
+    // The VolSync controller's family where nothing scrapes it.
+    expect(
+      alertTargetProblems([
+        ...objects,
+        rule('VolumeBackupOutOfSync', 'volsync_volume_out_of_sync{role="source"} == 1'),
+      ]),
+    ).toEqual([
+      'PrometheusRule monitoring/rules: alert VolumeBackupOutOfSync reads volsync_volume_out_of_sync, which only the VolSync controller exports, and nothing on the cluster scrapes it',
+    ]);
+  });
 });

@@ -409,6 +409,20 @@ describe('fallback monitors of components built in parallel', () => {
     expect(rules.get('CertificateExpiringSoon')?.expr).toBe(
       '(certmanager_certificate_expiration_timestamp_seconds - time()) / 86400 < 14',
     );
+    // AutheliaErrors is a ratio of requests, silent with none: AutheliaDown sees it gone.
+    expect([rules.get('AutheliaDown')?.expr, rules.get('AutheliaDown')?.labels.severity]).toEqual([
+      'absent(up{namespace="authelia", service="authelia"} == 1)',
+      'critical',
+    ]);
+    // cert-manager v1.21.1 labels its certificate series `namespace`; the ServiceMonitor keeps the
+    // target's own (honorLabels false), so Prometheus renames the Certificate's exported_namespace.
+    // A renewal that keeps failing leaves renewalTime in the past, weeks before expiry.
+    expect(rules.get('CertificateRenewalOverdue')?.expr).toBe(
+      '(time() - certmanager_certificate_renewal_timestamp_seconds) / 3600 > 24',
+    );
+    expect(rules.get('CertificateExpiringSoon')?.annotations.description).toContain(
+      'The name and exported_namespace labels name the Certificate',
+    );
     expect(rules.get('BitwardenOperatorErrors')?.expr).toBe(
       'sum(rate(controller_runtime_reconcile_errors_total{namespace="sm-operator-system"}[15m])) > 0',
     );
@@ -419,6 +433,48 @@ describe('fallback monitors of components built in parallel', () => {
       'servicemonitor-bitwarden-sm-bitwarden-sm',
       'servicemonitor-cert-manager-cert-manager',
     ]);
+  });
+});
+
+describe('Gatekeeper', () => {
+  it('alerts when its fail-open webhooks stop answering, its audit stalls, or the audit finds deny violations', () => {
+    const gatekeeper = testComponent({
+      name: 'policy',
+      provides: ['admission-policy'],
+      contribution: () => ({
+        application: {
+          namespace: 'gatekeeper-system',
+          podSecurity: 'restricted',
+          clusterResources: [],
+        },
+        facts: { 'admission-policy': { engine: 'gatekeeper' } },
+      }),
+    });
+    const run = runMonitoring({}, [...PROVIDERS, gatekeeper]);
+    const rules = rulesOf(run.manifests('prod'));
+    expect(
+      ['GatekeeperWebhookFailingOpen', 'GatekeeperAuditStale', 'GatekeeperAuditViolations'].map(
+        (alert) => [alert, rules.get(alert)?.expr, rules.get(alert)?.labels.severity],
+      ),
+    ).toEqual([
+      [
+        'GatekeeperWebhookFailingOpen',
+        // The API server's count of requests admitted unreviewed (failurePolicy Ignore).
+        'sum by (name) (increase(apiserver_admission_webhook_fail_open_count{name=~"validation.gatekeeper.sh|mutation.gatekeeper.sh"}[10m])) > 0',
+        'critical',
+      ],
+      [
+        'GatekeeperAuditStale',
+        'time() - max(gatekeeper_audit_last_run_end_time{namespace="gatekeeper-system"}) > 3600 or absent(gatekeeper_audit_last_run_end_time{namespace="gatekeeper-system"})',
+        'warning',
+      ],
+      [
+        'GatekeeperAuditViolations',
+        'sum(gatekeeper_violations{namespace="gatekeeper-system",enforcement_action="deny"}) > 0',
+        'warning',
+      ],
+    ]);
+    expect(run.manifests('prod')['podmonitor-policy-gatekeeper']).toBeDefined();
   });
 });
 
