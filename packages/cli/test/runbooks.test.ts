@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, parseYaml } from '@homelab/core';
+import { parseAllDocuments, parseYaml, type SystemInput } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -422,5 +422,80 @@ describe('moving a cluster to another revision', () => {
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }
+  });
+});
+
+describe('root-revision-move', () => {
+  // The runbook's move commands against the root file argocd-apps writes, broken on purpose.
+  const run = async (edit: (runbook: string) => string) => {
+    const result = await generate(
+      { text: reference, file: 'platform.yaml', chartVersions: {} },
+      {
+        beforeSystemChecks: (input: SystemInput): SystemInput => ({
+          ...input,
+          files: input.files.map((f) =>
+            f.path === 'clusters/prod/RUNBOOK.md' ? { ...f, content: edit(f.content) } : f,
+          ),
+        }),
+      },
+    );
+    return result.issues
+      .filter((issue) => issue.code === 'root-revision-move')
+      .map((issue) => [issue.output, issue.message]);
+  };
+
+  it('passes the reference, and fails a runbook whose move would not work', async () => {
+    expect(await run((text) => text)).toEqual([]);
+    // No comparison before the root is applied
+    const noCompare = await run((text) =>
+      text.replace(
+        /^diff <\(git show .*$/m,
+        'kubectl apply -f clusters/prod/root-application.yaml',
+      ),
+    );
+    expect(noCompare).toEqual([
+      [
+        'clusters/prod/RUNBOOK.md',
+        expect.stringContaining("has no comparison of the root's Helm parameters"),
+      ],
+    ]);
+    // A grep that finds none of the parameters (no hyphen in a key): every move would pass it
+    const blind = await run((text) =>
+      text.replaceAll("'manifests\\.[a-z0-9-]*\\.spec", "'manifests\\.[a-z0-9]*\\.spec"),
+    );
+    expect(blind).toEqual([
+      [
+        expect.stringMatching(/^clusters\/prod\/RUNBOOK\.md:\d+$/),
+        expect.stringContaining('the grep finds other names'),
+      ],
+    ]);
+    // A sed that rewrites every indented line, and one that reads another cluster's root
+    const wide = await run((text) =>
+      text.replace("sed 's|^    targetRevision: .*|", "sed 's|^    .*|"),
+    );
+    expect(wide).toEqual([
+      [expect.stringMatching(/:\d+$/), expect.stringMatching(/its sed changes \d+ lines/)],
+    ]);
+    const other = await run((text) =>
+      text.replace(
+        /^git show main:clusters\/prod\/root-application\.yaml \| sed/m,
+        'git show main:clusters/dev/root-application.yaml | sed',
+      ),
+    );
+    expect(other).toEqual([
+      [expect.stringMatching(/:\d+$/), expect.stringContaining('through a sed substitution')],
+    ]);
+    // A sed whose replacement is not the revision (the root would move elsewhere)
+    const elsewhere = await run((text) =>
+      text.replace('|    targetRevision: "main"|\'', '|    targetRevision: "HEAD"|\''),
+    );
+    expect(elsewhere).toEqual([
+      [
+        expect.stringMatching(/:\d+$/),
+        expect.stringContaining(
+          'does not set exactly the root Application\'s spec.source.targetRevision to "main"',
+        ),
+      ],
+    ]);
   });
 });

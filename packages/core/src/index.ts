@@ -272,6 +272,7 @@ export {
   manualSyncOptions,
   namespacesBeforeUse,
   ROOT_TARGET_REVISION,
+  rootRevisionMove,
   rootRevisionParameter,
   rootRevisionParameters,
   runbookPath,
