@@ -1,11 +1,20 @@
 // The two runbooks of a cluster, through the whole pipeline on the reference platform: what one
 // package's runbook says about another package's output must hold in that output.
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, parseYaml } from '@homelab/core';
+import { parseAllDocuments, parseYaml, type SystemInput } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
+
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.invalid',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.invalid',
+};
 
 const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 
@@ -312,5 +321,181 @@ describe('the syncs the documents start by hand', () => {
         expect(file(files, path)).not.toContain('"sync":{}');
       }
     }
+  });
+});
+
+describe('moving a cluster to another revision', () => {
+  // prod pinned to a release tag. The root's parameters come from the definition being built;
+  // the revision's charts/platform may hold other Applications (a pin moved back across the
+  // commit that enabled a component): a parameter for a key the revision lacks makes the
+  // chart's schema refuse the root's render. The runbook's diff must catch it and apply nothing,
+  // and its fallback must apply the revision's own root with the revision put in.
+  const TAG = '@homelab/chart-platform@1.2.0';
+  const pinned = reference.replace('production: main', `production: "${TAG}"`);
+  const built = generate({ text: pinned, file: 'platform.yaml', chartVersions: {} });
+  const ROOT = 'clusters/prod/root-application.yaml';
+
+  /** Runs one runbook line with bash in `cwd`, kubectl replaced by a recorder. */
+  function runLine(cwd: string, line: string): { status: number | null; kubectl: string } {
+    const bin = join(cwd, '.bin');
+    mkdirSync(bin, { recursive: true });
+    const log = join(cwd, '.kubectl.log');
+    writeFileSync(log, '');
+    writeFileSync(
+      join(bin, 'kubectl'),
+      `#!/bin/sh\necho "kubectl $*" >> '${log}'\nif [ "$3" = "-" ]; then cat >> '${log}'; fi\n`,
+      { mode: 0o755 },
+    );
+    const result = spawnSync('bash', ['-c', line], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    return { status: result.status, kubectl: readFileSync(log, 'utf8') };
+  }
+
+  it('applies the root only where the revision holds the same Applications, else the revision’s own', async () => {
+    const { files } = await built;
+    const runbook = file(files, 'clusters/prod/RUNBOOK.md');
+    const section = runbook.slice(
+      runbook.indexOf('### Moving this cluster to another revision'),
+      runbook.indexOf('### Going back'),
+    );
+    const lines = section.split('\n');
+    const compare = lines.find((line) => line.startsWith('diff <(git show '));
+    const fallback = lines.find((line) => line.startsWith('git show '));
+    expect(compare).toBeDefined();
+    expect(fallback).toBeDefined();
+    const current = file(files, ROOT);
+    expect(current).toContain(`targetRevision: "${TAG}"`);
+    // The revision's own root: the same build without monitoring on prod, made at a time when
+    // production followed main.
+    const parameter =
+      '        - forceString: true\n          name: manifests.application-monitoring.spec.source.targetRevision\n          value: $ARGOCD_APP_SOURCE_TARGET_REVISION\n';
+    expect(current).toContain(parameter);
+    const old = current
+      .replace(parameter, '')
+      .replace(`targetRevision: "${TAG}"`, 'targetRevision: main');
+
+    const repo = mkdtempSync(join(tmpdir(), 'homelab-move-'));
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', args, { cwd: repo, env: { ...process.env, ...GIT_IDENTITY } });
+      git('init', '-q');
+      mkdirSync(join(repo, 'clusters/prod'), { recursive: true });
+      writeFileSync(join(repo, ROOT), old);
+      git('add', '.');
+      git('commit', '-q', '-m', 'old');
+      git('tag', TAG);
+
+      // The definition's root names monitoring, the revision does not: nothing applied.
+      writeFileSync(join(repo, ROOT), current);
+      const refused = runLine(repo, compare ?? '');
+      expect(refused.status).toBe(1);
+      expect(refused.kubectl).toBe('');
+
+      // The fallback applies the revision's own root, pinned to the revision.
+      const applied = runLine(repo, fallback ?? '');
+      expect(applied.status).toBe(0);
+      const [command, ...yaml] = applied.kubectl.split('\n');
+      expect(command).toBe('kubectl apply -f -');
+      const objects = parseAllDocuments(yaml.join('\n')) as {
+        kind: string;
+        spec: { source?: { targetRevision: string; helm: { parameters: { name: string }[] } } };
+      }[];
+      expect(objects.map((o) => o.kind)).toEqual(['AppProject', 'Application']);
+      const source = objects[1]?.spec.source;
+      expect(source?.targetRevision).toBe(TAG);
+      const names = source?.helm.parameters.map((p) => p.name) ?? [];
+      expect(names).not.toContain('manifests.application-monitoring.spec.source.targetRevision');
+      expect(names).toContain('manifests.application-cilium.spec.source.targetRevision');
+      expect(yaml.join('\n')).toBe(old.replace('targetRevision: main', `targetRevision: "${TAG}"`));
+
+      // Where they match, the compare applies the definition's root.
+      writeFileSync(
+        join(repo, ROOT),
+        old.replace('targetRevision: main', `targetRevision: "${TAG}"`),
+      );
+      const same = runLine(repo, compare ?? '');
+      expect(same.status).toBe(0);
+      expect(same.kubectl).toBe(`kubectl apply -f ${ROOT}\n`);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('root-revision-move', () => {
+  // The runbook's move commands against the root file argocd-apps writes, broken on purpose.
+  const run = async (edit: (runbook: string) => string) => {
+    const result = await generate(
+      { text: reference, file: 'platform.yaml', chartVersions: {} },
+      {
+        beforeSystemChecks: (input: SystemInput): SystemInput => ({
+          ...input,
+          files: input.files.map((f) =>
+            f.path === 'clusters/prod/RUNBOOK.md' ? { ...f, content: edit(f.content) } : f,
+          ),
+        }),
+      },
+    );
+    return result.issues
+      .filter((issue) => issue.code === 'root-revision-move')
+      .map((issue) => [issue.output, issue.message]);
+  };
+
+  it('passes the reference, and fails a runbook whose move would not work', async () => {
+    expect(await run((text) => text)).toEqual([]);
+    // No comparison before the root is applied
+    const noCompare = await run((text) =>
+      text.replace(
+        /^diff <\(git show .*$/m,
+        'kubectl apply -f clusters/prod/root-application.yaml',
+      ),
+    );
+    expect(noCompare).toEqual([
+      [
+        'clusters/prod/RUNBOOK.md',
+        expect.stringContaining("has no comparison of the root's Helm parameters"),
+      ],
+    ]);
+    // A grep that finds none of the parameters (no hyphen in a key): every move would pass it
+    const blind = await run((text) =>
+      text.replaceAll("'manifests\\.[a-z0-9-]*\\.spec", "'manifests\\.[a-z0-9]*\\.spec"),
+    );
+    expect(blind).toEqual([
+      [
+        expect.stringMatching(/^clusters\/prod\/RUNBOOK\.md:\d+$/),
+        expect.stringContaining('the grep finds other names'),
+      ],
+    ]);
+    // A sed that rewrites every indented line, and one that reads another cluster's root
+    const wide = await run((text) =>
+      text.replace("sed 's|^    targetRevision: .*|", "sed 's|^    .*|"),
+    );
+    expect(wide).toEqual([
+      [expect.stringMatching(/:\d+$/), expect.stringMatching(/its sed changes \d+ lines/)],
+    ]);
+    const other = await run((text) =>
+      text.replace(
+        /^git show main:clusters\/prod\/root-application\.yaml \| sed/m,
+        'git show main:clusters/dev/root-application.yaml | sed',
+      ),
+    );
+    expect(other).toEqual([
+      [expect.stringMatching(/:\d+$/), expect.stringContaining('through a sed substitution')],
+    ]);
+    // A sed whose replacement is not the revision (the root would move elsewhere)
+    const elsewhere = await run((text) =>
+      text.replace('|    targetRevision: "main"|\'', '|    targetRevision: "HEAD"|\''),
+    );
+    expect(elsewhere).toEqual([
+      [
+        expect.stringMatching(/:\d+$/),
+        expect.stringContaining(
+          'does not set exactly the root Application\'s spec.source.targetRevision to "main"',
+        ),
+      ],
+    ]);
   });
 });

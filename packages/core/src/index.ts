@@ -275,6 +275,7 @@ export {
   manualSyncOptions,
   namespacesBeforeUse,
   ROOT_TARGET_REVISION,
+  rootRevisionMove,
   rootRevisionParameter,
   rootRevisionParameters,
   runbookPath,

@@ -29,7 +29,7 @@ import type {
   ResolvedPlatform,
   Values,
 } from './types.js';
-import { compareStrings } from './yaml.js';
+import { compareStrings, parseAllDocuments } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -1431,6 +1431,212 @@ export const rootRevisionParameters: SystemCheck = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The runbook's way to move a root to another revision works on the root file the build writes
+
+/**
+ * The runbook's compare line ("Moving this cluster to another revision"): the parameter names of
+ * the revision's own root file and of the one built now, `diff`ed, the root applied only when equal.
+ */
+const REVISION_DIFF =
+  /^diff <\(git show ('(?:[^']|'\\'')*'|\S+) \| grep -o ('(?:[^']|'\\'')*'|\S+)\) <\(grep -o \2 ('(?:[^']|'\\'')*'|\S+)\) && kubectl apply -f ('(?:[^']|'\\'')*'|\S+)$/;
+
+/** Its fallback: the revision's own root file, the revision put in with `sed`, applied. */
+const REVISION_SHOW =
+  /^git show ('(?:[^']|'\\'')*'|\S+) \| sed ('(?:[^']|'\\'')*'|\S+) \| kubectl apply -f -$/;
+
+/** A basic regular expression of the subset the runbook writes (`^`, `.`, `*`, `[...]`, `\.`). */
+function basicRegex(pattern: string, flags: string): RegExp | undefined {
+  if (/\\[^.]|[+?(){}|$]/.test(pattern.replace(/\$$/, ''))) return undefined;
+  try {
+    return new RegExp(pattern, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `sed 's|re|replacement|'` on text, line by line: the new text and how many lines it changed. */
+function sedSubstitute(
+  expression: string,
+  text: string,
+  /** Put in place of the expression's replacement (taken literally). */
+  literal?: string,
+): { text: string; hits: number } | undefined {
+  if (!expression.startsWith('s|')) return undefined;
+  const parts: string[] = [''];
+  for (let i = 2; i < expression.length; i++) {
+    const char = expression[i] as string;
+    if (char === '\\' && i + 1 < expression.length) {
+      parts[parts.length - 1] += char + expression[i + 1];
+      i++;
+    } else if (char === '|') parts.push('');
+    else parts[parts.length - 1] += char;
+  }
+  if (parts.length !== 3 || parts[2] !== '') return undefined;
+  const regex = basicRegex((parts[0] as string).replace(/\\\|/g, '|'), '');
+  if (regex === undefined) return undefined;
+  const replacement = parts[1] as string;
+  let hits = 0;
+  const lines = text.split('\n').map((line) => {
+    const match = regex.exec(line);
+    if (match === null) return line;
+    hits++;
+    const put =
+      literal ??
+      replacement.replace(/\\(.)|&/g, (_whole, escaped: string | undefined) =>
+        escaped !== undefined ? escaped : match[0],
+      );
+    return line.slice(0, match.index) + put + line.slice(match.index + match[0].length);
+  });
+  return { text: lines.join('\n'), hits };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export const rootRevisionMove: SystemCheck = {
+  name: 'root-revision-move',
+  description:
+    "Where a cluster has a root Application, its runbook's \"Moving this cluster to another revision\" compares the root file's Helm parameters with those of the revision's own root file (`git show <revision>:clusters/<cluster>/root-application.yaml`) with a `grep -o` that finds exactly the root's parameter names, applies the root file only when they match, and otherwise applies the revision's own root with a `sed` that changes the root Application's `spec.source.targetRevision` to the root's revision and nothing else: the parameters come from the definition being built, the keys from charts/platform at the revision, and a parameter for a key the revision lacks makes the root's render fail its schema.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
+      const file = generatedFile(input, rootFile);
+      const runbook = clusterRunbook(input, deployed.cluster.name);
+      if (file === undefined || runbook === undefined) continue;
+      const documents = fileDocuments(file);
+      const root = documents.find(
+        (document): document is KubeObject =>
+          isTableValue(document) &&
+          document.apiVersion === 'argoproj.io/v1alpha1' &&
+          document.kind === 'Application',
+      );
+      const source =
+        isTableValue(root?.spec) && isTableValue(root.spec.source) ? root.spec.source : {};
+      const revision = String(source.targetRevision);
+      const helm = isTableValue(source.helm) ? source.helm : {};
+      const parameters = (Array.isArray(helm.parameters) ? helm.parameters : [])
+        .map((parameter) => (isTableValue(parameter) ? String(parameter.name) : ''))
+        .filter((name) => name.startsWith('manifests.'))
+        .sort(compareStrings);
+      const shown = `${revision}:${rootFile}`;
+      const at = (line: number | undefined) => ({
+        code: 'root-revision-move',
+        path: ['clusters', deployed.cluster.index] as PathSegment[],
+        output:
+          line === undefined
+            ? runbookPath(deployed.cluster.name)
+            : `${runbookPath(deployed.cluster.name)}:${line}`,
+      });
+      const lines = codeLines(runbook);
+      const compare = lines.flatMap(({ line, text }) => {
+        const match = REVISION_DIFF.exec(text);
+        return match === null ? [] : [{ line, match }];
+      });
+      const show = lines.flatMap(({ line, text }) => {
+        const match = REVISION_SHOW.exec(text);
+        return match === null ? [] : [{ line, match }];
+      });
+      if (compare.length === 0 || show.length === 0) {
+        issues.push(
+          error({
+            ...at(undefined),
+            value: rootFile,
+            message: `the runbook of cluster "${deployed.cluster.name}" has no ${compare.length === 0 ? "comparison of the root's Helm parameters with the revision's own root file" : "command that applies the revision's own root file"}: moving the root to a revision with other Applications would apply parameters for keys its charts/platform lacks`,
+            expected: `\`diff <(git show ${shown} | grep -o …) <(grep -o … ${rootFile}) && kubectl apply -f ${rootFile}\` and \`git show ${shown} | sed … | kubectl apply -f -\``,
+          }),
+        );
+        continue;
+      }
+      for (const { line, match } of compare) {
+        const [, showWord, grepWord, localWord, applyWord] = match as unknown as string[];
+        const words = [showWord, localWord, applyWord].map((word) => unquoteShell(word as string));
+        if (words[0] !== shown || words[1] !== rootFile || words[2] !== rootFile) {
+          issues.push(
+            error({
+              ...at(line),
+              value: words.join(' '),
+              message: `compares or applies another file than the root of cluster "${deployed.cluster.name}" at its revision "${revision}"`,
+              expected: `${shown}, ${rootFile}, ${rootFile}`,
+            }),
+          );
+          continue;
+        }
+        const regex = basicRegex(unquoteShell(grepWord as string), 'g');
+        const found =
+          regex === undefined
+            ? undefined
+            : // grep reads line by line
+              file.content
+                .split('\n')
+                .flatMap((text) => [...text.matchAll(regex)].map((m) => m[0]))
+                .sort(compareStrings);
+        if (found === undefined || !sameJson(found, parameters)) {
+          issues.push(
+            error({
+              ...at(line),
+              value: found === undefined ? unquoteShell(grepWord as string) : found.join(' '),
+              message: `the grep finds other names than the root's Helm parameters in ${rootFile}: the comparison would miss a parameter the revision lacks`,
+              expected: parameters.join(' ') || 'no parameter',
+            }),
+          );
+        }
+      }
+      for (const { line, match } of show) {
+        const [, showWord, sedWord] = match as unknown as string[];
+        const expression = unquoteShell(sedWord as string);
+        const result =
+          unquoteShell(showWord as string) === shown
+            ? sedSubstitute(expression, file.content)
+            : undefined;
+        let problem: string | undefined;
+        if (result === undefined)
+          problem = `it does not apply ${shown} through a sed substitution the check can read`;
+        else if (result.hits !== 1)
+          problem = `its sed changes ${result.hits} lines of ${rootFile}, not the root's targetRevision alone`;
+        else {
+          // The same line with another revision: only the root's targetRevision may move.
+          const sentinel = sedSubstitute(expression, file.content, '    targetRevision: sentinel');
+          let after: unknown[] = [];
+          let moved: unknown[] = [];
+          try {
+            after = parseAllDocuments(result.text);
+            moved = parseAllDocuments(sentinel?.text ?? '');
+          } catch {
+            after = [];
+          }
+          const movedRoot = moved.find(
+            (document): document is KubeObject =>
+              isTableValue(document) && document.kind === 'Application',
+          );
+          const movedSource =
+            isTableValue(movedRoot?.spec) && isTableValue(movedRoot.spec.source)
+              ? movedRoot.spec.source
+              : undefined;
+          const wasSentinel = movedSource?.targetRevision === 'sentinel';
+          if (movedSource !== undefined) movedSource.targetRevision = revision;
+          if (!sameJson(after, documents) || !wasSentinel || !sameJson(moved, documents)) {
+            problem = `its sed does not set exactly the root Application's spec.source.targetRevision to "${revision}"`;
+          }
+        }
+        if (problem !== undefined) {
+          issues.push(
+            error({
+              ...at(line),
+              value: `git show ${unquoteShell(showWord as string)} | sed ${expression}`,
+              message: `the runbook of cluster "${deployed.cluster.name}" cannot move the root to its revision: ${problem}`,
+              expected: `git show ${shown} | sed 's|^    targetRevision: .*|    targetRevision: <the revision as YAML>|' | kubectl apply -f -`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // A sync started by hand carries the Application's own sync options
 
 /** `kubectl … patch application <name> … -p '<merge patch>'`, its name and patch (shell-quoted). */
@@ -1548,6 +1754,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   handOverFieldManager,
   manualSyncOptions,
   rootRevisionParameters,
+  rootRevisionMove,
   rolloutSurgeRoom,
   servicesNotExposed,
 ];

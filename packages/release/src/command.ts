@@ -132,6 +132,36 @@ export function unrecordedReason(chart: ChartState): string | undefined {
 }
 
 /**
+ * A tag names the commit at HEAD, not the working tree: released from a tree whose charts or
+ * version record are not committed (the usual slip: `pnpm version-packages`, then `pnpm release`
+ * before the commit), `<package>@<version>` would name a commit that holds the previous version's
+ * content, and an environment pinned to that tag (`repository.targetRevision`) would deploy it
+ * under the new version's name. Untracked files count (a new chart), ignored ones do not (what
+ * `helm dependency build` leaves).
+ */
+function refuseUncommittedCharts(root: string): void {
+  let status: string;
+  try {
+    // Not `git()`: its trim would take the first line's leading status column.
+    status = execFileSync(
+      'git',
+      ['status', '--porcelain', '--untracked-files=all', '--', 'charts'],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    ).trimEnd();
+  } catch {
+    throw new HomelabError(
+      'nothing released: tagging needs a git repository with a commit (release with --no-tag to package only)',
+    );
+  }
+  if (status === '') return;
+  const paths = status.split('\n').map((line) => line.slice(3));
+  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, … (${paths.length})` : '');
+  throw new HomelabError(
+    `nothing released: charts/ has changes not committed (${shown}), and a tag names the commit at HEAD, which does not hold them: commit them first (git add charts .changeset && git commit), or package only with --no-tag`,
+  );
+}
+
+/**
  * Packages every chart, merges the Helm repository index, tags new versions. Releases only
  * charts whose content is the one recorded for their version (a pending changeset, a new chart
  * not recorded yet or an unversioned change would publish other content under a version number).
@@ -151,6 +181,7 @@ export function publishCharts(options: PublishOptions): number {
       `nothing released: ${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
     );
   }
+  if (tag) refuseUncommittedCharts(root);
   const epoch = releaseEpoch(root, options.env);
   const entries: IndexEntryInput[] = [];
   const tags: string[] = [];

@@ -190,6 +190,44 @@ describe('pnpm release', () => {
     expect(index.entries.cilium.map((e) => e.version)).toEqual(['1.3.0', '1.2.0']);
   });
 
+  it('tags nothing while charts/ holds what HEAD does not (version-packages run, not committed)', () => {
+    expect(run('record')).toBe(0);
+    git('add', '.');
+    git('commit', '-q', '-m', 'record');
+    const released = git('rev-parse', 'HEAD');
+    expect(run()).toBe(0);
+    // What version-packages leaves: the new version and its record, not committed yet.
+    chart('1.3.0', 3);
+    expect(run('record')).toBe(0);
+    output = [];
+    expect(() => run()).toThrow(
+      'nothing released: charts/ has changes not committed (charts/.versions.json, charts/cilium/Chart.yaml, charts/cilium/package.json, charts/cilium/values.yaml)',
+    );
+    // The tag would have named the commit that holds 1.2.0's content.
+    expect(git('tag', '--list')).toBe('@homelab/chart-cilium@1.2.0');
+    expect(output).toEqual([]);
+    // A new chart, not added yet, is a change too.
+    git('commit', '-q', '-am', 'release 1.3.0');
+    write('charts/coredns/Chart.yaml', 'apiVersion: v2\nname: coredns\nversion: 0.1.0\n');
+    expect(run('record')).toBe(0);
+    expect(() => run()).toThrow(
+      'charts/ has changes not committed (charts/.versions.json, charts/coredns/Chart.yaml)',
+    );
+    // Packaging only is allowed, and once committed the tags name the commit with 1.3.0.
+    expect(run('--no-tag')).toBe(0);
+    git('add', 'charts');
+    git('commit', '-q', '-m', 'coredns');
+    expect(run()).toBe(0);
+    expect(output).toContain('New tag: @homelab/chart-coredns@0.1.0');
+    expect(git('rev-list', '-n', '1', '@homelab/chart-cilium@1.3.0')).toBe(
+      git('rev-parse', 'HEAD'),
+    );
+    expect(git('rev-list', '-n', '1', '@homelab/chart-cilium@1.2.0')).toBe(released);
+    expect(git('show', '@homelab/chart-cilium@1.3.0:charts/cilium/values.yaml')).toContain(
+      'replicas: 3',
+    );
+  });
+
   it('puts the vendored archive of every dependency under charts/, so the archive installs alone', () => {
     const upstream = Buffer.from('not really a chart, only bytes to carry');
     write('vendor/charts/cilium/1.19.6/cilium-1.19.6.tgz', '');

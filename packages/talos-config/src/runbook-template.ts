@@ -532,21 +532,56 @@ and passes that revision to every Application of the platform repository (the He
 \`$ARGOCD_APP_SOURCE_TARGET_REVISION\`, which Argo CD replaces with the root's own revision): the
 whole platform follows one revision. A tag holds; on a branch, every Application follows the
 branch. Nothing in Git changes the root's own revision (no Application manages the root), so moving it is done by
-hand: set the environment's revision in the definition (a release tag such as
-\`@homelab/chart-platform@1.2.0\`, which the release workflow creates, or any tag, branch or
-commit that exists in the repository), build, commit and push, then apply the root again and
-check the revision it follows and the commit it deploys:
+hand: set the environment's revision in the definition (any tag, branch or commit the repository
+has), build, commit and push, then apply the root again and check the revision it follows and the
+commit it deploys. A release (\`pnpm release\`, the release workflow) tags \`<package>@<version>\`
+on its commit for each chart whose version moved, and only those: the newest release of a change
+to one chart carries that chart's tag alone (\`@homelab/chart-platform@…\` moves only when the
+Applications themselves change), so pick the commit, then any of its tags (\`git tag --points-at
+<commit>\`).
+
+The root's Helm parameters come from the definition you build, one per Application it enables
+here, but they set keys of \`charts/platform\` as committed at the revision. Where the revision
+enables other components on this cluster than the definition does (a pin moved back across the
+commit that enabled or disabled one), a parameter for an Application the revision lacks makes the
+chart's schema refuse the root's render (nothing syncs), and an Application of the revision without
+a parameter follows the revision its committed values name. So the \`diff\` below compares them
+with the revision's own root file (made by the same build as its chart) and applies the root only
+where they match (for a branch, the revision as pushed: \`origin/<branch>\`):
 
 \`\`\`sh
 pnpm build
 git add charts clusters && git commit && git push
-kubectl apply -f {{shell gitops.rootFile}}
+git fetch origin --tags
+diff <(git show {{shell gitops.revisionRootFile}} | grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision') <(grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision' {{shell gitops.rootFile}}) && kubectl apply -f {{shell gitops.rootFile}}
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{.spec.source.targetRevision} {.status.sync.revision}{"\\n"}'
+\`\`\`
+
+Where \`diff\` prints a difference it applies nothing: apply the revision's own root instead, with
+the revision put in its \`targetRevision\` (a root file without parameters predates them: its
+Applications follow the revision their values name):
+
+\`\`\`sh
+git show {{shell gitops.revisionRootFile}} | sed {{shell gitops.revisionSed}} | kubectl apply -f -
 \`\`\`
 
 Every Application but the CRD bundles (each pinned to its upstream release) then shows the same
 revision in \`.spec.source.targetRevision\` and, once synced, the same commit in
 \`.status.sync.revision\`.
+
+### Going back
+
+The way back is Git too. On a branch, revert the commit (\`git revert <commit>\`, build, check,
+commit and push, as for a change: "Platform charts" above) and Argo CD syncs the revert; pinned
+to a tag or a commit, move the pin back to the previous one as above. Not \`argocd app
+rollback\`: Argo CD refuses it while an Application syncs automatically ("rollback cannot be
+initiated when auto-sync is enabled"), and every Application here does; nor \`kubectl edit\` or
+\`kubectl rollout undo\` on what an Application deploys: with self-heal
+Argo CD applies the revision's objects again at its next comparison, and a child Application
+patched by hand (its automated sync removed) is put back the same way by the root, which applies
+it. What a revert removes is pruned, except by the critical Applications (\`Prune=false\`:
+"Platform charts" above lists what they keep); a volume's data written since stays as it is
+(restoring it is \`disaster-recovery.md\`).
 {{/if}}
 
 ## When a drain gives up

@@ -683,6 +683,10 @@ export function runbook(
             root: input.gitops.root,
             rootFile: `clusters/${cluster.name}/root-application.yaml`,
             revision: input.gitops.revision,
+            // The root file as committed at the revision, and the sed expression that puts the
+            // revision into its targetRevision (the only one in the file, the root's source).
+            revisionRootFile: `${input.gitops.revision}:clusters/${cluster.name}/root-application.yaml`,
+            revisionSed: `s|^    targetRevision: .*|    targetRevision: ${JSON.stringify(input.gitops.revision).replace(/[\\&|]/g, '\\$&')}|`,
             stop: (input.gitops.stop ?? []).join('\n'),
             ...convergenceView(input.gitops),
           },

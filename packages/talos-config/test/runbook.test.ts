@@ -231,6 +231,8 @@ const HOSTILE = {
   root: "root'\n reboot #",
   image: 'factory.talos.dev/installer/x:v1; reboot',
   dir: 'clusters/x y/$HOME;reboot',
+  // A git ref may hold all of these; `|`, `&` and `\` would also end or change a sed replacement.
+  revision: 'v1\'$(reboot)|&;"x',
 };
 
 /** A runbook whose values try to break out of their quotes. */
@@ -261,7 +263,7 @@ function hostileRunbook(render?: (view: object) => string): string {
     gitops: {
       namespace: HOSTILE.namespace,
       root: HOSTILE.root,
-      revision: 'main',
+      revision: HOSTILE.revision,
       applications: [],
     },
   };
@@ -290,6 +292,8 @@ describe('values that try to leave their quotes', () => {
         ':',
         'chmod',
         'curl',
+        // "Moving this cluster to another revision": the root compared, the revision's own applied
+        'diff',
         'do',
         'done',
         'export',
@@ -298,6 +302,7 @@ describe('values that try to leave their quotes', () => {
         'kubectl',
         'mkdir',
         'pnpm',
+        'sed',
         'sleep',
         'talosctl',
         'until',
@@ -307,6 +312,16 @@ describe('values that try to leave their quotes', () => {
 
   it('each stay one word, exactly the value', () => {
     const words = commands.map((command) => command.map((word) => word.text));
+    // The revision's own root file, and the sed that puts the revision in as a YAML string
+    expect(words).toContainEqual([
+      'git',
+      'show',
+      `${HOSTILE.revision}:clusters/${HOSTILE.name}/root-application.yaml`,
+    ]);
+    expect(words).toContainEqual([
+      'sed',
+      's|^    targetRevision: .*|    targetRevision: "v1\'$(reboot)\\|\\&;\\\\"x"|',
+    ]);
     expect(words).toContainEqual([
       'talosctl',
       'gen',
@@ -1356,6 +1371,35 @@ describe('the revision a cluster follows', () => {
     expect(markdown).toContain(
       'Argo CD syncs the change once it is on `@homelab/chart-platform@1.2.0`, the revision the root',
     );
+  });
+
+  it('compares the root with the revision’s own before applying it, and says which tag to pick', () => {
+    const markdown = text('@homelab/chart-platform@1.2.0');
+    const commands = shellBlocks(markdown)
+      .flatMap(splitCommands)
+      .map((words) => words.map((word) => word.text));
+    // The revision's own root file, and the sed that pins it to the revision (quoted for YAML)
+    expect(commands).toContainEqual([
+      'git',
+      'show',
+      '@homelab/chart-platform@1.2.0:clusters/dev/root-application.yaml',
+    ]);
+    expect(commands).toContainEqual([
+      'sed',
+      's|^    targetRevision: .*|    targetRevision: "@homelab/chart-platform@1.2.0"|',
+    ]);
+    // A release tags only the charts whose version moved
+    expect(markdown).toContain('for each chart whose version moved, and only those');
+    expect(markdown).not.toContain('a release tag such as `@homelab/chart-platform@1.2.0`');
+  });
+
+  it('says the way back is Git: not argocd app rollback, which auto-sync refuses', () => {
+    const markdown = text('main');
+    const back = markdown.slice(markdown.indexOf('### Going back')).replace(/\s+/g, ' ');
+    expect(back).toContain('revert the commit (`git revert <commit>`');
+    expect(back).toContain('"rollback cannot be initiated when auto-sync is enabled"');
+    expect(back).toContain('with self-heal Argo CD applies the revision');
+    expect(text(undefined)).not.toContain('### Going back');
   });
 
   it('has no such section without a GitOps controller', () => {
