@@ -138,7 +138,11 @@ export function resolveMonitoringSettings(
   return {
     settings: {
       prometheus: {
-        replicas: raw.prometheus?.replicas ?? defaults.prometheusReplicas,
+        // Two replicas are HA only on two nodes: on fewer, the second shares the node (its own
+        // volume, its own requests, the same scrapes) and survives nothing the first does not.
+        replicas:
+          raw.prometheus?.replicas ??
+          Math.max(1, Math.min(defaults.prometheusReplicas, schedulable)),
         retention: raw.prometheus?.retention ?? defaults.retention,
         retentionSize,
         scrapeInterval: raw.prometheus?.scrapeInterval ?? '30s',

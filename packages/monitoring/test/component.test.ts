@@ -1160,4 +1160,29 @@ describe('a cluster with one node', () => {
     expect(objects.length).toBeGreaterThan(0);
     expect(issuesOf(run, 'warning').map((issue) => issue.code)).toContain('monitoring-replicas');
   });
+
+  it('runs one Prometheus by default where the profile says two: a second on the node is no HA', () => {
+    // The profile's two replicas would share the one node: twice the requests (500m and 2Gi
+    // each in production) and a second volume, and both go down with the node. (A one-node
+    // production cluster needs environments.production.replicas: 1; staging needs nothing.)
+    {
+      const single: [Cluster] = [testCluster('solo', 'staging', 9)];
+      const run = runMonitoring({}, PROVIDERS, single);
+      expect(run.values('solo').prometheus.prometheusSpec.replicas).toBe(1);
+      const onPrometheus = issuesOf(run, 'warning').filter((issue) =>
+        issue.path.includes('prometheus'),
+      );
+      expect(onPrometheus).toEqual([]);
+    }
+    // two schedulable nodes: the profile's two
+    const pair: [Cluster] = [testCluster('pair', 'staging', 9, { workers: 2 })];
+    expect(
+      runMonitoring({}, PROVIDERS, pair).values('pair').prometheus.prometheusSpec.replicas,
+    ).toBe(2);
+    // asked for explicitly: as asked
+    const asked = runMonitoring({ prometheus: { replicas: 2 } }, PROVIDERS, [
+      testCluster('solo', 'staging', 9),
+    ]);
+    expect(asked.values('solo').prometheus.prometheusSpec.replicas).toBe(2);
+  });
 });
