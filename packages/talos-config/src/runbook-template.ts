@@ -423,9 +423,19 @@ Upgrade one node at a time, the control plane first (its etcd has one member: th
 is down while it reboots, and there is no quorum to keep), and wait for the cluster to be healthy
 before the next node. An upgrade does not change the Kubernetes version.
 {{else}}
+{{#if twoControlPlanes}}
+Upgrade one node at a time, the control planes first, and wait for the cluster to be healthy
+before the next node. An upgrade does not change the Kubernetes version. etcd has two members
+and a quorum needs both: while either control plane reboots, etcd stops and the Kubernetes API is
+down until it is back. Talos refuses to upgrade a member of a two-member etcd (\`etcd member
+count(2) is insufficient to maintain quorum if upgrade commences\`), so a control plane's block
+checks the cluster's health itself first and upgrades with \`--force\`, which skips only Talos'
+own etcd checks (a third control plane would make them pass, and keep the API up).
+{{else}}
 Upgrade one node at a time, the control planes first (etcd keeps its quorum while one member
 reboots), and wait for the cluster to be healthy before the next node. An upgrade does not
 change the Kubernetes version.
+{{/if}}
 {{/if}}
 Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`. Talos drains it
 too, but its drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
@@ -448,10 +458,13 @@ back (Talos uncordons only a node it cordoned itself).
 kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
 {{/if}}
+{{#if forceUpgrade}}
+talosctl health -n {{shell ../first.address}} &&
+{{/if}}
 {{#unless ../singleNode}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
-talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#unless ../singleNode}} &&{{/unless}}
+talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#if forceUpgrade}} --force{{/if}}{{#unless ../singleNode}} &&{{/unless}}
 talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}}

@@ -637,12 +637,19 @@ export function runbook(
     // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).
     singleControlPlane: cluster.controlPlanes.length === 1,
     singleNode: cluster.nodes.length === 1,
+    // Two etcd members: a quorum needs both, so either reboot takes the API down, and Talos
+    // v1.12 refuses to upgrade either without `--force` (`ValidateForUpgrade`: "etcd member
+    // count(2) is insufficient to maintain quorum if upgrade commences").
+    twoControlPlanes: cluster.controlPlanes.length === 2,
     // One node at a time, the control planes first: etcd keeps its quorum while one reboots.
     upgradeOrder: [
       ...cluster.controlPlanes,
       ...cluster.nodes.filter((node) => node.role !== 'controlplane'),
     ].map((node) => ({
       ...nodeView(node),
+      // A member of a two-member etcd: Talos upgrades it only with `--force`, after a health
+      // check of its own.
+      forceUpgrade: cluster.controlPlanes.length === 2 && node.role === 'controlplane',
       // Nowhere to move anything on a one-node cluster, which is never drained.
       beforeDrain:
         cluster.nodes.length === 1

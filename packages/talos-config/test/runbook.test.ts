@@ -1064,12 +1064,44 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     ]);
   });
 
+  it('upgrades a two-member etcd with --force after its own health check, promising no quorum', () => {
+    // Talos v1.12 `ValidateForUpgrade` (internal/pkg/etcd/etcd.go) refuses a control plane of a
+    // two-member etcd: "etcd member count(2) is insufficient to maintain quorum if upgrade
+    // commences", unless the request says force; a quorum of two needs both members
+    const markdown = rendered(
+      devCluster({
+        nodes: [
+          testNode({ hostname: 'dev-cp-1', address: '192.168.10.11' }),
+          testNode({ hostname: 'dev-cp-2', address: '192.168.10.12' }),
+          testNode({ hostname: 'dev-w-1', role: 'worker', address: '192.168.10.21' }),
+        ],
+      }),
+    );
+    const text = upgrade(markdown);
+    expect(text).not.toContain('keeps its quorum');
+    expect(text).toContain('etcd has two members\nand a quorum needs both');
+    const lines = text.split('\n');
+    const upgrades = lines.filter((line) => line.startsWith('talosctl upgrade'));
+    expect(upgrades).toEqual([
+      expect.stringMatching(/^talosctl upgrade -n 192\.168\.10\.11 --image \S+ --force &&$/),
+      expect.stringMatching(/^talosctl upgrade -n 192\.168\.10\.12 --image \S+ --force &&$/),
+      expect.stringMatching(/^talosctl upgrade -n 192\.168\.10\.21 --image \S+ &&$/),
+    ]);
+    // each forced upgrade right after a health check and the drain, chained
+    for (const address of ['192.168.10.11', '192.168.10.12']) {
+      const at = lines.findIndex((line) => line.startsWith(`talosctl upgrade -n ${address}`));
+      expect(lines[at - 2]).toBe('talosctl health -n 192.168.10.11 &&');
+      expect(lines[at - 1]).toMatch(/^kubectl drain dev-cp-\d .* &&$/);
+    }
+  });
+
   it('keeps the quorum of three control planes', () => {
     const markdown = rendered(haCluster());
     expect(upgrade(markdown)).toContain(
       'the control planes first (etcd keeps its quorum while one member\nreboots)',
     );
     expect(upgrade(markdown)).not.toContain('The cluster has one node');
+    expect(upgrade(markdown)).not.toContain('--force');
   });
 });
 
