@@ -282,16 +282,30 @@ function checkGroups(
   });
 }
 
+/** Who asks for two factors with every second factor off, per cluster: one finding names them all. */
+const twoFactorAskers = new WeakMap<Finding, string[]>();
+
 function checkTwoFactor(input: AccessInput, who: string, issues: Findings): void {
   const { totp, webauthn } = input.settings.secondFactor;
   if (totp || webauthn) return;
-  issues.push({
+  // One cause (no second factor), one finding: a second asker joins the first one's.
+  const index = issues.findIndex(
+    (issue) => issue.code === 'authelia-two-factor' && issue.cluster === input.cluster.name,
+  );
+  const previous = index === -1 ? undefined : issues[index];
+  const before = (previous && twoFactorAskers.get(previous)) ?? [];
+  if (before.includes(who)) return;
+  const askers = [...before, who];
+  const finding: Finding = {
     code: 'authelia-two-factor',
     path: input.path('secondFactor'),
-    message: `${who} asks for two_factor {on}, but every second factor is off: nobody could ever pass it`,
-    expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for it',
+    message: `${askers.join(' and ')} ${askers.length === 1 ? 'asks' : 'ask'} for two_factor {on}, but every second factor is off: nobody could ever pass it`,
+    expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for them',
     cluster: input.cluster.name,
-  });
+  };
+  twoFactorAskers.set(finding, askers);
+  if (index === -1) issues.push(finding);
+  else issues[index] = finding;
 }
 
 function registerClient(

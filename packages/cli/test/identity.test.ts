@@ -67,7 +67,7 @@ describe('the reference platform', () => {
         ),
       ).toEqual([clientId, `${clientId}-cli`, `grafana-${cluster}`]);
     }
-    // production: no local admin, two factors for Argo CD
+    // production: no local admin, two factors for Argo CD and Grafana (its adminGroups are Admins)
     const prod = parseYaml(file(files, 'charts/argo-cd/clusters/prod.yaml')) as Loose;
     expect(prod['argo-cd'].configs.cm['admin.enabled']).toBe(false);
     const prodAuthelia = parseYaml(file(files, 'charts/authelia/clusters/prod.yaml')) as Loose;
@@ -77,10 +77,10 @@ describe('the reference platform', () => {
         policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
-      // Grafana logs in through its own OIDC client, at the client's default policy
+      // Grafana logs in through its own OIDC client, at the client's policy (grafana.oidc.policy)
       {
         domain: ['grafana.lab.example.com'],
-        policy: 'one_factor',
+        policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
       // paperless logs its users in itself (its route's auth: app)
@@ -204,8 +204,9 @@ describe('bad input: one clear error at its place in the file, nothing written',
     expect(found.map((issue) => [issue.code, issue.position?.line])).toEqual([
       ['authelia-two-factor', lineOf(text, 'secondFactor')],
     ]);
+    // one cause, one error, naming every client that asks (prod's Argo CD and Grafana)
     expect(found[0]?.message).toBe(
-      'argocd (its OIDC login) asks for two_factor on cluster "prod", but every second factor is off: nobody could ever pass it',
+      'argocd (its OIDC login) and monitoring (its OIDC login) ask for two_factor on cluster "prod", but every second factor is off: nobody could ever pass it',
     );
   });
 
@@ -213,8 +214,8 @@ describe('bad input: one clear error at its place in the file, nothing written',
     // Given production without Authelia
     const text = edit(
       reference,
-      '      # Production reads its own Bitwarden secrets.\n',
-      '      # Production reads its own Bitwarden secrets.\n',
+      "      # Production maps its own Bitwarden entry for every key, kept in a project only prod's\n",
+      "      # Production maps its own Bitwarden entry for every key, kept in a project only prod's\n",
     ).replace(
       '      authelia:\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',
       '      authelia:\n        enabled: false\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',

@@ -52,7 +52,7 @@ const widgetComponent: Component<WidgetSettings> = {
       },
     ],
     secrets: [{ name: 'widget-token', namespace: 'widget', keys: ['token'] }],
-    talos: { extensions: ['siderolabs/widget-tools'] },
+    talos: { extensions: ['siderolabs/zfs'] },
     bootstrap: [
       {
         title: 'Say hello to the widget',
@@ -187,7 +187,7 @@ describe('a component added through the registry alone', () => {
     ).toBe(true);
     // and Talos gets its extension, the runbook its step
     const schematic = parseAllDocuments(file(files, 'clusters/dev/talos/schematic.yaml'))[0];
-    expect(JSON.stringify(schematic)).toContain('siderolabs/widget-tools');
+    expect(JSON.stringify(schematic)).toContain('siderolabs/zfs');
     const runbook = file(files, 'clusters/dev/RUNBOOK.md');
     expect(runbook).toContain('Say hello to the widget');
     expect(runbook).toContain('echo widget on dev');
