@@ -222,6 +222,27 @@ describe('chartFiles', () => {
     ]);
   });
 
+  it('reports the manifests of a layer in key order, whatever order the map has', () => {
+    // Given malformed manifests whose keys come out of order (and one key JS puts first)
+    const { issues } = chartFiles(
+      spec({
+        values: {
+          manifests: { zeta: { kind: 'X' }, ok: pool('a', '10.0.0.0/24'), alpha: 1, '9': null },
+        },
+        environments: { production: { manifests: { 'b-null': null, 'a-null': null } } },
+        clusters: {},
+      }),
+      '0.1.0',
+    );
+    expect(issues.map((issue) => [issue.output, issue.code])).toEqual([
+      ['charts/demo/values.yaml#manifests["9"]', 'manifest-null'],
+      ['charts/demo/values.yaml#manifests.alpha', 'manifest-shape'],
+      ['charts/demo/values.yaml#manifests.zeta', 'manifest-shape'],
+      ['charts/demo/env/production.yaml#manifests.a-null', 'manifest-null'],
+      ['charts/demo/env/production.yaml#manifests.b-null', 'manifest-null'],
+    ]);
+  });
+
   it('reports every "{{" of every layer: keys, dropped members, lists and block strings', () => {
     const { issues } = chartFiles(
       spec({

@@ -290,38 +290,42 @@ function manifestIssues(
       }),
     ];
   }
-  const issues: Issue[] = [];
+  // The issues in key order, as a walk of the sorted keys finds them: each key has one issue at
+  // most, so the few found are sorted instead of the map's keys (hundreds in a chart's layer), and
+  // an issue's output is only written for a key that has one.
+  const found: { key: string; issue: Issue }[] = [];
   const isBase = baseManifests === undefined;
-  for (const key of Object.keys(manifests).sort(compareStrings)) {
+  for (const key of Object.keys(manifests)) {
     const entry = manifests[key];
-    const output = `${where}#${formatPath(['manifests', key])}`;
     const inBase = isTable(baseManifests) && Object.hasOwn(baseManifests, key);
     if (entry === null) {
       if (isBase || !inBase) {
-        issues.push(
-          error({
+        found.push({
+          key,
+          issue: error({
             path: [],
-            output,
+            output: manifestOutput(where, key),
             message: isBase
               ? 'is null in values.yaml'
               : 'is null, but Helm deletes a key only where values.yaml defines it: this would render a "null" document',
             expected: 'an object, or null only for a manifest values.yaml defines',
             code: 'manifest-null',
           }),
-        );
+        });
       }
       continue;
     }
     if (!isTable(entry)) {
-      issues.push(
-        error({
+      found.push({
+        key,
+        issue: error({
           path: [],
-          output,
+          output: manifestOutput(where, key),
           message: 'is not an object',
           value: entry,
           code: 'manifest-shape',
         }),
-      );
+      });
       continue;
     }
     // An override of a manifest the base defines may be partial; anything else is whole.
@@ -334,18 +338,23 @@ function manifestIssues(
       missing.push('metadata.name');
     }
     if (missing.length > 0 && isBase) {
-      issues.push(
-        error({
+      found.push({
+        key,
+        issue: error({
           path: [],
-          output,
+          output: manifestOutput(where, key),
           message: `has no ${missing.join(', ')}`,
           expected: 'a Kubernetes object with apiVersion, kind and metadata.name',
           code: 'manifest-shape',
         }),
-      );
+      });
     }
   }
-  return issues;
+  return found.sort((a, b) => compareStrings(a.key, b.key)).map(({ issue }) => issue);
+}
+
+function manifestOutput(where: string, key: string): string {
+  return `${where}#${formatPath(['manifests', key])}`;
 }
 
 /** A `null` in values.yaml deletes nothing reliably (helm/helm#10812, #32132): say so. */

@@ -28,7 +28,7 @@ import {
   volumeClaimsOf,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
-import type { KubeObject } from './types.js';
+import type { JsonValue, KubeObject } from './types.js';
 import { shellQuote } from './yaml.js';
 
 const platform = resolvePlatform(testDefinition([testCluster('dev', 'development', 1)]));
@@ -561,6 +561,30 @@ describe('secret-references', () => {
     const values = 'argo-cd:\n  notifications:\n    existingSecret: notifications-token\n';
     const issues = check([argocd([], values)], values);
     expect(issues.map((issue) => issue.value)).toEqual(['argocd/notifications-token']);
+  });
+
+  it('finds `$<secret>:<key>` strings among the scalars of lists and maps, at their paths', () => {
+    // Given references in a list of mixed scalars, a nested list and a sparse list
+    const sparse: JsonValue[] = [];
+    sparse[2] = '$sparse:key';
+    const job: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'job', namespace: 'argocd' },
+      spec: {
+        args: ['--token', 3, null, true, '$args:key', ['no $ here', '$nested:key']],
+        sparse,
+        count: 1,
+        enabled: false,
+        nothing: null,
+      },
+    };
+    const issues = check([argocd([job], '{}\n')], '{}\n');
+    expect(issues.map((issue) => [issue.value, issue.output])).toEqual([
+      ['argocd/args', 'charts/argo-cd#job#spec.args[4]'],
+      ['argocd/nested', 'charts/argo-cd#job#spec.args[5][1]'],
+      ['argocd/sparse', 'charts/argo-cd#job#spec.sparse[2]'],
+    ]);
   });
 });
 

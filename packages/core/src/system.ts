@@ -467,6 +467,8 @@ interface Reading {
   readonly parsed: Map<string, Values | undefined>;
   /** `deployedValues` of each Application. */
   readonly deployed: WeakMap<DeployedApplication, Values | undefined>;
+  /** `codeLines` of each runbook (two checks read every command of every runbook). */
+  readonly code: WeakMap<GeneratedFile, readonly CodeLine[]>;
 }
 
 const readings = new WeakMap<readonly GeneratedFile[], Reading>();
@@ -476,7 +478,7 @@ function reading(files: readonly GeneratedFile[]): Reading {
   if (found === undefined) {
     const byPath = new Map<string, GeneratedFile>();
     for (const file of files) if (!byPath.has(file.path)) byPath.set(file.path, file);
-    found = { files: byPath, parsed: new Map(), deployed: new WeakMap() };
+    found = { files: byPath, parsed: new Map(), deployed: new WeakMap(), code: new WeakMap() };
     readings.set(files, found);
   }
   return found;
@@ -628,11 +630,15 @@ function findSecretReferences(
     return;
   }
   if (Array.isArray(node)) {
-    node.forEach((item, index) => {
+    for (let index = 0; index < node.length; index++) {
+      const item = node[index] as JsonValue;
+      const mayHold =
+        typeof item === 'object' ? item !== null : typeof item === 'string' && item.includes('$');
+      if (!mayHold) continue; // (as for the members of a map, below)
       path.push(index);
       findSecretReferences(item, namespace, where, path, out);
       path.pop();
-    });
+    }
     return;
   }
   if (!isTable(node)) return;
@@ -679,8 +685,15 @@ function findSecretReferences(
     }
   }
   for (const key of Object.keys(node)) {
+    const item = node[key] as JsonValue;
+    // Only a list, a map or a string with a `$` can hold a reference: the others are skipped
+    // here, not in a call (most of a tree's nodes are scalars, and the walk visits every object
+    // the build deploys).
+    const mayHold =
+      typeof item === 'object' ? item !== null : typeof item === 'string' && item.includes('$');
+    if (!mayHold) continue;
     path.push(key);
-    findSecretReferences(node[key] as JsonValue, namespace, where, path, out);
+    findSecretReferences(item, namespace, where, path, out);
     path.pop();
   }
 }
@@ -1278,9 +1291,15 @@ export const clientSideApplySize: SystemCheck = {
 const SERVER_SIDE_APPLY = /\bkubectl\s+apply\b.*\s--server-side\b/;
 const GITOPS_MANAGER_FLAG = new RegExp(`\\s--field-manager(=|\\s+)${GITOPS_FIELD_MANAGER}(\\s|$)`);
 
+/** A line of a Markdown file's code blocks, with its 1-based line number. */
+interface CodeLine {
+  readonly line: number;
+  readonly text: string;
+}
+
 /** The lines of a Markdown file's code blocks, with their 1-based line numbers. */
-function codeLines(content: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
+function codeLines(content: string): CodeLine[] {
+  const out: CodeLine[] = [];
   let inCode = false;
   content.split('\n').forEach((text, index) => {
     if (text.trimStart().startsWith('```')) {
@@ -1290,6 +1309,17 @@ function codeLines(content: string): { line: number; text: string }[] {
     if (inCode) out.push({ line: index + 1, text });
   });
   return out;
+}
+
+/** `codeLines` of a file of the build, read once for the checks that ask. */
+function fileCodeLines(input: SystemInput, file: GeneratedFile): readonly CodeLine[] {
+  const { code } = reading(input.files);
+  let lines = code.get(file);
+  if (lines === undefined) {
+    lines = codeLines(file.content);
+    code.set(file, lines);
+  }
+  return lines;
 }
 
 /**
@@ -1308,7 +1338,7 @@ export const handOverFieldManager: SystemCheck = {
       // No Application: nothing adopts the hand installs.
       if (deployed.applications.length === 0) continue;
       for (const runbook of runbooksOf.get(deployed.cluster.name) ?? []) {
-        for (const { line, text } of codeLines(runbook.content)) {
+        for (const { line, text } of fileCodeLines(input, runbook)) {
           if (!SERVER_SIDE_APPLY.test(text) || GITOPS_MANAGER_FLAG.test(text)) continue;
           issues.push(
             error({
@@ -1678,7 +1708,7 @@ export const manualSyncOptions: SystemCheck = {
         deployed.applications.map((app) => [app.application.metadata.name, app]),
       );
       for (const file of runbooksOf.get(deployed.cluster.name) ?? []) {
-        for (const { line, text } of codeLines(file.content)) {
+        for (const { line, text } of fileCodeLines(input, file)) {
           const match = APPLICATION_PATCH.exec(text);
           if (match === null) continue;
           let patch: unknown;
