@@ -11,6 +11,7 @@ import {
   type DeployedCluster,
   type DeployedObject,
   error,
+  formatPath,
   type GeneratedFile,
   hasErrors,
   hasImmutableFields,
@@ -300,6 +301,35 @@ function immutableFieldIssues(
   return issues;
 }
 
+/**
+ * One error per mistake: a literal secret the scan finds at the very character (path, line and
+ * column) where another error points inside the value (`within`: a check that read the value
+ * line by line, such as a PEM private key pasted into `caCertificates`, refused as no
+ * certificate with what belongs there) is that error's to report; the scan's generic advice to
+ * reference a Secret is dropped. The value stays masked (`maskIssues`). A scan finding beside
+ * any other error (an unknown key, a wrong type) is kept: those do not say it is a secret.
+ */
+function onceAtTheirPlace(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
+  const scanned = new Set(findings.map((finding) => finding.issue));
+  const place = (issue: Issue): string | undefined =>
+    issue.position === undefined
+      ? undefined
+      : `${formatPath(issue.path)}@${issue.position.line}:${issue.position.column}`;
+  const taken = new Set(
+    issues
+      .filter(
+        (issue) => issue.severity === 'error' && issue.within !== undefined && !scanned.has(issue),
+      )
+      .map(place)
+      .filter((key) => key !== undefined),
+  );
+  return issues.filter((issue) => {
+    if (!scanned.has(issue)) return true;
+    const key = place(issue);
+    return key === undefined || !taken.has(key);
+  });
+}
+
 /** Loader issues that refuse a file before reading its content (size, nesting, aliases). */
 const RESOURCE_LIMITS = new Set([
   'yaml-too-large',
@@ -343,10 +373,12 @@ export async function generate(
     platform?: ResolvedPlatform,
     components?: ComponentsResult,
   ): GenerateResult => {
-    const positioned =
+    const positioned = onceAtTheirPlace(
       definition !== undefined && loaded.locate !== undefined
         ? positionIssues(issues, definition, loaded.locate)
-        : issues;
+        : issues,
+      findings,
+    );
     // No issue prints a secret the scan found, nor a value under a secret-like key.
     // One cause on several clusters reads once (`on clusters "dev", "prod" and "staging"`).
     const sorted = mergeClusterIssues(sortIssues(maskIssues(positioned, findings)));

@@ -7,12 +7,28 @@
 // compiled on first use. `loadGenerated` is the one loader of build-time generated modules.
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
-import { error, formatPath, type Issue, type PathSegment, type SourcePosition } from './issues.js';
+import {
+  error,
+  formatPath,
+  type Issue,
+  type PathSegment,
+  type SourcePosition,
+  type ValuePosition,
+} from './issues.js';
 
 export type { PathSegment };
 
-/** Finds where a path of the definition sits in its source; `key` asks for the key's position. */
-export type Locator = (path: readonly PathSegment[], key?: boolean) => SourcePosition | undefined;
+/**
+ * Finds where a path of the definition sits in its source; `key` asks for the key's position;
+ * `within`, a line and column inside the string at `path` (its first character is 1:1): that
+ * character, where the file writes the string as a literal block scalar (`key: |`), whose lines
+ * are the file's; otherwise the value's own position.
+ */
+export type Locator = (
+  path: readonly PathSegment[],
+  key?: boolean,
+  within?: ValuePosition,
+) => SourcePosition | undefined;
 
 const require = createRequire(import.meta.url);
 
