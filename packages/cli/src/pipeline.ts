@@ -289,11 +289,12 @@ function immutableFieldIssues(
             component === undefined
               ? ['clusters', cluster.index]
               : settingsPath(cluster, component),
-          output: `charts/${spec.name}/${clusterLayer}`,
+          // The chart, not the cluster's layer: one change on several clusters reads once
+          // (mergeClusterIssues), `on clusters "dev", "prod" and "staging"`.
+          output: `charts/${spec.name}`,
           value: change.after as JsonValue,
-          message: `changes ${change.object}'s ${change.field} from ${JSON.stringify(change.before)} on cluster "${cluster.name}": the API server never updates it (${change.refusal}), so Argo CD retries the refused apply without end and the Application stays OutOfSync`,
-          expected:
-            'the field as deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one; where the object is not deployed, or you deleted it from the cluster first, build with --allow-immutable-changes',
+          message: `would change ${change.object}'s ${change.field} on cluster "${cluster.name}", which the last build wrote as ${JSON.stringify(change.before)} (its charts in the output folder, which Argo CD deploys once committed); the API server never updates that field of a deployed object (${change.refusal}), so Argo CD would retry the refused apply without end and the Application stay OutOfSync`,
+          expected: `${JSON.stringify(change.before)} while the object is deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one. Where the last build's object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)`,
         }),
       );
     }
