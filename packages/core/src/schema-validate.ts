@@ -217,14 +217,27 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const known = Object.keys(schemaObject(parent.properties)).sort();
-      const suggestion = didYouMean(key, known);
+      const properties = schemaObject(parent.properties);
+      const known = Object.keys(properties).sort();
+      // A key written one level too high (`grafana.policy` for `grafana.oidc.policy`): the
+      // mapping of this level that has it.
+      const under = known.filter((name) =>
+        Object.hasOwn(schemaObject(schemaObject(properties[name]).properties), key),
+      );
+      const close = didYouMean(key, known);
+      const parentKey = close === undefined && under.length === 1 ? under[0] : undefined;
+      const hint =
+        close !== undefined
+          ? `; did you mean "${close}"?`
+          : parentKey !== undefined
+            ? `; did you mean "${parentKey}.${key}"? (a key of ${parentKey}, indented under it)`
+            : '';
       const path = [...at, key];
       return error({
         ...base,
         path,
         value: key,
-        message: `is not a known key${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        message: `is not a known key${hint}`,
         expected: known.length > 0 ? `one of: ${known.join(', ')}` : 'no keys here',
         ...withPosition(locate(path, true) ?? position),
       });
