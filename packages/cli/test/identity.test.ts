@@ -77,10 +77,10 @@ describe('the reference platform', () => {
         policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
-      // Grafana logs in through its own OIDC client, at the client's default policy
+      // Grafana logs in through its own OIDC client, at prod's grafana.oidc.policy
       {
         domain: ['grafana.lab.example.com'],
-        policy: 'one_factor',
+        policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
       // paperless logs its users in itself (its route's auth: app)
@@ -205,17 +205,13 @@ describe('bad input: one clear error at its place in the file, nothing written',
       ['authelia-two-factor', lineOf(text, 'secondFactor')],
     ]);
     expect(found[0]?.message).toBe(
-      'argocd (its OIDC login) asks for two_factor on cluster "prod", but every second factor is off: nobody could ever pass it',
+      'argocd (its OIDC login) and monitoring (its OIDC login) ask for two_factor on cluster "prod", but every second factor is off: nobody could ever pass it',
     );
   });
 
   it("Argo CD's local admin off where the login chain is incomplete", async () => {
     // Given production without Authelia
-    const text = edit(
-      reference,
-      '      # Production reads its own Bitwarden secrets.\n',
-      '      # Production reads its own Bitwarden secrets.\n',
-    ).replace(
+    const text = reference.replace(
       '      authelia:\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',
       '      authelia:\n        enabled: false\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',
     );
