@@ -282,25 +282,28 @@ function checkGroups(
   });
 }
 
-/** Who asks for two factors with every second factor off, per cluster: one finding names them all. */
+/** Who asks for two_factor in a cluster's `authelia-two-factor` finding, to name them all in one. */
 const twoFactorAskers = new WeakMap<Finding, string[]>();
 
+/**
+ * Every second factor off where a route or a client asks for two_factor: one finding per cluster
+ * naming every route and client that asks (one mistake, the factors off), not one for each.
+ */
 function checkTwoFactor(input: AccessInput, who: string, issues: Findings): void {
   const { totp, webauthn } = input.settings.secondFactor;
   if (totp || webauthn) return;
-  // One cause (no second factor), one finding: a second asker joins the first one's.
   const index = issues.findIndex(
     (issue) => issue.code === 'authelia-two-factor' && issue.cluster === input.cluster.name,
   );
-  const previous = index === -1 ? undefined : issues[index];
-  const before = (previous && twoFactorAskers.get(previous)) ?? [];
-  if (before.includes(who)) return;
-  const askers = [...before, who];
+  const earlier = index === -1 ? undefined : issues[index];
+  const before = (earlier && twoFactorAskers.get(earlier)) ?? [];
+  // A component with two clients (Argo CD's web and CLI logins) is named once.
+  const askers = before.includes(who) ? before : [...before, who];
   const finding: Finding = {
     code: 'authelia-two-factor',
     path: input.path('secondFactor'),
-    message: `${askers.join(' and ')} ${askers.length === 1 ? 'asks' : 'ask'} for two_factor {on}, but every second factor is off: nobody could ever pass it`,
-    expected: 'secondFactor.totp or secondFactor.webauthn, or one_factor for them',
+    message: `${askers.length === 1 ? `${askers[0]} asks` : `${askers.slice(0, -1).join(', ')} and ${askers.at(-1)} ask`} for two_factor {on}, but every second factor is off: nobody could ever pass it`,
+    expected: `secondFactor.totp or secondFactor.webauthn, or one_factor for ${askers.length === 1 ? 'it' : 'them'}`,
     cluster: input.cluster.name,
   };
   twoFactorAskers.set(finding, askers);

@@ -498,6 +498,8 @@ describe('bad input', () => {
 
 /** A real CA certificate (EC P-256, self-signed), PEM. */
 const CA = readFileSync(new URL('./fixtures/private-ca.crt', import.meta.url), 'utf8');
+/** A server's certificate (EC P-256, self-signed, CA:FALSE), PEM. */
+const LEAF = readFileSync(new URL('./fixtures/server-leaf.crt', import.meta.url), 'utf8');
 
 function warnings(issues: readonly Issue[]): Issue[] {
   return issues.filter((issue) => issue.severity === 'warning');
@@ -562,7 +564,7 @@ describe('a private CA (caCertificates)', () => {
       ],
       [
         `${CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
-        'a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition), at line 12',
+        "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; Authelia needs only the CA's certificate, e.g. ca.crt), at line 12",
       ],
       ['\n\n', 'no -----BEGIN CERTIFICATE----- block, at line 1'],
     ];
@@ -581,6 +583,85 @@ describe('a private CA (caCertificates)', () => {
       { staging: HA, prod: { ...HA, caCertificates: CA.replace(lines[5] as string, 'x!y') } },
     );
     expect(errors(damaged.issues)[0]?.value).toBe('line 6: x!y');
+  });
+
+  it('names the line and column of the PEM a paste gone wrong breaks, for the position in the file', () => {
+    const lines = CA.trimEnd().split('\n');
+    const cases: [string, { line: number; column: number }, string][] = [
+      // the END line lost: the block scalar's last line end is no base64 line
+      [
+        `${lines.slice(0, -1).join('\n')}\n`,
+        { line: 1, column: 1 },
+        'a certificate without its -----END CERTIFICATE----- line, at line 1, column 1',
+      ],
+      // a base64 line cut short: that line, not the BEGIN line
+      [
+        [...lines.slice(0, 3), lines[3]?.slice(0, 30), ...lines.slice(4)].join('\n'),
+        { line: 4, column: 1 },
+        "a line of 30 characters where the certificate's other lines have 64 (cut short) in the certificate of lines 1\u201311, which does not parse as X.509, at line 4, column 1",
+      ],
+      // the END line indented further than the block: Go's encoding/pem finds no end
+      [
+        [...lines.slice(0, -1), `  ${lines.at(-1)}`].join('\n'),
+        { line: 11, column: 3 },
+        "-----END CERTIFICATE----- indented 2 space(s) more than the block's first line: Authelia's PEM reader finds the end only where the line starts with it, at line 11, column 3",
+      ],
+      // a value without `|`: YAML folds the lines into one
+      [
+        lines.join(' '),
+        { line: 1, column: 1 },
+        'its lines are joined into one (a value without `|`, folded with `>` or quoted: YAML turns line ends into spaces), at line 1, column 1',
+      ],
+      // a file name instead of the certificate
+      [
+        './ca.crt',
+        { line: 1, column: 1 },
+        'no -----BEGIN CERTIFICATE----- line (the value is the text of the certificates itself: a file name is not read), at line 1, column 1',
+      ],
+      // a private key after the CA: its BEGIN line
+      [
+        `${CA}\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
+        { line: 13, column: 1 },
+        'a PRIVATE KEY block where only certificates belong',
+      ],
+    ];
+    for (const [pem, within, problem] of cases) {
+      const run = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: pem } });
+      const found = errors(run.issues);
+      expect(found.map((issue) => [issue.code, issue.within])).toEqual([
+        ['authelia-ca-certificates', within],
+      ]);
+      expect(found[0]?.message).toContain(`is not a PEM bundle of certificates: ${problem}`);
+    }
+  });
+
+  it('takes empty lines inside a certificate and two certificates, as Go reads them', () => {
+    const lines = CA.trimEnd().split('\n');
+    const spaced = [...lines.slice(0, 4), '', ...lines.slice(4)].join('\n');
+    const run = runAuthelia(
+      {},
+      { staging: HA, prod: { ...HA, caCertificates: `${spaced}\n${CA}` } },
+    );
+    expect(run.issues.filter((issue) => issue.code === 'authelia-ca-certificates')).toEqual([]);
+  });
+
+  it("warns about a server's own certificate pasted instead of its CA's, at its line", () => {
+    // Given the LDAP server's certificate (CA:FALSE) after the private CA
+    const run = runAuthelia({}, { staging: HA, prod: { ...HA, caCertificates: `${CA}${LEAF}` } });
+    // Then a warning (Go trusts exactly that certificate until it is renewed), not an error
+    expect(errors(run.issues)).toEqual([]);
+    expect(
+      warnings(run.issues)
+        .filter((issue) => issue.code === 'authelia-ca-certificates')
+        .map((issue) => [issue.path.join('.'), issue.within, issue.value, issue.message]),
+    ).toEqual([
+      [
+        'clusters.2.components.authelia.caCertificates',
+        { line: 12, column: 1 },
+        'line 12: CN=ldap.lab.example.com',
+        "holds a certificate that is no CA's (CN=ldap.lab.example.com, without CA:TRUE), at line 12 of the PEM: Authelia trusts a server that presents exactly this certificate, and refuses it once the certificate is renewed (x509: certificate signed by unknown authority)",
+      ],
+    ]);
   });
 
   it('lets Authelia verify TLS to a Service of the cluster against the private CA', () => {

@@ -417,7 +417,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     "wipe its EPHEMERAL partition: etcd's data and all of `/var` (Longhorn's disk at `/var/lib/longhorn`",
     'on a storage node; the user volumes under `/var/mnt` stay). It reboots and waits for step 2.',
     'The wipe runs only once the database is saved; when neither way can read it, run the',
-    '`reset` alone.',
+    '`reset` alone. A saved database holds every object of the lost cluster (its Secrets encrypted',
+    "with the secrets bundle's key, the rest in clear): the repository's `.gitignore` keeps it out",
+    'of Git, and once step 5 finds the cluster back, delete it.',
     '',
   );
   for (const node of cluster.controlPlanes) {

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatPath, type VolumeRequest } from '@homelab/core';
 import {
   readVendoredChartFile,
+  repoRoot,
   testComponent,
   testDefinition,
   testReferenceClusters,
@@ -617,6 +618,23 @@ describe('the disaster-recovery runbook: control planes that still run', () => {
       expect(lines.indexOf(saveAndWipe(address))).toBeGreaterThan(
         lines.findIndex((line) => line.includes('follow steps 2 to 5 of')),
       );
+    }
+  });
+
+  test('keeps the databases it saves in the repository root out of Git, and says to delete them', () => {
+    // What the runbook writes, run from the repository root: the lost cluster's objects in clear
+    expect(prod).toContain(
+      "`reset` alone. A saved database holds every object of the lost cluster (its Secrets encrypted\nwith the secrets bundle's key, the rest in clear): the repository's `.gitignore` keeps it out\nof Git, and once step 5 finds the cluster back, delete it.",
+    );
+    const ignored = readFileSync(join(repoRoot(), '.gitignore'), 'utf8').split('\n');
+    for (const pattern of [
+      '/etcd-*.snapshot',
+      '/etcd-*/',
+      '/etcd-snapshot.age',
+      '/db.snapshot',
+      '/bootstrap.err',
+    ]) {
+      expect(ignored).toContain(pattern);
     }
   });
 

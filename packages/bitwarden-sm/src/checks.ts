@@ -1,6 +1,7 @@
 // System checks (layer 4) of what the operator needs at run time, over the platform as Argo CD
 // deploys it. Pure.
 import {
+  clusterList,
   type DeployedCluster,
   error,
   groupKindOf,
@@ -277,12 +278,25 @@ export const productionEntriesCheck: SystemCheck = {
       if (shared.length === 0) continue;
       shared.sort();
       const names = [...sharers].sort();
+      const sharing = clusterList(names);
+      const { name } = deployed.cluster;
+      // What to add under the cluster's own components.bitwarden-sm, grouped by Secret.
+      const bySecret = new Map<string, string[]>();
+      for (const use of shared) {
+        const at = use.lastIndexOf(':');
+        const secret = use.slice(0, at);
+        bySecret.set(secret, [...(bySecret.get(secret) ?? []), use.slice(at + 1)]);
+      }
+      const lines = ['secrets:'];
+      for (const [secret, keys] of bySecret) {
+        lines.push(`  ${secret}:`, ...keys.map((key) => `    ${key}: <id of ${name}'s entry>`));
+      }
       issues.push(
         warning({
           code: 'bitwarden-production-entries',
           path: settingsPath(deployed.cluster, COMPONENT),
-          message: `production cluster "${deployed.cluster.name}" fills ${shared.length} Secret key(s) from Bitwarden entries that ${names.join(', ')} map(s) too (${shared.join(', ')}): the machine account of ${names.join(', ')} must read them, and its access token is a Secret there, so whoever reads it there reads these production values`,
-          expected: `production's own entries (components.bitwarden-sm.secrets of cluster "${deployed.cluster.name}") in a Bitwarden project only its machine account reads`,
+          message: `production cluster "${name}" fills ${shared.length} Secret key${shared.length === 1 ? '' : 's'} from the Bitwarden entries ${sharing} ${names.length === 1 ? 'maps' : 'map'} too: Bitwarden grants a machine account whole projects and an entry is in one project, so the machine account${names.length === 1 ? '' : 's'} of ${sharing} ${names.length === 1 ? 'reads' : 'read'} these production values, and so does whoever reads ${names.length === 1 ? 'its access token (a Secret on that cluster)' : 'their access tokens (Secrets on those clusters)'}`,
+          expected: `entries of production's own, in a Bitwarden project that only ${name}'s machine account reads (its runbook's step "Read the Bitwarden machine account token"): create one there per key, with a new value (the shared entries keep the old one, which ${sharing} still ${names.length === 1 ? 'reads' : 'read'}; clusters/${name}/rotating-secrets.md says what changing each takes), and map their ids under the components.bitwarden-sm of the cluster "${name}", which overrides the top-level mapping key by key:\n${lines.join('\n')}`,
         }),
       );
     }

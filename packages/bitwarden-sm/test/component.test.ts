@@ -383,7 +383,17 @@ describe("production's entries, apart from the other environments'", () => {
       ['bitwarden-production-entries', 'warning', 'clusters[2].components.bitwarden-sm', undefined],
     ]);
     expect(issues[0]?.message).toBe(
-      'production cluster "prod" fills 1 Secret key(s) from Bitwarden entries that dev map(s) too (argocd/argocd-oidc:client-secret): the machine account of dev must read them, and its access token is a Secret there, so whoever reads it there reads these production values',
+      'production cluster "prod" fills 1 Secret key from the Bitwarden entries cluster "dev" maps too: Bitwarden grants a machine account whole projects and an entry is in one project, so the machine account of cluster "dev" reads these production values, and so does whoever reads its access token (a Secret on that cluster)',
+    );
+    // what to do, as a user with one Bitwarden project reads it: a project of production's own,
+    // new values (the shared entry keeps the old one), and the lines to add, ready to fill in
+    expect(issues[0]?.expected).toBe(
+      [
+        'entries of production\'s own, in a Bitwarden project that only prod\'s machine account reads (its runbook\'s step "Read the Bitwarden machine account token"): create one there per key, with a new value (the shared entries keep the old one, which cluster "dev" still reads; clusters/prod/rotating-secrets.md says what changing each takes), and map their ids under the components.bitwarden-sm of the cluster "prod", which overrides the top-level mapping key by key:',
+        'secrets:',
+        '  argocd/argocd-oidc:',
+        "    client-secret: <id of prod's entry>",
+      ].join('\n'),
     );
   });
 });

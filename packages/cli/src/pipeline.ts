@@ -11,6 +11,7 @@ import {
   type DeployedCluster,
   type DeployedObject,
   error,
+  formatPath,
   type GeneratedFile,
   hasErrors,
   hasImmutableFields,
@@ -288,16 +289,46 @@ function immutableFieldIssues(
             component === undefined
               ? ['clusters', cluster.index]
               : settingsPath(cluster, component),
-          output: `charts/${spec.name}/${clusterLayer}`,
+          // The chart, not the cluster's layer: one change on several clusters reads once
+          // (mergeClusterIssues), `on clusters "dev", "prod" and "staging"`.
+          output: `charts/${spec.name}`,
           value: change.after as JsonValue,
-          message: `changes ${change.object}'s ${change.field} from ${JSON.stringify(change.before)} on cluster "${cluster.name}": the API server never updates it (${change.refusal}), so Argo CD retries the refused apply without end and the Application stays OutOfSync`,
-          expected:
-            'the field as deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one; where the object is not deployed, or you deleted it from the cluster first, build with --allow-immutable-changes',
+          message: `would change ${change.object}'s ${change.field} on cluster "${cluster.name}", which the last build wrote as ${JSON.stringify(change.before)} (its charts in the output folder, which Argo CD deploys once committed); the API server never updates that field of a deployed object (${change.refusal}), so Argo CD would retry the refused apply without end and the Application stay OutOfSync`,
+          expected: `${JSON.stringify(change.before)} while the object is deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one. Where the last build's object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)`,
         }),
       );
     }
   }
   return issues;
+}
+
+/**
+ * One error per mistake: a literal secret the scan finds at the very character (path, line and
+ * column) where another error points inside the value (`within`: a check that read the value
+ * line by line, such as a PEM private key pasted into `caCertificates`, refused as no
+ * certificate with what belongs there) is that error's to report; the scan's generic advice to
+ * reference a Secret is dropped. The value stays masked (`maskIssues`). A scan finding beside
+ * any other error (an unknown key, a wrong type) is kept: those do not say it is a secret.
+ */
+function onceAtTheirPlace(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
+  const scanned = new Set(findings.map((finding) => finding.issue));
+  const place = (issue: Issue): string | undefined =>
+    issue.position === undefined
+      ? undefined
+      : `${formatPath(issue.path)}@${issue.position.line}:${issue.position.column}`;
+  const taken = new Set(
+    issues
+      .filter(
+        (issue) => issue.severity === 'error' && issue.within !== undefined && !scanned.has(issue),
+      )
+      .map(place)
+      .filter((key) => key !== undefined),
+  );
+  return issues.filter((issue) => {
+    if (!scanned.has(issue)) return true;
+    const key = place(issue);
+    return key === undefined || !taken.has(key);
+  });
 }
 
 /** Loader issues that refuse a file before reading its content (size, nesting, aliases). */
@@ -343,10 +374,12 @@ export async function generate(
     platform?: ResolvedPlatform,
     components?: ComponentsResult,
   ): GenerateResult => {
-    const positioned =
+    const positioned = onceAtTheirPlace(
       definition !== undefined && loaded.locate !== undefined
         ? positionIssues(issues, definition, loaded.locate)
-        : issues;
+        : issues,
+      findings,
+    );
     // No issue prints a secret the scan found, nor a value under a secret-like key.
     // One cause on several clusters reads once (`on clusters "dev", "prod" and "staging"`).
     const sorted = mergeClusterIssues(sortIssues(maskIssues(positioned, findings)));

@@ -67,7 +67,7 @@ describe('the reference platform', () => {
         ),
       ).toEqual([clientId, `${clientId}-cli`, `grafana-${cluster}`]);
     }
-    // production: no local admin, two factors for Argo CD and Grafana (its adminGroups are Admins)
+    // production: no local admin, two factors for Argo CD
     const prod = parseYaml(file(files, 'charts/argo-cd/clusters/prod.yaml')) as Loose;
     expect(prod['argo-cd'].configs.cm['admin.enabled']).toBe(false);
     const prodAuthelia = parseYaml(file(files, 'charts/authelia/clusters/prod.yaml')) as Loose;
@@ -77,7 +77,7 @@ describe('the reference platform', () => {
         policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
-      // Grafana logs in through its own OIDC client, at the client's policy (grafana.oidc.policy)
+      // Grafana logs in through its own OIDC client, at prod's grafana.oidc.policy
       {
         domain: ['grafana.lab.example.com'],
         policy: 'two_factor',
@@ -204,7 +204,6 @@ describe('bad input: one clear error at its place in the file, nothing written',
     expect(found.map((issue) => [issue.code, issue.position?.line])).toEqual([
       ['authelia-two-factor', lineOf(text, 'secondFactor')],
     ]);
-    // one cause, one error, naming every client that asks (prod's Argo CD and Grafana)
     expect(found[0]?.message).toBe(
       'argocd (its OIDC login) and monitoring (its OIDC login) ask for two_factor on cluster "prod", but every second factor is off: nobody could ever pass it',
     );
@@ -212,11 +211,7 @@ describe('bad input: one clear error at its place in the file, nothing written',
 
   it("Argo CD's local admin off where the login chain is incomplete", async () => {
     // Given production without Authelia
-    const text = edit(
-      reference,
-      "      # Production maps its own Bitwarden entry for every key, kept in a project only prod's\n",
-      "      # Production maps its own Bitwarden entry for every key, kept in a project only prod's\n",
-    ).replace(
+    const text = reference.replace(
       '      authelia:\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',
       '      authelia:\n        enabled: false\n        storage:\n          postgres:\n            address: tcp://postgres.lab.example.com:5432\n            database: authelia_prod\n',
     );

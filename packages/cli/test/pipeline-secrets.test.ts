@@ -62,3 +62,65 @@ describe('the secret scan in the build', () => {
     });
   });
 });
+
+describe('caCertificates as a user pastes it', () => {
+  const ca = readFileSync(
+    join(repoRoot(), 'packages/authelia/test/fixtures/private-ca.crt'),
+    'utf8',
+  ).trimEnd();
+  /** The reference with `caCertificates: |` under components.authelia, the PEM indented 6. */
+  const withPem = (pem: string): string => {
+    const block = pem
+      .split('\n')
+      .map((line) => (line === '' ? '' : `      ${line}`))
+      .join('\n');
+    const text = reference.replace(
+      '  authelia:\n    enabled: true\n',
+      `  authelia:\n    enabled: true\n    caCertificates: |\n${block}\n`,
+    );
+    expect(text).toContain('caCertificates: |');
+    return text;
+  };
+  const lineOf = (text: string, needle: string, from = 0): number =>
+    text.split('\n').findIndex((line, index) => index >= from && line.includes(needle)) + 1;
+
+  it('reports a private key pasted after the CA once, at its BEGIN line, never its value', async () => {
+    // Given the CA's key pasted under its certificate
+    const key = [
+      '-----BEGIN PRIVATE KEY-----',
+      'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgevZzL1gm',
+      '-----END PRIVATE KEY-----',
+    ].join('\n');
+    const text = withPem(`${ca}\n${key}`);
+    const { issues, files } = await build(text);
+    // Then nothing is written and one error names it, where the file has the key's first line
+    expect(files).toEqual([]);
+    const errors = issues.filter((issue) => issue.severity === 'error');
+    expect(errors.map((issue) => [issue.code, formatIssue(issue).split('  ')[0]])).toEqual([
+      [
+        'authelia-ca-certificates',
+        `platform.yaml:${lineOf(text, '-----BEGIN PRIVATE KEY-----')}:7`,
+      ],
+    ]);
+    expect(errors[0]?.message).toContain(
+      "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; Authelia needs only the CA's certificate, e.g. ca.crt), at line 12, column 1 of the PEM",
+    );
+    expect(JSON.stringify(issues)).not.toContain('MIGHAgEAMBMGByqGSM49');
+  });
+
+  it('points at the line of the block scalar a paste broke, not at the setting', async () => {
+    const lines = ca.split('\n');
+    // a base64 line cut short, the END line indented further than the block
+    const short = withPem(
+      [...lines.slice(0, 3), lines[3]?.slice(0, 30), ...lines.slice(4)].join('\n'),
+    );
+    const indented = withPem([...lines.slice(0, -1), `  ${lines.at(-1)}`].join('\n'));
+    const at = async (text: string) =>
+      (await build(text)).issues
+        .filter((issue) => issue.code === 'authelia-ca-certificates')
+        .map((issue) => [issue.position?.line, issue.position?.column]);
+    const start = lineOf(short, 'caCertificates: |');
+    expect(await at(short)).toEqual([[start + 4, 7]]);
+    expect(await at(indented)).toEqual([[lineOf(indented, '-----END CERTIFICATE-----', start), 9]]);
+  });
+});

@@ -138,7 +138,14 @@ export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { ImmutableChange } from './immutable-fields.js';
 export { hasImmutableFields, immutableChanges, quantityBytes } from './immutable-fields.js';
-export type { Issue, IssueInput, IssueSeverity, PathSegment, SourcePosition } from './issues.js';
+export type {
+  Issue,
+  IssueInput,
+  IssueSeverity,
+  PathSegment,
+  SourcePosition,
+  ValuePosition,
+} from './issues.js';
 export {
   clusterList,
   error,

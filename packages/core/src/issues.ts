@@ -5,6 +5,12 @@ export interface SourcePosition {
   readonly column: number;
 }
 
+/** A line and column inside a multi-line string value (1-based; its first character is 1:1). */
+export interface ValuePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
 export type IssueSeverity = 'error' | 'warning';
 
 /** One segment of a path into the definition: a mapping key or a list index. */
@@ -31,6 +37,12 @@ export interface Issue {
   /** Where the definition file has `path` (filled by the loader and the pipeline). */
   readonly position?: SourcePosition;
   /**
+   * Where inside the string value at `path` the problem is (a bad line of a PEM bundle): the
+   * position then points at that character when the file writes the value as a literal block
+   * scalar (`key: |`), else at the value.
+   */
+  readonly within?: ValuePosition;
+  /**
    * For a problem in generated output: where, e.g.
    * `charts/cilium/clusters/dev.yaml#manifests.lb-pool-default.spec.blocks[0].cidr`.
    */
@@ -46,6 +58,7 @@ export interface IssueInput {
   readonly value?: unknown;
   readonly expected?: string;
   readonly position?: SourcePosition;
+  readonly within?: ValuePosition;
   readonly output?: string;
 }
 

@@ -760,6 +760,55 @@ describe('positions of paths (locate)', () => {
   });
 });
 
+describe('a position inside a multi-line string (locate with within)', () => {
+  const text = [
+    'a:',
+    '  literal: |  # a comment on the header',
+    '',
+    '    first',
+    '      more indented',
+    '    last',
+    '  kept: |+',
+    '    one',
+    '',
+    '  folded: >',
+    '    one',
+    '    two',
+    '  plain: one line',
+    'b: 1',
+    '',
+  ].join('\n');
+
+  test.each([
+    // the value's line 1 is empty: its line 2 is the file's line 4, right of the indentation
+    [['a', 'literal'], { line: 2, column: 1 }, { line: 4, column: 5 }],
+    [['a', 'literal'], { line: 3, column: 3 }, { line: 5, column: 7 }],
+    [['a', 'literal'], { line: 4, column: 2 }, { line: 6, column: 6 }],
+    [['a', 'literal'], { line: 1, column: 1 }, { line: 3, column: 5 }],
+    // past the block's last line (the clipped line end): the value's own position
+    [['a', 'literal'], { line: 5, column: 1 }, { line: 2, column: 12 }],
+    [['a', 'kept'], { line: 1, column: 2 }, { line: 8, column: 6 }],
+    // a folded or plain value has no line of the file per line of the value
+    [['a', 'folded'], { line: 2, column: 1 }, { line: 10, column: 11 }],
+    [['a', 'plain'], { line: 1, column: 5 }, { line: 13, column: 10 }],
+  ])('%j at %j of the value is %j in the file', (path, within, expected) => {
+    // Given a file with block scalars
+    const { locate } = loadWith(text, 'p.yaml', () => []);
+    if (!locate) throw new Error('no locator');
+    // When a line and column inside a value is located, then the file's line and column
+    expect(locate(path, false, within)).toEqual({ file: 'p.yaml', ...expected });
+  });
+
+  test('a CRLF file counts the lines an editor shows', () => {
+    const { locate } = loadWith(text.replaceAll('\n', '\r\n'), 'p.yaml', () => []);
+    expect(locate?.(['a', 'literal'], false, { line: 3, column: 3 })).toEqual({
+      file: 'p.yaml',
+      line: 5,
+      column: 7,
+    });
+  });
+});
+
 describe('line ends', () => {
   const broken = minimal.replace('environment: development', 'environment: dev');
 

@@ -26,6 +26,7 @@ import {
   type PathSegment,
   type SourcePosition,
   sortIssues,
+  type ValuePosition,
   warning,
 } from './issues.js';
 import {
@@ -509,12 +510,58 @@ function firstSyntaxError(
 }
 
 /**
+ * Where a character of a literal block scalar's value (`key: |`) is in the file: the value's
+ * line N is the file's N-th line after the header's (leading empty lines are kept, each on its
+ * own line), shifted right by the block's indentation. Undefined for any other value, or where
+ * the file's line does not end with the value's (nothing is guessed).
+ */
+function literalLinePosition(
+  file: string,
+  text: string,
+  lineCounter: LineCounter,
+  node: unknown,
+  within: ValuePosition,
+): SourcePosition | undefined {
+  if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string') {
+    return undefined;
+  }
+  const range = node.range;
+  if (range === null || range === undefined) return undefined;
+  const start = range[0];
+  const lines = node.value.split('\n');
+  const fileLine = (n: number): string | undefined => {
+    const from = lineCounter.lineStarts[n - 1];
+    if (from === undefined) return undefined;
+    const to = lineCounter.lineStarts[n];
+    return text.slice(from, to === undefined ? text.length : to - 1);
+  };
+  const header = lineCounter.linePos(start).line;
+  // The block's indentation, from its first line that holds text.
+  let indent: number | undefined;
+  for (const [index, line] of lines.entries()) {
+    if (line === '') continue;
+    const written = fileLine(header + index + 1);
+    if (written === undefined || !written.endsWith(line)) return undefined;
+    indent = written.length - line.length;
+    break;
+  }
+  const line = lines[within.line - 1];
+  const written = fileLine(header + within.line);
+  if (indent === undefined || line === undefined || written === undefined) return undefined;
+  if (line !== '' && written !== ' '.repeat(indent) + line) return undefined;
+  // The line begins inside the scalar (not on a line after it that the value's end reaches).
+  const lineStart = lineCounter.lineStarts[header + within.line - 1];
+  if (lineStart === undefined || lineStart >= range[1]) return undefined;
+  return { file, line: header + within.line, column: indent + within.column };
+}
+
+/**
  * A locator over the document: the deepest node on the path that exists. A path goes down a
  * mapping by the first scalar key of that name (a string segment) and a list by index (a number);
  * not through aliases (their targets are found where the anchor is). Only issues need positions,
  * so nothing is indexed up front: each mapping's keys are, when a path first goes through it.
  */
-function locatorFor(file: string, lineCounter: LineCounter, root: unknown): Locator {
+function locatorFor(file: string, text: string, lineCounter: LineCounter, root: unknown): Locator {
   const keysOf = new Map<unknown, Map<string, IndexedNode>>();
   const child = (node: unknown, segment: PathSegment): IndexedNode | undefined => {
     if (typeof segment === 'string' && isMap(node)) {
@@ -537,12 +584,16 @@ function locatorFor(file: string, lineCounter: LineCounter, root: unknown): Loca
     }
     return undefined;
   };
-  return (path: readonly PathSegment[], key = false) => {
+  return (path: readonly PathSegment[], key = false, within?: ValuePosition) => {
     const entries: IndexedNode[] = [{ value: root }];
     for (const segment of path) {
       const next = child(entries[entries.length - 1]?.value, segment);
       if (next === undefined) break;
       entries.push(next);
+    }
+    if (within !== undefined && !key && entries.length === path.length + 1) {
+      const inside = literalLinePosition(file, text, lineCounter, entries.at(-1)?.value, within);
+      if (inside !== undefined) return inside;
     }
     for (let length = entries.length - 1; length >= 0; length--) {
       const entry = entries[length];
@@ -774,7 +825,7 @@ export function loadDefinition(
     };
   }
 
-  const locate = locatorFor(file, lineCounter, root);
+  const locate = locatorFor(file, text, lineCounter, root);
   const result = validateDefinition(data, validator, locate);
   const issues = sortIssues([...syntax, ...result.issues]);
   return {

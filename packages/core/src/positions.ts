@@ -91,7 +91,7 @@ export function positionIssues(issues: readonly Issue[], data: unknown, locate: 
   return issues.map((issue) => {
     if (issue.position !== undefined) return issue;
     const path = placeOf(data, issue.path);
-    const position = locate(path);
+    const position = locate(path, false, issue.within);
     return position === undefined ? { ...issue, path } : { ...issue, path, position };
   });
 }

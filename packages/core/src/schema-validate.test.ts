@@ -112,6 +112,27 @@ describe('createSchemaValidator', () => {
     ]);
   });
 
+  test('a key written one level too high names the mapping it belongs under', () => {
+    // Given grafana's `policy` written beside `oidc` instead of under it
+    const grafana = createSchemaValidator({
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        localLogin: { type: 'boolean' },
+        oidc: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { clientId: { type: 'string' }, policy: { type: 'string' } },
+        },
+      },
+    });
+    // Then the message names where it goes; a key no mapping has gets no guess
+    expect(grafana({ policy: 'two_factor', other: 1 }).map((issue) => issue.message)).toEqual([
+      'is not a known key; did you mean "oidc.policy"? (a key of oidc, indented under it)',
+      'is not a known key',
+    ]);
+  });
+
   test('a required key that is missing and no unknown key resembles is still reported', () => {
     const issues = validate({ secret: { other: 'x' } });
     expect(issues.map((issue) => [formatPath(issue.path), issue.message])).toEqual([

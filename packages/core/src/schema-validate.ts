@@ -7,12 +7,28 @@
 // compiled on first use. `loadGenerated` is the one loader of build-time generated modules.
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
-import { error, formatPath, type Issue, type PathSegment, type SourcePosition } from './issues.js';
+import {
+  error,
+  formatPath,
+  type Issue,
+  type PathSegment,
+  type SourcePosition,
+  type ValuePosition,
+} from './issues.js';
 
 export type { PathSegment };
 
-/** Finds where a path of the definition sits in its source; `key` asks for the key's position. */
-export type Locator = (path: readonly PathSegment[], key?: boolean) => SourcePosition | undefined;
+/**
+ * Finds where a path of the definition sits in its source; `key` asks for the key's position;
+ * `within`, a line and column inside the string at `path` (its first character is 1:1): that
+ * character, where the file writes the string as a literal block scalar (`key: |`), whose lines
+ * are the file's; otherwise the value's own position.
+ */
+export type Locator = (
+  path: readonly PathSegment[],
+  key?: boolean,
+  within?: ValuePosition,
+) => SourcePosition | undefined;
 
 const require = createRequire(import.meta.url);
 
@@ -201,14 +217,27 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const known = Object.keys(schemaObject(parent.properties)).sort();
-      const suggestion = didYouMean(key, known);
+      const properties = schemaObject(parent.properties);
+      const known = Object.keys(properties).sort();
+      // A key written one level too high (`grafana.policy` for `grafana.oidc.policy`): the
+      // mapping of this level that has it.
+      const under = known.filter((name) =>
+        Object.hasOwn(schemaObject(schemaObject(properties[name]).properties), key),
+      );
+      const close = didYouMean(key, known);
+      const parentKey = close === undefined && under.length === 1 ? under[0] : undefined;
+      const hint =
+        close !== undefined
+          ? `; did you mean "${close}"?`
+          : parentKey !== undefined
+            ? `; did you mean "${parentKey}.${key}"? (a key of ${parentKey}, indented under it)`
+            : '';
       const path = [...at, key];
       return error({
         ...base,
         path,
         value: key,
-        message: `is not a known key${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+        message: `is not a known key${hint}`,
         expected: known.length > 0 ? `one of: ${known.join(', ')}` : 'no keys here',
         ...withPosition(locate(path, true) ?? position),
       });

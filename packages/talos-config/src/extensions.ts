@@ -44,19 +44,28 @@ export function officialExtensionIssues(
     // A malformed name has its own issue (mergeTalosRequirements, the definition's schema).
     if (names.has(request.name) || !EXTENSION_NAME.test(request.name)) continue;
     const exact = version.tag === known.tag;
-    const suggestion = didYouMean(request.name, known.names);
-    const who =
+    // The releases of other lines that list it: an extension added (or dropped) by a minor release.
+    const elsewhere = Object.entries(OFFICIAL_EXTENSIONS)
+      .filter(([line, list]) => line !== version.line && list.names.includes(request.name))
+      .map(([, list]) => list.tag);
+    const suggestion = elsewhere.length > 0 ? undefined : didYouMean(request.name, known.names);
+    const subject =
       request.component === undefined
-        ? ''
-        : `${request.component} asks for a Talos system extension that `;
+        ? `"${request.name}"`
+        : `${request.component} asks for the Talos system extension "${request.name}", which`;
     const message =
-      `${who}"${request.name}" is not an official system extension of Talos ${known.tag}` +
+      `${subject} is not an official system extension of Talos ${known.tag}` +
+      (elsewhere.length > 0
+        ? ` (Talos ${elsewhere.join(', ')} lists it: its line's extensions differ)`
+        : '') +
       (exact
         ? ''
         : ` (the list this build knows for ${version.line}; the cluster runs ${version.tag}, whose list may differ)`);
+    const list = `the list: the Makefile's TARGETS at https://github.com/siderolabs/extensions/tree/${known.tag}`;
     const expected =
-      (suggestion === undefined ? 'an official extension name' : `"${suggestion}"`) +
-      ` (the list: the Makefile's TARGETS at https://github.com/siderolabs/extensions/tree/${known.tag})`;
+      elsewhere.length > 0
+        ? `the cluster's talos.version on a line that lists it (${elsewhere.join(', ')}), or another extension for ${version.line} (${list})`
+        : `${suggestion === undefined ? 'an official extension name' : `"${suggestion}"`} (${list})`;
     const issue = {
       path: request.path,
       message,

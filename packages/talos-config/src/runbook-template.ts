@@ -564,7 +564,7 @@ where they match (for a branch, the revision as pushed: \`origin/<branch>\`):
 
 \`\`\`sh
 pnpm build
-git add charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
 git fetch origin --tags
 diff <(git show {{shell gitops.revisionRootFile}} | grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision') <(grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision' {{shell gitops.rootFile}}) && kubectl apply -f {{shell gitops.rootFile}}
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{.spec.source.targetRevision} {.status.sync.revision}{"\\n"}'
@@ -997,7 +997,7 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
 \`\`\`sh
 pnpm build
 pnpm homelab check
-git add charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 
@@ -1071,7 +1071,7 @@ Application: the removed one's would keep the root from rendering); Argo CD dele
 
 \`\`\`sh
 pnpm build
-git add charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 {{else}}

@@ -165,6 +165,17 @@ export function definitionText(definition: string | null | undefined): string {
     : 'the platform definition';
 }
 
+/**
+ * The definition's path for `git add` beside the generated folders, when the runbook can name it
+ * (under the repository root, a plain path); false otherwise. A step that edits the definition
+ * commits it with what it generates: left out, the next build from the repository (CI's, a clone's)
+ * regenerates the old charts.
+ */
+export function definitionFile(definition: string | null | undefined): string | false {
+  const text = definitionText(definition);
+  return text.startsWith('`') ? text.slice(1, -1) : false;
+}
+
 /** How the runbook names a node's link: its name, or its selector and Talos' alias. */
 function linkText(node: ResolvedNode): string {
   const { link } = node;
@@ -606,6 +617,7 @@ export function runbook(
     tools: toolsText([...input.steps, ...(login?.steps ?? []), ...(input.later ?? [])]),
     header: input.header,
     definition: definitionText(input.definition),
+    definitionFile: definitionFile(input.definition),
     name: cluster.name,
     environment: cluster.environment,
     talos: { tag: version.tag, line: version.line },

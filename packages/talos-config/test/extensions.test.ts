@@ -93,6 +93,25 @@ describe('extension names', () => {
     ]);
   });
 
+  it('official only on another Talos line: names the release that lists it, suggests no other name', () => {
+    // Given siderolabs/intel-npu, which siderolabs/extensions builds from v1.13 on
+    expect(OFFICIAL_EXTENSIONS['v1.13']?.names).toContain('siderolabs/intel-npu');
+    expect(OFFICIAL_EXTENSIONS['v1.12']?.names).not.toContain('siderolabs/intel-npu');
+    const { issues } = talos(
+      [devCluster({ talos: { version: 'v1.12.11', extensions: ['siderolabs/intel-npu'] } })],
+      [longhorn],
+    );
+    // Then the error says where it exists, not that intel-ucode was meant
+    expect(issues.map((i) => [i.severity, i.path, i.message, i.expected])).toEqual([
+      [
+        'error',
+        ['clusters', 0, 'talos', 'extensions', 0],
+        '"siderolabs/intel-npu" is not an official system extension of Talos v1.12.11 (Talos v1.13.9 lists it: its line\'s extensions differ)',
+        "the cluster's talos.version on a line that lists it (v1.13.9), or another extension for v1.12 (the list: the Makefile's TARGETS at https://github.com/siderolabs/extensions/tree/v1.12.11)",
+      ],
+    ]);
+  });
+
   it("a component's unknown extension is reported on the component, without a suggestion when none is close", () => {
     const { issues } = talos(
       [devCluster()],
@@ -102,7 +121,7 @@ describe('extension names', () => {
       [
         'error',
         ['clusters', 0, 'components', 'gpu'],
-        'gpu asks for a Talos system extension that "siderolabs/quantum-flux" is not an official system extension of Talos v1.12.11',
+        'gpu asks for the Talos system extension "siderolabs/quantum-flux", which is not an official system extension of Talos v1.12.11',
       ],
     ]);
     expect(issues[0]?.expected).toMatch(/^an official extension name \(/);

@@ -1132,11 +1132,27 @@ describe('removing or adding a component re-applies the root Application', () =>
     expect(commit).toEqual([
       'pnpm build',
       'pnpm homelab check',
-      'git add charts clusters',
+      'git add apps/homelab/platform.yaml charts clusters',
       'git commit',
       'git push',
       'kubectl apply -f clusters/dev/root-application.yaml',
     ]);
+  });
+
+  it('commits the definition it asks to edit with what it generates, where the runbook can name it', () => {
+    // Given the move to another revision (the definition's targetRevision edited) and a removal
+    const moving = (markdown: string): string[] =>
+      shellBlocks(markdown.slice(markdown.indexOf('### Moving this cluster to another revision')))
+        .flatMap((block) => splitCommands(block))
+        .map((command) => command.map((word) => word.text).join(' '))
+        .filter((command) => command.startsWith('git add'));
+    // Then `git add` names it (left out, the next build from the repository undoes the change)
+    expect(moving(runbook({ ...input, gitops: gitops(true) }))[0]).toBe(
+      'git add apps/homelab/platform.yaml charts clusters',
+    );
+    expect(
+      moving(runbook({ ...input, definition: 'examples/my lab.yaml', gitops: gitops(true) }))[0],
+    ).toBe('git add charts clusters');
   });
 
   it('does the same where every Application carries the resources finalizer', () => {
@@ -1144,7 +1160,7 @@ describe('removing or adding a component re-applies the root Application', () =>
     expect(markdown).toContain('Every Application on this cluster carries the resources finalizer');
     expect(removal(markdown)[0]).toEqual([
       'pnpm build',
-      'git add charts clusters',
+      'git add apps/homelab/platform.yaml charts clusters',
       'git commit',
       'git push',
       'kubectl apply -f clusters/dev/root-application.yaml',

@@ -237,7 +237,7 @@ diskEncryption?: ("tpm" | "nodeID" | "none")
 /**
  * Image Factory system extensions the machines' hardware needs, added to the cluster's schematic beside the ones components ask for, e.g. siderolabs/intel-ucode or siderolabs/amd-ucode (CPU microcode, which Talos does not ship), siderolabs/realtek-firmware, siderolabs/bnx2-bnx2x or siderolabs/i915 (firmware). Every node of the cluster boots the same image. The schematic, the ISO and the installer image change with them: running nodes get them by a Talos upgrade to the new installer image (the runbook's upgrade section). Each name is checked against the official list of the Talos release this tool pins for the cluster's line (an error on exactly that release, a warning on another patch release, whose list may differ).
  * 
- * Items: An official extension name, <org>/<name>.
+ * Items: An official extension name as the Image Factory lists it, siderolabs/<name> in lowercase (e.g. siderolabs/intel-ucode); the Image Factory builds only official extensions, so a third-party image (ghcr.io/…) cannot go into a schematic.
  */
 extensions?: string[]
 }
