@@ -14,21 +14,10 @@
 // this check on what Helm renders. Pure.
 
 import { error, type Issue } from './issues.js';
+import { list, record } from './json-access.js';
 import { podTemplateOf } from './pod-security.js';
 import type { SystemCheck } from './system.js';
 import type { KubeObject } from './types.js';
-
-type Json = { readonly [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 /** Service types that open a port beyond the cluster's own network. */
 const EXPOSED_TYPES: ReadonlySet<unknown> = new Set(['LoadBalancer', 'NodePort']);

@@ -8,6 +8,7 @@
 // rounds a percentage maxSurge up and maxUnavailable down: 25% of 3 replicas is 1 and 0).
 
 import { error, type Issue } from './issues.js';
+import { type Json, list, record } from './json-access.js';
 import type { DeployedApplication, SystemCheck } from './system.js';
 import type { KubeObject, ResolvedCluster, ResolvedNode } from './types.js';
 
@@ -16,18 +17,6 @@ const HOSTNAME = 'kubernetes.io/hostname';
 const WELL_KNOWN: { readonly [key: string]: string } = { 'kubernetes.io/os': 'linux' };
 /** The taint Talos puts on control planes that run no workloads. */
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
-
-type Json = { readonly [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 /** `value` of a rolling update as a number of pods, as the Deployment controller rounds it. */
 export function rolloutPods(

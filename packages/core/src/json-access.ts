@@ -1,0 +1,17 @@
+// Reading parsed Kubernetes objects whose shape is not known in advance: an absent or mistyped
+// field reads as empty instead of throwing, so the checks compare only what is there.
+
+/** A JSON object, read-only. */
+export type Json = { readonly [key: string]: unknown };
+
+/** `value` when it is a JSON object, else an empty one. */
+export function record(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : {};
+}
+
+/** `value` when it is a list, else an empty one. */
+export function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
