@@ -25,7 +25,7 @@ etcdSnapshot?: MonitoringEtcdSnapshot
  */
 export interface MonitoringPrometheusSettings {
 /**
- * Identical Prometheus replicas (default 1 in development, 2 in staging and production: two replicas are HA for Prometheus, a third only adds load).
+ * Identical Prometheus replicas (default 1 in development, 2 in staging and production: two replicas are HA for Prometheus, a third only adds load; never more by default than the cluster's schedulable nodes, as two on one node share every failure).
  */
 replicas?: number
 /**
