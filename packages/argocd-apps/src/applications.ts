@@ -40,7 +40,7 @@ import {
   SYSTEM_NAMESPACES,
   settingsPath,
   shellQuote,
-  toYamlDocuments,
+  yamlDocumentsFile,
 } from '@homelab/core';
 import { checkApplicationSources, checkProjectPermissions, validateArgoObjects } from './checks.js';
 
@@ -877,10 +877,8 @@ export function assembleApplications(
   ): void => {
     if (objects.length === 0) return;
     const path = `clusters/${cluster.name}/namespaces.yaml`;
-    files.push({
-      path,
-      content: toYamlDocuments(objects, { header: generatedHeader(DEFAULT_GENERATED_BY) }),
-    });
+    // With the documents it holds: the system checks read them without parsing the text.
+    files.push(yamlDocumentsFile(path, objects, { header: generatedHeader(DEFAULT_GENERATED_BY) }));
     firstSteps[cluster.name] = [createNamespaces(cluster, path, gitops)];
   };
   /**
@@ -1000,12 +998,12 @@ export function assembleApplications(
       },
       { output: `${rootPath}#Application`, origin: ['clusters', cluster.index], object: root },
     );
-    files.push({
-      path: rootPath,
-      content: toYamlDocuments([bootstrapProjectObject, root], {
+    // With its documents, which root-revision-parameters and root-revision-move read.
+    files.push(
+      yamlDocumentsFile(rootPath, [bootstrapProjectObject, root], {
         header: generatedHeader(DEFAULT_GENERATED_BY),
       }),
-    });
+    );
     bootstrap[cluster.name] = [handOver(cluster, namespace)];
     writeNamespaces(cluster, namespaceObjects, true);
   }

@@ -10,15 +10,44 @@ import {
   type SystemCheck,
   type SystemInput,
   settingsPath,
+  toYaml,
   valuesSource,
 } from '@homelab/core';
-import { CHART_RESOURCE_EXCLUSIONS, type FilteredResource, isExcludedKind } from './exclusions.js';
+import {
+  CHART_RESOURCE_EXCLUSIONS,
+  type FilteredResource,
+  isExcludedKind,
+  RESOURCE_EXCLUSIONS,
+} from './exclusions.js';
 import { APPLICATION_HEALTH_KEY, healthKey } from './health.js';
 
 const COMPONENT = 'argocd';
 const VALUES_KEY = 'argo-cd';
 
 type Json = { [key: string]: unknown };
+
+/**
+ * The YAML texts of the argo-cd values (`oidc.config`, `resource.exclusions`) as parsed, by
+ * text: two checks read each cluster's `oidc.config`, and every cluster's `resource.exclusions`
+ * is usually the same text. A small text costs a parse mostly in the `yaml` package's fixed
+ * work per call (about a millisecond, cold). A parse error is kept and thrown again.
+ */
+const PARSED_TEXTS = new Map<string, { value: unknown } | { error: unknown }>();
+
+/** `parseYaml(text)`, parsed once per text; the value is shared: read it, never change it. */
+export function parsedText(text: string): unknown {
+  let entry = PARSED_TEXTS.get(text);
+  if (entry === undefined) {
+    try {
+      entry = { value: parseYaml(text) };
+    } catch (error) {
+      entry = { error };
+    }
+    PARSED_TEXTS.set(text, entry);
+  }
+  if ('error' in entry) throw entry.error;
+  return entry.value;
+}
 
 export function record(value: unknown): Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -273,7 +302,7 @@ export const oidcTrustCheck: SystemCheck = {
       if (typeof raw !== 'string') continue;
       let rootCA: unknown;
       try {
-        rootCA = record(parseYaml(raw)).rootCA;
+        rootCA = record(parsedText(raw)).rootCA;
       } catch {
         rootCA = undefined;
       }
@@ -342,7 +371,7 @@ export const oidcScopesCheck: SystemCheck = {
       if (typeof raw !== 'string') continue;
       let config: Json;
       try {
-        config = record(parseYaml(raw));
+        config = record(parsedText(raw));
       } catch {
         continue;
       }
@@ -385,16 +414,18 @@ export const oidcScopesCheck: SystemCheck = {
   },
 };
 
-/** The parsed `resource.exclusions` texts: every cluster's is usually the same text. */
-const FILTER_TEXTS = new Map<string, unknown>();
+/** The `resource.exclusions` text the component writes (component.ts), made on first use. */
+let ownExclusions: string | undefined;
 
 /** argocd-cm `resource.exclusions` / `resource.inclusions` as the deployed values set them. */
-function filteredResources(value: unknown): FilteredResource[] | undefined {
+export function filteredResources(value: unknown): FilteredResource[] | undefined {
   if (value === undefined || value === null) return undefined;
   let parsed: unknown = value;
   if (typeof value === 'string') {
-    if (!FILTER_TEXTS.has(value)) FILTER_TEXTS.set(value, parseYaml(value));
-    parsed = FILTER_TEXTS.get(value);
+    // The component's own text is not parsed: the emitter's text reads back as what it was
+    // written from (checks.test.ts holds them equal).
+    ownExclusions ??= toYaml(RESOURCE_EXCLUSIONS.map((filter) => ({ ...filter })));
+    parsed = value === ownExclusions ? RESOURCE_EXCLUSIONS : parsedText(value);
   }
   return Array.isArray(parsed) ? (parsed as FilteredResource[]) : [];
 }

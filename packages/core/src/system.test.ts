@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterRun } from './components.js';
+import { fileDocuments, yamlDocumentsFile } from './emitted.js';
 import { handOverApply } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
@@ -21,15 +22,17 @@ import {
   kindsBeforeUse,
   manualSyncOptions,
   namespacesBeforeUse,
+  SENTINEL_LINE,
   type SystemInput,
   secretReferences,
+  sedDocuments,
   storageBeforeClaims,
   valuesSource,
   volumeClaimsOf,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { JsonValue, KubeObject } from './types.js';
-import { shellQuote } from './yaml.js';
+import { generatedHeader, parseAllDocuments, shellQuote } from './yaml.js';
 
 const platform = resolvePlatform(testDefinition([testCluster('dev', 'development', 1)]));
 const cluster = platform.clusters[0] as (typeof platform.clusters)[number];
@@ -1152,5 +1155,141 @@ describe('storage-before-claims', () => {
     expect(noDefault[0]?.message).toContain('without a storage class, and no StorageClass');
     // `storageClassName: ""` binds a volume made by hand: nothing to wait for.
     expect(storageBeforeClaims.check(input([cni(spire(''))]))).toEqual([]);
+  });
+});
+
+describe('sedDocuments (root-revision-move reads the sed output without parsing)', () => {
+  const repoURL = 'https://git.example.com/homelab.git';
+  const project = {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: { name: 'platform-bootstrap', namespace: 'argocd' },
+    spec: { sourceRepos: [repoURL], destinations: [{ namespace: '*', server: '*' }] },
+  };
+  const application = (targetRevision: unknown, name = 'root') => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name, namespace: 'argocd' },
+    spec: {
+      project: 'platform-bootstrap',
+      destination: { namespace: 'argocd', server: 'https://kubernetes.default.svc' },
+      source: {
+        repoURL,
+        path: 'charts/platform',
+        targetRevision,
+        helm: {
+          valueFiles: ['clusters/dev.yaml'],
+          parameters: [
+            {
+              name: 'manifests.application-a.spec.source.targetRevision',
+              value: '$ARGOCD_APP_SOURCE_TARGET_REVISION',
+              forceString: true,
+            },
+          ],
+        },
+      },
+    },
+  });
+  const rootFile = (documents: unknown[], header = true) =>
+    yamlDocumentsFile(
+      'clusters/dev/root-application.yaml',
+      documents,
+      header ? { header: generatedHeader('x') } : {},
+    );
+  /** The text with every `    targetRevision:` line put as `line`, as the runbook's sed does. */
+  const sed = (text: string, line: string) =>
+    text
+      .split('\n')
+      .map((old) => (old.startsWith('    targetRevision: ') ? line : old))
+      .join('\n');
+  /**
+   * Whether the documents were known without parsing; when they were, they are what parsing
+   * reads (keys in the same order).
+   */
+  const known = (
+    text: string,
+    documents: readonly unknown[],
+    revision: string,
+    line = `    targetRevision: ${JSON.stringify(revision)}`,
+  ): boolean => {
+    const sedText = sed(text, line);
+    const sentinelText = sed(text, SENTINEL_LINE);
+    const read = sedDocuments(documents, revision, sedText, sentinelText);
+    if (read === undefined) return false;
+    expect(JSON.stringify(read.after)).toBe(JSON.stringify(parseAllDocuments(sedText)));
+    expect(JSON.stringify(read.moved)).toBe(JSON.stringify(parseAllDocuments(sentinelText)));
+    return true;
+  };
+
+  it('reads what parsing reads, for revisions the emitter writes plain or quoted', () => {
+    for (const revision of [
+      'main',
+      'v1.2.3',
+      'release/2026.1',
+      'true',
+      'no',
+      '1.10',
+      '0x10',
+      'null',
+      '~',
+      '',
+      ' padded ',
+      'a"b\\c',
+      "it's",
+      '#x',
+      'x # y',
+      'x: y',
+      '- x',
+      '|',
+      '>-',
+      '*a',
+      '&a b',
+      '!!int 1',
+      '{a: 1}',
+      '[a]',
+      '%x',
+      '@x',
+      '`x`',
+    ]) {
+      const file = rootFile([project, application(revision)]);
+      expect(known(file.content, fileDocuments(file), revision), revision).toBe(true);
+    }
+  });
+
+  it('reads a root whose revision is no string, and one without header', () => {
+    const numeric = rootFile([project, application(5)]);
+    expect(known(numeric.content, fileDocuments(numeric), '5')).toBe(true);
+    const bare = rootFile([project, application('main')], false);
+    expect(bare.content.startsWith('---\n')).toBe(true);
+    expect(known(bare.content, fileDocuments(bare), 'main')).toBe(true);
+  });
+
+  it('leaves to parsing what it cannot show', () => {
+    const file = rootFile([project, application('main')]);
+    const documents = fileDocuments(file);
+    // Not the revision's JSON string, or another revision
+    expect(known(file.content, documents, 'main', "    targetRevision: 'main'")).toBe(false);
+    expect(known(file.content, documents, 'main', '    targetRevision: main')).toBe(false);
+    expect(known(file.content, documents, 'main', '    targetRevision: "HEAD"')).toBe(false);
+    expect(known(file.content, documents, 'main', '    targetRevision: "main" # x')).toBe(false);
+    // A revision outside printable ASCII, or the sentinel itself (no line tells them apart)
+    const accented = rootFile([project, application('é')]);
+    expect(known(accented.content, fileDocuments(accented), 'é')).toBe(false);
+    const sentinel = rootFile([project, application('sentinel')]);
+    expect(known(sentinel.content, fileDocuments(sentinel), 'sentinel')).toBe(false);
+    // Something before the documents that is not a comment line
+    expect(known(`a: 1\n${file.content}`, documents, 'main')).toBe(false);
+    expect(known(`# x\r${file.content}`, documents, 'main')).toBe(false);
+    // The sed changes a second Application too; no Application; one without a source
+    const two = rootFile([project, application('main'), application('main', 'other')]);
+    expect(known(two.content, fileDocuments(two), 'main')).toBe(false);
+    expect(known(file.content, [project], 'main')).toBe(false);
+    const sourceless = { ...application('main'), spec: { project: 'platform-bootstrap' } };
+    expect(known(file.content, [project, sourceless], 'main')).toBe(false);
+    // Documents that are not the file's: the sed's text is not their emission
+    const renamed = { ...application('main'), metadata: { name: 'other', namespace: 'argocd' } };
+    expect(known(file.content, [project, renamed], 'main')).toBe(false);
+    // Their revision does not matter: the sed's line is in its place either way
+    expect(known(file.content, [project, application('v2')], 'main')).toBe(true);
   });
 });

@@ -29,7 +29,7 @@ import type {
   ResolvedPlatform,
   Values,
 } from './types.js';
-import { compareStrings, parseAllDocuments } from './yaml.js';
+import { compareStrings, parseAllDocuments, toYamlDocumentsWithData } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -1524,6 +1524,79 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** What the check's sed puts in place of the line it changes: the root at revision `sentinel`. */
+export const SENTINEL_LINE = '    targetRevision: sentinel';
+
+/** Comment lines only (the generated header), printable ASCII: YAML reads them as nothing. */
+const COMMENT_LINES = /^(?:#[\x20-\x7e]*\n)*$/;
+
+/** A revision whose JSON string is a YAML double-quoted scalar of the same string. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * `parseAllDocuments` of a root file changed by the runbook's sed: `after` with the revision's
+ * line (`sedText`), `moved` with `SENTINEL_LINE` (`sentinelText`), shown without parsing (two
+ * parses per cluster were most of the check's time), else `undefined` and the caller parses.
+ *
+ * The emitter's text reads back as the copy it returns (emitted.ts), and comment lines before it
+ * read as nothing. So `documents` are emitted twice, their first Application's
+ * spec.source.targetRevision set to `sentinel`, then to `revision`: `moved` is shown when
+ * `sentinelText` is the first emission after comment lines. When the two emissions differ in one
+ * line only, `    targetRevision: <scalar>`, that line holds the value and nothing else (a
+ * complete one-line `key: scalar`, the lines after it read the same); `after` is shown when
+ * `sedText` is the second emission with that scalar written as the revision's JSON string, the
+ * runbook's form (for printable ASCII, a YAML double-quoted scalar of the same string).
+ * Exported for its tests only (not by the package index).
+ */
+export function sedDocuments(
+  documents: readonly unknown[],
+  revision: string,
+  sedText: string,
+  sentinelText: string,
+): { after: unknown[]; moved: unknown[] } | undefined {
+  const index = documents.findIndex(
+    (document) => isTableValue(document) && document.kind === 'Application',
+  );
+  const root = documents[index];
+  if (!isTableValue(root) || !isTableValue(root.spec) || !isTableValue(root.spec.source)) {
+    return undefined;
+  }
+  if (!PRINTABLE_ASCII.test(revision)) return undefined;
+  const { spec } = root;
+  const source = root.spec.source;
+  const emit = (targetRevision: string) => {
+    const changed = { ...root, spec: { ...spec, source: { ...source, targetRevision } } };
+    try {
+      return toYamlDocumentsWithData(documents.map((doc, i) => (i === index ? changed : doc)));
+    } catch {
+      return undefined;
+    }
+  };
+  const moved = emit('sentinel');
+  const after = emit(revision);
+  if (moved === undefined || after === undefined) return undefined;
+  if (!sentinelText.endsWith(moved.text)) return undefined;
+  const header = sentinelText.slice(0, sentinelText.length - moved.text.length);
+  if (!COMMENT_LINES.test(header)) return undefined;
+  const movedLines = moved.text.split('\n');
+  const afterLines = after.text.split('\n');
+  if (movedLines.length !== afterLines.length) return undefined;
+  const differ = movedLines.flatMap((line, i) => (line === afterLines[i] ? [] : [i]));
+  const line = differ[0] ?? -1;
+  const key = '    targetRevision: ';
+  const written = afterLines[line];
+  if (
+    differ.length !== 1 ||
+    movedLines[line] !== SENTINEL_LINE ||
+    (written !== key + revision && written !== key + JSON.stringify(revision))
+  ) {
+    return undefined;
+  }
+  afterLines[line] = key + JSON.stringify(revision);
+  if (sedText !== header + afterLines.join('\n')) return undefined;
+  return { after: after.data, moved: moved.data };
+}
+
 export const rootRevisionMove: SystemCheck = {
   name: 'root-revision-move',
   description:
@@ -1533,7 +1606,7 @@ export const rootRevisionMove: SystemCheck = {
     for (const deployed of input.clusters) {
       const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
       const file = generatedFile(input, rootFile);
-      const runbook = clusterRunbook(input, deployed.cluster.name);
+      const runbook = generatedFile(input, runbookPath(deployed.cluster.name));
       if (file === undefined || runbook === undefined) continue;
       const documents = fileDocuments(file);
       const root = documents.find(
@@ -1559,13 +1632,14 @@ export const rootRevisionMove: SystemCheck = {
             ? runbookPath(deployed.cluster.name)
             : `${runbookPath(deployed.cluster.name)}:${line}`,
       });
-      const lines = codeLines(runbook);
+      const lines = fileCodeLines(input, runbook);
+      // The expressions start with these words: most lines are passed without running them.
       const compare = lines.flatMap(({ line, text }) => {
-        const match = REVISION_DIFF.exec(text);
+        const match = text.startsWith('diff <(git show ') ? REVISION_DIFF.exec(text) : null;
         return match === null ? [] : [{ line, match }];
       });
       const show = lines.flatMap(({ line, text }) => {
-        const match = REVISION_SHOW.exec(text);
+        const match = text.startsWith('git show ') ? REVISION_SHOW.exec(text) : null;
         return match === null ? [] : [{ line, match }];
       });
       if (compare.length === 0 || show.length === 0) {
@@ -1627,12 +1701,16 @@ export const rootRevisionMove: SystemCheck = {
           problem = `its sed changes ${result.hits} lines of ${rootFile}, not the root's targetRevision alone`;
         else {
           // The same line with another revision: only the root's targetRevision may move.
-          const sentinel = sedSubstitute(expression, file.content, '    targetRevision: sentinel');
+          const sentinel = sedSubstitute(expression, file.content, SENTINEL_LINE);
           let after: unknown[] = [];
           let moved: unknown[] = [];
           try {
-            after = parseAllDocuments(result.text);
-            moved = parseAllDocuments(sentinel?.text ?? '');
+            const known =
+              sentinel === undefined
+                ? undefined
+                : sedDocuments(documents, revision, result.text, sentinel.text);
+            after = known?.after ?? parseAllDocuments(result.text);
+            moved = known?.moved ?? parseAllDocuments(sentinel?.text ?? '');
           } catch {
             after = [];
           }
