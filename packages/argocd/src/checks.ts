@@ -414,18 +414,16 @@ export const oidcScopesCheck: SystemCheck = {
   },
 };
 
-/** The `resource.exclusions` text the component writes (component.ts), made on first use. */
-let ownExclusions: string | undefined;
-
 /** argocd-cm `resource.exclusions` / `resource.inclusions` as the deployed values set them. */
 export function filteredResources(value: unknown): FilteredResource[] | undefined {
   if (value === undefined || value === null) return undefined;
   let parsed: unknown = value;
   if (typeof value === 'string') {
     // The component's own text is not parsed: the emitter's text reads back as what it was
-    // written from (checks.test.ts holds them equal).
-    ownExclusions ??= toYaml(RESOURCE_EXCLUSIONS.map((filter) => ({ ...filter })));
-    parsed = value === ownExclusions ? RESOURCE_EXCLUSIONS : parsedText(value);
+    // written from (checks.test.ts holds them equal). Emitting it again costs far less than a
+    // parse; it is not kept between builds, so every build makes the same calls.
+    const own = toYaml(RESOURCE_EXCLUSIONS.map((filter) => ({ ...filter })));
+    parsed = value === own ? RESOURCE_EXCLUSIONS : parsedText(value);
   }
   return Array.isArray(parsed) ? (parsed as FilteredResource[]) : [];
 }
