@@ -560,7 +560,8 @@ commit that enabled or disabled one), a parameter for an Application the revisio
 chart's schema refuse the root's render (nothing syncs), and an Application of the revision without
 a parameter follows the revision its committed values name. So the \`diff\` below compares them
 with the revision's own root file (made by the same build as its chart) and applies the root only
-where they match (for a branch, the revision as pushed: \`origin/<branch>\`):
+where they match (for a branch, \`git show\` reads your local branch of that name: pull it first
+when it is not the one you just pushed, or the \`diff\` compares with an older root file):
 
 \`\`\`sh
 pnpm build
