@@ -233,6 +233,10 @@ export function verificationCronJob(
                   env: [
                     { name: 'READ_DATA_SUBSET', value: settings.verification.readDataSubset },
                     { name: 'SAMPLE_FILES', value: String(settings.verification.sampleFiles) },
+                    {
+                      name: 'MAX_SHRINK_PERCENT',
+                      value: String(settings.verification.maxShrinkPercent),
+                    },
                     ...(maxAge === undefined
                       ? []
                       : [{ name: 'MAX_SNAPSHOT_AGE_MINUTES', value: String(maxAge) }]),

@@ -29,6 +29,7 @@ export const backupsSettingsSpec: SettingsSpec<BackupsSettings> = {
       readDataSubset: { development: '1%', staging: '5%', production: '10%' },
       sampleFiles: 16,
       maxAgeHours: { development: 192, staging: 48, production: 48 },
+      maxShrinkPercent: 50,
       windowMinutes: 60,
     },
     etcd: {
@@ -60,6 +61,8 @@ export interface ResolvedBackupsSettings {
     readonly readDataSubset: string;
     readonly sampleFiles: number;
     readonly maxAgeHours: number;
+    /** How much smaller (bytes, %) the latest snapshot may be than the one before it. */
+    readonly maxShrinkPercent: number;
     readonly windowMinutes: number;
   };
   readonly etcd:
@@ -107,6 +110,7 @@ export function resolveBackupsSettings(
       readDataSubset: pick(verification.readDataSubset, env, '5%'),
       sampleFiles: verification.sampleFiles ?? 16,
       maxAgeHours: pick(verification.maxAgeHours, env, 48),
+      maxShrinkPercent: verification.maxShrinkPercent ?? 50,
       windowMinutes: verification.windowMinutes ?? 60,
     },
     etcd:

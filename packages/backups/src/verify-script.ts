@@ -7,7 +7,8 @@
 //    schedule, manifests.ts `maxSnapshotAgeMinutes`), so backups that stopped, or that VolSync
 //    skipped because the volume was empty, fail it; its record of the tree, as the backup wrote it
 //    (`restic ls --json`): its regular files (at least one) and their sizes; the snapshot's summary
-//    (files and bytes processed) when the backup's restic wrote one.
+//    (files and bytes processed) when the backup's restic wrote one; and, when MAX_SHRINK_PERCENT
+//    is set, its bytes no more than that share below those of the snapshot before it.
 // 3. `restic restore` of that snapshot into the scratch volume.
 // 4. The restored tree against the record: the same number of regular files, the same total
 //    bytes, and for a sample of files spread over the tree the SHA-256 of the restored bytes
@@ -67,6 +68,23 @@ if [ -n "$summary_files" ] && [ "$summary_files" != "$recorded_files" ]; then
 fi
 if [ -n "$summary_bytes" ] && [ "$summary_bytes" != "$recorded_bytes" ]; then
   fail "snapshot $id: the backup processed $summary_bytes bytes but its tree records $recorded_bytes"
+fi
+# The snapshot before the latest (restic lists snapshots oldest first): a latest snapshot far
+# smaller than it means the volume lost data before this backup (an app that started over on an
+# empty claim, a mount gone wrong), which every check above passes.
+if [ -n "\${MAX_SHRINK_PERCENT:-}" ]; then
+  restic snapshots --json > "$work/snapshots.json" || fail "cannot list the snapshots"
+  grep -o '"time":"[^"]*"\\|"short_id":"[0-9a-f]*"' "$work/snapshots.json" > "$work/ids" || true
+  previous=$(awk -F '"' -v latest="$id" '$2 == "time" { t = $4 } $2 == "short_id" { if ($4 == latest) exit; p = $4 " " t } END { print p }' "$work/ids")
+  if [ -n "$previous" ]; then
+    previous_id=\${previous%% *}
+    previous_stamp=\${previous#* }
+    restic ls --json "$previous_id" > "$work/previous.json" || fail "cannot list snapshot $previous_id"
+    previous_bytes=$(grep '"type":"file"' "$work/previous.json" | sed -n 's/.*"size":\\([0-9][0-9]*\\).*/\\1/p' | awk '{ s += $1 } END { printf "%d", s }')
+    if [ $(( recorded_bytes * 100 )) -lt $(( previous_bytes * (100 - MAX_SHRINK_PERCENT) )) ]; then
+      fail "snapshot $id holds $recorded_bytes bytes, $(( 100 - recorded_bytes * 100 / previous_bytes ))% less than the $previous_bytes bytes of snapshot $previous_id before it (taken $previous_stamp), more than the $MAX_SHRINK_PERCENT% a backup may shrink: the volume lost data before this backup (or was backed up while its data was not mounted). If the data was deleted on purpose, the next backup's verification passes; if not, restore the volume as of $previous_stamp (disaster-recovery.md) before the backups' retention prunes that snapshot"
+    fi
+  fi
 fi
 
 echo "3/4 restoring snapshot $id into the scratch volume"

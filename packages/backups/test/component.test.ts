@@ -165,6 +165,19 @@ describe('a protected volume', () => {
     expect(spec.jobTemplate.spec.template.spec.volumes[0].ephemeral).toBeDefined();
   });
 
+  test('its verification fails a latest snapshot more than half smaller than the one before, or the share the definition sets', () => {
+    const envOf = (r: ReturnType<typeof runBackups>) =>
+      (
+        chartObjects(r.components, 'app', r.platform.clusters[2] as AnyJson).find(
+          (o) => o.kind === 'CronJob' && o.metadata.name === 'data-restore-verify',
+        ) as AnyJson
+      ).spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(envOf(run)).toContainEqual({ name: 'MAX_SHRINK_PERCENT', value: '50' });
+    const lenient = runBackups({ ...SETTINGS, verification: { maxShrinkPercent: 90 } });
+    expect(errors(lenient)).toEqual([]);
+    expect(envOf(lenient)).toContainEqual({ name: 'MAX_SHRINK_PERCENT', value: '90' });
+  });
+
   test("its verification fails a latest snapshot older than the volume's backup schedule allows", () => {
     // Given the daily backup at 02:00 (DATA) and the verification's 60-minute window: a day
     // between two backups, the window and an hour of slack.

@@ -199,4 +199,72 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
     },
     SLOW,
   );
+  test(
+    'fails when the latest snapshot shrank more than MAX_SHRINK_PERCENT from the one before',
+    () => {
+      // Given the volume backed up whole (70012 bytes), then, an hour later, after the app
+      // started over on an empty claim and wrote a small file (6 bytes of 70012: 99 % less)
+      const env = backedUp('shrunk');
+      const data = join(root, 'shrunk', 'data');
+      rmSync(join(data, 'docs'), { recursive: true });
+      const later = new Date(Date.now() + 3600_000).toISOString().replace('T', ' ').slice(0, 19);
+      const backup = run(
+        restic as string,
+        ['backup', '--host', 'volsync', '--exclude=lost+found', '--time', later, '.'],
+        { ...env, TZ: 'UTC' },
+        data,
+      );
+      expect(backup.status, backup.out).toBe(0);
+      // When at most 50 % may go, it fails naming the snapshot before and its time; when 100 %
+      // may (the setting's "never"), and without the variable, it passes
+      const shrunk = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SHRINK_PERCENT: '50' });
+      expect(shrunk.status, shrunk.out).toBe(1);
+      expect(shrunk.out).toMatch(
+        /VERIFICATION FAILED: snapshot ([0-9a-f]{8}) holds 6 bytes, 100% less than the 70012 bytes of snapshot (?!\1)[0-9a-f]{8} before it \(taken [0-9T:.-]+(Z|[+-]00:00)\), more than the 50% a backup may shrink/,
+      );
+      for (const extra of [{ MAX_SHRINK_PERCENT: '100' }, {}]) {
+        const passed = run('sh', ['-c', VERIFY_SCRIPT], { ...env, ...extra });
+        expect(passed.status, passed.out).toBe(0);
+        expect(passed.out).toMatch(/verified snapshot [0-9a-f]{8}: 2 files, 6 bytes/);
+      }
+    },
+    SLOW,
+  );
+
+  test(
+    'passes a snapshot that shrank less than MAX_SHRINK_PERCENT, or grew',
+    () => {
+      // Given 70012 bytes, then 40006 (43 % less), then 70018 again
+      const env = backedUp('trimmed');
+      const data = join(root, 'trimmed', 'data');
+      const backupAt = (hours: number) => {
+        const at = new Date(Date.now() + hours * 3600_000)
+          .toISOString()
+          .replace('T', ' ')
+          .slice(0, 19);
+        const backup = run(
+          restic as string,
+          ['backup', '--host', 'volsync', '--exclude=lost+found', '--time', at, '.'],
+          { ...env, TZ: 'UTC' },
+          data,
+        );
+        expect(backup.status, backup.out).toBe(0);
+      };
+      writeFileSync(join(data, 'docs', 'b.bin'), Buffer.alloc(40_000, 7));
+      backupAt(1);
+      const trimmed = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SHRINK_PERCENT: '50' });
+      expect(trimmed.status, trimmed.out).toBe(0);
+      expect(trimmed.out).toMatch(/verified snapshot [0-9a-f]{8}: 4 files, 40012 bytes/);
+      // The same drop is more than 40 % allows
+      const strict = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SHRINK_PERCENT: '40' });
+      expect(strict.status, strict.out).toBe(1);
+      expect(strict.out).toContain('holds 40012 bytes, 43% less than the 70012 bytes of snapshot');
+      writeFileSync(join(data, 'docs', 'b.bin'), Buffer.alloc(70_006, 7));
+      backupAt(2);
+      const grown = run('sh', ['-c', VERIFY_SCRIPT], { ...env, MAX_SHRINK_PERCENT: '1' });
+      expect(grown.status, grown.out).toBe(0);
+      expect(grown.out).toMatch(/verified snapshot [0-9a-f]{8}: 4 files, 70018 bytes/);
+    },
+    SLOW,
+  );
 });

@@ -114,6 +114,10 @@ staging?: number
 production?: number
 }
 /**
+ * How much smaller (in bytes, percent) the latest snapshot may be than the one before it: a larger drop fails the verification, as data lost before the backup (an app that started over on an empty claim, a mount gone wrong); 100 never fails on a drop (default 50).
+ */
+maxShrinkPercent?: number
+/**
  * Longest a backup or a verification run may take (the verification's deadline); backups and verifications of a volume may not start within this window of each other (default 60).
  */
 windowMinutes?: number
