@@ -182,28 +182,51 @@ describe('charts/argo-cd', () => {
     expect(values['redis-ha'].haproxy?.deploymentStrategy).toBeUndefined();
   });
 
-  it('relaxes Redis HA anti-affinity, with a warning, on a production cluster of two nodes', () => {
-    const [dev, staging, prod] = testReferenceClusters();
-    if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
-    const small = { ...prod, nodes: [prod.nodes[0], prod.nodes[1] ?? prod.nodes[0]] };
-    // Two replicas per controller fit two nodes; Redis HA's three pods do not.
-    const { values, components } = run(
-      OIDC,
-      [network(true)],
-      [dev, staging, small as typeof prod],
-      { environments: { production: { replicas: 2 } } },
-    );
-    expect(values('prod')['redis-ha']).toMatchObject({
-      enabled: true,
-      hardAntiAffinity: false,
-      haproxy: { hardAntiAffinity: false },
-    });
-    expect(values('staging')['redis-ha'].enabled).toBe(false);
-    const downgrades = components.issues.filter((issue) => issue.code === 'ha-downgrade');
-    expect(downgrades.map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
-      ['warning', ['clusters', 2, 'components', 'argocd'], 2],
-    ]);
-    expect(downgrades[0]?.message).toContain('Redis HA needs 3 distinct nodes');
+  it.each([1, 2])(
+    'runs the single Redis, not Redis HA, on a production cluster of %i schedulable node(s), and its flows follow',
+    (count) => {
+      const [dev, staging, prod] = testReferenceClusters();
+      if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
+      // prod's workers, the control planes keep their taint: `count` schedulable nodes
+      const small = {
+        ...prod,
+        nodes: [
+          ...prod.nodes.filter((node) => node.role === 'controlplane'),
+          ...prod.nodes.filter((node) => node.role === 'worker').slice(0, count),
+        ],
+      };
+      const { values, components, declared } = run(
+        OIDC,
+        [network(true)],
+        [dev, staging, small as typeof prod],
+        { environments: { production: { replicas: count } } },
+      );
+      const prodValues = values('prod');
+      // redis-ha 4.38.0 runs 3 Redis + 3 HAProxy whatever the node count: no availability on 1
+      // or 2 nodes (two sentinels of three share a node), three times the pods.
+      expect(prodValues['redis-ha'].enabled).toBe(false);
+      expect(prodValues.redis.resources).toEqual({
+        requests: { cpu: '100m', memory: '128Mi' },
+        limits: { memory: '256Mi' },
+      });
+      expect(values('staging')['redis-ha'].enabled).toBe(false);
+      expect(components.issues.filter((issue) => issue.code === 'ha-downgrade')).toEqual([]);
+      const redisFlows = (declared.prod?.flows ?? [])
+        .filter((flow) => flow.name.includes('redis') && !flow.name.startsWith('redis-secret-init'))
+        .map((flow) => `${flow.name} ${JSON.stringify(flow.peer)}`);
+      expect(redisFlows).toEqual(
+        ['server', 'controller', 'repo-server'].map(
+          (name) =>
+            `${name}-redis {"kind":"self","selector":{"app.kubernetes.io/name":"argocd-redis"}}`,
+        ),
+      );
+    },
+  );
+
+  it('keeps Redis HA on a production cluster of three schedulable nodes', () => {
+    const { values, declared } = run(OIDC);
+    expect(values('prod')['redis-ha'].enabled).toBe(true);
+    expect((declared.prod?.flows ?? []).map((flow) => flow.name)).toContain('redis-ha-replication');
   });
 
   it("requests CPU and memory for every workload and leaves network policy to Cilium's zero trust", () => {

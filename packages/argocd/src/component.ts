@@ -124,7 +124,7 @@ const API_PORTS = [{ port: 6443, protocol: 'TCP' as const }];
  * platform is fetched from, and Prometheus to the metrics ports of the controller, the server
  * and the repo-server.
  */
-export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
+export function argocdFlows(cluster: ResolvedCluster): FlowDeclaration[] {
   const flow = (
     name: string,
     direction: FlowDeclaration['direction'],
@@ -240,7 +240,7 @@ export function argocdFlows(profile: EnvironmentProfile): FlowDeclaration[] {
     ['controller', POD.controller],
     ['repo-server', POD.repoServer],
   ] as const;
-  if (usesRedisHa(profile)) {
+  if (usesRedisHa(cluster)) {
     for (const [name, selector] of redisClients) {
       flows.push(
         flow(
@@ -315,7 +315,16 @@ export function argocdOidcFlows(
   ];
 }
 
-/** Redis HA runs three Redis and three HAProxy pods, each forced onto its own node. */
+/**
+ * Redis HA runs three Redis (with a sentinel each, quorum 2) and three HAProxy pods, each forced
+ * onto its own node (redis-ha 4.38.0 `hardAntiAffinity: true`; the argo-cd chart's README: "You
+ * need at least 3 worker nodes as the HA mode of redis enforces Pods to run on separate nodes").
+ * On fewer nodes it buys nothing: on one node all six pods go down with it; on two, one node
+ * holds two of the three sentinels, and losing it leaves one, below the quorum, so no failover
+ * happens either (and losing the other is what the single Redis survives too, rescheduled).
+ * Three times the pods for no availability: below three schedulable nodes a production cluster
+ * runs the chart's single Redis, a cache Argo CD rebuilds when it restarts.
+ */
 const REDIS_HA_NODES = 3;
 
 /** Cluster-scoped kinds the argo-cd chart creates. */
@@ -325,8 +334,14 @@ const CLUSTER_RESOURCES = [
   { group: 'rbac.authorization.k8s.io', kind: 'ClusterRoleBinding' },
 ] as const;
 
-function usesRedisHa(profile: EnvironmentProfile): boolean {
+/** Whether the profile asks for Redis HA (production); each cluster then needs the nodes too. */
+function profileWantsRedisHa(profile: EnvironmentProfile): boolean {
   return profile.name === 'production';
+}
+
+/** Whether `cluster` runs Redis HA: a production cluster with a node for each of its pods. */
+function usesRedisHa(cluster: ResolvedCluster): boolean {
+  return profileWantsRedisHa(cluster.profile) && cluster.schedulableNodes.length >= REDIS_HA_NODES;
 }
 
 /** CPU and memory requests (and a memory limit) of a small container the profile does not scale. */
@@ -409,7 +424,7 @@ function environmentValues(profile: EnvironmentProfile): Values {
     workloadResources(profile, RESOURCES[name] as ResourceBase);
   const replicated: Values = { replicas: profile.replicas };
   if (profile.podDisruptionBudget) replicated.pdb = { enabled: true, maxUnavailable: 1 };
-  const redisHa = usesRedisHa(profile);
+  const redisHa = profileWantsRedisHa(profile);
   const values: Values = {
     // One controller: more replicas only shard clusters, and each cluster has its own Argo CD.
     controller: { replicas: 1, resources: resources('controller') },
@@ -422,8 +437,10 @@ function environmentValues(profile: EnvironmentProfile): Values {
           haproxy: { resources: resources('haproxy') },
         }
       : { enabled: false },
+    // The single Redis: every cluster of a production environment with fewer nodes than Redis
+    // HA needs runs it (its cluster layer turns Redis HA off), so production sets it up too.
+    redis: { resources: resources('redis') },
   };
-  if (!redisHa) values.redis = { resources: resources('redis') };
   for (const workload of WORKLOADS) {
     values[workload.key] = { ...replicated, resources: resources(workload.key) };
   }
@@ -616,7 +633,7 @@ function clusterValues(
     const placement = placementValues(plan);
     if (Object.keys(placement).length > 0) values[workload.key] = placement;
   }
-  if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length === REDIS_HA_NODES) {
+  if (usesRedisHa(cluster) && cluster.schedulableNodes.length === REDIS_HA_NODES) {
     // One HAProxy per node on exactly as many nodes as replicas: the chart's rollout (25%,
     // which Kubernetes makes a surge of 1 and none unavailable for 3 replicas) would wait
     // forever for a node free of HAProxy for its surge pod (rollout-surge-room). Replace one
@@ -630,17 +647,12 @@ function clusterValues(
       },
     };
   }
-  if (usesRedisHa(cluster.profile) && cluster.schedulableNodes.length < REDIS_HA_NODES) {
-    values['redis-ha'] = { hardAntiAffinity: false, haproxy: { hardAntiAffinity: false } };
-    issues.push(
-      warning({
-        code: 'ha-downgrade',
-        path: entry.path(),
-        value: cluster.schedulableNodes.length,
-        message: `Redis HA needs ${REDIS_HA_NODES} distinct nodes but cluster "${cluster.name}" has ${cluster.schedulableNodes.length} schedulable node(s); its pods may share nodes`,
-        expected: `at least ${REDIS_HA_NODES} schedulable nodes`,
-      }),
-    );
+  if (profileWantsRedisHa(cluster.profile) && !usesRedisHa(cluster)) {
+    // Fewer nodes than Redis HA needs (REDIS_HA_NODES): the chart's single Redis instead. The
+    // chart then points Argo CD at it (`redis.server: argocd-redis:6379` in
+    // argocd-cmd-params-cm, its helper `argo-cd.redis.server`), and the flows follow
+    // (argocdFlows).
+    values['redis-ha'] = { enabled: false };
   }
   return {
     [ARGOCD_CHART_NAME]: values,
@@ -698,7 +710,8 @@ function readme(): ChartSpec['readme'] {
     summary:
       `Argo CD ${ARGOCD_APP_VERSION} (upstream chart argo-cd ${ARGOCD_CHART.version}), the GitOps ` +
       'controller that deploys the platform: single replicas in development, replicated server, ' +
-      'repo-server and ApplicationSet controller from staging on, Redis HA in production. The ' +
+      'repo-server and ApplicationSet controller from staging on, Redis HA on production ' +
+      'clusters of three or more schedulable nodes (the single Redis below that). The ' +
       'server sits behind the platform Gateway at `argocd.<cluster domain>`; users log in ' +
       'through Authelia (OIDC) and get exactly what their groups are granted (admin or read-only): there is no default role.',
     sections: [
@@ -768,7 +781,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
     // A private repository: the one Secret Argo CD needs before it can read anything from Git.
     ...(repository === undefined ? {} : { bootstrapSecrets: [repository] }),
     flows: [
-      ...argocdFlows(cluster.profile),
+      ...argocdFlows(cluster),
       // Through the Gateway only to the cluster's own provider (its route serves the issuer);
       // any other issuer is an outside host, by name.
       ...(clients.length === 0

@@ -165,7 +165,7 @@ describe(`argo-cd ${ARGOCD_CHART.version} values conformance`, () => {
     },
   );
 
-  it('sets only upstream keys when Redis HA anti-affinity is relaxed on a small cluster', () => {
+  it('sets only upstream keys when a small production cluster runs the single Redis', () => {
     const [dev, staging, prod] = testReferenceClusters();
     if (staging === undefined || prod === undefined) throw new Error('no reference clusters');
     const small = { ...prod, nodes: [prod.nodes[0]] } as Cluster;
@@ -174,10 +174,7 @@ describe(`argo-cd ${ARGOCD_CHART.version} values conformance`, () => {
     });
     const prodLayer = layers(chart).find((layer) => layer.name === 'clusters/prod.yaml');
     const ours = prodLayer?.values['argo-cd'] as Values;
-    expect(ours['redis-ha']).toEqual({
-      hardAntiAffinity: false,
-      haproxy: { hardAntiAffinity: false },
-    });
+    expect(ours['redis-ha']).toEqual({ enabled: false });
     expect(unknownKeys(ours, upstream)).toEqual([]);
   });
 

@@ -24,6 +24,7 @@ import {
   parseAllDocuments,
   parseYaml,
   type Registry,
+  replicasFitNodes,
   rolloutSurgeRoom,
   type SystemInput,
   servicesNotExposed,
@@ -916,6 +917,56 @@ describe.skipIf(helm === undefined)(
             ),
       );
       expect(refused).toEqual(['Deployment argocd/argocd-redis-ha-haproxy']);
+    });
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every Deployment and StatefulSet Helm renders on %s has a node for each replica its anti-affinity spreads (replicas-fit-nodes)',
+      (cluster) => {
+        const issues = replicasFitNodes.check({
+          ...(systemInput as SystemInput),
+          clusters: [renderedDeployment(cluster)],
+        });
+        expect(issues.map((issue) => String(issue.value))).toEqual([]);
+      },
+    );
+
+    test("redis-ha's three Redis forced onto distinct nodes on dev's one node are refused", () => {
+      // what argo-cd 10.1.1 renders with redis-ha 4.38.0's defaults (hardAntiAffinity: true)
+      const labels = { app: 'redis-ha', release: 'argocd' };
+      const redis: KubeObject = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'argocd-redis-ha-server', namespace: 'argocd' },
+        spec: {
+          replicas: 3,
+          template: {
+            metadata: { labels },
+            spec: {
+              affinity: {
+                podAntiAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      labelSelector: { matchLabels: labels },
+                      topologyKey: 'kubernetes.io/hostname',
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      };
+      const issues = replicasFitNodes.check({
+        ...(systemInput as SystemInput),
+        clusters: [
+          renderedDeployment('dev', (name, objects) =>
+            name === 'dev-argocd' ? [...objects, redis] : objects,
+          ),
+        ],
+      });
+      expect(issues.map((issue) => [issue.severity, String(issue.value)])).toEqual([
+        ['error', 'StatefulSet argocd/argocd-redis-ha-server'],
+      ]);
     });
 
     /** services-not-exposed (layer 4) on what Helm renders on `cluster`: each way in it refuses. */

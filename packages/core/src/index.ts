@@ -229,7 +229,12 @@ export {
 export type { TemplateHelpers, TemplateSource } from './readme-template.js';
 export { templateRenderer } from './readme-template.js';
 export { clusterDomain, LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
-export { rolloutSurgeRoom, stuckRollout } from './rollout-room.js';
+export {
+  replicasBeyondNodes,
+  replicasFitNodes,
+  rolloutSurgeRoom,
+  stuckRollout,
+} from './rollout-room.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,

@@ -7,7 +7,7 @@
 // reads what is deployed, so that it also sees the upstream charts' own defaults (Kubernetes
 // rounds a percentage maxSurge up and maxUnavailable down: 25% of 3 replicas is 1 and 0).
 
-import { error, type Issue } from './issues.js';
+import { error, type Issue, warning } from './issues.js';
 import { type Json, list, record } from './json-access.js';
 import type { DeployedApplication, SystemCheck } from './system.js';
 import type { KubeObject, ResolvedCluster, ResolvedNode } from './types.js';
@@ -92,11 +92,22 @@ function eligibleNodes(cluster: ResolvedCluster, template: Json): ResolvedNode[]
 
 /** Whether a required anti-affinity term on the hostname selects the workload's own pods. */
 function spreadsItself(template: Json): boolean {
+  return spreadTerm(template, 'required');
+}
+
+/**
+ * Whether a pod anti-affinity term of `kind` on the hostname selects the workload's own pods
+ * (a preferred term's `podAffinityTerm`).
+ */
+function spreadTerm(template: Json, kind: 'required' | 'preferred'): boolean {
   const podLabels = record(record(template.metadata).labels);
-  const terms = list(
-    record(record(record(template.spec).affinity).podAntiAffinity)
-      .requiredDuringSchedulingIgnoredDuringExecution,
-  );
+  const antiAffinity = record(record(record(template.spec).affinity).podAntiAffinity);
+  const terms =
+    kind === 'required'
+      ? list(antiAffinity.requiredDuringSchedulingIgnoredDuringExecution)
+      : list(antiAffinity.preferredDuringSchedulingIgnoredDuringExecution).map(
+          (entry) => record(entry).podAffinityTerm,
+        );
   return terms.some((entry) => {
     const term = record(entry);
     if (term.topologyKey !== HOSTNAME) return false;
@@ -151,6 +162,78 @@ export const rolloutSurgeRoom: SystemCheck = {
               expected:
                 'maxUnavailable 1 (maxSurge 0), preferred anti-affinity, or one more node its pods can run on',
             }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * What `object` (a Deployment or StatefulSet) asks for more nodes than `cluster` gives its pods:
+ * replicas that a pod anti-affinity term on the hostname wants on distinct nodes, outnumbering
+ * the nodes its pods can run on. `undefined` when it fits, or nothing can be said (a node
+ * selector on a label the definition does not set).
+ */
+export function replicasBeyondNodes(
+  cluster: ResolvedCluster,
+  object: KubeObject,
+): { replicas: number; nodes: number; required: boolean } | undefined {
+  if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') return undefined;
+  if (!String(object.apiVersion).startsWith('apps/')) return undefined;
+  const spec = record(object.spec);
+  const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+  const template = record(spec.template);
+  const required = spreadTerm(template, 'required');
+  if (replicas < 2 || (!required && !spreadTerm(template, 'preferred'))) return undefined;
+  const nodes = eligibleNodes(cluster, template);
+  if (nodes === undefined || replicas <= nodes.length) return undefined;
+  return { replicas, nodes: nodes.length, required };
+}
+
+// replicas-fit-nodes: a workload whose replicas are meant for distinct nodes (pod anti-affinity
+// on the hostname selecting its own pods) has as many nodes to run on. Required: the replicas
+// beyond the node count stay Pending forever (a StatefulSet's later ordinals are never even
+// created), the workload never becomes healthy and neither does its Application. Preferred, on a
+// production cluster: they share a node and add no availability, only requests (redis-ha's three
+// Redis and three HAProxy on a one-node homelab did exactly that; staging asks for two replicas
+// wherever it runs, development for one). haPlan sizes the platform's own workloads to the
+// profile and the `ha-capacity` rule of the definition keeps production's replicas within its
+// nodes; this check reads what is deployed, so that it also sees the upstream charts' own fixed
+// counts.
+export const replicasFitNodes: SystemCheck = {
+  name: 'replicas-fit-nodes',
+  description:
+    'A Deployment or StatefulSet whose pod anti-affinity on the hostname selects its own pods has no more replicas than nodes it can run on: required, the rest stay Pending; preferred, on a production cluster, they share a node for no availability.',
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const production = deployed.cluster.environment === 'production';
+      for (const app of deployed.applications as readonly DeployedApplication[]) {
+        for (const { object, source } of app.objects) {
+          const beyond = replicasBeyondNodes(deployed.cluster, object);
+          if (beyond === undefined || (!beyond.required && !production)) continue;
+          const what = `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+          const where = `the ${beyond.nodes} node(s) of cluster "${deployed.cluster.name}" it can run on`;
+          issues.push(
+            beyond.required
+              ? error({
+                  code: 'replicas-fit-nodes',
+                  path: app.origin,
+                  output: source,
+                  value: what,
+                  message: `${app.name} runs ${beyond.replicas} replicas of ${object.kind} ${object.metadata.name} with required pod anti-affinity on the hostname, but has only ${where}: ${beyond.replicas - beyond.nodes} of them stay Pending forever and it never becomes healthy`,
+                  expected: `at most ${beyond.nodes} replica(s), preferred anti-affinity, or more nodes its pods can run on`,
+                })
+              : warning({
+                  code: 'replicas-fit-nodes',
+                  path: app.origin,
+                  output: source,
+                  value: what,
+                  message: `${app.name} runs ${beyond.replicas} replicas of ${object.kind} ${object.metadata.name}, meant for distinct nodes (pod anti-affinity on the hostname), on ${where}: ${beyond.replicas - beyond.nodes} of them share a node, which costs their requests and adds no availability`,
+                  expected: `at most ${beyond.nodes} replica(s), or more nodes its pods can run on`,
+                }),
           );
         }
       }

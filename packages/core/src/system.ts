@@ -12,7 +12,7 @@ import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
-import { rolloutSurgeRoom } from './rollout-room.js';
+import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   applicationManualSync,
   mergeSyncOption,
@@ -1864,6 +1864,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   rootRevisionParameters,
   rootRevisionMove,
   rolloutSurgeRoom,
+  replicasFitNodes,
   servicesNotExposed,
 ];
 
