@@ -904,6 +904,74 @@ suite(title, () => {
       );
     });
 
+    it("finds the lost L2 announcement alert silent for ever where kube-state-metrics' leases collector is off, or its ClusterRole drops leases, though kube-state-metrics is scraped (broken on purpose)", () => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      // A cluster whose monitoring deploys CiliumL2AnnouncementLost (one announcing by L2).
+      const entry = [...rendered.entries()].find(
+        ([render, result]) =>
+          render.path === 'charts/monitoring' &&
+          (result.documents ?? []).some(({ object }) =>
+            JSON.stringify(object.spec ?? {}).includes('"alert":"CiliumL2AnnouncementLost"'),
+          ),
+      );
+      if (entry === undefined) expect.fail('no cluster deploys CiliumL2AnnouncementLost');
+      const [render, result] = entry;
+      const prepared = result.prepared as PreparedChart;
+      const others = [...rendered.entries()]
+        .filter(([other]) => other.cluster === render.cluster && other !== render)
+        .flatMap(([, other]) => (other.documents ?? []).map(({ object }) => object));
+      const rerender = (values: string): KubeObject[] => {
+        const file = join(prepared.dir, 'broken-ksm.yaml');
+        writeFileSync(file, values);
+        const run = runHelm(
+          helm,
+          [...templateArgs(render, prepared), '--values', file],
+          prepared.dir,
+          helmHome,
+        );
+        expect(run.status, run.stderr).toBe(0);
+        return others.concat(splitHelmOutput(run.stdout).map(({ object }) => object));
+      };
+      // The chart's collectors (kube-state-metrics chart 8.4.0's default list) without leases:
+      // the Deployment's --resources and the ClusterRole both lose them.
+      const shipped = (result.documents ?? [])
+        .map(({ object }) => object)
+        .find(
+          (object) => object.kind === 'Deployment' && object.metadata.name === 'kube-state-metrics',
+        );
+      const args = JSON.stringify(shipped?.spec ?? {});
+      const collectors = /--resources=([a-z,]+)/.exec(args)?.[1]?.split(',') ?? [];
+      expect(collectors).toContain('leases');
+      const off = rerender(
+        `kube-prometheus-stack:\n  kube-state-metrics:\n    collectors: [${collectors.filter((c) => c !== 'leases').join(', ')}]\n`,
+      );
+      const problems = alertTargetProblems(off);
+      expect(problems.filter((p) => p.includes('CiliumL2AnnouncementLost'))).toEqual([
+        expect.stringMatching(
+          /alert CiliumL2AnnouncementLost reads kube_lease_owner, which kube-state-metrics never exports: Deployment monitoring\/kube-state-metrics runs without its leases collector/,
+        ),
+        expect.stringMatching(
+          /alert CiliumL2AnnouncementLost reads kube_lease_renew_time, which kube-state-metrics never exports: Deployment monitoring\/kube-state-metrics runs without its leases collector/,
+        ),
+      ]);
+      // The collector on, its ClusterRole without the leases rule.
+      const noRole = off.map((object) =>
+        object.kind === 'Deployment' && object.metadata.name === 'kube-state-metrics'
+          ? (JSON.parse(
+              JSON.stringify(object).replace('--resources=', '--resources=leases,'),
+            ) as KubeObject)
+          : object,
+      );
+      expect(
+        alertTargetProblems(noRole).filter((p) => p.includes('CiliumL2AnnouncementLost')),
+      ).toEqual([
+        expect.stringContaining(
+          "reads kube_lease_owner, which kube-state-metrics never exports: Deployment monitoring/kube-state-metrics's ServiceAccount monitoring/kube-state-metrics may not list and watch leases.coordination.k8s.io",
+        ),
+        expect.stringContaining('reads kube_lease_renew_time'),
+      ]);
+    });
+
     it('lets the API server reach every admission and conversion webhook the charts render, through the Cilium policies Helm renders', () => {
       let webhooks = 0;
       for (const { cluster } of discovery.clusters) {

@@ -595,6 +595,104 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'CiliumL2AnnouncementLost',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 20;
+      // The namespace of the rule's lease selectors (Cilium's: the agents take their leases
+      // there); kube-system where the rule names none (broken on purpose).
+      const ns = labelValue(rule.expr, 'kube_lease_owner', 'namespace', 'x', 'kube-system');
+      // kube-state-metrics 2.20.0 (internal/store/service.go, lease.go): one ingress series per
+      // address; per Lease its holder (an empty holder is no label) and its renew time in seconds.
+      const ingress = (name: string, ip: string) =>
+        `kube_service_status_load_balancer_ingress{namespace="gateway",service="${name}",uid="u-${name}",ip="${ip}"}`;
+      const lease = (name: string) => `cilium-l2announce-gateway-${name}`;
+      const owner = (name: string, holder: string | undefined) =>
+        `kube_lease_owner{lease="${lease(name)}",namespace="${ns}"${holder === undefined ? '' : `,lease_holder="${holder}"`}}`;
+      const renewed = (name: string) =>
+        `kube_lease_renew_time{lease="${lease(name)}",namespace="${ns}"}`;
+      const lost = (name: string) =>
+        fires(rule, { namespace: 'gateway', service: name, lease: lease(name) });
+      return [
+        {
+          name: 'CiliumL2AnnouncementLost: fires for an address whose lease is missing, held by no node, or no longer renewed; silent while a node renews it',
+          interval: '1m',
+          input_series: [
+            // Announced: the holder renews every minute here (every 2s on a cluster).
+            { series: ingress('announced', '10.10.10.224'), values: `1x${end}` },
+            { series: owner('announced', 'worker-1'), values: `1x${end}` },
+            { series: renewed('announced'), values: `0+60x${end}` },
+            // No lease at all: no agent selected the Service.
+            { series: ingress('unclaimed', '10.10.10.225'), values: `1x${end}` },
+            // Released: the last holder stopped (ReleaseOnCancel) and nobody took it.
+            { series: ingress('released', '10.10.10.226'), values: `1x${end}` },
+            { series: owner('released', undefined), values: `1x${end}` },
+            { series: renewed('released'), values: `0+60x${end}` },
+            // Held by a node that stopped renewing at minute 0 (stale from 2 minutes on).
+            { series: ingress('stale', '10.10.10.227'), values: `1x${end}` },
+            { series: owner('stale', 'worker-2'), values: `1x${end}` },
+            { series: renewed('stale'), values: `0x${end}` },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 3, [lost('unclaimed'), lost('released'), lost('stale')]),
+          ],
+        },
+        {
+          name: "CiliumL2AnnouncementLost: silent while another node takes the lease over, and for a Service without an address (LoadBalancerServiceWithoutAddress' case)",
+          interval: '1m',
+          input_series: [
+            { series: ingress('gateway', '10.10.10.224'), values: `1x${end}` },
+            { series: owner('gateway', 'worker-1'), values: `1x5` },
+            { series: owner('gateway', 'worker-2'), values: `_x5 1x${end - 5}` },
+            { series: renewed('gateway'), values: `0+60x${end}` },
+            {
+              series:
+                'kube_service_spec_type{namespace="gateway",service="pending",uid="u-pending",type="LoadBalancer"}',
+              values: `1x${end}`,
+            },
+          ],
+          alert_rule_test: [at(rule, wait + 3, []), at(rule, end, [])],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'CiliumBGPSessionDown',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 20;
+      // Cilium's agent (pkg/bgpv1/metrics: 1 established, else 0; labels vrouter = local ASN,
+      // neighbor = address:port), as the agent's scrape labels it.
+      const session = (node: string, neighbor: string) =>
+        `cilium_bgp_control_plane_session_state{job="cilium-agent",namespace="kube-system",instance="${node}:9962",vrouter="64512",neighbor="${neighbor}"}`;
+      const labels = (node: string, neighbor: string) =>
+        Object.fromEntries(
+          [...session(node, neighbor).matchAll(/(\w+)="([^"]+)"/g)].map(
+            ([, k, v]) => [k, v] as [string, string],
+          ),
+        );
+      return [
+        {
+          name: 'CiliumBGPSessionDown: fires for a session that is not established; silent for an established one and once it is back',
+          interval: '1m',
+          input_series: [
+            { series: session('10.30.10.11', '10.30.10.1:179'), values: `1x${end}` },
+            {
+              series: session('10.30.10.12', '10.30.10.1:179'),
+              values: `0x${wait + 5} 1x${end - wait - 5}`,
+            },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, labels('10.30.10.12', '10.30.10.1:179'))]),
+            at(rule, end, []),
+          ],
+        },
+      ];
+    },
+  },
+  {
     alert: 'GatekeeperWebhookFailingOpen',
     groups: (rule) => {
       const wait = minutes(rule.for);
@@ -1063,6 +1161,28 @@ suite(title, () => {
     expect(run.output).toContain(
       'SnapshotControllerUnavailable: fires when the Deployment is gone (no series)',
     );
+  });
+
+  it('fails the scenario of a lost L2 announcement on a rule that only asks for the lease to exist: a released or stale lease looks announced (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const service =
+      'label_replace(label_join(max by (namespace, service) (kube_service_status_load_balancer_ingress{ip!=""}), "lease", "-", "namespace", "service"), "lease", "cilium-l2announce-$1", "lease", "(.+)")';
+    const rule = stand(
+      'CiliumL2AnnouncementLost',
+      `${service} unless on (lease) kube_lease_owner{namespace="kube-system"}`,
+      '5m',
+    );
+    const right = stand(
+      'CiliumL2AnnouncementLost',
+      `${service} unless on (lease) (kube_lease_owner{namespace="kube-system", lease_holder!=""} and on (lease) (time() - kube_lease_renew_time{namespace="kube-system"} < 120))`,
+      '5m',
+    );
+    const scenario = scenarioOf('CiliumL2AnnouncementLost');
+    expect(testRules(ruleFileWith(right), scenario.groups(right)).status).toBe(0);
+    const run = testRules(ruleFileWith(rule), scenario.groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('fires for an address whose lease is missing, held by no node');
+    expect(run.output).toMatch(/exp:[\s\S]*service="released"[\s\S]*got:/);
   });
 
   it('fails the scenarios of a failed-run alert on kube_job_status_failed > 0: it keeps firing after a later success and fires for a retried pod (broken on purpose)', () => {

@@ -12,9 +12,47 @@ function dashboard(name: string, json: { readonly title: string }): DashboardDec
   return { name, title: json.title, json: json as unknown as DashboardDeclaration['json'] };
 }
 
+/**
+ * Lease that the Cilium agents elect a Service's L2 announcer with (Cilium 1.18-1.20,
+ * `pkg/l2announcer/l2announcer.go`: `newLeaseLock`, `leasePrefix`, in `leaseNamespace()`, the
+ * agents' own namespace from CILIUM_K8S_NAMESPACE).
+ */
+export const L2_LEASE_PREFIX = 'cilium-l2announce';
+
+/**
+ * Seconds after which a lease's last renewal means nobody announces the address any more. The
+ * holder renews every retry period (the chart's defaults, which the platform keeps: lease 15s,
+ * renew deadline 5s, retry 2s), and another agent takes a lease not renewed for 15s; two minutes
+ * leave room for kube-state-metrics' and Prometheus' scrape delay.
+ */
+export const L2_LEASE_STALE_SECONDS = 120;
+
+/**
+ * Every LoadBalancer Service with an address whose L2 announcement lease is missing, held by
+ * nobody, or not renewed: no node answers ARP/NDP for the address. The agents take a lease per
+ * Service that has an address (`upsertSvc`), named `cilium-l2announce-<namespace>-<service>` in
+ * Cilium's namespace, renewed by the holder (client-go leader election, `ReleaseOnCancel`: an
+ * agent that stops clears the holder; the lease GC deletes a lease without holder every minute).
+ * kube-state-metrics 2.20.0 (`internal/store/lease.go`): `kube_lease_owner{lease, namespace,
+ * lease_holder}` and `kube_lease_renew_time{lease, namespace}` (seconds; none without a renew
+ * time); `kube_service_status_load_balancer_ingress` per address (`internal/store/service.go`).
+ */
+export function l2AnnouncementLostExpr(namespace: string): string {
+  const leases = `lease=~"${L2_LEASE_PREFIX}-.+"`;
+  return [
+    'label_replace(label_join(max by (namespace, service) (kube_service_status_load_balancer_ingress{ip!=""}), "lease", "-", "namespace", "service"),',
+    `"lease", "${L2_LEASE_PREFIX}-$1", "lease", "(.+)")`,
+    'unless on (lease)',
+    `(kube_lease_owner{namespace="${namespace}", ${leases}, lease_holder!=""}`,
+    `and on (lease) (time() - kube_lease_renew_time{namespace="${namespace}", ${leases}} < ${L2_LEASE_STALE_SECONDS}))`,
+  ].join(' ');
+}
+
 /** Cilium's monitors on a cluster. */
 export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
   const bgp = cluster.network.bgp !== undefined;
+  // As the manifests announce (`l2Resources`): L2 only where no BGP.
+  const l2 = cluster.network.l2Announcements !== undefined && !bgp;
   return [
     {
       name: 'agent',
@@ -48,6 +86,19 @@ export function ciliumMonitors(cluster: ResolvedCluster): MonitorDeclaration[] {
                   'A BGP session of Cilium with a router is down: LoadBalancer addresses may be unreachable.',
                 description:
                   'The neighbor label names the router. cilium bgp peers shows the session states; check the router and the CiliumBGPClusterConfig.',
+              },
+            ]
+          : []),
+        ...(l2
+          ? [
+              {
+                alert: 'CiliumL2AnnouncementLost',
+                expr: l2AnnouncementLostExpr(CILIUM_NAMESPACE),
+                for: { development: '15m', staging: '5m', production: '2m' },
+                severity: 'critical' as const,
+                summary:
+                  "No node announces a LoadBalancer Service's address on the LAN: its L2 announcement lease is missing, held by no node or no longer renewed, so nobody answers ARP for the address (the Gateway is unreachable from the LAN while the cluster looks healthy).",
+                description: `The namespace and service labels name the Service, lease its Lease in ${CILIUM_NAMESPACE}. kubectl -n ${CILIUM_NAMESPACE} get lease shows its holder and renew time; kubectl get ciliuml2announcementpolicies -o yaml shows the policy's conditions (a node selector or interface pattern that matches nothing); check the Cilium agents on the nodes the policy selects.`,
               },
             ]
           : []),

@@ -5,6 +5,7 @@ import {
   composeDefinitionSchema,
   definitionValidator,
   INITIAL_CHART_VERSION,
+  type ResolvedCluster,
   validateDefinition,
 } from '@homelab/core';
 import {
@@ -17,6 +18,7 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { ciliumComponent } from '../src/index.js';
+import { ciliumMonitors, l2AnnouncementLostExpr } from '../src/monitors.js';
 import { type AnyJson, must, referenceClusters, runCilium } from './helpers.js';
 
 const { declared, issues, output, platform, rendered } = runCilium(
@@ -458,9 +460,42 @@ describe('monitors', () => {
     ]);
     expect(alerts('dev')).toEqual([
       'CiliumAgentDown',
+      'CiliumL2AnnouncementLost',
       'LoadBalancerServiceWithoutAddress',
       'CiliumOperatorDown',
     ]);
+  });
+
+  test('watches the L2 announcement leases only where the addresses are announced by L2', () => {
+    const alerts = (network: Partial<ResolvedCluster['network']>): string[] =>
+      ciliumMonitors({ name: 'x', network } as unknown as ResolvedCluster).flatMap((m) =>
+        (m.rules ?? []).map((r) => r.alert),
+      );
+    const bgp = { localAsn: 64513, peers: [{ name: 'r', address: '192.168.3.1', asn: 64512 }] };
+    expect(alerts({ l2Announcements: {} })).toContain('CiliumL2AnnouncementLost');
+    // BGP wins where both are set (only the BGP resources are rendered, l2announcements stays off).
+    expect(alerts({ l2Announcements: {}, bgp } as never)).not.toContain('CiliumL2AnnouncementLost');
+    expect(alerts({ bgp } as never)).not.toContain('CiliumL2AnnouncementLost');
+    expect(alerts({})).not.toContain('CiliumL2AnnouncementLost');
+    expect(alerts({})).not.toContain('CiliumBGPSessionDown');
+  });
+
+  test('alerts on a LoadBalancer address whose L2 lease is missing, held by nobody or not renewed', () => {
+    // Cilium's agents elect the announcer of each Service with an address through the Lease
+    // cilium-l2announce-<namespace>-<service> in their namespace (pkg/l2announcer); the holder
+    // renews it every retry period (2s by default); kube-state-metrics 2.20.0 reports
+    // kube_lease_owner{lease, namespace, lease_holder} and kube_lease_renew_time{lease, namespace}.
+    const rule = (declared.dev?.monitors ?? [])
+      .flatMap((m) => m.rules ?? [])
+      .find((r) => r.alert === 'CiliumL2AnnouncementLost');
+    expect([rule?.expr, rule?.severity, rule?.for]).toEqual([
+      'label_replace(label_join(max by (namespace, service) (kube_service_status_load_balancer_ingress{ip!=""}), "lease", "-", "namespace", "service"), "lease", "cilium-l2announce-$1", "lease", "(.+)") unless on (lease) (kube_lease_owner{namespace="kube-system", lease=~"cilium-l2announce-.+", lease_holder!=""} and on (lease) (time() - kube_lease_renew_time{namespace="kube-system", lease=~"cilium-l2announce-.+"} < 120))',
+      'critical',
+      { development: '15m', staging: '5m', production: '2m' },
+    ]);
+    expect(l2AnnouncementLostExpr('cilium')).toContain(
+      'kube_lease_owner{namespace="cilium", lease=~"cilium-l2announce-.+", lease_holder!=""}',
+    );
   });
 
   test('alerts on a LoadBalancer Service LB IPAM left without an address', () => {

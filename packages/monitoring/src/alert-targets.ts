@@ -424,11 +424,248 @@ export const METRIC_EXPORTERS: readonly {
 ];
 
 /**
+ * kube-state-metrics 2.20.0's collectors (`internal/store/builder.go`, `availableStores`; one
+ * store file each), by the kind of their metric families (`kube_<kind>` and `kube_<kind>_…`):
+ * the `--resources` name that switches the collector on and the API group it lists and watches
+ * (the clients of `internal/store/*.go`: `CoordinationV1().Leases`, `DiscoveryV1`,
+ * `NetworkingV1`, …). A family of a collector left out of `--resources`, or whose resource its
+ * ServiceAccount may not list and watch, is never exported (the collector is off, or its
+ * reflector keeps failing with `forbidden`), though kube-state-metrics itself is scraped.
+ */
+export const KSM_COLLECTORS: { readonly [kind: string]: { resource: string; group: string } } = {
+  certificatesigningrequest: {
+    resource: 'certificatesigningrequests',
+    group: 'certificates.k8s.io',
+  },
+  clusterrole: { resource: 'clusterroles', group: 'rbac.authorization.k8s.io' },
+  clusterrolebinding: { resource: 'clusterrolebindings', group: 'rbac.authorization.k8s.io' },
+  configmap: { resource: 'configmaps', group: '' },
+  cronjob: { resource: 'cronjobs', group: 'batch' },
+  daemonset: { resource: 'daemonsets', group: 'apps' },
+  deployment: { resource: 'deployments', group: 'apps' },
+  endpoint: { resource: 'endpoints', group: '' },
+  endpointslice: { resource: 'endpointslices', group: 'discovery.k8s.io' },
+  horizontalpodautoscaler: { resource: 'horizontalpodautoscalers', group: 'autoscaling' },
+  ingress: { resource: 'ingresses', group: 'networking.k8s.io' },
+  ingressclass: { resource: 'ingressclasses', group: 'networking.k8s.io' },
+  job: { resource: 'jobs', group: 'batch' },
+  lease: { resource: 'leases', group: 'coordination.k8s.io' },
+  limitrange: { resource: 'limitranges', group: '' },
+  mutatingadmissionpolicy: {
+    resource: 'mutatingadmissionpolicies',
+    group: 'admissionregistration.k8s.io',
+  },
+  mutatingadmissionpolicybinding: {
+    resource: 'mutatingadmissionpolicybindings',
+    group: 'admissionregistration.k8s.io',
+  },
+  mutatingwebhookconfiguration: {
+    resource: 'mutatingwebhookconfigurations',
+    group: 'admissionregistration.k8s.io',
+  },
+  namespace: { resource: 'namespaces', group: '' },
+  networkpolicy: { resource: 'networkpolicies', group: 'networking.k8s.io' },
+  node: { resource: 'nodes', group: '' },
+  persistentvolume: { resource: 'persistentvolumes', group: '' },
+  persistentvolumeclaim: { resource: 'persistentvolumeclaims', group: '' },
+  pod: { resource: 'pods', group: '' },
+  poddisruptionbudget: { resource: 'poddisruptionbudgets', group: 'policy' },
+  replicaset: { resource: 'replicasets', group: 'apps' },
+  replicationcontroller: { resource: 'replicationcontrollers', group: '' },
+  resourcequota: { resource: 'resourcequotas', group: '' },
+  role: { resource: 'roles', group: 'rbac.authorization.k8s.io' },
+  rolebinding: { resource: 'rolebindings', group: 'rbac.authorization.k8s.io' },
+  secret: { resource: 'secrets', group: '' },
+  service: { resource: 'services', group: '' },
+  serviceaccount: { resource: 'serviceaccounts', group: '' },
+  statefulset: { resource: 'statefulsets', group: 'apps' },
+  storageclass: { resource: 'storageclasses', group: 'storage.k8s.io' },
+  validatingadmissionpolicy: {
+    resource: 'validatingadmissionpolicies',
+    group: 'admissionregistration.k8s.io',
+  },
+  validatingadmissionpolicybinding: {
+    resource: 'validatingadmissionpolicybindings',
+    group: 'admissionregistration.k8s.io',
+  },
+  validatingwebhookconfiguration: {
+    resource: 'validatingwebhookconfigurations',
+    group: 'admissionregistration.k8s.io',
+  },
+  volumeattachment: { resource: 'volumeattachments', group: 'storage.k8s.io' },
+};
+
+/**
+ * kube-state-metrics 2.20.0's collectors without `--resources` (`pkg/options/resource.go`,
+ * `DefaultResources`).
+ */
+const KSM_DEFAULT_RESOURCES = [
+  'certificatesigningrequests',
+  'configmaps',
+  'cronjobs',
+  'daemonsets',
+  'deployments',
+  'endpointslices',
+  'horizontalpodautoscalers',
+  'ingresses',
+  'jobs',
+  'leases',
+  'limitranges',
+  'mutatingadmissionpolicies',
+  'mutatingadmissionpolicybindings',
+  'mutatingwebhookconfigurations',
+  'namespaces',
+  'networkpolicies',
+  'nodes',
+  'persistentvolumes',
+  'persistentvolumeclaims',
+  'poddisruptionbudgets',
+  'pods',
+  'replicasets',
+  'replicationcontrollers',
+  'resourcequotas',
+  'secrets',
+  'services',
+  'statefulsets',
+  'storageclasses',
+  'validatingadmissionpolicies',
+  'validatingadmissionpolicybindings',
+  'validatingwebhookconfigurations',
+  'volumeattachments',
+];
+
+/** A kube-state-metrics workload among the rendered objects: its collectors and its ServiceAccount. */
+interface KsmWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly resources: readonly string[];
+  readonly serviceAccount: string;
+}
+
+/** The kube-state-metrics workloads (by their container image) among `objects`. */
+function ksmWorkloads(objects: readonly KubeObject[]): KsmWorkload[] {
+  const out: KsmWorkload[] = [];
+  for (const object of objects) {
+    if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(object.kind)) continue;
+    const pod = table(table(table(object.spec).template).spec);
+    for (const container of list(pod.containers).map(table)) {
+      if (!/(^|\/)kube-state-metrics(:|@|$)/.test(text(container.image) ?? '')) continue;
+      const args = [...list(container.command), ...list(container.args)].map(String);
+      const flag = args
+        .map((arg) => /^--resources=(.*)$/.exec(arg)?.[1])
+        .find((value) => value !== undefined);
+      out.push({
+        name: `${object.kind} ${String(object.metadata.namespace ?? '')}/${object.metadata.name}`,
+        namespace: String(object.metadata.namespace ?? ''),
+        resources:
+          flag === undefined
+            ? KSM_DEFAULT_RESOURCES
+            : flag
+                .split(',')
+                .map((name) => name.trim())
+                .filter((name) => name !== ''),
+        serviceAccount: text(pod.serviceAccountName) ?? 'default',
+      });
+    }
+  }
+  return out;
+}
+
+const grants = (values: unknown, wanted: string): boolean =>
+  list(values).some((value) => value === wanted || value === '*');
+
+/**
+ * Whether a ClusterRole or Role bound to the ServiceAccount `namespace/name` lets it list and
+ * watch `resource` of `group` (a RoleBinding grants in its own namespace only; kube-state-metrics
+ * lists cluster-wide, so a Role counts as a grant only there: good enough for a "none at all").
+ */
+function mayListAndWatch(
+  objects: readonly KubeObject[],
+  namespace: string,
+  name: string,
+  resource: string,
+  group: string,
+): boolean {
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  return objects.some((binding) => {
+    if (binding.apiVersion !== rbac) return false;
+    if (binding.kind !== 'ClusterRoleBinding' && binding.kind !== 'RoleBinding') return false;
+    const bound = list((binding as unknown as Table).subjects)
+      .map(table)
+      .some(
+        (subject) =>
+          subject.kind === 'ServiceAccount' &&
+          subject.name === name &&
+          (subject.namespace ?? binding.metadata.namespace) === namespace,
+      );
+    if (!bound) return false;
+    const ref = table((binding as unknown as Table).roleRef);
+    return objects.some(
+      (role) =>
+        role.apiVersion === rbac &&
+        role.kind === ref.kind &&
+        role.metadata.name === ref.name &&
+        (role.kind === 'ClusterRole' || role.metadata.namespace === binding.metadata.namespace) &&
+        list((role as unknown as Table).rules)
+          .map(table)
+          .some(
+            (rule) =>
+              grants(rule.apiGroups, group) &&
+              grants(rule.resources, resource) &&
+              grants(rule.verbs, 'list') &&
+              grants(rule.verbs, 'watch'),
+          ),
+    );
+  });
+}
+
+/**
+ * What keeps the kube-state-metrics workloads among `objects` from exporting `metric`: its
+ * collector left out of `--resources`, or its resource not listable and watchable by the
+ * workload's ServiceAccount. Nothing when `objects` hold no kube-state-metrics workload (the
+ * scrape check speaks then) or the metric is no collector's.
+ */
+function ksmCollectorProblem(objects: readonly KubeObject[], metric: string): string | undefined {
+  const kind = /^kube_([a-z]+)/.exec(metric)?.[1];
+  const collector = kind === undefined ? undefined : KSM_COLLECTORS[kind];
+  if (collector === undefined) return undefined;
+  const workloads = ksmWorkloads(objects);
+  if (workloads.length === 0) return undefined;
+  const why: string[] = [];
+  for (const workload of workloads) {
+    if (!workload.resources.includes(collector.resource)) {
+      why.push(
+        `${workload.name} runs without its ${collector.resource} collector (--resources=${workload.resources.join(',')})`,
+      );
+    } else if (
+      !mayListAndWatch(
+        objects,
+        workload.namespace,
+        workload.serviceAccount,
+        collector.resource,
+        collector.group,
+      )
+    ) {
+      const resource =
+        collector.group === '' ? collector.resource : `${collector.resource}.${collector.group}`;
+      why.push(
+        `${workload.name}'s ServiceAccount ${workload.namespace}/${workload.serviceAccount} may not list and watch ${resource} (no ClusterRole or Role bound to it grants both)`,
+      );
+    } else {
+      return undefined;
+    }
+  }
+  return why.join('; ');
+}
+
+/**
  * One line per alert selector that names a scrape job (or, for `up`, a Service and namespace)
  * no target on the cluster has: `PrometheusRule <namespace>/<name>: alert <Alert> selects
  * <selector>, which no ServiceMonitor or PodMonitor on the cluster scrapes`; and per alert
  * selector of a metric family in `METRIC_EXPORTERS` whose exporter no target of the cluster is:
- * `… reads <metric>, which only <exporter> exports, and nothing on the cluster scrapes it`.
+ * `… reads <metric>, which only <exporter> exports, and nothing on the cluster scrapes it`; and
+ * per alert selector of a kube-state-metrics family whose collector the scraped kube-state-metrics
+ * does not run, or may not list and watch: `… which kube-state-metrics never exports: <why>`.
  * Recording rules are left alone (an empty recording is no alert).
  */
 export function alertTargetProblems(objects: readonly KubeObject[]): string[] {
@@ -450,6 +687,13 @@ export function alertTargetProblems(objects: readonly KubeObject[]): string[] {
             out.push(
               `PrometheusRule ${String(rule.metadata.namespace ?? '')}/${rule.metadata.name}: alert ${alert} reads ${selector.metric}, which only ${family.exporter} exports, and nothing on the cluster scrapes it`,
             );
+          } else if (family?.prefix === 'kube_' && selector.metric !== undefined) {
+            const why = ksmCollectorProblem(objects, selector.metric);
+            if (why !== undefined) {
+              out.push(
+                `PrometheusRule ${String(rule.metadata.namespace ?? '')}/${rule.metadata.name}: alert ${alert} reads ${selector.metric}, which kube-state-metrics never exports: ${why}`,
+              );
+            }
           }
           const wanted = targetMatchers(selector);
           if (wanted.length === 0) continue;

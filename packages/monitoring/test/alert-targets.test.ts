@@ -291,4 +291,127 @@ describe('alertTargetProblems', () => {
       'PrometheusRule monitoring/rules: alert VolumeBackupOutOfSync reads volsync_volume_out_of_sync, which only the VolSync controller exports, and nothing on the cluster scrapes it',
     ]);
   });
+
+  describe("kube-state-metrics' collectors", () => {
+    // As kube-prometheus-stack 88.5.3's kube-state-metrics chart renders it: the Deployment with
+    // `--resources` from its `collectors`, and a ClusterRole rule per collector.
+    const ksm = (resources: string | undefined, rules: Record<string, unknown>[]): KubeObject[] => [
+      service(
+        'kube-state-metrics',
+        'monitoring',
+        { 'app.kubernetes.io/name': 'kube-state-metrics' },
+        {
+          'app.kubernetes.io/name': 'kube-state-metrics',
+        },
+        ['http'],
+      ),
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'kube-state-metrics', namespace: 'monitoring' },
+        spec: {
+          template: {
+            metadata: { labels: { 'app.kubernetes.io/name': 'kube-state-metrics' } },
+            spec: {
+              serviceAccountName: 'kube-state-metrics',
+              containers: [
+                {
+                  name: 'kube-state-metrics',
+                  image: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0',
+                  args: [
+                    '--port=8080',
+                    ...(resources === undefined ? [] : [`--resources=${resources}`]),
+                  ],
+                  ports: [{ name: 'http', containerPort: 8080 }],
+                },
+              ],
+            },
+          },
+        },
+      } as KubeObject,
+      serviceMonitor(
+        'kube-state-metrics',
+        ['monitoring'],
+        { 'app.kubernetes.io/name': 'kube-state-metrics' },
+        'http',
+        'app.kubernetes.io/name',
+      ),
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'kube-state-metrics' },
+        rules,
+      } as unknown as KubeObject,
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'kube-state-metrics' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'kube-state-metrics',
+        },
+        subjects: [{ kind: 'ServiceAccount', name: 'kube-state-metrics', namespace: 'monitoring' }],
+      } as unknown as KubeObject,
+    ];
+    const leases = {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['list', 'watch'],
+    };
+    const services = { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] };
+    const lost = rule(
+      'CiliumL2AnnouncementLost',
+      'kube_service_status_load_balancer_ingress unless on (lease) (kube_lease_owner{lease_holder!=""} and on (lease) (time() - kube_lease_renew_time < 120))',
+    );
+
+    test('passes an alert on lease metrics where kube-state-metrics runs its leases collector and may list and watch leases', () => {
+      expect(alertTargetProblems([...ksm('leases,services', [leases, services]), lost])).toEqual(
+        [],
+      );
+      // Without --resources, kube-state-metrics 2.20.0 runs its default collectors, leases among them.
+      expect(alertTargetProblems([...ksm(undefined, [leases, services]), lost])).toEqual([]);
+      // A family of no collector (kube-state-metrics' own) is left alone.
+      expect(
+        alertTargetProblems([
+          ...ksm('services', [services]),
+          rule('X', 'kube_state_metrics_list_total > 1'),
+        ]),
+      ).toEqual([]);
+    });
+
+    test('names an alert on lease metrics where the leases collector is off (broken on purpose)', () => {
+      expect(alertTargetProblems([...ksm('pods,services', [leases, services]), lost])).toEqual([
+        'PrometheusRule monitoring/rules: alert CiliumL2AnnouncementLost reads kube_lease_owner, which kube-state-metrics never exports: Deployment monitoring/kube-state-metrics runs without its leases collector (--resources=pods,services)',
+        'PrometheusRule monitoring/rules: alert CiliumL2AnnouncementLost reads kube_lease_renew_time, which kube-state-metrics never exports: Deployment monitoring/kube-state-metrics runs without its leases collector (--resources=pods,services)',
+      ]);
+    });
+
+    test('names an alert on lease metrics where no role lets kube-state-metrics list and watch leases (broken on purpose)', () => {
+      const want = (resource: string) =>
+        `PrometheusRule monitoring/rules: alert CiliumL2AnnouncementLost reads ${resource}, which kube-state-metrics never exports: Deployment monitoring/kube-state-metrics's ServiceAccount monitoring/kube-state-metrics may not list and watch leases.coordination.k8s.io (no ClusterRole or Role bound to it grants both)`;
+      const expected = [want('kube_lease_owner'), want('kube_lease_renew_time')];
+      // No rule for leases; one in another group; one without watch.
+      expect(alertTargetProblems([...ksm('leases,services', [services]), lost])).toEqual(expected);
+      expect(
+        alertTargetProblems([
+          ...ksm('leases,services', [services, { ...leases, apiGroups: [''] }]),
+          lost,
+        ]),
+      ).toEqual(expected);
+      expect(
+        alertTargetProblems([
+          ...ksm('leases,services', [services, { ...leases, verbs: ['list'] }]),
+          lost,
+        ]),
+      ).toEqual(expected);
+      // A wildcard grants.
+      expect(
+        alertTargetProblems([
+          ...ksm('leases,services', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]),
+          lost,
+        ]),
+      ).toEqual([]);
+    });
+  });
 });
