@@ -16,6 +16,14 @@ import {
   type ResolvedNode,
   type SystemCheck,
 } from '@homelab/core';
+import {
+  APID_PORT,
+  CILIUM_NODE_PORTS,
+  KUBE_API_PORT,
+  KUBELET_PORT,
+  podToHostPorts,
+  rulesOf,
+} from './firewall.js';
 import { linkMatch } from './patches.js';
 
 type Document = { readonly [key: string]: unknown };
@@ -379,10 +387,145 @@ export const nodeAddressPinned: SystemCheck = {
   },
 };
 
+/** Whether a rule list allows `port`/`protocol` from every one of `sources` (exact subnets). */
+function allowed(
+  rules: ReturnType<typeof rulesOf>['rules'],
+  port: number,
+  protocol: 'tcp' | 'udp',
+  source: string,
+): boolean {
+  const want = parseCidr(source);
+  return rules.some(
+    (rule) =>
+      rule.protocol === protocol &&
+      rule.ports.some(([lo, hi]) => lo <= port && port <= hi) &&
+      rule.subnets.some((subnet) => {
+        const have = parseCidr(subnet);
+        return have !== undefined && want !== undefined && inside(have, want);
+      }),
+  );
+}
+
+/**
+ * Where a role's Talos patch blocks inbound connections (NetworkDefaultActionConfig ingress:
+ * block), its NetworkRuleConfigs let in what the rendered platform needs on the host: the
+ * Kubernetes API and apid from anywhere, the Gateway's listener ports (Cilium's L7 load
+ * balancer delivers LoadBalancer traffic through the host's input hook) from anywhere, Cilium's
+ * node-to-node ports and the kubelet from every node, and every host port a pod reaches (an
+ * egress flow to the nodes, a monitor of a host-network target) from the pod CIDR (same node)
+ * and every node (another node's pods, masqueraded to its address).
+ */
+export const nodeFirewall: SystemCheck = {
+  name: 'node-firewall',
+  description:
+    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and Cilium's node-to-node ports (VXLAN, health, Hubble peer, mutual auth) from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const { cluster, run } = deployed;
+      const any = cluster.nodes.some((n) => n.address.includes(':')) ? '::/0' : '0.0.0.0/0';
+      const nodes = cluster.nodes.map((n) => `${n.address}/${n.address.includes(':') ? 128 : 32}`);
+      const needs: {
+        port: number;
+        protocol: 'tcp' | 'udp';
+        sources: string[];
+        why: string;
+        roles: string[];
+      }[] = [
+        {
+          port: APID_PORT,
+          protocol: 'tcp',
+          sources: [any],
+          why: 'apid (talosctl)',
+          roles: ['controlplane', 'worker'],
+        },
+        {
+          port: KUBE_API_PORT,
+          protocol: 'tcp',
+          sources: [any],
+          why: 'the Kubernetes API',
+          roles: ['controlplane'],
+        },
+        {
+          port: KUBELET_PORT,
+          protocol: 'tcp',
+          sources: nodes,
+          why: 'the kubelet (API server)',
+          roles: ['controlplane', 'worker'],
+        },
+      ];
+      const both = ['controlplane', 'worker'];
+      if (run.providers.get('cni') === 'cilium') {
+        for (const p of CILIUM_NODE_PORTS)
+          needs.push({
+            port: p.port,
+            protocol: p.protocol === 'TCP' ? 'tcp' : 'udp',
+            sources: nodes,
+            why: "Cilium's agents between nodes",
+            roles: both,
+          });
+      }
+      for (const p of podToHostPorts(run)) {
+        for (let port = p.port; port <= (p.endPort ?? p.port); port++)
+          needs.push({
+            port,
+            protocol: p.protocol === 'TCP' ? 'tcp' : 'udp',
+            sources: [cluster.network.podCidr, ...nodes],
+            why: 'pods reaching the host (a flow to the nodes or a host-network monitor)',
+            roles: both,
+          });
+      }
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          if (object.kind !== 'Gateway') continue;
+          const listeners = record(object.spec).listeners;
+          for (const listener of Array.isArray(listeners) ? listeners : []) {
+            const port = Number(record(listener).port);
+            if (Number.isInteger(port))
+              needs.push({
+                port,
+                protocol: 'tcp',
+                sources: [any],
+                why: `a listener of Gateway ${String(record(object.metadata).name)} (${source})`,
+                roles: both,
+              });
+          }
+        }
+      }
+      for (const role of ['controlplane', 'worker'] as const) {
+        if (!cluster.nodes.some((n) => (n.role === 'controlplane') === (role === 'controlplane')))
+          continue;
+        const output = `clusters/${cluster.name}/talos/${role}.yaml`;
+        const file = generatedFile(input, output);
+        if (file === undefined) continue;
+        const { block, rules } = rulesOf(documentsOf(file));
+        if (!block) continue;
+        for (const need of needs) {
+          if (!need.roles.includes(role)) continue;
+          const missing = need.sources.filter((s) => !allowed(rules, need.port, need.protocol, s));
+          if (missing.length === 0) continue;
+          issues.push(
+            error({
+              code: 'node-firewall',
+              path: ['clusters', cluster.index, 'talos', 'firewall'],
+              output,
+              value: `${need.port}/${need.protocol}`,
+              message: `the ${role} patch blocks inbound connections but allows ${need.port}/${need.protocol} (${need.why}) not from ${missing.join(', ')}: those connections are dropped by the node`,
+              expected: `a NetworkRuleConfig allowing ${need.port}/${need.protocol} from ${need.sources.join(', ')}`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** The system checks of the Talos material. */
 export const TALOS_CHECKS: readonly SystemCheck[] = [
   nodeLinks,
   tpmEncryptionSecureBoot,
   loadBalancerPoolsOnLink,
   nodeAddressPinned,
+  nodeFirewall,
 ];

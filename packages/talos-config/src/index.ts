@@ -1,6 +1,7 @@
 export {
   loadBalancerPoolsOnLink,
   nodeAddressPinned,
+  nodeFirewall,
   nodeLinks,
   TALOS_CHECKS,
   tpmEncryptionSecureBoot,

@@ -14,7 +14,15 @@ import {
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
 import { type ExtensionRequest, officialExtensionIssues } from './extensions.js';
-import { buildPatches, type ClusterPatches } from './patches.js';
+import {
+  CILIUM_NODE_PORTS,
+  FLANNEL_NODE_PORTS,
+  firewallDocuments,
+  firewallRules,
+  GATEWAY_LISTENER_PORTS,
+  podToHostPorts,
+} from './firewall.js';
+import { buildPatches, type ClusterPatches, type TalosDocument } from './patches.js';
 import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
 import {
   type RunbookApplication,
@@ -300,10 +308,32 @@ export function renderTalos(
     if (built.issues.some((issue) => issue.severity === 'error')) continue;
 
     const dir = `clusters/${cluster.name}/talos`;
+    // The ingress firewall, on unless `talos.firewall: false` (firewall.ts).
+    const firewall =
+      cluster.definition.talos.firewall === false
+        ? undefined
+        : {
+            cluster,
+            podPorts: podToHostPorts(run),
+            nodePorts:
+              run.providers.get('cni') === 'cilium'
+                ? CILIUM_NODE_PORTS
+                : merged.merged.cni === undefined
+                  ? FLANNEL_NODE_PORTS
+                  : [],
+            gatewayPorts: run.facts.gateway === undefined ? [] : GATEWAY_LISTENER_PORTS,
+          };
+    const withFirewall = (documents: TalosDocument[], role: 'controlplane' | 'worker') =>
+      firewall === undefined
+        ? documents
+        : [...documents, ...firewallDocuments(firewallRules(firewall, role))];
     const patches: ClusterPatches = {
       ...built.patches,
-      controlPlane: withBaseline(built.patches.controlPlane, baseline, 'controlplane'),
-      worker: withBaseline(built.patches.worker, baseline, 'worker'),
+      controlPlane: withFirewall(
+        withBaseline(built.patches.controlPlane, baseline, 'controlplane'),
+        'controlplane',
+      ),
+      worker: withFirewall(withBaseline(built.patches.worker, baseline, 'worker'), 'worker'),
     };
     files.push(
       yamlFile(`${dir}/controlplane.yaml`, patches.controlPlane),

@@ -338,6 +338,25 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 {{> step}}
 {{/each}}
 
+{{#if firewall}}
+## The nodes' firewall
+
+Every node drops new inbound connections that \`controlplane.yaml\` and \`worker.yaml\` do not
+allow (\`NetworkDefaultActionConfig\` \`ingress: block\` and \`NetworkRuleConfig\` documents;
+\`talos.firewall: false\` in the definition turns it off). From the LAN they allow apid
+(50000), the Kubernetes API (6443, control planes) and the Gateway's ports; trustd, etcd, the
+kubelet and Cilium's tunnel, health and Hubble ports only from the nodes' own addresses; the
+metrics ports Prometheus scrapes only from the pod network and the nodes. Talos itself keeps
+replies, ICMP and loopback open. The rules name every node's address: after adding or
+removing a node, apply the role patches to every node (below), or the new node cannot join.
+\`talosctl -n <node> get nftableschains -o yaml\` shows the chains a node runs (\`ingress\`,
+\`prerouting\`) and \`talosctl -n <node> get machineconfig -o yaml\` the rules it was given.
+apid stays open to the LAN, so a wrong rule is fixed by applying corrected patches. If a node
+is out of reach altogether (a broken config, a LAN that changed), use its console: the boot
+menu's \`Reset Talos installation and return to maintenance mode\` entry (GRUB) wipes it back
+to maintenance mode, where no firewall runs, and step 5 installs it again.
+
+{{/if}}
 ## Later: changing Talos settings
 
 After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only

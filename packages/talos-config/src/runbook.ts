@@ -624,6 +624,9 @@ export function runbook(
     kubernetesVersion: cluster.kubernetesVersion,
     endpoint: cluster.endpoint,
     vip: patches.vip !== undefined,
+    firewall: (patches.controlPlane ?? []).some(
+      (document) => document.kind === 'NetworkDefaultActionConfig' && document.ingress === 'block',
+    ),
     dir,
     extensions,
     nodes,

@@ -209,6 +209,12 @@ describe.each(VERSIONS)('Talos %s', (version) => {
           (kind) => kind !== undefined && kind !== 'UserVolumeConfig' && kind !== 'VolumeConfig',
         ),
     );
+    // The firewall's documents exist on every supported line (Talos >= 1.6).
+    for (const kind of ['NetworkDefaultActionConfig', 'NetworkRuleConfig']) {
+      expect(kinds.has(kind)).toBe(true);
+      expect(schema.kinds.has(kind)).toBe(true);
+      kinds.delete(kind);
+    }
     if (version === 'v1.11.6') {
       expect(kinds).toEqual(new Set());
       expect(defs['network.HostnameConfigV1Alpha1']).toBeUndefined();

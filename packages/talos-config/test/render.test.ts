@@ -187,11 +187,16 @@ describe('role patches', () => {
 
   it('set the nameservers (the gateway by default) in machine.network on Talos 1.11', () => {
     const { files } = talos([devCluster({ talos: { version: 'v1.11.6' } })]);
-    // The v1alpha1 patch, then the baseline's STATE and EPHEMERAL VolumeConfigs: no ResolverConfig.
+    // The v1alpha1 patch, then the baseline's STATE and EPHEMERAL VolumeConfigs, then the
+    // firewall (Talos 1.11 has its documents too): no ResolverConfig.
     expect(docs(files, `${DEV}/worker.yaml`).map((d) => d.kind ?? 'v1alpha1')).toEqual([
       'v1alpha1',
       'VolumeConfig',
       'VolumeConfig',
+      'NetworkDefaultActionConfig',
+      'NetworkRuleConfig',
+      'NetworkRuleConfig',
+      'NetworkRuleConfig',
     ]);
     expect(doc(files, `${DEV}/worker.yaml`).machine.network).toEqual({
       nameservers: ['192.168.10.1'],

@@ -235,6 +235,10 @@ version: string
  */
 diskEncryption?: ("tpm" | "nodeID" | "none")
 /**
+ * Whether Talos filters what reaches the nodes (default true): every node blocks new inbound connections (NetworkDefaultActionConfig ingress: block) except apid (50000/tcp) from anywhere, on control planes the Kubernetes API (6443/tcp) from anywhere and trustd (50001/tcp) from the nodes and etcd (2379-2380/tcp) from the control planes, the Gateway's listeners (80, 443/tcp) from anywhere, BGP (179/tcp) from the BGP peers, the kubelet and the CNI's node-to-node ports (Cilium: VXLAN 8472/udp, health 4240, Hubble 4244, mutual auth 4250) from the nodes, and the host ports the platform's pods reach (metrics scrapes) from the pod CIDR and the nodes. Talos accepts established connections, ICMP and loopback itself. `false` leaves every port open to the LAN. The rules name every node's address: after adding or removing a node, apply the role patches to every node again.
+ */
+firewall?: boolean
+/**
  * Image Factory system extensions the machines' hardware needs, added to the cluster's schematic beside the ones components ask for, e.g. siderolabs/intel-ucode or siderolabs/amd-ucode (CPU microcode, which Talos does not ship), siderolabs/realtek-firmware, siderolabs/bnx2-bnx2x or siderolabs/i915 (firmware). Every node of the cluster boots the same image. The schematic, the ISO and the installer image change with them: running nodes get them by a Talos upgrade to the new installer image (the runbook's upgrade section). Each name is checked against the official list of the Talos release this tool pins for the cluster's line (an error on exactly that release, a warning on another patch release, whose list may differ).
  * 
  * Items: An official extension name as the Image Factory lists it, siderolabs/<name> in lowercase (e.g. siderolabs/intel-ucode); the Image Factory builds only official extensions, so a third-party image (ghcr.io/…) cannot go into a schematic.
