@@ -82,6 +82,11 @@ function volumeRequest(
     ...(volume.accessMode === undefined ? {} : { accessMode: volume.accessMode }),
     ...(volume.owner === undefined ? {} : { owner: { ...volume.owner } }),
     labels: { 'app.kubernetes.io/name': app },
+    origins: {
+      size: [...origin, 'size'],
+      tier: [...origin, 'tier'],
+      accessMode: [...origin, 'accessMode'],
+    },
     ...(backup === undefined || backup.enabled === false
       ? {}
       : {

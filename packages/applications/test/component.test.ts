@@ -46,6 +46,16 @@ describe('applications of the definition', () => {
   });
 
   test('declare their volumes, with the backup policy of the cluster environment', () => {
+    const DATA = [
+      'clusters',
+      0,
+      'components',
+      'applications',
+      'apps',
+      'paperless',
+      'volumes',
+      'data',
+    ];
     const dev = declared(result, 0).volumes as VolumeRequest[];
     const prod = declared(result, 2).volumes as VolumeRequest[];
     expect(dev.map((v) => v.name)).toEqual(['cache', 'data']);
@@ -60,6 +70,12 @@ describe('applications of the definition', () => {
       backup: { schedule: '0 2 * * *', retention: { daily: 3 }, verify: true },
       // The providers' issues about the volume (its backup's names, its owner) point here.
       origin: ['clusters', 0, 'components', 'applications', 'apps', 'paperless', 'volumes', 'data'],
+      // and those about one field of its claim (a changed tier or size) at the setting itself.
+      origins: {
+        size: [...DATA, 'size'],
+        tier: [...DATA, 'tier'],
+        accessMode: [...DATA, 'accessMode'],
+      },
     });
     expect(prod[1]?.backup).toEqual({
       schedule: '30 */6 * * *',

@@ -132,6 +132,12 @@ function dataVolume(
     size: settings.storage.size,
     tier,
     accessMode: 'ReadWriteOnce',
+    origin: input.path('storage', 'sqlite'),
+    // The access mode is the component's own (SQLite on one pod), no setting.
+    origins: {
+      size: input.path('storage', 'sqlite', 'size'),
+      tier: input.path('storage', 'sqlite', 'tier'),
+    },
   };
 }
 

@@ -729,6 +729,12 @@ describe('the SQLite volume', () => {
         size: '1Gi',
         tier: 'standard',
         accessMode: 'ReadWriteOnce',
+        // Where an issue about the claim (a changed tier or size) points.
+        origin: ['clusters', 0, 'components', 'authelia', 'storage', 'sqlite'],
+        origins: {
+          size: ['clusters', 0, 'components', 'authelia', 'storage', 'sqlite', 'size'],
+          tier: ['clusters', 0, 'components', 'authelia', 'storage', 'sqlite', 'tier'],
+        },
       },
     ]);
     expect(run.values('authelia', 'dev').authelia.persistence.existingClaim).toBe('authelia-data');

@@ -11,6 +11,7 @@ import {
   type DeployedCluster,
   type DeployedObject,
   error,
+  fieldOrigin,
   formatPath,
   type GeneratedFile,
   hasErrors,
@@ -21,6 +22,7 @@ import {
   type KubeObject,
   loadDefinition,
   loadModelValidators,
+  type ManifestOrigins,
   manifestLayer,
   mergeClusterIssues,
   mergeValuesShared,
@@ -237,6 +239,7 @@ function clusterObjects(
 function immutableFieldIssues(
   spec: ChartSpec,
   component: string | undefined,
+  origins: ManifestOrigins | undefined,
   platform: ResolvedPlatform,
   render: RenderedManifests,
   previous: ReadonlyMap<string, string> | undefined,
@@ -271,10 +274,19 @@ function immutableFieldIssues(
     );
     // Layers as the last build wrote them render what it rendered.
     if (['values.yaml', ...layers].every((file) => previous.get(file) === now.get(file))) continue;
-    const after = clusterObjects(spec, cluster, render)
-      .map((entry) => entry.object)
-      .filter(hasImmutableFields);
+    // Each object with its manifest key, which names its origin (what the component said of it).
+    const rendered = render(spec, cluster);
+    const keys = new Map<KubeObject, string>();
+    if (isObject(rendered)) {
+      for (const [key, object] of Object.entries(rendered)) {
+        if (isKubeObject(object) && hasImmutableFields(object)) keys.set(object, key);
+      }
+    }
+    const after = [...keys.keys()];
     if (after.length === 0) continue;
+    const clusterOrigins = origins?.[cluster.name];
+    const fallback =
+      component === undefined ? ['clusters', cluster.index] : settingsPath(cluster, component);
     let before: KubeObject[];
     try {
       before = renderChart(old, layers, { root: '' }).objects;
@@ -282,13 +294,17 @@ function immutableFieldIssues(
       continue;
     }
     for (const change of immutableChanges(before, after)) {
+      const key = keys.get(change.subject);
+      // The setting the user changed (a volume's tier, size), where the component says which
+      // one made the field; else the component's settings on the cluster.
+      const origin = fieldOrigin(
+        key === undefined ? undefined : clusterOrigins?.[key],
+        change.field,
+      );
       issues.push(
         error({
           code: 'immutable-field-changed',
-          path:
-            component === undefined
-              ? ['clusters', cluster.index]
-              : settingsPath(cluster, component),
+          path: origin === undefined ? fallback : [...origin],
           // The chart, not the cluster's layer: one change on several clusters reads once
           // (mergeClusterIssues), `on clusters "dev", "prod" and "staging"`.
           output: `charts/${spec.name}`,
@@ -425,9 +441,21 @@ export async function generate(
   );
   const shared = (spec: ChartSpec): ChartSpec =>
     shareEnvironmentValues(spec, (cluster) => environmentOf.get(cluster));
-  const charts: { spec: ChartSpec; component: string | undefined }[] = [
+  const charts: {
+    spec: ChartSpec;
+    component: string | undefined;
+    origins?: ManifestOrigins | undefined;
+  }[] = [
     ...components.components.flatMap((run) =>
-      run.output.chart ? [{ spec: shared(run.output.chart), component: run.component.name }] : [],
+      run.output.chart
+        ? [
+            {
+              spec: shared(run.output.chart),
+              component: run.component.name,
+              origins: run.output.origins,
+            },
+          ]
+        : [],
     ),
     ...(applications.chart ? [{ spec: shared(applications.chart), component: undefined }] : []),
   ];
@@ -462,11 +490,12 @@ export async function generate(
     issues.push(...rendered.issues);
   }
   if (input.previousChart !== undefined) {
-    for (const { spec, component } of charts) {
+    for (const { spec, component, origins } of charts) {
       issues.push(
         ...immutableFieldIssues(
           spec,
           component,
+          origins,
           platform,
           render,
           input.previousChart(spec.name),

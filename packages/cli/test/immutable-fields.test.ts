@@ -3,11 +3,13 @@
 // a 20Gi volume on the standard tier): the last build's charts/ stand for what the
 // clusters run. A bound claim keeps its class, access modes and at least its size; a commit that
 // changes them never syncs, so the build refuses it and names the way out.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GeneratedFile, Issue } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CliIo, run } from '../src/cli.js';
 import { generate } from '../src/pipeline.js';
 
 const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
@@ -33,6 +35,15 @@ function chartsOf(
 
 const immutable = (issues: readonly Issue[]): Issue[] =>
   issues.filter((issue) => issue.code === 'immutable-field-changed');
+
+const PAPERLESS_DATA = ['components', 'applications', 'apps', 'paperless', 'volumes', 'data'];
+
+/** Line and column (1-based) of the value of the volume's `size` (or `tier`, the line after). */
+function volumeLine(key: 'size' | 'tier'): { line: number; column: number } {
+  const before = definition.slice(0, definition.indexOf(VOLUME));
+  const line = before.split('\n').length + (key === 'size' ? 0 : 1);
+  return { line, column: '            '.length + `${key}: `.length + 1 };
+}
 
 describe('immutable-field-changed', () => {
   it('refuses a new tier and a smaller size of a deployed volume, on every cluster, and names the fix', async () => {
@@ -65,7 +76,13 @@ describe('immutable-field-changed', () => {
     ]);
     const tier = found.find((issue) => issue.value === 'fast-storage');
     expect(tier?.severity).toBe('error');
-    expect(tier?.path).toEqual(['components', 'applications']);
+    // At the line the user changed: the volume's tier and size under the application (the
+    // storage provider says which setting made which field of the claim), not the component.
+    expect(tier?.path).toEqual([...PAPERLESS_DATA, 'tier']);
+    expect(tier?.position).toEqual({ file: 'platform.yaml', ...volumeLine('tier') });
+    const size = found.find((issue) => issue.value === '10Gi');
+    expect(size?.path).toEqual([...PAPERLESS_DATA, 'size']);
+    expect(size?.position).toEqual({ file: 'platform.yaml', ...volumeLine('size') });
     // what the last build wrote, not "what is deployed", which the build cannot know
     expect(tier?.message).toBe(
       `would change PersistentVolumeClaim paperless/data's spec.storageClassName on clusters "dev", "prod" and "staging", which the last build wrote as "standard" (its charts in the output folder, which Argo CD deploys once committed); the API server never updates that field of a deployed object (spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims), so Argo CD would retry the refused apply without end and the Application stay OutOfSync`,
@@ -115,5 +132,149 @@ describe('immutable-field-changed', () => {
         expect.stringContaining('spec.storageClassName on clusters "prod" and "staging", which'),
       ],
     ]);
+  }, 120_000);
+
+  describe('points at the setting the user changed', () => {
+    const DEV_COMPONENTS = "    components:\n      # The platform Gateway's address";
+
+    /** The definition with `lines` added to dev's own components (`clusters[0].components`). */
+    function withDevComponents(lines: string): string {
+      if (!definition.includes(DEV_COMPONENTS)) throw new Error("dev's components moved");
+      return definition.replace(
+        DEV_COMPONENTS,
+        `    components:\n${lines}${DEV_COMPONENTS.slice(16)}`,
+      );
+    }
+
+    /** 1-based line of the one line of `text` that is `line` exactly. */
+    function lineNumber(text: string, line: string): number {
+      const lines = text.split('\n');
+      const index = lines.indexOf(line);
+      if (index < 0 || lines.lastIndexOf(line) !== index) throw new Error(`${line} is not unique`);
+      return index + 1;
+    }
+
+    let previousChart: (chart: string) => Map<string, string> | undefined;
+
+    beforeAll(async () => {
+      const before = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+      expect(before.files.length).toBeGreaterThan(0);
+      previousChart = chartsOf(before.files);
+    }, 120_000);
+
+    it("an access mode written under the application's volume", async () => {
+      const text = definition.replace(VOLUME, `${VOLUME}            accessMode: ReadWriteMany\n`);
+      const found = immutable(
+        (await generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart })).issues,
+      );
+      expect(found.map((issue) => [issue.path, issue.position, issue.value])).toEqual([
+        [
+          [...PAPERLESS_DATA, 'accessMode'],
+          {
+            file: 'platform.yaml',
+            line: lineNumber(text, '            accessMode: ReadWriteMany'),
+            column: 25,
+          },
+          ['ReadWriteMany'],
+        ],
+      ]);
+      expect(found[0]?.message).toContain(
+        `PersistentVolumeClaim paperless/data's spec.accessModes on clusters "dev", "prod" and "staging"`,
+      );
+    }, 120_000);
+
+    it("one cluster's own tier of the volume: that cluster alone, at its line", async () => {
+      const override = [
+        '      applications:',
+        '        apps:',
+        '          paperless:',
+        '            volumes:',
+        '              data:',
+        '                tier: fast-storage',
+        '',
+      ].join('\n');
+      const text = withDevComponents(override);
+      const found = immutable(
+        (await generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart })).issues,
+      );
+      expect(found.map((issue) => [issue.path, issue.position])).toEqual([
+        [
+          [
+            'clusters',
+            0,
+            'components',
+            'applications',
+            'apps',
+            'paperless',
+            'volumes',
+            'data',
+            'tier',
+          ],
+          {
+            file: 'platform.yaml',
+            line: lineNumber(text, '                tier: fast-storage'),
+            column: 23,
+          },
+        ],
+      ]);
+      expect(found[0]?.message).toContain('spec.storageClassName on cluster "dev", which');
+    }, 120_000);
+
+    it("Authelia's SQLite tier, the claim the storage provider makes for it", async () => {
+      const authelia =
+        '      authelia:\n        storage:\n          sqlite:\n            tier: fast-storage\n';
+      const text = withDevComponents(authelia);
+      const found = immutable(
+        (await generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart })).issues,
+      );
+      expect(found.map((issue) => [issue.path, issue.position, issue.output])).toEqual([
+        [
+          ['clusters', 0, 'components', 'authelia', 'storage', 'sqlite', 'tier'],
+          {
+            file: 'platform.yaml',
+            // the fourth line written
+            line: text.slice(0, text.indexOf(authelia)).split('\n').length + 3,
+            column: 19,
+          },
+          'charts/authelia',
+        ],
+      ]);
+      expect(found[0]?.message).toContain(
+        `PersistentVolumeClaim authelia/authelia-data's spec.storageClassName on cluster "dev", which the last build wrote as "standard"`,
+      );
+    }, 120_000);
+  });
+
+  it('prints file:line:col of the changed lines: `homelab build` on a copy of the reference example', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-immutable-'));
+    try {
+      const file = join(dir, 'platform.yaml');
+      writeFileSync(file, definition);
+      let stderr = '';
+      const io: CliIo = {
+        stdout: () => {},
+        stderr: (text) => {
+          stderr += text;
+        },
+        cwd: dir,
+        env: {},
+        isTTY: false,
+      };
+      const build = () => run(['build', '-c', 'platform.yaml', '-o', 'out'], io);
+      expect(await build()).toBe(0);
+      writeFileSync(file, withVolume('10Gi', 'fast-storage'));
+      stderr = '';
+      expect(await build()).toBe(1);
+      const lines = stderr.split('\n').filter((line) => line.includes('would change'));
+      const { line: size } = volumeLine('size');
+      expect(lines.map((line) => line.slice(0, line.indexOf(': '))).sort()).toEqual([
+        `platform.yaml:${size}:19  components.applications.apps.paperless.volumes.data.size → charts/applications`,
+        `platform.yaml:${size + 1}:19  components.applications.apps.paperless.volumes.data.tier → charts/applications`,
+      ]);
+      expect(lines[0]).toContain('on clusters "dev", "prod" and "staging"');
+      expect(stderr).toContain('nothing written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

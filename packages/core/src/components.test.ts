@@ -108,6 +108,39 @@ describe('runComponents', () => {
     });
   });
 
+  it('keeps the origins a provider gives its objects beside the consumer chart, not in it', () => {
+    const origin = {
+      path: ['clusters', 0, 'components', 'app', 'token'],
+      fields: { data: ['clusters', 0, 'components', 'app', 'token', 'keys'] },
+    };
+    const withOrigins = {
+      ...secretsProvider,
+      render: (input: Parameters<typeof secretsProvider.render>[0]) => {
+        const output = secretsProvider.render(input);
+        return {
+          ...output,
+          forConsumers: (output.forConsumers ?? []).map((entry) => ({
+            ...entry,
+            origins: Object.fromEntries(Object.keys(entry.manifests).map((key) => [key, origin])),
+          })),
+        };
+      },
+    };
+    const registry: Registry = [consumer(), withOrigins];
+    const platform = resolvePlatform(
+      validDefinition(testDefinition([testCluster('a', 'development', 1)]), registry),
+    );
+    const runs = runComponents(platform, registry).components;
+    const app = runs.find((run) => run.component.name === 'app');
+    expect(app?.output.origins).toEqual({ a: { 'secret-app-token': origin } });
+    expect(JSON.stringify(app?.output.chart)).not.toContain('"keys"');
+    // Without origins, the consumer's output has none.
+    const plain = runComponents(platform, [consumer(), secretsProvider]).components.find(
+      (run) => run.component.name === 'app',
+    );
+    expect(plain?.output.origins).toBeUndefined();
+  });
+
   it("merges Prune=true with a provider's own sync options, and keeps a Prune it chose", () => {
     const withOptions = (options: string) => ({
       ...secretsProvider,

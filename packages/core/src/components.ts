@@ -7,6 +7,7 @@ import type {
   Capability,
   ClusterContribution,
   ComponentOutput,
+  ManifestOrigin,
   PeerContribution,
   ProvidedFacts,
   RenderCluster,
@@ -409,7 +410,13 @@ export function runComponents(
 function placeConsumerManifests(runs: readonly ComponentRun[], issues: Issue[]): ComponentRun[] {
   const incoming = new Map<
     string,
-    { from: string; cluster: string; key: string; object: KubeObject }[]
+    {
+      from: string;
+      cluster: string;
+      key: string;
+      object: KubeObject;
+      origin: ManifestOrigin | undefined;
+    }[]
   >();
   for (const run of runs) {
     for (const entry of run.output.forConsumers ?? []) {
@@ -417,7 +424,8 @@ function placeConsumerManifests(runs: readonly ComponentRun[], issues: Issue[]):
       for (const key of Object.keys(entry.manifests).sort(compareStrings)) {
         const object = entry.manifests[key];
         if (object !== undefined) {
-          list.push({ from: run.component.name, cluster: entry.cluster, key, object });
+          const origin = entry.origins?.[key];
+          list.push({ from: run.component.name, cluster: entry.cluster, key, object, origin });
         }
       }
       incoming.set(entry.component, list);
@@ -440,6 +448,11 @@ function placeConsumerManifests(runs: readonly ComponentRun[], issues: Issue[]):
       return run;
     }
     const layers: { [cluster: string]: Values } = { ...chart.clusters };
+    // Where the definition has what made each object, beside the chart (never in its files).
+    const origins: { [cluster: string]: { [key: string]: ManifestOrigin } } = {};
+    for (const [cluster, byKey] of Object.entries(run.output.origins ?? {})) {
+      origins[cluster] = { ...byKey };
+    }
     for (const item of list) {
       const layer = layers[item.cluster];
       if (layer === undefined) {
@@ -476,8 +489,20 @@ function placeConsumerManifests(runs: readonly ComponentRun[], issues: Issue[]):
         sorted[key] = manifests[key] as Values;
       }
       layers[item.cluster] = { ...layer, manifests: sorted };
+      if (item.origin !== undefined) {
+        const byKey = origins[item.cluster] ?? {};
+        byKey[item.key] = item.origin;
+        origins[item.cluster] = byKey;
+      }
     }
-    return { ...run, output: { ...run.output, chart: { ...chart, clusters: layers } } };
+    return {
+      ...run,
+      output: {
+        ...run.output,
+        chart: { ...chart, clusters: layers },
+        ...(Object.keys(origins).length > 0 ? { origins } : {}),
+      },
+    };
   });
 }
 

@@ -926,6 +926,16 @@ export interface VolumeRequest {
   readonly backup?: VolumeBackupPolicy;
   /** Where the definition declares the volume: the providers' issues about it point there. */
   readonly origin?: readonly PathSegment[];
+  /**
+   * Where the definition has the settings behind `size`, `tier` and `accessMode` (a default has
+   * the path where the user would write it): the provider says so of the claim it makes
+   * (`ManifestOrigin.fields`), so that an issue about one field of the claim points at that line.
+   */
+  readonly origins?: {
+    readonly size?: readonly PathSegment[];
+    readonly tier?: readonly PathSegment[];
+    readonly accessMode?: readonly PathSegment[];
+  };
 }
 
 /** How often a volume is backed up and how long backups are kept, on one cluster. */
@@ -1136,15 +1146,45 @@ export interface RenderInput<S> {
   readonly clusters: readonly RenderCluster<S>[];
 }
 
+/**
+ * Where the definition has what made one rendered object: the setting behind the object as a
+ * whole, and the settings behind single fields of it. An issue about the object found after
+ * rendering (a change the API server refuses to apply, `immutable-field-changed`) points there,
+ * at the line the user wrote, not at the component's root. Kept beside the manifests, never
+ * written into a generated file; an object without one is placed at its component's settings.
+ */
+export interface ManifestOrigin {
+  /** The setting the object is made from, e.g. `…applications.apps.<app>.volumes.<volume>`. */
+  readonly path: readonly PathSegment[];
+  /**
+   * By field of the object, dotted (`spec.storageClassName`, `spec.resources.requests.storage`):
+   * the setting that field is made from. A field not listed takes its closest listed parent's
+   * setting, else `path`.
+   */
+  readonly fields?: { readonly [field: string]: readonly PathSegment[] };
+}
+
+/** Origins of a chart's objects: by cluster name, then by manifest key (`manifests.<key>`). */
+export interface ManifestOrigins {
+  readonly [cluster: string]: { readonly [key: string]: ManifestOrigin };
+}
+
 /** Objects a provider makes for a consumer, placed in the consumer's chart (cluster layer). */
 export interface ConsumerManifests {
   readonly component: string;
   readonly cluster: string;
   readonly manifests: { readonly [key: string]: KubeObject };
+  /** Where the definition has what made them (by manifest key; see `ManifestOrigin`). */
+  readonly origins?: { readonly [key: string]: ManifestOrigin };
 }
 
 export interface ComponentOutput {
   readonly chart?: ChartSpec;
+  /**
+   * Where the definition has what made the chart's objects, by cluster and manifest key (see
+   * `ManifestOrigin`); core adds those of the objects providers made for this component.
+   */
+  readonly origins?: ManifestOrigins;
   /** Files outside charts/ (rare). */
   readonly files?: readonly GeneratedFile[];
   /** What this provider makes for its consumers (HTTPRoutes, BitwardenSecrets, …). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { immutableChanges, quantityBytes } from './immutable-fields.js';
+import { fieldOrigin, immutableChanges, quantityBytes } from './immutable-fields.js';
 import type { KubeObject } from './types.js';
 
 function claim(
@@ -17,12 +17,11 @@ function claim(
 
 describe('immutableChanges', () => {
   it("finds a claim's class, access modes and a smaller size, in the API server's words", () => {
-    expect(
-      immutableChanges(
-        [claim('standard', '20Gi')],
-        [claim('fast-storage', '10Gi', ['ReadWriteMany'])],
-      ),
-    ).toEqual([
+    const now = claim('fast-storage', '10Gi', ['ReadWriteMany']);
+    const changes = immutableChanges([claim('standard', '20Gi')], [now]);
+    // Each change names the object as rendered now (whose origin places the issue).
+    expect(changes.every((change) => change.subject === now)).toBe(true);
+    expect(changes.map(({ subject: _, ...change }) => change)).toEqual([
       {
         object: 'PersistentVolumeClaim paperless/data',
         field: 'spec.storageClassName',
@@ -128,5 +127,29 @@ describe('quantityBytes', () => {
     expect(quantityBytes('1e3')).toBe(1000);
     expect(quantityBytes('1.5Ki')).toBe(1536);
     expect(quantityBytes('20 Gi')).toBeUndefined();
+  });
+});
+
+describe('fieldOrigin', () => {
+  const volume = ['components', 'applications', 'apps', 'paperless', 'volumes', 'data'];
+  const origin = {
+    path: volume,
+    fields: {
+      'spec.storageClassName': [...volume, 'tier'],
+      'spec.resources.requests.storage': [...volume, 'size'],
+      spec: [...volume, 'spec'],
+    },
+  };
+
+  it("places a field at its own setting, else its closest listed parent's, else the object's", () => {
+    expect(fieldOrigin(origin, 'spec.storageClassName')).toEqual([...volume, 'tier']);
+    expect(fieldOrigin(origin, 'spec.resources.requests.storage')).toEqual([...volume, 'size']);
+    expect(fieldOrigin(origin, 'spec.accessModes')).toEqual([...volume, 'spec']);
+    expect(fieldOrigin(origin, 'metadata.labels')).toEqual(volume);
+    expect(fieldOrigin({ path: volume }, 'spec.storageClassName')).toEqual(volume);
+  });
+
+  it('knows nothing of an object without an origin', () => {
+    expect(fieldOrigin(undefined, 'spec.storageClassName')).toBeUndefined();
   });
 });

@@ -6,6 +6,8 @@
 // with `Replace=true,Force=true` in its own sync options (gitops-engine `pkg/sync/sync_context.go`:
 // `kubectl replace --force`), and runs a hook anew on every sync: neither is compared here.
 
+import type { ManifestOrigin } from './contract.js';
+import type { PathSegment } from './issues.js';
 import { objectSyncOptions } from './sync-options.js';
 import type { KubeObject } from './types.js';
 
@@ -13,6 +15,8 @@ import type { KubeObject } from './types.js';
 export interface ImmutableChange {
   /** `<kind> <namespace>/<name>` (or `<kind> <name>` for a cluster-scoped object). */
   readonly object: string;
+  /** The object as rendered now (one of `after`). */
+  readonly subject: KubeObject;
   /** The field, e.g. `spec.storageClassName`. */
   readonly field: string;
   readonly before: unknown;
@@ -197,6 +201,7 @@ export function immutableChanges(
       if (canonical(was) === canonical(is)) continue;
       changes.push({
         object: describe(object),
+        subject: object,
         field: path.join('.'),
         before: was,
         after: is,
@@ -211,6 +216,7 @@ export function immutableChanges(
       if (wasBytes !== undefined && isBytes !== undefined && isBytes < wasBytes) {
         changes.push({
           object: describe(object),
+          subject: object,
           field: 'spec.resources.requests.storage',
           before: was,
           after: is,
@@ -221,4 +227,21 @@ export function immutableChanges(
     }
   }
   return changes;
+}
+
+/**
+ * The definition's place of the setting behind one field of an object (`spec.storageClassName`):
+ * the field's own origin, else its closest listed parent's, else the object's; `undefined`
+ * where the object's origin is unknown.
+ */
+export function fieldOrigin(
+  origin: ManifestOrigin | undefined,
+  field: string,
+): readonly PathSegment[] | undefined {
+  if (origin === undefined) return undefined;
+  for (let at = field; at.length > 0; at = at.slice(0, Math.max(0, at.lastIndexOf('.')))) {
+    const found = origin.fields?.[at];
+    if (found !== undefined) return found;
+  }
+  return origin.path;
 }

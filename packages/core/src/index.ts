@@ -56,6 +56,8 @@ export type {
   FlowPort,
   GroupKind,
   JsonSchema,
+  ManifestOrigin,
+  ManifestOrigins,
   MonitorDeclaration,
   MonitorTarget,
   NodeLifecycle,
@@ -137,7 +139,12 @@ export {
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
 export type { ImmutableChange } from './immutable-fields.js';
-export { hasImmutableFields, immutableChanges, quantityBytes } from './immutable-fields.js';
+export {
+  fieldOrigin,
+  hasImmutableFields,
+  immutableChanges,
+  quantityBytes,
+} from './immutable-fields.js';
 export type {
   Issue,
   IssueInput,

@@ -20,6 +20,7 @@ import {
   error,
   type Issue,
   type KubeObject,
+  type ManifestOrigin,
   type NodeLifecycle,
   type NodeRebootWait,
   type RenderCluster,
@@ -45,6 +46,7 @@ import {
 import { longhornFlows } from './flows.js';
 import type { LonghornSettings } from './generated/settings.js';
 import {
+  claimOrigin,
   persistentVolumeClaim,
   recurringJobs,
   scratchClassName,
@@ -929,12 +931,20 @@ function claimsFor(entry: RenderCluster<Settings>): ConsumerManifests[] {
   const out: ConsumerManifests[] = [];
   for (const peer of entry.others) {
     const manifests: { [key: string]: KubeObject } = {};
+    const origins: { [key: string]: ManifestOrigin } = {};
     for (const volume of peer.contribution.volumes ?? []) {
-      manifests[`persistentvolumeclaim-${volume.namespace}-${volume.name}`] =
-        persistentVolumeClaim(volume);
+      const key = `persistentvolumeclaim-${volume.namespace}-${volume.name}`;
+      manifests[key] = persistentVolumeClaim(volume);
+      const origin = claimOrigin(volume);
+      if (origin !== undefined) origins[key] = origin;
     }
     if (Object.keys(manifests).length > 0) {
-      out.push({ component: peer.component, cluster: entry.cluster.name, manifests });
+      out.push({
+        component: peer.component,
+        cluster: entry.cluster.name,
+        manifests,
+        ...(Object.keys(origins).length > 0 ? { origins } : {}),
+      });
     }
   }
   return out;

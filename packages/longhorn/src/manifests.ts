@@ -1,5 +1,5 @@
 // The objects charts/longhorn and its consumers' charts hold, as plain data. Pure.
-import type { KubeObject, VolumeRequest } from '@homelab/core';
+import type { KubeObject, ManifestOrigin, PathSegment, VolumeRequest } from '@homelab/core';
 import { LONGHORN_NAMESPACE, type ResolvedTier } from './settings.js';
 import { LONGHORN_CSI_DRIVER } from './versions.js';
 
@@ -179,6 +179,22 @@ export function recurringJobGroupLabel(group: string): string {
  * controller copies a source claim's recurring-job labels onto its volume at every reconcile
  * (`syncPVCRecurringJobLabels`, every 30 s at the latest), so the volume follows its tier again.
  */
+/**
+ * Where the definition has what made the claim of `volume` (`persistentVolumeClaim`): the
+ * volume, and per field the setting it is made from (the class from the tier, the access modes
+ * from the access mode, the request from the size), as the consumer says; `undefined` where the
+ * consumer says nothing.
+ */
+export function claimOrigin(volume: VolumeRequest): ManifestOrigin | undefined {
+  if (volume.origin === undefined) return undefined;
+  const fields: { [field: string]: readonly PathSegment[] } = {};
+  const { tier, size, accessMode } = volume.origins ?? {};
+  if (tier !== undefined) fields['spec.storageClassName'] = tier;
+  if (accessMode !== undefined) fields['spec.accessModes'] = accessMode;
+  if (size !== undefined) fields['spec.resources.requests.storage'] = size;
+  return { path: volume.origin, ...(Object.keys(fields).length > 0 ? { fields } : {}) };
+}
+
 export function persistentVolumeClaim(volume: VolumeRequest): KubeObject {
   return {
     apiVersion: 'v1',

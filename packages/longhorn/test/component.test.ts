@@ -603,6 +603,37 @@ describe('declared volumes', () => {
         resources: { requests: { storage: '20Gi' } },
       },
     });
+    // Nothing of where it comes from is in the chart: no origin was given.
+    const own = run.components.components.find((entry) => entry.component.name === 'app');
+    expect(own?.output.origins).toBeUndefined();
+  });
+
+  test("say which of the consumer's settings made the claim and each of its fields", () => {
+    const at = ['clusters', 0, 'components', 'app', 'volumes', 'data'];
+    const app = consumer('app', [
+      {
+        name: 'data',
+        namespace: 'paperless',
+        size: '20Gi',
+        tier: 'fast-storage',
+        origin: at,
+        origins: { size: [...at, 'size'], tier: [...at, 'tier'], accessMode: [...at, 'mode'] },
+      },
+    ]);
+    const run = runLonghorn(definition(), [app]);
+    const own = run.components.components.find((entry) => entry.component.name === 'app');
+    expect(own?.output.origins?.[run.platform.clusters[0]?.name ?? '']).toEqual({
+      'persistentvolumeclaim-paperless-data': {
+        path: at,
+        fields: {
+          'spec.storageClassName': [...at, 'tier'],
+          'spec.accessModes': [...at, 'mode'],
+          'spec.resources.requests.storage': [...at, 'size'],
+        },
+      },
+    });
+    // and the claim itself is the same as without them
+    expect(JSON.stringify(own?.output.chart)).not.toContain('origin');
   });
 });
 
