@@ -431,5 +431,12 @@ describe('runbook', () => {
     const off = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     const offText = off.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(offText).not.toContain("## The nodes' firewall");
+    // Adding a node: the role patches always change (the rules list every node's address).
+    const adding = (t: string) =>
+      t.slice(t.indexOf('### Adding a node'), t.indexOf('Regenerate the machine'));
+    expect(adding(text)).toContain(
+      "with the nodes'\nfirewall, always: its rules list every node's address, and the running nodes drop the new\nnode's trustd, etcd, kubelet and tunnel connections until they have the new rules), apply\nthem to the running nodes first",
+    );
+    expect(adding(offText)).not.toContain('firewall');
   });
 });
