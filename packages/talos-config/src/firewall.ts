@@ -46,8 +46,13 @@ export const GATEWAY_LISTENER_PORTS: readonly number[] = [80, 443];
 /** Cilium's BGP speaker. */
 export const BGP_PORT = 179;
 
-/** Talos' default CNI, flannel (no CNI component): its VXLAN backend's default port. */
-export const FLANNEL_NODE_PORTS: readonly FlowPort[] = [{ port: 8472, protocol: 'UDP' }];
+/**
+ * Talos' default CNI, flannel (no CNI component): Talos renders its net-conf with the VXLAN
+ * backend on 4789 (internal/app/machined/pkg/controllers/k8s/internal/k8stemplates/flannel.go,
+ * `netConf.Backend.Port = 4789` at v1.11.6, v1.12.11 and v1.13.9), not flannel's own default
+ * 8472.
+ */
+export const FLANNEL_NODE_PORTS: readonly FlowPort[] = [{ port: 4789, protocol: 'UDP' }];
 
 /**
  * The ports host-network agents open to the other nodes, by the component that declares them

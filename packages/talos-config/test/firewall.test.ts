@@ -337,12 +337,12 @@ describe('one-node cluster', () => {
 });
 
 describe("without a CNI component (Talos' flannel)", () => {
-  it("opens flannel's VXLAN port 8472/udp between the nodes", () => {
+  it("opens the VXLAN port Talos gives its flannel, 4789/udp (not flannel's default 8472), between the nodes", () => {
     const r = talos([haCluster()], [longhorn]);
     expect(rules(docs(r.files, 'clusters/prod/talos/worker.yaml'))).toEqual([
       { name: 'homelab-apid', protocol: 'tcp', ports: [50000], from: ['0.0.0.0/0'] },
       { name: 'homelab-nodes-tcp', protocol: 'tcp', ports: [10250], from: NODES },
-      { name: 'homelab-nodes-udp', protocol: 'udp', ports: [8472], from: NODES },
+      { name: 'homelab-nodes-udp', protocol: 'udp', ports: [4789], from: NODES },
     ]);
   });
 });
@@ -416,7 +416,7 @@ describe('node ports a component declares (TalosNeeds.nodePorts)', () => {
       });
     expect(clusters(r.files)).toEqual([]);
     const issues = clusters(files);
-    expect(issues.map((i) => `${i.output} ${i.value}`)).toEqual([`${path} 8472/udp`]);
+    expect(issues.map((i) => `${i.output} ${i.value}`)).toEqual([`${path} 4789/udp`]);
     expect(issues[0]?.message).toContain("(flannel's agents between nodes)");
   });
 });
