@@ -19,7 +19,9 @@ import {
   findHelm,
   flowProblems,
   gatekeeperEngineProblems,
+  hostConnections,
   hostDnsRoutingConflict,
+  hostFirewallProblems,
   lintArgs,
   listDefaultProblems,
   liveRenderDifferences,
@@ -31,11 +33,13 @@ import {
   podSecurityOf,
   prepareChart,
   REPO,
+  type RenderedDocument,
   remoteSchemaRefs,
   renderDrift,
   renderedPods,
   renderedSourceProblems,
   renderedWebhooks,
+  roleFirewall,
   routeBackendProblems,
   schemaProblems,
   splitHelmOutput,
@@ -1259,6 +1263,142 @@ describe('webhooks the API server calls', () => {
     ).toEqual([
       'ValidatingWebhookConfiguration guard a.guard.io (Service guard/guard:443): the Service is not rendered',
       'CustomResourceDefinition things.guard.io (conversion) (Service guard/guard:9443): the Service is not rendered',
+    ]);
+  });
+});
+
+describe("connections to host-network ports against the nodes' Talos firewall", () => {
+  const doc = (object: unknown): RenderedDocument => ({
+    source: 'test.yaml',
+    object: object as KubeObject,
+  });
+  const agent = doc({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: 'system' },
+    spec: {
+      template: {
+        metadata: { labels: { app: 'agent' } },
+        spec: {
+          hostNetwork: true,
+          containers: [
+            {
+              name: 'agent',
+              ports: [
+                { name: 'webhook', containerPort: 9443 },
+                { name: 'metrics', containerPort: 9100 },
+              ],
+            },
+          ],
+        },
+      },
+    },
+  });
+  const service = (name: string, port: number, targetPort: number | string) =>
+    doc({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'system', labels: { app: name } },
+      spec: { selector: { app: 'agent' }, ports: [{ name: 'p', port, targetPort }] },
+    });
+  const webhook = doc({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'agent' },
+    webhooks: [
+      {
+        name: 'a.example',
+        clientConfig: { service: { name: 'agent-webhook', namespace: 'system', port: 443 } },
+      },
+    ],
+  });
+  const etcd = [
+    doc({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'etcd', namespace: 'system', labels: { app: 'etcd' } },
+      spec: { clusterIP: 'None', ports: [{ name: 'p', port: 2381, targetPort: 2381 }] },
+    }),
+    doc({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'etcd', namespace: 'system' },
+      subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ name: 'p', port: 2381 }] }],
+    }),
+  ];
+  const monitor = (app: string) =>
+    doc({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: app, namespace: 'monitoring' },
+      spec: {
+        selector: { matchLabels: { app } },
+        namespaceSelector: { matchNames: ['system'] },
+        endpoints: [{ port: 'p' }],
+      },
+    });
+  const documents = [
+    agent,
+    service('agent-webhook', 443, 'webhook'),
+    service('agent-metrics', 9100, 9100),
+    service('agent-unused', 9999, 9999),
+    webhook,
+    monitor('agent-metrics'),
+    monitor('etcd'),
+    ...etcd,
+  ];
+  const objects = documents.map(({ object }) => object);
+  const nodes = ['10.0.0.1', '10.0.0.2'];
+  const patch = (rules: string) =>
+    `apiVersion: v1alpha1\nkind: NetworkDefaultActionConfig\ningress: block\n${rules}`;
+  const rule = (ports: string, subnets: string[]) =>
+    `---\napiVersion: v1alpha1\nkind: NetworkRuleConfig\nname: r${ports}\nportSelector:\n  ports:\n    - ${ports}\n  protocol: tcp\ningress:\n${subnets.map((s) => `  - subnet: ${s}\n`).join('')}`;
+  const everything = ['10.244.0.0/16', '10.0.0.1/32', '10.0.0.2/32'];
+
+  it('finds what a monitor, a webhook and Endpoints on the nodes dial, and lists a Service nothing dials', () => {
+    const { connections, unused } = hostConnections(objects, documents, nodes);
+    expect(unused).toEqual(['Service system/agent-unused']);
+    expect(connections.map((c) => [c.port, c.from, c.at])).toEqual([
+      [9443, 'control-planes', undefined],
+      [9100, 'pods', undefined],
+      [2381, 'pods', ['10.0.0.1']],
+    ]);
+  });
+
+  it('passes rules that allow each port from its callers, on the nodes the target runs on', () => {
+    const firewalls = [
+      roleFirewall(
+        'controlplane',
+        ['10.0.0.1'],
+        patch(rule('2381', everything) + rule('9100', everything) + rule('9443', ['10.0.0.1/32'])),
+      ),
+      roleFirewall(
+        'worker',
+        ['10.0.0.2'],
+        patch(rule('9100', everything) + rule('9443', ['10.0.0.1/32'])),
+      ),
+    ];
+    const { connections } = hostConnections(objects, documents, nodes);
+    expect(hostFirewallProblems(connections, firewalls, '10.244.0.0/16')).toEqual([]);
+  });
+
+  it('fails a webhook port not allowed from the control planes, and a scraped port allowed from the pod CIDR only (broken on purpose)', () => {
+    const firewalls = [
+      roleFirewall(
+        'controlplane',
+        ['10.0.0.1'],
+        patch(rule('2381', everything) + rule('9100', everything)),
+      ),
+      roleFirewall(
+        'worker',
+        ['10.0.0.2'],
+        patch(rule('9100', ['10.244.0.0/16']) + rule('9443', ['10.0.0.1/32'])),
+      ),
+    ];
+    const { connections } = hostConnections(objects, documents, nodes);
+    expect(hostFirewallProblems(connections, firewalls, '10.244.0.0/16')).toEqual([
+      'ValidatingWebhookConfiguration agent a.example (the API server) through Service system/agent-webhook:443: port 9443/TCP on the controlplane nodes is not allowed from 10.0.0.1/32 by their Talos patch (NetworkRuleConfig): the node drops those connections',
+      'ServiceMonitor monitoring/agent-metrics through Service system/agent-metrics:9100: port 9100/TCP on the worker nodes is not allowed from 10.0.0.1/32, 10.0.0.2/32 by their Talos patch (NetworkRuleConfig): the node drops those connections',
     ]);
   });
 });

@@ -40,6 +40,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChartRender,
   chartTemplateFiles,
+  ciliumConfigNodePorts,
   clientSideApplyOf,
   clusterCrdSchemas,
   committedOutputRenders,
@@ -48,12 +49,15 @@ import {
   discoverRenders,
   finalizerDiffHooks,
   findHelm,
+  firewallAllows,
   flowProblems,
   gatekeeperEngineProblems,
   type HelmResult,
   helmSuiteRuns,
   helmWarnings,
+  hostConnections,
   hostDnsRoutingConflict,
+  hostFirewallProblems,
   IN_CI,
   lintArgs,
   listDefaultProblems,
@@ -67,10 +71,12 @@ import {
   prepareChart,
   REPO,
   type RenderedDocument,
+  type RoleFirewall,
   renderDrift,
   renderedPods,
   renderedSourceProblems,
   renderedWebhooks,
+  roleFirewall,
   rotationGuideEntries,
   rotationGuideProblems,
   rotationPatchProblems,
@@ -1148,6 +1154,172 @@ suite(title, () => {
       }
       // Staging and prod run SPIRE.
       expect(checked).toBeGreaterThan(0);
+    });
+
+    /** Each role's firewall from the cluster's generated patches, with the nodes of that role. */
+    function clusterFirewalls(cluster: string): {
+      firewalls: RoleFirewall[];
+      podCidr: string;
+      nodes: string[];
+    } {
+      const resolved = built?.platform?.clusters.find((candidate) => candidate.name === cluster);
+      if (resolved === undefined) expect.fail(`${cluster}: not in the build of platform.yaml`);
+      const firewalls = (['controlplane', 'worker'] as const).flatMap((role) => {
+        const file = join(REPO, 'clusters', cluster, 'talos', `${role}.yaml`);
+        if (!existsSync(file)) return [];
+        const nodes = resolved.nodes
+          .filter((node) => node.role === role)
+          .map((node) => node.address);
+        return [roleFirewall(role, nodes, readFileSync(file, 'utf8'))];
+      });
+      return {
+        firewalls,
+        podCidr: resolved.network.podCidr,
+        nodes: resolved.nodes.map((node) => node.address),
+      };
+    }
+
+    it("lets through each node's Talos firewall every connection the rendered objects make to a host-network port (Services of host-network pods a monitor, webhook, route or client dials; Endpoints on the nodes)", () => {
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const { firewalls, podCidr, nodes } = clusterFirewalls(cluster);
+        const documents = namespacedDocuments(cluster);
+        const objects = documents.map(({ object }) => object);
+        const { connections, unused } = hostConnections(objects, documents, nodes);
+        checked += connections.length;
+        if (unused.length > 0) {
+          console.log(
+            `helm suite: ${cluster}: host-network Services nothing rendered dials: ${unused.join(', ')}`,
+          );
+        }
+        expect(hostFirewallProblems(connections, firewalls, podCidr), cluster).toEqual([]);
+      }
+      expect(checked).toBeGreaterThan(0);
+      console.log(
+        `helm suite: ${checked} connection(s) to host-network ports, each allowed by the nodes' firewall`,
+      );
+    });
+
+    it("finds a host port an upstream chart moves (Cilium's agent metrics on 9972), or a rule the firewall loses (node-exporter's 9100), dropped by the nodes (broken on purpose)", () => {
+      for (const { cluster } of discovery.clusters) {
+        const { firewalls, podCidr, nodes } = clusterFirewalls(cluster);
+        const documents = namespacedDocuments(cluster);
+        // Cilium's agent container port `prometheus` moved: its Service targets the name.
+        const moved = documents.map((document) =>
+          document.object.kind === 'DaemonSet' && document.object.metadata.name === 'cilium'
+            ? {
+                ...document,
+                object: JSON.parse(
+                  JSON.stringify(document.object).replaceAll(
+                    '"containerPort":9962',
+                    '"containerPort":9972',
+                  ),
+                ) as KubeObject,
+              }
+            : document,
+        );
+        const movedObjects = moved.map(({ object }) => object);
+        const agent = hostFirewallProblems(
+          hostConnections(movedObjects, moved, nodes).connections,
+          firewalls,
+          podCidr,
+        );
+        expect(agent, cluster).toContainEqual(
+          expect.stringMatching(
+            /^ServiceMonitor monitoring\/cilium-agent through Service kube-system\/cilium-agent:9962: port 9972\/TCP on the (controlplane|worker) nodes is not allowed from 10\.244\.0\.0\/16/,
+          ),
+        );
+        // node-exporter's port gone from every rule.
+        const lost = firewalls.map((firewall) => ({
+          ...firewall,
+          rules: firewall.rules.map((rule) => ({
+            ...rule,
+            ports: rule.ports.filter(([lo, hi]) => !(lo <= 9100 && 9100 <= hi)),
+          })),
+        }));
+        const objects = documents.map(({ object }) => object);
+        expect(
+          hostFirewallProblems(
+            hostConnections(objects, documents, nodes).connections,
+            lost,
+            podCidr,
+          ),
+          cluster,
+        ).toContainEqual(
+          expect.stringContaining(
+            'ServiceMonitor monitoring/node-exporter through Service monitoring/node-exporter:9100: port 9100/TCP on the controlplane nodes is not allowed from',
+          ),
+        );
+      }
+    });
+
+    /** The cilium-config Helm rendered for a cluster, if Cilium is deployed there. */
+    function ciliumConfig(cluster: string): { [key: string]: unknown } | undefined {
+      const config = [...rendered.entries()]
+        .filter(([render]) => render.cluster === cluster)
+        .flatMap(([, result]) => result.documents ?? [])
+        .find(
+          ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'cilium-config',
+        );
+      return config === undefined
+        ? undefined
+        : ((config.object as { data?: { [key: string]: unknown } }).data ?? {});
+    }
+
+    /** What the role patches drop of the node-to-node ports a cilium-config opens. */
+    function ciliumNodePortProblems(cluster: string, data: { [key: string]: unknown }): string[] {
+      const { firewalls, nodes } = clusterFirewalls(cluster);
+      const problems: string[] = [];
+      for (const { port, protocol, why } of ciliumConfigNodePorts(data)) {
+        for (const firewall of firewalls) {
+          if (firewall.nodes.length === 0) continue;
+          const missing = nodes
+            .map((node) => `${node}/32`)
+            .filter((source) => !firewallAllows(firewall, port, protocol, source));
+          if (missing.length > 0) {
+            problems.push(
+              `${cluster} ${firewall.role}: ${port}/${protocol} (${why}) not allowed from ${missing.join(', ')}`,
+            );
+          }
+        }
+      }
+      return problems;
+    }
+
+    it('allows between the nodes every port the agents open by the cilium-config Helm renders (tunnel, health, Hubble, mutual authentication)', () => {
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const data = ciliumConfig(cluster);
+        if (data === undefined) continue;
+        checked++;
+        expect(ciliumConfigNodePorts(data).length, cluster).toBeGreaterThanOrEqual(3);
+        expect(ciliumNodePortProblems(cluster, data), cluster).toEqual([]);
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+
+    it("finds a Geneve tunnel, or a moved health port, the nodes' firewall drops (broken on purpose)", () => {
+      for (const { cluster } of discovery.clusters) {
+        const data = ciliumConfig(cluster);
+        if (data === undefined) continue;
+        expect(
+          ciliumNodePortProblems(cluster, {
+            ...data,
+            'tunnel-protocol': 'geneve',
+            'cluster-health-port': '4241',
+          }),
+          cluster,
+        ).toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(
+              /^\S+ controlplane: 6081\/UDP \(the geneve tunnel\) not allowed from /,
+            ),
+            expect.stringMatching(
+              /^\S+ controlplane: 4241\/TCP \(the node health endpoint\) not allowed from /,
+            ),
+          ]),
+        );
+      }
     });
 
     it("leaves pods' DNS working where Talos forwards kube-dns to its host resolver (Cilium's cilium-config against the cluster's Talos patches)", () => {

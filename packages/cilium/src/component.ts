@@ -33,6 +33,7 @@ import { CILIUM_CHECKS } from './checks.js';
 import {
   CILIUM_GATEWAY_CLASS,
   CILIUM_NAMESPACE,
+  CILIUM_NODE_PORTS,
   CILIUM_SECRETS_NAMESPACE,
   KUBE_PRISM_PORT,
   OPERATOR_SELECTOR,
@@ -76,11 +77,15 @@ import {
   spireRecovery,
 } from './zero-trust.js';
 
-/** Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses. */
+/**
+ * Cilium's Talos needs: CNI none, kube-proxy off, KubePrism on the port Cilium uses, and the
+ * ports its agents open to the other nodes (the nodes' ingress firewall allows them).
+ */
 export const CILIUM_TALOS_NEEDS: TalosNeeds = {
   cni: 'none',
   disableKubeProxy: true,
   kubePrism: { port: KUBE_PRISM_PORT },
+  nodePorts: CILIUM_NODE_PORTS,
 };
 
 /** Cilium's cluster name limit (clustermesh identities): lower-case DNS label of ≤ 32 characters. */

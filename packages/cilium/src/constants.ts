@@ -1,3 +1,5 @@
+import type { FlowPort } from '@homelab/core';
+
 /**
  * Port of Talos KubePrism, the node-local load balancer in front of the API servers. Cilium
  * replaces kube-proxy, so it cannot reach the API through a ClusterIP: it talks to
@@ -5,6 +7,24 @@
  * component returns, so the two never disagree.
  */
 export const KUBE_PRISM_PORT = 7445;
+
+/**
+ * What Cilium's agents open to the other nodes at the pinned charts (1.18-1.20, defaults the
+ * platform keeps; cilium-config as Helm renders it): VXLAN (`tunnel-protocol` vxlan, no
+ * `tunnel-port`, so 8472; `routing-mode` tunnel), the node health endpoint (`cluster-health-port`
+ * unset, so 4240; its ICMP echo beside it, which Talos accepts), the Hubble server
+ * (`hubble-listen-address` :4244, dialled by hubble-relay from its node, masqueraded to that
+ * node's address) and mutual authentication (`mesh-auth-mutual-listener-port` 4250: the agent
+ * dials the remote node's address, pkg/auth/mutual_authhandler.go; open on every cluster so
+ * that turning mutual authentication on needs no new firewall rule). The Talos need
+ * `nodePorts` carries them to the nodes' ingress firewall.
+ */
+export const CILIUM_NODE_PORTS = [
+  { port: 8472, protocol: 'UDP' },
+  { port: 4240, protocol: 'TCP' },
+  { port: 4244, protocol: 'TCP' },
+  { port: 4250, protocol: 'TCP' },
+] as const satisfies readonly FlowPort[];
 
 /** GatewayClass the Cilium chart creates. */
 export const CILIUM_GATEWAY_CLASS = 'cilium';

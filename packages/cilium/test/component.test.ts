@@ -182,12 +182,18 @@ describe('capabilities', () => {
     ]);
   });
 
-  test('asks Talos for no CNI, no kube-proxy and KubePrism on 7445 on every cluster', () => {
+  test("asks Talos for no CNI, no kube-proxy, KubePrism on 7445 and its agents' node-to-node ports on every cluster", () => {
     for (const name of ['dev', 'staging', 'prod']) {
       expect(declared[name]?.talos).toEqual({
         cni: 'none',
         disableKubeProxy: true,
         kubePrism: { port: 7445 },
+        nodePorts: [
+          { port: 8472, protocol: 'UDP' },
+          { port: 4240, protocol: 'TCP' },
+          { port: 4244, protocol: 'TCP' },
+          { port: 4250, protocol: 'TCP' },
+        ],
       });
     }
   });

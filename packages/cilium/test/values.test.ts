@@ -93,7 +93,7 @@ describe('Talos-correct base values', () => {
     const talos = declared.dev?.talos;
     expect(cilium('dev').k8sServiceHost).toBe('localhost');
     expect(cilium('dev').k8sServicePort).toBe(talos?.kubePrism?.port);
-    expect(talos).toEqual({ cni: 'none', disableKubeProxy: true, kubePrism: { port: 7445 } });
+    expect(talos?.kubePrism).toEqual({ port: 7445 });
     expect(KUBE_PRISM_PORT).toBe(7445);
   });
 

@@ -730,6 +730,12 @@ export interface TalosNeeds {
   readonly nodes?: { readonly [hostname: string]: TalosNodeNeeds };
   /** Talos' own CoreDNS off (`cluster.coreDNS.disabled`): the component deploys the cluster DNS. */
   readonly disableCoreDns?: boolean;
+  /**
+   * Ports the component's host-network agents open to the other nodes (a CNI's overlay, its
+   * health and peer services): where the nodes' ingress firewall blocks by default, talos-config
+   * allows them on every node from every node's address.
+   */
+  readonly nodePorts?: readonly FlowPort[];
 }
 
 /** What one node needs from Talos: user volumes on its data disks, node labels and annotations. */

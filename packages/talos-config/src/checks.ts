@@ -18,9 +18,9 @@ import {
 } from '@homelab/core';
 import {
   APID_PORT,
-  CILIUM_NODE_PORTS,
   KUBE_API_PORT,
   KUBELET_PORT,
+  nodePortsOf,
   podToHostPorts,
   rulesOf,
 } from './firewall.js';
@@ -410,15 +410,16 @@ function allowed(
  * Where a role's Talos patch blocks inbound connections (NetworkDefaultActionConfig ingress:
  * block), its NetworkRuleConfigs let in what the rendered platform needs on the host: the
  * Kubernetes API and apid from anywhere, the Gateway's listener ports (Cilium's L7 load
- * balancer delivers LoadBalancer traffic through the host's input hook) from anywhere, Cilium's
- * node-to-node ports and the kubelet from every node, and every host port a pod reaches (an
+ * balancer delivers LoadBalancer traffic through the host's input hook) from anywhere, the
+ * node-to-node ports components declare (`talos.nodePorts`; flannel's without a CNI component)
+ * and the kubelet from every node, and every host port a pod reaches (an
  * egress flow to the nodes, a monitor of a host-network target) from the pod CIDR (same node)
  * and every node (another node's pods, masqueraded to its address).
  */
 export const nodeFirewall: SystemCheck = {
   name: 'node-firewall',
   description:
-    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and Cilium's node-to-node ports (VXLAN, health, Hubble peer, mutual auth) from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address.",
+    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and the node-to-node ports components declare (talos.nodePorts: Cilium's VXLAN, health, Hubble peer, mutual auth), or flannel's VXLAN port without a CNI component, from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -455,13 +456,13 @@ export const nodeFirewall: SystemCheck = {
         },
       ];
       const both = ['controlplane', 'worker'];
-      if (run.providers.get('cni') === 'cilium') {
-        for (const p of CILIUM_NODE_PORTS)
+      for (const { source, port: p } of nodePortsOf(run)) {
+        for (let port = p.port; port <= (p.endPort ?? p.port); port++)
           needs.push({
-            port: p.port,
+            port,
             protocol: p.protocol === 'TCP' ? 'tcp' : 'udp',
             sources: nodes,
-            why: "Cilium's agents between nodes",
+            why: `${source}'s agents between nodes`,
             roles: both,
           });
       }

@@ -47,22 +47,32 @@ export const GATEWAY_LISTENER_PORTS: readonly number[] = [80, 443];
 export const BGP_PORT = 179;
 
 /**
- * What Cilium's agents open to the other nodes at the pinned charts (1.18-1.20, defaults the
- * platform keeps): VXLAN (`tunnel-protocol` vxlan, `tunnel-port` 0 = 8472; routing mode tunnel),
- * the node health endpoint (`cluster-health-port` 4240, ICMP echo beside it, which Talos
- * accepts), the Hubble peer service (`hubble-listen-address` :4244, dialled by the other agents'
- * peer services and by hubble-relay) and mutual authentication (`mesh-auth-mutual-listener-port`
- * 4250, staging and production).
+ * Talos' default CNI, flannel (no CNI component): Talos renders its net-conf with the VXLAN
+ * backend on 4789 (internal/app/machined/pkg/controllers/k8s/internal/k8stemplates/flannel.go,
+ * `netConf.Backend.Port = 4789` at v1.11.6, v1.12.11 and v1.13.9), not flannel's own default
+ * 8472.
  */
-export const CILIUM_NODE_PORTS: readonly FlowPort[] = [
-  { port: 8472, protocol: 'UDP' },
-  { port: 4240, protocol: 'TCP' },
-  { port: 4244, protocol: 'TCP' },
-  { port: 4250, protocol: 'TCP' },
-];
+export const FLANNEL_NODE_PORTS: readonly FlowPort[] = [{ port: 4789, protocol: 'UDP' }];
 
-/** Talos' default CNI, flannel (no CNI component): its VXLAN backend's default port. */
-export const FLANNEL_NODE_PORTS: readonly FlowPort[] = [{ port: 8472, protocol: 'UDP' }];
+/**
+ * The ports host-network agents open to the other nodes, by the component that declares them
+ * (its Talos need `nodePorts`: Cilium's VXLAN, health, Hubble and mutual-auth ports), and
+ * flannel's VXLAN port where no component installs the CNI (Talos' default, talos-config's own
+ * knowledge).
+ */
+export function nodePortsOf(
+  run: ClusterRun,
+): { readonly source: string; readonly port: FlowPort }[] {
+  const out: { source: string; port: FlowPort }[] = [];
+  let cni = false;
+  for (const component of run.order) {
+    const needs = run.contributions.get(component)?.talos;
+    if (needs?.cni !== undefined) cni = true;
+    for (const port of needs?.nodePorts ?? []) out.push({ source: component, port });
+  }
+  if (!cni) for (const port of FLANNEL_NODE_PORTS) out.push({ source: 'flannel', port });
+  return out;
+}
 
 /** Any source of the node's address family. */
 function anySource(cluster: ResolvedCluster): string {
@@ -117,7 +127,7 @@ export interface FirewallInput {
   readonly cluster: ResolvedCluster;
   /** Host ports pods reach (`podToHostPorts`). */
   readonly podPorts: readonly FlowPort[];
-  /** Ports the CNI's agents open between nodes (Cilium: `CILIUM_NODE_PORTS`). */
+  /** Ports host-network agents open between nodes (`nodePortsOf`). */
   readonly nodePorts: readonly FlowPort[];
   /** Listener ports of the Gateway, on the LoadBalancer addresses (any node may hold them). */
   readonly gatewayPorts: readonly number[];

@@ -15,11 +15,10 @@ import {
 import { clusterBaseline, withBaseline } from './baseline.js';
 import { type ExtensionRequest, officialExtensionIssues } from './extensions.js';
 import {
-  CILIUM_NODE_PORTS,
-  FLANNEL_NODE_PORTS,
   firewallDocuments,
   firewallRules,
   GATEWAY_LISTENER_PORTS,
+  nodePortsOf,
   podToHostPorts,
 } from './firewall.js';
 import { buildPatches, type ClusterPatches, type TalosDocument } from './patches.js';
@@ -315,12 +314,7 @@ export function renderTalos(
         : {
             cluster,
             podPorts: podToHostPorts(run),
-            nodePorts:
-              run.providers.get('cni') === 'cilium'
-                ? CILIUM_NODE_PORTS
-                : merged.merged.cni === undefined
-                  ? FLANNEL_NODE_PORTS
-                  : [],
+            nodePorts: nodePortsOf(run).map(({ port }) => port),
             gatewayPorts: run.facts.gateway === undefined ? [] : GATEWAY_LISTENER_PORTS,
           };
     const withFirewall = (documents: TalosDocument[], role: 'controlplane' | 'worker') =>

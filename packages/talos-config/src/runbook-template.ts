@@ -671,9 +671,11 @@ export KUBECONFIG="$TALOS_DIR/kubeconfig"
 
 Add the node to the definition, run \`pnpm build\` and commit: this runbook then lists it, with
 its patch. When the build changed \`controlplane.yaml\` or \`worker.yaml\` too (the first worker
-of a cluster, for one, takes the workloads off the control planes), apply them to the running
-nodes first ("Later: changing Talos settings"). Regenerate the machine configs from the current
-patches (as there: only them, keeping \`talosconfig\`):
+of a cluster, for one, takes the workloads off the control planes{{#if firewall}}; with the nodes'
+firewall, always: its rules list every node's address, and the running nodes drop the new
+node's trustd, etcd, kubelet and tunnel connections until they have the new rules{{/if}}), apply
+them to the running nodes first ("Later: changing Talos settings"). Regenerate the machine
+configs from the current patches (as there: only them, keeping \`talosconfig\`):
 
 \`\`\`sh
 {{> genConfig}}

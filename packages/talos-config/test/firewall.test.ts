@@ -24,7 +24,19 @@ import {
 /** Cilium as the CNI provider (its Talos needs), and a metrics provider scraping the hosts. */
 const cilium = component(
   'cilium',
-  { talos: { cni: 'none', disableKubeProxy: true, kubePrism: { port: 7445 } } },
+  {
+    talos: {
+      cni: 'none',
+      disableKubeProxy: true,
+      kubePrism: { port: 7445 },
+      nodePorts: [
+        { port: 8472, protocol: 'UDP' },
+        { port: 4240, protocol: 'TCP' },
+        { port: 4244, protocol: 'TCP' },
+        { port: 4250, protocol: 'TCP' },
+      ],
+    },
+  },
   { provides: ['cni'] },
 );
 const metrics = component('metrics', {
@@ -325,13 +337,87 @@ describe('one-node cluster', () => {
 });
 
 describe("without a CNI component (Talos' flannel)", () => {
-  it("opens flannel's VXLAN port 8472/udp between the nodes", () => {
+  it("opens the VXLAN port Talos gives its flannel, 4789/udp (not flannel's default 8472), between the nodes", () => {
     const r = talos([haCluster()], [longhorn]);
     expect(rules(docs(r.files, 'clusters/prod/talos/worker.yaml'))).toEqual([
       { name: 'homelab-apid', protocol: 'tcp', ports: [50000], from: ['0.0.0.0/0'] },
       { name: 'homelab-nodes-tcp', protocol: 'tcp', ports: [10250], from: NODES },
-      { name: 'homelab-nodes-udp', protocol: 'udp', ports: [8472], from: NODES },
+      { name: 'homelab-nodes-udp', protocol: 'udp', ports: [4789], from: NODES },
     ]);
+  });
+});
+
+describe('node ports a component declares (TalosNeeds.nodePorts)', () => {
+  // Another CNI: its own overlay (Geneve, 6081/udp) and a port range, from its Talos needs only.
+  const other = component(
+    'other-cni',
+    {
+      talos: {
+        cni: 'none',
+        nodePorts: [
+          { port: 6081, protocol: 'UDP' },
+          { port: 7000, endPort: 7002, protocol: 'TCP' },
+        ],
+      },
+    },
+    { provides: ['cni'] },
+  );
+
+  it("opens the declared ports between the nodes, and not flannel's (the component installs the CNI)", () => {
+    const r = talos([haCluster()], [other, longhorn]);
+    expect(r.issues).toEqual([]);
+    expect(rules(docs(r.files, 'clusters/prod/talos/worker.yaml'))).toEqual([
+      { name: 'homelab-apid', protocol: 'tcp', ports: [50000], from: ['0.0.0.0/0'] },
+      { name: 'homelab-nodes-tcp', protocol: 'tcp', ports: ['7000-7002', 10250], from: NODES },
+      { name: 'homelab-nodes-udp', protocol: 'udp', ports: [6081], from: NODES },
+    ]);
+  });
+
+  it('node-firewall names the declaring component for a declared port the patch leaves out (broken on purpose)', () => {
+    const r = talos([haCluster()], [other, longhorn]);
+    const path = 'clusters/prod/talos/worker.yaml';
+    const files = r.files.map((f) =>
+      f.path === path ? { ...f, content: f.content.replace('    - 7000-7002\n', '') } : f,
+    );
+    const issues = nodeFirewall.check({
+      platform: r.platform,
+      clusters: r.platform.clusters.map((cluster, index) => ({
+        cluster,
+        run: r.components.clusters[index] as DeployedCluster['run'],
+        applications: [],
+      })),
+      files,
+    });
+    expect(issues.map((i) => `${i.output} ${i.value}`)).toEqual([
+      `${path} 7000/tcp`,
+      `${path} 7001/tcp`,
+      `${path} 7002/tcp`,
+    ]);
+    expect(issues[0]?.message).toContain("(other-cni's agents between nodes)");
+  });
+
+  it("node-firewall fails flannel's VXLAN port left out without a CNI component (broken on purpose)", () => {
+    const r = talos([haCluster()], [longhorn]);
+    const path = 'clusters/prod/talos/controlplane.yaml';
+    const files = r.files.map((f) =>
+      f.path === path
+        ? { ...f, content: f.content.replace(/protocol: udp\n/, 'protocol: tcp\n') }
+        : f,
+    );
+    const clusters = (files_: readonly GeneratedFile[]) =>
+      nodeFirewall.check({
+        platform: r.platform,
+        clusters: r.platform.clusters.map((cluster, index) => ({
+          cluster,
+          run: r.components.clusters[index] as DeployedCluster['run'],
+          applications: [],
+        })),
+        files: files_,
+      });
+    expect(clusters(r.files)).toEqual([]);
+    const issues = clusters(files);
+    expect(issues.map((i) => `${i.output} ${i.value}`)).toEqual([`${path} 4789/udp`]);
+    expect(issues[0]?.message).toContain("(flannel's agents between nodes)");
   });
 });
 
@@ -345,5 +431,12 @@ describe('runbook', () => {
     const off = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     const offText = off.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(offText).not.toContain("## The nodes' firewall");
+    // Adding a node: the role patches always change (the rules list every node's address).
+    const adding = (t: string) =>
+      t.slice(t.indexOf('### Adding a node'), t.indexOf('Regenerate the machine'));
+    expect(adding(text)).toContain(
+      "with the nodes'\nfirewall, always: its rules list every node's address, and the running nodes drop the new\nnode's trustd, etcd, kubelet and tunnel connections until they have the new rules), apply\nthem to the running nodes first",
+    );
+    expect(adding(offText)).not.toContain('firewall');
   });
 });

@@ -98,6 +98,12 @@ export const cilium = asks('cilium', {
   cni: 'none',
   disableKubeProxy: true,
   kubePrism: { port: 7445 },
+  nodePorts: [
+    { port: 8472, protocol: 'UDP' },
+    { port: 4240, protocol: 'TCP' },
+    { port: 4244, protocol: 'TCP' },
+    { port: 4250, protocol: 'TCP' },
+  ],
 });
 
 /** What Longhorn asks of Talos. */

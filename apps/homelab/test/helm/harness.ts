@@ -19,6 +19,7 @@ import { REGISTRY } from '@homelab/cli';
 import {
   ANNOTATIONS_LIMIT_BYTES,
   appliedWithoutLastApplied,
+  cidrContainsCidr,
   composeDefinitionSchema,
   crdSchemas,
   defaultsInsideLists,
@@ -2169,4 +2170,361 @@ export function webhookReachProblems(
     }
   }
   return problems;
+}
+
+/** One role's Talos ingress firewall, read from its generated patch (clusters/<c>/talos/<role>.yaml). */
+export interface RoleFirewall {
+  readonly role: 'controlplane' | 'worker';
+  /** The addresses of the cluster's nodes of this role. */
+  readonly nodes: readonly string[];
+  /** Whether the patch blocks inbound connections (`NetworkDefaultActionConfig` ingress: block). */
+  readonly block: boolean;
+  readonly rules: readonly {
+    readonly protocol: string;
+    readonly ports: readonly (readonly [number, number])[];
+    readonly subnets: readonly string[];
+  }[];
+}
+
+/** The firewall of a role patch's documents (Talos' `NetworkRuleConfig` port and subnet forms). */
+export function roleFirewall(
+  role: 'controlplane' | 'worker',
+  nodes: readonly string[],
+  patch: string,
+): RoleFirewall {
+  let block = false;
+  const rules: RoleFirewall['rules'][number][] = [];
+  for (const document of parseAllDocuments(patch) as { [key: string]: unknown }[]) {
+    if (document === null || typeof document !== 'object') continue;
+    if (document.kind === 'NetworkDefaultActionConfig') block = document.ingress === 'block';
+    if (document.kind !== 'NetworkRuleConfig') continue;
+    const selector = (document.portSelector ?? {}) as { ports?: unknown[]; protocol?: unknown };
+    rules.push({
+      protocol: String(selector.protocol ?? '').toUpperCase(),
+      ports: (selector.ports ?? []).flatMap((entry): [number, number][] => {
+        const match = /^(\d+)(?:-(\d+))?$/.exec(String(entry));
+        return match === null ? [] : [[Number(match[1]), Number(match[2] ?? match[1])]];
+      }),
+      subnets: (Array.isArray(document.ingress) ? document.ingress : []).map((entry) =>
+        String((entry as { subnet?: unknown }).subnet ?? ''),
+      ),
+    });
+  }
+  return { role, nodes, block, rules };
+}
+
+/**
+ * Whether `firewall` lets a new connection to `port`/`protocol` in from every address of
+ * `source` (a CIDR; a node's address as /32 or /128): a rule of that protocol whose port ranges
+ * hold the port and one of whose subnets holds the whole source (Talos' input and prerouting
+ * chains match the source address against the rule's subnets).
+ */
+export function firewallAllows(
+  firewall: RoleFirewall,
+  port: number,
+  protocol: string,
+  source: string,
+): boolean {
+  if (!firewall.block) return true;
+  return firewall.rules.some(
+    (rule) =>
+      rule.protocol === protocol.toUpperCase() &&
+      rule.ports.some(([lo, hi]) => lo <= port && port <= hi) &&
+      rule.subnets.some((subnet) => cidrContainsCidr(subnet, source)),
+  );
+}
+
+/** A connection some rendered object makes to a port of host-network pods or of the nodes. */
+export interface HostConnection {
+  /** What dials, and through which object (a monitor, a webhook, a Service's DNS name). */
+  readonly what: string;
+  readonly port: number;
+  readonly protocol: string;
+  /** `pods`: any pod (the pod CIDR on the same node, another node's address masqueraded). */
+  readonly from: 'pods' | 'control-planes' | 'nodes';
+  /** The node addresses the target runs on; `undefined`: any node (a host-network pod). */
+  readonly at?: readonly string[];
+}
+
+function labelsMatch(
+  selector: { readonly [key: string]: string } | undefined,
+  labels: { readonly [key: string]: string } | undefined,
+): boolean {
+  return (
+    selector !== undefined &&
+    Object.entries(selector).every(([key, value]) => labels?.[key] === value)
+  );
+}
+
+function monitorNamespaces(spec: unknown, own: string): (namespace: string) => boolean {
+  const selector = at(spec, 'namespaceSelector') as
+    | { any?: boolean; matchNames?: string[] }
+    | undefined;
+  if (selector?.any === true) return () => true;
+  if (selector?.matchNames !== undefined) {
+    const names = selector.matchNames;
+    return (namespace) => names.includes(namespace);
+  }
+  return (namespace) => namespace === own;
+}
+
+/**
+ * Every connection the rendered objects (each with its namespace) make to a port of a
+ * host-network pod or of a node's own address: a Service selecting host-network pods (or whose
+ * Endpoints are node addresses) that a ServiceMonitor scrapes, a webhook or APIService names, a
+ * route sends to, or whose DNS name (`<name>.<namespace>.svc`) a rendered object holds (a
+ * client's configuration); a PodMonitor scraping host-network pods. A Service nothing rendered
+ * dials is left out (`unused` lists it): no rule is owed to a port nobody connects to.
+ */
+export function hostConnections(
+  objects: readonly KubeObject[],
+  documents: readonly RenderedDocument[],
+  nodeAddresses: readonly string[],
+): { connections: HostConnection[]; unused: string[] } {
+  const connections: HostConnection[] = [];
+  const unused: string[] = [];
+  const pods = renderedPods(documents, '').filter((pod) => pod.hostNetwork === true);
+  const text = objects.map((object) => JSON.stringify(object)).join('\n');
+  const endpoints = new Map<string, { addresses: string[]; ports: PodPort[] }>();
+  for (const object of objects) {
+    if (object.apiVersion !== 'v1' || object.kind !== 'Endpoints') continue;
+    const subsets = ((object as { subsets?: unknown[] }).subsets ?? []) as {
+      addresses?: { ip?: string }[];
+      ports?: { port: number; protocol?: string; name?: string }[];
+    }[];
+    endpoints.set(`${object.metadata.namespace}/${object.metadata.name}`, {
+      addresses: subsets.flatMap((s) => (s.addresses ?? []).map((a) => a.ip ?? '')),
+      ports: subsets.flatMap((s) =>
+        (s.ports ?? []).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+      ),
+    });
+  }
+  // Who dials each Service, by `<namespace>/<name>`, on which of its ports (undefined: all).
+  const dialled = new Map<
+    string,
+    { what: string; from: HostConnection['from']; port?: number | string }[]
+  >();
+  const dial = (
+    key: string,
+    entry: { what: string; from: HostConnection['from']; port?: number | string },
+  ) => dialled.set(key, [...(dialled.get(key) ?? []), entry]);
+  const services = objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'Service');
+  for (const object of objects) {
+    const namespace = object.metadata.namespace ?? '';
+    if (object.apiVersion === 'monitoring.coreos.com/v1' && object.kind === 'ServiceMonitor') {
+      const selector = at(object.spec, 'selector', 'matchLabels') as { [key: string]: string };
+      const inNamespace = monitorNamespaces(object.spec, namespace);
+      const ports = (at(object.spec, 'endpoints') ?? []) as {
+        port?: string;
+        targetPort?: number | string;
+      }[];
+      for (const service of services) {
+        const where = service.metadata.namespace ?? '';
+        if (!inNamespace(where) || !labelsMatch(selector ?? {}, service.metadata.labels)) continue;
+        for (const endpoint of ports) {
+          dial(`${where}/${service.metadata.name}`, {
+            what: `ServiceMonitor ${namespace}/${object.metadata.name}`,
+            from: 'pods',
+            ...(endpoint.port !== undefined
+              ? { port: endpoint.port }
+              : endpoint.targetPort !== undefined
+                ? { port: endpoint.targetPort }
+                : {}),
+          });
+        }
+      }
+    }
+    if (object.apiVersion === 'monitoring.coreos.com/v1' && object.kind === 'PodMonitor') {
+      const selector = at(object.spec, 'selector', 'matchLabels') as { [key: string]: string };
+      const inNamespace = monitorNamespaces(object.spec, namespace);
+      const ports = (at(object.spec, 'podMetricsEndpoints') ?? []) as {
+        port?: string;
+        portNumber?: number;
+      }[];
+      for (const pod of pods) {
+        if (!inNamespace(pod.namespace) || !labelsMatch(selector ?? {}, pod.labels)) continue;
+        for (const endpoint of ports) {
+          const own = pod.ports.find(
+            (p) => p.name === endpoint.port || p.port === endpoint.portNumber,
+          );
+          if (own === undefined) continue;
+          connections.push({
+            what: `PodMonitor ${namespace}/${object.metadata.name} scraping ${pod.workload} in ${pod.namespace}`,
+            port: own.port,
+            protocol: own.protocol,
+            from: 'pods',
+          });
+        }
+      }
+    }
+    if (object.kind === 'HTTPRoute' || object.kind === 'GRPCRoute' || object.kind === 'TLSRoute') {
+      for (const rule of (at(object.spec, 'rules') ?? []) as {
+        backendRefs?: { name?: string; namespace?: string; port?: number; kind?: string }[];
+      }[]) {
+        for (const ref of rule.backendRefs ?? []) {
+          if ((ref.kind ?? 'Service') !== 'Service' || ref.name === undefined) continue;
+          dial(`${ref.namespace ?? namespace}/${ref.name}`, {
+            what: `${object.kind} ${namespace}/${object.metadata.name} (the Gateway's Envoy on each node)`,
+            from: 'nodes',
+            ...(ref.port !== undefined ? { port: ref.port } : {}),
+          });
+        }
+      }
+    }
+  }
+  for (const webhook of renderedWebhooks(objects)) {
+    dial(`${webhook.namespace}/${webhook.service}`, {
+      what: `${webhook.what} (the API server)`,
+      from: 'control-planes',
+      port: webhook.port,
+    });
+  }
+  for (const service of services) {
+    const namespace = service.metadata.namespace ?? '';
+    const key = `${namespace}/${service.metadata.name}`;
+    const spec = (service.spec ?? {}) as {
+      selector?: { [key: string]: string };
+      ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string }[];
+    };
+    const selected =
+      spec.selector === undefined
+        ? []
+        : pods.filter(
+            (pod) => pod.namespace === namespace && labelsMatch(spec.selector, pod.labels),
+          );
+    const backing = spec.selector === undefined ? endpoints.get(key) : undefined;
+    const onNodes = (backing?.addresses ?? []).filter((address) => nodeAddresses.includes(address));
+    if (selected.length === 0 && onNodes.length === 0) continue;
+    const dns = new RegExp(
+      `\\b${service.metadata.name.replace(/[.-]/g, '\\$&')}\\.${namespace.replace(/[.-]/g, '\\$&')}\\.svc\\b`,
+    );
+    const callers = [
+      ...(dialled.get(key) ?? []),
+      ...(dns.test(text)
+        ? [
+            {
+              what: `a client configured with ${service.metadata.name}.${namespace}.svc`,
+              from: 'pods' as const,
+            },
+          ]
+        : []),
+    ];
+    if (callers.length === 0) {
+      unused.push(`Service ${key}`);
+      continue;
+    }
+    for (const caller of callers) {
+      const ports = (spec.ports ?? []).filter(
+        (p) => caller.port === undefined || p.port === caller.port || p.name === caller.port,
+      );
+      for (const port of ports) {
+        const protocol = port.protocol ?? 'TCP';
+        const target = port.targetPort ?? port.port;
+        const numbers = new Set<number>();
+        for (const pod of selected) {
+          const own = pod.ports.find(
+            (p) =>
+              p.protocol === protocol &&
+              (typeof target === 'string' ? p.name === target : p.port === target),
+          );
+          if (typeof target === 'number') numbers.add(target);
+          else if (own !== undefined) numbers.add(own.port);
+        }
+        if (onNodes.length > 0) {
+          // A Service without selector: its Endpoints' port of the same name, else its port.
+          numbers.add(typeof target === 'number' ? target : port.port);
+        }
+        for (const number of numbers) {
+          connections.push({
+            what: `${caller.what} through Service ${key}:${port.port}`,
+            port: number,
+            protocol,
+            from: caller.from,
+            ...(selected.length === 0 ? { at: onNodes } : {}),
+          });
+        }
+      }
+    }
+  }
+  return { connections, unused };
+}
+
+/**
+ * The connections (`hostConnections`) a node's firewall drops: a role whose nodes a target runs
+ * on, whose patch blocks inbound connections, and that has no rule allowing the port from each
+ * source the caller connects from (`pods`: the pod CIDR, the same node's pods keeping their
+ * address, and every node's address, other nodes' pods masqueraded; `control-planes`: the API
+ * server's nodes; `nodes`: every node).
+ */
+export function hostFirewallProblems(
+  connections: readonly HostConnection[],
+  firewalls: readonly RoleFirewall[],
+  podCidr: string,
+): string[] {
+  const problems: string[] = [];
+  const all = firewalls.flatMap((f) => f.nodes);
+  const controlPlanes = firewalls.filter((f) => f.role === 'controlplane').flatMap((f) => f.nodes);
+  const host = (address: string) => `${address}/${address.includes(':') ? 128 : 32}`;
+  for (const connection of connections) {
+    const sources =
+      connection.from === 'pods'
+        ? [podCidr, ...all.map(host)]
+        : (connection.from === 'control-planes' ? controlPlanes : all).map(host);
+    for (const firewall of firewalls) {
+      if (firewall.nodes.length === 0) continue;
+      if (connection.at !== undefined && !firewall.nodes.some((n) => connection.at?.includes(n)))
+        continue;
+      const missing = sources.filter(
+        (source) => !firewallAllows(firewall, connection.port, connection.protocol, source),
+      );
+      if (missing.length === 0) continue;
+      problems.push(
+        `${connection.what}: port ${connection.port}/${connection.protocol} on the ${firewall.role} nodes is not allowed from ${missing.join(', ')} by their Talos patch (NetworkRuleConfig): the node drops those connections`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * The ports a Cilium agent opens to the other nodes by the cilium-config Helm renders (the
+ * agent's defaults where a key is absent, at 1.18-1.20): the tunnel (`routing-mode` tunnel;
+ * `tunnel-port`, else 8472 for vxlan and 6081 for geneve), the node health endpoint
+ * (`enable-health-checking`; `cluster-health-port`, else 4240), the Hubble server (`enable-hubble`;
+ * the port of `hubble-listen-address`), mutual authentication (`mesh-auth-mutual-enabled`;
+ * `mesh-auth-mutual-listener-port`, else 4250).
+ */
+export function ciliumConfigNodePorts(data: {
+  readonly [key: string]: unknown;
+}): { port: number; protocol: 'TCP' | 'UDP'; why: string }[] {
+  const out: { port: number; protocol: 'TCP' | 'UDP'; why: string }[] = [];
+  const text = (key: string) => (data[key] === undefined ? undefined : String(data[key]));
+  if ((text('routing-mode') ?? 'tunnel') === 'tunnel') {
+    const protocol = text('tunnel-protocol') ?? 'vxlan';
+    const port = Number(text('tunnel-port') ?? 0) || (protocol === 'geneve' ? 6081 : 8472);
+    out.push({ port, protocol: 'UDP', why: `the ${protocol} tunnel` });
+  }
+  if (text('enable-health-checking') !== 'false') {
+    out.push({
+      port: Number(text('cluster-health-port') ?? 4240),
+      protocol: 'TCP',
+      why: 'the node health endpoint',
+    });
+  }
+  const hubble = text('hubble-listen-address');
+  if (text('enable-hubble') === 'true' && hubble !== undefined && hubble !== '') {
+    out.push({
+      port: Number(hubble.slice(hubble.lastIndexOf(':') + 1)),
+      protocol: 'TCP',
+      why: 'the Hubble server',
+    });
+  }
+  if (text('mesh-auth-mutual-enabled') === 'true') {
+    out.push({
+      port: Number(text('mesh-auth-mutual-listener-port') ?? 4250),
+      protocol: 'TCP',
+      why: 'mutual authentication',
+    });
+  }
+  return out;
 }
