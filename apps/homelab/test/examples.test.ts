@@ -168,6 +168,24 @@ describe('examples/compact', () => {
   const talos = (file: string) =>
     parseAllDocuments(readFileSync(join(out, 'clusters/prod/talos', file), 'utf8')) as Obj[];
 
+  it('is valid without a warning: none the owner of a compact cluster could not act on', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(root, 'packages/cli/dist/bin.js'),
+        'validate',
+        '--config',
+        join(root, 'examples/compact/platform.yaml'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('[warning]');
+    expect(result.stdout).toMatch(
+      /^valid: 1 cluster, \d+ files would be generated; checked in \d+ ms$/m,
+    );
+  });
+
   it('generates one production cluster of three control planes that take the workloads', () => {
     expect(readdirSync(join(out, 'clusters'))).toEqual(['prod']);
     expect(readdirSync(join(out, 'clusters/prod/talos/nodes'))).toEqual([

@@ -256,21 +256,11 @@ function operatorFor(
   let strategy: Values | undefined = plan.strategy;
   if (rollout.maxUnavailable === 0 && plan.replicas + rollout.maxSurge > nodes) {
     // The surge pod would wait forever for a node free of the old pods' host ports (e.g. one
-    // replica per node on a three-node cluster): take one replica down first instead. Like
-    // required anti-affinity "when nodes allow", the profile's zero-unavailable rollout gives way
-    // to what the cluster can do, with a warning where the profile asked for it.
+    // replica per node on a three-node cluster): take one replica down first instead, the others
+    // serve meanwhile. Like the profile's own rollouts (haPlan: the surge pod's node is given up
+    // without a warning), no warning: the definition has no operator setting to act on, and a
+    // compact three-node production cluster would carry one for ever.
     strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };
-    if (cluster.profile.rollout === 'rolling-zero-unavailable') {
-      issues.push(
-        warning({
-          code: 'cilium-operator-rollout',
-          path,
-          value: plan.replicas,
-          message: `a rollout with maxUnavailable 0 needs a free node for the surge cilium-operator pod (host ports), but cluster "${cluster.name}" has ${nodes} node(s) for ${plan.replicas} replica(s); the operator rolls out one replica at a time instead`,
-          expected: `one more node for a zero-unavailable rollout (or at most ${Math.max(nodes - 1, 1)} replica(s))`,
-        }),
-      );
-    }
   }
   const effective: HaPlan = { ...plan, strategy };
   issues.push(...checkHaInvariants(cluster, effective, path));

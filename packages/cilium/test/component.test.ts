@@ -364,13 +364,20 @@ describe('issues', () => {
     ]);
   });
 
-  test('production with no free node for the surge operator pod is refused', () => {
+  test('production with no free node for the surge operator pod replaces one replica at a time, without a warning it could not act on', () => {
+    // Given three schedulable control planes and no worker (a compact cluster): three replicas,
+    // one per node (host ports), and no fourth node for a surge pod
     const definition = testDefinition([
       testCluster('prod', 'production', 3, { nodes: testNodes('prod', 3, 3) as AnyJson }),
     ]);
-    expect(found(definition)).toEqual([
-      ['cilium-operator-rollout', ['clusters', 0, 'components', 'cilium', 'operator']],
-    ]);
+    const run = runCilium(definition);
+    expect(run.issues.map((issue) => issue.code)).toEqual([]);
+    const operator = (run.rendered.prod as AnyJson).values.cilium.operator;
+    expect(operator.replicas).toBe(3);
+    expect(operator.updateStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+    });
   });
 
   test('more operator replicas than nodes it can run on is refused', () => {
