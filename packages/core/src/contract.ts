@@ -673,6 +673,14 @@ export interface BootstrapSecret {
   readonly description: string;
   /** Shell commands that create it; values come from the operator's shell, never from Git. */
   readonly commands: readonly string[];
+  /**
+   * Made only where some component declares a Secret (`secrets`) in `namespace` on the cluster:
+   * what the secrets provider reads there (its access token), which a namespace whose Secrets
+   * all belong to components disabled on the cluster never needs. Core drops it elsewhere, so
+   * the runbook neither creates that namespace by hand nor puts one more copy of the credential
+   * into it.
+   */
+  readonly forDeclaredSecrets?: boolean;
 }
 
 /** A step of the bootstrap runbook a component contributes (e.g. "install Cilium"). */
