@@ -210,6 +210,13 @@ export interface CapabilityFacts {
      * is under default deny and holds a backed-up volume (`backupFlows` of core).
      */
     readonly podFlows?: readonly BackupPodFlow[];
+    /**
+     * The restic repositories' common prefix on this cluster, where the provider knows it (its
+     * S3 bucket is in the definition): a volume's repository is
+     * `<resticRepositoryPrefix>/<namespace>/<volume>` (`volumeResticRepository`), the value its
+     * backup Secret's `RESTIC_REPOSITORY` must hold.
+     */
+    readonly resticRepositoryPrefix?: string;
   };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
