@@ -267,7 +267,9 @@ function operatorFor(
           path,
           value: plan.replicas,
           message: `a rollout with maxUnavailable 0 needs a free node for the surge cilium-operator pod (host ports), but cluster "${cluster.name}" has ${nodes} node(s) for ${plan.replicas} replica(s); the operator rolls out one replica at a time instead`,
-          expected: `one more node for a zero-unavailable rollout (or at most ${Math.max(nodes - 1, 1)} replica(s))`,
+          // The operator's replicas and rollout are the profile's, not a Cilium setting: name the
+          // profile keys that change them (for every platform controller), or the node to add.
+          expected: `one more node the operator can run on for a zero-unavailable rollout, or, to accept the one-at-a-time rollout, environments.${cluster.environment}.rollout: rolling (or environments.${cluster.environment}.replicas: ${Math.max(nodes - 1, 1)}; either for every platform controller of the ${cluster.environment} profile)`,
         }),
       );
     }

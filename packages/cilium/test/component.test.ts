@@ -371,6 +371,19 @@ describe('issues', () => {
     expect(found(definition)).toEqual([
       ['cilium-operator-rollout', ['clusters', 0, 'components', 'cilium', 'operator']],
     ]);
+    // The operator's replicas are no Cilium setting: the warning names what silences it.
+    const issue = runCilium(definition).issues.find(
+      (candidate) => candidate.code === 'cilium-operator-rollout',
+    );
+    expect(issue?.expected).toBe(
+      'one more node the operator can run on for a zero-unavailable rollout, or, to accept the one-at-a-time rollout, environments.production.rollout: rolling (or environments.production.replicas: 2; either for every platform controller of the production profile)',
+    );
+    // And what it names does silence it.
+    const accepted = testDefinition(
+      [testCluster('prod', 'production', 3, { nodes: testNodes('prod', 3, 3) as AnyJson })],
+      { environments: { production: { rollout: 'rolling' } } },
+    );
+    expect(found(accepted)).toEqual([]);
   });
 
   test('more operator replicas than nodes it can run on is refused', () => {
