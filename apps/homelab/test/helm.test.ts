@@ -225,6 +225,22 @@ function vendoredCrdBundleObjects(): KubeObject[] {
   return out.filter((object) => object !== null && typeof object === 'object');
 }
 
+/**
+ * Whether Helm renders `kind` (named `name`, when given) on `cluster`. The user's definition may
+ * leave a component off a cluster (monitoring on dev) or name its clusters otherwise: a test of
+ * what a component renders runs on the clusters that have it, never on names of the reference.
+ */
+function rendersOn(cluster: string, kind: string, name?: string): boolean {
+  return [...rendered.entries()].some(
+    ([render, result]) =>
+      render.cluster === cluster &&
+      (result.documents ?? []).some(
+        ({ object }) =>
+          object.kind === kind && (name === undefined || object.metadata.name === name),
+      ),
+  );
+}
+
 /** The documents of a render, failing the test with Helm's own words when there are none. */
 function documentsOf(render: ChartRender): readonly RenderedDocument[] {
   const result = rendered.get(render);
@@ -401,8 +417,19 @@ suite(title, () => {
 
     it("finds VolSync's own ServiceMonitor only on the live cluster when the backups Application does not pin helm.apiVersions", () => {
       if (helm === undefined) expect.fail('helm not found on PATH');
-      const entry = [...rendered.entries()].find(([render]) => render.path === 'charts/backups');
-      if (entry === undefined) expect.fail('no cluster deploys charts/backups');
+      const backups = [...rendered.entries()].filter(
+        ([render]) => render.path === 'charts/backups',
+      );
+      if (backups.length === 0) expect.fail('no cluster deploys charts/backups');
+      // The Application pins what Helm sees on every cluster …
+      for (const [render] of backups) expect(render.apiVersions).toEqual(['v1']);
+      // … which matters where the Prometheus Operator's CRDs are live (monitoring enabled).
+      const entry = backups.find(([render]) =>
+        (liveApiVersions.get(render.cluster) ?? []).includes(
+          'monitoring.coreos.com/v1/ServiceMonitor',
+        ),
+      );
+      if (entry === undefined) return;
       const [render, result] = entry;
       const prepared = result.prepared as PreparedChart;
       // The Application pins what Helm sees (the backups component's helmApiVersions) …
@@ -533,14 +560,22 @@ suite(title, () => {
       });
 
       it("turns the Deployment Helm renders into Authelia's idle pod and re-encrypts with the key file its pods read", () => {
-        for (const cluster of ['dev', 'staging', 'prod']) {
+        const authelia = discovery.clusters
+          .map(({ cluster }) => cluster)
+          .filter((cluster) => rendersOn(cluster, 'Deployment', 'authelia'));
+        for (const cluster of authelia) {
           const guide = guideOf(cluster);
           expect(guide).toContain('patch deployment authelia --type=json');
           expect(rotationPatchProblems(guide, clusterDocuments(cluster)), cluster).toEqual([]);
         }
-        // Broken on purpose: a probe the chart does not render, another container first, the
-        // new key read from another file.
-        const guide = guideOf('prod');
+        // Broken on purpose, on a cluster whose guide re-encrypts (prod in the reference): a
+        // probe the chart does not render, another container first, the new key read from
+        // another file.
+        const target = authelia.find((cluster) =>
+          guideOf(cluster).includes('"$(cat /secrets/internal/storage.encryption.key)"'),
+        );
+        if (target === undefined) return;
+        const guide = guideOf(target);
         expect(
           rotationPatchProblems(
             guide
@@ -550,7 +585,7 @@ suite(title, () => {
                 '"$(cat /secrets/internal/storage.encryption.key)"',
                 '"$(cat /secrets/internal/storage.key)"',
               ),
-            clusterDocuments('prod'),
+            clusterDocuments(target),
           ),
         ).toEqual([
           'authelia/deployment/authelia: test /spec/template/spec/containers/0/name fails ("authelia")',
@@ -826,7 +861,9 @@ suite(title, () => {
     });
 
     it('alerts only on scrape jobs the cluster scrapes: every job (and, for up, Service and namespace) an alert selects has a target, and every metric family an alert reads has its exporter scraped', () => {
+      // Where Prometheus runs: a cluster with monitoring off scrapes nothing and alerts on nothing.
       for (const { cluster } of discovery.clusters) {
+        if (!rendersOn(cluster, 'Prometheus')) continue;
         // An object Helm renders without a namespace lands in the Application's (VolSync's
         // `volsync-metrics` Service in volsync-system): Argo CD applies it there.
         const objects = [...rendered.entries()]
@@ -1201,7 +1238,9 @@ suite(title, () => {
     });
 
     it("finds a host port an upstream chart moves (Cilium's agent metrics on 9972), or a rule the firewall loses (node-exporter's 9100), dropped by the nodes (broken on purpose)", () => {
+      // Where the ServiceMonitors that dial those ports exist (monitoring on the cluster).
       for (const { cluster } of discovery.clusters) {
+        if (!rendersOn(cluster, 'ServiceMonitor', 'node-exporter')) continue;
         const { firewalls, podCidr, nodes } = clusterFirewalls(cluster);
         const documents = namespacedDocuments(cluster);
         // Cilium's agent container port `prometheus` moved: its Service targets the name.

@@ -6,7 +6,8 @@
 // --exclude-standard`: sources, vendor/, the committed charts/ and clusters/), with links to this
 // checkout's node_modules/ and built dist/ folders (nothing is installed or compiled there).
 // In it, as a user would:
-// 1. edit apps/homelab/platform.yaml: their own domain, a fourth cluster, a new production worker;
+// 1. edit apps/homelab/platform.yaml: their own domain, a fourth cluster, a new production worker,
+//    monitoring off on the development cluster (and so on the fourth, made from it);
 // 2. `homelab build` (what `pnpm build` runs in apps/homelab), `homelab changeset`, then the steps
 //    of `pnpm version-packages`: `changeset version`, `homelab build`, `homelab release record`;
 // 3. `homelab check` passes;
@@ -148,6 +149,11 @@ function adapt(definition: string): string {
     .replace('S6B0NL0W200003', 'S6B0NL0W200004')
     .replace('WD-WX32000003', 'WD-WX32000004');
   text = text.slice(0, workerEnd) + worker4 + text.slice(workerEnd);
+  // No monitoring on the dev cluster: the suites test what a component renders where it runs.
+  const grafanaDev =
+    '      monitoring:\n        grafana:\n          oidc:\n            clientId: grafana-dev\n';
+  expect(text).toContain(grafanaDev);
+  text = text.replace(grafanaDev, '      monitoring:\n        enabled: false\n');
   // A fourth cluster, `edge`, made from the dev cluster on its own addresses.
   const dev = text.indexOf('  - name: dev\n');
   const devEnd = text.indexOf('  - name: staging\n');
@@ -216,6 +222,7 @@ describe("a user's own definition in a scratch copy", { timeout: 600_000 }, () =
     expect(
       readFileSync(join(scratch, 'clusters/prod/talos/nodes/prod-worker-4.yaml'), 'utf8'),
     ).toContain('10.30.10.24');
+    expect(existsSync(join(scratch, 'charts/monitoring/clusters/dev.yaml'))).toBe(false);
     const changeset = homelab('changeset');
     expect(changeset.status, changeset.stderr).toBe(0);
     const version = run(changesetBin, ['version']);

@@ -333,7 +333,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const volumes = uniqueVolumes(apps, input, issues);
   const secrets: SecretRequirement[] = volumes
     .filter((volume) => volume.backup !== undefined)
-    .map(volumeBackupSecret);
+    .map((volume) => volumeBackupSecret(volume, input.provided.backup?.resticRepositoryPrefix));
   if (first === undefined) return { issues };
   const zeroTrust = applicationFlows(
     apps.map((app) => ({

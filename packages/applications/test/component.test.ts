@@ -99,6 +99,33 @@ describe('applications of the definition', () => {
     ]);
   });
 
+  test("name the restic repository of the backup provider's prefix in the Secret's description", () => {
+    // Given a backup provider that knows its repositories (its S3 bucket is in the definition)
+    const backup = testComponent({
+      name: 'backup',
+      provides: ['backup'],
+      contribution: (cluster) => ({
+        facts: {
+          backup: {
+            verification: true,
+            resticRepositoryPrefix: `s3:http://nas.home.arpa:9000/backups/restic/${cluster}`,
+          },
+        },
+      }),
+    });
+    const withBackup = testRun(
+      testDefinition(testReferenceClusters(), {
+        components: { applications: { apps: { paperless: PAPERLESS } } },
+      }),
+      [storage, backup, applicationsComponent],
+    );
+    // Then the runbook's secrets step says what RESTIC_REPOSITORY must be on each cluster
+    const contributions = withBackup.components.clusters[2]?.contributions.get('applications');
+    expect(contributions?.secrets?.[0]?.description).toBe(
+      'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data; RESTIC_REPOSITORY must be s3:http://nas.home.arpa:9000/backups/restic/prod/paperless/data',
+    );
+  });
+
   test('deploy into their namespaces: the first is the destination, the others are declared', () => {
     expect(declared(result, 0).application).toEqual({
       name: 'applications',

@@ -55,6 +55,7 @@ import {
   ETCD_BACKUP_SECRET,
   type ResolvedBackupsSettings,
   resolveBackupsSettings,
+  resticRepositoryPrefix,
   VOLSYNC_NAMESPACE,
 } from './settings.js';
 import { backupsValidators } from './validators.js';
@@ -338,6 +339,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
   const issues = settingsIssues(input, settings, clusterDomain);
   const etcd = settings.etcd;
+  const prefix = resticRepositoryPrefix(settings, input.cluster.name);
   return {
     application: application(settings),
     ...(etcd === undefined
@@ -374,6 +376,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
     facts: {
       backup: {
         verification: true,
+        // What each protected volume's RESTIC_REPOSITORY must be (the runbook's secrets step
+        // says so), the repositories disaster-recovery.md restores from.
+        ...(prefix === undefined ? {} : { resticRepositoryPrefix: prefix }),
         podFlows: backupPodFlows(settings, input.provided.gateway?.domain, clusterDomain),
       },
     },

@@ -1,6 +1,12 @@
 // The settings of `components.backups`: schema fragment (schema/settings.schema.json, types
 // generated from it), defaults, and one cluster's settings resolved. Pure.
-import type { EnvironmentName, JsonSchema, ResolvedCluster, SettingsSpec } from '@homelab/core';
+import {
+  type EnvironmentName,
+  type JsonSchema,
+  type ResolvedCluster,
+  type SettingsSpec,
+  volumeResticRepository,
+} from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { BackupsSettings } from './generated/settings.js';
 import { VOLSYNC_CHART_VERSION, type VolsyncVersion } from './versions.js';
@@ -124,6 +130,15 @@ export function resolveBackupsSettings(
   };
 }
 
+/** The restic repositories' prefix on a cluster: `s3:<endpoint>/<bucket>/<prefix>/<cluster>`. */
+export function resticRepositoryPrefix(
+  settings: ResolvedBackupsSettings,
+  cluster: string,
+): string | undefined {
+  if (settings.s3 === undefined) return undefined;
+  return `s3:${settings.s3.endpoint}/${settings.s3.bucket}/${settings.restic.prefix}/${cluster}`;
+}
+
 /** The restic repository of a volume: `s3:<endpoint>/<bucket>/<prefix>/<cluster>/<ns>/<volume>`. */
 export function resticRepository(
   settings: ResolvedBackupsSettings,
@@ -131,6 +146,8 @@ export function resticRepository(
   namespace: string,
   volume: string,
 ): string | undefined {
-  if (settings.s3 === undefined) return undefined;
-  return `s3:${settings.s3.endpoint}/${settings.s3.bucket}/${settings.restic.prefix}/${cluster}/${namespace}/${volume}`;
+  const prefix = resticRepositoryPrefix(settings, cluster);
+  return prefix === undefined
+    ? undefined
+    : volumeResticRepository(prefix, { namespace, name: volume });
 }

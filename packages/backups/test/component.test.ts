@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPath, type VolumeRequest } from '@homelab/core';
+import { formatPath, type VolumeRequest, volumeResticRepository } from '@homelab/core';
 import {
   readVendoredChartFile,
   repoRoot,
@@ -396,6 +396,20 @@ describe('etcd backups', () => {
 
 describe('the disaster-recovery runbook', () => {
   const run = runBackups();
+
+  test("tells the volumes' owners the repository it restores from, for their RESTIC_REPOSITORY", () => {
+    // The owner declares the Secret the operator fills (the runbook's secrets step describes
+    // it): its RESTIC_REPOSITORY must be the repository this runbook restores from.
+    const facts = run.components.clusters[2]?.contributions.get('backups')?.facts?.backup as
+      | { resticRepositoryPrefix?: string }
+      | undefined;
+    expect(facts?.resticRepositoryPrefix).toBe(
+      's3:https://s3.example.com/homelab-backups/restic/prod',
+    );
+    expect(runbookOf(run, 'prod')).toContain(
+      `Repository \`${volumeResticRepository(facts?.resticRepositoryPrefix ?? '', DATA)}\``,
+    );
+  });
   const file = run.components.components
     .find((c) => c.component.name === 'backups')
     ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')?.content as string;

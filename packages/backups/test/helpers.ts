@@ -103,7 +103,11 @@ export function consumer(
       volumes,
       ...(options.secrets === false
         ? {}
-        : { secrets: volumes.filter((v) => v.backup !== undefined).map(volumeBackupSecret) }),
+        : {
+            secrets: volumes
+              .filter((v) => v.backup !== undefined)
+              .map((v) => volumeBackupSecret(v)),
+          }),
     }),
   });
 }

@@ -141,6 +141,9 @@ function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): Bo
     keys: [key],
     description:
       'the access token of the Bitwarden machine account the operator reads this namespace\u2019s secrets with',
+    // Only where a component enabled on the cluster declares a Secret of this namespace: an
+    // inventory shared by the clusters also maps Secrets of components some clusters disable.
+    forDeclaredSecrets: true,
     commands: [
       `${requireVariable('BWS_ACCESS_TOKEN', 'read it first (see above)')} && kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} ${secretFromVariable(key, 'BWS_ACCESS_TOKEN')} --dry-run=client -o yaml | kubectl apply -f -`,
     ],
@@ -601,7 +604,8 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
         settings,
         entries: rotationEntries(made.secrets, entry.others, entry.cluster.name),
         ...gitopsOf(entry),
-        tokenNamespaces: tokenNamespaces(settings),
+        // The namespaces the runbook makes the token in (core keeps those with declared Secrets).
+        tokenNamespaces: (entry.own.bootstrapSecrets ?? []).map((secret) => secret.namespace),
         tokenCommand: (namespace) => tokenSecret(settings, namespace).commands.join('\n'),
       }),
     });

@@ -331,6 +331,46 @@ describe('the machine-account token', () => {
     expect(authTokenCheck.check(systemInput(run))).toEqual([]);
   });
 
+  it('is made only in namespaces where a component enabled on the cluster declares a Secret', () => {
+    // Given an inventory shared by every cluster that maps a Secret of a component that
+    // declares it on prod only (disabled on dev and staging, as monitoring on a dev cluster)
+    const metrics = testComponent({
+      name: 'metrics',
+      uses: ['secrets'],
+      contribution: (cluster) =>
+        cluster === 'prod'
+          ? {
+              application: {
+                namespace: 'metrics',
+                podSecurity: 'restricted',
+                clusterResources: [],
+              },
+              secrets: [{ name: 'grafana', namespace: 'metrics', keys: ['admin-password'] }],
+            }
+          : {},
+    });
+    const run = runBitwarden(
+      { secrets: { ...INVENTORY, 'metrics/grafana': { 'admin-password': ID_B } } },
+      [argocd, metrics],
+    );
+    expect(errors(run.issues)).toEqual([]);
+    // Then dev's runbook makes the token in argocd only, prod's in both namespaces
+    const namespaces = (cluster: string) =>
+      (run.declared(cluster).bootstrapSecrets ?? []).map((secret) => secret.namespace);
+    expect(namespaces('dev')).toEqual(['argocd']);
+    expect(namespaces('prod')).toEqual(['argocd', 'metrics']);
+    // And dev's rotation guide renews it where it is, never in a namespace dev does not have
+    const guide = (cluster: string) =>
+      run.components.components
+        .find((entry) => entry.component.name === 'bitwarden-sm')
+        ?.output.files?.find((file) => file.path === `clusters/${cluster}/rotating-secrets.md`)
+        ?.content ?? '';
+    expect(guide('dev')).toContain('kubectl -n argocd create secret generic bw-auth-token');
+    expect(guide('dev')).not.toContain('kubectl -n metrics ');
+    expect(guide('prod')).toContain('kubectl -n metrics create secret generic bw-auth-token');
+    expect(authTokenCheck.check(systemInput(run))).toEqual([]);
+  });
+
   it('fails the check when a BitwardenSecret reads a token no runbook step makes', () => {
     const run = runBitwarden({ secrets: INVENTORY, authToken: { secretName: 'bw-token' } }, [
       argocd,

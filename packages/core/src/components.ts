@@ -254,6 +254,22 @@ function declareCluster(
     }
   }
 
+  // A bootstrap secret made for the declared Secrets of its namespace (the secrets provider's
+  // access token) where no component enabled on the cluster declares one: nothing reads it.
+  const declaredNamespaces = new Set(
+    [...contributions.values()].flatMap((contribution) =>
+      (contribution.secrets ?? []).map((secret) => secret.namespace),
+    ),
+  );
+  for (const [name, contribution] of contributions) {
+    const all = contribution.bootstrapSecrets ?? [];
+    const kept = all.filter(
+      (secret) => secret.forDeclaredSecrets !== true || declaredNamespaces.has(secret.namespace),
+    );
+    if (kept.length !== all.length)
+      contributions.set(name, { ...contribution, bootstrapSecrets: kept });
+  }
+
   // Requests nobody on the cluster can fulfil.
   for (const [name, contribution] of contributions) {
     for (const request of REQUESTS) {

@@ -210,6 +210,13 @@ export interface CapabilityFacts {
      * is under default deny and holds a backed-up volume (`backupFlows` of core).
      */
     readonly podFlows?: readonly BackupPodFlow[];
+    /**
+     * The restic repositories' common prefix on this cluster, where the provider knows it (its
+     * S3 bucket is in the definition): a volume's repository is
+     * `<resticRepositoryPrefix>/<namespace>/<volume>` (`volumeResticRepository`), the value its
+     * backup Secret's `RESTIC_REPOSITORY` must hold.
+     */
+    readonly resticRepositoryPrefix?: string;
   };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
@@ -673,6 +680,14 @@ export interface BootstrapSecret {
   readonly description: string;
   /** Shell commands that create it; values come from the operator's shell, never from Git. */
   readonly commands: readonly string[];
+  /**
+   * Made only where some component declares a Secret (`secrets`) in `namespace` on the cluster:
+   * what the secrets provider reads there (its access token), which a namespace whose Secrets
+   * all belong to components disabled on the cluster never needs. Core drops it elsewhere, so
+   * the runbook neither creates that namespace by hand nor puts one more copy of the credential
+   * into it.
+   */
+  readonly forDeclaredSecrets?: boolean;
 }
 
 /** A step of the bootstrap runbook a component contributes (e.g. "install Cilium"). */

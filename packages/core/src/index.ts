@@ -337,6 +337,7 @@ export {
   VOLUME_BACKUP_SECRET_KEYS,
   volumeBackupSecret,
   volumeBackupSecretName,
+  volumeResticRepository,
 } from './volumes.js';
 export type {
   BuildRecord,

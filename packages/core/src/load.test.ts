@@ -126,6 +126,51 @@ describe('load-balancer pools across clusters', () => {
   });
 });
 
+describe("the API endpoint's VIP across clusters", () => {
+  // Two clusters of one homelab on one network (no network.site): alpha's node 10.1.0.11, its
+  // L2 pool 10.1.1.0/27; beta's VIP put where alpha already answers ARP.
+  const overlaps = (text: string) =>
+    loadDefinition(text, 'p.yaml')
+      .issues.filter((issue) => issue.code === 'overlap')
+      .map(formatIssue);
+  const betaAt = (address: string, text = minimal) =>
+    text.replace('https://10.2.0.10:6443', `https://${address}:6443`);
+
+  test("is refused on another cluster's node address, naming the node", () => {
+    expect(overlaps(betaAt('10.1.0.11'))).toEqual([
+      `p.yaml:36:15  clusters[1].endpoint: "https://10.1.0.11:6443" points at 10.1.0.11, the API endpoint's VIP of cluster "beta", which is the address of node "alpha-1" of cluster "alpha" (clusters[0].nodes[0].address): clusters "alpha" and "beta" are on one network (neither sets network.site), so both would answer ARP for it (expected a VIP no node of another cluster has, or different network.site values when "alpha" and "beta" are on separate networks)`,
+    ]);
+  });
+
+  test("is refused in another cluster's LoadBalancer pool", () => {
+    expect(overlaps(betaAt('10.1.1.5'))).toEqual([
+      `p.yaml:36:15  clusters[1].endpoint: "https://10.1.1.5:6443" points at 10.1.1.5, the API endpoint's VIP of cluster "beta", inside load-balancer pool "default" 10.1.1.0/27 of cluster "alpha" (clusters[0].network.loadBalancerPools[0].cidr): clusters "alpha" and "beta" are on one network (neither sets network.site), so Cilium there may hand it to a LoadBalancer Service and answer for it beside the control plane (expected a VIP outside 10.1.1.0/27, or different network.site values when "alpha" and "beta" are on separate networks)`,
+    ]);
+  });
+
+  test("is refused when it is another cluster's VIP too", () => {
+    const both = betaAt(
+      '10.1.1.200',
+      minimal.replace('https://10.1.0.11:6443', 'https://10.1.1.200:6443'),
+    );
+    expect(overlaps(both)).toEqual([
+      `p.yaml:36:15  clusters[1].endpoint: "https://10.1.1.200:6443" points at 10.1.1.200, the API endpoint's VIP of cluster "beta" and of cluster "alpha" (clusters[0].endpoint): clusters "alpha" and "beta" are on one network (neither sets network.site), so both clusters' control planes would hold it (expected a VIP of its own, or different network.site values when "alpha" and "beta" are on separate networks)`,
+    ]);
+  });
+
+  test('is no error across sites, nor where the endpoint is a node of its own cluster', () => {
+    const sites = betaAt('10.1.0.11')
+      .replace('      lanCidr: 10.1.0.0/23\n', '      site: home\n      lanCidr: 10.1.0.0/23\n')
+      .replace(
+        '      nodeCidr: 10.2.0.0/24\n',
+        '      site: office\n      nodeCidr: 10.2.0.0/24\n',
+      );
+    expect(overlaps(sites)).toEqual([]);
+    expect(overlaps(betaAt('10.2.0.11'))).toEqual([]);
+    expect(overlaps(minimal)).toEqual([]);
+  });
+});
+
 describe("the nodes' LAN (network.lanCidr)", () => {
   // The minimal fixture: alpha's LAN 10.1.0.0/23 holds its nodes 10.1.0.0/24, the gateway
   // 10.1.0.1 and its L2 pool 10.1.1.0/27; beta (BGP) has no lanCidr and a pool off its LAN.

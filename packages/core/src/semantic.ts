@@ -620,6 +620,79 @@ function checkPoolsAcrossClusters(
     const nodes = nodeNetworks.find((other) => meet(other, pool));
     if (nodes) overlap(pool, nodes);
   });
+  checkVipsAcrossClusters(ctx, clusters, pools);
+}
+
+/**
+ * The API endpoint's VIP (an endpoint address no node of its cluster has: Talos answers ARP/NDP
+ * for it on the control planes' link) is no address another cluster on the same network claims:
+ * one of its nodes, an address of its LoadBalancer pools (Cilium answers for those, by ARP or
+ * BGP), or its own VIP. Both would answer for it, and the API of one cluster would reach the other
+ * now and then, or neither.
+ */
+function checkVipsAcrossClusters(
+  ctx: Context,
+  clusters: readonly { readonly cluster: Cluster; readonly index: number }[],
+  pools: readonly {
+    readonly cidr: Cidr;
+    readonly cluster: string;
+    readonly site: string | undefined;
+    readonly path: PathSegment[];
+    readonly what: string;
+  }[],
+): void {
+  const vips: { host: string; cluster: Cluster; index: number }[] = [];
+  for (const { cluster, index } of clusters) {
+    const host = /^https:\/\/([^/:]+)(?::\d+)?$/.exec(cluster.endpoint ?? '')?.[1];
+    const ip = host === undefined ? undefined : parseIp(host);
+    if (ip === undefined || ip === null) continue;
+    const own = cluster.nodes.some((node) => parseIp(node.address)?.text === ip.text);
+    if (!own) vips.push({ host: ip.text, cluster, index });
+  }
+  const where = (a: Cluster, b: Cluster) =>
+    a.network.site === undefined
+      ? `clusters "${b.name}" and "${a.name}" are on one network (neither sets network.site)`
+      : `clusters "${b.name}" and "${a.name}" are on site "${a.network.site}"`;
+  const otherwise = (other: Cluster, cluster: Cluster) =>
+    `, or different network.site values when "${other.name}" and "${cluster.name}" are on separate networks`;
+  vips.forEach((vip, j) => {
+    const at: PathSegment[] = ['clusters', vip.index, 'endpoint'];
+    const found = (message: string, expected: string) =>
+      report(ctx, 'error', at, { code: 'overlap', value: vip.cluster.endpoint, message, expected });
+    for (const { cluster, index } of clusters) {
+      if (index === vip.index || cluster.network.site !== vip.cluster.network.site) continue;
+      const node = cluster.nodes.findIndex(
+        (candidate) => parseIp(candidate.address)?.text === vip.host,
+      );
+      if (node < 0) continue;
+      found(
+        `points at ${vip.host}, the API endpoint's VIP of cluster "${vip.cluster.name}", which is the address of node "${cluster.nodes[node]?.hostname}" of cluster "${cluster.name}" (${formatPath(['clusters', index, 'nodes', node, 'address'])}): ${where(vip.cluster, cluster)}, so both would answer ARP for it`,
+        `a VIP no node of another cluster has${otherwise(cluster, vip.cluster)}`,
+      );
+    }
+    for (const pool of pools) {
+      if (pool.cluster === vip.cluster.name || pool.site !== vip.cluster.network.site) continue;
+      if (!cidrContains(pool.cidr, vip.host)) continue;
+      const other = clusters.find(({ cluster }) => cluster.name === pool.cluster)?.cluster;
+      if (other === undefined) continue;
+      found(
+        `points at ${vip.host}, the API endpoint's VIP of cluster "${vip.cluster.name}", inside ${pool.what} ${pool.cidr.text} of cluster "${pool.cluster}" (${formatPath(pool.path)}): ${where(vip.cluster, other)}, so Cilium there may hand it to a LoadBalancer Service and answer for it beside the control plane`,
+        `a VIP outside ${pool.cidr.text}${otherwise(other, vip.cluster)}`,
+      );
+    }
+    const earlier = vips
+      .slice(0, j)
+      .find(
+        (other) =>
+          other.host === vip.host && other.cluster.network.site === vip.cluster.network.site,
+      );
+    if (earlier !== undefined) {
+      found(
+        `points at ${vip.host}, the API endpoint's VIP of cluster "${vip.cluster.name}" and of cluster "${earlier.cluster.name}" (${formatPath(['clusters', earlier.index, 'endpoint'])}): ${where(vip.cluster, earlier.cluster)}, so both clusters' control planes would hold it`,
+        `a VIP of its own${otherwise(earlier.cluster, vip.cluster)}`,
+      );
+    }
+  });
 }
 
 /**

@@ -34,4 +34,19 @@ describe('volumeBackupSecret', () => {
       },
     });
   });
+
+  test("names the repository RESTIC_REPOSITORY must hold, under the backup provider's prefix", () => {
+    const volume = {
+      name: 'data',
+      namespace: 'paperless',
+      size: '10Gi',
+      tier: 'standard',
+      backup: { schedule: '0 2 * * *', retention: { daily: 7 } },
+    };
+    expect(
+      volumeBackupSecret(volume, 's3:http://nas.home.arpa:9000/backups/restic/prod').description,
+    ).toBe(
+      'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data; RESTIC_REPOSITORY must be s3:http://nas.home.arpa:9000/backups/restic/prod/paperless/data',
+    );
+  });
 });

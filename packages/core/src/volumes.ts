@@ -18,13 +18,36 @@ export function volumeBackupSecretName(volume: Pick<VolumeRequest, 'name'>): str
   return `${volume.name}-restic`;
 }
 
-/** The Secret the backup provider reads a volume's restic repository and S3 credentials from. */
-export function volumeBackupSecret(volume: VolumeRequest): SecretRequirement {
+/**
+ * The restic repository of a volume under the backup provider's prefix (its fact
+ * `resticRepositoryPrefix`): `<prefix>/<namespace>/<volume>`.
+ */
+export function volumeResticRepository(
+  prefix: string,
+  volume: Pick<VolumeRequest, 'name' | 'namespace'>,
+): string {
+  return `${prefix}/${volume.namespace}/${volume.name}`;
+}
+
+/**
+ * The Secret the backup provider reads a volume's restic repository and S3 credentials from.
+ * With the provider's `resticRepositoryPrefix`, its description names the exact
+ * `RESTIC_REPOSITORY` the operator puts into the secret store: the repository the provider's
+ * disaster-recovery guide restores from.
+ */
+export function volumeBackupSecret(
+  volume: VolumeRequest,
+  resticRepositoryPrefix?: string,
+): SecretRequirement {
+  const repository =
+    resticRepositoryPrefix === undefined
+      ? ''
+      : `; RESTIC_REPOSITORY must be ${volumeResticRepository(resticRepositoryPrefix, volume)}`;
   return {
     name: volumeBackupSecretName(volume),
     namespace: volume.namespace,
     keys: [...VOLUME_BACKUP_SECRET_KEYS],
-    description: `restic repository URL, repository password and S3 credentials of the backups of volume ${volume.namespace}/${volume.name}`,
+    description: `restic repository URL, repository password and S3 credentials of the backups of volume ${volume.namespace}/${volume.name}${repository}`,
     // Every backup, restore and verification is a new pod that reads the Secret (VolSync's
     // mover Jobs, the verification CronJob's Jobs): the next run has the new value.
     readers: [
