@@ -3,7 +3,15 @@
 import type { Cluster, PlatformDefinition } from './generated/platform.js';
 import type { PathSegment } from './issues.js';
 import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
-import { type Cidr, cidrContains, isIp, nthAddress, parseCidr, parseIp } from './net.js';
+import {
+  type Cidr,
+  cidrContains,
+  type IpAddress,
+  isIp,
+  nthAddress,
+  parseCidr,
+  parseIp,
+} from './net.js';
 import { environmentProfiles } from './profiles.js';
 import { acceptsWorkloads, clusterDomain } from './resolve.js';
 import type { Locator } from './schema-validate.js';
@@ -641,13 +649,27 @@ function checkVipsAcrossClusters(
     readonly what: string;
   }[],
 ): void {
-  const vips: { host: string; cluster: Cluster; index: number }[] = [];
+  // Each address is parsed once, and every lookup below is by key: a fleet of hundreds of
+  // clusters on one site would otherwise compare every VIP with every node (quadratic).
+  const key = (site: string | undefined, host: string) => `${site ?? ''}\u0000${host}`;
+  const vips: { host: string; ip: IpAddress; cluster: Cluster; index: number }[] = [];
+  /** The first node of each cluster with an address, by site and address, in cluster order. */
+  const nodesAt = new Map<string, { cluster: Cluster; index: number; node: number }[]>();
   for (const { cluster, index } of clusters) {
+    const own = new Set<string>();
+    cluster.nodes.forEach((candidate, node) => {
+      const text = parseIp(candidate.address)?.text;
+      if (text === undefined || own.has(text)) return;
+      own.add(text);
+      const at = key(cluster.network.site, text);
+      const list = nodesAt.get(at);
+      if (list === undefined) nodesAt.set(at, [{ cluster, index, node }]);
+      else list.push({ cluster, index, node });
+    });
     const host = /^https:\/\/([^/:]+)(?::\d+)?$/.exec(cluster.endpoint ?? '')?.[1];
     const ip = host === undefined ? undefined : parseIp(host);
     if (ip === undefined || ip === null) continue;
-    const own = cluster.nodes.some((node) => parseIp(node.address)?.text === ip.text);
-    if (!own) vips.push({ host: ip.text, cluster, index });
+    if (!own.has(ip.text)) vips.push({ host: ip.text, ip, cluster, index });
   }
   const where = (a: Cluster, b: Cluster) =>
     a.network.site === undefined
@@ -655,16 +677,14 @@ function checkVipsAcrossClusters(
       : `clusters "${b.name}" and "${a.name}" are on site "${a.network.site}"`;
   const otherwise = (other: Cluster, cluster: Cluster) =>
     `, or different network.site values when "${other.name}" and "${cluster.name}" are on separate networks`;
-  vips.forEach((vip, j) => {
+  const firstVip = new Map<string, (typeof vips)[number]>();
+  for (const vip of vips) {
     const at: PathSegment[] = ['clusters', vip.index, 'endpoint'];
     const found = (message: string, expected: string) =>
       report(ctx, 'error', at, { code: 'overlap', value: vip.cluster.endpoint, message, expected });
-    for (const { cluster, index } of clusters) {
-      if (index === vip.index || cluster.network.site !== vip.cluster.network.site) continue;
-      const node = cluster.nodes.findIndex(
-        (candidate) => parseIp(candidate.address)?.text === vip.host,
-      );
-      if (node < 0) continue;
+    for (const { cluster, index, node } of nodesAt.get(key(vip.cluster.network.site, vip.host)) ??
+      []) {
+      if (index === vip.index) continue;
       found(
         `points at ${vip.host}, the API endpoint's VIP of cluster "${vip.cluster.name}", which is the address of node "${cluster.nodes[node]?.hostname}" of cluster "${cluster.name}" (${formatPath(['clusters', index, 'nodes', node, 'address'])}): ${where(vip.cluster, cluster)}, so both would answer ARP for it`,
         `a VIP no node of another cluster has${otherwise(cluster, vip.cluster)}`,
@@ -672,7 +692,14 @@ function checkVipsAcrossClusters(
     }
     for (const pool of pools) {
       if (pool.cluster === vip.cluster.name || pool.site !== vip.cluster.network.site) continue;
-      if (!cidrContains(pool.cidr, vip.host)) continue;
+      const { cidr } = pool;
+      if (
+        cidr.version !== vip.ip.version ||
+        vip.ip.value < cidr.first ||
+        vip.ip.value > cidr.last
+      ) {
+        continue;
+      }
       const other = clusters.find(({ cluster }) => cluster.name === pool.cluster)?.cluster;
       if (other === undefined) continue;
       found(
@@ -680,19 +707,15 @@ function checkVipsAcrossClusters(
         `a VIP outside ${pool.cidr.text}${otherwise(other, vip.cluster)}`,
       );
     }
-    const earlier = vips
-      .slice(0, j)
-      .find(
-        (other) =>
-          other.host === vip.host && other.cluster.network.site === vip.cluster.network.site,
-      );
-    if (earlier !== undefined) {
+    const earlier = firstVip.get(key(vip.cluster.network.site, vip.host));
+    if (earlier === undefined) firstVip.set(key(vip.cluster.network.site, vip.host), vip);
+    else {
       found(
         `points at ${vip.host}, the API endpoint's VIP of cluster "${vip.cluster.name}" and of cluster "${earlier.cluster.name}" (${formatPath(['clusters', earlier.index, 'endpoint'])}): ${where(vip.cluster, earlier.cluster)}, so both clusters' control planes would hold it`,
         `a VIP of its own${otherwise(earlier.cluster, vip.cluster)}`,
       );
     }
-  });
+  }
 }
 
 /**
