@@ -241,6 +241,18 @@ function rendersOn(cluster: string, kind: string, name?: string): boolean {
   );
 }
 
+/**
+ * The first cluster, in the definition's order, that `has` holds for: a test of a case the
+ * reference platform shows on its prod (say, a guide entry for Grafana's OIDC client) runs on
+ * whichever cluster of the user's definition has it, whatever the clusters are named. Fails
+ * naming what it looked for when no cluster has it.
+ */
+function clusterWhere(what: string, has: (cluster: string) => boolean): string {
+  const cluster = discovery.clusters.map((entry) => entry.cluster).find(has);
+  if (cluster === undefined) expect.fail(`no cluster of the definition has ${what}`);
+  return cluster;
+}
+
 /** The documents of a render, failing the test with Helm's own words when there are none. */
 function documentsOf(render: ChartRender): readonly RenderedDocument[] {
   const result = rendered.get(render);
@@ -541,9 +553,23 @@ suite(title, () => {
         for (const { cluster } of checked) {
           expect(rotationGuideProblems(guideOf(cluster), clusterDocuments(cluster))).toEqual([]);
         }
-        // The OIDC client of Argo CD on prod: one entry fills both sides; Argo CD re-reads its
-        // Secret, Authelia reads the client secret files at start and is the one restart.
-        const prod = rotationGuideEntries(guideOf('prod'));
+        // The OIDC client of Argo CD (prod in the reference): one entry fills both sides; Argo CD
+        // re-reads its Secret, Authelia reads the client secret files at start and is the one
+        // restart.
+        const prod = rotationGuideEntries(
+          guideOf(
+            clusterWhere(
+              "a rotation guide with Argo CD's and Grafana's OIDC clients and Longhorn's backup credentials",
+              (cluster) =>
+                checked.some((entry) => entry.cluster === cluster) &&
+                [
+                  'argocd/argocd-oidc',
+                  'monitoring/grafana-oidc',
+                  'longhorn-system/longhorn-backup-s3',
+                ].every((secret) => guideOf(cluster).includes(secret)),
+            ),
+          ),
+        );
         const argocd = prod.find((entry) => entry.secrets.includes('argocd/argocd-oidc'));
         expect(argocd?.secrets).toEqual(['argocd/argocd-oidc', 'authelia/authelia-oidc-clients']);
         expect(argocd?.restarts).toEqual(['authelia/deployment/authelia']);
@@ -623,19 +649,28 @@ suite(title, () => {
       });
 
       it('fails a restart of a workload Helm does not render, and a rendered reader the guide leaves out', () => {
-        const documents = clusterDocuments('prod');
-        const renamed = guideOf('prod').replaceAll(
+        // A cluster whose guide restarts Grafana for its OIDC client (prod in the reference).
+        const cluster = clusterWhere(
+          "a rotation guide restarting Grafana for its OIDC client, Argo CD's OIDC client beside it",
+          (name) =>
+            built?.files.some((file) => file.path === `clusters/${name}/rotating-secrets.md`) ===
+              true &&
+            guideOf(name).includes('rollout restart deployment/grafana') &&
+            guideOf(name).includes('argocd/argocd-oidc'),
+        );
+        const documents = clusterDocuments(cluster);
+        const renamed = guideOf(cluster).replaceAll(
           'rollout restart deployment/grafana',
           'rollout restart deployment/monitoring-grafana',
         );
         expect(rotationGuideProblems(renamed, documents)).toContain(
           'entry ' +
-            rotationGuideEntries(guideOf('prod')).find((entry) =>
+            rotationGuideEntries(guideOf(cluster)).find((entry) =>
               entry.secrets.includes('monitoring/grafana-oidc'),
             )?.id +
             ': restarts monitoring/deployment/monitoring-grafana, which Helm does not render',
         );
-        const unnamed = guideOf('prod')
+        const unnamed = guideOf(cluster)
           .split('\n')
           .filter(
             (line) =>
@@ -647,7 +682,7 @@ suite(title, () => {
         ]);
         // Argo CD's server reads its client secret through the API, not from its pod template:
         // restarting it for that Secret is a restart of a workload that does not read it.
-        const wrong = guideOf('prod').replace(
+        const wrong = guideOf(cluster).replace(
           'kubectl -n authelia rollout restart deployment/authelia\n',
           'kubectl -n argocd rollout restart deployment/argocd-server\n',
         );
@@ -889,8 +924,13 @@ suite(title, () => {
     });
 
     it('finds the storage alerts silent for ever where nothing scrapes longhorn-manager (its ServiceMonitor dropped), though they name no job (broken on purpose)', () => {
+      // A cluster whose Prometheus scrapes Longhorn (prod in the reference).
+      const cluster = clusterWhere(
+        "Longhorn's metrics scraped and its alerts",
+        (name) => rendersOn(name, 'Prometheus') && rendersOn(name, 'DaemonSet', 'longhorn-manager'),
+      );
       const objects = [...rendered.entries()]
-        .filter(([render]) => render.cluster === 'prod')
+        .filter(([render]) => render.cluster === cluster)
         .flatMap(([render, result]) =>
           (result.documents ?? []).map(({ object }) =>
             object.metadata.namespace === undefined
@@ -903,7 +943,7 @@ suite(title, () => {
           object.kind === 'ServiceMonitor' &&
           JSON.stringify(object.spec).includes('"longhorn-system"'),
       );
-      if (longhornMonitors.length === 0) expect.fail('prod scrapes no Longhorn');
+      if (longhornMonitors.length === 0) expect.fail(`${cluster} scrapes no Longhorn`);
       const problems = alertTargetProblems(
         objects.filter((object) => !longhornMonitors.includes(object)),
       );
@@ -914,10 +954,11 @@ suite(title, () => {
 
     it("finds kube-prometheus-stack's KubeProxyDown and KubeSchedulerDown without a target on Talos (kube-proxy replaced, the scheduler's endpoints dropped)", () => {
       if (helm === undefined) expect.fail('helm not found on PATH');
+      const cluster = clusterWhere('charts/monitoring', (name) => rendersOn(name, 'Prometheus'));
       const entry = [...rendered.entries()].find(
-        ([render]) => render.path === 'charts/monitoring' && render.cluster === 'prod',
+        ([render]) => render.path === 'charts/monitoring' && render.cluster === cluster,
       );
-      if (entry === undefined) expect.fail('prod deploys no charts/monitoring');
+      if (entry === undefined) expect.fail(`${cluster} deploys no charts/monitoring`);
       const [render, result] = entry;
       const prepared = result.prepared as PreparedChart;
       // The chart's defaults back: kube-proxy scraped and alerted on, the scheduler found by
@@ -935,7 +976,7 @@ suite(title, () => {
       );
       expect(run.status, run.stderr).toBe(0);
       const objects = [...rendered.entries()]
-        .filter(([other]) => other.cluster === 'prod' && other !== render)
+        .filter(([other]) => other.cluster === cluster && other !== render)
         .flatMap(([, other]) => (other.documents ?? []).map(({ object }) => object))
         .concat(splitHelmOutput(run.stdout).map(({ object }) => object));
       const problems = alertTargetProblems(objects);
