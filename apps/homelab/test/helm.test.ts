@@ -1163,6 +1163,10 @@ suite(title, () => {
         const cronJob = objects.find(
           (object) => object.kind === 'CronJob' && object.metadata.name === 'spire-watchdog',
         );
+        // Every cluster that runs a SPIRE server has its watchdog, and no other.
+        expect(cronJob !== undefined, `${cluster}: a spire-watchdog CronJob`).toBe(
+          rendersOn(cluster, 'StatefulSet', 'spire-server'),
+        );
         if (cronJob === undefined) continue;
         checked++;
         const template = (object: KubeObject) =>
@@ -1230,8 +1234,12 @@ suite(title, () => {
           ).toBe(true);
         }
       }
-      // Staging and prod run SPIRE.
-      expect(checked).toBeGreaterThan(0);
+      // Staging and prod in the reference; a definition without mutual authentication has none.
+      expect(checked).toBe(
+        discovery.clusters.filter(({ cluster }) =>
+          rendersOn(cluster, 'StatefulSet', 'spire-server'),
+        ).length,
+      );
     });
 
     /** Each role's firewall from the cluster's generated patches, with the nodes of that role. */
