@@ -18,6 +18,8 @@ import {
 } from '@homelab/core';
 import {
   APID_PORT,
+  anySource,
+  hostPrefix,
   KUBE_API_PORT,
   KUBELET_PORT,
   nodePortsOf,
@@ -424,8 +426,8 @@ export const nodeFirewall: SystemCheck = {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
       const { cluster, run } = deployed;
-      const any = cluster.nodes.some((n) => n.address.includes(':')) ? '::/0' : '0.0.0.0/0';
-      const nodes = cluster.nodes.map((n) => `${n.address}/${n.address.includes(':') ? 128 : 32}`);
+      const any = anySource(cluster);
+      const nodes = cluster.nodes.map((n) => hostPrefix(n.address));
       const needs: {
         port: number;
         protocol: 'tcp' | 'udp';

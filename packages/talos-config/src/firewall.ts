@@ -75,11 +75,12 @@ export function nodePortsOf(
 }
 
 /** Any source of the node's address family. */
-function anySource(cluster: ResolvedCluster): string {
+export function anySource(cluster: ResolvedCluster): string {
   return cluster.nodes.some((node) => node.address.includes(':')) ? '::/0' : '0.0.0.0/0';
 }
 
-function hostPrefix(address: string): string {
+/** One address as a subnet of its own (/32, or /128 for IPv6). */
+export function hostPrefix(address: string): string {
   return `${address}/${address.includes(':') ? 128 : 32}`;
 }
 
