@@ -55,6 +55,7 @@ function network(gateway: boolean): AnyComponent {
                 namespace: 'kube-system',
                 domain: `${cluster}.example`,
                 httpsListener: 'https',
+                listenerPorts: [80, 443],
                 address: undefined,
                 forwardAuth: false,
               },

@@ -62,6 +62,7 @@ const PROVIDERS: readonly AnyComponent[] = [
           namespace: 'kube-system',
           domain: `${cluster}.example`,
           httpsListener: 'https',
+          listenerPorts: [80, 443],
           address: undefined,
           forwardAuth: false,
         },

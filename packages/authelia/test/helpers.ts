@@ -39,6 +39,7 @@ export const network: AnyComponent = testComponent({
         namespace: 'kube-system',
         domain: cluster === 'prod' ? 'lab.example.com' : `${cluster}.lab.example.com`,
         httpsListener: 'https',
+        listenerPorts: [80, 443],
         address: undefined,
         forwardAuth: false,
       },

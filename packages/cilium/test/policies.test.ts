@@ -1408,6 +1408,7 @@ function routedLogin(options: {
           namespace: 'gw',
           domain: 'lab.test',
           httpsListener: 'https',
+          listenerPorts: [80, 443],
           address: undefined,
           forwardAuth: false,
         },

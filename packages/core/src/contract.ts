@@ -118,6 +118,11 @@ export interface CapabilityFacts {
     readonly domain: string;
     /** `sectionName` of the HTTPS listener routes attach to. */
     readonly httpsListener: string;
+    /**
+     * The ports of the Gateway's listeners. Clients on the LAN connect to them on whichever node
+     * holds the Gateway's address, so the nodes' ingress firewall opens them.
+     */
+    readonly listenerPorts: readonly number[];
     /** The Gateway's fixed address (what the DNS records point at), when pinned. */
     readonly address: string | undefined;
     /** Whether routes can be protected by forward auth at the Gateway. */

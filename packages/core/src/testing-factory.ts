@@ -294,6 +294,7 @@ export function testGateway(
           namespace: 'gateway',
           domain: `${cluster}.lab.example.com`,
           httpsListener: 'https',
+          listenerPorts: [80, 443],
           address: undefined,
           forwardAuth: false,
           ...facts(cluster),

@@ -30,7 +30,7 @@ import {
 } from '@homelab/core';
 import { pinnedAddress } from './address.js';
 import { GATEWAY_CHECKS } from './checks.js';
-import { LISTENERS, PLATFORM_GATEWAY } from './constants.js';
+import { LISTENER_PORTS, LISTENERS, PLATFORM_GATEWAY } from './constants.js';
 import { type GatewayInput, gatewayManifests, routeKey, routeObject } from './manifests.js';
 import { type GatewaySettings, gatewaySettingsSpec } from './settings.js';
 import { GATEWAY_UPSTREAM } from './versions.js';
@@ -136,6 +136,7 @@ function declare(input: DeclareInput<GatewaySettings>): Declaration {
         namespace: PLATFORM_GATEWAY.namespace,
         domain: cluster.domain,
         httpsListener: LISTENERS.https,
+        listenerPorts: [LISTENER_PORTS.http, LISTENER_PORTS.https],
         address,
         forwardAuth: gatewayClass.forwardAuth,
       },

@@ -6,6 +6,8 @@ export const PLATFORM_GATEWAY = { name: 'platform', namespace: 'gateway' } as co
 
 /** The HTTPS listener routes attach to (`sectionName`), and the HTTP one that only redirects. */
 export const LISTENERS = { https: 'https', http: 'http' } as const;
+/** The ports of those listeners. */
+export const LISTENER_PORTS = { https: 443, http: 80 } as const;
 
 /** The wildcard Certificate of the cluster domain and the Secret the HTTPS listener serves. */
 export const WILDCARD_CERTIFICATE = {

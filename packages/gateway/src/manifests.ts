@@ -11,6 +11,7 @@ import type { CapabilityFacts, KubeObject, RouteRequest, Values } from '@homelab
 import type { PinnedAddress } from './address.js';
 import {
   GATEWAY_API_GROUP,
+  LISTENER_PORTS,
   LISTENERS,
   NAMESPACE_NAME_LABEL,
   PLATFORM_GATEWAY,
@@ -80,7 +81,7 @@ export function gateway(input: GatewayInput): KubeObject {
     {
       name: LISTENERS.http,
       protocol: 'HTTP',
-      port: 80,
+      port: LISTENER_PORTS.http,
       hostname,
       // Only the redirect, from the Gateway's own namespace: nothing is served in plain HTTP.
       allowedRoutes: {
@@ -91,7 +92,7 @@ export function gateway(input: GatewayInput): KubeObject {
     {
       name: LISTENERS.https,
       protocol: 'HTTPS',
-      port: 443,
+      port: LISTENER_PORTS.https,
       hostname,
       tls: {
         mode: 'Terminate',

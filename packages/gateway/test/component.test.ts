@@ -54,6 +54,7 @@ describe('the declaration', () => {
       namespace: 'gateway',
       domain: 'dev.lab.example.com',
       httpsListener: 'https',
+      listenerPorts: [80, 443],
       address: '192.168.1.254',
       forwardAuth: false,
     });

@@ -35,6 +35,7 @@ export const network = testComponent({
         namespace: 'kube-system',
         domain: `${cluster}.example`,
         httpsListener: 'https',
+        listenerPorts: [80, 443],
         address: undefined,
         forwardAuth: false,
       },

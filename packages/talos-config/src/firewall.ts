@@ -24,6 +24,8 @@ export interface FirewallRule {
   readonly ports: readonly (number | readonly [number, number])[];
   /** Source subnets (`ingress[].subnet`). */
   readonly subnets: readonly string[];
+  /** Who those sources are, in words (the runbook's table of rules). */
+  readonly from: string;
 }
 
 /** Talos' API (apid): talosctl from the LAN, and other nodes' apid proxying to it. */
@@ -34,15 +36,6 @@ export const KUBE_API_PORT = 6443;
 /** etcd client and peer ports, between control planes. */
 export const ETCD_PORTS: readonly [number, number] = [2379, 2380];
 export const KUBELET_PORT = 10250;
-/**
- * The platform Gateway's listeners (packages/gateway manifests.ts: HTTP 80, HTTPS 443). Cilium
- * serves a Gateway with its L7 load balancer: for a LoadBalancer address the datapath hands the
- * packet to the node's Envoy (`nodeport_lb4`: `lb4_svc_is_l7loadbalancer` then
- * `ctx_redirect_to_proxy_hairpin_ipv4`), through the host stack and its TPROXY rule, so it
- * crosses the input hook with the address and port the client used. Any node may hold an address
- * (L2 lease, BGP).
- */
-export const GATEWAY_LISTENER_PORTS: readonly number[] = [80, 443];
 /** Cilium's BGP speaker. */
 export const BGP_PORT = 179;
 
@@ -130,7 +123,14 @@ export interface FirewallInput {
   readonly podPorts: readonly FlowPort[];
   /** Ports host-network agents open between nodes (`nodePortsOf`). */
   readonly nodePorts: readonly FlowPort[];
-  /** Listener ports of the Gateway, on the LoadBalancer addresses (any node may hold them). */
+  /**
+   * The Gateway's listener ports (its capability's `listenerPorts`), open from anywhere. Cilium
+   * serves a Gateway with its L7 load balancer: for a LoadBalancer address the datapath hands the
+   * packet to the node's Envoy (`nodeport_lb4`: `lb4_svc_is_l7loadbalancer` then
+   * `ctx_redirect_to_proxy_hairpin_ipv4`), through the host stack and its TPROXY rule, so it
+   * crosses the input hook with the address and port the client used. Any node may hold an
+   * address (L2 lease, BGP).
+   */
   readonly gatewayPorts: readonly number[];
 }
 
@@ -143,12 +143,38 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
     .filter((node) => node.role === 'controlplane')
     .map((node) => hostPrefix(node.address));
   const rules: FirewallRule[] = [];
-  rules.push({ name: 'homelab-apid', protocol: 'tcp', ports: [APID_PORT], subnets: [any] });
+  const anywhere = 'anywhere';
+  const everyNode = "every node's address";
+  rules.push({
+    name: 'homelab-apid',
+    protocol: 'tcp',
+    ports: [APID_PORT],
+    subnets: [any],
+    from: anywhere,
+  });
   if (role === 'controlplane') {
     rules.push(
-      { name: 'homelab-kubernetes-api', protocol: 'tcp', ports: [KUBE_API_PORT], subnets: [any] },
-      { name: 'homelab-trustd', protocol: 'tcp', ports: [TRUSTD_PORT], subnets: nodes },
-      { name: 'homelab-etcd', protocol: 'tcp', ports: [ETCD_PORTS], subnets: controlPlanes },
+      {
+        name: 'homelab-kubernetes-api',
+        protocol: 'tcp',
+        ports: [KUBE_API_PORT],
+        subnets: [any],
+        from: anywhere,
+      },
+      {
+        name: 'homelab-trustd',
+        protocol: 'tcp',
+        ports: [TRUSTD_PORT],
+        subnets: nodes,
+        from: everyNode,
+      },
+      {
+        name: 'homelab-etcd',
+        protocol: 'tcp',
+        ports: [ETCD_PORTS],
+        subnets: controlPlanes,
+        from: "the control planes' addresses",
+      },
     );
   }
   if (input.gatewayPorts.length > 0) {
@@ -160,6 +186,7 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
         'TCP',
       ),
       subnets: [any],
+      from: anywhere,
     });
   }
   const bgpPeers = cluster.network.bgp?.peers ?? [];
@@ -169,6 +196,7 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
       protocol: 'tcp',
       ports: [BGP_PORT],
       subnets: bgpPeers.map((peer) => hostPrefix(peer.address)),
+      from: 'the BGP peers',
     });
   }
   // Between nodes: the kubelet (the API server on the control planes) and the CNI's agents.
@@ -181,6 +209,7 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
       protocol: protocol === 'TCP' ? 'tcp' : 'udp',
       ports,
       subnets: nodes,
+      from: everyNode,
     });
   }
   // Pods reaching host ports: from the pod CIDR (same node) and every node (masqueraded).
@@ -192,6 +221,7 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
       protocol: protocol === 'TCP' ? 'tcp' : 'udp',
       ports,
       subnets: [cluster.network.podCidr, ...nodes],
+      from: `the pod network (${cluster.network.podCidr}) and ${everyNode}`,
     });
   }
   return rules;

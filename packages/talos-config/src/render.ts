@@ -14,13 +14,7 @@ import {
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
 import { type ExtensionRequest, officialExtensionIssues } from './extensions.js';
-import {
-  firewallDocuments,
-  firewallRules,
-  GATEWAY_LISTENER_PORTS,
-  nodePortsOf,
-  podToHostPorts,
-} from './firewall.js';
+import { firewallDocuments, firewallRules, nodePortsOf, podToHostPorts } from './firewall.js';
 import { buildPatches, type ClusterPatches, type TalosDocument } from './patches.js';
 import { mergeTalosRequirements, type TalosRequirements } from './requirements.js';
 import {
@@ -315,17 +309,24 @@ export function renderTalos(
             cluster,
             podPorts: podToHostPorts(run),
             nodePorts: nodePortsOf(run).map(({ port }) => port),
-            gatewayPorts: run.facts.gateway === undefined ? [] : GATEWAY_LISTENER_PORTS,
+            gatewayPorts: run.facts.gateway?.listenerPorts ?? [],
           };
-    const withFirewall = (documents: TalosDocument[], role: 'controlplane' | 'worker') =>
+    const firewallByRole =
       firewall === undefined
+        ? undefined
+        : {
+            controlPlane: firewallRules(firewall, 'controlplane'),
+            worker: firewallRules(firewall, 'worker'),
+          };
+    const withFirewall = (documents: TalosDocument[], role: 'controlPlane' | 'worker') =>
+      firewallByRole === undefined
         ? documents
-        : [...documents, ...firewallDocuments(firewallRules(firewall, role))];
+        : [...documents, ...firewallDocuments(firewallByRole[role])];
     const patches: ClusterPatches = {
       ...built.patches,
       controlPlane: withFirewall(
         withBaseline(built.patches.controlPlane, baseline, 'controlplane'),
-        'controlplane',
+        'controlPlane',
       ),
       worker: withFirewall(withBaseline(built.patches.worker, baseline, 'worker'), 'worker'),
     };
@@ -345,6 +346,7 @@ export function renderTalos(
           version,
           requirements: merged.merged,
           patches,
+          ...(firewallByRole === undefined ? {} : { firewall: firewallByRole }),
           baseline,
           schematicId: id,
           installImage: image,

@@ -343,11 +343,19 @@ No component publishes an address on this cluster: reach the cluster with \`talo
 
 Every node drops new inbound connections that \`controlplane.yaml\` and \`worker.yaml\` do not
 allow (\`NetworkDefaultActionConfig\` \`ingress: block\` and \`NetworkRuleConfig\` documents;
-\`talos.firewall: false\` in the definition turns it off). From the LAN they allow apid
-(50000), the Kubernetes API (6443, control planes) and the Gateway's ports; trustd, etcd, the
-kubelet and Cilium's tunnel, health and Hubble ports only from the nodes' own addresses; the
-metrics ports Prometheus scrapes only from the pod network and the nodes. Talos itself keeps
-replies, ICMP and loopback open. The rules name every node's address: after adding or
+\`talos.firewall: false\` in the definition turns it off). The rules (\`NetworkRuleConfig\`
+names), and from where each lets connections in:
+
+| rule | ports | from | on |
+|---|---|---|---|
+{{#each firewall}}
+| \`{{{name}}}\` | {{{ports}}} | {{{from}}} | {{{on}}} |
+{{/each}}
+
+So from the LAN only apid, the Kubernetes API and the Gateway's ports answer; the ports the
+nodes' agents use between them only answer the nodes; the host ports pods reach (metrics
+Prometheus scrapes) only answer the pod network and the nodes. Talos itself keeps replies,
+ICMP (rate-limited) and loopback open. The rules name every node's address: after adding or
 removing a node, apply the role patches to every node (below), or the new node cannot join.
 \`talosctl -n <node> get nftableschains -o yaml\` shows the chains a node runs (\`ingress\`,
 \`prerouting\`) and \`talosctl -n <node> get machineconfig -o yaml\` the rules it was given.

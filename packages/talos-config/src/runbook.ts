@@ -14,6 +14,7 @@ import type {
 import { applicationManualSync, syncOperationPatch } from '@homelab/core';
 import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
+import type { FirewallRule } from './firewall.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
 import { renderRunbookTemplate, shellWord } from './runbook-template.js';
@@ -86,6 +87,11 @@ export interface RunbookInput {
   readonly version: TalosVersion;
   readonly requirements: MergedTalosRequirements;
   readonly patches: ClusterPatches;
+  /** The nodes' ingress firewall rules by role (firewall.ts), where it runs. */
+  readonly firewall?: {
+    readonly controlPlane: readonly FirewallRule[];
+    readonly worker: readonly FirewallRule[];
+  };
   /** The security baseline every node gets. */
   readonly baseline?: Baseline;
   readonly schematicId: string;
@@ -624,9 +630,7 @@ export function runbook(
     kubernetesVersion: cluster.kubernetesVersion,
     endpoint: cluster.endpoint,
     vip: patches.vip !== undefined,
-    firewall: (patches.controlPlane ?? []).some(
-      (document) => document.kind === 'NetworkDefaultActionConfig' && document.ingress === 'block',
-    ),
+    firewall: input.firewall === undefined ? undefined : firewallTable(input.firewall),
     dir,
     extensions,
     nodes,
@@ -824,4 +828,38 @@ function baselineLines(baseline: Baseline | undefined): string[] {
     `API server audit policy (metadata for Secrets and tokens, requests for RBAC and admission changes); Pod Security \`baseline\` enforced and \`restricted\` warned cluster-wide, exempt: ${baseline.exemptNamespaces.map((namespace) => `\`${namespace}\``).join(', ') || 'none'}`,
     `sysctl hardening: ${Object.keys(baseline.sysctls).length} kernel and network settings (no redirects or source routing, SYN cookies, restricted dmesg and kernel pointers)`,
   ];
+}
+
+/**
+ * The firewall's rules as the runbook's table: one row per rule, with the nodes that have it
+ * (a rule both roles carry with the same ports and sources is one row).
+ */
+export function firewallTable(firewall: NonNullable<RunbookInput['firewall']>): {
+  readonly name: string;
+  readonly ports: string;
+  readonly from: string;
+  readonly on: string;
+}[] {
+  const portsText = (rule: FirewallRule) =>
+    rule.ports
+      .map((p) => `${typeof p === 'number' ? p : `${p[0]}-${p[1]}`}/${rule.protocol}`)
+      .join(', ');
+  const same = (a: FirewallRule, b: FirewallRule) =>
+    portsText(a) === portsText(b) && a.subnets.join() === b.subnets.join();
+  const rows: { name: string; ports: string; from: string; on: string }[] = [];
+  for (const rule of firewall.controlPlane) {
+    const worker = firewall.worker.find((w) => w.name === rule.name);
+    if (worker !== undefined && same(rule, worker)) {
+      rows.push({ name: rule.name, ports: portsText(rule), from: rule.from, on: 'every node' });
+    } else {
+      rows.push({ name: rule.name, ports: portsText(rule), from: rule.from, on: 'control planes' });
+    }
+  }
+  for (const rule of firewall.worker) {
+    const cp = firewall.controlPlane.find((c) => c.name === rule.name);
+    if (cp === undefined || !same(cp, rule)) {
+      rows.push({ name: rule.name, ports: portsText(rule), from: rule.from, on: 'workers' });
+    }
+  }
+  return rows;
 }

@@ -157,6 +157,20 @@ describe('Talos ingress firewall', () => {
     }
   });
 
+  it("opens the ports the gateway capability publishes as its listeners', not fixed ones", () => {
+    const moved = talos(
+      [haCluster()],
+      [...registry, testGateway(() => ({ listenerPorts: [8443, 8080] }))],
+    );
+    const found = rules(docs(moved.files, 'clusters/prod/talos/worker.yaml'));
+    expect(found.find((r) => r.name === 'homelab-gateway')).toEqual({
+      name: 'homelab-gateway',
+      protocol: 'tcp',
+      ports: [8080, 8443],
+      from: ['0.0.0.0/0'],
+    });
+  });
+
   it('talos.firewall: false leaves the patches without firewall documents', () => {
     const open = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     expect(open.issues).toEqual([]);
@@ -438,5 +452,39 @@ describe('runbook', () => {
       "with the nodes'\nfirewall, always: its rules list every node's address, and the running nodes drop the new\nnode's trustd, etcd, kubelet and tunnel connections until they have the new rules), apply\nthem to the running nodes first",
     );
     expect(adding(offText)).not.toContain('firewall');
+  });
+
+  const table = (text: string) =>
+    text
+      .slice(text.indexOf('| rule | ports | from | on |'))
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+
+  it('lists the rules the patches carry, with their ports, sources and roles', () => {
+    const text =
+      talos([haCluster()], [...registry, testGateway()]).files.find((f) =>
+        f.path.endsWith('RUNBOOK.md'),
+      )?.content ?? '';
+    expect(table(text)).toEqual([
+      '| `homelab-apid` | 50000/tcp | anywhere | every node |',
+      '| `homelab-kubernetes-api` | 6443/tcp | anywhere | control planes |',
+      "| `homelab-trustd` | 50001/tcp | every node's address | control planes |",
+      "| `homelab-etcd` | 2379-2380/tcp | the control planes' addresses | control planes |",
+      '| `homelab-gateway` | 80/tcp, 443/tcp | anywhere | every node |',
+      "| `homelab-nodes-tcp` | 4240/tcp, 4244/tcp, 4250/tcp, 10250/tcp | every node's address | every node |",
+      "| `homelab-nodes-udp` | 8472/udp | every node's address | every node |",
+      "| `homelab-pods-tcp` | 2381/tcp, 9100/tcp, 9962/tcp, 10250/tcp | the pod network (10.42.0.0/16) and every node's address | every node |",
+    ]);
+  });
+
+  it("names flannel's port, not Cilium's, on a cluster without a CNI component, and no Gateway rule without a Gateway", () => {
+    const text =
+      talos([haCluster()], [longhorn]).files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ??
+      '';
+    const rows = table(text);
+    expect(rows).toContain(
+      "| `homelab-nodes-udp` | 4789/udp | every node's address | every node |",
+    );
+    expect(rows.join('\n')).not.toMatch(/8472|4240|homelab-gateway/);
   });
 });
