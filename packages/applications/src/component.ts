@@ -30,6 +30,8 @@ import {
   type Values,
   type VolumeRequest,
   volumeBackupSecret,
+  volumePopulatorIgnore,
+  volumePopulatorSource,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import { applicationFlows } from './flows.js';
@@ -330,7 +332,16 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const apps = resolveApps(input.settings, input.cluster.environment, input.path);
   const levels = namespaces(apps, input, issues);
   const [first, ...rest] = [...levels.keys()].sort(compareStrings);
-  const volumes = uniqueVolumes(apps, input, issues);
+  // A backed-up volume's claim fills itself from the latest backup when it is created (a
+  // rebuilt cluster, a deleted claim) through the backup provider's populator, where it has one.
+  const populator = input.provided.backup?.populator;
+  const volumes = uniqueVolumes(apps, input, issues).map((volume): VolumeRequest => {
+    const dataSourceRef = volumePopulatorSource(volume, populator);
+    return dataSourceRef === undefined ? volume : { ...volume, dataSourceRef };
+  });
+  const ignoreDifferences = volumes
+    .filter((volume) => volume.dataSourceRef !== undefined)
+    .map((volume) => volumePopulatorIgnore(volume));
   const secrets: SecretRequirement[] = volumes
     .filter((volume) => volume.backup !== undefined)
     .map((volume) => volumeBackupSecret(volume, input.provided.backup?.resticRepositoryPrefix));
@@ -361,6 +372,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }
       : {}),
     podSecurity: levels.get(first) ?? 'restricted',
+    // Claims made before they named the populator keep none (the field is immutable).
+    ...(ignoreDifferences.length > 0 ? { ignoreDifferences } : {}),
     clusterResources: [],
     // No upstream chart: the project allows exactly the kinds its manifests render.
     namespacedResources: [],

@@ -126,6 +126,52 @@ describe('applications of the definition', () => {
     );
   });
 
+  test("ask the backup provider's populator to fill a new claim of each backed-up volume, and have their Application leave the field of existing claims", () => {
+    // Given a backup provider with a volume populator (VolSync's)
+    const backup = testComponent({
+      name: 'backup',
+      provides: ['backup'],
+      contribution: () => ({
+        facts: {
+          backup: {
+            verification: true,
+            populator: { apiGroup: 'volsync.backube', kind: 'ReplicationDestination' },
+          },
+        },
+      }),
+    });
+    const withPopulator = testRun(
+      testDefinition(testReferenceClusters(), {
+        components: { applications: { apps: { paperless: PAPERLESS } } },
+      }),
+      [storage, backup, applicationsComponent],
+    );
+    const contribution = declared(withPopulator, 2);
+    const volumes = contribution.volumes as VolumeRequest[];
+    // Then only the backed-up volume names its bootstrap
+    expect(volumes.map((v) => [v.name, v.dataSourceRef])).toEqual([
+      ['cache', undefined],
+      [
+        'data',
+        { apiGroup: 'volsync.backube', kind: 'ReplicationDestination', name: 'data-bootstrap' },
+      ],
+    ]);
+    // and the Application ignores the immutable field of that claim only (an upgraded
+    // platform's claims have none)
+    expect(contribution.application.ignoreDifferences).toEqual([
+      {
+        group: '',
+        kind: 'PersistentVolumeClaim',
+        name: 'data',
+        namespace: 'paperless',
+        jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+      },
+    ]);
+    // Without a populator: neither
+    expect((declared(result, 2).volumes as VolumeRequest[])[1]?.dataSourceRef).toBeUndefined();
+    expect(declared(result, 2).application.ignoreDifferences).toBeUndefined();
+  });
+
   test('deploy into their namespaces: the first is the destination, the others are declared', () => {
     expect(declared(result, 0).application).toEqual({
       name: 'applications',

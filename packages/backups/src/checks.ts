@@ -9,12 +9,14 @@ import {
   type DeployedObject,
   error,
   type Issue,
+  ignoredField,
   type KubeObject,
   parseCron,
+  quantityBytes,
   type SystemCheck,
   settingsPath,
 } from '@homelab/core';
-import { ROLE_LABEL, VOLUME_LABEL, WINDOW_ANNOTATION } from './manifests.js';
+import { ROLE_LABEL, VOLSYNC_POPULATOR, VOLUME_LABEL, WINDOW_ANNOTATION } from './manifests.js';
 
 const COMPONENT = 'backups';
 
@@ -617,6 +619,128 @@ export const snapshotClassMatches: SystemCheck = {
   },
 };
 
+/**
+ * Every claim that names a ReplicationDestination as its `dataSourceRef` (VolSync's volume
+ * populator) can be filled, and an existing claim without the field still syncs. VolSync v0.16.0
+ * (internal/controller/volumepopulator_controller.go, `reconcilePVCPrime`) waits without an error
+ * for a ReplicationDestination that does not exist and for one with no `status.latestImage` (a
+ * paused one never gets it), and gives up for good ("latestImage is not a volumesnapshot") on
+ * one whose copy method is not `Snapshot`; meanwhile the claim stays Pending and no pod that
+ * mounts it starts. It makes the volume from the snapshot with the claim's own request, and a
+ * CSI driver refuses a volume smaller than the snapshot's source. A sync runs while
+ * `spec.trigger.manual` differs from `status.lastManualSync`: without it (no trigger, a schedule)
+ * the restore would run again and again. And the API server refuses `spec.dataSourceRef` on an
+ * existing claim (immutable): the claim's Application must ignore the field, with
+ * `RespectIgnoreDifferences=true`, or every claim made before (an upgraded platform, etcd
+ * restored) fails every sync.
+ */
+export const claimPopulator: SystemCheck = {
+  name: 'backup-claim-populator',
+  description:
+    "Every PersistentVolumeClaim whose `spec.dataSourceRef` names a VolSync ReplicationDestination finds it deployed in its namespace, not paused, with a manual trigger, `copyMethod: Snapshot`, a VolumeSnapshotClass deployed on the cluster, no `destinationPVC`, and a capacity no larger than the claim's request; and the claim's Application ignores the claim's `/spec/dataSourceRef` with `RespectIgnoreDifferences=true`. Otherwise the claim stays Pending and nothing that mounts it starts, the restore runs again and again, or an existing claim (made before the field) fails every sync: the field is immutable.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      const all = objects(deployed);
+      const destinations = new Map<string, KubeObject>();
+      const snapshotClasses = new Set<string>();
+      for (const { object } of all) {
+        if (isVolsync(object, 'ReplicationDestination')) {
+          destinations.set(key(object.metadata.namespace, object.metadata.name), object);
+        }
+        if (
+          object.apiVersion === 'snapshot.storage.k8s.io/v1' &&
+          object.kind === 'VolumeSnapshotClass'
+        ) {
+          snapshotClasses.add(object.metadata.name);
+        }
+      }
+      for (const app of deployed.applications) {
+        const spec = record(app.application.spec);
+        const ignored = list(spec.ignoreDifferences).map(record);
+        const options = list(record(spec.syncPolicy).syncOptions).map(String);
+        for (const { object, source } of app.objects) {
+          if (object.apiVersion !== 'v1' || object.kind !== 'PersistentVolumeClaim') continue;
+          const claimSpec = record(object.spec);
+          const ref = record(claimSpec.dataSourceRef);
+          if (ref.apiGroup !== VOLSYNC_POPULATOR.apiGroup || ref.kind !== VOLSYNC_POPULATOR.kind) {
+            continue;
+          }
+          const namespace = object.metadata.namespace;
+          const claim = `${namespace}/${object.metadata.name}`;
+          const problem = (value: string, message: string, expected: string) =>
+            issues.push(
+              error({
+                code: 'backup-claim-populator',
+                path: settingsPath(deployed.cluster, app.component),
+                output: source,
+                value,
+                message: `claim ${claim} of ${app.component} on cluster "${deployed.cluster.name}" ${message}`,
+                expected,
+              }),
+            );
+          if (
+            !ignoredField(object, ['spec', 'dataSourceRef'], ignored) ||
+            !options.includes('RespectIgnoreDifferences=true')
+          ) {
+            problem(
+              String(ref.name),
+              `names ReplicationDestination "${String(ref.name)}" as its dataSourceRef, but its Application ${app.name} does not leave the field as the cluster has it: the API server refuses the field on a claim made before it (immutable), so such a claim fails every sync`,
+              'an ignoreDifferences entry of the claim with /spec/dataSourceRef, and RespectIgnoreDifferences=true',
+            );
+          }
+          const destination = destinations.get(key(namespace, String(ref.name ?? '')));
+          if (destination === undefined) {
+            problem(
+              String(ref.name),
+              `names ReplicationDestination "${String(ref.name)}" as its dataSourceRef, which no Application deploys in ${namespace}: a new claim stays Pending for ever`,
+              'the ReplicationDestination of the backup provider for the volume',
+            );
+            continue;
+          }
+          const rdSpec = record(destination.spec);
+          const restic = record(rdSpec.restic);
+          const trigger = record(rdSpec.trigger);
+          const wrong: string[] = [];
+          if (rdSpec.paused === true) wrong.push('it is paused (it never restores)');
+          if (typeof trigger.manual !== 'string' || trigger.manual === '') {
+            wrong.push('it has no manual trigger (it would restore again and again)');
+          }
+          if (restic.copyMethod !== 'Snapshot') {
+            wrong.push(
+              `its copyMethod is ${JSON.stringify(restic.copyMethod)} (the populator takes only a VolumeSnapshot)`,
+            );
+          }
+          if (restic.destinationPVC !== undefined) {
+            wrong.push('it restores into the named claim destinationPVC, not a volume of its own');
+          }
+          const snapshotClass = restic.volumeSnapshotClassName;
+          if (typeof snapshotClass !== 'string' || !snapshotClasses.has(snapshotClass)) {
+            wrong.push(
+              `its VolumeSnapshotClass ${JSON.stringify(snapshotClass)} is not deployed on the cluster (its snapshot never binds)`,
+            );
+          }
+          const capacity = quantityBytes(restic.capacity);
+          const request = quantityBytes(record(record(claimSpec.resources).requests).storage);
+          if (capacity === undefined || (request !== undefined && capacity > request)) {
+            wrong.push(
+              `its capacity ${JSON.stringify(restic.capacity)} is not at most the claim's request (a volume is never made smaller than its snapshot)`,
+            );
+          }
+          if (wrong.length > 0) {
+            problem(
+              String(ref.name),
+              `is filled by ReplicationDestination ${namespace}/${String(ref.name)}, which cannot fill it: ${wrong.join('; ')}`,
+              'a ReplicationDestination with trigger.manual, copyMethod Snapshot, a deployed volumeSnapshotClassName, capacity and accessModes of the claim, not paused',
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,
   credentialsFromSecretsProvider,
@@ -624,4 +748,5 @@ export const backupsChecks: readonly SystemCheck[] = [
   verificationSnapshotAge,
   temporaryVolumesDeleted,
   snapshotClassMatches,
+  claimPopulator,
 ];

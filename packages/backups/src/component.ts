@@ -41,10 +41,12 @@ import { backupPodFlows, backupsFlows } from './flows.js';
 import type { BackupsSettings } from './generated/settings.js';
 import {
   backupNames,
+  bootstrapDestination,
   DEFAULT_OWNER,
   etcdBackupObjects,
   replicationDestination,
   replicationSource,
+  VOLSYNC_POPULATOR,
   verificationCronJob,
 } from './manifests.js';
 import { disasterRecoveryRunbook, type ProtectedVolume } from './runbook.js';
@@ -379,6 +381,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
         // What each protected volume's RESTIC_REPOSITORY must be (the runbook's secrets step
         // says so), the repositories disaster-recovery.md restores from.
         ...(prefix === undefined ? {} : { resticRepositoryPrefix: prefix }),
+        // VolSync 0.16.0 runs its volume populator always (cmd/main.go), with the chart's RBAC.
+        populator: { ...VOLSYNC_POPULATOR },
         podFlows: backupPodFlows(settings, input.provided.gateway?.domain, clusterDomain),
       },
     },
@@ -477,6 +481,21 @@ function forConsumers(
       scratch,
     );
     manifests[`replicationdestination-${base}`] = replicationDestination(volume);
+    const ref = volume.dataSourceRef;
+    if (
+      ref !== undefined &&
+      ref.apiGroup === VOLSYNC_POPULATOR.apiGroup &&
+      ref.kind === VOLSYNC_POPULATOR.kind &&
+      ref.name === backupNames(volume).bootstrap
+    ) {
+      // What the claim names: without it the claim stays Pending.
+      manifests[`replicationdestination-${base}-bootstrap`] = bootstrapDestination(
+        volume,
+        settings,
+        snapshotClass,
+        scratch,
+      );
+    }
     if (volume.backup?.verify !== false) {
       manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(volume, settings, scratch);
     }
@@ -510,6 +529,20 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
           "reports the Job's Failed condition (`kube_job_failed`), and `VolumeRestoreVerificationFailed`",
           'fires until a later run of the CronJob succeeds.',
           "The run's outcome is the pod's termination message.",
+        ].join('\n'),
+      },
+      {
+        heading: 'A new claim fills itself',
+        body: [
+          "A protected volume's claim names `<volume>-bootstrap` as its `spec.dataSourceRef`: that",
+          'ReplicationDestination restores the latest snapshot once, when it is created, into a volume',
+          "of its own and snapshots it, and VolSync's volume populator makes a claim that is not bound",
+          'yet from that snapshot. A claim created on a cluster rebuilt without an etcd snapshot, or',
+          'after it was deleted, reads `Pending` until it holds the latest backup; on an empty',
+          'repository (a first install) it is bound empty at once. A bound claim is never filled again.',
+          'The claim stays `Pending` while the restore cannot run (no `<volume>-restic` Secret, S3 out',
+          "of reach, a wrong password). The volume's Application ignores the field (it is immutable):",
+          'claims made before keep none.',
         ].join('\n'),
       },
       {

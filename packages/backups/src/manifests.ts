@@ -3,7 +3,12 @@
 // paused until an operator starts it) and the restore-verification CronJob; in charts/backups the
 // etcd backup job of the Talos control plane. Pure.
 import type { KubeObject, Values, VolumeRequest } from '@homelab/core';
-import { cronLongestGap, parseCron, volumeBackupSecretName } from '@homelab/core';
+import {
+  cronLongestGap,
+  parseCron,
+  volumeBackupSecretName,
+  volumePopulatorName,
+} from '@homelab/core';
 import {
   ETCD_BACKUP_NAMESPACE,
   ETCD_BACKUP_ROLE,
@@ -20,13 +25,23 @@ export const ROLE_LABEL = 'backup.homelab.dev/role';
 /** Annotation of the verification CronJob: the run window of the overlap check, in minutes. */
 export const WINDOW_ANNOTATION = 'backup.homelab.dev/window-minutes';
 
-export type BackupRole = 'source' | 'destination' | 'verification';
+export type BackupRole = 'source' | 'destination' | 'bootstrap' | 'verification';
+
+/** VolSync's volume populator: a claim's `dataSourceRef` to a ReplicationDestination (`backup.populator`). */
+export const VOLSYNC_POPULATOR = {
+  apiGroup: 'volsync.backube',
+  kind: 'ReplicationDestination',
+} as const;
+
+/** The manual trigger of the bootstrap restore: set once, it runs once per ReplicationDestination. */
+export const BOOTSTRAP_TRIGGER = 'bootstrap';
 
 /** Object names of a volume's backup. */
 export function backupNames(volume: Pick<VolumeRequest, 'name'>) {
   return {
     source: `${volume.name}-backup`,
     destination: `${volume.name}-restore`,
+    bootstrap: volumePopulatorName(volume),
     verification: `${volume.name}-restore-verify`,
     secret: volumeBackupSecretName(volume),
   };
@@ -147,6 +162,54 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
         destinationPVC: volume.name,
         copyMethod: 'Direct',
         enableFileDeletion: true,
+        cleanupCachePVC: true,
+        moverSecurityContext: moverSecurityContext(volume),
+        moverResources: resticResources(),
+      },
+    },
+  };
+}
+
+/**
+ * What fills a new claim of the volume (its `dataSourceRef`, VolSync's volume populator): a
+ * restore of the latest snapshot into a volume of VolSync's own (`capacity`, `accessModes`,
+ * `storageClassName`: the claim's, or the tier's scratch class where the tier retains its
+ * volumes), snapshotted (`copyMethod: Snapshot`) for the populator to clone into the claim.
+ *
+ * It runs once (VolSync 0.16.0: a sync runs while `spec.trigger.manual` differs from
+ * `status.lastManualSync`; Argo CD applying the same value again starts none), when the
+ * ReplicationDestination is created: with the claim on a rebuilt cluster. The populator
+ * (internal/controller/volumepopulator_controller.go) only fills a claim that is not bound
+ * (`spec.volumeName` empty): a bound claim, one etcd brought back included, is never restored over.
+ * On a first install the repository is empty: the mover's restore (mover-restic/entry.sh)
+ * initialises it (`ensure_initialized`: `restic init` when `restic cat config` says there is no
+ * repository), finds "No eligible snapshots found", restores nothing and succeeds, so the claim
+ * gets an empty volume at once.
+ */
+export function bootstrapDestination(
+  volume: VolumeRequest,
+  settings: ResolvedBackupsSettings,
+  snapshotClass: string,
+  scratchClass?: string,
+): KubeObject {
+  return {
+    apiVersion: 'volsync.backube/v1alpha1',
+    kind: 'ReplicationDestination',
+    metadata: {
+      name: backupNames(volume).bootstrap,
+      namespace: volume.namespace,
+      labels: labels(volume, 'bootstrap'),
+    },
+    spec: {
+      trigger: { manual: BOOTSTRAP_TRIGGER },
+      restic: {
+        repository: backupNames(volume).secret,
+        copyMethod: 'Snapshot',
+        volumeSnapshotClassName: snapshotClass,
+        capacity: volume.size,
+        accessModes: [volume.accessMode ?? 'ReadWriteOnce'],
+        storageClassName: scratchClass ?? volume.tier,
+        cacheCapacity: settings.restic.cacheCapacity,
         cleanupCachePVC: true,
         moverSecurityContext: moverSecurityContext(volume),
         moverResources: resticResources(),

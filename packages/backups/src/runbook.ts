@@ -10,7 +10,7 @@ import {
   shellQuote,
   syncOperationPatch,
 } from '@homelab/core';
-import { backupNames } from './manifests.js';
+import { BOOTSTRAP_TRIGGER, backupNames, VOLSYNC_POPULATOR } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
   type ResolvedBackupsSettings,
@@ -108,11 +108,25 @@ export function pauseBackupCommands(entry: ProtectedVolume): string[] {
 }
 
 /**
- * Commands that replace a faulted claim by an empty one: delete the volume's ReplicationSource,
- * delete the claim, wait until it is gone (a Terminating claim still reads Bound), then have Argo
- * CD create that one claim again (a sync of the one resource through the Application's
- * `operation`, Argo CD's "Sync Applications with Kubectl"; auto-sync is off) and wait until the
- * new claim is bound.
+ * Whether the volume's claim names its bootstrap ReplicationDestination (`spec.dataSourceRef`,
+ * VolSync's volume populator): a claim created anew fills itself from the latest snapshot.
+ */
+export function hasBootstrap(volume: VolumeRequest): boolean {
+  const ref = volume.dataSourceRef;
+  return (
+    ref !== undefined &&
+    ref.apiGroup === VOLSYNC_POPULATOR.apiGroup &&
+    ref.kind === VOLSYNC_POPULATOR.kind &&
+    ref.name === backupNames(volume).bootstrap
+  );
+}
+
+/**
+ * Commands that replace a faulted (or deleted) claim by a new one: delete the volume's
+ * ReplicationSource, delete the claim, wait until it is gone (a Terminating claim still reads
+ * Bound), then have Argo CD create that one claim again (a sync of the one resource through the
+ * Application's `operation`, Argo CD's "Sync Applications with Kubectl"; auto-sync is off) and
+ * wait until the new claim is bound.
  *
  * The ReplicationSource goes first: with etcd restored, a backup whose time passed while the
  * cluster was down starts as soon as VolSync runs, and VolSync 0.16 (`ensureSourcePVC`, which
@@ -123,20 +137,49 @@ export function pauseBackupCommands(entry: ProtectedVolume): string[] {
  * claim would stay Terminating. Deleting that snapshot alone does not do: VolSync makes it again
  * from the Terminating claim at once. Deleting the ReplicationSource removes it and its snapshot
  * (owner references); Argo CD creates it again when the Application is handed back.
+ *
+ * A claim that names its bootstrap (`hasBootstrap`) is filled by VolSync's volume populator from
+ * the bootstrap's `status.latestImage` (internal/controller/volumepopulator_controller.go,
+ * `reconcilePVCPrime`), the snapshot of the restore it ran once, when it was created: on a
+ * cluster that ran since, an old snapshot (an empty one from the first install), and with etcd
+ * restored, one of a volume that may have been on the lost disks. So the bootstrap is deleted
+ * too (VolSync deletes its volume and snapshot with it) and Argo CD makes both again: the new
+ * bootstrap restores the latest snapshot, the claim stays Pending until then, and its result is
+ * read as the restore's is.
  */
 export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
   const ns = q(entry.volume.namespace);
   const claim = q(entry.volume.name);
+  const bootstrap = hasBootstrap(entry.volume) ? backupNames(entry.volume).bootstrap : undefined;
   const sync = syncOperationPatch('disaster-recovery', entry.sync, [
+    ...(bootstrap === undefined
+      ? []
+      : [
+          {
+            group: VOLSYNC_POPULATOR.apiGroup,
+            kind: VOLSYNC_POPULATOR.kind,
+            name: bootstrap,
+            namespace: entry.volume.namespace,
+          },
+        ]),
     { kind: 'PersistentVolumeClaim', name: entry.volume.name, namespace: entry.volume.namespace },
   ]);
   return [
     `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found`,
-    `kubectl -n ${ns} delete pvc ${claim} --wait=false`,
+    ...(bootstrap === undefined
+      ? []
+      : [`kubectl -n ${ns} delete replicationdestination ${q(bootstrap)} --ignore-not-found`]),
+    `kubectl -n ${ns} delete pvc ${claim} --ignore-not-found --wait=false`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=delete --timeout=15m`,
     `kubectl -n ${q(gitopsNamespace)} patch application ${q(entry.application)} --type merge -p ${q(sync)}`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=create --timeout=5m`,
+    ...(bootstrap === undefined
+      ? []
+      : [
+          `kubectl -n ${ns} wait replicationdestination/${bootstrap} --for=jsonpath='{.status.lastManualSync}'=${BOOTSTRAP_TRIGGER} --timeout=6h`,
+        ]),
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+    ...(bootstrap === undefined ? [] : bootstrapResultCommands(entry)),
   ];
 }
 
@@ -167,13 +210,42 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
  * lines in `latestMoverStatus.logs`, so the check reads both.
  */
 export function restoreResultCommands(entry: ProtectedVolume): string[] {
-  const { volume } = entry;
-  const ns = q(volume.namespace);
-  const id = `${volume.namespace}/${volume.name}`;
+  const id = `${entry.volume.namespace}/${entry.volume.name}`;
+  return resultCommands(
+    entry,
+    backupNames(entry.volume).destination,
+    `restored ${id}`,
+    `RESTORE FAILED: nothing was restored into ${id} (no snapshot at or before LOST_AT, or the mover failed): do not hand it back to Argo CD`,
+  );
+}
+
+/**
+ * Reads what the bootstrap restored into the volume's claim (the latest snapshot), as
+ * `restoreResultCommands` reads a restore: on an empty repository (a first install, or a volume
+ * never backed up) the mover initialises it, restores nothing and succeeds, and the claim is
+ * bound empty.
+ */
+export function bootstrapResultCommands(entry: ProtectedVolume): string[] {
+  const id = `${entry.volume.namespace}/${entry.volume.name}`;
+  return resultCommands(
+    entry,
+    backupNames(entry.volume).bootstrap,
+    `filled ${id} from its latest snapshot`,
+    `EMPTY: ${id} was filled with nothing (its repository has no snapshot, or the mover failed): restore it below before the workloads start on it`,
+  );
+}
+
+function resultCommands(
+  entry: ProtectedVolume,
+  destination: string,
+  success: string,
+  failure: string,
+): string[] {
+  const ns = q(entry.volume.namespace);
   return [
-    `RESULT="$(kubectl -n ${ns} get replicationdestination ${q(backupNames(volume).destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
+    `RESULT="$(kubectl -n ${ns} get replicationdestination ${q(destination)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
     `printf '%s\\n' "$RESULT"`,
-    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && ! printf '%s\\n' "$RESULT" | grep -q -e 'No eligible snapshots' -e 'No data will be restored' && echo ${q(`restored ${id}`)} || echo ${q(`RESTORE FAILED: nothing was restored into ${id} (no snapshot at or before LOST_AT, or the mover failed): do not hand it back to Argo CD`)}`,
+    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && ! printf '%s\\n' "$RESULT" | grep -q -e 'No eligible snapshots' -e 'No data will be restored' && echo ${q(success)} || echo ${q(failure)}`,
   ];
 }
 
@@ -573,6 +645,20 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       "volume's Application.",
       '',
     );
+    if (volumes.some((entry) => hasBootstrap(entry.volume))) {
+      add(
+        'A protected claim Argo CD creates fills itself before any pod can mount it: its',
+        '`spec.dataSourceRef` names the ReplicationDestination `<volume>-bootstrap`, which VolSync',
+        'runs once, when it is created: it restores the latest snapshot of the repository into a',
+        "volume of its own and snapshots it, and VolSync's volume populator makes the claim from",
+        'that snapshot. Until then the claim reads `Pending` and the pods that mount it wait. With',
+        'etcd bootstrapped anew (step 2), or after a claim was deleted, every such claim holds the',
+        'latest snapshot, not an empty volume a workload started afresh on. On an empty repository',
+        'it is bound empty at once. A claim that is already bound (etcd restored) is never filled',
+        'again. Read what filled each claim with the commands of its section below.',
+        '',
+      );
+    }
     for (const entry of volumes) {
       const repository = resticRepository(
         settings,
@@ -602,6 +688,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
       );
       sh(...pauseBackupCommands(entry));
+      if (hasBootstrap(entry.volume)) {
+        add(
+          "With etcd bootstrapped anew, read what filled the claim (the bootstrap's restore of the",
+          'latest snapshot; `EMPTY` when the repository had none, or the mover failed):',
+          '',
+        );
+        sh(...bootstrapResultCommands(entry));
+      }
       if (longhorn) {
         add(
           "Read the volume's state (`faulted`: its replicas were all on lost disks, its data is gone):",
@@ -609,14 +703,25 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         );
         sh(volumeStateCommand(entry));
       }
+      const bootstrap = hasBootstrap(entry.volume);
       add(
-        'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
-        'claim with an empty one. Delete its ReplicationSource first (Argo CD makes it again when it',
+        `Only when Longhorn reports the volume faulted (its replicas were on lost disks)${bootstrap ? ', or the claim was deleted' : ''}: replace the`,
+        `claim with ${bootstrap ? 'a new one' : 'an empty one'}. Delete its ReplicationSource first (Argo CD makes it again when it`,
         'gets the Application back): a backup started since etcd came back holds a snapshot of the',
         'faulted claim that never becomes ready, and the snapshot controller keeps the claim while',
-        'it exists. Wait until the old claim is gone, then have Argo CD create it again (a sync of',
-        'that one claim) and wait until it is bound (the reclaim policy of its storage class',
-        'decides whether the old volume is kept):',
+        ...(bootstrap
+          ? [
+              `it exists. Delete its bootstrap \`${backupNames(entry.volume).bootstrap}\` too: it restored once, when it was made,`,
+              'and the populator would fill the new claim from that old restore. Wait until the old',
+              'claim is gone, then have Argo CD create both again (a sync of the two), wait until the',
+              'bootstrap restored the latest snapshot and the claim is bound, and read the result (the',
+              'reclaim policy of its storage class decides whether the old volume is kept):',
+            ]
+          : [
+              'it exists. Wait until the old claim is gone, then have Argo CD create it again (a sync of',
+              'that one claim) and wait until it is bound (the reclaim policy of its storage class',
+              'decides whether the old volume is kept):',
+            ]),
         '',
       );
       sh(...replaceClaimCommands(entry, input.gitopsNamespace));
@@ -625,7 +730,15 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
         'or half-restored volume. With etcd bootstrapped anew (step 2), every claim is a new one',
-        'Argo CD made empty, whatever the workload wrote into it since: restore each. With etcd',
+        ...(bootstrap
+          ? [
+              'filled from the latest snapshot: restore each all the same when the latest snapshot is',
+              'newer than `$LOST_AT` (the data was bad before the cluster was lost), or the claim',
+              'was filled `EMPTY`. With etcd',
+            ]
+          : [
+              'Argo CD made empty, whatever the workload wrote into it since: restore each. With etcd',
+            ]),
         'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
         'only when its data is known to be bad. The last command says',
         '`RESTORE FAILED` when nothing was restored (VolSync reports an empty restore as',

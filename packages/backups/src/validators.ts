@@ -146,10 +146,30 @@ const SCHEMAS: readonly KindSchema[] = [
         restic: {
           type: 'object',
           additionalProperties: false,
-          required: ['repository', 'destinationPVC', 'copyMethod'],
+          required: ['repository', 'copyMethod'],
+          // VolSync 0.16.0 (ReplicationDestinationVolumeOptions): the claim to restore into, or
+          // both the capacity and the access modes of a volume of its own (the bootstrap).
+          anyOf: [
+            { required: ['destinationPVC'], properties: { destinationPVC: {} } },
+            {
+              required: ['capacity', 'accessModes'],
+              properties: { capacity: {}, accessModes: {} },
+            },
+          ],
           properties: {
             repository: { type: 'string', pattern: NAME },
             destinationPVC: { type: 'string', pattern: NAME },
+            capacity: { type: 'string', minLength: 1 },
+            accessModes: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                enum: ['ReadWriteOnce', 'ReadWriteMany', 'ReadOnlyMany', 'ReadWriteOncePod'],
+              },
+            },
+            storageClassName: { type: 'string', pattern: NAME },
+            volumeSnapshotClassName: { type: 'string', pattern: NAME },
+            cacheCapacity: { type: 'string' },
             copyMethod: { enum: ['Direct', 'Snapshot'] },
             enableFileDeletion: { type: 'boolean' },
             cleanupCachePVC: { type: 'boolean' },

@@ -1,8 +1,9 @@
 // The layer-4 checks of the backups, each passing on a complete platform and broken on purpose.
-import { formatPath, type SystemInput } from '@homelab/core';
+import { formatPath, type SystemInput, volumePopulatorIgnore } from '@homelab/core';
 import { describe, expect, test } from 'vitest';
 import {
   backupCompleteness,
+  claimPopulator,
   credentialsFromSecretsProvider,
   snapshotClassMatches,
   temporaryVolumesDeleted,
@@ -17,6 +18,7 @@ import {
   deployed,
   gitops,
   mapObjects,
+  populated,
   retaining,
   runBackups,
   SETTINGS,
@@ -475,5 +477,159 @@ describe('backup-snapshot-class', () => {
     expect(onDev(noDefault)[0]?.[2]).toBe(
       'the snapshot copy of ReplicationSource paperless/data-backup on cluster "dev" names no VolumeSnapshotClass, and the cluster has no default class of driver driver.longhorn.io: the snapshot controller cannot pick one',
     );
+  });
+});
+
+describe('backup-claim-populator', () => {
+  // Given a claim that names its bootstrap as dataSourceRef, its Application ignoring the field
+  // (RespectIgnoreDifferences), and the snapshot class the volume-snapshots provider deploys
+  const volume = populated(DATA);
+  const run = runBackups(SETTINGS, [consumer([volume])]);
+  const claim = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'data', namespace: 'paperless' },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'standard',
+      resources: { requests: { storage: '20Gi' } },
+      dataSourceRef: {
+        apiGroup: 'volsync.backube',
+        kind: 'ReplicationDestination',
+        name: 'data-bootstrap',
+      },
+    },
+  };
+  const snapshotClass = {
+    apiVersion: 'snapshot.storage.k8s.io/v1',
+    kind: 'VolumeSnapshotClass',
+    metadata: { name: 'example-snapshot' },
+    driver: 'driver.longhorn.io',
+    deletionPolicy: 'Delete',
+    parameters: { type: 'snap' },
+  };
+  const platform = (
+    change?: (object: AnyJson) => AnyJson | undefined,
+    application: (spec: AnyJson) => AnyJson = (spec) => ({
+      ...spec,
+      ignoreDifferences: [volumePopulatorIgnore(DATA)],
+      syncPolicy: { syncOptions: ['RespectIgnoreDifferences=true'] },
+    }),
+  ): SystemInput => {
+    const clusters = deployed(run).map((cluster) => ({
+      ...cluster,
+      applications: cluster.applications.map((app) =>
+        app.component === 'app'
+          ? {
+              ...app,
+              application: {
+                ...app.application,
+                spec: application(structuredClone(app.application.spec)),
+              },
+              objects: [
+                ...app.objects,
+                { object: structuredClone(claim), source: 'charts/app#data' },
+                { object: structuredClone(snapshotClass), source: 'charts/app#snapshot' },
+              ],
+            }
+          : app,
+      ),
+    }));
+    return {
+      platform: run.platform,
+      clusters: change === undefined ? clusters : mapObjects(clusters, change),
+      files: [],
+    };
+  };
+  const onDev = (input: SystemInput) =>
+    claimPopulator
+      .check(input)
+      .filter((i) => i.message.includes('"dev"'))
+      .map((i) => [formatPath(i.path), i.value, i.message]);
+  const bootstrap = (change: (spec: AnyJson) => void) => (o: AnyJson) => {
+    if (o.kind === 'ReplicationDestination' && o.metadata.name === 'data-bootstrap') change(o.spec);
+    return o;
+  };
+  const cannot = (why: string) => [
+    [
+      'clusters[0].components.app',
+      'data-bootstrap',
+      `claim paperless/data of app on cluster "dev" is filled by ReplicationDestination paperless/data-bootstrap, which cannot fill it: ${why}`,
+    ],
+  ];
+
+  test('passes on the bootstrap the backups render, with the field ignored', () => {
+    expect(claimPopulator.check(platform())).toEqual([]);
+  });
+
+  test('fails when the bootstrap is missing: the claim would stay Pending', () => {
+    expect(onDev(platform((o) => (o.metadata.name === 'data-bootstrap' ? undefined : o)))).toEqual([
+      [
+        'clusters[0].components.app',
+        'data-bootstrap',
+        'claim paperless/data of app on cluster "dev" names ReplicationDestination "data-bootstrap" as its dataSourceRef, which no Application deploys in paperless: a new claim stays Pending for ever',
+      ],
+    ]);
+  });
+
+  test('fails on a bootstrap that is paused, has no manual trigger, copies directly, or restores into a claim', () => {
+    expect(onDev(platform(bootstrap((spec) => (spec.paused = true))))).toEqual(
+      cannot('it is paused (it never restores)'),
+    );
+    expect(
+      onDev(platform(bootstrap((spec) => (spec.trigger = { schedule: '0 * * * *' })))),
+    ).toEqual(cannot('it has no manual trigger (it would restore again and again)'));
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.copyMethod = 'Direct'))))).toEqual(
+      cannot('its copyMethod is "Direct" (the populator takes only a VolumeSnapshot)'),
+    );
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.destinationPVC = 'data'))))).toEqual(
+      cannot('it restores into the named claim destinationPVC, not a volume of its own'),
+    );
+  });
+
+  test('fails on a bootstrap whose snapshot class is not deployed, or larger than the claim', () => {
+    expect(
+      onDev(platform(bootstrap((spec) => (spec.restic.volumeSnapshotClassName = 'gone')))),
+    ).toEqual(
+      cannot(
+        'its VolumeSnapshotClass "gone" is not deployed on the cluster (its snapshot never binds)',
+      ),
+    );
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.capacity = '21Gi'))))).toEqual(
+      cannot(
+        'its capacity "21Gi" is not at most the claim\'s request (a volume is never made smaller than its snapshot)',
+      ),
+    );
+  });
+
+  test("fails when the claim's Application would apply the field to an existing claim", () => {
+    const refused = [
+      [
+        'clusters[0].components.app',
+        'data-bootstrap',
+        'claim paperless/data of app on cluster "dev" names ReplicationDestination "data-bootstrap" as its dataSourceRef, but its Application app does not leave the field as the cluster has it: the API server refuses the field on a claim made before it (immutable), so such a claim fails every sync',
+      ],
+    ];
+    // no ignoreDifferences
+    expect(onDev(platform(undefined, (spec) => spec))).toEqual(refused);
+    // ignored, but not respected by the sync
+    expect(
+      onDev(
+        platform(undefined, (spec) => ({
+          ...spec,
+          ignoreDifferences: [volumePopulatorIgnore(DATA)],
+        })),
+      ),
+    ).toEqual(refused);
+    // respected, but for another claim
+    expect(
+      onDev(
+        platform(undefined, (spec) => ({
+          ...spec,
+          ignoreDifferences: [volumePopulatorIgnore({ ...DATA, name: 'db' })],
+          syncPolicy: { syncOptions: ['RespectIgnoreDifferences=true'] },
+        })),
+      ),
+    ).toEqual(refused);
   });
 });

@@ -27,6 +27,7 @@ import {
   consumer,
   DATA,
   gitops,
+  populated,
   retaining,
   runBackups,
   SETTINGS,
@@ -559,13 +560,13 @@ describe('the disaster-recovery runbook', () => {
     const source = at(
       'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
     );
-    const deleted = at('kubectl -n paperless delete pvc data --wait=false');
+    const deleted = at('kubectl -n paperless delete pvc data --ignore-not-found --wait=false');
     expect(deleted - source).toBe(1);
     expect(source).toBeGreaterThan(at(`kubectl -n argocd patch application prod-app ${off}`));
   });
 
   test('replaces a faulted claim only after the old one is gone, with auto-sync already off', () => {
-    const deleted = at('kubectl -n paperless delete pvc data --wait=false');
+    const deleted = at('kubectl -n paperless delete pvc data --ignore-not-found --wait=false');
     const gone = at('kubectl -n paperless wait pvc/data --for=delete --timeout=15m');
     const sync = at(
       `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":[],"resources":[{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
@@ -936,7 +937,9 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       `kubectl -n longhorn-system get volumes.longhorn.io "$(kubectl -n paperless get pvc data -o jsonpath='{.spec.volumeName}')" -o jsonpath='{.status.robustness}{"\\n"}'`,
     );
     expect(state).toBeGreaterThan(lines.indexOf('## 4. Restore the volumes from restic'));
-    expect(state).toBeLessThan(lines.indexOf('kubectl -n paperless delete pvc data --wait=false'));
+    expect(state).toBeLessThan(
+      lines.indexOf('kubectl -n paperless delete pvc data --ignore-not-found --wait=false'),
+    );
   });
 
   test("lists the faulted claims that Longhorn's own backup target holds, not as lost", () => {
@@ -1215,4 +1218,144 @@ describe('flows (zero trust)', () => {
       'volsync-system/volsync ingress {"kind":"capability","capability":"metrics"} 8443/TCP',
     ]);
   });
+});
+
+describe('a protected volume whose claim names the populator', () => {
+  // The consumer asks, as applications does, for the backup provider's populator.
+  const volume = populated(DATA);
+  const run = runBackups(SETTINGS, [consumer([volume])]);
+  const prod = run.platform.clusters[2] as AnyJson;
+  const objects = (r: ReturnType<typeof runBackups>) =>
+    Object.fromEntries(
+      chartObjects(r.components, 'app', prod).map((o) => [
+        `${o.kind}/${o.metadata.name}`,
+        o as AnyJson,
+      ]),
+    );
+  const file = runbookOf(run, 'prod');
+  const lines = file.split('\n');
+  const at = (line: string) => {
+    const index = lines.indexOf(line);
+    expect(index, line).toBeGreaterThanOrEqual(0);
+    return index;
+  };
+
+  test('renders without errors, and the provider says which populator it has', () => {
+    expect(errors(run)).toEqual([]);
+    expect(
+      run.components.clusters[2]?.contributions.get('backups')?.facts?.backup?.populator,
+    ).toEqual({
+      apiGroup: 'volsync.backube',
+      kind: 'ReplicationDestination',
+    });
+  });
+
+  test('gets a bootstrap that restores the latest snapshot once, into a snapshotted volume of the claim’s size', () => {
+    const rd = objects(run)['ReplicationDestination/data-bootstrap'];
+    expect(rd.metadata.labels).toMatchObject({
+      'backup.homelab.dev/role': 'bootstrap',
+      'backup.homelab.dev/volume': 'data',
+    });
+    expect(rd.spec).toEqual({
+      trigger: { manual: 'bootstrap' },
+      restic: {
+        repository: 'data-restic',
+        copyMethod: 'Snapshot',
+        volumeSnapshotClassName: 'example-snapshot',
+        capacity: '20Gi',
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'standard',
+        cacheCapacity: '1Gi',
+        cleanupCachePVC: true,
+        moverSecurityContext: {
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          runAsGroup: 1000,
+          fsGroup: 1000,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        moverResources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '2Gi' } },
+      },
+    });
+    // not paused (a paused one never restores: the claim would stay Pending)
+    expect(rd.spec.paused).toBeUndefined();
+  });
+
+  test("on a tier whose class retains its volumes, the bootstrap's volume takes the scratch class", () => {
+    const fast = { ...volume, tier: 'fast-storage' };
+    const scratch = runBackups(SETTINGS, [consumer([fast])], [cni, retaining, snapshots, gitops]);
+    expect(
+      objects(scratch)['ReplicationDestination/data-bootstrap'].spec.restic.storageClassName,
+    ).toBe('fast-storage-scratch');
+  });
+
+  test('a claim that names no populator gets no bootstrap', () => {
+    expect(objects(runBackups())['ReplicationDestination/data-bootstrap']).toBeUndefined();
+  });
+
+  test('the runbook deletes the bootstrap with the claim, and has Argo CD make both again', () => {
+    // The populator fills a new claim from the bootstrap's latestImage: the snapshot of the one
+    // restore it ran when it was made (the empty first install). Deleted, Argo CD makes it anew
+    // and it restores the latest snapshot.
+    const source = at(
+      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+    );
+    const bootstrap = at(
+      'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found',
+    );
+    const claim = at('kubectl -n paperless delete pvc data --ignore-not-found --wait=false');
+    const sync = at(
+      `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"disaster-recovery"},"sync":{"prune":true,"syncOptions":[],"resources":[{"group":"volsync.backube","kind":"ReplicationDestination","name":"data-bootstrap","namespace":"paperless"},{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
+    );
+    const restored = at(
+      "kubectl -n paperless wait replicationdestination/data-bootstrap --for=jsonpath='{.status.lastManualSync}'=bootstrap --timeout=6h",
+    );
+    const bound = at(
+      `kubectl -n paperless wait pvc/data --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+    );
+    expect([bootstrap - source, claim - bootstrap]).toEqual([1, 1]);
+    expect(sync).toBeGreaterThan(claim);
+    expect(restored).toBeGreaterThan(sync);
+    expect(bound - restored).toBe(1);
+    expect(lines[bound + 1]).toBe(
+      `RESULT="$(kubectl -n paperless get replicationdestination data-bootstrap -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
+    );
+    expect(file).toContain(
+      'A protected claim Argo CD creates fills itself before any pod can mount it',
+    );
+  });
+
+  test.each(['sh', 'bash'])(
+    "with %s, the bootstrap's result says EMPTY when VolSync restored nothing",
+    (shell) => {
+      const start = lines.findIndex((line) =>
+        line.startsWith('RESULT="$(kubectl -n paperless get replicationdestination data-bootstrap'),
+      );
+      const check = (status: string) => {
+        const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-'));
+        try {
+          const kubectl = join(dir, 'kubectl');
+          writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
+          chmodSync(kubectl, 0o755);
+          const out = spawnSync(shell, ['-c', lines.slice(start, start + 3).join('\n')], {
+            env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+            encoding: 'utf8',
+          });
+          return out.stdout.trim().split('\n').at(-1);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      // VolSync 0.16 mover-restic/entry.sh on an empty repository: initialised, nothing
+      // restored, exit 0.
+      expect(
+        check('Successful\nNo eligible snapshots found\n=== No data will be restored ==='),
+      ).toBe(
+        'EMPTY: paperless/data was filled with nothing (its repository has no snapshot, or the mover failed): restore it below before the workloads start on it',
+      );
+      expect(check('Successful\nSelected restic snapshot with id: 260043ca\n=== Done ===')).toBe(
+        'filled paperless/data from its latest snapshot',
+      );
+    },
+  );
 });

@@ -22,6 +22,7 @@ import {
   consumer,
   DATA,
   gitops,
+  populated,
   retaining,
   runBackups,
   SETTINGS,
@@ -107,6 +108,26 @@ describe(`VolSync ${VERSION}`, () => {
       expect(validate(source) ? [] : validate.errors).toEqual([]);
       expect(ours?.validate(source)).toEqual([]);
     }
+  });
+
+  test('the bootstrap a claim names (its dataSourceRef) validates against the CRD and our schema', () => {
+    // VolSync 0.16's ReplicationDestinationVolumeOptions: no destinationPVC, but the capacity and
+    // access modes of a volume of its own, its class and the snapshot class of its copy.
+    const withBootstrap = runBackups(SETTINGS, [consumer([populated(DATA)])]);
+    const bootstraps = withBootstrap.platform.clusters
+      .flatMap((cluster) => chartObjects(withBootstrap.components, 'app', cluster) as AnyJson[])
+      .filter((o) => o.kind === 'ReplicationDestination' && o.metadata.name === 'data-bootstrap');
+    expect(bootstraps).toHaveLength(3);
+    const ours = backupsValidators.find((v) => v.kind === 'ReplicationDestination');
+    const validate = validators.ReplicationDestination as ValidateFunction;
+    for (const bootstrap of bootstraps) {
+      expect(validate(bootstrap) ? [] : validate.errors).toEqual([]);
+      expect(ours?.validate(bootstrap)).toEqual([]);
+    }
+    // Our schema wants the claim to restore into, or a volume of its own: neither is refused.
+    const { capacity: _, ...noCapacity } = (bootstraps[0] as AnyJson).spec.restic;
+    const neither = { ...bootstraps[0], spec: { ...bootstraps[0].spec, restic: noCapacity } };
+    expect(ours?.validate(neither)).not.toEqual([]);
   });
 
   test('the CRDs and our schemas refuse a misspelled field and a wrong copy method', () => {

@@ -8,6 +8,7 @@ import {
   type Values,
   type VolumeRequest,
   volumeBackupSecret,
+  volumePopulatorSource,
 } from '@homelab/core';
 import {
   deployedCharts,
@@ -20,6 +21,7 @@ import {
 export { chartObjects } from '@homelab/core/testing';
 
 import { backupsComponent } from '../src/index.js';
+import { VOLSYNC_POPULATOR } from '../src/manifests.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
 export type AnyJson = any;
@@ -81,6 +83,12 @@ export const DATA: VolumeRequest = {
   owner: { user: 1000, group: 1000 },
   backup: { schedule: '0 2 * * *', retention: { daily: 7, weekly: 4, within: '3d' } },
 };
+
+/** `volume` with its claim naming the backup provider's populator, as applications asks for it. */
+export function populated(volume: VolumeRequest): VolumeRequest {
+  const dataSourceRef = volumePopulatorSource(volume, VOLSYNC_POPULATOR);
+  return dataSourceRef === undefined ? volume : { ...volume, dataSourceRef };
+}
 
 /** A component that declares `volumes` (and, unless told not to, their backup Secrets). */
 export function consumer(

@@ -47,6 +47,7 @@ import {
   shareEnvironmentValues,
   sortIssues,
   systemReports,
+  type Values,
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
@@ -245,6 +246,7 @@ function immutableFieldIssues(
   previous: ReadonlyMap<string, string> | undefined,
   files: readonly GeneratedFile[],
   previousPlatform: ReadonlyMap<string, string> | undefined,
+  ignoredOn: (cluster: string) => readonly Values[] = () => [],
 ): Issue[] {
   if (previous === undefined) return [];
   const prefix = `charts/${spec.name}/`;
@@ -293,7 +295,8 @@ function immutableFieldIssues(
     } catch {
       continue;
     }
-    for (const change of immutableChanges(before, after)) {
+    // Fields the chart's Application ignores (RespectIgnoreDifferences): Argo CD keeps the live value.
+    for (const change of immutableChanges(before, after, ignoredOn(cluster.name))) {
       const key = keys.get(change.subject);
       // The setting the user changed (a volume's tier, size), where the component says which
       // one made the field; else the component's settings on the cluster.
@@ -501,6 +504,12 @@ export async function generate(
           input.previousChart(spec.name),
           files,
           input.previousChart(PLATFORM_CHART),
+          (cluster) =>
+            component === undefined
+              ? []
+              : (components.clusters
+                  .find((run) => run.cluster.name === cluster)
+                  ?.contributions.get(component)?.application?.ignoreDifferences ?? []),
         ),
       );
     }

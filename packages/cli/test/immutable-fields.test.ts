@@ -102,6 +102,43 @@ describe('immutable-field-changed', () => {
     expect(grown.files.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it("lets an upgraded platform's claims, made before they named the populator, keep none", async () => {
+    // The last build is the release before the populator: the claims have no dataSourceRef.
+    const now = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+    const block =
+      /\n( +)dataSourceRef:\n\1 {2}apiGroup: volsync\.backube\n\1 {2}kind: ReplicationDestination\n\1 {2}name: [a-z0-9-]+\n/g;
+    const layers = now.files.filter(
+      (file) => file.path.startsWith('charts/applications/') && file.content.match(block) !== null,
+    );
+    expect(layers.map((file) => file.path).sort()).toEqual([
+      'charts/applications/clusters/dev.yaml',
+      'charts/applications/clusters/prod.yaml',
+      'charts/applications/clusters/staging.yaml',
+    ]);
+    const previous = now.files.map((file) =>
+      file.path.startsWith('charts/applications/')
+        ? { ...file, content: file.content.replace(block, '\n') }
+        : file,
+    );
+    expect(
+      previous.some(
+        (file) =>
+          file.path.startsWith('charts/applications/clusters/') &&
+          file.content.includes('dataSourceRef'),
+      ),
+    ).toBe(false);
+    const upgraded = await generate({
+      text: definition,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart: chartsOf(previous),
+    });
+    // The API server would refuse the field on the bound claims, but their Application ignores
+    // it (RespectIgnoreDifferences): Argo CD applies the live claim's value, none.
+    expect(immutable(upgraded.issues)).toEqual([]);
+    expect(upgraded.files.length).toBe(now.files.length);
+  }, 120_000);
+
   it('compares nothing on a cluster that moved to another environment: its old layers are unknown', async () => {
     const before = await generate({
       text: withVolume('20Gi', 'fast-storage'),

@@ -671,10 +671,15 @@ describe.skipIf(helm === undefined)(
         const made = volsyncMoverJobs(all);
         expect(
           made.map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
-        ).toEqual(['paperless/volsync-dst-data-restore', 'paperless/volsync-src-data-backup']);
+        ).toEqual([
+          // the bootstrap that fills a new claim (its dataSourceRef), once, when it is created
+          'paperless/volsync-dst-data-bootstrap',
+          'paperless/volsync-dst-data-restore',
+          'paperless/volsync-src-data-backup',
+        ]);
         const { verdicts } = admission(all, made);
         // pod-security, allowed-images, resource-requests, host-paths, required-labels: each Job.
-        expect(verdicts).toHaveLength(10);
+        expect(verdicts).toHaveLength(15);
         expect(
           verdicts
             .filter((verdict) => verdict.messages.length > 0)

@@ -222,6 +222,16 @@ export interface CapabilityFacts {
      * backup Secret's `RESTIC_REPOSITORY` must hold.
      */
     readonly resticRepositoryPrefix?: string;
+    /**
+     * The volume populator of the provider, where it has one: a claim whose `spec.dataSourceRef`
+     * names `<apiGroup>/<kind>` `volumePopulatorName(volume)` is filled from the volume's latest
+     * backup before anything can mount it (a new claim only: a bound claim is left alone). The
+     * consumer of a backed-up volume asks for it (`VolumeRequest.dataSourceRef`, with
+     * `volumePopulatorSource`) and has its Application ignore the claim's field
+     * (`volumePopulatorIgnore`): the field is immutable, and claims made before it stay as
+     * they are.
+     */
+    readonly populator?: { readonly apiGroup: string; readonly kind: string };
   };
   readonly metrics: { readonly namespace: string };
   readonly 'admission-policy': { readonly engine: string };
@@ -948,6 +958,17 @@ export interface VolumeRequest {
   readonly owner?: { readonly user: number; readonly group: number };
   /** Labels the consumer wants on the claim. */
   readonly labels?: { readonly [key: string]: string };
+  /**
+   * What fills a new claim of the volume before its first use (the claim's `spec.dataSourceRef`):
+   * the backup provider's volume populator (`volumePopulatorSource`), so that a claim created on
+   * a rebuilt cluster, or after the claim was deleted, holds the latest backup and not an empty
+   * volume the workload starts afresh on.
+   */
+  readonly dataSourceRef?: {
+    readonly apiGroup: string;
+    readonly kind: string;
+    readonly name: string;
+  };
   /** Backup policy on this cluster (its environment's); absent: not backed up. */
   readonly backup?: VolumeBackupPolicy;
   /** Where the definition declares the volume: the providers' issues about it point there. */

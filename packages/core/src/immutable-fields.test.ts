@@ -153,3 +153,63 @@ describe('fieldOrigin', () => {
     expect(fieldOrigin(undefined, 'spec.storageClassName')).toBeUndefined();
   });
 });
+
+describe('immutableChanges of a field the Application ignores', () => {
+  // The upgrade of a platform whose claims were made before they named the populator: the last
+  // build's claim has no dataSourceRef, the new one has.
+  const before = claim('standard', '20Gi');
+  const after = {
+    ...before,
+    spec: {
+      ...(before.spec as object),
+      dataSourceRef: {
+        apiGroup: 'volsync.backube',
+        kind: 'ReplicationDestination',
+        name: 'data-bootstrap',
+      },
+    },
+  } as KubeObject;
+  const entry = {
+    group: '',
+    kind: 'PersistentVolumeClaim',
+    name: 'data',
+    namespace: 'paperless',
+    jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+  };
+
+  it('refuses the added dataSourceRef when nothing ignores it', () => {
+    expect(immutableChanges([before], [after]).map((change) => change.field)).toEqual([
+      'spec.dataSourceRef',
+    ]);
+  });
+
+  it('leaves it when the Application ignores the field of that claim (Argo CD keeps the live value)', () => {
+    expect(immutableChanges([before], [after], [entry])).toEqual([]);
+    // a pointer to a parent covers it; a kind-wide entry too
+    expect(immutableChanges([before], [after], [{ ...entry, jsonPointers: ['/spec'] }])).toEqual(
+      [],
+    );
+    const { name: _, namespace: __, ...kindWide } = entry;
+    expect(immutableChanges([before], [after], [kindWide])).toEqual([]);
+  });
+
+  it('still refuses it when the entry is for another claim, another kind, or another field', () => {
+    for (const other of [
+      { ...entry, name: 'db' },
+      { ...entry, namespace: 'wiki' },
+      { ...entry, kind: 'StatefulSet', group: 'apps' },
+      { ...entry, jsonPointers: ['/spec/dataSourceRefs', '/metadata/labels'] },
+    ]) {
+      expect(immutableChanges([before], [after], [other]).map((c) => c.field)).toEqual([
+        'spec.dataSourceRef',
+      ]);
+    }
+  });
+
+  it('ignores only the fields the entry names: a new class is still refused', () => {
+    const moved = { ...after, spec: { ...(after.spec as object), storageClassName: 'fast' } };
+    expect(immutableChanges([before], [moved as KubeObject], [entry]).map((c) => c.field)).toEqual([
+      'spec.storageClassName',
+    ]);
+  });
+});

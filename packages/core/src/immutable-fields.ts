@@ -179,16 +179,46 @@ export function hasImmutableFields(object: KubeObject): boolean {
 }
 
 /**
+ * Whether an Application's `ignoreDifferences` (`ignored`, with the `RespectIgnoreDifferences=true`
+ * every Application with entries syncs with) covers `field` (`['spec', 'dataSourceRef']`) of
+ * `object`: Argo CD v3.4.4 then applies the live value of the field to a live object
+ * (`normalizeTargetResources`), never Git's, so Git's change of it never reaches the API server.
+ * An entry matches on group, kind and (where it names them) name and namespace, and covers the
+ * field through a JSON pointer to it or to a parent of it.
+ */
+export function ignoredField(
+  object: KubeObject,
+  field: readonly string[],
+  ignored: readonly { readonly [key: string]: unknown }[],
+): boolean {
+  const group = groupOf(object.apiVersion);
+  const pointer = `/${field.join('/')}`;
+  return ignored.some((entry) => {
+    if ((typeof entry.group === 'string' ? entry.group : '') !== group) return false;
+    if (entry.kind !== object.kind) return false;
+    if (entry.name !== undefined && entry.name !== object.metadata.name) return false;
+    if (entry.namespace !== undefined && entry.namespace !== object.metadata.namespace)
+      return false;
+    const pointers = Array.isArray(entry.jsonPointers) ? entry.jsonPointers : [];
+    return pointers.some(
+      (item) => typeof item === 'string' && (item === pointer || pointer.startsWith(`${item}/`)),
+    );
+  });
+}
+
+/**
  * The immutable fields that change from `before` (an object as a chart rendered it before, i.e.
  * as the cluster has it) to `after` (the same object, by group, kind, namespace and name, as the
  * chart renders it now): what Argo CD can never apply. A claim's storage request may grow (the
  * API server resizes where the class allows expansion) but not shrink. Left out: objects only on
  * one side (created or pruned), hooks, and objects that sync with `Replace=true` and `Force=true`
- * (deleted and created anew).
+ * (deleted and created anew), and fields the Application ignores (`ignored`: its
+ * `ignoreDifferences`, see `ignoredField`), which Argo CD leaves as the cluster has them.
  */
 export function immutableChanges(
   before: readonly KubeObject[],
   after: readonly KubeObject[],
+  ignored: readonly { readonly [key: string]: unknown }[] = [],
 ): ImmutableChange[] {
   const previous = new Map(before.map((object) => [identity(object), object]));
   const changes: ImmutableChange[] = [];
@@ -199,6 +229,7 @@ export function immutableChanges(
       const was = at(old, ...path);
       const is = at(object, ...path);
       if (canonical(was) === canonical(is)) continue;
+      if (ignoredField(object, path, ignored)) continue;
       changes.push({
         object: describe(object),
         subject: object,

@@ -142,6 +142,7 @@ export type { ImmutableChange } from './immutable-fields.js';
 export {
   fieldOrigin,
   hasImmutableFields,
+  ignoredField,
   immutableChanges,
   quantityBytes,
 } from './immutable-fields.js';
@@ -337,6 +338,9 @@ export {
   VOLUME_BACKUP_SECRET_KEYS,
   volumeBackupSecret,
   volumeBackupSecretName,
+  volumePopulatorIgnore,
+  volumePopulatorName,
+  volumePopulatorSource,
   volumeResticRepository,
 } from './volumes.js';
 export type {

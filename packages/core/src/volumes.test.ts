@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { volumeBackupSecret } from './volumes.js';
+import {
+  volumeBackupSecret,
+  volumePopulatorIgnore,
+  volumePopulatorName,
+  volumePopulatorSource,
+} from './volumes.js';
 
 describe('volumeBackupSecret', () => {
   test('names the restic Secret after the volume, in its namespace, with restic keys', () => {
@@ -48,5 +53,38 @@ describe('volumeBackupSecret', () => {
     ).toBe(
       'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data; RESTIC_REPOSITORY must be s3:http://nas.home.arpa:9000/backups/restic/prod/paperless/data',
     );
+  });
+});
+
+describe('the backup provider’s populator', () => {
+  const volume = {
+    name: 'data',
+    namespace: 'paperless',
+    backup: { schedule: '0 2 * * *', retention: { daily: 7 } },
+  };
+  const populator = { apiGroup: 'volsync.backube', kind: 'ReplicationDestination' };
+
+  test("names the volume's bootstrap as the claim's dataSourceRef", () => {
+    expect(volumePopulatorName(volume)).toBe('data-bootstrap');
+    expect(volumePopulatorSource(volume, populator)).toEqual({
+      apiGroup: 'volsync.backube',
+      kind: 'ReplicationDestination',
+      name: 'data-bootstrap',
+    });
+  });
+
+  test('names nothing for a volume without backups, or a provider without a populator', () => {
+    expect(volumePopulatorSource({ name: 'cache' }, populator)).toBeUndefined();
+    expect(volumePopulatorSource(volume, undefined)).toBeUndefined();
+  });
+
+  test('has the Application ignore the field of that one claim (never a cluster-wide entry)', () => {
+    expect(volumePopulatorIgnore(volume)).toEqual({
+      group: '',
+      kind: 'PersistentVolumeClaim',
+      name: 'data',
+      namespace: 'paperless',
+      jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+    });
   });
 });

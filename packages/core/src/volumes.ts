@@ -18,6 +18,48 @@ export function volumeBackupSecretName(volume: Pick<VolumeRequest, 'name'>): str
   return `${volume.name}-restic`;
 }
 
+/** Name of the object that fills a new claim of a volume from its backup: `<volume>-bootstrap`. */
+export function volumePopulatorName(volume: Pick<VolumeRequest, 'name'>): string {
+  return `${volume.name}-bootstrap`;
+}
+
+/**
+ * The `dataSourceRef` a backed-up volume's claim takes from the backup provider's populator
+ * (its fact `populator`); `undefined` for a volume without backups or a provider without one.
+ */
+export function volumePopulatorSource(
+  volume: Pick<VolumeRequest, 'name' | 'backup'>,
+  populator: { readonly apiGroup: string; readonly kind: string } | undefined,
+): VolumeRequest['dataSourceRef'] {
+  if (populator === undefined || volume.backup === undefined) return undefined;
+  return { apiGroup: populator.apiGroup, kind: populator.kind, name: volumePopulatorName(volume) };
+}
+
+/**
+ * The Argo CD `ignoreDifferences` entry of the Application that holds the claim of `volume` when
+ * the claim names a populator: a claim's `spec.dataSourceRef` is immutable, so a claim created
+ * before the populator existed (an upgraded platform, or one etcd brought back) keeps none, and
+ * with the entry (and the `RespectIgnoreDifferences=true` it brings) Argo CD v3.4.4 neither
+ * reports the difference nor applies the field to the live claim (`normalizeTargetResources`
+ * copies ignored fields from the live object); a claim it creates gets the field from Git. It
+ * names the claim: a name-less entry would become a cluster-wide setting of argocd-cm.
+ */
+export function volumePopulatorIgnore(volume: Pick<VolumeRequest, 'name' | 'namespace'>): {
+  group: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  jsonPointers: string[];
+} {
+  return {
+    group: '',
+    kind: 'PersistentVolumeClaim',
+    name: volume.name,
+    namespace: volume.namespace,
+    jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+  };
+}
+
 /**
  * The restic repository of a volume under the backup provider's prefix (its fact
  * `resticRepositoryPrefix`): `<prefix>/<namespace>/<volume>`.

@@ -214,6 +214,9 @@ export function persistentVolumeClaim(volume: VolumeRequest): KubeObject {
       accessModes: [volume.accessMode ?? 'ReadWriteOnce'],
       storageClassName: volume.tier,
       resources: { requests: { storage: volume.size } },
+      // What fills a new claim before its first use (the backup provider's populator): set
+      // only at creation, the API server refuses it on an existing claim.
+      ...(volume.dataSourceRef === undefined ? {} : { dataSourceRef: { ...volume.dataSourceRef } }),
     },
   };
 }

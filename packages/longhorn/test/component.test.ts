@@ -608,6 +608,24 @@ describe('declared volumes', () => {
     expect(own?.output.origins).toBeUndefined();
   });
 
+  test("name what fills a new claim (the backup provider's populator) when the consumer asks", () => {
+    const dataSourceRef = {
+      apiGroup: 'volsync.backube',
+      kind: 'ReplicationDestination',
+      name: 'data-bootstrap',
+    };
+    const app = consumer('app', [
+      { name: 'data', namespace: 'paperless', size: '20Gi', tier: 'standard', dataSourceRef },
+      { name: 'cache', namespace: 'paperless', size: '1Gi', tier: 'standard' },
+    ]);
+    const run = runLonghorn(definition(), [app]);
+    const claims = chartObjects(run.components, 'app', run.platform.clusters[0] as AnyJson);
+    expect(claims.map((c) => [c.metadata.name, (c.spec as AnyJson).dataSourceRef])).toEqual([
+      ['cache', undefined],
+      ['data', dataSourceRef],
+    ]);
+  });
+
   test("say which of the consumer's settings made the claim and each of its fields", () => {
     const at = ['clusters', 0, 'components', 'app', 'volumes', 'data'];
     const app = consumer('app', [
