@@ -652,10 +652,16 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'runs once, when it is created: it restores the latest snapshot of the repository into a',
         "volume of its own and snapshots it, and VolSync's volume populator makes the claim from",
         'that snapshot. Until then the claim reads `Pending` and the pods that mount it wait. With',
-        'etcd bootstrapped anew (step 2), or after a claim was deleted, every such claim holds the',
-        'latest snapshot, not an empty volume a workload started afresh on. On an empty repository',
+        'etcd bootstrapped anew (step 2) every such claim holds the latest snapshot, not an empty',
+        'volume a workload started afresh on. On an empty repository',
         'it is bound empty at once. A claim that is already bound (etcd restored) is never filled',
         'again. Read what filled each claim with the commands of its section below.',
+        '',
+        'The bootstrap restores once only: a claim deleted later is filled from that one restore',
+        '(the data of the day the bootstrap was made; nothing on a first install). So never delete a',
+        'protected claim with auto-sync on (Argo CD makes it again at once): replace it with the',
+        'commands of its section, which delete its bootstrap too, so that the new one restores the',
+        'latest snapshot.',
         '',
       );
     }
@@ -705,8 +711,16 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       }
       const bootstrap = hasBootstrap(entry.volume);
       add(
-        `Only when Longhorn reports the volume faulted (its replicas were on lost disks)${bootstrap ? ', or the claim was deleted' : ''}: replace the`,
-        `claim with ${bootstrap ? 'a new one' : 'an empty one'}. Delete its ReplicationSource first (Argo CD makes it again when it`,
+        ...(bootstrap
+          ? [
+              'Only when Longhorn reports the volume faulted (its replicas were on lost disks), or the',
+              'claim was deleted: replace the claim with a new one. Delete its ReplicationSource first',
+              '(Argo CD makes it again when it',
+            ]
+          : [
+              'Only when Longhorn reports the volume faulted (its replicas were on lost disks): replace the',
+              'claim with an empty one. Delete its ReplicationSource first (Argo CD makes it again when it',
+            ]),
         'gets the Application back): a backup started since etcd came back holds a snapshot of the',
         'faulted claim that never becomes ready, and the snapshot controller keeps the claim while',
         ...(bootstrap

@@ -1323,6 +1323,10 @@ describe('a protected volume whose claim names the populator', () => {
     expect(file).toContain(
       'A protected claim Argo CD creates fills itself before any pod can mount it',
     );
+    // and a claim deleted on a running cluster would be filled from the bootstrap's one restore
+    expect(file).toContain(
+      'The bootstrap restores once only: a claim deleted later is filled from that one restore',
+    );
   });
 
   test.each(['sh', 'bash'])(
