@@ -339,9 +339,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
     const dataSourceRef = volumePopulatorSource(volume, populator);
     return dataSourceRef === undefined ? volume : { ...volume, dataSourceRef };
   });
-  const ignoreDifferences = volumes
-    .filter((volume) => volume.dataSourceRef !== undefined)
-    .map((volume) => volumePopulatorIgnore(volume));
+  // Every claim's, not only those naming the populator now: the field is immutable, so a claim
+  // made before the populator keeps none, and one made with it keeps it when its backups (or
+  // the backup provider) are turned off later; Argo CD then keeps the live value either way.
+  const ignoreDifferences = volumes.map((volume) => volumePopulatorIgnore(volume));
   const secrets: SecretRequirement[] = volumes
     .filter((volume) => volume.backup !== undefined)
     .map((volume) => volumeBackupSecret(volume, input.provided.backup?.resticRepositoryPrefix));
@@ -372,7 +373,6 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }
       : {}),
     podSecurity: levels.get(first) ?? 'restricted',
-    // Claims made before they named the populator keep none (the field is immutable).
     ...(ignoreDifferences.length > 0 ? { ignoreDifferences } : {}),
     clusterResources: [],
     // No upstream chart: the project allows exactly the kinds its manifests render.

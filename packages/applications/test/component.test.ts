@@ -156,20 +156,22 @@ describe('applications of the definition', () => {
         { apiGroup: 'volsync.backube', kind: 'ReplicationDestination', name: 'data-bootstrap' },
       ],
     ]);
-    // and the Application ignores the immutable field of that claim only (an upgraded
-    // platform's claims have none)
-    expect(contribution.application.ignoreDifferences).toEqual([
-      {
-        group: '',
-        kind: 'PersistentVolumeClaim',
-        name: 'data',
-        namespace: 'paperless',
-        jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
-      },
-    ]);
-    // Without a populator: neither
+    // and the Application ignores the immutable field of every claim: an upgraded platform's
+    // claims have none, and a claim keeps its field when its backups are turned off later
+    const ignored = (name: string) => ({
+      group: '',
+      kind: 'PersistentVolumeClaim',
+      name,
+      namespace: 'paperless',
+      jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+    });
+    expect(contribution.application.ignoreDifferences).toEqual([ignored('cache'), ignored('data')]);
+    // Without a populator: no claim names one, and the field is still left to the live claims
     expect((declared(result, 2).volumes as VolumeRequest[])[1]?.dataSourceRef).toBeUndefined();
-    expect(declared(result, 2).application.ignoreDifferences).toBeUndefined();
+    expect(declared(result, 2).application.ignoreDifferences).toEqual([
+      ignored('cache'),
+      ignored('data'),
+    ]);
   });
 
   test('deploy into their namespaces: the first is the destination, the others are declared', () => {
@@ -181,6 +183,14 @@ describe('applications of the definition', () => {
       // backups' objects for them come in earlier waves than this Application).
       additionalPodSecurity: { paperless: 'restricted' },
       podSecurity: 'baseline',
+      // Every claim's dataSourceRef is the live claim's (immutable; a populator's, or none).
+      ignoreDifferences: ['cache', 'data'].map((name) => ({
+        group: '',
+        kind: 'PersistentVolumeClaim',
+        name,
+        namespace: 'paperless',
+        jsonPointers: ['/spec/dataSource', '/spec/dataSourceRef'],
+      })),
       clusterResources: [],
       // No upstream chart: the AppProject allows exactly what the manifests render.
       namespacedResources: [],

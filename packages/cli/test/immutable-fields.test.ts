@@ -139,6 +139,34 @@ describe('immutable-field-changed', () => {
     expect(upgraded.files.length).toBe(now.files.length);
   }, 120_000);
 
+  it('lets a claim keep the field when its backups are turned off later', async () => {
+    // paperless' volume without its `backup:` block (schedule and retention, indented deeper)
+    const withoutBackup = definition.replace(/\n {12}backup:\n(?: {14,}.*\n)+/, '\n');
+    expect(withoutBackup.length).toBeLessThan(definition.length - 300);
+    const before = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+    const file = (files: readonly GeneratedFile[], path: string) =>
+      files.find((f) => f.path === path)?.content ?? '';
+    const prod = (files: readonly GeneratedFile[]) =>
+      file(files, 'charts/applications/clusters/prod.yaml');
+    expect(prod(before.files)).toContain('name: data-bootstrap');
+    const off = await generate({
+      text: withoutBackup,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart: chartsOf(before.files),
+    });
+    // The claims name no bootstrap now, but the bound ones keep theirs: their Application still
+    // ignores the field, so nothing is refused.
+    expect(off.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(prod(off.files)).toContain('kind: PersistentVolumeClaim');
+    expect(prod(off.files)).not.toContain('dataSourceRef');
+    expect(file(off.files, 'charts/platform/clusters/prod.yaml')).toContain(
+      '- /spec/dataSourceRef',
+    );
+    expect(immutable(off.issues)).toEqual([]);
+    expect(off.files.length).toBeGreaterThan(0);
+  }, 120_000);
+
   it('compares nothing on a cluster that moved to another environment: its old layers are unknown', async () => {
     const before = await generate({
       text: withVolume('20Gi', 'fast-storage'),

@@ -227,9 +227,9 @@ export interface CapabilityFacts {
      * names `<apiGroup>/<kind>` `volumePopulatorName(volume)` is filled from the volume's latest
      * backup before anything can mount it (a new claim only: a bound claim is left alone). The
      * consumer of a backed-up volume asks for it (`VolumeRequest.dataSourceRef`, with
-     * `volumePopulatorSource`) and has its Application ignore the claim's field
-     * (`volumePopulatorIgnore`): the field is immutable, and claims made before it stay as
-     * they are.
+     * `volumePopulatorSource`) and has its Application ignore the field on every claim it
+     * makes (`volumePopulatorIgnore`): the field is immutable, so claims made before it stay
+     * without, and a claim made with it keeps it when its backups are turned off later.
      */
     readonly populator?: { readonly apiGroup: string; readonly kind: string };
   };
