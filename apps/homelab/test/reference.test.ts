@@ -317,9 +317,19 @@ describe('the reference platform output', () => {
         'CronJob/data-restore-verify',
         'HTTPRoute/paperless',
         'PersistentVolumeClaim/data',
+        'ReplicationDestination/data-bootstrap',
         'ReplicationDestination/data-restore',
         'ReplicationSource/data-backup',
       ]);
+      // A new claim fills itself from the latest backup: it names the bootstrap.
+      const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim') as unknown as {
+        spec: { dataSourceRef?: unknown };
+      };
+      expect(claim.spec.dataSourceRef).toEqual({
+        apiGroup: 'volsync.backube',
+        kind: 'ReplicationDestination',
+        name: 'data-bootstrap',
+      });
       const route = objects.find((o) => o.kind === 'HTTPRoute') as unknown as {
         spec: { hostnames: string[]; rules: { backendRefs: { name: string; port: number }[] }[] };
       };
