@@ -205,6 +205,7 @@ describe('the reference platform, as the build sees it', () => {
       'StorageClass/fast-storage': 'Replace=true,Force=true,Prune=true',
       'StorageClass/fast-storage-scratch': 'Replace=true,Force=true,Prune=true',
       'StorageClass/standard': 'Replace=true,Force=true,Prune=true',
+      'StorageClass/standard-scratch': 'Replace=true,Force=true,Prune=true',
     });
   });
 

@@ -191,10 +191,14 @@ export interface CapabilityFacts {
       readonly tier: string;
       readonly default: boolean;
       /**
-       * A class on the same disks whose volumes are deleted with their claim, for temporary
-       * copies (a backup's snapshot clone, a restore check's scratch volume); absent where the
-       * tier's own class deletes them. A claim deleted from a class that retains its volumes
-       * leaves the volume behind, so a temporary copy made every run would fill the disks.
+       * A class on the same disks for the copies the backups make of the tier's volumes (a
+       * backup's snapshot clone and restic cache, a restore check's volume, the bootstrap's
+       * restored volume new claims are cloned from): one replica, no recurring snapshots or
+       * backups, volumes deleted with their claim. A claim deleted from a class that retains its
+       * volumes leaves the volume behind (a copy made every run would fill the disks), and the
+       * bootstrap's volume stays for good: on the tier's class it would carry the tier's
+       * replicas and its snapshot and backup jobs. Absent where the provider has none; the
+       * consumer then uses the tier's class.
        */
       readonly scratch?: string;
     }[];

@@ -91,23 +91,17 @@ type Settings = LonghornSettings;
 
 /**
  * The StorageClasses of a cluster whose volumes have one replica: the tiers with one replica on
- * it, and the scratch class of each tier that retains its volumes (`<tier>-scratch`, one
- * replica). VolSync v0.16.0 keeps a ReplicationSource's restic cache on the class of its
- * temporary copies (`volsync-src-<name>-cache`, never deleted between runs: mover.go
- * `ensureCache`, `From(m.vh)`), so a scratch class holds lasting one-replica volumes.
+ * it, and the scratch class of every tier (`<tier>-scratch`, one replica), which holds lasting
+ * volumes: VolSync v0.16.0 keeps a ReplicationSource's restic cache on the class of its temporary
+ * copies (`volsync-src-<name>-cache`, never deleted between runs: mover.go `ensureCache`,
+ * `From(m.vh)`), and a protected volume's bootstrap keeps its restored volume there for good (the
+ * snapshot new claims are cloned from).
  */
 export function oneReplicaClasses(
-  tiers: readonly {
-    readonly name: string;
-    readonly replicas: number;
-    readonly reclaimPolicy: 'Delete' | 'Retain';
-  }[],
+  tiers: readonly { readonly name: string; readonly replicas: number }[],
 ): string[] {
   return tiers
-    .flatMap((tier) => [
-      ...(tier.replicas === 1 ? [tier.name] : []),
-      ...(tier.reclaimPolicy === 'Retain' ? [scratchClassName(tier.name)] : []),
-    ])
+    .flatMap((tier) => [...(tier.replicas === 1 ? [tier.name] : []), scratchClassName(tier.name)])
     .sort(compareStrings);
 }
 
@@ -727,14 +721,14 @@ function declare(input: DeclareInput<Settings>): Declaration {
   }
   for (const tier of settings.tiers) {
     const scratch = scratchClassName(tier.name);
-    if (tier.reclaimPolicy === 'Retain' && settings.tiers.some((other) => other.name === scratch)) {
+    if (settings.tiers.some((other) => other.name === scratch)) {
       issues.push(
         error({
           code: 'longhorn-tier',
           path: input.path('tiers', scratch),
           value: scratch,
-          message: `is the name of the scratch class of tier "${tier.name}" (its volumes are retained, its temporary copies go to ${scratch})`,
-          expected: `another tier name, or reclaimPolicy Delete for tier "${tier.name}"`,
+          message: `is the name of the scratch class of tier "${tier.name}" (the backups' copies of its volumes go to ${scratch})`,
+          expected: 'another tier name',
         }),
       );
     }
@@ -743,7 +737,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     name: tier.name,
     tier: tier.name,
     default: tier.name === settings.defaultTier,
-    ...(tier.reclaimPolicy === 'Retain' ? { scratch: scratchClassName(tier.name) } : {}),
+    scratch: scratchClassName(tier.name),
   }));
   const routes = uiRoute(input, settings, issues);
   const oneReplica = oneReplicaClasses(renderedTiers(settings, disks));
@@ -918,9 +912,7 @@ function clusterManifests(
   const out: { [key: string]: KubeObject } = {};
   for (const tier of renderedTiers(settings, disks)) {
     out[`storageclass-${tier.name}`] = storageClass(tier, tier.name === settings.defaultTier);
-    if (tier.reclaimPolicy === 'Retain') {
-      out[`storageclass-${scratchClassName(tier.name)}`] = scratchStorageClass(tier);
-    }
+    out[`storageclass-${scratchClassName(tier.name)}`] = scratchStorageClass(tier);
     Object.assign(out, recurringJobs(tier, settings.backupTarget !== undefined));
   }
   return out;
@@ -953,7 +945,7 @@ function claimsFor(entry: RenderCluster<Settings>): ConsumerManifests[] {
 function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
   const appVersion = LONGHORN_APP_VERSIONS[settings.version];
   return {
-    summary: `Longhorn ${appVersion}, the replicated block storage of every cluster: one StorageClass per tier (${settings.tiers.map((t) => `\`${t.name}\``).join(', ')}) on the storage nodes' disks of that tier, with snapshots and backups to S3 as recurring jobs per tier, and for a tier that retains its volumes a \`<tier>-scratch\` class (one replica, volumes deleted with their claim) for temporary copies such as backup snapshot clones. Replica counts follow each environment's profile and never exceed the storage nodes holding a tier.`,
+    summary: `Longhorn ${appVersion}, the replicated block storage of every cluster: one StorageClass per tier (${settings.tiers.map((t) => `\`${t.name}\``).join(', ')}) on the storage nodes' disks of that tier, with snapshots and backups to S3 as recurring jobs per tier, and per tier a \`<tier>-scratch\` class (one replica, no recurring jobs, volumes deleted with their claim) for the copies the backups make (snapshot clones, restic caches, restore checks, the restored volume new claims are cloned from). Replica counts follow each environment's profile and never exceed the storage nodes holding a tier.`,
     sections: [
       {
         heading: 'Disks',
@@ -988,7 +980,8 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
         body: [
           'The drain policy follows the cluster: one storage node: `always-allow` (nothing can move);',
           'a class with one-replica volumes (a tier with one replica, or a `<tier>-scratch` class, which',
-          "holds VolSync's restic caches): `block-for-eviction-if-contains-last-replica` (the replica",
+          "holds VolSync's restic caches and the bootstrap volumes of protected claims):",
+          '`block-for-eviction-if-contains-last-replica` (the replica',
           'moves first); otherwise `block-if-contains-last-replica`: a drain waits only while the node',
           "holds a volume's last healthy replica. Whatever the policy, Longhorn keeps the instance manager's",
           'PodDisruptionBudget while a volume is attached on the node: on a single node, where the',

@@ -94,12 +94,21 @@ export function scratchClassName(tier: string): string {
 }
 
 /**
- * The scratch class of a tier whose class retains its volumes: the same disks and data locality,
- * one replica, no recurring jobs, and volumes deleted with their claim. Temporary copies go there
- * (VolSync's snapshot clone of a backup, a restore check's scratch volume): VolSync 0.16 deletes
- * its temporary claim after every run (`pvcFromSnapshot`, `MarkForCleanup`) and gives it the
- * source claim's class unless told another, and a deleted claim of a `Retain` class leaves its
- * PersistentVolume and Longhorn volume behind: one full copy per run, until the disks are full.
+ * The scratch class of a tier: the same disks and data locality, one replica, no recurring jobs,
+ * and volumes deleted with their claim. The copies the backups make of a volume go there, never
+ * onto the tier's own class: VolSync's snapshot clone of a backup and its restic cache, the
+ * restore verification's volume, and the bootstrap's restored volume that new claims are cloned
+ * from. VolSync 0.16 deletes its temporary claim after every run (`pvcFromSnapshot`,
+ * `MarkForCleanup`) and gives it the source claim's class unless told another: from a class that
+ * retains its volumes each run would leave a full copy behind. The bootstrap's volume stays for
+ * good (Longhorn v1.8.1 clones a new volume from a snapshot only while the snapshot's volume
+ * exists, `checkAndInitVolumeClone`): on the tier's class it would be a full copy with the tier's
+ * replicas, snapshotted and backed up to the backup target by the tier's recurring jobs
+ * (`VolumeManager.Create` labels a new volume with its class's `recurringJobSelector`). A volume
+ * without recurring-job labels falls into Longhorn's `default` group, in which the platform makes
+ * no job. Longhorn clones across classes (`csi/controller_server.go` `CreateVolume` takes the new
+ * volume's replicas and jobs from its own class; `verifyDataSourceForVolumeCreation` checks only
+ * the size and that the snapshot is ready).
  */
 export function scratchStorageClass(tier: ResolvedTier): KubeObject {
   const base = storageClass(tier, false);
@@ -114,7 +123,7 @@ export function scratchStorageClass(tier: ResolvedTier): KubeObject {
       annotations: {
         'storageclass.kubernetes.io/is-default-class': 'false',
         'argocd.argoproj.io/sync-options': STORAGE_CLASS_SYNC_OPTIONS,
-        'storage.homelab.dev/description': `Temporary copies on the disks of tier ${tier.name} (backup snapshot clones, restore checks), deleted with their claim.`,
+        'storage.homelab.dev/description': `Copies the backups make on the disks of tier ${tier.name} (snapshot clones, restic caches, restore checks, the bootstrap of new claims): one replica, no snapshots or backups, deleted with their claim.`,
       },
     },
     reclaimPolicy: 'Delete',

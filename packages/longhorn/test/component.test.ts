@@ -53,11 +53,13 @@ describe('StorageClass tiers', () => {
       'fast-storage',
       'fast-storage-scratch',
       'standard',
+      'standard-scratch',
     ]);
     expect(Object.keys(classes('staging'))).toEqual([
       'fast-storage',
       'fast-storage-scratch',
       'standard',
+      'standard-scratch',
     ]);
     expect(Object.keys(classes('prod'))).toEqual([
       'archive',
@@ -65,18 +67,22 @@ describe('StorageClass tiers', () => {
       'fast-storage',
       'fast-storage-scratch',
       'standard',
+      'standard-scratch',
     ]);
   });
 
-  test('a tier that retains its volumes gets a scratch class that deletes them, for temporary copies', () => {
+  test('every tier gets a scratch class: one replica, no recurring jobs, volumes deleted', () => {
     // Given prod's classes: archive and fast-storage retain their volumes, standard deletes them
     const prod = classes('prod');
-    // Then each retaining tier has a scratch class on the same disks that deletes its volumes,
-    // with one replica and no recurring jobs (VolSync deletes its temporary claims after each
-    // run; from a Retain class their volumes would stay behind)
-    for (const tier of ['archive', 'fast-storage']) {
+    expect(prod.standard.reclaimPolicy).toBe('Delete');
+    expect(prod.standard.parameters.numberOfReplicas).toBe('3');
+    // Then each tier, the one that deletes its volumes included, has a scratch class on the same
+    // disks that deletes its volumes, with one replica and no recurring jobs: the backups' copies
+    // go there (VolSync deletes its temporary claims after each run, and from a Retain class
+    // their volumes would stay behind; the bootstrap's restored volume stays for good, and on the
+    // tier's class it would get the tier's replicas and its snapshot and backup jobs)
+    for (const tier of ['archive', 'fast-storage', 'standard']) {
       const scratch = prod[`${tier}-scratch`];
-      expect(prod[tier].reclaimPolicy).toBe('Retain');
       expect(scratch).toMatchObject({
         provisioner: 'driver.longhorn.io',
         reclaimPolicy: 'Delete',
@@ -92,7 +98,6 @@ describe('StorageClass tiers', () => {
         'false',
       );
     }
-    expect(prod['standard-scratch']).toBeUndefined();
   });
 
   test('replicas follow the environment: dev 1, staging 2, prod 3', () => {
@@ -107,11 +112,13 @@ describe('StorageClass tiers', () => {
       'fast-storage': '1',
       'fast-storage-scratch': '1',
       standard: '1',
+      'standard-scratch': '1',
     });
     expect(replicas('staging')).toEqual({
       'fast-storage': '2',
       'fast-storage-scratch': '1',
       standard: '2',
+      'standard-scratch': '1',
     });
     expect(replicas('prod')).toEqual({
       archive: '3',
@@ -119,6 +126,7 @@ describe('StorageClass tiers', () => {
       'fast-storage': '3',
       'fast-storage-scratch': '1',
       standard: '3',
+      'standard-scratch': '1',
     });
   });
 
@@ -147,7 +155,7 @@ describe('StorageClass tiers', () => {
     // changed parameters, reclaim policy or binding mode is refused by the API server); and
     // deletes the class of a tier the definition drops, although the Longhorn Application is
     // critical and syncs with Prune=false: the object's own Prune=true wins (isPruningDisabled)
-    expect(all.length).toBe(11);
+    expect(all.length).toBe(14);
     for (const sc of all) {
       expect(sc.metadata.annotations['argocd.argoproj.io/sync-options']).toBe(
         'Replace=true,Force=true,Prune=true',
@@ -241,11 +249,11 @@ describe('values', () => {
 
   test('pick a drain policy that a PDB-respecting drain finishes with', () => {
     expect(values('dev').defaultSettings.nodeDrainPolicy).toBe('always-allow');
-    // staging and prod have fast-storage (and prod archive), which retain their volumes: their
-    // scratch classes hold one-replica volumes (VolSync v0.16.0 keeps a ReplicationSource's
-    // restic cache on them between runs), whose only replica would hold the node's drain for
-    // ever under block-if-contains-last-replica (v1.8.1 canDeleteInstanceManagerPDB); Longhorn
-    // copies it away first under block-for-eviction-if-contains-last-replica (shouldEvictReplica)
+    // Every tier's scratch class holds lasting one-replica volumes (VolSync v0.16.0 keeps a
+    // ReplicationSource's restic cache on it between runs, and a bootstrap its restored volume),
+    // whose only replica would hold the node's drain for ever under
+    // block-if-contains-last-replica (v1.8.1 canDeleteInstanceManagerPDB); Longhorn copies it
+    // away first under block-for-eviction-if-contains-last-replica (shouldEvictReplica)
     expect(values('staging').defaultSettings.nodeDrainPolicy).toBe(
       'block-for-eviction-if-contains-last-replica',
     );
@@ -254,15 +262,16 @@ describe('values', () => {
     );
     expect(
       oneReplicaClasses([
-        { name: 'fast-storage', replicas: 3, reclaimPolicy: 'Retain' },
-        { name: 'standard', replicas: 3, reclaimPolicy: 'Delete' },
-        { name: 'cache', replicas: 1, reclaimPolicy: 'Delete' },
+        { name: 'fast-storage', replicas: 3 },
+        { name: 'standard', replicas: 3 },
+        { name: 'cache', replicas: 1 },
       ]),
-    ).toEqual(['cache', 'fast-storage-scratch']);
+    ).toEqual(['cache', 'cache-scratch', 'fast-storage-scratch', 'standard-scratch']);
     expect(nodeDrainPolicy(3, ['cache'])).toBe('block-for-eviction-if-contains-last-replica');
     expect(nodeDrainPolicy(3, [])).toBe('block-if-contains-last-replica');
     expect(nodeDrainPolicy(1, ['cache'])).toBe('always-allow');
-    // Only tiers that delete their volumes, replicated: the last replica blocks, nothing moves
+    // Only tiers that delete their volumes, replicated: their scratch classes still hold
+    // one-replica volumes, so replicas still move first
     const deleting = runLonghorn(
       definition(storageClusters(), {
         backupTarget: TEST_BACKUP_TARGET,
@@ -274,7 +283,7 @@ describe('values', () => {
     );
     expect(
       (deleting.rendered.prod?.values.longhorn as AnyJson)?.defaultSettings.nodeDrainPolicy,
-    ).toBe('block-if-contains-last-replica');
+    ).toBe('block-for-eviction-if-contains-last-replica');
   });
 
   test('point the default backup target at the cluster folder of the bucket', () => {
@@ -452,7 +461,7 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     expect(declared('dev').drainHeld).toBeUndefined();
     const prod = declared('prod').drainHeld;
     expect(prod.reason).toContain(
-      "under this cluster's drain policy `block-for-eviction-if-contains-last-replica`, while the node holds the last healthy replica of a volume (its other replicas still rebuilding, or a volume of one replica: `archive-scratch`, `fast-storage-scratch`)",
+      "under this cluster's drain policy `block-for-eviction-if-contains-last-replica`, while the node holds the last healthy replica of a volume (its other replicas still rebuilding, or a volume of one replica: `archive-scratch`, `fast-storage-scratch`, `standard-scratch`)",
     );
     expect(prod.reason).toContain('Longhorn copies the node');
     expect(prod.reason).toContain('never delete the instance manager');
@@ -558,7 +567,7 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
           default: false,
           scratch: 'fast-storage-scratch',
         },
-        { name: 'standard', tier: 'standard', default: true },
+        { name: 'standard', tier: 'standard', default: true, scratch: 'standard-scratch' },
       ],
       csiDriver: 'driver.longhorn.io',
       snapshotParameters: { type: 'snap' },
@@ -711,6 +720,16 @@ describe('definition problems', () => {
       'clusters[1].components.longhorn.tiers.fast-storage-scratch',
       'clusters[2].components.longhorn.tiers.fast-storage-scratch',
     ]);
+    // standard deletes its volumes, and has a scratch class all the same
+    const clash = issues(storageClusters(), {
+      tiers: { 'standard-scratch': { reclaimPolicy: 'Delete' } },
+    }).filter((i) => i.code === 'longhorn-tier');
+    expect(clash.map((i) => formatPath(i.path))).toEqual([
+      'clusters[0].components.longhorn.tiers.standard-scratch',
+      'clusters[1].components.longhorn.tiers.standard-scratch',
+      'clusters[2].components.longhorn.tiers.standard-scratch',
+    ]);
+    expect(clash[0]?.message).toContain('scratch class of tier "standard"');
   });
 
   test('a disk of an unknown tier, at the disk', () => {
