@@ -633,20 +633,40 @@ export const snapshotClassMatches: SystemCheck = {
  * existing claim (immutable): the claim's Application must ignore the field, with
  * `RespectIgnoreDifferences=true`, or every claim made before (an upgraded platform, etcd
  * restored) fails every sync.
+ *
+ * The bootstrap's own volume stays as long as the bootstrap (Longhorn v1.8.1 clones a new volume
+ * from a snapshot only while the snapshot's volume exists, `checkAndInitVolumeClone`), so it is
+ * on a StorageClass deployed on the cluster (else it stays Pending, and the claim with it) and,
+ * for a Longhorn class, one with one replica, no recurring jobs and `reclaimPolicy: Delete` (the
+ * tier's scratch class): Longhorn labels a new volume with its class's `recurringJobSelector`
+ * (`VolumeManager.Create`) and one without any with the `default` group
+ * (`datastore.FixupRecurringJob`, `labelRecurringJobDefault`), so on the tier's class it would be a
+ * lasting full copy per replica, snapshotted and backed up to the backup target by the tier's
+ * jobs, for every protected volume.
  */
 export const claimPopulator: SystemCheck = {
   name: 'backup-claim-populator',
   description:
-    "Every PersistentVolumeClaim whose `spec.dataSourceRef` names a VolSync ReplicationDestination finds it deployed in its namespace, not paused, with a manual trigger, `copyMethod: Snapshot`, a VolumeSnapshotClass deployed on the cluster, no `destinationPVC`, and a capacity no larger than the claim's request; and the claim's Application ignores the claim's `/spec/dataSourceRef` with `RespectIgnoreDifferences=true`. Otherwise the claim stays Pending and nothing that mounts it starts, the restore runs again and again, or an existing claim (made before the field) fails every sync: the field is immutable.",
+    "Every PersistentVolumeClaim whose `spec.dataSourceRef` names a VolSync ReplicationDestination finds it deployed in its namespace, not paused, with a manual trigger, `copyMethod: Snapshot`, a VolumeSnapshotClass deployed on the cluster, no `destinationPVC`, a capacity no larger than the claim's request, and its own volume (kept for good: the source of the clones) on a StorageClass deployed on the cluster, for Longhorn one with one replica, no recurring jobs and reclaimPolicy Delete (the tier's scratch class); and the claim's Application ignores the claim's `/spec/dataSourceRef` with `RespectIgnoreDifferences=true`. Otherwise the claim stays Pending and nothing that mounts it starts, the restore runs again and again, an existing claim (made before the field) fails every sync (the field is immutable), or every protected volume keeps a full copy per replica that Longhorn also snapshots and backs up.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of deployedClusters(input.clusters)) {
       const all = objects(deployed);
+      const storage = storageIndex(all);
       const destinations = new Map<string, KubeObject>();
       const snapshotClasses = new Set<string>();
+      // Longhorn's RecurringJobs in its `default` group: they take every volume without labels.
+      const defaultGroupJobs: string[] = [];
       for (const { object } of all) {
         if (isVolsync(object, 'ReplicationDestination')) {
           destinations.set(key(object.metadata.namespace, object.metadata.name), object);
+        }
+        if (
+          object.apiVersion.startsWith('longhorn.io/') &&
+          object.kind === 'RecurringJob' &&
+          list(record(object.spec).groups).includes(LONGHORN_DEFAULT_JOB_GROUP)
+        ) {
+          defaultGroupJobs.push(object.metadata.name);
         }
         if (
           object.apiVersion === 'snapshot.storage.k8s.io/v1' &&
@@ -727,11 +747,20 @@ export const claimPopulator: SystemCheck = {
               `its capacity ${JSON.stringify(restic.capacity)} is not at most the claim's request (a volume is never made smaller than its snapshot)`,
             );
           }
+          const lasting = bootstrapClassProblem(restic, storage, defaultGroupJobs);
+          if (lasting?.pending !== undefined) wrong.push(lasting.pending);
           if (wrong.length > 0) {
             problem(
               String(ref.name),
               `is filled by ReplicationDestination ${namespace}/${String(ref.name)}, which cannot fill it: ${wrong.join('; ')}`,
-              'a ReplicationDestination with trigger.manual, copyMethod Snapshot, a deployed volumeSnapshotClassName, capacity and accessModes of the claim, not paused',
+              'a ReplicationDestination with trigger.manual, copyMethod Snapshot, a deployed volumeSnapshotClassName and storageClassName, capacity and accessModes of the claim, not paused',
+            );
+          }
+          if (lasting?.copies !== undefined) {
+            problem(
+              lasting.className,
+              `is filled by ReplicationDestination ${namespace}/${String(ref.name)}, whose own volume (kept for good: new claims are cloned from its snapshot) is on StorageClass "${lasting.className}" with ${lasting.copies}: a lasting full copy of the volume per replica, snapshotted and backed up to the backup target by Longhorn, for every protected volume`,
+              "the tier's scratch class as the bootstrap's restic.storageClassName: one replica, no recurring jobs, reclaimPolicy Delete",
             );
           }
         }
@@ -740,6 +769,64 @@ export const claimPopulator: SystemCheck = {
     return issues;
   },
 };
+
+/** Longhorn's recurring-job group of every volume that has no recurring-job label. */
+const LONGHORN_DEFAULT_JOB_GROUP = 'default';
+
+/**
+ * What is wrong with the StorageClass of a bootstrap's own volume, which stays for good:
+ * `pending`, a class not deployed on the cluster; `copies`, a Longhorn class whose volumes get
+ * more than one replica, recurring jobs (its `recurringJobSelector`, or with none the `default`
+ * group's jobs) or outlive their claim. `undefined` when it is fine, or not Longhorn's (nothing
+ * to tell its copies by).
+ */
+function bootstrapClassProblem(
+  restic: Json,
+  storage: StorageIndex,
+  defaultGroupJobs: readonly string[],
+): { readonly className: string; readonly pending?: string; readonly copies?: string } | undefined {
+  const own = restic.storageClassName;
+  const className = typeof own === 'string' ? own : storage.defaultClass;
+  const storageClass = className === undefined ? undefined : storage.classes.get(className);
+  if (className === undefined || storageClass === undefined) {
+    return {
+      className: String(className),
+      pending: `its volume's StorageClass ${JSON.stringify(className ?? null)} is not deployed on the cluster (the volume stays Pending, and the claim with it)`,
+    };
+  }
+  if (storageClass.provisioner !== LONGHORN_DRIVER) return undefined;
+  const parameters = record(storageClass.parameters);
+  const extra: string[] = [];
+  const replicas = parameters.numberOfReplicas;
+  if (replicas !== '1') {
+    extra.push(
+      replicas === undefined
+        ? "Longhorn's default replica count"
+        : `${JSON.stringify(replicas)} replicas`,
+    );
+  }
+  const selector = parameters.recurringJobSelector;
+  let selected: unknown[] = [];
+  if (typeof selector === 'string' && selector.trim() !== '') {
+    try {
+      const parsed: unknown = JSON.parse(selector);
+      selected = Array.isArray(parsed) ? parsed : [selector];
+    } catch {
+      selected = [selector];
+    }
+  }
+  if (selected.length > 0) {
+    extra.push(`the recurring jobs of its recurringJobSelector ${JSON.stringify(selector)}`);
+  } else if (defaultGroupJobs.length > 0) {
+    extra.push(
+      `the recurring jobs of Longhorn's default group (${[...defaultGroupJobs].sort().join(', ')})`,
+    );
+  }
+  if (String(storageClass.reclaimPolicy ?? 'Delete') !== 'Delete') {
+    extra.push(`reclaimPolicy ${String(storageClass.reclaimPolicy)} (it outlives the bootstrap)`);
+  }
+  return extra.length === 0 ? undefined : { className, copies: extra.join(', ') };
+}
 
 export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,

@@ -472,7 +472,8 @@ function forConsumers(
     }
     const manifests = byComponent.get(component) ?? {};
     const base = `${volume.namespace}-${volume.name}`;
-    // Temporary copies of a volume whose class retains its volumes go to the tier's scratch class.
+    // The backups' copies of a volume (snapshot clone and restic cache, verification, bootstrap)
+    // go to the tier's scratch class: one replica, no recurring jobs, deleted with their claim.
     const scratch = entry.provided.storage?.classes.find((c) => c.tier === volume.tier)?.scratch;
     manifests[`replicationsource-${base}`] = replicationSource(
       volume,

@@ -95,9 +95,11 @@ function resticResources(): Values {
 
 /**
  * The scheduled restic backup of a volume, from a CSI snapshot of it. VolSync reads the snapshot
- * through a temporary claim it deletes after every run; `scratchClass` (the storage provider's
- * class for temporary copies of the volume's tier, when its own class retains volumes) keeps
- * that claim's volume from being left behind each time.
+ * through a temporary claim it deletes after every run, and keeps its restic cache on the same
+ * class between runs; `scratchClass` (the storage provider's class for the backups' copies of the
+ * volume's tier: one replica, no recurring jobs, deleted with the claim) keeps that claim's
+ * volume from being left behind each time on a tier that retains its volumes, and both from
+ * taking the tier's replicas and its snapshot and backup jobs.
  */
 export function replicationSource(
   volume: VolumeRequest,
@@ -173,8 +175,18 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
 /**
  * What fills a new claim of the volume (its `dataSourceRef`, VolSync's volume populator): a
  * restore of the latest snapshot into a volume of VolSync's own (`capacity`, `accessModes`,
- * `storageClassName`: the claim's, or the tier's scratch class where the tier retains its
- * volumes), snapshotted (`copyMethod: Snapshot`) for the populator to clone into the claim.
+ * `storageClassName`), snapshotted (`copyMethod: Snapshot`) for the populator to clone into the
+ * claim. That volume stays as long as the ReplicationDestination (no `cleanupTempPVC`): Longhorn
+ * v1.8.1 clones a new volume from a snapshot only while the snapshot's volume exists
+ * (`checkAndInitVolumeClone` fails the clone with "cannot find the source volume";
+ * longhorn/longhorn#4083). So it goes to the tier's scratch class (`scratchClass`: one replica,
+ * no recurring jobs), not the tier's own, where it would be a lasting full copy with the tier's
+ * replicas, snapshotted and backed up to the backup target by the tier's recurring jobs; the
+ * tier's class only for a storage provider that names no scratch class. Longhorn clones across
+ * classes: the new volume takes its replicas and jobs from its own class (`CreateVolume`,
+ * `VolumeManager.Create`), `verifyDataSourceForVolumeCreation` checks only the size (equal to
+ * the snapshot's volume: `capacity` is the claim's request) and that the snapshot is ready, and
+ * the clone controller attaches the source volume by itself (`VolumeCloneController`).
  *
  * It runs once (VolSync 0.16.0: a sync runs while `spec.trigger.manual` differs from
  * `status.lastManualSync`; Argo CD applying the same value again starts none), when the
@@ -239,9 +251,12 @@ export function maxSnapshotAgeMinutes(
 
 /**
  * The restore verification of a volume: restores the latest snapshot into a scratch volume of
- * the same tier and size (deleted with the pod, so with the Job: see the history limits) and checks it (see verify-script.ts). On a tier
- * whose class retains its volumes the scratch volume takes the tier's `scratchClass`, or every
- * run would leave a full-size volume behind.
+ * the same tier and size (deleted with the pod, so with the Job: see the history limits) and
+ * checks it (see verify-script.ts). The scratch volume takes the tier's `scratchClass` (one
+ * replica, no recurring jobs, deleted with its claim), the tier's class only for a provider
+ * without one: on a tier whose class retains its volumes every run would leave a full-size
+ * volume behind, and on any tier's class the restore would be written to every replica and the
+ * tier's recurring jobs would snapshot it, and back it up to the backup target, while it runs.
  */
 export function verificationCronJob(
   volume: VolumeRequest,

@@ -22,6 +22,7 @@ import {
   retaining,
   runBackups,
   SETTINGS,
+  scratching,
   snapshots,
 } from './helpers.js';
 
@@ -482,9 +483,27 @@ describe('backup-snapshot-class', () => {
 
 describe('backup-claim-populator', () => {
   // Given a claim that names its bootstrap as dataSourceRef, its Application ignoring the field
-  // (RespectIgnoreDifferences), and the snapshot class the volume-snapshots provider deploys
+  // (RespectIgnoreDifferences), the snapshot class the volume-snapshots provider deploys, and the
+  // storage provider's classes as Longhorn makes them: standard (3 replicas, the tier's recurring
+  // jobs) and its scratch class standard-scratch (1 replica, no jobs), where the bootstrap goes
   const volume = populated(DATA);
-  const run = runBackups(SETTINGS, [consumer([volume])]);
+  const run = runBackups(SETTINGS, [consumer([volume])], [cni, scratching, snapshots, gitops]);
+  const longhornClass = (name: string, parameters: AnyJson) => ({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name },
+    provisioner: 'driver.longhorn.io',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+    parameters: { diskSelector: 'standard', dataEngine: 'v1', ...parameters },
+  });
+  const storageClasses = [
+    longhornClass('standard', {
+      numberOfReplicas: '3',
+      recurringJobSelector: JSON.stringify([{ name: 'standard', isGroup: true }]),
+    }),
+    longhornClass('standard-scratch', { numberOfReplicas: '1' }),
+  ];
   const claim = {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -530,6 +549,10 @@ describe('backup-claim-populator', () => {
                 ...app.objects,
                 { object: structuredClone(claim), source: 'charts/app#data' },
                 { object: structuredClone(snapshotClass), source: 'charts/app#snapshot' },
+                ...storageClasses.map((object) => ({
+                  object: structuredClone(object) as AnyJson,
+                  source: `charts/storage#${object.metadata.name}`,
+                })),
               ],
             }
           : app,
@@ -598,6 +621,93 @@ describe('backup-claim-populator', () => {
     expect(onDev(platform(bootstrap((spec) => (spec.restic.capacity = '21Gi'))))).toEqual(
       cannot(
         'its capacity "21Gi" is not at most the claim\'s request (a volume is never made smaller than its snapshot)',
+      ),
+    );
+  });
+
+  test("passes on the bootstrap the backups render: its volume on the tier's scratch class", () => {
+    const rd = deployed(run)[0]
+      ?.applications.flatMap((app) => app.objects)
+      .find((o) => o.object.metadata.name === 'data-bootstrap')?.object as AnyJson;
+    expect(rd.spec.restic.storageClassName).toBe('standard-scratch');
+    expect(onDev(platform())).toEqual([]);
+  });
+
+  test("fails on a bootstrap whose lasting volume would multiply: the tier's class, jobs, Retain", () => {
+    const copies = (className: string, what: string) => [
+      [
+        'clusters[0].components.app',
+        className,
+        `claim paperless/data of app on cluster "dev" is filled by ReplicationDestination paperless/data-bootstrap, whose own volume (kept for good: new claims are cloned from its snapshot) is on StorageClass "${className}" with ${what}: a lasting full copy of the volume per replica, snapshotted and backed up to the backup target by Longhorn, for every protected volume`,
+      ],
+    ];
+    // the tier's own class: 3 replicas and the tier's recurring jobs
+    expect(
+      onDev(platform(bootstrap((spec) => (spec.restic.storageClassName = 'standard')))),
+    ).toEqual(
+      copies(
+        'standard',
+        '"3" replicas, the recurring jobs of its recurringJobSelector "[{\\"name\\":\\"standard\\",\\"isGroup\\":true}]"',
+      ),
+    );
+    // no class named: the default class (standard here, annotated as such)
+    const defaultStandard = (o: AnyJson) => {
+      if (o.kind === 'StorageClass' && o.metadata.name === 'standard') {
+        o.metadata.annotations = { 'storageclass.kubernetes.io/is-default-class': 'true' };
+      }
+      return bootstrap((spec) => delete spec.restic.storageClassName)(o);
+    };
+    expect(onDev(platform(defaultStandard))[0]?.[1]).toBe('standard');
+    // the scratch class, but with a job selected, or with Longhorn's default group given jobs
+    const scratchWith = (change: (o: AnyJson) => void) => (o: AnyJson) => {
+      if (o.kind === 'StorageClass' && o.metadata.name === 'standard-scratch') change(o);
+      return o;
+    };
+    expect(
+      onDev(
+        platform(
+          scratchWith((o) => (o.parameters.recurringJobSelector = '[{"name":"standard-backup"}]')),
+        ),
+      ),
+    ).toEqual(
+      copies(
+        'standard-scratch',
+        'the recurring jobs of its recurringJobSelector "[{\\"name\\":\\"standard-backup\\"}]"',
+      ),
+    );
+    const defaultGroupJob = {
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'RecurringJob',
+      metadata: { name: 'nightly', namespace: 'longhorn-system' },
+      spec: { name: 'nightly', task: 'backup', cron: '0 2 * * *', retain: 7, groups: ['default'] },
+    };
+    const withDefaultGroup = platform();
+    withDefaultGroup.clusters[0]?.applications[0]?.objects.push({
+      object: defaultGroupJob as AnyJson,
+      source: 'charts/storage#nightly',
+    });
+    expect(onDev(withDefaultGroup)).toEqual(
+      copies('standard-scratch', "the recurring jobs of Longhorn's default group (nightly)"),
+    );
+    // one replica too many, and a class that keeps its volumes
+    expect(
+      onDev(
+        platform(
+          scratchWith((o) => {
+            o.parameters.numberOfReplicas = '2';
+            o.reclaimPolicy = 'Retain';
+          }),
+        ),
+      ),
+    ).toEqual(
+      copies('standard-scratch', '"2" replicas, reclaimPolicy Retain (it outlives the bootstrap)'),
+    );
+  });
+
+  test("fails on a bootstrap whose volume's class is not deployed: the claim stays Pending", () => {
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.storageClassName = 'gone'))))).toEqual(
+      cannot(
+        'its volume\'s StorageClass "gone" is not deployed on the cluster (the volume stays Pending, and the claim with it)',
       ),
     );
   });

@@ -31,6 +31,7 @@ import {
   retaining,
   runBackups,
   SETTINGS,
+  scratching,
   snapshots,
   storage,
 } from './helpers.js';
@@ -195,6 +196,27 @@ describe('a protected volume', () => {
     expect(maxSnapshotAgeMinutes(never, resolvedProd)).toBeUndefined();
   });
 
+  test("every copy of a volume goes to its tier's scratch class where the provider names one", () => {
+    // Given a provider that, as Longhorn, names a scratch class for every tier, standard's too
+    const run = runBackups(SETTINGS, [consumer([DATA])], [cni, scratching, snapshots, gitops]);
+    const found = Object.fromEntries(
+      chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson).map((o) => [
+        `${o.kind}/${o.metadata.name}`,
+        o as AnyJson,
+      ]),
+    );
+    // Then VolSync's snapshot clone (and its restic cache, on the same class) and the restore
+    // check's volume of the volume on standard are on standard-scratch: one replica, no
+    // recurring jobs, so the restore is written once and the tier's jobs never back it up
+    expect(found['ReplicationSource/data-backup'].spec.restic.storageClassName).toBe(
+      'standard-scratch',
+    );
+    expect(
+      found['CronJob/data-restore-verify'].spec.jobTemplate.spec.template.spec.volumes[0].ephemeral
+        .volumeClaimTemplate.spec.storageClassName,
+    ).toBe('standard-scratch');
+  });
+
   test("on a tier whose class retains its volumes, the temporary copies go to the tier's scratch class", () => {
     // Given a storage provider whose fast-storage class retains its volumes (a scratch class
     // deletes them) and a protected volume on fast-storage
@@ -216,7 +238,7 @@ describe('a protected volume', () => {
       'fast-storage-scratch',
     );
     expect(scratchClaim(found['CronJob/db-restore-verify'])).toBe('fast-storage-scratch');
-    // And the volume on standard, whose class deletes its volumes, keeps its own class
+    // And the volume on standard, for which this provider names no scratch class, keeps its own
     expect(found['ReplicationSource/data-backup'].spec.restic.storageClassName).toBeUndefined();
     expect(scratchClaim(found['CronJob/data-restore-verify'])).toBe('standard');
   });
@@ -1287,6 +1309,22 @@ describe('a protected volume whose claim names the populator', () => {
     expect(
       objects(scratch)['ReplicationDestination/data-bootstrap'].spec.restic.storageClassName,
     ).toBe('fast-storage-scratch');
+  });
+
+  test("on every tier with a scratch class the bootstrap's lasting volume takes it, never the tier's", () => {
+    // Given a provider that, as Longhorn, names a scratch class for every tier, and the volume on
+    // standard, whose class deletes its volumes but has the tier's replicas and recurring jobs
+    const longhornLike = runBackups(
+      SETTINGS,
+      [consumer([volume])],
+      [cni, scratching, snapshots, gitops],
+    );
+    expect(errors(longhornLike)).toEqual([]);
+    // Then the bootstrap's volume, kept for good (Longhorn clones only from a snapshot whose
+    // volume exists), is on standard-scratch: one replica, no snapshot or backup jobs
+    expect(
+      objects(longhornLike)['ReplicationDestination/data-bootstrap'].spec.restic.storageClassName,
+    ).toBe('standard-scratch');
   });
 
   test('a claim that names no populator gets no bootstrap', () => {

@@ -64,6 +64,30 @@ export const retaining = testComponent({
     },
   }),
 });
+/**
+ * A storage provider that, as Longhorn does, names a scratch class for every tier (one replica,
+ * no recurring jobs, deleted with the claim), the default class standard's included.
+ */
+export const scratching = testComponent({
+  name: 'storage',
+  provides: ['storage'],
+  contribution: () => ({
+    facts: {
+      storage: {
+        classes: [
+          {
+            name: 'fast-storage',
+            tier: 'fast-storage',
+            default: false,
+            scratch: 'fast-storage-scratch',
+          },
+          { name: 'standard', tier: 'standard', default: true, scratch: 'standard-scratch' },
+        ],
+        csiDriver: 'driver.longhorn.io',
+      },
+    },
+  }),
+});
 export const snapshots = testComponent({
   name: 'snapshots',
   provides: ['volume-snapshots'],
