@@ -647,7 +647,7 @@ export const snapshotClassMatches: SystemCheck = {
 export const claimPopulator: SystemCheck = {
   name: 'backup-claim-populator',
   description:
-    "Every PersistentVolumeClaim whose `spec.dataSourceRef` names a VolSync ReplicationDestination finds it deployed in its namespace, not paused, with a manual trigger, `copyMethod: Snapshot`, a VolumeSnapshotClass deployed on the cluster, no `destinationPVC`, a capacity no larger than the claim's request, and its own volume (kept for good: the source of the clones) on a StorageClass deployed on the cluster, for Longhorn one with one replica, no recurring jobs and reclaimPolicy Delete (the tier's scratch class); and the claim's Application ignores the claim's `/spec/dataSourceRef` with `RespectIgnoreDifferences=true`. Otherwise the claim stays Pending and nothing that mounts it starts, the restore runs again and again, an existing claim (made before the field) fails every sync (the field is immutable), or every protected volume keeps a full copy per replica that Longhorn also snapshots and backs up.",
+    "Every PersistentVolumeClaim whose `spec.dataSourceRef` names a VolSync ReplicationDestination finds it deployed in its namespace, not paused, with a manual trigger, `copyMethod: Snapshot`, a VolumeSnapshotClass deployed on the cluster, no `destinationPVC`, a capacity no larger than the claim's request (equal to it for a claim on Longhorn, which clones only at the snapshot's volume's size), and its own volume (kept for good: the source of the clones) on a StorageClass deployed on the cluster, for Longhorn one with one replica, no recurring jobs and reclaimPolicy Delete (the tier's scratch class); and the claim's Application ignores the claim's `/spec/dataSourceRef` with `RespectIgnoreDifferences=true`. Otherwise the claim stays Pending and nothing that mounts it starts, the restore runs again and again, an existing claim (made before the field) fails every sync (the field is immutable), or every protected volume keeps a full copy per replica that Longhorn also snapshots and backs up.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of deployedClusters(input.clusters)) {
@@ -742,9 +742,22 @@ export const claimPopulator: SystemCheck = {
           }
           const capacity = quantityBytes(restic.capacity);
           const request = quantityBytes(record(record(claimSpec.resources).requests).storage);
+          const claimClassName =
+            typeof claimSpec.storageClassName === 'string'
+              ? claimSpec.storageClassName
+              : storage.defaultClass;
+          const claimOnLonghorn =
+            claimClassName !== undefined &&
+            storage.classes.get(claimClassName)?.provisioner === LONGHORN_DRIVER;
           if (capacity === undefined || (request !== undefined && capacity > request)) {
             wrong.push(
               `its capacity ${JSON.stringify(restic.capacity)} is not at most the claim's request (a volume is never made smaller than its snapshot)`,
+            );
+          } else if (claimOnLonghorn && request !== undefined && capacity !== request) {
+            // Longhorn v1.8.1 `verifyDataSourceForVolumeCreation` (manager/volume.go): a volume
+            // cloned from a snapshot has exactly the size of the snapshot's volume.
+            wrong.push(
+              `its capacity ${JSON.stringify(restic.capacity)} is not the claim's request (Longhorn clones a claim only at the size of the snapshot's volume)`,
             );
           }
           const lasting = bootstrapClassProblem(restic, storage, defaultGroupJobs);

@@ -625,6 +625,16 @@ describe('backup-claim-populator', () => {
     );
   });
 
+  test('fails on a bootstrap smaller than a claim on Longhorn, which clones only at the same size', () => {
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.capacity = '19Gi'))))).toEqual(
+      cannot(
+        'its capacity "19Gi" is not the claim\'s request (Longhorn clones a claim only at the size of the snapshot\'s volume)',
+      ),
+    );
+    // The same size in other units passes.
+    expect(onDev(platform(bootstrap((spec) => (spec.restic.capacity = '20480Mi'))))).toEqual([]);
+  });
+
   test("passes on the bootstrap the backups render: its volume on the tier's scratch class", () => {
     const rd = deployed(run)[0]
       ?.applications.flatMap((app) => app.objects)
