@@ -692,7 +692,8 @@ describe('backup-claim-populator', () => {
       spec: { name: 'nightly', task: 'backup', cron: '0 2 * * *', retain: 7, groups: ['default'] },
     };
     const withDefaultGroup = platform();
-    withDefaultGroup.clusters[0]?.applications[0]?.objects.push({
+    // The fixture's list is readonly in the contract's type; the test adds one object to it.
+    (withDefaultGroup.clusters[0]?.applications[0]?.objects as AnyJson[] | undefined)?.push({
       object: defaultGroupJob as AnyJson,
       source: 'charts/storage#nightly',
     });
