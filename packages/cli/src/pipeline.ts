@@ -145,6 +145,36 @@ function renderedManifests(): RenderedManifests {
 }
 
 /**
+ * Where manifest `name` of a chart is on a cluster, as issues name it:
+ * `charts/<chart>/<layer>#manifests.<name>`, the layer that gives it (`manifestLayer`).
+ */
+type ManifestSource = (spec: ChartSpec, cluster: ResolvedCluster, name: string) => string;
+
+/**
+ * `ManifestSource`, one string per chart, layer and name: most objects of a fleet sit in an
+ * environment's layer (core layers.ts), the same place on each of its clusters, and the system
+ * checks hold the source of every object on every cluster until the build ends (a fleet of 100
+ * clusters: 19,000 sources, 1,400 of them distinct).
+ */
+function manifestSources(): ManifestSource {
+  const bySpec = new Map<ChartSpec, Map<string, string>>();
+  return (spec, cluster, name) => {
+    let sources = bySpec.get(spec);
+    if (sources === undefined) {
+      sources = new Map();
+      bySpec.set(spec, sources);
+    }
+    const place = `${manifestLayer(spec, cluster, name)}#manifests.${name}`;
+    let source = sources.get(place);
+    if (source === undefined) {
+      source = `charts/${spec.name}/${place}`;
+      sources.set(place, source);
+    }
+    return source;
+  };
+}
+
+/**
  * The objects a chart renders, per value-file set Argo CD uses (each cluster's environment and
  * cluster layers over the base), de-duplicated: identical objects are validated once. `origin`
  * gives the place of the definition each cluster's objects come from.
@@ -154,6 +184,7 @@ function chartManifests(
   platform: ResolvedPlatform,
   origin: (cluster: number) => readonly PathSegment[],
   render: RenderedManifests,
+  sourceOf: ManifestSource,
 ): { manifests: SourcedObject[]; issues: Issue[] } {
   const seen = new Set<string>();
   const seenObjects = new Map<object, string>();
@@ -179,7 +210,7 @@ function chartManifests(
     for (const name of Object.keys(rendered).sort()) {
       const object = rendered[name];
       if (object === null || object === undefined) continue;
-      const source = `charts/${spec.name}/${manifestLayer(spec, cluster, name)}#manifests.${name}`;
+      const source = sourceOf(spec, cluster, name);
       if (!isKubeObject(object)) {
         issues.push(
           error({
@@ -210,6 +241,7 @@ function clusterObjects(
   spec: ChartSpec,
   cluster: ResolvedCluster,
   render: RenderedManifests,
+  sourceOf: ManifestSource,
 ): DeployedObject[] {
   const rendered = render(spec, cluster);
   if (!isObject(rendered)) return [];
@@ -221,7 +253,7 @@ function clusterObjects(
         ? [
             {
               object,
-              source: `charts/${spec.name}/${manifestLayer(spec, cluster, name)}#manifests.${name}`,
+              source: sourceOf(spec, cluster, name),
             },
           ]
         : [];
@@ -466,6 +498,7 @@ export async function generate(
 
   const manifests: SourcedObject[] = [];
   const render = renderedManifests();
+  const sourceOf = manifestSources();
   for (const { spec, component } of charts) {
     const chart = chartFiles(spec, input.chartVersions[spec.name] ?? DEFAULT_CHART_VERSION, {
       command: GENERATED_BY,
@@ -488,6 +521,7 @@ export async function generate(
           : settingsPath(cluster, component);
       },
       render,
+      sourceOf,
     );
     manifests.push(...rendered.manifests);
     issues.push(...rendered.issues);
@@ -527,7 +561,7 @@ export async function generate(
       const spec = app.chart === undefined ? undefined : specs.get(app.chart);
       return {
         ...app,
-        objects: spec === undefined ? [] : clusterObjects(spec, run.cluster, render),
+        objects: spec === undefined ? [] : clusterObjects(spec, run.cluster, render, sourceOf),
       };
     }),
   }));
