@@ -257,16 +257,17 @@ describe('the reference platform output', () => {
       for (const storageClass of classes) {
         expect(get(storageClass, 'parameters', 'numberOfReplicas')).toBe(replicas[cluster.name]);
       }
-      // The tiers that retain their volumes have a scratch class for temporary copies: one
-      // replica, volumes deleted with their claim
+      // Every tier has a scratch class for the backups' copies: one replica, no recurring jobs,
+      // volumes deleted with their claim
       const scratch = all.filter(isScratch);
       expect(scratch.map((o) => o.metadata.name).sort(), cluster.name).toEqual(
         cluster.name === 'prod'
-          ? ['archive-scratch', 'fast-storage-scratch']
-          : ['fast-storage-scratch'],
+          ? ['archive-scratch', 'fast-storage-scratch', 'standard-scratch']
+          : ['fast-storage-scratch', 'standard-scratch'],
       );
       for (const storageClass of scratch) {
         expect(get(storageClass, 'parameters', 'numberOfReplicas')).toBe('1');
+        expect(get(storageClass, 'parameters', 'recurringJobSelector')).toBeUndefined();
         expect(get(storageClass, 'reclaimPolicy')).toBe('Delete');
       }
       const nodes = [...readdirSync(join(repo, 'clusters', cluster.name, 'talos', 'nodes'))].filter(
