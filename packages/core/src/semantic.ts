@@ -211,6 +211,13 @@ function enclosingLan(a: Cidr, b: Cidr): string | undefined {
   return undefined;
 }
 
+/** The host and port of an API endpoint `https://host[:port]` (443 without one). */
+function endpointParts(endpoint: string | undefined): { host: string; port: number } | undefined {
+  const parts = /^https:\/\/([^/:]+)(?::(\d+))?$/.exec(endpoint ?? '');
+  if (parts === null) return undefined;
+  return { host: parts[1] ?? '', port: parts[2] === undefined ? 443 : Number(parts[2]) };
+}
+
 /** A cluster on its own: networks, addresses, overlaps, names, counts, versions. */
 function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   const at: PathSegment[] = ['clusters', index];
@@ -300,11 +307,9 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     }
   });
 
-  // Endpoint: https://host[:port].
-  const endpoint = /^https:\/\/([^/:]+)(?::(\d+))?$/.exec(cluster.endpoint);
+  const endpoint = endpointParts(cluster.endpoint);
   if (endpoint) {
-    const host = endpoint[1] ?? '';
-    const port = endpoint[2] === undefined ? 443 : Number(endpoint[2]);
+    const { host, port } = endpoint;
     if (port < 1 || port > 65535) {
       report(ctx, 'error', [...at, 'endpoint'], {
         code: 'endpoint',
@@ -666,7 +671,7 @@ function checkVipsAcrossClusters(
       if (list === undefined) nodesAt.set(at, [{ cluster, index, node }]);
       else list.push({ cluster, index, node });
     });
-    const host = /^https:\/\/([^/:]+)(?::\d+)?$/.exec(cluster.endpoint ?? '')?.[1];
+    const host = endpointParts(cluster.endpoint)?.host;
     const ip = host === undefined ? undefined : parseIp(host);
     if (ip === undefined || ip === null) continue;
     if (!own.has(ip.text)) vips.push({ host: ip.text, ip, cluster, index });
