@@ -36,13 +36,14 @@ export function volumePopulatorSource(
 }
 
 /**
- * The Argo CD `ignoreDifferences` entry of the Application that holds the claim of `volume` when
- * the claim names a populator: a claim's `spec.dataSourceRef` is immutable, so a claim created
- * before the populator existed (an upgraded platform, or one etcd brought back) keeps none, and
- * with the entry (and the `RespectIgnoreDifferences=true` it brings) Argo CD v3.4.4 neither
- * reports the difference nor applies the field to the live claim (`normalizeTargetResources`
- * copies ignored fields from the live object); a claim it creates gets the field from Git. It
- * names the claim: a name-less entry would become a cluster-wide setting of argocd-cm.
+ * The Argo CD `ignoreDifferences` entry, for the Application that holds it, of the claim of
+ * `volume` (every claim, whether it names a populator or not): a claim's `spec.dataSourceRef` is
+ * immutable, so a claim created before the populator existed (an upgraded platform, or one etcd
+ * brought back) keeps none, and one created with it keeps it when the volume's backups are turned
+ * off later. With the entry (and the `RespectIgnoreDifferences=true` it brings) Argo CD v3.4.4
+ * neither reports the difference nor applies the field to the live claim
+ * (`normalizeTargetResources` copies ignored fields from the live object); a claim it creates
+ * gets the field from Git. It names the claim, so it covers only the claims the consumer makes.
  */
 export function volumePopulatorIgnore(volume: Pick<VolumeRequest, 'name' | 'namespace'>): {
   group: string;
