@@ -147,11 +147,16 @@ export function hasBootstrap(volume: VolumeRequest): boolean {
  * bootstrap restores the latest snapshot, the claim stays Pending until then, and its result is
  * read as the restore's is.
  */
-export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: string): string[] {
+export function replaceClaimCommands(
+  entry: ProtectedVolume,
+  gitopsNamespace: string,
+  move?: { readonly initiatedBy: string; readonly whenEmpty: string },
+): string[] {
+  const initiatedBy = move?.initiatedBy ?? 'disaster-recovery';
   const ns = q(entry.volume.namespace);
   const claim = q(entry.volume.name);
   const bootstrap = hasBootstrap(entry.volume) ? backupNames(entry.volume).bootstrap : undefined;
-  const sync = syncOperationPatch('disaster-recovery', entry.sync, [
+  const sync = syncOperationPatch(initiatedBy, entry.sync, [
     ...(bootstrap === undefined
       ? []
       : [
@@ -179,7 +184,33 @@ export function replaceClaimCommands(entry: ProtectedVolume, gitopsNamespace: st
           `kubectl -n ${ns} wait replicationdestination/${bootstrap} --for=jsonpath='{.status.lastManualSync}'=${BOOTSTRAP_TRIGGER} --timeout=6h`,
         ]),
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
-    ...(bootstrap === undefined ? [] : bootstrapResultCommands(entry)),
+    ...(bootstrap === undefined ? [] : bootstrapResultCommands(entry, move?.whenEmpty)),
+  ];
+}
+
+/**
+ * Backs the volume up now (auto-sync off, workloads stopped) and says loudly when it failed:
+ * waits until no backup runs (`Synchronizing` false: VolSync 0.16's state machine,
+ * internal/controller/statemachine/machine.go, copies `spec.trigger.manual` into
+ * `status.lastManualSync` when a running sync completes, so a tag set during a scheduled backup
+ * that started before the workloads stopped would be taken for this one), then sets a manual
+ * trigger (it replaces the schedule while set: `getTrigger`) and waits for it. Argo CD puts the
+ * schedule back when it gets the Application back (the ReplicationSource is deleted before that
+ * anyway, `replaceClaimCommands`).
+ */
+export function backupNowCommands(entry: ProtectedVolume): string[] {
+  const { volume } = entry;
+  const source = backupNames(volume).source;
+  const ns = q(volume.namespace);
+  const id = `${volume.namespace}/${volume.name}`;
+  return [
+    `kubectl -n ${ns} wait replicationsource/${source} --for=condition=Synchronizing=false --timeout=6h`,
+    `STAMP="move-$(date -u +%Y%m%d%H%M%S)"`,
+    `kubectl -n ${ns} patch replicationsource ${q(source)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+    `kubectl -n ${ns} wait replicationsource/${source} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
+    `RESULT="$(kubectl -n ${ns} get replicationsource ${q(source)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
+    `printf '%s\\n' "$RESULT"`,
+    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && echo ${q(`backed up ${id}`)} || echo ${q(`BACKUP FAILED: ${id} was not backed up: do not replace its claim, hand the Applications back and find why`)}`,
   ];
 }
 
@@ -225,13 +256,16 @@ export function restoreResultCommands(entry: ProtectedVolume): string[] {
  * never backed up) the mover initialises it, restores nothing and succeeds, and the claim is
  * bound empty.
  */
-export function bootstrapResultCommands(entry: ProtectedVolume): string[] {
+export function bootstrapResultCommands(
+  entry: ProtectedVolume,
+  then = 'restore it below before the workloads start on it',
+): string[] {
   const id = `${entry.volume.namespace}/${entry.volume.name}`;
   return resultCommands(
     entry,
     backupNames(entry.volume).bootstrap,
     `filled ${id} from its latest snapshot`,
-    `EMPTY: ${id} was filled with nothing (its repository has no snapshot, or the mover failed): restore it below before the workloads start on it`,
+    `EMPTY: ${id} was filled with nothing (its repository has no snapshot, or the mover failed): ${then}`,
   );
 }
 
@@ -796,5 +830,86 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
           `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
         ]),
   );
+  moveVolumeSection(input, add, sh);
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** The heading of the section that moves a protected volume's claim (the build's fix text names it). */
+export const MOVE_VOLUME_HEADING =
+  "Moving a volume's claim: another tier, a smaller size, another access mode";
+
+/**
+ * Outside a disaster: a protected volume whose claim must change where the API server never
+ * updates a bound claim (its class, access modes, a smaller size; the build refuses such a
+ * change as `immutable-field-changed`). The claim is replaced and VolSync's volume populator
+ * fills the new one from a backup taken just before, the path a faulted claim takes: auto-sync
+ * off, workloads stopped, a backup now (`backupNowCommands`), the definition changed and built
+ * with `--allow-immutable-changes`, committed and pushed, then the claim replaced
+ * (`replaceClaimCommands`: its sync resolves the Application's revision anew, Argo CD v3.4.4
+ * controller/sync.go `CompareAppState(…, noRevisionCache=true)`, so it deploys the pushed commit)
+ * and the Applications handed back. Only for claims that name their bootstrap.
+ */
+function moveVolumeSection(
+  input: RunbookInput,
+  add: (...text: string[]) => void,
+  sh: (...commands: string[]) => void,
+): void {
+  const movable = input.volumes.filter((entry) => hasBootstrap(entry.volume));
+  if (movable.length === 0) return;
+  const { cluster } = input;
+  add(
+    `## ${MOVE_VOLUME_HEADING}`,
+    '',
+    "Not a disaster: a volume's `tier`, `accessMode` or a smaller `size` changes fields the API",
+    'server never updates on a bound claim, and the build refuses the change',
+    '(`immutable-field-changed`). A volume with backups moves with its data: take a backup now,',
+    'replace the claim, and its bootstrap fills the new one from that backup. For each volume to',
+    'move, in this order:',
+    '',
+    '1. Turn auto-sync off, stop every workload that mounts the claim and back the volume up now;',
+    '   the last command says `BACKUP FAILED` when it did not: then stop here and hand the',
+    '   Applications back (step 4).',
+    "2. Change the volume in the definition, build with `--allow-immutable-changes` (the claim's",
+    '   old fields are then not compared with the last build), commit and push to the revision the',
+    '   cluster follows (a tag: move it, "Moving this cluster to another revision" in the runbook).',
+    '3. Replace the claim: the commands delete its ReplicationSource, its bootstrap and the claim,',
+    '   have Argo CD make the bootstrap and the claim of the pushed commit, wait until the bootstrap',
+    '   restored the backup of step 1 and the claim is bound, and read the result (`EMPTY`: nothing',
+    '   was restored; restore it as "4. Restore the volumes from restic" says, before the workloads',
+    '   start).',
+    '4. Hand the Applications back: Argo CD makes the ReplicationSource again and scales the',
+    '   workloads it deploys back up.',
+    '',
+    'The old volume goes with the old claim where its class deletes on release (`reclaimPolicy:',
+    "Delete`): step 1's backup is then the only copy, so read its result before step 3. A volume",
+    'without backups has no copy to fill the new claim from: give it a `backup:` block first and',
+    'move it once its first backup is in, or accept an empty volume.',
+    '',
+  );
+  for (const entry of movable) {
+    add(
+      `### Moving \`${entry.volume.namespace}/${entry.volume.name}\``,
+      '',
+      'Step 1, turn auto-sync off:',
+      '',
+    );
+    sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
+    add(
+      'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
+      '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
+      '',
+    );
+    sh(...stopWorkloadCommands(entry));
+    add('Back it up now:', '');
+    sh(...backupNowCommands(entry));
+    add('Step 3, after the push of step 2:', '');
+    sh(
+      ...replaceClaimCommands(entry, input.gitopsNamespace, {
+        initiatedBy: 'volume-move',
+        whenEmpty: `restore it with its section of "4. Restore the volumes from restic" above before the workloads start on it`,
+      }),
+    );
+    add('Step 4:', '');
+    sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
+  }
 }

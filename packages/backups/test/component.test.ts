@@ -1400,4 +1400,93 @@ describe('a protected volume whose claim names the populator', () => {
       );
     },
   );
+
+  describe("moving the volume's claim (another tier, a smaller size, another access mode)", () => {
+    const heading = "## Moving a volume's claim: another tier, a smaller size, another access mode";
+    const section = lines.slice(lines.indexOf(heading));
+    const index = (line: string) => {
+      const found = section.indexOf(line);
+      expect(found, line).toBeGreaterThanOrEqual(0);
+      return found;
+    };
+
+    test('comes after the disaster recovery, with the volume’s commands in their order', () => {
+      expect(lines.indexOf(heading)).toBeGreaterThan(lines.indexOf('## 5. Check'));
+      const pause = index(
+        `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      );
+      const idle = index(
+        'kubectl -n paperless wait replicationsource/data-backup --for=condition=Synchronizing=false --timeout=6h',
+      );
+      const trigger = index(
+        `kubectl -n paperless patch replicationsource data-backup --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+      );
+      const backedUp = index(
+        `kubectl -n paperless wait replicationsource/data-backup --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
+      );
+      const stamp = index('STAMP="move-$(date -u +%Y%m%d%H%M%S)"');
+      const deleteSource = index(
+        'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+      );
+      const deleteBootstrap = index(
+        'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found',
+      );
+      const sync = index(
+        `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"volume-move"},"sync":{"prune":true,"syncOptions":[],"resources":[{"group":"volsync.backube","kind":"ReplicationDestination","name":"data-bootstrap","namespace":"paperless"},{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
+      );
+      const bound = index(
+        `kubectl -n paperless wait pvc/data --for=jsonpath='{.status.phase}'=Bound --timeout=15m`,
+      );
+      const resume = index(
+        `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+      );
+      // No backup may start before the running one ends (its completion takes the tag), the
+      // claim goes only after the backup, and the Applications come back last.
+      expect(pause).toBeLessThan(idle);
+      expect([stamp - idle, trigger - stamp, backedUp - trigger]).toEqual([1, 1, 1]);
+      expect(backedUp).toBeLessThan(deleteSource);
+      expect(deleteBootstrap - deleteSource).toBe(1);
+      expect(sync).toBeGreaterThan(deleteBootstrap);
+      expect(resume).toBeGreaterThan(bound);
+      expect(section).toContain('Step 3, after the push of step 2:');
+      // An empty fill points back at the restore of step 4, not "below"
+      expect(section).toContain(
+        `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && ! printf '%s\\n' "$RESULT" | grep -q -e 'No eligible snapshots' -e 'No data will be restored' && echo 'filled paperless/data from its latest snapshot' || echo 'EMPTY: paperless/data was filled with nothing (its repository has no snapshot, or the mover failed): restore it with its section of "4. Restore the volumes from restic" above before the workloads start on it'`,
+      );
+    });
+
+    test.each(['sh', 'bash'])(
+      'with %s, the backup’s result says BACKUP FAILED unless it succeeded',
+      (shell) => {
+        const start = section.findIndex((line) =>
+          line.startsWith('RESULT="$(kubectl -n paperless get replicationsource data-backup'),
+        );
+        expect(start).toBeGreaterThan(0);
+        const check = (status: string) => {
+          const dir = mkdtempSync(join(tmpdir(), 'homelab-move-'));
+          try {
+            const kubectl = join(dir, 'kubectl');
+            writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
+            chmodSync(kubectl, 0o755);
+            const out = spawnSync(shell, ['-c', section.slice(start, start + 3).join('\n')], {
+              env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+              encoding: 'utf8',
+            });
+            return out.stdout.trim().split('\n').at(-1);
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        };
+        expect(check('Successful\nsnapshot 1a2b3c4d saved')).toBe('backed up paperless/data');
+        expect(check('Failed\nFatal: unable to open repository')).toBe(
+          'BACKUP FAILED: paperless/data was not backed up: do not replace its claim, hand the Applications back and find why',
+        );
+        expect(check('')).toMatch(/^BACKUP FAILED/);
+      },
+    );
+
+    test('is left out where no claim names its bootstrap', () => {
+      expect(runbookOf(runBackups(), 'prod')).not.toContain("Moving a volume's claim");
+    });
+  });
 });
