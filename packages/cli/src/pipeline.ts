@@ -269,6 +269,13 @@ function clusterObjects(
  * (a new volume, restored from its backup) instead. A chart or cluster layer the last build did
  * not write, or one it cannot render, is new: nothing to compare.
  */
+/**
+ * The section of the backups' disaster-recovery runbook that replaces a protected volume's claim
+ * (packages/backups `MOVE_VOLUME_HEADING`; a test holds the two together): the way to move a
+ * volume that a claim's immutable fields leave.
+ */
+const MOVED_CLAIM = "Moving a volume's claim";
+
 function immutableFieldIssues(
   spec: ChartSpec,
   component: string | undefined,
@@ -345,7 +352,7 @@ function immutableFieldIssues(
           output: `charts/${spec.name}`,
           value: change.after as JsonValue,
           message: `would change ${change.object}'s ${change.field} on cluster "${cluster.name}", which the last build wrote as ${JSON.stringify(change.before)} (its charts in the output folder, which Argo CD deploys once committed); the API server never updates that field of a deployed object (${change.refusal}), so Argo CD would retry the refused apply without end and the Application stay OutOfSync`,
-          expected: `${JSON.stringify(change.before)} while the object is deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one. Where the last build's object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)`,
+          expected: `${JSON.stringify(change.before)} while the object is deployed; ${change.subject.kind === 'PersistentVolumeClaim' ? `to change it, the claim is replaced: a volume with backups moves with its data ("${MOVED_CLAIM}" in clusters/<cluster>/disaster-recovery.md: a backup now, this change built with --allow-immutable-changes, the new claim filled from that backup), a volume without starts empty (a new name too)` : 'to change it, a new object under a new name, then remove the old one'}. Where the last build's object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)`,
         }),
       );
     }

@@ -88,8 +88,19 @@ describe('immutable-field-changed', () => {
       `would change PersistentVolumeClaim paperless/data's spec.storageClassName on clusters "dev", "prod" and "staging", which the last build wrote as "standard" (its charts in the output folder, which Argo CD deploys once committed); the API server never updates that field of a deployed object (spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims), so Argo CD would retry the refused apply without end and the Application stay OutOfSync`,
     );
     expect(tier?.expected).toBe(
-      '"standard" while the object is deployed; to change it, a new object under a new name (a volume: a new volume name, restored from its backup), then remove the old one. Where the last build\'s object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)',
+      '"standard" while the object is deployed; to change it, the claim is replaced: a volume with backups moves with its data ("Moving a volume\'s claim" in clusters/<cluster>/disaster-recovery.md: a backup now, this change built with --allow-immutable-changes, the new claim filled from that backup), a volume without starts empty (a new name too). Where the last build\'s object was never synced to the cluster, or you deleted it from the cluster first, build with --allow-immutable-changes (it skips this comparison with the last build)',
     );
+    // The section it names is in each cluster's disaster-recovery runbook, with paperless/data's
+    // commands (the volume has backups on every cluster of the reference).
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const runbook = before.files.find(
+        (file) => file.path === `clusters/${cluster}/disaster-recovery.md`,
+      )?.content;
+      expect(runbook).toContain(
+        "\n## Moving a volume's claim: another tier, a smaller size, another access mode\n",
+      );
+      expect(runbook).toContain('\n### Moving `paperless/data`\n');
+    }
 
     // Growing the volume is what the API server does allow (Longhorn's classes expand).
     const grown = await generate({
