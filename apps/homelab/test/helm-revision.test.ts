@@ -133,7 +133,7 @@ suite('helm renders every child Application at the revision the root follows', (
       // Then every child of the platform repository is at the root's revision, a CRD bundle at its
       // own upstream tag
       const revisions = apps.map((app) => {
-        const source = (app.spec as { source: Source }).source;
+        const source = (app.spec as unknown as { source: Source }).source;
         return [app.metadata.name, source.repoURL === repository ? source.targetRevision : 'own'];
       });
       expect(revisions.filter(([, revision]) => revision === ROOT_REVISION).length).toBe(
@@ -151,7 +151,7 @@ suite('helm renders every child Application at the revision the root follows', (
     const repository = (root.spec.source as unknown as Source).repoURL;
     const apps = template('prod', []);
     const own = apps
-      .map((app) => (app.spec as { source: Source }).source)
+      .map((app) => (app.spec as unknown as { source: Source }).source)
       .filter((source) => source.repoURL === repository)
       .map((source) => source.targetRevision);
     expect(own.length).toBeGreaterThan(5);

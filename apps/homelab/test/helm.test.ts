@@ -27,6 +27,7 @@ import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
+  type FlowPort,
   formatIssue,
   type KubeObject,
   loadModelValidators,
@@ -934,7 +935,10 @@ suite(title, () => {
         .flatMap(([render, result]) =>
           (result.documents ?? []).map(({ object }) =>
             object.metadata.namespace === undefined
-              ? { ...object, metadata: { ...object.metadata, namespace: render.namespace } }
+              ? ({
+                  ...object,
+                  metadata: { ...object.metadata, namespace: render.namespace },
+                } as KubeObject)
               : object,
           ),
         );
@@ -1064,7 +1068,7 @@ suite(title, () => {
         webhooks += renderedWebhooks(objects).length;
         expect(
           webhookReachProblems(objects, documents, (pod, port) =>
-            entityReachesPods(objects, 'remote-node', pod, port),
+            entityReachesPods(objects, 'remote-node', pod, port as FlowPort),
           ),
           cluster,
         ).toEqual([]);
@@ -1093,7 +1097,7 @@ suite(title, () => {
           });
           found.push(
             ...webhookReachProblems(broken, documents, (pod, port) =>
-              entityReachesPods(broken, 'remote-node', pod, port),
+              entityReachesPods(broken, 'remote-node', pod, port as FlowPort),
             ),
           );
         }

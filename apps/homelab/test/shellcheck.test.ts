@@ -157,7 +157,6 @@ export function runbookScripts(root = REPO): Script[] {
         scripts.push({
           kind: 'runbook',
           file,
-          line: block.line,
           where: file,
           dialect: 'bash',
           ...block,

@@ -1832,7 +1832,7 @@ export function rotationPatchProblems(
         );
       const last = segments.at(-1) as string;
       const present =
-        typeof parent === 'object' && parent !== null && Object.hasOwn(parent as Obj, last);
+        typeof parent === 'object' && parent !== null && Object.hasOwn(parent as object, last);
       if (!present) {
         problems.push(
           `${namespace}/${kind}/${name}: ${op.op} ${op.path}, which the rendered object lacks`,
