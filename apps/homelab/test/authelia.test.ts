@@ -483,6 +483,19 @@ suite(title, () => {
         // The pod reads its configuration through the template filter, from mounted files.
         expect(files.env.get('X_AUTHELIA_CONFIG_FILTERS')).toBe('template');
         const text = configMount(files).files.get('') ?? '';
+        // Every file Authelia reads a secret from lies in a mount (else the rewrite would leave
+        // it pointing into this machine): the `{{ secret "<file>" }}` of the configuration and
+        // the `*_FILE` variables.
+        const read = [
+          ...[...text.matchAll(/\{\{\s*secret\s+"([^"]+)"/g)].map((match) => match[1] as string),
+          ...[...files.env].filter(([name]) => name.endsWith('_FILE')).map(([, value]) => value),
+        ];
+        expect(read.length).toBeGreaterThan(0);
+        expect(
+          read.filter(
+            (path) => !files.mounts.some((m) => !m.file && path.startsWith(`${m.mountPath}/`)),
+          ),
+        ).toEqual([]);
         const run = runOn(files);
         console.log(
           `authelia suite: ${cluster}: ${files.env.get('X_AUTHELIA_CONFIG')}, ${[...files.env.keys()].filter((k) => k.endsWith('_FILE')).length} *_FILE variables, stand-ins: ${files.standIns.join('; ')}`,
