@@ -34,7 +34,9 @@
 // and the configuration is otherwise byte for byte the rendered one, so `--config` is the rewritten
 // `X_AUTHELIA_CONFIG`. validate-config reads no other file (the users database, SQLite file and
 // notification file are only opened by the providers the server starts, LoadProviders, which
-// validate-config does not call), and `certificates_directory` is not set by the chart's render.
+// validate-config does not call). `certificates_directory` (`/certificates`, rendered with
+// `caCertificates`) is the mount of the rendered Secret authelia-certificates, rewritten like the
+// rest: validate-config checks that it is a directory (validator/configuration.go).
 //
 // Warnings expected by value: one for each confidential client, "option 'client_secret' is
 // plaintext but …" (errFmtOIDCClientInvalidSecretPlainText, validator/const.go at v4.39.19): the
