@@ -41,6 +41,12 @@ const OIDC: ArgocdSettings = {
   oidc: { clientId: 'argocd', clientSecret: { secretName: 'argocd-oidc', key: 'client-secret' } },
 };
 
+/** The same, with the browser's session renewed by the refresh token of its login. */
+const RENEWING: ArgocdSettings = {
+  ...OIDC,
+  oidc: { ...(OIDC.oidc as NonNullable<ArgocdSettings['oidc']>), renewSessions: true },
+};
+
 const CNI: CapabilityFacts['cni'] = {
   kubeProxyReplacement: true,
   networkPolicy: true,
@@ -400,9 +406,14 @@ describe('OIDC login', () => {
       clientSecret: '$argocd-oidc:client-secret',
       // `argocd login --sso` uses the public client
       cliClientID: 'argocd-cli',
-      // offline_access: the refresh token the server renews the browser's session with
+      // No offline_access and no threshold by default: the session ends with the ID token
+      requestedScopes: ['openid', 'profile', 'email', 'groups'],
+    });
+    // renewSessions: offline_access, for the refresh token the server renews the browser's
+    // session with, and half of Authelia's default hour, assumed until a provider states its
+    // lifespans.
+    expect(parseYaml(run(RENEWING).values('staging').configs.cm['oidc.config'])).toMatchObject({
       requestedScopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
-      // Half of Authelia's default hour, assumed until a provider states its lifespans.
       refreshTokenThreshold: '30m',
     });
   });
@@ -424,7 +435,7 @@ describe('OIDC login', () => {
       }),
     });
     const config = parseYaml(
-      run(OIDC, [network(true), provider]).values('prod').configs.cm['oidc.config'],
+      run(RENEWING, [network(true), provider]).values('prod').configs.cm['oidc.config'],
     ) as Loose;
     // Then the threshold is half of it, in Go's duration syntax, which reads it back as 615s
     expect(config.refreshTokenThreshold).toBe('10m15s');
@@ -527,8 +538,8 @@ describe('OIDC login', () => {
         id: 'argocd',
         name: 'Argo CD',
         redirectUris: ['https://argocd.lab.example.com/auth/callback'],
-        // offline_access: the server renews the browser's session with the refresh token
-        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+        // No offline_access by default (renewSessions off): no refresh token, no consent screen
+        scopes: ['openid', 'profile', 'email', 'groups'],
         // The RBAC reads the groups from the ID token, the CLI's included.
         idTokenClaims: ['email', 'groups'],
         pkce: false,
@@ -922,9 +933,14 @@ describe('declarations', () => {
       run({ ...OIDC, localAdmin }).declared.staging?.bootstrap?.find((s) => s.when === 'login');
     const enabled = login(true);
     expect(enabled?.body.join(' ')).toContain('The local `admin` account is **enabled**');
-    // What the web login's refresh token means to whoever logs in
+    // How long a browser's session lasts, and what renewing it means to whoever logs in
     expect(enabled?.body).toContain(
-      "The browser's session renews itself while the UI is in use (a refresh token, `offline_access`: Authelia may ask for consent to it at each login); a browser closed for longer than the ID token logs in again.",
+      "The browser's session ends with the provider's ID token (an hour with Authelia); `oidc.renewSessions` renews it while the UI is in use.",
+    );
+    expect(
+      run(RENEWING).declared.staging?.bootstrap?.find((s) => s.when === 'login')?.body,
+    ).toContain(
+      "The browser's session renews itself while the UI is in use (a refresh token, `offline_access`: Authelia may ask for consent to it at each login), keeping the groups of its login; a browser closed for longer than the ID token logs in again.",
     );
     expect(enabled?.commands).toContain('argocd admin initial-password -n argocd');
     expect(enabled?.commands).toContain(
@@ -1228,19 +1244,28 @@ const without = (list: readonly string[], item: string): string[] =>
 describe('argocd-oidc-scopes', () => {
   it('finds what the web login and `argocd login --sso` request declared by their clients', () => {
     const r = run(OIDC, [network(true)]);
-    // Both clients carry offline_access: the web login requests it (refreshTokenThreshold renews
-    // the browser's session with its refresh token), the CLI adds it (Authelia advertises it)
+    // The CLI's client carries offline_access (`argocd login --sso` adds it: Authelia advertises
+    // it); the web client only with renewSessions, whose refreshTokenThreshold renews the
+    // browser's session with the refresh token
     expect(r.declared.prod?.oidcClients?.map((client) => [client.id, client.scopes])).toEqual([
-      ['argocd', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+      ['argocd', ['openid', 'profile', 'email', 'groups']],
       ['argocd-cli', ['openid', 'profile', 'email', 'groups', 'offline_access']],
     ]);
     expect(oidcScopesCheck.check(input(r))).toEqual([]);
+    const renewing = run(RENEWING, [network(true)]);
+    expect(
+      renewing.declared.prod?.oidcClients?.map((client) => [client.id, client.scopes]),
+    ).toEqual([
+      ['argocd', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+      ['argocd-cli', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+    ]);
+    expect(oidcScopesCheck.check(input(renewing))).toEqual([]);
   });
 
   it('reports a scope in requestedScopes that the web client does not declare', () => {
     // Given requestedScopes with address, which neither client declares
     const issues = oidcScopesCheck.check(
-      editConfig(input(run(OIDC, [network(true)])), (config) =>
+      editConfig(input(run(RENEWING, [network(true)])), (config) =>
         config.requestedScopes.push('address'),
       ),
     );
@@ -1260,7 +1285,7 @@ describe('argocd-oidc-scopes', () => {
 
   it('reports a web client declared without offline_access, which requestedScopes asks for', () => {
     const issues = oidcScopesCheck.check(
-      withClients(input(run(OIDC, [network(true)])), (client) =>
+      withClients(input(run(RENEWING, [network(true)])), (client) =>
         client.public ? client : { ...client, scopes: without(client.scopes, 'offline_access') },
       ),
     );
@@ -1273,7 +1298,8 @@ describe('argocd-oidc-scopes', () => {
   });
 
   it('reports a CLI client without offline_access, which `argocd login --sso` always requests', () => {
-    // Given requestedScopes without offline_access, and the CLI's client declared without it
+    // Given requestedScopes without offline_access (the default), and the CLI's client declared
+    // without it
     const declared = withClients(input(run(OIDC, [network(true)])), (client) =>
       client.public ? { ...client, scopes: without(client.scopes, 'offline_access') } : client,
     );
@@ -1297,8 +1323,12 @@ describe('argocd-oidc-refresh', () => {
   const AUTHELIA = { idToken: 3600, accessToken: 3600, refreshToken: 5400 };
 
   it("finds the browser's session renewable on every cluster, with and without the provider's lifespans", () => {
-    const base = input(run(OIDC, [network(true)]));
+    const base = input(run(RENEWING, [network(true)]));
     expect(oidcRefreshCheck.check(base)).toEqual([]);
+    // Without renewSessions no threshold is set, and there is nothing to hold
+    expect(
+      oidcRefreshCheck.check(withLifespans(input(run(OIDC, [network(true)])), AUTHELIA)),
+    ).toEqual([]);
     expect(oidcRefreshCheck.check(withLifespans(base, AUTHELIA))).toEqual([]);
   });
 
@@ -1330,7 +1360,7 @@ describe('argocd-oidc-refresh', () => {
   });
 
   it('reports a threshold Go cannot read, or that is not positive', () => {
-    const base = withLifespans(input(run(OIDC, [network(true)])), AUTHELIA);
+    const base = withLifespans(input(run(RENEWING, [network(true)])), AUTHELIA);
     const unreadable = oidcRefreshCheck.check(
       editConfig(base, (config) => {
         config.refreshTokenThreshold = '30 minutes';
@@ -1359,7 +1389,7 @@ describe('argocd-oidc-refresh', () => {
 
   it('reports requestedScopes without offline_access: no refresh token to renew with', () => {
     const issues = oidcRefreshCheck.check(
-      editConfig(input(run(OIDC, [network(true)])), (config) => {
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
         config.requestedScopes = without(config.requestedScopes, 'offline_access');
       }),
     );
@@ -1369,7 +1399,7 @@ describe('argocd-oidc-refresh', () => {
     );
     // Nor with requestedScopes left empty: Argo CD's default has no offline_access either
     const empty = oidcRefreshCheck.check(
-      editConfig(input(run(OIDC, [network(true)])), (config) => {
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
         delete config.requestedScopes;
       }),
     );
@@ -1377,7 +1407,7 @@ describe('argocd-oidc-refresh', () => {
   });
 
   it("reports a threshold not below the provider's ID token lifespan, and lifespans that defeat it", () => {
-    const base = input(run(OIDC, [network(true)]));
+    const base = input(run(RENEWING, [network(true)]));
     // A threshold of an hour against Authelia's hour-long ID token: every request refreshes
     const long = oidcRefreshCheck.check(
       editConfig(withLifespans(base, AUTHELIA), (config) => {
@@ -1400,7 +1430,7 @@ describe('argocd-oidc-refresh', () => {
 
   it('says nothing where no threshold is set', () => {
     const issues = oidcRefreshCheck.check(
-      editConfig(input(run(OIDC, [network(true)])), (config) => {
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
         delete config.refreshTokenThreshold;
         config.requestedScopes = without(config.requestedScopes, 'offline_access');
       }),

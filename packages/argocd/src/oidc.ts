@@ -8,21 +8,19 @@ export function argocdHost(cluster: ResolvedCluster): string {
   return `argocd.${cluster.domain}`;
 }
 
+/** Scopes Argo CD's web login requests (`groups` feeds the RBAC policy). */
+export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
+
 /**
- * Scopes Argo CD requests (`groups` feeds the RBAC policy), the web login and `argocd login
- * --sso` alike. `offline_access` gets a refresh token: the CLI keeps it and renews its session with
- * it; the server caches the web login's and, with `refreshTokenThreshold`, renews the browser's
- * session with it before the ID token expires (below). Without it Authelia issues none
- * (oauthelia2 issues refresh tokens only where `offline_access` was granted), and the UI fails with
- * 401s once the ID token's hour is over (argoproj/argo-cd#12189).
+ * The scopes of the web login: with `renewSessions`, also `offline_access`, for the refresh token
+ * the server caches at the login and renews the browser's session with, before the ID token
+ * expires (`refreshTokenThreshold`, below). Without it Authelia issues none (oauthelia2 issues
+ * refresh tokens only where `offline_access` was granted), and the UI fails with 401s once the ID
+ * token's hour is over (argoproj/argo-cd#12189).
  */
-export const ARGOCD_OIDC_SCOPES: readonly string[] = [
-  'openid',
-  'profile',
-  'email',
-  'groups',
-  'offline_access',
-];
+export function webScopes(renewSessions: boolean): readonly string[] {
+  return renewSessions ? [...ARGOCD_OIDC_SCOPES, 'offline_access'] : ARGOCD_OIDC_SCOPES;
+}
 
 /**
  * The lifespans (seconds) of Authelia 4.39's tokens by default: ID and access token an hour,
@@ -119,11 +117,11 @@ export function argocdOidcClients(
     id: oidc.clientId,
     name: 'Argo CD',
     redirectUris: urls.map((url) => `${url}/auth/callback`),
-    // With offline_access (the refresh token that renews the browser's session), Authelia 4.39
-    // asks for consent at every web login, whatever the client's consent mode
-    // (oidc.RequesterRequiresExplicitConsent, v4.39.19): one click per login, and a login now
-    // lasts as long as the UI is in use instead of an hour.
-    scopes: ARGOCD_OIDC_SCOPES,
+    // With offline_access (`renewSessions`: the refresh token that renews the browser's
+    // session), Authelia 4.39 asks for consent at every web login, whatever the client's consent
+    // mode (oidc.RequesterRequiresExplicitConsent, v4.39.19): one click per login, and a login
+    // then lasts as long as the UI is in use instead of an hour.
+    scopes: webScopes(oidc.renewSessions),
     idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: false,
     public: false,
@@ -145,10 +143,11 @@ export function argocdOidcClients(
     id: oidc.cliClientId,
     name: 'Argo CD CLI',
     redirectUris: [ARGOCD_CLI_REDIRECT],
-    // `argocd login --sso` adds offline_access whenever the provider advertises it (v3.4.4
-    // pkg/apiclient/apiclient.go `OIDCConfig`): already among the scopes, which the provider
-    // reads once each (oauthelia2 `AppendRequestedScope`).
-    scopes: ARGOCD_OIDC_SCOPES,
+    // `argocd login --sso` requests the web login's scopes and adds offline_access whenever the
+    // provider advertises it (v3.4.4 pkg/apiclient/apiclient.go `OIDCConfig`); with
+    // `renewSessions` it is among them already, and the provider reads each once (oauthelia2
+    // `AppendRequestedScope`).
+    scopes: [...ARGOCD_OIDC_SCOPES, 'offline_access'],
     idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: true,
     public: true,
