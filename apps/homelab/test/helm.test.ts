@@ -32,6 +32,7 @@ import {
   type KubeObject,
   loadModelValidators,
   parseAllDocuments,
+  parseYaml,
   readChartDir,
   renderChart,
   validateObjects,
@@ -805,6 +806,75 @@ suite(title, () => {
         );
         expect(degraded).toEqual({ status: 'Degraded', message: 'crash loop' });
       }
+    });
+
+    it("has each cluster's Argo CD that renews a browser's session (oidc.renewSessions) do so with a refresh token the cluster's Authelia issues it, and the others request none (argocd-cm and Authelia's configuration as Helm rendered them)", () => {
+      /** The data of the ConfigMap `name` Helm rendered on each cluster. */
+      const configMapData = (name: string): Map<string, Record<string, string>> =>
+        new Map(
+          [...rendered.entries()].flatMap(([render, result]) =>
+            (result.documents ?? [])
+              .filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.name === name)
+              .map(
+                ({ object }) =>
+                  [
+                    render.cluster,
+                    (object as { data?: Record<string, string> }).data ?? {},
+                  ] as const,
+              ),
+          ),
+        );
+      const authelia = configMapData('authelia');
+      const withOidc = [...configMapData('argocd-cm')].filter(
+        ([, data]) => data['oidc.config'] !== undefined,
+      );
+      let renewing = 0;
+      for (const [cluster, data] of withOidc) {
+        const config = parseYaml(data['oidc.config'] as string) as {
+          clientID: string;
+          requestedScopes: string[];
+          refreshTokenThreshold?: string;
+        };
+        if (config.refreshTokenThreshold === undefined) {
+          // The session ends with the ID token: no refresh token asked for, no consent screen.
+          expect(config.requestedScopes, cluster).not.toContain('offline_access');
+          continue;
+        }
+        renewing++;
+        // Argo CD v3.4.4 refreshes an ID token with less than this left (a Go duration): half of
+        // Authelia's hour, the lifespan its rendered configuration keeps (below).
+        expect(config.refreshTokenThreshold, cluster).toBe('30m');
+        expect(config.requestedScopes, cluster).toContain('offline_access');
+        // Where Authelia runs, it registers the web client for a refresh token, and its ID
+        // tokens live longer than the threshold: the chart's defaults, no lifespans set.
+        // The chart's configMap.key default (authelia 0.11.5 templates/configMap.yaml).
+        const configuration = authelia.get(cluster)?.['configuration.yaml'];
+        if (configuration === undefined) continue;
+        const oidc = (
+          parseYaml(configuration) as {
+            identity_providers: {
+              oidc: {
+                lifespans: Record<string, string>;
+                clients: { client_id: string; scopes: string[]; grant_types: string[] }[];
+              };
+            };
+          }
+        ).identity_providers.oidc;
+        const client = oidc.clients.find((candidate) => candidate.client_id === config.clientID);
+        expect(client?.scopes, cluster).toContain('offline_access');
+        expect(client?.grant_types, cluster).toContain('refresh_token');
+        expect(oidc.lifespans, cluster).toMatchObject({
+          id_token: '1 hour',
+          access_token: '1 hour',
+          refresh_token: '1 hour and 30 minutes',
+        });
+      }
+      console.log(
+        `argocd sessions: ${withOidc.length} cluster(s) with OIDC, ${renewing} renewing the browser's session`,
+      );
+      // No Authelia skipped by a wrong key: each holds its configuration there.
+      for (const data of authelia.values())
+        expect(Object.keys(data)).toContain('configuration.yaml');
     });
 
     it("has the Argo CD of each cluster with Gatekeeper wait for Gatekeeper to make each ConstraintTemplate's constraint kind before the constraints' wave (argocd-cm's Lua run on templates of each state)", async () => {

@@ -20,6 +20,7 @@ import {
   RESOURCE_EXCLUSIONS,
 } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY, healthKey } from './health.js';
+import { goDuration } from './oidc.js';
 
 const COMPONENT = 'argocd';
 const VALUES_KEY = 'argo-cd';
@@ -409,6 +410,124 @@ export const oidcScopesCheck: SystemCheck = {
           }),
         );
       }
+    }
+    return issues;
+  },
+};
+
+/** Go's duration units in seconds (time.ParseDuration's `unitMap`, Go 1.25). */
+const GO_DURATION_UNITS: { readonly [unit: string]: number } = {
+  ns: 1e-9,
+  us: 1e-6,
+  '\u00b5s': 1e-6, // the micro sign
+  '\u03bcs': 1e-6, // the Greek mu
+  ms: 1e-3,
+  s: 1,
+  m: 60,
+  h: 3600,
+};
+const GO_DURATION = /^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/;
+const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g;
+
+/**
+ * `text` in seconds as Go's `time.ParseDuration` reads it (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or
+ * `0`, a known unit after every number), `undefined` where Go refuses it (no unit, an unknown one,
+ * empty, beyond its int64 nanoseconds).
+ */
+export function parseGoDuration(text: string): number | undefined {
+  if (/^[-+]?0$/.test(text)) return 0;
+  if (!GO_DURATION.test(text)) return undefined;
+  let seconds = 0;
+  for (const [, value, unit] of text.matchAll(GO_DURATION_PART)) {
+    seconds += Number(value) * (GO_DURATION_UNITS[unit as string] as number);
+  }
+  // Go's int64 of nanoseconds ends at about 292 years.
+  if (seconds * 1e9 > 2 ** 63) return undefined;
+  return text.startsWith('-') ? -seconds : seconds;
+}
+
+/**
+ * A browser's Argo CD session lives past its ID token only through `refreshTokenThreshold`: Argo
+ * CD v3.4.4 refreshes a verified ID token with less than that left, with the refresh token it
+ * cached at the web login (server/server.go `getClaims`, util/oidc/oidc.go
+ * `CheckAndRefreshToken`, `GetTokenSourceFromCache`), and sets the new one as the browser's cookie.
+ * That holds only if the threshold is a positive Go duration (`RefreshTokenThresholdWithConfig`:
+ * 0, never, when `time.ParseDuration` fails), the web login asks for `offline_access` (else the
+ * provider issues no refresh token), and, with the provider's lifespans, the threshold is below
+ * the ID token's (else every request refreshes), the access token outlives the ID token by less
+ * than the threshold (the cached token is renewed only once the access token is within the
+ * threshold of its expiry: `oauth2.ReuseTokenSourceWithExpiry`), and the refresh token lives as
+ * long as the ID token (else the renewal fails late in the window).
+ */
+export const oidcRefreshCheck: SystemCheck = {
+  name: 'argocd-oidc-refresh',
+  description:
+    "Where Argo CD's `oidc.config` sets `refreshTokenThreshold`, the web login can renew its session with it: the threshold is a positive Go duration, `requestedScopes` holds `offline_access`, and against the OIDC provider's token lifespans it is below the ID token's, above the access token's excess over the ID token's, and the refresh token lives at least as long as the ID token. Why: Argo CD v3.4.4 renews a browser's session only for a request whose ID token has less than the threshold left, with the refresh token of its login; otherwise the UI fails with 401s once the ID token expires (or, with a threshold at or above its lifespan, every request calls the provider).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, app, values } of argocdDeployments(input)) {
+      const raw = record(record(values.configs).cm)['oidc.config'];
+      if (typeof raw !== 'string') continue;
+      let config: Json;
+      try {
+        config = record(parsedText(raw));
+      } catch {
+        continue;
+      }
+      const text = config.refreshTokenThreshold;
+      if (text === undefined || text === null || text === '') continue;
+      const problems: string[] = [];
+      const threshold = typeof text === 'string' ? parseGoDuration(text) : undefined;
+      if (threshold === undefined) {
+        problems.push(
+          `${JSON.stringify(text)} is not a Go duration (Argo CD logs "Failed to parse 'oidc.config.refreshTokenThreshold' key", refreshes nothing, and the session ends with the ID token)`,
+        );
+      } else if (threshold <= 0) {
+        problems.push(
+          `${JSON.stringify(text)} is not positive: no ID token ever has less left, and the session ends with it`,
+        );
+      }
+      const requested = Array.isArray(config.requestedScopes)
+        ? config.requestedScopes.map(String)
+        : [];
+      const scopes = requested.length > 0 ? requested : DEFAULT_REQUESTED_SCOPES;
+      if (!scopes.includes('offline_access')) {
+        problems.push(
+          'requestedScopes lacks offline_access: the provider issues the web login no refresh token, and the session ends with the ID token (401s in the UI)',
+        );
+      }
+      const lifespans = deployed.run.facts['oidc-provider']?.tokenLifespans;
+      if (threshold !== undefined && threshold > 0 && lifespans !== undefined) {
+        if (threshold >= lifespans.idToken) {
+          problems.push(
+            `${JSON.stringify(text)} is not below the provider's ID token lifespan (${goDuration(lifespans.idToken)}): every request would call the provider for new tokens`,
+          );
+        }
+        if (lifespans.accessToken - lifespans.idToken >= threshold) {
+          problems.push(
+            `the provider's access token (${goDuration(lifespans.accessToken)}) outlives its ID token (${goDuration(lifespans.idToken)}) by the threshold or more: the cached token never looks due while the ID token does, nothing is renewed, and the session ends with the ID token`,
+          );
+        }
+        if (lifespans.refreshToken < lifespans.idToken) {
+          problems.push(
+            `the provider's refresh token (${goDuration(lifespans.refreshToken)}) expires before its ID token (${goDuration(lifespans.idToken)}): a renewal late in the window fails, and the session ends with the ID token`,
+          );
+        }
+      }
+      if (problems.length === 0) continue;
+      issues.push(
+        error({
+          code: 'argocd-oidc-refresh',
+          path: settingsPath(deployed.cluster, COMPONENT, 'oidc'),
+          output:
+            valuesSource(input, app, [VALUES_KEY, 'configs', 'cm', 'oidc.config']) ??
+            `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
+          value: typeof text === 'string' ? text : JSON.stringify(text),
+          message: `Argo CD on cluster "${deployed.cluster.name}" cannot renew a browser's session as refreshTokenThreshold means to (${problems.join('; ')})`,
+          expected:
+            "refreshTokenThreshold a positive Go duration below the provider's ID token lifespan, offline_access in requestedScopes",
+        }),
+      );
     }
     return issues;
   },

@@ -20,7 +20,14 @@ import {
   testRun,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { excludedKindsCheck, localAdminCheck, oidcScopesCheck, oidcTrustCheck } from './checks.js';
+import {
+  excludedKindsCheck,
+  localAdminCheck,
+  oidcRefreshCheck,
+  oidcScopesCheck,
+  oidcTrustCheck,
+  parseGoDuration,
+} from './checks.js';
 import { argocdComponent } from './component.js';
 import { CHART_RESOURCE_EXCLUSIONS, type FilteredResource, isExcludedKind } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY } from './health.js';
@@ -32,6 +39,12 @@ const OIDC: ArgocdSettings = {
   adminGroups: ['platform-admins'],
   readonlyGroups: ['developers'],
   oidc: { clientId: 'argocd', clientSecret: { secretName: 'argocd-oidc', key: 'client-secret' } },
+};
+
+/** The same, with the browser's session renewed by the refresh token of its login. */
+const RENEWING: ArgocdSettings = {
+  ...OIDC,
+  oidc: { ...(OIDC.oidc as NonNullable<ArgocdSettings['oidc']>), renewSessions: true },
 };
 
 const CNI: CapabilityFacts['cni'] = {
@@ -393,8 +406,41 @@ describe('OIDC login', () => {
       clientSecret: '$argocd-oidc:client-secret',
       // `argocd login --sso` uses the public client
       cliClientID: 'argocd-cli',
+      // No offline_access and no threshold by default: the session ends with the ID token
       requestedScopes: ['openid', 'profile', 'email', 'groups'],
     });
+    // renewSessions: offline_access, for the refresh token the server renews the browser's
+    // session with, and half of Authelia's default hour, assumed until a provider states its
+    // lifespans.
+    expect(parseYaml(run(RENEWING).values('staging').configs.cm['oidc.config'])).toMatchObject({
+      requestedScopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+      refreshTokenThreshold: '30m',
+    });
+  });
+
+  it("renews the browser's session within half the ID token lifespan the provider states", () => {
+    // Given a provider whose ID tokens live 20 minutes and a half
+    const provider = testComponent({
+      name: 'sso',
+      provides: ['oidc-provider'],
+      contribution: (cluster) => ({
+        facts: {
+          'oidc-provider': {
+            issuer: `https://auth.${cluster}.example.org`,
+            userinfoPath: '/api/oidc/userinfo',
+            groups: [],
+            tokenLifespans: { idToken: 1230, accessToken: 1230, refreshToken: 5400 },
+          },
+        },
+      }),
+    });
+    const config = parseYaml(
+      run(RENEWING, [network(true), provider]).values('prod').configs.cm['oidc.config'],
+    ) as Loose;
+    // Then the threshold is half of it, in Go's duration syntax, which reads it back as 615s
+    expect(config.refreshTokenThreshold).toBe('10m15s');
+    expect(parseGoDuration(config.refreshTokenThreshold)).toBe(615);
+    expect(config.requestedScopes).toContain('offline_access');
   });
 
   it('trusts the issuer the oidc-provider says, and reads the groups from the ID token', () => {
@@ -492,6 +538,7 @@ describe('OIDC login', () => {
         id: 'argocd',
         name: 'Argo CD',
         redirectUris: ['https://argocd.lab.example.com/auth/callback'],
+        // No offline_access by default (renewSessions off): no refresh token, no consent screen
         scopes: ['openid', 'profile', 'email', 'groups'],
         // The RBAC reads the groups from the ID token, the CLI's included.
         idTokenClaims: ['email', 'groups'],
@@ -886,6 +933,15 @@ describe('declarations', () => {
       run({ ...OIDC, localAdmin }).declared.staging?.bootstrap?.find((s) => s.when === 'login');
     const enabled = login(true);
     expect(enabled?.body.join(' ')).toContain('The local `admin` account is **enabled**');
+    // How long a browser's session lasts, and what renewing it means to whoever logs in
+    expect(enabled?.body).toContain(
+      "The browser's session ends with the provider's ID token (an hour with Authelia); `oidc.renewSessions` renews it while the UI is in use.",
+    );
+    expect(
+      run(RENEWING).declared.staging?.bootstrap?.find((s) => s.when === 'login')?.body,
+    ).toContain(
+      "The browser's session renews itself while the UI is in use (a refresh token, `offline_access`: Authelia may ask for consent to it at each login), keeping the groups of its login; a browser closed for longer than the ID token logs in again.",
+    );
     expect(enabled?.commands).toContain('argocd admin initial-password -n argocd');
     expect(enabled?.commands).toContain(
       'kubectl -n argocd delete secret argocd-initial-admin-secret',
@@ -1130,76 +1186,256 @@ describe('argocd-oidc-trust', () => {
   });
 });
 
-describe('argocd-oidc-scopes', () => {
-  /** The input with `oidc.config` of every cluster's layer edited. */
-  function editConfig(r: ReturnType<typeof run>, edit: (config: Loose) => void): Input {
-    const base = input(r);
-    return {
-      ...base,
-      files: base.files.map((file) => {
-        if (!/^charts\/argo-cd\/clusters\/[^/]+\.yaml$/.test(file.path)) return file;
-        const values = parseYaml(file.content) as Loose;
-        const cm = values['argo-cd']?.configs?.cm;
-        if (typeof cm?.['oidc.config'] !== 'string') return file;
-        const config = parseYaml(cm['oidc.config']) as Loose;
-        edit(config);
-        cm['oidc.config'] = toYaml(config);
-        return { ...file, content: toYaml(values) };
-      }),
-    } as Input;
-  }
+/** `oidc.config` of every cluster's layer edited. */
+function editConfig(base: Input, edit: (config: Loose) => void): Input {
+  return {
+    ...base,
+    files: base.files.map((file) => {
+      if (!/^charts\/argo-cd\/clusters\/[^/]+\.yaml$/.test(file.path)) return file;
+      const values = parseYaml(file.content) as Loose;
+      const cm = values['argo-cd']?.configs?.cm;
+      if (typeof cm?.['oidc.config'] !== 'string') return file;
+      const config = parseYaml(cm['oidc.config']) as Loose;
+      edit(config);
+      cm['oidc.config'] = toYaml(config);
+      return { ...file, content: toYaml(values) };
+    }),
+  } as Input;
+}
 
+/** Argo CD's declared OIDC clients of every cluster mapped. */
+function withClients(base: Input, map: (client: Loose) => Loose): Input {
+  return {
+    ...base,
+    clusters: base.clusters.map((cluster) => {
+      const contributions = new Map(cluster.run.contributions);
+      const own = contributions.get('argocd') as Loose;
+      contributions.set('argocd', { ...own, oidcClients: own.oidcClients.map(map) });
+      return { ...cluster, run: { ...cluster.run, contributions } };
+    }),
+  } as Input;
+}
+
+/** Every cluster's `oidc-provider` fact stating `tokenLifespans`. */
+function withLifespans(
+  base: Input,
+  tokenLifespans: { idToken: number; accessToken: number; refreshToken: number },
+): Input {
+  return {
+    ...base,
+    clusters: base.clusters.map((cluster) => {
+      const facts = {
+        ...cluster.run.facts,
+        'oidc-provider': {
+          issuer: 'https://auth.example.org',
+          userinfoPath: '/api/oidc/userinfo',
+          groups: [],
+          tokenLifespans,
+        },
+      };
+      return { ...cluster, run: { ...cluster.run, facts } };
+    }),
+  } as Input;
+}
+
+const without = (list: readonly string[], item: string): string[] =>
+  list.filter((entry) => entry !== item);
+
+describe('argocd-oidc-scopes', () => {
   it('finds what the web login and `argocd login --sso` request declared by their clients', () => {
     const r = run(OIDC, [network(true)]);
-    // The CLI's client carries offline_access (the CLI adds it: Authelia advertises it)
+    // The CLI's client carries offline_access (`argocd login --sso` adds it: Authelia advertises
+    // it); the web client only with renewSessions, whose refreshTokenThreshold renews the
+    // browser's session with the refresh token
     expect(r.declared.prod?.oidcClients?.map((client) => [client.id, client.scopes])).toEqual([
       ['argocd', ['openid', 'profile', 'email', 'groups']],
       ['argocd-cli', ['openid', 'profile', 'email', 'groups', 'offline_access']],
     ]);
     expect(oidcScopesCheck.check(input(r))).toEqual([]);
+    const renewing = run(RENEWING, [network(true)]);
+    expect(
+      renewing.declared.prod?.oidcClients?.map((client) => [client.id, client.scopes]),
+    ).toEqual([
+      ['argocd', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+      ['argocd-cli', ['openid', 'profile', 'email', 'groups', 'offline_access']],
+    ]);
+    expect(oidcScopesCheck.check(input(renewing))).toEqual([]);
   });
 
-  it('reports offline_access in requestedScopes, which the web client is not registered for', () => {
-    // Given requestedScopes with offline_access: the server asks for it with the web client too
-    const r = run(OIDC, [network(true)]);
+  it('reports a scope in requestedScopes that the web client does not declare', () => {
+    // Given requestedScopes with address, which neither client declares
     const issues = oidcScopesCheck.check(
-      editConfig(r, (config) => config.requestedScopes.push('offline_access')),
+      editConfig(input(run(RENEWING, [network(true)])), (config) =>
+        config.requestedScopes.push('address'),
+      ),
     );
+    // Then the web login and the CLI's are reported on every cluster
     expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
-      ['argocd-oidc-scopes', 'clusters.0.components.argocd.oidc', ['offline_access']],
-      ['argocd-oidc-scopes', 'clusters.1.components.argocd.oidc', ['offline_access']],
-      ['argocd-oidc-scopes', 'clusters.2.components.argocd.oidc', ['offline_access']],
+      ['argocd-oidc-scopes', 'clusters.0.components.argocd.oidc', ['address']],
+      ['argocd-oidc-scopes', 'clusters.0.components.argocd.oidc', ['address']],
+      ['argocd-oidc-scopes', 'clusters.1.components.argocd.oidc', ['address']],
+      ['argocd-oidc-scopes', 'clusters.1.components.argocd.oidc', ['address']],
+      ['argocd-oidc-scopes', 'clusters.2.components.argocd.oidc', ['address']],
+      ['argocd-oidc-scopes', 'clusters.2.components.argocd.oidc', ['address']],
     ]);
-    expect(issues[2]?.message).toBe(
-      'the web login of Argo CD on cluster "prod" requests scope(s) offline_access with OIDC client "argocd", which declares only openid, profile, email, groups: the provider answers invalid_scope and nobody logs in that way',
+    expect(issues[4]?.message).toBe(
+      'the web login of Argo CD on cluster "prod" requests scope(s) address with OIDC client "argocd", which declares only openid, profile, email, groups, offline_access: the provider answers invalid_scope and nobody logs in that way',
     );
+  });
+
+  it('reports a web client declared without offline_access, which requestedScopes asks for', () => {
+    const issues = oidcScopesCheck.check(
+      withClients(input(run(RENEWING, [network(true)])), (client) =>
+        client.public ? client : { ...client, scopes: without(client.scopes, 'offline_access') },
+      ),
+    );
+    expect(issues.map((issue) => issue.value)).toEqual([
+      ['offline_access'],
+      ['offline_access'],
+      ['offline_access'],
+    ]);
+    expect(issues[0]?.message).toContain('the web login of Argo CD on cluster "dev"');
   });
 
   it('reports a CLI client without offline_access, which `argocd login --sso` always requests', () => {
-    const r = run(OIDC, [network(true)]);
-    const base = input(r);
-    const issues = oidcScopesCheck.check({
-      ...base,
-      clusters: base.clusters.map((cluster) => {
-        const contributions = new Map(cluster.run.contributions);
-        const own = contributions.get('argocd') as Loose;
-        contributions.set('argocd', {
-          ...own,
-          oidcClients: own.oidcClients.map((client: Loose) =>
-            client.public
-              ? { ...client, scopes: client.scopes.filter((s: string) => s !== 'offline_access') }
-              : client,
-          ),
-        });
-        return { ...cluster, run: { ...cluster.run, contributions } };
+    // Given requestedScopes without offline_access (the default), and the CLI's client declared
+    // without it
+    const declared = withClients(input(run(OIDC, [network(true)])), (client) =>
+      client.public ? { ...client, scopes: without(client.scopes, 'offline_access') } : client,
+    );
+    const issues = oidcScopesCheck.check(
+      editConfig(declared, (config) => {
+        config.requestedScopes = without(config.requestedScopes, 'offline_access');
       }),
-    } as Input);
+    );
+    // Then only the CLI's login is reported: `argocd login --sso` adds offline_access
     expect(issues.map((issue) => issue.value)).toEqual([
       ['offline_access'],
       ['offline_access'],
       ['offline_access'],
     ]);
     expect(issues[0]?.message).toContain('`argocd login --sso` of Argo CD on cluster "dev"');
+  });
+});
+
+describe('argocd-oidc-refresh', () => {
+  /** Authelia 4.39's lifespans (its chart's defaults): ID and access token 1h, refresh 90m. */
+  const AUTHELIA = { idToken: 3600, accessToken: 3600, refreshToken: 5400 };
+
+  it("finds the browser's session renewable on every cluster, with and without the provider's lifespans", () => {
+    const base = input(run(RENEWING, [network(true)]));
+    expect(oidcRefreshCheck.check(base)).toEqual([]);
+    // Without renewSessions no threshold is set, and there is nothing to hold
+    expect(
+      oidcRefreshCheck.check(withLifespans(input(run(OIDC, [network(true)])), AUTHELIA)),
+    ).toEqual([]);
+    expect(oidcRefreshCheck.check(withLifespans(base, AUTHELIA))).toEqual([]);
+  });
+
+  it('reads thresholds the way Go does', () => {
+    expect(
+      ['30m', '1h30m', '1.5h', '90s', '300ms', '2h45m30.5s', '0', '-5m', '.5m', '1.m'].map(
+        parseGoDuration,
+      ),
+    ).toEqual([1800, 5400, 5400, 90, 0.3, 9930.5, 0, -300, 30, 60]);
+    // Microseconds in ASCII, with the micro sign, or with the Greek mu
+    for (const text of ['2us', '2\u00b5s', '2\u03bcs']) {
+      expect(parseGoDuration(text), text).toBeCloseTo(2e-6, 12);
+    }
+    for (const text of [
+      '',
+      '30',
+      '30 m',
+      '30min',
+      '1d',
+      'm',
+      '.m',
+      '1h-30m',
+      '30M',
+      '1e3s',
+      '3000000h',
+    ]) {
+      expect(parseGoDuration(text), text).toBeUndefined();
+    }
+  });
+
+  it('reports a threshold Go cannot read, or that is not positive', () => {
+    const base = withLifespans(input(run(RENEWING, [network(true)])), AUTHELIA);
+    const unreadable = oidcRefreshCheck.check(
+      editConfig(base, (config) => {
+        config.refreshTokenThreshold = '30 minutes';
+      }),
+    );
+    expect(unreadable.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['argocd-oidc-refresh', 'clusters.0.components.argocd.oidc', '30 minutes'],
+      ['argocd-oidc-refresh', 'clusters.1.components.argocd.oidc', '30 minutes'],
+      ['argocd-oidc-refresh', 'clusters.2.components.argocd.oidc', '30 minutes'],
+    ]);
+    expect(unreadable[2]?.message).toBe(
+      `Argo CD on cluster "prod" cannot renew a browser's session as refreshTokenThreshold means to ("30 minutes" is not a Go duration (Argo CD logs "Failed to parse 'oidc.config.refreshTokenThreshold' key", refreshes nothing, and the session ends with the ID token))`,
+    );
+    const zero = oidcRefreshCheck.check(
+      editConfig(base, (config) => {
+        config.refreshTokenThreshold = '0s';
+      }),
+    );
+    expect(zero.map((issue) => issue.message)).toEqual(
+      ['dev', 'staging', 'prod'].map(
+        (cluster) =>
+          `Argo CD on cluster "${cluster}" cannot renew a browser's session as refreshTokenThreshold means to ("0s" is not positive: no ID token ever has less left, and the session ends with it)`,
+      ),
+    );
+  });
+
+  it('reports requestedScopes without offline_access: no refresh token to renew with', () => {
+    const issues = oidcRefreshCheck.check(
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
+        config.requestedScopes = without(config.requestedScopes, 'offline_access');
+      }),
+    );
+    expect(issues.map((issue) => issue.value)).toEqual(['30m', '30m', '30m']);
+    expect(issues[0]?.message).toContain(
+      'requestedScopes lacks offline_access: the provider issues the web login no refresh token',
+    );
+    // Nor with requestedScopes left empty: Argo CD's default has no offline_access either
+    const empty = oidcRefreshCheck.check(
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
+        delete config.requestedScopes;
+      }),
+    );
+    expect(empty).toHaveLength(3);
+  });
+
+  it("reports a threshold not below the provider's ID token lifespan, and lifespans that defeat it", () => {
+    const base = input(run(RENEWING, [network(true)]));
+    // A threshold of an hour against Authelia's hour-long ID token: every request refreshes
+    const long = oidcRefreshCheck.check(
+      editConfig(withLifespans(base, AUTHELIA), (config) => {
+        config.refreshTokenThreshold = '1h';
+      }),
+    );
+    expect(long.map((issue) => issue.value)).toEqual(['1h', '1h', '1h']);
+    expect(long[0]?.message).toContain(
+      `"1h" is not below the provider's ID token lifespan (1h): every request would call the provider for new tokens`,
+    );
+    // An access token living 40 minutes longer than the ID token: the cached token never looks
+    // due within the 30 minutes; a refresh token shorter than the ID token: renewals fail late
+    const defeated = oidcRefreshCheck.check(
+      withLifespans(base, { idToken: 3600, accessToken: 6000, refreshToken: 3000 }),
+    );
+    expect(defeated[1]?.message).toBe(
+      `Argo CD on cluster "staging" cannot renew a browser's session as refreshTokenThreshold means to (the provider's access token (1h40m) outlives its ID token (1h) by the threshold or more: the cached token never looks due while the ID token does, nothing is renewed, and the session ends with the ID token; the provider's refresh token (50m) expires before its ID token (1h): a renewal late in the window fails, and the session ends with the ID token)`,
+    );
+  });
+
+  it('says nothing where no threshold is set', () => {
+    const issues = oidcRefreshCheck.check(
+      editConfig(input(run(RENEWING, [network(true)])), (config) => {
+        delete config.refreshTokenThreshold;
+        config.requestedScopes = without(config.requestedScopes, 'offline_access');
+      }),
+    );
+    expect(issues).toEqual([]);
   });
 });
 

@@ -42,6 +42,7 @@ import {
   applicationHealthCheck,
   excludedKindsCheck,
   localAdminCheck,
+  oidcRefreshCheck,
   oidcScopesCheck,
   oidcTrustCheck,
   rbacDefaultCheck,
@@ -52,11 +53,13 @@ import { RESOURCE_EXCLUSIONS } from './exclusions.js';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA, healthKey } from './health.js';
 import { argocdMonitors } from './monitors.js';
 import {
-  ARGOCD_OIDC_SCOPES,
   argocdHost,
   argocdOidcClients,
+  DEFAULT_TOKEN_LIFESPANS,
   OIDC_CA_SECRET,
   oidcCaCertificate,
+  refreshTokenThreshold,
+  webScopes,
 } from './oidc.js';
 import {
   knownHostsValue,
@@ -479,7 +482,13 @@ function oidcConfig(
     // The issuer's certificate chains to the platform's private CA: trust it (oidcCaCertificate).
     ...(privateCa ? { rootCA: `$${OIDC_CA_SECRET}:ca.crt` } : {}),
     ...(settings.oidc.cliClientId === undefined ? {} : { cliClientID: settings.oidc.cliClientId }),
-    requestedScopes: [...ARGOCD_OIDC_SCOPES],
+    requestedScopes: [...webScopes(settings.oidc.renewSessions)],
+    // With `renewSessions`, the server renews a browser's session with the refresh token of its
+    // login (refreshTokenThreshold in oidc.ts); a Go duration (settings.go
+    // RefreshTokenThresholdWithConfig: time.ParseDuration, 0 when it fails).
+    ...(settings.oidc.renewSessions
+      ? { refreshTokenThreshold: refreshTokenThreshold(provider.idTokenLifespan) }
+      : {}),
     // The groups come in the ID token (the provider registers the clients with
     // ARGOCD_ID_TOKEN_CLAIMS), never from userinfo: Argo CD reads userinfo only with an access
     // token cached at a web login, which a CLI session does not have.
@@ -577,12 +586,18 @@ export function systemHealthChecks(others: readonly PeerContribution[]): {
   };
 }
 
-type OidcProvider = { readonly issuer: string };
+type OidcProvider = { readonly issuer: string; readonly idTokenLifespan: number };
 
-/** The OIDC issuer Argo CD trusts: the `oidc-provider`'s, or Authelia's address until one runs. */
+/**
+ * The OIDC issuer Argo CD trusts and the lifespan of its ID tokens: the `oidc-provider`'s, or
+ * Authelia's address and default lifespan until one runs (or where it does not state it).
+ */
 function providerOf(entry: RenderCluster<ArgocdSettings>): OidcProvider {
   const provided = entry.provided['oidc-provider'];
-  return { issuer: provided?.issuer ?? `https://auth.${entry.cluster.domain}` };
+  return {
+    issuer: provided?.issuer ?? `https://auth.${entry.cluster.domain}`,
+    idTokenLifespan: (provided?.tokenLifespans ?? DEFAULT_TOKEN_LIFESPANS).idToken,
+  };
 }
 
 function clusterValues(
@@ -929,6 +944,11 @@ function loginStep(
           `Log in with **${oidc.name}**${provider ? '' : ' (no OIDC provider runs on this cluster yet: that button fails until one does)'}; ` +
             `its policy is \`${oidc.policy}\`. Admins: ${groups(settings.adminGroups)}; read-only: ` +
             `${groups(settings.readonlyGroups)}; ${othersText(settings, oidc.name, provider)}`,
+          // The refresh token of the web login (offline_access, refreshTokenThreshold): Authelia
+          // 4.39 asks for consent to it at every such login (RequesterRequiresExplicitConsent).
+          oidc.renewSessions
+            ? `The browser's session renews itself while the UI is in use (a refresh token, \`offline_access\`: ${oidc.name} may ask for consent to it at each login), keeping the groups of its login; a browser closed for longer than the ID token logs in again.`
+            : "The browser's session ends with the provider's ID token (an hour with Authelia); `oidc.renewSessions` renews it while the UI is in use.",
           ...(oidc.cliClientId === undefined
             ? [
                 'The CLI has no OIDC client (`oidc.cli: false`): it logs in as the local admin only.',
@@ -1014,6 +1034,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     repositoryAccessCheck,
     oidcTrustCheck,
     oidcScopesCheck,
+    oidcRefreshCheck,
   ],
   declare,
   render,

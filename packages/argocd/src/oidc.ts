@@ -8,8 +8,61 @@ export function argocdHost(cluster: ResolvedCluster): string {
   return `argocd.${cluster.domain}`;
 }
 
-/** Scopes Argo CD requests (`groups` feeds the RBAC policy). */
+/** Scopes Argo CD's web login requests (`groups` feeds the RBAC policy). */
 export const ARGOCD_OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
+
+/**
+ * The scopes of the web login: with `renewSessions`, also `offline_access`, for the refresh token
+ * the server caches at the login and renews the browser's session with, before the ID token
+ * expires (`refreshTokenThreshold`, below). Without it Authelia issues none (oauthelia2 issues
+ * refresh tokens only where `offline_access` was granted), and the UI fails with 401s once the ID
+ * token's hour is over (argoproj/argo-cd#12189).
+ */
+export function webScopes(renewSessions: boolean): readonly string[] {
+  return renewSessions ? [...ARGOCD_OIDC_SCOPES, 'offline_access'] : ARGOCD_OIDC_SCOPES;
+}
+
+/**
+ * The lifespans (seconds) of Authelia 4.39's tokens by default: ID and access token an hour,
+ * refresh token 90 minutes (internal/configuration/schema/identity_providers.go, v4.39.19).
+ * Assumed where the `oidc-provider` does not state its own, as the issuer is Authelia's address
+ * until one runs.
+ */
+export const DEFAULT_TOKEN_LIFESPANS = {
+  idToken: 3600,
+  accessToken: 3600,
+  refreshToken: 5400,
+} as const;
+
+/** Seconds as a duration Go's `time.ParseDuration` reads (`1h30m`, `30m`, `45s`, `0s`). */
+export function goDuration(seconds: number): string {
+  const whole = Math.floor(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const text = `${h > 0 ? `${h}h` : ''}${m > 0 ? `${m}m` : ''}${s > 0 ? `${s}s` : ''}`;
+  return text === '' ? '0s' : text;
+}
+
+/**
+ * `oidc.config` `refreshTokenThreshold`: half the provider's ID token lifespan (30m for
+ * Authelia's hour). What Argo CD v3.4.4 does with it (read at that tag): a request whose ID token
+ * verifies and has less than the threshold left (server/server.go `getClaims`,
+ * util/oidc/oidc.go `CheckAndRefreshToken`) is refreshed with the refresh token the server cached
+ * at the web login (`HandleCallback`, the cache entry living as long as the ID token), through
+ * `oauth2.ReuseTokenSourceWithExpiry` with the threshold as early expiry (`GetTokenSourceFromCache`:
+ * it counts the access token's expiry, an hour too); the new ID token goes back to the browser as
+ * the `argocd.token` cookie (`translateGrpcCookieHeader`). An expired ID token is refused before
+ * any refresh (fixed only in v3.4.7, #27777): a session lives on only if the UI makes a request in
+ * the last threshold of its ID token. Half the hour gives the UI in use a 30-minute window, and
+ * renews a session at most every 30 minutes (each renewal is a call to the provider, and
+ * concurrent requests can race on one refresh token, whose reuse oauthelia2 answers by revoking
+ * the session's tokens). Below the ID token's lifespan, or every request would refresh. A browser
+ * closed for longer than the ID token logs in again.
+ */
+export function refreshTokenThreshold(idTokenLifespan: number): string {
+  return goDuration(idTokenLifespan / 2);
+}
 
 /**
  * Claims Argo CD reads from the ID token: its RBAC takes `groups` from the token the browser or
@@ -64,7 +117,11 @@ export function argocdOidcClients(
     id: oidc.clientId,
     name: 'Argo CD',
     redirectUris: urls.map((url) => `${url}/auth/callback`),
-    scopes: ARGOCD_OIDC_SCOPES,
+    // With offline_access (`renewSessions`: the refresh token that renews the browser's
+    // session), Authelia 4.39 asks for consent at every web login, whatever the client's consent
+    // mode (oidc.RequesterRequiresExplicitConsent, v4.39.19): one click per login, and a login
+    // then lasts as long as the UI is in use instead of an hour.
+    scopes: webScopes(oidc.renewSessions),
     idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: false,
     public: false,
@@ -86,6 +143,10 @@ export function argocdOidcClients(
     id: oidc.cliClientId,
     name: 'Argo CD CLI',
     redirectUris: [ARGOCD_CLI_REDIRECT],
+    // `argocd login --sso` requests the web login's scopes and adds offline_access whenever the
+    // provider advertises it (v3.4.4 pkg/apiclient/apiclient.go `OIDCConfig`); with
+    // `renewSessions` it is among them already, and the provider reads each once (oauthelia2
+    // `AppendRequestedScope`).
     scopes: [...ARGOCD_OIDC_SCOPES, 'offline_access'],
     idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
     pkce: true,

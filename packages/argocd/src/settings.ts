@@ -35,6 +35,8 @@ export interface ResolvedArgocdSettings {
         readonly policy: 'one_factor' | 'two_factor';
         /** The public client of `argocd login --sso`, unless switched off. */
         readonly cliClientId: string | undefined;
+        /** Renew a browser's session with the refresh token of its web login (`renewSessions`). */
+        readonly renewSessions: boolean;
       }
     | undefined;
 }
@@ -81,6 +83,7 @@ export function resolveArgocdSettings(
         policy: raw.oidc.policy ?? 'one_factor',
         cliClientId:
           raw.oidc.cli === false ? undefined : (raw.oidc.cliClientId ?? `${raw.oidc.clientId}-cli`),
+        renewSessions: raw.oidc.renewSessions ?? false,
       };
       if (oidc.cliClientId === oidc.clientId) {
         issues.push(

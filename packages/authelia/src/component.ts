@@ -57,6 +57,15 @@ export const AUTHELIA_CHART_NAME = AUTHELIA_CHART.name;
 export const DATA_VOLUME = 'authelia-data';
 /** Path of the userinfo endpoint (where Argo CD and others read the groups claim). */
 export const USERINFO_PATH = '/api/oidc/userinfo';
+/**
+ * How long the tokens Authelia issues are valid, in seconds. The definition sets no
+ * `identity_providers.oidc.lifespans`, so the chart's defaults apply (authelia 0.11.5
+ * templates/configMap.yaml: `access_token: "1 hour"`, `refresh_token: "1 hour and 30 minutes"`,
+ * `id_token: "1 hour"`), which are Authelia v4.39.19's own
+ * (internal/configuration/schema/identity_providers.go, `DefaultOpenIDConnectConfiguration`).
+ * A refresh grant issues the same: no client has a custom or per-grant lifespan.
+ */
+export const TOKEN_LIFESPANS = { idToken: 3600, accessToken: 3600, refreshToken: 5400 } as const;
 
 /** The zone the portal and the routes live in: the Gateway's, else the cluster's. */
 function domainOf(entry: {
@@ -171,6 +180,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
         issuer: `https://auth.${domain}`,
         userinfoPath: USERINFO_PATH,
         groups: [...settings.groups],
+        tokenLifespans: { ...TOKEN_LIFESPANS },
         clientSecrets: {
           namespace: AUTHELIA_NAMESPACE,
           name: CLIENTS_SECRET,

@@ -42,6 +42,8 @@ describe('what Authelia declares', () => {
       issuer: 'https://auth.dev.lab.example.com',
       userinfoPath: '/api/oidc/userinfo',
       groups: GROUPS,
+      // The chart's defaults (the values set no lifespans, below), Authelia 4.39's own.
+      tokenLifespans: { idToken: 3600, accessToken: 3600, refreshToken: 5400 },
       clientSecrets: {
         namespace: 'authelia',
         name: 'authelia-oidc-clients',
@@ -56,6 +58,8 @@ describe('what Authelia declares', () => {
         ],
       },
     });
+    // The lifespans said are the chart's defaults only while the values leave them unset.
+    expect(config(run, 'dev').identity_providers.oidc).not.toHaveProperty('lifespans');
     expect(run.declared('prod').facts?.['oidc-provider']?.issuer).toBe(
       'https://auth.lab.example.com',
     );

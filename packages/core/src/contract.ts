@@ -173,6 +173,16 @@ export interface CapabilityFacts {
     /** Groups the provider knows (for checks of the groups consumers name). */
     readonly groups: readonly string[];
     /**
+     * How long the tokens it issues to the clients are valid, in seconds (those of a refresh
+     * grant too): what decides when a client must renew a session with its refresh token and
+     * whether it still can. Absent: unknown to the consumers.
+     */
+    readonly tokenLifespans?: {
+      readonly idToken: number;
+      readonly accessToken: number;
+      readonly refreshToken: number;
+    };
+    /**
      * The Secret the provider reads OIDC client secrets from, one key per client id. The
      * `secrets` provider fills each key from the same store entry as the client's own `secret`,
      * so both sides read one value.

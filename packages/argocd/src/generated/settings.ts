@@ -52,6 +52,10 @@ policy?: ("one_factor" | "two_factor")
  */
 cli?: boolean
 /**
+ * Renew a browser's session with the refresh token of its web login while the UI is in use (default false: the session ends with the provider's ID token, an hour with Authelia). On: the web login asks for offline_access (Authelia then asks for consent at every login) and Argo CD renews the ID token in its last half; a renewed token keeps the groups of the login, so a user removed from a group keeps that access for as long as the UI stays in use (Argo CD v3.4.4 has no session ceiling).
+ */
+renewSessions?: boolean
+/**
  * OIDC client id of the CLI (default: clientId with "-cli" appended).
  */
 cliClientId?: string
