@@ -84,6 +84,13 @@ export function resumeAutoSyncCommands(
   ];
 }
 
+/** What the operator does around `stopWorkloadCommands`. */
+const STOP_WORKLOADS = [
+  'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
+  '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
+  '',
+];
+
 /** Commands that stop the workloads using the claim (auto-sync must be off, else self-heal scales them back). */
 export function stopWorkloadCommands(entry: ProtectedVolume): string[] {
   const { volume } = entry;
@@ -715,11 +722,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
       );
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
-      add(
-        'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
-        '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
-        '',
-      );
+      add(...STOP_WORKLOADS);
       sh(...stopWorkloadCommands(entry));
       add(
         "Pause the volume's backups until it is restored: a backup of the half-restored volume",
@@ -894,11 +897,7 @@ function moveVolumeSection(
       '',
     );
     sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
-    add(
-      'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
-      '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
-      '',
-    );
+    add(...STOP_WORKLOADS);
     sh(...stopWorkloadCommands(entry));
     add('Back it up now:', '');
     sh(...backupNowCommands(entry));

@@ -43,6 +43,26 @@ const runbookOf = (run: ReturnType<typeof runBackups>, cluster: string): string 
     ?.output.files?.find((f) => f.path === `clusters/${cluster}/disaster-recovery.md`)
     ?.content as string;
 
+/**
+ * The last line `commands` print, run by `shell` with a stand-in `kubectl` that prints `status`
+ * (what a ReplicationSource's or ReplicationDestination's mover status reads).
+ */
+function lastLine(shell: string, commands: readonly string[], status: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-'));
+  try {
+    const kubectl = join(dir, 'kubectl');
+    writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
+    chmodSync(kubectl, 0o755);
+    const out = spawnSync(shell, ['-c', commands.join('\n')], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
+    return out.stdout.trim().split('\n').at(-1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const errors = (run: ReturnType<typeof runBackups>) =>
   run.components.issues.filter((i) => i.severity === 'error');
 
@@ -1373,21 +1393,7 @@ describe('a protected volume whose claim names the populator', () => {
       const start = lines.findIndex((line) =>
         line.startsWith('RESULT="$(kubectl -n paperless get replicationdestination data-bootstrap'),
       );
-      const check = (status: string) => {
-        const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-'));
-        try {
-          const kubectl = join(dir, 'kubectl');
-          writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
-          chmodSync(kubectl, 0o755);
-          const out = spawnSync(shell, ['-c', lines.slice(start, start + 3).join('\n')], {
-            env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
-            encoding: 'utf8',
-          });
-          return out.stdout.trim().split('\n').at(-1);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      };
+      const check = (status: string) => lastLine(shell, lines.slice(start, start + 3), status);
       // VolSync 0.16 mover-restic/entry.sh on an empty repository: initialised, nothing
       // restored, exit 0.
       expect(
@@ -1462,21 +1468,7 @@ describe('a protected volume whose claim names the populator', () => {
           line.startsWith('RESULT="$(kubectl -n paperless get replicationsource data-backup'),
         );
         expect(start).toBeGreaterThan(0);
-        const check = (status: string) => {
-          const dir = mkdtempSync(join(tmpdir(), 'homelab-move-'));
-          try {
-            const kubectl = join(dir, 'kubectl');
-            writeFileSync(kubectl, `#!/bin/sh\ncat <<'EOF'\n${status}\nEOF\n`);
-            chmodSync(kubectl, 0o755);
-            const out = spawnSync(shell, ['-c', section.slice(start, start + 3).join('\n')], {
-              env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
-              encoding: 'utf8',
-            });
-            return out.stdout.trim().split('\n').at(-1);
-          } finally {
-            rmSync(dir, { recursive: true, force: true });
-          }
-        };
+        const check = (status: string) => lastLine(shell, section.slice(start, start + 3), status);
         expect(check('Successful\nsnapshot 1a2b3c4d saved')).toBe('backed up paperless/data');
         expect(check('Failed\nFatal: unable to open repository')).toBe(
           'BACKUP FAILED: paperless/data was not backed up: do not replace its claim, hand the Applications back and find why',
