@@ -71,6 +71,26 @@ export function* argocdDeployments(
 }
 
 /**
+ * Every cluster whose deployed Argo CD has an `oidc.config` that parses, with it: what the OIDC
+ * checks below read (one that does not parse is Argo CD's own error, not theirs).
+ */
+function* oidcConfigs(
+  input: SystemInput,
+): Generator<{ deployed: DeployedCluster; app: DeployedApplication; config: Json }> {
+  for (const { deployed, app, values } of argocdDeployments(input)) {
+    const raw = record(record(values.configs).cm)['oidc.config'];
+    if (typeof raw !== 'string') continue;
+    let config: Json;
+    try {
+      config = record(parsedText(raw));
+    } catch {
+      continue;
+    }
+    yield { deployed, app, config };
+  }
+}
+
+/**
  * The local admin is the login that works without anything else: it may be switched off only
  * where the OIDC chain is whole (DESIGN.md: "Argo CD keeps a working login path until SSO is
  * proven"): an OIDC provider and a secrets provider on the cluster, Argo CD's OIDC client and
@@ -367,15 +387,7 @@ export const oidcScopesCheck: SystemCheck = {
     'Every scope Argo CD requests is one its OIDC clients declare to the provider: `requestedScopes` of `oidc.config` for the web client (`clientID`), those plus `offline_access` for the CLI client (`cliClientID`: `argocd login --sso` adds it when the provider advertises it, and gets the refresh token that renews its session). Why: the provider refuses a scope a client is not registered for (`invalid_scope`), so that login would fail.',
   check(input) {
     const issues: Issue[] = [];
-    for (const { deployed, app, values } of argocdDeployments(input)) {
-      const raw = record(record(values.configs).cm)['oidc.config'];
-      if (typeof raw !== 'string') continue;
-      let config: Json;
-      try {
-        config = record(parsedText(raw));
-      } catch {
-        continue;
-      }
+    for (const { deployed, app, config } of oidcConfigs(input)) {
       const requested = Array.isArray(config.requestedScopes)
         ? config.requestedScopes.map(String)
         : [];
@@ -465,15 +477,7 @@ export const oidcRefreshCheck: SystemCheck = {
     "Where Argo CD's `oidc.config` sets `refreshTokenThreshold`, the web login can renew its session with it: the threshold is a positive Go duration, `requestedScopes` holds `offline_access`, and against the OIDC provider's token lifespans it is below the ID token's, above the access token's excess over the ID token's, and the refresh token lives at least as long as the ID token. Why: Argo CD v3.4.4 renews a browser's session only for a request whose ID token has less than the threshold left, with the refresh token of its login; otherwise the UI fails with 401s once the ID token expires (or, with a threshold at or above its lifespan, every request calls the provider).",
   check(input) {
     const issues: Issue[] = [];
-    for (const { deployed, app, values } of argocdDeployments(input)) {
-      const raw = record(record(values.configs).cm)['oidc.config'];
-      if (typeof raw !== 'string') continue;
-      let config: Json;
-      try {
-        config = record(parsedText(raw));
-      } catch {
-        continue;
-      }
+    for (const { deployed, app, config } of oidcConfigs(input)) {
       const text = config.refreshTokenThreshold;
       if (text === undefined || text === null || text === '') continue;
       const problems: string[] = [];
