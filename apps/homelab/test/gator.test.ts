@@ -19,15 +19,18 @@
 // 3. Broken on purpose: a privileged container in a namespace the pod-security constraint covers
 //    (gator reports it with the template's message, as the evaluator does; moved to a namespace the
 //    constraint excludes it is not reviewed); templates with a CEL syntax error and with a type
-//    error (gator denies with a compilation error, the evaluator refuses to compile them).
+//    error (gator denies with a compilation error; the evaluator refuses to compile the first and
+//    denies with an evaluation error on the second: it does not check types).
 //
 // What gator does not do: it applies neither Gatekeeper's Config (`spec.match` excludedNamespaces
 // per process) nor the controller's `--exempt-namespace` flags (nothing in pkg/gator reads them;
 // the webhook and audit apply them through their process excluder). The suite leaves out the
 // objects of those namespaces as the `admission-policies` check does (src/check.ts: Gatekeeper's
 // namespace and the Config's excluded namespaces for `*` or `webhook`), and checks that the
-// flags name no namespace the Config does not. Objects controllers make at run time (the
-// Prometheus Operator's StatefulSets, VolSync's movers) are evaluated by packages/cli's
+// flags name no namespace the Config does not. Helm hooks Argo CD never runs (the charts' test
+// Pods) are left out, and so is every `null` member of an object (see `admitted`: the API server
+// drops them when it decodes a manifest, gator would not). Objects controllers make at run time
+// (the Prometheus Operator's StatefulSets, VolSync's movers) are evaluated by packages/cli's
 // own-output test, not here.
 //
 // Needs gator (`.ci/run` builds it with .ci/install-gator and passes its folder in GATOR_DIR;
@@ -209,10 +212,13 @@ function vendoredCrds(): KubeObject[] {
  * decodes a manifest into the kind's typed object, where a `null` member is the field's zero
  * value, which `omitempty` leaves out when the object is encoded for the AdmissionReview; a
  * custom resource's `null` member of a field that is not `nullable` is dropped as well
- * (apiextensions-apiserver pruning). gator reads a file as it is: given `volumes: null`,
- * Kubernetes' CEL finds the member (`has()` is true) and fails on iterating null, a denial no
- * cluster would give. So every `null` member goes, recursively, before gator and the evaluator
- * see the object.
+ * (apiextensions-apiserver prunes nulls before defaulting). A non-`omitempty` field (a Role's
+ * `rules`) would stay `null`, but no constraint matches those kinds: every null member of a kind
+ * they match in the reference output is `omitempty` (k8s.io/api v0.36.2: PodSpec `volumes`,
+ * Container `volumeMounts`, Service ports' `nodePort`, …). gator reads a file as it is: given
+ * `volumes: null`, Kubernetes' CEL finds the member (`has()` is true) and fails on iterating
+ * null, a denial no cluster would give. So every `null` member goes, recursively, before gator
+ * and the evaluator see the object.
  */
 function admitted<T>(value: T): T {
   if (Array.isArray(value)) return value.map(admitted) as T;
