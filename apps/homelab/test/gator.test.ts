@@ -621,7 +621,7 @@ suite(title, () => {
   );
 
   brokenRuns(
-    'denies every object with a compilation error when a template has a CEL syntax or type error, where the evaluator refuses to compile it (broken on purpose)',
+    'denies with a compilation error what a template with a CEL syntax or type error matches; the evaluator refuses the first and denies on the second (broken on purpose)',
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
       const { policies, constraint, template, deployment } = podSecurityCase();
