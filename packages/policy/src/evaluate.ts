@@ -187,12 +187,32 @@ interface Review {
   readonly request: unknown;
 }
 
+/**
+ * `value` as admission sees it: the API server decodes a manifest into its typed object (a custom
+ * resource: prunes it by its structural schema), where a `null` member is no member at all (an
+ * `omitempty` field: k8s.io/api core/v1 `PodSpec.Volumes`, `Container.VolumeMounts`). Charts render
+ * such nulls (kube-prometheus-stack's operator: `volumes: null`). Kubernetes' CEL would read one as
+ * present (`has()` true, and iterating it fails: gator of Gatekeeper v3.23.0 denies the operator's
+ * Deployment so), @bufbuild/cel as absent to `has()` and present to `size()`; without them the two
+ * read the same object. A null list item stays (a list keeps its length).
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (member !== null) out[key] = withoutNulls(member);
+  }
+  return out;
+}
+
 function reviewOf(object: KubeObject): Review {
   const [group, version] = object.apiVersion.includes('/')
     ? object.apiVersion.split('/')
     : ['', object.apiVersion];
   return {
-    object: celValue(object),
+    object: celValue(withoutNulls(object)),
     request: celValue({
       operation: 'CREATE',
       kind: { group, version, kind: object.kind },

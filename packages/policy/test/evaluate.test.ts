@@ -17,6 +17,7 @@ import {
   runValidations,
   templatesByKind,
   type VerdictCache,
+  withoutNulls,
 } from '../src/evaluate.js';
 import { corpusObjects, runPolicy } from './helpers.js';
 
@@ -306,6 +307,40 @@ describe('validations on objects converted once, with each variable bound by its
       '[a.b] is 1',
       'evaluation error (denied): field not found: missing',
     ]);
+  });
+});
+
+describe('null members, as admission sees the object', () => {
+  // A chart's `volumes: null`: the API server decodes it into the typed PodSpec, where the
+  // omitempty field is simply absent; Kubernetes' CEL would count it present.
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'operator', namespace: 'monitoring' },
+    spec: { replicas: 1, volumes: null, containers: [{ name: 'a' }, null] },
+  } as unknown as KubeObject;
+  const source = {
+    variables: [],
+    validations: [
+      { expression: 'size(object.spec) == 2', message: 'a null member counted' },
+      { expression: '!has(object.spec.volumes)', message: 'a null member present' },
+      { expression: 'size(object.spec.containers) == 2', message: 'a list item dropped' },
+    ],
+  };
+
+  test('are no members: neither has() nor size() sees them; a list keeps its length', () => {
+    expect(runValidations(source, deployment, undefined)).toEqual([]);
+    // Without the step, @bufbuild/cel counts the null member in size() (and has() denies it)
+    const raw = { object: celValue(deployment) };
+    expect(compile('size(object.spec)')(raw)).toBe(3n);
+    expect(compile('has(object.spec.volumes)')(raw)).toBe(false);
+  });
+
+  test('withoutNulls drops null members at every depth and nothing else', () => {
+    expect(withoutNulls({ a: null, b: { c: null, d: 0, e: '' }, f: [null, { g: null }] })).toEqual({
+      b: { d: 0, e: '' },
+      f: [null, {}],
+    });
   });
 });
 
