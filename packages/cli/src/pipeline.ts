@@ -261,21 +261,22 @@ function clusterObjects(
 }
 
 /**
- * A change the API server refuses to apply, found by rendering the chart as the last build wrote
- * it and as it is now, per cluster (its environment and cluster layers, as its Application
- * lists them): the commit would never sync (Argo CD retries the refused apply without end, the
- * Application OutOfSync). A claim's storage class, access modes or a smaller size are the usual
- * cause (a volume's `tier`, `accessMode`, `size` in the definition); the object needs a new name
- * (a new volume, restored from its backup) instead. A chart or cluster layer the last build did
- * not write, or one it cannot render, is new: nothing to compare.
- */
-/**
  * The section of the backups' disaster-recovery runbook that replaces a protected volume's claim
  * (packages/backups `MOVE_VOLUME_HEADING`; a test holds the two together): the way to move a
  * volume that a claim's immutable fields leave.
  */
 const MOVED_CLAIM = "Moving a volume's claim";
 
+/**
+ * A change the API server refuses to apply, found by rendering the chart as the last build wrote
+ * it and as it is now, per cluster (its environment and cluster layers, as its Application
+ * lists them): the commit would never sync (Argo CD retries the refused apply without end, the
+ * Application OutOfSync). A claim's storage class, access modes or a smaller size are the usual
+ * cause (a volume's `tier`, `accessMode`, `size` in the definition); the claim must be replaced
+ * instead (a volume with backups: refilled from a backup taken just before, `MOVED_CLAIM`), any
+ * other object made under a new name. A chart or cluster layer the last build did not write, or
+ * one it cannot render, is new: nothing to compare.
+ */
 function immutableFieldIssues(
   spec: ChartSpec,
   component: string | undefined,
