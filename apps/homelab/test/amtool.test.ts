@@ -33,7 +33,7 @@
 // and fail in CI). Nothing here names a cluster or a receiver: the clusters come from the
 // committed output, the promises from apps/homelab/platform.yaml.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY } from '@homelab/cli';
@@ -48,18 +48,14 @@ import {
   resolvePlatform,
 } from '@homelab/core';
 import { type MonitoringSettings, type RouteNode, receiversFor } from '@homelab/monitoring';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FoundTool, findTool } from './find-tool.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type FoundTool, findTool, onHelmRenders, toolSuite } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
   findHelm,
-  IN_CI,
-  prepareChart,
   REPO,
-  runHelm,
-  splitHelmOutput,
-  templateArgs,
+  renderedObjects,
 } from './helm/harness.js';
 
 /** The Alertmanager kube-prometheus-stack 88.5.3 runs (values.yaml alertmanagerSpec.image.tag). */
@@ -270,17 +266,11 @@ function renderAll(): void {
   if (rendered.size > 0 || alertmanagerRenders.length === 0) return;
   if (helm === undefined)
     expect.fail('helm not found on PATH (.ci/run installs it: .ci/install-helm)');
-  const home = join(scratch, '.helm-home');
-  mkdirSync(home, { recursive: true });
-  const charts = join(scratch, 'charts');
-  mkdirSync(charts, { recursive: true });
-  for (const render of alertmanagerRenders as readonly ChartRender[]) {
-    const prepared = prepareChart(render, charts);
-    const result = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
-    if (result.status !== 0) {
-      throw new Error(`${render.cluster} ${render.path}: helm template failed: ${result.stderr}`);
-    }
-    const objects = splitHelmOutput(result.stdout).map(({ object }) => object);
+  for (const { render, objects } of renderedObjects(
+    helm,
+    alertmanagerRenders as readonly ChartRender[],
+    scratch,
+  )) {
     rendered.set(render.cluster, configOf(render.cluster, objects));
   }
 }
@@ -292,22 +282,8 @@ function renderedConfig(cluster: string): RenderedConfig {
   return config;
 }
 
-function suiteRuns(): boolean {
-  if (amtool !== undefined || IN_CI) return true;
-  console.log(`amtool suite: not run: amtool not found (${INSTALL})`);
-  return false;
-}
-
-const suite = suiteRuns() ? describe : describe.skip;
-const title =
-  amtool === undefined
-    ? 'amtool suite (amtool not found)'
-    : `amtool suite (amtool ${amtool.version})`;
-const helmRuns = helm !== undefined || IN_CI;
-const onRenders = helmRuns ? it : it.skip;
-if (!helmRuns && amtool !== undefined) {
-  console.log('amtool suite: not run: the checks of the Helm renders (helm not found)');
-}
+const { suite, title } = toolSuite('amtool', amtool, INSTALL);
+const onRenders = onHelmRenders('amtool', amtool, helm);
 
 suite(title, () => {
   beforeAll(() => {
@@ -395,7 +371,7 @@ suite(title, () => {
 
   // Broken on purpose, on the first cluster's rendered configuration.
   const first = alertmanagerRenders[0]?.cluster;
-  const brokenRuns = first !== undefined && helmRuns ? it : it.skip;
+  const brokenRuns = first !== undefined ? onRenders : it.skip;
 
   brokenRuns(
     'routes critical alerts only to a `continue: true` sub-route left last, not on to the default receiver the definition promises (broken on purpose)',

@@ -55,18 +55,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type KubeObject, parseYaml } from '@homelab/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FoundTool, findTool } from './find-tool.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type FoundTool, findTool, onHelmRenders, toolSuite } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
   findHelm,
-  IN_CI,
-  prepareChart,
   REPO,
-  runHelm,
-  splitHelmOutput,
-  templateArgs,
+  renderedObjects,
 } from './helm/harness.js';
 
 /** The Authelia the authelia chart 0.11.5 runs (its appVersion, image tag 4.39.19). */
@@ -388,17 +384,11 @@ function renderAll(): void {
   if (rendered.size > 0 || autheliaRenders.length === 0) return;
   if (helm === undefined)
     expect.fail('helm not found on PATH (.ci/run installs it: .ci/install-helm)');
-  const home = join(scratch, '.helm-home');
-  mkdirSync(home, { recursive: true });
-  const charts = join(scratch, 'charts');
-  mkdirSync(charts, { recursive: true });
-  for (const render of autheliaRenders as readonly ChartRender[]) {
-    const prepared = prepareChart(render, charts);
-    const result = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
-    if (result.status !== 0) {
-      throw new Error(`${render.cluster} ${render.path}: helm template failed: ${result.stderr}`);
-    }
-    const objects = splitHelmOutput(result.stdout).map(({ object }) => object);
+  for (const { render, objects } of renderedObjects(
+    helm,
+    autheliaRenders as readonly ChartRender[],
+    scratch,
+  )) {
     rendered.set(render.cluster, podFiles(render.cluster, objects));
   }
 }
@@ -438,22 +428,8 @@ function runOn(files: PodFiles): Run & { root: string } {
   return { ...validate(authelia as FoundTool, prepared, dir), root: prepared.root };
 }
 
-function suiteRuns(): boolean {
-  if (authelia !== undefined || IN_CI) return true;
-  console.log(`authelia suite: not run: authelia not found (${INSTALL})`);
-  return false;
-}
-
-const suite = suiteRuns() ? describe : describe.skip;
-const title =
-  authelia === undefined
-    ? 'authelia suite (authelia not found)'
-    : `authelia suite (authelia ${authelia.version})`;
-const helmRuns = helm !== undefined || IN_CI;
-const onRenders = helmRuns ? it : it.skip;
-if (!helmRuns && authelia !== undefined) {
-  console.log('authelia suite: not run: the checks of the Helm renders (helm not found)');
-}
+const { suite, title } = toolSuite('authelia', authelia, INSTALL);
+const onRenders = onHelmRenders('authelia', authelia, helm);
 
 suite(title, () => {
   beforeAll(() => {
@@ -530,7 +506,7 @@ suite(title, () => {
 
   // Broken on purpose, on the first cluster's render.
   const first = autheliaRenders[0]?.cluster;
-  const brokenRuns = first !== undefined && helmRuns ? it : it.skip;
+  const brokenRuns = first !== undefined ? onRenders : it.skip;
 
   brokenRuns(
     'refuses an authelia_url outside the session cookie domain (broken on purpose)',

@@ -1,8 +1,11 @@
-// Where the layer-5 suites find the real tool they run (promtool, amtool, ShellCheck): the folder
-// `.ci/run` exports, else PATH, else the tools cache the tool's `.ci/install-*` fills.
+// Where the layer-5 suites find the real tool they run (promtool, amtool, ShellCheck, authelia,
+// gator): the folder `.ci/run` exports, else PATH, else the tools cache the tool's `.ci/install-*`
+// fills; and how a suite runs, or says it does not, without it.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { describe, it } from 'vitest';
+import { IN_CI } from './helm/harness.js';
 import { toolsCache } from './talos-machinery/harness.js';
 
 export interface FoundTool {
@@ -41,4 +44,41 @@ export function findTool(
     if (out.status === 0 && version !== undefined) return { path: candidate, version };
   }
   return undefined;
+}
+
+/**
+ * The `describe` of the layer-5 suite of `name`, and its title: where the tool is not found, the
+ * suite is skipped and says "<name> suite: not run: <name> not found (<install>)" (a skipped test
+ * is not a passed one), except in CI, where it runs and its tests fail on the missing tool.
+ */
+export function toolSuite(
+  name: string,
+  tool: FoundTool | undefined,
+  install: string,
+): { suite: typeof describe | typeof describe.skip; title: string } {
+  const runs = tool !== undefined || IN_CI;
+  if (!runs) console.log(`${name} suite: not run: ${name} not found (${install})`);
+  return {
+    suite: runs ? describe : describe.skip,
+    title:
+      tool === undefined
+        ? `${name} suite (${name} not found)`
+        : `${name} suite (${name} ${tool.version})`,
+  };
+}
+
+/**
+ * The `it` of the suite's tests on Helm's renders: skipped where helm is not found, saying so when
+ * the tool itself is there, except in CI, where they run and fail on the missing helm.
+ */
+export function onHelmRenders(
+  name: string,
+  tool: FoundTool | undefined,
+  helm: unknown,
+): typeof it | typeof it.skip {
+  const runs = helm !== undefined || IN_CI;
+  if (!runs && tool !== undefined) {
+    console.log(`${name} suite: not run: the checks of the Helm renders (helm not found)`);
+  }
+  return runs ? it : it.skip;
 }

@@ -39,32 +39,21 @@
 // missing gator fails. The renders also need `helm` (without it the tests on them say "not run",
 // and fail in CI). Nothing here names a cluster: the clusters come from the committed output.
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type KubeObject, parseAllDocuments, parseYaml } from '@homelab/core';
-import { evaluateConstraints } from '@homelab/policy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FoundTool, findTool } from './find-tool.js';
+import { type KubeObject, parseYaml } from '@homelab/core';
+import { evaluateConstraints, withoutNulls } from '@homelab/policy';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type FoundTool, findTool, onHelmRenders, toolSuite } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
   findHelm,
-  IN_CI,
   neverRunByArgoCd,
-  prepareChart,
   REPO,
-  runHelm,
-  splitHelmOutput,
-  templateArgs,
+  renderedObjects,
+  vendoredCrdBundleObjects,
 } from './helm/harness.js';
 
 /** The Gatekeeper chart 3.23.0 deploys (Chart.yaml appVersion). */
@@ -190,23 +179,6 @@ function clusterScopedCustomKinds(objects: readonly KubeObject[]): Set<string> {
   return out;
 }
 
-/** The CRDs of the vendored CRD bundles (the Gateway API, the snapshot API: no Helm chart). */
-function vendoredCrds(): KubeObject[] {
-  const out: KubeObject[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(entry.name)) {
-        out.push(...(parseAllDocuments(readFileSync(path, 'utf8')) as KubeObject[]));
-      }
-    }
-  };
-  const root = join(REPO, 'vendor', 'crds');
-  if (existsSync(root)) walk(root);
-  return out.filter((object) => object?.kind === 'CustomResourceDefinition');
-}
-
 /**
  * The object as Gatekeeper gets it on admission (and lists it in its audit): the API server
  * decodes a manifest into the kind's typed object, where a `null` member is the field's zero
@@ -218,17 +190,9 @@ function vendoredCrds(): KubeObject[] {
  * Container `volumeMounts`, Service ports' `nodePort`, …). gator reads a file as it is: given
  * `volumes: null`, Kubernetes' CEL finds the member (`has()` is true) and fails on iterating
  * null, a denial no cluster would give. So every `null` member goes, recursively, before gator
- * and the evaluator see the object.
+ * sees the object: the evaluator's own `withoutNulls` (packages/policy), which it applies itself.
  */
-function admitted<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(admitted) as T;
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Table = {};
-  for (const [key, member] of Object.entries(value as Table)) {
-    if (member !== null) out[key] = admitted(member);
-  }
-  return out as T;
-}
+const admitted = (object: KubeObject): KubeObject => withoutNulls(object) as KubeObject;
 
 /** The paths of the `null` members of `value` (`spec.template.spec.volumes`). */
 function nullPaths(value: unknown, path = ''): string[] {
@@ -330,24 +294,19 @@ function policiesOf(cluster: string): ClusterPolicies {
   if (done !== undefined) return done;
   if (helm === undefined)
     expect.fail('helm not found on PATH (.ci/run installs it: .ci/install-helm)');
-  const home = join(scratch, '.helm-home');
-  mkdirSync(home, { recursive: true });
-  const charts = join(scratch, 'charts');
-  mkdirSync(charts, { recursive: true });
   const policyRender = policyRenders.find((render) => render.cluster === cluster) as ChartRender;
-  const rendered: { render: ChartRender; objects: KubeObject[] }[] = [];
-  for (const render of discovery.renders.filter((entry) => entry.cluster === cluster)) {
-    const prepared = prepareChart(render, charts);
-    const result = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
-    if (result.status !== 0) {
-      throw new Error(`${render.cluster} ${render.path}: helm template failed: ${result.stderr}`);
-    }
-    rendered.push({ render, objects: splitHelmOutput(result.stdout).map(({ object }) => object) });
-  }
+  const rendered = renderedObjects(
+    helm,
+    discovery.renders.filter((entry) => entry.cluster === cluster),
+    scratch,
+  );
   const all = rendered.flatMap(({ objects }) => objects);
   const clusterScoped = new Set([
     ...CLUSTER_SCOPED,
-    ...clusterScopedCustomKinds([...all, ...vendoredCrds()]),
+    ...clusterScopedCustomKinds([
+      ...all,
+      ...vendoredCrdBundleObjects().filter((object) => object.kind === 'CustomResourceDefinition'),
+    ]),
   ]);
   // An object Helm renders without a namespace lands in its Application's (Argo CD applies it
   // there), unless its kind is cluster-scoped; templates and constraints are cluster-scoped.
@@ -440,20 +399,8 @@ function evaluatorLines(
   return { lines, matched };
 }
 
-function suiteRuns(): boolean {
-  if (gator !== undefined || IN_CI) return true;
-  console.log(`gator suite: not run: gator not found (${INSTALL})`);
-  return false;
-}
-
-const suite = suiteRuns() ? describe : describe.skip;
-const title =
-  gator === undefined ? 'gator suite (gator not found)' : `gator suite (gator ${gator.version})`;
-const helmRuns = helm !== undefined || IN_CI;
-const onRenders = helmRuns ? it : it.skip;
-if (!helmRuns && gator !== undefined) {
-  console.log('gator suite: not run: the checks of the Helm renders (helm not found)');
-}
+const { suite, title } = toolSuite('gator', gator, INSTALL);
+const onRenders = onHelmRenders('gator', gator, helm);
 
 suite(title, () => {
   beforeAll(() => {
@@ -539,7 +486,7 @@ suite(title, () => {
 
   // Broken on purpose, on the first cluster's rendered policies and objects.
   const first = policyRenders[0]?.cluster;
-  const brokenRuns = first !== undefined && helmRuns ? it : it.skip;
+  const brokenRuns = first !== undefined ? onRenders : it.skip;
 
   /** The pod-security constraint, its template, and a Deployment it covers (first cluster). */
   function podSecurityCase() {

@@ -90,6 +90,7 @@ import {
   upgradeOnlyPreSyncHooks,
   upstreamSchemaProblems,
   vendoredChartArchive,
+  vendoredCrdBundleObjects,
   webhookReachProblems,
 } from './helm/harness.js';
 
@@ -208,23 +209,6 @@ function namespacedDocuments(cluster: string): RenderedDocument[] {
         } as KubeObject,
       })),
     );
-}
-
-/** The CRDs of the vendored CRD bundles (vendor/crds: the Gateway API, the snapshot API). */
-function vendoredCrdBundleObjects(): KubeObject[] {
-  const out: KubeObject[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(entry.name)) {
-        out.push(...(parseAllDocuments(readFileSync(path, 'utf8')) as KubeObject[]));
-      }
-    }
-  };
-  const root = join(REPO, 'vendor', 'crds');
-  if (existsSync(root)) walk(root);
-  return out.filter((object) => object !== null && typeof object === 'object');
 }
 
 /**

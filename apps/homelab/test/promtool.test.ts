@@ -27,8 +27,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, readChartDir, renderChart } from '@homelab/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FoundTool, findTool } from './find-tool.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type FoundTool, findTool, toolSuite } from './find-tool.js';
 import {
   type ChartRender,
   discoverRenders,
@@ -942,17 +942,7 @@ function ruleFileWith(rule: AlertRule): RuleFile {
   };
 }
 
-function suiteRuns(): boolean {
-  if (promtool !== undefined || IN_CI) return true;
-  console.log(`promtool suite: not run: promtool not found (${INSTALL})`);
-  return false;
-}
-
-const suite = suiteRuns() ? describe : describe.skip;
-const title =
-  promtool === undefined
-    ? 'promtool suite (promtool not found)'
-    : `promtool suite (promtool ${promtool.version})`;
+const { suite, title } = toolSuite('promtool', promtool, INSTALL);
 
 suite(title, () => {
   beforeAll(() => {

@@ -31,8 +31,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseYaml } from '@homelab/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type FoundTool, findTool } from './find-tool.js';
-import { IN_CI, REPO } from './helm/harness.js';
+import { type FoundTool, findTool, toolSuite } from './find-tool.js';
+import { REPO } from './helm/harness.js';
 
 /** Debian bookworm's shellcheck (0.9.0-1); .ci/install-shellcheck installs it. */
 const SHELLCHECK_VERSION = '0.9.0';
@@ -316,13 +316,7 @@ const describeFinding = (finding: Finding) =>
 
 const shellcheck = findShellcheck();
 
-function suiteRuns(): boolean {
-  if (shellcheck !== undefined || IN_CI) return true;
-  console.log(`shellcheck suite: not run: shellcheck not found (${INSTALL})`);
-  return false;
-}
-
-const suite = suiteRuns() ? describe : describe.skip;
+const { suite } = toolSuite('shellcheck', shellcheck, INSTALL);
 
 suite('ShellCheck on the shell of the committed output', () => {
   const tool = (): Shellcheck => {

@@ -2528,3 +2528,47 @@ export function ciliumConfigNodePorts(data: {
   }
   return out;
 }
+
+/**
+ * The objects of the vendored CRD bundles (vendor/crds: the Gateway API, the snapshot API), which
+ * no Helm chart renders: the runbook installs them.
+ */
+export function vendoredCrdBundleObjects(): KubeObject[] {
+  const out: KubeObject[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(entry.name)) {
+        out.push(...(parseAllDocuments(readFileSync(path, 'utf8')) as KubeObject[]));
+      }
+    }
+  };
+  const root = join(REPO, 'vendor', 'crds');
+  if (existsSync(root)) walk(root);
+  return out.filter((object) => object !== null && typeof object === 'object');
+}
+
+/**
+ * The objects Helm renders for each of `renders` (`helm template` as Argo CD runs it), the charts
+ * prepared and Helm's HOME kept under `scratch`: what the real-tool suites hand their tool. A
+ * failed render throws with Helm's error.
+ */
+export function renderedObjects(
+  helm: HelmBinary,
+  renders: readonly ChartRender[],
+  scratch: string,
+): { render: ChartRender; objects: KubeObject[] }[] {
+  const home = join(scratch, '.helm-home');
+  mkdirSync(home, { recursive: true });
+  const charts = join(scratch, 'charts');
+  mkdirSync(charts, { recursive: true });
+  return renders.map((render) => {
+    const prepared = prepareChart(render, charts);
+    const result = runHelm(helm, templateArgs(render, prepared), prepared.dir, home);
+    if (result.status !== 0) {
+      throw new Error(`${render.cluster} ${render.path}: helm template failed: ${result.stderr}`);
+    }
+    return { render, objects: splitHelmOutput(result.stdout).map(({ object }) => object) };
+  });
+}
