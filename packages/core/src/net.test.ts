@@ -41,6 +41,23 @@ describe('addresses', () => {
 });
 
 describe('parseCidr', () => {
+  test('IPv4 text round-trips at both ends of the range (the direct dotted-quad formatter)', () => {
+    expect(parseIp('255.255.255.255')?.text).toBe('255.255.255.255');
+    expect(parseIp('128.0.0.1')?.value).toBe(0x80000001n);
+    expect(parseCidr('0.0.0.0/0')?.text).toBe('0.0.0.0/0');
+    expect(parseCidr('192.168.255.255/16')?.text).toBe('192.168.0.0/16');
+    expect(lastUsable('10.255.255.0/24')).toBe('10.255.255.254');
+  });
+
+  test('a memoised parse is shared and frozen, so no caller can change what another reads', () => {
+    const first = parseCidr('10.20.0.0/16');
+    expect(parseCidr('10.20.0.0/16')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(parseIp('10.20.0.1'))).toBe(true);
+    expect(parseCidr('not a network')).toBeUndefined();
+    expect(parseCidr('not a network')).toBeUndefined();
+  });
+
   test('gives the network bounds of an IPv4 CIDR', () => {
     const cidr = parseCidr('10.244.0.0/16');
     expect(cidr).toMatchObject({ version: 4, prefix: 16, size: 65536n, text: '10.244.0.0/16' });

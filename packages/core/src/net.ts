@@ -38,6 +38,11 @@ function toBigInt(bytes: readonly number[]): bigint {
 }
 
 function fromBigInt(version: IpVersion, value: bigint): string {
+  if (version === 4) {
+    // Dotted quad directly: no byte array, no ipaddr.js object (this runs for every parse).
+    const n = Number(value);
+    return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+  }
   const bytes: number[] = [];
   let rest = value;
   for (let i = 0; i < BITS[version] / 8; i++) {
@@ -64,15 +69,35 @@ export function isIp(text: string): boolean {
   return isIpv4(text) || isIpv6(text);
 }
 
+// Parses are memoised by their text: the checks ask about the same few dozen addresses and
+// networks thousands of times per build (the reachability check tests every sampled pair against
+// every CIDR rule). The results are frozen, so sharing them is safe; the maps are emptied when they
+// grow large, which only a long-lived process reading many definitions reaches.
+const MEMO_LIMIT = 65_536;
+const ipMemo = new Map<string, IpAddress | undefined>();
+const cidrMemo = new Map<string, Cidr | undefined>();
+
+function remember<T>(memo: Map<string, T>, text: string, value: T): T {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(text, value);
+  return value;
+}
+
 /** Parses an IPv4 or IPv6 address; `undefined` when it is not one. */
 export function parseIp(text: string): IpAddress | undefined {
+  const known = ipMemo.get(text);
+  if (known !== undefined || ipMemo.has(text)) return known;
+  return remember(ipMemo, text, readIp(text));
+}
+
+function readIp(text: string): IpAddress | undefined {
   if (isIpv4(text)) {
     const value = toBigInt(ipaddr.IPv4.parse(text).toByteArray());
-    return { version: 4, value, text: fromBigInt(4, value) };
+    return Object.freeze({ version: 4, value, text: fromBigInt(4, value) });
   }
   if (isIpv6(text)) {
     const value = toBigInt(ipaddr.IPv6.parse(text).toByteArray());
-    return { version: 6, value, text: fromBigInt(6, value) };
+    return Object.freeze({ version: 6, value, text: fromBigInt(6, value) });
   }
   return undefined;
 }
@@ -82,6 +107,12 @@ export function parseIp(text: string): IpAddress | undefined {
  * corrected network in `text`); anything else that is not a CIDR gives `undefined`.
  */
 export function parseCidr(text: string): Cidr | undefined {
+  const known = cidrMemo.get(text);
+  if (known !== undefined || cidrMemo.has(text)) return known;
+  return remember(cidrMemo, text, readCidr(text));
+}
+
+function readCidr(text: string): Cidr | undefined {
   const match = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
   if (!match) return undefined;
   const address = parseIp(match[1] ?? '');
@@ -93,7 +124,7 @@ export function parseCidr(text: string): Cidr | undefined {
   const size = 1n << hostBits;
   const first = (address.value >> hostBits) << hostBits;
   const last = first + size - 1n;
-  return {
+  return Object.freeze({
     version: address.version,
     prefix,
     first,
@@ -101,7 +132,7 @@ export function parseCidr(text: string): Cidr | undefined {
     size,
     text: `${fromBigInt(address.version, first)}/${prefix}`,
     hostBitsSet: first !== address.value,
-  };
+  });
 }
 
 function asCidr(cidr: string | Cidr): Cidr | undefined {
