@@ -673,7 +673,7 @@ function scalarText(value: unknown, indent: string, path: readonly (string | num
         ? value
         : singleLineText(value, () => cachedRepresentation(valueCache, value, probeValue));
     }
-    if (CONTROL.test(value) || TRAILING_BLANK_LINE.test(value)) {
+    if (CONTROL.test(value) || endsWithBlankLine(value)) {
       return cachedRepresentation(multiLineCache, `${indent.length}:${value}`, () =>
         probeValue(value, indent.length / 2),
       );
@@ -753,7 +753,17 @@ const CORE_CANDIDATE = /^(?:[-+.0-9~]|$)|^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|
 // multi-line string that cannot be a block scalar (whitespace after its last line break).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the package's rule, control characters on purpose
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
-const TRAILING_BLANK_LINE = /\n[\t ]+$/;
+
+/**
+ * `/\n[\t ]+$/.test(text)`, read from the end: the regular expression tries every line break of
+ * the text (a dashboard's JSON has thousands, most followed by indentation), this only its last
+ * characters.
+ */
+function endsWithBlankLine(text: string): boolean {
+  let i = text.length - 1;
+  while (i >= 0 && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i--;
+  return i >= 0 && i < text.length - 1 && text.charCodeAt(i) === 0x0a;
+}
 
 /** The package's `quotedString` for a single line: single quotes for `"` without `'`. */
 function quoted(text: string): string {
