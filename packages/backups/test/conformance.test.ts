@@ -2,6 +2,7 @@
 // never copied) and with the Kubernetes schemas.
 import {
   chartFiles,
+  descriptorManualSync,
   INITIAL_CHART_VERSION,
   type KubeObject,
   loadModelValidators,
@@ -267,5 +268,225 @@ describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () =>
     }
     // and one that does not exist is found missing
     expect(has(schemaOf('backupvolumes.longhorn.io'), 'status.lastBackup')).toBe(false);
+  });
+});
+
+/**
+ * VolSync v0.16.0's Go constants the runbooks compare against; they are not in the CRDs.
+ * api/v1alpha1/common_types.go: `ConditionSynchronizing string = "Synchronizing"` (set True while a
+ * sync runs, False while waiting for the schedule or a manual trigger, cleaning up or after an
+ * error: internal/controller/statemachine/conditions.go), `MoverResultSuccessful MoverResult =
+ * "Successful"`, `MoverResultFailed MoverResult = "Failed"` (internal/controller/utils/podlogs.go
+ * sets `latestMoverStatus.result` to one of them). `status.lastManualSync` is no constant: the
+ * state machine copies `spec.trigger.manual` into it when a sync completes
+ * (internal/controller/statemachine/machine.go, `SetLastManualTag(r.ManualTag())`).
+ */
+const VOLSYNC_CONDITIONS = ['Synchronizing'];
+const VOLSYNC_MOVER_RESULTS = ['Successful', 'Failed'];
+
+describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
+  // kubectl prints nothing for a field that does not exist and `wait` waits its whole timeout
+  // for it: a renamed field or a wrong value would break a restore without a word.
+  const KINDS = ['replicationsource', 'replicationdestination'] as const;
+  type Kind = (typeof KINDS)[number];
+  const schemas = new Map<Kind, AnyJson>();
+  const schemaOf = (kind: Kind): AnyJson => {
+    const cached = schemas.get(kind);
+    if (cached !== undefined) return cached;
+    const text = readVendoredChartFile(
+      'volsync',
+      VERSION,
+      `templates/volsync.backube_${kind}s.yaml`,
+    )
+      .split('\n')
+      .filter((line) => !line.includes('{{'))
+      .join('\n');
+    const crd = parseAllDocuments(text).find(
+      (doc) => (doc as AnyJson)?.kind === 'CustomResourceDefinition',
+    ) as AnyJson;
+    const schema = crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1').schema
+      .openAPIV3Schema;
+    schemas.set(kind, schema);
+    return schema;
+  };
+  const has = (schema: AnyJson, path: string): boolean =>
+    path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
+
+  /** The VolSync object a command reads (`wait <kind>/<name>`, `get <kind> <name>`), if any. */
+  const kindRead = (command: string): Kind | undefined => {
+    // only the command itself: up to the first pipe
+    const own = command.split(' | ')[0] ?? '';
+    return own.match(
+      /\b(?:wait|get) (replicationsource|replicationdestination)s?(?:\.volsync\.backube)?[/ ]/,
+    )?.[1] as Kind | undefined;
+  };
+  /** What a command reads: `<kind> <field path>` per jsonpath field, `<kind> condition=<Type>=<status>`. */
+  const reads = (command: string): string[] => {
+    const kind = kindRead(command);
+    if (kind === undefined) return [];
+    const own = command.split(' | ')[0] ?? '';
+    const fields = [...own.matchAll(/jsonpath='([^']*)'/g)].flatMap(
+      (m) => m[1]?.match(/\.(?:spec|status)(?:\.[A-Za-z]+)+/g) ?? [],
+    );
+    const conditions = [...own.matchAll(/--for=condition=([^\s=]+)(?:=(\S+))?/g)].map(
+      (m) => `condition=${m[1]}=${m[2] ?? 'true'}`,
+    );
+    return [...fields.map((f) => f.slice(1)), ...conditions].map((read) => `${kind} ${read}`);
+  };
+
+  const volume = populated(DATA);
+  const run = runBackups(SETTINGS, [consumer([volume])]);
+  const entry = {
+    volume,
+    component: 'app',
+    application: 'prod-app',
+    sync: descriptorManualSync(undefined, true),
+  };
+  const builders = async (): Promise<{ [builder: string]: string[] }> => {
+    const runbook = await import('../src/runbook.js');
+    return {
+      pauseBackupCommands: runbook.pauseBackupCommands(entry),
+      replaceClaimCommands: runbook.replaceClaimCommands(entry, 'argocd'),
+      backupNowCommands: runbook.backupNowCommands(entry),
+      restoreCommands: runbook.restoreCommands(entry),
+      restoreResultCommands: runbook.restoreResultCommands(entry),
+      bootstrapResultCommands: runbook.bootstrapResultCommands(entry),
+    };
+  };
+
+  test('the runbook builders read these VolSync fields and conditions, and no others', async () => {
+    const built = await builders();
+    const read = Object.fromEntries(
+      Object.entries(built).map(([name, commands]) => [name, commands.flatMap(reads)]),
+    );
+    const result = (kind: Kind) => [
+      `${kind} status.latestMoverStatus.result`,
+      `${kind} status.latestMoverStatus.logs`,
+    ];
+    expect(read).toEqual({
+      pauseBackupCommands: [],
+      replaceClaimCommands: [
+        'replicationdestination status.lastManualSync',
+        ...result('replicationdestination'),
+      ],
+      backupNowCommands: [
+        'replicationsource condition=Synchronizing=false',
+        'replicationsource status.lastManualSync',
+        ...result('replicationsource'),
+      ],
+      restoreCommands: [
+        'replicationdestination status.lastManualSync',
+        ...result('replicationdestination'),
+      ],
+      restoreResultCommands: result('replicationdestination'),
+      bootstrapResultCommands: result('replicationdestination'),
+    });
+    // Every command that names a VolSync kind and reads something is one the extraction sees.
+    for (const command of Object.values(built).flat())
+      if (/replication(?:source|destination)/i.test(command) && /jsonpath|condition=/.test(command))
+        expect({ command, kind: kindRead(command) }).toEqual({ command, kind: expect.any(String) });
+  });
+
+  test('every VolSync read of the generated runbooks is a command of those builders', async () => {
+    const built = new Set(Object.values(await builders()).flat());
+    expect(run.platform.clusters.map((cluster) => cluster.name)).toEqual([
+      'dev',
+      'staging',
+      'prod',
+    ]);
+    for (const cluster of run.platform.clusters) {
+      const text = run.components.components
+        .find((c) => c.component.name === 'backups')
+        ?.output.files?.find((f) => f.path === `clusters/${cluster.name}/disaster-recovery.md`)
+        ?.content as string;
+      const volsync = text.split('\n').filter((line) => reads(line).length > 0);
+      expect(volsync.filter((line) => !built.has(line))).toEqual([]);
+      // the bootstrap's fill (twice: a faulted claim, a replaced one), the restore, and the move
+      // section's backup and fill
+      expect({ cluster: cluster.name, reads: volsync.length }).toEqual({
+        cluster: cluster.name,
+        reads: 10,
+      });
+    }
+  });
+
+  test('every field path they read exists in the v1alpha1 schema of its CRD', async () => {
+    const paths = new Set(
+      Object.values(await builders())
+        .flat()
+        .flatMap(reads)
+        .filter((read) => !read.includes(' condition=')),
+    );
+    expect(paths.size).toBe(6);
+    for (const read of paths) {
+      const [kind, field] = read.split(' ') as [Kind, string];
+      expect({ kind, field, found: has(schemaOf(kind), field) }).toEqual({
+        kind,
+        field,
+        found: true,
+      });
+    }
+    // and one that does not exist is found missing
+    expect(has(schemaOf('replicationsource'), 'status.latestMoverStatus.status')).toBe(false);
+  });
+
+  test('every condition they wait for is a VolSync condition, on a CRD status with conditions', async () => {
+    const conditions = Object.values(await builders())
+      .flat()
+      .flatMap(reads)
+      .filter((read) => read.includes(' condition='));
+    expect(conditions.length).toBeGreaterThan(0);
+    for (const read of conditions) {
+      const [kind, wait] = read.split(' ') as [Kind, string];
+      const [, type, status] = wait.split('=');
+      expect(VOLSYNC_CONDITIONS).toContain(type);
+      // kubectl compares the status case-insensitively; metav1.Condition's are True/False/Unknown
+      expect(['true', 'false']).toContain(status?.toLowerCase());
+      const list = schemaOf(kind).properties.status.properties.conditions;
+      expect(list.type).toBe('array');
+      expect(list.items.type).toBe('object');
+      expect(list.items.required).toEqual(expect.arrayContaining(['type', 'status']));
+      expect(Object.keys(list.items.properties)).toEqual(
+        expect.arrayContaining(['type', 'status']),
+      );
+    }
+  });
+
+  test('they compare lastManualSync and latestMoverStatus.result with values VolSync sets', async () => {
+    const bootstraps = run.platform.clusters
+      .flatMap((cluster) => chartObjects(run.components, 'app', cluster) as AnyJson[])
+      .filter((o) => o.kind === 'ReplicationDestination' && o.metadata.name === 'data-bootstrap');
+    expect(bootstraps).toHaveLength(3);
+    let waits = 0;
+    let results = 0;
+    for (const commands of Object.values(await builders())) {
+      commands.forEach((command, at) => {
+        const tag = command.match(/--for=jsonpath='\{\.status\.lastManualSync\}'=(\S+)/)?.[1];
+        if (tag !== undefined) {
+          waits += 1;
+          if (tag === '"$STAMP"') {
+            // the manual trigger this builder set just before, on the same object
+            const kind = kindRead(command);
+            const patch = commands
+              .slice(0, at)
+              .findLast((c) => c.includes(` patch ${kind} `) && c.includes('"manual":'));
+            expect(patch).toContain(`"trigger":{"manual":"'"$STAMP"'"}`);
+            expect(commands.slice(0, at).some((c) => /^STAMP="[^"]+"$/.test(c))).toBe(true);
+          } else {
+            // the manual trigger the generated bootstrap carries
+            for (const bootstrap of bootstraps) expect(bootstrap.spec.trigger.manual).toBe(tag);
+          }
+        }
+        const value = command.match(/\| head -n 1 \| grep -qx (\S+)/)?.[1];
+        if (value !== undefined) {
+          results += 1;
+          expect(VOLSYNC_MOVER_RESULTS).toContain(value);
+          // the first line of the result read last is latestMoverStatus.result
+          const read = commands.slice(0, at).findLast((c) => c.startsWith('RESULT='));
+          expect(read).toMatch(/jsonpath='\{\.status\.latestMoverStatus\.result\}/);
+        }
+      });
+    }
+    expect({ waits, results }).toEqual({ waits: 3, results: 5 });
   });
 });
