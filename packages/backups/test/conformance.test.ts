@@ -452,6 +452,42 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
     }
   });
 
+  test('every spec field their merge patches set exists in the v1alpha1 schema of its CRD', async () => {
+    // A field the CRD does not know is pruned by the API server: a misspelled `restoreAsOf`
+    // would restore the latest snapshot, the empty volume a rebuilt cluster backed up first.
+    const leaves = (value: AnyJson, at: string): string[] =>
+      typeof value === 'object' && value !== null
+        ? Object.entries(value).flatMap(([key, v]) => leaves(v, at === '' ? key : `${at}.${key}`))
+        : [at];
+    const patched = Object.entries(await builders()).flatMap(([name, commands]) =>
+      commands.flatMap((command) => {
+        const m = command.match(
+          / patch (replicationsource|replicationdestination) \S+ --type merge -p '(.*)'$/,
+        );
+        if (m === null) return [];
+        // the shell splices a variable into the JSON: '"$STAMP"', '"${LOST_AT:?…}"'
+        const body = JSON.parse((m[2] as string).replace(/'"\$[^"]*"'/g, 'VARIABLE'));
+        return leaves(body, '').map((field) => `${name}: ${m[1]} ${field}`);
+      }),
+    );
+    expect(patched).toEqual([
+      'pauseBackupCommands: replicationsource spec.paused',
+      'backupNowCommands: replicationsource spec.paused',
+      'backupNowCommands: replicationsource spec.trigger.manual',
+      'restoreCommands: replicationdestination spec.paused',
+      'restoreCommands: replicationdestination spec.trigger.manual',
+      'restoreCommands: replicationdestination spec.restic.restoreAsOf',
+    ]);
+    for (const entry of patched) {
+      const [, kind, field] = entry.split(' ') as [string, Kind, string];
+      expect({ kind, field, found: has(schemaOf(kind), field) }).toEqual({
+        kind,
+        field,
+        found: true,
+      });
+    }
+  });
+
   test('they compare lastManualSync and latestMoverStatus.result with values VolSync sets', async () => {
     const bootstraps = run.platform.clusters
       .flatMap((cluster) => chartObjects(run.components, 'app', cluster) as AnyJson[])
