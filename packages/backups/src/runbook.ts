@@ -734,7 +734,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       if (hasBootstrap(entry.volume)) {
         add(
           "With etcd bootstrapped anew, read what filled the claim (the bootstrap's restore of the",
-          'latest snapshot; `EMPTY` when the repository had none, or the mover failed):',
+          'latest snapshot, named with the time it was taken on its `restoring snapshot <id> of',
+          '[/data] at <time>` line; `EMPTY` when the repository had none, or the mover failed):',
           '',
         );
         sh(...bootstrapResultCommands(entry));
@@ -780,18 +781,24 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Restore the newest snapshot taken before `$LOST_AT` into the claim (files not in the',
         'snapshot are deleted) and read the result. Not simply the latest: VolSync backs up a new',
         'ReplicationSource at once, so the rebuilt cluster may already have backed up the empty',
-        'or half-restored volume. With etcd bootstrapped anew (step 2), every claim is a new one',
         ...(bootstrap
           ? [
-              'filled from the latest snapshot: restore each all the same when the latest snapshot is',
-              'newer than `$LOST_AT` (the data was bad before the cluster was lost), or the claim',
-              'was filled `EMPTY`. With etcd',
+              'or half-restored volume. A claim its bootstrap filled (every claim with etcd',
+              'bootstrapped anew in step 2, and one replaced above) already holds the latest snapshot',
+              'of when it was filled, which its result names (`restoring snapshot <id> of [/data] at',
+              '<time>`): when that time is before `$LOST_AT`, it is the snapshot this restore would',
+              'restore, and restoring it again would only read the whole of it a second time. Restore',
+              'such a claim only when that snapshot was taken after `$LOST_AT` (the data was bad before',
+              'the cluster was lost, and `LOST_AT` is set earlier), or it was filled `EMPTY`. With etcd',
+              'restored, a volume that was neither faulted nor replaced kept its data, newer than any',
+              'backup: restore it only when its data is known to be bad. The last command says',
             ]
           : [
+              'or half-restored volume. With etcd bootstrapped anew (step 2), every claim is a new one',
               'Argo CD made empty, whatever the workload wrote into it since: restore each. With etcd',
+              'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
+              'only when its data is known to be bad. The last command says',
             ]),
-        'restored, a volume that was not faulted kept its data, newer than any backup: restore it',
-        'only when its data is known to be bad. The last command says',
         '`RESTORE FAILED` when nothing was restored (VolSync reports an empty restore as',
         '`Successful`): then do not go on, and find the snapshot to restore first:',
         '',

@@ -553,6 +553,33 @@ describe('the disaster-recovery runbook', () => {
     );
   });
 
+  test('a claim its bootstrap filled is restored again only when that snapshot is newer than LOST_AT', () => {
+    // One full restore, not two: after an etcd restore a replaced claim (and, after a new
+    // bootstrap, every claim) already holds the latest snapshot of when it was filled; restic
+    // names it on the `restoring snapshot … at …` line its result shows (verify-script.test.ts
+    // holds that line to the real restic and to VolSync's log filter).
+    const text = runbookOf(runBackups(SETTINGS, [consumer([populated(DATA)])]), 'prod').replace(
+      /\s+/g,
+      ' ',
+    );
+    // without a bootstrap, every claim Argo CD made anew is empty: restored each time
+    expect(file.replace(/\s+/g, ' ')).toContain(
+      'every claim is a new one Argo CD made empty, whatever the workload wrote into it since: restore each.',
+    );
+    const restore = text.indexOf('Restore the newest snapshot taken before `$LOST_AT`');
+    expect(restore).toBeGreaterThan(0);
+    expect(text.slice(restore)).toMatch(
+      /^[^`]*`\$LOST_AT` into the claim .*A claim its bootstrap filled \(every claim with etcd bootstrapped anew in step 2, and one replaced above\) already holds the latest snapshot of when it was filled, which its result names \(`restoring snapshot <id> of \[\/data\] at <time>`\): when that time is before `\$LOST_AT`, it is the snapshot this restore would restore/,
+    );
+    expect(text).toContain(
+      'Restore such a claim only when that snapshot was taken after `$LOST_AT` (the data was bad before the cluster was lost, and `LOST_AT` is set earlier), or it was filled `EMPTY`.',
+    );
+    // the result read right after the fill prints that line (the mover's logs)
+    expect(text).toContain(
+      'named with the time it was taken on its `restoring snapshot <id> of [/data] at <time>` line',
+    );
+  });
+
   /** The 0-based index of the one line of the runbook that is `line` (it must occur once). */
   const at = (line: string) => {
     const lines = file.split('\n');

@@ -232,6 +232,53 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
   );
 
   test(
+    "a restore as VolSync's mover runs it names the snapshot and its time on a line VolSync's log filter keeps",
+    () => {
+      // The disaster-recovery runbook has the operator read, in a bootstrap's result
+      // (`latestMoverStatus.logs`), which snapshot filled the claim and when it was taken.
+      const env = { ...backedUp('named'), TZ: 'UTC' };
+      const listed = run(restic as string, ['snapshots', '--json'], env);
+      expect(listed.status, listed.out).toBe(0);
+      const [snapshot] = JSON.parse(listed.out) as { short_id: string; time: string }[];
+      const target = join(root, 'named', 'restore');
+      // mover-restic/entry.sh v0.16.0, do_restore: `restic restore <id> -t . --host <host>
+      // --include-xattr "user.*"` in the claim's folder
+      const restored = run(
+        restic as string,
+        [
+          'restore',
+          snapshot?.short_id ?? '',
+          '-t',
+          '.',
+          '--host',
+          'volsync',
+          '--include-xattr',
+          'user.*',
+        ],
+        env,
+        target,
+      );
+      expect(restored.status, restored.out).toBe(0);
+      const line = restored.out.split('\n').find((l) => l.startsWith('restoring '));
+      const named =
+        /^restoring snapshot ([0-9a-f]{8}) of \[.*\] at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+ \+0000 UTC by \S+ to \.$/.exec(
+          line ?? '',
+        );
+      expect({ id: named?.[1], at: named?.[2] }).toEqual({
+        id: snapshot?.short_id,
+        at: new Date(snapshot?.time ?? '').toISOString().replace('T', ' ').slice(0, 19),
+      });
+      // VolSync v0.16.0's restic log filter (internal/controller/mover/restic/logfilter.go,
+      // resticRegex): only the lines it matches reach latestMoverStatus.logs
+      const volsyncKeeps =
+        /^\s*([pP]rocessed)\s.+([fF]iles)|^\s*([sS]napshot)\s.+([sS]aved)|^\s*(No eligible)|(No data)|(Directory is empty)|^\s*([cC]reated)|^\s*([rR]epository)\s.+([oO]pened)|^\s*([rR]estoring)|^\s*([nN]o parent snapshot)|^\s*([uU]sing parent snapshot)|^\s*([aA]dded to the repository)|^\s*([sS]uccessfully)|(RESTORE_OPTIONS)|([iI]nitialize [dD]ir)|^\s*([fF]atal)|^\s*(ERROR)|^\s*([rR]estic completed in)/;
+      expect(volsyncKeeps.test(line ?? '')).toBe(true);
+      expect(volsyncKeeps.test('Summary: Restored 4 files/dirs')).toBe(false);
+    },
+    SLOW,
+  );
+
+  test(
     'passes a snapshot that shrank less than MAX_SHRINK_PERCENT, or grew',
     () => {
       // Given 70012 bytes, then 40006 (43 % less), then 70018 again
