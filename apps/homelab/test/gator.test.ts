@@ -43,7 +43,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, parseYaml } from '@homelab/core';
-import { evaluateConstraints, withoutNulls } from '@homelab/policy';
+import {
+  configExemptNamespaces,
+  evaluateConstraints,
+  isExemptNamespace,
+  withoutNulls,
+} from '@homelab/policy';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type FoundTool, findTool, onHelmRenders, toolSuite } from './find-tool.js';
 import {
@@ -234,24 +239,6 @@ function isConstraint(object: KubeObject): boolean {
   return object.apiVersion.startsWith(CONSTRAINT_GROUP);
 }
 
-/** The exempt namespaces Gatekeeper's Config names for every process or the webhook. */
-function configExempt(objects: readonly KubeObject[]): string[] {
-  const out: string[] = [];
-  for (const object of objects) {
-    if (object.apiVersion !== 'config.gatekeeper.sh/v1alpha1' || object.kind !== 'Config') continue;
-    const spec = (object.spec ?? {}) as {
-      match?: { excludedNamespaces?: string[]; processes?: string[] }[];
-    };
-    for (const entry of spec.match ?? []) {
-      if (!(entry.processes ?? []).some((process) => process === '*' || process === 'webhook')) {
-        continue;
-      }
-      out.push(...(entry.excludedNamespaces ?? []));
-    }
-  }
-  return out;
-}
-
 /** `--exempt-namespace=<ns>` of the Gatekeeper containers among `objects`. */
 function exemptFlags(objects: readonly KubeObject[]): string[] {
   const out = new Set<string>();
@@ -268,14 +255,6 @@ function exemptFlags(objects: readonly KubeObject[]): string[] {
     }
   }
   return [...out].sort();
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`).test(value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,13 +300,15 @@ function policiesOf(cluster: string): ClusterPolicies {
     ),
   );
   const policyObjects = rendered.find(({ render }) => render === policyRender)?.objects ?? [];
-  const exempt = [...new Set([policyRender.namespace, ...configExempt(policyObjects)])].sort();
+  const exempt = [
+    ...new Set([policyRender.namespace, ...configExemptNamespaces(policyObjects)]),
+  ].sort();
   const isExempt = (object: KubeObject) => {
     const namespace =
       object.apiVersion === 'v1' && object.kind === 'Namespace'
         ? object.metadata.name
         : object.metadata.namespace;
-    return namespace !== undefined && exempt.some((pattern) => globMatch(pattern, namespace));
+    return namespace !== undefined && isExemptNamespace(exempt, namespace);
   };
   // Helm hooks Argo CD never runs (the charts' test Pods) are never applied.
   const deployed = placed.filter(
@@ -505,7 +486,7 @@ suite(title, () => {
     const deployment = policies.objects.find(
       (object) =>
         object.kind === 'Deployment' &&
-        !excluded.some((pattern) => globMatch(pattern, object.metadata.namespace ?? '')),
+        !isExemptNamespace(excluded, object.metadata.namespace ?? ''),
     ) as KubeObject;
     expect(deployment, 'a Deployment the pod-security constraint covers').toBeDefined();
     return { policies, constraint, template, excluded, deployment };

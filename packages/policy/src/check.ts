@@ -15,7 +15,12 @@ import {
   type SystemInput,
   settingsPath,
 } from '@homelab/core';
-import { evaluateConstraints, type Verdict, type VerdictCache } from './evaluate.js';
+import {
+  configExemptNamespaces,
+  evaluateConstraints,
+  type Verdict,
+  type VerdictCache,
+} from './evaluate.js';
 import { EXEMPTIONS_ANNOTATION } from './settings.js';
 
 const TEMPLATE_GROUP = 'templates.gatekeeper.sh/';
@@ -39,19 +44,7 @@ function policiesOf(deployed: DeployedCluster): ClusterPolicies | undefined {
       object.apiVersion.startsWith(TEMPLATE_GROUP) && object.kind === 'ConstraintTemplate',
   );
   const constraints = objects.filter((object) => object.apiVersion.startsWith(CONSTRAINT_GROUP));
-  const exempt = new Set<string>([app.namespace]);
-  for (const object of objects) {
-    if (object.apiVersion !== 'config.gatekeeper.sh/v1alpha1' || object.kind !== 'Config') continue;
-    const spec = (object.spec ?? {}) as {
-      match?: { excludedNamespaces?: string[]; processes?: string[] }[];
-    };
-    for (const entry of spec.match ?? []) {
-      if (!(entry.processes ?? []).some((process) => process === '*' || process === 'webhook')) {
-        continue;
-      }
-      for (const namespace of entry.excludedNamespaces ?? []) exempt.add(namespace);
-    }
-  }
+  const exempt = new Set<string>([app.namespace, ...configExemptNamespaces(objects)]);
   const targets = deployed.applications.flatMap((candidate) =>
     candidate.objects.map((entry) => ({
       object: entry.object,

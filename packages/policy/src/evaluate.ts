@@ -315,6 +315,35 @@ function globMatch(pattern: string, value: string): boolean {
   return glob.test(value);
 }
 
+/**
+ * Whether Gatekeeper takes `namespace` out of admission: one of `patterns` (names, or globs with
+ * a leading or trailing `*`: `--exempt-namespace`, a Config's `excludedNamespaces`) matches it.
+ */
+export function isExemptNamespace(patterns: readonly string[], namespace: string): boolean {
+  return patterns.some((pattern) => globMatch(pattern, namespace));
+}
+
+/**
+ * The namespaces the Gatekeeper `Config` objects among `objects` exempt from every process (`*`)
+ * or from the webhook: those admission never reviews.
+ */
+export function configExemptNamespaces(objects: readonly KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const object of objects) {
+    if (object.apiVersion !== 'config.gatekeeper.sh/v1alpha1' || object.kind !== 'Config') continue;
+    const spec = (object.spec ?? {}) as {
+      match?: { excludedNamespaces?: string[]; processes?: string[] }[];
+    };
+    for (const entry of spec.match ?? []) {
+      if (!(entry.processes ?? []).some((process) => process === '*' || process === 'webhook')) {
+        continue;
+      }
+      out.push(...(entry.excludedNamespaces ?? []));
+    }
+  }
+  return out;
+}
+
 /** The group of an apiVersion (`apps/v1` → `apps`, `v1` → ``). */
 function groupOf(apiVersion: string): string {
   const slash = apiVersion.lastIndexOf('/');
@@ -518,7 +547,7 @@ export function evaluateConstraints(
     if (namespace !== undefined) {
       let isExempt = exemptByNamespace.get(namespace);
       if (isExempt === undefined) {
-        isExempt = exemptNamespaces.some((pattern) => globMatch(pattern, namespace));
+        isExempt = isExemptNamespace(exemptNamespaces, namespace);
         exemptByNamespace.set(namespace, isExempt);
       }
       if (isExempt) {

@@ -1,7 +1,12 @@
 export type { PolicyName } from './component.js';
 export { policyComponent } from './component.js';
 export type { Verdict, VerdictCache } from './evaluate.js';
-export { evaluateConstraints, withoutNulls } from './evaluate.js';
+export {
+  configExemptNamespaces,
+  evaluateConstraints,
+  isExemptNamespace,
+  withoutNulls,
+} from './evaluate.js';
 export { CONSTRAINT_TEMPLATE_HEALTH_LUA } from './health.js';
 export type { PolicySettings } from './settings.js';
 export { POLICY_NAMES } from './templates.js';
