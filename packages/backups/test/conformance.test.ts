@@ -55,8 +55,8 @@ function strict(schema: unknown): unknown {
   return out;
 }
 
-/** A CRD of the vendored chart (its template lines dropped), as a validator of v1alpha1. */
-function crdValidator(file: string): ValidateFunction {
+/** The v1alpha1 openAPIV3Schema of a CRD of the vendored chart (its template lines dropped). */
+function crdSchema(file: string): AnyJson {
   const text = readVendoredChartFile('volsync', VERSION, `templates/${file}`)
     .split('\n')
     .filter((line) => !line.includes('{{'))
@@ -64,8 +64,16 @@ function crdValidator(file: string): ValidateFunction {
   const crd = parseAllDocuments(text).find(
     (doc) => (doc as AnyJson)?.kind === 'CustomResourceDefinition',
   ) as AnyJson;
-  const version = crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1');
-  const schema = strict(version.schema.openAPIV3Schema) as AnyJson;
+  return crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1').schema.openAPIV3Schema;
+}
+
+/** Whether the dotted `path` (`status.lastManualSync`) is a property of `schema`. */
+const hasField = (schema: AnyJson, path: string): boolean =>
+  path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
+
+/** A CRD of the vendored chart, as a validator of v1alpha1. */
+function crdValidator(file: string): ValidateFunction {
+  const schema = strict(crdSchema(file)) as AnyJson;
   schema.properties.metadata = { type: 'object' };
   return new Ajv({ strict: false, allErrors: true }).compile(schema);
 }
@@ -227,8 +235,6 @@ describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () =>
     crds
       .find((doc) => doc?.kind === 'CustomResourceDefinition' && doc.metadata.name === name)
       ?.spec.versions.find((v: AnyJson) => v.name === 'v1beta2').schema.openAPIV3Schema;
-  const has = (schema: AnyJson, path: string): boolean =>
-    path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
 
   test('every field path of its Longhorn jsonpaths exists in the vendored CRDs', async () => {
     const { longhornBackupsCommands, faultedClaimsCommands, volumeStateCommand } = await import(
@@ -260,14 +266,14 @@ describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () =>
     expect(paths['volumes.longhorn.io']).toContain('status.kubernetesStatus.pvcName');
     for (const [crd, fields] of Object.entries(paths)) {
       for (const field of fields)
-        expect({ crd, field, found: has(schemaOf(crd), field) }).toEqual({
+        expect({ crd, field, found: hasField(schemaOf(crd), field) }).toEqual({
           crd,
           field,
           found: true,
         });
     }
     // and one that does not exist is found missing
-    expect(has(schemaOf('backupvolumes.longhorn.io'), 'status.lastBackup')).toBe(false);
+    expect(hasField(schemaOf('backupvolumes.longhorn.io'), 'status.lastBackup')).toBe(false);
   });
 });
 
@@ -291,26 +297,10 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
   type Kind = (typeof KINDS)[number];
   const schemas = new Map<Kind, AnyJson>();
   const schemaOf = (kind: Kind): AnyJson => {
-    const cached = schemas.get(kind);
-    if (cached !== undefined) return cached;
-    const text = readVendoredChartFile(
-      'volsync',
-      VERSION,
-      `templates/volsync.backube_${kind}s.yaml`,
-    )
-      .split('\n')
-      .filter((line) => !line.includes('{{'))
-      .join('\n');
-    const crd = parseAllDocuments(text).find(
-      (doc) => (doc as AnyJson)?.kind === 'CustomResourceDefinition',
-    ) as AnyJson;
-    const schema = crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1').schema
-      .openAPIV3Schema;
-    schemas.set(kind, schema);
-    return schema;
+    const cached = schemas.get(kind) ?? crdSchema(`volsync.backube_${kind}s.yaml`);
+    schemas.set(kind, cached);
+    return cached;
   };
-  const has = (schema: AnyJson, path: string): boolean =>
-    path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
 
   /** The VolSync object a command reads (`wait <kind>/<name>`, `get <kind> <name>`), if any. */
   const kindRead = (command: string): Kind | undefined => {
@@ -420,14 +410,14 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
     expect(paths.size).toBe(6);
     for (const read of paths) {
       const [kind, field] = read.split(' ') as [Kind, string];
-      expect({ kind, field, found: has(schemaOf(kind), field) }).toEqual({
+      expect({ kind, field, found: hasField(schemaOf(kind), field) }).toEqual({
         kind,
         field,
         found: true,
       });
     }
     // and one that does not exist is found missing
-    expect(has(schemaOf('replicationsource'), 'status.latestMoverStatus.status')).toBe(false);
+    expect(hasField(schemaOf('replicationsource'), 'status.latestMoverStatus.status')).toBe(false);
   });
 
   test('every condition they wait for is a VolSync condition, on a CRD status with conditions', async () => {
@@ -480,7 +470,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
     ]);
     for (const entry of patched) {
       const [, kind, field] = entry.split(' ') as [string, Kind, string];
-      expect({ kind, field, found: has(schemaOf(kind), field) }).toEqual({
+      expect({ kind, field, found: hasField(schemaOf(kind), field) }).toEqual({
         kind,
         field,
         found: true,
