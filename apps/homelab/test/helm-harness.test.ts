@@ -25,7 +25,6 @@ import {
   lintArgs,
   listDefaultProblems,
   liveRenderDifferences,
-  luaHealth,
   manifestDifferences,
   namespacePolicies,
   neverRunByArgoCd,
@@ -663,31 +662,6 @@ describe('Helm hooks as Argo CD runs them', () => {
         job('plain', {}),
       ]),
     ).toEqual([]);
-  });
-});
-
-describe('Argo CD Lua health checks', () => {
-  const script =
-    'hs = {}\nhs.status = "Progressing"\nif obj.status ~= nil and obj.status.health ~= nil then\n  hs.status = obj.status.health.status\n  hs.message = obj.status.health.message\nend\nreturn hs\n';
-
-  it('runs the script on the object as the global obj and reads the table it returns', async () => {
-    expect(
-      await luaHealth(script, { status: { health: { status: 'Degraded', message: 'm' } } }),
-    ).toEqual({
-      status: 'Degraded',
-      message: 'm',
-    });
-    expect(await luaHealth(script, { metadata: { name: 'a' } })).toEqual({
-      status: 'Progressing',
-      message: undefined,
-    });
-  });
-
-  it('sees what a script that ignores the object says', async () => {
-    const alwaysHealthy = 'hs = {}\nhs.status = "Healthy"\nreturn hs\n';
-    expect(
-      (await luaHealth(alwaysHealthy, { status: { health: { status: 'Degraded' } } })).status,
-    ).toBe('Healthy');
   });
 });
 

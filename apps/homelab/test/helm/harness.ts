@@ -44,7 +44,6 @@ import {
 import { Ajv, type AnySchema } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { LuaFactory } from 'wasmoon';
 import { isDocument, parseAllDocuments as parseYamlStream } from 'yaml';
 import { readTarGz } from './tar.js';
 
@@ -1025,32 +1024,6 @@ export function finalizerDiffHooks(
     (hook) =>
       `${hook}: Argo CD adds its deletion-hook finalizers to ${application.metadata.name}, whose finalizers the root lists (${finalizers.map(String).join(', ')}): the root shows it OutOfSync forever`,
   );
-}
-
-/** The health an Argo CD Lua health check gives an object. */
-export interface LuaHealth {
-  readonly status: unknown;
-  readonly message: unknown;
-}
-
-let luaFactory: LuaFactory | undefined;
-
-/**
- * Runs an Argo CD health check written in Lua (`resource.customizations.health.<group>_<kind>`
- * of argocd-cm) the way Argo CD does (`ExecuteHealthLua`): the object as the global `obj`, the
- * table the script returns read as `{ status, message }`. Argo CD embeds gopher-lua (Lua 5.1);
- * this is Lua 5.4 (wasmoon), the same language for scripts of tables, `~=` and `nil`.
- */
-export async function luaHealth(script: string, object: unknown): Promise<LuaHealth> {
-  luaFactory ??= new LuaFactory();
-  const lua = await luaFactory.createEngine();
-  try {
-    lua.global.set('obj', object);
-    const result = (await lua.doString(script)) as { status?: unknown; message?: unknown } | null;
-    return { status: result?.status, message: result?.message };
-  } finally {
-    lua.global.close();
-  }
 }
 
 /** `machine.features.hostDNS.forwardKubeDNSToHost` as the documents of one Talos patch set it. */
