@@ -231,7 +231,7 @@ suite(title, () => {
     if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
   });
 
-  it(`is Argo CD ${ARGOCD_APP_VERSION}, which chart 10.1.1 deploys`, () => {
+  it(`is Argo CD ${ARGOCD_APP_VERSION}, the appVersion of the argo-cd chart the platform pins`, () => {
     if (tool === undefined) expect.fail(`argocd-machinery not found (${ARGOCD_MACHINERY_INSTALL})`);
     expect(tool.version).toBe(ARGOCD_APP_VERSION);
   });
