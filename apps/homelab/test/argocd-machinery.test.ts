@@ -374,6 +374,64 @@ suite(title, () => {
     },
   );
 
+  onRenders(
+    "declares health checks only for kinds Argo CD v3.4.4 has none of its own for (a declared one would replace Argo CD's)",
+    () => {
+      // The platform's health checks of every cluster, by Argo CD's group/kind.
+      const declared = new Set<string>();
+      for (const { argocdCm } of clusters) {
+        for (const key of Object.keys(argocdCm)) {
+          if (!key.startsWith('resource.customizations.health.')) continue;
+          const groupKind = key.slice('resource.customizations.health.'.length);
+          const cut = groupKind.lastIndexOf('_');
+          declared.add(
+            cut < 0 ? groupKind : `${groupKind.slice(0, cut)}/${groupKind.slice(cut + 1)}`,
+          );
+        }
+      }
+      const target = clusters[0];
+      if (target === undefined) return;
+      expect(declared.size).toBeGreaterThan(0);
+      // The cluster's argocd-cm without the platform's health checks: Argo CD's own only.
+      const bare = target.objects.map((object) =>
+        object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm'
+          ? ({
+              ...object,
+              data: Object.fromEntries(
+                Object.entries((object as unknown as { data?: Table }).data ?? {}).filter(
+                  ([key]) => !key.startsWith('resource.customizations.health.'),
+                ),
+              ),
+            } as unknown as KubeObject)
+          : object,
+      );
+      const kinds = [...declared].sort();
+      const objectOf = (groupKind: string) => {
+        const [group, kind] = groupKind.includes('/') ? groupKind.split('/') : ['', groupKind];
+        return {
+          apiVersion: group === '' ? 'v1' : `${group}/v1`,
+          kind,
+          metadata: { name: 'suite-object', namespace: target.namespace },
+        };
+      };
+      // cert-manager's Certificate: a kind Argo CD v3.4.4 checks itself (resource_customizations),
+      // so the tool's answer for the others is not merely "no check anywhere".
+      const response = argocdCheck(tool as NonNullable<typeof tool>, {
+        namespace: target.namespace,
+        objects: bare,
+        health: [...kinds.map(objectOf), objectOf('cert-manager.io/Certificate')],
+      });
+      const statuses = (response.health ?? []).map(({ status, error }) => `${status}${error}`);
+      expect(Object.fromEntries(kinds.map((kind, i) => [kind, statuses[i]]))).toEqual(
+        Object.fromEntries(kinds.map((kind) => [kind, ''])),
+      );
+      expect(statuses.at(-1)).not.toBe('');
+      console.log(
+        `argocd-machinery suite: Argo CD ${ARGOCD_APP_VERSION} has no health check of its own for ${kinds.join(', ')}; of cert-manager.io/Certificate it says ${statuses.at(-1)}`,
+      );
+    },
+  );
+
   // Broken on purpose, on the first cluster with OIDC.
   onRenders(
     'broken on purpose: Argo CD does not read a referenced Secret without the part-of label, and refuses a policy.csv with a stray quote',
