@@ -143,7 +143,11 @@ suite(title, () => {
   });
 
   it('runs ShellCheck on run: scripts (an unquoted $GITHUB_ENV is SC2086)', () => {
-    const findings = lintBroken('ci.yml', '>> "$GITHUB_ENV"', '>> $GITHUB_ENV');
+    const findings = lintBroken(
+      'ci.yml',
+      'talos.git" >> "$GITHUB_ENV"',
+      'talos.git" >> $GITHUB_ENV',
+    );
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ kind: 'shellcheck', filepath: '.github/workflows/ci.yml' });
     expect(findings[0]?.message).toContain('SC2086');
