@@ -54,7 +54,15 @@ const SUITES: {
     // minute for the four clusters of the edited definition.
     // amtool: the real amtool checks every cluster's rendered Alertmanager configuration and
     // routes the user's file promises (needs amtool and helm; without them it says "not run").
-    files: ['test/helm-harness.test.ts', 'test/helm.test.ts', 'test/amtool.test.ts'],
+    // argocd-machinery: Argo CD's own code reads every cluster's rendered Argo CD configuration and
+    // enforces RBAC on the groups the user's file gives its Argo CD (needs argocd-machinery and
+    // helm; without them it says "not run").
+    files: [
+      'test/helm-harness.test.ts',
+      'test/helm.test.ts',
+      'test/amtool.test.ts',
+      'test/argocd-machinery.test.ts',
+    ],
     // talos-machinery: Talos' own machinery runs every runbook's talosctl commands on the
     // committed clusters/ (needs the talos-machinery builds; without them it says "not run").
     // promtool: the real promtool checks every PrometheusRule of the committed output and runs

@@ -41,7 +41,7 @@ const script = (name: string): string =>
   ).scripts[name] ?? '';
 
 describe('the pull-request workflow', () => {
-  it('runs .ci/run itself, after setting up Node 20, Go and the Talos clone it needs', () => {
+  it('runs .ci/run itself, after setting up Node 20, Go and the Talos and Argo CD clones it needs', () => {
     // .ci/run's own checks, in order (the workflow runs the script, so they cannot drift apart).
     expect(ciRunCommands()).toEqual([
       'pnpm install --frozen-lockfile',
@@ -59,15 +59,26 @@ describe('the pull-request workflow', () => {
     const node = at((step) => step.uses?.startsWith('actions/setup-node@') === true);
     const go = at((step) => step.uses?.startsWith('actions/setup-go@') === true);
     const talos = at((step) => step.run?.includes('TALOS_GIT_DIR=') === true);
+    const argocd = at((step) => step.run?.includes('ARGOCD_GIT_DIR=') === true);
     expect(all.filter((step) => step.run?.trim() === '.ci/run')).toHaveLength(1);
-    expect([node, go, talos].map((index) => index >= 0 && index < run)).toEqual([true, true, true]);
+    expect([node, go, talos, argocd].map((index) => index >= 0 && index < run)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(all[node]?.with?.['node-version']).toBe(20);
     // The tools build with GOTOOLCHAIN=local: the Go must be at least the one their modules name.
     expect(String(all[go]?.with?.['go-version'])).toMatch(/^1\.(2[6-9]|[3-9]\d)/);
     // No step of its own besides: the workflow adds nothing .ci/run does not do.
     expect(
       all
-        .filter((step) => step.run !== undefined && !step.run.includes('TALOS_GIT_DIR='))
+        .filter(
+          (step) =>
+            step.run !== undefined &&
+            !step.run.includes('TALOS_GIT_DIR=') &&
+            !step.run.includes('ARGOCD_GIT_DIR='),
+        )
         .map((step) => step.run?.trim()),
     ).toEqual(['.ci/run']);
   });
