@@ -1,9 +1,10 @@
 // Layer 5 (DESIGN.md, "Validation layers"): Argo CD's own code reads what the platform gives each
 // cluster's Argo CD. tools/argocd-machinery is Argo CD v3.4.4's settings manager, health
-// assessment and RBAC enforcer (what charts/argo-cd, chart 10.1.1, deploys) behind a small CLI;
-// the suite hands it, per cluster of the committed output that deploys Argo CD, the ConfigMaps
-// and Secrets Helm renders into Argo CD's namespace (`helm template` as Argo CD runs it), with the
-// Secrets the cluster's controllers fill at run time standing in (see `filledByControllers`).
+// assessment and RBAC enforcer (the appVersion of the argo-cd chart charts/argo-cd wraps) behind a
+// small CLI. The suite hands it, per cluster of the committed output that deploys Argo CD, the
+// ConfigMaps and Secrets Helm renders into Argo CD's namespace (`helm template` as Argo CD runs
+// it), with the Secrets the cluster's controllers fill at run time standing in (see
+// `filledByControllers`).
 // 1. Argo CD reads its settings without an error: argocd-cm's `resource.customizations.*` become
 //    the resource overrides of exactly the kinds their keys name, `resource.exclusions` the
 //    filter the argocd component wrote.
@@ -15,6 +16,8 @@
 //    adminGroups may sync and change clusters, its readonlyGroups may only read, any other group
 //    nothing (policy.default ""). A policy.csv with a stray quote is refused by Argo CD's
 //    ValidatePolicy (broken on purpose).
+// 4. The kinds the platform declares health checks for have none of Argo CD's own (a key in
+//    argocd-cm replaces Argo CD's check of that kind); cert-manager's Certificate is the control.
 // The health checks of argocd-cm are run by Argo CD's code on objects of each state in the Helm
 // suite (helm.test.ts), through the same tool.
 //
