@@ -43,7 +43,9 @@ import {
   ARGOCD_MACHINERY_INSTALL,
   type ArgocdResponse,
   argocdCheck,
+  clustersDeployingArgocd,
   findArgocdMachinery,
+  overrideOf,
   type RbacRequest,
 } from './argocd-machinery.js';
 import { onHelmRenders, toolSuite } from './find-tool.js';
@@ -241,15 +243,7 @@ suite(title, () => {
 
   onRenders('checks the Argo CD of every cluster of the committed output that deploys one', () => {
     expect(clusters.map(({ cluster }) => cluster).sort()).toEqual(
-      discovery.clusters
-        .filter(({ applications }) =>
-          applications.some(
-            (application) =>
-              application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
-          ),
-        )
-        .map(({ cluster }) => cluster)
-        .sort(),
+      clustersDeployingArgocd(discovery),
     );
     for (const { cluster, response } of clusters) {
       expect(response.argocdVersion, cluster).toBe(ARGOCD_APP_VERSION);
@@ -264,22 +258,13 @@ suite(title, () => {
         expect(response.resourceOverridesError, cluster).toBe('');
         expect(response.resourcesFilterError, cluster).toBe('');
         const overrides = response.resourceOverrides ?? {};
-        /** Argo CD's override key of an argocd-cm key `<prefix><group>_<kind>` (the kind alone in core). */
-        const overrideKeyOf = (key: string, prefix: string): string => {
-          const groupKind = key.slice(prefix.length);
-          const cut = groupKind.lastIndexOf('_');
-          const [group, kind] =
-            cut < 0 ? ['', groupKind] : [groupKind.slice(0, cut), groupKind.slice(cut + 1)];
-          if (prefix === 'resource.customizations.health.')
-            expect(healthKey(group, kind)).toBe(key);
-          return group === '' ? kind : `${group}/${kind}`;
-        };
         const scripts = Object.entries(argocdCm).filter(([key]) =>
           key.startsWith('resource.customizations.health.'),
         );
         expect(scripts.length, cluster).toBeGreaterThan(0);
         for (const [key, script] of scripts) {
-          const overrideKey = overrideKeyOf(key, 'resource.customizations.health.');
+          const { group, kind, overrideKey } = overrideOf(key, 'resource.customizations.health.');
+          expect(healthKey(group, kind)).toBe(key);
           expect(overrides[overrideKey]?.healthLua, `${cluster}: ${overrideKey}`).toBe(script);
           expect(overrides[overrideKey]?.useOpenLibs, `${cluster}: ${overrideKey}`).toBe(false);
         }
@@ -288,7 +273,7 @@ suite(title, () => {
           key.startsWith('resource.customizations.ignoreDifferences.'),
         );
         for (const [key, text] of ignored) {
-          const overrideKey = overrideKeyOf(key, 'resource.customizations.ignoreDifferences.');
+          const { overrideKey } = overrideOf(key, 'resource.customizations.ignoreDifferences.');
           const wrote = parseYaml(text) as Table;
           const read = (overrides[overrideKey]?.ignoreDifferences ?? {}) as Table;
           for (const field of ['jsonPointers', 'jqPathExpressions', 'managedFieldsManagers']) {
@@ -385,11 +370,7 @@ suite(title, () => {
       for (const { argocdCm } of clusters) {
         for (const key of Object.keys(argocdCm)) {
           if (!key.startsWith('resource.customizations.health.')) continue;
-          const groupKind = key.slice('resource.customizations.health.'.length);
-          const cut = groupKind.lastIndexOf('_');
-          declared.add(
-            cut < 0 ? groupKind : `${groupKind.slice(0, cut)}/${groupKind.slice(cut + 1)}`,
-          );
+          declared.add(overrideOf(key, 'resource.customizations.health.').overrideKey);
         }
       }
       const target = clusters[0];

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { ARGOCD_APP_VERSION } from '@homelab/argocd';
 import type { KubeObject } from '@homelab/core';
 import { type FoundTool, findTool } from './find-tool.js';
+import type { Discovery } from './helm/harness.js';
 
 export const ARGOCD_MACHINERY_INSTALL =
   'build it: .ci/install-argocd-machinery (ARGOCD_GIT_DIR: a git clone of argoproj/argo-cd with the tag), and put its folder in ARGOCD_MACHINERY_DIR or on PATH';
@@ -18,6 +19,33 @@ export function findArgocdMachinery(): FoundTool | undefined {
     `argocd-machinery-${ARGOCD_APP_VERSION}`,
     /^argocd-machinery (\S+)$/m,
   );
+}
+
+/** The clusters of the committed output whose root app deploys the argocd component, sorted. */
+export function clustersDeployingArgocd(discovery: Discovery): string[] {
+  return discovery.clusters
+    .filter(({ applications }) =>
+      applications.some(
+        (application) => application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
+      ),
+    )
+    .map(({ cluster }) => cluster)
+    .sort();
+}
+
+/**
+ * The group and kind an argocd-cm key `<prefix><group>_<kind>` (the kind alone in the core group)
+ * names, and Argo CD's resource-override key of them (`<group>/<kind>`, the kind alone in core).
+ */
+export function overrideOf(
+  key: string,
+  prefix: string,
+): { group: string; kind: string; overrideKey: string } {
+  const groupKind = key.slice(prefix.length);
+  const cut = groupKind.lastIndexOf('_');
+  const [group, kind] =
+    cut < 0 ? ['', groupKind] : [groupKind.slice(0, cut), groupKind.slice(cut + 1)];
+  return { group, kind, overrideKey: group === '' ? kind : `${group}/${kind}` };
 }
 
 /** One RBAC question: may the bearer of `claims` do `action` on `resource` `object`? */

@@ -41,7 +41,12 @@ import {
 } from '@homelab/core';
 import { alertTargetProblems, clusterMadeServices, scrapeTargets } from '@homelab/monitoring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARGOCD_MACHINERY_INSTALL, argocdHealth, findArgocdMachinery } from './argocd-machinery.js';
+import {
+  ARGOCD_MACHINERY_INSTALL,
+  argocdHealth,
+  clustersDeployingArgocd,
+  findArgocdMachinery,
+} from './argocd-machinery.js';
 import {
   type ChartRender,
   chartTemplateFiles,
@@ -772,15 +777,7 @@ suite(title, () => {
             .map(({ object }) => ({ cluster: render.cluster, object })),
         );
         expect(configMaps.map(({ cluster }) => cluster).sort()).toEqual(
-          discovery.clusters
-            .filter(({ applications }) =>
-              applications.some(
-                (application) =>
-                  application.metadata.labels?.['app.kubernetes.io/component'] === 'argocd',
-              ),
-            )
-            .map(({ cluster }) => cluster)
-            .sort(),
+          clustersDeployingArgocd(discovery),
         );
         const child = (status?: unknown) => ({
           apiVersion: 'argoproj.io/v1alpha1',
