@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/argo-cd/v3/util/db"
 	"github.com/argoproj/argo-cd/v3/util/lua"
 	"github.com/argoproj/argo-cd/v3/util/settings"
 )
@@ -27,6 +28,7 @@ type request struct {
 	Objects   []json.RawMessage `json:"objects"`
 	Health    []json.RawMessage `json:"health"`
 	RBAC      []rbacQuestion    `json:"rbac"`
+	Sync      []syncQuestion    `json:"sync"`
 }
 
 type rbacQuestion struct {
@@ -50,6 +52,7 @@ type response struct {
 	RBACPolicyError        string                      `json:"rbacPolicyError"`
 	RBACLoadError          string                      `json:"rbacLoadError"`
 	RBAC                   []rbacOut                   `json:"rbac"`
+	Sync                   []syncOut                   `json:"sync"`
 }
 
 type oidcOut struct {
@@ -88,6 +91,7 @@ type loaded struct {
 	objects   []runtime.Object
 	health    []*unstructured.Unstructured
 	rbac      []rbacQuestion
+	sync      []syncLoaded
 }
 
 func readRequest(r io.Reader) (*loaded, error) {
@@ -123,6 +127,11 @@ func readRequest(r io.Reader) (*loaded, error) {
 			return nil, fmt.Errorf("request.rbac[%d].claims is missing", i)
 		}
 	}
+	sync, err := readSyncQuestions(req.Sync)
+	if err != nil {
+		return nil, err
+	}
+	l.sync = sync
 
 	return l, nil
 }
@@ -220,6 +229,7 @@ func check(l *loaded) *response {
 	}
 	resp.Health = healthOf(l.health, overrides, overridesErr == nil)
 	resp.RBACPolicyError, resp.RBACLoadError, resp.RBAC = rbacOf(kube, l.namespace, l.rbac)
+	resp.Sync = syncOf(ctx, db.NewDB(l.namespace, mgr, kube), l.sync)
 
 	return resp
 }

@@ -1,5 +1,5 @@
-// Command argocd-machinery is NOT the argocd binary. It runs Argo CD's own settings, health and
-// RBAC code (github.com/argoproj/argo-cd/v3 at the version pinned by go.mod, with the
+// Command argocd-machinery is NOT the argocd binary. It runs Argo CD's own settings, health, RBAC
+// and sync-permission code (github.com/argoproj/argo-cd/v3 at the version pinned by go.mod, with the
 // gitops-engine of the same tag) on the ConfigMaps and Secrets the repository renders:
 //
 //	argocd-machinery --version   the Argo CD module version this was built with
@@ -8,7 +8,8 @@
 // The request names the namespace, the argocd-cm / argocd-rbac-cm / argocd-cmd-params-cm /
 // Secrets as Helm rendered them (loaded into a fake Kubernetes clientset, which Argo CD's
 // SettingsManager and RBAC Enforcer read through their usual informers and Get calls), objects
-// whose health to assess and RBAC questions. The response holds what Argo CD computes, errors
+// whose health to assess, RBAC questions and Applications with their AppProjects and rendered
+// objects whose sync to permit. The response holds what Argo CD computes, errors
 // included (as strings, "" when none). See README.md for which Argo CD function answers what.
 //
 // Why not the argocd binary: the Go module proxy refuses github.com/argoproj/argo-cd/gitops-engine
@@ -32,7 +33,7 @@ import (
 // argocdModule is the module whose version --version reports.
 const argocdModule = "github.com/argoproj/argo-cd/v3"
 
-const usage = `argocd-machinery (Argo CD %s settings, health and RBAC code; not the argocd binary)
+const usage = `argocd-machinery (Argo CD %s settings, health, RBAC and sync-permission code; not the argocd binary)
 
 usage:
   argocd-machinery --version
