@@ -43,9 +43,15 @@ import { alertTargetProblems, clusterMadeServices, scrapeTargets } from '@homela
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARGOCD_MACHINERY_INSTALL,
+  type ArgocdRequest,
+  type ArgocdResponse,
+  argocdCheck,
   argocdHealth,
   clustersDeployingArgocd,
   findArgocdMachinery,
+  groupOf,
+  kindScopes,
+  type SyncQuestion,
 } from './argocd-machinery.js';
 import {
   type ChartRender,
@@ -55,6 +61,7 @@ import {
   clusterCrdSchemas,
   committedOutputRenders,
   crdApiVersions,
+  crdBundleObjects,
   deletionHooks,
   discoverRenders,
   finalizerDiffHooks,
@@ -74,6 +81,7 @@ import {
   liveRenderDifferences,
   manifestDifferences,
   namespacePolicies,
+  neverRunByArgoCd,
   type PodSecurityResult,
   type PreparedChart,
   podSecurityOf,
@@ -225,6 +233,120 @@ function namespacedDocuments(cluster: string): RenderedDocument[] {
         } as KubeObject,
       })),
     );
+}
+
+/** What the sync check hands Argo CD's code for a cluster (see `argocdSyncRequest`). */
+interface SyncRequest extends ArgocdRequest {
+  readonly sync: readonly SyncQuestion[];
+  /** Per question: the Application's name, and per resource `<group>/<kind> <namespace>/<name>`. */
+  readonly labels: readonly { readonly application: string; readonly resources: string[] }[];
+  /** What the suite could not ask: an Application of a project the cluster lacks, a kind no API serves. */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * The questions of Argo CD's sync checks on `cluster`, once every Application is synced: its Argo
+ * CD's ConfigMaps and Secrets as Helm rendered them (the namespace of argocd-cm), and for each
+ * Application of the cluster (the root and those charts/platform holds) its AppProject (from
+ * clusters/<cluster>/root-application.yaml or a render of the cluster) and every object its source
+ * renders: its chart's render (Helm hooks Argo CD never runs left out), or a CRD bundle's vendored
+ * objects. Each object's scope is the cluster's (`kindScopes`, with every CRD the cluster gets).
+ */
+function argocdSyncRequest(cluster: string): SyncRequest {
+  const entries = [...rendered.entries()].filter(([render]) => render.cluster === cluster);
+  const applications =
+    discovery.clusters.find((entry) => entry.cluster === cluster)?.applications ?? [];
+  const rootDocuments = parseAllDocuments(
+    readFileSync(join(REPO, 'clusters', cluster, 'root-application.yaml'), 'utf8'),
+  ) as KubeObject[];
+  const bundles = new Map(
+    applications.map((application) => [application, crdBundleObjects(application)] as const),
+  );
+  const renderedObjects = entries.flatMap(([, result]) =>
+    (result.documents ?? []).map(({ object }) => object),
+  );
+  const scope = kindScopes([
+    ...renderedObjects,
+    ...[...bundles.values()].flatMap((objects) => objects ?? []),
+  ]);
+  const projects = new Map(
+    [...rootDocuments, ...renderedObjects]
+      .filter((object) => object?.kind === 'AppProject')
+      .map((object) => [object.metadata.name, object] as const),
+  );
+  // Argo CD's namespace: where Helm rendered argocd-cm.
+  const argocdRender = entries.find(([, result]) =>
+    (result.documents ?? []).some(
+      ({ object }) => object.kind === 'ConfigMap' && object.metadata.name === 'argocd-cm',
+    ),
+  );
+  const namespace = argocdRender?.[0].namespace ?? '';
+  const objects = (argocdRender?.[1].documents ?? [])
+    .map(({ object }) => object)
+    .filter(
+      (object) =>
+        object.apiVersion === 'v1' &&
+        (object.kind === 'ConfigMap' || object.kind === 'Secret') &&
+        (object.metadata.namespace ?? namespace) === namespace,
+    );
+  const sync: SyncQuestion[] = [];
+  const labels: { application: string; resources: string[] }[] = [];
+  const unknown: string[] = [];
+  for (const application of applications) {
+    const name = application.metadata.name;
+    const projectName = String((application.spec as { project?: unknown }).project ?? '');
+    const project = projects.get(projectName);
+    if (project === undefined) {
+      unknown.push(`${name}: its project "${projectName}" is no AppProject of the cluster`);
+      continue;
+    }
+    const render = entries.find(([candidate]) => candidate.application === name);
+    const sourceObjects = render
+      ? (render[1].documents ?? [])
+          .map(({ object }) => object)
+          .filter((object) => !neverRunByArgoCd(object))
+      : ((bundles.get(application) ?? []) as KubeObject[]);
+    const resourceLabels: string[] = [];
+    const resources = sourceObjects.map((object) => {
+      const namespaced = scope(object);
+      const label = `${groupOf(object)}/${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+      resourceLabels.push(label);
+      if (namespaced === undefined)
+        unknown.push(`${name}: ${label}: no API of the cluster serves the kind`);
+      return {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace: object.metadata.namespace ?? '',
+        namespaced: namespaced ?? null,
+      };
+    });
+    sync.push({ project, application, resources });
+    labels.push({ application: name, resources: resourceLabels });
+  }
+  return { namespace, objects, sync, labels, unknown };
+}
+
+/** The request itself, without the suite's labels. */
+function asked({ namespace, objects, sync }: SyncRequest): ArgocdRequest {
+  return { namespace, objects, sync };
+}
+
+/** Every refusal in Argo CD's answer to a sync request, one line each, naming the Application. */
+function syncRefusals(request: SyncRequest, sync: ArgocdResponse['sync']): string[] {
+  expect(sync?.length).toBe(request.sync.length);
+  return (sync ?? []).flatMap((answer, index) => {
+    const label = request.labels[index];
+    const application = label?.application ?? `sync[${index}]`;
+    return [
+      ...(answer.projectError ? [`${application}: its project: ${answer.projectError}`] : []),
+      ...(answer.applicationError ? [`${application}: ${answer.applicationError}`] : []),
+      ...answer.applicationConditions.map((condition) => `${application}: ${condition}`),
+      ...answer.resources.flatMap(({ error }, at) =>
+        error ? [`${application}: ${label?.resources[at] ?? at}: ${error}`] : [],
+      ),
+    ];
+  });
 }
 
 /**
@@ -810,6 +932,162 @@ suite(title, () => {
             error: '',
           });
         }
+      },
+    );
+
+    onArgocd(
+      "has each cluster's Argo CD permit every Application and every object it syncs: its AppProject valid, its source repository and destination allowed, each rendered object's kind and namespace allowed (Argo CD's own checks, on its rendered settings)",
+      () => {
+        const tool = argocd as NonNullable<typeof argocd>;
+        const clusters = clustersDeployingArgocd(discovery);
+        expect(clusters.length).toBeGreaterThan(0);
+        let applications = 0;
+        let objects = 0;
+        for (const cluster of clusters) {
+          const request = argocdSyncRequest(cluster);
+          expect(request.unknown, cluster).toEqual([]);
+          expect(request.objects.length, cluster).toBeGreaterThan(0);
+          const response = argocdCheck(tool, asked(request));
+          expect(syncRefusals(request, response.sync), cluster).toEqual([]);
+          // Every object is asked about, in the namespace Argo CD gives it.
+          for (const [index, answer] of (response.sync ?? []).entries()) {
+            const question = request.sync[index] as SyncQuestion;
+            expect(answer.resources.length).toBe(question.resources.length);
+            answer.resources.forEach(({ namespace }, at) => {
+              const resource = question.resources[at];
+              if (resource?.namespaced === false) expect(namespace).toBe('');
+              else expect(namespace, request.labels[index]?.resources[at]).not.toBe('');
+            });
+          }
+          applications += request.sync.length;
+          objects += request.sync.reduce((sum, question) => sum + question.resources.length, 0);
+        }
+        expect(objects).toBeGreaterThan(applications);
+        console.log(
+          `helm suite: Argo CD's sync permissions: ${applications} Applications and ${objects} objects on ${clusters.length} clusters, all permitted by their AppProjects`,
+        );
+      },
+    );
+
+    onArgocd(
+      'has Argo CD refuse, broken on purpose: a kind the AppProject does not list, a namespace outside its destinations, a repository outside its sourceRepos, the in-cluster destination switched off, a kind the cluster does not serve',
+      () => {
+        const tool = argocd as NonNullable<typeof argocd>;
+        const cluster = clustersDeployingArgocd(discovery)[0];
+        if (cluster === undefined) expect.fail('no cluster deploys Argo CD');
+        const base = argocdSyncRequest(cluster);
+        type Project = {
+          metadata: { name: string };
+          spec: {
+            namespaceResourceWhitelist?: { group: string; kind: string }[];
+            destinations?: { namespace?: string; server?: string }[];
+            sourceRepos?: string[];
+          };
+        };
+        /** The namespaced object of a question whose kind its project lists by name. */
+        const listedObject = (question: SyncQuestion) =>
+          question.resources.find(
+            (resource) =>
+              resource.namespaced === true &&
+              resource.namespace !== '' &&
+              ((question.project as Project).spec.namespaceResourceWhitelist ?? []).some(
+                (entry) => entry.group === groupOf(resource) && entry.kind === resource.kind,
+              ),
+          );
+        // A child Application with such an object.
+        const index = base.sync.findIndex(
+          (question, at) => at > 0 && listedObject(question) !== undefined,
+        );
+        expect(index).toBeGreaterThan(0);
+        const question = base.sync[index] as SyncQuestion;
+        const resource = listedObject(question) as NonNullable<ReturnType<typeof listedObject>>;
+        const project = question.project as Project;
+        const application = base.labels[index]?.application as string;
+        const group = groupOf(resource);
+        const refusals = (change: (request: SyncRequest) => SyncRequest): string[] => {
+          const request = change(structuredClone(base));
+          return syncRefusals(request, argocdCheck(tool, asked(request)).sync);
+        };
+        const withProject = (edit: (copy: typeof project) => void) => (request: SyncRequest) => {
+          const copy = structuredClone(project);
+          edit(copy);
+          const sync = [...request.sync];
+          sync[index] = { ...question, project: copy };
+          return { ...request, sync };
+        };
+        // The control: the request as built is permitted.
+        expect(refusals((request) => request)).toEqual([]);
+
+        const kindOff = refusals(
+          withProject((copy) => {
+            copy.spec.namespaceResourceWhitelist = (
+              copy.spec.namespaceResourceWhitelist ?? []
+            ).filter((entry) => !(entry.group === group && entry.kind === resource.kind));
+          }),
+        );
+        expect(kindOff).toContainEqual(
+          `${application}: ${group}/${resource.kind} ${resource.namespace}/${resource.name}: resource ${group}:${resource.kind} is not permitted in project ${project.metadata.name}`,
+        );
+
+        const namespaceOff = refusals(
+          withProject((copy) => {
+            copy.spec.destinations = (copy.spec.destinations ?? []).filter(
+              (destination) => destination.namespace !== resource.namespace,
+            );
+            if (copy.spec.destinations.length === 0) {
+              copy.spec.destinations = [
+                { namespace: 'suite-elsewhere', server: 'https://kubernetes.default.svc' },
+              ];
+            }
+          }),
+        );
+        expect(namespaceOff).toContainEqual(
+          `${application}: ${group}/${resource.kind} ${resource.namespace}/${resource.name}: namespace ${resource.namespace} is not permitted in project '${project.metadata.name}'`,
+        );
+
+        const repoOff = refusals(
+          withProject((copy) => {
+            copy.spec.sourceRepos = ['https://git.suite.invalid/other.git'];
+          }),
+        );
+        expect(repoOff).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^${application}: application repo \\S+ is not permitted in project '${project.metadata.name}'$`,
+            ),
+          ),
+        );
+
+        // argocd-cm with the in-cluster destination off: every Application targets it.
+        const inClusterOff = refusals((request) => ({
+          ...request,
+          objects: request.objects.map((object) => {
+            const typed = object as KubeObject & { data?: Record<string, string> };
+            return typed.kind === 'ConfigMap' && typed.metadata.name === 'argocd-cm'
+              ? { ...typed, data: { ...typed.data, 'cluster.inClusterEnabled': 'false' } }
+              : object;
+          }),
+        }));
+        expect(inClusterOff).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^${application}: .*cluster "https://kubernetes.default.svc" is disabled`),
+          ),
+        );
+
+        // A kind no API of the cluster serves (its CRD never installed): no permission check can pass.
+        const unserved = refusals((request) => {
+          const sync = [...request.sync];
+          sync[index] = {
+            ...question,
+            resources: question.resources.map((entry) =>
+              entry === resource ? { ...entry, namespaced: null } : entry,
+            ),
+          };
+          return { ...request, sync };
+        });
+        expect(unserved).toEqual([
+          `${application}: ${group}/${resource.kind} ${resource.namespace}/${resource.name}: failed to get API resource info for ${group}/${resource.kind}: unable to verify permissions`,
+        ]);
       },
     );
 

@@ -869,33 +869,41 @@ export function clusterCrdSchemas(
   const add = (object: unknown) => {
     for (const [key, schema] of crdSchemas(object)) out.set(key, schema);
   };
-  const yamlFiles = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .flatMap((entry) =>
-        entry.isDirectory()
-          ? yamlFiles(join(dir, entry.name))
-          : entry.name.endsWith('.yaml')
-            ? [join(dir, entry.name)]
-            : [],
-      );
   for (const application of applications) {
-    const source = isTable(application.spec) ? application.spec.source : undefined;
-    if (!isTable(source) || typeof source.repoURL !== 'string') continue;
-    const dir = join(
-      root,
-      'vendor',
-      'crds',
-      basename(source.repoURL).replace(/\.git$/, ''),
-      String(source.targetRevision),
-    );
-    if (!existsSync(dir)) continue;
-    for (const file of yamlFiles(dir)) {
-      for (const object of parseAllDocuments(readFileSync(file, 'utf8'))) add(object);
-    }
+    for (const object of crdBundleObjects(application, root) ?? []) add(object);
   }
   for (const object of documents) add(object);
   return out;
+}
+
+/**
+ * The objects of a CRD bundle Application (a repository other than the platform's, pinned to a
+ * tag): every YAML file of `vendor/crds/<repository name>/<revision>/`, the vendored copy of that
+ * tag, in name order (the whole tag's bundle: an Application taking part of it gets no more).
+ * `undefined` for an Application whose source has no vendored copy.
+ */
+export function crdBundleObjects(application: KubeObject, root = REPO): unknown[] | undefined {
+  const source = isTable(application.spec) ? application.spec.source : undefined;
+  if (!isTable(source) || typeof source.repoURL !== 'string') return undefined;
+  const dir = join(
+    root,
+    'vendor',
+    'crds',
+    basename(source.repoURL).replace(/\.git$/, ''),
+    String(source.targetRevision),
+  );
+  if (!existsSync(dir)) return undefined;
+  const yamlFiles = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .flatMap((entry) =>
+        entry.isDirectory()
+          ? yamlFiles(join(folder, entry.name))
+          : entry.name.endsWith('.yaml')
+            ? [join(folder, entry.name)]
+            : [],
+      );
+  return yamlFiles(dir).flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')));
 }
 
 /**
