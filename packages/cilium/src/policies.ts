@@ -46,20 +46,32 @@ export interface PolicyOptions {
   readonly mutualAuthentication: boolean;
 }
 
+/**
+ * The most port entries one `toPorts` entry (a PortRule) may hold: Cilium's agent refuses a whole
+ * policy with more (`too many ports, the max is 40`: `maxPorts` of pkg/policy/api
+ * rule_validation.go, 1.18 to 1.20), importing none of its rules. A range (`endPort`) is one entry.
+ */
+export const CILIUM_MAX_PORTS_PER_RULE = 40;
+
+/**
+ * A rule's `toPorts`: the ports in PortRules of at most CILIUM_MAX_PORTS_PER_RULE entries each
+ * (a rule allows a connection any one of its PortRules allows, so the split allows the same).
+ */
 function toPorts(
   ports: readonly FlowPort[],
 ): { ports: { port: string; endPort?: number; protocol: string }[] }[] {
-  return [
-    {
-      // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, Cilium 1.16 and later:
-      // cilium/cilium#33389 documents it; the platform pins 1.18/1.19).
-      ports: ports.map((port) => ({
-        port: String(port.port),
-        ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
-        protocol: port.protocol,
-      })),
-    },
-  ];
+  const entries = ports.map((port) => ({
+    // A range is Cilium's `endPort` (CiliumNetworkPolicy PortProtocol, Cilium 1.16 and later:
+    // cilium/cilium#33389 documents it; the platform pins 1.18 to 1.20).
+    port: String(port.port),
+    ...(port.endPort === undefined ? {} : { endPort: port.endPort }),
+    protocol: port.protocol,
+  }));
+  const out: { ports: typeof entries }[] = [];
+  for (let at = 0; at < entries.length; at += CILIUM_MAX_PORTS_PER_RULE) {
+    out.push({ ports: entries.slice(at, at + CILIUM_MAX_PORTS_PER_RULE) });
+  }
+  return out;
 }
 
 /** A pod selector across namespaces (`toEndpoints` / `fromEndpoints`). */

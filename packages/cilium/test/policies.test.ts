@@ -14,7 +14,7 @@ import { urlFlowPeer } from '@homelab/core';
 import { testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { platformNamespacesDefaultDeny } from '../src/default-deny.js';
-import { DEFAULT_DENY_POLICY } from '../src/policies.js';
+import { CILIUM_MAX_PORTS_PER_RULE, DEFAULT_DENY_POLICY } from '../src/policies.js';
 import { PolicySet, reachabilityCheck } from '../src/reachability.js';
 import { SPIRE_RECOVERY_COMMANDS, SPIRE_TRUST_DOMAIN } from '../src/zero-trust.js';
 import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './helpers.js';
@@ -22,7 +22,10 @@ import { type AnyJson, type CiliumRun, referenceClusters, runCilium } from './he
 const API = [{ port: 6443, protocol: 'TCP' as const }];
 
 /** A provider of `oidc-provider` that accepts consumers on 9091 and a consumer that needs it. */
-function identityPair(consumerPorts: readonly number[] = [9091]): AnyComponent[] {
+function identityPair(
+  consumerPorts: readonly number[] = [9091],
+  providerPorts: readonly number[] = [9091],
+): AnyComponent[] {
   const provider = testComponent({
     name: 'idp',
     provides: ['oidc-provider'],
@@ -37,7 +40,7 @@ function identityPair(consumerPorts: readonly number[] = [9091]): AnyComponent[]
           namespace: 'idp',
           selector: { app: 'idp' },
           peer: { kind: 'consumers', capability: 'oidc-provider' },
-          ports: [{ port: 9091, protocol: 'TCP' }],
+          ports: providerPorts.map((port) => ({ port, protocol: 'TCP' as const })),
         },
         {
           name: 'gateway',
@@ -215,6 +218,35 @@ describe('policies from declared flows', () => {
         toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }],
       },
     ]);
+  });
+
+  test('more ports than Cilium takes in one port rule: split into port rules of at most 40, in order, allowing the same', () => {
+    // Cilium's agent refuses a whole policy whose port rule lists more than 40 ports (the
+    // Helm suite asks Cilium's own parser, tools/cilium-machinery).
+    const ports = Array.from({ length: 45 }, (_, index) => 10000 + index);
+    const many = runCilium(testDefinition(referenceClusters()), identityPair(ports, ports));
+    const rules = policy(many, 'dev', 'web-login-egress').spec.egress[0].toPorts as {
+      ports: { port: string; protocol: string }[];
+    }[];
+    expect(CILIUM_MAX_PORTS_PER_RULE).toBe(40);
+    expect(rules.map((rule) => rule.ports.length)).toEqual([40, 5]);
+    expect(rules.flatMap((rule) => rule.ports)).toEqual(
+      ports.map((port) => ({ port: String(port), protocol: 'TCP' })),
+    );
+    // The provider's ingress is split the same way, and the flows still resolve.
+    const ingress = policy(many, 'dev', 'web-login-ingress').spec.ingress[0].toPorts as {
+      ports: unknown[];
+    }[];
+    expect(ingress.map((rule) => rule.ports.length)).toEqual([40, 5]);
+    expect(many.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    // Exactly 40: one rule.
+    const forty = runCilium(
+      testDefinition(referenceClusters()),
+      identityPair(ports.slice(0, 40), ports.slice(0, 40)),
+    );
+    expect(
+      (policy(forty, 'dev', 'web-login-egress').spec.egress[0].toPorts as unknown[]).length,
+    ).toBe(1);
   });
 
   test('the Gateway, the API server and external hosts are entities and FQDNs, not pods', () => {
