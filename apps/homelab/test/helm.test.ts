@@ -54,6 +54,12 @@ import {
   type SyncQuestion,
 } from './argocd-machinery.js';
 import {
+  CILIUM_MACHINERY_INSTALL,
+  CILIUM_MACHINERY_VERSION,
+  ciliumCheck,
+  findCiliumMachinery,
+} from './cilium-machinery.js';
+import {
   type ChartRender,
   chartTemplateFiles,
   ciliumConfigNodePorts,
@@ -119,6 +125,15 @@ if (argocd === undefined && !IN_CI && helm !== undefined) {
   );
 }
 const onArgocd = argocd !== undefined || IN_CI ? it : it.skip;
+// Cilium's own policy parsing (tools/cilium-machinery) reads the CiliumNetworkPolicies Helm
+// renders; without it that test says "not run" (and fails in CI).
+const cilium = findCiliumMachinery();
+if (cilium === undefined && !IN_CI && helm !== undefined) {
+  console.log(
+    `helm suite: not run: Cilium's policy parsing (cilium-machinery not found: ${CILIUM_MACHINERY_INSTALL})`,
+  );
+}
+const onCilium = cilium !== undefined || IN_CI ? it : it.skip;
 const discovery = discoverRenders();
 
 interface Rendered {
@@ -1729,6 +1744,186 @@ suite(title, () => {
         ? undefined
         : ((config.object as { data?: { [key: string]: unknown } }).data ?? {});
     }
+
+    /**
+     * The Cilium release Helm renders for a cluster: the tag of the `cilium-agent` container of
+     * the `cilium` DaemonSet (`v1.19.6`), if Cilium is deployed there.
+     */
+    function ciliumAgentVersion(cluster: string): string | undefined {
+      const daemonSet = [...rendered.entries()]
+        .filter(([render]) => render.cluster === cluster)
+        .flatMap(([, result]) => result.documents ?? [])
+        .find(({ object }) => object.kind === 'DaemonSet' && object.metadata.name === 'cilium');
+      const containers =
+        (
+          daemonSet?.object as
+            | {
+                spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } };
+              }
+            | undefined
+        )?.spec?.template?.spec?.containers ?? [];
+      const image = containers.find((container) => container.name === 'cilium-agent')?.image;
+      return image === undefined ? undefined : /:(v[^@]+)/.exec(image)?.[1];
+    }
+
+    /** The CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies Helm renders for a cluster. */
+    function ciliumPolicies(cluster: string): KubeObject[] {
+      return [...rendered.entries()]
+        .filter(([render]) => render.cluster === cluster)
+        .flatMap(([, result]) => result.documents ?? [])
+        .map(({ object }) => object)
+        .filter(
+          (object) =>
+            object.apiVersion === 'cilium.io/v2' &&
+            (object.kind === 'CiliumNetworkPolicy' ||
+              object.kind === 'CiliumClusterwideNetworkPolicy') &&
+            !neverRunByArgoCd(object),
+        );
+    }
+
+    /** A cilium-config's data as the agent reads it: every value a string. */
+    function configStrings(data: { [key: string]: unknown }): { [key: string]: string } {
+      return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, String(value)]));
+    }
+
+    /** The clusters whose rendered Cilium is the release cilium-machinery is built on. */
+    function ciliumMachineryClusters(): { run: string[]; other: string[] } {
+      const run: string[] = [];
+      const other: string[] = [];
+      for (const { cluster } of discovery.clusters) {
+        if (ciliumConfig(cluster) === undefined) continue;
+        const version = ciliumAgentVersion(cluster);
+        if (version === CILIUM_MACHINERY_VERSION) run.push(cluster);
+        else other.push(`${cluster} (${version ?? 'no cilium-agent image'})`);
+      }
+      return { run, other };
+    }
+
+    onCilium(
+      `has Cilium ${CILIUM_MACHINERY_VERSION}'s agent import every CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy Helm renders on each cluster running it, under the agent options of its cilium-config (Cilium's own Parse: no policy refused, no field pruned)`,
+      (context) => {
+        const tool = cilium as NonNullable<typeof cilium>;
+        expect(tool.version).toBe(CILIUM_MACHINERY_VERSION);
+        const { run, other } = ciliumMachineryClusters();
+        if (other.length > 0) {
+          console.log(
+            `helm suite: Cilium's policy parsing: not run on ${other.join(', ')}: cilium-machinery is ${CILIUM_MACHINERY_VERSION}`,
+          );
+        }
+        if (run.length === 0) {
+          console.log(
+            `helm suite: Cilium's policy parsing: not run: no cluster runs Cilium ${CILIUM_MACHINERY_VERSION}`,
+          );
+          context.skip();
+        }
+        let policies = 0;
+        for (const cluster of run) {
+          const data = ciliumConfig(cluster) as { [key: string]: unknown };
+          const objects = ciliumPolicies(cluster);
+          const response = ciliumCheck(tool, {
+            clusterName: String(data['cluster-name'] ?? ''),
+            config: configStrings(data),
+            policies: objects,
+          });
+          expect(response.ciliumVersion).toBe(CILIUM_MACHINERY_VERSION);
+          expect(response.policies.length, cluster).toBe(objects.length);
+          const problems = response.policies.flatMap((policy) => {
+            const name = `${policy.kind} ${policy.namespace}/${policy.name}`;
+            return [
+              ...(policy.error ? [`${name}: ${policy.error}`] : []),
+              ...(policy.unknownFields ? [`${name}: ${policy.unknownFields}`] : []),
+              ...(policy.error === '' && policy.rules < 1 ? [`${name}: no rule imported`] : []),
+            ];
+          });
+          expect(problems, cluster).toEqual([]);
+          policies += objects.length;
+        }
+        console.log(
+          `helm suite: Cilium ${CILIUM_MACHINERY_VERSION}'s agent parsed ${policies} policies on ${run.join(', ')}, none refused`,
+        );
+      },
+    );
+
+    onCilium(
+      "has Cilium's agent refuse, broken on purpose: more than 40 ports in one rule, an L7 rule where cilium-config turns the L7 proxy off, a misspelled field",
+      (context) => {
+        const tool = cilium as NonNullable<typeof cilium>;
+        const cluster = ciliumMachineryClusters().run[0];
+        if (cluster === undefined) {
+          console.log(
+            `helm suite: Cilium's policy parsing: not run: no cluster runs Cilium ${CILIUM_MACHINERY_VERSION}`,
+          );
+          context.skip();
+          return;
+        }
+        const config = configStrings(ciliumConfig(cluster) as { [key: string]: unknown });
+        const base = ciliumPolicies(cluster).find(
+          (object) => object.kind === 'CiliumNetworkPolicy',
+        );
+        if (base === undefined) expect.fail(`${cluster} renders no CiliumNetworkPolicy`);
+        type Spec = { [key: string]: unknown };
+        const withSpec = (spec: Spec) => ({ ...structuredClone(base), spec, specs: undefined });
+        const selector = { matchLabels: { 'app.kubernetes.io/name': 'suite' } };
+        const ports = (count: number) =>
+          Array.from({ length: count }, (_, index) => ({
+            port: String(10000 + index),
+            protocol: 'TCP',
+          }));
+        const dns = {
+          endpointSelector: selector,
+          egress: [
+            {
+              toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }],
+              toPorts: [
+                {
+                  ports: [{ port: '53', protocol: 'UDP' }],
+                  rules: { dns: [{ matchPattern: '*' }] },
+                },
+              ],
+            },
+          ],
+        };
+        const probes = [
+          withSpec({
+            endpointSelector: selector,
+            ingress: [{ fromEntities: ['cluster'], toPorts: [{ ports: ports(40) }] }],
+          }),
+          withSpec({
+            endpointSelector: selector,
+            ingress: [{ fromEntities: ['cluster'], toPorts: [{ ports: ports(41) }] }],
+          }),
+          withSpec(dns),
+          withSpec({
+            endpointSelector: selector,
+            egres: [{ toEntities: ['world'] }],
+            egress: [{ toEntities: ['world'] }],
+          }),
+        ];
+        const asRendered = ciliumCheck(tool, { config, policies: probes }).policies;
+        expect(asRendered.map(({ error }) => error)).toEqual([
+          '',
+          'Invalid CiliumNetworkPolicy spec: too many ports, the max is 40',
+          config['enable-l7-proxy'] === 'false'
+            ? 'Invalid CiliumNetworkPolicy spec: L7 policy is not supported since L7 proxy is not enabled'
+            : '',
+          '',
+        ]);
+        expect(asRendered.map(({ unknownFields }) => unknownFields)).toEqual([
+          '',
+          '',
+          '',
+          'json: unknown field "egres"',
+        ]);
+        const proxyOff = ciliumCheck(tool, {
+          config: { ...config, 'enable-l7-proxy': 'false' },
+          policies: [probes[2]],
+        });
+        expect(proxyOff.options['enable-l7-proxy']).toBe(false);
+        expect(proxyOff.policies[0]?.error).toBe(
+          'Invalid CiliumNetworkPolicy spec: L7 policy is not supported since L7 proxy is not enabled',
+        );
+      },
+    );
 
     /** What the role patches drop of the node-to-node ports a cilium-config opens. */
     function ciliumNodePortProblems(cluster: string, data: { [key: string]: unknown }): string[] {
