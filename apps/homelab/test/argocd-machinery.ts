@@ -248,6 +248,11 @@ const CILIUM_NAMESPACED: { readonly [kind: string]: boolean } = {
   CiliumPodIPPool: false,
 };
 
+/** Whether `group` is one of Kubernetes 1.34's built-in API groups (`''`: the core group). */
+export function isBuiltinGroup(group: string): boolean {
+  return BUILTIN_GROUPS.has(group);
+}
+
 /** The API group of an object (`''` for the core group). */
 export function groupOf(object: { readonly apiVersion: string }): string {
   const slash = object.apiVersion.lastIndexOf('/');
