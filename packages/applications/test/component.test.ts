@@ -337,6 +337,25 @@ describe('applications of the definition', () => {
     ]);
   });
 
+  test("a flow's selector and peerSelector are Kubernetes labels (schema): Cilium refuses a policy selecting by anything else", () => {
+    const flow = (labels: { [key: string]: unknown }) => ({
+      x: {
+        flows: [{ name: 'db', application: 'x', ports: [{ port: 5432 }], reason: 'r', ...labels }],
+      },
+    });
+    const long = 'r'.repeat(64);
+    expect(() => run(flow({ peerSelector: { 'app.kubernetes.io/name': long } }))).toThrow(
+      `components.applications.apps.x.flows[0].peerSelector["app.kubernetes.io/name"]: "${long}" does not have the expected form (expected a Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit)`,
+    );
+    expect(() => run(flow({ selector: { 'bad key': 'x' } }))).toThrow(
+      'components.applications.apps.x.flows[0].selector',
+    );
+    // 63 characters, a prefixed key, an empty value: labels Kubernetes and Cilium take.
+    expect(() =>
+      run(flow({ peerSelector: { 'app.kubernetes.io/name': 'r'.repeat(63), tier: '' } })),
+    ).not.toThrow();
+  });
+
   test('a volume needs a size and a tier (schema)', () => {
     expect(() => run({ x: { volumes: { data: { size: '1Gi' } } } })).toThrow(
       'clusters[0].components.applications.apps.x.volumes.data.tier: required key "tier" is missing',

@@ -346,6 +346,46 @@ describe('issues', () => {
     expect(out.chart?.dependency?.version).toBe('1.20.0');
   });
 
+  test("an extra flow's pod selectors are Kubernetes labels: Cilium refuses a policy selecting by anything else", () => {
+    const flow = (from: AnyJson, to: AnyJson) =>
+      testDefinition(referenceClusters(), {
+        components: {
+          cilium: {
+            networkPolicy: {
+              flows: [
+                { name: 'x', from, to, ports: [{ port: 443 }], reason: 'web calls the provider' },
+              ],
+            },
+          },
+        },
+      });
+    const refused = (definition: unknown) =>
+      validateDefinition(
+        definition,
+        definitionValidator(composeDefinitionSchema([ciliumComponent])),
+      ).issues.map((issue) => [issue.code, issue.path.join('.')]);
+    const path = 'components.cilium.networkPolicy.flows.0';
+    expect(
+      refused(
+        flow(
+          { component: 'web', selector: { app: 'w'.repeat(64) } },
+          { component: 'idp', selector: { 'bad key': 'x' } },
+        ),
+      ),
+    ).toEqual([
+      ['schema', `${path}.from.selector.app`],
+      ['schema', `${path}.to.selector.bad key`],
+    ]);
+    expect(
+      refused(
+        flow(
+          { component: 'web', selector: { app: 'w'.repeat(63) } },
+          { component: 'idp', selector: { 'app.kubernetes.io/name': 'idp' } },
+        ),
+      ),
+    ).toEqual([]);
+  });
+
   test('a cluster name Cilium cannot use is refused', () => {
     const name = 'a-cluster-name-longer-than-thirty-two';
     expect(found(testDefinition([testCluster(name, 'development', 1)]))).toEqual([
