@@ -75,7 +75,10 @@ import (
 
 // request is what `check` reads on stdin.
 type request struct {
-	Items []item `json:"items"`
+	// CRDs are the CustomResourceDefinitions the cluster has: its custom resources are checked
+	// against them.
+	CRDs  []json.RawMessage `json:"crds"`
+	Items []item            `json:"items"`
 }
 
 // item is one object as it is applied, and the namespace it is applied to when it names none
@@ -95,10 +98,14 @@ type itemOut struct {
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	// Checked is false for a kind this tool has no registry strategy of (custom resources).
-	Checked  bool     `json:"checked"`
-	Error    string   `json:"error"`
-	Warnings []string `json:"warnings"`
+	// Checked is false for a kind this tool has no registry strategy of and no CRD in the
+	// request for.
+	Checked bool   `json:"checked"`
+	Error   string `json:"error"`
+	// UnknownFields are the paths of the fields a custom resource's schema does not have (the
+	// API server prunes them).
+	UnknownFields []string `json:"unknownFields"`
+	Warnings      []string `json:"warnings"`
 }
 
 // strategies are the registry strategies of the API server (pkg/registry/<group>/<resource>),
@@ -173,13 +180,17 @@ func readRequest(r io.Reader) (*request, error) {
 	return &req, nil
 }
 
-func check(req *request) *response {
+func check(req *request) (*response, error) {
+	kinds, err := readCRDs(req.CRDs)
+	if err != nil {
+		return nil, err
+	}
 	resp := &response{KubernetesVersion: kubeVersion(), Items: make([]itemOut, 0, len(req.Items))}
 	for _, it := range req.Items {
-		resp.Items = append(resp.Items, checkItem(it))
+		resp.Items = append(resp.Items, checkItem(it, kinds))
 	}
 
-	return resp
+	return resp, nil
 }
 
 // warnings collects what a strategy's WarningsOnCreate adds (the API server's warning headers).
@@ -194,8 +205,8 @@ func (w *warnings) AddWarning(_, text string) {
 	w.list = append(w.list, text)
 }
 
-func checkItem(it item) itemOut {
-	out := itemOut{Warnings: []string{}}
+func checkItem(it item, kinds customKinds) itemOut {
+	out := itemOut{Warnings: []string{}, UnknownFields: []string{}}
 	var head struct {
 		APIVersion string            `json:"apiVersion"`
 		Kind       string            `json:"kind"`
@@ -215,7 +226,7 @@ func checkItem(it item) itemOut {
 	}
 	s, ok := strategies[schema.GroupKind{Group: gv.Group, Kind: head.Kind}]
 	if !ok {
-		return out
+		return checkCustom(it, kinds, out)
 	}
 	out.Checked = true
 	// Decoded as the API server decodes a request body: into the internal version, with the

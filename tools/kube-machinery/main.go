@@ -45,7 +45,10 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		resp := check(req)
+		resp, err := check(req)
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 
