@@ -36,10 +36,12 @@ export interface KubeItemResult {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
-  /** False for a kind the tool has no registry strategy of (custom resources). */
+  /** False for a kind the tool has no registry strategy of and no CRD in the request for. */
   readonly checked: boolean;
   /** The API server's refusal (`<Kind> "<name>" is invalid: [...]`), else `""`. */
   readonly error: string;
+  /** Fields a custom resource's schema does not have (the API server prunes them). */
+  readonly unknownFields: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -48,10 +50,17 @@ export interface KubeResponse {
   readonly items: readonly KubeItemResult[];
 }
 
-/** `kube-machinery check` of `items`; throws when the tool fails or prints no JSON. */
-export function kubeCheck(tool: FoundTool, items: readonly KubeItem[]): KubeResponse {
+/**
+ * `kube-machinery check` of `items`, custom resources against `crds` (the cluster's
+ * CustomResourceDefinitions); throws when the tool fails or prints no JSON.
+ */
+export function kubeCheck(
+  tool: FoundTool,
+  items: readonly KubeItem[],
+  crds: readonly unknown[] = [],
+): KubeResponse {
   const result = spawnSync(tool.path, ['check'], {
-    input: JSON.stringify({ items }),
+    input: JSON.stringify({ crds, items }),
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
     env: { PATH: process.env.PATH ?? '' },
