@@ -1172,6 +1172,66 @@ suite(title, () => {
       },
     );
 
+    /**
+     * The keys of `configMap` (argocd-cmd-params-cm) that no container of `objects` reads: Argo
+     * CD's components take those settings only as environment variables the chart maps from the
+     * ConfigMap (`configMapKeyRef`), so a key no container maps is set for nothing.
+     */
+    function unreadConfigKeys(
+      configMap: string,
+      keys: readonly string[],
+      objects: readonly KubeObject[],
+    ): string[] {
+      const read = new Set<string>();
+      for (const object of objects) {
+        const pod = (object.spec as { template?: { spec?: Table } } | undefined)?.template?.spec;
+        const containers = [
+          ...((pod?.containers as Table[] | undefined) ?? []),
+          ...((pod?.initContainers as Table[] | undefined) ?? []),
+        ];
+        for (const container of containers) {
+          for (const env of (container.env as Table[] | undefined) ?? []) {
+            const ref = (env.valueFrom as { configMapKeyRef?: { name?: string; key?: string } })
+              ?.configMapKeyRef;
+            if (ref?.name === configMap && typeof ref.key === 'string') read.add(ref.key);
+          }
+        }
+      }
+      return keys.filter((key) => !read.has(key));
+    }
+    type Table = { [key: string]: unknown };
+
+    it('has every argocd-cmd-params-cm key the platform sets read by an Argo CD component (the chart maps each to an environment variable), and finds a misspelled one', () => {
+      let checked = 0;
+      for (const [render, result] of rendered.entries()) {
+        const objects = (result.documents ?? []).map(({ object }) => object);
+        if (
+          !objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === 'argocd-cmd-params-cm')
+        )
+          continue;
+        // The keys the platform's value layers set under `<dependency>.configs.params`.
+        const keys = new Set<string>();
+        for (const file of ['values.yaml', ...render.valueFiles]) {
+          const values = parseYaml(readFileSync(join(REPO, render.path, file), 'utf8')) as Table;
+          for (const dependency of Object.values(values ?? {})) {
+            const params = ((dependency as Table | null)?.configs as Table | undefined)?.params;
+            for (const key of Object.keys((params as Table | undefined) ?? {})) keys.add(key);
+          }
+        }
+        expect(keys.size, `${render.cluster} ${render.path}`).toBeGreaterThan(0);
+        expect(
+          unreadConfigKeys('argocd-cmd-params-cm', [...keys], objects),
+          `${render.cluster} ${render.path}`,
+        ).toEqual([]);
+        // Broken on purpose: a key with a typo is read by nothing.
+        expect(
+          unreadConfigKeys('argocd-cmd-params-cm', [...keys, 'server.insecurez'], objects),
+        ).toEqual(['server.insecurez']);
+        checked++;
+      }
+      expect(checked).toBe(clustersDeployingArgocd(discovery).length);
+    });
+
     onArgocd(
       "has each cluster's Argo CD permit every Application and every object it syncs: its AppProject valid, its source repository and destination allowed, each rendered object's kind and namespace allowed (Argo CD's own checks, on its rendered settings)",
       () => {
