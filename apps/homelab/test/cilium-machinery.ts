@@ -1,25 +1,43 @@
 // Cilium's own policy parsing as the tests run it: tools/cilium-machinery (built by
-// .ci/install-cilium-machinery) parses CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies
-// with the agent's Parse of the Cilium release the platform pins by default, under the agent
-// options the cluster's cilium-config sets (tools/cilium-machinery/README.md).
+// .ci/install-cilium-machinery, once per release under tools/cilium-machinery/versions/<tag>)
+// parses CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies with the agent's Parse of a
+// Cilium release, under the agent options the cluster's cilium-config sets
+// (tools/cilium-machinery/README.md).
 import { spawnSync } from 'node:child_process';
-import { CILIUM_CHART_VERSION, CILIUM_RELEASES } from '@homelab/cilium';
-import { type FoundTool, findTool } from './find-tool.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { FoundTool } from './find-tool.js';
+import { REPO } from './helm/harness.js';
+import { toolsCache } from './talos-machinery/harness.js';
 
-/** The Cilium release the tool is built on: the default chart's appVersion, as `v<version>`. */
-export const CILIUM_MACHINERY_VERSION = `v${CILIUM_RELEASES[CILIUM_CHART_VERSION].appVersion}`;
+/** The Cilium releases the tool has a module for (`v1.19.6`, …): tools/cilium-machinery/versions. */
+export const CILIUM_MACHINERY_VERSIONS: readonly string[] = existsSync(
+  join(REPO, 'tools', 'cilium-machinery', 'versions'),
+)
+  ? readdirSync(join(REPO, 'tools', 'cilium-machinery', 'versions')).sort()
+  : [];
 
 export const CILIUM_MACHINERY_INSTALL =
-  'build it: .ci/install-cilium-machinery, and put its folder in CILIUM_MACHINERY_DIR or on PATH';
+  'build them: .ci/install-cilium-machinery, and put their folders in CILIUM_MACHINERY_DIRS (separated by ":")';
 
-/** cilium-machinery from CILIUM_MACHINERY_DIR, else PATH, else the tools cache. */
-export function findCiliumMachinery(): FoundTool | undefined {
-  return findTool(
-    'cilium-machinery',
-    'CILIUM_MACHINERY_DIR',
-    `cilium-machinery-${CILIUM_MACHINERY_VERSION}`,
-    /^cilium-machinery (\S+)$/m,
-  );
+/**
+ * The cilium-machinery built on Cilium `version` (`v1.19.6`): from a folder of
+ * CILIUM_MACHINERY_DIRS, else the tools cache (`cilium-machinery-<version>`).
+ */
+export function findCiliumMachinery(version: string): FoundTool | undefined {
+  const dirs = [
+    ...(process.env.CILIUM_MACHINERY_DIRS ?? '').split(delimiter),
+    join(toolsCache(), `cilium-machinery-${version}`),
+  ].filter((dir) => dir !== '');
+  for (const dir of dirs) {
+    const candidate = join(dir, 'cilium-machinery');
+    if (!existsSync(candidate)) continue;
+    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (out.status === 0 && out.stdout.trim() === `cilium-machinery ${version}`) {
+      return { path: candidate, version };
+    }
+  }
+  return undefined;
 }
 
 export interface CiliumRequest {

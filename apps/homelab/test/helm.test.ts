@@ -56,10 +56,11 @@ import {
 } from './argocd-machinery.js';
 import {
   CILIUM_MACHINERY_INSTALL,
-  CILIUM_MACHINERY_VERSION,
+  CILIUM_MACHINERY_VERSIONS,
   ciliumCheck,
   findCiliumMachinery,
 } from './cilium-machinery.js';
+import type { FoundTool } from './find-tool.js';
 import {
   type ChartRender,
   chartTemplateFiles,
@@ -133,15 +134,19 @@ if (argocd === undefined && !IN_CI && helm !== undefined) {
   );
 }
 const onArgocd = argocd !== undefined || IN_CI ? it : it.skip;
-// Cilium's own policy parsing (tools/cilium-machinery) reads the CiliumNetworkPolicies Helm
-// renders; without it that test says "not run" (and fails in CI).
-const cilium = findCiliumMachinery();
-if (cilium === undefined && !IN_CI && helm !== undefined) {
+// Cilium's own policy parsing (tools/cilium-machinery, one build per Cilium release it has a
+// module for) reads the CiliumNetworkPolicies Helm renders; without the builds that test says
+// "not run" (and fails in CI).
+const ciliumTools = new Map(
+  CILIUM_MACHINERY_VERSIONS.map((version) => [version, findCiliumMachinery(version)] as const),
+);
+const ciliumMissing = [...ciliumTools].filter(([, tool]) => tool === undefined).map(([v]) => v);
+if (ciliumMissing.length > 0 && !IN_CI && helm !== undefined) {
   console.log(
-    `helm suite: not run: Cilium's policy parsing (cilium-machinery not found: ${CILIUM_MACHINERY_INSTALL})`,
+    `helm suite: not run: Cilium's policy parsing of ${ciliumMissing.join(', ')} (cilium-machinery not found: ${CILIUM_MACHINERY_INSTALL})`,
   );
 }
-const onCilium = cilium !== undefined || IN_CI ? it : it.skip;
+const onCilium = ciliumMissing.length < ciliumTools.size || IN_CI ? it : it.skip;
 // The Kubernetes API server's own create path (tools/kube-machinery) reads every object of a
 // built-in kind Helm renders; without it that test says "not run" (and fails in CI).
 const kube = findKubeMachinery();
@@ -2068,38 +2073,45 @@ suite(title, () => {
       return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, String(value)]));
     }
 
-    /** The clusters whose rendered Cilium is the release cilium-machinery is built on. */
-    function ciliumMachineryClusters(): { run: string[]; other: string[] } {
-      const run: string[] = [];
+    /**
+     * The clusters whose rendered Cilium release has a cilium-machinery build, each with it, and
+     * the others with the reason. A release with a module under tools/cilium-machinery/versions
+     * whose build is missing fails in CI.
+     */
+    function ciliumMachineryClusters(): {
+      run: { cluster: string; tool: FoundTool }[];
+      other: string[];
+    } {
+      const run: { cluster: string; tool: FoundTool }[] = [];
       const other: string[] = [];
       for (const { cluster } of discovery.clusters) {
         if (ciliumConfig(cluster) === undefined) continue;
-        const version = ciliumAgentVersion(cluster);
-        if (version === CILIUM_MACHINERY_VERSION) run.push(cluster);
-        else other.push(`${cluster} (${version ?? 'no cilium-agent image'})`);
+        const version = ciliumAgentVersion(cluster) ?? 'no cilium-agent image';
+        const tool = ciliumTools.get(version);
+        if (tool !== undefined) run.push({ cluster, tool });
+        else if (!ciliumTools.has(version)) {
+          other.push(
+            `${cluster} (Cilium ${version}: no tools/cilium-machinery/versions/${version})`,
+          );
+        } else if (IN_CI) expect.fail(`${cluster}: cilium-machinery ${version} not built`);
+        else other.push(`${cluster} (Cilium ${version}: cilium-machinery not built)`);
       }
       return { run, other };
     }
 
     onCilium(
-      `has Cilium ${CILIUM_MACHINERY_VERSION}'s agent import every CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy Helm renders on each cluster running it, under the agent options of its cilium-config (Cilium's own Parse: no policy refused, no field pruned)`,
+      "has each cluster's Cilium agent import every CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy Helm renders there, under the agent options of its cilium-config (Cilium's own Parse of the cluster's release: no policy refused, no field pruned)",
       (context) => {
-        const tool = cilium as NonNullable<typeof cilium>;
-        expect(tool.version).toBe(CILIUM_MACHINERY_VERSION);
         const { run, other } = ciliumMachineryClusters();
         if (other.length > 0) {
-          console.log(
-            `helm suite: Cilium's policy parsing: not run on ${other.join(', ')}: cilium-machinery is ${CILIUM_MACHINERY_VERSION}`,
-          );
+          console.log(`helm suite: Cilium's policy parsing: not run on ${other.join(', ')}`);
         }
         if (run.length === 0) {
-          console.log(
-            `helm suite: Cilium's policy parsing: not run: no cluster runs Cilium ${CILIUM_MACHINERY_VERSION}`,
-          );
+          console.log("helm suite: Cilium's policy parsing: not run: no cluster it can check");
           context.skip();
         }
         let policies = 0;
-        for (const cluster of run) {
+        for (const { cluster, tool } of run) {
           const data = ciliumConfig(cluster) as { [key: string]: unknown };
           const objects = ciliumPolicies(cluster);
           const response = ciliumCheck(tool, {
@@ -2107,7 +2119,7 @@ suite(title, () => {
             config: configStrings(data),
             policies: objects,
           });
-          expect(response.ciliumVersion).toBe(CILIUM_MACHINERY_VERSION);
+          expect(response.ciliumVersion, cluster).toBe(tool.version);
           expect(response.policies.length, cluster).toBe(objects.length);
           const problems = response.policies.flatMap((policy) => {
             const name = `${policy.kind} ${policy.namespace}/${policy.name}`;
@@ -2121,24 +2133,19 @@ suite(title, () => {
           policies += objects.length;
         }
         console.log(
-          `helm suite: Cilium ${CILIUM_MACHINERY_VERSION}'s agent parsed ${policies} policies on ${run.join(', ')}, none refused`,
+          `helm suite: Cilium's agent parsed ${policies} policies on ${run.map(({ cluster, tool }) => `${cluster} (${tool.version})`).join(', ')}, none refused`,
         );
       },
     );
 
     onCilium(
-      "has Cilium's agent refuse, broken on purpose: more than 40 ports in one rule, an L7 rule where cilium-config turns the L7 proxy off, a misspelled field",
-      (context) => {
-        const tool = cilium as NonNullable<typeof cilium>;
-        const cluster = ciliumMachineryClusters().run[0];
-        if (cluster === undefined) {
-          console.log(
-            `helm suite: Cilium's policy parsing: not run: no cluster runs Cilium ${CILIUM_MACHINERY_VERSION}`,
-          );
-          context.skip();
-          return;
-        }
-        const config = configStrings(ciliumConfig(cluster) as { [key: string]: unknown });
+      "has Cilium's agent refuse, broken on purpose, in every release built: more than 40 ports in one rule, an L7 rule where cilium-config turns the L7 proxy off, a misspelled field",
+      () => {
+        const tools = [...ciliumTools.values()].filter(
+          (tool): tool is FoundTool => tool !== undefined,
+        );
+        if (IN_CI) expect(tools.length).toBe(ciliumTools.size);
+        expect(tools.length).toBeGreaterThan(0);
         // Policies of their own (a definition may turn default deny off and render none).
         const base = {
           apiVersion: 'cilium.io/v2',
@@ -2183,29 +2190,36 @@ suite(title, () => {
             egress: [{ toEntities: ['world'] }],
           }),
         ];
-        const asRendered = ciliumCheck(tool, { config, policies: probes }).policies;
-        expect(asRendered.map(({ error }) => error)).toEqual([
-          '',
-          'Invalid CiliumNetworkPolicy spec: too many ports, the max is 40',
-          config['enable-l7-proxy'] === 'false'
-            ? 'Invalid CiliumNetworkPolicy spec: L7 policy is not supported since L7 proxy is not enabled'
-            : '',
-          '',
-        ]);
-        expect(asRendered.map(({ unknownFields }) => unknownFields)).toEqual([
-          '',
-          '',
-          '',
-          'json: unknown field "egres"',
-        ]);
-        const proxyOff = ciliumCheck(tool, {
-          config: { ...config, 'enable-l7-proxy': 'false' },
-          policies: [probes[2]],
-        });
-        expect(proxyOff.options['enable-l7-proxy']).toBe(false);
-        expect(proxyOff.policies[0]?.error).toBe(
-          'Invalid CiliumNetworkPolicy spec: L7 policy is not supported since L7 proxy is not enabled',
-        );
+        for (const tool of tools) {
+          // The agent's defaults (an empty cilium-config): the L7 proxy on.
+          const config: { [key: string]: string } = {};
+          const asRendered = ciliumCheck(tool, { config, policies: probes });
+          expect(asRendered.ciliumVersion).toBe(tool.version);
+          expect(asRendered.options['enable-l7-proxy'], tool.version).toBe(true);
+          expect(
+            asRendered.policies.map(({ error }) => error),
+            tool.version,
+          ).toEqual([
+            '',
+            'Invalid CiliumNetworkPolicy spec: too many ports, the max is 40',
+            '',
+            '',
+          ]);
+          expect(asRendered.policies.map(({ unknownFields }) => unknownFields)).toEqual([
+            '',
+            '',
+            '',
+            'json: unknown field "egres"',
+          ]);
+          const proxyOff = ciliumCheck(tool, {
+            config: { ...config, 'enable-l7-proxy': 'false' },
+            policies: [probes[2]],
+          });
+          expect(proxyOff.options['enable-l7-proxy']).toBe(false);
+          expect(proxyOff.policies[0]?.error).toBe(
+            'Invalid CiliumNetworkPolicy spec: L7 policy is not supported since L7 proxy is not enabled',
+          );
+        }
       },
     );
 

@@ -2,4 +2,3 @@ export { l2InterfacesMatchLinks } from './checks.js';
 export { ciliumComponent } from './component.js';
 export { entityReachesPods } from './reachability.js';
 export type { CiliumSettings } from './settings.js';
-export { CILIUM_CHART_VERSION, CILIUM_RELEASES } from './versions.js';
