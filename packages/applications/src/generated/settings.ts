@@ -207,6 +207,9 @@ name: string
  * The application's pods the flow is for (labels; default app.kubernetes.io/name: <application>).
  */
 selector?: {
+/**
+ * A Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit
+ */
 [k: string]: string | undefined
 }
 /**
@@ -221,6 +224,9 @@ application?: string
  * With `application`: the other application's pods (labels).
  */
 peerSelector?: {
+/**
+ * A Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit
+ */
 [k: string]: string | undefined
 }
 /**

@@ -81,6 +81,9 @@ component: string
  * Pod labels (matchLabels) in the component's namespace; empty or absent: every pod of it.
  */
 selector?: {
+/**
+ * A Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit
+ */
 [k: string]: string | undefined
 }
 }
@@ -96,6 +99,9 @@ component?: string
  * Pod labels (matchLabels) in the component's namespace; empty or absent: every pod of it.
  */
 selector?: {
+/**
+ * A Kubernetes label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit
+ */
 [k: string]: string | undefined
 }
 /**
