@@ -292,6 +292,33 @@ function applicationRoutes(
   return out;
 }
 
+const SIZE_UNITS: { readonly [unit: string]: number } = { Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/**
+ * Why the API server would not take `size` (the schema's `<number>(Mi|Gi|Ti)`) as a claim's
+ * request as written: a claim of no storage is refused (`must be greater than zero`, core
+ * validation of PersistentVolumeClaimSpec), and a size that is no whole number of bytes (0.1Mi)
+ * only passes with a warning (`fractional byte value … is invalid, must be an integer`), the
+ * request then not the size the definition says.
+ */
+export function volumeSizeProblem(size: string): string | undefined {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(Mi|Gi|Ti)$/.exec(size);
+  if (match === null) return undefined; // the schema's error
+  const [, number = '0', unit = 'Mi'] = match;
+  const [whole = '0', fraction = ''] = number.split('.');
+  // Exactly: (whole + fraction / 10^d) · 2^k bytes, in integers.
+  const digits = BigInt(`${whole}${fraction}`);
+  const bytesTimesScale = digits * BigInt(SIZE_UNITS[unit] ?? 1);
+  const scale = 10n ** BigInt(fraction.length);
+  if (bytesTimesScale === 0n) {
+    return `is 0 bytes: the API server refuses a claim of no storage ("must be greater than zero")`;
+  }
+  if (bytesTimesScale % scale !== 0n) {
+    return `is ${Number(bytesTimesScale) / Number(scale)} bytes, not a whole number: the API server keeps the claim's request as a fractional byte value with only a warning ("must be an integer")`;
+  }
+  return undefined;
+}
+
 /**
  * The volumes of the applications, each claim once: two applications sharing a namespace cannot
  * both have a volume of one name (one PersistentVolumeClaim, one restic Secret, one backup);
@@ -321,6 +348,19 @@ function uniqueVolumes(
         continue;
       }
       owners.set(id, app.name);
+      const sizeProblem = volumeSizeProblem(volume.size);
+      if (sizeProblem !== undefined) {
+        issues.push(
+          error({
+            code: 'applications-volume-size',
+            path: input.path('apps', app.name, 'volumes', volume.name, 'size'),
+            value: volume.size,
+            message: sizeProblem,
+            expected: 'a size of one byte or more in whole bytes, e.g. 20Gi, 1.5Gi or 512Mi',
+          }),
+        );
+        continue;
+      }
       out.push(volume);
     }
   }

@@ -2,10 +2,16 @@
 // one error, at the entry's line and column, that says what was expected and how to fix it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIssue } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
+import {
+  composeDefinitionSchema,
+  definitionValidator,
+  formatIssue,
+  validateDefinition,
+} from '@homelab/core';
+import { repoRoot, testDefinition, testReferenceClusters } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
+import { REGISTRY } from '../src/registry.js';
 
 const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 const DEV_TALOS = '      version: v1.13.9\n';
@@ -49,4 +55,74 @@ describe('grafana.oidc.policy written beside oidc', () => {
       `platform.yaml:${lineOf(text, '            clientId: grafana-prod') + 1}:11  clusters[2].components.monitoring.grafana.policy: "policy" is not a known key; did you mean "oidc.policy"? (a key of oidc, indented under it) (expected one of: adminGroups, editorGroups, localLogin, oidc, viewerGroups)`,
     ]);
   }, 60_000);
+});
+
+describe('volume sizes the API server would not take as written', () => {
+  const at = '            size: 20Gi\n            tier: standard\n';
+  it.each([
+    [
+      '0Gi',
+      'is 0 bytes: the API server refuses a claim of no storage ("must be greater than zero")',
+    ],
+    [
+      '0.1Mi',
+      'is 104857.6 bytes, not a whole number: the API server keeps the claim\'s request as a fractional byte value with only a warning ("must be an integer")',
+    ],
+  ])(
+    'an application volume of %s: an error at its size, naming what the API server does',
+    async (size, why) => {
+      expect(reference).toContain(at);
+      const text = reference.replace(at, at.replace('20Gi', size));
+      expect(await errorsOf(text)).toEqual([
+        `platform.yaml:${lineOf(text, `            size: ${size}`)}:19  components.applications.apps.paperless.volumes.data.size: "${size}" ${why} (expected a size of one byte or more in whole bytes, e.g. 20Gi, 1.5Gi or 512Mi)`,
+      ]);
+    },
+    60_000,
+  );
+
+  it('1.5Gi and 0.5Mi are whole bytes: no error', async () => {
+    for (const size of ['1.5Gi', '0.5Mi']) {
+      const text = reference.replace(at, at.replace('20Gi', size));
+      const { issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+      expect(issues.filter((issue) => issue.severity === 'error').map(formatIssue), size).toEqual(
+        [],
+      );
+    }
+  }, 60_000);
+});
+
+describe('volume sizes of the components: none of 0 bytes', () => {
+  it("refuses 0 for Prometheus' volume, Authelia's SQLite volume and the restic cache, at each setting", () => {
+    const definition = testDefinition(testReferenceClusters(), {
+      components: {
+        monitoring: { prometheus: { storage: { size: '0Gi' } } },
+        authelia: { storage: { sqlite: { size: '0Mi' } } },
+        backups: { restic: { cacheCapacity: '0Gi' } },
+      },
+    });
+    const refused = validateDefinition(
+      definition,
+      definitionValidator(composeDefinitionSchema(REGISTRY)),
+    ).issues.map((issue) => [issue.code, issue.path.join('.')]);
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        ['schema', 'components.monitoring.prometheus.storage.size'],
+        ['schema', 'components.authelia.storage.sqlite.size'],
+        ['schema', 'components.backups.restic.cacheCapacity'],
+      ]),
+    );
+    const sized = testDefinition(testReferenceClusters(), {
+      components: {
+        monitoring: { prometheus: { storage: { size: '10Gi' } } },
+        authelia: { storage: { sqlite: { size: '1Gi' } } },
+        backups: { restic: { cacheCapacity: '1Gi' } },
+      },
+    });
+    expect(
+      validateDefinition(
+        sized,
+        definitionValidator(composeDefinitionSchema(REGISTRY)),
+      ).issues.filter((issue) => issue.path.join('.').match(/size|cacheCapacity/)),
+    ).toEqual([]);
+  });
 });
