@@ -88,6 +88,14 @@ function volumeRequest(
       size: [...origin, 'size'],
       tier: [...origin, 'tier'],
       accessMode: [...origin, 'accessMode'],
+      ...(backup === undefined || backup.enabled === false
+        ? {}
+        : {
+            backupSchedule:
+              backup.schedule?.[environment] === undefined
+                ? [...origin, 'backup']
+                : [...origin, 'backup', 'schedule', environment],
+          }),
     },
     ...(backup === undefined || backup.enabled === false
       ? {}

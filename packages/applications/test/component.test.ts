@@ -75,8 +75,19 @@ describe('applications of the definition', () => {
         size: [...DATA, 'size'],
         tier: [...DATA, 'tier'],
         accessMode: [...DATA, 'accessMode'],
+        // The schedule of dev is the default: at the volume's backup, where one would write it.
+        backupSchedule: [...DATA, 'backup'],
       },
     });
+    // Production's is written: its issues (not a cron schedule) point at that line.
+    expect(prod[1]?.origins?.backupSchedule).toEqual([
+      'clusters',
+      2,
+      ...DATA.slice(2),
+      'backup',
+      'schedule',
+      'production',
+    ]);
     expect(prod[1]?.backup).toEqual({
       schedule: '30 */6 * * *',
       retention: { hourly: 24, daily: 14 },

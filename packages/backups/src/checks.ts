@@ -297,15 +297,22 @@ export const verificationOverlap: SystemCheck = {
         const a = parseCron(backupSchedule);
         const b = parseCron(verifySchedule);
         const at = { path: settingsPath(deployed.cluster, COMPONENT, 'verification', 'schedule') };
-        for (const [text, parsed, where] of [
-          [backupSchedule, a, backup.source],
-          [verifySchedule, b, source],
+        // The backup schedule is the volume's: where its consumer says it wrote it.
+        const request = [...deployed.run.contributions.values()]
+          .flatMap((contribution) => contribution.volumes ?? [])
+          .find((entry) => entry.namespace === namespace && entry.name === volume);
+        const backupAt = {
+          path: request?.origins?.backupSchedule ?? request?.origin ?? at.path,
+        };
+        for (const [text, parsed, where, path] of [
+          [backupSchedule, a, backup.source, backupAt],
+          [verifySchedule, b, source, at],
         ] as const) {
           if (typeof parsed === 'string') {
             issues.push(
               error({
                 code: 'backup-schedule',
-                ...at,
+                ...path,
                 output: where,
                 value: text,
                 message: `is not a cron schedule: ${parsed}`,

@@ -126,3 +126,15 @@ describe('volume sizes of the components: none of 0 bytes', () => {
     ).toEqual([]);
   });
 });
+
+describe("a volume's backup schedule that is no cron schedule", () => {
+  it('is an error at the schedule the user wrote, not at the verification schedule', async () => {
+    const at = '                development: "0 2 * * *"\n';
+    expect(reference).toContain(at);
+    const text = reference.replace(at, at.replace('0 2 * * *', '61 2 * * *'));
+    const line = lineOf(text, '                development: "61 2 * * *"');
+    expect(await errorsOf(text)).toEqual([
+      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "61 2 * * *" is not a cron schedule: minute "61" is not a value or range within 0-59 (expected five fields: minute hour day-of-month month day-of-week)`,
+    ]);
+  }, 60_000);
+});

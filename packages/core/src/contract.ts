@@ -996,6 +996,8 @@ export interface VolumeRequest {
     readonly size?: readonly PathSegment[];
     readonly tier?: readonly PathSegment[];
     readonly accessMode?: readonly PathSegment[];
+    /** The backup schedule of the cluster's environment (or what holds it by default). */
+    readonly backupSchedule?: readonly PathSegment[];
   };
 }
 
