@@ -13,6 +13,7 @@ import (
 	crdregistry "k8s.io/apiextensions-apiserver/pkg/registry/customresourcedefinition"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -243,34 +244,15 @@ func checkItem(it item, kinds customKinds) itemOut {
 
 		return out
 	}
-	// The namespace it is applied to: its own, else the request's; none for a cluster-scoped kind
-	// (kubectl and Argo CD drop it there).
-	ns := ""
-	if s.strategy.NamespaceScoped() {
-		ns = objectMeta.GetNamespace()
-		if ns == "" {
-			ns = it.Namespace
-		}
-	}
-	objectMeta.SetNamespace(ns)
-	out.Namespace = ns
-	// What the store does before BeforeCreate (registry/generic/registry.Store.Create): fill the
-	// system fields, then its BeginCreate hook; the Service storage's (pkg/registry/core/service/
-	// storage, REST.beginCreate) first syncs clusterIPs with clusterIP, then allocates (not done
-	// here: an empty clusterIP passes validation and is allocated afterwards).
-	rest.FillObjectMetaSystemFields(objectMeta)
+	// The Service storage's BeginCreate hook (pkg/registry/core/service/storage, REST.beginCreate)
+	// first syncs clusterIPs with clusterIP, then allocates (not done here: an empty clusterIP
+	// passes validation and is allocated afterwards).
+	var beginCreate func()
 	if svc, ok := obj.(*api.Service); ok {
-		normalizeClusterIPs(svc)
+		beginCreate = func() { normalizeClusterIPs(svc) }
 	}
-	recorder := &warnings{}
-	ctx := warning.WithWarningRecorder(genericapirequest.WithNamespace(context.Background(), ns), recorder)
-	if err := rest.BeforeCreate(s.strategy, ctx, obj); err != nil {
-		out.Error = err.Error()
-	}
-	sort.Strings(recorder.list)
-	out.Warnings = append(out.Warnings, recorder.list...)
 
-	return out
+	return create(s.strategy, obj, objectMeta, it.Namespace, beginCreate, out)
 }
 
 // normalizeClusterIPs is the create case of pkg/registry/core/service/storage's (Kubernetes
@@ -280,4 +262,34 @@ func normalizeClusterIPs(svc *api.Service) {
 	if len(svc.Spec.ClusterIP) > 0 && len(svc.Spec.ClusterIPs) == 0 {
 		svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
 	}
+}
+
+// create runs what the generic store runs on create (registry/generic/registry.Store.Create)
+// from the namespace on: the namespace the object is applied to (its own, else the request's;
+// none for a cluster-scoped kind, which kubectl and Argo CD drop), the system fields, the
+// storage's BeginCreate hook (nil: none), then rest.BeforeCreate with the strategy, recording its
+// refusal and the warnings it would send back.
+func create(strategy rest.RESTCreateStrategy, obj runtime.Object, objectMeta metav1.Object, requestNamespace string, beginCreate func(), out itemOut) itemOut {
+	ns := ""
+	if strategy.NamespaceScoped() {
+		ns = objectMeta.GetNamespace()
+		if ns == "" {
+			ns = requestNamespace
+		}
+	}
+	objectMeta.SetNamespace(ns)
+	out.Namespace = ns
+	rest.FillObjectMetaSystemFields(objectMeta)
+	if beginCreate != nil {
+		beginCreate()
+	}
+	recorder := &warnings{}
+	ctx := warning.WithWarningRecorder(genericapirequest.WithNamespace(context.Background(), ns), recorder)
+	if err := rest.BeforeCreate(strategy, ctx, obj); err != nil {
+		out.Error = err.Error()
+	}
+	sort.Strings(recorder.list)
+	out.Warnings = append(out.Warnings, recorder.list...)
+
+	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -17,9 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured/unstructuredscheme"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
-	"k8s.io/apiserver/pkg/warning"
 )
 
 // customKinds are the custom resource kinds of the request's CRDs, by group, version and kind.
@@ -164,23 +161,5 @@ func checkCustom(it item, kinds customKinds, out itemOut) itemOut {
 	if kind.structural != nil {
 		structuraldefaulting.Default(u.Object, kind.structural)
 	}
-	ns := ""
-	if kind.strategy.NamespaceScoped() {
-		ns = u.GetNamespace()
-		if ns == "" {
-			ns = it.Namespace
-		}
-	}
-	u.SetNamespace(ns)
-	out.Namespace = ns
-	rest.FillObjectMetaSystemFields(u)
-	recorder := &warnings{}
-	ctx := warning.WithWarningRecorder(genericapirequest.WithNamespace(context.Background(), ns), recorder)
-	if err := rest.BeforeCreate(kind.strategy, ctx, u); err != nil {
-		out.Error = err.Error()
-	}
-	sort.Strings(recorder.list)
-	out.Warnings = append(out.Warnings, recorder.list...)
-
-	return out
+	return create(kind.strategy, u, u, it.Namespace, nil, out)
 }

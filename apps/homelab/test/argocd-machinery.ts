@@ -2,10 +2,9 @@
 // .ci/install-argocd-machinery) reads a namespace's ConfigMaps and Secrets with Argo CD v3.4.4's
 // settings manager, computes objects' health as the application controller does and enforces
 // RBAC as the API server does (tools/argocd-machinery/README.md names the Argo CD code of each).
-import { spawnSync } from 'node:child_process';
 import { ARGOCD_APP_VERSION } from '@homelab/argocd';
 import type { KubeObject } from '@homelab/core';
-import { type FoundTool, findTool } from './find-tool.js';
+import { type FoundTool, findTool, runJsonCheck } from './find-tool.js';
 import type { Discovery } from './helm/harness.js';
 
 export const ARGOCD_MACHINERY_INSTALL =
@@ -134,17 +133,7 @@ export interface ArgocdResponse {
 
 /** `argocd-machinery check` of one request; throws when the tool fails or prints no JSON. */
 export function argocdCheck(tool: FoundTool, request: ArgocdRequest): ArgocdResponse {
-  const result = spawnSync(tool.path, ['check'], {
-    input: JSON.stringify(request),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '' },
-  });
-  if (result.error) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(`argocd-machinery check exited ${result.status}: ${result.stderr}`);
-  }
-  return JSON.parse(result.stdout) as ArgocdResponse;
+  return runJsonCheck<ArgocdResponse>(tool, request);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { FoundTool } from './find-tool.js';
+import { type FoundTool, runJsonCheck } from './find-tool.js';
 import { REPO } from './helm/harness.js';
 import { toolsCache } from './talos-machinery/harness.js';
 
@@ -68,15 +68,5 @@ export interface CiliumResponse {
 
 /** `cilium-machinery check` of one request; throws when the tool fails or prints no JSON. */
 export function ciliumCheck(tool: FoundTool, request: CiliumRequest): CiliumResponse {
-  const result = spawnSync(tool.path, ['check'], {
-    input: JSON.stringify(request),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '' },
-  });
-  if (result.error) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(`cilium-machinery check exited ${result.status}: ${result.stderr}`);
-  }
-  return JSON.parse(result.stdout) as CiliumResponse;
+  return runJsonCheck<CiliumResponse>(tool, request);
 }

@@ -3,7 +3,7 @@
 // fills; and how a suite runs, or says it does not, without it.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
 import { IN_CI } from './helm/harness.js';
 import { toolsCache } from './talos-machinery/harness.js';
@@ -81,4 +81,23 @@ export function onHelmRenders(
     console.log(`${name} suite: not run: the checks of the Helm renders (helm not found)`);
   }
   return runs ? it : it.skip;
+}
+
+/**
+ * `<tool> check` of one JSON request on stdin, its JSON response parsed (the machinery tools'
+ * protocol: tools/*-machinery/README.md); throws with the tool's stderr when it exits non-zero,
+ * or when it prints no JSON.
+ */
+export function runJsonCheck<Response>(tool: FoundTool, request: unknown): Response {
+  const result = spawnSync(tool.path, ['check'], {
+    input: JSON.stringify(request),
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${basename(tool.path)} check exited ${result.status}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as Response;
 }

@@ -1115,7 +1115,6 @@ suite(title, () => {
           if (item === undefined) expect.fail(`${cluster} renders no ${kind}`);
           return structuredClone(item) as { namespace: string; object: KubeObject & Table };
         };
-        type Table = { [key: string]: unknown };
         const deployment = find('Deployment');
         const configMap = find('ConfigMap');
         const labelled = find('ServiceAccount');

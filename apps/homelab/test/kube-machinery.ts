@@ -1,10 +1,9 @@
 // The Kubernetes API server's own create path as the tests run it: tools/kube-machinery (built
 // by .ci/install-kube-machinery) decodes each object of a built-in kind with its defaults and runs
 // rest.BeforeCreate with the kind's registry strategy (tools/kube-machinery/README.md).
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FoundTool, findTool } from './find-tool.js';
+import { type FoundTool, findTool, runJsonCheck } from './find-tool.js';
 import { REPO } from './helm/harness.js';
 
 /** The Kubernetes release the tool is built on: go.mod's k8s.io/kubernetes (`v1.34.4`). */
@@ -59,15 +58,5 @@ export function kubeCheck(
   items: readonly KubeItem[],
   crds: readonly unknown[] = [],
 ): KubeResponse {
-  const result = spawnSync(tool.path, ['check'], {
-    input: JSON.stringify({ crds, items }),
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '' },
-  });
-  if (result.error) throw result.error;
-  if (result.status !== 0) {
-    throw new Error(`kube-machinery check exited ${result.status}: ${result.stderr}`);
-  }
-  return JSON.parse(result.stdout) as KubeResponse;
+  return runJsonCheck<KubeResponse>(tool, { crds, items });
 }
