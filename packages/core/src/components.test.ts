@@ -352,7 +352,7 @@ describe('component settings', () => {
         path: ['clusters', 0, 'components', 'pinned', 'size'],
         message: 'is not allowed here',
         expected:
-          'Only in the top-level components.pinned.size: it is the same on every cluster (one chart pins it)',
+          "only in the top-level components.pinned.size: it is the same on every cluster (one chart pins it); remove it from the cluster's components",
       },
     ]);
   });

@@ -85,7 +85,7 @@ function fragment(component: AnyComponent, scope: 'platform' | 'cluster' | 'merg
   if (scope === 'cluster') {
     for (const key of component.settings.platformOnly ?? []) {
       properties[key] = {
-        description: `Only in the top-level components.${component.name}.${key}: it is the same on every cluster (one chart pins it).`,
+        description: `Only in the top-level components.${component.name}.${key}: it is the same on every cluster (one chart pins it); remove it from the cluster's components.`,
         not: {},
       };
     }

@@ -415,7 +415,13 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       });
     }
     case 'not': {
-      const reason = describedForm(parent);
+      // Every `not` of the definition's schema is a platform-only key in a cluster's components
+      // ("Only in the top-level …"), read here as "(expected only in the top-level …)".
+      const described = describedForm(parent);
+      const reason =
+        described === undefined
+          ? undefined
+          : `${described.charAt(0).toLowerCase()}${described.slice(1)}`;
       return error({
         ...base,
         message: 'is not allowed here',
