@@ -44,9 +44,11 @@ import {
   splitHelmOutput,
   templateArgs,
   type UpstreamChart,
+  undeclaredImages,
   unexplainedHelmWarnings,
   unstableFunctions,
   upgradeOnlyPreSyncHooks,
+  upstreamImageReferences,
   upstreamSchemaProblems,
   upstreamValues,
   vendoredChartArchive,
@@ -766,6 +768,135 @@ describe('readTarGz', () => {
     const files = readTarGz(readFileSync(join(scratch, 'demo.tgz')));
     expect(files.get('demo/Chart.yaml')?.toString()).toBe('name: demo\n');
     expect(files.get(long)?.toString()).toBe('kind: A\n');
+  });
+});
+
+describe('images an upstream chart runs against the declared repositories', () => {
+  const manager: RenderedDocument = {
+    source: 'longhorn/charts/longhorn/templates/daemonset-sa.yaml',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'longhorn-manager' },
+      spec: {
+        template: {
+          spec: {
+            initContainers: [{ name: 'wait', image: 'busybox:1.37' }],
+            containers: [
+              {
+                name: 'manager',
+                image: 'longhornio/longhorn-manager:v1.8.1',
+                command: [
+                  'longhorn-manager',
+                  '--engine-image',
+                  'longhornio/longhorn-engine:v1.8.1',
+                ],
+                args: ['--share-manager-image=longhornio/longhorn-share-manager:v1.8.1', '--debug'],
+                env: [
+                  { name: 'CSI_ATTACHER_IMAGE', value: 'longhornio/csi-attacher:v4.8.1' },
+                  { name: 'CSI_ATTACHER_REPLICA_COUNT', value: '3' },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    } as KubeObject,
+  };
+  const operator: RenderedDocument = {
+    source: 'monitoring/charts/kube-prometheus-stack/templates/prometheus-operator/deployment.yaml',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'operator', namespace: 'monitoring' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'operator',
+                image: 'quay.io/prometheus-operator/prometheus-operator:v0.93.1',
+                args: [
+                  '--prometheus-config-reloader=quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1',
+                ],
+              },
+            ],
+          },
+        },
+      },
+    } as KubeObject,
+  };
+  const prometheus: RenderedDocument = {
+    source: 'monitoring/charts/kube-prometheus-stack/templates/prometheus/prometheus.yaml',
+    object: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'Prometheus',
+      metadata: { name: 'prometheus', namespace: 'monitoring' },
+      spec: { image: 'quay.io/prometheus/prometheus:v3.14.0' },
+    } as KubeObject,
+  };
+  const testHook: RenderedDocument = {
+    source: 'argo-cd/charts/argo-cd/charts/redis-ha/templates/tests/test-redis-ha-configmap.yaml',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'configmap-test', annotations: { 'helm.sh/hook': 'test-success' } },
+      spec: { containers: [{ name: 'check', image: 'koalaman/shellcheck:v0.11.0' }] },
+    } as KubeObject,
+  };
+  const own: RenderedDocument = {
+    source: 'longhorn/templates/manifests.yaml',
+    object: {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'ours' },
+      spec: { template: { spec: { containers: [{ name: 'x', image: 'example.org/ours:1' }] } } },
+    } as KubeObject,
+  };
+
+  it('finds containers, image flags in either form, *_IMAGE variables and operator images; never our own manifests or a test hook', () => {
+    const found = upstreamImageReferences(
+      [manager, operator, prometheus, testHook, own],
+      'longhorn-system',
+    );
+    expect(found.map(({ namespace, image, where }) => `${namespace} ${image} (${where})`)).toEqual([
+      'longhorn-system busybox:1.37 (DaemonSet longhorn-manager: initContainers wait)',
+      'longhorn-system longhornio/longhorn-manager:v1.8.1 (DaemonSet longhorn-manager: containers manager)',
+      'longhorn-system longhornio/longhorn-engine:v1.8.1 (DaemonSet longhorn-manager: containers manager, --engine-image)',
+      'longhorn-system longhornio/longhorn-share-manager:v1.8.1 (DaemonSet longhorn-manager: containers manager, --share-manager-image)',
+      'longhorn-system longhornio/csi-attacher:v4.8.1 (DaemonSet longhorn-manager: containers manager, env CSI_ATTACHER_IMAGE)',
+      'monitoring quay.io/prometheus-operator/prometheus-operator:v0.93.1 (Deployment operator: containers operator)',
+      'monitoring quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1 (Deployment operator: containers operator, --prometheus-config-reloader)',
+      'monitoring quay.io/prometheus/prometheus:v3.14.0 (Prometheus prometheus: spec.image)',
+    ]);
+  });
+
+  it('reports a repository not declared for its namespace, by its resolved name', () => {
+    const found = upstreamImageReferences([manager, prometheus], 'longhorn-system');
+    const declared = {
+      'longhorn-system': [
+        'docker.io/library/busybox',
+        'docker.io/longhornio/longhorn-manager',
+        'docker.io/longhornio/longhorn-engine',
+        'docker.io/longhornio/csi-attacher',
+      ],
+      // Declared in another namespace: does not count for monitoring's.
+      kube: ['quay.io/prometheus/prometheus'],
+    };
+    expect(undeclaredImages(found, declared)).toEqual([
+      'longhorn-system: DaemonSet longhorn-manager: containers manager, --share-manager-image: longhornio/longhorn-share-manager:v1.8.1 (repository docker.io/longhornio/longhorn-share-manager not declared)',
+      'monitoring: Prometheus prometheus: spec.image: quay.io/prometheus/prometheus:v3.14.0 (repository quay.io/prometheus/prometheus not declared)',
+    ]);
+    expect(
+      undeclaredImages(found, {
+        ...declared,
+        'longhorn-system': [
+          ...declared['longhorn-system'],
+          'docker.io/longhornio/longhorn-share-manager',
+        ],
+        monitoring: ['quay.io/prometheus/prometheus'],
+      }),
+    ).toEqual([]);
   });
 });
 

@@ -109,8 +109,10 @@ import {
   runHelm,
   splitHelmOutput,
   templateArgs,
+  undeclaredImages,
   unexplainedHelmWarnings,
   upgradeOnlyPreSyncHooks,
+  upstreamImageReferences,
   upstreamSchemaProblems,
   vendoredChartArchive,
   vendoredCrdBundleObjects,
@@ -176,7 +178,7 @@ interface Rendered {
 }
 
 const rendered = new Map<ChartRender, Rendered>();
-const counts = { renders: 0, objects: 0, objectProblems: 0, pods: 0, notDeployed: 0 };
+const counts = { renders: 0, objects: 0, objectProblems: 0, pods: 0, notDeployed: 0, images: 0 };
 /** Objects too large for a client-side apply, all applied server-side (by render). */
 const serverSideOnly: string[] = [];
 /** What Helm printed on stderr for renders that succeeded (warnings), by render. */
@@ -505,7 +507,7 @@ suite(title, () => {
       ({ application, reason }) => `${application} ${reason}`,
     );
     console.log(
-      `helm suite: ${counts.renders} chart×cluster renders, ${counts.objects} objects validated (${counts.objectProblems} problems), ${counts.pods} pod templates checked against Pod Security (${counts.notDeployed} Helm test hooks left out: Argo CD never runs them)`,
+      `helm suite: ${counts.renders} chart×cluster renders, ${counts.objects} objects validated (${counts.objectProblems} problems), ${counts.pods} pod templates checked against Pod Security (${counts.notDeployed} Helm test hooks left out: Argo CD never runs them), ${counts.images} image references of upstream charts declared by their components`,
     );
     const large = [...new Set(serverSideOnly.map((line) => line.split(':')[0]))];
     console.log(
@@ -2416,6 +2418,33 @@ suite(title, () => {
           }
           const flows = deploying.flatMap(([, contribution]) => contribution.flows ?? []);
           expect(flowProblems(flows, renderedPods(documents, render.namespace))).toEqual([]);
+        });
+
+        it('declares the image repositories its upstream chart runs and hands its controllers (what the allowed registries must admit)', () => {
+          const documents = documentsOf(render);
+          const run = built?.components?.clusters.find(
+            (entry) => entry.cluster.name === render.cluster,
+          );
+          expect(run, 'the build of the definition').toBeDefined();
+          const rendered = new Map(
+            (built?.components?.components ?? []).map((entry) => [
+              entry.component.name,
+              entry.output.chart?.name,
+            ]),
+          );
+          const declared: { [namespace: string]: string[] } = {};
+          for (const [component, contribution] of run?.contributions.entries() ?? []) {
+            const application = contribution.application;
+            if (`charts/${application?.chart ?? rendered.get(component)}` !== render.path) continue;
+            for (const [namespace, repositories] of Object.entries(
+              application?.imageRepositories ?? {},
+            )) {
+              declared[namespace] = [...(declared[namespace] ?? []), ...repositories];
+            }
+          }
+          const references = upstreamImageReferences(documents, render.namespace);
+          counts.images += references.length;
+          expect(undeclaredImages(references, declared)).toEqual([]);
         });
 
         it('runs every pod at the Pod Security level its namespace enforces', () => {

@@ -407,6 +407,13 @@ function declare(input: DeclareInput<Settings>): Declaration {
   );
   issues.push(...zeroTrust.issues);
   const routes = applicationRoutes(apps, new Set(zeroTrust.flowless), input, issues);
+  const moverImages = input.provided.backup?.podImages ?? [];
+  const backupImages = Object.fromEntries(
+    [...new Set(volumes.filter((volume) => volume.backup !== undefined).map((v) => v.namespace))]
+      .filter(() => moverImages.length > 0)
+      .sort(compareStrings)
+      .map((namespace) => [namespace, [...moverImages]]),
+  );
   const application: ApplicationDescriptor = {
     name: 'applications',
     namespace: first,
@@ -421,6 +428,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }
       : {}),
     podSecurity: levels.get(first) ?? 'restricted',
+    // The backup provider's movers run in the namespaces of the volumes they back up.
+    ...(Object.keys(backupImages).length > 0 ? { imageRepositories: backupImages } : {}),
     ...(ignoreDifferences.length > 0 ? { ignoreDifferences } : {}),
     clusterResources: [],
     // No upstream chart: the project allows exactly the kinds its manifests render.

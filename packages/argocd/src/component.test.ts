@@ -784,10 +784,24 @@ describe('declarations', () => {
     });
   });
 
+  it('runs HAProxy only where it runs Redis HA (the image repositories it declares)', () => {
+    expect(run(OIDC).declared.dev?.application?.imageRepositories).toEqual({
+      argocd: ['quay.io/argoproj/argocd', 'ecr-public.aws.com/docker/library/redis'],
+    });
+  });
+
   it('deploys into argocd, restricted, server-side, critical, with exactly the cluster-scoped kinds its chart creates', () => {
     expect(run(OIDC).declared.prod?.application).toEqual({
       chart: 'argo-cd',
       namespace: 'argocd',
+      // Redis HA on prod: HAProxy in front of it.
+      imageRepositories: {
+        argocd: [
+          'quay.io/argoproj/argocd',
+          'ecr-public.aws.com/docker/library/redis',
+          'ecr-public.aws.com/docker/library/haproxy',
+        ],
+      },
       critical: true,
       installs: [
         { group: 'argoproj.io', kind: 'Application' },

@@ -75,7 +75,7 @@ import {
   type ResolvedArgocdSettings,
   resolveArgocdSettings,
 } from './settings.js';
-import { ARGOCD_APP_VERSION, ARGOCD_CHART, ARGOCD_UPSTREAM } from './versions.js';
+import { ARGOCD_APP_VERSION, ARGOCD_CHART, ARGOCD_IMAGES, ARGOCD_UPSTREAM } from './versions.js';
 
 /** The values sorted and without duplicates. */
 function sortedUnique(values: Iterable<string>): string[] {
@@ -701,11 +701,19 @@ function namespacedResources(profile: EnvironmentProfile): GroupKind[] {
   return kinds;
 }
 
-function descriptor(profile: EnvironmentProfile): ApplicationDescriptor {
+function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
+  const profile = cluster.profile;
   return {
     namespacedResources: namespacedResources(profile),
     chart: ARGOCD_CHART_NAME,
     namespace: ARGOCD_NAMESPACE,
+    imageRepositories: {
+      [ARGOCD_NAMESPACE]: [
+        ARGOCD_IMAGES.argocd,
+        ARGOCD_IMAGES.redis,
+        ...(usesRedisHa(cluster) ? [ARGOCD_IMAGES.haproxy] : []),
+      ],
+    },
     // The GitOps controller: deleting it through itself would leave the cluster unmanaged.
     critical: true,
     installs: ['Application', 'AppProject', 'ApplicationSet'].map((kind) => ({
@@ -792,7 +800,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
   const chart = `charts/${ARGOCD_CHART_NAME}`;
   const repository = repositorySecret(input.platform);
   return {
-    application: descriptor(cluster.profile),
+    application: descriptor(cluster),
     // A private repository: the one Secret Argo CD needs before it can read anything from Git.
     ...(repository === undefined ? {} : { bootstrapSecrets: [repository] }),
     flows: [

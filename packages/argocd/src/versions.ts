@@ -14,6 +14,16 @@ export const ARGOCD_CHART = {
 /** Argo CD release shipped by that chart (its `appVersion`). */
 export const ARGOCD_APP_VERSION = 'v3.4.4';
 
+/**
+ * The image repositories chart 10.1.1 runs with our values (the Helm suite checks every image it
+ * renders is here): Argo CD itself, Redis, and HAProxy in front of Redis HA.
+ */
+export const ARGOCD_IMAGES = {
+  argocd: 'quay.io/argoproj/argocd',
+  redis: 'ecr-public.aws.com/docker/library/redis',
+  haproxy: 'ecr-public.aws.com/docker/library/haproxy',
+} as const;
+
 const ARGOCD_RAW = 'https://raw.githubusercontent.com/argoproj/argo-cd';
 
 /**

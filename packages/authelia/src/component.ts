@@ -82,6 +82,8 @@ function descriptor(
   return {
     chart: AUTHELIA_CHART_NAME,
     namespace: AUTHELIA_NAMESPACE,
+    // Chart 0.10.x runs Authelia only (the Helm suite checks every image it renders is here).
+    imageRepositories: { [AUTHELIA_NAMESPACE]: ['ghcr.io/authelia/authelia'] },
     releaseName: RELEASE,
     podSecurity: 'restricted',
     clusterResources: [],

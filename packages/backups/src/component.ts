@@ -61,7 +61,7 @@ import {
   VOLSYNC_NAMESPACE,
 } from './settings.js';
 import { backupsValidators } from './validators.js';
-import { BACKUPS_UPSTREAM, VOLSYNC_REPOSITORY } from './versions.js';
+import { BACKUPS_UPSTREAM, VOLSYNC_IMAGE_REPOSITORY, VOLSYNC_REPOSITORY } from './versions.js';
 
 type Settings = BackupsSettings;
 
@@ -171,6 +171,8 @@ function application(settings: ResolvedBackupsSettings): ApplicationDescriptor {
   if (etcd) installs.push({ group: 'talos.dev', kind: 'ServiceAccount' });
   return {
     namespace: VOLSYNC_NAMESPACE,
+    // The etcd snapshot CronJob is in our own manifests, which the build evaluates as they are.
+    imageRepositories: { [VOLSYNC_NAMESPACE]: [VOLSYNC_IMAGE_REPOSITORY] },
     podSecurity: 'restricted',
     // The etcd backup's namespace: the root Application creates it (Cilium's policies for it
     // come in an earlier wave than this Application).
@@ -384,6 +386,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         // VolSync 0.16.0 runs its volume populator always (cmd/main.go), with the chart's RBAC.
         populator: { ...VOLSYNC_POPULATOR },
         podFlows: backupPodFlows(settings, input.provided.gateway?.domain, clusterDomain),
+        podImages: [VOLSYNC_IMAGE_REPOSITORY],
       },
     },
     issues,

@@ -14,6 +14,12 @@ export const VOLSYNC_CHART_VERSION = '0.16.0' satisfies VolsyncVersion;
 export const VOLSYNC_REPOSITORY = 'https://backube.github.io/helm-charts';
 
 /**
+ * VolSync's one image: its manager, and every mover it starts (chart 0.16.0 passes it as
+ * `--restic-container-image` and the other movers' flags; the Helm suite checks it).
+ */
+export const VOLSYNC_IMAGE_REPOSITORY = 'quay.io/backube/volsync';
+
+/**
  * restic of the verification job: the release VolSync 0.16's mover ships (its changelog). A bump
  * also moves `RESTIC_VERSION` of .ci/install-restic (test/versions.test.ts holds them equal).
  */

@@ -94,6 +94,8 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: SM_OPERATOR_CHART_NAME,
     namespace: OPERATOR_NAMESPACE,
+    // The operator only (the Helm suite checks every image its chart renders is here).
+    imageRepositories: { [OPERATOR_NAMESPACE]: ['ghcr.io/bitwarden/sm-operator'] },
     releaseName: RELEASE,
     // It holds the BitwardenSecret CRD: deleting or pruning it deletes every BitwardenSecret,
     // and with them every Secret the operator created. Removing it is a runbook step.

@@ -78,6 +78,18 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: CERT_MANAGER_CHART_NAME,
     namespace: CERT_MANAGER_NAMESPACE,
+    // The chart's four images and the HTTP-01 solver's, which it hands the controller
+    // (`--acme-http01-solver-image`; never started here, the issuers solve DNS-01 only). The Helm
+    // suite checks every image the chart renders is here.
+    imageRepositories: {
+      [CERT_MANAGER_NAMESPACE]: [
+        'acmesolver',
+        'cainjector',
+        'controller',
+        'startupapicheck',
+        'webhook',
+      ].map((name) => `quay.io/jetstack/cert-manager-${name}`),
+    },
     // Not critical: removing cert-manager stops renewals but breaks nothing that runs, and the
     // CRDs carry helm.sh/resource-policy: keep (Argo CD: Delete=false), so every Certificate
     // and Issuer of the cluster survives a deleted or renamed Application.

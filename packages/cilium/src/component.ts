@@ -418,6 +418,31 @@ function application(
   return {
     namespacedResources: namespacedResources(cluster, mutualAuthentication),
     namespace: CILIUM_NAMESPACE,
+    // What charts 1.18 to 1.20 run with our values (the Helm suite checks every image they
+    // render is here): the agent, Envoy, the operator, Hubble and the certificate generator in
+    // kube-system (a system namespace, exempt from the admission policies), and SPIRE with its
+    // init containers' busybox and kubectl.
+    imageRepositories: {
+      [CILIUM_NAMESPACE]: [
+        'certgen',
+        'cilium',
+        'cilium-envoy',
+        'hubble-relay',
+        'hubble-ui',
+        'hubble-ui-backend',
+        'operator-generic',
+      ].map((name) => `quay.io/cilium/${name}`),
+      ...(mutualAuthentication
+        ? {
+            [SPIRE_NAMESPACE]: [
+              'docker.io/alpine/kubectl',
+              'docker.io/library/busybox',
+              'ghcr.io/spiffe/spire-agent',
+              'ghcr.io/spiffe/spire-server',
+            ],
+          }
+        : {}),
+    },
     // The CNI: deleting it takes pod networking down on every node.
     critical: true,
     // The operator registers these CRDs when it starts.

@@ -230,6 +230,12 @@ export interface CapabilityFacts {
      */
     readonly podFlows?: readonly BackupPodFlow[];
     /**
+     * The image repositories of the pods its controller creates in a protected volume's
+     * namespace (the movers; `ApplicationDescriptor.imageRepositories`): its consumer declares
+     * them for each namespace of its that holds a backed-up volume.
+     */
+    readonly podImages?: readonly string[];
+    /**
      * The restic repositories' common prefix on this cluster, where the provider knows it (its
      * S3 bucket is in the definition): a volume's repository is
      * `<resticRepositoryPrefix>/<namespace>/<volume>` (`volumeResticRepository`), the value its
@@ -405,6 +411,16 @@ export interface ApplicationDescriptor {
   readonly namespacedResources?: readonly GroupKind[];
   /** Host paths its pods mount (the admission policy allows exactly these, in its namespaces). */
   readonly hostPaths?: readonly string[];
+  /**
+   * The image repositories its pods run, by namespace: those of every container its chart renders
+   * and of every pod its controllers create at run time (an operator's Prometheus, Longhorn's
+   * instance managers, VolSync's movers in the namespaces of the volumes they back up). Each as
+   * the container runtime resolves it, without tag or digest (`imageRepository`:
+   * `docker.io/longhornio/longhorn-manager`). The admission policy's allowed registries must
+   * admit every one outside the namespaces exempt from it; the Helm suite checks that every image
+   * the chart renders or hands its controllers is declared.
+   */
+  readonly imageRepositories?: { readonly [namespace: string]: readonly string[] };
   /**
    * ClusterRoleBindings to `cluster-admin` its chart renders and offers no way to avoid, each
    * with the reason (the admission policy allows exactly these names, besides the definition's).

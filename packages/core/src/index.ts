@@ -138,6 +138,7 @@ export {
 } from './hand-over.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
+export { imageRepository, resolvedImage } from './images.js';
 export type { ImmutableChange } from './immutable-fields.js';
 export {
   fieldOrigin,

@@ -64,6 +64,7 @@ import { longhornValidators } from './validators.js';
 import {
   LONGHORN_APP_VERSIONS,
   LONGHORN_CSI_DRIVER,
+  LONGHORN_IMAGE_REPOSITORIES,
   LONGHORN_REPOSITORY,
   LONGHORN_UPSTREAM,
 } from './versions.js';
@@ -568,6 +569,7 @@ const LONGHORN_UNINSTALL: ChartUninstall = {
 function application(disks: ClusterDisks): ApplicationDescriptor {
   return {
     namespace: LONGHORN_NAMESPACE,
+    imageRepositories: { [LONGHORN_NAMESPACE]: [...LONGHORN_IMAGE_REPOSITORIES] },
     // Longhorn's managers, engines and instance managers are privileged (Longhorn's requirement).
     podSecurity: 'privileged',
     hostPaths: longhornHostPaths(disks),

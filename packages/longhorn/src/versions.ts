@@ -19,6 +19,28 @@ export const LONGHORN_NEXT_CHART_VERSION = '1.12.1';
 
 export const LONGHORN_REPOSITORY = 'https://charts.longhorn.io';
 
+/**
+ * The image repositories of Longhorn 1.8.1's pods (Docker Hub's `longhornio/`): those the chart
+ * renders, and those it hands the manager to start (`--engine-image` and the other `--…-image`
+ * flags, the driver deployer's `CSI_…_IMAGE` variables). The Helm suite checks every one it
+ * renders is here.
+ */
+export const LONGHORN_IMAGE_REPOSITORIES: readonly string[] = [
+  'backing-image-manager',
+  'csi-attacher',
+  'csi-node-driver-registrar',
+  'csi-provisioner',
+  'csi-resizer',
+  'csi-snapshotter',
+  'livenessprobe',
+  'longhorn-engine',
+  'longhorn-instance-manager',
+  'longhorn-manager',
+  'longhorn-share-manager',
+  'longhorn-ui',
+  'support-bundle-kit',
+].map((name) => `docker.io/longhornio/${name}`);
+
 /** Upstream app version by chart version (the chart's appVersion). */
 export const LONGHORN_APP_VERSIONS: { readonly [V in LonghornVersion]: string } = {
   '1.8.1': 'v1.8.1',

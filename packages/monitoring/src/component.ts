@@ -67,6 +67,7 @@ import {
 } from './values.js';
 import {
   KUBE_PROMETHEUS_STACK_CHART,
+  MONITORING_IMAGE_REPOSITORIES,
   MONITORING_UPSTREAM,
   PROMETHEUS_OPERATOR_VERSION,
 } from './versions.js';
@@ -111,6 +112,7 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: MONITORING_CHART_NAME,
     namespace: MONITORING_NAMESPACE,
+    imageRepositories: { [MONITORING_NAMESPACE]: [...MONITORING_IMAGE_REPOSITORIES] },
     // The scrape Services of the control plane, kubelet and CoreDNS live in kube-system.
     additionalNamespaces: ['kube-system'],
     // node-exporter reads the host: host network, host PID, host paths.

@@ -15,6 +15,25 @@ export const KUBE_PROMETHEUS_STACK_CHART = {
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';
 
 /**
+ * The image repositories of the monitoring pods: those the chart renders (the operator, Grafana
+ * with its sidecar, kube-state-metrics, node-exporter), those of the Prometheus and Alertmanager
+ * its operator runs (their resources' `spec.image`), the config reloader it adds to them
+ * (`--prometheus-config-reloader`) and the Thanos image it is handed (`--thanos-default-base-image`;
+ * no Thanos sidecar or ruler runs here). The Helm suite checks every one the chart renders is here.
+ */
+export const MONITORING_IMAGE_REPOSITORIES: readonly string[] = [
+  'docker.io/grafana/grafana',
+  'quay.io/kiwigrid/k8s-sidecar',
+  'quay.io/prometheus-operator/prometheus-config-reloader',
+  'quay.io/prometheus-operator/prometheus-operator',
+  'quay.io/prometheus/alertmanager',
+  'quay.io/prometheus/node-exporter',
+  'quay.io/prometheus/prometheus',
+  'quay.io/thanos/thanos',
+  'registry.k8s.io/kube-state-metrics/kube-state-metrics',
+];
+
+/**
  * The upstream artifacts @homelab/monitoring pins: the kube-prometheus-stack chart, with its
  * dependencies inside the archive (the Prometheus Operator CRDs, Grafana, kube-state-metrics,
  * prometheus-node-exporter, prometheus-windows-exporter).

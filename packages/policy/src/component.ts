@@ -126,6 +126,13 @@ function flows(): FlowDeclaration[] {
 function descriptor(): ApplicationDescriptor {
   return {
     namespace: GATEKEEPER_NAMESPACE,
+    // In Gatekeeper's own namespace, which every policy exempts (the Helm suite checks every image
+    // the chart renders is here).
+    imageRepositories: {
+      [GATEKEEPER_NAMESPACE]: ['gatekeeper', 'gatekeeper-crds'].map(
+        (name) => `docker.io/openpolicyagent/${name}`,
+      ),
+    },
     podSecurity: 'restricted',
     project: 'security',
     // Applied server-side, but not for size: with the copy a client-side apply stores in
@@ -480,6 +487,69 @@ function clusterManifests(
   return out;
 }
 
+/**
+ * The image repositories the cluster's components run (`imageRepositories`: their charts' and
+ * those their controllers start) that the allowed registries do not admit, outside the
+ * namespaces exempt from `allowed-images`. The build evaluates its own manifests' images as they
+ * are (`admission-policies`); these come from the upstream charts, which only Helm renders.
+ */
+function registryIssues(
+  entry: RenderCluster<PolicySettings>,
+  settings: ResolvedPolicySettings,
+): Issue[] {
+  const { declared } = namespacesOf(entry);
+  const exempt = new Set<string>([
+    GATEKEEPER_NAMESPACE,
+    ...SYSTEM_NAMESPACES,
+    ...declared
+      .filter((exemption) => exemption.policy === 'allowed-images')
+      .map((exemption) => exemption.namespace),
+    ...settings.exemptions
+      .filter((exemption) => exemption.policy === 'allowed-images')
+      .map((exemption) => exemption.namespace),
+  ]);
+  const refused = new Map<string, { components: Set<string>; namespaces: Set<string> }>();
+  const all: { component: string; contribution: ClusterContribution }[] = [
+    { component: 'policy', contribution: entry.own },
+    ...entry.others,
+  ];
+  for (const { component, contribution } of all) {
+    const images = contribution.application?.imageRepositories ?? {};
+    for (const [namespace, repositories] of Object.entries(images)) {
+      if (exempt.has(namespace)) continue;
+      for (const repository of repositories) {
+        // The policy matches `<repository>:<tag>` or `<repository>@<digest>` by prefix, and
+        // every allowed prefix ends with "/" (the schema's pattern).
+        if (settings.allowedRegistries.some((prefix) => `${repository}:`.startsWith(prefix))) {
+          continue;
+        }
+        const entryOf = refused.get(repository) ?? { components: new Set(), namespaces: new Set() };
+        entryOf.components.add(component);
+        entryOf.namespaces.add(namespace);
+        refused.set(repository, entryOf);
+      }
+    }
+  }
+  if (refused.size === 0) return [];
+  const repositories = [...refused.keys()].sort(compareStrings);
+  const described = repositories.map((repository) => {
+    const { components, namespaces } = refused.get(repository) as {
+      components: Set<string>;
+      namespaces: Set<string>;
+    };
+    return `${repository} (${[...components].sort(compareStrings).join(', ')}, namespace ${[...namespaces].sort(compareStrings).join(', ')})`;
+  });
+  const registries = [...new Set(repositories.map((repository) => `${repository.split('/')[0]}/`))];
+  return [
+    error({
+      code: 'policy-registries',
+      path: entry.path('allowedRegistries'),
+      message: `admit no image of ${described.join(', ')} on cluster "${entry.cluster.name}": the allowed-images policy refuses these pods of the platform (Gatekeeper denies them where it enforces, production by default, and the component never starts there)`,
+      expected: `allowedRegistries with a prefix of each (${registries.map((registry) => JSON.stringify(registry)).join(', ')}), or the namespace exempted from allowed-images in components.policy.exemptions with the reason`,
+    }),
+  ];
+}
+
 /** Exemptions that name a namespace no component uses on any cluster: a typo, or stale. */
 function exemptionIssues(input: RenderInput<PolicySettings>): Issue[] {
   const issues: Issue[] = [];
@@ -538,7 +608,7 @@ function render(input: RenderInput<PolicySettings>): ComponentOutput {
       entry.settings,
       entry.cluster,
     );
-    issues.push(...settingIssues);
+    issues.push(...settingIssues, ...registryIssues(entry, settings));
     const path = entry.path();
     const { plan, issues: planIssues } = haPlan(entry.cluster, {
       selector: { ...WEBHOOK_SELECTOR },

@@ -19,7 +19,7 @@ import {
 import { CONSTRAINT_TEMPLATE_HEALTH_LUA, policyComponent } from '../src/index.js';
 import { POLICIES } from '../src/templates.js';
 import { GATEKEEPER_CHART } from '../src/versions.js';
-import { REGISTRY, runPolicy } from './helpers.js';
+import { type PolicyRun, REGISTRY, runPolicy } from './helpers.js';
 
 const run = runPolicy();
 // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -471,5 +471,99 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
       'kubectl -n gatekeeper-system rollout status deployment gatekeeper-controller-manager --timeout=10m',
     ]);
     expect(policyComponent.declare({} as never).whenDown).toEqual(procedure);
+  });
+});
+
+describe('allowed registries admit the images the components run (policy-registries)', () => {
+  /** A component whose chart runs images of `repositories` in namespace `namespace`. */
+  const upstream = (namespace: string, repositories: string[]) =>
+    testComponent({
+      name: 'gitops',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace,
+          podSecurity: 'restricted',
+          clusterResources: [],
+          imageRepositories: { [namespace]: repositories },
+        },
+      }),
+    });
+  const registryIssues = (run: PolicyRun) =>
+    run.issues.filter((issue) => issue.code === 'policy-registries');
+
+  test('passes with the default registries, which admit what every platform chart runs', () => {
+    const run = runPolicy({}, [
+      ...REGISTRY,
+      upstream('argocd', [
+        'ecr-public.aws.com/docker/library/redis',
+        'quay.io/argoproj/argocd',
+        'docker.io/longhornio/longhorn-manager',
+        'registry.k8s.io/sig-storage/snapshot-controller',
+        'ghcr.io/authelia/authelia',
+      ]),
+    ]);
+    expect(registryIssues(run)).toEqual([]);
+  });
+
+  test('refuses a list without the registry of a repository, at allowedRegistries, once per cluster', () => {
+    const run = runPolicy({ allowedRegistries: ['quay.io/', 'docker.io/'] }, [
+      ...REGISTRY,
+      upstream('argocd', ['quay.io/argoproj/argocd', 'ecr-public.aws.com/docker/library/redis']),
+    ]);
+    const issues = registryIssues(run);
+    expect(issues.map((issue) => [issue.severity, issue.path.join('.')])).toEqual([
+      ['error', 'clusters.0.components.policy.allowedRegistries'],
+      ['error', 'clusters.1.components.policy.allowedRegistries'],
+      ['error', 'clusters.2.components.policy.allowedRegistries'],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'admit no image of ecr-public.aws.com/docker/library/redis (gitops, namespace argocd) on cluster "dev": the allowed-images policy refuses these pods of the platform (Gatekeeper denies them where it enforces, production by default, and the component never starts there)',
+    );
+    expect(issues[0]?.expected).toBe(
+      'allowedRegistries with a prefix of each ("ecr-public.aws.com/"), or the namespace exempted from allowed-images in components.policy.exemptions with the reason',
+    );
+  });
+
+  test('matches by prefix as the policy does: a repository path admits its own images only', () => {
+    const narrow = runPolicy({ allowedRegistries: ['quay.io/argoproj/argocd/'] }, [
+      ...REGISTRY,
+      upstream('argocd', ['quay.io/argoproj/argocd']),
+    ]);
+    expect(registryIssues(narrow)).toHaveLength(3);
+    const path = runPolicy({ allowedRegistries: ['quay.io/argoproj/'] }, [
+      ...REGISTRY,
+      upstream('argocd', ['quay.io/argoproj/argocd']),
+    ]);
+    expect(registryIssues(path)).toEqual([]);
+  });
+
+  test('leaves out the namespaces exempt from allowed-images: system, declared, the definition’s', () => {
+    const system = runPolicy({ allowedRegistries: ['quay.io/'] }, [
+      ...REGISTRY,
+      upstream('kube-system', ['ecr-public.aws.com/docker/library/redis']),
+    ]);
+    expect(registryIssues(system)).toEqual([]);
+    const exempted = runPolicy(
+      {
+        allowedRegistries: ['quay.io/'],
+        exemptions: [
+          { policy: 'allowed-images', namespace: 'argocd', reason: 'a local mirror follows later' },
+        ],
+      },
+      [...REGISTRY, upstream('argocd', ['ecr-public.aws.com/docker/library/redis'])],
+    );
+    expect(registryIssues(exempted)).toEqual([]);
+    // Another policy's exemption does not count.
+    const otherPolicy = runPolicy(
+      {
+        allowedRegistries: ['quay.io/'],
+        exemptions: [
+          { policy: 'required-labels', namespace: 'argocd', reason: 'its chart takes no labels' },
+        ],
+      },
+      [...REGISTRY, upstream('argocd', ['ecr-public.aws.com/docker/library/redis'])],
+    );
+    expect(registryIssues(otherPolicy)).toHaveLength(3);
   });
 });

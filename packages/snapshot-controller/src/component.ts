@@ -103,6 +103,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
     application: {
       namespace: SNAPSHOT_NAMESPACE,
       podSecurity: 'restricted',
+      // The Helm suite checks every image the chart renders is here.
+      imageRepositories: {
+        [SNAPSHOT_NAMESPACE]: ['registry.k8s.io/sig-storage/snapshot-controller'],
+      },
       // Chart 5.2.0 puts its fixed labels on the Deployment (podLabels reach the pods only).
       policyExemptions: [
         {

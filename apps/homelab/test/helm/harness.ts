@@ -26,6 +26,7 @@ import {
   definitionValidator,
   enforcedPodSecurity,
   formatIssue,
+  imageRepository,
   type KubeObject,
   loadDefinition,
   mergeValues,
@@ -2552,4 +2553,93 @@ export function renderedObjects(
     }
     return { render, objects: splitHelmOutput(result.stdout).map(({ object }) => object) };
   });
+}
+
+/** An image an upstream chart's object runs, or hands a controller to run. */
+export interface ImageReference {
+  /** The namespace of the object (the render's where it names none). */
+  readonly namespace: string;
+  readonly image: string;
+  /** `<Kind> <name>: <where in it>`, for messages. */
+  readonly where: string;
+}
+
+/** A container argument that names an image: `--<x>-image` (Longhorn, VolSync) and the Prometheus Operator's config reloader. */
+const IMAGE_FLAG = /^--(?:[a-z0-9-]*-image|prometheus-config-reloader)(?:=(.*))?$/;
+/** Groups whose resources carry the image their operator runs in `spec.image`. */
+const OPERATOR_IMAGE_GROUPS = new Set(['monitoring.coreos.com']);
+
+/**
+ * The images the objects of a render's upstream dependencies run (`# Source:` under
+ * `<chart>/charts/`, but Helm test hooks, which Argo CD never runs; our own manifests' images
+ * are evaluated by the build as they are): every
+ * container, init and ephemeral container of a pod template, and the images those containers hand
+ * their controllers to start (an argument `--<x>-image[=]<image>` or `--prometheus-config-reloader=`,
+ * an environment variable `<X>_IMAGE`), and `spec.image` of the resources of an operator that runs
+ * their image (Prometheus, Alertmanager).
+ */
+export function upstreamImageReferences(
+  documents: readonly RenderedDocument[],
+  namespace: string,
+): ImageReference[] {
+  const out: ImageReference[] = [];
+  for (const { source, object } of documents) {
+    if (!source.includes('/charts/') || neverRunByArgoCd(object)) continue;
+    const where = `${object.kind} ${object.metadata.name}`;
+    const objectNamespace = object.metadata.namespace ?? namespace;
+    const push = (image: unknown, at: string) => {
+      if (typeof image === 'string' && image !== '') {
+        out.push({ namespace: objectNamespace, image, where: `${where}: ${at}` });
+      }
+    };
+    const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
+    if (OPERATOR_IMAGE_GROUPS.has(group ?? '')) push(at(object, 'spec', 'image'), 'spec.image');
+    const spec = podTemplateOf(object)?.spec;
+    if (spec === undefined) continue;
+    for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
+      const containers = spec[list];
+      if (!Array.isArray(containers)) continue;
+      for (const container of containers) {
+        if (!isTable(container)) continue;
+        const name = String(container.name);
+        push(container.image, `${list} ${name}`);
+        const args = [
+          ...(Array.isArray(container.command) ? container.command : []),
+          ...(Array.isArray(container.args) ? container.args : []),
+        ].map(String);
+        args.forEach((arg, index) => {
+          const flag = IMAGE_FLAG.exec(arg);
+          if (flag === null) return;
+          push(flag[1] ?? args[index + 1], `${list} ${name}, ${arg.split('=')[0]}`);
+        });
+        for (const variable of Array.isArray(container.env) ? container.env : []) {
+          if (isTable(variable) && /_IMAGE$/.test(String(variable.name))) {
+            push(variable.value, `${list} ${name}, env ${String(variable.name)}`);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The images of `references` whose repository (`imageRepository`) the render's components do not
+ * declare for the namespace (`ApplicationDescriptor.imageRepositories`): the build's check that
+ * the allowed registries admit the platform's images (`policy-registries`) would not see them.
+ */
+export function undeclaredImages(
+  references: readonly ImageReference[],
+  declared: { readonly [namespace: string]: readonly string[] },
+): string[] {
+  return [
+    ...new Set(
+      references
+        .filter(({ namespace, image }) => !declared[namespace]?.includes(imageRepository(image)))
+        .map(
+          ({ namespace, image, where }) =>
+            `${namespace}: ${where}: ${image} (repository ${imageRepository(image)} not declared)`,
+        ),
+    ),
+  ];
 }
