@@ -75,6 +75,12 @@ import {
 export const MONITORING_CHART_NAME = 'monitoring';
 
 /**
+ * The PrometheusRule of the definition's own rules (`components.monitoring.rules`): they may
+ * select what the user's applications' own ServiceMonitors scrape, which the platform never sees.
+ */
+export const DEFINITION_RULES = 'definition';
+
+/**
  * Talos binds kube-controller-manager and kube-scheduler to 127.0.0.1 and serves etcd metrics on
  * localhost only; Prometheus scrapes them at the control-plane addresses, so they listen on every
  * interface (the Talos "etcd metrics" guide; controller-manager and scheduler keep TLS and check
@@ -566,7 +572,7 @@ function clusterManifests(
 
   // The definition's own rules.
   addRules(
-    'definition',
+    DEFINITION_RULES,
     'rules',
     settings.rules.map((rule, index) =>
       resolveRule(
