@@ -401,6 +401,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       namespace: app.namespace,
       flows: app.flows,
       backedUp: app.volumes.some((volume) => volume.backup !== undefined),
+      verified: app.volumes.some((volume) => volume.backup?.verify === true),
     })),
     input.provided,
     input.path,

@@ -44,6 +44,8 @@ export interface AppFlowInput {
   readonly namespace: string;
   readonly flows: readonly ApplicationFlow[] | undefined;
   readonly backedUp: boolean;
+  /** A backed-up volume of the application has its backups verified (`backup.verify`). */
+  readonly verified: boolean;
 }
 
 /**
@@ -216,7 +218,8 @@ export function applicationFlows(
     apps.filter((app) => app.backedUp && covered.has(app.namespace)).map((app) => app.namespace),
   );
   for (const namespace of [...backedUp].sort(compareStrings)) {
-    flows.push(...backupFlows(provided.backup?.podFlows, namespace));
+    const verified = apps.some((app) => app.namespace === namespace && app.verified);
+    flows.push(...backupFlows(provided.backup?.podFlows, namespace, verified));
   }
   return { flows, flowless: [...flowless].sort(compareStrings), issues };
 }

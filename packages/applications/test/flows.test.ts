@@ -26,11 +26,11 @@ const web: ApplicationFlow = { name: 'web', gateway: true, ports: [{ port: 8000 
 describe("the applications' flows", () => {
   test('an application with flows is covered, one without leaves its namespace (and a shared one) out', () => {
     const apps: AppFlowInput[] = [
-      { name: 'docs', namespace: 'docs', flows: [web], backedUp: true },
-      { name: 'quiet', namespace: 'quiet', flows: undefined, backedUp: true },
-      { name: 'empty', namespace: 'empty', flows: [], backedUp: false },
-      { name: 'shared-a', namespace: 'shared', flows: [web], backedUp: true },
-      { name: 'shared-b', namespace: 'shared', flows: undefined, backedUp: false },
+      { name: 'docs', namespace: 'docs', flows: [web], backedUp: true, verified: true },
+      { name: 'quiet', namespace: 'quiet', flows: undefined, backedUp: true, verified: true },
+      { name: 'empty', namespace: 'empty', flows: [], backedUp: false, verified: false },
+      { name: 'shared-a', namespace: 'shared', flows: [web], backedUp: true, verified: true },
+      { name: 'shared-b', namespace: 'shared', flows: undefined, backedUp: false, verified: false },
     ];
     const result = applicationFlows(apps, { backup: { verification: true, podFlows } }, path);
     expect(result.issues).toEqual([]);
@@ -46,6 +46,32 @@ describe("the applications' flows", () => {
     expect(result.flows[0]?.selector).toEqual({ 'app.kubernetes.io/name': 'docs' });
   });
 
+  test("the restore verification's flows only where a backed-up volume there is verified", () => {
+    const withVerification: BackupPodFlow[] = [
+      ...podFlows,
+      {
+        name: 'verification-s3',
+        selector: { 'backup.homelab.dev/role': 'verification' },
+        peer: { kind: 'fqdn', name: 's3.example.com' },
+        ports: [{ port: 443, protocol: 'TCP' }],
+        reason: 'verification to S3',
+        verification: true,
+      },
+    ];
+    const apps: AppFlowInput[] = [
+      { name: 'docs', namespace: 'docs', flows: [web], backedUp: true, verified: true },
+      { name: 'cloud', namespace: 'cloud', flows: [web], backedUp: true, verified: false },
+    ];
+    const result = applicationFlows(
+      apps,
+      { backup: { verification: true, podFlows: withVerification } },
+      path,
+    );
+    expect(
+      result.flows.filter((flow) => flow.name.startsWith('backup-')).map((f) => f.name),
+    ).toEqual(['backup-movers-s3-cloud', 'backup-movers-s3-docs', 'backup-verification-s3-docs']);
+  });
+
   test('an fqdn that is a Service of the cluster is the pods behind it (a DNS rule would never match)', () => {
     const apps: AppFlowInput[] = [
       {
@@ -56,6 +82,7 @@ describe("the applications' flows", () => {
           { name: 'other', fqdn: 'postgres.databases.svc.cluster.local', ports: [{ port: 5432 }] },
         ],
         backedUp: false,
+        verified: false,
       },
     ];
     const provided = {
@@ -81,6 +108,7 @@ describe("the applications' flows", () => {
         namespace: 'docs',
         flows: [{ name: 'api', fqdn: 'kubernetes.default.svc', ports: [{ port: 443 }] }],
         backedUp: false,
+        verified: false,
       },
     ];
     const result = applicationFlows(apps, {}, path);
@@ -99,8 +127,9 @@ describe("the applications' flows", () => {
           { name: 'db', application: 'db', ports: [{ port: 5432 }], selector: { tier: 'web' } },
         ],
         backedUp: false,
+        verified: false,
       },
-      { name: 'db', namespace: 'databases', flows: [], backedUp: false },
+      { name: 'db', namespace: 'databases', flows: [], backedUp: false, verified: false },
     ];
     const result = applicationFlows(apps, {}, path);
     expect(result.flows).toEqual([
@@ -134,6 +163,7 @@ describe("the applications' flows", () => {
           { name: 'net', kubeApiserver: true, ports: [{ port: 6443 }] },
         ],
         backedUp: false,
+        verified: false,
       },
     ];
     const result = applicationFlows(apps, {}, path);

@@ -160,6 +160,7 @@ export function backupPodFlows(
         peer: target.peer,
         ports: target.ports,
         reason: `the restore verification reads the latest backup from the S3 endpoint (${s3.endpoint})`,
+        verification: true,
       },
     ];
   });

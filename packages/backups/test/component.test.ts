@@ -297,6 +297,8 @@ describe('a protected volume', () => {
         ports: [{ port: 443, protocol: 'TCP' }],
         reason:
           'the restore verification reads the latest backup from the S3 endpoint (https://s3.example.com)',
+        // Only the verification's pods: declared only where a volume is verified.
+        verification: true,
       },
     ]);
   });

@@ -969,6 +969,11 @@ export interface BackupPodFlow {
   readonly peer: FlowPeer;
   readonly ports: readonly FlowPort[];
   readonly reason: string;
+  /**
+   * A flow of the restore verification's pods: declared only in a namespace where a backed-up
+   * volume is verified (`backup.verify`); elsewhere no such pod runs.
+   */
+  readonly verification?: boolean;
 }
 
 /** A persistent volume a component (or an application) declares. */

@@ -162,19 +162,23 @@ export function clusterServiceName(
 /**
  * The flows a consumer declares for the backup provider's pods in one of its namespaces under
  * default deny that holds a backed-up volume (the provider's `podFlows` fact): egress from the
- * movers and the restore verification to the backup repository. Empty without the fact.
+ * movers and, where a volume there is `verified`, from the restore verification to the backup
+ * repository. Empty without the fact.
  */
 export function backupFlows(
   podFlows: readonly BackupPodFlow[] | undefined,
   namespace: string,
+  verified = true,
 ): FlowDeclaration[] {
-  return (podFlows ?? []).map((flow) => ({
-    name: `backup-${flow.name}-${namespace}`,
-    direction: 'egress',
-    namespace,
-    selector: { ...flow.selector },
-    peer: flow.peer,
-    ports: flow.ports.map((port) => ({ ...port })),
-    reason: flow.reason,
-  }));
+  return (podFlows ?? [])
+    .filter((flow) => verified || flow.verification !== true)
+    .map((flow) => ({
+      name: `backup-${flow.name}-${namespace}`,
+      direction: 'egress',
+      namespace,
+      selector: { ...flow.selector },
+      peer: flow.peer,
+      ports: flow.ports.map((port) => ({ ...port })),
+      reason: flow.reason,
+    }));
 }
