@@ -170,7 +170,7 @@ export function repositorySecret(platform: ResolvedPlatform): BootstrapSecret | 
       keys: ['type', 'url', 'sshPrivateKey'],
       description: `the private deploy key Argo CD reads ${url} with (set HOMELAB_REPOSITORY_KEY to its file; labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
       commands: [
-        `${create} --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?the path of the deploy key's private key}" --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
+        `${create} --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
       ],
     };
   }

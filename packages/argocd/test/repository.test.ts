@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseYaml, type ResolvedPlatform } from '@homelab/core';
 import { readVendoredChartFile } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -96,8 +100,33 @@ describe('the repository as the definition gives it', () => {
     const ssh = repositorySecret(platform({ url: 'git@github.com:me/h.git' }));
     expect(ssh?.keys).toEqual(['type', 'url', 'sshPrivateKey']);
     expect(ssh?.commands).toEqual([
-      `kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:me/h.git --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?the path of the deploy key's private key}" --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply -f -`,
+      `kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:me/h.git --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply -f -`,
     ]);
+    // Run as the runbook's bash runs it (kubectl a stub that prints its arguments; pipefail gives the
+    // first stage's status): unset, the
+    // variable stops the command with its hint; set, kubectl reads the key from that file. An
+    // apostrophe in the hint once left bash looking for the end of a quoted string.
+    const dir = mkdtempSync(join(tmpdir(), 'repository-secret-'));
+    try {
+      writeFileSync(join(dir, 'kubectl'), '#!/bin/sh\nprintf "%s\\n" "$*" >&2\n');
+      chmodSync(join(dir, 'kubectl'), 0o755);
+      const run = (env: NodeJS.ProcessEnv) =>
+        spawnSync('bash', ['-o', 'pipefail', '-c', ssh?.commands[0] ?? ''], {
+          encoding: 'utf8',
+          env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ...env },
+        });
+      const unset = run({});
+      expect(unset.status).not.toBe(0);
+      expect(unset.stderr).toContain(
+        'HOMELAB_REPOSITORY_KEY: set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)',
+      );
+      expect(unset.stderr).not.toContain('create secret');
+      const set = run({ HOMELAB_REPOSITORY_KEY: join(dir, 'deploy-key') });
+      expect(set.status).toBe(0);
+      expect(set.stderr).toContain(`--from-file=sshPrivateKey=${join(dir, 'deploy-key')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const token = repositorySecret(
       platform({ url: 'https://gitea.lan/me/h.git', access: 'token', username: 'me' }),
     );
