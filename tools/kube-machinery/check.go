@@ -40,6 +40,9 @@ import (
 	_ "k8s.io/kubernetes/pkg/apis/storage/install"
 
 	"k8s.io/kubernetes/pkg/registry/admissionregistration/mutatingwebhookconfiguration"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/resolver"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingadmissionpolicy"
+	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingadmissionpolicybinding"
 	"k8s.io/kubernetes/pkg/registry/admissionregistration/validatingwebhookconfiguration"
 	"k8s.io/kubernetes/pkg/registry/apps/daemonset"
 	"k8s.io/kubernetes/pkg/registry/apps/deployment"
@@ -139,6 +142,13 @@ func init() {
 	legacy("", "ServiceAccount", serviceaccount.Strategy)
 	legacy("admissionregistration.k8s.io", "MutatingWebhookConfiguration", mutatingwebhookconfiguration.Strategy)
 	legacy("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", validatingwebhookconfiguration.Strategy)
+	// Without an authorizer (Argo CD applies as an administrator) a policy's paramKind and a
+	// binding's paramRef are not authorized; the resolver is only asked by that authorization.
+	noResolver := resolver.ResourceResolverFunc(func(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+		return schema.GroupVersionResource{}, fmt.Errorf("no resource resolver for %s", gvk)
+	})
+	legacy("admissionregistration.k8s.io", "ValidatingAdmissionPolicy", validatingadmissionpolicy.NewStrategy(nil, noResolver))
+	legacy("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", validatingadmissionpolicybinding.NewStrategy(nil, nil, noResolver))
 	legacy("apps", "DaemonSet", daemonset.Strategy)
 	legacy("apps", "Deployment", deployment.Strategy)
 	legacy("apps", "ReplicaSet", replicaset.Strategy)

@@ -1106,7 +1106,7 @@ suite(title, () => {
     );
 
     onKube(
-      "has the API server refuse, broken on purpose: a Deployment whose selector misses its pod template's labels, a ConfigMap key with a slash, a label value over 63 characters, an HTTPRoute path its CRD's CEL rule refuses, a custom resource field its CRD lacks",
+      "has the API server refuse, broken on purpose: a Deployment whose selector misses its pod template's labels, a ConfigMap key with a slash, a label value over 63 characters, an HTTPRoute path its CRD's CEL rule refuses, a custom resource field its CRD lacks, an admission policy whose CEL does not compile, a binding with an unknown action",
       (context) => {
         const tool = kube as NonNullable<typeof kube>;
         const cluster = discovery.clusters.find(
@@ -1152,10 +1152,42 @@ suite(title, () => {
             (object) => object.kind === 'CustomResourceDefinition',
           ),
         ];
-        const all = [deployment, configMap, labelled, route, extraField];
+        // An admission policy and its binding (Cilium 1.20's chart renders one).
+        const policy = {
+          namespace: 'suite',
+          object: {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicy',
+            metadata: { name: 'suite' },
+            spec: {
+              failurePolicy: 'Fail',
+              matchConstraints: {
+                resourceRules: [
+                  {
+                    apiGroups: ['gateway.networking.k8s.io'],
+                    apiVersions: ['v1'],
+                    operations: ['CREATE'],
+                    resources: ['gateways'],
+                  },
+                ],
+              },
+              validations: [{ expression: 'has(object.spec.listeners)', message: 'listeners' }],
+            },
+          } as KubeObject & Table,
+        };
+        const binding = {
+          namespace: 'suite',
+          object: {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicyBinding',
+            metadata: { name: 'suite' },
+            spec: { policyName: 'suite', validationActions: ['Deny'] },
+          } as KubeObject & Table,
+        };
+        const all = [deployment, configMap, labelled, route, extraField, policy, binding];
         const control = kubeCheck(tool, all, crds).items;
-        expect(control.map(({ error }) => error)).toEqual(['', '', '', '', '']);
-        expect(control.map(({ checked }) => checked)).toEqual([true, true, true, true, true]);
+        expect(control.map(({ error }) => error)).toEqual(['', '', '', '', '', '', '']);
+        expect(control.map(({ checked }) => checked)).toEqual(all.map(() => true));
 
         const template = (deployment.object.spec as Table).template as { metadata: Table };
         template.metadata = { ...template.metadata, labels: { 'suite.invalid/other': 'pods' } };
@@ -1167,6 +1199,10 @@ suite(title, () => {
         const rules = (route.object.spec as { rules: { matches?: Table[] }[] }).rules;
         rules[0] = { ...rules[0], matches: [{ path: { type: 'PathPrefix', value: 'suite' } }] };
         (extraField.object.spec as Table).suiteField = true;
+        (policy.object.spec as { validations: Table[] }).validations = [
+          { expression: 'has(object.spec.(', message: 'listeners' },
+        ];
+        (binding.object.spec as Table).validationActions = ['Block'];
         const broken = kubeCheck(tool, all, crds).items;
         expect(broken[0]?.error).toContain(
           'spec.template.metadata.labels: Invalid value: {"suite.invalid/other":"pods"}: `selector` does not match template `labels`',
@@ -1180,6 +1216,12 @@ suite(title, () => {
         );
         expect(broken[4]?.error).toBe('');
         expect(broken[4]?.unknownFields).toEqual(['spec.suiteField']);
+        expect(broken[5]?.error).toContain(
+          'spec.validations[0].expression: Invalid value: "has(object.spec.(": compilation failed',
+        );
+        expect(broken[6]?.error).toContain(
+          'spec.validationActions[0]: Unsupported value: "Block": supported values: "Audit", "Deny", "Warn"',
+        );
       },
     );
 

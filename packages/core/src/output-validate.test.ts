@@ -58,6 +58,38 @@ describe('validateObjects with core kinds', () => {
     expect(issues).toEqual([]);
   });
 
+  it("validates admission policies and their bindings (Cilium 1.20's gateway.cilium.io)", () => {
+    const policy = (validationActions: unknown): KubeObject[] => [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: 'gateway.cilium.io' },
+        spec: {
+          failurePolicy: 'Fail',
+          validations: [{ expression: 'true', message: 'ok' }],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: 'gateway.cilium.io' },
+        spec: { policyName: 'gateway.cilium.io', validationActions },
+      },
+    ];
+    const check = (objects: KubeObject[]) =>
+      validateObjects(
+        objects.map((object, index) => ({ source: manifestSource('demo', `p${index}`), object })),
+        core,
+      ).map((issue) => [issue.output, issue.message]);
+    expect(check(policy(['Deny']))).toEqual([]);
+    expect(check(policy('Deny'))).toEqual([
+      [
+        'charts/demo#manifests.p1.spec.validationActions',
+        'must be array (admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding)',
+      ],
+    ]);
+  });
+
   it('names the chart, the manifest key and the path of a bad Deployment field', () => {
     const spec = {
       ...validDeploymentSpec,

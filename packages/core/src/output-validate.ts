@@ -208,6 +208,21 @@ const MODEL_KINDS: readonly (readonly [
         'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration'
       ),
   ],
+  // Cilium 1.20's chart and the Gateway API standard channel from v1.5 ship admission policies.
+  [
+    'admissionregistration.k8s.io/v1',
+    'ValidatingAdmissionPolicy',
+    () =>
+      import('kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingAdmissionPolicy'),
+  ],
+  [
+    'admissionregistration.k8s.io/v1',
+    'ValidatingAdmissionPolicyBinding',
+    () =>
+      import(
+        'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingAdmissionPolicyBinding'
+      ),
+  ],
   [
     'gateway.networking.k8s.io/v1',
     'Gateway',
