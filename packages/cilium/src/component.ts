@@ -374,6 +374,15 @@ function clusterResources(
   // The chart's secrets namespace (Gateway API), ours for SPIRE (mutual authentication).
   if (settings.gatewayApi || mutualAuthentication) out.push({ group: '', kind: 'Namespace' });
   if (settings.gatewayApi) out.push({ group: 'gateway.networking.k8s.io', kind: 'GatewayClass' });
+  // From 1.20 the chart renders, with its GatewayClass, the `gateway.cilium.io` admission policy
+  // and its binding (one certificate per terminating TLS listener): the project must allow them,
+  // or Argo CD refuses the whole sync.
+  if (settings.gatewayApi && atLeast(`v${settings.version}`, 1, 20)) {
+    out.push(
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
+    );
+  }
   if (cluster.network.bgp !== undefined) {
     out.push(
       { group: 'cilium.io', kind: 'CiliumBGPAdvertisement' },

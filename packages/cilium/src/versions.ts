@@ -38,7 +38,7 @@ export interface CiliumRelease {
    * Gateway API release whose CRDs (standard channel, plus, before v1.5, the experimental TLSRoute
    * the operator also looks for) this Cilium release needs installed before it starts: Cilium
    * 1.18 implements v1.3.0, 1.19 v1.4.1; Cilium 1.20 requires v1.6.1 at least (its upgrade notes:
-   * TLSRoute moved to v1, in the standard channel; that bundle is not vendored yet). Not a
+   * TLSRoute moved to v1, in the standard channel). Not a
    * Renovate pin: Cilium before 1.20 needs TLSRoute `v1alpha2` served, which the v1.5 bundles no
    * longer do, and its operator then fails to start (cilium/cilium#45139, #44920).
    */
@@ -137,7 +137,12 @@ const DATREE_CRDS =
   'https://raw.githubusercontent.com/datreeio/CRDs-catalog/ea03cc2abb64ddc0a927c1e3d48a3d0abf66a3de/cilium.io';
 const GATEWAY_API_RAW = 'https://raw.githubusercontent.com/kubernetes-sigs/gateway-api';
 
-/** Standard-channel CRD files of the Gateway API releases Cilium needs first (vendored). */
+/**
+ * Standard-channel CRD files of the Gateway API releases Cilium needs first (vendored): every
+ * file of the tag's `config/crd/standard/`, which the bundle's Application applies whole. v1.6.1
+ * is not in the offline mirror: its files were taken from the Go module proxy's archive of
+ * `sigs.k8s.io/gateway-api@v1.6.1` (the repository's tree at that tag, the bytes of the URLs).
+ */
 const GATEWAY_API_STANDARD: { readonly [tag: string]: readonly string[] } = {
   'v1.3.0': ['gatewayclasses', 'gateways', 'grpcroutes', 'httproutes', 'referencegrants'],
   'v1.4.1': [
@@ -147,6 +152,19 @@ const GATEWAY_API_STANDARD: { readonly [tag: string]: readonly string[] } = {
     'grpcroutes',
     'httproutes',
     'referencegrants',
+  ],
+  'v1.6.1': [
+    'backendtlspolicies',
+    'gatewayclasses',
+    'gateways',
+    'grpcroutes',
+    'httproutes',
+    'listenersets',
+    'referencegrants',
+    'tcproutes',
+    'tlsroutes',
+    'udproutes',
+    'vap_safeupgrades',
   ],
 };
 
@@ -166,7 +184,6 @@ export const CILIUM_UPSTREAM: readonly UpstreamPin[] = [
     }),
   ),
   ...[...new Set(CILIUM_VERSIONS.map((version) => CILIUM_RELEASES[version].gatewayApiVersion))]
-    // v1.6.1 (Cilium 1.20) is not in the offline mirror yet: its bundle installs from upstream.
     .filter((tag) => tag in GATEWAY_API_STANDARD)
     .flatMap((tag): UpstreamPin[] => [
       ...(GATEWAY_API_STANDARD[tag] ?? []).map(
@@ -178,13 +195,18 @@ export const CILIUM_UPSTREAM: readonly UpstreamPin[] = [
           licence: 'Apache-2.0',
         }),
       ),
-      {
-        kind: 'file',
-        path: `crds/gateway-api/${tag}/experimental-tlsroutes.yaml`,
-        url: `${GATEWAY_API_RAW}/${tag}/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml`,
-        version: tag,
-        licence: 'Apache-2.0',
-      },
+      // Before v1.5 TLSRoute is only in the experimental channel (its own bundle).
+      ...(compareVersions(tag.slice(1), '1.5.0') < 0
+        ? [
+            {
+              kind: 'file',
+              path: `crds/gateway-api/${tag}/experimental-tlsroutes.yaml`,
+              url: `${GATEWAY_API_RAW}/${tag}/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml`,
+              version: tag,
+              licence: 'Apache-2.0',
+            } satisfies UpstreamPin,
+          ]
+        : []),
     ]),
   ...[
     'ciliumbgpadvertisement_v2',

@@ -53,6 +53,28 @@ describe('application descriptor', () => {
     expect(list('dev')).not.toContain('cilium.io/CiliumBGPClusterConfig');
   });
 
+  test("from 1.20 the chart's gateway.cilium.io admission policy and binding, with the Gateway API only", () => {
+    const vap = [
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+    ];
+    const on120 = runCilium(
+      testDefinition(referenceClusters(), {
+        components: { cilium: { version: '1.20.0', gatewayApi: true } },
+      }),
+    ).declared;
+    const kinds = (name: string, from: typeof declared) =>
+      (from[name]?.application?.clusterResources ?? []).map((r) => `${r.group}/${r.kind}`);
+    expect(kinds('prod', on120).filter((kind) => kind.startsWith('admission'))).toEqual(vap);
+    expect(kinds('prod', declared).filter((kind) => kind.startsWith('admission'))).toEqual([]);
+    const without = runCilium(
+      testDefinition(referenceClusters(), {
+        components: { cilium: { version: '1.20.0', gatewayApi: false } },
+      }),
+    ).declared;
+    expect(kinds('prod', without).filter((kind) => kind.startsWith('admission'))).toEqual([]);
+  });
+
   test('Argo CD ignores the data of the in-cluster generated TLS secrets', () => {
     expect(declared.dev?.application?.ignoreDifferences).toEqual(
       ['cilium-ca', 'hubble-relay-client-certs', 'hubble-server-certs'].map((name) => ({
