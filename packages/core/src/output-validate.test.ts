@@ -59,7 +59,7 @@ describe('validateObjects with core kinds', () => {
   });
 
   it("validates admission policies and their bindings (Cilium 1.20's gateway.cilium.io)", () => {
-    const policy = (validationActions: unknown): KubeObject[] => [
+    const policy = (validationActions: string[] | string): KubeObject[] => [
       {
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind: 'ValidatingAdmissionPolicy',
