@@ -371,14 +371,28 @@ suite('ShellCheck on the shell of the committed output', () => {
     expect(tool().version).toBe(SHELLCHECK_VERSION);
   });
 
-  it('finds the blocks of every runbook and the scripts of the charts', () => {
+  it('finds the blocks of every runbook', () => {
     const docs = new Set(runbooks.map((script) => script.file));
+    let found = 0;
     for (const cluster of readdirSync(join(REPO, 'clusters'))) {
       if (existsSync(join(REPO, 'clusters', cluster, 'RUNBOOK.md'))) {
         expect(docs).toContain(`clusters/${cluster}/RUNBOOK.md`);
+        found++;
       }
     }
-    expect(runbooks.some((script) => script.kind === 'runbook-sh-c')).toBe(true);
+    expect(found).toBeGreaterThan(0);
+  });
+
+  // `sh -c` scripts in runbook blocks and scripts in charts come from components the user's
+  // definition may disable (the reference has both): "not run" where it has none.
+  it('finds the sh -c scripts of the runbooks and the scripts of the charts', (context) => {
+    const shC = runbooks.filter((script) => script.kind === 'runbook-sh-c').length;
+    if (shC === 0 || charts.length === 0) {
+      const why = `the definition's output has ${shC} sh -c scripts in runbooks and ${charts.length} chart scripts`;
+      console.log(`shellcheck suite: not run: ${why}`);
+      context.skip(why);
+    }
+    expect(shC).toBeGreaterThan(0);
     expect(charts.length).toBeGreaterThan(0);
   });
 
@@ -399,7 +413,20 @@ suite('ShellCheck on the shell of the committed output', () => {
   it('lets through only findings an exclusion names, and every exclusion is still needed', () => {
     // An exclusion no finding uses is stale: it would let a later real finding through.
     tool();
-    const stale = EXCLUSIONS.filter((exclusion) => !used.has(exclusion));
+    // Stale where a line it names is in the output and no finding needed it; a line the user's
+    // definition does not generate (a component it disables) leaves the exclusion unused.
+    const lines = [...runbooks, ...charts].flatMap((script) =>
+      script.text.split('\n').map((line) => ({ kind: script.kind, line })),
+    );
+    const stale = EXCLUSIONS.filter(
+      (exclusion) =>
+        !used.has(exclusion) &&
+        lines.some(
+          ({ kind, line }) =>
+            exclusion.kinds.includes(kind) &&
+            (exclusion.line.test(line) || exclusion.line.test(line.trim())),
+        ),
+    );
     expect(stale.map((exclusion) => `SC${exclusion.code} ${exclusion.line}`)).toEqual([]);
     for (const exclusion of EXCLUSIONS) expect(exclusion.reason.length).toBeGreaterThan(20);
   });

@@ -84,9 +84,8 @@ describe('the generated charts', () => {
         ((parseYaml(readFileSync(join(root, 'charts', chart, 'Chart.yaml'), 'utf8')) as ChartYaml)
           .dependencies?.length ?? 0) > 0,
     );
-    expect(wrapping).toEqual(
-      expect.arrayContaining(['argo-cd', 'cilium', 'cert-manager', 'longhorn', 'monitoring']),
-    );
+    // Whichever components the user's definition enables: Argo CD at least wraps its chart.
+    expect(wrapping).toContain('argo-cd');
     expect(staleAppVersions(root, charts)).toEqual([]);
   });
 
