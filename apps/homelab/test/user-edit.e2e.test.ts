@@ -8,7 +8,10 @@
 // In it, as a user would:
 // 1. edit apps/homelab/platform.yaml: their own domain, a fourth cluster, a new production worker,
 //    monitoring off on the development cluster (and so on the fourth, made from it), their
-//    production cluster named `live`;
+//    production cluster named `live`; and settings the reference leaves at their defaults, each of
+//    which once built as valid and then failed a suite here: Cilium 1.20, an SSH deploy key for the
+//    repository, their own allowed registries, an alert rule on their application's metrics, a
+//    second application whose backups are not verified;
 // 2. `homelab build` (what `pnpm build` runs in apps/homelab), `homelab changeset`, then the steps
 //    of `pnpm version-packages`: `changeset version`, `homelab build`, `homelab release record`;
 // 3. `homelab check` passes;
@@ -70,10 +73,14 @@ const SUITES: {
     // check; without them it says "not run").
     // shellcheck: the real ShellCheck checks every ```sh block of the committed runbooks and
     // every shell script of the committed charts (needs shellcheck; without it it says "not run").
+    // gator, authelia: the real gator and Authelia on every cluster's committed output
+    // (discoverRenders' default; without the tools they say "not run").
     outputOnly: [
       'test/talos-machinery.test.ts',
       'test/promtool.test.ts',
       'test/shellcheck.test.ts',
+      'test/gator.test.ts',
+      'test/authelia.test.ts',
     ],
   },
 ];
@@ -174,6 +181,67 @@ function adapt(definition: string): string {
     .replaceAll('10.10.10.', '10.40.10.')
     .replaceAll('argocd-dev', 'argocd-edge')
     .replaceAll('grafana-dev', 'grafana-edge');
+  // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle).
+  text = text.replace(
+    '  cilium:\n    gatewayApi: true\n',
+    '  cilium:\n    version: 1.20.0\n    gatewayApi: true\n',
+  );
+  // The repository read with an SSH deploy key (the runbook's deploy-key command).
+  const https = '  url: https://github.com/example/homelab-platform.git\n';
+  expect(text).toContain(https);
+  text = text.replace(
+    https,
+    '  url: git@github.com:example/homelab-platform.git\n  access: ssh-key\n' +
+      '  sshKnownHosts:\n    - github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n',
+  );
+  // Their own allowed registries: those of every image the platform runs.
+  text = text.replace(
+    '  policy:\n',
+    "  policy:\n    allowedRegistries: ['docker.io/', 'ecr-public.aws.com/', 'ghcr.io/', 'quay.io/', 'registry.k8s.io/']\n",
+  );
+  // An alert on their application's metrics (its own ServiceMonitor comes with the application).
+  const monitoring = '  monitoring:\n    grafana:\n';
+  expect(text).toContain(monitoring);
+  text = text.replace(
+    monitoring,
+    '  monitoring:\n    rules:\n      - alert: PaperlessDown\n        expr: up{job="paperless"} == 0\n' +
+      '        for: 5m\n        severity: warning\n        summary: paperless is down\n' +
+      '    grafana:\n',
+  );
+  // A second application: its own namespace, a volume whose backups are not verified.
+  const paperless = '  applications:\n    apps:\n';
+  expect(text).toContain(paperless);
+  text = text.replace(
+    paperless,
+    `${paperless}      wiki:\n        flows:\n          - name: web\n            gateway: true\n` +
+      '            ports: [{ port: 3000 }]\n            reason: the Gateway forwards wiki.<domain>\n' +
+      '        routes:\n          - host: wiki\n            service: wiki\n            port: 3000\n' +
+      '            auth: app\n        volumes:\n          pages:\n            size: 5Gi\n' +
+      '            tier: standard\n            owner: { user: 1000, group: 1000 }\n' +
+      '            backup:\n              verify: false\n',
+  );
+  const inventory = '      talos-backup/talos-backup-s3:\n        AWS_ACCESS_KEY_ID: c0f16519';
+  expect(text).toContain(inventory);
+  text = text.replace(
+    inventory,
+    '      wiki/pages-restic:\n' +
+      ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'RESTIC_PASSWORD', 'RESTIC_REPOSITORY']
+        .map((key, index) => `        ${key}: 5a1f0c3e-0000-4000-8000-00000000000${index}\n`)
+        .join('') +
+      inventory,
+  );
+  // Production maps its own entries (an entry shared with other clusters is a warning).
+  const prodInventory =
+    '          talos-backup/talos-backup-s3:\n            AWS_ACCESS_KEY_ID: 334cf5f9';
+  expect(text).toContain(prodInventory);
+  text = text.replace(
+    prodInventory,
+    '          wiki/pages-restic:\n' +
+      ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'RESTIC_PASSWORD', 'RESTIC_REPOSITORY']
+        .map((key, index) => `            ${key}: 5a1f0c3e-0000-4000-8000-00000000001${index}\n`)
+        .join('') +
+      prodInventory,
+  );
   // Their production cluster is called `live`: no test may know the reference's cluster names.
   expect(text).toContain('\n  - name: prod\n');
   text = text.replace('\n  - name: prod\n', '\n  - name: live\n');
@@ -331,6 +399,20 @@ describe("a user's own definition in a scratch copy", { timeout: 600_000 }, () =
     };
     walk(join(repo, 'apps'));
     walk(join(repo, 'packages'));
+    // A suite that renders the committed output of the user's file (`discoverRenders()`, its
+    // default) depends on it without naming it: it runs here too.
+    const run = new Set(
+      SUITES.flatMap(({ dir, files, outputOnly = [] }) =>
+        [...files, ...outputOnly].map((file) => join(dir, file)),
+      ),
+    );
+    const rendering = readdirSync(join(repo, 'apps/homelab/test'))
+      .filter((name) => name.endsWith('.test.ts'))
+      .map((name) => `apps/homelab/test/${name}`)
+      .filter((name) => name !== 'apps/homelab/test/user-edit.e2e.test.ts')
+      .filter((name) => /\bdiscoverRenders\(\s*\)/.test(readFileSync(join(repo, name), 'utf8')));
+    expect(rendering.length).toBeGreaterThan(0);
+    expect(rendering.filter((name) => !run.has(name))).toEqual([]);
     expect(named.filter((name) => !covered.has(name) && !NAMES_WITHOUT_READING.has(name))).toEqual(
       [],
     );
