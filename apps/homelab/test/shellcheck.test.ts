@@ -433,7 +433,16 @@ suite('ShellCheck on the shell of the committed output', () => {
 
   describe('broken on purpose', () => {
     const runbook = runbooks.find((script) => script.kind === 'runbook');
-    const chart = charts.find((script) => script.dialect === 'sh');
+    // A POSIX sh script of the committed charts; where the user's definition renders none (no
+    // backups), one of the same kind written here: the check on it is what is broken.
+    const chart: Script = charts.find((script) => script.dialect === 'sh') ?? {
+      kind: 'chart',
+      file: 'charts/x/clusters/x.yaml',
+      line: 1,
+      where: 'a chart script written by this test',
+      dialect: 'sh',
+      text: 'set -eu\nprintf \'%s\\n\' "$RESTORE_ROOT"\n',
+    };
 
     it('fails a runbook block with an unterminated quote', () => {
       const file = runbook?.file as string;
