@@ -29,6 +29,7 @@ import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
+  type ClusterContribution,
   type FlowPort,
   formatIssue,
   type KubeObject,
@@ -434,6 +435,26 @@ function clusterWhere(
   const cluster = discovery.clusters.map((entry) => entry.cluster).find(has);
   if (cluster === undefined) notRun(context, `no cluster of the definition has ${what}`);
   return cluster;
+}
+
+/**
+ * The contributions of the components whose Application deploys the render's chart on its
+ * cluster, from the build of the definition (an Application's chart defaults to the one its
+ * component renders, contract.ts). Fails the test when the build has no such cluster.
+ */
+function deployingContributions(render: ChartRender): [string, ClusterContribution][] {
+  const run = built?.components?.clusters.find((entry) => entry.cluster.name === render.cluster);
+  expect(run, 'the build of the definition').toBeDefined();
+  const rendered = new Map(
+    (built?.components?.components ?? []).map((entry) => [
+      entry.component.name,
+      entry.output.chart?.name,
+    ]),
+  );
+  return [...(run?.contributions.entries() ?? [])].filter(
+    ([component, contribution]) =>
+      `charts/${contribution.application?.chart ?? rendered.get(component)}` === render.path,
+  );
 }
 
 /** The documents of a render, failing the test with Helm's own words when there are none. */
@@ -2473,22 +2494,7 @@ suite(title, () => {
 
         it('declares flows (zero trust) that select pods Helm renders, on ports their containers declare', () => {
           const documents = documentsOf(render);
-          const run = built?.components?.clusters.find(
-            (entry) => entry.cluster.name === render.cluster,
-          );
-          expect(run, 'the build of the definition').toBeDefined();
-          // An Application's chart defaults to the one its component renders (contract.ts).
-          const rendered = new Map(
-            (built?.components?.components ?? []).map((entry) => [
-              entry.component.name,
-              entry.output.chart?.name,
-            ]),
-          );
-          const deploying = [...(run?.contributions.entries() ?? [])].filter(
-            ([component, contribution]) =>
-              `charts/${contribution.application?.chart ?? rendered.get(component)}` ===
-              render.path,
-          );
+          const deploying = deployingContributions(render);
           if (deploying.length === 0) {
             // A chart no component's Application deploys (the app-of-apps) runs no pods.
             expect(renderedPods(documents, render.namespace)).toEqual([]);
@@ -2500,22 +2506,10 @@ suite(title, () => {
 
         it('declares the image repositories its upstream chart runs and hands its controllers (what the allowed registries must admit)', () => {
           const documents = documentsOf(render);
-          const run = built?.components?.clusters.find(
-            (entry) => entry.cluster.name === render.cluster,
-          );
-          expect(run, 'the build of the definition').toBeDefined();
-          const rendered = new Map(
-            (built?.components?.components ?? []).map((entry) => [
-              entry.component.name,
-              entry.output.chart?.name,
-            ]),
-          );
           const declared: { [namespace: string]: string[] } = {};
-          for (const [component, contribution] of run?.contributions.entries() ?? []) {
-            const application = contribution.application;
-            if (`charts/${application?.chart ?? rendered.get(component)}` !== render.path) continue;
+          for (const [, contribution] of deployingContributions(render)) {
             for (const [namespace, repositories] of Object.entries(
-              application?.imageRepositories ?? {},
+              contribution.application?.imageRepositories ?? {},
             )) {
               declared[namespace] = [...(declared[namespace] ?? []), ...repositories];
             }

@@ -402,17 +402,20 @@ function gatekeeperConfig(): KubeObject {
   };
 }
 
-/** The cluster layer: Gatekeeper's Config and one constraint per policy. */
-function clusterManifests(
-  entry: RenderCluster<PolicySettings>,
+/**
+ * The namespaces a policy's constraint excludes, each with its reason: Gatekeeper's and the
+ * system namespaces, those a component declares exempt (`policyExemptions`), the definition's.
+ */
+function policyExclusions(
+  declared: readonly { policy: string; namespace: string; reason: string; component: string }[],
   settings: ResolvedPolicySettings,
-): { [key: string]: KubeObject } {
-  const { relaxed, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
-  const system = [GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
-    namespace,
-    reason: 'Gatekeeper and system namespace (exempt from every policy)',
-  }));
-  const exemptionsOf = (name: PolicyName): { namespace: string; reason: string }[] => [
+  name: PolicyName,
+): { namespace: string; reason: string }[] {
+  return [
+    ...[GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
+      namespace,
+      reason: 'Gatekeeper and system namespace (exempt from every policy)',
+    })),
     ...declared
       .filter((exemption) => exemption.policy === name)
       .map((exemption) => ({
@@ -423,9 +426,17 @@ function clusterManifests(
       .filter((exemption) => exemption.policy === name)
       .map((exemption) => ({ namespace: exemption.namespace, reason: exemption.reason })),
   ];
+}
+
+/** The cluster layer: Gatekeeper's Config and one constraint per policy. */
+function clusterManifests(
+  entry: RenderCluster<PolicySettings>,
+  settings: ResolvedPolicySettings,
+): { [key: string]: KubeObject } {
+  const { relaxed, hostPaths, clusterAdmin, declared } = namespacesOf(entry);
   const out: { [key: string]: KubeObject } = { 'gatekeeper-config': gatekeeperConfig() };
   for (const policy of POLICIES) {
-    const excluded = [...system, ...exemptionsOf(policy.name)];
+    const excluded = policyExclusions(declared, settings, policy.name);
     let parameters: Values = {};
     const annotations: { [key: string]: string } = {};
     switch (policy.name) {
@@ -498,16 +509,9 @@ function registryIssues(
   settings: ResolvedPolicySettings,
 ): Issue[] {
   const { declared } = namespacesOf(entry);
-  const exempt = new Set<string>([
-    GATEKEEPER_NAMESPACE,
-    ...SYSTEM_NAMESPACES,
-    ...declared
-      .filter((exemption) => exemption.policy === 'allowed-images')
-      .map((exemption) => exemption.namespace),
-    ...settings.exemptions
-      .filter((exemption) => exemption.policy === 'allowed-images')
-      .map((exemption) => exemption.namespace),
-  ]);
+  const exempt = new Set(
+    policyExclusions(declared, settings, 'allowed-images').map(({ namespace }) => namespace),
+  );
   const refused = new Map<string, { components: Set<string>; namespaces: Set<string> }>();
   const all: { component: string; contribution: ClusterContribution }[] = [
     { component: 'policy', contribution: entry.own },
