@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apiserver/pkg/admission"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/warning"
@@ -96,6 +97,9 @@ type item struct {
 type response struct {
 	KubernetesVersion string    `json:"kubernetesVersion"`
 	Items             []itemOut `json:"items"`
+	// AdmissionPolicies are the request's ValidatingAdmissionPolicies with a binding, which
+	// validating admission ran on every accepted object (sorted).
+	AdmissionPolicies []string `json:"admissionPolicies"`
 }
 
 type itemOut struct {
@@ -116,6 +120,7 @@ type itemOut struct {
 // by group and kind, with the codec factory of the scheme the group is registered in.
 type strategyOf struct {
 	strategy rest.RESTCreateStrategy
+	scheme   *runtime.Scheme
 	codecs   serializer.CodecFactory
 }
 
@@ -127,7 +132,7 @@ func init() {
 	// passes to capabilities.Setup; pod validation refuses privileged containers without it.
 	capabilities.Initialize(capabilities.Capabilities{AllowPrivileged: true})
 	legacy := func(group, kind string, s rest.RESTCreateStrategy) {
-		strategies[schema.GroupKind{Group: group, Kind: kind}] = strategyOf{s, legacyscheme.Codecs}
+		strategies[schema.GroupKind{Group: group, Kind: kind}] = strategyOf{s, legacyscheme.Scheme, legacyscheme.Codecs}
 	}
 	legacy("", "ConfigMap", configmap.Strategy)
 	legacy("", "Endpoints", endpoint.Strategy)
@@ -170,10 +175,10 @@ func init() {
 	legacy("storage.k8s.io", "CSIDriver", csidriver.Strategy)
 	legacy("storage.k8s.io", "StorageClass", storageclass.Strategy)
 	strategies[schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}] = strategyOf{
-		crdregistry.NewStrategy(apiextensionsserver.Scheme), apiextensionsserver.Codecs,
+		crdregistry.NewStrategy(apiextensionsserver.Scheme), apiextensionsserver.Scheme, apiextensionsserver.Codecs,
 	}
 	strategies[schema.GroupKind{Group: "apiregistration.k8s.io", Kind: "APIService"}] = strategyOf{
-		apiserviceregistry.NewStrategy(aggregatorscheme.Scheme), aggregatorscheme.Codecs,
+		apiserviceregistry.NewStrategy(aggregatorscheme.Scheme), aggregatorscheme.Scheme, aggregatorscheme.Codecs,
 	}
 }
 
@@ -197,8 +202,17 @@ func check(req *request) (*response, error) {
 		return nil, err
 	}
 	resp := &response{KubernetesVersion: kubeVersion(), Items: make([]itemOut, 0, len(req.Items))}
-	for _, it := range req.Items {
-		resp.Items = append(resp.Items, checkItem(it, kinds))
+	accepted := []created{}
+	for i, it := range req.Items {
+		out, c := checkItem(it, kinds)
+		resp.Items = append(resp.Items, out)
+		if c != nil {
+			c.index = i
+			accepted = append(accepted, *c)
+		}
+	}
+	if resp.AdmissionPolicies, err = admit(accepted, resp.Items); err != nil {
+		return nil, err
 	}
 
 	return resp, nil
@@ -216,7 +230,7 @@ func (w *warnings) AddWarning(_, text string) {
 	w.list = append(w.list, text)
 }
 
-func checkItem(it item, kinds customKinds) itemOut {
+func checkItem(it item, kinds customKinds) (itemOut, *created) {
 	out := itemOut{Warnings: []string{}, UnknownFields: []string{}}
 	var head struct {
 		APIVersion string            `json:"apiVersion"`
@@ -226,14 +240,14 @@ func checkItem(it item, kinds customKinds) itemOut {
 	if err := json.Unmarshal(it.Object, &head); err != nil {
 		out.Error = err.Error()
 
-		return out
+		return out, nil
 	}
 	out.Kind, out.Name = head.Kind, head.Metadata.Name
 	gv, err := schema.ParseGroupVersion(head.APIVersion)
 	if err != nil {
 		out.Error = err.Error()
 
-		return out
+		return out, nil
 	}
 	s, ok := strategies[schema.GroupKind{Group: gv.Group, Kind: head.Kind}]
 	if !ok {
@@ -246,13 +260,13 @@ func checkItem(it item, kinds customKinds) itemOut {
 	if err != nil {
 		out.Error = err.Error()
 
-		return out
+		return out, nil
 	}
 	objectMeta, err := meta.Accessor(obj)
 	if err != nil {
 		out.Error = err.Error()
 
-		return out
+		return out, nil
 	}
 	// The Service storage's BeginCreate hook (pkg/registry/core/service/storage, REST.beginCreate)
 	// first syncs clusterIPs with clusterIP, then allocates (not done here: an empty clusterIP
@@ -262,7 +276,27 @@ func checkItem(it item, kinds customKinds) itemOut {
 		beginCreate = func() { normalizeClusterIPs(svc) }
 	}
 
-	return create(s.strategy, obj, objectMeta, it.Namespace, beginCreate, out)
+	out = create(s.strategy, obj, objectMeta, it.Namespace, beginCreate, out)
+	if out.Error != "" {
+		return out, nil
+	}
+	kind := gv.WithKind(head.Kind)
+
+	return out, &created{
+		obj: obj, kind: kind, resource: builtinResource(kind), namespace: out.Namespace, name: out.Name,
+		interfaces: admission.NewObjectInterfacesFromScheme(s.scheme),
+	}
+}
+
+// builtinResource is the resource of a built-in kind: its lower-case plural, as the API server
+// names it.
+func builtinResource(kind schema.GroupVersionKind) schema.GroupVersionResource {
+	if kind.Group == "" && kind.Kind == "Endpoints" {
+		return kind.GroupVersion().WithResource("endpoints")
+	}
+	resource, _ := meta.UnsafeGuessKindToResource(kind)
+
+	return resource
 }
 
 // normalizeClusterIPs is the create case of pkg/registry/core/service/storage's (Kubernetes

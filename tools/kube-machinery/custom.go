@@ -15,7 +15,9 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured/unstructuredscheme"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/registry/rest"
 )
 
@@ -135,22 +137,22 @@ func servingInfo(crd *apiextensionsv1.CustomResourceDefinition, v apiextensionsv
 // rest.BeforeCreate with the custom resource strategy (schema validation, CEL rules, metadata).
 // The pruned fields are reported: with kubectl's and Argo CD's strict field validation they are
 // an error, otherwise silently dropped.
-func checkCustom(it item, kinds customKinds, out itemOut) itemOut {
+func checkCustom(it item, kinds customKinds, out itemOut) (itemOut, *created) {
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(it.Object); err != nil {
 		out.Error = err.Error()
 
-		return out
+		return out, nil
 	}
 	kind := kinds[u.GroupVersionKind()]
 	if kind == nil {
-		return out
+		return out, nil
 	}
 	out.Checked = true
 	if kind.err != nil {
 		out.Error = fmt.Sprintf("the API server cannot serve %s: %s", u.GroupVersionKind(), kind.err)
 
-		return out
+		return out, nil
 	}
 	if !kind.crd.Spec.PreserveUnknownFields {
 		unknown := structuralpruning.PruneWithOptions(u.Object, kind.structural, true, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
@@ -161,5 +163,14 @@ func checkCustom(it item, kinds customKinds, out itemOut) itemOut {
 	if kind.structural != nil {
 		structuraldefaulting.Default(u.Object, kind.structural)
 	}
-	return create(kind.strategy, u, u, it.Namespace, nil, out)
+	out = create(kind.strategy, u, u, it.Namespace, nil, out)
+	if out.Error != "" {
+		return out, nil
+	}
+	gvk := u.GroupVersionKind()
+
+	return out, &created{
+		obj: u, kind: gvk, resource: gvk.GroupVersion().WithResource(kind.crd.Spec.Names.Plural),
+		namespace: out.Namespace, name: out.Name, interfaces: admission.NewObjectInterfacesFromScheme(runtime.NewScheme()),
+	}
 }

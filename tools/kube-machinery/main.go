@@ -1,12 +1,13 @@
 // Command kube-machinery is NOT a Kubernetes API server. It runs the API server's own create path
 // for built-in kinds (k8s.io/kubernetes at the version pinned by go.mod): decode with defaulting
 // into the internal version, then rest.BeforeCreate with the kind's registry strategy (its
-// PrepareForCreate, Validate, the common object-meta validation and its create warnings).
+// PrepareForCreate, Validate, the common object-meta validation and its create warnings), then
+// validating admission with the request's own ValidatingAdmissionPolicies.
 //
 //	kube-machinery --version   the Kubernetes module version this was built with
 //	kube-machinery check       one JSON request on stdin, one JSON response on stdout
 //
-// See README.md for what it covers and what it does not (admission plugins, custom resources).
+// See README.md for what it covers and what it does not (other admission plugins, updates).
 package main
 
 import (

@@ -1084,11 +1084,29 @@ suite(title, () => {
         let custom = 0;
         const warned: string[] = [];
         let explained = 0;
+        const policiesRun = new Set<string>();
         for (const { cluster } of run) {
           const items = appliedItems(cluster);
           const response = kubeCheck(tool, items, clusterCrds(cluster));
           expect(response.kubernetesVersion).toBe(KUBE_MACHINERY_VERSION);
           expect(response.items.length, cluster).toBe(items.length);
+          // Validating admission ran with every bound policy the cluster's Applications apply.
+          const objects = items.map(({ object }) => object as KubeObject);
+          const bound = new Set(
+            objects
+              .filter(({ kind }) => kind === 'ValidatingAdmissionPolicyBinding')
+              .map(({ spec }) => (spec as { policyName?: string } | undefined)?.policyName),
+          );
+          expect(response.admissionPolicies, cluster).toEqual(
+            objects
+              .filter(
+                ({ kind, metadata }) =>
+                  kind === 'ValidatingAdmissionPolicy' && bound.has(metadata.name),
+              )
+              .map(({ metadata }) => metadata.name)
+              .sort(),
+          );
+          for (const policy of response.admissionPolicies) policiesRun.add(`${cluster}: ${policy}`);
           const problems = response.items.flatMap((result, index) => {
             const object = items[index]?.object as KubeObject;
             const name = `${object.apiVersion} ${result.kind} ${result.namespace}/${result.name}`;
@@ -1138,7 +1156,7 @@ suite(title, () => {
         expect(custom).toBeGreaterThan(0);
         expect(warned).toEqual([]);
         console.log(
-          `helm suite: the Kubernetes ${KUBE_MACHINERY_VERSION} API server accepted ${checked} objects (${custom} custom resources) on ${run.map(({ cluster }) => cluster).join(', ')}, with no warning but ${explained} explained ones (unrecognized format "int64" in CRDs, Argo CD's finalizer without a path)`,
+          `helm suite: the Kubernetes ${KUBE_MACHINERY_VERSION} API server accepted ${checked} objects (${custom} custom resources) on ${run.map(({ cluster }) => cluster).join(', ')}, with no warning but ${explained} explained ones (unrecognized format "int64" in CRDs, Argo CD's finalizer without a path); ValidatingAdmissionPolicies in force: ${policiesRun.size === 0 ? 'none rendered' : [...policiesRun].join(', ')}`,
         );
       },
     );
@@ -1260,6 +1278,163 @@ suite(title, () => {
         expect(broken[6]?.error).toContain(
           'spec.validationActions[0]: Unsupported value: "Block": supported values: "Audit", "Deny", "Warn"',
         );
+      },
+    );
+
+    onKube(
+      "has validating admission run the upstream ValidatingAdmissionPolicies on the objects they match, broken on purpose: Cilium 1.20's gateway.cilium.io (rendered by the real Helm) refuses a terminating listener with two certificates, the Gateway API's safe-upgrades refuses a CRD of a bundle before v1.5, a Warn binding warns",
+      () => {
+        const tool = kube as NonNullable<typeof kube>;
+        if (helm === undefined) expect.fail('helm not found on PATH');
+        // Cilium's policy and binding from the newest vendored chart, as Helm renders them on a
+        // cluster with the Gateway API (whatever the definition pins).
+        const newest = readdirSync(join(REPO, 'vendor', 'charts', 'cilium'))
+          .map((version) => ({ version, parts: version.split('.').map(Number) }))
+          .sort((a, b) => {
+            for (let i = 0; i < 3; i++) {
+              const order = (a.parts[i] ?? 0) - (b.parts[i] ?? 0);
+              if (order !== 0) return order;
+            }
+            return 0;
+          })
+          .at(-1)?.version as string;
+        const rendered = runHelm(
+          helm,
+          [
+            'template',
+            'cilium',
+            vendoredChartArchive('cilium', newest),
+            '--namespace',
+            'kube-system',
+            '--kube-version',
+            '1.34.0',
+            '--show-only',
+            'templates/cilium-gateway-api-validating-admission-policy.yaml',
+            '--set',
+            'gatewayAPI.enabled=true',
+            '--set',
+            'gatewayAPI.gatewayClass.create=true',
+          ],
+          scratch || tmpdir(),
+          helmHome || tmpdir(),
+        );
+        expect(rendered.status, rendered.stderr).toBe(0);
+        const cilium = splitHelmOutput(rendered.stdout).map(({ object }) => object);
+        expect(cilium.map(({ kind }) => kind)).toEqual([
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+        ]);
+        // The Gateway API's own policy and CRDs, from its newest vendored standard bundle.
+        const bundle = vendoredCrdBundleObjects().filter(
+          (object) =>
+            object.metadata.annotations?.['gateway.networking.k8s.io/channel'] === 'standard',
+        );
+        const bundleVersion = (object: KubeObject) =>
+          object.metadata.annotations?.['gateway.networking.k8s.io/bundle-version'] ?? '';
+        const safeUpgrades = bundle.filter(
+          (object) => object.metadata.name === 'safe-upgrades.gateway.networking.k8s.io',
+        );
+        expect(safeUpgrades.map(({ kind }) => kind).sort()).toEqual([
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+        ]);
+        const current = bundleVersion(safeUpgrades[0] as KubeObject);
+        const crds = bundle.filter(
+          (object) =>
+            object.kind === 'CustomResourceDefinition' && bundleVersion(object) === current,
+        );
+        const httpRoutes = crds.find(
+          ({ metadata }) => metadata.name === 'httproutes.gateway.networking.k8s.io',
+        ) as KubeObject;
+        const olderHttpRoutes = structuredClone(httpRoutes);
+        (olderHttpRoutes.metadata.annotations as Table)[
+          'gateway.networking.k8s.io/bundle-version'
+        ] = 'v1.2.1';
+        const gateway = (name: string, certificates: number) => ({
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'Gateway',
+          metadata: { name },
+          spec: {
+            gatewayClassName: 'cilium',
+            listeners: [
+              {
+                name: 'https',
+                port: 443,
+                protocol: 'HTTPS',
+                hostname: 'suite.example.com',
+                tls: {
+                  mode: 'Terminate',
+                  certificateRefs: Array.from({ length: certificates }, (_, i) => ({
+                    name: `suite-${i}`,
+                  })),
+                },
+              },
+            ],
+          },
+        });
+        const warnPolicy = {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: 'suite-warn' },
+          spec: {
+            matchConstraints: {
+              resourceRules: [
+                {
+                  apiGroups: [''],
+                  apiVersions: ['v1'],
+                  operations: ['CREATE'],
+                  resources: ['configmaps'],
+                },
+              ],
+            },
+            validations: [
+              {
+                expression: "!has(object.data) || !('suite' in object.data)",
+                message: 'the suite key',
+              },
+            ],
+          },
+        };
+        const warnBinding = {
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: 'suite-warn' },
+          spec: { policyName: 'suite-warn', validationActions: ['Warn'] },
+        };
+        const configMap = (data: Table) => ({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'suite' },
+          data,
+        });
+        const policies = [...cilium, ...safeUpgrades, warnPolicy, warnBinding];
+        const check = (objects: readonly unknown[]) =>
+          kubeCheck(
+            tool,
+            [...policies, ...objects].map((object) => ({ namespace: 'suite', object })),
+            crds,
+          );
+        const control = check([gateway('one', 1), httpRoutes, configMap({ other: 'x' })]);
+        expect(control.admissionPolicies).toEqual([
+          'gateway.cilium.io',
+          'safe-upgrades.gateway.networking.k8s.io',
+          'suite-warn',
+        ]);
+        expect(control.items.map(({ error }) => error)).toEqual(control.items.map(() => ''));
+        expect(control.items.flatMap(({ warnings }) => warnings)).toEqual([]);
+
+        const broken = check([gateway('two', 2), olderHttpRoutes, configMap({ suite: 'x' })]);
+        const [twoCertificates, older, warned] = broken.items.slice(policies.length);
+        expect(twoCertificates?.error).toBe(
+          `gateways.gateway.networking.k8s.io "two" is forbidden: ValidatingAdmissionPolicy 'gateway.cilium.io' with binding 'gateway.cilium.io' denied request: cilium GatewayClass requires exactly one certificateRef per listener when tls.mode is Terminate.`,
+        );
+        expect(older?.error).toContain(
+          `customresourcedefinitions.apiextensions.k8s.io "httproutes.gateway.networking.k8s.io" is forbidden: ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request: Installing CRDs with version before v1.5.0 is prohibited by default.`,
+        );
+        expect(warned?.error).toBe('');
+        expect(warned?.warnings).toEqual([
+          "Validation failed for ValidatingAdmissionPolicy 'suite-warn' with binding 'suite-warn': the suite key",
+        ]);
       },
     );
 

@@ -47,6 +47,11 @@ export interface KubeItemResult {
 export interface KubeResponse {
   readonly kubernetesVersion: string;
   readonly items: readonly KubeItemResult[];
+  /**
+   * The request's ValidatingAdmissionPolicies with a binding, which validating admission ran on
+   * every object the create path accepted (its refusals are the items' errors), sorted.
+   */
+  readonly admissionPolicies: readonly string[];
 }
 
 /**
