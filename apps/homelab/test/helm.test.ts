@@ -1282,7 +1282,7 @@ suite(title, () => {
     );
 
     onKube(
-      "has validating admission run the upstream ValidatingAdmissionPolicies on the objects they match, broken on purpose: Cilium 1.20's gateway.cilium.io (rendered by the real Helm) refuses a terminating listener with two certificates, the Gateway API's safe-upgrades refuses a CRD of a bundle before v1.5, a Warn binding warns",
+      "has validating admission run the upstream ValidatingAdmissionPolicies on the objects they match, broken on purpose: Cilium 1.20's gateway.cilium.io (rendered by the real Helm) refuses a terminating listener with two certificates, the Gateway API's safe-upgrades refuses the HTTPRoute CRD of the newest vendored bundle before v1.5, a Warn binding warns",
       () => {
         const tool = kube as NonNullable<typeof kube>;
         if (helm === undefined) expect.fail('helm not found on PATH');
@@ -1346,10 +1346,16 @@ suite(title, () => {
         const httpRoutes = crds.find(
           ({ metadata }) => metadata.name === 'httproutes.gateway.networking.k8s.io',
         ) as KubeObject;
-        const olderHttpRoutes = structuredClone(httpRoutes);
-        (olderHttpRoutes.metadata.annotations as Table)[
-          'gateway.networking.k8s.io/bundle-version'
-        ] = 'v1.2.1';
+        // The same CRD from the newest vendored bundle before v1.5 (Cilium 1.19's v1.4.1).
+        const olderHttpRoutes = bundle
+          .filter(
+            (object) =>
+              object.metadata.name === 'httproutes.gateway.networking.k8s.io' &&
+              Number(bundleVersion(object).split('.')[1]) < 5,
+          )
+          .sort((a, b) => bundleVersion(a).localeCompare(bundleVersion(b), 'en', { numeric: true }))
+          .at(-1) as KubeObject;
+        expect(bundleVersion(olderHttpRoutes)).toMatch(/^v1\.[0-4]\./);
         const gateway = (name: string, certificates: number) => ({
           apiVersion: 'gateway.networking.k8s.io/v1',
           kind: 'Gateway',

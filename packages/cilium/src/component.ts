@@ -137,6 +137,26 @@ function atLeast(tag: string, major: number, minor: number): boolean {
  *   standard channel CRDs is prohibited by default", `gateway.networking.k8s.io_vap_safeupgrades.yaml`):
  *   a separate experimental TLSRoute bundle would fail to apply and claim the CRD a second time.
  */
+/**
+ * Back from a v1.5 bundle or later to an older one (Cilium 1.20 back to 1.19) the cluster refuses
+ * the older CRDs: v1.5's standard TLSRoute stores `v1` (gateway-api v1.6.1
+ * `gateway.networking.k8s.io_tlsroutes.yaml`), which v1.4's experimental TLSRoute does not have,
+ * and the API server refuses a CRD whose versions leave out one in its `status.storedVersions`;
+ * and its `safe-upgrades` policy denies every Gateway API CRD whose bundle-version matches
+ * `v1.[0-5].\d+` and an experimental CRD over a standard one. Deleting the policy and the TLSRoute
+ * CRD lets the older bundles apply (Argo CD does not put the policy back: the older bundle lacks
+ * it, and the bundles' Applications never prune).
+ */
+const GATEWAY_API_ONE_WAY: NonNullable<CrdBundle['noDowngradeBelow']> = {
+  version: 'v1.5.0',
+  why: 'from v1.5 the standard channel stores TLSRoute as v1, which no older TLSRoute CRD has (the API server refuses a CRD that leaves out a version of its status.storedVersions; deleting the CRD deletes every TLSRoute, and the platform makes none), and installs the ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io, which denies every Gateway API CRD of an older bundle',
+  undo: [
+    'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io',
+    'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io',
+    'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io',
+  ],
+};
+
 function gatewayApiBundles(tag: string): CrdBundle[] {
   const kinds = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
   if (atLeast(tag, 1, 4)) kinds.push('BackendTLSPolicy');
@@ -166,6 +186,7 @@ function gatewayApiBundles(tag: string): CrdBundle[] {
     },
     kinds: kinds.map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
     clusterResources,
+    noDowngradeBelow: GATEWAY_API_ONE_WAY,
     install: [
       handOverApply(
         `https://github.com/kubernetes-sigs/gateway-api/releases/download/${shellQuote(tag)}/standard-install.yaml`,

@@ -110,6 +110,16 @@ describe('capabilities', () => {
           'BackendTLSPolicy',
         ].map((kind) => ({ group: 'gateway.networking.k8s.io', kind })),
         clusterResources: [{ group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' }],
+        // A cluster that ran v1.5 or later refuses it (crd-bundle-downgrade).
+        noDowngradeBelow: {
+          version: 'v1.5.0',
+          why: expect.stringContaining('stores TLSRoute as v1'),
+          undo: [
+            'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io',
+            'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io',
+            'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io',
+          ],
+        },
         install: [
           'kubectl apply --server-side --field-manager=argocd-controller -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.1/standard-install.yaml',
         ],

@@ -35,7 +35,7 @@ const OPTIONS: { readonly [name: string]: OptionSpec } = {
   strict: { type: 'boolean', help: 'treat warnings as errors' },
   'allow-immutable-changes': {
     type: 'boolean',
-    help: '(build, validate, check, diff) do not refuse a change of a field the API server never updates (immutable-field-changed): for objects not deployed yet, or deleted from the cluster by hand first',
+    help: '(build, validate, check, diff) do not refuse a change the deployed cluster cannot take, found by comparing with the last build: a field the API server never updates (immutable-field-changed), a CRD bundle below a version the cluster cannot leave (crd-bundle-downgrade); for objects not deployed yet, or changed on the cluster by hand first',
   },
   'exit-code': { type: 'boolean', help: '(diff) exit 1 when build would change something' },
   'no-tag': { type: 'boolean', help: '(release) do not create git tags' },

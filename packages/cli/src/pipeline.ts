@@ -5,6 +5,7 @@
 import { assembleApplications } from '@homelab/argocd-apps';
 import {
   type ChartSpec,
+  type ClusterContribution,
   CORE_CHECKS,
   type ComponentsResult,
   chartFiles,
@@ -30,6 +31,7 @@ import {
   type ObjectValidator,
   type PathSegment,
   PLATFORM_CHART,
+  parseYaml,
   positionIssues,
   type Registry,
   type ResolvedCluster,
@@ -51,6 +53,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
+import semver from 'semver';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
@@ -362,6 +365,82 @@ function immutableFieldIssues(
 }
 
 /**
+ * The revision each CRD bundle Application of a cluster layer of charts/platform has, as the last
+ * build wrote it: by the bundle's name (the Application's `app.kubernetes.io/component` label).
+ */
+function deployedBundleRevisions(layer: string | undefined): Map<string, string> {
+  const revisions = new Map<string, string>();
+  if (layer === undefined) return revisions;
+  let values: unknown;
+  try {
+    values = parseYaml(layer);
+  } catch {
+    return revisions;
+  }
+  const manifests = (values as { manifests?: unknown } | null)?.manifests;
+  if (typeof manifests !== 'object' || manifests === null) return revisions;
+  for (const object of Object.values(manifests)) {
+    const app = object as {
+      kind?: unknown;
+      metadata?: { labels?: Record<string, unknown> };
+      spec?: { source?: { targetRevision?: unknown } };
+    } | null;
+    const name = app?.metadata?.labels?.['app.kubernetes.io/component'];
+    const revision = app?.spec?.source?.targetRevision;
+    if (app?.kind === 'Application' && typeof name === 'string' && typeof revision === 'string') {
+      revisions.set(name, revision);
+    }
+  }
+  return revisions;
+}
+
+/**
+ * A CRD bundle the last build deployed at or above its `noDowngradeBelow` version, now pinned
+ * below it (the Gateway API of a cluster moved from Cilium 1.20 back to 1.19): the cluster refuses
+ * the older CRDs, so its Application's sync would fail without end and the component that needs
+ * them (Cilium's operator) start without them. Compared with charts/platform as the last build
+ * wrote it (the bundle Applications' `targetRevision`); a revision that is no version is not
+ * compared.
+ */
+function crdBundleDowngrades(
+  runs: readonly {
+    readonly cluster: ResolvedCluster;
+    readonly contributions: ReadonlyMap<string, ClusterContribution>;
+  }[],
+  previousPlatform: ReadonlyMap<string, string> | undefined,
+): Issue[] {
+  if (previousPlatform === undefined) return [];
+  const issues: Issue[] = [];
+  for (const { cluster, contributions } of runs) {
+    const deployed = deployedBundleRevisions(previousPlatform.get(`clusters/${cluster.name}.yaml`));
+    if (deployed.size === 0) continue;
+    for (const [component, contribution] of contributions) {
+      for (const bundle of contribution.crds ?? []) {
+        const floor = bundle.noDowngradeBelow;
+        const before = deployed.get(bundle.name);
+        if (floor === undefined || before === undefined) continue;
+        const was = semver.valid(before, { loose: true });
+        const now = semver.valid(bundle.version, { loose: true });
+        const limit = semver.valid(floor.version, { loose: true });
+        if (was === null || now === null || limit === null) continue;
+        if (!(semver.gte(was, limit) && semver.lt(now, limit))) continue;
+        issues.push(
+          error({
+            code: 'crd-bundle-downgrade',
+            path: settingsPath(cluster, component, 'version'),
+            output: `charts/${PLATFORM_CHART}`,
+            value: bundle.version,
+            message: `would take ${bundle.name} on cluster "${cluster.name}" from ${before}, which the last build wrote (its charts in the output folder, which Argo CD deploys once committed), back to ${bundle.version}; a cluster that synced ${floor.version} or later refuses that: ${floor.why}. The Application's sync would fail without end`,
+            expected: `${bundle.name} at ${floor.version} or later where a cluster ran it (the ${component} version that brought ${before}); to go back anyway: build with --allow-immutable-changes, commit and push, then on the cluster run ${floor.undo.map((command) => `\`${command}\``).join(', ')}, and Argo CD's sync retries apply ${bundle.version} (where the last build's ${before} never reached the cluster, --allow-immutable-changes alone)`,
+          }),
+        );
+      }
+    }
+  }
+  return issues;
+}
+
+/**
  * One error per mistake: a literal secret the scan finds at the very character (path, line and
  * column) where another error points inside the value (`within`: a check that read the value
  * line by line, such as a PEM private key pasted into `caCertificates`, refused as no
@@ -555,6 +634,9 @@ export async function generate(
         ),
       );
     }
+  }
+  if (input.previousChart !== undefined) {
+    issues.push(...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART)));
   }
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),

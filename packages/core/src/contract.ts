@@ -553,6 +553,20 @@ export interface CrdBundle {
   readonly clusterResources: readonly GroupKind[];
   /** Shell commands that install the bundle by hand (the runbook, before the component). */
   readonly install: readonly string[];
+  /**
+   * A cluster that synced the bundle at `version` or later refuses it below `version` (a storage
+   * version the older CRDs lack, an admission policy the newer bundle installed): a build that
+   * moves a deployed bundle from there to below is refused (`crd-bundle-downgrade`, compared with
+   * the charts the last build wrote), with `why` and the commands (`undo`) that let the older
+   * bundle apply.
+   */
+  readonly noDowngradeBelow?: {
+    readonly version: string;
+    /** Why the cluster refuses it, one sentence. */
+    readonly why: string;
+    /** Commands that let the older bundle apply, run once its Application has it. */
+    readonly undo: readonly string[];
+  };
 }
 
 /** How a route's users are authenticated. */
