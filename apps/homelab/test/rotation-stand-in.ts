@@ -60,7 +60,7 @@ esac
 `;
 
 /** Authelia's storage CLI as far as the procedure uses it, on the stand-in's database. */
-const AUTHELIA = String.raw`#!/bin/sh
+const AUTHELIA = `#!/bin/sh
 state="$(dirname "$0")/../state"
 if [ -n "$AUTHELIA_STORAGE_ENCRYPTION_KEY" ]; then
   [ -z "$AUTHELIA_STORAGE_ENCRYPTION_KEY_FILE" ] || { echo "secrets: error loading secret into key 'storage.encryption_key': it's already defined in other configuration sources" >&2; exit 1; }
