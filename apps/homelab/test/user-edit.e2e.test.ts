@@ -5,20 +5,24 @@
 // The scratch copy holds every file git tracks or would track (`git ls-files --cached --others
 // --exclude-standard`: sources, vendor/, the committed charts/ and clusters/), with links to this
 // checkout's node_modules/ and built dist/ folders (nothing is installed or compiled there).
-// In it, as a user would:
-// 1. edit apps/homelab/platform.yaml: their own domain, a fourth cluster, a new production worker,
-//    monitoring off on the development cluster (and so on the fourth, made from it), their
+// A fresh copy per scenario (SCENARIOS): the reference adapted to a user's homelab, and a
+// homelab started small from examples/single-node. In each, as a user would:
+// 1. write apps/homelab/platform.yaml. The adapted reference: their own domain, a fourth
+//    cluster, a new production worker, monitoring off on the development cluster (and so on the
+//    fourth, made from it), their
 //    production cluster named `live`; and settings the reference leaves at their defaults, each of
 //    which once built as valid and then failed a suite here: Cilium 1.20, an SSH deploy key for the
 //    repository, their own allowed registries, an alert rule on their application's metrics, a
-//    second application whose backups are not verified;
+//    second application whose backups are not verified. The small one: examples/single-node as it
+//    is (one node, no Bitwarden, no backups);
 // 2. `homelab build` (what `pnpm build` runs in apps/homelab), `homelab changeset`, then the steps
 //    of `pnpm version-packages`: `changeset version`, `homelab build`, `homelab release record`;
 // 3. `homelab check` passes;
 // 4. the test suites that read the user's file or the committed output run there and pass:
 //    SUITES below. Every other suite reads examples/ or builds its own scratch output (the last
 //    test here checks that no other test file names the user's file, however it spells the path),
-//    so it cannot depend on the user's edits; running only these keeps this test to a few minutes.
+//    so it cannot depend on the user's edits; running only these keeps this test to a few
+//    minutes per scenario.
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -248,15 +252,9 @@ function adapt(definition: string): string {
   return `${text.trimEnd()}\n\n${edge.trimEnd()}\n`;
 }
 
-/** Links `<dir>/<name>` of the scratch copy to this checkout's, when this checkout has it. */
-function linkBuilt(dir: string, name: string): void {
-  const source = join(repo, dir, name);
-  if (!existsSync(source)) return;
-  symlinkSync(source, join(scratch, dir, name), 'dir');
-}
-
-beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'homelab-user-'));
+/** A scratch copy of this checkout (see the header), made for one scenario. */
+function makeScratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'homelab-user-'));
   const listed = spawnSync(
     'git',
     ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
@@ -265,95 +263,148 @@ beforeAll(() => {
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
   for (const file of listed.stdout.split('\0')) {
     if (file === '' || !existsSync(join(repo, file))) continue;
-    mkdirSync(dirname(join(scratch, file)), { recursive: true });
-    copyFileSync(join(repo, file), join(scratch, file));
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(repo, file), join(dir, file));
   }
-  linkBuilt('.', 'node_modules');
-  linkBuilt('apps/homelab', 'node_modules');
-  for (const pkg of readdirSync(join(repo, 'packages'))) {
-    if (!existsSync(join(scratch, 'packages', pkg))) continue;
-    linkBuilt(join('packages', pkg), 'node_modules');
-    linkBuilt(join('packages', pkg), 'dist');
-  }
-});
+  return dir;
+}
 
-afterAll(() => {
-  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-});
+/** A definition a user may write, and what its build must give. */
+interface Scenario {
+  readonly name: string;
+  /** The user's apps/homelab/platform.yaml, made from the scratch copy's examples/. */
+  readonly definition: () => string;
+  /** The folders of clusters/ after the build. */
+  readonly clusters: readonly string[];
+  /** Further facts of the first build's output. */
+  readonly built?: () => void;
+}
 
-describe("a user's own definition in a scratch copy", { timeout: 600_000 }, () => {
-  it('builds, versions and checks the edited definition', () => {
-    // Given the user's edits
-    const file = join(scratch, 'apps/homelab/platform.yaml');
-    writeFileSync(
-      file,
+const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'the reference adapted: own domain, a fourth cluster, a new worker, Cilium 1.20, …',
+    definition: () =>
       adapt(readFileSync(join(scratch, 'examples/reference/platform.yaml'), 'utf8')),
-    );
-    // When they build, write changesets and version the packages
-    const build = homelab('build');
-    expect(errorLines(build.stderr)).toEqual([]);
-    expect(build.status).toBe(0);
-    expect(readdirSync(join(scratch, 'clusters')).sort()).toEqual([
-      'dev',
-      'edge',
-      'live',
-      'staging',
-    ]);
-    expect(
-      readFileSync(join(scratch, 'clusters/live/talos/nodes/prod-worker-4.yaml'), 'utf8'),
-    ).toContain('10.30.10.24');
-    expect(existsSync(join(scratch, 'charts/monitoring/clusters/dev.yaml'))).toBe(false);
-    const changeset = homelab('changeset');
-    expect(changeset.status, changeset.stderr).toBe(0);
-    const version = run(changesetBin, ['version']);
-    expect(version.status, version.stderr).toBe(0);
-    expect(homelab('build').status).toBe(0);
-    const record = homelab('release', 'record');
-    expect(record.status, record.stderr).toBe(0);
-    // Then the versions moved and check passes
-    const cilium = JSON.parse(
-      readFileSync(join(scratch, 'charts/cilium/package.json'), 'utf8'),
-    ) as {
-      version: string;
-    };
-    expect(cilium.version).not.toBe('0.1.0');
-    const check = homelab('check');
-    expect(errorLines(check.stderr)).toEqual([]);
-    expect(check.stdout).toMatch(/^check passed: /);
-    expect(check.status).toBe(0);
-  });
-
-  it.each(SUITES)(
-    "runs the suites of $dir that read the user's file or output, all passing",
-    ({ dir, files: named, outputOnly = [] }) => {
-      const files = [...named, ...outputOnly];
-      const report = join(scratch, `vitest-${dir.replaceAll('/', '-')}.json`);
-      const result = run(
-        vitestBin,
-        [
-          'run',
-          '--testTimeout=300000',
-          '--hookTimeout=300000',
-          '--reporter=json',
-          `--outputFile=${report}`,
-          ...files,
-        ],
-        join(scratch, dir),
-      );
-      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
-      const summary = JSON.parse(readFileSync(report, 'utf8')) as {
-        numPassedTests: number;
-        numFailedTests: number;
-        testResults: { name: string }[];
-      };
-      expect(summary.numFailedTests).toBe(0);
-      expect(summary.numPassedTests).toBeGreaterThan(0);
+    clusters: ['dev', 'edge', 'live', 'staging'],
+    built: () => {
       expect(
-        summary.testResults.map((suite) => relative(join(scratch, dir), suite.name)).sort(),
-      ).toEqual([...files].sort());
+        readFileSync(join(scratch, 'clusters/live/talos/nodes/prod-worker-4.yaml'), 'utf8'),
+      ).toContain('10.30.10.24');
+      expect(existsSync(join(scratch, 'charts/monitoring/clusters/dev.yaml'))).toBe(false);
     },
-  );
+  },
+  {
+    // A homelab started small: one node, no Bitwarden, no backups, no SSO provider. The suites'
+    // tests of what it lacks say "not run"; each of those once failed here instead.
+    name: 'a single-node homelab without Bitwarden or backups (examples/single-node)',
+    definition: () => readFileSync(join(scratch, 'examples/single-node/platform.yaml'), 'utf8'),
+    clusters: ['home'],
+    built: () => {
+      expect(existsSync(join(scratch, 'charts/sm-operator/clusters/home.yaml'))).toBe(false);
+    },
+  },
+];
 
+/** Links `<dir>/<name>` of the scratch copy to this checkout's, when this checkout has it. */
+function linkBuilt(dir: string, name: string): void {
+  const source = join(repo, dir, name);
+  if (!existsSync(source)) return;
+  symlinkSync(source, join(scratch, dir, name), 'dir');
+}
+
+describe.each(SCENARIOS)(
+  "a user's own definition in a scratch copy: $name",
+  { timeout: 600_000 },
+  (scenario) => {
+    beforeAll(() => {
+      scratch = makeScratch();
+      linkBuilt('.', 'node_modules');
+      linkBuilt('apps/homelab', 'node_modules');
+      for (const pkg of readdirSync(join(repo, 'packages'))) {
+        if (!existsSync(join(scratch, 'packages', pkg))) continue;
+        linkBuilt(join('packages', pkg), 'node_modules');
+        linkBuilt(join('packages', pkg), 'dist');
+      }
+    });
+
+    afterAll(() => {
+      if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+      scratch = '';
+    });
+
+    it('builds, versions and checks the edited definition', () => {
+      // Given the user's definition
+      writeFileSync(join(scratch, 'apps/homelab/platform.yaml'), scenario.definition());
+      // When they build, write changesets and version the packages
+      const build = homelab('build');
+      expect(errorLines(build.stderr)).toEqual([]);
+      expect(build.status).toBe(0);
+      expect(readdirSync(join(scratch, 'clusters')).sort()).toEqual([...scenario.clusters].sort());
+      scenario.built?.();
+      const changed = chartVersions();
+      const changeset = homelab('changeset');
+      expect(changeset.status, changeset.stderr).toBe(0);
+      const version = run(changesetBin, ['version']);
+      expect(version.status, version.stderr).toBe(0);
+      expect(homelab('build').status).toBe(0);
+      const record = homelab('release', 'record');
+      expect(record.status, record.stderr).toBe(0);
+      // Then the versions moved and check passes
+      const moved = chartVersions();
+      expect(
+        [...changed].filter(([chart, was]) => moved.get(chart) !== was).length,
+      ).toBeGreaterThan(0);
+      const check = homelab('check');
+      expect(errorLines(check.stderr)).toEqual([]);
+      expect(check.stdout).toMatch(/^check passed: /);
+      expect(check.status).toBe(0);
+    });
+
+    it.each(SUITES)(
+      "runs the suites of $dir that read the user's file or output, all passing",
+      ({ dir, files: named, outputOnly = [] }) => {
+        const files = [...named, ...outputOnly];
+        const report = join(scratch, `vitest-${dir.replaceAll('/', '-')}.json`);
+        const result = run(
+          vitestBin,
+          [
+            'run',
+            '--testTimeout=300000',
+            '--hookTimeout=300000',
+            '--reporter=json',
+            `--outputFile=${report}`,
+            ...files,
+          ],
+          join(scratch, dir),
+        );
+        expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+        const summary = JSON.parse(readFileSync(report, 'utf8')) as {
+          numPassedTests: number;
+          numFailedTests: number;
+          testResults: { name: string }[];
+        };
+        expect(summary.numFailedTests).toBe(0);
+        expect(summary.numPassedTests).toBeGreaterThan(0);
+        expect(
+          summary.testResults.map((suite) => relative(join(scratch, dir), suite.name)).sort(),
+        ).toEqual([...files].sort());
+      },
+    );
+  },
+);
+
+/** Each chart's version in the scratch copy (`charts/<chart>/package.json`). */
+function chartVersions(): Map<string, string> {
+  const versions = new Map<string, string>();
+  for (const chart of readdirSync(join(scratch, 'charts'))) {
+    const file = join(scratch, 'charts', chart, 'package.json');
+    if (!existsSync(file)) continue;
+    versions.set(chart, (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version);
+  }
+  return versions;
+}
+
+describe("the guard of the user's file", () => {
   it("finds the user's file however a test spells its path", () => {
     const at = 'apps/homelab/test/x.test.ts';
     const named = [
