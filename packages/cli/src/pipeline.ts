@@ -9,6 +9,7 @@ import {
   CORE_CHECKS,
   type ComponentsResult,
   chartFiles,
+  crossesFloorDownwards,
   type DeployedCluster,
   type DeployedObject,
   error,
@@ -53,7 +54,6 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
-import semver from 'semver';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
@@ -419,11 +419,7 @@ function crdBundleDowngrades(
         const floor = bundle.noDowngradeBelow;
         const before = deployed.get(bundle.name);
         if (floor === undefined || before === undefined) continue;
-        const was = semver.valid(before, { loose: true });
-        const now = semver.valid(bundle.version, { loose: true });
-        const limit = semver.valid(floor.version, { loose: true });
-        if (was === null || now === null || limit === null) continue;
-        if (!(semver.gte(was, limit) && semver.lt(now, limit))) continue;
+        if (!crossesFloorDownwards(bundle, before)) continue;
         issues.push(
           error({
             code: 'crd-bundle-downgrade',

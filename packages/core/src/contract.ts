@@ -564,7 +564,11 @@ export interface CrdBundle {
     readonly version: string;
     /** Why the cluster refuses it, one sentence. */
     readonly why: string;
-    /** Commands that let the older bundle apply, run once its Application has it. */
+    /**
+     * Commands that let the older bundle apply, run once its Application has it: the build's
+     * error names them, and the runbook's "Going back" of a cluster at or above `version` (its
+     * lines go in as they are: quoted by the component).
+     */
     readonly undo: readonly string[];
   };
 }

@@ -95,6 +95,7 @@ export {
   PLATFORM_CHART,
   rootApplicationName,
 } from './contract.js';
+export { atOrAboveFloor, crossesFloorDownwards } from './crd-bundles.js';
 export type { DefaultedField, StructuralSchema } from './crd-defaults.js';
 export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-defaults.js';
 export type { CronSchedule } from './cron.js';

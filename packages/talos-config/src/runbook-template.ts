@@ -623,6 +623,20 @@ patched by hand (its automated sync removed) is put back the same way by the roo
 it. What a revert removes is pruned, except by the critical Applications (\`Prune=false\`:
 "Platform charts" above lists what they keep); a volume's data written since stays as it is
 (restoring it is \`disaster-recovery.md\`).
+{{#each removal.oneWay}}
+
+The {{{description}}} (\`{{{application}}}\`) cannot go back below {{{floor}}} on
+this cluster: {{{why}}}. \`homelab build\` refuses a revert that would take it there
+(\`crd-bundle-downgrade\`); a pin moved back to a revision built with an older bundle is not
+checked, and that Application's sync fails there without end. To go back anyway, once Argo CD has
+the revision, run:
+
+\`\`\`sh
+{{{undo}}}
+\`\`\`
+
+Its sync retries then apply the older bundle.
+{{/each}}
 {{/if}}
 
 ## When a drain gives up

@@ -11,7 +11,7 @@ import type {
   ResolvedNode,
   RouteAuth,
 } from '@homelab/core';
-import { applicationManualSync, syncOperationPatch } from '@homelab/core';
+import { applicationManualSync, atOrAboveFloor, syncOperationPatch } from '@homelab/core';
 import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { FirewallRule } from './firewall.js';
@@ -411,6 +411,21 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
       .filter((app) => app.critical)
       .map((app) => app.application.metadata.name)
       .sort(),
+    // CRD bundles this cluster cannot take back below their floor (`noDowngradeBelow`): the way
+    // back that would move one there needs its commands.
+    oneWay: apps.flatMap((app) =>
+      app.bundle?.noDowngradeBelow !== undefined && atOrAboveFloor(app.bundle) === true
+        ? [
+            {
+              application: app.application.metadata.name,
+              description: app.bundle.description,
+              floor: app.bundle.noDowngradeBelow.version,
+              why: app.bundle.noDowngradeBelow.why,
+              undo: app.bundle.noDowngradeBelow.undo.join('\n'),
+            },
+          ]
+        : [],
+    ),
     // The Applications a chart's pre-delete hook names, as the text lists them.
     hooks: critical
       .filter((app) => app.uninstall !== undefined)

@@ -166,7 +166,8 @@ describe('the runbook template', () => {
     // ... and what components run when a node joins, is retired or is lost (NodeLifecycle,
     // likewise), and what they run when they are down (OutageProcedure, likewise), and what
     // they move off a node before its drain (beforeNodeDrain, likewise; reboots and upgrades),
-    // and what shows that they hold a drain (drainHeld, likewise).
+    // and what shows that they hold a drain (drainHeld, likewise), and the commands that let an
+    // older CRD bundle apply (CrdBundle.noDowngradeBelow.undo, likewise).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
@@ -187,6 +188,7 @@ describe('the runbook template', () => {
       'removedNode.retiring.commands',
       'removedNode.retiring.commands',
       'retiring.commands',
+      'undo',
       'uninstall.prepare',
       'uninstall.verify',
     ]);
@@ -1452,6 +1454,60 @@ describe('the revision a cluster follows', () => {
 
   it('has no such section without a GitOps controller', () => {
     expect(text(undefined)).not.toContain('### Moving this cluster to another revision');
+  });
+
+  it('names a CRD bundle the cluster cannot take back, with the commands that let an older one apply, where it runs at or above its floor', () => {
+    const withBundle = (version: string): string => {
+      const application = devApplication('gateway-api-crds', {
+        namespace: 'kube-system',
+        critical: true,
+      });
+      const bundled: RunbookApplication = {
+        ...application,
+        bundle: {
+          name: 'gateway-api-crds',
+          description: `Gateway API ${version} CRDs (standard channel)`,
+          version,
+          source: {
+            repoURL: 'https://example.org/gateway-api',
+            path: 'crds',
+            targetRevision: version,
+          },
+          kinds: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway' }],
+          clusterResources: [],
+          install: [],
+          noDowngradeBelow: {
+            version: 'v1.5.0',
+            why: 'the older CRDs lack a version the newer stored',
+            undo: ['kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io'],
+          },
+        },
+      };
+      return runbook({
+        ...input,
+        gitops: {
+          namespace: 'argocd',
+          root: 'dev-platform',
+          revision: 'main',
+          applications: [bundled],
+        },
+      });
+    };
+    const back = (markdown: string) =>
+      markdown.slice(
+        markdown.indexOf('### Going back'),
+        markdown.indexOf('## When a drain gives up'),
+      );
+    // Given the bundle at its floor's side: the way back names it, why, and the commands
+    const above = back(withBundle('v1.6.1'));
+    expect(above.replace(/\s+/g, ' ')).toContain(
+      'The Gateway API v1.6.1 CRDs (standard channel) (`dev-gateway-api-crds`) cannot go back below v1.5.0 on this cluster: the older CRDs lack a version the newer stored. `homelab build` refuses a revert that would take it there (`crd-bundle-downgrade`)',
+    );
+    expect(shellBlocks(above)).toEqual([
+      'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io\n',
+    ]);
+    // Below its floor there is nothing to keep: no such paragraph
+    expect(back(withBundle('v1.4.1'))).not.toContain('cannot go back below');
   });
 });
 
