@@ -6,11 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GeneratedFile, Issue } from '@homelab/core';
+import type { Issue } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, run } from '../src/cli.js';
 import { generate } from '../src/pipeline.js';
+import { buildIn, chartsOf } from './last-build.js';
 
 const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 const CILIUM = '  cilium:\n    gatewayApi: true\n';
@@ -25,19 +25,6 @@ function withCilium(version: string): string {
 
 /** The 1-based line of `cilium:` under the top-level components. */
 const CILIUM_LINE = definition.slice(0, definition.indexOf(CILIUM)).split('\n').length;
-
-/** The chart folders of a build's files, as `readChart` reads them from disk. */
-function chartsOf(
-  files: readonly GeneratedFile[],
-): (chart: string) => Map<string, string> | undefined {
-  return (chart) => {
-    const prefix = `charts/${chart}/`;
-    const found = files.filter((file) => file.path.startsWith(prefix));
-    return found.length === 0
-      ? undefined
-      : new Map(found.map((file) => [file.path.slice(prefix.length), file.content]));
-  };
-}
 
 const downgrades = (issues: readonly Issue[]): Issue[] =>
   issues.filter((issue) => issue.code === 'crd-bundle-downgrade');
@@ -134,36 +121,25 @@ describe('crd-bundle-downgrade', () => {
     try {
       const file = join(dir, 'platform.yaml');
       writeFileSync(file, withCilium('1.20.0'));
-      let stderr = '';
-      const io: CliIo = {
-        stdout: () => {},
-        stderr: (text) => {
-          stderr += text;
-        },
-        cwd: dir,
-        env: {},
-        isTTY: false,
-      };
-      const homelab = (...extra: string[]) =>
-        run(['build', '-c', 'platform.yaml', '-o', 'out', ...extra], io);
+      const { build: homelab, stderr } = buildIn(dir);
       expect(await homelab()).toBe(0);
       const written = readFileSync(join(dir, 'out', 'charts', 'platform', 'clusters', 'dev.yaml'));
       writeFileSync(file, withCilium('1.19.6'));
-      stderr = '';
       expect(await homelab()).toBe(1);
-      const line = stderr.split('\n').find((text) => text.includes('would take'));
+      const line = stderr()
+        .split('\n')
+        .find((text) => text.includes('would take'));
       expect(line?.slice(0, line.indexOf(': '))).toBe(
         `platform.yaml:${CILIUM_LINE + 1}:14  components.cilium.version → charts/platform`,
       );
-      expect(stderr).toContain('nothing written');
+      expect(stderr()).toContain('nothing written');
       expect(
         readFileSync(join(dir, 'out', 'charts', 'platform', 'clusters', 'dev.yaml')).equals(
           written,
         ),
       ).toBe(true);
-      stderr = '';
       expect(await homelab('--allow-immutable-changes')).toBe(0);
-      expect(stderr).not.toContain('crd-bundle-downgrade');
+      expect(stderr()).not.toContain('crd-bundle-downgrade');
       expect(
         readFileSync(join(dir, 'out', 'charts', 'platform', 'clusters', 'dev.yaml'), 'utf8'),
       ).toContain('targetRevision: v1.4.1');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { GeneratedFile, Issue } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, run } from '../src/cli.js';
 import { generate } from '../src/pipeline.js';
+import { buildIn, chartsOf } from './last-build.js';
 
 const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 const VOLUME = '            size: 20Gi\n            tier: standard\n';
@@ -18,19 +18,6 @@ const VOLUME = '            size: 20Gi\n            tier: standard\n';
 function withVolume(size: string, tier: string): string {
   if (!definition.includes(VOLUME)) throw new Error("paperless' volume is not in the definition");
   return definition.replace(VOLUME, `            size: ${size}\n            tier: ${tier}\n`);
-}
-
-/** The chart folders of a build's files, as `readChart` reads them from disk. */
-function chartsOf(
-  files: readonly GeneratedFile[],
-): (chart: string) => Map<string, string> | undefined {
-  return (chart) => {
-    const prefix = `charts/${chart}/`;
-    const found = files.filter((file) => file.path.startsWith(prefix));
-    return found.length === 0
-      ? undefined
-      : new Map(found.map((file) => [file.path.slice(prefix.length), file.content]));
-  };
 }
 
 const immutable = (issues: readonly Issue[]): Issue[] =>
@@ -326,29 +313,20 @@ describe('immutable-field-changed', () => {
     try {
       const file = join(dir, 'platform.yaml');
       writeFileSync(file, definition);
-      let stderr = '';
-      const io: CliIo = {
-        stdout: () => {},
-        stderr: (text) => {
-          stderr += text;
-        },
-        cwd: dir,
-        env: {},
-        isTTY: false,
-      };
-      const build = () => run(['build', '-c', 'platform.yaml', '-o', 'out'], io);
+      const { build, stderr } = buildIn(dir);
       expect(await build()).toBe(0);
       writeFileSync(file, withVolume('10Gi', 'fast-storage'));
-      stderr = '';
       expect(await build()).toBe(1);
-      const lines = stderr.split('\n').filter((line) => line.includes('would change'));
+      const lines = stderr()
+        .split('\n')
+        .filter((line) => line.includes('would change'));
       const { line: size } = volumeLine('size');
       expect(lines.map((line) => line.slice(0, line.indexOf(': '))).sort()).toEqual([
         `platform.yaml:${size}:19  components.applications.apps.paperless.volumes.data.size → charts/applications`,
         `platform.yaml:${size + 1}:19  components.applications.apps.paperless.volumes.data.tier → charts/applications`,
       ]);
       expect(lines[0]).toContain('on clusters "dev", "prod" and "staging"');
-      expect(stderr).toContain('nothing written');
+      expect(stderr()).toContain('nothing written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
