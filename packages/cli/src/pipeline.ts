@@ -4,6 +4,7 @@
 // hands the files to core's writer.
 import { assembleApplications } from '@homelab/argocd-apps';
 import {
+  atOrAboveFloor,
   type ChartSpec,
   type ClusterContribution,
   CORE_CHECKS,
@@ -408,11 +409,21 @@ function crdBundleDowngrades(
     readonly contributions: ReadonlyMap<string, ClusterContribution>;
   }[],
   previousPlatform: ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
 ): Issue[] {
   if (previousPlatform === undefined) return [];
   const issues: Issue[] = [];
   for (const { cluster, contributions } of runs) {
-    const deployed = deployedBundleRevisions(previousPlatform.get(`clusters/${cluster.name}.yaml`));
+    // Only a bundle now below its floor can have come down; an unchanged layer moved nothing.
+    const below = [...contributions.values()].some((contribution) =>
+      (contribution.crds ?? []).some((bundle) => atOrAboveFloor(bundle) === false),
+    );
+    const layer = `clusters/${cluster.name}.yaml`;
+    const previous = previousPlatform.get(layer);
+    if (!below || previous === undefined) continue;
+    const now = files.find((file) => file.path === `charts/${PLATFORM_CHART}/${layer}`)?.content;
+    if (now === previous) continue;
+    const deployed = deployedBundleRevisions(previous);
     if (deployed.size === 0) continue;
     for (const [component, contribution] of contributions) {
       for (const bundle of contribution.crds ?? []) {
@@ -632,7 +643,9 @@ export async function generate(
     }
   }
   if (input.previousChart !== undefined) {
-    issues.push(...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART)));
+    issues.push(
+      ...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART), files),
+    );
   }
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),
