@@ -126,26 +126,15 @@ function atLeast(tag: string, major: number, minor: number): boolean {
 }
 
 /**
- * The CRD bundles Cilium's operator looks for once, when it starts (and keeps Gateway API support
- * off until restarted if one is missing):
- * - the standard channel: GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant; from v1.4
- *   BackendTLSPolicy; from v1.5 TLSRoute and ListenerSet (gateway-api v1.5.0
- *   `config/crd/standard/`); from v1.6 TCPRoute and UDPRoute (v1.6.0);
- * - before v1.5, the experimental channel's TLSRoute. From v1.5 TLSRoute is in the standard
- *   channel, and the standard channel's `safe-upgrades.gateway.networking.k8s.io` admission policy
- *   refuses an experimental CRD over a standard one ("Installing experimental CRDs on top of
- *   standard channel CRDs is prohibited by default", `gateway.networking.k8s.io_vap_safeupgrades.yaml`):
- *   a separate experimental TLSRoute bundle would fail to apply and claim the CRD a second time.
- */
-/**
  * Back from a v1.5 bundle or later to an older one (Cilium 1.20 back to 1.19) the cluster refuses
  * the older CRDs: v1.5's standard TLSRoute stores `v1` (gateway-api v1.6.1
  * `gateway.networking.k8s.io_tlsroutes.yaml`), which v1.4's experimental TLSRoute does not have,
  * and the API server refuses a CRD whose versions leave out one in its `status.storedVersions`;
  * and its `safe-upgrades` policy denies every Gateway API CRD whose bundle-version matches
- * `v1.[0-5].\d+` and an experimental CRD over a standard one. Deleting the policy and the TLSRoute
- * CRD lets the older bundles apply (Argo CD does not put the policy back: the older bundle lacks
- * it, and the bundles' Applications never prune).
+ * `v1.[0-5].\d+` (v1.6.1's refuses v1.5.x too, kube-machinery says; no Cilium release here pins
+ * a v1.5 bundle, so the floor is v1.5.0) and an experimental CRD over a standard one. Deleting the
+ * policy and the TLSRoute CRD lets the older bundles apply (Argo CD does not put the policy back:
+ * the older bundle lacks it, and the bundles' Applications never prune).
  */
 const GATEWAY_API_ONE_WAY: NonNullable<CrdBundle['noDowngradeBelow']> = {
   version: 'v1.5.0',
@@ -157,6 +146,18 @@ const GATEWAY_API_ONE_WAY: NonNullable<CrdBundle['noDowngradeBelow']> = {
   ],
 };
 
+/**
+ * The CRD bundles Cilium's operator looks for once, when it starts (and keeps Gateway API support
+ * off until restarted if one is missing):
+ * - the standard channel: GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant; from v1.4
+ *   BackendTLSPolicy; from v1.5 TLSRoute and ListenerSet (gateway-api v1.5.0
+ *   `config/crd/standard/`); from v1.6 TCPRoute and UDPRoute (v1.6.0);
+ * - before v1.5, the experimental channel's TLSRoute. From v1.5 TLSRoute is in the standard
+ *   channel, and the standard channel's `safe-upgrades.gateway.networking.k8s.io` admission policy
+ *   refuses an experimental CRD over a standard one ("Installing experimental CRDs on top of
+ *   standard channel CRDs is prohibited by default", `gateway.networking.k8s.io_vap_safeupgrades.yaml`):
+ *   a separate experimental TLSRoute bundle would fail to apply and claim the CRD a second time.
+ */
 function gatewayApiBundles(tag: string): CrdBundle[] {
   const kinds = ['GatewayClass', 'Gateway', 'GRPCRoute', 'HTTPRoute', 'ReferenceGrant'];
   if (atLeast(tag, 1, 4)) kinds.push('BackendTLSPolicy');
