@@ -1429,8 +1429,18 @@ suite(title, () => {
         expect(control.items.map(({ error }) => error)).toEqual(control.items.map(() => ''));
         expect(control.items.flatMap(({ warnings }) => warnings)).toEqual([]);
 
-        const broken = check([gateway('two', 2), olderHttpRoutes, configMap({ suite: 'x' })]);
-        const [twoCertificates, older, warned] = broken.items.slice(policies.length);
+        // The bundle's own CRD marked as a v1.5 one: the newest policy refuses it too (the floor
+        // of crd-bundle-downgrade, v1.5.0, holds for the pinned v1.4 and v1.3 bundles).
+        const v15HttpRoutes = structuredClone(httpRoutes);
+        (v15HttpRoutes.metadata.annotations as Table)['gateway.networking.k8s.io/bundle-version'] =
+          'v1.5.1';
+        const broken = check([
+          gateway('two', 2),
+          olderHttpRoutes,
+          configMap({ suite: 'x' }),
+          v15HttpRoutes,
+        ]);
+        const [twoCertificates, older, warned, v15] = broken.items.slice(policies.length);
         expect(twoCertificates?.error).toBe(
           `gateways.gateway.networking.k8s.io "two" is forbidden: ValidatingAdmissionPolicy 'gateway.cilium.io' with binding 'gateway.cilium.io' denied request: cilium GatewayClass requires exactly one certificateRef per listener when tls.mode is Terminate.`,
         );
@@ -1441,6 +1451,9 @@ suite(title, () => {
         expect(warned?.warnings).toEqual([
           "Validation failed for ValidatingAdmissionPolicy 'suite-warn' with binding 'suite-warn': the suite key",
         ]);
+        expect(v15?.error).toContain(
+          "ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request",
+        );
       },
     );
 

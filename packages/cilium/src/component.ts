@@ -131,10 +131,11 @@ function atLeast(tag: string, major: number, minor: number): boolean {
  * `gateway.networking.k8s.io_tlsroutes.yaml`), which v1.4's experimental TLSRoute does not have,
  * and the API server refuses a CRD whose versions leave out one in its `status.storedVersions`;
  * and its `safe-upgrades` policy denies every Gateway API CRD whose bundle-version matches
- * `v1.[0-5].\d+` (v1.6.1's refuses v1.5.x too, kube-machinery says; no Cilium release here pins
- * a v1.5 bundle, so the floor is v1.5.0) and an experimental CRD over a standard one. Deleting the
- * policy and the TLSRoute CRD lets the older bundles apply (Argo CD does not put the policy back:
- * the older bundle lacks it, and the bundles' Applications never prune).
+ * `v1.[0-5].\d+` (v1.6.1's refuses v1.5.x too: the Helm suite's admission test; no Cilium
+ * release here pins a v1.5 bundle, so the floor is v1.5.0) and an experimental CRD over a
+ * standard one. Deleting the policy and the TLSRoute CRD lets the older bundles apply (Argo CD
+ * does not put the policy back: the older bundle lacks it, and the bundles' Applications never
+ * prune).
  */
 const GATEWAY_API_ONE_WAY: NonNullable<CrdBundle['noDowngradeBelow']> = {
   version: 'v1.5.0',
