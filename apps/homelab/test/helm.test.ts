@@ -1025,14 +1025,38 @@ suite(title, () => {
      * none (its Application's): every render's objects but Helm hooks Argo CD never runs.
      */
     function appliedItems(cluster: string): KubeItem[] {
-      return [...rendered.entries()]
-        .filter(([render]) => render.cluster === cluster)
-        .flatMap(([render, result]) =>
-          (result.documents ?? [])
-            .map(({ object }) => object)
-            .filter((object) => !neverRunByArgoCd(object))
-            .map((object) => ({ namespace: render.namespace, object })),
-        );
+      return [
+        ...[...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([render, result]) =>
+            (result.documents ?? [])
+              .map(({ object }) => object)
+              .filter((object) => !neverRunByArgoCd(object))
+              .map((object) => ({ namespace: render.namespace, object })),
+          ),
+        ...bundleItems(cluster),
+      ];
+    }
+
+    /**
+     * What the cluster's CRD bundle Applications apply (their vendored tags: the CRDs, and from
+     * the Gateway API v1.5 its safe-upgrades admission policy), each object once.
+     */
+    function bundleItems(cluster: string): KubeItem[] {
+      const applications =
+        discovery.clusters.find((entry) => entry.cluster === cluster)?.applications ?? [];
+      const seen = new Set<string>();
+      return applications.flatMap((application) => {
+        const destination = (application.spec as { destination?: { namespace?: string } })
+          ?.destination?.namespace;
+        return (crdBundleObjects(application) ?? []).flatMap((object) => {
+          const { kind, metadata } = object as KubeObject;
+          const key = `${kind}/${metadata?.name}`;
+          if (seen.has(key)) return [];
+          seen.add(key);
+          return [{ namespace: destination ?? 'default', object }];
+        });
+      });
     }
 
     /**
@@ -1061,7 +1085,7 @@ suite(title, () => {
     const RUNTIME_GROUPS = new Set(['cilium.io', 'constraints.gatekeeper.sh', 'talos.dev']);
 
     onKube(
-      `has the Kubernetes ${KUBE_MACHINERY_VERSION} API server accept every object Helm renders on each cluster of that minor: built-in kinds through their registry strategies, custom resources against the cluster's CRDs (pruning, defaults, schema, CEL rules)`,
+      `has the Kubernetes ${KUBE_MACHINERY_VERSION} API server accept every object Helm renders and the CRD bundles apply on each cluster of that minor: built-in kinds through their registry strategies, custom resources against the cluster's CRDs (pruning, defaults, schema, CEL rules), then the ValidatingAdmissionPolicies they bind`,
       (context) => {
         const tool = kube as NonNullable<typeof kube>;
         expect(tool.version).toBe(KUBE_MACHINERY_VERSION);
