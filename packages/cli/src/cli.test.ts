@@ -169,6 +169,22 @@ describe('homelab build', () => {
     expect(read).toHaveLength(1);
   });
 
+  it("leaves the last build's charts out of the upgrade reports (vendor outdated): they deploy nothing", async () => {
+    const read: string[] = [];
+    const readChart = (outRoot: string, chart: string) => {
+      read.push(`${outRoot} ${chart}`);
+      return new Map([['values.yaml', '{}\n']]);
+    };
+    const report = fake({ readChart });
+    expect(await run(['vendor', 'outdated'], report.io)).toBe(0);
+    expect(report.inputs).toHaveLength(1);
+    expect(report.inputs[0]?.previousChart).toBeUndefined();
+    // The same fake compares on a build, so the report's leaving it out is the command's.
+    const built = fake({ readChart });
+    expect(await run(['build'], built.io)).toBe(0);
+    expect(built.inputs[0]?.previousChart).toBeDefined();
+  });
+
   it('names the files the writer created besides the generated ones', async () => {
     const cli = fake({ created: ['charts/cilium/package.json'] });
     expect(await run(['build'], cli.io)).toBe(0);

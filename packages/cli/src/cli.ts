@@ -177,8 +177,15 @@ function definitionSource(ctx: Context): string | null {
   return null;
 }
 
-/** Generates, and reports issues. Returns the result and the issues as presented. */
-async function generate(ctx: Context): Promise<{
+/**
+ * Generates, and reports issues. Returns the result and the issues as presented. `lastBuild`
+ * false: no comparison with the charts the last build wrote (the reports of `vendor outdated`
+ * and `upgrade-check`, which deploy nothing).
+ */
+async function generate(
+  ctx: Context,
+  { lastBuild = true }: { lastBuild?: boolean } = {},
+): Promise<{
   result: GenerateResult;
   issues: Issue[];
   failed: boolean;
@@ -196,7 +203,7 @@ async function generate(ctx: Context): Promise<{
           file: ctx.configPath,
           source: definitionSource(ctx),
           chartVersions,
-          ...(ctx.runtime.readChart === undefined || ctx.options.allowImmutableChanges
+          ...(ctx.runtime.readChart === undefined || ctx.options.allowImmutableChanges || !lastBuild
             ? {}
             : {
                 previousChart: (chart: string) => ctx.runtime.readChart?.(ctx.outRoot, chart),
@@ -758,7 +765,9 @@ async function vendorVerify(ctx: Context): Promise<number> {
 
 /** The charts the definition generates, by component, for the upgrade reports. */
 async function chartsByComponent(ctx: Context) {
-  const { result, failed } = await generate(ctx);
+  // A report on the upstream charts' values: what the output folder's charts hold (built from
+  // whatever definition) says nothing about it.
+  const { result, failed } = await generate(ctx, { lastBuild: false });
   if (failed)
     throw new UserError(
       `${displayFile(ctx.io, ctx.configPath)} has errors (above); fix them first`,
