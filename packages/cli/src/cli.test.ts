@@ -127,6 +127,18 @@ function fake(
   };
 }
 
+/** A last build whose every chart holds `values.yaml: {}`, and the charts read from it. */
+function lastBuildCharts(): { read: string[]; readChart: NonNullable<Runtime['readChart']> } {
+  const read: string[] = [];
+  return {
+    read,
+    readChart: (outRoot, chart) => {
+      read.push(`${outRoot} ${chart}`);
+      return new Map([['values.yaml', '{}\n']]);
+    },
+  };
+}
+
 const badCidr = (file: string): Issue =>
   error({
     code: 'cidr',
@@ -153,11 +165,7 @@ describe('homelab build', () => {
   });
 
   it("compares with the last build's charts (immutable-field-changed) unless --allow-immutable-changes", async () => {
-    const read: string[] = [];
-    const readChart = (outRoot: string, chart: string) => {
-      read.push(`${outRoot} ${chart}`);
-      return new Map([['values.yaml', '{}\n']]);
-    };
+    const { read, readChart } = lastBuildCharts();
     const compared = fake({ readChart });
     expect(await run(['build'], compared.io)).toBe(0);
     expect(compared.inputs[0]?.previousChart?.('cilium')?.get('values.yaml')).toBe('{}\n');
@@ -170,11 +178,7 @@ describe('homelab build', () => {
   });
 
   it("leaves the last build's charts out of the upgrade reports (vendor outdated): they deploy nothing", async () => {
-    const read: string[] = [];
-    const readChart = (outRoot: string, chart: string) => {
-      read.push(`${outRoot} ${chart}`);
-      return new Map([['values.yaml', '{}\n']]);
-    };
+    const { readChart } = lastBuildCharts();
     const report = fake({ readChart });
     expect(await run(['vendor', 'outdated'], report.io)).toBe(0);
     expect(report.inputs).toHaveLength(1);
