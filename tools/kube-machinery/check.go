@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	apiextensionsserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
@@ -276,11 +277,11 @@ func checkItem(it item, kinds customKinds) (itemOut, *created) {
 		beginCreate = func() { normalizeClusterIPs(svc) }
 	}
 
-	out = create(s.strategy, obj, objectMeta, it.Namespace, beginCreate, out)
+	kind := gv.WithKind(head.Kind)
+	out = create(s.strategy, obj, objectMeta, builtinResource(kind), it.Namespace, beginCreate, out)
 	if out.Error != "" {
 		return out, nil
 	}
-	kind := gv.WithKind(head.Kind)
 
 	return out, &created{
 		obj: obj, kind: kind, resource: builtinResource(kind), namespace: out.Namespace, name: out.Name,
@@ -299,6 +300,32 @@ func builtinResource(kind schema.GroupVersionKind) schema.GroupVersionResource {
 	return resource
 }
 
+// createRequestInfo is the request info the API server's handler chain
+// (k8s.io/apiserver/pkg/endpoints/request, RequestInfoFactory.NewRequestInfo) resolves from the
+// path of a create (POST /api/v1/namespaces/<ns>/<resource> or /apis/<group>/<version>/…).
+func createRequestInfo(resource schema.GroupVersionResource, namespace string) *genericapirequest.RequestInfo {
+	prefix, parts := "apis", []string{resource.Group, resource.Version}
+	if resource.Group == "" {
+		prefix, parts = "api", []string{resource.Version}
+	}
+	if namespace != "" {
+		parts = append(parts, "namespaces", namespace)
+	}
+	parts = append(parts, resource.Resource)
+
+	return &genericapirequest.RequestInfo{
+		IsResourceRequest: true,
+		Path:              "/" + prefix + "/" + strings.Join(parts, "/"),
+		Verb:              "create",
+		APIPrefix:         prefix,
+		APIGroup:          resource.Group,
+		APIVersion:        resource.Version,
+		Namespace:         namespace,
+		Resource:          resource.Resource,
+		Parts:             []string{resource.Resource},
+	}
+}
+
 // normalizeClusterIPs is the create case of pkg/registry/core/service/storage's (Kubernetes
 // v1.34.4, storage.go), copied as it is unexported: a Service that sets clusterIP but not
 // clusterIPs (an old client, or a chart that writes only `clusterIP: None`) gets clusterIPs from it.
@@ -312,8 +339,10 @@ func normalizeClusterIPs(svc *api.Service) {
 // from the namespace on: the namespace the object is applied to (its own, else the request's;
 // none for a cluster-scoped kind, which kubectl and Argo CD drop), the system fields, the
 // storage's BeginCreate hook (nil: none), then rest.BeforeCreate with the strategy, recording its
-// refusal and the warnings it would send back.
-func create(strategy rest.RESTCreateStrategy, obj runtime.Object, objectMeta metav1.Object, requestNamespace string, beginCreate func(), out itemOut) itemOut {
+// refusal and the warnings it would send back. The context carries what the API server's handler
+// chain puts there for a create of `resource`: the namespace and the request info (declarative
+// validation, from Kubernetes 1.35 on, reads the resource it validates from it).
+func create(strategy rest.RESTCreateStrategy, obj runtime.Object, objectMeta metav1.Object, resource schema.GroupVersionResource, requestNamespace string, beginCreate func(), out itemOut) itemOut {
 	ns := ""
 	if strategy.NamespaceScoped() {
 		ns = objectMeta.GetNamespace()
@@ -328,7 +357,7 @@ func create(strategy rest.RESTCreateStrategy, obj runtime.Object, objectMeta met
 		beginCreate()
 	}
 	recorder := &warnings{}
-	ctx := warning.WithWarningRecorder(genericapirequest.WithNamespace(context.Background(), ns), recorder)
+	ctx := warning.WithWarningRecorder(genericapirequest.WithRequestInfo(genericapirequest.WithNamespace(context.Background(), ns), createRequestInfo(resource, ns)), recorder)
 	if err := rest.BeforeCreate(strategy, ctx, obj); err != nil {
 		out.Error = err.Error()
 	}

@@ -163,14 +163,15 @@ func checkCustom(it item, kinds customKinds, out itemOut) (itemOut, *created) {
 	if kind.structural != nil {
 		structuraldefaulting.Default(u.Object, kind.structural)
 	}
-	out = create(kind.strategy, u, u, it.Namespace, nil, out)
+	gvk := u.GroupVersionKind()
+	resource := gvk.GroupVersion().WithResource(kind.crd.Spec.Names.Plural)
+	out = create(kind.strategy, u, u, resource, it.Namespace, nil, out)
 	if out.Error != "" {
 		return out, nil
 	}
-	gvk := u.GroupVersionKind()
 
 	return out, &created{
-		obj: u, kind: gvk, resource: gvk.GroupVersion().WithResource(kind.crd.Spec.Names.Plural),
+		obj: u, kind: gvk, resource: resource,
 		namespace: out.Namespace, name: out.Name, interfaces: admission.NewObjectInterfacesFromScheme(runtime.NewScheme()),
 	}
 }
