@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
@@ -116,7 +115,10 @@ func admit(objects []created, outs []itemOut) ([]string, error) {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	stop := make(chan struct{})
 	defer close(stop)
-	plugin := validating.NewPlugin(nil)
+	plugin, err := newValidatingPlugin()
+	if err != nil {
+		return nil, fmt.Errorf("admission: %w", err)
+	}
 	plugin.SetExternalKubeInformerFactory(factory)
 	plugin.SetExternalKubeClientSet(client)
 	plugin.SetDynamicClient(fake.NewSimpleDynamicClient(runtime.NewScheme()))

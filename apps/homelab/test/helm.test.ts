@@ -127,9 +127,11 @@ import {
 import {
   findKubeMachinery,
   KUBE_MACHINERY_INSTALL,
-  KUBE_MACHINERY_VERSION,
+  KUBE_MACHINERY_VERSIONS,
   type KubeItem,
   kubeCheck,
+  kubeMachineryVersionFor,
+  kubeMinorOf,
 } from './kube-machinery.js';
 
 const helm = findHelm();
@@ -155,15 +157,24 @@ if (ciliumMissing.length > 0 && !IN_CI && helm !== undefined) {
   );
 }
 const onCilium = ciliumMissing.length < ciliumTools.size || IN_CI ? it : it.skip;
-// The Kubernetes API server's own create path (tools/kube-machinery) reads every object of a
-// built-in kind Helm renders; without it that test says "not run" (and fails in CI).
-const kube = findKubeMachinery();
-if (kube === undefined && !IN_CI && helm !== undefined) {
+// The Kubernetes API server's own create path (tools/kube-machinery, one build per Kubernetes
+// release) reads every object a cluster applies, with the build of the cluster's own minor;
+// without the builds those tests say "not run" (and fail in CI).
+const kubeTools = new Map(
+  KUBE_MACHINERY_VERSIONS.map((version) => [version, findKubeMachinery(version)] as const),
+);
+const kubeMissing = [...kubeTools].filter(([, tool]) => tool === undefined).map(([v]) => v);
+if (kubeMissing.length > 0 && !IN_CI && helm !== undefined) {
   console.log(
-    `helm suite: not run: the API server's validation (kube-machinery not found: ${KUBE_MACHINERY_INSTALL})`,
+    `helm suite: not run: the API server's validation of Kubernetes ${kubeMissing.join(', ')} (kube-machinery not found: ${KUBE_MACHINERY_INSTALL})`,
   );
 }
-const onKube = kube !== undefined || IN_CI ? it : it.skip;
+const onKube = kubeMissing.length < kubeTools.size || IN_CI ? it : it.skip;
+/** The kube-machinery builds found (in CI: all of them, else the test fails). */
+function foundKubeTools(): FoundTool[] {
+  if (IN_CI) expect(kubeMissing, 'kube-machinery builds not found').toEqual([]);
+  return [...kubeTools.values()].filter((tool) => tool !== undefined);
+}
 const discovery = discoverRenders();
 
 interface Rendered {
@@ -1017,9 +1028,6 @@ suite(title, () => {
       },
     );
 
-    /** `v1.34.4` → `1.34`. */
-    const minorOf = (version: string) => /^v?(\d+\.\d+)/.exec(version)?.[1] ?? version;
-
     /**
      * What a cluster's Applications apply, each object with the namespace it goes to when it names
      * none (its Application's): every render's objects but Helm hooks Argo CD never runs.
@@ -1085,34 +1093,34 @@ suite(title, () => {
     const RUNTIME_GROUPS = new Set(['cilium.io', 'constraints.gatekeeper.sh', 'talos.dev']);
 
     onKube(
-      `has the Kubernetes ${KUBE_MACHINERY_VERSION} API server accept every object Helm renders and the CRD bundles apply on each cluster of that minor: built-in kinds through their registry strategies, custom resources against the cluster's CRDs (pruning, defaults, schema, CEL rules), then the ValidatingAdmissionPolicies they bind`,
+      `has each cluster's own Kubernetes API server (kube-machinery ${KUBE_MACHINERY_VERSIONS.join(', ')}, by the cluster's minor) accept every object Helm renders and the CRD bundles apply: built-in kinds through their registry strategies, custom resources against the cluster's CRDs (pruning, defaults, schema, CEL rules), then the ValidatingAdmissionPolicies they bind`,
       (context) => {
-        const tool = kube as NonNullable<typeof kube>;
-        expect(tool.version).toBe(KUBE_MACHINERY_VERSION);
-        const run = discovery.clusters.filter(
-          ({ kubeVersion }) => minorOf(kubeVersion) === minorOf(KUBE_MACHINERY_VERSION),
-        );
-        const other = discovery.clusters.filter((entry) => !run.includes(entry));
-        if (other.length > 0) {
-          console.log(
-            `helm suite: the API server's validation: not run on ${other.map(({ cluster, kubeVersion }) => `${cluster} (Kubernetes ${kubeVersion})`).join(', ')}: kube-machinery is ${KUBE_MACHINERY_VERSION}`,
-          );
+        foundKubeTools();
+        const run: { cluster: string; tool: FoundTool }[] = [];
+        const notRun: string[] = [];
+        for (const { cluster, kubeVersion } of discovery.clusters) {
+          const version = kubeMachineryVersionFor(kubeVersion);
+          const tool = version === undefined ? undefined : kubeTools.get(version);
+          if (tool !== undefined) run.push({ cluster, tool });
+          else {
+            notRun.push(
+              `${cluster} (Kubernetes ${kubeVersion}: ${version === undefined ? `kube-machinery has no build of ${kubeMinorOf(kubeVersion)}` : `kube-machinery ${version} not found`})`,
+            );
+          }
         }
-        if (run.length === 0) {
-          console.log(
-            `helm suite: the API server's validation: not run: no cluster runs Kubernetes ${minorOf(KUBE_MACHINERY_VERSION)}`,
-          );
-          context.skip();
+        if (notRun.length > 0) {
+          console.log(`helm suite: the API server's validation: not run on ${notRun.join(', ')}`);
         }
+        if (run.length === 0) context.skip();
         let checked = 0;
         let custom = 0;
         const warned: string[] = [];
         let explained = 0;
         const policiesRun = new Set<string>();
-        for (const { cluster } of run) {
+        for (const { cluster, tool } of run) {
           const items = appliedItems(cluster);
           const response = kubeCheck(tool, items, clusterCrds(cluster));
-          expect(response.kubernetesVersion).toBe(KUBE_MACHINERY_VERSION);
+          expect(response.kubernetesVersion).toBe(tool.version);
           expect(response.items.length, cluster).toBe(items.length);
           // Validating admission ran with every bound policy the cluster's Applications apply.
           const objects = items.map(({ object }) => object as KubeObject);
@@ -1180,7 +1188,7 @@ suite(title, () => {
         expect(custom).toBeGreaterThan(0);
         expect(warned).toEqual([]);
         console.log(
-          `helm suite: the Kubernetes ${KUBE_MACHINERY_VERSION} API server accepted ${checked} objects (${custom} custom resources) on ${run.map(({ cluster }) => cluster).join(', ')}, with no warning but ${explained} explained ones (unrecognized format "int64" in CRDs, Argo CD's finalizer without a path); ValidatingAdmissionPolicies in force: ${policiesRun.size === 0 ? 'none rendered' : [...policiesRun].join(', ')}`,
+          `helm suite: the Kubernetes API server accepted ${checked} objects (${custom} custom resources) on ${run.map(({ cluster, tool }) => `${cluster} (${tool.version})`).join(', ')}, with no warning but ${explained} explained ones (unrecognized format "int64" in CRDs, Argo CD's finalizer without a path); ValidatingAdmissionPolicies in force: ${policiesRun.size === 0 ? 'none rendered' : [...policiesRun].join(', ')}`,
         );
       },
     );
@@ -1188,127 +1196,138 @@ suite(title, () => {
     onKube(
       "has the API server refuse, broken on purpose: a Deployment whose selector misses its pod template's labels, a ConfigMap key with a slash, a label value over 63 characters, an HTTPRoute path its CRD's CEL rule refuses, a custom resource field its CRD lacks, an admission policy whose CEL does not compile, a binding with an unknown action",
       (context) => {
-        const tool = kube as NonNullable<typeof kube>;
-        const cluster = discovery.clusters.find(
-          ({ kubeVersion }) => minorOf(kubeVersion) === minorOf(KUBE_MACHINERY_VERSION),
-        )?.cluster;
-        if (cluster === undefined) {
+        const clusters = discovery.clusters;
+        if (clusters.length === 0) {
           context.skip();
           return;
         }
-        const items = appliedItems(cluster);
-        const find = (kind: string) => {
-          const item = items.find(({ object }) => (object as KubeObject).kind === kind);
-          if (item === undefined) expect.fail(`${cluster} renders no ${kind}`);
-          return structuredClone(item) as { namespace: string; object: KubeObject & Table };
-        };
-        const deployment = find('Deployment');
-        const configMap = find('ConfigMap');
-        const labelled = find('ServiceAccount');
-        // An HTTPRoute of the vendored Gateway API (on any cluster the definition may have).
-        const httpRoute = () => ({
-          namespace: 'suite',
-          object: {
-            apiVersion: 'gateway.networking.k8s.io/v1',
-            kind: 'HTTPRoute',
-            metadata: { name: 'suite' },
-            spec: {
-              parentRefs: [{ name: 'gateway', namespace: 'gateway' }],
-              hostnames: ['suite.example.com'],
-              rules: [
-                {
-                  matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-                  backendRefs: [{ name: 'suite', port: 80 }],
-                },
-              ],
-            },
-          } as KubeObject & Table,
-        });
-        const route = httpRoute();
-        const extraField = httpRoute();
-        const crds = [
-          ...clusterCrds(cluster),
-          ...vendoredCrdBundleObjects().filter(
-            (object) => object.kind === 'CustomResourceDefinition',
-          ),
-        ];
-        // An admission policy and its binding (Cilium 1.20's chart renders one).
-        const policy = {
-          namespace: 'suite',
-          object: {
-            apiVersion: 'admissionregistration.k8s.io/v1',
-            kind: 'ValidatingAdmissionPolicy',
-            metadata: { name: 'suite' },
-            spec: {
-              failurePolicy: 'Fail',
-              matchConstraints: {
-                resourceRules: [
+        for (const tool of foundKubeTools()) {
+          // The objects of a cluster on the build's minor, else those of the first cluster.
+          const cluster = (
+            clusters.find(
+              ({ kubeVersion }) => kubeMachineryVersionFor(kubeVersion) === tool.version,
+            ) ?? (clusters[0] as (typeof clusters)[number])
+          ).cluster;
+          const items = appliedItems(cluster);
+          const find = (kind: string) => {
+            const item = items.find(({ object }) => (object as KubeObject).kind === kind);
+            if (item === undefined) expect.fail(`${cluster} renders no ${kind}`);
+            return structuredClone(item) as { namespace: string; object: KubeObject & Table };
+          };
+          const deployment = find('Deployment');
+          const configMap = find('ConfigMap');
+          const labelled = find('ServiceAccount');
+          // An HTTPRoute of the vendored Gateway API (on any cluster the definition may have).
+          const httpRoute = () => ({
+            namespace: 'suite',
+            object: {
+              apiVersion: 'gateway.networking.k8s.io/v1',
+              kind: 'HTTPRoute',
+              metadata: { name: 'suite' },
+              spec: {
+                parentRefs: [{ name: 'gateway', namespace: 'gateway' }],
+                hostnames: ['suite.example.com'],
+                rules: [
                   {
-                    apiGroups: ['gateway.networking.k8s.io'],
-                    apiVersions: ['v1'],
-                    operations: ['CREATE'],
-                    resources: ['gateways'],
+                    matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+                    backendRefs: [{ name: 'suite', port: 80 }],
                   },
                 ],
               },
-              validations: [{ expression: 'has(object.spec.listeners)', message: 'listeners' }],
-            },
-          } as KubeObject & Table,
-        };
-        const binding = {
-          namespace: 'suite',
-          object: {
-            apiVersion: 'admissionregistration.k8s.io/v1',
-            kind: 'ValidatingAdmissionPolicyBinding',
-            metadata: { name: 'suite' },
-            spec: { policyName: 'suite', validationActions: ['Deny'] },
-          } as KubeObject & Table,
-        };
-        const all = [deployment, configMap, labelled, route, extraField, policy, binding];
-        const control = kubeCheck(tool, all, crds).items;
-        expect(control.map(({ error }) => error)).toEqual(['', '', '', '', '', '', '']);
-        expect(control.map(({ checked }) => checked)).toEqual(all.map(() => true));
+            } as KubeObject & Table,
+          });
+          const route = httpRoute();
+          const extraField = httpRoute();
+          const crds = [
+            ...clusterCrds(cluster),
+            ...vendoredCrdBundleObjects().filter(
+              (object) => object.kind === 'CustomResourceDefinition',
+            ),
+          ];
+          // An admission policy and its binding (Cilium 1.20's chart renders one).
+          const policy = {
+            namespace: 'suite',
+            object: {
+              apiVersion: 'admissionregistration.k8s.io/v1',
+              kind: 'ValidatingAdmissionPolicy',
+              metadata: { name: 'suite' },
+              spec: {
+                failurePolicy: 'Fail',
+                matchConstraints: {
+                  resourceRules: [
+                    {
+                      apiGroups: ['gateway.networking.k8s.io'],
+                      apiVersions: ['v1'],
+                      operations: ['CREATE'],
+                      resources: ['gateways'],
+                    },
+                  ],
+                },
+                validations: [{ expression: 'has(object.spec.listeners)', message: 'listeners' }],
+              },
+            } as KubeObject & Table,
+          };
+          const binding = {
+            namespace: 'suite',
+            object: {
+              apiVersion: 'admissionregistration.k8s.io/v1',
+              kind: 'ValidatingAdmissionPolicyBinding',
+              metadata: { name: 'suite' },
+              spec: { policyName: 'suite', validationActions: ['Deny'] },
+            } as KubeObject & Table,
+          };
+          const all = [deployment, configMap, labelled, route, extraField, policy, binding];
+          const control = kubeCheck(tool, all, crds).items;
+          expect(control.map(({ error }) => error)).toEqual(['', '', '', '', '', '', '']);
+          expect(control.map(({ checked }) => checked)).toEqual(all.map(() => true));
 
-        const template = (deployment.object.spec as Table).template as { metadata: Table };
-        template.metadata = { ...template.metadata, labels: { 'suite.invalid/other': 'pods' } };
-        configMap.object.data = { 'suite/key': 'value' };
-        labelled.object.metadata = {
-          ...labelled.object.metadata,
-          labels: { ...labelled.object.metadata.labels, suite: 'x'.repeat(64) },
-        };
-        const rules = (route.object.spec as { rules: { matches?: Table[] }[] }).rules;
-        rules[0] = { ...rules[0], matches: [{ path: { type: 'PathPrefix', value: 'suite' } }] };
-        (extraField.object.spec as Table).suiteField = true;
-        (policy.object.spec as { validations: Table[] }).validations = [
-          { expression: 'has(object.spec.(', message: 'listeners' },
-        ];
-        (binding.object.spec as Table).validationActions = ['Block'];
-        const broken = kubeCheck(tool, all, crds).items;
-        expect(broken[0]?.error).toContain(
-          'spec.template.metadata.labels: Invalid value: {"suite.invalid/other":"pods"}: `selector` does not match template `labels`',
-        );
-        expect(broken[1]?.error).toContain('data[suite/key]: Invalid value: "suite/key"');
-        expect(broken[2]?.error).toContain(
-          `metadata.labels: Invalid value: "${'x'.repeat(64)}": must be no more than 63 characters`,
-        );
-        expect(broken[3]?.error).toContain(
-          "spec.rules[0].matches[0].path: Invalid value: \"object\": value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']",
-        );
-        expect(broken[4]?.error).toBe('');
-        expect(broken[4]?.unknownFields).toEqual(['spec.suiteField']);
-        expect(broken[5]?.error).toContain(
-          'spec.validations[0].expression: Invalid value: "has(object.spec.(": compilation failed',
-        );
-        expect(broken[6]?.error).toContain(
-          'spec.validationActions[0]: Unsupported value: "Block": supported values: "Audit", "Deny", "Warn"',
-        );
+          const template = (deployment.object.spec as Table).template as { metadata: Table };
+          template.metadata = { ...template.metadata, labels: { 'suite.invalid/other': 'pods' } };
+          configMap.object.data = { 'suite/key': 'value' };
+          labelled.object.metadata = {
+            ...labelled.object.metadata,
+            labels: { ...labelled.object.metadata.labels, suite: 'x'.repeat(64) },
+          };
+          const rules = (route.object.spec as { rules: { matches?: Table[] }[] }).rules;
+          rules[0] = { ...rules[0], matches: [{ path: { type: 'PathPrefix', value: 'suite' } }] };
+          (extraField.object.spec as Table).suiteField = true;
+          (policy.object.spec as { validations: Table[] }).validations = [
+            { expression: 'has(object.spec.(', message: 'listeners' },
+          ];
+          (binding.object.spec as Table).validationActions = ['Block'];
+          const broken = kubeCheck(tool, all, crds).items;
+          // Kubernetes 1.33 prints the labels as a Go map, later releases as JSON.
+          expect(broken[0]?.error, tool.version).toMatch(
+            /spec\.template\.metadata\.labels: Invalid value: (map\[string\]string)?\{"suite\.invalid\/other":"pods"\}: `selector` does not match template `labels`/,
+          );
+          expect(broken[1]?.error, tool.version).toContain(
+            'data[suite/key]: Invalid value: "suite/key"',
+          );
+          // "characters" up to Kubernetes 1.34, "bytes" from 1.35 on.
+          expect(broken[2]?.error, tool.version).toMatch(
+            new RegExp(
+              `metadata\\.labels: Invalid value: "${'x'.repeat(64)}": must be no more than 63 (characters|bytes)`,
+            ),
+          );
+          // A CEL rule's refusal names the value "object" up to Kubernetes 1.34, nothing from 1.35.
+          expect(broken[3]?.error, tool.version).toMatch(
+            /spec\.rules\[0\]\.matches\[0\]\.path: Invalid value: ("object": )?value must be an absolute path and start with '\/' when type one of \['Exact', 'PathPrefix'\]/,
+          );
+          expect(broken[4]?.error, tool.version).toBe('');
+          expect(broken[4]?.unknownFields, tool.version).toEqual(['spec.suiteField']);
+          expect(broken[5]?.error, tool.version).toContain(
+            'spec.validations[0].expression: Invalid value: "has(object.spec.(": compilation failed',
+          );
+          expect(broken[6]?.error, tool.version).toContain(
+            'spec.validationActions[0]: Unsupported value: "Block": supported values: "Audit", "Deny", "Warn"',
+          );
+        }
       },
     );
 
     onKube(
       "has validating admission run the upstream ValidatingAdmissionPolicies on the objects they match, broken on purpose: Cilium 1.20's gateway.cilium.io (rendered by the real Helm) refuses a terminating listener with two certificates, the Gateway API's safe-upgrades refuses the HTTPRoute CRD of the newest vendored bundle before v1.5, a Warn binding warns",
       () => {
-        const tool = kube as NonNullable<typeof kube>;
         if (helm === undefined) expect.fail('helm not found on PATH');
         // Cilium's policy and binding from the newest vendored chart, as Helm renders them on a
         // cluster with the Gateway API (whatever the definition pins).
@@ -1438,46 +1457,49 @@ suite(title, () => {
           data,
         });
         const policies = [...cilium, ...safeUpgrades, warnPolicy, warnBinding];
-        const check = (objects: readonly unknown[]) =>
-          kubeCheck(
-            tool,
-            [...policies, ...objects].map((object) => ({ namespace: 'suite', object })),
-            crds,
-          );
-        const control = check([gateway('one', 1), httpRoutes, configMap({ other: 'x' })]);
-        expect(control.admissionPolicies).toEqual([
-          'gateway.cilium.io',
-          'safe-upgrades.gateway.networking.k8s.io',
-          'suite-warn',
-        ]);
-        expect(control.items.map(({ error }) => error)).toEqual(control.items.map(() => ''));
-        expect(control.items.flatMap(({ warnings }) => warnings)).toEqual([]);
+        for (const tool of foundKubeTools()) {
+          const check = (objects: readonly unknown[]) =>
+            kubeCheck(
+              tool,
+              [...policies, ...objects].map((object) => ({ namespace: 'suite', object })),
+              crds,
+            );
+          const control = check([gateway('one', 1), httpRoutes, configMap({ other: 'x' })]);
+          expect(control.admissionPolicies).toEqual([
+            'gateway.cilium.io',
+            'safe-upgrades.gateway.networking.k8s.io',
+            'suite-warn',
+          ]);
+          expect(control.items.map(({ error }) => error)).toEqual(control.items.map(() => ''));
+          expect(control.items.flatMap(({ warnings }) => warnings)).toEqual([]);
 
-        // The bundle's own CRD marked as a v1.5 one: the newest policy refuses it too (the floor
-        // of crd-bundle-downgrade, v1.5.0, holds for the pinned v1.4 and v1.3 bundles).
-        const v15HttpRoutes = structuredClone(httpRoutes);
-        (v15HttpRoutes.metadata.annotations as Table)['gateway.networking.k8s.io/bundle-version'] =
-          'v1.5.1';
-        const broken = check([
-          gateway('two', 2),
-          olderHttpRoutes,
-          configMap({ suite: 'x' }),
-          v15HttpRoutes,
-        ]);
-        const [twoCertificates, older, warned, v15] = broken.items.slice(policies.length);
-        expect(twoCertificates?.error).toBe(
-          `gateways.gateway.networking.k8s.io "two" is forbidden: ValidatingAdmissionPolicy 'gateway.cilium.io' with binding 'gateway.cilium.io' denied request: cilium GatewayClass requires exactly one certificateRef per listener when tls.mode is Terminate.`,
-        );
-        expect(older?.error).toContain(
-          `customresourcedefinitions.apiextensions.k8s.io "httproutes.gateway.networking.k8s.io" is forbidden: ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request: Installing CRDs with version before v1.5.0 is prohibited by default.`,
-        );
-        expect(warned?.error).toBe('');
-        expect(warned?.warnings).toEqual([
-          "Validation failed for ValidatingAdmissionPolicy 'suite-warn' with binding 'suite-warn': the suite key",
-        ]);
-        expect(v15?.error).toContain(
-          "ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request",
-        );
+          // The bundle's own CRD marked as a v1.5 one: the newest policy refuses it too (the floor
+          // of crd-bundle-downgrade, v1.5.0, holds for the pinned v1.4 and v1.3 bundles).
+          const v15HttpRoutes = structuredClone(httpRoutes);
+          (v15HttpRoutes.metadata.annotations as Table)[
+            'gateway.networking.k8s.io/bundle-version'
+          ] = 'v1.5.1';
+          const broken = check([
+            gateway('two', 2),
+            olderHttpRoutes,
+            configMap({ suite: 'x' }),
+            v15HttpRoutes,
+          ]);
+          const [twoCertificates, older, warned, v15] = broken.items.slice(policies.length);
+          expect(twoCertificates?.error).toBe(
+            `gateways.gateway.networking.k8s.io "two" is forbidden: ValidatingAdmissionPolicy 'gateway.cilium.io' with binding 'gateway.cilium.io' denied request: cilium GatewayClass requires exactly one certificateRef per listener when tls.mode is Terminate.`,
+          );
+          expect(older?.error).toContain(
+            `customresourcedefinitions.apiextensions.k8s.io "httproutes.gateway.networking.k8s.io" is forbidden: ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request: Installing CRDs with version before v1.5.0 is prohibited by default.`,
+          );
+          expect(warned?.error).toBe('');
+          expect(warned?.warnings).toEqual([
+            "Validation failed for ValidatingAdmissionPolicy 'suite-warn' with binding 'suite-warn': the suite key",
+          ]);
+          expect(v15?.error).toContain(
+            "ValidatingAdmissionPolicy 'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' denied request",
+          );
+        }
       },
     );
 

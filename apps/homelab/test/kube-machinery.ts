@@ -1,28 +1,54 @@
 // The Kubernetes API server's own create path as the tests run it: tools/kube-machinery (built
-// by .ci/install-kube-machinery) decodes each object of a built-in kind with its defaults and runs
-// rest.BeforeCreate with the kind's registry strategy (tools/kube-machinery/README.md).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type FoundTool, findTool, runJsonCheck } from './find-tool.js';
+// by .ci/install-kube-machinery, once per Kubernetes release under
+// tools/kube-machinery/versions/<tag>) decodes each object of a built-in kind with its defaults
+// and runs rest.BeforeCreate with the kind's registry strategy, custom resources against the
+// request's CRDs, then validating admission (tools/kube-machinery/README.md).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { type FoundTool, runJsonCheck } from './find-tool.js';
 import { REPO } from './helm/harness.js';
+import { toolsCache } from './talos-machinery/harness.js';
 
-/** The Kubernetes release the tool is built on: go.mod's k8s.io/kubernetes (`v1.34.4`). */
-export const KUBE_MACHINERY_VERSION =
-  /^\s*k8s\.io\/kubernetes (v\S+)$/m.exec(
-    readFileSync(join(REPO, 'tools', 'kube-machinery', 'go.mod'), 'utf8'),
-  )?.[1] ?? 'unknown';
+/** The Kubernetes releases the tool has a module for (`v1.34.4`, …): tools/kube-machinery/versions. */
+export const KUBE_MACHINERY_VERSIONS: readonly string[] = existsSync(
+  join(REPO, 'tools', 'kube-machinery', 'versions'),
+)
+  ? readdirSync(join(REPO, 'tools', 'kube-machinery', 'versions')).sort((a, b) =>
+      a.localeCompare(b, 'en', { numeric: true }),
+    )
+  : [];
 
 export const KUBE_MACHINERY_INSTALL =
-  'build it: .ci/install-kube-machinery, and put its folder in KUBE_MACHINERY_DIR or on PATH';
+  'build them: .ci/install-kube-machinery, and put their folders in KUBE_MACHINERY_DIRS (separated by ":")';
 
-/** kube-machinery from KUBE_MACHINERY_DIR, else PATH, else the tools cache. */
-export function findKubeMachinery(): FoundTool | undefined {
-  return findTool(
-    'kube-machinery',
-    'KUBE_MACHINERY_DIR',
-    `kube-machinery-${KUBE_MACHINERY_VERSION}`,
-    /^kube-machinery (\S+)$/m,
-  );
+/** `1.34` of `v1.34.4` or `1.34.4`. */
+export const kubeMinorOf = (version: string): string =>
+  /^v?(\d+\.\d+)/.exec(version)?.[1] ?? version;
+
+/** The tool's release of Kubernetes `version`'s minor (`1.34.2` → `v1.34.4`), if it has one. */
+export function kubeMachineryVersionFor(version: string): string | undefined {
+  return KUBE_MACHINERY_VERSIONS.find((tag) => kubeMinorOf(tag) === kubeMinorOf(version));
+}
+
+/**
+ * The kube-machinery built on Kubernetes `version` (`v1.34.4`): from a folder of
+ * KUBE_MACHINERY_DIRS, else the tools cache (`kube-machinery-<version>`).
+ */
+export function findKubeMachinery(version: string): FoundTool | undefined {
+  const dirs = [
+    ...(process.env.KUBE_MACHINERY_DIRS ?? '').split(delimiter),
+    join(toolsCache(), `kube-machinery-${version}`),
+  ].filter((dir) => dir !== '');
+  for (const dir of dirs) {
+    const candidate = join(dir, 'kube-machinery');
+    if (!existsSync(candidate)) continue;
+    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (out.status === 0 && out.stdout.trim() === `kube-machinery ${version}`) {
+      return { path: candidate, version };
+    }
+  }
+  return undefined;
 }
 
 /** One object as it is applied, and the namespace it goes to when it names none. */

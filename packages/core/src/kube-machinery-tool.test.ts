@@ -1,25 +1,46 @@
-// tools/kube-machinery runs the API server of the Kubernetes release whose rules the platform's
-// own Pod Security port applies (the Helm suite's API server validation, Layer 5): moving one
-// without the other would check objects against two different releases.
-import { readFileSync } from 'node:fs';
+// tools/kube-machinery runs the API server of each Kubernetes release it has a module for
+// (versions/<tag>), a cluster checked by the build of its own minor. One of them is the release
+// whose rules the platform's own Pod Security port applies (the Helm suite's API server
+// validation, Layer 5): moving one without the other would check objects against two releases.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { POD_SECURITY_LATEST_VERSION } from './pod-security.js';
 import { repoRoot } from './testing.js';
 
-it("builds tools/kube-machinery on the Kubernetes minor of the Pod Security port, with Kubernetes' staging modules at the same release", () => {
-  const goMod = readFileSync(join(repoRoot(), 'tools', 'kube-machinery', 'go.mod'), 'utf8');
-  const version = /^\s*k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1];
-  expect(version).toMatch(/^v1\.\d+\.\d+$/);
-  const [, minor, patch] = /^v1\.(\d+)\.(\d+)$/.exec(version as string) ?? [];
-  expect(`v1.${minor}`).toBe(POD_SECURITY_LATEST_VERSION);
-  // Kubernetes' go.mod points its staging modules at ./staging: the tool replaces each with the
-  // tag of the same release (v0.<minor>.<patch>), never a folder.
-  const replaced = [...goMod.matchAll(/^\s*(k8s\.io\/\S+) => (\S+) (\S+)$/gm)];
-  expect(replaced.length).toBeGreaterThanOrEqual(30);
-  for (const [, module, target, tag] of replaced) {
-    expect(target, module).toBe(module);
-    expect(tag, module).toBe(`v0.${minor}.${patch}`);
+const versions = join(repoRoot(), 'tools', 'kube-machinery', 'versions');
+
+it("builds tools/kube-machinery once per Kubernetes minor, one of them the Pod Security port's, each with Kubernetes' staging modules at its own release", () => {
+  const tags = readdirSync(versions);
+  expect(tags.length).toBeGreaterThan(0);
+  const minors = new Set<string>();
+  for (const tag of tags) {
+    const goMod = readFileSync(join(versions, tag, 'go.mod'), 'utf8');
+    const version = /^\s*k8s\.io\/kubernetes (v\S+)$/m.exec(goMod)?.[1];
+    expect(version, tag).toBe(tag);
+    const [, minor, patch] = /^v1\.(\d+)\.(\d+)$/.exec(tag) ?? [];
+    expect(minor, tag).toBeDefined();
+    expect(minors.has(minor as string), `two builds of 1.${minor}`).toBe(false);
+    minors.add(minor as string);
+    // Kubernetes' go.mod points its staging modules at ./staging: the tool replaces each with the
+    // tag of the same release (v0.<minor>.<patch>), never a folder. A module the Go module proxy
+    // does not serve at that patch may take another patch of the same minor, named in go.mod's
+    // comments.
+    const comments = goMod
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('//'))
+      .join('\n');
+    const replaced = [...goMod.matchAll(/^\s*(k8s\.io\/\S+) => (\S+) (\S+)$/gm)];
+    expect(replaced.length, tag).toBeGreaterThanOrEqual(30);
+    for (const [, module, target, replacement] of replaced) {
+      expect(target, module).toBe(module);
+      if (replacement === `v0.${minor}.${patch}`) continue;
+      expect(replacement, `${tag} ${module}`).toMatch(new RegExp(`^v0\\.${minor}\\.\\d+$`));
+      expect(comments, `${tag}: ${module} at ${replacement} without a word why`).toContain(
+        (module as string).replace(/^k8s\.io\//, ''),
+      );
+    }
+    expect(goMod).not.toMatch(/=> \.\//);
   }
-  expect(goMod).not.toMatch(/=> \.\//);
+  expect([...minors].map((minor) => `v1.${minor}`)).toContain(POD_SECURITY_LATEST_VERSION);
 });
