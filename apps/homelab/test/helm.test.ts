@@ -29,15 +29,23 @@ import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
+  builtInObjects,
   type ClusterContribution,
+  type ExistingObject,
+  existingObjectOf,
   type FlowPort,
   formatIssue,
   type KubeObject,
   loadModelValidators,
+  missingEffect,
   parseAllDocuments,
   parseYaml,
+  podReferences,
   readChartDir,
   renderChart,
+  secretMadeFrom,
+  type UnresolvedPodReference,
+  unresolvedPodReferences,
   validateObjects,
 } from '@homelab/core';
 import {
@@ -124,6 +132,7 @@ import {
   vendoredCrdBundleObjects,
   webhookReachProblems,
 } from './helm/harness.js';
+import { secretsMadeByJob } from './helm/made-at-run-time.js';
 import {
   findKubeMachinery,
   KUBE_MACHINERY_INSTALL,
@@ -2072,6 +2081,134 @@ suite(title, () => {
         ),
         expect.stringContaining('reads kube_lease_renew_time'),
       ]);
+    });
+
+    /**
+     * What a cluster has for its pods to name: the built-in objects of every namespace, every
+     * object its Applications apply, the Secrets its objects make (the secrets provider's
+     * producers, cert-manager's Certificates, Talos' ServiceAccounts), the Secrets the definition's
+     * components declare (filled by the secrets provider, or the unfulfilled-request warning
+     * without one) or list as hand-made bootstrap secrets, and the Secrets upstream jobs make at
+     * run time (Cilium's certgen, Argo CD's redis-secret-init).
+     */
+    function podReferenceTargets(cluster: string, items: readonly KubeItem[]): ExistingObject[] {
+      const run = built?.components?.clusters.find((entry) => entry.cluster.name === cluster);
+      expect(run, `the build of cluster ${cluster}`).toBeDefined();
+      const producer = run?.facts?.secrets?.producer;
+      const namespaceOf = ({ namespace, object }: KubeItem) =>
+        (object as KubeObject).metadata?.namespace ?? namespace;
+      const declared = [...(run?.contributions.values() ?? [])].flatMap((contribution) => [
+        ...(contribution.secrets ?? []),
+        ...(contribution.bootstrapSecrets ?? []),
+      ]);
+      return [
+        ...builtInObjects(new Set(items.map(namespaceOf))),
+        ...items.flatMap(({ namespace, object }) => existingObjectOf(object, namespace) ?? []),
+        ...items.flatMap((item) => {
+          const made = secretMadeFrom(item.object as KubeObject, producer);
+          return made === undefined
+            ? []
+            : [{ kind: 'Secret' as const, namespace: namespaceOf(item), ...made }];
+        }),
+        ...declared.map(({ namespace, name, keys }) => ({
+          kind: 'Secret' as const,
+          namespace,
+          name,
+          keys,
+        })),
+        ...items.flatMap(({ namespace, object }) => secretsMadeByJob(object, namespace)),
+      ];
+    }
+
+    const formatUnresolved = ({ workload, reference, problem }: UnresolvedPodReference) =>
+      `${workload} ${reference.path}: ${problem}: ${missingEffect(reference)}`;
+
+    it('has every object a pod names exist on its cluster: its ServiceAccount, PriorityClass and RuntimeClass, the ConfigMaps and Secrets of its volumes and environment with the keys it reads, its PersistentVolumeClaims', () => {
+      const counts = new Map<string, number>();
+      for (const { cluster } of discovery.clusters) {
+        const items = appliedItems(cluster);
+        const problems = unresolvedPodReferences(items, podReferenceTargets(cluster, items));
+        expect(problems.map(formatUnresolved), cluster).toEqual([]);
+        for (const { namespace, object } of items) {
+          for (const { kind } of podReferences(
+            object,
+            (object as KubeObject).metadata?.namespace ?? namespace,
+          )) {
+            counts.set(kind, (counts.get(kind) ?? 0) + 1);
+          }
+        }
+      }
+      expect([...counts.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      console.log(
+        `helm suite: every object a pod names exists on its cluster: ${[...counts]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([kind, count]) => `${count} ${kind} references`)
+          .join(', ')} on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}`,
+      );
+    });
+
+    it('finds, broken on purpose, a rendered pod naming a missing ServiceAccount, PriorityClass, RuntimeClass, ConfigMap and claim, and a key its Secret lacks (an optional ConfigMap is no problem)', () => {
+      const cluster = discovery.clusters[0]?.cluster;
+      if (cluster === undefined) expect.fail('no cluster in the committed output');
+      const items = appliedItems(cluster);
+      const targets = podReferenceTargets(cluster, items);
+      const index = items.findIndex(({ object }) => (object as KubeObject).kind === 'Deployment');
+      expect(index, `${cluster} renders no Deployment`).toBeGreaterThanOrEqual(0);
+      const original = items[index] as KubeItem;
+      const deployment = structuredClone(original.object) as KubeObject & {
+        spec: { template: { spec: Table & { containers: Table[]; volumes?: Table[] } } };
+      };
+      const namespace = deployment.metadata.namespace ?? original.namespace;
+      // A Secret of the cluster with known keys, read at a key it lacks.
+      const secret = targets.find(
+        (target) =>
+          target.kind === 'Secret' && target.namespace === namespace && target.keys !== undefined,
+      );
+      const pod = deployment.spec.template.spec;
+      pod.serviceAccountName = 'suite-missing';
+      pod.priorityClassName = 'suite-missing';
+      pod.runtimeClassName = 'suite-missing';
+      pod.volumes = [
+        ...(pod.volumes ?? []),
+        { name: 'suite-config', configMap: { name: 'suite-missing' } },
+        { name: 'suite-optional', configMap: { name: 'suite-missing', optional: true } },
+        { name: 'suite-claim', persistentVolumeClaim: { claimName: 'suite-missing' } },
+      ];
+      const container = pod.containers[0] as Table & { env?: Table[] };
+      container.env = [
+        ...(container.env ?? []),
+        ...(secret === undefined
+          ? []
+          : [
+              {
+                name: 'SUITE',
+                valueFrom: { secretKeyRef: { name: secret.name, key: 'suite-missing' } },
+              },
+            ]),
+      ];
+      const broken = [...items];
+      broken[index] = { namespace: original.namespace, object: deployment };
+      const found = unresolvedPodReferences(broken, targets).map(
+        ({ reference, problem }) => `${reference.path}: ${problem}`,
+      );
+      const volumes = (pod.volumes ?? []).length;
+      const envIndex = (container.env ?? []).length - 1;
+      expect(found.sort()).toEqual(
+        [
+          `serviceAccountName: no ServiceAccount ${namespace}/suite-missing`,
+          'priorityClassName: no PriorityClass suite-missing',
+          'runtimeClassName: no RuntimeClass suite-missing',
+          `volumes[${volumes - 3}].configMap: no ConfigMap ${namespace}/suite-missing`,
+          `volumes[${volumes - 1}].persistentVolumeClaim: no PersistentVolumeClaim ${namespace}/suite-missing`,
+          ...(secret === undefined
+            ? []
+            : [
+                `containers[0].env[${envIndex}].valueFrom.secretKeyRef: Secret ${namespace}/${secret.name} has no key "suite-missing"`,
+              ]),
+        ].sort(),
+      );
+      // The control: the render as it is has none.
+      expect(unresolvedPodReferences(items, targets)).toEqual([]);
     });
 
     it('lets the API server reach every admission and conversion webhook the charts render, through the Cilium policies Helm renders', () => {

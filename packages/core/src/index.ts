@@ -215,6 +215,19 @@ export {
   validateObjects,
 } from './output-validate.js';
 export type {
+  ExistingObject,
+  PodReference,
+  PodReferenceKind,
+  UnresolvedPodReference,
+} from './pod-references.js';
+export {
+  builtInObjects,
+  existingObjectOf,
+  missingEffect,
+  podReferences,
+  unresolvedPodReferences,
+} from './pod-references.js';
+export type {
   EnforcedPodSecurity,
   PodMetadata,
   PodSecurityCheckId,
@@ -303,6 +316,7 @@ export {
   runbookPath,
   runSystemChecks,
   SYSTEM_NAMESPACES,
+  secretMadeFrom,
   secretReferences,
   storageBeforeClaims,
   systemReports,

@@ -4,11 +4,14 @@
 /** A JSON object, read-only. */
 export type Json = { readonly [key: string]: unknown };
 
+/** Whether `value` is a JSON object (not null, not a list). */
+export function isJson(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** `value` when it is a JSON object, else an empty one. */
 export function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
+  return isJson(value) ? value : {};
 }
 
 /** `value` when it is a list, else an empty one. */

@@ -743,6 +743,19 @@ function madeBySystem(object: KubeObject): { name: string; keys: string[] } | un
   return undefined;
 }
 
+/**
+ * The Secret an object makes, when it is a producer of the secrets provider (`producer`, e.g. a
+ * BitwardenSecret) or an object the platform's machinery answers with one (`madeBySystem`).
+ */
+export function secretMadeFrom(
+  object: KubeObject,
+  producer: SecretProducer | undefined,
+): { name: string; keys: string[] } | undefined {
+  return (
+    (producer === undefined ? undefined : producedBy(object, producer)) ?? madeBySystem(object)
+  );
+}
+
 /** Every Secret a workload or a chart value references exists: made by the platform or by hand. */
 export const secretReferences: SystemCheck = {
   name: 'secret-references',
@@ -783,9 +796,7 @@ export const secretReferences: SystemCheck = {
             );
             add(namespace, object.metadata.name, data);
           }
-          const produced = producer === undefined ? undefined : producedBy(object, producer);
-          if (produced !== undefined) add(namespace, produced.name, produced.keys);
-          const made = madeBySystem(object);
+          const made = secretMadeFrom(object, producer);
           if (made !== undefined) add(namespace, made.name, made.keys);
         }
       }
