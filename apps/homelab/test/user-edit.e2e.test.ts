@@ -13,8 +13,9 @@
 //    production cluster named `live`; and settings the reference leaves at their defaults, each of
 //    which once built as valid and then failed a suite here: Cilium 1.20, an SSH deploy key for the
 //    repository, their own allowed registries, an alert rule on their application's metrics, a
-//    second application whose backups are not verified. The small one: examples/single-node as it
-//    is (one node, no Bitwarden, no backups);
+//    second application whose backups are not verified; Kubernetes 1.35 on staging and 1.36 on
+//    the fourth cluster. The small one: examples/single-node (one node, no Bitwarden, no backups)
+//    on Kubernetes 1.33;
 // 2. `homelab build` (what `pnpm build` runs in apps/homelab), `homelab changeset`, then the steps
 //    of `pnpm version-packages`: `changeset version`, `homelab build`, `homelab release record`;
 // 3. `homelab check` passes;
@@ -153,6 +154,9 @@ const homelab = (...args: string[]) => run(join(scratch, 'packages/cli/dist/bin.
 const errorLines = (stderr: string) =>
   stderr.split('\n').filter((line) => line !== '' && !line.endsWith('[warning]'));
 
+/** A cluster's Kubernetes version line in the examples. */
+const KUBERNETES_1_34 = '      version: 1.34.4\n';
+
 /** The edits of a user who adapts the reference platform to their homelab. */
 function adapt(definition: string): string {
   // Their own domain, everywhere it appears.
@@ -185,6 +189,17 @@ function adapt(definition: string): string {
     .replaceAll('10.10.10.', '10.40.10.')
     .replaceAll('argocd-dev', 'argocd-edge')
     .replaceAll('grafana-dev', 'grafana-edge');
+  // Kubernetes releases of their own: the API server's validation runs with the build of each
+  // cluster's minor (1.36 on edge, Talos 1.13 with Cilium 1.20; 1.35 on staging, Talos 1.12).
+  expect(edge).toContain(KUBERNETES_1_34);
+  const edgeOn136 = edge.replace(KUBERNETES_1_34, '      version: 1.36.3\n');
+  const staging = text.indexOf('  - name: staging\n');
+  const stagingKubernetes = text.indexOf(KUBERNETES_1_34, staging);
+  expect(stagingKubernetes).toBeGreaterThan(staging);
+  text =
+    text.slice(0, stagingKubernetes) +
+    '      version: 1.35.4\n' +
+    text.slice(stagingKubernetes + KUBERNETES_1_34.length);
   // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle).
   text = text.replace(
     '  cilium:\n    gatewayApi: true\n',
@@ -249,7 +264,7 @@ function adapt(definition: string): string {
   // Their production cluster is called `live`: no test may know the reference's cluster names.
   expect(text).toContain('\n  - name: prod\n');
   text = text.replace('\n  - name: prod\n', '\n  - name: live\n');
-  return `${text.trimEnd()}\n\n${edge.trimEnd()}\n`;
+  return `${text.trimEnd()}\n\n${edgeOn136.trimEnd()}\n`;
 }
 
 /** A scratch copy of this checkout (see the header), made for one scenario. */
@@ -296,8 +311,13 @@ const SCENARIOS: readonly Scenario[] = [
   {
     // A homelab started small: one node, no Bitwarden, no backups, no SSO provider. The suites'
     // tests of what it lacks say "not run"; each of those once failed here instead.
-    name: 'a single-node homelab without Bitwarden or backups (examples/single-node)',
-    definition: () => readFileSync(join(scratch, 'examples/single-node/platform.yaml'), 'utf8'),
+    name: 'a single-node homelab on Kubernetes 1.33, without Bitwarden or backups (examples/single-node)',
+    definition: () => {
+      // On Kubernetes 1.33 (Talos 1.12, Cilium 1.19 support it).
+      const text = readFileSync(join(scratch, 'examples/single-node/platform.yaml'), 'utf8');
+      expect(text).toContain(KUBERNETES_1_34);
+      return text.replace(KUBERNETES_1_34, '      version: 1.33.12\n');
+    },
     clusters: ['home'],
     built: () => {
       expect(existsSync(join(scratch, 'charts/sm-operator/clusters/home.yaml'))).toBe(false);
@@ -372,12 +392,24 @@ describe.each(SCENARIOS)(
             '--testTimeout=300000',
             '--hookTimeout=300000',
             '--reporter=json',
-            `--outputFile=${report}`,
+            `--outputFile.json=${report}`,
+            // Prints the suites' own lines (the dot reporter shows console output, json does not).
+            '--reporter=dot',
             ...files,
           ],
           join(scratch, dir),
         );
         expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+        // For the log: which API server releases checked which clusters, and the pods' references.
+        for (const line of result.stdout.split('\n')) {
+          if (
+            /^helm suite: (the Kubernetes API server accepted|the API server's validation|every object a pod names)/.test(
+              line,
+            )
+          ) {
+            console.log(`${scenario.name}: ${line}`);
+          }
+        }
         const summary = JSON.parse(readFileSync(report, 'utf8')) as {
           numPassedTests: number;
           numFailedTests: number;
