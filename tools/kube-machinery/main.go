@@ -4,8 +4,9 @@
 // PrepareForCreate, Validate, the common object-meta validation and its create warnings), then
 // validating admission with the request's own ValidatingAdmissionPolicies.
 //
-//	kube-machinery --version   the Kubernetes module version this was built with
-//	kube-machinery check       one JSON request on stdin, one JSON response on stdout
+//	kube-machinery --version         the Kubernetes module version this was built with
+//	kube-machinery check             one JSON request on stdin, one JSON response on stdout
+//	kube-machinery bootstrap-rbac    the ClusterRoles and Roles the API server creates itself, as JSON
 //
 // See README.md for what it covers and what it does not (other admission plugins, updates).
 package main
@@ -26,6 +27,7 @@ const usage = `kube-machinery (Kubernetes %s API server validation code; not an 
 usage:
   kube-machinery --version
   kube-machinery check < request.json > response.json
+  kube-machinery bootstrap-rbac > rbac.json
 `
 
 func main() {
@@ -54,10 +56,15 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		enc.SetEscapeHTML(false)
 
 		return enc.Encode(resp)
+	case len(args) == 1 && args[0] == "bootstrap-rbac":
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+
+		return enc.Encode(bootstrap())
 	default:
 		fmt.Fprintf(os.Stderr, usage, kubeVersion())
 
-		return errors.New("expected --version or check")
+		return errors.New("expected --version, check or bootstrap-rbac")
 	}
 }
 

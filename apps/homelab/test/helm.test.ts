@@ -46,6 +46,7 @@ import {
   secretMadeFrom,
   type UnresolvedPodReference,
   unresolvedPodReferences,
+  unresolvedRoleReferences,
   validateObjects,
 } from '@homelab/core';
 import {
@@ -138,6 +139,7 @@ import {
   KUBE_MACHINERY_INSTALL,
   KUBE_MACHINERY_VERSIONS,
   type KubeItem,
+  kubeBootstrapRbac,
   kubeCheck,
   kubeMachineryVersionFor,
   kubeMinorOf,
@@ -2210,6 +2212,134 @@ suite(title, () => {
       // The control: the render as it is has none.
       expect(unresolvedPodReferences(items, targets)).toEqual([]);
     });
+
+    /**
+     * Bindings of upstream charts whose role nothing makes, each with why the component works
+     * regardless (the binding grants nothing; what it was for comes from elsewhere).
+     */
+    const EXPLAINED_ROLE_REFERENCES = new Map([
+      [
+        'RoleBinding cilium-spire/spire-server-pod roleRef: no ClusterRole spire-server-pod',
+        "Cilium's chart (1.18.12, 1.19.6 and 1.20.0, templates/spire/server/rolebinding.yaml) binds a ClusterRole `<server service account>-pod` it never renders; the rights SPIRE's server needs (pods and nodes get, tokenreviews create) are in ClusterRole spire-server, which its ClusterRoleBinding grants",
+      ],
+    ]);
+
+    onKube(
+      "has every RBAC binding's role and ServiceAccounts exist on its cluster: roles the charts render or the cluster's own API server creates (kube-machinery bootstrap-rbac of its minor)",
+      (context) => {
+        const explained = new Set<string>();
+        const run: string[] = [];
+        const notRun: string[] = [];
+        let bindings = 0;
+        for (const { cluster, kubeVersion } of discovery.clusters) {
+          const version = kubeMachineryVersionFor(kubeVersion);
+          const tool = version === undefined ? undefined : kubeTools.get(version);
+          if (tool === undefined) {
+            if (IN_CI && version !== undefined) expect.fail(`kube-machinery ${version} not found`);
+            notRun.push(`${cluster} (Kubernetes ${kubeVersion})`);
+            continue;
+          }
+          const bootstrap = kubeBootstrapRbac(tool);
+          expect(bootstrap.kubernetesVersion).toBe(tool.version);
+          expect(bootstrap.clusterRoles).toContain('cluster-admin');
+          const items = appliedItems(cluster);
+          bindings += items.filter(({ object }) =>
+            ['RoleBinding', 'ClusterRoleBinding'].includes((object as KubeObject).kind),
+          ).length;
+          const problems = unresolvedRoleReferences(items, bootstrap).flatMap((found) => {
+            const line = `${found.binding} ${found.path}: ${found.problem}`;
+            if (EXPLAINED_ROLE_REFERENCES.has(line)) {
+              explained.add(line);
+              return [];
+            }
+            return [`${line}: ${found.effect}`];
+          });
+          expect(problems, cluster).toEqual([]);
+          run.push(cluster);
+        }
+        if (notRun.length > 0) {
+          console.log(
+            `helm suite: RBAC references: not run on ${notRun.join(', ')}: no kube-machinery build of that minor`,
+          );
+        }
+        if (run.length === 0) context.skip();
+        console.log(
+          `helm suite: every role and ServiceAccount ${bindings} RBAC bindings name exists on ${run.join(', ')}${explained.size > 0 ? `, but ${[...explained].map((line) => `${line} (${EXPLAINED_ROLE_REFERENCES.get(line)})`).join('; ')}` : ''}`,
+        );
+      },
+    );
+
+    onKube(
+      "finds, broken on purpose, a rendered binding whose role is renamed away and whose ServiceAccount is misspelt, and a binding to the API server's own Role once the cluster's own roles are left out",
+      () => {
+        const tool = foundKubeTools()[0] as FoundTool;
+        const cluster = discovery.clusters[0]?.cluster;
+        if (cluster === undefined) expect.fail('no cluster in the committed output');
+        const items = appliedItems(cluster);
+        const bootstrap = kubeBootstrapRbac(tool);
+        const control = unresolvedRoleReferences(items, bootstrap).map(
+          ({ binding, problem }) => `${binding}: ${problem}`,
+        );
+        type Binding = KubeObject & {
+          roleRef: { kind: string; name: string };
+          subjects?: { kind: string; name: string; namespace?: string }[];
+        };
+        const index = items.findIndex(({ object }) => {
+          const binding = object as Binding;
+          return (
+            binding.kind === 'ClusterRoleBinding' &&
+            binding.subjects?.some(({ kind }) => kind === 'ServiceAccount') === true &&
+            !bootstrap.clusterRoles.includes(binding.roleRef.name)
+          );
+        });
+        expect(
+          index,
+          `${cluster} renders no ClusterRoleBinding of its own role`,
+        ).toBeGreaterThanOrEqual(0);
+        const broken = structuredClone(items[index]?.object) as Binding;
+        const name = broken.metadata.name;
+        broken.roleRef = { ...broken.roleRef, name: `${broken.roleRef.name}-suite` };
+        const subject = broken.subjects?.findIndex(({ kind }) => kind === 'ServiceAccount') ?? -1;
+        const account = broken.subjects?.[subject] as { name: string; namespace?: string };
+        account.name = `${account.name}-suite`;
+        const changed = [...items];
+        changed[index] = { namespace: items[index]?.namespace ?? '', object: broken };
+        expect(
+          unresolvedRoleReferences(changed, bootstrap)
+            .map(({ binding, path, problem }) => `${binding} ${path}: ${problem}`)
+            .filter((line) => line.startsWith(`ClusterRoleBinding ${name} `)),
+        ).toEqual([
+          `ClusterRoleBinding ${name} roleRef: no ClusterRole ${broken.roleRef.name}`,
+          `ClusterRoleBinding ${name} subjects[${subject}]: no ServiceAccount ${account.namespace}/${account.name}`,
+        ]);
+        // A binding to one of the API server's own Roles (as a webhook server or an aggregated
+        // API binds it) resolves with the cluster's own roles, and not without them.
+        const reader = {
+          namespace: 'kube-system',
+          object: {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: 'suite-reader' },
+            roleRef: {
+              apiGroup: 'rbac.authorization.k8s.io',
+              kind: 'Role',
+              name: 'extension-apiserver-authentication-reader',
+            },
+            subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'kube-system' }],
+          },
+        };
+        expect(
+          unresolvedRoleReferences([...items, reader], bootstrap).map(
+            ({ binding, problem }) => `${binding}: ${problem}`,
+          ),
+        ).toEqual(control);
+        expect(
+          unresolvedRoleReferences([reader], { clusterRoles: [], roles: [] }).map(
+            ({ problem }) => problem,
+          ),
+        ).toEqual(['no Role kube-system/extension-apiserver-authentication-reader']);
+      },
+    );
 
     it('lets the API server reach every admission and conversion webhook the charts render, through the Cilium policies Helm renders', () => {
       let webhooks = 0;

@@ -91,3 +91,23 @@ export function kubeCheck(
 ): KubeResponse {
   return runJsonCheck<KubeResponse>(tool, { crds, items });
 }
+
+/** `kube-machinery bootstrap-rbac`: the ClusterRoles and Roles the API server creates itself. */
+export interface KubeBootstrapRbac {
+  readonly kubernetesVersion: string;
+  readonly clusterRoles: readonly string[];
+  readonly roles: readonly { readonly namespace: string; readonly name: string }[];
+}
+
+/** `kube-machinery bootstrap-rbac` of `tool`; throws when it fails or prints no JSON. */
+export function kubeBootstrapRbac(tool: FoundTool): KubeBootstrapRbac {
+  const result = spawnSync(tool.path, ['bootstrap-rbac'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`kube-machinery bootstrap-rbac exited ${result.status}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as KubeBootstrapRbac;
+}

@@ -252,6 +252,8 @@ export {
 export type { TemplateHelpers, TemplateSource } from './readme-template.js';
 export { templateRenderer } from './readme-template.js';
 export { clusterDomain, LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
+export type { BootstrapRoles, UnresolvedRoleReference } from './role-references.js';
+export { unresolvedRoleReferences } from './role-references.js';
 export {
   replicasBeyondNodes,
   replicasFitNodes,
