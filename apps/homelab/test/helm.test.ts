@@ -29,8 +29,11 @@ import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
+  blockingDisruptionBudgets,
   builtInObjects,
   type ClusterContribution,
+  type DisruptionBudget,
+  disruptionBudgets,
   type ExistingObject,
   existingObjectOf,
   type FlowPort,
@@ -2211,6 +2214,83 @@ suite(title, () => {
       );
       // The control: the render as it is has none.
       expect(unresolvedPodReferences(items, targets)).toEqual([]);
+    });
+
+    /** A PodDisruptionBudget's refusal, in words. */
+    const formatBlocking = ({ budget, workloads, expected, rule }: DisruptionBudget) =>
+      `PodDisruptionBudget ${budget} (${rule}) over ${workloads.join(', ')}: ${expected} pod(s), none may be evicted: a drain waits on them until it times out`;
+
+    it('has every PodDisruptionBudget allow an eviction once its pods are healthy, so that a node drain (the runbook before a Talos upgrade, Talos itself) finishes', () => {
+      let budgets = 0;
+      let over = 0;
+      for (const { cluster } of discovery.clusters) {
+        const items = appliedItems(cluster);
+        budgets += items.filter(
+          ({ object }) => (object as KubeObject).kind === 'PodDisruptionBudget',
+        ).length;
+        over += disruptionBudgets(items).length;
+        expect(blockingDisruptionBudgets(items).map(formatBlocking), cluster).toEqual([]);
+      }
+      console.log(
+        `helm suite: ${budgets} PodDisruptionBudgets on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, ${over} of them over workloads of the charts, each allowing an eviction once its pods are healthy`,
+      );
+    });
+
+    it('finds, broken on purpose, a rendered PodDisruptionBudget whose minAvailable is raised to its pods, and one turned to maxUnavailable 0', () => {
+      const found = discovery.clusters.flatMap(({ cluster }) => {
+        const items = appliedItems(cluster);
+        return disruptionBudgets(items)
+          .filter(({ expected }) => expected > 0)
+          .map((budget) => ({ cluster, items, budget }));
+      })[0];
+      if (found === undefined) {
+        // A definition may deploy no budget (a single-node homelab): the same over a workload of
+        // the render, with a budget of the suite's own.
+        const cluster = discovery.clusters[0]?.cluster;
+        if (cluster === undefined) expect.fail('no cluster in the committed output');
+        const items = appliedItems(cluster);
+        const deployment = items.find(
+          ({ object }) => (object as KubeObject).kind === 'Deployment',
+        ) as KubeItem;
+        const labels = (
+          deployment.object as { spec: { template: { metadata: { labels: Table } } } }
+        ).spec.template.metadata.labels;
+        const own = {
+          namespace: (deployment.object as KubeObject).metadata.namespace ?? deployment.namespace,
+          object: {
+            apiVersion: 'policy/v1',
+            kind: 'PodDisruptionBudget',
+            metadata: { name: 'suite' },
+            spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
+          },
+        };
+        expect(blockingDisruptionBudgets([...items, own]).map(({ budget }) => budget)).toEqual([
+          `${own.namespace}/suite`,
+        ]);
+        return;
+      }
+      const { items, budget } = found;
+      const index = items.findIndex(({ namespace, object }) => {
+        const meta = (object as KubeObject).metadata;
+        return (
+          (object as KubeObject).kind === 'PodDisruptionBudget' &&
+          `${meta.namespace ?? namespace}/${meta.name}` === budget.budget
+        );
+      });
+      const original = items[index] as KubeItem;
+      const raise = (spec: Table) => {
+        const changed = [...items];
+        const object = structuredClone(original.object) as KubeObject & { spec: Table };
+        object.spec = { selector: object.spec.selector, ...spec };
+        changed[index] = { namespace: original.namespace, object };
+        return blockingDisruptionBudgets(changed).map(formatBlocking);
+      };
+      expect(blockingDisruptionBudgets(items)).toEqual([]);
+      expect(raise({ minAvailable: budget.expected })).toEqual([
+        `PodDisruptionBudget ${budget.budget} (minAvailable: ${budget.expected}) over ${budget.workloads.join(', ')}: ${budget.expected} pod(s), none may be evicted: a drain waits on them until it times out`,
+      ]);
+      expect(raise({ maxUnavailable: 0 })).toHaveLength(1);
+      expect(raise({ maxUnavailable: 1 })).toEqual([]);
     });
 
     /**

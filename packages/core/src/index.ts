@@ -101,6 +101,12 @@ export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-default
 export type { CronSchedule } from './cron.js';
 export { cronLongestGap, cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
+export type { DisruptionBudget } from './disruption-budgets.js';
+export {
+  blockingDisruptionBudgets,
+  disruptionBudgets,
+  labelSelectorMatches,
+} from './disruption-budgets.js';
 export {
   emittedDocuments,
   emittedValues,
