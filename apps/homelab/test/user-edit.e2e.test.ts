@@ -400,10 +400,11 @@ describe.each(SCENARIOS)(
           join(scratch, dir),
         );
         expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
-        // For the log: which API server releases checked which clusters, and the pods' references.
+        // For the log: which API server releases checked which clusters; the pods', bindings' and
+        // budgets' references.
         for (const line of result.stdout.split('\n')) {
           if (
-            /^helm suite: (the Kubernetes API server accepted|the API server's validation|every object a pod names)/.test(
+            /^helm suite: (the Kubernetes API server accepted|the API server's validation|every object a pod names|every role and ServiceAccount|RBAC references|\d+ PodDisruptionBudgets)/.test(
               line,
             )
           ) {
