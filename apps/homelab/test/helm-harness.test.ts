@@ -41,6 +41,7 @@ import {
   roleFirewall,
   routeBackendProblems,
   schemaProblems,
+  serviceEndpointProblems,
   splitHelmOutput,
   templateArgs,
   type UpstreamChart,
@@ -1048,6 +1049,105 @@ describe("the Gateway's routes against the rendered Services and pods", () => {
     expect(
       routeBackendProblems([route(443), service('server'), deployment], new Set(['web/web'])),
     ).toEqual(['HTTPRoute web/web: Service web/web has no port 443 (it has 80)']);
+  });
+});
+
+describe('every Service with a selector against the rendered pods', () => {
+  const service = (
+    name: string,
+    selector: Record<string, string>,
+    targetPort: number | string,
+  ) => ({
+    source: 's.yaml',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'web' },
+      spec: { selector, ports: [{ port: 80, targetPort }] },
+    },
+  });
+  const set = {
+    source: 'set.yaml',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'web' },
+      spec: {
+        replicas: 2,
+        template: {
+          metadata: { labels: { app: 'db' } },
+          spec: { containers: [{ name: 'db', ports: [{ name: 'sql', containerPort: 5432 }] }] },
+        },
+      },
+    },
+  };
+  const prometheus = {
+    source: 'prometheus.yaml',
+    object: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'Prometheus',
+      metadata: { name: 'main', namespace: 'web' },
+      spec: {},
+    },
+  };
+
+  it('finds a selector of no pod and a target port no container names; a number needs no declaration', () => {
+    expect(
+      serviceEndpointProblems([
+        set,
+        service('db', { app: 'db' }, 'sql'),
+        service('db-number', { app: 'db' }, 15432),
+        service('none', { app: 'api' }, 'sql'),
+        service('misnamed', { app: 'db' }, 'postgres'),
+      ]),
+    ).toEqual([
+      'Service web/none selects no pod ({"app":"api"})',
+      'Service web/misnamed port 80 targets postgres/TCP, which no container of its pods (StatefulSet/db) declares',
+    ]);
+  });
+
+  it("selects one ordinal of a rendered StatefulSet by the controller's pod-name and pod-index labels, up to its replicas", () => {
+    const one = (name: string, labels: Record<string, string>) =>
+      service(name, { app: 'db', ...labels }, 'sql');
+    expect(
+      serviceEndpointProblems([
+        set,
+        one('db-1', { 'statefulset.kubernetes.io/pod-name': 'db-1' }),
+        one('db-index-0', { 'apps.kubernetes.io/pod-index': '0' }),
+        one('db-2', { 'statefulset.kubernetes.io/pod-name': 'db-2' }),
+        one('other-0', { 'statefulset.kubernetes.io/pod-name': 'other-0' }),
+      ]),
+    ).toEqual([
+      'Service web/db-2 selects no pod ({"app":"db","statefulset.kubernetes.io/pod-name":"db-2"})',
+      'Service web/other-0 selects no pod ({"app":"db","statefulset.kubernetes.io/pod-name":"other-0"})',
+    ]);
+  });
+
+  it("names the ports of the pods prometheus-operator makes as the operator does: web (or spec.portName) and the config reloader's reloader-web", () => {
+    const selector = {
+      'app.kubernetes.io/name': 'prometheus',
+      'operator.prometheus.io/name': 'main',
+    };
+    expect(
+      serviceEndpointProblems([
+        prometheus,
+        service('web', selector, 'web'),
+        service('reloader', selector, 'reloader-web'),
+      ]),
+    ).toEqual([]);
+    const renamed = structuredClone(prometheus);
+    (renamed.object.spec as { portName?: string }).portName = 'http-web';
+    expect(serviceEndpointProblems([renamed, service('web', selector, 'web')])).toEqual([
+      'Service web/web port 80 targets web/TCP, which no container of its pods (Prometheus/main (pods of prometheus-operator)) declares',
+    ]);
+  });
+
+  it('leaves Services without a selector and ExternalName Services alone', () => {
+    const headless = service('external', {}, 'sql');
+    delete (headless.object.spec as { selector?: Record<string, string> }).selector;
+    const name = service('name', { app: 'x' }, 'sql');
+    (name.object.spec as { type?: string }).type = 'ExternalName';
+    expect(serviceEndpointProblems([headless, name])).toEqual([]);
   });
 });
 

@@ -125,6 +125,7 @@ import {
   rotationPatchProblems,
   routeBackendProblems,
   runHelm,
+  serviceEndpointProblems,
   splitHelmOutput,
   templateArgs,
   undeclaredImages,
@@ -2214,6 +2215,24 @@ suite(title, () => {
       );
       // The control: the render as it is has none.
       expect(unresolvedPodReferences(items, targets)).toEqual([]);
+    });
+
+    it('has every Service with a selector select a pod of its cluster, with each port it targets by name declared there (else it has no endpoints)', () => {
+      let services = 0;
+      for (const { cluster } of discovery.clusters) {
+        const documents = appliedItems(cluster).map(({ namespace, object }) => {
+          const copy = structuredClone(object) as KubeObject;
+          copy.metadata = { ...copy.metadata, namespace: copy.metadata?.namespace ?? namespace };
+          return { source: '', object: copy };
+        });
+        services += documents.filter(
+          ({ object }) => object.apiVersion === 'v1' && object.kind === 'Service',
+        ).length;
+        expect(serviceEndpointProblems(documents), cluster).toEqual([]);
+      }
+      console.log(
+        `helm suite: ${services} Services on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, each with a selector selecting a rendered pod that declares every port it targets by name`,
+      );
     });
 
     /** A PodDisruptionBudget's refusal, in words. */

@@ -1361,26 +1361,33 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job',
 const OPERATOR_PODS: {
   readonly [kind: string]: {
     readonly labels: (name: string) => { [key: string]: string };
-    readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+    readonly ports: (portName: string) => readonly {
+      readonly port: number;
+      readonly protocol: string;
+      readonly name: string;
+    }[];
   };
 } = {
+  // prometheus-operator v0.93.1: pkg/prometheus/common.go MakeContainerPorts (`spec.portName`,
+  // default `web`), pkg/operator/config_reloader.go (the config-reloader's `reloader-web`, 8080).
   Prometheus: {
     labels: (name) => ({
       'app.kubernetes.io/name': 'prometheus',
       'operator.prometheus.io/name': name,
     }),
-    ports: [
-      { port: 9090, protocol: 'TCP' },
-      { port: 8080, protocol: 'TCP' },
+    ports: (portName) => [
+      { port: 9090, protocol: 'TCP', name: portName },
+      { port: 8080, protocol: 'TCP', name: 'reloader-web' },
     ],
   },
+  // pkg/alertmanager/statefulset.go (`spec.portName`, default `web`; `mesh-tcp`, `mesh-udp`).
   Alertmanager: {
     labels: (name) => ({ 'app.kubernetes.io/name': 'alertmanager', alertmanager: name }),
-    ports: [
-      { port: 9093, protocol: 'TCP' },
-      { port: 9094, protocol: 'TCP' },
-      { port: 9094, protocol: 'UDP' },
-      { port: 8080, protocol: 'TCP' },
+    ports: (portName) => [
+      { port: 9093, protocol: 'TCP', name: portName },
+      { port: 9094, protocol: 'TCP', name: 'mesh-tcp' },
+      { port: 9094, protocol: 'UDP', name: 'mesh-udp' },
+      { port: 8080, protocol: 'TCP', name: 'reloader-web' },
     ],
   },
 };
@@ -1414,7 +1421,7 @@ export function renderedPods(
         workload: `${object.kind}/${object.metadata.name} (pods of prometheus-operator)`,
         namespace: object.metadata.namespace ?? namespace,
         labels: { ...extra, ...made.labels(object.metadata.name) },
-        ports: made.ports,
+        ports: made.ports((at(spec, 'portName') as string | undefined) ?? 'web'),
       });
       continue;
     }
@@ -1637,6 +1644,106 @@ export function routeBackendProblems(
           `${where}: Service ${namespace}/${backend.name} port ${port.port} targets ${target}/${protocol}, which no container of its pods (${pods.map((pod) => pod.workload).join(', ')}) declares`,
         );
       }
+    }
+  }
+  return problems;
+}
+
+const POD_NAME = 'statefulset.kubernetes.io/pod-name';
+const POD_INDEX = 'apps.kubernetes.io/pod-index';
+
+/**
+ * The ordinal of a rendered StatefulSet's pod that carries `podName` and `podIndex` (either may be
+ * absent), when the set has that many replicas; `undefined` for a pod of another kind.
+ */
+function ordinalOf(
+  pod: RenderedPod,
+  podName: string | undefined,
+  podIndex: string | undefined,
+  replicas: ReadonlyMap<string, number>,
+): number | undefined {
+  const match = /^StatefulSet\/(.+)$/.exec(pod.workload);
+  if (match === null) return undefined;
+  const set = match[1] as string;
+  const count = replicas.get(`${pod.namespace}/StatefulSet/${set}`) ?? 1;
+  for (let ordinal = 0; ordinal < count; ordinal++) {
+    if (podName !== undefined && podName !== `${set}-${ordinal}`) continue;
+    if (podIndex !== undefined && podIndex !== String(ordinal)) continue;
+    return ordinal;
+  }
+  return undefined;
+}
+
+/**
+ * What leaves a Service of `documents` (a cluster's renders, each object with its namespace)
+ * without endpoints for a port: a selector that selects no pod rendered in its namespace
+ * (`renderedPods`: workloads, CronJobs, the pods operators make), or a `targetPort` by name that
+ * no container of its pods declares (the EndpointSlice controller resolves a name per pod and
+ * leaves out a pod without it; a number needs no declaration). Services without a selector
+ * (their endpoints are made by hand or by a controller) and ExternalName Services are left out.
+ */
+export function serviceEndpointProblems(documents: readonly RenderedDocument[]): string[] {
+  const problems: string[] = [];
+  const replicas = new Map(
+    documents
+      .filter(({ object }) => object.apiVersion === 'apps/v1' && object.kind === 'StatefulSet')
+      .map(({ object }) => [
+        `${object.metadata.namespace ?? ''}/StatefulSet/${object.metadata.name}`,
+        (at(object.spec, 'replicas') as number | undefined) ?? 1,
+      ]),
+  );
+  const pods = new Map<string, RenderedPod[]>();
+  const podsOf = (namespace: string): RenderedPod[] => {
+    let found = pods.get(namespace);
+    if (found === undefined) {
+      found = renderedPods(
+        documents.filter(({ object }) => (object.metadata.namespace ?? namespace) === namespace),
+        namespace,
+      );
+      pods.set(namespace, found);
+    }
+    return found;
+  };
+  for (const { object } of documents) {
+    if (object.apiVersion !== 'v1' || object.kind !== 'Service') continue;
+    const spec = (object.spec ?? {}) as {
+      type?: string;
+      selector?: { [key: string]: string };
+      ports?: { port: number; targetPort?: number | string; protocol?: string; name?: string }[];
+    };
+    if (spec.type === 'ExternalName') continue;
+    if (spec.selector === undefined || Object.keys(spec.selector).length === 0) continue;
+    const namespace = object.metadata.namespace ?? '';
+    const where = `Service ${namespace}/${object.metadata.name}`;
+    // The StatefulSet controller labels each pod with its own name and ordinal
+    // (`statefulset.kubernetes.io/pod-name: <set>-<i>`, `apps.kubernetes.io/pod-index: <i>`): a
+    // selector of one pod (redis-ha's announce Services) selects that ordinal of a rendered set.
+    const { [POD_NAME]: podName, [POD_INDEX]: podIndex, ...shared } = spec.selector;
+    const selected = podsOf(namespace).filter(
+      (pod) =>
+        selectsPod(shared, namespace, pod) &&
+        (podName === undefined && podIndex === undefined
+          ? true
+          : ordinalOf(pod, podName, podIndex, replicas) !== undefined),
+    );
+    if (selected.length === 0) {
+      problems.push(`${where} selects no pod (${JSON.stringify(spec.selector)})`);
+      continue;
+    }
+    for (const port of spec.ports ?? []) {
+      if (typeof port.targetPort !== 'string') continue;
+      const protocol = port.protocol ?? 'TCP';
+      const named = port.targetPort;
+      if (
+        selected.some((pod) =>
+          pod.ports.some((own) => own.name === named && own.protocol === protocol),
+        )
+      ) {
+        continue;
+      }
+      problems.push(
+        `${where} port ${port.port} targets ${named}/${protocol}, which no container of its pods (${selected.map((pod) => pod.workload).join(', ')}) declares`,
+      );
     }
   }
   return problems;
