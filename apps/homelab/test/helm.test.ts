@@ -44,11 +44,13 @@ import {
   parseAllDocuments,
   parseYaml,
   podReferences,
+  podTemplateOf,
   readChartDir,
   renderChart,
   secretMadeFrom,
   type UnresolvedPodReference,
   unresolvedPodReferences,
+  unresolvedProbePorts,
   unresolvedRoleReferences,
   validateObjects,
 } from '@homelab/core';
@@ -2232,6 +2234,31 @@ suite(title, () => {
       }
       console.log(
         `helm suite: ${services} Services on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, each with a selector selecting a rendered pod that declares every port it targets by name`,
+      );
+    });
+
+    it("has every probe and lifecycle hook that names a port name one its own container declares (else the kubelet's probe errors: never Ready, or restarted)", () => {
+      let named = 0;
+      for (const { cluster } of discovery.clusters) {
+        const items = appliedItems(cluster);
+        for (const { object } of items) {
+          named += (
+            JSON.stringify(podTemplateOf(object)?.spec ?? {}).match(/"port":"[^"]*[a-z][^"]*"/g) ??
+            []
+          ).length;
+        }
+        expect(
+          items
+            .flatMap(({ namespace, object }) => unresolvedProbePorts(object, namespace))
+            .map(
+              ({ workload, path, port, effect }) =>
+                `${workload} ${path}: no port named "${port}" in its container: ${effect}`,
+            ),
+          cluster,
+        ).toEqual([]);
+      }
+      console.log(
+        `helm suite: ${named} probe and hook ports by name on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, each declared by its container`,
       );
     });
 

@@ -404,7 +404,7 @@ describe.each(SCENARIOS)(
         // budgets' references.
         for (const line of result.stdout.split('\n')) {
           if (
-            /^helm suite: (the Kubernetes API server accepted|the API server's validation|every object a pod names|every role and ServiceAccount|RBAC references|\d+ PodDisruptionBudgets|\d+ Services on)/.test(
+            /^helm suite: (the Kubernetes API server accepted|the API server's validation|every object a pod names|every role and ServiceAccount|RBAC references|\d+ PodDisruptionBudgets|\d+ Services on|\d+ probe and hook ports)/.test(
               line,
             )
           ) {

@@ -225,6 +225,7 @@ export type {
   PodReference,
   PodReferenceKind,
   UnresolvedPodReference,
+  UnresolvedProbePort,
 } from './pod-references.js';
 export {
   builtInObjects,
@@ -232,6 +233,7 @@ export {
   missingEffect,
   podReferences,
   unresolvedPodReferences,
+  unresolvedProbePorts,
 } from './pod-references.js';
 export type {
   EnforcedPodSecurity,

@@ -5,6 +5,7 @@ import {
   missingEffect,
   podReferences,
   unresolvedPodReferences,
+  unresolvedProbePorts,
 } from './pod-references.js';
 
 const deployment = (pod: Record<string, unknown>, namespace?: string) => ({
@@ -252,5 +253,56 @@ describe('existingObjectOf', () => {
         'ns',
       ),
     ).toBe(undefined);
+  });
+});
+
+describe('unresolvedProbePorts', () => {
+  it('finds a probe or hook port by a name its own container does not declare, and accepts declared names and numbers', () => {
+    const object = deployment(
+      {
+        initContainers: [
+          {
+            name: 'sidecar',
+            restartPolicy: 'Always',
+            ports: [{ name: 'proxy', containerPort: 15000 }],
+            readinessProbe: { tcpSocket: { port: 'proxy' } },
+          },
+        ],
+        containers: [
+          {
+            name: 'web',
+            ports: [{ name: 'http', containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: '/ready', port: 'http' } },
+            livenessProbe: { httpGet: { path: '/live', port: 'metrics' } },
+            startupProbe: { tcpSocket: { port: '8080' } },
+            lifecycle: { preStop: { httpGet: { path: '/stop', port: 'proxy' } } },
+          },
+          {
+            name: 'other',
+            readinessProbe: { grpc: { port: 9000 } },
+            livenessProbe: { httpGet: { port: 9000 } },
+          },
+        ],
+      },
+      'apps',
+    );
+    expect(unresolvedProbePorts(object, 'default')).toEqual([
+      {
+        workload: 'Deployment apps/web',
+        path: 'containers[0].livenessProbe.httpGet.port',
+        port: 'metrics',
+        effect: 'the kubelet restarts the container after every failureThreshold probes',
+      },
+      // The sidecar's `proxy` is not the web container's: a name resolves in its own container.
+      {
+        workload: 'Deployment apps/web',
+        path: 'containers[0].lifecycle.preStop.httpGet.port',
+        port: 'proxy',
+        effect: 'the hook fails on every stop (FailedPreStopHook)',
+      },
+    ]);
+    expect(
+      unresolvedProbePorts({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }, 'a'),
+    ).toEqual([]);
   });
 });

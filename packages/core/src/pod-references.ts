@@ -265,3 +265,71 @@ export function unresolvedPodReferences(
       compareStrings(a.workload, b.workload) || compareStrings(a.reference.path, b.reference.path),
   );
 }
+
+/** A probe or lifecycle hook that names a port its container does not declare. */
+export interface UnresolvedProbePort {
+  readonly workload: string;
+  /** e.g. `containers[0].readinessProbe.httpGet.port`. */
+  readonly path: string;
+  readonly port: string;
+  /** What the kubelet does about it. */
+  readonly effect: string;
+}
+
+const PROBE_EFFECT: { readonly [field: string]: string } = {
+  readinessProbe: 'the pod never becomes Ready (no endpoints; a rollout waits on it)',
+  livenessProbe: 'the kubelet restarts the container after every failureThreshold probes',
+  startupProbe: 'the kubelet kills the container once failureThreshold probes have failed',
+  postStart: 'the kubelet kills the container (FailedPostStartHook)',
+  preStop: 'the hook fails on every stop (FailedPreStopHook)',
+};
+
+/**
+ * The probes (readiness, liveness, startup) and lifecycle hooks (postStart, preStop) of a
+ * workload's containers (init containers too: a sidecar's probes run) whose `httpGet` or
+ * `tcpSocket` port is a name its own container does not declare in `ports` and not a number
+ * written as text: the kubelet resolves it in that container only
+ * (k8s.io/kubernetes pkg/probe `ResolveContainerPort`, pkg/kubelet/lifecycle `resolvePort`), and
+ * fails the probe or hook with "port … not found". The API server only checks the name's form.
+ */
+export function unresolvedProbePorts(object: unknown, namespace: string): UnresolvedProbePort[] {
+  const template = podTemplateOf(object);
+  if (template === undefined) return [];
+  const meta = isTable((object as Table).metadata) ? ((object as Table).metadata as Table) : {};
+  const workload = `${String((object as Table).kind)} ${text(meta.namespace) ?? namespace}/${String(meta.name)}`;
+  const out: UnresolvedProbePort[] = [];
+  for (const field of ['initContainers', 'containers'] as const) {
+    list(template.spec[field]).forEach((container, index) => {
+      if (!isTable(container)) return;
+      const names = new Set(
+        list(container.ports).flatMap((port) =>
+          isTable(port) && text(port.name) !== undefined ? [port.name as string] : [],
+        ),
+      );
+      const handlers: [string, string, unknown][] = [
+        ...(['readinessProbe', 'livenessProbe', 'startupProbe'] as const).map(
+          (probe): [string, string, unknown] => [probe, probe, container[probe]],
+        ),
+        ...(['postStart', 'preStop'] as const).map((hook): [string, string, unknown] => [
+          hook,
+          `lifecycle.${hook}`,
+          isTable(container.lifecycle) ? container.lifecycle[hook] : undefined,
+        ]),
+      ];
+      for (const [kind, at, handler] of handlers) {
+        if (!isTable(handler)) continue;
+        for (const action of ['httpGet', 'tcpSocket'] as const) {
+          const port = isTable(handler[action]) ? handler[action].port : undefined;
+          if (typeof port !== 'string' || names.has(port) || /^\d+$/.test(port)) continue;
+          out.push({
+            workload,
+            path: `${field}[${index}].${at}.${action}.port`,
+            port,
+            effect: PROBE_EFFECT[kind] as string,
+          });
+        }
+      }
+    });
+  }
+  return out;
+}
