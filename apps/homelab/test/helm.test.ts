@@ -2233,7 +2233,7 @@ suite(title, () => {
         expect(serviceEndpointProblems(documents), cluster).toEqual([]);
       }
       console.log(
-        `helm suite: ${services} Services on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, each with a selector selecting a rendered pod that declares every port it targets by name`,
+        `helm suite: ${services} Services on ${discovery.clusters.map(({ cluster }) => cluster).join(', ')}, every one with a selector selecting a rendered pod that declares every port it targets by name`,
       );
     });
 
