@@ -3,12 +3,10 @@
 // parses CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies with the agent's Parse of a
 // Cilium release, under the agent options the cluster's cilium-config sets
 // (tools/cilium-machinery/README.md).
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { type FoundTool, runJsonCheck } from './find-tool.js';
+import { join } from 'node:path';
+import { type FoundTool, findVersionedTool, runJsonCheck } from './find-tool.js';
 import { REPO } from './helm/harness.js';
-import { toolsCache } from './talos-machinery/harness.js';
 
 /** The Cilium releases the tool has a module for (`v1.19.6`, …): tools/cilium-machinery/versions. */
 export const CILIUM_MACHINERY_VERSIONS: readonly string[] = existsSync(
@@ -25,19 +23,7 @@ export const CILIUM_MACHINERY_INSTALL =
  * CILIUM_MACHINERY_DIRS, else the tools cache (`cilium-machinery-<version>`).
  */
 export function findCiliumMachinery(version: string): FoundTool | undefined {
-  const dirs = [
-    ...(process.env.CILIUM_MACHINERY_DIRS ?? '').split(delimiter),
-    join(toolsCache(), `cilium-machinery-${version}`),
-  ].filter((dir) => dir !== '');
-  for (const dir of dirs) {
-    const candidate = join(dir, 'cilium-machinery');
-    if (!existsSync(candidate)) continue;
-    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    if (out.status === 0 && out.stdout.trim() === `cilium-machinery ${version}`) {
-      return { path: candidate, version };
-    }
-  }
-  return undefined;
+  return findVersionedTool('cilium-machinery', 'CILIUM_MACHINERY_DIRS', version);
 }
 
 export interface CiliumRequest {

@@ -2,7 +2,7 @@
 // gator): the folder `.ci/run` exports, else PATH, else the tools cache the tool's `.ci/install-*`
 // fills; and how a suite runs, or says it does not, without it.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { basename, delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
 import { IN_CI } from './helm/harness.js';
@@ -42,6 +42,31 @@ export function findTool(
     const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
     const version = versionPattern.exec(out.stdout ?? '')?.[1];
     if (out.status === 0 && version !== undefined) return { path: candidate, version };
+  }
+  return undefined;
+}
+
+/**
+ * The `name` built on `version` (one build per release: cilium-machinery, kube-machinery): from a
+ * folder of `process.env[dirsVariable]` (separated by the path delimiter), else the tools cache
+ * (`<name>-<version>`), whose `--version` prints exactly `<name> <version>`.
+ */
+export function findVersionedTool(
+  name: string,
+  dirsVariable: string,
+  version: string,
+): FoundTool | undefined {
+  const dirs = [
+    ...(process.env[dirsVariable] ?? '').split(delimiter),
+    join(toolsCache(), `${name}-${version}`),
+  ].filter((dir) => dir !== '');
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (!existsSync(candidate)) continue;
+    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (out.status === 0 && out.stdout.trim() === `${name} ${version}`) {
+      return { path: candidate, version };
+    }
   }
   return undefined;
 }

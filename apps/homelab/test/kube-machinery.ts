@@ -5,10 +5,9 @@
 // request's CRDs, then validating admission (tools/kube-machinery/README.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { type FoundTool, runJsonCheck } from './find-tool.js';
+import { join } from 'node:path';
+import { type FoundTool, findVersionedTool, runJsonCheck } from './find-tool.js';
 import { REPO } from './helm/harness.js';
-import { toolsCache } from './talos-machinery/harness.js';
 
 /** The Kubernetes releases the tool has a module for (`v1.34.4`, …): tools/kube-machinery/versions. */
 export const KUBE_MACHINERY_VERSIONS: readonly string[] = existsSync(
@@ -36,19 +35,7 @@ export function kubeMachineryVersionFor(version: string): string | undefined {
  * KUBE_MACHINERY_DIRS, else the tools cache (`kube-machinery-<version>`).
  */
 export function findKubeMachinery(version: string): FoundTool | undefined {
-  const dirs = [
-    ...(process.env.KUBE_MACHINERY_DIRS ?? '').split(delimiter),
-    join(toolsCache(), `kube-machinery-${version}`),
-  ].filter((dir) => dir !== '');
-  for (const dir of dirs) {
-    const candidate = join(dir, 'kube-machinery');
-    if (!existsSync(candidate)) continue;
-    const out = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    if (out.status === 0 && out.stdout.trim() === `kube-machinery ${version}`) {
-      return { path: candidate, version };
-    }
-  }
-  return undefined;
+  return findVersionedTool('kube-machinery', 'KUBE_MACHINERY_DIRS', version);
 }
 
 /** One object as it is applied, and the namespace it goes to when it names none. */
