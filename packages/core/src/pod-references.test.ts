@@ -220,6 +220,56 @@ describe('unresolvedPodReferences', () => {
   });
 });
 
+describe('a file mounted alone from a ConfigMap or Secret volume', () => {
+  it('reads the key a subPath names, of a whole volume only, and finds it missing (the kubelet makes a directory there)', () => {
+    const object = deployment(
+      {
+        volumes: [
+          { name: 'config', configMap: { name: 'app' } },
+          {
+            name: 'picked',
+            configMap: { name: 'app', items: [{ key: 'a.yaml', path: 'b.yaml' }] },
+          },
+          { name: 'tls', secret: { secretName: 'tls' } },
+        ],
+        containers: [
+          {
+            name: 'web',
+            volumeMounts: [
+              { name: 'config', mountPath: '/etc/app/app.yaml', subPath: 'app.yaml' },
+              { name: 'config', mountPath: '/etc/app/other.yaml', subPath: 'other.yaml' },
+              { name: 'picked', mountPath: '/etc/app/b.yaml', subPath: 'b.yaml' },
+              { name: 'tls', mountPath: '/tls/tls.crt', subPath: 'tls.crt' },
+              { name: 'config', mountPath: '/etc/app' },
+            ],
+          },
+        ],
+      },
+      'apps',
+    );
+    expect(
+      podReferences(object, 'apps')
+        .filter(({ path }) => path.endsWith('.subPath'))
+        .map(({ kind, name, key, path }) => `${path}: ${kind} ${name} ${key}`),
+    ).toEqual([
+      'containers[0].volumeMounts[0].subPath: ConfigMap app app.yaml',
+      'containers[0].volumeMounts[1].subPath: ConfigMap app other.yaml',
+      'containers[0].volumeMounts[3].subPath: Secret tls tls.crt',
+    ]);
+    const existing = [
+      { kind: 'ConfigMap' as const, namespace: 'apps', name: 'app', keys: ['app.yaml', 'a.yaml'] },
+      { kind: 'Secret' as const, namespace: 'apps', name: 'tls' },
+    ];
+    const found = unresolvedPodReferences([{ namespace: 'apps', object }], existing);
+    expect(found.map(({ reference, problem }) => `${reference.path}: ${problem}`)).toEqual([
+      'containers[0].volumeMounts[1].subPath: ConfigMap apps/app has no key "other.yaml"',
+    ]);
+    expect(missingEffect(found[0]?.reference as never)).toBe(
+      'the kubelet mounts an empty directory where the container expects the file',
+    );
+  });
+});
+
 describe('existingObjectOf', () => {
   it('gives ConfigMaps and Secrets their keys, cluster-scoped kinds no namespace, and other kinds nothing', () => {
     expect(

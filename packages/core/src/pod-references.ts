@@ -43,6 +43,9 @@ export function missingEffect(reference: PodReference): string {
     case 'PersistentVolumeClaim':
       return 'the scheduler leaves the pod Pending';
     default:
+      if (reference.path.endsWith('.subPath')) {
+        return 'the kubelet mounts an empty directory where the container expects the file';
+      }
       return reference.path.includes('.env')
         ? 'the kubelet does not start the container (CreateContainerConfigError)'
         : 'the kubelet cannot mount the volume: the pod stays in ContainerCreating (FailedMount)';
@@ -152,6 +155,24 @@ export function podReferences(object: unknown, namespace: string): PodReference[
           const ref = envFrom[field];
           if (!isTable(ref) || !text(ref.name) || optional(ref)) continue;
           add(kind, ref.name as string, `${at}.envFrom[${envIndex}].${field}`);
+        }
+      });
+      // A file mounted alone (`subPath`) from a whole ConfigMap or Secret volume (no `items`):
+      // the file is the key of that name. Without it the kubelet makes an empty directory there.
+      list(container.volumeMounts).forEach((mount, mountIndex) => {
+        if (!isTable(mount) || text(mount.subPath) === undefined) return;
+        const volume = list(spec.volumes).find(
+          (candidate) => isTable(candidate) && candidate.name === mount.name,
+        );
+        if (!isTable(volume)) return;
+        const key = (mount.subPath as string).split('/')[0] as string;
+        for (const [kind, source, name] of [
+          ['ConfigMap', volume.configMap, 'name'],
+          ['Secret', volume.secret, 'secretName'],
+        ] as const) {
+          if (!isTable(source) || !text(source[name]) || optional(source)) continue;
+          if (list(source.items).length > 0) continue;
+          add(kind, source[name] as string, `${at}.volumeMounts[${mountIndex}].subPath`, key);
         }
       });
     });
