@@ -2131,7 +2131,7 @@ suite(title, () => {
     const formatUnresolved = ({ workload, reference, problem }: UnresolvedPodReference) =>
       `${workload} ${reference.path}: ${problem}: ${missingEffect(reference)}`;
 
-    it('has every object a pod names exist on its cluster: its ServiceAccount, PriorityClass and RuntimeClass, the ConfigMaps and Secrets of its volumes and environment with the keys it reads, its PersistentVolumeClaims', () => {
+    it('has every object a pod names exist on its cluster: its ServiceAccount, PriorityClass and RuntimeClass, the ConfigMaps and Secrets of its volumes and environment with the keys it reads (a file mounted by subPath too), its PersistentVolumeClaims', () => {
       const counts = new Map<string, number>();
       for (const { cluster } of discovery.clusters) {
         const items = appliedItems(cluster);
