@@ -4,7 +4,10 @@
 //    platform's own and kube-prometheus-stack's): no error; its lint warnings are printed.
 // 2. `promtool test rules`: scenarios for the platform's own alerts, on the rules each cluster
 //    deploys (its environment's `for` and thresholds), with synthetic kube-state-metrics, VolSync
-//    and `up` series: which alerts fire, with which labels, at which evaluation times.
+//    and `up` series: which alerts fire, with which labels, at which evaluation times. An alert
+//    no cluster of the committed output deploys (the user's definition has no BGP cluster, say)
+//    runs its scenarios on the rule as the reference platform (examples/reference, built into a
+//    scratch folder) deploys it: the rule the platform generates is tested either way.
 // 3. Broken on purpose: a rule with a syntax error, and expressions that do not do what their
 //    scenario asks (one that never fires, one that keeps firing after a later success).
 //
@@ -13,7 +16,7 @@
 // skipped and says "promtool suite: not run: promtool not found" (a skipped test is not a passed
 // one); with CI=true a missing promtool fails. The `check rules` of the Helm renders also needs
 // `helm` (it says "not run" without it, and fails in CI). Nothing here names a cluster: the
-// clusters, their charts and rules all come from the committed output.
+// clusters, their charts and rules all come from the committed output (or examples/reference).
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -124,26 +127,60 @@ function minutes(duration: string | undefined): number {
 
 const discovery = discoverRenders();
 
+type OwnAlerts = Map<string, { cluster: string; rule: AlertRule; file: RuleFile }[]>;
+
 /**
- * The platform's own rules per cluster, as the committed charts hold them for the cluster (the
- * chart's `manifests`, merged from its value layers as charts/<chart>/templates/manifests.yaml
- * does; the Helm suite proves Helm renders exactly these): for each alert, its rule and the rule
- * file (the PrometheusRule's spec) it is part of.
+ * The platform's own rules per cluster, as the charts of the output under `root` hold them for
+ * the cluster (the chart's `manifests`, merged from its value layers as
+ * charts/<chart>/templates/manifests.yaml does; the Helm suite proves Helm renders exactly these):
+ * for each alert, its rule and the rule file (the PrometheusRule's spec) it is part of.
  */
-const ownAlerts = new Map<string, { cluster: string; rule: AlertRule; file: RuleFile }[]>();
-for (const render of discovery.renders) {
-  const { objects } = renderChart(readChartDir(join(REPO, render.path)), render.valueFiles);
-  for (const object of objects.filter(isPrometheusRule)) {
-    const file = ruleFileOf(object);
-    for (const group of file.groups) {
-      for (const rule of group.rules) {
-        if (typeof rule.alert !== 'string') continue;
-        const list = ownAlerts.get(rule.alert) ?? [];
-        list.push({ cluster: render.cluster, rule: rule as unknown as AlertRule, file });
-        ownAlerts.set(rule.alert, list);
+function alertsOf(renders: readonly ChartRender[], root: string): OwnAlerts {
+  const alerts: OwnAlerts = new Map();
+  for (const render of renders) {
+    const { objects } = renderChart(readChartDir(join(root, render.path)), render.valueFiles);
+    for (const object of objects.filter(isPrometheusRule)) {
+      const file = ruleFileOf(object);
+      for (const group of file.groups) {
+        for (const rule of group.rules) {
+          if (typeof rule.alert !== 'string') continue;
+          const list = alerts.get(rule.alert) ?? [];
+          list.push({ cluster: render.cluster, rule: rule as unknown as AlertRule, file });
+          alerts.set(rule.alert, list);
+        }
       }
     }
   }
+  return alerts;
+}
+
+/** The alerts of the committed output: what the user's definition deploys. */
+const ownAlerts = alertsOf(discovery.renders, REPO);
+
+const REFERENCE = join(REPO, 'examples/reference/platform.yaml');
+let referenceAlerts: OwnAlerts | undefined;
+
+/**
+ * The alerts of the reference platform (examples/reference, built into a scratch folder on first
+ * use), for the scenarios of an alert the user's definition does not deploy (no cluster with BGP,
+ * say): the rule as the platform generates it is still tested, on the reference's clusters.
+ */
+function referenceAlertsOf(): OwnAlerts {
+  if (referenceAlerts !== undefined) return referenceAlerts;
+  const out = mkdtempSync(join(tmpdir(), 'homelab-promtool-reference-'));
+  try {
+    const built = spawnSync(
+      process.execPath,
+      [join(REPO, 'packages/cli/dist/bin.js'), 'build', '--config', REFERENCE, '--out', out],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    );
+    if (built.status !== 0)
+      throw new Error(`examples/reference did not build:\n${built.stderr}${built.stdout}`);
+    referenceAlerts = alertsOf(discoverRenders(out, REFERENCE).renders, out);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+  return referenceAlerts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1055,16 +1092,22 @@ suite(title, () => {
   });
 
   for (const scenario of SCENARIOS) {
-    const found = ownAlerts.get(scenario.alert) ?? [];
+    let found = ownAlerts.get(scenario.alert) ?? [];
+    let of = '';
     if (found.length === 0) {
+      // Not deployed by the user's definition: its scenarios run on the reference's rule.
+      found = referenceAlertsOf().get(scenario.alert) ?? [];
+      of = ' of examples/reference';
       console.log(
-        `promtool suite: not run: the scenarios of ${scenario.alert} (no cluster deploys it)`,
+        `promtool suite: no cluster deploys ${scenario.alert}: its scenarios run on the rule${of} (${found.length === 0 ? 'none there either' : found.map(({ cluster }) => cluster).join(', ')})`,
       );
+    }
+    if (found.length === 0) {
       it.skip(`${scenario.alert}: not run (no cluster deploys it)`, () => {});
       continue;
     }
     for (const { cluster, rule, file } of found) {
-      it(`${scenario.alert} on ${cluster} behaves as its scenarios say (promtool test rules)`, () => {
+      it(`${scenario.alert} on ${cluster}${of} behaves as its scenarios say (promtool test rules)`, () => {
         if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
         const run = testRules(file, scenario.groups(rule));
         expect(run.status, run.output).toBe(0);
