@@ -11,7 +11,7 @@ import type {
   RouteRequest,
   SystemCheck,
 } from '@homelab/core';
-import { error } from '@homelab/core';
+import { error, labelSelectorMatches } from '@homelab/core';
 import { GATEWAY_API_GROUP, NAMESPACE_NAME_LABEL } from './constants.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: navigation into plain JSON objects
@@ -94,33 +94,12 @@ export function isHttpsRedirect(route: KubeObject): boolean {
   );
 }
 
-/** Whether a label selector matches a namespace known only by its name label. */
+/**
+ * Whether a label selector matches a namespace known only by its name label (a missing selector is
+ * Go's zero value, which selects everything).
+ */
 function selectorMatches(selector: Json, namespace: string): boolean {
-  const labels: { [key: string]: string } = { [NAMESPACE_NAME_LABEL]: namespace };
-  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const expression of list(selector?.matchExpressions)) {
-    const value = labels[expression.key];
-    const values = list(expression.values);
-    switch (expression.operator) {
-      case 'In':
-        if (value === undefined || !values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        if (value !== undefined && values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (value === undefined) return false;
-        break;
-      case 'DoesNotExist':
-        if (value !== undefined) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return labelSelectorMatches(selector ?? {}, { [NAMESPACE_NAME_LABEL]: namespace });
 }
 
 /** Why the listener refuses the route (its allowedRoutes), or undefined when it admits it. */

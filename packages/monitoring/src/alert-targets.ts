@@ -8,7 +8,7 @@
 // Read from what Helm renders (the upstream charts' Services and monitors included), with the
 // two Services the cluster makes itself (the API server's `kubernetes`, the operator's kubelet
 // Service). Pure.
-import type { KubeObject } from '@homelab/core';
+import { type KubeObject, labelSelectorMatches } from '@homelab/core';
 import { parser } from '@prometheus-io/lezer-promql';
 import { MONITORING_API } from './manifests.js';
 
@@ -155,9 +155,13 @@ export function clusterMadeServices(objects: readonly KubeObject[]): KubeObject[
   return out;
 }
 
+/**
+ * Whether a monitor's `spec.selector` (a `metav1.LabelSelector`, its `matchExpressions` too)
+ * selects `labels`. prometheus-operator reads a missing selector as Go's zero value, which selects
+ * everything.
+ */
 function selects(selector: unknown, labels: { readonly [key: string]: string }): boolean {
-  const matchLabels = labelsOf(table(selector).matchLabels);
-  return Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+  return labelSelectorMatches(selector ?? {}, labels);
 }
 
 /** Namespaces a monitor selects targets in (`undefined`: any). */

@@ -158,6 +158,21 @@ describe('scrapeTargets', () => {
     ).toEqual([]);
   });
 
+  test("reads a monitor's matchExpressions: a Service they leave out is no target", () => {
+    const withExpression = (operator: string, values: string[]): KubeObject => {
+      const monitor = serviceMonitor('agent', ['kube-system'], {}, 'metrics');
+      (monitor.spec as { selector: unknown }).selector = {
+        matchExpressions: [{ key: 'app.kubernetes.io/name', operator, values }],
+      };
+      return monitor;
+    };
+    const jobs = (monitor: KubeObject) =>
+      scrapeTargets([...objects.slice(0, 2), monitor]).map((target) => target.job);
+    expect(jobs(withExpression('In', ['cilium-agent', 'hubble']))).toEqual(['cilium-agent']);
+    expect(jobs(withExpression('NotIn', ['cilium-agent']))).toEqual([]);
+    expect(jobs(withExpression('DoesNotExist', []))).toEqual([]);
+  });
+
   test("names a PodMonitor's job <namespace>/<name>, and finds the operator's Prometheus pods and the kubelet Service", () => {
     const podMonitor = {
       apiVersion: API,
