@@ -13,9 +13,9 @@
 //    production cluster named `live`; and settings the reference leaves at their defaults, each of
 //    which once built as valid and then failed a suite here: Cilium 1.20, an SSH deploy key for the
 //    repository, their own allowed registries, an alert rule on their application's metrics, a
-//    second application whose backups are not verified; Kubernetes 1.35 on staging and 1.36 on
-//    the fourth cluster. The small one: examples/single-node (one node, no Bitwarden, no backups)
-//    on Kubernetes 1.33;
+//    second application whose backups are not verified; Kubernetes 1.35 on staging, 1.33 on
+//    production and 1.36 on the fourth cluster. The small one: examples/single-node (one node, no
+//    Bitwarden, no backups) on Kubernetes 1.32;
 // 2. `homelab build` (what `pnpm build` runs in apps/homelab), `homelab changeset`, then the steps
 //    of `pnpm version-packages`: `changeset version`, `homelab build`, `homelab release record`;
 // 3. `homelab check` passes;
@@ -190,7 +190,8 @@ function adapt(definition: string): string {
     .replaceAll('argocd-dev', 'argocd-edge')
     .replaceAll('grafana-dev', 'grafana-edge');
   // Kubernetes releases of their own: the API server's validation runs with the build of each
-  // cluster's minor (1.36 on edge, Talos 1.13 with Cilium 1.20; 1.35 on staging, Talos 1.12).
+  // cluster's minor (1.36 on edge, Talos 1.13 with Cilium 1.20; 1.35 on staging, Talos 1.12;
+  // 1.33 on production, the oldest Cilium 1.20 is tested on).
   expect(edge).toContain(KUBERNETES_1_34);
   const edgeOn136 = edge.replace(KUBERNETES_1_34, '      version: 1.36.3\n');
   const staging = text.indexOf('  - name: staging\n');
@@ -200,6 +201,13 @@ function adapt(definition: string): string {
     text.slice(0, stagingKubernetes) +
     '      version: 1.35.4\n' +
     text.slice(stagingKubernetes + KUBERNETES_1_34.length);
+  const prod = text.indexOf('  - name: prod\n');
+  const prodKubernetes = text.indexOf(KUBERNETES_1_34, prod);
+  expect(prodKubernetes).toBeGreaterThan(prod);
+  text =
+    text.slice(0, prodKubernetes) +
+    '      version: 1.33.12\n' +
+    text.slice(prodKubernetes + KUBERNETES_1_34.length);
   // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle).
   text = text.replace(
     '  cilium:\n    gatewayApi: true\n',
@@ -311,12 +319,12 @@ const SCENARIOS: readonly Scenario[] = [
   {
     // A homelab started small: one node, no Bitwarden, no backups, no SSO provider. The suites'
     // tests of what it lacks say "not run"; each of those once failed here instead.
-    name: 'a single-node homelab on Kubernetes 1.33, without Bitwarden or backups (examples/single-node)',
+    name: 'a single-node homelab on Kubernetes 1.32, without Bitwarden or backups (examples/single-node)',
     definition: () => {
-      // On Kubernetes 1.33 (Talos 1.12, Cilium 1.19 support it).
+      // On Kubernetes 1.32 (Talos 1.12 and Cilium 1.19, the default, support it).
       const text = readFileSync(join(scratch, 'examples/single-node/platform.yaml'), 'utf8');
       expect(text).toContain(KUBERNETES_1_34);
-      return text.replace(KUBERNETES_1_34, '      version: 1.33.12\n');
+      return text.replace(KUBERNETES_1_34, '      version: 1.32.13\n');
     },
     clusters: ['home'],
     built: () => {
