@@ -157,6 +157,15 @@ const errorLines = (stderr: string) =>
 /** A cluster's Kubernetes version line in the examples. */
 const KUBERNETES_1_34 = '      version: 1.34.4\n';
 
+/** `definition` with cluster `name`'s Kubernetes at `version` (it is at 1.34.4 in the examples). */
+function onKubernetes(definition: string, name: string, version: string): string {
+  const cluster = definition.indexOf(`  - name: ${name}\n`);
+  const at = definition.indexOf(KUBERNETES_1_34, cluster);
+  expect(cluster).toBeGreaterThan(0);
+  expect(at).toBeGreaterThan(cluster);
+  return `${definition.slice(0, at)}      version: ${version}\n${definition.slice(at + KUBERNETES_1_34.length)}`;
+}
+
 /** The edits of a user who adapts the reference platform to their homelab. */
 function adapt(definition: string): string {
   // Their own domain, everywhere it appears.
@@ -194,20 +203,8 @@ function adapt(definition: string): string {
   // 1.33 on production, the oldest Cilium 1.20 is tested on).
   expect(edge).toContain(KUBERNETES_1_34);
   const edgeOn136 = edge.replace(KUBERNETES_1_34, '      version: 1.36.3\n');
-  const staging = text.indexOf('  - name: staging\n');
-  const stagingKubernetes = text.indexOf(KUBERNETES_1_34, staging);
-  expect(stagingKubernetes).toBeGreaterThan(staging);
-  text =
-    text.slice(0, stagingKubernetes) +
-    '      version: 1.35.4\n' +
-    text.slice(stagingKubernetes + KUBERNETES_1_34.length);
-  const prod = text.indexOf('  - name: prod\n');
-  const prodKubernetes = text.indexOf(KUBERNETES_1_34, prod);
-  expect(prodKubernetes).toBeGreaterThan(prod);
-  text =
-    text.slice(0, prodKubernetes) +
-    '      version: 1.33.12\n' +
-    text.slice(prodKubernetes + KUBERNETES_1_34.length);
+  text = onKubernetes(text, 'staging', '1.35.4');
+  text = onKubernetes(text, 'prod', '1.33.12');
   // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle).
   text = text.replace(
     '  cilium:\n    gatewayApi: true\n',
