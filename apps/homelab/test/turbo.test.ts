@@ -35,8 +35,9 @@ describe('turbo and homelab build', () => {
 // (examples/, tools/, the committed charts) must have it among the task's inputs, or an edit of
 // that file is never tested. Both are read from the tests' sources: the variables they read
 // (`process.env.<name>` or `process.env['<name>']`, the same through a name bound to `process.env`, and
-// the `*_DIR`/`*_DIRS` names handed to the tool finders), and the repository's top-level entries
-// they join onto its root (`join(repoRoot(), 'examples', …)`).
+// the `*_DIR`/`*_DIRS` names handed to the tool finders), and the paths they join onto the
+// repository's root (`join(repoRoot(), 'examples', …)`) outside their own workspace, by their
+// top-level entry.
 
 interface TestTask {
   readonly env?: readonly string[];
@@ -106,6 +107,8 @@ function envReads(source: string): string[] {
   );
   return [...source.matchAll(read)].map((match) => match[1] ?? match[2] ?? '');
 }
+
+/** A tool folder's variable, as the tests hand it to the tool finders (`'KUBE_MACHINERY_DIRS'`). */
 const TOOL_DIR_NAME = /['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_DIRS?)['"]/g;
 /**
  * Names bound to the repository's root: `repoRoot()`, a folder a fixed number of `..` above the
@@ -114,68 +117,82 @@ const TOOL_DIR_NAME = /['"]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_DIRS?)['"]/g;
 const ROOT_ALIAS =
   /\b([A-Za-z_$][\w$]*)\s*=\s*(?:repoRoot\(\)|(?:join|resolve)\([^;]*?['"](?:\.\.\/)*\.\.['"]\s*\))/g;
 
-/** The top-level entries of the repository `source` joins onto its root. */
+/**
+ * The paths `source` joins onto the repository's root, as far as they are written out: the
+ * string literals after the root (`join(REPO, 'apps', 'homelab', 'platform.yaml')` is
+ * `apps/homelab/platform.yaml`), up to the first one with a `${…}` in it.
+ */
 function rootReads(source: string): string[] {
   const names = [
     'repoRoot\\(\\)',
     'REPO',
     ...[...source.matchAll(ROOT_ALIAS)].map((match) => match[1]),
   ];
-  const read = new RegExp(`join\\(\\s*(?:${names.join('|')})\\s*,\\s*['"\`]([^'"\`/$]+)`, 'g');
-  return [...source.matchAll(read)].map((match) => match[1] ?? '');
+  const read = new RegExp(
+    `join\\(\\s*(?:${names.join('|')})((?:\\s*,\\s*(?:'[^'$]*'|"[^"$]*"|\`[^\`$]*\`))+)`,
+    'g',
+  );
+  return [...source.matchAll(read)].map((match) =>
+    [...(match[1] ?? '').matchAll(/['"`]([^'"`]*)['"`]/g)].map((part) => part[1]).join('/'),
+  );
+}
+
+/** What a workspace's tests read: the variables, and the top-level entries outside it. */
+function readsOf(workspace: string, sources: readonly string[]) {
+  const variables = new Set<string>();
+  const entries = new Set<string>();
+  for (const source of sources) {
+    for (const name of envReads(source)) variables.add(name);
+    for (const match of source.matchAll(TOOL_DIR_NAME)) variables.add(match[1] ?? '');
+    for (const path of rootReads(source)) {
+      // Its own files are its default inputs; the dependencies are the lockfile's.
+      if (path === workspace || path.startsWith(`${workspace}/`)) continue;
+      const entry = path.split('/')[0] ?? '';
+      if (entry === '' || entry === '.' || entry === '..' || entry === 'node_modules') continue;
+      // Another name joined onto a scratch folder.
+      if (!existsSync(join(repoRoot(), entry))) continue;
+      entries.add(entry);
+    }
+  }
+  return { variables, entries };
 }
 
 describe("the test tasks' environment and inputs", () => {
-  const workspaces = testSources();
+  const workspaces = testSources().map(({ workspace, sources }) => ({
+    workspace,
+    ...readsOf(workspace, sources),
+  }));
+  const of = (name: string) => workspaces.find(({ workspace }) => workspace === name);
 
   it('finds the workspaces and what their tests read', () => {
-    const names = workspaces.map(({ workspace }) => workspace);
-    expect(names).toContain('apps/homelab');
-    expect(names).toContain('packages/core');
-    const app = workspaces.find(({ workspace }) => workspace === 'apps/homelab');
-    expect(app?.sources.some((source) => source.includes("'KUBE_MACHINERY_DIRS'"))).toBe(true);
+    expect(workspaces.map(({ workspace }) => workspace)).toContain('packages/core');
+    expect([...(of('apps/homelab')?.variables ?? [])]).toEqual(
+      expect.arrayContaining(['KUBE_MACHINERY_DIRS', 'HOMELAB_KILL_SEED', 'HOMELAB_TOOLS_DIR']),
+    );
+    expect([...(of('packages/core')?.entries ?? [])]).toEqual(
+      expect.arrayContaining(['tools', 'vendor']),
+    );
+    // packages/cilium reads its own src/versions.ts through the root: not outside it.
+    expect([...(of('packages/cilium')?.entries ?? [])]).not.toContain('packages');
   });
 
-  it.each(workspaces.map(({ workspace }) => workspace))(
+  it.each(workspaces.map((reads) => [reads.workspace, reads] as const))(
     "declares every environment variable %s's tests read in its test task's env",
-    (workspace) => {
-      const { sources } = workspaces.find((entry) => entry.workspace === workspace) ?? {
-        sources: [],
-      };
-      const read = new Set<string>();
-      for (const source of sources) {
-        for (const name of envReads(source)) read.add(name);
-        for (const match of source.matchAll(TOOL_DIR_NAME)) read.add(match[1] ?? '');
-      }
+    (workspace, { variables }) => {
       const declared = new Set(testTask(workspace).env);
-      expect([...read].filter((name) => !declared.has(name)).sort()).toEqual([]);
+      expect([...variables].filter((name) => !declared.has(name)).sort()).toEqual([]);
     },
   );
 
-  it.each(workspaces.map(({ workspace }) => workspace))(
+  it.each(workspaces.map((reads) => [reads.workspace, reads] as const))(
     "has every top-level entry of the repository %s's tests read among its test task's inputs",
-    (workspace) => {
-      const { sources } = workspaces.find((entry) => entry.workspace === workspace) ?? {
-        sources: [],
-      };
-      const root = repoRoot();
-      const read = new Set<string>();
-      for (const source of sources) {
-        for (const entry of rootReads(source)) {
-          // Another name joined onto a scratch folder, or the dependencies (the lockfile's).
-          if (entry === '.' || entry === '..' || entry === 'node_modules') continue;
-          if (!existsSync(join(root, entry))) continue;
-          // Its own folder: the task's inputs name the files of it the tests read.
-          if (workspace.startsWith(`${entry}/`) && entry === 'apps') continue;
-          read.add(entry);
-        }
-      }
+    (workspace, { entries }) => {
       const covered = new Set(
         testTask(workspace)
           .inputs.filter((input) => input.startsWith(ROOT_PREFIX))
           .map((input) => input.slice(ROOT_PREFIX.length).split('/')[0]),
       );
-      expect([...read].filter((entry) => !covered.has(entry)).sort()).toEqual([]);
+      expect([...entries].filter((entry) => !covered.has(entry)).sort()).toEqual([]);
     },
   );
 });
