@@ -16,6 +16,7 @@ import {
   schemaIssues,
   settingsSchema,
   standaloneValidators,
+  withTextRule,
 } from '@homelab/core';
 import { REGISTRY } from './registry.js';
 
@@ -62,7 +63,9 @@ export function validatorsFor(registry: Registry): {
   if (registryValidators === undefined) {
     const validators = standaloneValidators(definitionSource, generated);
     registryValidators = {
-      definition: (data, locate) => schemaIssues(validators('definition'), data, locate),
+      definition: withTextRule(definitionSchema, (data, locate) =>
+        schemaIssues(validators('definition'), data, locate),
+      ),
       settings: (component, settings) =>
         schemaIssues(validators(`settings-${component.name}`), settings),
     };

@@ -189,6 +189,7 @@ export {
   loadDefinition,
   normaliseLineEnds,
   validateDefinition,
+  withTextRule,
 } from './load.js';
 export type { Cidr, IpAddress, IpVersion } from './net.js';
 export {

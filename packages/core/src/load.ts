@@ -37,6 +37,7 @@ import {
   VALIDATOR_OPTIONS,
 } from './schema-validate.js';
 import { semanticIssues } from './semantic.js';
+import { textRule } from './text.js';
 
 /** Checks a parsed definition against the composed definition schema. */
 export type DefinitionValidator = (data: unknown, locate: Locator) => Issue[];
@@ -56,7 +57,25 @@ export function definitionValidator(
   generated: () => unknown = () => undefined,
 ): DefinitionValidator {
   const validators = standaloneValidators(definitionValidatorSource(schema), generated);
-  return (data, locate) => schemaIssues(validators('definition'), data, locate);
+  return withTextRule(schema, (data, locate) =>
+    schemaIssues(validators('definition'), data, locate),
+  );
+}
+
+/**
+ * `validate` followed by the text rule of `schema` (text.ts: one line of visible text unless
+ * the schema gives a `contentMediaType`), on the values `validate` did not already report.
+ */
+export function withTextRule(
+  schema: JsonSchema,
+  validate: DefinitionValidator,
+): DefinitionValidator {
+  const text = textRule(schema);
+  return (data, locate) => {
+    const fromSchema = validate(data, locate);
+    const reported = new Set(fromSchema.map((issue) => formatPath(issue.path)));
+    return [...fromSchema, ...text(data, locate, reported)];
+  };
 }
 
 /** Limits that keep a hostile file from exhausting memory or the stack. */

@@ -358,7 +358,7 @@ export interface MonitoringRule {
  */
 alert: string
 /**
- * PromQL expression; the alert fires for every series it returns.
+ * PromQL expression; the alert fires for every series it returns. May span lines.
  */
 expr: string
 /**
@@ -374,7 +374,7 @@ severity: ("critical" | "warning" | "info")
  */
 summary: string
 /**
- * More detail, plain text.
+ * More detail, plain text; may span lines.
  */
 description?: string
 }
