@@ -440,8 +440,59 @@ export const secretFilesCheck: SystemCheck = {
   },
 };
 
+/**
+ * No string of Authelia's configuration holds a single quote: the chart (0.11.5,
+ * templates/configMap.yaml) writes them between single quotes with Sprig's `squote`, which does
+ * not escape one inside, so the configuration would not parse (or would take keys a value
+ * smuggled in) and Authelia would not start. Authelia's own settings (the notifier, the users
+ * backend) refuse it at their path (settings.ts); this reads what the components put there
+ * (access-control rules and subjects, OIDC clients, session cookies).
+ */
+export const configQuotesCheck: SystemCheck = {
+  name: 'authelia-config-quotes',
+  description:
+    "No string of Authelia's configuration holds a single quote, which the chart's squote does not escape.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const found = autheliaValues(input, deployed);
+      if (found === undefined) continue;
+      const walk = (value: unknown, at: string[]): void => {
+        if (typeof value === 'string') {
+          if (!value.includes("'")) return;
+          issues.push(
+            error({
+              code: 'authelia-config-quotes',
+              path: settingsPath(deployed.cluster, COMPONENT),
+              output: found.source(['configMap', ...at]),
+              message: `Authelia's configuration on cluster "${deployed.cluster.name}" holds a single quote at configMap.${at.join('.')}: the chart writes the value between single quotes without escaping it (squote), so the configuration would not parse and Authelia would not start`,
+              expected: 'no single quote in a value of Authelia’s configuration',
+            }),
+          );
+          return;
+        }
+        if (Array.isArray(value)) {
+          value.forEach((item, index) => {
+            walk(item, [...at, String(index)]);
+          });
+          return;
+        }
+        for (const [key, item] of Object.entries(record(value))) {
+          // The notifier and the users backend come from Authelia's own settings, refused at
+          // their path before (settings.ts): named once.
+          if (at.length === 0 && (key === 'notifier' || key === 'authentication_backend')) continue;
+          walk(item, [...at, key]);
+        }
+      };
+      walk(found.values.configMap, []);
+    }
+    return issues;
+  },
+};
+
 export const autheliaChecks: readonly SystemCheck[] = [
   oidcClientsCheck,
   routeAccessCheck,
   secretFilesCheck,
+  configQuotesCheck,
 ];

@@ -338,6 +338,52 @@ function session(raw: AutheliaSettings): Session {
 }
 
 /**
+ * A setting with a single quote: the chart (0.11.5, templates/configMap.yaml) writes the strings
+ * of Authelia's configuration between single quotes with Sprig's `squote`, which does not escape
+ * one inside, so `base_dn: 'ou=O'Reilly'` ends the string early and Authelia's configuration does
+ * not parse (or, with a line after it, takes keys it should not). `caCertificates` goes into a
+ * Secret's file, not the configuration.
+ */
+function singleQuoteIssues(
+  raw: AutheliaSettings,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): Issue[] {
+  const issues: Issue[] = [];
+  const walk = (value: unknown, at: PathSegment[]): void => {
+    if (typeof value === 'string') {
+      if (value.includes("'")) {
+        const dn = /(Dn|Filter|^user)$/.test(String(at[at.length - 1]));
+        issues.push(
+          error({
+            code: 'authelia-single-quote',
+            path: path(...at),
+            message:
+              "contains a single quote ('): the Authelia chart writes it into Authelia's configuration between single quotes without escaping it (Sprig's squote), so the configuration would not parse and Authelia would not start",
+            expected: dn
+              ? 'no single quote: write it as \\27 in an LDAP DN or filter (RFC 4514, RFC 4515), e.g. ou=O\\27Reilly'
+              : 'no single quote (leave it out)',
+          }),
+        );
+      }
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => {
+        walk(item, [...at, index]);
+      });
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    for (const [key, item] of Object.entries(value)) {
+      if (at.length === 0 && key === 'caCertificates') continue;
+      walk(item, [...at, key]);
+    }
+  };
+  walk(raw, []);
+  return issues;
+}
+
+/**
  * A cluster's merged settings with the defaults applied, and what is wrong with them: two
  * backends where one is chosen, password reset over a read-only users file, more replicas (set
  * here or asked by the profile) than the chosen backends support.
@@ -363,6 +409,7 @@ export function resolveAutheliaSettings(
   };
   one('users', 'file', 'ldap', raw.users);
   one('storage', 'sqlite', 'postgres', raw.storage);
+  issues.push(...singleQuoteIssues(raw, path));
 
   const settings: ResolvedAutheliaSettings = {
     replicas: raw.replicas ?? cluster.profile.replicas,

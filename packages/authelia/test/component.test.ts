@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Issue } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { oidcClientsCheck, routeAccessCheck, secretFilesCheck } from '../src/checks.js';
+import {
+  configQuotesCheck,
+  oidcClientsCheck,
+  routeAccessCheck,
+  secretFilesCheck,
+} from '../src/checks.js';
 import {
   consumer,
   GROUPS,
@@ -452,6 +457,51 @@ describe('bad input', () => {
     expect(errors(both.issues).map((issue) => issue.code)).toContain('authelia-backend');
   });
 
+  it("refuses a single quote the chart's squote would not escape, with the LDAP escape as the fix", () => {
+    const run = runAuthelia(
+      {
+        smtp: {
+          address: 'submissions://smtp.lab.example.com:465',
+          sender: "Bob O'Brien <auth@lab.example.com>",
+        },
+      },
+      {
+        staging: HA,
+        prod: {
+          ...HA,
+          users: { ldap: { ...HA.users.ldap, baseDn: "ou=O'Reilly,dc=lab,dc=example,dc=com" } },
+        },
+      },
+    );
+    expect(
+      errors(run.issues)
+        .filter((issue) => issue.code === 'authelia-single-quote')
+        .map((issue) => [issue.path.join('.'), issue.expected]),
+    ).toEqual([
+      ['clusters.0.components.authelia.smtp.sender', 'no single quote (leave it out)'],
+      ['clusters.1.components.authelia.smtp.sender', 'no single quote (leave it out)'],
+      ['clusters.2.components.authelia.smtp.sender', 'no single quote (leave it out)'],
+      [
+        'clusters.2.components.authelia.users.ldap.baseDn',
+        'no single quote: write it as \\27 in an LDAP DN or filter (RFC 4514, RFC 4515), e.g. ou=O\\27Reilly',
+      ],
+    ]);
+    const escaped = runAuthelia(
+      {},
+      {
+        staging: HA,
+        prod: {
+          ...HA,
+          users: { ldap: { ...HA.users.ldap, baseDn: 'ou=O\\27Reilly,dc=lab,dc=example,dc=com' } },
+        },
+      },
+    );
+    expect(errors(escaped.issues)).toEqual([]);
+    expect(config(escaped, 'prod').authentication_backend.ldap.base_dn).toBe(
+      'ou=O\\27Reilly,dc=lab,dc=example,dc=com',
+    );
+  });
+
   it('refuses TLS to a Service of the cluster, whose certificate no CA Authelia trusts signs', () => {
     // Authelia verifies against the public CAs of its image (no certificates_directory): TLS to
     // <service>.<namespace>.svc always fails, fatally at start for PostgreSQL and LDAP.
@@ -858,6 +908,24 @@ describe('system checks', () => {
     expect(oidcClientsCheck.check(input)).toEqual([]);
     expect(routeAccessCheck.check(input)).toEqual([]);
     expect(secretFilesCheck.check(input)).toEqual([]);
+  });
+
+  it("reports a single quote another component put into Authelia's configuration", () => {
+    const input = reference().system();
+    expect(configQuotesCheck.check(input)).toEqual([]);
+    const files = input.files.map((file) =>
+      file.path === 'charts/authelia/clusters/dev.yaml'
+        ? { ...file, content: file.content.replace('- group:platform-viewers', "- group:o'brien") }
+        : file,
+    );
+    expect(
+      configQuotesCheck.check({ ...input, files }).map((issue) => [issue.code, issue.message]),
+    ).toEqual([
+      [
+        'authelia-config-quotes',
+        'Authelia\'s configuration on cluster "dev" holds a single quote at configMap.access_control.rules.0.subject.1: the chart writes the value between single quotes without escaping it (squote), so the configuration would not parse and Authelia would not start',
+      ],
+    ]);
   });
 
   it('reports a secret file no Secret holds (the users database path edited by hand)', () => {

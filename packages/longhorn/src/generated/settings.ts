@@ -191,6 +191,8 @@ export interface LonghornUiSettings {
 route?: boolean
 /**
  * Groups allowed through (default: platform-admins).
+ * 
+ * Items: An OIDC group name (the groups claim): letters, digits, ".", "_", "-", "@" or "/".
  */
 groups?: string[]
 }
