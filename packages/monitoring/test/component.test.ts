@@ -781,6 +781,58 @@ describe('Alertmanager', () => {
     ]);
   });
 
+  const mail = (email: { to: string | string[]; from: string }) => ({
+    alertmanager: {
+      receivers: [{ name: 'mail', email: { ...email, smarthost: 'smtp.example.com:587' } }],
+    },
+  });
+  const RECIPIENT_WARNING =
+    ': it is a recipient of the alert emails, and Alertmanager reads a comma in an address field as the start of another address, so a value that is not one address can send alerts to someone the definition never names';
+
+  it('refuses a recipient that is not one address: Alertmanager would also send to the address after the comma', () => {
+    const errors = issuesOf(
+      runMonitoring(mail({ to: "x'$(id)<x>,evil@attacker.com", from: 'am@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => [formatPath(issue.path), issue.message, issue.expected])).toEqual([
+      [
+        'clusters[0].components.monitoring.alertmanager.receivers[0].email.to',
+        `is not one email address: "(" at character 4 cannot be in one (a display name, <angle brackets>, quotes, spaces or a comma-separated list are not an address)${RECIPIENT_WARNING}`,
+        'one address, local-part@domain (e.g. ops@example.com); several recipients as a list, to: [ops@example.com, oncall@example.com]',
+      ],
+    ]);
+  });
+
+  it('refuses a sender that is not one address', () => {
+    const errors = issuesOf(
+      runMonitoring(mail({ to: 'ops@example.com', from: 'Alertmanager<am>@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      [
+        'clusters[0].components.monitoring.alertmanager.receivers[0].email.from',
+        'is not one email address: "<" at character 13 cannot be in one (a display name, <angle brackets>, quotes, spaces or a comma-separated list are not an address): it is the sender of the alert emails, and Alertmanager reads a comma in an address field as the start of another address, so a value that is not one address can send alerts to someone the definition never names',
+      ],
+    ]);
+  });
+
+  it('sends to a list of recipients, each checked at its own place', () => {
+    const listed = runMonitoring(
+      mail({ to: ['ops@example.com', 'oncall@example.net'], from: 'am@example.com' }),
+    );
+    expect(issuesOf(listed)).toEqual([]);
+    expect(listed.values('prod').alertmanager.config.receivers[1].email_configs[0].to).toBe(
+      'ops@example.com, oncall@example.net',
+    );
+    const errors = issuesOf(
+      runMonitoring(mail({ to: ['ops@example.com', 'a,b@example.net'], from: 'am@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => formatPath(issue.path))).toEqual([
+      'clusters[0].components.monitoring.alertmanager.receivers[0].email.to[1]',
+    ]);
+  });
+
   it('refuses credentials nothing reads, a receiver of no kind or two, and a route to an unknown receiver', () => {
     const errors = issuesOf(
       runMonitoring({

@@ -115,11 +115,11 @@ key: string
  */
 export interface MonitoringEmailReceiver {
 /**
- * Recipient address.
+ * Recipient: one address (local-part@domain, no display name), or a list of addresses that each get every notification. Never several in one string: Alertmanager reads a comma as the start of another address.
  */
-to: string
+to: (string | [string, ...(string)[]])
 /**
- * Sender address.
+ * Sender address: one address, local-part@domain (no display name).
  */
 from: string
 /**
