@@ -909,6 +909,58 @@ describe('Grafana', () => {
     ]);
   });
 
+  const buttonIssues = (name: string) =>
+    issuesOf(
+      runMonitoring({ grafana: { ...grafana.grafana, oidc: { ...grafana.grafana.oidc, name } } }),
+    )
+      // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-grafana-ini' && issue.path[1] === 0)
+      .map((issue) => [formatPath(issue.path), issue.message, issue.expected]);
+  const BUTTON =
+    "; it is the label of Grafana's login button, written into grafana.ini and shown to anyone on the login page";
+  const PLAIN_LABEL =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's expansion syntax, named
+    'a plain label without $__name{…}, ${…}, "#" or ";", e.g. Authelia or Single sign-on';
+
+  it.each([
+    '$__env{GF_SECURITY_ADMIN_PASSWORD}',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's expansion syntax, on purpose
+    'Log in ${GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}',
+    '$__file{/etc/secrets/grafana-oidc/client-secret}',
+    '$__vault{kv:secret/grafana:password}',
+  ])('refuses a login button label Grafana would expand into a secret: %s', (name) => {
+    const expansion = /\$(?:__\w+)?\{[^}]+\}/.exec(name)?.[0];
+    expect(buttonIssues(name)).toEqual([
+      [
+        'clusters[0].components.monitoring.grafana.oidc.name',
+        `holds ${expansion}, which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}${BUTTON}`,
+        PLAIN_LABEL,
+      ],
+    ]);
+  });
+
+  it('refuses a login button label grafana.ini would cut at a comment', () => {
+    expect(buttonIssues('Sign in; SSO')).toEqual([
+      [
+        'clusters[0].components.monitoring.grafana.oidc.name',
+        `has ";", which starts a comment in grafana.ini: Grafana would read only "Sign in"${BUTTON}`,
+        PLAIN_LABEL,
+      ],
+    ]);
+  });
+
+  it('takes a plain label, dollars and braces that Grafana leaves alone included', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: what Grafana's expansion leaves alone, on purpose
+    for (const name of ['Single sign-on', 'Pay $5 {not} expanded', '$__{x}', '${}']) {
+      expect(buttonIssues(name)).toEqual([]);
+    }
+    expect(
+      runMonitoring({
+        grafana: { ...grafana.grafana, oidc: { ...grafana.grafana.oidc, name: 'Single sign-on' } },
+      }).values('prod').grafana['grafana.ini']['auth.generic_oauth'].name,
+    ).toBe('Single sign-on');
+  });
+
   it('declares its route on the Gateway, logged in by the app through that client', () => {
     expect(run.declared.prod?.routes).toEqual([
       {

@@ -301,7 +301,7 @@ secretName: string
 key: string
 }
 /**
- * Label of the login button (default Authelia).
+ * Label of the login button (default Authelia), plain text: Grafana expands $__env{…}, $__file{…}, $__vault{…} and ${…} in grafana.ini, and reads # and ; there as a comment, so those are refused.
  */
 name?: string
 /**
