@@ -20,7 +20,7 @@ const GRAFANA_EXPANSION = /\$(?:__\w+)?\{[^}]+\}/;
 export function grafanaIniProblem(value: string): string | undefined {
   const expansion = GRAFANA_EXPANSION.exec(value)?.[0];
   if (expansion !== undefined) {
-    return `holds ${expansion}, which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}`;
+    return `holds "${expansion}", which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}`;
   }
   const comment = /[#;]/.exec(value);
   if (comment !== null) {

@@ -933,7 +933,7 @@ describe('Grafana', () => {
     expect(buttonIssues(name)).toEqual([
       [
         'clusters[0].components.monitoring.grafana.oidc.name',
-        `holds ${expansion}, which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}${BUTTON}`,
+        `holds "${expansion}", which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}${BUTTON}`,
         PLAIN_LABEL,
       ],
     ]);
