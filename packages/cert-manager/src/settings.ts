@@ -2,6 +2,7 @@
 // types generated from it), defaults, and a cluster's settings resolved into the issuer it gets.
 // Pure.
 import {
+  emailAddressProblem,
   error,
   type Issue,
   type JsonSchema,
@@ -264,7 +265,20 @@ export function resolveCertManagerSettings(
       }),
     );
   }
-  const refused = refusedContact(acme.email);
+  const notAddress = emailAddressProblem(acme.email);
+  const refused = notAddress === undefined ? refusedContact(acme.email) : undefined;
+  if (notAddress !== undefined) {
+    issues.push(
+      error({
+        code: 'cert-manager-acme-email',
+        path: path('issuer', 'acme', 'email'),
+        value: acme.email,
+        message: `${notAddress}: it is the ACME account's contact, which Let's Encrypt refuses unless it is one plain address, so the account is never registered and no certificate is issued`,
+        expected:
+          'one address, local-part@domain, without a display name or <angle brackets>, e.g. ops@mydomain.net',
+      }),
+    );
+  }
   if (refused !== undefined) {
     issues.push(
       error({

@@ -447,6 +447,34 @@ describe('issues', () => {
     );
   });
 
+  test.each([
+    [
+      'XQ\'$(id)`id`<>,"x@mydomain.net',
+      'is not one email address: "(" at character 5 cannot be in one',
+    ],
+    ['Ops<ops>@mydomain.net', 'is not one email address: "<" at character 4 cannot be in one'],
+    ['ops,evil@attacker.com', '"," at character 4'],
+    ['"ops"@mydomain.net', 'has a quoted local part'],
+  ])('a contact that is not one plain address (%s) is an error at the email', (email, why) => {
+    const issuer = acme('cloudflare');
+    issuer.acme.email = email;
+    const issues = issuesOf(withIssuer(issuer)).filter((i) => i.code === 'cert-manager-acme-email');
+    expect(issues.map((i) => i.path[1])).toEqual([0, 1, 2]);
+    expect(issues[0]).toEqual(
+      expect.objectContaining({
+        severity: 'error',
+        path: at('issuer', 'acme', 'email'),
+        value: email,
+        message: expect.stringContaining(why),
+        expected:
+          'one address, local-part@domain, without a display name or <angle brackets>, e.g. ops@mydomain.net',
+      }),
+    );
+    expect(issues[0]?.message).toMatch(
+      /: it is the ACME account's contact, which Let's Encrypt refuses unless it is one plain address, so the account is never registered and no certificate is issued$/,
+    );
+  });
+
   test('a contact address below example.com, or at the platform’s own domain, is taken', () => {
     for (const email of ['ops@mail.example.com', 'ops@homelab.dev']) {
       const issuer = acme('cloudflare');

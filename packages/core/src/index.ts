@@ -107,6 +107,7 @@ export {
   disruptionBudgets,
   labelSelectorMatches,
 } from './disruption-budgets.js';
+export { emailAddressProblem } from './email.js';
 export {
   emittedDocuments,
   emittedValues,

@@ -60,8 +60,47 @@ const NAME = 'coredns';
 const DEFAULT_CACHE: CacheSettings = { ttl: 30, successSize: 9984, denialSize: 9984 };
 
 const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const RECORD_NAME =
-  /^(@|\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Why a record's name is not a host the `hosts` plugin answers, or undefined: `@` (the zone
+ * itself) or lower-case DNS labels, the whole name at most 253 characters. The hosts plugin
+ * (plugin/hosts/hostsfile.go `lookupStaticHost`) looks a query's name up in a map of the names it
+ * was given, exactly: a `*` label is that character, not a wildcard, so `*.lab.example.com`
+ * answers only a query for that literal name.
+ */
+function recordNameProblem(
+  name: string,
+  zone: string,
+): { message: string; expected: string } | undefined {
+  if (name === '@') return undefined;
+  const expected = '@ or lower-case labels such as nas or git.home';
+  const labels = name.split('.');
+  if (labels.some((label) => label.includes('*'))) {
+    return {
+      message: `is a wildcard, and the hosts plugin that answers the zone's records has no wildcards: it looks a query's name up exactly, so "${name}.${zone}" would answer only a query for that literal name, never another host of ${zone}`,
+      expected:
+        'one record per host name (nas, git, …); for every name below a domain, a stubDomains entry naming a DNS server that serves the wildcard',
+    };
+  }
+  const bad = labels.find((label) => !DNS_LABEL.test(label));
+  if (bad !== undefined) {
+    return {
+      message:
+        bad === ''
+          ? 'has an empty label (a dot at an end, or two in a row)'
+          : `has the label "${bad}", which is not a DNS label (lower-case letters, digits and "-", at most 63 characters, a letter or digit at each end)`,
+      expected,
+    };
+  }
+  if (name.length + 1 + zone.length > 253) {
+    return {
+      message: `makes "${name}.${zone}", longer than the 253 characters of a DNS name`,
+      expected: 'a shorter host name',
+    };
+  }
+  return undefined;
+}
 
 export interface ResolvedCorednsSettings {
   readonly forwarders: readonly string[];
@@ -262,14 +301,15 @@ export function resolveCorednsSettings(
     const records: { name: string; address: string }[] = [];
     zone.records.forEach((record, r) => {
       const where = path('zones', index, 'records', r);
-      if (!RECORD_NAME.test(record.name)) {
+      const problem = recordNameProblem(record.name, zone.name);
+      if (problem !== undefined) {
         issues.push(
           error({
             code: 'coredns-name',
             path: [...where, 'name'],
             value: record.name,
-            message: 'is not a host name relative to the zone',
-            expected: '@ or lower-case labels such as nas or git.home',
+            message: problem.message,
+            expected: problem.expected,
           }),
         );
         return;

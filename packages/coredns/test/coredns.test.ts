@@ -443,6 +443,51 @@ describe('bad input', () => {
     );
   });
 
+  test('a wildcard record is an error at its name: the hosts plugin has no wildcards', () => {
+    // Given a record named "*" (or a label of it), which would land in the hosts plugin
+    const bad = run({
+      zones: [
+        {
+          name: 'lab.example.com',
+          records: [
+            { name: '*', address: '10.0.0.5' },
+            { name: '*.apps', address: '10.0.0.6' },
+            { name: 'nas', address: '10.0.0.7' },
+          ],
+        },
+      ],
+    });
+    // Then each is an error at its name, and only nas reaches the Corefile
+    const issues = bad.issues.filter((issue) => issue.path[1] === 0);
+    expect(issues.map((issue) => [issue.code, issue.path.slice(3), issue.value])).toEqual([
+      ['coredns-name', ['coredns', 'zones', 0, 'records', 0, 'name'], '*'],
+      ['coredns-name', ['coredns', 'zones', 0, 'records', 1, 'name'], '*.apps'],
+    ]);
+    expect(issues[0]).toMatchObject({
+      severity: 'error',
+      message:
+        'is a wildcard, and the hosts plugin that answers the zone\'s records has no wildcards: it looks a query\'s name up exactly, so "*.lab.example.com" would answer only a query for that literal name, never another host of lab.example.com',
+      expected:
+        'one record per host name (nas, git, …); for every name below a domain, a stubDomains entry naming a DNS server that serves the wildcard',
+    });
+  });
+
+  test.each([
+    ['nas_1', 'has the label "nas_1", which is not a DNS label'],
+    ['-nas', 'has the label "-nas", which is not a DNS label'],
+    ['git..home', 'has an empty label (a dot at an end, or two in a row)'],
+    [`${'a'.repeat(63)}.`.repeat(3) + 'b'.repeat(60), 'longer than the 253 characters'],
+  ])('a record name that is not DNS labels (%#) is an error at its name', (name, why) => {
+    const bad = run({
+      zones: [{ name: 'lab.example.com', records: [{ name, address: '10.0.0.5' }] }],
+    });
+    const issues = bad.issues.filter((issue) => issue.path[1] === 0);
+    expect(issues.map((issue) => [issue.code, issue.path.slice(3)])).toEqual([
+      ['coredns-name', ['coredns', 'zones', 0, 'records', 0, 'name']],
+    ]);
+    expect(issues[0]?.message).toContain(why);
+  });
+
   test("a zone that is the cluster's own domain, or not a DNS name, is an error", () => {
     const bad = run({
       zones: [

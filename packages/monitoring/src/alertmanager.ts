@@ -7,6 +7,7 @@ import {
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
   didYouMean,
+  emailAddressProblem,
   error,
   type FlowDeclaration,
   type FlowPeer,
@@ -128,6 +129,48 @@ function needsCredentials(kind: Kind, receiver: MonitoringReceiver): boolean {
   return true;
 }
 
+/** The recipients of an email receiver: `to` is one address or a list of them. */
+function recipients(to: string | readonly string[]): readonly string[] {
+  return typeof to === 'string' ? [to] : to;
+}
+
+/**
+ * An error for each address of an email receiver that is not one plain address. Alertmanager
+ * parses `to` as a comma-separated address list and sends to every address in it, so a value
+ * such as `x<x>,evil@attacker.com` would add a recipient the definition never names; `from` is
+ * the envelope sender.
+ */
+function emailAddressIssues(
+  email: NonNullable<MonitoringReceiver['email']>,
+  at: (...rest: PathSegment[]) => PathSegment[],
+): Issue[] {
+  const fields: [PathSegment[], string, string][] = [
+    ...(typeof email.to === 'string'
+      ? [[at('email', 'to'), email.to, 'a recipient'] as [PathSegment[], string, string]]
+      : email.to.map(
+          (to, index) =>
+            [at('email', 'to', index), to, 'a recipient'] as [PathSegment[], string, string],
+        )),
+    [at('email', 'from'), email.from, 'the sender'],
+  ];
+  return fields.flatMap(([path, value, what]) => {
+    const problem = emailAddressProblem(value);
+    if (problem === undefined) return [];
+    return [
+      error({
+        code: 'monitoring-receiver-email',
+        path,
+        value,
+        message: `${problem}: it is ${what} of the alert emails, and Alertmanager reads a comma in an address field as the start of another address, so a value that is not one address can send alerts to someone the definition never names`,
+        expected:
+          what === 'a recipient'
+            ? 'one address, local-part@domain (e.g. ops@example.com); several recipients as a list, to: [ops@example.com, oncall@example.com]'
+            : 'one address, local-part@domain (e.g. alertmanager@example.com)',
+      }),
+    ];
+  });
+}
+
 function receiverConfig(kind: Kind, receiver: MonitoringReceiver, heartbeat: boolean): Values {
   // A resolved Watchdog means Prometheus stopped sending it: a check-in service takes any request
   // as a ping, so the heartbeat sends firing only.
@@ -139,7 +182,9 @@ function receiverConfig(kind: Kind, receiver: MonitoringReceiver, heartbeat: boo
       const email = receiver.email;
       if (email === undefined) return common;
       return {
-        to: email.to,
+        // Alertmanager reads `to` as an address list (Go's mail.ParseAddressList) and sends to
+        // every address in it.
+        to: recipients(email.to).join(', '),
         from: email.from,
         smarthost: email.smarthost,
         require_tls: email.requireTls ?? true,
@@ -367,6 +412,9 @@ export function alertmanagerPlan(
         }),
       );
       return;
+    }
+    if (kind === 'email' && receiver.email !== undefined) {
+      issues.push(...emailAddressIssues(receiver.email, at));
     }
     const needs = needsCredentials(kind, receiver);
     if (needs && receiver.credentials === undefined) {

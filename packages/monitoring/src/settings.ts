@@ -19,6 +19,7 @@ import type {
   MonitoringRule,
   MonitoringSettings,
 } from './generated/settings.js';
+import { grafanaIniProblem } from './grafana-ini.js';
 import { formatPrometheusBytes, kubernetesBytes, prometheusBytes } from './quantity.js';
 
 export type { MonitoringSettings };
@@ -135,6 +136,20 @@ export function resolveMonitoringSettings(
     );
   }
   const oidc = raw.grafana?.oidc;
+  const buttonProblem = oidc?.name === undefined ? undefined : grafanaIniProblem(oidc.name);
+  if (buttonProblem !== undefined) {
+    issues.push(
+      error({
+        code: 'monitoring-grafana-ini',
+        path: path('grafana', 'oidc', 'name'),
+        value: oidc?.name,
+        message: `${buttonProblem}; it is the label of Grafana's login button, written into grafana.ini and shown to anyone on the login page`,
+        expected:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's expansion syntax, named
+          'a plain label without $__name{…}, ${…}, "#" or ";", e.g. Authelia or Single sign-on',
+      }),
+    );
+  }
   return {
     settings: {
       prometheus: {

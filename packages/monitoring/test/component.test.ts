@@ -781,6 +781,58 @@ describe('Alertmanager', () => {
     ]);
   });
 
+  const mail = (email: { to: string | string[]; from: string }) => ({
+    alertmanager: {
+      receivers: [{ name: 'mail', email: { ...email, smarthost: 'smtp.example.com:587' } }],
+    },
+  });
+  const RECIPIENT_WARNING =
+    ': it is a recipient of the alert emails, and Alertmanager reads a comma in an address field as the start of another address, so a value that is not one address can send alerts to someone the definition never names';
+
+  it('refuses a recipient that is not one address: Alertmanager would also send to the address after the comma', () => {
+    const errors = issuesOf(
+      runMonitoring(mail({ to: "x'$(id)<x>,evil@attacker.com", from: 'am@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => [formatPath(issue.path), issue.message, issue.expected])).toEqual([
+      [
+        'clusters[0].components.monitoring.alertmanager.receivers[0].email.to',
+        `is not one email address: "(" at character 4 cannot be in one (a display name, <angle brackets>, quotes, spaces or a comma-separated list are not an address)${RECIPIENT_WARNING}`,
+        'one address, local-part@domain (e.g. ops@example.com); several recipients as a list, to: [ops@example.com, oncall@example.com]',
+      ],
+    ]);
+  });
+
+  it('refuses a sender that is not one address', () => {
+    const errors = issuesOf(
+      runMonitoring(mail({ to: 'ops@example.com', from: 'Alertmanager<am>@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      [
+        'clusters[0].components.monitoring.alertmanager.receivers[0].email.from',
+        'is not one email address: "<" at character 13 cannot be in one (a display name, <angle brackets>, quotes, spaces or a comma-separated list are not an address): it is the sender of the alert emails, and Alertmanager reads a comma in an address field as the start of another address, so a value that is not one address can send alerts to someone the definition never names',
+      ],
+    ]);
+  });
+
+  it('sends to a list of recipients, each checked at its own place', () => {
+    const listed = runMonitoring(
+      mail({ to: ['ops@example.com', 'oncall@example.net'], from: 'am@example.com' }),
+    );
+    expect(issuesOf(listed)).toEqual([]);
+    expect(listed.values('prod').alertmanager.config.receivers[1].email_configs[0].to).toBe(
+      'ops@example.com, oncall@example.net',
+    );
+    const errors = issuesOf(
+      runMonitoring(mail({ to: ['ops@example.com', 'a,b@example.net'], from: 'am@example.com' })),
+    ) // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-receiver-email' && issue.path[1] === 0);
+    expect(errors.map((issue) => formatPath(issue.path))).toEqual([
+      'clusters[0].components.monitoring.alertmanager.receivers[0].email.to[1]',
+    ]);
+  });
+
   it('refuses credentials nothing reads, a receiver of no kind or two, and a route to an unknown receiver', () => {
     const errors = issuesOf(
       runMonitoring({
@@ -855,6 +907,58 @@ describe('Grafana', () => {
     expect(twoFactor.declared.prod?.oidcClients?.map((client) => client.policy)).toEqual([
       'two_factor',
     ]);
+  });
+
+  const buttonIssues = (name: string) =>
+    issuesOf(
+      runMonitoring({ grafana: { ...grafana.grafana, oidc: { ...grafana.grafana.oidc, name } } }),
+    )
+      // One per cluster (each resolves its own settings): the first cluster's.
+      .filter((issue) => issue.code === 'monitoring-grafana-ini' && issue.path[1] === 0)
+      .map((issue) => [formatPath(issue.path), issue.message, issue.expected]);
+  const BUTTON =
+    "; it is the label of Grafana's login button, written into grafana.ini and shown to anyone on the login page";
+  const PLAIN_LABEL =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's expansion syntax, named
+    'a plain label without $__name{…}, ${…}, "#" or ";", e.g. Authelia or Single sign-on';
+
+  it.each([
+    '$__env{GF_SECURITY_ADMIN_PASSWORD}',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's expansion syntax, on purpose
+    'Log in ${GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET}',
+    '$__file{/etc/secrets/grafana-oidc/client-secret}',
+    '$__vault{kv:secret/grafana:password}',
+  ])('refuses a login button label Grafana would expand into a secret: %s', (name) => {
+    const expansion = /\$(?:__\w+)?\{[^}]+\}/.exec(name)?.[0];
+    expect(buttonIssues(name)).toEqual([
+      [
+        'clusters[0].components.monitoring.grafana.oidc.name',
+        `holds "${expansion}", which Grafana replaces when it loads grafana.ini ($__env{…} and \${…} with an environment variable, $__file{…} with a file, $__vault{…} with a secret): the value would become what it names, e.g. the admin password for $__env{GF_SECURITY_ADMIN_PASSWORD}${BUTTON}`,
+        PLAIN_LABEL,
+      ],
+    ]);
+  });
+
+  it('refuses a login button label grafana.ini would cut at a comment', () => {
+    expect(buttonIssues('Sign in; SSO')).toEqual([
+      [
+        'clusters[0].components.monitoring.grafana.oidc.name',
+        `has ";", which starts a comment in grafana.ini: Grafana would read only "Sign in"${BUTTON}`,
+        PLAIN_LABEL,
+      ],
+    ]);
+  });
+
+  it('takes a plain label, dollars and braces that Grafana leaves alone included', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: what Grafana's expansion leaves alone, on purpose
+    for (const name of ['Single sign-on', 'Pay $5 {not} expanded', '$__{x}', '${}']) {
+      expect(buttonIssues(name)).toEqual([]);
+    }
+    expect(
+      runMonitoring({
+        grafana: { ...grafana.grafana, oidc: { ...grafana.grafana.oidc, name: 'Single sign-on' } },
+      }).values('prod').grafana['grafana.ini']['auth.generic_oauth'].name,
+    ).toBe('Single sign-on');
   });
 
   it('declares its route on the Gateway, logged in by the app through that client', () => {

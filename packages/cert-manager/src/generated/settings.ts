@@ -38,7 +38,7 @@ validityHours?: number
  */
 export interface CertManagerAcme {
 /**
- * Contact address of the ACME account: a mailbox at a domain of public DNS (Let's Encrypt refuses example.com, example.net, example.org and non-public domains such as .lan or .internal, and cert-manager never retries a refused registration).
+ * Contact address of the ACME account: one plain address, local-part@domain (no display name, <angle brackets> or list), a mailbox at a domain of public DNS (Let's Encrypt refuses example.com, example.net, example.org and non-public domains such as .lan or .internal, and cert-manager never retries a refused registration).
  */
 email: string
 /**

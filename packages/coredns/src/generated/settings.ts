@@ -57,7 +57,7 @@ records: [CorednsRecord, ...(CorednsRecord)[]]
  */
 export interface CorednsRecord {
 /**
- * Host name relative to the zone (`@` for the zone itself).
+ * Host name relative to the zone (`@` for the zone itself): lower-case DNS labels, no wildcard (`*`): the hosts plugin that answers these records looks names up exactly.
  */
 name: string
 /**

@@ -115,11 +115,11 @@ key: string
  */
 export interface MonitoringEmailReceiver {
 /**
- * Recipient address.
+ * Recipient: one address (local-part@domain, no display name), or a list of addresses that each get every notification. Never several in one string: Alertmanager reads a comma as the start of another address.
  */
-to: string
+to: (string | [string, ...(string)[]])
 /**
- * Sender address.
+ * Sender address: one address, local-part@domain (no display name).
  */
 from: string
 /**
@@ -301,7 +301,7 @@ secretName: string
 key: string
 }
 /**
- * Label of the login button (default Authelia).
+ * Label of the login button (default Authelia), plain text: Grafana expands $__env{…}, $__file{…}, $__vault{…} and ${…} in grafana.ini, and reads # and ; there as a comment, so those are refused.
  */
 name?: string
 /**
