@@ -32,6 +32,7 @@ import {
   type RenderCluster,
   type RenderInput,
   S3_KEY_ROTATION,
+  s3EndpointIssues,
   type Values,
   warning,
 } from '@homelab/core';
@@ -79,12 +80,28 @@ const BUILT_IN_API_VERSIONS = ['v1'] as const;
 /** What GitOps namespace the runbook names when no `gitops` provider says. */
 const DEFAULT_GITOPS_NAMESPACE = 'argocd';
 
+/**
+ * The problem with `s3.endpoint`, at it: the server's address only (restic's repository is
+ * `s3:<endpoint>/<bucket>/…`), whose host and port the egress policies to the store come from
+ * (core's `urlFlowPeer`; `s3EndpointIssues` refuses every endpoint it cannot resolve).
+ */
+function endpointIssues(input: DeclareInput<Settings>, clusterDomain: string): Issue[] {
+  const endpoint = input.settings.s3?.endpoint;
+  if (endpoint === undefined) return [];
+  return s3EndpointIssues(endpoint, input.path('s3', 'endpoint'), {
+    code: 'backups-s3',
+    bucketSettings: 's3.bucket (restic.prefix names the folder in it)',
+    gatewayDomain: input.provided.gateway?.domain,
+    clusterDomain,
+  });
+}
+
 function settingsIssues(
   input: DeclareInput<Settings>,
   settings: ResolvedBackupsSettings,
   clusterDomain: string,
 ): Issue[] {
-  const issues: Issue[] = [];
+  const issues: Issue[] = [...endpointIssues(input, clusterDomain)];
   const s3 = settings.s3;
   if (settings.etcd !== undefined && s3 !== undefined && !s3.pathStyle) {
     // talos-backup's aws-sdk-go-v2 without UsePathStyle dials <bucket>.<endpoint host>: a name
@@ -342,6 +359,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const settings = resolveBackupsSettings(input.settings, input.cluster);
   const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
   const issues = settingsIssues(input, settings, clusterDomain);
+  // A refused endpoint is reported at it (`endpointIssues`): its flows, with a host no policy can
+  // name, would only repeat the error at the component.
+  const flowSettings: ResolvedBackupsSettings =
+    endpointIssues(input, clusterDomain).length > 0 ? { ...settings, s3: undefined } : settings;
   const etcd = settings.etcd;
   const prefix = resticRepositoryPrefix(settings, input.cluster.name);
   return {
@@ -375,7 +396,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }),
     // The movers and restore verifications run in the protected volumes' namespaces: their
     // owner declares what they need there (podFlows), where default deny covers them.
-    flows: backupsFlows(settings, input.provided.gateway?.domain, clusterDomain),
+    flows: backupsFlows(flowSettings, input.provided.gateway?.domain, clusterDomain),
     monitors: monitors(settings),
     facts: {
       backup: {
@@ -385,7 +406,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         ...(prefix === undefined ? {} : { resticRepositoryPrefix: prefix }),
         // VolSync 0.16.0 runs its volume populator always (cmd/main.go), with the chart's RBAC.
         populator: { ...VOLSYNC_POPULATOR },
-        podFlows: backupPodFlows(settings, input.provided.gateway?.domain, clusterDomain),
+        podFlows: backupPodFlows(flowSettings, input.provided.gateway?.domain, clusterDomain),
         podImages: [VOLSYNC_IMAGE_REPOSITORY],
       },
     },

@@ -106,6 +106,7 @@ function resticPeers(
   gatewayDomain: string | undefined,
   clusterDomain: string,
 ): { peer: BackupPodFlow['peer']; ports: BackupPodFlow['ports'] }[] {
+  // Never undefined for an endpoint the component accepts (see `backupsFlows`).
   const target = urlFlowPeer(s3.endpoint, gatewayDomain, clusterDomain);
   if (target === undefined) return [];
   if (target.peer.kind !== 'fqdn') return [target];
@@ -203,7 +204,8 @@ export function backupsFlows(
     ports: [{ port: TALOS_API_PORT, protocol: 'TCP' }],
     reason: "talos-backup takes the etcd snapshot through the control planes' Talos API",
   });
-  // The schema allows only http(s) URLs, so the endpoint always has a peer.
+  // The component refuses, at the endpoint, every one `urlFlowPeer` cannot resolve (core's
+  // `s3EndpointIssues`) and then leaves the S3 flows out: an accepted endpoint always has a peer.
   const target = s3Peer(s3, gatewayDomain, clusterDomain);
   if (target !== undefined) {
     const peer = target.peer;

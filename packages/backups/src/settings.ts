@@ -101,7 +101,8 @@ export function resolveBackupsSettings(
       settings.s3 === undefined
         ? undefined
         : {
-            endpoint: settings.s3.endpoint,
+            // `s3:<endpoint>/<bucket>/…`: a trailing `/` would double the slash.
+            endpoint: settings.s3.endpoint.replace(/\/$/, ''),
             bucket: settings.s3.bucket,
             region: settings.s3.region ?? 'us-east-1',
             pathStyle: settings.s3.pathStyle ?? true,

@@ -1291,6 +1291,88 @@ describe('flows (zero trust)', () => {
   });
 });
 
+describe('the S3 endpoint', () => {
+  const refused = (endpoint: string) =>
+    errors(runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, endpoint } }))
+      .filter((issue) => formatPath(issue.path).startsWith('clusters[0]'))
+      .map((issue) => [formatPath(issue.path), issue.code, issue.message, issue.value]);
+  const AT = 'clusters[0].components.backups.s3.endpoint';
+
+  test('a port outside 1–65535 is refused at the endpoint, not left without its egress policy', () => {
+    expect(refused('https://s3.example.com:99999')).toEqual([
+      [
+        AT,
+        'backups-s3',
+        'has port 99999, which is not a TCP port (1–65535)',
+        'https://s3.example.com:99999',
+      ],
+    ]);
+  });
+
+  test('a query is refused at the endpoint: restic would put the bucket inside it', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'http://s3.example.com?x=XQ' },
+    });
+    const [issue] = errors(run).filter((found) => formatPath(found.path).startsWith('clusters[0]'));
+    expect([formatPath(issue?.path ?? []), issue?.message, issue?.expected, issue?.value]).toEqual([
+      AT,
+      'has a query (?…): the bucket and the folders are appended to the endpoint, so they would land inside the query and every request would miss the bucket',
+      'http://s3.example.com, without the query',
+      'http://s3.example.com?****',
+    ]);
+    expect(JSON.stringify(errors(run))).not.toContain('XQ');
+  });
+
+  test('a path is refused at the endpoint, pointing at the bucket setting', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'https://s3.example.com/homelab-backups' },
+    });
+    const [issue] = errors(run).filter((found) => formatPath(found.path).startsWith('clusters[0]'));
+    expect([formatPath(issue?.path ?? []), issue?.expected]).toEqual([
+      AT,
+      'https://s3.example.com, with the bucket and the folder in s3.bucket (restic.prefix names the folder in it)',
+    ]);
+  });
+
+  test('a host no egress policy can name is refused at the endpoint, and its flows are left out', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'https://bad_host!.example.com' },
+    });
+    expect(
+      errors(run)
+        .filter((issue) => formatPath(issue.path).startsWith('clusters[0]'))
+        .map((issue) => [formatPath(issue.path), issue.message]),
+    ).toEqual([
+      [
+        AT,
+        'has host "bad_host!.example.com", which is not a DNS name (letters, digits and hyphens in labels separated by dots): no DNS rule of the egress policy can allow it, so the S3 server would be unreachable',
+      ],
+    ]);
+    const declared = run.components.clusters[0]?.contributions.get('backups');
+    const peers = [...(declared?.flows ?? []), ...(declared?.facts?.backup?.podFlows ?? [])].map(
+      (flow) => JSON.stringify(flow.peer),
+    );
+    expect(peers.filter((peer) => peer.includes('bad_host'))).toEqual([]);
+  });
+
+  test('a trailing slash is accepted and left out of the repositories', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      s3: { ...SETTINGS.s3, endpoint: 'https://s3.example.com/' },
+    });
+    expect(errors(run)).toEqual([]);
+    const facts = run.components.clusters[2]?.contributions.get('backups')?.facts?.backup as
+      | { resticRepositoryPrefix?: string }
+      | undefined;
+    expect(facts?.resticRepositoryPrefix).toBe(
+      's3:https://s3.example.com/homelab-backups/restic/prod',
+    );
+  });
+});
+
 describe('a protected volume whose claim names the populator', () => {
   // The consumer asks, as applications does, for the backup provider's populator.
   const volume = populated(DATA);

@@ -15,6 +15,7 @@ import {
   type Values,
 } from '@homelab/core';
 import { platformNamespacesDefaultDeny } from './default-deny.js';
+import { compileGoRegexp } from './go-regexp.js';
 import { selects } from './reachability.js';
 import { CILIUM_VALUES_KEY } from './values.js';
 
@@ -38,12 +39,10 @@ export const l2InterfacesMatchLinks: SystemCheck = {
           if (object.kind !== 'CiliumL2AnnouncementPolicy') continue;
           const patterns = patternsOf(object);
           if (patterns === undefined) continue;
+          // As Cilium compiles them (Go's regexp); one Go refuses matches nothing.
           const regexes = patterns.flatMap((pattern) => {
-            try {
-              return [new RegExp(pattern)];
-            } catch {
-              return [];
-            }
+            const compiled = compileGoRegexp(pattern);
+            return typeof compiled === 'string' ? [] : [compiled];
           });
           const announcing = cluster.workers.length > 0 ? cluster.workers : cluster.nodes;
           for (const node of announcing) {

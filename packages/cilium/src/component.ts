@@ -40,6 +40,7 @@ import {
   SPIRE_NAMESPACE,
 } from './constants.js';
 import type { CiliumSettings } from './generated/settings.js';
+import { compileGoRegexp, type GoRegexp } from './go-regexp.js';
 import { bgpPeeringStep, clusterManifests } from './manifests.js';
 import { ciliumMonitors } from './monitors.js';
 import { reachabilityCheck } from './reachability.js';
@@ -316,21 +317,25 @@ function announcementIssues(cluster: ResolvedCluster, settings: ResolvedCiliumSe
     );
   }
   if (cluster.network.l2Announcements !== undefined && cluster.network.bgp === undefined) {
-    const patterns: RegExp[] = [];
+    // Cilium compiles them with Go's regexp (RE2): a JavaScript-only pattern would pass here and
+    // announce nothing there.
+    const patterns: GoRegexp[] = [];
     (settings.l2Interfaces ?? []).forEach((source, i) => {
-      try {
-        patterns.push(new RegExp(source));
-      } catch {
-        issues.push(
-          error({
-            code: 'regex',
-            path: [...network, 'l2Announcements', 'interfaces', i],
-            value: source,
-            message: 'is not a valid regular expression',
-            expected: 'a regular expression such as ^enp[0-9]+s[0-9]+$',
-          }),
-        );
+      const compiled = compileGoRegexp(source);
+      if (typeof compiled !== 'string') {
+        patterns.push(compiled);
+        return;
       }
+      issues.push(
+        error({
+          code: 'regex',
+          path: [...network, 'l2Announcements', 'interfaces', i],
+          value: source,
+          message: `is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: ${compiled}); its L2 announcement policy would announce LoadBalancer addresses on no interface`,
+          expected:
+            'an RE2 regular expression such as ^enp[0-9]+s[0-9]+$ (no lookahead or lookbehind, back-references or possessive quantifiers)',
+        }),
+      );
     });
     // Only declared patterns can miss, and only links known by name can be tested against them.
     const announcing = cluster.workers.length > 0 ? cluster.workers : cluster.nodes;

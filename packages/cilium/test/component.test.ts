@@ -475,6 +475,53 @@ describe('issues', () => {
     expect(run.issues[0]?.message).toContain('(^eth[0-9]+$)');
   });
 
+  test('L2 interface patterns are Go regular expressions: JavaScript-only syntax is refused at the pattern', () => {
+    const patterns = ['^enp3s0(?!XQ)', '(?<=e)np', '^(enp)\\1XQ', '^en++p', '^enp*+'];
+    const definition = testDefinition([
+      testCluster('dev', 'development', 1, {
+        nodes: [
+          testNode({ hostname: 'dev-cp1', address: '192.168.1.11', link: { name: 'enp3s0' } }),
+        ],
+        network: testNetwork(1, { l2Announcements: { interfaces: ['^enp3s0$', ...patterns] } }),
+      }),
+    ]);
+    const refused = runCilium(definition).issues.filter((issue) => issue.code === 'regex');
+    expect(refused.map((issue) => [issue.path, issue.value])).toEqual(
+      patterns.map((pattern, i) => [
+        ['clusters', 0, 'network', 'l2Announcements', 'interfaces', i + 1],
+        pattern,
+      ]),
+    );
+    expect(refused.map((issue) => issue.message)).toEqual([
+      "is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: invalid or unsupported Perl syntax: `(?!`); its L2 announcement policy would announce LoadBalancer addresses on no interface",
+      "is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: invalid named capture: `(?<=e)np`); its L2 announcement policy would announce LoadBalancer addresses on no interface",
+      "is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: invalid escape sequence: `\\1`); its L2 announcement policy would announce LoadBalancer addresses on no interface",
+      "is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: invalid nested repetition operator: `++`); its L2 announcement policy would announce LoadBalancer addresses on no interface",
+      "is not a regular expression Cilium can compile (Go's regexp, RE2 syntax: invalid nested repetition operator: `*+`); its L2 announcement policy would announce LoadBalancer addresses on no interface",
+    ]);
+    expect(refused[0]?.expected).toContain('an RE2 regular expression');
+  });
+
+  test('L2 interface patterns only Go understands are accepted and matched as Go matches them', () => {
+    const run = (interfaces: [string, ...string[]], link: string) =>
+      runCilium(
+        testDefinition([
+          testCluster('dev', 'development', 1, {
+            nodes: [
+              testNode({ hostname: 'dev-cp1', address: '192.168.1.11', link: { name: link } }),
+            ],
+            network: testNetwork(1, { l2Announcements: { interfaces } }),
+          }),
+        ]),
+      ).issues.map((issue) => [issue.code, issue.path]);
+    expect(run(['^(enp|eth)[0-9]+$'], 'eth0')).toEqual([]);
+    expect(run(['(?i)^LAN0$'], 'lan0')).toEqual([]);
+    expect(run(['\\Aenp'], 'enp3s0')).toEqual([]);
+    expect(run(['\\Aenp'], 'eth0')).toEqual([
+      ['cilium-l2-interface', ['clusters', 0, 'nodes', 0, 'link', 'name']],
+    ]);
+  });
+
   test('declared L2 patterns with links selected by hardware: the unknowable match is reported', () => {
     const definition = testDefinition([
       testCluster('dev', 'development', 1, {

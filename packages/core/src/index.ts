@@ -270,6 +270,8 @@ export {
   rolloutSurgeRoom,
   stuckRollout,
 } from './rollout-room.js';
+export type { S3EndpointOptions } from './s3-endpoint.js';
+export { s3EndpointIssues } from './s3-endpoint.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,

@@ -29,6 +29,7 @@ import {
   type RouteRequest,
   S3_KEY_ROTATION,
   type SecretRequirement,
+  s3EndpointIssues,
   shellQuote,
   type TalosNeeds,
   type Values,
@@ -741,6 +742,20 @@ function declare(input: DeclareInput<Settings>): Declaration {
     default: tier.name === settings.defaultTier,
     scratch: scratchClassName(tier.name),
   }));
+  const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  const endpoint = input.settings.backupTarget?.endpoint;
+  // The server's address only: Longhorn appends the bucket and the folder (backupTarget.path),
+  // and the egress policies to the store come from its host and port (core's `urlFlowPeer`;
+  // `s3EndpointIssues` refuses every endpoint it cannot resolve).
+  const endpointIssues =
+    endpoint === undefined
+      ? []
+      : s3EndpointIssues(endpoint, input.path('backupTarget', 'endpoint'), {
+          code: 'longhorn-backup-target',
+          bucketSettings: 'backupTarget.bucket and backupTarget.path',
+          clusterDomain,
+        });
+  issues.push(...endpointIssues);
   const routes = uiRoute(input, settings, issues);
   const oneReplica = oneReplicaClasses(renderedTiers(settings, disks));
   const recurring = renderedTiers(settings, disks).flatMap((tier) =>
@@ -750,11 +765,12 @@ function declare(input: DeclareInput<Settings>): Declaration {
   );
   return {
     application: application(disks),
-    flows: longhornFlows(settings, {
-      routed: routes.length > 0,
-      recurringJobs: recurring.sort(compareStrings),
-      clusterDomain: input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
-    }),
+    // A refused endpoint is reported at it: its flows, with a host no policy can name, would
+    // only repeat the error at the component.
+    flows: longhornFlows(
+      endpointIssues.length > 0 ? { ...settings, backupTarget: undefined } : settings,
+      { routed: routes.length > 0, recurringJobs: recurring.sort(compareStrings), clusterDomain },
+    ),
     talos: talosNeeds(disks),
     afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),
     ...(cluster.nodes.length > 1 && cluster.storageNodes.length > 0

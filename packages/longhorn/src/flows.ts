@@ -92,6 +92,8 @@ function backupTargetPeers(
     // Longhorn's backupstore addresses a custom endpoint path-style: the endpoint's host only. The
     // store should be off the cluster (backups must survive it): a name, never a route of the
     // Gateway; a Service of the cluster is the pods behind it (core's `urlFlowPeer`).
+    // Never undefined for an endpoint the component accepts: it refuses, at the endpoint, every
+    // one `urlFlowPeer` cannot resolve (core's `s3EndpointIssues`), and leaves its flows out then.
     const resolved = urlFlowPeer(target.endpoint, undefined, clusterDomain);
     return resolved === undefined ? [] : [{ ...resolved, host: target.endpoint }];
   }

@@ -161,7 +161,7 @@ export function resolveLonghornSettings(
         ? undefined
         : {
             url: `s3://${target.bucket}@${target.region}/${target.path ?? `longhorn/${cluster.name}`}`,
-            endpoint: target.endpoint,
+            endpoint: target.endpoint?.replace(/\/$/, ''),
             credentialsSecret: target.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET,
             pollInterval: target.pollInterval ?? 300,
           },

@@ -707,6 +707,70 @@ describe('definition problems', () => {
     for (const job of jobs) expect(job.metadata.name.length).toBeLessThanOrEqual(40);
   });
 
+  test('a backup target endpoint that is no S3 server address is refused at the endpoint', () => {
+    const refused = (endpoint: string) =>
+      issues(storageClusters(), { backupTarget: { ...TEST_BACKUP_TARGET, endpoint } })
+        .filter((i) => formatPath(i.path).startsWith('clusters[0]'))
+        .map((i) => [formatPath(i.path), i.code, i.message, i.expected]);
+    const AT = 'clusters[0].components.longhorn.backupTarget.endpoint';
+    expect(refused('https://s3.example.com:70000')).toEqual([
+      [
+        AT,
+        'longhorn-backup-target',
+        'has port 70000, which is not a TCP port (1–65535)',
+        'https://s3.example.com:<port> with a port in 1–65535, or https://s3.example.com for 443',
+      ],
+    ]);
+    expect(refused('https://s3.example.com/longhorn')).toEqual([
+      [
+        AT,
+        'longhorn-backup-target',
+        'has a path (/longhorn): an S3 endpoint is the address of the server only; the bucket and the folders in it are appended to it',
+        'https://s3.example.com, with the bucket and the folder in backupTarget.bucket and backupTarget.path',
+      ],
+    ]);
+    expect(refused('https://s3.example.com?region=XQ').map((row) => row[2])).toEqual([
+      'has a query (?…): the bucket and the folders are appended to the endpoint, so they would land inside the query and every request would miss the bucket',
+    ]);
+    expect(refused('https://s3.example.com#XQ').map((row) => row[3])).toEqual([
+      'https://s3.example.com, without the fragment',
+    ]);
+    const credentials = refused('https://AKIAXQ:hunter2hunter2@s3.example.com');
+    expect(credentials.map((row) => row[0])).toEqual([AT]);
+    expect(JSON.stringify(credentials)).not.toMatch(/AKIAXQ|hunter2/);
+  });
+
+  test('a backup target host no egress policy can name is refused at the endpoint, and declares no flow', () => {
+    const run = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: { ...TEST_BACKUP_TARGET, endpoint: 'https://bad_host!.example.com' },
+      }),
+    );
+    expect(
+      run.issues
+        .filter((i) => i.severity === 'error' && formatPath(i.path).startsWith('clusters[0]'))
+        .map((i) => [formatPath(i.path), i.message]),
+    ).toEqual([
+      [
+        'clusters[0].components.longhorn.backupTarget.endpoint',
+        'has host "bad_host!.example.com", which is not a DNS name (letters, digits and hyphens in labels separated by dots): no DNS rule of the egress policy can allow it, so the S3 server would be unreachable',
+      ],
+    ]);
+    const flows = run.components.clusters[0]?.contributions.get('longhorn')?.flows ?? [];
+    expect(flows.filter((flow) => flow.name.includes('backup-target'))).toEqual([]);
+  });
+
+  test('a backup target endpoint with a trailing slash is accepted and stored without it', () => {
+    const run = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: { ...TEST_BACKUP_TARGET, endpoint: 'https://s3.example.com/' },
+      }),
+    );
+    expect(run.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    const secrets = run.components.clusters[0]?.contributions.get('longhorn')?.secrets ?? [];
+    expect(JSON.stringify(secrets)).toContain('AWS_ENDPOINTS must be https://s3.example.com"');
+  });
+
   test("a tier named like another tier's scratch class, at its name", () => {
     const settings = {
       tiers: { 'fast-storage-scratch': { reclaimPolicy: 'Delete' } },

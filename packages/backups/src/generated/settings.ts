@@ -21,7 +21,7 @@ etcd?: EtcdBackupSettings
  */
 export interface BackupS3 {
 /**
- * S3 endpoint URL, e.g. https://s3.example.com (AWS: https://s3.<region>.amazonaws.com).
+ * S3 endpoint: the server's address, scheme://host[:port] with no path, query or credentials, e.g. https://s3.example.com (AWS: https://s3.<region>.amazonaws.com).
  */
 endpoint: string
 /**

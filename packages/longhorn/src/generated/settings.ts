@@ -157,7 +157,7 @@ enabled?: boolean
  */
 export interface LonghornBackupTarget {
 /**
- * S3 endpoint URL of an S3-compatible store (omit for AWS). Stored with the credentials (AWS_ENDPOINTS), as Longhorn reads it there.
+ * S3 endpoint of an S3-compatible store (omit for AWS): the server's address, scheme://host[:port] with no path, query or credentials (the folder is `path`). Stored with the credentials (AWS_ENDPOINTS), as Longhorn reads it there.
  */
 endpoint?: string
 /**
