@@ -197,6 +197,7 @@ export {
   cidrSize,
   cidrsOverlap,
   firstUsable,
+  isDnsName,
   isIp,
   isIpv4,
   isIpv6,
