@@ -13,6 +13,8 @@ import {
   type DeployedApplication,
   error,
   type Issue,
+  isDnsName,
+  isIp,
   type ResolvedPlatform,
   requireVariable,
   type SystemCheck,
@@ -135,7 +137,10 @@ export function repositoryIssues(platform: ResolvedPlatform): Issue[] {
       }),
     );
   }
-  if (ssh !== undefined) {
+  // A host that is no name or address is core's error at repository.url (`repository-url`): no
+  // host key to fetch, so no command that would fetch it.
+  const host = ssh?.host.replace(/^\[(.*)\]$/, '$1');
+  if (ssh !== undefined && host !== undefined && (isIp(host) || isDnsName(host))) {
     const name = knownHostName(ssh);
     const known = new Set([
       ...DEFAULT_KNOWN_HOSTS,
@@ -148,7 +153,7 @@ export function repositoryIssues(platform: ResolvedPlatform): Issue[] {
           path: ['repository', 'url'],
           value: url,
           message: `reaches the SSH host ${name}, whose key Argo CD does not know: it refuses to clone (knownhosts: key is unknown)`,
-          expected: `repository.sshKnownHosts with the host's public keys, e.g. the lines of \`ssh-keyscan${ssh.port === 22 ? '' : ` -p ${ssh.port}`} ${ssh.host}\` (checked against a fingerprint you trust)`,
+          expected: `repository.sshKnownHosts with the host's public keys, e.g. the lines of \`ssh-keyscan${ssh.port === 22 ? '' : ` -p ${ssh.port}`} ${shellQuote(ssh.host)}\` (checked against a fingerprint you trust)`,
         }),
       );
     }

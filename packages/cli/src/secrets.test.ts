@@ -526,6 +526,55 @@ describe('maskIssues', () => {
     ]);
   });
 
+  it('shows an invalid or unknown key, even one named like a secret, but masks values under such keys', () => {
+    // Given a label key that ends in "key" and is invalid, and a value under a password key
+    const issues = maskIssues(
+      [
+        error({
+          code: 'schema',
+          path: ['clusters', 0, 'nodes', 0, 'labels', 'bad key'],
+          message: 'is not a valid key here',
+          value: 'bad key',
+        }),
+        error({
+          code: 'schema',
+          path: ['clusters', 0, 'nodes', 0, 'labels', '-x/key'],
+          message: 'is not a valid key here',
+          value: '-x/key',
+        }),
+        error({ code: 'schema', path: ['a', 'accessKey'], message: 'm', value: 'accessKey' }),
+        error({ code: 'schema', path: ['a', 'password'], message: 'm', value: 'hunter2' }),
+        error({ code: 'schema', path: ['a', 'ssh-key'], message: 'm', value: 'AAAAkey' }),
+      ],
+      [],
+    );
+    // Then the keys are shown as written, the values under secret-like keys are masked
+    expect(issues.map((issue) => [formatPath(issue.path), issue.value])).toEqual([
+      ['clusters[0].nodes[0].labels["bad key"]', 'bad key'],
+      ['clusters[0].nodes[0].labels["-x/key"]', '-x/key'],
+      ['a.accessKey', 'accessKey'],
+      ['a.password', '****'],
+      ['a.ssh-key', '****'],
+    ]);
+  });
+
+  it('masks a key issue whose key holds a found secret or a token', () => {
+    const token = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+    const issues = maskIssues(
+      [
+        error({ code: 'schema', path: ['a', token], message: 'is not a known key', value: token }),
+        error({
+          code: 'schema',
+          path: ['a', `x${secret}`],
+          message: 'is not a known key',
+          value: `x${secret}`,
+        }),
+      ],
+      findings,
+    );
+    expect(issues.map((issue) => issue.value)).toEqual(['ghp_…', '****']);
+  });
+
   it('leaves the findings themselves and issues without values alone', () => {
     const own = findings.map((finding) => finding.issue);
     const plain = error({ code: 'x', path: ['a'], message: 'no value' });

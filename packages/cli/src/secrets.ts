@@ -622,7 +622,9 @@ function maskText(text: string, secrets: readonly string[]): string {
 /**
  * Masks secrets in issues that are not secret findings themselves: the `value` of an issue at a
  * path the scan flagged, under a key named like a secret (password, secret, token, key), or
- * holding a found secret or a token format; and found secrets quoted in messages.
+ * holding a found secret or a token format; and found secrets quoted in messages. The value of an
+ * issue about a key (the key itself, already printed in the path) is masked only for a secret
+ * or token it holds.
  */
 export function maskIssues(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
   const secrets = [...new Set(findings.map((finding) => finding.secret).filter((s) => s !== ''))];
@@ -631,7 +633,13 @@ export function maskIssues(issues: readonly Issue[], findings: readonly SecretFi
     if (issue.code === 'literal-secret') return issue;
     const path = formatPath(issue.path);
     const key = lastKey(path);
-    const byPath = flagged.has(path) || (key !== undefined && MASKED_KEY.test(normaliseKey(key)));
+    // An issue about a key itself (an unknown key, an invalid label key: its value is the key,
+    // the path's last segment) shows it: the path prints the same text, and a key's name is no
+    // secret however it is named (`"bad key"` ends in "key"). Its value is still masked when it
+    // holds a found secret or a token.
+    const aboutKey = typeof issue.value === 'string' && issue.value === issue.path.at(-1);
+    const byPath =
+      !aboutKey && (flagged.has(path) || (key !== undefined && MASKED_KEY.test(normaliseKey(key))));
     const masked: Issue = {
       ...issue,
       message: maskText(issue.message, secrets),

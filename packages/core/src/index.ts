@@ -199,6 +199,7 @@ export {
   cidrSize,
   cidrsOverlap,
   firstUsable,
+  isDnsName,
   isIp,
   isIpv4,
   isIpv6,

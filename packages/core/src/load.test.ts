@@ -435,7 +435,7 @@ describe('messages', () => {
       'clusters[0].nodes[0].installDisk has 0 key(s) (at least 1 key(s) of: busPath, model, serial, wwid)',
     ]);
     expect(only('sda')).toEqual([
-      'clusters[0].nodes[0].installDisk does not have the expected form (a device path under /dev/, e.g. /dev/sda or /dev/disk/by-id/<id>)',
+      "clusters[0].nodes[0].installDisk does not have the expected form (a device path under /dev/: names of letters, digits, '_', '.' and '-' after /dev/, separated by single '/', none of them '.' or '..', e.g. /dev/sda or /dev/disk/by-id/<id>)",
     ]);
     expect(only('')).toEqual([
       expect.stringMatching(
@@ -545,6 +545,130 @@ describe('messages', () => {
       path: ['clusters', 0, 'network', 'serviceCidr'],
       value: 'fd00:10:244:80::/108',
     });
+  });
+});
+
+describe('values the generated commands and configs carry', () => {
+  const issuesOf = (text: string) => loadDefinition(text, 'p.yaml').issues;
+  const shown = (text: string) =>
+    issuesOf(text).map((issue) => `${formatPath(issue.path)} ${issue.message}`);
+
+  test('the API endpoint host is an IPv4 address or a DNS name', () => {
+    const endpoint = (url: string) => minimal.replace('https://10.1.0.11:6443', url);
+    expect(issuesOf(endpoint('https://kube.lab.example.com:6443'))).toEqual([]);
+    const [issue, ...rest] = issuesOf(endpoint('https://xinj.example.com;id:6443'));
+    expect(rest).toEqual([]);
+    expect(issue).toMatchObject({
+      code: 'endpoint',
+      path: ['clusters', 0, 'endpoint'],
+      value: 'https://xinj.example.com;id:6443',
+      message:
+        'has host "xinj.example.com;id", which is neither an IPv4 address nor a DNS name: no client can reach the API there',
+      position: { file: 'p.yaml', line: 13, column: 15 },
+    });
+    expect(issue?.expected).toMatch(/^https:\/\/<IPv4 address or DNS name>:6443, e\.g\./);
+    expect(shown(endpoint(`https://xq'$(id)'x`))).toEqual([
+      `clusters[0].endpoint has host "xq'$(id)'x", which is neither an IPv4 address nor a DNS name: no client can reach the API there`,
+    ]);
+    expect(shown(endpoint('https://-kube.example.com'))).toHaveLength(1);
+    expect(shown(endpoint('https://10.1.0.300:6443'))).toEqual([
+      'clusters[0].endpoint has host 10.1.0.300, which is not a valid IPv4 address',
+    ]);
+    expect(shown(endpoint('https://10.1.0.11:70000'))).toEqual([
+      'clusters[0].endpoint has port 70000, outside 1-65535',
+    ]);
+  });
+
+  test('a device path is /dev/ and names, never "." or ".." nor an empty one', () => {
+    const installDisk = (path: string) =>
+      minimal.replace(
+        'installDisk: /dev/sda\n  - name: beta',
+        `installDisk: ${path}\n  - name: beta`,
+      );
+    expect(issuesOf(installDisk('/dev/disk/by-id/wwn-0x5002538e40a1b2c3'))).toEqual([]);
+    for (const path of ['/dev/../XQ/sda', '/dev/./sda', '/dev/disk/..', '/dev//sda', '/dev/sda/']) {
+      const [issue, ...rest] = issuesOf(installDisk(path));
+      expect(rest).toEqual([]);
+      expect(issue).toMatchObject({
+        path: ['clusters', 0, 'nodes', 0, 'installDisk'],
+        value: path,
+        message: 'does not have the expected form',
+        expected:
+          "a device path under /dev/: names of letters, digits, '_', '.' and '-' after /dev/, separated by single '/', none of them '.' or '..', e.g. /dev/sda or /dev/disk/by-id/<id>",
+      });
+    }
+    // A data disk selected by its device path: the same rule.
+    const dataDisk = minimal.replace(
+      'installDisk: /dev/sda\n  - name: beta',
+      'installDisk: /dev/sda\n        disks:\n          - { name: fast, selector: { devPath: /dev/../sdb }, class: ssd, tier: fast-storage }\n  - name: beta',
+    );
+    expect(issuesOf(dataDisk)).toMatchObject([
+      {
+        path: ['clusters', 0, 'nodes', 0, 'disks', 0, 'selector', 'devPath'],
+        value: '/dev/../sdb',
+        message: 'does not have the expected form',
+        expected: expect.stringContaining("none of them '.' or '..'"),
+      },
+    ]);
+  });
+
+  test('a target revision is a name git accepts as a branch, tag or commit', () => {
+    const revision = (value: string) =>
+      minimal.replace(
+        'repository:\n  url: https://github.com/example/homelab-platform.git\n',
+        `repository:\n  url: https://github.com/example/homelab-platform.git\n  targetRevision:\n    development: ${JSON.stringify(value)}\n`,
+      );
+    for (const good of ['main', 'release/1.2', '@homelab/chart-platform@1.2.0', '0123abc']) {
+      expect(issuesOf(revision(good))).toEqual([]);
+    }
+    const [issue, ...rest] = issuesOf(revision('--XQ'));
+    expect(rest).toEqual([]);
+    expect(issue).toMatchObject({
+      code: 'git-revision',
+      path: ['repository', 'targetRevision', 'development'],
+      value: '--XQ',
+      message:
+        'starts with "-": git reads it as an option, not a revision; Argo CD could not check it out, nor the runbook\'s git commands read it',
+      expected: expect.stringMatching(
+        /^a branch, tag or commit git accepts \(git check-ref-format\)/,
+      ),
+      position: { file: 'p.yaml', line: 7, column: 18 },
+    });
+    const problem = (value: string) =>
+      issuesOf(revision(value)).map((i) => i.message.split(';')[0]);
+    expect(problem('main..dev')).toEqual(['holds "..", which git reads as a range of commits']);
+    expect(problem('release/.hidden')).toEqual([
+      'has a "/"-separated component that starts with "."',
+    ]);
+    expect(problem('main.lock')).toEqual(['has a "/"-separated component that ends with ".lock"']);
+    expect(problem('release/')).toEqual([
+      'has an empty "/"-separated component (a leading, trailing or double "/")',
+    ]);
+    expect(problem('v1.')).toEqual(['ends with "."']);
+    expect(problem('@')).toEqual(['is "@", which git reads as HEAD, not a branch or tag']);
+  });
+
+  test('the repository URL names a host Argo CD can reach', () => {
+    const url = (value: string) =>
+      minimal.replace(
+        'url: https://github.com/example/homelab-platform.git',
+        `url: ${JSON.stringify(value)}`,
+      );
+    expect(issuesOf(url('ssh://git@gitea.lan:2222/homelab/platform.git'))).toEqual([]);
+    expect(issuesOf(url('git@github.com:example/homelab-platform.git'))).toEqual([]);
+    expect(issuesOf(url('ssh://git@XQ$(id).example.com:22/x.git'))).toMatchObject([
+      {
+        code: 'repository-url',
+        path: ['repository', 'url'],
+        message:
+          'has host "XQ$(id).example.com", which is neither an IP address nor a DNS name: Argo CD cannot clone from it',
+        expected: expect.stringContaining('e.g. https://git.example.com/homelab.git'),
+        position: { file: 'p.yaml', line: 5, column: 8 },
+      },
+    ]);
+    expect(shown(url('git@xq`id`.example.com:x.git'))).toEqual([
+      'repository.url has host "xq`id`.example.com", which is neither an IP address nor a DNS name: Argo CD cannot clone from it',
+    ]);
   });
 });
 

@@ -5,6 +5,7 @@ import {
   cidrSize,
   cidrsOverlap,
   firstUsable,
+  isDnsName,
   isIp,
   isIpv4,
   isIpv6,
@@ -15,6 +16,20 @@ import {
 } from './net.js';
 
 describe('addresses', () => {
+  test('a DNS name is dot-separated labels of letters, digits and inner hyphens', () => {
+    expect(isDnsName('kube.lab.example.com')).toBe(true);
+    expect(isDnsName('Kube-API.example.com')).toBe(true);
+    expect(isDnsName('kube')).toBe(true);
+    expect(isDnsName('xinj.example.com;id')).toBe(false);
+    expect(isDnsName("xq'$(id)'x")).toBe(false);
+    expect(isDnsName('-kube.example.com')).toBe(false);
+    expect(isDnsName('kube..example.com')).toBe(false);
+    expect(isDnsName('kube.example.com.')).toBe(false);
+    expect(isDnsName(`${'a'.repeat(64)}.example.com`)).toBe(false);
+    expect(isDnsName('10.0.0.300')).toBe(false);
+    expect(isDnsName('')).toBe(false);
+  });
+
   test('strict IPv4 accepts dotted quads only', () => {
     expect(isIpv4('10.0.0.1')).toBe(true);
     expect(isIpv4('255.255.255.255')).toBe(true);

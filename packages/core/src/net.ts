@@ -69,6 +69,20 @@ export function isIp(text: string): boolean {
   return isIpv4(text) || isIpv6(text);
 }
 
+/**
+ * A host name DNS can resolve: labels of letters, digits and `-` (1-63 characters, no `-` at
+ * either end) joined by single dots, at most 253 characters, no trailing dot, and a last label
+ * that is not all digits (`10.0.0.300` is a mistyped IPv4 address, not a name). A single label
+ * (`kube`) counts: a LAN's resolver may answer for it.
+ */
+export function isDnsName(text: string): boolean {
+  if (text.length === 0 || text.length > 253) return false;
+  const labels = text.split('.');
+  if (!labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)))
+    return false;
+  return !/^\d+$/.test(labels[labels.length - 1] ?? '');
+}
+
 // Parses are memoised by their text: the checks ask about the same few dozen addresses and
 // networks thousands of times per build (the reachability check tests every sampled pair against
 // every CIDR rule). The results are frozen, so sharing them is safe; the maps are emptied when they

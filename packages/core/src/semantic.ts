@@ -7,7 +7,9 @@ import {
   type Cidr,
   cidrContains,
   type IpAddress,
+  isDnsName,
   isIp,
+  isIpv6,
   nthAddress,
   parseCidr,
   parseIp,
@@ -355,6 +357,15 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
         value: cluster.endpoint,
         message: `has host ${host}, which is not a valid IPv4 address`,
         expected: 'https://<address or name>:6443',
+      });
+    } else if (!isIp(host) && !isDnsName(host)) {
+      // Talos and kubectl dial the host: anything else (`;`, quotes, `$(…)`) can never connect.
+      report(ctx, 'error', [...at, 'endpoint'], {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `has host ${JSON.stringify(host)}, which is neither an IPv4 address nor a DNS name: no client can reach the API there`,
+        expected:
+          'https://<IPv4 address or DNS name>:6443, e.g. https://10.0.0.10:6443 or https://kube.lab.example.com:6443 (a DNS name: letters, digits and "-" in dot-separated labels)',
       });
     }
   }
@@ -792,6 +803,73 @@ function clustersWithIssues(paths: readonly string[]): Set<number> {
 }
 
 /**
+ * Why git refuses `revision` as a branch or tag name (`git check-ref-format`, which every ref
+ * git creates obeys), or `undefined` when it is a name git accepts; a commit hash is one. The
+ * schema limits the characters (no space, `~`, `^`, `:`, `?`, `*`, `[`, `\\`, `{`); these are the
+ * rules about where the allowed ones may stand.
+ */
+function gitRevisionProblem(revision: string): string | undefined {
+  if (revision.startsWith('-')) return 'starts with "-": git reads it as an option, not a revision';
+  if (revision === '@') return 'is "@", which git reads as HEAD, not a branch or tag';
+  if (revision.includes('..')) return 'holds "..", which git reads as a range of commits';
+  if (revision.startsWith('/') || revision.endsWith('/') || revision.includes('//'))
+    return 'has an empty "/"-separated component (a leading, trailing or double "/")';
+  const components = revision.split('/');
+  if (components.some((component) => component.startsWith('.')))
+    return 'has a "/"-separated component that starts with "."';
+  if (components.some((component) => component.endsWith('.lock')))
+    return 'has a "/"-separated component that ends with ".lock"';
+  if (revision.endsWith('.')) return 'ends with "."';
+  return undefined;
+}
+
+/**
+ * The host of a clone URL as written: `https://[user@]host[:port]/…`, `ssh://[user@]host[:port]/…`
+ * or scp-like `user@host:path`; `undefined` when none can be read (the schema's pattern is the
+ * judge of the form).
+ */
+function repositoryHost(url: string): string | undefined {
+  const scp = /^[^@/\s]+@([^:/\s]*):(?!\/\/)/.exec(url);
+  if (scp !== null && !/^[a-z]+:\/\//.test(url)) return scp[1];
+  return /^(?:https|ssh):\/\/(?:[^@/\s]*@)?(\[[^\]/]*\]|[^:/\s]*)/.exec(url)?.[1];
+}
+
+/** `repository.url`: a host Argo CD can reach, an IP address or a DNS name. */
+function checkRepositoryUrl(ctx: Context, definition: PlatformDefinition): void {
+  const url = definition.repository.url;
+  if (typeof url !== 'string') return;
+  const host = repositoryHost(url);
+  if (host === undefined) return;
+  const bracketed = /^\[(.*)\]$/.exec(host);
+  if (bracketed ? isIpv6(bracketed[1] ?? '') : isIp(host) || isDnsName(host)) return;
+  report(ctx, 'error', ['repository', 'url'], {
+    code: 'repository-url',
+    value: url,
+    message: `has host ${JSON.stringify(host)}, which is neither an IP address nor a DNS name: Argo CD cannot clone from it`,
+    expected:
+      'a clone URL of a host Argo CD can reach (letters, digits and "-" in dot-separated labels, or an IP address), e.g. https://git.example.com/homelab.git or ssh://git@git.example.com/homelab.git',
+  });
+}
+
+/** `repository.targetRevision.<environment>`: each a name git accepts. */
+function checkTargetRevisions(ctx: Context, definition: PlatformDefinition): void {
+  const revisions = definition.repository.targetRevision;
+  if (typeof revisions !== 'object' || revisions === null) return;
+  for (const [environment, revision] of Object.entries(revisions)) {
+    if (typeof revision !== 'string') continue;
+    const problem = gitRevisionProblem(revision);
+    if (problem === undefined) continue;
+    report(ctx, 'error', ['repository', 'targetRevision', environment], {
+      code: 'git-revision',
+      value: revision,
+      message: `${problem}; Argo CD could not check it out, nor the runbook's git commands read it`,
+      expected:
+        'a branch, tag or commit git accepts (git check-ref-format), e.g. main, v1.2.0, @homelab/chart-platform@1.2.0 or a commit hash',
+    });
+  }
+}
+
+/**
  * Semantic checks. `schemaIssuePaths` are the paths of the schema's issues: a cluster (or the
  * `environments`/`repository` sections) with a schema issue is skipped, so these checks only ever
  * see well-formed parts. Fleet-wide uniqueness covers the well-formed clusters.
@@ -880,11 +958,16 @@ export function semanticIssues(
   }
 
   // Production clusters need a schedulable node per production replica.
-  const profilesWellFormed =
-    !hasIssueUnder(schemaIssuePaths, 'environments') &&
+  const repositoryWellFormed =
     !hasIssueUnder(schemaIssuePaths, 'repository') &&
     typeof definition.repository === 'object' &&
     definition.repository !== null;
+  if (repositoryWellFormed) {
+    checkRepositoryUrl(ctx, definition);
+    checkTargetRevisions(ctx, definition);
+  }
+  const profilesWellFormed =
+    repositoryWellFormed && !hasIssueUnder(schemaIssuePaths, 'environments');
   if (profilesWellFormed) {
     const production = environmentProfiles(definition).production;
     for (const { cluster, index } of clusters) {

@@ -511,7 +511,7 @@ wwid?: string
  */
 busPath?: string
 /**
- * Device path, e.g. /dev/sdb (not stable across reboots on every machine; prefer serial or wwid).
+ * A device path: names of letters, digits, '_', '.' and '-' after /dev/, separated by single '/', none of them '.' or '..', e.g. /dev/sdb (not stable across reboots on every machine; prefer serial or wwid).
  */
 devPath?: string
 /**
