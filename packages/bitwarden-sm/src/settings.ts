@@ -7,6 +7,7 @@ import {
   type JsonSchema,
   type PathSegment,
   type SettingsSpec,
+  urlFlowPeer,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { BitwardenSmSettings } from './generated/settings.js';
@@ -57,6 +58,26 @@ export function resolveBitwardenSettings(
         value: raw.cloudRegion,
         message: 'is set together with selfHosted; the operator talks to one server',
         expected: 'either cloudRegion (Bitwarden cloud) or selfHosted (your own server)',
+      }),
+    );
+  }
+  // The CNI provider's egress policy to the server comes from each URL's host and port
+  // (urlFlowPeer): a URL it cannot read (a port beyond 65535, a host that is no DNS name or
+  // address) would leave the operator without a way to Bitwarden under default deny, and no
+  // Secret would ever be filled.
+  for (const key of ['apiUrl', 'identityUrl'] as const) {
+    const url = raw.selfHosted?.[key];
+    if (url === undefined) continue;
+    const target = urlFlowPeer(url, undefined);
+    if (target !== undefined && target.ports.every((port) => port.port > 0)) continue;
+    issues.push(
+      error({
+        code: 'bitwarden-server',
+        path: path('selfHosted', key),
+        value: url,
+        message:
+          'is no address the operator can be allowed to reach: its host is no DNS name or IP address, or its port is not 1–65535',
+        expected: `an https URL of a DNS name or IP address, the port (when not 443) from 1 to 65535, e.g. https://vault.example.com/${key === 'apiUrl' ? 'api' : 'identity'}`,
       }),
     );
   }

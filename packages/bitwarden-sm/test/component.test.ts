@@ -576,6 +576,33 @@ describe('charts/sm-operator', () => {
     ]);
   });
 
+  it('refuses a self-hosted URL no egress policy can name, at the URL (the flow would vanish)', () => {
+    const run = runBitwarden(
+      {
+        secrets: INVENTORY,
+        selfHosted: {
+          apiUrl: 'https://vault.example.com:99999/api',
+          identityUrl: 'https://vault.example.com:0/identity',
+        },
+      },
+      [argocd],
+    );
+    expect(
+      errors(run.issues)
+        .filter((issue) => issue.code === 'bitwarden-server' && issue.path[1] === 0)
+        .map((issue) => [issue.path.join('.'), issue.value]),
+    ).toEqual([
+      [
+        'clusters.0.components.bitwarden-sm.selfHosted.apiUrl',
+        'https://vault.example.com:99999/api',
+      ],
+      [
+        'clusters.0.components.bitwarden-sm.selfHosted.identityUrl',
+        'https://vault.example.com:0/identity',
+      ],
+    ]);
+  });
+
   it('is a critical Application that installs the BitwardenSecret kind, restricted like its pods', () => {
     const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
     expect(run.declared('dev').application).toMatchObject({

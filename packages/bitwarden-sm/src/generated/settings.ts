@@ -41,7 +41,7 @@ secrets?: {
  */
 export interface BitwardenSelfHosted {
 /**
- * An https URL of the Bitwarden API, e.g. https://vault.example.com/api.
+ * An https URL of the Bitwarden API, e.g. https://vault.example.com/api (a port, when not 443, from 1 to 65535).
  */
 apiUrl: string
 /**
