@@ -337,6 +337,16 @@ function session(raw: AutheliaSettings): Session {
   };
 }
 
+/** Whether `address` (`ldaps://host[:port]`, `tcp://host:port`) parses with a port in 1–65535. */
+function reachableAddress(address: string): boolean {
+  try {
+    const url = new URL(address);
+    return url.port !== '0' && hostFlowPeer(url.hostname) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A setting with a single quote: the chart (0.11.5, templates/configMap.yaml) writes the strings
  * of Authelia's configuration between single quotes with Sprig's `squote`, which does not escape
@@ -410,6 +420,27 @@ export function resolveAutheliaSettings(
   one('users', 'file', 'ldap', raw.users);
   one('storage', 'sqlite', 'postgres', raw.storage);
   issues.push(...singleQuoteIssues(raw, path));
+  // The egress flow to each server comes from its address (flows.ts addressPeer): one that does
+  // not parse (a port beyond 65535) or has port 0 would leave Authelia without a way to it under
+  // the CNI's default deny, at start for LDAP and PostgreSQL, whose checks are fatal.
+  for (const [at, address] of [
+    [['users', 'ldap', 'address'], raw.users?.ldap?.address],
+    [['storage', 'postgres', 'address'], raw.storage?.postgres?.address],
+    [['smtp', 'address'], raw.smtp?.address],
+  ] as const) {
+    if (address === undefined || reachableAddress(address)) continue;
+    issues.push(
+      error({
+        code: 'authelia-address',
+        path: path(...at),
+        value: address,
+        message:
+          'is no address Authelia can be allowed to reach: it does not parse as a URL, or its port is not 1–65535',
+        expected:
+          'scheme://<DNS name or IP address>:<port from 1 to 65535>, e.g. tcp://postgres.lab.example.com:5432',
+      }),
+    );
+  }
 
   const settings: ResolvedAutheliaSettings = {
     replicas: raw.replicas ?? cluster.profile.replicas,

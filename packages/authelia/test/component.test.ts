@@ -502,6 +502,36 @@ describe('bad input', () => {
     );
   });
 
+  it('refuses a server address whose egress flow cannot be derived, at the address', () => {
+    const run = runAuthelia(
+      {
+        smtp: {
+          address: 'submissions://smtp.lab.example.com:99999',
+          sender: 'auth@lab.example.com',
+        },
+      },
+      {
+        staging: HA,
+        prod: {
+          ...HA,
+          storage: { postgres: { address: 'tcp://postgres.lab.example.com:0' } },
+          users: { ldap: { ...HA.users.ldap, address: 'ldaps://ldap.lab.example.com:70000' } },
+        },
+      },
+    );
+    expect(
+      errors(run.issues)
+        .filter((issue) => issue.code === 'authelia-address')
+        .map((issue) => issue.path.join('.')),
+    ).toEqual([
+      'clusters.0.components.authelia.smtp.address',
+      'clusters.1.components.authelia.smtp.address',
+      'clusters.2.components.authelia.users.ldap.address',
+      'clusters.2.components.authelia.storage.postgres.address',
+      'clusters.2.components.authelia.smtp.address',
+    ]);
+  });
+
   it('refuses TLS to a Service of the cluster, whose certificate no CA Authelia trusts signs', () => {
     // Authelia verifies against the public CAs of its image (no certificates_directory): TLS to
     // <service>.<namespace>.svc always fails, fatally at start for PostgreSQL and LDAP.
