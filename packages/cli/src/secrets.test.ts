@@ -526,6 +526,39 @@ describe('maskIssues', () => {
     ]);
   });
 
+  it('masks a secret pasted as a mapping key in the path (printed, and --json segments), keeping the rest of the key', () => {
+    const token = `ghp_${'aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5'}`;
+    const keyed = findSecrets(
+      [{ path: 'p.yaml', content: `components:\n  coredns:\n    ${token}: 1\n` }],
+      { positions: true },
+    );
+    const issues = maskIssues(
+      [
+        ...keyed.map((finding) => finding.issue),
+        error({
+          code: 'schema',
+          path: ['components', 'coredns', token],
+          message: 'is not a known key',
+          value: token,
+        }),
+        error({ code: 'x', path: ['secrets', `${token}/argocd-oidc`, 'key'], message: 'm' }),
+        error({ code: 'x', path: ['repos', url], message: 'm' }),
+        error({ code: 'x', path: ['platform', 'name'], message: 'm', value: 'lab' }),
+      ],
+      findings,
+    );
+    const printed = JSON.stringify(issues);
+    expect(printed).not.toContain(token.slice(4));
+    expect(printed).not.toContain('S3cr3tPassw0rd!');
+    expect(issues.map((issue) => formatPath(issue.path))).toEqual([
+      'components.coredns["ghp_…"]',
+      'components.coredns["ghp_…"]',
+      'secrets["ghp_…/argocd-oidc"].key',
+      'repos["https://****:****@github.com…"]',
+      'platform.name',
+    ]);
+  });
+
   it('shows an invalid or unknown key, even one named like a secret, but masks values under such keys', () => {
     // Given a label key that ends in "key" and is invalid, and a value under a password key
     const issues = maskIssues(

@@ -620,6 +620,27 @@ function maskText(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * A key of the path with what is secret in it masked: a found secret, a token (its first four
+ * characters kept), a URL's user and password. The rest of the key stays readable
+ * (`ghp_…/argocd-oidc`).
+ */
+function maskSegment(segment: string, secrets: readonly string[]): string {
+  if (!holdsSecret(segment, secrets)) return segment;
+  return maskText(segment, secrets).replace(TOKEN_PATTERN, (token) => {
+    // A URL's credentials (the token runs to its `@`): `scheme://****:****@`.
+    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(token);
+    return scheme ? `${scheme[0]}****:****@` : `${token.slice(0, 4)}…`;
+  });
+}
+
+/** `path` with the secrets in its keys masked (a token pasted as a mapping key). */
+function maskPath(path: readonly PathSegment[], secrets: readonly string[]): PathSegment[] {
+  return path.map((segment) =>
+    typeof segment === 'string' ? maskSegment(segment, secrets) : segment,
+  );
+}
+
+/**
  * Masks secrets in issues that are not secret findings themselves: the `value` of an issue at a
  * path the scan flagged, under a key named like a secret (password, secret, token, key), or
  * holding a found secret or a token format; and found secrets quoted in messages. The value of an
@@ -629,15 +650,18 @@ function maskText(text: string, secrets: readonly string[]): string {
 export function maskIssues(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
   const secrets = [...new Set(findings.map((finding) => finding.secret).filter((s) => s !== ''))];
   const flagged = new Set(findings.map((finding) => finding.keyPath));
-  return issues.map((issue) => {
+  return issues.map((original) => {
+    // A key of the path may be the secret (a token pasted as a mapping key): the path is printed
+    // and is in --json's `path` and `segments`, whatever else the issue is about.
+    const issue = { ...original, path: maskPath(original.path, secrets) };
     if (issue.code === 'literal-secret') return issue;
-    const path = formatPath(issue.path);
+    const path = formatPath(original.path);
     const key = lastKey(path);
     // An issue about a key itself (an unknown key, an invalid label key: its value is the key,
     // the path's last segment) shows it: the path prints the same text, and a key's name is no
     // secret however it is named (`"bad key"` ends in "key"). Its value is still masked when it
     // holds a found secret or a token.
-    const aboutKey = typeof issue.value === 'string' && issue.value === issue.path.at(-1);
+    const aboutKey = typeof issue.value === 'string' && issue.value === original.path.at(-1);
     const byPath =
       !aboutKey && (flagged.has(path) || (key !== undefined && MASKED_KEY.test(normaliseKey(key))));
     const masked: Issue = {
