@@ -21,6 +21,18 @@ describe('clusterList', () => {
 });
 
 describe('formatIssue', () => {
+  it('writes the invisible characters that reorder a line as \\uXXXX, in the path and the value', () => {
+    const issue = error({
+      path: ['apps', 'paper\u202eless'],
+      value: 'admins\u2066x',
+      message: 'is not allowed',
+      code: 'c',
+    });
+    expect(formatIssue(issue)).toBe('apps["paper\\u202eless"]: "admins\\u2066x" is not allowed');
+    // The issue itself keeps what was there (--json prints it as JSON escapes it).
+    expect(issue.value).toBe('admins\u2066x');
+  });
+
   it('puts the value in front of the message, unless the message quotes it already', () => {
     // Given an issue whose message is a predicate of its value, and one whose message quotes it
     const predicate = error({

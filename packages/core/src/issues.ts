@@ -114,7 +114,19 @@ export function formatIssue(issue: Issue): string {
     'value' in issue && issue.value !== undefined ? describeValue(issue.value) : undefined;
   const value = shown === undefined || issue.message.includes(shown) ? '' : `${shown} `;
   const expected = issue.expected ? ` (expected ${issue.expected})` : '';
-  return `${where}${subject}: ${value}${issue.message}${expected}`;
+  return visible(`${where}${subject}: ${value}${issue.message}${expected}`);
+}
+
+/**
+ * `text` with the invisible characters that reorder or hide text on a terminal (bidirectional
+ * controls, zero-width characters, separators, the byte order mark) written as `\uXXXX`: a
+ * message quoting a hostile value shows what is there, not what it makes the line look like.
+ */
+export function visible(text: string): string {
+  return text.replace(
+    /[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Sorts issues by file position, then path, so output is stable; removes exact duplicates. */
