@@ -61,6 +61,15 @@ describe('parseCommandLine', () => {
       kind: 'usage-error',
       message: "unknown option '--frobnicate'",
     });
+    // `help` suggests for the first word that names nothing, a subcommand too
+    expect(parseCommandLine(['help', 'vendor', 'snyc'])).toEqual({
+      kind: 'usage-error',
+      message: "unknown command 'vendor snyc'; did you mean 'sync'?",
+    });
+    expect(parseCommandLine(['help', 'biuld'])).toEqual({
+      kind: 'usage-error',
+      message: "unknown command 'biuld'; did you mean 'build'?",
+    });
     expect(parseCommandLine([])).toEqual({ kind: 'usage-error', message: 'no command given' });
   });
 

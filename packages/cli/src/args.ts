@@ -256,12 +256,18 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (first === 'help') {
     const topic = rest.filter((arg) => !arg.startsWith('-'));
     if (topic.length === 0) return { kind: 'help' };
-    return specAt(topic) !== undefined
-      ? { kind: 'help', command: topic }
-      : {
-          kind: 'usage-error',
-          message: `unknown command '${topic.join(' ')}'${suggestion(topic[0] ?? '', Object.keys(COMMANDS))}`,
-        };
+    if (specAt(topic) !== undefined) return { kind: 'help', command: topic };
+    // The suggestion is for the first word that names nothing: `help vendor snyc` → 'sync'.
+    let known = 0;
+    while (known < topic.length && specAt(topic.slice(0, known + 1)) !== undefined) known++;
+    const candidates =
+      known === 0
+        ? Object.keys(COMMANDS)
+        : Object.keys(specAt(topic.slice(0, known))?.subcommands ?? {});
+    return {
+      kind: 'usage-error',
+      message: `unknown command '${topic.join(' ')}'${suggestion(topic[known] ?? '', candidates)}`,
+    };
   }
 
   const path: string[] = [];
