@@ -349,8 +349,8 @@ function busy(outRoot: string, lockPath: string, holder: LockContent | undefined
 export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = {}): OutputLock {
   const fs = withFs(options);
   const lockPath = join(outRoot, LOCK_NAME);
-  // Held by this process already (`holdOutput`): a write or read under it nests.
-  if (held.has(lockPath)) return { path: lockPath, release: () => {} };
+  // Held by `holdOutput` in this process: a write or read under it nests.
+  if (heldSteps.has(lockPath)) return { path: lockPath, release: () => {} };
   makeDirs(fs, outRoot, 'create the output folder');
   const since = processSince('self');
   const content: LockContent = {
