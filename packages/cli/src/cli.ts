@@ -190,7 +190,7 @@ function definitionSource(ctx: Context): string | null {
  */
 async function generate(
   ctx: Context,
-  { lastBuild = true }: { lastBuild?: boolean } = {},
+  { lastBuild = true, lock = lastBuild }: { lastBuild?: boolean; lock?: boolean } = {},
 ): Promise<{
   result: GenerateResult;
   issues: Issue[];
@@ -200,8 +200,11 @@ async function generate(
   text: string | undefined;
 }> {
   const definition = readDefinition(ctx.configPath, ctx.io);
-  // The reports of `vendor outdated` and `upgrade-check` read no chart of the last build.
-  if (lastBuild) ctx.hold();
+  // Before the first read of the output; not for `validate`, which writes nothing and compares
+  // nothing with the output but the last build's immutable fields (two validations, or one during
+  // a build, must not refuse each other), nor for the reports of `vendor outdated` and
+  // `upgrade-check`, which read no chart of the last build.
+  if (lock) ctx.hold();
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
   const result =
     'issue' in definition
@@ -437,7 +440,7 @@ function report(result: GenerateResult): string {
 }
 
 async function validate(ctx: Context): Promise<number> {
-  const { result, issues, failed } = await generate(ctx);
+  const { result, issues, failed } = await generate(ctx, { lock: false });
   const clusters = result.platform?.clusters.length ?? 0;
   if (ctx.options.report && !ctx.options.json) ctx.io.stdout(report(result));
   if (ctx.options.json) {
