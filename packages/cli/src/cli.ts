@@ -58,6 +58,12 @@ interface Context {
   readonly root: string;
   readonly options: CommandOptions;
   readonly positionals: readonly string[];
+  /**
+   * Takes the lock on `dir` (default: the output root) until the command ends, completing an
+   * interrupted write first: called just before a command first reads what a build writes, so
+   * that no other build changes it meanwhile ("another homelab build is running" if one does).
+   */
+  readonly hold: (dir?: string) => void;
 }
 
 export function workspaceRoot(cwd: string): string {
@@ -184,7 +190,7 @@ function definitionSource(ctx: Context): string | null {
  */
 async function generate(
   ctx: Context,
-  { lastBuild = true }: { lastBuild?: boolean } = {},
+  { lastBuild = true, lock = lastBuild }: { lastBuild?: boolean; lock?: boolean } = {},
 ): Promise<{
   result: GenerateResult;
   issues: Issue[];
@@ -194,6 +200,11 @@ async function generate(
   text: string | undefined;
 }> {
   const definition = readDefinition(ctx.configPath, ctx.io);
+  // Before the first read of the output; not for `validate`, which writes nothing and compares
+  // nothing with the output but the last build's immutable fields (two validations, or one during
+  // a build, must not refuse each other), nor for the reports of `vendor outdated` and
+  // `upgrade-check`, which read no chart of the last build.
+  if (lock) ctx.hold();
   const chartVersions = await ctx.runtime.readChartVersions(ctx.outRoot);
   const result =
     'issue' in definition
@@ -429,7 +440,7 @@ function report(result: GenerateResult): string {
 }
 
 async function validate(ctx: Context): Promise<number> {
-  const { result, issues, failed } = await generate(ctx);
+  const { result, issues, failed } = await generate(ctx, { lock: false });
   const clusters = result.platform?.clusters.length ?? 0;
   if (ctx.options.report && !ctx.options.json) ctx.io.stdout(report(result));
   if (ctx.options.json) {
@@ -688,6 +699,7 @@ async function diff(ctx: Context): Promise<number> {
 
 async function releaseCharts(ctx: Context): Promise<number> {
   const { publishCharts } = await import('@homelab/release');
+  ctx.hold(ctx.root);
   const out = resolve(ctx.io.cwd, ctx.options.out ?? join(ctx.root, 'release'));
   return publishCharts({
     root: ctx.root,
@@ -701,6 +713,7 @@ async function releaseCharts(ctx: Context): Promise<number> {
 
 async function releaseRecord(ctx: Context): Promise<number> {
   const { recordVersionsOnDisk } = await import('@homelab/release');
+  ctx.hold(ctx.root);
   return recordVersionsOnDisk({
     root: ctx.root,
     log: (line) => ctx.io.stdout(`${line}\n`),
@@ -714,6 +727,7 @@ async function releaseRecord(ctx: Context): Promise<number> {
  * command line is parsed before any of it runs: `--help` or an unknown option never versions.
  */
 async function releaseVersion(ctx: Context): Promise<number> {
+  ctx.hold(ctx.root);
   const status = await ctx.runtime.changesetVersion(ctx.root);
   if (status !== 0) {
     ctx.io.stderr(
@@ -911,11 +925,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
+  const locks = new Map<string, { release(): void }>();
   try {
     const root = workspaceRoot(io.cwd);
     const configPath = resolve(io.cwd, options.config ?? join(root, 'apps/homelab/platform.yaml'));
     const outRoot = resolve(io.cwd, options.out ?? root);
     const runtime = await (io.runtime ?? loadRuntime)();
+    const hold = (dir: string = outRoot): void => {
+      if (locks.has(dir) || runtime.holdOutput === undefined) return;
+      locks.set(dir, runtime.holdOutput(dir));
+    };
     return await handler({
       io,
       colors,
@@ -927,6 +946,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       root,
       options,
       positionals,
+      hold,
     });
   } catch (caught) {
     const cause = await explainFault(caught);
@@ -969,5 +989,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     if (debug && cause instanceof Error && cause.stack) io.stderr(`${cause.stack}\n`);
     else io.stderr('(set HOMELAB_DEBUG=1 for the stack trace)\n');
     return fail(2, [fault('internal', `internal error: ${message}`)]);
+  } finally {
+    for (const lock of [...locks.values()].reverse()) lock.release();
   }
 }

@@ -75,6 +75,12 @@ export interface Runtime {
    * through; returns its exit code.
    */
   changesetVersion(root: string): Promise<number> | number;
+  /**
+   * Takes the output's lock and completes an interrupted write (core's `holdOutput`) before a
+   * command reads the output; throws "another homelab build is running" while another process
+   * holds it. The writer and `diffTree` nest under it. Optional: a fake runtime locks nothing.
+   */
+  holdOutput?(outRoot: string): { release(): void };
   /** One line per issue, `file:line:col  path: value message (expected …)`. */
   formatIssue(issue: Issue): string;
 }

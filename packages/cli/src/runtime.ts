@@ -18,6 +18,7 @@ import {
   diffTree,
   formatIssue,
   HomelabError,
+  holdOutput,
   readChartDir,
   readChartVersions,
   writeTree,
@@ -177,6 +178,10 @@ export const runtime: Runtime = {
     };
   },
   diffTree,
+  holdOutput: (outRoot) => {
+    const onStep = writerStepHook(process.env);
+    return holdOutput(outRoot, onStep ? { onStep } : {});
+  },
   readReleaseState,
   writeChangesets,
   writeVersionRecord,

@@ -386,6 +386,7 @@ export type {
 export {
   diffTree,
   fileSystemFault,
+  holdOutput,
   lockOutput,
   planWrite,
   readBuildRecord,

@@ -23,6 +23,7 @@ import { error, HomelabError, ValidationError } from './issues.js';
 import type { GeneratedFile } from './types.js';
 import {
   diffTree,
+  holdOutput,
   lockOutput,
   planWrite,
   readBuildRecord,
@@ -494,6 +495,78 @@ describe('recovery of interrupted writes', { timeout: 60_000 }, () => {
       }),
     );
     expect(() => writeTree(out, files)).toThrow('names a path outside the output: ../etc/passwd');
+  });
+});
+
+describe('holdOutput', { timeout: 60_000 }, () => {
+  it('completes a committed journal before the caller reads, and holds the lock until released', () => {
+    writeTree(out, files);
+    put('.homelab-stage-31337/1', `${H}name: cilium\nv: 2\n`);
+    put(
+      '.homelab-stage-31337/journal.json',
+      JSON.stringify({
+        version: 1,
+        pid: 31337,
+        stages: ['.homelab-stage-31337'],
+        operations: [
+          { op: 'replace', from: '.homelab-stage-31337/1', to: 'charts/cilium/Chart.yaml' },
+        ],
+      }),
+    );
+    const lock = holdOutput(out);
+    try {
+      // The killed write is complete before anything is read.
+      expect(readFileSync(join(out, 'charts/cilium/Chart.yaml'), 'utf8')).toBe(
+        `${H}name: cilium\nv: 2\n`,
+      );
+      expect(readdirSync(out).sort()).toEqual(['.homelab-lock', 'charts', 'clusters']);
+    } finally {
+      lock.release();
+    }
+    expect(readdirSync(out).sort()).toEqual(['charts', 'clusters']);
+  });
+
+  it('writeTree, diffTree and planWrite nest under it: no second lock, and the lock stays held', () => {
+    const lock = holdOutput(out);
+    try {
+      expect(writeTree(out, files).written).toHaveLength(4);
+      expect(diffTree(out, files)).toEqual([]);
+      expect(planWrite(out, files).unchanged).toHaveLength(3);
+      expect(existsSync(join(out, '.homelab-lock'))).toBe(true);
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(join(out, '.homelab-lock'))).toBe(false);
+  });
+
+  it("numbers a nested write's steps on from its own lock step", () => {
+    const steps: string[] = [];
+    const onStep = (step: number, label: string) => steps.push(`${step} ${label}`);
+    const lock = holdOutput(out, { onStep });
+    try {
+      writeTree(out, files, { onStep });
+    } finally {
+      lock.release();
+    }
+    expect(steps[0]).toBe('1 lock');
+    expect(steps.filter((step) => step.endsWith(' lock'))).toHaveLength(1);
+    expect(steps[1]).toMatch(/^2 stage /);
+    expect(steps.at(-1)).toBe(`${steps.length} unlock`);
+  });
+
+  it('refuses while another live build holds the lock, and reads nothing', () => {
+    const sleeper = spawn('sleep', ['30']);
+    try {
+      put(
+        '.homelab-lock',
+        JSON.stringify({ pid: sleeper.pid, host: hostname(), started: '2026-01-02T03:04:05.000Z' }),
+      );
+      expect(() => holdOutput(out)).toThrow(
+        `another homelab build is running in ${out} (pid ${sleeper.pid}, started 2026-01-02T03:04:05.000Z)`,
+      );
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
   });
 });
 

@@ -313,6 +313,8 @@ function parseLock(text: string): LockContent | undefined {
 
 /** Lock files this process holds (a pid can come back in a new container with the same number). */
 const held = new Set<string>();
+/** The step counter of each lock `holdOutput` holds: a write under it numbers its steps on. */
+const heldSteps = new Map<string, Steps>();
 
 /** Whether the process that holds a lock is gone (only decidable on this host). */
 function isStale(lock: LockContent, lockPath: string): boolean {
@@ -347,6 +349,8 @@ function busy(outRoot: string, lockPath: string, holder: LockContent | undefined
 export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = {}): OutputLock {
   const fs = withFs(options);
   const lockPath = join(outRoot, LOCK_NAME);
+  // Held by `holdOutput` in this process: a write or read under it nests.
+  if (heldSteps.has(lockPath)) return { path: lockPath, release: () => {} };
   makeDirs(fs, outRoot, 'create the output folder');
   const since = processSince('self');
   const content: LockContent = {
@@ -619,6 +623,37 @@ export function recoverOutput(outRoot: string, options: WriteOptions = {}): Reco
   }
 }
 
+/**
+ * For a command that reads the output before it writes or compares it (the CLI's `build`,
+ * `check`, `diff`, `changeset`): takes the lock on `outRoot` (throws "another homelab build is
+ * running" while another process holds it), then completes a committed journal of a killed write
+ * and removes stages without one, so that every read until `release()` sees one whole tree that
+ * no other build changes. `writeTree`, `diffTree` and `planWrite` under it nest (they neither
+ * lock again nor release); a write's steps number on from this lock's (`lock`, `recover …`).
+ */
+export function holdOutput(outRoot: string, options: WriteOptions = {}): OutputLock {
+  const fs = withFs(options);
+  const roots = options.managedRoots ?? DEFAULT_ROOTS;
+  const steps = new Steps(options.onStep);
+  steps.step('lock');
+  const lock = lockOutput(outRoot, options);
+  if (heldSteps.has(lock.path)) return lock; // nested: the outer hold recovered already
+  try {
+    recoverLocked(fs, outRoot, roots, steps);
+  } catch (cause) {
+    lock.release();
+    throw cause;
+  }
+  heldSteps.set(lock.path, steps);
+  return {
+    path: lock.path,
+    release: () => {
+      heldSteps.delete(lock.path);
+      lock.release();
+    },
+  };
+}
+
 function operationPaths(operation: Operation): string[] {
   return operation.op === 'remove' || operation.op === 'prune'
     ? [operation.path]
@@ -806,8 +841,9 @@ export function writeTree(
 ): WritePlan {
   const fs = withFs(options);
   const roots = options.managedRoots ?? DEFAULT_ROOTS;
-  const steps = new Steps(options.onStep);
-  steps.step('lock');
+  const outer = heldSteps.get(join(outRoot, LOCK_NAME));
+  const steps = outer ?? new Steps(options.onStep);
+  if (outer === undefined) steps.step('lock');
   const lock = lockOutput(outRoot, options);
   try {
     removeRecord(fs, outRoot);
