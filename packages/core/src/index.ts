@@ -395,6 +395,7 @@ export {
   diffTree,
   fileSystemFault,
   lockOutput,
+  makeFolder,
   planWrite,
   readBuildRecord,
   readChartDir,

@@ -246,6 +246,16 @@ function makeDirs(fs: WriterFs, path: string, action: string): void {
   }
 }
 
+/**
+ * Creates `path` and its missing parents, one folder at a time (never Node's recursive mkdir,
+ * which loops under /proc); an existing folder (or a symlink to one) is fine. Throws
+ * `cannot <action> <path>: <cause> (<CODE>)`, e.g. `cannot create the output folder /proc/x: it
+ * does not exist (ENOENT)`. For the commands that write outside `writeTree` (changeset, release).
+ */
+export function makeFolder(path: string, action = 'create the folder'): void {
+  makeDirs(realFs, path, action);
+}
+
 function isDirectoryThroughLink(fs: WriterFs, path: string): boolean {
   try {
     return fs.statSync(path).isDirectory();
