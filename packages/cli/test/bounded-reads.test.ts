@@ -1,6 +1,7 @@
 // Files the CLI reads besides the definition (a chart's package.json, charts/.versions.json,
 // .changeset/*.md) are read bounded: a FIFO, a folder or a symlink there is refused at once,
-// naming the path (exit 2: a fault of the output tree), never waited on or echoed.
+// naming the path (exit 2: a fault of the output tree), never waited on or echoed. (`release -o
+// /proc/x` is tested in packages/release: this repository's own charts are refused before that.)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,10 +142,6 @@ describe('an output folder under /proc', () => {
     [
       ['changeset', '--config', config, '-o', '/proc'],
       'cannot create the folder /proc/charts: it does not exist (ENOENT)',
-    ],
-    [
-      ['release', '-o', '/proc/x'],
-      'cannot create the output folder /proc/x: it does not exist (ENOENT)',
     ],
   ])(
     '%j fails at once, naming the folder',

@@ -174,8 +174,6 @@ function refuseUncommittedCharts(root: string): void {
  */
 export function publishCharts(options: PublishOptions): number {
   const { root, out, tag } = options;
-  // Created (or found) first, as `homelab build` does: `-o /proc/x` fails at once, never loops.
-  makeFolder(out, 'create the output folder');
   const states = readChartStates(root);
   if (hasErrors(states.issues)) {
     printIssues(options, states.issues);
@@ -189,6 +187,9 @@ export function publishCharts(options: PublishOptions): number {
       `nothing released: ${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
     );
   }
+  // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
+  // at once, never loops; a release refused above creates nothing.
+  makeFolder(out, 'create the output folder');
   if (tag) refuseUncommittedCharts(root);
   const epoch = releaseEpoch(root, options.env);
   const entries: IndexEntryInput[] = [];
