@@ -3,9 +3,7 @@ import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
-  readFileSync,
   realpathSync,
   renameSync,
   writeFileSync,
@@ -19,8 +17,11 @@ import {
   formatIssue,
   HomelabError,
   holdOutput,
+  jsonSyntaxProblem,
+  makeFolder,
   readChartDir,
   readChartVersions,
+  readRegularFileIfPresent,
   writeTree,
 } from '@homelab/core';
 import { generate } from './pipeline.js';
@@ -34,13 +35,12 @@ function chartPackageNames(outRoot: string): Record<string, string> {
   for (const entry of readdirSync(charts, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const file = join(charts, entry.name, 'package.json');
-    if (!existsSync(file)) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (cause) {
-      throw new HomelabError(`charts/${entry.name}/package.json is not valid JSON`, { cause });
-    }
+    const bytes = readRegularFileIfPresent(file);
+    if (bytes === undefined) continue;
+    const text = bytes.toString('utf8');
+    const problem = jsonSyntaxProblem(text);
+    if (problem !== undefined) throw new HomelabError(`${file} ${problem.message}`);
+    const parsed: unknown = JSON.parse(text);
     const name = (parsed as { name?: unknown } | null)?.name;
     if (typeof name === 'string') names[entry.name] = name;
   }
@@ -94,15 +94,17 @@ function writeChangesets(
   outRoot: string,
   files: readonly { path: string; content: string }[],
 ): string[] {
+  makeFolder(outRoot, 'create the output folder');
   checkChangesetDir(outRoot);
   const written: string[] = [];
   for (const file of files) {
     const target = join(outRoot, file.path);
-    if (existsSync(target)) {
-      if (readFileSync(target, 'utf8') === file.content) continue;
+    const existing = readRegularFileIfPresent(target);
+    if (existing !== undefined) {
+      if (existing.toString('utf8') === file.content) continue;
       throw new HomelabError(`refusing to overwrite ${file.path}: it exists with other content`);
     }
-    if (!existsSync(dirname(target))) mkdirSync(dirname(target));
+    makeFolder(dirname(target));
     writeFileSync(target, file.content, { flag: 'wx' });
     written.push(file.path);
   }
@@ -111,8 +113,9 @@ function writeChangesets(
 
 /** Writes charts/.versions.json through a temporary file and a rename. */
 function writeVersionRecord(outRoot: string, content: string): void {
+  makeFolder(outRoot, 'create the output folder');
   const target = join(outRoot, 'charts', '.versions.json');
-  mkdirSync(dirname(target), { recursive: true });
+  makeFolder(dirname(target));
   const temp = `${target}.tmp-${process.pid}`;
   writeFileSync(temp, content);
   renameSync(temp, target);

@@ -260,6 +260,14 @@ export {
   haPlan,
   workloadResources,
 } from './profiles.js';
+export type { JsonSyntaxProblem, ReadRegularFileOptions } from './read-file.js';
+export {
+  jsonSyntaxProblem,
+  MAX_REPOSITORY_FILE_BYTES,
+  readFailureCode,
+  readRegularFile,
+  readRegularFileIfPresent,
+} from './read-file.js';
 export type { TemplateHelpers, TemplateSource } from './readme-template.js';
 export { templateRenderer } from './readme-template.js';
 export { clusterDomain, LINK_ALIAS, nodeLinkName, resolvePlatform } from './resolve.js';
@@ -388,6 +396,7 @@ export {
   fileSystemFault,
   holdOutput,
   lockOutput,
+  makeFolder,
   planWrite,
   readBuildRecord,
   readChartDir,

@@ -222,10 +222,14 @@ export function mergeClusterIssues(issues: readonly Issue[]): Issue[] {
 /** Raised when a definition or the generated output has errors; carries every issue. */
 export class ValidationError extends Error {
   readonly issues: readonly Issue[];
-  constructor(issues: readonly Issue[], options?: { cause?: unknown }) {
+  /**
+   * `options.subject` names where the errors are when that is not the definition (`the output
+   * tree` for a chart's package.json): the summary never blames the definition for them.
+   */
+  constructor(issues: readonly Issue[], options?: { cause?: unknown; subject?: string }) {
     super(
-      `${issues.filter((i) => i.severity === 'error').length} error(s) in the platform definition`,
-      options,
+      `${issues.filter((i) => i.severity === 'error').length} error(s) in ${options?.subject ?? 'the platform definition'}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = 'ValidationError';
     this.issues = issues;

@@ -662,7 +662,7 @@ describe('chart versions', () => {
         'chart-package',
         'charts/c/package.json',
         undefined,
-        { file: join(out, 'charts/c/package.json'), line: 1, column: 1 },
+        { file: join(out, 'charts/c/package.json'), line: 1, column: 15 },
       ],
       [
         'chart-version',

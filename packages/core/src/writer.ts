@@ -25,6 +25,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chartPackageJson } from './chart.js';
 import { error, HomelabError, type Issue, ValidationError } from './issues.js';
+import { jsonSyntaxProblem, readRegularFile, readRegularFileIfPresent } from './read-file.js';
 import type { GeneratedFile } from './types.js';
 import { compareStrings, isGeneratedContent } from './yaml.js';
 
@@ -243,6 +244,16 @@ function makeDirs(fs: WriterFs, path: string, action: string): void {
     if (codeOf(cause) === 'EEXIST' && lstatOrUndefined(fs, path)?.isDirectory()) return;
     throw fault(action, path, cause);
   }
+}
+
+/**
+ * Creates `path` and its missing parents, one folder at a time (never Node's recursive mkdir,
+ * which loops under /proc); an existing folder (or a symlink to one) is fine. Throws
+ * `cannot <action> <path>: <cause> (<CODE>)`, e.g. `cannot create the output folder /proc/x: it
+ * does not exist (ENOENT)`. For the commands that write outside `writeTree` (changeset, release).
+ */
+export function makeFolder(path: string, action = 'create the folder'): void {
+  makeDirs(realFs, path, action);
 }
 
 function isDirectoryThroughLink(fs: WriterFs, path: string): boolean {
@@ -1220,31 +1231,26 @@ export function readChartVersions(outRoot: string): Record<string, string> {
   for (const name of names.sort(compareStrings)) {
     if (isStageName(name)) continue;
     const file = join(charts, name, 'package.json');
-    let text: string;
-    try {
-      text = nodeFs.readFileSync(file, 'utf8');
-    } catch (cause) {
-      const code = codeOf(cause);
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      throw fault('read', file, cause);
-    }
+    // A FIFO, a folder or a symlink here is refused by name (a fault of the output tree).
+    const bytes = readRegularFileIfPresent(file);
+    if (bytes === undefined) continue;
+    const text = bytes.toString('utf8');
     const at = (line: number, column: number) => ({ file, line, column });
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
+    const problem = jsonSyntaxProblem(text);
+    if (problem !== undefined) {
       issues.push(
         error({
           code: 'chart-package',
           path: [],
           output: `charts/${name}/package.json`,
-          message: `is not valid JSON (${cause instanceof Error ? cause.message : String(cause)})`,
+          message: problem.message,
           expected: 'the package.json changesets keeps: {"name", "version", "private"}',
-          position: at(1, 1),
+          position: at(problem.line, problem.column),
         }),
       );
       continue;
     }
+    const parsed: unknown = JSON.parse(text);
     const version = (parsed as { version?: unknown } | null)?.version;
     const { line, column } = versionPosition(text);
     if (typeof version !== 'string' || !SEMVER.test(version)) {
@@ -1267,7 +1273,8 @@ export function readChartVersions(outRoot: string): Record<string, string> {
     }
     versions[name] = version;
   }
-  if (issues.length > 0) throw new ValidationError(issues);
+  if (issues.length > 0)
+    throw new ValidationError(issues, { subject: `the output tree (${charts}/*/package.json)` });
   return versions;
 }
 
@@ -1284,7 +1291,7 @@ export function readChartDir(dir: string): Map<string, string> {
       const path = relative === '' ? name : `${relative}/${name}`;
       const stat = nodeFs.lstatSync(join(dir, path));
       if (stat.isDirectory()) walk(path);
-      else if (stat.isFile()) out.set(path, nodeFs.readFileSync(join(dir, path), 'utf8'));
+      else if (stat.isFile()) out.set(path, readRegularFile(join(dir, path)).toString('utf8'));
     }
   };
   walk('');

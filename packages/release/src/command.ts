@@ -5,7 +5,7 @@
 //                         regenerating)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   chartArchivePath,
@@ -13,6 +13,9 @@ import {
   HomelabError,
   hasErrors,
   type Issue,
+  makeFolder,
+  readRegularFile,
+  readRegularFileIfPresent,
   sortIssues,
 } from '@homelab/core';
 import { parse } from 'yaml';
@@ -60,7 +63,7 @@ export function releaseEpoch(
 }
 
 function writeAtomic(path: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolder(dirname(path));
   const temp = `${path}.tmp-${process.pid}`;
   writeFileSync(temp, content);
   renameSync(temp, path);
@@ -112,7 +115,10 @@ export function withDependencies(
         `charts/${chart} depends on ${name} ${version}, which vendor/ does not hold: run homelab vendor sync`,
       );
     }
-    out.set(`charts/${name}-${version}.tgz`, readFileSync(vendored));
+    out.set(
+      `charts/${name}-${version}.tgz`,
+      readRegularFile(vendored, { maxBytes: 256 * 1024 * 1024 }),
+    );
   }
   return out;
 }
@@ -181,6 +187,9 @@ export function publishCharts(options: PublishOptions): number {
       `nothing released: ${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
     );
   }
+  // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
+  // at once, never loops; a release refused above creates nothing.
+  makeFolder(out, 'create the output folder');
   if (tag) refuseUncommittedCharts(root);
   const epoch = releaseEpoch(root, options.env);
   const entries: IndexEntryInput[] = [];
@@ -212,7 +221,7 @@ export function publishCharts(options: PublishOptions): number {
     options.log(`packaged ${join(out, file)}`);
   }
   const indexPath = join(out, 'index.yaml');
-  const existing = existsSync(indexPath) ? readFileSync(indexPath, 'utf8') : undefined;
+  const existing = readRegularFileIfPresent(indexPath)?.toString('utf8');
   writeAtomic(indexPath, buildIndex(existing, entries, epoch));
   options.log(`wrote ${indexPath}`);
   if (tag) {

@@ -1,4 +1,4 @@
-import { error, formatPath, type Issue } from '@homelab/core';
+import { error, formatPath, type Issue, jsonSyntaxProblem } from '@homelab/core';
 import semver from 'semver';
 import { VERSION_RECORD_PATH } from './digest.js';
 import { compareCodeUnits } from './files.js';
@@ -174,10 +174,8 @@ export function parseVersionRecord(text: string | undefined): {
   issues: Issue[];
 } {
   if (text === undefined) return { record: {}, issues: [] };
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (cause) {
+  const problem = jsonSyntaxProblem(text);
+  if (problem !== undefined) {
     return {
       record: {},
       issues: [
@@ -185,12 +183,13 @@ export function parseVersionRecord(text: string | undefined): {
           code: 'version-record',
           path: [],
           output: VERSION_RECORD_PATH,
-          message: `is not valid JSON (${(cause as Error).message})`,
+          message: problem.message,
           expected: '{"<chart>": {"version": "x.y.z", "digest": "sha256:…"}}',
         }),
       ],
     };
   }
+  const data: unknown = JSON.parse(text);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return {
       record: {},

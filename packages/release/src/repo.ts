@@ -1,8 +1,14 @@
 // Reads a repository's charts, version record and pending changesets from disk for the guard,
 // the changeset writer and the release script. Reading only: nothing here writes.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Issue } from '@homelab/core';
+import {
+  HomelabError,
+  type Issue,
+  jsonSyntaxProblem,
+  readRegularFile,
+  readRegularFileIfPresent,
+} from '@homelab/core';
 import { chartPackageName, pendingBumps } from './changesets.js';
 import { chartDigest, VERSION_RECORD_PATH } from './digest.js';
 import { compareCodeUnits } from './files.js';
@@ -42,7 +48,7 @@ function walk(
     if (entry.isDirectory()) {
       walk(join(dir, entry.name), rel, out, skip);
     } else if (entry.isFile()) {
-      out.set(rel, readFileSync(join(dir, entry.name)));
+      out.set(rel, readRegularFile(join(dir, entry.name)));
     }
   }
 }
@@ -76,8 +82,12 @@ export function readChartFolders(root: string): ChartFolder[] {
     let packageName = chartPackageName(name);
     let version = '';
     const pkgPath = join(dir, 'package.json');
-    if (existsSync(pkgPath)) {
-      const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+    const pkgBytes = readRegularFileIfPresent(pkgPath);
+    if (pkgBytes !== undefined) {
+      const pkgText = pkgBytes.toString('utf8');
+      const problem = jsonSyntaxProblem(pkgText);
+      if (problem !== undefined) throw new HomelabError(`${pkgPath} ${problem.message}`);
+      const pkg = JSON.parse(pkgText) as {
         name?: unknown;
         version?: unknown;
       };
@@ -85,7 +95,9 @@ export function readChartFolders(root: string): ChartFolder[] {
       if (typeof pkg.version === 'string') version = pkg.version;
     }
     if (version === '') {
-      const chartVersion = chartIdentity(readFileSync(join(dir, 'Chart.yaml'), 'utf8')).version;
+      const chartVersion = chartIdentity(
+        readRegularFile(join(dir, 'Chart.yaml')).toString('utf8'),
+      ).version;
       if (typeof chartVersion === 'string') version = chartVersion;
     }
     folders.push({ name, dir, packageName, version, files: readChartFiles(dir) });
@@ -102,14 +114,14 @@ export function readChangesetFiles(root: string): { path: string; content: strin
     .sort(compareCodeUnits)
     .map((file) => ({
       path: `.changeset/${file}`,
-      content: readFileSync(join(dir, file), 'utf8'),
+      content: readRegularFile(join(dir, file)).toString('utf8'),
     }));
 }
 
 /** `charts/.versions.json` of the repository, parsed (missing → empty record). */
 export function readVersionRecord(root: string): { record: VersionRecord; issues: Issue[] } {
   const path = join(root, VERSION_RECORD_PATH);
-  return parseVersionRecord(existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+  return parseVersionRecord(readRegularFileIfPresent(path)?.toString('utf8'));
 }
 
 /**

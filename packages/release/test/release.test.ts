@@ -304,6 +304,20 @@ describe('pnpm release', () => {
     );
     expect(existsSync(join(root, 'release'))).toBe(false);
   });
+
+  it('fails at once, naming the folder, when the output folder cannot be created under /proc', () => {
+    expect(run('record')).toBe(0);
+    expect(() =>
+      publishCharts({
+        root,
+        log: (line) => output.push(line),
+        error: (line) => output.push(line),
+        out: '/proc/x',
+        tag: false,
+        env: process.env,
+      }),
+    ).toThrow('cannot create the output folder /proc/x: it does not exist (ENOENT)');
+  }, 10_000);
 });
 
 /** Entry names of a ustar archive (read by hand: 512-byte headers, name at 0, size at 124). */

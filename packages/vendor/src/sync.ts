@@ -16,7 +16,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { formatIssue, HomelabError, type UpstreamPin, vendorPath } from '@homelab/core';
+import {
+  formatIssue,
+  HomelabError,
+  readRegularFile,
+  type UpstreamPin,
+  vendorPath,
+} from '@homelab/core';
 import type { Fetcher } from './fetcher.js';
 import { listFiles, sha256 } from './fs.js';
 import { findChartInIndex, indexUrl } from './helm-index.js';
@@ -66,11 +72,22 @@ function messageOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+function lockTextOrUndefined(path: string): string | undefined {
+  try {
+    return readRegularFile(path).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function previousLock(vendorDir: string): Map<string, LockedArtifact> {
   const path = join(vendorDir, LOCK_FILE);
   if (!existsSync(path)) return new Map();
-  // An unreadable lock only means nothing can be reused: sync rewrites it.
-  const { lock } = parseLock(readFileSync(path, 'utf8'));
+  // An unreadable lock only means nothing can be reused: sync rewrites it. Read bounded: a FIFO
+  // or a folder there is not waited on.
+  const text = lockTextOrUndefined(path);
+  if (text === undefined) return new Map();
+  const { lock } = parseLock(text);
   return new Map((lock?.artifacts ?? []).map((a) => [a.path, a]));
 }
 
@@ -176,7 +193,7 @@ export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult
     removed.length === 0 &&
     fetched.length === 0 &&
     present.has(LOCK_FILE) &&
-    readFileSync(lockPath, 'utf8') === lockText;
+    lockTextOrUndefined(lockPath) === lockText;
   if (unchanged) return { lock, fetched, reused, removed, changed: false };
 
   writeAside(vendorDir, (stage) => {

@@ -2,7 +2,7 @@
 // the pins. Every mismatch is an issue; nothing is thrown for one.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { error, type Issue, type UpstreamPin, vendorPath } from '@homelab/core';
+import { error, type Issue, readRegularFile, type UpstreamPin, vendorPath } from '@homelab/core';
 import { listFiles, sha256 } from './fs.js';
 import { isCopyleft } from './licence.js';
 import { LOCK_FILE, parseLock, pinDifferences } from './lock.js';
@@ -48,7 +48,8 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       }),
     ];
   }
-  const { lock, issues: lockIssues } = parseLock(readFileSync(lockPath, 'utf8'));
+  // A FIFO, a folder or a symlink at vendor/lock.json is refused by name, never read.
+  const { lock, issues: lockIssues } = parseLock(readRegularFile(lockPath).toString('utf8'));
   if (lock === undefined) return lockIssues;
   const issues: Issue[] = [];
   const present = new Set(listFiles(vendorDir));

@@ -1,0 +1,155 @@
+// Files the CLI reads besides the definition (a chart's package.json, charts/.versions.json,
+// .changeset/*.md) are read bounded: a FIFO, a folder or a symlink there is refused at once,
+// naming the path (exit 2: a fault of the output tree), never waited on or echoed. (`release -o
+// /proc/x` is tested in packages/release: this repository's own charts are refused before that.)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '@homelab/core/testing';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const root = repoRoot();
+const bin = join(root, 'packages', 'cli', 'dist', 'homelab.cjs');
+const config = join(root, 'examples', 'single-node', 'platform.yaml');
+let out = '';
+
+function homelab(...args: string[]): { status: number | null; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status: result.status, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  out = mkdtempSync(join(tmpdir(), 'homelab-bounded-'));
+  expect(homelab('build', '--config', config, '--out', out).status).toBe(0);
+}, 120_000);
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** Puts `make(path)` at `path` for one test, restoring what was there after. */
+function withEntry(path: string, make: (path: string) => void, body: () => void): void {
+  const saved = spawnSync('cat', [path], { encoding: 'utf8', timeout: 5_000 }).stdout;
+  rmSync(path, { recursive: true, force: true });
+  make(path);
+  try {
+    body();
+  } finally {
+    rmSync(path, { recursive: true, force: true });
+    if (saved !== '') writeFileSync(path, saved);
+  }
+}
+
+const fifo = (path: string) => execFileSync('mkfifo', [path]);
+
+describe('a chart package.json in the output tree', () => {
+  test.each(['build', 'check', 'diff', 'changeset'])(
+    'that is a FIFO makes %s refuse at once, naming it, exit 2',
+    (command) => {
+      const file = join(out, 'charts', 'coredns', 'package.json');
+      withEntry(file, fifo, () => {
+        const { status, stderr } = homelab(command, '--config', config, '--out', out);
+        expect(status).toBe(2);
+        expect(stderr).toContain(
+          `cannot read ${file}: it is a named pipe (FIFO), not a regular file`,
+        );
+      });
+    },
+    40_000,
+  );
+
+  test('that is a symlink to /etc/passwd is refused, never read or echoed', () => {
+    const file = join(out, 'charts', 'coredns', 'package.json');
+    withEntry(
+      file,
+      (path) => symlinkSync('/etc/passwd', path),
+      () => {
+        const { status, stderr } = homelab('build', '--config', config, '--out', out);
+        expect(status).toBe(2);
+        expect(stderr).toContain(`cannot read ${file}: it is a symbolic link`);
+        expect(stderr).not.toContain('root:');
+      },
+    );
+  }, 40_000);
+
+  test('that is not JSON is reported at a line and column, its content never quoted, not blamed on the definition', () => {
+    const file = join(out, 'charts', 'coredns', 'package.json');
+    withEntry(
+      file,
+      (path) => writeFileSync(path, 'root:x:0:0:secret\n'),
+      () => {
+        const { status, stderr } = homelab('build', '--config', config, '--out', out);
+        expect(status).toBe(1);
+        expect(stderr).toContain(
+          'charts/coredns/package.json: is not valid JSON at line 1 column 1',
+        );
+        expect(stderr).not.toContain('secret');
+        expect(stderr).not.toContain('in the platform definition');
+        expect(stderr).toContain('1 error(s) in the output tree');
+      },
+    );
+  }, 40_000);
+});
+
+describe('the version record and the changesets', () => {
+  test.each(['check', 'changeset'])(
+    'a FIFO at charts/.versions.json makes %s refuse at once, exit 2',
+    (command) => {
+      const file = join(out, 'charts', '.versions.json');
+      withEntry(file, fifo, () => {
+        const { status, stderr } = homelab(command, '--config', config, '--out', out);
+        expect(status).toBe(2);
+        expect(stderr).toContain(`cannot read ${file}: it is a named pipe (FIFO)`);
+      });
+    },
+    40_000,
+  );
+
+  test.each([
+    ['a FIFO', fifo, 'it is a named pipe (FIFO), not a regular file'],
+    ['a folder', (path: string) => mkdirSync(path), 'it is a folder (EISDIR)'],
+    [
+      'a symlink out of the tree',
+      (path: string) => symlinkSync('/etc/passwd', path),
+      'it is a symbolic link',
+    ],
+  ] as const)(
+    '%s in .changeset/ is refused by check, naming it, exit 2',
+    (_, make, reason) => {
+      mkdirSync(join(out, '.changeset'), { recursive: true });
+      const file = join(out, '.changeset', 'odd.md');
+      withEntry(file, make, () => {
+        const { status, stderr } = homelab('check', '--config', config, '--out', out);
+        expect(status).toBe(2);
+        expect(stderr).toContain(`cannot read ${file}: ${reason}`);
+        expect(stderr).not.toContain('internal error');
+      });
+    },
+    40_000,
+  );
+});
+
+describe('an output folder under /proc', () => {
+  test.each([
+    [
+      ['changeset', '--config', config, '-o', '/proc/x'],
+      'cannot create the output folder /proc/x: it does not exist (ENOENT)',
+    ],
+    [
+      ['changeset', '--config', config, '-o', '/proc'],
+      'cannot create the folder /proc/charts: it does not exist (ENOENT)',
+    ],
+  ])(
+    '%j fails at once, naming the folder',
+    (args, message) => {
+      const { status, stderr } = homelab(...args);
+      expect(status).toBe(2);
+      expect(stderr).toContain(message);
+    },
+    40_000,
+  );
+});

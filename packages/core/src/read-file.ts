@@ -1,0 +1,201 @@
+// Reading a repository or output-tree file (a chart's package.json, charts/.versions.json, a
+// changeset, vendor/lock.json), bounded: opened without blocking and without following a final
+// symlink, checked to be a regular file, read up to a size limit. A FIFO never hangs the
+// command, a folder or a device is refused by name, and a symlink to /etc/passwd is never read.
+import * as nodeFs from 'node:fs';
+import { HomelabError } from './issues.js';
+
+/** Bytes a repository file read through `readRegularFile` may have unless told otherwise. */
+export const MAX_REPOSITORY_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface ReadRegularFileOptions {
+  /** Refuse a file larger than this. Default `MAX_REPOSITORY_FILE_BYTES`. */
+  readonly maxBytes?: number;
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'it does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many levels of symbolic links',
+  ENXIO: 'it is a socket or a device without a reader',
+  ENAMETOOLONG: 'the name is too long',
+  EIO: 'an input/output error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+};
+
+function kindOf(stat: nodeFs.Stats): string {
+  if (stat.isSymbolicLink()) return 'a symbolic link (not followed: make it a regular file)';
+  if (stat.isCharacterDevice()) return 'a character device, not a regular file';
+  if (stat.isBlockDevice()) return 'a block device, not a regular file';
+  if (stat.isFIFO()) return 'a named pipe (FIFO), not a regular file';
+  if (stat.isSocket()) return 'a socket, not a regular file';
+  return 'not a regular file';
+}
+
+/** `cannot read <path>: <reason>`; the errno error (or a made-up one with its code) as cause. */
+function refusal(path: string, reason: string, cause: unknown): HomelabError {
+  return new HomelabError(`cannot read ${path}: ${reason}`, { cause });
+}
+
+function errnoRefusal(path: string, cause: unknown): HomelabError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    code && REASONS[code]
+      ? `${REASONS[code]} (${code})`
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
+  return refusal(path, reason, cause);
+}
+
+/** The errno code under a refusal of `readRegularFile` (`ENOENT`, `EISDIR`, …), if any. */
+export function readFailureCode(cause: unknown): string | undefined {
+  const inner = cause instanceof HomelabError ? cause.cause : cause;
+  const code = (inner as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The bytes of `path`, which must be a regular file of at most `maxBytes` bytes. Opened with
+ * `O_NONBLOCK` (a FIFO with no writer does not hang) and `O_NOFOLLOW` (a symlink is refused, not
+ * followed); the size limit holds while reading (files under /proc report size 0). Throws a
+ * `HomelabError` `cannot read <path>: <reason>` whose cause carries the errno code
+ * (`readFailureCode`): `ENOENT` for a missing file, `EISDIR` for a folder, `ELOOP` for a symlink.
+ */
+export function readRegularFile(path: string, options: ReadRegularFileOptions = {}): Buffer {
+  const maxBytes = options.maxBytes ?? MAX_REPOSITORY_FILE_BYTES;
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = nodeFs.constants;
+  let fd: number;
+  try {
+    fd = nodeFs.openSync(path, O_RDONLY | (O_NONBLOCK ?? 0) | (O_NOFOLLOW ?? 0));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ELOOP') {
+      // O_NOFOLLOW: the last component is a symlink (or a real loop further up).
+      let link: nodeFs.Stats | undefined;
+      try {
+        link = nodeFs.lstatSync(path);
+      } catch {
+        link = undefined;
+      }
+      if (link?.isSymbolicLink()) throw refusal(path, `it is ${kindOf(link)}`, cause);
+    }
+    throw errnoRefusal(path, cause);
+  }
+  try {
+    const stat = nodeFs.fstatSync(fd);
+    if (stat.isDirectory()) {
+      const cause = Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+      throw errnoRefusal(path, cause);
+    }
+    if (!stat.isFile()) {
+      const cause = Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+      throw refusal(path, `it is ${kindOf(stat)}`, cause);
+    }
+    const tooLarge = (): HomelabError =>
+      refusal(path, `it is larger than ${maxBytes} bytes, more than such a file may have`, {
+        code: 'EFBIG',
+      });
+    if (stat.size > maxBytes) throw tooLarge();
+    let buffer = Buffer.alloc(Math.min(maxBytes + 1, Math.max(stat.size + 1, 64 * 1024)));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) break;
+        const bigger = Buffer.alloc(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      let read: number;
+      try {
+        read = nodeFs.readSync(fd, buffer, length, buffer.length - length, null);
+      } catch (cause) {
+        throw errnoRefusal(path, cause);
+      }
+      if (read === 0) break;
+      length += read;
+    }
+    if (length > maxBytes) throw tooLarge();
+    return buffer.subarray(0, length);
+  } finally {
+    nodeFs.closeSync(fd);
+  }
+}
+
+/** `readRegularFile`, but `undefined` when nothing is at `path` (ENOENT, ENOTDIR). */
+export function readRegularFileIfPresent(
+  path: string,
+  options: ReadRegularFileOptions = {},
+): Buffer | undefined {
+  try {
+    return readRegularFile(path, options);
+  } catch (cause) {
+    const code = readFailureCode(cause);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw cause;
+  }
+}
+
+/** A JSON syntax error's place, without any of the text (a file's content is never echoed). */
+export interface JsonSyntaxProblem {
+  readonly line: number;
+  readonly column: number;
+  /** `is not valid JSON at line L column C` (or `… : the text ends too early`). */
+  readonly message: string;
+}
+
+function prefixIsValidStart(text: string, end: number): boolean {
+  try {
+    JSON.parse(text.slice(0, end));
+    return true;
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : '';
+    if (message.startsWith('Unexpected end of JSON input')) return true;
+    const at = /at position (\d+)/.exec(message);
+    return at !== null && Number(at[1]) >= end;
+  }
+}
+
+/**
+ * Where `text` stops being JSON, or `undefined` when it parses. JSON.parse's own message quotes
+ * the text (`Unexpected token 'r', "root:x:0:0"...`), so only its position is kept: from the
+ * message when it has one, else the longest prefix that still starts a JSON value (binary search).
+ */
+export function jsonSyntaxProblem(text: string): JsonSyntaxProblem | undefined {
+  let message: string;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (cause) {
+    message = cause instanceof Error ? cause.message : '';
+  }
+  let offset: number;
+  const at = /at position (\d+)/.exec(message);
+  if (at !== null) offset = Number(at[1]);
+  else if (message.startsWith('Unexpected end of JSON input')) offset = text.length;
+  else {
+    // prefixIsValidStart(0) holds and prefixIsValidStart(text.length) does not.
+    let low = 0;
+    let high = text.length;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (prefixIsValidStart(text, middle)) low = middle;
+      else high = middle;
+    }
+    offset = low;
+  }
+  const before = text.slice(0, offset).split(/\r\n?|\n/);
+  const line = before.length;
+  const column = (before[before.length - 1] ?? '').length + 1;
+  return {
+    line,
+    column,
+    message:
+      offset >= text.length
+        ? `is not valid JSON: the text ends at line ${line} column ${column} before the value does`
+        : `is not valid JSON at line ${line} column ${column}`,
+  };
+}
