@@ -69,7 +69,7 @@ export function resolveBitwardenSettings(
     const url = raw.selfHosted?.[key];
     if (url === undefined) continue;
     const target = urlFlowPeer(url, undefined);
-    if (target !== undefined && target.ports.every((port) => port.port > 0)) continue;
+    if (target?.ports.every((port) => port.port > 0)) continue;
     issues.push(
       error({
         code: 'bitwarden-server',
