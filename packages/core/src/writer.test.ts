@@ -52,6 +52,22 @@ function put(path: string, content: string): void {
   writeFileSync(join(out, path), content);
 }
 
+/** The journal a build killed after its commit leaves: cilium's Chart.yaml still to replace. */
+function committedJournal(): void {
+  put('.homelab-stage-31337/1', `${H}name: cilium\nv: 2\n`);
+  put(
+    '.homelab-stage-31337/journal.json',
+    JSON.stringify({
+      version: 1,
+      pid: 31337,
+      stages: ['.homelab-stage-31337'],
+      operations: [
+        { op: 'replace', from: '.homelab-stage-31337/1', to: 'charts/cilium/Chart.yaml' },
+      ],
+    }),
+  );
+}
+
 /** Every file and symlink under `out`, with content or link target: the tree's fingerprint. */
 function snapshot(): Record<string, string> {
   const result: Record<string, string> = {};
@@ -462,18 +478,7 @@ describe('recovery of interrupted writes', { timeout: 60_000 }, () => {
 
   it('diff and plan complete a committed journal before reading', () => {
     writeTree(out, files);
-    put('.homelab-stage-31337/1', `${H}name: cilium\nv: 2\n`);
-    put(
-      '.homelab-stage-31337/journal.json',
-      JSON.stringify({
-        version: 1,
-        pid: 31337,
-        stages: ['.homelab-stage-31337'],
-        operations: [
-          { op: 'replace', from: '.homelab-stage-31337/1', to: 'charts/cilium/Chart.yaml' },
-        ],
-      }),
-    );
+    committedJournal();
     expect(diffTree(out, files)).toEqual([
       {
         path: 'charts/cilium/Chart.yaml',
@@ -501,18 +506,7 @@ describe('recovery of interrupted writes', { timeout: 60_000 }, () => {
 describe('holdOutput', { timeout: 60_000 }, () => {
   it('completes a committed journal before the caller reads, and holds the lock until released', () => {
     writeTree(out, files);
-    put('.homelab-stage-31337/1', `${H}name: cilium\nv: 2\n`);
-    put(
-      '.homelab-stage-31337/journal.json',
-      JSON.stringify({
-        version: 1,
-        pid: 31337,
-        stages: ['.homelab-stage-31337'],
-        operations: [
-          { op: 'replace', from: '.homelab-stage-31337/1', to: 'charts/cilium/Chart.yaml' },
-        ],
-      }),
-    );
+    committedJournal();
     const lock = holdOutput(out);
     try {
       // The killed write is complete before anything is read.
