@@ -140,8 +140,9 @@ describe('an output folder under /proc', () => {
       'cannot create the output folder /proc/x: it does not exist (ENOENT)',
     ],
     [
+      // /proc exists: the first write is the build's lock, taken before the output is read.
       ['changeset', '--config', config, '-o', '/proc'],
-      'cannot create the folder /proc/charts: it does not exist (ENOENT)',
+      'cannot write the lock /proc/.homelab-lock.',
     ],
   ])(
     '%j fails at once, naming the folder',
