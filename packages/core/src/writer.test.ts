@@ -504,6 +504,15 @@ describe('recovery of interrupted writes', { timeout: 60_000 }, () => {
 });
 
 describe('holdOutput', { timeout: 60_000 }, () => {
+  it('neither creates nor locks an output folder that does not exist yet', () => {
+    const missing = join(out, 'not-yet');
+    const hold = holdOutput(missing);
+    expect(existsSync(missing)).toBe(false);
+    hold.release();
+    writeTree(missing, files);
+    expect(existsSync(join(missing, 'charts/cilium/Chart.yaml'))).toBe(true);
+  });
+
   it('completes a committed journal before the caller reads, and holds the lock until released', () => {
     writeTree(out, files);
     committedJournal();

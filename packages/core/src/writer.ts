@@ -641,9 +641,13 @@ export function recoverOutput(outRoot: string, options: WriteOptions = {}): Reco
  * and removes stages without one, so that every read until `release()` sees one whole tree that
  * no other build changes. `writeTree`, `diffTree` and `planWrite` under it nest (they neither
  * lock again nor release); a write's steps number on from this lock's (`lock`, `recover …`).
+ * An output folder that does not exist is neither created nor locked: the writer does both.
  */
 export function holdOutput(outRoot: string, options: WriteOptions = {}): OutputLock {
   const fs = withFs(options);
+  // No folder yet: nothing to read, and nothing may be written before the definition is known
+  // to be valid (a refused build leaves no folder behind). The writer creates it and locks then.
+  if (lstatOrUndefined(fs, outRoot) === undefined) return { path: '', release: () => {} };
   const roots = options.managedRoots ?? DEFAULT_ROOTS;
   const steps = new Steps(options.onStep);
   steps.step('lock');
