@@ -18,7 +18,13 @@ export const CILIUM_CHART_VERSION = '1.19.6' satisfies CiliumVersion;
  * build/common.sh, `KUBECTL_BASE_IMAGE`), and kube-prometheus-stack 88.5.3 runs it only as
  * `kubectl apply`, its shell step in a separate busybox container. alpine/kubectl is Alpine with
  * the kubectl release of its tag (alpine-docker/multi-arch-docker-images, kubectl/Dockerfile).
- * Within one minor of the clusters' Kubernetes (kubectl's version skew). Pinned by tag only: no
+ * kubectl's version skew policy supports one minor either side of the API server: 1.34 covers
+ * clusters on 1.33–1.35, the middle of what the Cilium releases here support (1.30–1.36). On a
+ * cluster two or more minors away the watchdog runs outside that policy; what it runs (`get`
+ * with a JSONPath, `rollout restart`, `rollout status`) has not changed since well before
+ * 1.30, so it is expected to work there too, untested. alpine/kubectl publishes only the kubectl
+ * release that is stable on the day it builds (its kubectl/version-tag.sh), so older minors
+ * cannot be pinned with confidence; this pin moves with the clusters. Pinned by tag only: no
  * registry is reachable where this was written, so no digest could be verified (add
  * `@sha256:…` once pulled; the admission policy accepts both forms).
  */
