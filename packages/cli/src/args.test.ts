@@ -216,5 +216,10 @@ describe('usage', () => {
     const text = usage(['release']);
     expect(text.split('\n')[0]).toBe('Usage: homelab release [subcommand] [options]');
     expect(text).toContain('\n  record ');
+    // A release the repository's state refuses is a failed check (1), not a fault (2).
+    const codes = text.slice(text.indexOf('Exit codes:'));
+    expect(codes.slice(codes.indexOf('  1  '), codes.indexOf('  2  '))).toContain(
+      'a refused release',
+    );
   });
 });

@@ -1,6 +1,6 @@
 // The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
 // touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, failed check,
-// drift; 2 usage error or internal fault.
+// drift, a release the repository's state refuses; 2 usage error or internal fault.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
