@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, usage } from './args.js';
+import { asksForJson, parseCommandLine, usage } from './args.js';
 
 const DEFAULTS = {
   json: false,
@@ -144,6 +144,19 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['release', '--dry-run'])).toMatchObject({ kind: 'usage-error' });
   });
 
+  it('refuses a value given to a flag, saying to write the flag alone', () => {
+    expect(parseCommandLine(['validate', '--json=false'])).toEqual({
+      kind: 'usage-error',
+      command: ['validate'],
+      message: "Option '--json' does not take an argument: write --json alone, or leave it out",
+    });
+    expect(parseCommandLine(['build', '--strict=1'])).toEqual({
+      kind: 'usage-error',
+      command: ['build'],
+      message: "Option '--strict' does not take an argument: write --strict alone, or leave it out",
+    });
+  });
+
   it('recognises help and version in their forms', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
     expect(parseCommandLine(['-h'])).toEqual({ kind: 'help' });
@@ -151,6 +164,23 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['help', 'diff'])).toEqual({ kind: 'help', command: ['diff'] });
     expect(parseCommandLine(['--version'])).toEqual({ kind: 'version' });
     expect(parseCommandLine(['-v'])).toEqual({ kind: 'version' });
+  });
+});
+
+describe('asksForJson', () => {
+  it('is true for --json in any form before --, and only then', () => {
+    const cases: [string[], boolean][] = [
+      [['validate', '--json'], true],
+      [['validate', '--json=1'], true],
+      [['validate', '--json=false'], true],
+      [['validate', '--json='], true],
+      [['--json', 'deploy'], true],
+      [['validate'], false],
+      [['validate', '--jsonx'], false],
+      [['validate', '--config=--json'], false],
+      [['upgrade-check', 'a', 'b', '--', '--json'], false],
+    ];
+    expect(cases.map(([argv]) => [argv, asksForJson(argv)])).toEqual(cases);
   });
 });
 
@@ -186,5 +216,10 @@ describe('usage', () => {
     const text = usage(['release']);
     expect(text.split('\n')[0]).toBe('Usage: homelab release [subcommand] [options]');
     expect(text).toContain('\n  record ');
+    // A release the repository's state refuses is a failed check (1), not a fault (2).
+    const codes = text.slice(text.indexOf('Exit codes:'));
+    expect(codes.slice(codes.indexOf('  1  '), codes.indexOf('  2  '))).toContain(
+      'a refused release',
+    );
   });
 });

@@ -152,7 +152,8 @@ export type CommandLine =
 const EXIT_CODES = `Exit codes:
   0  success
   1  invalid definition (or unreadable --config), failed check (drift, or a chart changed
-     without a new version: add a changeset), drift (diff --exit-code)
+     without a new version: add a changeset), drift (diff --exit-code), a refused release
+     (a chart's content not the one recorded for its version, charts/ not committed)
   2  usage error or internal fault (set HOMELAB_DEBUG=1 for the stack trace)`;
 
 function optionLine(name: string): string {
@@ -235,6 +236,18 @@ function suggestion(word: string, candidates: readonly string[]): string {
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3))
     ? `; did you mean '${best}'?`
     : '';
+}
+
+/**
+ * Whether the command line asks for a JSON report, in any form, before a `--`: `--json`, or
+ * `--json=…` (a usage error, the flag takes no value, but the user asked for JSON all the same,
+ * `--json=false` included). A usage error then still prints its JSON document.
+ */
+export function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some(
+    (arg) => arg === '--json' || arg.startsWith('--json='),
+  );
 }
 
 function firstSentence(message: string): string {
@@ -321,11 +334,14 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   } catch (cause) {
     const message = cause instanceof Error ? firstSentence(cause.message) : String(cause);
     const unknown = /Unknown option '--?([^']+)'/.exec(message)?.[1];
+    const flag = /^Option '(--[^']+)' does not take an argument$/.exec(message)?.[1];
     // The hint names the option as it is typed: `--strict`, not `strict`.
     const hint =
-      unknown === undefined
-        ? ''
-        : suggestion(unknown, spec.options).replace(/'([^']+)'\?$/, "'--$1'?");
+      flag !== undefined
+        ? `: write ${flag} alone, or leave it out`
+        : unknown === undefined
+          ? ''
+          : suggestion(unknown, spec.options).replace(/'([^']+)'\?$/, "'--$1'?");
     return { kind: 'usage-error', message: `${message}${hint}`, command: path };
   }
   const expected = spec.positionals ?? [];

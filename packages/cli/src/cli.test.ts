@@ -786,6 +786,56 @@ describe('usage', () => {
     expect(text.out()).toBe('');
   });
 
+  it('with --json=…, a usage error is the same JSON document, and --json=false is refused too', async () => {
+    for (const flag of ['--json=1', '--json=false', '--json=']) {
+      // Given --json written with a value, which the flag does not take
+      const cli = fake();
+      // When validate runs with it
+      const exit = await run(['validate', flag, '--config', 'platform.yaml'], cli.io);
+      // Then it is a usage error (exit 2) reported as JSON on stdout, nothing else there
+      expect([flag, exit]).toEqual([flag, 2]);
+      const report = JSON.parse(cli.out());
+      expect(report).toEqual({
+        ok: false,
+        issues: [
+          {
+            severity: 'error',
+            code: 'usage',
+            path: '(root)',
+            segments: [],
+            output: null,
+            message:
+              "Option '--json' does not take an argument: write --json alone, or leave it out",
+            value: null,
+            expected: null,
+            file: null,
+            line: null,
+            column: null,
+          },
+        ],
+        summary: { ms: 206 },
+      });
+      expect(cli.err()).toMatch(
+        /^homelab: Option '--json' does not take an argument: write --json alone, or leave it out\n\nUsage: homelab validate/,
+      );
+      // and nothing was validated
+      expect(cli.inputs).toEqual([]);
+    }
+  });
+
+  it('with --json=…, --help still only helps and an unknown option still never acts', async () => {
+    const help = fake();
+    expect(await run(['build', '--json=1', '--help'], help.io)).toBe(0);
+    expect(help.out()).toMatch(/^Usage: homelab build \[options\]/);
+    expect([help.writes, help.inputs]).toEqual([[], []]);
+    const unknown = fake();
+    expect(await run(['build', '--json=1', '--force'], unknown.io)).toBe(2);
+    expect(JSON.parse(unknown.out()).issues.map((issue: { code: string }) => issue.code)).toEqual([
+      'usage',
+    ]);
+    expect([unknown.writes, unknown.inputs, unknown.calls]).toEqual([[], [], []]);
+  });
+
   it('prints help and the version on stdout with exit 0', async () => {
     const help = fake();
     expect(await run(['--help'], help.io)).toBe(0);

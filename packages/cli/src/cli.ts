@@ -1,6 +1,6 @@
 // The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
 // touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, failed check,
-// drift; 2 usage error or internal fault.
+// drift, a release the repository's state refuses; 2 usage error or internal fault.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -16,7 +16,7 @@ import {
 import type { ChartState, VersionRecord } from '@homelab/release';
 import pc from 'picocolors';
 import type { CommandOptions } from './args.js';
-import { parseCommandLine, usage } from './args.js';
+import { asksForJson, parseCommandLine, usage } from './args.js';
 import type { GenerateResult } from './pipeline.js';
 import { readDefinitionFile } from './read-definition.js';
 import type { FileChange, Runtime } from './runtime-types.js';
@@ -897,9 +897,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       io.stderr(
         `${colors.red('homelab:')} ${commandLine.message}\n\n${usage(commandLine.command)}`,
       );
-      // --json asked for one JSON document on stdout, also when the rest of the line is wrong.
-      const end = argv.indexOf('--');
-      if ((end === -1 ? argv : argv.slice(0, end)).includes('--json')) {
+      // --json asked for one JSON document on stdout, also when the rest of the line is wrong,
+      // and when the wrong part is --json itself (`--json=1`, `--json=false`).
+      if (asksForJson(argv)) {
         const issue: Issue = {
           severity: 'error',
           code: 'usage',

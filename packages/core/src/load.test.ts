@@ -1042,6 +1042,88 @@ describe('numbers JavaScript cannot hold', () => {
   });
 });
 
+describe('tags that YAML reads as no plain data', () => {
+  test.each([
+    ['!!binary aGVsbG8=', '!!binary', 'binary data (base64-encoded bytes)', 'the text itself'],
+    [
+      '!<tag:yaml.org,2002:binary> aGVsbG8=',
+      '!!binary',
+      'binary data (base64-encoded bytes)',
+      'the text itself',
+    ],
+    ['!!set {a, b}', '!!set', 'a set', 'a list or a mapping'],
+    ['!!omap [a: 1]', '!!omap', 'an ordered mapping', 'a mapping'],
+    ['!!timestamp 2001-12-14', '!!timestamp', 'a date and time', 'the date as text'],
+  ])('name: %s is refused at its tag, the value unshown', (value, name, what, expected) => {
+    // Given a string setting written with a tag the yaml library turns into a non-JSON value
+    const text = minimal.replace('name: fixture', `name: ${value}`);
+    // When it is loaded
+    const { definition, issues } = loadDefinition(text, 'p.yaml');
+    // Then one issue says what the tag makes of it, at the tag (line 2, column 9)
+    expect(definition).toBeUndefined();
+    expect(issues).toEqual([
+      {
+        severity: 'error',
+        code: 'yaml-tag',
+        path: ['platform', 'name'],
+        message: `is tagged ${name}: YAML reads it as ${what}, which no setting of a platform definition takes`,
+        expected: `${expected}, without the tag`,
+        position: { file: 'p.yaml', line: 2, column: 9 },
+      },
+    ]);
+    expect(formatIssue(issues[0] as Issue)).toBe(
+      `p.yaml:2:9  platform.name: is tagged ${name}: YAML reads it as ${what}, which no setting of a platform definition takes (expected ${expected}, without the tag)`,
+    );
+  });
+
+  test('a !!binary value is never shown, neither as written nor decoded', () => {
+    // base64 of "https://user:hunter2@git.example.com/x.git"
+    const secret = Buffer.from('https://user:hunter2@git.example.com/x.git').toString('base64');
+    const text = minimal.replace(
+      'url: https://github.com/example/homelab-platform.git',
+      `url: !!binary ${secret}`,
+    );
+    const { issues } = loadDefinition(text, 'p.yaml');
+    expect(issues.map((issue) => [issue.code, formatPath(issue.path)])).toEqual([
+      ['yaml-tag', 'repository.url'],
+    ]);
+    const shown = `${JSON.stringify(issues)}\n${issues.map(formatIssue).join('\n')}`;
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain(secret.slice(0, 8));
+    // the decoded bytes, as a Uint8Array would print ("104,116,116,112" for "http")
+    expect(shown).not.toMatch(/104,\s*116|"0":\s*104/);
+  });
+
+  test('a tagged key names its mapping, a tag on its own line is found, an alias is refused once', () => {
+    const text = minimal.replace(
+      '  name: fixture\n',
+      '  name: &n !!binary # bytes\n    aGVsbG8=\n  ? !!binary a2V5\n  : x\n  other: *n\n',
+    );
+    const { issues } = loadDefinition(text, 'p.yaml');
+    expect(
+      issues.map((issue) => [
+        issue.code,
+        formatPath(issue.path),
+        issue.message.split(':')[0],
+        issue.position?.line,
+        issue.position?.column,
+      ]),
+    ).toEqual([
+      ['yaml-tag', 'platform.name', 'is tagged !!binary', 2, 12],
+      ['yaml-tag', 'platform', 'has a key tagged !!binary', 4, 5],
+    ]);
+  });
+
+  test('tags of plain data stay allowed', () => {
+    const text = minimal
+      .replace('name: fixture', 'name: !!str fixture')
+      .replace('domain: lab.example.com', 'domain: !<tag:yaml.org,2002:str> lab.example.com');
+    const { definition, issues } = loadDefinition(text, 'p.yaml');
+    expect(issues).toEqual([]);
+    expect(definition?.platform).toEqual({ name: 'fixture', domain: 'lab.example.com' });
+  });
+});
+
 describe('empty and odd documents', () => {
   test.each([
     ['an empty string', '', 'yaml-empty'],

@@ -229,10 +229,13 @@ function stackPath(stack: readonly CST.Token[], upTo: number): PathSegment[] {
 function parseTokens(
   text: string,
   lineCounter: LineCounter,
-): { tokens: CST.Token[]; stop?: TokenStop } {
+): { tokens: CST.Token[]; tags: number[]; stop?: TokenStop } {
   const parser = new Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0);
   const tokens: CST.Token[] = [];
+  // The offset of every tag (`!!binary`), ascending: a node's range starts after its tag.
+  const tags: number[] = [];
+  let atScalar = false;
   // The stack holds the document and the value under construction besides the collections.
   const stackLimit = LOAD_LIMITS.maxDepth + 2;
   // Items are added to the collection on top of the stack, or the one below a scalar being
@@ -241,12 +244,16 @@ function parseTokens(
   let scalars = 0;
   for (const lexeme of new Lexer().lex(text)) {
     if (lexeme === CST.SCALAR || lexeme[0] === '"' || lexeme[0] === "'") scalars++;
+    // A lexeme after the scalar mark is a scalar's text, never a tag (`|` block content).
+    if (!atScalar && lexeme[0] === '!') tags.push(parser.offset);
+    atScalar = lexeme === CST.SCALAR;
     for (const token of parser.next(lexeme)) tokens.push(token);
     const { stack } = parser;
     if (stack.length > stackLimit) {
       const top = stack[stack.length - 1];
       return {
         tokens,
+        tags,
         stop: { kind: 'too-deep', offset: top && 'offset' in top ? top.offset : 0 },
       };
     }
@@ -255,6 +262,7 @@ function parseTokens(
       if (token && collectionEntries(token) > entryLimit) {
         return {
           tokens,
+          tags,
           stop: {
             kind: 'too-large',
             offset: 'offset' in token ? token.offset : 0,
@@ -265,11 +273,11 @@ function parseTokens(
       }
     }
     if (scalars > LOAD_LIMITS.maxScalars) {
-      return { tokens, stop: { kind: 'too-many-scalars', offset: parser.offset } };
+      return { tokens, tags, stop: { kind: 'too-many-scalars', offset: parser.offset } };
     }
   }
   for (const token of parser.end()) tokens.push(token);
-  return { tokens };
+  return { tokens, tags };
 }
 
 /** The issue for a file refused while tokenising. */
@@ -311,24 +319,87 @@ interface IndexedNode {
 }
 
 /**
- * One walk over the document (iterative, linear): the duplicate keys of every mapping and the
- * numbers JavaScript cannot hold. Aliases are not followed.
+ * Tags the `yaml` library resolves (in its core schema too) to values that are no plain data and
+ * that no setting takes: they would reach the schema disguised, `!!binary` as a Uint8Array (a
+ * "mapping" whose entries are the decoded bytes, printed in messages), `!!set` and `!!omap` as a
+ * Set and a Map (printed as `{}`), `!!timestamp` as a Date. Refused at the tag, the value unshown.
+ */
+const REFUSED_TAGS: {
+  readonly [tag: string]: {
+    readonly name: string;
+    readonly what: string;
+    readonly expected: string;
+  };
+} = {
+  'tag:yaml.org,2002:binary': {
+    name: '!!binary',
+    what: 'binary data (base64-encoded bytes)',
+    expected: 'the text itself, without the tag',
+  },
+  'tag:yaml.org,2002:set': {
+    name: '!!set',
+    what: 'a set',
+    expected: 'a list or a mapping, without the tag',
+  },
+  'tag:yaml.org,2002:omap': {
+    name: '!!omap',
+    what: 'an ordered mapping',
+    expected: 'a mapping, without the tag',
+  },
+  'tag:yaml.org,2002:timestamp': {
+    name: '!!timestamp',
+    what: 'a date and time',
+    expected: 'the date as text, without the tag',
+  },
+};
+
+function refusedTag(node: unknown): string | undefined {
+  const tag = isNode(node) ? node.tag : undefined;
+  return tag !== undefined && Object.hasOwn(REFUSED_TAGS, tag) ? tag : undefined;
+}
+
+/** A node (or a mapping's key) whose tag is one of `REFUSED_TAGS`. */
+interface TaggedNode {
+  readonly path: PathSegment[];
+  readonly node: YamlNode;
+  readonly tag: string;
+  /** Whether the node is a key of the mapping at `path`. */
+  readonly key: boolean;
+}
+
+/**
+ * One walk over the document (iterative, linear): the duplicate keys of every mapping, the
+ * numbers JavaScript cannot hold and the nodes tagged as no plain data. Aliases are not followed.
  */
 function indexDocument(root: unknown): {
   readonly duplicates: { readonly path: PathSegment[]; readonly key: unknown }[];
   /** Numbers JavaScript cannot hold exactly: `.inf`, `.nan`, `1e400`, integers beyond 2^53. */
   readonly inexact: { readonly path: PathSegment[]; readonly node: Scalar }[];
+  /** Nodes tagged `!!binary`, `!!set`, `!!omap` or `!!timestamp` (not walked into). */
+  readonly tagged: TaggedNode[];
 } {
   const duplicates: { path: PathSegment[]; key: unknown }[] = [];
   const inexact: { path: PathSegment[]; node: Scalar }[] = [];
+  const tagged: TaggedNode[] = [];
   const pending: { node: unknown; path: PathSegment[] }[] = [{ node: root, path: [] }];
   while (pending.length > 0) {
     const next = pending.pop();
     if (!next) break;
     const { node, path } = next;
+    const tag = refusedTag(node);
+    if (tag !== undefined) {
+      tagged.push({ path, node: node as YamlNode, tag, key: false });
+      continue;
+    }
     if (isMap(node)) {
       const seen = new Set<string>();
       for (const pair of node.items) {
+        const keyTag = refusedTag(pair.key);
+        if (keyTag !== undefined) {
+          // The key's text would be the decoded value: the issue names the mapping.
+          tagged.push({ path, node: pair.key as YamlNode, tag: keyTag, key: true });
+          continue;
+        }
         if (!isScalar(pair.key)) continue;
         const name = String(pair.key.value);
         const childPath = [...path, name];
@@ -349,7 +420,37 @@ function indexDocument(root: unknown): {
         inexact.push({ path, node });
     }
   }
-  return { duplicates, inexact };
+  return { duplicates, inexact, tagged };
+}
+
+/** The issue for a node tagged as no plain data, at its tag (`tags`: every tag's offset). */
+function taggedNodeIssue(
+  file: string,
+  lineCounter: LineCounter,
+  tags: readonly number[],
+  { path, node, tag, key }: TaggedNode,
+): Issue {
+  const refused = REFUSED_TAGS[tag] as (typeof REFUSED_TAGS)[string];
+  const start = rangeStart(node);
+  // The last tag before the node is its own: nothing but an anchor, space or a comment between.
+  let at = start;
+  if (start !== undefined) {
+    let low = 0;
+    let high = tags.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((tags[middle] as number) < start) low = middle + 1;
+      else high = middle;
+    }
+    if (low > 0) at = tags[low - 1];
+  }
+  return error({
+    code: 'yaml-tag',
+    path,
+    message: `${key ? 'has a key tagged' : 'is tagged'} ${refused.name}: YAML reads it as ${refused.what}, which no setting of a platform definition takes`,
+    expected: refused.expected,
+    position: positionAt(file, lineCounter, at),
+  });
 }
 
 function rangeStart(node: unknown): number | undefined {
@@ -756,7 +857,7 @@ export function loadDefinition(
   // counted on the normalised text, so a CR-only file reports the lines an editor shows.
   const text = normaliseLineEnds(source);
   const lineCounter = new LineCounter();
-  const { tokens, stop } = parseTokens(text, lineCounter);
+  const { tokens, tags, stop } = parseTokens(text, lineCounter);
   if (stop !== undefined) return fail(tokenStopIssue(file, text, stop));
   // Duplicate keys are found by the index below: yaml's own check is quadratic in the keys.
   const documents = [...new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)];
@@ -812,11 +913,14 @@ export function loadDefinition(
     );
     return { definition: undefined, issues: capped(sortIssues([...syntax, ...duplicates])) };
   }
-  if (index.inexact.length > 0) {
-    const numbers = index.inexact.map(({ path, node }) =>
-      inexactNumberIssue(file, lineCounter, path, node),
-    );
-    return { definition: undefined, issues: capped(sortIssues([...syntax, ...numbers])) };
+  if (index.inexact.length > 0 || index.tagged.length > 0) {
+    // Values YAML reads as something no setting takes: refused with their place, before the
+    // conversion (a tagged value is never shown: `!!binary` may well hide a secret).
+    const values = [
+      ...index.inexact.map(({ path, node }) => inexactNumberIssue(file, lineCounter, path, node)),
+      ...index.tagged.map((tagged) => taggedNodeIssue(file, lineCounter, tags, tagged)),
+    ];
+    return { definition: undefined, issues: capped(sortIssues([...syntax, ...values])) };
   }
 
   let data: unknown;

@@ -23,6 +23,7 @@ import { VERSION_RECORD_PATH } from './digest.js';
 import { type FileContent, toBytes } from './files.js';
 import { type ChartState, recordVersions, serializeVersionRecord } from './guard.js';
 import { packagedFiles, packChart } from './pack.js';
+import { ReleaseRefused } from './refusal.js';
 import { readChartFolders, readChartStates } from './repo.js';
 import { buildIndex, type IndexEntryInput } from './repo-index.js';
 
@@ -111,7 +112,7 @@ export function withDependencies(
     if (typeof name !== 'string' || typeof version !== 'string') continue;
     const vendored = join(root, 'vendor', chartArchivePath(name, version));
     if (!existsSync(vendored)) {
-      throw new HomelabError(
+      throw new ReleaseRefused(
         `charts/${chart} depends on ${name} ${version}, which vendor/ does not hold: run homelab vendor sync`,
       );
     }
@@ -162,8 +163,8 @@ function refuseUncommittedCharts(root: string): void {
   if (status === '') return;
   const paths = status.split('\n').map((line) => line.slice(3));
   const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, … (${paths.length})` : '');
-  throw new HomelabError(
-    `nothing released: charts/ has changes not committed (${shown}), and a tag names the commit at HEAD, which does not hold them: commit them first (git add charts .changeset && git commit), or package only with --no-tag`,
+  throw new ReleaseRefused(
+    `charts/ has changes not committed (${shown}), and a tag names the commit at HEAD, which does not hold them: commit them first (git add charts .changeset && git commit), or package only with --no-tag`,
   );
 }
 
@@ -171,27 +172,44 @@ function refuseUncommittedCharts(root: string): void {
  * Packages every chart, merges the Helm repository index, tags new versions. Releases only
  * charts whose content is the one recorded for their version (a pending changeset, a new chart
  * not recorded yet or an unversioned change would publish other content under a version number).
+ * Returns 0, or 1 when the repository's state refuses the release (`ReleaseRefused`, printed as
+ * `nothing released: …`: no archive, index or tag written); throws `HomelabError` on a fault of
+ * the environment (no git, no release time, an output folder that cannot be created: exit 2).
  */
 export function publishCharts(options: PublishOptions): number {
+  try {
+    return publish(options);
+  } catch (cause) {
+    if (!(cause instanceof ReleaseRefused)) throw cause;
+    options.error(`nothing released: ${cause.message}`);
+    return 1;
+  }
+}
+
+function publish(options: PublishOptions): number {
   const { root, out, tag } = options;
   const states = readChartStates(root);
   if (hasErrors(states.issues)) {
     printIssues(options, states.issues);
-    throw new HomelabError(`${VERSION_RECORD_PATH} is unreadable: nothing released`);
+    throw new ReleaseRefused(`${VERSION_RECORD_PATH} is unreadable (the errors above)`);
   }
   const unrecorded = states.charts
     .map(unrecordedReason)
     .filter((reason): reason is string => reason !== undefined);
   if (unrecorded.length > 0) {
-    throw new HomelabError(
-      `nothing released: ${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
+    throw new ReleaseRefused(
+      `${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
     );
   }
+  if (tag) refuseUncommittedCharts(root);
   // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
   // at once, never loops; a release refused above creates nothing.
   makeFolder(out, 'create the output folder');
-  if (tag) refuseUncommittedCharts(root);
   const epoch = releaseEpoch(root, options.env);
+  // Every archive and the index are made in memory before anything is written: a refusal on
+  // the way (a stale Chart.yaml, a dependency vendor/ lacks, a released version whose archive
+  // would change) leaves the release folder as it was, a released archive never overwritten.
+  const archives: { file: string; archive: Uint8Array }[] = [];
   const entries: IndexEntryInput[] = [];
   const tags: string[] = [];
   for (const chart of readChartFolders(root)) {
@@ -199,8 +217,8 @@ export function publishCharts(options: PublishOptions): number {
       .map(([path]) => path)
       .filter((path) => path === 'package.json' || path === 'CHANGELOG.md');
     if (leaked.length > 0) {
-      throw new HomelabError(
-        `charts/${chart.name}/.helmignore does not keep ${leaked.join(', ')} out of the archive`,
+      throw new ReleaseRefused(
+        `charts/${chart.name}/.helmignore does not keep ${leaked.join(', ')} out of the archive: regenerate it (pnpm build)`,
       );
     }
     const archive = packChart(withDependencies(root, chart.name, chart.files), {
@@ -209,7 +227,7 @@ export function publishCharts(options: PublishOptions): number {
       mtime: ARCHIVE_MTIME,
     });
     const file = `${chart.name}-${chart.version}.tgz`;
-    writeAtomic(join(out, file), archive);
+    archives.push({ file, archive });
     const chartYaml = chart.files.get('Chart.yaml');
     const metadata = parse(new TextDecoder().decode(chartYaml)) as { [key: string]: unknown };
     entries.push({
@@ -218,11 +236,15 @@ export function publishCharts(options: PublishOptions): number {
       url: file,
     });
     tags.push(`${chart.packageName}@${chart.version}`);
-    options.log(`packaged ${join(out, file)}`);
   }
   const indexPath = join(out, 'index.yaml');
   const existing = readRegularFileIfPresent(indexPath)?.toString('utf8');
-  writeAtomic(indexPath, buildIndex(existing, entries, epoch));
+  const index = buildIndex(existing, entries, epoch);
+  for (const { file, archive } of archives) {
+    writeAtomic(join(out, file), archive);
+    options.log(`packaged ${join(out, file)}`);
+  }
+  writeAtomic(indexPath, index);
   options.log(`wrote ${indexPath}`);
   if (tag) {
     const present = new Set(git(root, ['tag', '--list']).split('\n'));

@@ -1,8 +1,9 @@
-import { HomelabError, tar } from '@homelab/core';
+import { tar } from '@homelab/core';
 import { gzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { type ChartFiles, type FileContent, sortedEntries, toBytes } from './files.js';
 import { isPackaged, parseHelmignore } from './helmignore.js';
+import { ReleaseRefused } from './refusal.js';
 
 export interface PackOptions {
   /** Chart name: the archive's top folder; must equal `Chart.yaml`'s `name`. */
@@ -41,11 +42,11 @@ export function packChart(files: ChartFiles, options: PackOptions): Uint8Array {
   const kept = packagedFiles(files);
   const chartYaml = kept.find(([path]) => path === 'Chart.yaml');
   if (chartYaml === undefined) {
-    throw new HomelabError(`charts/${options.chart}: no Chart.yaml to package`);
+    throw new ReleaseRefused(`charts/${options.chart}: no Chart.yaml to package`);
   }
   const { name, version } = chartIdentity(new TextDecoder().decode(toBytes(chartYaml[1])));
   if (name !== options.chart || version !== options.version) {
-    throw new HomelabError(
+    throw new ReleaseRefused(
       `charts/${options.chart}/Chart.yaml is ${String(name)} ${String(version)}, expected ${options.chart} ${options.version}: regenerate (pnpm build) before releasing`,
     );
   }

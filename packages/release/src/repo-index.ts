@@ -2,6 +2,7 @@ import { HomelabError } from '@homelab/core';
 import semver from 'semver';
 import { parse, stringify } from 'yaml';
 import { compareCodeUnits } from './files.js';
+import { ReleaseRefused } from './refusal.js';
 
 /** `Chart.yaml` fields that a Helm repository index repeats for each chart version. */
 const METADATA_FIELDS = [
@@ -108,7 +109,7 @@ export function buildIndex(
     const previous = versions.find((v) => v.version === version);
     if (previous !== undefined && previous.digest !== input.digest) {
       // A published version never changes: Helm clients and caches hold the first archive.
-      throw new HomelabError(
+      throw new ReleaseRefused(
         `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes; its content moved without a new version (add a changeset, pnpm version-packages)`,
       );
     }

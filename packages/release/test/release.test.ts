@@ -200,18 +200,24 @@ describe('pnpm release', () => {
     chart('1.3.0', 3);
     expect(run('record')).toBe(0);
     output = [];
-    expect(() => run()).toThrow(
-      'nothing released: charts/ has changes not committed (charts/.versions.json, charts/cilium/Chart.yaml, charts/cilium/package.json, charts/cilium/values.yaml)',
-    );
+    const archive = readFileSync(join(root, 'release/cilium-1.2.0.tgz'));
+    // A failed check of the repository's state: exit 1, as `homelab check`, not a fault (2).
+    expect(run()).toBe(1);
     // The tag would have named the commit that holds 1.2.0's content.
     expect(git('tag', '--list')).toBe('@homelab/chart-cilium@1.2.0');
-    expect(output).toEqual([]);
+    expect(output).toEqual([
+      'nothing released: charts/ has changes not committed (charts/.versions.json, charts/cilium/Chart.yaml, charts/cilium/package.json, charts/cilium/values.yaml), and a tag names the commit at HEAD, which does not hold them: commit them first (git add charts .changeset && git commit), or package only with --no-tag',
+    ]);
+    expect(existsSync(join(root, 'release/cilium-1.3.0.tgz'))).toBe(false);
+    expect(readFileSync(join(root, 'release/cilium-1.2.0.tgz')).equals(archive)).toBe(true);
     // A new chart, not added yet, is a change too.
     git('commit', '-q', '-am', 'release 1.3.0');
     write('charts/coredns/Chart.yaml', 'apiVersion: v2\nname: coredns\nversion: 0.1.0\n');
     expect(run('record')).toBe(0);
-    expect(() => run()).toThrow(
-      'charts/ has changes not committed (charts/.versions.json, charts/coredns/Chart.yaml)',
+    output = [];
+    expect(run()).toBe(1);
+    expect(output[0]).toMatch(
+      /^nothing released: charts\/ has changes not committed \(charts\/\.versions\.json, charts\/coredns\/Chart\.yaml\)/,
     );
     // Packaging only is allowed, and once committed the tags name the commit with 1.3.0.
     expect(run('--no-tag')).toBe(0);
@@ -243,15 +249,24 @@ describe('pnpm release', () => {
     expect(tar.includes(upstream)).toBe(true);
 
     rmSync(join(root, 'vendor'), { recursive: true });
-    expect(() => run('--no-tag')).toThrow(
-      'charts/cilium depends on cilium 1.19.6, which vendor/ does not hold: run homelab vendor sync',
-    );
+    const released = readFileSync(join(root, 'release/cilium-1.2.0.tgz'));
+    output = [];
+    expect(run('--no-tag')).toBe(1);
+    expect(output).toEqual([
+      'nothing released: charts/cilium depends on cilium 1.19.6, which vendor/ does not hold: run homelab vendor sync',
+    ]);
+    expect(readFileSync(join(root, 'release/cilium-1.2.0.tgz')).equals(released)).toBe(true);
   });
 
   it('refuses to release a chart whose Chart.yaml is older than its package.json', () => {
     write('charts/cilium/package.json', '{"name":"@homelab/chart-cilium","version":"1.2.1"}\n');
     expect(run('record')).toBe(0);
-    expect(() => run('--no-tag')).toThrow(/Chart.yaml is cilium 1.2.0, expected cilium 1.2.1/);
+    output = [];
+    expect(run('--no-tag')).toBe(1);
+    expect(output).toEqual([
+      'nothing released: charts/cilium/Chart.yaml is cilium 1.2.0, expected cilium 1.2.1: regenerate (pnpm build) before releasing',
+    ]);
+    expect(existsSync(join(root, 'release/cilium-1.2.1.tgz'))).toBe(false);
   });
 
   it('ignores what helm dependency build leaves in the chart folder (git ignores it too)', () => {
@@ -291,18 +306,63 @@ describe('pnpm release', () => {
   });
 
   it('releases nothing whose content is not the one recorded for its version', () => {
-    // Not recorded yet (a new chart).
-    expect(() => run('--no-tag')).toThrow(
-      'nothing released: charts/cilium 1.2.0 is not in charts/.versions.json.',
-    );
+    // Not recorded yet (a new chart): a failed check, exit 1.
+    expect(run('--no-tag')).toBe(1);
+    expect(output).toEqual([
+      'nothing released: charts/cilium 1.2.0 is not in charts/.versions.json. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)',
+    ]);
     // Changed at its recorded version, a changeset pending: version-packages has not run.
     expect(run('record')).toBe(0);
     chart('1.2.0', 3);
     write('.changeset/more.md', '---\n"@homelab/chart-cilium": patch\n---\n\nMore.\n');
-    expect(() => run('--no-tag')).toThrow(
-      'nothing released: charts/cilium changed since 1.2.0 was recorded.',
+    output = [];
+    expect(run('--no-tag')).toBe(1);
+    expect(output[0]).toMatch(
+      /^nothing released: charts\/cilium changed since 1\.2\.0 was recorded\. A release publishes/,
     );
     expect(existsSync(join(root, 'release'))).toBe(false);
+  });
+
+  it('refuses with exit 1 when charts/.versions.json is unreadable, after its errors', () => {
+    write('charts/.versions.json', '{\n');
+    expect(run('--no-tag')).toBe(1);
+    expect(output.at(-1)).toBe(
+      'nothing released: charts/.versions.json is unreadable (the errors above)',
+    );
+    expect(output.slice(0, -1).map((line) => line.split('  ')[0])).toEqual(['error']);
+    expect(existsSync(join(root, 'release'))).toBe(false);
+  });
+
+  it('refuses a .helmignore that would put package.json in the archive, with exit 1', () => {
+    write('charts/cilium/.helmignore', '# edited by hand\nCHANGELOG.md\n');
+    expect(run('record')).toBe(0);
+    output = [];
+    expect(run('--no-tag')).toBe(1);
+    expect(output).toEqual([
+      'nothing released: charts/cilium/.helmignore does not keep package.json out of the archive: regenerate it (pnpm build)',
+    ]);
+    expect(existsSync(join(root, 'release/cilium-1.2.0.tgz'))).toBe(false);
+  });
+
+  it('refuses new content under a released version with exit 1, the released archive and index untouched', () => {
+    // Given 1.2.0 released
+    expect(run('record')).toBe(0);
+    expect(run('--no-tag')).toBe(0);
+    const archive = readFileSync(join(root, 'release/cilium-1.2.0.tgz'));
+    const index = readFileSync(join(root, 'release/index.yaml'), 'utf8');
+    // When its content changes and is recorded afresh at the same version (the record deleted)
+    chart('1.2.0', 3);
+    rmSync(join(root, 'charts/.versions.json'));
+    expect(run('record')).toBe(0);
+    output = [];
+    // Then the release is refused, and what was released stays as it was
+    expect(run('--no-tag')).toBe(1);
+    expect(output).toHaveLength(1);
+    expect(output[0]).toMatch(
+      /^nothing released: index\.yaml already lists cilium 1\.2\.0 with another archive \(digest [0-9a-f]{64}, now [0-9a-f]{64}\): a released version never changes/,
+    );
+    expect(readFileSync(join(root, 'release/cilium-1.2.0.tgz')).equals(archive)).toBe(true);
+    expect(readFileSync(join(root, 'release/index.yaml'), 'utf8')).toBe(index);
   });
 
   it('fails at once, naming the folder, when the output folder cannot be created under /proc', () => {
