@@ -1,7 +1,6 @@
 // `homelab vendor sync|verify|outdated` and `homelab upgrade-check`: the pins every registered
 // component declares (plus Talos' schemas), fetched into vendor/, checked against the lock, and
 // the upgrade report of a newer vendored release. Imported lazily by the CLI.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AnyComponent,
@@ -11,6 +10,8 @@ import {
   mergeValues,
   type Registry,
   readChartArchiveFile,
+  readFailureCode,
+  readRegularFile,
   type UpstreamPin,
   type Values,
   vendorPath,
@@ -19,6 +20,8 @@ import { TALOS_UPSTREAM } from '@homelab/talos-config';
 import {
   formatValuesUpgradeReport,
   httpFetcher,
+  MAX_ARTIFACT_BYTES,
+  mirrorProblem,
   type SyncResult,
   syncVendor,
   type ValuesUpgradeReport,
@@ -36,12 +39,23 @@ export function platformPins(registry: Registry): UpstreamPin[] {
   return [...byPath.keys()].sort().map((path) => byPath.get(path) as UpstreamPin);
 }
 
+/**
+ * `homelab vendor sync [--mirror DIR]`. A `--mirror` that names no offline mirror (missing, not a
+ * folder, no SOURCES.md) is the user's argument gone wrong, like an unreadable `--config`: a
+ * `UserError` (exit 1), raised before anything is read, reused or written.
+ */
 export async function sync(
   root: string,
   registry: Registry,
   mirror: string | undefined,
   log: (line: string) => void,
 ): Promise<SyncResult> {
+  const problem = mirror === undefined ? undefined : mirrorProblem(mirror);
+  if (problem !== undefined) {
+    throw new UserError(
+      `--mirror ${problem}; pass its path, or leave --mirror out to download from upstream`,
+    );
+  }
   return syncVendor({
     pins: platformPins(registry),
     vendorDir: join(root, 'vendor'),
@@ -138,8 +152,11 @@ export function upgradeCheck(
     );
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      // Bounded: a FIFO, a folder or a symlink in place of the archive is refused by name.
+      bytes = readRegularFile(path, { maxBytes: MAX_ARTIFACT_BYTES });
     } catch (cause) {
+      const code = readFailureCode(cause);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw cause;
       throw new HomelabError(
         `vendor/ has no ${dependency.name} ${version}: run homelab vendor sync`,
         { cause },

@@ -1,5 +1,6 @@
 // Downloads over HTTP(S) with Node's global fetch: a timeout, and errors that name the URL.
 import { HomelabError } from '@homelab/core';
+import { MAX_ARTIFACT_BYTES } from './fs.js';
 
 /** Fetches the bytes at a URL; rejects with an error naming the URL. */
 export type Fetcher = (url: string) => Promise<Uint8Array>;
@@ -7,7 +8,7 @@ export type Fetcher = (url: string) => Promise<Uint8Array>;
 export interface HttpFetcherOptions {
   /** Abort a request (connection and body) after this many milliseconds (default 60 000). */
   readonly timeoutMs?: number;
-  /** Refuse bodies larger than this many bytes (default 256 MiB). */
+  /** Refuse bodies larger than this many bytes (default `MAX_ARTIFACT_BYTES`, 256 MiB). */
   readonly maxBytes?: number;
 }
 
@@ -24,7 +25,7 @@ function causeText(cause: unknown): string {
 /** A `Fetcher` over Node's global `fetch` (follows redirects; HTTP errors name the URL). */
 export function httpFetcher(options: HttpFetcherOptions = {}): Fetcher {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+  const maxBytes = options.maxBytes ?? MAX_ARTIFACT_BYTES;
   return async (url) => {
     let response: Response;
     const signal = AbortSignal.timeout(timeoutMs);

@@ -1,10 +1,12 @@
 export type { Fetcher, HttpFetcherOptions } from './fetcher.js';
 export { httpFetcher } from './fetcher.js';
+export { MAX_ARTIFACT_BYTES } from './fs.js';
 export type { IndexedChart } from './helm-index.js';
 export { findChartInIndex, indexUrl, resolveChartUrl } from './helm-index.js';
 export { isCopyleft } from './licence.js';
 export type { LockedArtifact, VendorLock } from './lock.js';
 export { LOCK_FILE, parseLock, serializeLock } from './lock.js';
+export { mirrorProblem } from './mirror.js';
 export type { SyncResult, SyncVendorOptions, VendorSource } from './sync.js';
 export { syncVendor } from './sync.js';
 export type {

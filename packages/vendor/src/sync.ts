@@ -1,20 +1,14 @@
 // `homelab vendor sync`: bring vendor/ to exactly what the pins ask for, atomically.
 //
-// For each pin (in path order): reuse the vendored file when the lock already has this pin and
-// the bytes still match its sha256; otherwise take the bytes from the mirror (`<mirror>/<path>`)
-// or download them (charts: `<repository>/index.yaml` → the version's `urls[0]` → sha256 checked
+// A mirror is checked first (`mirrorProblem`: an existing folder marked by a SOURCES.md), before
+// anything is reused. Then for each pin (in path order): reuse the vendored file when the lock
+// already has this pin and its bytes (a regular file, read bounded) still match its sha256;
+// otherwise take the bytes from the mirror (`<mirror>/<path>`, a regular file, read bounded) or
+// download them (charts: `<repository>/index.yaml` → the version's `urls[0]` → sha256 checked
 // against the index's `digest`; files: the pinned URL). Everything is collected in memory first;
 // only when every pin succeeded is the new tree (artifacts + lock.json) written aside and swapped
 // in, so a failure of any kind leaves vendor/ exactly as it was.
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   formatIssue,
@@ -24,7 +18,7 @@ import {
   vendorPath,
 } from '@homelab/core';
 import type { Fetcher } from './fetcher.js';
-import { listFiles, sha256 } from './fs.js';
+import { listFiles, MAX_ARTIFACT_BYTES, sha256 } from './fs.js';
 import { findChartInIndex, indexUrl } from './helm-index.js';
 import {
   LOCK_FILE,
@@ -35,6 +29,7 @@ import {
   serializeLock,
   type VendorLock,
 } from './lock.js';
+import { type MirrorReader, mirrorReader } from './mirror.js';
 import { describePin, pinIssues } from './validate.js';
 
 /** Where sync takes the bytes from: an offline mirror folder, or the network. */
@@ -80,6 +75,19 @@ function lockTextOrUndefined(path: string): string | undefined {
   }
 }
 
+/**
+ * The bytes of a vendored file, or `undefined` when it is not a regular file that can be read
+ * (a FIFO, a symlink, a folder in its place): sync then takes it from the source again, as it
+ * does a file whose bytes changed. Read bounded: a FIFO is never waited on.
+ */
+function vendoredBytes(path: string): Buffer | undefined {
+  try {
+    return readRegularFile(path, { maxBytes: MAX_ARTIFACT_BYTES });
+  } catch {
+    return undefined;
+  }
+}
+
 function previousLock(vendorDir: string): Map<string, LockedArtifact> {
   const path = join(vendorDir, LOCK_FILE);
   if (!existsSync(path)) return new Map();
@@ -93,9 +101,10 @@ function previousLock(vendorDir: string): Map<string, LockedArtifact> {
 
 /**
  * Makes `vendorDir` hold exactly the pinned artifacts and their `lock.json`. Rejects with a
- * `HomelabError` naming the pin on any failure (invalid pin, missing mirror file, HTTP error, dead
- * server, version missing from the index, digest mismatch, bytes that differ from the lock);
- * vendor/ is then untouched.
+ * `HomelabError` on any failure, naming the mirror when it is none (`mirrorProblem`), else the pin
+ * (invalid pin, a mirror file missing or not a regular file, HTTP error, dead server, version
+ * missing from the index, digest mismatch, bytes that differ from the lock); vendor/ is then
+ * untouched.
  */
 export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult> {
   const invalid = pinIssues(options.pins);
@@ -104,11 +113,14 @@ export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult
       `invalid pins, nothing synced:\n${invalid.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
     );
   }
+  const source = options.source;
+  // Before anything is reused: a mistyped mirror is refused even when vendor/ is current.
+  const from: { readonly mirror: MirrorReader } | { readonly fetch: Fetcher } =
+    'mirror' in source ? { mirror: mirrorReader(resolve(source.mirror)) } : source;
   const vendorDir = resolve(options.vendorDir);
   const previous = previousLock(vendorDir);
   const onDisk = listFiles(vendorDir);
   const present = new Set(onDisk);
-  const source = options.source;
   const indexes = new Map<string, Promise<string>>();
   const decoder = new TextDecoder();
 
@@ -122,15 +134,13 @@ export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult
   };
 
   const fromSource = async (pin: UpstreamPin, path: string): Promise<Obtained> => {
-    if ('mirror' in source) {
-      const file = join(resolve(source.mirror), path);
-      if (!existsSync(file)) throw new HomelabError(`${file} is not in the mirror`);
-      const bytes = readFileSync(file);
+    if ('mirror' in from) {
+      const bytes = from.mirror(path);
       return { bytes, entry: lockEntry(pin, sha256(bytes), 'mirror'), reused: false };
     }
     if (pin.kind === 'helm-chart') {
-      const found = findChartInIndex(await index(pin.repository, source.fetch), pin);
-      const bytes = await source.fetch(found.url);
+      const found = findChartInIndex(await index(pin.repository, from.fetch), pin);
+      const bytes = await from.fetch(found.url);
       const digest = sha256(bytes);
       if (digest !== found.digest) {
         throw new HomelabError(
@@ -139,7 +149,7 @@ export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult
       }
       return { bytes, entry: lockEntry(pin, digest, 'download', found.url), reused: false };
     }
-    const bytes = await source.fetch(pin.url);
+    const bytes = await from.fetch(pin.url);
     return { bytes, entry: lockEntry(pin, sha256(bytes), 'download'), reused: false };
   };
 
@@ -148,8 +158,10 @@ export async function syncVendor(options: SyncVendorOptions): Promise<SyncResult
     const locked = previous.get(path);
     const sameLockedPin = locked !== undefined && pinDifferences(locked, pin).length === 0;
     if (sameLockedPin && present.has(path)) {
-      const bytes = readFileSync(join(vendorDir, path));
-      if (sha256(bytes) === locked.sha256) return { bytes, entry: locked, reused: true };
+      const bytes = vendoredBytes(join(vendorDir, path));
+      if (bytes !== undefined && sha256(bytes) === locked.sha256) {
+        return { bytes, entry: locked, reused: true };
+      }
     }
     let obtained: Obtained;
     try {

@@ -1,9 +1,16 @@
 // `homelab vendor verify`: the bytes in vendor/ against vendor/lock.json, and the lock against
 // the pins. Every mismatch is an issue; nothing is thrown for one.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { error, type Issue, readRegularFile, type UpstreamPin, vendorPath } from '@homelab/core';
-import { listFiles, sha256 } from './fs.js';
+import {
+  error,
+  type Issue,
+  readFailureCode,
+  readRegularFile,
+  type UpstreamPin,
+  vendorPath,
+} from '@homelab/core';
+import { listFiles, MAX_ARTIFACT_BYTES, sha256 } from './fs.js';
 import { isCopyleft } from './licence.js';
 import { LOCK_FILE, parseLock, pinDifferences } from './lock.js';
 import { pinIssues } from './validate.js';
@@ -14,6 +21,7 @@ export type VendorIssueCode =
   | 'lock-invalid'
   | 'file-missing'
   | 'file-changed'
+  | 'file-unreadable'
   | 'file-unlisted'
   | 'pin-invalid'
   | 'pin-duplicate'
@@ -23,6 +31,33 @@ export type VendorIssueCode =
 
 const SYNC = 'run `homelab vendor sync`';
 
+/** What a vendored file that is no regular file can be: reported, not thrown (a check failed). */
+const NOT_A_REGULAR_FILE = new Set(['EISDIR', 'EINVAL', 'ELOOP', 'EFBIG', 'ENXIO']);
+
+/**
+ * The bytes of a vendored file (a regular file, read bounded), or why it is none: the reason of
+ * `readRegularFile`'s refusal (`it is a named pipe (FIFO), not a regular file`), without the path.
+ * Faults of the machine (permission denied, too many open files) are thrown.
+ */
+function readVendored(path: string): { bytes: Buffer } | { reason: string } {
+  try {
+    return { bytes: readRegularFile(path, { maxBytes: MAX_ARTIFACT_BYTES }) };
+  } catch (cause) {
+    if (!NOT_A_REGULAR_FILE.has(readFailureCode(cause) ?? '')) throw cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const prefix = `cannot read ${path}: `;
+    return { reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function byPath(a: Issue, b: Issue): number {
   const pa = a.output ?? '';
   const pb = b.output ?? '';
@@ -31,9 +66,11 @@ function byPath(a: Issue, b: Issue): number {
 }
 
 /**
- * Checks `vendorDir` against its `lock.json`: every locked file is there with its sha256, no
- * file is there that the lock does not list; with `pins`, every pin is locked as pinned and
- * nothing locked is unpinned. Returns the issues (paths relative to `vendorDir`), sorted.
+ * Checks `vendorDir` against its `lock.json`: every locked file is there, a regular file (read
+ * bounded: a FIFO, a folder or a symlink in its place is a `file-unreadable` issue, never waited
+ * on or followed) with its sha256, no file is there that the lock does not list; with `pins`,
+ * every pin is locked as pinned and nothing locked is unpinned. Returns the issues (paths
+ * relative to `vendorDir`), sorted.
  */
 export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): Issue[] {
   const lockPath = join(vendorDir, LOCK_FILE);
@@ -69,6 +106,19 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
         }),
       );
     }
+    const file = join(vendorDir, artifact.path);
+    if (!present.has(artifact.path) && isFolder(file)) {
+      issues.push(
+        error({
+          code: 'file-unreadable',
+          path: [],
+          output: artifact.path,
+          message: 'is a folder, not the vendored file',
+          expected: `the vendored file, a regular file (${SYNC} to restore it)`,
+        }),
+      );
+      continue;
+    }
     if (!present.has(artifact.path)) {
       issues.push(
         error({
@@ -81,7 +131,20 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
       );
       continue;
     }
-    const actual = sha256(readFileSync(join(vendorDir, artifact.path)));
+    const read = readVendored(file);
+    if ('reason' in read) {
+      issues.push(
+        error({
+          code: 'file-unreadable',
+          path: [],
+          output: artifact.path,
+          message: `cannot be read: ${read.reason}`,
+          expected: `the vendored file, a regular file (${SYNC} to restore it)`,
+        }),
+      );
+      continue;
+    }
+    const actual = sha256(read.bytes);
     if (actual !== artifact.sha256) {
       issues.push(
         error({

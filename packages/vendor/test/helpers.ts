@@ -1,7 +1,7 @@
 // Test support: chart archives built in memory, a Helm repository served from 127.0.0.1 on an
 // ephemeral port, temporary folders and snapshots of them.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,13 +110,22 @@ export function tempDir(): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Every file under `dir` with its sha256; and the names beside `dir` (to catch stage leftovers). */
+/**
+ * Every file under `dir` with its sha256 (a FIFO or a symlink by what it is, never read); and the
+ * names beside `dir` (to catch stage leftovers).
+ */
 export function snapshot(
   dir: string,
   parent: string,
 ): { files: [string, string][]; beside: string[] } {
+  const digest = (path: string): string => {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return `symlink to ${readlinkSync(path)}`;
+    if (!stat.isFile()) return 'not a regular file';
+    return sha256(readFileSync(path));
+  };
   return {
-    files: listFiles(dir).map((path) => [path, sha256(readFileSync(join(dir, path)))]),
+    files: listFiles(dir).map((path) => [path, digest(join(dir, path))]),
     beside: readdirSync(parent).sort(),
   };
 }

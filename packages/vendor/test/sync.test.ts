@@ -1,6 +1,15 @@
 // syncVendor against a Helm repository served from 127.0.0.1 inside the test, and against a
 // mirror folder: what it writes, what it reuses, and that every failure leaves vendor/ as it was.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FilePin, HelmChartPin, UpstreamPin } from '@homelab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -351,6 +360,7 @@ describe('syncVendor from a mirror', () => {
     writeFileSync(join(dir, 'charts/demo/1.2.3/demo-1.2.3.tgz'), demo);
     writeFileSync(join(dir, 'upstream/demo/v1/schema.json'), schema);
     writeFileSync(join(dir, 'README.md'), 'not pinned, not copied');
+    writeFileSync(join(dir, 'charts/SOURCES.md'), 'where the archives come from\n');
     return dir;
   }
   const mirrorPins = (): UpstreamPin[] =>
@@ -407,4 +417,123 @@ describe('syncVendor from a mirror', () => {
     expect(existsSync(vendorDir)).toBe(false);
     expect(snapshot(work.path, work.path).beside).toEqual(['mirror']);
   });
+
+  const WHAT =
+    'A mirror is a folder laid out as vendor/ is, with a SOURCES.md saying where its files come from (at its top or in a folder directly under it, as charts/SOURCES.md)';
+
+  /**
+   * After a good sync, syncs from `source`; returns the error and the artifacts reported, after
+   * checking that nothing in or beside vendor/ moved.
+   */
+  async function refused(source: {
+    mirror: string;
+  }): Promise<{ message: string; reported: string[] }> {
+    await syncVendor({ pins: mirrorPins(), vendorDir, source: { mirror: mirror() } });
+    const before = snapshot(vendorDir, work.path);
+    const reported: string[] = [];
+    const error = await syncVendor({
+      pins: mirrorPins(),
+      vendorDir,
+      source,
+      onArtifact: (path, how) => reported.push(`${how} ${path}`),
+    }).then(
+      () => new Error('expected the sync to fail'),
+      (e: unknown) => e as Error,
+    );
+    expect(snapshot(vendorDir, work.path)).toEqual(before);
+    return { message: error.message, reported };
+  }
+
+  it('refuses a mirror that does not exist before reusing anything, also when vendor/ is current', async () => {
+    // Given vendor/ synced and current, when the mirror's path is mistyped
+    const missing = join(work.path, 'nonexistent');
+    const { message, reported } = await refused({ mirror: missing });
+    // Then the path is refused up front: no artifact reported reused, nothing written
+    expect(message).toBe(`${missing} is not an offline mirror: it does not exist. ${WHAT}`);
+    expect(reported).toEqual([]);
+  });
+
+  it('refuses a folder that is no mirror (vendor/ itself: no SOURCES.md) and a file', async () => {
+    const asMirror = await refused({ mirror: vendorDir });
+    expect(asMirror.message).toBe(
+      `${vendorDir} is not an offline mirror: it has no SOURCES.md. ${WHAT}`,
+    );
+    expect(asMirror.reported).toEqual([]);
+    const file = join(vendorDir, 'lock.json');
+    expect((await refused({ mirror: file })).message).toBe(
+      `${file} is not an offline mirror: it is a file, not a folder. ${WHAT}`,
+    );
+  });
+
+  it.each([
+    [
+      'a FIFO',
+      (path: string) => execFileSync('mkfifo', [path]),
+      'it is a named pipe (FIFO), not a regular file',
+    ],
+    ['a folder', (path: string) => mkdirSync(path), 'it is a folder (EISDIR)'],
+    [
+      'a symlink out of the mirror',
+      (path: string) => {
+        writeFileSync(join(work.path, 'secret'), 'root:x:0:0\n');
+        symlinkSync(join(work.path, 'secret'), path);
+      },
+      'it is a symbolic link (not followed: make it a regular file)',
+    ],
+  ])(
+    'refuses %s in place of a mirror file at once, naming it, and writes nothing',
+    async (_, make, reason) => {
+      const dir = mirror();
+      const file = join(dir, 'upstream/demo/v1/schema.json');
+      rmSync(file);
+      make(file);
+      const error = await syncVendor({
+        pins: mirrorPins(),
+        vendorDir,
+        source: { mirror: dir },
+      }).catch((e: Error) => e);
+      expect((error as Error).message).toBe(
+        `file upstream/demo/v1/schema.json v1 (https://charts.example.org/raw/v1/schema.json): cannot read ${file}: ${reason}`,
+      );
+      expect(existsSync(vendorDir)).toBe(false);
+      expect(snapshot(work.path, work.path).beside).toEqual(
+        reason.startsWith('it is a symbolic link') ? ['mirror', 'secret'] : ['mirror'],
+      );
+    },
+    10_000,
+  );
+
+  it.each([
+    ['a FIFO', (path: string) => execFileSync('mkfifo', [path])],
+    ['a folder', (path: string) => mkdirSync(path)],
+    [
+      'a symlink to a copy of its bytes outside vendor/',
+      (path: string) => {
+        writeFileSync(join(work.path, 'copy.json'), schema);
+        symlinkSync(join(work.path, 'copy.json'), path);
+      },
+    ],
+  ])(
+    'takes a vendored file from the mirror again when %s took its place',
+    async (_, make) => {
+      // Given vendor/ synced, then a vendored file replaced
+      const dir = mirror();
+      await syncVendor({ pins: mirrorPins(), vendorDir, source: { mirror: dir } });
+      const file = join(vendorDir, 'upstream/demo/v1/schema.json');
+      rmSync(file);
+      make(file);
+      // When synced again
+      const result = await syncVendor({ pins: mirrorPins(), vendorDir, source: { mirror: dir } });
+      // Then the file is a regular file with the mirror's bytes again, the other one reused
+      expect([result.changed, result.fetched, result.reused]).toEqual([
+        true,
+        ['upstream/demo/v1/schema.json'],
+        ['charts/demo/1.2.3/demo-1.2.3.tgz'],
+      ]);
+      expect(lstatSync(file).isFile()).toBe(true);
+      expect(readFileSync(file)).toEqual(Buffer.from(schema));
+      expect(verifyVendor(vendorDir, mirrorPins())).toEqual([]);
+    },
+    10_000,
+  );
 });

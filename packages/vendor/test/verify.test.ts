@@ -1,5 +1,13 @@
 // verifyVendor on a vendor folder synced from a mirror, then broken one way at a time.
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FilePin, UpstreamPin } from '@homelab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +44,7 @@ beforeEach(async () => {
   mkdirSync(join(mirror, 'upstream/demo/v1'), { recursive: true });
   writeFileSync(join(mirror, 'charts/demo/1.2.3/demo-1.2.3.tgz'), demo);
   writeFileSync(join(mirror, 'upstream/demo/v1/schema.json'), schemaText);
+  writeFileSync(join(mirror, 'charts/SOURCES.md'), 'where the archives come from\n');
   vendorDir = join(work.path, 'vendor');
   await syncVendor({ pins: PINS, vendorDir, source: { mirror } });
 });
@@ -120,4 +129,39 @@ describe('verifyVendor', () => {
       ['file-changed', 'charts/demo/1.2.3/demo-1.2.3.tgz'],
     ]);
   });
+
+  it.each([
+    [
+      'a FIFO',
+      (path: string) => execFileSync('mkfifo', [path]),
+      'cannot be read: it is a named pipe (FIFO), not a regular file',
+    ],
+    [
+      'a symlink to a copy of its bytes outside vendor/',
+      (path: string) => {
+        writeFileSync(join(work.path, 'copy.json'), schemaText);
+        symlinkSync(join(work.path, 'copy.json'), path);
+      },
+      'cannot be read: it is a symbolic link (not followed: make it a regular file)',
+    ],
+    ['an empty folder', (path: string) => mkdirSync(path), 'is a folder, not the vendored file'],
+  ])(
+    'reports %s in place of a vendored file as unreadable, never waiting on it',
+    (_, make, message) => {
+      const path = join(vendorDir, 'upstream/demo/v1/schema.json');
+      rmSync(path);
+      make(path);
+      expect(verifyVendor(vendorDir, PINS)).toEqual([
+        {
+          severity: 'error',
+          code: 'file-unreadable',
+          path: [],
+          output: 'upstream/demo/v1/schema.json',
+          message,
+          expected: 'the vendored file, a regular file (run `homelab vendor sync` to restore it)',
+        },
+      ]);
+    },
+    5_000,
+  );
 });
