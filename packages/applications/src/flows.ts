@@ -16,6 +16,7 @@ import {
   flowPeerPorts,
   hostFlowPeer,
   type Issue,
+  isDnsName,
   type PathSegment,
   type PodLabels,
   type ProvidedFacts,
@@ -25,9 +26,6 @@ import type { ApplicationFlow } from './generated/settings.js';
 
 /** The label an application's pods carry by default (`app.kubernetes.io/name: <application>`). */
 export const APP_LABEL = 'app.kubernetes.io/name';
-
-/** A DNS name, or one with a single leading wildcard label (as Cilium's toFQDNs takes it). */
-const FQDN_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const PEER_KEYS = [
   'gateway',
@@ -133,7 +131,9 @@ export function applicationFlows(
       } else if (flow.kubeApiserver !== undefined) {
         peer = { kind: 'kube-apiserver' };
       } else if (flow.fqdn !== undefined) {
-        if (flow.fqdn.length > 253 || !FQDN_NAME.test(flow.fqdn)) {
+        // A DNS name, or one with a single leading wildcard label, as the CNI provider's toFQDNs
+        // rules take it (core's one rule for DNS names).
+        if (!isDnsName(flow.fqdn, { wildcard: true })) {
           fail(
             at('fqdn'),
             flow.fqdn,

@@ -179,4 +179,59 @@ describe("the applications' flows", () => {
       [path('apps', 'docs', 'flows', 4, 'name'), 'is a second flow of docs with this name'],
     ]);
   });
+
+  test.each([
+    ['api.example.com', { kind: 'fqdn', name: 'api.example.com' }],
+    ['*.example.com', { kind: 'fqdn', name: '*.example.com' }],
+    // A last label that starts with a digit, refused before core's isDnsName became the one rule
+    ['api.vendor.3com', { kind: 'fqdn', name: 'api.vendor.3com' }],
+    ['*.mirror.1a', { kind: 'fqdn', name: '*.mirror.1a' }],
+  ])('the fqdn %j is an egress to that name', (fqdn, peer) => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [{ name: 'out', fqdn, ports: [{ port: 443 }] }],
+        backedUp: false,
+        verified: false,
+      },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    expect(result.issues).toEqual([]);
+    expect(result.flows.map((flow) => [flow.direction, flow.peer])).toEqual([['egress', peer]]);
+  });
+
+  test.each([
+    'exa mple..com',
+    'Api.Example.com',
+    'api.example.com.',
+    'api',
+    'api.example.123',
+    '*.com',
+    'api.*.example.com',
+    '_sip._tcp.example.com',
+    ['a', 'b', 'c']
+      .map((c) => c.repeat(63))
+      .concat('d'.repeat(62))
+      .join('.'),
+  ])('the fqdn %j is an error at the flow', (fqdn) => {
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [{ name: 'out', fqdn, ports: [{ port: 443 }] }],
+        backedUp: false,
+        verified: false,
+      },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    expect(result.flows).toEqual([]);
+    expect(result.issues.map((issue) => [issue.path, issue.value, issue.message])).toEqual([
+      [
+        path('apps', 'docs', 'flows', 0, 'fqdn'),
+        fqdn,
+        'is not a DNS name or a pattern with one leading wildcard label',
+      ],
+    ]);
+  });
 });

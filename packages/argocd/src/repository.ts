@@ -140,7 +140,12 @@ export function repositoryIssues(platform: ResolvedPlatform): Issue[] {
   // A host that is no name or address is core's error at repository.url (`repository-url`): no
   // host key to fetch, so no command that would fetch it.
   const host = ssh?.host.replace(/^\[(.*)\]$/, '$1');
-  if (ssh !== undefined && host !== undefined && (isIp(host) || isDnsName(host))) {
+  // `sshTarget` gives the host in lower case; one label (`git@gitea:…`) is a LAN name.
+  if (
+    ssh !== undefined &&
+    host !== undefined &&
+    (isIp(host) || isDnsName(host, { singleLabel: true }))
+  ) {
     const name = knownHostName(ssh);
     const known = new Set([
       ...DEFAULT_KNOWN_HOSTS,

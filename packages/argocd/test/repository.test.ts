@@ -75,6 +75,10 @@ describe('the repository as the definition gives it', () => {
       ['repository-host-key', ['repository', 'url']],
     ]);
     expect(unknown[0]?.expected).toContain('ssh-keyscan -p 2222 gitea.lan');
+    // A host of one label, in any case, is a name too: its key is asked for the same way.
+    const short = repositoryIssues(platform({ url: 'git@Gitea:me/h.git' }));
+    expect(short.map((issue) => issue.code)).toEqual(['repository-host-key']);
+    expect(short[0]?.expected).toContain('ssh-keyscan gitea');
     // A key for the same host on another port is another host to SSH.
     expect(
       repositoryIssues(

@@ -15,6 +15,7 @@ import {
   type FlowDeclaration,
   type FlowPort,
   type Issue,
+  isDnsName,
   isKubeApiServerHost,
   KUBE_APISERVER_PORT,
   type PathSegment,
@@ -152,11 +153,15 @@ export const DNS_PORTS: readonly FlowPort[] = [
  */
 export const KUBE_APISERVER_PORTS: readonly FlowPort[] = CORE_KUBE_APISERVER_PORTS;
 
-const FQDN_NAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Whether `name` is a DNS name, or a pattern with one leading wildcard label (`*.example.com`). */
-export function isFqdnPattern(name: string): boolean {
-  return name.length <= 253 && FQDN_NAME.test(name);
+/**
+ * Whether `name` can be a toFQDNs rule: a DNS name (`matchName`) or one with a single leading
+ * wildcard label (`*.example.com`, `matchPattern`), core's `isDnsName` with `wildcard`. Lower case,
+ * as the policies' validator takes it (Cilium lower-cases either, `dns.FQDN`); two or more labels,
+ * since a pod's resolver first tries a short name through its search path
+ * (`<name>.<namespace>.svc.<domain>` and on), so the names Cilium's DNS proxy sees are others.
+ */
+function isFqdnRule(name: string): boolean {
+  return isDnsName(name, { wildcard: true });
 }
 
 const SOURCE_PORTS: { readonly [scheme: string]: number } = { 'https:': 443, 'ssh:': 22 };
@@ -653,7 +658,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
           else add(own, entity('nodes', 'host', 'remote-node'), flow.ports);
           break;
         case 'fqdn':
-          if (ingress || !isFqdnPattern(peer.name)) {
+          if (ingress || !isFqdnRule(peer.name)) {
             flowIssue(
               component,
               flow,
@@ -1191,7 +1196,7 @@ function extraConnections(input: FlowPlanInput, issues: Issue[]): Connection[] {
             expected: `to: { component: <the component that runs in ${service.namespace}>, selector: <its pods> }`,
           }),
         );
-      else if (isFqdnPattern(target.fqdn)) to = { kind: 'fqdn', name: target.fqdn };
+      else if (isFqdnRule(target.fqdn)) to = { kind: 'fqdn', name: target.fqdn };
       else
         issues.push(
           error({

@@ -1261,6 +1261,71 @@ describe('extra flows of the definition', () => {
     );
   });
 
+  test('a host whose last label starts with a digit is a toFQDNs name (core isDnsName)', () => {
+    // Given extra flows to names whose last label starts with a digit, which the FQDN rule of
+    // this package refused before core's isDnsName became the one rule
+    const run = runCilium(
+      extras([
+        {
+          name: 'web-to-vendor',
+          from: { component: 'web' },
+          to: { fqdn: 'api.vendor.3com' },
+          ports: [{ port: 443 }],
+          reason: 'vendor API',
+        },
+        {
+          name: 'web-to-mirrors',
+          from: { component: 'web' },
+          to: { fqdn: '*.mirror.1a' },
+          ports: [{ port: 443 }],
+          reason: 'package mirrors',
+        },
+      ]),
+      identityPair(),
+    );
+    // Then they become toFQDNs rules, as Cilium's matchName and matchPattern accept them
+    expect(run.issues).toEqual([]);
+    expect(policy(run, 'dev', 'definition-web-to-vendor-egress').spec.egress[0].toFQDNs).toEqual([
+      { matchName: 'api.vendor.3com' },
+    ]);
+    expect(policy(run, 'dev', 'definition-web-to-mirrors-egress').spec.egress[0].toFQDNs).toEqual([
+      { matchPattern: '*.mirror.1a' },
+    ]);
+  });
+
+  test.each([
+    'exa mple..com',
+    'Git.Example.com',
+    'git.example.com.',
+    'git',
+    'git.example.123',
+    '*.com',
+    'api.*.example.com',
+    '_sip._tcp.example.com',
+    ['a', 'b', 'c']
+      .map((c) => c.repeat(63))
+      .concat('d'.repeat(62))
+      .join('.'),
+  ])('the FQDN %j of an extra flow is an error at the flow', (fqdn) => {
+    const run = runCilium(
+      extras([
+        {
+          name: 'bad-host',
+          from: { component: 'web' },
+          to: { fqdn },
+          ports: [{ port: 443 }],
+          reason: 'typo',
+        },
+      ]),
+      identityPair(),
+    );
+    // (one issue per cluster the flows apply to; the first cluster's)
+    const issues = run.issues.filter((issue) => issue.path[1] === 0);
+    expect(issues.map((issue) => [issue.code, issue.path.slice(-4), issue.value])).toEqual([
+      ['flow-fqdn', ['flows', 0, 'to', 'fqdn'], fqdn],
+    ]);
+  });
+
   test('a flow to a component that does not exist, or an invalid FQDN, is an error at the flow', () => {
     const run = runCilium(
       extras([

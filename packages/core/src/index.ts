@@ -192,13 +192,15 @@ export {
   validateDefinition,
   withTextRule,
 } from './load.js';
-export type { Cidr, IpAddress, IpVersion } from './net.js';
+export type { Cidr, DnsNameOptions, IpAddress, IpVersion } from './net.js';
 export {
   cidrContains,
   cidrContainsCidr,
   cidrSize,
   cidrsOverlap,
+  DNS_NAME_MAX_LENGTH,
   firstUsable,
+  isDnsLabel,
   isDnsName,
   isIp,
   isIpv4,

@@ -556,6 +556,9 @@ describe('values the generated commands and configs carry', () => {
   test('the API endpoint host is an IPv4 address or a DNS name', () => {
     const endpoint = (url: string) => minimal.replace('https://10.1.0.11:6443', url);
     expect(issuesOf(endpoint('https://kube.lab.example.com:6443'))).toEqual([]);
+    // A host in any case (DNS compares names case-insensitively), or of one label (a LAN name)
+    expect(issuesOf(endpoint('https://Kube-API.Lab.example.com:6443'))).toEqual([]);
+    expect(issuesOf(endpoint('https://kube:6443'))).toEqual([]);
     const [issue, ...rest] = issuesOf(endpoint('https://xinj.example.com;id:6443'));
     expect(rest).toEqual([]);
     expect(issue).toMatchObject({
@@ -656,6 +659,8 @@ describe('values the generated commands and configs carry', () => {
       );
     expect(issuesOf(url('ssh://git@gitea.lan:2222/homelab/platform.git'))).toEqual([]);
     expect(issuesOf(url('git@github.com:example/homelab-platform.git'))).toEqual([]);
+    expect(issuesOf(url('https://Git.Example.COM/homelab.git'))).toEqual([]);
+    expect(issuesOf(url('git@gitea:homelab/platform.git'))).toEqual([]);
     expect(issuesOf(url('ssh://git@XQ$(id).example.com:22/x.git'))).toMatchObject([
       {
         code: 'repository-url',

@@ -4,7 +4,9 @@ import {
   cidrContainsCidr,
   cidrSize,
   cidrsOverlap,
+  DNS_NAME_MAX_LENGTH,
   firstUsable,
+  isDnsLabel,
   isDnsName,
   isIp,
   isIpv4,
@@ -15,21 +17,119 @@ import {
   parseIp,
 } from './net.js';
 
-describe('addresses', () => {
-  test('a DNS name is dot-separated labels of letters, digits and inner hyphens', () => {
-    expect(isDnsName('kube.lab.example.com')).toBe(true);
-    expect(isDnsName('Kube-API.example.com')).toBe(true);
-    expect(isDnsName('kube')).toBe(true);
-    expect(isDnsName('xinj.example.com;id')).toBe(false);
-    expect(isDnsName("xq'$(id)'x")).toBe(false);
-    expect(isDnsName('-kube.example.com')).toBe(false);
-    expect(isDnsName('kube..example.com')).toBe(false);
-    expect(isDnsName('kube.example.com.')).toBe(false);
-    expect(isDnsName(`${'a'.repeat(64)}.example.com`)).toBe(false);
-    expect(isDnsName('10.0.0.300')).toBe(false);
-    expect(isDnsName('')).toBe(false);
+// Three labels of 63 characters and a last one of `last`: 192 + `last` characters.
+function longName(last: number): string {
+  return ['a', 'b', 'c']
+    .map((c) => c.repeat(63))
+    .concat('d'.repeat(last))
+    .join('.');
+}
+
+describe('DNS names', () => {
+  test.each([
+    ['nas', true],
+    ['a', true],
+    ['0', true],
+    ['1nas', true],
+    ['a-b', true],
+    ['xn--bcher-kva', true],
+    ['a'.repeat(63), true],
+    ['', false],
+    ['a'.repeat(64), false],
+    ['-nas', false],
+    ['nas-', false],
+    ['Nas', false],
+    ['nas_1', false],
+    ['*', false],
+    ['a.b', false],
+  ])('isDnsLabel(%j) is %s', (label, accepted) => {
+    expect(isDnsLabel(label)).toBe(accepted);
   });
 
+  test.each([
+    ['kube.lab.example.com', true],
+    ['a.b', true],
+    ['3com.com', true],
+    ['host.example.3com', true],
+    ['10.0.0.1a', true],
+    ['xn--bcher-kva.example', true],
+    [longName(61), true],
+    [longName(62), false],
+    ['', false],
+    ['kube', false],
+    ['Kube-API.example.com', false],
+    ['kube.example.com.', false],
+    ['.kube.example.com', false],
+    ['kube..example.com', false],
+    ['-kube.example.com', false],
+    ['kube-.example.com', false],
+    [`${'a'.repeat(64)}.example.com`, false],
+    ['_sip._tcp.example.com', false],
+    ['10.0.0.300', false],
+    ['10.0.0.1', false],
+    ['example.123', false],
+    ['*.example.com', false],
+    ['xinj.example.com;id', false],
+    ["xq'$(id)'x", false],
+    ['kube example.com', false],
+    ['kube.exämple.com', false],
+  ])('isDnsName(%j) is %s', (name, accepted) => {
+    expect(isDnsName(name)).toBe(accepted);
+  });
+
+  test.each([
+    ['kube', true],
+    ['lan', true],
+    ['1nas', true],
+    ['kube.lab.example.com', true],
+    ['123', false],
+    ['Kube', false],
+    ['kube.', false],
+    ['*.lan', false],
+  ])('isDnsName(%j, { singleLabel: true }) is %s', (name, accepted) => {
+    expect(isDnsName(name, { singleLabel: true })).toBe(accepted);
+  });
+
+  test.each([
+    ['*.example.com', true],
+    ['*.github.com', true],
+    ['api.example.com', true],
+    [`*.${longName(59)}`, true],
+    [`*.${longName(60)}`, false],
+    ['*.com', false],
+    ['*', false],
+    ['*.*.example.com', false],
+    ['**.example.com', false],
+    ['api.*.example.com', false],
+    ['*example.com', false],
+    ['sub*.example.com', false],
+    ['*.Example.com', false],
+    ['*.example.com.', false],
+  ])('isDnsName(%j, { wildcard: true }) is %s', (name, accepted) => {
+    expect(isDnsName(name, { wildcard: true })).toBe(accepted);
+  });
+
+  test.each([
+    ['*.lan', true],
+    ['lan', true],
+    ['*', false],
+    ['*.123', false],
+  ])('isDnsName(%j, { wildcard: true, singleLabel: true }) is %s', (name, accepted) => {
+    expect(isDnsName(name, { wildcard: true, singleLabel: true })).toBe(accepted);
+  });
+
+  test('the length limit counts the text as written, a wildcard included', () => {
+    // Given a name of the longest length and the same name behind a wildcard
+    const name = longName(61);
+    expect(name).toHaveLength(DNS_NAME_MAX_LENGTH);
+    expect(DNS_NAME_MAX_LENGTH).toBe(253);
+    // Then the name is one, and the pattern, 255 characters, is not
+    expect(isDnsName(name, { wildcard: true })).toBe(true);
+    expect(isDnsName(`*.${name}`, { wildcard: true })).toBe(false);
+  });
+});
+
+describe('addresses', () => {
   test('strict IPv4 accepts dotted quads only', () => {
     expect(isIpv4('10.0.0.1')).toBe(true);
     expect(isIpv4('255.255.255.255')).toBe(true);

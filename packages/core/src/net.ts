@@ -69,18 +69,50 @@ export function isIp(text: string): boolean {
   return isIpv4(text) || isIpv6(text);
 }
 
+/** The longest DNS name as text, without the trailing dot: RFC 1035's 255 octets on the wire. */
+export const DNS_NAME_MAX_LENGTH = 253;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /**
- * A host name DNS can resolve: labels of letters, digits and `-` (1-63 characters, no `-` at
- * either end) joined by single dots, at most 253 characters, no trailing dot, and a last label
- * that is not all digits (`10.0.0.300` is a mistyped IPv4 address, not a name). A single label
- * (`kube`) counts: a LAN's resolver may answer for it.
+ * A DNS label as the platform writes it: 1-63 lower-case letters, digits and `-`, a letter or
+ * digit at each end (RFC 1123's host name label).
  */
-export function isDnsName(text: string): boolean {
-  if (text.length === 0 || text.length > 253) return false;
-  const labels = text.split('.');
-  if (!labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)))
-    return false;
-  return !/^\d+$/.test(labels[labels.length - 1] ?? '');
+export function isDnsLabel(text: string): boolean {
+  return DNS_LABEL.test(text);
+}
+
+/** What a DNS name may be beyond the default, two or more labels. */
+export interface DnsNameOptions {
+  /**
+   * A name of one label (`nas`, `lan`) counts: a LAN's resolver may answer for it, a CoreDNS
+   * zone may be one. Not for a toFQDNs rule: a pod's resolver first tries a short name through
+   * its search path (`<name>.<namespace>.svc.<domain>` and on), so Cilium sees other names.
+   */
+  readonly singleLabel?: boolean;
+  /**
+   * One leading wildcard label, `*.` (`*.example.com`), may precede the name: a pattern as
+   * Cilium's toFQDNs `matchPattern` takes it, matching one label at that place. No other `*`.
+   */
+  readonly wildcard?: boolean;
+}
+
+/**
+ * Whether `text` is a DNS name in the platform's canonical form: DNS labels (`isDnsLabel`, lower
+ * case) joined by single dots, two or more unless `singleLabel`, at most `DNS_NAME_MAX_LENGTH`
+ * (253) characters in all (a wildcard's `*.` included), no trailing dot, and a last label that is
+ * not all digits (RFC 3696 section 2: `10.0.0.300` is a mistyped IPv4 address, not a name). DNS
+ * compares names case-insensitively (RFC 4343): check a host a person typed (a URL's) as
+ * `isDnsName(host.toLowerCase())`. Underscores (`_sip._tcp`) are refused: they name services and
+ * records, never a host.
+ */
+export function isDnsName(text: string, options: DnsNameOptions = {}): boolean {
+  if (text.length === 0 || text.length > DNS_NAME_MAX_LENGTH) return false;
+  const name = options.wildcard === true && text.startsWith('*.') ? text.slice(2) : text;
+  const labels = name.split('.');
+  if (labels.length < 2 && options.singleLabel !== true) return false;
+  if (!labels.every(isDnsLabel)) return false;
+  return !/^[0-9]+$/.test(labels[labels.length - 1] ?? '');
 }
 
 // Parses are memoised by their text: the checks ask about the same few dozen addresses and

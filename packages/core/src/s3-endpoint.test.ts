@@ -110,6 +110,26 @@ describe('s3EndpointIssues', () => {
     expect(problem('http://minio:9000')[0]?.[1]).toContain(
       'has host "minio", which is not a DNS name',
     );
+    const long = ['a', 'b', 'c']
+      .map((c) => c.repeat(63))
+      .concat('d'.repeat(62))
+      .join('.');
+    expect(problem(`https://${long}`)[0]?.[1]).toContain(
+      `has host "${long}", which is not a DNS name`,
+    );
+  });
+
+  test('a host whose last label starts with a digit is a DNS name (core isDnsName)', () => {
+    // Given hosts whose last label starts with a digit without being all digits, which the
+    // endpoint's own rule refused before core's isDnsName became the one rule
+    for (const endpoint of ['https://s3.example.3com', 'http://s3.storage.1a:9000']) {
+      // Then they are accepted, as the CNI provider's toFQDNs check accepts them
+      expect(s3EndpointIssues(endpoint, PATH, OPTIONS)).toEqual([]);
+    }
+    // An all-digit last label is still no name (a mistyped IPv4 address, as the URL parser reads it).
+    expect(problem('https://s3.example.123')[0]?.[1]).toContain(
+      'its host "s3.example.123" is neither a DNS name nor an IP address',
+    );
   });
 
   test('another scheme is refused', () => {

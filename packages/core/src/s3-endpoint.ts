@@ -7,9 +7,7 @@
 // Pure.
 import { DEFAULT_CLUSTER_DOMAIN, hostFlowPeer, urlFlowPeer } from './flow-peers.js';
 import { error, type Issue, type PathSegment } from './issues.js';
-
-/** A DNS name as the CNI provider's DNS rules take it (lower case, at least one dot). */
-const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { isDnsName } from './net.js';
 
 /** Scheme, user info, host and port of an http(s) URL, read without parsing it. */
 const AUTHORITY = /^(https?):\/\/(?:([^@/?#]*)@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?/i;
@@ -105,7 +103,9 @@ export function s3EndpointIssues(
   const clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
   const peer = hostFlowPeer(parsed.hostname, clusterDomain);
   const name = peer?.kind === 'fqdn' ? peer.name : undefined;
-  if (name !== undefined && (name.length > 253 || !DNS_NAME.test(name))) {
+  // The name as the CNI provider's DNS rules take it: lower case (`hostFlowPeer` gives it so), at
+  // least one dot (a pod's resolver first tries a short name through its search path).
+  if (name !== undefined && !isDnsName(name)) {
     return issue(
       `has host "${name}", which is not a DNS name (letters, digits and hyphens in labels separated by dots): no DNS rule of the egress policy can allow it, so the S3 server would be unreachable`,
       `a host such as s3.example.com, a Service of the cluster such as minio.storage.svc, or an IP address, ${example}`,

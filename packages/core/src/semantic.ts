@@ -358,7 +358,7 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
         message: `has host ${host}, which is not a valid IPv4 address`,
         expected: 'https://<address or name>:6443',
       });
-    } else if (!isIp(host) && !isDnsName(host)) {
+    } else if (!isIp(host) && !isDnsName(host.toLowerCase(), { singleLabel: true })) {
       // Talos and kubectl dial the host: anything else (`;`, quotes, `$(…)`) can never connect.
       report(ctx, 'error', [...at, 'endpoint'], {
         code: 'endpoint',
@@ -841,7 +841,12 @@ function checkRepositoryUrl(ctx: Context, definition: PlatformDefinition): void 
   const host = repositoryHost(url);
   if (host === undefined) return;
   const bracketed = /^\[(.*)\]$/.exec(host);
-  if (bracketed ? isIpv6(bracketed[1] ?? '') : isIp(host) || isDnsName(host)) return;
+  if (
+    bracketed
+      ? isIpv6(bracketed[1] ?? '')
+      : isIp(host) || isDnsName(host.toLowerCase(), { singleLabel: true })
+  )
+    return;
   report(ctx, 'error', ['repository', 'url'], {
     code: 'repository-url',
     value: url,

@@ -15,12 +15,15 @@ import {
   compareStrings,
   type Declaration,
   type DeclareInput,
+  DNS_NAME_MAX_LENGTH,
   error,
   type FlowDeclaration,
   handOverApply,
   haPlan,
   type Issue,
   type IssueInput,
+  isDnsLabel,
+  isDnsName,
   isIp,
   type JsonSchema,
   type KubeObject,
@@ -59,9 +62,6 @@ const NAME = 'coredns';
 
 const DEFAULT_CACHE: CacheSettings = { ttl: 30, successSize: 9984, denialSize: 9984 };
 
-const DNS_NAME = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /**
  * Why a record's name is not a host the `hosts` plugin answers, or undefined: `@` (the zone
  * itself) or lower-case DNS labels, the whole name at most 253 characters. The hosts plugin
@@ -83,7 +83,7 @@ function recordNameProblem(
         'one record per host name (nas, git, …); for every name below a domain, a stubDomains entry naming a DNS server that serves the wildcard',
     };
   }
-  const bad = labels.find((label) => !DNS_LABEL.test(label));
+  const bad = labels.find((label) => !isDnsLabel(label));
   if (bad !== undefined) {
     return {
       message:
@@ -93,9 +93,9 @@ function recordNameProblem(
       expected,
     };
   }
-  if (name.length + 1 + zone.length > 253) {
+  if (name.length + 1 + zone.length > DNS_NAME_MAX_LENGTH) {
     return {
-      message: `makes "${name}.${zone}", longer than the 253 characters of a DNS name`,
+      message: `makes "${name}.${zone}", longer than the ${DNS_NAME_MAX_LENGTH} characters of a DNS name`,
       expected: 'a shorter host name',
     };
   }
@@ -255,7 +255,9 @@ export function resolveCorednsSettings(
     return false;
   };
   const name = (value: string, where: PathSegment[], what: string): boolean => {
-    if (value.length <= 253 && DNS_NAME.test(value)) return true;
+    // A zone or a stub domain may be one label (`lan`, `home`): a LAN's private suffix, which
+    // CoreDNS serves like any other zone.
+    if (isDnsName(value, { singleLabel: true })) return true;
     issues.push(
       error({
         code: 'coredns-name',

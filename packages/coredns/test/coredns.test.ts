@@ -488,6 +488,51 @@ describe('bad input', () => {
     expect(issues[0]?.message).toContain(why);
   });
 
+  test.each([
+    'lab.example.com',
+    'lan',
+    'home.arpa',
+    // A last label that starts with a digit, refused before core's isDnsName became the one rule
+    'lab.3com',
+    '3lan',
+  ])('the zone and the stub domain %j are DNS names CoreDNS serves', (zone) => {
+    const result = run({
+      zones: [{ name: zone, records: [{ name: 'nas', address: '10.0.0.5' }] }],
+      stubDomains: [{ domain: `corp.${zone}`, servers: ['10.8.0.53'] }],
+    });
+    expect(result.issues.filter((issue) => issue.code === 'coredns-name')).toEqual([]);
+    const corefile: string = result.objects('dev')['configmap-coredns'].data.Corefile;
+    expect(corefile).toContain(`10.0.0.5 nas.${zone}`);
+    expect(corefile).toContain(`corp.${zone}:53 {`);
+  });
+
+  test.each([
+    'Lab.example.com',
+    'lab.example.com.',
+    'lab..example.com',
+    '123',
+    'lab.example.123',
+    '*.lan',
+    'corp_net.example',
+    ['a', 'b', 'c']
+      .map((c) => c.repeat(63))
+      .concat('d'.repeat(62))
+      .join('.'),
+  ])('the zone and the stub domain %j are errors at their names', (zone) => {
+    const result = run({
+      zones: [{ name: zone, records: [{ name: 'nas', address: '10.0.0.5' }] }],
+      stubDomains: [{ domain: zone, servers: ['10.8.0.53'] }],
+    });
+    expect(
+      result.issues
+        .filter((issue) => issue.path[1] === 0)
+        .map((issue) => [issue.code, issue.path.slice(3), issue.value]),
+    ).toEqual([
+      ['coredns-name', ['coredns', 'zones', 0, 'name'], zone],
+      ['coredns-name', ['coredns', 'stubDomains', 0, 'domain'], zone],
+    ]);
+  });
+
   test("a zone that is the cluster's own domain, or not a DNS name, is an error", () => {
     const bad = run({
       zones: [
