@@ -3,7 +3,15 @@
 // naming the path (exit 2: a fault of the output tree), never waited on or echoed. (`release -o
 // /proc/x` is tested in packages/release: this repository's own charts are refused before that.)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@homelab/core/testing';
@@ -14,14 +22,14 @@ const bin = join(root, 'packages', 'cli', 'dist', 'homelab.cjs');
 const config = join(root, 'examples', 'single-node', 'platform.yaml');
 let out = '';
 
-function homelab(...args: string[]): { status: number | null; stderr: string } {
+function homelab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 30_000,
     env: { ...process.env, NO_COLOR: '1' },
   });
-  return { status: result.status, stderr: result.stderr };
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 beforeAll(() => {
@@ -153,4 +161,45 @@ describe('an output folder under /proc', () => {
     },
     40_000,
   );
+});
+
+describe("the writer's own files in the output folder", () => {
+  test('a FIFO as the lock makes build refuse at once, naming it, exit 2, the tree left alone', () => {
+    const file = join(out, '.homelab-lock');
+    withEntry(file, fifo, () => {
+      const { status, stderr } = homelab('build', '--config', config, '--out', out);
+      expect(status).toBe(2);
+      expect(stderr).toContain(
+        `cannot read the lock ${file}: it is a named pipe (FIFO), not a regular file`,
+      );
+      expect(lstatSync(file).isFIFO()).toBe(true);
+    });
+  }, 40_000);
+
+  test('a FIFO as the build record is no record: build rebuilds and puts a real record there', () => {
+    const file = join(out, '.homelab-build.json');
+    withEntry(file, fifo, () => {
+      const { status, stdout } = homelab('build', '--config', config, '--out', out);
+      expect(status).toBe(0);
+      expect(stdout).toMatch(/^built \d+ files: 0 written, \d+ unchanged, 0 removed/m);
+      expect(lstatSync(file).isFile()).toBe(true);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('key');
+    });
+  }, 40_000);
+
+  test('a FIFO as the journal of a killed build makes build refuse at once, naming it, exit 2', () => {
+    // A stage of a process that is gone (pid 2^22 + 1 is above Linux's pid_max limit).
+    const stage = join(out, '.homelab-stage-4194305');
+    mkdirSync(stage);
+    try {
+      fifo(join(stage, 'journal.json'));
+      const { status, stderr } = homelab('build', '--config', config, '--out', out);
+      expect(status).toBe(2);
+      expect(stderr).toContain(
+        `cannot read the journal ${join(stage, 'journal.json')}: it is a named pipe (FIFO), not a regular file`,
+      );
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
+  }, 40_000);
 });

@@ -25,7 +25,12 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chartPackageJson } from './chart.js';
 import { error, HomelabError, type Issue, ValidationError } from './issues.js';
-import { jsonSyntaxProblem, readRegularFile, readRegularFileIfPresent } from './read-file.js';
+import {
+  jsonSyntaxProblem,
+  readFailureCode,
+  readRegularFile,
+  readRegularFileIfPresent,
+} from './read-file.js';
 import type { GeneratedFile } from './types.js';
 import { compareStrings, isGeneratedContent } from './yaml.js';
 
@@ -50,11 +55,36 @@ export interface WriterFs {
   readonly chmodSync: (path: string, mode: number) => void;
 }
 
+/** Bytes one file of the output tree (or the lock, the journal, the build record) may have. */
+const MAX_OUTPUT_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * `readRegularFile` for the writer: a FIFO, socket or device where the lock, a journal, the
+ * build record or an output file is expected is refused, never waited on (a plain read of a FIFO
+ * with no writer hangs the build for ever), and the read is size-bounded. The failure keeps the
+ * errno-style `code` the writer's callers test (`ENOENT`, `EISDIR`, `ELOOP`; `EINVAL` for a file
+ * that is not a regular one), its message the reason alone (the caller names action and path).
+ */
+function boundedRead(path: string): Buffer {
+  try {
+    return readRegularFile(path, { maxBytes: MAX_OUTPUT_FILE_BYTES });
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const prefix = `cannot read ${path}: `;
+    throw Object.assign(
+      new Error(message.startsWith(prefix) ? message.slice(prefix.length) : message),
+      {
+        code: readFailureCode(cause) ?? 'EIO',
+      },
+    );
+  }
+}
+
 const realFs: WriterFs = {
   lstatSync: (path) => nodeFs.lstatSync(path),
   statSync: (path) => nodeFs.statSync(path),
   readdirSync: (path) => nodeFs.readdirSync(path),
-  readFileSync: (path) => nodeFs.readFileSync(path),
+  readFileSync: (path) => boundedRead(path),
   writeFileSync: (path, data, options) => nodeFs.writeFileSync(path, data, options),
   mkdirSync: (path) => nodeFs.mkdirSync(path),
   renameSync: (from, to) => nodeFs.renameSync(from, to),
