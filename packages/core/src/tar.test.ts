@@ -1,6 +1,13 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readChartArchiveFile, type TarEntry, tar, untar } from './tar.js';
+import {
+  MAX_CHART_ARCHIVE_UNPACKED_BYTES,
+  readChartArchiveBytes,
+  readChartArchiveFile,
+  type TarEntry,
+  tar,
+  untar,
+} from './tar.js';
 
 const text = (value: string) => new TextEncoder().encode(value);
 const entry = (path: string, data: string): TarEntry => ({
@@ -83,6 +90,18 @@ describe('readChartArchiveFile', () => {
     expect(() => readChartArchiveFile(archive, 'other/values.yaml')).toThrow(
       'other/values.yaml is not in the chart archive (its 2 files are under: demo)',
     );
+  });
+
+  it('refuses an archive that unpacks beyond the bound (a gzip bomb), without inflating it', () => {
+    // 64 MiB of zeros gzip to ~64 KiB; unpacked against a 1 MiB bound.
+    const bomb = gzipSync(tar([entry('demo/values.yaml', '0'.repeat(64 * 1024 * 1024))]));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    expect(() => readChartArchiveBytes(bomb, 'demo/values.yaml', 1024 * 1024)).toThrow(
+      'the chart archive unpacks to more than 1048576 bytes, more than a chart has (reading demo/values.yaml)',
+    );
+    // The default bound reads a real-sized chart.
+    expect(readChartArchiveBytes(archive, 'demo/values.yaml').length).toBe(12);
+    expect(MAX_CHART_ARCHIVE_UNPACKED_BYTES).toBe(512 * 1024 * 1024);
   });
 
   it('refuses bytes that are not gzip', () => {

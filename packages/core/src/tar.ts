@@ -223,12 +223,29 @@ export function readChartArchiveFile(archive: Uint8Array, path: string): string 
   return decoder.decode(readChartArchiveBytes(archive, path));
 }
 
+/**
+ * Bytes a chart archive may unpack to: far above the largest pinned chart (kube-prometheus-stack,
+ * a few MB), far below what would exhaust memory, so a gzip bomb in a vendored or mirrored
+ * archive is refused, not inflated.
+ */
+export const MAX_CHART_ARCHIVE_UNPACKED_BYTES = 512 * 1024 * 1024;
+
 /** One file of a gzipped chart archive, as bytes (e.g. a dependency's archive under `charts/`). */
-export function readChartArchiveBytes(archive: Uint8Array, path: string): Uint8Array {
+export function readChartArchiveBytes(
+  archive: Uint8Array,
+  path: string,
+  maxUnpackedBytes: number = MAX_CHART_ARCHIVE_UNPACKED_BYTES,
+): Uint8Array {
   let tarBytes: Uint8Array;
   try {
-    tarBytes = gunzipSync(archive);
+    tarBytes = gunzipSync(archive, { maxOutputLength: maxUnpackedBytes });
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new HomelabError(
+        `the chart archive unpacks to more than ${maxUnpackedBytes} bytes, more than a chart has (reading ${path})`,
+        { cause },
+      );
+    }
     throw new HomelabError(`not a gzipped chart archive (reading ${path})`, { cause });
   }
   const files = untar(tarBytes);
