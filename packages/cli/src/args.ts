@@ -151,9 +151,10 @@ export type CommandLine =
 
 const EXIT_CODES = `Exit codes:
   0  success
-  1  invalid definition (or unreadable --config), failed check (drift, or a chart changed
-     without a new version: add a changeset), drift (diff --exit-code), a refused release
-     (a chart's content not the one recorded for its version, charts/ not committed)
+  1  invalid definition (or unreadable --config, or a --mirror that is no mirror), failed
+     check (drift, or a chart changed without a new version: add a changeset), drift (diff
+     --exit-code), a refused release (a chart's content not the one recorded for its
+     version, charts/ not committed)
   2  usage error or internal fault (set HOMELAB_DEBUG=1 for the stack trace)`;
 
 function optionLine(name: string): string {

@@ -20,6 +20,7 @@ import {
   type DeclareInput,
   error,
   type Issue,
+  isDnsLabel,
   type KubeObject,
   type RenderCluster,
   type RenderInput,
@@ -37,9 +38,6 @@ import { GATEWAY_UPSTREAM } from './versions.js';
 
 /** Chart folder (charts/gateway). */
 export const GATEWAY_CHART_NAME = 'gateway';
-
-/** A DNS label (the first label of a route's host). */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function descriptor(): ApplicationDescriptor {
   return {
@@ -169,7 +167,7 @@ function acceptedRoutes(
           const path = route.origin === undefined ? componentPath : [...route.origin, field];
           issues.push(error({ code: 'gateway-route', path, value: route.name, message, expected }));
         };
-        if (!DNS_LABEL.test(route.host)) {
+        if (!isDnsLabel(route.host)) {
           problem(
             `declares route "${route.name}" with host "${route.host}", which is not a DNS label`,
             'a host of lower-case letters, digits and "-" (the first label of <host>.<cluster domain>)',
