@@ -180,6 +180,22 @@ describe("the applications' flows", () => {
     ]);
   });
 
+  /** The flows of one app with one egress flow to `fqdn` on port 443. */
+  const fqdnFlows = (fqdn: string) =>
+    applicationFlows(
+      [
+        {
+          name: 'docs',
+          namespace: 'docs',
+          flows: [{ name: 'out', fqdn, ports: [{ port: 443 }] }],
+          backedUp: false,
+          verified: false,
+        },
+      ],
+      {},
+      path,
+    );
+
   test.each([
     ['api.example.com', { kind: 'fqdn', name: 'api.example.com' }],
     ['*.example.com', { kind: 'fqdn', name: '*.example.com' }],
@@ -187,16 +203,7 @@ describe("the applications' flows", () => {
     ['api.vendor.3com', { kind: 'fqdn', name: 'api.vendor.3com' }],
     ['*.mirror.1a', { kind: 'fqdn', name: '*.mirror.1a' }],
   ])('the fqdn %j is an egress to that name', (fqdn, peer) => {
-    const apps: AppFlowInput[] = [
-      {
-        name: 'docs',
-        namespace: 'docs',
-        flows: [{ name: 'out', fqdn, ports: [{ port: 443 }] }],
-        backedUp: false,
-        verified: false,
-      },
-    ];
-    const result = applicationFlows(apps, {}, path);
+    const result = fqdnFlows(fqdn);
     expect(result.issues).toEqual([]);
     expect(result.flows.map((flow) => [flow.direction, flow.peer])).toEqual([['egress', peer]]);
   });
@@ -215,16 +222,7 @@ describe("the applications' flows", () => {
       .concat('d'.repeat(62))
       .join('.'),
   ])('the fqdn %j is an error at the flow', (fqdn) => {
-    const apps: AppFlowInput[] = [
-      {
-        name: 'docs',
-        namespace: 'docs',
-        flows: [{ name: 'out', fqdn, ports: [{ port: 443 }] }],
-        backedUp: false,
-        verified: false,
-      },
-    ];
-    const result = applicationFlows(apps, {}, path);
+    const result = fqdnFlows(fqdn);
     expect(result.flows).toEqual([]);
     expect(result.issues.map((issue) => [issue.path, issue.value, issue.message])).toEqual([
       [
