@@ -6,6 +6,7 @@ import {
   HomelabError,
   type Issue,
   jsonSyntaxProblem,
+  readChartVersions,
   readRegularFile,
   readRegularFileIfPresent,
 } from '@homelab/core';
@@ -67,10 +68,17 @@ function readChartFiles(dir: string): Map<string, Uint8Array> {
   return files;
 }
 
-/** The chart folders under `<root>/charts/` (those with a `Chart.yaml`), sorted by name. */
+/**
+ * The chart folders under `<root>/charts/` (those with a `Chart.yaml`), sorted by name. Their
+ * `package.json` files are first checked as `homelab build` checks them (core's
+ * `readChartVersions`): one that is no JSON or whose version is no semantic version is a
+ * `ValidationError` at its line and column (exit 1), so `release record` never records
+ * `not-a-version`, nor `release` packs it.
+ */
 export function readChartFolders(root: string): ChartFolder[] {
   const chartsDir = join(root, 'charts');
   if (!existsSync(chartsDir)) return [];
+  readChartVersions(root);
   const folders: ChartFolder[] = [];
   const names = readdirSync(chartsDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())

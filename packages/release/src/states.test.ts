@@ -75,7 +75,10 @@ describe('chartStatesFromBuild', () => {
     scratch.push(root);
     const onDisk = [
       ...files,
-      { path: 'charts/cilium/package.json', content: '{"name":"@homelab/chart-cilium"}\n' },
+      {
+        path: 'charts/cilium/package.json',
+        content: '{"name":"@homelab/chart-cilium","version":"0.1.0"}\n',
+      },
       { path: 'charts/cilium/CHANGELOG.md', content: '# @homelab/chart-cilium\n' },
       { path: 'charts/cilium/node_modules/x/index.js', content: 'x\n' },
     ];

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { formatIssue, hasErrors } from '@homelab/core';
+import { formatIssue, hasErrors, ValidationError } from '@homelab/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { writeChangesets } from '../src/changesets.js';
@@ -136,6 +136,36 @@ describe('the version-increment guard on a repository', () => {
       JSON.parse(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).cilium.version,
     ).toBe('1.2.1');
   });
+});
+
+describe('a chart package.json homelab build would refuse', () => {
+  it.each([
+    [
+      '{"name":"@homelab/chart-cilium","version":"not-a-version"}\n',
+      'charts/cilium/package.json#version',
+      'is not a semantic version; it would become the chart version in Chart.yaml',
+    ],
+    ['{"name": \n', 'charts/cilium/package.json', 'is not valid JSON: the text ends at line 2'],
+  ])(
+    '%j: record and release refuse it at its place (a ValidationError: exit 1), nothing recorded',
+    (text, output, message) => {
+      write('charts/cilium/package.json', text);
+      for (const command of ['record', 'release']) {
+        let caught: unknown;
+        try {
+          run(command, '--no-tag');
+        } catch (cause) {
+          caught = cause;
+        }
+        expect(caught).toBeInstanceOf(ValidationError);
+        const [issue] = (caught as ValidationError).issues;
+        expect([issue?.output, issue?.position?.line]).toEqual([output, expect.any(Number)]);
+        expect(issue?.message).toContain(message);
+      }
+      expect(existsSync(join(root, 'charts/.versions.json'))).toBe(false);
+      expect(existsSync(join(root, 'release'))).toBe(false);
+    },
+  );
 });
 
 describe('pnpm release', () => {
