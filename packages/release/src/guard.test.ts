@@ -119,7 +119,7 @@ describe('chartsToRecord and recordNewCharts', () => {
 });
 
 describe('recordVersions', () => {
-  it('records a moved version and an unrecorded chart, and drops removed charts', () => {
+  it('records a moved version and an unrecorded chart, and keeps the entry of a chart no longer built', () => {
     const { record, issues } = recordVersions(
       [
         chart({ version: '1.2.1', digest: NEW }),
@@ -129,9 +129,22 @@ describe('recordVersions', () => {
     );
     expect(record).toEqual({
       cilium: { version: '1.2.1', digest: NEW },
+      gone: { version: '3.0.0', digest: OLD },
       longhorn: { version: '0.1.0', digest: 'sha256:cccc' },
     });
     expect(issues).toEqual([]);
+  });
+
+  it('guards a chart that comes back at the version it had with other content', () => {
+    // Disabled: `release record` ran without it, and its package.json stayed at 0.2.0.
+    const { record } = recordVersions([], { monitoring: { version: '0.2.0', digest: OLD } });
+    const back = { name: 'monitoring', version: '0.2.0', digest: NEW };
+    const state = { ...back, recorded: record.monitoring };
+    expect(checkChartVersions([state]).map((i) => i.message)).toEqual([
+      'charts/monitoring changed since 0.2.0: add a changeset (pnpm changeset)',
+    ]);
+    expect(chartsNeedingChangeset([state]).map((c) => c.name)).toEqual(['monitoring']);
+    expect(chartsToRecord([state])).toEqual([]);
   });
 
   it('never overwrites the digest of an unchanged version: the guard error stays', () => {

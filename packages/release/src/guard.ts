@@ -124,10 +124,12 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
 
 /**
  * The record after a version move (`pnpm version-packages` → `pnpm homelab release record`): charts
- * whose version moved, and charts not recorded yet, get their current version and digest;
- * charts that no longer exist are dropped. A chart whose content changed at its recorded
- * version keeps its old entry (recording never hides an unversioned change) and yields the
- * guard's error.
+ * whose version moved, and charts not recorded yet, get their current version and digest. A
+ * chart the build no longer writes (its component disabled) keeps its entry: its `package.json`
+ * stays, so a chart that comes back comes back at the version it had, and only the entry tells
+ * that its new content is not what was released at that version. A chart whose content changed
+ * at its recorded version keeps its old entry (recording never hides an unversioned change) and
+ * yields the guard's error.
  */
 export function recordVersions(
   charts: readonly ChartState[],
@@ -144,6 +146,9 @@ export function recordVersions(
       continue;
     }
     record[chart.name] = { version: chart.version, digest: chart.digest };
+  }
+  for (const [name, entry] of Object.entries(existing)) {
+    if (record[name] === undefined) record[name] = { version: entry.version, digest: entry.digest };
   }
   return { record, issues };
 }
