@@ -138,6 +138,37 @@ describe('the version-increment guard on a repository', () => {
   });
 });
 
+describe('a chart whose component is disabled, then enabled again', () => {
+  it('stays recorded, so coming back at its released version with other content needs a changeset', () => {
+    expect(run('record')).toBe(0);
+    // Disabled: the build removes what it generated; package.json and CHANGELOG.md stay.
+    for (const file of ['Chart.yaml', 'values.yaml', '.helmignore', 'templates/manifests.yaml']) {
+      rmSync(join(root, 'charts/cilium', file));
+    }
+    expect(run('record')).toBe(0);
+    expect(
+      JSON.parse(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).cilium.version,
+    ).toBe('1.2.0');
+
+    // Enabled again with other settings: the same version, other content.
+    write('charts/cilium/.helmignore', '# generated\npackage.json\nCHANGELOG.md\nnode_modules/\n');
+    write(
+      'charts/cilium/templates/manifests.yaml',
+      '{{- range $name, $obj := .Values.manifests }}\n',
+    );
+    chart('1.2.0', 3);
+    output = [];
+    expect(run('check')).toBe(1);
+    expect(output).toEqual([
+      'charts/cilium/Chart.yaml: charts/cilium changed since 1.2.0: add a changeset (pnpm changeset) (expected a version above 1.2.0, or a pending changeset for the chart)',
+    ]);
+    expect(run('changeset')).toBe(0);
+    expect(git('status', '--porcelain', '.changeset')).toMatch(
+      /\.changeset\/charts-[0-9a-f]{8}\.md/,
+    );
+  });
+});
+
 describe('a chart package.json homelab build would refuse', () => {
   it.each([
     [
