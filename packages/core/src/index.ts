@@ -117,6 +117,8 @@ export {
   yamlValuesFile,
 } from './emitted.js';
 export { exposuresOf, servicesNotExposed } from './exposure.js';
+export type { WordedErrno } from './file-reasons.js';
+export { errnoCode, errnoReason, fileKind } from './file-reasons.js';
 export {
   backupFlows,
   clusterServiceName,

@@ -3,6 +3,7 @@
 // symlink, checked to be a regular file, read up to a size limit. A FIFO never hangs the
 // command, a folder or a device is refused by name, and a symlink to /etc/passwd is never read.
 import * as nodeFs from 'node:fs';
+import { errnoCode, errnoReason, fileKind, type WordedErrno } from './file-reasons.js';
 import { HomelabError } from './issues.js';
 
 /** Bytes a repository file read through `readRegularFile` may have unless told otherwise. */
@@ -13,27 +14,26 @@ export interface ReadRegularFileOptions {
   readonly maxBytes?: number;
 }
 
-const REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'it does not exist',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ELOOP: 'too many levels of symbolic links',
-  ENXIO: 'it is a socket or a device without a reader',
-  ENAMETOOLONG: 'the name is too long',
-  EIO: 'an input/output error',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-};
+/** The errno codes a refusal words (`permission denied (EACCES)`); another keeps Node's message. */
+const WORDED: readonly WordedErrno[] = [
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'ELOOP',
+  'ENXIO',
+  'ENAMETOOLONG',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+];
 
 function kindOf(stat: nodeFs.Stats): string {
-  if (stat.isSymbolicLink()) return 'a symbolic link (not followed: make it a regular file)';
-  if (stat.isCharacterDevice()) return 'a character device, not a regular file';
-  if (stat.isBlockDevice()) return 'a block device, not a regular file';
-  if (stat.isFIFO()) return 'a named pipe (FIFO), not a regular file';
-  if (stat.isSocket()) return 'a socket, not a regular file';
-  return 'not a regular file';
+  const kind = fileKind(stat);
+  if (kind === undefined) return 'not a regular file';
+  if (stat.isSymbolicLink()) return `${kind} (not followed: make it a regular file)`;
+  return `${kind}, not a regular file`;
 }
 
 /** `cannot read <path>: <reason>`; the errno error (or a made-up one with its code) as cause. */
@@ -42,21 +42,12 @@ function refusal(path: string, reason: string, cause: unknown): HomelabError {
 }
 
 function errnoRefusal(path: string, cause: unknown): HomelabError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const reason =
-    code && REASONS[code]
-      ? `${REASONS[code]} (${code})`
-      : cause instanceof Error
-        ? cause.message
-        : String(cause);
-  return refusal(path, reason, cause);
+  return refusal(path, errnoReason(cause, WORDED), cause);
 }
 
 /** The errno code under a refusal of `readRegularFile` (`ENOENT`, `EISDIR`, …), if any. */
 export function readFailureCode(cause: unknown): string | undefined {
-  const inner = cause instanceof HomelabError ? cause.cause : cause;
-  const code = (inner as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return errnoCode(cause instanceof HomelabError ? cause.cause : cause);
 }
 
 /**
