@@ -266,6 +266,7 @@ export {
 } from './profiles.js';
 export type { JsonSyntaxProblem, ReadRegularFileOptions } from './read-file.js';
 export {
+  FileReadError,
   jsonSyntaxProblem,
   MAX_REPOSITORY_FILE_BYTES,
   readFailureCode,

@@ -36,12 +36,32 @@ function kindOf(stat: nodeFs.Stats): string {
   return `${kind}, not a regular file`;
 }
 
-/** `cannot read <path>: <reason>`; the errno error (or a made-up one with its code) as cause. */
-function refusal(path: string, reason: string, cause: unknown): HomelabError {
-  return new HomelabError(`cannot read ${path}: ${reason}`, { cause });
+/**
+ * `readRegularFile`'s refusal, `cannot read <path>: <reason>`, with its parts: the `reason` alone
+ * (for a caller that names the path itself) and the errno `code`. Its cause is the errno error, or
+ * a made-up one with its code. Its name stays `HomelabError`: the CLI reports it as a fault.
+ */
+export class FileReadError extends HomelabError {
+  /** Why, without the path: `it is a folder (EISDIR)`, `it is a named pipe (FIFO), not a regular file`. */
+  readonly reason: string;
+  /**
+   * `ENOENT`, `EISDIR`, `ELOOP`, …; `EINVAL` for a file that is not a regular one, `EFBIG` for
+   * one too large; `undefined` when the failure had no code.
+   */
+  readonly code: string | undefined;
+
+  constructor(path: string, reason: string, cause: unknown) {
+    super(`cannot read ${path}: ${reason}`, { cause });
+    this.reason = reason;
+    this.code = errnoCode(cause);
+  }
 }
 
-function errnoRefusal(path: string, cause: unknown): HomelabError {
+function refusal(path: string, reason: string, cause: unknown): FileReadError {
+  return new FileReadError(path, reason, cause);
+}
+
+function errnoRefusal(path: string, cause: unknown): FileReadError {
   return refusal(path, errnoReason(cause, WORDED), cause);
 }
 
@@ -54,8 +74,8 @@ export function readFailureCode(cause: unknown): string | undefined {
  * The bytes of `path`, which must be a regular file of at most `maxBytes` bytes. Opened with
  * `O_NONBLOCK` (a FIFO with no writer does not hang) and `O_NOFOLLOW` (a symlink is refused, not
  * followed); the size limit holds while reading (files under /proc report size 0). Throws a
- * `HomelabError` `cannot read <path>: <reason>` whose cause carries the errno code
- * (`readFailureCode`): `ENOENT` for a missing file, `EISDIR` for a folder, `ELOOP` for a symlink.
+ * `FileReadError` `cannot read <path>: <reason>` carrying the reason and the errno code (also
+ * `readFailureCode`): `ENOENT` for a missing file, `EISDIR` for a folder, `ELOOP` for a symlink.
  */
 export function readRegularFile(path: string, options: ReadRegularFileOptions = {}): Buffer {
   const maxBytes = options.maxBytes ?? MAX_REPOSITORY_FILE_BYTES;
@@ -86,7 +106,7 @@ export function readRegularFile(path: string, options: ReadRegularFileOptions = 
       const cause = Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
       throw refusal(path, `it is ${kindOf(stat)}`, cause);
     }
-    const tooLarge = (): HomelabError =>
+    const tooLarge = (): FileReadError =>
       refusal(path, `it is larger than ${maxBytes} bytes, more than such a file may have`, {
         code: 'EFBIG',
       });

@@ -27,6 +27,7 @@ import { chartPackageJson } from './chart.js';
 import { errnoCode, errnoReason, type WordedErrno } from './file-reasons.js';
 import { error, HomelabError, type Issue, ValidationError } from './issues.js';
 import {
+  FileReadError,
   jsonSyntaxProblem,
   readFailureCode,
   readRegularFile,
@@ -70,14 +71,13 @@ function boundedRead(path: string): Buffer {
   try {
     return readRegularFile(path, { maxBytes: MAX_OUTPUT_FILE_BYTES });
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const prefix = `cannot read ${path}: `;
-    throw Object.assign(
-      new Error(message.startsWith(prefix) ? message.slice(prefix.length) : message),
-      {
-        code: readFailureCode(cause) ?? 'EIO',
-      },
-    );
+    const reason =
+      cause instanceof FileReadError
+        ? cause.reason
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    throw Object.assign(new Error(reason), { code: readFailureCode(cause) ?? 'EIO' });
   }
 }
 

@@ -4,6 +4,7 @@ import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   error,
+  FileReadError,
   type Issue,
   readFailureCode,
   readRegularFile,
@@ -44,9 +45,8 @@ function readVendored(path: string): { bytes: Buffer } | { reason: string } {
     return { bytes: readRegularFile(path, { maxBytes: MAX_ARTIFACT_BYTES }) };
   } catch (cause) {
     if (!NOT_A_REGULAR_FILE.has(readFailureCode(cause) ?? '')) throw cause;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const prefix = `cannot read ${path}: `;
-    return { reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
+    if (cause instanceof FileReadError) return { reason: cause.reason };
+    return { reason: cause instanceof Error ? cause.message : String(cause) };
   }
 }
 
