@@ -376,7 +376,12 @@ export type {
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
-export { chartArchivePath, GITHUB_RELEASE_HOSTS, vendorPath } from './upstream.js';
+export {
+  chartArchivePath,
+  GITHUB_RELEASE_HOSTS,
+  MAX_ARTIFACT_BYTES,
+  vendorPath,
+} from './upstream.js';
 export {
   S3_KEY_ROTATION,
   VOLUME_BACKUP_SECRET_KEYS,

@@ -9,11 +9,11 @@ import {
   errnoReason,
   fileKind,
   HomelabError,
+  MAX_ARTIFACT_BYTES,
   readFailureCode,
   readRegularFile,
   type WordedErrno,
 } from '@homelab/core';
-import { MAX_ARTIFACT_BYTES } from './fs.js';
 
 /** The file that marks a mirror: at its top, or in a folder directly under it (`charts/`). */
 export const MIRROR_MARKER = 'SOURCES.md';

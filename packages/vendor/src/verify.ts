@@ -6,12 +6,13 @@ import {
   error,
   FileReadError,
   type Issue,
+  MAX_ARTIFACT_BYTES,
   readFailureCode,
   readRegularFile,
   type UpstreamPin,
   vendorPath,
 } from '@homelab/core';
-import { listFiles, MAX_ARTIFACT_BYTES, sha256 } from './fs.js';
+import { listFiles, sha256 } from './fs.js';
 import { isCopyleft } from './licence.js';
 import { LOCK_FILE, parseLock, pinDifferences } from './lock.js';
 import { pinIssues } from './validate.js';
