@@ -16,21 +16,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@homelab/core/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { spawnCli } from './spawn-cli.js';
 
 const root = repoRoot();
-const bin = join(root, 'packages', 'cli', 'dist', 'homelab.cjs');
 const config = join(root, 'examples', 'single-node', 'platform.yaml');
 let out = '';
 
-function homelab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const homelab = (...args: string[]) => spawnCli(root, args);
 
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'homelab-bounded-'));

@@ -3,7 +3,7 @@
 // user's argument), before anything is reused or written; a FIFO, a folder or a symlink in place
 // of a vendored file is never waited on or followed. Run on a scratch workspace holding a copy
 // of the repository's vendor/ (and a mirror made from it), never on the repository's own.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -19,9 +19,9 @@ import { repoRoot } from '@homelab/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REGISTRY } from '../src/registry.js';
 import { upgradeCheck } from '../src/vendor.js';
+import { spawnCli } from './spawn-cli.js';
 
 const root = repoRoot();
-const bin = join(root, 'packages', 'cli', 'dist', 'homelab.cjs');
 const SCHEMA = 'upstream/talos/v1.12.11/config.schema.json';
 const WHAT =
   'A mirror is a folder laid out as vendor/ is, with a SOURCES.md saying where its files come from (at its top or in a folder directly under it, as charts/SOURCES.md)';
@@ -29,15 +29,7 @@ const WHAT =
 let scratch = '';
 
 /** `homelab <args>` in the scratch workspace; a hang ends at the timeout (status null). */
-function homelab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: scratch,
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const homelab = (...args: string[]) => spawnCli(scratch, args);
 
 beforeEach(() => {
   // A workspace root (pnpm-workspace.yaml) with the repository's vendor/, and a mirror of it:

@@ -117,6 +117,8 @@ export {
   yamlValuesFile,
 } from './emitted.js';
 export { exposuresOf, servicesNotExposed } from './exposure.js';
+export type { WordedErrno } from './file-reasons.js';
+export { errnoCode, errnoReason, fileKind } from './file-reasons.js';
 export {
   backupFlows,
   clusterServiceName,
@@ -264,6 +266,7 @@ export {
 } from './profiles.js';
 export type { JsonSyntaxProblem, ReadRegularFileOptions } from './read-file.js';
 export {
+  FileReadError,
   jsonSyntaxProblem,
   MAX_REPOSITORY_FILE_BYTES,
   readFailureCode,
@@ -373,7 +376,12 @@ export type {
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
-export { chartArchivePath, GITHUB_RELEASE_HOSTS, vendorPath } from './upstream.js';
+export {
+  chartArchivePath,
+  GITHUB_RELEASE_HOSTS,
+  MAX_ARTIFACT_BYTES,
+  vendorPath,
+} from './upstream.js';
 export {
   S3_KEY_ROTATION,
   VOLUME_BACKUP_SECRET_KEYS,

@@ -3,6 +3,7 @@
 // symlink, checked to be a regular file, read up to a size limit. A FIFO never hangs the
 // command, a folder or a device is refused by name, and a symlink to /etc/passwd is never read.
 import * as nodeFs from 'node:fs';
+import { errnoCode, errnoReason, fileKind, type WordedErrno } from './file-reasons.js';
 import { HomelabError } from './issues.js';
 
 /** Bytes a repository file read through `readRegularFile` may have unless told otherwise. */
@@ -13,58 +14,68 @@ export interface ReadRegularFileOptions {
   readonly maxBytes?: number;
 }
 
-const REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'it does not exist',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ELOOP: 'too many levels of symbolic links',
-  ENXIO: 'it is a socket or a device without a reader',
-  ENAMETOOLONG: 'the name is too long',
-  EIO: 'an input/output error',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-};
+/** The errno codes a refusal words (`permission denied (EACCES)`); another keeps Node's message. */
+const WORDED: readonly WordedErrno[] = [
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'ELOOP',
+  'ENXIO',
+  'ENAMETOOLONG',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+];
 
 function kindOf(stat: nodeFs.Stats): string {
-  if (stat.isSymbolicLink()) return 'a symbolic link (not followed: make it a regular file)';
-  if (stat.isCharacterDevice()) return 'a character device, not a regular file';
-  if (stat.isBlockDevice()) return 'a block device, not a regular file';
-  if (stat.isFIFO()) return 'a named pipe (FIFO), not a regular file';
-  if (stat.isSocket()) return 'a socket, not a regular file';
-  return 'not a regular file';
+  const kind = fileKind(stat);
+  if (kind === undefined) return 'not a regular file';
+  if (stat.isSymbolicLink()) return `${kind} (not followed: make it a regular file)`;
+  return `${kind}, not a regular file`;
 }
 
-/** `cannot read <path>: <reason>`; the errno error (or a made-up one with its code) as cause. */
-function refusal(path: string, reason: string, cause: unknown): HomelabError {
-  return new HomelabError(`cannot read ${path}: ${reason}`, { cause });
+/**
+ * `readRegularFile`'s refusal, `cannot read <path>: <reason>`, with its parts: the `reason` alone
+ * (for a caller that names the path itself) and the errno `code`. Its cause is the errno error, or
+ * a made-up one with its code. Its name stays `HomelabError`: the CLI reports it as a fault.
+ */
+export class FileReadError extends HomelabError {
+  /** Why, without the path: `it is a folder (EISDIR)`, `it is a named pipe (FIFO), not a regular file`. */
+  readonly reason: string;
+  /**
+   * `ENOENT`, `EISDIR`, `ELOOP`, …; `EINVAL` for a file that is not a regular one, `EFBIG` for
+   * one too large; `undefined` when the failure had no code.
+   */
+  readonly code: string | undefined;
+
+  constructor(path: string, reason: string, cause: unknown) {
+    super(`cannot read ${path}: ${reason}`, { cause });
+    this.reason = reason;
+    this.code = errnoCode(cause);
+  }
 }
 
-function errnoRefusal(path: string, cause: unknown): HomelabError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const reason =
-    code && REASONS[code]
-      ? `${REASONS[code]} (${code})`
-      : cause instanceof Error
-        ? cause.message
-        : String(cause);
-  return refusal(path, reason, cause);
+function refusal(path: string, reason: string, cause: unknown): FileReadError {
+  return new FileReadError(path, reason, cause);
+}
+
+function errnoRefusal(path: string, cause: unknown): FileReadError {
+  return refusal(path, errnoReason(cause, WORDED), cause);
 }
 
 /** The errno code under a refusal of `readRegularFile` (`ENOENT`, `EISDIR`, …), if any. */
 export function readFailureCode(cause: unknown): string | undefined {
-  const inner = cause instanceof HomelabError ? cause.cause : cause;
-  const code = (inner as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return errnoCode(cause instanceof HomelabError ? cause.cause : cause);
 }
 
 /**
  * The bytes of `path`, which must be a regular file of at most `maxBytes` bytes. Opened with
  * `O_NONBLOCK` (a FIFO with no writer does not hang) and `O_NOFOLLOW` (a symlink is refused, not
  * followed); the size limit holds while reading (files under /proc report size 0). Throws a
- * `HomelabError` `cannot read <path>: <reason>` whose cause carries the errno code
- * (`readFailureCode`): `ENOENT` for a missing file, `EISDIR` for a folder, `ELOOP` for a symlink.
+ * `FileReadError` `cannot read <path>: <reason>` carrying the reason and the errno code (also
+ * `readFailureCode`): `ENOENT` for a missing file, `EISDIR` for a folder, `ELOOP` for a symlink.
  */
 export function readRegularFile(path: string, options: ReadRegularFileOptions = {}): Buffer {
   const maxBytes = options.maxBytes ?? MAX_REPOSITORY_FILE_BYTES;
@@ -95,7 +106,7 @@ export function readRegularFile(path: string, options: ReadRegularFileOptions = 
       const cause = Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
       throw refusal(path, `it is ${kindOf(stat)}`, cause);
     }
-    const tooLarge = (): HomelabError =>
+    const tooLarge = (): FileReadError =>
       refusal(path, `it is larger than ${maxBytes} bytes, more than such a file may have`, {
         code: 'EFBIG',
       });

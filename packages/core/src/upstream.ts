@@ -41,6 +41,13 @@ export interface FilePin {
   readonly licence: string;
 }
 
+/**
+ * The most bytes one artifact may have, downloaded or read from vendor/ or a mirror: 256 MiB,
+ * some 180 times the largest vendored one (Argo CD's ApplicationSet CRD, 1.4 MB), and what
+ * `homelab release` allows a vendored archive. A larger file is refused by name, never loaded.
+ */
+export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+
 /** vendor-relative path of a chart archive: `charts/<name>/<version>/<name>-<version>.tgz`. */
 export function chartArchivePath(name: string, version: string): string {
   return `charts/${name}/${version}/${name}-${version}.tgz`;

@@ -24,8 +24,10 @@ import * as nodeFs from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chartPackageJson } from './chart.js';
+import { errnoCode, errnoReason, type WordedErrno } from './file-reasons.js';
 import { error, HomelabError, type Issue, ValidationError } from './issues.js';
 import {
+  FileReadError,
   jsonSyntaxProblem,
   readFailureCode,
   readRegularFile,
@@ -69,14 +71,13 @@ function boundedRead(path: string): Buffer {
   try {
     return readRegularFile(path, { maxBytes: MAX_OUTPUT_FILE_BYTES });
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const prefix = `cannot read ${path}: `;
-    throw Object.assign(
-      new Error(message.startsWith(prefix) ? message.slice(prefix.length) : message),
-      {
-        code: readFailureCode(cause) ?? 'EIO',
-      },
-    );
+    const reason =
+      cause instanceof FileReadError
+        ? cause.reason
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    throw Object.assign(new Error(reason), { code: readFailureCode(cause) ?? 'EIO' });
   }
 }
 
@@ -196,25 +197,26 @@ interface Journal {
 // ---------------------------------------------------------------------------------------------
 // Faults
 
-const CAUSES: Readonly<Record<string, string>> = {
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'the disk quota is exceeded',
-  EROFS: 'the file system is read-only',
-  EBUSY: 'it is busy (a mount point, or a file another program holds)',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EXDEV: 'it is on another file system',
-  ENOENT: 'it does not exist',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-  ENOTEMPTY: 'the folder is not empty',
-  EEXIST: 'it already exists',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-  EIO: 'an input/output error',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'the name is too long',
-};
+/** The errno codes a fault words (`no space left on the device (ENOSPC)`); another keeps Node's message. */
+const WORDED: readonly WordedErrno[] = [
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EBUSY',
+  'EACCES',
+  'EPERM',
+  'EXDEV',
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOTEMPTY',
+  'EEXIST',
+  'EMFILE',
+  'ENFILE',
+  'EIO',
+  'ELOOP',
+  'ENAMETOOLONG',
+];
 
 /** `cannot <action> <path>: <cause> (<CODE>)`: what failed, where, and why. */
 export function fileSystemFault(action: string, path: string, cause: unknown): HomelabError {
@@ -223,23 +225,12 @@ export function fileSystemFault(action: string, path: string, cause: unknown): H
 
 function fault(action: string, path: string, cause: unknown): HomelabError {
   if (cause instanceof HomelabError) return cause;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const reason =
-    code && CAUSES[code]
-      ? `${CAUSES[code]} (${code})`
-      : cause instanceof Error
-        ? cause.message
-        : String(cause);
-  return new HomelabError(`cannot ${action} ${path}: ${reason}`, { cause });
+  return new HomelabError(`cannot ${action} ${path}: ${errnoReason(cause, WORDED)}`, { cause });
 }
 
 /** The file-system error under a HomelabError that wraps it. */
 function rootCause(cause: unknown): unknown {
   return cause instanceof HomelabError && cause.cause !== undefined ? cause.cause : cause;
-}
-
-function codeOf(cause: unknown): string | undefined {
-  return (cause as NodeJS.ErrnoException | undefined)?.code;
 }
 
 /** Runs a file-system call; a failure becomes a HomelabError naming the action and path. */
@@ -260,7 +251,7 @@ function makeDirs(fs: WriterFs, path: string, action: string): void {
     fs.mkdirSync(path);
     return;
   } catch (cause) {
-    const code = codeOf(cause);
+    const code = errnoCode(cause);
     if (code === 'EEXIST') {
       if (lstatOrUndefined(fs, path)?.isDirectory() || isDirectoryThroughLink(fs, path)) return;
       throw fault(action, path, { code: 'ENOTDIR' });
@@ -271,7 +262,7 @@ function makeDirs(fs: WriterFs, path: string, action: string): void {
   try {
     fs.mkdirSync(path);
   } catch (cause) {
-    if (codeOf(cause) === 'EEXIST' && lstatOrUndefined(fs, path)?.isDirectory()) return;
+    if (errnoCode(cause) === 'EEXIST' && lstatOrUndefined(fs, path)?.isDirectory()) return;
     throw fault(action, path, cause);
   }
 }
@@ -298,7 +289,7 @@ function lstatOrUndefined(fs: WriterFs, path: string): nodeFs.Stats | undefined 
   try {
     return fs.lstatSync(path);
   } catch (cause) {
-    if (codeOf(cause) === 'ENOENT' || codeOf(cause) === 'ENOTDIR') return undefined;
+    if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return undefined;
     throw fault('inspect', path, cause);
   }
 }
@@ -365,7 +356,7 @@ function isStale(lock: LockContent, lockPath: string): boolean {
   try {
     process.kill(lock.pid, 0);
   } catch (cause) {
-    return codeOf(cause) === 'ESRCH';
+    return errnoCode(cause) === 'ESRCH';
   }
   // Alive: the same process, unless the pid was reused since.
   const since = processSince(lock.pid);
@@ -420,13 +411,13 @@ export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = 
           },
         };
       } catch (cause) {
-        if (codeOf(cause) !== 'EEXIST') throw fault('create the lock', lockPath, cause);
+        if (errnoCode(cause) !== 'EEXIST') throw fault('create the lock', lockPath, cause);
       }
       let heldText: string;
       try {
         heldText = fs.readFileSync(lockPath).toString('utf8');
       } catch (cause) {
-        if (codeOf(cause) === 'ENOENT') continue; // released meanwhile
+        if (errnoCode(cause) === 'ENOENT') continue; // released meanwhile
         throw fault('read the lock', lockPath, cause);
       }
       const holder = parseLock(heldText);
@@ -437,7 +428,7 @@ export function lockOutput(outRoot: string, options: Pick<WriteOptions, 'fs'> = 
       try {
         fs.renameSync(lockPath, aside);
       } catch (cause) {
-        if (codeOf(cause) === 'ENOENT') continue;
+        if (errnoCode(cause) === 'ENOENT') continue;
         throw fault('remove the stale lock', lockPath, cause);
       }
       const moved = fs.readFileSync(aside).toString('utf8');
@@ -467,7 +458,7 @@ function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (cause) {
-    return codeOf(cause) !== 'ESRCH';
+    return errnoCode(cause) !== 'ESRCH';
   }
 }
 
@@ -516,7 +507,7 @@ function readJournal(fs: WriterFs, file: string): Journal | undefined {
   try {
     text = fs.readFileSync(file).toString('utf8');
   } catch (cause) {
-    if (codeOf(cause) === 'ENOENT' || codeOf(cause) === 'ENOTDIR') return undefined;
+    if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return undefined;
     throw fault('read the journal', file, cause);
   }
   let parsed: Journal;
@@ -559,7 +550,7 @@ function findStages(fs: WriterFs, outRoot: string, roots: readonly string[]): st
     try {
       names = fs.readdirSync(dir);
     } catch (cause) {
-      if (codeOf(cause) === 'ENOENT' || codeOf(cause) === 'ENOTDIR') return;
+      if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return;
       throw fault('list', dir, cause);
     }
     for (const name of names.sort(compareStrings)) {
@@ -727,7 +718,7 @@ function applyOperation(fs: WriterFs, outRoot: string, operation: Operation): vo
       try {
         fs.unlinkSync(path);
       } catch (cause) {
-        if (codeOf(cause) !== 'ENOENT') throw fault('remove', path, cause);
+        if (errnoCode(cause) !== 'ENOENT') throw fault('remove', path, cause);
       }
       return;
     }
@@ -736,7 +727,7 @@ function applyOperation(fs: WriterFs, outRoot: string, operation: Operation): vo
       try {
         fs.rmdirSync(path);
       } catch (cause) {
-        const code = codeOf(cause);
+        const code = errnoCode(cause);
         if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR')
           throw fault('remove the emptied folder', path, cause);
       }
@@ -771,7 +762,7 @@ function applyOperation(fs: WriterFs, outRoot: string, operation: Operation): vo
       try {
         fs.linkSync(from, to);
       } catch (cause) {
-        const code = codeOf(cause);
+        const code = errnoCode(cause);
         if (code === 'EEXIST') {
           // Linked before the kill, or someone's file: never replaced either way.
         } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
@@ -782,7 +773,7 @@ function applyOperation(fs: WriterFs, outRoot: string, operation: Operation): vo
       try {
         fs.unlinkSync(from);
       } catch (cause) {
-        if (codeOf(cause) !== 'ENOENT') throw fault('remove the staged copy', from, cause);
+        if (errnoCode(cause) !== 'ENOENT') throw fault('remove the staged copy', from, cause);
       }
       return;
     }
@@ -1259,7 +1250,7 @@ export function readChartVersions(outRoot: string): Record<string, string> {
   try {
     names = nodeFs.readdirSync(charts);
   } catch (cause) {
-    if (codeOf(cause) === 'ENOENT' || codeOf(cause) === 'ENOTDIR') return versions;
+    if (errnoCode(cause) === 'ENOENT' || errnoCode(cause) === 'ENOTDIR') return versions;
     throw fault('list', charts, cause);
   }
   for (const name of names.sort(compareStrings)) {

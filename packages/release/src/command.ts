@@ -13,6 +13,7 @@ import {
   HomelabError,
   hasErrors,
   type Issue,
+  MAX_ARTIFACT_BYTES,
   makeFolder,
   readRegularFile,
   readRegularFileIfPresent,
@@ -118,7 +119,7 @@ export function withDependencies(
     }
     out.set(
       `charts/${name}-${version}.tgz`,
-      readRegularFile(vendored, { maxBytes: 256 * 1024 * 1024 }),
+      readRegularFile(vendored, { maxBytes: MAX_ARTIFACT_BYTES }),
     );
   }
   return out;

@@ -1,6 +1,5 @@
 // Downloads over HTTP(S) with Node's global fetch: a timeout, and errors that name the URL.
-import { HomelabError } from '@homelab/core';
-import { MAX_ARTIFACT_BYTES } from './fs.js';
+import { HomelabError, MAX_ARTIFACT_BYTES } from '@homelab/core';
 
 /** Fetches the bytes at a URL; rejects with an error naming the URL. */
 export type Fetcher = (url: string) => Promise<Uint8Array>;

@@ -3,13 +3,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/**
- * The most bytes one artifact may have, downloaded or read from vendor/ or a mirror: 256 MiB,
- * some 180 times the largest vendored one (Argo CD's ApplicationSet CRD, 1.4 MB), and what
- * `homelab release` allows a vendored archive. A larger file is refused by name, never loaded.
- */
-export const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
-
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

@@ -1,6 +1,7 @@
+// core's bound on one artifact, kept under vendor's name for its importers (the CLI).
+export { MAX_ARTIFACT_BYTES } from '@homelab/core';
 export type { Fetcher, HttpFetcherOptions } from './fetcher.js';
 export { httpFetcher } from './fetcher.js';
-export { MAX_ARTIFACT_BYTES } from './fs.js';
 export type { IndexedChart } from './helm-index.js';
 export { findChartInIndex, indexUrl, resolveChartUrl } from './helm-index.js';
 export { isCopyleft } from './licence.js';

@@ -4,35 +4,40 @@
 // are read bounded, regular files only, never through a symlink or out of the mirror.
 import { type Dirent, lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { HomelabError, readFailureCode, readRegularFile } from '@homelab/core';
-import { MAX_ARTIFACT_BYTES } from './fs.js';
+import {
+  errnoCode,
+  errnoReason,
+  fileKind,
+  HomelabError,
+  MAX_ARTIFACT_BYTES,
+  readFailureCode,
+  readRegularFile,
+  type WordedErrno,
+} from '@homelab/core';
 
 /** The file that marks a mirror: at its top, or in a folder directly under it (`charts/`). */
 export const MIRROR_MARKER = 'SOURCES.md';
 
 const WHAT_A_MIRROR_IS = `A mirror is a folder laid out as vendor/ is, with a ${MIRROR_MARKER} saying where its files come from (at its top or in a folder directly under it, as charts/${MIRROR_MARKER})`;
 
-const REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'it does not exist',
-  ENOTDIR: 'a part of its path is not a folder',
-  EACCES: 'permission denied (EACCES)',
-  EPERM: 'operation not permitted (EPERM)',
-  ELOOP: 'too many levels of symbolic links (ELOOP)',
-  ENAMETOOLONG: 'the name is too long (ENAMETOOLONG)',
-};
+/** The errno codes the mirror check words with their code (`permission denied (EACCES)`). */
+const WORDED: readonly WordedErrno[] = ['EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG'];
 
+/**
+ * Why the mirror or one of its files cannot be used. A missing path keeps the mirror's own words,
+ * without the code (`it does not exist`, `a part of its path is not a folder`).
+ */
 function reasonOf(cause: unknown): string {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && REASONS[code] !== undefined) return REASONS[code];
-  return cause instanceof Error ? cause.message : String(cause);
+  const code = errnoCode(cause);
+  if (code === 'ENOENT') return 'it does not exist';
+  if (code === 'ENOTDIR') return 'a part of its path is not a folder';
+  return errnoReason(cause, WORDED);
 }
 
+/** What is where a folder was expected: any device is `a device`. */
 function kindOf(stat: Stats): string {
-  if (stat.isFile()) return 'a file';
-  if (stat.isFIFO()) return 'a named pipe (FIFO)';
-  if (stat.isSocket()) return 'a socket';
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
-  return 'not a folder';
+  return fileKind(stat) ?? 'not a folder';
 }
 
 function isRegularFile(path: string): boolean {
@@ -97,7 +102,7 @@ export function mirrorReader(dir: string): MirrorReader {
     try {
       folder = realpathSync(dirname(file));
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
+      const code = errnoCode(cause);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw missing(cause);
       throw new HomelabError(`cannot read ${file}: ${reasonOf(cause)}`, { cause });
     }

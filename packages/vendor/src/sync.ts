@@ -13,12 +13,13 @@ import { dirname, join, resolve } from 'node:path';
 import {
   formatIssue,
   HomelabError,
+  MAX_ARTIFACT_BYTES,
   readRegularFile,
   type UpstreamPin,
   vendorPath,
 } from '@homelab/core';
 import type { Fetcher } from './fetcher.js';
-import { listFiles, MAX_ARTIFACT_BYTES, sha256 } from './fs.js';
+import { listFiles, sha256 } from './fs.js';
 import { findChartInIndex, indexUrl } from './helm-index.js';
 import {
   LOCK_FILE,

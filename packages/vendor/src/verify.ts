@@ -4,13 +4,15 @@ import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   error,
+  FileReadError,
   type Issue,
+  MAX_ARTIFACT_BYTES,
   readFailureCode,
   readRegularFile,
   type UpstreamPin,
   vendorPath,
 } from '@homelab/core';
-import { listFiles, MAX_ARTIFACT_BYTES, sha256 } from './fs.js';
+import { listFiles, sha256 } from './fs.js';
 import { isCopyleft } from './licence.js';
 import { LOCK_FILE, parseLock, pinDifferences } from './lock.js';
 import { pinIssues } from './validate.js';
@@ -44,9 +46,8 @@ function readVendored(path: string): { bytes: Buffer } | { reason: string } {
     return { bytes: readRegularFile(path, { maxBytes: MAX_ARTIFACT_BYTES }) };
   } catch (cause) {
     if (!NOT_A_REGULAR_FILE.has(readFailureCode(cause) ?? '')) throw cause;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const prefix = `cannot read ${path}: `;
-    return { reason: message.startsWith(prefix) ? message.slice(prefix.length) : message };
+    if (cause instanceof FileReadError) return { reason: cause.reason };
+    return { reason: cause instanceof Error ? cause.message : String(cause) };
   }
 }
 
