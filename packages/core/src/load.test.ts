@@ -1247,3 +1247,44 @@ describe('properties', () => {
     );
   });
 });
+
+describe('production capacity follows the placement the profile asks for', () => {
+  const text = readFileSync(join(fixtures, 'invalid/production-capacity/platform.yaml'), 'utf8');
+
+  test('strict placement (the default required anti-affinity) on too few nodes is an error that names it', () => {
+    const issues = loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity');
+    expect(issues).toMatchObject([
+      {
+        severity: 'error',
+        path: ['clusters', 1, 'nodes'],
+        position: { line: 52, column: 7 },
+        value: 2,
+        message:
+          'schedulable node(s) in production cluster "beta" (its workers), but production runs 3 replicas of each platform controller, one per node (antiAffinity: required, topologySpread: DoNotSchedule)',
+        expected:
+          'at least 3 schedulable nodes, environments.production.replicas ≤ 2, or environments.production antiAffinity: preferred and topologySpread: ScheduleAnyway (replicas may share a node)',
+      },
+    ]);
+  });
+
+  test('preferred anti-affinity with a ScheduleAnyway spread lets replicas share a node: no error', () => {
+    const loose = `${text}environments:\n  production: { replicas: 3, antiAffinity: preferred, topologySpread: ScheduleAnyway }\n`;
+    expect(loadDefinition(loose, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity')).toEqual(
+      [],
+    );
+  });
+
+  test('one strict setting is enough for the error, and the message names it', () => {
+    const spread = `${text}environments:\n  production: { replicas: 3, antiAffinity: preferred }\n`;
+    expect(
+      loadDefinition(spread, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity'),
+    ).toMatchObject([
+      {
+        path: ['clusters', 1, 'nodes'],
+        message: expect.stringContaining(
+          'runs 3 replicas of each platform controller, one per node (topologySpread: DoNotSchedule)',
+        ),
+      },
+    ]);
+  });
+});

@@ -983,12 +983,18 @@ export function semanticIssues(
       );
       const schedulable = candidates.filter(acceptsWorkloads).length;
       const tainted = candidates.length - schedulable;
-      if (schedulable < production.replicas) {
+      // One replica per node only when the placement is strict (haPlan's condition): preferred
+      // anti-affinity with a ScheduleAnyway spread lets replicas share a node.
+      const strict = [
+        ...(production.antiAffinity === 'required' ? ['antiAffinity: required'] : []),
+        ...(production.topologySpread === 'DoNotSchedule' ? ['topologySpread: DoNotSchedule'] : []),
+      ];
+      if (schedulable < production.replicas && strict.length > 0) {
         report(ctx, 'error', ['clusters', index, 'nodes'], {
           code: 'ha-capacity',
           value: schedulable,
-          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
-          expected: `at least ${production.replicas} schedulable nodes, or environments.production.replicas ≤ ${schedulable}`,
+          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node (${strict.join(', ')})`,
+          expected: `at least ${production.replicas} schedulable nodes, environments.production.replicas ≤ ${schedulable}, or environments.production antiAffinity: preferred and topologySpread: ScheduleAnyway (replicas may share a node)`,
         });
       }
     }
