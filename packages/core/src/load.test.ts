@@ -1288,3 +1288,51 @@ describe('production capacity follows the placement the profile asks for', () =>
     ]);
   });
 });
+
+describe('an alias that names no anchor', () => {
+  test('is reported as such at the alias, not as the alias limit', () => {
+    const text = 'platform:\n  name: &name x\n  domain: *nmae\n';
+    expect(loadDefinition(text, 'p.yaml').issues).toMatchObject([
+      {
+        severity: 'error',
+        code: 'yaml-alias-unresolved',
+        path: ['platform', 'domain'],
+        value: '*nmae',
+        message: 'names no anchor: no anchor &nmae is defined before this alias',
+        expected:
+          'an anchor &nmae on a value above this alias, or the value written out (check the alias for a typo)',
+        position: { file: 'p.yaml', line: 3, column: 11 },
+      },
+    ]);
+  });
+
+  test('every such alias is reported, in a list too, and one whose anchor comes later says so', () => {
+    const text = 'a: [1, *foo]\nb: *bar\nc: &bar 2\n';
+    expect(
+      loadDefinition(text, 'p.yaml').issues.map((i) => [
+        i.path,
+        i.message,
+        i.position?.line,
+        i.position?.column,
+      ]),
+    ).toEqual([
+      [['a', 1], 'names no anchor: no anchor &foo is defined before this alias', 1, 8],
+      [
+        ['b'],
+        'names no anchor: no anchor &bar is defined before this alias (the one on line 3 comes after it, and YAML takes only anchors defined earlier)',
+        2,
+        4,
+      ],
+    ]);
+  });
+
+  test('the real alias limit is still reported as the limit', () => {
+    const text = readFileSync(join(fixtures, 'invalid/alias-bomb/platform.yaml'), 'utf8');
+    expect(loadDefinition(text, 'p.yaml').issues).toMatchObject([
+      {
+        code: 'yaml-alias-limit',
+        message: `YAML aliases expand more than ${LOAD_LIMITS.maxAliasCount} times (a resource exhaustion attack or a runaway anchor)`,
+      },
+    ]);
+  });
+});
