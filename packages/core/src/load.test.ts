@@ -1336,3 +1336,89 @@ describe('an alias that names no anchor', () => {
     ]);
   });
 });
+
+describe('data disks that can never be provisioned', () => {
+  const base = readFileSync(join(fixtures, 'invalid/data-disks/platform.yaml'), 'utf8');
+  const node = (disks: string) =>
+    base.replace(
+      `        installDisk: /dev/sda
+        disks:
+          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: fast
+            selector: { devPath: /dev/sda }
+            class: hdd
+            tier: archive
+`,
+      `        installDisk: { serial: SYS001 }
+        disks:
+${disks}`,
+    );
+  const dataDisk = (issues: Issue[]) =>
+    issues
+      .filter((i) => i.code === 'data-disk' && i.path[3] === 0)
+      .map((i) => [
+        formatPath(i.path),
+        i.value,
+        i.message,
+        i.expected,
+        i.position?.line,
+        i.position?.column,
+      ]);
+
+  test('two data disks with one serial on a node are an error at the second selector', () => {
+    const text = node(`          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: bulk
+            selector: { serial: S5XYZ123, model: WDC }
+            class: hdd
+            tier: archive
+`);
+    expect(text).not.toBe(base);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([
+      [
+        'clusters[0].nodes[0].disks[1].selector',
+        { serial: 'S5XYZ123', model: 'WDC' },
+        'selects the same disk as clusters[0].nodes[0].disks[0].selector on node "alpha-1"; two data disks need two physical disks',
+        'a selector that tells the disks apart (serial or wwid), or one data disk',
+        36,
+        23,
+      ],
+    ]);
+  });
+
+  test("a data disk selected by the install disk's serial is an error at its serial", () => {
+    const text = node(`          - name: fast
+            selector: { serial: SYS001 }
+            class: ssd
+            tier: fast-storage
+`);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([
+      [
+        'clusters[0].nodes[0].disks[0].selector.serial',
+        'SYS001',
+        'is the serial of node "alpha-1"\'s install disk (installDisk.serial); Talos never provisions a user volume on the system disk, so data disk "fast" would never appear',
+        'the serial of another disk (`talosctl get disks --insecure` lists them)',
+        32,
+        33,
+      ],
+    ]);
+  });
+
+  test('distinct serials pass', () => {
+    const text = node(`          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: bulk
+            selector: { serial: S5XYZ124 }
+            class: hdd
+            tier: archive
+`);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([]);
+  });
+});
