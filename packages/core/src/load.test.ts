@@ -1422,3 +1422,31 @@ ${disks}`,
     expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([]);
   });
 });
+
+describe('a hostname longer than a DNS label', () => {
+  test('is reported once, as too long (max 63), with the form a label has', () => {
+    const long = `a${'b'.repeat(69)}`;
+    const text = minimal.replace('hostname: alpha-1', `hostname: ${long}`);
+    expect(text).not.toBe(minimal);
+    const issues = loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'schema');
+    expect(issues).toMatchObject([
+      {
+        path: ['clusters', 0, 'nodes', 0, 'hostname'],
+        value: long,
+        message: 'is too long: 70 characters',
+        expected:
+          "at most 63 characters (a DNS label: lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+        position: { line: lineOf(text, long), column: 19 },
+      },
+    ]);
+  });
+
+  test('63 characters are fine', () => {
+    const text = minimal.replace('hostname: alpha-1', `hostname: a${'b'.repeat(62)}`);
+    expect(loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'schema')).toEqual([]);
+  });
+});
+
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+}
