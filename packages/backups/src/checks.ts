@@ -308,20 +308,20 @@ export const verificationOverlap: SystemCheck = {
           [backupSchedule, a, backup.source, backupAt],
           [verifySchedule, b, source, at],
         ] as const) {
-          if (typeof parsed === 'string') {
+          if ('message' in parsed) {
             issues.push(
               error({
                 code: 'backup-schedule',
                 ...path,
                 output: where,
                 value: text,
-                message: `is not a cron schedule: ${parsed}`,
-                expected: 'five fields: minute hour day-of-month month day-of-week',
+                message: parsed.message,
+                expected: parsed.expected,
               }),
             );
           }
         }
-        if (typeof a === 'string' || typeof b === 'string') continue;
+        if ('message' in a || 'message' in b) continue;
         const overlap = cronOverlap(a, b, window);
         if (overlap === undefined) continue;
         issues.push(
@@ -377,7 +377,7 @@ export const verificationSnapshotAge: SystemCheck = {
           String(record(record(backup.object.spec).trigger).schedule ?? ''),
         );
         // An unreadable schedule is backup-verification-overlap's error.
-        if (typeof schedule === 'string') continue;
+        if ('message' in schedule) continue;
         const gap = cronLongestGap(schedule);
         if (gap === undefined) continue;
         const pod = record(record(record(record(object.spec).jobTemplate).spec).template);

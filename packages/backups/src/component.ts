@@ -162,14 +162,14 @@ function settingsIssues(
   ];
   for (const [schedule, , path] of schedules) {
     const parsed = parseCron(schedule);
-    if (typeof parsed === 'string') {
+    if ('message' in parsed) {
       issues.push(
         error({
           code: 'backup-schedule',
           path: input.path(...path),
           value: schedule,
-          message: `is not a cron schedule: ${parsed}`,
-          expected: 'five fields: minute hour day-of-month month day-of-week',
+          message: parsed.message,
+          expected: parsed.expected,
         }),
       );
     }

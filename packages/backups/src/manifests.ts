@@ -244,7 +244,7 @@ export function maxSnapshotAgeMinutes(
   settings: ResolvedBackupsSettings,
 ): number | undefined {
   const schedule = parseCron(volume.backup?.schedule ?? '');
-  if (typeof schedule === 'string') return undefined;
+  if ('message' in schedule) return undefined;
   const gap = cronLongestGap(schedule);
   return gap === undefined ? undefined : gap + settings.verification.windowMinutes + 60;
 }

@@ -95,7 +95,7 @@ const SCHEMAS: readonly KindSchema[] = [
           type: 'object',
           additionalProperties: false,
           required: ['schedule'],
-          properties: { schedule: { type: 'string', minLength: 9 } },
+          properties: { schedule: { type: 'string', minLength: 1 } },
         },
         restic: {
           type: 'object',

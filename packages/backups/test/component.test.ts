@@ -1089,6 +1089,36 @@ describe('definition problems', () => {
     ]);
   });
 
+  test('a verification schedule with day of week 7 is an error that says Sunday is 0', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      verification: { schedule: { production: '0 5 * * 7' } },
+    });
+    expect(errors(run).map((i) => [i.code, formatPath(i.path), i.message, i.expected])).toEqual([
+      [
+        'backup-schedule',
+        'clusters[2].components.backups.verification.schedule.production',
+        'is not a cron schedule: day of week "7" holds 7, but robfig/cron (which Kubernetes CronJobs and VolSync parse schedules with) takes days of the week 0-6 only',
+        'five fields: minute hour day-of-month month day-of-week, Sunday being 0 or sun, e.g. 0 2 * * 0',
+      ],
+    ]);
+  });
+
+  test('an etcd schedule that never fires is an error; @daily is a schedule', () => {
+    const run = runBackups({
+      ...SETTINGS,
+      verification: { schedule: { production: '@daily' } },
+      etcd: { ...SETTINGS.etcd, schedule: { production: '0 3 31 4,6 *' } },
+    });
+    expect(errors(run).map((i) => [i.code, formatPath(i.path), i.message])).toEqual([
+      [
+        'backup-schedule',
+        'clusters[2].components.backups.etcd.schedule.production',
+        'never fires: April and June have no day 31; robfig/cron accepts such a schedule and never runs it',
+      ],
+    ]);
+  });
+
   test('a protected volume without a snapshot class is an error at its consumer', () => {
     // A snapshot provider without a class: the capability is there, its fact is not.
     const noClass = testComponent({ name: 'snapshots', provides: ['volume-snapshots'] });

@@ -134,7 +134,40 @@ describe("a volume's backup schedule that is no cron schedule", () => {
     const text = reference.replace(at, at.replace('0 2 * * *', '61 2 * * *'));
     const line = lineOf(text, '                development: "61 2 * * *"');
     expect(await errorsOf(text)).toEqual([
-      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "61 2 * * *" is not a cron schedule: minute "61" is not a value or range within 0-59 (expected five fields: minute hour day-of-month month day-of-week)`,
+      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "61 2 * * *" is not a cron schedule: minute "61" is not a value or range within 0-59 (expected five fields: minute hour day-of-month month day-of-week, or one of @yearly, @annually, @monthly, @weekly, @daily, @hourly)`,
+    ]);
+  }, 60_000);
+
+  it('refuses day of week 7 (robfig/cron, the parser of VolSync, bounds it at 6), hinting at 0', async () => {
+    const at = '                development: "0 2 * * *"\n';
+    const text = reference.replace(at, at.replace('0 2 * * *', '0 2 * * 7'));
+    const line = lineOf(text, '                development: "0 2 * * 7"');
+    expect(await errorsOf(text)).toEqual([
+      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "0 2 * * 7" is not a cron schedule: day of week "7" holds 7, but robfig/cron (which Kubernetes CronJobs and VolSync parse schedules with) takes days of the week 0-6 only (expected five fields: minute hour day-of-month month day-of-week, Sunday being 0 or sun, e.g. 0 2 * * 0)`,
+    ]);
+  }, 60_000);
+
+  it('refuses a schedule that never fires (30 February)', async () => {
+    const at = '                development: "0 2 * * *"\n';
+    const text = reference.replace(at, at.replace('0 2 * * *', '0 2 30 2 *'));
+    const line = lineOf(text, '                development: "0 2 30 2 *"');
+    expect(await errorsOf(text)).toEqual([
+      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "0 2 30 2 *" never fires: February has no day 30; robfig/cron accepts such a schedule and never runs it (expected a day of the month that exists in one of its months)`,
+    ]);
+  }, 60_000);
+
+  it('takes @daily, which robfig/cron and VolSync both read, and refuses @midnight with a hint', async () => {
+    const at = '                development: "0 2 * * *"\n';
+    const daily = await generate({
+      text: reference.replace(at, at.replace('"0 2 * * *"', '"@daily"')),
+      file: 'platform.yaml',
+      chartVersions: {},
+    });
+    expect(daily.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const text = reference.replace(at, at.replace('"0 2 * * *"', '"@midnight"'));
+    const line = lineOf(text, '                development: "@midnight"');
+    expect(await errorsOf(text)).toEqual([
+      `platform.yaml:${line}:30  components.applications.apps.paperless.volumes.data.backup.schedule.development → charts/applications/clusters/dev.yaml#manifests.replicationsource-paperless-data: "@midnight" is not taken by VolSync's ReplicationSource CRD, whose schedule pattern lists only @annually, @yearly, @monthly, @weekly, @daily and @hourly (expected @daily (the same time: 00:00 UTC every day))`,
     ]);
   }, 60_000);
 });

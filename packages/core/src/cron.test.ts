@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { cronLongestGap, cronOverlap, parseCron } from './cron.js';
 
-function parsed(text: string) {
+function parsedSchedule(text: string) {
   const schedule = parseCron(text);
-  if (typeof schedule === 'string') throw new Error(`${text}: ${schedule}`);
+  if ('message' in schedule) throw new Error(`${text}: ${schedule.message}`);
   return schedule;
 }
+const parsed = parsedSchedule;
 
 describe('parseCron', () => {
   test('reads numbers, ranges, steps, lists and names', () => {
@@ -19,19 +20,101 @@ describe('parseCron', () => {
     expect(schedule.eitherDay).toBe(true);
   });
 
-  test('expands the macros and treats day 7 as Sunday', () => {
+  test('expands the descriptors robfig/cron and VolSync both take', () => {
     expect([...parsed('@daily').hours]).toEqual([0]);
-    expect([...parsed('0 0 * * 7').daysOfWeek]).toEqual([0]);
+    expect([...parsed('@weekly').daysOfWeek]).toEqual([0]);
     expect(parsed('@hourly').minutes.size).toBe(1);
+    expect([...parsed('@annually').months]).toEqual([1]);
   });
 
   test('explains what is wrong', () => {
-    expect(parseCron('0 0 * *')).toBe(
-      'has 4 field(s); a schedule has five: minute hour day-of-month month day-of-week',
-    );
-    expect(parseCron('61 * * * *')).toBe('minute "61" is not a value or range within 0-59');
-    expect(parseCron('*/0 * * * *')).toBe('minute "*/0" has an invalid step');
-    expect(parseCron('0 5-2 * * *')).toBe('hour "5-2" is not a value or range within 0-23');
+    expect(parseCron('0 0 * *')).toEqual({
+      message: 'is not a cron schedule: it has 4 field(s)',
+      expected:
+        'five fields: minute hour day-of-month month day-of-week, or one of @yearly, @annually, @monthly, @weekly, @daily, @hourly',
+    });
+    expect(parseCron('61 * * * *')).toMatchObject({
+      message: 'is not a cron schedule: minute "61" is not a value or range within 0-59',
+    });
+    expect(parseCron('*/0 * * * *')).toMatchObject({
+      message: 'is not a cron schedule: minute "*/0" has an invalid step',
+    });
+    expect(parseCron('0 5-2 * * *')).toMatchObject({
+      message: 'is not a cron schedule: hour "5-2" is not a value or range within 0-23',
+    });
+  });
+
+  test('refuses day of week 7, which robfig/cron bounds at 6, with Sunday as 0 for a hint', () => {
+    for (const text of ['0 2 * * 7', '0 2 * * 5-7', '0 2 * * 1,7']) {
+      const part = text.split(' ')[4] ?? '';
+      expect(parseCron(text)).toEqual({
+        message: `is not a cron schedule: day of week "${part.split(',').pop()}" holds 7, but robfig/cron (which Kubernetes CronJobs and VolSync parse schedules with) takes days of the week 0-6 only`,
+        expected:
+          'five fields: minute hour day-of-month month day-of-week, Sunday being 0 or sun, e.g. 0 2 * * 0',
+      });
+    }
+    expect([...parsed('0 2 * * 0').daysOfWeek]).toEqual([0]);
+    expect([...parsed('0 2 * * */7').daysOfWeek]).toEqual([0]);
+  });
+
+  test('refuses what robfig/cron refuses: extra hyphens or slashes, upper-case descriptors, a time zone', () => {
+    expect(parseCron('0 1-2-3 * * *')).toMatchObject({
+      message: 'is not a cron schedule: hour "1-2-3" has more than one "-"',
+    });
+    expect(parseCron('*/2/3 * * * *')).toMatchObject({
+      message: 'is not a cron schedule: minute "*/2/3" has more than one "/"',
+    });
+    expect(parseCron('@DAILY')).toEqual({
+      message: 'is not a cron schedule: robfig/cron matches descriptors in lower case only',
+      expected: '@daily',
+    });
+    expect(parseCron('@nightly')).toMatchObject({
+      message: 'is not a cron schedule: @nightly is not a descriptor',
+    });
+    expect(parseCron('CRON_TZ=Europe/Berlin 0 2 * * *')).toMatchObject({
+      message:
+        'is not a cron schedule: it starts with a time zone, which Kubernetes refuses in a CronJob schedule (and VolSync in a ReplicationSource); schedules here are UTC',
+    });
+  });
+
+  test('refuses the descriptors VolSync does not take, @midnight and @every', () => {
+    expect(parseCron('@midnight')).toEqual({
+      message:
+        "is not taken by VolSync's ReplicationSource CRD, whose schedule pattern lists only @annually, @yearly, @monthly, @weekly, @daily and @hourly",
+      expected: '@daily (the same time: 00:00 UTC every day)',
+    });
+    expect(parseCron('@every 1h')).toMatchObject({
+      message:
+        "is an @every interval, which runs at intervals from whenever the controller started rather than at times of the day, and VolSync's ReplicationSource CRD refuses it",
+    });
+  });
+
+  test('refuses a schedule that never fires: days that none of its months has', () => {
+    const expected = 'a day of the month that exists in one of its months';
+    expect(parseCron('0 2 31 2 *')).toEqual({
+      message:
+        'never fires: February has no day 31; robfig/cron accepts such a schedule and never runs it',
+      expected,
+    });
+    expect(parseCron('0 2 30,31 feb *')).toMatchObject({
+      message:
+        'never fires: February has no day 30 or 31; robfig/cron accepts such a schedule and never runs it',
+    });
+    expect(parseCron('0 2 31 4,6,9,11 *')).toMatchObject({
+      message:
+        'never fires: April, June, September and November have no day 31; robfig/cron accepts such a schedule and never runs it',
+    });
+    // A star with step 1 keeps robfig/cron's "every day of the week": still both must match.
+    expect(parseCron('0 2 31 2 */1')).toMatchObject({ expected });
+    // February 29 comes every four years; a weekday list makes either day match.
+    expect(parsed('0 2 29 2 *').daysOfMonth.has(29)).toBe(true);
+    expect(parsed('0 2 31 2 mon').eitherDay).toBe(true);
+  });
+
+  test('follows robfig/cron on which day field restricts: a star with step 1 does not', () => {
+    expect(parsed('0 0 */1 * 1').eitherDay).toBe(false);
+    expect(parsed('0 0 */2 * 1').eitherDay).toBe(true);
+    expect(parsed('0 0 ? * 1').eitherDay).toBe(false);
   });
 });
 
@@ -49,8 +132,9 @@ describe('cronLongestGap', () => {
     expect(cronLongestGap(parsed('0 0 31 * *'))).toBe(61 * 1440);
   });
 
-  test('is undefined for a schedule that never runs', () => {
-    expect(cronLongestGap(parsed('0 0 30 2 *'))).toBeUndefined();
+  test('is undefined for a schedule that never runs (one parseCron refuses, built by hand)', () => {
+    const never = { ...parsed('0 0 28 2 *'), daysOfMonth: new Set([30]) };
+    expect(cronLongestGap(never)).toBeUndefined();
   });
 });
 
@@ -135,7 +219,9 @@ describe('cronOverlap against the day-by-day walk', () => {
       field(['*', '2', '1,7', '2-3']),
       field(['*', '0', '1-5', '6', '3,5']),
     )
-    .map((fields) => parsed(fields.join(' ')));
+    // Some never fire (31 in February alone): parseCron refuses those.
+    .map((fields) => parseCron(fields.join(' ')))
+    .filter((parsed): parsed is ReturnType<typeof parsedSchedule> => !('message' in parsed));
 
   test('finds the same first overlap, or none, for random schedules and windows', () => {
     fc.assert(

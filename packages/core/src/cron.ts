@@ -1,9 +1,14 @@
-// Five-field cron schedules (minute hour day-of-month month day-of-week), as Kubernetes CronJobs,
-// VolSync and Longhorn RecurringJobs read them (robfig/cron's standard parser): numbers, `*`,
-// ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`, month and weekday names, and the macros
-// `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`. Pure: the
-// overlap test walks a fixed span of calendar days, never the clock.
-
+// Five-field cron schedules (minute hour day-of-month month day-of-week), as Kubernetes CronJobs
+// and VolSync read them: both parse with robfig/cron v3 (Kubernetes `cron.ParseStandard`, VolSync
+// `cron.NewParser(Minute | Hour | Dom | Month | Dow | Descriptor)`), whose bounds are minute 0-59,
+// hour 0-23, day of month 1-31, month 1-12 and day of week 0-6 (no 7 for Sunday). Numbers, `*`
+// and `?`, ranges `a-b`, steps `*/n`, `a/n` and `a-b/n`, lists `a,b`, month and weekday names,
+// and the descriptors `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@hourly` (lower
+// case, as robfig/cron matches them). Not `@midnight`, which robfig/cron takes but VolSync's
+// ReplicationSource CRD pattern does not, nor `@every <duration>` (an interval from whenever the
+// controller started, not a time of day). A schedule whose days never come (`0 2 30 2 *`) is
+// refused: robfig/cron accepts it and never runs it. Pure: the overlap test walks a fixed span of
+// calendar days, never the clock.
 /** A parsed schedule: the allowed values of each field. */
 export interface CronSchedule {
   readonly text: string;
@@ -12,8 +17,18 @@ export interface CronSchedule {
   readonly daysOfMonth: ReadonlySet<number>;
   readonly months: ReadonlySet<number>;
   readonly daysOfWeek: ReadonlySet<number>;
-  /** Day-of-month and day-of-week both restricted: a day matches when either does (cron's rule). */
+  /**
+   * Day-of-month and day-of-week both restricted: a day matches when either does (cron's rule).
+   * robfig/cron counts a field as unrestricted when one of its items is `*` or `?` without a step
+   * above 1 (its star bit): a star with step 1 is unrestricted, a star with step 2 is not.
+   */
   readonly eitherDay: boolean;
+}
+
+/** Where a schedule goes wrong: the issue's message (a predicate) and what was expected. */
+export interface CronProblem {
+  readonly message: string;
+  readonly expected: string;
 }
 
 const MACROS: { readonly [macro: string]: string } = {
@@ -22,9 +37,11 @@ const MACROS: { readonly [macro: string]: string } = {
   '@monthly': '0 0 1 * *',
   '@weekly': '0 0 * * 0',
   '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
   '@hourly': '0 * * * *',
 };
+
+const FIVE_FIELDS = 'five fields: minute hour day-of-month month day-of-week';
+const SYNTAX = `${FIVE_FIELDS}, or one of ${Object.keys(MACROS).join(', ')}`;
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -43,8 +60,8 @@ const FIELDS: readonly Field[] = [
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
   { name: 'month', min: 1, max: 12, names: MONTHS, nameBase: 1 },
-  // 7 is Sunday too.
-  { name: 'day of week', min: 0, max: 7, names: DAYS, nameBase: 0 },
+  // robfig/cron's `dow` bounds are 0-6: a 7 (Sunday in some crons) is refused by both consumers.
+  { name: 'day of week', min: 0, max: 6, names: DAYS, nameBase: 0 },
 ];
 
 function value(field: Field, text: string): number | undefined {
@@ -56,15 +73,27 @@ function value(field: Field, text: string): number | undefined {
   return number >= field.min && number <= field.max ? number : undefined;
 }
 
-function parseField(field: Field, text: string): Set<number> | string {
+interface ParsedField {
+  readonly values: Set<number>;
+  /** robfig/cron's star bit: an item `*` or `?` with no step above 1. */
+  readonly star: boolean;
+}
+
+function parseField(field: Field, text: string): ParsedField | CronProblem {
   const out = new Set<number>();
+  let star = false;
+  const bad = (part: string, what: string): CronProblem => ({
+    message: `is not a cron schedule: ${field.name} "${part}" ${what}`,
+    expected: SYNTAX,
+  });
   for (const part of text.split(',')) {
-    const [range = '', stepText] = part.split('/');
+    const pieces = part.split('/');
+    if (pieces.length > 2) return bad(part, 'has more than one "/"');
+    const [range = '', stepText] = pieces;
     let step = 1;
     if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) {
-        return `${field.name} "${part}" has an invalid step`;
-      }
+      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
+        return bad(part, 'has an invalid step');
       step = Number(stepText);
     }
     let low: number | undefined;
@@ -72,53 +101,134 @@ function parseField(field: Field, text: string): Set<number> | string {
     if (range === '*' || range === '?') {
       low = field.min;
       high = field.max;
+      if (step === 1) star = true;
     } else if (range.includes('-')) {
-      const [a = '', b = ''] = range.split('-');
+      const ends = range.split('-');
+      if (ends.length > 2) return bad(part, 'has more than one "-"');
+      const [a = '', b = ''] = ends;
       low = value(field, a);
       high = value(field, b);
     } else {
       low = value(field, range);
       high = stepText === undefined ? low : field.max;
     }
+    if (field.names === DAYS && /(^|[-/])7($|[-/])/.test(range)) {
+      return {
+        message: `is not a cron schedule: day of week "${part}" holds 7, but robfig/cron (which Kubernetes CronJobs and VolSync parse schedules with) takes days of the week 0-6 only`,
+        expected: `${FIVE_FIELDS}, Sunday being 0 or sun, e.g. 0 2 * * 0`,
+      };
+    }
     if (low === undefined || high === undefined || low > high) {
-      return `${field.name} "${part}" is not a value or range within ${field.min}-${field.max}`;
+      return bad(part, `is not a value or range within ${field.min}-${field.max}`);
     }
     for (let v = low; v <= high; v += step) out.add(v);
   }
-  return out;
+  return { values: out, star };
 }
 
-/** Parses a schedule; a string explains what is wrong. */
-export function parseCron(text: string): CronSchedule | string {
+/** The problem with a descriptor (`@…`) robfig/cron's descriptors or VolSync's CRD refuse. */
+function descriptorProblem(text: string): CronProblem {
+  if (text === '@midnight') {
+    return {
+      message:
+        "is not taken by VolSync's ReplicationSource CRD, whose schedule pattern lists only @annually, @yearly, @monthly, @weekly, @daily and @hourly",
+      expected: '@daily (the same time: 00:00 UTC every day)',
+    };
+  }
+  if (text.startsWith('@every')) {
+    return {
+      message:
+        "is an @every interval, which runs at intervals from whenever the controller started rather than at times of the day, and VolSync's ReplicationSource CRD refuses it",
+      expected: `${SYNTAX}, e.g. 0 */6 * * * for every six hours`,
+    };
+  }
+  if (MACROS[text.toLowerCase()] !== undefined) {
+    return {
+      message: `is not a cron schedule: robfig/cron matches descriptors in lower case only`,
+      expected: text.toLowerCase(),
+    };
+  }
+  return {
+    message: `is not a cron schedule: ${text.split(/\s/)[0]} is not a descriptor`,
+    expected: SYNTAX,
+  };
+}
+
+/**
+ * Parses a schedule; a problem says what is wrong (a syntax robfig/cron refuses, or days that
+ * never come) and what was expected.
+ */
+export function parseCron(text: string): CronSchedule | CronProblem {
   const trimmed = text.trim();
-  const expanded = MACROS[trimmed.toLowerCase()] ?? trimmed;
+  if (/^(CRON_)?TZ=/.test(trimmed)) {
+    return {
+      message:
+        'is not a cron schedule: it starts with a time zone, which Kubernetes refuses in a CronJob schedule (and VolSync in a ReplicationSource); schedules here are UTC',
+      expected: `${FIVE_FIELDS}, in UTC`,
+    };
+  }
+  if (trimmed.startsWith('@') && MACROS[trimmed] === undefined) return descriptorProblem(trimmed);
+  const expanded = MACROS[trimmed] ?? trimmed;
   const parts = expanded.split(/\s+/);
   if (parts.length !== 5) {
-    return `has ${parts.length} field(s); a schedule has five: minute hour day-of-month month day-of-week`;
+    return { message: `is not a cron schedule: it has ${parts.length} field(s)`, expected: SYNTAX };
   }
-  const sets: Set<number>[] = [];
+  const fields: ParsedField[] = [];
   for (const [i, field] of FIELDS.entries()) {
     const parsed = parseField(field, parts[i] as string);
-    if (typeof parsed === 'string') return parsed;
-    sets.push(parsed);
+    if ('message' in parsed) return parsed;
+    fields.push(parsed);
   }
-  const [minutes, hours, daysOfMonth, months, rawDays] = sets as [
-    Set<number>,
-    Set<number>,
-    Set<number>,
-    Set<number>,
-    Set<number>,
+  const [minutes, hours, daysOfMonth, months, daysOfWeek] = fields as [
+    ParsedField,
+    ParsedField,
+    ParsedField,
+    ParsedField,
+    ParsedField,
   ];
-  const daysOfWeek = new Set([...rawDays].map((day) => day % 7));
-  return {
+  const schedule: CronSchedule = {
     text,
-    minutes,
-    hours,
-    daysOfMonth,
-    months,
-    daysOfWeek,
-    eitherDay: parts[2] !== '*' && parts[2] !== '?' && parts[4] !== '*' && parts[4] !== '?',
+    minutes: minutes.values,
+    hours: hours.values,
+    daysOfMonth: daysOfMonth.values,
+    months: months.values,
+    daysOfWeek: daysOfWeek.values,
+    eitherDay: !daysOfMonth.star && !daysOfWeek.star,
   };
+  if (!runDays(schedule).includes(1)) {
+    return {
+      message: `never fires: ${neverReason(schedule)}; robfig/cron accepts such a schedule and never runs it`,
+      expected: 'a day of the month that exists in one of its months',
+    };
+  }
+  return schedule;
+}
+
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** Why a schedule that never runs does not: its days of the month are in none of its months. */
+function neverReason(schedule: CronSchedule): string {
+  const days = [...schedule.daysOfMonth].sort((a, b) => a - b);
+  const months = [...schedule.months].sort((a, b) => a - b);
+  const names = months.map((m) => MONTH_NAMES[m - 1] as string);
+  const list = (items: readonly (string | number)[], last: string) =>
+    items.length < 2
+      ? items.join('')
+      : `${items.slice(0, -1).join(', ')} ${last} ${String(items[items.length - 1])}`;
+  return `${list(names, 'and')} ${months.length === 1 ? 'has' : 'have'} no day ${list(days, 'or')}`;
 }
 
 /** A day of the proleptic Gregorian calendar, from days since 1970-01-01 (UTC). */

@@ -98,7 +98,7 @@ export {
 export { atOrAboveFloor, crossesFloorDownwards } from './crd-bundles.js';
 export type { DefaultedField, StructuralSchema } from './crd-defaults.js';
 export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-defaults.js';
-export type { CronSchedule } from './cron.js';
+export type { CronProblem, CronSchedule } from './cron.js';
 export { cronLongestGap, cronOverlap, parseCron } from './cron.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
 export type { DisruptionBudget } from './disruption-budgets.js';

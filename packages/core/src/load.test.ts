@@ -1247,3 +1247,206 @@ describe('properties', () => {
     );
   });
 });
+
+describe('production capacity follows the placement the profile asks for', () => {
+  const text = readFileSync(join(fixtures, 'invalid/production-capacity/platform.yaml'), 'utf8');
+
+  test('strict placement (the default required anti-affinity) on too few nodes is an error that names it', () => {
+    const issues = loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity');
+    expect(issues).toMatchObject([
+      {
+        severity: 'error',
+        path: ['clusters', 1, 'nodes'],
+        position: { line: 52, column: 7 },
+        value: 2,
+        message:
+          'schedulable node(s) in production cluster "beta" (its workers), but production runs 3 replicas of each platform controller, one per node (antiAffinity: required, topologySpread: DoNotSchedule)',
+        expected:
+          'at least 3 schedulable nodes, environments.production.replicas ≤ 2, or environments.production antiAffinity: preferred and topologySpread: ScheduleAnyway (replicas may share a node)',
+      },
+    ]);
+  });
+
+  test('preferred anti-affinity with a ScheduleAnyway spread lets replicas share a node: no error', () => {
+    const loose = `${text}environments:\n  production: { replicas: 3, antiAffinity: preferred, topologySpread: ScheduleAnyway }\n`;
+    expect(loadDefinition(loose, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity')).toEqual(
+      [],
+    );
+  });
+
+  test('one strict setting is enough for the error, and the message names it', () => {
+    const spread = `${text}environments:\n  production: { replicas: 3, antiAffinity: preferred }\n`;
+    expect(
+      loadDefinition(spread, 'p.yaml').issues.filter((i) => i.code === 'ha-capacity'),
+    ).toMatchObject([
+      {
+        path: ['clusters', 1, 'nodes'],
+        message: expect.stringContaining(
+          'runs 3 replicas of each platform controller, one per node (topologySpread: DoNotSchedule)',
+        ),
+      },
+    ]);
+  });
+});
+
+describe('an alias that names no anchor', () => {
+  test('is reported as such at the alias, not as the alias limit', () => {
+    const text = 'platform:\n  name: &name x\n  domain: *nmae\n';
+    expect(loadDefinition(text, 'p.yaml').issues).toMatchObject([
+      {
+        severity: 'error',
+        code: 'yaml-alias-unresolved',
+        path: ['platform', 'domain'],
+        value: '*nmae',
+        message: 'names no anchor: no anchor &nmae is defined before this alias',
+        expected:
+          'an anchor &nmae on a value above this alias, or the value written out (check the alias for a typo)',
+        position: { file: 'p.yaml', line: 3, column: 11 },
+      },
+    ]);
+  });
+
+  test('every such alias is reported, in a list too, and one whose anchor comes later says so', () => {
+    const text = 'a: [1, *foo]\nb: *bar\nc: &bar 2\n';
+    expect(
+      loadDefinition(text, 'p.yaml').issues.map((i) => [
+        i.path,
+        i.message,
+        i.position?.line,
+        i.position?.column,
+      ]),
+    ).toEqual([
+      [['a', 1], 'names no anchor: no anchor &foo is defined before this alias', 1, 8],
+      [
+        ['b'],
+        'names no anchor: no anchor &bar is defined before this alias (the one on line 3 comes after it, and YAML takes only anchors defined earlier)',
+        2,
+        4,
+      ],
+    ]);
+  });
+
+  test('the real alias limit is still reported as the limit', () => {
+    const text = readFileSync(join(fixtures, 'invalid/alias-bomb/platform.yaml'), 'utf8');
+    expect(loadDefinition(text, 'p.yaml').issues).toMatchObject([
+      {
+        code: 'yaml-alias-limit',
+        message: `YAML aliases expand more than ${LOAD_LIMITS.maxAliasCount} times (a resource exhaustion attack or a runaway anchor)`,
+      },
+    ]);
+  });
+});
+
+describe('data disks that can never be provisioned', () => {
+  const base = readFileSync(join(fixtures, 'invalid/data-disks/platform.yaml'), 'utf8');
+  const node = (disks: string) =>
+    base.replace(
+      `        installDisk: /dev/sda
+        disks:
+          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: fast
+            selector: { devPath: /dev/sda }
+            class: hdd
+            tier: archive
+`,
+      `        installDisk: { serial: SYS001 }
+        disks:
+${disks}`,
+    );
+  const dataDisk = (issues: Issue[]) =>
+    issues
+      .filter((i) => i.code === 'data-disk' && i.path[3] === 0)
+      .map((i) => [
+        formatPath(i.path),
+        i.value,
+        i.message,
+        i.expected,
+        i.position?.line,
+        i.position?.column,
+      ]);
+
+  test('two data disks with one serial on a node are an error at the second selector', () => {
+    const text = node(`          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: bulk
+            selector: { serial: S5XYZ123, model: WDC }
+            class: hdd
+            tier: archive
+`);
+    expect(text).not.toBe(base);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([
+      [
+        'clusters[0].nodes[0].disks[1].selector',
+        { serial: 'S5XYZ123', model: 'WDC' },
+        'selects the same disk as clusters[0].nodes[0].disks[0].selector on node "alpha-1"; two data disks need two physical disks',
+        'a selector that tells the disks apart (serial or wwid), or one data disk',
+        36,
+        23,
+      ],
+    ]);
+  });
+
+  test("a data disk selected by the install disk's serial is an error at its serial", () => {
+    const text = node(`          - name: fast
+            selector: { serial: SYS001 }
+            class: ssd
+            tier: fast-storage
+`);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([
+      [
+        'clusters[0].nodes[0].disks[0].selector.serial',
+        'SYS001',
+        'is the serial of node "alpha-1"\'s install disk (installDisk.serial); Talos never provisions a user volume on the system disk, so data disk "fast" would never appear',
+        'the serial of another disk (`talosctl get disks --insecure` lists them)',
+        32,
+        33,
+      ],
+    ]);
+  });
+
+  test('distinct serials pass', () => {
+    const text = node(`          - name: fast
+            selector: { serial: S5XYZ123 }
+            class: ssd
+            tier: fast-storage
+          - name: bulk
+            selector: { serial: S5XYZ124 }
+            class: hdd
+            tier: archive
+`);
+    expect(dataDisk(loadDefinition(text, 'p.yaml').issues)).toEqual([]);
+  });
+});
+
+describe('a hostname longer than a DNS label', () => {
+  test('is reported once, as too long (max 63), with the form a label has', () => {
+    const long = `a${'b'.repeat(69)}`;
+    const text = minimal.replace('hostname: alpha-1', `hostname: ${long}`);
+    expect(text).not.toBe(minimal);
+    const issues = loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'schema');
+    expect(issues).toMatchObject([
+      {
+        path: ['clusters', 0, 'nodes', 0, 'hostname'],
+        value: long,
+        message: 'is too long: 70 characters',
+        expected:
+          "at most 63 characters (a DNS label: lower-case letters, digits and '-', starting with a letter, at most 63 characters)",
+        position: { line: lineOf(text, long), column: 19 },
+      },
+    ]);
+  });
+
+  test('63 characters are fine', () => {
+    const text = minimal.replace('hostname: alpha-1', `hostname: a${'b'.repeat(62)}`);
+    expect(loadDefinition(text, 'p.yaml').issues.filter((i) => i.code === 'schema')).toEqual([]);
+  });
+});
+
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((line) => line.includes(needle)) + 1;
+}

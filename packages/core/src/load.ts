@@ -728,6 +728,54 @@ function locatorFor(file: string, text: string, lineCounter: LineCounter, root: 
   };
 }
 
+/**
+ * Aliases that name no anchor defined before them, in document order (the `yaml` library resolves
+ * an alias to the last anchor of its name before it, and throws `Unresolved alias` at conversion
+ * otherwise), with their paths; `later`: where an anchor of that name comes after the alias.
+ */
+function unresolvedAliases(
+  root: YamlNode,
+): { readonly path: PathSegment[]; readonly node: YamlNode; readonly later?: YamlNode }[] {
+  const anchored = new Map<string, YamlNode[]>();
+  const ordered: { path: PathSegment[]; node: YamlNode }[] = [];
+  const pending: { node: unknown; path: PathSegment[] }[] = [{ node: root, path: [] }];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (!next || !isNode(next.node)) continue;
+    const { node, path } = next;
+    ordered.push({ path, node });
+    if (!isCollection(node)) continue;
+    const children: { node: unknown; path: PathSegment[] }[] = [];
+    node.items.forEach((item, i) => {
+      if (isPair(item)) {
+        const name = isScalar(item.key) ? String(item.key.value) : undefined;
+        children.push({ node: item.key, path });
+        children.push({ node: item.value, path: name === undefined ? path : [...path, name] });
+      } else children.push({ node: item, path: [...path, i] });
+    });
+    for (let i = children.length - 1; i >= 0; i--)
+      pending.push(children[i] as (typeof children)[0]);
+  }
+  for (const { node } of ordered) {
+    if (!isAlias(node) && typeof node.anchor === 'string') {
+      anchored.set(node.anchor, [...(anchored.get(node.anchor) ?? []), node]);
+    }
+  }
+  const seen = new Set<YamlNode>();
+  const out: { path: PathSegment[]; node: YamlNode; later?: YamlNode }[] = [];
+  for (const { node, path } of ordered) {
+    if (isAlias(node)) {
+      const defined = (anchored.get(node.source) ?? []).some((anchor) => seen.has(anchor));
+      if (!defined) {
+        const later = anchored.get(node.source)?.[0];
+        out.push({ path, node, ...(later === undefined ? {} : { later }) });
+      }
+    }
+    seen.add(node);
+  }
+  return out;
+}
+
 function firstAlias(root: YamlNode | null | undefined): YamlNode | undefined {
   const pending: unknown[] = [root];
   while (pending.length > 0) {
@@ -923,12 +971,33 @@ export function loadDefinition(
     return { definition: undefined, issues: capped(sortIssues([...syntax, ...values])) };
   }
 
+  const unresolved = unresolvedAliases(root);
+  if (unresolved.length > 0) {
+    const aliases = unresolved.map(({ path, node, later }) => {
+      const source = isAlias(node) ? node.source : '';
+      const laterLine =
+        later === undefined ? undefined : positionAt(file, lineCounter, rangeStart(later))?.line;
+      return error({
+        code: 'yaml-alias-unresolved',
+        path,
+        value: `*${source}`,
+        message: `names no anchor: no anchor &${source} is defined before this alias${laterLine === undefined ? '' : ` (the one on line ${laterLine} comes after it, and YAML takes only anchors defined earlier)`}`,
+        expected: `an anchor &${source} on a value above this alias, or the value written out (check the alias for a typo)`,
+        position: positionAt(file, lineCounter, rangeStart(node)),
+      });
+    });
+    return { definition: undefined, issues: capped(sortIssues([...syntax, ...aliases])) };
+  }
+
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: LOAD_LIMITS.maxAliasCount });
   } catch (cause) {
     const alias = firstAlias(root);
-    const aliasBomb = cause instanceof ReferenceError && /alias/i.test(cause.message);
+    // The `yaml` library's words for the alias limit ("Excessive alias count indicates a resource
+    // exhaustion attack"); an unresolved alias is reported above, before the conversion.
+    const aliasBomb =
+      cause instanceof ReferenceError && /excessive alias count/i.test(cause.message);
     return {
       definition: undefined,
       issues: sortIssues([

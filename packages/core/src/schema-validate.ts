@@ -351,13 +351,24 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         ...withPosition(position),
       });
     }
+    case 'maxLength': {
+      // A value too long also fails a pattern that bounds its length (a DNS label's): reported
+      // once, as too long, with the form the pattern asks for.
+      const form = describedForm(parent);
+      return error({
+        ...base,
+        value,
+        message: `is too long: ${typeof value === 'string' ? value.length : 0} characters`,
+        expected: `at most ${String(params.limit)} characters${form === undefined ? '' : ` (${form})`}`,
+        ...withPosition(position),
+      });
+    }
     case 'minLength':
-    case 'maxLength':
       return error({
         ...base,
         value,
         message: `has ${typeof value === 'string' ? value.length : 0} character(s)`,
-        expected: `${e.keyword === 'minLength' ? 'at least' : 'at most'} ${String(params.limit)} character(s)`,
+        expected: `at least ${String(params.limit)} character(s)`,
         ...withPosition(position),
       });
     case 'minimum':
@@ -496,6 +507,18 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
     if (
       errors.some(
         (o) => o.keyword === 'pattern' && o.instancePath === e.instancePath && !dropped.has(o),
+      )
+    ) {
+      dropped.add(e);
+    }
+  }
+  // A value over a maximum length fails its pattern too when the pattern bounds the length (a DNS
+  // label's `{0,61}`): one mistake, reported once, by the length (which says what is wrong).
+  for (const e of errors) {
+    if (e.keyword !== 'pattern' || dropped.has(e)) continue;
+    if (
+      errors.some(
+        (o) => o.keyword === 'maxLength' && o.instancePath === e.instancePath && !dropped.has(o),
       )
     ) {
       dropped.add(e);

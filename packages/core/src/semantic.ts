@@ -400,6 +400,7 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       disks.map((disk, d) => ({ value: disk.name, at: [...nodeAt, 'disks', d, 'name'] })),
       `data disk name on node "${node.hostname}"`,
     );
+    const selectors = new Map<string, number>();
     disks.forEach((disk, d) => {
       if (disk.selector.devPath !== undefined && disk.selector.devPath === node.installDisk) {
         report(ctx, 'error', [...nodeAt, 'disks', d, 'selector', 'devPath'], {
@@ -407,6 +408,36 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
           value: disk.selector.devPath,
           message: `is the install disk of node "${node.hostname}"; Talos owns it`,
           expected: 'a disk other than installDisk',
+        });
+      }
+      // The user volume's match ends in `&& !system_disk`: a data disk selected by the install
+      // disk's serial or wwid can never be provisioned.
+      const install = typeof node.installDisk === 'object' ? node.installDisk : undefined;
+      for (const key of ['serial', 'wwid'] as const) {
+        const own = disk.selector[key];
+        if (own === undefined || own !== install?.[key]) continue;
+        report(ctx, 'error', [...nodeAt, 'disks', d, 'selector', key], {
+          code: 'data-disk',
+          value: own,
+          message: `is the ${key} of node "${node.hostname}"'s install disk (installDisk.${key}); Talos never provisions a user volume on the system disk, so data disk "${disk.name}" would never appear`,
+          expected: `the ${key} of another disk (\`talosctl get disks --insecure\` lists them)`,
+        });
+      }
+      // Two data disks with one selector, or one serial or wwid (each names one physical disk):
+      // Talos provisions both volumes on the same disk (or the second waits for ever).
+      const keys = [
+        `all ${JSON.stringify(Object.entries(disk.selector).sort(([a], [b]) => (a < b ? -1 : 1)))}`,
+        ...(disk.selector.serial === undefined ? [] : [`serial ${disk.selector.serial}`]),
+        ...(disk.selector.wwid === undefined ? [] : [`wwid ${disk.selector.wwid}`]),
+      ];
+      const first = keys.map((k) => selectors.get(k)).find((index) => index !== undefined);
+      for (const k of keys) if (!selectors.has(k)) selectors.set(k, d);
+      if (first !== undefined) {
+        report(ctx, 'error', [...nodeAt, 'disks', d, 'selector'], {
+          code: 'data-disk',
+          value: disk.selector,
+          message: `selects the same disk as ${formatPath([...nodeAt, 'disks', first, 'selector'])} on node "${node.hostname}"; two data disks need two physical disks`,
+          expected: 'a selector that tells the disks apart (serial or wwid), or one data disk',
         });
       }
     });
@@ -983,12 +1014,18 @@ export function semanticIssues(
       );
       const schedulable = candidates.filter(acceptsWorkloads).length;
       const tainted = candidates.length - schedulable;
-      if (schedulable < production.replicas) {
+      // One replica per node only when the placement is strict (haPlan's condition): preferred
+      // anti-affinity with a ScheduleAnyway spread lets replicas share a node.
+      const strict = [
+        ...(production.antiAffinity === 'required' ? ['antiAffinity: required'] : []),
+        ...(production.topologySpread === 'DoNotSchedule' ? ['topologySpread: DoNotSchedule'] : []),
+      ];
+      if (schedulable < production.replicas && strict.length > 0) {
         report(ctx, 'error', ['clusters', index, 'nodes'], {
           code: 'ha-capacity',
           value: schedulable,
-          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node`,
-          expected: `at least ${production.replicas} schedulable nodes, or environments.production.replicas ≤ ${schedulable}`,
+          message: `schedulable node(s) in production cluster "${cluster.name}" (${workers > 0 ? 'its workers' : 'its control planes, as it has no workers'}${tainted > 0 ? `, less ${tainted} with a NoSchedule or NoExecute taint` : ''}), but production runs ${production.replicas} replicas of each platform controller, one per node (${strict.join(', ')})`,
+          expected: `at least ${production.replicas} schedulable nodes, environments.production.replicas ≤ ${schedulable}, or environments.production antiAffinity: preferred and topologySpread: ScheduleAnyway (replicas may share a node)`,
         });
       }
     }

@@ -135,6 +135,26 @@ export function clusterDisks(
           }),
         );
       }
+      const minSize = disk.minSize ?? DEFAULT_DISK_MIN_SIZE;
+      const min = byteSize(minSize);
+      const max = disk.maxSize === undefined ? undefined : byteSize(disk.maxSize);
+      if (min !== undefined && max !== undefined && min > max) {
+        issues.push(
+          error({
+            code: 'data-disk-size',
+            path: [...at, disk.minSize === undefined ? 'maxSize' : 'minSize'],
+            value: disk.minSize ?? disk.maxSize,
+            message:
+              disk.minSize === undefined
+                ? `is below the default minSize ${DEFAULT_DISK_MIN_SIZE} (node "${node.hostname}", disk "${disk.name}"): Talos refuses the UserVolumeConfig ("min size is greater than max size")`
+                : `is greater than maxSize ${disk.maxSize} (node "${node.hostname}", disk "${disk.name}"): Talos refuses the UserVolumeConfig ("min size is greater than max size")`,
+            expected:
+              disk.minSize === undefined
+                ? `maxSize of at least ${DEFAULT_DISK_MIN_SIZE}, or a smaller minSize`
+                : `minSize no greater than maxSize ${disk.maxSize}`,
+          }),
+        );
+      }
       own.push({
         node,
         name: disk.name,
@@ -176,6 +196,30 @@ export function clusterDisks(
     };
   }
   return { disks, talos, configs, issues };
+}
+
+/** Bytes per unit, as Talos reads sizes (go-humanize `ParseBytes`: kB/KB 1000, KiB 1024). */
+const UNITS: { readonly [unit: string]: number } = {
+  '': 1,
+  B: 1,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  PB: 1e15,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+  PiB: 2 ** 50,
+};
+
+/** A definition byte size (`100GiB`, `500 GB`) in bytes; `undefined` when unreadable. */
+function byteSize(text: string): number | undefined {
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s?([a-zA-Z]*)$/.exec(text);
+  const unit = match === null ? undefined : UNITS[match[2] ?? ''];
+  return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
 }
 
 /** The disks a node's annotation lists (what Longhorn will create), or undefined when unreadable. */

@@ -816,6 +816,36 @@ describe('definition problems', () => {
     ]);
   });
 
+  test('a minSize above the maxSize, which Talos refuses in the UserVolumeConfig, at minSize', () => {
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), minSize: '200GiB', maxSize: '100GiB' }];
+    expect(
+      issues(clusters).map((i) => [i.code, formatPath(i.path), i.value, i.message, i.expected]),
+    ).toEqual([
+      [
+        'data-disk-size',
+        'clusters[0].nodes[0].disks[0].minSize',
+        '200GiB',
+        'is greater than maxSize 100GiB (node "dev-cp1", disk "fast"): Talos refuses the UserVolumeConfig ("min size is greater than max size")',
+        'minSize no greater than maxSize 100GiB',
+      ],
+    ]);
+  });
+
+  test('a maxSize below the default minSize (10GiB) is the same mistake, at maxSize; equal sizes pass', () => {
+    const clusters = storageClusters();
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), maxSize: '5GB' }];
+    expect(issues(clusters).map((i) => [i.code, formatPath(i.path), i.message])).toEqual([
+      [
+        'data-disk-size',
+        'clusters[0].nodes[0].disks[0].maxSize',
+        'is below the default minSize 10GiB (node "dev-cp1", disk "fast"): Talos refuses the UserVolumeConfig ("min size is greater than max size")',
+      ],
+    ]);
+    (clusters[0].nodes[0] as AnyJson).disks = [{ ...fast(), minSize: '1TB', maxSize: '1000 GB' }];
+    expect(issues(clusters).filter((i) => i.code === 'data-disk-size')).toEqual([]);
+  });
+
   test('a storage node without any disk when the system disk holds none', () => {
     const clusters = storageClusters();
     (clusters[0].nodes[0] as AnyJson).disks = [];
