@@ -17,6 +17,7 @@ import {
   settingsPath,
 } from '@homelab/core';
 import { ROLE_LABEL, VOLSYNC_POPULATOR, VOLUME_LABEL, WINDOW_ANNOTATION } from './manifests.js';
+import { VOLSYNC_CHART_VERSION } from './versions.js';
 
 const COMPONENT = 'backups';
 
@@ -269,6 +270,81 @@ export const credentialsFromSecretsProvider: SystemCheck = {
   },
 };
 
+/**
+ * Where the definition sets the backup schedule of volume `volume` in `namespace`: where its
+ * consumer says it wrote it (the schedule, else the volume), else the consumer's settings.
+ */
+function backupSchedulePath(
+  deployed: DeployedCluster,
+  namespace: string | undefined,
+  volume: string | undefined,
+): readonly (string | number)[] | undefined {
+  for (const [component, contribution] of deployed.run.contributions) {
+    const request = (contribution.volumes ?? []).find(
+      (entry) => entry.namespace === namespace && entry.name === volume,
+    );
+    if (request !== undefined) {
+      return (
+        request.origins?.backupSchedule ??
+        request.origin ??
+        settingsPath(deployed.cluster, component)
+      );
+    }
+  }
+  return undefined;
+}
+
+/** One field of a schedule VolSync's CRD admits: `*`, `*\/n`, `a-b`, `a/b`, or numbers `a,b,c`. */
+const VOLSYNC_FIELD = String.raw`(\*(/\d+)?|\d+[-/]\d+|\d+(,\d+)*)`;
+const VOLSYNC_SCHEDULE = new RegExp(
+  String.raw`^(@(annually|yearly|monthly|weekly|daily|hourly)|${VOLSYNC_FIELD}(\s${VOLSYNC_FIELD}){4}\s?)$`,
+);
+
+/**
+ * Whether VolSync's ReplicationSource CRD admits `schedule` as `spec.trigger.schedule`: five
+ * fields one whitespace character apart, each `*`, `*\/n`, a range `a-b`, a step `a/b` or a list of
+ * numbers, or one of six descriptors. The API server refuses what robfig's parser would take
+ * beyond that: names (`mon-fri`, `jan`), `?`, a step on a range (`1-5/2`), a range in a list
+ * (`1-3,5`), two spaces between fields, `@midnight`. test/conformance.test.ts holds this rule to
+ * the pattern of the vendored chart's CRD.
+ */
+export function volsyncAdmitsSchedule(schedule: string): boolean {
+  return VOLSYNC_SCHEDULE.test(schedule);
+}
+
+/** Every ReplicationSource's schedule is one VolSync's CRD admits. */
+export const scheduleAdmitted: SystemCheck = {
+  name: 'backup-schedule-admitted',
+  description:
+    "Every volume backup's schedule (its ReplicationSource's `spec.trigger.schedule`) is one VolSync's CRD admits: numbers, lists, ranges and steps, or a descriptor (names, `?` and a step on a range are valid cron that the API server refuses, and the volume is never backed up).",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of deployedClusters(input.clusters)) {
+      for (const { object, source } of objects(deployed)) {
+        if (!isVolsync(object, 'ReplicationSource')) continue;
+        const schedule = record(record(object.spec).trigger).schedule;
+        // No schedule, or one robfig cannot read, is another check's error.
+        if (typeof schedule !== 'string' || 'message' in parseCron(schedule)) continue;
+        if (volsyncAdmitsSchedule(schedule)) continue;
+        const namespace = object.metadata.namespace;
+        const volume = object.metadata.labels?.[VOLUME_LABEL];
+        issues.push(
+          error({
+            code: 'backup-schedule',
+            path: backupSchedulePath(deployed, namespace, volume) ?? [],
+            output: source,
+            value: schedule,
+            message: `is valid cron, but VolSync ${VOLSYNC_CHART_VERSION}'s ReplicationSource admits less: the API server refuses the backup of volume ${namespace}/${volume} on cluster "${deployed.cluster.name}", and the volume is never backed up`,
+            expected:
+              'in each of the five fields, one space apart: *, */n, a-b, a/b or numbers a,b,c (days and months as numbers: 1-5 for mon-fri, 0 for Sunday; no ?, no step on a range); or @hourly, @daily, @weekly, @monthly, @yearly',
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 /** A volume's backups and its restore verification never run at the same time. */
 export const verificationOverlap: SystemCheck = {
   name: 'backup-verification-overlap',
@@ -297,13 +373,7 @@ export const verificationOverlap: SystemCheck = {
         const a = parseCron(backupSchedule);
         const b = parseCron(verifySchedule);
         const at = { path: settingsPath(deployed.cluster, COMPONENT, 'verification', 'schedule') };
-        // The backup schedule is the volume's: where its consumer says it wrote it.
-        const request = [...deployed.run.contributions.values()]
-          .flatMap((contribution) => contribution.volumes ?? [])
-          .find((entry) => entry.namespace === namespace && entry.name === volume);
-        const backupAt = {
-          path: request?.origins?.backupSchedule ?? request?.origin ?? at.path,
-        };
+        const backupAt = { path: backupSchedulePath(deployed, namespace, volume) ?? at.path };
         for (const [text, parsed, where, path] of [
           [backupSchedule, a, backup.source, backupAt],
           [verifySchedule, b, source, at],
@@ -851,6 +921,7 @@ function bootstrapClassProblem(
 export const backupsChecks: readonly SystemCheck[] = [
   backupCompleteness,
   credentialsFromSecretsProvider,
+  scheduleAdmitted,
   verificationOverlap,
   verificationSnapshotAge,
   temporaryVolumesDeleted,

@@ -5,6 +5,7 @@ import {
   backupCompleteness,
   claimPopulator,
   credentialsFromSecretsProvider,
+  scheduleAdmitted,
   snapshotClassMatches,
   temporaryVolumesDeleted,
   verificationOverlap,
@@ -164,6 +165,39 @@ describe('backup-credentials', () => {
       ['RESTIC_PASSWORD'],
       ['RESTIC_PASSWORD'],
     ]);
+  });
+});
+
+describe('backup-schedule-admitted', () => {
+  test('passes for the schedules VolSync admits', () => {
+    expect(scheduleAdmitted.check(input())).toEqual([]);
+  });
+
+  test('fails a valid cron schedule the CRD refuses, at the volume, naming it and the cluster', () => {
+    const weekdays = (o: AnyJson) =>
+      o.kind === 'ReplicationSource' && o.metadata.namespace === 'paperless'
+        ? { ...o, spec: { ...o.spec, trigger: { schedule: '0 2 * * mon-fri' } } }
+        : o;
+    const issues = scheduleAdmitted.check(input(undefined, weekdays));
+    expect(issues.map((i) => [i.code, formatPath(i.path), i.value, i.output])).toEqual(
+      [0, 1, 2].map((index) => [
+        'backup-schedule',
+        `clusters[${index}].components.app`,
+        '0 2 * * mon-fri',
+        'charts/app#data-backup',
+      ]),
+    );
+    expect(issues[0]?.message).toBe(
+      `is valid cron, but VolSync 0.16.0's ReplicationSource admits less: the API server refuses the backup of volume paperless/data on cluster "dev", and the volume is never backed up`,
+    );
+  });
+
+  test('leaves a schedule robfig cannot read to the other checks', () => {
+    const broken = (o: AnyJson) =>
+      o.kind === 'ReplicationSource'
+        ? { ...o, spec: { ...o.spec, trigger: { schedule: '0 2 * *' } } }
+        : o;
+    expect(scheduleAdmitted.check(input(undefined, broken))).toEqual([]);
   });
 });
 

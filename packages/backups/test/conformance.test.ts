@@ -7,6 +7,7 @@ import {
   type KubeObject,
   loadModelValidators,
   parseAllDocuments,
+  parseCron,
   parseYaml,
   renderChart,
   type Values,
@@ -15,6 +16,7 @@ import {
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, test } from 'vitest';
+import { volsyncAdmitsSchedule } from '../src/checks.js';
 import { backupsValidators } from '../src/validators.js';
 import {
   type AnyJson,
@@ -88,6 +90,45 @@ describe(`VolSync ${VERSION}`, () => {
     ReplicationSource: crdValidator('volsync.backube_replicationsources.yaml'),
     ReplicationDestination: crdValidator('volsync.backube_replicationdestinations.yaml'),
   };
+
+  test("the schedules the backup-schedule-admitted check admits are the ones the CRD's pattern admits", () => {
+    const schema = crdSchema('volsync.backube_replicationsources.yaml');
+    const pattern = new RegExp(
+      schema.properties.spec.properties.trigger.properties.schedule.pattern,
+    );
+    // Valid cron for robfig (parseCron), admitted by the CRD or not.
+    const samples = [
+      '0 2 * * *',
+      '30 */6 * * *',
+      '0 2 * * 0',
+      '0,15,30,45 1 * * *',
+      '0 1-5 * * *',
+      '0 2/3 * * *',
+      '0 2 1 */2 *',
+      '0 2 * * 1-5',
+      '@daily',
+      '@hourly',
+      '@weekly',
+      '@monthly',
+      '@yearly',
+      '@annually',
+      '0 2 * * 1\t',
+      '0 2 * * mon-fri',
+      '0 2 * jan *',
+      '0 2 ? * *',
+      '0 1-5/2 * * *',
+      '0 1-3,5 * * *',
+      '0  2 * * *',
+      '0 2 * * MON',
+    ];
+    const verdicts = samples.map((s) => {
+      expect(parseCron(s)).not.toHaveProperty('message');
+      return [s, volsyncAdmitsSchedule(s)];
+    });
+    expect(verdicts).toEqual(samples.map((s) => [s, pattern.test(s)]));
+    // Both kinds are among the samples: the rule is not trivially true or false.
+    expect(verdicts.filter(([, admitted]) => admitted)).toHaveLength(15);
+  });
 
   test('every ReplicationSource and ReplicationDestination validates against its CRD and our schema', () => {
     const crs = all.filter((o) => o.apiVersion === 'volsync.backube/v1alpha1');
