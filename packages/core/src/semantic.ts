@@ -6,6 +6,7 @@ import { error, formatPath, type Issue, type IssueInput, warning } from './issue
 import {
   type Cidr,
   cidrContains,
+  cidrsOverlap,
   type IpAddress,
   isDnsName,
   isIp,
@@ -98,16 +99,24 @@ function checkInNetwork(
     });
     return;
   }
-  const ip = parseIp(address);
-  if (!ip || cidr.size <= 2n) return;
-  if (ip.value === cidr.first || (cidr.version === 4 && ip.value === cidr.last)) {
+  const reserved = reservedAddress(cidr, address);
+  if (reserved) {
     report(ctx, 'error', at, {
       code: 'address-reserved',
       value: address,
-      message: `is the ${ip.value === cidr.first ? 'network' : 'broadcast'} address of ${cidr.text}, not a host address`,
+      message: `is the ${reserved} address of ${cidr.text}, not a host address`,
       expected: `a host address in ${cidr.text}`,
     });
   }
+}
+
+/** Whether `address` is the network or (IPv4) broadcast address of `cidr`, which no host holds. */
+function reservedAddress(cidr: Cidr, address: string): 'network' | 'broadcast' | undefined {
+  const ip = parseIp(address);
+  if (!ip || ip.version !== cidr.version || cidr.size <= 2n) return undefined;
+  if (ip.value === cidr.first) return 'network';
+  if (cidr.version === 4 && ip.value === cidr.last) return 'broadcast';
+  return undefined;
 }
 
 function checkDuplicates(
@@ -213,11 +222,184 @@ function enclosingLan(a: Cidr, b: Cidr): string | undefined {
   return undefined;
 }
 
-/** The host and port of an API endpoint `https://host[:port]` (443 without one). */
-function endpointParts(endpoint: string | undefined): { host: string; port: number } | undefined {
+/** The host and port of an API endpoint `https://host[:port]` (no port: `undefined`). */
+function endpointParts(
+  endpoint: string | undefined,
+): { host: string; port: number | undefined } | undefined {
   const parts = /^https:\/\/([^/:]+)(?::(\d+))?$/.exec(endpoint ?? '');
   if (parts === null) return undefined;
-  return { host: parts[1] ?? '', port: parts[2] === undefined ? 443 : Number(parts[2]) };
+  return { host: parts[1] ?? '', port: parts[2] === undefined ? undefined : Number(parts[2]) };
+}
+
+/**
+ * Why no client reaches the control planes at an API endpoint host that is not on the nodes'
+ * LAN, or `undefined`: a loopback or unspecified address (each machine would dial itself, or
+ * nothing), or an address of the cluster's own pod or service network (no load balancer can sit
+ * there: those exist only once the cluster runs, and the nodes dial the endpoint to start it).
+ */
+function endpointHostProblem(host: string, network: Cluster['network']): string | undefined {
+  if (host.toLowerCase() === 'localhost' || cidrContains('127.0.0.0/8', host))
+    return 'a loopback address: every node and client would dial itself, not the control planes';
+  if (parseIp(host)?.value === 0n)
+    return 'the unspecified address, which no machine can be reached at';
+  for (const [key, what] of [
+    ['podCidr', 'pod'],
+    ['serviceCidr', 'service'],
+  ] as const) {
+    const cidr = parseCidr(network[key]);
+    if (cidr && cidrContains(cidr, host))
+      return `inside the cluster's ${what} network ${cidr.text} (network.${key}): its addresses exist only once the cluster runs, and the nodes dial the endpoint to start it, so no load balancer can sit there`;
+  }
+  return undefined;
+}
+
+/**
+ * The nodes' resolvers (`network.nameservers`): addresses, each once, none the cluster serves
+ * itself. Talos resolves through them from the first boot, to pull its images and Cilium's,
+ * before any pod, Service or LoadBalancer address of the cluster exists: one in the pod or
+ * service network is never reachable from the nodes' network; one in a LoadBalancer pool (a DNS
+ * server the cluster runs) answers only once the cluster is up, so with no other nameserver the
+ * cluster never comes up, and beside another every query first waits for it during the bootstrap.
+ */
+function checkNameservers(
+  ctx: Context,
+  network: Cluster['network'],
+  netAt: readonly PathSegment[],
+): void {
+  const nameservers = network.nameservers ?? [];
+  const pods = parseCidr(network.podCidr);
+  const services = parseCidr(network.serviceCidr);
+  const inPool: { index: number; pool: number }[] = [];
+  let outside = 0;
+  const entries: { value: string; at: PathSegment[] }[] = [];
+  nameservers.forEach((nameserver, i) => {
+    const at: PathSegment[] = [...netAt, 'nameservers', i];
+    if (!checkAddress(ctx, at, nameserver)) return;
+    entries.push({ value: parseIp(nameserver)?.text ?? nameserver, at });
+    const inside = [
+      { cidr: pods, what: 'pod network', key: 'podCidr' },
+      { cidr: services, what: 'service network', key: 'serviceCidr' },
+    ].find(({ cidr }) => cidr !== undefined && cidrContains(cidr, nameserver));
+    if (inside?.cidr) {
+      report(ctx, 'error', at, {
+        code: 'nameserver',
+        value: nameserver,
+        message: `is inside the cluster's ${inside.what} ${inside.cidr.text} (${formatPath([...netAt, inside.key])}): the nodes resolve through it from their first boot, before any pod or Service exists, and never reach that network themselves`,
+        expected:
+          "a DNS server off the cluster the nodes reach, e.g. the LAN's router (network.gateway) or a public resolver",
+      });
+      return;
+    }
+    const pool = network.loadBalancerPools.findIndex((candidate) => {
+      const cidr = parseCidr(candidate.cidr);
+      return cidr !== undefined && cidrContains(cidr, nameserver);
+    });
+    if (pool >= 0) inPool.push({ index: i, pool });
+    else outside++;
+  });
+  checkDuplicates(ctx, entries, 'nameserver');
+  for (const { index: i, pool: poolIndex } of inPool) {
+    const nameserver = nameservers[i] ?? '';
+    const pool = network.loadBalancerPools[poolIndex];
+    if (!pool) continue;
+    const where = `inside load-balancer pool "${pool.name}" ${parseCidr(pool.cidr)?.text ?? pool.cidr} (${formatPath([...netAt, 'loadBalancerPools', poolIndex, 'cidr'])}): a DNS server the cluster serves answers only once the cluster runs, but the nodes resolve through their nameservers from their first boot, to pull Talos', Cilium's and every other image`;
+    report(ctx, outside === 0 ? 'error' : 'warning', [...netAt, 'nameservers', i], {
+      code: 'nameserver',
+      value: nameserver,
+      message:
+        outside === 0
+          ? `is ${where}, and no other nameserver is off the cluster: it would never come up`
+          : `is ${where}; until then, Talos asks it in turn and waits for its timeout before the next nameserver`,
+      expected:
+        "a DNS server off the cluster the nodes reach, e.g. the LAN's router (network.gateway) or a public resolver",
+    });
+  }
+}
+
+/**
+ * BGP peers (`network.bgp.peers`): routers beside the cluster. Cilium on every node opens a
+ * session to each, so a peer is no node of the cluster (that node would peer with itself) and no
+ * address of a LoadBalancer pool (Cilium hands those to Services and announces them to the peers). The generated CiliumBGPPeerConfig sets no `ebgpMultihop`, so an
+ * eBGP session (peer ASN other than the local one) goes out with TTL 1 and reaches only a router on
+ * the nodes' LAN.
+ */
+function checkBgpPeers(
+  ctx: Context,
+  cluster: Cluster,
+  at: readonly PathSegment[],
+  lan: Cidr | undefined,
+): void {
+  const bgp = cluster.network.bgp;
+  if (bgp === undefined) return;
+  const netAt: PathSegment[] = [...at, 'network'];
+  bgp.peers.forEach((peer, i) => {
+    const peerAt: PathSegment[] = [...netAt, 'bgp', 'peers', i, 'address'];
+    if (!checkAddress(ctx, peerAt, peer.address)) return;
+    const ip = parseIp(peer.address);
+    const node = cluster.nodes.findIndex(
+      (candidate) => parseIp(candidate.address)?.text === ip?.text,
+    );
+    const nodeEntry = cluster.nodes[node];
+    if (nodeEntry) {
+      report(ctx, 'error', peerAt, {
+        code: 'bgp-peer',
+        value: peer.address,
+        message: `is the address of node "${nodeEntry.hostname}" of this cluster (${formatPath([...at, 'nodes', node, 'address'])}): the peers are the routers beside the cluster that Cilium on every node announces the LoadBalancer addresses to, and that node would have to peer with itself`,
+        expected:
+          "the address of a router beside the cluster, e.g. the LAN's router (network.gateway)",
+      });
+      return;
+    }
+    // A pool on the LAN has its own error (overlap, bgp-pool-on-lan): one cause, one error.
+    const pool = cluster.network.loadBalancerPools.findIndex(
+      (candidate) =>
+        cidrContains(candidate.cidr, peer.address) && !(lan && cidrsOverlap(lan, candidate.cidr)),
+    );
+    const poolEntry = cluster.network.loadBalancerPools[pool];
+    if (poolEntry) {
+      report(ctx, 'error', peerAt, {
+        code: 'bgp-peer',
+        value: peer.address,
+        message: `is inside load-balancer pool "${poolEntry.name}" ${parseCidr(poolEntry.cidr)?.text ?? poolEntry.cidr} (${formatPath([...netAt, 'loadBalancerPools', pool, 'cidr'])}): Cilium hands the pool's addresses to Services and announces them to the peers, so the router's own address would be routed to the cluster`,
+        expected: `the address of a router beside the cluster, outside ${parseCidr(poolEntry.cidr)?.text ?? poolEntry.cidr}`,
+      });
+      return;
+    }
+    if (
+      peer.asn !== bgp.localAsn &&
+      lan &&
+      ip &&
+      ip.version === lan.version &&
+      !cidrContains(lan, ip.text)
+    ) {
+      report(ctx, 'error', peerAt, {
+        code: 'bgp-peer',
+        value: peer.address,
+        message: `is outside the nodes' LAN ${lan.text} and an eBGP peer (AS ${peer.asn}, the cluster's AS ${bgp.localAsn}): Cilium sends eBGP with TTL 1 (the generated CiliumBGPPeerConfig sets no ebgpMultihop), which reaches only a router on the nodes' own LAN, so the session never comes up`,
+        expected: `the router's address on the nodes' LAN ${lan.text} (e.g. network.gateway), or asn: ${bgp.localAsn} for an iBGP session`,
+      });
+    }
+  });
+}
+
+/**
+ * What kind of logical link `name` is by the kernel's and the usual tools' naming (a VLAN
+ * `<link>.<id>`, a bond, bridge, team, VLAN, dummy, veth, WireGuard, tunnel, VXLAN or loopback
+ * device), or `undefined` for a name a network card may have: every predictable (`enp1s0`,
+ * `eno1`, `ens18`, `enx<MAC>`, `wlp2s0`) and kernel name (`eth0`, `wlan0`). Talos creates such a
+ * link only from its own document (VLANConfig, BondConfig, BridgeConfig, …), never from a
+ * LinkConfig, which configures a physical link.
+ */
+function logicalLinkKind(name: string): string | undefined {
+  if (name.includes('.')) return 'a VLAN (<link>.<VLAN id>)';
+  const kinds: readonly [RegExp, string][] = [
+    [/^bond\d+$/, 'a bond'],
+    [/^(br\d+|bridge\d*|virbr\d+)$/, 'a bridge'],
+    [/^team\d+$/, 'a team'],
+    [/^vlan\d+$/, 'a VLAN'],
+    [/^(dummy\d*|veth.*|wg\d+|tun\d+|tap\d+|vxlan.*|lo)$/, 'a virtual link'],
+  ];
+  return kinds.find(([pattern]) => pattern.test(name))?.[1];
 }
 
 /** A cluster on its own: networks, addresses, overlaps, names, counts, versions. */
@@ -277,9 +459,7 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   if (checkAddress(ctx, [...netAt, 'gateway'], network.gateway)) {
     checkInNetwork(ctx, [...netAt, 'gateway'], network.gateway, lanNetwork);
   }
-  network.nameservers?.forEach((nameserver, i) => {
-    checkAddress(ctx, [...netAt, 'nameservers', i], nameserver);
-  });
+  checkNameservers(ctx, network, netAt);
   cluster.nodes.forEach((node, i) => {
     const nodeAt: PathSegment[] = [...at, 'nodes', i, 'address'];
     if (!checkAddress(ctx, nodeAt, node.address)) return;
@@ -298,6 +478,17 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   // kernel argument net.ifnames=0, so a LinkConfig for it would never apply.
   cluster.nodes.forEach((node, i) => {
     const name = node.link?.name;
+    const logical = name === undefined ? undefined : logicalLinkKind(name);
+    if (name !== undefined && logical !== undefined) {
+      report(ctx, 'error', [...at, 'nodes', i, 'link', 'name'], {
+        code: 'node-link',
+        value: name,
+        message: `names ${logical}, not a network card: this platform configures physical links only (a Talos LinkConfig, on 1.11 machine.network.interfaces), which never create one, so node "${node.hostname}" would get no address`,
+        expected:
+          'the physical NIC the node is cabled on, e.g. enp1s0 (`talosctl get links --insecure -n <DHCP address>` lists them), or a hardware selector: link: { hardwareAddr: <permanentAddr> }',
+      });
+      return;
+    }
     if (name !== undefined && /^eth\d+$/.test(name)) {
       report(ctx, 'warning', [...at, 'nodes', i, 'link', 'name'], {
         code: 'node-link',
@@ -312,8 +503,21 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
   const endpoint = endpointParts(cluster.endpoint);
   if (endpoint) {
     const { host, port } = endpoint;
-    if (port < 1 || port > 65535) {
-      report(ctx, 'error', [...at, 'endpoint'], {
+    const endpointAt: PathSegment[] = [...at, 'endpoint'];
+    // A host no client can dial is its own error below; a port for it would be no fix.
+    const dialable = isIp(host) || isDnsName(host.toLowerCase(), { singleLabel: true });
+    if (port === undefined && dialable) {
+      // `talosctl gen config` (fixControlPlaneEndpoint) writes 6443 into every machine config
+      // where the URL has no port, while any other client dials https's 443.
+      report(ctx, 'error', endpointAt, {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message:
+          "has no port: `talosctl gen config` takes it as port 6443 for the nodes' configs and kubeconfig, any other client as https's 443",
+        expected: `the port written out: https://${host}:6443 (the API server's port on the control planes), or the port a load balancer in front of them listens on`,
+      });
+    } else if (port !== undefined && (port < 1 || port > 65535)) {
+      report(ctx, 'error', endpointAt, {
         code: 'endpoint',
         value: cluster.endpoint,
         message: `has port ${port}, outside 1-65535`,
@@ -323,17 +527,59 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     // A VIP the control planes share sits on their LAN (lanCidr, default nodeCidr), not
     // necessarily in the node range: Talos answers ARP/NDP for it on the link.
     const lan = lanNetwork?.cidr ?? nodeCidr;
-    if (
-      isIp(host) &&
-      lan &&
-      !cidrContains(lan, host) &&
-      !(nodeCidr && cidrContains(nodeCidr, host))
-    ) {
-      report(ctx, 'warning', [...at, 'endpoint'], {
+    const hostIp = parseIp(host);
+    const onLan =
+      hostIp !== undefined &&
+      ((lan !== undefined && cidrContains(lan, hostIp.text)) ||
+        (nodeCidr !== undefined && cidrContains(nodeCidr, hostIp.text)));
+    const nodeIndex =
+      hostIp === undefined
+        ? -1
+        : cluster.nodes.findIndex((node) => parseIp(node.address)?.text === hostIp.text);
+    const unusable = onLan ? undefined : endpointHostProblem(host, network);
+    if (unusable !== undefined) {
+      report(ctx, 'error', endpointAt, {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `points at ${host}, ${unusable}`,
+        expected: `an address in ${lan?.text ?? "the nodes' LAN"} (a control-plane node or a VIP), or the address or name of a load balancer in front of the control planes`,
+      });
+    } else if (hostIp !== undefined && lan && !onLan) {
+      report(ctx, 'warning', endpointAt, {
         code: 'endpoint',
         value: cluster.endpoint,
         message: `points at ${host}, outside ${lanNetwork?.what ?? 'the node network'} ${lan.text}; the control plane will not answer there unless something routes it`,
         expected: `an address in ${lan.text} (a control-plane node or a VIP)`,
+      });
+    }
+    // A VIP (an address on the LAN that no node has) is a host address of the LAN: Talos would
+    // add the network or broadcast address to the link, where no client reaches it.
+    const vip = onLan && nodeIndex < 0 && hostIp !== undefined;
+    const reserved = vip && lan ? reservedAddress(lan, hostIp.text) : undefined;
+    if (reserved !== undefined && lan) {
+      report(ctx, 'error', endpointAt, {
+        code: 'address-reserved',
+        value: cluster.endpoint,
+        message: `points at ${host}, the ${reserved} address of ${lanNetwork?.what ?? 'the node network'} ${lan.text}, as the control planes' VIP: no host holds it`,
+        expected: `a VIP that is a host address in ${lan.text}, or a control-plane node's address`,
+      });
+    }
+    // Talos' API server listens on 6443 (cluster.controlPlane.localAPIServerPort, which the
+    // patches leave at its default; the node firewall, the flows and KubePrism's endpoints all
+    // say 6443): a node's address or the VIP answers there only.
+    if (
+      port !== undefined &&
+      port >= 1 &&
+      port <= 65535 &&
+      port !== 6443 &&
+      (vip || nodeIndex >= 0)
+    ) {
+      const node = cluster.nodes[nodeIndex];
+      report(ctx, 'error', endpointAt, {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `has port ${port}, but ${node === undefined ? `its host ${host} is the control planes' VIP` : `its host ${host} is the address of node "${node.hostname}"`}: the API server listens on 6443 there (Talos' localAPIServerPort, which this platform leaves at its default and its firewall opens), nothing on ${port}`,
+        expected: `https://${host}:6443, or a load balancer in front of the control planes (its name or an address off the nodes' LAN) for another port`,
       });
     }
     // An endpoint address in a LoadBalancer pool: Cilium may hand it to a Service and answer
@@ -387,9 +633,7 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     })),
     'BGP peer name',
   );
-  network.bgp?.peers.forEach((peer, i) => {
-    checkAddress(ctx, [...netAt, 'bgp', 'peers', i, 'address'], peer.address);
-  });
+  checkBgpPeers(ctx, cluster, at, lanNetwork?.cidr ?? nodeCidr);
 
   // Data disks: unique names per node, never the install disk, only on storage nodes.
   cluster.nodes.forEach((node, i) => {

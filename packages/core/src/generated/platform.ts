@@ -210,7 +210,7 @@ domain?: string
 talos: TalosSettings
 kubernetes: KubernetesSettings
 /**
- * Kubernetes API endpoint, https://<address or name>:<port> (a VIP or load balancer in front of the control plane).
+ * Kubernetes API endpoint, https://<address or name>:<port>, the port written out: a control-plane node's address or a VIP on the nodes' LAN with :6443 (where Talos' API server listens), or a load balancer in front of the control planes on its own port.
  */
 endpoint: string
 network: ClusterNetwork
@@ -271,9 +271,11 @@ lanCidr?: string
  */
 gateway: string
 /**
- * DNS resolvers of the nodes (default: the gateway).
+ * DNS resolvers of the nodes (default: the gateway), each once; addresses the nodes reach from their first boot, so none in the cluster's pod or service network or, unless another one is outside, in its LoadBalancer pools.
+ * 
+ * @minItems 1
  */
-nameservers?: IpAddress[]
+nameservers?: [IpAddress, ...(IpAddress)[]]
 /**
  * Network pod addresses are allocated from.
  */
