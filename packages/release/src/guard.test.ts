@@ -139,7 +139,9 @@ describe('recordVersions', () => {
     // Disabled: `release record` ran without it, and its package.json stayed at 0.2.0.
     const { record } = recordVersions([], { monitoring: { version: '0.2.0', digest: OLD } });
     const back = { name: 'monitoring', version: '0.2.0', digest: NEW };
-    const state = { ...back, recorded: record.monitoring };
+    const recorded = record.monitoring;
+    if (recorded === undefined) throw new Error('the record lost charts/monitoring');
+    const state = { ...back, recorded };
     expect(checkChartVersions([state]).map((i) => i.message)).toEqual([
       'charts/monitoring changed since 0.2.0: add a changeset (pnpm changeset)',
     ]);
