@@ -5,8 +5,8 @@
 //                         regenerating)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
   chartArchivePath,
   formatIssue,
@@ -18,6 +18,7 @@ import {
   readRegularFileIfPresent,
   sortIssues,
 } from '@homelab/core';
+import { lockedFileProblem } from '@homelab/vendor';
 import { parse } from 'yaml';
 import { VERSION_RECORD_PATH } from './digest.js';
 import { type FileContent, toBytes } from './files.js';
@@ -116,10 +117,16 @@ export function withDependencies(
         `charts/${chart} depends on ${name} ${version}, which vendor/ does not hold: run homelab vendor sync`,
       );
     }
-    out.set(
-      `charts/${name}-${version}.tgz`,
-      readRegularFile(vendored, { maxBytes: 256 * 1024 * 1024 }),
-    );
+    const bytes = readRegularFile(vendored, { maxBytes: 256 * 1024 * 1024 });
+    // The bytes `homelab vendor verify` would accept, or none: an archive edited in vendor/ would
+    // be released (and its digest listed in index.yaml for good) under the chart's version.
+    const problem = lockedFileProblem(join(root, 'vendor'), chartArchivePath(name, version), bytes);
+    if (problem !== undefined) {
+      throw new ReleaseRefused(
+        `charts/${chart} bundles ${name} ${version} from vendor/, which does not match the lock: ${problem}; restore it with homelab vendor sync (homelab vendor verify checks the rest)`,
+      );
+    }
+    out.set(`charts/${name}-${version}.tgz`, bytes);
   }
   return out;
 }
@@ -202,10 +209,38 @@ function publish(options: PublishOptions): number {
     );
   }
   if (tag) refuseUncommittedCharts(root);
-  // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
-  // at once, never loops; a release refused above creates nothing.
-  makeFolder(out, 'create the output folder');
   const epoch = releaseEpoch(root, options.env);
+  // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
+  // at once, never loops; a release refused above creates nothing, and one refused or failed
+  // below removes the folders it created while they are still empty.
+  const created = missingFolders(out);
+  makeFolder(out, 'create the output folder');
+  try {
+    return packageCharts(options, epoch);
+  } catch (cause) {
+    for (const folder of created) {
+      try {
+        rmdirSync(folder);
+      } catch {
+        break; // not empty (an archive was written): it stays, and so do its parents
+      }
+    }
+    throw cause;
+  }
+}
+
+/** `path` and its ancestors that do not exist, deepest first. */
+function missingFolders(path: string): string[] {
+  const missing: string[] = [];
+  for (let dir = resolve(path); !existsSync(dir); dir = dirname(dir)) {
+    missing.push(dir);
+    if (dirname(dir) === dir) break;
+  }
+  return missing;
+}
+
+function packageCharts(options: PublishOptions, epoch: number): number {
+  const { root, out, tag } = options;
   // Every archive and the index are made in memory before anything is written: a refusal on
   // the way (a stale Chart.yaml, a dependency vendor/ lacks, a released version whose archive
   // would change) leaves the release folder as it was, a released archive never overwritten.

@@ -110,7 +110,7 @@ export function buildIndex(
     if (previous !== undefined && previous.digest !== input.digest) {
       // A published version never changes: Helm clients and caches hold the first archive.
       throw new ReleaseRefused(
-        `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes; its content moved without a new version (add a changeset, pnpm version-packages)`,
+        `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes. Its chart content is the one recorded for the version, so either that record was rewritten for other content or the bytes packed with it moved (a dependency archive vendor/lock.json locks afresh, another packer); both need a new version (add a changeset, pnpm version-packages)`,
       );
     }
     const entry: IndexEntry = {};
