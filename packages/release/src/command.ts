@@ -23,7 +23,7 @@ import { parse } from 'yaml';
 import { VERSION_RECORD_PATH } from './digest.js';
 import { type FileContent, toBytes } from './files.js';
 import { type ChartState, recordVersions, serializeVersionRecord } from './guard.js';
-import { packagedFiles, packChart } from './pack.js';
+import { packagedFiles, packChart, staleChartYaml } from './pack.js';
 import { ReleaseRefused } from './refusal.js';
 import { readChartFolders, readChartStates } from './repo.js';
 import { buildIndex, type IndexEntryInput } from './repo-index.js';
@@ -293,16 +293,45 @@ function packageCharts(options: PublishOptions, epoch: number): number {
   return 0;
 }
 
-/** Writes charts/.versions.json from the charts on disk. */
+/**
+ * Writes charts/.versions.json from the charts on disk; 0, or 1 with `nothing recorded: …` and
+ * the file untouched when the repository's state refuses it, as `release` does: the record
+ * unreadable, a `Chart.yaml` older than its `package.json` (the build did not run after the bump:
+ * the digest would be the previous version's content under the new version, burning it), or a
+ * chart whose content moved at its recorded version. All or nothing: recording the other charts
+ * meanwhile would leave a record that is neither the one before nor the one asked for.
+ */
 export function recordVersionsOnDisk(io: ReleaseIo): number {
-  const { charts, record: existing, issues } = readChartStates(io.root);
+  const folders = readChartFolders(io.root);
+  const { charts, record: existing, issues } = readChartStates(io.root, folders);
   if (hasErrors(issues)) {
     printIssues(io, issues);
+    io.error(`nothing recorded: ${VERSION_RECORD_PATH} is unreadable (the errors above)`);
+    return 1;
+  }
+  const stale = folders
+    .map((folder) =>
+      staleChartYaml(
+        new TextDecoder().decode(folder.files.get('Chart.yaml')),
+        folder.name,
+        folder.version,
+      ),
+    )
+    .filter((problem): problem is string => problem !== undefined);
+  if (stale.length > 0) {
+    io.error(`nothing recorded: ${stale.join('; ')} before recording`);
     return 1;
   }
   const result = recordVersions(charts, existing);
+  if (hasErrors(result.issues)) {
+    printIssues(io, result.issues);
+    io.error(
+      `nothing recorded: ${VERSION_RECORD_PATH} records a chart's content with its version, and a chart above changed at its recorded version: add a changeset (pnpm homelab changeset), then pnpm version-packages`,
+    );
+    return 1;
+  }
   writeAtomic(join(io.root, VERSION_RECORD_PATH), serializeVersionRecord(result.record));
   io.log(`wrote ${VERSION_RECORD_PATH}`);
   printIssues(io, result.issues);
-  return hasErrors(result.issues) ? 1 : 0;
+  return 0;
 }

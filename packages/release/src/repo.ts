@@ -137,14 +137,17 @@ export function readVersionRecord(root: string): { record: VersionRecord; issues
  * and digest now, its recorded entry and whether a pending changeset bumps it. Feed the result
  * to `checkChartVersions` (`homelab check`) or `chartsNeedingChangeset` + `writeChangesets`.
  */
-export function readChartStates(root: string): {
+export function readChartStates(
+  root: string,
+  folders: readonly ChartFolder[] = readChartFolders(root),
+): {
   charts: ChartState[];
   record: VersionRecord;
   issues: Issue[];
 } {
   const { record, issues } = readVersionRecord(root);
   const bumps = pendingBumps(readChangesetFiles(root));
-  const charts = readChartFolders(root).map((folder): ChartState => {
+  const charts = folders.map((folder): ChartState => {
     const recorded = record[folder.name];
     return {
       name: folder.name,

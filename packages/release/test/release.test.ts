@@ -401,9 +401,53 @@ describe('pnpm release', () => {
     expect(existsSync(join(root, 'release'))).toBe(false);
   });
 
+  it('records nothing while a Chart.yaml is older than its package.json (bumped by hand, not built)', () => {
+    // Given 1.2.0 recorded, then package.json bumped by hand without a build
+    expect(run('record')).toBe(0);
+    const recorded = readFileSync(join(root, 'charts/.versions.json'), 'utf8');
+    write('charts/cilium/package.json', '{"name":"@homelab/chart-cilium","version":"1.2.1"}\n');
+    output = [];
+    // When it is recorded, then it is refused as release refuses it, the record untouched
+    expect(run('record')).toBe(1);
+    expect(output).toEqual([
+      'nothing recorded: charts/cilium/Chart.yaml is cilium 1.2.0, expected cilium 1.2.1: regenerate (pnpm build) before recording',
+    ]);
+    expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
+    // And once built, 1.2.1 is recorded with the built content
+    chart('1.2.1', 1);
+    output = [];
+    expect(run('record')).toBe(0);
+    expect(output).toEqual(['wrote charts/.versions.json']);
+    expect(
+      JSON.parse(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).cilium.version,
+    ).toBe('1.2.1');
+  });
+
+  it('records nothing, and says so, when a chart changed at its recorded version', () => {
+    // Given cilium recorded, then changed without a version, and a new chart coredns
+    expect(run('record')).toBe(0);
+    const recorded = readFileSync(join(root, 'charts/.versions.json'), 'utf8');
+    chart('1.2.0', 3);
+    write('charts/coredns/Chart.yaml', 'apiVersion: v2\nname: coredns\nversion: 0.1.0\n');
+    output = [];
+    // When recorded, then neither is: the file is as it was, the output says nothing was written
+    expect(run('record')).toBe(1);
+    expect(output).toEqual([
+      'error  charts/cilium/Chart.yaml: charts/cilium changed since 1.2.0: add a changeset (pnpm changeset) (expected a version above 1.2.0, or a pending changeset for the chart)',
+      "nothing recorded: charts/.versions.json records a chart's content with its version, and a chart above changed at its recorded version: add a changeset (pnpm homelab changeset), then pnpm version-packages",
+    ]);
+    expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
+  });
+
   it('refuses to release a chart whose Chart.yaml is older than its package.json', () => {
     write('charts/cilium/package.json', '{"name":"@homelab/chart-cilium","version":"1.2.1"}\n');
-    expect(run('record')).toBe(0);
+    // Recorded by hand (release record refuses this state too, see below)
+    write(
+      'charts/.versions.json',
+      JSON.stringify({
+        cilium: { version: '1.2.1', digest: readChartStates(root).charts[0]?.digest },
+      }),
+    );
     output = [];
     expect(run('--no-tag')).toBe(1);
     expect(output).toEqual([
