@@ -85,6 +85,7 @@ function fake(
       pending: [],
       packageNames: {},
       issues: [],
+      chartPaths: {},
       ...options.release,
     }),
     writeChangesets: (_root, written) => {
@@ -494,6 +495,43 @@ describe('homelab check: the version-increment guard', () => {
       'check failed: 1 chart version error: charts/cilium changed without a new version; ' +
         'add a changeset (`pnpm homelab changeset` writes one for every such chart)\n',
     );
+  });
+
+  it('fails on a file in a chart folder the build does not write, which a release would pack', async () => {
+    // Given the released chart on disk with a file beside it the build never wrote
+    const chartPaths = {
+      cilium: ['Chart.yaml', 'CHANGELOG.md', 'extra.txt', 'package.json', 'values.yaml'],
+    };
+    const cli = fake({ files: released, release: { record, chartPaths } });
+    // When checked, then it fails naming the file, text and JSON alike
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/cilium/extra.txt: is not written by the build, yet it would be packed into charts/cilium ' +
+        'and counts in its content digest (homelab release refuses the chart); a changeset does not ' +
+        'change that (expected only generated files in a chart folder: remove it (or move it out of charts/))\n',
+    );
+    expect(cli.out()).toBe(
+      'check failed: charts/cilium/extra.txt is not generated but would be packed into its chart (above): remove it\n',
+    );
+    const json = fake({ files: released, release: { record, chartPaths } });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const report = JSON.parse(json.out()) as {
+      ok: boolean;
+      issues: { code: string; output: string }[];
+      summary: { foreign: string[] };
+    };
+    expect([report.ok, report.summary.foreign]).toEqual([false, ['charts/cilium/extra.txt']]);
+    expect(report.issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['chart-foreign-file', 'charts/cilium/extra.txt'],
+    ]);
+    // And changeset does not say there is nothing to do
+    const changeset = fake({ files: released, release: { record, chartPaths } });
+    expect(await run(['changeset'], changeset.io)).toBe(1);
+    expect(changeset.err().split('\n').at(-2)).toBe(
+      'changeset failed: no chart changed without a new version, but charts/cilium/extra.txt would be ' +
+        'packed into its chart (above): remove it; no changeset written',
+    );
+    expect(changeset.changesets).toEqual([]);
   });
 
   it('passes the changed chart when a pending changeset bumps its package', async () => {

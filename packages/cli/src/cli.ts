@@ -244,6 +244,8 @@ async function chartStates(
   charts: ChartState[];
   record: VersionRecord;
   issues: Issue[];
+  /** Files of chart folders the build does not write that a release would pack. */
+  foreign: string[];
 }> {
   const release = await import('@homelab/release');
   const state = await ctx.runtime.readReleaseState(ctx.outRoot);
@@ -255,7 +257,24 @@ async function chartStates(
     pending: state.pending,
     packageNames: state.packageNames,
   });
-  return { release, charts, record: state.record, issues: [...state.issues] };
+  const foreign = release.foreignChartFiles(files, state.chartPaths);
+  return { release, charts, record: state.record, issues: [...state.issues], foreign };
+}
+
+/**
+ * An error for each file of a chart folder that the build does not write and a release would
+ * pack (`foreign`, from `chartStates`): its digest covers it, so `release` refuses the chart
+ * while the build's digest calls it unchanged, and no changeset changes that.
+ */
+function foreignFileIssues(foreign: readonly string[]): Issue[] {
+  return foreign.map((path) => ({
+    severity: 'error',
+    code: 'chart-foreign-file',
+    path: [],
+    output: path,
+    message: `is not written by the build, yet it would be packed into charts/${path.split('/')[1]} and counts in its content digest (homelab release refuses the chart); a changeset does not change that`,
+    expected: 'only generated files in a chart folder: remove it (or move it out of charts/)',
+  }));
 }
 
 function failureSummary(ctx: Context, verb: string, issues: readonly Issue[]): string {
@@ -501,7 +520,8 @@ async function check(ctx: Context): Promise<number> {
   const guardIssues = [...guard.issues, ...guard.release.checkChartVersions(guard.charts)].map(
     (issue) => presentIssue(ctx.io, issue, ctx.options.strict),
   );
-  if (!ctx.options.json) printIssues(ctx, guardIssues);
+  const foreignIssues = foreignFileIssues(guard.foreign);
+  if (!ctx.options.json) printIssues(ctx, [...guardIssues, ...foreignIssues]);
   const guardErrors = counts(guardIssues).errors;
   const unversioned = guard.release
     .chartsNeedingChangeset(guard.charts)
@@ -509,10 +529,10 @@ async function check(ctx: Context): Promise<number> {
   const unrecorded = guard.release
     .chartsToRecord(guard.charts)
     .map((chart) => `charts/${chart.name}`);
-  const issues = [...buildIssues, ...guardIssues];
+  const issues = [...buildIssues, ...guardIssues, ...foreignIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
-  const ok = differences === 0 && guardErrors === 0;
+  const ok = differences === 0 && guardErrors === 0 && guard.foreign.length === 0;
   if (ctx.options.json) {
     printJson(ctx, ok, issues, {
       files: result.files.length,
@@ -521,6 +541,7 @@ async function check(ctx: Context): Promise<number> {
       stale: [...diff.stale],
       unversioned,
       unrecorded,
+      foreign: guard.foreign,
       ms: elapsed(ctx),
     });
     return ok ? 0 : 1;
@@ -567,6 +588,12 @@ async function check(ctx: Context): Promise<number> {
       `${colors.red('check failed:')} ${plural(guardErrors, 'chart version error')}${detail}\n`,
     );
   }
+  if (guard.foreign.length > 0) {
+    ctx.io.stdout(
+      `${colors.red('check failed:')} ${guard.foreign.map((path) => displayFile(ctx.io, join(ctx.outRoot, path))).join(', ')} ` +
+        `${guard.foreign.length === 1 ? 'is' : 'are'} not generated but would be packed into ${guard.foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${guard.foreign.length === 1 ? 'it' : 'them'}\n`,
+    );
+  }
   return 1;
 }
 
@@ -594,7 +621,19 @@ async function changeset(ctx: Context): Promise<number> {
         : { name: chart.name, packageName: chart.packageName },
     ),
   );
+  // A file the build does not write in a chart folder: no changeset makes release accept it.
+  const foreign = foreignFileIssues(guard.foreign).map((issue) =>
+    presentIssue(ctx.io, issue, false),
+  );
+  printIssues(ctx, foreign);
   if (files.length === 0 && toRecord.length === 0) {
+    if (foreign.length > 0) {
+      ctx.io.stderr(
+        `${ctx.colors.red('changeset failed:')} no chart changed without a new version, but ${guard.foreign.join(', ')} ` +
+          `would be packed into ${guard.foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${guard.foreign.length === 1 ? 'it' : 'them'}; no changeset written\n`,
+      );
+      return 1;
+    }
     ctx.io.stdout('no chart changed without a new version: no changeset to write\n');
     return 0;
   }
