@@ -716,6 +716,27 @@ describe('homelab release version (pnpm version-packages)', () => {
     expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
   });
 
+  it('refuses an invalid definition before changeset version: nothing versioned, built or recorded', async () => {
+    const cli = fake({
+      issues: [{ severity: 'error', code: 'schema', path: ['platform'], message: 'is wrong' }],
+    });
+    expect(await run(['release', 'version'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual([]);
+    expect(cli.err()).toBe(
+      'platform: is wrong\n' +
+        'version failed: 1 error in apps/homelab/platform.yaml; nothing versioned, built or recorded\n',
+    );
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
+  it('refuses an unreadable --config before changeset version', async () => {
+    const cli = fake();
+    expect(await run(['release', 'version', '--config', 'nope.yaml'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual([]);
+    expect(cli.err()).toMatch(/^homelab: cannot read the platform definition .*nope\.yaml: /);
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
   it('stops when changeset version fails: nothing built or recorded', async () => {
     const cli = fake({ changesetStatus: 1 });
     expect(await run(['release', 'version'], cli.io)).toBe(1);

@@ -191,7 +191,11 @@ function definitionSource(ctx: Context): string | null {
  */
 async function generate(
   ctx: Context,
-  { lastBuild = true, lock = lastBuild }: { lastBuild?: boolean; lock?: boolean } = {},
+  {
+    lastBuild = true,
+    lock = lastBuild,
+    print = !ctx.options.json,
+  }: { lastBuild?: boolean; lock?: boolean; print?: boolean } = {},
 ): Promise<{
   result: GenerateResult;
   issues: Issue[];
@@ -223,7 +227,7 @@ async function generate(
         });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
-  if (!ctx.options.json) printIssues(ctx, issues);
+  if (print) printIssues(ctx, issues);
   const text = 'text' in definition ? definition.text : undefined;
   return { result, issues, failed, chartVersions, text };
 }
@@ -764,10 +768,21 @@ async function releaseRecord(ctx: Context): Promise<number> {
 /**
  * `pnpm version-packages`: `changeset version` (bumps each chart's package.json, writes its
  * CHANGELOG.md), then the build (Chart.yaml follows package.json), then `release record`. The
- * command line is parsed before any of it runs: `--help` or an unknown option never versions.
+ * command line is parsed before any of it runs: `--help` or an unknown option never versions;
+ * and the definition is read and validated (generated in memory, as the build will) before
+ * `changeset version`: an unreadable `--config` or an invalid definition is refused with the
+ * build's errors, nothing changed, never package.json bumped with Chart.yaml left behind.
  */
 async function releaseVersion(ctx: Context): Promise<number> {
   ctx.hold(ctx.root);
+  const before = await generate(ctx, { print: false });
+  if (before.failed) {
+    printIssues(ctx, before.issues);
+    ctx.io.stderr(
+      `${failureSummary(ctx, 'version', before.issues)}; nothing versioned, built or recorded\n`,
+    );
+    return 1;
+  }
   const status = await ctx.runtime.changesetVersion(ctx.root);
   if (status !== 0) {
     ctx.io.stderr(
