@@ -44,7 +44,18 @@ function git(root: string, args: string[]): string {
  */
 export const ARCHIVE_MTIME = 315_532_800;
 
-/** The release commit's time (`git log -1 --format=%ct`), else `SOURCE_DATE_EPOCH`. */
+/**
+ * The latest release time `index.yaml` can hold: 9999-12-31T23:59:59Z. `created` is RFC 3339,
+ * whose year has four digits (a later one prints as `+010000-…`, which Helm cannot read).
+ */
+export const MAX_RELEASE_EPOCH = 253_402_300_799;
+
+/**
+ * The release commit's time (`git log -1 --format=%ct`), else `SOURCE_DATE_EPOCH` (the
+ * reproducible-builds convention: whole seconds since 1970-01-01T00:00:00Z). Throws
+ * `HomelabError` (a fault of the environment, exit 2) when there is neither, or when the
+ * `SOURCE_DATE_EPOCH` it would use is not such a number within what `index.yaml` can hold.
+ */
 export function releaseEpoch(
   root: string,
   env: Readonly<Record<string, string | undefined>>,
@@ -55,10 +66,16 @@ export function releaseEpoch(
   } catch {
     fromGit = '';
   }
-  const text = fromGit !== '' ? fromGit : (env.SOURCE_DATE_EPOCH ?? '');
-  if (!/^\d+$/.test(text)) {
+  if (/^\d+$/.test(fromGit)) return Number(fromGit);
+  const text = env.SOURCE_DATE_EPOCH ?? '';
+  if (text === '') {
     throw new HomelabError(
       'no release time: not in a git repository with a commit, and SOURCE_DATE_EPOCH is not set',
+    );
+  }
+  if (!/^\d+$/.test(text) || Number(text) > MAX_RELEASE_EPOCH) {
+    throw new HomelabError(
+      `no release time: not in a git repository with a commit, and SOURCE_DATE_EPOCH is ${JSON.stringify(text)}, not whole seconds since 1970-01-01T00:00:00Z from 0 to ${MAX_RELEASE_EPOCH} (9999-12-31T23:59:59Z, the latest time index.yaml's created can hold)`,
     );
   }
   return Number(text);

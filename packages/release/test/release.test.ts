@@ -552,6 +552,88 @@ describe('pnpm release', () => {
     expect(readFileSync(join(root, 'release/index.yaml'), 'utf8')).toBe(index);
   });
 
+  it.each([
+    ['99999999999999', '"99999999999999"'],
+    ['abc', '"abc"'],
+    ['-5', '"-5"'],
+    ['1.5', '"1.5"'],
+    ['253402300800', '"253402300800"'],
+  ])(
+    'outside git, refuses SOURCE_DATE_EPOCH=%s as a fault of the environment, creating no folder',
+    (value, shown) => {
+      // Given the charts recorded, outside any git repository
+      expect(run('record')).toBe(0);
+      rmSync(join(root, '.git'), { recursive: true });
+      // When released with that release time, then it is refused saying what the value must be
+      const out = join(root, 'release/nested');
+      expect(() =>
+        publishCharts({
+          root,
+          log: () => {},
+          error: () => {},
+          out,
+          tag: false,
+          env: { SOURCE_DATE_EPOCH: value },
+        }),
+      ).toThrow(
+        `no release time: not in a git repository with a commit, and SOURCE_DATE_EPOCH is ${shown}, not whole seconds since 1970-01-01T00:00:00Z from 0 to 253402300799 (9999-12-31T23:59:59Z, the latest time index.yaml's created can hold)`,
+      );
+      expect(existsSync(join(root, 'release'))).toBe(false);
+    },
+  );
+
+  it('outside git, releases at SOURCE_DATE_EPOCH up to the last second of 9999, and says when it is not set', () => {
+    expect(run('record')).toBe(0);
+    rmSync(join(root, '.git'), { recursive: true });
+    const release = (env: Record<string, string>) =>
+      publishCharts({
+        root,
+        log: () => {},
+        error: () => {},
+        out: join(root, 'release'),
+        tag: false,
+        env,
+      });
+    expect(() => release({ SOURCE_DATE_EPOCH: '' })).toThrow(
+      'no release time: not in a git repository with a commit, and SOURCE_DATE_EPOCH is not set',
+    );
+    expect(existsSync(join(root, 'release'))).toBe(false);
+    expect(release({ SOURCE_DATE_EPOCH: '253402300799' })).toBe(0);
+    const index = parse(readFileSync(join(root, 'release/index.yaml'), 'utf8')) as {
+      entries: { cilium: { created: string }[] };
+    };
+    expect(index.entries.cilium[0]?.created).toBe('9999-12-31T23:59:59Z');
+  });
+
+  it('removes the output folders it created when the release is refused while packaging', () => {
+    // Given a Chart.yaml older than its package.json, recorded by hand (release record refuses it)
+    write('charts/cilium/package.json', '{"name":"@homelab/chart-cilium","version":"1.2.1"}\n');
+    write(
+      'charts/.versions.json',
+      JSON.stringify({
+        cilium: { version: '1.2.1', digest: readChartStates(root).charts[0]?.digest },
+      }),
+    );
+    mkdirSync(join(root, 'kept'));
+    // When released into a folder two levels below one that exists
+    expect(
+      publishCharts({
+        root,
+        log: () => {},
+        error: (line) => output.push(line),
+        out: join(root, 'kept/a/b'),
+        tag: false,
+        env: {},
+      }),
+    ).toBe(1);
+    // Then what it created is gone, what was there stays
+    expect(output[0]).toMatch(/^nothing released: charts\/cilium\/Chart\.yaml is cilium 1\.2\.0/);
+    expect([existsSync(join(root, 'kept/a')), existsSync(join(root, 'kept'))]).toEqual([
+      false,
+      true,
+    ]);
+  });
+
   it('fails at once, naming the folder, when the output folder cannot be created under /proc', () => {
     expect(run('record')).toBe(0);
     expect(() =>
