@@ -179,9 +179,10 @@ function refuseUncommittedCharts(root: string): void {
       ['status', '--porcelain', '--untracked-files=all', '--', 'charts'],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     ).trimEnd();
-  } catch {
+  } catch (cause) {
     throw new HomelabError(
-      'nothing released: tagging needs a git repository with a commit (release with --no-tag to package only)',
+      `cannot tag the release, nothing written: git status in ${root} failed: ${gitProblem(cause)} (tagging needs a git repository with a commit; release with --no-tag to package only)`,
+      { cause },
     );
   }
   if (status === '') return;
@@ -225,7 +226,10 @@ function publish(options: PublishOptions): number {
       `${unrecorded.join('; ')}. A release publishes only the content recorded for each version: apply pending changesets and record (pnpm version-packages), or record a new chart (pnpm homelab changeset), commit, then release (pnpm homelab check says what is missing)`,
     );
   }
-  if (tag) refuseUncommittedCharts(root);
+  if (tag) {
+    refuseUncommittedCharts(root);
+    checkTagIdentity(root);
+  }
   const epoch = releaseEpoch(root, options.env);
   // Created (or found) before anything is packaged, as `homelab build` does: `-o /proc/x` fails
   // at once, never loops; a release refused above creates nothing, and one refused or failed
@@ -299,15 +303,65 @@ function packageCharts(options: PublishOptions, epoch: number): number {
   writeAtomic(indexPath, index);
   options.log(`wrote ${indexPath}`);
   if (tag) {
-    const present = new Set(git(root, ['tag', '--list']).split('\n'));
-    for (const name of tags) {
-      if (present.has(name)) continue;
-      git(root, ['tag', '-a', name, '-m', name]);
-      // changesets/action reads these lines to create GitHub releases.
-      options.log(`New tag: ${name}`);
+    const tagged: string[] = [];
+    let step = 'git tag --list';
+    try {
+      const present = new Set(git(root, ['tag', '--list']).split('\n'));
+      for (const name of tags) {
+        if (present.has(name)) continue;
+        step = `git tag -a ${name}`;
+        git(root, ['tag', '-a', name, '-m', name]);
+        tagged.push(name);
+        // changesets/action reads these lines to create GitHub releases.
+        options.log(`New tag: ${name}`);
+      }
+    } catch (cause) {
+      throw new HomelabError(
+        `tagging failed after the release was written: ${step}: ${gitProblem(cause)}. Written: ` +
+          `${archives.length} archive${archives.length === 1 ? '' : 's'} and index.yaml in ${out}; ` +
+          `tagged: ${tagged.length > 0 ? tagged.join(', ') : 'nothing'}. Release again once fixed: the ` +
+          'archives are written again with the same bytes and only the missing tags are made',
+        { cause },
+      );
     }
   }
   return 0;
+}
+
+/**
+ * What git said when it failed (its stderr, on one line: the first line and the `fatal:` one),
+ * with how to fix the usual cause: no committer identity, which an annotated tag needs.
+ */
+function gitProblem(cause: unknown): string {
+  const stderr = String((cause as { stderr?: unknown } | undefined)?.stderr ?? '');
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const fatal = lines.find((line) => /^(fatal|error):/.test(line));
+  const said =
+    lines.length === 0
+      ? cause instanceof Error
+        ? cause.message
+        : String(cause)
+      : [...new Set([lines[0], fatal].filter((line) => line !== undefined))].join('; ');
+  return /identity unknown|auto-detect|auto-detection/i.test(stderr)
+    ? `${said} (git has no user identity for the tag: set it with git config user.name "Your Name" and git config user.email you@example.com, or release with --no-tag to package only)`
+    : said;
+}
+
+/**
+ * Refuses to start a tagged release git could not tag (no committer identity, which an
+ * annotated tag needs): a fault of the environment, before anything is written.
+ */
+function checkTagIdentity(root: string): void {
+  try {
+    git(root, ['var', 'GIT_COMMITTER_IDENT']);
+  } catch (cause) {
+    throw new HomelabError(`cannot tag the release, nothing written: ${gitProblem(cause)}`, {
+      cause,
+    });
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { formatIssue, hasErrors, ValidationError } from '@homelab/core';
 import { serializeLock } from '@homelab/vendor';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { writeChangesets } from '../src/changesets.js';
 import { publishCharts, recordVersionsOnDisk } from '../src/command.js';
@@ -632,6 +632,56 @@ describe('pnpm release', () => {
       false,
       true,
     ]);
+  });
+
+  it("refuses to start a tagged release without a git identity, with git's reason and the fix, writing nothing", () => {
+    expect(run('record')).toBe(0);
+    git('add', '.');
+    git('commit', '-q', '-m', 'record');
+    // Given git with no user identity (and no guessing one from the host name)
+    vi.stubEnv('HOME', join(root, 'nohome'));
+    write('empty.gitconfig', '');
+    vi.stubEnv('GIT_CONFIG_GLOBAL', join(root, 'empty.gitconfig'));
+    vi.stubEnv('GIT_CONFIG_NOSYSTEM', '1');
+    vi.stubEnv('GIT_CONFIG_COUNT', '1');
+    vi.stubEnv('GIT_CONFIG_KEY_0', 'user.useConfigOnly');
+    vi.stubEnv('GIT_CONFIG_VALUE_0', 'true');
+    for (const name of ['AUTHOR', 'COMMITTER']) {
+      vi.stubEnv(`GIT_${name}_NAME`, undefined);
+      vi.stubEnv(`GIT_${name}_EMAIL`, undefined);
+    }
+    vi.stubEnv('EMAIL', undefined);
+    try {
+      // When released with tags, then it is a fault of the environment saying what git said
+      expect(() => run()).toThrow(
+        'cannot tag the release, nothing written: Committer identity unknown; fatal: no email was given and auto-detection is disabled (git has no user identity for the tag: set it with git config user.name "Your Name" and git config user.email you@example.com, or release with --no-tag to package only)',
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(existsSync(join(root, 'release'))).toBe(false);
+    expect(git('tag', '--list')).toBe('');
+  });
+
+  it('says what it wrote and tagged when tagging fails after the archives are written', () => {
+    expect(run('record')).toBe(0);
+    git('add', '.');
+    git('commit', '-q', '-m', 'record');
+    // Given a tag whose name makes the release's tag impossible (a ref below it)
+    git('tag', '@homelab/chart-cilium@1.2.0/x');
+    // When released with tags
+    let caught: unknown;
+    try {
+      run();
+    } catch (cause) {
+      caught = cause;
+    }
+    // Then the fault names the step, git's reason and what is already written
+    expect((caught as Error).name).toBe('HomelabError');
+    expect((caught as Error).message).toMatch(
+      /^tagging failed after the release was written: git tag -a @homelab\/chart-cilium@1\.2\.0: fatal: .*\. Written: 1 archive and index\.yaml in .*\/release; tagged: nothing\. Release again once fixed/,
+    );
+    expect(existsSync(join(root, 'release/cilium-1.2.0.tgz'))).toBe(true);
   });
 
   it('fails at once, naming the folder, when the output folder cannot be created under /proc', () => {
