@@ -1,7 +1,7 @@
 // The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
 // touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, a --mirror
-// that is no mirror, failed check, drift, a release the repository's state refuses; 2 usage
-// error or internal fault.
+// that is no mirror, failed check, drift, a release or record the repository's state refuses, a
+// refused upgrade-check; 2 usage error, fault of the environment or internal fault.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
