@@ -444,11 +444,31 @@ describe('homelab check', () => {
         '  changed  charts/cilium/values.yaml',
         '  missing  charts/cilium/README.md',
         '  stale    clusters/old/x.yaml',
-        'check failed: 3 of 2 generated files differ (1 changed, 1 missing, 1 stale); run `homelab build` and commit the result',
+        'check failed: 3 of 4 files differ from what build would write (1 changed, 1 missing, 1 stale); run `homelab build` and commit the result',
         '',
       ].join('\n'),
     );
     expect(cli.writes).toEqual([]);
+  });
+});
+
+describe('homelab check: the counts', () => {
+  it('counts a chart package.json the build would create among the files, text and JSON alike', async () => {
+    // Given an empty output folder: every generated file missing, and the package.json the
+    // writer creates for each new chart
+    const differences = [
+      ...files.map((file) => ({ path: file.path, before: null, after: file.content })),
+      { path: 'charts/cilium/package.json', before: null, after: '{}\n' },
+    ];
+    const cli = fake({ differences });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.out().split('\n').at(-2)).toBe(
+      'check failed: 3 of 3 files differ from what build would write (0 changed, 3 missing, 0 stale); run `homelab build` and commit the result',
+    );
+    const json = fake({ differences });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const { summary } = JSON.parse(json.out()) as { summary: { files: number; missing: string[] } };
+    expect([summary.files, summary.missing.length]).toEqual([3, 3]);
   });
 });
 
@@ -596,7 +616,7 @@ describe('homelab check: the version-increment guard', () => {
     expect(await run(['check'], cli.io)).toBe(1);
     expect(cli.out().split('\n')).toEqual([
       '  changed  charts/cilium/values.yaml',
-      'check failed: 1 of 3 generated files differ (1 changed, 0 missing, 0 stale); run `homelab build` and commit the result',
+      'check failed: 1 of 3 files differ from what build would write (1 changed, 0 missing, 0 stale); run `homelab build` and commit the result',
       'check failed: 1 chart version error: charts/cilium changed without a new version; add a changeset (`pnpm homelab changeset` writes one for every such chart)',
       '',
     ]);

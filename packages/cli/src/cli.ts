@@ -536,10 +536,17 @@ async function check(ctx: Context): Promise<number> {
   const issues = [...buildIssues, ...guardIssues, ...foreignIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
+  // Every file compared: the generated ones, and those build would create besides them (a new
+  // chart's package.json, which the writer makes) or remove (stale), so the differing ones are
+  // a part of it, in the text and in --json alike.
+  const generated = new Set(result.files.map((file) => file.path));
+  const compared =
+    result.files.length +
+    [...diff.missing, ...diff.stale, ...diff.changed].filter((path) => !generated.has(path)).length;
   const ok = differences === 0 && guardErrors === 0 && guard.foreign.length === 0;
   if (ctx.options.json) {
     printJson(ctx, ok, issues, {
-      files: result.files.length,
+      files: compared,
       changed: [...diff.changed],
       missing: [...diff.missing],
       stale: [...diff.stale],
@@ -562,13 +569,13 @@ async function check(ctx: Context): Promise<number> {
   list('stale', diff.stale, colors.red);
   if (ok) {
     ctx.io.stdout(
-      `${colors.green('check passed:')} ${plural(result.files.length, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
+      `${colors.green('check passed:')} ${plural(compared, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
     );
     return 0;
   }
   if (differences > 0) {
     ctx.io.stdout(
-      `${colors.red('check failed:')} ${differences} of ${plural(result.files.length, 'generated file')} differ ` +
+      `${colors.red('check failed:')} ${differences} of ${plural(compared, 'file')} differ from what build would write ` +
         `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
         'run `homelab build` and commit the result\n',
     );
