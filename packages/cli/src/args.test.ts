@@ -129,6 +129,12 @@ describe('parseCommandLine', () => {
       command: ['release'],
       message: "Unexpected argument 'recrod'; did you mean 'record'?",
     });
+    // Nothing close: the valid subcommands, named
+    expect(parseCommandLine(['vendor', 'bogus'])).toEqual({
+      kind: 'usage-error',
+      command: ['vendor'],
+      message: "Unexpected argument 'bogus' (subcommands of vendor: sync, verify, outdated)",
+    });
   });
 
   it('never acts on --help or on an unknown flag, wherever it stands', () => {

@@ -355,9 +355,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (positionals.length > expected.length) {
     const extra = positionals[expected.length] as string;
     const subs = Object.keys(spec.subcommands ?? {});
+    const hint =
+      subs.length === 0
+        ? ''
+        : suggestion(extra, subs) || ` (subcommands of ${path.join(' ')}: ${subs.join(', ')})`;
     return {
       kind: 'usage-error',
-      message: `Unexpected argument '${extra}'${subs.length > 0 ? suggestion(extra, subs) : ''}`,
+      message: `Unexpected argument '${extra}'${hint}`,
       command: path,
     };
   }

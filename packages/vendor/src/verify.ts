@@ -166,7 +166,7 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
         path: [],
         output: path,
         message: `is not listed in ${LOCK_FILE}`,
-        expected: `only pinned artifacts in vendor/ (${SYNC} removes the rest)`,
+        expected: 'only pinned artifacts in vendor/ (`homelab vendor sync` removes the rest)',
       }),
     );
   }
@@ -211,7 +211,7 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
           path: [],
           output: artifact.path,
           message: `is in ${LOCK_FILE} but no pin asks for it`,
-          expected: `only pinned artifacts (${SYNC} removes it)`,
+          expected: 'only pinned artifacts (`homelab vendor sync` removes it)',
         }),
       );
     }
