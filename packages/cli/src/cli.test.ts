@@ -452,6 +452,48 @@ describe('homelab check', () => {
   });
 });
 
+describe('homelab check: an unreadable version record', () => {
+  it('says to fix the record, where its problem is, not to run changeset (which refuses it)', async () => {
+    // Given charts/.versions.json that is no JSON
+    const problem: Issue = {
+      severity: 'error',
+      code: 'version-record',
+      path: [],
+      output: 'charts/.versions.json',
+      message: 'is not valid JSON: the text ends at line 2, column 1',
+    };
+    const cli = fake({ files: released, release: { issues: [problem] } });
+    // When checked, then only its problem is reported, and the advice is to fix or restore it
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/.versions.json: is not valid JSON: the text ends at line 2, column 1\n',
+    );
+    expect(cli.out()).toBe(
+      'check failed: 1 chart version error: charts/.versions.json is unreadable (above), so no chart ' +
+        'version is checked: fix it there, or restore it (git checkout -- charts/.versions.json)\n',
+    );
+    const json = fake({ files: released, release: { issues: [problem] } });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const { summary } = JSON.parse(json.out()) as { summary: Record<string, unknown> };
+    expect([summary.unversioned, summary.unrecorded]).toEqual([[], []]);
+  });
+});
+
+describe('homelab check --json: one summary shape', () => {
+  it('has the same keys when the definition fails as when it builds', async () => {
+    const ok = fake({ files: released, release: { record } });
+    expect(await run(['check', '--json'], ok.io)).toBe(0);
+    const failed = fake({
+      issues: [{ severity: 'error', code: 'schema', path: ['platform'], message: 'is wrong' }],
+    });
+    expect(await run(['check', '--json'], failed.io)).toBe(1);
+    const keys = (out: string) =>
+      Object.keys((JSON.parse(out) as { summary: object }).summary).sort();
+    expect(keys(failed.out())).toEqual(keys(ok.out()));
+    expect(keys(failed.out())).toContain('unrecorded');
+  });
+});
+
 describe('homelab check: the counts', () => {
   it('counts a chart package.json the build would create among the files, text and JSON alike', async () => {
     // Given an empty output folder: every generated file missing, and the package.json the

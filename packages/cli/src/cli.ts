@@ -10,6 +10,7 @@ import {
   formatIssue,
   formatPath,
   type GeneratedFile,
+  hasErrors,
   type Issue,
   readBuildRecord,
   readChartVersions,
@@ -508,11 +509,15 @@ async function check(ctx: Context): Promise<number> {
   if (failed) {
     const issues = buildIssues;
     if (ctx.options.json)
+      // The same shape as every other check report: nothing compared, nothing guarded.
       printJson(ctx, false, issues, {
         files: 0,
         changed: [],
         missing: [],
         stale: [],
+        unversioned: [],
+        unrecorded: [],
+        foreign: [],
         ms: elapsed(ctx),
       });
     else ctx.io.stderr(`${failureSummary(ctx, 'check', issues)}\n`);
@@ -521,18 +526,22 @@ async function check(ctx: Context): Promise<number> {
   // The version-increment guard: a chart whose content moved at its recorded version needs a
   // changeset (a pending one counts, as in a pull request that carries it).
   const guard = await chartStates(ctx, result.files, chartVersions);
-  const guardIssues = [...guard.issues, ...guard.release.checkChartVersions(guard.charts)].map(
-    (issue) => presentIssue(ctx.io, issue, ctx.options.strict),
-  );
+  // An unreadable record guards nothing: its problem alone, not every chart "not recorded"
+  // (which `homelab changeset` could not fix: it refuses to write over an unreadable record).
+  const unreadable = hasErrors(guard.issues);
+  const guardIssues = [
+    ...guard.issues,
+    ...(unreadable ? [] : guard.release.checkChartVersions(guard.charts)),
+  ].map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const foreignIssues = foreignFileIssues(guard.foreign);
   if (!ctx.options.json) printIssues(ctx, [...guardIssues, ...foreignIssues]);
   const guardErrors = counts(guardIssues).errors;
-  const unversioned = guard.release
-    .chartsNeedingChangeset(guard.charts)
-    .map((chart) => `charts/${chart.name}`);
-  const unrecorded = guard.release
-    .chartsToRecord(guard.charts)
-    .map((chart) => `charts/${chart.name}`);
+  const unversioned = unreadable
+    ? []
+    : guard.release.chartsNeedingChangeset(guard.charts).map((chart) => `charts/${chart.name}`);
+  const unrecorded = unreadable
+    ? []
+    : guard.release.chartsToRecord(guard.charts).map((chart) => `charts/${chart.name}`);
   const issues = [...buildIssues, ...guardIssues, ...foreignIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
@@ -581,8 +590,9 @@ async function check(ctx: Context): Promise<number> {
     );
   }
   if (guardErrors > 0) {
-    const detail =
-      unrecorded.length > 0
+    const detail = unreadable
+      ? `: ${displayFile(ctx.io, join(ctx.outRoot, 'charts/.versions.json'))} is unreadable (above), so no chart version is checked: fix it there, or restore it (git checkout -- charts/.versions.json)`
+      : unrecorded.length > 0
         ? `: ${[
             ...(unversioned.length > 0
               ? [`${unversioned.join(', ')} changed without a new version`]

@@ -295,7 +295,7 @@ function packageCharts(options: PublishOptions, epoch: number): number {
   }
   const indexPath = join(out, 'index.yaml');
   const existing = readRegularFileIfPresent(indexPath)?.toString('utf8');
-  const index = buildIndex(existing, entries, epoch);
+  const index = buildIndex(existing, entries, epoch, indexPath);
   for (const { file, archive } of archives) {
     writeAtomic(join(out, file), archive);
     options.log(`packaged ${join(out, file)}`);

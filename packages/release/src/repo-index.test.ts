@@ -82,6 +82,16 @@ describe('buildIndex', () => {
     );
   });
 
+  it('names the existing index by its path when it is no YAML or no Helm index', () => {
+    const input = [{ metadata: metadata('1.2.0'), digest: 'x' }];
+    expect(() => buildIndex('entries: [\n', input, T1, '/r/release/index.yaml')).toThrow(
+      /^the existing \/r\/release\/index\.yaml is not valid YAML \(.+\): a Helm repository index is expected there; restore it or move it away$/,
+    );
+    expect(() => buildIndex('a: 1\n', input, T1, '/r/release/index.yaml')).toThrow(
+      'the existing /r/release/index.yaml is not a Helm repository index (apiVersion v1)',
+    );
+  });
+
   it('keeps the first created time of an archive released again with the same digest', () => {
     const first = buildIndex(undefined, [{ metadata: metadata('1.2.0'), digest: 'same' }], T1);
     const again = parse(
