@@ -85,7 +85,7 @@ describe('buildIndex', () => {
   it('names the existing index by its path when it is no YAML or no Helm index', () => {
     const input = [{ metadata: metadata('1.2.0'), digest: 'x' }];
     expect(() => buildIndex('entries: [\n', input, T1, '/r/release/index.yaml')).toThrow(
-      /^the existing \/r\/release\/index\.yaml is not valid YAML \(.+\): a Helm repository index is expected there; restore it or move it away$/,
+      /^the existing \/r\/release\/index\.yaml is not valid YAML \(.+[^:]\): a Helm repository index is expected there; restore it or move it away$/,
     );
     expect(() => buildIndex('a: 1\n', input, T1, '/r/release/index.yaml')).toThrow(
       'the existing /r/release/index.yaml is not a Helm repository index (apiVersion v1)',
