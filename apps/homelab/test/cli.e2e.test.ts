@@ -148,7 +148,7 @@ describe('homelab build on the reference platform', { timeout: 120_000 }, () => 
     expect(check.stdout).toContain('  changed  out/charts/cilium/values.yaml\n');
     expect(check.stdout).toContain('  missing  out/charts/cilium/README.md\n');
     expect(check.stdout).toMatch(
-      /check failed: 2 of \d+ generated files differ \(1 changed, 1 missing, 0 stale\)/,
+      /check failed: 2 of \d+ files differ from what build would write \(1 changed, 1 missing, 0 stale\)/,
     );
 
     const diff = homelab(dir, ['diff', '--config', 'platform.yaml', '--out', 'out']);

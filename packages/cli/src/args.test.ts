@@ -129,6 +129,12 @@ describe('parseCommandLine', () => {
       command: ['release'],
       message: "Unexpected argument 'recrod'; did you mean 'record'?",
     });
+    // Nothing close: the valid subcommands, named
+    expect(parseCommandLine(['vendor', 'bogus'])).toEqual({
+      kind: 'usage-error',
+      command: ['vendor'],
+      message: "Unexpected argument 'bogus' (subcommands of vendor: sync, verify, outdated)",
+    });
   });
 
   it('never acts on --help or on an unknown flag, wherever it stands', () => {
@@ -189,7 +195,14 @@ describe('usage', () => {
     const text = usage();
     for (const command of ['build', 'validate', 'check', 'diff', 'changeset', 'release'])
       expect(text).toContain(`\n  ${command} `);
-    expect(text).toContain('2  usage error or internal fault');
+    const codes = text.slice(text.indexOf('Exit codes:'));
+    expect(codes).toContain('2  usage error or fault of the environment');
+    // Refusals exit 1, named where they are: release record's and upgrade-check's too.
+    const one = codes.slice(codes.indexOf('  1  '), codes.indexOf('  2  '));
+    expect(one).toContain('"nothing recorded: …"');
+    expect(one).toContain(
+      'a refused upgrade-check (an unknown\n     component, one that wraps no upstream chart',
+    );
   });
 
   it('shows the synopsis, summary and options of one command', () => {

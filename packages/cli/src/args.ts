@@ -152,10 +152,15 @@ export type CommandLine =
 const EXIT_CODES = `Exit codes:
   0  success
   1  invalid definition (or unreadable --config, or a --mirror that is no mirror), failed
-     check (drift, or a chart changed without a new version: add a changeset), drift (diff
-     --exit-code), a refused release (a chart's content not the one recorded for its
-     version, charts/ not committed)
-  2  usage error or internal fault (set HOMELAB_DEBUG=1 for the stack trace)`;
+     check (drift, a chart changed without a new version: add a changeset, a file in a chart
+     folder the build does not write), drift (diff --exit-code), a refused release or release
+     record ("nothing released: …", "nothing recorded: …": a chart's content not the one
+     recorded for its version, charts/ not committed, a Chart.yaml older than its package.json,
+     a vendored archive not the one vendor/lock.json locks), a refused upgrade-check (an unknown
+     component, one that wraps no upstream chart, a version it does not pin or already uses)
+  2  usage error or fault of the environment (no git, or no git identity, to tag with, an
+     invalid SOURCE_DATE_EPOCH, a folder that cannot be written) or internal fault (set
+     HOMELAB_DEBUG=1 for the stack trace)`;
 
 function optionLine(name: string): string {
   const spec = OPTIONS[name];
@@ -350,9 +355,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (positionals.length > expected.length) {
     const extra = positionals[expected.length] as string;
     const subs = Object.keys(spec.subcommands ?? {});
+    const hint =
+      subs.length === 0
+        ? ''
+        : suggestion(extra, subs) || ` (subcommands of ${path.join(' ')}: ${subs.join(', ')})`;
     return {
       kind: 'usage-error',
-      message: `Unexpected argument '${extra}'${subs.length > 0 ? suggestion(extra, subs) : ''}`,
+      message: `Unexpected argument '${extra}'${hint}`,
       command: path,
     };
   }

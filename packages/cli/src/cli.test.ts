@@ -85,6 +85,7 @@ function fake(
       pending: [],
       packageNames: {},
       issues: [],
+      chartPaths: {},
       ...options.release,
     }),
     writeChangesets: (_root, written) => {
@@ -443,11 +444,73 @@ describe('homelab check', () => {
         '  changed  charts/cilium/values.yaml',
         '  missing  charts/cilium/README.md',
         '  stale    clusters/old/x.yaml',
-        'check failed: 3 of 2 generated files differ (1 changed, 1 missing, 1 stale); run `homelab build` and commit the result',
+        'check failed: 3 of 4 files differ from what build would write (1 changed, 1 missing, 1 stale); run `homelab build` and commit the result',
         '',
       ].join('\n'),
     );
     expect(cli.writes).toEqual([]);
+  });
+});
+
+describe('homelab check: an unreadable version record', () => {
+  it('says to fix the record, where its problem is, not to run changeset (which refuses it)', async () => {
+    // Given charts/.versions.json that is no JSON
+    const problem: Issue = {
+      severity: 'error',
+      code: 'version-record',
+      path: [],
+      output: 'charts/.versions.json',
+      message: 'is not valid JSON: the text ends at line 2, column 1',
+    };
+    const cli = fake({ files: released, release: { issues: [problem] } });
+    // When checked, then only its problem is reported, and the advice is to fix or restore it
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/.versions.json: is not valid JSON: the text ends at line 2, column 1\n',
+    );
+    expect(cli.out()).toBe(
+      'check failed: 1 chart version error: charts/.versions.json is unreadable (above), so no chart ' +
+        'version is checked: fix it there, or restore it (git checkout -- charts/.versions.json)\n',
+    );
+    const json = fake({ files: released, release: { issues: [problem] } });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const { summary } = JSON.parse(json.out()) as { summary: Record<string, unknown> };
+    expect([summary.unversioned, summary.unrecorded]).toEqual([[], []]);
+  });
+});
+
+describe('homelab check --json: one summary shape', () => {
+  it('has the same keys when the definition fails as when it builds', async () => {
+    const ok = fake({ files: released, release: { record } });
+    expect(await run(['check', '--json'], ok.io)).toBe(0);
+    const failed = fake({
+      issues: [{ severity: 'error', code: 'schema', path: ['platform'], message: 'is wrong' }],
+    });
+    expect(await run(['check', '--json'], failed.io)).toBe(1);
+    const keys = (out: string) =>
+      Object.keys((JSON.parse(out) as { summary: object }).summary).sort();
+    expect(keys(failed.out())).toEqual(keys(ok.out()));
+    expect(keys(failed.out())).toContain('unrecorded');
+  });
+});
+
+describe('homelab check: the counts', () => {
+  it('counts a chart package.json the build would create among the files, text and JSON alike', async () => {
+    // Given an empty output folder: every generated file missing, and the package.json the
+    // writer creates for each new chart
+    const differences = [
+      ...files.map((file) => ({ path: file.path, before: null, after: file.content })),
+      { path: 'charts/cilium/package.json', before: null, after: '{}\n' },
+    ];
+    const cli = fake({ differences });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.out().split('\n').at(-2)).toBe(
+      'check failed: 3 of 3 files differ from what build would write (0 changed, 3 missing, 0 stale); run `homelab build` and commit the result',
+    );
+    const json = fake({ differences });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const { summary } = JSON.parse(json.out()) as { summary: { files: number; missing: string[] } };
+    expect([summary.files, summary.missing.length]).toEqual([3, 3]);
   });
 });
 
@@ -494,6 +557,43 @@ describe('homelab check: the version-increment guard', () => {
       'check failed: 1 chart version error: charts/cilium changed without a new version; ' +
         'add a changeset (`pnpm homelab changeset` writes one for every such chart)\n',
     );
+  });
+
+  it('fails on a file in a chart folder the build does not write, which a release would pack', async () => {
+    // Given the released chart on disk with a file beside it the build never wrote
+    const chartPaths = {
+      cilium: ['Chart.yaml', 'CHANGELOG.md', 'extra.txt', 'package.json', 'values.yaml'],
+    };
+    const cli = fake({ files: released, release: { record, chartPaths } });
+    // When checked, then it fails naming the file, text and JSON alike
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      'charts/cilium/extra.txt: is not written by the build, yet it would be packed into charts/cilium ' +
+        'and counts in its content digest (homelab release refuses the chart); a changeset does not ' +
+        'change that (expected only generated files in a chart folder: remove it (or move it out of charts/))\n',
+    );
+    expect(cli.out()).toBe(
+      'check failed: charts/cilium/extra.txt is not generated but would be packed into its chart (above): remove it\n',
+    );
+    const json = fake({ files: released, release: { record, chartPaths } });
+    expect(await run(['check', '--json'], json.io)).toBe(1);
+    const report = JSON.parse(json.out()) as {
+      ok: boolean;
+      issues: { code: string; output: string }[];
+      summary: { foreign: string[] };
+    };
+    expect([report.ok, report.summary.foreign]).toEqual([false, ['charts/cilium/extra.txt']]);
+    expect(report.issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['chart-foreign-file', 'charts/cilium/extra.txt'],
+    ]);
+    // And changeset does not say there is nothing to do
+    const changeset = fake({ files: released, release: { record, chartPaths } });
+    expect(await run(['changeset'], changeset.io)).toBe(1);
+    expect(changeset.err().split('\n').at(-2)).toBe(
+      'changeset failed: no chart changed without a new version, but charts/cilium/extra.txt would be ' +
+        'packed into its chart (above): remove it; no changeset written',
+    );
+    expect(changeset.changesets).toEqual([]);
   });
 
   it('passes the changed chart when a pending changeset bumps its package', async () => {
@@ -558,7 +658,7 @@ describe('homelab check: the version-increment guard', () => {
     expect(await run(['check'], cli.io)).toBe(1);
     expect(cli.out().split('\n')).toEqual([
       '  changed  charts/cilium/values.yaml',
-      'check failed: 1 of 3 generated files differ (1 changed, 0 missing, 0 stale); run `homelab build` and commit the result',
+      'check failed: 1 of 3 files differ from what build would write (1 changed, 0 missing, 0 stale); run `homelab build` and commit the result',
       'check failed: 1 chart version error: charts/cilium changed without a new version; add a changeset (`pnpm homelab changeset` writes one for every such chart)',
       '',
     ]);
@@ -675,6 +775,27 @@ describe('homelab release version (pnpm version-packages)', () => {
     const bogus = fake();
     expect(await run(['release', 'version', '--bogus'], bogus.io)).toBe(2);
     for (const cli of [help, bogus]) expect(cli.calls).toEqual([]);
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
+  it('refuses an invalid definition before changeset version: nothing versioned, built or recorded', async () => {
+    const cli = fake({
+      issues: [{ severity: 'error', code: 'schema', path: ['platform'], message: 'is wrong' }],
+    });
+    expect(await run(['release', 'version'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual([]);
+    expect(cli.err()).toBe(
+      'platform: is wrong\n' +
+        'version failed: 1 error in apps/homelab/platform.yaml; nothing versioned, built or recorded\n',
+    );
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
+  it('refuses an unreadable --config before changeset version', async () => {
+    const cli = fake();
+    expect(await run(['release', 'version', '--config', 'nope.yaml'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual([]);
+    expect(cli.err()).toMatch(/^homelab: cannot read the platform definition .*nope\.yaml: /);
     expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
   });
 

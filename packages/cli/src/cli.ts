@@ -1,7 +1,7 @@
 // The `homelab` command. `run(argv, io)` does everything and returns the exit code; only bin.ts
 // touches `process`. Exit codes: 0 ok; 1 invalid definition, unreadable --config, a --mirror
-// that is no mirror, failed check, drift, a release the repository's state refuses; 2 usage
-// error or internal fault.
+// that is no mirror, failed check, drift, a release or record the repository's state refuses, a
+// refused upgrade-check; 2 usage error, fault of the environment or internal fault.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -10,6 +10,7 @@ import {
   formatIssue,
   formatPath,
   type GeneratedFile,
+  hasErrors,
   type Issue,
   readBuildRecord,
   readChartVersions,
@@ -191,7 +192,11 @@ function definitionSource(ctx: Context): string | null {
  */
 async function generate(
   ctx: Context,
-  { lastBuild = true, lock = lastBuild }: { lastBuild?: boolean; lock?: boolean } = {},
+  {
+    lastBuild = true,
+    lock = lastBuild,
+    print = !ctx.options.json,
+  }: { lastBuild?: boolean; lock?: boolean; print?: boolean } = {},
 ): Promise<{
   result: GenerateResult;
   issues: Issue[];
@@ -223,7 +228,7 @@ async function generate(
         });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');
-  if (!ctx.options.json) printIssues(ctx, issues);
+  if (print) printIssues(ctx, issues);
   const text = 'text' in definition ? definition.text : undefined;
   return { result, issues, failed, chartVersions, text };
 }
@@ -244,6 +249,8 @@ async function chartStates(
   charts: ChartState[];
   record: VersionRecord;
   issues: Issue[];
+  /** Files of chart folders the build does not write that a release would pack. */
+  foreign: string[];
 }> {
   const release = await import('@homelab/release');
   const state = await ctx.runtime.readReleaseState(ctx.outRoot);
@@ -255,7 +262,24 @@ async function chartStates(
     pending: state.pending,
     packageNames: state.packageNames,
   });
-  return { release, charts, record: state.record, issues: [...state.issues] };
+  const foreign = release.foreignChartFiles(files, state.chartPaths);
+  return { release, charts, record: state.record, issues: [...state.issues], foreign };
+}
+
+/**
+ * An error for each file of a chart folder that the build does not write and a release would
+ * pack (`foreign`, from `chartStates`): its digest covers it, so `release` refuses the chart
+ * while the build's digest calls it unchanged, and no changeset changes that.
+ */
+function foreignFileIssues(foreign: readonly string[]): Issue[] {
+  return foreign.map((path) => ({
+    severity: 'error',
+    code: 'chart-foreign-file',
+    path: [],
+    output: path,
+    message: `is not written by the build, yet it would be packed into charts/${path.split('/')[1]} and counts in its content digest (homelab release refuses the chart); a changeset does not change that`,
+    expected: 'only generated files in a chart folder: remove it (or move it out of charts/)',
+  }));
 }
 
 function failureSummary(ctx: Context, verb: string, issues: readonly Issue[]): string {
@@ -485,11 +509,15 @@ async function check(ctx: Context): Promise<number> {
   if (failed) {
     const issues = buildIssues;
     if (ctx.options.json)
+      // The same shape as every other check report: nothing compared, nothing guarded.
       printJson(ctx, false, issues, {
         files: 0,
         changed: [],
         missing: [],
         stale: [],
+        unversioned: [],
+        unrecorded: [],
+        foreign: [],
         ms: elapsed(ctx),
       });
     else ctx.io.stderr(`${failureSummary(ctx, 'check', issues)}\n`);
@@ -498,29 +526,42 @@ async function check(ctx: Context): Promise<number> {
   // The version-increment guard: a chart whose content moved at its recorded version needs a
   // changeset (a pending one counts, as in a pull request that carries it).
   const guard = await chartStates(ctx, result.files, chartVersions);
-  const guardIssues = [...guard.issues, ...guard.release.checkChartVersions(guard.charts)].map(
-    (issue) => presentIssue(ctx.io, issue, ctx.options.strict),
-  );
-  if (!ctx.options.json) printIssues(ctx, guardIssues);
+  // An unreadable record guards nothing: its problem alone, not every chart "not recorded"
+  // (which `homelab changeset` could not fix: it refuses to write over an unreadable record).
+  const unreadable = hasErrors(guard.issues);
+  const guardIssues = [
+    ...guard.issues,
+    ...(unreadable ? [] : guard.release.checkChartVersions(guard.charts)),
+  ].map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
+  const foreignIssues = foreignFileIssues(guard.foreign);
+  if (!ctx.options.json) printIssues(ctx, [...guardIssues, ...foreignIssues]);
   const guardErrors = counts(guardIssues).errors;
-  const unversioned = guard.release
-    .chartsNeedingChangeset(guard.charts)
-    .map((chart) => `charts/${chart.name}`);
-  const unrecorded = guard.release
-    .chartsToRecord(guard.charts)
-    .map((chart) => `charts/${chart.name}`);
-  const issues = [...buildIssues, ...guardIssues];
+  const unversioned = unreadable
+    ? []
+    : guard.release.chartsNeedingChangeset(guard.charts).map((chart) => `charts/${chart.name}`);
+  const unrecorded = unreadable
+    ? []
+    : guard.release.chartsToRecord(guard.charts).map((chart) => `charts/${chart.name}`);
+  const issues = [...buildIssues, ...guardIssues, ...foreignIssues];
   const diff = classifyChanges(await ctx.runtime.diffTree(ctx.outRoot, result.files));
   const differences = differenceCount(diff);
-  const ok = differences === 0 && guardErrors === 0;
+  // Every file compared: the generated ones, and those build would create besides them (a new
+  // chart's package.json, which the writer makes) or remove (stale), so the differing ones are
+  // a part of it, in the text and in --json alike.
+  const generated = new Set(result.files.map((file) => file.path));
+  const compared =
+    result.files.length +
+    [...diff.missing, ...diff.stale, ...diff.changed].filter((path) => !generated.has(path)).length;
+  const ok = differences === 0 && guardErrors === 0 && guard.foreign.length === 0;
   if (ctx.options.json) {
     printJson(ctx, ok, issues, {
-      files: result.files.length,
+      files: compared,
       changed: [...diff.changed],
       missing: [...diff.missing],
       stale: [...diff.stale],
       unversioned,
       unrecorded,
+      foreign: guard.foreign,
       ms: elapsed(ctx),
     });
     return ok ? 0 : 1;
@@ -537,20 +578,21 @@ async function check(ctx: Context): Promise<number> {
   list('stale', diff.stale, colors.red);
   if (ok) {
     ctx.io.stdout(
-      `${colors.green('check passed:')} ${plural(result.files.length, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
+      `${colors.green('check passed:')} ${plural(compared, 'file')} match the definition in ${elapsed(ctx)} ms${warningSuffix(issues)}\n`,
     );
     return 0;
   }
   if (differences > 0) {
     ctx.io.stdout(
-      `${colors.red('check failed:')} ${differences} of ${plural(result.files.length, 'generated file')} differ ` +
+      `${colors.red('check failed:')} ${differences} of ${plural(compared, 'file')} differ from what build would write ` +
         `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
         'run `homelab build` and commit the result\n',
     );
   }
   if (guardErrors > 0) {
-    const detail =
-      unrecorded.length > 0
+    const detail = unreadable
+      ? `: ${displayFile(ctx.io, join(ctx.outRoot, 'charts/.versions.json'))} is unreadable (above), so no chart version is checked: fix it there, or restore it (git checkout -- charts/.versions.json)`
+      : unrecorded.length > 0
         ? `: ${[
             ...(unversioned.length > 0
               ? [`${unversioned.join(', ')} changed without a new version`]
@@ -565,6 +607,12 @@ async function check(ctx: Context): Promise<number> {
           : ' (above)';
     ctx.io.stdout(
       `${colors.red('check failed:')} ${plural(guardErrors, 'chart version error')}${detail}\n`,
+    );
+  }
+  if (guard.foreign.length > 0) {
+    ctx.io.stdout(
+      `${colors.red('check failed:')} ${guard.foreign.map((path) => displayFile(ctx.io, join(ctx.outRoot, path))).join(', ')} ` +
+        `${guard.foreign.length === 1 ? 'is' : 'are'} not generated but would be packed into ${guard.foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${guard.foreign.length === 1 ? 'it' : 'them'}\n`,
     );
   }
   return 1;
@@ -594,7 +642,19 @@ async function changeset(ctx: Context): Promise<number> {
         : { name: chart.name, packageName: chart.packageName },
     ),
   );
+  // A file the build does not write in a chart folder: no changeset makes release accept it.
+  const foreign = foreignFileIssues(guard.foreign).map((issue) =>
+    presentIssue(ctx.io, issue, false),
+  );
+  printIssues(ctx, foreign);
   if (files.length === 0 && toRecord.length === 0) {
+    if (foreign.length > 0) {
+      ctx.io.stderr(
+        `${ctx.colors.red('changeset failed:')} no chart changed without a new version, but ${guard.foreign.join(', ')} ` +
+          `would be packed into ${guard.foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${guard.foreign.length === 1 ? 'it' : 'them'}; no changeset written\n`,
+      );
+      return 1;
+    }
     ctx.io.stdout('no chart changed without a new version: no changeset to write\n');
     return 0;
   }
@@ -725,10 +785,21 @@ async function releaseRecord(ctx: Context): Promise<number> {
 /**
  * `pnpm version-packages`: `changeset version` (bumps each chart's package.json, writes its
  * CHANGELOG.md), then the build (Chart.yaml follows package.json), then `release record`. The
- * command line is parsed before any of it runs: `--help` or an unknown option never versions.
+ * command line is parsed before any of it runs: `--help` or an unknown option never versions;
+ * and the definition is read and validated (generated in memory, as the build will) before
+ * `changeset version`: an unreadable `--config` or an invalid definition is refused with the
+ * build's errors, nothing changed, never package.json bumped with Chart.yaml left behind.
  */
 async function releaseVersion(ctx: Context): Promise<number> {
   ctx.hold(ctx.root);
+  const before = await generate(ctx, { print: false });
+  if (before.failed) {
+    printIssues(ctx, before.issues);
+    ctx.io.stderr(
+      `${failureSummary(ctx, 'version', before.issues)}; nothing versioned, built or recorded\n`,
+    );
+    return 1;
+  }
   const status = await ctx.runtime.changesetVersion(ctx.root);
   if (status !== 0) {
     ctx.io.stderr(

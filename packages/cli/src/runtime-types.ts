@@ -34,6 +34,12 @@ export interface ReleaseState {
   readonly packageNames: Readonly<Record<string, string>>;
   /** A malformed record, as issues. */
   readonly issues: readonly Issue[];
+  /**
+   * The file paths of each folder under `charts/`, by folder, as `homelab release` reads them
+   * (release's `chartFolderPaths`): `check` finds there the files the build does not write that
+   * a release would pack (`foreignChartFiles`).
+   */
+  readonly chartPaths: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Runtime {

@@ -80,13 +80,16 @@ function checkChangesetDir(outRoot: string): void {
 /** Imports @homelab/release (semver, packing, …) only for the commands that need it. */
 async function readReleaseState(outRoot: string): Promise<ReleaseState> {
   checkChangesetDir(outRoot);
-  const { pendingBumps, readChangesetFiles, readVersionRecord } = await import('@homelab/release');
+  const { chartFolderPaths, pendingBumps, readChangesetFiles, readVersionRecord } = await import(
+    '@homelab/release'
+  );
   const { record, issues } = readVersionRecord(outRoot);
   return {
     record,
     pending: [...pendingBumps(readChangesetFiles(outRoot)).keys()].sort(compareStrings),
     packageNames: chartPackageNames(outRoot),
     issues,
+    chartPaths: chartFolderPaths(outRoot),
   };
 }
 

@@ -117,7 +117,9 @@ export interface UpgradeCheck {
 /**
  * The upgrade report of `component`'s chart from the version its chart uses to `to` (a version
  * it pins, so that the archive is vendored): every key we set that the new release removed,
- * renamed or retyped, and the defaults we rely on that changed.
+ * renamed or retyped, and the defaults we rely on that changed. `to` may be older than the
+ * release in use (the report of going back to it). Refusals (no upstream chart, the release in
+ * use, a version not pinned) are `UserError`s: exit 1, as for an unknown component.
  */
 export function upgradeCheck(
   root: string,
@@ -127,13 +129,16 @@ export function upgradeCheck(
 ): UpgradeCheck {
   const dependency = spec.dependency;
   if (dependency === undefined) {
-    throw new HomelabError(`${component.name} wraps no upstream chart: nothing to upgrade`);
+    // A refused request about the definition's components, as an unknown one is: exit 1.
+    throw new UserError(
+      `${component.name} wraps no upstream chart: nothing to upgrade (homelab vendor outdated lists the charts with newer pinned releases)`,
+    );
   }
   if (to === dependency.version) {
     // After the pin moved (a Renovate pull request), both sides are the new release: the report
     // would compare a release with itself and find nothing, whatever changed.
     throw new UserError(
-      `${component.name} already uses ${dependency.name} ${to}: upgrade-check compares the release in use with a newer pinned one, so run it before moving the pin (homelab vendor outdated lists the newer pinned releases)`,
+      `${component.name} already uses ${dependency.name} ${to}: upgrade-check compares the release in use with another pinned one (newer, or older to go back), so run it before moving the pin (homelab vendor outdated lists the newer pinned releases)`,
     );
   }
   const pins = chartPins(component).filter((pin) => pin.name === dependency.name);

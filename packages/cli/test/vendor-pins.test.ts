@@ -133,7 +133,28 @@ describe('homelab upgrade-check', () => {
     // Given the chart already on the target release (a Renovate bump merged, then rebuilt)
     // Then there is no "nothing changed" report, but the reason and when to run it
     expect(() => upgradeCheck(root, cilium, spec('1.20.0'), '1.20.0')).toThrow(
-      'cilium already uses cilium 1.20.0: upgrade-check compares the release in use with a newer pinned one, so run it before moving the pin',
+      'cilium already uses cilium 1.20.0: upgrade-check compares the release in use with another pinned one (newer, or older to go back), so run it before moving the pin',
     );
+  });
+
+  it('compares with an older pinned release too, the report of going back', () => {
+    const check = upgradeCheck(root, cilium, spec('1.19.6'), '1.18.12');
+    expect([check.from, check.to]).toEqual(['1.19.6', '1.18.12']);
+  });
+
+  it('refuses a component that wraps no upstream chart as a refused request (exit 1), like an unknown one', () => {
+    const coredns = REGISTRY.find((component) => component.name === 'coredns');
+    if (coredns === undefined) throw new Error('no coredns component');
+    const { dependency: _, ...own } = { ...spec('1.19.6'), name: 'coredns' };
+    let caught: unknown;
+    try {
+      upgradeCheck(root, coredns, own, '1.0.0');
+    } catch (cause) {
+      caught = cause;
+    }
+    expect([(caught as Error).name, (caught as Error).message]).toEqual([
+      'UserError',
+      'coredns wraps no upstream chart: nothing to upgrade (homelab vendor outdated lists the charts with newer pinned releases)',
+    ]);
   });
 });

@@ -35,6 +35,22 @@ describe('chartDigest', () => {
     expect(chartDigest(withOwned)).toBe(chartDigest(chart));
   });
 
+  it("leaves out what the chart's .helmignore keeps out of the archive, and only that", () => {
+    // Given the chart with the generated .helmignore
+    const ignoring = new Map(chart);
+    ignoring.set('.helmignore', '# generated\npackage.json\n*.orig\n.DS_Store\n');
+    const digest = chartDigest(ignoring);
+    // When an editor leaves files the .helmignore ignores (and Helm's own templates/.?* rule)
+    const withJunk = new Map(ignoring);
+    withJunk.set('values.yaml.orig', 'old values\n');
+    withJunk.set('.DS_Store', 'finder');
+    withJunk.set('templates/.manifests.yaml.swp', 'swap');
+    // Then the digest does not move; a file that would be packed moves it
+    expect(chartDigest(withJunk)).toBe(digest);
+    withJunk.set('extra.txt', 'hi\n');
+    expect(chartDigest(withJunk)).not.toBe(digest);
+  });
+
   it('changes when one byte of a value changes', () => {
     const changed = new Map(chart);
     changed.set('values.yaml', 'cilium:\n  ipam:\n    mode: kubernetez\n');

@@ -11,6 +11,6 @@ export {
   recordNewCharts,
   serializeVersionRecord,
 } from './guard.js';
-export { readChangesetFiles, readVersionRecord } from './repo.js';
+export { chartFolderPaths, readChangesetFiles, readVersionRecord } from './repo.js';
 export type { BuildStatesInput } from './states.js';
-export { chartStatesFromBuild } from './states.js';
+export { chartStatesFromBuild, foreignChartFiles } from './states.js';

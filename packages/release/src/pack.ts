@@ -33,6 +33,22 @@ export function chartIdentity(chartYaml: string): { name: unknown; version: unkn
 }
 
 /**
+ * Why a chart's `Chart.yaml` is not the one the build writes for `chart` at `version` (its
+ * `package.json` version; `undefined`: it is): a version bumped by hand or by `changeset version`
+ * without the build, whose content and digest are still the previous version's. Release and
+ * record both refuse it (the sentence ends with "regenerate (pnpm build)": add before what).
+ */
+export function staleChartYaml(
+  chartYaml: string,
+  chart: string,
+  version: string,
+): string | undefined {
+  const { name, version: found } = chartIdentity(chartYaml);
+  if (name === chart && found === version) return undefined;
+  return `charts/${chart}/Chart.yaml is ${String(name)} ${String(found)}, expected ${chart} ${version}: regenerate (pnpm build)`;
+}
+
+/**
  * A reproducible Helm chart archive (`<chart>-<version>.tgz`): a tar of the files Helm would
  * package (`.helmignore` honoured), each under `<chart>/`, sorted by path, mode 0644, owner and
  * group 0 with empty names, one fixed mtime; gzip with mtime 0, no file name, a fixed OS byte,
@@ -44,12 +60,12 @@ export function packChart(files: ChartFiles, options: PackOptions): Uint8Array {
   if (chartYaml === undefined) {
     throw new ReleaseRefused(`charts/${options.chart}: no Chart.yaml to package`);
   }
-  const { name, version } = chartIdentity(new TextDecoder().decode(toBytes(chartYaml[1])));
-  if (name !== options.chart || version !== options.version) {
-    throw new ReleaseRefused(
-      `charts/${options.chart}/Chart.yaml is ${String(name)} ${String(version)}, expected ${options.chart} ${options.version}: regenerate (pnpm build) before releasing`,
-    );
-  }
+  const stale = staleChartYaml(
+    new TextDecoder().decode(toBytes(chartYaml[1])),
+    options.chart,
+    options.version,
+  );
+  if (stale !== undefined) throw new ReleaseRefused(`${stale} before releasing`);
   const archive = tar(
     kept.map(([path, content]) => ({
       path: `${options.chart}/${path}`,

@@ -78,7 +78,17 @@ describe('buildIndex', () => {
   it('refuses another archive for a version the index already lists: a released version never changes', () => {
     const first = buildIndex(undefined, [{ metadata: metadata('1.2.0'), digest: 'old' }], T1);
     expect(() => buildIndex(first, [{ metadata: metadata('1.2.0'), digest: 'new' }], T2)).toThrow(
-      'index.yaml already lists cilium 1.2.0 with another archive (digest old, now new): a released version never changes',
+      'index.yaml already lists cilium 1.2.0 with another archive (digest old, now new): a released version never changes. Its chart content is the one recorded for the version, so either that record was rewritten for other content or the bytes packed with it moved (a dependency archive vendor/lock.json locks afresh, another packer); both need a new version (add a changeset, pnpm version-packages)',
+    );
+  });
+
+  it('names the existing index by its path when it is no YAML or no Helm index', () => {
+    const input = [{ metadata: metadata('1.2.0'), digest: 'x' }];
+    expect(() => buildIndex('entries: [\n', input, T1, '/r/release/index.yaml')).toThrow(
+      /^the existing \/r\/release\/index\.yaml is not valid YAML \(.+[^:]\): a Helm repository index is expected there; restore it or move it away$/,
+    );
+    expect(() => buildIndex('a: 1\n', input, T1, '/r/release/index.yaml')).toThrow(
+      'the existing /r/release/index.yaml is not a Helm repository index (apiVersion v1)',
     );
   });
 

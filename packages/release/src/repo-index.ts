@@ -57,28 +57,34 @@ function sortKeys(entry: IndexEntry): IndexEntry {
   return out;
 }
 
-function readExisting(existing: string | undefined): { [chart: string]: IndexEntry[] } {
+function readExisting(
+  existing: string | undefined,
+  where: string,
+): { [chart: string]: IndexEntry[] } {
   if (existing === undefined || existing.trim() === '') return {};
   let data: unknown;
   try {
     data = parse(existing);
   } catch (cause) {
-    throw new HomelabError('the existing index.yaml is not valid YAML', { cause });
+    const reason =
+      cause instanceof Error ? (cause.message.split('\n')[0] ?? '').replace(/:$/, '') : '';
+    throw new HomelabError(
+      `the existing ${where} is not valid YAML${reason === '' ? '' : ` (${reason})`}: a Helm repository index is expected there; restore it or move it away`,
+      { cause },
+    );
   }
   const index = data as { apiVersion?: unknown; entries?: unknown } | null;
   if (typeof index !== 'object' || index === null || index.apiVersion !== 'v1') {
-    throw new HomelabError(
-      'the existing index.yaml is not a Helm repository index (apiVersion v1)',
-    );
+    throw new HomelabError(`the existing ${where} is not a Helm repository index (apiVersion v1)`);
   }
   const entries = index.entries ?? {};
   if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) {
-    throw new HomelabError('the existing index.yaml has no `entries` map');
+    throw new HomelabError(`the existing ${where} has no \`entries\` map`);
   }
   const out: { [chart: string]: IndexEntry[] } = {};
   for (const [chart, versions] of Object.entries(entries)) {
     if (!Array.isArray(versions)) {
-      throw new HomelabError(`the existing index.yaml lists ${chart} without a list of versions`);
+      throw new HomelabError(`the existing ${where} lists ${chart} without a list of versions`);
     }
     out[chart] = versions.filter((v): v is IndexEntry => typeof v === 'object' && v !== null);
   }
@@ -96,8 +102,10 @@ export function buildIndex(
   existing: string | undefined,
   entries: readonly IndexEntryInput[],
   timestamp: number,
+  /** How messages name the existing index (its path). */
+  where = 'index.yaml',
 ): string {
-  const charts = readExisting(existing);
+  const charts = readExisting(existing, where);
   const created = rfc3339(timestamp);
   for (const input of entries) {
     const name = input.metadata.name;
@@ -110,7 +118,7 @@ export function buildIndex(
     if (previous !== undefined && previous.digest !== input.digest) {
       // A published version never changes: Helm clients and caches hold the first archive.
       throw new ReleaseRefused(
-        `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes; its content moved without a new version (add a changeset, pnpm version-packages)`,
+        `index.yaml already lists ${name} ${version} with another archive (digest ${String(previous.digest)}, now ${input.digest}): a released version never changes. Its chart content is the one recorded for the version, so either that record was rewritten for other content or the bytes packed with it moved (a dependency archive vendor/lock.json locks afresh, another packer); both need a new version (add a changeset, pnpm version-packages)`,
       );
     }
     const entry: IndexEntry = {};

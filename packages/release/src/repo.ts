@@ -68,6 +68,36 @@ function readChartFiles(dir: string): Map<string, Uint8Array> {
   return files;
 }
 
+function listPaths(dir: string, prefix: string, out: string[]): void {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    compareCodeUnits(a.name, b.name),
+  );
+  for (const entry of entries) {
+    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (prefix === '' && NOT_CHART_FILES.has(rel)) continue;
+    if (entry.isDirectory()) listPaths(join(dir, entry.name), rel, out);
+    else if (entry.isFile()) out.push(rel);
+  }
+}
+
+/**
+ * The file paths of every folder under `<root>/charts/`, by folder name, as `readChartFolders`
+ * reads them (`ChartFolder.files`), without reading a byte: what `foreignChartFiles` compares
+ * with a build's files.
+ */
+export function chartFolderPaths(root: string): Record<string, string[]> {
+  const chartsDir = join(root, 'charts');
+  const out: Record<string, string[]> = {};
+  if (!existsSync(chartsDir)) return out;
+  for (const entry of readdirSync(chartsDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const paths: string[] = [];
+    listPaths(join(chartsDir, entry.name), '', paths);
+    out[entry.name] = paths;
+  }
+  return out;
+}
+
 /**
  * The chart folders under `<root>/charts/` (those with a `Chart.yaml`), sorted by name. Their
  * `package.json` files are first checked as `homelab build` checks them (core's
@@ -137,14 +167,17 @@ export function readVersionRecord(root: string): { record: VersionRecord; issues
  * and digest now, its recorded entry and whether a pending changeset bumps it. Feed the result
  * to `checkChartVersions` (`homelab check`) or `chartsNeedingChangeset` + `writeChangesets`.
  */
-export function readChartStates(root: string): {
+export function readChartStates(
+  root: string,
+  folders: readonly ChartFolder[] = readChartFolders(root),
+): {
   charts: ChartState[];
   record: VersionRecord;
   issues: Issue[];
 } {
   const { record, issues } = readVersionRecord(root);
   const bumps = pendingBumps(readChangesetFiles(root));
-  const charts = readChartFolders(root).map((folder): ChartState => {
+  const charts = folders.map((folder): ChartState => {
     const recorded = record[folder.name];
     return {
       name: folder.name,

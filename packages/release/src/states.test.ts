@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chartDigest } from './digest.js';
 import { checkChartVersions } from './guard.js';
-import { readChartStates } from './repo.js';
-import { chartStatesFromBuild } from './states.js';
+import { chartFolderPaths, readChartStates } from './repo.js';
+import { chartStatesFromBuild, foreignChartFiles } from './states.js';
 
 const files = [
   { path: 'charts/cilium/Chart.yaml', content: 'apiVersion: v2\nname: cilium\nversion: 0.1.0\n' },
@@ -103,5 +103,55 @@ describe('chartStatesFromBuild', () => {
     expect(
       issues.filter((issue) => issue.output?.startsWith('charts/cilium/')).map((i) => i.message),
     ).toEqual(['charts/cilium changed since 0.1.0: add a changeset (pnpm changeset)']);
+  });
+});
+
+describe('foreignChartFiles', () => {
+  it('names the files of a chart folder the build does not write that a release would pack', () => {
+    // Given a built chart folder with the generated .helmignore, and what else lies in it
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-foreign-'));
+    scratch.push(dir);
+    const built = [
+      ...files,
+      { path: 'charts/cilium/.helmignore', content: 'package.json\nCHANGELOG.md\n*.orig\n' },
+    ];
+    for (const file of [
+      ...built,
+      {
+        path: 'charts/cilium/package.json',
+        content: '{"name":"@homelab/chart-cilium","version":"0.1.0"}',
+      },
+      { path: 'charts/cilium/CHANGELOG.md', content: '# x\n' },
+      { path: 'charts/cilium/node_modules/x/index.js', content: 'x' },
+      { path: 'charts/cilium/charts/cilium-1.19.6.tgz', content: 'helm dependency build' },
+      { path: 'charts/cilium/Chart.lock', content: 'dependencies: []\n' },
+      { path: 'charts/cilium/values.yaml.orig', content: 'an editor left it\n' },
+      { path: 'charts/cilium/extra.txt', content: 'hi\n' },
+      { path: 'charts/cilium/templates/notes.yaml', content: 'by hand\n' },
+      { path: 'charts/old/extra.txt', content: 'a chart no longer built\n' },
+    ]) {
+      mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+      writeFileSync(join(dir, file.path), file.content);
+    }
+    // When compared with the build's files, then only what would be packed is named
+    expect(foreignChartFiles(built, chartFolderPaths(dir))).toEqual([
+      'charts/cilium/extra.txt',
+      'charts/cilium/templates/notes.yaml',
+    ]);
+    // And each of them is what moves the digest release computes from the folder
+    const [state] = readChartStates(dir).charts.filter((chart) => chart.name === 'cilium');
+    const generated = built.filter((file) => file.path.startsWith('charts/cilium/'));
+    const digestOf = (extra: Record<string, string>) =>
+      chartDigest([
+        ...generated.map((file) => ({
+          path: file.path.slice('charts/cilium/'.length),
+          content: file.content,
+        })),
+        ...Object.entries(extra).map(([path, content]) => ({ path, content })),
+      ]);
+    expect(state?.digest).not.toBe(digestOf({}));
+    expect(state?.digest).toBe(
+      digestOf({ 'extra.txt': 'hi\n', 'templates/notes.yaml': 'by hand\n' }),
+    );
   });
 });

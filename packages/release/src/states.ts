@@ -1,5 +1,5 @@
 import { chartPackageName } from './changesets.js';
-import { chartDigest } from './digest.js';
+import { chartDigest, digestCovers } from './digest.js';
 import { compareCodeUnits, type FileContent } from './files.js';
 import type { ChartState, VersionRecord } from './guard.js';
 
@@ -52,4 +52,37 @@ export function chartStatesFromBuild(input: BuildStatesInput): ChartState[] {
     });
   }
   return states;
+}
+
+/**
+ * Files in a chart folder on disk that the build does not write and that the chart's content
+ * digest covers (`chartDigest`: not `package.json`, `CHANGELOG.md`, `node_modules/`, nor what
+ * the generated `.helmignore` keeps out of the archive), as `charts/<chart>/<path>`, sorted: a
+ * release would pack them into the chart, and digests the folder with them, so it refuses a
+ * chart the build's digest calls unchanged. The build leaves such files alone by design (they
+ * are not its own); `homelab check` fails on them. `onDisk`: each chart folder's file paths as
+ * `homelab release` reads them (`chartFolderPaths`). Pure.
+ */
+export function foreignChartFiles(
+  files: BuildStatesInput['files'],
+  onDisk: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  const byChart = new Map<string, Map<string, FileContent>>();
+  for (const file of files) {
+    const match = /^charts\/([^/]+)\/(.+)$/.exec(file.path);
+    if (!match) continue;
+    const [, name = '', path = ''] = match;
+    const chart = byChart.get(name) ?? new Map<string, FileContent>();
+    chart.set(path, file.content);
+    byChart.set(name, chart);
+  }
+  const foreign: string[] = [];
+  for (const [name, generated] of byChart) {
+    if (!generated.has('Chart.yaml')) continue;
+    const covers = digestCovers(generated);
+    for (const path of onDisk[name] ?? []) {
+      if (!generated.has(path) && covers(path)) foreign.push(`charts/${name}/${path}`);
+    }
+  }
+  return foreign.sort(compareCodeUnits);
 }

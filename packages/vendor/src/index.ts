@@ -21,4 +21,4 @@ export type {
 export { formatValuesUpgradeReport, valuesUpgradeReport } from './upgrade.js';
 export { describePin, pinIssues } from './validate.js';
 export type { VendorIssueCode } from './verify.js';
-export { verifyVendor } from './verify.js';
+export { lockedFileProblem, verifyVendor } from './verify.js';

@@ -167,7 +167,7 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
         path: [],
         output: path,
         message: `is not listed in ${LOCK_FILE}`,
-        expected: `only pinned artifacts in vendor/ (${SYNC} removes the rest)`,
+        expected: 'only pinned artifacts in vendor/ (`homelab vendor sync` removes the rest)',
       }),
     );
   }
@@ -212,10 +212,38 @@ export function verifyVendor(vendorDir: string, pins?: readonly UpstreamPin[]): 
           path: [],
           output: artifact.path,
           message: `is in ${LOCK_FILE} but no pin asks for it`,
-          expected: `only pinned artifacts (${SYNC} removes it)`,
+          expected: 'only pinned artifacts (`homelab vendor sync` removes it)',
         }),
       );
     }
   }
   return issues.sort(byPath);
+}
+
+/**
+ * Why `bytes`, read from `vendorDir`/`path`, are not the file `vendor/lock.json` locks at that
+ * path (`undefined`: they are), for a caller that carries a vendored file on (`homelab release`
+ * bundles the upstream chart archives into the released ones): the lock missing or unreadable,
+ * the path not listed, or another sha256. `verifyVendor`'s checks for one file, as one sentence.
+ */
+export function lockedFileProblem(
+  vendorDir: string,
+  path: string,
+  bytes: Uint8Array,
+): string | undefined {
+  const lockPath = join(vendorDir, LOCK_FILE);
+  if (!existsSync(lockPath))
+    return `vendor/${LOCK_FILE} is missing, so nothing in vendor/ is verified`;
+  const { lock, issues } = parseLock(readRegularFile(lockPath).toString('utf8'));
+  if (lock === undefined) {
+    const [first] = issues;
+    return `vendor/${LOCK_FILE} is unreadable${first === undefined ? '' : ` (${first.output ?? LOCK_FILE} ${first.message})`}`;
+  }
+  const artifact = lock.artifacts.find((candidate) => candidate.path === path);
+  if (artifact === undefined) return `vendor/${path} is not listed in vendor/${LOCK_FILE}`;
+  const actual = sha256(bytes);
+  if (actual !== artifact.sha256) {
+    return `vendor/${path} has changed: its sha256 is ${actual}, vendor/${LOCK_FILE} locks ${artifact.sha256}`;
+  }
+  return undefined;
 }

@@ -85,7 +85,11 @@ describe('verifyVendor', () => {
   it('detects a file the lock does not list', () => {
     mkdirSync(join(vendorDir, 'crds'));
     writeFileSync(join(vendorDir, 'crds/extra.yaml'), 'kind: CustomResourceDefinition\n');
-    expect(codes(verifyVendor(vendorDir))).toEqual([['file-unlisted', 'crds/extra.yaml']]);
+    const issues = verifyVendor(vendorDir);
+    expect(codes(issues)).toEqual([['file-unlisted', 'crds/extra.yaml']]);
+    expect(issues[0]?.expected).toBe(
+      'only pinned artifacts in vendor/ (`homelab vendor sync` removes the rest)',
+    );
   });
 
   it('reports a missing or unreadable lock instead of throwing', () => {
@@ -121,6 +125,7 @@ describe('verifyVendor', () => {
       ['pin-changed', 'upstream/demo/v1/schema.json'],
     ]);
     expect(issues[2]?.message).toBe('is locked with licence "MPL-2.0" (pinned: "Apache-2.0")');
+    expect(issues[0]?.expected).toBe('only pinned artifacts (`homelab vendor sync` removes it)');
   });
 
   it('checks every file, so a change appended to an archive is found too', () => {
