@@ -69,6 +69,25 @@ describe("the API endpoint's port", () => {
   });
 });
 
+describe('the API endpoint on an address the control planes cannot hold', () => {
+  test("a worker's address is an error naming the worker", () => {
+    expect(shown(betaEndpoint('https://10.2.0.21:6443'))).toEqual([
+      `p.yaml:36:15  clusters[1].endpoint: "https://10.2.0.21:6443" points at 10.2.0.21, the address of worker node "beta-2" (clusters[1].nodes[1].address): Talos runs the API server on the control planes only, so no kubelet, talosctl or kubectl would reach it there (expected a control-plane node's address, a free address of 10.2.0.0/24 as the control planes' VIP, or a load balancer in front of them)`,
+    ]);
+  });
+
+  test("the router's address as the VIP is an error naming the gateway", () => {
+    expect(shown(alphaEndpoint('https://10.1.0.1:6443'))).toEqual([
+      `p.yaml:13:15  clusters[0].endpoint: "https://10.1.0.1:6443" points at 10.1.0.1, the LAN's router (clusters[0].network.gateway), as the control planes' VIP: they would answer ARP for the router's address and take the LAN's traffic to it (expected a free address of 10.1.0.0/23 as the VIP, or a control-plane node's address)`,
+    ]);
+  });
+
+  test("a control-plane node's address and a free address stay valid", () => {
+    expect(load(betaEndpoint('https://10.2.0.11:6443')).issues).toEqual([]);
+    expect(load(alphaEndpoint('https://10.1.0.200:6443')).issues).toEqual([]);
+  });
+});
+
 describe("the API endpoint's host", () => {
   test.each([
     [

@@ -582,6 +582,27 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
         expected: `https://${host}:6443, or a load balancer in front of the control planes (its name or an address off the nodes' LAN) for another port`,
       });
     }
+    // The API server runs on the control planes only: a worker's address answers nothing on
+    // 6443, and every node's kubelet dials the endpoint.
+    const endpointNode = cluster.nodes[nodeIndex];
+    if (endpointNode !== undefined && endpointNode.role !== 'controlplane') {
+      report(ctx, 'error', endpointAt, {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `points at ${host}, the address of worker node "${endpointNode.hostname}" (${formatPath([...at, 'nodes', nodeIndex, 'address'])}): Talos runs the API server on the control planes only, so no kubelet, talosctl or kubectl would reach it there`,
+        expected: `a control-plane node's address, a free address of ${lan?.text ?? "the nodes' LAN"} as the control planes' VIP, or a load balancer in front of them`,
+      });
+    }
+    // The router's address as the VIP: the control planes would answer ARP for it, and the
+    // LAN's traffic to its router would reach them.
+    if (vip && parseIp(network.gateway)?.text === hostIp.text) {
+      report(ctx, 'error', endpointAt, {
+        code: 'endpoint',
+        value: cluster.endpoint,
+        message: `points at ${host}, the LAN's router (${formatPath([...netAt, 'gateway'])}), as the control planes' VIP: they would answer ARP for the router's address and take the LAN's traffic to it`,
+        expected: `a free address of ${lan?.text ?? "the nodes' LAN"} as the VIP, or a control-plane node's address`,
+      });
+    }
     // An endpoint address in a LoadBalancer pool: Cilium may hand it to a Service and answer
     // ARP/NDP (or announce it by BGP) for it, beside the control plane that holds the VIP.
     // (One in the node range is the pool's overlap with it, reported above.)
