@@ -56,12 +56,15 @@ export async function sync(
       `--mirror ${problem}; pass its path, or leave --mirror out to download from upstream`,
     );
   }
-  return syncVendor({
+  const result = await syncVendor({
     pins: platformPins(registry),
     vendorDir: join(root, 'vendor'),
     source: mirror === undefined ? { fetch: httpFetcher() } : { mirror },
     onArtifact: (path, how) => log(`${how.padEnd(8)} ${path}`),
   });
+  // What no pin needs any more is gone from vendor/: named, as what was kept or fetched is.
+  for (const path of result.removed) log(`${'removed'.padEnd(8)} ${path}`);
+  return result;
 }
 
 export function verify(root: string, registry: Registry) {

@@ -51,6 +51,18 @@ describe('homelab vendor sync --mirror', () => {
     expect(stdout).toMatch(/vendored \d+ artifacts: 0 fetched, \d+ unchanged, 0 removed/);
   });
 
+  it('names each file it removes because no pin needs it', () => {
+    // Given a file in vendor/ that no pin names
+    writeFileSync(join(scratch, 'vendor', 'charts', 'stray.tgz'), 'not pinned');
+    const { status, stdout } = homelab('vendor', 'sync', '--mirror', 'mirror');
+    expect(status).toBe(0);
+    // Then it is listed by path before the summary that counts it
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.slice(-2)[0]).toBe('removed  charts/stray.tgz');
+    expect(lines.at(-1)).toMatch(/^vendored \d+ artifacts: 0 fetched, \d+ unchanged, 1 removed$/);
+    expect(homelab('vendor', 'verify').status).toBe(0);
+  }, 40_000);
+
   it.each([
     ['a path that does not exist', 'nonexistent', 'it does not exist'],
     ['a file', 'vendor/lock.json', 'it is a file, not a folder'],
