@@ -594,6 +594,15 @@ describe('homelab check: the version-increment guard', () => {
         'packed into its chart (above): remove it; no changeset written',
     );
     expect(changeset.changesets).toEqual([]);
+    // A changed chart beside it: the changeset is written, and the file still fails the command
+    const both = fake({ files: edited, release: { record, chartPaths } });
+    expect(await run(['changeset'], both.io)).toBe(1);
+    expect(both.changesets.flat().map((file) => file.path)).toEqual([
+      expect.stringMatching(/^\.changeset\/charts-[0-9a-f]{8}\.md$/),
+    ]);
+    expect(both.err().split('\n').at(-2)).toBe(
+      'changeset failed: charts/cilium/extra.txt would still be packed into its chart (above): remove it',
+    );
   });
 
   it('passes the changed chart when a pending changeset bumps its package', async () => {

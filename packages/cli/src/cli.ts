@@ -682,6 +682,14 @@ async function changeset(ctx: Context): Promise<number> {
         `${toRecord.map((chart) => `charts/${chart.name} ${chart.version}`).join(', ')}; commit it with the change\n`,
     );
   }
+  // What was written stands; the file no changeset covers still fails check and release.
+  if (foreign.length > 0) {
+    ctx.io.stderr(
+      `${ctx.colors.red('changeset failed:')} ${guard.foreign.join(', ')} would still be packed into ` +
+        `${guard.foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${guard.foreign.length === 1 ? 'it' : 'them'}\n`,
+    );
+    return 1;
+  }
   return 0;
 }
 
