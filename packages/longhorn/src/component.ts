@@ -23,6 +23,7 @@ import {
   type ManifestOrigin,
   type NodeLifecycle,
   type NodeRebootWait,
+  parseCron,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
@@ -723,6 +724,23 @@ function declare(input: DeclareInput<Settings>): Declaration {
     );
   }
   for (const tier of settings.tiers) {
+    // Longhorn's RecurringJob takes a cron schedule as robfig/cron reads it (as VolSync and
+    // Kubernetes do): what core's parseCron refuses, Longhorn would too, or never run.
+    for (const task of ['snapshot', 'backup'] as const) {
+      const schedule = tier[task]?.schedule;
+      if (schedule === undefined) continue;
+      const parsed = parseCron(schedule);
+      if (!('message' in parsed)) continue;
+      issues.push(
+        error({
+          code: 'longhorn-schedule',
+          path: input.path('tiers', tier.name, task, 'schedule', cluster.environment),
+          value: schedule,
+          message: parsed.message,
+          expected: parsed.expected,
+        }),
+      );
+    }
     const scratch = scratchClassName(tier.name);
     if (settings.tiers.some((other) => other.name === scratch)) {
       issues.push(

@@ -58,7 +58,7 @@ const SCHEMAS: readonly KindSchema[] = [
                 'filesystem-trim',
               ],
             },
-            cron: { type: 'string', minLength: 9 },
+            cron: { type: 'string', minLength: 1 },
             retain: { type: 'integer', minimum: 1, maximum: 100 },
             concurrency: { type: 'integer', minimum: 1 },
             groups: { type: 'array', items: { type: 'string', minLength: 1 } },

@@ -771,6 +771,36 @@ describe('definition problems', () => {
     expect(JSON.stringify(secrets)).toContain('AWS_ENDPOINTS must be https://s3.example.com"');
   });
 
+  test("a tier's snapshot or backup schedule robfig/cron would refuse, at the environment's schedule", () => {
+    const settings = {
+      tiers: {
+        standard: {
+          snapshot: { schedule: { development: '0 2 * * 7' } },
+          backup: { schedule: { production: '0 2 30 2 *' } },
+        },
+      },
+    };
+    expect(
+      issues(storageClusters(), settings)
+        .filter((i) => i.code === 'longhorn-schedule')
+        .map((i) => [formatPath(i.path), i.value, i.message]),
+    ).toEqual([
+      [
+        'clusters[0].components.longhorn.tiers.standard.snapshot.schedule.development',
+        '0 2 * * 7',
+        expect.stringContaining('7'),
+      ],
+      [
+        'clusters[2].components.longhorn.tiers.standard.backup.schedule.production',
+        '0 2 30 2 *',
+        expect.stringContaining('never fires'),
+      ],
+    ]);
+    // A descriptor is a schedule too (the schema once wanted 9 characters at least)
+    const daily = { tiers: { standard: { snapshot: { schedule: { development: '@daily' } } } } };
+    expect(issues(storageClusters(), daily).filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
   test("a tier named like another tier's scratch class, at its name", () => {
     const settings = {
       tiers: { 'fast-storage-scratch': { reclaimPolicy: 'Delete' } },
