@@ -500,30 +500,26 @@ function issuesOf(validate: ValidateFunction, data: unknown, locate: Locator): I
       for (const e of only) dropped.delete(e);
     }
   }
-  // An empty string fails a pattern and a minimum length at once: one mistake, reported once, by
-  // the pattern (whose words say what the value should look like).
-  for (const e of errors) {
-    if (e.keyword !== 'minLength' || dropped.has(e)) continue;
-    if (
-      errors.some(
-        (o) => o.keyword === 'pattern' && o.instancePath === e.instancePath && !dropped.has(o),
-      )
-    ) {
-      dropped.add(e);
+  // One mistake that fails two keywords at one place is reported once, by `kept`: drops the
+  // `keyword` error where a `kept` error stands at the same place.
+  const reportOnce = (keyword: string, kept: string) => {
+    for (const e of errors) {
+      if (e.keyword !== keyword || dropped.has(e)) continue;
+      if (
+        errors.some(
+          (o) => o.keyword === kept && o.instancePath === e.instancePath && !dropped.has(o),
+        )
+      ) {
+        dropped.add(e);
+      }
     }
-  }
+  };
+  // An empty string fails a pattern and a minimum length at once: reported by the pattern (whose
+  // words say what the value should look like).
+  reportOnce('minLength', 'pattern');
   // A value over a maximum length fails its pattern too when the pattern bounds the length (a DNS
-  // label's `{0,61}`): one mistake, reported once, by the length (which says what is wrong).
-  for (const e of errors) {
-    if (e.keyword !== 'pattern' || dropped.has(e)) continue;
-    if (
-      errors.some(
-        (o) => o.keyword === 'maxLength' && o.instancePath === e.instancePath && !dropped.has(o),
-      )
-    ) {
-      dropped.add(e);
-    }
-  }
+  // label's `{0,61}`): reported by the length (which says what is wrong).
+  reportOnce('pattern', 'maxLength');
   // A misspelt key is both unknown and, when the key it was meant to be is required, missing: one
   // mistake, reported once, as the unknown key with its did-you-mean (which names the fix).
   for (const e of errors) {

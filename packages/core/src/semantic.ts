@@ -583,9 +583,14 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       });
     }
     // The API server runs on the control planes only: a worker's address answers nothing on
-    // 6443, and every node's kubelet dials the endpoint.
+    // 6443, and every node's kubelet dials the endpoint. (A cluster without a control plane is
+    // that error alone.)
     const endpointNode = cluster.nodes[nodeIndex];
-    if (endpointNode !== undefined && endpointNode.role !== 'controlplane') {
+    if (
+      endpointNode !== undefined &&
+      endpointNode.role !== 'controlplane' &&
+      cluster.nodes.some((node) => node.role === 'controlplane')
+    ) {
       report(ctx, 'error', endpointAt, {
         code: 'endpoint',
         value: cluster.endpoint,
