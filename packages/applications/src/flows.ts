@@ -17,6 +17,7 @@ import {
   hostFlowPeer,
   type Issue,
   isDnsName,
+  KUBE_APISERVER_PORT,
   type PathSegment,
   type PodLabels,
   type ProvidedFacts,
@@ -106,6 +107,38 @@ export function applicationFlows(
           );
           portsOk = false;
           return;
+        }
+        // The API server's flow is on the port it listens on: a pod calls the `kubernetes`
+        // Service (443), which Cilium translates to a control plane's address and 6443 before
+        // the egress policy applies (core's KUBE_APISERVER_PORT; the platform's own flows use it).
+        if (flow.kubeApiserver !== undefined) {
+          const wrong: [PathSegment, unknown, string] | undefined =
+            port.port !== KUBE_APISERVER_PORT
+              ? ['port', port.port, `${port.port} is not the API server's port`]
+              : port.endPort !== undefined
+                ? [
+                    'endPort',
+                    port.endPort,
+                    `${port.endPort} makes a range where the API server has one port`,
+                  ]
+                : port.protocol !== undefined && port.protocol !== 'TCP'
+                  ? [
+                      'protocol',
+                      port.protocol,
+                      `"${port.protocol}" is not the API server's protocol`,
+                    ]
+                  : undefined;
+          if (wrong !== undefined) {
+            const [key, value, what] = wrong;
+            fail(
+              at('ports', portIndex, key),
+              value,
+              `${what}: a pod calls the API server at kubernetes.default.svc:443, and Cilium translates that Service address and port to a control plane's address and port ${KUBE_APISERVER_PORT} before the egress policy applies, so the policy must allow ${KUBE_APISERVER_PORT}; any other rule never matches and the application's API calls are dropped under default deny`,
+              `ports: [{ port: ${KUBE_APISERVER_PORT} }] (TCP, where kube-apiserver listens on Talos, whatever port the application calls)`,
+            );
+            portsOk = false;
+            return;
+          }
         }
         ports.push({
           port: port.port,

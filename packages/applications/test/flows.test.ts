@@ -118,6 +118,45 @@ describe("the applications' flows", () => {
     ]);
   });
 
+  test("a kubeApiserver flow on 443 (the Service's port) is refused at the port: Cilium sees 6443", () => {
+    // Given flows to the API server on the Service's port, a range, UDP, and the right port
+    const apps: AppFlowInput[] = [
+      {
+        name: 'docs',
+        namespace: 'docs',
+        flows: [
+          { name: 'api', kubeApiserver: true, ports: [{ port: 443 }] },
+          { name: 'range', kubeApiserver: true, ports: [{ port: 6443, endPort: 6444 }] },
+          { name: 'udp', kubeApiserver: true, ports: [{ port: 6443, protocol: 'UDP' }] },
+          { name: 'ok', kubeApiserver: true, ports: [{ port: 6443 }] },
+        ],
+        backedUp: false,
+        verified: false,
+      },
+    ];
+    const result = applicationFlows(apps, {}, path);
+    // Then each wrong one is an error at its field, and only the right one is a flow
+    expect(result.issues.map((issue) => [issue.path, issue.value])).toEqual([
+      [path('apps', 'docs', 'flows', 0, 'ports', 0, 'port'), 443],
+      [path('apps', 'docs', 'flows', 1, 'ports', 0, 'endPort'), 6444],
+      [path('apps', 'docs', 'flows', 2, 'ports', 0, 'protocol'), 'UDP'],
+    ]);
+    expect(result.issues[0]?.message).toBe(
+      "443 is not the API server's port: a pod calls the API server at kubernetes.default.svc:443, and Cilium translates that Service address and port to a control plane's address and port 6443 before the egress policy applies, so the policy must allow 6443; any other rule never matches and the application's API calls are dropped under default deny",
+    );
+    expect(result.issues.map((issue) => issue.message.split(':')[0])).toEqual([
+      "443 is not the API server's port",
+      '6444 makes a range where the API server has one port',
+      '"UDP" is not the API server\'s protocol',
+    ]);
+    expect(result.issues[0]?.expected).toBe(
+      'ports: [{ port: 6443 }] (TCP, where kube-apiserver listens on Talos, whatever port the application calls)',
+    );
+    expect(result.flows.map((flow) => [flow.name, flow.peer, flow.ports])).toEqual([
+      ['docs-ok', { kind: 'kube-apiserver' }, [{ port: 6443, protocol: 'TCP' }]],
+    ]);
+  });
+
   test('a flow to another application reaches its pods in its namespace', () => {
     const apps: AppFlowInput[] = [
       {

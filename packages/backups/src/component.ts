@@ -32,6 +32,7 @@ import {
   type RenderCluster,
   type RenderInput,
   S3_KEY_ROTATION,
+  s3BucketIssues,
   s3EndpointIssues,
   type Values,
   warning,
@@ -102,6 +103,10 @@ function settingsIssues(
   clusterDomain: string,
 ): Issue[] {
   const issues: Issue[] = [...endpointIssues(input, clusterDomain)];
+  const bucket = input.settings.s3?.bucket;
+  if (bucket !== undefined) {
+    issues.push(...s3BucketIssues(bucket, input.path('s3', 'bucket'), 'backups-s3'));
+  }
   const s3 = settings.s3;
   if (settings.etcd !== undefined && s3 !== undefined && !s3.pathStyle) {
     // talos-backup's aws-sdk-go-v2 without UsePathStyle dials <bucket>.<endpoint host>: a name

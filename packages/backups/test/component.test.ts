@@ -1321,6 +1321,33 @@ describe('flows (zero trust)', () => {
   });
 });
 
+describe('the S3 bucket', () => {
+  test.each([
+    ['a..b', 'has two dots in a row, which S3 and MinIO refuse in a bucket name'],
+    ['a.-b', 'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name'],
+    ['a-.b', 'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name'],
+    ['192.168.1.1', 'is shaped like an IP address, which S3 and MinIO refuse as a bucket name'],
+  ])(
+    '%s, which the schema pattern lets through, is refused at the bucket, naming the rule',
+    (bucket, message) => {
+      // Given a bucket name restic's minio-go (checkBucketNameCommon) and AWS refuse
+      const run = runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, bucket } });
+      // Then every cluster has one error at s3.bucket, with the rule to follow
+      const found = errors(run).filter((issue) => issue.code === 'backups-s3');
+      expect(found.map((issue) => [formatPath(issue.path), issue.message, issue.value])).toEqual(
+        [0, 1, 2].map((index) => [
+          `clusters[${index}].components.backups.s3.bucket`,
+          message,
+          bucket,
+        ]),
+      );
+      expect(found[0]?.expected).toContain(
+        'no two dots in a row, no dot beside a hyphen, and not shaped like an IP address',
+      );
+    },
+  );
+});
+
 describe('the S3 endpoint', () => {
   const refused = (endpoint: string) =>
     errors(runBackups({ ...SETTINGS, s3: { ...SETTINGS.s3, endpoint } }))

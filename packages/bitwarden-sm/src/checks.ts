@@ -2,6 +2,7 @@
 // deploys it. Pure.
 import {
   clusterList,
+  compareStrings,
   type DeployedCluster,
   error,
   groupKindOf,
@@ -12,6 +13,7 @@ import {
   warning,
 } from '@homelab/core';
 import { BITWARDEN_GROUP, BITWARDEN_KIND } from './inventory.js';
+import { DEFAULT_AUTH_TOKEN } from './settings.js';
 
 const COMPONENT = 'bitwarden-sm';
 
@@ -82,6 +84,70 @@ export const authTokenCheck: SystemCheck = {
             value: wanted,
             message: `the BitwardenSecret ${namespace}/${object.metadata.name} of ${app} on cluster "${deployed.cluster.name}" reads its access token from ${wanted}, which no runbook step makes: the operator cannot log in`,
             expected: `a hand-made token Secret in namespace "${namespace}" (map a Secret of that namespace in components.bitwarden-sm.secrets)`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * The access token's Secret is no Secret the platform makes or fills in the same namespace. The
+ * operator's sync sets the data of the Secret it fills to the mapped keys alone (sm-operator v2
+ * `ApplySecretMap`: `k8sSecret.Data = make(map[string][]byte)`, then a merge patch from the old
+ * object, which deletes every other key): a token Secret of the same name loses its token at the
+ * first sync, and every sync after it fails to log in. Argo CD would likewise reset a Secret of
+ * its chart, and a second hand-made Secret of that name would overwrite the token.
+ */
+export const authTokenNameCheck: SystemCheck = {
+  name: 'bitwarden-auth-token-name',
+  description:
+    "The machine-account token's Secret (`authToken.secretName`) is no Secret that a component declares, a BitwardenSecret fills, a chart deploys or another runbook step makes, in a namespace where the runbook makes the token.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of served(input)) {
+      const tokens = deployed.run.contributions.get(COMPONENT)?.bootstrapSecrets ?? [];
+      const wanted = new Set(tokens.map((secret) => `${secret.namespace}/${secret.name}`));
+      const name = tokens[0]?.name;
+      if (name === undefined) continue;
+      // `<namespace>/<name>` of a token Secret -> who else makes or fills a Secret of that name.
+      const users = new Map<string, Set<string>>();
+      const use = (id: string, who: string): void => {
+        if (!wanted.has(id)) return;
+        users.set(id, (users.get(id) ?? new Set<string>()).add(who));
+      };
+      for (const [component, contribution] of deployed.run.contributions) {
+        for (const secret of contribution.secrets ?? []) {
+          use(`${secret.namespace}/${secret.name}`, `${component} declares it`);
+        }
+        if (component === COMPONENT) continue;
+        for (const secret of contribution.bootstrapSecrets ?? []) {
+          use(`${secret.namespace}/${secret.name}`, `${component}'s runbook step makes it by hand`);
+        }
+      }
+      for (const app of deployed.applications) {
+        for (const { object } of app.objects) {
+          const namespace = object.metadata.namespace ?? app.namespace;
+          const kind = groupKindOf(object);
+          if (kind.group === BITWARDEN_GROUP && kind.kind === BITWARDEN_KIND) {
+            use(
+              `${namespace}/${String(record(object.spec).secretName)}`,
+              `the operator fills it from Bitwarden (BitwardenSecret ${namespace}/${object.metadata.name} of ${app.name})`,
+            );
+          } else if (kind.group === '' && kind.kind === 'Secret') {
+            use(`${namespace}/${object.metadata.name}`, `${app.name}'s chart deploys it`);
+          }
+        }
+      }
+      for (const [id, who] of [...users].sort(([a], [b]) => compareStrings(a, b))) {
+        issues.push(
+          error({
+            code: 'bitwarden-auth-token-name',
+            path: settingsPath(deployed.cluster, COMPONENT, 'authToken', 'secretName'),
+            value: name,
+            message: `names the access token's Secret ${id} on cluster "${deployed.cluster.name}", a Secret the platform already uses: ${[...who].join('; ')}. The operator sets the data of a Secret it fills to the mapped keys alone, so the token would be erased at the first sync and every later sync would fail to log in`,
+            expected: `a name no Secret of namespace "${id.split('/')[0]}" has${name === DEFAULT_AUTH_TOKEN.secretName ? '' : ` (the default ${DEFAULT_AUTH_TOKEN.secretName}, unless a Secret there has it)`}`,
           }),
         );
       }
@@ -306,6 +372,7 @@ export const productionEntriesCheck: SystemCheck = {
 
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,
+  authTokenNameCheck,
   secretLabelsCheck,
   oidcClientSecretCheck,
   secretsMadeCheck,

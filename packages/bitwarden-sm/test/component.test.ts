@@ -3,6 +3,7 @@ import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   authTokenCheck,
+  authTokenNameCheck,
   oidcClientSecretCheck,
   productionEntriesCheck,
   secretLabelsCheck,
@@ -383,6 +384,65 @@ describe('the machine-account token', () => {
     expect(authTokenCheck.check(input).map((issue) => issue.value)).toEqual([
       'argocd/another-token:token',
     ]);
+  });
+});
+
+describe("the token Secret's name", () => {
+  it('passes when no other Secret of the token namespaces has it', () => {
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    expect(authTokenNameCheck.check(systemInput(run))).toEqual([]);
+  });
+
+  it('refuses the name of a Secret a component declares and the operator fills there (its sync would erase the token)', () => {
+    // Given the token named like the Secret argocd declares in its namespace, where the runbook
+    // makes the token too
+    const run = runBitwarden(
+      { secrets: INVENTORY, authToken: { secretName: 'argocd-oidc', key: 'token' } },
+      [argocd],
+    );
+    // Then every cluster reports it at the setting, naming the Secret and who makes it
+    const issues = authTokenNameCheck.check(systemInput(run));
+    expect(issues.map((issue) => [issue.code, formatPathOf(issue), issue.value])).toEqual(
+      ['dev', 'staging', 'prod'].map((_, index) => [
+        'bitwarden-auth-token-name',
+        `clusters[${index}].components.bitwarden-sm.authToken.secretName`,
+        'argocd-oidc',
+      ]),
+    );
+    expect(issues[0]?.message).toBe(
+      'names the access token\'s Secret argocd/argocd-oidc on cluster "dev", a Secret the platform already uses: argocd declares it; the operator fills it from Bitwarden (BitwardenSecret argocd/argocd-oidc of argocd); argocd\'s chart deploys it. The operator sets the data of a Secret it fills to the mapped keys alone, so the token would be erased at the first sync and every later sync would fail to log in',
+    );
+    expect(issues[0]?.expected).toBe(
+      'a name no Secret of namespace "argocd" has (the default bw-auth-token, unless a Secret there has it)',
+    );
+  });
+
+  it("refuses the name of another component's hand-made Secret in a token namespace", () => {
+    const handMade = testComponent({
+      name: 'git',
+      contribution: () => ({
+        application: { namespace: 'argocd', podSecurity: 'restricted', clusterResources: [] },
+        bootstrapSecrets: [
+          {
+            name: 'bw-auth-token',
+            namespace: 'argocd',
+            keys: ['url'],
+            description: 'x',
+            commands: [],
+          },
+        ],
+      }),
+    });
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd, handMade]);
+    const issues = authTokenNameCheck.check(systemInput(run));
+    expect(issues.map((issue) => [formatPathOf(issue), issue.value])[0]).toEqual([
+      'clusters[0].components.bitwarden-sm.authToken.secretName',
+      'bw-auth-token',
+    ]);
+    expect(issues[0]?.message).toContain(
+      'Secret argocd/bw-auth-token on cluster "dev", a Secret the platform already uses: git\'s runbook step makes it by hand.',
+    );
+    expect(issues[0]?.expected).toBe('a name no Secret of namespace "argocd" has');
   });
 });
 

@@ -8,12 +8,15 @@
 //   the RFC 2136 server), and the recursive nameservers of the DNS-01 self-check when set. Pure.
 import {
   DEFAULT_CLUSTER_DOMAIN,
+  error,
   type FlowDeclaration,
   type FlowPeer,
   type FlowPort,
   flowPeerPort,
   hostFlowPeer,
   type Issue,
+  isIpv4,
+  isIpv6,
   type PathSegment,
   warning,
 } from '@homelab/core';
@@ -67,6 +70,39 @@ export function hostPortPeer(
   if (match === null) return undefined;
   const peer = hostFlowPeer(match[1] ?? match[2] ?? '', clusterDomain);
   return peer === undefined ? undefined : { peer, port: flowPeerPort(peer, Number(match[3])) };
+}
+
+/**
+ * The problem with a nameserver `address:port` of the settings, at `at`, or none: the schema's
+ * pattern takes any digits and dots as an IPv4 address and any five digits as a port, which
+ * `hostPortPeer` would turn into a flow with a DNS name no rule can allow, or a port no policy
+ * can have; cert-manager could not dial it either.
+ */
+export function nameserverIssue(address: string, at: PathSegment[]): Issue | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  if (match === null) return undefined;
+  const [, ipv6, host = '', digits = ''] = match;
+  const port = Number(digits);
+  const problem =
+    ipv6 !== undefined && !isIpv6(ipv6)
+      ? {
+          message: `has "${ipv6}", which is not a valid IPv6 address`,
+          expected: 'an IPv6 address in brackets, e.g. [2606:4700:4700::1111]:53',
+        }
+      : ipv6 === undefined && /^[0-9.]+$/.test(host) && !isIpv4(host)
+        ? {
+            message: `has "${host}", which is not a valid IPv4 address`,
+            expected: 'an IPv4 address of four numbers 0–255, e.g. 1.1.1.1:53',
+          }
+        : port < 1 || port > 65535
+          ? {
+              message: `has port ${port}, which is not a port number 1–65535`,
+              expected: "a DNS server's port from 1 to 65535, usually 53, e.g. 1.1.1.1:53",
+            }
+          : undefined;
+  return problem === undefined
+    ? undefined
+    : error({ code: 'cert-manager-nameserver', path: at, value: address, ...problem });
 }
 
 function flow(
@@ -165,7 +201,13 @@ export function certManagerFlows(
   );
   const solver = issuer.solver;
   if (solver.provider === 'rfc2136') {
-    const server = hostPortPeer(solver.nameserver, clusterDomain);
+    const refused = nameserverIssue(
+      solver.nameserver,
+      path('issuer', 'acme', 'dns01', 'rfc2136', 'nameserver'),
+    );
+    if (refused !== undefined) issues.push(refused);
+    const server =
+      refused === undefined ? hostPortPeer(solver.nameserver, clusterDomain) : undefined;
     if (server !== undefined) {
       flows.push(
         flow(
@@ -192,6 +234,15 @@ export function certManagerFlows(
     );
   }
   issuer.recursiveNameservers.forEach((nameserver, index) => {
+    // Refused where it is written: its flow would only be refused later, at the component.
+    const refused = nameserverIssue(
+      nameserver,
+      path('issuer', 'acme', 'recursiveNameservers', index),
+    );
+    if (refused !== undefined) {
+      issues.push(refused);
+      return;
+    }
     const server = hostPortPeer(nameserver, clusterDomain);
     if (server === undefined) return;
     flows.push(

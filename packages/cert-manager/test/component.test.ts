@@ -414,6 +414,56 @@ describe('issues', () => {
     ...rest,
   ];
 
+  test('a nameserver with a port outside 1–65535 or an address that is none is refused where it is written, and gets no flow', () => {
+    // Given self-check resolvers and an RFC 2136 server the schema's patterns let through
+    const issuer = acme('rfc2136', undefined, [
+      '1.1.1.1:0',
+      '999.1.1.1:53',
+      '[1::2::3]:53',
+      '9.9.9.9:53',
+    ]);
+    issuer.acme.dns01.rfc2136.nameserver = '10.0.0.53:70000';
+    const definition = withIssuer(issuer);
+    // Then each is an error at its own field, naming what is wrong in it
+    const issues = issuesOf(definition).filter(
+      (i) => i.code === 'cert-manager-nameserver' && i.path[1] === 0,
+    );
+    expect(issues.map((i) => [i.path, i.value, i.message, i.expected])).toEqual([
+      [
+        at('issuer', 'acme', 'dns01', 'rfc2136', 'nameserver'),
+        '10.0.0.53:70000',
+        'has port 70000, which is not a port number 1–65535',
+        "a DNS server's port from 1 to 65535, usually 53, e.g. 1.1.1.1:53",
+      ],
+      [
+        at('issuer', 'acme', 'recursiveNameservers', 0),
+        '1.1.1.1:0',
+        'has port 0, which is not a port number 1–65535',
+        "a DNS server's port from 1 to 65535, usually 53, e.g. 1.1.1.1:53",
+      ],
+      [
+        at('issuer', 'acme', 'recursiveNameservers', 1),
+        '999.1.1.1:53',
+        'has "999.1.1.1", which is not a valid IPv4 address',
+        'an IPv4 address of four numbers 0–255, e.g. 1.1.1.1:53',
+      ],
+      [
+        at('issuer', 'acme', 'recursiveNameservers', 2),
+        '[1::2::3]:53',
+        'has "1::2::3", which is not a valid IPv6 address',
+        'an IPv6 address in brackets, e.g. [2606:4700:4700::1111]:53',
+      ],
+    ]);
+    // And only the valid resolver has a flow (a refused one would repeat the error at the component)
+    const { declared } = runCertManager(definition, [SECRETS]);
+    const dns = (declared.dev?.flows ?? []).filter(
+      (flow) => flow.name.startsWith('controller-self-check') || flow.name === 'controller-rfc2136',
+    );
+    expect(dns.map((flow) => [flow.name, flow.peer])).toEqual([
+      ['controller-self-check-4', { kind: 'cidr', cidr: '9.9.9.9/32' }],
+    ]);
+  });
+
   test('an ACME issuer for a domain Let’s Encrypt never issues for is refused', () => {
     const issues = issuesOf(
       withIssuer(acme('cloudflare'), { name: 'homelab', domain: 'lab.example.com' }),

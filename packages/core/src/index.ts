@@ -285,7 +285,7 @@ export {
   stuckRollout,
 } from './rollout-room.js';
 export type { S3EndpointOptions } from './s3-endpoint.js';
-export { s3EndpointIssues } from './s3-endpoint.js';
+export { s3BucketIssues, s3EndpointIssues } from './s3-endpoint.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,

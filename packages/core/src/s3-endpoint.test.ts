@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { s3EndpointIssues } from './s3-endpoint.js';
+import { s3BucketIssues, s3EndpointIssues } from './s3-endpoint.js';
 
 const PATH = ['components', 'backups', 's3', 'endpoint'];
 const OPTIONS = { code: 'backups-s3', bucketSettings: 's3.bucket' };
@@ -134,5 +134,38 @@ describe('s3EndpointIssues', () => {
 
   test('another scheme is refused', () => {
     expect(problem('ftp://s3.example.com')[0]?.[1]).toBe('is not an http(s) URL');
+  });
+});
+
+describe('s3BucketIssues', () => {
+  const BUCKET = ['components', 'backups', 's3', 'bucket'];
+
+  test('names S3 and MinIO accept pass', () => {
+    for (const bucket of [
+      'homelab-backups',
+      'a.b-c',
+      'abc',
+      'backups.2024',
+      '1.2.3',
+      '1.2.3.4.5',
+    ]) {
+      expect(s3BucketIssues(bucket, BUCKET, 'backups-s3')).toEqual([]);
+    }
+  });
+
+  test.each([
+    ['a..b', 'has two dots in a row, which S3 and MinIO refuse in a bucket name'],
+    ['a.-b', 'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name'],
+    ['a-.b', 'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name'],
+    ['192.168.1.1', 'is shaped like an IP address, which S3 and MinIO refuse as a bucket name'],
+    ['999.1.1.1', 'is shaped like an IP address, which S3 and MinIO refuse as a bucket name'],
+  ])('%s is refused at the bucket, naming the rule', (bucket, message) => {
+    const issues = s3BucketIssues(bucket, BUCKET, 'backups-s3');
+    expect(issues.map((issue) => [issue.code, issue.path, issue.value, issue.message])).toEqual([
+      ['backups-s3', BUCKET, bucket, message],
+    ]);
+    expect(issues[0]?.expected).toBe(
+      'a bucket name of 3–63 lower-case letters, digits, dots and hyphens that begins and ends with a letter or digit, with no two dots in a row, no dot beside a hyphen, and not shaped like an IP address (the rule of AWS S3, and of MinIO and restic through minio-go), e.g. homelab-backups',
+    );
   });
 });

@@ -122,3 +122,32 @@ export function s3EndpointIssues(
   }
   return [];
 }
+
+/** The rule of an S3 bucket name, as the issues' `expected` states it. */
+const BUCKET_RULE =
+  'a bucket name of 3–63 lower-case letters, digits, dots and hyphens that begins and ends with a letter or digit, with no two dots in a row, no dot beside a hyphen, and not shaped like an IP address (the rule of AWS S3, and of MinIO and restic through minio-go), e.g. homelab-backups';
+
+/**
+ * The problem with an S3 bucket name at `path`, or none, beyond what the settings schema's
+ * pattern checks (3–63 of `a-z0-9.-`, a letter or digit at both ends): no `..`, `.-` or `-.`,
+ * and not four dot-separated runs of digits. minio-go's `checkBucketNameCommon` (restic's S3
+ * client, MinIO's) refuses exactly these, `^(\d+\.){3}\d+$` as "an ip address", and AWS the same
+ * (a dot beside a hyphen, two adjacent periods, an IP address form): the bucket could never be
+ * created, and every backup would fail at run time.
+ */
+export function s3BucketIssues(
+  bucket: string,
+  path: readonly PathSegment[],
+  code: string,
+): Issue[] {
+  const problem = /^(\d+\.){3}\d+$/.test(bucket)
+    ? 'is shaped like an IP address, which S3 and MinIO refuse as a bucket name'
+    : bucket.includes('..')
+      ? 'has two dots in a row, which S3 and MinIO refuse in a bucket name'
+      : bucket.includes('.-') || bucket.includes('-.')
+        ? 'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name'
+        : undefined;
+  return problem === undefined
+    ? []
+    : [error({ code, path, value: bucket, message: problem, expected: BUCKET_RULE })];
+}

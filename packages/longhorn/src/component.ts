@@ -30,6 +30,7 @@ import {
   type RouteRequest,
   S3_KEY_ROTATION,
   type SecretRequirement,
+  s3BucketIssues,
   s3EndpointIssues,
   shellQuote,
   type TalosNeeds,
@@ -774,6 +775,12 @@ function declare(input: DeclareInput<Settings>): Declaration {
           clusterDomain,
         });
   issues.push(...endpointIssues);
+  const bucket = input.settings.backupTarget?.bucket;
+  if (bucket !== undefined) {
+    issues.push(
+      ...s3BucketIssues(bucket, input.path('backupTarget', 'bucket'), 'longhorn-backup-target'),
+    );
+  }
   const routes = uiRoute(input, settings, issues);
   const oneReplica = oneReplicaClasses(renderedTiers(settings, disks));
   const recurring = renderedTiers(settings, disks).flatMap((tier) =>

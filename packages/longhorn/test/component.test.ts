@@ -707,6 +707,39 @@ describe('definition problems', () => {
     for (const job of jobs) expect(job.metadata.name.length).toBeLessThanOrEqual(40);
   });
 
+  test('a backup target bucket S3 and MinIO refuse (two dots, a dot beside a hyphen, an IP address) is refused at the bucket', () => {
+    const refused = (bucket: string) =>
+      issues(storageClusters(), { backupTarget: { ...TEST_BACKUP_TARGET, bucket } })
+        .filter((i) => formatPath(i.path).startsWith('clusters[0]'))
+        .map((i) => [formatPath(i.path), i.code, i.message, i.value]);
+    const AT = 'clusters[0].components.longhorn.backupTarget.bucket';
+    expect(refused('a..b')).toEqual([
+      [
+        AT,
+        'longhorn-backup-target',
+        'has two dots in a row, which S3 and MinIO refuse in a bucket name',
+        'a..b',
+      ],
+    ]);
+    expect(refused('a-.b')).toEqual([
+      [
+        AT,
+        'longhorn-backup-target',
+        'has a dot beside a hyphen, which S3 and MinIO refuse in a bucket name',
+        'a-.b',
+      ],
+    ]);
+    expect(refused('10.0.0.1')).toEqual([
+      [
+        AT,
+        'longhorn-backup-target',
+        'is shaped like an IP address, which S3 and MinIO refuse as a bucket name',
+        '10.0.0.1',
+      ],
+    ]);
+    expect(refused('homelab-longhorn.2024')).toEqual([]);
+  });
+
   test('a backup target endpoint that is no S3 server address is refused at the endpoint', () => {
     const refused = (endpoint: string) =>
       issues(storageClusters(), { backupTarget: { ...TEST_BACKUP_TARGET, endpoint } })

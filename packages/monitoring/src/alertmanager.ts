@@ -509,6 +509,27 @@ export function alertmanagerPlan(
               : { host: ENDPOINTS[kind] as string, port: 443 };
     const targetPort = kind === 'webhook' ? receiver.webhook?.targetPort : undefined;
     if (endpoint === undefined) return;
+    // A port beyond 1–65535 is refused where it is written: Alertmanager could not connect, and
+    // its egress flow would only be refused later, at the component, once per cluster.
+    if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
+      const written =
+        kind === 'email'
+          ? (receiver.email?.smarthost ?? '')
+          : (receiver.webhook?.url ?? webhookHost ?? '');
+      issues.push(
+        error({
+          code: 'monitoring-receiver',
+          path: receiverHostPath(kind, receiver, at),
+          value: written,
+          message: `has port ${endpoint.port}, which is not a TCP port (1–65535): Alertmanager could not connect to it`,
+          expected:
+            kind === 'email'
+              ? 'host:port with a port from 1 to 65535, e.g. smtp.example.com:587'
+              : 'a port from 1 to 65535, or none for 443 (https)',
+        }),
+      );
+      return;
+    }
     const resolved = endpointPeer(endpoint.host, cluster);
     if ('ip' in resolved) {
       // A pod or Service address: Cilium's CIDR rules never match the cluster's pods, and a

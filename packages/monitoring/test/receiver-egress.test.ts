@@ -215,3 +215,56 @@ describe("Alertmanager's egress to a webhook", () => {
     ]);
   });
 });
+
+describe("a receiver's port outside 1–65535", () => {
+  it('is refused at the setting that writes it, and gets no egress flow (whose error would repeat it at the component)', () => {
+    // Given a smarthost, a webhook URL and a webhook host, each on a port no TCP connection has
+    const run = runMonitoring(
+      receiving([
+        {
+          name: 'mail',
+          email: {
+            to: 'ops@example.net',
+            from: 'am@example.net',
+            smarthost: 'smtp.example.net:99999',
+          },
+        },
+        { name: 'kuma', webhook: { url: 'https://kuma.example.net:0/api/push' } },
+        {
+          name: 'ping',
+          webhook: { host: 'hc-ping.example.net:70000' },
+          credentials: { secretName: 'alertmanager-ping', key: 'url' },
+        },
+      ]),
+    );
+    // Then each is an error at its field, naming the port, with the value as written
+    const found = issuesOf(run)
+      .filter((issue) => issue.path[1] === 0)
+      .map((issue) => [formatPath(issue.path), issue.code, issue.message, issue.value]);
+    expect(found).toEqual([
+      [
+        `${AT}.receivers[0].email.smarthost`,
+        'monitoring-receiver',
+        'has port 99999, which is not a TCP port (1–65535): Alertmanager could not connect to it',
+        'smtp.example.net:99999',
+      ],
+      [
+        `${AT}.receivers[1].webhook.url`,
+        'monitoring-receiver',
+        'has port 0, which is not a TCP port (1–65535): Alertmanager could not connect to it',
+        'https://kuma.example.net:0/api/push',
+      ],
+      [
+        `${AT}.receivers[2].webhook.host`,
+        'monitoring-receiver',
+        'has port 70000, which is not a TCP port (1–65535): Alertmanager could not connect to it',
+        'hc-ping.example.net:70000',
+      ],
+    ]);
+    expect(issuesOf(run).find((issue) => issue.path[1] === 0)?.expected).toBe(
+      'host:port with a port from 1 to 65535, e.g. smtp.example.com:587',
+    );
+    // And Alertmanager gets no flow to any of them
+    expect(egress(run)).toEqual([]);
+  });
+});

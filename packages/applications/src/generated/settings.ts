@@ -246,7 +246,7 @@ fqdn?: string
  */
 cidr?: string
 /**
- * Egress to the Kubernetes API server (6443).
+ * Egress to the Kubernetes API server, on ports [{ port: 6443 }]: Cilium translates kubernetes.default.svc:443 to the API server's 6443 before the policy applies, so any other port is refused.
  */
 kubeApiserver?: true
 /**

@@ -25,7 +25,7 @@ export interface BackupS3 {
  */
 endpoint: string
 /**
- * Bucket name.
+ * A bucket name as S3 and MinIO take it: 3–63 lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit, with no two dots in a row, no dot beside a hyphen, and not shaped like an IP address.
  */
 bucket: string
 /**
