@@ -3,6 +3,7 @@
 // the replicas they allow, the Secrets they need. Pure.
 import { X509Certificate } from 'node:crypto';
 import {
+  emailAddressProblem,
   error,
   hostFlowPeer,
   type Issue,
@@ -394,6 +395,45 @@ function singleQuoteIssues(
 }
 
 /**
+ * A display name as Go's net/mail (`ParseAddress`, which Authelia 4.39's configuration decoder
+ * runs on `notifier.smtp.sender`) reads it before `<`: words of anything but the specials
+ * `"(),:;<>@[\]` and spaces, quoted strings (`"Lab, Auth"`), and parenthesised comments, which
+ * it drops. Empty is fine: `<auth@example.com>` is one address.
+ */
+const DISPLAY_NAME = /^(?:[^"()<>[\]:;@\\,\s]+|"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|\s+)*$/u;
+
+/**
+ * Why `sender` is not the From Authelia takes, worded to follow the value (`is not …`), or
+ * undefined when it is one. The chart (0.11.5 templates/configMap.yaml) writes it as it is, and
+ * Authelia parses it as one RFC 5322 address (`mail.Address`) when it loads its configuration:
+ * `addr@dom` or `Name <addr@dom>`. The address itself must pass core's email rule (one plain
+ * mailbox at a fully qualified domain), which is what an SMTP server takes as a sender.
+ */
+export function smtpSenderProblem(sender: string): string | undefined {
+  const open = sender.indexOf('<');
+  if (open === -1 && !sender.includes('>')) {
+    const problem = emailAddressProblem(sender.trim());
+    return problem === undefined
+      ? undefined
+      : `${problem}, nor a name with an address in angle brackets`;
+  }
+  const angle = /^([^<>]*)<([^<>]*)>\s*$/u.exec(sender);
+  if (angle === null) {
+    return 'is not one address in angle brackets after a name: it has a < without its >, more than one <…>, or text after the >';
+  }
+  const name = angle[1] ?? '';
+  const address = angle[2] ?? '';
+  const problem = emailAddressProblem(address);
+  if (problem !== undefined) {
+    return `has ${JSON.stringify(address)} in its angle brackets, which ${problem}`;
+  }
+  if (!DISPLAY_NAME.test(name) || name.trim().startsWith('(')) {
+    return `has the name ${JSON.stringify(name.trim())}, which is not one RFC 5322 display name: outside double quotes it cannot hold " ( ) , : ; < > @ [ \\ ]`;
+  }
+  return undefined;
+}
+
+/**
  * A cluster's merged settings with the defaults applied, and what is wrong with them: two
  * backends where one is chosen, password reset over a read-only users file, more replicas (set
  * here or asked by the profile) than the chosen backends support.
@@ -440,6 +480,22 @@ export function resolveAutheliaSettings(
           'scheme://<DNS name or IP address>:<port from 1 to 65535>, e.g. tcp://postgres.lab.example.com:5432',
       }),
     );
+  }
+
+  if (raw.smtp !== undefined) {
+    const problem = smtpSenderProblem(raw.smtp.sender);
+    if (problem !== undefined) {
+      issues.push(
+        error({
+          code: 'authelia-smtp-sender',
+          path: path('smtp', 'sender'),
+          value: raw.smtp.sender,
+          message: `${problem}: the chart passes the sender to Authelia as it is, and Authelia reads it as one RFC 5322 address when it starts and exits when it does not parse`,
+          expected:
+            'an address, e.g. auth@example.com, or a name and an address in angle brackets, e.g. Authelia <auth@example.com>; the name in double quotes when it holds a comma or another of " ( ) : ; < > @ [ \\ ]',
+        }),
+      );
+    }
   }
 
   const settings: ResolvedAutheliaSettings = {

@@ -502,6 +502,52 @@ describe('bad input', () => {
     );
   });
 
+  it('refuses an SMTP sender Authelia cannot parse as an address, giving both forms it takes', () => {
+    // Given a sender that is a bare name, one whose name has an unquoted comma, and one whose
+    // address is not fully qualified
+    const smtp = (sender: string) => ({
+      smtp: { address: 'submissions://smtp.lab.example.com:465', sender },
+    });
+    const run = runAuthelia(smtp('Authelia'), {
+      staging: { ...HA, ...smtp('Lab, Auth <auth@lab.example.com>') },
+      prod: { ...HA, ...smtp('Authelia <auth@lab>') },
+    });
+    // Then each is refused at its smtp.sender, with what Authelia takes
+    const refused = errors(run.issues).filter((issue) => issue.code === 'authelia-smtp-sender');
+    expect(refused.map((issue) => [issue.path.join('.'), issue.value, issue.message])).toEqual([
+      [
+        'clusters.0.components.authelia.smtp.sender',
+        'Authelia',
+        'is not one email address (local-part@domain), nor a name with an address in angle brackets: the chart passes the sender to Authelia as it is, and Authelia reads it as one RFC 5322 address when it starts and exits when it does not parse',
+      ],
+      [
+        'clusters.1.components.authelia.smtp.sender',
+        'Lab, Auth <auth@lab.example.com>',
+        'has the name "Lab, Auth", which is not one RFC 5322 display name: outside double quotes it cannot hold " ( ) , : ; < > @ [ \\ ]: the chart passes the sender to Authelia as it is, and Authelia reads it as one RFC 5322 address when it starts and exits when it does not parse',
+      ],
+      [
+        'clusters.2.components.authelia.smtp.sender',
+        'Authelia <auth@lab>',
+        'has "auth@lab" in its angle brackets, which is not an email address: its domain is not fully qualified (a name with a dot, such as example.com): the chart passes the sender to Authelia as it is, and Authelia reads it as one RFC 5322 address when it starts and exits when it does not parse',
+      ],
+    ]);
+    expect(refused[0]?.expected).toBe(
+      'an address, e.g. auth@example.com, or a name and an address in angle brackets, e.g. Authelia <auth@example.com>; the name in double quotes when it holds a comma or another of " ( ) : ; < > @ [ \\ ]',
+    );
+  });
+
+  it('takes an SMTP sender as an address, or as a name (quoted when it needs it) and an address', () => {
+    const smtp = (sender: string) => ({
+      smtp: { address: 'submissions://smtp.lab.example.com:465', sender },
+    });
+    const run = runAuthelia(smtp('auth@lab.example.com'), {
+      staging: { ...HA, ...smtp('Homelab Auth <auth@lab.example.com>') },
+      prod: { ...HA, ...smtp('"Lab, Auth" <auth@lab.example.com>') },
+    });
+    expect(errors(run.issues)).toEqual([]);
+    expect(config(run, 'prod').notifier.smtp.sender).toBe('"Lab, Auth" <auth@lab.example.com>');
+  });
+
   it('refuses a server address whose egress flow cannot be derived, at the address', () => {
     const run = runAuthelia(
       {

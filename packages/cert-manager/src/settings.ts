@@ -1,6 +1,7 @@
 // The settings of `components.cert-manager`: their JSON Schema fragment (schema/settings.schema.json,
 // types generated from it), defaults, and a cluster's settings resolved into the issuer it gets.
 // Pure.
+import { createRequire } from 'node:module';
 import {
   emailAddressProblem,
   error,
@@ -10,9 +11,12 @@ import {
   type SecretKeyRef,
   type SettingsSpec,
 } from '@homelab/core';
+import type * as Tldts from 'tldts';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { CertManagerDns01, CertManagerSettings } from './generated/settings.js';
 import { CERT_MANAGER_CHART, type CertManagerVersion } from './versions.js';
+
+const require = createRequire(import.meta.url);
 
 export type { CertManagerSettings };
 
@@ -74,26 +78,50 @@ export interface ResolvedCertManagerSettings {
 }
 
 /**
- * Top-level domains and names Let's Encrypt never issues for (RFC 2606, RFC 6761, RFC 6762,
- * RFC 8375 and the `.internal` TLD): a lab domain there needs the private CA.
+ * Names the Public Suffix List has as ICANN suffixes that are still never public: `home.arpa`
+ * (RFC 8375, the home network's domain, not delegated in public DNS).
  */
-const NON_PUBLIC_SUFFIXES = [
-  'example',
-  'home.arpa',
-  'internal',
-  'invalid',
-  'lan',
-  'local',
-  'localhost',
-  'test',
-] as const;
+const SPECIAL_USE_SUFFIXES = ['home.arpa'] as const;
 const EXAMPLE_DOMAINS = ['example.com', 'example.net', 'example.org'] as const;
+
+let tldts: typeof Tldts | undefined;
+
+/**
+ * The ICANN public suffix `name` ends in (`co.uk` for `lab.example.co.uk`), or, when it ends in
+ * none, its last label and `icann: false` (`lan` for `nas.lan`). The Public Suffix List comes
+ * from tldts; its data is loaded on the first call, that is only when an ACME issuer is set.
+ */
+function icannSuffix(name: string): { suffix: string; icann: boolean } {
+  tldts ??= require('tldts') as typeof Tldts;
+  const parsed = tldts.parse(name, { allowPrivateDomains: false, extractHostname: false });
+  return {
+    suffix: parsed.publicSuffix ?? name.slice(name.lastIndexOf('.') + 1),
+    icann: parsed.isIcann === true && !parsed.isIp,
+  };
+}
+
+/**
+ * Why Let's Encrypt refuses `name` (lower case) as a domain, as `(reason, suffix)`, or undefined:
+ * Boulder (policy/pa.go `validNonWildcardDomain`) wants a name that ends in an ICANN public
+ * suffix (Public Suffix List, private section ignored) and is not that suffix itself.
+ */
+function notPublic(name: string): { suffix: string; itself: boolean } | undefined {
+  for (const suffix of SPECIAL_USE_SUFFIXES) {
+    if (name === suffix || name.endsWith(`.${suffix}`)) return { suffix, itself: false };
+  }
+  const { suffix, icann } = icannSuffix(name);
+  if (!icann) return { suffix, itself: false };
+  return name === suffix ? { suffix, itself: true } : undefined;
+}
 
 /** Why Let's Encrypt cannot issue for `domain`, or undefined when it can. */
 export function nonPublicDomain(domain: string): string | undefined {
   const name = domain.toLowerCase();
-  for (const suffix of NON_PUBLIC_SUFFIXES) {
-    if (name === suffix || name.endsWith(`.${suffix}`)) return `.${suffix} is not a public domain`;
+  const refused = notPublic(name);
+  if (refused !== undefined) {
+    return refused.itself
+      ? `${refused.suffix} is a public suffix, not a domain under one`
+      : `.${refused.suffix} is not a public domain`;
   }
   for (const example of EXAMPLE_DOMAINS) {
     if (name === example || name.endsWith(`.${example}`)) {
@@ -106,22 +134,22 @@ export function nonPublicDomain(domain: string): string | undefined {
 /**
  * Why Let's Encrypt refuses `email` as the ACME account's contact (`at example.org (…)`, `whose
  * domain …`), or undefined when it takes it.
- * Boulder (policy/pa.go `ValidEmail`) wants a domain that ends in a public suffix and refuses
- * `example.com`, `example.net` and `example.org` themselves ("contact email has forbidden
- * domain"); cert-manager (v1.21.1 pkg/issuer/acme/setup.go) never retries a registration the
- * server answered with a 4xx, so the issuer stays not Ready until its spec changes.
+ * Boulder (policy/pa.go `ValidEmail`) wants a domain that ends in an ICANN public suffix and is
+ * not one itself, and refuses `example.com`, `example.net` and `example.org` themselves
+ * ("contact email has forbidden domain"); cert-manager (v1.21.1 pkg/issuer/acme/setup.go) never
+ * retries a registration the server answered with a 4xx, so the issuer stays not Ready until its
+ * spec changes.
  */
 export function refusedContact(email: string): string | undefined {
   const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
   if ((EXAMPLE_DOMAINS as readonly string[]).includes(domain)) {
     return `at ${domain} ("contact email has forbidden domain")`;
   }
-  for (const suffix of NON_PUBLIC_SUFFIXES) {
-    if (domain === suffix || domain.endsWith(`.${suffix}`)) {
-      return `whose domain does not end in a public suffix (.${suffix})`;
-    }
-  }
-  return undefined;
+  const refused = notPublic(domain);
+  if (refused === undefined) return undefined;
+  return refused.itself
+    ? `whose domain is a public suffix itself (${refused.suffix})`
+    : `whose domain does not end in a public suffix (.${refused.suffix})`;
 }
 
 function secretRef(value: { secretName: string; key: string }): SecretKeyRef {

@@ -478,6 +478,51 @@ describe('issues', () => {
   });
 
   test.each([
+    ['lab.home', '.home is not a public domain'],
+    ['lab.corp', '.corp is not a public domain'],
+    ['lab.localdomain', '.localdomain is not a public domain'],
+    ['lab.home.arpa', '.home.arpa is not a public domain'],
+  ])('an ACME issuer for %s, which ends in no ICANN public suffix, is refused', (domain, why) => {
+    // Given a platform domain outside public DNS (Boulder wants an ICANN suffix of the PSL)
+    const issues = issuesOf(withIssuer(acme('cloudflare'), { name: 'homelab', domain }));
+    // Then each cluster's issuer is refused at its type, naming the suffix
+    const refused = issues.filter((i) => i.code === 'cert-manager-acme-domain');
+    expect(refused.map((i) => [i.path, i.value, i.message])).toEqual(
+      // (production's cluster domain is the platform domain itself)
+      [`dev.${domain}`, `staging.${domain}`, domain].map((name, index) => [
+        ['clusters', index, 'components', 'cert-manager', 'issuer', 'type'],
+        name,
+        `asks Let's Encrypt for *.${name}, which it never issues for (${why})`,
+      ]),
+    );
+  });
+
+  test('an ACME issuer for a domain under a public suffix of more than one label is taken', () => {
+    for (const domain of ['lab.mydomain.net', 'lab.mydomain.co.uk']) {
+      const issues = issuesOf(withIssuer(acme('cloudflare'), { name: 'homelab', domain }));
+      expect(issues.filter((i) => i.code === 'cert-manager-acme-domain')).toEqual([]);
+    }
+  });
+
+  test.each([
+    ['ops@nas.home', 'whose domain does not end in a public suffix (.home)'],
+    ['ops@it.corp', 'whose domain does not end in a public suffix (.corp)'],
+    ['ops@host.localdomain', 'whose domain does not end in a public suffix (.localdomain)'],
+    ['ops@co.uk', 'whose domain is a public suffix itself (co.uk)'],
+  ])('a contact address outside public DNS (%s) is an error at the email', (email, why) => {
+    const issuer = acme('cloudflare');
+    issuer.acme.email = email;
+    const issues = issuesOf(withIssuer(issuer)).filter((i) => i.code === 'cert-manager-acme-email');
+    expect(issues.map((i) => [i.path, i.value, i.message])).toEqual(
+      [0, 1, 2].map((index) => [
+        ['clusters', index, 'components', 'cert-manager', 'issuer', 'acme', 'email'],
+        email,
+        `is the ACME account's contact, and Let's Encrypt refuses a contact address ${why}: the account is never registered and cert-manager does not retry, so no certificate is issued`,
+      ]),
+    );
+  });
+
+  test.each([
     ['ops@example.org', 'at example.org ("contact email has forbidden domain")'],
     ['ops@EXAMPLE.com', 'at example.com ("contact email has forbidden domain")'],
     ['ops@nas.lan', 'whose domain does not end in a public suffix (.lan)'],
@@ -526,7 +571,7 @@ describe('issues', () => {
   });
 
   test('a contact address below example.com, or at the platform’s own domain, is taken', () => {
-    for (const email of ['ops@mail.example.com', 'ops@homelab.dev']) {
+    for (const email of ['ops@mail.example.com', 'ops@homelab.dev', 'ops@lab.mydomain.co.uk']) {
       const issuer = acme('cloudflare');
       issuer.acme.email = email;
       expect(

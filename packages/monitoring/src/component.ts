@@ -38,6 +38,7 @@ import {
 import { type AlertmanagerPlan, alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHECKS } from './checks.js';
+import { DEFAULT_RULES_CHART, renderedDefaultAlerts } from './default-rules.js';
 import { CONTROL_PLANE_METRICS, grafanaOidcFlows, monitoringFlows } from './flows.js';
 import {
   GRAFANA_ADMIN_SECRET,
@@ -472,6 +473,23 @@ function monitorsOf(entry: RenderCluster<MonitoringSettings>): SourcedMonitor[] 
   return out;
 }
 
+/**
+ * What goes wrong when an alert of the definition has the name of a default rule's alert. The
+ * generated Alertmanager configuration matches two of them by name (alertmanager.ts): Watchdog
+ * goes only to the heartbeat receiver (or is dropped), InfoInhibitor is always inhibited and
+ * silences the info alerts of its namespace. Any other: Alertmanager groups, inhibits and silences
+ * alerts by name, so the two are one alert to it and to whoever reads the notification.
+ */
+function defaultAlertClash(alert: string): string {
+  if (alert === 'Watchdog') {
+    return 'the generated Alertmanager routes send Watchdog only to the heartbeat receiver (or drop it without a heartbeat), so this alert would never reach the operators';
+  }
+  if (alert === 'InfoInhibitor') {
+    return 'the generated inhibit rules always inhibit InfoInhibitor, and while it fires it silences every info alert of its namespace, so this alert would never reach the operators and would hide others';
+  }
+  return 'Alertmanager groups, inhibits and silences alerts by name, so the two would be one alert to it and to whoever reads the notification';
+}
+
 interface ClusterOutput {
   readonly manifests: { [key: string]: KubeObject };
   readonly alerts: ReadonlySet<string>;
@@ -570,11 +588,28 @@ function clusterManifests(
     }
   }
 
-  // The definition's own rules.
+  // The definition's own rules, none named like an alert of the chart's default rules.
+  const defaults = renderedDefaultAlerts({
+    kubeProxyReplacement: entry.provided.cni?.kubeProxyReplacement ?? false,
+  });
+  const ownRules = settings.rules.flatMap((rule, index) => {
+    const group = defaults.get(rule.alert);
+    if (group === undefined) return [{ rule, index }];
+    issues.push(
+      error({
+        code: 'monitoring-rule',
+        path: entry.path('rules', index, 'alert'),
+        value: rule.alert,
+        message: `alert ${rule.alert} is also an alert of ${DEFAULT_RULES_CHART}'s default rules (group ${group}) on cluster "${cluster.name}": ${defaultAlertClash(rule.alert)}`,
+        expected: `an alert name no default rule of ${DEFAULT_RULES_CHART} has, e.g. Lab${rule.alert}`,
+      }),
+    );
+    return [];
+  });
   addRules(
     DEFINITION_RULES,
     'rules',
-    settings.rules.map((rule, index) =>
+    ownRules.map(({ rule, index }) =>
       resolveRule(
         { ...rule, severity: rule.severity },
         cluster.environment,

@@ -307,6 +307,90 @@ describe('overrides and rules of the definition', () => {
     expect(rulesOf(run.manifests('prod')).has('WebGone')).toBe(false);
   });
 
+  it("refuses an alert of the definition named like an alert of the chart's default rules, at its name", () => {
+    // Given the definition's own Watchdog, InfoInhibitor and KubePodCrashLooping, and one more
+    const rule = (alert: string) => ({
+      alert,
+      expr: 'up{job="app"} == 0',
+      severity: 'critical',
+      summary: 'The app is down.',
+    });
+    const run = runMonitoring({
+      rules: [
+        rule('Watchdog'),
+        rule('AppDown'),
+        rule('InfoInhibitor'),
+        rule('KubePodCrashLooping'),
+      ],
+    });
+    // Then each clash is refused on every cluster at that rule's alert, saying what it breaks
+    const refused = issuesOf(run).filter((issue) => issue.code === 'monitoring-rule');
+    expect(refused.map((issue) => [formatPath(issue.path), issue.value])).toEqual(
+      [0, 1, 2].flatMap((index) => [
+        [`clusters[${index}].components.monitoring.rules[0].alert`, 'Watchdog'],
+        [`clusters[${index}].components.monitoring.rules[2].alert`, 'InfoInhibitor'],
+        [`clusters[${index}].components.monitoring.rules[3].alert`, 'KubePodCrashLooping'],
+      ]),
+    );
+    expect(refused.slice(0, 3).map((issue) => issue.message)).toEqual([
+      'alert Watchdog is also an alert of kube-prometheus-stack 88.5.3\'s default rules (group general.rules) on cluster "dev": the generated Alertmanager routes send Watchdog only to the heartbeat receiver (or drop it without a heartbeat), so this alert would never reach the operators',
+      'alert InfoInhibitor is also an alert of kube-prometheus-stack 88.5.3\'s default rules (group general.rules) on cluster "dev": the generated inhibit rules always inhibit InfoInhibitor, and while it fires it silences every info alert of its namespace, so this alert would never reach the operators and would hide others',
+      'alert KubePodCrashLooping is also an alert of kube-prometheus-stack 88.5.3\'s default rules (group kubernetes-apps) on cluster "dev": Alertmanager groups, inhibits and silences alerts by name, so the two would be one alert to it and to whoever reads the notification',
+    ]);
+    expect(refused[0]?.expected).toBe(
+      'an alert name no default rule of kube-prometheus-stack 88.5.3 has, e.g. LabWatchdog',
+    );
+    // And only the other one is rendered
+    const rules = rulesOf(run.manifests('prod'));
+    expect(
+      [...rules.values()].filter((item) => item.object === 'definition').map((item) => item.alert),
+    ).toEqual(['AppDown']);
+  });
+
+  it('takes KubeProxyDown from the definition only where the CNI replaces kube-proxy', () => {
+    const rules = {
+      rules: [
+        {
+          alert: 'KubeProxyDown',
+          expr: 'up{job="kube-proxy"} == 0',
+          severity: 'warning',
+          summary: 'kube-proxy is down.',
+        },
+      ],
+    };
+    // Given the test CNI, which replaces kube-proxy: the chart renders no kube-proxy rules
+    expect(issuesOf(runMonitoring(rules))).toEqual([]);
+    // Given a CNI beside kube-proxy: the chart's kubernetes-system-kube-proxy group declares it
+    const beside = testComponent({
+      name: 'network',
+      provides: ['cni', 'gateway'],
+      contribution: (cluster) => ({
+        application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
+        facts: {
+          cni: { kubeProxyReplacement: false, networkPolicy: true, namespace: 'kube-system' },
+          gateway: {
+            name: 'platform',
+            namespace: 'kube-system',
+            domain: `${cluster}.example`,
+            httpsListener: 'https',
+            listenerPorts: [80, 443],
+            address: undefined,
+            forwardAuth: false,
+          },
+        },
+      }),
+    });
+    const run = runMonitoring(rules, [beside, sso, vault, storage]);
+    expect(
+      issuesOf(run)
+        .filter((issue) => issue.code === 'monitoring-rule')
+        .map((issue) => [formatPath(issue.path), issue.message]),
+    ).toContainEqual([
+      'clusters[0].components.monitoring.rules[0].alert',
+      'alert KubeProxyDown is also an alert of kube-prometheus-stack 88.5.3\'s default rules (group kubernetes-system-kube-proxy) on cluster "dev": Alertmanager groups, inhibits and silences alerts by name, so the two would be one alert to it and to whoever reads the notification',
+    ]);
+  });
+
   it('refuses {{ in an annotation: it would reach a chart', () => {
     const run = runMonitoring({
       rules: [
