@@ -315,12 +315,17 @@ function heartbeatStep(receiver: string, interval: string): BootstrapStep {
     when: 'after-handover',
     body: [
       `Alertmanager sends the always-firing Watchdog alert to receiver \`${receiver}\` every ${interval}, and to`,
-      'nothing else. The first command must print that receiver only; the second counts failed',
+      'nothing else. Argo CD deploys monitoring in a late sync wave: the first two commands wait',
+      'for its Alertmanager pod to exist and be ready (up to 30 and 10 minutes). The next must',
+      'print that receiver only; the last counts failed',
       'webhook sends, which stays at 0 once the Secret holds the ping URL and the egress policy allows',
       'its host. The check in your check-in service then turns green: give it a period of',
       `${interval} and a grace of a few periods, and point its alerts at you, outside this cluster.`,
     ],
     commands: [
+      // kubectl 1.31 or newer, as the runbook asks (`--for=create`).
+      `kubectl -n ${MONITORING_NAMESPACE} wait --for=create pod/${pod} --timeout=30m`,
+      `kubectl -n ${MONITORING_NAMESPACE} wait --for=condition=Ready pod/${pod} --timeout=10m`,
       `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none`,
       `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- wget -qO- http://localhost:9093/metrics | grep 'alertmanager_notifications_failed_total{.*integration="webhook"'`,
     ],
