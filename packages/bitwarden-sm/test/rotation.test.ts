@@ -185,12 +185,24 @@ describe('the rotation guide', () => {
   it("renews the machine account's token in every namespace that has one", () => {
     const text = guide();
     const token = text.slice(text.indexOf('## The machine account'));
-    expect(commands(token.split('\n')).filter((line) => line.includes('bw-auth-token'))).toEqual(
-      ['argocd', 'backup', 'sso'].map(
-        (namespace) =>
-          `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n ${namespace} create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply -f -`,
-      ),
+    // Applied server-side (no last-applied copy of the token), and the copy an earlier
+    // client-side apply left is removed
+    const second = token
+      .split('\n')
+      .slice(token.split('\n').indexOf('```', token.split('\n').indexOf('```sh') + 1) + 1);
+    expect(commands(second).filter((line) => line.includes('bw-auth-token'))).toEqual(
+      ['argocd', 'backup', 'sso'].flatMap((namespace) => [
+        `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n ${namespace} create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -`,
+        `kubectl -n ${namespace} annotate secret bw-auth-token kubectl.kubernetes.io/last-applied-configuration-`,
+      ]),
     );
+    // The read has a block of its own, before the applies
+    const blocks = token
+      .split('```sh\n')
+      .slice(1)
+      .map((block) => block.slice(0, block.indexOf('```')));
+    expect(blocks[0]).toBe('read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN\n');
+    expect(blocks[1]).not.toContain('read -rs');
   });
 });
 

@@ -233,11 +233,35 @@ describe('the Talos runbook', () => {
     expect(dev).not.toContain('until Talos stops waiting, after 5 minutes');
   });
 
+  it('applies every hand-made Secret of every document server-side: no copy of a token in the last-applied annotation', async () => {
+    const { files, issues } = await built;
+    expect(issues.filter((issue) => issue.code === 'hand-made-secret-apply')).toEqual([]);
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      for (const name of ['RUNBOOK.md', 'rotating-secrets.md', 'disaster-recovery.md']) {
+        const text = file(files, `clusters/${cluster}/${name}`);
+        const secrets = text
+          .split('\n')
+          .filter((line) => /create secret .*\| kubectl apply/.test(line));
+        for (const line of secrets) {
+          expect(line).toMatch(/\| kubectl apply --server-side --force-conflicts -f -$/);
+        }
+      }
+      // the token's rotation also drops the copy an earlier client-side apply left
+      expect(file(files, `clusters/${cluster}/rotating-secrets.md`)).toContain(
+        'kubectl -n argocd annotate secret bw-auth-token kubectl.kubernetes.io/last-applied-configuration-',
+      );
+    }
+  });
+
   it('applies what Argo CD adopts as its field manager, and still deletes each CRD bundle by its URL', async () => {
     const { files, issues } = await built;
     expect(issues.filter((issue) => issue.code === 'hand-over-field-manager')).toEqual([]);
     const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
-    const applies = lines.filter((line) => /kubectl apply --server-side/.test(line));
+    // The hand-made Secrets apply server-side under kubectl's own manager: Argo CD never adopts
+    // them (hand-made-secret-apply keeps their values out of the last-applied annotation)
+    const applies = lines.filter(
+      (line) => /kubectl apply --server-side/.test(line) && !/\bcreate secret\b/.test(line),
+    );
     // The Gateway API bundles, Cilium, CoreDNS, the snapshot CRDs, Argo CD.
     expect(applies.length).toBeGreaterThanOrEqual(5);
     for (const line of applies) expect(line).toContain('--field-manager=argocd-controller');

@@ -62,4 +62,22 @@ describe('the single-node example', { timeout: 120_000 }, () => {
     expect(later).not.toContain('Never let Talos reboot the nodes together');
     expect(later).not.toContain('rebuilt to `healthy`');
   });
+
+  it("makes Grafana's admin Secret only where it is missing, and says how to read its password", async () => {
+    const { files } = await built;
+    const markdown = file(files, 'clusters/home/RUNBOOK.md');
+    // a run again of the hand-made secrets step neither fails (AlreadyExists) nor replaces the
+    // random password
+    expect(markdown).toContain(
+      'kubectl -n monitoring get secret grafana-admin >/dev/null 2>&1 || kubectl -n monitoring create secret generic grafana-admin \\\n',
+    );
+    // and logging in says where that password is
+    const login = markdown.slice(
+      markdown.indexOf('## Logging in'),
+      markdown.indexOf('\n## ', markdown.indexOf('## Logging in') + 1),
+    );
+    expect(login).toContain(
+      "kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d && echo",
+    );
+  });
 });
