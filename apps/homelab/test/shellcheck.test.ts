@@ -269,12 +269,6 @@ export const EXCLUSIONS: readonly Exclusion[] = [
       'shell (the script is checked on its own as POSIX sh)',
   },
   {
-    code: 2034,
-    kinds: ['runbook'],
-    line: /^for attempt in \$\(seq \d+\); do$/,
-    reason: 'a retry loop: the counter only bounds the attempts, its value is not read',
-  },
-  {
     code: 2155,
     kinds: ['runbook'],
     line: /^export LOST_AT="\$\(date -u \+%Y-%m-%dT%H:%M:%SZ\)"$/,

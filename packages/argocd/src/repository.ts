@@ -17,6 +17,7 @@ import {
   isIp,
   type ResolvedPlatform,
   requireVariable,
+  SECRET_APPLY,
   type SystemCheck,
   type SystemInput,
   secretFromVariable,
@@ -180,7 +181,7 @@ export function repositorySecret(platform: ResolvedPlatform): BootstrapSecret | 
       keys: ['type', 'url', 'sshPrivateKey'],
       description: `the private deploy key Argo CD reads ${url} with (set HOMELAB_REPOSITORY_KEY to its file; labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
       commands: [
-        `${create} --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
+        `${create} --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | ${label} | ${SECRET_APPLY}`,
       ],
     };
   }
@@ -190,7 +191,7 @@ export function repositorySecret(platform: ResolvedPlatform): BootstrapSecret | 
     keys: ['type', 'url', 'username', 'password'],
     description: `the access token Argo CD reads ${url} with (read it into HOMELAB_REPOSITORY_TOKEN first: \`read -rs HOMELAB_REPOSITORY_TOKEN\`; labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
     commands: [
-      `${requireVariable('HOMELAB_REPOSITORY_TOKEN', 'read it first: read -rs HOMELAB_REPOSITORY_TOKEN')} && ${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} ${secretFromVariable('password', 'HOMELAB_REPOSITORY_TOKEN')} --dry-run=client -o yaml | ${label} | kubectl apply -f -`,
+      `${requireVariable('HOMELAB_REPOSITORY_TOKEN', 'read it first: read -rs HOMELAB_REPOSITORY_TOKEN')} && ${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} ${secretFromVariable('password', 'HOMELAB_REPOSITORY_TOKEN')} --dry-run=client -o yaml | ${label} | ${SECRET_APPLY}`,
     ],
   };
 }

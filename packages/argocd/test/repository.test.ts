@@ -104,7 +104,7 @@ describe('the repository as the definition gives it', () => {
     const ssh = repositorySecret(platform({ url: 'git@github.com:me/h.git' }));
     expect(ssh?.keys).toEqual(['type', 'url', 'sshPrivateKey']);
     expect(ssh?.commands).toEqual([
-      `kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:me/h.git --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply -f -`,
+      `kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=git@github.com:me/h.git --from-file=sshPrivateKey="\${HOMELAB_REPOSITORY_KEY:?set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)}" --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply --server-side --force-conflicts -f -`,
     ]);
     // Run as the runbook's bash runs it (kubectl a stub that prints its arguments; pipefail gives the
     // first stage's status): unset, the
@@ -138,7 +138,7 @@ describe('the repository as the definition gives it', () => {
     // the token reaches kubectl through a pipe, never as its argument (`ps` shows those); an
     // unset or empty token stops the command before kubectl runs
     expect(token?.commands).toEqual([
-      `: "\${HOMELAB_REPOSITORY_TOKEN:?read it first: read -rs HOMELAB_REPOSITORY_TOKEN}" && kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=https://gitea.lan/me/h.git --from-literal=username=me --from-file=password=<(printf '%s' "$HOMELAB_REPOSITORY_TOKEN") --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply -f -`,
+      `: "\${HOMELAB_REPOSITORY_TOKEN:?read it first: read -rs HOMELAB_REPOSITORY_TOKEN}" && kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=https://gitea.lan/me/h.git --from-literal=username=me --from-file=password=<(printf '%s' "$HOMELAB_REPOSITORY_TOKEN") --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply --server-side --force-conflicts -f -`,
     ]);
   });
 });

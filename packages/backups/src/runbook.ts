@@ -552,10 +552,21 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'container runtime running and its clock in sync: the bootstrap is tried again, printing',
       'each refusal, until it succeeds (or answers `AlreadyExists`: an earlier try restored etcd).',
       '',
+      "Read each key into your shell first, one block at a time: paste the block's one line alone,",
+      'press Enter, then type or paste the value (nothing is echoed) and press Enter again. Pasted',
+      'together with the lines after it, `read` would take the next pasted line for the value.',
+      '',
     );
     sh(
-      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
-      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && export AWS_ACCESS_KEY_ID && echo",
+    );
+    sh(
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY && echo",
+    );
+    add('Then fetch, decrypt and restore the snapshot:', '');
+    sh(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"',
       `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
       `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
       `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint}`,

@@ -531,11 +531,27 @@ describe('the disaster-recovery runbook', () => {
       'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1',
     );
     const read = at(
-      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
+      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY && echo",
     );
     const listed = file.split('\n').findIndex((line) => line.startsWith('LATEST=$(aws s3 ls '));
     expect(read).toBeLessThan(exported);
     expect(exported).toBeLessThan(listed);
+  });
+
+  test('gives each read of a credential a block of its own: pasted with more lines, read takes the next', () => {
+    const lines = file.split('\n');
+    for (const variable of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      const read = lines.findIndex((line) => line.includes(`read -rs ${variable}`));
+      expect(read).toBeGreaterThan(0);
+      // the block is the one line: the fence right before it and right after it
+      expect([lines[read - 1], lines[read + 1]]).toEqual(['```sh', '```']);
+    }
+    expect(file).toContain("paste the block's one line alone");
+    // and the block that uses them stops when one is empty
+    expect(file).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"\nexport AWS_ACCESS_KEY_ID',
+    );
   });
 
   test('restores every protected volume with its own commands and repository', () => {

@@ -30,6 +30,7 @@ import {
   type RenderInput,
   type ResolvedCluster,
   requireVariable,
+  SECRET_APPLY,
   SYNC_OPTIONS_ANNOTATION,
   secretFromVariable,
   settingsPath,
@@ -147,7 +148,7 @@ function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): Bo
     // inventory shared by the clusters also maps Secrets of components some clusters disable.
     forDeclaredSecrets: true,
     commands: [
-      `${requireVariable('BWS_ACCESS_TOKEN', 'read it first (see above)')} && kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} ${secretFromVariable(key, 'BWS_ACCESS_TOKEN')} --dry-run=client -o yaml | kubectl apply -f -`,
+      `${requireVariable('BWS_ACCESS_TOKEN', 'read it first (see above)')} && kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} ${secretFromVariable(key, 'BWS_ACCESS_TOKEN')} --dry-run=client -o yaml | ${SECRET_APPLY}`,
     ],
   };
 }
@@ -173,13 +174,15 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
           'can (a development cluster\u2019s token would read production\u2019s keys and backup',
           'passwords). The token is the one secret made by hand, once in each of those namespaces',
           '(the hand-made secrets step below). Read it into your shell without echoing it; it never',
-          'goes into Git or a file.',
+          'goes into Git or a file: paste the line below alone, press Enter, then type or paste the',
+          'token (nothing is echoed) and press Enter again. Pasted together with other commands,',
+          '`read` would take the next pasted line for the token.',
           '',
           'Changing a value in Bitwarden later reaches its Secret at the operator\u2019s next sync,',
           'but not what read the old value at start: `rotating-secrets.md` beside this runbook',
           'says, entry by entry, what reads it, what must change with it, and the commands.',
         ],
-        commands: ['read -rs BWS_ACCESS_TOKEN', 'export BWS_ACCESS_TOKEN'],
+        commands: ['read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN'],
       },
     ],
     bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),

@@ -21,6 +21,8 @@ import {
   applicationRetry,
   compareStrings,
   descriptorSyncOptions,
+  dropLastApplied,
+  LAST_APPLIED_ANNOTATION,
   type PeerContribution,
   type ResolvedCluster,
   type RotationProcedure,
@@ -146,9 +148,24 @@ export function forceSyncCommand(namespace: string, name: string): string {
   return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`;
 }
 
-/** Waits until the operator synced a BitwardenSecret again (its last sync time is back). */
+/** How many times the sync wait looks (every 5 seconds: 5 minutes). */
+const SYNC_WAIT_TRIES = 60;
+
+/**
+ * Waits until the operator synced a BitwardenSecret again (its last sync time is back), 5 minutes
+ * at most: a sync that fails leaves the time empty (the operator sets it only on success), so an
+ * unbounded wait would spin silently. On giving up it prints the BitwardenSecret's conditions,
+ * where the operator says why, and fails.
+ */
 export function waitSyncCommand(namespace: string, name: string): string {
-  return `until [ -n "$(kubectl -n ${shellQuote(namespace)} get bitwardensecret ${shellQuote(name)} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`;
+  const get = `kubectl -n ${shellQuote(namespace)} get bitwardensecret ${shellQuote(name)}`;
+  const giveUp = shellQuote(
+    `${namespace}/${name}: not synced after 5 minutes; see its conditions below and the sm-operator logs`,
+  );
+  return [
+    `tries=0; until [ -n "$(${get} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ] || [ "$((tries += 1))" -gt ${SYNC_WAIT_TRIES} ]; do sleep 5; done;`,
+    `[ "$tries" -le ${SYNC_WAIT_TRIES} ] || { echo ${giveUp} >&2; ${get} -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}' >&2; false; }`,
+  ].join(' ');
 }
 
 /** The restart of a workload that reads at start, and the wait for it. */
@@ -482,10 +499,23 @@ export function rotationGuide(input: RotationGuideInput): string {
       'account in Bitwarden, put it into every namespace, force a sync of one BitwardenSecret to',
       'see it work, then revoke the old token.',
       '',
+      'Read the new token into your shell first: paste this line alone, press Enter, then type or',
+      'paste the token (nothing is echoed) and press Enter again. Pasted together with the commands',
+      'after it, `read` would take the next pasted line for the token.',
+      '',
       '```sh',
-      'read -rs BWS_ACCESS_TOKEN',
-      'export BWS_ACCESS_TOKEN',
-      ...input.tokenNamespaces.map((namespace) => input.tokenCommand(namespace)),
+      'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
+      '```',
+      '',
+      'Then put it into every namespace. The Secret is applied server-side (no copy of it in the',
+      `\`${LAST_APPLIED_ANNOTATION}\` annotation); the annotation a client-side apply of an earlier`,
+      'runbook left there, with the old token in it, is removed.',
+      '',
+      '```sh',
+      ...input.tokenNamespaces.flatMap((namespace) => [
+        input.tokenCommand(namespace),
+        dropLastApplied(namespace, 'secret', secretName),
+      ]),
       '```',
       '',
     );

@@ -322,13 +322,17 @@ describe('the machine-account token', () => {
       ['sso', 'bw-auth-token', ['token']],
     ]);
     expect(secrets[0]?.commands).toEqual([
-      // the token reaches kubectl through a pipe, never as its argument (`ps` shows those)
-      `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply -f -`,
+      // the token reaches kubectl through a pipe, never as its argument (`ps` shows those), and
+      // is applied server-side: a client-side apply copies it into the last-applied annotation
+      `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -`,
     ]);
+    // The read is alone in its block: pasted with more lines, it would read the next one
     expect(run.declared('dev').bootstrap?.[0]?.commands).toEqual([
-      'read -rs BWS_ACCESS_TOKEN',
-      'export BWS_ACCESS_TOKEN',
+      'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
     ]);
+    expect(run.declared('dev').bootstrap?.[0]?.body.join(' ')).toContain(
+      'paste the line below alone, press Enter, then type or paste the token',
+    );
     expect(authTokenCheck.check(systemInput(run))).toEqual([]);
   });
 

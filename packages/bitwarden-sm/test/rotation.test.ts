@@ -4,6 +4,14 @@ import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { consumer, ID_A, ID_B, ID_C, runBitwarden } from './helpers.js';
 
+/**
+ * The bounded wait for a BitwardenSecret's sync, as the guide must print it: 60 looks 5 seconds
+ * apart, then its conditions and a failure (a failed sync leaves lastSuccessfulSyncTime empty).
+ */
+const syncWait = (namespace: string, name: string): string =>
+  `tries=0; until [ -n "$(kubectl -n ${namespace} get bitwardensecret ${name} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ] || [ "$((tries += 1))" -gt 60 ]; do sleep 5; done; ` +
+  `[ "$tries" -le 60 ] || { echo '${namespace}/${name}: not synced after 5 minutes; see its conditions below and the sm-operator logs' >&2; kubectl -n ${namespace} get bitwardensecret ${name} -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}' >&2; false; }`;
+
 /** Argo CD re-reads its client secret; the provider reads the client secret files at start. */
 const argocd = consumer(
   'argocd',
@@ -123,8 +131,8 @@ describe('the rotation guide', () => {
     expect(commands(lines)).toEqual([
       `kubectl -n argocd patch bitwardensecret argocd-oidc --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
       `kubectl -n sso patch bitwardensecret sso-clients --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
-      `until [ -n "$(kubectl -n argocd get bitwardensecret argocd-oidc -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
-      `until [ -n "$(kubectl -n sso get bitwardensecret sso-clients -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
+      syncWait('argocd', 'argocd-oidc'),
+      syncWait('sso', 'sso-clients'),
       'kubectl -n sso rollout restart deployment/sso',
       'kubectl -n sso rollout status deployment/sso --timeout=10m',
     ]);
@@ -177,12 +185,24 @@ describe('the rotation guide', () => {
   it("renews the machine account's token in every namespace that has one", () => {
     const text = guide();
     const token = text.slice(text.indexOf('## The machine account'));
-    expect(commands(token.split('\n')).filter((line) => line.includes('bw-auth-token'))).toEqual(
-      ['argocd', 'backup', 'sso'].map(
-        (namespace) =>
-          `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n ${namespace} create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply -f -`,
-      ),
+    // Applied server-side (no last-applied copy of the token), and the copy an earlier
+    // client-side apply left is removed
+    const second = token
+      .split('\n')
+      .slice(token.split('\n').indexOf('```', token.split('\n').indexOf('```sh') + 1) + 1);
+    expect(commands(second).filter((line) => line.includes('bw-auth-token'))).toEqual(
+      ['argocd', 'backup', 'sso'].flatMap((namespace) => [
+        `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n ${namespace} create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -`,
+        `kubectl -n ${namespace} annotate secret bw-auth-token kubectl.kubernetes.io/last-applied-configuration-`,
+      ]),
     );
+    // The read has a block of its own, before the applies
+    const blocks = token
+      .split('```sh\n')
+      .slice(1)
+      .map((block) => block.slice(0, block.indexOf('```')));
+    expect(blocks[0]).toBe('read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN\n');
+    expect(blocks[1]).not.toContain('read -rs');
   });
 });
 
@@ -261,7 +281,7 @@ describe('a key with a procedure', () => {
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
       'stop vault',
       `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
-      `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
+      syncWait('vault', 'vault'),
       're-encrypt vault',
       // The Application's own sync options and prune (Argo CD syncs with the operation's only)
       `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
@@ -284,7 +304,7 @@ describe('a key with a procedure', () => {
   it('keeps the plain sync and restart for the keys without one', () => {
     expect(commands(section(text([gitops, vault]), ID_A))).toEqual([
       `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
-      `until [ -n "$(kubectl -n vault get bitwardensecret vault -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]; do sleep 5; done`,
+      syncWait('vault', 'vault'),
       'kubectl -n vault rollout restart deployment/vault',
       'kubectl -n vault rollout status deployment/vault --timeout=10m',
     ]);

@@ -19,6 +19,7 @@ import {
   type RenderInput,
   type ResolvedCluster,
   requireVariable,
+  SECRET_APPLY,
   type SecretKeyRef,
   type SecretRequirement,
   secretFromVariable,
@@ -199,7 +200,7 @@ function credentials(
         ...refs.map((ref) => `${requireVariable(variableFor(ref), 'empty: read it again')} &&`),
         `kubectl -n ${CERT_MANAGER_NAMESPACE} create secret generic ${shellQuote(name)} \\`,
         ...refs.map((ref) => `  ${secretFromVariable(ref.key, variableFor(ref))} \\`),
-        '  --dry-run=client -o yaml | kubectl apply -f -',
+        `  --dry-run=client -o yaml | ${SECRET_APPLY}`,
       ],
     })),
   };

@@ -356,7 +356,7 @@ describe('an ACME issuer', () => {
           // the values reach kubectl through pipes, never as its arguments (`ps` shows those)
           `  --from-file=access-key-id=<(printf '%s' "$AWS_ACCESS_KEY_ID") \\`,
           `  --from-file=secret-access-key=<(printf '%s' "$AWS_SECRET_ACCESS_KEY") \\`,
-          '  --dry-run=client -o yaml | kubectl apply -f -',
+          '  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -',
         ],
       },
     ]);

@@ -352,7 +352,7 @@ export const bgpRunbookPeers: SystemCheck = {
             for (const node of nodes) {
               const wait = lines.find(
                 (entry) =>
-                  entry.text.startsWith('until ') &&
+                  /(^|;\s*)until\s/.test(entry.text) &&
                   entry.text.includes(
                     `kubectl get ciliumbgpnodeconfigs.cilium.io ${node.hostname} `,
                   ) &&

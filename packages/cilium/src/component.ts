@@ -564,7 +564,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
           `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=10m`,
           'for attempt in $(seq 20); do',
           ...apply.map((line) => `  ${line}`).with(-1, `  ${apply.at(-1)} && break`),
-          '  sleep 15',
+          // The last try that fails says so and fails, rather than leaving the loop in silence.
+          `  if [ "$attempt" -eq 20 ]; then echo 'Cilium: the chart still does not apply after 20 tries (5 minutes): read the errors above' >&2; false; else sleep 15; fi`,
           'done',
           ...(first === undefined ? [] : [`talosctl health -n ${shellQuote(first.address)}`]),
         ],

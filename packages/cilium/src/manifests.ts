@@ -102,14 +102,16 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
       '',
       "Then check every node's sessions (Cilium's operator writes one `CiliumBGPNodeConfig` per",
       'node, where its agent reports them) and wait until each is `established`. A session that stays',
-      "`active`, `connect` or `idle` is refused by its neighbour: check that neighbour's configuration",
-      'and log, and run the wait again.',
+      "`active`, `connect` or `idle` is refused by its neighbour: each node's wait gives up after 10",
+      "minutes, prints the node's sessions and fails; check that neighbour's configuration and log,",
+      'and run the wait again.',
     ],
     commands: [
       `kubectl get ciliumbgpnodeconfigs.cilium.io -o jsonpath='{range .items[*]}{.metadata.name}:{range .status.bgpInstances[*].peers[*]} {.name}={.peeringState}{end}{"\\n"}{end}'`,
       ...cluster.nodes.map(
         (node) =>
-          `until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${shellQuote(node.hostname)} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = '${established}' ]; do sleep 10; done`,
+          `tries=0; until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${shellQuote(node.hostname)} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = '${established}' ]; do [ "$((tries += 1))" -lt 60 ] || break; sleep 10; done; ` +
+          `[ "$out" = '${established}' ] || { echo ${shellQuote(`${node.hostname}: BGP sessions not all established after 10 minutes, their states:`)} "$out" >&2; false; }`,
       ),
     ],
   };

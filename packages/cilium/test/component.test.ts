@@ -250,7 +250,8 @@ describe('capabilities', () => {
       '  helm template cilium charts/cilium --namespace kube-system \\',
       '    -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
       '    | kubectl apply --server-side --field-manager=argocd-controller -f - && break',
-      '  sleep 15',
+      // the last failed try says so and fails: a loop that ran out in silence read as done
+      `  if [ "$attempt" -eq 20 ]; then echo 'Cilium: the chart still does not apply after 20 tries (5 minutes): read the errors above' >&2; false; else sleep 15; fi`,
       'done',
       'talosctl health -n 192.168.3.11',
     ]);
@@ -288,7 +289,9 @@ describe('capabilities', () => {
     expect(step.commands.slice(1)).toEqual(
       nodes.map(
         (node) =>
-          `until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${node} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = 'established' ]; do sleep 10; done`,
+          // bounded (60 looks, 10 minutes): on giving up it prints the states and fails
+          `tries=0; until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${node} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = 'established' ]; do [ "$((tries += 1))" -lt 60 ] || break; sleep 10; done; ` +
+          `[ "$out" = 'established' ] || { echo '${node}: BGP sessions not all established after 10 minutes, their states:' "$out" >&2; false; }`,
       ),
     );
     expect(step.commands[0]).toBe(

@@ -197,11 +197,71 @@ describe('the Talos runbook', () => {
     expect(deleteAll).toBeGreaterThan(finalizers);
   });
 
+  it('runs again without prompts or silent hangs: kubeconfig forced, heartbeat after its pod, waits bounded', async () => {
+    const { files } = await built;
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const runbook = file(files, `clusters/${cluster}/RUNBOOK.md`);
+      const lines = runbook.split('\n');
+      // talosctl kubeconfig merges into the existing file and asks on a conflict without --force
+      expect(lines.filter((line) => line.startsWith('talosctl kubeconfig '))).toEqual([
+        expect.stringMatching(/^talosctl kubeconfig "\$TALOS_DIR\/kubeconfig" -n \S+ --force$/),
+      ]);
+      // the heartbeat check waits for monitoring's Alertmanager pod before it execs into it
+      const exec = lines.findIndex((line) =>
+        line.includes('exec alertmanager-monitoring-alertmanager-0'),
+      );
+      const ready = lines.indexOf(
+        'kubectl -n monitoring wait --for=condition=Ready pod/alertmanager-monitoring-alertmanager-0 --timeout=10m',
+      );
+      expect(ready).toBeGreaterThan(0);
+      expect(ready).toBeLessThan(exec);
+      // no wait for a BitwardenSecret sync or a BGP session spins forever
+      for (const name of ['RUNBOOK.md', 'rotating-secrets.md']) {
+        for (const line of file(files, `clusters/${cluster}/${name}`).split('\n')) {
+          if (line.includes('lastSuccessfulSyncTime}\')" ]') || line.includes("peeringState}')")) {
+            expect(line).toContain('tries += 1');
+            expect(line).toMatch(/; false; \}$/);
+          }
+        }
+      }
+    }
+    // dev: one node on Talos v1.13.9, upgraded without talosctl's drain, stopping visibly
+    const dev = file(files, 'clusters/dev/RUNBOOK.md');
+    expect(dev).toMatch(
+      /^talosctl upgrade -n 10\.10\.10\.11 --image \S+:v1\.13\.9 --drain=false \|\|$/m,
+    );
+    expect(dev).not.toContain('until Talos stops waiting, after 5 minutes');
+  });
+
+  it('applies every hand-made Secret of every document server-side: no copy of a token in the last-applied annotation', async () => {
+    const { files, issues } = await built;
+    expect(issues.filter((issue) => issue.code === 'hand-made-secret-apply')).toEqual([]);
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      for (const name of ['RUNBOOK.md', 'rotating-secrets.md', 'disaster-recovery.md']) {
+        const text = file(files, `clusters/${cluster}/${name}`);
+        const secrets = text
+          .split('\n')
+          .filter((line) => /create secret .*\| kubectl apply/.test(line));
+        for (const line of secrets) {
+          expect(line).toMatch(/\| kubectl apply --server-side --force-conflicts -f -$/);
+        }
+      }
+      // the token's rotation also drops the copy an earlier client-side apply left
+      expect(file(files, `clusters/${cluster}/rotating-secrets.md`)).toContain(
+        'kubectl -n argocd annotate secret bw-auth-token kubectl.kubernetes.io/last-applied-configuration-',
+      );
+    }
+  });
+
   it('applies what Argo CD adopts as its field manager, and still deletes each CRD bundle by its URL', async () => {
     const { files, issues } = await built;
     expect(issues.filter((issue) => issue.code === 'hand-over-field-manager')).toEqual([]);
     const lines = file(files, 'clusters/prod/RUNBOOK.md').split('\n');
-    const applies = lines.filter((line) => /kubectl apply --server-side/.test(line));
+    // The hand-made Secrets apply server-side under kubectl's own manager: Argo CD never adopts
+    // them (hand-made-secret-apply keeps their values out of the last-applied annotation)
+    const applies = lines.filter(
+      (line) => /kubectl apply --server-side/.test(line) && !/\bcreate secret\b/.test(line),
+    );
     // The Gateway API bundles, Cilium, CoreDNS, the snapshot CRDs, Argo CD.
     expect(applies.length).toBeGreaterThanOrEqual(5);
     for (const line of applies) expect(line).toContain('--field-manager=argocd-controller');

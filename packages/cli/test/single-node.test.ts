@@ -53,9 +53,31 @@ describe('the single-node example', { timeout: 120_000 }, () => {
     // Talos' drain cannot move a pod: it waits on PDBs 5 minutes (DrainTimeout), then upgrades;
     // Longhorn's instance manager keeps one while its volumes are attached
     expect(upgrades).toContain('until Talos stops waiting, after 5 minutes');
-    expect(upgrades).toContain("Talos' drain waits up to 5 minutes on the instance manager's");
+    expect(upgrades).toContain(
+      "the instance manager's PodDisruptionBudget refuses every eviction while a volume is attached",
+    );
+    // Talos v1.12.11: talosctl upgrades the old way, no --drain=false (a 1.12 flag it lacks)
+    expect(upgrades).not.toContain('--drain=false');
     expect(upgrades).not.toContain("the next node's drain");
     expect(later).not.toContain('Never let Talos reboot the nodes together');
     expect(later).not.toContain('rebuilt to `healthy`');
+  });
+
+  it("makes Grafana's admin Secret only where it is missing, and says how to read its password", async () => {
+    const { files } = await built;
+    const markdown = file(files, 'clusters/home/RUNBOOK.md');
+    // a run again of the hand-made secrets step neither fails (AlreadyExists) nor replaces the
+    // random password
+    expect(markdown).toContain(
+      'kubectl -n monitoring get secret grafana-admin >/dev/null 2>&1 || kubectl -n monitoring create secret generic grafana-admin \\\n',
+    );
+    // and logging in says where that password is
+    const login = markdown.slice(
+      markdown.indexOf('## Logging in'),
+      markdown.indexOf('\n## ', markdown.indexOf('## Logging in') + 1),
+    );
+    expect(login).toContain(
+      "kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d && echo",
+    );
   });
 });

@@ -25,6 +25,7 @@
 // `Prune=false,Delete=false`, Argo CD's tracking id (k8s.io/kubectl `pkg/cmd/apply/patcher.go`,
 // `CreateThreeWayMergePatch` from the last-applied configuration). Pure.
 
+import { LAST_APPLIED_ANNOTATION } from './apply-size.js';
 import { shellQuote } from './yaml.js';
 
 /** The field manager Argo CD applies server-side with (argo-cd v3.4.4 `common.ArgoCDSSAManager`). */
@@ -36,6 +37,25 @@ export const HAND_OVER_APPLY = `kubectl apply --server-side --field-manager=${GI
 /** `kubectl apply` of `target` (a file, a URL, or `-`) as Argo CD's field manager. */
 export function handOverApply(target: string): string {
   return `${HAND_OVER_APPLY} -f ${target}`;
+}
+
+/**
+ * The apply a Secret made by hand is piped into (`kubectl create secret … --dry-run=client -o yaml
+ * | …`). Server-side: a client-side apply (`kubectl apply -f -`) stores the whole object, its
+ * values included, in the `kubectl.kubernetes.io/last-applied-configuration` annotation, where
+ * whoever may read the Secret's metadata reads the token too. kubectl's own field manager, not
+ * Argo CD's: Argo CD never adopts a hand-made Secret. `--force-conflicts`: a run again with a new
+ * value (a rotated token) of a Secret an earlier `kubectl create` or client-side apply made would
+ * otherwise conflict with that manager's ownership of the value; the Secret has no other writer.
+ */
+export const SECRET_APPLY = 'kubectl apply --server-side --force-conflicts -f -';
+
+/**
+ * Removes the last-applied copy an earlier client-side apply left on `namespace/name` (a Secret
+ * whose values it holds); nothing happens where there is none.
+ */
+export function dropLastApplied(namespace: string, kind: string, name: string): string {
+  return `kubectl -n ${shellQuote(namespace)} annotate ${kind} ${shellQuote(name)} ${LAST_APPLIED_ANNOTATION}-`;
 }
 
 /**

@@ -141,10 +141,12 @@ export type {
 export type { DependencyLayers, DependencyNode, DependencyProblem } from './graph.js';
 export { dependencyLayers, formatCycle } from './graph.js';
 export {
+  dropLastApplied,
   ensureNamespace,
   GITOPS_FIELD_MANAGER,
   HAND_OVER_APPLY,
   handOverApply,
+  SECRET_APPLY,
 } from './hand-over.js';
 export type { RenderedChart, RenderOptions } from './helm.js';
 export { mergeValues, mergeValuesShared, objectIdentity, renderChart } from './helm.js';
@@ -332,6 +334,7 @@ export {
   dnsBeforeGitops,
   generatedFile,
   groupKindOf,
+  handMadeSecretApply,
   handOverFieldManager,
   helmignoreKeepsDependencies,
   kindsBeforeUse,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterRun } from './components.js';
 import { fileDocuments, yamlDocumentsFile } from './emitted.js';
-import { handOverApply } from './hand-over.js';
+import { handOverApply, SECRET_APPLY } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
 import {
@@ -18,6 +18,7 @@ import {
   type DeployedApplication,
   type DeployedCluster,
   deployedValues,
+  handMadeSecretApply,
   handOverFieldManager,
   kindsBeforeUse,
   manualSyncOptions,
@@ -791,6 +792,66 @@ describe('hand-over-field-manager', () => {
     expect(
       handOverFieldManager.check(withRunbook(['kubectl apply --server-side -f crds.yaml'], [])),
     ).toEqual([]);
+  });
+});
+
+describe('hand-made-secret-apply', () => {
+  const documentWith = (path: string, commands: string[]): SystemInput['files'][number] => ({
+    path,
+    content: ['# A guide', '', '```sh', ...commands, '```', ''].join('\n'),
+  });
+  const withDocument = (path: string, commands: string[]) => ({
+    ...input([app({ name: 'cilium', wave: 1 })]),
+    files: [documentWith(path, commands)],
+  });
+  const token =
+    'kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf \'%s\' "$T") --dry-run=client -o yaml';
+
+  it('refuses a hand-made Secret applied client-side, whose values the last-applied annotation copies', () => {
+    // Given the token Secret piped into a client-side apply, on one line and continued
+    const issues = handMadeSecretApply.check(
+      withDocument('clusters/dev/rotating-secrets.md', [
+        `${token} | kubectl apply -f -`,
+        'kubectl -n cert-manager create secret generic aws \\',
+        '  --from-file=key=<(printf x) \\',
+        '  --dry-run=client -o yaml | kubectl apply -f -',
+      ]),
+    );
+    // Then both are reported, at the line of their apply
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['hand-made-secret-apply', 'clusters/dev/rotating-secrets.md:4'],
+      ['hand-made-secret-apply', 'clusters/dev/rotating-secrets.md:7'],
+    ]);
+    expect(issues[0]?.expected).toContain(SECRET_APPLY);
+    expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0]');
+  });
+
+  it('passes a server-side apply of a Secret, and client-side applies of what is no Secret', () => {
+    expect(SECRET_APPLY).toBe('kubectl apply --server-side --force-conflicts -f -');
+    expect(
+      handMadeSecretApply.check(
+        withDocument('clusters/dev/RUNBOOK.md', [
+          `${token} | ${SECRET_APPLY}`,
+          `${token} | kubectl label --local -f - a=b -o yaml | ${SECRET_APPLY}`,
+          'kubectl create namespace x --dry-run=client -o yaml | kubectl apply -f -',
+          'git show main:root.yaml | kubectl apply -f -',
+        ]),
+      ),
+    ).toEqual([]);
+    // and hand-over-field-manager leaves a hand-made Secret under kubectl's manager alone
+    // (Argo CD never adopts it), while still refusing a hand install under it
+    expect(
+      handOverFieldManager
+        .check(withDocument('clusters/dev/RUNBOOK.md', [`${token} | ${SECRET_APPLY}`]))
+        .map((issue) => issue.code),
+    ).toEqual([]);
+    expect(
+      handOverFieldManager
+        .check(
+          withDocument('clusters/dev/RUNBOOK.md', ['kubectl apply --server-side -f crds.yaml']),
+        )
+        .map((issue) => issue.code),
+    ).toEqual(['hand-over-field-manager']);
   });
 });
 

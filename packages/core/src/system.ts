@@ -4,12 +4,16 @@
 // check over the platform as Argo CD will deploy it; core brings the general ones, components add
 // their own (`Component.checks`). Pure.
 
-import { ANNOTATIONS_LIMIT_BYTES, oversizedClientSideApplies } from './apply-size.js';
+import {
+  ANNOTATIONS_LIMIT_BYTES,
+  LAST_APPLIED_ANNOTATION,
+  oversizedClientSideApplies,
+} from './apply-size.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileDocuments, fileValues } from './emitted.js';
 import { servicesNotExposed } from './exposure.js';
-import { GITOPS_FIELD_MANAGER } from './hand-over.js';
+import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
@@ -1322,6 +1326,32 @@ function codeLines(content: string): CodeLine[] {
   return out;
 }
 
+/**
+ * The shell command each code line belongs to: the line joined with those before it that end in
+ * a backslash (a continued command), up to the line itself and those it continues into.
+ */
+function commandOfLines(lines: readonly CodeLine[]): Map<CodeLine, string> {
+  const out = new Map<CodeLine, string>();
+  let group: CodeLine[] = [];
+  lines.forEach((line, index) => {
+    group.push(line);
+    // A backslash continues the command only onto the next line of the same block.
+    const continued =
+      line.text.trimEnd().endsWith('\\') && lines[index + 1]?.line === line.line + 1;
+    if (continued) return;
+    const command = group.map((member) => member.text.trimEnd().replace(/\\$/, '')).join(' ');
+    for (const member of group) out.set(member, command);
+    group = [];
+  });
+  for (const member of group) out.set(member, group.map((m) => m.text).join(' '));
+  return out;
+}
+
+/** A command that pipes a Secret `kubectl create secret` prints (`--dry-run=client -o yaml`) on. */
+const SECRET_MADE = /\bkubectl\b.*\bcreate\s+secret\b.*--dry-run=client\b.*\|/;
+/** A `kubectl apply` that reads its objects from a pipe. */
+const APPLY_FROM_PIPE = /\|\s*kubectl\s+apply\b[^|]*\s-f\s+-(\s|$)/;
+
 /** `codeLines` of a file of the build, read once for the checks that ask. */
 function fileCodeLines(input: SystemInput, file: GeneratedFile): readonly CodeLine[] {
   const { code } = reading(input.files);
@@ -1349,8 +1379,13 @@ export const handOverFieldManager: SystemCheck = {
       // No Application: nothing adopts the hand installs.
       if (deployed.applications.length === 0) continue;
       for (const runbook of runbooksOf.get(deployed.cluster.name) ?? []) {
-        for (const { line, text } of fileCodeLines(input, runbook)) {
+        const lines = fileCodeLines(input, runbook);
+        const commands = commandOfLines(lines);
+        for (const codeLine of lines) {
+          const { line, text } = codeLine;
           if (!SERVER_SIDE_APPLY.test(text) || GITOPS_MANAGER_FLAG.test(text)) continue;
+          // A hand-made Secret: Argo CD never adopts it (hand-made-secret-apply).
+          if (SECRET_MADE.test(commands.get(codeLine) ?? text)) continue;
           issues.push(
             error({
               code: 'hand-over-field-manager',
@@ -1359,6 +1394,45 @@ export const handOverFieldManager: SystemCheck = {
               value: text.trim(),
               message: `the runbook of cluster "${deployed.cluster.name}" applies server-side as kubectl's field manager, so what it installs keeps fields Argo CD cannot remove when it adopts them`,
               expected: `--field-manager=${GITOPS_FIELD_MANAGER} on the apply (Argo CD's server-side field manager)`,
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * Every Secret a cluster's documents make by hand through `kubectl apply` is applied server-side:
+ * a client-side apply copies the whole object, its values included, into the
+ * `kubectl.kubernetes.io/last-applied-configuration` annotation (hand-over.ts, `SECRET_APPLY`).
+ */
+export const handMadeSecretApply: SystemCheck = {
+  name: 'hand-made-secret-apply',
+  description:
+    'Every Secret a code block of `clusters/<cluster>/*.md` makes with `kubectl create secret … --dry-run=client -o yaml` and pipes into `kubectl apply` is applied server-side (`--server-side`): a client-side apply stores the whole Secret, its values included, in the `kubectl.kubernetes.io/last-applied-configuration` annotation.',
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
+        const lines = fileCodeLines(input, document);
+        const commands = commandOfLines(lines);
+        for (const codeLine of lines) {
+          const command = commands.get(codeLine) ?? codeLine.text;
+          // Report the line that holds the apply, once per command.
+          if (!APPLY_FROM_PIPE.test(codeLine.text) || !SECRET_MADE.test(command)) continue;
+          const apply = /\|\s*(kubectl\s+apply\b[^|]*)$/.exec(codeLine.text.trimEnd())?.[1] ?? '';
+          if (/\s--server-side\b/.test(apply)) continue;
+          issues.push(
+            error({
+              code: 'hand-made-secret-apply',
+              path: ['clusters', deployed.cluster.index],
+              output: `${document.path}:${codeLine.line}`,
+              value: codeLine.text.trim(),
+              message: `a document of cluster "${deployed.cluster.name}" applies a hand-made Secret client-side, which copies its values into the ${LAST_APPLIED_ANNOTATION} annotation`,
+              expected: `${SECRET_APPLY} (server-side: no last-applied copy)`,
             }),
           );
         }
@@ -1871,6 +1945,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   applicationLayers,
   clientSideApplySize,
   handOverFieldManager,
+  handMadeSecretApply,
   manualSyncOptions,
   rootRevisionParameters,
   rootRevisionMove,

@@ -216,7 +216,7 @@ function afterNodeReboot(storageNodes: number): NodeRebootWait {
   return storageNodes <= 1
     ? {
         reason:
-          "Longhorn: every attached volume back to `healthy` (one storage node holds each volume's only replica, which comes back with it; before an upgrade, Talos' drain waits up to 5 minutes on the instance manager's PodDisruptionBudget while volumes are attached, then goes on)",
+          "Longhorn: every attached volume back to `healthy` (one storage node holds each volume's only replica, which comes back with it; the instance manager's PodDisruptionBudget refuses every eviction while a volume is attached: the runbook's Talos upgrade says how its drain gets past it)",
         commands: AFTER_NODE_REBOOT_COMMANDS,
       }
     : {
@@ -1028,8 +1028,8 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'moves first); otherwise `block-if-contains-last-replica`: a drain waits only while the node',
           "holds a volume's last healthy replica. Whatever the policy, Longhorn keeps the instance manager's",
           'PodDisruptionBudget while a volume is attached on the node: on a single node, where the',
-          "volumes' CSI attacher is evicted too, Talos' drain before an upgrade waits 5 minutes on it,",
-          'then goes on. Upgrading Talos keeps `/var/lib/longhorn` and the data disks (never use',
+          "volumes' CSI attacher is evicted too, no drain gets past it (the runbook's Talos upgrade",
+          'says how Talos does). Upgrading Talos keeps `/var/lib/longhorn` and the data disks (never use',
           '`talosctl reset` on a storage node without evacuating it in Longhorn).',
         ].join('\n'),
       },

@@ -26,6 +26,7 @@ import {
   type RenderInput,
   type ResolvedCluster,
   requireVariable,
+  SECRET_APPLY,
   type SecretReader,
   type SecretRequirement,
   secretFromVariable,
@@ -290,8 +291,14 @@ function bootstrapSecrets(secrets: readonly SecretRequirement[]): BootstrapSecre
             `printf '%s' ${shellQuote(`${secret.namespace}/${secret.name} ${key}: `)} && read -rs ${variableOf(key)} && echo`,
         ),
         ...typed.map((key) => `${requireVariable(variableOf(key), 'empty: read it again')} &&`),
-        `kubectl -n ${shellQuote(secret.namespace)} create secret generic ${shellQuote(secret.name)} \\`,
-        ...args.map((arg, i) => `  ${arg}${i < args.length - 1 ? ' \\' : ''}`),
+        // Grafana's admin password is random: a run again keeps the Secret (AlreadyExists before;
+        // a new password would silently replace the one the operator knows). Typed values are
+        // applied again, server-side (no copy in the last-applied annotation).
+        `${grafanaAdmin ? `kubectl -n ${shellQuote(secret.namespace)} get secret ${shellQuote(secret.name)} >/dev/null 2>&1 || ` : ''}kubectl -n ${shellQuote(secret.namespace)} create secret generic ${shellQuote(secret.name)} \\`,
+        ...args.map(
+          (arg, i) => `  ${arg}${i < args.length - 1 ? ' \\' : grafanaAdmin ? '' : ' \\'}`,
+        ),
+        ...(grafanaAdmin ? [] : [`  --dry-run=client -o yaml | ${SECRET_APPLY}`]),
       ],
     };
   });
@@ -316,15 +323,38 @@ function heartbeatStep(receiver: string, interval: string): BootstrapStep {
     when: 'after-handover',
     body: [
       `Alertmanager sends the always-firing Watchdog alert to receiver \`${receiver}\` every ${interval}, and to`,
-      'nothing else. The first command must print that receiver only; the second counts failed',
+      'nothing else. Argo CD deploys monitoring in a late sync wave: the first two commands wait',
+      'for its Alertmanager pod to exist and be ready (up to 30 and 10 minutes). The next must',
+      'print that receiver only; the last counts failed',
       'webhook sends, which stays at 0 once the Secret holds the ping URL and the egress policy allows',
       'its host. The check in your check-in service then turns green: give it a period of',
       `${interval} and a grace of a few periods, and point its alerts at you, outside this cluster.`,
     ],
     commands: [
+      // kubectl 1.31 or newer, as the runbook asks (`--for=create`).
+      `kubectl -n ${MONITORING_NAMESPACE} wait --for=create pod/${pod} --timeout=30m`,
+      `kubectl -n ${MONITORING_NAMESPACE} wait --for=condition=Ready pod/${pod} --timeout=10m`,
       `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none`,
       `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- wget -qO- http://localhost:9093/metrics | grep 'alertmanager_notifications_failed_total{.*integration="webhook"'`,
     ],
+  };
+}
+
+/**
+ * How to log in as Grafana's local admin where the runbook made its Secret by hand: the user
+ * `admin` and the random password the hand-made secrets step generated, read from the Secret.
+ */
+function grafanaAdminLogin(): BootstrapStep {
+  const secret = `${shellQuote(MONITORING_NAMESPACE)} get secret ${shellQuote(GRAFANA_ADMIN_SECRET.name)}`;
+  return {
+    title: 'Grafana',
+    when: 'login',
+    body: [
+      `Grafana's local admin is \`admin\`; its password is the random one the hand-made secrets step`,
+      `put into the Secret \`${MONITORING_NAMESPACE}/${GRAFANA_ADMIN_SECRET.name}\` (kept when the step runs again). Read it (it is printed on the`,
+      'terminal: clear it after):',
+    ],
+    commands: [`kubectl -n ${secret} -o jsonpath='{.data.admin-password}' | base64 -d && echo`],
   };
 }
 
@@ -397,12 +427,15 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   });
   const hasSecretStore = input.provided.secrets !== undefined;
   const heartbeat = settings.alertmanager.heartbeat;
+  const bootstrap: BootstrapStep[] = [
+    ...(heartbeat === undefined ? [] : [heartbeatStep(heartbeat.receiver, heartbeat.interval)]),
+    // Without a secrets provider the admin's password is made at random by the runbook.
+    ...(hasSecretStore || !settings.grafana.localLogin ? [] : [grafanaAdminLogin()]),
+  ];
   return {
     application: descriptor(cluster),
     talos: MONITORING_TALOS_NEEDS,
-    ...(heartbeat === undefined
-      ? {}
-      : { bootstrap: [heartbeatStep(heartbeat.receiver, heartbeat.interval)] }),
+    ...(bootstrap.length === 0 ? {} : { bootstrap }),
     ...(input.provided.gateway === undefined
       ? {}
       : {

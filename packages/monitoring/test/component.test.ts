@@ -1217,11 +1217,31 @@ describe('Grafana', () => {
       (secret) => secret.name === 'grafana-admin',
     );
     // values reach kubectl through pipes, never as its arguments (`ps` shows those)
+    // made only where missing: a run again neither fails on AlreadyExists nor replaces the
+    // random password the operator already reads
     expect(admin?.commands).toEqual([
-      'kubectl -n monitoring create secret generic grafana-admin \\',
+      'kubectl -n monitoring get secret grafana-admin >/dev/null 2>&1 || kubectl -n monitoring create secret generic grafana-admin \\',
       "  --from-file=admin-password=<(openssl rand -base64 24 | tr -d '\\n') \\",
       '  --from-literal=admin-user=admin',
     ]);
+    // and where its login form is on, the login section says how to read that password
+    expect(bare.declared.dev?.bootstrap?.find((step) => step.when === 'login')).toBeUndefined();
+    const withForm = runMonitoring({ grafana: { ...grafana.grafana, localLogin: true } }, [
+      network,
+      sso,
+      storage,
+    ]);
+    const login = withForm.declared.dev?.bootstrap?.find((step) => step.when === 'login');
+    expect(login?.title).toBe('Grafana');
+    expect(login?.commands).toEqual([
+      "kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d && echo",
+    ]);
+    // where Bitwarden holds the password, the runbook has nothing to read
+    expect(
+      runMonitoring({
+        grafana: { ...grafana.grafana, localLogin: true },
+      }).declared.dev?.bootstrap?.find((step) => step.when === 'login'),
+    ).toBeUndefined();
     const oidc = bare.declared.dev?.bootstrapSecrets?.find(
       (secret) => secret.name === 'grafana-oidc',
     );
@@ -1231,7 +1251,9 @@ describe('Grafana', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       ': "${GRAFANA_OIDC_CLIENT_SECRET:?empty: read it again}" &&',
       'kubectl -n monitoring create secret generic grafana-oidc \\',
-      `  --from-file=client-secret=<(printf '%s' "$GRAFANA_OIDC_CLIENT_SECRET")`,
+      `  --from-file=client-secret=<(printf '%s' "$GRAFANA_OIDC_CLIENT_SECRET") \\`,
+      // applied again on a run again, server-side: no copy in the last-applied annotation
+      '  --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -',
     ]);
   });
 });

@@ -157,9 +157,14 @@ describe('the heartbeat (dead man’s switch)', () => {
     expect(secret?.description).toContain("this cluster's own check");
     const step = run.declared.prod?.bootstrap?.[0];
     expect(step?.when).toBe('after-handover');
-    expect(step?.commands[0]).toBe(
+    // The step follows the hand-over, whose own waits end at cert-manager (wave 3) and the
+    // Gateway (wave 4): monitoring (a later wave) may not exist yet, so the pod is waited for,
+    // bounded, before anything execs into it.
+    expect(step?.commands.slice(0, 3)).toEqual([
+      'kubectl -n monitoring wait --for=create pod/alertmanager-monitoring-alertmanager-0 --timeout=30m',
+      'kubectl -n monitoring wait --for=condition=Ready pod/alertmanager-monitoring-alertmanager-0 --timeout=10m',
       'kubectl -n monitoring exec alertmanager-monitoring-alertmanager-0 -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none',
-    );
+    ]);
     expect(runMonitoring({}).declared.prod?.bootstrap).toBeUndefined();
   });
 

@@ -232,10 +232,13 @@ until talosctl bootstrap -n {{shell first.address}} 2>"$TALOS_DIR/bootstrap.err"
 
 The kubeconfig names the API endpoint \`{{{endpoint}}}\`{{#if vip}}, the VIP a control plane takes
 only once etcd runs{{/if}}: it answers once etcd and the control plane's static pods run, a few
-minutes after the bootstrap, and the last command waits for it.
+minutes after the bootstrap, and the last command waits for it. The file holds this cluster
+only: \`--force\` replaces its entries when the step runs again (a rebuild, a recovery), where
+\`talosctl\` would otherwise ask on the terminal whether to rename or overwrite them and read the
+answer from the next pasted line.
 
 \`\`\`sh
-talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}}
+talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
 export KUBECONFIG="$TALOS_DIR/kubeconfig"
 until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done
 \`\`\`
@@ -440,10 +443,24 @@ every minor release in between.
 {{#if singleNode}}
 The cluster has one node, its only etcd member: there is no quorum to keep (Talos' pre-upgrade
 etcd check passes with one healthy member), but the Kubernetes API and every workload are down
-until the node is back. Talos cordons the node and evicts its pods first; nothing can take them, and a pod
+until the node is back. An upgrade does not change the Kubernetes version.
+{{#if lifecycleUpgrade}}
+\`talosctl\` {{talos.line}} upgrades a node on Talos 1.13 or later through the LifecycleService: it
+installs the new release first, then cordons and drains the node itself and reboots it only
+once the drain succeeded (uncordoning it after). On one node nothing can take the evicted pods,
+and a pod a PodDisruptionBudget protects (Longhorn's instance manager while a volume is
+attached) holds the drain until it fails after 5 minutes: no reboot, and the node left cordoned.
+The block therefore upgrades with \`--drain=false\`: the reboot stops every pod, as Talos does
+after its own drain on earlier releases. A node still on Talos 1.12 (the upgrade to
+{{talos.line}}) is upgraded the old way: Talos cordons it, evicts what it can for up to 5 minutes,
+upgrades anyway and uncordons it once it booted. Should \`talosctl upgrade\` fail, the block
+uncordons the node, says so and stops before the health check: read talosctl's error, fix
+what it names and run the block again.
+{{else}}
+Talos cordons the node and evicts its pods first; nothing can take them, and a pod
 a PodDisruptionBudget still protects holds the drain until Talos stops waiting, after 5 minutes,
-and upgrades anyway. The node is uncordoned once it booted. An upgrade does not change the
-Kubernetes version.
+and upgrades anyway. The node is uncordoned once it booted.
+{{/if}}
 {{else}}
 {{#if singleControlPlane}}
 Upgrade one node at a time, the control plane first (its etcd has one member: the Kubernetes API
@@ -464,10 +481,20 @@ reboots), and wait for the cluster to be healthy before the next node. An upgrad
 change the Kubernetes version.
 {{/if}}
 {{/if}}
-Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`. Talos drains it
+Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`.
+{{#if lifecycleUpgrade}}
+\`talosctl\` {{talos.line}} upgrading a node on Talos 1.13 or later installs the new release, then
+drains the node again itself (nothing is left to evict by then), reboots it and uncordons it;
+its drain fails after 5 minutes as \`kubectl drain\` does (no reboot, the node left cordoned). A
+node still on Talos 1.12 (the upgrade to {{talos.line}}) is upgraded the old way: Talos drains it
+too, but that drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
+logs the pods it could not evict, stops every pod and upgrades. \`kubectl drain\`
+{{else}}
+Talos drains it
 too, but its drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
 logs the pods it could not evict, stops every pod and upgrades (\`DrainTimeout\`; a Longhorn
 instance manager still holding a volume's last healthy replica included). \`kubectl drain\`
+{{/if}}
 waits as long and then fails, and the upgrade, the health check and the uncordon are chained to
 it with \`&&\` (a pasted block runs every line whatever the one before did), so a drain that
 gives up stops the upgrade ("When a drain gives up", below). The node is uncordoned once it is
@@ -491,7 +518,12 @@ talosctl health -n {{shell ../first.address}} &&
 {{#unless ../singleNode}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
+{{#if ../singleNodeLifecycleUpgrade}}
+talosctl upgrade -n {{shell address}} --image {{shell ../installImage}} --drain=false ||
+  { kubectl uncordon {{shell hostname}}; echo 'talosctl upgrade failed: read its error above, then run this block again' >&2; false; } &&
+{{else}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#if forceUpgrade}} --force{{/if}}{{#unless ../singleNode}} &&{{/unless}}
+{{/if}}
 talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}}

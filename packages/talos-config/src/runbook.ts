@@ -671,6 +671,14 @@ export function runbook(
     // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).
     singleControlPlane: cluster.controlPlanes.length === 1,
     singleNode: cluster.nodes.length === 1,
+    // talosctl 1.13 upgrades a node on 1.13 or later through the LifecycleService
+    // (`upgradeViaLifecycleService`): install, then a client-side drain
+    // (`nodedrain.CordonAndDrain`, 5 minutes) that fails instead of upgrading anyway, no reboot,
+    // the node left cordoned. A node on 1.12 gets the legacy upgrade (machined drains, gives up
+    // after `DrainTimeout` and upgrades anyway). On one node the drain can only fail while a
+    // PodDisruptionBudget protects a pod: `--drain=false`, and the reboot stops every pod.
+    lifecycleUpgrade: version.minor >= 13,
+    singleNodeLifecycleUpgrade: version.minor >= 13 && cluster.nodes.length === 1,
     // Two etcd members: a quorum needs both, so either reboot takes the API down, and Talos
     // v1.12 refuses to upgrade either without `--force` (`ValidateForUpgrade`: "etcd member
     // count(2) is insufficient to maintain quorum if upgrade commences").

@@ -391,6 +391,20 @@ describe('the reference runbook', () => {
     ]);
   });
 
+  it('fetches the kubeconfig so that the step runs again without a prompt (talosctl merges and asks on a conflict)', () => {
+    const step7 = markdown.slice(
+      markdown.indexOf('## 7. Fetch the kubeconfig'),
+      markdown.indexOf('## 8.'),
+    );
+    // talosctl v1.12.11 and v1.13.9 `kubeconfig` merge into an existing file (--merge defaults to
+    // true) and, on a terminal, ask `(r)ename/(o)verwrite` for the cluster's context, whose
+    // client certificate differs at every fetch: the answer would be the next pasted line.
+    // --force overwrites on the merge conflict (extractAndMerge's ConflictHandler).
+    expect(shellBlocks(step7)[0]?.split('\n')[0]).toBe(
+      'talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 192.168.30.11 --force',
+    );
+  });
+
   it('generates the configs so that the step runs again in a rebuild (talosctl refuses to overwrite without --force)', () => {
     const step3 = markdown.slice(
       markdown.indexOf('## 3. Generate the machine configs with the patches'),
@@ -1020,6 +1034,47 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     // nothing to drain to: no other node takes the pods, Talos stops them in place
     expect(later(markdown)).not.toContain('kubectl drain');
     expect(later(markdown)).not.toContain('kubectl uncordon');
+  });
+
+  it('upgrades one node on Talos 1.13 without a drain that can only fail, and stops visibly when talosctl fails', () => {
+    // Given the same node on Talos v1.13.9: talosctl 1.13 upgrades through the LifecycleService
+    // (upgradeViaLifecycleService): install, then nodedrain.CordonAndDrain (5 minutes), which on
+    // one node fails while a PodDisruptionBudget protects a pod: an error, no reboot, the node
+    // left cordoned (the uncordon is deferred only after a drain that succeeded)
+    const { input } = devRunbookInput();
+    const version = checkTalosVersion('v1.13.9', []).version;
+    if (version === undefined) throw new Error('no version');
+    const markdown = runbook({
+      ...input,
+      version,
+      installImage: 'factory.talos.dev/installer/abc:v1.13.9',
+    });
+    const text = upgrade(markdown);
+    // Then the prose no longer promises that Talos upgrades anyway after its drain
+    expect(text).not.toContain('until Talos stops waiting, after 5 minutes');
+    expect(text).toContain('through the LifecycleService');
+    expect(text.replace(/\s+/g, ' ')).toContain(
+      'A node still on Talos 1.12 (the upgrade to v1.13) is upgraded the old way',
+    );
+    // and the block upgrades without talosctl's drain, uncordons and stops before the health
+    // check when talosctl fails (a pasted block runs every line: the && keeps the rest from it)
+    const block = shellBlocks(text).join('\n');
+    expect(block).toContain(
+      [
+        'talosctl upgrade -n 192.168.10.11 --image factory.talos.dev/installer/abc:v1.13.9 --drain=false ||',
+        "  { kubectl uncordon dev-cp-1; echo 'talosctl upgrade failed: read its error above, then run this block again' >&2; false; } &&",
+        'talosctl health -n 192.168.10.11',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps the Talos 1.12 upgrade of one node as it was: Talos drains, then upgrades anyway', () => {
+    const { input } = devRunbookInput();
+    const block = shellBlocks(upgrade(runbook(input))).join('\n');
+    expect(block).toContain(
+      'talosctl upgrade -n 192.168.10.11 --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health',
+    );
+    expect(block).not.toContain('--drain=false');
   });
 
   it('keeps the one control plane first, without a quorum, when workers follow', () => {
