@@ -468,6 +468,59 @@ describe('secret-references', () => {
     ).toEqual(['secret-references']);
   });
 
+  it('reports a reference in one object that several clusters deploy on each of them', () => {
+    // A chart's objects are shared between clusters (one object, memoized walk): the reference
+    // counts per cluster, and a second namespace of the same object is its own walk.
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'server' },
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: 'server', envFrom: [{ secretRef: { name: 'server-env' } }] }],
+          },
+        },
+      },
+    };
+    const on = (name: string, namespace: string): DeployedCluster => ({
+      cluster: { ...cluster, name },
+      run: run(name === 'prod' ? [{ namespace, name: 'server-env', keys: ['A'] }] : []),
+      applications: [
+        app({
+          name: 'server',
+          wave: 2,
+          namespace,
+          objects: [{ object: deployment, source: 'charts/server/values.yaml#manifests.server' }],
+        }),
+      ],
+    });
+    const issues = secretReferences.check({
+      platform,
+      clusters: [on('dev', 'apps'), on('staging', 'apps'), on('prod', 'apps'), on('lab', 'other')],
+      files: [],
+    });
+    expect(issues.map((issue) => [issue.value, issue.output])).toEqual([
+      [
+        'apps/server-env',
+        'charts/server/values.yaml#manifests.server#spec.template.spec.containers[0].envFrom[0].secretRef',
+      ],
+      [
+        'apps/server-env',
+        'charts/server/values.yaml#manifests.server#spec.template.spec.containers[0].envFrom[0].secretRef',
+      ],
+      [
+        'other/server-env',
+        'charts/server/values.yaml#manifests.server#spec.template.spec.containers[0].envFrom[0].secretRef',
+      ],
+    ]);
+    expect(issues.map((issue) => issue.message.match(/on cluster "([a-z]+)"/)?.[1])).toEqual([
+      'dev',
+      'staging',
+      'lab',
+    ]);
+  });
+
   it('refuses a reference to a key the made Secret will not have', () => {
     const issues = check([argocd([stored('argocd-oidc', ['secret'])], oidc)], oidc);
     expect(issues.map((issue) => [issue.value, issue.expected])).toEqual([

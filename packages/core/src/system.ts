@@ -702,6 +702,39 @@ function findSecretReferences(
   }
 }
 
+/**
+ * The references of one object, memoized by its identity: a chart's objects are one set of
+ * objects however many clusters deploy it, and a fleet's clusters mostly deploy the same charts
+ * (the walk visits every node of every object; done once per object, namespace and file).
+ */
+const referencesOfObject = new WeakMap<object, Map<string, readonly SecretReference[]>>();
+
+function objectSecretReferences(
+  object: JsonValue,
+  namespace: string,
+  where: string,
+): readonly SecretReference[] {
+  if (typeof object !== 'object' || object === null) {
+    const found: SecretReference[] = [];
+    findSecretReferences(object, namespace, where, [], found);
+    return found;
+  }
+  let byPlace = referencesOfObject.get(object);
+  if (byPlace === undefined) {
+    byPlace = new Map();
+    referencesOfObject.set(object, byPlace);
+  }
+  const place = `${namespace}\u0000${where}`;
+  let found = byPlace.get(place);
+  if (found === undefined) {
+    const out: SecretReference[] = [];
+    findSecretReferences(object, namespace, where, [], out);
+    found = out;
+    byPlace.set(place, found);
+  }
+  return found;
+}
+
 /** The values at `path` in `node`, walking lists item by item. */
 function valuesAt(node: JsonValue | undefined, path: readonly string[]): JsonValue[] {
   if (node === undefined) return [];
@@ -809,12 +842,12 @@ export const secretReferences: SystemCheck = {
       for (const app of deployed.applications) {
         const found: SecretReference[] = [];
         for (const { object, source } of app.objects) {
-          findSecretReferences(
-            object as unknown as JsonValue,
-            object.metadata.namespace ?? app.namespace,
-            source,
-            [],
-            found,
+          found.push(
+            ...objectSecretReferences(
+              object as unknown as JsonValue,
+              object.metadata.namespace ?? app.namespace,
+              source,
+            ),
           );
         }
         const values = deployedValues(input, app);
