@@ -54,6 +54,7 @@ function fake(
     release?: Partial<ReleaseState>;
     changesetStatus?: number;
     readChart?: Runtime['readChart'];
+    readClusterFiles?: Runtime['readClusterFiles'];
   } = {},
 ): Fake {
   let stdout = '';
@@ -74,6 +75,9 @@ function fake(
     },
     readChartVersions: () => ({ cilium: '0.2.0' }),
     ...(options.readChart === undefined ? {} : { readChart: options.readChart }),
+    ...(options.readClusterFiles === undefined
+      ? {}
+      : { readClusterFiles: options.readClusterFiles }),
     writeTree: (_root, written) => {
       calls.push('writeTree');
       writes.push(written);
@@ -175,6 +179,29 @@ describe('homelab build', () => {
     expect(await run(['build', '--allow-immutable-changes'], allowed.io)).toBe(0);
     expect(allowed.inputs[0]?.previousChart).toBeUndefined();
     expect(allowed.writes).toEqual([files]);
+    expect(read).toHaveLength(1);
+  });
+
+  it("compares with the last build's cluster files (cluster-network-changed, …-upgrade-path) unless --allow-immutable-changes", async () => {
+    const read: string[] = [];
+    const readClusterFiles: NonNullable<Runtime['readClusterFiles']> = (outRoot, cluster) => {
+      read.push(`${outRoot} ${cluster}`);
+      return new Map([['talos/controlplane.yaml', 'cluster: {}\n']]);
+    };
+    const compared = fake({ readClusterFiles });
+    expect(await run(['build'], compared.io)).toBe(0);
+    expect(compared.inputs[0]?.previousCluster?.('dev')?.get('talos/controlplane.yaml')).toBe(
+      'cluster: {}\n',
+    );
+    expect(read).toEqual([`${workspace} dev`]);
+    // Skipped by the flag, for a cluster rebuilt from scratch, and by the reports.
+    const allowed = fake({ readClusterFiles });
+    expect(await run(['build', '--allow-immutable-changes'], allowed.io)).toBe(0);
+    expect(allowed.inputs[0]?.previousCluster).toBeUndefined();
+    expect(allowed.writes).toEqual([files]);
+    const report = fake({ readClusterFiles });
+    expect(await run(['vendor', 'outdated'], report.io)).toBe(0);
+    expect(report.inputs[0]?.previousCluster).toBeUndefined();
     expect(read).toHaveLength(1);
   });
 

@@ -187,8 +187,9 @@ function definitionSource(ctx: Context): string | null {
 
 /**
  * Generates, and reports issues. Returns the result and the issues as presented. `lastBuild`
- * false: no comparison with the charts the last build wrote (the reports of `vendor outdated`
- * and `upgrade-check`, which deploy nothing).
+ * false: no comparison with the charts and clusters the last build wrote (the reports of
+ * `vendor outdated` and `upgrade-check`, which deploy nothing); nor with
+ * `--allow-immutable-changes`.
  */
 async function generate(
   ctx: Context,
@@ -224,6 +225,14 @@ async function generate(
             ? {}
             : {
                 previousChart: (chart: string) => ctx.runtime.readChart?.(ctx.outRoot, chart),
+              }),
+          ...(ctx.runtime.readClusterFiles === undefined ||
+          ctx.options.allowImmutableChanges ||
+          !lastBuild
+            ? {}
+            : {
+                previousCluster: (cluster: string) =>
+                  ctx.runtime.readClusterFiles?.(ctx.outRoot, cluster),
               }),
         });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));

@@ -55,6 +55,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
+import { clusterChangeIssues } from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
@@ -83,6 +84,14 @@ export interface GenerateInput {
    * API server never updates (`immutable-field-changed`). Without it nothing is compared.
    */
   readonly previousChart?: (chart: string) => ReadonlyMap<string, string> | undefined;
+  /**
+   * The files of a cluster as the last build wrote them (`clusters/<cluster>/`, paths relative
+   * to it: `DEPLOYED_CLUSTER_FILES`), `undefined` for a cluster it did not build: what the
+   * cluster's nodes were configured with, to refuse what a running cluster cannot take
+   * (`cluster-network-changed`, `talos-upgrade-path`, `kubernetes-upgrade-path`). Without it
+   * nothing is compared.
+   */
+  readonly previousCluster?: (cluster: string) => ReadonlyMap<string, string> | undefined;
 }
 
 export interface GenerateOptions {
@@ -646,6 +655,9 @@ export async function generate(
     issues.push(
       ...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART), files),
     );
+  }
+  if (input.previousCluster !== undefined) {
+    issues.push(...clusterChangeIssues(platform, input.previousCluster));
   }
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),

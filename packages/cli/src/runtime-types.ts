@@ -52,6 +52,12 @@ export interface Runtime {
    */
   readChart?(outRoot: string, chart: string): ReadonlyMap<string, string> | undefined;
   /**
+   * The files of `clusters/<cluster>/` the last build wrote that the comparison of a running
+   * cluster reads (`DEPLOYED_CLUSTER_FILES`, paths relative to that folder), `undefined` when it
+   * wrote no control-plane patch for the cluster: `generate` refuses what the cluster cannot take.
+   */
+  readClusterFiles?(outRoot: string, cluster: string): ReadonlyMap<string, string> | undefined;
+  /**
    * The one writer: atomic; never called when there are errors. With `record`, the build is
    * recorded for an unchanged rebuild to reuse (core's `readBuildRecord`).
    */

@@ -24,6 +24,7 @@ import {
   readRegularFileIfPresent,
   writeTree,
 } from '@homelab/core';
+import { DEPLOYED_CLUSTER_FILES } from './cluster-changes.js';
 import { generate } from './pipeline.js';
 import type { ReleaseState, Runtime } from './runtime-types.js';
 
@@ -168,6 +169,15 @@ export const runtime: Runtime = {
   readChart: (outRoot, chart) => {
     const dir = join(outRoot, 'charts', chart);
     return existsSync(join(dir, 'Chart.yaml')) ? readChartDir(dir) : undefined;
+  },
+  readClusterFiles: (outRoot, cluster) => {
+    const dir = join(outRoot, 'clusters', cluster);
+    const files = new Map<string, string>();
+    for (const path of DEPLOYED_CLUSTER_FILES) {
+      const bytes = readRegularFileIfPresent(join(dir, ...path.split('/')));
+      if (bytes !== undefined) files.set(path, bytes.toString('utf8'));
+    }
+    return files.has('talos/controlplane.yaml') ? files : undefined;
   },
   writeTree: (outRoot, files, record) => {
     const onStep = writerStepHook(process.env);

@@ -1,5 +1,6 @@
-// What the comparisons with the last build (`immutable-field-changed`, `crd-bundle-downgrade`)
-// read, as the tests give it: a build's charts standing for what the clusters run, and `homelab`
+// What the comparisons with the last build (`immutable-field-changed`, `crd-bundle-downgrade`,
+// `cluster-network-changed`, `talos-upgrade-path`, `kubernetes-upgrade-path`) read, as the tests
+// give it: a build's charts and cluster files standing for what the clusters run, and `homelab`
 // run in a scratch folder with its stderr kept.
 import type { GeneratedFile } from '@homelab/core';
 import { type CliIo, run } from '../src/cli.js';
@@ -14,6 +15,19 @@ export function chartsOf(
     return found.length === 0
       ? undefined
       : new Map(found.map((file) => [file.path.slice(prefix.length), file.content]));
+  };
+}
+
+/** The cluster folders of a build's files, as the runtime's `readClusterFiles` reads them. */
+export function clustersOf(
+  files: readonly GeneratedFile[],
+): (cluster: string) => Map<string, string> | undefined {
+  return (cluster) => {
+    const prefix = `clusters/${cluster}/`;
+    const found = files.filter((file) => file.path.startsWith(prefix));
+    return found.some((file) => file.path === `${prefix}talos/controlplane.yaml`)
+      ? new Map(found.map((file) => [file.path.slice(prefix.length), file.content]))
+      : undefined;
   };
 }
 

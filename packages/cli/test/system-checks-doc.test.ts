@@ -1,7 +1,8 @@
 // docs/system-checks.md lists every system check the build runs, once, in its Layer 4 table: the
 // checks of core, of talos-config and of every registered component. The rows that are no
 // registered check say so in their own text (`immutable-field-changed`, `crd-bundle-downgrade`:
-// comparisons with the last build's charts, run by the pipeline).
+// comparisons with the last build's charts; `cluster-network-changed`, `kubernetes-upgrade-path`,
+// `talos-upgrade-path`: with the last build's cluster files; all run by the pipeline).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORE_CHECKS } from '@homelab/core';
@@ -10,7 +11,13 @@ import { TALOS_CHECKS } from '@homelab/talos-config';
 import { expect, it } from 'vitest';
 import { REGISTRY } from '../src/registry.js';
 
-const NOT_REGISTERED = ['crd-bundle-downgrade', 'immutable-field-changed'];
+const NOT_REGISTERED = [
+  'cluster-network-changed',
+  'crd-bundle-downgrade',
+  'immutable-field-changed',
+  'kubernetes-upgrade-path',
+  'talos-upgrade-path',
+];
 
 it('docs/system-checks.md lists every registered system check exactly once, and no other', () => {
   const doc = readFileSync(join(repoRoot(), 'docs/system-checks.md'), 'utf8');

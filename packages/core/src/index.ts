@@ -295,6 +295,7 @@ export {
   schemaIssues,
   standaloneValidators,
 } from './schema-validate.js';
+export type { TalosUpgradePath } from './semantic.js';
 export { SUPPORTED_TALOS } from './semantic.js';
 export {
   type ApplicationSyncOptionsInput,
@@ -378,6 +379,8 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
+export type { UpgradeRefusal } from './upgrade-paths.js';
+export { kubernetesUpgradeRefusal, talosUpgradeRefusal } from './upgrade-paths.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export {
   chartArchivePath,

@@ -19,13 +19,37 @@ import { environmentProfiles } from './profiles.js';
 import { acceptsWorkloads, clusterDomain } from './resolve.js';
 import type { Locator } from './schema-validate.js';
 
-/** Talos minor versions this platform generates configs for, with their Kubernetes range. */
+/**
+ * The Talos releases a Talos minor release can be installed over (`talosctl upgrade` of a node
+ * running `host`): Talos' `TalosVersion.UpgradeableFrom` allows a host at or above `minimum` and
+ * below `below` (both compared as major.minor.patch, pre-releases aside) that is not `denied`.
+ */
+export interface TalosUpgradePath {
+  /** `MinimumHostUpgradeVersion`: the oldest release it installs over. */
+  readonly minimum: string;
+  /** `MaximumHostDowngradeVersion` (not inclusive): the first release it no longer installs over. */
+  readonly below: string;
+  /** `DeniedHostUpgradeVersions`. */
+  readonly denied: readonly string[];
+}
+
+/**
+ * Talos minor versions this platform generates configs for, with their Kubernetes range (minor
+ * releases of 1.x) and their upgrade path. Both from Talos' own source, each line at its pinned
+ * release: `pkg/machinery/compatibility/talos1NN/talos1NN.go` (`MinimumKubernetesVersion`,
+ * `MaximumKubernetesVersion`, `MinimumHostUpgradeVersion`, `MaximumHostDowngradeVersion`,
+ * `DeniedHostUpgradeVersions`) at siderolabs/talos v1.11.6 (talos111), v1.12.11 (talos112) and
+ * v1.13.9 (talos113), read by `UpgradeableFrom` in `pkg/machinery/compatibility/talos_version.go`.
+ */
 export const SUPPORTED_TALOS: {
-  readonly [minor: string]: { readonly kubernetes: [number, number] };
+  readonly [minor: string]: {
+    readonly kubernetes: [number, number];
+    readonly upgradeFrom: TalosUpgradePath;
+  };
 } = {
-  '1.11': { kubernetes: [29, 34] },
-  '1.12': { kubernetes: [30, 35] },
-  '1.13': { kubernetes: [31, 36] },
+  '1.11': { kubernetes: [29, 34], upgradeFrom: { minimum: '1.9.0', below: '1.13.0', denied: [] } },
+  '1.12': { kubernetes: [30, 35], upgradeFrom: { minimum: '1.10.0', below: '1.14.0', denied: [] } },
+  '1.13': { kubernetes: [31, 36], upgradeFrom: { minimum: '1.11.0', below: '1.15.0', denied: [] } },
 };
 
 interface Context {

@@ -6,6 +6,8 @@ export {
   TALOS_CHECKS,
   tpmEncryptionSecureBoot,
 } from './checks.js';
+export type { DeployedClusterFacts, DeployedClusterFiles } from './deployed.js';
+export { deployedCluster } from './deployed.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
 export type { RunbookApplication } from './runbook.js';

@@ -434,6 +434,11 @@ kubectl uncordon {{shell hostname}}
 
 ## Upgrades
 
+\`pnpm build\` compares the definition with what the last build wrote for this cluster and refuses
+what the running cluster cannot take: another pod or service network, a Kubernetes minor release
+back or one skipped, and a Talos release that does not install over the one it runs or an earlier
+minor one (\`--allow-immutable-changes\` builds it anyway, for a cluster rebuilt from scratch).
+
 ### Talos
 
 Change \`talos.version\` (or \`talos.extensions\` or the components, when the extensions change) in the definition, run

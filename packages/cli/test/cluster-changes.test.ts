@@ -1,0 +1,170 @@
+// What a running Talos cluster cannot take, through the whole pipeline on the reference platform
+// (examples/reference/platform.yaml): the files the last build wrote under clusters/<cluster>/
+// stand for what each cluster runs. Another pod or service network (`cluster-network-changed`),
+// a Kubernetes release down or a minor release skipped (`kubernetes-upgrade-path`), a Talos
+// release its upgrade path does not reach or an earlier minor one (`talos-upgrade-path`) are
+// refused at the definition's line; `--allow-immutable-changes` builds them.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Issue } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type GenerateResult, generate } from '../src/pipeline.js';
+import { buildIn, clustersOf } from './last-build.js';
+
+const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+const CODES = new Set(['cluster-network-changed', 'kubernetes-upgrade-path', 'talos-upgrade-path']);
+
+/** `text` with `from` replaced by `to` on the first line after cluster `name` starts that has it. */
+function inCluster(text: string, name: string, from: string, to: string): string {
+  const start = text.indexOf(`\n  - name: ${name}\n`);
+  const at = text.indexOf(`      ${from}\n`, start);
+  if (start < 0 || at < 0) throw new Error(`${from} is not in cluster ${name}`);
+  return `${text.slice(0, at)}      ${to}\n${text.slice(at + from.length + 7)}`;
+}
+
+/** The 1-based line and column of `to` after cluster `name` starts, in `text`. */
+function place(text: string, name: string, to: string): { line: number; column: number } {
+  const at = text.indexOf(`      ${to}\n`, text.indexOf(`\n  - name: ${name}\n`));
+  const line = text.slice(0, at).split('\n').length;
+  // The value, after `key: ` (the key at column 7).
+  return { line, column: 7 + to.indexOf(': ') + 2 };
+}
+
+const refusals = (result: GenerateResult): Issue[] =>
+  result.issues.filter((issue) => CODES.has(issue.code));
+
+let last: GenerateResult;
+
+/** A build of `text` compared with `previous` (default: the reference's own build). */
+function over(text: string, previous = clustersOf(last.files)): Promise<GenerateResult> {
+  return generate({ text, file: 'platform.yaml', chartVersions: {}, previousCluster: previous });
+}
+
+beforeAll(async () => {
+  last = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+  expect(last.files.length).toBeGreaterThan(0);
+}, 180_000);
+
+describe('a running cluster compared with the last build', () => {
+  it("refuses dev's new pod network and staging's new service network, each at its line, naming what the last build wrote", async () => {
+    // Given dev's pod network and staging's service network renumbered
+    let text = inCluster(definition, 'dev', 'podCidr: 10.244.0.0/16', 'podCidr: 10.42.0.0/16');
+    text = inCluster(text, 'staging', 'serviceCidr: 10.96.0.0/12', 'serviceCidr: 10.43.0.0/16');
+    // When it builds over the reference's last build
+    const result = await over(text);
+    // Then both are refused and nothing is written
+    expect(result.files).toEqual([]);
+    const found = refusals(result);
+    expect(found.map((issue) => [issue.code, issue.path, issue.value])).toEqual([
+      ['cluster-network-changed', ['clusters', 0, 'network', 'podCidr'], '10.42.0.0/16'],
+      ['cluster-network-changed', ['clusters', 1, 'network', 'serviceCidr'], '10.43.0.0/16'],
+    ]);
+    const [pods, services] = found as [Issue, Issue];
+    expect(pods.position).toMatchObject(place(text, 'dev', 'podCidr: 10.42.0.0/16'));
+    expect(pods.output).toBe('clusters/dev/talos/controlplane.yaml');
+    expect(pods.message).toContain(
+      'would change cluster "dev"\'s pod network from 10.244.0.0/16, which the last build wrote (clusters/dev/talos/controlplane.yaml, the patch its nodes were configured with), to 10.42.0.0/16; Talos and Kubernetes cannot renumber a running cluster',
+    );
+    expect(pods.expected).toContain('10.244.0.0/16 while the cluster runs: keep it');
+    expect(pods.expected).toContain('rebuild the cluster');
+    expect(pods.expected).toContain('--allow-immutable-changes');
+    expect(services.position).toMatchObject(place(text, 'staging', 'serviceCidr: 10.43.0.0/16'));
+    expect(services.message).toContain('service network from 10.96.0.0/12');
+  }, 180_000);
+
+  it('refuses a skipped Kubernetes minor release, a Kubernetes and a Talos minor release down, and a Talos release that does not install over the running one', async () => {
+    // Given dev from Kubernetes 1.34 to 1.36, staging from Talos 1.12 back to 1.11, prod from
+    // Kubernetes 1.34 back to 1.33, and a last build that had prod on Talos v1.9.5 (which
+    // Talos 1.12 does not install over: its minimum is 1.10.0)
+    let text = inCluster(definition, 'dev', 'version: 1.34.4', 'version: 1.36.3');
+    text = inCluster(text, 'staging', 'version: v1.12.11', 'version: v1.11.6');
+    text = inCluster(text, 'prod', 'version: 1.34.4', 'version: 1.33.12');
+    const built = clustersOf(last.files);
+    const previous = (cluster: string) => {
+      const files = built(cluster);
+      if (cluster !== 'prod' || files === undefined) return files;
+      const patch = files.get('talos/controlplane.yaml') ?? '';
+      expect(patch).toContain(':v1.12.11\n');
+      return new Map([
+        ...files,
+        ['talos/controlplane.yaml', patch.replace(':v1.12.11\n', ':v1.9.5\n')],
+      ]);
+    };
+    // When it builds
+    const result = await over(text, previous);
+    // Then each is refused at its version line
+    expect(result.files).toEqual([]);
+    const found = refusals(result);
+    expect(found.map((issue) => [issue.code, issue.path, issue.value])).toEqual([
+      ['kubernetes-upgrade-path', ['clusters', 0, 'kubernetes', 'version'], '1.36.3'],
+      ['talos-upgrade-path', ['clusters', 1, 'talos', 'version'], 'v1.11.6'],
+      ['talos-upgrade-path', ['clusters', 2, 'talos', 'version'], 'v1.12.11'],
+      ['kubernetes-upgrade-path', ['clusters', 2, 'kubernetes', 'version'], '1.33.12'],
+    ]);
+    const [skip, talosDown, jump, kubeDown] = found as [Issue, Issue, Issue, Issue];
+    expect(skip.position).toMatchObject(place(text, 'dev', 'version: 1.36.3'));
+    expect(skip.output).toBe('clusters/dev/RUNBOOK.md');
+    expect(skip.message).toBe(
+      'would take cluster "dev" from Kubernetes 1.34.4, which the last build wrote (clusters/dev/RUNBOOK.md), to 1.36.3, which it cannot take: Kubernetes upgrades one minor release at a time: talosctl upgrade-k8s refuses the path 1.34->1.36, which skips 1.35',
+    );
+    expect(skip.expected).toContain('1.35.x first');
+    expect(talosDown.position).toMatchObject(place(text, 'staging', 'version: v1.11.6'));
+    expect(talosDown.message).toContain('from Talos v1.12.11');
+    expect(talosDown.message).toContain('goes back to an earlier minor release');
+    expect(kubeDown.message).toContain('does not go back to an earlier minor release');
+    expect(jump.message).toContain(
+      'Talos 1.12 installs only over Talos 1.10.0 or later (its MinimumHostUpgradeVersion)',
+    );
+    expect(jump.expected).toContain('--allow-immutable-changes');
+  }, 180_000);
+
+  it('lets clusters stay, move up one step, and compares nothing on a cluster the last build did not build', async () => {
+    // The reference over its own build.
+    expect(refusals(await over(definition))).toEqual([]);
+    // staging to Talos 1.13 and Kubernetes 1.35, dev to Kubernetes 1.35; prod renamed to live
+    // on another pod network: a new cluster.
+    let text = inCluster(definition, 'staging', 'version: v1.12.11', 'version: v1.13.9');
+    text = inCluster(text, 'staging', 'version: 1.34.4', 'version: 1.35.4');
+    text = inCluster(text, 'dev', 'version: 1.34.4', 'version: 1.35.4');
+    text = inCluster(text, 'prod', 'podCidr: 10.244.0.0/16', 'podCidr: 10.42.0.0/16');
+    text = text.replace('\n  - name: prod\n', '\n  - name: live\n');
+    const result = await over(text);
+    expect(refusals(result)).toEqual([]);
+    expect(result.files.length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('prints file:line:col, writes nothing, and builds with --allow-immutable-changes: `homelab build` on a copy of the reference example', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-cluster-changes-'));
+    try {
+      // Given a build of the reference
+      const file = join(dir, 'platform.yaml');
+      writeFileSync(file, definition);
+      const { build: homelab, stderr } = buildIn(dir);
+      expect(await homelab()).toBe(0);
+      const patch = join(dir, 'out', 'clusters', 'dev', 'talos', 'controlplane.yaml');
+      const written = readFileSync(patch);
+      // When dev's pod network changes
+      const text = inCluster(definition, 'dev', 'podCidr: 10.244.0.0/16', 'podCidr: 10.42.0.0/16');
+      writeFileSync(file, text);
+      // Then the build is refused at the line, and nothing is written
+      expect(await homelab()).toBe(1);
+      const line = stderr()
+        .split('\n')
+        .find((entry) => entry.includes('cluster-network-changed') || entry.includes('renumber'));
+      const { line: at, column } = place(text, 'dev', 'podCidr: 10.42.0.0/16');
+      expect(line?.slice(0, line.indexOf(': '))).toBe(
+        `platform.yaml:${at}:${column}  clusters[0].network.podCidr → clusters/dev/talos/controlplane.yaml`,
+      );
+      expect(stderr()).toContain('nothing written');
+      expect(readFileSync(patch).equals(written)).toBe(true);
+      // And with --allow-immutable-changes (the cluster rebuilt) it builds
+      expect(await homelab('--allow-immutable-changes')).toBe(0);
+      expect(readFileSync(patch, 'utf8')).toContain('- 10.42.0.0/16');
+      expect(existsSync(join(dir, 'out', 'clusters', 'dev', 'RUNBOOK.md'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { SUPPORTED_TALOS } from './semantic.js';
+import { kubernetesUpgradeRefusal, talosUpgradeRefusal } from './upgrade-paths.js';
+
+describe('talosUpgradeRefusal', () => {
+  it('lets a node move up a patch or minor release, skip one minor release as Talos allows, and roll back a patch release', () => {
+    expect(talosUpgradeRefusal('v1.12.11', 'v1.12.11')).toBeUndefined();
+    expect(talosUpgradeRefusal('v1.12.10', 'v1.12.11')).toBeUndefined();
+    expect(talosUpgradeRefusal('v1.12.11', 'v1.13.9')).toBeUndefined();
+    // talos113.MinimumHostUpgradeVersion is 1.11.0.
+    expect(talosUpgradeRefusal('v1.11.6', 'v1.13.9')).toBeUndefined();
+    expect(talosUpgradeRefusal('v1.13.9', 'v1.13.8')).toBeUndefined();
+  });
+
+  it('refuses a host older than the minimum of the new release (talos113: 1.11.0)', () => {
+    const refusal = talosUpgradeRefusal('v1.10.7', 'v1.13.9');
+    expect(refusal?.why).toBe(
+      'Talos 1.13 installs only over Talos 1.11.0 or later (its MinimumHostUpgradeVersion): talosctl upgrade refuses a node on v1.10.7 ("host version 1.10.7 is too old to upgrade")',
+    );
+    expect(refusal?.instead).toContain('v1.11.x (its latest patch release) first');
+  });
+
+  it('refuses going down to a release the host is too new for (talos111: below 1.13.0)', () => {
+    expect(talosUpgradeRefusal('v1.13.0', 'v1.11.6')?.why).toContain(
+      'installs only over releases below 1.13.0 (its MaximumHostDowngradeVersion)',
+    );
+  });
+
+  it("refuses an earlier minor release Talos would install: the nodes' config is the newer release's", () => {
+    const refusal = talosUpgradeRefusal('v1.12.11', 'v1.11.6');
+    expect(refusal?.why).toContain('goes back to an earlier minor release');
+    expect(refusal?.instead).toBe('Talos 1.12 (v1.12.11) or a later release on this cluster');
+  });
+
+  it('says nothing of versions it cannot read or releases outside the supported lines', () => {
+    expect(talosUpgradeRefusal('latest', 'v1.12.11')).toBeUndefined();
+    expect(talosUpgradeRefusal('v1.12.11', 'v1.14.0')).toBeUndefined();
+  });
+
+  it('has an upgrade path for every supported line, each installing over its previous line', () => {
+    for (const [line, { upgradeFrom }] of Object.entries(SUPPORTED_TALOS)) {
+      const [major, minor] = line.split('.').map(Number) as [number, number];
+      expect(talosUpgradeRefusal(`v${major}.${minor - 1}.0`, `v${line}.0`), line).toBeUndefined();
+      expect(upgradeFrom.denied).toEqual([]);
+    }
+  });
+});
+
+describe('kubernetesUpgradeRefusal', () => {
+  it('lets a cluster stay, move up a patch or one minor release, and roll back a patch release', () => {
+    expect(kubernetesUpgradeRefusal('1.34.4', '1.34.4')).toBeUndefined();
+    expect(kubernetesUpgradeRefusal('1.34.4', '1.34.6')).toBeUndefined();
+    expect(kubernetesUpgradeRefusal('1.34.4', '1.35.0')).toBeUndefined();
+    expect(kubernetesUpgradeRefusal('1.34.4', '1.34.2')).toBeUndefined();
+  });
+
+  it('refuses a skipped minor release, naming the one to go through', () => {
+    const refusal = kubernetesUpgradeRefusal('1.33.12', '1.35.4');
+    expect(refusal?.why).toBe(
+      'Kubernetes upgrades one minor release at a time: talosctl upgrade-k8s refuses the path 1.33->1.35, which skips 1.34',
+    );
+    expect(refusal?.instead).toContain('1.34.x first');
+  });
+
+  it('refuses an earlier minor release', () => {
+    const refusal = kubernetesUpgradeRefusal('1.34.4', '1.33.12');
+    expect(refusal?.why).toContain('does not go back to an earlier minor release');
+    expect(refusal?.instead).toBe(
+      'Kubernetes 1.34 (1.34.4, or another 1.34 patch release) or 1.35 on this cluster',
+    );
+  });
+
+  it('says nothing of versions it cannot read', () => {
+    expect(kubernetesUpgradeRefusal('1.34', '1.36.0')).toBeUndefined();
+  });
+});

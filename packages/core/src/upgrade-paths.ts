@@ -1,0 +1,104 @@
+// Whether a running cluster can move from one Talos or Kubernetes release to another: the rules
+// the build applies when it compares a cluster with what the last build generated for it
+// (`talos-upgrade-path`, `kubernetes-upgrade-path`). Pure.
+import { SUPPORTED_TALOS } from './semantic.js';
+
+/** Why a cluster cannot take the step, and what it can take instead. */
+export interface UpgradeRefusal {
+  readonly why: string;
+  readonly instead: string;
+}
+
+type Triple = readonly [number, number, number];
+
+/** `v1.13.9`, `1.34.4`, `v1.12.0-beta.1` as major, minor, patch (pre-release aside). */
+function triple(version: string): Triple | undefined {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?$/.exec(version);
+  return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+function compare(a: Triple, b: Triple): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/**
+ * Refuses moving a cluster's nodes from Talos `deployed` to `next` (`talosctl upgrade --image` of
+ * each node) when Talos' `UpgradeableFrom` refuses it (`SUPPORTED_TALOS[…].upgradeFrom`: a host
+ * too old, too new to go down to `next`, or denied), or when it goes back to an earlier minor
+ * release, which Talos installs but this platform does not: the nodes keep the machine config
+ * written for the newer release (1.12's `HostnameConfig`, `LinkConfig` and `ResolverConfig`
+ * documents, which Talos 1.11 does not know), and the patches of the older one are applied by
+ * `apply-config` only after the reboot into it. A patch release down within one minor release is
+ * Talos' own rollback and passes. Versions that do not parse, or a `next` outside the supported
+ * releases (the definition's `talos-version` check reports it): nothing to say.
+ */
+export function talosUpgradeRefusal(deployed: string, next: string): UpgradeRefusal | undefined {
+  const from = triple(deployed);
+  const to = triple(next);
+  if (from === undefined || to === undefined) return undefined;
+  const line = `${to[0]}.${to[1]}`;
+  const path = SUPPORTED_TALOS[line]?.upgradeFrom;
+  if (path === undefined) return undefined;
+  const minimum = triple(path.minimum);
+  const below = triple(path.below);
+  if (minimum === undefined || below === undefined) return undefined;
+  const fromLine = `${from[0]}.${from[1]}`;
+  if (compare(from, minimum) < 0) {
+    return {
+      why: `Talos ${line} installs only over Talos ${path.minimum} or later (its MinimumHostUpgradeVersion): talosctl upgrade refuses a node on ${deployed} ("host version ${deployed.replace(/^v/, '')} is too old to upgrade")`,
+      instead: `a Talos release that installs over ${deployed}, one minor release at a time: v${from[0]}.${from[1] + 1}.x (its latest patch release) first, built, committed and upgraded node by node as the runbook's "Upgrades" says, then ${next}`,
+    };
+  }
+  if (compare(from, below) >= 0) {
+    return {
+      why: `Talos ${line} installs only over releases below ${path.below} (its MaximumHostDowngradeVersion): talosctl upgrade refuses a node on ${deployed} ("host version ${deployed.replace(/^v/, '')} is too new to downgrade")`,
+      instead: `Talos ${fromLine} (${deployed}) or later on this cluster`,
+    };
+  }
+  if (path.denied.some((version) => triple(version)?.join('.') === from.join('.'))) {
+    return {
+      why: `Talos ${line} refuses to install over ${deployed} (its DeniedHostUpgradeVersions)`,
+      instead: `another patch release of Talos ${fromLine} first, then ${next}`,
+    };
+  }
+  if (to[0] < from[0] || (to[0] === from[0] && to[1] < from[1])) {
+    return {
+      why: `it goes back to an earlier minor release: the nodes keep the machine config written for Talos ${fromLine} (from 1.12 on, the HostnameConfig, LinkConfig and ResolverConfig documents, which Talos 1.11 does not know), and the patches for ${line} are applied only once the nodes run it`,
+      instead: `Talos ${fromLine} (${deployed}) or a later release on this cluster`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Refuses moving a cluster from Kubernetes `deployed` to `next` (`talosctl upgrade-k8s --to`)
+ * where Talos refuses the path: Talos v1.13.9 `pkg/cluster/kubernetes/talos_managed.go` `Upgrade`
+ * checks `upgrade.Path.IsSupported` of siderolabs/go-kubernetes (`kubernetes/upgrade/path.go`),
+ * which allows a minor release to itself or to the next one only. So: no earlier minor release
+ * (and Kubernetes supports no downgrade of one: etcd keeps what the newer API server stored),
+ * and no minor release skipped (1.33 to 1.35). A patch release down within one minor release
+ * passes, as it does for talosctl. Versions that do not parse: nothing to say.
+ */
+export function kubernetesUpgradeRefusal(
+  deployed: string,
+  next: string,
+): UpgradeRefusal | undefined {
+  const from = triple(deployed);
+  const to = triple(next);
+  if (from === undefined || to === undefined) return undefined;
+  const fromLine = `${from[0]}.${from[1]}`;
+  const toLine = `${to[0]}.${to[1]}`;
+  if (to[0] < from[0] || (to[0] === from[0] && to[1] < from[1])) {
+    return {
+      why: `Kubernetes does not go back to an earlier minor release (etcd keeps the objects as the ${fromLine} API server stored them) and talosctl upgrade-k8s refuses the path ${fromLine}->${toLine}`,
+      instead: `Kubernetes ${fromLine} (${deployed}, or another ${fromLine} patch release) or ${from[0]}.${from[1] + 1} on this cluster`,
+    };
+  }
+  if (to[0] !== from[0] || to[1] > from[1] + 1) {
+    return {
+      why: `Kubernetes upgrades one minor release at a time: talosctl upgrade-k8s refuses the path ${fromLine}->${toLine}, which skips ${to[0] === from[0] && to[1] === from[1] + 2 ? `${from[0]}.${from[1] + 1}` : 'minor releases'}`,
+      instead: `${from[0]}.${from[1] + 1}.x first (built, committed and upgraded with the runbook's "Upgrades"), then ${next}`,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,89 @@
+// What a cluster runs, read back from the files the last build generated for it: the facts a
+// running Talos cluster cannot change at will (its pod and service networks, the Talos and
+// Kubernetes releases it is on). Pure: the CLI reads the files and hands over their text.
+import { parseAllDocuments } from '@homelab/core';
+
+/** The generated files of one cluster, as the last build wrote them (`undefined`: missing). */
+export interface DeployedClusterFiles {
+  /** `clusters/<cluster>/talos/controlplane.yaml`: the control planes' machine-config patch. */
+  readonly controlPlane?: string | undefined;
+  /** `clusters/<cluster>/RUNBOOK.md`. */
+  readonly runbook?: string | undefined;
+}
+
+/**
+ * A cluster as the last build described it; a fact the files do not hold (or hold in a shape
+ * this reader does not know) is absent, and nothing is compared for it.
+ */
+export interface DeployedClusterFacts {
+  /** `cluster.network.podSubnets` of the control-plane patch. */
+  readonly podCidrs?: readonly string[];
+  /** `cluster.network.serviceSubnets` of the control-plane patch. */
+  readonly serviceCidrs?: readonly string[];
+  /** The tag of `machine.install.image` in the control-plane patch, e.g. `v1.13.9`. */
+  readonly talosVersion?: string;
+  /** The runbook's `talosctl gen config … --kubernetes-version <version>`, e.g. `1.34.4`. */
+  readonly kubernetesVersion?: string;
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function strings(value: unknown): readonly string[] | undefined {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string')
+    ? (value as string[])
+    : undefined;
+}
+
+/** The Talos version of an installer image reference (`…/installer/<schematic>:v1.13.9`). */
+const IMAGE_TAG = /:(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/;
+
+/**
+ * `talosctl gen config … --kubernetes-version 1.34.4` (step 3 and "Changing Talos settings"), its
+ * value plain or in the single quotes of the template's `shell` helper.
+ */
+const KUBERNETES_FLAG =
+  /^\s*--kubernetes-version\s+'?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)'?\s*\\?$/m;
+
+/** Reads the facts of `deployedCluster` from the control-plane patch's v1alpha1 document. */
+function patchFacts(
+  text: string,
+): Pick<DeployedClusterFacts, 'podCidrs' | 'serviceCidrs' | 'talosVersion'> {
+  let documents: unknown[];
+  try {
+    documents = parseAllDocuments(text);
+  } catch {
+    return {};
+  }
+  // The v1alpha1 document is the one without `kind` (the others are Talos' typed documents).
+  const v1alpha1 = documents.map(record).find((doc) => doc !== undefined && doc.kind === undefined);
+  if (v1alpha1 === undefined) return {};
+  const network = record(record(v1alpha1.cluster)?.network);
+  const pods = strings(network?.podSubnets);
+  const services = strings(network?.serviceSubnets);
+  const image = record(record(v1alpha1.machine)?.install)?.image;
+  const tag = typeof image === 'string' ? IMAGE_TAG.exec(image)?.[1] : undefined;
+  return {
+    ...(pods === undefined ? {} : { podCidrs: pods }),
+    ...(services === undefined ? {} : { serviceCidrs: services }),
+    ...(tag === undefined ? {} : { talosVersion: tag }),
+  };
+}
+
+/**
+ * What a cluster runs, as the last build generated it: the pod and service networks and the
+ * Talos release from its control-plane patch (the installer image's tag), the Kubernetes release
+ * from its runbook's `talosctl gen config` (the patches do not name it: Talos takes it from
+ * `--kubernetes-version`). Text that is no generated file of this shape gives no facts.
+ */
+export function deployedCluster(files: DeployedClusterFiles): DeployedClusterFacts {
+  const kubernetes =
+    files.runbook === undefined ? undefined : KUBERNETES_FLAG.exec(files.runbook)?.[1];
+  return {
+    ...(files.controlPlane === undefined ? {} : patchFacts(files.controlPlane)),
+    ...(kubernetes === undefined ? {} : { kubernetesVersion: kubernetes }),
+  };
+}
