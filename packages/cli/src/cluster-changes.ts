@@ -47,7 +47,7 @@ function networkIssue(
     output: `clusters/${cluster.name}/talos/controlplane.yaml`,
     value: now,
     message: `would change cluster "${cluster.name}"'s ${what} from ${was}, which the last build wrote (clusters/${cluster.name}/talos/controlplane.yaml, the patch its nodes were configured with), to ${now}; Talos and Kubernetes cannot renumber a running cluster: ${why}`,
-    expected: `${was} while the cluster runs: keep it; to change it, rebuild the cluster (reset every node, then its runbook from the start) and build with --allow-immutable-changes (it skips this comparison with the last build)`,
+    expected: `${was} while the cluster runs: keep it; to change it, rebuild the cluster (reset every node, then its runbook from the start) and build with --allow-immutable-changes (it skips this comparison with the last build); a cluster not brought up yet from the last build's files (a definition made your own over the example's output): build with --allow-immutable-changes once`,
   });
 }
 

@@ -2,7 +2,7 @@
 // (examples/reference/platform.yaml): the files the last build wrote under clusters/<cluster>/
 // stand for what each cluster runs. Another pod or service network (`cluster-network-changed`),
 // a Kubernetes release down or a minor release skipped (`kubernetes-upgrade-path`), a Talos
-// release its upgrade path does not reach or an earlier minor one (`talos-upgrade-path`) are
+// release its upgrade path does not reach, a skipped or an earlier minor one (`talos-upgrade-path`) are
 // refused at the definition's line; `--allow-immutable-changes` builds them.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

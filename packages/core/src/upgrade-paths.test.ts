@@ -3,13 +3,20 @@ import { SUPPORTED_TALOS } from './semantic.js';
 import { kubernetesUpgradeRefusal, talosUpgradeRefusal } from './upgrade-paths.js';
 
 describe('talosUpgradeRefusal', () => {
-  it('lets a node move up a patch or minor release, skip one minor release as Talos allows, and roll back a patch release', () => {
+  it('lets a node move up a patch or one minor release, and roll back a patch release', () => {
     expect(talosUpgradeRefusal('v1.12.11', 'v1.12.11')).toBeUndefined();
     expect(talosUpgradeRefusal('v1.12.10', 'v1.12.11')).toBeUndefined();
     expect(talosUpgradeRefusal('v1.12.11', 'v1.13.9')).toBeUndefined();
-    // talos113.MinimumHostUpgradeVersion is 1.11.0.
-    expect(talosUpgradeRefusal('v1.11.6', 'v1.13.9')).toBeUndefined();
+    expect(talosUpgradeRefusal('v1.11.6', 'v1.12.11')).toBeUndefined();
     expect(talosUpgradeRefusal('v1.13.9', 'v1.13.8')).toBeUndefined();
+  });
+
+  it('refuses skipping a minor release that Talos would install over (talos113 minimum: 1.11.0)', () => {
+    const refusal = talosUpgradeRefusal('v1.11.6', 'v1.13.9');
+    expect(refusal?.why).toBe(
+      'it skips Talos 1.12: Talos migrates the machine configuration between adjacent minor releases only (its "Supported upgrade paths": the latest patch release of every intermediate minor release), although Talos 1.13 would install over v1.11.6',
+    );
+    expect(refusal?.instead).toContain('v1.12.x (its latest patch release) first');
   });
 
   it('refuses a host older than the minimum of the new release (talos113: 1.11.0)', () => {

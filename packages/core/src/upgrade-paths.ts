@@ -55,6 +55,14 @@ export function talosUpgradeRefusal(deployed: string, next: string): UpgradeRefu
       instead: `Talos ${fromLine} (${deployed}) or later on this cluster`,
     };
   }
+  if (to[0] === from[0] && to[1] > from[1] + 1) {
+    // Talos' "Supported upgrade paths": the configuration's migration is tested only between
+    // adjacent minor releases; the path goes through the latest patch release of each one.
+    return {
+      why: `it skips Talos ${from[0]}.${from[1] + 1}: Talos migrates the machine configuration between adjacent minor releases only (its "Supported upgrade paths": the latest patch release of every intermediate minor release), although Talos ${line} would install over ${deployed}`,
+      instead: `one minor release at a time: v${from[0]}.${from[1] + 1}.x (its latest patch release) first, built, committed and upgraded node by node as the runbook's "Upgrades" says, then ${next}`,
+    };
+  }
   if (path.denied.some((version) => triple(version)?.join('.') === from.join('.'))) {
     return {
       why: `Talos ${line} refuses to install over ${deployed} (its DeniedHostUpgradeVersions)`,
