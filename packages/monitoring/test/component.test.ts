@@ -19,6 +19,7 @@ import {
   issuesOf,
   type Loose,
   network,
+  networkComponent,
   PROVIDERS,
   type RouteNode,
   receiversFor,
@@ -361,25 +362,7 @@ describe('overrides and rules of the definition', () => {
     // Given the test CNI, which replaces kube-proxy: the chart renders no kube-proxy rules
     expect(issuesOf(runMonitoring(rules))).toEqual([]);
     // Given a CNI beside kube-proxy: the chart's kubernetes-system-kube-proxy group declares it
-    const beside = testComponent({
-      name: 'network',
-      provides: ['cni', 'gateway'],
-      contribution: (cluster) => ({
-        application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
-        facts: {
-          cni: { kubeProxyReplacement: false, networkPolicy: true, namespace: 'kube-system' },
-          gateway: {
-            name: 'platform',
-            namespace: 'kube-system',
-            domain: `${cluster}.example`,
-            httpsListener: 'https',
-            listenerPorts: [80, 443],
-            address: undefined,
-            forwardAuth: false,
-          },
-        },
-      }),
-    });
+    const beside = networkComponent(false);
     const run = runMonitoring(rules, [beside, sso, vault, storage]);
     expect(
       issuesOf(run)

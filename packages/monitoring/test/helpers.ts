@@ -22,26 +22,31 @@ import { monitoringComponent } from '../src/index.js';
 
 export { type RouteNode, receiversFor } from '../src/route-match.js';
 
-/** The CNI (replacing kube-proxy) and the platform Gateway. */
-export const network = testComponent({
-  name: 'network',
-  provides: ['cni', 'gateway'],
-  contribution: (cluster) => ({
-    application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
-    facts: {
-      cni: { kubeProxyReplacement: true, networkPolicy: true, namespace: 'kube-system' },
-      gateway: {
-        name: 'platform',
-        namespace: 'kube-system',
-        domain: `${cluster}.example`,
-        httpsListener: 'https',
-        listenerPorts: [80, 443],
-        address: undefined,
-        forwardAuth: false,
+/** A CNI (replacing kube-proxy, or beside it) and the platform Gateway. */
+export function networkComponent(kubeProxyReplacement: boolean) {
+  return testComponent({
+    name: 'network',
+    provides: ['cni', 'gateway'],
+    contribution: (cluster) => ({
+      application: { namespace: 'kube-system', podSecurity: 'privileged', clusterResources: [] },
+      facts: {
+        cni: { kubeProxyReplacement, networkPolicy: true, namespace: 'kube-system' },
+        gateway: {
+          name: 'platform',
+          namespace: 'kube-system',
+          domain: `${cluster}.example`,
+          httpsListener: 'https',
+          listenerPorts: [80, 443],
+          address: undefined,
+          forwardAuth: false,
+        },
       },
-    },
-  }),
-});
+    }),
+  });
+}
+
+/** The CNI (replacing kube-proxy) and the platform Gateway. */
+export const network = networkComponent(true);
 
 /** An OIDC provider at auth.<cluster>.example with Authelia's userinfo path. */
 export const sso = testComponent({
