@@ -339,6 +339,7 @@ export type {
 export {
   applicationLayers,
   BUILT_IN_GROUPS,
+  boundedWaits,
   CORE_CHECKS,
   clientSideApplySize,
   clusterRunbook,
@@ -365,6 +366,7 @@ export {
   secretReferences,
   storageBeforeClaims,
   systemReports,
+  terminalReadAlone,
   UNPRUNED_KINDS,
   valuesSource,
   volumeClaimsOf,
