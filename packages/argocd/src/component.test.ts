@@ -8,7 +8,14 @@ import type {
   ResolvedPlatform,
   Values,
 } from '@homelab/core';
-import { chartFiles, INITIAL_CHART_VERSION, parseYaml, renderChart, toYaml } from '@homelab/core';
+import {
+  chartFiles,
+  INITIAL_CHART_VERSION,
+  parseBoundedWait,
+  parseYaml,
+  renderChart,
+  toYaml,
+} from '@homelab/core';
 import {
   readVendoredChartFile,
   readVendoredSubchartFile,
@@ -778,9 +785,17 @@ describe('declarations', () => {
         // The StatefulSet the chart renders with fullnameOverride argocd, and its pods' label.
         stop: [
           'kubectl -n argocd scale statefulset argocd-application-controller --replicas=0',
-          'until [ -z "$(kubectl -n argocd get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]; do sleep 5; done',
+          expect.stringContaining('argocd-application-controller -o name'),
         ],
       },
+    });
+    // The wait for its pods to go is bounded: 5 minutes, a look every 5 seconds
+    const stop = run(OIDC).declared.staging?.facts?.gitops?.stop ?? [];
+    expect(parseBoundedWait(stop[1] ?? '')).toEqual({
+      condition:
+        '[ -z "$(kubectl -n argocd get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]',
+      seconds: 300,
+      interval: 5,
     });
   });
 

@@ -25,6 +25,7 @@ import type {
   Values,
 } from '@homelab/core';
 import {
+  boundedWait,
   checkHaInvariants,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
@@ -35,6 +36,7 @@ import {
   shellQuote,
   toYaml,
   urlFlowPeer,
+  WAIT_SECONDS,
   warning,
   workloadResources,
 } from '@homelab/core';
@@ -918,7 +920,12 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
  */
 const STOP_CONTROLLER = [
   `kubectl -n ${ARGOCD_NAMESPACE} scale statefulset argocd-application-controller --replicas=0`,
-  `until [ -z "$(kubectl -n ${ARGOCD_NAMESPACE} get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]; do sleep 5; done`,
+  boundedWait({
+    condition: `[ -z "$(kubectl -n ${ARGOCD_NAMESPACE} get pods -l app.kubernetes.io/name=argocd-application-controller -o name)" ]`,
+    seconds: WAIT_SECONDS.argocdStop,
+    interval: 5,
+    message: `Argo CD's application controller still runs: see kubectl -n ${ARGOCD_NAMESPACE} get pods -l app.kubernetes.io/name=argocd-application-controller and the StatefulSet's replicas`,
+  }),
 ];
 
 /**

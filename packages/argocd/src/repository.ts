@@ -189,9 +189,10 @@ export function repositorySecret(platform: ResolvedPlatform): BootstrapSecret | 
     name: REPOSITORY_SECRET,
     namespace: NAMESPACE,
     keys: ['type', 'url', 'username', 'password'],
-    description: `the access token Argo CD reads ${url} with (read it into HOMELAB_REPOSITORY_TOKEN first: \`read -rs HOMELAB_REPOSITORY_TOKEN\`; labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
+    description: `the access token Argo CD reads ${url} with (labelled \`${REPOSITORY_SECRET_LABEL}\`)`,
+    reads: [{ variable: 'HOMELAB_REPOSITORY_TOKEN', prompt: `access token for ${url}` }],
     commands: [
-      `${requireVariable('HOMELAB_REPOSITORY_TOKEN', 'read it first: read -rs HOMELAB_REPOSITORY_TOKEN')} && ${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} ${secretFromVariable('password', 'HOMELAB_REPOSITORY_TOKEN')} --dry-run=client -o yaml | ${label} | ${SECRET_APPLY}`,
+      `${requireVariable('HOMELAB_REPOSITORY_TOKEN', 'empty: read it again')} && ${create} --from-literal=username=${shellQuote(repositoryUsername(platform))} ${secretFromVariable('password', 'HOMELAB_REPOSITORY_TOKEN')} --dry-run=client -o yaml | ${label} | ${SECRET_APPLY}`,
     ],
   };
 }

@@ -135,10 +135,17 @@ describe('the repository as the definition gives it', () => {
       platform({ url: 'https://gitea.lan/me/h.git', access: 'token', username: 'me' }),
     );
     expect(token?.keys).toEqual(['type', 'url', 'username', 'password']);
+    // the token is a prompt of its own (the runbook gives it a block before the commands)
+    expect(token?.reads).toEqual([
+      {
+        variable: 'HOMELAB_REPOSITORY_TOKEN',
+        prompt: 'access token for https://gitea.lan/me/h.git',
+      },
+    ]);
     // the token reaches kubectl through a pipe, never as its argument (`ps` shows those); an
     // unset or empty token stops the command before kubectl runs
     expect(token?.commands).toEqual([
-      `: "\${HOMELAB_REPOSITORY_TOKEN:?read it first: read -rs HOMELAB_REPOSITORY_TOKEN}" && kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=https://gitea.lan/me/h.git --from-literal=username=me --from-file=password=<(printf '%s' "$HOMELAB_REPOSITORY_TOKEN") --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply --server-side --force-conflicts -f -`,
+      `: "\${HOMELAB_REPOSITORY_TOKEN:?empty: read it again}" && kubectl -n argocd create secret generic platform-repository --from-literal=type=git --from-literal=url=https://gitea.lan/me/h.git --from-literal=username=me --from-file=password=<(printf '%s' "$HOMELAB_REPOSITORY_TOKEN") --dry-run=client -o yaml | kubectl label --local -f - argocd.argoproj.io/secret-type=repository -o yaml | kubectl apply --server-side --force-conflicts -f -`,
     ]);
   });
 });

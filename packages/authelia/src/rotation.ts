@@ -22,7 +22,13 @@
 // with the network policies of Authelia), the old key kept in the cluster, the re-encryption once
 // the new key is mounted, then Argo CD puts the Deployment back and the pods start with the key
 // the database now has.
-import { type RotationProcedure, type SecretRequirement, shellQuote } from '@homelab/core';
+import {
+  boundedWait,
+  type RotationProcedure,
+  type SecretRequirement,
+  shellQuote,
+  WAIT_SECONDS,
+} from '@homelab/core';
 import { SECRETS_MOUNT } from './access.js';
 import { SQLITE_PATH } from './config.js';
 import {
@@ -40,8 +46,6 @@ export const OLD_STORAGE_KEY_SECRET = 'authelia-storage-key-old';
 const MOUNTED_STORAGE_KEY = `${SECRETS_MOUNT}/internal/${SECRET_KEYS.storage}`;
 /** What `authelia storage encryption check` prints when the configured key opens the database. */
 export const CHECK_SUCCESS = 'Storage Encryption Key Validation: SUCCESS';
-/** How long the re-encryption waits for the kubelet to mount the new key, in 5-second rounds. */
-const MOUNT_ROUNDS = 60;
 
 /**
  * The Deployment as one idle pod: one replica, `Recreate` (every Authelia pod is gone before it
@@ -81,9 +85,13 @@ export function storageKeyProcedure(settings: ResolvedAutheliaSettings): Rotatio
   const ns = shellQuote(AUTHELIA_NAMESPACE);
   const secret = shellQuote(SECRET);
   const old = shellQuote(OLD_STORAGE_KEY_SECRET);
-  const waitMounted =
-    `i=0 && while [ "$(cat ${MOUNTED_STORAGE_KEY})" = "$AUTHELIA_STORAGE_ENCRYPTION_KEY" ]; do ` +
-    `i=$((i+1)); [ "$i" -le ${MOUNT_ROUNDS} ] || { echo "the mounted key is still the old one: change the entry in Bitwarden and sync again" >&2; exit 1; }; sleep 5; done`;
+  const waitMounted = boundedWait({
+    condition: `[ "$(cat ${MOUNTED_STORAGE_KEY})" != "$AUTHELIA_STORAGE_ENCRYPTION_KEY" ]`,
+    seconds: WAIT_SECONDS.mountedSecret,
+    interval: 5,
+    message:
+      'the mounted key is still the old one: change the entry in Bitwarden, sync it again, and run this block again',
+  });
   return {
     why: [
       'Authelia encrypts its database (second factors, OIDC sessions, consents) with this key, checks it only when it starts and refuses to start with another one; `authelia storage encryption change-key` re-encrypts the database from the configured key to a new one, in one transaction, and a pod running meanwhile would go on writing with the old key. So no Authelia pod may run from before the new value can reach the Secret until the database has it.',
@@ -102,7 +110,7 @@ export function storageKeyProcedure(settings: ResolvedAutheliaSettings): Rotatio
     value:
       'a new random value of at least 20 characters (Authelia refuses shorter keys; Bitwarden\u2019s generator, 64 characters)',
     after: {
-      text: `Re-encrypt the database once the kubelet has mounted the new key in the idle pod (it waits up to ${(MOUNT_ROUNDS * 5) / 60} minutes), then check that the new key opens it. If the re-encryption fails, the database still has the old key: do not go on; fix the cause (a key shorter than 20 characters: change the entry again and sync) and run this block again.`,
+      text: `Re-encrypt the database once the kubelet has mounted the new key in the idle pod (it waits up to ${WAIT_SECONDS.mountedSecret / 60} minutes), then check that the new key opens it. If the re-encryption fails, the database still has the old key: do not go on; fix the cause (a key shorter than 20 characters: change the entry again and sync) and run this block again.`,
       commands: [
         withOldKey(
           `${waitMounted} && exec authelia storage encryption change-key --new-encryption-key "$(cat ${MOUNTED_STORAGE_KEY})"`,

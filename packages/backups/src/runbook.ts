@@ -4,11 +4,16 @@
 // every interpolated value shell-quoted. Pure.
 import type { ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
 import {
+  boundedWait,
   compareStrings,
+  READ_ALONE_NOTE,
+  readCommand,
   rootApplicationName,
   runbookPath,
+  type ShellRead,
   shellQuote,
   syncOperationPatch,
+  WAIT_SECONDS,
 } from '@homelab/core';
 import { BOOTSTRAP_TRIGGER, backupNames, VOLSYNC_POPULATOR } from './manifests.js';
 import {
@@ -357,13 +362,20 @@ export function emptyClaimCommands(): string[] {
  * --for=condition=Complete` would sit out its whole timeout on a failed verification. The Job is
  * deleted once read, and with it its pod and scratch volume.
  */
-export function verificationRunCommands(entry: ProtectedVolume): string[] {
+export function verificationRunCommands(entry: ProtectedVolume, windowMinutes: number): string[] {
   const names = backupNames(entry.volume);
   const ns = q(entry.volume.namespace);
   const job = q(`${names.verification}-manual`);
   return [
     `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${job}`,
-    `until kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+    // The Job's activeDeadlineSeconds is the verification window: it has ended by then, and
+    // the margin covers its pod's scheduling and the Job controller's conditions.
+    boundedWait({
+      condition: `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed`,
+      seconds: windowMinutes * 60 + WAIT_SECONDS.restoreVerifyMargin,
+      interval: 15,
+      message: `Job ${entry.volume.namespace}/${names.verification}-manual neither completed nor failed: see kubectl -n ${entry.volume.namespace} describe job ${names.verification}-manual and its pod's events`,
+    }),
     `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
     `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
     // Nothing else deletes a Job made by hand (the CronJob's history limits count only its own),
@@ -432,6 +444,12 @@ export function survivingControlPlaneCommands(node: {
   ];
 }
 
+/** The S3 keys step 2 reads the etcd snapshot with (the cluster that held them is gone). */
+const S3_READS: readonly ShellRead[] = [
+  { variable: 'AWS_ACCESS_KEY_ID', prompt: 'S3 access key id' },
+  { variable: 'AWS_SECRET_ACCESS_KEY', prompt: 'S3 secret access key' },
+];
+
 /** The bootstrap of step 2 from `./db.snapshot`, retried until the control plane takes it. */
 function recoverCommands(address: string, skipHashCheck: boolean): string[] {
   const flags = `--recover-from=./db.snapshot${skipHashCheck ? ' --recover-skip-hash-check' : ''}`;
@@ -440,7 +458,13 @@ function recoverCommands(address: string, skipHashCheck: boolean): string[] {
     // and takes the bootstrap only once its container runtime runs and its clock is in sync
     // (FailedPrecondition until then): retry, printing each error. `AlreadyExists` ends it
     // too: an earlier try restored etcd although its answer was lost.
-    `until talosctl -n ${q(address)} bootstrap ${flags} 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done`,
+    boundedWait({
+      condition: `talosctl -n ${q(address)} bootstrap ${flags} 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err`,
+      seconds: WAIT_SECONDS.restore,
+      interval: 10,
+      message: `the control plane ${address} did not take the bootstrap from the snapshot; its last refusal is above; look at the node's console or talosctl -n ${address} dmesg`,
+      each: 'cat ./bootstrap.err',
+    }),
     `talosctl -n ${q(address)} health --wait-timeout 20m`,
   ];
 }
@@ -552,17 +576,10 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'container runtime running and its clock in sync: the bootstrap is tried again, printing',
       'each refusal, until it succeeds (or answers `AlreadyExists`: an earlier try restored etcd).',
       '',
-      "Read each key into your shell first, one block at a time: paste the block's one line alone,",
-      'press Enter, then type or paste the value (nothing is echoed) and press Enter again. Pasted',
-      'together with the lines after it, `read` would take the next pasted line for the value.',
+      `Read each key into your shell first, one block at a time. ${READ_ALONE_NOTE}`,
       '',
     );
-    sh(
-      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && export AWS_ACCESS_KEY_ID && echo",
-    );
-    sh(
-      "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY && echo",
-    );
+    for (const read of S3_READS) sh(readCommand(read));
     add('Then fetch, decrypt and restore the snapshot:', '');
     sh(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
@@ -844,7 +861,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   sh(
     ...(verified.length === 0
       ? ['# no volume with a restore verification']
-      : verified.flatMap((entry) => verificationRunCommands(entry))),
+      : verified.flatMap((entry) =>
+          verificationRunCommands(entry, settings.verification.windowMinutes),
+        )),
     ...(waiting.excluded.length === 0
       ? []
       : [

@@ -2,7 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPath, type VolumeRequest, volumeResticRepository } from '@homelab/core';
+import {
+  formatPath,
+  parseBoundedWait,
+  type VolumeRequest,
+  volumeResticRepository,
+} from '@homelab/core';
 import {
   readVendoredChartFile,
   repoRoot,
@@ -546,7 +551,7 @@ describe('the disaster-recovery runbook', () => {
       // the block is the one line: the fence right before it and right after it
       expect([lines[read - 1], lines[read + 1]]).toEqual(['```sh', '```']);
     }
-    expect(file).toContain("paste the block's one line alone");
+    expect(file).toContain('Paste each prompt line below alone');
     // and the block that uses them stops when one is empty
     expect(file).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
@@ -770,10 +775,23 @@ describe('the disaster-recovery runbook: control planes that still run', () => {
     // talosctl v1.12.11 bootstrap: --recover-skip-hash-check "use when recovering from data
     // directory copy"; etcd's restore refuses a file without its hash otherwise.
     const loops = lines.filter((line) => line.includes('bootstrap --recover-from=./db.snapshot'));
-    expect(loops).toEqual([
-      "until talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done",
-      "until talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot --recover-skip-hash-check 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err; do cat ./bootstrap.err; sleep 10; done",
+    // each a bounded wait: 30 minutes, a try every 10 seconds
+    expect(loops.map((line) => parseBoundedWait(line))).toEqual([
+      {
+        condition:
+          "talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err",
+        seconds: 1800,
+        interval: 10,
+      },
+      {
+        condition:
+          "talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot --recover-skip-hash-check 2>./bootstrap.err || grep 'code = AlreadyExists' ./bootstrap.err",
+        seconds: 1800,
+        interval: 10,
+      },
     ]);
+    // printing each refusal before the next try
+    expect(loops[0]).toContain('; cat ./bootstrap.err; sleep 10; done )');
     expect(prod).toContain('(`cp ./etcd-<hostname>/db ./db.snapshot`)');
     // without an etcd backup, a surviving control plane's database is still the way back
     const noEtcd = runbookOf(runBackups({ s3: SETTINGS.s3, etcd: { enabled: false } }), 'prod');
@@ -880,8 +898,15 @@ describe('the disaster-recovery runbook: step 5', () => {
       'kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual',
     ]);
     // A failed verification never reads Complete: `wait --for=condition=Complete` sat out 2h.
-    expect(step5.filter((line) => line.includes('data-restore-verify-manual')).slice(1)).toEqual([
-      `until kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed; do sleep 15; done`,
+    const verification = step5.filter((line) => line.includes('data-restore-verify-manual'));
+    // The wait is bounded by the verification's window (60 minutes: its activeDeadlineSeconds)
+    // plus 10 minutes
+    expect(parseBoundedWait(verification[1] ?? '')).toEqual({
+      condition: `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed`,
+      seconds: 70 * 60,
+      interval: 15,
+    });
+    expect(verification.slice(2)).toEqual([
       `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
       'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
       // Its pod holds a full-size scratch copy of the volume until the Job is deleted.

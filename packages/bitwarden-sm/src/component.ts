@@ -55,7 +55,13 @@ import {
   type UnmappedKey,
   wantedSecrets,
 } from './inventory.js';
-import { type GitopsControl, gitopsControl, rotationEntries, rotationGuide } from './rotation.js';
+import {
+  type GitopsControl,
+  gitopsControl,
+  rotationEntries,
+  rotationGuide,
+  TOKEN_READ,
+} from './rotation.js';
 import {
   type BitwardenSmSettings,
   bitwardenSettingsSpec,
@@ -147,6 +153,7 @@ function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): Bo
     // Only where a component enabled on the cluster declares a Secret of this namespace: an
     // inventory shared by the clusters also maps Secrets of components some clusters disable.
     forDeclaredSecrets: true,
+    reads: [TOKEN_READ],
     commands: [
       `${requireVariable('BWS_ACCESS_TOKEN', 'read it first (see above)')} && kubectl -n ${shellQuote(namespace)} create secret generic ${shellQuote(secretName)} ${secretFromVariable(key, 'BWS_ACCESS_TOKEN')} --dry-run=client -o yaml | ${SECRET_APPLY}`,
     ],
@@ -174,15 +181,14 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
           'can (a development cluster\u2019s token would read production\u2019s keys and backup',
           'passwords). The token is the one secret made by hand, once in each of those namespaces',
           '(the hand-made secrets step below). Read it into your shell without echoing it; it never',
-          'goes into Git or a file: paste the line below alone, press Enter, then type or paste the',
-          'token (nothing is echoed) and press Enter again. Pasted together with other commands,',
-          '`read` would take the next pasted line for the token.',
+          'goes into Git or a file.',
           '',
           'Changing a value in Bitwarden later reaches its Secret at the operator\u2019s next sync,',
           'but not what read the old value at start: `rotating-secrets.md` beside this runbook',
           'says, entry by entry, what reads it, what must change with it, and the commands.',
         ],
-        commands: ['read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN'],
+        reads: [TOKEN_READ],
+        commands: [],
       },
     ],
     bootstrapSecrets: namespaces.map((namespace) => tokenSecret(settings, namespace)),

@@ -19,18 +19,23 @@
 import {
   applicationName,
   applicationRetry,
+  boundedWait,
   compareStrings,
   descriptorSyncOptions,
   dropLastApplied,
   LAST_APPLIED_ANNOTATION,
   type PeerContribution,
+  READ_ALONE_NOTE,
   type ResolvedCluster,
   type RotationProcedure,
+  readCommand,
   rootApplicationName,
   type SecretReader,
   type SecretRequirement,
+  type ShellRead,
   shellQuote,
   syncOperationPatch,
+  WAIT_SECONDS,
 } from '@homelab/core';
 import { type MappedSecret, secretId } from './inventory.js';
 import type { ResolvedBitwardenSettings } from './settings.js';
@@ -148,8 +153,11 @@ export function forceSyncCommand(namespace: string, name: string): string {
   return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`;
 }
 
-/** How many times the sync wait looks (every 5 seconds: 5 minutes). */
-const SYNC_WAIT_TRIES = 60;
+/** The machine account's access token, read into the operator's shell (never into Git or a file). */
+export const TOKEN_READ: ShellRead = {
+  variable: 'BWS_ACCESS_TOKEN',
+  prompt: 'Bitwarden machine account access token',
+};
 
 /**
  * Waits until the operator synced a BitwardenSecret again (its last sync time is back), 5 minutes
@@ -159,13 +167,13 @@ const SYNC_WAIT_TRIES = 60;
  */
 export function waitSyncCommand(namespace: string, name: string): string {
   const get = `kubectl -n ${shellQuote(namespace)} get bitwardensecret ${shellQuote(name)}`;
-  const giveUp = shellQuote(
-    `${namespace}/${name}: not synced after 5 minutes; see its conditions below and the sm-operator logs`,
-  );
-  return [
-    `tries=0; until [ -n "$(${get} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ] || [ "$((tries += 1))" -gt ${SYNC_WAIT_TRIES} ]; do sleep 5; done;`,
-    `[ "$tries" -le ${SYNC_WAIT_TRIES} ] || { echo ${giveUp} >&2; ${get} -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}' >&2; false; }`,
-  ].join(' ');
+  return boundedWait({
+    condition: `[ -n "$(${get} -o jsonpath='{.status.lastSuccessfulSyncTime}')" ]`,
+    seconds: WAIT_SECONDS.secretSync,
+    interval: 5,
+    message: `${namespace}/${name} not synced; see its conditions below and the sm-operator logs`,
+    diagnose: `${get} -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\\n"}{end}' >&2`,
+  });
 }
 
 /** The restart of a workload that reads at start, and the wait for it. */
@@ -499,12 +507,10 @@ export function rotationGuide(input: RotationGuideInput): string {
       'account in Bitwarden, put it into every namespace, force a sync of one BitwardenSecret to',
       'see it work, then revoke the old token.',
       '',
-      'Read the new token into your shell first: paste this line alone, press Enter, then type or',
-      'paste the token (nothing is echoed) and press Enter again. Pasted together with the commands',
-      'after it, `read` would take the next pasted line for the token.',
+      `Read the new token into your shell first. ${READ_ALONE_NOTE}`,
       '',
       '```sh',
-      'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
+      readCommand(TOKEN_READ),
       '```',
       '',
       'Then put it into every namespace. The Secret is applied server-side (no copy of it in the',

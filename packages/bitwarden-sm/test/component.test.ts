@@ -326,13 +326,16 @@ describe('the machine-account token', () => {
       // is applied server-side: a client-side apply copies it into the last-applied annotation
       `: "\${BWS_ACCESS_TOKEN:?read it first (see above)}" && kubectl -n argocd create secret generic bw-auth-token --from-file=token=<(printf '%s' "$BWS_ACCESS_TOKEN") --dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -`,
     ]);
-    // The read is alone in its block: pasted with more lines, it would read the next one
-    expect(run.declared('dev').bootstrap?.[0]?.commands).toEqual([
-      'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
+    // The token is a prompt of the step (the runbook gives it a block of its own: pasted with
+    // more lines, read would take the next one), which every namespace's Secret reads again
+    expect(run.declared('dev').bootstrap?.[0]?.reads).toEqual([
+      { variable: 'BWS_ACCESS_TOKEN', prompt: 'Bitwarden machine account access token' },
     ]);
-    expect(run.declared('dev').bootstrap?.[0]?.body.join(' ')).toContain(
-      'paste the line below alone, press Enter, then type or paste the token',
-    );
+    expect(run.declared('dev').bootstrap?.[0]?.commands).toEqual([]);
+    expect(secrets.map((secret) => secret.reads)).toEqual([
+      run.declared('dev').bootstrap?.[0]?.reads,
+      run.declared('dev').bootstrap?.[0]?.reads,
+    ]);
     expect(authTokenCheck.check(systemInput(run))).toEqual([]);
   });
 

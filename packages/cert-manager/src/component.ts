@@ -192,11 +192,8 @@ function credentials(
       namespace: CERT_MANAGER_NAMESPACE,
       keys: refs.map((ref) => ref.key),
       description,
+      reads: refs.map((ref) => ({ variable: variableFor(ref), prompt: `${name}/${ref.key}` })),
       commands: [
-        ...refs.map(
-          (ref) =>
-            `printf '%s' ${shellQuote(`${name}/${ref.key}: `)} && read -rs ${variableFor(ref)} && echo`,
-        ),
         ...refs.map((ref) => `${requireVariable(variableFor(ref), 'empty: read it again')} &&`),
         `kubectl -n ${CERT_MANAGER_NAMESPACE} create secret generic ${shellQuote(name)} \\`,
         ...refs.map((ref) => `  ${secretFromVariable(ref.key, variableFor(ref))} \\`),

@@ -345,9 +345,12 @@ describe('an ACME issuer', () => {
         keys: ['access-key-id', 'secret-access-key'],
         description:
           'credentials of the route53 DNS-01 solver (ACME DNS-01 challenges): the access key of an IAM user allowed route53:GetChange, route53:ChangeResourceRecordSets, route53:ListResourceRecordSets and route53:ListHostedZonesByName',
+        // each value a prompt of its own (the runbook gives each a block, before the commands)
+        reads: [
+          { variable: 'AWS_ACCESS_KEY_ID', prompt: 'aws/access-key-id' },
+          { variable: 'AWS_SECRET_ACCESS_KEY', prompt: 'aws/secret-access-key' },
+        ],
         commands: [
-          "printf '%s' 'aws/access-key-id: ' && read -rs AWS_ACCESS_KEY_ID && echo",
-          "printf '%s' 'aws/secret-access-key: ' && read -rs AWS_SECRET_ACCESS_KEY && echo",
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
           ': "${AWS_ACCESS_KEY_ID:?empty: read it again}" &&',
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion

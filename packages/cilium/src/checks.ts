@@ -10,6 +10,7 @@ import {
   type Issue,
   type KubeObject,
   type PathSegment,
+  parseBoundedWait,
   runbookPath,
   type SystemCheck,
   type Values,
@@ -352,10 +353,9 @@ export const bgpRunbookPeers: SystemCheck = {
             for (const node of nodes) {
               const wait = lines.find(
                 (entry) =>
-                  /(^|;\s*)until\s/.test(entry.text) &&
-                  entry.text.includes(
+                  parseBoundedWait(entry.text)?.condition.includes(
                     `kubectl get ciliumbgpnodeconfigs.cilium.io ${node.hostname} `,
-                  ) &&
+                  ) === true &&
                   entry.text.includes(`@.name=="${name}"`) &&
                   entry.text.includes(`[ "$out" = '${established}' ]`),
               );
@@ -375,6 +375,18 @@ export const bgpRunbookPeers: SystemCheck = {
     return issues;
   },
 };
+
+/**
+ * Whether a runbook line waits: a bounded wait (core `boundedWait`), a bare `until` loop or a
+ * `kubectl … wait`.
+ */
+function isWait(text: string): boolean {
+  return (
+    parseBoundedWait(text) !== undefined ||
+    text.startsWith('until ') ||
+    /^kubectl\b.* wait /.test(text)
+  );
+}
 
 /** The shell blocks of a Markdown runbook, each line with its line number. */
 function shellBlocks(markdown: string): { line: number; text: string }[][] {
@@ -696,12 +708,11 @@ export const spireRecovery: SystemCheck = {
               pending.restart = true;
             } else if (
               pending.restart &&
-              text.startsWith('until ') &&
-              text.includes('spire-server entry show')
+              parseBoundedWait(text)?.condition.includes('spire-server entry show') === true
             ) {
               if (pending.moved) cleared.add(pending.node);
               pending = undefined;
-            } else if (text.startsWith('until ') || /^kubectl\b.* wait /.test(text)) {
+            } else if (isWait(text)) {
               fail(
                 pending.node,
                 `the runbook of cluster "${cluster.name}" replaces the SPIRE server's pod (line ${pending.line}: \`${pending.text}\`) and waits (line ${line}) before recovering SPIRE: what it waits for may need connections that require mutual authentication, dropped until cilium-operator registered the identities again`,

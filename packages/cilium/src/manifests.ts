@@ -1,7 +1,7 @@
 // The extra resources the Cilium chart carries for a cluster, as plain data (DESIGN.md: a map
 // `manifests: {<stable-name>: <object>}` in the layer they vary in; all of these are cluster facts).
 import type { BootstrapStep, KubeObject, ResolvedCluster } from '@homelab/core';
-import { parseCidr, shellQuote } from '@homelab/core';
+import { boundedWait, parseCidr, shellQuote, WAIT_SECONDS } from '@homelab/core';
 import { BGP_ADVERTISE_LABEL } from './constants.js';
 import type { ResolvedCiliumSettings } from './settings.js';
 
@@ -108,10 +108,14 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
     ],
     commands: [
       `kubectl get ciliumbgpnodeconfigs.cilium.io -o jsonpath='{range .items[*]}{.metadata.name}:{range .status.bgpInstances[*].peers[*]} {.name}={.peeringState}{end}{"\\n"}{end}'`,
-      ...cluster.nodes.map(
-        (node) =>
-          `tries=0; until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${shellQuote(node.hostname)} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = '${established}' ]; do [ "$((tries += 1))" -lt 60 ] || break; sleep 10; done; ` +
-          `[ "$out" = '${established}' ] || { echo ${shellQuote(`${node.hostname}: BGP sessions not all established after 10 minutes, their states:`)} "$out" >&2; false; }`,
+      ...cluster.nodes.map((node) =>
+        boundedWait({
+          condition: `out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${shellQuote(node.hostname)} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = '${established}' ]`,
+          seconds: WAIT_SECONDS.bgp,
+          interval: 10,
+          message: `${node.hostname}: BGP sessions not all established; check each neighbour's configuration and log. Their states:`,
+          diagnose: 'echo "$out" >&2',
+        }),
       ),
     ],
   };

@@ -12,6 +12,7 @@ import type {
   ResolvedCluster,
   Values,
 } from '@homelab/core';
+import { boundedWait, WAIT_SECONDS } from '@homelab/core';
 import {
   CILIUM_NAMESPACE,
   HUBBLE_CERTGEN_SELECTOR,
@@ -110,7 +111,12 @@ export const SPIRE_RECOVERY_COMMANDS: readonly string[] = [
   `kubectl -n ${SPIRE_NAMESPACE} rollout status statefulset spire-server --timeout=10m`,
   `registered=$(${REGISTERED_IDENTITIES})`,
   `if [ "\${registered:-0}" -lt "$(${CILIUM_IDENTITIES})" ]; then kubectl -n ${SPIRE_NAMESPACE} rollout restart daemonset spire-agent && kubectl -n ${SPIRE_NAMESPACE} rollout status daemonset spire-agent --timeout=10m && kubectl -n ${CILIUM_NAMESPACE} rollout restart deployment cilium-operator && kubectl -n ${CILIUM_NAMESPACE} rollout status deployment cilium-operator --timeout=10m; fi`,
-  `until registered=$(${REGISTERED_IDENTITIES}) && [ "\${registered:-0}" -ge "$(${CILIUM_IDENTITIES})" ]; do sleep 10; done`,
+  boundedWait({
+    condition: `registered=$(${REGISTERED_IDENTITIES}) && [ "\${registered:-0}" -ge "$(${CILIUM_IDENTITIES})" ]`,
+    seconds: WAIT_SECONDS.spire,
+    interval: 10,
+    message: `SPIRE has not registered every Cilium identity again (connections that require mutual authentication stay dropped): see kubectl -n ${CILIUM_NAMESPACE} logs deployment/cilium-operator and kubectl -n ${SPIRE_NAMESPACE} logs spire-server-0 -c spire-server`,
+  }),
 ];
 
 const RECOVERY_REASON =

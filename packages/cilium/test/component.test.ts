@@ -9,6 +9,7 @@ import {
   validateDefinition,
 } from '@homelab/core';
 import {
+  readWaits,
   testCluster,
   testComponent,
   testDefinition,
@@ -286,14 +287,17 @@ describe('capabilities', () => {
     ]);
     const nodes = cluster.nodes.map((node) => node.hostname);
     for (const node of cluster.nodes) expect(body).toContain(`\`${node.address}\``);
-    expect(step.commands.slice(1)).toEqual(
+    // bounded (10 minutes, a look every 10 seconds): on giving up it prints the states and fails
+    expect(step.commands.slice(1).map(readWaits)).toEqual(
       nodes.map(
         (node) =>
-          // bounded (60 looks, 10 minutes): on giving up it prints the states and fails
-          `tries=0; until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${node} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = 'established' ]; do [ "$((tries += 1))" -lt 60 ] || break; sleep 10; done; ` +
-          `[ "$out" = 'established' ] || { echo '${node}: BGP sessions not all established after 10 minutes, their states:' "$out" >&2; false; }`,
+          `wait 600s every 10s until out=$(kubectl get ciliumbgpnodeconfigs.cilium.io ${node} -o jsonpath='{.status.bgpInstances[?(@.name=="${instance}")].peers[*].peeringState}') && [ "$out" = 'established' ]`,
       ),
     );
+    for (const command of step.commands.slice(1)) {
+      expect(command).toContain('BGP sessions not all established');
+      expect(command).toContain(`echo "$out" >&2; exit 1; fi;`);
+    }
     expect(step.commands[0]).toBe(
       `kubectl get ciliumbgpnodeconfigs.cilium.io -o jsonpath='{range .items[*]}{.metadata.name}:{range .status.bgpInstances[*].peers[*]} {.name}={.peeringState}{end}{"\\n"}{end}'`,
     );

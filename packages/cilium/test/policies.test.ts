@@ -11,7 +11,7 @@ import type {
   SystemInput,
 } from '@homelab/core';
 import { urlFlowPeer } from '@homelab/core';
-import { testComponent, testDefinition } from '@homelab/core/testing';
+import { readWaits, testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { platformNamespacesDefaultDeny } from '../src/default-deny.js';
 import { CILIUM_MAX_PORTS_PER_RULE, DEFAULT_DENY_POLICY } from '../src/policies.js';
@@ -355,13 +355,13 @@ describe('SPIRE without persistent data: the runbook recovers it', () => {
 
   test('after every node reboot: the server awaited, the agents then the operator restarted where identities are unregistered, then a wait until all are', () => {
     const wait = run.declared.prod?.afterNodeReboot;
-    expect(wait?.commands).toEqual([
+    expect(wait?.commands.map(readWaits)).toEqual([
       'kubectl -n cilium-spire rollout status statefulset spire-server --timeout=10m',
       "registered=$(kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | sed -n 's/^Found \\([0-9]*\\) entr.*/\\1/p')",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       'if [ "${registered:-0}" -lt "$(kubectl get ciliumidentities.cilium.io -o name | wc -l)" ]; then kubectl -n cilium-spire rollout restart daemonset spire-agent && kubectl -n cilium-spire rollout status daemonset spire-agent --timeout=10m && kubectl -n kube-system rollout restart deployment cilium-operator && kubectl -n kube-system rollout status deployment cilium-operator --timeout=10m; fi',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
-      'until registered=$(kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | sed -n \'s/^Found \\([0-9]*\\) entr.*/\\1/p\') && [ "${registered:-0}" -ge "$(kubectl get ciliumidentities.cilium.io -o name | wc -l)" ]; do sleep 10; done',
+      'wait 600s every 10s until registered=$(kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show -parentID spiffe://spiffe.cilium/cilium-operator | sed -n \'s/^Found \\([0-9]*\\) entr.*/\\1/p\') && [ "${registered:-0}" -ge "$(kubectl get ciliumidentities.cilium.io -o name | wc -l)" ]',
     ]);
     expect(run.declared.staging?.afterNodeReboot?.commands).toEqual(SPIRE_RECOVERY_COMMANDS);
     // No SPIRE in development: nothing to recover.

@@ -2,15 +2,16 @@
 // (a worker's, a control plane's) patches the Longhorn node of `$NODE` (scheduling off, eviction
 // requested) and waits until no replica names it, after the cordon and before the drain, chained
 // with `&&` to the drain and the reset. Put back broken, `longhorn-node-lifecycle` stops the build.
-import type { SystemInput } from '@homelab/core';
+import { parseBoundedWait, type SystemInput, WAIT_SECONDS } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { broken, found } from './broken-output.js';
 
 const CLUSTERS = ['dev', 'staging', 'prod'];
 const HEADING = '\n### Retiring a node no longer in the definition\n';
 const isEvict = (line: string) => line.includes('patch nodes.longhorn.io "$NODE" ');
+/** The wait for the replicas: core's boundedWait, its condition on the replicas of `$NODE`. */
 const isWait = (line: string) =>
-  line.startsWith('until out=') && line.includes('get replicas.longhorn.io');
+  parseBoundedWait(line)?.condition.includes('get replicas.longhorn.io') === true;
 
 /** Applies `edit` to each line list of the section's ```sh blocks in `cluster`'s runbook. */
 function editRemoved(cluster: string, edit: (lines: string[]) => string[]) {
@@ -59,6 +60,12 @@ describe('longhorn-node-lifecycle: a node no longer in the definition', {
         expect(cordon).toBeGreaterThan(0);
         expect(at(isEvict)).toBeGreaterThan(cordon);
         expect(at(isWait)).toBe(at(isEvict) + 1);
+        // bounded: it gives up after the replica move's bound, and says so, instead of for ever
+        expect(parseBoundedWait(lines[at(isWait)] ?? '')).toMatchObject({
+          seconds: WAIT_SECONDS.replicaMove,
+          interval: 10,
+        });
+        expect(lines[at(isWait)]).toContain('Longhorn replicas are still on the node');
         expect(drain).toBeGreaterThan(at(isWait));
         expect(lines[drain]).toBe(
           'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',

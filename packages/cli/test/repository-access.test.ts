@@ -44,6 +44,29 @@ describe('a private platform repository', () => {
     expect(runbook.indexOf('. Hand the cluster to Argo CD', secret)).toBeGreaterThan(secret);
   });
 
+  it('with an access token: the runbook prompts for it in a block of its own, before the Secret is made', async () => {
+    const { errors, file } = await build(
+      '  url: https://github.com/example/homelab-platform.git\n  access: token\n',
+    );
+    expect(errors).toEqual([]);
+    const runbook = file('clusters/prod/RUNBOOK.md');
+    const lines = runbook.split('\n');
+    const prompt = lines.findIndex((line) => line.includes('read -rs HOMELAB_REPOSITORY_TOKEN'));
+    // the prompt is the one line of its block: pasted with more lines, read would take the next
+    expect([lines[prompt - 1], lines[prompt + 1]]).toEqual(['```sh', '```']);
+    expect(lines[prompt]).toBe(
+      "printf '%s' 'access token for https://github.com/example/homelab-platform.git: ' && read -rs HOMELAB_REPOSITORY_TOKEN && export HOMELAB_REPOSITORY_TOKEN && echo",
+    );
+    // in the hand-made secrets step, before the command that uses it
+    const secret = lines.findIndex((line) =>
+      line.includes('create secret generic platform-repository'),
+    );
+    expect(prompt).toBeLessThan(secret);
+    expect(
+      runbook.lastIndexOf('. Create the hand-made secrets', runbook.indexOf(lines[prompt] ?? '')),
+    ).toBeGreaterThan(0);
+  });
+
   it('without its Secret, Argo CD cannot read it: every cluster fails the check', async () => {
     const withoutSecret = (input: SystemInput): SystemInput => ({
       ...input,

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, parseYaml, type SystemInput } from '@homelab/core';
+import { parseAllDocuments, parseBoundedWait, parseYaml, type SystemInput } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -215,12 +215,16 @@ describe('the Talos runbook', () => {
       );
       expect(ready).toBeGreaterThan(0);
       expect(ready).toBeLessThan(exec);
-      // no wait for a BitwardenSecret sync or a BGP session spins forever
+      // no wait for a BitwardenSecret sync or a BGP session spins forever: each is a bounded
+      // wait (5 and 10 minutes) that fails with its message
       for (const name of ['RUNBOOK.md', 'rotating-secrets.md']) {
         for (const line of file(files, `clusters/${cluster}/${name}`).split('\n')) {
           if (line.includes('lastSuccessfulSyncTime}\')" ]') || line.includes("peeringState}')")) {
-            expect(line).toContain('tries += 1');
-            expect(line).toMatch(/; false; \}$/);
+            const wait = parseBoundedWait(line);
+            expect(wait?.seconds).toBe(line.includes('peeringState') ? 600 : 300);
+            expect(line).toMatch(
+              /then echo 'timed out after \d+ minutes: .*; exit 1; fi; sleep \d+; done \)$/,
+            );
           }
         }
       }

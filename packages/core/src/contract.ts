@@ -735,13 +735,33 @@ export interface SecretReader {
   readonly how: string;
 }
 
+/**
+ * A value the operator types into the shell, not echoed (a token, a key): the runbook gives each
+ * its own ```sh block, the prompt its last line (core `readCommand`; `terminal-read-alone`).
+ */
+export interface ShellRead {
+  /** The shell variable it is read into and exported (upper case, digits, `_`). */
+  readonly variable: string;
+  /** What to type, a few words without the colon (`S3 access key id`). */
+  readonly prompt: string;
+}
+
 /** A Secret made by hand once per cluster (the runbook gives the command; layer 4 knows it). */
 export interface BootstrapSecret {
   readonly name: string;
   readonly namespace: string;
   readonly keys: readonly string[];
   readonly description: string;
-  /** Shell commands that create it; values come from the operator's shell, never from Git. */
+  /**
+   * The values the commands read from the operator's shell that the runbook prompts for: each in
+   * a block of its own before the commands (a variable read by an earlier step, the secrets
+   * provider's token, is not read again here).
+   */
+  readonly reads?: readonly ShellRead[];
+  /**
+   * Shell commands that create it; values come from the operator's shell, never from Git, and
+   * never from a `read` among them (a prompt is a `reads` entry).
+   */
   readonly commands: readonly string[];
   /**
    * Made only where some component declares a Secret (`secrets`) in `namespace` on the cluster:
@@ -758,7 +778,12 @@ export interface BootstrapStep {
   readonly title: string;
   /** Markdown paragraphs before the commands. */
   readonly body: readonly string[];
-  /** Shell commands; every interpolated value is validated and shell-quoted. */
+  /** Values the operator types in, each prompted in a block of its own before the commands. */
+  readonly reads?: readonly ShellRead[];
+  /**
+   * Shell commands; every interpolated value is validated and shell-quoted. No `read` among
+   * them: a prompt is a `reads` entry.
+   */
   readonly commands: readonly string[];
   /**
    * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,

@@ -82,6 +82,7 @@ export type {
   ServiceDeclaration,
   ServicePortDeclaration,
   SettingsSpec,
+  ShellRead,
   TalosNeeds,
   TalosNodeNeeds,
   TalosUserVolume,
@@ -286,6 +287,19 @@ export {
   rolloutSurgeRoom,
   stuckRollout,
 } from './rollout-room.js';
+export type { BoundedWait, ShellLine, WaitLoop } from './runbook-shell.js';
+export {
+  boundedWait,
+  parseBoundedWait,
+  READ_ALONE_NOTE,
+  readCommand,
+  readNotLast,
+  readsTerminal,
+  shellBlocks,
+  uniqueReads,
+  WAIT_SECONDS,
+  waitLoops,
+} from './runbook-shell.js';
 export type { S3EndpointOptions } from './s3-endpoint.js';
 export { s3BucketIssues, s3EndpointIssues } from './s3-endpoint.js';
 export type { Locator, StandaloneSource } from './schema-validate.js';
@@ -326,6 +340,7 @@ export type {
 export {
   applicationLayers,
   BUILT_IN_GROUPS,
+  boundedWaits,
   CORE_CHECKS,
   clientSideApplySize,
   clusterRunbook,
@@ -352,6 +367,7 @@ export {
   secretReferences,
   storageBeforeClaims,
   systemReports,
+  terminalReadAlone,
   UNPRUNED_KINDS,
   valuesSource,
   volumeClaimsOf,

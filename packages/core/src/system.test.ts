@@ -4,6 +4,7 @@ import { fileDocuments, yamlDocumentsFile } from './emitted.js';
 import { handOverApply, SECRET_APPLY } from './hand-over.js';
 import { formatPath } from './issues.js';
 import { resolvePlatform } from './resolve.js';
+import { boundedWait, readCommand, WAIT_SECONDS } from './runbook-shell.js';
 import {
   applicationManualSync,
   applicationRetry,
@@ -12,6 +13,7 @@ import {
 } from './sync-options.js';
 import {
   applicationLayers,
+  boundedWaits,
   clientSideApplySize,
   criticalNotCascaded,
   criticalObjectsPruned,
@@ -28,6 +30,7 @@ import {
   secretReferences,
   sedDocuments,
   storageBeforeClaims,
+  terminalReadAlone,
   valuesSource,
   volumeClaimsOf,
 } from './system.js';
@@ -1405,5 +1408,85 @@ describe('sedDocuments (root-revision-move reads the sed output without parsing)
     expect(known(file.content, [project, renamed], 'main')).toBe(false);
     // Their revision does not matter: the sed's line is in its place either way
     expect(known(file.content, [project, application('v2')], 'main')).toBe(true);
+  });
+});
+
+describe('terminal-read-alone and bounded-waits', () => {
+  const withDocument = (path: string, ...blocks: string[][]) => ({
+    ...input([app({ name: 'cilium', wave: 1 })]),
+    files: [
+      {
+        path,
+        content: [
+          '# A runbook',
+          '',
+          ...blocks.flatMap((lines) => ['```sh', ...lines, '```', '']),
+        ].join('\n'),
+      },
+    ],
+  });
+
+  it('refuses a read followed by a command in its block, naming the file, line and fix', () => {
+    // Given a block that reads a token and then uses it
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['kubectl get nodes'],
+        [
+          'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
+          'kubectl -n x create secret generic t --from-literal=t="$BWS_ACCESS_TOKEN"',
+        ],
+      ),
+    );
+    // Then the read is reported at its line, in block 2
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'terminal-read-alone',
+        'clusters/dev/RUNBOOK.md:8',
+        'read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN',
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
+    expect(issues[0]?.expected).toContain('alone at the end of its own block');
+    expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0]');
+  });
+
+  it('passes a read alone in its block, the commands in the next', () => {
+    expect(
+      terminalReadAlone.check(
+        withDocument(
+          'clusters/dev/disaster-recovery.md',
+          [readCommand({ variable: 'AWS_ACCESS_KEY_ID', prompt: 'S3 access key id' })],
+          ['aws s3 ls', 'kubectl get pods | while read -r pod; do echo "$pod"; done'],
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses a wait loop without a deadline, and passes a boundedWait', () => {
+    // Given an unbounded until loop and a bounded one
+    const issues = boundedWaits.check(
+      withDocument(
+        'clusters/dev/rotating-secrets.md',
+        [
+          'kubectl scale deployment x --replicas=0',
+          'until [ -z "$(kubectl get pods -o name)" ]; do sleep 5; done',
+        ],
+        [
+          boundedWait({
+            condition: 'kubectl get nodes',
+            seconds: WAIT_SECONDS.apiServer,
+            interval: 10,
+            message: 'the API server does not answer',
+          }),
+        ],
+      ),
+    );
+    // Then only the unbounded one is reported, at its line
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['bounded-waits', 'clusters/dev/rotating-secrets.md:5'],
+    ]);
+    expect(issues[0]?.value).toBe('until [ -z "$(kubectl get pods -o name)" ]; do sleep 5; done');
+    expect(issues[0]?.expected).toContain('boundedWait');
   });
 });

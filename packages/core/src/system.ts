@@ -17,6 +17,7 @@ import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
+import { readNotLast, shellBlocks, waitLoops } from './runbook-shell.js';
 import {
   applicationManualSync,
   mergeSyncOption,
@@ -1476,6 +1477,79 @@ export const handMadeSecretApply: SystemCheck = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// What an operator pastes into a terminal (runbook-shell.ts)
+
+/**
+ * A prompt (`read`) ends its ```sh block in every document of a cluster: the terminal feeds the
+ * lines pasted after it into read's stdin, so the next command becomes the secret and the secret
+ * typed later runs as a command.
+ */
+export const terminalReadAlone: SystemCheck = {
+  name: 'terminal-read-alone',
+  description:
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md` is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command.',
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
+        shellBlocks(document.content).forEach((block, index) => {
+          const read = readNotLast(block);
+          if (read === undefined) return;
+          issues.push(
+            error({
+              code: 'terminal-read-alone',
+              path: ['clusters', deployed.cluster.index],
+              output: `${document.path}:${read.line}`,
+              value: read.text.trim(),
+              message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`,
+              expected:
+                "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block",
+            }),
+          );
+        });
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * Every wait loop (an `until` or `while` loop that sleeps) in a cluster's documents has a bound:
+ * a wait for what never happens would otherwise leave the operator at a silent terminal.
+ */
+export const boundedWaits: SystemCheck = {
+  name: 'bounded-waits',
+  description:
+    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen.',
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
+        shellBlocks(document.content).forEach((block, index) => {
+          for (const loop of waitLoops(block)) {
+            if (loop.bounded) continue;
+            issues.push(
+              error({
+                code: 'bounded-waits',
+                path: ['clusters', deployed.cluster.index],
+                output: `${document.path}:${loop.line}`,
+                value: loop.text.length > 160 ? `${loop.text.slice(0, 157)}...` : loop.text,
+                message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
+                expected:
+                  "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
+              }),
+            );
+          }
+        });
+      }
+    }
+    return issues;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // The root Application pins its children to the revision it follows
 
 /** What Argo CD's repo-server replaces with an Application's own `targetRevision` (build environment). */
@@ -1979,6 +2053,8 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   clientSideApplySize,
   handOverFieldManager,
   handMadeSecretApply,
+  terminalReadAlone,
+  boundedWaits,
   manualSyncOptions,
   rootRevisionParameters,
   rootRevisionMove,

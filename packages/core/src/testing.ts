@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chartFiles } from './chart.js';
 import type { ComponentsResult } from './components.js';
 import { mergeValues } from './helm.js';
+import { parseBoundedWait } from './runbook-shell.js';
 import type { DeployedCluster } from './system.js';
 import { readChartArchiveBytes, readChartArchiveFile } from './tar.js';
 import type { ChartSpec, KubeObject } from './types.js';
@@ -43,6 +44,24 @@ export {
   testRun,
   validDefinition,
 } from './testing-factory.js';
+
+/**
+ * `text` with each bounded wait (core `boundedWait`) written as
+ * `wait <seconds>s every <interval>s until <condition>`, what is around it on its line kept: the
+ * values a test compares, without the wait's message and shell plumbing.
+ */
+export function readWaits(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const wait = parseBoundedWait(line);
+      const start = line.indexOf('( deadline=');
+      const end = line.lastIndexOf('; done )');
+      if (wait === undefined || start < 0 || end < 0) return line;
+      return `${line.slice(0, start)}wait ${wait.seconds}s every ${wait.interval}s until ${wait.condition}${line.slice(end + '; done )'.length)}`;
+    })
+    .join('\n');
+}
 
 /** The repository root (the folder holding pnpm-workspace.yaml). */
 export function repoRoot(): string {

@@ -10,6 +10,7 @@ import {
   fileDocuments,
   generatedFile,
   type Issue,
+  parseBoundedWait,
   runbookPath,
   type SystemCheck,
   type SystemInput,
@@ -449,12 +450,13 @@ function removedNodeProblem(block: readonly string[]): 'order' | 'chain' | undef
       line.includes('"evictionRequested":true') &&
       line.includes('"allowScheduling":false'),
   );
-  const wait = index(
-    (line) =>
-      line.startsWith('until ') &&
-      line.includes('get replicas.longhorn.io') &&
-      line.includes(`@.spec.nodeID=="'"$NODE"'"`),
-  );
+  const wait = index((line) => {
+    const condition = parseBoundedWait(line)?.condition ?? '';
+    return (
+      condition.includes('get replicas.longhorn.io') &&
+      condition.includes(`@.spec.nodeID=="'"$NODE"'"`)
+    );
+  });
   const drain = index((line) => line.startsWith('kubectl drain "$NODE" '));
   const reset = index((line) => line.startsWith('talosctl reset '));
   if ([cordon, evict, wait, drain, reset].some((at) => at < 0)) return 'order';
@@ -657,16 +659,22 @@ function diskChangeProblem(
       return `does not give disk "${disk.name}" what its annotation says (path ${disk.path}, tags ${disk.tags.join(', ')}${disk.storageReserved === undefined ? '' : `, storageReserved ${disk.storageReserved}`}, scheduling on)`;
   }
   const last = Math.max(...patches.map((patch) => patch.line));
-  const wait = block.findIndex(
-    (line, index) =>
+  const wait = block.findIndex((line, index) => {
+    const condition = parseBoundedWait(line)?.condition;
+    return (
       index > last &&
-      line.startsWith('until ') &&
-      line.includes(`nodes.longhorn.io ${hostname} `) &&
-      [...line.matchAll(/\.status\.diskStatus(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\])\.conditions/g)]
+      condition !== undefined &&
+      condition.includes(`nodes.longhorn.io ${hostname} `) &&
+      [
+        ...condition.matchAll(
+          /\.status\.diskStatus(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\])\.conditions/g,
+        ),
+      ]
         .map((match) => match[1] ?? match[2])
         .sort()
-        .join(',') === names.slice().sort().join(','),
-  );
+        .join(',') === names.slice().sort().join(',')
+    );
+  });
   return wait < 0
     ? 'does not wait, after its patches, until every annotated disk is Schedulable'
     : undefined;

@@ -6,6 +6,7 @@
 import {
   type ApplicationDescriptor,
   type BootstrapStep,
+  boundedWait,
   type ChartSpec,
   type ChartUninstall,
   type Component,
@@ -35,6 +36,7 @@ import {
   shellQuote,
   type TalosNeeds,
   type Values,
+  WAIT_SECONDS,
   warning,
 } from '@homelab/core';
 import { longhornChecks } from './checks.js';
@@ -198,7 +200,13 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
  * `kubectl` keeps the loop waiting; detached volumes rebuild when they are next attached.
  */
 const AFTER_NODE_REBOOT_COMMANDS = [
-  `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+  boundedWait({
+    condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
+    seconds: WAIT_SECONDS.replicaRebuild,
+    interval: 10,
+    message: `Longhorn volumes still not healthy (their robustness below): do not reboot the next node; see kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io and the replicas of those volumes`,
+    diagnose: `printf '%s\\n' "$out" | grep -v '=healthy$' >&2`,
+  }),
 ];
 
 /**
@@ -300,7 +308,13 @@ function schedulableWait(host: string, names: readonly string[]): string {
         `{.status.diskStatus${jsonpathField(name)}.conditions[?(@.type=="Schedulable")].status}`,
     )
     .join(' ');
-  return `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${shellQuote(host)} -o jsonpath=${shellQuote(jsonpath)}) && [ "$out" = ${shellQuote(names.map(() => 'True').join(' '))} ]; do sleep 10; done`;
+  return boundedWait({
+    condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${shellQuote(host)} -o jsonpath=${shellQuote(jsonpath)}) && [ "$out" = ${shellQuote(names.map(() => 'True').join(' '))} ]`,
+    seconds: WAIT_SECONDS.disks,
+    interval: 10,
+    message: `the disks ${names.join(', ')} of Longhorn node ${host} are not all Schedulable (their conditions below): see kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io ${host} -o yaml`,
+    diagnose: 'echo "$out" >&2',
+  });
 }
 
 /**
@@ -363,14 +377,20 @@ export function longhornNodeLifecycle(
           ]),
       ...[...fewer].map(([key, names]) => {
         const [replicas, others] = key.split(':');
-        return `the volumes of ${code(names)} keep ${replicas} replicas on distinct nodes and only ${others} other node(s) have such a disk: their replicas here move only once another node with such a disk has joined (add it first), or once each such volume's replica count is lowered to ${others} (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":${others}}}'\`: Longhorn then deletes the replica being evicted); until then the wait below never ends`;
+        return `the volumes of ${code(names)} keep ${replicas} replicas on distinct nodes and only ${others} other node(s) have such a disk: their replicas here move only once another node with such a disk has joined (add it first), or once each such volume's replica count is lowered to ${others} (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":${others}}}'\`: Longhorn then deletes the replica being evicted); until then the wait below gives up after ${WAIT_SECONDS.replicaMove / 60} minutes`;
       }),
     ];
     retiring[host] = {
       reason: `Longhorn: every replica on the node evicted (its Longhorn node \`allowScheduling: false\` and \`evictionRequested: true\`; each volume gets a new replica on another node, a detached one attached for it, before the one here goes), until no replica is left on it${limits.length === 0 ? '' : `; ${limits.join('; ')}`}`,
       commands: [
         `kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${shellQuote(host)} --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'`,
-        `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath=${shellQuote(`{range .items[?(@.spec.nodeID=="${host}")]}{.metadata.name}{"\\n"}{end}`)}) && [ -z "$out" ]; do sleep 10; done`,
+        boundedWait({
+          condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath=${shellQuote(`{range .items[?(@.spec.nodeID=="${host}")]}{.metadata.name}{"\\n"}{end}`)}) && [ -z "$out" ]`,
+          seconds: WAIT_SECONDS.replicaMove,
+          interval: 10,
+          message: `Longhorn replicas are still on ${host} (below): do not drain or reset the node; see the reasons above and kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io`,
+          diagnose: 'echo "$out" >&2',
+        }),
       ],
     };
     lost[host] = {
@@ -404,7 +424,12 @@ export function diskChangeCommands(
   for (const config of configs) {
     if (config.path === SYSTEM_DISK_PATH) continue;
     commands.push(
-      `until talosctl -n ${shellQuote(node.address)} get volumestatus ${shellQuote(`u-${config.name}`)} -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done`,
+      boundedWait({
+        condition: `talosctl -n ${shellQuote(node.address)} get volumestatus ${shellQuote(`u-${config.name}`)} -o yaml | grep -q '^ *phase: ready$'`,
+        seconds: WAIT_SECONDS.disks,
+        interval: 10,
+        message: `Talos user volume u-${config.name} of ${node.hostname} is not ready: see talosctl -n ${node.address} get volumestatus u-${config.name} -o yaml and the node's disks`,
+      }),
     );
   }
   // One patch for every disk of the node: the validating webhook refuses a node update while its
@@ -441,7 +466,14 @@ export function diskChangeCommands(
         `  ${patch({ spec: { disks: disks(existing) } })}`,
         'else',
         `  ${patch({ spec: { disks: disks(added) } })} &&`,
-        `  until size=$(${nodes} -o jsonpath=${shellQuote(`{.status.diskStatus${field}.storageMaximum}`)}) && [ "\${size:-0}" -gt 0 ]; do sleep 10; done &&`,
+        `  ${boundedWait({
+          condition: `size=$(${nodes} -o jsonpath=${shellQuote(`{.status.diskStatus${field}.storageMaximum}`)}) && [ "\${size:-0}" -gt 0 ]`,
+          seconds: WAIT_SECONDS.disks,
+          interval: 10,
+          message: `Longhorn reports no size for disk ${system.name} of node ${host}: see ${nodes} -o yaml`,
+        })} &&`,
+        // The wait runs in a subshell: the size it saw is read again here.
+        `  size=$(${nodes} -o jsonpath=${shellQuote(`{.status.diskStatus${field}.storageMaximum}`)}) &&`,
         `  percent=$(kubectl -n ${LONGHORN_NAMESPACE} get settings.longhorn.io storage-reserved-percentage-for-default-disk -o jsonpath='{.value}') &&`,
         // The disk is `system`: a plain name, quoted as is inside the double quotes.
         `  kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io ${host} --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"${system.name}\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
@@ -496,9 +528,10 @@ export function diskChangeStep(
       '1. A data disk taken out of the definition still holds replicas: before applying the Talos',
       '   settings that drop its user volume, evict it (its scheduling off, `evictionRequested`: each',
       "   replica gets a new one on another node's disk of its tier before it goes, as when a node is",
-      '   retired, with the same limits: a tier without room elsewhere keeps the wait going), wait',
-      '   until no replica is on it, then remove it from the Longhorn node (the validating webhook',
-      '   refuses while it is schedulable or holds replicas). Repeat for each such disk.',
+      '   retired, with the same limits: a tier without room elsewhere keeps the wait going until',
+      `   it gives up after ${WAIT_SECONDS.replicaMove / 60} minutes), wait until no replica is on it, then remove it`,
+      '   from the Longhorn node (the validating webhook refuses while it is schedulable or holds',
+      '   replicas). Repeat for each such disk.',
       '2. Apply the new Talos settings ("Later: changing Talos settings"): Talos creates the user',
       '   volumes of the new disks.',
       '3. Run the block of each node whose disks changed: it waits for its user volumes, gives its',
@@ -512,7 +545,12 @@ export function diskChangeStep(
       'DISK=',
       `kubectl -n ${ns} patch nodes.longhorn.io "\${NODE${unset}}" --type=merge -p '{"spec":{"disks":{"'"\${DISK${disk}}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
       `disk_path=$(kubectl -n ${ns} get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
-      `until out=$(kubectl -n ${ns} get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"; do sleep 10; done`,
+      boundedWait({
+        condition: `out=$(kubectl -n ${ns} get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"`,
+        seconds: WAIT_SECONDS.replicaMove,
+        interval: 10,
+        message: `Longhorn replicas are still on that disk: do not remove it; see kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io and whether their volumes have room on other disks`,
+      }),
       `kubectl -n ${ns} patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
       '```',
       ...nodes.flatMap((node) => [
@@ -538,12 +576,18 @@ export function diskChangeStep(
  * from a node that is down (its Kubernetes node not Ready).
  */
 const RETIRING_REMOVED: NodeRebootWait = {
-  reason: `Longhorn: where the node has a Longhorn node, every replica on it evicted (\`allowScheduling: false\`, \`evictionRequested: true\`; each volume gets a new replica on another node, a detached one attached for it, before the one here goes), until no replica is left on it (Longhorn evicts nothing from a node that is down: it must be \`Ready\`), so that no volume loses its last replica to the reset; a volume whose tier has no room on the other nodes (hard anti-affinity with as many replicas as nodes with such a disk, or the tier's only disk on this node) keeps the wait going: lower its replica count (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":<n>}}'\`) or add a node with such a disk first`,
+  reason: `Longhorn: where the node has a Longhorn node, every replica on it evicted (\`allowScheduling: false\`, \`evictionRequested: true\`; each volume gets a new replica on another node, a detached one attached for it, before the one here goes), until no replica is left on it (Longhorn evicts nothing from a node that is down: it must be \`Ready\`), so that no volume loses its last replica to the reset; a volume whose tier has no room on the other nodes (hard anti-affinity with as many replicas as nodes with such a disk, or the tier's only disk on this node) keeps the wait going until it gives up (${WAIT_SECONDS.replicaMove / 60} minutes): lower its replica count (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":<n>}}'\`) or add a node with such a disk first`,
   commands: [
     // `--ignore-not-found`: no Longhorn node prints nothing and succeeds, any other failure of
     // the get (the API server unreachable) stops the chain instead of skipping the eviction.
     `longhorn_node=$(kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io "$NODE" --ignore-not-found -o name) && { [ -z "$longhorn_node" ] || kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'; }`,
-    `until out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+    boundedWait({
+      condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]`,
+      seconds: WAIT_SECONDS.replicaMove,
+      interval: 10,
+      message: `Longhorn replicas are still on the node (below): do not drain or reset it; see the reasons above and kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io`,
+      diagnose: 'echo "$out" >&2',
+    }),
   ],
 };
 

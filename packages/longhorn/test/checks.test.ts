@@ -4,6 +4,7 @@ import {
   formatPath,
   type GeneratedFile,
   INITIAL_CHART_VERSION,
+  parseBoundedWait,
   toYamlDocuments,
 } from '@homelab/core';
 import { describe, expect, test } from 'vitest';
@@ -509,11 +510,26 @@ describe('longhorn-node-lifecycle', () => {
       `the runbook's block for a ${role} no longer in the definition does not patch its Longhorn node (allowScheduling false, evictionRequested true) and wait until no replica names it after kubectl cordon and before kubectl drain: the reset wipes the replicas still on the node, a volume's last healthy one included`;
     const chain = (role: string) =>
       `the runbook's block for a ${role} no longer in the definition does not chain its steps from kubectl cordon to kubectl drain with &&, the drain on the line right before talosctl reset: a pasted block runs the reset (which wipes the node's replicas) after the eviction failed or the drain gave up`;
-    const isWait = (line: string) => line.startsWith('until out=') && line.includes('replicas');
+    const isWait = (line: string) =>
+      parseBoundedWait(line)?.condition.includes('get replicas.longhorn.io') === true;
 
     test('fails without the wait for the replicas', () => {
       expect(
         removed((role, lines) => (role === 'worker' ? lines.filter((l) => !isWait(l)) : lines)),
+      ).toEqual([order('worker')]);
+    });
+
+    test('takes only a bounded wait (core boundedWait) for the wait', () => {
+      // Given the worker's wait as a bare until loop, which could wait for ever
+      expect(
+        removed((role, lines) =>
+          role === 'worker'
+            ? lines.map((l) => {
+                const wait = parseBoundedWait(l);
+                return wait === undefined ? l : `until ${wait.condition}; do sleep 10; done &&`;
+              })
+            : lines,
+        ),
       ).toEqual([order('worker')]);
     });
 

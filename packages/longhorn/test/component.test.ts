@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Cluster, formatPath, type KubeObject, parseAllDocuments } from '@homelab/core';
-import { readVendoredChartFile, testGateway } from '@homelab/core/testing';
+import { readVendoredChartFile, readWaits, testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import {
   diskChangeCommands,
@@ -445,8 +445,8 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     // Given Longhorn on a cluster; then its wait polls the attached volumes' robustness
     // (longhorn-manager v1.8.1 v1beta2 volume.go: `healthy`, `degraded`, `faulted`, `unknown`)
     const wait = declared('dev').afterNodeReboot;
-    expect(wait.commands).toEqual([
-      `until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'; do sleep 10; done`,
+    expect(wait.commands.map(readWaits)).toEqual([
+      `wait 3600s every 10s until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
     ]);
     expect(declared('prod').afterNodeReboot.commands).toEqual(wait.commands);
     expect(declared('prod').afterNodeReboot.reason).toMatch(
@@ -486,8 +486,8 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     // (syncDefaultDisks) and reports each under status.diskStatus.<name>, condition Schedulable
     const joined = declared('staging').nodeLifecycle.joined;
     expect(Object.keys(joined)).toEqual(['staging-cp1', 'staging-cp2', 'staging-cp3']);
-    expect(joined['staging-cp2'].commands).toEqual([
-      `until out=$(kubectl -n longhorn-system get nodes.longhorn.io staging-cp2 -o jsonpath='{.status.diskStatus.system.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]; do sleep 10; done`,
+    expect(joined['staging-cp2'].commands.map(readWaits)).toEqual([
+      `wait 600s every 10s until out=$(kubectl -n longhorn-system get nodes.longhorn.io staging-cp2 -o jsonpath='{.status.diskStatus.system.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]`,
     ]);
     // a node that holds no storage is not waited for
     expect(Object.keys(declared('prod').nodeLifecycle.joined)).toEqual(
@@ -503,9 +503,9 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     // marks every replica of the node's disks for eviction (NodeController.shouldEvictReplica);
     // replicas name their node in spec.nodeID
     const retiring = declared('staging').nodeLifecycle.retiring['staging-cp1'];
-    expect(retiring.commands).toEqual([
+    expect(retiring.commands.map(readWaits)).toEqual([
       `kubectl -n longhorn-system patch nodes.longhorn.io staging-cp1 --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'`,
-      `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="staging-cp1")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+      `wait 7200s every 10s until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="staging-cp1")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]`,
     ]);
     // staging: two replicas per volume, three nodes with every tier: the others take them
     expect(retiring.reason).not.toContain('replica count is lowered');
@@ -530,7 +530,7 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     expect(reason).toContain(
       `kubectl -n longhorn-system patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":2}}'`,
     );
-    expect(reason).toContain('until then the wait below never ends');
+    expect(reason).toContain('until then the wait below gives up after 120 minutes');
   });
 
   test('on one storage node, the runbook expects no rebuild and a drain that waits 5 minutes', () => {
@@ -1047,9 +1047,9 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
 
   test('every cluster: the Longhorn node (if any) patched, then a wait until no replica names $NODE', () => {
     for (const cluster of ['dev', 'staging', 'prod']) {
-      expect(retiringRemoved(cluster).commands).toEqual([
+      expect(retiringRemoved(cluster).commands.map(readWaits)).toEqual([
         `longhorn_node=$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" --ignore-not-found -o name) && { [ -z "$longhorn_node" ] || kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"allowScheduling":false,"evictionRequested":true}}'; }`,
-        `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]; do sleep 10; done`,
+        `wait 7200s every 10s until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[?(@.spec.nodeID=="'"$NODE"'")]}{.metadata.name}{"\\n"}{end}') && [ -z "$out" ]`,
       ]);
       const reason: string = retiringRemoved(cluster).reason;
       expect(reason).toContain('`allowScheduling: false`, `evictionRequested: true`');
@@ -1161,15 +1161,15 @@ describe("changing a storage node's disks (the later step)", () => {
     const prod = only.components.clusters.find((c) => c.cluster.name === 'prod') as AnyJson;
     const body: string = prod.contributions.get('longhorn').bootstrap[0].body.join('\n');
     const block = body.slice(body.indexOf('**prod-w1**'), body.indexOf('**prod-w2**'));
-    expect(block).toBe(
+    expect(readWaits(block)).toBe(
       [
         '**prod-w1** (`fast`, `bulk`):',
         '',
         '```sh',
-        "until talosctl -n 192.168.3.21 get volumestatus u-fast -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done",
-        "until talosctl -n 192.168.3.21 get volumestatus u-bulk -o yaml | grep -q '^ *phase: ready$'; do sleep 10; done",
+        "wait 600s every 10s until talosctl -n 192.168.3.21 get volumestatus u-fast -o yaml | grep -q '^ *phase: ready$'",
+        "wait 600s every 10s until talosctl -n 192.168.3.21 get volumestatus u-bulk -o yaml | grep -q '^ *phase: ready$'",
         `kubectl -n longhorn-system patch nodes.longhorn.io prod-w1 --type=merge -p '{"spec":{"disks":{"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"},"bulk":{"path":"/var/mnt/bulk","allowScheduling":true,"tags":["hdd","archive"],"storageReserved":1,"diskType":"filesystem"}}}}'`,
-        `until out=$(kubectl -n longhorn-system get nodes.longhorn.io prod-w1 -o jsonpath='{.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.bulk.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]; do sleep 10; done`,
+        `wait 600s every 10s until out=$(kubectl -n longhorn-system get nodes.longhorn.io prod-w1 -o jsonpath='{.status.diskStatus.fast.conditions[?(@.type=="Schedulable")].status} {.status.diskStatus.bulk.conditions[?(@.type=="Schedulable")].status}') && [ "$out" = 'True True' ]`,
         '```',
         '',
         '',
@@ -1230,13 +1230,15 @@ describe("changing a storage node's disks (the later step)", () => {
     // CreateDisksFromAnnotation: storageReserved 0 → storage-reserved-percentage-for-default-disk
     // of the disk's StorageMaximum, which the Longhorn node reports once it has the disk
     const body: string = step('dev').body.join('\n');
-    expect(body).toContain(
+    expect(readWaits(body)).toContain(
       [
         `system_path=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.spec.disks.system.path}') && if [ -n "$system_path" ]; then`,
         `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p '{"spec":{"disks":{"system":{"path":"/var/lib/longhorn/","allowScheduling":true,"tags":["standard"],"diskType":"filesystem"},"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"}}}}'`,
         'else',
         `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p '{"spec":{"disks":{"system":{"path":"/var/lib/longhorn/","allowScheduling":false,"tags":["standard"],"storageReserved":0,"diskType":"filesystem"},"fast":{"path":"/var/mnt/fast","allowScheduling":true,"tags":["ssd","fast-storage"],"storageReserved":1,"diskType":"filesystem"}}}}' &&`,
-        `  until size=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.status.diskStatus.system.storageMaximum}') && [ "\${size:-0}" -gt 0 ]; do sleep 10; done &&`,
+        `  wait 600s every 10s until size=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.status.diskStatus.system.storageMaximum}') && [ "\${size:-0}" -gt 0 ] &&`,
+        // the wait ran in a subshell: the size is read again
+        `  size=$(kubectl -n longhorn-system get nodes.longhorn.io dev-cp1 -o jsonpath='{.status.diskStatus.system.storageMaximum}') &&`,
         `  percent=$(kubectl -n longhorn-system get settings.longhorn.io storage-reserved-percentage-for-default-disk -o jsonpath='{.value}') &&`,
         `  kubectl -n longhorn-system patch nodes.longhorn.io dev-cp1 --type=merge -p "{\\"spec\\":{\\"disks\\":{\\"system\\":{\\"allowScheduling\\":true,\\"storageReserved\\":$((size * percent / 100))}}}}"`,
         'fi',
@@ -1246,13 +1248,13 @@ describe("changing a storage node's disks (the later step)", () => {
 
   test('evicts a disk before removing it, and says to do it before the Talos settings drop it', () => {
     const body: string = step('prod').body.join('\n');
-    expect(body).toContain(
+    expect(readWaits(body)).toContain(
       [
         'NODE=',
         'DISK=',
         `kubectl -n longhorn-system patch nodes.longhorn.io "\${NODE:?set it to the node, as its Longhorn node is named}" --type=merge -p '{"spec":{"disks":{"'"\${DISK:?set it to the disk, as its Longhorn node names it}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
         `disk_path=$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
-        `until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"; do sleep 10; done`,
+        `wait 7200s every 10s until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"`,
         `kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
       ].join('\n'),
     );

@@ -285,11 +285,11 @@ function bootstrapSecrets(secrets: readonly SecretRequirement[]): BootstrapSecre
       namespace: secret.namespace,
       keys: secret.keys,
       description: `${secret.description ?? secret.name} (no secrets provider on this cluster)`,
+      reads: typed.map((key) => ({
+        variable: variableOf(key),
+        prompt: `${secret.namespace}/${secret.name} ${key}`,
+      })),
       commands: [
-        ...typed.map(
-          (key) =>
-            `printf '%s' ${shellQuote(`${secret.namespace}/${secret.name} ${key}: `)} && read -rs ${variableOf(key)} && echo`,
-        ),
         ...typed.map((key) => `${requireVariable(variableOf(key), 'empty: read it again')} &&`),
         // Grafana's admin password is random: a run again keeps the Secret (AlreadyExists before;
         // a new password would silently replace the one the operator knows). Typed values are

@@ -1228,9 +1228,12 @@ describe('Grafana', () => {
     const oidc = bare.declared.dev?.bootstrapSecrets?.find(
       (secret) => secret.name === 'grafana-oidc',
     );
-    // the runbook reads the value it uses (it set no variable before), and stops on an empty one
+    // the runbook prompts for the value it uses (it set no variable before), in a block of its
+    // own, and the commands stop on an empty one
+    expect(oidc?.reads).toEqual([
+      { variable: 'GRAFANA_OIDC_CLIENT_SECRET', prompt: 'monitoring/grafana-oidc client-secret' },
+    ]);
     expect(oidc?.commands).toEqual([
-      "printf '%s' 'monitoring/grafana-oidc client-secret: ' && read -rs GRAFANA_OIDC_CLIENT_SECRET && echo",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
       ': "${GRAFANA_OIDC_CLIENT_SECRET:?empty: read it again}" &&',
       'kubectl -n monitoring create secret generic grafana-oidc \\',

@@ -10,6 +10,8 @@ import {
   type ResolvedCluster,
   type ResolvedPlatform,
   runbookPath,
+  type ShellRead,
+  uniqueReads,
   yamlDocumentsFile,
 } from '@homelab/core';
 import { clusterBaseline, withBaseline } from './baseline.js';
@@ -120,6 +122,7 @@ export function bootstrapSteps(
   const steps: BootstrapStep[] = [...firstSteps];
   const afterHandover: BootstrapStep[] = [];
   const secrets: string[] = [];
+  const secretReads: ShellRead[] = [];
   const secretCommands: string[] = [];
   for (const component of run.order) {
     const contribution = run.contributions.get(component);
@@ -142,6 +145,7 @@ export function bootstrapSteps(
       secrets.push(
         `- \`${secret.namespace}/${secret.name}\` (keys ${secret.keys.map((key) => `\`${key}\``).join(', ')}): ${secret.description} (${component})`,
       );
+      secretReads.push(...(secret.reads ?? []));
       secretCommands.push(ensureNamespace(secret.namespace), ...secret.commands);
     }
   }
@@ -156,6 +160,10 @@ export function bootstrapSteps(
         '',
         ...secrets,
       ],
+      // A variable an earlier step read (the secrets provider's token) is not read again.
+      reads: uniqueReads(secretReads).filter(
+        (read) => !steps.some((step) => step.reads?.some((r) => r.variable === read.variable)),
+      ),
       commands: secretCommands,
     });
   }

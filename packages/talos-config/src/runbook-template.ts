@@ -70,6 +70,16 @@ pasted lines whatever the line before them did).
 
 {{{body}}}
 {{/if}}
+{{#if reads}}
+
+{{{readNote}}}
+{{#each reads}}
+
+\`\`\`sh
+{{{this}}}
+\`\`\`
+{{/each}}
+{{/if}}
 {{#if commands}}
 
 \`\`\`sh
@@ -219,13 +229,14 @@ The first control plane answers at its static address only once it has installed
 rebooted, minutes after its config went in, and takes the bootstrap only once its container
 runtime runs and its clock is in sync: until then \`talosctl bootstrap\` fails (no connection,
 \`bootstrap is not available yet\`, \`time is not in sync yet\`), and the loop prints the
-error and tries again until it succeeds. It also ends on \`AlreadyExists\` (\`etcd data
-directory is not empty\`): etcd is bootstrapped, by an earlier try whose answer was lost.
+error and tries again until it succeeds, for {{{waits.bootstrapMinutes}}} minutes at most. It also ends on
+\`AlreadyExists\` (\`etcd data directory is not empty\`): etcd is bootstrapped, by an earlier
+try whose answer was lost.
 
 \`\`\`sh
 talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
 talosctl config node {{shell first.address}}
-until talosctl bootstrap -n {{shell first.address}} 2>"$TALOS_DIR/bootstrap.err" || grep 'code = AlreadyExists' "$TALOS_DIR/bootstrap.err"; do cat "$TALOS_DIR/bootstrap.err"; sleep 10; done
+{{{waits.bootstrap}}}
 \`\`\`
 
 ## 7. Fetch the kubeconfig
@@ -240,7 +251,7 @@ answer from the next pasted line.
 \`\`\`sh
 talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
 export KUBECONFIG="$TALOS_DIR/kubeconfig"
-until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done
+{{{waits.apiServer}}}
 \`\`\`
 {{#if cniNotice}}
 

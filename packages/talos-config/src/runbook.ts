@@ -11,7 +11,16 @@ import type {
   ResolvedNode,
   RouteAuth,
 } from '@homelab/core';
-import { applicationManualSync, atOrAboveFloor, syncOperationPatch } from '@homelab/core';
+import {
+  applicationManualSync,
+  atOrAboveFloor,
+  boundedWait,
+  READ_ALONE_NOTE,
+  readCommand,
+  shellQuote,
+  syncOperationPatch,
+  WAIT_SECONDS,
+} from '@homelab/core';
 import type { Baseline } from './baseline.js';
 import { CERT_APPROVER_VERSION } from './baseline.js';
 import type { FirewallRule } from './firewall.js';
@@ -282,6 +291,8 @@ function stepView(step: BootstrapStep, number?: number) {
     number: number ?? 0,
     title: step.title,
     body: step.body.join('\n'),
+    reads: (step.reads ?? []).map(readCommand),
+    readNote: READ_ALONE_NOTE,
     commands: step.commands.join('\n'),
   };
 }
@@ -666,6 +677,22 @@ export function runbook(
     },
     controlPlanes: cluster.controlPlanes.map((node) => ({ address: node.address })),
     first: { address: first.address },
+    waits: {
+      bootstrapMinutes: WAIT_SECONDS.bootstrap / 60,
+      bootstrap: boundedWait({
+        condition: `talosctl bootstrap -n ${shellQuote(first.address)} 2>"$TALOS_DIR/bootstrap.err" || grep 'code = AlreadyExists' "$TALOS_DIR/bootstrap.err"`,
+        seconds: WAIT_SECONDS.bootstrap,
+        interval: 10,
+        message: `the control plane ${first.address} did not take the bootstrap; its last refusal is above: look at its console or talosctl -n ${first.address} dmesg (an install that failed, a clock not in sync)`,
+        each: 'cat "$TALOS_DIR/bootstrap.err"',
+      }),
+      apiServer: boundedWait({
+        condition: 'kubectl get nodes -o wide --request-timeout=10s',
+        seconds: WAIT_SECONDS.apiServer,
+        interval: 10,
+        message: `the API server at ${cluster.endpoint} does not answer: see talosctl -n ${first.address} health and talosctl -n ${first.address} logs kubelet`,
+      }),
+    },
     // One etcd member: no quorum to keep, the API is down while it reboots (Talos v1.12
     // `ValidateForUpgrade` passes one healthy member, refuses two). One node: nothing can move
     // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).

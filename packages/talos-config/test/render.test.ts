@@ -5,6 +5,7 @@ import {
   emittedDocuments,
   type GeneratedFile,
   parseAllDocuments,
+  parseBoundedWait,
 } from '@homelab/core';
 import { withStandIn } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -799,8 +800,14 @@ describe('runbook', () => {
     // Right after apply-config the node installs Talos and reboots: a single `talosctl bootstrap`
     // meets no node (or `bootstrap is not available yet` before its CRI runs) and fails.
     const lines = readme.split('\n');
-    const bootstrap = lines.filter((line) => /^(until )?talosctl bootstrap/.test(line));
+    const bootstrap = lines.filter(
+      (line) =>
+        /^talosctl bootstrap/.test(line) ||
+        parseBoundedWait(line)?.condition.startsWith('talosctl bootstrap') === true,
+    );
     expect(bootstrap).toHaveLength(1);
+    // a bounded wait: 30 minutes, a try every 10 seconds
+    expect(parseBoundedWait(bootstrap[0] ?? '')).toMatchObject({ seconds: 1800, interval: 10 });
     const loop = bootstrap[0] ?? '';
     // talosctl v1.12.11 prints machined's refusals as gRPC statuses (v1alpha1_server.go)
     const refused = [
@@ -822,9 +829,13 @@ describe('runbook', () => {
     // a node that never takes it keeps the loop trying (the stand-in's sleep ends the shell)
     expect(withStandIn(loop, 'talosctl', [refused[2] ?? '']).status).toBe(7);
     // the kubeconfig's server (the VIP) answers only once etcd and the API server run
-    expect(lines).toContain(
-      'until kubectl get nodes -o wide --request-timeout=10s; do sleep 10; done',
-    );
+    expect(
+      lines.map((line) => parseBoundedWait(line)).filter((wait) => wait !== undefined),
+    ).toContainEqual({
+      condition: 'kubectl get nodes -o wide --request-timeout=10s',
+      seconds: 1200,
+      interval: 10,
+    });
     const start = readme.indexOf('## 7. ');
     const step7 = readme.slice(start, readme.indexOf('\n## ', start));
     expect(step7).not.toMatch(/^kubectl get nodes/m);

@@ -1,0 +1,73 @@
+// Every example's generated documents (clusters/<cluster>/*.md) are safe to paste: each prompt
+// (`read`) ends its shell block, and every wait loop has a deadline (core runbook-shell.ts; the
+// build's own checks terminal-read-alone and bounded-waits). Broken on purpose in
+// packages/core/src/system.test.ts and runbook-shell.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  parseBoundedWait,
+  readNotLast,
+  readsTerminal,
+  shellBlocks,
+  waitLoops,
+} from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+
+const EXAMPLES = ['reference', 'compact', 'single-node', 'fleet'] as const;
+
+describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () => {
+  // What the examples hold together, for the last test: the checks had something to look at.
+  const readBlocks: string[] = [];
+  const waits: { path: string; seconds: number; interval: number }[] = [];
+
+  for (const example of EXAMPLES) {
+    it(`${example}: every read ends its block, every wait loop is bounded`, async () => {
+      // Given the example built through the whole pipeline
+      const text = readFileSync(join(repoRoot(), `examples/${example}/platform.yaml`), 'utf8');
+      const { files, issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+      // Then neither check reports anything
+      expect(
+        issues
+          .filter((issue) => issue.code === 'terminal-read-alone' || issue.code === 'bounded-waits')
+          .map((issue) => `${issue.output}: ${issue.message}`),
+      ).toEqual([]);
+      // And, read again here, no block goes on after its read and no wait loop lacks a bound
+      const documents = files.filter(
+        (file) => file.path.startsWith('clusters/') && file.path.endsWith('.md'),
+      );
+      expect(documents.length).toBeGreaterThan(0);
+      const broken: string[] = [];
+      for (const document of documents) {
+        const path = `${example}: ${document.path}`;
+        for (const block of shellBlocks(document.content)) {
+          const late = readNotLast(block);
+          if (late !== undefined) broken.push(`${path}:${late.line} read not last`);
+          if (block.some((entry) => readsTerminal(entry.text))) readBlocks.push(path);
+          for (const loop of waitLoops(block)) {
+            if (!loop.bounded) broken.push(`${path}:${loop.line} unbounded wait`);
+          }
+          for (const entry of block) {
+            const wait = parseBoundedWait(entry.text);
+            if (wait !== undefined) waits.push({ path, ...wait });
+          }
+        }
+      }
+      expect(broken).toEqual([]);
+    });
+  }
+
+  it('the examples hold prompts and bounded waits, with bounds longer than their intervals', () => {
+    expect(readBlocks.length).toBeGreaterThan(0);
+    expect(waits.length).toBeGreaterThan(0);
+    // Every example's runbook bootstraps etcd and waits for the API server with a bounded wait
+    for (const example of EXAMPLES) {
+      expect(waits.some((wait) => wait.path.startsWith(`${example}: `))).toBe(true);
+    }
+    for (const wait of waits) {
+      expect(wait.seconds).toBeGreaterThan(wait.interval);
+      expect(wait.seconds).toBeLessThanOrEqual(4 * 60 * 60);
+    }
+  });
+});

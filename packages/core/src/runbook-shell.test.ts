@@ -1,0 +1,183 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  boundedWait,
+  parseBoundedWait,
+  readCommand,
+  readNotLast,
+  readsTerminal,
+  shellBlocks,
+  uniqueReads,
+  WAIT_SECONDS,
+  waitLoops,
+} from './runbook-shell.js';
+
+const block = (...lines: string[]) => lines.map((text, index) => ({ line: index + 1, text }));
+
+/** Runs a script with sh, returning its status and stderr. */
+function run(script: string): { status: number; stderr: string; stdout: string } {
+  try {
+    const stdout = execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: 'pipe' });
+    return { status: 0, stderr: '', stdout };
+  } catch (caught) {
+    const failed = caught as { status: number; stderr: string; stdout: string };
+    return { status: failed.status, stderr: failed.stderr, stdout: failed.stdout };
+  }
+}
+
+describe('readCommand', () => {
+  it('prompts, reads without echo and exports, on one line', () => {
+    expect(readCommand({ variable: 'AWS_ACCESS_KEY_ID', prompt: 'S3 access key id' })).toBe(
+      "printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && export AWS_ACCESS_KEY_ID && echo",
+    );
+  });
+
+  it('refuses a variable name the shell would not take', () => {
+    expect(() => readCommand({ variable: 'a-b', prompt: 'x' })).toThrow('not a shell variable');
+  });
+
+  it('keeps the first of two reads of one variable', () => {
+    const first = { variable: 'T', prompt: 'token' };
+    expect(
+      uniqueReads([first, { variable: 'T', prompt: 'again' }, { variable: 'U', prompt: 'u' }]),
+    ).toEqual([first, { variable: 'U', prompt: 'u' }]);
+  });
+});
+
+describe('readsTerminal and readNotLast', () => {
+  it('sees a prompt read, and not a read fed by a pipe or a while loop', () => {
+    expect(readsTerminal('read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN')).toBe(true);
+    expect(readsTerminal(readCommand({ variable: 'X', prompt: 'x' }))).toBe(true);
+    expect(readsTerminal('kubectl get pods | while read -r pod; do echo "$pod"; done')).toBe(false);
+    expect(readsTerminal('while IFS= read -r path; do :; done < list')).toBe(false);
+    expect(readsTerminal('printf x | read -r y')).toBe(false);
+    expect(readsTerminal('kubectl get secret x -o jsonpath={.data.read}')).toBe(false);
+  });
+
+  it('finds a read followed by a command in its block, and passes one that ends it', () => {
+    const broken = block('read -rs TOKEN && export TOKEN', 'kubectl create secret generic x');
+    expect(readNotLast(broken)?.line).toBe(1);
+    expect(readNotLast(block('kubectl get nodes', 'read -rs TOKEN', ''))).toBeUndefined();
+    expect(readNotLast(block('kubectl get nodes'))).toBeUndefined();
+  });
+});
+
+describe('boundedWait', () => {
+  it('renders a deadline, the message and the interval, and reads back', () => {
+    // Given a wait of 10 minutes every 10 seconds
+    const line = boundedWait({
+      condition: 'kubectl get nodes',
+      seconds: WAIT_SECONDS.disks,
+      interval: 10,
+      message: "the node's disks are not there",
+    });
+    // Then it is one line with its deadline and message, and parses back to its values
+    expect(line).toBe(
+      `( deadline=$(($(date +%s) + 600)); until kubectl get nodes; do if [ "$(date +%s)" -ge "$deadline" ]; then echo 'timed out after 10 minutes: the node'\\''s disks are not there' >&2; exit 1; fi; sleep 10; done )`,
+    );
+    expect(parseBoundedWait(line)).toEqual({
+      condition: 'kubectl get nodes',
+      seconds: 600,
+      interval: 10,
+    });
+    expect(parseBoundedWait(`  ${line} &&`)?.condition).toBe('kubectl get nodes');
+    expect(parseBoundedWait('until kubectl get nodes; do sleep 10; done')).toBeUndefined();
+  });
+
+  it('fails with its message once the deadline passed, and lets the next command run once the condition holds', () => {
+    // Given a condition that never holds, with a 2-second deadline and its diagnosis
+    const never = boundedWait({
+      condition: 'false',
+      seconds: 2,
+      interval: 1,
+      message: 'nothing came',
+      diagnose: 'echo seen >&2',
+    });
+    // When run by sh, chained to a command after it
+    const failed = run(`${never} && echo after`);
+    // Then it fails, says what did not happen, and the chain stops
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toBe('timed out after 2 seconds: nothing came\nseen\n');
+    expect(failed.stdout).toBe('');
+    // And a condition that holds lets the chain go on, in the same shell
+    const held = run(
+      `${boundedWait({ condition: 'true', seconds: 60, interval: 5, message: 'x' })} && echo after`,
+    );
+    expect(held).toEqual({ status: 0, stderr: '', stdout: 'after\n' });
+  });
+
+  it('prints a message that holds quotes and substitutions as it is, running none of them', () => {
+    const message = "it's $(echo ran) `echo ran` done";
+    const failed = run(boundedWait({ condition: 'false', seconds: 2, interval: 1, message }));
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toBe(`timed out after 2 seconds: ${message}\n`);
+  });
+
+  it('refuses a bound shorter than its interval', () => {
+    expect(() =>
+      boundedWait({ condition: 'true', seconds: 5, interval: 10, message: 'x' }),
+    ).toThrow('not a wait interval');
+  });
+});
+
+describe('waitLoops', () => {
+  it('finds an unbounded until loop that sleeps', () => {
+    const loops = waitLoops(
+      block('kubectl get nodes', 'until kubectl get nodes; do sleep 10; done'),
+    );
+    expect(loops).toEqual([
+      { line: 2, text: 'until kubectl get nodes; do sleep 10; done', bounded: false },
+    ]);
+  });
+
+  it('takes a boundedWait, a counter and a multi-line while loop as bounded or not by their tests', () => {
+    const wait = boundedWait({ condition: 'true', seconds: 60, interval: 5, message: 'x' });
+    expect(
+      waitLoops(
+        block(
+          wait,
+          'tries=0; until ok; do [ "$((tries += 1))" -lt 60 ] || break; sleep 10; done',
+          'while ! ok; do',
+          '  sleep 5',
+          'done',
+        ),
+      ).map((loop) => [loop.line, loop.bounded]),
+    ).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+    ]);
+  });
+
+  it('leaves loops that do not sleep and for loops alone', () => {
+    expect(
+      waitLoops(
+        block(
+          'kubectl get pods | while read -r pod; do kubectl delete pod "$pod"; done',
+          'for attempt in $(seq 20); do',
+          '  if [ "$attempt" -eq 20 ]; then false; else sleep 15; fi',
+          'done',
+        ),
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('shellBlocks', () => {
+  it('reads the sh blocks of a document, indented ones too, with their line numbers', () => {
+    const markdown = [
+      '# x',
+      '```sh',
+      'a',
+      '```',
+      '1. step',
+      '   ```sh',
+      '   b',
+      '   ```',
+      '```yaml',
+      'c: 1',
+      '```',
+    ].join('\n');
+    expect(shellBlocks(markdown)).toEqual([[{ line: 3, text: 'a' }], [{ line: 7, text: '   b' }]]);
+  });
+});

@@ -1,0 +1,250 @@
+// What a runbook's shell blocks must be to be pasted into a terminal safely (the system checks
+// `terminal-read-alone` and `bounded-waits` in system.ts read the generated documents with the
+// parsers below):
+// - a prompt (`read`) is the last line of its block: the terminal feeds every line pasted after
+//   it into read's stdin, so the next command would become the value and the value typed later
+//   would run as a command. `readCommand` is the one spelling; components list their prompts as
+//   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block.
+// - every wait loop has a deadline and, when it passes, says what did not happen and fails:
+//   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
+//   `kubectl rollout status --timeout=…` are bounded already.
+import type { ShellRead } from './contract.js';
+import { shellQuote } from './yaml.js';
+
+const VARIABLE = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * The one line that prompts for `read.prompt`, reads the value without echoing it and exports
+ * it: `printf '%s' 'S3 access key id: ' && read -rs AWS_ACCESS_KEY_ID && export … && echo`. It
+ * must end its block (`terminal-read-alone`).
+ */
+export function readCommand(read: ShellRead): string {
+  if (!VARIABLE.test(read.variable)) throw new Error(`not a shell variable: ${read.variable}`);
+  return `printf '%s' ${shellQuote(`${read.prompt}: `)} && read -rs ${read.variable} && export ${read.variable} && echo`;
+}
+
+/** The sentence a document puts before its prompt blocks. */
+export const READ_ALONE_NOTE = [
+  'Paste each prompt line below alone, press Enter, then type or paste the value (nothing is',
+  'echoed) and press Enter again: pasted together with other commands, `read` would take the',
+  'next pasted line for the value.',
+].join('\n');
+
+/** `reads` with one entry per variable, in their first order. */
+export function uniqueReads(reads: readonly ShellRead[]): ShellRead[] {
+  const seen = new Set<string>();
+  const out: ShellRead[] = [];
+  for (const read of reads) {
+    if (seen.has(read.variable)) continue;
+    seen.add(read.variable);
+    out.push(read);
+  }
+  return out;
+}
+
+/**
+ * How long each kind of wait of the generated documents waits at most, in seconds. A bound is the
+ * longest a healthy cluster takes plus a margin: past it something is wrong, and the operator
+ * learns it from the wait's message rather than from a terminal that never returns.
+ */
+export const WAIT_SECONDS = {
+  /** `talosctl bootstrap` retried: the first control plane installs Talos, reboots, starts its runtime and syncs its clock. */
+  bootstrap: 30 * 60,
+  /** The API server answers after the bootstrap: etcd and the control-plane static pods pulled and started. */
+  apiServer: 20 * 60,
+  /** Disaster recovery: etcd bootstrapped from the snapshot, on a node that first reinstalls Talos and reboots. */
+  restore: 30 * 60,
+  /** Added to a restore verification's own window (the Job's `activeDeadlineSeconds`): its pod's scheduling, image pull and clean-up. */
+  restoreVerifyMargin: 10 * 60,
+  /** Argo CD's application controller gone after its scale to 0 (its graceful termination, 30 s, and a slow node). */
+  argocdStop: 5 * 60,
+  /** SPIRE registers every Cilium identity again after its agents and cilium-operator restarted. */
+  spire: 10 * 60,
+  /** Longhorn rebuilds every degraded replica after a node's reboot (a full copy of the largest volume over the node network). */
+  replicaRebuild: 60 * 60,
+  /** Longhorn moves every replica off a node being retired (a copy of each of its volumes). */
+  replicaMove: 120 * 60,
+  /** A node's disks appear: Talos formats its user volumes, Longhorn reports and schedules its disks. */
+  disks: 10 * 60,
+  /** The secrets operator syncs a BitwardenSecret again (it syncs on change and every few minutes). */
+  secretSync: 5 * 60,
+  /** A node's BGP sessions established once the routers accept them. */
+  bgp: 10 * 60,
+  /** The kubelet mounts a Secret's new value in a running pod (its sync period, about a minute, and the operator's sync). */
+  mountedSecret: 5 * 60,
+} as const;
+
+/** A wait of a generated document: `boundedWait` renders it. */
+export interface BoundedWait {
+  /** A shell command list that succeeds once what is waited for happened. */
+  readonly condition: string;
+  /** How long to wait at most (one of `WAIT_SECONDS`, or derived from one). */
+  readonly seconds: number;
+  /** Seconds between tries. */
+  readonly interval: number;
+  /**
+   * What did not happen and what to look at, printed (after "timed out after N minutes: ") on
+   * stderr when the deadline passes.
+   */
+  readonly message: string;
+  /** Commands run after each failed try, before the sleep (print the error of the try). */
+  readonly each?: string;
+  /** Commands run when the deadline passed, after the message (print what the wait saw). */
+  readonly diagnose?: string;
+}
+
+function duration(seconds: number): string {
+  if (seconds % 60 !== 0) return `${seconds} seconds`;
+  const minutes = seconds / 60;
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
+const DEADLINE_OPEN = '( deadline=$(($(date +%s) + ';
+const DEADLINE_TEST = '; do if [ "$(date +%s)" -ge "$deadline" ]; then ';
+
+/**
+ * One line that waits until `condition` succeeds, trying every `interval` seconds, and fails
+ * (status 1, with the message on stderr) once `seconds` passed:
+ * `( deadline=$(($(date +%s) + 600)); until <condition>; do if [ "$(date +%s)" -ge "$deadline" ];
+ * then echo '…' >&2; exit 1; fi; sleep 10; done )`. The subshell makes `exit` end the wait only
+ * (never the operator's terminal) and lets the line be chained with `&&`; what the condition
+ * assigns stays inside it.
+ */
+export function boundedWait(wait: BoundedWait): string {
+  if (!Number.isInteger(wait.seconds) || wait.seconds <= 0)
+    throw new Error(`not a wait bound in seconds: ${wait.seconds}`);
+  if (!Number.isInteger(wait.interval) || wait.interval <= 0 || wait.interval >= wait.seconds)
+    throw new Error(`not a wait interval in seconds: ${wait.interval}`);
+  const message = shellQuote(`timed out after ${duration(wait.seconds)}: ${wait.message}`);
+  const diagnose = wait.diagnose === undefined ? '' : ` ${wait.diagnose};`;
+  const each = wait.each === undefined ? '' : ` ${wait.each};`;
+  return `${DEADLINE_OPEN}${wait.seconds})); until ${wait.condition}${DEADLINE_TEST}echo ${message} >&2;${diagnose} exit 1; fi;${each} sleep ${wait.interval}; done )`;
+}
+
+/** A `boundedWait` line read back: its condition and bounds; undefined for any other line. */
+export function parseBoundedWait(
+  line: string,
+): { condition: string; seconds: number; interval: number } | undefined {
+  const start = line.indexOf(DEADLINE_OPEN);
+  if (start < 0) return undefined;
+  const rest = line.slice(start + DEADLINE_OPEN.length);
+  const head = /^(\d+)\)\); until /.exec(rest);
+  const test = rest.indexOf(DEADLINE_TEST);
+  if (head === null || test < 0) return undefined;
+  const tail = /; sleep (\d+); done \)/.exec(rest.slice(test));
+  if (tail === null) return undefined;
+  return {
+    condition: rest.slice(head[0].length, test),
+    seconds: Number(head[1]),
+    interval: Number(tail[1]),
+  };
+}
+
+/** A line of a document's shell block, with its 1-based line number in the document. */
+export interface ShellLine {
+  readonly line: number;
+  readonly text: string;
+}
+
+/**
+ * The ```sh blocks of a Markdown document (indented ones in list items too), each as its lines.
+ */
+export function shellBlocks(markdown: string): ShellLine[][] {
+  const blocks: ShellLine[][] = [];
+  let current: ShellLine[] | undefined;
+  markdown.split('\n').forEach((text, index) => {
+    const fence = text.trim();
+    if (current === undefined) {
+      if (fence === '```sh') current = [];
+    } else if (fence === '```') {
+      blocks.push(current);
+      current = undefined;
+    } else current.push({ line: index + 1, text });
+  });
+  return blocks;
+}
+
+/**
+ * Whether a line runs `read` on the terminal: `read` as a command (at the line's start, after
+ * `&&`, `||`, `;`, `(`, `{`, `then`, `do`), not fed by a pipe (`… | read`, `… | while read`) or
+ * a loop's input (`while read`).
+ */
+export function readsTerminal(text: string): boolean {
+  for (const match of text.matchAll(
+    /(^|&&|\|\||\||;|\(|\{|\bthen\b|\bdo\b)\s*((?:while|until)\s+)?(?:IFS=\S*\s+)?read\s/g,
+  )) {
+    if (match[1] === '|' || match[2] !== undefined) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The first line of a block that reads from the terminal and is followed by another command
+ * line in the same block, or undefined: pasted, that line would be read as the value.
+ */
+export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined {
+  const at = block.findIndex((entry) => readsTerminal(entry.text));
+  if (at < 0) return undefined;
+  return block.slice(at + 1).some((entry) => entry.text.trim() !== '') ? block[at] : undefined;
+}
+
+const LOOP_WORD = /(^|[;&|({]|\bthen\b|\bdo\b|\belse\b)\s*(until|while|for|done)\b/gm;
+/** A test against a deadline of `date +%s`, or a counter against a number. */
+const BOUND_TESTS = [
+  /\[\s+"?\$\(date \+%s\)"?\s+-(?:ge|gt|lt|le)\s+"?\$\{?deadline\}?"?\s+\]/,
+  /\[\s+"?\$(?:\(\(\s*)?\{?[A-Za-z_][A-Za-z0-9_]*\}?(?:\s*\+=\s*1\s*\)\))?"?\s+-(?:lt|le|gt|ge|eq)\s+\d+\s+\]/,
+];
+
+/** A wait loop of a block: an `until` or `while` loop whose text sleeps. */
+export interface WaitLoop {
+  /** The line the loop starts on. */
+  readonly line: number;
+  /** The loop's text, from its keyword to its `done`, lines joined with newlines. */
+  readonly text: string;
+  /** Whether a deadline or counter test bounds it. */
+  readonly bounded: boolean;
+}
+
+/**
+ * The `until`/`while` loops of a block that sleep, each with whether a deadline or counter test
+ * (`[ "$(date +%s)" -ge "$deadline" ]`, `[ "$tries" -le 60 ]`) in its condition or body bounds
+ * it. Loops are matched by their words at command positions (`for` loops nest but are bounded
+ * by their list).
+ */
+export function waitLoops(block: readonly ShellLine[]): WaitLoop[] {
+  const text = block.map((entry) => entry.text).join('\n');
+  const starts: number[] = [];
+  let offset = 0;
+  for (const entry of block) {
+    starts.push(offset);
+    offset += entry.text.length + 1;
+  }
+  const lineAt = (index: number): number => {
+    let found = 0;
+    starts.forEach((start, i) => {
+      if (start <= index) found = i;
+    });
+    return block[found]?.line ?? 0;
+  };
+  const open: { word: string; at: number }[] = [];
+  const loops: WaitLoop[] = [];
+  for (const match of text.matchAll(LOOP_WORD)) {
+    const word = match[2] ?? '';
+    const at = (match.index ?? 0) + match[0].length - word.length;
+    if (word !== 'done') {
+      open.push({ word, at });
+      continue;
+    }
+    const loop = open.pop();
+    if (loop === undefined || loop.word === 'for') continue;
+    const body = text.slice(loop.at, at + word.length);
+    if (!/\bsleep\b/.test(body)) continue;
+    loops.push({
+      line: lineAt(loop.at),
+      text: body,
+      bounded: BOUND_TESTS.some((test) => test.test(body)),
+    });
+  }
+  return loops;
+}
