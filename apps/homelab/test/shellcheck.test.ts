@@ -136,11 +136,15 @@ export function shBlocks(markdown: string): { line: number; text: string }[] {
   return blocks;
 }
 
-/** The `sh -c '…'` scripts of a shell text (what `kubectl exec … -- sh -c` runs in a container). */
+/**
+ * The `sh -c '…'` scripts of a shell text (what `kubectl exec … -- sh -c` runs in a container),
+ * as the shell hands them over: one word of single-quoted parts joined by `\'` (core's
+ * shellQuote writes a `'` inside as `'\''`).
+ */
 export function shDashC(text: string): { offset: number; text: string }[] {
-  return [...text.matchAll(/\bsh -c '([^']*)'/g)].map((match) => ({
+  return [...text.matchAll(/\bsh -c ('[^']*'(?:\\''[^']*')*)/g)].map((match) => ({
     offset: text.slice(0, match.index).split('\n').length - 1,
-    text: `${match[1]}\n`,
+    text: `${(match[1] as string).slice(1, -1).replaceAll("'\\''", "'")}\n`,
   }));
 }
 
@@ -487,6 +491,10 @@ suite('ShellCheck on the shell of the committed output', () => {
     it("fails an unquoted $VAR in a runbook's sh -c script (checked as sh)", () => {
       const inner = shDashC("kubectl exec -i deploy/x -- sh -c 'rm $X/y'\n");
       expect(inner).toEqual([{ offset: 0, text: 'rm $X/y\n' }]);
+      // A quote inside, written '\'' by shellQuote, is part of the one script.
+      expect(
+        shDashC("x\nkubectl exec -i deploy/x -- sh -c 'echo '\\''a b'\\'' && rm $X/y'\n"),
+      ).toEqual([{ offset: 1, text: "echo 'a b' && rm $X/y\n" }]);
       const findings = unexcused([
         {
           kind: 'runbook-sh-c',
