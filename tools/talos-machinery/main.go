@@ -16,6 +16,12 @@
 //	                                   does, then writes what talosctl would send to the node to
 //	                                   $TALOS_MACHINERY_APPLY_OUTPUT (it talks to no node)
 //	talos-machinery version            the pinned machinery release
+//	talos-machinery upgradeable-from   not talosctl: what this release's installer checks before it
+//	                                   installs over a node (cmd/installer/pkg/install/preflight.go,
+//	                                   talosVersion), for each given host version
+//	talos-machinery kubernetes-supported not talosctl: what a node of this release checks of its
+//	                                   Kubernetes version at runtime (pkg/machinery/config/types/
+//	                                   v1alpha1 ValidateKubernetesImageTag), for each given version
 //
 // Why not talosctl itself: the Go module proxy this repository's CI uses refuses some of
 // talosctl's other dependencies (siderolabs/go-kubernetes, etcd's etcdutl, a containerd fork),
@@ -39,6 +45,8 @@ import (
 	"github.com/hashicorp/go-multierror"
 	sideronet "github.com/siderolabs/net"
 
+	machineapi "github.com/siderolabs/talos/pkg/machinery/api/machine"
+	"github.com/siderolabs/talos/pkg/machinery/compatibility"
 	"github.com/siderolabs/talos/pkg/machinery/config"
 	"github.com/siderolabs/talos/pkg/machinery/config/bundle"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
@@ -62,6 +70,8 @@ usage:
   talos-machinery validate --config <file> --mode <mode> [--strict]
   talos-machinery apply-config -f <file> [--config-patch @patch]... [talosctl's other flags]
   talos-machinery version
+  talos-machinery upgradeable-from <host Talos version>...
+  talos-machinery kubernetes-supported <Kubernetes version>...
 `
 
 func main() {
@@ -91,6 +101,10 @@ func run(args []string) error {
 		return machineconfigPatch(args[2:])
 	case args[0] == "validate":
 		return validate(args[1:])
+	case args[0] == "upgradeable-from":
+		return upgradeableFrom(args[1:])
+	case args[0] == "kubernetes-supported":
+		return kubernetesSupported(args[1:])
 	case args[0] == "apply-config" || args[0] == "apply":
 		return applyConfig(args[0], args[1:])
 	default:
@@ -753,6 +767,67 @@ func validate(args []string) error {
 	fmt.Printf("%s is valid for %s mode\n", configArg, modeArg)
 
 	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// upgradeable-from and kubernetes-supported: Talos' compatibility rules of this release, which
+// talosctl does not run itself. `talosctl upgrade --image` hands the installer image to the node;
+// the installer's pre-flight check (cmd/installer/pkg/install/preflight.go, talosVersion) parses
+// the host's version and its own (version.NewVersion) and refuses the upgrade with
+// UpgradeableFrom's error. A node checks its Kubernetes version against its own release at runtime
+// (v1alpha1_validation.go, ValidateKubernetesImageTag: KubernetesVersion.SupportedWith). Each
+// prints one line per argument: the version, a tab, then `ok` or Talos' error.
+
+func upgradeableFrom(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: talos-machinery upgradeable-from <host Talos version>...")
+	}
+
+	installer, err := compatibility.ParseTalosVersion(version.NewVersion())
+	if err != nil {
+		return fmt.Errorf("error parsing installer Talos version: %w", err)
+	}
+
+	for _, arg := range args {
+		host, err := compatibility.ParseTalosVersion(&machineapi.VersionInfo{Tag: arg})
+		if err != nil {
+			return fmt.Errorf("error parsing host Talos version %q: %w", arg, err)
+		}
+
+		printVerdict(arg, installer.UpgradeableFrom(host))
+	}
+
+	return nil
+}
+
+func kubernetesSupported(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: talos-machinery kubernetes-supported <Kubernetes version>...")
+	}
+
+	talos, err := compatibility.ParseTalosVersion(version.NewVersion())
+	if err != nil {
+		return fmt.Errorf("failed to parse Talos version: %w", err)
+	}
+
+	for _, arg := range args {
+		k8s, err := compatibility.ParseKubernetesVersion(arg)
+		if err != nil {
+			return fmt.Errorf("error parsing Kubernetes version %q: %w", arg, err)
+		}
+
+		printVerdict(arg, k8s.SupportedWith(talos))
+	}
+
+	return nil
+}
+
+func printVerdict(arg string, err error) {
+	if err != nil {
+		fmt.Printf("%s\t%s\n", arg, err)
+	} else {
+		fmt.Printf("%s\tok\n", arg)
+	}
 }
 
 // ---------------------------------------------------------------------------------------------
