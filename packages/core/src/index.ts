@@ -310,7 +310,7 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export type { TalosUpgradePath } from './semantic.js';
-export { SUPPORTED_TALOS } from './semantic.js';
+export { kubernetesSupportedBy, SUPPORTED_TALOS } from './semantic.js';
 export {
   type ApplicationSyncOptionsInput,
   applicationManualSync,
@@ -395,8 +395,12 @@ export type {
   Values,
 } from './types.js';
 export { ENVIRONMENTS } from './types.js';
-export type { UpgradeRefusal } from './upgrade-paths.js';
-export { kubernetesUpgradeRefusal, talosUpgradeRefusal } from './upgrade-paths.js';
+export type { TalosInstallVerdict, UpgradeRefusal } from './upgrade-paths.js';
+export {
+  kubernetesUpgradeRefusal,
+  talosInstallsOver,
+  talosUpgradeRefusal,
+} from './upgrade-paths.js';
 export type { FilePin, HelmChartPin, UpstreamPin } from './upstream.js';
 export {
   chartArchivePath,

@@ -52,6 +52,25 @@ export const SUPPORTED_TALOS: {
   '1.13': { kubernetes: [31, 36], upgradeFrom: { minimum: '1.11.0', below: '1.15.0', denied: [] } },
 };
 
+/**
+ * Whether a node of Talos release line `line` (`1.12`) runs Kubernetes `version`, as it checks at
+ * runtime (`ValidateKubernetesImageTag`: `KubernetesVersion.SupportedWith`): from
+ * `MinimumKubernetesVersion` 1.<low>.0 up to, not including, `MaximumKubernetesVersion`
+ * 1.<high>.99 (`kubernetes: [low, high]`; Talos writes both bounds that way). Undefined for a line
+ * this platform does not support or a version that is no `1.<minor>.<patch>`. The Talos suite
+ * checks it against the code of every supported release
+ * (apps/homelab/test/talos-compatibility.test.ts).
+ */
+export function kubernetesSupportedBy(line: string, version: string): boolean | undefined {
+  const support = SUPPORTED_TALOS[line];
+  const match = /^1\.(\d+)\.(\d+)$/.exec(version);
+  if (support === undefined || match === null) return undefined;
+  const minor = Number(match[1]);
+  const patch = Number(match[2]);
+  const [low, high] = support.kubernetes;
+  return minor >= low && (minor < high || (minor === high && patch < 99));
+}
+
 interface Context {
   readonly locate: Locator;
   readonly issues: Issue[];
@@ -191,10 +210,8 @@ function checkTalosVersion(ctx: Context, cluster: Cluster, at: readonly PathSegm
     });
     return;
   }
-  const kube = /^1\.(\d+)\.\d+$/.exec(cluster.kubernetes.version);
-  const kubeMinor = kube ? Number(kube[1]) : Number.NaN;
   const [low, high] = support.kubernetes;
-  if (!(kubeMinor >= low && kubeMinor <= high)) {
+  if (kubernetesSupportedBy(`${major}.${minor}`, cluster.kubernetes.version) !== true) {
     report(ctx, 'error', [...at, 'kubernetes', 'version'], {
       code: 'kubernetes-version',
       value: cluster.kubernetes.version,

@@ -1,6 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { SUPPORTED_TALOS } from './semantic.js';
-import { kubernetesUpgradeRefusal, talosUpgradeRefusal } from './upgrade-paths.js';
+import { kubernetesSupportedBy, SUPPORTED_TALOS } from './semantic.js';
+import {
+  kubernetesUpgradeRefusal,
+  talosInstallsOver,
+  talosUpgradeRefusal,
+} from './upgrade-paths.js';
+
+describe('talosInstallsOver', () => {
+  it("answers as talos112's UpgradeableFrom: from 1.10.0, below 1.14.0, pre-releases by their core", () => {
+    expect(talosInstallsOver('1.12', 'v1.9.99')).toBe('too-old');
+    expect(talosInstallsOver('1.12', 'v1.10.0-beta.1')).toBe('installs');
+    expect(talosInstallsOver('1.12', 'v1.10.0')).toBe('installs');
+    expect(talosInstallsOver('1.12', '1.13.99')).toBe('installs');
+    expect(talosInstallsOver('1.12', 'v1.14.0')).toBe('too-new');
+    expect(talosInstallsOver('1.12', 'v2.0.0')).toBe('too-new');
+  });
+
+  it('says nothing of a line it does not support or a host it cannot read', () => {
+    expect(talosInstallsOver('1.14', 'v1.13.0')).toBeUndefined();
+    expect(talosInstallsOver('1.12', 'latest')).toBeUndefined();
+  });
+});
+
+describe('kubernetesSupportedBy', () => {
+  it("answers as talos111's SupportedWith: from 1.29.0, below 1.34.99", () => {
+    expect(kubernetesSupportedBy('1.11', '1.28.15')).toBe(false);
+    expect(kubernetesSupportedBy('1.11', '1.29.0')).toBe(true);
+    expect(kubernetesSupportedBy('1.11', '1.34.98')).toBe(true);
+    expect(kubernetesSupportedBy('1.11', '1.34.99')).toBe(false);
+    expect(kubernetesSupportedBy('1.11', '1.35.0')).toBe(false);
+  });
+
+  it('says nothing of a line it does not support or a version that is no 1.<minor>.<patch>', () => {
+    expect(kubernetesSupportedBy('1.14', '1.34.0')).toBeUndefined();
+    expect(kubernetesSupportedBy('1.12', 'v1.34.0')).toBeUndefined();
+    expect(kubernetesSupportedBy('1.12', '1.34')).toBeUndefined();
+  });
+});
 
 describe('talosUpgradeRefusal', () => {
   it('lets a node move up a patch or one minor release, and roll back a patch release', () => {

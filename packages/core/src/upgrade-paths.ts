@@ -21,6 +21,31 @@ function compare(a: Triple, b: Triple): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
+/** What Talos' `UpgradeableFrom` says of installing a release over a node on a host release. */
+export type TalosInstallVerdict = 'installs' | 'too-old' | 'too-new' | 'denied';
+
+/**
+ * Whether the installer of Talos release line `line` (`1.13`) installs over a node running `host`,
+ * as its pre-flight check does (`TalosVersion.UpgradeableFrom`, in the order it checks): `too-old`
+ * below `MinimumHostUpgradeVersion`, `too-new` at or above `MaximumHostDowngradeVersion`, `denied`
+ * for one of `DeniedHostUpgradeVersions`, else `installs`; major.minor.patch compared, pre-release
+ * aside. Undefined for a line this platform does not support or a host that does not parse. The
+ * Talos suite checks it against the installer code of every supported release
+ * (apps/homelab/test/talos-compatibility.test.ts).
+ */
+export function talosInstallsOver(line: string, host: string): TalosInstallVerdict | undefined {
+  const from = triple(host);
+  const path = SUPPORTED_TALOS[line]?.upgradeFrom;
+  if (from === undefined || path === undefined) return undefined;
+  const minimum = triple(path.minimum);
+  const below = triple(path.below);
+  if (minimum === undefined || below === undefined) return undefined;
+  if (compare(from, minimum) < 0) return 'too-old';
+  if (compare(from, below) >= 0) return 'too-new';
+  if (path.denied.some((version) => triple(version)?.join('.') === from.join('.'))) return 'denied';
+  return 'installs';
+}
+
 /**
  * Refuses moving a cluster's nodes from Talos `deployed` to `next` (`talosctl upgrade --image` of
  * each node) when Talos' `UpgradeableFrom` refuses it (`SUPPORTED_TALOS[…].upgradeFrom`: a host
@@ -38,18 +63,16 @@ export function talosUpgradeRefusal(deployed: string, next: string): UpgradeRefu
   if (from === undefined || to === undefined) return undefined;
   const line = `${to[0]}.${to[1]}`;
   const path = SUPPORTED_TALOS[line]?.upgradeFrom;
-  if (path === undefined) return undefined;
-  const minimum = triple(path.minimum);
-  const below = triple(path.below);
-  if (minimum === undefined || below === undefined) return undefined;
+  const verdict = talosInstallsOver(line, deployed);
+  if (path === undefined || verdict === undefined) return undefined;
   const fromLine = `${from[0]}.${from[1]}`;
-  if (compare(from, minimum) < 0) {
+  if (verdict === 'too-old') {
     return {
       why: `Talos ${line} installs only over Talos ${path.minimum} or later (its MinimumHostUpgradeVersion): talosctl upgrade refuses a node on ${deployed} ("host version ${deployed.replace(/^v/, '')} is too old to upgrade")`,
       instead: `a Talos release that installs over ${deployed}, one minor release at a time: v${from[0]}.${from[1] + 1}.x (its latest patch release) first, built, committed and upgraded node by node as the runbook's "Upgrades" says, then ${next}`,
     };
   }
-  if (compare(from, below) >= 0) {
+  if (verdict === 'too-new') {
     return {
       why: `Talos ${line} installs only over releases below ${path.below} (its MaximumHostDowngradeVersion): talosctl upgrade refuses a node on ${deployed} ("host version ${deployed.replace(/^v/, '')} is too new to downgrade")`,
       instead: `Talos ${fromLine} (${deployed}) or later on this cluster`,
@@ -63,7 +86,7 @@ export function talosUpgradeRefusal(deployed: string, next: string): UpgradeRefu
       instead: `one minor release at a time: v${from[0]}.${from[1] + 1}.x (its latest patch release) first, built, committed and upgraded node by node as the runbook's "Upgrades" says, then ${next}`,
     };
   }
-  if (path.denied.some((version) => triple(version)?.join('.') === from.join('.'))) {
+  if (verdict === 'denied') {
     return {
       why: `Talos ${line} refuses to install over ${deployed} (its DeniedHostUpgradeVersions)`,
       instead: `another patch release of Talos ${fromLine} first, then ${next}`,
