@@ -1479,6 +1479,26 @@ export const handMadeSecretApply: SystemCheck = {
 // ---------------------------------------------------------------------------------------------
 // What an operator pastes into a terminal (runbook-shell.ts)
 
+/** Calls `visit` with every ```sh block (and its index in its document) of every cluster's documents. */
+function forEachShellBlock(
+  input: SystemInput,
+  visit: (
+    deployed: SystemInput['clusters'][number],
+    document: GeneratedFile,
+    block: ReturnType<typeof shellBlocks>[number],
+    index: number,
+  ) => void,
+): void {
+  const runbooksOf = runbooksByCluster(input);
+  for (const deployed of input.clusters) {
+    for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
+      shellBlocks(document.content).forEach((block, index) =>
+        visit(deployed, document, block, index),
+      );
+    }
+  }
+}
+
 /**
  * A prompt (`read`) ends its ```sh block in every document of a cluster: the terminal feeds the
  * lines pasted after it into read's stdin, so the next command becomes the secret and the secret
@@ -1490,26 +1510,21 @@ export const terminalReadAlone: SystemCheck = {
     'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md` is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command.',
   check(input) {
     const issues: Issue[] = [];
-    const runbooksOf = runbooksByCluster(input);
-    for (const deployed of input.clusters) {
-      for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
-        shellBlocks(document.content).forEach((block, index) => {
-          const read = readNotLast(block);
-          if (read === undefined) return;
-          issues.push(
-            error({
-              code: 'terminal-read-alone',
-              path: ['clusters', deployed.cluster.index],
-              output: `${document.path}:${read.line}`,
-              value: read.text.trim(),
-              message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`,
-              expected:
-                "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block",
-            }),
-          );
-        });
-      }
-    }
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      const read = readNotLast(block);
+      if (read === undefined) return;
+      issues.push(
+        error({
+          code: 'terminal-read-alone',
+          path: ['clusters', deployed.cluster.index],
+          output: `${document.path}:${read.line}`,
+          value: read.text.trim(),
+          message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`,
+          expected:
+            "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block",
+        }),
+      );
+    });
     return issues;
   },
 };
@@ -1524,27 +1539,22 @@ export const boundedWaits: SystemCheck = {
     'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen.',
   check(input) {
     const issues: Issue[] = [];
-    const runbooksOf = runbooksByCluster(input);
-    for (const deployed of input.clusters) {
-      for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
-        shellBlocks(document.content).forEach((block, index) => {
-          for (const loop of waitLoops(block)) {
-            if (loop.bounded) continue;
-            issues.push(
-              error({
-                code: 'bounded-waits',
-                path: ['clusters', deployed.cluster.index],
-                output: `${document.path}:${loop.line}`,
-                value: loop.text.length > 160 ? `${loop.text.slice(0, 157)}...` : loop.text,
-                message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
-                expected:
-                  "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
-              }),
-            );
-          }
-        });
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      for (const loop of waitLoops(block)) {
+        if (loop.bounded) continue;
+        issues.push(
+          error({
+            code: 'bounded-waits',
+            path: ['clusters', deployed.cluster.index],
+            output: `${document.path}:${loop.line}`,
+            value: loop.text.length > 160 ? `${loop.text.slice(0, 157)}...` : loop.text,
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
+            expected:
+              "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
+          }),
+        );
       }
-    }
+    });
     return issues;
   },
 };
