@@ -1492,9 +1492,9 @@ function forEachShellBlock(
   const runbooksOf = runbooksByCluster(input);
   for (const deployed of input.clusters) {
     for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
-      shellBlocks(document.content).forEach((block, index) =>
-        visit(deployed, document, block, index),
-      );
+      shellBlocks(document.content).forEach((block, index) => {
+        visit(deployed, document, block, index);
+      });
     }
   }
 }
