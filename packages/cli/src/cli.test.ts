@@ -55,6 +55,7 @@ function fake(
     changesetStatus?: number;
     readChart?: Runtime['readChart'];
     readClusterFiles?: Runtime['readClusterFiles'];
+    readClusterNames?: Runtime['readClusterNames'];
   } = {},
 ): Fake {
   let stdout = '';
@@ -78,6 +79,9 @@ function fake(
     ...(options.readClusterFiles === undefined
       ? {}
       : { readClusterFiles: options.readClusterFiles }),
+    ...(options.readClusterNames === undefined
+      ? {}
+      : { readClusterNames: options.readClusterNames }),
     writeTree: (_root, written) => {
       calls.push('writeTree');
       writes.push(written);
@@ -203,6 +207,25 @@ describe('homelab build', () => {
     expect(await run(['vendor', 'outdated'], report.io)).toBe(0);
     expect(report.inputs[0]?.previousCluster).toBeUndefined();
     expect(read).toHaveLength(1);
+  });
+
+  it('passes the clusters the last build wrote (cluster-removed) unless --allow-immutable-changes', async () => {
+    const listed: string[] = [];
+    const readClusterNames: NonNullable<Runtime['readClusterNames']> = (outRoot) => {
+      listed.push(outRoot);
+      return ['dev', 'old-lab'];
+    };
+    const compared = fake({ readClusterNames });
+    expect(await run(['build'], compared.io)).toBe(0);
+    expect(compared.inputs[0]?.previousClusters).toEqual(['dev', 'old-lab']);
+    expect(listed).toEqual([workspace]);
+    const allowed = fake({ readClusterNames });
+    expect(await run(['build', '--allow-immutable-changes'], allowed.io)).toBe(0);
+    expect(allowed.inputs[0]?.previousClusters).toBeUndefined();
+    const report = fake({ readClusterNames });
+    expect(await run(['vendor', 'outdated'], report.io)).toBe(0);
+    expect(report.inputs[0]?.previousClusters).toBeUndefined();
+    expect(listed).toHaveLength(1);
   });
 
   it("leaves the last build's charts out of the upgrade reports (vendor outdated): they deploy nothing", async () => {

@@ -234,6 +234,11 @@ async function generate(
                 previousCluster: (cluster: string) =>
                   ctx.runtime.readClusterFiles?.(ctx.outRoot, cluster),
               }),
+          ...(ctx.runtime.readClusterNames === undefined ||
+          ctx.options.allowImmutableChanges ||
+          !lastBuild
+            ? {}
+            : { previousClusters: ctx.runtime.readClusterNames(ctx.outRoot) }),
         });
   const issues = result.issues.map((issue) => presentIssue(ctx.io, issue, ctx.options.strict));
   const failed = issues.some((issue) => issue.severity === 'error');

@@ -2,7 +2,9 @@
 // with what the last build generated for it under clusters/<cluster>/ (what its nodes were
 // configured with): another pod or service network (`cluster-network-changed`), a Kubernetes
 // release it cannot move to (`kubernetes-upgrade-path`), a Talos release it cannot move to
-// (`talos-upgrade-path`). Pure: the CLI reads the files (`Runtime.readClusterFiles`).
+// (`talos-upgrade-path`); and a cluster the last build wrote that the definition no longer has
+// (`cluster-removed`, a warning). Pure: the CLI reads the files (`Runtime.readClusterFiles`,
+// `Runtime.readClusterNames`).
 import {
   error,
   type Issue,
@@ -12,11 +14,15 @@ import {
   type ResolvedCluster,
   type ResolvedPlatform,
   talosUpgradeRefusal,
+  warning,
 } from '@homelab/core';
 import { deployedCluster } from '@homelab/talos-config';
 
 /** The files of clusters/<cluster>/ the comparison reads, relative to that folder. */
 export const DEPLOYED_CLUSTER_FILES = ['talos/controlplane.yaml', 'RUNBOOK.md'] as const;
+
+/** The files that make `clusters/<cluster>/` a cluster the last build wrote (`readClusterNames`). */
+export const CLUSTER_MARKERS = ['root-application.yaml', 'talos/controlplane.yaml'] as const;
 
 /** How to build anyway, where the cluster is rebuilt or never ran what the last build wrote. */
 const ALLOW =
@@ -109,4 +115,28 @@ export function clusterChangeIssues(
     issues.push(...found.filter((issue) => issue !== undefined));
   }
   return issues;
+}
+
+/**
+ * A warning for each cluster the last build wrote (`previous`: the names of its
+ * `clusters/<cluster>/` folders) that the definition no longer has: the build deletes its folder
+ * and its layer of the platform chart, which its running root Application still reads.
+ */
+export function removedClusterIssues(
+  platform: ResolvedPlatform,
+  previous: readonly string[],
+): Issue[] {
+  const kept = new Set(platform.clusters.map((cluster) => cluster.name));
+  return previous
+    .filter((name) => !kept.has(name))
+    .map((name) =>
+      warning({
+        code: 'cluster-removed',
+        path: ['clusters'],
+        output: `clusters/${name}/`,
+        value: name,
+        message: `has no cluster "${name}", which the last build wrote (clusters/${name}/): this build deletes clusters/${name}/ and charts/platform/clusters/${name}.yaml, a value file of the root Application ${name}-platform. If that cluster runs, Argo CD can no longer render its root Application (Helm: the value file does not exist) and stops syncing it: nothing on it is removed, nothing is updated any more, not even a rotated secret or a fixed alert, and its bootstrap material is gone from clusters/`,
+        expected: `cluster "${name}" kept in the definition while it runs; to retire it, copy out what you need (its backups stay in their bucket), wipe its nodes (talosctl reset on each), then remove it. A renamed cluster is a new one: bring it up from its own runbook and retire the old one the same way. Nothing runs from the last build's files (a definition made your own over the example's output): build with --allow-immutable-changes once (it skips the comparison with the last build)`,
+      }),
+    );
 }

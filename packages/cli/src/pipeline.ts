@@ -55,7 +55,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
-import { clusterChangeIssues } from './cluster-changes.js';
+import { clusterChangeIssues, removedClusterIssues } from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
@@ -92,6 +92,12 @@ export interface GenerateInput {
    * nothing is compared.
    */
   readonly previousCluster?: (cluster: string) => ReadonlyMap<string, string> | undefined;
+  /**
+   * The clusters the last build wrote (the folders `clusters/<cluster>/` of a root Application
+   * or a control-plane patch): one the definition no longer has is a warning (`cluster-removed`).
+   * Without it nothing is compared.
+   */
+  readonly previousClusters?: readonly string[];
 }
 
 export interface GenerateOptions {
@@ -658,6 +664,9 @@ export async function generate(
   }
   if (input.previousCluster !== undefined) {
     issues.push(...clusterChangeIssues(platform, input.previousCluster));
+  }
+  if (input.previousClusters !== undefined) {
+    issues.push(...removedClusterIssues(platform, input.previousClusters));
   }
   const componentValidators: ObjectValidator[] = registry.flatMap((component) => [
     ...(component.validators ?? []),

@@ -58,6 +58,12 @@ export interface Runtime {
    */
   readClusterFiles?(outRoot: string, cluster: string): ReadonlyMap<string, string> | undefined;
   /**
+   * The clusters the last build wrote: the folders `clusters/<cluster>/` that hold a
+   * `root-application.yaml` or a `talos/controlplane.yaml` (sorted): `generate` warns of a
+   * cluster that is no longer in the definition (`cluster-removed`).
+   */
+  readClusterNames?(outRoot: string): readonly string[];
+  /**
    * The one writer: atomic; never called when there are errors. With `record`, the build is
    * recorded for an unchanged rebuild to reuse (core's `readBuildRecord`).
    */

@@ -6,6 +6,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,5 +58,29 @@ describe('writerStepHook', () => {
     expect(writerStepHook({ HOMELAB_WRITER_PAUSE_AT: 'x' })).toBeUndefined();
     expect(typeof writerStepHook({ HOMELAB_WRITER_TRACE: '1' })).toBe('function');
     expect(typeof writerStepHook({ HOMELAB_WRITER_PAUSE_AT: '3' })).toBe('function');
+  });
+});
+
+describe('readClusterNames', () => {
+  it('lists the clusters/ folders holding a root Application or a control-plane patch, sorted; nothing else', () => {
+    const clusters = join(dir, 'clusters');
+    const folder = (name: string, file?: string) => {
+      mkdirSync(join(clusters, name, 'talos'), { recursive: true });
+      if (file !== undefined) writeFileSync(join(clusters, name, ...file.split('/')), 'x\n');
+    };
+    folder('prod', 'talos/controlplane.yaml');
+    folder('dev', 'root-application.yaml');
+    folder('notes', 'README.md');
+    folder('empty');
+    mkdirSync(join(clusters, 'dir-marker', 'root-application.yaml'), { recursive: true });
+    writeFileSync(join(clusters, 'file.yaml'), 'x\n');
+    symlinkSync(join(clusters, 'dev'), join(clusters, 'linked'));
+    expect(runtime.readClusterNames?.(dir)).toEqual(['dev', 'prod']);
+  });
+
+  it('is empty without a clusters/ folder (a first build)', () => {
+    expect(runtime.readClusterNames?.(dir)).toEqual([]);
+    writeFileSync(join(dir, 'clusters'), 'not a folder\n');
+    expect(runtime.readClusterNames?.(dir)).toEqual([]);
   });
 });

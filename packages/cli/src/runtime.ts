@@ -1,6 +1,7 @@
 // The real runtime of the CLI, imported lazily (`--help` and usage errors never load it).
 import { spawnSync } from 'node:child_process';
 import {
+  type Dirent,
   existsSync,
   lstatSync,
   readdirSync,
@@ -24,9 +25,18 @@ import {
   readRegularFileIfPresent,
   writeTree,
 } from '@homelab/core';
-import { DEPLOYED_CLUSTER_FILES } from './cluster-changes.js';
+import { CLUSTER_MARKERS, DEPLOYED_CLUSTER_FILES } from './cluster-changes.js';
 import { generate } from './pipeline.js';
 import type { ReleaseState, Runtime } from './runtime-types.js';
+
+/** Whether `path` is a regular file (not followed through a symbolic link). */
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** `package.json` `name` of every chart folder under `<outRoot>/charts/` that has one. */
 function chartPackageNames(outRoot: string): Record<string, string> {
@@ -178,6 +188,25 @@ export const runtime: Runtime = {
       if (bytes !== undefined) files.set(path, bytes.toString('utf8'));
     }
     return files.has('talos/controlplane.yaml') ? files : undefined;
+  },
+  readClusterNames: (outRoot) => {
+    const root = join(outRoot, 'clusters');
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(root, { withFileTypes: true });
+    } catch {
+      return []; // No clusters/ (a first build) or not a folder: the writer reports it.
+    }
+    return entries
+      .filter(
+        (entry) =>
+          entry.isDirectory() &&
+          CLUSTER_MARKERS.some((marker) =>
+            isRegularFile(join(root, entry.name, ...marker.split('/'))),
+          ),
+      )
+      .map((entry) => entry.name)
+      .sort(compareStrings);
   },
   writeTree: (outRoot, files, record) => {
     const onStep = writerStepHook(process.env);

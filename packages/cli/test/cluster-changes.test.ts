@@ -3,7 +3,8 @@
 // stand for what each cluster runs. Another pod or service network (`cluster-network-changed`),
 // a Kubernetes release down or a minor release skipped (`kubernetes-upgrade-path`), a Talos
 // release its upgrade path does not reach, a skipped or an earlier minor one (`talos-upgrade-path`) are
-// refused at the definition's line; `--allow-immutable-changes` builds them.
+// refused at the definition's line; `--allow-immutable-changes` builds them. A cluster the last
+// build wrote that the definition no longer has is a warning (`cluster-removed`).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,4 +168,89 @@ describe('a running cluster compared with the last build', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+});
+
+/** The reference with a fourth cluster, `edge`: dev's on addresses of its own. */
+function withEdge(text: string): string {
+  const start = text.indexOf('  - name: dev\n');
+  const end = text.indexOf('  - name: staging\n');
+  const edge = text
+    .slice(start, end)
+    .replace('name: dev', 'name: edge')
+    .replaceAll('dev-cp-1', 'edge-cp-1')
+    .replaceAll('10.10.10.', '10.40.10.')
+    .replaceAll('argocd-dev', 'argocd-edge')
+    .replaceAll('grafana-dev', 'grafana-edge');
+  return `${text.trimEnd()}\n\n${edge.trimEnd()}\n`;
+}
+
+describe('a cluster the last build wrote that the definition no longer has', () => {
+  const removed = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'cluster-removed');
+
+  it('is a warning at `clusters`, one per cluster gone, naming what the build deletes', async () => {
+    const result = await generate({
+      text: definition,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousClusters: ['dev', 'edge', 'prod', 'staging', 'z-lab'],
+    });
+    expect(result.files.length).toBe(last.files.length);
+    const found = removed(result);
+    expect(found.map((issue) => [issue.severity, issue.path, issue.value, issue.output])).toEqual([
+      ['warning', ['clusters'], 'edge', 'clusters/edge/'],
+      ['warning', ['clusters'], 'z-lab', 'clusters/z-lab/'],
+    ]);
+    expect(found[0]?.message).toContain(
+      'this build deletes clusters/edge/ and charts/platform/clusters/edge.yaml, a value file of the root Application edge-platform',
+    );
+    // At the list of clusters (its first item, the line after `clusters:`).
+    expect(found[0]?.position?.line).toBe(definition.split('\n').indexOf('clusters:') + 2);
+    // The same clusters as the last build: nothing to say.
+    const same = await generate({
+      text: definition,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousClusters: ['dev', 'prod', 'staging'],
+    });
+    expect(removed(same)).toEqual([]);
+  }, 180_000);
+
+  it('`homelab build` warns and deletes its folder, after a build that had it; not with --allow-immutable-changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-cluster-removed-'));
+    try {
+      // Given a build with a fourth cluster, edge
+      const file = join(dir, 'platform.yaml');
+      writeFileSync(file, withEdge(definition));
+      const { build: homelab, stderr } = buildIn(dir);
+      expect(await homelab()).toBe(0);
+      expect(stderr()).not.toContain('cluster-removed');
+      expect(existsSync(join(dir, 'out', 'clusters', 'edge', 'root-application.yaml'))).toBe(true);
+      // When edge leaves the definition
+      writeFileSync(file, definition);
+      // Then the build warns once, at `clusters:`, and removes edge's material
+      expect(await homelab()).toBe(0);
+      const at = definition.split('\n').indexOf('clusters:') + 2;
+      const warnings = stderr()
+        .split('\n')
+        .filter((line) => line.includes('has no cluster "edge"'));
+      expect(warnings.length).toBe(1);
+      expect(warnings[0]?.slice(0, warnings[0].indexOf(': '))).toBe(
+        `platform.yaml:${at}:3  clusters → clusters/edge/`,
+      );
+      expect(existsSync(join(dir, 'out', 'clusters', 'edge'))).toBe(false);
+      expect(existsSync(join(dir, 'out', 'charts', 'platform', 'clusters', 'edge.yaml'))).toBe(
+        false,
+      );
+      expect(existsSync(join(dir, 'out', 'clusters', 'dev', 'root-application.yaml'))).toBe(true);
+      // And a build with edge again, then without it and the flag, says nothing of it
+      writeFileSync(file, withEdge(definition));
+      expect(await homelab()).toBe(0);
+      writeFileSync(file, definition);
+      expect(await homelab('--allow-immutable-changes')).toBe(0);
+      expect(stderr()).not.toContain('has no cluster "edge"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
