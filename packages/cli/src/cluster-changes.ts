@@ -135,7 +135,7 @@ export function removedClusterIssues(
         path: ['clusters'],
         output: `clusters/${name}/`,
         value: name,
-        message: `has no cluster "${name}", which the last build wrote (clusters/${name}/): this build deletes clusters/${name}/ and charts/platform/clusters/${name}.yaml, a value file of the root Application ${name}-platform. If that cluster runs, Argo CD can no longer render its root Application (Helm: the value file does not exist) and stops syncing it: nothing on it is removed, nothing is updated any more, not even a rotated secret or a fixed alert, and its bootstrap material is gone from clusters/`,
+        message: `has no cluster "${name}", which the last build wrote (clusters/${name}/): building it deletes clusters/${name}/ and charts/platform/clusters/${name}.yaml, a value file of the root Application ${name}-platform. If that cluster runs, Argo CD can no longer render its root Application (Helm: the value file does not exist) and stops syncing it: nothing on it is removed, nothing is updated any more, not even a rotated secret or a fixed alert, and its bootstrap material is gone from clusters/`,
         expected: `cluster "${name}" kept in the definition while it runs; to retire it, copy out what you need (its backups stay in their bucket), wipe its nodes (talosctl reset on each), then remove it. A renamed cluster is a new one: bring it up from its own runbook and retire the old one the same way. Nothing runs from the last build's files (a definition made your own over the example's output): build with --allow-immutable-changes once (it skips the comparison with the last build)`,
       }),
     );

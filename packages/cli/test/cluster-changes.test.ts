@@ -202,7 +202,7 @@ describe('a cluster the last build wrote that the definition no longer has', () 
       ['warning', ['clusters'], 'z-lab', 'clusters/z-lab/'],
     ]);
     expect(found[0]?.message).toContain(
-      'this build deletes clusters/edge/ and charts/platform/clusters/edge.yaml, a value file of the root Application edge-platform',
+      'building it deletes clusters/edge/ and charts/platform/clusters/edge.yaml, a value file of the root Application edge-platform',
     );
     // At the list of clusters (its first item, the line after `clusters:`).
     expect(found[0]?.position?.line).toBe(definition.split('\n').indexOf('clusters:') + 2);
