@@ -13,6 +13,7 @@ import {
   parseBoundedWait,
   runbookPath,
   type SystemCheck,
+  shellBlocks,
   type Values,
 } from '@homelab/core';
 import { platformNamespacesDefaultDeny } from './default-deny.js';
@@ -276,18 +277,6 @@ export const bgpWiring: SystemCheck = {
   },
 };
 
-/** The lines of the ```sh blocks of a Markdown document, with their line numbers. */
-function shellLines(markdown: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  let inside = false;
-  markdown.split('\n').forEach((text, index) => {
-    if (text === '```sh') inside = true;
-    else if (text === '```') inside = false;
-    else if (inside) out.push({ line: index + 1, text });
-  });
-  return out;
-}
-
 /**
  * BGP needs the routers' side too: until each neighbour accepts the nodes' sessions, no
  * LoadBalancer address (the Gateway's included) is reachable from outside, although LB IPAM
@@ -307,7 +296,7 @@ export const bgpRunbookPeers: SystemCheck = {
       const path = runbookPath(cluster.name);
       const runbook = clusterRunbook(input, cluster.name);
       if (runbook === undefined) continue;
-      const lines = shellLines(runbook);
+      const lines = shellBlocks(runbook).flat();
       const handOver = lines.find((entry) =>
         entry.text.includes(`kubectl apply -f clusters/${cluster.name}/root-application.yaml`),
       )?.line;
@@ -386,20 +375,6 @@ function isWait(text: string): boolean {
     text.startsWith('until ') ||
     /^kubectl\b.* wait /.test(text)
   );
-}
-
-/** The shell blocks of a Markdown runbook, each line with its line number. */
-function shellBlocks(markdown: string): { line: number; text: string }[][] {
-  const blocks: { line: number; text: string }[][] = [];
-  let current: { line: number; text: string }[] | undefined;
-  markdown.split('\n').forEach((text, index) => {
-    if (text === '```sh') current = [];
-    else if (text === '```' && current !== undefined) {
-      blocks.push(current);
-      current = undefined;
-    } else current?.push({ line: index + 1, text });
-  });
-  return blocks;
 }
 
 /**

@@ -121,10 +121,12 @@ export function boundedWait(wait: BoundedWait): string {
   return `${DEADLINE_OPEN}${wait.seconds})); until ${wait.condition}${DEADLINE_TEST}echo ${message} >&2;${diagnose} exit 1; fi;${each} sleep ${wait.interval}; done )`;
 }
 
-/** A `boundedWait` line read back: its condition and bounds; undefined for any other line. */
-export function parseBoundedWait(
+/** Where a `boundedWait` stands in a line (`start` to `end`, exclusive), and what it waits for. */
+function locateBoundedWait(
   line: string,
-): { condition: string; seconds: number; interval: number } | undefined {
+):
+  | { start: number; end: number; condition: string; seconds: number; interval: number }
+  | undefined {
   const start = line.indexOf(DEADLINE_OPEN);
   if (start < 0) return undefined;
   const rest = line.slice(start + DEADLINE_OPEN.length);
@@ -134,10 +136,36 @@ export function parseBoundedWait(
   const tail = /; sleep (\d+); done \)/.exec(rest.slice(test));
   if (tail === null) return undefined;
   return {
+    start,
+    end: start + DEADLINE_OPEN.length + test + tail.index + tail[0].length,
     condition: rest.slice(head[0].length, test),
     seconds: Number(head[1]),
     interval: Number(tail[1]),
   };
+}
+
+/** A `boundedWait` line read back: its condition and bounds; undefined for any other line. */
+export function parseBoundedWait(
+  line: string,
+): { condition: string; seconds: number; interval: number } | undefined {
+  const wait = locateBoundedWait(line);
+  return wait === undefined
+    ? undefined
+    : { condition: wait.condition, seconds: wait.seconds, interval: wait.interval };
+}
+
+/**
+ * `line` with its `boundedWait` replaced by `render(wait)`, what is around it kept; the line
+ * as it is when it has none.
+ */
+export function replaceBoundedWait(
+  line: string,
+  render: (wait: { condition: string; seconds: number; interval: number }) => string,
+): string {
+  const wait = locateBoundedWait(line);
+  return wait === undefined
+    ? line
+    : `${line.slice(0, wait.start)}${render(wait)}${line.slice(wait.end)}`;
 }
 
 /** A line of a document's shell block, with its 1-based line number in the document. */

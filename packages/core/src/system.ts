@@ -17,7 +17,7 @@ import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
-import { readNotLast, shellBlocks, waitLoops } from './runbook-shell.js';
+import { readNotLast, type ShellLine, shellBlocks, waitLoops } from './runbook-shell.js';
 import {
   applicationManualSync,
   mergeSyncOption,
@@ -1483,9 +1483,9 @@ export const handMadeSecretApply: SystemCheck = {
 function forEachShellBlock(
   input: SystemInput,
   visit: (
-    deployed: SystemInput['clusters'][number],
+    deployed: DeployedCluster,
     document: GeneratedFile,
-    block: ReturnType<typeof shellBlocks>[number],
+    block: readonly ShellLine[],
     index: number,
   ) => void,
 ): void {

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chartFiles } from './chart.js';
 import type { ComponentsResult } from './components.js';
 import { mergeValues } from './helm.js';
-import { parseBoundedWait } from './runbook-shell.js';
+import { replaceBoundedWait } from './runbook-shell.js';
 import type { DeployedCluster } from './system.js';
 import { readChartArchiveBytes, readChartArchiveFile } from './tar.js';
 import type { ChartSpec, KubeObject } from './types.js';
@@ -53,13 +53,12 @@ export {
 export function readWaits(text: string): string {
   return text
     .split('\n')
-    .map((line) => {
-      const wait = parseBoundedWait(line);
-      const start = line.indexOf('( deadline=');
-      const end = line.lastIndexOf('; done )');
-      if (wait === undefined || start < 0 || end < 0) return line;
-      return `${line.slice(0, start)}wait ${wait.seconds}s every ${wait.interval}s until ${wait.condition}${line.slice(end + '; done )'.length)}`;
-    })
+    .map((line) =>
+      replaceBoundedWait(
+        line,
+        (wait) => `wait ${wait.seconds}s every ${wait.interval}s until ${wait.condition}`,
+      ),
+    )
     .join('\n');
 }
 
