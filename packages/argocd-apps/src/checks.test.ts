@@ -139,6 +139,42 @@ describe('checkApplicationSources', () => {
     ]);
   });
 
+  it('refuses an Application that renders its chart without a missing value file', () => {
+    const lenient = application({
+      source: {
+        repoURL: REPO,
+        path: 'charts/longhorn',
+        targetRevision: 'main',
+        helm: {
+          valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+          ignoreMissingValueFiles: true,
+        },
+      },
+    });
+    expect(checkApplicationSources([at(lenient, 'p')], REPO, FILES)).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        code: 'application-missing-values-ignored',
+        path: ORIGIN,
+        output: 'p.spec.source.helm.ignoreMissingValueFiles',
+        value: true,
+      }),
+    ]);
+    // false is Argo CD's default: the render fails on a missing file.
+    const strict = application({
+      source: {
+        repoURL: REPO,
+        path: 'charts/longhorn',
+        targetRevision: 'main',
+        helm: {
+          valueFiles: ['env/development.yaml', 'clusters/dev.yaml'],
+          ignoreMissingValueFiles: false,
+        },
+      },
+    });
+    expect(checkApplicationSources([at(strict, 'p')], REPO, FILES)).toEqual([]);
+  });
+
   it('leaves sources from other repositories alone', () => {
     const external = application({
       source: {

@@ -90,7 +90,8 @@ export function validateArgoObjects(objects: readonly LocatedObject[]): Issue[] 
 
 /**
  * Applications that deploy from the platform repository must point at a chart the build
- * generates (`charts/<chart>` with a Chart.yaml) and at value files that exist in it.
+ * generates (`charts/<chart>` with a Chart.yaml) and at value files that exist in it, and never
+ * render without one of them (`ignoreMissingValueFiles`).
  * `files` holds the generated paths relative to the output root.
  */
 export function checkApplicationSources(
@@ -117,6 +118,21 @@ export function checkApplicationSources(
         }),
       );
       continue;
+    }
+    // Argo CD v3.4.4's repo-server skips a missing value file only with this flag
+    // (reposerver/repository/repository.go, getResolvedValueFiles); without it Helm fails.
+    if (record(source.helm).ignoreMissingValueFiles === true) {
+      issues.push(
+        error({
+          code: 'application-missing-values-ignored',
+          path: origin,
+          output: `${output}.spec.source.helm.ignoreMissingValueFiles`,
+          value: true,
+          message: `Application ${object.metadata.name} renders charts/${chart} even where one of its value files is missing: a cluster's layer deleted by a build (the cluster removed or renamed) would render the chart without that cluster's values, and the Application's automated prune would then delete what the layer deployed (through the platform's Applications, each with its finalizer, everything on the cluster)`,
+          expected:
+            'no ignoreMissingValueFiles: a missing value file fails the render, and Argo CD changes nothing on the cluster',
+        }),
+      );
     }
     list(record(source.helm).valueFiles).forEach((valueFile, index) => {
       const file = text(valueFile) ?? '';
