@@ -55,6 +55,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
+import { claimChangeIssues, type DeployedClaim } from './claim-changes.js';
 import { clusterChangeIssues, removedClusterIssues } from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
@@ -381,6 +382,96 @@ function immutableFieldIssues(
 }
 
 /**
+ * The volume claims each cluster loses against the last build (`claim-changes.ts`: moved to
+ * another namespace, an error; otherwise left on the cluster, a warning): per cluster, the claims
+ * of every chart whose layers changed, rendered as the last build wrote them (the environment
+ * layer its Application lists there) and as they are now. A chart no longer on the cluster
+ * renders nothing now; a cluster layer the last build did not write, or one it cannot render,
+ * has nothing to compare.
+ */
+function claimIssues(
+  charts: readonly {
+    readonly spec: ChartSpec;
+    readonly component: string | undefined;
+    readonly origins?: ManifestOrigins | undefined;
+  }[],
+  platform: ResolvedPlatform,
+  render: RenderedManifests,
+  previousChart: (chart: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const previousPlatform = previousChart(PLATFORM_CHART);
+  const issues: Issue[] = [];
+  const current = new Map<string, Map<string, string>>();
+  const filesOf = (chart: string): Map<string, string> => {
+    let found = current.get(chart);
+    if (found === undefined) {
+      const prefix = `charts/${chart}/`;
+      found = new Map(
+        files
+          .filter((file) => file.path.startsWith(prefix))
+          .map((file) => [file.path.slice(prefix.length), file.content]),
+      );
+      current.set(chart, found);
+    }
+    return found;
+  };
+  for (const cluster of platform.clusters) {
+    const clusterLayer = `clusters/${cluster.name}.yaml`;
+    // The environment layer the cluster's Applications list in the last build's charts/platform.
+    const deployed = /\benv\/([a-z-]+)\.yaml\b/.exec(
+      previousPlatform?.get(clusterLayer) ?? '',
+    )?.[1];
+    const before: DeployedClaim[] = [];
+    const after: DeployedClaim[] = [];
+    const components = new Map<string, string | undefined>();
+    for (const { spec, component, origins } of charts) {
+      const previous = previousChart(spec.name);
+      if (previous === undefined || !previous.has(clusterLayer)) continue;
+      components.set(spec.name, component);
+      const oldLayers = [`env/${deployed ?? cluster.environment}.yaml`, clusterLayer].filter(
+        (file) => previous.has(file),
+      );
+      const now = filesOf(spec.name);
+      const newLayers = [`env/${cluster.environment}.yaml`, clusterLayer];
+      if (
+        oldLayers.length === newLayers.length &&
+        oldLayers.every((file, index) => file === newLayers[index]) &&
+        ['values.yaml', ...oldLayers].every((file) => previous.get(file) === now.get(file))
+      ) {
+        continue;
+      }
+      try {
+        const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
+        for (const object of renderChart(old, oldLayers, { root: '' }).objects) {
+          before.push({ chart: spec.name, object });
+        }
+      } catch {
+        continue;
+      }
+      if (spec.clusters[cluster.name] === undefined) continue;
+      const rendered = render(spec, cluster);
+      if (!isObject(rendered)) continue;
+      for (const [key, object] of Object.entries(rendered)) {
+        if (!isKubeObject(object)) continue;
+        const origin = origins?.[cluster.name]?.[key]?.path;
+        after.push({ chart: spec.name, object, ...(origin === undefined ? {} : { origin }) });
+      }
+    }
+    if (before.length === 0) continue;
+    issues.push(
+      ...claimChangeIssues(cluster, before, after, (chart) => {
+        const component = components.get(chart);
+        return component === undefined
+          ? ['clusters', cluster.index]
+          : settingsPath(cluster, component);
+      }),
+    );
+  }
+  return issues;
+}
+
+/**
  * The revision each CRD bundle Application of a cluster layer of charts/platform has, as the last
  * build wrote it: by the bundle's name (the Application's `app.kubernetes.io/component` label).
  */
@@ -658,6 +749,7 @@ export async function generate(
     }
   }
   if (input.previousChart !== undefined) {
+    issues.push(...claimIssues(charts, platform, render, input.previousChart, files));
     issues.push(
       ...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART), files),
     );

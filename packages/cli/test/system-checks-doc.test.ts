@@ -17,6 +17,7 @@ const NOT_REGISTERED = [
   'immutable-field-changed',
   'kubernetes-upgrade-path',
   'talos-upgrade-path',
+  'volume-claim-moved',
 ];
 
 it('docs/system-checks.md lists every registered system check exactly once, and no other', () => {
