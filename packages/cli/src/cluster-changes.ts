@@ -2,24 +2,32 @@
 // with what the last build generated for it under clusters/<cluster>/ (what its nodes were
 // configured with): another pod or service network (`cluster-network-changed`), a Kubernetes
 // release it cannot move to (`kubernetes-upgrade-path`), a Talos release it cannot move to
-// (`talos-upgrade-path`); and a cluster the last build wrote that the definition no longer has
-// (`cluster-removed`, a warning). Pure: the CLI reads the files (`Runtime.readClusterFiles`,
-// `Runtime.readClusterNames`).
+// (`talos-upgrade-path`); a cluster the last build wrote that the definition no longer has
+// (`cluster-removed`, a warning); and a root Application that changes (`root-application-changed`,
+// a warning: nothing in Git applies it). Pure: the CLI reads the files
+// (`Runtime.readClusterFiles`, `Runtime.readClusterNames`).
 import {
   error,
+  fileDocuments,
+  type GeneratedFile,
   type Issue,
   kubernetesUpgradeRefusal,
   type PathSegment,
   parseCidr,
   type ResolvedCluster,
   type ResolvedPlatform,
+  rootApplicationName,
   talosUpgradeRefusal,
   warning,
 } from '@homelab/core';
 import { deployedCluster } from '@homelab/talos-config';
 
 /** The files of clusters/<cluster>/ the comparison reads, relative to that folder. */
-export const DEPLOYED_CLUSTER_FILES = ['talos/controlplane.yaml', 'RUNBOOK.md'] as const;
+export const DEPLOYED_CLUSTER_FILES = [
+  'talos/controlplane.yaml',
+  'RUNBOOK.md',
+  'root-application.yaml',
+] as const;
 
 /** The files that make `clusters/<cluster>/` a cluster the last build wrote (`readClusterNames`). */
 export const CLUSTER_MARKERS = ['root-application.yaml', 'talos/controlplane.yaml'] as const;
@@ -139,4 +147,144 @@ export function removedClusterIssues(
         expected: `cluster "${name}" kept in the definition while it runs; to retire it, copy out what you need (its backups stay in their bucket), wipe its nodes (talosctl reset on each), then remove it. A renamed cluster is a new one: bring it up from its own runbook and retire the old one the same way. Nothing runs from the last build's files (a definition made your own over the example's output): build with --allow-immutable-changes once (it skips the comparison with the last build)`,
       }),
     );
+}
+
+type Table = { readonly [key: string]: unknown };
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** JSON with object keys sorted: two values are the same when their canonical texts are. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isTable(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The dotted paths at which `before` and `after` differ (a list differs as a whole). */
+function changedPaths(before: unknown, after: unknown, prefix: string): string[] {
+  if (isTable(before) && isTable(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((key) =>
+      changedPaths(before[key], after[key], prefix === '' ? key : `${prefix}.${key}`),
+    );
+  }
+  return canonical(before) === canonical(after) ? [] : [prefix];
+}
+
+/** The names of a root Application's Helm parameters. */
+function parameterNames(application: unknown): string[] {
+  const spec = isTable(application) ? application.spec : undefined;
+  const source = isTable(spec) ? spec.source : undefined;
+  const helm = isTable(source) ? source.helm : undefined;
+  const parameters = isTable(helm) && Array.isArray(helm.parameters) ? helm.parameters : [];
+  return parameters.flatMap((parameter) =>
+    isTable(parameter) && typeof parameter.name === 'string' ? [parameter.name] : [],
+  );
+}
+
+/** The Application and AppProject of a root-application.yaml, by kind. */
+function rootDocuments(documents: readonly unknown[]): { [kind: string]: Table } {
+  const out: { [kind: string]: Table } = {};
+  for (const document of documents) {
+    if (isTable(document) && typeof document.kind === 'string') out[document.kind] = document;
+  }
+  return out;
+}
+
+/** `manifests.application-<name>.spec.source.targetRevision` → `<name>`. */
+function parameterApplication(name: string): string {
+  return /^manifests\.application-(.+)\.spec\.source\.targetRevision$/.exec(name)?.[1] ?? name;
+}
+
+const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
+
+/**
+ * A warning for each cluster whose root Application (or its AppProject) this build changes from
+ * what the last build wrote in `clusters/<cluster>/root-application.yaml` (`previous`, as for
+ * `clusterChangeIssues`; `files`, this build's output). No Application manages the root: the
+ * cluster runs the root applied by hand, so the change reaches it only when the file is applied
+ * again; the warning says what changed and what the running root does until then.
+ */
+export function rootApplicationIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const path = `clusters/${cluster.name}/root-application.yaml`;
+    const old = previous(cluster.name)?.get('root-application.yaml');
+    const file = files.find((candidate) => candidate.path === path);
+    if (old === undefined || file === undefined || old === file.content) continue;
+    let before: { [kind: string]: Table };
+    try {
+      before = rootDocuments(fileDocuments({ path, content: old }));
+    } catch {
+      continue;
+    }
+    const after = rootDocuments(fileDocuments(file));
+    const name = rootApplicationName(cluster);
+    const changes: string[] = [];
+    const effects: string[] = [];
+    const oldParameters = parameterNames(before.Application);
+    const newParameters = parameterNames(after.Application);
+    for (const kind of ['Application', 'AppProject']) {
+      for (const field of changedPaths(before[kind], after[kind], '')) {
+        if (kind === 'Application' && field === 'spec.source.helm.parameters') continue;
+        changes.push(
+          `${kind === 'Application' ? '' : "its AppProject's "}${field} from ${show(
+            field
+              .split('.')
+              .reduce<unknown>((at, key) => (isTable(at) ? at[key] : undefined), before[kind]),
+          )} to ${show(
+            field
+              .split('.')
+              .reduce<unknown>((at, key) => (isTable(at) ? at[key] : undefined), after[kind]),
+          )}`,
+        );
+        if (field === 'spec.source.targetRevision') {
+          effects.push('the cluster goes on following the revision it follows now');
+        } else if (field === 'spec.source.helm.valueFiles') {
+          effects.push('the root goes on rendering the cluster with the value files it names now');
+        } else if (field === 'spec.source.repoURL') {
+          effects.push('the root goes on reading the repository it reads now');
+        }
+      }
+    }
+    const added = newParameters.filter((parameter) => !oldParameters.includes(parameter));
+    const removed = oldParameters.filter((parameter) => !newParameters.includes(parameter));
+    if (added.length > 0) {
+      changes.push(`a revision parameter for ${added.map(parameterApplication).join(', ')} added`);
+      effects.push(
+        `${added.map(parameterApplication).join(', ')} follow${added.length === 1 ? 's' : ''} the revision ${added.length === 1 ? 'its' : 'their'} committed values name, not the root's`,
+      );
+    }
+    if (removed.length > 0) {
+      changes.push(
+        `the revision parameter for ${removed.map(parameterApplication).join(', ')} removed`,
+      );
+      effects.push(
+        `the root's parameter for ${removed.map(parameterApplication).join(', ')} makes charts/platform's schema refuse the root's render (an Application without a kind): nothing syncs through the root, the removal included`,
+      );
+    }
+    if (changes.length === 0) continue;
+    issues.push(
+      warning({
+        code: 'root-application-changed',
+        path: ['clusters', cluster.index],
+        output: path,
+        value: cluster.name,
+        message: `changes the root Application ${name} of cluster "${cluster.name}" from what the last build wrote (${path}): ${changes.join('; ')}. No Application manages the root (it is applied by hand), so the cluster runs the old one until the file is applied again${effects.length > 0 ? `: until then ${effects.join('; ')}` : ''}`,
+        expected: `once this commit is on the revision the cluster's root follows, apply it: \`kubectl apply -f ${path}\` (to another revision: the runbook's "Moving this cluster to another revision")`,
+      }),
+    );
+  }
+  return issues;
 }

@@ -56,7 +56,11 @@ import {
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
 import { claimChangeIssues, type DeployedClaim } from './claim-changes.js';
-import { clusterChangeIssues, removedClusterIssues } from './cluster-changes.js';
+import {
+  clusterChangeIssues,
+  removedClusterIssues,
+  rootApplicationIssues,
+} from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
@@ -82,15 +86,17 @@ export interface GenerateInput {
   /**
    * The files of a chart as the last build wrote them (`charts/<chart>/`, paths relative to it),
    * `undefined` where there is none: what the clusters run now, to find changes of fields the
-   * API server never updates (`immutable-field-changed`). Without it nothing is compared.
+   * API server never updates (`immutable-field-changed`) and volume claims moved or left behind
+   * (`volume-claim-moved`, `volume-claim-left`). Without it nothing is compared.
    */
   readonly previousChart?: (chart: string) => ReadonlyMap<string, string> | undefined;
   /**
    * The files of a cluster as the last build wrote them (`clusters/<cluster>/`, paths relative
    * to it: `DEPLOYED_CLUSTER_FILES`), `undefined` for a cluster it did not build: what the
    * cluster's nodes were configured with, to refuse what a running cluster cannot take
-   * (`cluster-network-changed`, `talos-upgrade-path`, `kubernetes-upgrade-path`). Without it
-   * nothing is compared.
+   * (`cluster-network-changed`, `talos-upgrade-path`, `kubernetes-upgrade-path`), and the root
+   * Application it was given by hand (`root-application-changed`, a warning). Without it nothing
+   * is compared.
    */
   readonly previousCluster?: (cluster: string) => ReadonlyMap<string, string> | undefined;
   /**
@@ -756,6 +762,7 @@ export async function generate(
   }
   if (input.previousCluster !== undefined) {
     issues.push(...clusterChangeIssues(platform, input.previousCluster));
+    issues.push(...rootApplicationIssues(platform, input.previousCluster, files));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

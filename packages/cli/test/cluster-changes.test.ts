@@ -4,7 +4,8 @@
 // a Kubernetes release down or a minor release skipped (`kubernetes-upgrade-path`), a Talos
 // release its upgrade path does not reach, a skipped or an earlier minor one (`talos-upgrade-path`) are
 // refused at the definition's line; `--allow-immutable-changes` builds them. A cluster the last
-// build wrote that the definition no longer has is a warning (`cluster-removed`).
+// build wrote that the definition no longer has is a warning (`cluster-removed`), and so is a root
+// Application that changes (`root-application-changed`: it is applied by hand).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -253,4 +254,67 @@ describe('a cluster the last build wrote that the definition no longer has', () 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
+});
+
+describe("a cluster's root Application changed from what the last build wrote", () => {
+  const changed = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'root-application-changed');
+  /** The reference without its monitoring component (the last top-level component). */
+  const withoutMonitoring = (text: string): string => {
+    const cut = text.replace(/\n {2}monitoring:\n[\s\S]*?\nclusters:/, '\nclusters:');
+    if (cut === text) throw new Error('monitoring is not in the definition');
+    return cut;
+  };
+
+  it('warns per cluster whose root changes, naming the field, what the running root does meanwhile, and the apply', async () => {
+    // The same definition: the roots are the same.
+    expect(changed(await over(definition))).toEqual([]);
+    // Development pinned to a tag: dev's root alone.
+    const pinned = await over(
+      definition.replace(
+        '  targetRevision:\n    development: main\n',
+        '  targetRevision:\n    development: v1.2.0\n',
+      ),
+    );
+    expect(pinned.files.length).toBeGreaterThan(0);
+    const found = changed(pinned);
+    expect(found.map((issue) => [issue.severity, issue.path, issue.value, issue.output])).toEqual([
+      ['warning', ['clusters', 0], 'dev', 'clusters/dev/root-application.yaml'],
+    ]);
+    expect(found[0]?.message).toBe(
+      'changes the root Application dev-platform of cluster "dev" from what the last build wrote (clusters/dev/root-application.yaml): spec.source.targetRevision from "main" to "v1.2.0". No Application manages the root (it is applied by hand), so the cluster runs the old one until the file is applied again: until then the cluster goes on following the revision it follows now',
+    );
+    expect(found[0]?.expected).toContain('`kubectl apply -f clusters/dev/root-application.yaml`');
+    // The same command the runbook gives to apply the root.
+    const runbook = last.files.find((file) => file.path === 'clusters/dev/RUNBOOK.md')?.content;
+    expect(runbook).toContain('\nkubectl apply -f clusters/dev/root-application.yaml\n');
+  }, 180_000);
+
+  it("warns that a component's removal stops the running root until it is applied again", async () => {
+    const found = changed(await over(withoutMonitoring(definition)));
+    expect(found.map((issue) => issue.value)).toEqual(['dev', 'staging', 'prod']);
+    for (const issue of found) {
+      expect(issue.message).toContain('the revision parameter for monitoring removed');
+      expect(issue.message).toContain(
+        "the root's parameter for monitoring makes charts/platform's schema refuse the root's render",
+      );
+    }
+    // The other way round: a last build without monitoring's parameter (the component enabled
+    // now): the new Application follows its own pin until the root is applied.
+    const parameter =
+      /\n {8}- forceString: true\n {10}name: manifests\.application-monitoring\.spec\.source\.targetRevision\n {10}value: \$ARGOCD_APP_SOURCE_TARGET_REVISION\n/;
+    const earlier = last.files.map((file) =>
+      file.path.endsWith('/root-application.yaml')
+        ? { ...file, content: file.content.replace(parameter, '\n') }
+        : file,
+    );
+    expect(
+      earlier.filter((file, index) => file.content !== last.files[index]?.content).length,
+    ).toBe(3);
+    const added = changed(await over(definition, clustersOf(earlier)));
+    expect(added.map((issue) => issue.value)).toEqual(['dev', 'staging', 'prod']);
+    expect(added[0]?.message).toContain(
+      "a revision parameter for monitoring added. No Application manages the root (it is applied by hand), so the cluster runs the old one until the file is applied again: until then monitoring follows the revision its committed values name, not the root's",
+    );
+  }, 180_000);
 });
