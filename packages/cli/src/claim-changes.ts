@@ -14,6 +14,7 @@
 //   a volume renamed): its data stays, and its space stays taken, until it is deleted by hand.
 // Pure: the pipeline renders both sides (`generate`, with `previousChart`).
 import {
+  type ChangedObject,
   error,
   type Issue,
   type KubeObject,
@@ -22,13 +23,8 @@ import {
   warning,
 } from '@homelab/core';
 
-/** One PersistentVolumeClaim of a cluster, with the chart that deploys it. */
-export interface DeployedClaim {
-  readonly chart: string;
-  readonly object: KubeObject;
-  /** The setting it is made from (the volume), where the component says so. */
-  readonly origin?: readonly PathSegment[];
-}
+/** One PersistentVolumeClaim of a cluster, with the chart that deploys it (core's `ChangedObject`). */
+export type DeployedClaim = ChangedObject;
 
 /** How to build anyway, where the move is meant. */
 const ALLOW = 'build with --allow-immutable-changes (it skips this comparison with the last build)';

@@ -5,6 +5,8 @@
 import { assembleApplications } from '@homelab/argocd-apps';
 import {
   atOrAboveFloor,
+  type ChangeCheck,
+  type ChangedObject,
   type ChartSpec,
   type ClusterContribution,
   CORE_CHECKS,
@@ -55,7 +57,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
-import { claimChangeIssues, type DeployedClaim } from './claim-changes.js';
+import { claimChangeIssues } from './claim-changes.js';
 import {
   clusterChangeIssues,
   removedClusterIssues,
@@ -388,14 +390,15 @@ function immutableFieldIssues(
 }
 
 /**
- * The volume claims each cluster loses against the last build (`claim-changes.ts`: moved to
- * another namespace, an error; otherwise left on the cluster, a warning): per cluster, the claims
- * of every chart whose layers changed, rendered as the last build wrote them (the environment
- * layer its Application lists there) and as they are now. A chart no longer on the cluster
- * renders nothing now; a cluster layer the last build did not write, or one it cannot render,
- * has nothing to compare.
+ * What each cluster's objects change against the last build: per cluster, the objects of every
+ * chart whose layers changed, rendered as the last build wrote them (the environment layer its
+ * Application lists there) and as they are now, handed to the volume-claim comparison
+ * (`claim-changes.ts`: a claim moved to another namespace, an error; otherwise left on the
+ * cluster, a warning) and to every component's `changes` checks. A chart no longer on the
+ * cluster renders nothing now; a cluster layer the last build did not write, or one it cannot
+ * render, has nothing to compare.
  */
-function claimIssues(
+function changeIssues(
   charts: readonly {
     readonly spec: ChartSpec;
     readonly component: string | undefined;
@@ -405,6 +408,7 @@ function claimIssues(
   render: RenderedManifests,
   previousChart: (chart: string) => ReadonlyMap<string, string> | undefined,
   files: readonly GeneratedFile[],
+  checks: readonly ChangeCheck[],
 ): Issue[] {
   const previousPlatform = previousChart(PLATFORM_CHART);
   const issues: Issue[] = [];
@@ -428,8 +432,8 @@ function claimIssues(
     const deployed = /\benv\/([a-z-]+)\.yaml\b/.exec(
       previousPlatform?.get(clusterLayer) ?? '',
     )?.[1];
-    const before: DeployedClaim[] = [];
-    const after: DeployedClaim[] = [];
+    const before: ChangedObject[] = [];
+    const after: ChangedObject[] = [];
     const components = new Map<string, string | undefined>();
     for (const { spec, component, origins } of charts) {
       const previous = previousChart(spec.name);
@@ -465,6 +469,7 @@ function claimIssues(
       }
     }
     if (before.length === 0) continue;
+    for (const check of checks) issues.push(...check.check({ cluster, before, after }));
     issues.push(
       ...claimChangeIssues(cluster, before, after, (chart) => {
         const component = components.get(chart);
@@ -755,7 +760,16 @@ export async function generate(
     }
   }
   if (input.previousChart !== undefined) {
-    issues.push(...claimIssues(charts, platform, render, input.previousChart, files));
+    issues.push(
+      ...changeIssues(
+        charts,
+        platform,
+        render,
+        input.previousChart,
+        files,
+        registry.flatMap((component) => component.changes ?? []),
+      ),
+    );
     issues.push(
       ...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART), files),
     );

@@ -1,5 +1,5 @@
 // docs/system-checks.md lists every system check the build runs, once, in its Layer 4 table: the
-// checks of core, of talos-config and of every registered component. The rows that are no
+// checks of core, of talos-config and of every registered component (its `checks` and `changes`). The rows that are no
 // registered check say so in their own text (`immutable-field-changed`, `crd-bundle-downgrade`:
 // comparisons with the last build's charts; `cluster-network-changed`, `kubernetes-upgrade-path`,
 // `talos-upgrade-path`: with the last build's cluster files; all run by the pipeline).
@@ -31,6 +31,7 @@ it('docs/system-checks.md lists every registered system check exactly once, and 
     ...CORE_CHECKS,
     ...TALOS_CHECKS,
     ...REGISTRY.flatMap((component) => component.checks ?? []),
+    ...REGISTRY.flatMap((component) => component.changes ?? []),
   ].map((check) => check.name);
   expect(new Set(registered).size).toBe(registered.length);
   const counted = new Map<string, number>();

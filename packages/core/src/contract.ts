@@ -12,7 +12,7 @@
 import type { DiskSelector } from './generated/platform.js';
 import type { Issue, PathSegment } from './issues.js';
 import type { ObjectValidator } from './output-validate.js';
-import type { SystemCheck } from './system.js';
+import type { ChangeCheck, SystemCheck } from './system.js';
 import type {
   ChartSpec,
   EnvironmentName,
@@ -1337,6 +1337,11 @@ export interface Component<S = Values> {
   readonly validators?: readonly ObjectValidator[];
   /** System checks of facts about its runtime (layer 4; core runs them with its own). */
   readonly checks?: readonly SystemCheck[];
+  /**
+   * Checks of a change against what the last build wrote (its charts, as the clusters run
+   * them): facts a running cluster does not follow by itself.
+   */
+  readonly changes?: readonly ChangeCheck[];
   declare(input: DeclareInput<S>): Declaration;
   render(input: RenderInput<S>): ComponentOutput;
 }

@@ -330,6 +330,9 @@ export {
   withSyncOption,
 } from './sync-options.js';
 export type {
+  ChangeCheck,
+  ChangedObject,
+  ChangeInput,
   DeployedApplication,
   DeployedCluster,
   DeployedObject,

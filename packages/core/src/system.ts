@@ -96,6 +96,39 @@ export interface SystemCheck {
   report?(input: SystemInput): string[];
 }
 
+/**
+ * One cluster's objects as the last build's charts render them (`before`) and as this build's
+ * render them (`after`), for the charts whose layers changed (any other chart renders the same
+ * on both sides, and is left out of both), each with its chart (`charts/<chart>`) and, after, the
+ * setting it is made from where its component says so.
+ */
+export interface ChangeInput {
+  readonly cluster: ResolvedCluster;
+  readonly before: readonly ChangedObject[];
+  readonly after: readonly ChangedObject[];
+}
+
+/** An object of a `ChangeInput`. */
+export interface ChangedObject {
+  readonly chart: string;
+  readonly object: KubeObject;
+  readonly origin?: readonly PathSegment[];
+}
+
+/**
+ * One fact about a change of what a running cluster runs, checked on the objects the last build
+ * wrote and this build writes (`homelab build`, `validate`, `check`, `diff` run them with the
+ * output folder's charts; not with `--allow-immutable-changes`): what a commit must not change
+ * silently because the cluster does not follow it by itself.
+ */
+export interface ChangeCheck {
+  /** Stable identifier, the code of its issues. */
+  readonly name: string;
+  /** One sentence: what must hold (docs/system-checks.md lists them). */
+  readonly description: string;
+  check(input: ChangeInput): Issue[];
+}
+
 /** One check's report section. */
 export interface SystemReport {
   readonly name: string;
