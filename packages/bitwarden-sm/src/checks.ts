@@ -1,6 +1,8 @@
 // System checks (layer 4) of what the operator needs at run time, over the platform as Argo CD
 // deploys it. Pure.
 import {
+  type ChangeCheck,
+  type ChangedObject,
   clusterList,
   compareStrings,
   type DeployedCluster,
@@ -12,7 +14,8 @@ import {
   settingsPath,
   warning,
 } from '@homelab/core';
-import { BITWARDEN_GROUP, BITWARDEN_KIND } from './inventory.js';
+import { BITWARDEN_GROUP, BITWARDEN_KIND, secretId } from './inventory.js';
+import { MAPPED_ANEW } from './rotation.js';
 import { DEFAULT_AUTH_TOKEN } from './settings.js';
 
 const COMPONENT = 'bitwarden-sm';
@@ -378,3 +381,77 @@ export const bitwardenChecks: readonly SystemCheck[] = [
   secretsMadeCheck,
   productionEntriesCheck,
 ];
+
+/** Each BitwardenSecret among `objects`, by the Secret it fills (`<namespace>/<secretName>`). */
+function maps(
+  objects: readonly ChangedObject[],
+): Map<string, { chart: string; namespace: string; name: string; entries: Map<string, string> }> {
+  const out = new Map<
+    string,
+    { chart: string; namespace: string; name: string; entries: Map<string, string> }
+  >();
+  for (const { chart, object } of objects) {
+    const kind = groupKindOf(object);
+    if (kind.group !== BITWARDEN_GROUP || kind.kind !== BITWARDEN_KIND) continue;
+    const spec = record(object.spec);
+    const namespace = object.metadata.namespace ?? 'default';
+    const name = typeof spec.secretName === 'string' ? spec.secretName : object.metadata.name;
+    const entries = new Map<string, string>();
+    for (const item of Array.isArray(spec.map) ? spec.map : []) {
+      const { secretKeyName, bwSecretId } = record(item);
+      if (typeof secretKeyName === 'string' && typeof bwSecretId === 'string') {
+        entries.set(secretKeyName, bwSecretId);
+      }
+    }
+    out.set(secretId({ namespace, name }), { chart, namespace, name, entries });
+  }
+  return out;
+}
+
+/**
+ * A key of a Secret the last build deployed mapped to another Bitwarden entry, or a key added to
+ * it: the operator (sm-operator 2.1.0) syncs a BitwardenSecret when Bitwarden reports a change
+ * of its entries since the last sync, never for a new `map` (the rotation guide's section
+ * `MAPPED_ANEW`), so the Secret keeps the old entry's value, or lacks the key, while the
+ * BitwardenSecret reports Synced. A warning per key: the sync it takes is a runbook step.
+ */
+export const mapChangedCheck: ChangeCheck = {
+  name: 'bitwarden-map-changed',
+  description:
+    'A key of a Secret the last build deployed keeps the Bitwarden entry it was mapped to, and such a Secret gets no new key, or the build warns: the operator syncs a BitwardenSecret only when Bitwarden reports a change of an entry, never for a new map, so the Secret keeps the old value (or lacks the key) while its BitwardenSecret reports Synced.',
+  check({ cluster, before, after }) {
+    const was = maps(before);
+    const issues: Issue[] = [];
+    for (const [id, now] of maps(after)) {
+      const old = was.get(id);
+      if (old === undefined) continue;
+      // The guide by its pattern: one change on several clusters reads once.
+      const guide = 'clusters/<cluster>/rotating-secrets.md';
+      const sync = `once Argo CD synced this change, sync the BitwardenSecret of ${id} by hand (${guide}, "${MAPPED_ANEW}")`;
+      for (const [key, entry] of [...now.entries].sort(([a], [b]) => compareStrings(a, b))) {
+        const previous = old.entries.get(key);
+        if (previous === entry) continue;
+        issues.push(
+          warning({
+            code: 'bitwarden-map-changed',
+            path: settingsPath(cluster, COMPONENT, 'secrets', id, key),
+            output: `charts/${now.chart}`,
+            value: entry,
+            message:
+              previous === undefined
+                ? `fills key ${key}, new to Secret ${id}, which the last build deployed on cluster "${cluster.name}": the operator syncs a BitwardenSecret when Bitwarden reports a change of its entries, never for a new map, so the key does not come (what reads it fails) while the BitwardenSecret reports Synced`
+                : `now fills key ${key} of Secret ${id} on cluster "${cluster.name}", in place of the entry ${previous}, which the last build mapped: the operator syncs a BitwardenSecret when Bitwarden reports a change of its entries, never for a new map, so the Secret keeps the old entry's value while the BitwardenSecret reports Synced`,
+            expected:
+              previous === undefined
+                ? sync
+                : `${sync}; where the new entry holds another value, that is a rotation of ${key}: what it takes is under "Entry \`${previous}\`" there`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
+/** The comparisons with the last build's charts (`Component.changes`). */
+export const bitwardenChanges: readonly ChangeCheck[] = [mapChangedCheck];

@@ -39,7 +39,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
-import { bitwardenChecks } from './checks.js';
+import { bitwardenChanges, bitwardenChecks } from './checks.js';
 import { BITWARDEN_SECRET_HEALTH_LUA } from './health.js';
 import {
   BITWARDEN_GROUP,
@@ -679,6 +679,7 @@ export const bitwardenSmComponent: Component<BitwardenSmSettings> = {
   upstream: BITWARDEN_SM_UPSTREAM,
   validators: bitwardenValidators,
   checks: bitwardenChecks,
+  changes: bitwardenChanges,
   declare,
   render,
 };

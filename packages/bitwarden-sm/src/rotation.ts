@@ -153,6 +153,9 @@ export function forceSyncCommand(namespace: string, name: string): string {
   return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`;
 }
 
+/** The heading of the rotation guide's section on keys mapped anew (`bitwarden-map-changed` names it). */
+export const MAPPED_ANEW = 'When the definition maps a key anew';
+
 /** The machine account's access token, read into the operator's shell (never into Git or a file). */
 export const TOKEN_READ: ShellRead = {
   variable: 'BWS_ACCESS_TOKEN',
@@ -430,7 +433,7 @@ function mappedAnewSection(entries: readonly RotationEntry[]): string[] {
     .map(([, secret]) => secret);
   if (secrets.length === 0) return [];
   return [
-    '## When the definition maps a key anew',
+    `## ${MAPPED_ANEW}`,
     '',
     'The operator writes a Secret only when Bitwarden reports a change since that',
     'BitwardenSecret\u2019s last sync; a new `map` is not one. A key added to a Secret that was',

@@ -1,0 +1,116 @@
+// Components' comparisons with the last build (`Component.changes`), through the whole pipeline
+// on the reference platform (examples/reference/platform.yaml), the last build's charts standing
+// for what the clusters run: what they are given, and bitwarden-sm's `bitwarden-map-changed`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChangeInput, Issue } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type GenerateResult, generate } from '../src/pipeline.js';
+import { REGISTRY } from '../src/registry.js';
+import { chartsOf } from './last-build.js';
+
+const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+const OLD = '95498907-add7-45cf-acbe-30bfbeed95eb';
+const NEW = '0a1b2c3d-add7-45cf-acbe-30bfbeed95eb';
+/** The top-level mapping of paperless' restic password (dev and staging; prod maps its own). */
+const TOP_LEVEL = `      paperless/data-restic:\n        AWS_ACCESS_KEY_ID: 63c38e83-3d29-4dd1-ab29-7bad2f9cd3bb\n        AWS_SECRET_ACCESS_KEY: 2f524dcf-fe6f-452e-a3dc-afc3dbd64785\n        RESTIC_PASSWORD: ${OLD}\n`;
+
+function remapped(text: string): string {
+  if (!text.includes(TOP_LEVEL)) throw new Error('the mapping is not in the definition');
+  return text.replace(TOP_LEVEL, TOP_LEVEL.replace(OLD, NEW));
+}
+
+const mapChanges = (result: GenerateResult): Issue[] =>
+  result.issues.filter((issue) => issue.code === 'bitwarden-map-changed');
+
+let last: GenerateResult;
+let previousChart: ReturnType<typeof chartsOf>;
+
+beforeAll(async () => {
+  last = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+  expect(last.files.length).toBeGreaterThan(0);
+  previousChart = chartsOf(last.files);
+}, 120_000);
+
+describe("components' change checks", () => {
+  it('are given, per cluster, the objects of the charts whose layers changed, as the last build wrote them and as they are now', async () => {
+    const seen: ChangeInput[] = [];
+    const registry = REGISTRY.map((component) =>
+      component.name === 'coredns'
+        ? {
+            ...component,
+            changes: [
+              {
+                name: 'spy',
+                description: 'records its input',
+                check: (input: ChangeInput) => {
+                  seen.push(input);
+                  return [];
+                },
+              },
+            ],
+          }
+        : component,
+    );
+    // The same definition: nothing changed, no check runs.
+    await generate(
+      { text: definition, file: 'platform.yaml', chartVersions: {}, previousChart },
+      { registry },
+    );
+    expect(seen).toEqual([]);
+    // The restic password of dev and staging mapped anew: their applications chart alone.
+    await generate(
+      { text: remapped(definition), file: 'platform.yaml', chartVersions: {}, previousChart },
+      { registry },
+    );
+    expect(seen.map((input) => input.cluster.name)).toEqual(['dev', 'staging']);
+    for (const input of seen) {
+      expect([...new Set(input.before.map((entry) => entry.chart))]).toEqual(['applications']);
+      expect([...new Set(input.after.map((entry) => entry.chart))]).toEqual(['applications']);
+      const secret = (side: ChangeInput['before']) =>
+        side.find(
+          (entry) =>
+            entry.object.kind === 'BitwardenSecret' && entry.object.metadata.name === 'data-restic',
+        )?.object.spec;
+      expect(JSON.stringify(secret(input.before))).toContain(OLD);
+      expect(JSON.stringify(secret(input.after))).toContain(NEW);
+      // After, with the settings each object is made from where the component says so.
+      expect(input.after.some((entry) => entry.origin !== undefined)).toBe(true);
+    }
+  }, 180_000);
+
+  it('bitwarden-map-changed: one warning for dev and staging at the mapping, the build writes, the guide has both sections it names', async () => {
+    const text = remapped(definition);
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = mapChanges(result);
+    expect(found.map((issue) => [issue.severity, issue.output, issue.path.join('.')])).toEqual([
+      [
+        'warning',
+        'charts/applications',
+        'components.bitwarden-sm.secrets.paperless/data-restic.RESTIC_PASSWORD',
+      ],
+    ]);
+    const line = text.slice(0, text.indexOf(`RESTIC_PASSWORD: ${NEW}`)).split('\n').length;
+    expect(found[0]?.position).toEqual({ file: 'platform.yaml', line, column: 26 });
+    expect(found[0]?.message).toContain(
+      `now fills key RESTIC_PASSWORD of Secret paperless/data-restic on clusters "dev" and "staging", in place of the entry ${OLD}`,
+    );
+    for (const cluster of ['dev', 'staging']) {
+      const guide = result.files.find(
+        (file) => file.path === `clusters/${cluster}/rotating-secrets.md`,
+      )?.content;
+      expect(guide).toContain('\n## When the definition maps a key anew\n');
+      // The old entry's section, which says what changing the value takes, as the last build wrote it.
+      const before = last.files.find(
+        (file) => file.path === `clusters/${cluster}/rotating-secrets.md`,
+      )?.content;
+      expect(before).toContain(`\n## Entry \`${OLD}\`\n`);
+    }
+  }, 180_000);
+});
+
+function over(text: string): Promise<GenerateResult> {
+  return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
+}
