@@ -111,6 +111,39 @@ describe("components' change checks", () => {
   }, 180_000);
 });
 
+describe('longhorn-class-parameters-changed', () => {
+  const TIER = '  longhorn:\n    backupTarget:';
+
+  it("warns on prod alone when production's standard tier drops to 2 replicas, at the tier, with the volumes' patch", async () => {
+    if (!definition.includes(TIER)) throw new Error('longhorn is not in the definition');
+    const text = definition.replace(
+      TIER,
+      '  longhorn:\n    tiers:\n      standard:\n        replicas: { production: 2 }\n    backupTarget:',
+    );
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter(
+      (issue) => issue.code === 'longhorn-class-parameters-changed',
+    );
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', 'standard', 'components.longhorn.tiers.standard'],
+    ]);
+    const line = text.split('\n').indexOf('      standard:') + 1;
+    expect(found[0]?.position?.line).toBe(line + 1);
+    expect(found[0]?.message).toContain(
+      'changes the parameters of StorageClass standard on cluster "prod" from what the last build deployed (numberOfReplicas "3" → "2")',
+    );
+    expect(found[0]?.expected).toContain('\'{"spec":{"numberOfReplicas":2}}\'');
+    // What the last build deployed on prod: 3 replicas in the standard class.
+    const layer =
+      last.files.find((file) => file.path === 'charts/longhorn/clusters/prod.yaml')?.content ?? '';
+    const standard = layer.slice(layer.indexOf('\n      name: standard\n'));
+    expect(standard.slice(0, standard.indexOf('\n  storageclass-') >>> 0)).toContain(
+      '\n      numberOfReplicas: "3"\n',
+    );
+  }, 180_000);
+});
+
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }

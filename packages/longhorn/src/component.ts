@@ -39,6 +39,7 @@ import {
   WAIT_SECONDS,
   warning,
 } from '@homelab/core';
+import { longhornChanges } from './changes.js';
 import { longhornChecks } from './checks.js';
 import {
   type ClusterDisks,
@@ -1153,6 +1154,7 @@ export const longhornComponent: Component<Settings> = {
   upstream: LONGHORN_UPSTREAM,
   validators: longhornValidators,
   checks: longhornChecks,
+  changes: longhornChanges,
   declare,
   render,
 };
