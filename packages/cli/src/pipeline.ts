@@ -434,6 +434,8 @@ function changeIssues(
     )?.[1];
     const before: ChangedObject[] = [];
     const after: ChangedObject[] = [];
+    const beforeValues = new Map<string, Values>();
+    const afterValues = new Map<string, Values>();
     const components = new Map<string, string | undefined>();
     for (const { spec, component, origins } of charts) {
       const previous = previousChart(spec.name);
@@ -453,13 +455,19 @@ function changeIssues(
       }
       try {
         const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
-        for (const object of renderChart(old, oldLayers, { root: '' }).objects) {
-          before.push({ chart: spec.name, object });
-        }
+        const rendered = renderChart(old, oldLayers, { root: '' });
+        for (const object of rendered.objects) before.push({ chart: spec.name, object });
+        beforeValues.set(spec.name, rendered.values);
       } catch {
         continue;
       }
-      if (spec.clusters[cluster.name] === undefined) continue;
+      const ownLayer = spec.clusters[cluster.name];
+      if (ownLayer === undefined) continue;
+      const envLayer = spec.environments[cluster.environment];
+      afterValues.set(
+        spec.name,
+        mergeValuesShared(spec.values, ...(envLayer ? [envLayer] : []), ownLayer),
+      );
       const rendered = render(spec, cluster);
       if (!isObject(rendered)) continue;
       for (const [key, object] of Object.entries(rendered)) {
@@ -469,7 +477,9 @@ function changeIssues(
       }
     }
     if (before.length === 0) continue;
-    for (const check of checks) issues.push(...check.check({ cluster, before, after }));
+    for (const check of checks) {
+      issues.push(...check.check({ cluster, before, after, beforeValues, afterValues }));
+    }
     issues.push(
       ...claimChangeIssues(cluster, before, after, (chart) => {
         const component = components.get(chart);

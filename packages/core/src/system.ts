@@ -106,6 +106,13 @@ export interface ChangeInput {
   readonly cluster: ResolvedCluster;
   readonly before: readonly ChangedObject[];
   readonly after: readonly ChangedObject[];
+  /**
+   * The same charts' values as Helm merges them for the cluster (base, environment and cluster
+   * layers), by chart name: what an upstream chart renders from (its objects are not in
+   * `before`/`after`, which hold the `manifests` of the chart contract).
+   */
+  readonly beforeValues: ReadonlyMap<string, Values>;
+  readonly afterValues: ReadonlyMap<string, Values>;
 }
 
 /** An object of a `ChangeInput`. */

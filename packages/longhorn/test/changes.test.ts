@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { classParametersCheck, longhornChanges } from '../src/changes.js';
 import { longhornComponent } from '../src/index.js';
 
+/** No upstream chart values: these checks read the objects alone. */
+const NO_VALUES = { beforeValues: new Map(), afterValues: new Map() };
+
 const cluster = { name: 'prod', index: 2 } as unknown as ResolvedCluster;
 
 function storageClass(
@@ -42,6 +45,7 @@ describe('longhorn-class-parameters-changed', () => {
 
   it('warns at the tier with a patch of every volume of the class for the fields a volume takes', () => {
     const issues = classParametersCheck.check({
+      ...NO_VALUES,
       cluster,
       before: [storageClass('standard', BASE)],
       after: [
@@ -75,6 +79,7 @@ describe('longhorn-class-parameters-changed', () => {
 
   it('says which parameters only new volumes take, and when Longhorn refuses the locality patch', () => {
     const [kept] = classParametersCheck.check({
+      ...NO_VALUES,
       cluster,
       before: [storageClass('archive', BASE)],
       after: [storageClass('archive', { ...BASE, fsType: 'xfs', numberOfReplicas: '4' })],
@@ -85,6 +90,7 @@ describe('longhorn-class-parameters-changed', () => {
       'fsType applies to new volumes only: an existing volume keeps its value until it is moved to a new claim',
     );
     const [local] = classParametersCheck.check({
+      ...NO_VALUES,
       cluster,
       before: [
         storageClass('fast', { ...BASE, numberOfReplicas: '1', dataLocality: 'best-effort' }),
@@ -101,10 +107,25 @@ describe('longhorn-class-parameters-changed', () => {
 
   it('says nothing of the same parameters, a new class, another provisioner, or the recurring jobs (the claims carry them)', () => {
     const same = [storageClass('standard', BASE)];
-    expect(classParametersCheck.check({ cluster, before: same, after: same })).toEqual([]);
-    expect(classParametersCheck.check({ cluster, before: [], after: same })).toEqual([]);
     expect(
       classParametersCheck.check({
+        ...NO_VALUES,
+        cluster,
+        before: same,
+        after: same,
+      }),
+    ).toEqual([]);
+    expect(
+      classParametersCheck.check({
+        ...NO_VALUES,
+        cluster,
+        before: [],
+        after: same,
+      }),
+    ).toEqual([]);
+    expect(
+      classParametersCheck.check({
+        ...NO_VALUES,
         cluster,
         before: [storageClass('local', { a: '1' }, 'rancher.io/local-path')],
         after: [storageClass('local', { a: '2' }, 'rancher.io/local-path')],
@@ -112,6 +133,7 @@ describe('longhorn-class-parameters-changed', () => {
     ).toEqual([]);
     expect(
       classParametersCheck.check({
+        ...NO_VALUES,
         cluster,
         before: same,
         after: [storageClass('standard', { ...BASE, recurringJobSelector: '[]' })],
