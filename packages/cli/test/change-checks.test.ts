@@ -144,6 +144,74 @@ describe('longhorn-class-parameters-changed', () => {
   }, 180_000);
 });
 
+describe('prometheus-storage-changed', () => {
+  const MONITORING = '  monitoring:\n    grafana:';
+
+  it("warns where Prometheus' volume grows, with the patch of its claims, and where it moves to another tier", async () => {
+    if (!definition.includes(MONITORING)) throw new Error('monitoring is not in the definition');
+    // 30Gi on every cluster: dev (10Gi) and staging (20Gi) grow, prod (50Gi) shrinks.
+    const text = definition.replace(
+      MONITORING,
+      '  monitoring:\n    prometheus:\n      storage: { size: 30Gi }\n    grafana:',
+    );
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'prometheus-storage-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', '30Gi', 'components.monitoring.prometheus.storage.size'],
+      ['warning', '30Gi', 'components.monitoring.prometheus.storage.size'],
+      ['warning', '30Gi', 'components.monitoring.prometheus.storage.size'],
+    ]);
+    const messages = found.map((issue) => issue.message);
+    expect(
+      messages.filter((message) =>
+        message.startsWith('grows Prometheus\' volume on cluster "dev" from 10Gi'),
+      ),
+    ).toHaveLength(1);
+    expect(
+      messages.filter((message) =>
+        message.startsWith('grows Prometheus\' volume on cluster "staging" from 20Gi'),
+      ),
+    ).toHaveLength(1);
+    expect(
+      messages.filter((message) =>
+        message.startsWith('shrinks Prometheus\' volume on cluster "prod" from 50Gi'),
+      ),
+    ).toHaveLength(1);
+    const grown = found.find((issue) => issue.message.includes('"dev"'));
+    expect(grown?.expected).toBe(
+      `once Argo CD synced the change, patch every claim Prometheus has (its class must allow expansion, as the storage provider's do): \`for claim in $(kubectl -n monitoring get pvc -l operator.prometheus.io/name=monitoring-prometheus -o name); do kubectl -n monitoring patch "$claim" --type merge -p '{"spec":{"resources":{"requests":{"storage":"30Gi"}}}}'; done\``,
+    );
+    // The Prometheus resource the label names is the one the chart deploys (kube-prometheus-stack's
+    // fullnameOverride `monitoring`), and its claims are on a class that expands.
+    const values = last.files.find(
+      (file) => file.path === 'charts/monitoring/values.yaml',
+    )?.content;
+    expect(values).toContain('\n  fullnameOverride: monitoring\n');
+    const longhorn =
+      last.files.find((file) => file.path === 'charts/longhorn/clusters/dev.yaml')?.content ?? '';
+    // The standard class's fields after its metadata: it expands.
+    const standard = longhorn.slice(longhorn.indexOf('\n      name: standard\n'));
+    expect(standard.slice(0, standard.indexOf('\n    parameters:'))).toContain(
+      '\n    allowVolumeExpansion: true',
+    );
+    // Another tier: the claims stay on their class.
+    const moved = await over(
+      definition.replace(
+        MONITORING,
+        '  monitoring:\n    prometheus:\n      storage: { tier: fast-storage }\n    grafana:',
+      ),
+    );
+    const classes = moved.issues.filter((issue) => issue.code === 'prometheus-storage-changed');
+    expect(classes.map((issue) => [issue.value, issue.path.join('.')])).toEqual([
+      ['fast-storage', 'components.monitoring.prometheus.storage'],
+    ]);
+    expect(classes[0]?.message).toContain(
+      'on clusters "dev", "prod" and "staging" to StorageClass fast-storage from standard',
+    );
+  }, 180_000);
+});
+
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }

@@ -38,6 +38,7 @@ import {
 } from '@homelab/core';
 import { type AlertmanagerPlan, alertmanagerPlan } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
+import { MONITORING_CHANGES } from './changes.js';
 import { MONITORING_CHECKS } from './checks.js';
 import { DEFAULT_RULES_CHART, renderedDefaultAlerts } from './default-rules.js';
 import { CONTROL_PLANE_METRICS, grafanaOidcFlows, monitoringFlows } from './flows.js';
@@ -849,6 +850,7 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   upstream: MONITORING_UPSTREAM,
   validators: monitoringValidators,
   checks: MONITORING_CHECKS,
+  changes: MONITORING_CHANGES,
   declare,
   render,
 };
