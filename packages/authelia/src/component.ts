@@ -25,6 +25,7 @@ import {
   warning,
 } from '@homelab/core';
 import { type Access, accessFor, type Finding, findingIssues } from './access.js';
+import { autheliaChanges } from './changes.js';
 import { autheliaChecks } from './checks.js';
 import { autheliaConfiguration, NOTIFICATION_PATH } from './config.js';
 import { autheliaFlows } from './flows.js';
@@ -390,6 +391,7 @@ export const autheliaComponent: Component<AutheliaSettings> = {
   uses: ['storage'],
   upstream: AUTHELIA_UPSTREAM,
   checks: autheliaChecks,
+  changes: autheliaChanges,
   declare,
   render,
 };

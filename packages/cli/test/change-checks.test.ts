@@ -212,6 +212,30 @@ describe('prometheus-storage-changed', () => {
   }, 180_000);
 });
 
+describe('authelia-storage-changed', () => {
+  it("warns on staging alone when its Authelia moves to another PostgreSQL database, at staging's storage, with the export and import", async () => {
+    const from =
+      '            address: tcp://postgres.lab.example.com:5432\n            database: authelia_staging\n';
+    if (!definition.includes(from)) throw new Error("staging's store is not in the definition");
+    const text = definition.replace(from, from.replace('authelia_staging', 'authelia_staging2'));
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'authelia-storage-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      [
+        'warning',
+        'PostgreSQL at tcp://postgres.lab.example.com:5432 (database authelia_staging2)',
+        'clusters.1.components.authelia.storage',
+      ],
+    ]);
+    expect(found[0]?.message).toBe(
+      "moves Authelia's store on cluster \"staging\" from PostgreSQL at tcp://postgres.lab.example.com:5432 (database authelia_staging), which the last build deployed: Authelia starts on the new store empty (it has no migration between stores), so every user's second factors (TOTP, WebAuthn), the opaque identifiers OIDC clients know users by (their `sub`), consents and OIDC sessions stay behind: every user registers a second factor again, through the notifier's identity check",
+    );
+    expect(found[0]?.expected).toContain('`authelia storage user webauthn export`');
+    expect(found[0]?.expected).toContain('`authelia storage user identifiers import <file>`');
+  }, 180_000);
+});
+
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }
