@@ -288,3 +288,46 @@ export function rootApplicationIssues(
   }
   return issues;
 }
+
+/**
+ * A warning for each cluster whose installer image (the Image Factory schematic: its system
+ * extensions) changes from the control-plane patch the last build wrote while its Talos release
+ * stays: a node runs the extensions of the image it installed, and a config apply records the new
+ * image without installing it (Talos installs an image at install and upgrade only), so the new
+ * extensions reach a node only through an upgrade to the same release on the new image. A new
+ * release goes through that upgrade anyway (`talos-upgrade-path` judges it).
+ */
+export function installerIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const path = `clusters/${cluster.name}/talos/controlplane.yaml`;
+    const old = previous(cluster.name)?.get('talos/controlplane.yaml');
+    const now = files.find((file) => file.path === path)?.content;
+    if (old === undefined || now === undefined || old === now) continue;
+    const was = deployedCluster({ controlPlane: old });
+    const is = deployedCluster({ controlPlane: now });
+    if (
+      was.installer === undefined ||
+      is.installer === undefined ||
+      was.installer === is.installer ||
+      was.talosVersion !== is.talosVersion
+    ) {
+      continue;
+    }
+    issues.push(
+      warning({
+        code: 'talos-installer-changed',
+        path: ['clusters', cluster.index, 'talos'],
+        output: path,
+        value: is.installer,
+        message: `is the installer image of cluster "${cluster.name}" now, at the same Talos release ${is.talosVersion}, in place of ${was.installer}, which its nodes installed (the last build's ${path}): a node runs the system extensions of the image it installed, and applying the new patches only records the new image, so the change of extensions (a storage component's iscsi-tools, for one) reaches no node until each is upgraded onto it`,
+        expected: `after this commit, register the new schematic with the Image Factory (the runbook's step 2), then upgrade every node to the same release on the new image, as the runbook's "Upgrades" for Talos does (\`talosctl upgrade --image ${is.installer}:${is.talosVersion}\`, node by node)`,
+      }),
+    );
+  }
+  return issues;
+}

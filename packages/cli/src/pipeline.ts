@@ -60,6 +60,7 @@ import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
 import { claimChangeIssues } from './claim-changes.js';
 import {
   clusterChangeIssues,
+  installerIssues,
   removedClusterIssues,
   rootApplicationIssues,
 } from './cluster-changes.js';
@@ -787,6 +788,7 @@ export async function generate(
   if (input.previousCluster !== undefined) {
     issues.push(...clusterChangeIssues(platform, input.previousCluster));
     issues.push(...rootApplicationIssues(platform, input.previousCluster, files));
+    issues.push(...installerIssues(platform, input.previousCluster, files));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

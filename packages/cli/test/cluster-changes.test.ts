@@ -318,3 +318,79 @@ describe("a cluster's root Application changed from what the last build wrote", 
     );
   }, 180_000);
 });
+
+describe("a cluster's installer image changed at the same Talos release", () => {
+  const installer = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'talos-installer-changed');
+  const DEV_TALOS = '      version: v1.13.9\n      # A VM without a TPM';
+
+  it('warns where the extensions change (a new schematic) at the same release, naming the upgrade onto the new image; not along a new release', async () => {
+    if (!definition.includes(DEV_TALOS)) throw new Error("dev's Talos is not in the definition");
+    // dev's nodes get CPU microcode: a new schematic, the same release
+    const text = definition.replace(
+      DEV_TALOS,
+      '      version: v1.13.9\n      extensions: [siderolabs/intel-ucode]\n      # A VM without a TPM',
+    );
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = installer(result);
+    expect(found.map((issue) => [issue.severity, issue.path, issue.output])).toEqual([
+      ['warning', ['clusters', 0, 'talos'], 'clusters/dev/talos/controlplane.yaml'],
+    ]);
+    const image = /image: (factory\.talos\.dev\/installer\/[0-9a-f]{64}):v1\.13\.9\n/;
+    const before = image.exec(
+      last.files.find((file) => file.path === 'clusters/dev/talos/controlplane.yaml')?.content ??
+        '',
+    )?.[1];
+    const after = image.exec(
+      result.files.find((file) => file.path === 'clusters/dev/talos/controlplane.yaml')?.content ??
+        '',
+    )?.[1];
+    expect(before).toBeDefined();
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(found[0]?.value).toBe(after);
+    expect(found[0]?.message).toContain(
+      `at the same Talos release v1.13.9, in place of ${before}, which its nodes installed`,
+    );
+    expect(found[0]?.expected).toContain(`\`talosctl upgrade --image ${after}:v1.13.9\``);
+    // The runbook's upgrade block names the same image.
+    expect(result.files.find((file) => file.path === 'clusters/dev/RUNBOOK.md')?.content).toContain(
+      `talosctl upgrade -n 10.10.10.11 --image ${after}:v1.13.9`,
+    );
+    // The same definition: none.
+    expect(installer(await over(definition))).toEqual([]);
+    // Another schematic on an earlier patch release: the upgrade to v1.13.9 installs the image
+    // anyway (talos-upgrade-path judges the step), so no warning.
+    const earlier = last.files.map((file) =>
+      file.path === 'clusters/dev/talos/controlplane.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              image,
+              `image: factory.talos.dev/installer/${'0'.repeat(64)}:v1.13.8\n`,
+            ),
+          }
+        : file,
+    );
+    expect(
+      earlier.find((file) => file.path === 'clusters/dev/talos/controlplane.yaml')?.content,
+    ).toContain(':v1.13.8\n');
+    expect(installer(await over(definition, clustersOf(earlier)))).toEqual([]);
+    // The same release on another schematic before: the warning.
+    const other = last.files.map((file) =>
+      file.path === 'clusters/dev/talos/controlplane.yaml'
+        ? {
+            ...file,
+            content: file.content.replace(
+              image,
+              `image: factory.talos.dev/installer/${'0'.repeat(64)}:v1.13.9\n`,
+            ),
+          }
+        : file,
+    );
+    expect(
+      installer(await over(definition, clustersOf(other))).map((issue) => issue.value),
+    ).toEqual([before]);
+  }, 180_000);
+});

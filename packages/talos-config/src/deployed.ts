@@ -22,6 +22,12 @@ export interface DeployedClusterFacts {
   readonly serviceCidrs?: readonly string[];
   /** The tag of `machine.install.image` in the control-plane patch, e.g. `v1.13.9`. */
   readonly talosVersion?: string;
+  /**
+   * `machine.install.image` of the control-plane patch without its tag: the Image Factory
+   * installer of the schematic the nodes installed (`factory.talos.dev/installer/<schematic>`),
+   * whose system extensions they run.
+   */
+  readonly installer?: string;
   /** The runbook's `talosctl gen config … --kubernetes-version <version>`, e.g. `1.34.4`. */
   readonly kubernetesVersion?: string;
 }
@@ -51,7 +57,7 @@ const KUBERNETES_FLAG =
 /** Reads the facts of `deployedCluster` from the control-plane patch's v1alpha1 document. */
 function patchFacts(
   text: string,
-): Pick<DeployedClusterFacts, 'podCidrs' | 'serviceCidrs' | 'talosVersion'> {
+): Pick<DeployedClusterFacts, 'podCidrs' | 'serviceCidrs' | 'talosVersion' | 'installer'> {
   let documents: unknown[];
   try {
     documents = parseAllDocuments(text);
@@ -70,6 +76,9 @@ function patchFacts(
     ...(pods === undefined ? {} : { podCidrs: pods }),
     ...(services === undefined ? {} : { serviceCidrs: services }),
     ...(tag === undefined ? {} : { talosVersion: tag }),
+    ...(tag === undefined || typeof image !== 'string'
+      ? {}
+      : { installer: image.slice(0, image.length - tag.length - 1) }),
   };
 }
 

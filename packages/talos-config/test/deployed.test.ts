@@ -28,6 +28,8 @@ describe('deployedCluster', () => {
       serviceCidrs: ['10.96.0.0/12'],
       talosVersion: 'v1.13.9',
       kubernetesVersion: '1.35.1',
+      // The Image Factory installer of the cluster's schematic, without the release
+      installer: expect.stringMatching(/^factory\.talos\.dev\/installer\/[0-9a-f]{64}$/),
     });
   });
 
@@ -43,6 +45,7 @@ describe('deployedCluster', () => {
       serviceCidrs: ['10.43.0.0/16'],
       talosVersion: 'v1.11.6',
       kubernetesVersion: '1.34.2',
+      installer: expect.stringMatching(/^factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}$/),
     });
   });
 
@@ -51,13 +54,13 @@ describe('deployedCluster', () => {
     expect(deployedCluster({ controlPlane: 'not: [valid', runbook: '# nothing here\n' })).toEqual(
       {},
     );
-    // A patch with only the install image: the Talos release alone.
+    // A patch with only the install image: the Talos release and the installer alone.
     expect(
       deployedCluster({
         controlPlane:
           '---\nmachine:\n  install:\n    image: factory.talos.dev/installer/abc:v1.12.0-beta.1\n',
       }),
-    ).toEqual({ talosVersion: 'v1.12.0-beta.1' });
+    ).toEqual({ talosVersion: 'v1.12.0-beta.1', installer: 'factory.talos.dev/installer/abc' });
     // An image without a version tag (a digest): no release.
     expect(
       deployedCluster({
