@@ -236,6 +236,29 @@ describe('authelia-storage-changed', () => {
   }, 180_000);
 });
 
+describe('gateway-dns-record', () => {
+  it("warns on dev alone when its Gateway takes another address, with the runbook's record for it", async () => {
+    const from = '        address: 10.10.10.254';
+    if (!definition.includes(from))
+      throw new Error("dev's Gateway address is not in the definition");
+    const text = definition.replace(from, '        address: 10.10.10.253');
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'gateway-dns-record');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', '10.10.10.253', 'clusters.0.components.gateway.address'],
+    ]);
+    expect(found[0]?.position?.line).toBe(
+      text.split('\n').indexOf('        address: 10.10.10.253') + 1,
+    );
+    expect(found[0]?.expected).toContain('`*.dev.lab.example.com.  IN  A  10.10.10.253`');
+    // The record is the one the new runbook's step tells to make.
+    expect(result.files.find((file) => file.path === 'clusters/dev/RUNBOOK.md')?.content).toContain(
+      '\n    *.dev.lab.example.com.  IN  A  10.10.10.253\n',
+    );
+  }, 180_000);
+});
+
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }

@@ -30,6 +30,7 @@ import {
   warning,
 } from '@homelab/core';
 import { pinnedAddress } from './address.js';
+import { GATEWAY_CHANGES } from './changes.js';
 import { GATEWAY_CHECKS } from './checks.js';
 import { LISTENER_PORTS, LISTENERS, PLATFORM_GATEWAY } from './constants.js';
 import { type GatewayInput, gatewayManifests, routeKey, routeObject } from './manifests.js';
@@ -308,6 +309,7 @@ export const gatewayComponent: Component<GatewaySettings> = {
   needs: ['gateway-class', 'certificates'],
   upstream: GATEWAY_UPSTREAM,
   checks: GATEWAY_CHECKS,
+  changes: GATEWAY_CHANGES,
   declare,
   render,
 };
