@@ -37,6 +37,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
+import { backupsChanges } from './changes.js';
 import { backupsChecks } from './checks.js';
 import { backupsDashboard } from './dashboard.js';
 import { backupPodFlows, backupsFlows } from './flows.js';
@@ -681,6 +682,7 @@ export const backupsComponent: Component<Settings> = {
   upstream: BACKUPS_UPSTREAM,
   validators: backupsValidators,
   checks: backupsChecks,
+  changes: backupsChanges,
   declare,
   render,
 };

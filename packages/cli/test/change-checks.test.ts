@@ -259,6 +259,43 @@ describe('gateway-dns-record', () => {
   }, 180_000);
 });
 
+describe('backup-target-changed', () => {
+  const S3 = '      endpoint: https://s3.lab.example.com\n      bucket: homelab-backups\n';
+  const AGE = 'agePublicKey: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+
+  it('warns on every cluster where the backups move to another bucket, and where the etcd snapshots get another age recipient', async () => {
+    if (!definition.includes(S3) || !definition.includes(AGE))
+      throw new Error('the backups are not in the definition');
+    const moved = await over(
+      definition.replace(S3, S3.replace('homelab-backups', 'homelab-backups-2')),
+    );
+    expect(moved.files.length).toBeGreaterThan(0);
+    const bucket = moved.issues.filter((issue) => issue.code === 'backup-target-changed');
+    expect(bucket.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', 'https://s3.lab.example.com/homelab-backups-2', 'components.backups.s3'],
+    ]);
+    expect(bucket[0]?.message).toContain(
+      'moves the backups of clusters "dev", "prod" and "staging" from https://s3.lab.example.com/homelab-backups, which the last build deployed, to https://s3.lab.example.com/homelab-backups-2',
+    );
+    // The URL the expected text points at: the runbook's secrets step names the new bucket.
+    expect(moved.files.find((file) => file.path === 'clusters/dev/RUNBOOK.md')?.content).toContain(
+      'RESTIC_REPOSITORY must be s3:https://s3.lab.example.com/homelab-backups-2/restic/dev/paperless/data',
+    );
+    const key = `age1${'q'.repeat(58)}`;
+    const rekeyed = await over(definition.replace(AGE, `agePublicKey: ${key}`));
+    const age = rekeyed.issues.filter((issue) => issue.code === 'backup-target-changed');
+    // At the key, once for the three clusters, naming the old recipient (a public key: the
+    // value at a key named like a key is masked all the same).
+    expect(age.map((issue) => issue.path.join('.'))).toEqual([
+      'components.backups.etcd.agePublicKey',
+    ]);
+    expect(age[0]?.message).toContain(
+      'to another age recipient than the last build deployed (age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p)',
+    );
+    expect(age[0]?.expected).toContain('the old private key kept offline');
+  }, 180_000);
+});
+
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }
