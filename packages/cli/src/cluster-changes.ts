@@ -331,3 +331,37 @@ export function installerIssues(
   }
   return issues;
 }
+
+/**
+ * A warning for each node the last build's runbook names (`deployedCluster`'s `nodes`) that the
+ * cluster's definition no longer has: the build takes it out of the runbook and the patches, but
+ * nothing touches the running node, which stays in the cluster with its pods and what the
+ * components keep on it until the runbook's "Retiring a node no longer in the definition" block
+ * retires it. The warning fills in that block's `NODE` and `NODE_ADDRESS`.
+ */
+export function removedNodeIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
+    if (runbook === undefined) continue;
+    const kept = new Set(cluster.nodes.map((node) => node.hostname));
+    for (const node of deployedCluster({ runbook }).nodes ?? []) {
+      if (kept.has(node.hostname)) continue;
+      const role = node.role === 'controlplane' ? 'a control plane' : 'a worker';
+      issues.push(
+        warning({
+          code: 'node-removed',
+          path: ['clusters', cluster.index, 'nodes'],
+          output: `clusters/${cluster.name}/RUNBOOK.md`,
+          value: node.hostname,
+          message: `is a node of cluster "${cluster.name}" (${node.role}, ${node.address}) that the last build's runbook names and the definition no longer has: the build takes it out of the runbook and the patches, but nothing touches the running node: it stays in the cluster, with its pods and what the components keep on it${node.role === 'controlplane' ? ', its etcd member among them' : ''}, until it is retired`,
+          expected: `the runbook's "Retiring a node no longer in the definition", the block for ${role}, with \`NODE=${node.hostname}\` and \`NODE_ADDRESS=${node.address}\` (a renamed node is a new one: bring it up as "Adding a node" says, then retire the old name)`,
+        }),
+      );
+    }
+  }
+  return issues;
+}

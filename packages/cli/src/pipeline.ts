@@ -62,6 +62,7 @@ import {
   clusterChangeIssues,
   installerIssues,
   removedClusterIssues,
+  removedNodeIssues,
   rootApplicationIssues,
 } from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
@@ -789,6 +790,7 @@ export async function generate(
     issues.push(...clusterChangeIssues(platform, input.previousCluster));
     issues.push(...rootApplicationIssues(platform, input.previousCluster, files));
     issues.push(...installerIssues(platform, input.previousCluster, files));
+    issues.push(...removedNodeIssues(platform, input.previousCluster));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

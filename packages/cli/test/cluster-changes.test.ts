@@ -394,3 +394,47 @@ describe("a cluster's installer image changed at the same Talos release", () => 
     ).toEqual([before]);
   }, 180_000);
 });
+
+describe('a node the last build wrote that the definition no longer has', () => {
+  const removedNodes = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'node-removed');
+
+  it("warns at the cluster's nodes, filling in the retiring block's NODE and NODE_ADDRESS", async () => {
+    // A last build whose prod runbook had two more nodes, a worker and a control plane (the
+    // blocks of "Later: changing Talos settings" name every node so)
+    const earlier = last.files.map((file) =>
+      file.path === 'clusters/prod/RUNBOOK.md'
+        ? {
+            ...file,
+            content: `${file.content}\n**prod-worker-4** (worker, 10.30.10.24):\n\n**prod-cp-4** (controlplane, 10.30.10.14), once the block above finished without an error:\n`,
+          }
+        : file,
+    );
+    const result = await over(definition, clustersOf(earlier));
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = removedNodes(result);
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path, issue.output])).toEqual([
+      ['warning', 'prod-cp-4', ['clusters', 2, 'nodes'], 'clusters/prod/RUNBOOK.md'],
+      ['warning', 'prod-worker-4', ['clusters', 2, 'nodes'], 'clusters/prod/RUNBOOK.md'],
+    ]);
+    const worker = found.find((issue) => issue.value === 'prod-worker-4');
+    expect(worker?.message).toContain('(worker, 10.30.10.24)');
+    expect(worker?.message).not.toContain('etcd');
+    expect(worker?.expected).toContain(
+      'the block for a worker, with `NODE=prod-worker-4` and `NODE_ADDRESS=10.30.10.24`',
+    );
+    const controlPlane = found.find((issue) => issue.value === 'prod-cp-4');
+    expect(controlPlane?.message).toContain('its etcd member among them');
+    expect(controlPlane?.expected).toContain(
+      'the block for a control plane, with `NODE=prod-cp-4`',
+    );
+    // The blocks it names are in the runbook this build writes.
+    const runbook =
+      result.files.find((file) => file.path === 'clusters/prod/RUNBOOK.md')?.content ?? '';
+    expect(runbook).toContain('\n### Retiring a node no longer in the definition\n');
+    expect(runbook).toContain('\nA worker:\n');
+    expect(runbook).toContain('\nA control plane leaves etcd with its graceful reset');
+    // Every node of the reference is read back from its own runbook: the same nodes, none.
+    expect(removedNodes(await over(definition))).toEqual([]);
+  }, 180_000);
+});

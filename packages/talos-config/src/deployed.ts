@@ -30,6 +30,36 @@ export interface DeployedClusterFacts {
   readonly installer?: string;
   /** The runbook's `talosctl gen config … --kubernetes-version <version>`, e.g. `1.34.4`. */
   readonly kubernetesVersion?: string;
+  /**
+   * The nodes the runbook's blocks name (`**<hostname>** (<role>, <address>)`, as "Later:
+   * changing Talos settings" lists every node), in the runbook's order.
+   */
+  readonly nodes?: readonly DeployedNode[];
+}
+
+/** A node of the last build's runbook. */
+export interface DeployedNode {
+  readonly hostname: string;
+  readonly role: 'controlplane' | 'worker';
+  readonly address: string;
+}
+
+/** A runbook block's heading: `**dev-cp-1** (controlplane, 10.10.10.11)`. */
+const NODE_HEADING = /^\*\*([a-z0-9][a-z0-9-]*)\*\* \((controlplane|worker), ([0-9A-Fa-f.:]+)\)/gm;
+
+/** The nodes the runbook's headings name, each once. */
+function runbookNodes(runbook: string): DeployedNode[] {
+  const nodes = new Map<string, DeployedNode>();
+  for (const match of runbook.matchAll(NODE_HEADING)) {
+    const [, hostname, role, address] = match;
+    if (hostname === undefined || address === undefined || nodes.has(hostname)) continue;
+    nodes.set(hostname, {
+      hostname,
+      role: role === 'controlplane' ? 'controlplane' : 'worker',
+      address,
+    });
+  }
+  return [...nodes.values()];
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
@@ -91,8 +121,10 @@ function patchFacts(
 export function deployedCluster(files: DeployedClusterFiles): DeployedClusterFacts {
   const kubernetes =
     files.runbook === undefined ? undefined : KUBERNETES_FLAG.exec(files.runbook)?.[1];
+  const nodes = files.runbook === undefined ? [] : runbookNodes(files.runbook);
   return {
     ...(files.controlPlane === undefined ? {} : patchFacts(files.controlPlane)),
     ...(kubernetes === undefined ? {} : { kubernetesVersion: kubernetes }),
+    ...(nodes.length === 0 ? {} : { nodes }),
   };
 }

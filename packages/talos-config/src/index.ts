@@ -6,7 +6,7 @@ export {
   TALOS_CHECKS,
   tpmEncryptionSecureBoot,
 } from './checks.js';
-export type { DeployedClusterFacts, DeployedClusterFiles } from './deployed.js';
+export type { DeployedClusterFacts, DeployedClusterFiles, DeployedNode } from './deployed.js';
 export { deployedCluster } from './deployed.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';

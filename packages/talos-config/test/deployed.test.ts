@@ -30,6 +30,8 @@ describe('deployedCluster', () => {
       kubernetesVersion: '1.35.1',
       // The Image Factory installer of the cluster's schematic, without the release
       installer: expect.stringMatching(/^factory\.talos\.dev\/installer\/[0-9a-f]{64}$/),
+      // Its node, from the runbook's blocks
+      nodes: [{ hostname: 'dev-cp-1', role: 'controlplane', address: '192.168.10.11' }],
     });
   });
 
@@ -46,7 +48,17 @@ describe('deployedCluster', () => {
       talosVersion: 'v1.11.6',
       kubernetesVersion: '1.34.2',
       installer: expect.stringMatching(/^factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}$/),
+      // Every node of the definition, as it lists them
+      nodes: run.platform.clusters[0]?.nodes.map(({ hostname, role, address }) => ({
+        hostname,
+        role,
+        address,
+      })),
     });
+    // Control planes and workers alike
+    expect(new Set(deployedCluster(files).nodes?.map((node) => node.role))).toEqual(
+      new Set(['controlplane', 'worker']),
+    );
   });
 
   it('gives no fact a file does not hold: a missing file, another YAML, a runbook without gen config', () => {
