@@ -494,6 +494,15 @@ function changeIssues(
   return issues;
 }
 
+/** `read` called once per name; later calls return the first answer. */
+function remembered<T>(read: (name: string) => T): (name: string) => T {
+  const answers = new Map<string, T>();
+  return (name) => {
+    if (!answers.has(name)) answers.set(name, read(name));
+    return answers.get(name) as T;
+  };
+}
+
 /**
  * The revision each CRD bundle Application of a cluster layer of charts/platform has, as the last
  * build wrote it: by the bundle's name (the Application's `app.kubernetes.io/component` label).
@@ -749,7 +758,11 @@ export async function generate(
     manifests.push(...rendered.manifests);
     issues.push(...rendered.issues);
   }
-  if (input.previousChart !== undefined) {
+  // The CLI reads a chart's or a cluster's folder on each call; the comparisons below ask for
+  // each many times (per cluster, per check): read each once.
+  const previousChart = input.previousChart && remembered(input.previousChart);
+  const previousCluster = input.previousCluster && remembered(input.previousCluster);
+  if (previousChart !== undefined) {
     for (const { spec, component, origins } of charts) {
       issues.push(
         ...immutableFieldIssues(
@@ -758,9 +771,9 @@ export async function generate(
           origins,
           platform,
           render,
-          input.previousChart(spec.name),
+          previousChart(spec.name),
           files,
-          input.previousChart(PLATFORM_CHART),
+          previousChart(PLATFORM_CHART),
           (cluster) =>
             component === undefined
               ? []
@@ -771,26 +784,24 @@ export async function generate(
       );
     }
   }
-  if (input.previousChart !== undefined) {
+  if (previousChart !== undefined) {
     issues.push(
       ...changeIssues(
         charts,
         platform,
         render,
-        input.previousChart,
+        previousChart,
         files,
         registry.flatMap((component) => component.changes ?? []),
       ),
     );
-    issues.push(
-      ...crdBundleDowngrades(components.clusters, input.previousChart(PLATFORM_CHART), files),
-    );
+    issues.push(...crdBundleDowngrades(components.clusters, previousChart(PLATFORM_CHART), files));
   }
-  if (input.previousCluster !== undefined) {
-    issues.push(...clusterChangeIssues(platform, input.previousCluster));
-    issues.push(...rootApplicationIssues(platform, input.previousCluster, files));
-    issues.push(...installerIssues(platform, input.previousCluster, files));
-    issues.push(...removedNodeIssues(platform, input.previousCluster));
+  if (previousCluster !== undefined) {
+    issues.push(...clusterChangeIssues(platform, previousCluster));
+    issues.push(...rootApplicationIssues(platform, previousCluster, files));
+    issues.push(...installerIssues(platform, previousCluster, files));
+    issues.push(...removedNodeIssues(platform, previousCluster));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

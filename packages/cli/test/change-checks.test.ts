@@ -8,7 +8,7 @@ import { repoRoot } from '@homelab/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type GenerateResult, generate } from '../src/pipeline.js';
 import { REGISTRY } from '../src/registry.js';
-import { chartsOf } from './last-build.js';
+import { chartsOf, clustersOf } from './last-build.js';
 
 const definition = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
 const OLD = '95498907-add7-45cf-acbe-30bfbeed95eb';
@@ -32,6 +32,32 @@ beforeAll(async () => {
   expect(last.files.length).toBeGreaterThan(0);
   previousChart = chartsOf(last.files);
 }, 120_000);
+
+describe('the last build, as the comparisons read it', () => {
+  it("reads each chart's and each cluster's folder once per build, however many clusters and checks ask", async () => {
+    const reads = new Map<string, number>();
+    const counted =
+      <T>(kind: string, read: (name: string) => T) =>
+      (name: string): T => {
+        reads.set(`${kind} ${name}`, (reads.get(`${kind} ${name}`) ?? 0) + 1);
+        return read(name);
+      };
+    // A change on every cluster, so that every comparison renders and reads.
+    const text = definition.replace('  domain: lab.example.com', '  domain: home.example.org');
+    expect(text).not.toBe(definition);
+    const result = await generate({
+      text,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart: counted('chart', previousChart),
+      previousCluster: counted('cluster', clustersOf(last.files)),
+    });
+    expect(result.issues.filter((issue) => issue.code === 'gateway-dns-record')).toHaveLength(3);
+    expect(reads.get('chart platform')).toBe(1);
+    expect(reads.get('cluster dev')).toBe(1);
+    expect([...reads].filter(([, count]) => count > 1)).toEqual([]);
+  }, 180_000);
+});
 
 describe("components' change checks", () => {
   it('are given, per cluster, the objects of the charts whose layers changed, as the last build wrote them and as they are now', async () => {
