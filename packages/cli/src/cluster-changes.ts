@@ -3,9 +3,13 @@
 // configured with): another pod or service network (`cluster-network-changed`), a Kubernetes
 // release it cannot move to (`kubernetes-upgrade-path`), a Talos release it cannot move to
 // (`talos-upgrade-path`); a cluster the last build wrote that the definition no longer has
-// (`cluster-removed`, a warning); and a root Application that changes (`root-application-changed`,
-// a warning: nothing in Git applies it). Pure: the CLI reads the files
+// (`cluster-removed`, a warning); a root Application that changes (`root-application-changed`,
+// a warning: nothing in Git applies it); an installer image that changes at the same Talos
+// release (`talos-installer-changed`, a warning: extensions reach a node through an upgrade only);
+// and a node the definition no longer has (`node-removed`, a warning: it runs until retired).
+// Pure: the CLI reads the files
 // (`Runtime.readClusterFiles`, `Runtime.readClusterNames`).
+import { isDeepStrictEqual } from 'node:util';
 import {
   error,
   fileDocuments,
@@ -155,18 +159,6 @@ function isTable(value: unknown): value is Table {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** JSON with object keys sorted: two values are the same when their canonical texts are. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isTable(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /** The dotted paths at which `before` and `after` differ (a list differs as a whole). */
 function changedPaths(before: unknown, after: unknown, prefix: string): string[] {
   if (isTable(before) && isTable(after)) {
@@ -175,7 +167,34 @@ function changedPaths(before: unknown, after: unknown, prefix: string): string[]
       changedPaths(before[key], after[key], prefix === '' ? key : `${prefix}.${key}`),
     );
   }
-  return canonical(before) === canonical(after) ? [] : [prefix];
+  return isDeepStrictEqual(before, after) ? [] : [prefix];
+}
+
+/** The value at a dotted path of `changedPaths`. */
+function valueAt(value: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((at, key) => (isTable(at) ? at[key] : undefined), value);
+}
+
+/**
+ * Each cluster whose `file` (a path under `clusters/<cluster>/`) this build writes otherwise than
+ * the last build wrote it (`previous`, as for `clusterChangeIssues`): both texts, and this
+ * build's file.
+ */
+function changedClusterFiles(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+  file: string,
+): { cluster: ResolvedCluster; path: string; old: string; now: GeneratedFile }[] {
+  const byPath = new Map(files.map((generated) => [generated.path, generated]));
+  return platform.clusters.flatMap((cluster) => {
+    const path = `clusters/${cluster.name}/${file}`;
+    const old = previous(cluster.name)?.get(file);
+    const now = byPath.get(path);
+    return old === undefined || now === undefined || old === now.content
+      ? []
+      : [{ cluster, path, old, now }];
+  });
 }
 
 /** The names of a root Application's Helm parameters. */
@@ -218,11 +237,8 @@ export function rootApplicationIssues(
   files: readonly GeneratedFile[],
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const path = `clusters/${cluster.name}/root-application.yaml`;
-    const old = previous(cluster.name)?.get('root-application.yaml');
-    const file = files.find((candidate) => candidate.path === path);
-    if (old === undefined || file === undefined || old === file.content) continue;
+  const changed = changedClusterFiles(platform, previous, files, 'root-application.yaml');
+  for (const { cluster, path, old, now: file } of changed) {
     let before: { [kind: string]: Table };
     try {
       before = rootDocuments(fileDocuments({ path, content: old }));
@@ -240,14 +256,8 @@ export function rootApplicationIssues(
         if (kind === 'Application' && field === 'spec.source.helm.parameters') continue;
         changes.push(
           `${kind === 'Application' ? '' : "its AppProject's "}${field} from ${show(
-            field
-              .split('.')
-              .reduce<unknown>((at, key) => (isTable(at) ? at[key] : undefined), before[kind]),
-          )} to ${show(
-            field
-              .split('.')
-              .reduce<unknown>((at, key) => (isTable(at) ? at[key] : undefined), after[kind]),
-          )}`,
+            valueAt(before[kind], field),
+          )} to ${show(valueAt(after[kind], field))}`,
         );
         if (field === 'spec.source.targetRevision') {
           effects.push('the cluster goes on following the revision it follows now');
@@ -303,13 +313,10 @@ export function installerIssues(
   files: readonly GeneratedFile[],
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const path = `clusters/${cluster.name}/talos/controlplane.yaml`;
-    const old = previous(cluster.name)?.get('talos/controlplane.yaml');
-    const now = files.find((file) => file.path === path)?.content;
-    if (old === undefined || now === undefined || old === now) continue;
+  const changed = changedClusterFiles(platform, previous, files, 'talos/controlplane.yaml');
+  for (const { cluster, path, old, now } of changed) {
     const was = deployedCluster({ controlPlane: old });
-    const is = deployedCluster({ controlPlane: now });
+    const is = deployedCluster({ controlPlane: now.content });
     if (
       was.installer === undefined ||
       is.installer === undefined ||

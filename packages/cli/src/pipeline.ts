@@ -147,6 +147,17 @@ function isKubeObject(value: unknown): value is KubeObject {
 }
 
 /**
+ * A chart's values on one cluster as Helm merges them for its Application (the environment and
+ * cluster layers over the base), or `undefined` when the chart is not on that cluster.
+ */
+function clusterValues(spec: ChartSpec, cluster: ResolvedCluster): Values | undefined {
+  const clusterLayer = spec.clusters[cluster.name];
+  if (clusterLayer === undefined) return undefined;
+  const envLayer = spec.environments[cluster.environment];
+  return mergeValuesShared(spec.values, ...(envLayer ? [envLayer] : []), clusterLayer);
+}
+
+/**
  * The `manifests` a chart's values render on one cluster (its environment and cluster layers
  * merged over the base as Helm merges them), or `undefined` when the chart is not on that
  * cluster. Merged once per chart and cluster: the output validation and the system checks both
@@ -163,12 +174,7 @@ function renderedManifests(): RenderedManifests {
       merged.set(spec, byCluster);
     }
     if (byCluster.has(cluster.name)) return byCluster.get(cluster.name);
-    const clusterLayer = spec.clusters[cluster.name];
-    const envLayer = spec.environments[cluster.environment];
-    const rendered =
-      clusterLayer === undefined
-        ? undefined
-        : mergeValuesShared(spec.values, ...(envLayer ? [envLayer] : []), clusterLayer).manifests;
+    const rendered = clusterValues(spec, cluster)?.manifests;
     byCluster.set(cluster.name, rendered);
     return rendered;
   };
@@ -297,6 +303,48 @@ function clusterObjects(
  */
 const MOVED_CLAIM = "Moving a volume's claim";
 
+/** A chart's generated files (`charts/<chart>/`, paths relative to it), gathered once per chart. */
+type ChartFolder = (chart: string) => ReadonlyMap<string, string>;
+
+function chartFolders(files: readonly GeneratedFile[]): ChartFolder {
+  return remembered((chart) => {
+    const prefix = `charts/${chart}/`;
+    return new Map(
+      files
+        .filter((file) => file.path.startsWith(prefix))
+        .map((file) => [file.path.slice(prefix.length), file.content]),
+    );
+  });
+}
+
+/**
+ * What a chart renders from the files the last build wrote (`previous`, its folder) with
+ * `layers` (value files of that folder), `undefined` where they do not render: rendered once per
+ * chart and layers, for every comparison that asks. The values only: the schema is the build's
+ * own, checked on the new layers, so the old render costs no schema validation.
+ */
+type PreviousRender = (
+  chart: string,
+  previous: ReadonlyMap<string, string>,
+  layers: readonly string[],
+) => { readonly objects: KubeObject[]; readonly values: Values } | undefined;
+
+function previousRenders(): PreviousRender {
+  const rendered = new Map<string, { objects: KubeObject[]; values: Values } | undefined>();
+  return (chart, previous, layers) => {
+    const key = [chart, ...layers].join('\u0000');
+    if (!rendered.has(key)) {
+      const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
+      try {
+        rendered.set(key, renderChart(old, layers, { root: '' }));
+      } catch {
+        rendered.set(key, undefined);
+      }
+    }
+    return rendered.get(key);
+  };
+}
+
 /**
  * A change the API server refuses to apply, found by rendering the chart as the last build wrote
  * it and as it is now, per cluster (its environment and cluster layers, as its Application
@@ -314,20 +362,13 @@ function immutableFieldIssues(
   platform: ResolvedPlatform,
   render: RenderedManifests,
   previous: ReadonlyMap<string, string> | undefined,
-  files: readonly GeneratedFile[],
+  folder: ChartFolder,
+  previousRender: PreviousRender,
   previousPlatform: ReadonlyMap<string, string> | undefined,
   ignoredOn: (cluster: string) => readonly Values[] = () => [],
 ): Issue[] {
   if (previous === undefined) return [];
-  const prefix = `charts/${spec.name}/`;
-  const now = new Map(
-    files
-      .filter((file) => file.path.startsWith(prefix))
-      .map((file) => [file.path.slice(prefix.length), file.content]),
-  );
-  // The values only (the schema is the build's own, checked on the new layers): a render of
-  // the old layers costs no schema validation.
-  const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
+  const now = folder(spec.name);
   const issues: Issue[] = [];
   for (const cluster of platform.clusters) {
     const clusterLayer = `clusters/${cluster.name}.yaml`;
@@ -359,12 +400,8 @@ function immutableFieldIssues(
     const clusterOrigins = origins?.[cluster.name];
     const fallback =
       component === undefined ? ['clusters', cluster.index] : settingsPath(cluster, component);
-    let before: KubeObject[];
-    try {
-      before = renderChart(old, layers, { root: '' }).objects;
-    } catch {
-      continue;
-    }
+    const before = previousRender(spec.name, previous, layers)?.objects;
+    if (before === undefined) continue;
     // Fields the chart's Application ignores (RespectIgnoreDifferences): Argo CD keeps the live value.
     for (const change of immutableChanges(before, after, ignoredOn(cluster.name))) {
       const key = keys.get(change.subject);
@@ -409,25 +446,12 @@ function changeIssues(
   platform: ResolvedPlatform,
   render: RenderedManifests,
   previousChart: (chart: string) => ReadonlyMap<string, string> | undefined,
-  files: readonly GeneratedFile[],
+  folder: ChartFolder,
+  previousRender: PreviousRender,
   checks: readonly ChangeCheck[],
 ): Issue[] {
   const previousPlatform = previousChart(PLATFORM_CHART);
   const issues: Issue[] = [];
-  const current = new Map<string, Map<string, string>>();
-  const filesOf = (chart: string): Map<string, string> => {
-    let found = current.get(chart);
-    if (found === undefined) {
-      const prefix = `charts/${chart}/`;
-      found = new Map(
-        files
-          .filter((file) => file.path.startsWith(prefix))
-          .map((file) => [file.path.slice(prefix.length), file.content]),
-      );
-      current.set(chart, found);
-    }
-    return found;
-  };
   for (const cluster of platform.clusters) {
     const clusterLayer = `clusters/${cluster.name}.yaml`;
     // The environment layer the cluster's Applications list in the last build's charts/platform.
@@ -446,7 +470,7 @@ function changeIssues(
       const oldLayers = [`env/${deployed ?? cluster.environment}.yaml`, clusterLayer].filter(
         (file) => previous.has(file),
       );
-      const now = filesOf(spec.name);
+      const now = folder(spec.name);
       const newLayers = [`env/${cluster.environment}.yaml`, clusterLayer];
       if (
         oldLayers.length === newLayers.length &&
@@ -455,21 +479,13 @@ function changeIssues(
       ) {
         continue;
       }
-      try {
-        const old = new Map([...previous].filter(([path]) => path !== 'values.schema.json'));
-        const rendered = renderChart(old, oldLayers, { root: '' });
-        for (const object of rendered.objects) before.push({ chart: spec.name, object });
-        beforeValues.set(spec.name, rendered.values);
-      } catch {
-        continue;
-      }
-      const ownLayer = spec.clusters[cluster.name];
-      if (ownLayer === undefined) continue;
-      const envLayer = spec.environments[cluster.environment];
-      afterValues.set(
-        spec.name,
-        mergeValuesShared(spec.values, ...(envLayer ? [envLayer] : []), ownLayer),
-      );
+      const last = previousRender(spec.name, previous, oldLayers);
+      if (last === undefined) continue;
+      for (const object of last.objects) before.push({ chart: spec.name, object });
+      beforeValues.set(spec.name, last.values);
+      const values = clusterValues(spec, cluster);
+      if (values === undefined) continue;
+      afterValues.set(spec.name, values);
       const rendered = render(spec, cluster);
       if (!isObject(rendered)) continue;
       for (const [key, object] of Object.entries(rendered)) {
@@ -762,6 +778,8 @@ export async function generate(
   // each many times (per cluster, per check): read each once.
   const previousChart = input.previousChart && remembered(input.previousChart);
   const previousCluster = input.previousCluster && remembered(input.previousCluster);
+  const folder = chartFolders(files);
+  const previousRender = previousRenders();
   if (previousChart !== undefined) {
     for (const { spec, component, origins } of charts) {
       issues.push(
@@ -772,7 +790,8 @@ export async function generate(
           platform,
           render,
           previousChart(spec.name),
-          files,
+          folder,
+          previousRender,
           previousChart(PLATFORM_CHART),
           (cluster) =>
             component === undefined
@@ -791,7 +810,8 @@ export async function generate(
         platform,
         render,
         previousChart,
-        files,
+        folder,
+        previousRender,
         registry.flatMap((component) => component.changes ?? []),
       ),
     );

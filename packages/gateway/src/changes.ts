@@ -4,13 +4,7 @@
 // runbook's "Point DNS at the Gateway": `*.<cluster domain>  IN  A  <address>`). Nothing in the
 // cluster changes that record: a new address or a new domain leaves every route unreachable by
 // its name until the record is changed by hand.
-import {
-  type ChangeCheck,
-  type ChangedObject,
-  type Issue,
-  settingsPath,
-  warning,
-} from '@homelab/core';
+import { type ChangeCheck, type ChangedObject, settingsPath, warning } from '@homelab/core';
 import { GATEWAY_API_GROUP, PLATFORM_GATEWAY } from './constants.js';
 
 type Table = { readonly [key: string]: unknown };
@@ -70,7 +64,7 @@ export const dnsRecordCheck: ChangeCheck = {
     const old = was.hostnames.flatMap((hostname) =>
       was.addresses.map((address) => `${hostname} → ${address}`),
     );
-    const issues: Issue[] = [
+    return [
       warning({
         code: 'gateway-dns-record',
         // The address setting, or the cluster's domain (its own, else where it comes from).
@@ -83,7 +77,6 @@ export const dnsRecordCheck: ChangeCheck = {
         expected: `once Argo CD synced the change and the Gateway is programmed, the wildcard record in your DNS (the runbook's "Point DNS at the Gateway"): ${records.map((record) => `\`${record}\``).join(', ')}${sameHostnames ? '' : `, and the old one (${was.hostnames.join(', ')}) removed`}`,
       }),
     ];
-    return issues;
   },
 };
 
