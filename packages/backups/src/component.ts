@@ -60,6 +60,7 @@ import {
   ETCD_BACKUP_SECRET,
   type ResolvedBackupsSettings,
   resolveBackupsSettings,
+  resticRepository,
   resticRepositoryPrefix,
   VOLSYNC_NAMESPACE,
 } from './settings.js';
@@ -505,11 +506,18 @@ function forConsumers(
     // The backups' copies of a volume (snapshot clone and restic cache, verification, bootstrap)
     // go to the tier's scratch class: one replica, no recurring jobs, deleted with their claim.
     const scratch = entry.provided.storage?.classes.find((c) => c.tier === volume.tier)?.scratch;
+    const repository = resticRepository(
+      settings,
+      entry.cluster.name,
+      volume.namespace,
+      volume.name,
+    );
     manifests[`replicationsource-${base}`] = replicationSource(
       volume,
       settings,
       snapshotClass,
       scratch,
+      repository,
     );
     manifests[`replicationdestination-${base}`] = replicationDestination(volume);
     const ref = volume.dataSourceRef;
@@ -528,7 +536,12 @@ function forConsumers(
       );
     }
     if (volume.backup?.verify !== false) {
-      manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(volume, settings, scratch);
+      manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(
+        volume,
+        settings,
+        scratch,
+        repository,
+      );
     }
     byComponent.set(component, manifests);
   }
@@ -546,7 +559,9 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
       {
         heading: 'Restore verification',
         body: [
-          'Each run checks the repository (`restic check --read-data-subset`), reads the latest',
+          "Each run first checks that the volume's Secret names the restic repository the definition",
+          'backs the volume up to (the URL the runbook gives, the `backup.homelab.dev/repository`',
+          'annotation of its ReplicationSource), then checks the repository (`restic check --read-data-subset`), reads the latest',
           "snapshot (no older than the volume's backup schedule allows: VolSync skips, and reports",
           'success for, the backup of an empty volume) and its record of the tree (at least one',
           "regular file; files and sizes, and the backup's summary of files and bytes processed;",

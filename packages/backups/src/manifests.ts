@@ -24,6 +24,18 @@ export const VOLUME_LABEL = 'backup.homelab.dev/volume';
 export const ROLE_LABEL = 'backup.homelab.dev/role';
 /** Annotation of the verification CronJob: the run window of the overlap check, in minutes. */
 export const WINDOW_ANNOTATION = 'backup.homelab.dev/window-minutes';
+/**
+ * Annotation of a volume's ReplicationSource: the restic repository the definition backs the
+ * volume up to (`s3:<endpoint>/<bucket>/<prefix>/<cluster>/<namespace>/<volume>`), what its
+ * Secret's RESTIC_REPOSITORY must say. VolSync reads only the Secret; the annotation shows where
+ * the backups should go, and the build compares it with the last build's (`changes.ts`).
+ */
+export const REPOSITORY_ANNOTATION = 'backup.homelab.dev/repository';
+/**
+ * The verification's environment variable with that repository: the run fails when the Secret's
+ * RESTIC_REPOSITORY says another (verify-script.ts).
+ */
+export const EXPECTED_REPOSITORY_ENV = 'EXPECTED_RESTIC_REPOSITORY';
 
 export type BackupRole = 'source' | 'destination' | 'bootstrap' | 'verification';
 
@@ -106,6 +118,7 @@ export function replicationSource(
   settings: ResolvedBackupsSettings,
   snapshotClass: string,
   scratchClass?: string,
+  repository?: string,
 ): KubeObject {
   const policy = volume.backup;
   const retain: Values = {};
@@ -121,6 +134,7 @@ export function replicationSource(
       name: backupNames(volume).source,
       namespace: volume.namespace,
       labels: labels(volume, 'source'),
+      ...(repository === undefined ? {} : { annotations: { [REPOSITORY_ANNOTATION]: repository } }),
     },
     spec: {
       sourcePVC: volume.name,
@@ -252,7 +266,10 @@ export function maxSnapshotAgeMinutes(
 /**
  * The restore verification of a volume: restores the latest snapshot into a scratch volume of
  * the same tier and size (deleted with the pod, so with the Job: see the history limits) and
- * checks it (see verify-script.ts). The scratch volume takes the tier's `scratchClass` (one
+ * checks it (see verify-script.ts), first that its Secret's RESTIC_REPOSITORY is `repository`,
+ * the one the definition names (the runbook's secrets step, disaster-recovery.md's restores): a
+ * Secret pointing elsewhere would have the backups and their verification agree on a repository
+ * no restore looks in. The scratch volume takes the tier's `scratchClass` (one
  * replica, no recurring jobs, deleted with its claim), the tier's class only for a provider
  * without one: on a tier whose class retains its volumes every run would leave a full-size
  * volume behind, and on any tier's class the restore would be written to every replica and the
@@ -262,6 +279,7 @@ export function verificationCronJob(
   volume: VolumeRequest,
   settings: ResolvedBackupsSettings,
   scratchClass?: string,
+  repository?: string,
 ): KubeObject {
   const window = settings.verification.windowMinutes;
   const owner = volume.owner ?? DEFAULT_OWNER;
@@ -318,6 +336,9 @@ export function verificationCronJob(
                     ...(maxAge === undefined
                       ? []
                       : [{ name: 'MAX_SNAPSHOT_AGE_MINUTES', value: String(maxAge) }]),
+                    ...(repository === undefined
+                      ? []
+                      : [{ name: EXPECTED_REPOSITORY_ENV, value: repository }]),
                     { name: 'RESTORE_ROOT', value: RESTORE_ROOT },
                     { name: 'RESTIC_CACHE_DIR', value: '/cache' },
                     { name: 'HOME', value: '/tmp' },

@@ -1,6 +1,9 @@
 // The restore verification a CronJob runs for each protected volume (POSIX sh, in the restic
 // image: restic, busybox sed/awk/find/sha256sum). Pure data: the script text.
 //
+// 0. The Secret's RESTIC_REPOSITORY against EXPECTED_RESTIC_REPOSITORY (when set: the repository
+//    the definition names, manifests.ts `REPOSITORY_ANNOTATION`): a Secret pointing elsewhere has
+//    the backups and every check below agree on a repository no restore looks in.
 // 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
 //    packs read back and hashed.
 // 2. The latest snapshot: no older than MAX_SNAPSHOT_AGE_MINUTES (when set; the volume's backup
@@ -25,6 +28,13 @@ work="\${TMPDIR:-/tmp}"
 report() { printf '%s\\n' "$1" >/dev/termination-log 2>/dev/null || true; }
 fail() { echo "VERIFICATION FAILED: $1" >&2; report "FAILED: $1"; exit 1; }
 field() { sed -n "s/.*\\"$1\\":\\([0-9][0-9]*\\).*/\\1/p" | head -n 1; }
+
+# Where the backups go is the Secret's (the secret store's) RESTIC_REPOSITORY; the runbook and
+# disaster-recovery.md restore from the repository the definition names. Never echoes the Secret's
+# value (a repository URL may carry credentials).
+if [ -n "\${EXPECTED_RESTIC_REPOSITORY:-}" ] && [ "\${RESTIC_REPOSITORY:-}" != "$EXPECTED_RESTIC_REPOSITORY" ] && [ "\${RESTIC_REPOSITORY:-}" != "$EXPECTED_RESTIC_REPOSITORY/" ]; then
+  fail "the volume's Secret sets RESTIC_REPOSITORY to another repository than $EXPECTED_RESTIC_REPOSITORY, the one the definition backs this volume up to and disaster-recovery.md restores from: set RESTIC_REPOSITORY of the volume's entry in the secret store to it (the runbook's secrets step); the backups taken so far are in the repository the Secret named"
+fi
 
 echo "1/4 restic check --read-data-subset=$READ_DATA_SUBSET"
 restic check --read-data-subset="$READ_DATA_SUBSET" || fail "restic check found errors in the repository"

@@ -2,7 +2,7 @@
 // both sides: packages/cli/test/change-checks.test.ts runs it on the reference).
 import type { ChangedObject, ResolvedCluster } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { backupsChanges, backupTargetCheck } from '../src/changes.js';
+import { backupRepositoryCheck, backupsChanges, backupTargetCheck } from '../src/changes.js';
 import { backupsComponent } from '../src/index.js';
 
 const cluster = { name: 'dev', index: 0 } as unknown as ResolvedCluster;
@@ -79,5 +79,114 @@ describe('backup-target-changed', () => {
     ).toEqual([]);
     expect(check([], [talosBackup(BASE)])).toEqual([]);
     expect(check([talosBackup(BASE)], [])).toEqual([]);
+  });
+});
+
+function source(
+  namespace: string,
+  volume: string,
+  repository: string | undefined,
+  chart = 'applications',
+): ChangedObject {
+  return {
+    chart,
+    object: {
+      apiVersion: 'volsync.backube/v1alpha1',
+      kind: 'ReplicationSource',
+      metadata: {
+        name: `${volume}-backup`,
+        namespace,
+        labels: { 'backup.homelab.dev/volume': volume },
+        ...(repository === undefined
+          ? {}
+          : { annotations: { 'backup.homelab.dev/repository': repository } }),
+      },
+      spec: { sourcePVC: volume, restic: { repository: `${volume}-restic` } },
+    },
+  };
+}
+
+const OLD = 's3:https://s3.lab/b/restic/dev';
+const repositoryCheck = (before: ChangedObject[], after: ChangedObject[]) =>
+  backupRepositoryCheck.check({ ...NO_VALUES, cluster, before, after });
+
+describe('backup-repository-changed', () => {
+  it('is registered as a change check of the component', () => {
+    expect(backupsChanges).toContain(backupRepositoryCheck);
+  });
+
+  it('warns once per cluster of another restic prefix, naming every Secret entry to change', () => {
+    const before = [
+      source('paperless', 'data', `${OLD}/paperless/data`),
+      source('media', 'library', `${OLD}/media/library`),
+    ];
+    const NEW = 's3:https://s3.lab/b/volumes/dev';
+    const issues = repositoryCheck(before, [
+      source('paperless', 'data', `${NEW}/paperless/data`),
+      source('media', 'library', `${NEW}/media/library`),
+    ]);
+    expect(issues.map((issue) => [issue.severity, issue.code, issue.value, issue.path])).toEqual([
+      [
+        'warning',
+        'backup-repository-changed',
+        NEW,
+        ['clusters', 0, 'components', 'backups', 'restic', 'prefix'],
+      ],
+    ]);
+    expect(issues[0]?.output).toBe('charts/applications');
+    expect(issues[0]?.message).toContain(
+      `moves the restic repositories of 2 protected volumes on cluster "dev" from ${OLD}, which the last build deployed, to ${NEW}`,
+    );
+    expect(issues[0]?.expected).toContain(
+      `for each of the 2 volumes, RESTIC_REPOSITORY of its entry in the secret store set to the new repository (paperless/data-restic: RESTIC_REPOSITORY=${NEW}/paperless/data; media/library-restic: RESTIC_REPOSITORY=${NEW}/media/library)`,
+    );
+  });
+
+  it('puts another bucket or endpoint at the S3 settings', () => {
+    for (const moved of ['s3:https://s3.lab/c/restic/dev', 's3:https://minio.lab/b/restic/dev']) {
+      const issues = repositoryCheck(
+        [source('paperless', 'data', `${OLD}/paperless/data`)],
+        [source('paperless', 'data', `${moved}/paperless/data`)],
+      );
+      expect(issues.map((issue) => issue.path)).toEqual([
+        ['clusters', 0, 'components', 'backups', 's3'],
+      ]);
+      expect(issues[0]?.message).toContain('restic repositories of 1 protected volume on');
+      expect(issues[0]?.expected).toContain('for the volume, RESTIC_REPOSITORY');
+    }
+  });
+
+  it('says nothing of the same repository, a new or removed volume, or a side without the annotation', () => {
+    const data = source('paperless', 'data', `${OLD}/paperless/data`);
+    expect(repositoryCheck([data], [data])).toEqual([]);
+    const moved = 's3:https://s3.lab/c/restic/dev/paperless/data';
+    expect(repositoryCheck([], [source('paperless', 'data', moved)])).toEqual([]);
+    expect(repositoryCheck([data], [])).toEqual([]);
+    // The last build before the annotation existed.
+    expect(
+      repositoryCheck(
+        [source('paperless', 'data', undefined)],
+        [source('paperless', 'data', moved)],
+      ),
+    ).toEqual([]);
+    // Another namespace is another ReplicationSource (volume-claim-moved reports the move).
+    expect(repositoryCheck([data], [source('docs', 'data', moved)])).toEqual([]);
+  });
+
+  it('leaves the volumes to it: the bucket warning then speaks of the etcd snapshots alone', () => {
+    const before = [talosBackup(BASE), source('paperless', 'data', `${OLD}/paperless/data`)];
+    const after = [
+      talosBackup({ ...BASE, BUCKET: 'c' }),
+      source('paperless', 'data', 's3:https://s3.lab/c/restic/dev/paperless/data'),
+    ];
+    const [etcd] = check(before, after);
+    expect(etcd?.message).toContain(
+      'moves the etcd snapshots of cluster "dev" from https://s3.lab/b',
+    );
+    expect(etcd?.message).not.toContain('restic');
+    expect(repositoryCheck(before, after)).toHaveLength(1);
+    // Without the volumes' annotations the bucket warning still names their repositories.
+    const [both] = check([talosBackup(BASE)], [talosBackup({ ...BASE, BUCKET: 'c' })]);
+    expect(both?.message).toContain("every volume's restic repository");
   });
 });

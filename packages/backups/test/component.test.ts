@@ -100,8 +100,13 @@ describe('a protected volume', () => {
           'backup.homelab.dev/volume': 'data',
           'backup.homelab.dev/role': 'source',
         },
-        // What a provider places in a consumer's chart goes with the consumer's definition.
-        annotations: { 'argocd.argoproj.io/sync-options': 'Prune=true' },
+        // What a provider places in a consumer's chart goes with the consumer's definition;
+        // where the backups go, the URL the runbook's secrets step gives for the Secret.
+        annotations: {
+          'argocd.argoproj.io/sync-options': 'Prune=true',
+          'backup.homelab.dev/repository':
+            's3:https://s3.example.com/homelab-backups/restic/prod/paperless/data',
+        },
       },
       spec: {
         sourcePVC: 'data',
@@ -169,6 +174,15 @@ describe('a protected volume', () => {
       value: '1%',
     });
     expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'data-restic' } }]);
+    // The repository the Secret must name: the cluster's own, as on the ReplicationSource.
+    expect(pod.containers[0].env).toContainEqual({
+      name: 'EXPECTED_RESTIC_REPOSITORY',
+      value: 's3:https://s3.example.com/homelab-backups/restic/prod/paperless/data',
+    });
+    expect(devJob.spec.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'EXPECTED_RESTIC_REPOSITORY',
+      value: 's3:https://s3.example.com/homelab-backups/restic/dev/paperless/data',
+    });
     expect(pod.volumes[0].ephemeral.volumeClaimTemplate.spec).toEqual({
       accessModes: ['ReadWriteOnce'],
       storageClassName: 'standard',

@@ -97,6 +97,24 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
   );
 
   test(
+    "verifies a good backup whose Secret names the definition's repository, with or without a trailing slash",
+    () => {
+      const env = backedUp('expected');
+      const repository = env.RESTIC_REPOSITORY as string;
+      for (const expected of [repository, repository.replace(/\/$/, '')]) {
+        const result = run('sh', ['-c', VERIFY_SCRIPT], {
+          ...env,
+          RESTIC_REPOSITORY: `${repository}/`,
+          EXPECTED_RESTIC_REPOSITORY: expected,
+        });
+        expect(result.status, result.out).toBe(0);
+        expect(result.out).toMatch(/verified snapshot [0-9a-f]{8}: 4 files, 70012 bytes/);
+      }
+    },
+    SLOW,
+  );
+
+  test(
     'fails on a repository without a snapshot',
     () => {
       const env = environment('empty');
@@ -314,4 +332,36 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
     },
     SLOW,
   );
+});
+
+// Needs no restic: the script stops before its first restic command.
+describe('the restore-verification script against the repository the definition names', () => {
+  test("fails, without echoing the Secret's value, when the Secret names another repository", () => {
+    const env = environment('elsewhere');
+    const secret = 's3:https://admin:pw-not-shown@s3.old.example/old-bucket/restic/dev/app/data';
+    const expected = 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data';
+    const result = run('sh', ['-c', VERIFY_SCRIPT], {
+      ...env,
+      PATH: '/usr/bin:/bin',
+      RESTIC_REPOSITORY: secret,
+      EXPECTED_RESTIC_REPOSITORY: expected,
+    });
+    expect(result.status).toBe(1);
+    expect(result.out).toContain(
+      `VERIFICATION FAILED: the volume's Secret sets RESTIC_REPOSITORY to another repository than ${expected}`,
+    );
+    expect(result.out).not.toContain('pw-not-shown');
+    expect(result.out).not.toContain('old-bucket');
+    // Before any restic command: nothing was checked or restored.
+    expect(result.out).not.toContain('1/4');
+    // A Secret without RESTIC_REPOSITORY fails the same way (not `set -u`'s "parameter not set").
+    const unset = run('sh', ['-c', VERIFY_SCRIPT], {
+      ...env,
+      PATH: '/usr/bin:/bin',
+      RESTIC_REPOSITORY: undefined,
+      EXPECTED_RESTIC_REPOSITORY: expected,
+    });
+    expect(unset.status).toBe(1);
+    expect(unset.out).toContain('sets RESTIC_REPOSITORY to another repository than');
+  });
 });

@@ -300,8 +300,20 @@ describe('backup-target-changed', () => {
     expect(bucket.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
       ['warning', 'https://s3.lab.example.com/homelab-backups-2', 'components.backups.s3'],
     ]);
+    // The volumes' repositories have their own warning: this one speaks of the etcd snapshots.
     expect(bucket[0]?.message).toContain(
-      'moves the backups of clusters "dev", "prod" and "staging" from https://s3.lab.example.com/homelab-backups, which the last build deployed, to https://s3.lab.example.com/homelab-backups-2',
+      'moves the etcd snapshots of clusters "dev", "prod" and "staging" from https://s3.lab.example.com/homelab-backups, which the last build deployed, to https://s3.lab.example.com/homelab-backups-2',
+    );
+    const restic = moved.issues.filter((issue) => issue.code === 'backup-repository-changed');
+    expect(restic.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual(
+      ['dev', 'prod', 'staging'].map((cluster) => [
+        'warning',
+        `s3:https://s3.lab.example.com/homelab-backups-2/restic/${cluster}`,
+        'components.backups.s3',
+      ]),
+    );
+    expect(restic[0]?.expected).toContain(
+      'paperless/data-restic: RESTIC_REPOSITORY=s3:https://s3.lab.example.com/homelab-backups-2/restic/dev/paperless/data',
     );
     // The URL the expected text points at: the runbook's secrets step names the new bucket.
     expect(moved.files.find((file) => file.path === 'clusters/dev/RUNBOOK.md')?.content).toContain(
@@ -319,6 +331,39 @@ describe('backup-target-changed', () => {
       'to another age recipient than the last build deployed (age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p)',
     );
     expect(age[0]?.expected).toContain('the old private key kept offline');
+  }, 180_000);
+});
+
+describe('backup-repository-changed', () => {
+  const ETCD = '    etcd:\n      # `age-keygen`';
+
+  it("warns on each cluster whose volumes' restic repositories move, naming the entries the runbook and the verification then expect", async () => {
+    if (!definition.includes(ETCD)) throw new Error('the backups are not in the definition');
+    const result = await over(
+      definition.replace(ETCD, `    restic:\n      prefix: volumes\n${ETCD}`),
+    );
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'backup-repository-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual(
+      ['dev', 'prod', 'staging'].map((cluster) => [
+        'warning',
+        `s3:https://s3.lab.example.com/homelab-backups/volumes/${cluster}`,
+        'components.backups.restic.prefix',
+      ]),
+    );
+    const repository = 's3:https://s3.lab.example.com/homelab-backups/volumes/dev/paperless/data';
+    expect(found[0]?.message).toContain(
+      'from s3:https://s3.lab.example.com/homelab-backups/restic/dev, which the last build deployed',
+    );
+    expect(found[0]?.expected).toContain(`paperless/data-restic: RESTIC_REPOSITORY=${repository}`);
+    // The same repository in the runbook's secrets step and in the restore verification.
+    const file = (path: string) => result.files.find((entry) => entry.path === path)?.content;
+    expect(file('clusters/dev/RUNBOOK.md')).toContain(`RESTIC_REPOSITORY must be ${repository}`);
+    expect(file('charts/applications/clusters/dev.yaml')).toContain(
+      `- name: EXPECTED_RESTIC_REPOSITORY\n                      value: ${repository}\n`,
+    );
+    // The bucket did not move: no backup-target-changed.
+    expect(result.issues.filter((issue) => issue.code === 'backup-target-changed')).toEqual([]);
   }, 180_000);
 });
 
