@@ -664,6 +664,53 @@ describe.skipIf(helm === undefined)(
     );
 
     test.each(['dev', 'staging', 'prod'])(
+      'prometheus-storage-changed on %s patches the claims the Prometheus Operator makes from what Helm renders, to the size Helm gives them',
+      (cluster) => {
+        // The check reads the claim template from the chart's values; Helm renders it into the
+        // Prometheus resource (`spec.storage`), whose name the operator's StatefulSet selects on
+        // (prometheus-operator v0.93 `makeSelectorLabels`: operator.prometheus.io/name=<name>),
+        // and Kubernetes' StatefulSet controller copies the selector's matchLabels onto every
+        // claim it makes from the template (`getPersistentVolumeClaims`).
+        const prometheus = rendered
+          .filter((app) => app.cluster === cluster)
+          .flatMap((app) => app.objects)
+          .filter(
+            (object) =>
+              object.apiVersion === 'monitoring.coreos.com/v1' && object.kind === 'Prometheus',
+          );
+        expect(prometheus).toHaveLength(1);
+        const resource = prometheus[0] as AnyJson;
+        const template = resource.spec.storage.volumeClaimTemplate.spec;
+        const layer = parseYaml(
+          files.get(`charts/monitoring/clusters/${cluster}.yaml`)?.content ?? '{}',
+        ) as AnyJson;
+        const smaller = structuredClone(layer);
+        smaller[
+          'kube-prometheus-stack'
+        ].prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage =
+          '1Gi';
+        const checks = REGISTRY.find((component) => component.name === 'monitoring')?.changes;
+        const issues = (checks ?? []).flatMap((check) =>
+          check.check({
+            cluster: { name: cluster, index: 0 } as AnyJson,
+            before: [],
+            after: [],
+            beforeValues: new Map([['monitoring', smaller]]),
+            afterValues: new Map([['monitoring', layer]]),
+          }),
+        );
+        expect(issues.map((issue) => issue.code)).toEqual(['prometheus-storage-changed']);
+        const expected = issues[0]?.expected ?? '';
+        const selector = /get pvc -l operator\.prometheus\.io\/name=(\S+) -o name/.exec(expected);
+        expect(selector?.[1]).toBe(resource.metadata.name);
+        expect(resource.metadata.namespace).toBe(/kubectl -n (\S+) get pvc/.exec(expected)?.[1]);
+        const size = /"storage":"([^"]+)"/.exec(expected);
+        expect(size?.[1]).toBe(template.resources.requests.storage);
+        expect(issues[0]?.message).toContain(`from 1Gi, which the last build deployed`);
+      },
+    );
+
+    test.each(['dev', 'staging', 'prod'])(
       'every constraint of %s admits the restic mover Jobs VolSync makes from what Helm renders',
       (cluster) => {
         // VolSync, not Argo CD, creates them in the application's namespace at each backup and

@@ -96,7 +96,9 @@ function patchCommand(name: string, spec: { [field: string]: unknown }): string 
  * A Longhorn StorageClass whose parameters change against the last build's: the volumes it
  * already made keep the old values. A warning per class, at the tier, with the patch that gives
  * those volumes the new values where their resource takes them (Kubernetes' own PersistentVolume
- * list names them: `spec.csi.volumeHandle` is the Longhorn volume).
+ * list names them: `spec.csi.volumeHandle` is the Longhorn volume: longhorn-manager v1.8's
+ * `CreateVolume`, csi/controller_server.go, names the volume after the request, the PV's name,
+ * and returns that name as the CSI volume ID, api/model.go `Id: v.Name`).
  */
 export const classParametersCheck: ChangeCheck = {
   name: 'longhorn-class-parameters-changed',
