@@ -64,6 +64,7 @@ import {
 import {
   CILIUM_RELEASES,
   CILIUM_REPOSITORY,
+  CILIUM_UPGRADE_PATH,
   CILIUM_UPSTREAM,
   CILIUM_VERSIONS,
   type CiliumVersion,
@@ -707,7 +708,12 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     description:
       'Cilium CNI for Talos: kube-proxy replacement, Gateway API, LB IPAM, BGP/L2, Hubble.',
     appVersion: release.appVersion,
-    dependency: { name: CILIUM_VALUES_KEY, version, repository: CILIUM_REPOSITORY },
+    dependency: {
+      name: CILIUM_VALUES_KEY,
+      version,
+      repository: CILIUM_REPOSITORY,
+      upgradePath: CILIUM_UPGRADE_PATH,
+    },
     values: baseValues(version),
     environments,
     clusters: clusterLayers,

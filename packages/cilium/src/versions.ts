@@ -3,7 +3,7 @@
 // CILIUM_RELEASES fails the typecheck, so a new release is added here, reviewed, and tested by the
 // conformance suite before it ships. The Gateway API release is no pin of its own: it is the one
 // each Cilium release implements (CILIUM_RELEASES), and moves only with Cilium.
-import type { UpstreamPin } from '@homelab/core';
+import type { ChartUpgradePath, UpstreamPin } from '@homelab/core';
 import type { CiliumSettings } from './generated/settings.js';
 
 /** Cilium chart versions the platform definition may ask for (`components.cilium.version`). */
@@ -34,6 +34,18 @@ export const KUBECTL_IMAGE = `docker.io/alpine/kubectl:${KUBECTL_VERSION}`;
 
 /** Where the upstream chart comes from (the wrapper chart's dependency). */
 export const CILIUM_REPOSITORY = 'https://helm.cilium.io';
+
+/**
+ * How a running Cilium moves between releases (`components.cilium.version` against the last
+ * build's, `chart-upgrade-path`): its upgrade guide (Documentation/operations/upgrade-warning.rst,
+ * the same in 1.18 to 1.20) tests upgrades and rollbacks only between consecutive minor releases.
+ */
+export const CILIUM_UPGRADE_PATH: ChartUpgradePath = {
+  product: 'Cilium',
+  rollback: 'minor',
+  source:
+    'its upgrade guide: "The only tested rollback and upgrade path is between consecutive minor releases"',
+};
 
 /** What differs between the supported Cilium releases. */
 export interface CiliumRelease {

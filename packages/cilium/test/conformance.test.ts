@@ -54,6 +54,13 @@ describe.each(CILIUM_VERSIONS)('Cilium %s', (version) => {
       name: 'cilium',
       version,
       repository: 'https://helm.cilium.io',
+      // Upgrades and rollbacks one minor release at a time (chart-upgrade-path).
+      upgradePath: {
+        product: 'Cilium',
+        rollback: 'minor',
+        source:
+          'its upgrade guide: "The only tested rollback and upgrade path is between consecutive minor releases"',
+      },
     });
     expect(issues).toEqual([]);
   });

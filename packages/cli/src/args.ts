@@ -35,7 +35,7 @@ const OPTIONS: { readonly [name: string]: OptionSpec } = {
   strict: { type: 'boolean', help: 'treat warnings as errors' },
   'allow-immutable-changes': {
     type: 'boolean',
-    help: '(build, validate, check, diff) do not refuse a change the deployed cluster cannot take, found by comparing with the last build: a field the API server never updates (immutable-field-changed), a CRD bundle below a version the cluster cannot leave (crd-bundle-downgrade), another pod or service network (cluster-network-changed), a Kubernetes release down or more than one minor release up (kubernetes-upgrade-path), a Talos release its upgrade path does not reach, a skipped or an earlier minor one (talos-upgrade-path); for objects not deployed yet, changed on the cluster by hand first, or a cluster rebuilt from scratch',
+    help: '(build, validate, check, diff) do not refuse a change the deployed cluster cannot take, found by comparing with the last build: a field the API server never updates (immutable-field-changed), a CRD bundle below a version the cluster cannot leave (crd-bundle-downgrade), an upstream chart release its upgrade path does not reach (chart-upgrade-path), another pod or service network (cluster-network-changed), a Kubernetes release down or more than one minor release up (kubernetes-upgrade-path), a Talos release its upgrade path does not reach, a skipped or an earlier minor one (talos-upgrade-path); for objects not deployed yet, changed on the cluster by hand first, or a cluster rebuilt from scratch',
   },
   'exit-code': { type: 'boolean', help: '(diff) exit 1 when build would change something' },
   'no-tag': { type: 'boolean', help: '(release) do not create git tags' },

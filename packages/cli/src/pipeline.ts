@@ -57,6 +57,7 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
+import { chartUpgradeIssues } from './chart-upgrades.js';
 import { claimChangeIssues } from './claim-changes.js';
 import {
   clusterChangeIssues,
@@ -816,6 +817,7 @@ export async function generate(
       ),
     );
     issues.push(...crdBundleDowngrades(components.clusters, previousChart(PLATFORM_CHART), files));
+    issues.push(...chartUpgradeIssues(charts, platform, previousChart));
   }
   if (previousCluster !== undefined) {
     issues.push(...clusterChangeIssues(platform, previousCluster));

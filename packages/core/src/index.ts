@@ -381,6 +381,7 @@ export type {
   ChartDependency,
   ChartReadme,
   ChartSpec,
+  ChartUpgradePath,
   EnvironmentName,
   EnvironmentProfile,
   GeneratedFile,
@@ -400,6 +401,7 @@ export type {
 export { ENVIRONMENTS } from './types.js';
 export type { TalosInstallVerdict, UpgradeRefusal } from './upgrade-paths.js';
 export {
+  chartUpgradeRefusal,
   kubernetesUpgradeRefusal,
   talosInstallsOver,
   talosUpgradeRefusal,

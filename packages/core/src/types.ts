@@ -179,6 +179,27 @@ export interface ChartDependency {
   readonly name: string;
   readonly version: string;
   readonly repository: string;
+  /**
+   * The releases a running installation of the upstream may move to from the one the last build
+   * pinned (its upgrade guide): a build that pins one outside them is refused
+   * (`chart-upgrade-path`, `chartUpgradeRefusal`). None: any release.
+   */
+  readonly upgradePath?: ChartUpgradePath;
+}
+
+/** How far a running installation of an upstream chart moves in one step (`ChartDependency`). */
+export interface ChartUpgradePath {
+  /** The upstream's own name, as messages give it (`Cilium`). */
+  readonly product: string;
+  /**
+   * How far back it goes: `minor`, to the previous minor release or another patch release of its
+   * own (a rollback); `patch`, to another patch release of its own minor release only; `none`, to
+   * no earlier release at all. It never goes up more than one minor release, nor across a major
+   * release.
+   */
+  readonly rollback: 'minor' | 'patch' | 'none';
+  /** Where the upstream says so (a guide's section and its words). */
+  readonly source: string;
 }
 
 export interface ChartReadme {

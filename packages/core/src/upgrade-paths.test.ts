@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { kubernetesSupportedBy, SUPPORTED_TALOS } from './semantic.js';
 import {
+  chartUpgradeRefusal,
   kubernetesUpgradeRefusal,
   talosInstallsOver,
   talosUpgradeRefusal,
@@ -115,5 +116,60 @@ describe('kubernetesUpgradeRefusal', () => {
 
   it('says nothing of versions it cannot read', () => {
     expect(kubernetesUpgradeRefusal('1.34', '1.36.0')).toBeUndefined();
+  });
+});
+
+describe('chartUpgradeRefusal', () => {
+  const rollback = { product: 'Cilium', rollback: 'minor', source: 'its upgrade guide' } as const;
+  const patch = { product: 'Talos', rollback: 'patch', source: 'its upgrade guide' } as const;
+  const forward = { product: 'Longhorn', rollback: 'none', source: 'its upgrade guide' } as const;
+
+  it('passes the next minor release, a patch release either way, and one minor back where the upstream rolls back', () => {
+    expect(chartUpgradeRefusal('1.19.6', '1.20.0', rollback)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.19.6', '1.19.2', rollback)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.19.6', '1.19.8', forward)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.19.6', '1.19.6', forward)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.20.0', '1.19.6', rollback)).toBeUndefined();
+    expect(chartUpgradeRefusal('v1.8.1', 'v1.9.0', forward)).toBeUndefined();
+  });
+
+  it('refuses a skipped minor release, naming it and the release to pass through', () => {
+    expect(chartUpgradeRefusal('1.18.12', '1.20.0', rollback)).toEqual({
+      why: 'Cilium moves one minor release at a time and 1.18->1.20 skips 1.19 (its upgrade guide)',
+      instead:
+        'Cilium 1.19.x first (built, committed and synced by Argo CD on every cluster), then 1.20.0',
+    });
+    expect(chartUpgradeRefusal('1.18.12', '2.0.0', rollback)?.why).toBe(
+      'Cilium moves one minor release at a time and 1.18->2.0 skips minor releases (its upgrade guide)',
+    );
+  });
+
+  it('refuses going back more than one minor release, or at all where the upstream does not roll back', () => {
+    expect(chartUpgradeRefusal('1.20.0', '1.18.12', rollback)).toEqual({
+      why: 'Cilium does not go back from 1.20 to 1.18 (its upgrade guide)',
+      instead: 'Cilium 1.20 (1.20.0, or another 1.20 patch release), 1.21 or 1.19 on this cluster',
+    });
+    expect(chartUpgradeRefusal('1.9.0', '1.8.1', forward)).toEqual({
+      why: 'Longhorn does not go back from 1.9 to 1.8 (its upgrade guide)',
+      instead: 'Longhorn 1.9.0, a later 1.9 patch release or 1.10 on this cluster',
+    });
+    // Not even a patch release back where the upstream goes back to nothing.
+    expect(chartUpgradeRefusal('1.8.2', '1.8.1', forward)).toEqual({
+      why: 'Longhorn does not go back from 1.8.2 to 1.8.1 (its upgrade guide)',
+      instead: 'Longhorn 1.8.2, a later 1.8 patch release or 1.9 on this cluster',
+    });
+    expect(chartUpgradeRefusal('1.8.2', '1.8.1', patch)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.9.0', '1.8.9', patch)).toEqual({
+      why: 'Talos does not go back from 1.9 to 1.8 (its upgrade guide)',
+      instead: 'Talos 1.9 (1.9.0, or another 1.9 patch release) or 1.10 on this cluster',
+    });
+    expect(chartUpgradeRefusal('2.0.0', '1.20.0', rollback)?.why).toBe(
+      'Cilium does not go back from 2.0 to 1.20 (its upgrade guide)',
+    );
+  });
+
+  it('says nothing of versions that do not parse', () => {
+    expect(chartUpgradeRefusal('latest', '1.20.0', rollback)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.19.6', '1.20', rollback)).toBeUndefined();
   });
 });

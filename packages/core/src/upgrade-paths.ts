@@ -2,6 +2,7 @@
 // the build applies when it compares a cluster with what the last build generated for it
 // (`talos-upgrade-path`, `kubernetes-upgrade-path`). Pure.
 import { SUPPORTED_TALOS } from './semantic.js';
+import type { ChartUpgradePath } from './types.js';
 
 /** Why a cluster cannot take the step, and what it can take instead. */
 export interface UpgradeRefusal {
@@ -129,6 +130,50 @@ export function kubernetesUpgradeRefusal(
     return {
       why: `Kubernetes upgrades one minor release at a time: talosctl upgrade-k8s refuses the path ${fromLine}->${toLine}, which skips ${to[0] === from[0] && to[1] === from[1] + 2 ? `${from[0]}.${from[1] + 1}` : 'minor releases'}`,
       instead: `${from[0]}.${from[1] + 1}.x first (built, committed and upgraded with the runbook's "Upgrades"), then ${next}`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Refuses moving a running installation of an upstream chart from release `deployed` (the last
+ * build's pin) to `next` where its upgrade path (`ChartDependency.upgradePath`) does not go: more
+ * than one minor release up, across a major release, or back further than its `rollback` allows
+ * (one minor release, a patch release within its own minor release, or nothing). A patch release
+ * up passes. Versions that do not parse: nothing to say.
+ */
+export function chartUpgradeRefusal(
+  deployed: string,
+  next: string,
+  path: ChartUpgradePath,
+): UpgradeRefusal | undefined {
+  const from = triple(deployed);
+  const to = triple(next);
+  if (from === undefined || to === undefined) return undefined;
+  const fromLine = `${from[0]}.${from[1]}`;
+  const toLine = `${to[0]}.${to[1]}`;
+  const up = `${from[0]}.${from[1] + 1}`;
+  if (compare(to, from) < 0) {
+    const sameLine = to[0] === from[0] && to[1] === from[1];
+    const previousLine = to[0] === from[0] && to[1] === from[1] - 1;
+    if (path.rollback === 'minor' && (sameLine || previousLine)) return undefined;
+    if (path.rollback === 'patch' && sameLine) return undefined;
+    const reach = {
+      minor: `${path.product} ${fromLine} (${deployed}, or another ${fromLine} patch release), ${up}${from[1] > 0 ? ` or ${from[0]}.${from[1] - 1}` : ''}`,
+      patch: `${path.product} ${fromLine} (${deployed}, or another ${fromLine} patch release) or ${up}`,
+      none: `${path.product} ${deployed}, a later ${fromLine} patch release or ${up}`,
+    }[path.rollback];
+    return {
+      why: sameLine
+        ? `${path.product} does not go back from ${deployed} to ${next} (${path.source})`
+        : `${path.product} does not go back from ${fromLine} to ${toLine} (${path.source})`,
+      instead: `${reach} on this cluster`,
+    };
+  }
+  if (to[0] !== from[0] || to[1] > from[1] + 1) {
+    return {
+      why: `${path.product} moves one minor release at a time and ${fromLine}->${toLine} skips ${to[0] === from[0] && to[1] === from[1] + 2 ? up : 'minor releases'} (${path.source})`,
+      instead: `${path.product} ${up}.x first (built, committed and synced by Argo CD on every cluster), then ${next}`,
     };
   }
   return undefined;

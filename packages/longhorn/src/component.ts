@@ -72,6 +72,7 @@ import {
   LONGHORN_CSI_DRIVER,
   LONGHORN_IMAGE_REPOSITORIES,
   LONGHORN_REPOSITORY,
+  LONGHORN_UPGRADE_PATH,
   LONGHORN_UPSTREAM,
 } from './versions.js';
 
@@ -1134,7 +1135,12 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     name: 'longhorn',
     description: 'Longhorn replicated block storage: StorageClass tiers, snapshots, S3 backups.',
     appVersion: LONGHORN_APP_VERSIONS[version],
-    dependency: { name: LONGHORN_VALUES_KEY, version, repository: LONGHORN_REPOSITORY },
+    dependency: {
+      name: LONGHORN_VALUES_KEY,
+      version,
+      repository: LONGHORN_REPOSITORY,
+      upgradePath: LONGHORN_UPGRADE_PATH,
+    },
     values: baseValues(),
     environments: envLayers,
     clusters: clusterLayers,

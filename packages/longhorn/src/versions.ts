@@ -1,7 +1,7 @@
 // The upstream pins of @homelab/longhorn. Renovate bumps LONGHORN_CHART_VERSION (the
 // `customManagers` rule of renovate.json); a bump must also be added to the settings' `version`
 // enum, and the conformance suite checks our values and custom resources against it.
-import type { UpstreamPin } from '@homelab/core';
+import type { ChartUpgradePath, UpstreamPin } from '@homelab/core';
 import type { LonghornSettings } from './generated/settings.js';
 
 /** Longhorn chart versions the definition may ask for. */
@@ -18,6 +18,20 @@ export const LONGHORN_CHART_VERSION = '1.8.1' satisfies LonghornVersion;
 export const LONGHORN_NEXT_CHART_VERSION = '1.12.1';
 
 export const LONGHORN_REPOSITORY = 'https://charts.longhorn.io';
+
+/**
+ * How a running Longhorn moves between releases (`components.longhorn.version` against the last
+ * build's, `chart-upgrade-path`): longhorn-manager v1.8.1 checks the path before it starts
+ * (upgrade/upgrade.go, `CheckUpgradePath` in upgrade/util/util.go, `checkLHUpgradePath`) and
+ * fails to start on a minor release skipped or any release back, a patch release included:
+ * the storage of every cluster stops with it.
+ */
+export const LONGHORN_UPGRADE_PATH: ChartUpgradePath = {
+  product: 'Longhorn',
+  rollback: 'none',
+  source:
+    'longhorn-manager refuses to start: "upgrading from … for minor version is not supported", "downgrading from … is not supported" (upgrade/util/util.go `checkLHUpgradePath`)',
+};
 
 /**
  * The image repositories of Longhorn 1.8.1's pods (Docker Hub's `longhornio/`): those the chart

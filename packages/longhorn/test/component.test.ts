@@ -2,7 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Cluster, formatPath, type KubeObject, parseAllDocuments } from '@homelab/core';
+import {
+  type Cluster,
+  chartUpgradeRefusal,
+  formatPath,
+  type KubeObject,
+  parseAllDocuments,
+} from '@homelab/core';
 import { readVendoredChartFile, readWaits, testGateway } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import {
@@ -235,6 +241,25 @@ describe('StorageClass tiers', () => {
 describe('values', () => {
   const run = runLonghorn();
   const values = (cluster: string) => run.rendered[cluster]?.values.longhorn as AnyJson;
+
+  test("pin a release longhorn-manager starts on from the last build's: one minor release up, never back (chart-upgrade-path)", () => {
+    const dependency = run.output.chart?.dependency;
+    expect(dependency?.version).toBe(LONGHORN_CHART_VERSION);
+    const path = dependency?.upgradePath;
+    if (path === undefined) throw new Error('the chart has no upgrade path');
+    expect(chartUpgradeRefusal('1.8.1', '1.9.0', path)).toBeUndefined();
+    expect(chartUpgradeRefusal('1.8.1', '1.8.2', path)).toBeUndefined();
+    // checkLHUpgradePath (v1.8.1 upgrade/util/util.go): a minor release skipped, any one back.
+    expect(chartUpgradeRefusal('1.8.1', '1.10.0', path)?.why).toContain(
+      'Longhorn moves one minor release at a time and 1.8->1.10 skips 1.9',
+    );
+    expect(chartUpgradeRefusal('1.8.2', '1.8.1', path)?.why).toContain(
+      'Longhorn does not go back from 1.8.2 to 1.8.1',
+    );
+    expect(chartUpgradeRefusal('1.9.0', '1.8.1', path)?.instead).toBe(
+      'Longhorn 1.9.0, a later 1.9 patch release or 1.10 on this cluster',
+    );
+  });
 
   test('are Argo CD-safe: no pre-upgrade hook job, disks only on labelled nodes', () => {
     expect(values('dev').preUpgradeChecker).toEqual({ jobEnabled: false });

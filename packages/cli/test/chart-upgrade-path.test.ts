@@ -1,0 +1,106 @@
+// An upstream chart release the clusters cannot move to (`chart-upgrade-path`), through the whole
+// pipeline on the reference platform (examples/reference/platform.yaml): the last build's charts/
+// stand for what the clusters run. Cilium tests upgrades and rollbacks only between consecutive
+// minor releases (its upgrade guide), so 1.18 to 1.20 and 1.20 back to 1.18 are refused.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Issue } from '@homelab/core';
+import { repoRoot } from '@homelab/core/testing';
+import { describe, expect, it } from 'vitest';
+import { generate } from '../src/pipeline.js';
+import { chartsOf } from './last-build.js';
+
+// Kubernetes 1.33 on every cluster: the one release Cilium 1.18 (1.30–1.33) and 1.20 (1.33–1.36)
+// both support.
+const K8S = 'version: 1.34.4';
+const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+if (reference.split(K8S).length !== 4) throw new Error('the clusters do not run Kubernetes 1.34.4');
+const definition = reference.replaceAll(K8S, 'version: 1.33.7');
+const CILIUM = '  cilium:\n    gatewayApi: true\n';
+
+/** The reference with `components.cilium.version` set (on the line after `cilium:`). */
+function withCilium(version: string): string {
+  if (!definition.includes(CILIUM)) throw new Error("cilium's settings are not in the definition");
+  return definition.replace(CILIUM, `  cilium:\n    version: ${version}\n    gatewayApi: true\n`);
+}
+
+/** The 1-based line of `cilium:` under the top-level components. */
+const CILIUM_LINE = definition.slice(0, definition.indexOf(CILIUM)).split('\n').length;
+
+const refused = (issues: readonly Issue[]): Issue[] =>
+  issues.filter((issue) => issue.code === 'chart-upgrade-path');
+
+/** `text` built over the charts a build of `over` wrote. */
+async function build(text: string, over: string) {
+  const previous = await generate({ text: over, file: 'platform.yaml', chartVersions: {} });
+  expect(previous.files.length).toBeGreaterThan(0);
+  return generate({
+    text,
+    file: 'platform.yaml',
+    chartVersions: {},
+    previousChart: chartsOf(previous.files),
+  });
+}
+
+describe('chart-upgrade-path', () => {
+  it('refuses Cilium 1.18 to 1.20 at the version line, once for the three clusters, naming 1.19 to pass through', async () => {
+    const skipped = await build(withCilium('1.20.0'), withCilium('1.18.12'));
+    expect(skipped.files).toEqual([]);
+    const found = refused(skipped.issues);
+    expect(found).toHaveLength(1);
+    const [issue] = found as [Issue];
+    expect(issue.severity).toBe('error');
+    expect(issue.path).toEqual(['components', 'cilium', 'version']);
+    expect(issue.position).toMatchObject({ line: CILIUM_LINE + 1, column: 14 });
+    expect(issue.value).toBe('1.20.0');
+    expect(issue.message).toBe(
+      `would move Cilium on clusters "dev", "prod" and "staging" from 1.18.12, which the last build's charts/cilium/Chart.yaml pins (Argo CD deploys it once committed), to 1.20.0: Cilium moves one minor release at a time and 1.18->1.20 skips 1.19 (its upgrade guide: "The only tested rollback and upgrade path is between consecutive minor releases")`,
+    );
+    expect(issue.expected).toBe(
+      'Cilium 1.19.x first (built, committed and synced by Argo CD on every cluster), then 1.20.0; build with --allow-immutable-changes (it skips this comparison with the last build) where the clusters never ran 1.18.12 or are rebuilt from scratch',
+    );
+  }, 240_000);
+
+  it('refuses Cilium 1.20 back to 1.18', async () => {
+    const back = await build(withCilium('1.18.12'), withCilium('1.20.0'));
+    expect(back.files).toEqual([]);
+    const [issue] = refused(back.issues);
+    expect(issue?.message).toContain(
+      "from 1.20.0, which the last build's charts/cilium/Chart.yaml pins (Argo CD deploys it once committed), to 1.18.12: Cilium does not go back from 1.20 to 1.18",
+    );
+    expect(issue?.expected).toContain(
+      'Cilium 1.20 (1.20.0, or another 1.20 patch release), 1.21 or 1.19 on this cluster',
+    );
+  }, 240_000);
+
+  it('lets Cilium move one minor release up or back, or stay', async () => {
+    expect(refused((await build(withCilium('1.20.0'), definition)).issues)).toEqual([]);
+    expect(refused((await build(withCilium('1.18.12'), definition)).issues)).toEqual([]);
+    expect(refused((await build(definition, withCilium('1.19.6'))).issues)).toEqual([]);
+  }, 360_000);
+
+  it('compares only the clusters that ran the chart', async () => {
+    const previous = await generate({
+      text: withCilium('1.18.12'),
+      file: 'platform.yaml',
+      chartVersions: {},
+    });
+    const charts = chartsOf(previous.files);
+    // The last build without dev's layer of charts/cilium: dev never ran 1.18.
+    const previousChart = (chart: string) => {
+      const files = charts(chart);
+      if (chart !== 'cilium' || files === undefined) return files;
+      expect(files.has('clusters/dev.yaml')).toBe(true);
+      return new Map([...files].filter(([path]) => path !== 'clusters/dev.yaml'));
+    };
+    const skipped = await generate({
+      text: withCilium('1.20.0'),
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart,
+    });
+    const found = refused(skipped.issues);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.message).toContain('would move Cilium on clusters "prod" and "staging" from');
+  }, 240_000);
+});
