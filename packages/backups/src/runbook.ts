@@ -268,6 +268,18 @@ export function restoreResultCommands(entry: ProtectedVolume): string[] {
  * never backed up) the mover initialises it, restores nothing and succeeds, and the claim is
  * bound empty.
  */
+/**
+ * Whether the volume's Secret (what the secrets operator synced from the secret store) names
+ * `repository`, the one the definition backs the volume up to: the bootstrap and the restores
+ * read the Secret's, so a wrong one restores nothing (and VolSync's mover initialises an empty
+ * repository there). Prints a verdict, never the Secret's value; a trailing `/` is accepted, as
+ * the restore verification accepts it.
+ */
+export function repositoryCheckCommand(entry: ProtectedVolume, repository: string): string {
+  const id = `${entry.volume.namespace}/${backupNames(entry.volume).secret}`;
+  return `case "$(kubectl -n ${q(entry.volume.namespace)} get secret ${q(backupNames(entry.volume).secret)} -o jsonpath='{.data.RESTIC_REPOSITORY}' | base64 -d)" in ${q(repository)}|${q(`${repository}/`)}) echo ${q(`${id} names the repository above`)} ;; *) echo ${q(`WRONG REPOSITORY: ${id} is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`)} ;; esac`;
+}
+
 export function bootstrapResultCommands(
   entry: ProtectedVolume,
   then = 'restore it below before the workloads start on it',
@@ -746,9 +758,18 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
         `Repository \`${repository ?? '(no bucket configured)'}\`; credentials in the Secret \`${entry.volume.namespace}/${backupNames(entry.volume).secret}\`.`,
         '',
-        'Turn auto-sync off:',
-        '',
       );
+      if (repository !== undefined) {
+        add(
+          'Check that the Secret names that repository: the bootstrap and the restore below read',
+          "the Secret's, and from another one they restore nothing (VolSync's mover even makes an",
+          'empty repository there). A claim its bootstrap filled from a wrong one is replaced',
+          'below, once the Secret is right:',
+          '',
+        );
+        sh(repositoryCheckCommand(entry, repository));
+      }
+      add('Turn auto-sync off:', '');
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
       add(...STOP_WORKLOADS);
       sh(...stopWorkloadCommands(entry));

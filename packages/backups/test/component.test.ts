@@ -893,6 +893,65 @@ describe('the disaster-recovery runbook: reading what a restore did', () => {
   );
 });
 
+describe('the disaster-recovery runbook: the repository the Secret names', () => {
+  const file = runbookOf(runBackups(), 'prod');
+  const lines = file.split('\n');
+  const at = lines.findIndex((line) => line.startsWith('case "$(kubectl -n paperless get secret'));
+  const repository = 's3:https://s3.example.com/homelab-backups/restic/prod/paperless/data';
+  /** The check, run by `shell` against a kubectl that prints `data` (exits 1 without). */
+  const check = (shell: string, data: string | undefined) => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-'));
+    try {
+      const kubectl = join(dir, 'kubectl');
+      writeFileSync(
+        kubectl,
+        data === undefined
+          ? '#!/bin/sh\necho \'Error from server (NotFound): secrets "data-restic" not found\' >&2\nexit 1\n'
+          : `#!/bin/sh\nprintf '%s' '${Buffer.from(data).toString('base64')}'\n`,
+      );
+      chmodSync(kubectl, 0o755);
+      const run = spawnSync(shell, ['-c', lines[at] ?? 'exit 9'], {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      return run.stdout.trim();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const wrong = `WRONG REPOSITORY: paperless/data-restic is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`;
+
+  test("comes first in the volume's section, before any restore", () => {
+    expect(at).toBeGreaterThan(lines.indexOf('### `paperless/data` (app, 20Gi on standard)'));
+    expect(lines[at - 8]).toContain(`Repository \`${repository}\``);
+    const restore = lines.findIndex((line) =>
+      line.startsWith('kubectl -n paperless patch replicationdestination data-restore'),
+    );
+    expect(lines.indexOf('Turn auto-sync off:', at - 8)).toBeGreaterThan(at);
+    expect(restore).toBeGreaterThan(at);
+  });
+
+  test.each(['sh', 'bash'])(
+    "with %s, passes the definition's repository (a trailing slash too) and names any other, or a missing Secret, without printing it",
+    (shell) => {
+      expect(check(shell, repository)).toBe('paperless/data-restic names the repository above');
+      expect(check(shell, `${repository}/`)).toBe(
+        'paperless/data-restic names the repository above',
+      );
+      const elsewhere = check(
+        shell,
+        's3:https://s3.old.example/old-bucket/restic/prod/paperless/data',
+      );
+      expect(elsewhere).toBe(wrong);
+      expect(elsewhere).not.toContain('old-bucket');
+      // A prefix of the right one is another repository.
+      expect(check(shell, repository.replace(/\/data$/, ''))).toBe(wrong);
+      expect(check(shell, undefined)).toBe(wrong);
+    },
+  );
+});
+
 describe('the disaster-recovery runbook: step 5', () => {
   test('runs only the verifications that exist, and ends on a failed one too', () => {
     // verify: false makes no CronJob: `create job --from=cronjob/...` would fail on it.
