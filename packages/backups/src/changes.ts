@@ -152,7 +152,7 @@ export const backupRepositoryCheck: ChangeCheck = {
 export const backupTargetCheck: ChangeCheck = {
   name: 'backup-target-changed',
   description:
-    "The backups keep the bucket and the etcd snapshots' age recipient the last build deployed, or the build says what stays behind: a new bucket starts empty (the etcd snapshots and every volume's restic repository, whose URL in the secret store must follow) while the old one keeps what was written, and a new age recipient leaves the older snapshots readable only with the old private key.",
+    "The backups keep the bucket, the etcd snapshots' folder in it and their age recipient the last build deployed, or the build says what stays behind: a new bucket or folder starts empty (the etcd snapshots and every volume's restic repository, whose URL in the secret store must follow) while the old one keeps what was written, and a new age recipient leaves the older snapshots readable only with the old private key.",
   check({ cluster, before, after }) {
     const was = talosBackupEnvironment(before);
     const now = talosBackupEnvironment(after);
@@ -178,6 +178,26 @@ export const backupTargetCheck: ChangeCheck = {
           expected: volumes
             ? `each volume's RESTIC_REPOSITORY entry in the secret store changed to the URL the runbook's secrets step names for the new bucket, before Argo CD syncs; to keep the history, copy it over first (\`restic copy --from-repo <old repository>\` per volume, the etcd snapshots with your S3 tool), and keep the old bucket until the new one holds what the restores need`
             : `the snapshots copied over with your S3 tool to keep them, and the old bucket kept until the new one holds a snapshot`,
+        }),
+      );
+    }
+    // The same bucket, another folder in it (`etcd.prefix`): the snapshots so far stay in the old one.
+    const wasPrefix = was.env.get('S3_PREFIX');
+    const nowPrefix = now.env.get('S3_PREFIX');
+    if (
+      wasTarget === nowTarget &&
+      wasPrefix !== undefined &&
+      nowPrefix !== undefined &&
+      wasPrefix !== nowPrefix
+    ) {
+      issues.push(
+        warning({
+          code: 'backup-target-changed',
+          path: settingsPath(cluster, 'backups', 'etcd', 'prefix'),
+          output: `charts/${now.chart}`,
+          value: `${nowTarget}/${nowPrefix}`,
+          message: `moves the etcd snapshots of cluster "${cluster.name}" from ${wasTarget}/${wasPrefix}, which the last build deployed, to ${nowTarget}/${nowPrefix}: the next snapshot is the first there, and the snapshots taken so far stay under ${wasPrefix}, where disaster-recovery.md no longer looks`,
+          expected: `the snapshots kept under ${wasPrefix} until one is taken under ${nowPrefix} (to restore an older one, list ${wasPrefix} with your S3 tool), or moved there with your S3 tool`,
         }),
       );
     }

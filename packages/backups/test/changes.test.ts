@@ -72,6 +72,28 @@ describe('backup-target-changed', () => {
     expect(aws[0]?.value).toBe('AWS S3/c');
   });
 
+  it('warns of another etcd prefix in the same bucket at the prefix, and leaves it to the bucket warning otherwise', () => {
+    const issues = check(
+      [talosBackup({ ...BASE, S3_PREFIX: 'etcd/dev' })],
+      [talosBackup({ ...BASE, S3_PREFIX: 'snapshots/dev' })],
+    );
+    expect(issues.map((issue) => [issue.severity, issue.value, issue.path])).toEqual([
+      [
+        'warning',
+        'https://s3.lab/b/snapshots/dev',
+        ['clusters', 0, 'components', 'backups', 'etcd', 'prefix'],
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'moves the etcd snapshots of cluster "dev" from https://s3.lab/b/etcd/dev, which the last build deployed, to https://s3.lab/b/snapshots/dev: the next snapshot is the first there, and the snapshots taken so far stay under etcd/dev, where disaster-recovery.md no longer looks',
+    );
+    const both = check(
+      [talosBackup({ ...BASE, S3_PREFIX: 'etcd/dev' })],
+      [talosBackup({ ...BASE, BUCKET: 'c', S3_PREFIX: 'snapshots/dev' })],
+    );
+    expect(both.map((issue) => issue.path.at(-1))).toEqual(['s3']);
+  });
+
   it('says nothing of the same target, another CronJob, or etcd snapshots on one side only', () => {
     expect(check([talosBackup(BASE)], [talosBackup(BASE)])).toEqual([]);
     expect(

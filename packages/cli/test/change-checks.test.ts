@@ -334,6 +334,29 @@ describe('backup-target-changed', () => {
   }, 180_000);
 });
 
+describe('backup-target-changed: the etcd prefix', () => {
+  const ETCD = '    etcd:\n      # `age-keygen`';
+
+  it('warns on every cluster whose etcd snapshots move to another folder of the bucket, which the disaster-recovery runbook then reads', async () => {
+    if (!definition.includes(ETCD)) throw new Error('the backups are not in the definition');
+    const result = await over(
+      definition.replace(ETCD, '    etcd:\n      prefix: snapshots\n      # `age-keygen`'),
+    );
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'backup-target-changed');
+    expect(found.map((issue) => [issue.severity, issue.path.join('.')])).toEqual(
+      ['dev', 'prod', 'staging'].map(() => ['warning', 'components.backups.etcd.prefix']),
+    );
+    expect(found[0]?.message).toContain(
+      'from https://s3.lab.example.com/homelab-backups/etcd/dev, which the last build deployed, to https://s3.lab.example.com/homelab-backups/snapshots/dev',
+    );
+    // The runbook's etcd restore looks under the new prefix, not the old.
+    const recovery = result.files.find((file) => file.path === 'clusters/dev/disaster-recovery.md');
+    expect(recovery?.content).toContain('snapshots/dev');
+    expect(recovery?.content).not.toContain('etcd/dev');
+  }, 180_000);
+});
+
 describe('backup-repository-changed', () => {
   const ETCD = '    etcd:\n      # `age-keygen`';
 
