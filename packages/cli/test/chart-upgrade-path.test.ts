@@ -2,13 +2,14 @@
 // pipeline on the reference platform (examples/reference/platform.yaml): the last build's charts/
 // stand for what the clusters run. Cilium tests upgrades and rollbacks only between consecutive
 // minor releases (its upgrade guide), so 1.18 to 1.20 and 1.20 back to 1.18 are refused.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Issue } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
-import { chartsOf } from './last-build.js';
+import { buildIn, chartsOf } from './last-build.js';
 
 // Kubernetes 1.33 on every cluster: the one release Cilium 1.18 (1.30–1.33) and 1.20 (1.33–1.36)
 // both support.
@@ -102,5 +103,33 @@ describe('chart-upgrade-path', () => {
     const found = refused(skipped.issues);
     expect(found).toHaveLength(1);
     expect(found[0]?.message).toContain('would move Cilium on clusters "prod" and "staging" from');
+  }, 240_000);
+
+  it('prints file:line:col, writes nothing, and builds with --allow-immutable-changes: `homelab build` on a copy of the reference example', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-chart-upgrade-'));
+    try {
+      const file = join(dir, 'platform.yaml');
+      const chart = join(dir, 'out', 'charts', 'cilium', 'Chart.yaml');
+      writeFileSync(file, withCilium('1.18.12'));
+      const { build: homelab, stderr } = buildIn(dir);
+      expect(await homelab()).toBe(0);
+      const written = readFileSync(chart, 'utf8');
+      expect(written).toContain('version: 1.18.12');
+      writeFileSync(file, withCilium('1.20.0'));
+      expect(await homelab()).toBe(1);
+      const line = stderr()
+        .split('\n')
+        .find((text) => text.includes('would move Cilium'));
+      expect(line?.slice(0, line.indexOf(': '))).toBe(
+        `platform.yaml:${CILIUM_LINE + 1}:14  components.cilium.version → charts/cilium`,
+      );
+      expect(stderr()).toContain('nothing written');
+      expect(readFileSync(chart, 'utf8')).toBe(written);
+      expect(await homelab('--allow-immutable-changes')).toBe(0);
+      expect(stderr()).not.toContain('would move Cilium');
+      expect(readFileSync(chart, 'utf8')).toContain('version: 1.20.0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 });
