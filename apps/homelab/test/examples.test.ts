@@ -118,6 +118,32 @@ describe('examples/single-node', () => {
       expect((storageClass.parameters as Obj).numberOfReplicas).toBe('1');
   });
 
+  it("without a secrets provider, makes Grafana's admin Secret by hand before Argo CD, with a random password it never writes down", () => {
+    const runbook = readFileSync(join(out, 'clusters/home/RUNBOOK.md'), 'utf8');
+    const lines = runbook.split('\n');
+    const made = lines.findIndex((line) =>
+      line.startsWith(
+        'kubectl -n monitoring get secret grafana-admin >/dev/null 2>&1 || kubectl -n monitoring create secret generic grafana-admin',
+      ),
+    );
+    const handOver = lines.findIndex((line) => /^## \d+\. Hand the cluster to Argo CD$/.test(line));
+    expect(made).toBeGreaterThan(0);
+    expect(handOver).toBeGreaterThan(made);
+    expect(lines[made + 1]?.trim()).toBe(
+      "--from-file=admin-password=<(openssl rand -base64 24 | tr -d '\\n') \\",
+    );
+    // The Grafana chart reads that Secret, and nothing in Git holds the password.
+    const values = renderChart(readChartDir(join(out, 'charts', 'monitoring')), [
+      'env/development.yaml',
+      'clusters/home.yaml',
+    ]).values as Obj;
+    const grafana = (values['kube-prometheus-stack'] as Obj).grafana as Obj;
+    expect(grafana.admin).toMatchObject({ existingSecret: 'grafana-admin' });
+    expect(runbook).toContain(
+      "kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d && echo",
+    );
+  });
+
   it('uses the node address as the API endpoint: no shared VIP in the Talos patches', () => {
     const talos = join(out, 'clusters/home/talos');
     const texts = ['controlplane.yaml', 'nodes/home-1.yaml'].map((file) =>
