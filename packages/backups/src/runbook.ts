@@ -263,12 +263,6 @@ export function restoreResultCommands(entry: ProtectedVolume): string[] {
 }
 
 /**
- * Reads what the bootstrap restored into the volume's claim (the latest snapshot), as
- * `restoreResultCommands` reads a restore: on an empty repository (a first install, or a volume
- * never backed up) the mover initialises it, restores nothing and succeeds, and the claim is
- * bound empty.
- */
-/**
  * Whether the volume's Secret (what the secrets operator synced from the secret store) names
  * `repository`, the one the definition backs the volume up to: the bootstrap and the restores
  * read the Secret's, so a wrong one restores nothing (and VolSync's mover initialises an empty
@@ -280,6 +274,12 @@ export function repositoryCheckCommand(entry: ProtectedVolume, repository: strin
   return `case "$(kubectl -n ${q(entry.volume.namespace)} get secret ${q(backupNames(entry.volume).secret)} -o jsonpath='{.data.RESTIC_REPOSITORY}' | base64 -d)" in ${q(repository)}|${q(`${repository}/`)}) echo ${q(`${id} names the repository above`)} ;; *) echo ${q(`WRONG REPOSITORY: ${id} is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`)} ;; esac`;
 }
 
+/**
+ * Reads what the bootstrap restored into the volume's claim (the latest snapshot), as
+ * `restoreResultCommands` reads a restore: on an empty repository (a first install, or a volume
+ * never backed up) the mover initialises it, restores nothing and succeeds, and the claim is
+ * bound empty.
+ */
 export function bootstrapResultCommands(
   entry: ProtectedVolume,
   then = 'restore it below before the workloads start on it',
