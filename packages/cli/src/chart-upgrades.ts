@@ -1,8 +1,8 @@
 // Whether the clusters can move to the upstream release each chart pins now, from the one the
 // last build's chart pinned (`charts/<chart>/Chart.yaml`'s dependency): a chart whose component
-// says how its upstream moves (`ChartDependency.upgradePath`: Cilium, one minor release at a time,
-// up or back) is refused a pin outside that path (`chart-upgrade-path`, an error; skipped with
-// --allow-immutable-changes, like every comparison with the last build). Pure.
+// says how its upstream moves (`ChartDependency.upgradePath`: Cilium one minor release up or back,
+// Longhorn one up and none back) is refused a pin outside that path (`chart-upgrade-path`, an
+// error; skipped with --allow-immutable-changes, like every comparison with the last build). Pure.
 import {
   type ChartSpec,
   chartUpgradeRefusal,
