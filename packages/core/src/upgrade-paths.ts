@@ -159,7 +159,7 @@ export function chartUpgradeRefusal(
     if (path.rollback === 'minor' && (sameLine || previousLine)) return undefined;
     if (path.rollback === 'patch' && sameLine) return undefined;
     const reach = {
-      minor: `${path.product} ${fromLine} (${deployed}, or another ${fromLine} patch release), ${up}${from[1] > 0 ? ` or ${from[0]}.${from[1] - 1}` : ''}`,
+      minor: `${path.product} ${fromLine} (${deployed}, or another ${fromLine} patch release)${from[1] > 0 ? `, ${up} or ${from[0]}.${from[1] - 1}` : ` or ${up}`}`,
       patch: `${path.product} ${fromLine} (${deployed}, or another ${fromLine} patch release) or ${up}`,
       none: `${path.product} ${deployed}, a later ${fromLine} patch release or ${up}`,
     }[path.rollback];
