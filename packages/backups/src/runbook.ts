@@ -21,6 +21,7 @@ import {
   type ResolvedBackupsSettings,
   resticRepository,
 } from './settings.js';
+import { REPOSITORY_KEY_SED } from './verify-script.js';
 
 /** A protected volume and the Application that deploys it. */
 export interface ProtectedVolume {
@@ -266,12 +267,14 @@ export function restoreResultCommands(entry: ProtectedVolume): string[] {
  * Whether the volume's Secret (what the secrets operator synced from the secret store) names
  * `repository`, the one the definition backs the volume up to: the bootstrap and the restores
  * read the Secret's, so a wrong one restores nothing (and VolSync's mover initialises an empty
- * repository there). Prints a verdict, never the Secret's value; a trailing `/` is accepted, as
- * the restore verification accepts it.
+ * repository there). Prints a verdict, never the Secret's value. The Secret's URL is read as
+ * restic reads it, as the restore verification reads it (`REPOSITORY_KEY_SED`: `s3:<host>/…` is
+ * `s3:https://<host>/…`, a trailing `/` does not count); `repository` is already in that form
+ * (settings.ts `resticRepository`: the endpoint carries its scheme, no part ends in `/`).
  */
 export function repositoryCheckCommand(entry: ProtectedVolume, repository: string): string {
   const id = `${entry.volume.namespace}/${backupNames(entry.volume).secret}`;
-  return `case "$(kubectl -n ${q(entry.volume.namespace)} get secret ${q(backupNames(entry.volume).secret)} -o jsonpath='{.data.RESTIC_REPOSITORY}' | base64 -d)" in ${q(repository)}|${q(`${repository}/`)}) echo ${q(`${id} names the repository above`)} ;; *) echo ${q(`WRONG REPOSITORY: ${id} is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`)} ;; esac`;
+  return `case "$(kubectl -n ${q(entry.volume.namespace)} get secret ${q(backupNames(entry.volume).secret)} -o jsonpath='{.data.RESTIC_REPOSITORY}' | base64 -d | ${REPOSITORY_KEY_SED})" in ${q(repository)}) echo ${q(`${id} names the repository above`)} ;; *) echo ${q(`WRONG REPOSITORY: ${id} is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`)} ;; esac`;
 }
 
 /**

@@ -2,8 +2,9 @@
 // image: restic, busybox sed/awk/find/sha256sum). Pure data: the script text.
 //
 // 0. The Secret's RESTIC_REPOSITORY against EXPECTED_RESTIC_REPOSITORY (when set: the repository
-//    the definition names, manifests.ts `REPOSITORY_ANNOTATION`): a Secret pointing elsewhere has
-//    the backups and every check below agree on a repository no restore looks in.
+//    the definition names, manifests.ts `REPOSITORY_ANNOTATION`), both as restic reads them
+//    (`REPOSITORY_KEY_SED`): a Secret pointing elsewhere has the backups and every check below
+//    agree on a repository no restore looks in.
 // 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
 //    packs read back and hashed.
 // 2. The latest snapshot: no older than MAX_SNAPSHOT_AGE_MINUTES (when set; the volume's backup
@@ -20,6 +21,20 @@
 // records events, kube-state-metrics reports it); the outcome is also the pod's termination
 // message.
 
+/**
+ * A sed command that writes a restic repository URL the way restic reads it, so that two
+ * spellings of one repository compare equal (restic v0.18.1, internal/backend/s3/config.go
+ * `ParseConfig`): `s3://<host>/…` and `s3:<host>/…` dial `s3:https://<host>/…` (restic uses
+ * HTTPS unless the URL says `http://`; a URL beginning `s3:http` is read as a URL), and one
+ * trailing `/` goes (restic cleans the prefix; `…/<bucket>/` has the empty prefix). Anything
+ * else stays as written: `//` or `./` inside the prefix, a port, the host's case. The check then
+ * calls a repository restic would also find another one, never the other way round. POSIX sed
+ * (busybox's in the restic image, GNU's or BSD's on an operator's machine); the `!` is inside
+ * single quotes, safe from an interactive shell's history expansion.
+ */
+export const REPOSITORY_KEY_SED =
+  "sed -e 's#^s3://#s3:https://#' -e '/^s3:http/!s#^s3:#s3:https://#' -e 's#/$##'";
+
 /** Where the verification restores to (the scratch volume). */
 export const RESTORE_ROOT = '/restore';
 
@@ -30,9 +45,11 @@ fail() { echo "VERIFICATION FAILED: $1" >&2; report "FAILED: $1"; exit 1; }
 field() { sed -n "s/.*\\"$1\\":\\([0-9][0-9]*\\).*/\\1/p" | head -n 1; }
 
 # Where the backups go is the Secret's (the secret store's) RESTIC_REPOSITORY; the runbook and
-# disaster-recovery.md restore from the repository the definition names. Never echoes the Secret's
-# value (a repository URL may carry credentials).
-if [ -n "\${EXPECTED_RESTIC_REPOSITORY:-}" ] && [ "\${RESTIC_REPOSITORY:-}" != "$EXPECTED_RESTIC_REPOSITORY" ] && [ "\${RESTIC_REPOSITORY:-}" != "$EXPECTED_RESTIC_REPOSITORY/" ]; then
+# disaster-recovery.md restore from the repository the definition names. Compared as restic
+# reads them: s3:<host>/<bucket> is s3:https://<host>/<bucket>, a trailing / does not count.
+# Never echoes the Secret's value (a repository URL may carry credentials).
+repository_key() { printf '%s\\n' "$1" | ${REPOSITORY_KEY_SED}; }
+if [ -n "\${EXPECTED_RESTIC_REPOSITORY:-}" ] && [ "$(repository_key "\${RESTIC_REPOSITORY:-}")" != "$(repository_key "$EXPECTED_RESTIC_REPOSITORY")" ]; then
   fail "the volume's Secret sets RESTIC_REPOSITORY to another repository than $EXPECTED_RESTIC_REPOSITORY, the one the definition backs this volume up to and disaster-recovery.md restores from: set RESTIC_REPOSITORY of the volume's entry in the secret store to it (the runbook's secrets step); the backups taken so far are in the repository the Secret named"
 fi
 

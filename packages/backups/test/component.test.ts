@@ -933,12 +933,15 @@ describe('the disaster-recovery runbook: the repository the Secret names', () =>
   });
 
   test.each(['sh', 'bash'])(
-    "with %s, passes the definition's repository (a trailing slash too) and names any other, or a missing Secret, without printing it",
+    "with %s, passes the definition's repository (spelled as restic reads it alike too) and names any other, or a missing Secret, without printing it",
     (shell) => {
-      expect(check(shell, repository)).toBe('paperless/data-restic names the repository above');
-      expect(check(shell, `${repository}/`)).toBe(
-        'paperless/data-restic names the repository above',
-      );
+      const ok = 'paperless/data-restic names the repository above';
+      expect(check(shell, repository)).toBe(ok);
+      expect(check(shell, `${repository}/`)).toBe(ok);
+      // restic dials HTTPS for s3:<host>/… and s3://<host>/… (verify-script.test.ts: its parser).
+      expect(check(shell, repository.replace('s3:https://', 's3:'))).toBe(ok);
+      expect(check(shell, `${repository.replace('s3:https://', 's3://')}/`)).toBe(ok);
+      expect(check(shell, repository.replace('s3:https://', 's3:http://'))).toBe(wrong);
       const elsewhere = check(
         shell,
         's3:https://s3.old.example/old-bucket/restic/prod/paperless/data',

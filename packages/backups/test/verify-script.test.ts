@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { VERIFY_SCRIPT } from '../src/verify-script.js';
+import { REPOSITORY_KEY_SED, VERIFY_SCRIPT } from '../src/verify-script.js';
 
 function findRestic(): string | undefined {
   const candidates = [
@@ -363,5 +363,142 @@ describe('the restore-verification script against the repository the definition 
     });
     expect(unset.status).toBe(1);
     expect(unset.out).toContain('sets RESTIC_REPOSITORY to another repository than');
+  });
+});
+
+// What restic v0.18.1's `ParseConfig` (internal/backend/s3/config.go) makes of each URL:
+// endpoint, HTTP rather than HTTPS, bucket, prefix. The first block is restic's own table
+// (config_test.go); the second was printed by running that ParseConfig on these URLs.
+const RESTIC_PARSES: ReadonlyArray<readonly [string, string]> = [
+  ['s3://eu-central-1/bucketname', 'eu-central-1 https bucketname '],
+  ['s3://eu-central-1/bucketname/', 'eu-central-1 https bucketname '],
+  [
+    's3://eu-central-1/bucketname/prefix/directory',
+    'eu-central-1 https bucketname prefix/directory',
+  ],
+  [
+    's3://eu-central-1/bucketname/prefix/directory/',
+    'eu-central-1 https bucketname prefix/directory',
+  ],
+  ['s3:eu-central-1/foobar', 'eu-central-1 https foobar '],
+  ['s3:eu-central-1/foobar/', 'eu-central-1 https foobar '],
+  ['s3:eu-central-1/foobar/prefix/directory', 'eu-central-1 https foobar prefix/directory'],
+  ['s3:eu-central-1/foobar/prefix/directory/', 'eu-central-1 https foobar prefix/directory'],
+  ['s3:hostname.foo/foobar', 'hostname.foo https foobar '],
+  ['s3:hostname.foo/foobar/prefix/directory', 'hostname.foo https foobar prefix/directory'],
+  ['s3:https://hostname/foobar', 'hostname https foobar '],
+  ['s3:https://hostname:9999/foobar', 'hostname:9999 https foobar '],
+  ['s3:https://hostname:9999/foobar/', 'hostname:9999 https foobar '],
+  ['s3:http://hostname:9999/foobar', 'hostname:9999 http foobar '],
+  ['s3:http://hostname:9999/foobar/', 'hostname:9999 http foobar '],
+  ['s3:http://hostname:9999/bucket/prefix/directory', 'hostname:9999 http bucket prefix/directory'],
+  [
+    's3:http://hostname:9999/bucket/prefix/directory/',
+    'hostname:9999 http bucket prefix/directory',
+  ],
+  [
+    's3:https://s3.example.com/backups/restic/prod/app/data',
+    's3.example.com https backups restic/prod/app/data',
+  ],
+  [
+    's3:s3.example.com/backups/restic/prod/app/data',
+    's3.example.com https backups restic/prod/app/data',
+  ],
+  [
+    's3://s3.example.com/backups/restic/prod/app/data/',
+    's3.example.com https backups restic/prod/app/data',
+  ],
+  [
+    's3:https://s3.example.com/backups/restic/prod/app/data//',
+    's3.example.com https backups restic/prod/app/data',
+  ],
+  [
+    's3:https://s3.example.com/backups/restic//prod/app/data',
+    's3.example.com https backups restic/prod/app/data',
+  ],
+  [
+    's3:https://s3.example.com//backups/restic/prod/app/data',
+    's3.example.com https  backups/restic/prod/app/data',
+  ],
+  [
+    's3:http://s3.example.com/backups/restic/prod/app/data',
+    's3.example.com http backups restic/prod/app/data',
+  ],
+  [
+    's3:https://s3.example.com:443/backups/restic/prod/app/data',
+    's3.example.com:443 https backups restic/prod/app/data',
+  ],
+  [
+    's3:https://s3.example.com/backups/restic/prod/app',
+    's3.example.com https backups restic/prod/app',
+  ],
+  ['s3:https://s3.example.com/backups', 's3.example.com https backups '],
+  ['s3:https://s3.example.com/backups/', 's3.example.com https backups '],
+  ['s3:https://s3.example.com/backups//', 's3.example.com https backups /'],
+];
+
+describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
+  const urls = RESTIC_PARSES.map(([url]) => url);
+  const key = (url: string): string => {
+    const result = spawnSync(
+      'sh',
+      ['-c', `printf '%s\\n' "$1" | ${REPOSITORY_KEY_SED}`, 'sh', url],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.replace(/\n$/, '');
+  };
+  const keys = new Map(urls.map((url) => [url, key(url)]));
+  const parsed = new Map(RESTIC_PARSES);
+
+  test('never makes one key of two repositories restic tells apart', () => {
+    for (const a of urls) {
+      for (const b of urls) {
+        if (keys.get(a) === keys.get(b)) expect([a, parsed.get(a)]).toEqual([a, parsed.get(b)]);
+      }
+    }
+  });
+
+  test('makes one key of the spellings without https://, with s3://, or with one trailing slash', () => {
+    const canonical = 's3:https://s3.example.com/backups/restic/prod/app/data';
+    expect(keys.get(canonical)).toBe(canonical);
+    expect(key('s3:s3.example.com/backups/restic/prod/app/data')).toBe(canonical);
+    expect(key('s3://s3.example.com/backups/restic/prod/app/data/')).toBe(canonical);
+    expect(key(`${canonical}/`)).toBe(canonical);
+    expect(key('s3:eu-central-1/foobar/')).toBe(key('s3://eu-central-1/foobar'));
+    expect(key('s3:http://hostname:9999/foobar/')).toBe('s3:http://hostname:9999/foobar');
+    // restic reads these as the canonical one too; the key keeps them apart (the check then asks
+    // for the runbook's spelling, never the other way round).
+    expect(key(`${canonical}//`)).not.toBe(canonical);
+    expect(key('s3:https://s3.example.com/backups/restic//prod/app/data')).not.toBe(canonical);
+  });
+
+  test('passes a Secret that spells the expected repository another way restic reads alike', () => {
+    const env = environment('spelled');
+    for (const secret of [
+      's3:s3.lab.example/homelab-backups/restic/dev/app/data',
+      's3://s3.lab.example/homelab-backups/restic/dev/app/data/',
+    ]) {
+      const result = run('sh', ['-c', VERIFY_SCRIPT], {
+        ...env,
+        PATH: '/usr/bin:/bin',
+        RESTIC_REPOSITORY: secret,
+        EXPECTED_RESTIC_REPOSITORY: 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data',
+      });
+      // Past the repository check, at the first restic command (none on this PATH).
+      expect(result.out).toContain('1/4 restic check');
+      expect(result.out).not.toContain('another repository');
+    }
+    const http = run('sh', ['-c', VERIFY_SCRIPT], {
+      ...env,
+      PATH: '/usr/bin:/bin',
+      RESTIC_REPOSITORY: 's3:http://s3.lab.example/homelab-backups/restic/dev/app/data',
+      EXPECTED_RESTIC_REPOSITORY: 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data',
+    });
+    expect(http.status).toBe(1);
+    expect(http.out).toContain('sets RESTIC_REPOSITORY to another repository than');
+    expect(http.out).not.toContain('1/4');
   });
 });
