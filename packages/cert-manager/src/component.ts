@@ -51,7 +51,12 @@ import {
   clusterValues,
   environmentValues,
 } from './values.js';
-import { CERT_MANAGER_APP_VERSION, CERT_MANAGER_CHART, CERT_MANAGER_UPSTREAM } from './versions.js';
+import {
+  CERT_MANAGER_APP_VERSION,
+  CERT_MANAGER_CHART,
+  CERT_MANAGER_UPGRADE_PATH,
+  CERT_MANAGER_UPSTREAM,
+} from './versions.js';
 
 /** Chart folder (charts/cert-manager). */
 export const CERT_MANAGER_CHART_NAME = 'cert-manager';
@@ -458,6 +463,7 @@ function render(input: RenderInput<CertManagerSettings>): ComponentOutput {
       name: CERT_MANAGER_VALUES_KEY,
       version: CERT_MANAGER_CHART.version,
       repository: CERT_MANAGER_CHART.repository,
+      upgradePath: CERT_MANAGER_UPGRADE_PATH,
     },
     values: baseValues(),
     environments: environmentLayers,

@@ -2,7 +2,9 @@
 // last build's chart pinned (`charts/<chart>/Chart.yaml`'s dependency): a chart whose component
 // says how its upstream moves (`ChartDependency.upgradePath`: Cilium one minor release up or back,
 // Longhorn one up and none back) is refused a pin outside that path (`chart-upgrade-path`, an
-// error; skipped with --allow-immutable-changes, like every comparison with the last build). Pure.
+// error); one whose upstream only recommends its path (cert-manager: one minor release up) is
+// warned of (the path's `severity`). Skipped with --allow-immutable-changes, like every
+// comparison with the last build. Pure.
 import {
   type ChartSpec,
   chartUpgradeRefusal,
@@ -11,6 +13,7 @@ import {
   parseYaml,
   type ResolvedPlatform,
   settingsPath,
+  warning,
 } from '@homelab/core';
 
 /** The version of dependency `name` in a Chart.yaml's text, if it lists one. */
@@ -32,8 +35,9 @@ function dependencyVersion(chartYaml: string | undefined, name: string): string 
 }
 
 /**
- * An error on each cluster that ran a chart whose upstream pin moves outside its upgrade path
- * (one per cluster, merged into one by the chart's output): at the component's `version`.
+ * An error (a warning where the path's `severity` says so) on each cluster that ran a chart whose
+ * upstream pin moves outside its upgrade path (one per cluster, merged into one by the chart's
+ * output): at the component's `version`.
  */
 export function chartUpgradeIssues(
   charts: readonly { readonly spec: ChartSpec; readonly component: string | undefined }[],
@@ -53,8 +57,9 @@ export function chartUpgradeIssues(
       // Only a cluster that ran the chart (the last build wrote its layer) and runs it now.
       if (spec.clusters[cluster.name] === undefined) continue;
       if (!previous?.has(`clusters/${cluster.name}.yaml`)) continue;
+      const issue = dependency.upgradePath.severity === 'warning' ? warning : error;
       issues.push(
-        error({
+        issue({
           code: 'chart-upgrade-path',
           path: settingsPath(cluster, component, 'version'),
           output: `charts/${spec.name}`,

@@ -2,6 +2,7 @@
 // pipeline on the reference platform (examples/reference/platform.yaml): the last build's charts/
 // stand for what the clusters run. Cilium tests upgrades and rollbacks only between consecutive
 // minor releases (its upgrade guide), so 1.18 to 1.20 and 1.20 back to 1.18 are refused.
+// cert-manager's guide only recommends one minor release at a time: v1.19 to v1.21 is a warning.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,4 +133,51 @@ describe('chart-upgrade-path', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
+});
+
+describe('chart-upgrade-path: cert-manager, whose upgrade guide only recommends one minor release at a time', () => {
+  /** A build of the reference's charts, with charts/cert-manager pinning `deployed` instead. */
+  async function lastBuildPinning(deployed: string) {
+    const previous = await generate({ text: definition, file: 'platform.yaml', chartVersions: {} });
+    const charts = chartsOf(previous.files);
+    return (chart: string) => {
+      const files = charts(chart);
+      if (chart !== 'cert-manager' || files === undefined) return files;
+      const chartYaml = files.get('Chart.yaml') ?? '';
+      const pinned = chartYaml.replace(
+        /(\n {2}- name: cert-manager\n {4}repository: \S+\n {4}version: )v1\.21\.1\n/,
+        `$1${deployed}\n`,
+      );
+      expect(pinned).not.toBe(chartYaml);
+      return new Map([...files, ['Chart.yaml', pinned]]);
+    };
+  }
+  const over = async (deployed: string) =>
+    generate({
+      text: definition,
+      file: 'platform.yaml',
+      chartVersions: {},
+      previousChart: await lastBuildPinning(deployed),
+    });
+
+  it('warns of v1.19 to v1.21, once for the three clusters, and still writes the charts', async () => {
+    const built = await over('v1.19.4');
+    expect(built.files.map((file) => file.path)).toContain('charts/cert-manager/Chart.yaml');
+    const found = refused(built.issues);
+    expect(found).toHaveLength(1);
+    const [issue] = found as [Issue];
+    expect(issue.severity).toBe('warning');
+    expect(issue.path).toEqual(['components', 'cert-manager', 'version']);
+    expect(issue.message).toBe(
+      `would move cert-manager on clusters "dev", "prod" and "staging" from v1.19.4, which the last build's charts/cert-manager/Chart.yaml pins (Argo CD deploys it once committed), to v1.21.1: cert-manager moves one minor release at a time and 1.19->1.21 skips 1.20 (its upgrade guide: "We recommend that you upgrade cert-manager one minor version at a time, always choosing the latest patch version for the minor version")`,
+    );
+    expect(issue.expected).toBe(
+      'cert-manager 1.20.x first (built, committed and synced by Argo CD on every cluster), then v1.21.1; build with --allow-immutable-changes (it skips this comparison with the last build) where the clusters never ran v1.19.4 or are rebuilt from scratch',
+    );
+  }, 240_000);
+
+  it('says nothing of v1.20 to v1.21, nor of v1.22 back to v1.21 (the guide says nothing of going back)', async () => {
+    expect(refused((await over('v1.20.2')).issues)).toEqual([]);
+    expect(refused((await over('v1.22.0')).issues)).toEqual([]);
+  }, 360_000);
 });

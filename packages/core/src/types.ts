@@ -194,10 +194,17 @@ export interface ChartUpgradePath {
   /**
    * How far back it goes: `minor`, to the previous minor release or another patch release of its
    * own (a rollback); `patch`, to another patch release of its own minor release only; `none`, to
-   * no earlier release at all. It never goes up more than one minor release, nor across a major
+   * no earlier release at all; absent, the upstream says nothing of going back (no earlier
+   * release is refused). It never goes up more than one minor release, nor across a major
    * release.
    */
-  readonly rollback: 'minor' | 'patch' | 'none';
+  readonly rollback?: 'minor' | 'patch' | 'none';
+  /**
+   * `error` (the default): a release outside the path does not work or is not supported, the
+   * build is refused. `warning`: the upstream only recommends the path, the build warns
+   * (`--strict` refuses it).
+   */
+  readonly severity?: 'error' | 'warning';
   /** Where the upstream says so (a guide's section and its words). */
   readonly source: string;
 }

@@ -168,6 +168,18 @@ describe('chartUpgradeRefusal', () => {
     );
   });
 
+  it('refuses no release back where the upstream says nothing of going back, and still a skipped minor release up', () => {
+    const unstated = { product: 'cert-manager', source: 'its upgrade guide' } as const;
+    expect(chartUpgradeRefusal('v1.21.1', 'v1.19.4', unstated)).toBeUndefined();
+    expect(chartUpgradeRefusal('v1.21.1', 'v1.21.0', unstated)).toBeUndefined();
+    expect(chartUpgradeRefusal('v1.21.1', 'v1.22.0', unstated)).toBeUndefined();
+    expect(chartUpgradeRefusal('v1.19.4', 'v1.21.1', unstated)).toEqual({
+      why: 'cert-manager moves one minor release at a time and 1.19->1.21 skips 1.20 (its upgrade guide)',
+      instead:
+        'cert-manager 1.20.x first (built, committed and synced by Argo CD on every cluster), then v1.21.1',
+    });
+  });
+
   it('says nothing of versions that do not parse', () => {
     expect(chartUpgradeRefusal('latest', '1.20.0', rollback)).toBeUndefined();
     expect(chartUpgradeRefusal('1.19.6', '1.20', rollback)).toBeUndefined();

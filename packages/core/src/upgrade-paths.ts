@@ -139,8 +139,9 @@ export function kubernetesUpgradeRefusal(
  * Refuses moving a running installation of an upstream chart from release `deployed` (the last
  * build's pin) to `next` where its upgrade path (`ChartDependency.upgradePath`) does not go: more
  * than one minor release up, across a major release, or back further than its `rollback` allows
- * (one minor release, a patch release within its own minor release, or nothing). A patch release
- * up passes. Versions that do not parse: nothing to say.
+ * (one minor release, a patch release within its own minor release, or nothing; no `rollback`:
+ * any release back passes). A patch release up passes. Versions that do not parse: nothing to
+ * say. (Whether the refusal is an error or a warning is the path's `severity`: the caller's.)
  */
 export function chartUpgradeRefusal(
   deployed: string,
@@ -154,6 +155,7 @@ export function chartUpgradeRefusal(
   const toLine = `${to[0]}.${to[1]}`;
   const up = `${from[0]}.${from[1] + 1}`;
   if (compare(to, from) < 0) {
+    if (path.rollback === undefined) return undefined;
     const sameLine = to[0] === from[0] && to[1] === from[1];
     const previousLine = to[0] === from[0] && to[1] === from[1] - 1;
     if (path.rollback === 'minor' && (sameLine || previousLine)) return undefined;
