@@ -1,4 +1,4 @@
-import { error, type Issue, type PathSegment, type UpstreamPin } from '@homelab/core';
+import { error, type Issue, type PathSegment, type UpstreamPin, warning } from '@homelab/core';
 
 /** Talos release lines this generator writes patches for (each `1.<minor>.x`). */
 export const talosSupportedVersions: readonly string[] = ['1.11', '1.12', '1.13'];
@@ -28,7 +28,9 @@ const EXPECTED = `a Talos version of a supported release line (${talosSupportedV
 /**
  * Checks a cluster's Talos version. Unsupported versions are refused with an issue on `path`:
  * Talos 1.14 replaces the v1alpha1 machine config with separate documents, so patches written
- * for 1.13 would not apply.
+ * for 1.13 would not apply. A patch release later than the line's pinned one
+ * (`TALOS_PINNED_RELEASES`) is a warning (`talos-version-unknown`): released since, or a typo of
+ * a version that does not exist, which the Image Factory does not offer (no ISO, no installer).
  */
 export function checkTalosVersion(
   version: string,
@@ -54,6 +56,20 @@ export function checkTalosVersion(
   const patch = Number(match[3]);
   const line = `${major}.${minor}`;
   if (talosSupportedVersions.includes(line)) {
+    const pinned = TALOS_PINNED_RELEASES.find((tag) => tag.startsWith(`v${line}.`));
+    const pinnedPatch = pinned === undefined ? undefined : Number(pinned.split('.')[2]);
+    const issues: Issue[] = [];
+    if (pinnedPatch !== undefined && patch > pinnedPatch) {
+      issues.push(
+        warning({
+          path,
+          message: `is later than ${pinned}, the latest Talos ${line} release this tool knows (its patches and extension lists are checked against ${pinned})`,
+          value: version,
+          expected: `a Talos release the Image Factory offers (\`curl https://factory.talos.dev/versions\` lists them): a version that was never released has no ISO and no installer image, so the runbook's downloads and installs fail; e.g. ${pinned}`,
+          code: 'talos-version-unknown',
+        }),
+      );
+    }
     return {
       version: {
         major,
@@ -63,7 +79,7 @@ export function checkTalosVersion(
         line: `v${line}`,
         networkDocuments: major > 1 || minor >= 12,
       },
-      issues: [],
+      issues,
     };
   }
   const newer = major > 1 || (major === 1 && minor > 13);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type BootstrapStep,
   type CrdBundle,
@@ -7,10 +9,11 @@ import {
   parseAllDocuments,
   parseBoundedWait,
 } from '@homelab/core';
-import { withStandIn } from '@homelab/core/testing';
+import { repoRoot, withStandIn } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { HARDENING_SYSCTLS } from '../src/baseline.js';
 import { schematicId } from '../src/schematic.js';
+import { TALOS_PINNED_RELEASES } from '../src/versions.js';
 import {
   asks,
   cilium,
@@ -700,6 +703,34 @@ describe('Talos versions', () => {
     );
     expect(files.some((f) => f.path.startsWith('clusters/prod/'))).toBe(false);
     expect(files.some((f) => f.path.startsWith('clusters/dev/'))).toBe(true);
+  });
+
+  it('warns of a patch release later than the pinned one of its line (a typo, or released since), and renders it', () => {
+    const { files, issues } = talosUnvalidated([devCluster({ talos: { version: 'v1.12.110' } })]);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        code: 'talos-version-unknown',
+        path: ['clusters', 0, 'talos', 'version'],
+        value: 'v1.12.110',
+        message:
+          'is later than v1.12.11, the latest Talos 1.12 release this tool knows (its patches and extension lists are checked against v1.12.11)',
+        expected:
+          "a Talos release the Image Factory offers (`curl https://factory.talos.dev/versions` lists them): a version that was never released has no ISO and no installer image, so the runbook's downloads and installs fail; e.g. v1.12.11",
+      }),
+    ]);
+    expect(files.some((f) => f.path === 'clusters/dev/talos/controlplane.yaml')).toBe(true);
+    // The pinned release, an earlier one and a pre-release of the pinned one: nothing to say.
+    for (const version of ['v1.12.11', 'v1.12.0', 'v1.13.9', 'v1.11.0', 'v1.12.11-alpha.1']) {
+      expect(talosUnvalidated([devCluster({ talos: { version } })]).issues).toEqual([]);
+    }
+    expect(
+      talosUnvalidated([devCluster({ talos: { version: 'v1.13.10' } })]).issues.map((i) => i.code),
+    ).toEqual(['talos-version-unknown']);
+    // The definition's schema tells the user the same releases.
+    const schema = readFileSync(join(repoRoot(), 'packages/core/schema/definition.schema.json'));
+    const description = /"Talos version, e\.g\.[^"]*"/.exec(schema.toString('utf8'));
+    expect(description?.[0]).toContain(`(${TALOS_PINNED_RELEASES.join(', ')}) is a warning`);
   });
 
   it('refuses versions older than 1.11 and text that is no version, in the definition and when rendering', () => {

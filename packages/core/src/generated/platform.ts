@@ -227,7 +227,7 @@ components?: ClusterComponents
  */
 export interface TalosSettings {
 /**
- * Talos version, e.g. v1.12.11. Talos 1.11, 1.12 and 1.13 are supported; 1.14 changes the machine-config document format and is refused until it is supported.
+ * Talos version, e.g. v1.12.11. Talos 1.11, 1.12 and 1.13 are supported; 1.14 changes the machine-config document format and is refused until it is supported. A patch release later than the one this tool knows for its line (v1.11.6, v1.12.11, v1.13.9) is a warning: released since, or a typo the Image Factory has no image for.
  */
 version: string
 /**
