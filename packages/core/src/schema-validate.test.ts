@@ -88,6 +88,11 @@ const reference = {
       type: 'array',
       items: { $ref: '#/properties/secret' },
     },
+    version: {
+      description: 'A version, e.g. 1.34.4.',
+      type: 'string',
+      pattern: '^\\d+\\.\\d+\\.\\d+$',
+    },
   },
 };
 
@@ -155,6 +160,25 @@ describe('createSchemaValidator', () => {
     expect(comment && formatIssue(comment)).toBe(
       'secret.name: is empty (expected a string after the colon; a value that starts with "#" is a YAML comment, so quote it)',
     );
+  });
+
+  test('a number or a boolean where a string belongs says YAML read it so, and the form a pattern wants', () => {
+    const [number] = validate({ secret: { name: 1.5 } });
+    expect(number && formatIssue(number)).toBe(
+      'secret.name: 1.5 is a number (expected a string (YAML reads an unquoted 1.5 as a number; quote a value that looks like one))',
+    );
+    const [flag] = validate({ groups: [true] });
+    expect(flag && formatIssue(flag)).toBe(
+      'groups[0]: true is a boolean (expected a string (YAML reads an unquoted true as a boolean; quote a value that looks like one))',
+    );
+    // `version: 1.34`: the form the pattern wants says more than quoting would.
+    const [version] = validate({ version: 1.34 });
+    expect(version && formatIssue(version)).toBe(
+      'version: 1.34 is a number (expected a string: a version, e.g. 1.34.4 (YAML reads an unquoted 1.34 as a number; quote a value that looks like one))',
+    );
+    // A mapping where a string belongs is no YAML misreading.
+    const [map] = validate({ groups: [{ a: 1 }] });
+    expect(map?.expected).toBe('a string');
   });
 
   test('a oneOf no branch of which has the right type lists every form', () => {

@@ -278,11 +278,17 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
           ...withPosition(position),
         });
       }
+      // `version: 1.34`, `name: true`: YAML read as a number or a boolean what was meant as text.
+      const scalar = typeof value === 'number' || typeof value === 'boolean';
+      const form = typeof parent.pattern === 'string' ? describedForm(parent) : undefined;
       return error({
         ...base,
         value,
         message: `is ${jsonType(value)}`,
-        expected: typeWords(params.type),
+        expected:
+          scalar && params.type === 'string'
+            ? `a string${form === undefined ? '' : `: ${form}`} (YAML reads an unquoted ${String(value)} as ${jsonType(value)}; quote a value that looks like one)`
+            : typeWords(params.type),
         ...withPosition(position),
       });
     }
