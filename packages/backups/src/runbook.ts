@@ -767,7 +767,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
           'Check that the Secret names that repository: the bootstrap and the restore below read',
           "the Secret's, and from another one they restore nothing (VolSync's mover even makes an",
           'empty repository there). A claim its bootstrap filled from a wrong one is replaced',
-          'below, once the Secret is right:',
+          "below, once the Secret is right. The check reads the Secret's URL as restic does",
+          '(`s3:<host>/…` and `s3://<host>/…` are `s3:https://<host>/…`, a trailing `/` does not',
+          'count):',
           '',
         );
         sh(repositoryCheckCommand(entry, repository));

@@ -924,11 +924,16 @@ describe('the disaster-recovery runbook: the repository the Secret names', () =>
 
   test("comes first in the volume's section, before any restore", () => {
     expect(at).toBeGreaterThan(lines.indexOf('### `paperless/data` (app, 20Gi on standard)'));
-    expect(lines[at - 8]).toContain(`Repository \`${repository}\``);
+    const heading = lines.indexOf('### `paperless/data` (app, 20Gi on standard)');
+    // The section's repository line, then the check's prose, then the check.
+    expect(lines[heading + 2]).toContain(`Repository \`${repository}\``);
+    expect(lines.slice(heading + 3, at).join(' ')).toContain(
+      "The check reads the Secret's URL as restic does (`s3:<host>/…` and `s3://<host>/…` are `s3:https://<host>/…`, a trailing `/` does not count):",
+    );
     const restore = lines.findIndex((line) =>
       line.startsWith('kubectl -n paperless patch replicationdestination data-restore'),
     );
-    expect(lines.indexOf('Turn auto-sync off:', at - 8)).toBeGreaterThan(at);
+    expect(lines.indexOf('Turn auto-sync off:', heading)).toBeGreaterThan(at);
     expect(restore).toBeGreaterThan(at);
   });
 
