@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -33,6 +34,23 @@ if (restic === undefined) {
   console.warn('verify-script.test.ts: not run (no restic binary; set RESTIC_BIN)');
 }
 
+/**
+ * BusyBox's userland (BUSYBOX_DIR: `busybox` and a link per applet, as .ci/install-busybox makes
+ * it): the restic image the verification runs in is Alpine, with BusyBox's sh, sed, awk, find and
+ * sha256sum and no GNU tools. Without it the script runs with this machine's sh and tools.
+ */
+const busybox = ((dir) =>
+  dir !== undefined && existsSync(join(dir, 'busybox')) && existsSync(join(dir, 'sed'))
+    ? dir
+    : undefined)(process.env.BUSYBOX_DIR);
+if (busybox === undefined) {
+  console.warn(
+    "verify-script.test.ts: the script runs with this machine's sh and tools, not BusyBox's as in the restic image (set BUSYBOX_DIR: .ci/install-busybox)",
+  );
+}
+/** The PATH of the script's tools, without restic. */
+const TOOLS = busybox ?? '/usr/bin:/bin';
+
 const root = mkdtempSync(join(tmpdir(), 'homelab-verify-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -41,7 +59,7 @@ function environment(name: string): NodeJS.ProcessEnv {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   mkdirSync(join(dir, 'restore'), { recursive: true });
   return {
-    PATH: `${dirname(restic ?? '/')}:${process.env.PATH ?? ''}`,
+    PATH: `${dirname(restic ?? '/')}:${busybox ?? process.env.PATH ?? ''}`,
     HOME: join(dir, 'tmp'),
     TMPDIR: join(dir, 'tmp'),
     RESTIC_REPOSITORY: join(dir, 'repo'),
@@ -83,6 +101,21 @@ function backedUp(name: string): NodeJS.ProcessEnv {
 const SLOW = 300_000;
 
 describe.skipIf(restic === undefined)('the restore-verification script with restic', () => {
+  test.skipIf(busybox === undefined)(
+    "runs with BusyBox's sh and tools, as in the restic image",
+    () => {
+      const env = environment('busybox');
+      const shell = run(
+        'sh',
+        ['-c', 'readlink "/proc/$$/exe"; sed --version 2>&1 | head -n 1'],
+        env,
+      );
+      expect(shell.out).toBe(
+        `${join(busybox as string, 'busybox')}\nThis is not GNU sed version 4.0\n`,
+      );
+    },
+  );
+
   test(
     'verifies a good backup: counts, bytes and sampled checksums match',
     () => {
@@ -342,7 +375,7 @@ describe('the restore-verification script against the repository the definition 
     const expected = 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data';
     const result = run('sh', ['-c', VERIFY_SCRIPT], {
       ...env,
-      PATH: '/usr/bin:/bin',
+      PATH: TOOLS,
       RESTIC_REPOSITORY: secret,
       EXPECTED_RESTIC_REPOSITORY: expected,
     });
@@ -357,7 +390,7 @@ describe('the restore-verification script against the repository the definition 
     // A Secret without RESTIC_REPOSITORY fails the same way (not `set -u`'s "parameter not set").
     const unset = run('sh', ['-c', VERIFY_SCRIPT], {
       ...env,
-      PATH: '/usr/bin:/bin',
+      PATH: TOOLS,
       RESTIC_REPOSITORY: undefined,
       EXPECTED_RESTIC_REPOSITORY: expected,
     });
@@ -439,13 +472,12 @@ const RESTIC_PARSES: ReadonlyArray<readonly [string, string]> = [
 
 describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
   const urls = RESTIC_PARSES.map(([url]) => url);
-  const key = (url: string): string => {
+  /** The key of `url`, by the sh and sed of `path` (this machine's by default). */
+  const key = (url: string, path = process.env.PATH): string => {
     const result = spawnSync(
       'sh',
       ['-c', `printf '%s\\n' "$1" | ${REPOSITORY_KEY_SED}`, 'sh', url],
-      {
-        encoding: 'utf8',
-      },
+      { encoding: 'utf8', env: { PATH: path } },
     );
     expect(result.status, result.stderr).toBe(0);
     return result.stdout.replace(/\n$/, '');
@@ -475,6 +507,18 @@ describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
     expect(key('s3:https://s3.example.com/backups/restic//prod/app/data')).not.toBe(canonical);
   });
 
+  test.skipIf(busybox === undefined)(
+    "gives every URL the same key with BusyBox's sh and sed (the restore verification's, in the restic image)",
+    () => {
+      const version = spawnSync('sh', ['-c', 'sed --version 2>&1 | head -n 1'], {
+        encoding: 'utf8',
+        env: { PATH: busybox },
+      });
+      expect(version.stdout).toContain('This is not GNU sed');
+      for (const url of urls) expect([url, key(url, busybox)]).toEqual([url, keys.get(url)]);
+    },
+  );
+
   test('passes a Secret that spells the expected repository another way restic reads alike', () => {
     const env = environment('spelled');
     for (const secret of [
@@ -483,7 +527,7 @@ describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
     ]) {
       const result = run('sh', ['-c', VERIFY_SCRIPT], {
         ...env,
-        PATH: '/usr/bin:/bin',
+        PATH: TOOLS,
         RESTIC_REPOSITORY: secret,
         EXPECTED_RESTIC_REPOSITORY: 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data',
       });
@@ -493,7 +537,7 @@ describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
     }
     const http = run('sh', ['-c', VERIFY_SCRIPT], {
       ...env,
-      PATH: '/usr/bin:/bin',
+      PATH: TOOLS,
       RESTIC_REPOSITORY: 's3:http://s3.lab.example/homelab-backups/restic/dev/app/data',
       EXPECTED_RESTIC_REPOSITORY: 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data',
     });
