@@ -54,7 +54,8 @@ function readyStarts(namespace: string, selector: string, container: string): st
 }
 
 /**
- * The watchdog's script (POSIX sh: Alpine's busybox ash in the image, dash in the tests). It
+ * The watchdog's script (POSIX sh: Alpine's busybox ash in the image; the tests run it with
+ * BusyBox where BUSYBOX_DIR names it, as CI does, else with this machine's sh). It
  * never execs into the server (its credential could then mint SVIDs): it compares start times.
  *
  * When the `spire-server` container of a ready server pod started after the container of a ready
@@ -102,9 +103,10 @@ export const SPIRE_WATCHDOG_SCRIPT: string = [
   '  esac',
   '  echo "$s"',
   '}',
-  "# When the restart of a workload was last asked for (its pod template's restartedAt), or 0.",
+  "# When the restart of a workload was last asked for (its pod template's restartedAt), or 0;",
+  '# fails when kubectl does (busybox ash, unlike dash, does not keep `set -e` in a $(...)).',
   'asked() {',
-  '  t=$(kubectl -n "$1" get "$2" -o jsonpath=\'{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}\')',
+  '  t=$(kubectl -n "$1" get "$2" -o jsonpath=\'{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}\') || return 1',
   '  if [ -z "$t" ]; then echo 0; else epoch "$t"; fi',
   '}',
   '# The start of the container of each ready pod, one a line.',
@@ -121,10 +123,10 @@ export const SPIRE_WATCHDOG_SCRIPT: string = [
   'if [ "$first" -ge "$since" ]; then echo "the SPIRE server started at $started, before every ready cilium-operator and SPIRE agent: nothing to do"; exit 0; fi',
   'echo "the SPIRE server started at $started, after a ready cilium-operator or SPIRE agent (at $oldest): it starts empty, so the agents are restarted onto its trust bundle, then cilium-operator, which registers every identity when it starts"',
   'status=0',
-  `agents_asked=$(asked ${SPIRE_NAMESPACE} ${AGENT.workload})`,
+  `agents_asked=$(asked ${SPIRE_NAMESPACE} ${AGENT.workload}) || exit 1`,
   `if [ "$agents_asked" -lt "$since" ]; then kubectl -n ${SPIRE_NAMESPACE} rollout restart ${AGENT.workload}; else echo "the agents' restart was asked for after the server started: waiting for it"; fi`,
   `if ! kubectl -n ${SPIRE_NAMESPACE} rollout status ${AGENT.workload} --timeout=${ROLLOUT_TIMEOUT}; then echo "the SPIRE agents did not all roll out (a node down?): restarting cilium-operator all the same" >&2; status=1; fi`,
-  `operator_asked=$(asked ${CILIUM_NAMESPACE} ${OPERATOR.workload})`,
+  `operator_asked=$(asked ${CILIUM_NAMESPACE} ${OPERATOR.workload}) || exit 1`,
   `if [ "$operator_asked" -lt "$since" ]; then kubectl -n ${CILIUM_NAMESPACE} rollout restart ${OPERATOR.workload}; else echo "cilium-operator's restart was asked for after the server started: waiting for it"; fi`,
   `if ! kubectl -n ${CILIUM_NAMESPACE} rollout status ${OPERATOR.workload} --timeout=${ROLLOUT_TIMEOUT}; then echo "cilium-operator did not roll out" >&2; status=1; fi`,
   'exit "$status"',

@@ -174,6 +174,17 @@ interface Rule {
 
 const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
 
+/**
+ * The tools the script runs with: BusyBox's (BUSYBOX_DIR, .ci/install-busybox), as the watchdog's
+ * image (alpine/kubectl, Alpine) has them, else this machine's.
+ */
+const TOOLS = process.env.BUSYBOX_DIR ?? process.env.PATH ?? '';
+if (process.env.BUSYBOX_DIR === undefined) {
+  console.warn(
+    "spire-watchdog.test.ts: the script runs with this machine's sh and tools, not BusyBox's as in alpine/kubectl (set BUSYBOX_DIR: .ci/install-busybox)",
+  );
+}
+
 /** Runs the watchdog's script with a stand-in kubectl (anything not in `rules` succeeds, silent). */
 function watch(rules: readonly Rule[]): { status: number | null; output: string; calls: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'spire-watchdog-'));
@@ -197,7 +208,7 @@ function watch(rules: readonly Rule[]): { status: number | null; output: string;
     chmodSync(join(dir, 'kubectl'), 0o755);
     writeFileSync(join(dir, 'calls'), '');
     const result = spawnSync('sh', ['-c', SPIRE_WATCHDOG_SCRIPT], {
-      env: { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH ?? ''}` },
+      env: { ...process.env, PATH: `${dir}${delimiter}${TOOLS}` },
       encoding: 'utf8',
     });
     const calls = readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean);
