@@ -3,8 +3,8 @@
 // step (with the cluster's own values in its commands).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type ChartUninstall,
@@ -845,6 +845,21 @@ function etcdStub(others: string[], up = others, learner = false): string {
   ].join('\n');
 }
 
+/**
+ * zsh 5.9 from ZSH_DIR (`.ci/run` installs it with .ci/install-zsh), else the tools cache that
+ * script fills; undefined where neither has it (the blocks then run in sh only, and the test
+ * below says so; in CI it fails).
+ */
+const ZSH = [
+  ...(process.env.ZSH_DIR ? [join(process.env.ZSH_DIR, 'zsh')] : []),
+  join(
+    process.env.HOMELAB_TOOLS_DIR ??
+      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools'),
+    'zsh-5.9',
+    'zsh',
+  ),
+].find((path) => existsSync(path));
+
 describe('retiring a node no longer in the definition', () => {
   const { files } = talos([haCluster()], [cilium]);
   const markdown = file(files, 'clusters/prod/RUNBOOK.md');
@@ -852,8 +867,8 @@ describe('retiring a node no longer in the definition', () => {
   const section = markdown.slice(start, markdown.indexOf('\n### Replacing a dead node\n'));
   const [worker, controlPlane] = shellBlocks(section);
 
-  /** Runs a block in sh with stubs; returns the calls made, in order. */
-  function run(block: string, talosctl: string, gone = GONE): string[] {
+  /** Runs a block in `shell` (sh, or zsh's path) with stubs; returns the calls made, in order. */
+  function runIn(shell: string, block: string, talosctl: string, gone: typeof GONE): string[] {
     const dir = mkdtempSync(join(tmpdir(), 'gone-node-'));
     try {
       const log = join(dir, 'calls');
@@ -870,7 +885,8 @@ describe('retiring a node no longer in the definition', () => {
           mode: 0o755,
         },
       );
-      const result = spawnSync('sh', ['-c', fillGoneNode(block, gone)], {
+      const args = shell === 'sh' ? ['-c'] : ['-f', '-c'];
+      const result = spawnSync(shell, [...args, fillGoneNode(block, gone)], {
         env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
         encoding: 'utf8',
       });
@@ -882,8 +898,30 @@ describe('retiring a node no longer in the definition', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  /**
+   * Runs a block with stubs in sh and, where zsh is found (ZSH_DIR), in zsh (macOS' login shell,
+   * where operators paste it; it does not split an unquoted `$var`): the same calls in both.
+   * Returns the calls made, in order.
+   */
+  function run(block: string, talosctl: string, gone = GONE): string[] {
+    const calls = runIn('sh', block, talosctl, gone);
+    if (ZSH !== undefined) expect(runIn(ZSH, block, talosctl, gone)).toEqual(calls);
+    return calls;
+  }
   const acted = (calls: string[]) =>
     calls.filter((call) => /^(kubectl (cordon|drain|delete node)|talosctl reset)/.test(call));
+
+  const zshRuns = ZSH !== undefined || process.env.CI === 'true';
+  if (!zshRuns) {
+    console.log(
+      'retiring a node: the blocks run in sh only, not in zsh: zsh not found (.ci/install-zsh, ZSH_DIR)',
+    );
+  }
+  (zshRuns ? it : it.skip)('runs its blocks in zsh too (zsh 5.9 found)', () => {
+    expect(ZSH, 'zsh not found: .ci/install-zsh, and ZSH_DIR').toBeDefined();
+    const version = spawnSync(ZSH as string, ['-f', '--version'], { encoding: 'utf8' }).stdout;
+    expect(version).toMatch(/^zsh 5\.9 /);
+  });
 
   it('holds no value of the removed node, and sets NODE and NODE_ADDRESS at the top of each block', () => {
     expect(markdown).not.toContain('git log -p');
