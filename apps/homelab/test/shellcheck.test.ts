@@ -33,6 +33,7 @@ import { parseYaml } from '@homelab/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FoundTool, findTool, toolSuite } from './find-tool.js';
 import { REPO } from './helm/harness.js';
+import { runbookBlocks, shBlocks } from './runbook-blocks.js';
 
 /** Debian bookworm's shellcheck (0.9.0-1); .ci/install-shellcheck installs it. */
 const SHELLCHECK_VERSION = '0.9.0';
@@ -113,30 +114,6 @@ function check(tool: Shellcheck, script: Script): Finding[] {
 // What the committed output runs
 
 /**
- * The ```sh blocks of a Markdown document, each with the file line of its first line. A block in
- * a list item is indented: its lines lose the fence's indentation (CommonMark), as a paste does.
- */
-export function shBlocks(markdown: string): { line: number; text: string }[] {
-  const blocks: { line: number; text: string }[] = [];
-  let open: { indent: number; line: number; body: string[] } | undefined;
-  markdown.split('\n').forEach((text, index) => {
-    if (open === undefined) {
-      const fence = /^( *)```sh$/.exec(text);
-      if (fence !== null) open = { indent: (fence[1] as string).length, line: index + 2, body: [] };
-    } else if (/^ *```$/.test(text)) {
-      blocks.push({ line: open.line, text: `${open.body.join('\n')}\n` });
-      open = undefined;
-    } else {
-      const spaces = text.length - text.trimStart().length;
-      open.body.push(text.slice(Math.min(open.indent, spaces)));
-    }
-  });
-  if (open !== undefined)
-    throw new Error(`a \`\`\`sh block opened at line ${open.line - 1} never ends`);
-  return blocks;
-}
-
-/**
  * The `sh -c '…'` scripts of a shell text (what `kubectl exec … -- sh -c` runs in a container),
  * as the shell hands them over: one word of single-quoted parts joined by `\'` (core's
  * shellQuote writes a `'` inside as `'\''`).
@@ -151,32 +128,26 @@ export function shDashC(text: string): { offset: number; text: string }[] {
 /** The scripts of every runbook of the committed clusters/. */
 export function runbookScripts(root = REPO): Script[] {
   const scripts: Script[] = [];
-  const clusters = join(root, 'clusters');
-  for (const cluster of readdirSync(clusters).sort()) {
-    if (!existsSync(join(clusters, cluster, 'RUNBOOK.md'))) continue;
-    for (const doc of readdirSync(join(clusters, cluster)).sort()) {
-      if (!doc.endsWith('.md')) continue;
-      const file = `clusters/${cluster}/${doc}`;
-      for (const block of shBlocks(readFileSync(join(root, file), 'utf8'))) {
-        scripts.push({
-          kind: 'runbook',
-          file,
-          where: file,
-          dialect: 'bash',
-          ...block,
-        });
-        for (const inner of shDashC(block.text)) {
-          const line = block.line + inner.offset;
-          scripts.push({
-            kind: 'runbook-sh-c',
-            file,
-            line,
-            where: `${file}:${line} (sh -c)`,
-            dialect: 'sh',
-            text: inner.text,
-          });
-        }
-      }
+  for (const block of runbookBlocks(root)) {
+    const { file } = block;
+    scripts.push({
+      kind: 'runbook',
+      file,
+      where: file,
+      dialect: 'bash',
+      line: block.line,
+      text: block.text,
+    });
+    for (const inner of shDashC(block.text)) {
+      const line = block.line + inner.offset;
+      scripts.push({
+        kind: 'runbook-sh-c',
+        file,
+        line,
+        where: `${file}:${line} (sh -c)`,
+        dialect: 'sh',
+        text: inner.text,
+      });
     }
   }
   return scripts;

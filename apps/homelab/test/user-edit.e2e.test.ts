@@ -80,10 +80,13 @@ const SUITES: {
     // every shell script of the committed charts (needs shellcheck; without it it says "not run").
     // gator, authelia: the real gator and Authelia on every cluster's committed output
     // (discoverRenders' default; without the tools they say "not run").
+    // interactive-shells: every ```sh block of the committed runbooks pasted into interactive bash
+    // and zsh (needs zsh; without it it says "not run").
     outputOnly: [
       'test/talos-machinery.test.ts',
       'test/promtool.test.ts',
       'test/shellcheck.test.ts',
+      'test/interactive-shells.test.ts',
       'test/gator.test.ts',
       'test/authelia.test.ts',
     ],

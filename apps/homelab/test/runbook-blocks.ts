@@ -1,0 +1,55 @@
+// The shell an operator pastes: the ```sh blocks of the committed runbooks (clusters/<cluster>/
+// *.md of every cluster with a RUNBOOK.md: the runbook, rotating-secrets.md,
+// disaster-recovery.md). Read by the ShellCheck suite and the interactive shells suite.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from './helm/harness.js';
+
+/**
+ * The ```sh blocks of a Markdown document, each with the file line of its first line. A block in
+ * a list item is indented: its lines lose the fence's indentation (CommonMark), as a paste does.
+ */
+export function shBlocks(markdown: string): { line: number; text: string }[] {
+  const blocks: { line: number; text: string }[] = [];
+  let open: { indent: number; line: number; body: string[] } | undefined;
+  markdown.split('\n').forEach((text, index) => {
+    if (open === undefined) {
+      const fence = /^( *)```sh$/.exec(text);
+      if (fence !== null) open = { indent: (fence[1] as string).length, line: index + 2, body: [] };
+    } else if (/^ *```$/.test(text)) {
+      blocks.push({ line: open.line, text: `${open.body.join('\n')}\n` });
+      open = undefined;
+    } else {
+      const spaces = text.length - text.trimStart().length;
+      open.body.push(text.slice(Math.min(open.indent, spaces)));
+    }
+  });
+  if (open !== undefined)
+    throw new Error(`a \`\`\`sh block opened at line ${open.line - 1} never ends`);
+  return blocks;
+}
+
+/** One ```sh block of a committed runbook document: its file, its first line, its text. */
+export interface RunbookBlock {
+  /** `clusters/<cluster>/<doc>.md`, from the repository's root. */
+  readonly file: string;
+  readonly line: number;
+  readonly text: string;
+}
+
+/** Every ```sh block of every runbook document of the committed clusters/ under `root`. */
+export function runbookBlocks(root = REPO): RunbookBlock[] {
+  const blocks: RunbookBlock[] = [];
+  const clusters = join(root, 'clusters');
+  for (const cluster of readdirSync(clusters).sort()) {
+    if (!existsSync(join(clusters, cluster, 'RUNBOOK.md'))) continue;
+    for (const doc of readdirSync(join(clusters, cluster)).sort()) {
+      if (!doc.endsWith('.md')) continue;
+      const file = `clusters/${cluster}/${doc}`;
+      for (const block of shBlocks(readFileSync(join(root, file), 'utf8'))) {
+        blocks.push({ file, ...block });
+      }
+    }
+  }
+  return blocks;
+}
