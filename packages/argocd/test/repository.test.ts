@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseYaml, type ResolvedPlatform } from '@homelab/core';
-import { readVendoredChartFile } from '@homelab/core/testing';
+import { pasteShells, readVendoredChartFile, zshTestRuns } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_KNOWN_HOSTS,
@@ -100,6 +100,13 @@ describe('the repository as the definition gives it', () => {
     ).toEqual([['repository-credentials', 'ssh-key']]);
   });
 
+  (zshTestRuns('argocd: the repository Secret') ? it : it.skip)(
+    'runs its command in zsh too',
+    () => {
+      expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
+    },
+  );
+
   it('makes a labelled repository Secret by hand, the key or token from the shell', () => {
     const ssh = repositorySecret(platform({ url: 'git@github.com:me/h.git' }));
     expect(ssh?.keys).toEqual(['type', 'url', 'sshPrivateKey']);
@@ -114,20 +121,25 @@ describe('the repository as the definition gives it', () => {
     try {
       writeFileSync(join(dir, 'kubectl'), '#!/bin/sh\nprintf "%s\\n" "$*" >&2\n');
       chmodSync(join(dir, 'kubectl'), 0o755);
-      const run = (env: NodeJS.ProcessEnv) =>
-        spawnSync('bash', ['-o', 'pipefail', '-c', ssh?.commands[0] ?? ''], {
-          encoding: 'utf8',
-          env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ...env },
-        });
-      const unset = run({});
-      expect(unset.status).not.toBe(0);
-      expect(unset.stderr).toContain(
-        'HOMELAB_REPOSITORY_KEY: set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)',
-      );
-      expect(unset.stderr).not.toContain('create secret');
-      const set = run({ HOMELAB_REPOSITORY_KEY: join(dir, 'deploy-key') });
-      expect(set.status).toBe(0);
-      expect(set.stderr).toContain(`--from-file=sshPrivateKey=${join(dir, 'deploy-key')}`);
+      // In bash and, where found, zsh (macOS' login shell).
+      for (const shell of pasteShells('bash', ['-o', 'pipefail'])) {
+        const run = (env: NodeJS.ProcessEnv) =>
+          spawnSync(shell.command, [...shell.args, ssh?.commands[0] ?? ''], {
+            encoding: 'utf8',
+            env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ...env },
+          });
+        const unset = run({});
+        expect(unset.status, shell.name).not.toBe(0);
+        expect(unset.stderr, shell.name).toContain(
+          'HOMELAB_REPOSITORY_KEY: set HOMELAB_REPOSITORY_KEY to the file of the deploy key (its private key)',
+        );
+        expect(unset.stderr, shell.name).not.toContain('create secret');
+        const set = run({ HOMELAB_REPOSITORY_KEY: join(dir, 'deploy-key') });
+        expect(set.status, shell.name).toBe(0);
+        expect(set.stderr, shell.name).toContain(
+          `--from-file=sshPrivateKey=${join(dir, 'deploy-key')}`,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ import {
   volumeResticRepository,
 } from '@homelab/core';
 import {
+  pasteShells,
   readVendoredChartFile,
   repoRoot,
   testComponent,
@@ -17,6 +18,7 @@ import {
   testRun,
   withStandIn,
   withStandInScript,
+  zshTestRuns,
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
@@ -1065,7 +1067,10 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     expect(onLonghorn).not.toMatch(/^kubectl .*(?<!')<[a-z]+>/m);
   });
 
-  describe('the replacement block, run by bash against the pods kubectl lists', () => {
+  describe('the replacement block, run by bash and zsh against the pods kubectl lists', () => {
+    (zshTestRuns('backups: the replacement block') ? test : test.skip)('runs in zsh too', () => {
+      expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
+    });
     const start = lines.indexOf(
       "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
     );
@@ -1092,16 +1097,22 @@ describe('the disaster-recovery runbook on Longhorn', () => {
         // --norc and no stdin: bash reads ~/.bashrc and /etc/bash.bashrc when it thinks sshd
         // ran it (stdin a socket, as Node's pipes are, and SHLVL below 2), and with -u Debian's
         // bashrc stops on an unset PS1 (it did under CI).
-        const run = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block], {
-          env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
+        // And in zsh where found (macOS' login shell): the same deletes.
+        const runs = pasteShells('bash', ['-e', '-u', '-o', 'pipefail']).map((shell) => {
+          rmSync(join(dir, 'log'), { force: true });
+          const run = spawnSync(shell.command, [...shell.args, block], {
+            env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          expect(run.stderr, shell.name).toBe('');
+          expect(run.status, shell.name).toBe(0);
+          return spawnSync('cat', [join(dir, 'log')], { encoding: 'utf8' })
+            .stdout.trim()
+            .split('\n');
         });
-        expect(run.stderr).toBe('');
-        expect(run.status).toBe(0);
-        return spawnSync('cat', [join(dir, 'log')], { encoding: 'utf8' })
-          .stdout.trim()
-          .split('\n');
+        for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+        return runs[0] as string[];
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, parseBoundedWait, parseYaml, type SystemInput } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
+import { pasteShells, repoRoot, zshTestRuns } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
 
@@ -399,24 +399,38 @@ describe('moving a cluster to another revision', () => {
   const built = generate({ text: pinned, file: 'platform.yaml', chartVersions: {} });
   const ROOT = 'clusters/prod/root-application.yaml';
 
-  /** Runs one runbook line with bash in `cwd`, kubectl replaced by a recorder. */
+  /**
+   * Runs one runbook line in `cwd`, kubectl replaced by a recorder: with bash and, where found,
+   * zsh (where operators paste on macOS), which must do the same.
+   */
   function runLine(cwd: string, line: string): { status: number | null; kubectl: string } {
     const bin = join(cwd, '.bin');
     mkdirSync(bin, { recursive: true });
     const log = join(cwd, '.kubectl.log');
-    writeFileSync(log, '');
     writeFileSync(
       join(bin, 'kubectl'),
       `#!/bin/sh\necho "kubectl $*" >> '${log}'\nif [ "$3" = "-" ]; then cat >> '${log}'; fi\n`,
       { mode: 0o755 },
     );
-    const result = spawnSync('bash', ['-c', line], {
-      cwd,
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    const runs = pasteShells('bash').map((shell) => {
+      writeFileSync(log, '');
+      const result = spawnSync(shell.command, [...shell.args, line], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      });
+      return { status: result.status, kubectl: readFileSync(log, 'utf8') };
     });
-    return { status: result.status, kubectl: readFileSync(log, 'utf8') };
+    for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+    return runs[0] as { status: number | null; kubectl: string };
   }
+
+  (zshTestRuns('moving a cluster to another revision') ? it : it.skip)(
+    'runs its lines in zsh too',
+    () => {
+      expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
+    },
+  );
 
   it('applies the root only where the revision holds the same Applications, else the revision’s own', async () => {
     const { files } = await built;

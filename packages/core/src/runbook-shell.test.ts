@@ -11,19 +11,41 @@ import {
   WAIT_SECONDS,
   waitLoops,
 } from './runbook-shell.js';
+import { type PasteShell, pasteShells, zshTestRuns } from './testing.js';
 
 const block = (...lines: string[]) => lines.map((text, index) => ({ line: index + 1, text }));
 
 /** Runs a script with sh, returning its status and stderr. */
-function run(script: string): { status: number; stderr: string; stdout: string } {
+function runIn(
+  shell: PasteShell,
+  script: string,
+): { status: number; stderr: string; stdout: string } {
   try {
-    const stdout = execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: 'pipe' });
+    const stdout = execFileSync(shell.command, [...shell.args, script], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
     return { status: 0, stderr: '', stdout };
   } catch (caught) {
     const failed = caught as { status: number; stderr: string; stdout: string };
     return { status: failed.status, stderr: failed.stderr, stdout: failed.stdout };
   }
 }
+
+/**
+ * Runs a script with sh and, where found, zsh (where operators paste on macOS), which must give
+ * the same status, stdout and stderr; returns sh's.
+ */
+function run(script: string): { status: number; stderr: string; stdout: string } {
+  const [first, ...others] = pasteShells();
+  const result = runIn(first as PasteShell, script);
+  for (const shell of others) expect(runIn(shell, script), shell.name).toEqual(result);
+  return result;
+}
+
+(zshTestRuns('runbook-shell') ? it : it.skip)('runs its scripts in zsh too', () => {
+  expect(pasteShells().map((shell) => shell.name)).toEqual(['sh', 'zsh']);
+});
 
 describe('readCommand', () => {
   it('prompts, reads without echo and exports, on one line', () => {

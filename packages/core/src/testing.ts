@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartFiles } from './chart.js';
@@ -195,6 +195,65 @@ export function findHelm(): string | undefined {
     if (dir !== '' && existsSync(join(dir, 'helm'))) return join(dir, 'helm');
   }
   return undefined;
+}
+
+/**
+ * zsh 5.9 (macOS' login shell, where operators paste the runbooks), from `ZSH_DIR` (`.ci/run`
+ * installs it with .ci/install-zsh), else the tools cache that script fills; `undefined` where
+ * neither holds it.
+ */
+export function findZsh(): string | undefined {
+  const tools =
+    process.env.HOMELAB_TOOLS_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
+  const dirs = [...(process.env.ZSH_DIR ? [process.env.ZSH_DIR] : []), join(tools, 'zsh-5.9')];
+  return dirs.map((dir) => join(dir, 'zsh')).find((path) => existsSync(path));
+}
+
+/** A shell a test runs a runbook block in: how to start it, the script after `args`. */
+export interface PasteShell {
+  readonly name: 'sh' | 'bash' | 'zsh';
+  readonly command: string;
+  /** The options before the script: `['-c']`, `['-f', '-c']` (zsh without its rc files). */
+  readonly args: readonly string[];
+}
+
+/**
+ * The shells a test runs a runbook block in with stubbed tools, as operators paste it: `first`
+ * (`sh`, or `bash` for a block that needs bash's features, which zsh has too), then zsh where
+ * `findZsh()` finds it. zsh does not split an unquoted `$var`, and reads `${x,,}` or `${!x}`
+ * otherwise: a block that works in one and not the other gives different calls. `options` are
+ * set in both (`['-e', '-u', '-o', 'pipefail']`). Where zsh is not found, only `first`
+ * (`zshTestRuns` then says so, or fails in CI).
+ */
+export function pasteShells(
+  first: 'sh' | 'bash' = 'sh',
+  options: readonly string[] = [],
+): PasteShell[] {
+  const shells: PasteShell[] = [
+    {
+      name: first,
+      command: first,
+      args: [...(first === 'bash' ? ['--norc', '--noprofile'] : []), ...options, '-c'],
+    },
+  ];
+  const zsh = findZsh();
+  if (zsh !== undefined) shells.push({ name: 'zsh', command: zsh, args: ['-f', ...options, '-c'] });
+  return shells;
+}
+
+/**
+ * Whether a suite's test that zsh is there runs: where zsh is found, or in CI (`CI=true`, which
+ * installs it: the test then fails on a missing zsh). Elsewhere the suite says once that its
+ * blocks ran in sh/bash only, and skips that test (a skipped test is not a passed one).
+ */
+export function zshTestRuns(suite: string): boolean {
+  if (findZsh() !== undefined) return true;
+  if (process.env.CI === 'true' || process.env.CI === '1') return true;
+  console.log(
+    `${suite}: runbook blocks run in sh/bash only, not in zsh: zsh not found (.ci/install-zsh, ZSH_DIR)`,
+  );
+  return false;
 }
 
 export interface HelmTemplateOptions {

@@ -9,7 +9,14 @@ import {
   type KubeObject,
   parseAllDocuments,
 } from '@homelab/core';
-import { readVendoredChartFile, readWaits, testGateway } from '@homelab/core/testing';
+import {
+  type PasteShell,
+  pasteShells,
+  readVendoredChartFile,
+  readWaits,
+  testGateway,
+  zshTestRuns,
+} from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import {
   diskChangeCommands,
@@ -1007,14 +1014,37 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
   const GET_REPLICAS = `kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath={range .items[?(@.spec.nodeID=="${NODE}")]}{.metadata.name}{"\\n"}{end}`;
 
   /**
-   * Runs the commands as the runbook chains them (each followed by `&&`, then the drain) in sh,
+   * Runs the commands as the runbook chains them (each followed by `&&`, then the drain) in sh
+   * and zsh (`pasteShells`),
    * `NODE` set, with a kubectl stub (`kubectl` is its script after the logging line) and a
    * sleep that only logs; returns the calls made, in order. With `stopAfterSleeps`, the sleep
    * stub kills the shell at that sleep: a wait that never ends is cut there, with no process left
    * writing into the folder (a timeout killed only the shell, and a stub still running raced the
    * folder's removal).
    */
+  (zshTestRuns('longhorn: retiring a node') ? test : test.skip)(
+    'runs its commands in zsh too',
+    () => {
+      expect(pasteShells().map((shell) => shell.name)).toEqual(['sh', 'zsh']);
+    },
+  );
+
   function runChain(
+    commands: readonly string[],
+    kubectl: string,
+    stopAfterSleeps?: number,
+  ): { calls: string[]; status: number | null } {
+    // In sh and, where found, zsh (where operators paste on macOS): the same calls and status.
+    const [first, ...others] = pasteShells();
+    const result = runChainIn(first as PasteShell, commands, kubectl, stopAfterSleeps);
+    for (const shell of others) {
+      expect(runChainIn(shell, commands, kubectl, stopAfterSleeps), shell.name).toEqual(result);
+    }
+    return result;
+  }
+
+  function runChainIn(
+    shell: PasteShell,
     commands: readonly string[],
     kubectl: string,
     stopAfterSleeps?: number,
@@ -1042,7 +1072,7 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
         ...commands.map((command) => `${command} &&`),
         'kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m',
       ].join('\n');
-      const result = spawnSync('sh', ['-c', script], {
+      const result = spawnSync(shell.command, [...shell.args, script], {
         env: { PATH: `${dir}:/usr/bin:/bin`, STATE: dir },
         encoding: 'utf8',
       });

@@ -6,7 +6,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, parseYaml, type Values, validateObjects } from '@homelab/core';
-import { readVendoredChartFile, testComponent, unknownValueKeys } from '@homelab/core/testing';
+import {
+  pasteShells,
+  readVendoredChartFile,
+  testComponent,
+  unknownValueKeys,
+  zshTestRuns,
+} from '@homelab/core/testing';
 import { Ajv } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { UPSTREAM_WEBHOOK_FAILURE_POLICY } from '../src/check.js';
@@ -401,7 +407,7 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
     // look at it again once back, and the ValidatingAdmissionPolicies it generates copy the
     // webhook's namespaceSelector: the namespace would stay out of every policy for good.
     const check = procedure.verify.at(-1) as string;
-    /** The check run by bash with a `kubectl` that prints `namespaces` (or fails). */
+    /** The check run by bash and zsh with a `kubectl` that prints `namespaces` (or fails). */
     const runCheck = (namespaces: string[] | 'fails') => {
       const bin = mkdtempSync(join(tmpdir(), 'policy-kubectl-'));
       try {
@@ -413,10 +419,16 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
             : `#!/bin/sh\n[ "$*" = "get namespaces -l ${IGNORE_LABEL} -o name" ] || exit 2\nprintf '%s\\n' ${namespaces.map((name) => `namespace/${name}`).join(' ')}\n`,
         );
         chmodSync(kubectl, 0o755);
-        return spawnSync('bash', ['-c', check], {
-          encoding: 'utf8',
-          env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        // And in zsh where found (macOS' login shell): the same status and output.
+        const runs = pasteShells('bash').map((shell) => {
+          const { status, stdout } = spawnSync(shell.command, [...shell.args, check], {
+            encoding: 'utf8',
+            env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+          });
+          return { status, stdout };
         });
+        for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+        return runs[0] as { status: number | null; stdout: string };
       } finally {
         rmSync(bin, { recursive: true, force: true });
       }
@@ -435,6 +447,10 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
         'kube-public',
         'kube-system',
       ]);
+    });
+
+    (zshTestRuns('policy: the ignore-label check') ? test : test.skip)('runs in zsh too', () => {
+      expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
     });
 
     test('passes on those, fails naming any other, and fails when kubectl does', () => {

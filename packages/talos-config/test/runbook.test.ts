@@ -3,8 +3,8 @@
 // step (with the cluster's own values in its commands).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type ChartUninstall,
@@ -15,9 +15,12 @@ import {
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
 import {
   evaluateCommonJs,
+  type PasteShell,
+  pasteShells,
   testDefinition,
   testNode,
   testReferenceClusters,
+  zshTestRuns,
 } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mergeTalosRequirements } from '../src/requirements.js';
@@ -762,13 +765,19 @@ describe('the reference runbook', () => {
         const blocks = shellBlocks(section).filter((block) => block.includes(act));
         expect(blocks.length, heading).toBeGreaterThan(1);
         for (const block of blocks) {
-          writeFileSync(log, '');
-          const result = spawnSync('sh', ['-c', fillGoneNode(block)], {
-            env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
-            encoding: 'utf8',
-          });
-          expect(result.error).toBeUndefined();
-          const calls = readFileSync(log, 'utf8').split('\n');
+          // In sh and, where found, zsh: the same calls.
+          const callsIn = (shell: PasteShell) => {
+            writeFileSync(log, '');
+            const result = spawnSync(shell.command, [...shell.args, fillGoneNode(block)], {
+              env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
+              encoding: 'utf8',
+            });
+            expect(result.error).toBeUndefined();
+            return readFileSync(log, 'utf8').split('\n');
+          };
+          const [first, ...others] = pasteShells();
+          const calls = callsIn(first as PasteShell);
+          for (const shell of others) expect(callsIn(shell), shell.name).toEqual(calls);
           expect(calls.some((call) => call.startsWith('kubectl drain '))).toBe(true);
           ran.push(
             ...calls.filter(
@@ -845,21 +854,6 @@ function etcdStub(others: string[], up = others, learner = false): string {
   ].join('\n');
 }
 
-/**
- * zsh 5.9 from ZSH_DIR (`.ci/run` installs it with .ci/install-zsh), else the tools cache that
- * script fills; undefined where neither has it (the blocks then run in sh only, and the test
- * below says so; in CI it fails).
- */
-const ZSH = [
-  ...(process.env.ZSH_DIR ? [join(process.env.ZSH_DIR, 'zsh')] : []),
-  join(
-    process.env.HOMELAB_TOOLS_DIR ??
-      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools'),
-    'zsh-5.9',
-    'zsh',
-  ),
-].find((path) => existsSync(path));
-
 describe('retiring a node no longer in the definition', () => {
   const { files } = talos([haCluster()], [cilium]);
   const markdown = file(files, 'clusters/prod/RUNBOOK.md');
@@ -867,8 +861,8 @@ describe('retiring a node no longer in the definition', () => {
   const section = markdown.slice(start, markdown.indexOf('\n### Replacing a dead node\n'));
   const [worker, controlPlane] = shellBlocks(section);
 
-  /** Runs a block in `shell` (sh, or zsh's path) with stubs; returns the calls made, in order. */
-  function runIn(shell: string, block: string, talosctl: string, gone: typeof GONE): string[] {
+  /** Runs a block in `shell` with stubs; returns the calls made, in order. */
+  function runIn(shell: PasteShell, block: string, talosctl: string, gone: typeof GONE): string[] {
     const dir = mkdtempSync(join(tmpdir(), 'gone-node-'));
     try {
       const log = join(dir, 'calls');
@@ -885,8 +879,7 @@ describe('retiring a node no longer in the definition', () => {
           mode: 0o755,
         },
       );
-      const args = shell === 'sh' ? ['-c'] : ['-f', '-c'];
-      const result = spawnSync(shell, [...args, fillGoneNode(block, gone)], {
+      const result = spawnSync(shell.command, [...shell.args, fillGoneNode(block, gone)], {
         env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
         encoding: 'utf8',
       });
@@ -899,28 +892,23 @@ describe('retiring a node no longer in the definition', () => {
     }
   }
   /**
-   * Runs a block with stubs in sh and, where zsh is found (ZSH_DIR), in zsh (macOS' login shell,
-   * where operators paste it; it does not split an unquoted `$var`): the same calls in both.
-   * Returns the calls made, in order.
+   * Runs a block with stubs in sh and, where zsh is found, in zsh (macOS' login shell, where
+   * operators paste it; it does not split an unquoted `$var`): the same calls in both. Returns the
+   * calls made, in order.
    */
   function run(block: string, talosctl: string, gone = GONE): string[] {
-    const calls = runIn('sh', block, talosctl, gone);
-    if (ZSH !== undefined) expect(runIn(ZSH, block, talosctl, gone)).toEqual(calls);
+    const [first, ...others] = pasteShells();
+    const calls = runIn(first as PasteShell, block, talosctl, gone);
+    for (const shell of others) {
+      expect(runIn(shell, block, talosctl, gone), shell.name).toEqual(calls);
+    }
     return calls;
   }
   const acted = (calls: string[]) =>
     calls.filter((call) => /^(kubectl (cordon|drain|delete node)|talosctl reset)/.test(call));
 
-  const zshRuns = ZSH !== undefined || process.env.CI === 'true';
-  if (!zshRuns) {
-    console.log(
-      'retiring a node: the blocks run in sh only, not in zsh: zsh not found (.ci/install-zsh, ZSH_DIR)',
-    );
-  }
-  (zshRuns ? it : it.skip)('runs its blocks in zsh too (zsh 5.9 found)', () => {
-    expect(ZSH, 'zsh not found: .ci/install-zsh, and ZSH_DIR').toBeDefined();
-    const version = spawnSync(ZSH as string, ['-f', '--version'], { encoding: 'utf8' }).stdout;
-    expect(version).toMatch(/^zsh 5\.9 /);
+  (zshTestRuns('retiring a node') ? it : it.skip)('runs its blocks in zsh too', () => {
+    expect(pasteShells().map((shell) => shell.name)).toEqual(['sh', 'zsh']);
   });
 
   it('holds no value of the removed node, and sets NODE and NODE_ADDRESS at the top of each block', () => {
