@@ -187,6 +187,21 @@ describe('chartFiles', () => {
     expect(readme).not.toMatch(/\n\n\n/);
   });
 
+  it("ends the README with the upstream's upgrade path where it has one, and only then", () => {
+    expect(content(chartFiles(spec(), '0.1.0').files, 'README.md')).not.toContain('## Upgrades');
+    const dependency = {
+      name: 'cilium',
+      version: '1.18.12',
+      repository: 'https://helm.cilium.io',
+      upgradePath: { product: 'Cilium', rollback: 'minor', source: 'its upgrade guide' },
+    } as const;
+    const readme = content(chartFiles(spec({ dependency }), '0.1.0').files, 'README.md');
+    expect(readme).toMatch(
+      /\n## Notes\n\nSome notes\.\n\n## Upgrades\n\nCilium moves up one minor/,
+    );
+    expect(readme).toContain('`charts/demo/Chart.yaml` pinned');
+  });
+
   it('is deterministic whatever the order of clusters and keys in the spec', () => {
     const a = chartFiles(spec(), '0.1.0');
     const b = chartFiles(

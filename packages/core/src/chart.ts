@@ -5,6 +5,7 @@ import { error, formatPath, type Issue, warning } from './issues.js';
 import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
+import { upgradePathReadme } from './upgrade-paths.js';
 import {
   compareStrings,
   DEFAULT_GENERATED_BY,
@@ -479,7 +480,13 @@ function readme(
     environments: envLayers.map((layer) => layer.env),
     envRows,
     manifestRows,
-    sections: spec.readme.sections ?? [],
+    sections: [
+      ...(spec.readme.sections ?? []),
+      // Where the upstream has an upgrade path: what the build enforces, from the same path.
+      ...(spec.dependency?.upgradePath === undefined
+        ? []
+        : [upgradePathReadme(spec.name, spec.dependency.name, spec.dependency.upgradePath)]),
+    ],
   });
   // One blank line at most between blocks, exactly one final newline.
   return `${text.replace(/\n{3,}/g, '\n\n').replace(/\s+$/, '')}\n`;

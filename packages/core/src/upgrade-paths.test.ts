@@ -5,6 +5,7 @@ import {
   kubernetesUpgradeRefusal,
   talosInstallsOver,
   talosUpgradeRefusal,
+  upgradePathReadme,
 } from './upgrade-paths.js';
 
 describe('talosInstallsOver', () => {
@@ -183,5 +184,61 @@ describe('chartUpgradeRefusal', () => {
   it('says nothing of versions that do not parse', () => {
     expect(chartUpgradeRefusal('latest', '1.20.0', rollback)).toBeUndefined();
     expect(chartUpgradeRefusal('1.19.6', '1.20', rollback)).toBeUndefined();
+  });
+});
+
+describe('upgradePathReadme', () => {
+  const paths = {
+    minor: { product: 'Cilium', rollback: 'minor', source: 'its guide: "x"' },
+    patch: { product: 'Talos', rollback: 'patch', source: 'its guide' },
+    none: { product: 'Longhorn', rollback: 'none', source: 'longhorn-manager' },
+    silent: { product: 'cert-manager', severity: 'warning', source: 'its guide' },
+  } as const;
+  const text = (path: (typeof paths)[keyof typeof paths]) =>
+    upgradePathReadme('demo', 'upstream', path).body.replace(/\n/g, ' ');
+
+  it('says of going back what chartUpgradeRefusal does with a release back', () => {
+    // one minor back, and a patch back
+    const back = (path: (typeof paths)[keyof typeof paths]) => [
+      chartUpgradeRefusal('1.20.1', '1.19.3', path) === undefined,
+      chartUpgradeRefusal('1.20.1', '1.20.0', path) === undefined,
+    ];
+    expect(back(paths.minor)).toEqual([true, true]);
+    expect(text(paths.minor)).toContain(
+      'Back, it goes to the previous minor release or to another patch release of its own.',
+    );
+    expect(back(paths.patch)).toEqual([false, true]);
+    expect(text(paths.patch)).toContain(
+      'Back, it goes only to another patch release of its own minor release.',
+    );
+    expect(back(paths.none)).toEqual([false, false]);
+    expect(text(paths.none)).toContain('It never goes back to an earlier release.');
+    expect(back(paths.silent)).toEqual([true, true]);
+    expect(text(paths.silent)).toContain(
+      'Of going back it says nothing: no earlier release is refused.',
+    );
+  });
+
+  it("says up one minor release at a time, refused or warned as the path's severity, with its source", () => {
+    for (const path of Object.values(paths)) {
+      expect(chartUpgradeRefusal('1.18.0', '1.20.0', path)).toBeDefined();
+      expect(chartUpgradeRefusal('1.18.0', '1.19.0', path)).toBeUndefined();
+      expect(text(path)).toContain(
+        `${path.product} moves up one minor release at a time, never across a major release.`,
+      );
+      expect(text(path)).toContain(`Source: ${path.source}.`);
+      expect(text(path)).toContain("the last build's `charts/demo/Chart.yaml` pinned");
+    }
+    expect(text(paths.minor)).toContain('and refuses a step outside that path');
+    expect(text(paths.silent)).toContain(
+      'and warns of a step outside that path (`--strict` refuses it)',
+    );
+  });
+
+  it('wraps its paragraphs at 100 columns', () => {
+    const { heading, body } = upgradePathReadme('demo', 'upstream', paths.silent);
+    expect(heading).toBe('Upgrades');
+    expect(body.split('\n\n')).toHaveLength(2);
+    expect(Math.max(...body.split('\n').map((line) => line.length))).toBeLessThanOrEqual(100);
   });
 });

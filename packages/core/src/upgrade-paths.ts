@@ -180,3 +180,60 @@ export function chartUpgradeRefusal(
   }
   return undefined;
 }
+
+/**
+ * The "Upgrades" section of a chart README whose upstream has an upgrade path: how far it moves
+ * in one step, what the build does about a step outside it (`chart-upgrade-path`: refused, or a
+ * warning `--strict` refuses) and where the upstream says so; Markdown. What the README says is
+ * what `chartUpgradeRefusal` and the CLI's check apply, from the same `ChartUpgradePath`.
+ */
+export function upgradePathReadme(
+  chart: string,
+  dependency: string,
+  path: ChartUpgradePath,
+): { readonly heading: string; readonly body: string } {
+  const back = {
+    minor: 'Back, it goes to the previous minor release or to another patch release of its own.',
+    patch: 'Back, it goes only to another patch release of its own minor release.',
+    none: 'It never goes back to an earlier release.',
+  };
+  const outcome =
+    path.severity === 'warning'
+      ? 'warns of a step outside that path (`--strict` refuses it)'
+      : 'refuses a step outside that path';
+  const paragraphs = [
+    [
+      `${path.product} moves up one minor release at a time, never across a major release.`,
+      path.rollback === undefined
+        ? 'Of going back it says nothing: no earlier release is refused.'
+        : back[path.rollback],
+      `Source: ${path.source}.`,
+    ],
+    [
+      `\`homelab build\` compares the ${dependency} release this chart pins with the one the last`,
+      `build's \`charts/${chart}/Chart.yaml\` pinned, on every cluster that ran it, and ${outcome}`,
+      '(`chart-upgrade-path`). `homelab upgrade-check <component> <version>` reports what moving to a',
+      'newer pinned release changes in the values we set.',
+    ],
+  ];
+  return {
+    heading: 'Upgrades',
+    body: paragraphs.map((words) => wrap(words.join(' '), 100)).join('\n\n'),
+  };
+}
+
+/** `text` broken into lines of at most `width` characters at spaces (a longer word stays whole). */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}

@@ -1087,13 +1087,6 @@ function readme(settings: ResolvedLonghornSettings): ChartSpec['readme'] {
           'svc/longhorn-frontend 8080:80`.',
         ].join('\n'),
       },
-      {
-        heading: 'Upgrades',
-        body: [
-          'Longhorn upgrades one minor release at a time (1.8 → 1.9 → … → 1.12); `homelab',
-          'upgrade-check longhorn <version>` reports what a newer chart changes in our values.',
-        ].join('\n'),
-      },
     ],
   };
 }
