@@ -363,7 +363,7 @@ export function longhornBackupsCommands(): string[] {
  */
 export function emptyClaimCommands(): string[] {
   return [
-    "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+    "CLAIM='<namespace>/<claim>'",
     `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
     `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
   ];
@@ -531,14 +531,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '## 1. Rebuild the machines from Git',
     '',
     `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, and set the variables the commands of`,
-    `\`${talosReadme}\` and of this runbook use, in the shell that runs them:`,
+    `\`${talosReadme}\` and of this runbook use, in the shell that runs them. \`LOST_AT\` is when the`,
+    'cluster was lost (now, before anything is rebuilt): volumes are restored from the newest backup',
+    'before it, never from what the rebuilt cluster backs up.',
     '',
   );
   sh(
     `export TALOS_DIR="$HOME/.homelab/${name}"`,
     'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
-    '# When the cluster was lost (now, before anything is rebuilt): volumes are restored from',
-    '# the newest backup before it, never from what the rebuilt cluster backs up.',
     'export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
   );
@@ -699,7 +699,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `Any other claim of the first list${protectedClaims.length === 0 ? '' : ', not a protected one,'} has no backup: its data is gone, the`,
       'pods that mount it cannot start, and the wait below would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
-      'for a claim from Git, makes a new one:',
+      'for a claim from Git, makes a new one. Set `CLAIM` to one claim of the list above, as it',
+      'names it (`<namespace>/<claim>`):',
       '',
     );
     sh(...emptyClaimCommands());

@@ -1053,12 +1053,10 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     // `kubectl -n <namespace> delete pod <pod>` is a redirection from a file `namespace` and a
     // syntax error at `<pod>` (ShellCheck SC1073): the operator names the claim once, in CLAIM,
     // and the pods that mount it come from the cluster.
-    const start = lines.indexOf(
-      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
-    );
+    const start = lines.indexOf("CLAIM='<namespace>/<claim>'");
     expect(lines.slice(start - 1, start + 5)).toEqual([
       '```sh',
-      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
+      "CLAIM='<namespace>/<claim>'",
       `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
       `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
       '```',
@@ -1071,9 +1069,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     (zshTestRuns('backups: the replacement block') ? test : test.skip)('runs in zsh too', () => {
       expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
     });
-    const start = lines.indexOf(
-      "CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it",
-    );
+    const start = lines.indexOf("CLAIM='<namespace>/<claim>'");
     /** What the block deletes for `claim`, with kubectl answering `get pods` with `listed`. */
     const deletes = (claim: string): string[] => {
       const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-claim-'));
@@ -1168,9 +1164,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     ]);
     expect(onLonghorn).not.toContain("has no backup (Prometheus' data, for one)");
     expect(onLonghorn).toContain('A claim listed there is not lost: restore it from that backup');
-    expect(start).toBeLessThan(
-      lines.indexOf("CLAIM='<namespace>/<claim>' # one claim of the list above, as it names it"),
-    );
+    expect(start).toBeLessThan(lines.indexOf("CLAIM='<namespace>/<claim>'"));
   });
 
   test('names no Longhorn object on another storage provider', () => {

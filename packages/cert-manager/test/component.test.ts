@@ -200,13 +200,16 @@ describe('a private CA (the default issuer)', () => {
     expect(steps[0]?.body.join(' ')).toContain('`*.lab.example.com`');
     // The system store covers curl, the argocd CLI, Safari and Chrome on macOS; Firefox and
     // Chrome on Linux keep their own.
-    expect(steps[0]?.commands.slice(6)).toEqual([
-      '# Then trust it on every machine that opens the platform, e.g.:',
-      '#   Debian/Ubuntu: sudo cp homelab-prod-root-ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates',
-      '#   macOS:         sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain homelab-prod-root-ca.crt',
-      '#   Firefox keeps its own store: Settings → Certificates → Import.',
-      '#   Chrome and Chromium on Linux read their NSS store, not the system one (libnss3-tools):',
-      "#     certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n 'homelab prod root CA' -i homelab-prod-root-ca.crt",
+    // After the block, as Markdown (no `#` comment in a block: zsh runs `#` as a command).
+    expect(steps[0]?.commands).toHaveLength(6);
+    expect(steps[0]?.after).toEqual([
+      'Then trust it on every machine that opens the platform, e.g.:',
+      '',
+      '- Debian/Ubuntu: `sudo cp homelab-prod-root-ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates`',
+      '- macOS: `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain homelab-prod-root-ca.crt`',
+      '- Firefox keeps its own store: Settings → Certificates → Import.',
+      '- Chrome and Chromium on Linux read their NSS store, not the system one (`libnss3-tools`):',
+      "  `certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n 'homelab prod root CA' -i homelab-prod-root-ca.crt`",
     ]);
   });
 
@@ -218,7 +221,6 @@ describe('a private CA (the default issuer)', () => {
       `kubectl -n cert-manager get certificate private-root-ca -o jsonpath='renews: {.status.renewalTime}{"\\n"}expires: {.status.notAfter}{"\\n"}'`,
       'openssl x509 -in homelab-prod-root-ca.crt -noout -enddate -fingerprint -sha256',
       "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -enddate -fingerprint -sha256",
-      '# Different fingerprints: the root was renewed. Export it, check it, then trust it as before:',
       "kubectl -n cert-manager get secret private-root-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d > homelab-prod-root-ca.crt",
       'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
     ]);

@@ -1,10 +1,12 @@
 // Every example's generated documents (clusters/<cluster>/*.md) are safe to paste: each prompt
-// (`read`) ends its shell block, and every wait loop has a deadline (core runbook-shell.ts; the
-// build's own checks terminal-read-alone and bounded-waits). Broken on purpose in
+// (`read`) ends its shell block, every wait loop has a deadline, and no block holds a `#` comment,
+// which zsh runs as a command (core runbook-shell.ts; the build's own checks terminal-read-alone,
+// bounded-waits and shell-comments). Broken on purpose in
 // packages/core/src/system.test.ts and runbook-shell.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  commentLines,
   parseBoundedWait,
   readNotLast,
   readsTerminal,
@@ -23,14 +25,16 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
   const waits: { path: string; seconds: number; interval: number }[] = [];
 
   for (const example of EXAMPLES) {
-    it(`${example}: every read ends its block, every wait loop is bounded`, async () => {
+    it(`${example}: every read ends its block, every wait loop is bounded, no comment`, async () => {
       // Given the example built through the whole pipeline
       const text = readFileSync(join(repoRoot(), `examples/${example}/platform.yaml`), 'utf8');
       const { files, issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
       // Then neither check reports anything
       expect(
         issues
-          .filter((issue) => issue.code === 'terminal-read-alone' || issue.code === 'bounded-waits')
+          .filter((issue) =>
+            ['terminal-read-alone', 'bounded-waits', 'shell-comments'].includes(issue.code ?? ''),
+          )
           .map((issue) => `${issue.output}: ${issue.message}`),
       ).toEqual([]);
       // And, read again here, no block goes on after its read and no wait loop lacks a bound
@@ -47,6 +51,9 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           if (block.some((entry) => readsTerminal(entry.text))) readBlocks.push(path);
           for (const loop of waitLoops(block)) {
             if (!loop.bounded) broken.push(`${path}:${loop.line} unbounded wait`);
+          }
+          for (const comment of commentLines(block)) {
+            broken.push(`${path}:${comment.line} comment: ${comment.text.trim()}`);
           }
           for (const entry of block) {
             const wait = parseBoundedWait(entry.text);

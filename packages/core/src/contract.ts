@@ -786,6 +786,14 @@ export interface BootstrapStep {
    */
   readonly commands: readonly string[];
   /**
+   * Markdown paragraphs after the commands: what to do with what they printed, and commands the
+   * operator runs elsewhere (on each machine that trusts a CA), as inline code. Never a `#`
+   * comment among `commands`: zsh (macOS' login shell) does not read comments on its prompt
+   * (INTERACTIVE_COMMENTS is off by default) and runs `#` as a command, with the rest of the line
+   * as its arguments.
+   */
+  readonly after?: readonly string[];
+  /**
    * `after-handover`: the step needs what the GitOps controller deploys (trust the private CA,
    * point DNS at the Gateway), so the runbook puts it after the hand-over. `login`: how users
    * log in to what the component serves; the runbook's "Logging in" section. `later`: what the

@@ -290,6 +290,7 @@ export {
 export type { BoundedWait, ShellLine, WaitLoop } from './runbook-shell.js';
 export {
   boundedWait,
+  commentLines,
   parseBoundedWait,
   READ_ALONE_NOTE,
   readCommand,
@@ -368,6 +369,7 @@ export {
   SYSTEM_NAMESPACES,
   secretMadeFrom,
   secretReferences,
+  shellComments,
   storageBeforeClaims,
   systemReports,
   terminalReadAlone,

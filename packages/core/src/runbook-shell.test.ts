@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   boundedWait,
+  commentLines,
   parseBoundedWait,
   readCommand,
   readNotLast,
@@ -11,7 +12,7 @@ import {
   WAIT_SECONDS,
   waitLoops,
 } from './runbook-shell.js';
-import { type PasteShell, pasteShells, zshTestRuns } from './testing.js';
+import { findZsh, type PasteShell, pasteShells, zshTestRuns } from './testing.js';
 
 const block = (...lines: string[]) => lines.map((text, index) => ({ line: index + 1, text }));
 
@@ -201,5 +202,50 @@ describe('shellBlocks', () => {
       '```',
     ].join('\n');
     expect(shellBlocks(markdown)).toEqual([[{ line: 3, text: 'a' }], [{ line: 7, text: '   b' }]]);
+  });
+});
+
+describe('commentLines', () => {
+  const lines = (...texts: string[]) => commentLines(block(...texts)).map((entry) => entry.line);
+
+  it('finds a comment line, a comment after a command or an operator, as the lexer starts one', () => {
+    expect(lines('# a note', 'kubectl get nodes')).toEqual([1]);
+    expect(lines('  # indented')).toEqual([1]);
+    expect(lines('curl -sI http://x/ | head -n 1   # 301 to https')).toEqual([1]);
+    expect(lines("CLAIM='<namespace>/<claim>' # one claim")).toEqual([1]);
+    expect(lines('true;# after an operator', 'false&&#x', '(#y)')).toEqual([1, 2, 3]);
+  });
+
+  it('passes # inside a word, a parameter expansion, quotes, or after a backslash', () => {
+    expect(
+      lines(
+        "sed -e 's#^s3://#s3:https://#' -e '/x/!s#a#b#'",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+        'echo "${#NODE} $# a#b" \\# "# not" \'# not\'',
+        'kubectl get pods -o jsonpath="{.items[*].metadata.name}" | grep -c "#"',
+        "printf '%s' 'it'\\''s # still quoted'",
+      ),
+    ).toEqual([]);
+  });
+
+  it('carries a quote over to the next line', () => {
+    expect(lines("sh -c 'a", '# inside the quotes', "b'", '# outside')).toEqual([4]);
+  });
+
+  it('agrees with zsh, which runs # as a command on its prompt (broken on purpose)', () => {
+    // zsh -f -i without INTERACTIVE_COMMENTS: the comment's words reach the command before it
+    const zsh = findZsh();
+    if (zsh === undefined) return void expect(zshTestRuns('commentLines')).toBe(false);
+    const paste = (text: string) =>
+      execFileSync(zsh, ['-f', '-i'], {
+        input: `${text}\n`,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', PS1: '', PS2: '', HISTFILE: '' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    expect(paste('echo a # b c')).toContain('a # b c');
+    expect(lines('echo a # b c')).toEqual([1]);
+    expect(paste("echo 'a # b'")).toContain('a # b');
+    expect(lines("echo 'a # b'")).toEqual([]);
   });
 });

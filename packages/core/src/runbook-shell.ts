@@ -8,6 +8,10 @@
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
 //   `kubectl rollout status --timeout=…` are bounded already.
+// - no block holds a `#` comment (`shell-comments`, `commentLines`): zsh, macOS' login shell,
+//   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
+//   as a command with the rest of the line as its arguments; what a comment would say goes in
+//   the prose around the block (a step's `body` or `after`).
 import type { ShellRead } from './contract.js';
 import { shellQuote } from './yaml.js';
 
@@ -190,6 +194,37 @@ export function shellBlocks(markdown: string): ShellLine[][] {
     } else current.push({ line: index + 1, text });
   });
   return blocks;
+}
+
+/**
+ * The lines of a block that hold a `#` comment: a word that starts with `#` outside quotes (at a
+ * line's start, after a blank, or after an operator `;`, `&`, `|`, `(`, `)`), as the shell's
+ * lexer starts a comment; not `#` inside a word (`a#b`, `${#x}`, `$#`, `s#a#b#`), nor inside
+ * single or double quotes, nor after a backslash. Quotes carry over from one line to the next.
+ */
+export function commentLines(block: readonly ShellLine[]): ShellLine[] {
+  const found: ShellLine[] = [];
+  let quote: "'" | '"' | undefined;
+  for (const entry of block) {
+    const text = entry.text;
+    for (let at = 0; at < text.length; at++) {
+      const character = text[at] as string;
+      if (quote === "'") {
+        if (character === "'") quote = undefined;
+      } else if (quote === '"') {
+        if (character === '\\') at++;
+        else if (character === '"') quote = undefined;
+      } else if (character === '\\') {
+        at++;
+      } else if (character === "'" || character === '"') {
+        quote = character;
+      } else if (character === '#' && (at === 0 || /[\s;&|()]/.test(text[at - 1] as string))) {
+        found.push(entry);
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   type SystemInput,
   secretReferences,
   sedDocuments,
+  shellComments,
   storageBeforeClaims,
   terminalReadAlone,
   valuesSource,
@@ -1411,7 +1412,7 @@ describe('sedDocuments (root-revision-move reads the sed output without parsing)
   });
 });
 
-describe('terminal-read-alone and bounded-waits', () => {
+describe('terminal-read-alone, bounded-waits and shell-comments', () => {
   const withDocument = (path: string, ...blocks: string[][]) => ({
     ...input([app({ name: 'cilium', wave: 1 })]),
     files: [
@@ -1488,5 +1489,29 @@ describe('terminal-read-alone and bounded-waits', () => {
     ]);
     expect(issues[0]?.value).toBe('until [ -z "$(kubectl get pods -o name)" ]; do sleep 5; done');
     expect(issues[0]?.expected).toContain('boundedWait');
+  });
+
+  it('refuses a # comment in a block, at its line, and passes # in quotes and words', () => {
+    // Given a comment after a command, a comment line, and # that is no comment
+    const issues = shellComments.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+        ["sed -e 's#^s3://#s3:https://#' file", 'echo "${#NODE}" "# quoted"'],
+        ['curl -sI http://x/ | head -n 1   # 301 to https', '# a note'],
+      ),
+    );
+    // Then both comments are reported at their lines, in block 2, with the fix
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'shell-comments',
+        'clusters/dev/RUNBOOK.md:9',
+        'curl -sI http://x/ | head -n 1   # 301 to https',
+      ],
+      ['shell-comments', 'clusters/dev/RUNBOOK.md:10', '# a note'],
+    ]);
+    expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
+    expect(issues[0]?.message).toContain('zsh');
+    expect(issues[0]?.expected).toContain("a step's body or after");
   });
 });

@@ -17,7 +17,13 @@ import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
-import { readNotLast, type ShellLine, shellBlocks, waitLoops } from './runbook-shell.js';
+import {
+  commentLines,
+  readNotLast,
+  type ShellLine,
+  shellBlocks,
+  waitLoops,
+} from './runbook-shell.js';
 import {
   applicationManualSync,
   mergeSyncOption,
@@ -1599,6 +1605,39 @@ export const boundedWaits: SystemCheck = {
   },
 };
 
+/**
+ * No ```sh block of a cluster's documents holds a `#` comment: zsh, the login shell of macOS,
+ * does not read comments typed or pasted on its prompt (INTERACTIVE_COMMENTS is off by default)
+ * and runs `#` as a command, the rest of the line its arguments: a comment line fails with
+ * "command not found: #", and a comment after a command hands its words to that command
+ * (`… | head -n 1   # 301 to https` makes head read files named `#`, `301`, `to`, `https`; an
+ * assignment `CLAIM=… # …` sets CLAIM for the `#` command only).
+ */
+export const shellComments: SystemCheck = {
+  name: 'shell-comments',
+  description:
+    "No ```sh block of `clusters/<cluster>/*.md` holds a `#` comment (a word starting with `#` outside quotes): zsh, the login shell of macOS, runs `#` as a command on its prompt (INTERACTIVE_COMMENTS is off by default), so a pasted comment fails and a comment after a command becomes that command's arguments. What a comment would say goes in the prose around the block (a step's `body` or `after`).",
+  check(input) {
+    const issues: Issue[] = [];
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      for (const line of commentLines(block)) {
+        issues.push(
+          error({
+            code: 'shell-comments',
+            path: ['clusters', deployed.cluster.index],
+            output: `${document.path}:${line.line}`,
+            value: line.text.trim(),
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") holds a # comment: pasted into zsh (macOS' login shell, which does not read comments on its prompt) the # runs as a command, and a comment after a command becomes that command's arguments`,
+            expected:
+              "what the comment says in the prose before or after the block (a step's body or after), the block only commands",
+          }),
+        );
+      }
+    });
+    return issues;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // The root Application pins its children to the revision it follows
 
@@ -2105,6 +2144,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   handMadeSecretApply,
   terminalReadAlone,
   boundedWaits,
+  shellComments,
   manualSyncOptions,
   rootRevisionParameters,
   rootRevisionMove,

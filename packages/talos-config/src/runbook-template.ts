@@ -86,6 +86,10 @@ pasted lines whatever the line before them did).
 {{{commands}}}
 \`\`\`
 {{/if}}
+{{#if after}}
+
+{{{after}}}
+{{/if}}
 {{/inline}}
 {{{header}}}
 # Cluster \`{{{name}}}\`: runbook

@@ -294,6 +294,7 @@ function stepView(step: BootstrapStep, number?: number) {
     reads: (step.reads ?? []).map(readCommand),
     readNote: READ_ALONE_NOTE,
     commands: step.commands.join('\n'),
+    after: (step.after ?? []).join('\n'),
   };
 }
 
@@ -399,11 +400,13 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
           : {
               // kubectl resolves a CRD's singular name, the kind in lower case.
               kinds: kinds.map((kind) => `${kind.kind.toLowerCase()}.${kind.group}`),
-              deletes: (
-                deletes ?? [
-                  `# delete the CRDs of ${kinds.map((kind) => kind.kind).join(', ')} (${app.bundle.description})`,
-                ]
-              ).join('\n'),
+              deletes:
+                // Not a `#` comment (zsh runs `#` as a command on its prompt): a line that says it.
+                (
+                  deletes ?? [
+                    `echo ${shellQuote(`delete the CRDs of ${kinds.map((kind) => kind.kind).join(', ')} (${app.bundle.description}) by hand: their install is not a plain kubectl apply`)} >&2`,
+                  ]
+                ).join('\n'),
             },
     };
   });

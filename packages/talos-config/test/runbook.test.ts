@@ -1037,6 +1037,33 @@ function devApplication(
   };
 }
 
+describe("a step's prose after its commands", () => {
+  it("renders a step's `after` below its block, in every section a step goes to", () => {
+    // Given a step before the hand-over and a later one, each with text after its commands
+    const { input } = devRunbookInput();
+    const step = (title: string, when?: 'later') => ({
+      title,
+      ...(when === undefined ? {} : { when }),
+      body: [`Before ${title}:`],
+      commands: [`kubectl get ${title}`],
+      after: [`After ${title}: the commands printed it.`],
+    });
+    const markdown = runbook({ ...input, steps: [step('nodes')], later: [step('pods', 'later')] });
+    // Then each comes right after its block, as prose, with no comment in the block
+    for (const title of ['nodes', 'pods']) {
+      expect(markdown).toContain(
+        `Before ${title}:\n\n\`\`\`sh\nkubectl get ${title}\n\`\`\`\n\nAfter ${title}: the commands printed it.\n`,
+      );
+    }
+    // And a step without it has nothing after its block
+    const plain = runbook({
+      ...input,
+      steps: [{ title: 'x', body: ['B'], commands: ['kubectl get x'] }],
+    });
+    expect(plain).toMatch(/kubectl get x\n```\n\n## /);
+  });
+});
+
 describe('upgrading and rebooting a cluster of one etcd member', () => {
   const section = (markdown: string, from: string, to: string): string =>
     markdown.slice(markdown.indexOf(from), markdown.indexOf(to));
