@@ -6,15 +6,19 @@
 // is "event not found" in both) and its own parser (zsh refuses `${x,,}`, reads `${!x}` as a
 // history event), and runs nothing. Anything either shell says is a finding. ShellCheck's suite
 // checks the blocks as bash scripts; this one catches what only an interactive shell, or only
-// zsh, does with them. Two zsh facts no parser reports are checked on the text:
+// zsh, does with them. Three zsh facts no parser reports are checked on the text:
+// - zsh's prompt does not read comments (INTERACTIVE_COMMENTS is off by default): it runs `#` as
+//   a command with the rest of the line as its arguments; no block holds a `#` comment as zsh's
+//   own lexer splits it (`${(z)…}`; the build's `shell-comments` check refuses one first);
 // - zsh does not split an unquoted parameter expansion (`for member in $others` runs once, with
 //   every address in one word): a `for` list holds no unquoted `$name`/`${…}` (ShellCheck does
 //   not flag a `for` list; an unquoted `$(…)` is split by zsh too and is fine);
 // - a variable a block sets is no special parameter of bash or zsh (zsh's `path` is $PATH as an
 //   array, `status` is read-only, bash's `UID` is read-only, `SECONDS` counts): the names come
 //   from the shells themselves, not from a list kept here.
-// Broken on purpose: a `!` in double quotes, an unterminated quote, `${x,,}` (zsh only), an
-// unquoted `$others` in a `for` list and `path=…` fail.
+// Broken on purpose: a `!` in double quotes, an unterminated quote, `${x,,}` (zsh only), a
+// comment after a pipeline and a comment line, an unquoted `$others` in a `for` list and `path=…`
+// fail.
 //
 // Needs zsh 5.9 (`.ci/run` installs it with .ci/install-zsh and passes its folder in ZSH_DIR;
 // else it is looked for on PATH and in the tools cache). Without it the suite says "interactive
