@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from './find-tool.js';
 import { IN_CI } from './helm/harness.js';
-import { type RunbookBlock, runbookBlocks } from './runbook-blocks.js';
+import { documentBlocks, type RunbookBlock, runbookBlocks } from './runbook-blocks.js';
 
 const ZSH_VERSION = '5.9';
 const INSTALL = 'install it: .ci/install-zsh, and put its folder in ZSH_DIR or on PATH';
@@ -182,7 +182,9 @@ function specialParameters(): ReadonlyMap<string, Shell[]> {
   return specials;
 }
 
-const blocks = runbookBlocks();
+/** The committed runbooks' blocks, then the project's own documents' (the README's first). */
+const runbooks = runbookBlocks();
+const blocks = [...runbooks, ...documentBlocks()];
 // Where zsh is not found the suite is skipped and says so (a skipped test is not a passed one),
 // except in CI, where it runs and its tests fail on the missing zsh.
 const runs = zsh !== undefined || IN_CI;
@@ -197,7 +199,7 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     if (zsh === undefined) return; // in CI: every test fails on its own
     home = mkdtempSync(join(tmpdir(), 'interactive-shells-'));
     const started = Date.now();
-    // About 400 blocks, two shells each: four at a time.
+    // About 400 blocks, two shells each: two blocks at a time.
     const queue = [...blocks];
     const worker = async () => {
       for (let block = queue.shift(); block !== undefined; block = queue.shift()) {
@@ -210,7 +212,7 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     };
     await Promise.all([worker(), worker()]);
     console.log(
-      `interactive shells suite: ${blocks.length} runbook blocks pasted into bash and zsh in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `interactive shells suite: ${runbooks.length} runbook blocks and ${blocks.length - runbooks.length} blocks of the project's documents pasted into bash and zsh in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 300_000);
   afterAll(() => {
@@ -226,9 +228,12 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     expect(bashVersion).toMatch(/^\d+\.\d+/);
   });
 
-  it('finds the blocks of every runbook', () => {
-    expect(blocks.length).toBeGreaterThan(0);
-    expect(blocks.some((block) => block.file.endsWith('/RUNBOOK.md'))).toBe(true);
+  it("finds the blocks of every runbook and of the project's documents, the quick start first", () => {
+    expect(runbooks.length).toBeGreaterThan(0);
+    expect(runbooks.some((block) => block.file.endsWith('/RUNBOOK.md'))).toBe(true);
+    const documents = blocks.slice(runbooks.length);
+    expect(documents[0]?.file).toBe('README.md');
+    expect(documents[0]?.text).toContain('pnpm install');
   });
 
   const files = [...new Set(blocks.map((block) => block.file))];

@@ -1,6 +1,7 @@
 // The shell an operator pastes: the ```sh blocks of the committed runbooks (clusters/<cluster>/
 // *.md of every cluster with a RUNBOOK.md: the runbook, rotating-secrets.md,
-// disaster-recovery.md). Read by the ShellCheck suite and the interactive shells suite.
+// disaster-recovery.md), read by the ShellCheck suite and the interactive shells suite; and
+// those of the project's own documents (the README's quick start first), read by the latter.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './helm/harness.js';
@@ -52,4 +53,28 @@ export function runbookBlocks(root = REPO): RunbookBlock[] {
     }
   }
   return blocks;
+}
+
+/**
+ * Every ```sh block of the project's own Markdown documents under `root`: README.md, docs/*.md,
+ * and the README.md of every app, package, tool and of examples/ (what a developer pastes).
+ */
+export function documentBlocks(root = REPO): RunbookBlock[] {
+  const files = ['README.md', 'examples/README.md'];
+  if (existsSync(join(root, 'docs'))) {
+    for (const name of readdirSync(join(root, 'docs')).sort()) {
+      if (name.endsWith('.md')) files.push(`docs/${name}`);
+    }
+  }
+  for (const parent of ['apps', 'packages', 'tools']) {
+    if (!existsSync(join(root, parent))) continue;
+    for (const name of readdirSync(join(root, parent)).sort()) {
+      files.push(`${parent}/${name}/README.md`);
+    }
+  }
+  return files
+    .filter((file) => existsSync(join(root, file)))
+    .flatMap((file) =>
+      shBlocks(readFileSync(join(root, file), 'utf8')).map((block) => ({ file, ...block })),
+    );
 }
