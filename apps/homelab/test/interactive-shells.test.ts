@@ -4,7 +4,7 @@
 // zsh-static, .ci/install-zsh), each in its no-exec mode (`bash -i -n`, `zsh -f -i -n`): the shell
 // reads the block line by line as from a terminal, with history expansion (`!` in double quotes
 // is "event not found" in both) and its own parser (zsh refuses `${x,,}`, reads `${!x}` as a
-// history event), and runs nothing. Anything either shell says is a finding. ShellCheck's suite
+// history event and `==` as `=<command>`), and runs nothing. Anything either shell says is a finding. ShellCheck's suite
 // checks the blocks as bash scripts; this one catches what only an interactive shell, or only
 // zsh, does with them. Three zsh facts no parser reports are checked on the text:
 // - zsh's prompt does not read comments (INTERACTIVE_COMMENTS is off by default): it runs `#` as
@@ -307,6 +307,10 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     const lower = 'NAME=X; echo "${NAME,,}"\n';
     expect(paste('bash', lower, home)).toEqual([]);
     expect(paste('zsh', lower, home)).toEqual(['zsh: bad substitution']);
+    // `==` in a test: a word zsh's EQUALS expansion reads as `=<command>`: zsh only.
+    const equals = '[ "$NAME" == x ] && echo same\n';
+    expect(paste('bash', equals, home)).toEqual([]);
+    expect(paste('zsh', equals, home)).toEqual(['zsh: = not found']);
     // What the committed blocks do pass through both.
     const fine = `: "\${NODE:?set it}" && printf '%s\\n' "$NODE" | awk '!seen[$0]++'\n`;
     expect(paste('bash', fine, home)).toEqual([]);
