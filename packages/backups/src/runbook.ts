@@ -878,25 +878,25 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     '## 5. Check',
     '',
     ...(verified.length === 0
-      ? []
+      ? ['No volume has a restore verification to run.', '']
       : [
           "Run each volume's restore verification once by hand and read its result (the Job ends",
           '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',
           '',
         ]),
   );
-  sh(
-    ...(verified.length === 0
-      ? ['# no volume with a restore verification']
-      : verified.flatMap((entry) =>
-          verificationRunCommands(entry, settings.verification.windowMinutes),
-        )),
+  // Commands only: what would be a `#` comment is prose (zsh's prompt runs `#` as a command).
+  const checks = [
+    ...verified.flatMap((entry) =>
+      verificationRunCommands(entry, settings.verification.windowMinutes),
+    ),
     ...(waiting.excluded.length === 0
       ? []
       : [
           `kubectl -n ${q(input.gitopsNamespace)} wait applications --all --for=jsonpath='{.status.health.status}'=Healthy --timeout=30m`,
         ]),
-  );
+  ];
+  if (checks.length > 0) sh(...checks);
   moveVolumeSection(input, add, sh);
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }

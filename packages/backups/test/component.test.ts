@@ -3,8 +3,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  commentLines,
   formatPath,
   parseBoundedWait,
+  shellBlocks,
   type VolumeRequest,
   volumeResticRepository,
 } from '@homelab/core';
@@ -721,6 +723,20 @@ describe('the disaster-recovery runbook', () => {
     const steps = file.split('\n').findIndex((line) => line.includes('follow steps 2 to 5 of'));
     expect(at('export TALOS_DIR="$HOME/.homelab/prod"')).toBeLessThan(exported);
     expect(steps).toBeGreaterThan(exported);
+  });
+});
+
+describe('the disaster-recovery runbook of volumes without a restore verification', () => {
+  test('says so in prose, its blocks only commands (no # comment, which zsh would run)', () => {
+    // Given the only backed-up volume without a restore verification
+    const run = runBackups(SETTINGS, [
+      consumer([{ ...DATA, backup: { ...DATA.backup, verify: false } } as VolumeRequest]),
+    ]);
+    const text = runbookOf(run, 'prod');
+    // Then step 5 says there is none to run, and no block holds a comment
+    expect(text).toContain('## 5. Check\n\nNo volume has a restore verification to run.\n');
+    expect(text).not.toContain("Run each volume's restore verification once by hand");
+    expect(shellBlocks(text).flatMap((block) => commentLines(block))).toEqual([]);
   });
 });
 
