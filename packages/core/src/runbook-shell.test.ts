@@ -232,20 +232,23 @@ describe('commentLines', () => {
     expect(lines("sh -c 'a", '# inside the quotes', "b'", '# outside')).toEqual([4]);
   });
 
-  it('agrees with zsh, which runs # as a command on its prompt (broken on purpose)', () => {
-    // zsh -f -i without INTERACTIVE_COMMENTS: the comment's words reach the command before it
-    const zsh = findZsh();
-    if (zsh === undefined) return void expect(zshTestRuns('commentLines')).toBe(false);
-    const paste = (text: string) =>
-      execFileSync(zsh, ['-f', '-i'], {
-        input: `${text}\n`,
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '', PS1: '', PS2: '', HISTFILE: '' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-    expect(paste('echo a # b c')).toContain('a # b c');
-    expect(lines('echo a # b c')).toEqual([1]);
-    expect(paste("echo 'a # b'")).toContain('a # b');
-    expect(lines("echo 'a # b'")).toEqual([]);
-  });
+  (zshTestRuns('commentLines') ? it : it.skip)(
+    'agrees with zsh, which runs # as a command on its prompt (broken on purpose)',
+    () => {
+      // zsh -f -i without INTERACTIVE_COMMENTS: the comment's words reach the command before it
+      const zsh = findZsh();
+      if (zsh === undefined) throw new Error('zsh not found: .ci/install-zsh, and ZSH_DIR');
+      const paste = (text: string) =>
+        execFileSync(zsh, ['-f', '-i'], {
+          input: `${text}\n`,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', PS1: '', PS2: '', HISTFILE: '' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+      expect(paste('echo a # b c')).toContain('a # b c');
+      expect(lines('echo a # b c')).toEqual([1]);
+      expect(paste("echo 'a # b'")).toContain('a # b');
+      expect(lines("echo 'a # b'")).toEqual([]);
+    },
+  );
 });

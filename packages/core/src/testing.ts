@@ -197,16 +197,24 @@ export function findHelm(): string | undefined {
   return undefined;
 }
 
+/** The tools cache of .ci/install-* (HOMELAB_TOOLS_DIR, else ~/.cache/homelab-platform/tools). */
+export function toolsCache(env: NodeJS.ProcessEnv = process.env): string {
+  return (
+    env.HOMELAB_TOOLS_DIR ??
+    join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools')
+  );
+}
+
 /**
  * zsh 5.9 (macOS' login shell, where operators paste the runbooks), from `ZSH_DIR` (`.ci/run`
  * installs it with .ci/install-zsh), else the tools cache that script fills; `undefined` where
  * neither holds it.
  */
 export function findZsh(): string | undefined {
-  const tools =
-    process.env.HOMELAB_TOOLS_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
-  const dirs = [...(process.env.ZSH_DIR ? [process.env.ZSH_DIR] : []), join(tools, 'zsh-5.9')];
+  const dirs = [
+    ...(process.env.ZSH_DIR ? [process.env.ZSH_DIR] : []),
+    join(toolsCache(), 'zsh-5.9'),
+  ];
   return dirs.map((dir) => join(dir, 'zsh')).find((path) => existsSync(path));
 }
 

@@ -4,10 +4,10 @@
 // Talos' own machinery (tools/talos-machinery) accepts the documents on every supported line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployedCluster, GeneratedFile, KubeObject } from '@homelab/core';
-import { testGateway } from '@homelab/core/testing';
+import { testGateway, toolsCache } from '@homelab/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeFirewall } from '../src/index.js';
 import {
@@ -268,9 +268,7 @@ describe('node-firewall', () => {
 
 // Talos' own code (tools/talos-machinery, one build per supported line) generates the configs
 // with the role patches and validates them as `talosctl validate --mode metal --strict` does.
-const TOOLS =
-  process.env.HOMELAB_TOOLS_DIR ??
-  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools');
+const TOOLS = toolsCache();
 const scratch: string[] = [];
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });

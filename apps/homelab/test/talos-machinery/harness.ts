@@ -6,9 +6,9 @@
 // metal --strict` does, and reports every problem in words.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, delimiter, join, relative } from 'node:path';
 import { parseAllDocuments } from '@homelab/core';
+import { toolsCache } from '@homelab/core/testing';
 
 // ---------------------------------------------------------------------------------------------
 // The tool
@@ -20,13 +20,8 @@ export interface TalosMachinery {
   readonly version: string;
 }
 
-/** The tools cache of .ci/install-* (HOMELAB_TOOLS_DIR, else ~/.cache/homelab-platform/tools). */
-export function toolsCache(env: NodeJS.ProcessEnv = process.env): string {
-  return (
-    env.HOMELAB_TOOLS_DIR ??
-    join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'homelab-platform', 'tools')
-  );
-}
+/** The tools cache of .ci/install-* (core's, shared by every suite that looks there). */
+export { toolsCache };
 
 /**
  * The talos-machinery builds, by Talos release: the folders of TALOS_MACHINERY_DIRS (what
