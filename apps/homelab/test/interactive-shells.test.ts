@@ -6,7 +6,7 @@
 // is "event not found" in both) and its own parser (zsh refuses `${x,,}`, reads `${!x}` as a
 // history event and `==` as `=<command>`), and runs nothing. Anything either shell says is a finding. ShellCheck's suite
 // checks the blocks as bash scripts; this one catches what only an interactive shell, or only
-// zsh, does with them. Three zsh facts no parser reports are checked on the text:
+// zsh, does with them. Four zsh facts no parser reports are checked on the text:
 // - zsh's prompt does not read comments (INTERACTIVE_COMMENTS is off by default): it runs `#` as
 //   a command with the rest of the line as its arguments; no block holds a `#` comment as zsh's
 //   own lexer splits it (`${(z)…}`; the build's `shell-comments` check refuses one first);
@@ -16,6 +16,9 @@
 // - a variable a block sets is no special parameter of bash or zsh (zsh's `path` is $PATH as an
 //   array, `status` is read-only, bash's `UID` is read-only, `SECONDS` counts): the names come
 //   from the shells themselves, not from a list kept here.
+// - no word is one zsh expands where bash passes it on: an unquoted `*`, `?` or `[` (NOMATCH:
+//   "no matches found" when the word runs, which no-exec mode does not do), `=cmd`, `~name`
+//   (core's zshExpandedWords, the build's `zsh-expansions` check).
 // Broken on purpose: a `!` in double quotes, an unterminated quote, `${x,,}` (zsh only), a
 // comment after a pipeline and a comment line, an unquoted `$others` in a `for` list and `path=…`
 // fail.
@@ -27,6 +30,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zshExpandedWords } from '@homelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from './find-tool.js';
 import { IN_CI } from './helm/harness.js';
@@ -269,6 +273,30 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     ]);
     expect(zshComments('sed \'s#a#b#\' f && echo "# x" a#b\n')).toEqual([]);
     expect(paste('zsh', 'X=1 # set it\n', home)).toEqual([]); // parses: the harm is at run time
+  });
+
+  it('holds no word zsh expands where bash passes it on (a pattern, =cmd, ~name)', () => {
+    needZsh();
+    // zsh's no-exec mode does not expand words: NOMATCH's "no matches found" is only seen when
+    // the word runs. The build's `zsh-expansions` check reads every word (core's
+    // zshExpandedWords, checked against zsh in packages/core); here the project's documents too.
+    const found = blocks.flatMap((block) =>
+      zshExpandedWords(
+        block.text.split('\n').map((text, index) => ({ line: block.line + index, text })),
+      ).map((word) => `${block.file}:${word.line}: ${word.word}`),
+    );
+    expect(found.join('\n')).toBe('');
+    // Broken on purpose: the word the reading finds is the one zsh stops at when it runs
+    const jsonpath = 'kubectl get pods -o jsonpath={.items[*].metadata.name}';
+    expect(zshExpandedWords([{ line: 1, text: jsonpath }]).map((word) => word.word)).toEqual([
+      'jsonpath={.items[*].metadata.name}',
+    ]);
+    const run = spawnSync(needZsh().path, ['-f', '-c', `kubectl() { :; }; ${jsonpath}`], {
+      cwd: home,
+      encoding: 'utf8',
+      env: pasteEnv(home),
+    });
+    expect(run.stderr.trim()).toBe('zsh:1: no matches found: jsonpath={.items[*].metadata.name}');
   });
 
   it('sets no special parameter of bash or zsh', () => {

@@ -1,8 +1,8 @@
 // Every example's generated documents (clusters/<cluster>/*.md) are safe to paste: each prompt
-// (`read`) ends its shell block, every wait loop has a deadline, and no block holds a `#` comment,
-// which zsh runs as a command (core runbook-shell.ts; the build's own checks terminal-read-alone,
-// bounded-waits and shell-comments). Broken on purpose in
-// packages/core/src/system.test.ts and runbook-shell.test.ts.
+// (`read`) ends its shell block, every wait loop has a deadline, no block holds a `#` comment,
+// which zsh runs as a command, nor a word zsh expands where bash does not (core runbook-shell.ts;
+// the build's own checks terminal-read-alone, bounded-waits, shell-comments and zsh-expansions).
+// Broken on purpose in packages/core/src/system.test.ts and runbook-shell.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
   readsTerminal,
   shellBlocks,
   waitLoops,
+  zshExpandedWords,
 } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
   const waits: { path: string; seconds: number; interval: number }[] = [];
 
   for (const example of EXAMPLES) {
-    it(`${example}: every read ends its block, every wait loop is bounded, no comment`, async () => {
+    it(`${example}: every read ends its block, every wait loop is bounded, no comment, no zsh expansion`, async () => {
       // Given the example built through the whole pipeline
       const text = readFileSync(join(repoRoot(), `examples/${example}/platform.yaml`), 'utf8');
       const { files, issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
@@ -33,7 +34,9 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
       expect(
         issues
           .filter((issue) =>
-            ['terminal-read-alone', 'bounded-waits', 'shell-comments'].includes(issue.code ?? ''),
+            ['terminal-read-alone', 'bounded-waits', 'shell-comments', 'zsh-expansions'].includes(
+              issue.code ?? '',
+            ),
           )
           .map((issue) => `${issue.output}: ${issue.message}`),
       ).toEqual([]);
@@ -54,6 +57,9 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           }
           for (const comment of commentLines(block)) {
             broken.push(`${path}:${comment.line} comment: ${comment.text.trim()}`);
+          }
+          for (const word of zshExpandedWords(block)) {
+            broken.push(`${path}:${word.line} zsh expands ${word.word}`);
           }
           for (const entry of block) {
             const wait = parseBoundedWait(entry.text);

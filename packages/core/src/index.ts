@@ -300,6 +300,9 @@ export {
   uniqueReads,
   WAIT_SECONDS,
   waitLoops,
+  type ZshExpansion,
+  type ZshWord,
+  zshExpandedWords,
 } from './runbook-shell.js';
 export type { S3EndpointOptions } from './s3-endpoint.js';
 export { s3BucketIssues, s3EndpointIssues } from './s3-endpoint.js';
@@ -376,6 +379,7 @@ export {
   UNPRUNED_KINDS,
   valuesSource,
   volumeClaimsOf,
+  zshExpansions,
 } from './system.js';
 export type { TarEntry, TarFile } from './tar.js';
 export { readChartArchiveFile, tar, untar } from './tar.js';

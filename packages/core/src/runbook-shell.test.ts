@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   boundedWait,
@@ -11,6 +14,7 @@ import {
   uniqueReads,
   WAIT_SECONDS,
   waitLoops,
+  zshExpandedWords,
 } from './runbook-shell.js';
 import { findZsh, type PasteShell, pasteShells, zshTestRuns } from './testing.js';
 
@@ -249,6 +253,100 @@ describe('commentLines', () => {
       expect(lines('echo a # b c')).toEqual([1]);
       expect(paste("echo 'a # b'")).toContain('a # b');
       expect(lines("echo 'a # b'")).toEqual([]);
+    },
+  );
+});
+
+describe('zshExpandedWords', () => {
+  const words = (...texts: string[]) =>
+    zshExpandedWords(block(...texts)).map((found) => [found.line, found.word, found.character]);
+
+  // Each line, with whether zsh (default options) fails it for a word bash passes on as written;
+  // the last test runs every line in zsh, in an empty folder, as the oracle of this table.
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+  const LINES: readonly (readonly [string, boolean])[] = [
+    ['print -r -- a*b', true],
+    ['print -r -- a?b', true],
+    ['print -r -- http://x/?a=b', true],
+    ['print -r -- a[b]', true],
+    ['print -r -- a[', true],
+    ['print -r -- -o=jsonpath={.items[*].metadata.name}', true],
+    ["print -r -- -o=jsonpath='{.items[*].metadata.name}'", false],
+    ['print -r -- "-o=jsonpath={.items[*]}"', false],
+    ['print -r -- a\\*b', false],
+    ['print -r -- [ ]', false],
+    ['[ a = a ] && print -r -- ok', false],
+    ['[ a == a ] && print -r -- ok', true],
+    ['print -r -- =print', true],
+    ['print -r -- ~nosuchuser', true],
+    ['print -r -- ~/x', false],
+    ['print -r -- x=*', true],
+    ['X=* print -r -- "$X"', false],
+    ['export X=*; print -r -- "$X"', false],
+    ['X=$(print -r -- *)', true],
+    ['X="$(print -r -- *)"', true],
+    ['print -r -- "$(print -r -- a?)"', true],
+    ['print -r -- `print -r -- *`', true],
+    ['print -r -- $* $? $# "$@"', false],
+    ['print -r -- $((2 * 3)) $(( 4 ? 1 : 0 ))', false],
+    ['(( 2 * 3 )) && print -r -- ok', false],
+    ['[[ abc == a*c ]] && print -r -- ok', false],
+    ['[[ abc == a?c && b == [ab] ]] && print -r -- ok', false],
+    ['X=a/b; print -r -- ${X%%/*} ${X#*/} ${X/?/c}', false],
+    ['print -r -- ${X:-*}', true],
+    ['print -r -- "${X:-*}"', false],
+    ['print -r -- ${X:-"*"}', false],
+    ['case ab in a*) print -r -- star;; [xy]?) print -r -- class;; esac', false],
+    ['case ab in\n  a?) print -r -- ab\n    ;;\nesac; print -r -- *', true],
+    ["print -r -- 'a*' \"b?\" $'c[d]'", false],
+    ['for f in a b; do print -r -- "$f"; done', false],
+    ['for f in *.yaml; do print -r -- "$f"; done', true],
+    ['print -r -- {a,b}c', false],
+    ["print -r -- 'it'\\''s' a*", true],
+    ['f() { print -r -- "$1"; }; f x', false],
+    ['print -r -- a \\\n  b*', true],
+  ];
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+
+  it('finds globs, = and ~ words outside quotes, conditions, arithmetic, patterns and values', () => {
+    const wrong = LINES.filter(
+      ([line, fails]) => zshExpandedWords(block(...line.split('\n'))).length > 0 !== fails,
+    ).map(([line, fails]) => `${fails ? 'missed' : 'wrongly found'}: ${line}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('reports the word, its line and the character', () => {
+    expect(words('kubectl get pods \\', '  -o jsonpath={.items[*].metadata.name} | head')).toEqual([
+      [2, 'jsonpath={.items[*].metadata.name}', '['],
+    ]);
+  });
+
+  (zshTestRuns('zshExpandedWords') ? it : it.skip)(
+    'agrees with zsh on every line of the table (broken on purpose)',
+    () => {
+      const zsh = findZsh();
+      if (zsh === undefined) throw new Error('zsh not found: .ci/install-zsh, and ZSH_DIR');
+      const empty = mkdtempSync(join(tmpdir(), 'homelab-zsh-'));
+      try {
+        const failed = (line: string): boolean => {
+          const run = spawnSync(zsh, ['-f', '-c', line], {
+            cwd: empty,
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH ?? '', HOME: empty },
+          });
+          return /no matches found|bad pattern|not found|no such user or named directory/.test(
+            run.stderr,
+          );
+        };
+        const disagree = LINES.filter(([line, fails]) => failed(line) !== fails).map(
+          ([line, fails]) => `zsh ${fails ? 'passes' : 'fails'}: ${line}`,
+        );
+        expect(disagree).toEqual([]);
+        // And the oracle tells the difference: it fails one and passes the other
+        expect([failed('print -r -- a*'), failed("print -r -- 'a*'")]).toEqual([true, false]);
+      } finally {
+        rmSync(empty, { recursive: true, force: true });
+      }
     },
   );
 });

@@ -12,6 +12,8 @@
 //   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
 //   as a command with the rest of the line as its arguments; what a comment would say goes in
 //   the prose around the block (a step's `body` or `after`).
+// - no word is one zsh expands where bash passes it on (`zsh-expansions`, `zshExpandedWords`): an
+//   unquoted `*`, `?` or `[` (NOMATCH stops the command when no file matches), `=cmd`, `~name`.
 import type { ShellRead } from './contract.js';
 import { shellQuote } from './yaml.js';
 
@@ -310,4 +312,346 @@ export function waitLoops(block: readonly ShellLine[]): WaitLoop[] {
     });
   }
   return loops;
+}
+
+/** What zsh, with its default options, does to an unquoted word that bash passes on as written. */
+export type ZshExpansion = 'glob' | 'equals' | 'tilde';
+
+export interface ZshWord {
+  /** The block line the word starts on. */
+  readonly line: number;
+  /** The word as written (quotes included). */
+  readonly word: string;
+  readonly expansion: ZshExpansion;
+  /** The character that triggers it: `*`, `?`, `[`, `=` or `~`. */
+  readonly character: string;
+}
+
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
+const DECLARATIONS = new Set([
+  'export',
+  'local',
+  'typeset',
+  'declare',
+  'readonly',
+  'integer',
+  'float',
+]);
+/** Reserved words after which the next word is a command again. */
+const KEEP_COMMAND = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'do',
+  'while',
+  'until',
+  '!',
+  '{',
+  'time',
+]);
+const WORD_END = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
+const SPECIAL_PARAMETERS = new Set([
+  '?',
+  '*',
+  '@',
+  '#',
+  '$',
+  '!',
+  '-',
+  '0',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  '8',
+  '9',
+]);
+
+/**
+ * The words of a block that zsh, the login shell of macOS, expands where bash leaves them be, each
+ * a failed command when pasted into zsh: an unquoted `*`, `?` or `[` in a word is a file pattern
+ * (NOMATCH is on by default: "no matches found", or "bad pattern" for a `[` without its `]`; bash
+ * passes an unmatched pattern on as written), a word starting with `=` is the path of the command
+ * it names (EQUALS: `==` is "= not found"), and `~name` is a named directory ("no such user or
+ * named directory"). Not a pattern: quoted text, `\*`, `$*`, `$?`, a `[` word of its own (the
+ * test command), the words of `[[ … ]]`, `(( … ))`, `$(( … ))` and of a `case` pattern, the value
+ * of an assignment (`X=*`, `export X=*`: zsh's declarations are reserved words), and the
+ * pattern of a parameter expansion (`${CLAIM%%/*}`); the default word of `${x:-*}` is one, as
+ * zsh globs it. Command substitutions (`$(…)`, backquotes) are read as commands, inside double
+ * quotes too. A lexer for the blocks the project writes: no here-documents, no extended globs.
+ */
+export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
+  const text = block.map((entry) => entry.text).join('\n');
+  const starts: number[] = [];
+  let offset = 0;
+  for (const entry of block) {
+    starts.push(offset);
+    offset += entry.text.length + 1;
+  }
+  const lineAt = (index: number): number => {
+    let found = 0;
+    for (let i = 0; i < starts.length && (starts[i] as number) <= index; i++) found = i;
+    return block[found]?.line ?? 0;
+  };
+  const found: ZshWord[] = [];
+  let at = 0;
+  const peek = (ahead = 0): string => text[at + ahead] ?? '';
+
+  /** Past a single-quoted string (at its opening quote); `$'…'` knows backslash escapes. */
+  const skipSingle = (escapes: boolean): void => {
+    at++;
+    while (at < text.length && text[at] !== "'") at += escapes && text[at] === '\\' ? 2 : 1;
+    at++;
+  };
+
+  /** Past `$((…))` or `((…))` (at its first parenthesis): arithmetic, no pattern. */
+  const skipArithmetic = (): void => {
+    let depth = 0;
+    while (at < text.length) {
+      const character = text[at] as string;
+      if (character === '(') depth++;
+      else if (character === ')' && --depth === 0) {
+        at++;
+        return;
+      }
+      at++;
+    }
+  };
+
+  /** Past a double-quoted string (at its opening quote): only substitutions are read. */
+  const readDouble = (): void => {
+    at++;
+    while (at < text.length && text[at] !== '"') {
+      if (text[at] === '\\') at += 2;
+      else if (text[at] === '$' && substitution(false)) continue;
+      else if (text[at] === '`') {
+        at++;
+        commands('`');
+      } else at++;
+    }
+    at++;
+  };
+
+  /**
+   * At a `$`: reads a substitution or parameter and returns true, or returns false for a lone
+   * `$`. Glob characters of an unquoted `${x:-word}` default word go to `hits`.
+   */
+  const substitution = (unquoted: boolean, hits?: string[]): boolean => {
+    const next = peek(1);
+    if (next === '(') {
+      if (peek(2) === '(') {
+        at++;
+        skipArithmetic();
+      } else {
+        at += 2;
+        commands(')');
+      }
+      return true;
+    }
+    if (next === '{') {
+      at += 2;
+      parameter(unquoted, hits);
+      return true;
+    }
+    if (next === "'") {
+      at++;
+      skipSingle(true);
+      return true;
+    }
+    if (SPECIAL_PARAMETERS.has(next)) {
+      at += 2;
+      return true;
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at + 1, at + 200));
+    if (name !== null) {
+      at += 1 + name[0].length;
+      return true;
+    }
+    return false;
+  };
+
+  /** After `${`: past its closing `}`. */
+  const parameter = (unquoted: boolean, hits?: string[]): void => {
+    const head =
+      /^[#!^=~]?(?:\([^)]*\))?(?:[A-Za-z_][A-Za-z0-9_]*|[?*@#$!0-9-])(?:\[[^\]]*\])?/.exec(
+        text.slice(at, at + 400),
+      );
+    at += head?.[0].length ?? 0;
+    // `${x:-word}`, `${x-word}`, `+`, `=`, `?`: a word, which zsh globs unquoted; `#`, `%`, `/`,
+    // `:offset` and the rest take patterns or numbers
+    const operator = /^:?[-+=?]/.exec(text.slice(at, at + 2));
+    const word = operator !== null && unquoted;
+    if (operator !== null) at += operator[0].length;
+    let depth = 1;
+    while (at < text.length) {
+      const character = text[at] as string;
+      if (character === '\\') at += 2;
+      else if (character === "'") skipSingle(false);
+      else if (character === '"') readDouble();
+      else if (character === '`') {
+        at++;
+        commands('`');
+      } else if (character === '$' && substitution(unquoted && word, hits)) continue;
+      else if (character === '{') {
+        depth++;
+        at++;
+      } else if (character === '}') {
+        at++;
+        if (--depth === 0) return;
+      } else {
+        if (word && (character === '*' || character === '?' || character === '[')) {
+          hits?.push(character);
+        }
+        at++;
+      }
+    }
+  };
+
+  /** Reads one word (at its first character): its text and the glob characters it holds. */
+  const word = (): { text: string; hits: string[]; start: number } => {
+    const start = at;
+    const hits: string[] = [];
+    while (at < text.length && !WORD_END.has(text[at] as string)) {
+      const character = text[at] as string;
+      if (character === '\\') at += 2;
+      else if (character === "'") skipSingle(false);
+      else if (character === '"') readDouble();
+      else if (character === '`') {
+        at++;
+        commands('`');
+      } else if (character === '$') {
+        if (!substitution(true, hits)) at++;
+      } else {
+        if (character === '*' || character === '?') hits.push(character);
+        else if (character === '[' && !(at === start && WORD_END.has(peek(1) || ' '))) {
+          hits.push(character);
+        }
+        at++;
+      }
+    }
+    return { text: text.slice(start, at), hits, start };
+  };
+
+  /**
+   * Reads commands up to `end` (`)` of `$(`, a backquote, or the text's end), past it.
+   */
+  const commands = (end: ')' | '`' | undefined): void => {
+    let command = true;
+    let declaration = false;
+    let exempt: 'condition' | undefined;
+    let caseState: 'subject' | 'in' | 'pattern' | 'body' | undefined;
+    let depth = 0;
+    const separate = () => {
+      command = true;
+      declaration = false;
+    };
+    while (at < text.length) {
+      const character = text[at] as string;
+      if (character === '\\' && peek(1) === '\n') {
+        at += 2;
+        continue;
+      }
+      if (character === ' ' || character === '\t') {
+        at++;
+        continue;
+      }
+      if (end === '`' && character === '`') {
+        at++;
+        return;
+      }
+      if (character === ')') {
+        at++;
+        if (caseState === 'pattern') {
+          caseState = 'body';
+          separate();
+        } else if (depth > 0) depth--;
+        else if (end === ')') return;
+        continue;
+      }
+      if (character === '\n' || character === ';' || character === '&' || character === '|') {
+        if (character === ';' && peek(1) === ';' && caseState === 'body') {
+          caseState = 'pattern';
+          at += 2;
+        } else at++;
+        if (caseState !== 'pattern') separate();
+        continue;
+      }
+      if (character === '(') {
+        if (command && peek(1) === '(') skipArithmetic();
+        else {
+          at++;
+          if (caseState !== 'pattern') {
+            depth++;
+            separate();
+          }
+        }
+        continue;
+      }
+      if (character === '<' || character === '>') {
+        at++;
+        while (peek() === '<' || peek() === '>' || peek() === '&' || peek() === '|') at++;
+        continue;
+      }
+      if (character === '#') {
+        while (at < text.length && text[at] !== '\n') at++;
+        continue;
+      }
+      const read = word();
+      if (read.text === '') {
+        at++;
+        continue;
+      }
+      if (exempt === 'condition') {
+        if (read.text === ']]') exempt = undefined;
+        continue;
+      }
+      if (caseState === 'subject') {
+        caseState = 'in';
+        continue;
+      }
+      if (caseState === 'in') {
+        caseState = 'pattern';
+        continue;
+      }
+      if (caseState === 'pattern') {
+        if (read.text === 'esac') {
+          caseState = undefined;
+          command = false;
+        }
+        continue;
+      }
+      if (command && read.text === '[[') {
+        exempt = 'condition';
+        continue;
+      }
+      if (command && read.text === 'case') {
+        caseState = 'subject';
+        continue;
+      }
+      if (command && caseState === 'body' && read.text === 'esac') {
+        caseState = undefined;
+        command = false;
+        continue;
+      }
+      const assignment = (command || declaration) && ASSIGNMENT.test(read.text);
+      if (!assignment) {
+        const report = (expansion: ZshExpansion, character: string) =>
+          found.push({ line: lineAt(read.start), word: read.text, expansion, character });
+        if (read.hits.length > 0) report('glob', read.hits[0] as string);
+        else if (read.text.startsWith('=') && read.text.length > 1) report('equals', '=');
+        else if (/^~[A-Za-z_]/.test(read.text)) report('tilde', '~');
+      }
+      if (command && !assignment) {
+        if (DECLARATIONS.has(read.text)) declaration = true;
+        command = KEEP_COMMAND.has(read.text);
+      }
+    }
+  };
+
+  commands(undefined);
+  return found;
 }

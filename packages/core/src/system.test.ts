@@ -34,6 +34,7 @@ import {
   terminalReadAlone,
   valuesSource,
   volumeClaimsOf,
+  zshExpansions,
 } from './system.js';
 import { testCluster, testDefinition } from './testing-factory.js';
 import type { JsonValue, KubeObject } from './types.js';
@@ -1489,6 +1490,36 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     ]);
     expect(issues[0]?.value).toBe('until [ -z "$(kubectl get pods -o name)" ]; do sleep 5; done');
     expect(issues[0]?.expected).toContain('boundedWait');
+  });
+
+  it('refuses a word zsh expands, at its line, and passes quoted and pattern words', () => {
+    // Given an unquoted jsonpath, a URL with ?, `==` and `~name`, and words that are none
+    const issues = zshExpansions.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        [
+          "kubectl get pods -o jsonpath='{.items[*].metadata.name}' | grep -c '?'",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+          'CLAIM=a/b && [[ "$CLAIM" == */* ]] && echo "${CLAIM%%/*}" $((2 * 3)) "$@" $?',
+        ],
+        [
+          'kubectl get pods -o jsonpath={.items[*].metadata.name}',
+          'curl -s https://auth.example.com/?rd=x && [ "$A" == b ] && ls ~admin',
+        ],
+      ),
+    );
+    // Then the four words are reported at their lines, in block 2, with the fix
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['zsh-expansions', 'clusters/dev/RUNBOOK.md:9', 'jsonpath={.items[*].metadata.name}'],
+      ['zsh-expansions', 'clusters/dev/RUNBOOK.md:10', 'https://auth.example.com/?rd=x'],
+      ['zsh-expansions', 'clusters/dev/RUNBOOK.md:10', '=='],
+      ['zsh-expansions', 'clusters/dev/RUNBOOK.md:10', '~admin'],
+    ]);
+    expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
+    expect(issues[0]?.message).toContain('no matches found');
+    expect(issues[2]?.message).toContain('= not found');
+    expect(issues[3]?.message).toContain('named directory');
+    expect(issues[0]?.expected).toContain('quoted');
   });
 
   it('refuses a # comment in a block, at its line, and passes # in quotes and words', () => {

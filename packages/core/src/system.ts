@@ -23,6 +23,8 @@ import {
   type ShellLine,
   shellBlocks,
   waitLoops,
+  type ZshExpansion,
+  zshExpandedWords,
 } from './runbook-shell.js';
 import {
   applicationManualSync,
@@ -1638,6 +1640,43 @@ export const shellComments: SystemCheck = {
   },
 };
 
+const ZSH_EXPANSION_SAYS: Record<ZshExpansion, string> = {
+  glob: 'a file pattern: with no file of that name in the folder it is pasted in, zsh stops with "no matches found" (or "bad pattern"), where bash passes the word on as written',
+  equals:
+    'the path of the command it names (EQUALS): "= not found" for `==`, "<name> not found" for any other',
+  tilde: 'a named directory: "no such user or named directory" unless a user of that name exists',
+};
+
+/**
+ * No word of a ```sh block of a cluster's documents is one that zsh, the login shell of macOS,
+ * expands where bash passes it on (`zshExpandedWords`): an unquoted `*`, `?` or `[` (NOMATCH:
+ * "no matches found"), a word starting with `=` (EQUALS), `~name`.
+ */
+export const zshExpansions: SystemCheck = {
+  name: 'zsh-expansions',
+  description:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+    'No word of a ```sh block of `clusters/<cluster>/*.md` is one zsh, the login shell of macOS, expands where bash passes it on as written: an unquoted `*`, `?` or `[` is a file pattern, and with no file of that name zsh stops with "no matches found" (NOMATCH is on by default; `kubectl get pods -o jsonpath={.items[*].metadata.name}`, a URL with `?`); a word starting with `=` is a command\'s path (`[ a == b ]` fails with "= not found"); `~name` is a named directory. Quoted text, `$*`, `$?`, `[[ … ]]`, arithmetic, `case` patterns, assignments\' values and the patterns of `${x#*/}` are none.',
+  check(input) {
+    const issues: Issue[] = [];
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      for (const found of zshExpandedWords(block)) {
+        issues.push(
+          error({
+            code: 'zsh-expansions',
+            path: ['clusters', deployed.cluster.index],
+            output: `${document.path}:${found.line}`,
+            value: found.word,
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): the word \`${found.word}\` with an unquoted ${found.character} is, pasted into zsh (macOS' login shell), ${ZSH_EXPANSION_SAYS[found.expansion]}`,
+            expected: `the word quoted ('…', or "…" around \`$\` expansions), as bash and zsh read it alike`,
+          }),
+        );
+      }
+    });
+    return issues;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // The root Application pins its children to the revision it follows
 
@@ -2145,6 +2184,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   terminalReadAlone,
   boundedWaits,
   shellComments,
+  zshExpansions,
   manualSyncOptions,
   rootRevisionParameters,
   rootRevisionMove,
