@@ -351,6 +351,16 @@ const KEEP_COMMAND = new Set([
   'time',
 ]);
 const WORD_END = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
+// Runs of characters the lexer has nothing to do with, skipped in one step (sticky expressions):
+// in a word, in double quotes, in a parameter expansion; blanks between words.
+const WORD_QUIET = /[^\s;&|()<>\\'"`$*?[]+/y;
+const DOUBLE_QUIET = /[^"\\$`]+/y;
+const PARAMETER_QUIET = /[^\\'"`${}*?[]+/y;
+const BLANKS = /[ \t]+/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** A parameter expansion's flags, name and subscript, after `${`. */
+const PARAMETER_HEAD =
+  /[#!^=~]?(?:\([^)]*\))?(?:[A-Za-z_][A-Za-z0-9_]*|[?*@#$!0-9-])(?:\[[^\]]*\])?/y;
 const SPECIAL_PARAMETERS = new Set([
   '?',
   '*',
@@ -399,13 +409,25 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
   };
   const found: ZshWord[] = [];
   let at = 0;
+  let parameterHit = '';
   const peek = (ahead = 0): string => text[at + ahead] ?? '';
 
   /** Past a single-quoted string (at its opening quote); `$'…'` knows backslash escapes. */
   const skipSingle = (escapes: boolean): void => {
     at++;
-    while (at < text.length && text[at] !== "'") at += escapes && text[at] === '\\' ? 2 : 1;
+    if (!escapes) {
+      const close = text.indexOf("'", at);
+      at = close < 0 ? text.length + 1 : close + 1;
+      return;
+    }
+    while (at < text.length && text[at] !== "'") at += text[at] === '\\' ? 2 : 1;
     at++;
+  };
+
+  /** Moves `at` past what `plain` (a sticky expression) matches there: runs of quiet characters. */
+  const skip = (plain: RegExp): void => {
+    plain.lastIndex = at;
+    if (plain.test(text)) at = plain.lastIndex;
   };
 
   /** Past `$((…))` or `((…))` (at its first parenthesis): arithmetic, no pattern. */
@@ -426,6 +448,8 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
   const readDouble = (): void => {
     at++;
     while (at < text.length && text[at] !== '"') {
+      skip(DOUBLE_QUIET);
+      if (at >= text.length || text[at] === '"') break;
       if (text[at] === '\\') at += 2;
       else if (text[at] === '$' && substitution(false)) continue;
       else if (text[at] === '`') {
@@ -438,10 +462,17 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
 
   /**
    * At a `$`: reads a substitution or parameter and returns true, or returns false for a lone
-   * `$`. Glob characters of an unquoted `${x:-word}` default word go to `hits`.
+   * `$`. The first glob character of an unquoted `${x:-word}` default word is left in
+   * `parameterHit` ('' for none).
    */
-  const substitution = (unquoted: boolean, hits?: string[]): boolean => {
+  const substitution = (unquoted: boolean): boolean => {
     const next = peek(1);
+    if (next === '{') {
+      at += 2;
+      parameterHit = parameter(unquoted);
+      return true;
+    }
+    parameterHit = '';
     if (next === '(') {
       if (peek(2) === '(') {
         at++;
@@ -449,12 +480,8 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
       } else {
         at += 2;
         commands(')');
+        parameterHit = '';
       }
-      return true;
-    }
-    if (next === '{') {
-      at += 2;
-      parameter(unquoted, hits);
       return true;
     }
     if (next === "'") {
@@ -466,21 +493,19 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
       at += 2;
       return true;
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at + 1, at + 200));
-    if (name !== null) {
-      at += 1 + name[0].length;
+    NAME.lastIndex = at + 1;
+    if (NAME.test(text)) {
+      at = NAME.lastIndex;
       return true;
     }
     return false;
   };
 
-  /** After `${`: past its closing `}`. */
-  const parameter = (unquoted: boolean, hits?: string[]): void => {
-    const head =
-      /^[#!^=~]?(?:\([^)]*\))?(?:[A-Za-z_][A-Za-z0-9_]*|[?*@#$!0-9-])(?:\[[^\]]*\])?/.exec(
-        text.slice(at, at + 400),
-      );
-    at += head?.[0].length ?? 0;
+  /** After `${`: past its closing `}`; returns the first glob character of its word, or ''. */
+  const parameter = (unquoted: boolean): string => {
+    let own = '';
+    PARAMETER_HEAD.lastIndex = at;
+    if (PARAMETER_HEAD.test(text)) at = PARAMETER_HEAD.lastIndex;
     // `${x:-word}`, `${x-word}`, `+`, `=`, `?`: a word, which zsh globs unquoted; `#`, `%`, `/`,
     // `:offset` and the rest take patterns or numbers
     const operator = /^:?[-+=?]/.exec(text.slice(at, at + 2));
@@ -488,34 +513,40 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
     if (operator !== null) at += operator[0].length;
     let depth = 1;
     while (at < text.length) {
+      skip(PARAMETER_QUIET);
       const character = text[at] as string;
+      if (character === undefined) break;
       if (character === '\\') at += 2;
       else if (character === "'") skipSingle(false);
       else if (character === '"') readDouble();
       else if (character === '`') {
         at++;
         commands('`');
-      } else if (character === '$' && substitution(unquoted && word, hits)) continue;
-      else if (character === '{') {
+      } else if (character === '$' && substitution(unquoted && word)) {
+        if (own === '') own = parameterHit;
+      } else if (character === '{') {
         depth++;
         at++;
       } else if (character === '}') {
         at++;
-        if (--depth === 0) return;
+        if (--depth === 0) return own;
       } else {
-        if (word && (character === '*' || character === '?' || character === '[')) {
-          hits?.push(character);
+        if (word && own === '' && (character === '*' || character === '?' || character === '[')) {
+          own = character;
         }
         at++;
       }
     }
+    return own;
   };
 
-  /** Reads one word (at its first character): its text and the glob characters it holds. */
-  const word = (): { text: string; hits: string[]; start: number } => {
+  /** Reads one word (at its first character); returns its first glob character, or ''. */
+  const word = (): string => {
     const start = at;
-    const hits: string[] = [];
+    let own = '';
     while (at < text.length && !WORD_END.has(text[at] as string)) {
+      skip(WORD_QUIET);
+      if (at >= text.length || WORD_END.has(text[at] as string)) break;
       const character = text[at] as string;
       if (character === '\\') at += 2;
       else if (character === "'") skipSingle(false);
@@ -524,16 +555,21 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
         at++;
         commands('`');
       } else if (character === '$') {
-        if (!substitution(true, hits)) at++;
+        if (!substitution(true)) at++;
+        else if (own === '') own = parameterHit;
       } else {
-        if (character === '*' || character === '?') hits.push(character);
-        else if (character === '[' && !(at === start && WORD_END.has(peek(1) || ' '))) {
-          hits.push(character);
+        if (own === '' && (character === '*' || character === '?')) own = character;
+        else if (
+          own === '' &&
+          character === '[' &&
+          !(at === start && WORD_END.has(peek(1) || ' '))
+        ) {
+          own = character;
         }
         at++;
       }
     }
-    return { text: text.slice(start, at), hits, start };
+    return own;
   };
 
   /**
@@ -557,6 +593,7 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
       }
       if (character === ' ' || character === '\t') {
         at++;
+        skip(BLANKS);
         continue;
       }
       if (end === '`' && character === '`') {
@@ -597,16 +634,32 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
         continue;
       }
       if (character === '#') {
-        while (at < text.length && text[at] !== '\n') at++;
+        const newline = text.indexOf('\n', at);
+        at = newline < 0 ? text.length : newline;
         continue;
       }
-      const read = word();
-      if (read.text === '') {
+      const start = at;
+      const hit = word();
+      if (at === start) {
         at++;
         continue;
       }
+      // An argument with nothing zsh expands changes nothing: not read further
+      const first = text[start];
+      if (
+        !command &&
+        !declaration &&
+        exempt === undefined &&
+        caseState === undefined &&
+        hit === '' &&
+        first !== '=' &&
+        first !== '~'
+      ) {
+        continue;
+      }
+      const read = text.slice(start, at);
       if (exempt === 'condition') {
-        if (read.text === ']]') exempt = undefined;
+        if (read === ']]') exempt = undefined;
         continue;
       }
       if (caseState === 'subject') {
@@ -618,36 +671,38 @@ export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
         continue;
       }
       if (caseState === 'pattern') {
-        if (read.text === 'esac') {
+        if (read === 'esac') {
           caseState = undefined;
           command = false;
         }
         continue;
       }
-      if (command && read.text === '[[') {
+      if (command && read === '[[') {
         exempt = 'condition';
         continue;
       }
-      if (command && read.text === 'case') {
+      if (command && read === 'case') {
         caseState = 'subject';
         continue;
       }
-      if (command && caseState === 'body' && read.text === 'esac') {
+      if (command && caseState === 'body' && read === 'esac') {
         caseState = undefined;
         command = false;
         continue;
       }
-      const assignment = (command || declaration) && ASSIGNMENT.test(read.text);
+      const assignment = (command || declaration) && read.includes('=') && ASSIGNMENT.test(read);
       if (!assignment) {
-        const report = (expansion: ZshExpansion, character: string) =>
-          found.push({ line: lineAt(read.start), word: read.text, expansion, character });
-        if (read.hits.length > 0) report('glob', read.hits[0] as string);
-        else if (read.text.startsWith('=') && read.text.length > 1) report('equals', '=');
-        else if (/^~[A-Za-z_]/.test(read.text)) report('tilde', '~');
+        const line = lineAt(start);
+        if (hit !== '') found.push({ line, word: read, expansion: 'glob', character: hit });
+        else if (first === '=' && read.length > 1) {
+          found.push({ line, word: read, expansion: 'equals', character: '=' });
+        } else if (first === '~' && /^~[A-Za-z_]/.test(read)) {
+          found.push({ line, word: read, expansion: 'tilde', character: '~' });
+        }
       }
       if (command && !assignment) {
-        if (DECLARATIONS.has(read.text)) declaration = true;
-        command = KEEP_COMMAND.has(read.text);
+        if (DECLARATIONS.has(read)) declaration = true;
+        command = KEEP_COMMAND.has(read);
       }
     }
   };
