@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { REPOSITORY_KEY_SED, VERIFY_SCRIPT } from '../src/verify-script.js';
+import { PREVIOUS_SNAPSHOT_AWK, REPOSITORY_KEY_SED, VERIFY_SCRIPT } from '../src/verify-script.js';
 
 function findRestic(): string | undefined {
   const candidates = [
@@ -469,6 +469,52 @@ const RESTIC_PARSES: ReadonlyArray<readonly [string, string]> = [
   ['s3:https://s3.example.com/backups/', 's3.example.com https backups '],
   ['s3:https://s3.example.com/backups//', 's3.example.com https backups /'],
 ];
+
+describe('PREVIOUS_SNAPSHOT_AWK: the snapshot before the latest', () => {
+  // `restic snapshots --json`, oldest first, as the script's grep leaves it. 46e40205 reads as a
+  // number too large for a double: BusyBox's awk found it unequal to itself when ids were
+  // compared as they are (`$4 == latest`), and the latest was taken for the one before it.
+  const ids = [
+    '"time":"2026-12-05T04:40:33.982948686Z"',
+    '"short_id":"e0a93886"',
+    '"time":"2026-12-05T05:40:34Z"',
+    '"short_id":"46e40205"',
+    '',
+  ].join('\n');
+  /** The program's output for `latest`, by the awk of `path`; `program` defaults to the script's. */
+  const previous = (latest: string, path = process.env.PATH, program = PREVIOUS_SNAPSHOT_AWK) => {
+    const result = spawnSync('awk', ['-F', '"', '-v', `latest=${latest}`, program], {
+      input: ids,
+      encoding: 'utf8',
+      env: { PATH: path },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.trim();
+  };
+  const awks: [string, string | undefined][] = [['this machine', process.env.PATH]];
+  if (busybox !== undefined) awks.push(['BusyBox', busybox]);
+
+  test.each(awks)(
+    'with the awk of %s, names the one before, and none before the first',
+    (_, path) => {
+      expect(previous('46e40205', path)).toBe('e0a93886 2026-12-05T04:40:33.982948686Z');
+      expect(previous('e0a93886', path)).toBe('');
+    },
+  );
+
+  test.skipIf(busybox === undefined)(
+    "BusyBox's awk compares a numeric-looking id unequal to itself (broken on purpose: ids compared as they are)",
+    () => {
+      const asTheyAre = PREVIOUS_SNAPSHOT_AWK.replace('$4 "" == latest ""', '$4 == latest');
+      expect(asTheyAre).not.toBe(PREVIOUS_SNAPSHOT_AWK);
+      expect(previous('46e40205', busybox, asTheyAre)).toBe('46e40205 2026-12-05T05:40:34Z');
+    },
+  );
+
+  test('is the program the script runs', () => {
+    expect(VERIFY_SCRIPT).toContain(`-v latest="$id" '${PREVIOUS_SNAPSHOT_AWK}'`);
+  });
+});
 
 describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
   const urls = RESTIC_PARSES.map(([url]) => url);
