@@ -254,6 +254,27 @@ export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined 
   return block.slice(at + 1).some((entry) => entry.text.trim() !== '') ? block[at] : undefined;
 }
 
+/** A block's lines joined with newlines, and the document line of an offset into that text. */
+function joinedBlock(block: readonly ShellLine[]): {
+  text: string;
+  lineAt: (index: number) => number;
+} {
+  const starts: number[] = [];
+  let offset = 0;
+  for (const entry of block) {
+    starts.push(offset);
+    offset += entry.text.length + 1;
+  }
+  return {
+    text: block.map((entry) => entry.text).join('\n'),
+    lineAt: (index) => {
+      let found = 0;
+      for (let i = 0; i < starts.length && (starts[i] as number) <= index; i++) found = i;
+      return block[found]?.line ?? 0;
+    },
+  };
+}
+
 const LOOP_WORD = /(^|[;&|({]|\bthen\b|\bdo\b|\belse\b)\s*(until|while|for|done)\b/gm;
 /** A test against a deadline of `date +%s`, or a counter against a number. */
 const BOUND_TESTS = [
@@ -278,20 +299,7 @@ export interface WaitLoop {
  * by their list).
  */
 export function waitLoops(block: readonly ShellLine[]): WaitLoop[] {
-  const text = block.map((entry) => entry.text).join('\n');
-  const starts: number[] = [];
-  let offset = 0;
-  for (const entry of block) {
-    starts.push(offset);
-    offset += entry.text.length + 1;
-  }
-  const lineAt = (index: number): number => {
-    let found = 0;
-    starts.forEach((start, i) => {
-      if (start <= index) found = i;
-    });
-    return block[found]?.line ?? 0;
-  };
+  const { text, lineAt } = joinedBlock(block);
   const open: { word: string; at: number }[] = [];
   const loops: WaitLoop[] = [];
   for (const match of text.matchAll(LOOP_WORD)) {
@@ -395,18 +403,7 @@ const SPECIAL_PARAMETERS = new Set([
  * quotes too. A lexer for the blocks the project writes: no here-documents, no extended globs.
  */
 export function zshExpandedWords(block: readonly ShellLine[]): ZshWord[] {
-  const text = block.map((entry) => entry.text).join('\n');
-  const starts: number[] = [];
-  let offset = 0;
-  for (const entry of block) {
-    starts.push(offset);
-    offset += entry.text.length + 1;
-  }
-  const lineAt = (index: number): number => {
-    let found = 0;
-    for (let i = 0; i < starts.length && (starts[i] as number) <= index; i++) found = i;
-    return block[found]?.line ?? 0;
-  };
+  const { text, lineAt } = joinedBlock(block);
   const found: ZshWord[] = [];
   let at = 0;
   let parameterHit = '';
