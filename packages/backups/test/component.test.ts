@@ -1021,13 +1021,15 @@ const PODS_AND_CLAIMS = `{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*]
  * What kubectl prints for that jsonpath (client-go v0.34.2's util/jsonpath with missing keys
  * allowed, as kubectl runs it) on pods db-0 and db-1 of a StatefulSet (claims data-db-0,
  * data-db-1), a Deployment's pod mounting data-db-0 and media beside an emptyDir, a restore
- * verification pod with the ephemeral volume `scratch`, and a pod without volumes.
+ * verification pod with the ephemeral volume `scratch`, a pod whose claim's name reads as a number
+ * (1e1), and a pod without volumes.
  */
 const PODS_LISTED = [
   'db-0 data-db-0',
   'db-1 data-db-1',
   'web-7d9f-abcde media data-db-0',
   'data-restore-verify-29000000-x2x9z  ephemeral:scratch',
+  'tally-0 1e1',
   'plain ',
   '',
 ].join('\n');
@@ -1074,7 +1076,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       '```sh',
       "CLAIM='<namespace>/<claim>'",
       `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
       '```',
       '',
     ]);
@@ -1144,6 +1146,17 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       expect(deletes('monitoring/data-restore-verify-29000000-x2x9z-scratch')).toEqual([
         '-n monitoring delete pvc data-restore-verify-29000000-x2x9z-scratch --wait=false',
         '-n monitoring delete pod data-restore-verify-29000000-x2x9z',
+      ]);
+    });
+
+    test('a claim whose name reads as a number: its pod only, not the one of a claim of equal value', () => {
+      // awk compares a field with a -v value as numbers when both read as numbers: with
+      // `name == claim`, the claim 10 was 1e1's too, and tally-0, a pod of another claim, was
+      // deleted. The check awk-numeric-equality refuses that comparison in a runbook.
+      expect(deletes('tally/10')).toEqual(['-n tally delete pvc 10 --wait=false']);
+      expect(deletes('tally/1e1')).toEqual([
+        '-n tally delete pvc 1e1 --wait=false',
+        '-n tally delete pod tally-0',
       ]);
     });
   });

@@ -1,12 +1,17 @@
 // Every example's generated documents (clusters/<cluster>/*.md) are safe to paste: each prompt
 // (`read`) ends its shell block, every wait loop has a deadline, no block holds a `#` comment,
-// which zsh runs as a command, nor a word zsh expands where bash does not (core runbook-shell.ts;
-// the build's own checks terminal-read-alone, bounded-waits, shell-comments and zsh-expansions).
-// Broken on purpose in packages/core/src/system.test.ts and runbook-shell.test.ts.
+// which zsh runs as a command, nor a word zsh expands where bash does not, nor an awk test that
+// compares two values awk may take for numbers (core runbook-shell.ts and awk.ts; the build's own
+// checks terminal-read-alone, bounded-waits, shell-comments, zsh-expansions and
+// awk-numeric-equality). Broken on purpose in packages/core/src/system.test.ts,
+// runbook-shell.test.ts and awk.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  awkNumericEqualities,
+  awkPrograms,
   commentLines,
+  joinedBlock,
   parseBoundedWait,
   readNotLast,
   readsTerminal,
@@ -24,6 +29,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
   // What the examples hold together, for the last test: the checks had something to look at.
   const readBlocks: string[] = [];
   const waits: { path: string; seconds: number; interval: number }[] = [];
+  const awkTests: string[] = [];
 
   for (const example of EXAMPLES) {
     it(`${example}: every read ends its block, every wait loop is bounded, no comment, no zsh expansion`, async () => {
@@ -34,9 +40,13 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
       expect(
         issues
           .filter((issue) =>
-            ['terminal-read-alone', 'bounded-waits', 'shell-comments', 'zsh-expansions'].includes(
-              issue.code ?? '',
-            ),
+            [
+              'terminal-read-alone',
+              'bounded-waits',
+              'shell-comments',
+              'zsh-expansions',
+              'awk-numeric-equality',
+            ].includes(issue.code ?? ''),
           )
           .map((issue) => `${issue.output}: ${issue.message}`),
       ).toEqual([]);
@@ -61,6 +71,12 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           for (const word of zshExpandedWords(block)) {
             broken.push(`${path}:${word.line} zsh expands ${word.word}`);
           }
+          for (const awk of awkPrograms(joinedBlock(block).text)) {
+            if (/[=!]=/.test(awk.program)) awkTests.push(path);
+            for (const test of awkNumericEqualities(awk.program)) {
+              broken.push(`${path} awk compares as numbers: ${test.text}`);
+            }
+          }
           for (const entry of block) {
             const wait = parseBoundedWait(entry.text);
             if (wait !== undefined) waits.push({ path, ...wait });
@@ -71,8 +87,9 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
     });
   }
 
-  it('the examples hold prompts and bounded waits, with bounds longer than their intervals', () => {
+  it('the examples hold prompts, awk tests and bounded waits, with bounds longer than their intervals', () => {
     expect(readBlocks.length).toBeGreaterThan(0);
+    expect(awkTests.length).toBeGreaterThan(0);
     expect(waits.length).toBeGreaterThan(0);
     // Every example's runbook bootstraps etcd and waits for the API server with a bounded wait
     for (const example of EXAMPLES) {

@@ -9,6 +9,8 @@ export {
   TRACKING_ANNOTATION,
   trackingId,
 } from './apply-size.js';
+export type { AwkEquality, AwkProgram } from './awk.js';
+export { awkNumericEqualities, awkPrograms } from './awk.js';
 export type { ChartFiles, ChartFilesOptions } from './chart.js';
 export {
   chartFilePaths,
@@ -291,6 +293,7 @@ export type { BoundedWait, ShellLine, WaitLoop } from './runbook-shell.js';
 export {
   boundedWait,
   commentLines,
+  joinedBlock,
   parseBoundedWait,
   READ_ALONE_NOTE,
   readCommand,
@@ -346,6 +349,7 @@ export type {
 } from './system.js';
 export {
   applicationLayers,
+  awkNumericEquality,
   BUILT_IN_GROUPS,
   boundedWaits,
   CORE_CHECKS,

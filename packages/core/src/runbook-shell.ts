@@ -255,7 +255,7 @@ export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined 
 }
 
 /** A block's lines joined with newlines, and the document line of an offset into that text. */
-function joinedBlock(block: readonly ShellLine[]): {
+export function joinedBlock(block: readonly ShellLine[]): {
   text: string;
   lineAt: (index: number) => number;
 } {

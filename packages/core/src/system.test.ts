@@ -13,6 +13,7 @@ import {
 } from './sync-options.js';
 import {
   applicationLayers,
+  awkNumericEquality,
   boundedWaits,
   clientSideApplySize,
   criticalNotCascaded,
@@ -1544,5 +1545,63 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
     expect(issues[0]?.message).toContain('zsh');
     expect(issues[0]?.expected).toContain("a step's body or after");
+  });
+
+  it('refuses an awk test of two values that may read as numbers, in a block and in a script', () => {
+    // Given a runbook block that compares a field with a -v value as they are, one that
+    // concatenates "" (a string comparison), and a CronJob whose script compares two fields
+    const script = `id=$(restic snapshots | awk -v want="$1" '$1 != "" && $2 == want { print $1 }')`;
+    const cronJob: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'verify', namespace: 'backups' },
+      spec: {
+        jobTemplate: {
+          spec: { template: { spec: { containers: [{ command: ['sh', '-c', script] }] } } },
+        },
+      },
+    };
+    const issues = awkNumericEquality.check({
+      ...withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['talosctl etcd members | awk -v node="$NODE" \'$(2 + o) "" == node { print }\''],
+        [
+          'echo ok',
+          'kubectl get pods | awk -v claim="$CLAIM" \\',
+          "  '{ for (i = 2; i <= NF; i++) if ($i == claim) print $1 }'",
+        ],
+      ),
+      clusters: [
+        {
+          ...(withDocument('x').clusters[0] as DeployedCluster),
+          applications: [
+            app({
+              name: 'backups',
+              wave: 3,
+              objects: [
+                { object: cronJob, source: 'charts/backups/clusters/dev.yaml#manifests.verify' },
+              ],
+            }),
+          ],
+        },
+      ],
+    });
+    // Then the block's test is reported at its line (block 2), the script's at its object
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['awk-numeric-equality', 'clusters/dev/RUNBOOK.md:10', '$i == claim'],
+      ['awk-numeric-equality', 'charts/backups/clusters/dev.yaml#manifests.verify', '$2 == want'],
+    ]);
+    expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
+    expect(issues[0]?.message).toContain('`1e1` equals `10`');
+    expect(issues[1]?.message).toContain('CronJob verify of Application backups');
+    expect(issues[1]?.path).toEqual(['clusters', 0, 'components', 'backups']);
+    expect(issues[0]?.expected).toContain('concatenated with ""');
+    // Broken on purpose: with each side concatenated with "", nothing is reported
+    const fixed = awkNumericEquality.check(
+      withDocument('clusters/dev/RUNBOOK.md', [
+        'kubectl get pods | awk -v claim="$CLAIM" \'{ for (i = 2; i <= NF; i++) if ($i "" == claim) print $1 }\'',
+      ]),
+    );
+    expect(fixed).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import {
   LAST_APPLIED_ANNOTATION,
   oversizedClientSideApplies,
 } from './apply-size.js';
+import { awkNumericEqualities, awkPrograms } from './awk.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileDocuments, fileValues } from './emitted.js';
@@ -19,6 +20,7 @@ import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   commentLines,
+  joinedBlock,
   readNotLast,
   type ShellLine,
   shellBlocks,
@@ -1677,6 +1679,74 @@ export const zshExpansions: SystemCheck = {
   },
 };
 
+/** Every string of a value (an object's container commands and arguments, a ConfigMap's data). */
+function stringsOf(value: unknown, visit: (text: string) => void): void {
+  if (typeof value === 'string') visit(value);
+  else if (Array.isArray(value)) for (const item of value) stringsOf(item, visit);
+  else if (typeof value === 'object' && value !== null)
+    for (const item of Object.values(value)) stringsOf(item, visit);
+}
+
+const AWK_EQUALITY_SAYS =
+  "compares its two sides as numbers when both read as numbers (a field, a `-v` value, a variable holding one): a name such as `1e1` equals `10`, `1.0` equals `1`, and BusyBox's awk finds `46e40205` (too large for a double) unequal to itself";
+
+/**
+ * No awk program in a ```sh block of a cluster's documents, nor in a string of an object its
+ * Applications apply (a container's script, a ConfigMap's), tests two values that may both be
+ * numeric strings for equality (`awkNumericEqualities`): POSIX awk compares them as numbers.
+ */
+export const awkNumericEquality: SystemCheck = {
+  name: 'awk-numeric-equality',
+  description:
+    "No awk program of a ```sh block of `clusters/<cluster>/*.md` or of a string an Application applies (a container's script, a ConfigMap's data) tests two values for equality (`==`, `!=`) that may both be numeric strings (a field, a `-v` value, a variable, an array element): POSIX awk compares them as numbers, so a node, claim or snapshot id that reads as a number matches another (`1e1` equals `10`) or, in BusyBox's awk, not itself (`46e40205`). A side concatenated with `\"\"` is compared as a string; one with `+ 0` as a number.",
+  check(input) {
+    const issues: Issue[] = [];
+    const expected =
+      'a string comparison, a side concatenated with "" (`$1 "" == name`); or, where numbers are meant, a number comparison made explicit (`$1 + 0 == count`)';
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      const { text, lineAt } = joinedBlock(block);
+      for (const awk of awkPrograms(text)) {
+        for (const found of awkNumericEqualities(awk.program)) {
+          const line = lineAt(awk.offset + found.offset);
+          issues.push(
+            error({
+              code: 'awk-numeric-equality',
+              path: ['clusters', deployed.cluster.index],
+              output: `${document.path}:${line}`,
+              value: found.text,
+              message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): the awk test \`${found.text}\` ${AWK_EQUALITY_SAYS}`,
+              expected,
+            }),
+          );
+        }
+      }
+    });
+    for (const deployed of input.clusters) {
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          stringsOf(object, (text) => {
+            for (const awk of awkPrograms(text)) {
+              for (const found of awkNumericEqualities(awk.program)) {
+                issues.push(
+                  error({
+                    code: 'awk-numeric-equality',
+                    path: app.origin,
+                    output: source,
+                    value: found.text,
+                    message: `${object.kind} ${object.metadata.name} of Application ${app.name} (cluster "${deployed.cluster.name}"): the awk test \`${found.text}\` in a script ${AWK_EQUALITY_SAYS}`,
+                    expected,
+                  }),
+                );
+              }
+            }
+          });
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // The root Application pins its children to the revision it follows
 
@@ -2185,6 +2255,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   boundedWaits,
   shellComments,
   zshExpansions,
+  awkNumericEquality,
   manualSyncOptions,
   rootRevisionParameters,
   rootRevisionMove,

@@ -912,7 +912,7 @@ NODE_ADDRESS=
 {{> removedNodeChecks}}
 members=$(talosctl -n {{shell removedNode.peer}} etcd members) &&
 printf '%s\\n' "$members" &&
-if ! others=$(printf '%s\\n' "$members" | awk -v node="$NODE" 'NR == 1 { o = ($1 == "NODE"); next } NF != 5 + o || $(5 + o) != "false" { bad = 1 } $(2 + o) == node { found = 1; next } { split($(3 + o), url, ","); sub(/^https?:\\/\\//, "", url[1]); sub(/:[0-9]+$/, "", url[1]); gsub(/[][]/, "", url[1]); print url[1] } END { exit (bad || !found) }'); then echo "etcd: $NODE is not a member, or a member is a learner or not started: not retiring it" >&2; false; fi &&
+if ! others=$(printf '%s\\n' "$members" | awk -v node="$NODE" 'NR == 1 { o = ($1 == "NODE"); next } NF != 5 + o || $(5 + o) != "false" { bad = 1 } $(2 + o) "" == node { found = 1; next } { split($(3 + o), url, ","); sub(/^https?:\\/\\//, "", url[1]); sub(/:[0-9]+$/, "", url[1]); gsub(/[][]/, "", url[1]); print url[1] } END { exit (bad || !found) }'); then echo "etcd: $NODE is not a member, or a member is a learner or not started: not retiring it" >&2; false; fi &&
 remaining=$(printf '%s' "$others" | awk 'END { print NR }') &&
 healthy=$(for member in $(printf '%s\\n' "$others"); do talosctl -n "$member" etcd status 2>/dev/null | awk 'NR == 2 { up = 1 } END { exit !up }' && echo up; done | awk 'END { print NR }') &&
 if [ "$healthy" -lt $((remaining / 2 + 1)) ]; then echo "etcd: $remaining member(s) would remain and $healthy of them answer, fewer than their quorum of $((remaining / 2 + 1)): not retiring $NODE" >&2; false; fi &&

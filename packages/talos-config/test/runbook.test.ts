@@ -829,21 +829,37 @@ function fillGoneNode(block: string, gone = GONE): string {
     .replace(/^NODE_ADDRESS=$/m, `NODE_ADDRESS=${gone.address}`);
 }
 
-/** A kubectl stub's lines: the gone node's Node has its address (and no control-plane label). */
-const GONE_NODE_KUBECTL = `[ "$1 $2" = "get node" ] && [ "$3" = ${GONE.hostname} ] && echo ${GONE.address}\n`;
+/** A node retired in the tests whose name reads as a number (10, as a member 1e1 reads too). */
+const NUMERIC = { hostname: '10', address: '192.168.30.31' };
+
+/**
+ * A kubectl stub's lines: the gone node's Node has its address (and no control-plane label), as
+ * has NUMERIC's.
+ */
+const GONE_NODE_KUBECTL = [GONE, NUMERIC]
+  .map(
+    (gone) => `[ "$1 $2" = "get node" ] && [ "$3" = ${gone.hostname} ] && echo ${gone.address}\n`,
+  )
+  .join('');
 
 /**
  * A talosctl stub's lines: `etcd members` (through -n, so with the NODE column, as Talos
  * v1.11–v1.13 print it) lists the gone node and `others`, the last row as `learner`; `etcd
- * status` answers for the addresses of `up` (all of `others` unless given).
+ * status` answers for the addresses of `up` (all of `others` unless given). The gone node and
+ * the others' hostnames can be given.
  */
-function etcdStub(others: string[], up = others, learner = false): string {
+function etcdStub(
+  others: string[],
+  up = others,
+  learner = false,
+  { gone = GONE, names = others.map((_, index) => `prod-cp-${index + 2}`) } = {},
+): string {
   const rows = [
     'NODE          ID                 HOSTNAME     PEER URLS                   CLIENT URLS                 LEARNER',
-    `192.168.30.11   1a2b3c4d5e6f7081   ${GONE.hostname}   https://${GONE.address}:2380   https://${GONE.address}:2379   false`,
+    `192.168.30.11   1a2b3c4d5e6f7081   ${gone.hostname}   https://${gone.address}:2380   https://${gone.address}:2379   false`,
     ...others.map(
       (address, index) =>
-        `192.168.30.11   ${index}a2b3c4d5e6f7081   prod-cp-${index + 2}    https://${address}:2380   https://${address}:2379   ${learner && index === others.length - 1}`,
+        `192.168.30.11   ${index}a2b3c4d5e6f7081   ${names[index]}    https://${address}:2380   https://${address}:2379   ${learner && index === others.length - 1}`,
     ),
   ];
   return [
@@ -958,6 +974,18 @@ describe('retiring a node no longer in the definition', () => {
     ).toEqual([]);
     // 2 members: the one left is its own quorum, and answers
     expect(acted(run(cp, etcdStub(['192.168.30.12'])))).toHaveLength(4);
+    // names that read as numbers: awk once compared `10` and `1e1` as numbers, took the member
+    // 1e1 for the node retired and never asked it, and went on with 1 of 3 members answering
+    const numeric = NUMERIC;
+    const members = ['192.168.30.12', '192.168.30.13'];
+    const named = { gone: numeric, names: ['1e1', 'prod-cp-3'] };
+    expect(acted(run(cp, etcdStub(members, ['192.168.30.13'], false, named), numeric))).toEqual([]);
+    expect(acted(run(cp, etcdStub(members, members, false, named), numeric))).toEqual([
+      'kubectl cordon 10',
+      'kubectl drain 10 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
+      `talosctl reset -n ${NUMERIC.address} --graceful=true`,
+      'kubectl delete node 10',
+    ]);
     // 4 members: 3 remain and need 2
     expect(
       acted(
