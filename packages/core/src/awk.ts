@@ -129,7 +129,7 @@ const NUMERIC_FUNCTIONS = new Set([
   'fflush',
 ]);
 const STRING_FUNCTIONS = new Set(['substr', 'sprintf', 'tolower', 'toupper']);
-const OPERATORS = [
+const OPERATORS = new Set([
   '==',
   '!=',
   '<=',
@@ -147,7 +147,7 @@ const OPERATORS = [
   '!~',
   '>>',
   '**',
-];
+]);
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 
@@ -186,8 +186,7 @@ function tokens(program: string): Token[] {
       if (NUMBER.test(program)) push('number', NUMBER.lastIndex);
       else if (NAME.test(program)) push('name', NAME.lastIndex);
       else {
-        const operator = OPERATORS.find((candidate) => program.startsWith(candidate, at));
-        push('operator', at + (operator?.length ?? 1));
+        push('operator', at + (OPERATORS.has(program.slice(at, at + 2)) ? 2 : 1));
       }
     }
   }
@@ -314,6 +313,7 @@ function operandType(list: readonly Token[]): OperandType {
  * (`$4 ""`), a number, arithmetic (`x + 0`) or a numeric built-in (`NR`, `length(…)`).
  */
 export function awkNumericEqualities(program: string): AwkEquality[] {
+  if (!program.includes('==') && !program.includes('!=')) return [];
   const list = tokens(program);
   const found: AwkEquality[] = [];
   list.forEach((token, index) => {

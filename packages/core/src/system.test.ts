@@ -1549,7 +1549,8 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
 
   it('refuses an awk test of two values that may read as numbers, in a block and in a script', () => {
     // Given a runbook block that compares a field with a -v value as they are, one that
-    // concatenates "" (a string comparison), and a CronJob whose script compares two fields
+    // concatenates "" (a string comparison), a CronJob whose script compares a field with a -v
+    // value, and a ConfigMap's script that compares an array element with a field
     const script = `id=$(restic snapshots | awk -v want="$1" '$1 != "" && $2 == want { print $1 }')`;
     const cronJob: KubeObject = {
       apiVersion: 'batch/v1',
@@ -1580,16 +1581,26 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
               wave: 3,
               objects: [
                 { object: cronJob, source: 'charts/backups/clusters/dev.yaml#manifests.verify' },
+                {
+                  object: {
+                    apiVersion: 'v1',
+                    kind: 'ConfigMap',
+                    metadata: { name: 'scripts', namespace: 'backups' },
+                    data: { 'check.sh': "awk -F, 'a[$1] != $2 { n++ }' list" },
+                  },
+                  source: 'charts/backups/clusters/dev.yaml#manifests.scripts',
+                },
               ],
             }),
           ],
         },
       ],
     });
-    // Then the block's test is reported at its line (block 2), the script's at its object
+    // Then the block's test is reported at its line (block 2), the scripts' at their objects
     expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
       ['awk-numeric-equality', 'clusters/dev/RUNBOOK.md:10', '$i == claim'],
       ['awk-numeric-equality', 'charts/backups/clusters/dev.yaml#manifests.verify', '$2 == want'],
+      ['awk-numeric-equality', 'charts/backups/clusters/dev.yaml#manifests.scripts', 'a[$1] != $2'],
     ]);
     expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
     expect(issues[0]?.message).toContain('`1e1` equals `10`');

@@ -9,7 +9,7 @@ import {
   LAST_APPLIED_ANNOTATION,
   oversizedClientSideApplies,
 } from './apply-size.js';
-import { awkNumericEqualities, awkPrograms } from './awk.js';
+import { type AwkEquality, awkNumericEqualities, awkPrograms } from './awk.js';
 import { type ClusterRun, settingsPath } from './components.js';
 import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
 import { fileDocuments, fileValues } from './emitted.js';
@@ -17,6 +17,7 @@ import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import { podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   commentLines,
@@ -1530,6 +1531,11 @@ export const handMadeSecretApply: SystemCheck = {
 // What an operator pastes into a terminal (runbook-shell.ts)
 
 /** Calls `visit` with every ```sh block (and its index in its document) of every cluster's documents. */
+// The documents of each cluster and their blocks, read once per build for the checks that read
+// them (a build's files and input are not changed once the checks run).
+const RUNBOOKS = new WeakMap<SystemInput, Map<string, GeneratedFile[]>>();
+const SHELL_BLOCKS = new WeakMap<GeneratedFile, readonly (readonly ShellLine[])[]>();
+
 function forEachShellBlock(
   input: SystemInput,
   visit: (
@@ -1539,10 +1545,19 @@ function forEachShellBlock(
     index: number,
   ) => void,
 ): void {
-  const runbooksOf = runbooksByCluster(input);
+  let runbooksOf = RUNBOOKS.get(input);
+  if (runbooksOf === undefined) {
+    runbooksOf = runbooksByCluster(input);
+    RUNBOOKS.set(input, runbooksOf);
+  }
   for (const deployed of input.clusters) {
     for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
-      shellBlocks(document.content).forEach((block, index) => {
+      let blocks = SHELL_BLOCKS.get(document);
+      if (blocks === undefined) {
+        blocks = shellBlocks(document.content);
+        SHELL_BLOCKS.set(document, blocks);
+      }
+      blocks.forEach((block, index) => {
         visit(deployed, document, block, index);
       });
     }
@@ -1679,31 +1694,67 @@ export const zshExpansions: SystemCheck = {
   },
 };
 
-/** Every string of a value (an object's container commands and arguments, a ConfigMap's data). */
-function stringsOf(value: unknown, visit: (text: string) => void): void {
-  if (typeof value === 'string') visit(value);
-  else if (Array.isArray(value)) for (const item of value) stringsOf(item, visit);
-  else if (typeof value === 'object' && value !== null)
-    for (const item of Object.values(value)) stringsOf(item, visit);
+/** The kinds whose objects run a pod (`podTemplateOf` reads each's template). */
+const WORKLOAD_KINDS = new Set([
+  'Pod',
+  'PodTemplate',
+  'ReplicationController',
+  'ReplicaSet',
+  'Deployment',
+  'DaemonSet',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+]);
+
+/**
+ * The scripts an object may hold: the commands and arguments of its pod's containers (init and
+ * ephemeral ones too), and a ConfigMap's data (a script mounted as a file).
+ */
+function scriptsOf(object: KubeObject): string[] {
+  const found: string[] = [];
+  const strings = (value: unknown): void => {
+    if (typeof value === 'string') found.push(value);
+    else if (Array.isArray(value)) for (const item of value) strings(item);
+  };
+  if (object.kind === 'ConfigMap' && object.apiVersion === 'v1') {
+    const data = (object as { data?: unknown }).data;
+    if (typeof data === 'object' && data !== null)
+      for (const item of Object.values(data)) strings(item);
+    return found;
+  }
+  if (!WORKLOAD_KINDS.has(object.kind)) return found;
+  const spec = podTemplateOf(object)?.spec;
+  if (spec === undefined) return found;
+  for (const list of [spec.initContainers, spec.containers, spec.ephemeralContainers]) {
+    if (!Array.isArray(list)) continue;
+    for (const container of list) {
+      if (typeof container !== 'object' || container === null) continue;
+      strings((container as { command?: unknown }).command);
+      strings((container as { args?: unknown }).args);
+    }
+  }
+  return found;
 }
 
 const AWK_EQUALITY_SAYS =
   "compares its two sides as numbers when both read as numbers (a field, a `-v` value, a variable holding one): a name such as `1e1` equals `10`, `1.0` equals `1`, and BusyBox's awk finds `46e40205` (too large for a double) unequal to itself";
 
 /**
- * No awk program in a ```sh block of a cluster's documents, nor in a string of an object its
- * Applications apply (a container's script, a ConfigMap's), tests two values that may both be
+ * No awk program in a ```sh block of a cluster's documents, nor in a script of an object its
+ * Applications apply (a container's command or arguments, a ConfigMap's data), tests two values that may both be
  * numeric strings for equality (`awkNumericEqualities`): POSIX awk compares them as numbers.
  */
 export const awkNumericEquality: SystemCheck = {
   name: 'awk-numeric-equality',
   description:
-    "No awk program of a ```sh block of `clusters/<cluster>/*.md` or of a string an Application applies (a container's script, a ConfigMap's data) tests two values for equality (`==`, `!=`) that may both be numeric strings (a field, a `-v` value, a variable, an array element): POSIX awk compares them as numbers, so a node, claim or snapshot id that reads as a number matches another (`1e1` equals `10`) or, in BusyBox's awk, not itself (`46e40205`). A side concatenated with `\"\"` is compared as a string; one with `+ 0` as a number.",
+    "No awk program of a ```sh block of `clusters/<cluster>/*.md` or of a script an Application applies (a container's command or arguments, a ConfigMap's data) tests two values for equality (`==`, `!=`) that may both be numeric strings (a field, a `-v` value, a variable, an array element): POSIX awk compares them as numbers, so a node, claim or snapshot id that reads as a number matches another (`1e1` equals `10`) or, in BusyBox's awk, not itself (`46e40205`). A side concatenated with `\"\"` is compared as a string; one with `+ 0` as a number.",
   check(input) {
     const issues: Issue[] = [];
     const expected =
       'a string comparison, a side concatenated with "" (`$1 "" == name`); or, where numbers are meant, a number comparison made explicit (`$1 + 0 == count`)';
     forEachShellBlock(input, (deployed, document, block, index) => {
+      if (!block.some((entry) => entry.text.includes('awk'))) return;
       const { text, lineAt } = joinedBlock(block);
       for (const awk of awkPrograms(text)) {
         for (const found of awkNumericEqualities(awk.program)) {
@@ -1721,25 +1772,33 @@ export const awkNumericEquality: SystemCheck = {
         }
       }
     });
+    // A script recurs (each volume's verification, each cluster): read once per build.
+    const read = new Map<string, AwkEquality[]>();
+    const equalitiesOf = (text: string): AwkEquality[] => {
+      let found = read.get(text);
+      if (found === undefined) {
+        found = awkPrograms(text).flatMap((awk) => awkNumericEqualities(awk.program));
+        read.set(text, found);
+      }
+      return found;
+    };
     for (const deployed of input.clusters) {
       for (const app of deployed.applications) {
         for (const { object, source } of app.objects) {
-          stringsOf(object, (text) => {
-            for (const awk of awkPrograms(text)) {
-              for (const found of awkNumericEqualities(awk.program)) {
-                issues.push(
-                  error({
-                    code: 'awk-numeric-equality',
-                    path: app.origin,
-                    output: source,
-                    value: found.text,
-                    message: `${object.kind} ${object.metadata.name} of Application ${app.name} (cluster "${deployed.cluster.name}"): the awk test \`${found.text}\` in a script ${AWK_EQUALITY_SAYS}`,
-                    expected,
-                  }),
-                );
-              }
+          for (const text of scriptsOf(object)) {
+            for (const found of equalitiesOf(text)) {
+              issues.push(
+                error({
+                  code: 'awk-numeric-equality',
+                  path: app.origin,
+                  output: source,
+                  value: found.text,
+                  message: `${object.kind} ${object.metadata.name} of Application ${app.name} (cluster "${deployed.cluster.name}"): the awk test \`${found.text}\` in a script ${AWK_EQUALITY_SAYS}`,
+                  expected,
+                }),
+              );
             }
-          });
+          }
         }
       }
     }
