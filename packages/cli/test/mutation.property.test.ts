@@ -119,6 +119,10 @@ function badlyTold(issue: Issue, lines: number): string | undefined {
 }
 
 const EXAMPLES = ['reference', 'compact', 'single-node'] as const;
+// The suite's runs are fixed (seed and count); HOMELAB_PROPERTY_SEED and HOMELAB_PROPERTY_RUNS
+// explore further, and a failure prints the seed and path that replay it.
+const SEED = Number(process.env.HOMELAB_PROPERTY_SEED ?? '20261205');
+const RUNS = Number(process.env.HOMELAB_PROPERTY_RUNS ?? '100');
 
 describe('an edited definition', () => {
   const outcomes = { refused: 0, built: 0 };
@@ -143,7 +147,7 @@ describe('an edited definition', () => {
           if (result.issues.some((issue) => issue.severity === 'error')) outcomes.refused++;
           else outcomes.built++;
         }),
-        { numRuns: 100, seed: 20261205 },
+        { numRuns: RUNS, seed: SEED },
       );
     }, 600_000); // 100 builds each: seconds on an idle machine, minutes on a loaded one
   }
