@@ -11,6 +11,7 @@ import {
   awkNumericEqualities,
   awkPrograms,
   commentLines,
+  endlessKubectlWaits,
   joinedBlock,
   parseBoundedWait,
   readNotLast,
@@ -30,6 +31,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
   const readBlocks: string[] = [];
   const waits: { path: string; seconds: number; interval: number }[] = [];
   const awkTests: string[] = [];
+  let kubectlWaits = 0;
 
   for (const example of EXAMPLES) {
     it(`${example}: every read ends its block, every wait loop is bounded, no comment, no zsh expansion`, async () => {
@@ -65,6 +67,12 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           for (const loop of waitLoops(block)) {
             if (!loop.bounded) broken.push(`${path}:${loop.line} unbounded wait`);
           }
+          for (const wait of endlessKubectlWaits(block)) {
+            broken.push(`${path}:${wait.line} ${wait.waits} without a --timeout`);
+          }
+          kubectlWaits += (
+            joinedBlock(block).text.match(/kubectl (?:drain|.*rollout status)/g) ?? []
+          ).length;
           for (const comment of commentLines(block)) {
             broken.push(`${path}:${comment.line} comment: ${comment.text.trim()}`);
           }
@@ -90,6 +98,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
   it('the examples hold prompts, awk tests and bounded waits, with bounds longer than their intervals', () => {
     expect(readBlocks.length).toBeGreaterThan(0);
     expect(awkTests.length).toBeGreaterThan(0);
+    expect(kubectlWaits).toBeGreaterThan(0);
     expect(waits.length).toBeGreaterThan(0);
     // Every example's runbook bootstraps etcd and waits for the API server with a bounded wait
     for (const example of EXAMPLES) {

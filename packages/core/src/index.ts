@@ -289,10 +289,11 @@ export {
   rolloutSurgeRoom,
   stuckRollout,
 } from './rollout-room.js';
-export type { BoundedWait, ShellLine, WaitLoop } from './runbook-shell.js';
+export type { BoundedWait, EndlessWait, ShellLine, WaitLoop } from './runbook-shell.js';
 export {
   boundedWait,
   commentLines,
+  endlessKubectlWaits,
   joinedBlock,
   parseBoundedWait,
   READ_ALONE_NOTE,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   boundedWait,
   commentLines,
+  endlessKubectlWaits,
   parseBoundedWait,
   readCommand,
   readNotLast,
@@ -187,6 +188,64 @@ describe('waitLoops', () => {
         ),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('endlessKubectlWaits', () => {
+  const endless = (...lines: string[]) =>
+    endlessKubectlWaits(block(...lines)).map((wait) => [wait.line, wait.waits, wait.text]);
+
+  it('finds rollout status and drain without a non-zero --timeout, at their lines', () => {
+    expect(
+      endless(
+        'kubectl -n argocd rollout status deployment/argocd-server',
+        'kubectl cordon n1 && kubectl drain n1 --ignore-daemonsets | tee log',
+        'x=$(kubectl rollout status ds/cilium -n kube-system --timeout=0s)',
+        'kubectl drain n2 --timeout 0 \\',
+        '  --delete-emptydir-data',
+      ),
+    ).toEqual([
+      [1, 'rollout status', 'kubectl -n argocd rollout status deployment/argocd-server'],
+      [2, 'drain', 'kubectl drain n1 --ignore-daemonsets'],
+      [3, 'rollout status', 'kubectl rollout status ds/cilium -n kube-system --timeout=0s'],
+      [4, 'drain', 'kubectl drain n2 --timeout 0 \\\n  --delete-emptydir-data'],
+    ]);
+  });
+
+  it('passes a bound, a rollout status that does not watch, and the commands that end', () => {
+    expect(
+      endless(
+        'kubectl -n cilium-spire rollout status statefulset spire-server --timeout=10m',
+        'kubectl drain n1 --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',
+        'kubectl drain n1 --timeout 90s',
+        "kubectl rollout status deploy/x --timeout='2m'",
+        'kubectl rollout status deploy/x --watch=false',
+        'kubectl rollout restart deploy/x; kubectl rollout history deploy/x',
+        'kubectl wait --for=condition=Ready pod/x',
+        "kubectl get pods -o jsonpath='{.items[*].metadata.name} drain'",
+        'kubectl -n drain get pods; echo kubectl drain',
+        'kubectl logs deploy/drain',
+      ),
+    ).toEqual([]);
+  });
+
+  it('reads a namespace or selector value as a value, not as the command', () => {
+    expect(endless('kubectl -n rollout get pods', 'kubectl -l app=x -n drain drain n1')).toEqual([
+      [2, 'drain', 'kubectl -l app=x -n drain drain n1'],
+    ]);
+  });
+
+  it('finds kubectl after an assignment or a reserved word, not as an argument', () => {
+    expect(
+      endless(
+        'KUBECONFIG=./kc kubectl drain n1',
+        'if kubectl rollout status deploy/x; then echo ok; fi',
+        'echo kubectl drain n1; printf "%s" "kubectl drain"',
+      ),
+    ).toEqual([
+      [1, 'drain', 'kubectl drain n1'],
+      [2, 'rollout status', 'kubectl rollout status deploy/x'],
+    ]);
   });
 });
 

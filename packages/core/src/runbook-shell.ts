@@ -7,7 +7,8 @@
 //   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block.
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
-//   `kubectl rollout status --timeout=…` are bounded already.
+//   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status` and
+//   `kubectl drain` without a `--timeout` wait without end (`endlessKubectlWaits`).
 // - no block holds a `#` comment (`shell-comments`, `commentLines`): zsh, macOS' login shell,
 //   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
 //   as a command with the rest of the line as its arguments; what a comment would say goes in
@@ -320,6 +321,138 @@ export function waitLoops(block: readonly ShellLine[]): WaitLoop[] {
     });
   }
   return loops;
+}
+
+/** A kubectl command of a block that waits without end by default and sets no bound. */
+export interface EndlessWait {
+  /** The line the command starts on. */
+  readonly line: number;
+  /** The command, from `kubectl` to the end of its simple command. */
+  readonly text: string;
+  /** What waits: `rollout status` or `drain`. */
+  readonly waits: 'rollout status' | 'drain';
+}
+
+/** kubectl's flags (global and of the two commands) that take the next word as their value. */
+const KUBECTL_VALUE_FLAGS = new Set([
+  '-n',
+  '--namespace',
+  '--context',
+  '--cluster',
+  '--kubeconfig',
+  '--user',
+  '-s',
+  '--server',
+  '--as',
+  '--as-group',
+  '--request-timeout',
+  '-l',
+  '--selector',
+  '--pod-selector',
+  '-f',
+  '--filename',
+  '-k',
+  '--kustomize',
+  '--revision',
+  '--grace-period',
+  '--skip-wait-for-delete-timeout',
+  '--chunk-size',
+  '--timeout',
+]);
+
+/** The simple command starting at `at`: up to an unquoted `|`, `;`, `&`, `)` or line end. */
+function simpleCommandAt(text: string, at: number): string {
+  let end = at;
+  let quote: "'" | '"' | undefined;
+  for (; end < text.length; end++) {
+    const character = text[end] as string;
+    if (quote !== undefined) {
+      if (character === '\\' && quote === '"') end++;
+      else if (character === quote) quote = undefined;
+    } else if (character === '\\') {
+      end++;
+    } else if (character === "'" || character === '"') {
+      quote = character;
+    } else if ('|;&)\n'.includes(character)) break;
+  }
+  return text.slice(at, end);
+}
+
+/** Reserved words after which a command starts. */
+const COMMAND_AFTER = new Set([
+  'then',
+  'do',
+  'else',
+  'elif',
+  'if',
+  'while',
+  'until',
+  '!',
+  '{',
+  'time',
+]);
+
+/**
+ * Whether the word at `at` is a command: at the text's start or a line's, after an operator
+ * (`;`, `&`, `|`, `(`, `` ` ``), a reserved word (`then`, `do`, …) or an assignment (`X=1 cmd`);
+ * not an argument (`echo kubectl drain`).
+ */
+function atCommandPosition(text: string, at: number): boolean {
+  let before = at;
+  while (before > 0 && (text[before - 1] === ' ' || text[before - 1] === '\t')) before--;
+  if (before === 0 || '\n;&|(`'.includes(text[before - 1] as string)) return true;
+  let start = before;
+  while (start > 0 && !/\s/.test(text[start - 1] as string)) start--;
+  const word = text.slice(start, before);
+  if (COMMAND_AFTER.has(word)) return true;
+  return /^[A-Za-z_][A-Za-z0-9_]*=[^\s'"]*$/.test(word) && atCommandPosition(text, start);
+}
+
+/** A duration kubectl reads as zero (`0`, `0s`, `0m0s`), which for these commands means no end. */
+const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
+
+/**
+ * The kubectl commands of a block that wait until what they wait for happens, however long:
+ * `kubectl rollout status` (its `--timeout` defaults to 0s, "zero means never"; `--watch=false`
+ * does not wait) and `kubectl drain` (`--timeout` 0s, "zero means infinite", a
+ * PodDisruptionBudget that never allows the eviction holds it for good), without a non-zero
+ * `--timeout`. `kubectl wait` stops after 30 seconds by default and `talosctl health` after 20
+ * minutes: bounded.
+ */
+export function endlessKubectlWaits(block: readonly ShellLine[]): EndlessWait[] {
+  const { text, lineAt } = joinedBlock(block);
+  const found: EndlessWait[] = [];
+  for (const match of text.matchAll(/(?:^|[\s;&|(`])kubectl(?=[ \t])/g)) {
+    const at = (match.index ?? 0) + match[0].length - 'kubectl'.length;
+    if (!atCommandPosition(text, at)) continue;
+    const command = simpleCommandAt(text, at);
+    const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
+    const operands: string[] = [];
+    let timeout: string | undefined;
+    let watch = true;
+    for (let index = 0; index < words.length; index++) {
+      const word = words[index] as string;
+      if (!word.startsWith('-')) {
+        operands.push(word);
+        continue;
+      }
+      const [flag = '', attached] = word.split(/=(.*)/s);
+      const value = attached ?? (KUBECTL_VALUE_FLAGS.has(flag) ? words[++index] : undefined);
+      if (flag === '--timeout') timeout = value;
+      if ((flag === '-w' || flag === '--watch') && value === 'false') watch = false;
+    }
+    const waits =
+      operands[0] === 'drain'
+        ? 'drain'
+        : operands[0] === 'rollout' && operands[1] === 'status' && watch
+          ? 'rollout status'
+          : undefined;
+    if (waits === undefined) continue;
+    const bound = timeout?.replace(/^["']|["']$/g, '');
+    if (bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound)) continue;
+    found.push({ line: lineAt(at), text: command.trim(), waits });
+  }
+  return found;
 }
 
 /** What zsh, with its default options, does to an unquoted word that bash passes on as written. */

@@ -1493,6 +1493,41 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.expected).toContain('boundedWait');
   });
 
+  it('refuses a rollout status or drain without a --timeout, and passes those with one', () => {
+    // Given a drain and a rollout status without a bound, and both with one
+    const issues = boundedWaits.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        [
+          'kubectl cordon dev-w-1 && kubectl drain dev-w-1 --ignore-daemonsets --timeout=5m',
+          'kubectl -n argocd rollout status deployment/argocd-server --timeout=10m',
+        ],
+        [
+          'kubectl drain dev-w-1 --ignore-daemonsets --delete-emptydir-data &&',
+          '  talosctl -n 10.0.0.21 reboot',
+          'kubectl -n argocd rollout status deployment/argocd-server',
+        ],
+      ),
+    );
+    // Then the two unbounded ones are reported at their lines, with the fix
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'bounded-waits',
+        'clusters/dev/RUNBOOK.md:9',
+        'kubectl drain dev-w-1 --ignore-daemonsets --delete-emptydir-data',
+      ],
+      [
+        'bounded-waits',
+        'clusters/dev/RUNBOOK.md:11',
+        'kubectl -n argocd rollout status deployment/argocd-server',
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
+    expect(issues[0]?.message).toContain('zero means infinite');
+    expect(issues[1]?.message).toContain('zero means never');
+    expect(issues[0]?.expected).toContain('--timeout=5m');
+  });
+
   it('refuses a word zsh expands, at its line, and passes quoted and pattern words', () => {
     // Given an unquoted jsonpath, a URL with ?, `==` and `~name`, and words that are none
     const issues = zshExpansions.check(

@@ -21,6 +21,7 @@ import { podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   commentLines,
+  endlessKubectlWaits,
   joinedBlock,
   readNotLast,
   type ShellLine,
@@ -1601,7 +1602,7 @@ export const terminalReadAlone: SystemCheck = {
 export const boundedWaits: SystemCheck = {
   name: 'bounded-waits',
   description:
-    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen.',
+    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status` and `kubectl drain` there has a non-zero `--timeout` (without one, both wait without end).',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1616,6 +1617,18 @@ export const boundedWaits: SystemCheck = {
             message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
             expected:
               "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
+          }),
+        );
+      }
+      for (const wait of endlessKubectlWaits(block)) {
+        issues.push(
+          error({
+            code: 'bounded-waits',
+            path: ['clusters', deployed.cluster.index],
+            output: `${document.path}:${wait.line}`,
+            value: wait.text.length > 160 ? `${wait.text.slice(0, 157)}...` : wait.text,
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): \`kubectl ${wait.waits}\` without a --timeout waits without end (${wait.waits === 'drain' ? '"zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good' : '"zero means never": a rollout that never completes holds it for good'}), and the terminal with it`,
+            expected: `a --timeout on the command (e.g. \`--timeout=${wait.waits === 'drain' ? '5m' : '10m'}\`), after which kubectl fails with what it still waited for and the && chain stops`,
           }),
         );
       }
