@@ -25,7 +25,16 @@ describe('awkPrograms', () => {
     expect(text.slice(found?.offset, (found?.offset ?? 0) + 4)).toBe('{ pr');
   });
 
-  it('leaves out programs from files, built from several quoted parts, and other commands', () => {
+  it("joins the parts of a program that holds a quote ('\\''), and maps its offsets back", () => {
+    const text = "x | awk -v n=\"$N\" '$1 == \"it'\\''s\" { a = 1 } $2 == n { print }'";
+    const [found] = awkPrograms(text);
+    expect(found?.program).toBe('$1 == "it\'s" { a = 1 } $2 == n { print }');
+    const at = found?.program.indexOf('$2') ?? -1;
+    expect(text.slice(found?.textOffset(at), (found?.textOffset(at) ?? 0) + 7)).toBe('$2 == n');
+    expect(text.slice(found?.textOffset(0), (found?.textOffset(0) ?? 0) + 2)).toBe('$1');
+  });
+
+  it('leaves out programs from files, built from double-quoted parts, and other commands', () => {
     expect(programs("awk -f prog.awk 'x'")).toEqual([]);
     expect(programs(`awk '{ print "'"$x"'" }'`)).toEqual([]);
     expect(programs("gawk '{ print }'; xawk '{ print }'; echo awk")).toEqual([]);

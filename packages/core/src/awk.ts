@@ -11,6 +11,8 @@ export interface AwkProgram {
   readonly program: string;
   /** Offset of the program's first character in the shell text. */
   readonly offset: number;
+  /** Where a character of the program is in the shell text (parts joined by `'\''` shift it). */
+  textOffset(offset: number): number;
 }
 
 /** An equality test (`==`, `!=`) of an awk program between two values that may be numeric strings. */
@@ -40,8 +42,9 @@ function blanksEnd(text: string, at: number): number {
 
 /**
  * The awk programs of shell text whose program is one single-quoted word after the options
- * (`-F`, `-v` with their values, attached or not, `--`); a program read from a file (`-f`) or
- * built from several quoted parts is not one.
+ * (`-F`, `-v` with their values, attached or not, `--`), its parts joined by `'\''` (a single
+ * quote in the program); a program read from a file (`-f`) or built from double-quoted parts is
+ * not one.
  */
 export function awkPrograms(text: string): AwkProgram[] {
   if (!text.includes('awk')) return [];
@@ -65,11 +68,32 @@ export function awkPrograms(text: string): AwkProgram[] {
       }
     }
     if (fromFile || text[at] !== "'") continue;
-    const close = text.indexOf("'", at + 1);
+    // The quoted parts, joined by `'\''` (a quote in a single-quoted word): each part's start in
+    // the program and in the text.
+    const parts: { program: number; text: number }[] = [];
+    let program = '';
+    let start = at + 1;
+    let close = text.indexOf("'", start);
+    for (;;) {
+      if (close < 0) break;
+      parts.push({ program: program.length, text: start });
+      program += text.slice(start, close);
+      if (!text.startsWith("'\\''", close)) break;
+      program += "'";
+      start = close + 4;
+      close = text.indexOf("'", start);
+    }
     if (close < 0) continue;
     const after = text[close + 1];
     if (after !== undefined && !/[\s;&|)]/.test(after)) continue; // 'a'"b": not one quoted word
-    found.push({ program: text.slice(at + 1, close), offset: at + 1 });
+    found.push({
+      program,
+      offset: at + 1,
+      textOffset: (offset) => {
+        const part = parts.findLast((candidate) => candidate.program <= offset) ?? parts[0];
+        return (part?.text ?? at + 1) + offset - (part?.program ?? 0);
+      },
+    });
   }
   return found;
 }

@@ -1771,7 +1771,7 @@ export const awkNumericEquality: SystemCheck = {
       const { text, lineAt } = joinedBlock(block);
       for (const awk of awkPrograms(text)) {
         for (const found of awkNumericEqualities(awk.program)) {
-          const line = lineAt(awk.offset + found.offset);
+          const line = lineAt(awk.textOffset(found.offset));
           issues.push(
             error({
               code: 'awk-numeric-equality',
