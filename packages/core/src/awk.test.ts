@@ -154,6 +154,24 @@ describe('awkNumericEqualities', () => {
     expect(run.stdout.trim()).not.toBe(expectedOutcome('input', '$1 == v'));
   });
 
+  it.runIf(busybox !== undefined || inCi)(
+    "BusyBox's awk reads nan, inf and hex as numbers: nan unequal to itself, 0x1a equal to 26",
+    () => {
+      const compare = (test: string, left: string, right: string) =>
+        spawnSync('awk', ['-v', `v=${right}`, program(test)], {
+          input: `${left} x\n`,
+          encoding: 'utf8',
+          env: { PATH: busybox },
+        }).stdout.trim();
+      // What the message says of BusyBox, and why a name is compared as a string
+      expect(compare('$1 == v', 'nan', 'nan')).toBe('unequal');
+      expect(compare('$1 == v', 'inf', 'inf')).toBe('unequal');
+      expect(compare('$1 == v', '0x1a', '26')).toBe('equal');
+      expect(compare('$1 "" == v', 'nan', 'nan')).toBe('equal');
+      expect(compare('$1 "" == v', '0x1a', '26')).toBe('unequal');
+    },
+  );
+
   it.runIf(inCi)('runs the table with BusyBox in CI', () => {
     expect(busybox).toBeDefined();
   });

@@ -1751,7 +1751,7 @@ function scriptsOf(object: KubeObject): string[] {
 }
 
 const AWK_EQUALITY_SAYS =
-  "compares its two sides as numbers when both read as numbers (a field, a `-v` value, a variable holding one): a name such as `1e1` equals `10`, `1.0` equals `1`, and BusyBox's awk finds `46e40205` (too large for a double) unequal to itself";
+  "compares its two sides as numbers when both read as numbers (a field, a `-v` value, a variable holding one): a name such as `1e1` equals `10`, `1.0` equals `1`, and BusyBox's awk finds `46e40205` (too large for a double), `nan` and `inf` unequal to themselves and `0x1a` equal to `26`";
 
 /**
  * No awk program in a ```sh block of a cluster's documents, nor in a script of an object its
