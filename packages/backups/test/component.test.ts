@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,6 +11,8 @@ import {
   volumeResticRepository,
 } from '@homelab/core';
 import {
+  findOriginalAwk,
+  originalAwkRuns,
   pasteShells,
   readVendoredChartFile,
   repoRoot,
@@ -1088,10 +1090,14 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       expect(pasteShells('bash').map((shell) => shell.name)).toEqual(['bash', 'zsh']);
     });
     const start = lines.indexOf("CLAIM='<namespace>/<claim>'");
-    /** What the block deletes for `claim`, with kubectl answering `get pods` with `listed`. */
-    const deletes = (claim: string): string[] => {
+    /**
+     * What the block deletes for `claim`, with kubectl answering `get pods` with `listed`; `awk`:
+     * the awk to run it with, this machine's unless given.
+     */
+    const deletes = (claim: string, awk?: string): string[] => {
       const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-claim-'));
       try {
+        if (awk !== undefined) symlinkSync(awk, join(dir, 'awk'));
         const kubectl = join(dir, 'kubectl');
         writeFileSync(join(dir, 'pods'), PODS_LISTED);
         writeFileSync(
@@ -1148,6 +1154,24 @@ describe('the disaster-recovery runbook on Longhorn', () => {
         '-n monitoring delete pod data-restore-verify-29000000-x2x9z',
       ]);
     });
+
+    const originalAwk = findOriginalAwk();
+    test.runIf(originalAwkRuns('backups: the replacement block'))(
+      "with the One True AWK, macOS' awk: the same pods as with this machine's awk",
+      () => {
+        expect(originalAwk).toBeDefined();
+        const awk = join(originalAwk as string, 'awk');
+        for (const claim of [
+          'monitoring/data-db-0',
+          'monitoring/data-restore-verify-29000000-x2x9z-scratch',
+          'tally/10',
+          'tally/1e1',
+        ]) {
+          expect(deletes(claim, awk), claim).toEqual(deletes(claim));
+        }
+        expect(deletes('tally/10', awk)).toEqual(['-n tally delete pvc 10 --wait=false']);
+      },
+    );
 
     test('a claim whose name reads as a number: its pod only, not the one of a claim of equal value', () => {
       // awk compares a field with a -v value as numbers when both read as numbers: with

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { awkNumericEqualities, awkPrograms } from './awk.js';
+import { findOriginalAwk, originalAwkRuns } from './testing.js';
 
 describe('awkPrograms', () => {
   const programs = (text: string) => awkPrograms(text).map((found) => found.program);
@@ -51,7 +52,7 @@ describe('awkPrograms', () => {
 // compares numbers and the test is not found; `held`: a variable that holds a string, compared
 // as a string by awk but found (what a variable holds is not followed: a false alarm, fixed by
 // writing the concatenation where it is compared). The last tests run every line with this
-// machine's awk and BusyBox's, the oracle of the table.
+// machine's awk, BusyBox's and the One True AWK (macOS'), the oracle of the table.
 const TABLE: ReadonlyArray<readonly [string, 'input' | 'string' | 'number' | 'held']> = [
   ['$1 == v', 'input'],
   ['$1 != v', 'input'],
@@ -91,6 +92,9 @@ const expectedOutcome = (kind: string, test: string): string =>
 const busybox = ((dir) =>
   dir !== undefined && existsSync(join(dir, 'busybox')) ? dir : undefined)(process.env.BUSYBOX_DIR);
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
+/** Kernighan's awk, macOS' (ORIGINAL_AWK_DIR, .ci/install-original-awk). */
+const originalAwk = findOriginalAwk();
+const runsOriginal = originalAwkRuns('awk.test.ts');
 if (busybox === undefined && !inCi)
   console.log(
     "awk.test.ts: the table runs with this machine's awk only, not BusyBox's (BUSYBOX_DIR)",
@@ -133,6 +137,7 @@ describe('awkNumericEqualities', () => {
 
   const awks: [string, string | undefined][] = [['this machine', process.env.PATH]];
   if (busybox !== undefined) awks.push(['BusyBox', busybox]);
+  if (originalAwk !== undefined) awks.push(["the One True AWK (macOS')", originalAwk]);
   it.each(awks)('agrees with the awk of %s on every line of the table', (_, path) => {
     const disagree = TABLE.filter(([test, kind]) => {
       const run = spawnSync('awk', ['-v', 'v=10', '-v', 'w=1e1', program(test)], {
@@ -169,6 +174,13 @@ describe('awkNumericEqualities', () => {
       expect(compare('$1 == v', '0x1a', '26')).toBe('equal');
       expect(compare('$1 "" == v', 'nan', 'nan')).toBe('equal');
       expect(compare('$1 "" == v', '0x1a', '26')).toBe('unequal');
+    },
+  );
+
+  it.runIf(runsOriginal)(
+    "runs the table with the One True AWK, macOS' awk (in CI: required)",
+    () => {
+      expect(originalAwk).toBeDefined();
     },
   );
 

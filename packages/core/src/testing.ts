@@ -218,6 +218,33 @@ export function findZsh(): string | undefined {
   return dirs.map((dir) => join(dir, 'zsh')).find((path) => existsSync(path));
 }
 
+/**
+ * The folder of the One True AWK as `awk` (Kernighan's awk, from which macOS' comes): ORIGINAL_AWK_DIR
+ * (`.ci/run` installs it with .ci/install-original-awk), else the tools cache that script fills;
+ * `undefined` where neither holds it.
+ */
+export function findOriginalAwk(): string | undefined {
+  const dirs = [
+    ...(process.env.ORIGINAL_AWK_DIR ? [process.env.ORIGINAL_AWK_DIR] : []),
+    join(toolsCache(), 'original-awk-20220912'),
+  ];
+  return dirs.find((dir) => existsSync(join(dir, 'awk')));
+}
+
+/**
+ * Whether `suite` runs its awk programs with the One True AWK too: where found, and in CI (where
+ * a missing one fails the test that needs it). Elsewhere it says so and they run with this
+ * machine's awk only.
+ */
+export function originalAwkRuns(suite: string): boolean {
+  if (findOriginalAwk() !== undefined) return true;
+  if (process.env.CI === 'true' || process.env.CI === '1') return true;
+  console.log(
+    `${suite}: awk programs run with this machine's awk only, not macOS' One True AWK: not found (.ci/install-original-awk, ORIGINAL_AWK_DIR)`,
+  );
+  return false;
+}
+
 /** A shell a test runs a runbook block in: how to start it, the script after `args`. */
 export interface PasteShell {
   readonly name: 'sh' | 'bash' | 'zsh';

@@ -15,6 +15,8 @@ import {
 import { precompiledTemplateModule } from '@homelab/core/scripts/standalone.mjs';
 import {
   evaluateCommonJs,
+  findOriginalAwk,
+  originalAwkRuns,
   type PasteShell,
   pasteShells,
   testDefinition,
@@ -1034,6 +1036,29 @@ describe('retiring a node no longer in the definition', () => {
         `talosctl reset -n ${NAN.address} --graceful=true`,
         'kubectl delete node nan',
       ]);
+    },
+  );
+
+  const originalAwk = findOriginalAwk();
+  it.runIf(originalAwkRuns('retiring a node'))(
+    "with the One True AWK, macOS' awk, reads the members as this machine's awk does",
+    () => {
+      // The block runs on the operator's workstation: on macOS its awk program runs with
+      // Kernighan's awk (its `[][]` bracket, its `$(2 + o)` fields), not mawk
+      expect(originalAwk).toBeDefined();
+      const awk = join(originalAwk as string, 'awk');
+      const cp = controlPlane as string;
+      const members = ['192.168.30.12', '192.168.30.13'];
+      expect(acted(run(cp, etcdStub(members), GONE, awk))).toEqual(
+        acted(run(cp, etcdStub(members))),
+      );
+      expect(acted(run(cp, etcdStub(members), GONE, awk))).toHaveLength(4);
+      expect(acted(run(cp, etcdStub(members, ['192.168.30.12']), GONE, awk))).toEqual([]);
+      expect(acted(run(cp, etcdStub(members, members, true), GONE, awk))).toEqual([]);
+      const named = { gone: NUMERIC, names: ['1e1', 'prod-cp-3'] };
+      expect(
+        acted(run(cp, etcdStub(members, ['192.168.30.13'], false, named), NUMERIC, awk)),
+      ).toEqual([]);
     },
   );
 
