@@ -1,9 +1,10 @@
 // awk programs in generated shell, and the equality tests among them that compare two values
 // awk may take for numbers. POSIX awk compares `a == b` as numbers when both sides are numeric
 // strings from input (a field, a `-v` value, `split`'s elements, a variable holding one of
-// these): `1e1 == 10` holds, `1.0 == 1` holds, and BusyBox's awk (1.35) finds `46e40205`, too
-// large for a double, unequal to itself. A name compared with a field is then a number
-// comparison for some names: a node, a claim or a snapshot id that reads as a number.
+// these): `1e1 == 10` holds, `1.0 == 1` holds (in mawk, gawk, the One True AWK of macOS and
+// BusyBox alike), and BusyBox's awk (1.35) also finds `46e40205`, too large for a double, `nan`
+// and `inf` unequal to themselves, and `0x1a` equal to `26`. A name compared with a field is then
+// a number comparison for some names: a node, a claim or a snapshot id that reads as a number.
 
 /** One awk program written in shell text: `awk [-F x] [-v n=v]… '<program>'`. */
 export interface AwkProgram {
