@@ -11,7 +11,7 @@ import {
   awkNumericEqualities,
   awkPrograms,
   commentLines,
-  endlessKubectlWaits,
+  endlessWaits,
   joinedBlock,
   parseBoundedWait,
   readNotLast,
@@ -67,7 +67,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           for (const loop of waitLoops(block)) {
             if (!loop.bounded) broken.push(`${path}:${loop.line} unbounded wait`);
           }
-          for (const wait of endlessKubectlWaits(block)) {
+          for (const wait of endlessWaits(block)) {
             broken.push(`${path}:${wait.line} ${wait.waits} without a --timeout`);
           }
           kubectlWaits += (

@@ -293,7 +293,7 @@ export type { BoundedWait, EndlessWait, ShellLine, WaitLoop } from './runbook-sh
 export {
   boundedWait,
   commentLines,
-  endlessKubectlWaits,
+  endlessWaits,
   joinedBlock,
   parseBoundedWait,
   READ_ALONE_NOTE,

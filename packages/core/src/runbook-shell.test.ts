@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   boundedWait,
   commentLines,
-  endlessKubectlWaits,
+  endlessWaits,
   parseBoundedWait,
   readCommand,
   readNotLast,
@@ -191,9 +191,9 @@ describe('waitLoops', () => {
   });
 });
 
-describe('endlessKubectlWaits', () => {
+describe('endlessWaits', () => {
   const endless = (...lines: string[]) =>
-    endlessKubectlWaits(block(...lines)).map((wait) => [wait.line, wait.waits, wait.text]);
+    endlessWaits(block(...lines)).map((wait) => [wait.line, wait.waits, wait.text]);
 
   it('finds rollout status and drain without a non-zero --timeout, at their lines', () => {
     expect(
@@ -232,6 +232,27 @@ describe('endlessKubectlWaits', () => {
   it('reads a namespace or selector value as a value, not as the command', () => {
     expect(endless('kubectl -n rollout get pods', 'kubectl -l app=x -n drain drain n1')).toEqual([
       [2, 'drain', 'kubectl -l app=x -n drain drain n1'],
+    ]);
+  });
+
+  it('finds curl without a non-zero --max-time, and passes those with one', () => {
+    expect(
+      endless(
+        'curl -sI http://gateway-check.lab.example.com/ | head -n 1',
+        'curl -sS -X POST --data-binary @s.yaml https://factory.talos.dev/schematics --connect-timeout 10',
+        'curl -m 0 https://x/',
+        'curl -sI --max-time 30 http://x/ | head -n 1',
+        'curl -sSm 20 https://x/ && curl -m5 https://y/ && curl --max-time 1.5 https://z/',
+        'echo curl https://x/',
+      ),
+    ).toEqual([
+      [1, 'curl', 'curl -sI http://gateway-check.lab.example.com/'],
+      [
+        2,
+        'curl',
+        'curl -sS -X POST --data-binary @s.yaml https://factory.talos.dev/schematics --connect-timeout 10',
+      ],
+      [3, 'curl', 'curl -m 0 https://x/'],
     ]);
   });
 

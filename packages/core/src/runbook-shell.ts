@@ -8,7 +8,8 @@
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
 //   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status` and
-//   `kubectl drain` without a `--timeout` wait without end (`endlessKubectlWaits`).
+//   `kubectl drain` without a `--timeout`, and `curl` without a `--max-time`, wait without end
+//   (`endlessWaits`).
 // - no block holds a `#` comment (`shell-comments`, `commentLines`): zsh, macOS' login shell,
 //   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
 //   as a command with the rest of the line as its arguments; what a comment would say goes in
@@ -323,14 +324,14 @@ export function waitLoops(block: readonly ShellLine[]): WaitLoop[] {
   return loops;
 }
 
-/** A kubectl command of a block that waits without end by default and sets no bound. */
+/** A command of a block that waits without end by default and sets no bound. */
 export interface EndlessWait {
   /** The line the command starts on. */
   readonly line: number;
-  /** The command, from `kubectl` to the end of its simple command. */
+  /** The command, from `kubectl` or `curl` to the end of its simple command. */
   readonly text: string;
-  /** What waits: `rollout status` or `drain`. */
-  readonly waits: 'rollout status' | 'drain';
+  /** What waits: kubectl's `rollout status` or `drain`, or `curl`. */
+  readonly waits: 'rollout status' | 'drain' | 'curl';
 }
 
 /** kubectl's flags (global and of the two commands) that take the next word as their value. */
@@ -412,47 +413,75 @@ function atCommandPosition(text: string, at: number): boolean {
 const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
 
 /**
- * The kubectl commands of a block that wait until what they wait for happens, however long:
+ * The commands of a block that wait until what they wait for happens, however long:
  * `kubectl rollout status` (its `--timeout` defaults to 0s, "zero means never"; `--watch=false`
  * does not wait) and `kubectl drain` (`--timeout` 0s, "zero means infinite", a
  * PodDisruptionBudget that never allows the eviction holds it for good), without a non-zero
- * `--timeout`. `kubectl wait` stops after 30 seconds by default and `talosctl health` after 20
- * minutes: bounded.
+ * `--timeout`; `curl` without a non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after
+ * 30 seconds by default and `talosctl health` after 20 minutes: bounded.
  */
-export function endlessKubectlWaits(block: readonly ShellLine[]): EndlessWait[] {
+export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
   const { text, lineAt } = joinedBlock(block);
   const found: EndlessWait[] = [];
-  for (const match of text.matchAll(/(?:^|[\s;&|(`])kubectl(?=[ \t])/g)) {
-    const at = (match.index ?? 0) + match[0].length - 'kubectl'.length;
+  for (const match of text.matchAll(/(?:^|[\s;&|(`])(kubectl|curl)(?=[ \t])/g)) {
+    const tool = match[1] as string;
+    const at = (match.index ?? 0) + match[0].length - tool.length;
     if (!atCommandPosition(text, at)) continue;
     const command = simpleCommandAt(text, at);
     const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
-    const operands: string[] = [];
-    let timeout: string | undefined;
-    let watch = true;
-    for (let index = 0; index < words.length; index++) {
-      const word = words[index] as string;
-      if (!word.startsWith('-')) {
-        operands.push(word);
-        continue;
-      }
-      const [flag = '', attached] = word.split(/=(.*)/s);
-      const value = attached ?? (KUBECTL_VALUE_FLAGS.has(flag) ? words[++index] : undefined);
-      if (flag === '--timeout') timeout = value;
-      if ((flag === '-w' || flag === '--watch') && value === 'false') watch = false;
-    }
-    const waits =
-      operands[0] === 'drain'
-        ? 'drain'
-        : operands[0] === 'rollout' && operands[1] === 'status' && watch
-          ? 'rollout status'
-          : undefined;
-    if (waits === undefined) continue;
-    const bound = timeout?.replace(/^["']|["']$/g, '');
-    if (bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound)) continue;
-    found.push({ line: lineAt(at), text: command.trim(), waits });
+    const waits = tool === 'curl' ? curlWaits(words) : kubectlWaits(words);
+    if (waits !== undefined) found.push({ line: lineAt(at), text: command.trim(), waits });
   }
   return found;
+}
+
+/** What a kubectl command (its words after `kubectl`) waits for without end, if anything. */
+function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefined {
+  const operands: string[] = [];
+  let timeout: string | undefined;
+  let watch = true;
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index] as string;
+    if (!word.startsWith('-')) {
+      operands.push(word);
+      continue;
+    }
+    const [flag = '', attached] = word.split(/=(.*)/s);
+    const value = attached ?? (KUBECTL_VALUE_FLAGS.has(flag) ? words[++index] : undefined);
+    if (flag === '--timeout') timeout = value;
+    if ((flag === '-w' || flag === '--watch') && value === 'false') watch = false;
+  }
+  const waits =
+    operands[0] === 'drain'
+      ? 'drain'
+      : operands[0] === 'rollout' && operands[1] === 'status' && watch
+        ? 'rollout status'
+        : undefined;
+  const bound = timeout?.replace(/^["']|["']$/g, '');
+  return bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound) ? undefined : waits;
+}
+
+/**
+ * Whether a curl command (its words after `curl`) waits without end: without a non-zero
+ * `--max-time` (`-m`, alone or last of a group of short options, its value attached or the next
+ * word), curl waits for a server that accepted the connection and never answers as long as it
+ * keeps the connection (its default is no limit; `--connect-timeout` bounds only connecting).
+ */
+function curlWaits(words: readonly string[]): 'curl' | undefined {
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index] as string;
+    const short = /^-[A-Za-z]*m(.*)$/.exec(word);
+    const value =
+      word === '--max-time'
+        ? words[index + 1]
+        : short !== null && !word.startsWith('--')
+          ? short[1] || words[index + 1]
+          : undefined;
+    const seconds = value?.replace(/^["']|["']$/g, '');
+    if (seconds !== undefined && /^\d*\.?\d+$/.test(seconds) && Number(seconds) > 0)
+      return undefined;
+  }
+  return 'curl';
 }
 
 /** What zsh, with its default options, does to an unquoted word that bash passes on as written. */

@@ -1493,8 +1493,8 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.expected).toContain('boundedWait');
   });
 
-  it('refuses a rollout status or drain without a --timeout, and passes those with one', () => {
-    // Given a drain and a rollout status without a bound, and both with one
+  it('refuses a rollout status or drain without a --timeout, a curl without a --max-time, and passes those with one', () => {
+    // Given a drain, a rollout status and a curl without a bound, and each with one
     const issues = boundedWaits.check(
       withDocument(
         'clusters/dev/RUNBOOK.md',
@@ -1506,10 +1506,12 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
           'kubectl drain dev-w-1 --ignore-daemonsets --delete-emptydir-data &&',
           '  talosctl -n 10.0.0.21 reboot',
           'kubectl -n argocd rollout status deployment/argocd-server',
+          'curl -sI http://gateway-check.dev.example.com/ | head -n 1',
+          'curl -sI --max-time 30 http://gateway-check.dev.example.com/ | head -n 1',
         ],
       ),
     );
-    // Then the two unbounded ones are reported at their lines, with the fix
+    // Then the three unbounded ones are reported at their lines, with the fix
     expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
       [
         'bounded-waits',
@@ -1521,11 +1523,18 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
         'clusters/dev/RUNBOOK.md:11',
         'kubectl -n argocd rollout status deployment/argocd-server',
       ],
+      [
+        'bounded-waits',
+        'clusters/dev/RUNBOOK.md:12',
+        'curl -sI http://gateway-check.dev.example.com/',
+      ],
     ]);
     expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
     expect(issues[0]?.message).toContain('zero means infinite');
     expect(issues[1]?.message).toContain('zero means never');
     expect(issues[0]?.expected).toContain('--timeout=5m');
+    expect(issues[2]?.message).toContain('never answers');
+    expect(issues[2]?.expected).toContain('--max-time 30');
   });
 
   it('refuses a word zsh expands, at its line, and passes quoted and pattern words', () => {

@@ -21,7 +21,8 @@ import { podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   commentLines,
-  endlessKubectlWaits,
+  type EndlessWait,
+  endlessWaits,
   joinedBlock,
   readNotLast,
   type ShellLine,
@@ -1595,6 +1596,22 @@ export const terminalReadAlone: SystemCheck = {
   },
 };
 
+const ENDLESS_WAIT_SAYS: Record<EndlessWait['waits'], string> = {
+  drain:
+    '`kubectl drain` without a --timeout waits without end ("zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good)',
+  'rollout status':
+    '`kubectl rollout status` without a --timeout waits without end ("zero means never": a rollout that never completes holds it for good)',
+  curl: '`curl` without a --max-time waits without end for a server that accepted the connection and never answers (curl sets no limit by default)',
+};
+
+const ENDLESS_WAIT_FIX: Record<EndlessWait['waits'], string> = {
+  drain:
+    'a --timeout on the command (e.g. `--timeout=5m`), after which kubectl fails with what it still waited for and the && chain stops',
+  'rollout status':
+    'a --timeout on the command (e.g. `--timeout=10m`), after which kubectl fails with what it still waited for and the && chain stops',
+  curl: 'a --max-time on the command (e.g. `--max-time 30`), after which curl fails (exit 28) and the && chain stops',
+};
+
 /**
  * Every wait loop (an `until` or `while` loop that sleeps) in a cluster's documents has a bound:
  * a wait for what never happens would otherwise leave the operator at a silent terminal.
@@ -1602,7 +1619,7 @@ export const terminalReadAlone: SystemCheck = {
 export const boundedWaits: SystemCheck = {
   name: 'bounded-waits',
   description:
-    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status` and `kubectl drain` there has a non-zero `--timeout` (without one, both wait without end).',
+    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status` and `kubectl drain` there has a non-zero `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end).',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1620,15 +1637,15 @@ export const boundedWaits: SystemCheck = {
           }),
         );
       }
-      for (const wait of endlessKubectlWaits(block)) {
+      for (const wait of endlessWaits(block)) {
         issues.push(
           error({
             code: 'bounded-waits',
             path: ['clusters', deployed.cluster.index],
             output: `${document.path}:${wait.line}`,
             value: wait.text.length > 160 ? `${wait.text.slice(0, 157)}...` : wait.text,
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): \`kubectl ${wait.waits}\` without a --timeout waits without end (${wait.waits === 'drain' ? '"zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good' : '"zero means never": a rollout that never completes holds it for good'}), and the terminal with it`,
-            expected: `a --timeout on the command (e.g. \`--timeout=${wait.waits === 'drain' ? '5m' : '10m'}\`), after which kubectl fails with what it still waited for and the && chain stops`,
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): ${ENDLESS_WAIT_SAYS[wait.waits]}, and the terminal with it`,
+            expected: ENDLESS_WAIT_FIX[wait.waits],
           }),
         );
       }

@@ -74,7 +74,7 @@ function dnsStep(domain: string, address: string | undefined): BootstrapStep {
       `kubectl -n ${PLATFORM_GATEWAY.namespace} wait --for=condition=Programmed ${gateway} --timeout=10m`,
       `kubectl -n ${PLATFORM_GATEWAY.namespace} get ${gateway} -o jsonpath='{.status.addresses[*].value}{"\\n"}'`,
       `kubectl -n ${PLATFORM_GATEWAY.namespace} get certificate,httproute`,
-      `curl -sI ${shellQuote(`http://gateway-check.${domain}/`)} | head -n 1`,
+      `curl -sI --max-time 30 ${shellQuote(`http://gateway-check.${domain}/`)} | head -n 1`,
     ],
     after: [
       'The last command asks the Gateway for a page over plain HTTP: it answers `301 Moved Permanently`',

@@ -77,7 +77,7 @@ describe('the declaration', () => {
     // The check over plain HTTP ends the block; what it answers is said after it, not in a `#`
     // comment (zsh's prompt would hand `# 301 to https` to head as file names)
     expect(dev?.bootstrap?.[0]?.commands.at(-1)).toBe(
-      'curl -sI http://gateway-check.dev.lab.example.com/ | head -n 1',
+      'curl -sI --max-time 30 http://gateway-check.dev.lab.example.com/ | head -n 1',
     );
     expect(dev?.bootstrap?.[0]?.after?.join(' ')).toContain('`301 Moved Permanently`');
   });

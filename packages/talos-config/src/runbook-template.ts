@@ -158,7 +158,7 @@ its id; it must be \`{{{schematic.id}}}\`, the id the patches already use (the \
 or nothing when the factory computed another id).
 
 \`\`\`sh
-curl -sS -X POST --data-binary {{shell schematic.upload}} {{shell schematic.endpoint}} | grep -F {{shell schematic.id}}
+curl -sS --max-time 60 -X POST --data-binary {{shell schematic.upload}} {{shell schematic.endpoint}} | grep -F {{shell schematic.id}}
 \`\`\`
 
 Boot every machine from the matching image, e.g. the ISO

@@ -797,7 +797,7 @@ describe('runbook', () => {
   it('generates secrets outside Git and registers the schematic', () => {
     expect(readme).toContain('talosctl gen secrets -o "$TALOS_DIR/secrets.yaml"');
     expect(readme).toContain(
-      'curl -sS -X POST --data-binary @clusters/prod/talos/schematic.yaml https://factory.talos.dev/schematics',
+      'curl -sS --max-time 60 -X POST --data-binary @clusters/prod/talos/schematic.yaml https://factory.talos.dev/schematics',
     );
     expect(readme).toContain('613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245');
   });
