@@ -289,7 +289,13 @@ export {
   rolloutSurgeRoom,
   stuckRollout,
 } from './rollout-room.js';
-export type { BoundedWait, EndlessWait, ShellLine, WaitLoop } from './runbook-shell.js';
+export type {
+  BoundedWait,
+  EndlessWait,
+  ShellLine,
+  TerminalReader,
+  WaitLoop,
+} from './runbook-shell.js';
 export {
   boundedWait,
   commentLines,
@@ -301,6 +307,7 @@ export {
   readNotLast,
   readsTerminal,
   shellBlocks,
+  terminalReader,
   uniqueReads,
   WAIT_SECONDS,
   waitLoops,

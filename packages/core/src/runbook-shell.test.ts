@@ -12,6 +12,7 @@ import {
   readNotLast,
   readsTerminal,
   shellBlocks,
+  terminalReader,
   uniqueReads,
   WAIT_SECONDS,
   waitLoops,
@@ -87,6 +88,71 @@ describe('readsTerminal and readNotLast', () => {
     expect(readNotLast(broken)?.line).toBe(1);
     expect(readNotLast(block('kubectl get nodes', 'read -rs TOKEN', ''))).toBeUndefined();
     expect(readNotLast(block('kubectl get nodes'))).toBeUndefined();
+  });
+});
+
+describe('terminalReader', () => {
+  it('finds the commands that take the terminal over', () => {
+    expect(
+      [
+        'read -rs TOKEN',
+        'kubectl -n authelia exec -it deployment/authelia -- sh',
+        'kubectl exec --stdin pod/x -- cat',
+        'kubectl -n x exec -ti pod/y -c z -- sh',
+        'kubectl run debug -i --rm --image=busybox -- sh',
+        'kubectl attach -i pod/x',
+        'kubectl -n argocd edit configmap argocd-cm',
+        'talosctl -n 10.0.0.11 edit machineconfig',
+        'talosctl -n 10.0.0.11 dashboard',
+        'kubectl get nodes && kubectl exec -i pod/x -- sh',
+      ].map(terminalReader),
+    ).toEqual([
+      'read',
+      'kubectl exec -i',
+      'kubectl exec -i',
+      'kubectl exec -i',
+      'kubectl run -i',
+      'kubectl attach -i',
+      'kubectl edit',
+      'talosctl edit',
+      'talosctl dashboard',
+      'kubectl exec -i',
+    ]);
+  });
+
+  it('passes input from a pipe or a file, commands without -i, and the words of other commands', () => {
+    expect(
+      [
+        "kubectl get secret s -o jsonpath='{.data.key}' | base64 -d | kubectl -n authelia exec -i deployment/authelia -- sh -c 'cat > /tmp/k'",
+        'kubectl exec -i pod/x -- sh < script.sh',
+        'kubectl -n cilium-spire exec spire-server-0 -c spire-server -- /opt/spire/bin/spire-server entry show',
+        'kubectl exec --stdin=false pod/x -- ls',
+        'kubectl exec pod/x -- grep -i error /var/log/x',
+        'kubectl get pods -o name | grep -i edit',
+        'echo kubectl edit cm/x',
+        'talosctl -n 10.0.0.11 get machineconfig',
+        'kubectl get pods || kubectl exec -i pod/x -- true < /dev/null',
+      ].map(terminalReader),
+    ).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('makes readNotLast find a terminal command followed by a command', () => {
+    expect(
+      readNotLast(block('kubectl -n x exec -it deploy/y -- sh', 'kubectl get pods'))?.line,
+    ).toBe(1);
+    expect(
+      readNotLast(block('kubectl get pods', 'talosctl -n 10.0.0.11 dashboard')),
+    ).toBeUndefined();
   });
 });
 

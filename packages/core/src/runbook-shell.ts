@@ -4,7 +4,9 @@
 // - a prompt (`read`) is the last line of its block: the terminal feeds every line pasted after
 //   it into read's stdin, so the next command would become the value and the value typed later
 //   would run as a command. `readCommand` is the one spelling; components list their prompts as
-//   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block.
+//   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block. A command
+//   that takes the terminal over (`kubectl exec -it`, an edit, `talosctl dashboard`:
+//   `terminalReader`) ends its block too: the lines pasted after it are typed into it.
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
 //   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status` and
@@ -251,9 +253,76 @@ export function readsTerminal(text: string): boolean {
  * line in the same block, or undefined: pasted, that line would be read as the value.
  */
 export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined {
-  const at = block.findIndex((entry) => readsTerminal(entry.text));
+  const at = block.findIndex((entry) => terminalReader(entry.text) !== undefined);
   if (at < 0) return undefined;
   return block.slice(at + 1).some((entry) => entry.text.trim() !== '') ? block[at] : undefined;
+}
+
+/** A command that reads the operator's terminal: a prompt, or a command that takes it over. */
+export type TerminalReader =
+  | 'read'
+  | 'kubectl exec -i'
+  | 'kubectl attach -i'
+  | 'kubectl run -i'
+  | 'kubectl edit'
+  | 'talosctl edit'
+  | 'talosctl dashboard';
+
+/** talosctl's global flags that take the next word as their value. */
+const TALOSCTL_VALUE_FLAGS = new Set([
+  '-n',
+  '--nodes',
+  '-e',
+  '--endpoints',
+  '--talosconfig',
+  '--context',
+  '--cluster',
+]);
+
+/**
+ * What on a line reads the terminal: a prompt `read` (`readsTerminal`), or a command that takes
+ * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
+ * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`. Not one whose input is
+ * a pipe (`… | kubectl exec -i …`) or a redirection (`< file`).
+ */
+export function terminalReader(text: string): TerminalReader | undefined {
+  if (readsTerminal(text)) return 'read';
+  for (const match of text.matchAll(/(?:^|[\s;&|(`])(kubectl|talosctl)(?=[ \t])/g)) {
+    const tool = match[1] as 'kubectl' | 'talosctl';
+    const at = (match.index ?? 0) + match[0].length - tool.length;
+    if (!atCommandPosition(text, at) || fedByPipe(text, at)) continue;
+    const words = simpleCommandAt(text, at).trim().split(/\s+/).slice(1);
+    if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
+    const valueFlags = tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS;
+    const operands: string[] = [];
+    let stdin = false;
+    for (let index = 0; index < words.length; index++) {
+      const word = words[index] as string;
+      if (word === '--') break;
+      if (!word.startsWith('-')) {
+        operands.push(word);
+        continue;
+      }
+      const [flag = '', attached] = word.split(/=(.*)/s);
+      if (attached === undefined && valueFlags.has(flag)) index++;
+      // --stdin, or a group of short options holding i (-i, -it, -ti)
+      const asksStdin = flag === '--stdin' || /^-[A-Za-z]*i[A-Za-z]*$/.test(flag);
+      if (asksStdin && attached !== 'false') stdin = true;
+    }
+    const verb = operands[0];
+    if (tool === 'talosctl' && (verb === 'edit' || verb === 'dashboard')) return `talosctl ${verb}`;
+    if (tool === 'kubectl' && verb === 'edit') return 'kubectl edit';
+    if (tool === 'kubectl' && stdin && (verb === 'exec' || verb === 'attach' || verb === 'run'))
+      return `kubectl ${verb} -i`;
+  }
+  return undefined;
+}
+
+/** Whether the command at `at` reads a pipe: a single `|` (not `||`) before it. */
+function fedByPipe(text: string, at: number): boolean {
+  let before = at;
+  while (before > 0 && (text[before - 1] === ' ' || text[before - 1] === '\t')) before--;
+  return text[before - 1] === '|' && text[before - 2] !== '|';
 }
 
 /** A block's lines joined with newlines, and the document line of an offset into that text. */

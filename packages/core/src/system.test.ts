@@ -1454,6 +1454,32 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(formatPath(issues[0]?.path ?? [])).toBe('clusters[0]');
   });
 
+  it('refuses a command that takes the terminal over with lines after it, and passes a piped one', () => {
+    // Given a shell opened in a pod, then a command; an edit alone at the end; a piped exec -i
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['kubectl -n authelia exec -it deployment/authelia -- sh', 'kubectl get pods'],
+        ['kubectl get nodes', 'kubectl -n argocd edit configmap argocd-cm'],
+        [
+          "kubectl get secret k -o jsonpath='{.data.k}' | base64 -d | kubectl -n a exec -i deploy/a -- sh -c 'cat > /tmp/k'",
+          'kubectl get pods',
+        ],
+      ),
+    );
+    // Then only the shell is reported, at its line, with what goes wrong
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'terminal-read-alone',
+        'clusters/dev/RUNBOOK.md:4',
+        'kubectl -n authelia exec -it deployment/authelia -- sh',
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('runs `kubectl exec -i`, which takes the terminal over');
+    expect(issues[0]?.message).toContain("the container's shell");
+    expect(issues[0]?.expected).toContain('alone at the end of its own block');
+  });
+
   it('passes a read alone in its block, the commands in the next', () => {
     expect(
       terminalReadAlone.check(

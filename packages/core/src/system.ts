@@ -27,6 +27,7 @@ import {
   readNotLast,
   type ShellLine,
   shellBlocks,
+  terminalReader,
   waitLoops,
   type ZshExpansion,
   zshExpandedWords,
@@ -1574,21 +1575,27 @@ function forEachShellBlock(
 export const terminalReadAlone: SystemCheck = {
   name: 'terminal-read-alone',
   description:
-    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md` is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command.',
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
       const read = readNotLast(block);
       if (read === undefined) return;
+      const reader = terminalReader(read.text) ?? 'read';
       issues.push(
         error({
           code: 'terminal-read-alone',
           path: ['clusters', deployed.cluster.index],
           output: `${document.path}:${read.line}`,
           value: read.text.trim(),
-          message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`,
+          message:
+            reader === 'read'
+              ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
+              : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which takes the terminal over, and goes on after it: pasted, the lines after it are typed into it (${reader.endsWith('edit') ? 'the editor' : reader === 'talosctl dashboard' ? 'the dashboard' : "the container's shell or process"}) instead of run by the operator's shell`,
           expected:
-            "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block",
+            reader === 'read'
+              ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
+              : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit)`,
         }),
       );
     });
