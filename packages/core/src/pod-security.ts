@@ -133,14 +133,14 @@ function sortedSet(items: Iterable<string>): string[] {
   return [...new Set(items)].sort(compareStrings);
 }
 
-interface Container {
+export interface Container {
   readonly name: string;
   readonly securityContext: Table | undefined;
   readonly raw: Table;
 }
 
-/** `visitContainers`: init containers, containers, ephemeral containers, in that order. */
-function containers(spec: PodSpec): Container[] {
+/** A pod spec's containers as `visitContainers` walks them: init containers, containers, ephemeral containers, in that order. */
+export function containers(spec: PodSpec): Container[] {
   const out: Container[] = [];
   for (const field of ['initContainers', 'containers', 'ephemeralContainers']) {
     for (const item of list(spec[field])) {

@@ -287,28 +287,18 @@ const TALOSCTL_VALUE_FLAGS = new Set([
  */
 export function terminalReader(text: string): TerminalReader | undefined {
   if (readsTerminal(text)) return 'read';
-  for (const match of text.matchAll(/(?:^|[\s;&|(`])(kubectl|talosctl)(?=[ \t])/g)) {
-    const tool = match[1] as 'kubectl' | 'talosctl';
-    const at = (match.index ?? 0) + match[0].length - tool.length;
-    if (!atCommandPosition(text, at) || fedByPipe(text, at)) continue;
-    const words = simpleCommandAt(text, at).trim().split(/\s+/).slice(1);
+  for (const { tool, at, words } of commandsAt(text, TERMINAL_TOOLS)) {
+    if (fedByPipe(text, at)) continue;
     if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
-    const valueFlags = tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS;
-    const operands: string[] = [];
-    let stdin = false;
-    for (let index = 0; index < words.length; index++) {
-      const word = words[index] as string;
-      if (word === '--') break;
-      if (!word.startsWith('-')) {
-        operands.push(word);
-        continue;
-      }
-      const [flag = '', attached] = word.split(/=(.*)/s);
-      if (attached === undefined && valueFlags.has(flag)) index++;
-      // --stdin, or a group of short options holding i (-i, -it, -ti)
-      const asksStdin = flag === '--stdin' || /^-[A-Za-z]*i[A-Za-z]*$/.test(flag);
-      if (asksStdin && attached !== 'false') stdin = true;
-    }
+    const { operands, flags } = commandArguments(
+      words,
+      tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS,
+    );
+    // --stdin, or a group of short options holding i (-i, -it, -ti)
+    const stdin = flags.some(
+      ({ flag, value }) =>
+        (flag === '--stdin' || /^-[A-Za-z]*i[A-Za-z]*$/.test(flag)) && value !== 'false',
+    );
     const verb = operands[0];
     if (tool === 'talosctl' && (verb === 'edit' || verb === 'dashboard')) return `talosctl ${verb}`;
     if (tool === 'kubectl' && verb === 'edit') return 'kubectl edit';
@@ -448,20 +438,6 @@ function simpleCommandAt(text: string, at: number): string {
   return text.slice(at, end);
 }
 
-/** Reserved words after which a command starts. */
-const COMMAND_AFTER = new Set([
-  'then',
-  'do',
-  'else',
-  'elif',
-  'if',
-  'while',
-  'until',
-  '!',
-  '{',
-  'time',
-]);
-
 /**
  * Whether the word at `at` is a command: at the text's start or a line's, after an operator
  * (`;`, `&`, `|`, `(`, `` ` ``), a reserved word (`then`, `do`, …) or an assignment (`X=1 cmd`);
@@ -474,7 +450,7 @@ function atCommandPosition(text: string, at: number): boolean {
   let start = before;
   while (start > 0 && !/\s/.test(text[start - 1] as string)) start--;
   const word = text.slice(start, before);
-  if (COMMAND_AFTER.has(word)) return true;
+  if (KEEP_COMMAND.has(word)) return true;
   return /^[A-Za-z_][A-Za-z0-9_]*=[^\s'"]*$/.test(word) && atCommandPosition(text, start);
 }
 
@@ -492,34 +468,66 @@ const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
 export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
   const { text, lineAt } = joinedBlock(block);
   const found: EndlessWait[] = [];
-  for (const match of text.matchAll(/(?:^|[\s;&|(`])(kubectl|curl)(?=[ \t])/g)) {
-    const tool = match[1] as string;
-    const at = (match.index ?? 0) + match[0].length - tool.length;
-    if (!atCommandPosition(text, at)) continue;
-    const command = simpleCommandAt(text, at);
-    const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
+  for (const { tool, at, command, words } of commandsAt(text, WAITING_TOOLS)) {
     const waits = tool === 'curl' ? curlWaits(words) : kubectlWaits(words);
     if (waits !== undefined) found.push({ line: lineAt(at), text: command.trim(), waits });
   }
   return found;
 }
 
-/** What a kubectl command (its words after `kubectl`) waits for without end, if anything. */
-function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefined {
+const WAITING_TOOLS = /(?:^|[\s;&|(`])(kubectl|curl)(?=[ \t])/g;
+const TERMINAL_TOOLS = /(?:^|[\s;&|(`])(kubectl|talosctl)(?=[ \t])/g;
+
+/** A command of a text: its tool, where it starts, its simple command and the words after the tool. */
+interface CommandAt {
+  readonly tool: string;
+  readonly at: number;
+  readonly command: string;
+  readonly words: readonly string[];
+}
+
+/** The commands of `text` that `tools` (a global expression, the tool in group 1) names, at command positions. */
+function* commandsAt(text: string, tools: RegExp): Generator<CommandAt> {
+  for (const match of text.matchAll(tools)) {
+    const tool = match[1] as string;
+    const at = (match.index ?? 0) + match[0].length - tool.length;
+    if (!atCommandPosition(text, at)) continue;
+    const command = simpleCommandAt(text, at);
+    const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
+    yield { tool, at, command, words };
+  }
+}
+
+/**
+ * The words after kubectl or talosctl read as their flag parser does, up to `--`: the operands,
+ * and each flag with its value (after `=`, or the next word for a flag of `valueFlags`).
+ */
+function commandArguments(
+  words: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): { operands: string[]; flags: { flag: string; value: string | undefined }[] } {
   const operands: string[] = [];
-  let timeout: string | undefined;
-  let watch = true;
+  const flags: { flag: string; value: string | undefined }[] = [];
   for (let index = 0; index < words.length; index++) {
     const word = words[index] as string;
+    if (word === '--') break;
     if (!word.startsWith('-')) {
       operands.push(word);
       continue;
     }
     const [flag = '', attached] = word.split(/=(.*)/s);
-    const value = attached ?? (KUBECTL_VALUE_FLAGS.has(flag) ? words[++index] : undefined);
-    if (flag === '--timeout') timeout = value;
-    if ((flag === '-w' || flag === '--watch') && value === 'false') watch = false;
+    flags.push({ flag, value: attached ?? (valueFlags.has(flag) ? words[++index] : undefined) });
   }
+  return { operands, flags };
+}
+
+/** What a kubectl command (its words after `kubectl`) waits for without end, if anything. */
+function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefined {
+  const { operands, flags } = commandArguments(words, KUBECTL_VALUE_FLAGS);
+  const timeout = flags.findLast(({ flag }) => flag === '--timeout')?.value;
+  const watch = !flags.some(
+    ({ flag, value }) => (flag === '-w' || flag === '--watch') && value === 'false',
+  );
   const waits =
     operands[0] === 'drain'
       ? 'drain'

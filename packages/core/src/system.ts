@@ -17,7 +17,7 @@ import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
-import { podTemplateOf } from './pod-security.js';
+import { containers, podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
   commentLines,
@@ -1731,19 +1731,6 @@ export const zshExpansions: SystemCheck = {
   },
 };
 
-/** The kinds whose objects run a pod (`podTemplateOf` reads each's template). */
-const WORKLOAD_KINDS = new Set([
-  'Pod',
-  'PodTemplate',
-  'ReplicationController',
-  'ReplicaSet',
-  'Deployment',
-  'DaemonSet',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-]);
-
 /**
  * The scripts an object may hold: the commands and arguments of its pod's containers (init and
  * ephemeral ones too), and a ConfigMap's data (a script mounted as a file).
@@ -1760,16 +1747,10 @@ function scriptsOf(object: KubeObject): string[] {
       for (const item of Object.values(data)) strings(item);
     return found;
   }
-  if (!WORKLOAD_KINDS.has(object.kind)) return found;
   const spec = podTemplateOf(object)?.spec;
-  if (spec === undefined) return found;
-  for (const list of [spec.initContainers, spec.containers, spec.ephemeralContainers]) {
-    if (!Array.isArray(list)) continue;
-    for (const container of list) {
-      if (typeof container !== 'object' || container === null) continue;
-      strings((container as { command?: unknown }).command);
-      strings((container as { args?: unknown }).args);
-    }
+  for (const { raw } of spec === undefined ? [] : containers(spec)) {
+    strings(raw.command);
+    strings(raw.args);
   }
   return found;
 }
