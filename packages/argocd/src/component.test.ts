@@ -973,7 +973,7 @@ describe('declarations', () => {
     );
     expect(enabled?.commands).toContain('argocd admin initial-password -n argocd');
     expect(enabled?.commands).toContain(
-      'kubectl -n argocd delete secret argocd-initial-admin-secret',
+      'kubectl -n argocd delete secret argocd-initial-admin-secret --timeout=1m',
     );
     const disabled = login(false);
     expect(disabled?.body.join(' ')).toContain('The local `admin` account is **disabled**');

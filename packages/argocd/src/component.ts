@@ -985,7 +985,7 @@ function loginStep(
           `argocd admin initial-password -n ${ARGOCD_NAMESPACE}`,
           `argocd login ${server} --grpc-web --username admin`,
           'argocd account update-password',
-          `kubectl -n ${ARGOCD_NAMESPACE} delete secret argocd-initial-admin-secret`,
+          `kubectl -n ${ARGOCD_NAMESPACE} delete secret argocd-initial-admin-secret --timeout=1m`,
         ]
       : []),
   ];

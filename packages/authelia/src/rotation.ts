@@ -122,7 +122,7 @@ export function storageKeyProcedure(settings: ResolvedAutheliaSettings): Rotatio
       text: 'Wait until Authelia runs again with the new key, then delete the kept old key (save it first if you keep copies of the database made before):',
       commands: [
         `kubectl -n ${ns} rollout status deployment/${DEPLOYMENT} --timeout=10m`,
-        `kubectl -n ${ns} delete secret ${old}`,
+        `kubectl -n ${ns} delete secret ${old} --timeout=1m`,
       ],
     },
   };

@@ -66,7 +66,7 @@ describe("the storage encryption key's procedure", () => {
     );
     expect(procedure('dev').done.commands).toEqual([
       'kubectl -n authelia rollout status deployment/authelia --timeout=10m',
-      'kubectl -n authelia delete secret authelia-storage-key-old',
+      'kubectl -n authelia delete secret authelia-storage-key-old --timeout=1m',
     ]);
     expect(procedure('dev').value).toContain('at least 20 characters');
   });

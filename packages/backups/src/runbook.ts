@@ -183,10 +183,12 @@ export function replaceClaimCommands(
     { kind: 'PersistentVolumeClaim', name: entry.volume.name, namespace: entry.volume.namespace },
   ]);
   return [
-    `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found`,
+    `kubectl -n ${ns} delete replicationsource ${q(backupNames(entry.volume).source)} --ignore-not-found --timeout=5m`,
     ...(bootstrap === undefined
       ? []
-      : [`kubectl -n ${ns} delete replicationdestination ${q(bootstrap)} --ignore-not-found`]),
+      : [
+          `kubectl -n ${ns} delete replicationdestination ${q(bootstrap)} --ignore-not-found --timeout=5m`,
+        ]),
     `kubectl -n ${ns} delete pvc ${claim} --ignore-not-found --wait=false`,
     `kubectl -n ${ns} wait pvc/${entry.volume.name} --for=delete --timeout=15m`,
     `kubectl -n ${q(gitopsNamespace)} patch application ${q(entry.application)} --type merge -p ${q(sync)}`,
@@ -365,7 +367,7 @@ export function emptyClaimCommands(): string[] {
   return [
     "CLAIM='<namespace>/<claim>'",
     `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod" --wait=false; done`,
   ];
 }
 
@@ -395,7 +397,7 @@ export function verificationRunCommands(entry: ProtectedVolume, windowMinutes: n
     `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
     // Nothing else deletes a Job made by hand (the CronJob's history limits count only its own),
     // and its pod keeps the scratch volume: a full-size copy of the volume's data.
-    `kubectl -n ${ns} delete job ${job}`,
+    `kubectl -n ${ns} delete job ${job} --timeout=5m`,
   ];
 }
 

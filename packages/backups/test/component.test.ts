@@ -670,7 +670,7 @@ describe('the disaster-recovery runbook', () => {
     // becomes ready, and the snapshot controller keeps its pvc-as-source-protection finalizer
     // on the claim (VolSync makes it again from a paused source): the claim would never go.
     const source = at(
-      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found --timeout=5m',
     );
     const deleted = at('kubectl -n paperless delete pvc data --ignore-not-found --wait=false');
     expect(deleted - source).toBe(1);
@@ -1011,7 +1011,7 @@ describe('the disaster-recovery runbook: step 5', () => {
       `kubectl -n paperless get job data-restore-verify-manual -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
       'kubectl -n paperless logs job/data-restore-verify-manual --tail=1',
       // Its pod holds a full-size scratch copy of the volume until the Job is deleted.
-      'kubectl -n paperless delete job data-restore-verify-manual',
+      'kubectl -n paperless delete job data-restore-verify-manual --timeout=5m',
     ]);
   });
 });
@@ -1078,7 +1078,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       '```sh',
       "CLAIM='<namespace>/<claim>'",
       `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod"; done`,
+      `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod" --wait=false; done`,
       '```',
       '',
     ]);
@@ -1141,8 +1141,8 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     test("a StatefulSet's claim: its pod, and any other pod mounting it, never a neighbour's", () => {
       expect(deletes('monitoring/data-db-0')).toEqual([
         '-n monitoring delete pvc data-db-0 --wait=false',
-        '-n monitoring delete pod db-0',
-        '-n monitoring delete pod web-7d9f-abcde',
+        '-n monitoring delete pod db-0 --wait=false',
+        '-n monitoring delete pod web-7d9f-abcde --wait=false',
       ]);
     });
 
@@ -1151,7 +1151,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       // finalizer and the pod kept waiting on the faulted volume.
       expect(deletes('monitoring/data-restore-verify-29000000-x2x9z-scratch')).toEqual([
         '-n monitoring delete pvc data-restore-verify-29000000-x2x9z-scratch --wait=false',
-        '-n monitoring delete pod data-restore-verify-29000000-x2x9z',
+        '-n monitoring delete pod data-restore-verify-29000000-x2x9z --wait=false',
       ]);
     });
 
@@ -1180,7 +1180,7 @@ describe('the disaster-recovery runbook on Longhorn', () => {
       expect(deletes('tally/10')).toEqual(['-n tally delete pvc 10 --wait=false']);
       expect(deletes('tally/1e1')).toEqual([
         '-n tally delete pvc 1e1 --wait=false',
-        '-n tally delete pod tally-0',
+        '-n tally delete pod tally-0 --wait=false',
       ]);
     });
   });
@@ -1704,10 +1704,10 @@ describe('a protected volume whose claim names the populator', () => {
     // restore it ran when it was made (the empty first install). Deleted, Argo CD makes it anew
     // and it restores the latest snapshot.
     const source = at(
-      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+      'kubectl -n paperless delete replicationsource data-backup --ignore-not-found --timeout=5m',
     );
     const bootstrap = at(
-      'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found',
+      'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found --timeout=5m',
     );
     const claim = at('kubectl -n paperless delete pvc data --ignore-not-found --wait=false');
     const sync = at(
@@ -1780,10 +1780,10 @@ describe('a protected volume whose claim names the populator', () => {
       );
       const stamp = index('STAMP="move-$(date -u +%Y%m%d%H%M%S)"');
       const deleteSource = index(
-        'kubectl -n paperless delete replicationsource data-backup --ignore-not-found',
+        'kubectl -n paperless delete replicationsource data-backup --ignore-not-found --timeout=5m',
       );
       const deleteBootstrap = index(
-        'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found',
+        'kubectl -n paperless delete replicationdestination data-bootstrap --ignore-not-found --timeout=5m',
       );
       const sync = index(
         `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"volume-move"},"sync":{"prune":true,"syncOptions":[],"resources":[{"group":"volsync.backube","kind":"ReplicationDestination","name":"data-bootstrap","namespace":"paperless"},{"kind":"PersistentVolumeClaim","name":"data","namespace":"paperless"}]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,

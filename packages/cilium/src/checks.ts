@@ -617,7 +617,7 @@ export const spireRecovery: SystemCheck = {
           const cordon = /^kubectl cordon (\S+)$/.exec(text);
           if (cordon !== null) cordoned.add(cordon[1] as string);
           const moved =
-            /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)$/.exec(
+            /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)(?: --timeout=\S+)?$/.exec(
               text,
             );
           // What evicts the node's pods while the server may be replaced with them: a drain,
@@ -640,7 +640,7 @@ export const spireRecovery: SystemCheck = {
             fail(
               drain,
               `the runbook of cluster "${cluster.name}" drains node ${drain} (line ${line}: \`${text}\`) where the SPIRE server may run without moving the server off it and recovering SPIRE first: the drain replaces it while it evicts the node's pods, and until cilium-operator registered the identities again every connection that requires mutual authentication is dropped, the evicted pods' volume detach through longhorn-manager among them`,
-              `before the drain: kubectl cordon ${drain}, the server's pod deleted (kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${drain}), then the recovery: ${recovery}`,
+              `before the drain: kubectl cordon ${drain}, the server's pod deleted (kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${drain} --timeout=2m), then the recovery: ${recovery}`,
             );
             // Reported once: what follows on this node in the block is the same fault.
             cleared.add(drain);

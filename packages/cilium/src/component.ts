@@ -143,9 +143,9 @@ const GATEWAY_API_ONE_WAY: NonNullable<CrdBundle['noDowngradeBelow']> = {
   version: 'v1.5.0',
   why: 'from v1.5 the standard channel stores TLSRoute as v1, which no older TLSRoute CRD has (the API server refuses a CRD that leaves out a version of its status.storedVersions; deleting the CRD deletes every TLSRoute, and the platform makes none), and installs the ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io, which denies every Gateway API CRD of an older bundle',
   undo: [
-    'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io',
-    'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io',
-    'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io',
+    'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io --timeout=2m',
+    'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io --timeout=2m',
+    'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io --timeout=10m',
   ],
 };
 

@@ -149,7 +149,7 @@ export function spireRecovery(
   // A cordoned node's server pod deleted (its StatefulSet starts it elsewhere, empty), then
   // the recovery: before a drain and on retiring a node alike.
   const moveOffAndRecover = (hostname: string) => [
-    `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname}`,
+    `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName=${hostname} --timeout=2m`,
     ...SPIRE_RECOVERY_COMMANDS,
   ];
   for (const hostname of hosts) {
@@ -180,7 +180,7 @@ export function spireRecovery(
         reason:
           "Cilium: the SPIRE server's pod, if it runs on the node, deleted (the cordon keeps the new one elsewhere), then SPIRE recovered: its new pod starts empty, so the SPIRE agents are restarted onto its new trust bundle and cilium-operator re-registers every identity (until then pod-to-pod connections that require mutual authentication are dropped, Longhorn's eviction traffic included)",
         commands: [
-          `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName="$NODE"`,
+          `kubectl -n ${SPIRE_NAMESPACE} delete pod -l app=spire-server --field-selector spec.nodeName="$NODE" --timeout=2m`,
           ...SPIRE_RECOVERY_COMMANDS,
         ],
       },

@@ -116,9 +116,9 @@ describe('capabilities', () => {
           version: 'v1.5.0',
           why: expect.stringContaining('stores TLSRoute as v1'),
           undo: [
-            'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io',
-            'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io',
-            'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io',
+            'kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io --timeout=2m',
+            'kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io --timeout=2m',
+            'kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io --timeout=10m',
           ],
         },
         install: [

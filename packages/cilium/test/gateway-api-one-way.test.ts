@@ -81,9 +81,10 @@ describe('the Gateway API cannot go back below v1.5 on a cluster that ran it', (
         expect([...floor.undo].sort(), `${tag} → ${old}`).toEqual(
           [
             ...policies.map(
-              ({ kind, metadata }) => `kubectl delete ${kind.toLowerCase()} ${metadata.name}`,
+              ({ kind, metadata }) =>
+                `kubectl delete ${kind.toLowerCase()} ${metadata.name} --timeout=2m`,
             ),
-            ...lost.map((name) => `kubectl delete customresourcedefinition ${name}`),
+            ...lost.map((name) => `kubectl delete customresourcedefinition ${name} --timeout=10m`),
           ].sort(),
         );
       }

@@ -386,14 +386,14 @@ describe('SPIRE without persistent data: the runbook recovers it', () => {
     expect(Object.keys(lifecycle?.lost ?? {})).toEqual(hosts);
     for (const host of hosts) {
       expect(lifecycle?.retiring?.[host]?.commands).toEqual([
-        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host}`,
+        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host} --timeout=2m`,
         ...SPIRE_RECOVERY_COMMANDS,
       ]);
       expect(lifecycle?.lost?.[host]?.commands).toEqual(SPIRE_RECOVERY_COMMANDS);
       // Before a reboot's or an upgrade's drain: moved off and recovered while the node's other
       // pods still run (their volumes detach through longhorn-manager, under mutual auth).
       expect(run.declared.prod?.beforeNodeDrain?.[host]?.commands).toEqual([
-        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host}`,
+        `kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${host} --timeout=2m`,
         ...SPIRE_RECOVERY_COMMANDS,
       ]);
     }

@@ -61,7 +61,7 @@ describe('crd-bundle-downgrade', () => {
     expect(issue.message).toContain('stores TLSRoute as v1');
     expect(issue.message).toContain('safe-upgrades.gateway.networking.k8s.io');
     expect(issue.expected).toContain(
-      "to go back anyway: build with --allow-immutable-changes, commit and push, then on the cluster run `kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io`, `kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io`, `kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io`, and Argo CD's sync retries apply v1.4.1",
+      "to go back anyway: build with --allow-immutable-changes, commit and push, then on the cluster run `kubectl delete validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io --timeout=2m`, `kubectl delete validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io --timeout=2m`, `kubectl delete customresourcedefinition tlsroutes.gateway.networking.k8s.io --timeout=10m`, and Argo CD's sync retries apply v1.4.1",
     );
   }, 120_000);
 

@@ -191,7 +191,10 @@ describe('the Talos runbook', () => {
     const finalizers = lines.findIndex(
       (line, index) => index > section && line.endsWith(`-p '{"metadata":{"finalizers":null}}'`),
     );
-    const deleteAll = lines.indexOf('kubectl -n argocd delete applications --all', section);
+    const deleteAll = lines.indexOf(
+      'kubectl -n argocd delete applications --all --timeout=15m',
+      section,
+    );
     expect(rootOff).toBeGreaterThan(section);
     expect(finalizers).toBeGreaterThan(rootOff);
     expect(deleteAll).toBeGreaterThan(finalizers);
@@ -275,7 +278,7 @@ describe('the Talos runbook', () => {
     expect(lines).toContain(
       `kubectl apply --server-side --field-manager=argocd-controller -f ${gatewayApi}`,
     );
-    expect(lines).toContain(`kubectl delete --ignore-not-found -f ${gatewayApi}`);
+    expect(lines).toContain(`kubectl delete --ignore-not-found --timeout=10m -f ${gatewayApi}`);
   });
 });
 

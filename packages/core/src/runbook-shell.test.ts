@@ -322,6 +322,24 @@ describe('endlessWaits', () => {
     ]);
   });
 
+  it('finds kubectl delete that waits without a non-zero --timeout, and passes the bounded and the ones that do not wait', () => {
+    expect(
+      endless(
+        'kubectl -n argocd delete application dev-longhorn --ignore-not-found',
+        'kubectl delete node n1 --timeout=0s && kubectl delete --ignore-not-found -f x.yaml',
+        'kubectl -n ns delete pod -l app=x --field-selector spec.nodeName=n1 --wait',
+        'kubectl delete node n1 --timeout=2m; kubectl delete pvc x --wait=false',
+        'kubectl delete -f x.yaml --dry-run=client; kubectl --timeout 5m delete pod x',
+        'kubectl get pods --field-selector delete; kubectl -n delete get pods',
+      ),
+    ).toEqual([
+      [1, 'delete', 'kubectl -n argocd delete application dev-longhorn --ignore-not-found'],
+      [2, 'delete', 'kubectl delete node n1 --timeout=0s'],
+      [2, 'delete', 'kubectl delete --ignore-not-found -f x.yaml'],
+      [3, 'delete', 'kubectl -n ns delete pod -l app=x --field-selector spec.nodeName=n1 --wait'],
+    ]);
+  });
+
   it('finds kubectl after an assignment or a reserved word, not as an argument', () => {
     expect(
       endless(

@@ -9,9 +9,9 @@
 //   `terminalReader`) ends its block too: the lines pasted after it are typed into it.
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
-//   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status` and
-//   `kubectl drain` without a `--timeout`, and `curl` without a `--max-time`, wait without end
-//   (`endlessWaits`).
+//   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status`,
+//   `kubectl drain` and `kubectl delete` (unless `--wait=false`) without a `--timeout`, and `curl`
+//   without a `--max-time`, wait without end, or for a week (`endlessWaits`).
 // - no block holds a `#` comment (`shell-comments`, `commentLines`): zsh, macOS' login shell,
 //   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
 //   as a command with the rest of the line as its arguments; what a comment would say goes in
@@ -389,11 +389,11 @@ export interface EndlessWait {
   readonly line: number;
   /** The command, from `kubectl` or `curl` to the end of its simple command. */
   readonly text: string;
-  /** What waits: kubectl's `rollout status` or `drain`, or `curl`. */
-  readonly waits: 'rollout status' | 'drain' | 'curl';
+  /** What waits: kubectl's `rollout status`, `drain` or `delete`, or `curl`. */
+  readonly waits: 'rollout status' | 'drain' | 'delete' | 'curl';
 }
 
-/** kubectl's flags (global and of the two commands) that take the next word as their value. */
+/** kubectl's flags (global and of the commands read) that take the next word as their value. */
 const KUBECTL_VALUE_FLAGS = new Set([
   '-n',
   '--namespace',
@@ -408,7 +408,10 @@ const KUBECTL_VALUE_FLAGS = new Set([
   '--request-timeout',
   '-l',
   '--selector',
+  '--field-selector',
   '--pod-selector',
+  '-o',
+  '--output',
   '-f',
   '--filename',
   '-k',
@@ -461,8 +464,13 @@ const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
  * The commands of a block that wait until what they wait for happens, however long:
  * `kubectl rollout status` (its `--timeout` defaults to 0s, "zero means never"; `--watch=false`
  * does not wait) and `kubectl drain` (`--timeout` 0s, "zero means infinite", a
- * PodDisruptionBudget that never allows the eviction holds it for good), without a non-zero
- * `--timeout`; `curl` without a non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after
+ * PodDisruptionBudget that never allows the eviction holds it for good) and `kubectl delete`
+ * (it waits until the objects are gone, `--wait` defaults to true, and a zero `--timeout`, the
+ * default, becomes a week: `pkg/cmd/delete/delete.go`, "if we requested to wait forever, set it
+ * to a week"; a finalizer nothing removes, a pod on an unreachable node, an Application whose
+ * resources Argo CD cannot delete, a CRD whose custom resources keep theirs, holds it) without a
+ * non-zero `--timeout` (a delete with `--wait=false` or a `--dry-run` does not wait); `curl`
+ * without a non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after
  * 30 seconds by default and `talosctl health` after 20 minutes: bounded.
  */
 export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
@@ -524,7 +532,10 @@ function commandArguments(
 /** What a kubectl command (its words after `kubectl`) waits for without end, if anything. */
 function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefined {
   const { operands, flags } = commandArguments(words, KUBECTL_VALUE_FLAGS);
-  const timeout = flags.findLast(({ flag }) => flag === '--timeout')?.value;
+  const flagValue = (name: string) => flags.findLast(({ flag }) => flag === name)?.value;
+  const timeout = flagValue('--timeout');
+  const dryRun =
+    flags.some(({ flag }) => flag === '--dry-run') && flagValue('--dry-run') !== 'none';
   const watch = !flags.some(
     ({ flag, value }) => (flag === '-w' || flag === '--watch') && value === 'false',
   );
@@ -533,7 +544,9 @@ function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefine
       ? 'drain'
       : operands[0] === 'rollout' && operands[1] === 'status' && watch
         ? 'rollout status'
-        : undefined;
+        : operands[0] === 'delete' && flagValue('--wait') !== 'false' && !dryRun
+          ? 'delete'
+          : undefined;
   const bound = timeout?.replace(/^["']|["']$/g, '');
   return bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound) ? undefined : waits;
 }

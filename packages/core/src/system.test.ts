@@ -1563,6 +1563,36 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[2]?.expected).toContain('--max-time 30');
   });
 
+  it('refuses a kubectl delete that waits without a --timeout, and passes one with a bound or --wait=false', () => {
+    // Given an Application delete and a pod delete without a bound, and deletes that are bounded
+    const issues = boundedWaits.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        [
+          'kubectl -n argocd delete application dev-longhorn --ignore-not-found --timeout=15m',
+          'kubectl -n x delete pvc data --wait=false',
+        ],
+        [
+          'kubectl -n argocd delete application dev-longhorn --ignore-not-found',
+          'kubectl get pods -o name | while read -r pod; do kubectl delete "$pod"; done',
+          'kubectl delete node dev-w-1 --timeout=2m',
+          'kubectl delete -f removed.yaml --dry-run=client',
+        ],
+      ),
+    );
+    // Then the two unbounded deletes are reported at their lines, with the fix
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      [
+        'bounded-waits',
+        'clusters/dev/RUNBOOK.md:9',
+        'kubectl -n argocd delete application dev-longhorn --ignore-not-found',
+      ],
+      ['bounded-waits', 'clusters/dev/RUNBOOK.md:10', 'kubectl delete "$pod"'],
+    ]);
+    expect(issues[0]?.message).toContain('for up to a week');
+    expect(issues[0]?.expected).toContain('--wait=false');
+  });
+
   it('refuses a word zsh expands, at its line, and passes quoted and pattern words', () => {
     // Given an unquoted jsonpath, a URL with ?, `==` and `~name`, and words that are none
     const issues = zshExpansions.check(

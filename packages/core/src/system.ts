@@ -1608,6 +1608,8 @@ const ENDLESS_WAIT_SAYS: Record<EndlessWait['waits'], string> = {
     '`kubectl drain` without a --timeout waits without end ("zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good)',
   'rollout status':
     '`kubectl rollout status` without a --timeout waits without end ("zero means never": a rollout that never completes holds it for good)',
+  delete:
+    '`kubectl delete` without a --timeout waits until the objects are gone, for up to a week (a zero --timeout is a week: a finalizer nothing removes, a pod on an unreachable node, an Application whose resources Argo CD cannot delete holds it)',
   curl: '`curl` without a --max-time waits without end for a server that accepted the connection and never answers (curl sets no limit by default)',
 };
 
@@ -1616,6 +1618,8 @@ const ENDLESS_WAIT_FIX: Record<EndlessWait['waits'], string> = {
     'a --timeout on the command (e.g. `--timeout=5m`), after which kubectl fails with what it still waited for and the && chain stops',
   'rollout status':
     'a --timeout on the command (e.g. `--timeout=10m`), after which kubectl fails with what it still waited for and the && chain stops',
+  delete:
+    'a --timeout on the command (e.g. `--timeout=2m`), after which kubectl fails with what it still waited for and the && chain stops, or `--wait=false` where a later bounded wait checks the outcome',
   curl: 'a --max-time on the command (e.g. `--max-time 30`), after which curl fails (exit 28) and the && chain stops',
 };
 
@@ -1626,7 +1630,7 @@ const ENDLESS_WAIT_FIX: Record<EndlessWait['waits'], string> = {
 export const boundedWaits: SystemCheck = {
   name: 'bounded-waits',
   description:
-    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status` and `kubectl drain` there has a non-zero `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end).',
+    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status`, `kubectl drain` and `kubectl delete` (unless `--wait=false`) there has a non-zero `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end, a delete for a week).',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {

@@ -851,7 +851,7 @@ talosctl reset -n {{shell address}} --graceful=true &&
 talosctl -n {{shell peer}} etcd members &&
 talosctl config endpoint{{#each remainingEndpoints}} {{shell this}}{{/each}} &&
 {{/if}}
-kubectl delete node {{shell hostname}}
+kubectl delete node {{shell hostname}} --timeout=2m
 talosctl health -n {{shell peer}}
 \`\`\`
 {{/if}}
@@ -894,7 +894,7 @@ kubectl cordon "$NODE" &&
 {{/if}}
 kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 talosctl reset -n "$NODE_ADDRESS" --graceful=true &&
-kubectl delete node "$NODE"
+kubectl delete node "$NODE" --timeout=2m
 talosctl health -n {{shell removedNode.peer}}
 \`\`\`
 
@@ -924,7 +924,7 @@ kubectl drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 talosctl reset -n "$NODE_ADDRESS" --graceful=true &&
 talosctl -n {{shell removedNode.peer}} etcd members &&
 talosctl config endpoint{{#each removedNode.endpoints}} {{shell this}}{{/each}} &&
-kubectl delete node "$NODE"
+kubectl delete node "$NODE" --timeout=2m
 talosctl health -n {{shell removedNode.peer}}
 \`\`\`
 
@@ -967,7 +967,7 @@ export ETCD_MEMBER=
 talosctl -n {{shell peer}} etcd remove-member "\${ETCD_MEMBER:?set it to the ID etcd members lists for this node}"
 talosctl -n {{shell peer}} etcd members
 {{/if}}
-kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostname}}
+kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostname}} --timeout=2m
 {{#if lost}}
 {{{lost.commands}}}
 {{/if}}
@@ -1100,14 +1100,15 @@ kubectl apply -f {{shell gitops.rootFile}}
 4. Once Argo CD synced the commit, check the Application is gone (delete it by hand where the
    environment does not prune: without a finalizer, that deletes only the Application).
 {{#if removal.hooks}}
-   One with a pre-delete hook goes once Argo CD ran the hook (\`kubectl delete\` waits; the
-   Application's \`.status.conditions\` say why a hook fails); then the hook's checks print nothing.
+   One with a pre-delete hook goes once Argo CD ran the hook (\`kubectl delete\` waits, up to
+   15 minutes, then fails with what it still waited for; the Application's
+   \`.status.conditions\` say why a hook fails); then the hook's checks print nothing.
 {{/if}}
 
 \`\`\`sh
 {{#each removal.critical}}
 kubectl -n {{shell ../gitops.namespace}} get application {{shell application}} -o jsonpath='{.metadata.finalizers}'
-kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}} --ignore-not-found
+kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}} --ignore-not-found --timeout=15m
 {{#if uninstall}}
 {{{uninstall.verify}}}
 {{/if}}
@@ -1120,7 +1121,7 @@ kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}
 \`\`\`sh
 {{#each removal.critical}}
 {{#if saved}}
-kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
+kubectl delete --ignore-not-found --timeout=10m -f "$TALOS_DIR"/{{shell saved}}
 {{/if}}
 {{#if crds}}
 {{#each crds.kinds}}
@@ -1152,9 +1153,9 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
 {{#each removal.finalized}}
 kubectl -n {{shell ../gitops.namespace}} patch application {{shell this}} --type=merge -p '{"metadata":{"finalizers":null}}'
 {{/each}}
-kubectl -n {{shell gitops.namespace}} delete applications --all
+kubectl -n {{shell gitops.namespace}} delete applications --all --timeout=15m
 {{#with removal.gitops.chart}}
-kubectl delete --ignore-not-found -f "$TALOS_DIR"/{{shell saved}}
+kubectl delete --ignore-not-found --timeout=10m -f "$TALOS_DIR"/{{shell saved}}
 {{/with}}
 \`\`\`
 {{/if}}

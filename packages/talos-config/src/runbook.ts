@@ -306,7 +306,7 @@ function bundleDeletes(bundle: CrdBundle): string[] | undefined {
   for (const line of bundle.install) {
     const match = APPLY.exec(line);
     if (match === null) return undefined;
-    deletes.push(`kubectl delete --ignore-not-found -f ${match[1]}`);
+    deletes.push(`kubectl delete --ignore-not-found --timeout=10m -f ${match[1]}`);
   }
   return deletes;
 }

@@ -958,7 +958,7 @@ describe('retiring a node no longer in the definition', () => {
         `kubectl cordon ${GONE.hostname}`,
         `kubectl drain ${GONE.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
         `talosctl reset -n ${GONE.address} --graceful=true`,
-        `kubectl delete node ${GONE.hostname}`,
+        `kubectl delete node ${GONE.hostname} --timeout=2m`,
       ]);
       expect(index('kubectl drain')).toBeGreaterThan(index('kubectl cordon'));
     }
@@ -999,7 +999,7 @@ describe('retiring a node no longer in the definition', () => {
       'kubectl cordon 10',
       'kubectl drain 10 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
       `talosctl reset -n ${NUMERIC.address} --graceful=true`,
-      'kubectl delete node 10',
+      'kubectl delete node 10 --timeout=2m',
     ]);
     // 4 members: 3 remain and need 2
     expect(
@@ -1034,7 +1034,7 @@ describe('retiring a node no longer in the definition', () => {
         'kubectl cordon nan',
         'kubectl drain nan --ignore-daemonsets --delete-emptydir-data --timeout=5m',
         `talosctl reset -n ${NAN.address} --graceful=true`,
-        'kubectl delete node nan',
+        'kubectl delete node nan --timeout=2m',
       ]);
     },
   );
@@ -1434,7 +1434,7 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
     expect(markdown).toContain('   - `dev-storage`: its uninstall Job deletes every volume.');
     // And step 4 deletes the Application (waiting for the hook), then checks what it removed
     const remove = markdown.indexOf(
-      'kubectl -n argocd delete application dev-storage --ignore-not-found',
+      'kubectl -n argocd delete application dev-storage --ignore-not-found --timeout=15m',
     );
     expect(markdown[remove + 1]).toBe(hook.verify[0]);
     expect(text(hook)).toContain('pre-delete` hook (`dev-storage`)');
@@ -1449,7 +1449,9 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
     // Then its finalizers are taken off too, once the controller stopped
     expect(patch).toBeGreaterThan(0);
     expect(markdown.slice(patch - 2, patch)).toEqual(STOP);
-    expect(markdown.indexOf('kubectl -n argocd delete applications --all')).toBeGreaterThan(patch);
+    expect(
+      markdown.indexOf('kubectl -n argocd delete applications --all --timeout=15m'),
+    ).toBeGreaterThan(patch);
   });
 
   it('lists, after a chart upgrade, what a critical Application kept but no longer renders', () => {
@@ -1469,7 +1471,7 @@ describe('removing a critical chart whose chart has a pre-delete hook', () => {
     expect(markdown).not.toContain('storage-webhook');
     expect(markdown).not.toContain('patch application dev-storage');
     expect(markdown).toContain(
-      'kubectl delete --ignore-not-found -f "$TALOS_DIR"/removed-dev-storage.yaml',
+      'kubectl delete --ignore-not-found --timeout=10m -f "$TALOS_DIR"/removed-dev-storage.yaml',
     );
   });
 });
@@ -1855,7 +1857,7 @@ describe('adding, retiring and replacing nodes', () => {
       ],
       // --graceful (the default, said anyway): Talos v1.12.11 cordons, drains and leaves etcd
       ['talosctl', 'reset', '-n', '192.168.30.21', '--graceful=true'],
-      ['kubectl', 'delete', 'node', 'prod-w-1'],
+      ['kubectl', 'delete', 'node', 'prod-w-1', '--timeout=2m'],
       ['talosctl', 'health', '-n', '192.168.30.11'],
     ]);
     expect(worker?.text).toContain('- storage: replicas moved');
@@ -1881,7 +1883,7 @@ describe('adding, retiring and replacing nodes', () => {
       'talosctl reset -n 192.168.30.12 --graceful=true',
       'talosctl -n 192.168.30.11 etcd members',
       'talosctl config endpoint 192.168.30.11 192.168.30.13',
-      'kubectl delete node prod-cp-2',
+      'kubectl delete node prod-cp-2 --timeout=2m',
       'talosctl health -n 192.168.30.11',
     ]);
     // the first control plane talks to another one
@@ -1911,14 +1913,14 @@ describe('adding, retiring and replacing nodes', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl -n 192.168.30.11 etcd remove-member ${ETCD_MEMBER:?set it to the ID etcd members lists for this node}',
       'talosctl -n 192.168.30.11 etcd members',
-      'kubectl delete node prod-cp-2',
+      'kubectl delete node prod-cp-2 --timeout=2m',
       'wait-gone prod-cp-2',
     ]);
     expect(cp?.text).toContain('- storage: node object gone');
     // nothing is reset: the machine is gone
     expect(cp?.commands.some((words) => words.includes('reset'))).toBe(false);
     expect(replacing(ha).get('prod-w-2')?.commands).toEqual([
-      ['kubectl', 'delete', 'node', 'prod-w-2'],
+      ['kubectl', 'delete', 'node', 'prod-w-2', '--timeout=2m'],
     ]);
     // the dead node's leftovers go before the new machine is added
     const text = nodes(ha);
@@ -1952,7 +1954,7 @@ describe('adding, retiring and replacing nodes', () => {
       'kubectl cordon dev-w-1',
       'kubectl drain dev-w-1 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
       'talosctl reset -n 192.168.10.21 --graceful=true',
-      'kubectl delete node dev-w-1',
+      'kubectl delete node dev-w-1 --timeout=2m',
       'talosctl health -n 192.168.10.11',
     ]);
     expect(nodes(markdown)).toContain('The cluster has one control plane, its only etcd member');
@@ -1992,6 +1994,7 @@ describe('adding, retiring and replacing nodes', () => {
       'delete',
       'node',
       'prod-cp-1',
+      '--timeout=2m',
     ]);
   });
 });
