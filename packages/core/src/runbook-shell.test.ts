@@ -340,6 +340,21 @@ describe('endlessWaits', () => {
     ]);
   });
 
+  it('reads a negative --timeout as no bound, and a kubectl wait without one as bounded', () => {
+    expect(
+      endless(
+        'kubectl -n x wait --for=delete pod/p --timeout=-1s',
+        'kubectl drain n1 --timeout=-5m; kubectl delete node n1 --timeout -1h',
+        'kubectl wait --for=condition=Ready node/n1; kubectl wait --for=delete pod/p --timeout=0',
+        'kubectl -n x wait --for=delete pod/p --timeout=10m',
+      ),
+    ).toEqual([
+      [1, 'wait', 'kubectl -n x wait --for=delete pod/p --timeout=-1s'],
+      [2, 'drain', 'kubectl drain n1 --timeout=-5m'],
+      [2, 'delete', 'kubectl delete node n1 --timeout -1h'],
+    ]);
+  });
+
   it('finds kubectl after an assignment or a reserved word, not as an argument', () => {
     expect(
       endless(

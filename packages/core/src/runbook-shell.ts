@@ -389,8 +389,8 @@ export interface EndlessWait {
   readonly line: number;
   /** The command, from `kubectl` or `curl` to the end of its simple command. */
   readonly text: string;
-  /** What waits: kubectl's `rollout status`, `drain` or `delete`, or `curl`. */
-  readonly waits: 'rollout status' | 'drain' | 'delete' | 'curl';
+  /** What waits: kubectl's `rollout status`, `drain`, `delete` or `wait`, or `curl`. */
+  readonly waits: 'rollout status' | 'drain' | 'delete' | 'wait' | 'curl';
 }
 
 /** kubectl's flags (global and of the commands read) that take the next word as their value. */
@@ -469,7 +469,8 @@ const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
  * default, becomes a week: `pkg/cmd/delete/delete.go`, "if we requested to wait forever, set it
  * to a week"; a finalizer nothing removes, a pod on an unreachable node, an Application whose
  * resources Argo CD cannot delete, a CRD whose custom resources keep theirs, holds it) without a
- * non-zero `--timeout` (a delete with `--wait=false` or a `--dry-run` does not wait); `curl`
+ * non-zero `--timeout` (a delete with `--wait=false` or a `--dry-run` does not wait); a negative
+ * `--timeout` is no bound either (kubectl wait: "negative means wait for a week"); `curl`
  * without a non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after
  * 30 seconds by default and `talosctl health` after 20 minutes: bounded.
  */
@@ -548,7 +549,12 @@ function kubectlWaits(words: readonly string[]): EndlessWait['waits'] | undefine
           ? 'delete'
           : undefined;
   const bound = timeout?.replace(/^["']|["']$/g, '');
-  return bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound) ? undefined : waits;
+  // `kubectl wait` is bounded by its default (30s) and by zero (it checks once); only a
+  // negative --timeout ("negative means wait for a week") makes it wait without end.
+  if (operands[0] === 'wait') return bound?.startsWith('-') ? 'wait' : undefined;
+  return bound !== undefined && bound !== '' && !ZERO_DURATION.test(bound) && !bound.startsWith('-')
+    ? undefined
+    : waits;
 }
 
 /**

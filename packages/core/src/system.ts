@@ -1605,11 +1605,12 @@ export const terminalReadAlone: SystemCheck = {
 
 const ENDLESS_WAIT_SAYS: Record<EndlessWait['waits'], string> = {
   drain:
-    '`kubectl drain` without a --timeout waits without end ("zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good)',
+    '`kubectl drain` without a positive --timeout waits without end ("zero means infinite": a PodDisruptionBudget that never allows the eviction holds it for good)',
   'rollout status':
-    '`kubectl rollout status` without a --timeout waits without end ("zero means never": a rollout that never completes holds it for good)',
+    '`kubectl rollout status` without a positive --timeout waits without end ("zero means never": a rollout that never completes holds it for good)',
   delete:
-    '`kubectl delete` without a --timeout waits until the objects are gone, for up to a week (a zero --timeout is a week: a finalizer nothing removes, a pod on an unreachable node, an Application whose resources Argo CD cannot delete holds it)',
+    '`kubectl delete` without a positive --timeout waits until the objects are gone, for up to a week (a zero --timeout is a week: a finalizer nothing removes, a pod on an unreachable node, an Application whose resources Argo CD cannot delete holds it)',
+  wait: '`kubectl wait` with a negative --timeout waits for a week ("negative means wait for a week")',
   curl: '`curl` without a --max-time waits without end for a server that accepted the connection and never answers (curl sets no limit by default)',
 };
 
@@ -1620,6 +1621,7 @@ const ENDLESS_WAIT_FIX: Record<EndlessWait['waits'], string> = {
     'a --timeout on the command (e.g. `--timeout=10m`), after which kubectl fails with what it still waited for and the && chain stops',
   delete:
     'a --timeout on the command (e.g. `--timeout=2m`), after which kubectl fails with what it still waited for and the && chain stops, or `--wait=false` where a later bounded wait checks the outcome',
+  wait: 'a positive --timeout on the command (e.g. `--timeout=10m`), after which kubectl fails with what it still waited for and the && chain stops',
   curl: 'a --max-time on the command (e.g. `--max-time 30`), after which curl fails (exit 28) and the && chain stops',
 };
 
