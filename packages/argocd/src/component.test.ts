@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type {
   AnyComponent,
   CapabilityFacts,
@@ -14,6 +18,7 @@ import {
   parseBoundedWait,
   parseYaml,
   renderChart,
+  terminalReader,
   toYaml,
 } from '@homelab/core';
 import {
@@ -971,14 +976,92 @@ describe('declarations', () => {
     ).toContain(
       "The browser's session renews itself while the UI is in use (a refresh token, `offline_access`: Authelia may ask for consent to it at each login), keeping the groups of its login; a browser closed for longer than the ID token logs in again.",
     );
-    expect(enabled?.commands).toContain('argocd admin initial-password -n argocd');
-    expect(enabled?.commands).toContain(
+    // The new password is prompted in its own block; no command of the step prompts on the
+    // terminal (argocd login without --password, update-password without both passwords would)
+    expect(enabled?.reads).toEqual([
+      {
+        variable: 'ARGOCD_ADMIN_PASSWORD',
+        prompt: 'new password for the Argo CD admin account (8 to 32 characters)',
+      },
+    ]);
+    expect(enabled?.commands).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      ': "${ARGOCD_ADMIN_PASSWORD:?empty: read it again}" &&',
+      'ARGOCD_INITIAL_PASSWORD="$(argocd admin initial-password -n argocd | head -n 1)" &&',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      ': "${ARGOCD_INITIAL_PASSWORD:?not found: argocd-initial-admin-secret is deleted once the password is changed}" &&',
+      'argocd login argocd.staging.lab.example.com --grpc-web --username admin --password "$ARGOCD_INITIAL_PASSWORD" &&',
+      'argocd account update-password --current-password "$ARGOCD_INITIAL_PASSWORD" --new-password "$ARGOCD_ADMIN_PASSWORD" &&',
       'kubectl -n argocd delete secret argocd-initial-admin-secret --timeout=1m',
-    );
+      'argocd login argocd.staging.lab.example.com --grpc-web --sso',
+    ]);
+    expect(enabled?.commands.map(terminalReader).filter(Boolean)).toEqual([]);
     const disabled = login(false);
     expect(disabled?.body.join(' ')).toContain('The local `admin` account is **disabled**');
     expect(disabled?.commands.some((line) => line.includes('initial-password'))).toBe(false);
     expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
+  });
+
+  it('sets the admin password as pasted: logs in with the initial one, deletes it only once changed', () => {
+    // Given the step's block run by sh against an argocd and a kubectl that log their arguments;
+    // argocd prints the initial password as v3 does (the password, a blank line, a warning) and
+    // refuses a login with another password or none
+    const step = run({ ...OIDC, localAdmin: true }).declared.staging?.bootstrap?.find(
+      (s) => s.when === 'login',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'argocd-login-'));
+    try {
+      writeFileSync(
+        join(dir, 'argocd'),
+        [
+          '#!/bin/sh',
+          'echo "argocd $*" >> "$LOG"',
+          'case "$1 $2" in',
+          '  "admin initial-password") [ -z "$GONE" ] || { echo "secret not found" >&2; exit 20; }; printf "%s\\n\\n %s\\n" "init-Pw_1" "This password must be only used for first time login." ;;',
+          '  "login "*) case " $* " in *" --sso "*|*" --password init-Pw_1 "*) ;; *) echo "Invalid username or password" >&2; exit 20 ;; esac ;;',
+          'esac',
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      writeFileSync(join(dir, 'kubectl'), '#!/bin/sh\necho "kubectl $*" >> "$LOG"\n', {
+        mode: 0o755,
+      });
+      const paste = (env: { [name: string]: string }) => {
+        const log = join(dir, `log-${Object.keys(env).join('-')}`);
+        writeFileSync(log, '');
+        const result = spawnSync('sh', ['-c', (step?.commands ?? []).join('\n')], {
+          env: { PATH: `${dir}:${process.env.PATH}`, LOG: log, ...env },
+          encoding: 'utf8',
+        });
+        const calls = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '');
+        return { calls, stderr: result.stderr };
+      };
+      const sso = 'argocd login argocd.staging.lab.example.com --grpc-web --sso';
+      // Then with a new password: login with the initial one, the change, the Secret deleted
+      expect(paste({ ARGOCD_ADMIN_PASSWORD: 'n3w-Secret!' }).calls).toEqual([
+        'argocd admin initial-password -n argocd',
+        'argocd login argocd.staging.lab.example.com --grpc-web --username admin --password init-Pw_1',
+        'argocd account update-password --current-password init-Pw_1 --new-password n3w-Secret!',
+        'kubectl -n argocd delete secret argocd-initial-admin-secret --timeout=1m',
+        sso,
+      ]);
+      // Without one (the prompt skipped), nothing is changed: update-password would prompt (sh -c
+      // stops at the failed check; an interactive shell drops that command and reads the next)
+      const empty = paste({ ARGOCD_ADMIN_PASSWORD: '' });
+      expect(empty.calls).toEqual([]);
+      expect(empty.stderr).toContain('empty: read it again');
+      // With the Secret gone (the block run twice), no login without a password, which prompts
+      const gone = paste({ ARGOCD_ADMIN_PASSWORD: 'n3w-Secret!', GONE: '1' });
+      expect(gone.calls).toEqual(['argocd admin initial-password -n argocd']);
+      expect(gone.stderr).toContain(
+        'argocd-initial-admin-secret is deleted once the password is changed',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says who else gets in: refused by the provider that registers the client for the groups', () => {

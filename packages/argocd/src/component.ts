@@ -33,6 +33,8 @@ import {
   error,
   handOverApply,
   haPlan,
+  requireVariable,
+  type ShellRead,
   shellQuote,
   toYaml,
   urlFlowPeer,
@@ -86,6 +88,15 @@ function sortedUnique(values: Iterable<string>): string[] {
 
 /** Chart folder (charts/argo-cd) and the key its upstream values live under. */
 export const ARGOCD_CHART_NAME = 'argo-cd';
+
+/** The shell variable the login section keeps the local admin's initial password in. */
+const INITIAL_PASSWORD = 'ARGOCD_INITIAL_PASSWORD';
+
+/** The local admin's new password, typed at the login section's prompt. */
+const ADMIN_PASSWORD: ShellRead = {
+  variable: 'ARGOCD_ADMIN_PASSWORD',
+  prompt: 'new password for the Argo CD admin account (8 to 32 characters)',
+};
 
 /** Resource names are `argocd-<component>` whatever the Helm release is called. */
 const FULLNAME = 'argocd';
@@ -974,22 +985,34 @@ function loginStep(
               ]),
         ]),
     settings.localAdmin
-      ? `The local \`admin\` account is **enabled** in this environment (\`localAdmin: true\`): the login that works without ${oidc === undefined ? 'SSO' : oidc.name}. Its first password is in \`argocd-initial-admin-secret\`: read it, log in, change it, then delete that Secret.`
+      ? `The local \`admin\` account is **enabled** in this environment (\`localAdmin: true\`): the login that works without ${oidc === undefined ? 'SSO' : oidc.name}. Its first password is in \`argocd-initial-admin-secret\`: the block below logs in with it (\`argocd admin initial-password\` reads it through kubectl), sets the password you type at the prompt (8 to 32 characters, Argo CD's default \`passwordPattern\`), then deletes that Secret; each step runs only if the one before succeeded.${oidc?.cliClientId === undefined ? '' : ` The ${oidc.name} login comes last, so the CLI stays logged in as you.`}`
       : `The local \`admin\` account is **disabled** in this environment (\`localAdmin: false\`; the \`argocd-local-admin\` check allowed it because the OIDC login chain is complete): the only login is ${oidc?.name ?? 'SSO'}.`,
   ];
   const server = shellQuote(host);
+  // No command prompts on the terminal (terminal-read-alone): the new password is read in a
+  // block of its own, the initial one from its Secret. The values pass as arguments (the
+  // shell's history keeps the variables, not them).
+  // An empty password makes both commands prompt: each is required first.
   const commands = [
-    ...(oidc?.cliClientId === undefined ? [] : [`argocd login ${server} --grpc-web --sso`]),
     ...(settings.localAdmin
       ? [
-          `argocd admin initial-password -n ${ARGOCD_NAMESPACE}`,
-          `argocd login ${server} --grpc-web --username admin`,
-          'argocd account update-password',
+          `${requireVariable(ADMIN_PASSWORD.variable, 'empty: read it again')} &&`,
+          `${INITIAL_PASSWORD}="$(argocd admin initial-password -n ${ARGOCD_NAMESPACE} | head -n 1)" &&`,
+          `${requireVariable(INITIAL_PASSWORD, 'not found: argocd-initial-admin-secret is deleted once the password is changed')} &&`,
+          `argocd login ${server} --grpc-web --username admin --password "$${INITIAL_PASSWORD}" &&`,
+          `argocd account update-password --current-password "$${INITIAL_PASSWORD}" --new-password "$${ADMIN_PASSWORD.variable}" &&`,
           `kubectl -n ${ARGOCD_NAMESPACE} delete secret argocd-initial-admin-secret --timeout=1m`,
         ]
       : []),
+    ...(oidc?.cliClientId === undefined ? [] : [`argocd login ${server} --grpc-web --sso`]),
   ];
-  return { title: 'Argo CD', body, commands, when: 'login' };
+  return {
+    title: 'Argo CD',
+    body,
+    ...(settings.localAdmin ? { reads: [ADMIN_PASSWORD] } : {}),
+    commands,
+    when: 'login',
+  };
 }
 
 /**

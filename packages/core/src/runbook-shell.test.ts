@@ -146,6 +146,78 @@ describe('terminalReader', () => {
     ]);
   });
 
+  it('finds a git commit that opens the editor, and passes one given its message', () => {
+    expect(
+      [
+        'git add charts clusters && git commit && git push',
+        'git commit',
+        'git -C repo commit -a',
+        'git commit -m "x" -e',
+        'git commit -am "x" --edit',
+        'git commit -c HEAD',
+        'git commit -t template.txt -m x',
+        'git commit -m "update charts" && git push',
+        'git commit -am wip',
+        'git -C repo commit --message=x',
+        'git commit -F msg.txt',
+        'git commit --amend --no-edit',
+        'git commit -C HEAD',
+        'git commit --fixup HEAD~1',
+        'git commit --dry-run',
+        'git log -1 --format=%s; echo git commit',
+        'git -c core.editor=true commit -m x',
+      ].map(terminalReader),
+    ).toEqual([
+      'git commit',
+      'git commit',
+      'git commit',
+      'git commit',
+      'git commit',
+      'git commit',
+      'git commit',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('finds an argocd login or password change that prompts, and passes one given its values', () => {
+    expect(
+      [
+        'argocd login argocd.example.com --grpc-web --username admin',
+        'argocd login argocd.example.com',
+        'argocd login argocd.example.com --username admin --password',
+        'argocd --server x account update-password',
+        'argocd account update-password --new-password "$NEW"',
+        'argocd login argocd.example.com --grpc-web --sso',
+        'argocd login argocd.example.com --username admin --password "$P"',
+        'argocd login argocd.example.com --username=admin --password=x --grpc-web',
+        'argocd account update-password --current-password "$P" --new-password "$NEW"',
+        'argocd admin initial-password -n argocd',
+        'argocd app list; echo argocd login x',
+      ].map(terminalReader),
+    ).toEqual([
+      'argocd login',
+      'argocd login',
+      'argocd login',
+      'argocd account update-password',
+      'argocd account update-password',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('makes readNotLast find a terminal command followed by a command', () => {
     expect(
       readNotLast(block('kubectl -n x exec -it deploy/y -- sh', 'kubectl get pods'))?.line,

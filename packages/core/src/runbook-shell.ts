@@ -266,7 +266,10 @@ export type TerminalReader =
   | 'kubectl run -i'
   | 'kubectl edit'
   | 'talosctl edit'
-  | 'talosctl dashboard';
+  | 'talosctl dashboard'
+  | 'git commit'
+  | 'argocd login'
+  | 'argocd account update-password';
 
 /** talosctl's global flags that take the next word as their value. */
 const TALOSCTL_VALUE_FLAGS = new Set([
@@ -279,17 +282,127 @@ const TALOSCTL_VALUE_FLAGS = new Set([
   '--cluster',
 ]);
 
+/** git's options before its command that take the next word as their value. */
+const GIT_VALUE_FLAGS = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace']);
+
+/** `git commit`'s options that take the next word as their value. */
+const GIT_COMMIT_VALUE_FLAGS = new Set([
+  '-m',
+  '--message',
+  '-F',
+  '--file',
+  '-C',
+  '--reuse-message',
+  '-c',
+  '--reedit-message',
+  '-t',
+  '--template',
+  '--author',
+  '--date',
+  '--cleanup',
+  '--trailer',
+  '--fixup',
+  '--squash',
+  '--pathspec-from-file',
+]);
+
+/**
+ * Whether a git command (its words after `git`) is a `git commit` that opens the editor for its
+ * message: without `-m`/`--message`, `-F`/`--file`, `-C`/`--reuse-message`, `--fixup`,
+ * `--no-edit` or `--dry-run` (a short group ending in `m`, `F` or `C`, `-am`, gives one), or
+ * with `-e`/`--edit`, `-c`/`--reedit-message` or `-t`/`--template`, which open it anyway.
+ */
+function gitCommitEdits(words: readonly string[]): boolean {
+  let index = 0;
+  for (; index < words.length && (words[index] as string).startsWith('-'); index++) {
+    if (GIT_VALUE_FLAGS.has(words[index] as string)) index++;
+  }
+  if (words[index] !== 'commit') return false;
+  const { flags } = commandArguments(words.slice(index + 1), GIT_COMMIT_VALUE_FLAGS);
+  const named = (...names: string[]) => flags.some(({ flag }) => names.includes(flag));
+  const group = (letters: RegExp) =>
+    flags.some(({ flag }) => /^-[A-Za-z]+$/.test(flag) && letters.test(flag.slice(1)));
+  if (named('-e', '--edit', '-c', '--reedit-message', '-t', '--template') || group(/e/))
+    return true;
+  return !(
+    named('--message', '--file', '--reuse-message', '--fixup', '--no-edit', '--dry-run') ||
+    group(/[mFC]/)
+  );
+}
+
+/** The Argo CD CLI, a tool the runbooks run as they run kubectl (not the component). */
+const ARGOCD_CLI = 'argocd';
+
+/** argocd's flags (global, `login`'s, `account update-password`'s) that take the next word as their value. */
+const ARGOCD_VALUE_FLAGS = new Set([
+  '--server',
+  '--auth-token',
+  '--config',
+  '--context',
+  '--grpc-web-root-path',
+  '-H',
+  '--header',
+  '--kube-context',
+  '--port-forward-namespace',
+  '--client-crt',
+  '--client-crt-key',
+  '--server-crt',
+  '--loglevel',
+  '--logformat',
+  '--http-retry-max',
+  '--username',
+  '--password',
+  '--name',
+  '--sso-port',
+  '--sso-launch-browser',
+  '--account',
+  '--current-password',
+  '--new-password',
+]);
+
+/**
+ * What an argocd command (its words after `argocd`) prompts for on the terminal, if anything:
+ * `argocd login` without `--sso` asks for the username and password it lacks
+ * (`cli.PromptCredentials`, cmd/argocd/commands/login.go), `argocd account update-password` for
+ * the current password (a local account's session) and the new one twice unless both are
+ * given (`term.ReadPassword`, `cli.ReadAndConfirmPassword`, account.go).
+ */
+function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
+  const { operands, flags } = commandArguments(words, ARGOCD_VALUE_FLAGS);
+  const given = (name: string) => flags.some(({ flag, value }) => flag === name && value);
+  if (operands[0] === 'login') {
+    const sso = flags.some(({ flag, value }) => flag === '--sso' && value !== 'false');
+    return sso || (given('--username') && given('--password')) ? undefined : 'argocd login';
+  }
+  if (operands[0] === 'account' && operands[1] === 'update-password')
+    return given('--current-password') && given('--new-password')
+      ? undefined
+      : 'argocd account update-password';
+  return undefined;
+}
+
 /**
  * What on a line reads the terminal: a prompt `read` (`readsTerminal`), or a command that takes
  * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
- * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`. Not one whose input is
- * a pipe (`… | kubectl exec -i …`) or a redirection (`< file`).
+ * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a `git commit` that opens
+ * the editor for its message (`gitCommitEdits`), an argocd login or password change that prompts
+ * (`argocdPrompts`). Not one whose input is a pipe
+ * (`… | kubectl exec -i …`) or a redirection (`< file`).
  */
 export function terminalReader(text: string): TerminalReader | undefined {
   if (readsTerminal(text)) return 'read';
   for (const { tool, at, words } of commandsAt(text, TERMINAL_TOOLS)) {
     if (fedByPipe(text, at)) continue;
     if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
+    if (tool === 'git') {
+      if (gitCommitEdits(words)) return 'git commit';
+      continue;
+    }
+    if (tool === ARGOCD_CLI) {
+      const prompts = argocdPrompts(words);
+      if (prompts !== undefined) return prompts;
+      continue;
+    }
     const { operands, flags } = commandArguments(
       words,
       tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS,
@@ -485,7 +598,7 @@ export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
 }
 
 const WAITING_TOOLS = /(?:^|[\s;&|(`])(kubectl|curl)(?=[ \t])/g;
-const TERMINAL_TOOLS = /(?:^|[\s;&|(`])(kubectl|talosctl)(?=[ \t])/g;
+const TERMINAL_TOOLS = /(?:^|[\s;&|(`])(kubectl|talosctl|git|argocd)(?=[ \t])/g;
 
 /** A command of a text: its tool, where it starts, its simple command and the words after the tool. */
 interface CommandAt {

@@ -1480,6 +1480,48 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.expected).toContain('alone at the end of its own block');
   });
 
+  it('refuses a git commit that opens the editor with commands after it, and passes it last or with -m', () => {
+    // Given a commit with a line after it; a commit last, the push chained on its own line (the
+    // shell read that line before the editor opened); a commit with its message, a line after it
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['pnpm build', 'git add charts clusters && git commit', 'git push'],
+        ['pnpm build', 'git add charts clusters && git commit && git push'],
+        ['git commit -m "platform: dev" && git push', 'kubectl apply -f root.yaml'],
+      ),
+    );
+    // Then the first is reported, at its line, naming the editor
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['terminal-read-alone', 'clusters/dev/RUNBOOK.md:5', 'git add charts clusters && git commit'],
+    ]);
+    expect(issues[0]?.message).toContain('runs `git commit`, which takes the terminal over');
+    expect(issues[0]?.message).toContain('the editor git opens for the commit message');
+    expect(issues[0]?.expected).toContain('git commit -m');
+  });
+
+  it('refuses the admin login that prompts for its password with commands after it', () => {
+    // Given the login section as it was: the password prompt took the next pasted line
+    const issues = terminalReadAlone.check(
+      withDocument('clusters/dev/RUNBOOK.md', [
+        'argocd admin initial-password -n argocd',
+        'argocd login argocd.dev.lab.example.com --grpc-web --username admin',
+        'argocd account update-password',
+        'kubectl -n argocd delete secret argocd-initial-admin-secret --timeout=1m',
+      ]),
+    );
+    // Then the login is reported at its line, saying the next line becomes the password
+    expect(issues.map((issue) => [issue.output, issue.value])).toEqual([
+      [
+        'clusters/dev/RUNBOOK.md:5',
+        'argocd login argocd.dev.lab.example.com --grpc-web --username admin',
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('runs `argocd login`');
+    expect(issues[0]?.message).toContain('the next line is taken for the password');
+    expect(issues[0]?.expected).toContain('--password');
+  });
+
   it('passes a read alone in its block, the commands in the next', () => {
     expect(
       terminalReadAlone.check(

@@ -27,6 +27,7 @@ import {
   readNotLast,
   type ShellLine,
   shellBlocks,
+  type TerminalReader,
   terminalReader,
   waitLoops,
   type ZshExpansion,
@@ -1575,7 +1576,7 @@ function forEachShellBlock(
 export const terminalReadAlone: SystemCheck = {
   name: 'terminal-read-alone',
   description:
-    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a `git commit` that opens the editor for its message, an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1591,16 +1592,30 @@ export const terminalReadAlone: SystemCheck = {
           message:
             reader === 'read'
               ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
-              : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which takes the terminal over, and goes on after it: pasted, the lines after it are typed into it (${reader.endsWith('edit') ? 'the editor' : reader === 'talosctl dashboard' ? 'the dashboard' : "the container's shell or process"}) instead of run by the operator's shell`,
+              : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which takes the terminal over, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader]}) instead of run by the operator's shell`,
           expected:
             reader === 'read'
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
-              : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit)`,
+              : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
         }),
       );
     });
     return issues;
   },
+};
+
+/** What the lines pasted after a command that takes the terminal over are typed into. */
+const READER_TAKES: Record<Exclude<TerminalReader, 'read'>, string> = {
+  'kubectl exec -i': "the container's shell or process",
+  'kubectl attach -i': "the container's shell or process",
+  'kubectl run -i': "the container's shell or process",
+  'kubectl edit': 'the editor',
+  'talosctl edit': 'the editor',
+  'talosctl dashboard': 'the dashboard',
+  'git commit': 'the editor git opens for the commit message',
+  'argocd login': 'its username and password prompt: the next line is taken for the password',
+  'argocd account update-password':
+    'its password prompts: the next lines are taken for the passwords',
 };
 
 const ENDLESS_WAIT_SAYS: Record<EndlessWait['waits'], string> = {

@@ -640,11 +640,17 @@ chart's schema refuse the root's render (nothing syncs), and an Application of t
 a parameter follows the revision its committed values name. So the \`diff\` below compares them
 with the revision's own root file (made by the same build as its chart) and applies the root only
 where they match (for a branch, \`git show\` reads your local branch of that name: pull it first
-when it is not the one you just pushed, or the \`diff\` compares with an older root file):
+when it is not the one you just pushed, or the \`diff\` compares with an older root file).
+Build and commit (\`git commit\` opens your editor for the message: the block ends there), then
+push and compare:
 
 \`\`\`sh
 pnpm build
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+\`\`\`
+
+\`\`\`sh
+git push
 git fetch origin --tags
 diff <(git show {{shell gitops.revisionRootFile}} | grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision') <(grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision' {{shell gitops.rootFile}}) && kubectl apply -f {{shell gitops.rootFile}}
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{.spec.source.targetRevision} {.status.sync.revision}{"\\n"}'
@@ -1088,12 +1094,17 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
 3. Build, check, commit and push, then apply the root Application again once the commit is on
    \`{{{gitops.revision}}}\` (the removed Application's Helm parameter leaves the root, which Helm
    refuses to render while it names an Application the chart no longer has); Argo CD deletes the
-   Application but not what it deployed:
+   Application but not what it deployed (\`git commit\` opens your editor for the message: the
+   first block ends there, the second pushes and applies):
 
 \`\`\`sh
 pnpm build
 pnpm homelab check
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+\`\`\`
+
+\`\`\`sh
+git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 
@@ -1165,10 +1176,16 @@ Every Application on this cluster carries the resources finalizer: disable the c
 {{{definition}}}, run \`pnpm build\`, commit and push, then, once the commit is on
 \`{{{gitops.revision}}}\`, apply the root Application again (its Helm parameters name every
 Application: the removed one's would keep the root from rendering); Argo CD deletes what it deployed.
+\`git commit\` opens your editor for the message: the first block ends there, the second pushes
+and applies.
 
 \`\`\`sh
 pnpm build
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+\`\`\`
+
+\`\`\`sh
+git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 {{else}}
