@@ -990,9 +990,9 @@ function loginStep(
   ];
   const server = shellQuote(host);
   // No command prompts on the terminal (terminal-read-alone): the new password is read in a
-  // block of its own, the initial one from its Secret. The values pass as arguments (the
-  // shell's history keeps the variables, not them).
-  // An empty password makes both commands prompt: each is required first.
+  // block of its own, the initial one from its Secret, and each is required non-empty first
+  // (empty, argocd prompts). The values pass as arguments: the shell's history keeps the
+  // variables, not them.
   const commands = [
     ...(settings.localAdmin
       ? [

@@ -5,13 +5,14 @@
 //   it into read's stdin, so the next command would become the value and the value typed later
 //   would run as a command. `readCommand` is the one spelling; components list their prompts as
 //   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block. A command
-//   that takes the terminal over (`kubectl exec -it`, an edit, `talosctl dashboard`:
-//   `terminalReader`) ends its block too: the lines pasted after it are typed into it.
+//   that takes the terminal over (`kubectl exec -it`, an edit, `talosctl dashboard`, a `git
+//   commit` without a message, an argocd password prompt: `terminalReader`) ends its block too:
+//   the lines pasted after it are typed into it.
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
 //   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status`,
-//   `kubectl drain` and `kubectl delete` (unless `--wait=false`) without a `--timeout`, and `curl`
-//   without a `--max-time`, wait without end, or for a week (`endlessWaits`).
+//   `kubectl drain` and `kubectl delete` (unless `--wait=false`) without a positive `--timeout`,
+//   and `curl` without a `--max-time`, wait without end, or for a week (`endlessWaits`).
 // - no block holds a `#` comment (`shell-comments`, `commentLines`): zsh, macOS' login shell,
 //   does not read comments on its prompt (INTERACTIVE_COMMENTS is off by default) and runs `#`
 //   as a command with the rest of the line as its arguments; what a comment would say goes in
@@ -386,8 +387,8 @@ function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
  * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
  * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a `git commit` that opens
  * the editor for its message (`gitCommitEdits`), an argocd login or password change that prompts
- * (`argocdPrompts`). Not one whose input is a pipe
- * (`… | kubectl exec -i …`) or a redirection (`< file`).
+ * (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a redirection
+ * (`< file`).
  */
 export function terminalReader(text: string): TerminalReader | undefined {
   if (readsTerminal(text)) return 'read';
@@ -582,10 +583,10 @@ const ZERO_DURATION = /^(0+(\.0*)?(ns|us|\u00b5s|ms|s|m|h)?)+$/;
  * default, becomes a week: `pkg/cmd/delete/delete.go`, "if we requested to wait forever, set it
  * to a week"; a finalizer nothing removes, a pod on an unreachable node, an Application whose
  * resources Argo CD cannot delete, a CRD whose custom resources keep theirs, holds it) without a
- * non-zero `--timeout` (a delete with `--wait=false` or a `--dry-run` does not wait); a negative
- * `--timeout` is no bound either (kubectl wait: "negative means wait for a week"); `curl`
- * without a non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after
- * 30 seconds by default and `talosctl health` after 20 minutes: bounded.
+ * positive `--timeout` (a delete with `--wait=false` or a `--dry-run` does not wait; a negative
+ * `--timeout` is no bound: kubectl wait, "negative means wait for a week"); `curl` without a
+ * non-zero `--max-time` (`curlWaits`). `kubectl wait` stops after 30 seconds by default and
+ * `talosctl health` after 20 minutes: bounded.
  */
 export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
   const { text, lineAt } = joinedBlock(block);
@@ -621,8 +622,9 @@ function* commandsAt(text: string, tools: RegExp): Generator<CommandAt> {
 }
 
 /**
- * The words after kubectl or talosctl read as their flag parser does, up to `--`: the operands,
- * and each flag with its value (after `=`, or the next word for a flag of `valueFlags`).
+ * The words after a tool (kubectl, talosctl, argocd; git commit's after `commit`) read as their
+ * flag parser does, up to `--`: the operands, and each flag with its value (after `=`, or the
+ * next word for a flag of `valueFlags`).
  */
 function commandArguments(
   words: readonly string[],

@@ -1647,7 +1647,7 @@ const ENDLESS_WAIT_FIX: Record<EndlessWait['waits'], string> = {
 export const boundedWaits: SystemCheck = {
   name: 'bounded-waits',
   description:
-    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status`, `kubectl drain` and `kubectl delete` (unless `--wait=false`) there has a non-zero `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end, a delete for a week).',
+    'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status`, `kubectl drain` and `kubectl delete` (unless `--wait=false`) there has a positive `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end, a delete for a week).',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
