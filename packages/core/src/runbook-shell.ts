@@ -6,8 +6,9 @@
 //   would run as a command. `readCommand` is the one spelling; components list their prompts as
 //   `reads` (BootstrapStep, BootstrapSecret) and the runbooks give each its own block. A command
 //   that takes the terminal over (`kubectl exec -it`, an edit, `talosctl dashboard`, a `git
-//   commit` without a message, an argocd password prompt: `terminalReader`) ends its block too:
-//   the lines pasted after it are typed into it.
+//   commit` without a message, a `git push` or other remote command that may ask for
+//   credentials, an argocd password prompt: `terminalReader`) ends its block too: the lines
+//   pasted after it are typed into it.
 // - every wait loop has a deadline and, when it passes, says what did not happen and fails:
 //   `boundedWait`, with the bounds of `WAIT_SECONDS`. `kubectl wait --timeout=…` and
 //   `kubectl rollout status --timeout=…` are bounded already; `kubectl rollout status`,
@@ -269,6 +270,7 @@ export type TerminalReader =
   | 'talosctl edit'
   | 'talosctl dashboard'
   | 'git commit'
+  | GitRemoteCommand
   | 'argocd login'
   | 'argocd account update-password';
 
@@ -307,6 +309,39 @@ const GIT_COMMIT_VALUE_FLAGS = new Set([
   '--pathspec-from-file',
 ]);
 
+/** A git command that talks to a remote. */
+type GitRemoteCommand = 'git push' | 'git fetch' | 'git pull' | 'git clone' | 'git ls-remote';
+const GIT_REMOTE_COMMANDS: ReadonlySet<string> = new Set([
+  'push',
+  'fetch',
+  'pull',
+  'clone',
+  'ls-remote',
+]);
+
+/**
+ * The git command (its words after `git`) if it talks to a remote: `git push`, `fetch`, `pull`,
+ * `clone`, `ls-remote`. Any of them can ask on the terminal: git for an HTTPS remote's username
+ * and password when no credential helper answers (`git_terminal_prompt`, which opens /dev/tty
+ * itself), ssh for an unknown host key's confirmation or a key's passphrase (also on /dev/tty).
+ * Neither a pipe nor a redirection of its stdin keeps them from the terminal.
+ */
+function gitRemoteCommand(words: readonly string[]): GitRemoteCommand | undefined {
+  const command = words[gitCommandIndex(words)];
+  return command !== undefined && GIT_REMOTE_COMMANDS.has(command)
+    ? (`git ${command}` as GitRemoteCommand)
+    : undefined;
+}
+
+/** The index of git's command in its words (after git's own options). */
+function gitCommandIndex(words: readonly string[]): number {
+  let index = 0;
+  for (; index < words.length && (words[index] as string).startsWith('-'); index++) {
+    if (GIT_VALUE_FLAGS.has(words[index] as string)) index++;
+  }
+  return index;
+}
+
 /**
  * Whether a git command (its words after `git`) is a `git commit` that opens the editor for its
  * message: without `-m`/`--message`, `-F`/`--file`, `-C`/`--reuse-message`, `--fixup`,
@@ -314,10 +349,7 @@ const GIT_COMMIT_VALUE_FLAGS = new Set([
  * with `-e`/`--edit`, `-c`/`--reedit-message` or `-t`/`--template`, which open it anyway.
  */
 function gitCommitEdits(words: readonly string[]): boolean {
-  let index = 0;
-  for (; index < words.length && (words[index] as string).startsWith('-'); index++) {
-    if (GIT_VALUE_FLAGS.has(words[index] as string)) index++;
-  }
+  const index = gitCommandIndex(words);
   if (words[index] !== 'commit') return false;
   const { flags } = commandArguments(words.slice(index + 1), GIT_COMMIT_VALUE_FLAGS);
   const named = (...names: string[]) => flags.some(({ flag }) => names.includes(flag));
@@ -386,13 +418,18 @@ function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
  * What on a line reads the terminal: a prompt `read` (`readsTerminal`), or a command that takes
  * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
  * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a `git commit` that opens
- * the editor for its message (`gitCommitEdits`), an argocd login or password change that prompts
- * (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a redirection
- * (`< file`).
+ * the editor for its message (`gitCommitEdits`), a git command that talks to a remote and may
+ * ask for credentials or a host key (`gitRemoteCommand`), an argocd login or password change that
+ * prompts (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a
+ * redirection (`< file`), except git's remote commands: git and ssh open /dev/tty themselves.
  */
 export function terminalReader(text: string): TerminalReader | undefined {
   if (readsTerminal(text)) return 'read';
   for (const { tool, at, words } of commandsAt(text, TERMINAL_TOOLS)) {
+    if (tool === 'git') {
+      const remote = gitRemoteCommand(words);
+      if (remote !== undefined) return remote;
+    }
     if (fedByPipe(text, at)) continue;
     if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
     if (tool === 'git') {

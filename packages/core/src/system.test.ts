@@ -1486,9 +1486,9 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     const issues = terminalReadAlone.check(
       withDocument(
         'clusters/dev/RUNBOOK.md',
-        ['pnpm build', 'git add charts clusters && git commit', 'git push'],
+        ['pnpm build', 'git add charts clusters && git commit', 'git status'],
         ['pnpm build', 'git add charts clusters && git commit && git push'],
-        ['git commit -m "platform: dev" && git push', 'kubectl apply -f root.yaml'],
+        ['git commit -m "platform: dev" && git status', 'kubectl apply -f root.yaml'],
       ),
     );
     // Then the first is reported, at its line, naming the editor
@@ -1498,6 +1498,28 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.message).toContain('runs `git commit`, which takes the terminal over');
     expect(issues[0]?.message).toContain('the editor git opens for the commit message');
     expect(issues[0]?.expected).toContain('git commit -m');
+  });
+
+  it('refuses a git push or fetch with commands after it, and passes one that ends its block', () => {
+    // Given the revision move as it was (a push, then a fetch, then the root's apply), and as it is
+    // now (everything that must follow the push chained on its line, the rest in the next block)
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['git push', 'git fetch origin --tags', 'kubectl apply -f root.yaml'],
+        [
+          'pnpm build && git add charts clusters && git commit && git push && git fetch origin --tags',
+        ],
+        ['kubectl apply -f root.yaml'],
+      ),
+    );
+    // Then the push is reported, at its line, naming the credential prompts and the fix
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['terminal-read-alone', 'clusters/dev/RUNBOOK.md:4', 'git push'],
+    ]);
+    expect(issues[0]?.message).toContain('runs `git push`, which may read the terminal');
+    expect(issues[0]?.message).toContain('an unknown SSH host key');
+    expect(issues[0]?.expected).toContain('`git push` on the last line of its block');
   });
 
   it('refuses the admin login that prompts for its password with commands after it', () => {

@@ -1576,7 +1576,7 @@ function forEachShellBlock(
 export const terminalReadAlone: SystemCheck = {
   name: 'terminal-read-alone',
   description:
-    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a `git commit` that opens the editor for its message, an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1592,17 +1592,29 @@ export const terminalReadAlone: SystemCheck = {
           message:
             reader === 'read'
               ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
-              : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which takes the terminal over, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader]}) instead of run by the operator's shell`,
+              : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${GIT_REMOTE.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader]}) instead of run by the operator's shell`,
           expected:
             reader === 'read'
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
-              : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
+              : GIT_REMOTE.has(reader)
+                ? `\`${reader}\` on the last line of its block (what must run only after it chained on that line with \`&&\`: the shell reads the whole line before git starts), the commands that follow it in the next block`
+                : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
         }),
       );
     });
     return issues;
   },
 };
+
+const GIT_REMOTE: ReadonlySet<TerminalReader> = new Set([
+  'git push',
+  'git fetch',
+  'git pull',
+  'git clone',
+  'git ls-remote',
+]);
+const GIT_REMOTE_TAKES =
+  'the prompts of git and ssh, for an HTTPS username and password where no credential helper answers, an unknown SSH host key or a key passphrase: the next lines are taken for the answers';
 
 /** What the lines pasted after a command that takes the terminal over are typed into. */
 const READER_TAKES: Record<Exclude<TerminalReader, 'read'>, string> = {
@@ -1613,6 +1625,11 @@ const READER_TAKES: Record<Exclude<TerminalReader, 'read'>, string> = {
   'talosctl edit': 'the editor',
   'talosctl dashboard': 'the dashboard',
   'git commit': 'the editor git opens for the commit message',
+  'git push': GIT_REMOTE_TAKES,
+  'git fetch': GIT_REMOTE_TAKES,
+  'git pull': GIT_REMOTE_TAKES,
+  'git clone': GIT_REMOTE_TAKES,
+  'git ls-remote': GIT_REMOTE_TAKES,
   'argocd login': 'its username and password prompt: the next line is taken for the password',
   'argocd account update-password':
     'its password prompts: the next lines are taken for the passwords',

@@ -641,17 +641,16 @@ a parameter follows the revision its committed values name. So the \`diff\` belo
 with the revision's own root file (made by the same build as its chart) and applies the root only
 where they match (for a branch, \`git show\` reads your local branch of that name: pull it first
 when it is not the one you just pushed, or the \`diff\` compares with an older root file).
-Build and commit (\`git commit\` opens your editor for the message: the block ends there), then
-push and compare:
+Build, commit, push and fetch the tags in one line (\`git commit\` opens your editor for the
+message, and \`git push\` or \`git fetch\` may ask for credentials or an SSH host key: each reads
+the terminal, so the line ends its block, and a failing step stops the ones after it), then
+compare:
 
 \`\`\`sh
-pnpm build
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+pnpm build && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push && git fetch origin --tags
 \`\`\`
 
 \`\`\`sh
-git push
-git fetch origin --tags
 diff <(git show {{shell gitops.revisionRootFile}} | grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision') <(grep -o 'manifests\\.[a-z0-9-]*\\.spec\\.source\\.targetRevision' {{shell gitops.rootFile}}) && kubectl apply -f {{shell gitops.rootFile}}
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{.spec.source.targetRevision} {.status.sync.revision}{"\\n"}'
 \`\`\`
@@ -1094,17 +1093,15 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
 3. Build, check, commit and push, then apply the root Application again once the commit is on
    \`{{{gitops.revision}}}\` (the removed Application's Helm parameter leaves the root, which Helm
    refuses to render while it names an Application the chart no longer has); Argo CD deletes the
-   Application but not what it deployed (\`git commit\` opens your editor for the message: the
-   first block ends there, the second pushes and applies):
+   Application but not what it deployed (\`git commit\` opens your editor for the message and
+   \`git push\` may ask for credentials: the first block ends with them, one line that stops at
+   the first step that fails; the second applies):
 
 \`\`\`sh
-pnpm build
-pnpm homelab check
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+pnpm build && pnpm homelab check && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
 \`\`\`
 
 \`\`\`sh
-git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 
@@ -1176,16 +1173,14 @@ Every Application on this cluster carries the resources finalizer: disable the c
 {{{definition}}}, run \`pnpm build\`, commit and push, then, once the commit is on
 \`{{{gitops.revision}}}\`, apply the root Application again (its Helm parameters name every
 Application: the removed one's would keep the root from rendering); Argo CD deletes what it deployed.
-\`git commit\` opens your editor for the message: the first block ends there, the second pushes
-and applies.
+\`git commit\` opens your editor for the message and \`git push\` may ask for credentials: the
+first block ends with them, one line that stops at the first step that fails; the second applies.
 
 \`\`\`sh
-pnpm build
-git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit
+pnpm build && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
 \`\`\`
 
 \`\`\`sh
-git push
 kubectl apply -f {{shell gitops.rootFile}}
 \`\`\`
 {{else}}

@@ -1338,16 +1338,21 @@ describe('removing or adding a component re-applies the root Application', () =>
     const markdown = runbook({ ...input, gitops: gitops(true) });
     const blocks = removal(markdown);
     const at = blocks.findIndex((block) => block.includes('pnpm homelab check'));
-    // git commit opens the editor: it ends its block, the push and the apply come in the next
+    // git commit opens the editor and git push may prompt: one `&&` line ends the block (a failed
+    // check stops the commit), the apply comes in the next
     expect(blocks.slice(at, at + 2)).toEqual([
       [
         'pnpm build',
         'pnpm homelab check',
         'git add apps/homelab/platform.yaml charts clusters',
         'git commit',
+        'git push',
       ],
-      ['git push', 'kubectl apply -f clusters/dev/root-application.yaml'],
+      ['kubectl apply -f clusters/dev/root-application.yaml'],
     ]);
+    expect(markdown).toContain(
+      '\n```sh\npnpm build && pnpm homelab check && git add apps/homelab/platform.yaml charts clusters && git commit && git push\n```\n',
+    );
   });
 
   it('commits the definition it asks to edit with what it generates, where the runbook can name it', () => {
@@ -1370,8 +1375,13 @@ describe('removing or adding a component re-applies the root Application', () =>
     const markdown = runbook({ ...input, gitops: gitops(false) });
     expect(markdown).toContain('Every Application on this cluster carries the resources finalizer');
     expect(removal(markdown).slice(0, 2)).toEqual([
-      ['pnpm build', 'git add apps/homelab/platform.yaml charts clusters', 'git commit'],
-      ['git push', 'kubectl apply -f clusters/dev/root-application.yaml'],
+      [
+        'pnpm build',
+        'git add apps/homelab/platform.yaml charts clusters',
+        'git commit',
+        'git push',
+      ],
+      ['kubectl apply -f clusters/dev/root-application.yaml'],
     ]);
   });
 
@@ -1649,6 +1659,26 @@ describe('the revision a cluster follows', () => {
     // A release tags only the charts whose version moved
     expect(markdown).toContain('for each chart whose version moved, and only those');
     expect(markdown).not.toContain('a release tag such as `@homelab/chart-platform@1.2.0`');
+  });
+
+  it('builds, commits, pushes and fetches in one line that ends its block, then compares', () => {
+    // Given the move to another revision
+    const markdown = text('main');
+    const moving = shellBlocks(
+      markdown.slice(markdown.indexOf('### Moving this cluster to another revision')),
+    ).map((block) => block.trimEnd().split('\n'));
+    const at = moving.findIndex((block) => block.some((line) => line.includes('git commit')));
+    // Then the commit, the push and the fetch (each may read the terminal) are the last line of
+    // their block, chained so that a failed build or an aborted commit stops what follows
+    expect(moving[at]).toEqual([
+      'pnpm build && git add apps/homelab/platform.yaml charts clusters && git commit && git push && git fetch origin --tags',
+    ]);
+    // And the comparison and the root's apply are the next block, the push no longer before them
+    expect(moving[at + 1]?.[0]).toMatch(
+      /^diff <\(git show main:clusters\/dev\/root-application\.yaml /,
+    );
+    expect(moving[at + 1]?.filter((line) => /\bgit (push|fetch)\b/.test(line))).toEqual([]);
+    expect(moving.flat().filter((line) => /\bgit fetch\b/.test(line))).toHaveLength(1);
   });
 
   it('says the way back is Git: not argocd app rollback, which auto-sync refuses', () => {
