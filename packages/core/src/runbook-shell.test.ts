@@ -188,6 +188,48 @@ describe('terminalReader', () => {
     ]);
   });
 
+  it('finds talosctl and kubectl questions on stdin, and passes their non-interactive forms', () => {
+    expect(
+      [
+        'talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 10.10.10.11',
+        'talosctl -n 10.10.10.11 kubeconfig',
+        'talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 10.10.10.11 --force=false',
+        'talosctl config remove old-cluster',
+        'kubectl delete pod x -i',
+        'kubectl -n a delete --interactive=true pod x --timeout=1m',
+        'talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 10.10.10.11 --force',
+        'talosctl kubeconfig out -f -n 10.10.10.11',
+        'talosctl kubeconfig out --merge=false',
+        'talosctl kubeconfig - -n 10.10.10.11',
+        'yes | talosctl kubeconfig out',
+        'talosctl config remove old-cluster --noconfirm',
+        'talosctl config remove old-* -y',
+        'talosctl config remove old --dry-run',
+        'talosctl config endpoint 10.10.10.11',
+        'kubectl delete pod x --timeout=1m',
+        'kubectl delete pod x --interactive=false --timeout=1m',
+      ].map(terminalReader),
+    ).toEqual([
+      'talosctl kubeconfig',
+      'talosctl kubeconfig',
+      'talosctl kubeconfig',
+      'talosctl config remove',
+      'kubectl delete -i',
+      'kubectl delete -i',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('finds a git command that talks to a remote, piped or not, and passes local ones', () => {
     expect(
       [

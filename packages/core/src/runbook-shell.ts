@@ -269,6 +269,9 @@ export type TerminalReader =
   | 'kubectl edit'
   | 'talosctl edit'
   | 'talosctl dashboard'
+  | 'talosctl kubeconfig'
+  | 'talosctl config remove'
+  | 'kubectl delete -i'
   | 'git commit'
   | GitRemoteCommand
   | 'argocd login'
@@ -417,7 +420,9 @@ function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
 /**
  * What on a line reads the terminal: a prompt `read` (`readsTerminal`), or a command that takes
  * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
- * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a `git commit` that opens
+ * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a question on stdin
+ * (`talosctl kubeconfig` merging without `--force`, `talosctl config remove` without
+ * `--noconfirm`, `kubectl delete -i`), a `git commit` that opens
  * the editor for its message (`gitCommitEdits`), a git command that talks to a remote and may
  * ask for credentials or a host key (`gitRemoteCommand`), an argocd login or password change that
  * prompts (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a
@@ -451,7 +456,32 @@ export function terminalReader(text: string): TerminalReader | undefined {
         (flag === '--stdin' || /^-[A-Za-z]*i[A-Za-z]*$/.test(flag)) && value !== 'false',
     );
     const verb = operands[0];
+    const set = (...names: string[]) =>
+      flags.some(({ flag, value }) => names.includes(flag) && value !== 'false');
     if (tool === 'talosctl' && (verb === 'edit' || verb === 'dashboard')) return `talosctl ${verb}`;
+    // talosctl kubeconfig merges into an existing file by default and asks, per context that
+    // already exists, whether to rename or overwrite it (askOverwriteOrRename reads stdin) unless
+    // --force; `-` (stdout) or --merge=false never merge. talosctl config remove asks per context
+    // (helpers.Confirm) unless --noconfirm/-y or --dry-run.
+    if (
+      tool === 'talosctl' &&
+      verb === 'kubeconfig' &&
+      !set('--force', '-f') &&
+      !flags.some(
+        ({ flag, value }) => (flag === '--merge' || flag === '-m') && value === 'false',
+      ) &&
+      !flags.some(({ flag }) => flag === '-')
+    )
+      return 'talosctl kubeconfig';
+    if (
+      tool === 'talosctl' &&
+      verb === 'config' &&
+      operands[1] === 'remove' &&
+      !set('--noconfirm', '-y', '--dry-run')
+    )
+      return 'talosctl config remove';
+    if (tool === 'kubectl' && verb === 'delete' && (stdin || set('--interactive')))
+      return 'kubectl delete -i';
     if (tool === 'kubectl' && verb === 'edit') return 'kubectl edit';
     if (tool === 'kubectl' && stdin && (verb === 'exec' || verb === 'attach' || verb === 'run'))
       return `kubectl ${verb} -i`;

@@ -1500,6 +1500,30 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.expected).toContain('git commit -m');
   });
 
+  it('refuses a kubeconfig fetch that may ask with commands after it, and passes it with --force', () => {
+    // Given the kubeconfig step without --force (a second run asks rename or overwrite on stdin)
+    // and with it
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 10.10.10.11', 'export KUBECONFIG=x'],
+        [
+          'talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n 10.10.10.11 --force',
+          'export KUBECONFIG=x',
+        ],
+      ),
+    );
+    // Then the first is reported at its line, naming the question and --force
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['terminal-read-alone', 'clusters/dev/RUNBOOK.md:4'],
+    ]);
+    expect(issues[0]?.message).toContain(
+      'runs `talosctl kubeconfig`, which takes the terminal over',
+    );
+    expect(issues[0]?.message).toContain('rename or overwrite');
+    expect(issues[0]?.expected).toContain('talosctl kubeconfig --force');
+  });
+
   it('refuses a git push or fetch with commands after it, and passes one that ends its block', () => {
     // Given the revision move as it was (a push, then a fetch, then the root's apply), and as it is
     // now (everything that must follow the push chained on its line, the rest in the next block)

@@ -1576,7 +1576,7 @@ function forEachShellBlock(
 export const terminalReadAlone: SystemCheck = {
   name: 'terminal-read-alone',
   description:
-    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a question on stdin (`talosctl kubeconfig` merging into a file without `--force`, `talosctl config remove` without `--noconfirm`, `kubectl delete -i`), a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1598,7 +1598,7 @@ export const terminalReadAlone: SystemCheck = {
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
               : GIT_REMOTE.has(reader)
                 ? `\`${reader}\` on the last line of its block (what must run only after it chained on that line with \`&&\`: the shell reads the whole line before git starts), the commands that follow it in the next block`
-                : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
+                : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`talosctl kubeconfig --force\`, \`talosctl config remove --noconfirm\`, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
         }),
       );
     });
@@ -1624,6 +1624,11 @@ const READER_TAKES: Record<Exclude<TerminalReader, 'read'>, string> = {
   'kubectl edit': 'the editor',
   'talosctl edit': 'the editor',
   'talosctl dashboard': 'the dashboard',
+  'talosctl kubeconfig':
+    'its question whether to rename or overwrite a context the kubeconfig already holds (without --force): the next line is taken for the answer',
+  'talosctl config remove':
+    'its confirmation per context (without --noconfirm): the next line is taken for the answer',
+  'kubectl delete -i': 'its confirmation: the next line is taken for the answer',
   'git commit': 'the editor git opens for the commit message',
   'git push': GIT_REMOTE_TAKES,
   'git fetch': GIT_REMOTE_TAKES,
