@@ -230,6 +230,48 @@ describe('terminalReader', () => {
     ]);
   });
 
+  it('finds a command that streams until Ctrl-C, piped or not, and passes its bounded forms', () => {
+    expect(
+      [
+        'kubectl -n argocd port-forward svc/argocd-server 8080:443',
+        'kubectl proxy --port=8001',
+        'kubectl -n authelia logs -f deployment/authelia',
+        'kubectl logs deployment/authelia --follow --tail=20',
+        'kubectl get pods -A -w',
+        'kubectl get applications -n argocd --watch-only',
+        'kubectl events -n longhorn-system --watch',
+        'talosctl -n 10.10.10.11 logs -f kubelet',
+        'talosctl -n 10.10.10.11 dmesg --follow',
+        'true | kubectl logs -f x',
+        'kubectl logs deployment/authelia --tail=20',
+        'kubectl logs x --follow=false',
+        'kubectl get pods -A -o wide',
+        'kubectl get pods --watch=false',
+        'kubectl apply -f x.yaml',
+        'talosctl -n 10.10.10.11 logs kubelet',
+        'talosctl -n 10.10.10.11 dmesg',
+      ].map(terminalReader),
+    ).toEqual([
+      'kubectl port-forward',
+      'kubectl proxy',
+      'kubectl logs -f',
+      'kubectl logs -f',
+      'kubectl get -w',
+      'kubectl get -w',
+      'kubectl events -w',
+      'talosctl logs -f',
+      'talosctl dmesg -f',
+      'kubectl logs -f',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('finds a git command that talks to a remote, piped or not, and passes local ones', () => {
     expect(
       [

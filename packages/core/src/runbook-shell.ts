@@ -272,6 +272,13 @@ export type TerminalReader =
   | 'talosctl kubeconfig'
   | 'talosctl config remove'
   | 'kubectl delete -i'
+  | 'kubectl port-forward'
+  | 'kubectl proxy'
+  | 'kubectl logs -f'
+  | 'kubectl get -w'
+  | 'kubectl events -w'
+  | 'talosctl logs -f'
+  | 'talosctl dmesg -f'
   | 'git commit'
   | GitRemoteCommand
   | 'argocd login'
@@ -422,7 +429,8 @@ function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
  * the terminal's input over: `kubectl exec`, `attach` or `run` with `-i`/`--stdin` (`-it` too),
  * `kubectl edit` and `talosctl edit` (an editor), `talosctl dashboard`, a question on stdin
  * (`talosctl kubeconfig` merging without `--force`, `talosctl config remove` without
- * `--noconfirm`, `kubectl delete -i`), a `git commit` that opens
+ * `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C
+ * (`runsUntilInterrupted`: a port-forward, a followed log, a watch), a `git commit` that opens
  * the editor for its message (`gitCommitEdits`), a git command that talks to a remote and may
  * ask for credentials or a host key (`gitRemoteCommand`), an argocd login or password change that
  * prompts (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a
@@ -434,6 +442,10 @@ export function terminalReader(text: string): TerminalReader | undefined {
     if (tool === 'git') {
       const remote = gitRemoteCommand(words);
       if (remote !== undefined) return remote;
+    }
+    if (tool === 'kubectl' || tool === 'talosctl') {
+      const endless = runsUntilInterrupted(tool, words);
+      if (endless !== undefined) return endless;
     }
     if (fedByPipe(text, at)) continue;
     if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
@@ -486,6 +498,35 @@ export function terminalReader(text: string): TerminalReader | undefined {
     if (tool === 'kubectl' && stdin && (verb === 'exec' || verb === 'attach' || verb === 'run'))
       return `kubectl ${verb} -i`;
   }
+  return undefined;
+}
+
+/**
+ * A kubectl or talosctl command (its words after the tool) that streams until the operator stops
+ * it with Ctrl-C: `kubectl port-forward`, `kubectl proxy`, `kubectl logs -f`, `kubectl get -w`
+ * (`--watch`, `--watch-only`), `kubectl events -w`, `talosctl logs -f`, `talosctl dmesg -f`.
+ * Its stdin does not matter: it never ends by itself, and Ctrl-C also discards what is left of
+ * the paste (the terminal flushes its input on an interrupt).
+ */
+function runsUntilInterrupted(
+  tool: 'kubectl' | 'talosctl',
+  words: readonly string[],
+): TerminalReader | undefined {
+  const { operands, flags } = commandArguments(
+    words,
+    tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS,
+  );
+  const set = (...names: string[]) =>
+    flags.some(({ flag, value }) => names.includes(flag) && value !== 'false');
+  const verb = operands[0];
+  if (tool === 'kubectl') {
+    if (verb === 'port-forward' || verb === 'proxy') return `kubectl ${verb}`;
+    if (verb === 'logs' && set('-f', '--follow')) return 'kubectl logs -f';
+    if (verb === 'get' && set('-w', '--watch', '--watch-only')) return 'kubectl get -w';
+    if (verb === 'events' && set('-w', '--watch')) return 'kubectl events -w';
+    return undefined;
+  }
+  if ((verb === 'logs' || verb === 'dmesg') && set('-f', '--follow')) return `talosctl ${verb} -f`;
   return undefined;
 }
 

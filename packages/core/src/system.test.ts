@@ -1524,6 +1524,29 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.expected).toContain('talosctl kubeconfig --force');
   });
 
+  it('refuses a command that streams until Ctrl-C with commands after it, and passes it last', () => {
+    // Given a followed log with a check after it, and a port-forward that ends its block
+    const issues = terminalReadAlone.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        ['kubectl -n authelia logs -f deployment/authelia', 'kubectl -n authelia get pods'],
+        [
+          'kubectl -n authelia get pods',
+          'kubectl -n argocd port-forward svc/argocd-server 8080:443',
+        ],
+      ),
+    );
+    // Then the followed log is reported, saying the lines after it never run
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['terminal-read-alone', 'clusters/dev/RUNBOOK.md:4'],
+    ]);
+    expect(issues[0]?.message).toContain(
+      'runs `kubectl logs -f`, which holds the terminal until interrupted',
+    );
+    expect(issues[0]?.message).toContain('they never run');
+    expect(issues[0]?.expected).toContain('`kubectl logs` without -f');
+  });
+
   it('refuses a git push or fetch with commands after it, and passes one that ends its block', () => {
     // Given the revision move as it was (a push, then a fetch, then the root's apply), and as it is
     // now (everything that must follow the push chained on its line, the rest in the next block)
