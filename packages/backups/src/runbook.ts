@@ -597,16 +597,21 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
     for (const read of S3_READS) sh(readCommand(read));
-    add('Then fetch, decrypt and restore the snapshot:', '');
+    add(
+      'Then fetch and decrypt the snapshot. `AGE_KEY_FILE` names the file that holds the age private',
+      'key; where it is protected by a passphrase, `age` asks for it on the terminal, so the last',
+      'line ends its block; it runs each step only once the one before succeeded:',
+      '',
+    );
     sh(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
       ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"',
       `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
       `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
-      `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint}`,
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
-      ': "${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}"',
-      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
+      `: "\${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" && : "\${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}" && aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint} && age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age`,
+    );
+    add('Then restore it:', '');
+    sh(
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
       `talosctl config node ${q(first.address)}`,
       ...recoverCommands(first.address, false),
@@ -615,8 +620,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     add(
       'A database saved from a control plane that still ran is newer: to restore it instead, copy it',
       'to `./db.snapshot` and bootstrap from it. A snapshot through the etcd API',
-      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: run the block above from',
-      '`talosctl config endpoint` on. A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`) has',
+      '(`cp ./etcd-<hostname>.snapshot ./db.snapshot`) carries its hash: run the restore block above.',
+      'A copy of the file (`cp ./etcd-<hostname>/db ./db.snapshot`) has',
       'none, and Talos refuses it without `--recover-skip-hash-check`; copied from a running etcd, it',
       'may also miss the last writes:',
       '',

@@ -527,6 +527,58 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
   });
 
+  test('fetches and decrypts in one line that ends its block, each step only after the one before', () => {
+    // age asks for the passphrase of a protected key file on /dev/tty: pasted with the restore
+    // after it, the next line would be taken for the passphrase
+    const blocks = [...file.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) =>
+      (match[1] as string).trimEnd().split('\n'),
+    );
+    const fetch = blocks.find((block) => block.some((line) => line.includes('age --decrypt')));
+    const line = fetch?.at(-1) ?? '';
+    expect(line).toMatch(
+      / && age --decrypt -i "\$AGE_KEY_FILE" -o \.\/db\.snapshot \.\/etcd-snapshot\.age$/,
+    );
+    const restore = blocks[blocks.indexOf(fetch ?? []) + 1];
+    expect(restore?.[0]).toMatch(/^talosctl config endpoint /);
+    // Run with a stand-in aws (and age as a shell function that logs its arguments)
+    const age = `age() { printf '%s ' "$@" >> age-calls; echo >> age-calls; }`;
+    const run = (variables: string, awsAnswers: string[]) =>
+      withStandInScript(
+        `unset LATEST AGE_KEY_FILE; ${age}; ${variables} { ${line}; } 2>&1`,
+        'aws',
+        awsAnswers.length === 0 ? 'exit 0' : `echo '${awsAnswers[0]}' >&2; exit 1`,
+      );
+    // No snapshot listed: nothing fetched, and it says so
+    const none = run('', []);
+    expect(none.status).not.toBe(0);
+    expect(none.stdout).toContain('no etcd snapshot listed');
+    expect(none.calls).toEqual([]);
+    // No key file named: nothing fetched either
+    const noKey = run('LATEST=prod-2026.snap.age;', []);
+    expect(noKey.stdout).toContain('set AGE_KEY_FILE');
+    expect(noKey.calls).toEqual([]);
+    // Both: the snapshot fetched, then decrypted with the key
+    const both = run('LATEST=prod-2026.snap.age; AGE_KEY_FILE=/keys/etcd.txt;', []);
+    expect(both.status).toBe(0);
+    expect(both.calls).toEqual([
+      [
+        's3',
+        'cp',
+        's3://homelab-backups/etcd/prod/prod-2026.snap.age',
+        './etcd-snapshot.age',
+        '--endpoint-url',
+        'https://s3.example.com',
+      ],
+    ]);
+    expect(both.dir['age-calls']).toBe(
+      '--decrypt -i /keys/etcd.txt -o ./db.snapshot ./etcd-snapshot.age \n',
+    );
+    // A failed fetch decrypts nothing
+    const denied = run('LATEST=prod-2026.snap.age; AGE_KEY_FILE=/keys/etcd.txt;', ['AccessDenied']);
+    expect(denied.status).toBe(1);
+    expect(denied.dir['age-calls']).toBeUndefined();
+  });
+
   test('tries the recovery again until the control plane, back from its installation, takes it', () => {
     // Right after step 5's apply the node installs Talos and reboots; machined refuses the
     // bootstrap until its container runtime runs and its clock is in sync (talosctl v1.12.11

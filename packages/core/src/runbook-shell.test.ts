@@ -272,6 +272,28 @@ describe('terminalReader', () => {
     ]);
   });
 
+  it('finds an age decryption or passphrase encryption, piped or not, and passes the rest', () => {
+    expect(
+      [
+        'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
+        'aws s3 cp x - | age -d -i key.txt > db.snapshot',
+        'age -d backup.age < /dev/null',
+        'age -p -o secret.age secret.txt',
+        'age -r age1xyz -o secret.age secret.txt',
+        'age-keygen -o key.txt',
+        'echo age -d x',
+      ].map(terminalReader),
+    ).toEqual([
+      'age --decrypt',
+      'age --decrypt',
+      'age --decrypt',
+      'age --passphrase',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('finds a git command that talks to a remote, piped or not, and passes local ones', () => {
     expect(
       [

@@ -281,6 +281,8 @@ export type TerminalReader =
   | 'talosctl dmesg -f'
   | 'git commit'
   | GitRemoteCommand
+  | 'age --decrypt'
+  | 'age --passphrase'
   | 'argocd login'
   | 'argocd account update-password';
 
@@ -432,9 +434,10 @@ function argocdPrompts(words: readonly string[]): TerminalReader | undefined {
  * `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C
  * (`runsUntilInterrupted`: a port-forward, a followed log, a watch), a `git commit` that opens
  * the editor for its message (`gitCommitEdits`), a git command that talks to a remote and may
- * ask for credentials or a host key (`gitRemoteCommand`), an argocd login or password change that
- * prompts (`argocdPrompts`). Not one whose input is a pipe (`… | kubectl exec -i …`) or a
- * redirection (`< file`), except git's remote commands: git and ssh open /dev/tty themselves.
+ * ask for credentials or a host key (`gitRemoteCommand`), an age decryption that may ask for a
+ * passphrase (`agePrompts`), an argocd login or password change that prompts (`argocdPrompts`).
+ * Not one whose input is a pipe (`… | kubectl exec -i …`) or a redirection (`< file`), except
+ * git's remote commands and age: git, ssh and age open /dev/tty themselves.
  */
 export function terminalReader(text: string): TerminalReader | undefined {
   if (readsTerminal(text)) return 'read';
@@ -446,6 +449,11 @@ export function terminalReader(text: string): TerminalReader | undefined {
     if (tool === 'kubectl' || tool === 'talosctl') {
       const endless = runsUntilInterrupted(tool, words);
       if (endless !== undefined) return endless;
+    }
+    if (tool === 'age') {
+      const asks = agePrompts(words);
+      if (asks !== undefined) return asks;
+      continue;
     }
     if (fedByPipe(text, at)) continue;
     if (words.some((word) => word.startsWith('<') || word.startsWith('0<'))) continue;
@@ -527,6 +535,21 @@ function runsUntilInterrupted(
     return undefined;
   }
   if ((verb === 'logs' || verb === 'dmesg') && set('-f', '--follow')) return `talosctl ${verb} -f`;
+  return undefined;
+}
+
+/**
+ * What an age command (its words after `age`) may ask on the terminal: a decryption asks for the
+ * passphrase of a passphrase-protected identity file or SSH key (`-i`), or of a
+ * passphrase-encrypted file (no `-i`); `-p` asks for the passphrase to encrypt with
+ * (cmd/age/parse.go, age.go: `term.ReadSecret`, which opens /dev/tty whatever stdin is).
+ */
+function agePrompts(words: readonly string[]): TerminalReader | undefined {
+  for (const word of words) {
+    if (word === '--') break;
+    if (word === '-d' || word === '--decrypt') return 'age --decrypt';
+    if (word === '-p' || word === '--passphrase') return 'age --passphrase';
+  }
   return undefined;
 }
 
@@ -707,7 +730,7 @@ export function endlessWaits(block: readonly ShellLine[]): EndlessWait[] {
 }
 
 const WAITING_TOOLS = /(?:^|[\s;&|(`])(kubectl|curl)(?=[ \t])/g;
-const TERMINAL_TOOLS = /(?:^|[\s;&|(`])(kubectl|talosctl|git|argocd)(?=[ \t])/g;
+const TERMINAL_TOOLS = /(?:^|[\s;&|(`])(kubectl|talosctl|git|argocd|age)(?=[ \t])/g;
 
 /** A command of a text: its tool, where it starts, its simple command and the words after the tool. */
 interface CommandAt {

@@ -1576,7 +1576,7 @@ function forEachShellBlock(
 export const terminalReadAlone: SystemCheck = {
   name: 'terminal-read-alone',
   description:
-    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a question on stdin (`talosctl kubeconfig` merging into a file without `--force`, `talosctl config remove` without `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C (`kubectl port-forward`, `kubectl proxy`, `kubectl logs -f`, `kubectl get -w`, `kubectl events -w`, `talosctl logs -f`, `talosctl dmesg -f`; the interrupt discards the rest of the paste), a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
+    'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a question on stdin (`talosctl kubeconfig` merging into a file without `--force`, `talosctl config remove` without `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C (`kubectl port-forward`, `kubectl proxy`, `kubectl logs -f`, `kubectl get -w`, `kubectl events -w`, `talosctl logs -f`, `talosctl dmesg -f`; the interrupt discards the rest of the paste), a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `age` decryption or `age -p` (age asks for the passphrase of a protected identity file, SSH key or passphrase-encrypted file on /dev/tty), an `argocd login` or `argocd account update-password` that prompts for a password, unless fed by a pipe or a redirection), is on the last line of its block: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, and the others get the lines typed into them.',
   check(input) {
     const issues: Issue[] = [];
     forEachShellBlock(input, (deployed, document, block, index) => {
@@ -1594,14 +1594,14 @@ export const terminalReadAlone: SystemCheck = {
               ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
               : STREAMS.has(reader)
                 ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which holds the terminal until interrupted, and goes on after it: pasted, the lines after it wait until the operator presses Ctrl-C, and the interrupt discards them: they never run`
-                : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${GIT_REMOTE.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
+                : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${MAY_ASK.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
           expected:
             reader === 'read'
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
               : STREAMS.has(reader)
                 ? `\`${reader}\` alone at the end of its own block (the operator stops it with Ctrl-C), or a form that ends by itself (\`kubectl logs\` without -f, \`kubectl wait --timeout=…\` for a watch)`
-                : GIT_REMOTE.has(reader)
-                  ? `\`${reader}\` on the last line of its block (what must run only after it chained on that line with \`&&\`: the shell reads the whole line before git starts), the commands that follow it in the next block`
+                : MAY_ASK.has(reader)
+                  ? `\`${reader}\` on the last line of its block (what must run only after it chained on that line with \`&&\`: the shell reads the whole line before the command starts), the commands that follow it in the next block`
                   : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`talosctl kubeconfig --force\`, \`talosctl config remove --noconfirm\`, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
         }),
       );
@@ -1622,7 +1622,10 @@ const STREAMING = [
 ] as const satisfies readonly TerminalReader[];
 const STREAMS: ReadonlySet<TerminalReader> = new Set(STREAMING);
 
-const GIT_REMOTE: ReadonlySet<TerminalReader> = new Set([
+/** The readers that ask only at times (a missing credential, an unknown host key, a protected key). */
+const MAY_ASK: ReadonlySet<TerminalReader> = new Set([
+  'age --decrypt',
+  'age --passphrase',
   'git push',
   'git fetch',
   'git pull',
@@ -1651,6 +1654,9 @@ const READER_TAKES: Record<Exclude<TerminalReader, 'read' | (typeof STREAMING)[n
   'git pull': GIT_REMOTE_TAKES,
   'git clone': GIT_REMOTE_TAKES,
   'git ls-remote': GIT_REMOTE_TAKES,
+  'age --decrypt':
+    'its passphrase prompt, for a passphrase-protected identity file or SSH key, or a passphrase-encrypted file: the next line is taken for the passphrase',
+  'age --passphrase': 'its passphrase prompts: the next lines are taken for the passphrase',
   'argocd login': 'its username and password prompt: the next line is taken for the password',
   'argocd account update-password':
     'its password prompts: the next lines are taken for the passwords',
