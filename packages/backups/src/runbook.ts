@@ -599,8 +599,9 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     for (const read of S3_READS) sh(readCommand(read));
     add(
       'Then fetch and decrypt the snapshot. `AGE_KEY_FILE` names the file that holds the age private',
-      'key; where it is protected by a passphrase, `age` asks for it on the terminal, so the last',
-      'line ends its block; it runs each step only once the one before succeeded:',
+      'key; where it is protected by a passphrase, `age` asks for it on the terminal, so the',
+      'decryption ends its block, at the end of a list of commands chained with `&&` (each step',
+      'runs only once the one before succeeded):',
       '',
     );
     sh(
@@ -608,7 +609,12 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"',
       `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
       `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
-      `: "\${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" && : "\${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}" && aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint} && age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      ': "${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" &&',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      ': "${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}" &&',
+      `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint} &&`,
+      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
     );
     add('Then restore it:', '');
     sh(

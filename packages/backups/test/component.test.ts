@@ -527,44 +527,61 @@ describe('the disaster-recovery runbook', () => {
     expect(file).toContain('talosctl -n 192.168.3.11 bootstrap --recover-from=./db.snapshot');
   });
 
-  test('fetches and decrypts in one line that ends its block, each step only after the one before', () => {
+  test('fetches and decrypts in one list that ends its block, each step only after the one before', () => {
     // age asks for the passphrase of a protected key file on /dev/tty: pasted with the restore
     // after it, the next line would be taken for the passphrase
     const blocks = [...file.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) =>
       (match[1] as string).trimEnd().split('\n'),
     );
-    const fetch = blocks.find((block) => block.some((line) => line.includes('age --decrypt')));
-    const line = fetch?.at(-1) ?? '';
-    expect(line).toMatch(
-      / && age --decrypt -i "\$AGE_KEY_FILE" -o \.\/db\.snapshot \.\/etcd-snapshot\.age$/,
+    const fetch =
+      blocks.find((block) => block.some((line) => line.includes('age --decrypt'))) ?? [];
+    expect(fetch.at(-1)).toBe(
+      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
     );
-    const restore = blocks[blocks.indexOf(fetch ?? []) + 1];
+    expect(fetch.at(-2)).toMatch(/ &&$/);
+    const restore = blocks[blocks.indexOf(fetch) + 1];
     expect(restore?.[0]).toMatch(/^talosctl config endpoint /);
-    // Run with a stand-in aws (and age as a shell function that logs its arguments)
+    // Run whole, with a stand-in aws (its listing from LISTING, a refused download with DENY) and
+    // age as a shell function that logs its arguments
     const age = `age() { printf '%s ' "$@" >> age-calls; echo >> age-calls; }`;
-    const run = (variables: string, awsAnswers: string[]) =>
+    const aws = [
+      'case "$2" in',
+      '  ls) [ -z "$LISTING" ] || printf \'%s\\n\' "$LISTING" ;;',
+      '  cp) [ -z "$DENY" ] || { echo AccessDenied >&2; exit 1; } ;;',
+      'esac',
+    ].join('\n');
+    const run = (variables: string) =>
       withStandInScript(
-        `unset LATEST AGE_KEY_FILE; ${age}; ${variables} { ${line}; } 2>&1`,
+        `unset LISTING DENY LATEST AGE_KEY_FILE; AWS_ACCESS_KEY_ID=a; AWS_SECRET_ACCESS_KEY=s; ${age}; ${variables} export LISTING DENY; { ${fetch.join('\n')}\n} 2>&1`,
         'aws',
-        awsAnswers.length === 0 ? 'exit 0' : `echo '${awsAnswers[0]}' >&2; exit 1`,
+        aws,
       );
+    const listing = 'LISTING="2026-12-01 06:00:01   1048576 prod-2026-12-01.snap.age";';
+    const list = [
+      's3',
+      'ls',
+      's3://homelab-backups/etcd/prod/',
+      '--endpoint-url',
+      'https://s3.example.com',
+    ];
     // No snapshot listed: nothing fetched, and it says so
-    const none = run('', []);
+    const none = run('');
     expect(none.status).not.toBe(0);
     expect(none.stdout).toContain('no etcd snapshot listed');
-    expect(none.calls).toEqual([]);
+    expect(none.calls).toEqual([list]);
     // No key file named: nothing fetched either
-    const noKey = run('LATEST=prod-2026.snap.age;', []);
+    const noKey = run(listing);
     expect(noKey.stdout).toContain('set AGE_KEY_FILE');
-    expect(noKey.calls).toEqual([]);
-    // Both: the snapshot fetched, then decrypted with the key
-    const both = run('LATEST=prod-2026.snap.age; AGE_KEY_FILE=/keys/etcd.txt;', []);
+    expect(noKey.calls).toEqual([list]);
+    // Both: the newest snapshot fetched, then decrypted with the key
+    const both = run(`${listing} AGE_KEY_FILE=/keys/etcd.txt;`);
     expect(both.status).toBe(0);
     expect(both.calls).toEqual([
+      list,
       [
         's3',
         'cp',
-        's3://homelab-backups/etcd/prod/prod-2026.snap.age',
+        's3://homelab-backups/etcd/prod/prod-2026-12-01.snap.age',
         './etcd-snapshot.age',
         '--endpoint-url',
         'https://s3.example.com',
@@ -573,9 +590,10 @@ describe('the disaster-recovery runbook', () => {
     expect(both.dir['age-calls']).toBe(
       '--decrypt -i /keys/etcd.txt -o ./db.snapshot ./etcd-snapshot.age \n',
     );
-    // A failed fetch decrypts nothing
-    const denied = run('LATEST=prod-2026.snap.age; AGE_KEY_FILE=/keys/etcd.txt;', ['AccessDenied']);
+    // A refused download decrypts nothing
+    const denied = run(`${listing} AGE_KEY_FILE=/keys/etcd.txt; DENY=1;`);
     expect(denied.status).toBe(1);
+    expect(denied.stdout).toContain('AccessDenied');
     expect(denied.dir['age-calls']).toBeUndefined();
   });
 

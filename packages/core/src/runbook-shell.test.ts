@@ -366,6 +366,25 @@ describe('terminalReader', () => {
       readNotLast(block('kubectl get pods', 'talosctl -n 10.0.0.11 dashboard')),
     ).toBeUndefined();
   });
+
+  it('reads the lines that continue a command list (`&&`, `||`, `|`, `\\` at the end) as part of it', () => {
+    // Given a commit and a push whose list goes on to the block's last line: the shell reads it all
+    // before git starts
+    expect(
+      readNotLast(block('pnpm build &&', 'git add charts &&', 'git commit &&', 'git push', '')),
+    ).toBeUndefined();
+    expect(
+      readNotLast(block('git push ||', '  echo refused |', '  tee log \\', '  -a')),
+    ).toBeUndefined();
+    // Then a line after the list's end is after it, and a line that does not continue ends it
+    expect(
+      readNotLast(block('git commit &&', 'git push', 'kubectl apply -f root.yaml'))?.line,
+    ).toBe(1);
+    expect(readNotLast(block('git push && echo pushed', 'git fetch'))?.line).toBe(1);
+    expect(readNotLast(block('pnpm build &&', 'git push', 'git fetch &&', 'echo ok'))?.line).toBe(
+      2,
+    );
+  });
 });
 
 describe('boundedWait', () => {

@@ -252,12 +252,23 @@ export function readsTerminal(text: string): boolean {
 
 /**
  * The first line of a block that reads from the terminal and is followed by another command
- * line in the same block, or undefined: pasted, that line would be read as the value.
+ * line in the same block, or undefined: pasted, that line would be read as the value. Lines
+ * that continue its command list (the line before ends with `&&`, `||`, `|` or `\`) are not
+ * after it: the shell reads the whole list before it runs any of it.
  */
 export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined {
-  const at = block.findIndex((entry) => terminalReader(entry.text) !== undefined);
-  if (at < 0) return undefined;
-  return block.slice(at + 1).some((entry) => entry.text.trim() !== '') ? block[at] : undefined;
+  for (let at = 0; at < block.length; at++) {
+    if (terminalReader((block[at] as ShellLine).text) === undefined) continue;
+    let end = at;
+    while (end < block.length - 1 && continuesOnNextLine((block[end] as ShellLine).text)) end++;
+    if (block.slice(end + 1).some((entry) => entry.text.trim() !== '')) return block[at];
+  }
+  return undefined;
+}
+
+/** Whether a line's command list goes on on the next line: it ends with `&&`, `||`, `|` or `\`. */
+function continuesOnNextLine(text: string): boolean {
+  return /(?:&&|\|\|?|\\)\s*$/.test(text);
 }
 
 /** A command that reads the operator's terminal: a prompt, or a command that takes it over. */

@@ -1555,7 +1555,10 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
         'clusters/dev/RUNBOOK.md',
         ['git push', 'git fetch origin --tags', 'kubectl apply -f root.yaml'],
         [
-          'pnpm build && git add charts clusters && git commit && git push && git fetch origin --tags',
+          'pnpm build && git add charts clusters &&',
+          'git commit &&',
+          'git push &&',
+          'git fetch origin --tags',
         ],
         ['kubectl apply -f root.yaml'],
       ),
@@ -1566,7 +1569,7 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     ]);
     expect(issues[0]?.message).toContain('runs `git push`, which may read the terminal');
     expect(issues[0]?.message).toContain('an unknown SSH host key');
-    expect(issues[0]?.expected).toContain('`git push` on the last line of its block');
+    expect(issues[0]?.expected).toContain('`git push` at the end of its block');
   });
 
   it('refuses the admin login that prompts for its password with commands after it', () => {

@@ -641,13 +641,17 @@ a parameter follows the revision its committed values name. So the \`diff\` belo
 with the revision's own root file (made by the same build as its chart) and applies the root only
 where they match (for a branch, \`git show\` reads your local branch of that name: pull it first
 when it is not the one you just pushed, or the \`diff\` compares with an older root file).
-Build, commit, push and fetch the tags in one line (\`git commit\` opens your editor for the
-message, and \`git push\` or \`git fetch\` may ask for credentials or an SSH host key: each reads
-the terminal, so the line ends its block, and a failing step stops the ones after it), then
-compare:
+Build, commit, push and fetch the tags in one list of commands chained with \`&&\` (\`git commit\`
+opens your editor for the message, and \`git push\` or \`git fetch\` may ask for credentials or an
+SSH host key: each reads the terminal, so the list ends its block, and a step that fails stops
+the ones after it), then compare:
 
 \`\`\`sh
-pnpm build && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push && git fetch origin --tags
+pnpm build &&
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
+git commit &&
+git push &&
+git fetch origin --tags
 \`\`\`
 
 \`\`\`sh
@@ -1094,11 +1098,15 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
    \`{{{gitops.revision}}}\` (the removed Application's Helm parameter leaves the root, which Helm
    refuses to render while it names an Application the chart no longer has); Argo CD deletes the
    Application but not what it deployed (\`git commit\` opens your editor for the message and
-   \`git push\` may ask for credentials: the first block ends with them, one line that stops at
-   the first step that fails; the second applies):
+   \`git push\` may ask for credentials: the first block ends with them, one list of commands
+   chained with \`&&\` that stops at the first step that fails; the second applies):
 
 \`\`\`sh
-pnpm build && pnpm homelab check && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
+pnpm build &&
+pnpm homelab check &&
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
+git commit &&
+git push
 \`\`\`
 
 \`\`\`sh
@@ -1174,10 +1182,14 @@ Every Application on this cluster carries the resources finalizer: disable the c
 \`{{{gitops.revision}}}\`, apply the root Application again (its Helm parameters name every
 Application: the removed one's would keep the root from rendering); Argo CD deletes what it deployed.
 \`git commit\` opens your editor for the message and \`git push\` may ask for credentials: the
-first block ends with them, one line that stops at the first step that fails; the second applies.
+first block ends with them, one list of commands chained with \`&&\` that stops at the first step
+that fails; the second applies.
 
 \`\`\`sh
-pnpm build && git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters && git commit && git push
+pnpm build &&
+git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
+git commit &&
+git push
 \`\`\`
 
 \`\`\`sh

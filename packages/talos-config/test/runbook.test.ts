@@ -1351,7 +1351,7 @@ describe('removing or adding a component re-applies the root Application', () =>
       ['kubectl apply -f clusters/dev/root-application.yaml'],
     ]);
     expect(markdown).toContain(
-      '\n```sh\npnpm build && pnpm homelab check && git add apps/homelab/platform.yaml charts clusters && git commit && git push\n```\n',
+      '\n```sh\npnpm build &&\npnpm homelab check &&\ngit add apps/homelab/platform.yaml charts clusters &&\ngit commit &&\ngit push\n```\n',
     );
   });
 
@@ -1668,10 +1668,14 @@ describe('the revision a cluster follows', () => {
       markdown.slice(markdown.indexOf('### Moving this cluster to another revision')),
     ).map((block) => block.trimEnd().split('\n'));
     const at = moving.findIndex((block) => block.some((line) => line.includes('git commit')));
-    // Then the commit, the push and the fetch (each may read the terminal) are the last line of
-    // their block, chained so that a failed build or an aborted commit stops what follows
+    // Then the commit, the push and the fetch (each may read the terminal) end their block, in
+    // one list chained with && so that a failed build or an aborted commit stops what follows
     expect(moving[at]).toEqual([
-      'pnpm build && git add apps/homelab/platform.yaml charts clusters && git commit && git push && git fetch origin --tags',
+      'pnpm build &&',
+      'git add apps/homelab/platform.yaml charts clusters &&',
+      'git commit &&',
+      'git push &&',
+      'git fetch origin --tags',
     ]);
     // And the comparison and the root's apply are the next block, the push no longer before them
     expect(moving[at + 1]?.[0]).toMatch(
