@@ -600,15 +600,15 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     add(
       'Then fetch and decrypt the snapshot. `AGE_KEY_FILE` names the file that holds the age private',
       'key; where it is protected by a passphrase, `age` asks for it on the terminal, so the',
-      'decryption ends its block, at the end of a list of commands chained with `&&` (each step',
-      'runs only once the one before succeeded):',
+      'decryption ends its block, at the end of one list of commands chained with `&&` (each step',
+      'runs only once the one before succeeded, the checks of the variables included):',
       '',
     );
     sh(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
-      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"',
-      `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)}`,
-      `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}')`,
+      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&',
+      `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)} &&`,
+      `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}') &&`,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
       ': "${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" &&',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion

@@ -590,6 +590,15 @@ describe('the disaster-recovery runbook', () => {
     expect(both.dir['age-calls']).toBe(
       '--decrypt -i /keys/etcd.txt -o ./db.snapshot ./etcd-snapshot.age \n',
     );
+    // The S3 keys not read: nothing listed, nothing fetched
+    const unread = withStandInScript(
+      `unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; ${age}; AGE_KEY_FILE=/keys/etcd.txt; { ${fetch.join('\n')}\n} 2>&1`,
+      'aws',
+      aws,
+    );
+    expect(unread.stdout).toContain('AWS_ACCESS_KEY_ID: read it first');
+    expect(unread.calls).toEqual([]);
+    expect(unread.dir['age-calls']).toBeUndefined();
     // A refused download decrypts nothing
     const denied = run(`${listing} AGE_KEY_FILE=/keys/etcd.txt; DENY=1;`);
     expect(denied.status).toBe(1);
@@ -623,7 +632,7 @@ describe('the disaster-recovery runbook', () => {
   test('has the AWS CLI credentials and region typed in before it reads the bucket', () => {
     // Nothing earlier sets them, and the Secret that held them went with the cluster.
     const exported = at(
-      'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1',
+      'export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1 &&',
     );
     const read = at(
       "printf '%s' 'S3 secret access key: ' && read -rs AWS_SECRET_ACCESS_KEY && export AWS_SECRET_ACCESS_KEY && echo",
@@ -642,10 +651,11 @@ describe('the disaster-recovery runbook', () => {
       expect([lines[read - 1], lines[read + 1]]).toEqual(['```sh', '```']);
     }
     expect(file).toContain('Paste each prompt line below alone');
-    // and the block that uses them stops when one is empty
+    // and the block that uses them stops when one is empty (chained: a guard on a line of its
+    // own stops nothing in an interactive shell)
     expect(file).toContain(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
-      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}"\nexport AWS_ACCESS_KEY_ID',
+      '```sh\n: "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&\nexport AWS_ACCESS_KEY_ID',
     );
   });
 

@@ -1,10 +1,10 @@
 // Every example's generated documents (clusters/<cluster>/*.md) are safe to paste: each prompt
 // (`read`) ends its shell block, every wait loop has a deadline, no block holds a `#` comment,
 // which zsh runs as a command, nor a word zsh expands where bash does not, nor an awk test that
-// compares two values awk may take for numbers (core runbook-shell.ts and awk.ts; the build's own
-// checks terminal-read-alone, bounded-waits, shell-comments, zsh-expansions and
-// awk-numeric-equality). Broken on purpose in packages/core/src/system.test.ts,
-// runbook-shell.test.ts and awk.test.ts.
+// compares two values awk may take for numbers, nor a guard (`: "${VAR:?…}"`) not chained to
+// what it guards (core runbook-shell.ts and awk.ts; the build's own checks terminal-read-alone,
+// bounded-waits, shell-comments, zsh-expansions, awk-numeric-equality and guards-chained).
+// Broken on purpose in packages/core/src/system.test.ts, runbook-shell.test.ts and awk.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import {
   readNotLast,
   readsTerminal,
   shellBlocks,
+  unchainedGuards,
   waitLoops,
   zshExpandedWords,
 } from '@homelab/core';
@@ -48,6 +49,7 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
               'shell-comments',
               'zsh-expansions',
               'awk-numeric-equality',
+              'guards-chained',
             ].includes(issue.code ?? ''),
           )
           .map((issue) => `${issue.output}: ${issue.message}`),
@@ -73,6 +75,9 @@ describe('the examples’ runbooks are safe to paste', { timeout: 600_000 }, () 
           kubectlWaits += (
             joinedBlock(block).text.match(/kubectl (?:drain|.*rollout status)/g) ?? []
           ).length;
+          for (const guard of unchainedGuards(block)) {
+            broken.push(`${path}:${guard.line} guard not chained: ${guard.text.trim()}`);
+          }
           for (const comment of commentLines(block)) {
             broken.push(`${path}:${comment.line} comment: ${comment.text.trim()}`);
           }

@@ -13,6 +13,7 @@ import {
   readsTerminal,
   shellBlocks,
   terminalReader,
+  unchainedGuards,
   uniqueReads,
   WAIT_SECONDS,
   waitLoops,
@@ -384,6 +385,25 @@ describe('terminalReader', () => {
     expect(readNotLast(block('pnpm build &&', 'git push', 'git fetch &&', 'echo ok'))?.line).toBe(
       2,
     );
+  });
+});
+
+describe('unchainedGuards', () => {
+  it('finds a guard ending a line with a command line after it, and passes chained or last ones', () => {
+    const lines = (...texts: string[]) =>
+      unchainedGuards(block(...texts)).map((entry) => entry.line);
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+    // A guard alone, two guards, a guard after other commands: each followed by a line
+    expect(lines(': "${NODE:?set it}"', 'kubectl get pods')).toEqual([1]);
+    expect(lines(': "${A:?read it}" "${B:?read it}"', 'export A B', '')).toEqual([1]);
+    expect(lines('export X=1; : "${NODE:?set it}"', 'echo $NODE')).toEqual([1]);
+    // Chained on its line, continued by a trailing &&, last in its block (blank lines after it)
+    expect(lines(': "${NODE:?set it}" && kubectl get pods', 'kubectl get pdb -A')).toEqual([]);
+    expect(lines(': "${NODE:?set it}" &&', 'kubectl get pods')).toEqual([]);
+    expect(lines('kubectl get pods', ': "${NODE:?set it}"', '')).toEqual([]);
+    // Not a guard: a default, an echo of one, a guard inside a longer command
+    expect(lines(': "${NODE:-x}"', 'echo', 'echo \': "${A:?b}"\'', 'echo')).toEqual([]);
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansions
   });
 });
 

@@ -266,6 +266,23 @@ export function readNotLast(block: readonly ShellLine[]): ShellLine | undefined 
   return undefined;
 }
 
+/**
+ * A `:` command whose words are all guards (`"${VAR:?message}"`, core `requireVariable`), at the
+ * end of a line: what a line holding one ends with.
+ */
+const GUARD_AT_END = /(?:^|&&|\|\||;)\s*:(?:\s+"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}"]*\}")+\s*$/;
+
+/**
+ * The lines of a block that end with a guard (`: "${VAR:?message}"`) and are followed by another
+ * command line without chaining it with `&&`. In an interactive shell a failed guard prints its
+ * message and aborts its own line (and a list that line continues with a trailing `&&`) only:
+ * bash and zsh then run the next pasted line, which the guard was there to stop.
+ */
+export function unchainedGuards(block: readonly ShellLine[]): ShellLine[] {
+  const lastCommand = block.findLastIndex((entry) => entry.text.trim() !== '');
+  return block.filter((entry, index) => index < lastCommand && GUARD_AT_END.test(entry.text));
+}
+
 /** Whether a line's command list goes on on the next line: it ends with `&&`, `||`, `|` or `\`. */
 function continuesOnNextLine(text: string): boolean {
   return /(?:&&|\|\|?|\\)\s*$/.test(text);

@@ -21,6 +21,7 @@ import {
   type DeployedApplication,
   type DeployedCluster,
   deployedValues,
+  guardsChained,
   handMadeSecretApply,
   handOverFieldManager,
   kindsBeforeUse,
@@ -1498,6 +1499,32 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.message).toContain('runs `git commit`, which takes the terminal over');
     expect(issues[0]?.message).toContain('the editor git opens for the commit message');
     expect(issues[0]?.expected).toContain('git commit -m');
+  });
+
+  it('refuses a guard that ends a line unchained with lines after it, and passes a chained one', () => {
+    // Given the drain-gave-up block as it was (the guard alone, then commands using NODE) and as
+    // it is now (chained by a trailing &&)
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+    const issues = guardsChained.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        [
+          ': "${NODE:?set it to the hostname}"',
+          'kubectl get pods -A --field-selector spec.nodeName="$NODE"',
+        ],
+        [
+          ': "${NODE:?set it to the hostname}" &&',
+          'kubectl get pods -A --field-selector spec.nodeName="$NODE"',
+        ],
+      ),
+    );
+    // Then the first is reported at its line, saying the next lines run anyway
+    expect(issues.map((issue) => [issue.code, issue.output, issue.value])).toEqual([
+      ['guards-chained', 'clusters/dev/RUNBOOK.md:4', ': "${NODE:?set it to the hostname}"'],
+    ]);
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+    expect(issues[0]?.message).toContain('the next lines run anyway');
+    expect(issues[0]?.expected).toContain('followed by `&&`');
   });
 
   it('refuses a kubeconfig fetch that may ask with commands after it, and passes it with --force', () => {

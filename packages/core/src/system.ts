@@ -29,6 +29,7 @@ import {
   shellBlocks,
   type TerminalReader,
   terminalReader,
+  unchainedGuards,
   waitLoops,
   type ZshExpansion,
   zshExpandedWords,
@@ -1759,6 +1760,37 @@ export const shellComments: SystemCheck = {
   },
 };
 
+/**
+ * A guard (`: "${VAR:?message}"`, core requireVariable) in a ```sh block of a cluster's documents
+ * is chained to what it guards: at the end of a line that is not the block's last, it stops
+ * nothing (an interactive shell prints its message, aborts that line alone and runs the next).
+ */
+export const guardsChained: SystemCheck = {
+  name: 'guards-chained',
+  description:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+    'No line of a ```sh block of `clusters/<cluster>/*.md` ends with a guard (`: "${VAR:?message}"`, core `requireVariable`) and goes on to another line without chaining it with `&&`: in an interactive shell a failed guard prints its message and aborts only its own line (and a list that line continues with a trailing `&&`); bash and zsh then run the next pasted line, which the guard was there to stop.',
+  check(input) {
+    const issues: Issue[] = [];
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      for (const line of unchainedGuards(block)) {
+        issues.push(
+          error({
+            code: 'guards-chained',
+            path: ['clusters', deployed.cluster.index],
+            output: `${document.path}:${line.line}`,
+            value: line.text.trim(),
+            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") checks a variable at the end of a line and goes on after it unchained: pasted into an interactive shell, a failed check prints its message and the next lines run anyway (bash and zsh abort only the line that failed)`,
+            expected:
+              'the check followed by `&&` and what it guards (on its line, or on the next lines of a list continued by a trailing `&&`), or the check last in its block',
+          }),
+        );
+      }
+    });
+    return issues;
+  },
+};
+
 const ZSH_EXPANSION_SAYS: Record<ZshExpansion, string> = {
   glob: 'a file pattern: with no file of that name in the folder it is pasted in, zsh stops with "no matches found" (or "bad pattern"), where bash passes the word on as written',
   equals:
@@ -2396,6 +2428,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   terminalReadAlone,
   boundedWaits,
   shellComments,
+  guardsChained,
   zshExpansions,
   awkNumericEquality,
   manualSyncOptions,

@@ -713,7 +713,7 @@ the rest of the block again from its \`kubectl drain\` line (the drain lists the
 waits for; \`ALLOWED DISRUPTIONS\` 0 is a budget that holds):
 
 \`\`\`sh
-: "\${NODE:?set it to the hostname of the node whose drain gave up}"
+: "\${NODE:?set it to the hostname of the node whose drain gave up}" &&
 kubectl get pods -A --field-selector spec.nodeName="$NODE" -o wide
 kubectl get pdb -A
 \`\`\`

@@ -807,7 +807,7 @@ describe('the reference runbook', () => {
     expect(shellBlocks(section)[0]).toBe(
       [
         // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
-        ': "${NODE:?set it to the hostname of the node whose drain gave up}"',
+        ': "${NODE:?set it to the hostname of the node whose drain gave up}" &&',
         'kubectl get pods -A --field-selector spec.nodeName="$NODE" -o wide',
         'kubectl get pdb -A',
         '',
