@@ -300,19 +300,27 @@ export type TerminalReader =
   | 'talosctl kubeconfig'
   | 'talosctl config remove'
   | 'kubectl delete -i'
-  | 'kubectl port-forward'
-  | 'kubectl proxy'
-  | 'kubectl logs -f'
-  | 'kubectl get -w'
-  | 'kubectl events -w'
-  | 'talosctl logs -f'
-  | 'talosctl dmesg -f'
+  | (typeof STREAMING_READERS)[number]
   | 'git commit'
   | GitRemoteCommand
   | 'age --decrypt'
   | 'age --passphrase'
   | 'argocd login'
   | 'argocd account update-password';
+
+/**
+ * The readers that stream until the operator interrupts them (`runsUntilInterrupted`): the lines
+ * pasted after them never run.
+ */
+export const STREAMING_READERS = [
+  'kubectl port-forward',
+  'kubectl proxy',
+  'kubectl logs -f',
+  'kubectl get -w',
+  'kubectl events -w',
+  'talosctl logs -f',
+  'talosctl dmesg -f',
+] as const;
 
 /** talosctl's global flags that take the next word as their value. */
 const TALOSCTL_VALUE_FLAGS = new Set([
@@ -349,14 +357,18 @@ const GIT_COMMIT_VALUE_FLAGS = new Set([
   '--pathspec-from-file',
 ]);
 
-/** A git command that talks to a remote. */
-type GitRemoteCommand = 'git push' | 'git fetch' | 'git pull' | 'git clone' | 'git ls-remote';
-const GIT_REMOTE_COMMANDS: ReadonlySet<string> = new Set([
-  'push',
-  'fetch',
-  'pull',
-  'clone',
-  'ls-remote',
+/** git's commands that talk to a remote. */
+const GIT_REMOTE_COMMANDS = ['push', 'fetch', 'pull', 'clone', 'ls-remote'] as const;
+type GitRemoteCommand = `git ${(typeof GIT_REMOTE_COMMANDS)[number]}`;
+
+/**
+ * The readers that ask only at times, on /dev/tty whatever their stdin: git's remote commands (a
+ * missing credential, an unknown host key) and age (a protected key).
+ */
+export const ASKING_READERS: ReadonlySet<TerminalReader> = new Set<TerminalReader>([
+  ...GIT_REMOTE_COMMANDS.map((command): GitRemoteCommand => `git ${command}`),
+  'age --decrypt',
+  'age --passphrase',
 ]);
 
 /**
@@ -368,9 +380,8 @@ const GIT_REMOTE_COMMANDS: ReadonlySet<string> = new Set([
  */
 function gitRemoteCommand(words: readonly string[]): GitRemoteCommand | undefined {
   const command = words[gitCommandIndex(words)];
-  return command !== undefined && GIT_REMOTE_COMMANDS.has(command)
-    ? (`git ${command}` as GitRemoteCommand)
-    : undefined;
+  const remote = GIT_REMOTE_COMMANDS.find((name) => name === command);
+  return remote === undefined ? undefined : `git ${remote}`;
 }
 
 /** The index of git's command in its words (after git's own options). */
@@ -504,8 +515,7 @@ export function terminalReader(text: string): TerminalReader | undefined {
         (flag === '--stdin' || /^-[A-Za-z]*i[A-Za-z]*$/.test(flag)) && value !== 'false',
     );
     const verb = operands[0];
-    const set = (...names: string[]) =>
-      flags.some(({ flag, value }) => names.includes(flag) && value !== 'false');
+    const set = (...names: string[]) => flagSet(flags, names);
     if (tool === 'talosctl' && (verb === 'edit' || verb === 'dashboard')) return `talosctl ${verb}`;
     // talosctl kubeconfig merges into an existing file by default and asks, per context that
     // already exists, whether to rename or overwrite it (askOverwriteOrRename reads stdin) unless
@@ -552,8 +562,7 @@ function runsUntilInterrupted(
     words,
     tool === 'kubectl' ? KUBECTL_VALUE_FLAGS : TALOSCTL_VALUE_FLAGS,
   );
-  const set = (...names: string[]) =>
-    flags.some(({ flag, value }) => names.includes(flag) && value !== 'false');
+  const set = (...names: string[]) => flagSet(flags, names);
   const verb = operands[0];
   if (tool === 'kubectl') {
     if (verb === 'port-forward' || verb === 'proxy') return `kubectl ${verb}`;
@@ -579,6 +588,14 @@ function agePrompts(words: readonly string[]): TerminalReader | undefined {
     if (word === '-p' || word === '--passphrase') return 'age --passphrase';
   }
   return undefined;
+}
+
+/** Whether one of `names` is among `flags` (read by `commandArguments`), not set to `false`. */
+function flagSet(
+  flags: readonly { flag: string; value: string | undefined }[],
+  names: readonly string[],
+): boolean {
+  return flags.some(({ flag, value }) => names.includes(flag) && value !== 'false');
 }
 
 /** Whether the command at `at` reads a pipe: a single `|` (not `||`) before it. */

@@ -20,12 +20,14 @@ import { error, formatPath, type Issue, type PathSegment } from './issues.js';
 import { containers, podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
+  ASKING_READERS,
   commentLines,
   type EndlessWait,
   endlessWaits,
   joinedBlock,
   readNotLast,
   type ShellLine,
+  STREAMING_READERS,
   shellBlocks,
   type TerminalReader,
   terminalReader,
@@ -1595,13 +1597,13 @@ export const terminalReadAlone: SystemCheck = {
               ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
               : STREAMS.has(reader)
                 ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which holds the terminal until interrupted, and goes on after it: pasted, the lines after it wait until the operator presses Ctrl-C, and the interrupt discards them: they never run`
-                : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${MAY_ASK.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
+                : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${ASKING_READERS.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
           expected:
             reader === 'read'
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
               : STREAMS.has(reader)
                 ? `\`${reader}\` alone at the end of its own block (the operator stops it with Ctrl-C), or a form that ends by itself (\`kubectl logs\` without -f, \`kubectl wait --timeout=…\` for a watch)`
-                : MAY_ASK.has(reader)
+                : ASKING_READERS.has(reader)
                   ? `\`${reader}\` at the end of its block (what must run only after it chained to it with \`&&\`, on its line or on lines continued by a trailing \`&&\`: the shell reads the whole list before the command starts), the commands that follow it in the next block`
                   : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`talosctl kubeconfig --force\`, \`talosctl config remove --noconfirm\`, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
         }),
@@ -1611,33 +1613,15 @@ export const terminalReadAlone: SystemCheck = {
   },
 };
 
-/** The readers that stream until the operator interrupts them (runbook-shell.ts runsUntilInterrupted). */
-const STREAMING = [
-  'kubectl port-forward',
-  'kubectl proxy',
-  'kubectl logs -f',
-  'kubectl get -w',
-  'kubectl events -w',
-  'talosctl logs -f',
-  'talosctl dmesg -f',
-] as const satisfies readonly TerminalReader[];
-const STREAMS: ReadonlySet<TerminalReader> = new Set(STREAMING);
-
-/** The readers that ask only at times (a missing credential, an unknown host key, a protected key). */
-const MAY_ASK: ReadonlySet<TerminalReader> = new Set([
-  'age --decrypt',
-  'age --passphrase',
-  'git push',
-  'git fetch',
-  'git pull',
-  'git clone',
-  'git ls-remote',
-]);
+const STREAMS: ReadonlySet<TerminalReader> = new Set(STREAMING_READERS);
 const GIT_REMOTE_TAKES =
   'the prompts of git and ssh, for an HTTPS username and password where no credential helper answers, an unknown SSH host key or a key passphrase: the next lines are taken for the answers';
 
 /** What the lines pasted after a command that takes the terminal over are typed into. */
-const READER_TAKES: Record<Exclude<TerminalReader, 'read' | (typeof STREAMING)[number]>, string> = {
+const READER_TAKES: Record<
+  Exclude<TerminalReader, 'read' | (typeof STREAMING_READERS)[number]>,
+  string
+> = {
   'kubectl exec -i': "the container's shell or process",
   'kubectl attach -i': "the container's shell or process",
   'kubectl run -i': "the container's shell or process",
