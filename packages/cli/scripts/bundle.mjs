@@ -3,8 +3,10 @@
 //
 //   dist/cli.bundle.cjs        dist/main.js and everything it imports (our packages, yaml, ajv's
 //                              generated validators, the kubernetes-models schemas, …) in one
-//                              CommonJS file: one read and one compile instead of hundreds of
-//                              ES modules resolved, read and linked one by one.
+//                              CommonJS module, inside Node's module wrapper (a function
+//                              expression the launcher compiles and calls): one read and one
+//                              compile instead of hundreds of ES modules resolved, read and
+//                              linked one by one.
 //   dist/homelab.cjs           the executable (package.json "bin"), from scripts/launcher.cjs:
 //                              runs the bundle with V8's code cache.
 //   dist/cli.bundle.cjs.cache  that code cache, written by a training run: a build of the
@@ -20,12 +22,15 @@
 // this script.
 import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
+const WRAPPER_OPEN =
+  '(function (exports, require, module, __filename, __dirname, __homelabModuleUrl) {';
+const WRAPPER_CLOSE = '\n})\n';
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 const OUR_DIST = /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/][^\\/]+\.js$/;
 
@@ -87,7 +92,11 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
     }
   }
 }
-const bundled = readFileSync('dist/cli.bundle.cjs', 'utf8');
+// Node's CommonJS wrapper, written into the file on its first line (so that stack traces keep
+// esbuild's lines): the launcher compiles the file as it is read, without concatenating a copy of
+// its 7 MB. `__homelabModuleUrl` is what the bundle has in place of `import.meta.url`.
+const bundled = `${WRAPPER_OPEN}${readFileSync('dist/cli.bundle.cjs', 'utf8')}${WRAPPER_CLOSE}`;
+writeFileSync('dist/cli.bundle.cjs', bundled);
 if (!isAscii(readFileSync('dist/cli.bundle.cjs'))) {
   problems.push('dist/cli.bundle.cjs is not pure ASCII (the launcher reads it as Latin-1)');
 }

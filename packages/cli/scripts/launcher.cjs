@@ -26,10 +26,11 @@ if (!training) {
     // No cache: compile.
   }
 }
-// Node's CommonJS wrapper, on the first line so that stack traces keep the bundle's lines;
+// The bundle is a function expression (scripts/bundle.mjs wraps the module in Node's CommonJS
+// wrapper, on its first line, so that stack traces keep the bundle's lines): compiled as read.
 // `__homelabModuleUrl` is what the bundle has in place of `import.meta.url`.
-const wrapped = `(function (exports, require, module, __filename, __dirname, __homelabModuleUrl) {${readFileSync(filename, 'latin1')}\n})`;
-const script = new Script(wrapped, cachedData ? { filename, cachedData } : { filename });
+const source = readFileSync(filename, 'latin1');
+const script = new Script(source, cachedData ? { filename, cachedData } : { filename });
 const bundle = { exports: {} };
 script.runInThisContext()(
   bundle.exports,

@@ -785,16 +785,23 @@ interface CommandAt {
   readonly words: readonly string[];
 }
 
-/** The commands of `text` that `tools` (a global expression, the tool in group 1) names, at command positions. */
-function* commandsAt(text: string, tools: RegExp): Generator<CommandAt> {
-  for (const match of text.matchAll(tools)) {
+/**
+ * The commands of `text` that `tools` (a global expression, the tool in group 1) names, at command
+ * positions. (`exec` on `tools` itself, from its start: `matchAll` would copy the expression on
+ * every call, and this runs on every line of every runbook.)
+ */
+function commandsAt(text: string, tools: RegExp): CommandAt[] {
+  const found: CommandAt[] = [];
+  tools.lastIndex = 0;
+  for (let match = tools.exec(text); match !== null; match = tools.exec(text)) {
     const tool = match[1] as string;
-    const at = (match.index ?? 0) + match[0].length - tool.length;
+    const at = match.index + match[0].length - tool.length;
     if (!atCommandPosition(text, at)) continue;
     const command = simpleCommandAt(text, at);
     const words = command.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
-    yield { tool, at, command, words };
+    found.push({ tool, at, command, words });
   }
+  return found;
 }
 
 /**
@@ -815,8 +822,11 @@ function commandArguments(
       operands.push(word);
       continue;
     }
-    const [flag = '', attached] = word.split(/=(.*)/s);
-    flags.push({ flag, value: attached ?? (valueFlags.has(flag) ? words[++index] : undefined) });
+    const equals = word.indexOf('=');
+    const flag = equals === -1 ? word : word.slice(0, equals);
+    const value =
+      equals === -1 ? (valueFlags.has(flag) ? words[++index] : undefined) : word.slice(equals + 1);
+    flags.push({ flag, value });
   }
   return { operands, flags };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterRun } from './components.js';
 import { fileDocuments, yamlDocumentsFile } from './emitted.js';
 import { handOverApply, SECRET_APPLY } from './hand-over.js';
-import { formatPath } from './issues.js';
+import { formatPath, type Issue } from './issues.js';
 import { resolvePlatform } from './resolve.js';
 import { boundedWait, readCommand, WAIT_SECONDS } from './runbook-shell.js';
 import {
@@ -1786,6 +1786,57 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.message).toContain('shell block 2 of clusters/dev/RUNBOOK.md');
     expect(issues[0]?.message).toContain('zsh');
     expect(issues[0]?.expected).toContain("a step's body or after");
+  });
+
+  it('reads a block that recurs once, and reports each place at its own lines', () => {
+    // Given one block with a fault of each shell check, in two documents at different lines
+    // (the checks read a recurring block's text once per build)
+    const block = [
+      'read -rs TOKEN',
+      'echo ok # note',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell guard
+      ': "${NODE:?set NODE}"',
+      'kubectl rollout status deploy/x',
+      'until kubectl get ns x; do sleep 5; done',
+      'kubectl get pods -o jsonpath={.items[*].metadata.name}',
+    ];
+    const document = (path: string, before: number) => ({
+      path,
+      content: ['# A runbook', ...Array(before).fill(''), '```sh', ...block, '```', ''].join('\n'),
+    });
+    const twice = {
+      ...input([app({ name: 'cilium', wave: 1 })]),
+      files: [
+        document('clusters/dev/RUNBOOK.md', 1),
+        document('clusters/dev/disaster-recovery.md', 6),
+      ],
+    };
+    const outputs = (check: { check: (input: SystemInput) => readonly Issue[] }) =>
+      check.check(twice).map((issue) => issue.output);
+    // Then each check reports both places, each at its own line (the block starts on line 4,
+    // then on line 9)
+    expect(outputs(terminalReadAlone)).toEqual([
+      'clusters/dev/RUNBOOK.md:4',
+      'clusters/dev/disaster-recovery.md:9',
+    ]);
+    expect(outputs(shellComments)).toEqual([
+      'clusters/dev/RUNBOOK.md:5',
+      'clusters/dev/disaster-recovery.md:10',
+    ]);
+    expect(outputs(guardsChained)).toEqual([
+      'clusters/dev/RUNBOOK.md:6',
+      'clusters/dev/disaster-recovery.md:11',
+    ]);
+    expect(outputs(boundedWaits)).toEqual([
+      'clusters/dev/RUNBOOK.md:8',
+      'clusters/dev/RUNBOOK.md:7',
+      'clusters/dev/disaster-recovery.md:13',
+      'clusters/dev/disaster-recovery.md:12',
+    ]);
+    expect(outputs(zshExpansions)).toEqual([
+      'clusters/dev/RUNBOOK.md:9',
+      'clusters/dev/disaster-recovery.md:14',
+    ]);
   });
 
   it('refuses an awk test of two values that may read as numbers, in a block and in a script', () => {

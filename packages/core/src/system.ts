@@ -1572,6 +1572,37 @@ function forEachShellBlock(
 }
 
 /**
+ * `analyse` read once per text of a block within one check: the clusters' documents repeat most
+ * of their blocks, at other lines. What it found elsewhere is moved to this block's lines (its
+ * lines are consecutive, and a finding's `line` is the only place it holds).
+ */
+/** A block's lines joined: what `perBlockText` knows it by (one string per block: hashed once). */
+const BLOCK_TEXT = new WeakMap<readonly ShellLine[], string>();
+
+function perBlockText<T extends { readonly line: number }>(
+  analyse: (block: readonly ShellLine[]) => readonly T[],
+): (block: readonly ShellLine[]) => readonly T[] {
+  const read = new Map<string, { readonly first: number; readonly found: readonly T[] }>();
+  return (block) => {
+    const first = block[0]?.line ?? 0;
+    let text = BLOCK_TEXT.get(block);
+    if (text === undefined) {
+      text = block.map((entry) => entry.text).join('\n');
+      BLOCK_TEXT.set(block, text);
+    }
+    let known = read.get(text);
+    if (known === undefined) {
+      known = { first, found: analyse(block) };
+      read.set(text, known);
+    }
+    const shift = first - known.first;
+    return shift === 0
+      ? known.found
+      : known.found.map((finding) => ({ ...finding, line: finding.line + shift }));
+  };
+}
+
+/**
  * A prompt (`read`) ends its ```sh block in every document of a cluster: the terminal feeds the
  * lines pasted after it into read's stdin, so the next command becomes the secret and the secret
  * typed later runs as a command.
@@ -1582,8 +1613,12 @@ export const terminalReadAlone: SystemCheck = {
     'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a question on stdin (`talosctl kubeconfig` merging into a file without `--force`, `talosctl config remove` without `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C (`kubectl port-forward`, `kubectl proxy`, `kubectl logs -f`, `kubectl get -w`, `kubectl events -w`, `talosctl logs -f`, `talosctl dmesg -f`; the interrupt discards the rest of the paste), a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `age` decryption or `age -p` (age asks for the passphrase of a protected identity file, SSH key or passphrase-encrypted file on /dev/tty), an `argocd login` or `argocd account update-password` that prompts for a password; unless fed by a pipe or a redirection, except the git remote commands, age and the streams, which read /dev/tty or never end whatever their stdin), is on the last line of its block, or on a line whose command list continues (`&&`, `||`, `|` or `\\` at its end) to that last line: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, the others get the lines typed into them, and the lines after a stream never run.',
   check(input) {
     const issues: Issue[] = [];
-    forEachShellBlock(input, (deployed, document, block, index) => {
+    const readsNotLast = perBlockText((block) => {
       const read = readNotLast(block);
+      return read === undefined ? [] : [read];
+    });
+    forEachShellBlock(input, (deployed, document, block, index) => {
+      const [read] = readsNotLast(block);
       if (read === undefined) return;
       const reader = terminalReader(read.text) ?? 'read';
       issues.push(
@@ -1679,8 +1714,10 @@ export const boundedWaits: SystemCheck = {
     'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status`, `kubectl drain` and `kubectl delete` (unless `--wait=false`) there has a positive `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end, a delete for a week).',
   check(input) {
     const issues: Issue[] = [];
+    const loopsOf = perBlockText(waitLoops);
+    const endlessOf = perBlockText(endlessWaits);
     forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const loop of waitLoops(block)) {
+      for (const loop of loopsOf(block)) {
         if (loop.bounded) continue;
         issues.push(
           error({
@@ -1694,7 +1731,7 @@ export const boundedWaits: SystemCheck = {
           }),
         );
       }
-      for (const wait of endlessWaits(block)) {
+      for (const wait of endlessOf(block)) {
         issues.push(
           error({
             code: 'bounded-waits',
@@ -1725,8 +1762,9 @@ export const shellComments: SystemCheck = {
     "No ```sh block of `clusters/<cluster>/*.md` holds a `#` comment (a word starting with `#` outside quotes): zsh, the login shell of macOS, runs `#` as a command on its prompt (INTERACTIVE_COMMENTS is off by default), so a pasted comment fails and a comment after a command becomes that command's arguments. What a comment would say goes in the prose around the block (a step's `body` or `after`).",
   check(input) {
     const issues: Issue[] = [];
+    const commentsOf = perBlockText(commentLines);
     forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const line of commentLines(block)) {
+      for (const line of commentsOf(block)) {
         issues.push(
           error({
             code: 'shell-comments',
@@ -1756,8 +1794,9 @@ export const guardsChained: SystemCheck = {
     'No line of a ```sh block of `clusters/<cluster>/*.md` ends with a guard (`: "${VAR:?message}"`, core `requireVariable`) and goes on to another line without chaining it with `&&`: in an interactive shell a failed guard prints its message and aborts only its own line (and a list that line continues with a trailing `&&`); bash and zsh then run the next pasted line, which the guard was there to stop.',
   check(input) {
     const issues: Issue[] = [];
+    const guardsOf = perBlockText(unchainedGuards);
     forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const line of unchainedGuards(block)) {
+      for (const line of guardsOf(block)) {
         issues.push(
           error({
             code: 'guards-chained',
@@ -1794,8 +1833,9 @@ export const zshExpansions: SystemCheck = {
     'No word of a ```sh block of `clusters/<cluster>/*.md` is one zsh, the login shell of macOS, expands where bash passes it on as written: an unquoted `*`, `?` or `[` is a file pattern, and with no file of that name zsh stops with "no matches found" (NOMATCH is on by default; `kubectl get pods -o jsonpath={.items[*].metadata.name}`, a URL with `?`); a word starting with `=` is a command\'s path (`[ a == b ]` fails with "= not found"); `~name` is a named directory. Quoted text, `$*`, `$?`, `[[ … ]]`, arithmetic, `case` patterns, assignments\' values and the patterns of `${x#*/}` are none.',
   check(input) {
     const issues: Issue[] = [];
+    const wordsOf = perBlockText(zshExpandedWords);
     forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const found of zshExpandedWords(block)) {
+      for (const found of wordsOf(block)) {
         issues.push(
           error({
             code: 'zsh-expansions',
