@@ -212,6 +212,7 @@ export function shellBlocks(markdown: string): ShellLine[][] {
  */
 export function commentLines(block: readonly ShellLine[]): ShellLine[] {
   const found: ShellLine[] = [];
+  if (!block.some((entry) => entry.text.includes('#'))) return found;
   let quote: "'" | '"' | undefined;
   for (const entry of block) {
     const text = entry.text;
@@ -606,17 +607,25 @@ function fedByPipe(text: string, at: number): boolean {
 }
 
 /** A block's lines joined with newlines, and the document line of an offset into that text. */
-export function joinedBlock(block: readonly ShellLine[]): {
-  text: string;
-  lineAt: (index: number) => number;
-} {
+export interface JoinedBlock {
+  readonly text: string;
+  readonly lineAt: (index: number) => number;
+}
+
+// Several checks read each block joined: joined once per block.
+const JOINED = new WeakMap<readonly ShellLine[], JoinedBlock>();
+
+/** A block's lines joined with newlines, and the document line of an offset into that text. */
+export function joinedBlock(block: readonly ShellLine[]): JoinedBlock {
+  const known = JOINED.get(block);
+  if (known !== undefined) return known;
   const starts: number[] = [];
   let offset = 0;
   for (const entry of block) {
     starts.push(offset);
     offset += entry.text.length + 1;
   }
-  return {
+  const joined: JoinedBlock = {
     text: block.map((entry) => entry.text).join('\n'),
     lineAt: (index) => {
       let found = 0;
@@ -624,6 +633,8 @@ export function joinedBlock(block: readonly ShellLine[]): {
       return block[found]?.line ?? 0;
     },
   };
+  JOINED.set(block, joined);
+  return joined;
 }
 
 const LOOP_WORD = /(^|[;&|({]|\bthen\b|\bdo\b|\belse\b)\s*(until|while|for|done)\b/gm;

@@ -1576,20 +1576,13 @@ function forEachShellBlock(
  * of their blocks, at other lines. What it found elsewhere is moved to this block's lines (its
  * lines are consecutive, and a finding's `line` is the only place it holds).
  */
-/** A block's lines joined: what `perBlockText` knows it by (one string per block: hashed once). */
-const BLOCK_TEXT = new WeakMap<readonly ShellLine[], string>();
-
 function perBlockText<T extends { readonly line: number }>(
   analyse: (block: readonly ShellLine[]) => readonly T[],
 ): (block: readonly ShellLine[]) => readonly T[] {
   const read = new Map<string, { readonly first: number; readonly found: readonly T[] }>();
   return (block) => {
     const first = block[0]?.line ?? 0;
-    let text = BLOCK_TEXT.get(block);
-    if (text === undefined) {
-      text = block.map((entry) => entry.text).join('\n');
-      BLOCK_TEXT.set(block, text);
-    }
+    const { text } = joinedBlock(block);
     let known = read.get(text);
     if (known === undefined) {
       known = { first, found: analyse(block) };
