@@ -32,6 +32,7 @@ import {
   type TerminalReader,
   terminalReader,
   unchainedGuards,
+  type WaitLoop,
   waitLoops,
   type ZshExpansion,
   zshExpandedWords,
@@ -1537,26 +1538,39 @@ export const handMadeSecretApply: SystemCheck = {
 // ---------------------------------------------------------------------------------------------
 // What an operator pastes into a terminal (runbook-shell.ts)
 
-/** Calls `visit` with every ```sh block (and its index in its document) of every cluster's documents. */
 // The documents of each cluster and their blocks, read once per build for the checks that read
 // them (a build's files and input are not changed once the checks run).
 const RUNBOOKS = new WeakMap<SystemInput, Map<string, GeneratedFile[]>>();
 const SHELL_BLOCKS = new WeakMap<GeneratedFile, readonly (readonly ShellLine[])[]>();
 
-function forEachShellBlock(
+/** What a shell check says of one finding, after `where` (the block, its document and cluster). */
+interface ShellFindingText {
+  readonly value: string;
+  readonly message: string;
+  readonly expected: string;
+}
+
+/**
+ * The issues `code` raises for the ```sh blocks of every cluster's documents: `analyse` finds what
+ * is wrong in a block (each finding at its document line), `describe` says it (not where: the
+ * issue's output is the document and line). `analyse` reads
+ * each distinct block text once per call: the clusters' documents repeat a third of their blocks,
+ * at other lines, and what it found elsewhere is moved to this block's lines (a block's lines are
+ * consecutive, and a finding's `line` is the only place it holds).
+ */
+function shellBlockIssues<T extends { readonly line: number }>(
   input: SystemInput,
-  visit: (
-    deployed: DeployedCluster,
-    document: GeneratedFile,
-    block: readonly ShellLine[],
-    index: number,
-  ) => void,
-): void {
+  code: string,
+  analyse: (block: readonly ShellLine[]) => readonly T[],
+  describe: (finding: T, where: string) => ShellFindingText,
+): Issue[] {
   let runbooksOf = RUNBOOKS.get(input);
   if (runbooksOf === undefined) {
     runbooksOf = runbooksByCluster(input);
     RUNBOOKS.set(input, runbooksOf);
   }
+  const read = new Map<string, { readonly first: number; readonly found: readonly T[] }>();
+  const issues: Issue[] = [];
   for (const deployed of input.clusters) {
     for (const document of runbooksOf.get(deployed.cluster.name) ?? []) {
       let blocks = SHELL_BLOCKS.get(document);
@@ -1565,34 +1579,34 @@ function forEachShellBlock(
         SHELL_BLOCKS.set(document, blocks);
       }
       blocks.forEach((block, index) => {
-        visit(deployed, document, block, index);
+        const first = block[0]?.line ?? 0;
+        const { text } = joinedBlock(block);
+        let known = read.get(text);
+        if (known === undefined) {
+          known = { first, found: analyse(block) };
+          read.set(text, known);
+        }
+        const where = `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}")`;
+        for (const found of known.found) {
+          const line = found.line + first - known.first;
+          issues.push(
+            error({
+              code,
+              path: ['clusters', deployed.cluster.index],
+              output: `${document.path}:${line}`,
+              ...describe(found, where),
+            }),
+          );
+        }
       });
     }
   }
+  return issues;
 }
 
-/**
- * `analyse` read once per text of a block within one check: the clusters' documents repeat most
- * of their blocks, at other lines. What it found elsewhere is moved to this block's lines (its
- * lines are consecutive, and a finding's `line` is the only place it holds).
- */
-function perBlockText<T extends { readonly line: number }>(
-  analyse: (block: readonly ShellLine[]) => readonly T[],
-): (block: readonly ShellLine[]) => readonly T[] {
-  const read = new Map<string, { readonly first: number; readonly found: readonly T[] }>();
-  return (block) => {
-    const first = block[0]?.line ?? 0;
-    const { text } = joinedBlock(block);
-    let known = read.get(text);
-    if (known === undefined) {
-      known = { first, found: analyse(block) };
-      read.set(text, known);
-    }
-    const shift = first - known.first;
-    return shift === 0
-      ? known.found
-      : known.found.map((finding) => ({ ...finding, line: finding.line + shift }));
-  };
+/** A long command or loop, cut for an issue's value. */
+function clipped(text: string): string {
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
 /**
@@ -1605,27 +1619,23 @@ export const terminalReadAlone: SystemCheck = {
   description:
     'Every `read` that prompts the operator (not fed by a pipe or a `while read` loop) in a ```sh block of `clusters/<cluster>/*.md`, and every command that takes the terminal over (`kubectl exec`/`attach`/`run` with `-i`, `kubectl edit`, `talosctl edit`, `talosctl dashboard`, a question on stdin (`talosctl kubeconfig` merging into a file without `--force`, `talosctl config remove` without `--noconfirm`, `kubectl delete -i`), a command that streams until Ctrl-C (`kubectl port-forward`, `kubectl proxy`, `kubectl logs -f`, `kubectl get -w`, `kubectl events -w`, `talosctl logs -f`, `talosctl dmesg -f`; the interrupt discards the rest of the paste), a `git commit` that opens the editor for its message, a git command that talks to a remote (`git push`, `fetch`, `pull`, `clone`, `ls-remote`: git and ssh may ask for credentials, a host key or a passphrase on the terminal, whatever its stdin), an `age` decryption or `age -p` (age asks for the passphrase of a protected identity file, SSH key or passphrase-encrypted file on /dev/tty), an `argocd login` or `argocd account update-password` that prompts for a password; unless fed by a pipe or a redirection, except the git remote commands, age and the streams, which read /dev/tty or never end whatever their stdin), is on the last line of its block, or on a line whose command list continues (`&&`, `||`, `|` or `\\` at its end) to that last line: pasted with lines after it, `read` takes the next line for the value and the value typed later runs as a command, the others get the lines typed into them, and the lines after a stream never run.',
   check(input) {
-    const issues: Issue[] = [];
-    const readsNotLast = perBlockText((block) => {
-      const read = readNotLast(block);
-      return read === undefined ? [] : [read];
-    });
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      const [read] = readsNotLast(block);
-      if (read === undefined) return;
-      const reader = terminalReader(read.text) ?? 'read';
-      issues.push(
-        error({
-          code: 'terminal-read-alone',
-          path: ['clusters', deployed.cluster.index],
-          output: `${document.path}:${read.line}`,
+    return shellBlockIssues(
+      input,
+      'terminal-read-alone',
+      (block) => {
+        const read = readNotLast(block);
+        return read === undefined ? [] : [read];
+      },
+      (read, where) => {
+        const reader = terminalReader(read.text) ?? 'read';
+        return {
           value: read.text.trim(),
           message:
             reader === 'read'
-              ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
+              ? `${where} prompts with \`read\` and goes on after it: pasted, the next line becomes the value and the value typed later runs as a command`
               : STREAMS.has(reader)
-                ? `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which holds the terminal until interrupted, and goes on after it: pasted, the lines after it wait until the operator presses Ctrl-C, and the interrupt discards them: they never run`
-                : `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") runs \`${reader}\`, which ${ASKING_READERS.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
+                ? `${where} runs \`${reader}\`, which holds the terminal until interrupted, and goes on after it: pasted, the lines after it wait until the operator presses Ctrl-C, and the interrupt discards them: they never run`
+                : `${where} runs \`${reader}\`, which ${ASKING_READERS.has(reader) ? 'may read the terminal' : 'takes the terminal over'}, and goes on after it: pasted, the lines after it are typed into it (${READER_TAKES[reader as keyof typeof READER_TAKES]}) instead of run by the operator's shell`,
           expected:
             reader === 'read'
               ? "the read alone at the end of its own block (core readCommand, a component's `reads`), the commands that use it in the next block"
@@ -1634,10 +1644,9 @@ export const terminalReadAlone: SystemCheck = {
                 : ASKING_READERS.has(reader)
                   ? `\`${reader}\` at the end of its block (what must run only after it chained to it with \`&&\`, on its line or on lines continued by a trailing \`&&\`: the shell reads the whole list before the command starts), the commands that follow it in the next block`
                   : `\`${reader}\` alone at the end of its own block, or a non-interactive form (a command after \`--\` without -i, input from a pipe, \`kubectl patch\` for an edit, \`talosctl kubeconfig --force\`, \`talosctl config remove --noconfirm\`, \`git commit -m\`, argocd's \`--password\`/\`--new-password\` from a prompt read in its own block)`,
-        }),
-      );
-    });
-    return issues;
+        };
+      },
+    );
   },
 };
 
@@ -1706,38 +1715,27 @@ export const boundedWaits: SystemCheck = {
   description:
     'Every `until`/`while` loop that sleeps in a ```sh block of `clusters/<cluster>/*.md` tests a deadline or a counter (core boundedWait: `[ "$(date +%s)" -ge "$deadline" ]`) and so ends, with a message, when what it waits for does not happen; every `kubectl rollout status`, `kubectl drain` and `kubectl delete` (unless `--wait=false`) there has a positive `--timeout` and every `curl` a non-zero `--max-time` (without one, each waits without end, a delete for a week).',
   check(input) {
-    const issues: Issue[] = [];
-    const loopsOf = perBlockText(waitLoops);
-    const endlessOf = perBlockText(endlessWaits);
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const loop of loopsOf(block)) {
-        if (loop.bounded) continue;
-        issues.push(
-          error({
-            code: 'bounded-waits',
-            path: ['clusters', deployed.cluster.index],
-            output: `${document.path}:${loop.line}`,
-            value: loop.text.length > 160 ? `${loop.text.slice(0, 157)}...` : loop.text,
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
-            expected:
-              "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
-          }),
-        );
-      }
-      for (const wait of endlessOf(block)) {
-        issues.push(
-          error({
-            code: 'bounded-waits',
-            path: ['clusters', deployed.cluster.index],
-            output: `${document.path}:${wait.line}`,
-            value: wait.text.length > 160 ? `${wait.text.slice(0, 157)}...` : wait.text,
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): ${ENDLESS_WAIT_SAYS[wait.waits]}, and the terminal with it`,
-            expected: ENDLESS_WAIT_FIX[wait.waits],
-          }),
-        );
-      }
-    });
-    return issues;
+    return shellBlockIssues(
+      input,
+      'bounded-waits',
+      (block): (WaitLoop | EndlessWait)[] => [
+        ...waitLoops(block).filter((loop) => !loop.bounded),
+        ...endlessWaits(block),
+      ],
+      (found, where) =>
+        'waits' in found
+          ? {
+              value: clipped(found.text),
+              message: `${where}: ${ENDLESS_WAIT_SAYS[found.waits]}, and the terminal with it`,
+              expected: ENDLESS_WAIT_FIX[found.waits],
+            }
+          : {
+              value: clipped(found.text),
+              message: `${where} waits in a loop with no deadline: if what it waits for never happens, the terminal waits forever without a word`,
+              expected:
+                "the wait rendered by core's boundedWait (a deadline from WAIT_SECONDS, a message saying what did not happen and where to look, then a non-zero status)",
+            },
+    );
   },
 };
 
@@ -1754,24 +1752,12 @@ export const shellComments: SystemCheck = {
   description:
     "No ```sh block of `clusters/<cluster>/*.md` holds a `#` comment (a word starting with `#` outside quotes): zsh, the login shell of macOS, runs `#` as a command on its prompt (INTERACTIVE_COMMENTS is off by default), so a pasted comment fails and a comment after a command becomes that command's arguments. What a comment would say goes in the prose around the block (a step's `body` or `after`).",
   check(input) {
-    const issues: Issue[] = [];
-    const commentsOf = perBlockText(commentLines);
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const line of commentsOf(block)) {
-        issues.push(
-          error({
-            code: 'shell-comments',
-            path: ['clusters', deployed.cluster.index],
-            output: `${document.path}:${line.line}`,
-            value: line.text.trim(),
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") holds a # comment: pasted into zsh (macOS' login shell, which does not read comments on its prompt) the # runs as a command, and a comment after a command becomes that command's arguments`,
-            expected:
-              "what the comment says in the prose before or after the block (a step's body or after), the block only commands",
-          }),
-        );
-      }
-    });
-    return issues;
+    return shellBlockIssues(input, 'shell-comments', commentLines, (line, where) => ({
+      value: line.text.trim(),
+      message: `${where} holds a # comment: pasted into zsh (macOS' login shell, which does not read comments on its prompt) the # runs as a command, and a comment after a command becomes that command's arguments`,
+      expected:
+        "what the comment says in the prose before or after the block (a step's body or after), the block only commands",
+    }));
   },
 };
 
@@ -1786,24 +1772,12 @@ export const guardsChained: SystemCheck = {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
     'No line of a ```sh block of `clusters/<cluster>/*.md` ends with a guard (`: "${VAR:?message}"`, core `requireVariable`) and goes on to another line without chaining it with `&&`: in an interactive shell a failed guard prints its message and aborts only its own line (and a list that line continues with a trailing `&&`); bash and zsh then run the next pasted line, which the guard was there to stop.',
   check(input) {
-    const issues: Issue[] = [];
-    const guardsOf = perBlockText(unchainedGuards);
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const line of guardsOf(block)) {
-        issues.push(
-          error({
-            code: 'guards-chained',
-            path: ['clusters', deployed.cluster.index],
-            output: `${document.path}:${line.line}`,
-            value: line.text.trim(),
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}") checks a variable at the end of a line and goes on after it unchained: pasted into an interactive shell, a failed check prints its message and the next lines run anyway (bash and zsh abort only the line that failed)`,
-            expected:
-              'the check followed by `&&` and what it guards (on its line, or on the next lines of a list continued by a trailing `&&`), or the check last in its block',
-          }),
-        );
-      }
-    });
-    return issues;
+    return shellBlockIssues(input, 'guards-chained', unchainedGuards, (line, where) => ({
+      value: line.text.trim(),
+      message: `${where} checks a variable at the end of a line and goes on after it unchained: pasted into an interactive shell, a failed check prints its message and the next lines run anyway (bash and zsh abort only the line that failed)`,
+      expected:
+        'the check followed by `&&` and what it guards (on its line, or on the next lines of a list continued by a trailing `&&`), or the check last in its block',
+    }));
   },
 };
 
@@ -1825,23 +1799,11 @@ export const zshExpansions: SystemCheck = {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
     'No word of a ```sh block of `clusters/<cluster>/*.md` is one zsh, the login shell of macOS, expands where bash passes it on as written: an unquoted `*`, `?` or `[` is a file pattern, and with no file of that name zsh stops with "no matches found" (NOMATCH is on by default; `kubectl get pods -o jsonpath={.items[*].metadata.name}`, a URL with `?`); a word starting with `=` is a command\'s path (`[ a == b ]` fails with "= not found"); `~name` is a named directory. Quoted text, `$*`, `$?`, `[[ … ]]`, arithmetic, `case` patterns, assignments\' values and the patterns of `${x#*/}` are none.',
   check(input) {
-    const issues: Issue[] = [];
-    const wordsOf = perBlockText(zshExpandedWords);
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      for (const found of wordsOf(block)) {
-        issues.push(
-          error({
-            code: 'zsh-expansions',
-            path: ['clusters', deployed.cluster.index],
-            output: `${document.path}:${found.line}`,
-            value: found.word,
-            message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): the word \`${found.word}\` with an unquoted ${found.character} is, pasted into zsh (macOS' login shell), ${ZSH_EXPANSION_SAYS[found.expansion]}`,
-            expected: `the word quoted ('…', or "…" around \`$\` expansions), as bash and zsh read it alike`,
-          }),
-        );
-      }
-    });
-    return issues;
+    return shellBlockIssues(input, 'zsh-expansions', zshExpandedWords, (found, where) => ({
+      value: found.word,
+      message: `${where}: the word \`${found.word}\` with an unquoted ${found.character} is, pasted into zsh (macOS' login shell), ${ZSH_EXPANSION_SAYS[found.expansion]}`,
+      expected: `the word quoted ('…', or "…" around \`$\` expansions), as bash and zsh read it alike`,
+    }));
   },
 };
 
@@ -1882,28 +1844,27 @@ export const awkNumericEquality: SystemCheck = {
   description:
     "No awk program of a ```sh block of `clusters/<cluster>/*.md` or of a script an Application applies (a container's command or arguments, a ConfigMap's data) tests two values for equality (`==`, `!=`) that may both be numeric strings (a field, a `-v` value, a variable, an array element): POSIX awk compares them as numbers, so a node, claim or snapshot id that reads as a number matches another (`1e1` equals `10`) or, in BusyBox's awk, not itself (`46e40205`). A side concatenated with `\"\"` is compared as a string; one with `+ 0` as a number.",
   check(input) {
-    const issues: Issue[] = [];
     const expected =
       'a string comparison, a side concatenated with "" (`$1 "" == name`); or, where numbers are meant, a number comparison made explicit (`$1 + 0 == count`)';
-    forEachShellBlock(input, (deployed, document, block, index) => {
-      if (!block.some((entry) => entry.text.includes('awk'))) return;
-      const { text, lineAt } = joinedBlock(block);
-      for (const awk of awkPrograms(text)) {
-        for (const found of awkNumericEqualities(awk.program)) {
-          const line = lineAt(awk.textOffset(found.offset));
-          issues.push(
-            error({
-              code: 'awk-numeric-equality',
-              path: ['clusters', deployed.cluster.index],
-              output: `${document.path}:${line}`,
-              value: found.text,
-              message: `shell block ${index + 1} of ${document.path} (cluster "${deployed.cluster.name}"): the awk test \`${found.text}\` ${AWK_EQUALITY_SAYS}`,
-              expected,
-            }),
-          );
-        }
-      }
-    });
+    const issues = shellBlockIssues(
+      input,
+      'awk-numeric-equality',
+      (block) => {
+        if (!block.some((entry) => entry.text.includes('awk'))) return [];
+        const { text, lineAt } = joinedBlock(block);
+        return awkPrograms(text).flatMap((awk) =>
+          awkNumericEqualities(awk.program).map((found) => ({
+            line: lineAt(awk.textOffset(found.offset)),
+            text: found.text,
+          })),
+        );
+      },
+      (found, where) => ({
+        value: found.text,
+        message: `${where}: the awk test \`${found.text}\` ${AWK_EQUALITY_SAYS}`,
+        expected,
+      }),
+    );
     // A script recurs (each volume's verification, each cluster): read once per build.
     const read = new Map<string, AwkEquality[]>();
     const equalitiesOf = (text: string): AwkEquality[] => {
