@@ -373,6 +373,66 @@ export const productionEntriesCheck: SystemCheck = {
   },
 };
 
+/**
+ * A Bitwarden entry fills a key on every cluster whose BitwardenSecret maps it, with its one
+ * value (the operator copies the entry's value into each Secret, sm-operator 2.1.0
+ * `ApplySecretMap`). Where the definition decides what a key must hold per cluster (a volume's
+ * restic repository names its cluster: `SecretRequirement.values`), clusters needing different
+ * values cannot share the entry: whatever it holds, one of them reads the other's value (backs
+ * up into the other's restic repository, where retention prunes both and a new cluster's
+ * volume is filled from the other's data).
+ */
+export const entryValuesCheck: SystemCheck = {
+  name: 'bitwarden-entry-values',
+  description:
+    'No Bitwarden entry fills a key on clusters that need different values in it (a volume’s restic repository names its cluster): an entry holds one value, so one of the clusters would read the other’s.',
+  check(input) {
+    const issues: Issue[] = [];
+    // Bitwarden entry id -> each use, in cluster order: the cluster, the Secret's key and the
+    // value the cluster needs there.
+    const uses = new Map<
+      string,
+      { deployed: DeployedCluster; secret: string; key: string; value: string }[]
+    >();
+    for (const deployed of served(input)) {
+      const needed = new Map<string, string>();
+      for (const contribution of deployed.run.contributions.values()) {
+        for (const secret of contribution.secrets ?? []) {
+          for (const [key, value] of Object.entries(secret.values ?? {})) {
+            needed.set(`${secretId(secret)}:${key}`, value);
+          }
+        }
+      }
+      for (const { object } of bitwardenSecrets(deployed)) {
+        const secret = `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`;
+        for (const [key, id] of idsOf(object)) {
+          const value = needed.get(`${secret}:${key}`);
+          if (value === undefined) continue;
+          uses.set(id, [...(uses.get(id) ?? []), { deployed, secret, key, value }]);
+        }
+      }
+    }
+    for (const [id, list] of uses) {
+      const first = list[0];
+      if (first === undefined) continue;
+      for (const use of list.slice(1)) {
+        if (use.value === first.value) continue;
+        const { name } = use.deployed.cluster;
+        issues.push(
+          error({
+            code: 'bitwarden-entry-values',
+            path: settingsPath(use.deployed.cluster, COMPONENT, 'secrets', use.secret, use.key),
+            value: id,
+            message: `fills key ${use.key} of Secret ${use.secret} on cluster "${name}", which needs ${use.value} there, and on cluster "${first.deployed.cluster.name}", which needs ${first.value}: a Bitwarden entry holds one value and the operator copies it into both Secrets, so one of the clusters reads the other's`,
+            expected: `an entry of cluster "${name}"'s own holding ${use.value}, its id mapped under the components.bitwarden-sm of the cluster "${name}" (which overrides the top-level mapping key by key):\nsecrets:\n  ${use.secret}:\n    ${use.key}: <id of ${name}'s entry>`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,
   authTokenNameCheck,
@@ -380,6 +440,7 @@ export const bitwardenChecks: readonly SystemCheck[] = [
   oidcClientSecretCheck,
   secretsMadeCheck,
   productionEntriesCheck,
+  entryValuesCheck,
 ];
 
 /** Each BitwardenSecret among `objects`, by the Secret it fills (`<namespace>/<secretName>`). */

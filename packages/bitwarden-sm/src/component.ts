@@ -13,6 +13,7 @@ import {
   type ConsumerManifests,
   clusterList,
   compareStrings,
+  componentSettings,
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
@@ -29,6 +30,7 @@ import {
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
+  type ResolvedPlatform,
   requireVariable,
   SECRET_APPLY,
   SYNC_OPTIONS_ANNOTATION,
@@ -160,9 +162,47 @@ function tokenSecret(settings: ResolvedBitwardenSettings, namespace: string): Bo
   };
 }
 
+/**
+ * The other clusters outside production with this component that map some of the entries
+ * `settings` maps (none for a production cluster): an entry is in one Bitwarden project, so
+ * their machine accounts must read a project in common (the runbook's token step says so).
+ */
+function sharingClusters(
+  platform: ResolvedPlatform,
+  cluster: ResolvedCluster,
+  settings: ResolvedBitwardenSettings,
+): string[] {
+  const own = new Set([...settings.inventory.values()].flatMap((keys) => [...keys.values()]));
+  const out: string[] = [];
+  // Production shares nothing (`bitwarden-production-entries` warns of a deployed entry it
+  // shares); an inherited mapping it does not deploy (another cluster's users file) is no reason
+  // to give its account a project in common.
+  if (cluster.environment === 'production') return [];
+  for (const other of platform.clusters) {
+    if (other.name === cluster.name || other.environment === 'production') continue;
+    const values = componentSettings(platform, bitwardenSmComponent, other);
+    if (values.enabled === false) continue;
+    const resolved = resolveBitwardenSettings(
+      values as unknown as BitwardenSmSettings,
+      () => [],
+    ).settings;
+    const ids = new Set([...resolved.inventory.values()].flatMap((keys) => [...keys.values()]));
+    if ([...own].some((id) => ids.has(id))) out.push(other.name);
+  }
+  return out;
+}
+
 function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
   const { settings, issues } = resolveBitwardenSettings(input.settings, input.path);
   const namespaces = tokenNamespaces(settings);
+  const sharing = sharingClusters(input.platform, input.cluster, settings);
+  const shared =
+    sharing.length === 0
+      ? []
+      : [
+          '',
+          `This cluster maps entries that ${clusterList(sharing)} ${sharing.length === 1 ? 'maps' : 'map'} too (the top-level \`components.bitwarden-sm.secrets\` a cluster does not override): an entry is in one project, so keep those in a project of their own that the machine accounts of exactly the clusters sharing them read, and this cluster\u2019s other entries in its own project. Never share an entry with a production cluster (the build warns of one, \`bitwarden-production-entries\`). A mapped entry the account cannot read is left out of the Secret without an error, while the BitwardenSecret reports a successful sync.`,
+        ];
   return {
     application: descriptor(input.cluster),
     bootstrap: [
@@ -172,16 +212,17 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
           'Every platform secret comes from Bitwarden Secrets Manager through the sm-operator. It',
           `reads them as a machine account of cluster ${input.cluster.name} alone: create one (e.g.`,
           `\`homelab-${input.cluster.name}\`) in the organization \`${settings.organizationId}\`, give it`,
-          'read access only to the project that holds the entries this cluster maps (create them',
-          'there: the step "Put the platform\u2019s secrets into Bitwarden Secrets Manager" lists',
-          'them), and make an access token for it. Never give this cluster another cluster\u2019s',
-          'account or token, nor its account another cluster\u2019s project: Bitwarden grants a',
+          'read access only to the project that holds the entries this cluster maps (the step',
+          '"Put the platform\u2019s secrets into Bitwarden Secrets Manager" lists them), and make an',
+          'access token for it. Never give this cluster another cluster\u2019s account or token, nor',
+          'its account the project of entries only another cluster maps: Bitwarden grants a',
           'machine account whole projects, and the token sits in a Secret of every namespace that',
           'gets a BitwardenSecret, so whoever can read one of them reads every entry the account',
           'can (a development cluster\u2019s token would read production\u2019s keys and backup',
           'passwords). The token is the one secret made by hand, once in each of those namespaces',
           '(the hand-made secrets step below). Read it into your shell without echoing it; it never',
           'goes into Git or a file.',
+          ...shared,
           '',
           'Changing a value in Bitwarden later reaches its Secret at the operator\u2019s next sync,',
           'but not what read the old value at start: `rotating-secrets.md` beside this runbook',
@@ -601,19 +642,32 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
   const missing = new Map<string, Missing>();
   /** Inventory entries: where they apply and whether a cluster uses them. */
   const entries = new Map<string, { path: PathSegment[]; used: boolean; clusters: string[] }>();
-  for (const entry of input.clusters) {
+  const runs = input.clusters.map((entry) => {
     const { settings } = resolveBitwardenSettings(entry.settings, entry.path);
+    return { entry, settings, made: clusterSecrets(entry, settings, missing, issues) };
+  });
+  // Each Bitwarden entry's clusters, in definition order: a rotation changes the value on all.
+  const readers = new Map<string, string[]>();
+  for (const { entry, made } of runs) {
+    const ids = new Set(made.secrets.flatMap((secret) => [...secret.ids.values()]));
+    for (const id of ids) readers.set(id, [...(readers.get(id) ?? []), entry.cluster.name]);
+  }
+  for (const { entry, settings, made } of runs) {
     environments.add(entry.cluster.environment);
     clusterLayers[entry.cluster.name] = clusterValues(settings);
-    const made = clusterSecrets(entry, settings, missing, issues);
     forConsumers.push(...made.forConsumers);
+    const elsewhere = (id: string) =>
+      (readers.get(id) ?? []).filter((name) => name !== entry.cluster.name);
     files.push({
       path: `clusters/${entry.cluster.name}/rotating-secrets.md`,
       content: rotationGuide({
         header: generatedHeader('pnpm build', 'markdown'),
         cluster: entry.cluster.name,
         settings,
-        entries: rotationEntries(made.secrets, entry.others, entry.cluster.name),
+        entries: rotationEntries(made.secrets, entry.others, entry.cluster.name).map((item) => {
+          const others = elsewhere(item.id);
+          return others.length === 0 ? item : { ...item, alsoOn: others };
+        }),
         ...gitopsOf(entry),
         // The namespaces the runbook makes the token in (core keeps those with declared Secrets).
         tokenNamespaces: (entry.own.bootstrapSecrets ?? []).map((secret) => secret.namespace),

@@ -20,6 +20,7 @@ import {
   applicationName,
   applicationRetry,
   boundedWait,
+  clusterList,
   compareStrings,
   descriptorSyncOptions,
   dropLastApplied,
@@ -66,6 +67,8 @@ export interface FilledKey {
 export interface RotationEntry {
   readonly id: string;
   readonly fills: readonly FilledKey[];
+  /** The other clusters whose BitwardenSecrets read the entry (a new value reaches them too). */
+  readonly alsoOn?: readonly string[];
 }
 
 /** What the declarations say about a Secret: its readers and per-key notes, merged. */
@@ -141,6 +144,16 @@ export function rotationEntries(
       fills: fills.sort((a, b) => compareStrings(order(a), order(b))),
     }))
     .sort((a, b) => compareStrings(order(a.fills[0] as FilledKey), order(b.fills[0] as FilledKey)));
+}
+
+/** The procedures an entry's keys need around the change of its value. */
+function entryProcedures(entry: RotationEntry): NonNullable<FilledKey['procedure']>[] {
+  return entry.fills.flatMap((fill) => (fill.procedure ? [fill.procedure] : []));
+}
+
+/** `Cluster "staging"` from `cluster "staging"`. */
+function capitalised(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 /** `deployment/authelia`, as kubectl names a workload. */
@@ -336,6 +349,18 @@ function entrySection(entry: RotationEntry, gitops: GitopsControl | undefined): 
   if (secrets.length > 1) {
     notes.push(
       `Its ${secrets.length} Secrets must hold the same value: what reads one of them fails against what reads another until both have the new one (an OIDC client and its provider: logins fail). Run the commands below together, right after changing the entry: they sync every Secret at once, then restart.`,
+    );
+  }
+  const others = entry.alsoOn ?? [];
+  if (others.length > 0) {
+    const named = clusterList(others);
+    const guides = others
+      .map((name) => `clusters/${name}/rotating-secrets.md`)
+      .join(others.length === 2 ? ' and ' : ', ');
+    notes.push(
+      entryProcedures(entry).length > 0
+        ? `${capitalised(named)} ${others.length === 1 ? 'reads' : 'read'} this entry too, and the operator there writes the new value into ${others.length === 1 ? 'its' : 'their'} Secrets at its next sync: run this section on ${others.length === 1 ? 'it' : 'each of them'} at the same time (${guides}, "Entry \`${entry.id}\`"): every step before the change of the value on every cluster first, the value changed once, then the steps after it on each. A cluster left out starts with a value its state was not made with.`
+        : `${capitalised(named)} ${others.length === 1 ? 'reads' : 'read'} this entry too, and the operator there writes the new value into ${others.length === 1 ? 'its' : 'their'} Secrets at its next sync: run the commands of this section on ${others.length === 1 ? 'it' : 'each of them'} too (${guides}, "Entry \`${entry.id}\`").`,
     );
   }
   if (notes.length > 0) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   authTokenCheck,
   authTokenNameCheck,
+  entryValuesCheck,
   oidcClientSecretCheck,
   productionEntriesCheck,
   secretLabelsCheck,
@@ -469,6 +470,27 @@ describe("production's entries, apart from the other environments'", () => {
     }
   });
 
+  it('tells the clusters outside production that share entries to read them from a project in common', () => {
+    // the top-level mapping: all three clusters map the entry
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd]);
+    const body = (cluster: string) => (run.declared(cluster).bootstrap?.[0]?.body ?? []).join('\n');
+    expect(body('dev')).toContain(
+      'This cluster maps entries that cluster "staging" maps too (the top-level `components.bitwarden-sm.secrets` a cluster does not override): an entry is in one project, so keep those in a project of their own that the machine accounts of exactly the clusters sharing them read',
+    );
+    expect(body('staging')).toContain('This cluster maps entries that cluster "dev" maps too');
+    // production is never told to share (bitwarden-production-entries warns where it does)
+    expect(body('prod')).not.toContain('This cluster maps entries');
+    // staging on its own entry: nobody shares
+    const own = runBitwarden({ secrets: INVENTORY }, [argocd], {
+      staging: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_C } } },
+    });
+    for (const cluster of ['dev', 'staging']) {
+      expect((own.declared(cluster).bootstrap?.[0]?.body ?? []).join('\n')).not.toContain(
+        'This cluster maps entries',
+      );
+    }
+  });
+
   it('passes when production maps entries of its own', () => {
     const run = runBitwarden({ secrets: INVENTORY }, [argocd], {
       prod: { secrets: { 'argocd/argocd-oidc': { 'client-secret': ID_B } } },
@@ -502,6 +524,70 @@ describe("production's entries, apart from the other environments'", () => {
         "    client-secret: <id of prod's entry>",
       ].join('\n'),
     );
+  });
+});
+
+describe('one value per entry', () => {
+  // A volume's backups: the repository URL names the cluster (as core's volumeBackupSecret says).
+  const backedUp = testComponent({
+    name: 'photos',
+    uses: ['secrets'],
+    contribution: (cluster) => ({
+      application: { namespace: 'photos', podSecurity: 'restricted', clusterResources: [] },
+      secrets: [
+        {
+          name: 'data-restic',
+          namespace: 'photos',
+          keys: ['RESTIC_PASSWORD', 'RESTIC_REPOSITORY'],
+          values: {
+            RESTIC_REPOSITORY: `s3:https://s3.example/backups/restic/${cluster}/photos/data`,
+          },
+        },
+      ],
+    }),
+  });
+  const shared = { 'photos/data-restic': { RESTIC_PASSWORD: ID_A, RESTIC_REPOSITORY: ID_B } };
+
+  it('refuses one entry filling a key on clusters that need different values in it', () => {
+    // staging and prod map their own repository entry; dev's is the top-level one, which
+    // staging inherits for the password only (the same value on every cluster: allowed)
+    const own = runBitwarden({ secrets: shared }, [backedUp], {
+      staging: { secrets: { 'photos/data-restic': { RESTIC_REPOSITORY: ID_C } } },
+      prod: { secrets: { 'photos/data-restic': { RESTIC_REPOSITORY: ID_A.replace('0b', '0c') } } },
+    });
+    expect(entryValuesCheck.check(systemInput(own))).toEqual([]);
+    // prod inherits dev's repository entry
+    const run = runBitwarden({ secrets: shared }, [backedUp], {
+      staging: { secrets: { 'photos/data-restic': { RESTIC_REPOSITORY: ID_C } } },
+    });
+    const issues = entryValuesCheck.check(systemInput(run));
+    expect(
+      issues.map((issue) => [issue.code, issue.severity, formatPathOf(issue), issue.value]),
+    ).toEqual([
+      [
+        'bitwarden-entry-values',
+        'error',
+        'clusters[2].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
+        ID_B,
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'fills key RESTIC_REPOSITORY of Secret photos/data-restic on cluster "prod", which needs s3:https://s3.example/backups/restic/prod/photos/data there, and on cluster "dev", which needs s3:https://s3.example/backups/restic/dev/photos/data: a Bitwarden entry holds one value and the operator copies it into both Secrets, so one of the clusters reads the other\'s',
+    );
+    expect(issues[0]?.expected).toBe(
+      [
+        'an entry of cluster "prod"\'s own holding s3:https://s3.example/backups/restic/prod/photos/data, its id mapped under the components.bitwarden-sm of the cluster "prod" (which overrides the top-level mapping key by key):',
+        'secrets:',
+        '  photos/data-restic:',
+        "    RESTIC_REPOSITORY: <id of prod's entry>",
+      ].join('\n'),
+    );
+    // all three on one entry: staging and prod each refused against dev
+    const all = runBitwarden({ secrets: shared }, [backedUp]);
+    expect(entryValuesCheck.check(systemInput(all)).map(formatPathOf)).toEqual([
+      'clusters[1].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
+      'clusters[2].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
+    ]);
   });
 });
 

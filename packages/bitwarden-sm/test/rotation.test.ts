@@ -144,6 +144,34 @@ describe('the rotation guide', () => {
     expect(lines.join('\n')).toContain('Its 2 Secrets must hold the same value');
   });
 
+  it('names the other clusters that read the entry, whose Secrets take the new value too', () => {
+    // the top-level mapping: every cluster reads every entry
+    const shared = section(guide('dev'), '3e9c3f4b-bd8a-4a85-8f6b-5cbf7e4dab43');
+    expect(shared).toContain(
+      '- Clusters "staging" and "prod" read this entry too, and the operator there writes the new value into their Secrets at its next sync: run the commands of this section on each of them too (clusters/staging/rotating-secrets.md and clusters/prod/rotating-secrets.md, "Entry `3e9c3f4b-bd8a-4a85-8f6b-5cbf7e4dab43`").',
+    );
+    // prod maps an entry of its own for the storage key: dev's names staging only, prod's none
+    const run = runBitwarden({ secrets: INVENTORY }, [argocd, sso, backup], {
+      prod: { secrets: { 'sso/sso': { storage: '4fad4a5c-ce9b-4b96-9a7c-6dc08f8ebc54' } } },
+    });
+    const file = (cluster: string) =>
+      run.components.components
+        .find((entry) => entry.component.name === 'bitwarden-sm')
+        ?.output.files?.find(
+          (candidate) => candidate.path === `clusters/${cluster}/rotating-secrets.md`,
+        )?.content ?? '';
+    expect(
+      section(file('dev'), ID_C).filter(
+        (line) => line.includes('read this entry too') || line.includes('reads this entry too'),
+      ),
+    ).toEqual([
+      '- Cluster "staging" reads this entry too, and the operator there writes the new value into its Secrets at its next sync: run the commands of this section on it too (clusters/staging/rotating-secrets.md, "Entry `2d8b2e3a-ac79-4f74-9e5a-4bae6d3c9f32`").',
+    ]);
+    expect(section(file('prod'), '4fad4a5c-ce9b-4b96-9a7c-6dc08f8ebc54').join('\n')).not.toContain(
+      'this entry too',
+    );
+  });
+
   it("gives a key's note and restarts nothing for readers that run as new pods", () => {
     const storage = section(guide(), ID_C);
     expect(storage).toContain('- Re-encrypt the database first.');
@@ -303,6 +331,13 @@ describe('a key with a procedure', () => {
       'reads it once, at start: the steps below start it again with the new value',
     );
     expect(shell(lines).some((line) => line.includes('rollout restart'))).toBe(false);
+  });
+
+  it('on a cluster sharing the entry, says to run the steps before the change everywhere first', () => {
+    const lines = section(text([gitops, vault]), ID_B);
+    expect(lines).toContain(
+      '- Clusters "dev" and "staging" read this entry too, and the operator there writes the new value into their Secrets at its next sync: run this section on each of them at the same time (clusters/dev/rotating-secrets.md and clusters/staging/rotating-secrets.md, "Entry `1c7a1d2f-9b68-4e63-8d4f-3a9f5c2b8e21`"): every step before the change of the value on every cluster first, the value changed once, then the steps after it on each. A cluster left out starts with a value its state was not made with.',
+    );
   });
 
   it('keeps the plain sync and restart for the keys without one', () => {

@@ -688,6 +688,13 @@ export interface SecretRequirement {
    * key). The rotation guide runs it in place of its sync-and-restart commands.
    */
   readonly procedures?: { readonly [key: string]: RotationProcedure };
+  /**
+   * Per key: the one value the platform needs it to hold on this cluster, where the definition
+   * decides it (a volume's restic repository, a backup target's S3 endpoint). The secrets
+   * provider refuses one secret-store entry filling the key on clusters that need different
+   * values: an entry holds one value.
+   */
+  readonly values?: { readonly [key: string]: string };
 }
 
 /**

@@ -82,15 +82,17 @@ export function volumeBackupSecret(
   volume: VolumeRequest,
   resticRepositoryPrefix?: string,
 ): SecretRequirement {
-  const repository =
+  const url =
     resticRepositoryPrefix === undefined
-      ? ''
-      : `; RESTIC_REPOSITORY must be ${volumeResticRepository(resticRepositoryPrefix, volume)}`;
+      ? undefined
+      : volumeResticRepository(resticRepositoryPrefix, volume);
+  const repository = url === undefined ? '' : `; RESTIC_REPOSITORY must be ${url}`;
   return {
     name: volumeBackupSecretName(volume),
     namespace: volume.namespace,
     keys: [...VOLUME_BACKUP_SECRET_KEYS],
     description: `restic repository URL, repository password and S3 credentials of the backups of volume ${volume.namespace}/${volume.name}${repository}`,
+    ...(url === undefined ? {} : { values: { RESTIC_REPOSITORY: url } }),
     // Every backup, restore and verification is a new pod that reads the Secret (VolSync's
     // mover Jobs, the verification CronJob's Jobs): the next run has the new value.
     readers: [

@@ -697,6 +697,7 @@ function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
         target.endpoint === undefined
           ? `S3 credentials of the Longhorn backup target ${target.url}`
           : `S3 credentials of the Longhorn backup target ${target.url}; AWS_ENDPOINTS must be ${target.endpoint}`,
+      ...(target.endpoint === undefined ? {} : { values: { AWS_ENDPOINTS: target.endpoint } }),
       // longhorn-manager watches the Secret and reads it again for every backup-store call
       // (v1.8 controller/kubernetes_secret_controller.go, engineapi/backups.go).
       readers: [

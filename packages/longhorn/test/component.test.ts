@@ -462,6 +462,8 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
           ),
           AWS_SECRET_ACCESS_KEY: expect.stringContaining('Belongs to `AWS_ACCESS_KEY_ID`'),
         },
+        // the one value the key must hold (bitwarden-entry-values compares it across clusters)
+        values: { AWS_ENDPOINTS: 'https://s3.example.com' },
       },
     ]);
     const aws = runLonghorn(
