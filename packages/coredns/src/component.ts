@@ -737,6 +737,64 @@ function gatewayZone(
   return { domain, address: parseIp(facts.address)?.text ?? facts.address, hosts };
 }
 
+/**
+ * The names the platform's pods dial (egress flows to an `fqdn` peer) that lie in a split-horizon
+ * zone of the definition without a record there: CoreDNS serves the zone from its records and
+ * passes every other name of it on to the forwarders (`hosts … fallthrough`, then `forward`),
+ * which answer only what public DNS holds. A lab domain outside public DNS (the reason for a
+ * split-horizon zone) leaves each such call with NXDOMAIN: Authelia's LDAP and database,
+ * the backups' S3 endpoint. A warning per cluster and zone, naming the names and what dials
+ * them; names under a more specific stub domain or the Gateway's zone are answered there.
+ */
+function unansweredZoneNames(
+  entry: RenderInput<CorednsSettings>['clusters'][number],
+  settings: ResolvedCorednsSettings,
+  gateway: GatewayZone | undefined,
+): Issue[] {
+  const issues: Issue[] = [];
+  const within = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
+  const others = [
+    ...settings.stubDomains.map((stub) => stub.domain),
+    ...(gateway === undefined ? [] : [gateway.domain]),
+  ];
+  (entry.settings.zones ?? []).forEach((written, index) => {
+    const zone = settings.zones.find((resolved) => resolved.name === written.name);
+    if (zone === undefined) return;
+    const answered = new Set(
+      zone.records.map((record) =>
+        record.name === '@' ? zone.name : `${record.name}.${zone.name}`,
+      ),
+    );
+    const dialled = new Map<string, Set<string>>();
+    for (const peer of entry.others) {
+      for (const flow of peer.contribution.flows ?? []) {
+        if (flow.direction !== 'egress' || flow.peer.kind !== 'fqdn') continue;
+        const name = flow.peer.name.toLowerCase().replace(/\.$/, '');
+        if (name.startsWith('*') || !within(name, zone.name) || answered.has(name)) continue;
+        // A more specific zone of the Corefile answers it.
+        if (others.some((other) => other.length > zone.name.length && within(name, other)))
+          continue;
+        dialled.set(name, (dialled.get(name) ?? new Set()).add(peer.component));
+      }
+    }
+    if (dialled.size === 0) return;
+    const names = [...dialled.keys()].sort(compareStrings);
+    const list = names
+      .map((name) => `${name} (${[...(dialled.get(name) ?? [])].sort(compareStrings).join(', ')})`)
+      .join(', ');
+    issues.push(
+      warning({
+        code: 'coredns-zone-unanswered',
+        path: entry.path('zones', index),
+        value: names,
+        message: `the platform on cluster "${entry.cluster.name}" dials ${list} in the split-horizon zone ${zone.name}, which has no record for ${names.length === 1 ? 'it' : 'them'}: CoreDNS asks the forwarders (${settings.forwarders.join(', ')}), which answer only what public DNS holds, so where ${zone.name} is not in public DNS every such call fails with NXDOMAIN`,
+        expected: `a record per name under the zone's records (${names.map((name) => `{ name: ${name.slice(0, -zone.name.length - 1)}, address: <its LAN address> }`).join(', ')}), or a stubDomains entry naming the LAN's DNS server for the zone; nothing where public DNS answers these names`,
+      }),
+    );
+  });
+  return issues;
+}
+
 function render(input: RenderInput<CorednsSettings>): ComponentOutput {
   const issues: Issue[] = [];
   const clusters: { [cluster: string]: Values } = {};
@@ -759,6 +817,7 @@ function render(input: RenderInput<CorednsSettings>): ComponentOutput {
     const ha = haPlan(entry.cluster, { selector: { ...DNS_SELECTOR }, path });
     issues.push(...ha.issues, ...checkHaInvariants(entry.cluster, ha.plan, path));
     const gateway = gatewayZone(entry, issues);
+    issues.push(...unansweredZoneNames(entry, settings, gateway));
     clusters[entry.cluster.name] = {
       manifests: manifests(settings, ha, address, gateway) as unknown as Values,
     };

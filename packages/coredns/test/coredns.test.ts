@@ -700,3 +700,68 @@ describe('servers inside the cluster', () => {
     expect(insideIssues(reference)).toEqual([]);
   });
 });
+
+describe('names the platform dials in a split-horizon zone', () => {
+  // A component that calls hosts outside the cluster by name (egress flows to fqdn peers).
+  const caller = (names: readonly string[]) =>
+    testComponent({
+      name: 'caller',
+      contribution: () => ({
+        flows: names.map((name, index) => ({
+          name: `out-${index}`,
+          direction: 'egress' as const,
+          namespace: 'caller',
+          selector: { app: 'caller' },
+          peer: { kind: 'fqdn' as const, name },
+          ports: [{ port: 443, protocol: 'TCP' as const }],
+        })),
+      }),
+    });
+  const unanswered = (settings: Values, names: readonly string[]) => {
+    const { components } = testRun(
+      testDefinition(testReferenceClusters(), { components: { coredns: settings } }),
+      [cni, caller(names), corednsComponent],
+    );
+    return components.issues.filter((issue) => issue.code === 'coredns-zone-unanswered');
+  };
+
+  test('warns of a dialled name of the zone without a record, once per cluster, naming what dials it', () => {
+    const issues = unanswered(SETTINGS, [
+      's3.lab.example.com',
+      'nas.lab.example.com', // has a record
+      'lab.example.com', // the record '@'
+      'github.com', // not in the zone
+      '*.lab.example.com', // a pattern: no single name to answer
+      'db.corp.example', // a stub domain's
+    ]);
+    expect(issues.map((issue) => [issue.severity, issue.path, issue.value])).toEqual(
+      [0, 1, 2].map((cluster) => [
+        'warning',
+        ['clusters', cluster, 'components', 'coredns', 'zones', 0],
+        ['s3.lab.example.com'],
+      ]),
+    );
+    expect(issues[0]?.message).toBe(
+      'the platform on cluster "dev" dials s3.lab.example.com (caller) in the split-horizon zone lab.example.com, which has no record for it: CoreDNS asks the forwarders (1.1.1.1, 2606:4700:4700::1111), which answer only what public DNS holds, so where lab.example.com is not in public DNS every such call fails with NXDOMAIN',
+    );
+    expect(issues[0]?.expected).toBe(
+      "a record per name under the zone's records ({ name: s3, address: <its LAN address> }), or a stubDomains entry naming the LAN's DNS server for the zone; nothing where public DNS answers these names",
+    );
+  });
+
+  test('passes once the zone has the record, and without split-horizon zones', () => {
+    const zone = SETTINGS.zones[0];
+    expect(
+      unanswered(
+        {
+          ...SETTINGS,
+          zones: [
+            { ...zone, records: [...(zone?.records ?? []), { name: 's3', address: '10.0.0.7' }] },
+          ],
+        },
+        ['s3.lab.example.com'],
+      ),
+    ).toEqual([]);
+    expect(unanswered({ ...SETTINGS, zones: [] }, ['s3.lab.example.com'])).toEqual([]);
+  });
+});
