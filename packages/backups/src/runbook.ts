@@ -97,13 +97,29 @@ const STOP_WORKLOADS = [
   '',
 ];
 
-/** Commands that stop the workloads using the claim (auto-sync must be off, else self-heal scales them back). */
+/**
+ * The command that prints the name of every pod of `namespace` that mounts `claim` (both shell
+ * words, quoted as the caller needs), one a line, and nothing when none does. A pod mounts a
+ * claim by name (`persistentVolumeClaim.claimName`) or through a generic ephemeral volume, whose
+ * claim is `<pod>-<volume>` (Kubernetes' ephemeral volume naming): kubectl prints each pod with
+ * the claims it names and its ephemeral volumes, and awk matches them. Not a jsonpath filter on
+ * `.spec.volumes[*].persistentVolumeClaim.claimName`: client-go's jsonpath (util/jsonpath,
+ * `evalFilter`) fails with "can only compare one element at a time" on a pod that mounts two
+ * claims or more (a VolSync restic mover mounts the claim and its cache), so the list would never
+ * come out empty. `name ""` makes awk compare strings: a field and a -v value that both read as
+ * numbers (`10`, `1e1`) would be compared as numbers.
+ */
+function podsMountingCommand(namespace: string, claim: string): string {
+  return `kubectl -n ${namespace} get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim=${claim} '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }'`;
+}
+
+/**
+ * Commands that list the pods mounting the claim, one a line, nothing once the workloads using
+ * it are stopped (auto-sync must be off, else self-heal scales them back).
+ */
 export function stopWorkloadCommands(entry: ProtectedVolume): string[] {
   const { volume } = entry;
-  const ns = q(volume.namespace);
-  return [
-    `kubectl -n ${ns} get pods -o jsonpath='{range .items[?(@.spec.volumes[*].persistentVolumeClaim.claimName=="${volume.name}")]}{.metadata.name}{"\\n"}{end}'`,
-  ];
+  return [podsMountingCommand(q(volume.namespace), q(volume.name))];
 }
 
 /**
@@ -209,9 +225,9 @@ export function replaceClaimCommands(
  * internal/controller/statemachine/machine.go, copies `spec.trigger.manual` into
  * `status.lastManualSync` when a running sync completes, so a tag set during a scheduled backup
  * that started before the workloads stopped would be taken for this one), then sets a manual
- * trigger (it replaces the schedule while set: `getTrigger`) and waits for it. Argo CD puts the
- * schedule back when it gets the Application back (the ReplicationSource is deleted before that
- * anyway, `replaceClaimCommands`).
+ * trigger (it replaces the schedule while set: `getTrigger`) and waits for it. The trigger stays
+ * until `clearManualTriggerCommands` removes it or the ReplicationSource is deleted
+ * (`replaceClaimCommands`): Argo CD does not take it away when it gets the Application back.
  */
 export function backupNowCommands(entry: ProtectedVolume): string[] {
   const { volume } = entry;
@@ -225,7 +241,27 @@ export function backupNowCommands(entry: ProtectedVolume): string[] {
     `kubectl -n ${ns} wait replicationsource/${source} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
     `RESULT="$(kubectl -n ${ns} get replicationsource ${q(source)} -o jsonpath='{.status.latestMoverStatus.result}{"\\n"}{.status.latestMoverStatus.logs}')"`,
     `printf '%s\\n' "$RESULT"`,
-    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && echo ${q(`backed up ${id}`)} || echo ${q(`BACKUP FAILED: ${id} was not backed up: do not replace its claim, hand the Applications back and find why`)}`,
+    `printf '%s\\n' "$RESULT" | head -n 1 | grep -qx Successful && echo ${q(`backed up ${id}`)} || echo ${q(`BACKUP FAILED: ${id} was not backed up: do not replace its claim, run step 4 (it removes the manual trigger and hands the Applications back) and find why`)}`,
+  ];
+}
+
+/**
+ * Removes the manual trigger `backupNowCommands` set on the volume's ReplicationSource, where it
+ * still has one: the hand-back after a failed backup (the ReplicationSource is deleted only after
+ * a good one, `replaceClaimCommands`, and Argo CD makes it again without the trigger). VolSync
+ * 0.16 (internal/controller/statemachine/machine.go, `getTrigger`) syncs on a non-empty `manual`
+ * in place of the schedule, and once `status.lastManualSync` equals it, never again: the volume
+ * would get no scheduled backup. Argo CD would not remove it: the field is neither in Git nor in
+ * the last applied configuration, so its three-way merge keeps it and the Application reads
+ * Synced. A merge patch with `null` deletes the key; the patch runs only when the
+ * ReplicationSource exists and has a trigger (`--ignore-not-found`: after step 3 it does not),
+ * and a failed read stops it (`&&`).
+ */
+export function clearManualTriggerCommands(entry: ProtectedVolume): string[] {
+  const ns = q(entry.volume.namespace);
+  const source = q(backupNames(entry.volume).source);
+  return [
+    `MANUAL="$(kubectl -n ${ns} get replicationsource ${source} --ignore-not-found -o jsonpath='{.spec.trigger.manual}')" && { [ -z "$MANUAL" ] || kubectl -n ${ns} patch replicationsource ${source} --type merge -p '{"spec":{"trigger":{"manual":null}}}'; }`,
   ];
 }
 
@@ -367,7 +403,7 @@ export function emptyClaimCommands(): string[] {
   return [
     "CLAIM='<namespace>/<claim>'",
     `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
-    `kubectl -n "\${CLAIM%%/*}" get pods -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.volumes[*].persistentVolumeClaim.claimName}{range .spec.volumes[?(@.ephemeral)]}{" ephemeral:"}{.name}{end}{"\\n"}{end}' | awk -v claim="\${CLAIM#*/}" '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }' | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod" --wait=false; done`,
+    `${podsMountingCommand(`"\${CLAIM%%/*}"`, `"\${CLAIM#*/}"`)} | while read -r pod; do kubectl -n "\${CLAIM%%/*}" delete pod "$pod" --wait=false; done`,
   ];
 }
 
@@ -947,8 +983,7 @@ function moveVolumeSection(
     'move, in this order:',
     '',
     '1. Turn auto-sync off, stop every workload that mounts the claim and back the volume up now;',
-    '   the last command says `BACKUP FAILED` when it did not: then stop here and hand the',
-    '   Applications back (step 4).',
+    '   the last command says `BACKUP FAILED` when it did not: then stop here and run step 4.',
     "2. Change the volume in the definition, build with `--allow-immutable-changes` (the claim's",
     '   old fields are then not compared with the last build), commit and push to the revision the',
     '   cluster follows (a tag: move it, "Moving this cluster to another revision" in the runbook).',
@@ -957,8 +992,11 @@ function moveVolumeSection(
     '   restored the backup of step 1 and the claim is bound, and read the result (`EMPTY`: nothing',
     '   was restored; restore it as "4. Restore the volumes from restic" says, before the workloads',
     '   start).',
-    '4. Hand the Applications back: Argo CD makes the ReplicationSource again and scales the',
-    '   workloads it deploys back up.',
+    "4. Remove step 1's manual trigger where the ReplicationSource still has it (after a",
+    '   `BACKUP FAILED`): while `spec.trigger.manual` is set VolSync runs none of its scheduled',
+    '   backups, and Argo CD leaves the field, which Git does not set, in place. Then hand the',
+    '   Applications back: Argo CD makes the ReplicationSource again and scales the workloads it',
+    '   deploys back up.',
     '',
     'The old volume goes with the old claim where its class deletes on release (`reclaimPolicy:',
     "Delete`): step 1's backup is then the only copy, so read its result before step 3. A volume",
@@ -985,7 +1023,15 @@ function moveVolumeSection(
         whenEmpty: `restore it with its section of "4. Restore the volumes from restic" above before the workloads start on it`,
       }),
     );
-    add('Step 4:', '');
-    sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
+    add(
+      'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
+      'if the ReplicationSource is still there (scheduled backups stay off while',
+      '`spec.trigger.manual` is set), then the Applications are handed back:',
+      '',
+    );
+    sh(
+      ...clearManualTriggerCommands(entry),
+      ...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace),
+    );
   }
 }

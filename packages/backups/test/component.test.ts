@@ -7,6 +7,7 @@ import {
   formatPath,
   parseBoundedWait,
   shellBlocks,
+  shellQuote,
   type VolumeRequest,
   volumeResticRepository,
 } from '@homelab/core';
@@ -1835,6 +1836,55 @@ describe('a protected volume whose claim names the populator', () => {
     },
   );
 
+  describe('the pods that mount the claim, listed before its workloads count as stopped', () => {
+    const listing = `kubectl -n paperless get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim=data '{ for (i = 2; i <= NF; i++) { name = $i; if (sub(/^ephemeral:/, "", name)) name = $1 "-" name; if (name "" == claim) { print $1; break } } }'`;
+    /** What the listing prints with kubectl answering `get pods` with `pods`. */
+    const listed = (pods: readonly string[]) =>
+      withStandInScript(
+        listing,
+        'kubectl',
+        [
+          `[ "$*" = ${shellQuote(`-n paperless get pods -o jsonpath=${PODS_AND_CLAIMS}`)} ] || { echo "unexpected kubectl $*" >&2; exit 1; }`,
+          `printf '%s\\n' ${pods.map(shellQuote).join(' ')}`,
+        ].join('\n'),
+      );
+
+    test("the restore and the move list them with the claim replacement's jsonpath and awk, not a jsonpath filter", () => {
+      // client-go's jsonpath filter on .spec.volumes[*].persistentVolumeClaim.claimName fails
+      // ("can only compare one element at a time") on a pod with two claims or more, as every
+      // VolSync restic mover (the claim and its cache): the list never came out empty.
+      expect(lines.filter((line) => line === listing)).toHaveLength(2);
+      expect(at(listing)).toBeGreaterThan(at('## 4. Restore the volumes from restic'));
+      expect(lines.lastIndexOf(listing)).toBeGreaterThan(
+        at("## Moving a volume's claim: another tier, a smaller size, another access mode"),
+      );
+      expect(file).not.toContain('claimName==');
+      expect(runbookOf(runBackups(), 'prod')).toContain(`\n${listing}\n`);
+      expect(runbookOf(runBackups(), 'prod')).not.toContain('claimName==');
+      // the same form as the block that replaces a claim with no backup
+      expect(listing).toContain(`get pods -o jsonpath='${PODS_AND_CLAIMS}' | awk -v claim=`);
+    });
+
+    test('prints each pod that mounts the claim, one a line, a mover with its cache claim too', () => {
+      const run = listed([
+        'paperless-web-6d9f-abcde media data',
+        'volsync-src-data-backup-x7k2p data volsync-data-backup-cache',
+        'data-restore-verify-29000000-x2x9z  ephemeral:scratch',
+        'other-0 data-other',
+        'paperless-redis-0 ',
+        '',
+      ]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toBe('paperless-web-6d9f-abcde\nvolsync-src-data-backup-x7k2p\n');
+    });
+
+    test('prints nothing once no pod mounts it', () => {
+      const run = listed(['other-0 data-other', 'volsync-src-other-backup-q1w2e data-other', '']);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toBe('');
+    });
+  });
+
   describe("moving the volume's claim (another tier, a smaller size, another access mode)", () => {
     const heading = "## Moving a volume's claim: another tier, a smaller size, another access mode";
     const section = lines.slice(lines.indexOf(heading));
@@ -1899,11 +1949,107 @@ describe('a protected volume whose claim names the populator', () => {
         const check = (status: string) => lastLine(shell, section.slice(start, start + 3), status);
         expect(check('Successful\nsnapshot 1a2b3c4d saved')).toBe('backed up paperless/data');
         expect(check('Failed\nFatal: unable to open repository')).toBe(
-          'BACKUP FAILED: paperless/data was not backed up: do not replace its claim, hand the Applications back and find why',
+          'BACKUP FAILED: paperless/data was not backed up: do not replace its claim, run step 4 (it removes the manual trigger and hands the Applications back) and find why',
         );
         expect(check('')).toMatch(/^BACKUP FAILED/);
       },
     );
+
+    const clear = `MANUAL="$(kubectl -n paperless get replicationsource data-backup --ignore-not-found -o jsonpath='{.spec.trigger.manual}')" && { [ -z "$MANUAL" ] || kubectl -n paperless patch replicationsource data-backup --type merge -p '{"spec":{"trigger":{"manual":null}}}'; }`;
+
+    test("step 4, the hand-back after a BACKUP FAILED too, removes step 1's manual trigger first", () => {
+      // VolSync 0.16 (getTrigger) runs no scheduled backup while spec.trigger.manual is set and
+      // lastManualSync equals it, and Argo CD keeps a field neither Git nor last-applied has:
+      // the Application reads Synced while the volume is never backed up again.
+      const step4 = index(
+        'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
+      );
+      expect(section.slice(step4, step4 + 9)).toEqual([
+        'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
+        'if the ReplicationSource is still there (scheduled backups stay off while',
+        '`spec.trigger.manual` is set), then the Applications are handed back:',
+        '',
+        '```sh',
+        clear,
+        `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+        `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+        '```',
+      ]);
+      expect(index(clear)).toBeGreaterThan(
+        index(
+          `kubectl -n paperless patch replicationsource data-backup --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"}}}'`,
+        ),
+      );
+      // the steps say so, and the failure sends the operator there
+      const text = section.join(' ').replace(/\s+/g, ' ');
+      expect(text).toContain(
+        'the last command says `BACKUP FAILED` when it did not: then stop here and run step 4.',
+      );
+      expect(text).toContain(
+        "4. Remove step 1's manual trigger where the ReplicationSource still has it (after a `BACKUP FAILED`): while `spec.trigger.manual` is set VolSync runs none of its scheduled backups, and Argo CD leaves the field, which Git does not set, in place.",
+      );
+      expect(text).not.toContain('hand the Applications back (step 4)');
+    });
+
+    describe('the removal of the manual trigger, against the ReplicationSource kubectl reads', () => {
+      /** What the line does with kubectl reading `manual` (`absent`: no ReplicationSource; `error`: the read fails). */
+      const removal = (manual: string) =>
+        withStandInScript(
+          clear,
+          'kubectl',
+          [
+            'case "$3" in',
+            `  get) [ "$*" = ${shellQuote('-n paperless get replicationsource data-backup --ignore-not-found -o jsonpath={.spec.trigger.manual}')} ] || exit 2; case ${shellQuote(manual)} in absent) ;; error) echo 'connection refused' >&2; exit 1 ;; *) printf '%s' ${shellQuote(manual)} ;; esac ;;`,
+            '  patch) ;;',
+            '  *) exit 2 ;;',
+            'esac',
+          ].join('\n'),
+        );
+      const patch = [
+        '-n',
+        'paperless',
+        'patch',
+        'replicationsource',
+        'data-backup',
+        '--type',
+        'merge',
+        '-p',
+        '{"spec":{"trigger":{"manual":null}}}',
+      ];
+      const get = [
+        '-n',
+        'paperless',
+        'get',
+        'replicationsource',
+        'data-backup',
+        '--ignore-not-found',
+        '-o',
+        'jsonpath={.spec.trigger.manual}',
+      ];
+
+      test('a trigger set: merge-patched to null (the key deleted, the schedule kept)', () => {
+        const run = removal('move-20260102030405');
+        expect(run.status).toBe(0);
+        expect(run.calls).toEqual([get, patch]);
+      });
+
+      test('no trigger, or no ReplicationSource (deleted in step 3): nothing patched, no error', () => {
+        for (const manual of ['', 'absent']) {
+          const run = removal(manual);
+          expect({ manual, status: run.status, calls: run.calls }).toEqual({
+            manual,
+            status: 0,
+            calls: [get],
+          });
+        }
+      });
+
+      test('a failed read: nothing patched, and the line fails', () => {
+        const run = removal('error');
+        expect(run.status).not.toBe(0);
+        expect(run.calls).toEqual([get]);
+      });
+    });
 
     test('is left out where no claim names its bootstrap', () => {
       expect(runbookOf(runBackups(), 'prod')).not.toContain("Moving a volume's claim");

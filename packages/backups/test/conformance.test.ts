@@ -379,6 +379,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
       pauseBackupCommands: runbook.pauseBackupCommands(entry),
       replaceClaimCommands: runbook.replaceClaimCommands(entry, 'argocd'),
       backupNowCommands: runbook.backupNowCommands(entry),
+      clearManualTriggerCommands: runbook.clearManualTriggerCommands(entry),
       restoreCommands: runbook.restoreCommands(entry),
       restoreResultCommands: runbook.restoreResultCommands(entry),
       bootstrapResultCommands: runbook.bootstrapResultCommands(entry),
@@ -405,6 +406,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
         'replicationsource status.lastManualSync',
         ...result('replicationsource'),
       ],
+      clearManualTriggerCommands: ['replicationsource spec.trigger.manual'],
       restoreCommands: [
         'replicationdestination status.lastManualSync',
         ...result('replicationdestination'),
@@ -433,10 +435,10 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
       const volsync = text.split('\n').filter((line) => reads(line).length > 0);
       expect(volsync.filter((line) => !built.has(line))).toEqual([]);
       // the bootstrap's fill (twice: a faulted claim, a replaced one), the restore, and the move
-      // section's backup and fill
+      // section's backup, fill and removal of the backup's manual trigger
       expect({ cluster: cluster.name, reads: volsync.length }).toEqual({
         cluster: cluster.name,
-        reads: 10,
+        reads: 11,
       });
     }
   });
@@ -448,7 +450,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
         .flatMap(reads)
         .filter((read) => !read.includes(' condition=')),
     );
-    expect(paths.size).toBe(6);
+    expect(paths.size).toBe(7);
     for (const read of paths) {
       const [kind, field] = read.split(' ') as [Kind, string];
       expect({ kind, field, found: hasField(schemaOf(kind), field) }).toEqual({
@@ -492,8 +494,9 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
         : [at];
     const patched = Object.entries(await builders()).flatMap(([name, commands]) =>
       commands.flatMap((command) => {
+        // the patch ends the command, or the `{ …; }` group it runs in
         const m = command.match(
-          / patch (replicationsource|replicationdestination) \S+ --type merge -p '(.*)'$/,
+          / patch (replicationsource|replicationdestination) \S+ --type merge -p '(.*)'(?:; \})?$/,
         );
         if (m === null) return [];
         // the shell splices a variable into the JSON: '"$STAMP"', '"${LOST_AT:?…}"'
@@ -505,6 +508,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
       'pauseBackupCommands: replicationsource spec.paused',
       'backupNowCommands: replicationsource spec.paused',
       'backupNowCommands: replicationsource spec.trigger.manual',
+      'clearManualTriggerCommands: replicationsource spec.trigger.manual',
       'restoreCommands: replicationdestination spec.paused',
       'restoreCommands: replicationdestination spec.trigger.manual',
       'restoreCommands: replicationdestination spec.restic.restoreAsOf',
