@@ -204,8 +204,10 @@ function storeStep(run: ClusterRun): BootstrapStep | undefined {
     title: `Put the platform's secrets into ${provider.store}`,
     body: [
       `Every Secret below is filled from ${provider.store}, key by key, from the entry the`,
-      'definition maps it to. Create each entry with the value it describes before the hand-over:',
-      'a Secret whose entry is missing stays empty, and what reads it does not start.',
+      'definition maps it to. Give each entry the value it describes before the hand-over:',
+      'a Secret whose entry is missing stays empty, and what reads it does not start. The store',
+      'gives an entry its id when the entry is made: for an entry made anew, map its id in the',
+      'definition in place of the one below and build again.',
       '',
       ...lines,
     ],
