@@ -564,6 +564,19 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       : `- read access to the bucket \`${s3.bucket}\` at ${s3.endpoint}: the S3 credentials and each restic repository's password, kept in Bitwarden;`,
     '- the Bitwarden machine-account token of the cluster (the hand-made bootstrap secret).',
     '',
+    // talos-backup v0.1.0-beta.3 only uploads (pkg/s3 PushSnapshot; no delete anywhere), while
+    // restic prunes its repositories itself (forget --prune): an expiry under restic/ would delete
+    // pack files the snapshots it keeps still need.
+    ...(etcd === undefined || s3 === undefined
+      ? []
+      : [
+          `The etcd snapshots under \`s3://${s3.bucket}/${etcdPrefix}/\` are never deleted: talos-backup`,
+          'only uploads, one object per snapshot, so they grow without end. Give the bucket a',
+          `lifecycle rule that expires objects under \`${etcdPrefix}/\` after as long as you keep them`,
+          `(a few weeks), and none over \`${settings.restic.prefix}/\`: restic prunes its repositories`,
+          'itself, and an expiry there deletes pack files the snapshots it keeps still need.',
+          '',
+        ]),
     'Tools: `talosctl`, `kubectl`, `helm`, `age`, the AWS CLI (`aws`).',
     '',
     '## 1. Rebuild the machines from Git',
