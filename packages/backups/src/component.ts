@@ -519,7 +519,7 @@ function forConsumers(
       scratch,
       repository,
     );
-    manifests[`replicationdestination-${base}`] = replicationDestination(volume);
+    manifests[`replicationdestination-${base}`] = replicationDestination(volume, scratch);
     const ref = volume.dataSourceRef;
     if (
       ref !== undefined &&

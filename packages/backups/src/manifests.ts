@@ -159,9 +159,14 @@ export function replicationSource(
 
 /**
  * The restore of a volume into its claim, paused: an operator starts it (unpause, new manual
- * trigger) after stopping the workload; Argo CD pauses it again when it syncs.
+ * trigger) after stopping the workload; Argo CD pauses it again when it syncs. Paused is not
+ * idle: VolSync 0.16.0 syncs whenever `trigger.manual` differs from `status.lastManualSync`
+ * (internal/controller/statemachine/machine.go) and `paused` only sets the mover Job's
+ * parallelism to 0, so the restic cache claim is made at once and stays (no run, no cleanup).
+ * It goes to the tier's scratch class (`scratchClass`: one replica, no recurring jobs) rather
+ * than the cluster's default class, where the tier's snapshots and backups would cover it.
  */
-export function replicationDestination(volume: VolumeRequest): KubeObject {
+export function replicationDestination(volume: VolumeRequest, scratchClass?: string): KubeObject {
   return {
     apiVersion: 'volsync.backube/v1alpha1',
     kind: 'ReplicationDestination',
@@ -179,6 +184,7 @@ export function replicationDestination(volume: VolumeRequest): KubeObject {
         copyMethod: 'Direct',
         enableFileDeletion: true,
         cleanupCachePVC: true,
+        ...(scratchClass === undefined ? {} : { cacheStorageClassName: scratchClass }),
         moverSecurityContext: moverSecurityContext(volume),
         moverResources: resticResources(),
       },

@@ -170,6 +170,7 @@ const SCHEMAS: readonly KindSchema[] = [
             storageClassName: { type: 'string', pattern: NAME },
             volumeSnapshotClassName: { type: 'string', pattern: NAME },
             cacheCapacity: { type: 'string' },
+            cacheStorageClassName: { type: 'string', pattern: NAME },
             copyMethod: { enum: ['Direct', 'Snapshot'] },
             enableFileDeletion: { type: 'boolean' },
             cleanupCachePVC: { type: 'boolean' },

@@ -261,6 +261,11 @@ describe('a protected volume', () => {
       found['CronJob/data-restore-verify'].spec.jobTemplate.spec.template.spec.volumes[0].ephemeral
         .volumeClaimTemplate.spec.storageClassName,
     ).toBe('standard-scratch');
+    // And the paused restore's restic cache, which VolSync 0.16.0 makes at once (a paused
+    // ReplicationDestination with a new manual trigger syncs; only its Job does not run)
+    expect(found['ReplicationDestination/data-restore'].spec.restic.cacheStorageClassName).toBe(
+      'standard-scratch',
+    );
   });
 
   test("on a tier whose class retains its volumes, the temporary copies go to the tier's scratch class", () => {
@@ -287,6 +292,12 @@ describe('a protected volume', () => {
     // And the volume on standard, for which this provider names no scratch class, keeps its own
     expect(found['ReplicationSource/data-backup'].spec.restic.storageClassName).toBeUndefined();
     expect(scratchClaim(found['CronJob/data-restore-verify'])).toBe('standard');
+    expect(
+      found['ReplicationDestination/data-restore'].spec.restic.cacheStorageClassName,
+    ).toBeUndefined();
+    expect(found['ReplicationDestination/db-restore'].spec.restic.cacheStorageClassName).toBe(
+      'fast-storage-scratch',
+    );
   });
 
   test('without verification: backup and restore only', () => {
@@ -494,6 +505,26 @@ describe('the disaster-recovery runbook', () => {
       '  and the etcd snapshot is of no use without it either: the API server keeps Secrets in etcd\n' +
         '  encrypted with its `secretboxEncryptionSecret`;',
     );
+  });
+
+  test('says the etcd snapshots are never deleted: a lifecycle rule for their prefix, none over restic', () => {
+    // talos-backup v0.1.0-beta.3 only uploads; restic prunes its own repositories
+    expect(file).toContain(
+      [
+        'The etcd snapshots under `s3://homelab-backups/etcd/prod/` are never deleted: talos-backup',
+        'only uploads, one object per snapshot, so they grow without end. Give the bucket a',
+        'lifecycle rule that expires objects under `etcd/prod/` after as long as you keep them',
+        '(a few weeks), and none over `restic/`: restic prunes its repositories',
+        'itself, and an expiry there deletes pack files the snapshots it keeps still need.',
+      ].join('\n'),
+    );
+    // without etcd snapshots there is nothing to expire
+    const noEtcd = runBackups({ s3: SETTINGS.s3, etcd: { enabled: false } });
+    const text = noEtcd.components.components
+      .find((c) => c.component.name === 'backups')
+      ?.output.files?.find((f) => f.path === 'clusters/prod/disaster-recovery.md')
+      ?.content as string;
+    expect(text).not.toContain('are never deleted');
   });
 
   test('without a restored etcd, sends the operator through the whole bootstrap, the cluster DNS included', () => {
