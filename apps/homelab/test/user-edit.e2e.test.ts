@@ -200,7 +200,17 @@ function adapt(definition: string): string {
     .replaceAll('dev-cp-1', 'edge-cp-1')
     .replaceAll('10.10.10.', '10.40.10.')
     .replaceAll('argocd-dev', 'argocd-edge')
-    .replaceAll('grafana-dev', 'grafana-edge');
+    .replaceAll('grafana-dev', 'grafana-edge')
+    // Restic repository entries of its own: each repository URL names its cluster, and one
+    // entry holds one value (bitwarden-entry-values refuses one shared with dev).
+    .replace(
+      '    components:\n',
+      '    components:\n      bitwarden-sm:\n        secrets:\n          paperless/data-restic:\n' +
+        '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000030\n' +
+        '          wiki/pages-restic:\n' +
+        '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000031\n',
+    );
+  expect(edge).toContain('5a1f0c3e-0000-4000-8000-000000000030');
   // Kubernetes releases of their own: the API server's validation runs with the build of each
   // cluster's minor (1.36 on edge, Talos 1.13 with Cilium 1.20; 1.35 on staging, Talos 1.12;
   // 1.33 on production, the oldest Cilium 1.20 is tested on).
@@ -256,6 +266,14 @@ function adapt(definition: string): string {
         .map((key, index) => `        ${key}: 5a1f0c3e-0000-4000-8000-00000000000${index}\n`)
         .join('') +
       inventory,
+  );
+  // Staging maps its own repository entry for the wiki too (as it does for paperless).
+  const stagingRepository =
+    '          paperless/data-restic:\n            RESTIC_REPOSITORY: 68af2069-5dac-410b-85f2-ef81f915bd62\n';
+  expect(text).toContain(stagingRepository);
+  text = text.replace(
+    stagingRepository,
+    `${stagingRepository}          wiki/pages-restic:\n            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000020\n`,
   );
   // Production maps its own entries (an entry shared with other clusters is a warning).
   const prodInventory =

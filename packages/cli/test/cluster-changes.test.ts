@@ -181,7 +181,14 @@ function withEdge(text: string): string {
     .replaceAll('dev-cp-1', 'edge-cp-1')
     .replaceAll('10.10.10.', '10.40.10.')
     .replaceAll('argocd-dev', 'argocd-edge')
-    .replaceAll('grafana-dev', 'grafana-edge');
+    .replaceAll('grafana-dev', 'grafana-edge')
+    // Its own restic repository entry: the repository URL names the cluster, and one entry
+    // holds one value (bitwarden-entry-values refuses dev's).
+    .replace(
+      '    components:\n',
+      '    components:\n      bitwarden-sm:\n        secrets:\n          paperless/data-restic:\n' +
+        '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000040\n',
+    );
   return `${text.trimEnd()}\n\n${edge.trimEnd()}\n`;
 }
 
