@@ -60,6 +60,14 @@ function idsOf(object: KubeObject): Map<string, string> {
   return out;
 }
 
+/** Each key a cluster's BitwardenSecrets fill: the Secret (`<namespace>/<name>`), key, entry id. */
+function mappedKeys(deployed: DeployedCluster): { secret: string; key: string; id: string }[] {
+  return bitwardenSecrets(deployed).flatMap(({ object }) => {
+    const secret = `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`;
+    return [...idsOf(object)].map(([key, id]) => ({ secret, key, id }));
+  });
+}
+
 /** The access token every BitwardenSecret reads is a hand-made bootstrap secret of its namespace. */
 export const authTokenCheck: SystemCheck = {
   name: 'bitwarden-auth-token',
@@ -322,11 +330,8 @@ export const productionEntriesCheck: SystemCheck = {
     const entriesOf = new Map<string, Map<string, string[]>>();
     for (const deployed of clusters) {
       const entries = new Map<string, string[]>();
-      for (const { object } of bitwardenSecrets(deployed)) {
-        const secret = `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`;
-        for (const [key, id] of idsOf(object)) {
-          entries.set(id, [...(entries.get(id) ?? []), `${secret}:${key}`]);
-        }
+      for (const { secret, key, id } of mappedKeys(deployed)) {
+        entries.set(id, [...(entries.get(id) ?? []), `${secret}:${key}`]);
       }
       entriesOf.set(deployed.cluster.name, entries);
     }
@@ -403,13 +408,10 @@ export const entryValuesCheck: SystemCheck = {
           }
         }
       }
-      for (const { object } of bitwardenSecrets(deployed)) {
-        const secret = `${object.metadata.namespace ?? ''}/${String(record(object.spec).secretName)}`;
-        for (const [key, id] of idsOf(object)) {
-          const value = needed.get(`${secret}:${key}`);
-          if (value === undefined) continue;
-          uses.set(id, [...(uses.get(id) ?? []), { deployed, secret, key, value }]);
-        }
+      for (const { secret, key, id } of mappedKeys(deployed)) {
+        const value = needed.get(`${secret}:${key}`);
+        if (value === undefined) continue;
+        uses.set(id, [...(uses.get(id) ?? []), { deployed, secret, key, value }]);
       }
     }
     for (const [id, list] of uses) {

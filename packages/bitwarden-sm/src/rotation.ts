@@ -357,10 +357,13 @@ function entrySection(entry: RotationEntry, gitops: GitopsControl | undefined): 
     const guides = others
       .map((name) => `clusters/${name}/rotating-secrets.md`)
       .join(others.length === 2 ? ' and ' : ', ');
+    const one = others.length === 1;
+    const where = `(${guides}, "Entry \`${entry.id}\`")`;
     notes.push(
-      entryProcedures(entry).length > 0
-        ? `${capitalised(named)} ${others.length === 1 ? 'reads' : 'read'} this entry too, and the operator there writes the new value into ${others.length === 1 ? 'its' : 'their'} Secrets at its next sync: run this section on ${others.length === 1 ? 'it' : 'each of them'} at the same time (${guides}, "Entry \`${entry.id}\`"): every step before the change of the value on every cluster first, the value changed once, then the steps after it on each. A cluster left out starts with a value its state was not made with.`
-        : `${capitalised(named)} ${others.length === 1 ? 'reads' : 'read'} this entry too, and the operator there writes the new value into ${others.length === 1 ? 'its' : 'their'} Secrets at its next sync: run the commands of this section on ${others.length === 1 ? 'it' : 'each of them'} too (${guides}, "Entry \`${entry.id}\`").`,
+      `${capitalised(named)} ${one ? 'reads' : 'read'} this entry too, and the operator there writes the new value into ${one ? 'its' : 'their'} Secrets at its next sync: ` +
+        (entryProcedures(entry).length > 0
+          ? `run this section on ${one ? 'it' : 'each of them'} at the same time ${where}: every step before the change of the value on every cluster first, the value changed once, then the steps after it on each. A cluster left out starts with a value its state was not made with.`
+          : `run the commands of this section on ${one ? 'it' : 'each of them'} too ${where}.`),
     );
   }
   if (notes.length > 0) {
@@ -403,7 +406,7 @@ function entrySection(entry: RotationEntry, gitops: GitopsControl | undefined): 
   const restartLines = restarts.flatMap(({ namespace, reader }) =>
     restartCommands(namespace, reader),
   );
-  const procedures = entry.fills.flatMap((fill) => (fill.procedure ? [fill.procedure] : []));
+  const procedures = entryProcedures(entry);
   if (procedures.length > 0) {
     lines.push('', ...procedureLines(procedures, syncs, restartLines, gitops));
     return lines;
