@@ -45,11 +45,36 @@ export const SUPPORTED_TALOS: {
   readonly [minor: string]: {
     readonly kubernetes: [number, number];
     readonly upgradeFrom: TalosUpgradePath;
+    /**
+     * The first patch release of the line the platform runs on, and why the earlier ones do not
+     * hold it up (a fix the line took later; the platform's user volumes and CSI volumes need it).
+     */
+    readonly floor?: { readonly patch: number; readonly why: string };
   };
 } = {
   '1.11': { kubernetes: [29, 34], upgradeFrom: { minimum: '1.9.0', below: '1.13.0', denied: [] } },
-  '1.12': { kubernetes: [30, 35], upgradeFrom: { minimum: '1.10.0', below: '1.14.0', denied: [] } },
-  '1.13': { kubernetes: [31, 36], upgradeFrom: { minimum: '1.11.0', below: '1.15.0', denied: [] } },
+  '1.12': {
+    kubernetes: [30, 35],
+    upgradeFrom: { minimum: '1.10.0', below: '1.14.0', denied: [] },
+    // siderolabs/talos c3b04844e "fix: hold user volumes root mountpoint" (Fixes #12797), first
+    // in v1.12.5: v1.12.0 to v1.12.4 lost the VolumeMountRequest that v1.11 keeps on /var/mnt
+    // (block/volume_config.go).
+    floor: {
+      patch: 5,
+      why: 'Talos v1.12.0 to v1.12.4 no longer hold /var/mnt, the parent of every user volume: when the kubelet restarts (an upgrade, a config change) Talos unmounts it and every user volume under it, the storage disks mounted there included (siderolabs/talos#12797, fixed in v1.12.5)',
+    },
+  },
+  '1.13': {
+    kubernetes: [31, 36],
+    upgradeFrom: { minimum: '1.11.0', below: '1.15.0', denied: [] },
+    // siderolabs/talos 04e3e87ad "fix: clean up kubelet mounts" (v1.13.0) bind-mounted
+    // /var/lib/kubelet into the kubelet without rbind/rshared; 52f056084 (Fixes #13352), first in
+    // v1.13.3, restores it (system/services/kubelet.go; internal/integration/api/kubelet.go).
+    floor: {
+      patch: 3,
+      why: 'Talos v1.13.0 to v1.13.2 mount /var/lib/kubelet into the kubelet without shared propagation: after a kubelet restart, what it mounts for running pods (projected Secrets, CSI volumes) lands where those pods never see it (siderolabs/talos#13352, fixed in v1.13.3)',
+    },
+  },
 };
 
 /**
@@ -209,6 +234,15 @@ function checkTalosVersion(ctx: Context, cluster: Cluster, at: readonly PathSegm
       expected: `a Talos ${supported} release, e.g. v1.12.11`,
     });
     return;
+  }
+  const patch = Number(match[3]);
+  if (support.floor !== undefined && patch < support.floor.patch) {
+    report(ctx, 'error', talosAt, {
+      code: 'talos-version',
+      value: version,
+      message: `is refused: ${support.floor.why}`,
+      expected: `v${major}.${minor}.${support.floor.patch} or a later v${major}.${minor} release`,
+    });
   }
   const [low, high] = support.kubernetes;
   if (kubernetesSupportedBy(`${major}.${minor}`, cluster.kubernetes.version) !== true) {

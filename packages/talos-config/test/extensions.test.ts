@@ -77,11 +77,11 @@ describe('extension names', () => {
   });
 
   it('not on the list of another patch release of the line: a warning (patch releases add extensions), files written', () => {
-    const { files, issues } = typo('v1.12.4');
+    const { files, issues } = typo('v1.12.6');
     expect(issues.map((i) => [i.severity, i.code, i.path])).toEqual([
       ['warning', 'talos-extension', ['clusters', 0, 'talos', 'extensions', 1]],
     ]);
-    expect(issues[0]?.message).toContain('the cluster runs v1.12.4, whose list may differ');
+    expect(issues[0]?.message).toContain('the cluster runs v1.12.6, whose list may differ');
     expect(
       doc(files, 'clusters/dev/talos/schematic.yaml').customization.systemExtensions
         .officialExtensions,
