@@ -6,9 +6,12 @@ import type { ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
 import {
   boundedWait,
   compareStrings,
+  pauseAutoSyncCommands as corePauseAutoSync,
+  resumeAutoSyncCommands as coreResumeAutoSync,
   READ_ALONE_NOTE,
   readCommand,
   rootApplicationName,
+  rootManualSync,
   runbookPath,
   type ShellRead,
   shellQuote,
@@ -54,41 +57,55 @@ const LONGHORN_NAMESPACE = 'longhorn-system';
 
 const q = shellQuote;
 
-function automated(cluster: ResolvedCluster): string {
-  const { prune, selfHeal } = cluster.profile.autoSync;
-  return JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } });
-}
-
 /**
- * Commands that turn auto-sync off: the root Application first (it holds every other Application
- * with self-heal on, and would put a child's `syncPolicy` back within seconds), then the child.
+ * Commands that take the volume's Application out of Argo CD's hands (core
+ * `pauseAutoSyncCommands`): the root Application first, whose running sync would otherwise put
+ * the child's automated sync back (it holds every other Application, with self-heal on), then
+ * the child, whose own running sync would undo the steps by hand.
  */
 export function pauseAutoSyncCommands(
   cluster: ResolvedCluster,
   entry: ProtectedVolume,
   gitopsNamespace: string,
 ): string[] {
-  const patch = `--type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`;
-  const ns = q(gitopsNamespace);
   return [
-    `kubectl -n ${ns} patch application ${q(rootApplicationName(cluster))} ${patch}`,
-    `kubectl -n ${ns} patch application ${q(entry.application)} ${patch}`,
+    ...corePauseAutoSync(gitopsNamespace, rootApplicationName(cluster)),
+    ...corePauseAutoSync(gitopsNamespace, entry.application),
   ];
 }
 
-/** Commands that turn auto-sync back on: the volume's Application first, the root last. */
+/**
+ * Commands that hand the Applications back (core `resumeAutoSyncCommands`: a sync by hand, then
+ * the automated sync): the volume's Application first, the root last.
+ */
 export function resumeAutoSyncCommands(
   cluster: ResolvedCluster,
   entry: ProtectedVolume,
   gitopsNamespace: string,
+  initiatedBy: string,
 ): string[] {
-  const patch = `--type merge -p '${automated(cluster)}'`;
-  const ns = q(gitopsNamespace);
+  const { autoSync } = cluster.profile;
   return [
-    `kubectl -n ${ns} patch application ${q(entry.application)} ${patch}`,
-    `kubectl -n ${ns} patch application ${q(rootApplicationName(cluster))} ${patch}`,
+    ...coreResumeAutoSync(gitopsNamespace, entry.application, autoSync, initiatedBy, entry.sync),
+    ...coreResumeAutoSync(
+      gitopsNamespace,
+      rootApplicationName(cluster),
+      autoSync,
+      initiatedBy,
+      rootManualSync(autoSync.prune),
+    ),
   ];
 }
+
+/** What the operator reads before `pauseAutoSyncCommands`, after `lead` ("Turn"). */
+const pauseText = (lead: string): string[] => [
+  `${lead} auto-sync off, the root Application's first, and end the sync each may be running:`,
+  'Argo CD retries a failed sync without end whatever the policy says (a wave with a',
+  '`Degraded` Application fails it), and every retry would apply the revision again, the',
+  "child's automated sync and what the next steps change included. The last line of each",
+  'waits until it ended:',
+  '',
+];
 
 /** What the operator does around `stopWorkloadCommands`. */
 const STOP_WORKLOADS = [
@@ -837,7 +854,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         );
         sh(repositoryCheckCommand(entry, repository));
       }
-      add('Turn auto-sync off:', '');
+      add(...pauseText('Turn'));
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
       add(...STOP_WORKLOADS);
       sh(...stopWorkloadCommands(entry));
@@ -922,12 +939,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       );
       sh(...restoreCommands(entry));
       add(
-        "Hand the Applications back to Argo CD, the volume's first and the root last: it pauses the",
-        'restore again and resumes the backups (making the ReplicationSource again if it was',
-        'deleted). Then scale the workloads back up (Argo CD does it for the workloads it deploys):',
+        "Hand the Applications back to Argo CD, the volume's first and the root last: each is synced",
+        'by hand, then gets its auto-sync back (Argo CD never syncs again by itself a revision whose',
+        'last sync was ended). The sync pauses the restore again and resumes the backups (making the',
+        'ReplicationSource again if it was deleted). Then scale the workloads back up (Argo CD does',
+        'it for the workloads it deploys):',
         '',
       );
-      sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace));
+      sh(...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace, 'disaster-recovery'));
     }
     add(
       'To restore an older snapshot, set `LOST_AT` to an earlier RFC 3339 time (the newest snapshot',
@@ -1021,8 +1040,7 @@ function moveVolumeSection(
     add(
       `### Moving \`${entry.volume.namespace}/${entry.volume.name}\``,
       '',
-      'Step 1, turn auto-sync off:',
-      '',
+      ...pauseText('Step 1, turn'),
     );
     sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
     add(...STOP_WORKLOADS);
@@ -1039,12 +1057,13 @@ function moveVolumeSection(
     add(
       'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
       'if the ReplicationSource is still there (scheduled backups stay off while',
-      '`spec.trigger.manual` is set), then the Applications are handed back:',
+      '`spec.trigger.manual` is set), then the Applications are handed back, each synced by hand',
+      'first (Argo CD never syncs again by itself a revision whose last sync was ended):',
       '',
     );
     sh(
       ...clearManualTriggerCommands(entry),
-      ...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace),
+      ...resumeAutoSyncCommands(cluster, entry, input.gitopsNamespace, 'volume-move'),
     );
   }
 }

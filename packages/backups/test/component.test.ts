@@ -1061,7 +1061,11 @@ describe('the disaster-recovery runbook: the repository the Secret names', () =>
     const restore = lines.findIndex((line) =>
       line.startsWith('kubectl -n paperless patch replicationdestination data-restore'),
     );
-    expect(lines.indexOf('Turn auto-sync off:', heading)).toBeGreaterThan(at);
+    expect(
+      lines.findIndex(
+        (line, index) => index > heading && line.startsWith('Turn auto-sync off, the root'),
+      ),
+    ).toBeGreaterThan(at);
     expect(restore).toBeGreaterThan(at);
   });
 
@@ -1991,14 +1995,20 @@ describe('a protected volume whose claim names the populator', () => {
       const step4 = index(
         'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
       );
-      expect(section.slice(step4, step4 + 9)).toEqual([
+      const retry =
+        '"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}';
+      expect(section.slice(step4, step4 + 12)).toEqual([
         'Step 4, also after a `BACKUP FAILED`: the first command removes the manual trigger of step 1',
         'if the ReplicationSource is still there (scheduled backups stay off while',
-        '`spec.trigger.manual` is set), then the Applications are handed back:',
+        '`spec.trigger.manual` is set), then the Applications are handed back, each synced by hand',
+        'first (Argo CD never syncs again by itself a revision whose last sync was ended):',
         '',
         '```sh',
         clear,
+        // Each synced by hand before its policy is back: step 1 ended the syncs they ran.
+        `kubectl -n argocd patch application prod-app --type merge -p '{"operation":{"initiatedBy":{"username":"volume-move"},"sync":{"prune":true,"syncOptions":[]},${retry}}}'`,
         `kubectl -n argocd patch application prod-app --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+        `kubectl -n argocd patch application prod-platform --type merge -p '{"operation":{"initiatedBy":{"username":"volume-move"},"sync":{"prune":true,"syncOptions":[]},${retry}}}'`,
         `kubectl -n argocd patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
         '```',
       ]);

@@ -26,11 +26,14 @@ import {
   dropLastApplied,
   LAST_APPLIED_ANNOTATION,
   type PeerContribution,
+  pauseAutoSyncCommands,
   READ_ALONE_NOTE,
   type ResolvedCluster,
   type RotationProcedure,
   readCommand,
+  resumeAutoSyncCommands,
   rootApplicationName,
+  rootManualSync,
   type SecretReader,
   type SecretRequirement,
   type ShellRead,
@@ -229,6 +232,8 @@ export interface GitopsControl {
   readonly automated: string;
   /** Whether their automated sync prunes (a sync by hand does as it would). */
   readonly prune: boolean;
+  /** Whether their automated sync heals drift. */
+  readonly selfHeal: boolean;
 }
 
 /** Argo CD's Applications of `cluster`, as the guide pauses and resumes them. */
@@ -239,10 +244,9 @@ export function gitopsControl(cluster: ResolvedCluster, namespace: string): Gito
     root: rootApplicationName(cluster),
     automated: JSON.stringify({ spec: { syncPolicy: { automated: { prune, selfHeal } } } }),
     prune,
+    selfHeal,
   };
 }
-
-const PAUSE = `'{"spec":{"syncPolicy":{"automated":null}}}'`;
 
 /** A numbered step of the guide: its text, then its commands indented under it. */
 function step(n: number, text: string, commands: readonly string[]): string[] {
@@ -288,10 +292,9 @@ function procedureLines(
     lines.push(
       ...step(
         ++n,
-        `Turn Argo CD’s auto-sync off, on the root Application \`${gitops.root}\` first (its self-heal would put the other back), so that it does not undo the next step:`,
-        [gitops.root, ...applications.map(({ name }) => name)].map(
-          (application) =>
-            `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${PAUSE}`,
+        `Turn Argo CD’s auto-sync off, on the root Application \`${gitops.root}\` first (its self-heal would put the other back), and end the sync each may be running (Argo CD retries a failed sync without end whatever the policy says, and each retry applies the revision again), so that it does not undo the next step; the last line of each waits until it ended:`,
+        [gitops.root, ...applications.map(({ name }) => name)].flatMap((application) =>
+          pauseAutoSyncCommands(gitops.namespace, application),
         ),
       ),
     );
@@ -313,15 +316,22 @@ function procedureLines(
     lines.push(
       ...step(
         ++n,
-        'Have Argo CD sync what was stopped (it puts back what the steps above changed), then turn auto-sync back on, the root Application last:',
+        'Have Argo CD sync what was stopped (it puts back what the steps above changed), then turn auto-sync back on, the root Application last, synced by hand first too (Argo CD never syncs again by itself a revision whose last sync was ended):',
         [
           ...applications.flatMap(({ name, syncOptions }) => [
             `kubectl -n ${ns} patch application ${shellQuote(name)} --type merge -p ${shellQuote(syncOperationPatch('rotating-secrets', { syncOptions, prune: gitops.prune, retry: applicationRetry() }))}`,
             `kubectl -n ${ns} wait --for=jsonpath='{.status.sync.status}'=Synced application ${shellQuote(name)} --timeout=10m`,
           ]),
-          ...[...applications.map(({ name }) => name), gitops.root].map(
-            (application) =>
-              `kubectl -n ${ns} patch application ${shellQuote(application)} --type merge -p ${shellQuote(gitops.automated)}`,
+          ...applications.map(
+            ({ name }) =>
+              `kubectl -n ${ns} patch application ${shellQuote(name)} --type merge -p ${shellQuote(gitops.automated)}`,
+          ),
+          ...resumeAutoSyncCommands(
+            gitops.namespace,
+            gitops.root,
+            gitops,
+            'rotating-secrets',
+            rootManualSync(gitops.prune),
           ),
         ],
       ),

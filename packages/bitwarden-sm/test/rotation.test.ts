@@ -304,9 +304,17 @@ describe('a key with a procedure', () => {
 
   it('runs it around the change: auto-sync off, before, the change and the sync, after, Argo CD syncing and resuming, done', () => {
     const lines = section(text([gitops, vault]), ID_B);
+    // The sync an Application runs is ended behind a test of its phase, then waited for: Argo
+    // CD retries a failed sync whatever the automated policy says.
+    const ended = (app: string) => [
+      `[ "$(kubectl -n gitops get application ${app} -o jsonpath='{.status.operationState.phase}')" != Running ] || kubectl -n gitops patch application ${app} --type json -p '[{"op":"test","path":"/status/operationState/phase","value":"Running"},{"op":"replace","path":"/status/operationState/phase","value":"Terminating"}]'`,
+      `( deadline=$(($(date +%s) + 300)); until phase=$(kubectl -n gitops get application ${app} -o jsonpath='{.status.operationState.phase}') && [ "$phase" != Running ] && [ "$phase" != Terminating ]; do if [ "$(date +%s)" -ge "$deadline" ]; then echo 'timed out after 5 minutes: Argo CD still runs a sync of ${app}: see kubectl -n gitops get application ${app} -o yaml (status.operationState)' >&2; exit 1; fi; sleep 5; done )`,
+    ];
     expect(shell(lines)).toEqual([
       `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      ...ended('prod-platform'),
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
+      ...ended('prod-safe'),
       'stop vault',
       `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
       syncWait('vault', 'vault'),
@@ -315,6 +323,8 @@ describe('a key with a procedure', () => {
       `kubectl -n gitops patch application prod-safe --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":["ServerSideApply=true","RespectIgnoreDifferences=true"]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
       `kubectl -n gitops wait --for=jsonpath='{.status.sync.status}'=Synced application prod-safe --timeout=10m`,
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
+      // The root synced by hand too (its ended sync keeps Argo CD from syncing the revision again)
+      `kubectl -n gitops patch application prod-platform --type merge -p '{"operation":{"initiatedBy":{"username":"rotating-secrets"},"sync":{"prune":true,"syncOptions":[]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
       `kubectl -n gitops patch application prod-platform --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`,
       'check vault',
     ]);

@@ -1,7 +1,9 @@
 // An object's own Argo CD sync options (`argocd.argoproj.io/sync-options`, a comma list), read and
 // merged. Pure.
 import type { ApplicationDescriptor } from './contract.js';
+import { boundedWait } from './runbook-shell.js';
 import type { KubeObject } from './types.js';
+import { shellQuote } from './yaml.js';
 
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
 
@@ -265,4 +267,97 @@ export function syncOperationPatch(
       retry,
     },
   });
+}
+
+/**
+ * The root Application's own sync, as argocd-apps renders it (`clusters/<cluster>/root-application.yaml`):
+ * no sync options, the cluster profile's automated `prune`, `applicationRetry`.
+ */
+export function rootManualSync(prune: boolean): ManualSync {
+  return { syncOptions: [], prune, retry: applicationRetry() };
+}
+
+/** The merge patch that takes an Application's automated sync away. */
+export const PAUSE_AUTO_SYNC = '{"spec":{"syncPolicy":{"automated":null}}}';
+
+/**
+ * The JSON patch that ends an Application's running sync, as Argo CD v3.4.4's API server does for
+ * `argocd app terminate-op` (server/application/application.go `TerminateOperation`: the phase
+ * set to `Terminating` by an update of the Application, whose CRD has no status subresource). The
+ * `test` makes it refuse an operation that ended meanwhile: a `Terminating` phase without an
+ * operation would end the next sync started by hand as soon as it starts
+ * (controller/appcontroller.go `processRequestedAppOperation` resumes a `Terminating` state).
+ */
+export const TERMINATE_OPERATION =
+  '[{"op":"test","path":"/status/operationState/phase","value":"Running"},{"op":"replace","path":"/status/operationState/phase","value":"Terminating"}]';
+
+/** The jsonpath of an Application's operation phase. */
+const PHASE = `-o jsonpath='{.status.operationState.phase}'`;
+
+/**
+ * The commands that take an Application out of Argo CD's hands while a procedure changes what it
+ * deploys by hand: its automated sync off, then the sync it is running ended, then a wait until
+ * it has ended. Taking the automated policy away only stops new syncs: Argo CD v3.4.4 retries a
+ * failed operation by the operation's own `retry` without looking at the policy
+ * (controller/appcontroller.go `processRequestedAppOperation`), and the Applications here retry
+ * without end (`applicationRetry`), so a sync that keeps failing (a wave with a `Degraded`
+ * Application, gitops-engine `sync_context.go`) goes on applying the revision every five minutes
+ * at most: the root puts its children's automated sync back, a child undoes the patches of the
+ * procedure. One line each: the second ends only a `Running` operation (a merge of the phase into
+ * an Application without one would leave a `Terminating` state that ends the next sync at once),
+ * the third waits at most five minutes.
+ */
+export function pauseAutoSyncCommands(namespace: string, application: string): string[] {
+  return [
+    `kubectl -n ${shellQuote(namespace)} patch application ${shellQuote(application)} --type merge -p '${PAUSE_AUTO_SYNC}'`,
+    ...endSyncCommands(namespace, application),
+  ];
+}
+
+/**
+ * The two lines of `pauseAutoSyncCommands` that end the sync an Application runs (if any) and
+ * wait at most five minutes until it has ended. Alone, with the automated sync left on, they are
+ * followed by a sync by hand (`syncOperationPatch`): the automated sync never syncs again the
+ * revision of an ended sync.
+ */
+export function endSyncCommands(namespace: string, application: string): string[] {
+  const ns = shellQuote(namespace);
+  const app = shellQuote(application);
+  const get = `kubectl -n ${ns} get application ${app} ${PHASE}`;
+  return [
+    `[ "$(${get})" != Running ] || kubectl -n ${ns} patch application ${app} --type json -p '${TERMINATE_OPERATION}'`,
+    boundedWait({
+      condition: `phase=$(${get}) && [ "$phase" != Running ] && [ "$phase" != Terminating ]`,
+      seconds: 300,
+      interval: 5,
+      message: `Argo CD still runs a sync of ${application}: see kubectl -n ${namespace} get application ${application} -o yaml (status.operationState)`,
+    }),
+  ];
+}
+
+/**
+ * The commands that hand an Application back to Argo CD after `pauseAutoSyncCommands`: a sync
+ * started by hand (`syncOperationPatch`, as `username`), then its automated sync back
+ * (`automated`, the policy it is deployed with). The sync is needed: Argo CD v3.4.4's automated
+ * sync never syncs again a revision whose last sync failed, and an ended sync counts as failed
+ * (controller/appcontroller.go `autoSync`: "failed previous sync attempt ... will not retry",
+ * checked before self-heal), so without it the Application would keep what the procedure changed
+ * until the next commit.
+ */
+export function resumeAutoSyncCommands(
+  namespace: string,
+  application: string,
+  automated: { readonly prune: boolean; readonly selfHeal: boolean },
+  username: string,
+  sync: ManualSync,
+): string[] {
+  const ns = shellQuote(namespace);
+  const app = shellQuote(application);
+  const policy = JSON.stringify({
+    spec: { syncPolicy: { automated: { prune: automated.prune, selfHeal: automated.selfHeal } } },
+  });
+  return [
+    `kubectl -n ${ns} patch application ${app} --type merge -p ${shellQuote(syncOperationPatch(username, sync))}`,
+    `kubectl -n ${ns} patch application ${app} --type merge -p ${shellQuote(policy)}`,
+  ];
 }

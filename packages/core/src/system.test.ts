@@ -8,11 +8,15 @@ import { boundedWait, readCommand, WAIT_SECONDS } from './runbook-shell.js';
 import {
   applicationManualSync,
   applicationRetry,
+  pauseAutoSyncCommands,
+  resumeAutoSyncCommands,
+  rootManualSync,
   sameRetry,
   syncOperationPatch,
 } from './sync-options.js';
 import {
   applicationLayers,
+  autoSyncPause,
   awkNumericEquality,
   boundedWaits,
   clientSideApplySize,
@@ -1112,6 +1116,181 @@ describe('manual-sync-options', () => {
         },
       },
     });
+  });
+});
+
+describe('auto-sync-pause', () => {
+  const policy = app({
+    name: 'policy',
+    wave: 2,
+    application: {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: 'dev-policy', namespace: 'argocd' },
+      spec: {
+        syncPolicy: {
+          automated: { prune: true, selfHeal: true },
+          syncOptions: ['ServerSideApply=true'],
+          retry: applicationRetry(),
+        },
+      },
+    },
+  });
+  const rootFile: SystemInput['files'][number] = {
+    path: 'clusters/dev/root-application.yaml',
+    content: [
+      'apiVersion: argoproj.io/v1alpha1',
+      'kind: Application',
+      'metadata:',
+      '  name: dev-platform',
+      '  namespace: argocd',
+      'spec:',
+      '  syncPolicy:',
+      '    automated:',
+      '      prune: true',
+      '      selfHeal: true',
+      '    retry:',
+      '      limit: -1',
+      '      refresh: true',
+      '      backoff:',
+      '        duration: 10s',
+      '        factor: 2',
+      '        maxDuration: 5m',
+      '',
+    ].join('\n'),
+  };
+  // One document, its blocks' commands from line 3 on (`# Restore`, a blank line, the fence).
+  const withDoc = (...blocks: string[][]): SystemInput => ({
+    ...input([policy]),
+    files: [
+      rootFile,
+      {
+        path: 'clusters/dev/disaster-recovery.md',
+        content: ['# Restore', '', ...blocks.flatMap((b) => ['```sh', ...b, '```', ''])].join('\n'),
+      },
+    ],
+  });
+  const off = (name: string) =>
+    `kubectl -n argocd patch application ${name} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`;
+  const on = (name: string) =>
+    `kubectl -n argocd patch application ${name} --type merge -p '{"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}'`;
+  const found = (doc: SystemInput) =>
+    autoSyncPause.check(doc).map((issue) => [issue.output, issue.value, issue.message]);
+  const sync = (name: string) =>
+    `kubectl -n argocd patch application ${name} --type merge -p ${shellQuote(syncOperationPatch('runbook', name === 'dev-platform' ? rootManualSync(true) : applicationManualSync(policy.application)))}`;
+
+  it('refuses a pause that leaves the running syncs on, and a hand-back without a sync', () => {
+    // Given the disaster recovery's blocks as they were: the policy taken away, then put back
+    const issues = found(
+      withDoc(
+        [off('dev-platform'), off('dev-policy'), 'restore'],
+        [on('dev-policy'), on('dev-platform')],
+      ),
+    );
+    expect(issues.map(([output, value]) => [output, value])).toEqual([
+      ['clusters/dev/disaster-recovery.md:4', 'dev-platform'],
+      ['clusters/dev/disaster-recovery.md:5', 'dev-policy'],
+      // and the child's before the root's sync has ended
+      ['clusters/dev/disaster-recovery.md:5', 'dev-policy'],
+      ['clusters/dev/disaster-recovery.md:10', 'dev-policy'],
+      ['clusters/dev/disaster-recovery.md:11', 'dev-platform'],
+    ]);
+    expect(issues[0]?.[2]).toContain('without ending the sync it may be running');
+    expect(issues[2]?.[2]).toContain(
+      'before the sync of its root Application "dev-platform" has ended',
+    );
+    expect(issues[3]?.[2]).toContain(
+      'never auto-syncs again a revision whose last sync failed or was ended',
+    );
+    const [first] = autoSyncPause.check(withDoc([off('dev-platform')]));
+    expect(first?.expected).toBe(pauseAutoSyncCommands('argocd', 'dev-platform').join('\n'));
+    expect(formatPath(first?.path ?? [])).toBe('clusters[0]');
+  });
+
+  it('passes the pause and the hand-back core writes, the root first', () => {
+    const pause = [
+      ...pauseAutoSyncCommands('argocd', 'dev-platform'),
+      ...pauseAutoSyncCommands('argocd', 'dev-policy'),
+    ];
+    const back = [
+      ...resumeAutoSyncCommands(
+        'argocd',
+        'dev-policy',
+        { prune: true, selfHeal: true },
+        'runbook',
+        applicationManualSync(policy.application),
+      ),
+      ...resumeAutoSyncCommands(
+        'argocd',
+        'dev-platform',
+        { prune: true, selfHeal: true },
+        'runbook',
+        rootManualSync(true),
+      ),
+    ];
+    expect(found(withDoc(pause, ['restore'], back))).toEqual([]);
+    // the syncs by hand carry the root's own options (manual-sync-options knows the root)
+    expect(manualSyncOptions.check(withDoc(pause, back))).toEqual([]);
+    // and the root's policy put back by applying its file, then a sync by hand of it
+    expect(
+      found(
+        withDoc(pause, [
+          sync('dev-policy'),
+          on('dev-policy'),
+          'kubectl apply -f clusters/dev/root-application.yaml',
+          sync('dev-platform'),
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses the child taken first, an unguarded end, an end after another step, and the root file applied without a sync', () => {
+    const [, guarded, wait] = pauseAutoSyncCommands('argocd', 'dev-policy');
+    const unguarded = `kubectl -n argocd patch application dev-policy --type json -p '[{"op":"replace","path":"/status/operationState/phase","value":"Terminating"}]'`;
+    const root = pauseAutoSyncCommands('argocd', 'dev-platform');
+    expect(
+      found(withDoc([...pauseAutoSyncCommands('argocd', 'dev-policy'), ...root])).map(([o, v]) => [
+        o,
+        v,
+      ]),
+    ).toEqual([['clusters/dev/disaster-recovery.md:4', 'dev-policy']]);
+    expect(
+      found(withDoc([...root, off('dev-policy'), unguarded, wait as string])).map(([o, v]) => [
+        o,
+        v,
+      ]),
+    ).toEqual([['clusters/dev/disaster-recovery.md:7', 'dev-policy']]);
+    expect(
+      found(
+        withDoc([
+          ...root,
+          off('dev-policy'),
+          'kubectl scale deployment x --replicas=0',
+          guarded as string,
+          wait as string,
+        ]),
+      ).map(([o, v]) => [o, v]),
+    ).toEqual([['clusters/dev/disaster-recovery.md:7', 'dev-policy']]);
+    expect(
+      found(withDoc(root, ['kubectl apply -f clusters/dev/root-application.yaml'])).map(
+        ([o, v]) => [o, v],
+      ),
+    ).toEqual([['clusters/dev/disaster-recovery.md:10', 'dev-platform']]);
+  });
+
+  it('refuses a sync by hand of the root with other options than its own', () => {
+    const issues = manualSyncOptions.check(
+      withDoc([
+        `kubectl -n argocd patch application dev-platform --type merge -p ${shellQuote(syncOperationPatch('runbook', { syncOptions: ['ServerSideApply=true'], prune: false, retry: applicationRetry() }))}`,
+      ]),
+    );
+    expect(issues.map((issue) => [issue.output, issue.value, issue.expected])).toEqual([
+      [
+        'clusters/dev/disaster-recovery.md:4',
+        '{"prune":false,"syncOptions":["ServerSideApply=true"]}',
+        '{"prune":true,"syncOptions":[]}',
+      ],
+    ]);
   });
 });
 

@@ -11,7 +11,12 @@ import {
 } from './apply-size.js';
 import { type AwkEquality, awkNumericEqualities, awkPrograms } from './awk.js';
 import { type ClusterRun, settingsPath } from './components.js';
-import type { CrdBundle, GroupKind, SecretProducer } from './contract.js';
+import {
+  type CrdBundle,
+  type GroupKind,
+  rootApplicationName,
+  type SecretProducer,
+} from './contract.js';
 import { fileDocuments, fileValues } from './emitted.js';
 import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
@@ -25,6 +30,7 @@ import {
   type EndlessWait,
   endlessWaits,
   joinedBlock,
+  parseBoundedWait,
   readNotLast,
   type ShellLine,
   STREAMING_READERS,
@@ -43,7 +49,10 @@ import {
   normalizeRetry,
   objectSyncOptions,
   PRUNE,
+  pauseAutoSyncCommands,
+  rootManualSync,
   sameRetry,
+  syncOperationPatch,
 } from './sync-options.js';
 import type {
   GeneratedFile,
@@ -53,7 +62,7 @@ import type {
   ResolvedPlatform,
   Values,
 } from './types.js';
-import { compareStrings, parseAllDocuments, toYamlDocumentsWithData } from './yaml.js';
+import { compareStrings, parseAllDocuments, shellQuote, toYamlDocumentsWithData } from './yaml.js';
 
 /** An object an Application applies, and where it is generated. */
 export interface DeployedObject {
@@ -1914,6 +1923,21 @@ function isTableValue(value: unknown): value is { [key: string]: unknown } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Where a cluster's root Application is written. */
+function rootApplicationFile(deployed: DeployedCluster): string {
+  return `clusters/${deployed.cluster.name}/root-application.yaml`;
+}
+
+/** The root Application of a cluster's root file (its AppProjects aside). */
+function rootApplicationIn(file: GeneratedFile): KubeObject | undefined {
+  return fileDocuments(file).find(
+    (document): document is KubeObject =>
+      isTableValue(document) &&
+      document.apiVersion === 'argoproj.io/v1alpha1' &&
+      document.kind === 'Application',
+  );
+}
+
 /**
  * Every Application the root Application renders from the platform repository is pinned by a
  * root Helm parameter to the revision the root follows. Argo CD v3.4 substitutes its build
@@ -1931,15 +1955,10 @@ export const rootRevisionParameters: SystemCheck = {
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
-      const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
+      const rootFile = rootApplicationFile(deployed);
       const file = generatedFile(input, rootFile);
       if (file === undefined) continue;
-      const root = fileDocuments(file).find(
-        (document): document is KubeObject =>
-          isTableValue(document) &&
-          document.apiVersion === 'argoproj.io/v1alpha1' &&
-          document.kind === 'Application',
-      );
+      const root = rootApplicationIn(file);
       const spec = isTableValue(root?.spec) ? root.spec : {};
       const source = isTableValue(spec.source) ? spec.source : {};
       const helm = isTableValue(source.helm) ? source.helm : {};
@@ -2146,7 +2165,7 @@ export const rootRevisionMove: SystemCheck = {
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
-      const rootFile = `clusters/${deployed.cluster.name}/root-application.yaml`;
+      const rootFile = rootApplicationFile(deployed);
       const file = generatedFile(input, rootFile);
       const runbook = generatedFile(input, runbookPath(deployed.cluster.name));
       if (file === undefined || runbook === undefined) continue;
@@ -2307,6 +2326,24 @@ function sameOptions(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
+ * A cluster's Argo CD Applications by name: those its components deploy and its root Application
+ * (`clusters/<cluster>/root-application.yaml`), which the documents sync by hand too.
+ */
+function clusterApplications(
+  input: SystemInput,
+  deployed: DeployedCluster,
+): Map<string, KubeObject> {
+  const byName = new Map<string, KubeObject>(
+    deployed.applications.map((app) => [app.application.metadata.name, app.application]),
+  );
+  const file = generatedFile(input, rootApplicationFile(deployed));
+  const root = file === undefined ? undefined : rootApplicationIn(file);
+  if (root !== undefined && typeof root.metadata?.name === 'string')
+    byName.set(root.metadata.name, root);
+  return byName;
+}
+
+/**
  * Every sync a cluster's generated documents start by hand (an `operation` patched into an
  * Application, Argo CD's "Sync Applications with Kubectl") names an Application of the cluster and
  * carries its sync options, its automated `prune` and the retry its automated sync would carry.
@@ -2324,9 +2361,7 @@ export const manualSyncOptions: SystemCheck = {
     const issues: Issue[] = [];
     const runbooksOf = runbooksByCluster(input);
     for (const deployed of input.clusters) {
-      const byName = new Map(
-        deployed.applications.map((app) => [app.application.metadata.name, app]),
-      );
+      const byName = clusterApplications(input, deployed);
       for (const file of runbooksOf.get(deployed.cluster.name) ?? []) {
         for (const { line, text } of fileCodeLines(input, file)) {
           const match = APPLICATION_PATCH.exec(text);
@@ -2358,7 +2393,7 @@ export const manualSyncOptions: SystemCheck = {
             );
             continue;
           }
-          const wanted = applicationManualSync(app.application);
+          const wanted = applicationManualSync(app);
           const options = Array.isArray(sync.syncOptions) ? sync.syncOptions.map(String) : [];
           const prune = sync.prune === true;
           if (!sameOptions(options, wanted.syncOptions) || prune !== wanted.prune) {
@@ -2388,6 +2423,190 @@ export const manualSyncOptions: SystemCheck = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// An Application taken out of Argo CD's hands has its running sync ended, and is synced when
+// handed back
+
+/** What a code line does to an Application's sync (core `pauseAutoSyncCommands`, `resumeAutoSyncCommands`). */
+type AutoSyncStep = {
+  readonly kind: 'pause' | 'resume' | 'sync' | 'terminate' | 'wait';
+  readonly name: string;
+  readonly namespace: string;
+};
+
+/** `kubectl -n <namespace> patch application …`: the namespace word. */
+const PATCH_NAMESPACE = /\bkubectl\s+-n\s+(\S+)\s+patch\s+application\s/;
+/** The condition `pauseAutoSyncCommands`' wait tries: the Application's phase neither running nor ending. */
+const OPERATION_ENDED =
+  /^phase=\$\(kubectl\s+-n\s+(\S+)\s+get\s+application\s+(\S+)\s+-o\s+jsonpath='\{\.status\.operationState\.phase\}'\)\s+&&\s+\[ "\$phase" != Running \]\s+&&\s+\[ "\$phase" != Terminating \]$/;
+/** `kubectl apply -f <file>`. */
+const APPLY_FILE = /\bkubectl\s+apply\b.*\s-f\s+(\S+)/;
+
+function autoSyncStep(text: string, rootFile: string, root: string): AutoSyncStep | undefined {
+  const wait = parseBoundedWait(text);
+  if (wait !== undefined) {
+    const ended = OPERATION_ENDED.exec(wait.condition);
+    return ended === null
+      ? undefined
+      : {
+          kind: 'wait',
+          namespace: unquoteShell(ended[1] as string),
+          name: unquoteShell(ended[2] as string),
+        };
+  }
+  const match = APPLICATION_PATCH.exec(text);
+  if (match === null) {
+    const applied = APPLY_FILE.exec(text);
+    // Applying the root file puts the root's own automated sync back.
+    return applied !== null && unquoteShell(applied[1] as string) === rootFile
+      ? { kind: 'resume', name: root, namespace: '' }
+      : undefined;
+  }
+  let patch: unknown;
+  try {
+    patch = JSON.parse(unquoteShell(match[2] as string));
+  } catch {
+    return undefined;
+  }
+  const name = unquoteShell(match[1] as string);
+  const flag = PATCH_NAMESPACE.exec(text);
+  const namespace = flag === null ? '' : unquoteShell(flag[1] as string);
+  if (Array.isArray(patch)) {
+    const [first, ...rest] = patch as unknown[];
+    const guarded =
+      isTableValue(first) &&
+      first.op === 'test' &&
+      first.path === '/status/operationState/phase' &&
+      first.value === 'Running';
+    const ends = rest.some(
+      (op) =>
+        isTableValue(op) &&
+        op.op === 'replace' &&
+        op.path === '/status/operationState/phase' &&
+        op.value === 'Terminating',
+    );
+    return guarded && ends ? { kind: 'terminate', name, namespace } : undefined;
+  }
+  if (!isTableValue(patch)) return undefined;
+  if (isTableValue(patch.operation) && isTableValue(patch.operation.sync))
+    return { kind: 'sync', name, namespace };
+  const spec = isTableValue(patch.spec) ? patch.spec : undefined;
+  const policy = spec !== undefined && isTableValue(spec.syncPolicy) ? spec.syncPolicy : undefined;
+  if (policy === undefined || !('automated' in policy)) return undefined;
+  if (policy.automated === null) return { kind: 'pause', name, namespace };
+  return isTableValue(policy.automated) ? { kind: 'resume', name, namespace } : undefined;
+}
+
+/**
+ * Every Application whose automated sync a cluster's generated document takes away (a merge
+ * patch of `spec.syncPolicy.automated` to null) has the sync it may be running ended right after,
+ * before anything else is done by hand: its phase `Terminating` (guarded by a `test` of
+ * `Running`), then a bounded wait until the phase is neither `Running` nor `Terminating` (core
+ * `pauseAutoSyncCommands`). Where the document takes the root's away too, the root's sync has
+ * ended before any other Application's is taken. And a document that hands such an Application
+ * back (its automated policy patched back, the root file applied for the root) also syncs it by
+ * hand after taking it. Why: Argo CD v3.4.4 retries a failed operation by the operation's own
+ * `retry` without looking at the automated policy (controller/appcontroller.go
+ * `processRequestedAppOperation`; the Applications retry without end, `applicationRetry`), and a
+ * wave fails as long as an Application in it is `Degraded` (gitops-engine `sync_context.go`); so a
+ * root whose `<cluster>-applications` waits for workloads deployed outside the platform applies
+ * its revision every five minutes whatever its policy says: it puts the children's automated sync
+ * back, and their self-heal undoes a restore in progress. And the automated sync never syncs
+ * again a revision whose last sync failed, an ended one included (`autoSync`: "failed previous
+ * sync attempt"), so without a sync by hand the Application keeps what the procedure changed.
+ */
+export const autoSyncPause: SystemCheck = {
+  name: 'auto-sync-pause',
+  description:
+    "Every Application whose automated sync a cluster's generated document takes away (`kubectl patch application … -p '{\"spec\":{\"syncPolicy\":{\"automated\":null}}}'`) has the sync it may be running ended right after, before any other step by hand (its `status.operationState.phase` patched to `Terminating` behind a `test` of `Running`, then a bounded wait until it is neither `Running` nor `Terminating`), the root's before any child's is taken; and a document that hands it back (its automated policy patched back, or the root file applied) syncs it by hand too: Argo CD v3.4.4 retries a failed sync by the operation's own `retry` whatever the policy says, so a root whose last wave stays `Degraded` applies its revision every five minutes, putting the children's automated sync back; and it never auto-syncs again a revision whose last sync was ended.",
+  check(input) {
+    const issues: Issue[] = [];
+    const runbooksOf = runbooksByCluster(input);
+    for (const deployed of input.clusters) {
+      const root = rootApplicationName(deployed.cluster);
+      const rootFile = rootApplicationFile(deployed);
+      const at = (file: GeneratedFile, line: number) => ({
+        code: 'auto-sync-pause',
+        path: ['clusters', deployed.cluster.index] as PathSegment[],
+        output: `${file.path}:${line}`,
+      });
+      for (const file of runbooksOf.get(deployed.cluster.name) ?? []) {
+        const lines = fileCodeLines(input, file);
+        const steps = lines.map(({ text }) => autoSyncStep(text, rootFile, root));
+        const rootEnded = steps.findIndex(
+          (step, index) =>
+            step?.kind === 'wait' &&
+            step.name === root &&
+            steps.slice(0, index).some((s) => s?.kind === 'pause' && s.name === root),
+        );
+        const rootTaken = steps.some((step) => step?.kind === 'pause' && step.name === root);
+        const paused = new Map<string, { readonly index: number; readonly namespace: string }>();
+        steps.forEach((step, index) => {
+          const { line } = lines[index] as CodeLine;
+          if (step === undefined) return;
+          if (step.kind === 'pause') {
+            if (!paused.has(step.name)) paused.set(step.name, { index, namespace: step.namespace });
+            let terminated = -1;
+            let waited = -1;
+            for (let next = index + 1; next < steps.length; next++) {
+              const held = steps[next];
+              if (held === undefined || held.kind === 'sync' || held.kind === 'resume') break;
+              if (held.name !== step.name) continue;
+              if (held.kind === 'terminate' && terminated < 0) terminated = next;
+              if (held.kind === 'wait' && terminated >= 0) waited = next;
+            }
+            const expected = pauseAutoSyncCommands(step.namespace, step.name).join('\n');
+            if (terminated < 0 || waited < 0) {
+              issues.push(
+                error({
+                  ...at(file, line),
+                  value: step.name,
+                  message: `a document of cluster "${deployed.cluster.name}" takes the automated sync of Application "${step.name}" away without ending the sync it may be running, before the next step by hand: Argo CD retries a failed sync whatever the policy says, and each retry applies the revision again (the root puts its children's automated sync back, a child undoes what the procedure changes)`,
+                  expected,
+                }),
+              );
+            }
+            if (step.name !== root && rootTaken && (rootEnded < 0 || rootEnded > index)) {
+              issues.push(
+                error({
+                  ...at(file, line),
+                  value: step.name,
+                  message: `a document of cluster "${deployed.cluster.name}" takes the automated sync of Application "${step.name}" away before the sync of its root Application "${root}" has ended: the root's running sync would put it back`,
+                  expected: pauseAutoSyncCommands(step.namespace, root).join('\n'),
+                }),
+              );
+            }
+            return;
+          }
+          if (step.kind !== 'resume') return;
+          const from = paused.get(step.name);
+          if (from === undefined) return;
+          const namespace = step.namespace === '' ? from.namespace : step.namespace;
+          const synced = steps.some(
+            (other, index2) =>
+              index2 > from.index && other?.kind === 'sync' && other.name === step.name,
+          );
+          if (synced) return;
+          const app = clusterApplications(input, deployed).get(step.name);
+          const sync =
+            app === undefined
+              ? rootManualSync(deployed.cluster.profile.autoSync.prune)
+              : applicationManualSync(app);
+          issues.push(
+            error({
+              ...at(file, line),
+              value: step.name,
+              message: `a document of cluster "${deployed.cluster.name}" hands Application "${step.name}" back to Argo CD without syncing it by hand after taking its automated sync away: Argo CD never auto-syncs again a revision whose last sync failed or was ended, so it keeps what the procedure changed until the next commit`,
+              expected: `kubectl -n ${shellQuote(namespace)} patch application ${shellQuote(step.name)} --type merge -p ${shellQuote(syncOperationPatch('runbook', sync))}`,
+            }),
+          );
+        });
+      }
+    }
+    return issues;
+  },
+};
+
 /** The checks core brings; components add their own. */
 export const CORE_CHECKS: readonly SystemCheck[] = [
   kindsBeforeUse,
@@ -2410,6 +2629,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   zshExpansions,
   awkNumericEquality,
   manualSyncOptions,
+  autoSyncPause,
   rootRevisionParameters,
   rootRevisionMove,
   rolloutSurgeRoom,

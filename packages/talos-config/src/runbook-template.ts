@@ -316,6 +316,18 @@ An Application that stays \`OutOfSync\` or \`Degraded\` names the object in its 
 \`\`\`sh
 kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o jsonpath='{range .status.resources[*]}{.kind}/{.name}: {.status} {.health.status}{"\\n"}{end}'
 \`\`\`
+
+A sync of the root Application waits, wave by wave, for each Application it holds to be healthy:
+one that stays \`Progressing\` or \`Missing\` (a claim \`Pending\`, a certificate never issued)
+keeps it waiting without failing, and a \`Degraded\` one makes it fail and retry every five
+minutes at most. While it waits, Argo CD starts no other sync of the root, so a commit that
+changes the root's own objects (an AppProject, a namespace, a new Application) does not reach
+the cluster. Once the cause is fixed in Git, end that sync and start one from the latest commit
+(Argo CD's automated sync never syncs again the revision of an ended sync):
+
+\`\`\`sh
+{{{gitops.restartRoot}}}
+\`\`\`
 {{/if}}
 
 ## In a new shell
@@ -1012,18 +1024,20 @@ Bring it back and check:
 
 If it cannot come back, lift what blocks: first turn off the auto-sync of the root Application
 and of \`{{{lift.application}}}\` (the root's self-heal would put the Application's back, and the
-Application's self-heal would undo the lift at once), then lift it. Then repair what keeps the
-component down: through Git (the other Applications sync again) or by hand.
+Application's self-heal would undo the lift at once) and end the sync each may be running (Argo
+CD retries a failed sync without end whatever the policy says, and each retry applies the
+revision again; the third line of each waits until it ended), then lift it. Then repair what
+keeps the component down: through Git (the other Applications sync again) or by hand.
 
 \`\`\`sh
-kubectl -n {{shell ../gitops.namespace}} patch application {{shell ../gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
-kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
+{{{lift.pause}}}
 {{{lift.commands}}}
 \`\`\`
 
 Once the component runs again (the block "Bring it back and check" passes), sync the
 Application, which puts back what was lifted, then restore its auto-sync and the root's (applying
-the root Application puts its own back):
+the root Application puts its own back), and sync the root by hand too (Argo CD never syncs again
+by itself a revision whose last sync was ended):
 
 \`\`\`sh
 kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p {{shell lift.sync}}
@@ -1033,6 +1047,7 @@ kubectl -n {{shell ../gitops.namespace}} wait --for=jsonpath='{.status.sync.stat
 kubectl -n {{shell ../gitops.namespace}} patch application {{shell lift.application}} --type merge -p {{shell lift.automated}}
 {{/if}}
 kubectl apply -f {{shell ../gitops.rootFile}}
+kubectl -n {{shell ../gitops.namespace}} patch application {{shell ../gitops.root}} --type merge -p {{shell lift.rootSync}}
 kubectl -n {{shell ../gitops.namespace}} wait --for=jsonpath='{.status.sync.status}'=Synced application {{shell ../gitops.root}} --timeout=10m
 \`\`\`
 {{/if}}
@@ -1152,13 +1167,14 @@ kubectl get {{shell this}} -A
 Removing the GitOps controller itself ({{{removal.gitops.component}}}) is done before the commit that
 disables it, or the Applications it leaves behind would cascade through their finalizers: keep
 its manifests, turn off the root Application's auto-sync (its self-heal would put the finalizers
-back), {{#if gitops.stop}}stop its application controller (it puts back the pre-delete finalizers it adds
+back) and end the sync it may be running (a failed sync retries without end whatever the policy
+says), {{#if gitops.stop}}stop its application controller (it puts back the pre-delete finalizers it adds
 itself, and runs the hooks of the Applications it deletes), {{/if}}take the finalizers off every
 Application, delete the Applications (the root one included), then the controller; then disable
 it in the definition, build and commit.
 
 \`\`\`sh
-kubectl -n {{shell gitops.namespace}} patch application {{shell gitops.root}} --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'
+{{{gitops.pauseRoot}}}
 {{#with removal.gitops.chart}}
 helm dependency build {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}

@@ -15,8 +15,11 @@ import {
   applicationManualSync,
   atOrAboveFloor,
   boundedWait,
+  endSyncCommands,
+  pauseAutoSyncCommands,
   READ_ALONE_NOTE,
   readCommand,
+  rootManualSync,
   shellQuote,
   syncOperationPatch,
   WAIT_SECONDS,
@@ -325,6 +328,7 @@ function automatedPatch(application: KubeObject): string | false {
 function outageView(
   procedures: readonly (OutageProcedure & { readonly component: string })[],
   gitops: RunbookGitOps | undefined,
+  cluster: ResolvedCluster,
 ) {
   return procedures.map((procedure) => {
     const app = gitops?.applications.find(
@@ -337,10 +341,14 @@ function outageView(
       diagnosis: procedure.diagnosis,
       recover: procedure.recover.join('\n'),
       lift:
-        app === undefined || procedure.lift.length === 0
+        app === undefined || gitops === undefined || procedure.lift.length === 0
           ? false
           : {
               application: app.application.metadata.name,
+              // Both out of Argo CD's hands, the root first (core `pauseAutoSyncCommands`).
+              pause: [gitops.root, app.application.metadata.name]
+                .flatMap((name) => pauseAutoSyncCommands(gitops.namespace, name))
+                .join('\n'),
               commands: procedure.lift.join('\n'),
               verify: procedure.verify.join('\n'),
               // The Application's own auto-sync, as the root deploys it.
@@ -348,6 +356,12 @@ function outageView(
               // A sync with the Application's own options and prune (Argo CD syncs with the
               // operation's options only).
               sync: syncOperationPatch('runbook', applicationManualSync(app.application)),
+              // The root synced by hand once its policy is back: Argo CD never syncs again by
+              // itself a revision whose last sync was ended.
+              rootSync: syncOperationPatch(
+                'runbook',
+                rootManualSync(cluster.profile.autoSync.prune),
+              ),
             },
     };
   });
@@ -767,6 +781,13 @@ export function runbook(
             revisionRootFile: `${input.gitops.revision}:clusters/${cluster.name}/root-application.yaml`,
             revisionSed: `s|^    targetRevision: .*|    targetRevision: ${JSON.stringify(input.gitops.revision).replace(/[\\&|]/g, '\\$&')}|`,
             stop: (input.gitops.stop ?? []).join('\n'),
+            // The root out of Argo CD's hands (core `pauseAutoSyncCommands`).
+            pauseRoot: pauseAutoSyncCommands(input.gitops.namespace, input.gitops.root).join('\n'),
+            // The root's running sync ended and one started from the latest commit.
+            restartRoot: [
+              ...endSyncCommands(input.gitops.namespace, input.gitops.root),
+              `kubectl -n ${shellQuote(input.gitops.namespace)} patch application ${shellQuote(input.gitops.root)} --type merge -p ${shellQuote(syncOperationPatch('runbook', rootManualSync(cluster.profile.autoSync.prune)))}`,
+            ].join('\n'),
             ...convergenceView(input.gitops),
           },
     login: {
@@ -792,7 +813,7 @@ export function runbook(
       noTolerance:
         cluster.controlPlanes.length - 1 === Math.floor((cluster.controlPlanes.length - 1) / 2) + 1,
     },
-    outages: outageView(input.whenDown ?? [], input.gitops),
+    outages: outageView(input.whenDown ?? [], input.gitops, cluster),
     drainHeld: (input.drainHeld ?? []).map((held) => ({
       reason: held.reason,
       commands: held.commands.join('\n'),

@@ -179,7 +179,9 @@ describe('the runbook template', () => {
     // and what shows that they hold a drain (drainHeld, likewise), and the commands that let an
     // older CRD bundle apply (CrdBundle.noDowngradeBelow.undo, likewise). A step's prompts
     // (`this` of its `reads`) and the bootstrap's and API server's waits are rendered by core's
-    // readCommand and boundedWait from shell-quoted values.
+    // readCommand and boundedWait from shell-quoted values, and the lines that take an
+    // Application out of Argo CD's hands (the lift's, the removal's) by core's
+    // pauseAutoSyncCommands, likewise.
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
@@ -189,9 +191,12 @@ describe('the runbook template', () => {
       'commands',
       'crds.deletes',
       'diagnose',
+      'gitops.pauseRoot',
+      'gitops.restartRoot',
       'gitops.stop',
       'joined.commands',
       'lift.commands',
+      'lift.pause',
       'lift.verify',
       'lost.commands',
       'recover',
@@ -295,8 +300,15 @@ describe('values that try to leave their quotes', () => {
   // definition's values there are only the `case` patterns, each through shellWord.
   // A bounded wait (core boundedWait: its own clock reads, its message shell-quoted there) is
   // read as its condition, where the definition's values are.
+  // The end of an Application's sync (core endSyncCommands) reads its phase in substitutions of
+  // its own: read as the kubectl commands inside them (a quoted value there may span lines).
   const markdown = hostileRunbook()
     .replace(/### Retiring a node no longer in the definition[\s\S]*?(?=### Replacing)/, '')
+    .replace(
+      /\( deadline=\$\(\(\$\(date \+%s\) \+ 300\)\); until phase=\$\((kubectl [\s\S]*?)\) && \[ "\$phase" != Running \] && \[ "\$phase" != Terminating \]; do if \[ "\$\(date \+%s\)" -ge "\$deadline" \]; then echo '(?:[^']|'\\'')*' >&2; exit 1; fi; sleep 5; done \)/g,
+      '$1',
+    )
+    .replace(/\[ "\$\((kubectl [\s\S]*?)\)" != Running \] \|\| /g, '$1\n')
     .split('\n')
     .map((line) => parseBoundedWait(line)?.condition ?? line)
     .join('\n');
@@ -2071,6 +2083,32 @@ describe('the convergence wait', () => {
     );
     expect(markdown).toContain('the root Application `dev-platform` `Degraded`');
   });
+
+  it('ends a root sync that waits on an Application, then starts one from the latest commit', () => {
+    const { input } = devRunbookInput();
+    const lines = runbook({ ...input, gitops }).split('\n');
+    const at = lines.findIndex((line) => line.startsWith('A sync of the root Application waits'));
+    expect(at).toBeGreaterThan(
+      lines.findIndex((line) => line === '## Watching the platform converge'),
+    );
+    const block = lines.slice(
+      lines.indexOf('```sh', at) + 1,
+      lines.indexOf('```', lines.indexOf('```sh', at) + 1),
+    );
+    // Its running sync ended behind a test of the phase, then waited for, then a sync by hand
+    // with the root's own options (none), prune and retry: Argo CD's automated sync would never
+    // sync the ended revision again
+    expect(block).toHaveLength(3);
+    expect(block[0]).toBe(
+      `[ "$(kubectl -n argocd get application dev-platform -o jsonpath='{.status.operationState.phase}')" != Running ] || kubectl -n argocd patch application dev-platform --type json -p '[{"op":"test","path":"/status/operationState/phase","value":"Running"},{"op":"replace","path":"/status/operationState/phase","value":"Terminating"}]'`,
+    );
+    expect(parseBoundedWait(block[1] ?? '')?.condition).toBe(
+      `phase=$(kubectl -n argocd get application dev-platform -o jsonpath='{.status.operationState.phase}') && [ "$phase" != Running ] && [ "$phase" != Terminating ]`,
+    );
+    expect(block[2]).toBe(
+      `kubectl -n argocd patch application dev-platform --type merge -p '{"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":[]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}'`,
+    );
+  });
 });
 
 describe('when a component is down and that blocks the cluster', () => {
@@ -2131,11 +2169,28 @@ describe('when a component is down and that blocks the cluster', () => {
     const [diagnose, recover, lift, restore] = commands(markdown);
     expect(diagnose).toEqual(['kubectl label namespace default probe=1 --dry-run=server']);
     expect(recover).toEqual(['kubectl -n admission rollout restart deployment webhook']);
-    expect(lift).toEqual([
+    // Each Application's automated sync off and the sync it runs ended (Argo CD retries a failed
+    // sync whatever the policy says), the root's first, then the lift
+    const terminate =
+      '[{"op":"test","path":"/status/operationState/phase","value":"Running"},{"op":"replace","path":"/status/operationState/phase","value":"Terminating"}]';
+    expect(lift?.filter((command) => command.startsWith('kubectl'))).toEqual([
       'kubectl -n argocd patch application dev-platform --type merge -p {"spec":{"syncPolicy":{"automated":null}}}',
+      `kubectl -n argocd patch application dev-platform --type json -p ${terminate}`,
       'kubectl -n argocd patch application dev-admission --type merge -p {"spec":{"syncPolicy":{"automated":null}}}',
+      `kubectl -n argocd patch application dev-admission --type json -p ${terminate}`,
       'kubectl patch validatingwebhookconfiguration admission --type=json -p [{"op":"replace","path":"/webhooks/1/failurePolicy","value":"Ignore"}]',
     ]);
+    const ended = (app: string) =>
+      lift?.indexOf(
+        `until phase=$(kubectl -n argocd get application ${app} -o jsonpath={.status.operationState.phase})`,
+      ) ?? -1;
+    const paused = (app: string) =>
+      lift?.indexOf(
+        `kubectl -n argocd patch application ${app} --type merge -p {"spec":{"syncPolicy":{"automated":null}}}`,
+      ) ?? -1;
+    expect(ended('dev-platform')).toBeGreaterThan(paused('dev-platform'));
+    expect(paused('dev-admission')).toBeGreaterThan(ended('dev-platform'));
+    expect(ended('dev-admission')).toBeGreaterThan(paused('dev-admission'));
     expect(restore).toEqual([
       // Its own sync options and prune: Argo CD syncs with the operation's options only, so a
       // bare sync would apply client-side what the Application applies server-side; and its own
@@ -2146,6 +2201,9 @@ describe('when a component is down and that blocks the cluster', () => {
       // The Application's own automated policy, as the root deploys it
       'kubectl -n argocd patch application dev-admission --type merge -p {"spec":{"syncPolicy":{"automated":{"prune":true,"selfHeal":true}}}}',
       'kubectl apply -f clusters/dev/root-application.yaml',
+      // The root synced by hand: Argo CD never syncs again by itself a revision whose last sync
+      // was ended
+      'kubectl -n argocd patch application dev-platform --type merge -p {"operation":{"initiatedBy":{"username":"runbook"},"sync":{"prune":true,"syncOptions":[]},"retry":{"limit":-1,"refresh":true,"backoff":{"duration":"10s","factor":2,"maxDuration":"5m"}}}}',
       'kubectl -n argocd wait --for=jsonpath={.status.sync.status}=Synced application dev-platform --timeout=10m',
     ]);
   });
