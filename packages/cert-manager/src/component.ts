@@ -259,6 +259,7 @@ function trustStep(platformName: string, cluster: ResolvedCluster): BootstrapSte
       '',
       `- Debian/Ubuntu: \`sudo cp ${file} /usr/local/share/ca-certificates/ && sudo update-ca-certificates\``,
       `- macOS: \`sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${file}\``,
+      `- Windows (Edge and Chrome read this store), in a Command Prompt run as administrator: \`certutil -addstore Root ${file}\``,
       '- Firefox keeps its own store: Settings → Certificates → Import.',
       '- Chrome and Chromium on Linux read their NSS store, not the system one (`libnss3-tools`):',
       `  \`certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n ${shellQuote(`${platformName} ${cluster.name} root CA`)} -i ${file}\``,

@@ -198,8 +198,8 @@ describe('a private CA (the default issuer)', () => {
       'openssl x509 -in homelab-prod-root-ca.crt -noout -subject -enddate -fingerprint -sha256',
     ]);
     expect(steps[0]?.body.join(' ')).toContain('`*.lab.example.com`');
-    // The system store covers curl, the argocd CLI, Safari and Chrome on macOS; Firefox and
-    // Chrome on Linux keep their own.
+    // The system store covers curl, the argocd CLI, Safari and Chrome on macOS, Edge and Chrome
+    // on Windows; Firefox and Chrome on Linux keep their own.
     // After the block, as Markdown (no `#` comment in a block: zsh runs `#` as a command).
     expect(steps[0]?.commands).toHaveLength(6);
     expect(steps[0]?.after).toEqual([
@@ -207,6 +207,7 @@ describe('a private CA (the default issuer)', () => {
       '',
       '- Debian/Ubuntu: `sudo cp homelab-prod-root-ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates`',
       '- macOS: `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain homelab-prod-root-ca.crt`',
+      '- Windows (Edge and Chrome read this store), in a Command Prompt run as administrator: `certutil -addstore Root homelab-prod-root-ca.crt`',
       '- Firefox keeps its own store: Settings → Certificates → Import.',
       '- Chrome and Chromium on Linux read their NSS store, not the system one (`libnss3-tools`):',
       "  `certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n 'homelab prod root CA' -i homelab-prod-root-ca.crt`",
