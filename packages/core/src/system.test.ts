@@ -28,6 +28,8 @@ import {
   guardsChained,
   handMadeSecretApply,
   handOverFieldManager,
+  healthWhileCordoned,
+  healthWhileCordonedCheck,
   kindsBeforeUse,
   manualSyncOptions,
   namespacesBeforeUse,
@@ -1678,6 +1680,43 @@ describe('terminal-read-alone, bounded-waits and shell-comments', () => {
     expect(issues[0]?.message).toContain('runs `git commit`, which takes the terminal over');
     expect(issues[0]?.message).toContain('the editor git opens for the commit message');
     expect(issues[0]?.expected).toContain('git commit -m');
+  });
+
+  it('refuses talosctl health while the block keeps a node cordoned, and passes it once uncordoned or deleted', () => {
+    // Given the rolling reboot as it was (health before the uncordon) and as it is now
+    const issues = healthWhileCordonedCheck.check(
+      withDocument(
+        'clusters/dev/RUNBOOK.md',
+        [
+          'kubectl drain prod-cp-1 --ignore-daemonsets --timeout=5m &&',
+          'talosctl reboot -n 10.0.0.11 &&',
+          'talosctl health -n 10.0.0.11 &&',
+          'kubectl uncordon prod-cp-1',
+        ],
+        [
+          'kubectl drain prod-cp-1 --ignore-daemonsets --timeout=5m &&',
+          'talosctl reboot -n 10.0.0.11 &&',
+          'kubectl uncordon prod-cp-1 &&',
+          'talosctl health -n 10.0.0.11',
+        ],
+        // a cordon, then the node deleted (retired), then the health check; and one line
+        [
+          'kubectl cordon w-1',
+          'talosctl reset -n 10.0.0.21',
+          'kubectl delete node w-1',
+          'talosctl health -n 10.0.0.11',
+        ],
+        ['kubectl cordon w-2 && talosctl health -n 10.0.0.11 && kubectl uncordon w-2'],
+      ),
+    );
+    // Then the old order at its health line, naming the node; the one-line list too
+    expect(issues.map((issue) => [issue.code, issue.output])).toEqual([
+      ['health-while-cordoned', 'clusters/dev/RUNBOOK.md:6'],
+      ['health-while-cordoned', 'clusters/dev/RUNBOOK.md:25'],
+    ]);
+    expect(issues[0]?.message).toContain('while node "prod-cp-1" is cordoned');
+    expect(issues[1]?.message).toContain('while node "w-2" is cordoned');
+    expect(healthWhileCordoned([{ line: 1, text: 'talosctl health -n 10.0.0.11' }])).toEqual([]);
   });
 
   it('refuses a guard that ends a line unchained with lines after it, and passes a chained one', () => {

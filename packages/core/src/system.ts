@@ -1790,6 +1790,73 @@ export const guardsChained: SystemCheck = {
   },
 };
 
+/** `kubectl cordon <node>` / `kubectl drain <node>`: the node word. */
+const CORDONS = /\bkubectl\s+(?:cordon|drain)\s+(?:-\S+\s+)*([^\s&|;-][^\s&|;]*)/g;
+/** `kubectl uncordon <node>` / `kubectl delete node <node>`: the node word. */
+const UNCORDONS = /\bkubectl\s+(?:uncordon|delete\s+nodes?)\s+(?:-\S+\s+)*([^\s&|;-][^\s&|;]*)/g;
+const TALOS_HEALTH = /\btalosctl\b[^|;&]*\bhealth\b/;
+
+/**
+ * The lines of a ```sh block that run `talosctl health` while the block has cordoned a node
+ * (`kubectl cordon` or `kubectl drain`) it has not uncordoned or deleted yet, in line order.
+ */
+export function healthWhileCordoned(
+  block: readonly ShellLine[],
+): { readonly line: number; readonly text: string; readonly nodes: readonly string[] }[] {
+  const cordoned = new Set<string>();
+  const found: { line: number; text: string; nodes: string[] }[] = [];
+  for (const { line, text } of block) {
+    const events: { at: number; node: string; on: boolean }[] = [];
+    for (const match of text.matchAll(CORDONS))
+      events.push({ at: match.index ?? 0, node: match[1] as string, on: true });
+    for (const match of text.matchAll(UNCORDONS))
+      events.push({ at: match.index ?? 0, node: match[1] as string, on: false });
+    const health = TALOS_HEALTH.exec(text);
+    const before = (at: number) => health === null || at < health.index;
+    for (const event of events.filter((e) => before(e.at)).sort((a, b) => a.at - b.at)) {
+      if (event.on) cordoned.add(event.node);
+      else cordoned.delete(event.node);
+    }
+    if (health !== null && cordoned.size > 0) {
+      found.push({ line, text, nodes: [...cordoned].sort(compareStrings) });
+    }
+    for (const event of events.filter((e) => !before(e.at)).sort((a, b) => a.at - b.at)) {
+      if (event.on) cordoned.add(event.node);
+      else cordoned.delete(event.node);
+    }
+  }
+  return found;
+}
+
+/**
+ * No `talosctl health` runs while its block keeps a node cordoned: Talos' health checks include
+ * "all k8s nodes to report schedulable" (siderolabs/talos v1.12.11 and v1.13.9
+ * pkg/cluster/check/default.go, `K8sAllNodesSchedulableAssertion` in kubernetes.go: any node with
+ * `spec.unschedulable`), run by `talosctl health` on the server
+ * (machined's `ClusterServer.HealthCheck` waits on `DefaultClusterChecks`), and no flag skips it.
+ * So a rolling reboot or upgrade chained `drain && reboot && health && uncordon` fails its health
+ * check after five minutes, never uncordons the node, and Longhorn then schedules no replica on
+ * it (`disable-scheduling-on-cordoned-node`, true by default): the next node's drain leaves
+ * volumes degraded.
+ */
+export const healthWhileCordonedCheck: SystemCheck = {
+  name: 'health-while-cordoned',
+  description:
+    'No `talosctl health` in a ```sh block of `clusters/<cluster>/*.md` runs while that block has cordoned a node (`kubectl cordon` or `kubectl drain`) it has not uncordoned (`kubectl uncordon`) or deleted (`kubectl delete node`) yet: Talos\' health checks include "all k8s nodes to report schedulable" (v1.12/v1.13 pkg/cluster/check `K8sAllNodesSchedulableAssertion`), which no flag skips, so the check fails after five minutes with the node cordoned, and a block chaining the uncordon after it leaves the node cordoned (Longhorn then schedules no replica there).',
+  check(input) {
+    return shellBlockIssues(
+      input,
+      'health-while-cordoned',
+      healthWhileCordoned,
+      (found, where) => ({
+        value: clipped(found.text.trim()),
+        message: `${where} runs \`talosctl health\` while node ${found.nodes.map((node) => `"${node}"`).join(', ')} is cordoned: Talos' health check waits for every node to be schedulable and fails after five minutes, so what it guards (the uncordon) never runs`,
+        expected: 'the node uncordoned (`kubectl uncordon <node>`) before `talosctl health`',
+      }),
+    );
+  },
+};
+
 const ZSH_EXPANSION_SAYS: Record<ZshExpansion, string> = {
   glob: 'a file pattern: with no file of that name in the folder it is pasted in, zsh stops with "no matches found" (or "bad pattern"), where bash passes the word on as written',
   equals:
@@ -2626,6 +2693,7 @@ export const CORE_CHECKS: readonly SystemCheck[] = [
   boundedWaits,
   shellComments,
   guardsChained,
+  healthWhileCordonedCheck,
   zshExpansions,
   awkNumericEquality,
   manualSyncOptions,

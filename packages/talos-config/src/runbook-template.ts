@@ -430,7 +430,9 @@ reboot, which stops its pods where they are (nothing starts them elsewhere until
 evicts them from the unreachable node, 5 minutes later). \`kubectl drain\` waits up to 5 minutes
 for the PodDisruptionBudgets, as Talos' own drain does; the reboot is chained to it with \`&&\`,
 so a drain that gives up stops it: then see "When a drain gives up" below. Uncordon the node once
-it is back (Talos uncordons only a node it cordoned itself), before waiting for what runs on it:
+it is back (Talos uncordons only a node it cordoned itself), before \`talosctl health\` (its checks
+wait for every node to be schedulable and fail after 5 minutes while one is cordoned) and before
+waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
@@ -449,10 +451,10 @@ kubectl cordon {{shell hostname}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
 talosctl reboot -n {{shell address}}{{#unless ../singleNode}} &&{{/unless}}
-talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
-kubectl uncordon {{shell hostname}}
+kubectl uncordon {{shell hostname}} &&
 {{/unless}}
+talosctl health -n {{shell ../first.address}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}
@@ -527,10 +529,11 @@ too, but its drain never fails: it stops waiting on the PodDisruptionBudgets aft
 logs the pods it could not evict, stops every pod and upgrades (\`DrainTimeout\`; a Longhorn
 instance manager still holding a volume's last healthy replica included). \`kubectl drain\`
 {{/if}}
-waits as long and then fails, and the upgrade, the health check and the uncordon are chained to
+waits as long and then fails, and the upgrade, the uncordon and the health check are chained to
 it with \`&&\` (a pasted block runs every line whatever the one before did), so a drain that
 gives up stops the upgrade ("When a drain gives up", below). The node is uncordoned once it is
-back (Talos uncordons only a node it cordoned itself).
+back (Talos uncordons only a node it cordoned itself), before \`talosctl health\`: its checks
+wait for every node to be schedulable and fail after 5 minutes while one is cordoned.
 {{/if}}
 {{> afterReboot}}
 {{> beforeDrain}}
@@ -540,14 +543,19 @@ back (Talos uncordons only a node it cordoned itself).
 {{> nodeBlockHeading}}
 
 \`\`\`sh
-{{#if beforeDrain}}
-kubectl cordon {{shell hostname}}
-{{{beforeDrain.commands}}}
-{{/if}}
 {{#if forceUpgrade}}
 talosctl health -n {{shell ../first.address}} &&
 {{/if}}
+{{#if beforeDrain}}
+kubectl cordon {{shell hostname}}{{#if forceUpgrade}} &&{{/if}}
+{{{beforeDrain.commands}}}
+{{/if}}
 {{#unless ../singleNode}}
+{{#if forceUpgrade}}
+{{#if beforeDrain}}
+[ "$(kubectl get node {{shell hostname}} -o jsonpath='{.spec.unschedulable}')" = true ] &&
+{{/if}}
+{{/if}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
 {{#if ../singleNodeLifecycleUpgrade}}
@@ -556,10 +564,10 @@ talosctl upgrade -n {{shell address}} --image {{shell ../installImage}} --drain=
 {{else}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#if forceUpgrade}} --force{{/if}}{{#unless ../singleNode}} &&{{/unless}}
 {{/if}}
-talosctl health -n {{shell ../first.address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
-kubectl uncordon {{shell hostname}}
+kubectl uncordon {{shell hostname}} &&
 {{/unless}}
+talosctl health -n {{shell ../first.address}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
 {{/if}}

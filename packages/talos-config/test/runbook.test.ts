@@ -3,7 +3,15 @@
 // step (with the cluster's own values in its commands).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -689,11 +697,14 @@ describe('the reference runbook', () => {
     expect(perNode.length).toBeGreaterThan(1);
     for (const { hostname, next } of perNode) {
       expect(hostname).toMatch(/^prod-/);
+      // uncordoned before the health check: Talos' health waits for every node to be
+      // schedulable (pkg/cluster/check K8sAllNodesSchedulableAssertion) and fails after five
+      // minutes while one is cordoned, which would leave the node cordoned
       expect(next.map((words) => words.slice(0, 2).join(' '))).toEqual([
         'kubectl drain',
         'talosctl reboot',
-        'talosctl health',
         'kubectl uncordon',
+        'talosctl health',
       ]);
       expect(next[0]).toEqual([
         'kubectl',
@@ -703,7 +714,7 @@ describe('the reference runbook', () => {
         '--delete-emptydir-data',
         '--timeout=5m',
       ]);
-      expect(next[3]).toEqual(['kubectl', 'uncordon', hostname]);
+      expect(next[2]).toEqual(['kubectl', 'uncordon', hostname]);
     }
   });
 
@@ -729,8 +740,8 @@ describe('the reference runbook', () => {
       expect(around.map((words) => words.slice(0, 2).join(' '))).toEqual([
         'kubectl drain',
         'talosctl upgrade',
-        'talosctl health',
         'kubectl uncordon',
+        'talosctl health',
       ]);
       expect(around[0]).toEqual([
         'kubectl',
@@ -741,7 +752,7 @@ describe('the reference runbook', () => {
         '--timeout=5m',
       ]);
       expect(around[1]?.[3]).toBe(address);
-      expect(around[3]).toEqual(['kubectl', 'uncordon', hostname]);
+      expect(around[2]).toEqual(['kubectl', 'uncordon', hostname]);
     }
     expect(upgrade).toContain('its drain never fails');
   });
@@ -805,6 +816,57 @@ describe('the reference runbook', () => {
         }
       }
       expect(ran).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uncordons each node before its health check, which fails while a node is cordoned', () => {
+    // Talos v1.12.11 / v1.13.9 `talosctl health` waits for "all k8s nodes to report schedulable"
+    // (pkg/cluster/check K8sAllNodesSchedulableAssertion) and fails after five minutes while one
+    // is cordoned: chained before the uncordon, it left the node cordoned for good. Run each node
+    // block with a kubectl that keeps the cordons and a talosctl whose health fails while any
+    // node is cordoned.
+    const dir = mkdtempSync(join(tmpdir(), 'health-cordoned-'));
+    try {
+      const log = join(dir, 'calls');
+      writeFileSync(
+        join(dir, 'kubectl'),
+        `#!/bin/sh\necho "kubectl $*" >> "${log}"\ncase "$1" in cordon|drain) touch "${dir}/cordoned-$2" ;; uncordon) rm -f "${dir}/cordoned-$2" ;; esac\nexit 0\n`,
+        { mode: 0o755 },
+      );
+      writeFileSync(
+        join(dir, 'talosctl'),
+        `#!/bin/sh\necho "talosctl $*" >> "${log}"\nfor arg in "$@"; do [ "$arg" = health ] && ls "${dir}" | grep -q '^cordoned-' && exit 1; done\nexit 0\n`,
+        { mode: 0o755 },
+      );
+      let blocks = 0;
+      for (const [heading, act] of [
+        ['## Later: changing Talos settings', 'talosctl reboot'],
+        ['### Talos', 'talosctl upgrade'],
+      ] as const) {
+        const start = markdown.indexOf(`\n${heading}\n`);
+        const section = markdown.slice(
+          start,
+          markdown.indexOf('\n## ', start + heading.length + 2),
+        );
+        for (const block of shellBlocks(section).filter((b) => b.includes(act))) {
+          blocks++;
+          writeFileSync(log, '');
+          const result = spawnSync('sh', ['-c', block], {
+            env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
+            encoding: 'utf8',
+          });
+          expect(result.error).toBeUndefined();
+          const calls = readFileSync(log, 'utf8').split('\n');
+          // drained, acted on, uncordoned, then a health check that passes: nothing left cordoned
+          expect(calls.some((call) => call.startsWith('kubectl drain '))).toBe(true);
+          expect(calls.some((call) => call.startsWith('talosctl health '))).toBe(true);
+          expect(readdirSync(dir).filter((name) => name.startsWith('cordoned-'))).toEqual([]);
+          expect(result.status, block).toBe(0);
+        }
+      }
+      expect(blocks).toBeGreaterThan(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -1307,11 +1369,14 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
       expect.stringMatching(/^talosctl upgrade -n 192\.168\.10\.12 --image \S+ --force &&$/),
       expect.stringMatching(/^talosctl upgrade -n 192\.168\.10\.21 --image \S+ &&$/),
     ]);
-    // each forced upgrade right after a health check and the drain, chained
+    // each forced upgrade right after a health check and the drain, chained; the health check
+    // after the upgrade comes once the node is uncordoned
     for (const address of ['192.168.10.11', '192.168.10.12']) {
       const at = lines.findIndex((line) => line.startsWith(`talosctl upgrade -n ${address}`));
       expect(lines[at - 2]).toBe('talosctl health -n 192.168.10.11 &&');
       expect(lines[at - 1]).toMatch(/^kubectl drain dev-cp-\d .* &&$/);
+      expect(lines[at + 1]).toMatch(/^kubectl uncordon dev-cp-\d &&$/);
+      expect(lines[at + 2]).toBe('talosctl health -n 192.168.10.11');
     }
   });
 
@@ -1564,10 +1629,53 @@ describe('moving what a component keeps on a node before its drain', () => {
 
   it('before a Talos upgrade too, and uncordons the node after it (Talos uncordons only a node it cordoned)', () => {
     expect(markdown).toContain(
-      `kubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11 &&\ntalosctl health -n ${first} &&\nkubectl uncordon ${node.hostname}\n`,
+      `kubectl cordon ${node.hostname}\nmove-server\nkubectl drain ${node.hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&\ntalosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11 &&\nkubectl uncordon ${node.hostname} &&\ntalosctl health -n ${first}\n`,
     );
     // Only the node the component named.
     expect(markdown.split('move-server').length - 1).toBe(2);
+  });
+
+  it('on a control plane of a two-member etcd: health first, and the drain only on the node its cordon reached', () => {
+    // The forced upgrade's own health check comes before the cordon (it fails while a node is
+    // cordoned); the component's lines between the cordon and the drain are not chained, so the
+    // drain checks that the cordon ran, which it does only after a passing health check
+    const two = resolvePlatform(
+      testDefinition([
+        devCluster({
+          nodes: [
+            testNode({ hostname: 'dev-cp-1', address: '192.168.10.11' }),
+            testNode({ hostname: 'dev-cp-2', address: '192.168.10.12' }),
+            testNode({ hostname: 'dev-w-1', role: 'worker', address: '192.168.10.21' }),
+          ],
+        }),
+      ]),
+    ).clusters[0];
+    if (two === undefined) throw new Error('no cluster');
+    const text = runbook({
+      ...input,
+      cluster: two,
+      requirements: mergeTalosRequirements(two, []).merged,
+      beforeNodeDrain: [
+        {
+          component: 'identity',
+          hooks: { 'dev-cp-2': { reason: 'moved', commands: ['move-server'] } },
+        },
+      ],
+    });
+    expect(text).toContain(
+      [
+        'talosctl health -n 192.168.10.11 &&',
+        'kubectl cordon dev-cp-2 &&',
+        'move-server',
+        `[ "$(kubectl get node dev-cp-2 -o jsonpath='{.spec.unschedulable}')" = true ] &&`,
+        'kubectl drain dev-cp-2 --ignore-daemonsets --delete-emptydir-data --timeout=5m &&',
+        'talosctl upgrade -n 192.168.10.12 --image factory.talos.dev/installer/abc:v1.12.11 --force &&',
+        'kubectl uncordon dev-cp-2 &&',
+        'talosctl health -n 192.168.10.11',
+      ].join('\n'),
+    );
+    // The node with no such lines keeps the plain chain
+    expect(text).not.toContain("kubectl get node dev-cp-1 -o jsonpath='{.spec.unschedulable}'");
   });
 
   it("says, when a drain gives up, what the components' own budgets hold and what to do", () => {
