@@ -580,7 +580,11 @@ Change the cluster's \`kubernetes.version\` (\`clusters[].kubernetes.version\`) 
 (one minor release at a time, within the Talos support matrix), run \`pnpm build\` and commit;
 then let Talos roll the control plane and the kubelets to the version this runbook names,
 through one control plane (it upgrades every node). Look at the dry run first: it lists the
-deprecated APIs still in use.
+deprecated APIs still in use. Do this before any \`apply-config\` of that build ("Later: changing
+Talos settings", "Adding a node"): the machine configs it regenerates name the new release's
+images, and Talos applies them without a reboot, so every API server, controller manager,
+scheduler and kubelet would move at once, without \`upgrade-k8s\`' checks and node-by-node order
+(and a node added meanwhile would run a kubelet newer than the API server).
 
 \`\`\`sh
 talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}} --dry-run
@@ -963,8 +967,10 @@ talosctl health -n {{shell removedNode.peer}}
 The cluster's only node cannot be replaced (above): rebuild the cluster.
 {{else}}
 A machine that is gone cannot be reset. Remove what it left behind instead, then add the new
-machine as above (a new machine for the same node: change its \`link\` and \`installDisk\` in the
-definition where they differ, build and commit). A dead control plane's etcd member still counts
+machine as above (a new machine for the same node: change its \`link\`, \`installDisk\` and the
+\`selector\` of each of its \`disks\` in the definition where they differ, build and commit: a
+data disk selected by the old disk's serial is never found, its user volume never made, and the
+storage on it stays missing). A dead control plane's etcd member still counts
 towards the quorum: remove it, from a control plane that is up, before the new machine joins
 (\`talosctl etcd members\` lists it, find the ID of its hostname). Removing a member needs a
 quorum of the members: with a majority of the control planes dead, nothing can be removed, and

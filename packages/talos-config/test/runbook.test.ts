@@ -2328,6 +2328,21 @@ describe('the sections after the bootstrap', () => {
   const { files } = talos([haCluster()], [cilium]);
   const markdown = file(files, 'clusters/prod/RUNBOOK.md');
 
+  it('upgrades Kubernetes before any apply-config of the build, and replaces a machine with its disk selectors', () => {
+    // `gen config --kubernetes-version` writes the new release's images (Talos v1.12.11
+    // generate/init.go), which apply without a reboot: every node at once, without upgrade-k8s
+    const kubernetes = markdown.slice(
+      markdown.indexOf('### Kubernetes'),
+      markdown.indexOf('### Platform charts'),
+    );
+    expect(kubernetes).toContain('Do this before any `apply-config` of that build');
+    // A data disk selected by the dead machine's serial is never found on the new one
+    const replacing = markdown.slice(markdown.indexOf('### Replacing a dead node'));
+    expect(replacing).toContain(
+      'change its `link`, `installDisk` and the\n`selector` of each of its `disks`',
+    );
+  });
+
   it("set step 1's and step 7's variables first, for a new shell, before any of them uses one", () => {
     const exports = [
       'export TALOS_DIR="$HOME"/.homelab/prod',
