@@ -475,8 +475,9 @@ Change \`talos.version\` (or \`talos.extensions\` or the components, when the ex
 supports upgrades between adjacent minor releases only: go through the latest patch release of
 every minor release in between.
 {{#if singleNode}}
-The cluster has one node, its only etcd member: there is no quorum to keep (Talos' pre-upgrade
-etcd check passes with one healthy member), but the Kubernetes API and every workload are down
+The cluster has one node, its only etcd member: there is no quorum to keep (Talos 1.12's
+pre-upgrade etcd check passes with one healthy member; an upgrade through Talos 1.13's
+LifecycleService runs none), but the Kubernetes API and every workload are down
 until the node is back. An upgrade does not change the Kubernetes version.
 {{#if lifecycleUpgrade}}
 \`talosctl\` {{talos.line}} upgrades a node on Talos 1.13 or later through the LifecycleService: it
