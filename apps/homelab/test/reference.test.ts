@@ -614,4 +614,22 @@ describe("the rotation of Authelia's storage encryption key (rotating-secrets.md
     expect(result.dir['state/violations']).toBe('the Secret changed while Authelia runs\n');
     expect(result.dir['state/db']).toBe(OLD_KEY);
   });
+
+  it("sees a violation when auto-sync is taken away without ending the root's running sync (the guide ends it)", () => {
+    // The first step as the guides had it: the automated policy off, the retried sync left on
+    const [pause, ...rest] = steps('dev');
+    if (pause === undefined) throw new Error('steps');
+    const policyOnly = {
+      ...pause,
+      commands: pause.commands.filter((command) => command.includes('"automated":null')),
+    };
+    expect(policyOnly.commands).toHaveLength(2);
+    const result = run('dev', operatorScript([policyOnly, ...rest], NEW_KEY));
+    expect(result.dir['state/violations']).toBe(
+      'the Deployment was patched while Argo CD still runs a sync (running-dev-platform) that applies the revision again\n',
+    );
+    // The guide's own first step ends it: no sync left running
+    const fixed = run('dev', operatorScript(steps('dev'), NEW_KEY));
+    expect(Object.keys(fixed.dir).filter((file) => file.startsWith('state/running-'))).toEqual([]);
+  });
 });

@@ -2,8 +2,9 @@
 // answers as Argo CD, the Bitwarden operator, the kubelet and Authelia's CLI (v4.39.19) would,
 // keeping their state in files, and writes down every moment a rule of the procedure is broken:
 // an Authelia pod starting with a key the database is not encrypted with, the Secret changing
-// while Authelia runs, the Deployment patched while Argo CD's self-heal would undo it, the CLI
-// running beside a running Authelia. Used with `withStandInScript` (`$dir` is the scratch folder).
+// while Authelia runs, the Deployment patched while Argo CD's self-heal would undo it or while it
+// still runs a sync (the root's, retried without end in the reference, which a procedure must
+// end), the CLI running beside a running Authelia. Used with `withStandInScript` (`$dir` is the scratch folder).
 
 /** The key the database is encrypted with at first, and the value the operator puts in Bitwarden. */
 export const OLD_KEY = 'old-storage-key-0123456789abcdef';
@@ -23,8 +24,12 @@ case "$3 $4" in
       *'"automated":null'*) touch "$state/paused-$5" ;;
       *'"automated":{'*) rm -f "$state/paused-$5" ;;
       *'"operation"'*) if [ -e "$state/idle" ]; then rm "$state/idle"; start; fi ;;
+      *'"value":"Terminating"'*)
+        [ -e "$state/running-$5" ] || fail "the server rejected our request: testing value /status/operationState/phase failed"
+        rm "$state/running-$5" ;;
       *) fail "unexpected patch $9" ;;
     esac ;;
+  "get application") if [ -e "$state/running-$5" ]; then printf Running; else printf Succeeded; fi ;;
   "wait --for=jsonpath={.status.sync.status}=Synced") [ ! -e "$state/idle" ] || fail "$6 is OutOfSync" ;;
   "get secret")
     case "$5" in
@@ -39,6 +44,7 @@ case "$3 $4" in
   "delete secret") rm "$state/old" ;;
   "patch deployment")
     [ -e "$state/paused-$CLUSTER-platform" ] && [ -e "$state/paused-$CLUSTER-authelia" ] || violation "the Deployment was patched while Argo CD's self-heal would undo it"
+    for running in "$state"/running-*; do [ ! -e "$running" ] || violation "the Deployment was patched while Argo CD still runs a sync ($(basename "$running")) that applies the revision again"; done
     touch "$state/idle" ;;
   "rollout status") : ;;
   "rollout restart") start ;;
@@ -92,6 +98,9 @@ export function standInCluster(cluster: string, bitwarden: string = OLD_KEY): st
     `printf '%s' '${OLD_KEY}' > state/secret`,
     `printf '%s' '${bitwarden}' > state/bitwarden`,
     'cp state/secret mnt/storage.encryption.key',
+    // The root's sync never ends in the reference (its last wave waits on workloads deployed
+    // outside the platform): Argo CD retries it whatever the automated policy says.
+    `touch 'state/running-${cluster}-platform'`,
     `cat > bin/authelia <<'AUTHELIA'\n${AUTHELIA}AUTHELIA`,
     'chmod +x bin/authelia',
   ].join('\n');
