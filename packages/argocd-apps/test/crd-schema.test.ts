@@ -2,7 +2,7 @@
 // vendor/upstream/argo-cd. Unknown fields are refused (as `kubectl apply
 // --validate=strict` does), except where the schema preserves them.
 import type { KubeObject } from '@homelab/core';
-import { parseAllDocuments } from '@homelab/core';
+import { parseAllDocuments, TERMINATE_OPERATION } from '@homelab/core';
 import { readUpstream, testRun } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
@@ -106,5 +106,32 @@ describe('Argo CD CRD schemas (v3.4.4)', () => {
       spec: { ...project.spec, sourceRepos: 'https://example.com/repo.git' },
     };
     expect(problems(broken as KubeObject).join('\n')).toContain('/spec/sourceRepos must be array');
+  });
+
+  it('lets a patch of the Application itself set status.operationState.phase, as the runbooks end a sync', () => {
+    // core TERMINATE_OPERATION patches /status/operationState/phase through the Application,
+    // as the API server's TerminateOperation updates it: that only reaches the status while the
+    // CRD has no status subresource (with one, the API server would drop the change and the
+    // runbook's wait would time out)
+    const crd = parse(readUpstream('argo-cd', 'crds-v3.4.4', 'application-crd.yaml')) as {
+      spec: {
+        versions: {
+          subresources?: { status?: unknown };
+          schema: { openAPIV3Schema: Schema };
+        }[];
+      };
+    };
+    const [version] = crd.spec.versions;
+    expect(version?.subresources).toEqual({});
+    const ops = JSON.parse(TERMINATE_OPERATION) as { op: string; path: string; value: string }[];
+    expect(ops.map((op) => op.path)).toEqual([
+      '/status/operationState/phase',
+      '/status/operationState/phase',
+    ]);
+    const status = (version?.schema.openAPIV3Schema.properties as Schema | undefined)?.status as
+      | { properties: { operationState: { properties: { phase: { type?: string } } } } }
+      | undefined;
+    const phase = status?.properties.operationState.properties.phase.type;
+    expect(phase).toBe('string');
   });
 });

@@ -921,8 +921,9 @@ describe('hand-made-secret-apply', () => {
   });
 });
 
-describe('manual-sync-options', () => {
-  const policy = app({
+/** Application `dev-policy` (wave 2), automated with prune and self-heal, with `syncOptions`. */
+function policyApplication(syncOptions: string[]): DeployedApplication {
+  return app({
     name: 'policy',
     wave: 2,
     application: {
@@ -932,12 +933,16 @@ describe('manual-sync-options', () => {
       spec: {
         syncPolicy: {
           automated: { prune: true, selfHeal: true },
-          syncOptions: ['ServerSideApply=true', 'RespectIgnoreDifferences=true'],
+          syncOptions,
           retry: applicationRetry(),
         },
       },
     },
   });
+}
+
+describe('manual-sync-options', () => {
+  const policy = policyApplication(['ServerSideApply=true', 'RespectIgnoreDifferences=true']);
   const retry = applicationRetry();
   const doc = (commands: string[]): SystemInput['files'][number] => ({
     path: 'clusters/dev/rotating-secrets.md',
@@ -1122,22 +1127,7 @@ describe('manual-sync-options', () => {
 });
 
 describe('auto-sync-pause', () => {
-  const policy = app({
-    name: 'policy',
-    wave: 2,
-    application: {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: 'dev-policy', namespace: 'argocd' },
-      spec: {
-        syncPolicy: {
-          automated: { prune: true, selfHeal: true },
-          syncOptions: ['ServerSideApply=true'],
-          retry: applicationRetry(),
-        },
-      },
-    },
-  });
+  const policy = policyApplication(['ServerSideApply=true']);
   const rootFile: SystemInput['files'][number] = {
     path: 'clusters/dev/root-application.yaml',
     content: [

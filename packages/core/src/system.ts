@@ -2592,6 +2592,7 @@ export const autoSyncPause: SystemCheck = {
     for (const deployed of input.clusters) {
       const root = rootApplicationName(deployed.cluster);
       const rootFile = rootApplicationFile(deployed);
+      const applications = clusterApplications(input, deployed);
       const at = (file: GeneratedFile, line: number) => ({
         code: 'auto-sync-pause',
         path: ['clusters', deployed.cluster.index] as PathSegment[],
@@ -2600,13 +2601,12 @@ export const autoSyncPause: SystemCheck = {
       for (const file of runbooksOf.get(deployed.cluster.name) ?? []) {
         const lines = fileCodeLines(input, file);
         const steps = lines.map(({ text }) => autoSyncStep(text, rootFile, root));
+        // The root's first pause, and the first wait for its sync's end after it.
+        const rootPause = steps.findIndex((step) => step?.kind === 'pause' && step.name === root);
+        const rootTaken = rootPause >= 0;
         const rootEnded = steps.findIndex(
-          (step, index) =>
-            step?.kind === 'wait' &&
-            step.name === root &&
-            steps.slice(0, index).some((s) => s?.kind === 'pause' && s.name === root),
+          (step, index) => index > rootPause && step?.kind === 'wait' && step.name === root,
         );
-        const rootTaken = steps.some((step) => step?.kind === 'pause' && step.name === root);
         const paused = new Map<string, { readonly index: number; readonly namespace: string }>();
         steps.forEach((step, index) => {
           const { line } = lines[index] as CodeLine;
@@ -2654,7 +2654,7 @@ export const autoSyncPause: SystemCheck = {
               index2 > from.index && other?.kind === 'sync' && other.name === step.name,
           );
           if (synced) return;
-          const app = clusterApplications(input, deployed).get(step.name);
+          const app = applications.get(step.name);
           const sync =
             app === undefined
               ? rootManualSync(deployed.cluster.profile.autoSync.prune)
