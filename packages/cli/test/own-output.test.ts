@@ -306,7 +306,8 @@ function crdKindsOf(objects: readonly KubeObject[]): GroupKind[] {
 /**
  * The StatefulSets the Prometheus Operator (v0.93) creates for the Prometheus and Alertmanager
  * resources among `objects`, as far as the admission policies look at them: the resource's
- * labels, its pod security context, its main container (image, resources) and the
+ * labels, its pod security context, its main container (image, resources, the operator's
+ * container security context) and the
  * config-reloader sidecar and init container, whose image and resources come from the operator
  * Deployment's `--prometheus-config-reloader` and `--config-reloader-{cpu,memory}-{request,limit}`
  * flags ("0": not set, `pkg/operator/config.go` `ResourceRequirements`).
@@ -328,10 +329,19 @@ function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
     }
     return out;
   };
+  // Every container the operator makes: prometheus-operator v0.93.0
+  // pkg/prometheus/server/statefulset.go, pkg/alertmanager/statefulset.go and
+  // pkg/operator/config_reloader.go set this security context on each.
+  const securityContext = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  };
   const reloader = (name: string) => ({
     name,
     image: flag('prometheus-config-reloader'),
     resources: { requests: quantities('request'), limits: quantities('limit') },
+    securityContext,
   });
   return objects
     .filter(
@@ -358,7 +368,7 @@ function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
                 : { securityContext: spec.securityContext }),
               initContainers: [reloader('init-config-reloader')],
               containers: [
-                { name: main, image: spec.image, resources: spec.resources ?? {} },
+                { name: main, image: spec.image, resources: spec.resources ?? {}, securityContext },
                 reloader('config-reloader'),
               ],
             },
@@ -650,9 +660,15 @@ describe.skipIf(helm === undefined)(
           'prometheus-monitoring-prometheus',
         ]);
         const { verdicts } = admission(all, made);
-        // resource-requests, allowed-images, host-paths, required-labels (pod-security: the
-        // namespace is privileged for node-exporter).
-        expect(verdicts.length).toBeGreaterThanOrEqual(8);
+        // pod-security (the monitoring namespace is restricted: node-exporter has its own),
+        // resource-requests, allowed-images, host-paths, required-labels: each StatefulSet.
+        expect(verdicts).toHaveLength(10);
+        expect(
+          verdicts
+            .filter((verdict) => verdict.constraint.metadata.name === 'pod-security')
+            .map((verdict) => verdict.object.metadata.name)
+            .sort(),
+        ).toEqual(['alertmanager-monitoring-alertmanager', 'prometheus-monitoring-prometheus']);
         expect(
           verdicts
             .filter((verdict) => verdict.messages.length > 0)

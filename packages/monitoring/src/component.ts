@@ -57,6 +57,7 @@ import {
   MONITORING_NAMESPACE,
   type MonitoringSettings,
   monitoringSettingsSpec,
+  NODE_EXPORTER_NAMESPACE,
   type ResolvedMonitoringSettings,
   resolveMonitoringSettings,
 } from './settings.js';
@@ -72,6 +73,7 @@ import {
   KUBE_PROMETHEUS_STACK_CHART,
   MONITORING_IMAGE_REPOSITORIES,
   MONITORING_UPSTREAM,
+  NODE_EXPORTER_IMAGE_REPOSITORY,
   PROMETHEUS_OPERATOR_VERSION,
 } from './versions.js';
 
@@ -121,11 +123,18 @@ function descriptor(cluster: ResolvedCluster): ApplicationDescriptor {
   return {
     chart: MONITORING_CHART_NAME,
     namespace: MONITORING_NAMESPACE,
-    imageRepositories: { [MONITORING_NAMESPACE]: [...MONITORING_IMAGE_REPOSITORIES] },
-    // The scrape Services of the control plane, kubelet and CoreDNS live in kube-system.
-    additionalNamespaces: ['kube-system'],
-    // node-exporter reads the host: host network, host PID, host paths.
-    podSecurity: 'privileged',
+    imageRepositories: {
+      [MONITORING_NAMESPACE]: MONITORING_IMAGE_REPOSITORIES.filter(
+        (repository) => repository !== NODE_EXPORTER_IMAGE_REPOSITORY,
+      ),
+      [NODE_EXPORTER_NAMESPACE]: [NODE_EXPORTER_IMAGE_REPOSITORY],
+    },
+    // The scrape Services of the control plane, kubelet and CoreDNS live in kube-system (no
+    // pods: restricted is all they need); node-exporter has a namespace of its own, the only
+    // privileged one: it reads the host (host network, host PID, host paths).
+    additionalNamespaces: ['kube-system', NODE_EXPORTER_NAMESPACE],
+    additionalPodSecurity: { [NODE_EXPORTER_NAMESPACE]: 'privileged' },
+    podSecurity: 'restricted',
     // node-exporter's read-only mounts of the host: its /proc, /sys and root filesystem.
     hostPaths: ['/', '/proc', '/sys'],
     // The Prometheus Operator CRDs exceed the annotation client-side apply stores.

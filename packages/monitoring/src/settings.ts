@@ -27,6 +27,12 @@ export type { MonitoringSettings };
 /** The namespace the monitoring stack runs in (and where its monitors and rules live). */
 export const MONITORING_NAMESPACE = 'monitoring';
 
+/**
+ * The namespace node-exporter runs in: it reads the host (host network, host PID, host paths), so
+ * its namespace is privileged, and only it; the rest of the stack stays under `restricted`.
+ */
+export const NODE_EXPORTER_NAMESPACE = 'node-exporter';
+
 export const monitoringSettingsSpec: SettingsSpec<MonitoringSettings> = {
   schema: schemaJson as unknown as JsonSchema,
   defaults: {},

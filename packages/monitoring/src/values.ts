@@ -12,7 +12,7 @@ import {
   type Values,
 } from '@homelab/core';
 import { GRAFANA_ADMIN_SECRET, GRAFANA_SERVICE } from './grafana.js';
-import type { ResolvedMonitoringSettings } from './settings.js';
+import { NODE_EXPORTER_NAMESPACE, type ResolvedMonitoringSettings } from './settings.js';
 
 /** The key the upstream chart's values live under. */
 export const KPS_VALUES_KEY = 'kube-prometheus-stack';
@@ -94,7 +94,10 @@ export function baseValues(): Values {
         },
       },
       'kube-state-metrics': { fullnameOverride: 'kube-state-metrics' },
-      'prometheus-node-exporter': { fullnameOverride: 'node-exporter' },
+      'prometheus-node-exporter': {
+        fullnameOverride: 'node-exporter',
+        namespaceOverride: NODE_EXPORTER_NAMESPACE,
+      },
     },
   };
 }

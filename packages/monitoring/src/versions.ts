@@ -21,13 +21,16 @@ export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';
  * (`--prometheus-config-reloader`) and the Thanos image it is handed (`--thanos-default-base-image`;
  * no Thanos sidecar or ruler runs here). The Helm suite checks every one the chart renders is here.
  */
+/** node-exporter's image repository: its pods run in a namespace of their own. */
+export const NODE_EXPORTER_IMAGE_REPOSITORY = 'quay.io/prometheus/node-exporter';
+
 export const MONITORING_IMAGE_REPOSITORIES: readonly string[] = [
   'docker.io/grafana/grafana',
   'quay.io/kiwigrid/k8s-sidecar',
   'quay.io/prometheus-operator/prometheus-config-reloader',
   'quay.io/prometheus-operator/prometheus-operator',
   'quay.io/prometheus/alertmanager',
-  'quay.io/prometheus/node-exporter',
+  NODE_EXPORTER_IMAGE_REPOSITORY,
   'quay.io/prometheus/prometheus',
   'quay.io/thanos/thanos',
   'registry.k8s.io/kube-state-metrics/kube-state-metrics',

@@ -1245,14 +1245,25 @@ describe('Grafana', () => {
 });
 
 describe('declarations', () => {
-  it('provides metrics, deploys privileged (node-exporter) and server-side (large CRDs), installing the operator kinds', () => {
+  it('provides metrics, deploys restricted but node-exporter (privileged, its own namespace) and server-side (large CRDs), installing the operator kinds', () => {
     const app = reference.declared.prod?.application;
     expect([
       app?.namespace,
       app?.podSecurity,
       app?.serverSideApply,
       app?.additionalNamespaces,
-    ]).toEqual(['monitoring', 'privileged', true, ['kube-system']]);
+      app?.additionalPodSecurity,
+    ]).toEqual([
+      'monitoring',
+      'restricted',
+      true,
+      ['kube-system', 'node-exporter'],
+      { 'node-exporter': 'privileged' },
+    ]);
+    // node-exporter's image is allowed in its namespace only, its host paths are the stack's.
+    expect(app?.imageRepositories?.['node-exporter']).toEqual(['quay.io/prometheus/node-exporter']);
+    expect(app?.imageRepositories?.monitoring).not.toContain('quay.io/prometheus/node-exporter');
+    expect(app?.hostPaths).toEqual(['/', '/proc', '/sys']);
     expect(app?.installs?.map((kind) => kind.kind)).toContain('ServiceMonitor');
     expect(reference.declared.prod?.facts).toEqual({ metrics: { namespace: 'monitoring' } });
   });

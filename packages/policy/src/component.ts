@@ -325,9 +325,12 @@ function namespacesOf(entry: RenderCluster<PolicySettings>): {
       if (level === 'baseline' && relaxed.get(namespace)?.level === 'privileged') continue;
       relaxed.set(namespace, { component, level });
     }
-    // A component's host paths are allowed in the namespaces its Application deploys to.
+    // A component's host paths are allowed in the namespaces its Application deploys to at the
+    // privileged level: Pod Security's baseline already refuses every hostPath volume.
     for (const path of application.hostPaths ?? []) {
-      for (const namespace of namespaces) hostPaths.push({ namespace, path, component });
+      for (const [namespace, level] of namespacePodSecurity(application)) {
+        if (level === 'privileged') hostPaths.push({ namespace, path, component });
+      }
     }
     for (const binding of application.clusterAdminBindings ?? []) {
       clusterAdmin.push({ ...binding, component });

@@ -169,6 +169,39 @@ describe('pod security per namespace', () => {
   });
 });
 
+describe('host paths per namespace', () => {
+  test('are allowed only in the namespaces an Application declares privileged', () => {
+    // A monitoring stack under restricted with its node agent in a privileged namespace of its
+    // own: the agent's host paths must not be allowed beside Prometheus, nor in kube-system
+    // where it only has Services (Pod Security's baseline refuses hostPath volumes anyway).
+    const monitoring = testComponent({
+      name: 'monitoring',
+      needs: ['cni'],
+      contribution: () => ({
+        application: {
+          namespace: 'monitoring',
+          podSecurity: 'restricted',
+          additionalNamespaces: ['kube-system', 'node-agent'],
+          additionalPodSecurity: { 'node-agent': 'privileged' },
+          hostPaths: ['/proc', '/sys'],
+          clusterResources: [],
+        },
+      }),
+    });
+    const withMonitoring = runPolicy({}, [...REGISTRY, monitoring]);
+    const constraint = (name: string) =>
+      withMonitoring.constraints('prod').find((c) => c.metadata.name === name) as AnyJson;
+    expect(constraint('host-paths').spec.parameters.allowed).toEqual([
+      { namespace: 'longhorn-system', path: '/var/lib/longhorn' },
+      { namespace: 'node-agent', path: '/proc' },
+      { namespace: 'node-agent', path: '/sys' },
+    ]);
+    const excluded: string[] = constraint('pod-security').spec.match.excludedNamespaces;
+    expect(excluded).toContain('node-agent');
+    expect(excluded).not.toContain('monitoring');
+  });
+});
+
 describe('Gatekeeper itself', () => {
   test('scales per profile with a disruption budget that never blocks a drain', () => {
     const gatekeeper = (cluster: string) => run.values(cluster).gatekeeper as AnyJson;
