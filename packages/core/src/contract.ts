@@ -409,7 +409,10 @@ export interface ApplicationDescriptor {
    * kind but Argo CD's own.
    */
   readonly namespacedResources?: readonly GroupKind[];
-  /** Host paths its pods mount (the admission policy allows exactly these, in its namespaces). */
+  /**
+   * Host paths its pods mount (the admission policy allows exactly these, in those of its
+   * namespaces it declares privileged: Pod Security's baseline refuses hostPath volumes).
+   */
   readonly hostPaths?: readonly string[];
   /**
    * The image repositories its pods run, by namespace: those of every container its chart renders
@@ -1212,6 +1215,17 @@ export interface ClusterContribution {
    * uncordons the node after a Talos upgrade (Talos uncordons only a node it cordoned itself).
    */
   readonly beforeNodeDrain?: { readonly [hostname: string]: NodeRebootWait };
+  /**
+   * On a cluster of one node, which is never drained (nothing could take its pods), what the
+   * runbook runs once it cordoned the node, before its reboot or Talos upgrade: stop what the
+   * reboot must not kill in the middle of its writes. Talos' reboot stops the pods through the
+   * kubelet's graceful shutdown, in two groups by priority (Talos' defaults: 20 seconds for
+   * every pod below 2,000,000,000, then 10 for the rest), so a storage component's engine stops
+   * with the workloads writing to it (Longhorn: every pod using a volume deleted and every volume
+   * detached first, so that its filesystem is unmounted while the engine still runs). The
+   * runbook chains the reboot to the commands with `&&`, and uncordons the node once it is back.
+   */
+  readonly beforeLoneNodeReboot?: NodeRebootWait;
   /**
    * What of the component can hold a node's drain (`kubectl drain` of a reboot, a Talos upgrade
    * or a retirement giving up after 5 minutes) and what the operator does about it: the reason

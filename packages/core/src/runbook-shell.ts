@@ -74,6 +74,8 @@ export const WAIT_SECONDS = {
   spire: 10 * 60,
   /** Longhorn rebuilds every degraded replica after a node's reboot (a full copy of the largest volume over the node network). */
   replicaRebuild: 60 * 60,
+  /** Longhorn detaches every volume once the pods using them stopped (their graceful termination, the kubelet's unmount). */
+  detach: 15 * 60,
   /** Longhorn moves every replica off a node being retired (a copy of each of its volumes). */
   replicaMove: 120 * 60,
   /** A node's disks appear: Talos formats its user volumes, Longhorn reports and schedules its disks. */

@@ -203,13 +203,45 @@ export function longhornHostPaths(disks: ClusterDisks): string[] {
  */
 const AFTER_NODE_REBOOT_COMMANDS = [
   boundedWait({
-    condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
+    // A faulted volume is detached (longhorn-manager v1.8.1 `volume_controller.go`: all its
+    // replicas failed; auto-salvage brings it back once detached): listed whatever its state.
+    condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}{range .items[?(@.status.robustness=="faulted")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
     seconds: WAIT_SECONDS.replicaRebuild,
     interval: 10,
     message: `Longhorn volumes still not healthy (their robustness below): do not reboot the next node; see kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io and the replicas of those volumes`,
     diagnose: `printf '%s\\n' "$out" | grep -v '=healthy$' >&2`,
   }),
 ];
+
+/**
+ * Before the reboot or Talos upgrade of a one-node cluster (never drained), every pod using a
+ * Longhorn volume deleted and every volume detached, so that the kubelet unmounts each volume's
+ * filesystem while its engine still runs. Talos v1.13 reboots through the kubelet's graceful
+ * shutdown (`stopAndRemoveAllPods`, then its own unmount of /var): its default grace periods
+ * (30 s, 10 s of it for critical pods, `constants.KubeletShutdownGracePeriod*`) stop every pod
+ * below priority 2,000,000,000 at once, and Longhorn's are 1,000,000,000 (chart 1.8.1
+ * `longhorn-critical`): the instance manager stops its engines at SIGTERM
+ * (longhorn-instance-manager v1.8.1 `app/cmd/start.go`) while the workloads still write, and the
+ * filesystems lose what was not flushed (Longhorn's docs, "Crash Consistency"; longhorn#7206).
+ * Longhorn's guidance (`volumes/detaching-volumes.md`): stop the pods, wait until the volumes
+ * are detached. A volume names the pods that use it in `status.kubernetesStatus.workloadsStatus`
+ * (`controller/kubernetes_pv_controller.go`); their controllers make them again, and they wait
+ * on the cordoned node. Argo CD sees no change (no spec is touched), so nothing is paused.
+ */
+const BEFORE_LONE_NODE_REBOOT: NodeRebootWait = {
+  reason:
+    'Longhorn: every pod using a Longhorn volume deleted (its controller makes it again, and it waits on the cordoned node) and every volume detached, so that each filesystem is unmounted while Longhorn\u2019s engine still runs (its instance manager stops in the same group as the workloads and stops its engines at once: unflushed writes would be lost, and a volume can fault)',
+  commands: [
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.status.kubernetesStatus.namespace}{" "}{.status.kubernetesStatus.workloadsStatus[*].podName}{"\\n"}{end}' | awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | while read -r ns pod; do kubectl -n "$ns" delete pod "$pod" --ignore-not-found --wait=false; done`,
+    boundedWait({
+      condition: `out=$(kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[*]}{.metadata.name}={.status.state}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=detached$'`,
+      seconds: WAIT_SECONDS.detach,
+      interval: 10,
+      message: `Longhorn volumes still attached (below): a pod not run by a controller, or one that does not stop, still uses them (kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o custom-columns=VOLUME:.metadata.name,STATE:.status.state,NAMESPACE:.status.kubernetesStatus.namespace,PODS:.status.kubernetesStatus.workloadsStatus[*].podName): stop it, then run the block again`,
+      diagnose: `printf '%s\\n' "$out" | grep -v '=detached$' >&2`,
+    }),
+  ],
+};
 
 /**
  * The wait after a node's reboot, as the runbook explains it. With one storage node there is
@@ -226,12 +258,12 @@ function afterNodeReboot(storageNodes: number): NodeRebootWait {
   return storageNodes <= 1
     ? {
         reason:
-          "Longhorn: every attached volume back to `healthy` (one storage node holds each volume's only replica, which comes back with it; the instance manager's PodDisruptionBudget refuses every eviction while a volume is attached: the runbook's Talos upgrade says how its drain gets past it)",
+          "Longhorn: every attached volume back to `healthy`, and none `faulted` (one storage node holds each volume's only replica, which comes back with it; the instance manager's PodDisruptionBudget refuses every eviction while a volume is attached: the runbook's Talos upgrade says how its drain gets past it)",
         commands: AFTER_NODE_REBOOT_COMMANDS,
       }
     : {
         reason:
-          "Longhorn: every attached volume rebuilt to `healthy` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
+          "Longhorn: every attached volume rebuilt to `healthy`, and none `faulted` (its replicas on the node that rebooted are rebuilt; the next node's drain must not take a volume's last healthy replica)",
         commands: AFTER_NODE_REBOOT_COMMANDS,
       };
 }
@@ -845,6 +877,9 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ),
     talos: talosNeeds(disks),
     afterNodeReboot: afterNodeReboot(cluster.storageNodes.length),
+    ...(cluster.nodes.length === 1 && cluster.storageNodes.length > 0
+      ? { beforeLoneNodeReboot: BEFORE_LONE_NODE_REBOOT }
+      : {}),
     ...(cluster.nodes.length > 1 && cluster.storageNodes.length > 0
       ? {
           drainHeld: drainHeld(

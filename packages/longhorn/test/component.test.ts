@@ -480,7 +480,8 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     // (longhorn-manager v1.8.1 v1beta2 volume.go: `healthy`, `degraded`, `faulted`, `unknown`)
     const wait = declared('dev').afterNodeReboot;
     expect(wait.commands.map(readWaits)).toEqual([
-      `wait 3600s every 10s until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
+      // A faulted volume is detached: listed whatever its state, so the wait holds for it.
+      `wait 3600s every 10s until out=$(kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.state=="attached")]}{.metadata.name}={.status.robustness}{"\\n"}{end}{range .items[?(@.status.robustness=="faulted")]}{.metadata.name}={.status.robustness}{"\\n"}{end}') && ! printf '%s' "$out" | grep -qv '=healthy$'`,
     ]);
     expect(declared('prod').afterNodeReboot.commands).toEqual(wait.commands);
     expect(declared('prod').afterNodeReboot.reason).toMatch(
@@ -1167,6 +1168,72 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
       GET_REPLICAS,
       `kubectl drain ${NODE} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
     ]);
+  });
+
+  const declared = (cluster: string) =>
+    run.components.clusters
+      .find((c) => c.cluster.name === cluster)
+      ?.contributions.get('longhorn') as AnyJson;
+  /** The one-node hook's calls, its two volume reads by name. */
+  const loneCalls = (calls: readonly string[]) =>
+    calls.map((call) =>
+      call.startsWith('kubectl -n longhorn-system get volumes.longhorn.io')
+        ? call.includes('workloadsStatus')
+          ? 'GET_WORKLOADS'
+          : 'GET_STATES'
+        : call,
+    );
+  /** Attached volumes and their pods (one without pods), then `attachedPolls` reads of states with one attached. */
+  const loneVolumes = (attachedPolls: number) =>
+    [
+      'case "$*" in',
+      `  *workloadsStatus*) printf 'paperless paperless-web-0 paperless-worker-0\\nmedia \\n' ;;`,
+      '  *"get volumes.longhorn.io"*)',
+      '    n=$(cat "$STATE/polls" 2>/dev/null || echo 0); echo $((n + 1)) > "$STATE/polls"',
+      `    if [ "$n" -lt ${attachedPolls} ]; then printf 'pvc-1=attached\\npvc-2=detached\\n'; else printf 'pvc-1=detached\\npvc-2=detached\\n'; fi ;;`,
+      'esac',
+      'exit 0',
+      '',
+    ].join('\n');
+
+  test('one node: only a one-node cluster stops its Longhorn volumes before a reboot', () => {
+    expect(declared('dev').beforeLoneNodeReboot?.commands).toHaveLength(2);
+    expect(declared('dev').beforeLoneNodeReboot?.reason).toMatch(
+      /^Longhorn: every pod using a Longhorn volume deleted .* every volume detached/,
+    );
+    expect(declared('staging').beforeLoneNodeReboot).toBeUndefined();
+    expect(declared('prod').beforeLoneNodeReboot).toBeUndefined();
+  });
+
+  test('one node: deletes each pod of an attached volume, waits until every volume is detached, then goes on', () => {
+    // The chain's last line (the drain, in runChain) stands for the reboot the runbook chains.
+    const { calls, status } = runChain(
+      declared('dev').beforeLoneNodeReboot.commands,
+      loneVolumes(2),
+    );
+    expect(status).toBe(0);
+    expect(loneCalls(calls)).toEqual([
+      'GET_WORKLOADS',
+      'kubectl -n paperless delete pod paperless-web-0 --ignore-not-found --wait=false',
+      'kubectl -n paperless delete pod paperless-worker-0 --ignore-not-found --wait=false',
+      'GET_STATES',
+      'sleep 10',
+      'GET_STATES',
+      'sleep 10',
+      'GET_STATES',
+      `kubectl drain ${NODE} --ignore-daemonsets --delete-emptydir-data --timeout=5m`,
+    ]);
+  });
+
+  test('one node: a volume that stays attached is never rebooted', () => {
+    const { calls, status } = runChain(
+      declared('dev').beforeLoneNodeReboot.commands,
+      loneVolumes(1_000_000),
+      3,
+    );
+    expect(status).not.toBe(0);
+    expect(loneCalls(calls).filter((call) => call === 'GET_STATES')).toHaveLength(3);
+    expect(calls.some((call) => call.startsWith('kubectl drain'))).toBe(false);
   });
 
   test('a failing lookup of the Longhorn node stops the chain instead of skipping the eviction', () => {

@@ -373,6 +373,10 @@ export function renderTalos(
             const wait = run.contributions.get(component)?.afterNodeReboot;
             return wait === undefined ? [] : [{ ...wait, component }];
           }),
+          beforeLoneNodeReboot: run.order.flatMap((component) => {
+            const hook = run.contributions.get(component)?.beforeLoneNodeReboot;
+            return hook === undefined ? [] : [{ ...hook, component }];
+          }),
           beforeNodeDrain: run.order.flatMap((component) => {
             const hooks = run.contributions.get(component)?.beforeNodeDrain;
             return hooks === undefined ? [] : [{ hooks, component }];

@@ -41,6 +41,22 @@ if ! kubectl get node "$NODE" -o jsonpath='{range .status.addresses[?(@.type=="I
 {{/each}}
 {{/if}}
 {{/inline}}
+{{#*inline "loneReboot"}}
+{{#if loneReboot}}
+
+Talos stops the pods for a reboot through the kubelet's graceful shutdown, in two groups by
+priority, and what keeps the others' data stops in the same group as the pods writing to it: their
+last writes would be lost. The block therefore cordons the node and, before the reboot:
+
+{{#each loneReboot.reasons}}
+- {{{this}}}
+{{/each}}
+
+It uncordons the node once the API server answers again, before \`talosctl health\` (whose checks
+fail while a node is cordoned); the pods stopped meanwhile start again then. Should anything
+before the reboot fail, the block uncordons the node, says so and stops.
+{{/if}}
+{{/inline}}
 {{#*inline "beforeDrain"}}
 {{#if beforeDrainReasons.length}}
 
@@ -435,6 +451,7 @@ wait for every node to be schedulable and fail after 5 minutes while one is cord
 waiting for what runs on it:
 {{/if}}
 {{> afterReboot}}
+{{> loneReboot}}
 {{> beforeDrain}}
 {{> oneNodeAtATime}}
 {{#each upgradeOrder}}
@@ -447,6 +464,13 @@ talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} 
 kubectl cordon {{shell hostname}}
 {{{beforeDrain.commands}}}
 {{/if}}
+{{#if ../loneReboot}}
+kubectl cordon {{shell hostname}} &&
+{{{../loneReboot.commands}}} &&
+talosctl reboot -n {{shell address}} ||
+  { kubectl uncordon {{shell hostname}}; echo 'no reboot: read the error above, then run this block again' >&2; false; } &&
+{{{../loneReboot.uncordon}}} &&
+{{else}}
 {{#unless ../singleNode}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
@@ -454,6 +478,7 @@ talosctl reboot -n {{shell address}}{{#unless ../singleNode}} &&{{/unless}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}} &&
 {{/unless}}
+{{/if}}
 talosctl health -n {{shell ../first.address}}
 {{#if ../afterReboot}}
 {{{../afterReboot.commands}}}
@@ -485,10 +510,11 @@ installs the new release first, then cordons and drains the node itself and rebo
 once the drain succeeded (uncordoning it after). On one node nothing can take the evicted pods,
 and a pod a PodDisruptionBudget protects (Longhorn's instance manager while a volume is
 attached) holds the drain until it fails after 5 minutes: no reboot, and the node left cordoned.
-The block therefore upgrades with \`--drain=false\`: the reboot stops every pod, as Talos does
-after its own drain on earlier releases. A node still on Talos 1.12 (the upgrade to
+The block therefore upgrades with \`--drain=false\`{{#if loneReboot}}, once it stopped what must not be stopped in the
+middle of its writes (below){{else}}: the reboot stops every pod where it runs{{/if}}. A node still on Talos 1.12 (the upgrade to
 {{talos.line}}) is upgraded the old way: Talos cordons it, evicts what it can for up to 5 minutes,
-upgrades anyway and uncordons it once it booted. Should \`talosctl upgrade\` fail, the block
+upgrades anyway and uncordons it once it booted{{#if loneReboot}} (here the block cordoned it
+first, and uncordons it itself){{/if}}. Should \`talosctl upgrade\` fail, the block
 uncordons the node, says so and stops before the health check: read talosctl's error, fix
 what it names and run the block again.
 {{else}}
@@ -537,6 +563,7 @@ back (Talos uncordons only a node it cordoned itself), before \`talosctl health\
 wait for every node to be schedulable and fail after 5 minutes while one is cordoned.
 {{/if}}
 {{> afterReboot}}
+{{> loneReboot}}
 {{> beforeDrain}}
 {{> oneNodeAtATime}}
 {{#each upgradeOrder}}
@@ -559,11 +586,19 @@ kubectl cordon {{shell hostname}}{{#if forceUpgrade}} &&{{/if}}
 {{/if}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
+{{#if ../loneReboot}}
+kubectl cordon {{shell hostname}} &&
+{{{../loneReboot.commands}}} &&
+talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#if ../lifecycleUpgrade}} --drain=false{{/if}} ||
+  { kubectl uncordon {{shell hostname}}; echo 'no upgrade: read the error above, then run this block again' >&2; false; } &&
+{{{../loneReboot.uncordon}}} &&
+{{else}}
 {{#if ../singleNodeLifecycleUpgrade}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}} --drain=false ||
   { kubectl uncordon {{shell hostname}}; echo 'talosctl upgrade failed: read its error above, then run this block again' >&2; false; } &&
 {{else}}
 talosctl upgrade -n {{shell address}} --image {{shell ../installImage}}{{#if forceUpgrade}} --force{{/if}}{{#unless ../singleNode}} &&{{/unless}}
+{{/if}}
 {{/if}}
 {{#unless ../singleNode}}
 kubectl uncordon {{shell hostname}} &&

@@ -121,6 +121,11 @@ export interface RunbookInput {
   /** What the components wait for after each node's reboot, in dependency order. */
   readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   /**
+   * On a one-node cluster, what the components run on the node the runbook cordoned, before its
+   * reboot or Talos upgrade (no drain), in dependency order.
+   */
+  readonly beforeLoneNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
+  /**
    * What the components run on a node the runbook cordoned, before the drain of its reboot or
    * Talos upgrade (per hostname), in dependency order.
    */
@@ -818,6 +823,23 @@ export function runbook(
       reason: held.reason,
       commands: held.commands.join('\n'),
     })),
+    // One node, never drained: what stops before its reboot, each command chained to the next
+    // and to the reboot with `&&`; then the node is uncordoned once the API server is back.
+    loneReboot:
+      cluster.nodes.length === 1 && (input.beforeLoneNodeReboot ?? []).length > 0
+        ? {
+            reasons: (input.beforeLoneNodeReboot ?? []).map((hook) => hook.reason),
+            commands: (input.beforeLoneNodeReboot ?? [])
+              .flatMap((hook) => hook.commands)
+              .join(' &&\n'),
+            uncordon: boundedWait({
+              condition: `kubectl uncordon ${shellQuote(first.hostname)} --request-timeout=10s`,
+              seconds: WAIT_SECONDS.apiServer,
+              interval: 10,
+              message: `the API server does not answer, so ${first.hostname} stays cordoned and its pods wait: once it answers, run kubectl uncordon ${first.hostname}`,
+            }),
+          }
+        : false,
     afterReboot:
       input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
         ? false

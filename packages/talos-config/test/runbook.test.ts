@@ -189,10 +189,15 @@ describe('the runbook template', () => {
     // (`this` of its `reads`) and the bootstrap's and API server's waits are rendered by core's
     // readCommand and boundedWait from shell-quoted values, and the lines that take an
     // Application out of Argo CD's hands (the lift's, the removal's) by core's
-    // pauseAutoSyncCommands, likewise.
+    // pauseAutoSyncCommands, likewise; what a one-node cluster stops before its reboot
+    // (beforeLoneNodeReboot, by their authors) and the uncordon after it (core's boundedWait).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
+      '../loneReboot.commands',
+      '../loneReboot.commands',
+      '../loneReboot.uncordon',
+      '../loneReboot.uncordon',
       'beforeDrain.commands',
       'beforeDrain.commands',
       'commands',
@@ -1300,6 +1305,80 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
       'talosctl upgrade -n 192.168.10.11 --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health',
     );
     expect(block).not.toContain('--drain=false');
+  });
+
+  it("stops what a one-node cluster's reboot must not kill first: cordon, the components' commands, the reboot or upgrade chained, the uncordon before the health check", () => {
+    // Given one node and a component that stops its volumes before a reboot (Longhorn)
+    const { input } = devRunbookInput();
+    const version = checkTalosVersion('v1.13.9', []).version;
+    if (version === undefined) throw new Error('no version');
+    const markdown = runbook({
+      ...input,
+      version,
+      installImage: 'factory.talos.dev/installer/abc:v1.13.9',
+      beforeLoneNodeReboot: [
+        {
+          component: 'storage',
+          reason: 'Storage: its volumes detached',
+          commands: ['stop-a', 'wait-b'],
+        },
+      ],
+    });
+    const uncordonLoop = (block: string) =>
+      /^\( deadline=.*until kubectl uncordon dev-cp-1 --request-timeout=10s; .*\) &&$/m.test(block);
+    // Then the settings change's reboot block runs them, each chained to the next and to the
+    // reboot, uncordons the node if anything before the reboot failed, and after it, once the
+    // API server answers, before talosctl health (which fails while a node is cordoned)
+    const reboot = shellBlocks(later(markdown)).join('\n');
+    expect(reboot).toContain(
+      [
+        'kubectl cordon dev-cp-1 &&',
+        'stop-a &&',
+        'wait-b &&',
+        'talosctl reboot -n 192.168.10.11 ||',
+        "  { kubectl uncordon dev-cp-1; echo 'no reboot: read the error above, then run this block again' >&2; false; } &&",
+      ].join('\n'),
+    );
+    expect(uncordonLoop(reboot)).toBe(true);
+    expect(reboot.indexOf('until kubectl uncordon')).toBeLessThan(
+      reboot.indexOf('talosctl health'),
+    );
+    expect(later(markdown)).toContain('- Storage: its volumes detached');
+    // and so does the upgrade, still without talosctl's drain
+    const upgraded = shellBlocks(upgrade(markdown)).join('\n');
+    expect(upgraded).toContain(
+      [
+        'kubectl cordon dev-cp-1 &&',
+        'stop-a &&',
+        'wait-b &&',
+        'talosctl upgrade -n 192.168.10.11 --image factory.talos.dev/installer/abc:v1.13.9 --drain=false ||',
+        "  { kubectl uncordon dev-cp-1; echo 'no upgrade: read the error above, then run this block again' >&2; false; } &&",
+      ].join('\n'),
+    );
+    expect(uncordonLoop(upgraded)).toBe(true);
+    expect(upgrade(markdown)).toContain('- Storage: its volumes detached');
+    // and the same hooks on a cluster of two nodes are not run (it drains instead)
+    const twoNodes = resolvePlatform(
+      testDefinition([
+        devCluster({
+          nodes: [
+            testNode({ hostname: 'dev-cp-1', address: '192.168.10.11' }),
+            testNode({ hostname: 'dev-w-1', role: 'worker', address: '192.168.10.21' }),
+          ],
+        }),
+      ]),
+    ).clusters[0];
+    if (twoNodes === undefined) throw new Error('no cluster');
+    const two = runbook({
+      ...input,
+      cluster: twoNodes,
+      requirements: mergeTalosRequirements(twoNodes, []).merged,
+      beforeLoneNodeReboot: [
+        { component: 'storage', reason: 'Storage: its volumes detached', commands: ['stop-a'] },
+      ],
+    });
+    expect(two).not.toContain('stop-a');
+    expect(shellBlocks(upgrade(two)).join('\n')).toContain('kubectl drain dev-w-1');
   });
 
   it('keeps the one control plane first, without a quorum, when workers follow', () => {
