@@ -16,7 +16,13 @@
 //   rewrites the destination to Envoy's listener, whose port is allocated at run time, so a rule
 //   on 443 never matches (measured in Smana/cloud-native-ref#1890); Cilium's own example
 //   (examples/kubernetes/servicemesh/policy/allow-ingress-cluster.yaml) opens the `ingress`
-//   identity the same way, without ports.
+//   identity the same way, without ports. And the same egress allows the route's backend pods
+//   on their ports: Envoy (on the caller's node) checks the calling pod's egress policy against
+//   the backend's identity and port before it forwards (cilium/proxy `bpf_metadata.cc`,
+//   north/south L7 LB from a local pod; `enforceNetworkPolicy`, "enforce pod policy first"),
+//   while the eBPF datapath hands the connection to Envoy without a policy check (bpf_lxc.c,
+//   `proxy_port > 0`). With only the `ingress` entity the call was dropped in Envoy: no SSO
+//   login for Argo CD or Grafana through an issuer the Gateway serves.
 // Mutual authentication (SPIRE), when on, is required on every rule between two platform pods.
 // Pure.
 import { compareStrings, type FlowPort, type KubeObject, type PodLabels } from '@homelab/core';
@@ -232,6 +238,11 @@ export function zeroTrustPolicies(
               ...egressPeer(connection.to),
               ...(connection.route === undefined ? toPortsOf(connection.ports) : {}),
             },
+            // Through the Gateway, Envoy checks this egress against the backend pods.
+            ...(connection.route?.backends ?? []).map((backend) => ({
+              ...egressPeer(backend.to),
+              ...toPortsOf(backend.ports),
+            })),
           ],
         },
       );

@@ -483,6 +483,21 @@ export class PolicySet {
    * Cilium hands the connection to Envoy's listener, whose port is allocated at run time
    * (policies.ts).
    */
+  /**
+   * Whether the egress of `from` (a pod) allows `to` on `port`, the other end's ingress aside:
+   * what Cilium's Envoy checks for a call through the Gateway (the source pod's egress policy
+   * against the backend's identity and port, cilium/proxy `enforceNetworkPolicy`).
+   */
+  egressAllows(from: Endpoint, to: Endpoint, port: FlowPort): boolean {
+    if (from.kind !== 'pods') return true;
+    const egress = this.selecting(from, 'egress');
+    if (!egress.enforced) return true;
+    for (const rule of egress.rules) {
+      if (portsMatch(rule, port) && ruleMatches(rule, to)) return true;
+    }
+    return false;
+  }
+
   allows(from: Endpoint, to: Endpoint, port: FlowPort): boolean {
     // Plain loops, no closures: this runs for every sampled pair, mostly in cold code.
     if (from.kind === 'pods') {
@@ -981,14 +996,24 @@ const GATEWAY: Endpoint = { kind: 'entity', entities: ['ingress'], label: 'gatew
 
 /**
  * Whether the Gateway forwards a routed call on to its backend: the route's owner accepts the
- * Gateway on every port of one of its ingress flows from it, or zero trust does not cover it.
+ * Gateway on every port of one of its ingress flows from it, and the caller's own egress allows
+ * those pods on those ports (a pod's call through the Gateway reaches the Envoy of its own node,
+ * which checks the pod's egress policy against the backend's identity and port:
+ * cilium/proxy `bpf_metadata.cc`, north/south L7 LB with a local source pod, and
+ * `CiliumPolicyFilterState::enforceNetworkPolicy`, "enforce pod policy first"; bpf_lxc.c hands
+ * the connection to Envoy before any policy check, `proxy_port > 0`), or zero trust does not
+ * cover the owner.
  */
 function forwarded(policies: PolicySet, plan: FlowPlan, connection: Connection): boolean {
   const route = connection.route;
   if (route === undefined) return true;
   if (route.backends.length === 0) return !plan.namespaces.includes(route.namespace);
   return route.backends.some((backend) =>
-    backend.ports.every((port) => policies.allows(GATEWAY, backend.to, port)),
+    backend.ports.every(
+      (port) =>
+        policies.allows(GATEWAY, backend.to, port) &&
+        policies.egressAllows(connection.from, backend.to, port),
+    ),
   );
 }
 
@@ -1118,7 +1143,7 @@ export const reachabilityCheck: SystemCheck = {
             expected:
               reach.connection.route === undefined
                 ? `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} and ingress at ${describeEndpoint(reach.to)} on ${formatPorts([reach.port])}`
-                : `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} to the ingress entity without ports, and ${reach.connection.route.owner} accepting ingress from the Gateway`,
+                : `a CiliumNetworkPolicy allowing egress at ${describeEndpoint(reach.from)} to the ingress entity without ports and to ${reach.connection.route.owner}'s pods behind the route on their ports (Cilium's Envoy checks the caller's egress against the backend), and ${reach.connection.route.owner} accepting ingress from the Gateway`,
           }),
         );
       }

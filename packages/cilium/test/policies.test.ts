@@ -1588,10 +1588,14 @@ describe('calls through the Gateway to a routed host', () => {
   const run = runCilium(testDefinition(referenceClusters()), routedLogin({}));
   const rendered = (cluster: string): KubeObject[] => [...(run.rendered[cluster]?.objects ?? [])];
 
-  test('the source may reach the Gateway proxy (the ingress entity) on any port: Envoy listens on a port allocated at run time', () => {
+  test("the source may reach the Gateway proxy (the ingress entity) on any port, and the route's backend pods on their port: Envoy checks its egress against them", () => {
     expect(run.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     expect(policy(run, 'dev', 'app-login-egress').spec.egress).toEqual([
       { toEntities: ['ingress'] },
+      {
+        toEndpoints: [{ matchLabels: { app: 'idp', 'k8s:io.kubernetes.pod.namespace': 'idp' } }],
+        toPorts: [{ ports: [{ port: '9091', protocol: 'TCP' }] }],
+      },
     ]);
     // The backend's side is its own ingress flow from the Gateway, on its port.
     expect(policy(run, 'dev', 'idp-gateway-ingress').spec.ingress).toEqual([
@@ -1634,6 +1638,26 @@ describe('calls through the Gateway to a routed host', () => {
     expect(messages).toContain(
       'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
     );
+  });
+
+  test("the caller's egress to the Gateway without the backend pods: Envoy drops the call, the check fails", () => {
+    // Cilium's Envoy checks the calling pod's egress policy against the backend's identity and
+    // port (cilium/proxy enforceNetworkPolicy, "enforce pod policy first"): the ingress entity
+    // alone, as generated before, let nothing through.
+    const entityOnly = (cluster: string): KubeObject[] =>
+      rendered(cluster).map((object) =>
+        object.metadata.name === 'app-login-egress'
+          ? ({
+              ...object,
+              spec: { ...(object.spec as object), egress: [{ toEntities: ['ingress'] }] },
+            } as KubeObject)
+          : object,
+      );
+    const issues = reachabilityCheck.check(systemInput(run.platform, run.components, entityOnly));
+    expect(issues.map((issue) => [issue.message, issue.expected])).toContainEqual([
+      'app needs app/app → gateway (auth.lab.test → idp) 443/TCP (app fetches the issuer through the Gateway) on cluster "dev", but no generated policy allows it',
+      "a CiliumNetworkPolicy allowing egress at app/app to the ingress entity without ports and to idp's pods behind the route on their ports (Cilium's Envoy checks the caller's egress against the backend), and idp accepting ingress from the Gateway",
+    ]);
   });
 
   test('the route owner no longer accepting the Gateway: the call is denied', () => {
