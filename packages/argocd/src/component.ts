@@ -903,7 +903,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
         ],
         commands: [
           ensureNamespace(ARGOCD_NAMESPACE),
-          `helm dependency build ${chart}`,
+          `helm dependency update ${chart}`,
           // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
           // would otherwise be applied as plain Pods that nothing ever deletes.
           `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --skip-tests \\`,

@@ -560,7 +560,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
           'after the rollout the chart is applied again until every kind is there (up to 5 minutes).',
         ],
         commands: [
-          `helm dependency build ${chart}`,
+          `helm dependency update ${chart}`,
           ...apply,
           `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=10m`,
           'for attempt in $(seq 20); do',

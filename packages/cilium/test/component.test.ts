@@ -241,7 +241,7 @@ describe('capabilities', () => {
       'Install Cilium from the generated chart (by hand)',
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
-      'helm dependency build charts/cilium',
+      'helm dependency update charts/cilium',
       'helm template cilium charts/cilium --namespace kube-system \\',
       '  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
       '  | kubectl apply --server-side --field-manager=argocd-controller -f -',

@@ -93,7 +93,7 @@ describe('issue 9: each fault of the review, put back, is caught', { timeout: 12
         const line = lines.find((text) => text.includes('/standard-install.yaml')) as string;
         const moved = [...lines.filter((text) => text !== line), line].join('\n');
         crds = moved.split('\n').indexOf(line) + 1;
-        cilium = moved.split('\n').indexOf('helm dependency build charts/cilium') + 1;
+        cilium = moved.split('\n').indexOf('helm dependency update charts/cilium') + 1;
         return moved;
       }),
     );

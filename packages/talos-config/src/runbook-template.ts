@@ -1134,7 +1134,7 @@ hand, in this order (consumers first, CRDs last):
 
 \`\`\`sh
 {{#each removal.charts}}
-helm dependency build {{shell path}}
+helm dependency update {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/each}}
 \`\`\`
@@ -1226,7 +1226,7 @@ it in the definition, build and commit.
 \`\`\`sh
 {{{gitops.pauseRoot}}}
 {{#with removal.gitops.chart}}
-helm dependency build {{shell path}}
+helm dependency update {{shell path}}
 helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/with}}
 {{#if gitops.stop}}
