@@ -389,6 +389,63 @@ export function verificationCronJob(
   };
 }
 
+/**
+ * The one-shot pod the disaster recovery runs (`kubectl run --overrides`) to remove the stale
+ * locks of a volume's repository (`restic unlock`: only locks no live restic holds; restic
+ * v0.18.1 `Lock.Stale`, untouched for 30 minutes or left by a dead process of the same host).
+ * It runs as the volume's verification runs: its labels (so its flows reach the S3 endpoint
+ * under default deny, and the admission policies find what they require), security context,
+ * resources and Secret.
+ */
+export function resticUnlockPod(volume: VolumeRequest): KubeObject {
+  const owner = volume.owner ?? DEFAULT_OWNER;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${volume.name}-restic-unlock`,
+      namespace: volume.namespace,
+      labels: labels(volume, 'verification'),
+    },
+    spec: {
+      restartPolicy: 'Never',
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: owner.user,
+        runAsGroup: owner.group,
+        fsGroup: owner.group,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'unlock',
+          image: RESTIC_IMAGE,
+          command: ['restic', 'unlock'],
+          env: [
+            { name: 'RESTIC_CACHE_DIR', value: '/cache' },
+            { name: 'HOME', value: '/tmp' },
+          ],
+          envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+          resources: resticResources(),
+          volumeMounts: [
+            { name: 'cache', mountPath: '/cache' },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
+        { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+      ],
+    },
+  } as KubeObject;
+}
+
 /** Same-sync kinds: Talos registers talos.dev kinds when kubernetesTalosAPIAccess is on. */
 const SKIP_DRY_RUN = { 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
 

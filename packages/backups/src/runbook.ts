@@ -18,7 +18,7 @@ import {
   syncOperationPatch,
   WAIT_SECONDS,
 } from '@homelab/core';
-import { BOOTSTRAP_TRIGGER, backupNames, VOLSYNC_POPULATOR } from './manifests.js';
+import { BOOTSTRAP_TRIGGER, backupNames, resticUnlockPod, VOLSYNC_POPULATOR } from './manifests.js';
 import {
   ETCD_BACKUP_NAMESPACE,
   type ResolvedBackupsSettings,
@@ -330,6 +330,38 @@ export function restoreResultCommands(entry: ProtectedVolume): string[] {
 export function repositoryCheckCommand(entry: ProtectedVolume, repository: string): string {
   const id = `${entry.volume.namespace}/${backupNames(entry.volume).secret}`;
   return `case "$(kubectl -n ${q(entry.volume.namespace)} get secret ${q(backupNames(entry.volume).secret)} -o jsonpath='{.data.RESTIC_REPOSITORY}' | base64 -d | ${REPOSITORY_KEY_SED})" in ${q(repository)}) echo ${q(`${id} names the repository above`)} ;; *) echo ${q(`WRONG REPOSITORY: ${id} is missing or does not name ${repository}: set RESTIC_REPOSITORY of its entry in the secret store to it and wait until the Secret has it, before any restore of this volume`)} ;; esac`;
+}
+
+/**
+ * Removes the stale locks of the volume's repository with a one-shot pod (manifests.ts
+ * `resticUnlockPod`, the verification's labels, security context and Secret), waits until it
+ * ended, shows what it said and deletes it. A restic the lost cluster was running (a backup, its
+ * `forget`, the verification's `check`) left its lock: restic never ignores one (v0.18.1
+ * `checkForOtherLocks`), and after an exclusive one every restore is refused, the bootstrap's
+ * included (its claim stays Pending), until `restic unlock`; VolSync unlocks only before a
+ * backup, and only when a ReplicationSource's `restic.unlock` changes.
+ */
+export function unlockCommands(entry: ProtectedVolume): string[] {
+  const pod = resticUnlockPod(entry.volume);
+  const ns = q(entry.volume.namespace);
+  const name = q(pod.metadata.name);
+  const overrides = JSON.stringify({
+    apiVersion: 'v1',
+    metadata: { labels: pod.metadata.labels },
+    spec: pod.spec,
+  });
+  const image = (pod.spec as { containers: { image: string }[] }).containers[0]?.image ?? '';
+  return [
+    `kubectl -n ${ns} run ${name} --restart=Never --image=${q(image)} --overrides=${q(overrides)} &&`,
+    boundedWait({
+      condition: `phase=$(kubectl -n ${ns} get pod ${name} -o jsonpath='{.status.phase}') && { [ "$phase" = Succeeded ] || [ "$phase" = Failed ]; }`,
+      seconds: 300,
+      interval: 5,
+      message: `the pod ${entry.volume.namespace}/${pod.metadata.name} did not finish: see kubectl -n ${entry.volume.namespace} describe pod ${pod.metadata.name}`,
+    }),
+    `kubectl -n ${ns} logs ${name}`,
+    `kubectl -n ${ns} delete pod ${name} --timeout=2m`,
+  ];
 }
 
 /**
@@ -854,6 +886,18 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         );
         sh(repositoryCheckCommand(entry, repository));
       }
+      add(
+        'Remove the stale locks of the repository: a restic the lost cluster was running (a backup,',
+        "its `forget`, the verification's `check`) left its lock there, restic never ignores one,",
+        "and after an exclusive one it refuses every restore, the bootstrap's too (its claim then",
+        'stays `Pending`; VolSync runs its Job again until it succeeds). `restic unlock` removes only',
+        'the locks no live restic holds: one untouched for 30 minutes (a running restic refreshes its',
+        'lock every 5 minutes), so run this half an hour after the cluster was lost at the earliest.',
+        "A one-shot pod runs it as the volume's restore verification runs (its labels, flows and",
+        'Secret); its log says how many it removed (`successfully removed <n> locks`):',
+        '',
+      );
+      sh(...unlockCommands(entry));
       add(...pauseText('Turn'));
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
       add(...STOP_WORKLOADS);

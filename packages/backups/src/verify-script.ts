@@ -5,8 +5,15 @@
 //    the definition names, manifests.ts `REPOSITORY_ANNOTATION`), both as restic reads them
 //    (`REPOSITORY_KEY_SED`): a Secret pointing elsewhere has the backups and every check below
 //    agree on a repository no restore looks in.
+//    Then `restic unlock`: the locks no live restic holds go (a running restic refreshes its
+//    lock every 5 minutes; restic v0.18.1 calls one untouched for 30 minutes, or left by a dead
+//    process of the same host, stale). A mover or verification killed mid-run (a node drained or
+//    lost) leaves its lock, and restic never ignores one (internal/restic/lock.go
+//    `checkForOtherLocks`): every later exclusive command (VolSync's `forget` after each backup,
+//    this check) failed, and after an exclusive one every restore, until someone unlocked.
 // 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
-//    packs read back and hashed.
+//    packs read back and hashed. It waits up to RETRY_LOCK for a live lock (a backup running
+//    meanwhile) instead of failing as if the repository were damaged.
 // 2. The latest snapshot: no older than MAX_SNAPSHOT_AGE_MINUTES (when set; the volume's backup
 //    schedule, manifests.ts `maxSnapshotAgeMinutes`), so backups that stopped, or that VolSync
 //    skipped because the volume was empty, fail it; its record of the tree, as the backup wrote it
@@ -66,8 +73,11 @@ if [ -n "\${EXPECTED_RESTIC_REPOSITORY:-}" ] && [ "$(repository_key "\${RESTIC_R
   fail "the volume's Secret sets RESTIC_REPOSITORY to another repository than $EXPECTED_RESTIC_REPOSITORY, the one the definition backs this volume up to and disaster-recovery.md restores from: set RESTIC_REPOSITORY of the volume's entry in the secret store to it (the runbook's secrets step); the backups taken so far are in the repository the Secret named"
 fi
 
+echo "removing stale locks (restic unlock)"
+restic unlock || fail "cannot reach the repository to remove its stale locks (restic unlock)"
+
 echo "1/4 restic check --read-data-subset=$READ_DATA_SUBSET"
-restic check --read-data-subset="$READ_DATA_SUBSET" || fail "restic check found errors in the repository"
+restic check --retry-lock="\${RETRY_LOCK:-20m}" --read-data-subset="$READ_DATA_SUBSET" || fail "restic check found errors in the repository (or another restic held its lock for longer than \${RETRY_LOCK:-20m})"
 
 echo "2/4 reading the latest snapshot"
 restic snapshots latest --json > "$work/snapshot.json" || fail "cannot list the snapshots"

@@ -1092,6 +1092,95 @@ describe('the disaster-recovery runbook: the repository the Secret names', () =>
   );
 });
 
+describe('the disaster-recovery runbook: stale locks', () => {
+  const run = runBackups(SETTINGS, [consumer([DATA])]);
+  const lines = runbookOf(run, 'prod').split('\n');
+  const at = lines.findIndex((line) =>
+    line.startsWith('kubectl -n paperless run data-restic-unlock '),
+  );
+  const block = lines.slice(at, lines.indexOf('```', at));
+
+  test("runs after the repository check, before the volume's restore, as its verification runs", () => {
+    const check = lines.findIndex((line) =>
+      line.startsWith('case "$(kubectl -n paperless get secret data-restic'),
+    );
+    expect(at).toBeGreaterThan(check);
+    expect(check).toBeGreaterThan(0);
+    expect(
+      lines.findIndex(
+        (line, index) => index > at && line.startsWith('Turn auto-sync off, the root'),
+      ),
+    ).toBeGreaterThan(at);
+    expect(block).toHaveLength(4);
+    // The pod the overrides make: restic unlock with the volume's Secret, under the labels,
+    // security context and resources of the verification's pods (their flows reach S3 under
+    // default deny; the admission policies require the rest).
+    const overrides = JSON.parse(/--overrides='([^']*)'/.exec(block[0] ?? '')?.[1] ?? '{}');
+    const cronJob = chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson).find(
+      (o) => o.kind === 'CronJob' && o.metadata.name === 'data-restore-verify',
+    ) as AnyJson;
+    const template = cronJob.spec.jobTemplate.spec.template;
+    expect(overrides.metadata.labels).toEqual(template.metadata.labels);
+    expect(overrides.spec.securityContext).toEqual(template.spec.securityContext);
+    const [container] = overrides.spec.containers;
+    const [verify] = template.spec.containers;
+    expect(container.command).toEqual(['restic', 'unlock']);
+    expect(container.image).toBe(verify.image);
+    expect(block[0]).toContain(`--image=${verify.image} `);
+    expect(container.envFrom).toEqual(verify.envFrom);
+    expect(container.securityContext).toEqual(verify.securityContext);
+    expect(container.resources).toEqual(verify.resources);
+    expect(block.slice(2)).toEqual([
+      'kubectl -n paperless logs data-restic-unlock',
+      'kubectl -n paperless delete pod data-restic-unlock --timeout=2m',
+    ]);
+  });
+
+  test.each(['sh', 'bash'])(
+    'with %s, waits until the pod ended, shows its log and deletes it',
+    (shell) => {
+      const dir = mkdtempSync(join(tmpdir(), 'homelab-unlock-'));
+      try {
+        const log = join(dir, 'calls');
+        writeFileSync(
+          join(dir, 'kubectl'),
+          [
+            '#!/bin/sh',
+            `printf '%s\n' "kubectl $1 $2 $3" >> "${log}"`,
+            'case "$*" in',
+            '  *"get pod"*) n=$(cat "$0.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.n"',
+            '    if [ "$n" -lt 2 ]; then printf Pending; else printf Succeeded; fi ;;',
+            "  *logs*) echo 'successfully removed 1 locks' ;;",
+            'esac',
+            '',
+          ].join('\n'),
+        );
+        chmodSync(join(dir, 'kubectl'), 0o755);
+        writeFileSync(join(dir, 'sleep'), `#!/bin/sh\necho "sleep $*" >> "${log}"\n`);
+        chmodSync(join(dir, 'sleep'), 0o755);
+        const result = spawnSync(shell, ['-c', block.join('\n')], {
+          env: { PATH: `${dir}:/usr/bin:/bin` },
+          encoding: 'utf8',
+        });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toBe('successfully removed 1 locks\n');
+        expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+          'kubectl -n paperless run',
+          'kubectl -n paperless get',
+          'sleep 5',
+          'kubectl -n paperless get',
+          'sleep 5',
+          'kubectl -n paperless get',
+          'kubectl -n paperless logs',
+          'kubectl -n paperless delete',
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
 describe('the disaster-recovery runbook: step 5', () => {
   test('runs only the verifications that exist, and ends on a failed one too', () => {
     // verify: false makes no CronJob: `create job --from=cronjob/...` would fail on it.

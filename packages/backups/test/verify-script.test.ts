@@ -1,7 +1,7 @@
 // The restore-verification script against a real restic repository, backed up the way VolSync's
 // mover does it (`restic backup .` from the volume's root). Needs a restic binary (PATH, or
 // RESTIC_BIN); without one the suite is skipped and says so — it never passes without running.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -143,6 +143,37 @@ describe.skipIf(restic === undefined)('the restore-verification script with rest
         expect(result.status, result.out).toBe(0);
         expect(result.out).toMatch(/verified snapshot [0-9a-f]{8}: 4 files, 70012 bytes/);
       }
+    },
+    SLOW,
+  );
+
+  test(
+    'removes the lock a killed restic left, which refused the check, and verifies',
+    async () => {
+      // Given a backup killed while it held its lock (a mover on a node that was drained or
+      // lost): restic never ignores a lock, so the exclusive check is refused
+      const env = backedUp('killed');
+      const locks = join(env.RESTIC_REPOSITORY as string, 'locks');
+      const killed = spawn(restic as string, ['backup', '--stdin', '--stdin-filename', 'x'], {
+        env,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      const deadline = Date.now() + 60_000;
+      while (readdirSync(locks).length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      killed.kill('SIGKILL');
+      await new Promise((resolve) => killed.once('exit', resolve));
+      expect(readdirSync(locks)).toHaveLength(1);
+      const refused = run(restic as string, ['check'], env);
+      expect(refused.status).not.toBe(0);
+      expect(refused.out).toContain('repository is already locked');
+      // Then the verification removes it (stale: its process is gone) and passes
+      const result = run('sh', ['-c', VERIFY_SCRIPT], env);
+      expect(result.status, result.out).toBe(0);
+      expect(result.out).toContain('successfully removed 1 locks');
+      expect(result.out).toMatch(/verified snapshot [0-9a-f]{8}: 4 files, 70012 bytes/);
+      expect(readdirSync(locks)).toHaveLength(0);
     },
     SLOW,
   );
@@ -578,7 +609,7 @@ describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
         EXPECTED_RESTIC_REPOSITORY: 's3:https://s3.lab.example/homelab-backups/restic/dev/app/data',
       });
       // Past the repository check, at the first restic command (none on this PATH).
-      expect(result.out).toContain('1/4 restic check');
+      expect(result.out).toContain('removing stale locks (restic unlock)');
       expect(result.out).not.toContain('another repository');
     }
     const http = run('sh', ['-c', VERIFY_SCRIPT], {

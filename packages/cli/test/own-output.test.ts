@@ -727,6 +727,48 @@ describe.skipIf(helm === undefined)(
     );
 
     test.each(['dev', 'staging', 'prod'])(
+      'every constraint of %s admits the one-shot pods its disaster recovery runs to remove stale restic locks',
+      (cluster) => {
+        // As `kubectl run <name> --restart=Never --image=<image> --overrides=<json>` makes them:
+        // the overrides merged over the pod kubectl generates (labels added, spec replaced).
+        const doc = files.get(`clusters/${cluster}/disaster-recovery.md`)?.content ?? '';
+        const made = [
+          ...doc.matchAll(
+            /^kubectl -n (\S+) run (\S+) --restart=Never --image=\S+ --overrides='([^']*)'/gm,
+          ),
+        ].map(([, namespace, name, overrides]) => {
+          const patch = JSON.parse(overrides as string);
+          return {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name, namespace, labels: { run: name, ...patch.metadata.labels } },
+            spec: patch.spec,
+          } as unknown as KubeObject;
+        });
+        expect(
+          made.map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
+        ).toEqual(['paperless/data-restic-unlock']);
+        const all = rendered.filter((app) => app.cluster === cluster).flatMap((app) => app.objects);
+        const { verdicts } = admission(all, made);
+        // Every pod policy (required-labels reads workloads, not bare pods: it carries part-of
+        // anyway, the verification's labels).
+        expect(verdicts.map((verdict) => verdict.constraint.metadata.name).sort()).toEqual([
+          'allowed-images',
+          'host-paths',
+          'pod-security',
+          'resource-requests',
+        ]);
+        expect(
+          verdicts
+            .filter((verdict) => verdict.messages.length > 0)
+            .map(
+              (verdict) => `${verdict.constraint.metadata.name}: ${verdict.messages.join('; ')}`,
+            ),
+        ).toEqual([]);
+      },
+    );
+
+    test.each(['dev', 'staging', 'prod'])(
       'every constraint of %s admits the restic mover Jobs VolSync makes from what Helm renders',
       (cluster) => {
         // VolSync, not Argo CD, creates them in the application's namespace at each backup and
