@@ -295,7 +295,7 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
   const ns = q(volume.namespace);
   return [
     `STAMP="restore-$(date -u +%Y%m%d%H%M%S)"`,
-    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1}"'"}}}'`,
+    `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1, or in a new shell with its second block}"'"}}}'`,
     `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
     ...restoreResultCommands(entry),
   ];
@@ -633,14 +633,28 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     `Put \`secrets.yaml\` back into \`$HOME/.homelab/${name}\`, and set the variables the commands of`,
     `\`${talosReadme}\` and of this runbook use, in the shell that runs them. \`LOST_AT\` is when the`,
     'cluster was lost (now, before anything is rebuilt): volumes are restored from the newest backup',
-    'before it, never from what the rebuilt cluster backs up.',
+    'before it, never from what the rebuilt cluster backs up. It is kept in `$TALOS_DIR/lost-at`.',
     '',
   );
   sh(
     `export TALOS_DIR="$HOME/.homelab/${name}"`,
     'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
     'export LOST_AT="$(date -u +%Y-%m-%dT%H:%M:%SZ)"',
+    'mkdir -p "$TALOS_DIR" && printf \'%s\\n\' "$LOST_AT" > "$TALOS_DIR/lost-at"',
     'test -s "$TALOS_DIR/secrets.yaml" || echo "secrets.yaml is missing: restore it from Bitwarden first"',
+  );
+  add(
+    'In a new shell later (a restore of step 4 may come days after the rebuild), set the',
+    'variables with this block, never with the one above: it would take the time again, after the',
+    'rebuild, and a restore would then pick a snapshot the rebuilt cluster took:',
+    '',
+  );
+  sh(
+    `export TALOS_DIR="$HOME/.homelab/${name}"`,
+    'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
+    'export KUBECONFIG="$TALOS_DIR/kubeconfig"',
+    'export LOST_AT="$(cat "$TALOS_DIR/lost-at")"',
+    'echo "restoring as of ${LOST_AT:?no $TALOS_DIR/lost-at: set LOST_AT to when the cluster was lost}"',
   );
   const controlPlanes = cluster.controlPlanes.length;
   add(

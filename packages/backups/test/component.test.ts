@@ -692,7 +692,7 @@ describe('the disaster-recovery runbook', () => {
       'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',
     );
     expect(file).toContain(
-      `kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1}"'"}}}'`,
+      `kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1, or in a new shell with its second block}"'"}}}'`,
     );
     // The time of the loss is recorded in step 1, before anything is rebuilt: VolSync backs a
     // new ReplicationSource up at once, and "latest" would be the rebuilt, empty volume.
@@ -829,11 +829,48 @@ describe('the disaster-recovery runbook', () => {
   });
 
   test('sets TALOS_DIR and TALOSCONFIG before sending the user to the Talos runbook', () => {
-    const exported = at('export TALOSCONFIG="$TALOS_DIR/talosconfig"');
-    const steps = file.split('\n').findIndex((line) => line.includes('follow steps 2 to 5 of'));
-    expect(at('export TALOS_DIR="$HOME/.homelab/prod"')).toBeLessThan(exported);
+    const lines = file.split('\n');
+    const exported = lines.indexOf('export TALOSCONFIG="$TALOS_DIR/talosconfig"');
+    const steps = lines.findIndex((line) => line.includes('follow steps 2 to 5 of'));
+    expect(lines.indexOf('export TALOS_DIR="$HOME/.homelab/prod"')).toBeLessThan(exported);
+    expect(exported).toBeGreaterThan(0);
     expect(steps).toBeGreaterThan(exported);
   });
+
+  test.each(['sh', 'bash'])(
+    "with %s, a new shell's block takes the time of the loss that step 1 recorded, not the time again",
+    (shell) => {
+      const step1 = file.slice(file.indexOf('## 1. Rebuild'), file.indexOf('## 2. Restore etcd'));
+      const blocks = [...step1.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
+      // The first two: the variables, then those of a new shell ("Control planes that still
+      // run" follows in the same step).
+      expect(blocks[1]).toContain('export LOST_AT="$(cat "$TALOS_DIR/lost-at")"');
+      const home = mkdtempSync(join(tmpdir(), 'homelab-lost-at-'));
+      try {
+        const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+        const first = spawnSync(shell, ['-c', `${blocks[0]}\nprintf '%s' "$LOST_AT"`], {
+          env,
+          encoding: 'utf8',
+        });
+        const recorded = first.stdout.split('\n').at(-1) ?? '';
+        expect(recorded).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        // A later shell, once the clock moved on: the same time, said back.
+        const later = spawnSync(shell, ['-c', `sleep 1.1\n${blocks[1]}`], {
+          env,
+          encoding: 'utf8',
+        });
+        expect(later.status).toBe(0);
+        expect(later.stdout).toBe(`restoring as of ${recorded}\n`);
+        // Without the file (step 1 never ran on this machine): it says so.
+        rmSync(join(home, '.homelab'), { recursive: true, force: true });
+        const none = spawnSync(shell, ['-c', blocks[1] ?? ''], { env, encoding: 'utf8' });
+        expect(none.status).not.toBe(0);
+        expect(none.stderr).toContain('set LOST_AT to when the cluster was lost');
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('the disaster-recovery runbook of volumes without a restore verification', () => {
