@@ -824,8 +824,12 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `Any other claim of the first list${protectedClaims.length === 0 ? '' : ', not a protected one,'} has no backup: its data is gone, the`,
       'pods that mount it cannot start, and the wait below would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
-      'for a claim from Git, makes a new one. Set `CLAIM` to one claim of the list above, as it',
-      'names it (`<namespace>/<claim>`):',
+      'for a claim from Git, makes a new one. A claim VolSync made itself (its name begins with',
+      '`volsync-`: the restic cache of a backup or a restore, such as `volsync-dst-<volume>-restore-cache`',
+      "of a paused restore, or a backup's copy of its volume) holds nothing to keep: delete it too,",
+      'and VolSync makes it again when it next runs that backup or restore (a restore whose cache',
+      'is faulted never finishes). Set `CLAIM` to one claim of the list above, as it names it',
+      '(`<namespace>/<claim>`):',
       '',
     );
     sh(...emptyClaimCommands());

@@ -27,7 +27,7 @@ import {
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
-import { maxSnapshotAgeMinutes } from '../src/manifests.js';
+import { backupNames, maxSnapshotAgeMinutes } from '../src/manifests.js';
 import { LONGHORN_CSI_DRIVER } from '../src/runbook.js';
 import type { ResolvedBackupsSettings } from '../src/settings.js';
 import { VOLSYNC_CHART_VERSION } from '../src/versions.js';
@@ -1286,6 +1286,17 @@ describe('the disaster-recovery runbook on Longhorn', () => {
   );
   const lines = onLonghorn.split('\n');
   const faulted = `kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`;
+
+  test('names the cache claim of a paused restore as VolSync 0.16 names it, among the claims to replace', () => {
+    // VolSync v0.16.0 internal/controller/mover/restic/mover.go: the cache claim is
+    // volsync-<src|dst>-<owner>-cache; a restore's owner is its ReplicationDestination.
+    const text = onLonghorn.replace(/\s+/g, ' ');
+    const named = /`(volsync-dst-<volume>-restore-cache)`/.exec(text)?.[1];
+    expect(named?.replace('<volume>', 'data')).toBe(
+      `volsync-dst-${backupNames(DATA).destination}-cache`,
+    );
+    expect(text).toContain('A claim VolSync made itself (its name begins with `volsync-`');
+  });
 
   test('has the claims of faulted volumes without a backup replaced before the step 3 wait', () => {
     // A claim with no backup whose replicas were on lost disks (Prometheus') keeps its pods
