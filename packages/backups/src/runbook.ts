@@ -610,8 +610,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       : `- the age private key whose public key \`${etcd.agePublicKey ?? '(not set)'}\` encrypts the etcd snapshots, kept offline (never in the cluster or in Bitwarden alone);`,
     s3 === undefined
       ? '- (no backup bucket is configured: volumes cannot be restored);'
-      : `- read access to the bucket \`${s3.bucket}\` at ${s3.endpoint}: the S3 credentials and each restic repository's password, kept in Bitwarden;`,
-    '- the Bitwarden machine-account token of the cluster (the hand-made bootstrap secret).',
+      : `- read access to the bucket \`${s3.bucket}\` at ${s3.endpoint}: S3 credentials that may list and read it (an upload-only key, such as one made for talos-backup alone, cannot find the snapshots) and each restic repository's password, kept in Bitwarden;`,
+    "- access to the cluster's Bitwarden machine account, to make a new access token for the hand-made bootstrap secret (the token is never written down: a new one of the same machine account reads the same secrets).",
     '',
     // talos-backup v0.1.0-beta.3 only uploads (pkg/s3 PushSnapshot; no delete anywhere), while
     // restic prunes its repositories itself (forget --prune): an expiry under restic/ would delete
