@@ -4,6 +4,8 @@
 // needs first, its Application and its bootstrap step. Pure.
 import {
   type ApplicationDescriptor,
+  type BootstrapStep,
+  boundedWait,
   type ChartSpec,
   type Component,
   type ComponentOutput,
@@ -75,6 +77,7 @@ import {
   clusterPolicies,
   mutualAuthenticationValues,
   SPIRE_HOST_PATHS,
+  SPIRE_RECOVERY_COMMANDS,
   spireNamespace,
   spireRecovery,
 } from './zero-trust.js';
@@ -574,6 +577,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       // BGP: the routers are outside the cluster; the runbook says what they must accept and
       // waits for the sessions (else the Gateway is Programmed but unreachable).
       ...(peering === undefined ? [] : [peering]),
+      upgradeStep(release, settings.gatewayApi, network.mutualAuthentication),
     ],
     ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,
@@ -740,3 +744,75 @@ export const ciliumComponent: Component<Settings> = {
 };
 
 export { GATEWAY_API_VERSION };
+
+/**
+ * After a build that moved Cilium to another release (`when: 'later'`). Argo CD syncs the Cilium
+ * Application and the Gateway API CRD bundle this release needs (`gatewayApiVersion`) as
+ * separate Applications: nothing orders the operator's start after the CRDs, and the operator
+ * looks for them only when it starts (cilium v1.20.0 operator/pkg/gateway-api/cell.go: a
+ * missing version is `Enabled: false`, never retried; its upgrade notes: install Gateway API
+ * v1.6.1 before Cilium 1.20; Documentation/network/servicemesh/gateway-api: restart the
+ * operator after adding CRDs). And the chart's new SPIRE server replaces its pod: with its data
+ * in the container, SPIRE is recovered as after a reboot (zero-trust.ts).
+ */
+function upgradeStep(
+  release: (typeof CILIUM_RELEASES)[keyof typeof CILIUM_RELEASES],
+  gatewayApi: boolean,
+  mutualAuthentication: boolean,
+): BootstrapStep {
+  const bundle = release.gatewayApiVersion;
+  return {
+    title: 'after Cilium moved to another release',
+    when: 'later',
+    body: [
+      "A build that changes Cilium's release (its `version` setting, or the component's pin)",
+      'changes what it needs around it too. Read the upgrade notes of the new release first, and',
+      "run its pre-flight check as Cilium's upgrade guide says (it pulls the new agent image onto",
+      'every node beforehand, so that no agent waits for a pull while its node has no network); go',
+      'one minor release at a time (the build refuses a jump).',
+      ...(gatewayApi
+        ? [
+            '',
+            `Each Cilium release needs its Gateway API CRDs (this build's, ${release.appVersion}, those of`,
+            `${bundle}), which the same build moves (the \`gateway-api-crds\` Application). Argo CD syncs`,
+            "that Application and Cilium's apart, and the operator looks for the CRDs only when it",
+            'starts: started before them, it keeps Gateway API support off (existing routes stay as they',
+            'were; new or changed Gateways and routes are never programmed) until it restarts. So the',
+            'commands wait for both, then restart the operator.',
+          ]
+        : []),
+      ...(mutualAuthentication
+        ? [
+            '',
+            "The new chart replaces the SPIRE server's pod too, which starts empty: the last commands",
+            'recover SPIRE, as after a reboot (until then, connections that require mutual',
+            'authentication are dropped; the SPIRE watchdog would recover it within minutes too).',
+          ]
+        : []),
+      '',
+      'Once the build is committed and Argo CD syncs it:',
+    ],
+    commands: [
+      ...(gatewayApi
+        ? [
+            boundedWait({
+              condition: `[ "$(kubectl get crd gateways.gateway.networking.k8s.io -o jsonpath='{.metadata.annotations.gateway\\.networking\\.k8s\\.io/bundle-version}')" = ${shellQuote(bundle)} ]`,
+              seconds: 30 * 60,
+              interval: 15,
+              message: `the Gateway API CRDs are not those of ${bundle}: see the gateway-api-crds Application in Argo CD`,
+            }),
+          ]
+        : []),
+      boundedWait({
+        condition: `kubectl -n ${CILIUM_NAMESPACE} get daemonset cilium -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ${shellQuote(`:v${release.appVersion}`)}`,
+        seconds: 30 * 60,
+        interval: 15,
+        message: `the cilium DaemonSet does not run v${release.appVersion} yet: see the cilium Application in Argo CD`,
+      }),
+      `kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/cilium --timeout=30m`,
+      `kubectl -n ${CILIUM_NAMESPACE} rollout restart deployment/cilium-operator`,
+      `kubectl -n ${CILIUM_NAMESPACE} rollout status deployment/cilium-operator --timeout=10m`,
+      ...(mutualAuthentication ? SPIRE_RECOVERY_COMMANDS : []),
+    ],
+  };
+}

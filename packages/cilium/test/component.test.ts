@@ -1,5 +1,10 @@
 // What Cilium declares per cluster (its Application, the CRDs it needs first, its capabilities'
 // facts, its runbook step), and its issues. Routes are the gateway component's, not Cilium's.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   chartFiles,
   composeDefinitionSchema,
@@ -231,14 +236,77 @@ describe('capabilities', () => {
     }
   });
 
+  test("after a release change: waits for the release's Gateway API CRDs and agents, restarts the operator, recovers SPIRE where it runs", () => {
+    // The operator looks for the Gateway API CRDs only when it starts (cilium v1.20.0
+    // operator/pkg/gateway-api/cell.go), and Argo CD syncs the CRD bundle and Cilium apart.
+    const step = (cluster: string) =>
+      must(
+        declared[cluster]?.bootstrap?.find(
+          (s) => s.title === 'after Cilium moved to another release',
+        ),
+        'the upgrade step',
+      );
+    for (const cluster of ['dev', 'prod']) {
+      expect(step(cluster).when).toBe('later');
+      expect(step(cluster).commands.slice(0, 5).map(readWaits)).toEqual([
+        `wait 1800s every 15s until [ "$(kubectl get crd gateways.gateway.networking.k8s.io -o jsonpath='{.metadata.annotations.gateway\\.networking\\.k8s\\.io/bundle-version}')" = v1.4.1 ]`,
+        "wait 1800s every 15s until kubectl -n kube-system get daemonset cilium -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q :v1.19.6",
+        'kubectl -n kube-system rollout status daemonset/cilium --timeout=30m',
+        'kubectl -n kube-system rollout restart deployment/cilium-operator',
+        'kubectl -n kube-system rollout status deployment/cilium-operator --timeout=10m',
+      ]);
+    }
+    // SPIRE (mutual authentication) runs on prod only: its recovery follows there.
+    expect(step('prod').commands.slice(5).join('\n')).toContain(
+      'kubectl -n cilium-spire rollout status statefulset spire-server --timeout=10m',
+    );
+    expect(step('dev').commands).toHaveLength(5);
+    // The bundle the wait names is the one the cluster's CRD bundle Application installs.
+    expect(declared.prod?.crds?.map((bundle) => bundle.version)).toContain('v1.4.1');
+  });
+
+  test('after a release change, the wait for the CRDs ends on the bundle this release needs and only then', () => {
+    const wait = must(
+      declared.prod?.bootstrap?.find((s) => s.title === 'after Cilium moved to another release'),
+      'the upgrade step',
+    ).commands[0] as string;
+    const dir = mkdtempSync(join(tmpdir(), 'cilium-upgrade-'));
+    try {
+      const run = (bundle: string) => {
+        writeFileSync(join(dir, 'kubectl'), `#!/bin/sh\nprintf '%s' '${bundle}'\n`, {
+          mode: 0o755,
+        });
+        writeFileSync(join(dir, 'sleep'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+        writeFileSync(
+          join(dir, 'date'),
+          `#!/bin/sh\nn=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/n; echo $((n * 1000))\n`,
+          { mode: 0o755 },
+        );
+        rmSync(join(dir, 'n'), { force: true });
+        return spawnSync('sh', ['-c', wait], {
+          env: { PATH: `${dir}:/usr/bin:/bin` },
+          encoding: 'utf8',
+        });
+      };
+      expect(run('v1.4.1').status).toBe(0);
+      const old = run('v1.3.0');
+      expect(old.status).toBe(1);
+      expect(old.stderr).toContain('the Gateway API CRDs are not those of v1.4.1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('contributes the runbook step that installs it from its chart with the cluster layers', () => {
     expect(declared.prod?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
       'Peer the router with the nodes (BGP)',
+      'after Cilium moved to another release',
     ]);
     // L2 announcements need nothing of the network: no peering step
     expect(declared.dev?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
+      'after Cilium moved to another release',
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
       'helm dependency update charts/cilium',
