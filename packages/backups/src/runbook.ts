@@ -108,11 +108,18 @@ const pauseText = (lead: string): string[] => [
 ];
 
 /** What the operator does around `stopWorkloadCommands`. */
-const STOP_WORKLOADS = [
-  'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
-  '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod:',
-  '',
-];
+/** What stops the workloads of a claim, as the runbook says it (`gitops`: Argo CD's namespace). */
+function stopWorkloadsText(gitops: string): string[] {
+  return [
+    'Stop every workload that mounts the claim: scale its Deployment or StatefulSet to 0',
+    '(`kubectl -n <namespace> scale deployment/<name> --replicas=0`) until this lists no pod.',
+    'A workload an Argo CD Application of your own deploys with self-heal comes back at once:',
+    `turn that Application's auto-sync off first (\`kubectl -n ${gitops} patch application <name>`,
+    `--type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'\`), and on again once the volume`,
+    'is handed back:',
+    '',
+  ];
+}
 
 /**
  * The command that prints the name of every pod of `namespace` that mounts `claim` (both shell
@@ -918,7 +925,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       sh(...unlockCommands(entry));
       add(...pauseText('Turn'));
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
-      add(...STOP_WORKLOADS);
+      add(...stopWorkloadsText(input.gitopsNamespace));
       sh(...stopWorkloadCommands(entry));
       add(
         "Pause the volume's backups until it is restored: a backup of the half-restored volume",
@@ -1105,7 +1112,7 @@ function moveVolumeSection(
       ...pauseText('Step 1, turn'),
     );
     sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
-    add(...STOP_WORKLOADS);
+    add(...stopWorkloadsText(input.gitopsNamespace));
     sh(...stopWorkloadCommands(entry));
     add('Back it up now:', '');
     sh(...backupNowCommands(entry));

@@ -1129,6 +1129,20 @@ describe('the disaster-recovery runbook: the repository the Secret names', () =>
   );
 });
 
+describe("the disaster-recovery runbook: the user's own Applications", () => {
+  test("says to turn off the auto-sync of an Application of the user's own before scaling its workload down", () => {
+    // The platform's root and the volume's Application are paused by commands; the workload is
+    // the user's, and an Application of theirs with self-heal would scale it back up during the
+    // restore (copyMethod Direct writes into the live claim).
+    const text = runbookOf(runBackups(SETTINGS, [consumer([DATA])]), 'prod').replace(/\s+/g, ' ');
+    const stop = text.indexOf('Stop every workload that mounts the claim');
+    expect(stop).toBeGreaterThan(0);
+    expect(text.slice(stop, stop + 600)).toContain(
+      'A workload an Argo CD Application of your own deploys with self-heal comes back at once: turn that Application\'s auto-sync off first (`kubectl -n argocd patch application <name> --type merge -p \'{"spec":{"syncPolicy":{"automated":null}}}\'`)',
+    );
+  });
+});
+
 describe('the disaster-recovery runbook: stale locks', () => {
   const run = runBackups(SETTINGS, [consumer([DATA])]);
   const lines = runbookOf(run, 'prod').split('\n');
