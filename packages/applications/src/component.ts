@@ -41,6 +41,7 @@ import type {
   ApplicationsSettings,
   ApplicationVolume,
 } from './generated/settings.js';
+import { onboardingStep } from './onboarding.js';
 
 type Settings = ApplicationsSettings;
 
@@ -436,8 +437,20 @@ function declare(input: DeclareInput<Settings>): Declaration {
     // No upstream chart: the project allows exactly the kinds its manifests render.
     namespacedResources: [],
   };
+  const onboarding = onboardingStep(
+    apps.map((app) => ({
+      ...app,
+      volumes: volumes.filter(
+        (volume) =>
+          volume.namespace === app.namespace && app.volumes.some((own) => own.name === volume.name),
+      ),
+    })),
+    zeroTrust.flows.filter((flow) => flow.workloads === 'external'),
+    input.provided.gateway?.domain,
+  );
   return {
     application,
+    ...(onboarding === undefined ? {} : { bootstrap: [onboarding] }),
     // Applications with flows are under default deny; the others' namespaces are not.
     flows: zeroTrust.flows,
     ...(zeroTrust.flowless.length > 0 ? { flowlessNamespaces: zeroTrust.flowless } : {}),

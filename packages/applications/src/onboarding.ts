@@ -1,0 +1,153 @@
+// What a user's own manifests must do to run in the namespaces the platform makes for the
+// applications (a "Later" section of the runbook): the platform makes the namespace, the claims,
+// their backups, the network policies and the route; the workloads are the user's. Pure.
+import type {
+  BootstrapStep,
+  FlowDeclaration,
+  FlowPeer,
+  FlowPort,
+  PodLabels,
+  PodSecurityLevel,
+  VolumeRequest,
+} from '@homelab/core';
+import { shellQuote } from '@homelab/core';
+import type { ApplicationRoute } from './generated/settings.js';
+
+/** An application as the onboarding text needs it. */
+export interface OnboardingApp {
+  readonly name: string;
+  readonly namespace: string;
+  readonly podSecurity: PodSecurityLevel;
+  readonly volumes: readonly VolumeRequest[];
+  readonly routes: readonly ApplicationRoute[];
+}
+
+const labels = (selector: PodLabels): string =>
+  Object.entries(selector)
+    .map(([key, value]) => `\`${key}: ${value}\``)
+    .join(', ') || 'every pod';
+
+const ports = (list: readonly FlowPort[]): string =>
+  list
+    .map(
+      (port) =>
+        `${port.port}${port.endPort === undefined ? '' : `-${port.endPort}`}/${port.protocol}`,
+    )
+    .join(', ');
+
+function peerText(peer: FlowPeer): string {
+  switch (peer.kind) {
+    case 'self':
+      return `its pods ${labels(peer.selector)}${peer.namespace === undefined ? '' : ` in \`${peer.namespace}\``}`;
+    case 'gateway':
+      return peer.host === undefined
+        ? 'the Gateway'
+        : `\`${peer.host}.<domain>\` through the Gateway`;
+    case 'fqdn':
+      return `\`${peer.name}\``;
+    case 'cidr':
+      return `\`${peer.cidr}\``;
+    case 'service':
+      return `the Service \`${peer.service}.${peer.namespace}\``;
+    case 'kube-apiserver':
+      return 'the Kubernetes API server';
+    case 'host':
+      return 'the nodes';
+    case 'capability':
+    case 'consumers':
+      return `the provider of \`${peer.capability}\``;
+    default:
+      return `\`${peer.kind}\``;
+  }
+}
+
+/** One Markdown line per flow of the user's own pods. */
+function flowLine(flow: FlowDeclaration): string {
+  const verb = flow.direction === 'ingress' ? 'accept' : 'reach';
+  const from = flow.direction === 'ingress' ? 'from ' : '';
+  return `    - pods ${labels(flow.selector)} ${verb} ${from}${peerText(flow.peer)} on ${ports(flow.ports)}${flow.reason === undefined ? '' : ` (${flow.reason})`}`;
+}
+
+const SECURITY: { readonly [L in PodSecurityLevel]: string } = {
+  restricted:
+    'Pod Security `restricted`: every container `runAsNonRoot: true` (with a numeric `runAsUser` when the image starts as root or names its user), `allowPrivilegeEscalation: false`, `capabilities.drop: [ALL]`, `seccompProfile.type: RuntimeDefault`; an image that must start as root needs `podSecurity: baseline` in the definition',
+  baseline:
+    'Pod Security `baseline` (the definition says so): no privileged containers, host namespaces, host paths or added capabilities beyond the default set',
+  privileged: 'Pod Security `privileged` (the definition says so)',
+};
+
+/**
+ * The "Later" step, or undefined when the cluster has no application. `flows`: the flows of the
+ * applications' own pods (`workloads: 'external'`); `domain`: the Gateway's, when there is one.
+ */
+export function onboardingStep(
+  apps: readonly OnboardingApp[],
+  flows: readonly FlowDeclaration[],
+  domain: string | undefined,
+): BootstrapStep | undefined {
+  if (apps.length === 0) return undefined;
+  const body: string[] = [
+    "The platform makes each application's namespace, its claims with their backups and restore",
+    'verification, its network policies and its route; its workloads (Deployments, Services,',
+    'ConfigMaps…) are yours to deploy, with an Argo CD Application of your own for instance. Not in',
+    "the platform's `applications` AppProject: it admits only what the platform renders there",
+    "(claims, backups, routes); use Argo CD's `default` project or an AppProject of your own whose",
+    "destination is the application's namespace.",
+    '',
+    "In every application's namespace the platform's admission policies hold, as the cluster's",
+    'environment enforces them (`charts/gatekeeper/README.md`): CPU and memory requests on every',
+    'container, the label `app.kubernetes.io/part-of` on every workload, images only from the',
+    'allowed registries, and the Pod Security level of the namespace. What each application needs:',
+    '',
+  ];
+  for (const app of apps) {
+    body.push(`- **${app.name}**, namespace \`${app.namespace}\`: ${SECURITY[app.podSecurity]}.`);
+    for (const volume of app.volumes) {
+      const owner = volume.owner;
+      body.push(
+        `  - claim \`${volume.name}\` (${volume.accessMode ?? 'ReadWriteOnce'}, ${volume.size}, \`${volume.tier}\`): mount it by name${
+          owner === undefined
+            ? ''
+            : `; its files belong to ${owner.user}:${owner.group}, as which its backups read them: run as that user, with \`fsGroup: ${owner.group}\``
+        }${
+          (volume.accessMode ?? 'ReadWriteOnce') === 'ReadWriteOnce'
+            ? '; one node mounts it at a time, so a Deployment that mounts it rolls out with `strategy: Recreate`'
+            : ''
+        }${volume.backup === undefined ? '' : '; a new claim is bound once its bootstrap restored its latest backup (at once when there is none), and its pods wait until then'}.`,
+      );
+    }
+    const own = flows.filter((flow) => flow.namespace === app.namespace);
+    if (own.length > 0) {
+      body.push(
+        '  - network (default deny: nothing but DNS and these; the policies select the pods by these labels, so the pods carry them):',
+        ...own.map(flowLine),
+      );
+    } else {
+      body.push('  - network: no flows declared, so the namespace stays outside default deny.');
+    }
+    for (const route of app.routes) {
+      body.push(
+        `  - route \`https://${route.host}.${domain ?? '<domain>'}/\`: the Gateway forwards to the Service \`${route.service}\` on port ${route.port}, which you create (its pods as above); login: ${
+          route.auth === 'app'
+            ? "the application's own"
+            : route.auth === 'forward-auth'
+              ? 'the OIDC provider first (forward auth)'
+              : 'none'
+        }.`,
+      );
+    }
+  }
+  body.push(
+    '',
+    'What the platform made for them (the routes report no backend until your Services exist):',
+  );
+  return {
+    title: "deploying an application's own workloads",
+    when: 'later',
+    body,
+    commands: apps.map(
+      (app) =>
+        `kubectl -n ${shellQuote(app.namespace)} get persistentvolumeclaims,ciliumnetworkpolicies,httproutes`,
+    ),
+  };
+}

@@ -1,0 +1,80 @@
+// The runbook's "Later: deploying an application's own workloads": what the user's manifests
+// must do in the namespaces the platform makes, with the values the definition gives.
+import {
+  testComponent,
+  testDefinition,
+  testReferenceClusters,
+  testRun,
+} from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { applicationsComponent } from '../src/index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
+
+const storage = testComponent({ name: 'storage', provides: ['storage'] });
+
+function step(apps: AnyJson) {
+  const result = testRun(
+    testDefinition(testReferenceClusters(), { components: { applications: { apps } } }),
+    [storage, applicationsComponent],
+  );
+  const declared = result.components.clusters[2]?.contributions.get('applications') as AnyJson;
+  return declared?.bootstrap?.find(
+    (s: AnyJson) => s.title === "deploying an application's own workloads",
+  );
+}
+
+describe("the runbook's onboarding of an application's own workloads", () => {
+  const paperless = step({
+    paperless: {
+      volumes: { data: { size: '20Gi', tier: 'standard', owner: { user: 1000, group: 1000 } } },
+      flows: [
+        {
+          name: 'broker',
+          application: 'paperless',
+          peerSelector: { 'app.kubernetes.io/name': 'paperless-redis' },
+          ports: [{ port: 6379 }],
+          reason: 'tasks in Redis',
+        },
+        { name: 'mail', fqdn: 'imap.example.com', ports: [{ port: 993 }], reason: 'IMAPS' },
+      ],
+    },
+    wiki: { namespace: 'docs', podSecurity: 'baseline' },
+  });
+  const text = (paperless?.body ?? []).join('\n');
+
+  test('is a later step that says where the workloads go and which project admits them', () => {
+    expect(paperless?.when).toBe('later');
+    expect(text).toContain("use Argo CD's `default` project or an AppProject of your own");
+    // In the definition's order.
+    expect(paperless?.commands).toEqual([
+      'kubectl -n paperless get persistentvolumeclaims,ciliumnetworkpolicies,httproutes',
+      'kubectl -n docs get persistentvolumeclaims,ciliumnetworkpolicies,httproutes',
+    ]);
+  });
+
+  test("names each application's namespace, level, claim, owner and the labels its flows select", () => {
+    expect(text).toContain('- **paperless**, namespace `paperless`: Pod Security `restricted`');
+    expect(text).toContain('- **wiki**, namespace `docs`: Pod Security `baseline`');
+    expect(text).toContain(
+      '  - claim `data` (ReadWriteOnce, 20Gi, `standard`): mount it by name; its files belong to 1000:1000, as which its backups read them: run as that user, with `fsGroup: 1000`; one node mounts it at a time, so a Deployment that mounts it rolls out with `strategy: Recreate`',
+    );
+    expect(text).toContain(
+      '    - pods `app.kubernetes.io/name: paperless` reach its pods `app.kubernetes.io/name: paperless-redis` in `paperless` on 6379/TCP (tasks in Redis)',
+    );
+    expect(text).toContain(
+      '    - pods `app.kubernetes.io/name: paperless` reach `imap.example.com` on 993/TCP (IMAPS)',
+    );
+    // An application without flows is outside default deny, and says so.
+    expect(text).toContain(
+      '  - network: no flows declared, so the namespace stays outside default deny.',
+    );
+    // Only the applications' own pods: none of the platform's mover or verification flows.
+    expect(text).not.toContain('volsync');
+  });
+
+  test('is absent without applications', () => {
+    expect(step({})).toBeUndefined();
+  });
+});
