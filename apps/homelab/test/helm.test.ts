@@ -2748,8 +2748,9 @@ suite(title, () => {
           ),
           cluster,
         ).toContainEqual(
-          expect.stringContaining(
-            'ServiceMonitor monitoring/node-exporter through Service monitoring/node-exporter:9100: port 9100/TCP on the controlplane nodes is not allowed from',
+          // In node-exporter's own namespace (monitoring's privileged one).
+          expect.stringMatching(
+            /^ServiceMonitor ([a-z0-9-]+)\/node-exporter through Service \1\/node-exporter:9100: port 9100\/TCP on the controlplane nodes is not allowed from/,
           ),
         );
       }

@@ -660,7 +660,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     `export TALOS_DIR="$HOME/.homelab/${name}"`,
     'export TALOSCONFIG="$TALOS_DIR/talosconfig"',
     'export KUBECONFIG="$TALOS_DIR/kubeconfig"',
-    'export LOST_AT="$(cat "$TALOS_DIR/lost-at")"',
+    'LOST_AT="$(cat "$TALOS_DIR/lost-at")"',
+    'export LOST_AT',
     'echo "restoring as of ${LOST_AT:?no $TALOS_DIR/lost-at: set LOST_AT to when the cluster was lost}"',
   );
   const controlPlanes = cluster.controlPlanes.length;

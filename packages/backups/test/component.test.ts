@@ -844,7 +844,7 @@ describe('the disaster-recovery runbook', () => {
       const blocks = [...step1.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
       // The first two: the variables, then those of a new shell ("Control planes that still
       // run" follows in the same step).
-      expect(blocks[1]).toContain('export LOST_AT="$(cat "$TALOS_DIR/lost-at")"');
+      expect(blocks[1]).toContain('LOST_AT="$(cat "$TALOS_DIR/lost-at")"\nexport LOST_AT\n');
       const home = mkdtempSync(join(tmpdir(), 'homelab-lost-at-'));
       try {
         const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
