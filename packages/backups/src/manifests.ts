@@ -72,7 +72,8 @@ function labels(volume: VolumeRequest, role: BackupRole): { [key: string]: strin
 export const DEFAULT_OWNER = { user: 65532, group: 65532 } as const;
 
 /**
- * The mover's security context: the volume's owner, never root. Always with a numeric user: the
+ * The pod security context of the movers, the verification and the unlock pod: the volume's
+ * owner, never root. Always with a numeric user: the
  * VolSync 0.16.0 image (its Dockerfile: ubi9-minimal, no `USER`) runs as root, so the kubelet
  * refuses `runAsNonRoot` without `runAsUser` ("image will run as root").
  */
@@ -97,6 +98,15 @@ const RESTIC_RESOURCES = {
   requests: { cpu: '100m', memory: '256Mi' },
   limits: { memory: '2Gi' },
 } as const;
+
+/** The verification's and the unlock pod's container: nothing beyond what restic needs. */
+function resticContainerSecurityContext(): Values {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  };
+}
 
 function resticResources(): Values {
   return {
@@ -288,7 +298,6 @@ export function verificationCronJob(
   repository?: string,
 ): KubeObject {
   const window = settings.verification.windowMinutes;
-  const owner = volume.owner ?? DEFAULT_OWNER;
   const podLabels = labels(volume, 'verification');
   const maxAge = maxSnapshotAgeMinutes(volume, settings);
   return {
@@ -320,13 +329,7 @@ export function verificationCronJob(
             metadata: { labels: podLabels },
             spec: {
               restartPolicy: 'Never',
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: owner.user,
-                runAsGroup: owner.group,
-                fsGroup: owner.group,
-                seccompProfile: { type: 'RuntimeDefault' },
-              },
+              securityContext: moverSecurityContext(volume),
               containers: [
                 {
                   name: 'verify',
@@ -351,11 +354,7 @@ export function verificationCronJob(
                   ],
                   envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
                   terminationMessagePolicy: 'FallbackToLogsOnError',
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ['ALL'] },
-                  },
+                  securityContext: resticContainerSecurityContext(),
                   resources: resticResources(),
                   volumeMounts: [
                     { name: 'scratch', mountPath: RESTORE_ROOT },
@@ -398,7 +397,6 @@ export function verificationCronJob(
  * resources and Secret.
  */
 export function resticUnlockPod(volume: VolumeRequest): KubeObject {
-  const owner = volume.owner ?? DEFAULT_OWNER;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -409,13 +407,7 @@ export function resticUnlockPod(volume: VolumeRequest): KubeObject {
     },
     spec: {
       restartPolicy: 'Never',
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: owner.user,
-        runAsGroup: owner.group,
-        fsGroup: owner.group,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: moverSecurityContext(volume),
       containers: [
         {
           name: 'unlock',
@@ -426,11 +418,7 @@ export function resticUnlockPod(volume: VolumeRequest): KubeObject {
             { name: 'HOME', value: '/tmp' },
           ],
           envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
+          securityContext: resticContainerSecurityContext(),
           resources: resticResources(),
           volumeMounts: [
             { name: 'cache', mountPath: '/cache' },

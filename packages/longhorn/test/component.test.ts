@@ -1133,6 +1133,16 @@ describe('retiring a node no longer in the definition (nodeLifecycle.retiringRem
     expect(spec('replicas.longhorn.io').nodeID.type).toBe('string');
     const crd = docs.find((doc) => doc.metadata.name === 'replicas.longhorn.io');
     expect(crd.spec.scope).toBe('Namespaced');
+    // The one-node hook before a reboot reads a volume's state and the pods using it.
+    const volumeStatus = docs
+      .find((doc) => doc.metadata.name === 'volumes.longhorn.io')
+      ?.spec.versions.find((v: AnyJson) => v.name === 'v1beta2').schema.openAPIV3Schema.properties
+      .status.properties;
+    expect(volumeStatus.state.type).toBe('string');
+    expect(volumeStatus.robustness.type).toBe('string');
+    const kubernetesStatus = volumeStatus.kubernetesStatus.properties;
+    expect(kubernetesStatus.namespace.type).toBe('string');
+    expect(kubernetesStatus.workloadsStatus.items.properties.podName.type).toBe('string');
   });
 
   test('waits while replicas name the node: two polls with replicas, then the drain', () => {
