@@ -218,10 +218,11 @@ function adapt(definition: string): string {
   const edgeOn136 = edge.replace(KUBERNETES_1_34, '      version: 1.36.3\n');
   text = onKubernetes(text, 'staging', '1.35.4');
   text = onKubernetes(text, 'prod', '1.33.12');
-  // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle).
+  // Cilium 1.20 (its chart's admission policy, the Gateway API v1.6 bundle), keeping the
+  // defaults of the release the committed build runs (chart-upgrade-compatibility).
   text = text.replace(
     '  cilium:\n    gatewayApi: true\n',
-    '  cilium:\n    version: 1.20.0\n    gatewayApi: true\n',
+    `  cilium:\n    version: 1.20.0\n    upgradeCompatibility: "${committedCiliumDefaults()}"\n    gatewayApi: true\n`,
   );
   // The repository read with an SSH deploy key (the runbook's deploy-key command).
   const https = '  url: https://github.com/example/homelab-platform.git\n';
@@ -294,6 +295,26 @@ function adapt(definition: string): string {
 }
 
 /** A scratch copy of this checkout (see the header), made for one scenario. */
+/**
+ * The Cilium release whose defaults the committed build's clusters run with: the
+ * `upgradeCompatibility` of its first cluster layer that sets one, else the minor release its
+ * charts/cilium pins (what a user moving their clusters to Cilium 1.20 sets).
+ */
+function committedCiliumDefaults(): string {
+  const chart = join(repo, 'charts/cilium');
+  for (const layer of readdirSync(join(chart, 'clusters')).sort()) {
+    const match = /^ {2}upgradeCompatibility: ["']?([0-9.]+)["']?$/m.exec(
+      readFileSync(join(chart, 'clusters', layer), 'utf8'),
+    );
+    if (match !== null) return match[1] as string;
+  }
+  const pinned = /^ {4}version: (\d+\.\d+)\./m.exec(
+    readFileSync(join(chart, 'Chart.yaml'), 'utf8'),
+  );
+  if (pinned === null) throw new Error('charts/cilium/Chart.yaml pins no release');
+  return pinned[1] as string;
+}
+
 function makeScratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'homelab-user-'));
   const listed = spawnSync(

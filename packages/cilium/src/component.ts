@@ -537,6 +537,22 @@ function declare(input: DeclareInput<Settings>): Declaration {
       }),
     );
   }
+  const compatibility = settings.upgradeCompatibility;
+  const line = settings.version.split('.').slice(0, 2).join('.');
+  if (
+    compatibility !== undefined &&
+    Number(compatibility.split('.')[1]) > Number(line.split('.')[1])
+  ) {
+    issues.push(
+      error({
+        code: 'cilium-upgrade-compatibility',
+        path: input.path('upgradeCompatibility'),
+        value: compatibility,
+        message: `is a later release than the Cilium ${settings.version} the cluster runs: it names the release the cluster was first installed with`,
+        expected: `the Cilium minor release the cluster was first installed with (${line} or earlier), or nothing on a cluster first installed with ${line}`,
+      }),
+    );
+  }
   issues.push(...announcementIssues(cluster, settings));
   const release = CILIUM_RELEASES[settings.version];
   issues.push(...kubernetesIssues(cluster, settings.version));
@@ -769,7 +785,9 @@ function upgradeStep(
       'changes what it needs around it too. Read the upgrade notes of the new release first, and',
       "run its pre-flight check as Cilium's upgrade guide says (it pulls the new agent image onto",
       'every node beforehand, so that no agent waits for a pull while its node has no network); go',
-      'one minor release at a time (the build refuses a jump).',
+      'one minor release at a time (the build refuses a jump). Moving up a minor release, keep the',
+      'defaults the cluster runs with: set `upgradeCompatibility` to the release it runs now (the',
+      'build refuses the move without it, and any later change of it).',
       ...(gatewayApi
         ? [
             '',

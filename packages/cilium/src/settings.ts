@@ -17,6 +17,8 @@ export type { CiliumSettings };
 /** Cilium settings with every default applied. */
 export interface ResolvedCiliumSettings {
   readonly version: CiliumVersion;
+  /** The minor release the cluster was first installed with (the chart's `upgradeCompatibility`). */
+  readonly upgradeCompatibility: string | undefined;
   readonly hubble: { readonly relay: boolean; readonly ui: boolean };
   readonly gatewayApi: boolean;
   /**
@@ -66,6 +68,7 @@ export function resolveCiliumSettings(
 ): ResolvedCiliumSettings {
   return {
     version: settings.version ?? ciliumDefaults.version,
+    upgradeCompatibility: settings.upgradeCompatibility,
     hubble: {
       relay: settings.hubble?.relay ?? ciliumDefaults.hubble.relay,
       ui: settings.hubble?.ui ?? ciliumDefaults.hubble.ui,

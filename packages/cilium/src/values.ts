@@ -158,6 +158,10 @@ export function clusterFactValues(
   settings: ResolvedCiliumSettings,
 ): Values {
   const values: Values = { cluster: { name: cluster.name } };
+  // The defaults of the release the cluster was first installed with (the chart's own switch).
+  if (settings.upgradeCompatibility !== undefined) {
+    values.upgradeCompatibility = settings.upgradeCompatibility;
+  }
   if (cluster.network.bgp !== undefined) {
     values.bgpControlPlane = { enabled: true };
   } else if (cluster.network.l2Announcements !== undefined) {

@@ -45,6 +45,15 @@ export const CILIUM_UPGRADE_PATH: ChartUpgradePath = {
   rollback: 'minor',
   source:
     'its upgrade guide: "The only tested rollback and upgrade path is between consecutive minor releases"',
+  // The chart's switch for the defaults of an earlier release: from 1.20, Envoy's xDS mode
+  // (`envoyXdsMode` in the chart's _helpers.tpl: `ads` for a new installation, the agent's legacy
+  // `split` below 1.20), which an upgrade without it changes under the running proxies.
+  compatibility: {
+    value: 'upgradeCompatibility',
+    setting: 'upgradeCompatibility',
+    source:
+      'its upgrade guide: "To minimize datapath disruption during the upgrade, the upgradeCompatibility option should be set to the initial Cilium version which was installed in this cluster"',
+  },
 };
 
 /** What differs between the supported Cilium releases. */

@@ -38,7 +38,13 @@ function fleet(version?: string) {
         kubernetes,
         nodes: testNodes('edge', 5, 2) as AnyJson,
         network: testNetwork(5, { loadBalancerPools: [{ name: 'v6', cidr: 'fd00:5::/120' }] }),
-        components: { cilium: { gatewayApi: false, hubble: { relay: false, ui: false } } },
+        components: {
+          cilium: {
+            upgradeCompatibility: '1.18',
+            gatewayApi: false,
+            hubble: { relay: false, ui: false },
+          },
+        },
       }),
     ],
     version === undefined ? {} : { components: { cilium: { version } } },
@@ -60,8 +66,17 @@ describe.each(CILIUM_VERSIONS)('Cilium %s', (version) => {
         rollback: 'minor',
         source:
           'its upgrade guide: "The only tested rollback and upgrade path is between consecutive minor releases"',
+        // The chart's value keeping an earlier release's defaults (chart-upgrade-compatibility),
+        // a key of every supported release's values.yaml.
+        compatibility: {
+          value: 'upgradeCompatibility',
+          setting: 'upgradeCompatibility',
+          source:
+            'its upgrade guide: "To minimize datapath disruption during the upgrade, the upgradeCompatibility option should be set to the initial Cilium version which was installed in this cluster"',
+        },
       },
     });
+    expect(upstreamValues).toHaveProperty('upgradeCompatibility', null);
     expect(issues).toEqual([]);
   });
 

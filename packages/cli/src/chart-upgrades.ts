@@ -3,10 +3,13 @@
 // says how its upstream moves (`ChartDependency.upgradePath`: Cilium one minor release up or back,
 // Longhorn one up and none back) is refused a pin outside that path (`chart-upgrade-path`, an
 // error); one whose upstream only recommends its path (cert-manager: one minor release up) is
-// warned of (the path's `severity`). Skipped with --allow-immutable-changes, like every
-// comparison with the last build. Pure.
+// warned of (the path's `severity`). An upstream value naming the release a cluster was first
+// installed with (Cilium's `upgradeCompatibility`) must be set for a move up a minor release and
+// never changes once set (`chart-upgrade-compatibility`). Skipped with --allow-immutable-changes,
+// like every comparison with the last build. Pure.
 import {
   type ChartSpec,
+  type ChartUpgradePath,
   chartUpgradeRefusal,
   error,
   type Issue,
@@ -34,6 +37,102 @@ function dependencyVersion(chartYaml: string | undefined, name: string): string 
   return undefined;
 }
 
+/** The value at `key` under the upstream chart's key in a cluster layer, if it is a string. */
+function layerValue(layer: unknown, chart: string, key: string): string | undefined {
+  const upstream = (layer as { [key: string]: unknown } | null | undefined)?.[chart];
+  const value = (upstream as { [key: string]: unknown } | null | undefined)?.[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Minor release number of `1.19.6` or `1.19`, if it parses. */
+function minorOf(version: string): [number, number] | undefined {
+  const match = /^v?(\d+)\.(\d+)(?:\.|$)/.exec(version);
+  return match === null ? undefined : [Number(match[1]), Number(match[2])];
+}
+
+/**
+ * The upstream value naming the release whose defaults an installation keeps
+ * (`ChartUpgradePath.compatibility`, Cilium's `upgradeCompatibility`), against the last build's
+ * layer of each cluster that ran the chart (`chart-upgrade-compatibility`, an error): it never
+ * changes once a build set it; a move up a minor release needs it set; and first set on a running
+ * cluster, it names the minor release the cluster runs. Each is what keeps the running
+ * installation on the defaults it started with: any other value switches them under it.
+ */
+function compatibilityIssues(
+  spec: ChartSpec,
+  component: string,
+  platform: ResolvedPlatform,
+  previous: ReadonlyMap<string, string> | undefined,
+  deployed: string,
+): Issue[] {
+  const dependency = spec.dependency;
+  const compatibility = dependency?.upgradePath?.compatibility;
+  if (dependency === undefined || compatibility === undefined || previous === undefined) return [];
+  const from = minorOf(deployed);
+  const to = minorOf(dependency.version);
+  if (from === undefined || to === undefined) return [];
+  const { product } = dependency.upgradePath as ChartUpgradePath;
+  const key = `${dependency.name}.${compatibility.value}`;
+  const fromLine = `${from[0]}.${from[1]}`;
+  const skip = `build with --allow-immutable-changes (it skips this comparison with the last build) where the clusters never ran ${deployed} or are rebuilt from scratch`;
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const layer = spec.clusters[cluster.name];
+    const last = previous.get(`clusters/${cluster.name}.yaml`);
+    if (layer === undefined || last === undefined) continue;
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(last);
+    } catch {
+      continue;
+    }
+    const before = layerValue(parsed, dependency.name, compatibility.value);
+    const now = layerValue(layer, dependency.name, compatibility.value);
+    if (before !== undefined && now !== before) {
+      issues.push(
+        error({
+          code: 'chart-upgrade-compatibility',
+          path: settingsPath(cluster, component, compatibility.setting),
+          output: `charts/${spec.name}`,
+          ...(now === undefined ? {} : { value: now }),
+          message: `would ${now === undefined ? 'remove' : 'change'} ${key} "${before}" on cluster "${cluster.name}" (the last build's layer of charts/${spec.name} for it sets it)${now === undefined ? '' : ` to "${now}"`}: the running ${product} would switch to the defaults of ${now === undefined ? 'a new installation' : `a ${now} installation`} (${compatibility.source})`,
+          expected: `${compatibility.setting}: "${before}" kept; ${skip}`,
+        }),
+      );
+      continue;
+    }
+    if (before !== undefined) continue;
+    if (now === undefined) {
+      if (to[0] !== from[0] || to[1] <= from[1]) continue;
+      issues.push(
+        error({
+          code: 'chart-upgrade-compatibility',
+          path: settingsPath(cluster, component, 'version'),
+          output: `charts/${spec.name}`,
+          value: dependency.version,
+          message: `would move ${product} on cluster "${cluster.name}" from ${deployed}, which the last build's charts/${spec.name}/Chart.yaml pins, to ${dependency.version} with the defaults of a new ${to[0]}.${to[1]} installation: ${key} is not set (${compatibility.source})`,
+          expected: `${compatibility.setting}: "${fromLine}" (the release whose defaults the cluster runs with now) in the cluster's components.${component}, or in components.${component} for every cluster; ${skip}`,
+        }),
+      );
+      continue;
+    }
+    // First set on a running cluster: it names the release whose defaults it runs with now.
+    const named = minorOf(now);
+    if (named !== undefined && named[0] === from[0] && named[1] === from[1]) continue;
+    issues.push(
+      error({
+        code: 'chart-upgrade-compatibility',
+        path: settingsPath(cluster, component, compatibility.setting),
+        output: `charts/${spec.name}`,
+        value: now,
+        message: `would switch ${product} ${deployed} on cluster "${cluster.name}" (the last build's charts/${spec.name}/Chart.yaml pins it), running with the defaults of its own release, to those of a ${now} installation`,
+        expected: `"${fromLine}", the release whose defaults the cluster runs with now; ${skip}`,
+      }),
+    );
+  }
+  return issues;
+}
+
 /**
  * An error (a warning where the path's `severity` says so) on each cluster that ran a chart whose
  * upstream pin moves outside its upgrade path (one per cluster, merged into one by the chart's
@@ -50,7 +149,9 @@ export function chartUpgradeIssues(
     if (dependency?.upgradePath === undefined || component === undefined) continue;
     const previous = previousChart(spec.name);
     const deployed = dependencyVersion(previous?.get('Chart.yaml'), dependency.name);
-    if (deployed === undefined || deployed === dependency.version) continue;
+    if (deployed === undefined) continue;
+    issues.push(...compatibilityIssues(spec, component, platform, previous, deployed));
+    if (deployed === dependency.version) continue;
     const refusal = chartUpgradeRefusal(deployed, dependency.version, dependency.upgradePath);
     if (refusal === undefined) continue;
     for (const cluster of platform.clusters) {

@@ -1,7 +1,7 @@
 // docs/system-checks.md lists every system check the build runs, once, in its Layer 4 table: the
 // checks of core, of talos-config and of every registered component (its `checks` and `changes`). The rows that are no
 // registered check say so in their own text (`immutable-field-changed`, `crd-bundle-downgrade`,
-// `chart-upgrade-path`: comparisons with the last build's charts; `cluster-network-changed`, `kubernetes-upgrade-path`,
+// `chart-upgrade-path`, `chart-upgrade-compatibility`: comparisons with the last build's charts; `cluster-network-changed`, `kubernetes-upgrade-path`,
 // `talos-upgrade-path`: with the last build's cluster files; all run by the pipeline).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { expect, it } from 'vitest';
 import { REGISTRY } from '../src/registry.js';
 
 const NOT_REGISTERED = [
+  'chart-upgrade-compatibility',
   'chart-upgrade-path',
   'cluster-network-changed',
   'crd-bundle-downgrade',

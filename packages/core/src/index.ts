@@ -407,6 +407,7 @@ export type {
   ChartDependency,
   ChartReadme,
   ChartSpec,
+  ChartUpgradeCompatibility,
   ChartUpgradePath,
   EnvironmentName,
   EnvironmentProfile,

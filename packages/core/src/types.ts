@@ -207,6 +207,23 @@ export interface ChartUpgradePath {
   readonly severity?: 'error' | 'warning';
   /** Where the upstream says so (a guide's section and its words). */
   readonly source: string;
+  /**
+   * A value of the upstream chart that names the release an installation was first installed
+   * with, so that a later release keeps that one's defaults (Cilium's `upgradeCompatibility`):
+   * moving a cluster that ran the last build up a minor release needs it set, and once set it
+   * never changes (`chart-upgrade-compatibility`). None: the upstream has no such value.
+   */
+  readonly compatibility?: ChartUpgradeCompatibility;
+}
+
+/** The upstream value naming the release an installation started with (`ChartUpgradePath`). */
+export interface ChartUpgradeCompatibility {
+  /** Its key under the upstream chart's values, in the cluster layers (`upgradeCompatibility`). */
+  readonly value: string;
+  /** The component setting that writes it, under `components.<component>`. */
+  readonly setting: string;
+  /** Where the upstream says so (a guide's section and its words). */
+  readonly source: string;
 }
 
 export interface ChartReadme {

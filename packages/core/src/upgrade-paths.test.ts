@@ -235,6 +235,19 @@ describe('upgradePathReadme', () => {
     );
   });
 
+  it("says how a cluster keeps its first release's defaults only where the upstream has a value for it", () => {
+    const kept = upgradePathReadme('demo', 'upstream', {
+      ...paths.minor,
+      compatibility: { value: 'keepDefaults', setting: 'keep', source: 'its guide: "y"' },
+    }).body;
+    expect(kept.split('\n\n')).toHaveLength(3);
+    expect(kept.replace(/\n/g, ' ')).toContain(
+      'A cluster keeps the defaults of the Cilium release it started with through `upstream.keepDefaults` (the component\'s `keep` setting). Source: its guide: "y".',
+    );
+    expect(kept).toContain('(`chart-upgrade-compatibility`)');
+    expect(text(paths.minor)).not.toContain('chart-upgrade-compatibility');
+  });
+
   it('wraps its paragraphs at 100 columns', () => {
     const { heading, body } = upgradePathReadme('demo', 'upstream', paths.silent);
     expect(heading).toBe('Upgrades');

@@ -216,6 +216,17 @@ export function upgradePathReadme(
       'newer pinned release changes in the values we set.',
     ],
   ];
+  const compatibility = path.compatibility;
+  if (compatibility !== undefined) {
+    paragraphs.push([
+      `A cluster keeps the defaults of the ${path.product} release it started with through \`${dependency}.${compatibility.value}\``,
+      `(the component's \`${compatibility.setting}\` setting). Source: ${compatibility.source}.`,
+      'The build refuses moving a cluster that ran the last build up a minor release without it, first',
+      'setting it to another release than the one the cluster runs, and changing or removing it once',
+      'set (`chart-upgrade-compatibility`): each would switch the running installation to other',
+      'defaults.',
+    ]);
+  }
   return {
     heading: 'Upgrades',
     body: paragraphs.map((words) => wrap(words.join(' '), 100)).join('\n\n'),

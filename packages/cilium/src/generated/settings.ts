@@ -11,6 +11,10 @@ enabled?: true
  * Upstream Cilium chart version (default: the pinned release, 1.19.6). The same on every cluster: one chart pins one release; it must support every cluster's Kubernetes version (1.18: 1.30–1.33, 1.19: 1.32–1.35, 1.20: 1.33–1.36).
  */
 version?: ("1.18.12" | "1.19.6" | "1.20.0")
+/**
+ * The Cilium minor release ("1.19") whose defaults this cluster keeps when it moves to a later one: the chart's `upgradeCompatibility`, which Cilium's upgrade guide sets "to the initial Cilium version which was installed in this cluster" so that an upgrade does not change the running datapath (from 1.20: Envoy's xDS mode). Unset (the default): the defaults of `version`'s release, right for a cluster first installed with it. The build compares it with the last build (`chart-upgrade-compatibility`): a cluster moving up a minor release needs it, first set it names the minor release the cluster runs, and once set it never changes. Never later than `version`'s minor release.
+ */
+upgradeCompatibility?: string
 hubble?: HubbleSettings
 /**
  * Enable Cilium's Gateway API implementation and the platform Gateway (default true).
