@@ -29,10 +29,12 @@ import {
   type SystemInput,
   servicesNotExposed,
   storageBeforeClaims,
+  TALOS_MANIFEST_NAMESPACES,
   volumeClaimsOf,
 } from '@homelab/core';
 import { findHelm, readVendoredChartFile, repoRoot, vendored } from '@homelab/core/testing';
 import { evaluateConstraints } from '@homelab/policy';
+import { CERT_APPROVER_NAMESPACE, CERT_APPROVER_VERSION } from '@homelab/talos-config';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generate } from '../src/pipeline.js';
 import { REGISTRY } from '../src/registry.js';
@@ -676,6 +678,56 @@ describe.skipIf(helm === undefined)(
               (verdict) => `${verdict.constraint.metadata.name}: ${verdict.messages.join('; ')}`,
             ),
         ).toEqual([]);
+      },
+    );
+
+    /** The objects of the approver's upstream manifest Talos applies (vendored, as pinned). */
+    function talosManifestObjects(): KubeObject[] {
+      const path = vendored(
+        'manifests',
+        'kubelet-serving-cert-approver',
+        CERT_APPROVER_VERSION,
+        'standalone-install.yaml',
+      );
+      return (parseAllDocuments(readFileSync(path, 'utf8')) as KubeObject[]).filter(
+        (object) => object !== null && typeof object === 'object',
+      );
+    }
+
+    test.each(['dev', 'staging', 'prod'])(
+      'every constraint of %s admits what Talos applies from its bootstrap manifests, which talosctl upgrade-k8s dry-run-updates',
+      (cluster) => {
+        const all = rendered.filter((app) => app.cluster === cluster).flatMap((app) => app.objects);
+        const talos = talosManifestObjects();
+        const deployment = talos.find((object) => object.kind === 'Deployment');
+        expect(deployment?.metadata.namespace).toBe(CERT_APPROVER_NAMESPACE);
+        expect(TALOS_MANIFEST_NAMESPACES).toContain(CERT_APPROVER_NAMESPACE);
+        const { verdicts } = admission(all, talos);
+        // Every constraint excludes the namespace: none even matches the Deployment.
+        expect(verdicts.filter((verdict) => verdict.messages.length > 0)).toEqual([]);
+        expect(verdicts.filter((verdict) => verdict.object.kind === 'Deployment')).toEqual([]);
+        // Broken on purpose: the namespace no longer excluded, required-labels denies the
+        // Deployment (the upstream labels only app.kubernetes.io/name and instance).
+        const unexempted = all.map((object) =>
+          object.apiVersion.startsWith('constraints.gatekeeper.sh/')
+            ? {
+                ...object,
+                spec: {
+                  ...(object as AnyJson).spec,
+                  match: {
+                    ...(object as AnyJson).spec.match,
+                    excludedNamespaces: (object as AnyJson).spec.match.excludedNamespaces.filter(
+                      (namespace: string) => namespace !== CERT_APPROVER_NAMESPACE,
+                    ),
+                  },
+                },
+              }
+            : object,
+        );
+        const denied = admission(unexempted, talos)
+          .verdicts.filter((verdict) => verdict.messages.length > 0)
+          .map((verdict) => `${verdict.constraint.metadata.name} ${verdict.object.kind}`);
+        expect(denied).toEqual(['required-labels Deployment']);
       },
     );
 

@@ -326,7 +326,7 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export type { TalosUpgradePath } from './semantic.js';
-export { kubernetesSupportedBy, SUPPORTED_TALOS } from './semantic.js';
+export { kubernetesSupportedBy, SUPPORTED_TALOS, TALOS_MANIFEST_NAMESPACES } from './semantic.js';
 export {
   type ApplicationSyncOptionsInput,
   applicationManualSync,

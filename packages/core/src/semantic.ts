@@ -34,6 +34,16 @@ export interface TalosUpgradePath {
 }
 
 /**
+ * Namespaces whose workloads Talos itself applies from its bootstrap manifests, not Argo CD:
+ * talos-config's `cluster.extraManifests`, the Kubelet Serving Certificate Approver's upstream
+ * manifest (its Namespace, ServiceAccount, RBAC, Service and Deployment). `talosctl upgrade-k8s`
+ * syncs those manifests again, a dry-run update of every object first (go-kubernetes
+ * `manifests.Sync`, `getResourceDiff`), which admission webhooks see like any update: a policy
+ * that denies one of them fails the upgrade. The platform's admission policies exempt them.
+ */
+export const TALOS_MANIFEST_NAMESPACES: readonly string[] = ['kubelet-serving-cert-approver'];
+
+/**
  * Talos minor versions this platform generates configs for, with their Kubernetes range (minor
  * releases of 1.x) and their upgrade path. Both from Talos' own source, each line at its pinned
  * release: `pkg/machinery/compatibility/talos1NN/talos1NN.go` (`MinimumKubernetesVersion`,

@@ -26,6 +26,7 @@ import {
   type PodSecurityLevel,
   type RenderCluster,
   type RenderInput,
+  TALOS_MANIFEST_NAMESPACES,
   type Values,
 } from '@homelab/core';
 import { admissionPoliciesCheck, webhookOutageCheck } from './check.js';
@@ -418,6 +419,11 @@ function policyExclusions(
     ...[GATEKEEPER_NAMESPACE, ...SYSTEM_NAMESPACES].map((namespace) => ({
       namespace,
       reason: 'Gatekeeper and system namespace (exempt from every policy)',
+    })),
+    ...TALOS_MANIFEST_NAMESPACES.map((namespace) => ({
+      namespace,
+      reason:
+        'applied by Talos from its bootstrap manifests (exempt from every policy): talosctl upgrade-k8s dry-run-updates each of its objects, and a denial fails the upgrade',
     })),
     ...declared
       .filter((exemption) => exemption.policy === name)

@@ -100,6 +100,7 @@ describe('constraints', () => {
           'kube-node-lease',
           'kube-public',
           'kube-system',
+          'kubelet-serving-cert-approver',
         ]),
       );
     }
@@ -114,6 +115,7 @@ describe('constraints', () => {
       'kube-node-lease',
       'kube-public',
       'kube-system',
+      'kubelet-serving-cert-approver',
       'longhorn-system',
       'net-secrets',
     ]);
@@ -156,6 +158,7 @@ describe('pod security per namespace', () => {
       'kube-node-lease',
       'kube-public',
       'kube-system',
+      'kubelet-serving-cert-approver',
       'longhorn-system',
       'net-secrets',
     ]);

@@ -37,7 +37,10 @@ export const CERT_APPROVER_VERSION = 'v0.11.0';
 /** The approver's standalone manifest at its release tag (Talos applies it at bootstrap). */
 export const CERT_APPROVER_MANIFEST = `https://raw.githubusercontent.com/alex1989hu/kubelet-serving-cert-approver/${CERT_APPROVER_VERSION}/deploy/standalone-install.yaml`;
 
-/** The namespace the approver's manifest creates (restricted Pod Security, labelled by it). */
+/**
+ * The namespace the approver's manifest creates (restricted Pod Security, labelled by it), one of
+ * core's TALOS_MANIFEST_NAMESPACES, which the admission policies exempt.
+ */
 export const CERT_APPROVER_NAMESPACE = 'kubelet-serving-cert-approver';
 
 /**

@@ -1,3 +1,4 @@
+export { CERT_APPROVER_NAMESPACE, CERT_APPROVER_VERSION } from './baseline.js';
 export {
   loadBalancerPoolsOnLink,
   nodeAddressPinned,

@@ -1,4 +1,5 @@
 import { error, type Issue, type PathSegment, type UpstreamPin, warning } from '@homelab/core';
+import { CERT_APPROVER_MANIFEST, CERT_APPROVER_VERSION } from './baseline.js';
 
 /** Talos release lines this generator writes patches for (each `1.<minor>.x`). */
 export const talosSupportedVersions: readonly string[] = ['1.11', '1.12', '1.13'];
@@ -134,6 +135,15 @@ export const TALOS_UPSTREAM: readonly UpstreamPin[] = [
       licence: 'MPL-2.0',
     }),
   ),
+  // What Talos applies from `cluster.extraManifests` (baseline.ts), for the tests that evaluate
+  // the admission policies on it (its namespace is in core's TALOS_MANIFEST_NAMESPACES).
+  {
+    kind: 'file',
+    path: `manifests/kubelet-serving-cert-approver/${CERT_APPROVER_VERSION}/standalone-install.yaml`,
+    url: CERT_APPROVER_MANIFEST,
+    version: CERT_APPROVER_VERSION,
+    licence: 'Apache-2.0',
+  },
   ...TALOS_PINNED_RELEASES.map(
     (tag): UpstreamPin => ({
       kind: 'file',
