@@ -411,6 +411,43 @@ menu's \`Reset Talos installation and return to maintenance mode\` entry (GRUB) 
 to maintenance mode, where no firewall runs, and step 5 installs it again.
 
 {{/if}}
+## Later: renewing the client certificates (every year)
+
+The client certificates in \`talosconfig\` (step 3) and \`kubeconfig\` (step 7) are valid for one
+year from the day they were made (Talos' defaults, \`TalosAPIDefaultCertificateValidityDuration\`
+and \`KubernetesAdminCertDefaultLifetime\`: 365 days), and nothing renews them: regenerating the
+machine configs keeps the old \`talosconfig\` (\`--output-types controlplane,worker\`, below).
+Once one has expired, every \`talosctl\` or \`kubectl\` command of this runbook fails with a
+certificate error, while the cluster itself runs on. When each expires:
+
+\`\`\`sh
+talosctl config info
+kubectl config view --raw -o jsonpath='{.users[0].user.client-certificate-data}' | base64 -d | openssl x509 -noout -enddate
+\`\`\`
+
+A few weeks before, make new ones with the ones you have (\`talosctl config new\` asks the node
+for a new admin certificate and refuses to overwrite a file; the kubeconfig comes from the new
+\`talosconfig\`):
+
+\`\`\`sh
+rm -f "$TALOS_DIR/talosconfig.new"
+talosctl -n {{shell first.address}} config new "$TALOS_DIR/talosconfig.new" && mv "$TALOS_DIR/talosconfig.new" "$TALOS_DIR/talosconfig"
+talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
+talosctl config node {{shell first.address}}
+talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
+\`\`\`
+
+Where \`talosconfig\` has expired already, make it again from the cluster's secrets of step 1,
+which signed the first one (only \`talosconfig\` is written), then the kubeconfig as above:
+
+\`\`\`sh
+talosctl gen config {{shell name}} {{shell endpoint}} --with-secrets "$TALOS_DIR/secrets.yaml" \\
+  --output-types talosconfig --output-dir "$TALOS_DIR" --force
+talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}}
+talosctl config node {{shell first.address}}
+talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
+\`\`\`
+
 ## Later: changing Talos settings
 
 After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only

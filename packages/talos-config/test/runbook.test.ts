@@ -335,6 +335,12 @@ describe('values that try to leave their quotes', () => {
       [
         // "When a drain gives up": `: "${NODE:?…}"`
         ':',
+        // "renewing the client certificates": the kubeconfig's certificate read, the new
+        // talosconfig made beside the old and moved over it
+        'base64',
+        'openssl',
+        'rm',
+        'mv',
         'chmod',
         'curl',
         // "Moving this cluster to another revision": the root compared, the revision's own applied
@@ -645,6 +651,73 @@ describe('the reference runbook', () => {
       'prod',
       'https://192.168.30.10:6443',
     ]);
+  });
+
+  it("renews the year-long client certificates with step 6's endpoints and step 7's kubeconfig, before or after they expire", () => {
+    const section = (from: string) =>
+      markdown.slice(markdown.indexOf(from), markdown.indexOf('\n## ', markdown.indexOf(from) + 1));
+    const commands = (text: string) =>
+      shellBlocks(text).map((block) =>
+        splitCommands(block).map((command) => command.map((word) => word.text)),
+      );
+    const talosctl = (text: string, ...sub: string[]) =>
+      commands(text)
+        .flat()
+        .filter((words) => words[0] === 'talosctl' && sub.every((word) => words.includes(word)));
+    const step6 = section('## 6. Bootstrap etcd');
+    const step7 = section('## 7. Fetch the kubeconfig');
+    const setContext = [
+      ...talosctl(step6, 'config', 'endpoint'),
+      ...talosctl(step6, 'config', 'node'),
+    ];
+    expect(setContext).toHaveLength(2);
+    const [kubeconfig] = talosctl(step7, 'kubeconfig');
+    expect(kubeconfig).toEqual([
+      'talosctl',
+      'kubeconfig',
+      '$TALOS_DIR/kubeconfig',
+      '-n',
+      '192.168.30.11',
+      '--force',
+    ]);
+    const renewal = section('## Later: renewing the client certificates (every year)');
+    // Talos v1.12 and v1.13 (pkg/machinery/constants): TalosAPIDefaultCertificateValidityDuration
+    // and KubernetesAdminCertDefaultLifetime, 365 days.
+    expect(renewal).toContain('365 days');
+    const [check, before, after] = commands(renewal);
+    expect(check?.map((words) => words.slice(0, 3))).toEqual([
+      ['talosctl', 'config', 'info'],
+      ['kubectl', 'config', 'view'],
+      ['base64', '-d'],
+      ['openssl', 'x509', '-noout'],
+    ]);
+    // Before: a new admin certificate from the node (talosctl config new refuses an existing
+    // file), moved over the old only once made, then step 6's context and step 7's kubeconfig.
+    expect(before).toEqual([
+      ['rm', '-f', '$TALOS_DIR/talosconfig.new'],
+      ['talosctl', '-n', '192.168.30.11', 'config', 'new', '$TALOS_DIR/talosconfig.new'],
+      ['mv', '$TALOS_DIR/talosconfig.new', '$TALOS_DIR/talosconfig'],
+      ...setContext,
+      kubeconfig,
+    ]);
+    expect(shellBlocks(renewal)[1]).toContain('config new "$TALOS_DIR/talosconfig.new" && mv');
+    // After: only talosconfig made again from step 1's secrets (step 3's command otherwise).
+    const [generate, ...rest] = after ?? [];
+    expect(generate).toEqual([
+      'talosctl',
+      'gen',
+      'config',
+      'prod',
+      'https://192.168.30.10:6443',
+      '--with-secrets',
+      '$TALOS_DIR/secrets.yaml',
+      '--output-types',
+      'talosconfig',
+      '--output-dir',
+      '$TALOS_DIR',
+      '--force',
+    ]);
+    expect(rest).toEqual([...setContext, kubeconfig]);
   });
 
   it('never lets Talos reboot the nodes of a cluster together when its settings change', () => {
