@@ -367,6 +367,36 @@ suite(title, () => {
       },
       10 * 60_000,
     );
+    onRenders(
+      `${cluster}: the runbook's test alert reaches a person's receiver, as amtool routes it on the configuration Helm renders`,
+      () => {
+        if (amtool === undefined) expect.fail(`amtool not found (${INSTALL})`);
+        const { text, config } = renderedConfig(cluster);
+        const runbook = readFileSync(join(REPO, 'clusters', cluster, 'RUNBOOK.md'), 'utf8');
+        const section = runbook.indexOf('. Send a test alert\n');
+        const route = config.route as RouteNode;
+        if (section < 0) {
+          // No test where alerts reach nobody: everything goes to the null receiver.
+          expect(route.receiver).toBe('null');
+          return;
+        }
+        const block = runbook.slice(section, runbook.indexOf('\n## ', section));
+        // The labels the runbook sends, and those it asks the route of: the same.
+        const sent = /amtool alert add ((?:\S+=\S+ )+)--annotation/.exec(block)?.[1]?.trim();
+        const asked = /amtool config routes test \S+ ((?:\S+=\S+ ?)+)$/m.exec(block)?.[1]?.trim();
+        expect(sent).toBeDefined();
+        expect(asked).toBe(sent);
+        const labels = Object.fromEntries(
+          (sent as string).split(' ').map((pair) => pair.split('=') as [string, string]),
+        );
+        const said = amtoolReceivers(writeConfig(text), labels);
+        const heartbeat = definitions.get(cluster)?.heartbeat?.receiver;
+        expect(said.length).toBeGreaterThan(0);
+        expect(said.filter((name) => name === 'null' || name === heartbeat)).toEqual([]);
+        expect(said).toEqual(receiversFor(route, labels));
+      },
+      10 * 60_000,
+    );
   }
 
   // Broken on purpose, on the first cluster's rendered configuration.

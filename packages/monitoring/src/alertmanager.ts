@@ -70,7 +70,7 @@ export function secretFile(secret: MonitoringSecretKey): string {
 }
 
 /** The null receiver: alerts routed to it are dropped (Watchdog without a heartbeat, and everything without receivers). */
-const NULL_RECEIVER = 'null';
+export const NULL_RECEIVER = 'null';
 
 /**
  * kube-prometheus-stack's inhibition rules: a critical alert silences the warning and info

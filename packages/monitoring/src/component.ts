@@ -36,7 +36,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
-import { type AlertmanagerPlan, alertmanagerPlan } from './alertmanager.js';
+import { type AlertmanagerPlan, alertmanagerPlan, NULL_RECEIVER } from './alertmanager.js';
 import { FALLBACK_MONITORS, platformMonitors } from './catalogue.js';
 import { MONITORING_CHANGES } from './changes.js';
 import { MONITORING_CHECKS } from './checks.js';
@@ -350,6 +350,46 @@ function heartbeatStep(receiver: string, interval: string): BootstrapStep {
   };
 }
 
+/** The name of the runbook's test alert (no rule fires it). */
+export const TEST_ALERT_NAME = 'HomelabTestAlert';
+
+/**
+ * The runbook's test of alert delivery, where alerts reach a receiver at all: the receivers a
+ * critical alert routes to (amtool on the configuration the operator made), a test alert posted
+ * to Alertmanager's API as Prometheus posts one (amtool alert add: no end, so Alertmanager
+ * resolves it after `resolve_timeout`), and the failed sends per integration. Waits for the pod
+ * first where no heartbeat step did.
+ */
+function testAlertStep(waited: boolean): BootstrapStep {
+  const pod = `alertmanager-${ALERTMANAGER_NAME}-0`;
+  const exec = `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager --`;
+  const labels = `alertname=${TEST_ALERT_NAME} severity=critical`;
+  return {
+    title: 'Send a test alert',
+    when: 'after-handover',
+    body: [
+      'Whether alerts reach people shows only when one is sent: a receiver whose credentials, mail',
+      'server or channel are wrong fails only then. The test alert is a critical one, routed as the',
+      `platform's own are; \`amtool config routes test\` prints the receivers it goes to, and it must`,
+      'arrive at each of them within a minute (the route waits 30s to group it). Nothing sends it',
+      'again, so Alertmanager resolves it 5 minutes later. The last command counts failed sends per',
+      'integration (`email`, `slack`, `webhook`…): a count that grows after the test names the one',
+      "that failed (the Alertmanager pod's log says why).",
+    ],
+    commands: [
+      ...(waited
+        ? []
+        : [
+            `kubectl -n ${MONITORING_NAMESPACE} wait --for=create pod/${pod} --timeout=30m`,
+            `kubectl -n ${MONITORING_NAMESPACE} wait --for=condition=Ready pod/${pod} --timeout=10m`,
+          ]),
+      `${exec} amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml ${labels}`,
+      `${exec} amtool alert add ${labels} --annotation=summary='A test alert from the runbook: nothing to do' --alertmanager.url=http://localhost:9093`,
+      `${exec} wget -qO- http://localhost:9093/metrics | grep '^alertmanager_notifications_failed_total'`,
+    ],
+  };
+}
+
 /**
  * How to log in as Grafana's local admin where the runbook made its Secret by hand: the user
  * `admin` and the random password the hand-made secrets step generated, read from the Secret.
@@ -439,6 +479,10 @@ function declare(input: DeclareInput<MonitoringSettings>): Declaration {
   const heartbeat = settings.alertmanager.heartbeat;
   const bootstrap: BootstrapStep[] = [
     ...(heartbeat === undefined ? [] : [heartbeatStep(heartbeat.receiver, heartbeat.interval)]),
+    // Where alerts reach a receiver at all (the route's default is not the null receiver).
+    ...((plan.config.route as { receiver?: string }).receiver === NULL_RECEIVER
+      ? []
+      : [testAlertStep(heartbeat !== undefined)]),
     // Without a secrets provider the admin's password is made at random by the runbook.
     ...(hasSecretStore || !settings.grafana.localLogin ? [] : [grafanaAdminLogin()]),
   ];

@@ -5,7 +5,7 @@ export {
   scrapeTargets,
   seriesSelectors,
 } from './alert-targets.js';
-export { DEFINITION_RULES, monitoringComponent } from './component.js';
+export { DEFINITION_RULES, monitoringComponent, TEST_ALERT_NAME } from './component.js';
 export type { PromqlProblem } from './promql.js';
 export { promqlProblem } from './promql.js';
 export type { RouteNode } from './route-match.js';

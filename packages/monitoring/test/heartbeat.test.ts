@@ -4,6 +4,7 @@ import { formatPath } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { heartbeatTiming } from '../src/alertmanager.js';
+import { TEST_ALERT_NAME } from '../src/component.js';
 import {
   issuesOf,
   type Loose,
@@ -166,6 +167,28 @@ describe('the heartbeat (dead man’s switch)', () => {
       'kubectl -n monitoring exec alertmanager-monitoring-alertmanager-0 -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none',
     ]);
     expect(runMonitoring({}).declared.prod?.bootstrap).toBeUndefined();
+  });
+
+  it("adds the runbook's test alert where alerts reach a receiver, waiting for the pod only without the heartbeat's step", () => {
+    const exec =
+      'kubectl -n monitoring exec alertmanager-monitoring-alertmanager-0 -c alertmanager --';
+    const labels = `alertname=${TEST_ALERT_NAME} severity=critical`;
+    const [heartbeatStep, testStep] = run.declared.prod?.bootstrap ?? [];
+    expect(heartbeatStep?.title).toBe("Check the heartbeat (dead man's switch)");
+    expect(testStep?.title).toBe('Send a test alert');
+    expect(testStep?.when).toBe('after-handover');
+    expect(testStep?.commands).toEqual([
+      `${exec} amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml ${labels}`,
+      `${exec} amtool alert add ${labels} --annotation=summary='A test alert from the runbook: nothing to do' --alertmanager.url=http://localhost:9093`,
+      `${exec} wget -qO- http://localhost:9093/metrics | grep '^alertmanager_notifications_failed_total'`,
+    ]);
+    // Without a heartbeat the test alert's step waits for the pod itself.
+    const alone = runMonitoring(settings({ receivers: human })).declared.prod?.bootstrap ?? [];
+    expect(alone.map((step) => step.title)).toEqual(['Send a test alert']);
+    expect(alone[0]?.commands.slice(0, 2)).toEqual([
+      'kubectl -n monitoring wait --for=create pod/alertmanager-monitoring-alertmanager-0 --timeout=30m',
+      'kubectl -n monitoring wait --for=condition=Ready pod/alertmanager-monitoring-alertmanager-0 --timeout=10m',
+    ]);
   });
 
   it('drops Watchdog without a heartbeat', () => {
