@@ -7,6 +7,7 @@
 import {
   type ApplicationDescriptor,
   applicationName,
+  type BootstrapStep,
   type ChartSpec,
   type Component,
   type ComponentOutput,
@@ -362,6 +363,35 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
   ];
 }
 
+/**
+ * The runbook's step for the etcd snapshots' growth: talos-backup v0.1.0-beta.3 only uploads
+ * (pkg/s3 `PushSnapshot`; it deletes nothing), one object per run, so the bucket needs a lifecycle
+ * rule under the cluster's etcd prefix, and none over restic's, which prunes itself (an expiry
+ * there would delete pack files the snapshots it keeps still need). No command: S3 servers differ
+ * in lifecycle support, and one call replaces the bucket's whole set of rules, which several
+ * clusters share.
+ */
+function etcdExpiryStep(bucket: string, etcdPrefix: string, resticPrefix: string): BootstrapStep {
+  return {
+    title: 'Expire the old etcd snapshots in the bucket',
+    when: 'after-handover',
+    body: [
+      `talos-backup uploads an etcd snapshot to \`s3://${bucket}/${etcdPrefix}/\` on its schedule and`,
+      'never deletes one, so they grow without end (one object per run, each the size of the',
+      'encrypted etcd database). Give the bucket a lifecycle rule that expires objects under',
+      `\`${etcdPrefix}/\` after as long as you keep them (a few weeks), and none over \`${resticPrefix}/\`:`,
+      'restic prunes its repositories itself, and an expiry there deletes pack files the snapshots',
+      "it keeps still need. The bucket's rules are one set, which a",
+      '`put-bucket-lifecycle-configuration` replaces whole: where other clusters share the bucket,',
+      'keep their rules in it (`get-bucket-lifecycle-configuration` shows them). A rule expires by',
+      'age alone: a cluster down for longer than its period loses every snapshot, the newest too',
+      '(the one the disaster recovery runbook restores), so give it a period longer than an outage',
+      'you would still recover from.',
+    ],
+    commands: [],
+  };
+}
+
 function declare(input: DeclareInput<Settings>): Declaration {
   const settings = resolveBackupsSettings(input.settings, input.cluster);
   const clusterDomain = input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
@@ -383,6 +413,17 @@ function declare(input: DeclareInput<Settings>): Declaration {
               namespaces: [ETCD_BACKUP_NAMESPACE],
             },
           },
+          ...(settings.s3 === undefined
+            ? {}
+            : {
+                bootstrap: [
+                  etcdExpiryStep(
+                    settings.s3.bucket,
+                    `${etcd.prefix}/${input.cluster.name}`,
+                    settings.restic.prefix,
+                  ),
+                ],
+              }),
           secrets: [
             {
               name: ETCD_BACKUP_SECRET,

@@ -363,6 +363,21 @@ describe('etcd backups', () => {
     });
   });
 
+  test("have the runbook expire their snapshots under the cluster's prefix only, never restic's", () => {
+    const cronJob = objects.find((o) => o.kind === 'CronJob') as AnyJson;
+    const containers = cronJob.spec.jobTemplate.spec.template.spec.containers as AnyJson[];
+    const env = (containers[0].env as AnyJson[]).find((entry) => entry.name === 'S3_PREFIX');
+    const [step] = declared.bootstrap as AnyJson[];
+    expect(step.title).toBe('Expire the old etcd snapshots in the bucket');
+    expect(step.when).toBe('after-handover');
+    expect(step.commands).toEqual([]);
+    const body = (step.body as string[]).join(' ');
+    // The prefix the CronJob uploads under, and the repositories' prefix kept out of the rule.
+    expect(body).toContain(`expires objects under \`${env.value}/\``);
+    expect(body).toContain('and none over `restic/`');
+    expect(body).toContain('a cluster down for longer than its period loses every snapshot');
+  });
+
   test('watch their own CronJob: a failed snapshot, and none recent enough', () => {
     const cronJob = objects.find((o) => o.kind === 'CronJob');
     expect([cronJob?.metadata.namespace, cronJob?.metadata.name]).toEqual([
