@@ -826,6 +826,26 @@ kubectl get pdb -A
 Never force a drain (\`--disable-eviction\`, or deleting the pods a budget protects): a budget
 holds what the cluster cannot lose yet.
 
+## When etcd's database fills or fragments
+
+etcd's database file never shrinks by itself: what compaction frees stays in it as free pages.
+Talos runs etcd with etcd's default space quota (2 GiB) and never defragments it; a database
+that reaches the quota raises etcd's \`NOSPACE\` alarm, and etcd then refuses every write, the
+API server's with it. Where monitoring runs, \`etcdDatabaseHighFragmentationRatio\` and
+\`etcdDatabaseQuotaLowSpace\` say when. Defragmenting a member releases its free pages and blocks
+that member while it runs: one control plane at a time{{#if singleNode}} (on this one-node cluster
+the API server waits while it runs){{else}}, the leader last (\`etcd status\` shows each member's
+database size and which one leads){{/if}}. Then clear an alarm that was raised:
+
+\`\`\`sh
+talosctl -n {{#each controlPlanes}}{{#unless @first}},{{/unless}}{{shell address}}{{/each}} etcd status
+{{#each controlPlanes}}
+talosctl -n {{shell address}} etcd defrag
+{{/each}}
+talosctl -n {{shell first.address}} etcd alarm list
+talosctl -n {{shell first.address}} etcd alarm disarm
+\`\`\`
+
 ## Nodes: adding, retiring, replacing
 
 {{#if singleNode}}
@@ -1034,6 +1054,32 @@ kubectl delete node "$NODE" --timeout=2m
 talosctl health -n {{shell removedNode.peer}}
 \`\`\`
 
+{{#unless singleNode}}
+### A node that is down, until it is back or replaced
+
+A node that stops answering (a dead disk, a power supply) keeps its pods: Kubernetes marks them
+\`Terminating\` after 5 minutes but deletes them only once the node's kubelet confirms, which a
+dead node never does. A StatefulSet's pod there (Argo CD's application controller, Cilium's SPIRE
+server, Prometheus, Alertmanager) is then never started elsewhere, and a volume attached to the
+node is not let go (Longhorn lets its own go by itself, its \`nodeDownPodDeletionPolicy\`). Once
+you are sure the machine is off, not only out of reach (two copies of a pod writing to one volume
+corrupt it), mark its Node out of service: Kubernetes then deletes its pods for good and detaches
+its volumes, and their controllers start them on the other nodes. Take the mark off once the
+machine is back (until then nothing without a toleration runs on it), or delete the Node when
+replacing the machine (below).
+
+\`\`\`sh
+export NODE=
+kubectl taint nodes "\${NODE:?set it to the hostname of the node that is down}" node.kubernetes.io/out-of-service=nodeshutdown:NoExecute
+\`\`\`
+
+Once it is back:
+
+\`\`\`sh
+kubectl taint nodes "\${NODE:?set it to the hostname of the node that is back}" node.kubernetes.io/out-of-service=nodeshutdown:NoExecute-
+\`\`\`
+
+{{/unless}}
 ### Replacing a dead node
 
 {{#if singleNode}}

@@ -653,6 +653,43 @@ describe('the reference runbook', () => {
     ]);
   });
 
+  it('defragments etcd one control plane at a time, each with its own command, after the status of all', () => {
+    const from = markdown.indexOf("## When etcd's database fills or fragments");
+    const text = markdown.slice(from, markdown.indexOf('\n## ', from + 1));
+    const [block] = shellBlocks(text);
+    const words = splitCommands(block as string).map((command) => command.map((word) => word.text));
+    // talosctl v1.12 etcd.go: defrag refuses several nodes (FailIfMultiNodes); status takes them.
+    expect(words).toEqual([
+      ['talosctl', '-n', '192.168.30.11,192.168.30.12,192.168.30.13', 'etcd', 'status'],
+      ['talosctl', '-n', '192.168.30.11', 'etcd', 'defrag'],
+      ['talosctl', '-n', '192.168.30.12', 'etcd', 'defrag'],
+      ['talosctl', '-n', '192.168.30.13', 'etcd', 'defrag'],
+      ['talosctl', '-n', '192.168.30.11', 'etcd', 'alarm', 'list'],
+      ['talosctl', '-n', '192.168.30.11', 'etcd', 'alarm', 'disarm'],
+    ]);
+    expect(text).toContain('the leader last');
+  });
+
+  it('marks a node that is down out of service, and takes the mark off once it is back; a one-node cluster has no such section', () => {
+    const from = markdown.indexOf('### A node that is down, until it is back or replaced');
+    expect(from).toBeGreaterThan(markdown.indexOf('## Nodes: adding, retiring, replacing'));
+    expect(from).toBeLessThan(markdown.indexOf('### Replacing a dead node'));
+    const text = markdown.slice(from, markdown.indexOf('### Replacing a dead node'));
+    const [mark, unmark] = shellBlocks(text).map((block) =>
+      splitCommands(block).map((command) => command.map((word) => word.text)),
+    );
+    // Kubernetes' out-of-service taint (NodeOutOfServiceVolumeDetach, GA in 1.28): pods of a
+    // node with it, and without a toleration, are deleted for good and their volumes detached.
+    const taint = 'node.kubernetes.io/out-of-service=nodeshutdown:NoExecute';
+    expect(mark?.[1]?.slice(0, 3)).toEqual(['kubectl', 'taint', 'nodes']);
+    expect(mark?.[1]?.[4]).toBe(taint);
+    expect(unmark?.[0]?.[4]).toBe(`${taint}-`);
+    expect(text).toContain('sure the machine is off');
+    const dev = file(talos([devCluster()], [cilium]).files, 'clusters/dev/RUNBOOK.md');
+    expect(dev).not.toContain('out-of-service');
+    expect(dev).toContain('(on this one-node cluster');
+  });
+
   it("renews the year-long client certificates with step 6's endpoints and step 7's kubeconfig, before or after they expire", () => {
     const section = (from: string) =>
       markdown.slice(markdown.indexOf(from), markdown.indexOf('\n## ', markdown.indexOf(from) + 1));
