@@ -904,6 +904,35 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'LonghornBackupFailed',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 20;
+      const series = (backup: string) =>
+        `longhorn_backup_state{volume="pvc-1",backup="${backup}",recurring_job="standard-backup"}`;
+      return [
+        {
+          name: 'LonghornBackupFailed: a backup in Error fires after its `for`; one in progress, completed, or failed and then deleted by Longhorn, never',
+          interval: '1m',
+          input_series: [
+            // In progress, then Error for good.
+            { series: series('failed'), values: `2x4 4x${end - 5}` },
+            // In progress, then completed.
+            { series: series('done'), values: `2x4 3x${end - 5}` },
+            // Error for a minute, then gone (Longhorn deleted it).
+            { series: series('deleted'), values: '2x4 4 _' },
+          ],
+          alert_rule_test: [
+            at(rule, 5, []),
+            at(rule, 5 + wait + 1, [
+              fires(rule, { volume: 'pvc-1', backup: 'failed', recurring_job: 'standard-backup' }),
+            ]),
+          ],
+        },
+      ];
+    },
+  },
+  {
     alert: 'SnapshotControllerUnavailable',
     groups: (rule) => {
       const wait = minutes(rule.for);

@@ -131,6 +131,19 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
               'A Longhorn volume is faulted: no healthy replica is left and its data is unavailable.',
           },
           {
+            alert: 'LonghornBackupFailed',
+            // longhorn_backup_state: 0 new, 1 pending, 2 in progress, 3 completed, 4 error,
+            // 5 unknown (longhorn-manager v1.8.1 metrics_collector/backup_collector.go), one
+            // series per Backup its manager owns. A failed Backup stays in Error until Longhorn
+            // deletes it (its failed-backup-ttl: 1440 minutes by default).
+            expr: 'longhorn_backup_state == 4',
+            for: '5m',
+            severity: 'warning',
+            summary: "A Longhorn backup to the cluster's backup target failed.",
+            description:
+              'The volume and backup labels say which; `kubectl -n longhorn-system get backups.longhorn.io <backup> -o yaml` shows the error (the backup target out of reach, its credentials, a full bucket). Longhorn deletes a failed backup a day later (failed-backup-ttl), and the alert ends with it: a backup that keeps failing keeps it firing.',
+          },
+          {
             alert: 'LonghornDiskNearlyFull',
             expr: '100 * longhorn_disk_usage_bytes / longhorn_disk_capacity_bytes > $threshold',
             threshold: { development: 90, staging: 85, production: 80 },
