@@ -2,3 +2,4 @@ export { l2InterfacesMatchLinks } from './checks.js';
 export { ciliumComponent } from './component.js';
 export { entityReachesPods } from './reachability.js';
 export type { CiliumSettings } from './settings.js';
+export { CILIUM_UPGRADE_PATH } from './versions.js';

@@ -37,7 +37,7 @@ function dependencyVersion(chartYaml: string | undefined, name: string): string 
   return undefined;
 }
 
-/** The value at `key` under the upstream chart's key in a cluster layer, if it is a string. */
+/** The value at `key` under the upstream chart's key in a values layer, if it is a string. */
 function layerValue(layer: unknown, chart: string, key: string): string | undefined {
   const upstream = (layer as { [key: string]: unknown } | null | undefined)?.[chart];
   const value = (upstream as { [key: string]: unknown } | null | undefined)?.[key];
@@ -78,16 +78,28 @@ function compatibilityIssues(
   const issues: Issue[] = [];
   for (const cluster of platform.clusters) {
     const layer = spec.clusters[cluster.name];
-    const last = previous.get(`clusters/${cluster.name}.yaml`);
-    if (layer === undefined || last === undefined) continue;
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(last);
-    } catch {
-      continue;
-    }
-    const before = layerValue(parsed, dependency.name, compatibility.value);
-    const now = layerValue(layer, dependency.name, compatibility.value);
+    if (layer === undefined || !previous.has(`clusters/${cluster.name}.yaml`)) continue;
+    // The value as Helm sees it: the cluster's layer over its environment's over the base (the
+    // writer moves a value every cluster of an environment shares into the environment's layer).
+    const read = (layers: readonly unknown[]) =>
+      layers
+        .map((values) => layerValue(values, dependency.name, compatibility.value))
+        .findLast((value) => value !== undefined);
+    const parsed = (path: string): unknown => {
+      const text = previous.get(path);
+      if (text === undefined) return undefined;
+      try {
+        return parseYaml(text);
+      } catch {
+        return undefined;
+      }
+    };
+    const before = read([
+      parsed('values.yaml'),
+      parsed(`env/${cluster.environment}.yaml`),
+      parsed(`clusters/${cluster.name}.yaml`),
+    ]);
+    const now = read([spec.values, spec.environments[cluster.environment], layer]);
     if (before !== undefined && now !== before) {
       issues.push(
         error({

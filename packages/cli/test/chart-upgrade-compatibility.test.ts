@@ -8,11 +8,22 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { GeneratedFile, Issue } from '@homelab/core';
-import { parseAllDocuments, parseYaml } from '@homelab/core';
+import { CILIUM_UPGRADE_PATH } from '@homelab/cilium';
+import type { ChartSpec, GeneratedFile, Issue, Values } from '@homelab/core';
+import {
+  composeDefinitionSchema,
+  definitionValidator,
+  formatIssue,
+  loadDefinition,
+  parseAllDocuments,
+  parseYaml,
+  resolvePlatform,
+} from '@homelab/core';
 import { findHelm, repoRoot, vendored } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
+import { chartUpgradeIssues } from '../src/chart-upgrades.js';
 import { generate } from '../src/pipeline.js';
+import { REGISTRY } from '../src/registry.js';
 import { chartsOf } from './last-build.js';
 
 // Kubernetes 1.33 on every cluster: Cilium 1.19 (1.32–1.35) and 1.20 (1.33–1.36) both support it.
@@ -132,6 +143,50 @@ describe('chart-upgrade-compatibility', () => {
       [],
     );
   }, 360_000);
+
+  it('reads the value as Helm does, the environment layer under the cluster layer (where the writer moves a value the clusters of an environment share)', () => {
+    const loaded = loadDefinition(
+      withCilium('1.20.0'),
+      'platform.yaml',
+      definitionValidator(composeDefinitionSchema(REGISTRY)),
+    );
+    if (loaded.definition === undefined) expect.fail(loaded.issues.map(formatIssue).join('; '));
+    const platform = resolvePlatform(loaded.definition);
+    const dev = platform.clusters.find((cluster) => cluster.name === 'dev');
+    expect(dev?.environment).toBe('development');
+    const inEnvironment = { cilium: { upgradeCompatibility: '1.19' } };
+    const spec = (environment: Values): ChartSpec =>
+      ({
+        name: 'cilium',
+        description: 'test',
+        appVersion: '1.20.0',
+        dependency: {
+          name: 'cilium',
+          version: '1.20.0',
+          repository: 'https://helm.cilium.io',
+          upgradePath: CILIUM_UPGRADE_PATH,
+        },
+        values: { cilium: {} },
+        environments: { development: environment },
+        clusters: { dev: { cilium: { cluster: { name: 'dev' } } } },
+      }) as unknown as ChartSpec;
+    const last = new Map([
+      ['Chart.yaml', 'dependencies:\n  - name: cilium\n    version: 1.20.0\n'],
+      ['values.yaml', 'cilium: {}\n'],
+      ['env/development.yaml', 'cilium:\n  upgradeCompatibility: "1.19"\n'],
+      ['clusters/dev.yaml', 'cilium:\n  cluster:\n    name: dev\n'],
+    ]);
+    const issues = (environment: Values) =>
+      chartUpgradeIssues([{ spec: spec(environment), component: 'cilium' }], platform, (chart) =>
+        chart === 'cilium' ? last : undefined,
+      ).filter((issue) => issue.code === 'chart-upgrade-compatibility');
+    // Kept in the environment's layer: nothing to say.
+    expect(issues(inEnvironment)).toEqual([]);
+    // Gone from it: removed, though no cluster layer ever held it.
+    expect(issues({ cilium: {} }).map((issue) => issue.message)).toEqual([
+      expect.stringMatching(/^would remove cilium\.upgradeCompatibility "1\.19" on cluster "dev"/),
+    ]);
+  });
 
   it('refuses at the definition a release later than `version`', async () => {
     const result = await generate({
