@@ -162,8 +162,11 @@ suite(`talos suite (talos-machinery ${[...tools.keys()].join(', ') || 'not found
           expect(mergeProblems(REPO, runOf(cluster))).toEqual([]);
         });
 
-        it('keeps talosconfig in the later gen config, and sends a node the same config in every apply', () => {
+        it('keeps talosconfig in the later gen config, renews it for the same cluster, and sends a node the same config in every apply', () => {
           expect(consistencyProblems(runOf(cluster))).toEqual([]);
+          // The yearly renewal ran (talosconfig from the secrets alone) and wrote one.
+          expect(runOf(cluster).renewals).toHaveLength(1);
+          expect(runOf(cluster).renewals[0]).toMatch(/^context: /m);
         });
 
         it('leaves the CNI and kube-proxy as the patches set them, and exempts kube-system once', () => {

@@ -281,7 +281,10 @@ export interface ClusterRun {
   readonly runs: readonly ToolRun[];
   readonly applied: readonly AppliedConfig[];
   /** The talosconfig after step 3, and after every later `gen config` of the runbook. */
-  readonly talosconfigs: readonly string[];
+  /** talosconfig before and after each `gen config` that writes the machine configs. */
+  readonly talosconfigs: readonly { readonly before: string; readonly after: string }[];
+  /** What each `gen config --output-types talosconfig` (the yearly renewal) wrote. */
+  readonly renewals: readonly string[];
   /** Problems found before or between the runs (a command the suite could not read). */
   readonly problems: readonly string[];
 }
@@ -312,7 +315,8 @@ export function runRunbook(
   };
   const runs: ToolRun[] = [];
   const applied: AppliedConfig[] = [];
-  const talosconfigs: string[] = [];
+  const talosconfigs: { before: string; after: string }[] = [];
+  const renewals: string[] = [];
   const problems: string[] = [];
   const run = (what: string, args: string[], extraEnv: Record<string, string> = {}): ToolRun => {
     const result = spawnSync(tool.path, args, {
@@ -374,10 +378,14 @@ export function runRunbook(
       applied.push({ ...entry, config: readFileSync(output, 'utf8'), validate });
       continue;
     }
+    const talosconfig = join(talosDir, 'talosconfig');
+    const read = () => (existsSync(talosconfig) ? readFileSync(talosconfig, 'utf8') : '');
+    const before = read();
     run(where, args);
     if (args[0] === 'gen' && args[1] === 'config') {
-      const talosconfig = join(talosDir, 'talosconfig');
-      talosconfigs.push(existsSync(talosconfig) ? readFileSync(talosconfig, 'utf8') : '');
+      // The yearly renewal makes talosconfig alone again, on purpose (a new certificate).
+      if (flagValues(args, '--output-types', '-t')[0] === 'talosconfig') renewals.push(read());
+      else talosconfigs.push({ before, after: read() });
     }
   }
   return {
@@ -387,6 +395,7 @@ export function runRunbook(
     runs,
     applied,
     talosconfigs,
+    renewals,
     problems,
   };
 }
@@ -689,13 +698,28 @@ export function mergeProblems(root: string, run: ClusterRun): string[] {
 
 /**
  * What the runbook says of its later commands: regenerating the configs (`--output-types
- * controlplane,worker`) keeps talosconfig; every apply of a node sends it the same config.
+ * controlplane,worker`) keeps talosconfig; renewing it (`--output-types talosconfig`) writes one
+ * of the same cluster (its context and CA); every apply of a node sends it the same config.
  */
 export function consistencyProblems(run: ClusterRun): string[] {
   const out: string[] = [];
   const [first, ...later] = run.talosconfigs;
-  if (later.some((talosconfig) => talosconfig !== first)) {
+  if (later.some(({ before, after }) => after !== before)) {
     out.push('a later `talosctl gen config` of the runbook rewrote talosconfig');
+  }
+  // The renewal of an expired talosconfig writes one of the same cluster (context and CA).
+  const context = (text: string | undefined) => /^context: (\S+)$/m.exec(text ?? '')?.[1];
+  const ca = (text: string | undefined) => /^\s+ca: (\S+)$/m.exec(text ?? '')?.[1];
+  for (const renewed of run.renewals) {
+    if (
+      context(renewed) === undefined ||
+      context(renewed) !== context(first?.after) ||
+      ca(renewed) !== ca(first?.after)
+    ) {
+      out.push(
+        'the renewal of talosconfig (`--output-types talosconfig`) wrote none of the same cluster',
+      );
+    }
   }
   const byNode = new Map<string, AppliedConfig[]>();
   for (const entry of run.applied) {
