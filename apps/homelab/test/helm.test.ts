@@ -2568,6 +2568,45 @@ suite(title, () => {
       }
     });
 
+    it("has the runbook renew Hubble's CA through the CronJob Helm renders, which keeps its CA in the Secret the runbook deletes", () => {
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const objects = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster && render.path === 'charts/cilium')
+          .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+        if (objects.length === 0) continue;
+        const runbook = readFileSync(join(REPO, 'clusters', cluster, 'RUNBOOK.md'), 'utf8');
+        const from = runbook.indexOf("## Later: renewing Hubble's certificate authority");
+        expect(from, `${cluster}: the runbook renews Hubble's CA`).toBeGreaterThan(0);
+        const section = runbook.slice(from, runbook.indexOf('\n## ', from + 1));
+        const cronJobName = /--from=cronjob\/([\w-]+)/.exec(section)?.[1];
+        const deleted = /kubectl -n (\S+) delete secret (\S+) /.exec(section);
+        const cronJob = objects.find(
+          (object) => object.kind === 'CronJob' && object.metadata.name === cronJobName,
+        );
+        expect(cronJob, `${cluster}: CronJob ${cronJobName}`).toBeDefined();
+        const container = (
+          (cronJob as KubeObject).spec as {
+            jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+          }
+        ).jobTemplate.spec.template.spec.containers[0];
+        // certgen v0.4.6: --ca-reuse-secret loads the CA Secret it made once and never renews
+        // it (3 years, no --ca-validity-duration given): the Secret the runbook deletes.
+        expect(container?.args).toEqual(
+          expect.arrayContaining([
+            '--ca-generate=true',
+            '--ca-reuse-secret',
+            `--ca-secret-namespace=${deleted?.[1]}`,
+            `--ca-secret-name=${deleted?.[2]}`,
+          ]),
+        );
+        expect(container?.args.some((arg) => arg.startsWith('--ca-validity-duration'))).toBe(false);
+        expect(cronJob?.metadata.namespace).toBe(deleted?.[1]);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+
     it('has the SPIRE watchdog read and restart the pods and containers Helm renders from the vendored Cilium chart', () => {
       let checked = 0;
       for (const { cluster } of discovery.clusters) {

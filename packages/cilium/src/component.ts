@@ -594,6 +594,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       // waits for the sessions (else the Gateway is Programmed but unreachable).
       ...(peering === undefined ? [] : [peering]),
       upgradeStep(release, settings.gatewayApi, network.mutualAuthentication),
+      hubbleCaStep(),
     ],
     ...(settings.gatewayApi ? { crds: gatewayApiBundles(release.gatewayApiVersion) } : {}),
     talos: CILIUM_TALOS_NEEDS,
@@ -771,6 +772,40 @@ export { GATEWAY_API_VERSION };
  * operator after adding CRDs). And the chart's new SPIRE server replaces its pod: with its data
  * in the container, SPIRE is recovered as after a reboot (zero-trust.ts).
  */
+/**
+ * The runbook's renewal of Hubble's CA: the chart's CronJob (`hubble.tls.auto.method: cronJob`,
+ * every 4 months) runs certgen with `--ca-generate --ca-reuse-secret`, which makes the CA Secret
+ * the first time and then only loads it (certgen v0.4.6, cmd/certgen.go), valid for 3 years
+ * (internal/defaults `CAValidityDuration`), and fails once it has expired (`ValidateExpiry`):
+ * from then on no Hubble certificate is made again, and the relay loses the agents as theirs
+ * expire. Deleting the Secret and running the CronJob once makes a new CA and every certificate.
+ */
+function hubbleCaStep(): BootstrapStep {
+  const ns = CILIUM_NAMESPACE;
+  const job = 'hubble-generate-certs-renew';
+  return {
+    title: "renewing Hubble's certificate authority (every 3 years)",
+    when: 'later',
+    body: [
+      "Hubble's mutual TLS (the relay to every agent) uses certificates the CronJob",
+      '`hubble-generate-certs` makes every 4 months from the CA in the Secret `cilium-ca`, which',
+      'it made on its first run and only reads since. That CA is valid for 3 years (certgen\u2019s',
+      'default), and nothing renews it: once it has expired the CronJob fails, and the relay and the',
+      'Hubble UI lose the agents as their certificates run out. The first command prints when it',
+      'expires. Some weeks before, delete it and run the CronJob once: it makes a new CA and every',
+      'certificate from it, which the agents and the relay read again by themselves.',
+    ],
+    commands: [
+      `kubectl -n ${ns} get secret cilium-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -enddate`,
+      `kubectl -n ${ns} delete secret cilium-ca --timeout=2m`,
+      `kubectl -n ${ns} delete job ${job} --ignore-not-found --timeout=2m`,
+      `kubectl -n ${ns} create job ${job} --from=cronjob/hubble-generate-certs`,
+      `kubectl -n ${ns} wait --for=condition=Complete job/${job} --timeout=10m`,
+      `kubectl -n ${ns} get secret cilium-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -enddate`,
+    ],
+  };
+}
+
 function upgradeStep(
   release: (typeof CILIUM_RELEASES)[keyof typeof CILIUM_RELEASES],
   gatewayApi: boolean,

@@ -302,11 +302,24 @@ describe('capabilities', () => {
       'Install Cilium from the generated chart (by hand)',
       'Peer the router with the nodes (BGP)',
       'after Cilium moved to another release',
+      "renewing Hubble's certificate authority (every 3 years)",
     ]);
     // L2 announcements need nothing of the network: no peering step
     expect(declared.dev?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
       'after Cilium moved to another release',
+      "renewing Hubble's certificate authority (every 3 years)",
+    ]);
+    // The CA renewal: the end date, the Secret deleted, the CronJob run once and waited for
+    // (the helm suite checks the names against what the vendored chart renders).
+    const renewal = declared.prod?.bootstrap?.at(-1);
+    expect(renewal?.when).toBe('later');
+    expect(renewal?.commands.slice(1)).toEqual([
+      'kubectl -n kube-system delete secret cilium-ca --timeout=2m',
+      'kubectl -n kube-system delete job hubble-generate-certs-renew --ignore-not-found --timeout=2m',
+      'kubectl -n kube-system create job hubble-generate-certs-renew --from=cronjob/hubble-generate-certs',
+      'kubectl -n kube-system wait --for=condition=Complete job/hubble-generate-certs-renew --timeout=10m',
+      "kubectl -n kube-system get secret cilium-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d | openssl x509 -noout -enddate",
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
       'helm dependency update charts/cilium',
