@@ -933,6 +933,40 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'BitwardenOperatorErrors',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 60;
+      const ns = labelValue(
+        rule.expr,
+        'controller_runtime_reconcile_errors_total',
+        'namespace',
+        'x',
+        'sm-operator-system',
+      );
+      const errors = `controller_runtime_reconcile_errors_total{namespace="${ns}",controller="bitwardensecret"}`;
+      // One error every 17 minutes: a BitwardenSecret retried at controller-runtime's longest
+      // backoff (1000 s).
+      const every17 = Array.from({ length: end + 1 }, (_, minute) => Math.floor(minute / 17)).join(
+        ' ',
+      );
+      return [
+        {
+          name: 'BitwardenOperatorErrors: one BitwardenSecret failing at the longest backoff fires after its `for`',
+          interval: '1m',
+          input_series: [{ series: errors, values: every17 }],
+          alert_rule_test: [at(rule, wait + 20, [fires(rule, {})])],
+        },
+        {
+          name: 'BitwardenOperatorErrors: no error, never',
+          interval: '1m',
+          input_series: [{ series: errors, values: `0x${end}` }],
+          alert_rule_test: [at(rule, wait + 20, [])],
+        },
+      ];
+    },
+  },
+  {
     alert: 'SnapshotControllerUnavailable',
     groups: (rule) => {
       const wait = minutes(rule.for);

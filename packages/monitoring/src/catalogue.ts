@@ -267,7 +267,12 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
         rules: [
           {
             alert: 'BitwardenOperatorErrors',
-            expr: `sum(rate(controller_runtime_reconcile_errors_total{namespace="${namespace}"}[15m])) > $threshold`,
+            // A failing BitwardenSecret is retried with controller-runtime's backoff (the
+            // operator returns the error, which overrides its RequeueAfter), which doubles up to
+            // 1000 s (client-go workqueue DefaultTypedControllerRateLimiter): one error every
+            // 16.7 minutes at worst. A window shorter than that empties between two errors and
+            // restarts the `for`, so the alert never fired for one failing secret.
+            expr: `sum(increase(controller_runtime_reconcile_errors_total{namespace="${namespace}"}[30m])) > $threshold`,
             threshold: 0,
             for: { development: '1h', staging: '30m', production: '15m' },
             severity: 'warning',
