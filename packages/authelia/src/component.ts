@@ -322,6 +322,7 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
       plan,
       existingClaim: entry.own.volumes?.find((volume) => volume.name === DATA_VOLUME)?.name,
       clientSecrets: access.clients.some((client) => client.secretFile !== undefined),
+      environment: cluster.environment,
     });
     if (plan.podDisruptionBudget !== undefined && plan.replicas > 1) {
       layer.manifests = { 'pdb-authelia': disruptionBudget() as unknown as Values };

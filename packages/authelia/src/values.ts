@@ -243,6 +243,16 @@ export const RESOURCES: {
   production: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
 };
 
+/** Authelia's default argon2id memory cost, in MiB (the users file's hashes). */
+export const ARGON2_DEFAULT_MEMORY_MIB = 64;
+
+/** `128Mi` as a number of MiB (the limits above are written in Mi). */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)Mi$/.exec(quantity);
+  if (match === null) throw new Error(`${quantity}: not a quantity in Mi`);
+  return Number(match[1]);
+}
+
 /** Environment layer: the profile's requests and limits. */
 export function environmentValues(environment: EnvironmentName): Values {
   const { requests, limits } = RESOURCES[environment];
@@ -305,6 +315,8 @@ export interface ClusterValuesInput {
   readonly existingClaim: string | undefined;
   /** Whether some OIDC client has a secret (the client-secret Secret is then made and mounted). */
   readonly clientSecrets: boolean;
+  /** The cluster's environment (its profile's memory limit, raised for the users file). */
+  readonly environment: EnvironmentName;
 }
 
 /**
@@ -356,6 +368,18 @@ export function clusterValues(input: ClusterValuesInput): Values {
   if (ca !== undefined) {
     pod.annotations = {
       [CA_DIGEST_ANNOTATION]: createHash('sha256').update(ca, 'utf8').digest('hex'),
+    };
+  }
+
+  if (settings.users.kind === 'file') {
+    // With the users file Authelia checks passwords itself, with argon2id: one verification
+    // holds the hash's memory cost, 64 MiB with Authelia's defaults (v4.39.19
+    // internal/configuration/schema/authentication.go, `Memory: 64 * 1024` KiB), until Go's
+    // collector frees it. Two logins at once over the environment's limit would have the
+    // kernel kill the pod; LDAP checks passwords in the directory.
+    const { limits } = RESOURCES[input.environment];
+    pod.resources = {
+      limits: { memory: `${mebibytes(limits.memory) + 2 * ARGON2_DEFAULT_MEMORY_MIB}Mi` },
     };
   }
 

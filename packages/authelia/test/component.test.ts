@@ -7,6 +7,7 @@ import {
   routeAccessCheck,
   secretFilesCheck,
 } from '../src/checks.js';
+import { ARGON2_DEFAULT_MEMORY_MIB, RESOURCES } from '../src/values.js';
 import {
   consumer,
   GROUPS,
@@ -289,6 +290,24 @@ describe('the generated configuration', () => {
           'app.kubernetes.io/name': 'authelia',
         },
       },
+    });
+  });
+
+  it('raises the memory limit by two argon2id verifications where Authelia checks passwords itself (the users file), not with LDAP', () => {
+    const run = reference();
+    const dev = run.values('authelia', 'dev').authelia;
+    expect(dev.configMap.authentication_backend.file).toBeDefined();
+    expect(dev.pod.resources).toEqual({
+      requests: { ...RESOURCES.development.requests },
+      limits: { memory: `${128 + 2 * ARGON2_DEFAULT_MEMORY_MIB}Mi` },
+    });
+    expect(RESOURCES.development.limits.memory).toBe('128Mi');
+    expect(ARGON2_DEFAULT_MEMORY_MIB).toBe(64);
+    const prod = run.values('authelia', 'prod').authelia;
+    expect(prod.configMap.authentication_backend.ldap).toBeDefined();
+    expect(prod.pod.resources).toEqual({
+      requests: { ...RESOURCES.production.requests },
+      limits: { ...RESOURCES.production.limits },
     });
   });
 
