@@ -19,47 +19,15 @@ import {
   parseYaml,
   resolvePlatform,
 } from '@homelab/core';
-import { findHelm, repoRoot, vendored } from '@homelab/core/testing';
+import { findHelm, vendored } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { chartUpgradeIssues } from '../src/chart-upgrades.js';
 import { generate } from '../src/pipeline.js';
 import { REGISTRY } from '../src/registry.js';
-import { chartsOf } from './last-build.js';
-
-// Kubernetes 1.33 on every cluster: Cilium 1.19 (1.32–1.35) and 1.20 (1.33–1.36) both support it.
-const K8S = 'version: 1.34.4';
-const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
-if (reference.split(K8S).length !== 4) throw new Error('the clusters do not run Kubernetes 1.34.4');
-const definition = reference.replaceAll(K8S, 'version: 1.33.7');
-const CILIUM = '  cilium:\n    gatewayApi: true\n';
-if (!definition.includes(CILIUM)) throw new Error("cilium's settings are not in the definition");
-
-/** The reference with `components.cilium.version` and, when given, `upgradeCompatibility`. */
-function withCilium(version: string, compatibility?: string): string {
-  const line = compatibility === undefined ? '' : `    upgradeCompatibility: "${compatibility}"\n`;
-  return definition.replace(
-    CILIUM,
-    `  cilium:\n    version: ${version}\n${line}    gatewayApi: true\n`,
-  );
-}
-
-/** The 1-based line of `cilium:` under the top-level components. */
-const CILIUM_LINE = definition.slice(0, definition.indexOf(CILIUM)).split('\n').length;
+import { buildOver, CILIUM_LINE, withCilium } from './cilium-reference.js';
 
 const found = (issues: readonly Issue[]): Issue[] =>
   issues.filter((issue) => issue.code === 'chart-upgrade-compatibility');
-
-/** `text` built over the charts a build of `over` wrote. */
-async function build(text: string, over: string) {
-  const previous = await generate({ text: over, file: 'platform.yaml', chartVersions: {} });
-  expect(previous.files.length).toBeGreaterThan(0);
-  return generate({
-    text,
-    file: 'platform.yaml',
-    chartVersions: {},
-    previousChart: chartsOf(previous.files),
-  });
-}
 
 /** `cilium.upgradeCompatibility` of a cluster layer of charts/cilium. */
 function layerCompatibility(files: readonly GeneratedFile[], cluster: string): unknown {
@@ -71,7 +39,7 @@ function layerCompatibility(files: readonly GeneratedFile[], cluster: string): u
 
 describe('chart-upgrade-compatibility', () => {
   it('refuses moving Cilium 1.19 to 1.20 with the defaults of a new installation, once for the three clusters', async () => {
-    const refused = await build(withCilium('1.20.0'), withCilium('1.19.6'));
+    const refused = await buildOver(withCilium('1.20.0'), withCilium('1.19.6'));
     expect(refused.files).toEqual([]);
     const issues = found(refused.issues);
     expect(issues).toHaveLength(1);
@@ -88,7 +56,7 @@ describe('chart-upgrade-compatibility', () => {
   }, 240_000);
 
   it('moves 1.19 to 1.20 with upgradeCompatibility "1.19", which reaches every cluster layer', async () => {
-    const moved = await build(withCilium('1.20.0', '1.19'), withCilium('1.19.6'));
+    const moved = await buildOver(withCilium('1.20.0', '1.19'), withCilium('1.19.6'));
     expect(found(moved.issues)).toEqual([]);
     expect(moved.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     for (const cluster of ['dev', 'staging', 'prod']) {
@@ -104,7 +72,7 @@ describe('chart-upgrade-compatibility', () => {
   }, 240_000);
 
   it('refuses removing or changing it once a build set it, at its own line', async () => {
-    const removed = await build(withCilium('1.20.0'), withCilium('1.20.0', '1.19'));
+    const removed = await buildOver(withCilium('1.20.0'), withCilium('1.20.0', '1.19'));
     expect(removed.files).toEqual([]);
     const [issue] = found(removed.issues);
     expect(issue?.message).toBe(
@@ -113,7 +81,7 @@ describe('chart-upgrade-compatibility', () => {
     expect(issue?.expected).toMatch(
       /^upgradeCompatibility: "1\.19" kept; build with --allow-immutable-changes/,
     );
-    const changed = await build(withCilium('1.20.0', '1.18'), withCilium('1.20.0', '1.19'));
+    const changed = await buildOver(withCilium('1.20.0', '1.18'), withCilium('1.20.0', '1.19'));
     const [change] = found(changed.issues);
     expect(change?.path).toEqual(['components', 'cilium', 'upgradeCompatibility']);
     expect(change?.position).toMatchObject({ line: CILIUM_LINE + 2, column: 27 });
@@ -127,7 +95,7 @@ describe('chart-upgrade-compatibility', () => {
   }, 240_000);
 
   it('refuses first setting it to another release than the one the clusters run, and says nothing of a patch release, a move back, or the running release', async () => {
-    const later = await build(withCilium('1.20.0', '1.20'), withCilium('1.19.6'));
+    const later = await buildOver(withCilium('1.20.0', '1.20'), withCilium('1.19.6'));
     const [issue] = found(later.issues);
     expect(issue?.message).toBe(
       'would switch Cilium 1.19.6 on clusters "dev", "prod" and "staging" (the last build\'s charts/cilium/Chart.yaml pins it), running with the defaults of its own release, to those of a 1.20 installation',
@@ -135,13 +103,13 @@ describe('chart-upgrade-compatibility', () => {
     expect(issue?.expected).toMatch(
       /^"1\.19", the release whose defaults the cluster runs with now;/,
     );
-    const earlier = await build(withCilium('1.19.6', '1.18'), withCilium('1.19.6'));
+    const earlier = await buildOver(withCilium('1.19.6', '1.18'), withCilium('1.19.6'));
     expect(found(earlier.issues)[0]?.message).toContain('to those of a 1.18 installation');
-    expect(found((await build(withCilium('1.19.6'), withCilium('1.19.6'))).issues)).toEqual([]);
-    expect(found((await build(withCilium('1.19.6'), withCilium('1.20.0'))).issues)).toEqual([]);
-    expect(found((await build(withCilium('1.19.6', '1.19'), withCilium('1.19.6'))).issues)).toEqual(
-      [],
-    );
+    expect(found((await buildOver(withCilium('1.19.6'), withCilium('1.19.6'))).issues)).toEqual([]);
+    expect(found((await buildOver(withCilium('1.19.6'), withCilium('1.20.0'))).issues)).toEqual([]);
+    expect(
+      found((await buildOver(withCilium('1.19.6', '1.19'), withCilium('1.19.6'))).issues),
+    ).toEqual([]);
   }, 360_000);
 
   it('reads the value as Helm does, the environment layer under the cluster layer (where the writer moves a value the clusters of an environment share)', () => {

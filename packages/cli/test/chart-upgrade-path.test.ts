@@ -7,46 +7,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Issue } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
+import { buildOver, CILIUM_LINE, definition, withCilium } from './cilium-reference.js';
 import { buildIn, chartsOf } from './last-build.js';
-
-// Kubernetes 1.33 on every cluster: the one release Cilium 1.18 (1.30–1.33) and 1.20 (1.33–1.36)
-// both support.
-const K8S = 'version: 1.34.4';
-const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
-if (reference.split(K8S).length !== 4) throw new Error('the clusters do not run Kubernetes 1.34.4');
-const definition = reference.replaceAll(K8S, 'version: 1.33.7');
-const CILIUM = '  cilium:\n    gatewayApi: true\n';
-
-/** The reference with `components.cilium.version` set (on the line after `cilium:`). */
-function withCilium(version: string): string {
-  if (!definition.includes(CILIUM)) throw new Error("cilium's settings are not in the definition");
-  return definition.replace(CILIUM, `  cilium:\n    version: ${version}\n    gatewayApi: true\n`);
-}
-
-/** The 1-based line of `cilium:` under the top-level components. */
-const CILIUM_LINE = definition.slice(0, definition.indexOf(CILIUM)).split('\n').length;
 
 const refused = (issues: readonly Issue[]): Issue[] =>
   issues.filter((issue) => issue.code === 'chart-upgrade-path');
 
-/** `text` built over the charts a build of `over` wrote. */
-async function build(text: string, over: string) {
-  const previous = await generate({ text: over, file: 'platform.yaml', chartVersions: {} });
-  expect(previous.files.length).toBeGreaterThan(0);
-  return generate({
-    text,
-    file: 'platform.yaml',
-    chartVersions: {},
-    previousChart: chartsOf(previous.files),
-  });
-}
-
 describe('chart-upgrade-path', () => {
   it('refuses Cilium 1.18 to 1.20 at the version line, once for the three clusters, naming 1.19 to pass through', async () => {
-    const skipped = await build(withCilium('1.20.0'), withCilium('1.18.12'));
+    const skipped = await buildOver(withCilium('1.20.0'), withCilium('1.18.12'));
     expect(skipped.files).toEqual([]);
     const found = refused(skipped.issues);
     expect(found).toHaveLength(1);
@@ -64,7 +35,7 @@ describe('chart-upgrade-path', () => {
   }, 240_000);
 
   it('refuses Cilium 1.20 back to 1.18', async () => {
-    const back = await build(withCilium('1.18.12'), withCilium('1.20.0'));
+    const back = await buildOver(withCilium('1.18.12'), withCilium('1.20.0'));
     expect(back.files).toEqual([]);
     const [issue] = refused(back.issues);
     expect(issue?.message).toContain(
@@ -76,9 +47,9 @@ describe('chart-upgrade-path', () => {
   }, 240_000);
 
   it('lets Cilium move one minor release up or back, or stay', async () => {
-    expect(refused((await build(withCilium('1.20.0'), definition)).issues)).toEqual([]);
-    expect(refused((await build(withCilium('1.18.12'), definition)).issues)).toEqual([]);
-    expect(refused((await build(definition, withCilium('1.19.6'))).issues)).toEqual([]);
+    expect(refused((await buildOver(withCilium('1.20.0'), definition)).issues)).toEqual([]);
+    expect(refused((await buildOver(withCilium('1.18.12'), definition)).issues)).toEqual([]);
+    expect(refused((await buildOver(definition, withCilium('1.19.6'))).issues)).toEqual([]);
   }, 360_000);
 
   it('compares only the clusters that ran the chart', async () => {
