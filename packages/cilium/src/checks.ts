@@ -614,7 +614,7 @@ export const spireRecovery: SystemCheck = {
             }
           | undefined;
         for (const { line, text } of block) {
-          const cordon = /^kubectl cordon (\S+)$/.exec(text);
+          const cordon = /^kubectl cordon (\S+)(?: &&)?$/.exec(text);
           if (cordon !== null) cordoned.add(cordon[1] as string);
           const moved =
             /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)(?: --timeout=\S+)?$/.exec(

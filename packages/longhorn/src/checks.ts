@@ -731,17 +731,19 @@ export const diskChanges: SystemCheck = {
 
 /**
  * Talos (v1.12.11, v1.13.9: the Upgrade sequence's CordonAndDrainNode, pkg/kubernetes `Drain`)
- * drains a node before an upgrade but gives up after `DrainTimeout` (5 minutes), only logging the
- * pods it could not evict, and upgrades: it stops the instance manager that Longhorn's
- * PodDisruptionBudget protected while the node held an attached volume or a volume's last
- * healthy replica. Before a reboot it does not drain at all. The runbook must drain each storage
+ * drains a node on 1.12 before an upgrade but gives up after `DrainTimeout` (5 minutes), only
+ * logging the pods it could not evict, and upgrades: it stops the instance manager that
+ * Longhorn's PodDisruptionBudget protected while the node held an attached volume or a volume's
+ * last healthy replica. A node on 1.13 is drained by talosctl 1.13 (`upgradeViaLifecycleService`,
+ * `nodedrain.CordonAndDrain`), which fails after 5 minutes with no reboot, the node left cordoned.
+ * Before a reboot neither drains at all. The runbook must drain each storage
  * node with `kubectl drain` (which fails when it gives up, and the block stops) before its
  * `talosctl upgrade` and its `talosctl reboot`.
  */
 export const upgradeDrain: SystemCheck = {
   name: 'longhorn-upgrade-drain',
   description:
-    "Where Longhorn runs on a cluster of more than one node, the runbook drains each storage node with kubectl drain before its talosctl upgrade and its talosctl reboot: Talos' own drain gives up after 5 minutes and upgrades anyway, past the instance manager's PodDisruptionBudget.",
+    "Where Longhorn runs on a cluster of more than one node, the runbook drains each storage node with kubectl drain before its talosctl upgrade and its talosctl reboot: Talos' own drain (a node on 1.12) gives up after 5 minutes and upgrades anyway, past the instance manager's PodDisruptionBudget, and nothing drains before a reboot.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of longhornClusters(input.clusters)) {

@@ -569,14 +569,23 @@ before the next node. An upgrade does not change the Kubernetes version.
 Upgrade one node at a time, the control planes first, and wait for the cluster to be healthy
 before the next node. An upgrade does not change the Kubernetes version. etcd has two members
 and a quorum needs both: while either control plane reboots, etcd stops and the Kubernetes API is
-down until it is back. Talos refuses to upgrade a member of a two-member etcd (\`etcd member
+down until it is back. Talos 1.12 refuses to upgrade a member of a two-member etcd (\`etcd member
 count(2) is insufficient to maintain quorum if upgrade commences\`), so a control plane's block
 checks the cluster's health itself first and upgrades with \`--force\`, which skips only Talos'
 own etcd checks (a third control plane would make them pass, and keep the API up).
+{{#if lifecycleUpgrade}}
+An upgrade through Talos 1.13's LifecycleService (a node on 1.13 already) runs no etcd check at
+all, and \`talosctl\` {{talos.line}} then warns that \`--force\` is deprecated and leaves it unused:
+the block's own health check is the only one.
+{{/if}}
 {{else}}
 Upgrade one node at a time, the control planes first (etcd keeps its quorum while one member
 reboots), and wait for the cluster to be healthy before the next node. An upgrade does not
-change the Kubernetes version.
+change the Kubernetes version. A control plane's block checks the cluster's health first
+(\`talosctl health\`, etcd's members among its checks), right before its drain: the last block's
+check may be an hour old by then, and a control plane rebooted while another member is unhealthy
+leaves etcd without a quorum and the Kubernetes API down.{{#if lifecycleUpgrade}} Talos 1.12 checks etcd itself before it upgrades
+a control plane; an upgrade through Talos 1.13's LifecycleService (a node on 1.13 already) does not.{{/if}}
 {{/if}}
 {{/if}}
 Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`.
@@ -608,15 +617,15 @@ wait for every node to be schedulable and fail after 5 minutes while one is cord
 {{> nodeBlockHeading}}
 
 \`\`\`sh
-{{#if forceUpgrade}}
+{{#if healthFirst}}
 talosctl health -n {{shell ../first.address}} &&
 {{/if}}
 {{#if beforeDrain}}
-kubectl cordon {{shell hostname}}{{#if forceUpgrade}} &&{{/if}}
+kubectl cordon {{shell hostname}}{{#if healthFirst}} &&{{/if}}
 {{{beforeDrain.commands}}}
 {{/if}}
 {{#unless ../singleNode}}
-{{#if forceUpgrade}}
+{{#if healthFirst}}
 {{#if beforeDrain}}
 [ "$(kubectl get node {{shell hostname}} -o jsonpath='{.spec.unschedulable}')" = true ] &&
 {{/if}}
@@ -652,8 +661,13 @@ talosctl health -n {{shell ../first.address}}
 Change the cluster's \`kubernetes.version\` (\`clusters[].kubernetes.version\`) in the definition
 (one minor release at a time, within the Talos support matrix), run \`pnpm build\` and commit;
 then let Talos roll the control plane and the kubelets to the version this runbook names,
-through one control plane (it upgrades every node). Look at the dry run first: it lists the
-deprecated APIs still in use. Do this before any \`apply-config\` of that build ("Later: changing
+through one control plane (it upgrades every node). Run the dry run first, in its own block, and
+read it: it shows what the upgrade would change (each component's image, the bootstrap manifests'
+differences) and fails on what the new release removed and the cluster still uses (kubelet and
+control-plane flags, feature gates, API versions). It does not list the deprecated APIs clients
+still ask for: the API server's \`apiserver_requested_deprecated_apis\` metric does (the second
+command: the versions asked of the API server that answers since it started, each with the
+release that removes it). Do this before any \`apply-config\` of that build ("Later: changing
 Talos settings", "Adding a node"): the machine configs it regenerates name the new release's
 images, and Talos applies them without a reboot, so every API server, controller manager,
 scheduler and kubelet would move at once, without \`upgrade-k8s\`' checks and node-by-node order
@@ -661,6 +675,12 @@ scheduler and kubelet would move at once, without \`upgrade-k8s\`' checks and no
 
 \`\`\`sh
 talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}} --dry-run
+kubectl get --raw /metrics | grep '^apiserver_requested_deprecated_apis'
+\`\`\`
+
+Then the upgrade itself:
+
+\`\`\`sh
 talosctl -n {{shell first.address}} upgrade-k8s --to {{shell kubernetesVersion}}
 kubectl get nodes -o wide
 \`\`\`

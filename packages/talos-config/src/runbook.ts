@@ -741,6 +741,11 @@ export function runbook(
       // A member of a two-member etcd: Talos upgrades it only with `--force`, after a health
       // check of its own.
       forceUpgrade: cluster.controlPlanes.length === 2 && node.role === 'controlplane',
+      // Every control plane of a several-member etcd: the cluster's health (etcd's members among
+      // `talosctl health`'s checks) right before its drain. Talos v1.12 runs `ValidateForUpgrade`
+      // itself; talosctl 1.13's LifecycleService upgrade (`upgradeViaLifecycleService`, a node on
+      // 1.13 already) checks nothing, and the previous block's check may be an hour old.
+      healthFirst: cluster.controlPlanes.length >= 2 && node.role === 'controlplane',
       // Nowhere to move anything on a one-node cluster, which is never drained.
       beforeDrain:
         cluster.nodes.length === 1

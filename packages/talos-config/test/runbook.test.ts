@@ -629,6 +629,29 @@ describe('the reference runbook', () => {
     expect(markdown).not.toContain('`kubernetesVersion`');
   });
 
+  it('runs the Kubernetes dry run in a block of its own, before the upgrade, with the deprecated APIs', () => {
+    // A pasted block runs every line: with the dry run and the upgrade in one, the upgrade starts
+    // before anyone read the plan. go-kubernetes v0.2.38 `upgrade.Checks` fails on removed flags,
+    // feature gates and API versions only; the API server's apiserver_requested_deprecated_apis
+    // lists the deprecated versions clients still ask for
+    const section = markdown.slice(
+      markdown.indexOf('### Kubernetes'),
+      markdown.indexOf('### Platform charts'),
+    );
+    const blocks = shellBlocks(section).map((block) =>
+      splitCommands(block).map((command) => command.map((word) => word.text)),
+    );
+    const dryRun = blocks.findIndex((block) => block.some((words) => words.includes('--dry-run')));
+    const real = blocks.findIndex((block) =>
+      block.some((words) => words[3] === 'upgrade-k8s' && !words.includes('--dry-run')),
+    );
+    expect(dryRun).toBeGreaterThanOrEqual(0);
+    expect(real).toBe(dryRun + 1);
+    expect(blocks[dryRun]).toContainEqual(['kubectl', 'get', '--raw', '/metrics']);
+    expect(section).not.toContain('lists the\ndeprecated APIs still in use');
+    expect(section).toContain('It does not list the deprecated APIs');
+  });
+
   it('regenerates only the machine configs when Talos settings change, keeping talosconfig', () => {
     const later = markdown.slice(
       markdown.indexOf('## Later: changing Talos settings'),
@@ -1576,6 +1599,47 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     );
     expect(upgrade(markdown)).not.toContain('The cluster has one node');
     expect(upgrade(markdown)).not.toContain('--force');
+  });
+
+  it("checks the cluster's health right before each control plane's drain, never a worker's", () => {
+    // Talos v1.13.9 upgrades a node on 1.13 through the LifecycleService
+    // (internal/app/lifecycle/lifecycle.go `Upgrade`: the installer, no `ValidateForUpgrade`);
+    // the block's own `talosctl health` (etcd's members among its checks) is then the only check
+    // that another member is healthy before this one reboots
+    const { input } = devRunbookInput();
+    const cluster = resolvePlatform(testDefinition([haCluster()])).clusters[0];
+    if (cluster === undefined) throw new Error('no cluster');
+    for (const tag of ['v1.12.11', 'v1.13.9']) {
+      const version = checkTalosVersion(tag, []).version;
+      if (version === undefined) throw new Error('no version');
+      const text = upgrade(
+        runbook({
+          ...input,
+          cluster,
+          version,
+          installImage: `factory.talos.dev/installer/abc:${tag}`,
+          requirements: mergeTalosRequirements(cluster, []).merged,
+        }),
+      );
+      const lines = text.split('\n');
+      const first = cluster.nodes.find((node) => node.role === 'controlplane')?.address;
+      const drains = lines.flatMap((line, at) =>
+        line.startsWith('kubectl drain ') ? [{ line, at }] : [],
+      );
+      expect(drains.length).toBe(cluster.nodes.length);
+      for (const node of cluster.nodes) {
+        const drain = drains.find(({ line }) => line.startsWith(`kubectl drain ${node.hostname} `));
+        if (drain === undefined) throw new Error(`no drain of ${node.hostname}`);
+        if (node.role === 'controlplane') {
+          expect(lines[drain.at - 1]).toBe(`talosctl health -n ${first} &&`);
+        } else {
+          expect(lines[drain.at - 1]).toBe('```sh');
+        }
+      }
+      expect(text.includes("an upgrade through Talos 1.13's LifecycleService")).toBe(
+        tag === 'v1.13.9',
+      );
+    }
   });
 });
 
