@@ -394,7 +394,13 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const ignoreDifferences = volumes.map((volume) => volumePopulatorIgnore(volume));
   const secrets: SecretRequirement[] = volumes
     .filter((volume) => volume.backup !== undefined)
-    .map((volume) => volumeBackupSecret(volume, input.provided.backup?.resticRepositoryPrefix));
+    .map((volume) =>
+      volumeBackupSecret(
+        volume,
+        input.provided.backup?.resticRepositoryPrefix,
+        input.provided.backup?.passwordChange,
+      ),
+    );
   if (first === undefined) return { issues };
   const zeroTrust = applicationFlows(
     apps.map((app) => ({

@@ -53,7 +53,7 @@ import {
   VOLSYNC_POPULATOR,
   verificationCronJob,
 } from './manifests.js';
-import { disasterRecoveryRunbook, type ProtectedVolume } from './runbook.js';
+import { disasterRecoveryRunbook, PASSWORD_HEADING, type ProtectedVolume } from './runbook.js';
 import {
   backupsSettingsSpec,
   ETCD_BACKUP_NAMESPACE,
@@ -452,6 +452,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         // What each protected volume's RESTIC_REPOSITORY must be (the runbook's secrets step
         // says so), the repositories disaster-recovery.md restores from.
         ...(prefix === undefined ? {} : { resticRepositoryPrefix: prefix }),
+        passwordChange: `\`clusters/${input.cluster.name}/disaster-recovery.md\`, "${PASSWORD_HEADING}"`,
         // VolSync 0.16.0 runs its volume populator always (cmd/main.go), with the chart's RBAC.
         populator: { ...VOLSYNC_POPULATOR },
         podFlows: backupPodFlows(flowSettings, input.provided.gateway?.domain, clusterDomain),

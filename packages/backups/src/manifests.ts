@@ -10,6 +10,15 @@ import {
   volumePopulatorName,
 } from '@homelab/core';
 import {
+  ADD_KEY_SCRIPT,
+  NEW_PASSWORD_FILE,
+  NEW_PASSWORD_MOUNT,
+  OLD_PASSWORD_FILE,
+  OLD_PASSWORD_KEY,
+  OLD_PASSWORD_MOUNT,
+  REMOVE_KEY_SCRIPT,
+} from './password-change.js';
+import {
   ETCD_BACKUP_NAMESPACE,
   ETCD_BACKUP_ROLE,
   ETCD_BACKUP_SECRET,
@@ -429,6 +438,77 @@ export function resticUnlockPod(volume: VolumeRequest): KubeObject {
       volumes: [
         { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
         { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+      ],
+    },
+  } as KubeObject;
+}
+
+/** The Secret the runbook keeps a volume's old repository password in while it changes it. */
+export function oldPasswordSecretName(volume: Pick<VolumeRequest, 'name'>): string {
+  return `${volume.name}-restic-old-password`;
+}
+
+/**
+ * The one-shot pods that change the password of a volume's repository (password-change.ts): as
+ * the unlock pod runs (the verification's labels, flows, security context and resources), with
+ * the volume's Secret in its environment (the new password, as the movers read it), the kept old
+ * password (`oldPasswordSecretName`) and the Secret's new one mounted as files.
+ */
+export function resticPasswordPod(
+  volume: VolumeRequest,
+  step: 'add-key' | 'remove-key',
+): KubeObject {
+  const secret = backupNames(volume).secret;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${volume.name}-restic-${step}`,
+      namespace: volume.namespace,
+      labels: labels(volume, 'verification'),
+    },
+    spec: {
+      restartPolicy: 'Never',
+      securityContext: moverSecurityContext(volume),
+      containers: [
+        {
+          name: step,
+          image: RESTIC_IMAGE,
+          command: ['sh', '-c', step === 'add-key' ? ADD_KEY_SCRIPT : REMOVE_KEY_SCRIPT],
+          env: [
+            { name: 'RESTIC_CACHE_DIR', value: '/cache' },
+            { name: 'HOME', value: '/tmp' },
+            { name: 'OLD_PASSWORD_FILE', value: OLD_PASSWORD_FILE },
+            { name: 'NEW_PASSWORD_FILE', value: NEW_PASSWORD_FILE },
+          ],
+          envFrom: [{ secretRef: { name: secret } }],
+          securityContext: resticContainerSecurityContext(),
+          resources: resticResources(),
+          volumeMounts: [
+            { name: 'cache', mountPath: '/cache' },
+            { name: 'tmp', mountPath: '/tmp' },
+            { name: 'old', mountPath: OLD_PASSWORD_MOUNT, readOnly: true },
+            { name: 'new', mountPath: NEW_PASSWORD_MOUNT, readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
+        { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+        {
+          name: 'old',
+          secret: {
+            secretName: oldPasswordSecretName(volume),
+            items: [{ key: OLD_PASSWORD_KEY, path: OLD_PASSWORD_KEY }],
+          },
+        },
+        {
+          name: 'new',
+          secret: {
+            secretName: secret,
+            items: [{ key: 'RESTIC_PASSWORD', path: 'RESTIC_PASSWORD' }],
+          },
+        },
       ],
     },
   } as KubeObject;

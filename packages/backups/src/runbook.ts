@@ -2,7 +2,7 @@
 // cluster from Git, restoring etcd from the latest encrypted snapshot, letting Argo CD converge,
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
-import type { ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
+import type { KubeObject, ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
 import {
   boundedWait,
   compareStrings,
@@ -18,7 +18,15 @@ import {
   syncOperationPatch,
   WAIT_SECONDS,
 } from '@homelab/core';
-import { BOOTSTRAP_TRIGGER, backupNames, resticUnlockPod, VOLSYNC_POPULATOR } from './manifests.js';
+import {
+  BOOTSTRAP_TRIGGER,
+  backupNames,
+  oldPasswordSecretName,
+  resticPasswordPod,
+  resticUnlockPod,
+  VOLSYNC_POPULATOR,
+} from './manifests.js';
+import { OLD_PASSWORD_KEY } from './password-change.js';
 import {
   ETCD_BACKUP_NAMESPACE,
   type ResolvedBackupsSettings,
@@ -349,26 +357,7 @@ export function repositoryCheckCommand(entry: ProtectedVolume, repository: strin
  * backup, and only when a ReplicationSource's `restic.unlock` changes.
  */
 export function unlockCommands(entry: ProtectedVolume): string[] {
-  const pod = resticUnlockPod(entry.volume);
-  const ns = q(entry.volume.namespace);
-  const name = q(pod.metadata.name);
-  const overrides = JSON.stringify({
-    apiVersion: 'v1',
-    metadata: { labels: pod.metadata.labels },
-    spec: pod.spec,
-  });
-  const image = (pod.spec as { containers: { image: string }[] }).containers[0]?.image ?? '';
-  return [
-    `kubectl -n ${ns} run ${name} --restart=Never --image=${q(image)} --overrides=${q(overrides)} &&`,
-    boundedWait({
-      condition: `phase=$(kubectl -n ${ns} get pod ${name} -o jsonpath='{.status.phase}') && { [ "$phase" = Succeeded ] || [ "$phase" = Failed ]; }`,
-      seconds: 300,
-      interval: 5,
-      message: `the pod ${entry.volume.namespace}/${pod.metadata.name} did not finish: see kubectl -n ${entry.volume.namespace} describe pod ${pod.metadata.name}`,
-    }),
-    `kubectl -n ${ns} logs ${name}`,
-    `kubectl -n ${ns} delete pod ${name} --timeout=2m`,
-  ];
+  return oneShotPodCommands(resticUnlockPod(entry.volume));
 }
 
 /**
@@ -1051,7 +1040,119 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   ];
   if (checks.length > 0) sh(...checks);
   moveVolumeSection(input, add, sh);
+  passwordSection(input, add, sh);
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** The heading of the section that changes a repository's password (the rotation guide names it). */
+export const PASSWORD_HEADING = "Changing a repository's password";
+
+/**
+ * Runs a one-shot pod (`kubectl run --overrides`, the pod's labels and spec), waits until it
+ * ended and shows its log. `then` runs before the pod is deleted (it may read its phase).
+ */
+function oneShotPodCommands(pod: KubeObject, then: readonly string[] = []): string[] {
+  const namespace = pod.metadata.namespace ?? '';
+  const ns = q(namespace);
+  const name = q(pod.metadata.name);
+  const overrides = JSON.stringify({
+    apiVersion: 'v1',
+    metadata: { labels: pod.metadata.labels },
+    spec: pod.spec,
+  });
+  const image = (pod.spec as { containers: { image: string }[] }).containers[0]?.image ?? '';
+  return [
+    `kubectl -n ${ns} run ${name} --restart=Never --image=${q(image)} --overrides=${q(overrides)} &&`,
+    boundedWait({
+      condition: `phase=$(kubectl -n ${ns} get pod ${name} -o jsonpath='{.status.phase}') && { [ "$phase" = Succeeded ] || [ "$phase" = Failed ]; }`,
+      seconds: 300,
+      interval: 5,
+      message: `the pod ${namespace}/${pod.metadata.name} did not finish: see kubectl -n ${namespace} describe pod ${pod.metadata.name}`,
+    }),
+    `kubectl -n ${ns} logs ${name}`,
+    ...then,
+    `kubectl -n ${ns} delete pod ${name} --timeout=2m`,
+  ];
+}
+
+/**
+ * Keeps the volume's current repository password in the Secret `oldPasswordSecretName`, before
+ * the entry changes: `create` refuses a Secret that exists (an earlier change not finished, whose
+ * kept password may be the only one the repository still opens with).
+ */
+export function keepOldPasswordCommands(entry: ProtectedVolume): string[] {
+  const ns = q(entry.volume.namespace);
+  const secret = q(backupNames(entry.volume).secret);
+  const id = `${entry.volume.namespace}/${backupNames(entry.volume).secret}`;
+  return [
+    `{ [ -n "$(kubectl -n ${ns} get secret ${secret} -o jsonpath='{.data.RESTIC_PASSWORD}')" ] || { echo ${q(`${id} has no RESTIC_PASSWORD: nothing to keep; fill its entry first`)} >&2; false; }; } &&`,
+    `kubectl -n ${ns} get secret ${secret} -o jsonpath='{.data.RESTIC_PASSWORD}' | base64 -d | kubectl -n ${ns} create secret generic ${q(oldPasswordSecretName(entry.volume))} --from-file=${OLD_PASSWORD_KEY}=/dev/stdin`,
+  ];
+}
+
+/**
+ * Outside a disaster: a new value of a volume's `RESTIC_PASSWORD` entry locks every backup,
+ * restore and verification out of the repository until the repository holds a key for it
+ * (password-change.ts). The old password is kept in the cluster before the change; after the
+ * sync a one-shot pod adds a key for the new one with it and checks the new one opens the
+ * repository as the movers read it; another removes the old key, and the kept password goes.
+ */
+function passwordSection(
+  input: RunbookInput,
+  add: (...text: string[]) => void,
+  sh: (...commands: string[]) => void,
+): void {
+  if (input.volumes.length === 0) return;
+  add(
+    `## ${PASSWORD_HEADING}`,
+    '',
+    'Not a disaster: restic opens a repository only with a password it holds a key for, and the',
+    "movers, the restores and the verification read the password from the volume's Secret. A new",
+    'value of its `RESTIC_PASSWORD` entry, synced into the Secret, locks them all out until the',
+    'repository holds a key for it. For each volume whose entry changes, in this order:',
+    '',
+    '1. Keep the old password in the cluster (a Secret of its own), before the entry changes. When',
+    '   several clusters read the entry (the rotation guide names them), run this step on every one',
+    '   of them first: each of their repositories needs the old password to add the new one.',
+    '2. Change the entry in Bitwarden and sync it (the entry\u2019s section of `rotating-secrets.md`).',
+    '   A backup or verification that starts from here until step 3 fails on the password; VolSync',
+    '   runs a failed backup again.',
+    '3. Add a key for the new password with the old one: a one-shot pod, as the verification runs,',
+    '   reads both; its log ends with `the new password opens the repository` (or says there was',
+    '   nothing to add, or no repository yet). If it says the new key does not open the',
+    "   repository as the movers read it, the entry's value ends in a space or a line break: change",
+    '   it again, sync, and run this step again.',
+    '4. Remove the key of the old password, with the new one, and then the kept old password.',
+    '   Until then the old password still opens the repository.',
+    '',
+    'A copy of the old password is not needed afterwards: every snapshot, the old ones too, opens',
+    'with the new key (the key encrypts the repository\u2019s master key, not the data).',
+    '',
+  );
+  for (const entry of input.volumes) {
+    const { volume } = entry;
+    add(
+      `### The repository of \`${volume.namespace}/${volume.name}\``,
+      '',
+      'Step 1, before the entry changes:',
+      '',
+    );
+    sh(...keepOldPasswordCommands(entry));
+    add('Step 3, once the entry changed and the Secret has the new value:', '');
+    sh(...oneShotPodCommands(resticPasswordPod(volume, 'add-key')));
+    add(
+      'Step 4: the last commands delete the kept old password once the old key is gone (the pod',
+      'succeeded):',
+      '',
+    );
+    const pod = resticPasswordPod(volume, 'remove-key');
+    const ns = q(volume.namespace);
+    sh(
+      ...oneShotPodCommands(pod, [
+        `[ "$(kubectl -n ${ns} get pod ${q(pod.metadata.name)} -o jsonpath='{.status.phase}')" = Succeeded ] && kubectl -n ${ns} delete secret ${q(oldPasswordSecretName(volume))} --timeout=1m`,
+      ]),
+    );
+  }
 }
 
 /** The heading of the section that moves a protected volume's claim (the build's fix text names it). */

@@ -28,6 +28,7 @@ import {
 import { describe, expect, test } from 'vitest';
 import { backupsComponent } from '../src/index.js';
 import { backupNames, maxSnapshotAgeMinutes } from '../src/manifests.js';
+import { ADD_KEY_SCRIPT, REMOVE_KEY_SCRIPT } from '../src/password-change.js';
 import { LONGHORN_CSI_DRIVER } from '../src/runbook.js';
 import type { ResolvedBackupsSettings } from '../src/settings.js';
 import { VOLSYNC_CHART_VERSION } from '../src/versions.js';
@@ -1245,6 +1246,88 @@ describe('the disaster-recovery runbook: stale locks', () => {
       }
     },
   );
+});
+
+describe("the disaster-recovery runbook: changing a repository's password", () => {
+  const run = runBackups(SETTINGS, [consumer([DATA])]);
+  const text = runbookOf(run, 'prod');
+  const section = text.slice(text.indexOf("## Changing a repository's password"));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) =>
+    (m[1] as string).split('\n'),
+  );
+  // The overrides are one single-quoted shell word: its quotes are written '\''
+  const podOf = (block: readonly string[]) =>
+    JSON.parse(
+      (/--overrides='((?:[^']|'\\'')*)'/.exec(block[0] ?? '')?.[1] ?? '{}').replaceAll(
+        "'\\''",
+        "'",
+      ),
+    );
+
+  test('keeps the old password before the change, adds the new key after it, then removes the old key', () => {
+    expect(section).toContain('### The repository of `paperless/data`');
+    expect(blocks).toHaveLength(3);
+    const [keep, add, remove] = blocks as [string[], string[], string[]];
+    // Step 1: the Secret's password into a Secret of its own, never shown; `create` refuses one
+    // that exists (an earlier change not finished)
+    expect(keep[1]).toBe(
+      "kubectl -n paperless get secret data-restic -o jsonpath='{.data.RESTIC_PASSWORD}' | base64 -d | kubectl -n paperless create secret generic data-restic-old-password --from-file=password=/dev/stdin",
+    );
+    // Steps 3 and 4: the scripts password-change.test.ts runs against restic, in pods that run as
+    // the verification runs, with both passwords mounted where the scripts read them
+    const cronJob = chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson).find(
+      (o) => o.kind === 'CronJob' && o.metadata.name === 'data-restore-verify',
+    ) as AnyJson;
+    const template = cronJob.spec.jobTemplate.spec.template;
+    const [verify] = template.spec.containers;
+    for (const [block, script, name] of [
+      [add, ADD_KEY_SCRIPT, 'data-restic-add-key'],
+      [remove, REMOVE_KEY_SCRIPT, 'data-restic-remove-key'],
+    ] as const) {
+      expect(block[0]).toMatch(new RegExp(`^kubectl -n paperless run ${name} `));
+      const pod = podOf(block);
+      expect(pod.metadata.labels).toEqual(template.metadata.labels);
+      expect(pod.spec.securityContext).toEqual(template.spec.securityContext);
+      const [container] = pod.spec.containers;
+      expect(container.command).toEqual(['sh', '-c', script]);
+      expect(container.image).toBe(verify.image);
+      expect(container.envFrom).toEqual(verify.envFrom);
+      const env = Object.fromEntries(
+        container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+      const mounts = Object.fromEntries(
+        container.volumeMounts.map((m: { name: string; mountPath: string }) => [
+          m.name,
+          m.mountPath,
+        ]),
+      );
+      const volumes = Object.fromEntries(
+        pod.spec.volumes.map((v: { name: string; secret?: unknown }) => [v.name, v.secret]),
+      );
+      expect(volumes.old).toEqual({
+        secretName: 'data-restic-old-password',
+        items: [{ key: 'password', path: 'password' }],
+      });
+      expect(volumes.new).toEqual({
+        secretName: 'data-restic',
+        items: [{ key: 'RESTIC_PASSWORD', path: 'RESTIC_PASSWORD' }],
+      });
+      expect(env.OLD_PASSWORD_FILE).toBe(`${mounts.old}/password`);
+      expect(env.NEW_PASSWORD_FILE).toBe(`${mounts.new}/RESTIC_PASSWORD`);
+    }
+    // The kept old password goes only once the old key is gone
+    expect(remove.slice(-2)).toEqual([
+      '[ "$(kubectl -n paperless get pod data-restic-remove-key -o jsonpath=\'{.status.phase}\')" = Succeeded ] && kubectl -n paperless delete secret data-restic-old-password --timeout=1m',
+      'kubectl -n paperless delete pod data-restic-remove-key --timeout=2m',
+    ]);
+  });
+
+  test("the rotation guide's note on RESTIC_PASSWORD points at it", () => {
+    const facts = run.components.clusters[2]?.contributions.get('backups')?.facts?.backup;
+    expect(facts?.passwordChange).toBe(
+      '`clusters/prod/disaster-recovery.md`, "Changing a repository\'s password"',
+    );
+  });
 });
 
 describe('the disaster-recovery runbook: step 5', () => {

@@ -243,6 +243,13 @@ export interface CapabilityFacts {
      */
     readonly resticRepositoryPrefix?: string;
     /**
+     * Where the provider's runbook changes a volume's repository password (Markdown: a file and
+     * its section), where it has such steps: a new `RESTIC_PASSWORD` alone locks every backup,
+     * restore and verification out of the repository. The rotation guide's note on the key
+     * points there (`volumeBackupSecret`).
+     */
+    readonly passwordChange?: string;
+    /**
      * The volume populator of the provider, where it has one: a claim whose `spec.dataSourceRef`
      * names `<apiGroup>/<kind>` `volumePopulatorName(volume)` is filled from the volume's latest
      * backup before anything can mount it (a new claim only: a bound claim is left alone). The

@@ -81,6 +81,7 @@ export function volumeResticRepository(
 export function volumeBackupSecret(
   volume: VolumeRequest,
   resticRepositoryPrefix?: string,
+  passwordChange?: string,
 ): SecretRequirement {
   const url =
     resticRepositoryPrefix === undefined
@@ -106,9 +107,13 @@ export function volumeBackupSecret(
     rotation: {
       ...S3_KEY_ROTATION,
       RESTIC_PASSWORD:
-        'restic encrypts the repository\u2019s master key with it, and a repository opens only with a password it holds a key for: add the new password first (`restic key add`, with the old one), change the entry, and remove the old key (`restic key remove`) once a backup with the new one succeeded.',
+        passwordChange === undefined
+          ? 'restic opens a repository only with a password it holds a key for: a new value alone locks every backup, restore and verification out of it. Before the change, on the repository of every cluster that reads this entry, add a key for the new password with the old one (`restic key add`); after it, remove the old key with the new password (`restic key remove`).'
+          : `restic opens a repository only with a password it holds a key for: a new value alone locks every backup, restore and verification out of it. Follow ${passwordChange} around the commands below: its first step keeps the old password in the cluster, before the entry changes (on every cluster that reads this entry, all before the change); after the sync below, its next steps add a key for the new password with the old one, then remove the old key.`,
       RESTIC_REPOSITORY:
-        'A new repository starts empty (the next backup initialises it); the snapshots stay in the old one, which restores no longer read.',
+        url === undefined
+          ? 'A new repository starts empty (the next backup initialises it); the snapshots stay in the old one, which restores no longer read.'
+          : `The definition decides it: it must stay \`${url}\`. The restore verification fails while the Secret names another repository, and the disaster recovery restores from this one. To move the backups, change the backup provider's bucket or prefix in the definition and build, then set this entry to the repository the build names.`,
     },
   };
 }
