@@ -22,6 +22,7 @@ import {
   type PodLabels,
   type ProvidedFacts,
   parseCidr,
+  routedHostPeer,
 } from '@homelab/core';
 import type { ApplicationFlow } from './generated/settings.js';
 
@@ -180,10 +181,14 @@ export function applicationFlows(
         // `hostFlowPeer`, the rule every component follows); `ports` are the pods' (`portsOf`),
         // which the CNI provider takes as they are. The API server's Service
         // (`kubernetes.default.svc`) is the API server.
-        const resolved = hostFlowPeer(
-          flow.fqdn,
-          provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
-        ) ?? { kind: 'fqdn', name: flow.fqdn };
+        // A host the cluster's own Gateway routes (`auth.<domain>` for an OIDC back-channel,
+        // another application's route) is the Gateway: Cilium applies no toFQDNs rule to a
+        // connection to it (core's `routedHostPeer`).
+        const resolved = routedHostPeer(flow.fqdn, provided.gateway?.domain) ??
+          hostFlowPeer(flow.fqdn, provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
+            kind: 'fqdn',
+            name: flow.fqdn,
+          };
         peer = resolved.kind === 'service' ? { ...resolved, portsOf: 'pods' } : resolved;
       } else if (flow.cidr !== undefined) {
         if (parseCidr(flow.cidr) === undefined) {

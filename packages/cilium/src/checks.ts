@@ -710,6 +710,81 @@ export const spireRecovery: SystemCheck = {
   },
 };
 
+const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute']);
+const POLICY_KINDS = new Set(['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy']);
+
+/** The `toFQDNs` names (`matchName`) of a Cilium policy's egress rules, `spec` and `specs`. */
+function fqdnNames(policy: KubeObject): string[] {
+  const record = policy as unknown as { spec?: unknown; specs?: unknown };
+  const specs = [record.spec, ...(Array.isArray(record.specs) ? record.specs : [])];
+  const names: string[] = [];
+  for (const spec of specs) {
+    const egress = (spec as { egress?: unknown } | undefined)?.egress;
+    if (!Array.isArray(egress)) continue;
+    for (const rule of egress) {
+      const fqdns = (rule as { toFQDNs?: unknown } | undefined)?.toFQDNs;
+      if (!Array.isArray(fqdns)) continue;
+      for (const fqdn of fqdns) {
+        const name = (fqdn as { matchName?: unknown } | undefined)?.matchName;
+        if (typeof name === 'string') names.push(name.toLowerCase().replace(/\.$/, ''));
+      }
+    }
+  }
+  return names;
+}
+
+/**
+ * A pod's connection to a host the cluster's own Gateway serves goes to the Gateway's address,
+ * and Cilium takes it into its Envoy before any `toFQDNs` rule could match the name
+ * (cilium/cilium#47768, "toFQDNs egress policy silently does not apply to hostnames served by
+ * the cluster's own Gateway"; the maintainers: Envoy is a hop in the data path, #47617): under
+ * default deny such a rule allows nothing, and the call times out. A call to a routed host must
+ * be a `gateway` flow peer (core `routedHostPeer`), which the CNI provider allows as
+ * `toEntities: [ingress]` plus the route's backends.
+ */
+export const fqdnRoutedHost: SystemCheck = {
+  name: 'cilium-fqdn-routed-host',
+  description:
+    "No toFQDNs rule of a Cilium policy names a host the cluster's own Gateway routes (an HTTPRoute's, GRPCRoute's or TLSRoute's hostname): Cilium takes such a connection into its Envoy before the rule could match, so the rule allows nothing and the call times out under default deny; the flow must be a gateway peer.",
+  check({ clusters }) {
+    const issues: Issue[] = [];
+    for (const deployed of clusters) {
+      const routed = new Map<string, string>();
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          if (!ROUTE_KINDS.has(object.kind)) continue;
+          const hostnames = (object.spec as { hostnames?: unknown } | undefined)?.hostnames;
+          if (!Array.isArray(hostnames)) continue;
+          for (const hostname of hostnames) {
+            if (typeof hostname === 'string') routed.set(hostname.toLowerCase(), source);
+          }
+        }
+      }
+      if (routed.size === 0) continue;
+      for (const app of deployed.applications) {
+        for (const { object, source } of app.objects) {
+          if (!POLICY_KINDS.has(object.kind)) continue;
+          for (const name of new Set(fqdnNames(object))) {
+            const route = routed.get(name);
+            if (route === undefined) continue;
+            issues.push(
+              error({
+                code: 'cilium-fqdn-routed-host',
+                path: app.origin,
+                output: source,
+                value: name,
+                message: `the ${object.kind} ${object.metadata.name} on cluster "${deployed.cluster.name}" allows egress to ${name} with a toFQDNs rule, but the cluster's own Gateway routes that host (${route}): Cilium takes the connection into its Envoy before the rule can match, so it allows nothing and the call times out`,
+                expected: `the flow's peer as the Gateway (a gateway peer with host ${name.split('.')[0]}; an application's fqdn flow to a routed host becomes one), which allows toEntities: [ingress] and the route's backends`,
+              }),
+            );
+          }
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 /** Cilium's system checks. */
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
   l2InterfacesMatchLinks,
@@ -718,5 +793,6 @@ export const CILIUM_CHECKS: readonly SystemCheck[] = [
   bgpRunbookPeers,
   spireRecovery,
   spireWatchdogCheck,
+  fqdnRoutedHost,
   platformNamespacesDefaultDeny,
 ];

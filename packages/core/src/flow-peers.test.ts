@@ -7,6 +7,7 @@ import {
   isKubeApiServerHost,
   KUBE_APISERVER_PORT,
   KUBE_APISERVER_PORTS,
+  routedHostPeer,
   urlFlowPeer,
 } from './flow-peers.js';
 
@@ -63,6 +64,28 @@ describe('urlFlowPeer', () => {
     expect(
       urlFlowPeer('https://dex.sso.svc.cluster.local', undefined, 'lab.internal')?.peer,
     ).toEqual({ kind: 'fqdn', name: 'dex.sso.svc.cluster.local' });
+  });
+});
+
+describe('routedHostPeer', () => {
+  test('a host of the Gateway domain, one label below it, is the Gateway with that host', () => {
+    expect(routedHostPeer('auth.lab.example.com', 'lab.example.com')).toEqual({
+      kind: 'gateway',
+      host: 'auth',
+    });
+    expect(routedHostPeer('Auth.Lab.Example.com.', 'lab.example.com')).toEqual({
+      kind: 'gateway',
+      host: 'auth',
+    });
+  });
+
+  test('anything else is not: deeper names, patterns, the domain itself, other domains, no Gateway', () => {
+    expect(routedHostPeer('a.auth.lab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(routedHostPeer('*.lab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(routedHostPeer('lab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(routedHostPeer('auth.dev.lab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(routedHostPeer('auth.notlab.example.com', 'lab.example.com')).toBeUndefined();
+    expect(routedHostPeer('auth.lab.example.com', undefined)).toBeUndefined();
   });
 });
 

@@ -32,14 +32,29 @@ export function urlFlowPeer(
     { port: parsed.port === '' ? fallback : Number(parsed.port), protocol: 'TCP' },
   ];
   const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const domain = gatewayDomain?.toLowerCase();
-  if (domain !== undefined && host.endsWith(`.${domain}`)) {
-    const label = host.slice(0, -domain.length - 1);
-    if (label !== '' && !label.includes('.'))
-      return { peer: { kind: 'gateway', host: label }, ports };
-  }
+  const routed = routedHostPeer(host, gatewayDomain);
+  if (routed !== undefined) return { peer: routed, ports };
   const peer = hostFlowPeer(host, clusterDomain);
   return peer === undefined ? undefined : { peer, ports: flowPeerPorts(peer, ports) };
+}
+
+/**
+ * The platform Gateway, where `hostname` is a host it routes: `<label>.<gatewayDomain>`, one
+ * label (a route's `host`). Cilium applies no `toFQDNs` rule to a connection to a name its own
+ * Gateway serves (Envoy is a hop in the data path: cilium/cilium#47768): such a call must be a
+ * `gateway` peer, which the CNI provider allows through its Envoy to the route's backends.
+ */
+export function routedHostPeer(
+  hostname: string,
+  gatewayDomain: string | undefined,
+): FlowPeer | undefined {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  const domain = gatewayDomain?.toLowerCase();
+  if (domain === undefined || !host.endsWith(`.${domain}`)) return undefined;
+  const label = host.slice(0, -domain.length - 1);
+  return label !== '' && !label.includes('.') && label !== '*'
+    ? { kind: 'gateway', host: label }
+    : undefined;
 }
 
 /**

@@ -132,6 +132,7 @@ export {
   isKubeApiServerHost,
   KUBE_APISERVER_PORT,
   KUBE_APISERVER_PORTS,
+  routedHostPeer,
   urlFlowPeer,
 } from './flow-peers.js';
 export type {

@@ -230,7 +230,7 @@ peerSelector?: {
 [k: string]: string | undefined
 }
 /**
- * Egress to the component that provides this capability on the cluster (e.g. oidc-provider), on a port it accepts its consumers on; with direction ingress, the provider reaching the pods (metrics: scraping).
+ * Egress to the component that provides this capability on the cluster, on a port it accepts its consumers on (the build refuses one whose provider accepts none: reach the OIDC provider through its host instead, an fqdn flow to auth.<domain>, which the Gateway serves); with direction ingress, the provider reaching the pods (metrics: scraping).
  */
 capability?: string
 /**
@@ -294,7 +294,7 @@ service: string
  */
 port: number
 /**
- * Who logs users in: app (the application itself, with its own accounts or OIDC), forward-auth (the Gateway asks the OIDC provider first; needs a gateway that can), none (open to anyone who reaches it; needs reason).
+ * Who logs users in: app (the application itself, with its own accounts, or an OIDC provider it is configured with itself: the platform's Authelia registers no OIDC client for an application), forward-auth (the Gateway asks the OIDC provider first; needs a gateway that can), none (open to anyone who reaches it; needs reason).
  */
 auth: ("app" | "forward-auth" | "none")
 /**
