@@ -38,6 +38,7 @@ import { applicationFlows } from './flows.js';
 import type {
   Application,
   ApplicationRoute,
+  ApplicationSecret,
   ApplicationsSettings,
   ApplicationVolume,
 } from './generated/settings.js';
@@ -65,6 +66,8 @@ interface ResolvedApp {
   readonly volumes: readonly VolumeRequest[];
   readonly flows: Application['flows'];
   readonly routes: readonly ApplicationRoute[];
+  /** The Secrets its own workloads read, by name (sorted): their keys and what they hold. */
+  readonly secrets: readonly { readonly name: string; readonly spec: ApplicationSecret }[];
 }
 
 function volumeRequest(
@@ -130,6 +133,10 @@ function resolveApps(
         podSecurity: app.podSecurity ?? 'restricted',
         flows: app.flows,
         routes: app.routes ?? [],
+        secrets: Object.entries(app.secrets ?? {})
+          .filter((entry): entry is [string, ApplicationSecret] => entry[1] !== undefined)
+          .sort(([a], [b]) => compareStrings(a, b))
+          .map(([secret, spec]) => ({ name: secret, spec })),
         volumes: Object.entries(app.volumes ?? {})
           .filter((entry): entry is [string, ApplicationVolume] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
@@ -376,6 +383,52 @@ function uniqueVolumes(
   return out;
 }
 
+/**
+ * The Secrets the applications' own workloads read (`apps.<app>.secrets`), declared for the
+ * `secrets` provider: it fills them from the store (a BitwardenSecret in the namespace, its token
+ * there) and its runbook lists their entries. A name another declaration takes in the namespace
+ * (a backed-up volume's `<volume>-restic`, another application's) is refused: one Secret would
+ * overwrite the other.
+ */
+function appSecrets(
+  apps: readonly ResolvedApp[],
+  taken: readonly SecretRequirement[],
+  input: DeclareInput<Settings>,
+  issues: Issue[],
+): SecretRequirement[] {
+  const owners = new Map<string, string>(
+    taken.map((secret) => [`${secret.namespace}/${secret.name}`, secret.description ?? '']),
+  );
+  const out: SecretRequirement[] = [];
+  for (const app of apps) {
+    for (const { name, spec } of app.secrets) {
+      const id = `${app.namespace}/${name}`;
+      const owner = owners.get(id);
+      if (owner !== undefined) {
+        issues.push(
+          error({
+            code: 'applications-secret',
+            path: input.path('apps', app.name, 'secrets', name),
+            value: id,
+            message: `is the Secret ${id}, which the platform makes already (${owner}): one would overwrite the other`,
+            expected: `a Secret name of its own in namespace ${app.namespace} (e.g. ${app.name}-${name})`,
+          }),
+        );
+        continue;
+      }
+      const description = `${spec.description ?? 'secret'} of application ${app.name}`;
+      owners.set(id, description);
+      out.push({
+        name,
+        namespace: app.namespace,
+        keys: [...spec.keys],
+        description,
+      });
+    }
+  }
+  return out;
+}
+
 function declare(input: DeclareInput<Settings>): Declaration {
   const issues: Issue[] = [];
   const apps = resolveApps(input.settings, input.cluster.environment, input.path);
@@ -401,6 +454,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         input.provided.backup?.passwordChange,
       ),
     );
+  secrets.push(...appSecrets(apps, secrets, input, issues));
   if (first === undefined) return { issues };
   const zeroTrust = applicationFlows(
     apps.map((app) => ({
@@ -555,7 +609,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
       sections: [
         {
           heading: 'Secrets',
-          body: "Each backed-up volume reads its restic repository and S3 credentials from the Secret `<volume>-restic` in its namespace (keys `RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), declared to the secrets provider; the repository URL of each volume is in the cluster's `disaster-recovery.md`.",
+          body: "Each backed-up volume reads its restic repository and S3 credentials from the Secret `<volume>-restic` in its namespace (keys `RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), declared to the secrets provider; the repository URL of each volume is in the cluster's `disaster-recovery.md`. An application's own Secrets (`apps.<app>.secrets`: name, keys, what they hold) are declared the same way: the secrets provider fills each in the application's namespace, the runbook lists their entries and makes the provider's token there, and its rotation guide says to restart whatever reads them.",
         },
       ],
     },

@@ -20,6 +20,11 @@ export interface OnboardingApp {
   readonly podSecurity: PodSecurityLevel;
   readonly volumes: readonly VolumeRequest[];
   readonly routes: readonly ApplicationRoute[];
+  /** The Secrets its workloads read (`apps.<app>.secrets`), made by the platform. */
+  readonly secrets?: readonly {
+    readonly name: string;
+    readonly spec: { readonly keys: readonly string[] };
+  }[];
 }
 
 const labels = (selector: PodLabels): string =>
@@ -114,6 +119,11 @@ export function onboardingStep(
             ? '; one node mounts it at a time, so a Deployment that mounts it rolls out with `strategy: Recreate`'
             : ''
         }${volume.backup === undefined ? '' : '; a new claim is bound once its bootstrap restored its latest backup (at once when there is none), and its pods wait until then'}.`,
+      );
+    }
+    for (const secret of app.secrets ?? []) {
+      body.push(
+        `  - Secret \`${secret.name}\` (${secret.spec.keys.map((key) => `\`${key}\``).join(', ')}), filled from the secret store (the runbook's step that puts the platform's secrets into it lists its entries): read it from your pods by name; a mounted Secret takes a new value within about a minute, environment variables only when the pod restarts.`,
       );
     }
     const own = flows.filter((flow) => flow.namespace === app.namespace);

@@ -541,3 +541,61 @@ describe('routes of the applications', () => {
     ]);
   });
 });
+
+describe("an application's own Secrets", () => {
+  test('are declared for the secrets provider, in its namespace, with their keys and what they hold', () => {
+    const result = run({
+      paperless: PAPERLESS,
+      notes: {
+        secrets: {
+          'notes-env': { keys: ['SECRET_KEY', 'DB_PASSWORD'], description: 'session key' },
+          plain: { keys: ['token'] },
+        },
+      },
+    });
+    expect(result.components.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const secrets = (declared(result, 2).secrets as AnyJson[]).map((secret) => [
+      `${secret.namespace}/${secret.name}`,
+      secret.keys,
+      secret.description,
+    ]);
+    // The volume's backup Secret, then the applications' own: no readers (the workloads are
+    // the user's, the rotation guide says to restart them), no rotation notes
+    expect(secrets).toEqual([
+      [
+        'paperless/data-restic',
+        ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+        'restic repository URL, repository password and S3 credentials of the backups of volume paperless/data',
+      ],
+      ['notes/notes-env', ['SECRET_KEY', 'DB_PASSWORD'], 'session key of application notes'],
+      ['notes/plain', ['token'], 'secret of application notes'],
+    ]);
+    expect(
+      (declared(result, 2).secrets as AnyJson[]).filter((secret) => secret.readers !== undefined),
+    ).toHaveLength(1);
+  });
+
+  test("a name the platform's Secrets take in the namespace is an error at the application's", () => {
+    const result = run({
+      paperless: { ...PAPERLESS, secrets: { 'data-restic': { keys: ['x'] } } },
+      wiki: { namespace: 'paperless', secrets: { shared: { keys: ['a'] } } },
+      other: { namespace: 'paperless', secrets: { shared: { keys: ['b'] } } },
+    });
+    expect(
+      result.components.issues
+        .filter((issue) => issue.severity === 'error' && issue.path[1] === 2)
+        .map((issue) => [issue.code, formatPath(issue.path), issue.message]),
+    ).toEqual([
+      [
+        'applications-secret',
+        'clusters[2].components.applications.apps.paperless.secrets.data-restic',
+        'is the Secret paperless/data-restic, which the platform makes already (restic repository URL, repository password and S3 credentials of the backups of volume paperless/data): one would overwrite the other',
+      ],
+      [
+        'applications-secret',
+        'clusters[2].components.applications.apps.wiki.secrets.shared',
+        'is the Secret paperless/shared, which the platform makes already (secret of application other): one would overwrite the other',
+      ],
+    ]);
+  });
+});

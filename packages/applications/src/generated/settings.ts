@@ -33,6 +33,12 @@ volumes?: {
 [k: string]: ApplicationVolume | undefined
 }
 /**
+ * Secrets the application's own workloads read, by name: the platform makes each in the application's namespace, filled from the secret store (map its keys under components.bitwarden-sm.secrets as <namespace>/<name>). Mount them or read them as environment variables from your manifests.
+ */
+secrets?: {
+[k: string]: ApplicationSecret | undefined
+}
+/**
  * Every connection the application's pods open or accept (zero trust). Given (an empty list too), the application's namespace is under Cilium's default deny: DNS and these flows only, plus what the platform's backups need there. Absent: the namespace stays outside default deny, with a warning.
  */
 flows?: ApplicationFlow[]
@@ -194,6 +200,21 @@ within?: string
  * Restore the latest backup on the verification schedule and check it (default true).
  */
 verify?: boolean
+}
+/**
+ * A Secret of that name in the application's namespace, with these keys.
+ */
+export interface ApplicationSecret {
+/**
+ * The Secret's keys (letters, digits, '-', '_', '.'), e.g. [DATABASE_PASSWORD, SECRET_KEY].
+ * 
+ * @minItems 1
+ */
+keys: [string, ...(string)[]]
+/**
+ * What it holds, for the runbook's list of what to put into the secret store.
+ */
+description?: string
 }
 /**
  * One connection: exactly one peer (gateway, application, capability, fqdn, cidr, kubeApiserver), on the destination's ports.
