@@ -141,12 +141,17 @@ const EPOCH = '1767225600';
 
 let scratch = '';
 
-function run(bin: string, args: string[], cwd = scratch) {
+/**
+ * Runs `node bin args…` in the scratch copy. The suites' run takes about 5 minutes on a quiet
+ * machine here and went past 9 under load (killed: status 143): it gets 15 minutes, the other
+ * commands 9.
+ */
+function run(bin: string, args: string[], cwd = scratch, timeout = 540_000) {
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', HOMELAB_DEBUG: '', SOURCE_DATE_EPOCH: EPOCH },
-    timeout: 540_000,
+    timeout,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -381,7 +386,7 @@ function linkBuilt(dir: string, name: string): void {
 
 describe.each(SCENARIOS)(
   "a user's own definition in a scratch copy: $name",
-  { timeout: 600_000 },
+  { timeout: 960_000 },
   (scenario) => {
     beforeAll(() => {
       scratch = makeScratch();
@@ -445,6 +450,7 @@ describe.each(SCENARIOS)(
             ...files,
           ],
           join(scratch, dir),
+          900_000,
         );
         expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
         // For the log: which API server releases checked which clusters; the pods', bindings' and
