@@ -29,7 +29,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseYaml } from '@homelab/core';
+import { parseYaml, shellQuote } from '@homelab/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FoundTool, findTool, toolSuite } from './find-tool.js';
 import { REPO } from './helm/harness.js';
@@ -125,6 +125,24 @@ export function shDashC(text: string): { offset: number; text: string }[] {
   }));
 }
 
+/**
+ * The shell scripts of the one-shot pods a shell text runs (`kubectl run … --overrides='<pod>'`):
+ * each container whose `command` is a shell with `-c`, as the container's sh gets it.
+ */
+export function podOverrideScripts(text: string): { offset: number; text: string }[] {
+  return [...text.matchAll(/--overrides=('[^']*'(?:\\''[^']*')*)/g)].flatMap((match) => {
+    const offset = text.slice(0, match.index).split('\n').length - 1;
+    const pod = JSON.parse((match[1] as string).slice(1, -1).replaceAll("'\\''", "'")) as {
+      spec?: { containers?: { command?: string[] }[] };
+    };
+    return (pod.spec?.containers ?? []).flatMap(({ command = [] }) =>
+      SHELLS.has(command[0] ?? '') && command[1] === '-c' && command[2] !== undefined
+        ? [{ offset, text: command[2].endsWith('\n') ? command[2] : `${command[2]}\n` }]
+        : [],
+    );
+  });
+}
+
 /** The scripts of every runbook of the committed clusters/. */
 export function runbookScripts(root = REPO): Script[] {
   const scripts: Script[] = [];
@@ -138,7 +156,7 @@ export function runbookScripts(root = REPO): Script[] {
       line: block.line,
       text: block.text,
     });
-    for (const inner of shDashC(block.text)) {
+    for (const inner of [...shDashC(block.text), ...podOverrideScripts(block.text)]) {
       const line = block.line + inner.offset;
       scripts.push({
         kind: 'runbook-sh-c',
@@ -242,6 +260,14 @@ export const EXCLUSIONS: readonly Exclusion[] = [
     reason:
       "single quotes on purpose: the container's sh expands $(cat) and $VAR, not the operator's " +
       'shell (the script is checked on its own as POSIX sh)',
+  },
+  {
+    code: 2016,
+    kinds: ['runbook'],
+    line: /^kubectl -n \S+ run \S+ --restart=Never --image=\S+ --overrides='\{/,
+    reason:
+      "single quotes on purpose: the one-shot pod's sh expands $VAR and $(…) of its command, not " +
+      "the operator's shell (the script is checked on its own as POSIX sh)",
   },
   {
     code: 2155,
@@ -457,6 +483,30 @@ suite('ShellCheck on the shell of the committed output', () => {
         unexcused([{ kind: 'chart', file: 'test', line: 1, ...script }]).map((f) => f.code),
       );
       expect(codes).toEqual([[3014], []]);
+    });
+
+    it("finds a one-shot pod's sh -c script in its --overrides, and fails an unquoted $VAR in it", () => {
+      const pod = { spec: { containers: [{ command: ['sh', '-c', "echo 'a' && rm $X/y"] }] } };
+      const line = `x\nkubectl -n ns run p --restart=Never --image=i --overrides=${shellQuote(JSON.stringify(pod))} &&\n`;
+      const inner = podOverrideScripts(line);
+      expect(inner).toEqual([{ offset: 1, text: "echo 'a' && rm $X/y\n" }]);
+      const findings = unexcused([
+        {
+          kind: 'runbook-sh-c',
+          file: 'x',
+          line: 2,
+          where: 'x',
+          dialect: 'sh',
+          text: inner[0]?.text ?? '',
+        },
+      ]);
+      expect(findings.map((finding) => finding.code)).toEqual([2086]);
+      // A pod whose command is no shell gives none
+      expect(
+        podOverrideScripts(
+          `kubectl -n ns run p --overrides=${shellQuote(JSON.stringify({ spec: { containers: [{ command: ['restic', 'unlock'] }] } }))}\n`,
+        ),
+      ).toEqual([]);
     });
 
     it("fails an unquoted $VAR in a runbook's sh -c script (checked as sh)", () => {
