@@ -507,6 +507,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     })),
     zeroTrust.flows.filter((flow) => flow.workloads === 'external'),
     input.provided.gateway?.domain,
+    input.provided['admission-policy'],
   );
   return {
     application,
@@ -624,7 +625,7 @@ export const applicationsComponent: Component<Settings> = {
   settings: { schema: schemaJson as unknown as JsonSchema, defaults: { apps: {} } },
   provides: [],
   needs: [],
-  uses: ['storage', 'backup', 'secrets', 'gateway'],
+  uses: ['storage', 'backup', 'secrets', 'gateway', 'admission-policy'],
   upstream: [],
   declare,
   render,

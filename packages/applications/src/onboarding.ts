@@ -85,10 +85,40 @@ const SECURITY: { readonly [L in PodSecurityLevel]: string } = {
  * The "Later" step, or undefined when the cluster has no application. `flows`: the flows of the
  * applications' own pods (`workloads: 'external'`); `domain`: the Gateway's, when there is one.
  */
+/** The admission policies of the cluster as its provider states them (`admission-policy`). */
+export interface OnboardingPolicy {
+  readonly engine: string;
+  readonly enforcement?: 'deny' | 'warn' | 'dryrun';
+  readonly rules?: readonly string[];
+}
+
+const ENFORCEMENT: { readonly [E in NonNullable<OnboardingPolicy['enforcement']>]: string } = {
+  deny: 'refuse what breaks them',
+  warn: 'let it through with a warning',
+  dryrun: 'let it through, and only their audit reports it',
+};
+
+function policyText(policy: OnboardingPolicy | undefined): string[] {
+  const podSecurity = [
+    "In every application's namespace Pod Security admission enforces the namespace's level (below),",
+    'in every environment: the API server refuses a pod that breaks it.',
+  ];
+  if (policy === undefined) {
+    return [...podSecurity, 'No admission policy provider runs on this cluster.'];
+  }
+  const rules = policy.rules ?? [];
+  return [
+    ...podSecurity,
+    `The platform's admission policies, ${policy.engine}, hold there too; on this cluster they ${ENFORCEMENT[policy.enforcement ?? 'deny']}${rules.length > 0 ? ':' : '.'}`,
+    ...(rules.length > 0 ? ['', ...rules.map((rule) => `- ${rule}`)] : []),
+  ];
+}
+
 export function onboardingStep(
   apps: readonly OnboardingApp[],
   flows: readonly FlowDeclaration[],
   domain: string | undefined,
+  policy?: OnboardingPolicy,
 ): BootstrapStep | undefined {
   if (apps.length === 0) return undefined;
   const body: string[] = [
@@ -96,13 +126,13 @@ export function onboardingStep(
     'verification, its network policies and its route; its workloads (Deployments, Services,',
     'ConfigMaps…) are yours to deploy, with an Argo CD Application of your own for instance. Not in',
     "the platform's `applications` AppProject: it admits only what the platform renders there",
-    "(claims, backups, routes); use Argo CD's `default` project or an AppProject of your own whose",
-    "destination is the application's namespace.",
+    '(claims, backups, routes). Use an AppProject of your own whose only destination is the',
+    "application's namespace, with no cluster-scoped kinds: Argo CD's `default` project permits",
+    'every repository, destination and kind, cluster-wide ones included.',
     '',
-    "In every application's namespace the platform's admission policies hold, as the cluster's",
-    'environment enforces them (`charts/gatekeeper/README.md`): CPU and memory requests on every',
-    'container, the label `app.kubernetes.io/part-of` on every workload, images only from the',
-    'allowed registries, and the Pod Security level of the namespace. What each application needs:',
+    ...policyText(policy),
+    '',
+    'What each application needs:',
     '',
   ];
   for (const app of apps) {

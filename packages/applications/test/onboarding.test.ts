@@ -46,7 +46,10 @@ describe("the runbook's onboarding of an application's own workloads", () => {
 
   test('is a later step that says where the workloads go and which project admits them', () => {
     expect(paperless?.when).toBe('later');
-    expect(text).toContain("use Argo CD's `default` project or an AppProject of your own");
+    // Argo CD's default project permits everything: an AppProject of the user's own instead
+    expect(text).toContain(
+      "Use an AppProject of your own whose only destination is the\napplication's namespace, with no cluster-scoped kinds",
+    );
     // In the definition's order.
     expect(paperless?.commands).toEqual([
       'kubectl -n paperless get persistentvolumeclaims,ciliumnetworkpolicies,httproutes',
@@ -72,6 +75,44 @@ describe("the runbook's onboarding of an application's own workloads", () => {
     );
     // Only the applications' own pods: none of the platform's mover or verification flows.
     expect(text).not.toContain('volsync');
+  });
+
+  test('says Pod Security holds everywhere, and the admission rules and enforcement the provider states', () => {
+    expect(text).toContain(
+      "Pod Security admission enforces the namespace's level (below),\nin every environment",
+    );
+    // No provider of admission-policy in this run
+    expect(text).toContain('No admission policy provider runs on this cluster.');
+    const policy = (enforcement: string) =>
+      testComponent({
+        name: 'admission',
+        provides: ['admission-policy'],
+        contribution: () => ({
+          facts: {
+            'admission-policy': {
+              engine: 'engine x',
+              enforcement,
+              rules: ['Images only from `r.example/`.', 'Requests on every container.'],
+            },
+          },
+        }),
+      });
+    const body = (enforcement: string) => {
+      const result = testRun(
+        testDefinition(testReferenceClusters(), {
+          components: { applications: { apps: { wiki: {} } } },
+        }),
+        [storage, policy(enforcement), applicationsComponent],
+      );
+      const declared = result.components.clusters[2]?.contributions.get('applications') as AnyJson;
+      return (declared.bootstrap[0].body as string[]).join('\n');
+    };
+    expect(body('deny')).toContain(
+      "The platform's admission policies, engine x, hold there too; on this cluster they refuse what breaks them:\n\n- Images only from `r.example/`.\n- Requests on every container.\n",
+    );
+    expect(body('dryrun')).toContain(
+      'on this cluster they let it through, and only their audit reports it:',
+    );
   });
 
   test('is absent without applications', () => {

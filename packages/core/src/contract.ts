@@ -261,7 +261,16 @@ export interface CapabilityFacts {
     readonly populator?: { readonly apiGroup: string; readonly kind: string };
   };
   readonly metrics: { readonly namespace: string };
-  readonly 'admission-policy': { readonly engine: string };
+  readonly 'admission-policy': {
+    readonly engine: string;
+    /**
+     * What happens on this cluster to a request the policies refuse: `deny` refuses it, `warn`
+     * lets it through with a warning, `dryrun` lets it through and only the audit reports it.
+     */
+    readonly enforcement?: 'deny' | 'warn' | 'dryrun';
+    /** What every workload of a namespace not exempted must do, a sentence each (onboarding text). */
+    readonly rules?: readonly string[];
+  };
   readonly dns: {
     readonly clusterDomain: string;
     /** Namespace of the DNS server pods (every pod's DNS queries go there). */

@@ -236,13 +236,30 @@ export function gatekeeperDown(): OutageProcedure {
   };
 }
 
-function declare(_input: DeclareInput<PolicySettings>): Declaration {
+/**
+ * The rules as the consumers' onboarding tells a user's workloads (the policies' descriptions;
+ * allowed-images names this cluster's registries).
+ */
+export function policyRules(settings: ResolvedPolicySettings): string[] {
+  return POLICIES.map((policy) =>
+    policy.name === 'allowed-images'
+      ? `Images only from the allowed registries (${settings.allowedRegistries.map((registry) => `\`${registry}\``).join(', ')}; more with \`components.policy.allowedRegistries\`), each pinned to a tag other than latest or to a digest.`
+      : policy.description,
+  );
+}
+
+function declare(input: DeclareInput<PolicySettings>): Declaration {
+  const { settings } = resolvePolicySettings(input.settings, input.cluster);
   return {
     application: descriptor(),
     flows: flows(),
     whenDown: gatekeeperDown(),
     facts: {
-      'admission-policy': { engine: `gatekeeper ${GATEKEEPER_APP_VERSION} (K8sNativeValidation)` },
+      'admission-policy': {
+        engine: `gatekeeper ${GATEKEEPER_APP_VERSION} (K8sNativeValidation)`,
+        enforcement: settings.enforcementAction,
+        rules: policyRules(settings),
+      },
     },
   };
 }

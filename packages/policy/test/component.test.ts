@@ -244,6 +244,18 @@ describe('Gatekeeper itself', () => {
     expect(declared?.facts?.['admission-policy']?.engine).toBe(
       'gatekeeper v3.23.0 (K8sNativeValidation)',
     );
+    // What the consumers' onboarding tells a user's workloads: the enforcement of each
+    // cluster's environment, and one rule per constraint, with this cluster's registries
+    expect(
+      run.components.clusters.map(
+        (cluster) => cluster.contributions.get('policy')?.facts?.['admission-policy']?.enforcement,
+      ),
+    ).toEqual(['dryrun', 'warn', 'deny']);
+    const rules = declared?.facts?.['admission-policy']?.rules ?? [];
+    expect(rules).toHaveLength(7);
+    expect(rules[1]).toBe(
+      'Images only from the allowed registries (`docker.io/`, `ecr-public.aws.com/`, `ghcr.io/`, `quay.io/`, `registry.k8s.io/`; more with `components.policy.allowedRegistries`), each pinned to a tag other than latest or to a digest.',
+    );
   });
 
   test("asks Argo CD to wait for Gatekeeper to make each template's constraint kind before the constraints' wave", () => {
@@ -522,7 +534,10 @@ describe('Gatekeeper down: the runbook procedure for its fail-closed namespace-l
       'kubectl -n gatekeeper-system rollout restart deployment gatekeeper-controller-manager',
       'kubectl -n gatekeeper-system rollout status deployment gatekeeper-controller-manager --timeout=10m',
     ]);
-    expect(policyComponent.declare({} as never).whenDown).toEqual(procedure);
+    expect(
+      policyComponent.declare({ settings: {}, cluster: { environment: 'production' } } as never)
+        .whenDown,
+    ).toEqual(procedure);
   });
 });
 
