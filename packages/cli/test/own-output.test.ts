@@ -779,17 +779,18 @@ describe.skipIf(helm === undefined)(
     );
 
     test.each(['dev', 'staging', 'prod'])(
-      'every constraint of %s admits the one-shot pods its disaster recovery runs to remove stale restic locks',
+      'every constraint of %s admits the one-shot pods its disaster recovery runs (stale restic locks, a repository password)',
       (cluster) => {
         // As `kubectl run <name> --restart=Never --image=<image> --overrides=<json>` makes them:
         // the overrides merged over the pod kubectl generates (labels added, spec replaced).
         const doc = files.get(`clusters/${cluster}/disaster-recovery.md`)?.content ?? '';
         const made = [
           ...doc.matchAll(
-            /^kubectl -n (\S+) run (\S+) --restart=Never --image=\S+ --overrides='([^']*)'/gm,
+            /^kubectl -n (\S+) run (\S+) --restart=Never --image=\S+ --overrides='((?:[^']|'\\'')*)'/gm,
           ),
         ].map(([, namespace, name, overrides]) => {
-          const patch = JSON.parse(overrides as string);
+          // One single-quoted shell word: a quote inside is written '\''
+          const patch = JSON.parse((overrides as string).replaceAll("'\\''", "'"));
           return {
             apiVersion: 'v1',
             kind: 'Pod',
@@ -799,17 +800,20 @@ describe.skipIf(helm === undefined)(
         });
         expect(
           made.map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
-        ).toEqual(['paperless/data-restic-unlock']);
+        ).toEqual([
+          'paperless/data-restic-unlock',
+          'paperless/data-restic-add-key',
+          'paperless/data-restic-remove-key',
+        ]);
         const all = rendered.filter((app) => app.cluster === cluster).flatMap((app) => app.objects);
         const { verdicts } = admission(all, made);
         // Every pod policy (required-labels reads workloads, not bare pods: it carries part-of
         // anyway, the verification's labels).
-        expect(verdicts.map((verdict) => verdict.constraint.metadata.name).sort()).toEqual([
-          'allowed-images',
-          'host-paths',
-          'pod-security',
-          'resource-requests',
-        ]);
+        expect(verdicts.map((verdict) => verdict.constraint.metadata.name).sort()).toEqual(
+          ['allowed-images', 'host-paths', 'pod-security', 'resource-requests'].flatMap((name) =>
+            made.map(() => name),
+          ),
+        );
         expect(
           verdicts
             .filter((verdict) => verdict.messages.length > 0)
