@@ -477,7 +477,10 @@ down meanwhile, as the cluster has one node and one etcd member):
 A node that refused needs a reboot for its change. Never let Talos reboot the nodes together
 (\`--mode=auto\` on every node would, and the control planes would lose etcd's quorum): stage
 the config on each such node and reboot it alone, the control planes first, waiting for the
-cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back).
+cluster to be healthy before the next (\`talosctl reboot\` returns once the node is back).{{#unless singleControlPlane}}
+A control plane's block checks the cluster's health again right before its drain (\`talosctl
+health\`, etcd's members among its checks): Talos checks nothing before a reboot, and a control
+plane rebooted while another member is unhealthy leaves etcd without a quorum.{{/unless}}
 Drain the node first: Talos drains a node before an upgrade or a shutdown, never before a
 reboot, which stops its pods where they are (nothing starts them elsewhere until Kubernetes
 evicts them from the unreachable node, 5 minutes later). \`kubectl drain\` waits up to 5 minutes
@@ -497,8 +500,11 @@ waiting for what runs on it:
 
 \`\`\`sh
 talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --mode=staged
+{{#if healthFirst}}
+talosctl health -n {{shell ../first.address}} &&
+{{/if}}
 {{#if beforeDrain}}
-kubectl cordon {{shell hostname}}
+kubectl cordon {{shell hostname}}{{#if healthFirst}} &&{{/if}}
 {{{beforeDrain.commands}}}
 {{/if}}
 {{#if ../loneReboot}}
@@ -509,6 +515,11 @@ talosctl reboot -n {{shell address}} ||
 {{{../loneReboot.uncordon}}} &&
 {{else}}
 {{#unless ../singleNode}}
+{{#if healthFirst}}
+{{#if beforeDrain}}
+[ "$(kubectl get node {{shell hostname}} -o jsonpath='{.spec.unschedulable}')" = true ] &&
+{{/if}}
+{{/if}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 {{/unless}}
 talosctl reboot -n {{shell address}}{{#unless ../singleNode}} &&{{/unless}}

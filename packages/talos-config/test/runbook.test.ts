@@ -797,9 +797,15 @@ describe('the reference runbook', () => {
     const staged = commands.slice(commands.findIndex((words) => mode(words) === '--mode=staged'));
     const nodes = staged.filter((words) => mode(words) === '--mode=staged').length;
     expect(nodes).toBeGreaterThan(1);
-    expect(staged.map((words) => words[1])).toEqual(
-      Array.from({ length: nodes }, () => ['apply-config', 'reboot', 'health']).flat(),
-    );
+    // (a control plane's block checks the cluster's health before its drain, too: taken out
+    // here, the test below reads it)
+    expect(
+      staged
+        .filter(
+          (words, index) => !(words[1] === 'health' && staged[index - 1]?.[1] === 'apply-config'),
+        )
+        .map((words) => words[1]),
+    ).toEqual(Array.from({ length: nodes }, () => ['apply-config', 'reboot', 'health']).flat());
     // the control planes first: etcd keeps its quorum while one member reboots
     const rebooted = staged.filter((words) => words[1] === 'reboot').map((words) => words[3]);
     const controlPlanes = applies
@@ -830,7 +836,9 @@ describe('the reference runbook', () => {
       words.find((word) => word.includes('/nodes/'))?.replace(/^.*\/nodes\/(.*)\.yaml$/, '$1');
     const perNode = staged.flatMap((words, index) => {
       if (!words.includes('--mode=staged')) return [];
-      return [{ hostname: hostnameOf(words), next: staged.slice(index + 1, index + 5) }];
+      // A control plane's block checks the cluster's health first (the test below)
+      const from = staged[index + 1]?.slice(0, 2).join(' ') === 'talosctl health' ? 2 : 1;
+      return [{ hostname: hostnameOf(words), next: staged.slice(index + from, index + from + 4) }];
     });
     expect(perNode.length).toBeGreaterThan(1);
     for (const { hostname, next } of perNode) {
@@ -1599,6 +1607,28 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     );
     expect(upgrade(markdown)).not.toContain('The cluster has one node');
     expect(upgrade(markdown)).not.toContain('--force');
+  });
+
+  it("checks the cluster's health right before a control plane's drain for a settings reboot too", () => {
+    // Talos (v1.12.11, v1.13.9) runs no etcd check before `talosctl reboot`
+    const { input } = devRunbookInput();
+    const cluster = resolvePlatform(testDefinition([haCluster()])).clusters[0];
+    if (cluster === undefined) throw new Error('no cluster');
+    const text = later(
+      runbook({ ...input, cluster, requirements: mergeTalosRequirements(cluster, []).merged }),
+    );
+    expect(text).toContain("A control plane's block checks the cluster's health again");
+    const lines = text.split('\n');
+    const first = cluster.nodes.find((node) => node.role === 'controlplane')?.address;
+    for (const node of cluster.nodes) {
+      const at = lines.findIndex((line) => line.startsWith(`kubectl drain ${node.hostname} `));
+      expect(at).toBeGreaterThan(0);
+      expect(lines[at - 1]).toEqual(
+        node.role === 'controlplane'
+          ? `talosctl health -n ${first} &&`
+          : expect.stringMatching(/^talosctl apply-config .* --mode=staged$/),
+      );
+    }
   });
 
   it("checks the cluster's health right before each control plane's drain, never a worker's", () => {
