@@ -83,7 +83,7 @@ describe("the runbook's onboarding of an application's own workloads", () => {
     );
     // No provider of admission-policy in this run
     expect(text).toContain('No admission policy provider runs on this cluster.');
-    const policy = (enforcement: string) =>
+    const policy = (enforcement: 'deny' | 'warn' | 'dryrun') =>
       testComponent({
         name: 'admission',
         provides: ['admission-policy'],
@@ -97,7 +97,7 @@ describe("the runbook's onboarding of an application's own workloads", () => {
           },
         }),
       });
-    const body = (enforcement: string) => {
+    const body = (enforcement: 'deny' | 'warn' | 'dryrun') => {
       const result = testRun(
         testDefinition(testReferenceClusters(), {
           components: { applications: { apps: { wiki: {} } } },
