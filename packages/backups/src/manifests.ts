@@ -406,11 +406,29 @@ export function verificationCronJob(
  * resources and Secret.
  */
 export function resticUnlockPod(volume: VolumeRequest): KubeObject {
+  return resticOneShotPod(volume, 'unlock', { command: ['restic', 'unlock'] });
+}
+
+/**
+ * A one-shot restic pod of a volume, named `<volume>-restic-<step>`, run as the verification
+ * runs: its labels, security context, resources, Secret in the environment and restic cache;
+ * `extra` adds environment variables and Secret volumes.
+ */
+function resticOneShotPod(
+  volume: VolumeRequest,
+  step: string,
+  container: {
+    command: string[];
+    env?: { name: string; value: string }[];
+    mounts?: { name: string; mountPath: string; secret: Values }[];
+  },
+): KubeObject {
+  const mounts = container.mounts ?? [];
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: `${volume.name}-restic-unlock`,
+      name: `${volume.name}-restic-${step}`,
       namespace: volume.namespace,
       labels: labels(volume, 'verification'),
     },
@@ -419,12 +437,13 @@ export function resticUnlockPod(volume: VolumeRequest): KubeObject {
       securityContext: moverSecurityContext(volume),
       containers: [
         {
-          name: 'unlock',
+          name: step,
           image: RESTIC_IMAGE,
-          command: ['restic', 'unlock'],
+          command: container.command,
           env: [
             { name: 'RESTIC_CACHE_DIR', value: '/cache' },
             { name: 'HOME', value: '/tmp' },
+            ...(container.env ?? []),
           ],
           envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
           securityContext: resticContainerSecurityContext(),
@@ -432,12 +451,14 @@ export function resticUnlockPod(volume: VolumeRequest): KubeObject {
           volumeMounts: [
             { name: 'cache', mountPath: '/cache' },
             { name: 'tmp', mountPath: '/tmp' },
+            ...mounts.map(({ name, mountPath }) => ({ name, mountPath, readOnly: true })),
           ],
         },
       ],
       volumes: [
         { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
         { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+        ...mounts.map(({ name, secret }) => ({ name, secret })),
       ],
     },
   } as KubeObject;
@@ -458,60 +479,31 @@ export function resticPasswordPod(
   volume: VolumeRequest,
   step: 'add-key' | 'remove-key',
 ): KubeObject {
-  const secret = backupNames(volume).secret;
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: `${volume.name}-restic-${step}`,
-      namespace: volume.namespace,
-      labels: labels(volume, 'verification'),
-    },
-    spec: {
-      restartPolicy: 'Never',
-      securityContext: moverSecurityContext(volume),
-      containers: [
-        {
-          name: step,
-          image: RESTIC_IMAGE,
-          command: ['sh', '-c', step === 'add-key' ? ADD_KEY_SCRIPT : REMOVE_KEY_SCRIPT],
-          env: [
-            { name: 'RESTIC_CACHE_DIR', value: '/cache' },
-            { name: 'HOME', value: '/tmp' },
-            { name: 'OLD_PASSWORD_FILE', value: OLD_PASSWORD_FILE },
-            { name: 'NEW_PASSWORD_FILE', value: NEW_PASSWORD_FILE },
-          ],
-          envFrom: [{ secretRef: { name: secret } }],
-          securityContext: resticContainerSecurityContext(),
-          resources: resticResources(),
-          volumeMounts: [
-            { name: 'cache', mountPath: '/cache' },
-            { name: 'tmp', mountPath: '/tmp' },
-            { name: 'old', mountPath: OLD_PASSWORD_MOUNT, readOnly: true },
-            { name: 'new', mountPath: NEW_PASSWORD_MOUNT, readOnly: true },
-          ],
+  return resticOneShotPod(volume, step, {
+    command: ['sh', '-c', step === 'add-key' ? ADD_KEY_SCRIPT : REMOVE_KEY_SCRIPT],
+    env: [
+      { name: 'OLD_PASSWORD_FILE', value: OLD_PASSWORD_FILE },
+      { name: 'NEW_PASSWORD_FILE', value: NEW_PASSWORD_FILE },
+    ],
+    mounts: [
+      {
+        name: 'old',
+        mountPath: OLD_PASSWORD_MOUNT,
+        secret: {
+          secretName: oldPasswordSecretName(volume),
+          items: [{ key: OLD_PASSWORD_KEY, path: OLD_PASSWORD_KEY }],
         },
-      ],
-      volumes: [
-        { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
-        { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
-        {
-          name: 'old',
-          secret: {
-            secretName: oldPasswordSecretName(volume),
-            items: [{ key: OLD_PASSWORD_KEY, path: OLD_PASSWORD_KEY }],
-          },
+      },
+      {
+        name: 'new',
+        mountPath: NEW_PASSWORD_MOUNT,
+        secret: {
+          secretName: backupNames(volume).secret,
+          items: [{ key: 'RESTIC_PASSWORD', path: 'RESTIC_PASSWORD' }],
         },
-        {
-          name: 'new',
-          secret: {
-            secretName: secret,
-            items: [{ key: 'RESTIC_PASSWORD', path: 'RESTIC_PASSWORD' }],
-          },
-        },
-      ],
-    },
-  } as KubeObject;
+      },
+    ],
+  });
 }
 
 /** Same-sync kinds: Talos registers talos.dev kinds when kubernetesTalosAPIAccess is on. */
