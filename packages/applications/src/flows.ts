@@ -23,6 +23,7 @@ import {
   type ProvidedFacts,
   parseCidr,
   routedHostPeer,
+  warning,
 } from '@homelab/core';
 import type { ApplicationFlow } from './generated/settings.js';
 
@@ -69,6 +70,10 @@ export function applicationFlows(
     if (app.flows === undefined) continue;
     if (!flowless.has(app.namespace)) covered.add(app.namespace);
     const names = new Set<string>();
+    // `*.<gateway domain>`: a pattern that covers the hosts the cluster's Gateway routes.
+    const domain = provided.gateway?.domain.toLowerCase();
+    const routedWildcards: number[] = [];
+    const routedCalls: string[] = [];
     app.flows.forEach((flow, index) => {
       const at = (...rest: PathSegment[]) => path('apps', app.name, 'flows', index, ...rest);
       const fail = (where: PathSegment[], value: unknown, message: string, expected: string) => {
@@ -190,6 +195,8 @@ export function applicationFlows(
             name: flow.fqdn,
           };
         peer = resolved.kind === 'service' ? { ...resolved, portsOf: 'pods' } : resolved;
+        if (resolved.kind === 'gateway') routedCalls.push(flow.fqdn);
+        if (domain !== undefined && flow.fqdn === `*.${domain}`) routedWildcards.push(index);
       } else if (flow.cidr !== undefined) {
         if (parseCidr(flow.cidr) === undefined) {
           fail(at('cidr'), flow.cidr, 'is not a CIDR', 'a network such as 192.168.1.0/24');
@@ -249,6 +256,22 @@ export function applicationFlows(
         workloads: 'external',
       });
     });
+    // Cilium's `*` is one label, so only `*.<domain>` covers the routed hosts `<label>.<domain>`.
+    // A connection to one of them goes to the Gateway's address, into Cilium's Envoy, where no
+    // toFQDNs rule applies (cilium/cilium#47768): the pattern allows the domain's other hosts
+    // only. An application that names no routed host it calls is told so.
+    const routedWildcard = routedWildcards[0];
+    if (routedWildcard !== undefined && routedCalls.length === 0) {
+      issues.push(
+        warning({
+          code: 'applications-flow-routed-wildcard',
+          path: path('apps', app.name, 'flows', routedWildcard, 'fqdn'),
+          value: `*.${domain}`,
+          message: `covers the hosts the cluster's own Gateway routes (<host>.${domain}: Authelia's, the other applications'), but a connection to one of them goes to the Gateway's address and into Cilium's Envoy before a toFQDNs rule can match (cilium/cilium#47768), so ${app.name}'s calls to them time out under default deny; the pattern allows ${domain}'s other hosts only`,
+          expected: `an fqdn flow to each routed host ${app.name} calls (fqdn: auth.${domain}, say), which becomes a flow through the Gateway; keep the pattern for hosts the Gateway does not route`,
+        }),
+      );
+    }
   }
   // The backup's movers and restore verification, wherever a backed-up volume lies under default
   // deny (elsewhere they reach anything already).

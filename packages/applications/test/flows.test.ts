@@ -271,4 +271,85 @@ describe("the applications' flows", () => {
       ],
     ]);
   });
+
+  describe("a pattern over the hosts the cluster's Gateway routes", () => {
+    const gateway = {
+      name: 'platform',
+      namespace: 'gateway',
+      domain: 'lab.example.com',
+      httpsListener: 'https',
+      listenerPorts: [443],
+      address: undefined,
+      forwardAuth: true,
+    };
+    const withFlows = (flows: ApplicationFlow[]) =>
+      applicationFlows(
+        [{ name: 'docs', namespace: 'docs', flows, backedUp: false, verified: false }],
+        { gateway },
+        path,
+      );
+    const out = (name: string, fqdn: string): ApplicationFlow => ({
+      name,
+      fqdn,
+      ports: [{ port: 443 }],
+    });
+
+    test('`*.<domain>` alone is a warning at the pattern: calls to a routed host time out', () => {
+      const result = withFlows([out('mail', 'imap.example.com'), out('lab', '*.lab.example.com')]);
+      expect(result.flows.map((flow) => flow.peer)).toEqual([
+        { kind: 'fqdn', name: 'imap.example.com' },
+        { kind: 'fqdn', name: '*.lab.example.com' },
+      ]);
+      expect(
+        result.issues.map((issue) => [issue.severity, issue.code, issue.path, issue.value]),
+      ).toEqual([
+        [
+          'warning',
+          'applications-flow-routed-wildcard',
+          path('apps', 'docs', 'flows', 1, 'fqdn'),
+          '*.lab.example.com',
+        ],
+      ]);
+      expect(result.issues[0]?.message).toContain("Cilium's Envoy");
+      expect(result.issues[0]?.expected).toContain('fqdn: auth.lab.example.com');
+    });
+
+    test('with a routed host named too (a flow through the Gateway), the pattern is kept quietly', () => {
+      const result = withFlows([
+        out('sso', 'auth.lab.example.com'),
+        out('lab', '*.lab.example.com'),
+      ]);
+      expect(result.issues).toEqual([]);
+      expect(result.flows.map((flow) => flow.peer)).toEqual([
+        { kind: 'gateway', host: 'auth' },
+        { kind: 'fqdn', name: '*.lab.example.com' },
+      ]);
+    });
+
+    test.each([
+      // Cilium's `*` is one label: these cover no `<host>.lab.example.com`
+      '*.example.com',
+      '*.nas.lab.example.com',
+      '*.other.example.com',
+    ])('%j covers no routed host: no warning', (fqdn) => {
+      expect(withFlows([out('lab', fqdn)]).issues).toEqual([]);
+    });
+
+    test('without a Gateway on the cluster there is nothing to warn about', () => {
+      const result = applicationFlows(
+        [
+          {
+            name: 'docs',
+            namespace: 'docs',
+            flows: [out('lab', '*.lab.example.com')],
+            backedUp: false,
+            verified: false,
+          },
+        ],
+        {},
+        path,
+      );
+      expect(result.issues).toEqual([]);
+    });
+  });
 });

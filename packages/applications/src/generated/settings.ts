@@ -259,7 +259,7 @@ capability?: string
  */
 direction?: ("ingress" | "egress")
 /**
- * Egress to a host outside the cluster by DNS name (api.example.com) or with one leading wildcard label (*.example.com).
+ * Egress to a host outside the cluster by DNS name (api.example.com) or with one leading wildcard label (*.example.com). A host the cluster's Gateway routes (auth.<domain>, another application's route) becomes a flow through the Gateway; *.<domain> does not cover those hosts (Cilium takes them into its Envoy), so name each routed host called.
  */
 fqdn?: string
 /**
