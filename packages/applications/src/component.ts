@@ -42,7 +42,7 @@ import type {
   ApplicationsSettings,
   ApplicationVolume,
 } from './generated/settings.js';
-import { onboardingStep } from './onboarding.js';
+import { onboardingStep, workloadProjectName } from './onboarding.js';
 
 type Settings = ApplicationsSettings;
 
@@ -66,6 +66,8 @@ interface ResolvedApp {
   readonly volumes: readonly VolumeRequest[];
   readonly flows: Application['flows'];
   readonly routes: readonly ApplicationRoute[];
+  /** Where its own Argo CD Applications may take their sources from (`*`: anywhere). */
+  readonly repositories: readonly string[];
   /** The Secrets its own workloads read, by name (sorted): their keys and what they hold. */
   readonly secrets: readonly { readonly name: string; readonly spec: ApplicationSecret }[];
 }
@@ -133,6 +135,7 @@ function resolveApps(
         podSecurity: app.podSecurity ?? 'restricted',
         flows: app.flows,
         routes: app.routes ?? [],
+        repositories: app.repositories ?? ['*'],
         secrets: Object.entries(app.secrets ?? {})
           .filter((entry): entry is [string, ApplicationSecret] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
@@ -508,6 +511,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     zeroTrust.flows.filter((flow) => flow.workloads === 'external'),
     input.provided.gateway?.domain,
     input.provided['admission-policy'],
+    input.provided.gitops !== undefined,
   );
   return {
     application,
@@ -518,6 +522,17 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(volumes.length > 0 ? { volumes } : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(routes.length > 0 ? { routes } : {}),
+    ...(apps.length > 0 && input.provided.gitops !== undefined
+      ? {
+          workloadProjects: apps.map((app) => ({
+            name: workloadProjectName(app.name),
+            namespace: app.namespace,
+            description: `${app.name}'s own workloads, in namespace ${app.namespace}`,
+            sourceRepos: [...app.repositories],
+            origin: input.path('apps', app.name),
+          })),
+        }
+      : {}),
     issues,
   };
 }
@@ -625,7 +640,7 @@ export const applicationsComponent: Component<Settings> = {
   settings: { schema: schemaJson as unknown as JsonSchema, defaults: { apps: {} } },
   provides: [],
   needs: [],
-  uses: ['storage', 'backup', 'secrets', 'gateway', 'admission-policy'],
+  uses: ['storage', 'backup', 'secrets', 'gateway', 'admission-policy', 'gitops'],
   upstream: [],
   declare,
   render,

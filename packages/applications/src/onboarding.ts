@@ -114,21 +114,45 @@ function policyText(policy: OnboardingPolicy | undefined): string[] {
   ];
 }
 
+/**
+ * The AppProject of an application's own workloads (its Deployments, Services…, which the
+ * platform does not deploy), which the GitOps provider makes beside the platform's projects.
+ */
+export function workloadProjectName(app: string): string {
+  return `app-${app}`;
+}
+
+const DEPLOY_WITH_GITOPS = [
+  "The platform makes each application's namespace, its claims with their backups and restore",
+  'verification, its network policies and its route; its workloads (Deployments, Services,',
+  'ConfigMaps…) are yours to deploy, with an Argo CD Application of your own in the AppProject',
+  'the platform makes for the application (named below): `spec.project` that project,',
+  "`spec.destination` the in-cluster server and the application's namespace. The project admits",
+  "the application's namespace only, no cluster-scoped kind, no NetworkPolicy and none of the",
+  'kinds the platform manages there (its network policies, routes, Secrets from the secret store,',
+  'backups: declare those in the definition), so your Applications can neither widen default deny',
+  'nor take over what the platform manages; its sources may come from any repository unless the',
+  "definition's `repositories` of the application names them. Not Argo CD's `default` project: it",
+  'permits every repository, destination and kind, cluster-wide ones included.',
+];
+
+const DEPLOY_BY_HAND = [
+  "The platform makes each application's namespace, its claims with their backups and restore",
+  'verification, its network policies and its route; its workloads (Deployments, Services,',
+  'ConfigMaps…) are yours to deploy into that namespace (no GitOps controller runs on this',
+  'cluster).',
+];
+
 export function onboardingStep(
   apps: readonly OnboardingApp[],
   flows: readonly FlowDeclaration[],
   domain: string | undefined,
   policy?: OnboardingPolicy,
+  gitops?: boolean,
 ): BootstrapStep | undefined {
   if (apps.length === 0) return undefined;
   const body: string[] = [
-    "The platform makes each application's namespace, its claims with their backups and restore",
-    'verification, its network policies and its route; its workloads (Deployments, Services,',
-    'ConfigMaps…) are yours to deploy, with an Argo CD Application of your own for instance. Not in',
-    "the platform's `applications` AppProject: it admits only what the platform renders there",
-    '(claims, backups, routes). Use an AppProject of your own whose only destination is the',
-    "application's namespace, with no cluster-scoped kinds: Argo CD's `default` project permits",
-    'every repository, destination and kind, cluster-wide ones included.',
+    ...(gitops === true ? DEPLOY_WITH_GITOPS : DEPLOY_BY_HAND),
     '',
     ...policyText(policy),
     '',
@@ -136,7 +160,9 @@ export function onboardingStep(
     '',
   ];
   for (const app of apps) {
-    body.push(`- **${app.name}**, namespace \`${app.namespace}\`: ${SECURITY[app.podSecurity]}.`);
+    body.push(
+      `- **${app.name}**, namespace \`${app.namespace}\`${gitops === true ? `, AppProject \`${workloadProjectName(app.name)}\`` : ''}: ${SECURITY[app.podSecurity]}.`,
+    );
     for (const volume of app.volumes) {
       const owner = volume.owner;
       body.push(

@@ -214,6 +214,56 @@ describe('applications of the definition', () => {
     expect(manifests['namespace-docs']).toBeUndefined();
   });
 
+  test('declare a workload project per application to the GitOps provider, with the repositories the definition names (any by default); none without one', () => {
+    const gitops = testComponent({
+      name: 'gitops',
+      provides: ['gitops'],
+      contribution: () => ({ facts: { gitops: { namespace: 'argocd', version: 'v3.4.4' } } }),
+    });
+    const withGitops = testRun(
+      testDefinition(testReferenceClusters(), {
+        components: {
+          applications: {
+            apps: {
+              paperless: { ...PAPERLESS, repositories: ['https://git.example.com/paperless/*'] },
+              wiki: { namespace: 'docs', podSecurity: 'baseline' },
+            },
+          },
+        },
+      }),
+      [storage, gitops, applicationsComponent],
+    );
+    expect(
+      withGitops.components.clusters[2]?.contributions.get('applications')?.workloadProjects,
+    ).toEqual([
+      {
+        name: 'app-paperless',
+        namespace: 'paperless',
+        description: "paperless's own workloads, in namespace paperless",
+        sourceRepos: ['https://git.example.com/paperless/*'],
+        origin: ['clusters', 2, 'components', 'applications', 'apps', 'paperless'],
+      },
+      {
+        name: 'app-wiki',
+        namespace: 'docs',
+        description: "wiki's own workloads, in namespace docs",
+        sourceRepos: ['*'],
+        origin: ['clusters', 2, 'components', 'applications', 'apps', 'wiki'],
+      },
+    ]);
+    // The onboarding names the project only where Argo CD runs.
+    const onboarding = (run: typeof result, cluster: number) =>
+      (run.components.clusters[cluster]?.contributions.get('applications')?.bootstrap ?? [])
+        .flatMap((step) => step.body ?? [])
+        .join('\n');
+    expect(onboarding(withGitops, 2)).toContain(
+      '- **paperless**, namespace `paperless`, AppProject `app-paperless`:',
+    );
+    expect(declared(result, 2).workloadProjects).toBeUndefined();
+    expect(onboarding(result, 2)).toContain('- **paperless**, namespace `paperless`: Pod Security');
+    expect(onboarding(result, 2)).toContain('(no GitOps controller runs on this');
+  });
+
   test('an application switched off on a cluster is not there', () => {
     const clusters = testReferenceClusters();
     (clusters[0] as AnyJson).components = {

@@ -44,12 +44,12 @@ describe("the runbook's onboarding of an application's own workloads", () => {
   });
   const text = (paperless?.body ?? []).join('\n');
 
-  test('is a later step that says where the workloads go and which project admits them', () => {
+  test('is a later step that says where the workloads go (no GitOps controller here: by hand)', () => {
     expect(paperless?.when).toBe('later');
-    // Argo CD's default project permits everything: an AppProject of the user's own instead
     expect(text).toContain(
-      "Use an AppProject of your own whose only destination is the\napplication's namespace, with no cluster-scoped kinds",
+      'ConfigMaps…) are yours to deploy into that namespace (no GitOps controller runs on this\ncluster).',
     );
+    expect(text).not.toContain('AppProject');
     // In the definition's order.
     expect(paperless?.commands).toEqual([
       'kubectl -n paperless get persistentvolumeclaims,ciliumnetworkpolicies,httproutes',

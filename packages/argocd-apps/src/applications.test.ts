@@ -964,4 +964,99 @@ describe('assembleApplications', () => {
     expect(JSON.stringify(again.assembled.chart)).toBe(JSON.stringify(reference.assembled.chart));
     expect(again.assembled.files).toEqual(reference.assembled.files);
   });
+
+  it("makes each workload project a component declares: its namespace only, no cluster-scoped kind, none of the platform's kinds there but Kubernetes' workload groups; a name the platform's projects take is an error", () => {
+    const web = testComponent({
+      name: 'web',
+      needs: ['cni'],
+      contribution: () => ({
+        application: { namespace: 'web', podSecurity: 'restricted', clusterResources: [] },
+        workloadProjects: [
+          {
+            name: 'app-web',
+            namespace: 'web',
+            description: "web's own workloads",
+            sourceRepos: ['https://git.example.com/web.git'],
+            origin: ['components', 'web', 'apps', 'web'],
+          },
+          {
+            name: 'argocd',
+            namespace: 'web',
+            description: 'a second project under a name the platform takes',
+            sourceRepos: ['*'],
+            origin: ['components', 'web', 'apps', 'argocd'],
+          },
+        ],
+      }),
+      render: (input) => ({
+        chart: {
+          name: 'web',
+          description: 'web (test component)',
+          appVersion: '1.0.0',
+          values: {},
+          environments: {},
+          clusters: Object.fromEntries(
+            input.clusters.map((entry) => [
+              entry.cluster.name,
+              {
+                manifests: {
+                  widget: {
+                    apiVersion: 'example.com/v1',
+                    kind: 'Widget',
+                    metadata: { name: 'w', namespace: 'web' },
+                  },
+                  job: {
+                    apiVersion: 'batch/v1',
+                    kind: 'CronJob',
+                    metadata: { name: 'j', namespace: 'web' },
+                  },
+                  claim: {
+                    apiVersion: 'v1',
+                    kind: 'PersistentVolumeClaim',
+                    metadata: { name: 'c', namespace: 'web' },
+                  },
+                  elsewhere: {
+                    apiVersion: 'example.com/v1',
+                    kind: 'Gadget',
+                    metadata: { name: 'g', namespace: 'other' },
+                  },
+                },
+              },
+            ]),
+          ),
+          readme: { summary: 'web for tests.' },
+        },
+      }),
+    });
+    const { assembled, render } = assemble(fleetDefinition(), [cilium, web, argocd]);
+    expect(assembled.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual(
+      ['dev', 'staging', 'prod'].map(() => [
+        'argocd-workload-project',
+        ['components', 'web', 'apps', 'argocd'],
+        'argocd',
+      ]),
+    );
+    const projects = render('prod').objects.filter((object) => object.kind === 'AppProject');
+    const project = projects.find((object) => object.metadata.name === 'app-web');
+    expect(project?.metadata.labels?.['homelab.dev/workload-namespace']).toBe('web');
+    expect(project?.spec).toEqual({
+      description:
+        "web's own workloads on cluster prod (deployed by your own Applications, not by homelab)",
+      sourceRepos: ['https://git.example.com/web.git'],
+      destinations: [{ server: 'https://kubernetes.default.svc', namespace: 'web' }],
+      clusterResourceWhitelist: [],
+      namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
+      // Argo CD's kinds, NetworkPolicy, and the platform's Widget there; not its CronJob or
+      // claim (Kubernetes' workload groups), not the Gadget of another namespace.
+      namespaceResourceBlacklist: [
+        { group: 'argoproj.io', kind: 'AppProject' },
+        { group: 'argoproj.io', kind: 'Application' },
+        { group: 'argoproj.io', kind: 'ApplicationSet' },
+        { group: 'example.com', kind: 'Widget' },
+        { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
+      ],
+    });
+    // The purpose project keeps its name; the second declaration made nothing.
+    expect(projects.filter((object) => object.metadata.name === 'argocd')).toHaveLength(1);
+  });
 });

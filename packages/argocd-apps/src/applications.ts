@@ -19,6 +19,7 @@ import type {
   ResolvedCluster,
   ResolvedPlatform,
   Values,
+  WorkloadProject,
 } from '@homelab/core';
 import {
   applicationName,
@@ -55,6 +56,8 @@ export const BOOTSTRAP_PROJECT = 'platform-bootstrap';
 export const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
+/** Label of a workload project: the namespace it confines its Applications to. */
+export const WORKLOAD_PROJECT_LABEL = 'homelab.dev/workload-namespace';
 
 /** The values sorted and without duplicates. */
 function sortedUnique(values: Iterable<string>): string[] {
@@ -358,6 +361,60 @@ function projectObject(
       })),
       clusterResourceWhitelist: scope.clusterResources.map((kind) => ({ ...kind })),
       ...namespaced,
+    },
+  };
+}
+
+/**
+ * Kubernetes' own workload groups: kinds an application's own workloads use as well as the
+ * platform (its claims, its restore verification's CronJob), which a workload project allows.
+ */
+const WORKLOAD_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'batch']);
+/**
+ * Kubernetes' NetworkPolicy: its allow rules add to the network policies the platform renders
+ * (a network plugin enforces both), so one of a workload project would undo default deny.
+ */
+const NETWORK_POLICY: GroupKind = { group: 'networking.k8s.io', kind: 'NetworkPolicy' };
+
+/**
+ * The AppProject of workloads the platform does not deploy (an application's own): its
+ * Applications deploy into the project's namespace only, no cluster-scoped kind, and neither
+ * Argo CD's kinds, nor NetworkPolicy, nor any other kind the platform renders in that namespace
+ * outside Kubernetes' workload groups (its network policies, routes, Secrets from the secret
+ * store, backups), so they can neither widen nor take over what the platform manages there.
+ */
+export function workloadProjectObject(
+  platform: ResolvedPlatform,
+  cluster: ResolvedCluster,
+  namespace: string,
+  project: WorkloadProject,
+  rendered: readonly KubeObject[],
+): KubeObject {
+  const governed = rendered
+    .filter((object) => object.metadata.namespace === project.namespace)
+    .map(groupKindOf)
+    .filter((kind) => !WORKLOAD_GROUPS.has(kind.group));
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: {
+      name: project.name,
+      namespace,
+      annotations: { [SYNC_WAVE_ANNOTATION]: '-1' },
+      labels: {
+        'app.kubernetes.io/part-of': platform.name,
+        [WORKLOAD_PROJECT_LABEL]: project.namespace,
+      },
+    },
+    spec: {
+      description: `${project.description} on cluster ${cluster.name} (deployed by your own Applications, not by ${platform.name})`,
+      sourceRepos: [...project.sourceRepos],
+      destinations: [{ server: IN_CLUSTER, namespace: project.namespace }],
+      clusterResourceWhitelist: [],
+      namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
+      namespaceResourceBlacklist: sortedKinds([...ARGO_KINDS, NETWORK_POLICY, ...governed]).map(
+        (kind) => ({ ...kind }),
+      ),
     },
   };
 }
@@ -974,6 +1031,34 @@ export function assembleApplications(
         origin: ['clusters', cluster.index],
         object: project,
       });
+    }
+    // Projects for workloads the platform does not deploy (an application's own), confined to
+    // their namespace; a name the platform's projects take is an error at its declaration.
+    const onCluster = apps.flatMap((app) => rendered(app));
+    const taken = new Set([...byProject.keys(), BOOTSTRAP_PROJECT]);
+    for (const [component, contribution] of run.contributions) {
+      for (const project of contribution.workloadProjects ?? []) {
+        if (taken.has(project.name)) {
+          issues.push(
+            error({
+              code: 'argocd-workload-project',
+              path: [...project.origin],
+              value: project.name,
+              message: `is the name of an AppProject ${platform.name} already has on cluster "${cluster.name}" (${component}'s workload project)`,
+              expected: 'a project name no other project of the cluster takes',
+            }),
+          );
+          continue;
+        }
+        taken.add(project.name);
+        const object = workloadProjectObject(platform, cluster, namespace, project, onCluster);
+        manifests[`appproject-${project.name}`] = object;
+        objects.push({
+          output: `${layer}#manifests.appproject-${project.name}`,
+          origin: [...project.origin],
+          object,
+        });
+      }
     }
     clusters[cluster.name] = { manifests: manifests as unknown as Values };
     environments[cluster.environment] = {};

@@ -608,6 +608,26 @@ export type RouteAuth =
   /** No authentication at the edge; only where the definition says so, with its reason. */
   | { readonly kind: 'none'; readonly reason: string };
 
+/**
+ * A project for workloads the platform does not deploy (an application's own Deployments,
+ * Services…), which the GitOps provider makes beside the platform's projects: its Applications
+ * may deploy into `namespace` only, no cluster-scoped kind, and none of the kinds the platform
+ * itself manages there (its network policies, routes, Secrets from the secret store, backups:
+ * the definition declares those). Ignored on a cluster without a GitOps controller.
+ */
+export interface WorkloadProject {
+  /** The project's name, a DNS label, unique on the cluster among every project. */
+  readonly name: string;
+  /** The namespace its Applications deploy into, one the platform creates. */
+  readonly namespace: string;
+  /** What it is for, one sentence. */
+  readonly description: string;
+  /** Repositories its Applications may take their sources from (Argo CD patterns; `*`: any). */
+  readonly sourceRepos: readonly string[];
+  /** Where the definition declares it, for issues. */
+  readonly origin: readonly PathSegment[];
+}
+
 /** A consumer asks the `gateway` provider to route `host` to one of its Services. */
 export interface RouteRequest {
   /** Stable name, unique per component and cluster (names the HTTPRoute). */
@@ -1193,6 +1213,8 @@ export interface ClusterContribution {
   readonly bootstrap?: readonly BootstrapStep[];
   readonly bootstrapSecrets?: readonly BootstrapSecret[];
   readonly routes?: readonly RouteRequest[];
+  /** Projects for workloads the platform does not deploy, which the GitOps provider makes. */
+  readonly workloadProjects?: readonly WorkloadProject[];
   readonly oidcClients?: readonly OidcClientRequest[];
   readonly secrets?: readonly SecretRequirement[];
   /**

@@ -90,6 +90,7 @@ export type {
   TalosUserVolume,
   VolumeBackupPolicy,
   VolumeRequest,
+  WorkloadProject,
 } from './contract.js';
 export {
   applicationName,

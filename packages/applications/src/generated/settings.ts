@@ -27,6 +27,12 @@ namespace?: string
  */
 podSecurity?: ("restricted" | "baseline" | "privileged")
 /**
+ * Repositories the application's own Argo CD Applications may take their sources from: the sourceRepos of the AppProject app-<name> the platform makes for them (a URL, or an Argo CD pattern such as https://github.com/me/*). Default: any repository; the project confines them to the application's namespace either way.
+ * 
+ * @minItems 1
+ */
+repositories?: [string, ...(string)[]]
+/**
  * Persistent volumes, by claim name.
  */
 volumes?: {
