@@ -259,6 +259,11 @@ describe('applications of the definition', () => {
     expect(onboarding(withGitops, 2)).toContain(
       '- **paperless**, namespace `paperless`, AppProject `app-paperless`:',
     );
+    // Argo CD checks the Namespace CreateNamespace=true makes against the project, which
+    // permits no cluster-scoped kind.
+    expect(onboarding(withGitops, 2)).toContain(
+      'and no\n`CreateNamespace=true` (the platform makes and labels the namespace; the project permits no\nNamespace',
+    );
     expect(declared(result, 2).workloadProjects).toBeUndefined();
     expect(onboarding(result, 2)).toContain('- **paperless**, namespace `paperless`: Pod Security');
     expect(onboarding(result, 2)).toContain('(no GitOps controller runs on this');
