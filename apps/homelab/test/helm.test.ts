@@ -1739,6 +1739,118 @@ suite(title, () => {
       },
     );
 
+    onArgocd(
+      "has Argo CD confine an application's own workloads to its workload project: its namespace only, no cluster-scoped kind, never NetworkPolicy nor a kind the platform renders there outside Kubernetes' workload groups (Argo CD's own checks on the AppProject Helm rendered)",
+      (context) => {
+        const tool = argocd as NonNullable<typeof argocd>;
+        const WORKLOAD_GROUPS = new Set(['', 'apps', 'batch']);
+        let confined = 0;
+        for (const cluster of clustersDeployingArgocd(discovery)) {
+          const base = argocdSyncRequest(cluster);
+          const onCluster = [...rendered.entries()]
+            .filter(([render]) => render.cluster === cluster)
+            .flatMap(([, result]) => (result.documents ?? []).map(({ object }) => object));
+          const projects = onCluster.filter(
+            (object) =>
+              object.kind === 'AppProject' &&
+              object.metadata.labels?.['homelab.dev/workload-namespace'] !== undefined,
+          );
+          for (const project of projects) {
+            const name = project.metadata.name;
+            const namespace = project.metadata.labels?.['homelab.dev/workload-namespace'] as string;
+            const repos = (project.spec as { sourceRepos: string[] }).sourceRepos;
+            const repoURL = repos.includes('*') ? 'https://git.suite.invalid/own.git' : repos[0];
+            const resource = (
+              apiVersion: string,
+              kind: string,
+              where: string,
+              namespaced = true,
+            ) => ({
+              apiVersion,
+              kind,
+              name: 'suite-own',
+              namespace: namespaced ? where : '',
+              namespaced,
+            });
+            // What an application's own workloads are: Argo CD permits each.
+            const own = [
+              resource('apps/v1', 'Deployment', namespace),
+              resource('v1', 'Service', namespace),
+              resource('v1', 'ConfigMap', namespace),
+              resource('v1', 'Secret', namespace),
+              resource('v1', 'PersistentVolumeClaim', namespace),
+              resource('batch/v1', 'CronJob', namespace),
+              resource('rbac.authorization.k8s.io/v1', 'Role', namespace),
+              resource('rbac.authorization.k8s.io/v1', 'RoleBinding', namespace),
+            ];
+            // What the platform governs there, read off Helm's renders (not off the project).
+            const governed = new Map<string, { apiVersion: string; kind: string }>();
+            for (const object of onCluster) {
+              if (object.metadata.namespace !== namespace) continue;
+              if (WORKLOAD_GROUPS.has(groupOf(object))) continue;
+              governed.set(`${groupOf(object)}:${object.kind}`, object);
+            }
+            governed.set('networking.k8s.io:NetworkPolicy', {
+              apiVersion: 'networking.k8s.io/v1',
+              kind: 'NetworkPolicy',
+            });
+            const refused = [
+              ...[...governed.values()].map((kind) =>
+                resource(kind.apiVersion, kind.kind, namespace),
+              ),
+              resource('rbac.authorization.k8s.io/v1', 'ClusterRole', namespace, false),
+              resource('v1', 'Namespace', namespace, false),
+              resource('argoproj.io/v1alpha1', 'Application', namespace),
+            ];
+            const elsewhere = resource('apps/v1', 'Deployment', 'kube-system');
+            const application = {
+              apiVersion: 'argoproj.io/v1alpha1',
+              kind: 'Application',
+              metadata: { name: `suite-${name}`, namespace: base.namespace },
+              spec: {
+                project: name,
+                source: { repoURL, path: '.', targetRevision: 'main' },
+                destination: { server: 'https://kubernetes.default.svc', namespace },
+              },
+            };
+            const request: SyncRequest = {
+              ...base,
+              sync: [{ project, application, resources: [...own, ...refused, elsewhere] }],
+              labels: [
+                {
+                  application: `suite-${name}`,
+                  resources: [...own, ...refused, elsewhere].map(
+                    (entry) => `${entry.apiVersion} ${entry.kind} ${entry.namespace}`,
+                  ),
+                },
+              ],
+            };
+            const refusals = syncRefusals(request, argocdCheck(tool, asked(request)).sync);
+            const group = (apiVersion: string) =>
+              apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+            expect(refusals.sort(), `${cluster} ${name}`).toEqual(
+              [
+                ...refused.map(
+                  (entry) =>
+                    `suite-${name}: ${entry.apiVersion} ${entry.kind} ${entry.namespace}: resource ${group(entry.apiVersion)}:${entry.kind} is not permitted in project ${name}`,
+                ),
+                `suite-${name}: apps/v1 Deployment kube-system: namespace kube-system is not permitted in project '${name}'`,
+              ].sort(),
+            );
+            // The platform's own kinds there are among the refused (network policies where the
+            // namespace is under default deny, the application's routes, Secrets, backups).
+            expect(governed.size, `${cluster} ${name}`).toBeGreaterThan(0);
+            confined++;
+          }
+        }
+        if (confined === 0)
+          notRun(context, 'no application of the definition (no workload project)');
+        console.log(
+          `helm suite: ${confined} workload project(s) confine their Applications as Argo CD checks them`,
+        );
+      },
+    );
+
     it("has each cluster's Argo CD that renews a browser's session (oidc.renewSessions) do so with a refresh token the cluster's Authelia issues it, and the others request none (argocd-cm and Authelia's configuration as Helm rendered them)", () => {
       /** The data of the ConfigMap `name` Helm rendered on each cluster. */
       const configMapData = (name: string): Map<string, Record<string, string>> =>
