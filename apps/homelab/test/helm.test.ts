@@ -1740,10 +1740,12 @@ suite(title, () => {
     );
 
     onArgocd(
-      "has Argo CD confine an application's own workloads to its workload project: its namespace only, no cluster-scoped kind, never NetworkPolicy nor a kind the platform renders there outside Kubernetes' workload groups (Argo CD's own checks on the AppProject Helm rendered)",
+      "has Argo CD confine an application's own workloads to its workload project: its namespace only, no cluster-scoped kind, no network policy, route, Gateway or Ingress, nor a kind the platform renders there outside Kubernetes' workload groups (Argo CD's own checks on the AppProject Helm rendered)",
       (context) => {
         const tool = argocd as NonNullable<typeof argocd>;
         const WORKLOAD_GROUPS = new Set(['', 'apps', 'batch']);
+        const group = (apiVersion: string) =>
+          apiVersion.includes('/') ? (apiVersion.split('/')[0] as string) : '';
         let confined = 0;
         for (const cluster of clustersDeployingArgocd(discovery)) {
           const base = argocdSyncRequest(cluster);
@@ -1780,21 +1782,32 @@ suite(title, () => {
               resource('v1', 'Secret', namespace),
               resource('v1', 'PersistentVolumeClaim', namespace),
               resource('batch/v1', 'CronJob', namespace),
-              resource('rbac.authorization.k8s.io/v1', 'Role', namespace),
-              resource('rbac.authorization.k8s.io/v1', 'RoleBinding', namespace),
+              resource('v1', 'ServiceAccount', namespace),
             ];
-            // What the platform governs there, read off Helm's renders (not off the project).
+            // What decides what reaches the pods, refused whatever the platform renders there:
+            // network policies (their allows add to the platform's), routes, Gateways, Ingresses
+            // and Envoy configurations (Cilium's shared ingress identity passes them).
+            const traffic = [
+              resource('cilium.io/v2', 'CiliumNetworkPolicy', namespace),
+              resource('cilium.io/v2', 'CiliumEnvoyConfig', namespace),
+              resource('networking.k8s.io/v1', 'NetworkPolicy', namespace),
+              resource('networking.k8s.io/v1', 'Ingress', namespace),
+              resource('gateway.networking.k8s.io/v1', 'HTTPRoute', namespace),
+              resource('gateway.networking.k8s.io/v1', 'GRPCRoute', namespace),
+              resource('gateway.networking.k8s.io/v1', 'Gateway', namespace),
+            ];
+            // The other kinds the platform renders there, read off Helm's renders (not off the
+            // project): the BitwardenSecret, VolSync's objects.
             const governed = new Map<string, { apiVersion: string; kind: string }>();
             for (const object of onCluster) {
               if (object.metadata.namespace !== namespace) continue;
               if (WORKLOAD_GROUPS.has(groupOf(object))) continue;
+              if (traffic.some((entry) => group(entry.apiVersion) === groupOf(object))) continue;
+              if (groupOf(object) === 'rbac.authorization.k8s.io') continue;
               governed.set(`${groupOf(object)}:${object.kind}`, object);
             }
-            governed.set('networking.k8s.io:NetworkPolicy', {
-              apiVersion: 'networking.k8s.io/v1',
-              kind: 'NetworkPolicy',
-            });
             const refused = [
+              ...traffic,
               ...[...governed.values()].map((kind) =>
                 resource(kind.apiVersion, kind.kind, namespace),
               ),
@@ -1826,8 +1839,6 @@ suite(title, () => {
               ],
             };
             const refusals = syncRefusals(request, argocdCheck(tool, asked(request)).sync);
-            const group = (apiVersion: string) =>
-              apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
             expect(refusals.sort(), `${cluster} ${name}`).toEqual(
               [
                 ...refused.map(
@@ -1837,9 +1848,18 @@ suite(title, () => {
                 `suite-${name}: apps/v1 Deployment kube-system: namespace kube-system is not permitted in project '${name}'`,
               ].sort(),
             );
-            // The platform's own kinds there are among the refused (network policies where the
-            // namespace is under default deny, the application's routes, Secrets, backups).
-            expect(governed.size, `${cluster} ${name}`).toBeGreaterThan(0);
+            // The platform's own kinds there besides traffic are among the refused (the
+            // BitwardenSecret of the application's Secrets or volumes, VolSync's objects), where
+            // it renders any.
+            if (
+              onCluster.some(
+                (object) =>
+                  object.metadata.namespace === namespace && object.kind === 'ReplicationSource',
+              )
+            )
+              expect([...governed.keys()], `${cluster} ${name}`).toContain(
+                'volsync.backube:ReplicationSource',
+              );
             confined++;
           }
         }

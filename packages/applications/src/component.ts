@@ -32,6 +32,8 @@ import {
   volumeBackupSecret,
   volumePopulatorIgnore,
   volumePopulatorSource,
+  type WorkloadProject,
+  warning,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import { applicationFlows } from './flows.js';
@@ -68,6 +70,8 @@ interface ResolvedApp {
   readonly routes: readonly ApplicationRoute[];
   /** Where its own Argo CD Applications may take their sources from (`*`: anywhere). */
   readonly repositories: readonly string[];
+  /** Its own Argo CD Applications may make Roles and RoleBindings in its namespace. */
+  readonly allowRoles: boolean;
   /** The Secrets its own workloads read, by name (sorted): their keys and what they hold. */
   readonly secrets: readonly { readonly name: string; readonly spec: ApplicationSecret }[];
 }
@@ -136,6 +140,7 @@ function resolveApps(
         flows: app.flows,
         routes: app.routes ?? [],
         repositories: app.repositories ?? ['*'],
+        allowRoles: app.allowRoles ?? false,
         secrets: Object.entries(app.secrets ?? {})
           .filter((entry): entry is [string, ApplicationSecret] => entry[1] !== undefined)
           .sort(([a], [b]) => compareStrings(a, b))
@@ -524,17 +529,51 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(routes.length > 0 ? { routes } : {}),
     ...(apps.length > 0 && input.provided.gitops !== undefined
       ? {
-          workloadProjects: apps.map((app) => ({
-            name: workloadProjectName(app.name),
-            namespace: app.namespace,
-            description: `${app.name}'s own workloads, in namespace ${app.namespace}`,
-            sourceRepos: [...app.repositories],
-            origin: input.path('apps', app.name),
-          })),
+          workloadProjects: workloadProjects(apps, input, issues),
         }
       : {}),
     issues,
   };
+}
+
+/**
+ * One workload project per application, for the GitOps provider (`app-<app>`). Applications
+ * sharing a namespace each get one deploying there, so one that names other repositories than
+ * another (any, by default) opens the namespace to them: a warning at each such application.
+ */
+function workloadProjects(
+  apps: readonly ResolvedApp[],
+  input: DeclareInput<Settings>,
+  issues: Issue[],
+): WorkloadProject[] {
+  const key = (app: ResolvedApp) => JSON.stringify([...app.repositories].sort(compareStrings));
+  for (const app of apps) {
+    const others = apps.filter(
+      (other) => other.namespace === app.namespace && key(other) !== key(app),
+    );
+    if (others.length === 0) continue;
+    issues.push(
+      warning({
+        code: 'applications-repositories',
+        path: input.path(
+          'apps',
+          app.name,
+          ...(app.repositories.includes('*') ? [] : ['repositories']),
+        ),
+        value: app.repositories,
+        message: `shares namespace ${app.namespace} with ${others.map((other) => `${other.name} (repositories ${other.repositories.join(', ')})`).join(', ')}: each application's AppProject deploys into the namespace, so what reaches it comes from the repositories of all of them, not from ${app.name}'s alone`,
+        expected: `the same repositories for every application of namespace ${app.namespace}`,
+      }),
+    );
+  }
+  return apps.map((app) => ({
+    name: workloadProjectName(app.name),
+    namespace: app.namespace,
+    description: `${app.name}'s own workloads, in namespace ${app.namespace}`,
+    sourceRepos: [...app.repositories],
+    ...(app.allowRoles ? { allowRoles: true } : {}),
+    origin: input.path('apps', app.name),
+  }));
 }
 
 /**

@@ -127,15 +127,20 @@ const DEPLOY_WITH_GITOPS = [
   'verification, its network policies and its route; its workloads (Deployments, Services,',
   'ConfigMaps…) are yours to deploy, with an Argo CD Application of your own in the AppProject',
   'the platform makes for the application (named below): `spec.project` that project,',
-  "`spec.destination` the in-cluster server and the application's namespace, and no",
-  '`CreateNamespace=true` (the platform makes and labels the namespace; the project permits no',
-  'Namespace, so Argo CD would refuse the sync: `resource :Namespace is not permitted`). It admits',
-  "the application's namespace only, no cluster-scoped kind, no NetworkPolicy and none of the",
-  'kinds the platform manages there (its network policies, routes, Secrets from the secret store,',
-  'backups: declare those in the definition), so your Applications can neither widen default deny',
-  'nor take over what the platform manages; its sources may come from any repository unless the',
-  "definition's `repositories` of the application names them. Not Argo CD's `default` project: it",
-  'permits every repository, destination and kind, cluster-wide ones included.',
+  "`spec.destination` the in-cluster server and the application's namespace. The project admits",
+  'that namespace only and no cluster-scoped kind, so no `managedNamespaceMetadata` either (the',
+  "namespace and its Pod Security labels are the platform's; `CreateNamespace=true` changes",
+  'nothing, the namespace exists). It refuses every kind that decides what reaches your pods',
+  "(Cilium's and Kubernetes' network policies, Ingresses, the Gateway API's routes and Gateways:",
+  "declare flows and routes in the definition), Roles and RoleBindings unless the definition's",
+  "`allowRoles` of the application says (Argo CD applies them above Kubernetes' escalation",
+  'checks), and the other kinds the platform makes there (Secrets from the secret store,',
+  'backups). Argo CD permits kinds, not names: give your claims, CronJobs and Secrets names other',
+  "than the platform's in the namespace (`kubectl get` below shows them), or two Applications",
+  "would share an object. Sources come from any repository unless the definition's",
+  '`repositories` of the application names them (Kustomize remote bases and Helm chart',
+  "dependencies are fetched outside that list). Not Argo CD's `default` project: it permits every",
+  'repository, destination and kind, cluster-wide ones included.',
 ];
 
 const DEPLOY_BY_HAND = [
@@ -215,7 +220,7 @@ export function onboardingStep(
     body,
     commands: apps.map(
       (app) =>
-        `kubectl -n ${shellQuote(app.namespace)} get persistentvolumeclaims,ciliumnetworkpolicies,httproutes`,
+        `kubectl -n ${shellQuote(app.namespace)} get persistentvolumeclaims,cronjobs,secrets,ciliumnetworkpolicies,httproutes`,
     ),
   };
 }

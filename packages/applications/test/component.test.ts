@@ -259,12 +259,42 @@ describe('applications of the definition', () => {
     expect(onboarding(withGitops, 2)).toContain(
       '- **paperless**, namespace `paperless`, AppProject `app-paperless`:',
     );
-    // Argo CD checks the Namespace CreateNamespace=true makes against the project, which
+    // Argo CD v3.4.4 syncs a Namespace only when it is missing or managedNamespaceMetadata is
+    // set (controller/sync_namespace.go), and then checks it against the project, which
     // permits no cluster-scoped kind.
     expect(onboarding(withGitops, 2)).toContain(
-      'and no\n`CreateNamespace=true` (the platform makes and labels the namespace; the project permits no\nNamespace',
+      "no cluster-scoped kind, so no `managedNamespaceMetadata` either (the\nnamespace and its Pod Security labels are the platform's; `CreateNamespace=true` changes\nnothing, the namespace exists)",
     );
     expect(declared(result, 2).workloadProjects).toBeUndefined();
+    // Different repositories in one namespace: each project deploys there, a warning at each.
+    const shared = testRun(
+      testDefinition(testReferenceClusters(), {
+        components: {
+          applications: {
+            apps: {
+              wiki: { namespace: 'docs', repositories: ['https://git.example.com/wiki.git'] },
+              blog: { namespace: 'docs', allowRoles: true },
+            },
+          },
+        },
+      }),
+      [storage, gitops, applicationsComponent],
+    );
+    const sharedDeclared = shared.components.clusters[2]?.contributions.get('applications');
+    expect(
+      sharedDeclared?.workloadProjects?.map((project) => [project.name, project.allowRoles]),
+    ).toEqual([
+      ['app-blog', true],
+      ['app-wiki', undefined],
+    ]);
+    expect(
+      shared.components.issues
+        .filter((issue) => issue.code === 'applications-repositories' && issue.path[1] === 2)
+        .map((issue) => [issue.severity, formatPath(issue.path)]),
+    ).toEqual([
+      ['warning', 'clusters[2].components.applications.apps.blog'],
+      ['warning', 'clusters[2].components.applications.apps.wiki.repositories'],
+    ]);
     expect(onboarding(result, 2)).toContain('- **paperless**, namespace `paperless`: Pod Security');
     expect(onboarding(result, 2)).toContain('(no GitOps controller runs on this');
   });

@@ -27,7 +27,11 @@ import {
   longhorn,
   REPO,
 } from '../test/fleet.js';
-import { assembleApplications, SYNC_WAVE_ANNOTATION } from './applications.js';
+import {
+  assembleApplications,
+  SYNC_WAVE_ANNOTATION,
+  workloadProjectObject,
+} from './applications.js';
 
 type Obj = KubeObject & { spec: Record<string, unknown> };
 
@@ -1046,17 +1050,57 @@ describe('assembleApplications', () => {
       destinations: [{ server: 'https://kubernetes.default.svc', namespace: 'web' }],
       clusterResourceWhitelist: [],
       namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
-      // Argo CD's kinds, NetworkPolicy, and the platform's Widget there; not its CronJob or
-      // claim (Kubernetes' workload groups), not the Gadget of another namespace.
+      // Argo CD's kinds, every kind of the groups that decide what reaches the pods (whether or
+      // not the platform renders one there), RBAC's Role and RoleBinding, and the platform's
+      // Widget there; not its CronJob or claim (Kubernetes' workload groups), not the Gadget of
+      // another namespace.
       namespaceResourceBlacklist: [
         { group: 'argoproj.io', kind: 'AppProject' },
         { group: 'argoproj.io', kind: 'Application' },
         { group: 'argoproj.io', kind: 'ApplicationSet' },
+        { group: 'cilium.io', kind: '*' },
         { group: 'example.com', kind: 'Widget' },
-        { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
+        { group: 'gateway.networking.k8s.io', kind: '*' },
+        { group: 'gateway.networking.x-k8s.io', kind: '*' },
+        { group: 'networking.k8s.io', kind: '*' },
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+        { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
       ],
     });
     // The purpose project keeps its name; the second declaration made nothing.
     expect(projects.filter((object) => object.metadata.name === 'argocd')).toHaveLength(1);
+  });
+
+  it('permits Roles and RoleBindings in a workload project only where it says allowRoles', () => {
+    const blacklist = (allowRoles: boolean | undefined) =>
+      (
+        workloadProjectObject(
+          reference.platform,
+          reference.platform.clusters[0] as NonNullable<(typeof reference.platform.clusters)[0]>,
+          'argocd',
+          {
+            name: 'app-web',
+            namespace: 'web',
+            description: "web's own workloads",
+            sourceRepos: ['*'],
+            ...(allowRoles === undefined ? {} : { allowRoles }),
+            origin: [],
+          },
+          [
+            {
+              apiVersion: 'rbac.authorization.k8s.io/v1',
+              kind: 'Role',
+              metadata: { name: 'platform-role', namespace: 'web' },
+            },
+          ],
+        ).spec as { namespaceResourceBlacklist: { group: string; kind: string }[] }
+      ).namespaceResourceBlacklist.filter((entry) => entry.group === 'rbac.authorization.k8s.io');
+    expect(blacklist(undefined)).toEqual([
+      { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+      { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+    ]);
+    expect(blacklist(false)).toEqual(blacklist(undefined));
+    // Allowed: the platform's own Role there does not take the kind back out.
+    expect(blacklist(true)).toEqual([]);
   });
 });

@@ -368,20 +368,42 @@ function projectObject(
 /**
  * Kubernetes' own workload groups: kinds an application's own workloads use as well as the
  * platform (its claims, its restore verification's CronJob), which a workload project allows.
+ * Argo CD permits kinds, not names: an object of one of these kinds named as the platform's
+ * would be shared by two Applications (the onboarding says so).
  */
 const WORKLOAD_GROUPS: ReadonlySet<string> = new Set(['', 'apps', 'batch']);
 /**
- * Kubernetes' NetworkPolicy: its allow rules add to the network policies the platform renders
- * (a network plugin enforces both), so one of a workload project would undo default deny.
+ * API groups a workload project never permits, whatever the platform renders in its namespace
+ * today: the kinds that decide what reaches the pods. A network policy's allow rules add to the
+ * platform's (Kubernetes' NetworkPolicy and Cilium's policies alike: the cluster-wide default
+ * deny is one policy, so a namespace under it may hold no policy of the platform's yet), and a
+ * route, Gateway, Ingress or Envoy configuration of the namespace would reach the pods through
+ * Cilium's shared `ingress` identity, around the routes and forward auth the definition
+ * declares.
  */
-const NETWORK_POLICY: GroupKind = { group: 'networking.k8s.io', kind: 'NetworkPolicy' };
+const TRAFFIC_GROUPS: readonly string[] = [
+  'cilium.io',
+  'gateway.networking.k8s.io',
+  'gateway.networking.x-k8s.io',
+  'networking.k8s.io',
+];
+/**
+ * RBAC's namespaced kinds: Argo CD applies them as its controller, above Kubernetes' escalation
+ * checks, so a RoleBinding of a workload project could grant `admin` in the namespace (network
+ * policies and routes included) to any subject. Permitted only where the definition says.
+ */
+const RBAC_KINDS: readonly GroupKind[] = [
+  { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+];
 
 /**
  * The AppProject of workloads the platform does not deploy (an application's own): its
- * Applications deploy into the project's namespace only, no cluster-scoped kind, and neither
- * Argo CD's kinds, nor NetworkPolicy, nor any other kind the platform renders in that namespace
- * outside Kubernetes' workload groups (its network policies, routes, Secrets from the secret
- * store, backups), so they can neither widen nor take over what the platform manages there.
+ * Applications deploy into the project's namespace only, no cluster-scoped kind (so no
+ * `managedNamespaceMetadata`: the namespace and its Pod Security labels stay the platform's),
+ * and none of Argo CD's kinds, the traffic groups, RBAC's kinds (unless `allowRoles`) and the
+ * other kinds the platform renders in that namespace outside Kubernetes' workload groups (Secrets
+ * from the secret store, backups).
  */
 export function workloadProjectObject(
   platform: ResolvedPlatform,
@@ -393,7 +415,18 @@ export function workloadProjectObject(
   const governed = rendered
     .filter((object) => object.metadata.namespace === project.namespace)
     .map(groupKindOf)
-    .filter((kind) => !WORKLOAD_GROUPS.has(kind.group));
+    .filter((kind) => !WORKLOAD_GROUPS.has(kind.group) && !TRAFFIC_GROUPS.includes(kind.group))
+    .filter(
+      (kind) =>
+        project.allowRoles !== true ||
+        !RBAC_KINDS.some((rbac) => groupKindKey(rbac) === groupKindKey(kind)),
+    );
+  const refused = [
+    ...ARGO_KINDS,
+    ...TRAFFIC_GROUPS.map((group) => ({ group, kind: '*' })),
+    ...(project.allowRoles === true ? [] : RBAC_KINDS),
+    ...governed,
+  ];
   return {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'AppProject',
@@ -412,9 +445,7 @@ export function workloadProjectObject(
       destinations: [{ server: IN_CLUSTER, namespace: project.namespace }],
       clusterResourceWhitelist: [],
       namespaceResourceWhitelist: [{ group: '*', kind: '*' }],
-      namespaceResourceBlacklist: sortedKinds([...ARGO_KINDS, NETWORK_POLICY, ...governed]).map(
-        (kind) => ({ ...kind }),
-      ),
+      namespaceResourceBlacklist: sortedKinds(refused).map((kind) => ({ ...kind })),
     },
   };
 }

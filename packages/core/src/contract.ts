@@ -611,12 +611,15 @@ export type RouteAuth =
 /**
  * A project for workloads the platform does not deploy (an application's own Deployments,
  * Services…), which the GitOps provider makes beside the platform's projects: its Applications
- * may deploy into `namespace` only, no cluster-scoped kind, and none of the kinds the platform
- * itself manages there (its network policies, routes, Secrets from the secret store, backups:
- * the definition declares those). Ignored on a cluster without a GitOps controller.
+ * may deploy into `namespace` only, no cluster-scoped kind, no kind that decides what reaches
+ * the pods (network policies, routes, Gateways, Ingresses), no Role or RoleBinding unless
+ * `allowRoles`, and none of the other kinds the platform itself manages there (Secrets from the
+ * secret store, backups: the definition declares those). Kinds, not names: Kubernetes' workload
+ * kinds stay permitted, the platform's claims and CronJobs among them. Ignored on a cluster
+ * without a GitOps controller.
  */
 export interface WorkloadProject {
-  /** The project's name, a DNS label, unique on the cluster among every project. */
+  /** The project's name, a Kubernetes object name, unique on the cluster among every project. */
   readonly name: string;
   /** The namespace its Applications deploy into, one the platform creates. */
   readonly namespace: string;
@@ -624,6 +627,11 @@ export interface WorkloadProject {
   readonly description: string;
   /** Repositories its Applications may take their sources from (Argo CD patterns; `*`: any). */
   readonly sourceRepos: readonly string[];
+  /**
+   * Its Applications may make Roles and RoleBindings in the namespace (Argo CD applies them as
+   * its controller, so a RoleBinding can grant anything there, network policies included).
+   */
+  readonly allowRoles?: boolean;
   /** Where the definition declares it, for issues. */
   readonly origin: readonly PathSegment[];
 }

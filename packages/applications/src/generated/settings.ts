@@ -27,11 +27,15 @@ namespace?: string
  */
 podSecurity?: ("restricted" | "baseline" | "privileged")
 /**
- * Repositories the application's own Argo CD Applications may take their sources from: the sourceRepos of the AppProject app-<name> the platform makes for them (a URL, or an Argo CD pattern such as https://github.com/me/*). Default: any repository; the project confines them to the application's namespace either way.
+ * Repositories the application's own Argo CD Applications may take their sources from: the sourceRepos of the AppProject app-<name> the platform makes for them (a URL, or an Argo CD pattern such as https://github.com/me/*; Kustomize remote bases and Helm chart dependencies are fetched outside this list). Default: any repository; the project confines them to the application's namespace either way. Applications sharing a namespace should name the same repositories: each one's project deploys into it.
  * 
  * @minItems 1
  */
 repositories?: [string, ...(string)[]]
+/**
+ * Whether the application's own Argo CD Applications may make Roles and RoleBindings in its namespace (default false). Argo CD applies them as its controller, above Kubernetes' escalation checks, so a RoleBinding could grant anything there, network policies and routes included: allow them only for manifests you trust as much as the platform's.
+ */
+allowRoles?: boolean
 /**
  * Persistent volumes, by claim name.
  */
