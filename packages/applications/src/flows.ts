@@ -187,15 +187,18 @@ export function applicationFlows(
         // which the CNI provider takes as they are. The API server's Service
         // (`kubernetes.default.svc`) is the API server.
         // A host the cluster's own Gateway routes (`auth.<domain>` for an OIDC back-channel,
-        // another application's route) is the Gateway: Cilium applies no toFQDNs rule to a
-        // connection to it (core's `routedHostPeer`).
-        const resolved = routedHostPeer(flow.fqdn, provided.gateway?.domain) ??
-          hostFlowPeer(flow.fqdn, provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN) ?? {
-            kind: 'fqdn',
-            name: flow.fqdn,
-          };
+        // another application's route) stays a name here: the CNI provider, which knows every
+        // route of the cluster, makes a call to a routed host a call through the Gateway
+        // (Cilium applies no toFQDNs rule to it), and keeps the rule for a host of the domain no
+        // route serves (a NAS on the LAN).
+        const resolved = hostFlowPeer(
+          flow.fqdn,
+          provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        ) ?? { kind: 'fqdn', name: flow.fqdn };
         peer = resolved.kind === 'service' ? { ...resolved, portsOf: 'pods' } : resolved;
-        if (resolved.kind === 'gateway') routedCalls.push(flow.fqdn);
+        if (routedHostPeer(flow.fqdn, provided.gateway?.domain) !== undefined) {
+          routedCalls.push(flow.fqdn);
+        }
         if (domain !== undefined && flow.fqdn === `*.${domain}`) routedWildcards.push(index);
       } else if (flow.cidr !== undefined) {
         if (parseCidr(flow.cidr) === undefined) {
@@ -259,7 +262,7 @@ export function applicationFlows(
     // Cilium's `*` is one label, so only `*.<domain>` covers the routed hosts `<label>.<domain>`.
     // A connection to one of them goes to the Gateway's address, into Cilium's Envoy, where no
     // toFQDNs rule applies (cilium/cilium#47768): the pattern allows the domain's other hosts
-    // only. An application that names no routed host it calls is told so.
+    // only. An application that names no host of the domain it calls is told so.
     const routedWildcard = routedWildcards[0];
     if (routedWildcard !== undefined && routedCalls.length === 0) {
       issues.push(

@@ -314,14 +314,14 @@ describe("the applications' flows", () => {
       expect(result.issues[0]?.expected).toContain('fqdn: auth.lab.example.com');
     });
 
-    test('with a routed host named too (a flow through the Gateway), the pattern is kept quietly', () => {
+    test('with a host of the domain named too (the CNI provider makes a routed one a flow through the Gateway), the pattern is kept quietly', () => {
       const result = withFlows([
         out('sso', 'auth.lab.example.com'),
         out('lab', '*.lab.example.com'),
       ]);
       expect(result.issues).toEqual([]);
       expect(result.flows.map((flow) => flow.peer)).toEqual([
-        { kind: 'gateway', host: 'auth' },
+        { kind: 'fqdn', name: 'auth.lab.example.com' },
         { kind: 'fqdn', name: '*.lab.example.com' },
       ]);
     });

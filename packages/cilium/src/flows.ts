@@ -23,6 +23,7 @@ import {
   parseCidr,
   type ResolvedCluster,
   type ResolvedPlatform,
+  routedHostPeer,
   type ServiceDeclaration,
   warning,
 } from '@homelab/core';
@@ -669,6 +670,26 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             );
             break;
           }
+          {
+            // A host the cluster's own Gateway routes (an OIDC back-channel to auth.<domain>,
+            // another application's route): Cilium takes the connection into its Envoy before a
+            // toFQDNs rule could match the name (cilium/cilium#47768), so the call goes through
+            // the Gateway, as a `gateway` peer's. A host of the Gateway's domain that no route
+            // serves (a NAS on the LAN with its own DNS record) keeps its toFQDNs rule.
+            const label = routedHostPeer(peer.name, gatewayDomain(input));
+            const host = label?.kind === 'gateway' ? label.host : undefined;
+            if (host !== undefined && routedOn(contributions, host)) {
+              const resolved = resolveRoute(input, host);
+              if ('message' in resolved)
+                flowIssue(component, flow, resolved.message, resolved.expected);
+              else
+                addRoute(
+                  entity(`gateway (${resolved.hostname} → ${resolved.owner})`, 'ingress'),
+                  resolved,
+                );
+              break;
+            }
+          }
           if (isKubeApiServerHost(peer.name, clusterDomain(contributions))) {
             flowIssue(
               component,
@@ -1042,6 +1063,13 @@ export function gatewayBackends(
         flow.namespace === namespace,
     )
     .map((flow) => ({ to: pods(owner, flow.namespace, flow.selector), ports: flow.ports }));
+}
+
+/** Whether a component routes `host` (a route's first label) on the cluster. */
+function routedOn(contributions: ReadonlyMap<string, ClusterContribution>, host: string): boolean {
+  return [...contributions.values()].some((contribution) =>
+    (contribution.routes ?? []).some((route) => route.host === host),
+  );
 }
 
 /**

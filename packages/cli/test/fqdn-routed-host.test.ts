@@ -1,7 +1,9 @@
 // An application's call to a host the cluster's own Gateway routes (an OIDC back-channel to
 // auth.<domain>, another application's route): Cilium takes the connection into its Envoy before
 // a toFQDNs rule could match the name (cilium/cilium#47768), so the flow is the Gateway
-// (`routedHostPeer`), and `cilium-fqdn-routed-host` refuses any toFQDNs rule naming a routed host.
+// (Cilium's plan: an fqdn peer naming a host some component routes on the cluster), a host of the
+// domain no route serves keeps its rule, and `cilium-fqdn-routed-host` refuses any toFQDNs rule
+// naming a routed host.
 import type { Issue, KubeObject, SystemInput } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -68,6 +70,19 @@ describe('cilium-fqdn-routed-host', { timeout: 180_000 }, () => {
     expect(policy('dev').spec.egress).toEqual([
       {
         toFQDNs: [{ matchName: 'auth.lab.example.com' }],
+        toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+      },
+    ]);
+  });
+
+  it("a host of the Gateway's domain that no route serves (a NAS on the LAN) keeps its toFQDNs rule", async () => {
+    // prod's Gateway serves lab.example.com but routes no nas.lab.example.com: the call goes to
+    // the NAS's own address, which only a toFQDNs rule allows
+    const { issues, policy } = await build(withCall('nas.lab.example.com'));
+    expect(issues).toEqual([]);
+    expect(policy('prod').spec.egress).toEqual([
+      {
+        toFQDNs: [{ matchName: 'nas.lab.example.com' }],
         toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
       },
     ]);
