@@ -1,4 +1,11 @@
-import type { AnyComponent, KubeObject, PlatformDefinition, Values } from '@homelab/core';
+import type {
+  AnyComponent,
+  ChartSpec,
+  KubeObject,
+  PlatformDefinition,
+  RenderInput,
+  Values,
+} from '@homelab/core';
 import {
   ROOT_TARGET_REVISION as APP_REVISION,
   chartFiles,
@@ -41,6 +48,27 @@ function syncPolicyOf(app: Obj | undefined): {
   managedNamespaceMetadata?: unknown;
 } {
   return (app?.spec.syncPolicy ?? {}) as { syncOptions?: string[]; automated?: unknown };
+}
+
+/** The chart of a test component: `manifests` in the layer of each cluster it runs on. */
+function manifestsChart(
+  name: string,
+  input: RenderInput<Values>,
+  manifests: { readonly [key: string]: unknown },
+): { chart: ChartSpec } {
+  return {
+    chart: {
+      name,
+      description: `${name} (test component)`,
+      appVersion: '1.0.0',
+      values: {},
+      environments: {},
+      clusters: Object.fromEntries(
+        input.clusters.map((entry) => [entry.cluster.name, { manifests } as unknown as Values]),
+      ),
+      readme: { summary: `${name} for tests.` },
+    },
+  };
 }
 
 /** The components run on `definition`, assembled, and the umbrella rendered as Argo CD would. */
@@ -566,35 +594,19 @@ describe('assembleApplications', () => {
           namespacedResources: [{ group: 'apps', kind: 'Deployment' }],
         },
       }),
-      render: (input) => ({
-        chart: {
-          name: 'widget',
-          description: 'widget',
-          appVersion: '1.0.0',
-          values: {},
-          environments: {},
-          clusters: Object.fromEntries(
-            input.clusters.map((entry) => [
-              entry.cluster.name,
-              {
-                manifests: {
-                  policy: {
-                    apiVersion: 'networking.k8s.io/v1',
-                    kind: 'NetworkPolicy',
-                    metadata: { name: 'p', namespace: 'widget-extra' },
-                  },
-                  class: {
-                    apiVersion: 'storage.k8s.io/v1',
-                    kind: 'StorageClass',
-                    metadata: { name: 'c' },
-                  },
-                },
-              },
-            ]),
-          ),
-          readme: { summary: 'w' },
-        },
-      }),
+      render: (input) =>
+        manifestsChart('widget', input, {
+          policy: {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: { name: 'p', namespace: 'widget-extra' },
+          },
+          class: {
+            apiVersion: 'storage.k8s.io/v1',
+            kind: 'StorageClass',
+            metadata: { name: 'c' },
+          },
+        }),
     });
     const { assembled } = assemble(fleetDefinition(), [cilium, argocd, widget]);
     // biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
@@ -896,22 +908,7 @@ describe('assembleApplications', () => {
         contribution: () => ({
           application: { namespace: name, podSecurity: 'restricted', clusterResources: [] },
         }),
-        render: (input) => ({
-          chart: {
-            name,
-            description: name,
-            readme: { summary: name },
-            appVersion: '1.0.0',
-            values: {},
-            environments: {},
-            clusters: Object.fromEntries(
-              input.clusters.map((entry) => [
-                entry.cluster.name,
-                { manifests: { object } } as unknown as Values,
-              ]),
-            ),
-          },
-        }),
+        render: (input) => manifestsChart(name, input, { object }),
       });
     const early = withObject('early', ['cni'], {
       apiVersion: 'v1',
@@ -992,45 +989,29 @@ describe('assembleApplications', () => {
           },
         ],
       }),
-      render: (input) => ({
-        chart: {
-          name: 'web',
-          description: 'web (test component)',
-          appVersion: '1.0.0',
-          values: {},
-          environments: {},
-          clusters: Object.fromEntries(
-            input.clusters.map((entry) => [
-              entry.cluster.name,
-              {
-                manifests: {
-                  widget: {
-                    apiVersion: 'example.com/v1',
-                    kind: 'Widget',
-                    metadata: { name: 'w', namespace: 'web' },
-                  },
-                  job: {
-                    apiVersion: 'batch/v1',
-                    kind: 'CronJob',
-                    metadata: { name: 'j', namespace: 'web' },
-                  },
-                  claim: {
-                    apiVersion: 'v1',
-                    kind: 'PersistentVolumeClaim',
-                    metadata: { name: 'c', namespace: 'web' },
-                  },
-                  elsewhere: {
-                    apiVersion: 'example.com/v1',
-                    kind: 'Gadget',
-                    metadata: { name: 'g', namespace: 'other' },
-                  },
-                },
-              },
-            ]),
-          ),
-          readme: { summary: 'web for tests.' },
-        },
-      }),
+      render: (input) =>
+        manifestsChart('web', input, {
+          widget: {
+            apiVersion: 'example.com/v1',
+            kind: 'Widget',
+            metadata: { name: 'w', namespace: 'web' },
+          },
+          job: {
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            metadata: { name: 'j', namespace: 'web' },
+          },
+          claim: {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'c', namespace: 'web' },
+          },
+          elsewhere: {
+            apiVersion: 'example.com/v1',
+            kind: 'Gadget',
+            metadata: { name: 'g', namespace: 'other' },
+          },
+        }),
     });
     const { assembled, render } = assemble(fleetDefinition(), [cilium, web, argocd]);
     expect(assembled.issues.map((issue) => [issue.code, issue.path, issue.value])).toEqual(

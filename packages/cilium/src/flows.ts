@@ -520,6 +520,15 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
       const addRoute = (to: Endpoint, route: GatewayRoute): void => {
         connections.push({ id, component, from: own, to, ports: flow.ports, reason, route });
       };
+      /** A call to the routed host `host` (a route's first label) through the Gateway. */
+      const throughGateway = (host: string | undefined): void => {
+        const resolved = resolveRoute(input, host);
+        if ('message' in resolved) {
+          flowIssue(component, flow, resolved.message, resolved.expected);
+          return;
+        }
+        addRoute(entity(`gateway (${resolved.hostname} → ${resolved.owner})`, 'ingress'), resolved);
+      };
       const ingress = flow.direction === 'ingress';
       const portless =
         peer.kind === 'deployment-sources' || (peer.kind === 'consumers' && !ingress);
@@ -632,15 +641,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             add(entity('gateway', 'ingress'), own, flow.ports);
             break;
           }
-          const resolved = resolveRoute(input, peer.host);
-          if ('message' in resolved) {
-            flowIssue(component, flow, resolved.message, resolved.expected);
-            break;
-          }
-          addRoute(
-            entity(`gateway (${resolved.hostname} → ${resolved.owner})`, 'ingress'),
-            resolved,
-          );
+          throughGateway(peer.host);
           break;
         }
         case 'kube-apiserver':
@@ -679,14 +680,7 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             const label = routedHostPeer(peer.name, gatewayDomain(input));
             const host = label?.kind === 'gateway' ? label.host : undefined;
             if (host !== undefined && routedOn(contributions, host)) {
-              const resolved = resolveRoute(input, host);
-              if ('message' in resolved)
-                flowIssue(component, flow, resolved.message, resolved.expected);
-              else
-                addRoute(
-                  entity(`gateway (${resolved.hostname} → ${resolved.owner})`, 'ingress'),
-                  resolved,
-                );
+              throughGateway(host);
               break;
             }
           }
