@@ -50,7 +50,7 @@ export interface RegisteredClient {
   readonly authorization_policy: string;
   readonly require_pkce: boolean;
   readonly pkce_challenge_method: string;
-  readonly token_endpoint_auth_method: 'none' | 'client_secret_basic';
+  readonly token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
   /** How consent is obtained: asked once, remembered when the user ticks "remember" (below). */
   readonly consent_mode: 'pre-configured';
   readonly pre_configured_consent_duration: string;
@@ -401,8 +401,9 @@ function registerClient(
     policy = `client-${client.id}`;
     policies[policy] = { default_policy: 'deny', rules: [{ policy: client.policy, subject }] };
   }
-  // Authelia 4.39 puts only the standard claims in the ID token unless a claims policy names
-  // more (internal/oidc/claims.go, HydrateIDTokenClaims).
+  // Authelia 4.39 puts none of the profile, email or groups claims in the ID token (only the
+  // protocol's: sub, iss, aud, …) unless a claims policy names them (internal/oidc/claims.go,
+  // HydrateIDTokenClaims).
   let claimsPolicy: string | undefined;
   if (idTokenClaims.length > 0) {
     claimsPolicy = `client-${client.id}`;
@@ -421,7 +422,9 @@ function registerClient(
     authorization_policy: policy,
     require_pkce: client.pkce,
     pkce_challenge_method: client.pkce ? 'S256' : '',
-    token_endpoint_auth_method: client.public ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: client.public
+      ? 'none'
+      : (client.tokenEndpointAuthMethod ?? 'client_secret_basic'),
     // The chart's default `auto` is `explicit` without a duration (Authelia 4.39
     // validateOIDCClientConsentMode): a consent screen at every login to Argo CD or Grafana, and
     // at every `argocd login --sso`. The clients are the platform's and the definition's own, so

@@ -363,6 +363,45 @@ describe('bad input', () => {
     ]);
   });
 
+  it('registers the token endpoint method a confidential client declares (client_secret_post), basic auth by default', () => {
+    const client = (cluster: string, id: string, method?: 'client_secret_post') => ({
+      id,
+      name: id,
+      redirectUris: [
+        `https://${id}.${cluster === 'prod' ? '' : `${cluster}.`}lab.example.com/callback`,
+      ],
+      scopes: ['openid'],
+      pkce: true,
+      public: false,
+      secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
+      ...(method === undefined ? {} : { tokenEndpointAuthMethod: method }),
+      policy: 'one_factor' as const,
+    });
+    const run = runAuthelia({}, { staging: HA, prod: HA }, [
+      network,
+      store,
+      consumer({
+        clients: (cluster) => [
+          client(cluster, 'immich', 'client_secret_post'),
+          client(cluster, 'wiki'),
+        ],
+        routes: [],
+      }),
+    ]);
+    expect(errors(run.issues)).toEqual([]);
+    // Authelia 4.39 refuses a token request by the other method ("registration does not allow
+    // this method"): the registration is the client's.
+    expect(
+      config(run, 'dev').identity_providers.oidc.clients.map((registered: Loose) => [
+        registered.client_id,
+        registered.token_endpoint_auth_method,
+      ]),
+    ).toEqual([
+      ['immich', 'client_secret_post'],
+      ['wiki', 'client_secret_basic'],
+    ]);
+  });
+
   it('refuses a redirect outside the cluster domain', () => {
     const run = runAuthelia({}, { staging: HA, prod: HA }, [
       network,

@@ -688,12 +688,19 @@ export interface OidcClientRequest {
   readonly public: boolean;
   /** Where both sides read the client secret (a declared Secret). */
   readonly secret?: SecretKeyRef;
+  /**
+   * How a confidential client sends its secret to the token endpoint: HTTP basic auth (the
+   * default) or in the request body (`client_secret_post`). The provider registers the one
+   * method and refuses the other (Authelia 4.39: "registration does not allow this method").
+   */
+  readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   /** The issuer URL the consumer trusts (what it put in its own configuration). */
   readonly issuer?: string;
   /**
    * Claims the client reads from the ID token itself (not from the userinfo endpoint), e.g.
    * Argo CD's `groups`, which its RBAC reads from the token the CLI presents too. The provider
-   * must put them there: Authelia 4.39 puts only the standard claims in by default.
+   * must put them there: Authelia 4.39 puts none of the profile, email or groups claims in by
+   * default, only the protocol's (`sub`, `iss`, …).
    */
   readonly idTokenClaims?: readonly string[];
   /**
