@@ -1032,7 +1032,10 @@ export interface OidcNeed {
 
 /**
  * Every component with a confidential OIDC client (its pods talk to the issuer: discovery, token,
- * keys) whose issuer is a routed host of the cluster and whose namespace is under default deny.
+ * keys) whose issuer is a routed host of the cluster and whose pods are under default deny: the
+ * pods of the namespace of the client's secret (where they read it: an application's namespace,
+ * which need not be the first of the component's), else of the component's Application. The
+ * call is declared when a flow of the component from that namespace goes to the host.
  */
 export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[] {
   const contributions = deployed.run.contributions;
@@ -1047,15 +1050,18 @@ export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[]
   const out: OidcNeed[] = [];
   for (const component of [...contributions.keys()].sort(compareStrings)) {
     const contribution = contributions.get(component);
-    const namespace = contribution?.application?.namespace;
-    if (namespace === undefined || !plan.namespaces.includes(namespace)) continue;
-    const issuers = new Set<string>();
+    const home = contribution?.application?.namespace;
+    if (home === undefined) continue;
+    const calls = new Map<string, { issuer: string; namespace: string }>();
     for (const client of contribution?.oidcClients ?? []) {
       if (client.public) continue;
       const issuer = client.issuer ?? providerIssuer;
-      if (issuer !== undefined) issuers.add(issuer);
+      const namespace = client.secret?.namespace ?? home;
+      if (issuer === undefined || !plan.namespaces.includes(namespace)) continue;
+      calls.set(JSON.stringify([issuer, namespace]), { issuer, namespace });
     }
-    for (const issuer of [...issuers].sort(compareStrings)) {
+    for (const key of [...calls.keys()].sort(compareStrings)) {
+      const { issuer, namespace } = calls.get(key) as { issuer: string; namespace: string };
       const target = urlFlowPeer(issuer, domain);
       if (target?.peer.kind !== 'gateway' || target.peer.host === undefined) continue;
       const host = target.peer.host;
@@ -1070,7 +1076,10 @@ export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[]
         owner,
         declared: plan.connections.some(
           (connection) =>
-            connection.component === component && connection.route?.hostname === hostname,
+            connection.component === component &&
+            connection.route?.hostname === hostname &&
+            connection.from.kind === 'pods' &&
+            connection.from.namespace === namespace,
         ),
       });
     }

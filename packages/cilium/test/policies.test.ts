@@ -10,7 +10,7 @@ import type {
   ResolvedPlatform,
   SystemInput,
 } from '@homelab/core';
-import { urlFlowPeer } from '@homelab/core';
+import { formatPath, urlFlowPeer } from '@homelab/core';
 import { readWaits, testComponent, testDefinition } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { platformNamespacesDefaultDeny } from '../src/default-deny.js';
@@ -1493,6 +1493,11 @@ function routedLogin(options: {
   readonly appFlow?: FlowDeclaration | null;
   /** The identity provider's flows (default: ingress from the Gateway on 9091; null: none declared). */
   readonly idpFlows?: readonly FlowDeclaration[] | null;
+  /**
+   * The app's pods that log in are in a second namespace, `app2`, where the client's secret is:
+   * under default deny (`deny`: a flow of the app there), or left out of it (`flowless`).
+   */
+  readonly secondNamespace?: 'deny' | 'flowless';
 }): AnyComponent[] {
   const gateway = testComponent({
     name: 'gw',
@@ -1566,10 +1571,26 @@ function routedLogin(options: {
           pkce: true,
           public: false,
           policy: 'one_factor',
+          ...(options.secondNamespace === undefined
+            ? {}
+            : { secret: { namespace: 'app2', name: 'app-oidc', key: 'client-secret' } }),
         },
       ],
+      ...(options.secondNamespace === 'flowless' ? { flowlessNamespaces: ['app2'] } : {}),
       flows: [
         ...(options.appFlow === null ? [] : [options.appFlow ?? login]),
+        ...(options.secondNamespace === 'deny'
+          ? [
+              {
+                name: 'api2',
+                direction: 'egress' as const,
+                namespace: 'app2',
+                selector: { app: 'app' },
+                peer: { kind: 'kube-apiserver' as const },
+                ports: API,
+              },
+            ]
+          : []),
         {
           name: 'api',
           direction: 'egress',
@@ -1681,6 +1702,37 @@ describe('calls through the Gateway to a routed host', () => {
       'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
       'an egress flow of app with peer { kind: gateway, host: auth } on 443/TCP from the pods that talk to the issuer',
     ]);
+  });
+
+  test("the call is needed from the pods of the client's secret's namespace, where they are under default deny", () => {
+    // The app's login flow is from namespace app; its client's pods are in app2.
+    const errorsOf = (secondNamespace: 'deny' | 'flowless') => {
+      const built = runCilium(
+        testDefinition(referenceClusters()),
+        // app2 outside default deny: no login flow at all
+        routedLogin({
+          secondNamespace,
+          ...(secondNamespace === 'flowless' ? { appFlow: null } : {}),
+        }),
+      );
+      const input = systemInput(built.platform, built.components, (cluster) => [
+        ...(built.rendered[cluster]?.objects ?? []),
+      ]);
+      return reachabilityCheck
+        .check(input)
+        .filter((issue) => issue.severity === 'error')
+        .map((issue) => [formatPath(issue.path), issue.message]);
+    };
+    expect(errorsOf('deny')).toContainEqual([
+      'clusters[0].components.app',
+      'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+    ]);
+    // app2 outside default deny: its pods reach anything, nothing to declare, though the
+    // component's first namespace, app, is under default deny without a call to the issuer (it
+    // does not log in).
+    expect(
+      errorsOf('flowless').filter(([, message]) => String(message).includes('logs in with OIDC')),
+    ).toEqual([]);
   });
 
   test('a route owner outside default deny (it declares no flows) is reached', () => {
