@@ -15,6 +15,9 @@
 // 2. Broken on purpose, on the first cluster's render: authelia_url outside the session cookie's
 //    domain, a redirect URI without a scheme, a storage encryption key shorter than 20
 //    characters, and a secret file the Secret does not hold; Authelia's own messages asserted.
+//    Changed and still accepted: a confidential client sending its secret in the request body
+//    (`client_secret_post`) and a redirect URI with a query, which an application route's `oidc`
+//    may register (a bogus method fails the same run).
 //
 // The pod's files, and what is rewritten. The container reads files under its volumeMounts only:
 // each mount is made under a scratch root (`<root>/<mountPath>`): a ConfigMap volume gets the
@@ -523,6 +526,28 @@ suite(title, () => {
       expect(messages(run.output)).toContain(
         `session: domain config #1 (domain '${domain}'): option 'authelia_url' does not share a cookie scope with domain '${domain}' with a value of '${elsewhere}'`,
       );
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
+    "accepts what an application route's oidc may register: a confidential client posting its secret in the body, a redirect URI with a query",
+    () => {
+      if (authelia === undefined) expect.fail(`authelia not found (${INSTALL})`);
+      const files = pod(first as string);
+      const text = configMount(files).files.get('') ?? '';
+      const method = /token_endpoint_auth_method: '?client_secret_basic'?/.exec(text)?.[0];
+      if (method === undefined) throw new Error('no confidential client rendered');
+      const run = runOn(
+        withConfig(files, (t) =>
+          t
+            .replace(method, method.replace('client_secret_basic', 'client_secret_post'))
+            .replace(/(redirect_uris:\n\s+- 'https:\/\/[^']+)'/, "$1?next=%2F'"),
+        ),
+      );
+      expect(run.status, run.output).toBe(0);
+      // The same warnings as the render itself (the plaintext client secrets'), no other.
+      expect(messages(run.output)).toEqual(expectedWarnings(text));
     },
     10 * 60_000,
   );

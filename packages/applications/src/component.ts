@@ -36,7 +36,7 @@ import {
   warning,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
-import { applicationFlows } from './flows.js';
+import { APP_LABEL, applicationFlows } from './flows.js';
 import type {
   Application,
   ApplicationRoute,
@@ -44,6 +44,13 @@ import type {
   ApplicationsSettings,
   ApplicationVolume,
 } from './generated/settings.js';
+import {
+  type OidcLogin,
+  oidcClientRequest,
+  oidcFlows,
+  PLATFORM_CA_SECRET,
+  platformCaCertificate,
+} from './oidc.js';
 import { onboardingStep, workloadProjectName } from './onboarding.js';
 
 type Settings = ApplicationsSettings;
@@ -201,10 +208,13 @@ function applicationRoutes(
   flowless: ReadonlySet<string>,
   input: DeclareInput<Settings>,
   issues: Issue[],
-): RouteRequest[] {
+): { routes: RouteRequest[]; logins: OidcLogin[] } {
   const gateway = input.provided.gateway;
+  const provider = input.provided['oidc-provider'];
   const out: RouteRequest[] = [];
+  const logins: OidcLogin[] = [];
   const hosts = new Map<string, string>();
+  const clientIds = new Map<string, string>();
   for (const app of apps) {
     app.routes.forEach((route, index) => {
       const at = (...rest: (string | number)[]) =>
@@ -250,6 +260,15 @@ function applicationRoutes(
         );
         return;
       }
+      if (route.oidc !== undefined && route.auth !== 'app') {
+        refuse(
+          ['oidc'],
+          route.auth,
+          `is only read with auth: app, the application logging its users in through the OIDC provider (this route's auth is ${route.auth})`,
+          'auth: app, or no oidc',
+        );
+        return;
+      }
       if ((route.auth === 'none') !== (route.reason !== undefined)) {
         refuse(
           route.auth === 'none' ? ['auth'] : ['reason'],
@@ -288,9 +307,86 @@ function applicationRoutes(
         );
         return;
       }
+      let login: OidcLogin | undefined;
+      if (route.oidc !== undefined) {
+        if (provider === undefined) {
+          refuse(
+            ['oidc'],
+            route.host,
+            `asks the OIDC provider to register a client for ${route.host}, but no component provides "oidc-provider" on cluster "${input.cluster.name}": ${app.name}'s login would find no issuer`,
+            'an OIDC provider enabled on the cluster (authelia), or no oidc',
+          );
+          return;
+        }
+        if (route.oidc.public === true && route.oidc.tokenEndpointAuthMethod !== undefined) {
+          refuse(
+            ['oidc', 'tokenEndpointAuthMethod'],
+            route.oidc.tokenEndpointAuthMethod,
+            'names how a public client sends its secret, but it has none (it proves itself with PKCE)',
+            'public: false for a confidential client, or no tokenEndpointAuthMethod',
+          );
+          return;
+        }
+        if (route.oidc.public === true && route.oidc.clientSecret !== undefined) {
+          refuse(
+            ['oidc', 'clientSecret'],
+            route.oidc.clientSecret,
+            'names a client secret for a public client, which has none (it proves itself with PKCE)',
+            'public: false for a confidential client with a secret, or no clientSecret',
+          );
+          return;
+        }
+        const client = oidcClientRequest({
+          app: app.name,
+          namespace: app.namespace,
+          route: { ...route, oidc: route.oidc },
+          domain: gateway.domain,
+          provider,
+          at,
+        });
+        const taken = clientIds.get(client.id);
+        if (taken !== undefined) {
+          refuse(
+            route.oidc.clientId === undefined ? ['oidc'] : ['oidc', 'clientId'],
+            client.id,
+            `is the OIDC client id of ${taken} too: Authelia refuses to start with two clients of one id`,
+            `a client id of its own (clientId: ${app.name}-${route.host}, say)`,
+          );
+          return;
+        }
+        clientIds.set(client.id, `${app.name}'s route ${route.host}`);
+        // The pods call the issuer (a confidential client): its certificate must verify there.
+        const certificates = input.provided.certificates;
+        if (!client.public && certificates?.untrusted === true) {
+          issues.push(
+            warning({
+              code: 'applications-oidc-untrusted',
+              path: at('oidc'),
+              value: client.issuer,
+              message: `${app.name} calls the OIDC issuer ${client.issuer} from its pods, but the issuer's certificate on cluster "${input.cluster.name}" chains to a root no trust store holds (Let's Encrypt's staging directory): the application refuses it, so its login fails`,
+              expected:
+                "a trusted certificate issuer on the cluster (Let's Encrypt's production directory, or the platform's private CA, which the application is given)",
+            }),
+          );
+        }
+        login = {
+          app: app.name,
+          namespace: app.namespace,
+          host: route.host,
+          client,
+          ...(!client.public && certificates?.privateCa === true
+            ? { caSecret: PLATFORM_CA_SECRET }
+            : {}),
+          secretOrigin: at(
+            'oidc',
+            ...(route.oidc.clientSecret === undefined ? [] : ['clientSecret']),
+          ),
+        };
+        logins.push(login);
+      }
       const auth: RouteAuth =
         route.auth === 'app'
-          ? { kind: 'app' }
+          ? { kind: 'app', ...(login === undefined ? {} : { oidcClient: login.client.id }) }
           : route.auth === 'none'
             ? { kind: 'none', reason: route.reason ?? '' }
             : {
@@ -313,7 +409,7 @@ function applicationRoutes(
       });
     });
   }
-  return out;
+  return { routes: out, logins };
 }
 
 const SIZE_UNITS: { readonly [unit: string]: number } = { Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
@@ -400,6 +496,7 @@ function uniqueVolumes(
  */
 function appSecrets(
   apps: readonly ResolvedApp[],
+  logins: readonly OidcLogin[],
   taken: readonly SecretRequirement[],
   input: DeclareInput<Settings>,
   issues: Issue[],
@@ -407,6 +504,13 @@ function appSecrets(
   const owners = new Map<string, string>(
     taken.map((secret) => [`${secret.namespace}/${secret.name}`, secret.description ?? '']),
   );
+  for (const login of logins) {
+    if (login.caSecret === undefined) continue;
+    owners.set(
+      `${login.namespace}/${login.caSecret}`,
+      "the platform's private CA, for the OIDC login's calls to the issuer (cert-manager makes it)",
+    );
+  }
   const out: SecretRequirement[] = [];
   for (const app of apps) {
     for (const { name, spec } of app.secrets) {
@@ -433,6 +537,45 @@ function appSecrets(
         description,
       });
     }
+  }
+  // The client secrets of the routes' OIDC logins: a Secret the application declares under
+  // `secrets` holds it when it lists the key; any other name taken is refused like above.
+  for (const login of logins) {
+    const secret = login.client.secret;
+    if (secret === undefined) continue;
+    const app = apps.find((entry) => entry.name === login.app);
+    const where = login.secretOrigin;
+    const id = `${secret.namespace}/${secret.name}`;
+    const declared = app?.secrets.find((entry) => entry.name === secret.name);
+    if (declared !== undefined) {
+      if (declared.spec.keys.includes(secret.key)) continue;
+      issues.push(
+        error({
+          code: 'applications-secret',
+          path: where,
+          value: id,
+          message: `keeps OIDC client ${login.client.id}'s secret in key ${secret.key} of the Secret ${id}, which ${login.app}'s secrets declare without that key`,
+          expected: `${secret.key} among the keys of secrets.${secret.name}, or another Secret for the client secret`,
+        }),
+      );
+      continue;
+    }
+    const owner = owners.get(id);
+    if (owner !== undefined) {
+      issues.push(
+        error({
+          code: 'applications-secret',
+          path: where,
+          value: id,
+          message: `keeps OIDC client ${login.client.id}'s secret in the Secret ${id}, which the platform makes already (${owner}): one would overwrite the other`,
+          expected: `a Secret name of its own in namespace ${secret.namespace} (clientSecret.secretName: ${login.client.id}-oidc-client, say)`,
+        }),
+      );
+      continue;
+    }
+    const description = `OIDC client secret of application ${login.app} (client ${login.client.id}): 40 or more random letters and digits (the OIDC provider reads the same entry into its configuration, where a quote breaks it)`;
+    owners.set(id, description);
+    out.push({ name: secret.name, namespace: secret.namespace, keys: [secret.key], description });
   }
   return out;
 }
@@ -462,7 +605,6 @@ function declare(input: DeclareInput<Settings>): Declaration {
         input.provided.backup?.passwordChange,
       ),
     );
-  secrets.push(...appSecrets(apps, secrets, input, issues));
   if (first === undefined) return { issues };
   const zeroTrust = applicationFlows(
     apps.map((app) => ({
@@ -476,7 +618,38 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.path,
   );
   issues.push(...zeroTrust.issues);
-  const routes = applicationRoutes(apps, new Set(zeroTrust.flowless), input, issues);
+  const { routes, logins } = applicationRoutes(apps, new Set(zeroTrust.flowless), input, issues);
+  secrets.push(...appSecrets(apps, logins, secrets, input, issues));
+  // Under default deny the pods behind a route that logs in through the OIDC provider reach it.
+  const loginFlows = logins.flatMap((login) => {
+    const flows = apps.find((app) => app.name === login.app)?.flows;
+    return flows === undefined
+      ? []
+      : oidcFlows(
+          login,
+          flows,
+          { [APP_LABEL]: login.app },
+          input.provided.gateway?.domain,
+          input.provided.dns?.clusterDomain,
+        );
+  });
+  // A flow added for a login named like one of the definition's (`<app>-<flow name>`).
+  for (const added of loginFlows) {
+    for (const app of apps) {
+      (app.flows ?? []).forEach((flow, index) => {
+        if (`${app.name}-${flow.name}` !== added.name) return;
+        issues.push(
+          error({
+            code: 'applications-flow',
+            path: input.path('apps', app.name, 'flows', index, 'name'),
+            value: flow.name,
+            message: `makes the flow ${added.name}, the name of the one the platform adds for an OIDC login (${added.reason})`,
+            expected: 'another name for this flow',
+          }),
+        );
+      });
+    }
+  }
   const moverImages = input.provided.backup?.podImages ?? [];
   const backupImages = Object.fromEntries(
     [...new Set(volumes.filter((volume) => volume.backup !== undefined).map((v) => v.namespace))]
@@ -517,16 +690,18 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.provided.gateway?.domain,
     input.provided['admission-policy'],
     input.provided.gitops !== undefined,
+    logins,
   );
   return {
     application,
     ...(onboarding === undefined ? {} : { bootstrap: [onboarding] }),
     // Applications with flows are under default deny; the others' namespaces are not.
-    flows: zeroTrust.flows,
+    flows: [...zeroTrust.flows, ...loginFlows],
     ...(zeroTrust.flowless.length > 0 ? { flowlessNamespaces: zeroTrust.flowless } : {}),
     ...(volumes.length > 0 ? { volumes } : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(routes.length > 0 ? { routes } : {}),
+    ...(logins.length > 0 ? { oidcClients: logins.map((login) => login.client) } : {}),
     ...(apps.length > 0 && input.provided.gitops !== undefined
       ? {
           workloadProjects: workloadProjects(apps, input, issues),
@@ -643,8 +818,24 @@ function render(input: RenderInput<Settings>): ComponentOutput {
   for (const entry of input.clusters) {
     // A cluster without applications gets no layer (and no Application).
     if (entry.own.application === undefined) continue;
-    // The namespaces are the root Application's (argocd-apps); the chart holds no object yet.
+    // The namespaces are the root Application's (argocd-apps). Where the cluster's issuer is the
+    // platform's private CA, each namespace whose pods call the OIDC issuer gets the CA: a
+    // Certificate of that issuer, whose Secret carries it in `ca.crt`.
     const manifests: { [key: string]: KubeObject } = {};
+    const certificates = entry.provided.certificates;
+    if (certificates?.privateCa === true) {
+      const namespaces = new Set(
+        (entry.own.oidcClients ?? []).flatMap((client) =>
+          client.public || client.secret === undefined ? [] : [client.secret.namespace],
+        ),
+      );
+      for (const namespace of [...namespaces].sort(compareStrings)) {
+        manifests[`certificate-${namespace}-${PLATFORM_CA_SECRET}`] = platformCaCertificate(
+          namespace,
+          certificates.issuerRef,
+        );
+      }
+    }
     clusters[entry.cluster.name] = { manifests: manifests as unknown as Values };
     environments[entry.cluster.environment] = {};
   }
@@ -679,7 +870,16 @@ export const applicationsComponent: Component<Settings> = {
   settings: { schema: schemaJson as unknown as JsonSchema, defaults: { apps: {} } },
   provides: [],
   needs: [],
-  uses: ['storage', 'backup', 'secrets', 'gateway', 'admission-policy', 'gitops'],
+  uses: [
+    'storage',
+    'backup',
+    'secrets',
+    'gateway',
+    'admission-policy',
+    'gitops',
+    'oidc-provider',
+    'certificates',
+  ],
   upstream: [],
   declare,
   render,

@@ -12,6 +12,7 @@ import type {
 } from '@homelab/core';
 import { shellQuote } from '@homelab/core';
 import type { ApplicationRoute } from './generated/settings.js';
+import { type OidcLogin, oidcLoginText } from './oidc.js';
 
 /** An application as the onboarding text needs it. */
 export interface OnboardingApp {
@@ -156,6 +157,7 @@ export function onboardingStep(
   domain: string | undefined,
   policy?: OnboardingPolicy,
   gitops?: boolean,
+  logins: readonly OidcLogin[] = [],
 ): BootstrapStep | undefined {
   if (apps.length === 0) return undefined;
   const body: string[] = [
@@ -199,10 +201,13 @@ export function onboardingStep(
       body.push('  - network: no flows declared, so the namespace stays outside default deny.');
     }
     for (const route of app.routes) {
+      const login = logins.find((entry) => entry.app === app.name && entry.host === route.host);
       body.push(
         `  - route \`https://${route.host}.${domain ?? '<domain>'}/\`: the Gateway forwards to the Service \`${route.service}\` on port ${route.port}, which you create (its pods as above); login: ${
           route.auth === 'app'
-            ? "the application's own"
+            ? login === undefined
+              ? "the application's own"
+              : `the application's own, ${oidcLoginText(login)}`
             : route.auth === 'forward-auth'
               ? 'the OIDC provider first (forward auth)'
               : 'none'

@@ -325,7 +325,7 @@ service: string
  */
 port: number
 /**
- * Who logs users in: app (the application itself, with its own accounts, or an OIDC provider it is configured with itself: the platform's Authelia registers no OIDC client for an application), forward-auth (the Gateway asks the OIDC provider first; needs a gateway that can), none (open to anyone who reaches it; needs reason).
+ * Who logs users in: app (the application itself: with accounts of its own, or through the platform's OIDC provider with oidc), forward-auth (the Gateway asks the OIDC provider first; needs a gateway that can), none (open to anyone who reaches it; needs reason).
  */
 auth: ("app" | "forward-auth" | "none")
 /**
@@ -340,4 +340,68 @@ groups?: string[]
  * With auth none: why the host needs no login.
  */
 reason?: string
+oidc?: ApplicationOidcClient
+}
+/**
+ * With auth: app, the application logs its users in through the platform's OIDC provider (Authelia): the provider registers this client for the route's host, the secrets provider fills the client secret into a Secret of the application's namespace (and the provider's copy from the same store entry), and under default deny the pods behind the route reach the issuer. Configure the application with the issuer, client id, secret and redirect URIs the runbook's onboarding step lists.
+ */
+export interface ApplicationOidcClient {
+/**
+ * The client's id, unique on the cluster among every OIDC client (default: the route's host).
+ */
+clientId?: string
+/**
+ * The name Authelia shows on its consent page (default: the application's name).
+ */
+name?: string
+/**
+ * Where the application receives the login's answer, as paths on the route's host (https://<host>.<cluster domain><path>), e.g. /accounts/oidc/authelia/login/callback/ for Paperless-ngx: see the application's OIDC documentation.
+ * 
+ * @minItems 1
+ */
+redirectPaths: [string, ...(string)[]]
+/**
+ * The scopes the application asks for (default openid, profile, email, groups; openid is required).
+ * 
+ * @minItems 1
+ */
+scopes?: [("openid" | "offline_access" | "profile" | "email" | "address" | "phone" | "groups"), ...(("openid" | "offline_access" | "profile" | "email" | "address" | "phone" | "groups"))[]]
+/**
+ * Authelia requires a PKCE challenge (S256) from the application (default true; false for an application that sends none, whose logins Authelia would refuse otherwise).
+ */
+pkce?: boolean
+/**
+ * A public client (a single-page or native application): no client secret, PKCE required (default false: a confidential client with a secret, client_secret_basic).
+ */
+public?: boolean
+/**
+ * How the application sends its client secret to the token endpoint: client_secret_basic (HTTP basic auth, the default) or client_secret_post (in the request body, what many applications do: Immich, Outline, Portainer…). Authelia registers the one method and refuses the other; see the application's OIDC documentation.
+ */
+tokenEndpointAuthMethod?: ("client_secret_basic" | "client_secret_post")
+/**
+ * The factors Authelia asks for before the application gets its tokens (default one_factor, as for Grafana's and Argo CD's clients).
+ */
+policy?: ("one_factor" | "two_factor")
+/**
+ * The groups allowed to log in (default: every authenticated user).
+ */
+groups?: string[]
+/**
+ * Claims the application reads from the ID token itself rather than from the userinfo endpoint, e.g. [groups, email]: Authelia 4.39 puts none of the profile, email or groups claims there unless they are listed (the userinfo endpoint has them all).
+ */
+idTokenClaims?: string[]
+clientSecret?: ApplicationOidcSecret
+}
+/**
+ * The Secret in the application's namespace that holds the client secret (default secretName <clientId>-oidc, key client-secret); declaring it under secrets too is allowed when it lists the key. Its store entry: 40 or more random letters and digits (Authelia reads the same entry into its configuration).
+ */
+export interface ApplicationOidcSecret {
+/**
+ * The Secret.
+ */
+secretName?: string
+/**
+ * Its key holding the client secret.
+ */
+key?: string
 }
