@@ -307,7 +307,7 @@ describe('the reference platform output', () => {
     );
   });
 
-  it('backs the example application volume up, restores and verifies it, and routes it, on every cluster', () => {
+  it('backs the example application volume up, restores and verifies it, routes it, and gives it the private CA of its OIDC issuer, on every cluster', () => {
     for (const cluster of clusters) {
       const objects = render('applications', cluster).objects;
       const kinds = objects
@@ -315,6 +315,8 @@ describe('the reference platform output', () => {
         .filter((kind) => !kind.startsWith('BitwardenSecret/'))
         .sort();
       expect(kinds, cluster.name).toEqual([
+        // paperless logs in through Authelia, whose certificate the platform's private CA signs
+        'Certificate/platform-ca',
         'CronJob/data-restore-verify',
         'HTTPRoute/paperless',
         'PersistentVolumeClaim/data',

@@ -28,12 +28,14 @@ describe('certificate-renewal on the reference platform', { timeout: 120_000 }, 
     );
     const issues = found(errors, 'certificate-renewal');
     expect(issues.map((issue) => issue.output)).toEqual([
+      // paperless' copy of the CA, for its OIDC login
+      'charts/applications/clusters/prod.yaml#manifests.certificate-paperless-platform-ca',
       'charts/gateway/clusters/prod.yaml#manifests.certificate',
       'charts/argo-cd/clusters/prod.yaml#manifests.certificate-argocd-oidc-ca',
       'charts/monitoring/clusters/prod.yaml#manifests.certificate-grafana-oidc-ca',
     ]);
-    expect(issues[1]?.at).toBe(inside('argocd:', PROD));
-    expect(issues[1]?.message).toContain(
+    expect(issues[2]?.at).toBe(inside('argocd:', PROD));
+    expect(issues[2]?.message).toContain(
       'Certificate argocd/argocd-oidc-ca on cluster "prod" renews every 1440h, but its CA cert-manager/private-root-ca renews only 720h before it expires',
     );
   });

@@ -29,12 +29,16 @@ function edit(text: string, ...pairs: [string, string][]): string {
 }
 
 const APP = '      paperless:\n        # Zero trust';
-/** paperless in namespace `docs`: its volume's restic Secret is mapped under its new name too. */
+/**
+ * paperless in namespace `docs`: its volume's restic Secret and its OIDC client's Secret are
+ * mapped under their new names too.
+ */
 const inDocs = (text: string): string =>
   edit(
     text,
     [APP, '      paperless:\n        namespace: docs\n        # Zero trust'],
     ['paperless/data-restic:', 'docs/data-restic:'],
+    ['paperless/paperless-oidc:', 'docs/paperless-oidc:'],
   );
 /** The volume `data` gone from paperless. */
 const withoutVolume = (text: string): string => {

@@ -65,7 +65,26 @@ describe('the reference platform', () => {
         authelia.authelia.configMap.identity_providers.oidc.clients.map(
           (client: Loose) => client.client_id,
         ),
-      ).toEqual([clientId, `${clientId}-cli`, `grafana-${cluster}`]);
+      ).toEqual([clientId, `${clientId}-cli`, `grafana-${cluster}`, 'paperless']);
+      // paperless logs its users in through its own client (its route's oidc): redirects to its
+      // host, its secret from the same Bitwarden entry as Authelia's copy
+      const paperless = authelia.authelia.configMap.identity_providers.oidc.clients.find(
+        (client: Loose) => client.client_id === 'paperless',
+      );
+      expect(paperless.redirect_uris).toEqual([
+        `https://paperless.${domain}/accounts/oidc/authelia/login/callback/`,
+      ]);
+      const apps = parseYaml(file(files, `charts/applications/clusters/${cluster}.yaml`)) as Loose;
+      const appSide = apps.manifests['bitwardensecret-paperless-oidc'];
+      expect(appSide.metadata.namespace).toBe('paperless');
+      expect(appSide.spec.map).toEqual([
+        {
+          bwSecretId: authelia.manifests['bitwardensecret-authelia-oidc-clients'].spec.map.find(
+            (entry: Loose) => entry.secretKeyName === 'paperless',
+          ).bwSecretId,
+          secretKeyName: 'client-secret',
+        },
+      ]);
     }
     // production: no local admin, two factors for Argo CD
     const prod = parseYaml(file(files, 'charts/argo-cd/clusters/prod.yaml')) as Loose;
@@ -83,7 +102,7 @@ describe('the reference platform', () => {
         policy: 'two_factor',
         subject: ['group:platform-admins', 'group:platform-viewers'],
       },
-      // paperless logs its users in itself (its route's auth: app)
+      // paperless logs its users in through its OIDC client (its route's oidc), one factor
       { domain: ['paperless.lab.example.com'], policy: 'one_factor' },
     ]);
     // no plaintext: the secret scan ran over every file (an error would have stopped the build)
@@ -102,6 +121,7 @@ describe('the reference platform', () => {
     expect(store.map((line) => line.replace(/ \(\w+\):.*/, ''))).toEqual([
       '- `argocd/argocd-oidc`',
       '- `monitoring/grafana-oidc`',
+      '- `paperless/paperless-oidc`',
     ]);
     for (const line of store) expect(line).toContain('40 or more random letters and digits');
   });

@@ -196,7 +196,12 @@ describe("the applications' routes under default deny", { timeout: 120_000 }, ()
 
 describe("an application's route on a platform host", { timeout: 120_000 }, () => {
   it("is refused at the application's route, never at the component whose host it is", async () => {
-    const text = edit(reference, 'host: paperless', 'host: auth');
+    // (its OIDC client keeps its id, and so the name of its secret's Secret)
+    const text = edit(
+      edit(reference, 'host: paperless', 'host: auth'),
+      '            oidc:\n',
+      '            oidc:\n              clientId: paperless\n',
+    );
     const { issues } = await run(text);
     expect(
       errors(issues).map((issue) => [issue.code, at(issue), issue.message, issue.expected]),
