@@ -539,7 +539,9 @@ function appSecrets(
     }
   }
   // The client secrets of the routes' OIDC logins: a Secret the application declares under
-  // `secrets` holds it when it lists the key; any other name taken is refused like above.
+  // `secrets` holds it when it lists the key, one another login declares takes its key too; any
+  // other name taken is refused like above.
+  const loginSecrets = new Map<string, { keys: string[]; clients: Map<string, string> }>();
   for (const login of logins) {
     const secret = login.client.secret;
     if (secret === undefined) continue;
@@ -560,6 +562,25 @@ function appSecrets(
       );
       continue;
     }
+    const shared = loginSecrets.get(id);
+    if (shared !== undefined) {
+      const holder = shared.clients.get(secret.key);
+      if (holder === undefined) {
+        shared.keys.push(secret.key);
+        shared.clients.set(secret.key, login.client.id);
+      } else {
+        issues.push(
+          error({
+            code: 'applications-secret',
+            path: where,
+            value: `${id}/${secret.key}`,
+            message: `keeps OIDC client ${login.client.id}'s secret in key ${secret.key} of the Secret ${id}, where client ${holder} keeps its own`,
+            expected: `a key of its own (clientSecret.key: ${login.client.id}), one per client`,
+          }),
+        );
+      }
+      continue;
+    }
     const owner = owners.get(id);
     if (owner !== undefined) {
       issues.push(
@@ -575,7 +596,9 @@ function appSecrets(
     }
     const description = `OIDC client secret of application ${login.app} (client ${login.client.id}): 40 or more random letters and digits (the OIDC provider reads the same entry into its configuration, where a quote breaks it)`;
     owners.set(id, description);
-    out.push({ name: secret.name, namespace: secret.namespace, keys: [secret.key], description });
+    const keys = [secret.key];
+    loginSecrets.set(id, { keys, clients: new Map([[secret.key, login.client.id]]) });
+    out.push({ name: secret.name, namespace: secret.namespace, keys, description });
   }
   return out;
 }

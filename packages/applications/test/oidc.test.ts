@@ -293,6 +293,7 @@ describe("OIDC logins of the applications' routes", () => {
       ).map(([code, path]) => [code, path]),
     ).toEqual([['applications-secret', at('a', 0, 'oidc', 'clientSecret')]]);
   });
+
   test("the platform's private CA: a Certificate in the namespace, its Secret reserved and named in the onboarding; an untrusted issuer warned about", () => {
     const apps = {
       paperless: { flows: [WEB], routes: [route({ redirectPaths: [CALLBACK] })] },
@@ -367,6 +368,42 @@ describe("OIDC logins of the applications' routes", () => {
         `paperless calls the OIDC issuer https://auth.${['dev', 'staging', 'prod'][cluster]}.lab.example.com from its pods, but the issuer's certificate on cluster "${['dev', 'staging', 'prod'][cluster]}" chains to a root no trust store holds (Let's Encrypt's staging directory): the application refuses it, so its login fails`,
       ]),
     );
+  });
+
+  test('two logins of an application may keep their secrets in one Secret, under two keys; one key twice is refused', () => {
+    const shared = (key: string) => ({ secretName: 'sso', key });
+    const dev = declared(
+      run({
+        a: {
+          routes: [
+            route({ redirectPaths: ['/cb'], clientSecret: shared('web') }, { host: 'a' }),
+            route({ redirectPaths: ['/cb'], clientSecret: shared('admin') }, { host: 'b' }),
+          ],
+        },
+      }),
+      0,
+    );
+    expect(dev.secrets.map((secret: AnyJson) => [secret.name, secret.keys])).toEqual([
+      ['sso', ['web', 'admin']],
+    ]);
+    expect(
+      errors(
+        run({
+          a: {
+            routes: [
+              route({ redirectPaths: ['/cb'], clientSecret: shared('web') }, { host: 'a' }),
+              route({ redirectPaths: ['/cb'], clientSecret: shared('web') }, { host: 'b' }),
+            ],
+          },
+        }),
+      ),
+    ).toEqual([
+      [
+        'applications-secret',
+        'clusters[0].components.applications.apps.a.routes[1].oidc.clientSecret',
+        "keeps OIDC client b's secret in key web of the Secret a/sso, where client a keeps its own",
+      ],
+    ]);
   });
 
   test('a public client names no token endpoint method', () => {

@@ -1026,6 +1026,11 @@ export interface OidcNeed {
   readonly host: string;
   /** The component whose route serves the issuer. */
   readonly owner: string;
+  /**
+   * The namespace of the pods that log in (the client secret's), when it is not the namespace of
+   * the component's Application (an application's own).
+   */
+  readonly namespace?: string;
   /** Whether a declared flow of `component` calls the host through the Gateway. */
   readonly declared: boolean;
 }
@@ -1074,6 +1079,7 @@ export function oidcNeeds(deployed: DeployedCluster, plan: FlowPlan): OidcNeed[]
         hostname,
         host,
         owner,
+        ...(namespace === home ? {} : { namespace }),
         declared: plan.connections.some(
           (connection) =>
             connection.component === component &&
@@ -1136,8 +1142,8 @@ export const reachabilityCheck: SystemCheck = {
             code: 'reachability',
             path: ['clusters', deployed.cluster.index, 'components', need.component],
             value: `${need.component} → ${need.hostname}`,
-            message: `${need.component} logs in with OIDC at ${need.issuer}, which ${need.owner} serves through the Gateway on cluster "${result.cluster}", but no flow of ${need.component} calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails`,
-            expected: `an egress flow of ${need.component} with peer { kind: gateway, host: ${need.host} } on 443/TCP from the pods that talk to the issuer`,
+            message: `${need.component} logs in with OIDC at ${need.issuer}, which ${need.owner} serves through the Gateway on cluster "${result.cluster}", but no flow of ${need.component}${need.namespace === undefined ? '' : ` from namespace ${need.namespace}`} calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails`,
+            expected: `an egress flow of ${need.component}${need.namespace === undefined ? '' : ` in namespace ${need.namespace}`} with peer { kind: gateway, host: ${need.host} } on 443/TCP from the pods that talk to the issuer`,
           }),
         );
       }

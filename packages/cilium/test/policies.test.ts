@@ -1725,7 +1725,7 @@ describe('calls through the Gateway to a routed host', () => {
     };
     expect(errorsOf('deny')).toContainEqual([
       'clusters[0].components.app',
-      'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
+      'app logs in with OIDC at https://auth.lab.test, which idp serves through the Gateway on cluster "dev", but no flow of app from namespace app2 calls the Gateway: under default deny its pods cannot fetch the discovery document, the tokens or the keys, and the login fails',
     ]);
     // app2 outside default deny: its pods reach anything, nothing to declare, though the
     // component's first namespace, app, is under default deny without a call to the issuer (it
