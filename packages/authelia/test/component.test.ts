@@ -752,7 +752,7 @@ describe('a private CA (caCertificates)', () => {
       ],
       [
         `${CA}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`,
-        "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; Authelia needs only the CA's certificate, e.g. ca.crt), at line 12",
+        "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; only the CA's certificate is needed, e.g. ca.crt), at line 12",
       ],
       ['\n\n', 'no -----BEGIN CERTIFICATE----- block, at line 1'],
     ];
@@ -792,7 +792,7 @@ describe('a private CA (caCertificates)', () => {
       [
         [...lines.slice(0, -1), `  ${lines.at(-1)}`].join('\n'),
         { line: 11, column: 3 },
-        "-----END CERTIFICATE----- indented 2 space(s) more than the block's first line: Authelia's PEM reader finds the end only where the line starts with it, at line 11, column 3",
+        "-----END CERTIFICATE----- indented 2 space(s) more than the block's first line: Go's PEM reader finds the end only where the line starts with it, at line 11, column 3",
       ],
       // a value without `|`: YAML folds the lines into one
       [

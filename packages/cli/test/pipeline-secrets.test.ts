@@ -103,7 +103,7 @@ describe('caCertificates as a user pastes it', () => {
       ],
     ]);
     expect(errors[0]?.message).toContain(
-      "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; Authelia needs only the CA's certificate, e.g. ca.crt), at line 12, column 1 of the PEM",
+      "a PRIVATE KEY block where only certificates belong (a private key is a secret: never put it in the definition; only the CA's certificate is needed, e.g. ca.crt), at line 12, column 1 of the PEM",
     );
     expect(JSON.stringify(issues)).not.toContain('MIGHAgEAMBMGByqGSM49');
   });

@@ -234,6 +234,7 @@ export {
   modelClassValidator,
   validateObjects,
 } from './output-validate.js';
+export { caBundleIssues, type PemProblem, pemLeafCertificates, pemProblem } from './pem.js';
 export type {
   ExistingObject,
   PodReference,
