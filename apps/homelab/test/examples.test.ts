@@ -215,6 +215,46 @@ describe('examples/compact', () => {
     );
   });
 
+  it("trusts the lab storage's CA in every S3 client of the backups and of Longhorn", () => {
+    const definition = readFileSync(join(root, 'examples/compact/platform.yaml'), 'utf8');
+    const pem = /caCertificate: \|\n((?: {8}.*\n)+)/.exec(definition)?.[1]?.replace(/^ {8}/gm, '');
+    expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+    const applications = manifestsOf(render('applications'));
+    const backups = manifestsOf(render('backups'));
+    // The CA where each client runs: paperless' movers and verification, the etcd snapshots.
+    for (const [objects, namespace] of [
+      [applications, 'paperless'],
+      [backups, 'talos-backup'],
+    ] as const) {
+      const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'backup-s3-ca');
+      expect([namespace, map?.metadata.namespace, (map as Obj)?.data]).toEqual([
+        namespace,
+        namespace,
+        { 'ca.crt': pem },
+      ]);
+    }
+    const movers = applications.filter((o) => o.apiVersion === 'volsync.backube/v1alpha1');
+    expect(movers.map((o) => [o.metadata.name, ((o.spec as Obj).restic as Obj).customCA])).toEqual(
+      movers.map((o) => [o.metadata.name, { configMapName: 'backup-s3-ca', key: 'ca.crt' }]),
+    );
+    expect(movers.length).toBeGreaterThanOrEqual(3);
+    const envOf = (cronJob: KubeObject | undefined): unknown[] => {
+      // biome-ignore lint/suspicious/noExplicitAny: navigation into a CronJob's pod template
+      const spec = (cronJob?.spec ?? {}) as any;
+      return (spec.jobTemplate?.spec?.template?.spec?.containers?.[0]?.env ?? []).map(
+        (entry: Obj) => entry.name,
+      );
+    };
+    expect(envOf(applications.find((o) => o.kind === 'CronJob'))).toContain('RESTIC_CACERT');
+    expect(envOf(backups.find((o) => o.kind === 'CronJob'))).toContain('AWS_CA_BUNDLE');
+    // Longhorn's from its credential Secret, AWS_CERT mapped to prod's own entry.
+    const credentials = manifestsOf(render('longhorn')).find(
+      (o) => o.kind === 'BitwardenSecret' && o.metadata.name === 'longhorn-backup-s3',
+    );
+    const map = (((credentials?.spec ?? {}) as Obj).map ?? []) as Obj[];
+    expect(map.map((entry) => entry.secretKeyName)).toContain('AWS_CERT');
+  });
+
   it('generates one production cluster of three control planes that take the workloads', () => {
     expect(readdirSync(join(out, 'clusters'))).toEqual(['prod']);
     expect(readdirSync(join(out, 'clusters/prod/talos/nodes'))).toEqual([

@@ -12,6 +12,7 @@ import {
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
+  caBundleIssues,
   checkHaInvariants,
   clusterServiceName,
   compareStrings,
@@ -50,6 +51,7 @@ import {
   etcdBackupObjects,
   replicationDestination,
   replicationSource,
+  s3CaConfigMap,
   VOLSYNC_POPULATOR,
   verificationCronJob,
 } from './manifests.js';
@@ -63,6 +65,7 @@ import {
   resolveBackupsSettings,
   resticRepository,
   resticRepositoryPrefix,
+  S3_CA,
   VOLSYNC_NAMESPACE,
 } from './settings.js';
 import { backupsValidators } from './validators.js';
@@ -106,6 +109,20 @@ function settingsIssues(
   clusterDomain: string,
 ): Issue[] {
   const issues: Issue[] = [...endpointIssues(input, clusterDomain)];
+  const ca = input.settings.s3?.caCertificate;
+  if (ca !== undefined) {
+    issues.push(
+      ...caBundleIssues({
+        pem: ca,
+        path: input.path('s3', 'caCertificate'),
+        code: 'backups-s3-ca',
+        key: 'caCertificate',
+        consequence:
+          'restic and talos-backup would not load it, and every backup, restore and etcd snapshot would fail to reach the endpoint',
+        reader: 'restic',
+      }),
+    );
+  }
   const bucket = input.settings.s3?.bucket;
   if (bucket !== undefined) {
     issues.push(...s3BucketIssues(bucket, input.path('s3', 'bucket'), 'backups-s3'));
@@ -561,7 +578,19 @@ function forConsumers(
       scratch,
       repository,
     );
-    manifests[`replicationdestination-${base}`] = replicationDestination(volume, scratch);
+    manifests[`replicationdestination-${base}`] = replicationDestination(
+      volume,
+      scratch,
+      settings.s3?.caCertificate !== undefined,
+    );
+    // The endpoint's CA, where it has one of its own, in the namespace of the volume's movers.
+    const ca = settings.s3?.caCertificate;
+    if (ca !== undefined) {
+      manifests[`configmap-${volume.namespace}-${S3_CA.configMap}`] = s3CaConfigMap(
+        volume.namespace,
+        ca,
+      );
+    }
     const ref = volume.dataSourceRef;
     if (
       ref !== undefined &&

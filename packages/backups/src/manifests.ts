@@ -23,6 +23,7 @@ import {
   ETCD_BACKUP_ROLE,
   ETCD_BACKUP_SECRET,
   type ResolvedBackupsSettings,
+  S3_CA,
 } from './settings.js';
 import { RESTORE_ROOT, VERIFY_SCRIPT } from './verify-script.js';
 import { RESTIC_IMAGE, TALOS_BACKUP_IMAGE } from './versions.js';
@@ -117,6 +118,50 @@ function resticContainerSecurityContext(): Values {
   };
 }
 
+/**
+ * The ConfigMap of the S3 endpoint's CA (`s3.caCertificate`) in `namespace`: VolSync mounts a
+ * restic mover's `customCA` from the mover's own namespace, and the restic and talos-backup pods
+ * mount it there too.
+ */
+export function s3CaConfigMap(namespace: string, pem: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: S3_CA.configMap,
+      namespace,
+      labels: { 'app.kubernetes.io/part-of': 'backups' },
+    },
+    data: { [S3_CA.key]: pem },
+  } as KubeObject;
+}
+
+/**
+ * A restic mover's `customCA` where the endpoint has a CA of its own: VolSync 0.16.0 mounts the
+ * key at /customCA/ca.crt and its mover runs `restic --cacert` with it (mover-restic/entry.sh),
+ * for the ReplicationSource, the restore and the bootstrap (the populator's) alike.
+ */
+function resticCustomCa(withCa: boolean): Values {
+  return withCa ? { customCA: { configMapName: S3_CA.configMap, key: S3_CA.key } } : {};
+}
+
+/**
+ * The restic pods' side of the CA: `RESTIC_CACERT` (restic v0.18.1 reads it as `--cacert`, a list
+ * of files, whose CAs replace the system's roots), the ConfigMap's mount and volume.
+ */
+function resticCaPod(withCa: boolean): {
+  env: { name: string; value: string }[];
+  mounts: Values[];
+  volumes: Values[];
+} {
+  if (!withCa) return { env: [], mounts: [], volumes: [] };
+  return {
+    env: [{ name: 'RESTIC_CACERT', value: S3_CA.file }],
+    mounts: [{ name: 's3-ca', mountPath: S3_CA.mountPath, readOnly: true }],
+    volumes: [{ name: 's3-ca', configMap: { name: S3_CA.configMap } }],
+  };
+}
+
 function resticResources(): Values {
   return {
     requests: { ...RESTIC_RESOURCES.requests },
@@ -171,6 +216,7 @@ export function replicationSource(
         retain,
         moverSecurityContext: moverSecurityContext(volume),
         moverResources: resticResources(),
+        ...resticCustomCa(settings.s3?.caCertificate !== undefined),
       },
     },
   };
@@ -185,7 +231,11 @@ export function replicationSource(
  * It goes to the tier's scratch class (`scratchClass`: one replica, no recurring jobs) rather
  * than the cluster's default class, where the tier's snapshots and backups would cover it.
  */
-export function replicationDestination(volume: VolumeRequest, scratchClass?: string): KubeObject {
+export function replicationDestination(
+  volume: VolumeRequest,
+  scratchClass?: string,
+  withCa = false,
+): KubeObject {
   return {
     apiVersion: 'volsync.backube/v1alpha1',
     kind: 'ReplicationDestination',
@@ -206,6 +256,7 @@ export function replicationDestination(volume: VolumeRequest, scratchClass?: str
         ...(scratchClass === undefined ? {} : { cacheStorageClassName: scratchClass }),
         moverSecurityContext: moverSecurityContext(volume),
         moverResources: resticResources(),
+        ...resticCustomCa(withCa),
       },
     },
   };
@@ -264,6 +315,7 @@ export function bootstrapDestination(
         cleanupCachePVC: true,
         moverSecurityContext: moverSecurityContext(volume),
         moverResources: resticResources(),
+        ...resticCustomCa(settings.s3?.caCertificate !== undefined),
       },
     },
   };
@@ -308,6 +360,7 @@ export function verificationCronJob(
 ): KubeObject {
   const window = settings.verification.windowMinutes;
   const podLabels = labels(volume, 'verification');
+  const ca = resticCaPod(settings.s3?.caCertificate !== undefined);
   const maxAge = maxSnapshotAgeMinutes(volume, settings);
   return {
     apiVersion: 'batch/v1',
@@ -360,6 +413,7 @@ export function verificationCronJob(
                     { name: 'RESTORE_ROOT', value: RESTORE_ROOT },
                     { name: 'RESTIC_CACHE_DIR', value: '/cache' },
                     { name: 'HOME', value: '/tmp' },
+                    ...ca.env,
                   ],
                   envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
                   terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -369,6 +423,7 @@ export function verificationCronJob(
                     { name: 'scratch', mountPath: RESTORE_ROOT },
                     { name: 'cache', mountPath: '/cache' },
                     { name: 'tmp', mountPath: '/tmp' },
+                    ...ca.mounts,
                   ],
                 },
               ],
@@ -388,6 +443,7 @@ export function verificationCronJob(
                 },
                 { name: 'cache', emptyDir: { sizeLimit: settings.restic.cacheCapacity } },
                 { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+                ...ca.volumes,
               ],
             },
           },
@@ -405,8 +461,8 @@ export function verificationCronJob(
  * under default deny, and the admission policies find what they require), security context,
  * resources and Secret.
  */
-export function resticUnlockPod(volume: VolumeRequest): KubeObject {
-  return resticOneShotPod(volume, 'unlock', { command: ['restic', 'unlock'] });
+export function resticUnlockPod(volume: VolumeRequest, withCa = false): KubeObject {
+  return resticOneShotPod(volume, 'unlock', { command: ['restic', 'unlock'], withCa });
 }
 
 /**
@@ -421,9 +477,12 @@ function resticOneShotPod(
     command: string[];
     env?: { name: string; value: string }[];
     mounts?: { name: string; mountPath: string; secret: Values }[];
+    /** The S3 endpoint has a CA of its own (`s3.caCertificate`): trust it. */
+    withCa?: boolean;
   },
 ): KubeObject {
   const mounts = container.mounts ?? [];
+  const ca = resticCaPod(container.withCa === true);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -444,6 +503,7 @@ function resticOneShotPod(
             { name: 'RESTIC_CACHE_DIR', value: '/cache' },
             { name: 'HOME', value: '/tmp' },
             ...(container.env ?? []),
+            ...ca.env,
           ],
           envFrom: [{ secretRef: { name: backupNames(volume).secret } }],
           securityContext: resticContainerSecurityContext(),
@@ -452,6 +512,7 @@ function resticOneShotPod(
             { name: 'cache', mountPath: '/cache' },
             { name: 'tmp', mountPath: '/tmp' },
             ...mounts.map(({ name, mountPath }) => ({ name, mountPath, readOnly: true })),
+            ...ca.mounts,
           ],
         },
       ],
@@ -459,6 +520,7 @@ function resticOneShotPod(
         { name: 'cache', emptyDir: { sizeLimit: '256Mi' } },
         { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
         ...mounts.map(({ name, secret }) => ({ name, secret })),
+        ...ca.volumes,
       ],
     },
   } as KubeObject;
@@ -478,8 +540,10 @@ export function oldPasswordSecretName(volume: Pick<VolumeRequest, 'name'>): stri
 export function resticPasswordPod(
   volume: VolumeRequest,
   step: 'add-key' | 'remove-key',
+  withCa = false,
 ): KubeObject {
   return resticOneShotPod(volume, step, {
+    withCa,
     command: ['sh', '-c', step === 'add-key' ? ADD_KEY_SCRIPT : REMOVE_KEY_SCRIPT],
     env: [
       { name: 'OLD_PASSWORD_FILE', value: OLD_PASSWORD_FILE },
@@ -529,7 +593,14 @@ export function etcdBackupObjects(
     name: key,
     valueFrom: { secretKeyRef: { name: ETCD_BACKUP_SECRET, key } },
   });
+  // talos-backup v0.1.0-beta.3 loads aws-sdk-go-v2's default configuration (pkg/s3/s3.go), which
+  // reads a CA bundle file from AWS_CA_BUNDLE (config v1.29.6 resolveCustomCABundle; its CAs
+  // replace the system's roots).
+  const ca = s3.caCertificate;
   return {
+    ...(ca === undefined
+      ? {}
+      : { 'configmap-backup-s3-ca': s3CaConfigMap(ETCD_BACKUP_NAMESPACE, ca) }),
     'talos-serviceaccount-talos-backup': {
       apiVersion: 'talos.dev/v1alpha1',
       kind: 'ServiceAccount',
@@ -585,6 +656,7 @@ export function etcdBackupObjects(
                       // asks for path-style URLs, anything else for virtual-hosted ones.
                       // (Later upstream commits drop the variable: re-check on a version bump.)
                       { name: 'USE_PATH_STYLE', value: s3.pathStyle ? 'false' : 'true' },
+                      ...(ca === undefined ? [] : [{ name: 'AWS_CA_BUNDLE', value: S3_CA.file }]),
                     ],
                     // An etcd snapshot streamed through age to S3: light, but the admission
                     // policy (and the scheduler) want its requests.
@@ -600,12 +672,18 @@ export function etcdBackupObjects(
                     volumeMounts: [
                       { name: 'tmp', mountPath: '/tmp' },
                       { name: 'talos-secrets', mountPath: '/var/run/secrets/talos.dev' },
+                      ...(ca === undefined
+                        ? []
+                        : [{ name: 's3-ca', mountPath: S3_CA.mountPath, readOnly: true }]),
                     ],
                   },
                 ],
                 volumes: [
                   { name: 'tmp', emptyDir: {} },
                   { name: 'talos-secrets', secret: { secretName: `${name}-secrets` } },
+                  ...(ca === undefined
+                    ? []
+                    : [{ name: 's3-ca', configMap: { name: S3_CA.configMap } }]),
                 ],
               },
             },

@@ -356,8 +356,8 @@ export function repositoryCheckCommand(entry: ProtectedVolume, repository: strin
  * included (its claim stays Pending), until `restic unlock`; VolSync unlocks only before a
  * backup, and only when a ReplicationSource's `restic.unlock` changes.
  */
-export function unlockCommands(entry: ProtectedVolume): string[] {
-  return oneShotPodCommands(resticUnlockPod(entry.volume));
+export function unlockCommands(entry: ProtectedVolume, withCa = false): string[] {
+  return oneShotPodCommands(resticUnlockPod(entry.volume, withCa));
 }
 
 /**
@@ -567,6 +567,9 @@ function recoverCommands(address: string, skipHashCheck: boolean): string[] {
   ];
 }
 
+/** Where the restore of etcd writes the S3 endpoint's CA for the AWS CLI (`--ca-bundle`). */
+const S3_CA_FILE = './backup-s3-ca.pem';
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -577,7 +580,11 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const add = (...text: string[]) => lines.push(...text);
   const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
   const talosReadme = runbookPath(name);
-  const endpoint = s3 === undefined ? '' : ` --endpoint-url ${q(s3.endpoint)}`;
+  // With a CA of the endpoint's own, the AWS CLI trusts the file the restore writes first.
+  const endpoint =
+    s3 === undefined
+      ? ''
+      : ` --endpoint-url ${q(s3.endpoint)}${s3.caCertificate === undefined ? '' : ` --ca-bundle ${S3_CA_FILE}`}`;
   const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
 
   add(
@@ -715,6 +722,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'runs only once the one before succeeded, the checks of the variables included):',
       '',
     );
+    if (s3.caCertificate !== undefined) {
+      add(
+        "The endpoint's certificate is signed by a CA of its own (`s3.caCertificate` of the",
+        'definition): write it into a file the AWS CLI reads (`--ca-bundle`) first:',
+        '',
+      );
+      sh(`printf '%s\\n' ${q(s3.caCertificate.trimEnd())} > ${S3_CA_FILE}`);
+    }
     sh(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
       ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&',
@@ -732,7 +747,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,
       `talosctl config node ${q(first.address)}`,
       ...recoverCommands(first.address, false),
-      'rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err',
+      `rm ./db.snapshot ./etcd-snapshot.age ./bootstrap.err${s3.caCertificate === undefined ? '' : ` ${S3_CA_FILE}`}`,
     );
     add(
       'A database saved from a control plane that still ran is newer: to restore it instead, copy it',
@@ -914,7 +929,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'Secret); its log says how many it removed (`successfully removed <n> locks`):',
         '',
       );
-      sh(...unlockCommands(entry));
+      sh(...unlockCommands(entry, s3?.caCertificate !== undefined));
       add(...pauseText('Turn'));
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
       add(...stopWorkloadsText(input.gitopsNamespace));
@@ -1139,13 +1154,14 @@ function passwordSection(
     );
     sh(...keepOldPasswordCommands(entry));
     add('Step 3, once the entry changed and the Secret has the new value:', '');
-    sh(...oneShotPodCommands(resticPasswordPod(volume, 'add-key')));
+    const withCa = input.settings.s3?.caCertificate !== undefined;
+    sh(...oneShotPodCommands(resticPasswordPod(volume, 'add-key', withCa)));
     add(
       'Step 4: the last commands delete the kept old password once the old key is gone (the pod',
       'succeeded):',
       '',
     );
-    const pod = resticPasswordPod(volume, 'remove-key');
+    const pod = resticPasswordPod(volume, 'remove-key', withCa);
     const ns = q(volume.namespace);
     sh(
       ...oneShotPodCommands(pod, [

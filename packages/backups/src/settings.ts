@@ -22,6 +22,18 @@ export const ETCD_BACKUP_ROLE = 'os:etcd:backup';
 /** Secret with the S3 credentials of the etcd backup job. */
 export const ETCD_BACKUP_SECRET = 'talos-backup-s3';
 
+/**
+ * The ConfigMap that holds the S3 endpoint's CA (`s3.caCertificate`) in every namespace whose
+ * pods call the endpoint (VolSync reads a restic mover's `customCA` in the mover's namespace), its
+ * key, and where the restic and talos-backup pods mount it.
+ */
+export const S3_CA = {
+  configMap: 'backup-s3-ca',
+  key: 'ca.crt',
+  mountPath: '/etc/backup-s3-ca',
+  file: '/etc/backup-s3-ca/ca.crt',
+} as const;
+
 export const backupsSettingsSpec: SettingsSpec<BackupsSettings> = {
   schema: schemaJson as unknown as JsonSchema,
   // Off unless the definition turns it on: it needs a bucket and an age key.
@@ -55,6 +67,8 @@ export interface ResolvedBackupsSettings {
         readonly bucket: string;
         readonly region: string;
         readonly pathStyle: boolean;
+        /** The private CA(s) of the endpoint's certificate (PEM), which every S3 client trusts. */
+        readonly caCertificate: string | undefined;
       }
     | undefined;
   readonly restic: {
@@ -106,6 +120,7 @@ export function resolveBackupsSettings(
             bucket: settings.s3.bucket,
             region: settings.s3.region ?? 'us-east-1',
             pathStyle: settings.s3.pathStyle ?? true,
+            caCertificate: settings.s3.caCertificate,
           },
     restic: {
       prefix: settings.restic?.prefix ?? 'restic',

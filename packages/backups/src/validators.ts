@@ -80,6 +80,20 @@ const moverResources: Schema = {
 
 const count: Schema = { type: 'integer', minimum: 1 };
 
+/**
+ * A restic mover's CA of the S3 endpoint (VolSync 0.16.0 `CustomCASpec`: a Secret or a ConfigMap
+ * of the mover's namespace, and its key; ours is always a ConfigMap).
+ */
+const customCA: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['configMapName', 'key'],
+  properties: {
+    configMapName: { type: 'string', pattern: NAME },
+    key: { type: 'string', minLength: 1 },
+  },
+};
+
 const SCHEMAS: readonly KindSchema[] = [
   {
     apiVersion: 'volsync.backube/v1alpha1',
@@ -124,6 +138,7 @@ const SCHEMAS: readonly KindSchema[] = [
             },
             moverSecurityContext,
             moverResources,
+            customCA,
           },
         },
       },
@@ -176,6 +191,7 @@ const SCHEMAS: readonly KindSchema[] = [
             cleanupCachePVC: { type: 'boolean' },
             moverSecurityContext,
             moverResources,
+            customCA,
           },
         },
       },

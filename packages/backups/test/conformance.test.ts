@@ -14,10 +14,11 @@ import {
   validateObjects,
 } from '@homelab/core';
 import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { volsyncAdmitsSchedule } from '../src/checks.js';
 import { backupsValidators } from '../src/validators.js';
+import { crdSchema, crdValidator, VERSION } from './crds.js';
 import {
   type AnyJson,
   chartObjects,
@@ -32,53 +33,9 @@ import {
   snapshots,
 } from './helpers.js';
 
-const VERSION = '0.16.0';
-
-/** Closes every object schema that lists its properties and does not preserve unknown fields. */
-function strict(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(strict);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const original = schema as { [key: string]: unknown };
-  const out: { [key: string]: unknown } = {};
-  for (const [key, value] of Object.entries(original)) {
-    if (key.startsWith('x-kubernetes-')) continue;
-    out[key] =
-      key === 'properties'
-        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, strict(v)]))
-        : strict(value);
-  }
-  if (
-    original.properties !== undefined &&
-    original.additionalProperties === undefined &&
-    original['x-kubernetes-preserve-unknown-fields'] !== true
-  ) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
-/** The v1alpha1 openAPIV3Schema of a CRD of the vendored chart (its template lines dropped). */
-function crdSchema(file: string): AnyJson {
-  const text = readVendoredChartFile('volsync', VERSION, `templates/${file}`)
-    .split('\n')
-    .filter((line) => !line.includes('{{'))
-    .join('\n');
-  const crd = parseAllDocuments(text).find(
-    (doc) => (doc as AnyJson)?.kind === 'CustomResourceDefinition',
-  ) as AnyJson;
-  return crd.spec.versions.find((v: AnyJson) => v.name === 'v1alpha1').schema.openAPIV3Schema;
-}
-
 /** Whether the dotted `path` (`status.lastManualSync`) is a property of `schema`. */
 const hasField = (schema: AnyJson, path: string): boolean =>
   path.split('.').reduce((node: AnyJson, key) => node?.properties?.[key], schema) !== undefined;
-
-/** A CRD of the vendored chart, as a validator of v1alpha1. */
-function crdValidator(file: string): ValidateFunction {
-  const schema = strict(crdSchema(file)) as AnyJson;
-  schema.properties.metadata = { type: 'object' };
-  return new Ajv({ strict: false, allErrors: true }).compile(schema);
-}
 
 describe(`VolSync ${VERSION}`, () => {
   const run = runBackups();

@@ -12,6 +12,7 @@ import {
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
+  caBundleIssues,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
@@ -716,6 +717,7 @@ function application(disks: ClusterDisks): ApplicationDescriptor {
 function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
   const target = settings.backupTarget;
   if (target === undefined) return [];
+  const ca = target.caCertificate?.trimEnd();
   return [
     {
       name: target.credentialsSecret,
@@ -724,12 +726,27 @@ function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
         'AWS_ACCESS_KEY_ID',
         'AWS_SECRET_ACCESS_KEY',
         ...(target.endpoint === undefined ? [] : ['AWS_ENDPOINTS']),
+        // Longhorn 1.8.1 reads the endpoint's CA from the credential Secret only (longhorn-manager
+        // types.go AWS_CERT, passed to the backup store, which adds it to the system roots).
+        ...(ca === undefined ? [] : ['AWS_CERT']),
       ],
-      description:
-        target.endpoint === undefined
-          ? `S3 credentials of the Longhorn backup target ${target.url}`
-          : `S3 credentials of the Longhorn backup target ${target.url}; AWS_ENDPOINTS must be ${target.endpoint}`,
-      ...(target.endpoint === undefined ? {} : { values: { AWS_ENDPOINTS: target.endpoint } }),
+      description: [
+        `S3 credentials of the Longhorn backup target ${target.url}`,
+        ...(target.endpoint === undefined ? [] : [`AWS_ENDPOINTS must be ${target.endpoint}`]),
+        ...(ca === undefined
+          ? []
+          : [
+              'AWS_CERT must be the PEM of backupTarget.caCertificate with no line end after its last line (Longhorn refuses a credential with surrounding whitespace)',
+            ]),
+      ].join('; '),
+      ...(target.endpoint === undefined && ca === undefined
+        ? {}
+        : {
+            values: {
+              ...(target.endpoint === undefined ? {} : { AWS_ENDPOINTS: target.endpoint }),
+              ...(ca === undefined ? {} : { AWS_CERT: ca }),
+            },
+          }),
       // longhorn-manager watches the Secret and reads it again for every backup-store call
       // (v1.8 controller/kubernetes_secret_controller.go, engineapi/backups.go).
       readers: [
@@ -781,6 +798,20 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const settings = resolveLonghornSettings(input.settings, cluster);
   const disks = clusterDisks(cluster, settings, input.path);
   const issues: Issue[] = [...disks.issues];
+  const ca = input.settings.backupTarget?.caCertificate;
+  if (ca !== undefined) {
+    issues.push(
+      ...caBundleIssues({
+        pem: ca,
+        path: input.path('backupTarget', 'caCertificate'),
+        code: 'longhorn-backup-ca',
+        key: 'caCertificate',
+        consequence:
+          "Longhorn's backup store would not load it, and every backup to the target would fail to reach the endpoint",
+        reader: 'Longhorn',
+      }),
+    );
+  }
   if (cluster.storageNodes.length === 0) {
     // Not an error by itself: a volume declared on the cluster is (storage-tier-without-disks).
     issues.push(

@@ -114,6 +114,8 @@ export interface ResolvedLonghornSettings {
         readonly endpoint: string | undefined;
         readonly credentialsSecret: string;
         readonly pollInterval: number;
+        /** The private CA(s) of the endpoint's certificate (PEM), Longhorn's AWS_CERT. */
+        readonly caCertificate: string | undefined;
       }
     | undefined;
   readonly ui: { readonly route: boolean; readonly groups: readonly string[] };
@@ -164,6 +166,7 @@ export function resolveLonghornSettings(
             endpoint: target.endpoint?.replace(/\/$/, ''),
             credentialsSecret: target.credentialsSecret ?? DEFAULT_CREDENTIALS_SECRET,
             pollInterval: target.pollInterval ?? 300,
+            caCertificate: target.caCertificate,
           },
     ui: { route: settings.ui?.route ?? false, groups: settings.ui?.groups ?? ['platform-admins'] },
   };

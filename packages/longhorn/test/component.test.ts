@@ -14,6 +14,7 @@ import {
   pasteShells,
   readVendoredChartFile,
   readWaits,
+  repoRoot,
   testGateway,
   zshTestRuns,
 } from '@homelab/core/testing';
@@ -473,6 +474,45 @@ describe('what Longhorn asks of Talos and of the secrets provider', () => {
     );
     const keys = aws.components.clusters[0]?.contributions.get('longhorn')?.secrets?.[0]?.keys;
     expect(keys).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+  });
+
+  test('a backup target with a CA of its own: AWS_CERT, the PEM with no line end after it, in the credential Secret; a bad bundle refused at its line', () => {
+    const ca = readFileSync(
+      join(repoRoot(), 'packages/authelia/test/fixtures/private-ca.crt'),
+      'utf8',
+    );
+    expect(ca.endsWith('\n')).toBe(true);
+    const run = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: { ...TEST_BACKUP_TARGET, caCertificate: ca },
+      }),
+    );
+    expect(run.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    const [secret] = run.components.clusters[2]?.contributions.get('longhorn')?.secrets ?? [];
+    expect(secret?.keys).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_ENDPOINTS',
+      'AWS_CERT',
+    ]);
+    // Longhorn 1.8.1's webhook refuses a credential with surrounding whitespace.
+    expect(secret?.values).toEqual({
+      AWS_ENDPOINTS: 'https://s3.example.com',
+      AWS_CERT: ca.trimEnd(),
+    });
+    expect(secret?.description).toBe(
+      'S3 credentials of the Longhorn backup target s3://homelab-longhorn@us-east-1/longhorn/prod; AWS_ENDPOINTS must be https://s3.example.com; AWS_CERT must be the PEM of backupTarget.caCertificate with no line end after its last line (Longhorn refuses a credential with surrounding whitespace)',
+    );
+    const bad = runLonghorn(
+      definition(storageClusters(), {
+        backupTarget: { ...TEST_BACKUP_TARGET, caCertificate: 'ca.crt' },
+      }),
+    ).issues.filter((i) => i.code === 'longhorn-backup-ca');
+    expect(bad.map((i) => [i.severity, formatPath(i.path), i.within])).toContainEqual([
+      'error',
+      'clusters[0].components.longhorn.backupTarget.caCertificate',
+      { line: 1, column: 1 },
+    ]);
   });
 
   test('after each node reboot, the runbook waits until every attached volume is healthy', () => {

@@ -36,6 +36,10 @@ region?: string
  * How the etcd snapshots (talos-backup) address the bucket: <endpoint>/<bucket> rather than <bucket>.<endpoint> (default true: what S3-compatible stores such as MinIO need). restic does not read it: it addresses AWS, Google and Aliyun endpoints virtual-hosted and every other endpoint path-style.
  */
 pathStyle?: boolean
+/**
+ * The CA certificate(s) that signed the S3 endpoint's TLS certificate, where no public trust store holds it (a MinIO or Garage of your own with a private CA): PEM, one or more -----BEGIN CERTIFICATE----- blocks, as a YAML block scalar (caCertificate: |). Public, not a secret. The restic movers, the restore verification and the runbook's restic pods, and the etcd snapshots (talos-backup) then trust it, and only it, for the endpoint; the disaster-recovery runbook's aws commands too. Longhorn's backup target has a setting of its own (components.longhorn.backupTarget.caCertificate). Default: none, public CAs only.
+ */
+caCertificate?: string
 }
 /**
  * How the restic repositories are kept.

@@ -180,6 +180,10 @@ credentialsSecret?: string
  * Seconds between polls of the backup store (default 300).
  */
 pollInterval?: number
+/**
+ * The CA certificate(s) that signed the S3 endpoint's TLS certificate, where no public trust store holds it (a MinIO or Garage of your own with a private CA): PEM, one or more -----BEGIN CERTIFICATE----- blocks, as a YAML block scalar (caCertificate: |). Longhorn 1.8 reads it from the key AWS_CERT of the credential Secret, added to its system roots: the secret store's entry of that key must hold this PEM with no line end after its last line (Longhorn's webhook refuses a credential with surrounding whitespace). Default: none, public CAs only.
+ */
+caCertificate?: string
 }
 /**
  * The Longhorn UI. It has no login of its own: it is routed only behind forward authentication at the Gateway.
