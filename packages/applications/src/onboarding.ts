@@ -136,9 +136,9 @@ const DEPLOY_WITH_GITOPS = [
   "declare flows and routes in the definition), Roles and RoleBindings unless the definition's",
   "`allowRoles` of the application says (Argo CD applies them above Kubernetes' escalation",
   'checks), and the other kinds the platform makes there (Secrets from the secret store,',
-  'backups). Argo CD permits kinds, not names: give your claims, CronJobs and Secrets names other',
-  "than the platform's in the namespace (`kubectl get` below shows them), or two Applications",
-  "would share an object. Sources come from any repository unless the definition's",
+  'backups). Argo CD permits kinds, not names: give your claims, CronJobs, ConfigMaps and Secrets',
+  "names other than the platform's in the namespace (`kubectl get` below shows them), or two",
+  "Applications would share an object. Sources come from any repository unless the definition's",
   '`repositories` of the application names them (Kustomize remote bases and Helm chart',
   "dependencies are fetched outside that list). Not Argo CD's `default` project: it permits every",
   'repository, destination and kind, cluster-wide ones included.',
@@ -225,7 +225,7 @@ export function onboardingStep(
     body,
     commands: apps.map(
       (app) =>
-        `kubectl -n ${shellQuote(app.namespace)} get persistentvolumeclaims,cronjobs,secrets,ciliumnetworkpolicies,httproutes`,
+        `kubectl -n ${shellQuote(app.namespace)} get persistentvolumeclaims,cronjobs,configmaps,secrets,ciliumnetworkpolicies,httproutes`,
     ),
   };
 }

@@ -52,8 +52,8 @@ describe("the runbook's onboarding of an application's own workloads", () => {
     expect(text).not.toContain('AppProject');
     // In the definition's order.
     expect(paperless?.commands).toEqual([
-      'kubectl -n paperless get persistentvolumeclaims,cronjobs,secrets,ciliumnetworkpolicies,httproutes',
-      'kubectl -n docs get persistentvolumeclaims,cronjobs,secrets,ciliumnetworkpolicies,httproutes',
+      'kubectl -n paperless get persistentvolumeclaims,cronjobs,configmaps,secrets,ciliumnetworkpolicies,httproutes',
+      'kubectl -n docs get persistentvolumeclaims,cronjobs,configmaps,secrets,ciliumnetworkpolicies,httproutes',
     ]);
   });
 

@@ -138,7 +138,7 @@ export const backupRepositoryCheck: ChangeCheck = {
         output: `charts/${first.now.chart}`,
         value: to,
         message: `moves the restic repositories of ${moved.length} protected ${moved.length === 1 ? 'volume' : 'volumes'} on cluster "${cluster.name}" from ${from}, which the last build deployed, to ${to}: VolSync backs each volume up to the repository its Secret's RESTIC_REPOSITORY names, so the backups go on into the old one, and each restore verification fails (its Secret names another repository than the definition), until the secret store's entry names the new one; from then the new repository starts empty (the first backup initialises it) and the snapshots taken so far stay in the old one`,
-        expected: `for ${each}, RESTIC_REPOSITORY of its entry in the secret store set to the new repository (${entries}); to keep the history, copy it over first (\`restic -r <new repository> copy --from-repo <old repository>\` per volume), and keep the old repositories until the new ones hold what the restores need`,
+        expected: `for ${each}, RESTIC_REPOSITORY of its entry in the secret store set to the new repository (${entries}); to keep the history, copy it over first (\`restic -r <new repository> copy --from-repo <old repository>\` per volume, with \`--cacert <a file holding s3.caCertificate>\` where the endpoint has a CA of its own), and keep the old repositories until the new ones hold what the restores need`,
       }),
     ];
   },
@@ -176,7 +176,7 @@ export const backupTargetCheck: ChangeCheck = {
             ? `moves the backups of cluster "${cluster.name}" from ${wasTarget}, which the last build deployed, to ${nowTarget}: the new bucket starts empty, the etcd snapshots and every volume's restic repository there (a volume restored or bootstrapped from it finds no backup until its first one), and what the old bucket holds stays there`
             : `moves the etcd snapshots of cluster "${cluster.name}" from ${wasTarget}, which the last build deployed, to ${nowTarget}: the new bucket starts empty, and the snapshots the old bucket holds stay there (a restore of etcd from the new bucket finds none until the next snapshot)`,
           expected: volumes
-            ? `each volume's RESTIC_REPOSITORY entry in the secret store changed to the URL the runbook's secrets step names for the new bucket, before Argo CD syncs; to keep the history, copy it over first (\`restic copy --from-repo <old repository>\` per volume, the etcd snapshots with your S3 tool), and keep the old bucket until the new one holds what the restores need`
+            ? `each volume's RESTIC_REPOSITORY entry in the secret store changed to the URL the runbook's secrets step names for the new bucket, before Argo CD syncs; to keep the history, copy it over first (\`restic copy --from-repo <old repository>\` per volume, with \`--cacert <a file holding s3.caCertificate>\` where the endpoint has a CA of its own, the etcd snapshots with your S3 tool), and keep the old bucket until the new one holds what the restores need`
             : `the snapshots copied over with your S3 tool to keep them, and the old bucket kept until the new one holds a snapshot`,
         }),
       );

@@ -715,6 +715,14 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       '',
     );
     for (const read of S3_READS) sh(readCommand(read));
+    if (s3.caCertificate !== undefined) {
+      add(
+        "The endpoint's certificate is signed by a CA of its own (`s3.caCertificate` of the",
+        'definition): write it into a file the AWS CLI reads (`--ca-bundle`):',
+        '',
+      );
+      sh(`printf '%s\\n' ${q(s3.caCertificate.trim())} > ${S3_CA_FILE}`);
+    }
     add(
       'Then fetch and decrypt the snapshot. `AGE_KEY_FILE` names the file that holds the age private',
       'key; where it is protected by a passphrase, `age` asks for it on the terminal, so the',
@@ -722,14 +730,6 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'runs only once the one before succeeded, the checks of the variables included):',
       '',
     );
-    if (s3.caCertificate !== undefined) {
-      add(
-        "The endpoint's certificate is signed by a CA of its own (`s3.caCertificate` of the",
-        'definition): write it into a file the AWS CLI reads (`--ca-bundle`) first:',
-        '',
-      );
-      sh(`printf '%s\\n' ${q(s3.caCertificate.trimEnd())} > ${S3_CA_FILE}`);
-    }
     sh(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
       ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&',

@@ -1,5 +1,6 @@
 // System checks (layer 4) of what the operator needs at run time, over the platform as Argo CD
 // deploys it. Pure.
+import { createHash } from 'node:crypto';
 import {
   type ChangeCheck,
   type ChangedObject,
@@ -419,14 +420,15 @@ export const entryValuesCheck: SystemCheck = {
       if (first === undefined) continue;
       for (const use of list.slice(1)) {
         if (use.value === first.value) continue;
+        const shown = (value: string) => shownValue(value);
         const { name } = use.deployed.cluster;
         issues.push(
           error({
             code: 'bitwarden-entry-values',
             path: settingsPath(use.deployed.cluster, COMPONENT, 'secrets', use.secret, use.key),
             value: id,
-            message: `fills key ${use.key} of Secret ${use.secret} on cluster "${name}", which needs ${use.value} there, and on cluster "${first.deployed.cluster.name}", which needs ${first.value}: a Bitwarden entry holds one value and the operator copies it into both Secrets, so one of the clusters reads the other's`,
-            expected: `an entry of cluster "${name}"'s own holding ${use.value}, its id mapped under the components.bitwarden-sm of the cluster "${name}" (which overrides the top-level mapping key by key):\nsecrets:\n  ${use.secret}:\n    ${use.key}: <id of ${name}'s entry>`,
+            message: `fills key ${use.key} of Secret ${use.secret} on cluster "${name}", which needs ${shown(use.value)} there, and on cluster "${first.deployed.cluster.name}", which needs ${shown(first.value)}: a Bitwarden entry holds one value and the operator copies it into both Secrets, so one of the clusters reads the other's`,
+            expected: `an entry of cluster "${name}"'s own holding ${shown(use.value)}, its id mapped under the components.bitwarden-sm of the cluster "${name}" (which overrides the top-level mapping key by key):\nsecrets:\n  ${use.secret}:\n    ${use.key}: <id of ${name}'s entry>`,
           }),
         );
       }
@@ -434,6 +436,17 @@ export const entryValuesCheck: SystemCheck = {
     return issues;
   },
 };
+
+/**
+ * A value a key must hold, as a message shows it: as it is on one line, a multi-line one (a CA's
+ * PEM) by its first line and the SHA-256 of the whole, so that two of them are told apart without
+ * a page of base64 in the message.
+ */
+function shownValue(value: string): string {
+  if (!value.includes('\n')) return value;
+  const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
+  return `the ${value.split('\n').length}-line text beginning "${value.split('\n')[0]}" (sha256 ${digest}…)`;
+}
 
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formatIssue, formatPath, type Issue, type Values } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -588,6 +589,39 @@ describe('one value per entry', () => {
       'clusters[1].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
       'clusters[2].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
     ]);
+  });
+});
+
+describe('one value per entry, of several lines', () => {
+  it("names a multi-line value (a CA's PEM) by its first line and digest, not its whole text", () => {
+    const pem = (cluster: string) =>
+      `-----BEGIN CERTIFICATE-----\n${cluster === 'prod' ? 'BBBB' : 'AAAA'}\n-----END CERTIFICATE-----`;
+    const store = testComponent({
+      name: 'store',
+      uses: ['secrets'],
+      contribution: (cluster) => ({
+        application: { namespace: 'store', podSecurity: 'restricted', clusterResources: [] },
+        secrets: [
+          {
+            name: 's3',
+            namespace: 'store',
+            keys: ['AWS_CERT'],
+            values: { AWS_CERT: pem(cluster) },
+          },
+        ],
+      }),
+    });
+    const run = runBitwarden({ secrets: { 'store/s3': { AWS_CERT: ID_A } } }, [store]);
+    const issues = entryValuesCheck.check(systemInput(run));
+    expect(issues.map(formatPathOf)).toEqual([
+      'clusters[2].components.bitwarden-sm.secrets["store/s3"].AWS_CERT',
+    ]);
+    const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+    expect(issues[0]?.message).toBe(
+      `fills key AWS_CERT of Secret store/s3 on cluster "prod", which needs the 3-line text beginning "-----BEGIN CERTIFICATE-----" (sha256 ${digest(pem('prod'))}…) there, and on cluster "dev", which needs the 3-line text beginning "-----BEGIN CERTIFICATE-----" (sha256 ${digest(pem('dev'))}…): a Bitwarden entry holds one value and the operator copies it into both Secrets, so one of the clusters reads the other's`,
+    );
+    expect(issues[0]?.expected).not.toContain('AAAA');
+    expect(issues[0]?.expected).not.toContain('BBBB');
   });
 });
 

@@ -717,7 +717,7 @@ function application(disks: ClusterDisks): ApplicationDescriptor {
 function credentials(settings: ResolvedLonghornSettings): SecretRequirement[] {
   const target = settings.backupTarget;
   if (target === undefined) return [];
-  const ca = target.caCertificate?.trimEnd();
+  const ca = target.caCertificate?.trim();
   return [
     {
       name: target.credentialsSecret,
