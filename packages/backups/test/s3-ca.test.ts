@@ -3,10 +3,12 @@
 // runbook's one-shot restic pods through RESTIC_CACERT, talos-backup through AWS_CA_BUNDLE, the
 // disaster-recovery runbook's aws commands through --ca-bundle), each reading a ConfigMap of its
 // own namespace; nothing of it without the setting; a bad bundle refused at its line.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatPath } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
+import { pasteShells, repoRoot } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { crdValidator } from './crds.js';
 import {
@@ -123,6 +125,27 @@ describe('an S3 endpoint with a CA of its own', () => {
       );
     }
     expect(runbook.indexOf(write)).toBeLessThan(runbook.indexOf('aws s3 ls'));
+  });
+
+  test('the block that writes the CA, pasted into bash (and zsh where found), writes the PEM as given', () => {
+    const runbook = runbookOf(run);
+    const start = runbook.indexOf("printf '%s\\n' '-----BEGIN CERTIFICATE-----");
+    const block = runbook.slice(start, runbook.indexOf('\n```', start));
+    expect(block.endsWith('> ./backup-s3-ca.pem')).toBe(true);
+    for (const shell of pasteShells('bash', ['-e', '-u'])) {
+      const dir = mkdtempSync(join(tmpdir(), 'homelab-s3-ca-'));
+      try {
+        const result = spawnSync(shell.command, [...shell.args, block], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        expect([shell.name, result.status, result.stderr]).toEqual([shell.name, 0, '']);
+        expect(readFileSync(join(dir, 'backup-s3-ca.pem'), 'utf8')).toBe(CA);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 
   test('without the setting none of it', () => {
