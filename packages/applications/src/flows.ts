@@ -288,7 +288,8 @@ export function applicationFlows(
   return { flows, flowless: [...flowless].sort(compareStrings), issues };
 }
 
-function labels(
+/** A pod selector of the definition as labels (its unset keys dropped); none when empty. */
+export function labels(
   selector: { readonly [key: string]: string | undefined } | undefined,
 ): PodLabels | undefined {
   const out: { [key: string]: string } = {};

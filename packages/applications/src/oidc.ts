@@ -14,6 +14,7 @@ import {
   type SecretKeyRef,
   urlFlowPeer,
 } from '@homelab/core';
+import { labels } from './flows.js';
 import type { ApplicationFlow, ApplicationRoute } from './generated/settings.js';
 
 /** What an application asks for when `scopes` says nothing. */
@@ -126,7 +127,7 @@ export function oidcFlows(
   const selectors = new Map<string, PodLabels>();
   for (const flow of flows) {
     if (flow.gateway !== true) continue;
-    const selector = selectorOf(flow.selector) ?? defaultSelector;
+    const selector = labels(flow.selector) ?? defaultSelector;
     selectors.set(JSON.stringify(Object.entries(selector).sort()), selector);
   }
   if (selectors.size === 0) {
@@ -143,16 +144,6 @@ export function oidcFlows(
     reason: `${login.app} exchanges the login code for tokens and reads the user at the OIDC issuer (${issuer}), client ${login.client.id}`,
     workloads: 'external',
   }));
-}
-
-function selectorOf(
-  selector: { readonly [key: string]: string | undefined } | undefined,
-): PodLabels | undefined {
-  const out: { [key: string]: string } = {};
-  for (const [key, value] of Object.entries(selector ?? {})) {
-    if (value !== undefined) out[key] = value;
-  }
-  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 /** The onboarding's text of a route's login: what to configure in the application. */

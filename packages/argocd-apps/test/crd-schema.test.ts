@@ -3,7 +3,7 @@
 // --validate=strict` does), except where the schema preserves them.
 import type { KubeObject } from '@homelab/core';
 import { parseAllDocuments, TERMINATE_OPERATION } from '@homelab/core';
-import { readUpstream, testRun } from '@homelab/core/testing';
+import { closedCrdSchema, readUpstream, testRun } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -12,29 +12,6 @@ import { FLEET, fleetDefinition } from './fleet.js';
 
 type Schema = { [key: string]: unknown };
 
-/** Closes every object schema that lists its properties and does not preserve unknown fields. */
-function strict(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(strict);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const out: Schema = {};
-  for (const [key, value] of Object.entries(schema as Schema)) {
-    if (key.startsWith('x-kubernetes-')) continue;
-    out[key] =
-      key === 'properties'
-        ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, strict(v)]))
-        : strict(value);
-  }
-  const original = schema as Schema;
-  if (
-    original.properties !== undefined &&
-    original.additionalProperties === undefined &&
-    original['x-kubernetes-preserve-unknown-fields'] !== true
-  ) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
 function crdValidator(file: string): ValidateFunction {
   const crd = parse(readUpstream('argo-cd', 'crds-v3.4.4', file)) as {
     spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
@@ -42,7 +19,7 @@ function crdValidator(file: string): ValidateFunction {
   const version = crd.spec.versions.find((candidate) => candidate.name === 'v1alpha1');
   if (version === undefined) throw new Error(`${file}: no v1alpha1`);
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  return ajv.compile(strict(version.schema.openAPIV3Schema) as Schema);
+  return ajv.compile(closedCrdSchema(version.schema.openAPIV3Schema) as Schema);
 }
 
 const validators: { [kind: string]: ValidateFunction } = {

@@ -2,11 +2,10 @@
 // pipeline on the reference platform (examples/reference: paperless): the policy that lets the
 // pods behind the route reach the issuer through the Gateway, the reachability check failing
 // without it, and a second application outside default deny needing none.
-import type { Issue, KubeObject, SystemInput } from '@homelab/core';
+import type { Issue, KubeObject } from '@homelab/core';
 import { formatIssue } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { generate } from '../src/pipeline.js';
-import { broken, edit, FILE, reference, withApplications } from './broken-output.js';
+import { broken, edit, generateSeen, reference, withApplications } from './broken-output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read into the policies' specs.
 type Loose = any;
@@ -16,23 +15,8 @@ const POLICY = 'applications-paperless-oidc-paperless-egress';
 async function build(
   text: string,
 ): Promise<{ issues: Issue[]; objects: (cluster: string) => KubeObject[] }> {
-  let seen: SystemInput | undefined;
-  const result = await generate(
-    { text, file: FILE, chartVersions: {} },
-    {
-      beforeSystemChecks: (input) => {
-        seen = input;
-        return input;
-      },
-    },
-  );
-  return {
-    issues: result.issues.filter((issue) => issue.severity === 'error'),
-    objects: (cluster) =>
-      (
-        seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? []
-      ).flatMap((app) => app.objects.map((item) => item.object)),
-  };
+  const { issues, objects } = await generateSeen(text);
+  return { issues: issues.filter((issue) => issue.severity === 'error'), objects };
 }
 
 describe("an application's OIDC login on the reference", { timeout: 180_000 }, () => {

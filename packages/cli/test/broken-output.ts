@@ -12,6 +12,7 @@ import {
   type KubeObject,
   parseYaml,
   type SystemInput,
+  type SystemReport,
   toYaml,
 } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
@@ -28,6 +29,35 @@ export async function errorsOf(text: string, alter?: Alter): Promise<Issue[]> {
     alter === undefined ? {} : { beforeSystemChecks: alter },
   );
   return result.issues.filter((issue) => issue.severity === 'error');
+}
+
+/**
+ * `text` built as it is: every issue, the system checks' reports, and the objects of each
+ * cluster's Applications as the checks were given them.
+ */
+export async function generateSeen(text: string): Promise<{
+  issues: Issue[];
+  reports: SystemReport[];
+  objects: (cluster: string) => KubeObject[];
+}> {
+  let seen: SystemInput | undefined;
+  const result = await generate(
+    { text, file: FILE, chartVersions: {} },
+    {
+      beforeSystemChecks: (input) => {
+        seen = input;
+        return input;
+      },
+    },
+  );
+  return {
+    issues: [...result.issues],
+    reports: result.reports?.() ?? [],
+    objects: (cluster) =>
+      (seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? [])
+        .flatMap((app) => app.objects)
+        .map((item) => item.object),
+  };
 }
 
 /** The errors of the reference platform with `alter` applied to its generated output. */

@@ -4,10 +4,9 @@
 // (Cilium's plan: an fqdn peer naming a host some component routes on the cluster), a host of the
 // domain no route serves keeps its rule, and `cilium-fqdn-routed-host` refuses any toFQDNs rule
 // naming a routed host.
-import type { Issue, KubeObject, SystemInput } from '@homelab/core';
+import type { Issue, KubeObject } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { generate } from '../src/pipeline.js';
-import { broken, edit, FILE, found, reference, withObject } from './broken-output.js';
+import { broken, edit, found, generateSeen, reference, withObject } from './broken-output.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read into the policies' specs.
 type Loose = any;
@@ -23,26 +22,15 @@ const withCall = (host: string) =>
 async function build(
   text: string,
 ): Promise<{ issues: Issue[]; policy: (cluster: string) => Loose }> {
-  let seen: SystemInput | undefined;
-  const result = await generate(
-    { text, file: FILE, chartVersions: {} },
-    {
-      beforeSystemChecks: (input) => {
-        seen = input;
-        return input;
-      },
-    },
-  );
+  const { issues, objects } = await generateSeen(text);
   return {
-    issues: result.issues.filter((issue) => issue.severity === 'error'),
+    issues: issues.filter((issue) => issue.severity === 'error'),
     policy: (cluster) =>
-      (seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? [])
-        .flatMap((app) => app.objects.map((item) => item.object))
-        .find(
-          (object: KubeObject) =>
-            object.kind === 'CiliumNetworkPolicy' &&
-            object.metadata.name === 'applications-paperless-sso-egress',
-        ),
+      objects(cluster).find(
+        (object: KubeObject) =>
+          object.kind === 'CiliumNetworkPolicy' &&
+          object.metadata.name === 'applications-paperless-sso-egress',
+      ),
   };
 }
 

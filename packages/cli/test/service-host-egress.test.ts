@@ -4,15 +4,9 @@
 // definition. Each egress names the pods of the Service's namespace, never the Service's DNS name
 // (a toFQDNs rule would allow the ClusterIP, which Cilium translates to a pod before the policy
 // applies), the application's pods there admit the callers, and the reachability check proves it.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Issue, KubeObject, SystemInput, SystemReport } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
+import type { KubeObject } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { generate } from '../src/pipeline.js';
-
-const FILE = 'platform.yaml';
-const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+import { generateSeen, reference } from './broken-output.js';
 
 function replaceOnce(text: string, from: string, to: string): string {
   if (!text.includes(from)) throw new Error(`not in the reference: ${from}`);
@@ -28,30 +22,7 @@ function withApp(text: string, name: string, namespace: string, port: number): s
   );
 }
 
-async function run(text: string): Promise<{
-  issues: Issue[];
-  reports: SystemReport[];
-  objects: (cluster: string) => KubeObject[];
-}> {
-  let seen: SystemInput | undefined;
-  const result = await generate(
-    { text, file: FILE, chartVersions: {} },
-    {
-      beforeSystemChecks: (input) => {
-        seen = input;
-        return input;
-      },
-    },
-  );
-  return {
-    issues: [...result.issues],
-    reports: result.reports?.() ?? [],
-    objects: (cluster) =>
-      (seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? [])
-        .flatMap((app) => app.objects)
-        .map((item) => item.object),
-  };
-}
+const run = generateSeen;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read into the policies' specs.
 type Loose = any;

@@ -3,15 +3,8 @@
 // toFQDNs rule would allow the ClusterIP, which Cilium translates to a pod before the policy
 // applies), the application's pods there admit Alertmanager, and the reachability check proves
 // it; a namespace nothing of the definition deploys is a warning at the monitoring settings.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Issue, KubeObject, SystemInput, SystemReport } from '@homelab/core';
-import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
-import { generate } from '../src/pipeline.js';
-
-const FILE = 'platform.yaml';
-const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yaml'), 'utf8');
+import { FILE, generateSeen, reference } from './broken-output.js';
 
 /** The reference with one more Alertmanager receiver, a webhook to `url`. */
 function withWebhook(url: string): string {
@@ -23,30 +16,7 @@ function withWebhook(url: string): string {
   );
 }
 
-async function run(text: string): Promise<{
-  issues: Issue[];
-  reports: SystemReport[];
-  objects: (cluster: string) => KubeObject[];
-}> {
-  let seen: SystemInput | undefined;
-  const result = await generate(
-    { text, file: FILE, chartVersions: {} },
-    {
-      beforeSystemChecks: (input) => {
-        seen = input;
-        return input;
-      },
-    },
-  );
-  return {
-    issues: [...result.issues],
-    reports: result.reports?.() ?? [],
-    objects: (cluster) =>
-      (seen?.clusters.find((deployed) => deployed.cluster.name === cluster)?.applications ?? [])
-        .flatMap((app) => app.objects)
-        .map((item) => item.object),
-  };
-}
+const run = generateSeen;
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read into the policies' specs.
 type Loose = any;

@@ -609,3 +609,33 @@ function runStandIn(
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A CRD's openAPIV3Schema as the tests validate against it: every object schema that lists its
+ * properties and does not preserve unknown fields is closed (`additionalProperties: false`), and
+ * the `x-kubernetes-*` extensions are dropped. The API server prunes unknown fields; a test wants
+ * them refused, as a misspelled field would be silently lost.
+ */
+export function closedCrdSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closedCrdSchema);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const original = schema as { [key: string]: unknown };
+  const out: { [key: string]: unknown } = {};
+  for (const [key, value] of Object.entries(original)) {
+    if (key.startsWith('x-kubernetes-')) continue;
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(
+            Object.entries(value as object).map(([k, v]) => [k, closedCrdSchema(v)]),
+          )
+        : closedCrdSchema(value);
+  }
+  if (
+    original.properties !== undefined &&
+    original.additionalProperties === undefined &&
+    original['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
+    out.additionalProperties = false;
+  }
+  return out;
+}

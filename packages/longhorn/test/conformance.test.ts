@@ -9,7 +9,7 @@ import {
   type Values,
   validateObjects,
 } from '@homelab/core';
-import { readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
+import { closedCrdSchema, readVendoredChartFile, unknownValueKeys } from '@homelab/core/testing';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, test } from 'vitest';
 import { longhornValidators } from '../src/validators.js';
@@ -32,35 +32,12 @@ function crds(): AnyJson[] {
   );
 }
 
-/** Closes every object schema that lists its properties and does not preserve unknown fields. */
-function strict(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(strict);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const out: { [key: string]: unknown } = {};
-  const original = schema as { [key: string]: unknown };
-  for (const [key, value] of Object.entries(original)) {
-    if (key.startsWith('x-kubernetes-')) continue;
-    out[key] =
-      key === 'properties'
-        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, strict(v)]))
-        : strict(value);
-  }
-  if (
-    original.properties !== undefined &&
-    original.additionalProperties === undefined &&
-    original['x-kubernetes-preserve-unknown-fields'] !== true
-  ) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
 function crdValidator(kind: string, version: string): ValidateFunction {
   const crd = crds().find((doc) => doc.spec.names.kind === kind);
   const served = crd?.spec.versions.find((v: AnyJson) => v.name === version);
   if (served === undefined)
     throw new Error(`${kind} ${version} is not in the Longhorn ${VERSION} CRDs`);
-  const schema = strict(served.schema.openAPIV3Schema) as AnyJson;
+  const schema = closedCrdSchema(served.schema.openAPIV3Schema) as AnyJson;
   // metadata is the API server's: check only that it is an object.
   schema.properties.metadata = { type: 'object' };
   return new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
