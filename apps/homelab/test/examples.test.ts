@@ -18,28 +18,12 @@ import {
   renderChart,
 } from '@homelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExample } from './runbook-blocks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const scratch = mkdtempSync(join(tmpdir(), 'homelab-examples-'));
 
-function build(example: string): string {
-  const out = join(scratch, example);
-  const result = spawnSync(
-    process.execPath,
-    [
-      join(root, 'packages/cli/dist/bin.js'),
-      'build',
-      '--config',
-      join(root, 'examples', example, 'platform.yaml'),
-      '--out',
-      out,
-    ],
-    { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
-  );
-  if (result.status !== 0)
-    throw new Error(`examples/${example} did not build:\n${result.stderr}${result.stdout}`);
-  return out;
-}
+const build = (example: string) => buildExample(example, scratch);
 
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Layer 5 (DESIGN.md, "Validation layers"): the runbooks as an operator pastes them. Every ```sh
-// block of every clusters/<cluster>/*.md is pasted into an interactive bash (this machine's) and an
+// block of every clusters/<cluster>/*.md (of the committed output, and of the examples' builds
+// where the committed output lacks the block: SHELL_EXAMPLES of runbook-blocks.ts) is pasted into an interactive bash (this machine's) and an
 // interactive zsh 5.9 (macOS' login shell, where many operators paste; Debian bookworm's
 // zsh-static, .ci/install-zsh), each in its no-exec mode (`bash -i -n`, `zsh -f -i -n`): the shell
 // reads the block line by line as from a terminal, with history expansion (`!` in double quotes
@@ -27,14 +28,20 @@
 // else it is looked for on PATH and in the tools cache). Without it the suite says "interactive
 // shells suite: not run: zsh not found" and is skipped; with CI=true a missing zsh fails.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zshExpandedWords } from '@homelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool } from './find-tool.js';
 import { IN_CI } from './helm/harness.js';
-import { documentBlocks, type RunbookBlock, runbookBlocks } from './runbook-blocks.js';
+import {
+  documentBlocks,
+  exampleRunbookBlocks,
+  type RunbookBlock,
+  runbookBlocks,
+  SHELL_EXAMPLES,
+} from './runbook-blocks.js';
 
 const ZSH_VERSION = '5.9';
 const INSTALL = 'install it: .ci/install-zsh, and put its folder in ZSH_DIR or on PATH';
@@ -186,14 +193,22 @@ function specialParameters(): ReadonlyMap<string, Shell[]> {
   return specials;
 }
 
-/** The committed runbooks' blocks, then the project's own documents' (the README's first). */
-const runbooks = runbookBlocks();
-const blocks = [...runbooks, ...documentBlocks()];
 // Where zsh is not found the suite is skipped and says so (a skipped test is not a passed one),
 // except in CI, where it runs and its tests fail on the missing zsh.
 const runs = zsh !== undefined || IN_CI;
 if (!runs) console.log(`interactive shells suite: not run: zsh not found (${INSTALL})`);
 const suite = runs ? describe : describe.skip;
+
+/**
+ * The committed runbooks' blocks, then those of the examples' builds whose text they lack (built
+ * only where the suite runs), then the project's own documents' (the README's first).
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'interactive-shells-examples-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const committed = runbookBlocks();
+const examples = zsh === undefined ? [] : exampleRunbookBlocks(scratch, committed);
+const runbooks = [...committed, ...examples];
+const blocks = [...runbooks, ...documentBlocks()];
 
 suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bashVersion ?? 'not found'})`, () => {
   let home = '';
@@ -216,7 +231,7 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
     };
     await Promise.all([worker(), worker()]);
     console.log(
-      `interactive shells suite: ${runbooks.length} runbook blocks and ${blocks.length - runbooks.length} blocks of the project's documents pasted into bash and zsh in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `interactive shells suite: ${committed.length} runbook blocks, ${examples.length} more of the examples' builds and ${blocks.length - runbooks.length} blocks of the project's documents pasted into bash and zsh in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 300_000);
   afterAll(() => {
@@ -235,6 +250,20 @@ suite(`interactive shells suite (zsh ${zsh?.version ?? 'not found'}, bash ${bash
   it("finds the blocks of every runbook and of the project's documents, the quick start first", () => {
     expect(runbooks.length).toBeGreaterThan(0);
     expect(runbooks.some((block) => block.file.endsWith('/RUNBOOK.md'))).toBe(true);
+    // The examples' builds: each read, their blocks the committed output lacks among them (the
+    // compact example's storage CA, the single-node homelab's hand-made Grafana Secret).
+    needZsh();
+    for (const example of SHELL_EXAMPLES) {
+      expect(existsSync(join(scratch, example, 'clusters'))).toBe(true);
+    }
+    expect(examples.every((block) => block.file.startsWith('examples/'))).toBe(true);
+    const texts = runbooks.map((block) => block.text);
+    expect(texts.some((text) => text.includes('--ca-bundle ./backup-s3-ca.pem'))).toBe(true);
+    expect(
+      texts.some((text) =>
+        text.includes('kubectl -n monitoring create secret generic grafana-admin'),
+      ),
+    ).toBe(true);
     const documents = blocks.slice(runbooks.length);
     expect(documents[0]?.file).toBe('README.md');
     expect(documents[0]?.text).toContain('pnpm install');

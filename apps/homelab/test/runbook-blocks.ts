@@ -1,7 +1,10 @@
 // The shell an operator pastes: the ```sh blocks of the committed runbooks (clusters/<cluster>/
 // *.md of every cluster with a RUNBOOK.md: the runbook, rotating-secrets.md,
-// disaster-recovery.md), read by the ShellCheck suite and the interactive shells suite; and
-// those of the project's own documents (the README's quick start first), read by the latter.
+// disaster-recovery.md), read by the ShellCheck suite and the interactive shells suite; those of
+// the examples' builds (what other definitions generate: the committed output is the user's and
+// may lack whole sections); and those of the project's own documents (the README's quick start
+// first), read by the latter.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './helm/harness.js';
@@ -38,8 +41,11 @@ export interface RunbookBlock {
   readonly text: string;
 }
 
-/** Every ```sh block of every runbook document of the committed clusters/ under `root`. */
-export function runbookBlocks(root = REPO): RunbookBlock[] {
+/**
+ * Every ```sh block of every runbook document of the clusters/ under `root` (the committed
+ * output by default); each `file` is `<label>clusters/<cluster>/<doc>.md`.
+ */
+export function runbookBlocks(root = REPO, label = ''): RunbookBlock[] {
   const blocks: RunbookBlock[] = [];
   const clusters = join(root, 'clusters');
   for (const cluster of readdirSync(clusters).sort()) {
@@ -48,8 +54,63 @@ export function runbookBlocks(root = REPO): RunbookBlock[] {
       if (!doc.endsWith('.md')) continue;
       const file = `clusters/${cluster}/${doc}`;
       for (const block of shBlocks(readFileSync(join(root, file), 'utf8'))) {
-        blocks.push({ file, ...block });
+        blocks.push({ ...block, file: `${label}${file}` });
       }
+    }
+  }
+  return blocks;
+}
+
+/**
+ * The examples whose builds the shell suites read besides the committed output: the reference
+ * (the committed output is the user's, and may be anything valid), the compact cluster (its S3
+ * storage and Longhorn backup target with a lab CA: the blocks that write and pass that CA) and
+ * the single-node homelab (no secrets provider: Grafana's admin Secret made by hand, one node).
+ * Not the fleet: its 100 clusters' blocks differ from the reference's by names and addresses.
+ */
+export const SHELL_EXAMPLES = ['reference', 'compact', 'single-node'] as const;
+
+/** `examples/<example>`'s build, by the CLI (dist/bin.js), into `<scratch>/<example>`. */
+export function buildExample(example: string, scratch: string): string {
+  const out = join(scratch, example);
+  const result = spawnSync(
+    process.execPath,
+    [
+      join(REPO, 'packages/cli/dist/bin.js'),
+      'build',
+      '--config',
+      join(REPO, 'examples', example, 'platform.yaml'),
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+  );
+  if (result.status !== 0) {
+    throw new Error(`examples/${example} did not build:\n${result.stderr}${result.stdout}`);
+  }
+  return out;
+}
+
+/** The label of an example's build in a block's `file`: `examples/<example> (built): `. */
+export const exampleLabel = (example: string) => `examples/${example} (built): `;
+
+/**
+ * The ```sh blocks of the runbooks of SHELL_EXAMPLES' builds (made under `scratch`) whose text no
+ * block of `seen` (the committed output's) nor an earlier example's has: a block's checks depend
+ * on its text alone, so each text is checked once.
+ */
+export function exampleRunbookBlocks(
+  scratch: string,
+  seen: readonly RunbookBlock[],
+): RunbookBlock[] {
+  const texts = new Set(seen.map((block) => block.text));
+  const blocks: RunbookBlock[] = [];
+  for (const example of SHELL_EXAMPLES) {
+    const root = buildExample(example, scratch);
+    for (const block of runbookBlocks(root, exampleLabel(example))) {
+      if (texts.has(block.text)) continue;
+      texts.add(block.text);
+      blocks.push(block);
     }
   }
   return blocks;

@@ -12,6 +12,10 @@
 //    layers (values.yaml, env/*.yaml, clusters/*.yaml: the `manifests` the chart's template
 //    renders and the values of its upstream chart), checked with the shell the container runs
 //    (`sh` as POSIX sh: the images' /bin/sh is busybox ash or dash; `bash` as bash).
+// The same for the examples' builds (SHELL_EXAMPLES of runbook-blocks.ts: the reference, the
+// compact cluster, the single-node homelab), each script whose text the committed output does not
+// hold: blocks a definition like the user's never generates (a storage CA, a hand-made Grafana
+// Secret) are checked too.
 // 3. Broken on purpose: a runbook block with an unterminated quote, a chart script with an
 //    unquoted expansion (SC2086) and a `[ "$a" == b ]` in sh (SC3014) fail.
 // Every severity counts (error, warning, info, style); the only findings let through are those
@@ -25,15 +29,23 @@
 // SHELLCHECK_DIR; else it is looked for on PATH and in the tools cache). Without it the suite is
 // skipped and says "shellcheck suite: not run: shellcheck not found" (a skipped test is not a
 // passed one); with CI=true a missing shellcheck fails. Nothing here names a cluster or a
-// chart: they all come from the committed output.
+// chart: they all come from the committed output and the examples' builds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseYaml, shellQuote } from '@homelab/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FoundTool, findTool, toolSuite } from './find-tool.js';
 import { REPO } from './helm/harness.js';
-import { runbookBlocks, shBlocks } from './runbook-blocks.js';
+import {
+  exampleLabel,
+  exampleRunbookBlocks,
+  type RunbookBlock,
+  runbookBlocks,
+  SHELL_EXAMPLES,
+  shBlocks,
+} from './runbook-blocks.js';
 
 /** Debian bookworm's shellcheck (0.9.0-1); .ci/install-shellcheck installs it. */
 const SHELLCHECK_VERSION = '0.9.0';
@@ -143,10 +155,10 @@ export function podOverrideScripts(text: string): { offset: number; text: string
   });
 }
 
-/** The scripts of every runbook of the committed clusters/. */
-export function runbookScripts(root = REPO): Script[] {
+/** The scripts of runbook blocks: by default, those of every runbook of the committed clusters/. */
+export function runbookScripts(blocks: readonly RunbookBlock[] = runbookBlocks()): Script[] {
   const scripts: Script[] = [];
-  for (const block of runbookBlocks(root)) {
+  for (const block of blocks) {
     const { file } = block;
     scripts.push({
       kind: 'runbook',
@@ -209,10 +221,12 @@ export function treeScripts(
 }
 
 /**
- * The shell scripts of every generated chart's value layers, each script once (the first layer
- * that holds it names it; the same script in another cluster's layer is the same check).
+ * The shell scripts of every generated chart's value layers under `root` (the committed output by
+ * default), each script once (the first layer that holds it names it, after `label`; the same
+ * script in another cluster's layer is the same check), and none whose dialect and text `seen`
+ * holds (`seen` gets the new ones).
  */
-export function chartScripts(root = REPO): Script[] {
+export function chartScripts(root = REPO, label = '', seen = new Set<string>()): Script[] {
   const scripts = new Map<string, Script>();
   const charts = join(root, 'charts');
   for (const chart of readdirSync(charts).sort()) {
@@ -229,11 +243,14 @@ export function chartScripts(root = REPO): Script[] {
       ),
     ];
     for (const layer of layers) {
-      const file = `charts/${chart}/${layer}`;
-      const tree = parseYaml(readFileSync(join(root, file), 'utf8'));
+      const path = `charts/${chart}/${layer}`;
+      const file = `${label}${path}`;
+      const tree = parseYaml(readFileSync(join(root, path), 'utf8'));
       for (const found of treeScripts(tree, file)) {
         const key = `${found.dialect}\n${found.text}`;
-        if (!scripts.has(key)) scripts.set(key, { kind: 'chart', file, line: 1, ...found });
+        if (seen.has(key)) continue;
+        seen.add(key);
+        scripts.set(key, { kind: 'chart', file, line: 1, ...found });
       }
     }
   }
@@ -318,8 +335,22 @@ suite('ShellCheck on the shell of the committed output', () => {
     if (shellcheck === undefined) throw new Error(`shellcheck not found (${INSTALL})`);
     return shellcheck;
   };
-  const runbooks = runbookScripts();
-  const charts = chartScripts();
+  // The committed output's scripts, then those of the examples' builds whose text it lacks
+  // (built only where the suite runs).
+  const scratch = mkdtempSync(join(tmpdir(), 'homelab-shellcheck-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  const committed = runbookBlocks();
+  const examples = shellcheck === undefined ? [] : exampleRunbookBlocks(scratch, committed);
+  const runbooks = runbookScripts([...committed, ...examples]);
+  const seenCharts = new Set<string>();
+  const charts = [
+    ...chartScripts(REPO, '', seenCharts),
+    ...(shellcheck === undefined
+      ? []
+      : SHELL_EXAMPLES.flatMap((example) =>
+          chartScripts(join(scratch, example), exampleLabel(example), seenCharts),
+        )),
+  ];
   /** The findings of `scripts` no exclusion lets through. */
   const unexcused = (scripts: readonly Script[], used?: Set<Exclusion>): Finding[] =>
     scripts.flatMap((script) =>
@@ -376,6 +407,32 @@ suite('ShellCheck on the shell of the committed output', () => {
       }
     }
     expect(found).toBeGreaterThan(0);
+  });
+
+  it("checks the examples' blocks the committed output lacks: the storage CA, the hand-made Grafana Secret", () => {
+    tool();
+    // Each example's build was read: some of its blocks are new, or all were checked already.
+    for (const example of SHELL_EXAMPLES) {
+      expect(existsSync(join(scratch, example, 'clusters'))).toBe(true);
+    }
+    const texts = runbooks.map((script) => script.text);
+    // The compact example's disaster recovery writes its storage's CA and passes it to aws.
+    expect(
+      texts.some((text) =>
+        /^printf '%s\\n' '-----BEGIN CERTIFICATE-----\n[\s\S]*' > \.\/backup-s3-ca\.pem$/m.test(
+          text,
+        ),
+      ),
+    ).toBe(true);
+    expect(texts.some((text) => text.includes('--ca-bundle ./backup-s3-ca.pem'))).toBe(true);
+    // The single-node homelab (no secrets provider) makes Grafana's admin Secret by hand.
+    expect(
+      texts.some((text) =>
+        text.includes('kubectl -n monitoring create secret generic grafana-admin'),
+      ),
+    ).toBe(true);
+    expect(examples.length).toBeGreaterThan(0);
+    expect(examples.every((block) => block.file.startsWith('examples/'))).toBe(true);
   });
 
   // `sh -c` scripts in runbook blocks and scripts in charts come from components the user's
