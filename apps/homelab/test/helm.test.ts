@@ -427,6 +427,23 @@ function syncRefusals(request: SyncRequest, sync: ArgocdResponse['sync']): strin
  * leave a component off a cluster (monitoring on dev) or name its clusters otherwise: a test of
  * what a component renders runs on the clusters that have it, never on names of the reference.
  */
+/** The sections of an INI text (grafana.ini as the Grafana chart renders it): keys and values. */
+function iniSections(text: string): Map<string, Record<string, string>> {
+  const sections = new Map<string, Record<string, string>>();
+  let current: Record<string, string> = {};
+  for (const line of text.split('\n').map((raw) => raw.trim())) {
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header !== null) {
+      current = {};
+      sections.set(header[1] as string, current);
+    } else if (line !== '' && !line.startsWith(';') && !line.startsWith('#')) {
+      const at = line.indexOf('=');
+      if (at > 0) current[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+  }
+  return sections;
+}
+
 function rendersOn(cluster: string, kind: string, name?: string): boolean {
   return [...rendered.entries()].some(
     ([render, result]) =>
@@ -2155,6 +2172,56 @@ suite(title, () => {
       );
       expect(problems).toContain(
         'PrometheusRule monitoring/monitoring-kubernetes-system-scheduler: alert KubeSchedulerDown selects up{job="kube-scheduler"}, which no ServiceMonitor or PodMonitor on the cluster scrapes',
+      );
+    });
+
+    it("starts Grafana with its image's plugins only: none downloaded, installed or updated at start", (context) => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      // Grafana 13.2 installs its preinstall list from grafana.com at every start and updates
+      // bundled plugins in place (GRAFANA_PLUGINS in packages/monitoring/src/values.ts): what
+      // the chart renders must turn both off, and add no plugin or dashboard download of its own.
+      const grafanas = [...rendered.entries()].filter(
+        ([render, result]) =>
+          render.path === 'charts/monitoring' &&
+          (result.documents ?? []).some(
+            ({ object }) => object.kind === 'Deployment' && object.metadata.name === 'grafana',
+          ),
+      );
+      if (grafanas.length === 0) notRun(context, 'no cluster deploys Grafana');
+      for (const [render, result] of grafanas) {
+        const objects = (result.documents ?? []).map(({ object }) => object);
+        const config = objects.find(
+          (object) => object.kind === 'ConfigMap' && object.metadata.name === 'grafana',
+        ) as (KubeObject & { data?: Record<string, string> }) | undefined;
+        const ini = iniSections(config?.data?.['grafana.ini'] ?? '');
+        expect([render.cluster, ini.get('plugins')]).toEqual([
+          render.cluster,
+          { preinstall_auto_update: 'false', preinstall_disabled: 'true' },
+        ]);
+        expect([render.cluster, ini.get('analytics')?.check_for_plugin_updates]).toEqual([
+          render.cluster,
+          'false',
+        ]);
+        // The chart's `plugins` value becomes GF_PLUGINS_PREINSTALL_SYNC (a start that fails
+        // offline), `dashboards` a curl init container, `shadowBundledPlugins` an empty folder
+        // over the bundled plugins (the Prometheus data source among them).
+        const deployment = objects.find(
+          (object) => object.kind === 'Deployment' && object.metadata.name === 'grafana',
+        );
+        const pod = JSON.stringify(
+          (deployment as { spec?: { template?: unknown } } | undefined)?.spec?.template ?? {},
+        );
+        expect([
+          render.cluster,
+          pod.match(/GF_PLUGINS_\w*|GF_INSTALL_PLUGINS|download-dashboards|plugins-bundled/g),
+        ]).toEqual([render.cluster, null]);
+      }
+      // The reading: a section's keys, as grafana.ini's INI text gives them
+      expect(iniSections('[a]\nx = 1\n; c\n[b.c]\ny=two words\n')).toEqual(
+        new Map([
+          ['a', { x: '1' }],
+          ['b.c', { y: 'two words' }],
+        ]),
       );
     });
 

@@ -765,7 +765,7 @@ function readme(): ChartSpec['readme'] {
       `kube-prometheus-stack ${KUBE_PROMETHEUS_STACK_CHART.version} (Prometheus Operator ` +
       `${PROMETHEUS_OPERATOR_VERSION}): Prometheus with a retention and a volume per environment, ` +
       'Alertmanager (replicated from staging on) with the receivers of the definition, Grafana at ' +
-      '`grafana.<cluster domain>` with login through the OIDC provider, node-exporter and ' +
+      '`grafana.<cluster domain>` with login through the OIDC provider and only the plugins its image bundles, node-exporter and ' +
       'kube-state-metrics; plus the monitors, alert rules and dashboards every component declares.',
     sections: [
       {

@@ -36,6 +36,25 @@ const ALERTMANAGER_SELECTOR = {
 export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
 
 /**
+ * Grafana 13.2 (the image of the grafana 12.11.1 subchart) installs a list of plugins from
+ * grafana.com at every start, in the background (`[plugins] preinstall`, `preinstall_async`;
+ * pkg/setting/setting_plugins.go `defaultPreinstallPlugins`: the drilldown apps, the advisor, and
+ * the data sources moved out of Grafana's core, Prometheus among them since 13.2, grafana/grafana
+ * #129332), and with `preinstall_auto_update` (on by default) replaces a bundled plugin in place
+ * (/usr/share/grafana/data/plugins-bundled) whenever the catalogue has a newer minor release. The
+ * image bundles the data sources the platform provisions (Prometheus; Alertmanager is core) and
+ * the sidecar's dashboards use core panels only. Under default deny Grafana reaches no catalogue:
+ * every start logs one timed-out download per app; where egress is open, the Prometheus data
+ * source would be an unpinned download that an update can leave unregistered (grafana/grafana
+ * #132528). So the platform turns the list and the updates off, and the plugin update check: the
+ * plugins are the pinned image's.
+ */
+export const GRAFANA_PLUGINS = {
+  preinstall_disabled: true,
+  preinstall_auto_update: false,
+} as const;
+
+/**
  * The base layer, the same for every cluster:
  * - every ServiceMonitor, PodMonitor and PrometheusRule of any namespace selected (the ones
  *   monitoring renders carry no Helm release label);
@@ -43,7 +62,8 @@ export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
  *   Argo CD runs as sync hooks and then reports drift on the patched caBundle; every rule this
  *   platform renders is checked before Git instead (schema, PromQL parser);
  * - Grafana's admin from the grafana-admin Secret (never a password in values, never one the
- *   chart generates on every render), no chart test pod, no phoning home;
+ *   chart generates on every render), no chart test pod, no phoning home, no plugin downloaded
+ *   or updated at start (GRAFANA_PLUGINS);
  * - the kubelets scraped with their serving certificates verified against the cluster CA (the
  *   chart's default skips it): the Talos baseline of every cluster has the kubelets request them
  *   from the cluster CA (`rotate-server-certificates`, approved by the Kubelet Serving Certificate
@@ -89,7 +109,14 @@ export function baseValues(): Values {
           passwordKey: 'admin-password',
         },
         'grafana.ini': {
-          analytics: { check_for_updates: false, reporting_enabled: false },
+          analytics: {
+            check_for_updates: false,
+            check_for_plugin_updates: false,
+            reporting_enabled: false,
+          },
+          // The plugins the image bundles, and no others: nothing downloaded at start (see
+          // GRAFANA_PLUGINS above).
+          plugins: { ...GRAFANA_PLUGINS },
           users: { allow_sign_up: false },
         },
       },

@@ -662,6 +662,25 @@ describe('Prometheus', () => {
     }
   });
 
+  it("keeps Grafana to its image's plugins on every cluster: no preinstall list, no in-place updates, no update check", () => {
+    // Grafana 13.2's defaults: preinstall_disabled false, preinstall_auto_update true (it would
+    // try grafana.com at every start, and replace the bundled Prometheus data source in place).
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const ini = reference.values(cluster).grafana['grafana.ini'];
+      expect([cluster, ini.plugins]).toEqual([
+        cluster,
+        { preinstall_disabled: true, preinstall_auto_update: false },
+      ]);
+      expect([cluster, ini.analytics]).toEqual([
+        cluster,
+        { check_for_updates: false, check_for_plugin_updates: false, reporting_enabled: false },
+      ]);
+      // Nothing the chart would download: no plugin list, no dashboards by URL or gnetId
+      expect([cluster, reference.values(cluster).grafana.plugins]).toEqual([cluster, undefined]);
+      expect([cluster, reference.values(cluster).grafana.dashboards]).toEqual([cluster, undefined]);
+    }
+  });
+
   it("gives the operator's config-reloader (Prometheus' and Alertmanager's sidecar) CPU and memory requests", () => {
     // Without them the chart passes --config-reloader-cpu-request=0 and the operator sets no
     // request: the resource-requests policy would refuse both StatefulSets the operator makes.
