@@ -82,6 +82,22 @@ describe('examples/single-node', () => {
     expect(readdirSync(join(out, 'clusters/home/talos/nodes'))).toEqual(['home-1.yaml']);
   });
 
+  it('rebuilds its dead node as a new cluster from every bring-up step, with no disaster-recovery.md to point at', () => {
+    // No backups component: the cluster has no disaster-recovery.md, and its runbook names none
+    expect(readdirSync(join(out, 'clusters/home')).filter((name) => name.endsWith('.md'))).toEqual([
+      'RUNBOOK.md',
+    ]);
+    const runbook = readFileSync(join(out, 'clusters/home/RUNBOOK.md'), 'utf8');
+    expect(runbook).not.toContain('disaster-recovery.md');
+    const last = Math.max(
+      ...[...runbook.matchAll(/^## (\d+)\. /gm)].map((match) => Number(match[1])),
+    );
+    // The bring-up runs past Talos' seven steps (namespaces, CRDs, Cilium, …, the hand-over)
+    expect(last).toBeGreaterThan(12);
+    expect(runbook).toContain(`Then run steps 2 to ${last}: the bootstrap makes a new, empty etcd`);
+    expect(runbook).toContain('(no backup component runs on this cluster: nothing restores it).');
+  });
+
   it('sets every replica count of every chart to 1', () => {
     const settings = renderAll().flatMap(({ chart, rendered }) =>
       replicaSettings(rendered.values).map(([path, count]) => [`${chart}${path}`, count] as const),

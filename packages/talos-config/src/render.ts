@@ -367,6 +367,7 @@ export function renderTalos(
             options.firstSteps?.[cluster.name],
           ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
+          disasterRecovery: run.providers.has('backup'),
           login: loginFacts(run),
           later: laterSteps(run),
           afterNodeReboot: run.order.flatMap((component) => {

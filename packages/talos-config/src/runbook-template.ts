@@ -195,7 +195,7 @@ disk keys, and its installation fails.
 
 ## 3. Generate the machine configs with the patches
 
-From the secrets of step 1, so this step can run again (a rebuild, \`disaster-recovery.md\`):
+From the secrets of step 1, so this step can run again (a rebuild{{#if disasterRecovery}}, \`disaster-recovery.md\`{{/if}}):
 \`--force\` overwrites the configs and \`talosconfig\` a run before left, which talosctl otherwise
 refuses to replace.
 
@@ -811,7 +811,7 @@ Argo CD applies the revision's objects again at its next comparison, and a child
 patched by hand (its automated sync removed) is put back the same way by the root, which applies
 it. What a revert removes is pruned, except by the critical Applications (\`Prune=false\`:
 "Platform charts" above lists what they keep); a volume's data written since stays as it is
-(restoring it is \`disaster-recovery.md\`).
+{{#if disasterRecovery}}(restoring it is \`disaster-recovery.md\`){{else}}(no backup component runs on this cluster: nothing restores it){{/if}}.
 {{#each removal.oneWay}}
 
 The {{{description}}} (\`{{{application}}}\`) cannot go back below {{{floor}}} on
@@ -830,7 +830,7 @@ Its sync retries then apply the older bundle.
 
 ## When a drain gives up
 
-\`kubectl drain\` in a node's block (a reboot, a Talos upgrade, a retirement) evicts the node's
+\`kubectl drain\` in a node's block ({{#if singleNode}}a retirement: the one node's reboot and Talos upgrade blocks drain nothing{{else}}a reboot, a Talos upgrade, a retirement{{/if}}) evicts the node's
 pods through their PodDisruptionBudgets and fails after 5 minutes (\`global timeout reached\`)
 while a budget still refuses an eviction. What follows it in the block up to the uncordon (or
 the Node's deletion) is chained to it with \`&&\` and does not run: the node stays cordoned,
@@ -883,9 +883,16 @@ talosctl -n {{shell first.address}} etcd alarm disarm
 The cluster has one node, its only control plane and etcd member. It can take more nodes
 (below), but its node can be neither retired nor replaced: without it, etcd and every
 Kubernetes object are gone. When it dies, rebuild the cluster on the new machine with the
-same \`secrets.yaml\` (step 1's exports, not its \`gen secrets\`, which refuses to overwrite it),
-then steps 2–7, and restore what the backups hold (\`disaster-recovery.md\` next to this runbook, where the
-backups component runs).
+same \`secrets.yaml\` (step 1's exports, not its \`gen secrets\`, which refuses to overwrite it).
+{{#if disasterRecovery}}
+\`disaster-recovery.md\` next to this runbook does it: the machine from steps 2 to 5 (not step 6's
+bootstrap), etcd from its latest snapshot, then the volumes from their backups.
+{{else}}
+Then run steps 2 to {{{lastStep}}}: the bootstrap makes a new, empty etcd, and the platform comes
+back from Git. No backup component runs on this cluster, so what only the cluster held is lost:
+every volume's data, the Secrets made by hand (their steps make new ones), and what controllers
+made in it (a private CA's root, which machines must trust again).
+{{/if}}
 
 {{/if}}
 Nodes come and go through the cluster's \`nodes\` in {{{definition}}}: \`pnpm build\` writes a
@@ -1124,7 +1131,7 @@ storage on it stays missing). A dead control plane's etcd member still counts
 towards the quorum: remove it, from a control plane that is up, before the new machine joins
 (\`talosctl etcd members\` lists it, find the ID of its hostname). Removing a member needs a
 quorum of the members: with a majority of the control planes dead, nothing can be removed, and
-the way back is a rebuild (\`disaster-recovery.md\`, where the backups component runs). Delete its
+the way back is a rebuild ({{#if disasterRecovery}}\`disaster-recovery.md\`{{else}}steps 2 to {{{lastStep}}} with the same \`secrets.yaml\`, a new cluster: no backup component runs here, so etcd's objects and the volumes' data are lost{{/if}}). Delete its
 Node before the new machine registers: with the same hostname, deleting it later would delete the
 new one. Until Talos' discovery service forgets the dead machine (its entry expires 30 minutes
 after its last refresh), \`talosctl health\` may still expect it.

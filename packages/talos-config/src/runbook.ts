@@ -118,6 +118,11 @@ export interface RunbookInput {
   readonly steps: readonly BootstrapStep[];
   /** Absent: no GitOps controller runs on the cluster. */
   readonly gitops?: RunbookGitOps;
+  /**
+   * A backup provider runs on the cluster (it writes `clusters/<cluster>/disaster-recovery.md`,
+   * which the runbook names for a rebuild); absent or false: a rebuild is a new cluster.
+   */
+  readonly disasterRecovery?: boolean;
   /** What the components wait for after each node's reboot, in dependency order. */
   readonly afterNodeReboot?: readonly (NodeRebootWait & { readonly component: string })[];
   /**
@@ -720,6 +725,10 @@ export function runbook(
     // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).
     singleControlPlane: cluster.controlPlanes.length === 1,
     singleNode: cluster.nodes.length === 1,
+    // A backup provider writes the cluster's disaster-recovery.md; without one a rebuild is a new
+    // cluster (every bring-up step but step 1's `gen secrets`) and the data only it held is lost.
+    disasterRecovery: input.disasterRecovery === true,
+    lastStep: 7 + input.steps.length,
     // talosctl 1.13 upgrades a node on 1.13 or later through the LifecycleService
     // (`upgradeViaLifecycleService`): install, then a client-side drain
     // (`nodedrain.CordonAndDrain`, 5 minutes) that fails instead of upgrading anyway, no reboot,

@@ -2403,18 +2403,61 @@ describe('adding, retiring and replacing nodes', () => {
   });
 
   it('says a one-node cluster can only grow, and points at a rebuild from the backups', () => {
-    const markdown = rendered(devCluster());
+    // With a backup provider (it writes the cluster's disaster-recovery.md)
+    const backup = component('backups', {}, { provides: ['backup'] });
+    const markdown = rendered(devCluster(), [cilium, storage, backup]);
     // a node already removed from the definition may still run (the cluster shrank to one)
     const text = nodes(markdown).replace(
       /### Retiring a node no longer in the definition[\s\S]*?(?=### Replacing)/,
       '',
     );
     expect(text).toContain('its node can be neither retired nor replaced');
-    expect(text).toContain('`disaster-recovery.md`');
+    expect(text).toContain(
+      "`disaster-recovery.md` next to this runbook does it: the machine from steps 2 to 5 (not step 6's\nbootstrap), etcd from its latest snapshot, then the volumes from their backups.",
+    );
+    // no "steps 2–7" with a bootstrap before the restore: disaster-recovery.md skips step 6
+    expect(text).not.toContain('steps 2–7');
     const commands = shellBlocks(text)
       .flatMap((block) => splitCommands(block))
       .map((words) => words.map((word) => word.text).join(' '));
     expect(commands.some((line) => /reset|remove-member|delete node|drain/.test(line))).toBe(false);
+    expect(markdown).toContain('(a rebuild, `disaster-recovery.md`)');
+  });
+
+  it('without a backup provider, rebuilds one node as a new cluster from every bring-up step, and names no disaster-recovery.md', () => {
+    // Two bring-up steps of a component after Talos' seven
+    const steps = component('platform', {
+      bootstrap: [
+        { title: 'Install a thing', body: ['It runs.'], commands: ['kubectl apply -f thing.yaml'] },
+        { title: 'Check the thing', body: ['It answers.'], commands: ['kubectl get thing'] },
+      ],
+    });
+    const markdown = rendered(devCluster(), [cilium, storage, steps]);
+    // No backup provider writes clusters/<cluster>/disaster-recovery.md: the runbook names none
+    expect(markdown).not.toContain('disaster-recovery.md');
+    const last = Math.max(
+      ...[...markdown.matchAll(/^## (\d+)\. /gm)].map((match) => Number(match[1])),
+    );
+    expect(last).toBe(9);
+    expect(markdown).toContain('## 9. Check the thing');
+    const text = nodes(markdown);
+    expect(text).toContain(
+      `Then run steps 2 to ${last}: the bootstrap makes a new, empty etcd, and the platform comes\nback from Git. No backup component runs on this cluster, so what only the cluster held is lost:`,
+    );
+    expect(markdown).toContain(
+      'From the secrets of step 1, so this step can run again (a rebuild):',
+    );
+    // The drain section speaks of the blocks that drain here: the retirements only
+    expect(markdown).toContain(
+      "`kubectl drain` in a node's block (a retirement: the one node's reboot and Talos upgrade blocks drain nothing)",
+    );
+    // Several nodes: every block that drains, and a majority lost is a new cluster too
+    const ha = rendered(haCluster());
+    expect(ha).toContain(
+      "`kubectl drain` in a node's block (a reboot, a Talos upgrade, a retirement)",
+    );
+    expect(ha).toContain('the way back is a rebuild (steps 2 to');
+    expect(ha).not.toContain('disaster-recovery.md');
   });
 
   it('refuses to retire the control plane whose address is the endpoint, and reaches the API through another while it is dead', () => {
