@@ -94,7 +94,7 @@ describe('examples/single-node', () => {
     );
     // The bring-up runs past Talos' seven steps (namespaces, CRDs, Cilium, …, the hand-over)
     expect(last).toBeGreaterThan(12);
-    expect(runbook).toContain(`Then run steps 2 to ${last}: the bootstrap makes a new, empty etcd`);
+    expect(runbook).toContain(`then run steps 2 to ${last}: the bootstrap makes a new, empty etcd`);
     expect(runbook).toContain('(no backup component runs on this cluster: nothing restores it).');
   });
 

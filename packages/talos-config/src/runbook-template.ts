@@ -882,17 +882,7 @@ talosctl -n {{shell first.address}} etcd alarm disarm
 {{#if singleNode}}
 The cluster has one node, its only control plane and etcd member. It can take more nodes
 (below), but its node can be neither retired nor replaced: without it, etcd and every
-Kubernetes object are gone. When it dies, rebuild the cluster on the new machine with the
-same \`secrets.yaml\` (step 1's exports, not its \`gen secrets\`, which refuses to overwrite it).
-{{#if disasterRecovery}}
-\`disaster-recovery.md\` next to this runbook does it: the machine from steps 2 to 5 (not step 6's
-bootstrap), etcd from its latest snapshot, then the volumes from their backups.
-{{else}}
-Then run steps 2 to {{{lastStep}}}: the bootstrap makes a new, empty etcd, and the platform comes
-back from Git. No backup component runs on this cluster, so what only the cluster held is lost:
-every volume's data, the Secrets made by hand (their steps make new ones), and what controllers
-made in it (a private CA's root, which machines must trust again).
-{{/if}}
+Kubernetes object are gone. When it dies, {{{rebuild}}}.
 
 {{/if}}
 Nodes come and go through the cluster's \`nodes\` in {{{definition}}}: \`pnpm build\` writes a

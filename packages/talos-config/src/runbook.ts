@@ -498,6 +498,18 @@ function lifecycleSteps(
 }
 
 /**
+ * How a cluster whose only control plane died comes back (`step 1`'s secrets kept): with a
+ * backup provider, its disaster-recovery.md (the machine from steps 2 to 5, etcd from its latest
+ * snapshot, the volumes from their backups); without one, every bring-up step from 2 to
+ * `lastStep` as a new cluster, and what only the cluster held is lost.
+ */
+export function rebuildText(disasterRecovery: boolean, lastStep: number): string {
+  return disasterRecovery
+    ? "rebuild the cluster on the new machine with the same `secrets.yaml` as `disaster-recovery.md` next to this runbook says: the machine from steps 2 to 5 (not step 6's bootstrap), etcd from its latest snapshot, then the volumes from their backups"
+    : `rebuild the cluster on the new machine with the same \`secrets.yaml\` (the exports of step 1, not its \`gen secrets\`, which refuses to overwrite it), then run steps 2 to ${lastStep}: the bootstrap makes a new, empty etcd, and the platform comes back from Git. No backup component runs on this cluster, so what only the cluster held is lost: every volume's data, the Secrets made by hand (their steps make new ones), and what controllers made in it (a private CA's root, which machines must trust again)`;
+}
+
+/**
  * "Nodes: adding, retiring, replacing", per node: what joins it, what retires it (or why it
  * cannot be retired), what replaces it once dead. etcd keeps its quorum only while a majority of
  * its members is up, and removing a member needs that quorum: a control plane is retired only
@@ -508,6 +520,7 @@ function lifecycleView(
   cluster: ResolvedCluster,
   lifecycles: readonly NodeLifecycle[],
   nodeView: (node: ResolvedNode) => object,
+  rebuild: string,
 ) {
   let endpointHost: string | undefined;
   let endpointPort = '6443';
@@ -534,7 +547,7 @@ function lifecycleView(
           : false;
     const replaceRefusal =
       controlPlane && others.length === 0
-        ? 'it is the only control plane: with it, etcd and every Kubernetes object are gone; rebuild the cluster on the new machine with the same `secrets.yaml` (the exports of step 1, not its `gen secrets`), then steps 2–7, and restore what the backups hold (`disaster-recovery.md` next to this runbook, where the backups component runs)'
+        ? `it is the only control plane: with it, etcd and every Kubernetes object are gone; ${rebuild}`
         : false;
     return {
       ...nodeView(node),
@@ -669,6 +682,9 @@ export function runbook(
     installDiskCheck: installDiskCheck(node),
   });
   const nodes = cluster.nodes.map(nodeView);
+  // Talos' seven steps, then the platform's (numbered from 8 below).
+  const lastStep = 7 + input.steps.length;
+  const rebuild = rebuildText(input.disasterRecovery === true, lastStep);
   const login = input.login;
   const provider = login?.provider;
   const loginSteps = (login?.steps ?? []).map((step) => stepView(step));
@@ -728,7 +744,8 @@ export function runbook(
     // A backup provider writes the cluster's disaster-recovery.md; without one a rebuild is a new
     // cluster (every bring-up step but step 1's `gen secrets`) and the data only it held is lost.
     disasterRecovery: input.disasterRecovery === true,
-    lastStep: 7 + input.steps.length,
+    lastStep,
+    rebuild,
     // talosctl 1.13 upgrades a node on 1.13 or later through the LifecycleService
     // (`upgradeViaLifecycleService`): install, then a client-side drain
     // (`nodedrain.CordonAndDrain`, 5 minutes) that fails instead of upgrading anyway, no reboot,
@@ -820,7 +837,7 @@ export function runbook(
     },
     later: (input.later ?? []).map((step) => stepView(step)),
     removal: removalView(cluster, input.gitops),
-    lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView),
+    lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView, rebuild),
     removedNode: removedNodeView(cluster, input.nodeLifecycle ?? [], first.address),
     // etcd's quorum: a majority of its members, before and after one control plane leaves.
     etcd: {

@@ -2397,6 +2397,11 @@ describe('adding, retiring and replacing nodes', () => {
     expect(nodes(markdown)).toContain('The cluster has one control plane, its only etcd member');
     expect(replacing(markdown).get('dev-cp-1')?.commands).toEqual([]);
     expect(replacing(markdown).get('dev-cp-1')?.text).toContain('rebuild the cluster');
+    // No backup provider: a new cluster from every bring-up step, no disaster-recovery.md
+    expect(replacing(markdown).get('dev-cp-1')?.text).toContain(
+      `then run steps 2 to 7: the bootstrap makes a new, empty etcd`,
+    );
+    expect(markdown).not.toContain('disaster-recovery.md');
     // its own join is the bootstrap of steps 5-6, not a join
     expect(adding(markdown).has('dev-cp-1')).toBe(false);
     expect(adding(markdown).has('dev-w-1')).toBe(true);
@@ -2413,7 +2418,7 @@ describe('adding, retiring and replacing nodes', () => {
     );
     expect(text).toContain('its node can be neither retired nor replaced');
     expect(text).toContain(
-      "`disaster-recovery.md` next to this runbook does it: the machine from steps 2 to 5 (not step 6's\nbootstrap), etcd from its latest snapshot, then the volumes from their backups.",
+      "When it dies, rebuild the cluster on the new machine with the same `secrets.yaml` as `disaster-recovery.md` next to this runbook says: the machine from steps 2 to 5 (not step 6's bootstrap), etcd from its latest snapshot, then the volumes from their backups.",
     );
     // no "steps 2–7" with a bootstrap before the restore: disaster-recovery.md skips step 6
     expect(text).not.toContain('steps 2–7');
@@ -2442,7 +2447,7 @@ describe('adding, retiring and replacing nodes', () => {
     expect(markdown).toContain('## 9. Check the thing');
     const text = nodes(markdown);
     expect(text).toContain(
-      `Then run steps 2 to ${last}: the bootstrap makes a new, empty etcd, and the platform comes\nback from Git. No backup component runs on this cluster, so what only the cluster held is lost:`,
+      `(the exports of step 1, not its \`gen secrets\`, which refuses to overwrite it), then run steps 2 to ${last}: the bootstrap makes a new, empty etcd, and the platform comes back from Git. No backup component runs on this cluster, so what only the cluster held is lost:`,
     );
     expect(markdown).toContain(
       'From the secrets of step 1, so this step can run again (a rebuild):',
