@@ -644,7 +644,9 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
     {
       heading: 'Load balancer addresses',
       body: [
-        'One `CiliumLoadBalancerIPPool` per pool of the cluster. Clusters with `bgp` get the BGP',
+        'One `CiliumLoadBalancerIPPool` per pool of the cluster, which keeps the first and last',
+        'address of its CIDR (`allowFirstLastIPs: "No"`: a pool at the top of a /24 LAN ends at its',
+        'broadcast address, where a Service would be unreachable). Clusters with `bgp` get the BGP',
         'control plane v2 resources (cluster config, peer config, advertisement of LoadBalancer',
         'IPs); clusters with `l2Announcements` get a `CiliumL2AnnouncementPolicy`.',
       ].join('\n'),

@@ -43,7 +43,16 @@ function definedLabels(labels: { [key: string]: string | undefined } | undefined
   return out;
 }
 
-/** One `CiliumLoadBalancerIPPool` per pool of the definition, keyed `lb-pool-<name>`. */
+/**
+ * One `CiliumLoadBalancerIPPool` per pool of the definition, keyed `lb-pool-<name>`, each keeping
+ * the first and last address of its CIDR (`allowFirstLastIPs: "No"`; Cilium ignores it on a /31
+ * or /32). Cilium's LB IPAM hands them out otherwise (CiliumLoadBalancerIPPool v2: "if set to
+ * `Yes` or undefined … allocatable"; operator/pkg/lbipam reserves them only for "No"), and a pool
+ * at the top of its LAN, `x.x.x.224/27` in a /24 as the examples have it, ends at the LAN's
+ * broadcast address: a Service there is sent to every host as a broadcast, never by ARP to the
+ * node that announces it. The gateway's pinned address is refused at a pool's first or last
+ * address for the same reason.
+ */
 export function loadBalancerPools(cluster: ResolvedCluster): { [key: string]: KubeObject } {
   const out: { [key: string]: KubeObject } = {};
   for (const pool of cluster.network.loadBalancerPools) {
@@ -53,6 +62,7 @@ export function loadBalancerPools(cluster: ResolvedCluster): { [key: string]: Ku
       kind: 'CiliumLoadBalancerIPPool',
       metadata: { name: pool.name, annotations: { ...CILIUM_CR_ANNOTATIONS } },
       spec: {
+        allowFirstLastIPs: 'No',
         blocks: [{ cidr: pool.cidr }],
         ...(Object.keys(selector).length > 0 ? { serviceSelector: { matchLabels: selector } } : {}),
       },

@@ -225,6 +225,7 @@ const KIND_SCHEMAS: readonly KindSchema[] = [
         additionalProperties: false,
         required: ['blocks'],
         properties: {
+          allowFirstLastIPs: { enum: ['Yes', 'No'] },
           blocks: {
             type: 'array',
             minItems: 1,

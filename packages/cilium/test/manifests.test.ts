@@ -13,20 +13,25 @@ const byKind = (name: string, kind: string): AnyJson =>
   rendered[name]?.objects.find((o) => o.kind === kind);
 
 describe('cluster manifests', () => {
-  test('each pool becomes a CiliumLoadBalancerIPPool with its CIDR and service selector', () => {
+  test('each pool becomes a CiliumLoadBalancerIPPool with its CIDR and service selector, keeping its first and last address', () => {
     const pools = (rendered.prod?.objects ?? []).filter(
       (o) => o.kind === 'CiliumLoadBalancerIPPool',
     ) as AnyJson[];
     expect(pools.map((p) => [p.metadata.name, p.spec])).toEqual([
-      ['default', { blocks: [{ cidr: '192.168.3.224/28' }] }],
+      ['default', { allowFirstLastIPs: 'No', blocks: [{ cidr: '192.168.3.224/28' }] }],
       [
         'gateway',
         {
+          allowFirstLastIPs: 'No',
           blocks: [{ cidr: '192.168.3.240/28' }],
           serviceSelector: { matchLabels: { 'homelab.dev/pool': 'gateway' } },
         },
       ],
     ]);
+    // So does an L2 cluster's (dev): a pool at the top of its LAN ends at the LAN's broadcast
+    // address, which LB IPAM would otherwise hand to a Service
+    const dev = byKind('dev', 'CiliumLoadBalancerIPPool');
+    expect(dev.spec.allowFirstLastIPs).toBe('No');
   });
 
   test('a BGP cluster gets cluster config, peer config and LoadBalancer IP advertisement, and no L2 policy', () => {

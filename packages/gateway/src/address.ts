@@ -1,6 +1,7 @@
 // The Gateway's pinned address: the definition's, or by default the last usable address of the
 // cluster's first LoadBalancer pool; it must lie in a pool and not be the first or last address
-// of the pool's CIDR, which Cilium's LB IPAM never hands out. Pure.
+// of the pool's CIDR, which the platform's pools keep (charts/cilium's CiliumLoadBalancerIPPools
+// say `allowFirstLastIPs: "No"`, so Cilium's LB IPAM never hands them out). Pure.
 import {
   cidrContains,
   error,
@@ -84,7 +85,7 @@ export function pinnedAddress(
           code: 'gateway-address',
           path,
           value: wanted,
-          message: `is the ${ip.value === cidr.first ? 'first' : 'last'} address of pool ${pool.name} (${pool.cidr}), which LB IPAM keeps (network and broadcast addresses)`,
+          message: `is the ${ip.value === cidr.first ? 'first' : 'last'} address of pool ${pool.name} (${pool.cidr}), which the pool keeps (allowFirstLastIPs: "No": LB IPAM never hands it out)`,
           expected: `an address strictly inside ${pool.cidr}, e.g. ${defaultAddress(pool) ?? ''}`,
         }),
       ],

@@ -301,11 +301,11 @@ describe('the pinned address', () => {
     ],
     [
       '192.168.1.224',
-      'is the first address of pool default (192.168.1.224/27), which LB IPAM keeps (network and broadcast addresses)',
+      'is the first address of pool default (192.168.1.224/27), which the pool keeps (allowFirstLastIPs: "No": LB IPAM never hands it out)',
     ],
     [
       '192.168.1.255',
-      'is the last address of pool default (192.168.1.224/27), which LB IPAM keeps (network and broadcast addresses)',
+      'is the last address of pool default (192.168.1.224/27), which the pool keeps (allowFirstLastIPs: "No": LB IPAM never hands it out)',
     ],
   ])('%s is refused where it is written', (address, message) => {
     const { components } = runGateway(dev({}, { gateway: { address } }), PROVIDERS);
