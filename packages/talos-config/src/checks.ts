@@ -11,6 +11,7 @@ import {
   generatedFile,
   type Issue,
   type KubeObject,
+  nthAddress,
   type PathSegment,
   parseCidr,
   type ResolvedNode,
@@ -248,13 +249,15 @@ function poolBlocks(pool: KubeObject): Cidr[] {
 export const loadBalancerPoolsOnLink: SystemCheck = {
   name: 'lb-pools-on-link',
   description:
-    "Every LoadBalancer pool Cilium announces by L2 (a CiliumL2AnnouncementPolicy on the cluster) lies inside the on-link network of every node's address as its Talos patch configures it (LinkConfig addresses, Talos 1.11 machine.network.interfaces), and a pool announced by BGP on none: hosts ask by ARP only for addresses on their own link.",
+    'Every LoadBalancer pool Cilium announces by L2 (a CiliumL2AnnouncementPolicy on the cluster) lies inside the on-link network of every node\'s address as its Talos patch configures it (LinkConfig addresses, Talos 1.11 machine.network.interfaces), and a pool announced by BGP on none: hosts ask by ARP only for addresses on their own link. An L2 pool that holds the link\'s network or broadcast address keeps its first and last address (allowFirstLastIPs: "No"), which LB IPAM would hand to a Service.',
   check(input) {
     const { platform, clusters } = input;
     const issues: Issue[] = [];
     for (const deployed of clusters) {
       const { cluster } = deployed;
       const objects = deployed.applications.flatMap((app) => app.objects);
+      /** Pool blocks reported at a LAN edge already (once per block, not per node). */
+      const reportedEdges = new Set<string>();
       const l2 = objects.some(({ object }) => object.kind === 'CiliumL2AnnouncementPolicy');
       const bgp = objects.some(({ object }) => object.kind === 'CiliumBGPClusterConfig');
       if (l2 === bgp) continue;
@@ -280,6 +283,42 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
           for (const block of poolBlocks(object)) {
             const same = networks.filter((network) => network.version === block.version);
             if (same.length === 0) continue;
+            // A block at the edge of its link's IPv4 network (a pool at the top of a /24 ends at
+            // its broadcast address): LB IPAM hands out a block's first and last address unless
+            // the pool says allowFirstLastIPs: "No" (operator/pkg/lbipam), and a Service at the
+            // LAN's network or broadcast address is sent to as a broadcast, never by ARP.
+            const edge = l2
+              ? same
+                  .filter((network) => network.version === 4 && network.prefix < 31)
+                  .flatMap((network) =>
+                    [network.first, network.last]
+                      .filter((address) => block.first <= address && address <= block.last)
+                      .map((address) => ({
+                        network,
+                        what: address === network.first ? 'network' : 'broadcast',
+                        text: nthAddress(network, address - network.first),
+                      })),
+                  )[0]
+              : undefined;
+            const edgeKey = `${name}\n${block.text}`;
+            if (
+              edge !== undefined &&
+              record(object.spec).allowFirstLastIPs !== 'No' &&
+              !reportedEdges.has(edgeKey)
+            ) {
+              reportedEdges.add(edgeKey);
+              issues.push(
+                error({
+                  code: 'lb-pools-on-link',
+                  path: at,
+                  output: source,
+                  value: block.text,
+                  message: `pool "${name}" ${block.text} (${source}), announced by L2, holds ${edge.text}, the ${edge.what} address of the LAN ${edge.network.text} that node "${node.hostname}" is on, and does not keep its first and last address (allowFirstLastIPs: "No"): Cilium's LB IPAM may give ${edge.text} to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it`,
+                  expected:
+                    'allowFirstLastIPs: "No" on the pool (charts/cilium writes it), or a pool off the LAN\u2019s first and last address',
+                }),
+              );
+            }
             if (l2 && !same.some((network) => inside(network, block))) {
               issues.push(
                 error({

@@ -125,7 +125,7 @@ describe('lb-pools-on-link', () => {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumLoadBalancerIPPool',
     metadata: { name: 'default' },
-    spec: { blocks: [{ cidr: '192.168.30.224/27' }] },
+    spec: { allowFirstLastIPs: 'No', blocks: [{ cidr: '192.168.30.224/27' }] },
   };
   const l2Policy: KubeObject = {
     apiVersion: 'cilium.io/v2alpha1',
@@ -207,6 +207,35 @@ describe('lb-pools-on-link', () => {
     expect(issues.map((issue) => [issue.output, issue.value])).toEqual([
       [path, '192.168.30.224/27'],
     ]);
+  });
+
+  it("fails an L2 pool that ends at the LAN's broadcast address without keeping its first and last address, once", () => {
+    // Broken on purpose: the pool as charts/cilium wrote it before (no allowFirstLastIPs), at
+    // the top of the nodes' /24: LB IPAM may hand out 192.168.30.255
+    const run = talos([haCluster()]);
+    const open = { ...pool, spec: { blocks: [{ cidr: '192.168.30.224/27' }] } };
+    const issues = poolCheck(run, [open, l2Policy]);
+    expect(issues.map((issue) => [issue.code, issue.path, issue.output, issue.value])).toEqual([
+      [
+        'lb-pools-on-link',
+        ['clusters', 0, 'network', 'loadBalancerPools', 0, 'cidr'],
+        'charts/cilium/clusters/prod.yaml#manifests.CiliumLoadBalancerIPPool',
+        '192.168.30.224/27',
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'pool "default" 192.168.30.224/27 (charts/cilium/clusters/prod.yaml#manifests.CiliumLoadBalancerIPPool), announced by L2, holds 192.168.30.255, the broadcast address of the LAN 192.168.30.0/24 that node "prod-cp-1" is on, and does not keep its first and last address (allowFirstLastIPs: "No"): Cilium\'s LB IPAM may give 192.168.30.255 to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it',
+    );
+    // The LAN's network address too; a pool inside the LAN, off both edges, needs nothing
+    const bottom = { ...pool, spec: { blocks: [{ cidr: '192.168.30.0/28' }] } };
+    expect(poolCheck(run, [bottom, l2Policy]).map((issue) => issue.message)).toContainEqual(
+      expect.stringContaining('holds 192.168.30.0, the network address of the LAN 192.168.30.0/24'),
+    );
+    const middle = { ...pool, spec: { blocks: [{ cidr: '192.168.30.192/27' }] } };
+    expect(poolCheck(run, [middle, l2Policy])).toEqual([]);
+    // Announced by BGP, off the LAN: its edges are no LAN's
+    const routed = { ...pool, spec: { blocks: [{ cidr: '10.30.0.0/27' }] } };
+    expect(poolCheck(run, [routed, bgpConfig])).toEqual([]);
   });
 
   it("fails a BGP pool on the nodes' link, and passes one off it", () => {
