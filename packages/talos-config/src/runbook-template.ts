@@ -112,7 +112,8 @@ pasted lines whatever the line before them did).
 
 Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{kubernetesVersion}}}**, API endpoint \`{{{endpoint}}}\`{{#if vip}} (Layer 2 VIP announced by the control planes on the node network){{/if}}.
 
-Run the commands from the repository root, in one shell (the steps share its variables), with
+Run the commands from the repository root, in one interactive bash or zsh (the steps share its
+variables; the blocks are written and checked for those two, not for a POSIX sh such as dash), with
 \`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
 \`--for=create\`), {{{tools}}} on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
