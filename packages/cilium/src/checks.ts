@@ -3,6 +3,7 @@
 // `^eth[0-9]+$` on metal, where Talos names links enp3s0) leaves nobody answering ARP for the
 // LoadBalancer pool: every Service with a pool address, the Gateway among them, is unreachable.
 import {
+  type Cidr,
   clusterRunbook,
   type DeployedApplication,
   deployedValues,
@@ -11,14 +12,17 @@ import {
   type KubeObject,
   type PathSegment,
   parseBoundedWait,
+  parseCidr,
+  parseIp,
   runbookPath,
   type SystemCheck,
   shellBlocks,
   type Values,
 } from '@homelab/core';
+import { CILIUM_GATEWAY_CLASS } from './constants.js';
 import { platformNamespacesDefaultDeny } from './default-deny.js';
 import { compileGoRegexp } from './go-regexp.js';
-import { selects } from './reachability.js';
+import { type Json, selects } from './reachability.js';
 import { CILIUM_VALUES_KEY } from './values.js';
 
 function patternsOf(policy: KubeObject): string[] | undefined {
@@ -786,6 +790,124 @@ export const fqdnRoutedHost: SystemCheck = {
 };
 
 /** Cilium's system checks. */
+/** The addresses a block of a CiliumLoadBalancerIPPool gives: its CIDR, or its start to stop. */
+function poolBlockRange(block: unknown): { first: bigint; last: bigint; cidr?: Cidr } | undefined {
+  const entry = table(block);
+  if (typeof entry.cidr === 'string') {
+    const cidr = parseCidr(entry.cidr);
+    return cidr === undefined ? undefined : { first: cidr.first, last: cidr.last, cidr };
+  }
+  const start = parseIp(String(entry.start ?? ''));
+  const stop = parseIp(String(entry.stop ?? ''));
+  return start === undefined || stop === undefined
+    ? undefined
+    : { first: start.value, last: stop.value };
+}
+
+/**
+ * Cilium's LB IPAM gives a Gateway of Cilium's class the addresses it pins (`spec.addresses`,
+ * Cilium's GatewayStaticAddresses): the Service Cilium makes for it (`cilium-gateway-<name>` in the
+ * Gateway's namespace, labelled with `spec.infrastructure.labels`) gets an address only from a
+ * pool that is not disabled, selects that Service (`serviceSelector`, which may also name LB
+ * IPAM's `io.kubernetes.service.namespace` and `io.kubernetes.service.name`), holds the address
+ * in a block and does not keep it: under `allowFirstLastIPs: "No"` a CIDR block of four or more
+ * addresses keeps its first and last (operator/pkg/lbipam, `handlePoolModified`). Otherwise the
+ * Gateway never gets its address and the runbook's DNS record points at nothing.
+ */
+export const gatewayAddressAllocatable: SystemCheck = {
+  name: 'gateway-address-allocatable',
+  description:
+    "Every address a Gateway of Cilium's class pins (`spec.addresses`) is one Cilium's LB IPAM gives its Service: inside a block of a CiliumLoadBalancerIPPool on the cluster that is not disabled, whose `serviceSelector` selects the Service (the Gateway's `spec.infrastructure.labels`, its namespace and name `cilium-gateway-<name>`), and that is not the block's first or last address under `allowFirstLastIPs: \"No\"`.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const all = deployed.applications.flatMap((app) =>
+        app.objects.map((entry) => ({ app, ...entry })),
+      );
+      const pools = all.filter(({ object }) => object.kind === 'CiliumLoadBalancerIPPool');
+      for (const { app, object, source } of all) {
+        if (
+          object.kind !== 'Gateway' ||
+          !String(object.apiVersion).startsWith('gateway.networking.k8s.io/')
+        )
+          continue;
+        const spec = table(object.spec);
+        if (spec.gatewayClassName !== CILIUM_GATEWAY_CLASS) continue;
+        const addresses = (Array.isArray(spec.addresses) ? spec.addresses : [])
+          .map((entry) => table(entry))
+          .filter((entry) => entry.type === undefined || entry.type === 'IPAddress')
+          .map((entry) => String(entry.value ?? ''));
+        if (addresses.length === 0) continue;
+        const name = String(object.metadata.name);
+        const namespace = String(object.metadata.namespace ?? app.namespace);
+        const labels = new Map<string, string>(
+          Object.entries(table(table(spec.infrastructure).labels)).map(([key, value]) => [
+            key,
+            String(value),
+          ]),
+        );
+        labels.set('io.kubernetes.service.namespace', namespace);
+        labels.set('io.kubernetes.service.name', `cilium-gateway-${name}`);
+        for (const address of addresses) {
+          const ip = parseIp(address);
+          if (ip === undefined) continue;
+          const why: string[] = [];
+          const gives = pools.some(({ object: pool }) => {
+            const poolSpec = table(pool.spec);
+            const poolName = String(pool.metadata.name);
+            const blocks = (Array.isArray(poolSpec.blocks) ? poolSpec.blocks : []).flatMap(
+              (block) => {
+                const range = poolBlockRange(block);
+                return range === undefined ? [] : [range];
+              },
+            );
+            const holding = blocks.find(
+              (range) => range.first <= ip.value && ip.value <= range.last,
+            );
+            if (holding === undefined) return false;
+            if (poolSpec.disabled === true) {
+              why.push(`pool "${poolName}" holds it but is disabled`);
+              return false;
+            }
+            const selector = poolSpec.serviceSelector;
+            if (selector !== undefined && selector !== null && !selects(selector as Json, labels)) {
+              why.push(
+                `pool "${poolName}" holds it but its serviceSelector does not select the Gateway's Service (its labels: the Gateway's spec.infrastructure.labels)`,
+              );
+              return false;
+            }
+            const keeps =
+              poolSpec.allowFirstLastIPs === 'No' &&
+              holding.cidr !== undefined &&
+              holding.cidr.size >= 4n &&
+              (ip.value === holding.first || ip.value === holding.last);
+            if (keeps) {
+              why.push(
+                `it is the ${ip.value === holding.first ? 'first' : 'last'} address of ${holding.cidr?.text} in pool "${poolName}", which keeps it (allowFirstLastIPs: "No")`,
+              );
+              return false;
+            }
+            return true;
+          });
+          if (gives) continue;
+          issues.push(
+            error({
+              code: 'gateway-address-allocatable',
+              path: [...app.origin, 'address'],
+              output: `${source}.spec.addresses`,
+              value: address,
+              message: `Gateway ${namespace}/${name} on cluster "${deployed.cluster.name}" pins ${address}, which Cilium's LB IPAM never gives its Service: ${why.length === 0 ? 'no CiliumLoadBalancerIPPool on the cluster holds it' : why.join('; ')}. The Gateway would stay without its address, and DNS points there`,
+              expected:
+                'an address inside a pool that selects the Gateway\u2019s Service, not a block\u2019s first or last address',
+            }),
+          );
+        }
+      }
+    }
+    return issues;
+  },
+};
+
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
   l2InterfacesMatchLinks,
   configRollsOut,
@@ -795,4 +917,5 @@ export const CILIUM_CHECKS: readonly SystemCheck[] = [
   spireWatchdogCheck,
   fqdnRoutedHost,
   platformNamespacesDefaultDeny,
+  gatewayAddressAllocatable,
 ];

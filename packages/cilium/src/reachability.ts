@@ -37,7 +37,7 @@ import { NAMESPACE_LABEL } from './policies.js';
 import { renderedBackend } from './services.js';
 import { clusterCiliumSettings, resolveNetworkPolicy } from './settings.js';
 
-type Json = { [key: string]: JsonValue };
+export type Json = { [key: string]: JsonValue };
 
 interface Policy {
   readonly kind: 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
