@@ -427,6 +427,101 @@ function syncRefusals(request: SyncRequest, sync: ArgocdResponse['sync']): strin
  * leave a component off a cluster (monitoring on dev) or name its clusters otherwise: a test of
  * what a component renders runs on the clusters that have it, never on names of the reference.
  */
+/**
+ * Panel types built into Grafana 13.2 (public/app/plugins/panel; the Angular ones, graph and
+ * singlestat, are gone since 12): what a dashboard may use with no plugin installed.
+ */
+const GRAFANA_CORE_PANELS = new Set([
+  'alertlist',
+  'annolist',
+  'barchart',
+  'bargauge',
+  'candlestick',
+  'canvas',
+  'dashlist',
+  'flamegraph',
+  'gauge',
+  'geomap',
+  'heatmap',
+  'histogram',
+  'logs',
+  'news',
+  'nodeGraph',
+  'piechart',
+  'row',
+  'stat',
+  'state-timeline',
+  'status-history',
+  'table',
+  'text',
+  'timeseries',
+  'traces',
+  'trend',
+  'xychart',
+]);
+
+/** The dashboards a ConfigMap provisions for Grafana's sidecar (label grafana_dashboard). */
+function dashboardJsons(object: KubeObject): { key: string; json: Record<string, unknown> }[] {
+  const labels = (object.metadata.labels ?? {}) as Record<string, string>;
+  if (object.kind !== 'ConfigMap' || labels.grafana_dashboard === undefined) return [];
+  const data = ((object as { data?: Record<string, string> }).data ?? {}) as Record<string, string>;
+  return Object.entries(data).map(([key, text]) => ({ key, json: JSON.parse(text) }));
+}
+
+/** The data source uids a ConfigMap provisions (label grafana_datasource, its datasource.yaml). */
+function datasourceUids(object: KubeObject): string[] {
+  const labels = (object.metadata.labels ?? {}) as Record<string, string>;
+  if (object.kind !== 'ConfigMap' || labels.grafana_datasource === undefined) return [];
+  const data = ((object as { data?: Record<string, string> }).data ?? {}) as Record<string, string>;
+  return Object.values(data).flatMap((text) => {
+    const parsed = parseYaml(text) as { datasources?: { uid?: string }[] } | null;
+    return (parsed?.datasources ?? []).flatMap((source) =>
+      source.uid === undefined ? [] : [source.uid],
+    );
+  });
+}
+
+/** What keeps a dashboard from loading: a panel type not built in, a data source not provisioned. */
+function dashboardProblems(
+  json: Record<string, unknown>,
+  provisioned: readonly string[],
+): string[] {
+  const problems: string[] = [];
+  const uid = (source: unknown) => {
+    const value = (source as { uid?: unknown } | null | undefined)?.uid;
+    // A template variable, or one of Grafana's own: the Grafana, Mixed and Dashboard data sources
+    if (typeof value !== 'string' || value.startsWith('$') || /^-- \w+ --$/.test(value)) return;
+    if (!provisioned.includes(value)) {
+      problems.push(
+        `names data source uid "${value}", which the chart does not provision (${provisioned.join(', ')})`,
+      );
+    }
+  };
+  const walk = (panels: unknown) => {
+    for (const panel of Array.isArray(panels) ? panels : []) {
+      const entry = panel as {
+        type?: string;
+        datasource?: unknown;
+        targets?: unknown;
+        panels?: unknown;
+      };
+      if (entry.type !== undefined && !GRAFANA_CORE_PANELS.has(entry.type)) {
+        problems.push(
+          `panel "${entry.type}" is no panel Grafana 13.2 has built in (no plugin is installed: GRAFANA_PLUGINS)`,
+        );
+      }
+      uid(entry.datasource);
+      for (const target of Array.isArray(entry.targets) ? entry.targets : [])
+        uid((target as { datasource?: unknown }).datasource);
+      walk(entry.panels);
+    }
+  };
+  walk(json.panels);
+  const templating = (json.templating as { list?: unknown[] } | undefined)?.list ?? [];
+  for (const variable of templating) uid((variable as { datasource?: unknown }).datasource);
+  return problems;
+}
+
 /** The sections of an INI text (grafana.ini as the Grafana chart renders it): keys and values. */
 function iniSections(text: string): Map<string, Record<string, string>> {
   const sections = new Map<string, Record<string, string>>();
@@ -2223,6 +2318,48 @@ suite(title, () => {
           ['b.c', { y: 'two words' }],
         ]),
       );
+    });
+
+    it('provisions dashboards Grafana loads offline: their data sources provisioned by uid, their panels built into Grafana', (context) => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      // With no plugin downloaded at start (GRAFANA_PLUGINS), a panel of a plugin's type shows
+      // "Panel plugin not found", and a data source uid the chart does not provision "Datasource
+      // not found": the dashboards' ConfigMaps (label grafana_dashboard) against the data sources'
+      // ConfigMap (label grafana_datasource) of the same render.
+      const renders = [...rendered.entries()].filter(
+        ([render, result]) =>
+          render.path === 'charts/monitoring' &&
+          (result.documents ?? []).some(({ object }) => dashboardJsons(object).length > 0),
+      );
+      if (renders.length === 0) notRun(context, 'no cluster provisions a dashboard');
+      for (const [render, result] of renders) {
+        const objects = (result.documents ?? []).map(({ object }) => object);
+        const provisioned = objects.flatMap((object) => datasourceUids(object));
+        expect([render.cluster, provisioned]).toEqual([
+          render.cluster,
+          expect.arrayContaining(['prometheus', 'alertmanager']),
+        ]);
+        const problems = objects.flatMap((object) =>
+          dashboardJsons(object).flatMap(({ key, json }) =>
+            dashboardProblems(json, provisioned).map(
+              (problem) =>
+                `${render.cluster}: ConfigMap ${object.metadata.name} ${key}: ${problem}`,
+            ),
+          ),
+        );
+        expect([...new Set(problems)]).toEqual([]);
+      }
+      // Broken on purpose: a panel of a plugin's type and another uid
+      const panel = {
+        type: 'grafana-clock-panel',
+        datasource: { type: 'prometheus', uid: 'prom' },
+      };
+      expect(
+        dashboardProblems({ panels: [{ type: 'row', panels: [panel] }] }, ['prometheus']),
+      ).toEqual([
+        'panel "grafana-clock-panel" is no panel Grafana 13.2 has built in (no plugin is installed: GRAFANA_PLUGINS)',
+        'names data source uid "prom", which the chart does not provision (prometheus)',
+      ]);
     });
 
     it("finds the lost L2 announcement alert silent for ever where kube-state-metrics' leases collector is off, or its ClusterRole drops leases, though kube-state-metrics is scraped (broken on purpose)", (context) => {
