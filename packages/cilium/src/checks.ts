@@ -806,8 +806,10 @@ function poolBlockRange(block: unknown): { first: bigint; last: bigint; cidr?: C
 
 /**
  * Cilium's LB IPAM gives a Gateway of Cilium's class the addresses it pins (`spec.addresses`,
- * Cilium's GatewayStaticAddresses): the Service Cilium makes for it (`cilium-gateway-<name>` in the
- * Gateway's namespace, labelled with `spec.infrastructure.labels`) gets an address only from a
+ * Cilium's GatewayStaticAddresses, passed as the Service's `io.cilium/lb-ipam-ips` annotation:
+ * operator/pkg/model/ingestion/gateway.go, v1.19.6): the Service Cilium makes for it
+ * (`cilium-gateway-<name>` in the Gateway's namespace, labelled with `spec.infrastructure.labels`
+ * and the Gateway's name) gets an address only from a
  * pool that is not disabled, selects that Service (`serviceSelector`, which may also name LB
  * IPAM's `io.kubernetes.service.namespace` and `io.kubernetes.service.name`), holds the address
  * in a block and does not keep it: under `allowFirstLastIPs: "No"` a CIDR block of four or more
@@ -846,6 +848,10 @@ export const gatewayAddressAllocatable: SystemCheck = {
             String(value),
           ]),
         );
+        // What Cilium puts on the Service beside them (translator.go desiredService), and the
+        // two keys LB IPAM adds for its selectors (service_store.go svcLabels)
+        labels.set('io.cilium.gateway/owning-gateway', name);
+        labels.set('gateway.networking.k8s.io/gateway-name', name);
         labels.set('io.kubernetes.service.namespace', namespace);
         labels.set('io.kubernetes.service.name', `cilium-gateway-${name}`);
         for (const address of addresses) {
