@@ -790,6 +790,10 @@ export const fqdnRoutedHost: SystemCheck = {
 };
 
 /** Cilium's system checks. */
+/** LB IPAM's annotation of the addresses a Service asks for, and the alias Cilium's Gateway sets. */
+const IPS_ANNOTATION = 'lbipam.cilium.io/ips';
+const IPS_ANNOTATION_ALIAS = 'io.cilium/lb-ipam-ips';
+
 /** The addresses a block of a CiliumLoadBalancerIPPool gives: its CIDR, or its start to stop. */
 function poolBlockRange(block: unknown): { first: bigint; last: bigint; cidr?: Cidr } | undefined {
   const entry = table(block);
@@ -835,11 +839,26 @@ export const gatewayAddressAllocatable: SystemCheck = {
           continue;
         const spec = table(object.spec);
         if (spec.gatewayClassName !== CILIUM_GATEWAY_CLASS) continue;
-        const addresses = (Array.isArray(spec.addresses) ? spec.addresses : [])
+        const pinned = (Array.isArray(spec.addresses) ? spec.addresses : [])
           .map((entry) => table(entry))
           .filter((entry) => entry.type === undefined || entry.type === 'IPAddress')
           .map((entry) => String(entry.value ?? ''));
-        if (addresses.length === 0) continue;
+        // What LB IPAM is asked for: an IPs annotation among the infrastructure annotations wins
+        // over spec.addresses (v1.19.6: ingestion/gateway.go sets `io.cilium/lb-ipam-ips` from
+        // them only where it is absent; lbipam.go getSVCRequestedIPs reads
+        // `lbipam.cilium.io/ips` first, even empty)
+        const infrastructure = table(table(spec.infrastructure).annotations);
+        const annotated = [IPS_ANNOTATION, IPS_ANNOTATION_ALIAS].find(
+          (key) => infrastructure[key] !== undefined,
+        );
+        const addresses =
+          annotated === undefined
+            ? pinned
+            : String(infrastructure[annotated])
+                .split(',')
+                .map((value) => value.trim())
+                .filter((value) => value !== '');
+        if (pinned.length === 0 && annotated === undefined) continue;
         const name = String(object.metadata.name);
         const namespace = String(object.metadata.namespace ?? app.namespace);
         const labels = new Map<string, string>(
@@ -854,6 +873,19 @@ export const gatewayAddressAllocatable: SystemCheck = {
         labels.set('gateway.networking.k8s.io/gateway-name', name);
         labels.set('io.kubernetes.service.namespace', namespace);
         labels.set('io.kubernetes.service.name', `cilium-gateway-${name}`);
+        const ignored = pinned.filter((address) => !addresses.includes(address));
+        if (annotated !== undefined && ignored.length > 0) {
+          issues.push(
+            error({
+              code: 'gateway-address-allocatable',
+              path: [...app.origin, 'address'],
+              output: `${source}.spec.infrastructure.annotations`,
+              value: String(infrastructure[annotated]),
+              message: `Gateway ${namespace}/${name} on cluster "${deployed.cluster.name}" pins ${ignored.join(', ')}, but its infrastructure annotation ${annotated} asks LB IPAM for ${addresses.length === 0 ? 'nothing' : addresses.join(', ')}, which Cilium puts on the Service instead: the pinned address is never asked for`,
+              expected: `no ${IPS_ANNOTATION} or ${IPS_ANNOTATION_ALIAS} among spec.infrastructure.annotations`,
+            }),
+          );
+        }
         for (const address of addresses) {
           const ip = parseIp(address);
           if (ip === undefined) continue;

@@ -69,6 +69,26 @@ describe('gateway-address-allocatable', { timeout: 180_000 }, () => {
     expect(found(open, CODE)).toEqual([]);
   });
 
+  it('fails an infrastructure annotation that asks LB IPAM for another address than the pinned one', async () => {
+    const annotated = (key: string, value: string) =>
+      withObject('dev', 'Gateway', 'platform', (object: KubeObject) => {
+        const spec = object.spec as Loose;
+        spec.infrastructure = { ...spec.infrastructure, annotations: { [key]: value } };
+        return object;
+      });
+    const other = await broken(annotated('lbipam.cilium.io/ips', '10.10.10.253'));
+    expect(found(other, CODE).map((issue) => [issue.output, issue.message])).toEqual([
+      [
+        expect.stringContaining('.spec.infrastructure.annotations'),
+        'Gateway gateway/platform on cluster "dev" pins 10.10.10.254, but its infrastructure annotation lbipam.cilium.io/ips asks LB IPAM for 10.10.10.253, which Cilium puts on the Service instead: the pinned address is never asked for',
+      ],
+    ]);
+    // The alias with the same address asks for the pinned one: nothing to say
+    expect(found(await broken(annotated('io.cilium/lb-ipam-ips', '10.10.10.254')), CODE)).toEqual(
+      [],
+    );
+  });
+
   it("fails a pool that selects other Services, and a disabled one; passes a selector on the Gateway's namespace", async () => {
     const other = await broken(
       pool((spec) => {
