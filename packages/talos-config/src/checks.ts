@@ -301,11 +301,9 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
                   )[0]
               : undefined;
             const edgeKey = `${name}\n${block.text}`;
-            if (
-              edge !== undefined &&
-              record(object.spec).allowFirstLastIPs !== 'No' &&
-              !reportedEdges.has(edgeKey)
-            ) {
+            // Cilium keeps nothing of a /31 or /32 block, whatever the pool says
+            const kept = record(object.spec).allowFirstLastIPs === 'No' && block.prefix < 31;
+            if (edge !== undefined && !kept && !reportedEdges.has(edgeKey)) {
               reportedEdges.add(edgeKey);
               issues.push(
                 error({
@@ -313,7 +311,7 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
                   path: at,
                   output: source,
                   value: block.text,
-                  message: `pool "${name}" ${block.text} (${source}), announced by L2, holds ${edge.text}, the ${edge.what} address of the LAN ${edge.network.text} that node "${node.hostname}" is on, and does not keep its first and last address (allowFirstLastIPs: "No"): Cilium's LB IPAM may give ${edge.text} to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it`,
+                  message: `pool "${name}" ${block.text} (${source}), announced by L2, holds ${edge.text}, the ${edge.what} address of the LAN ${edge.network.text} that node "${node.hostname}" is on, and ${block.prefix >= 31 ? `is a /${block.prefix}, of which Cilium keeps no address (allowFirstLastIPs applies to blocks of four or more)` : 'does not keep its first and last address (allowFirstLastIPs: "No")'}: Cilium's LB IPAM may give ${edge.text} to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it`,
                   expected:
                     'allowFirstLastIPs: "No" on the pool (charts/cilium writes it), or a pool off the LAN\u2019s first and last address',
                 }),

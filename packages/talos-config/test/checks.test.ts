@@ -231,6 +231,14 @@ describe('lb-pools-on-link', () => {
     expect(poolCheck(run, [bottom, l2Policy]).map((issue) => issue.message)).toContainEqual(
       expect.stringContaining('holds 192.168.30.0, the network address of the LAN 192.168.30.0/24'),
     );
+    // A /32 at the broadcast address: Cilium keeps nothing of it, whatever the pool says
+    const single = {
+      ...pool,
+      spec: { allowFirstLastIPs: 'No', blocks: [{ cidr: '192.168.30.255/32' }] },
+    };
+    expect(poolCheck(run, [single, l2Policy]).map((issue) => issue.message)).toContainEqual(
+      expect.stringContaining('is a /32, of which Cilium keeps no address'),
+    );
     const middle = { ...pool, spec: { blocks: [{ cidr: '192.168.30.192/27' }] } };
     expect(poolCheck(run, [middle, l2Policy])).toEqual([]);
     // Announced by BGP, off the LAN: its edges are no LAN's
