@@ -789,7 +789,6 @@ export const fqdnRoutedHost: SystemCheck = {
   },
 };
 
-/** Cilium's system checks. */
 /** LB IPAM's annotation of the addresses a Service asks for, and the alias Cilium's Gateway sets. */
 const IPS_ANNOTATION = 'lbipam.cilium.io/ips';
 const IPS_ANNOTATION_ALIAS = 'io.cilium/lb-ipam-ips';
@@ -823,7 +822,7 @@ function poolBlockRange(block: unknown): { first: bigint; last: bigint; cidr?: C
 export const gatewayAddressAllocatable: SystemCheck = {
   name: 'gateway-address-allocatable',
   description:
-    "Every address a Gateway of Cilium's class pins (`spec.addresses`) is one Cilium's LB IPAM gives its Service: inside a block of a CiliumLoadBalancerIPPool on the cluster that is not disabled, whose `serviceSelector` selects the Service (the Gateway's `spec.infrastructure.labels`, its namespace and name `cilium-gateway-<name>`), and that is not the block's first or last address under `allowFirstLastIPs: \"No\"`.",
+    "Every address a Gateway of Cilium's class pins (`spec.addresses`) is one Cilium's LB IPAM gives its Service: inside a block of a CiliumLoadBalancerIPPool on the cluster that is not disabled, whose `serviceSelector` selects the Service (the Gateway's `spec.infrastructure.labels`, its namespace and name `cilium-gateway-<name>`), and that is not the block's first or last address under `allowFirstLastIPs: \"No\"`; and no IPs annotation among the Gateway's `spec.infrastructure.annotations` (`lbipam.cilium.io/ips`, `io.cilium/lb-ipam-ips`), which wins over `spec.addresses`, asks for another address.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -946,6 +945,7 @@ export const gatewayAddressAllocatable: SystemCheck = {
   },
 };
 
+/** Cilium's system checks. */
 export const CILIUM_CHECKS: readonly SystemCheck[] = [
   l2InterfacesMatchLinks,
   configRollsOut,
