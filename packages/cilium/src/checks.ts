@@ -3,16 +3,15 @@
 // `^eth[0-9]+$` on metal, where Talos names links enp3s0) leaves nobody answering ARP for the
 // LoadBalancer pool: every Service with a pool address, the Gateway among them, is unreachable.
 import {
-  type Cidr,
   clusterRunbook,
   type DeployedApplication,
   deployedValues,
   error,
   type Issue,
   type KubeObject,
+  loadBalancerPoolBlocks,
   type PathSegment,
   parseBoundedWait,
-  parseCidr,
   parseIp,
   runbookPath,
   type SystemCheck,
@@ -793,20 +792,6 @@ export const fqdnRoutedHost: SystemCheck = {
 const IPS_ANNOTATION = 'lbipam.cilium.io/ips';
 const IPS_ANNOTATION_ALIAS = 'io.cilium/lb-ipam-ips';
 
-/** The addresses a block of a CiliumLoadBalancerIPPool gives: its CIDR, or its start to stop. */
-function poolBlockRange(block: unknown): { first: bigint; last: bigint; cidr?: Cidr } | undefined {
-  const entry = table(block);
-  if (typeof entry.cidr === 'string') {
-    const cidr = parseCidr(entry.cidr);
-    return cidr === undefined ? undefined : { first: cidr.first, last: cidr.last, cidr };
-  }
-  const start = parseIp(String(entry.start ?? ''));
-  const stop = parseIp(String(entry.stop ?? ''));
-  return start === undefined || stop === undefined
-    ? undefined
-    : { first: start.value, last: stop.value };
-}
-
 /**
  * Cilium's LB IPAM gives a Gateway of Cilium's class the addresses it pins (`spec.addresses`,
  * Cilium's GatewayStaticAddresses, passed as the Service's `io.cilium/lb-ipam-ips` annotation:
@@ -892,14 +877,9 @@ export const gatewayAddressAllocatable: SystemCheck = {
           const gives = pools.some(({ object: pool }) => {
             const poolSpec = table(pool.spec);
             const poolName = String(pool.metadata.name);
-            const blocks = (Array.isArray(poolSpec.blocks) ? poolSpec.blocks : []).flatMap(
-              (block) => {
-                const range = poolBlockRange(block);
-                return range === undefined ? [] : [range];
-              },
-            );
-            const holding = blocks.find(
-              (range) => range.first <= ip.value && ip.value <= range.last,
+            const holding = loadBalancerPoolBlocks(pool).find(
+              (range) =>
+                range.version === ip.version && range.first <= ip.value && ip.value <= range.last,
             );
             if (holding === undefined) return false;
             if (poolSpec.disabled === true) {
@@ -913,14 +893,9 @@ export const gatewayAddressAllocatable: SystemCheck = {
               );
               return false;
             }
-            const keeps =
-              poolSpec.allowFirstLastIPs === 'No' &&
-              holding.cidr !== undefined &&
-              holding.cidr.size >= 4n &&
-              (ip.value === holding.first || ip.value === holding.last);
-            if (keeps) {
+            if (holding.reserved.includes(ip.value)) {
               why.push(
-                `it is the ${ip.value === holding.first ? 'first' : 'last'} address of ${holding.cidr?.text} in pool "${poolName}", which keeps it (allowFirstLastIPs: "No")`,
+                `it is the ${ip.value === holding.first ? 'first' : 'last'} address of ${holding.text} in pool "${poolName}", which keeps it (allowFirstLastIPs: "No")`,
               );
               return false;
             }

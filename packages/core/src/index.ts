@@ -191,6 +191,7 @@ export {
   sharedValues,
   shareEnvironmentValues,
 } from './layers.js';
+export { loadBalancerPoolBlocks, type PoolBlock } from './lb-ipam.js';
 export type { DefinitionValidator, LoadResult } from './load.js';
 export {
   definitionValidator,

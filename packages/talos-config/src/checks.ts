@@ -10,9 +10,10 @@ import {
   type GeneratedFile,
   generatedFile,
   type Issue,
-  type KubeObject,
+  loadBalancerPoolBlocks,
   nthAddress,
   type PathSegment,
+  type PoolBlock,
   parseCidr,
   type ResolvedNode,
   type SystemCheck,
@@ -224,18 +225,26 @@ function onLink(address: string): Cidr | undefined {
   return parseCidr(address);
 }
 
-const inside = (outer: Cidr, inner: Cidr) =>
+/** Addresses from `first` to `last` of one IP version: a network, or a pool's block. */
+type Span = Pick<Cidr, 'version' | 'first' | 'last'>;
+
+const inside = (outer: Span, inner: Span) =>
   outer.version === inner.version && outer.first <= inner.first && inner.last <= outer.last;
-const meet = (a: Cidr, b: Cidr) =>
+const meet = (a: Span, b: Span) =>
   a.version === b.version && a.first <= b.last && b.first <= a.last;
 
-/** The address blocks of a CiliumLoadBalancerIPPool: its `cidr` blocks. */
-function poolBlocks(pool: KubeObject): Cidr[] {
-  const blocks = record(pool.spec).blocks;
-  return (Array.isArray(blocks) ? blocks : []).flatMap((block) => {
-    const cidr = parseCidr(String(record(block).cidr ?? ''));
-    return cidr === undefined ? [] : [cidr];
-  });
+/** Why LB IPAM may hand out an address at a block's edge (the edge is not among `reserved`). */
+function unkept(block: PoolBlock): string {
+  if (block.cidr === undefined) {
+    return 'is a start-to-stop range, of which Cilium keeps no address (allowFirstLastIPs applies to CIDR blocks)';
+  }
+  if (block.cidr.size <= 2n) {
+    return `is a /${block.cidr.prefix}, of which Cilium keeps no address (allowFirstLastIPs applies to blocks of four or more)`;
+  }
+  if (block.reserved.length > 0) {
+    return 'reaches beyond that LAN: the pool keeps only its own first and last address';
+  }
+  return 'does not keep its first and last address (allowFirstLastIPs: "No")';
 }
 
 /**
@@ -280,19 +289,25 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
             index < 0
               ? ['clusters', definition.index, 'network', 'loadBalancerPools']
               : ['clusters', definition.index, 'network', 'loadBalancerPools', index, 'cidr'];
-          for (const block of poolBlocks(object)) {
+          for (const block of loadBalancerPoolBlocks(object)) {
             const same = networks.filter((network) => network.version === block.version);
             if (same.length === 0) continue;
             // A block at the edge of its link's IPv4 network (a pool at the top of a /24 ends at
-            // its broadcast address): LB IPAM hands out a block's first and last address unless
-            // the pool says allowFirstLastIPs: "No" (operator/pkg/lbipam), and a Service at the
-            // LAN's network or broadcast address is sent to as a broadcast, never by ARP.
+            // its broadcast address): LB IPAM hands out every address of a block but those it
+            // reserves (`reserved`: a CIDR block's own first and last under allowFirstLastIPs:
+            // "No"), and a Service at the LAN's network or broadcast address is sent to as a
+            // broadcast, never by ARP.
             const edge = l2
               ? same
                   .filter((network) => network.version === 4 && network.prefix < 31)
                   .flatMap((network) =>
                     [network.first, network.last]
-                      .filter((address) => block.first <= address && address <= block.last)
+                      .filter(
+                        (address) =>
+                          block.first <= address &&
+                          address <= block.last &&
+                          !block.reserved.includes(address),
+                      )
                       .map((address) => ({
                         network,
                         what: address === network.first ? 'network' : 'broadcast',
@@ -301,9 +316,7 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
                   )[0]
               : undefined;
             const edgeKey = `${name}\n${block.text}`;
-            // Cilium keeps nothing of a /31 or /32 block, whatever the pool says
-            const kept = record(object.spec).allowFirstLastIPs === 'No' && block.prefix < 31;
-            if (edge !== undefined && !kept && !reportedEdges.has(edgeKey)) {
+            if (edge !== undefined && !reportedEdges.has(edgeKey)) {
               reportedEdges.add(edgeKey);
               issues.push(
                 error({
@@ -311,7 +324,7 @@ export const loadBalancerPoolsOnLink: SystemCheck = {
                   path: at,
                   output: source,
                   value: block.text,
-                  message: `pool "${name}" ${block.text} (${source}), announced by L2, holds ${edge.text}, the ${edge.what} address of the LAN ${edge.network.text} that node "${node.hostname}" is on, and ${block.prefix >= 31 ? `is a /${block.prefix}, of which Cilium keeps no address (allowFirstLastIPs applies to blocks of four or more)` : 'does not keep its first and last address (allowFirstLastIPs: "No")'}: Cilium's LB IPAM may give ${edge.text} to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it`,
+                  message: `pool "${name}" ${block.text} (${source}), announced by L2, holds ${edge.text}, the ${edge.what} address of the LAN ${edge.network.text} that node "${node.hostname}" is on, and ${unkept(block)}: Cilium's LB IPAM may give ${edge.text} to a Service, which LAN hosts send to as a broadcast, never by ARP to the node that announces it`,
                   expected:
                     'allowFirstLastIPs: "No" on the pool (charts/cilium writes it), or a pool off the LAN\u2019s first and last address',
                 }),

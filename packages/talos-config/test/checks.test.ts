@@ -239,6 +239,35 @@ describe('lb-pools-on-link', () => {
     expect(poolCheck(run, [single, l2Policy]).map((issue) => issue.message)).toContainEqual(
       expect.stringContaining('is a /32, of which Cilium keeps no address'),
     );
+    // A start-to-stop range that ends there: allowFirstLastIPs reserves only CIDR blocks' ends
+    const range = {
+      ...pool,
+      spec: {
+        allowFirstLastIPs: 'No',
+        blocks: [{ start: '192.168.30.240', stop: '192.168.30.255' }],
+      },
+    };
+    expect(poolCheck(run, [range, l2Policy]).map((issue) => [issue.value, issue.message])).toEqual([
+      [
+        '192.168.30.240-192.168.30.255',
+        expect.stringContaining(
+          'holds 192.168.30.255, the broadcast address of the LAN 192.168.30.0/24 that node "prod-cp-1" is on, and is a start-to-stop range, of which Cilium keeps no address',
+        ),
+      ],
+    ]);
+    // A pool under "No" wider than the LAN: it keeps its own ends, not the LAN's broadcast
+    // address inside it (and it is not on the LAN, which is reported for every node as well)
+    const wide = {
+      ...pool,
+      spec: { allowFirstLastIPs: 'No', blocks: [{ cidr: '192.168.30.0/23' }] },
+    };
+    const wideIssues = poolCheck(run, [wide, l2Policy]).map((issue) => issue.message);
+    expect(wideIssues.filter((message) => message.includes('broadcast address'))).toEqual([
+      expect.stringContaining(
+        'holds 192.168.30.255, the broadcast address of the LAN 192.168.30.0/24 that node "prod-cp-1" is on, and reaches beyond that LAN: the pool keeps only its own first and last address',
+      ),
+    ]);
+    expect(wideIssues.filter((message) => message.includes('does not hold pool'))).toHaveLength(7);
     const middle = { ...pool, spec: { blocks: [{ cidr: '192.168.30.192/27' }] } };
     expect(poolCheck(run, [middle, l2Policy])).toEqual([]);
     // Announced by BGP, off the LAN: its edges are no LAN's
