@@ -648,7 +648,11 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
         'address of its CIDR (`allowFirstLastIPs: "No"`: a pool at the top of a /24 LAN ends at its',
         'broadcast address, where a Service would be unreachable). Clusters with `bgp` get the BGP',
         'control plane v2 resources (cluster config, peer config, advertisement of LoadBalancer',
-        'IPs); clusters with `l2Announcements` get a `CiliumL2AnnouncementPolicy`.',
+        'IPs). The peer config retries a neighbour that does not answer every 5 to 10 seconds',
+        "(`connectRetryTimeSeconds: 5`; Cilium's default 120 leaves a rebooted router without routes",
+        'for up to four minutes, as only the nodes dial) and uses no graceful restart (a neighbour',
+        "drops a stopped node's routes at once). Clusters with `l2Announcements` get a",
+        '`CiliumL2AnnouncementPolicy`.',
       ].join('\n'),
     },
   ];

@@ -110,6 +110,10 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
       '',
       ...bgp.peers.map((peer) => `- \`${peer.name}\`: \`${peer.address}\`, AS ${peer.asn}`),
       '',
+      `A node whose neighbour does not answer (a router that reboots) tries again every ${BGP_CONNECT_RETRY_SECONDS} to ${2 * BGP_CONNECT_RETRY_SECONDS}`,
+      "seconds. The sessions use no graceful restart: a neighbour drops a node's routes as soon as",
+      'its session closes, and sends to the other nodes, which announce the same addresses.',
+      '',
       "Then check every node's sessions (Cilium's operator writes one `CiliumBGPNodeConfig` per",
       'node, where its agent reports them) and wait until each is `established`. A session that stays',
       "`active`, `connect` or `idle` is refused by its neighbour: each node's wait gives up after 10",
@@ -132,9 +136,22 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
 }
 
 /**
+ * How long, in seconds, a node's BGP session waits between attempts to reach a neighbour that
+ * did not answer: `connectRetryTimeSeconds` (Cilium's default 120; GoBGP waits between it and
+ * twice it). Cilium listens on no port (`ListenPort: -1`, pkg/bgp/manager `getLocalPort`), so
+ * only the nodes dial: after the router reboots, or when an agent's first attempt finds it still
+ * down, a node's routes come back only at its next attempt, up to four minutes later with the
+ * default. Cilium's BGP documentation recommends 5 or less "to ensure a fast reconnection".
+ */
+export const BGP_CONNECT_RETRY_SECONDS = 5;
+
+/**
  * BGP control plane v2: one cluster config (every node peers with every neighbour), one peer
  * config whose address families announce what the advertisement selects, and the advertisement
- * of every Service's LoadBalancer IP.
+ * of every Service's LoadBalancer IP. No graceful restart (Cilium's default): when a node's agent
+ * stops, its neighbours withdraw its routes at once and send to the other nodes, which announce
+ * the same addresses (every Service's traffic policy is `Cluster`); with it, a neighbour would go
+ * on sending to a node that reboots (a Talos upgrade) for up to the restart time.
  */
 export function bgpResources(cluster: ResolvedCluster): { [key: string]: KubeObject } {
   const bgp = cluster.network.bgp;
@@ -171,7 +188,10 @@ export function bgpResources(cluster: ResolvedCluster): { [key: string]: KubeObj
       apiVersion: 'cilium.io/v2',
       kind: 'CiliumBGPPeerConfig',
       metadata: { name: PLATFORM_RESOURCE_NAME, annotations: { ...CILIUM_CR_ANNOTATIONS } },
-      spec: { families: familyList },
+      spec: {
+        families: familyList,
+        timers: { connectRetryTimeSeconds: BGP_CONNECT_RETRY_SECONDS },
+      },
     },
     'bgp-advertisement': {
       apiVersion: 'cilium.io/v2',

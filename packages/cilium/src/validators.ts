@@ -317,6 +317,13 @@ const KIND_SCHEMAS: readonly KindSchema[] = [
               },
             },
           },
+          timers: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              connectRetryTimeSeconds: { type: 'integer', minimum: 1, maximum: 2147483647 },
+            },
+          },
         },
       },
       true,

@@ -81,6 +81,11 @@ describe('cluster manifests', () => {
     expect(peer.spec.families).toEqual([
       { afi: 'ipv4', safi: 'unicast', advertisements: { matchLabels: advert.metadata.labels } },
     ]);
+    // Only the nodes dial (Cilium listens on no port): a neighbour back from a reboot gets its
+    // sessions within seconds, not Cilium's default two to four minutes. Hold and keepalive stay
+    // Cilium's (changing them resets every session), and so does graceful restart (off).
+    expect(peer.spec.timers).toEqual({ connectRetryTimeSeconds: 5 });
+    expect(peer.spec.gracefulRestart).toBeUndefined();
     expect(advert.spec.advertisements[0].service).toEqual({ addresses: ['LoadBalancerIP'] });
   });
 
