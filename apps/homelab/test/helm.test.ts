@@ -2291,8 +2291,18 @@ suite(title, () => {
         const ini = iniSections(config?.data?.['grafana.ini'] ?? '');
         expect([render.cluster, ini.get('plugins')]).toEqual([
           render.cluster,
-          { preinstall_auto_update: 'false', preinstall_disabled: 'true' },
+          {
+            plugin_admin_enabled: 'false',
+            preinstall_auto_update: 'false',
+            preinstall_disabled: 'true',
+            public_key_retrieval_disabled: 'true',
+          },
         ]);
+        expect([
+          render.cluster,
+          ini.get('security')?.disable_gravatar,
+          ini.get('snapshots')?.external_enabled,
+        ]).toEqual([render.cluster, 'true', 'false']);
         expect([render.cluster, ini.get('analytics')?.check_for_plugin_updates]).toEqual([
           render.cluster,
           'false',

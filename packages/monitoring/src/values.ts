@@ -47,11 +47,20 @@ export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
  * every start logs one timed-out download per app; where egress is open, the Prometheus data
  * source would be an unpinned download that an update can leave unregistered (grafana/grafana
  * #132528). So the platform turns the list and the updates off, and the plugin update check: the
- * plugins are the pinned image's.
+ * plugins are the pinned image's. Two more calls to grafana.com go with them:
+ * - the plugin-signing keys, fetched at start, again a minute later and every ten days
+ *   (`public_key_retrieval_disabled`; pkg/services/pluginsintegration/keyretriever/dynamic):
+ *   each attempt times out after 10 s under default deny and logs an error. Without it Grafana
+ *   verifies with the key it has built in, and the bundled plugins carry no signature to check;
+ * - the plugin catalogue (`plugin_admin_enabled`): its pages ask grafana.com through Grafana's
+ *   `/api/gnet` proxy, which waits up to 30 s, and offer installs that cannot work offline and
+ *   would not survive the pod.
  */
 export const GRAFANA_PLUGINS = {
   preinstall_disabled: true,
   preinstall_auto_update: false,
+  public_key_retrieval_disabled: true,
+  plugin_admin_enabled: false,
 } as const;
 
 /**
@@ -63,7 +72,7 @@ export const GRAFANA_PLUGINS = {
  *   platform renders is checked before Git instead (schema, PromQL parser);
  * - Grafana's admin from the grafana-admin Secret (never a password in values, never one the
  *   chart generates on every render), no chart test pod, no phoning home, no plugin downloaded
- *   or updated at start (GRAFANA_PLUGINS);
+ *   or updated at start, no signing keys, avatars or snapshots from the internet (GRAFANA_PLUGINS);
  * - the kubelets scraped with their serving certificates verified against the cluster CA (the
  *   chart's default skips it): the Talos baseline of every cluster has the kubelets request them
  *   from the cluster CA (`rotate-server-certificates`, approved by the Kubelet Serving Certificate
@@ -117,6 +126,13 @@ export function baseValues(): Values {
           // The plugins the image bundles, and no others: nothing downloaded at start (see
           // GRAFANA_PLUGINS above).
           plugins: { ...GRAFANA_PLUGINS },
+          // Avatars from the profile's e-mail: Grafana's server fetches them from gravatar.com
+          // (pkg/api/avatar, 2 to 3 s per uncached avatar under default deny, failures not
+          // cached); with this, the bundled default picture. And no "Publish to
+          // snapshots.raintank.io": it would post a dashboard's data to the internet, and fails
+          // under default deny (local snapshots stay).
+          security: { disable_gravatar: true },
+          snapshots: { external_enabled: false },
           users: { allow_sign_up: false },
         },
       },

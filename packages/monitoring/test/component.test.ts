@@ -662,14 +662,25 @@ describe('Prometheus', () => {
     }
   });
 
-  it("keeps Grafana to its image's plugins on every cluster: no preinstall list, no in-place updates, no update check", () => {
+  it("keeps Grafana to its image's plugins on every cluster: no preinstall list, no in-place updates, no update check, nothing else from the internet", () => {
     // Grafana 13.2's defaults: preinstall_disabled false, preinstall_auto_update true (it would
     // try grafana.com at every start, and replace the bundled Prometheus data source in place).
     for (const cluster of ['dev', 'staging', 'prod']) {
       const ini = reference.values(cluster).grafana['grafana.ini'];
       expect([cluster, ini.plugins]).toEqual([
         cluster,
-        { preinstall_disabled: true, preinstall_auto_update: false },
+        {
+          preinstall_disabled: true,
+          preinstall_auto_update: false,
+          public_key_retrieval_disabled: true,
+          plugin_admin_enabled: false,
+        },
+      ]);
+      // Nor signing keys (plugins), avatars or external snapshots from the internet
+      expect([cluster, ini.security, ini.snapshots]).toEqual([
+        cluster,
+        { disable_gravatar: true },
+        { external_enabled: false },
       ]);
       expect([cluster, ini.analytics]).toEqual([
         cluster,
