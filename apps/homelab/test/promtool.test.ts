@@ -472,9 +472,11 @@ const SCENARIOS: readonly Scenario[] = [
       const namespace = labelValue(rule.expr, metric, 'namespace', 'x', 'talos-backup');
       const cronjob = labelValue(rule.expr, metric, 'cronjob', 'x', 'talos-backup');
       const last = `${metric}{namespace="${namespace}",cronjob="${cronjob}"}`;
+      const created = `kube_cronjob_created{namespace="${namespace}",cronjob="${cronjob}"}`;
+      const longAgo = { series: created, values: `${LONG_AGO * 2}x${end}` };
       return [
         {
-          name: 'EtcdSnapshotTooOld: fires when the CronJob never succeeded (no series)',
+          name: 'EtcdSnapshotTooOld: fires when there is no such CronJob (no series)',
           interval: '1m',
           input_series: [{ series: 'up{job="kube-state-metrics"}', values: `1x${end}` }],
           alert_rule_test: [
@@ -485,14 +487,65 @@ const SCENARIOS: readonly Scenario[] = [
         {
           name: 'EtcdSnapshotTooOld: fires when the last success is a century old',
           interval: '1m',
-          input_series: [{ series: last, values: `${LONG_AGO}x${end}` }],
+          input_series: [{ series: last, values: `${LONG_AGO}x${end}` }, longAgo],
           alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
         },
         {
           name: 'EtcdSnapshotTooOld: silent when the last success is a minute old',
           interval: '1m',
-          input_series: [{ series: last, values: `-60+60x${end}` }],
+          input_series: [{ series: last, values: `-60+60x${end}` }, longAgo],
           alert_rule_test: [at(rule, wait + 1, [])],
+        },
+        {
+          // Day one: kube-state-metrics reports no last success before the first one, and the
+          // first scheduled run may be hours away (every 6 hours on development)
+          name: 'EtcdSnapshotTooOld: silent for a CronJob created a minute ago that has not run yet',
+          interval: '1m',
+          input_series: [{ series: created, values: `-60+60x${end}` }],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+        {
+          name: 'EtcdSnapshotTooOld: fires for a CronJob created long ago that never succeeded',
+          interval: '1m',
+          input_series: [longAgo],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+      ];
+    },
+  },
+  {
+    alert: 'JobFailed',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const failedAt = 30;
+      const laterSuccess = failedAt + wait + 15;
+      const end = laterSuccess + 20;
+      const oneOff = (job: string, failed: number) => {
+        const labels = `namespace="ops",job_name="${job}"`;
+        return [
+          series(
+            `kube_job_owner{${labels},owner_kind="<none>",owner_name="<none>",owner_is_controller="<none>"}`,
+            1,
+            end,
+            1,
+          ),
+          series(`kube_job_status_start_time{${labels}}`, 1, end, 60),
+          series(`kube_job_failed{${labels},condition="true"}`, failed, end, 1),
+          series(`kube_job_failed{${labels},condition="false"}`, failed, end, 0),
+        ];
+      };
+      return [
+        // The CronJob cases, as for the backups' own failed-run alerts (any CronJob here)
+        ...lastRunFailedScenarios(rule, 'paperless', 'nightly'),
+        {
+          name: 'JobFailed: fires for a failed Job no CronJob made, with its namespace and name, and only after its `for`',
+          interval: '1m',
+          input_series: oneOff('migrate', failedAt),
+          alert_rule_test: [
+            at(rule, failedAt - 5, []),
+            ...(wait >= 2 ? [at(rule, failedAt + wait - 1, [])] : []),
+            at(rule, failedAt + wait + 1, [fires(rule, { namespace: 'ops', job_name: 'migrate' })]),
+          ],
         },
       ];
     },
@@ -1294,5 +1347,29 @@ suite(title, () => {
     expect(run.status).not.toBe(0);
     expect(run.output).toContain('resolves when a later run succeeds');
     expect(run.output).toContain('silent for a Job whose pod failed and whose retry succeeded');
+  });
+
+  it("fails JobFailed's scenarios as kube-prometheus-stack's KubeJobFailed: a CronJob's failed Job kept in its history fires on after a later success (broken on purpose)", () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const rule = stand('JobFailed', 'kube_job_failed{namespace=~".*",condition="true"} > 0', '15m');
+    const run = testRules(ruleFileWith(rule), scenarioOf('JobFailed').groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain(
+      'JobFailed: fires when the latest run failed, resolves when a later run succeeds',
+    );
+  });
+
+  it('fails the day-one scenario of EtcdSnapshotTooOld as absent() of the last success: a new CronJob fires before its first run (broken on purpose)', () => {
+    if (promtool === undefined) expect.fail(`promtool not found (${INSTALL})`);
+    const last =
+      'kube_cronjob_status_last_successful_time{namespace="talos-backup",cronjob="talos-backup"}';
+    const rule = stand(
+      'EtcdSnapshotTooOld',
+      `(time() - max(${last})) / 3600 > 26 or absent(${last})`,
+      '30m',
+    );
+    const run = testRules(ruleFileWith(rule), scenarioOf('EtcdSnapshotTooOld').groups(rule));
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('silent for a CronJob created a minute ago that has not run yet');
   });
 });

@@ -419,6 +419,7 @@ describe('monitoring on the reference platform', () => {
       for (const alert of [
         'NodeNotReady',
         'NodeDiskNearlyFull',
+        'JobFailed',
         'EtcdSnapshotTooOld',
         'CiliumAgentDown',
         'CiliumOperatorDown',

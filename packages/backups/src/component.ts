@@ -29,6 +29,8 @@ import {
   haPlan,
   type Issue,
   type KubeObject,
+  lastRunFailedExpr,
+  lastSuccessTooOldExpr,
   type MonitorDeclaration,
   parseCron,
   type RenderCluster,
@@ -267,39 +269,6 @@ const LAST_ETCD_SNAPSHOT = `kube_cronjob_status_last_successful_time{namespace="
 const LAST_VERIFICATION = 'kube_cronjob_status_last_successful_time{cronjob=~".+-restore-verify"}';
 const VERIFICATION_CREATED = 'kube_cronjob_created{cronjob=~".+-restore-verify"}';
 
-/**
- * The CronJobs (of `selector`, kube-state-metrics matchers on `namespace` and `cronjob`) whose
- * most recent finished run failed, one series per CronJob (labels `namespace`, `cronjob`; value:
- * the failed runs since its last success). A run failed when its Job has the condition Failed
- * (kube-state-metrics 2.20.0 `kube_job_failed{condition="true"}`: the backoff limit or deadline
- * was exhausted); it is the most recent when the Job (matched to its CronJob by `kube_job_owner`)
- * started after the CronJob's last success (`kube_cronjob_status_last_successful_time`, the
- * completion of its latest successful Job), or the CronJob never succeeded. A later successful
- * run resolves it, though the failed Job stays in the history (failedJobsHistoryLimit: 3 for the
- * etcd snapshots, 1 for a verification, whose failed pod holds a full-size scratch volume); a Job
- * whose pod failed once and then succeeded on a retry has no Failed condition and never counts
- * (`kube_job_status_failed` counts failed pods, so it would).
- */
-export function lastRunFailedExpr(selector: { namespace?: string; cronjob: string }): string {
-  const op = /[.*+?]/.test(selector.cronjob) ? '=~' : '=';
-  const series = (name: string, ...matchers: string[]) => {
-    const all = [
-      ...(selector.namespace === undefined ? [] : [`namespace="${selector.namespace}"`]),
-      ...matchers,
-    ];
-    return all.length === 0 ? name : `${name}{${all.join(',')}}`;
-  };
-  const started = `max by (namespace, job_name) (${series('kube_job_status_start_time')})`;
-  const failed = `max by (namespace, job_name) (${series('kube_job_failed', 'condition="true"')}) == 1`;
-  const owner = `max by (namespace, job_name, owner_name) (${series('kube_job_owner', 'owner_kind="CronJob"', `owner_name${op}"${selector.cronjob}"`)})`;
-  const failedRuns = `label_replace((${started} and on (namespace, job_name) (${failed})) * on (namespace, job_name) group_left (owner_name) ${owner}, "cronjob", "$1", "owner_name", "(.+)")`;
-  const lastSuccess = series(
-    'kube_cronjob_status_last_successful_time',
-    `cronjob${op}"${selector.cronjob}"`,
-  );
-  return `count by (namespace, cronjob) ((${failedRuns} > on (namespace, cronjob) group_left max by (namespace, cronjob) (${lastSuccess})) or (${failedRuns} unless on (namespace, cronjob) ${lastSuccess}))`;
-}
-
 function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
   const maxAge = settings.verification.maxAgeHours * 3600;
   return [
@@ -359,11 +328,14 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
               },
               {
                 alert: 'EtcdSnapshotTooOld',
-                expr: `(time() - max(${LAST_ETCD_SNAPSHOT})) / 3600 > $threshold or absent(${LAST_ETCD_SNAPSHOT})`,
+                expr: lastSuccessTooOldExpr({
+                  namespace: ETCD_BACKUP_NAMESPACE,
+                  cronjob: 'talos-backup',
+                }),
                 threshold: { development: 168, staging: 48, production: 26 },
                 for: '30m',
                 severity: 'warning' as const,
-                summary: `The last successful etcd snapshot (CronJob ${ETCD_BACKUP_NAMESPACE}/talos-backup) is older than its environment allows (hours), or there is none.`,
+                summary: `The last successful etcd snapshot (CronJob ${ETCD_BACKUP_NAMESPACE}/talos-backup) is older than its environment allows (hours), or the CronJob, older than that, never succeeded, or it does not exist.`,
                 description:
                   'Without a recent etcd snapshot a lost control plane cannot be restored (disaster-recovery.md). Check the CronJob and its last Job.',
               },

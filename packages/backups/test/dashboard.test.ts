@@ -1,7 +1,8 @@
 // The backups dashboard: its stats use the alerts' own series and expressions, the etcd stat
 // only where the cluster takes etcd snapshots, and the layout fills Grafana's 24 columns.
+
+import { lastRunFailedExpr } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { lastRunFailedExpr } from '../src/component.js';
 import { backupsDashboard } from '../src/dashboard.js';
 
 interface Panel {

@@ -104,6 +104,11 @@ export type { DefaultedField, StructuralSchema } from './crd-defaults.js';
 export { applyCrdDefaults, crdSchemas, defaultsInsideLists } from './crd-defaults.js';
 export type { CronProblem, CronSchedule } from './cron.js';
 export { cronLongestGap, cronOverlap, parseCron } from './cron.js';
+export {
+  type CronJobSelector,
+  lastRunFailedExpr,
+  lastSuccessTooOldExpr,
+} from './cronjob-alerts.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
 export type { DisruptionBudget } from './disruption-budgets.js';
 export {

@@ -3,12 +3,14 @@
 // capability they provide and the component known to provide it: each applies only while that
 // component declares no monitors of its own, so the owner taking them over is a move, not a
 // duplicate. Pure.
-import type {
-  AlertRuleDeclaration,
-  Capability,
-  DashboardDeclaration,
-  MonitorDeclaration,
-  ResolvedCluster,
+import {
+  type AlertRuleDeclaration,
+  type Capability,
+  type DashboardDeclaration,
+  lastRunFailedExpr,
+  lastSuccessTooOldExpr,
+  type MonitorDeclaration,
+  type ResolvedCluster,
 } from '@homelab/core';
 import longhornDashboard from './dashboards/longhorn.json' with { type: 'json' };
 import platformDashboard from './dashboards/platform.json' with { type: 'json' };
@@ -54,6 +56,27 @@ export function platformMonitors(settings: ResolvedMonitoringSettings): MonitorD
       ],
       dashboards: [dashboard('platform', platformDashboard)],
     },
+    {
+      name: 'jobs',
+      namespace: 'kube-system',
+      rules: [
+        {
+          // In place of kube-prometheus-stack's KubeJobFailed (`kube_job_failed > 0`), which fires
+          // while any failed Job exists: a CronJob keeps its failed Jobs (failedJobsHistoryLimit,
+          // 1 by default), so one failed run kept it firing after later runs succeeded, until
+          // someone deleted the Job. A CronJob's alert here resolves at its next success; a Job
+          // no CronJob made (a one-off, a hook) fires while it stays failed, as before.
+          alert: 'JobFailed',
+          expr: `${lastRunFailedExpr({ cronjob: '.+' })} or count by (namespace, job_name) (kube_job_failed{condition="true"} == 1 unless on (namespace, job_name) kube_job_owner{owner_kind="CronJob"})`,
+          for: '15m',
+          severity: 'warning',
+          summary:
+            'A Job failed: the latest finished run of a CronJob (no later run succeeded), or a Job no CronJob made.',
+          description:
+            "The namespace label and the cronjob or job_name label say which. Check the Job's pods (kubectl -n <namespace> describe job, logs). A CronJob's alert resolves at its next successful run; a one-off Job's once it is deleted or run again.",
+        },
+      ],
+    },
     ...(settings.etcdSnapshot === undefined ? [] : [etcdSnapshotMonitor(settings.etcdSnapshot)]),
   ];
 }
@@ -63,18 +86,17 @@ function etcdSnapshotMonitor(snapshot: {
   readonly cronJob: string;
   readonly namespace: string;
 }): MonitorDeclaration {
-  const lastSnapshot = `kube_cronjob_status_last_successful_time{namespace="${snapshot.namespace}",cronjob="${snapshot.cronJob}"}`;
   return {
     name: 'etcd-snapshots',
     namespace: snapshot.namespace,
     rules: [
       {
         alert: 'EtcdSnapshotTooOld',
-        expr: `(time() - max(${lastSnapshot})) / 3600 > $threshold or absent(${lastSnapshot})`,
+        expr: lastSuccessTooOldExpr({ namespace: snapshot.namespace, cronjob: snapshot.cronJob }),
         threshold: { development: 168, staging: 48, production: 26 },
         for: '30m',
         severity: 'warning',
-        summary: `The last successful etcd snapshot (CronJob ${snapshot.namespace}/${snapshot.cronJob}) is older than its environment allows (hours), or there is none.`,
+        summary: `The last successful etcd snapshot (CronJob ${snapshot.namespace}/${snapshot.cronJob}) is older than its environment allows (hours), or the CronJob, older than that, never succeeded, or it does not exist.`,
         description:
           'Without a recent etcd snapshot a lost control plane cannot be restored (talosctl etcd snapshot, talosctl bootstrap --recover-from). Check the CronJob and its last Job.',
       },

@@ -32,8 +32,12 @@ const ALERTMANAGER_SELECTOR = {
   alertmanager: ALERTMANAGER_NAME,
 };
 
-/** Rules of kube-prometheus-stack replaced by the platform's own, whose thresholds vary by environment. */
-export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady'] as const;
+/**
+ * Rules of kube-prometheus-stack replaced by the platform's own (src/catalogue.ts): KubeNodeNotReady
+ * by NodeNotReady, whose `for` varies by environment; KubeJobFailed by JobFailed, which a CronJob's
+ * later successful run resolves (the chart's fires while any failed Job is kept in the history).
+ */
+export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady', 'KubeJobFailed'] as const;
 
 /**
  * Grafana 13.2 (the image of the grafana 12.11.1 subchart) installs a list of plugins from

@@ -142,7 +142,7 @@ describe('monitors from declarations', () => {
       watched('web', [WEB]),
     ]);
     expect(rulesOf(own.manifests('prod')).get('EtcdSnapshotTooOld')?.expr).toBe(
-      '(time() - max(kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"})) / 3600 > 26 or absent(kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"})',
+      '(time() - max(kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"})) / 3600 > 26 or ((time() - max(kube_cronjob_created{namespace="ops",cronjob="snap"})) / 3600 > 26 unless on () kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"}) or absent(kube_cronjob_created{namespace="ops",cronjob="snap"})',
     );
   });
 
