@@ -18,6 +18,9 @@ import { CILIUM_RELEASES, type CiliumVersion } from './versions.js';
 /** The key the upstream chart's values live under. */
 export const CILIUM_VALUES_KEY = 'cilium';
 
+/** The agents' and the Envoy proxies' roll-out (DaemonSets): one node at a time. */
+const ONE_NODE_AT_A_TIME = 1;
+
 /** Keys under `operator.affinity.podAntiAffinity` in the upstream defaults (1.18 and 1.20). */
 const UPSTREAM_OPERATOR_ANTI_AFFINITY_KEYS = ['requiredDuringSchedulingIgnoredDuringExecution'];
 
@@ -33,7 +36,8 @@ const UPSTREAM_OPERATOR_ANTI_AFFINITY_KEYS = ['requiredDuringSchedulingIgnoredDu
  * - Hubble with relay and UI; its mTLS certificates generated in the cluster by a CronJob
  *   rather than by Helm at render time, so Argo CD never sees freshly generated keys in Git's
  *   rendering and never fights over them;
- * - metrics of the agent, the operator and Hubble, for the metrics provider to scrape.
+ * - metrics of the agent, the operator and Hubble, for the metrics provider to scrape;
+ * - the agents and Envoy proxies rolled out one node at a time.
  */
 export function baseValues(version: CiliumVersion): Values {
   const release = CILIUM_RELEASES[version];
@@ -43,6 +47,11 @@ export function baseValues(version: CiliumVersion): Values {
       // A config change synced from Git restarts the pods that read it; without these the
       // ConfigMap changes and the Application is Healthy while the agents keep the old config.
       rollOutCiliumPods: true,
+      // One node's agent at a time (Cilium's default is two): such a roll-out restarts every
+      // agent, and the platform's clusters are small. Two at once on three nodes leave one agent
+      // up while the L2 announcement leases (the Gateway's address) move, or drop two of three
+      // BGP paths to every LoadBalancer address.
+      updateStrategy: { rollingUpdate: { maxUnavailable: ONE_NODE_AT_A_TIME } },
       kubeProxyReplacement: true,
       k8sServiceHost: 'localhost',
       k8sServicePort: KUBE_PRISM_PORT,
@@ -61,7 +70,11 @@ export function baseValues(version: CiliumVersion): Values {
       },
       // Operator metrics behind its headless Service (see `prometheus` below).
       operator: { rollOutPods: true, prometheus: { enabled: true, metricsService: true } },
-      envoy: { rollOutPods: true },
+      // The node proxies that carry the Gateway's traffic: one node's at a time, as the agents.
+      envoy: {
+        rollOutPods: true,
+        updateStrategy: { rollingUpdate: { maxUnavailable: ONE_NODE_AT_A_TIME } },
+      },
       hubble: {
         enabled: true,
         relay: { enabled: ciliumDefaults.hubble.relay, rollOutPods: true },

@@ -205,6 +205,17 @@ describe('issue 9: versions, roll-outs, resources', () => {
     ]).toEqual([true, true, true, true, true]);
   });
 
+  test("rolls the agents and the Envoy proxies out one node at a time (Cilium's default is two)", () => {
+    for (const cluster of ['dev', 'prod']) {
+      const values = cilium(cluster);
+      expect([cluster, values.updateStrategy, values.envoy.updateStrategy]).toEqual([
+        cluster,
+        { rollingUpdate: { maxUnavailable: 1 } },
+        { rollingUpdate: { maxUnavailable: 1 } },
+      ]);
+    }
+  });
+
   test('every workload gets requests and a memory limit, scaled by the profile (production twice development)', () => {
     const dev = cilium('dev');
     const prod = cilium('prod');
