@@ -56,6 +56,23 @@ export const DEFAULT_RETENTION_SHARE = 0.8;
 /** Largest share: the write-ahead log, the head block and compactions need the rest. */
 export const MAX_RETENTION_SHARE = 0.9;
 
+const MIB = 2 ** 20;
+
+/**
+ * The most `retentionSize` may be, in bytes, for a volume of `volume` bytes before
+ * kube-prometheus-stack's KubePersistentVolumeFillingUp fires on Prometheus' own volume: its
+ * warning fires for less than 15% of the volume available (an hour, with the space predicted to
+ * run out within four days, which at the size limit it is for hours at a time; Prometheus 3.14
+ * counts the WAL and head chunks into the limit, tsdb/db.go `BeyondSizeRetention`). The volume is
+ * Longhorn's ext4, formatted with `-m0` (k8s.io/mount-utils): the kubelet's capacity is the volume
+ * less ext4's metadata (2.2 to 2.6% from 50Gi down to 10Gi, more on smaller ones) and 16MiB the
+ * kernel keeps back. 82% less 64MiB leaves at least 16% available from 1Gi to 50Gi, and room
+ * for a compaction's output beside the retained blocks.
+ */
+export function fillAlertCeiling(volume: number): number {
+  return Math.floor((volume * 0.82 - 64 * MIB) / MIB) * MIB;
+}
+
 export interface ResolvedMonitoringSettings {
   readonly prometheus: {
     readonly replicas: number;
@@ -108,8 +125,10 @@ export function resolveMonitoringSettings(
   const size = raw.prometheus?.storage?.size ?? defaults.storageSize;
   const volume = kubernetesBytes(size) ?? 0;
   const limit = Math.floor(volume * MAX_RETENTION_SHARE);
+  const ceiling = fillAlertCeiling(volume);
+  // 80% of the volume, or less on a small one (1Gi: 775MiB), where ext4's metadata weighs more
   let retentionSize = formatPrometheusBytes(
-    Math.floor((volume * DEFAULT_RETENTION_SHARE) / 2 ** 20) * 2 ** 20,
+    Math.min(Math.floor((volume * DEFAULT_RETENTION_SHARE) / MIB) * MIB, Math.max(ceiling, MIB)),
   );
   const asked = raw.prometheus?.retentionSize;
   if (asked !== undefined) {
@@ -126,6 +145,17 @@ export function resolveMonitoringSettings(
       );
     } else {
       retentionSize = asked;
+      if (bytes > ceiling) {
+        issues.push(
+          warning({
+            code: 'monitoring-retention-size',
+            path: path('prometheus', 'retentionSize'),
+            value: asked,
+            message: `holds so much of the Prometheus volume (storage.size ${size}) on cluster "${cluster.name}" that, once Prometheus keeps that much, less than 15% of the volume is free: kube-prometheus-stack's KubePersistentVolumeFillingUp fires on Prometheus' own volume for hours at a time, and a compaction may find no room for its output`,
+            expected: `at most ${formatPrometheusBytes(ceiling)} (82% of storage.size less 64MiB), or a larger storage.size`,
+          }),
+        );
+      }
     }
   }
   const replicas = raw.alertmanager?.replicas ?? cluster.profile.replicas;

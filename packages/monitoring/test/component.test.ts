@@ -630,11 +630,44 @@ describe('Prometheus', () => {
     expect(tight[0]?.expected).toBe(
       'at most 90% of storage.size (45GiB), or a larger storage.size',
     );
+    // Allowed, but past what keeps 15% of the volume free: the chart's KubePersistentVolumeFillingUp
+    // would fire on Prometheus' own volume once the samples reach it
+    const retentionWarnings = (retentionSize: string) =>
+      issuesOf(
+        runMonitoring({ prometheus: { retentionSize, storage: { size: '50Gi' } } }),
+        'warning',
+      ).filter((issue) => issue.code === 'monitoring-retention-size');
+    const filling = retentionWarnings('45GiB');
+    expect(filling.map((issue) => [issue.code, issue.severity])).toEqual(
+      ['dev', 'staging', 'prod'].map(() => ['monitoring-retention-size', 'warning']),
+    );
+    expect(filling[0]?.message).toBe(
+      'holds so much of the Prometheus volume (storage.size 50Gi) on cluster "dev" that, once Prometheus keeps that much, less than 15% of the volume is free: kube-prometheus-stack\'s KubePersistentVolumeFillingUp fires on Prometheus\' own volume for hours at a time, and a compaction may find no room for its output',
+    );
+    expect(filling[0]?.expected).toBe(
+      'at most 41920MiB (82% of storage.size less 64MiB), or a larger storage.size',
+    );
     expect(
       issuesOf(
         runMonitoring({ prometheus: { retentionSize: '45GiB', storage: { size: '50Gi' } } }),
       ),
     ).toEqual([]);
+    expect(retentionWarnings('40GiB')).toEqual([]);
+    expect(retentionWarnings('41920MiB')).toEqual([]);
+    expect(retentionWarnings('41921MiB')).toHaveLength(3);
+  });
+
+  it("defaults the retention to 80% of the volume, less on a small one, where ext4's metadata weighs more", () => {
+    const retentionOf = (size: string) =>
+      runMonitoring({ prometheus: { storage: { size } } }).values('prod').prometheus.prometheusSpec
+        .retentionSize;
+    expect(['1Gi', '2Gi', '10Gi', '50Gi', '1Ti'].map(retentionOf)).toEqual([
+      '775MiB',
+      '1615MiB',
+      '8GiB',
+      '40GiB',
+      '838860MiB',
+    ]);
   });
 
   it('labels every series with its cluster and scrapes the control plane at its Talos addresses', () => {
