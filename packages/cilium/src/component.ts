@@ -650,9 +650,10 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
         'control plane v2 resources (cluster config, peer config, advertisement of LoadBalancer',
         'IPs). The peer config retries a neighbour that does not answer every 5 to 10 seconds',
         "(`connectRetryTimeSeconds: 5`; Cilium's default 120 leaves a rebooted router without routes",
-        'for up to four minutes, as only the nodes dial) and uses no graceful restart (a neighbour',
-        "drops a stopped node's routes at once). Clusters with `l2Announcements` get a",
-        '`CiliumL2AnnouncementPolicy`.',
+        'for up to four minutes, as only the nodes dial), proposes a hold time of 9 seconds with',
+        'keepalives every 3 (a node that dies without closing its sessions is dropped after 9 seconds,',
+        "not 90) and uses no graceful restart (a neighbour drops a stopped node's routes at once).",
+        'Clusters with `l2Announcements` get a `CiliumL2AnnouncementPolicy`.',
       ].join('\n'),
     },
   ];

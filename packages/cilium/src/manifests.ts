@@ -112,7 +112,10 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
       '',
       `A node whose neighbour does not answer (a router that reboots) tries again every ${BGP_CONNECT_RETRY_SECONDS} to ${2 * BGP_CONNECT_RETRY_SECONDS}`,
       "seconds. The sessions use no graceful restart: a neighbour drops a node's routes as soon as",
-      'its session closes, and sends to the other nodes, which announce the same addresses.',
+      'its session closes, and sends to the other nodes, which announce the same addresses. A node',
+      `that stops answering without closing it (its power lost) is dropped when the hold time runs out:`,
+      `the nodes propose ${BGP_HOLD_SECONDS} seconds, with keepalives every ${BGP_KEEPALIVE_SECONDS}, and the session takes the lower of the two`,
+      "ends' hold times. Let each neighbour send to every node at once (ECMP, `maximum-paths` on FRR).",
       '',
       "Then check every node's sessions (Cilium's operator writes one `CiliumBGPNodeConfig` per",
       'node, where its agent reports them) and wait until each is `established`. A session that stays',
@@ -144,6 +147,18 @@ export function bgpPeeringStep(cluster: ResolvedCluster): BootstrapStep | undefi
  * default. Cilium's BGP documentation recommends 5 or less "to ensure a fast reconnection".
  */
 export const BGP_CONNECT_RETRY_SECONDS = 5;
+
+/**
+ * The hold time and keepalive interval a node proposes (`holdTimeSeconds`, `keepAliveTimeSeconds`;
+ * Cilium's defaults 90 and 30; the session takes the lower hold time of the two ends, RFC 4271
+ * 4.2). A node that stops without closing its sessions (power lost, a kernel panic, its link
+ * down) keeps its share of every LoadBalancer address's traffic until its neighbour's hold timer
+ * expires: 9 seconds instead of 90. Cilium's BGP documentation recommends these values, the least
+ * it accepts, for fast failure detection. A node that stops in order (a reboot, an agent restart)
+ * closes its sessions and is dropped at once either way.
+ */
+export const BGP_HOLD_SECONDS = 9;
+export const BGP_KEEPALIVE_SECONDS = 3;
 
 /**
  * BGP control plane v2: one cluster config (every node peers with every neighbour), one peer
@@ -190,7 +205,11 @@ export function bgpResources(cluster: ResolvedCluster): { [key: string]: KubeObj
       metadata: { name: PLATFORM_RESOURCE_NAME, annotations: { ...CILIUM_CR_ANNOTATIONS } },
       spec: {
         families: familyList,
-        timers: { connectRetryTimeSeconds: BGP_CONNECT_RETRY_SECONDS },
+        timers: {
+          connectRetryTimeSeconds: BGP_CONNECT_RETRY_SECONDS,
+          holdTimeSeconds: BGP_HOLD_SECONDS,
+          keepAliveTimeSeconds: BGP_KEEPALIVE_SECONDS,
+        },
       },
     },
     'bgp-advertisement': {

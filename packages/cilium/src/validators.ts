@@ -322,6 +322,8 @@ const KIND_SCHEMAS: readonly KindSchema[] = [
             additionalProperties: false,
             properties: {
               connectRetryTimeSeconds: { type: 'integer', minimum: 1, maximum: 2147483647 },
+              holdTimeSeconds: { type: 'integer', minimum: 3, maximum: 65535 },
+              keepAliveTimeSeconds: { type: 'integer', minimum: 1, maximum: 65535 },
             },
           },
         },

@@ -82,9 +82,17 @@ describe('cluster manifests', () => {
       { afi: 'ipv4', safi: 'unicast', advertisements: { matchLabels: advert.metadata.labels } },
     ]);
     // Only the nodes dial (Cilium listens on no port): a neighbour back from a reboot gets its
-    // sessions within seconds, not Cilium's default two to four minutes. Hold and keepalive stay
-    // Cilium's (changing them resets every session), and so does graceful restart (off).
-    expect(peer.spec.timers).toEqual({ connectRetryTimeSeconds: 5 });
+    // sessions within seconds, not Cilium's default two to four minutes. A node that dies without
+    // closing its sessions is dropped after 9 seconds, not 90. Graceful restart stays off.
+    expect(peer.spec.timers).toEqual({
+      connectRetryTimeSeconds: 5,
+      holdTimeSeconds: 9,
+      keepAliveTimeSeconds: 3,
+    });
+    // The CRD's rule (x-kubernetes-validations): keepalive no larger than the hold time
+    expect(peer.spec.timers.keepAliveTimeSeconds).toBeLessThanOrEqual(
+      peer.spec.timers.holdTimeSeconds,
+    );
     expect(peer.spec.gracefulRestart).toBeUndefined();
     expect(advert.spec.advertisements[0].service).toEqual({ addresses: ['LoadBalancerIP'] });
   });
