@@ -53,13 +53,15 @@ export function lastRunFailedExpr(selector: CronJobSelector): string {
  * succeeded and was created longer ago than that (`kube_cronjob_created`: kube-state-metrics
  * reports a last success only once there is one, so a new CronJob waits for its first scheduled
  * run without an alert, while one whose runs never succeed is found once the allowed age has
- * passed); or there is no such CronJob at all (`absent`, labels `namespace` and `cronjob`: a
- * CronJob named wrongly, or not deployed).
+ * passed); or there is no such CronJob at all (`absent`: a CronJob named wrongly, or not
+ * deployed). Each case has the labels `namespace` and `cronjob`, so one alert goes on from one
+ * case to the next and routes and inhibitions can match it.
  */
 export function lastSuccessTooOldExpr(selector: CronJobSelector): string {
   const { series } = matchers(selector);
   const name = `cronjob="${selector.cronjob}"`;
   const last = series('kube_cronjob_status_last_successful_time', name);
   const created = series('kube_cronjob_created', name);
-  return `(time() - max(${last})) / 3600 > $threshold or ((time() - max(${created})) / 3600 > $threshold unless on () ${last}) or absent(${created})`;
+  const keep = 'max by (namespace, cronjob)';
+  return `(time() - ${keep} (${last})) / 3600 > $threshold or ((time() - ${keep} (${created})) / 3600 > $threshold unless on (namespace, cronjob) ${last}) or absent(${created})`;
 }

@@ -1,9 +1,9 @@
 // The addresses a CiliumLoadBalancerIPPool gives, as Cilium's LB IPAM reads them (operator/pkg/lbipam,
 // v1.19.6): each block is a CIDR or a start-to-stop range; under `allowFirstLastIPs: "No"` a CIDR
 // block of more than two addresses keeps its first and last (LB IPAM marks them allocated when it
-// makes the range, `handlePoolModified`), and keeps nothing of a /31, a /32 or a start-to-stop range.
-// Read here once for the checks of two components: the Cilium pools' own checks and the Talos
-// material's `lb-pools-on-link`. Pure.
+// makes the range: `handleNewPool`, `handlePoolModified`), and keeps nothing of a /31, a /32 or a start-to-stop range.
+// Read here once for two checks of two components: the Cilium component's
+// `gateway-address-allocatable` and the Talos material's `lb-pools-on-link`. Pure.
 
 import { list, record } from './json-access.js';
 import { type Cidr, type IpVersion, parseCidr, parseIp } from './net.js';
@@ -25,8 +25,9 @@ export interface PoolBlock {
 /**
  * The blocks of a CiliumLoadBalancerIPPool, in their order. A block's `cidr` wins over its `start`
  * and `stop`; a `start` without a `stop` is that one address (`ipRangeFromBlock`). A block that
- * does not parse, or whose ends differ in IP version or run backwards, is left out: LB IPAM
- * refuses such a pool, and the platform writes none (its pools are the definition's checked CIDRs).
+ * does not parse, or whose ends differ in IP version or run backwards, is left out. LB IPAM stops
+ * at such a block instead (the blocks before it are served, those after it never are); the
+ * platform writes none (its pools are the definition's checked CIDRs).
  */
 export function loadBalancerPoolBlocks(pool: KubeObject): PoolBlock[] {
   const spec = record(pool.spec);

@@ -21,6 +21,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
+import { JOB_FAILED } from './catalogue.js';
 import { flowName } from './flow-name.js';
 import type { MonitoringReceiver, MonitoringSecretKey } from './generated/settings.js';
 import { MONITORING_NAMESPACE, type ResolvedMonitoringSettings } from './settings.js';
@@ -75,8 +76,16 @@ export const NULL_RECEIVER = 'null';
 /**
  * kube-prometheus-stack's inhibition rules: a critical alert silences the warning and info
  * alerts of the same name and namespace, a warning the info ones; InfoInhibitor silences info.
+ * And the platform's: a critical alert about one CronJob (labels `namespace`, `cronjob`: the
+ * backups' EtcdBackupFailed and VolumeRestoreVerificationFailed) silences the generic JobFailed
+ * of that CronJob (src/catalogue.ts), which the same failed run raises 15 minutes later.
  */
 const INHIBIT_RULES: Values[] = [
+  {
+    source_matchers: ['severity = critical', 'cronjob =~ .+'],
+    target_matchers: [`alertname = ${JOB_FAILED}`],
+    equal: ['namespace', 'cronjob'],
+  },
   {
     source_matchers: ['severity = critical'],
     target_matchers: ['severity =~ warning|info'],

@@ -20,6 +20,9 @@ function dashboard(name: string, json: { readonly title: string }): DashboardDec
   return { name, title: json.title, json: json as unknown as DashboardDeclaration['json'] };
 }
 
+/** The alert of a failed Job (in place of kube-prometheus-stack's KubeJobFailed). */
+export const JOB_FAILED = 'JobFailed';
+
 /** File systems node-exporter reports that hold data (Talos' EPHEMERAL is XFS; / is read-only). */
 const DATA_FILESYSTEMS = 'fstype=~"ext4|xfs|btrfs"';
 
@@ -65,15 +68,16 @@ export function platformMonitors(settings: ResolvedMonitoringSettings): MonitorD
           // while any failed Job exists: a CronJob keeps its failed Jobs (failedJobsHistoryLimit,
           // 1 by default), so one failed run kept it firing after later runs succeeded, until
           // someone deleted the Job. A CronJob's alert here resolves at its next success; a Job
-          // no CronJob made (a one-off, a hook) fires while it stays failed, as before.
-          alert: 'JobFailed',
+          // no CronJob made (a one-off, a hook) fires while it stays failed, as before. A critical
+          // alert of the same CronJob (the backups' own) inhibits it (src/alertmanager.ts).
+          alert: JOB_FAILED,
           expr: `${lastRunFailedExpr({ cronjob: '.+' })} or count by (namespace, job_name) (kube_job_failed{condition="true"} == 1 unless on (namespace, job_name) kube_job_owner{owner_kind="CronJob"})`,
           for: '15m',
           severity: 'warning',
           summary:
             'A Job failed: the latest finished run of a CronJob (no later run succeeded), or a Job no CronJob made.',
           description:
-            "The namespace label and the cronjob or job_name label say which. Check the Job's pods (kubectl -n <namespace> describe job, logs). A CronJob's alert resolves at its next successful run; a one-off Job's once it is deleted or run again.",
+            "The namespace label and the cronjob or job_name label say which. Check the Job's pods (kubectl -n <namespace> describe job, logs). A CronJob's alert resolves at its next successful run; a one-off Job's once it is deleted (by hand, or by its ttlSecondsAfterFinished). A critical alert of the same CronJob inhibits this one.",
         },
       ],
     },

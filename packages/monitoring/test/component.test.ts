@@ -142,7 +142,7 @@ describe('monitors from declarations', () => {
       watched('web', [WEB]),
     ]);
     expect(rulesOf(own.manifests('prod')).get('EtcdSnapshotTooOld')?.expr).toBe(
-      '(time() - max(kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"})) / 3600 > 26 or ((time() - max(kube_cronjob_created{namespace="ops",cronjob="snap"})) / 3600 > 26 unless on () kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"}) or absent(kube_cronjob_created{namespace="ops",cronjob="snap"})',
+      '(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"})) / 3600 > 26 or ((time() - max by (namespace, cronjob) (kube_cronjob_created{namespace="ops",cronjob="snap"})) / 3600 > 26 unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{namespace="ops",cronjob="snap"}) or absent(kube_cronjob_created{namespace="ops",cronjob="snap"})',
     );
   });
 
@@ -783,6 +783,55 @@ describe('Alertmanager', () => {
     expect(
       ['dev', 'staging', 'prod'].map((c) => run.values(c).alertmanager.alertmanagerSpec.replicas),
     ).toEqual([1, 2, 3]);
+  });
+
+  it("lets a critical alert of a CronJob (the backups' failed-run alerts) silence JobFailed of that CronJob, and no other", () => {
+    // Alertmanager's inhibition (inhibit/inhibit.go): a target is muted while a source alert
+    // matching the rule's source matchers fires whose `equal` labels have the same values (a
+    // label missing on both sides counts as equal). Matchers as the config writes them.
+    type Labels = Record<string, string>;
+    const matches = (matcher: string, labels: Labels) => {
+      const [, name = '', op, value = ''] = /^(\S+) (=~|=) (.*)$/.exec(matcher) ?? [];
+      const actual = labels[name] ?? '';
+      return op === '=' ? actual === value : new RegExp(`^(?:${value})$`).test(actual);
+    };
+    const rules = run.values('prod').alertmanager.config.inhibit_rules as {
+      source_matchers?: string[];
+      target_matchers: string[];
+      equal?: string[];
+    }[];
+    const muted = (target: Labels, firing: Labels[]) =>
+      rules.some(
+        (rule) =>
+          rule.target_matchers.every((m) => matches(m, target)) &&
+          firing.some(
+            (source) =>
+              (rule.source_matchers ?? []).every((m) => matches(m, source)) &&
+              (rule.equal ?? []).every((label) => (source[label] ?? '') === (target[label] ?? '')),
+          ),
+      );
+    const etcdBackupFailed = {
+      alertname: 'EtcdBackupFailed',
+      severity: 'critical',
+      namespace: 'talos-backup',
+      cronjob: 'talos-backup',
+    };
+    const jobFailed = (labels: Labels) => ({
+      alertname: 'JobFailed',
+      severity: 'warning',
+      ...labels,
+    });
+    expect([
+      muted(jobFailed({ namespace: 'talos-backup', cronjob: 'talos-backup' }), [etcdBackupFailed]),
+      // Another CronJob, a one-off Job of the namespace, or no critical alert of a CronJob: not muted
+      muted(jobFailed({ namespace: 'talos-backup', cronjob: 'other' }), [etcdBackupFailed]),
+      muted(jobFailed({ namespace: 'talos-backup', job_name: 'talos-backup-manual' }), [
+        etcdBackupFailed,
+      ]),
+      muted(jobFailed({ namespace: 'kube-system', cronjob: 'hubble-generate-certs' }), [
+        { alertname: 'NodeNotReady', severity: 'critical', node: 'prod-w-1' },
+      ]),
+    ]).toEqual([true, false, false, false]);
   });
 
   it('configures the receivers with credentials read from mounted Secret files, never values', () => {

@@ -33,7 +33,7 @@ replicas?: number
  */
 retention?: string
 /**
- * Most disk the samples may use, in bytes with a base-2 unit as Prometheus reads it (40GiB, 512MiB); at most 90% of storage.size, which the write-ahead log and compactions need the rest of, and a warning above 82% of it less 64MiB, where the chart's KubePersistentVolumeFillingUp fires on Prometheus' own volume once the samples reach it (default 80% of storage.size, less below 3.2Gi).
+ * Most disk the samples may use, in bytes with a base-2 unit as Prometheus reads it (40GiB, 512MiB); at most 90% of storage.size, which the write-ahead log and compactions need the rest of, and a warning above 82% of it less 64MiB, where the chart's KubePersistentVolumeFillingUp fires on Prometheus' own volume once the samples reach it (default 80% of storage.size, less below 3200MiB).
  */
 retentionSize?: string
 /**
