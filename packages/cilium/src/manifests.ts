@@ -154,8 +154,8 @@ export const BGP_CONNECT_RETRY_SECONDS = 5;
  * 4.2). A node that stops without closing its sessions (power lost, a kernel panic, its link
  * down) keeps its share of every LoadBalancer address's traffic until its neighbour's hold timer
  * expires: 9 seconds instead of 90. These are the values Cilium's BGP configuration guide gives
- * for fast failure detection (it accepts down to 3 and 1). A node that stops in order (a reboot, an agent restart)
- * closes its sessions and is dropped at once either way.
+ * for fast failure detection (it accepts down to 3 and 1). A node that stops in order (a reboot,
+ * an agent restart) closes its sessions and is dropped at once either way.
  */
 export const BGP_HOLD_SECONDS = 9;
 export const BGP_KEEPALIVE_SECONDS = 3;

@@ -4,7 +4,10 @@
 // that each says the same thing the same way. promtool's scenarios (apps/homelab/test/promtool)
 // run every alert built from them. Pure.
 
-/** kube-state-metrics matchers of a CronJob: its namespace (any when absent) and name (a regex when it has one's characters). */
+/**
+ * kube-state-metrics matchers of a CronJob: its namespace (any when absent) and its name (a
+ * regular expression when it has one's characters).
+ */
 export interface CronJobSelector {
   readonly namespace?: string;
   readonly cronjob: string;

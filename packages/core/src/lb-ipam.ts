@@ -1,7 +1,8 @@
-// The addresses a CiliumLoadBalancerIPPool gives, as Cilium's LB IPAM reads them (operator/pkg/lbipam,
-// v1.19.6): each block is a CIDR or a start-to-stop range; under `allowFirstLastIPs: "No"` a CIDR
-// block of more than two addresses keeps its first and last (LB IPAM marks them allocated when it
-// makes the range: `handleNewPool`, `handlePoolModified`), and keeps nothing of a /31, a /32 or a start-to-stop range.
+// The addresses a CiliumLoadBalancerIPPool gives, as Cilium's LB IPAM reads them
+// (operator/pkg/lbipam, v1.19.6): each block is a CIDR or a start-to-stop range; under
+// `allowFirstLastIPs: "No"` a CIDR block of more than two addresses keeps its first and last (LB
+// IPAM marks them allocated when it makes the range: `handleNewPool`, `handlePoolModified`), and
+// keeps nothing of a /31, a /32 or a start-to-stop range.
 // Read here once for two checks of two components: the Cilium component's
 // `gateway-address-allocatable` and the Talos material's `lb-pools-on-link`. Pure.
 
