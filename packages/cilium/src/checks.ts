@@ -22,6 +22,7 @@ import { CILIUM_GATEWAY_CLASS } from './constants.js';
 import { platformNamespacesDefaultDeny } from './default-deny.js';
 import { compileGoRegexp } from './go-regexp.js';
 import { type Json, selects } from './reachability.js';
+import { shortenK8sResourceName } from './shortener.js';
 import { CILIUM_VALUES_KEY } from './values.js';
 
 function patternsOf(policy: KubeObject): string[] | undefined {
@@ -796,8 +797,8 @@ const IPS_ANNOTATION_ALIAS = 'io.cilium/lb-ipam-ips';
  * Cilium's LB IPAM gives a Gateway of Cilium's class the addresses it pins (`spec.addresses`,
  * Cilium's GatewayStaticAddresses, passed as the Service's `io.cilium/lb-ipam-ips` annotation:
  * operator/pkg/model/ingestion/gateway.go, v1.19.6): the Service Cilium makes for it
- * (`cilium-gateway-<name>` in the Gateway's namespace, labelled with `spec.infrastructure.labels`
- * and the Gateway's name) gets an address only from a
+ * (`cilium-gateway-<name>` in the Gateway's namespace, both shortened to 63 characters as Cilium
+ * shortens them, labelled with the Gateway's name and `spec.infrastructure.labels`) gets an address only from a
  * pool that is not disabled, selects that Service (`serviceSelector`, which may also name LB
  * IPAM's `io.kubernetes.service.namespace` and `io.kubernetes.service.name`), holds the address
  * in a block and does not keep it: under `allowFirstLastIPs: "No"` a CIDR block of four or more
@@ -807,7 +808,7 @@ const IPS_ANNOTATION_ALIAS = 'io.cilium/lb-ipam-ips';
 export const gatewayAddressAllocatable: SystemCheck = {
   name: 'gateway-address-allocatable',
   description:
-    "Every address a Gateway of Cilium's class pins (`spec.addresses`) is one Cilium's LB IPAM gives its Service: inside a block of a CiliumLoadBalancerIPPool on the cluster that is not disabled, whose `serviceSelector` selects the Service (the Gateway's `spec.infrastructure.labels`, its namespace and name `cilium-gateway-<name>`), and that is not the block's first or last address under `allowFirstLastIPs: \"No\"`; and no IPs annotation among the Gateway's `spec.infrastructure.annotations` (`lbipam.cilium.io/ips`, `io.cilium/lb-ipam-ips`), which wins over `spec.addresses`, asks for another address.",
+    "Every address a Gateway of Cilium's class pins (`spec.addresses`) is one Cilium's LB IPAM gives its Service: inside a block of a CiliumLoadBalancerIPPool on the cluster that is not disabled, whose `serviceSelector` selects the Service (the Gateway's `spec.infrastructure.labels`, its namespace and name `cilium-gateway-<name>`, the name and the Gateway's own label shortened as Cilium shortens names over 63 characters; the infrastructure labels win over Cilium's two of the Gateway's name), and that is not the block's first or last address under `allowFirstLastIPs: \"No\"`; and no IPs annotation among the Gateway's `spec.infrastructure.annotations` (`lbipam.cilium.io/ips`, `io.cilium/lb-ipam-ips`), which wins over `spec.addresses`, asks for another address.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -845,18 +846,19 @@ export const gatewayAddressAllocatable: SystemCheck = {
         if (pinned.length === 0 && annotated === undefined) continue;
         const name = String(object.metadata.name);
         const namespace = String(object.metadata.namespace ?? app.namespace);
-        const labels = new Map<string, string>(
-          Object.entries(table(table(spec.infrastructure).labels)).map(([key, value]) => [
-            key,
-            String(value),
-          ]),
-        );
-        // What Cilium puts on the Service beside them (translator.go desiredService), and the
-        // two keys LB IPAM adds for its selectors (service_store.go svcLabels)
-        labels.set('io.cilium.gateway/owning-gateway', name);
-        labels.set('gateway.networking.k8s.io/gateway-name', name);
+        // The Service's labels as Cilium writes them (translator.go desiredService): the
+        // Gateway's name, shortened, under two keys, then the infrastructure labels over them
+        // (`mergeMap` copies the right map into the left); then the two keys LB IPAM adds for
+        // its selectors over all of them (service_store.go svcLabels), the Service's name
+        // shortened as Cilium names it
+        const labels = new Map<string, string>([
+          ['io.cilium.gateway/owning-gateway', shortenK8sResourceName(name)],
+          ['gateway.networking.k8s.io/gateway-name', shortenK8sResourceName(name)],
+        ]);
+        for (const [key, value] of Object.entries(table(table(spec.infrastructure).labels)))
+          labels.set(key, String(value));
         labels.set('io.kubernetes.service.namespace', namespace);
-        labels.set('io.kubernetes.service.name', `cilium-gateway-${name}`);
+        labels.set('io.kubernetes.service.name', shortenK8sResourceName(`cilium-gateway-${name}`));
         const ignored = pinned.filter((address) => !addresses.includes(address));
         if (annotated !== undefined && ignored.length > 0) {
           issues.push(

@@ -113,4 +113,46 @@ describe('gateway-address-allocatable', { timeout: 180_000 }, () => {
     );
     expect(found(namespace, CODE)).toEqual([]);
   });
+
+  it("reads the Service's name and labels as Cilium writes them: shortened past 63 characters, the infrastructure labels over Cilium's", async () => {
+    // A Gateway whose Service name, cilium-gateway-<name>, is 75 characters: Cilium v1.19.6
+    // names the Service (and labels it) with the name shortened (values from its Go code)
+    const long = 'a-very-long-gateway-name-for-the-homelab-platform-in-the-lab';
+    const renamed = withObject('dev', 'Gateway', 'platform', (object: KubeObject) => ({
+      ...object,
+      metadata: { ...object.metadata, name: long },
+    }));
+    const selecting = (labels: Record<string, string>) =>
+      pool((spec) => {
+        spec.serviceSelector = { matchLabels: labels };
+      });
+    const byName = (name: string) =>
+      broken((input) => selecting({ 'io.kubernetes.service.name': name })(renamed(input)));
+    expect(
+      found(await byName('cilium-gateway-a-very-long-gateway-name-for-the-home-4fc7dtmgg5'), CODE),
+    ).toEqual([]);
+    expect(found(await byName(`cilium-gateway-${long}`), CODE).map((i) => i.message)).toEqual([
+      `Gateway gateway/${long} on cluster "dev" pins 10.10.10.254, which Cilium's LB IPAM never gives its Service: pool "default" holds it but its serviceSelector does not select the Gateway's Service (its labels: the Gateway's spec.infrastructure.labels). The Gateway would stay without its address, and DNS points there`,
+    ]);
+    // The Gateway's own label is its name shortened; the 60-character name stays whole
+    const byOwner = (name: string) =>
+      broken((input) => selecting({ 'io.cilium.gateway/owning-gateway': name })(renamed(input)));
+    expect(found(await byOwner(long), CODE)).toEqual([]);
+    // An infrastructure label of the same key wins over Cilium's (mergeMap): a pool selecting
+    // the Gateway's name no longer selects its Service
+    const relabelled = withObject('dev', 'Gateway', 'platform', (object: KubeObject) => {
+      const spec = object.spec as Loose;
+      spec.infrastructure = {
+        ...spec.infrastructure,
+        labels: { ...spec.infrastructure?.labels, 'io.cilium.gateway/owning-gateway': 'other' },
+      };
+      return object;
+    });
+    const overridden = await broken((input) =>
+      selecting({ 'io.cilium.gateway/owning-gateway': 'platform' })(relabelled(input)),
+    );
+    expect(found(overridden, CODE).map((issue) => issue.message)).toEqual([
+      expect.stringContaining("its serviceSelector does not select the Gateway's Service"),
+    ]);
+  });
 });
