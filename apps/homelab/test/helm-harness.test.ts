@@ -30,6 +30,7 @@ import {
   neverRunByArgoCd,
   type PreparedChart,
   podSecurityOf,
+  preflightProblems,
   prepareChart,
   REPO,
   type RenderedDocument,
@@ -1604,6 +1605,74 @@ describe("connections to host-network ports against the nodes' Talos firewall", 
     expect(hostFirewallProblems(connections, firewalls, '10.244.0.0/16')).toEqual([
       'ValidatingWebhookConfiguration agent a.example (the API server) through Service system/agent-webhook:443: port 9443/TCP on the controlplane nodes is not allowed from 10.0.0.1/32 by their Talos patch (NetworkRuleConfig): the node drops those connections',
       'ServiceMonitor monitoring/agent-metrics through Service system/agent-metrics:9100: port 9100/TCP on the worker nodes is not allowed from 10.0.0.1/32, 10.0.0.2/32 by their Talos patch (NetworkRuleConfig): the node drops those connections',
+    ]);
+  });
+});
+
+describe("preflightProblems (the runbook's Cilium pre-flight against the chart Argo CD runs)", () => {
+  const workload = (kind: string, name: string, images: string[], init: string[] = []) =>
+    ({
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: { name, namespace: 'kube-system' },
+      spec: {
+        template: {
+          spec: {
+            initContainers: init.map((image, i) => ({ name: `init-${i}`, image })),
+            containers: images.map((image, i) => ({ name: `c-${i}`, image })),
+          },
+        },
+      },
+    }) as KubeObject;
+  const AGENT = 'quay.io/cilium/cilium:v1.19.6@sha256:aa';
+  const ENVOY = 'quay.io/cilium/cilium-envoy:v1.36.9@sha256:bb';
+  const chart = [
+    workload('DaemonSet', 'cilium', [AGENT], [AGENT]),
+    workload('DaemonSet', 'cilium-envoy', [ENVOY]),
+    workload('Deployment', 'hubble-relay', ['quay.io/cilium/hubble-relay:v1.19.6']),
+  ];
+  const waits = [
+    { kind: 'DaemonSet', name: 'cilium-pre-flight-check' },
+    { kind: 'Deployment', name: 'cilium-pre-flight-check' },
+  ];
+  const preflight = [
+    workload('DaemonSet', 'cilium-pre-flight-check', [AGENT, ENVOY], [AGENT]),
+    workload('Deployment', 'cilium-pre-flight-check', [AGENT]),
+  ];
+
+  it('passes a pre-flight that pulls both images and shares no object with the chart', () => {
+    expect(preflightProblems(preflight, chart, waits)).toEqual([]);
+  });
+
+  it("finds an image the agents restart into that no pre-flight DaemonSet pulls (a Deployment's does not count)", () => {
+    const noEnvoy = [
+      workload('DaemonSet', 'cilium-pre-flight-check', [AGENT]),
+      workload('Deployment', 'cilium-pre-flight-check', [ENVOY]),
+    ];
+    expect(preflightProblems(noEnvoy, chart, waits)).toEqual([
+      `DaemonSet kube-system/cilium-envoy runs ${ENVOY}, which no pre-flight DaemonSet pulls`,
+    ]);
+    // An older agent image pulled is not the new one
+    const old = [
+      workload('DaemonSet', 'cilium-pre-flight-check', [AGENT.replace('aa', 'cc'), ENVOY]),
+    ];
+    expect(preflightProblems(old, chart, waits.slice(0, 1))).toEqual([
+      `DaemonSet kube-system/cilium runs ${AGENT}, which no pre-flight DaemonSet pulls`,
+    ]);
+  });
+
+  it('finds an object the chart renders too (the delete would remove it), a wait for nothing, and an empty render', () => {
+    const whole = [...preflight, chart[2] as KubeObject];
+    expect(preflightProblems(whole, chart, waits)).toEqual([
+      "Deployment kube-system/hubble-relay is also the chart's: the pre-flight's delete removes it",
+    ]);
+    expect(preflightProblems(preflight.slice(0, 1), chart, waits)).toEqual([
+      'waits for Deployment cilium-pre-flight-check, which the pre-flight does not render',
+    ]);
+    expect(preflightProblems([], chart, [])).toEqual([
+      'the pre-flight renders nothing',
+      `DaemonSet kube-system/cilium runs ${AGENT}, which no pre-flight DaemonSet pulls`,
+      `DaemonSet kube-system/cilium-envoy runs ${ENVOY}, which no pre-flight DaemonSet pulls`,
     ]);
   });
 });

@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
 import { entityReachesPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
@@ -113,6 +113,7 @@ import {
   type PodSecurityResult,
   type PreparedChart,
   podSecurityOf,
+  preflightProblems,
   prepareChart,
   REPO,
   type RenderedDocument,
@@ -2951,6 +2952,106 @@ suite(title, () => {
         checked++;
       }
       expect(checked).toBeGreaterThan(0);
+    });
+
+    it("has the runbook's Cilium pre-flight, run with the real Helm as written, pull every image the agents restart into and render nothing Argo CD runs", (context) => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const entry = [...rendered.entries()].find(
+          ([render]) => render.cluster === cluster && render.path === 'charts/cilium',
+        );
+        if (entry === undefined) continue;
+        const [, result] = entry;
+        if (result.prepared === undefined || result.documents === undefined)
+          expect.fail(`${cluster}: charts/cilium did not render: ${result.failure}`);
+        const runbook = readFileSync(join(REPO, 'clusters', cluster, 'RUNBOOK.md'), 'utf8');
+        const from = runbook.indexOf('## Later: before Cilium moves to another release');
+        expect(from, `${cluster}: the runbook's pre-flight section`).toBeGreaterThan(0);
+        const block = runbook.slice(runbook.indexOf('```sh\n', from) + 6).split('\n```')[0] ?? '';
+        // The block's first render, up to its pipe into kubectl, as the operator's shell runs it
+        // from the repository's root (the chart folder with its dependency, as
+        // `helm dependency update` leaves it)
+        const start = block.indexOf('helm template ');
+        const pipe = block.indexOf('| kubectl create -f -');
+        expect(
+          [start >= 0, pipe > start],
+          `${cluster}: the render piped into kubectl create`,
+        ).toEqual([true, true]);
+        const command = block.slice(start, pipe);
+        const preflight = (text: string) => {
+          const root = mkdtempSync(join(scratch, `preflight-${cluster}-`));
+          mkdirSync(join(root, 'charts'));
+          symlinkSync(result.prepared?.dir as string, join(root, 'charts', 'cilium'));
+          const run = spawnSync('sh', ['-c', text], {
+            cwd: root,
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+            env: {
+              PATH: `${dirname(helm.path)}${delimiter}${process.env.PATH ?? ''}`,
+              HOME: helmHome,
+              HELM_CACHE_HOME: join(helmHome, 'cache'),
+              HELM_CONFIG_HOME: join(helmHome, 'config'),
+              HELM_DATA_HOME: join(helmHome, 'data'),
+              KUBECONFIG: join(helmHome, 'no-kubeconfig'),
+            },
+          });
+          expect(run.status, `${cluster}: ${text}\n${run.stderr}`).toBe(0);
+          return splitHelmOutput(run.stdout).map(({ object }) => object);
+        };
+        const objects = preflight(command);
+        const chart = result.documents.map(({ object }) => object);
+        const waits = [...block.matchAll(/rollout status (daemonset|deployment)\/(\S+)/g)].map(
+          ([, kind, name]) => ({
+            kind: kind === 'daemonset' ? 'DaemonSet' : 'Deployment',
+            name: name as string,
+          }),
+        );
+        expect(
+          waits.map(({ kind }) => kind),
+          cluster,
+        ).toEqual(['DaemonSet', 'Deployment']);
+        expect(preflightProblems(objects, chart, waits), cluster).toEqual([]);
+        // The same render twice in the block: the delete removes what the creation made
+        expect(block.split(command).length - 1, `${cluster}: the render of create and delete`).toBe(
+          2,
+        );
+        // Broken on purpose: without --show-only the render holds the chart's Hubble and the
+        // pools, which the delete would remove; a pre-flight without Envoy's container leaves
+        // the new Envoy image to the restart
+        const whole = preflight(command.replace(/--show-only \S+/, ''));
+        expect(
+          preflightProblems(whole, chart, waits).filter((problem) =>
+            problem.includes("is also the chart's"),
+          ).length,
+          cluster,
+        ).toBeGreaterThan(0);
+        const envoy = chart.filter(
+          (object) => object.kind === 'DaemonSet' && object.metadata.name === 'cilium-envoy',
+        ).length;
+        if (envoy > 0) {
+          const withoutEnvoy = objects.map((object) =>
+            object.kind === 'DaemonSet'
+              ? (JSON.parse(
+                  JSON.stringify(object, (name, value) =>
+                    name === 'containers'
+                      ? (value as { name: string }[]).filter(
+                          (container) => !container.name.includes('envoy'),
+                        )
+                      : value,
+                  ),
+                ) as KubeObject)
+              : object,
+          );
+          expect(preflightProblems(withoutEnvoy, chart, waits), cluster).toEqual([
+            expect.stringMatching(
+              /^DaemonSet kube-system\/cilium-envoy runs \S*cilium-envoy\S*, which no pre-flight DaemonSet pulls$/,
+            ),
+          ]);
+        }
+        checked++;
+      }
+      if (checked === 0) notRun(context, 'no cluster renders charts/cilium');
     });
 
     it('has the SPIRE watchdog read and restart the pods and containers Helm renders from the vendored Cilium chart', () => {

@@ -593,6 +593,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
       // BGP: the routers are outside the cluster; the runbook says what they must accept and
       // waits for the sessions (else the Gateway is Programmed but unreachable).
       ...(peering === undefined ? [] : [peering]),
+      preflightStep(chart, cluster),
       upgradeStep(release, settings.gatewayApi, network.mutualAuthentication),
       hubbleCaStep(),
     ],
@@ -813,6 +814,63 @@ function hubbleCaStep(): BootstrapStep {
   };
 }
 
+/**
+ * Cilium's upgrade guide runs its pre-flight check before an upgrade: the chart with
+ * `preflight.enabled`, without the agent and the operator, renders a DaemonSet that pulls the new
+ * agent and Envoy images onto every node (so that no agent restarts into an image pull) and a
+ * Deployment that validates the cluster's CiliumNetworkPolicies with the new release
+ * (`cilium-dbg preflight validate-cnp`). Rendered from the generated chart with the cluster's
+ * layers (its images, its API server at KubePrism) but only the pre-flight templates: the rest of
+ * the render is what Argo CD runs, and the `kubectl delete` at the end would remove it.
+ */
+function preflightStep(chart: string, cluster: ResolvedCluster): BootstrapStep {
+  const render = [
+    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
+    `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
+    `  --set ${PREFLIGHT_SET.join(' --set ')} \\`,
+    `  --show-only ${shellQuote(PREFLIGHT_TEMPLATES)} \\`,
+  ];
+  return {
+    title: 'before Cilium moves to another release: its pre-flight check',
+    when: 'later',
+    body: [
+      "Cilium's upgrade guide runs a pre-flight check before every upgrade. Change the release,",
+      'build, and before the commit reaches the branch Argo CD follows, run the commands below',
+      'from the repository: they render the pre-flight objects of the chart the build wrote,',
+      "with this cluster's values. Its DaemonSet pulls the new agent and Envoy images onto",
+      'every node, so that no agent restarts into a pull of several hundred megabytes; its',
+      "Deployment checks the cluster's CiliumNetworkPolicies against the new release (a policy the",
+      'new release refuses keeps it from becoming ready: its log names the policy). The last command',
+      'removes them again, whether the check passed or not; only `pre-flight passed` says it did',
+      '(a pre-flight an interrupted run left behind makes the creation fail: the last command',
+      'removes it, run the block again).',
+    ],
+    commands: [
+      `helm dependency update ${chart}`,
+      ...render,
+      '  | kubectl create -f - &&',
+      `  kubectl -n ${CILIUM_NAMESPACE} rollout status daemonset/${PREFLIGHT_NAME} --timeout=30m &&`,
+      `  kubectl -n ${CILIUM_NAMESPACE} rollout status deployment/${PREFLIGHT_NAME} --timeout=10m &&`,
+      "  echo 'pre-flight passed: every node has the new images, and the new release accepts every CiliumNetworkPolicy'",
+      ...render,
+      '  | kubectl delete --ignore-not-found --timeout=2m -f -',
+    ],
+  };
+}
+
+/** The values of Cilium's pre-flight render (its upgrade guide's `helm template` flags). */
+const PREFLIGHT_SET = [
+  'cilium.preflight.enabled=true',
+  'cilium.agent=false',
+  'cilium.operator.enabled=false',
+] as const;
+
+/** The upstream chart's pre-flight templates, as `helm template --show-only` names them. */
+const PREFLIGHT_TEMPLATES = 'charts/cilium/templates/cilium-preflight/*.yaml';
+
+/** The pre-flight DaemonSet and Deployment of the upstream chart (1.18 to 1.20). */
+const PREFLIGHT_NAME = 'cilium-pre-flight-check';
+
 function upgradeStep(
   release: (typeof CILIUM_RELEASES)[keyof typeof CILIUM_RELEASES],
   gatewayApi: boolean,
@@ -825,8 +883,7 @@ function upgradeStep(
     body: [
       "A build that changes Cilium's release (its `version` setting, or the component's pin)",
       'changes what it needs around it too. Read the upgrade notes of the new release first, and',
-      "run its pre-flight check as Cilium's upgrade guide says (it pulls the new agent image onto",
-      'every node beforehand, so that no agent waits for a pull while its node has no network); go',
+      'run its pre-flight check (the section before) before the commit reaches the branch; go',
       'one minor release at a time (the build refuses a jump). Moving up a minor release, keep the',
       'defaults the cluster runs with: set `upgradeCompatibility` to the release it runs now (the',
       'build refuses the move without it, and any later change of it).',

@@ -2,7 +2,7 @@
 // facts, its runbook step), and its issues. Routes are the gateway component's, not Cilium's.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -265,6 +265,85 @@ describe('capabilities', () => {
     expect(declared.prod?.crds?.map((bundle) => bundle.version)).toContain('v1.4.1');
   });
 
+  test("before a release change: the pre-flight renders the chart's pre-flight templates with the cluster's layers, waits for both workloads, and removes what it made whether they became ready or not", () => {
+    const step = must(
+      declared.dev?.bootstrap?.find(
+        (s) => s.title === 'before Cilium moves to another release: its pre-flight check',
+      ),
+      'the pre-flight step',
+    );
+    expect(step.when).toBe('later');
+    const render = [
+      'helm template cilium charts/cilium --namespace kube-system \\',
+      '  -f charts/cilium/env/development.yaml -f charts/cilium/clusters/dev.yaml \\',
+      '  --set cilium.preflight.enabled=true --set cilium.agent=false --set cilium.operator.enabled=false \\',
+      "  --show-only 'charts/cilium/templates/cilium-preflight/*.yaml' \\",
+    ];
+    expect(step.commands).toEqual([
+      'helm dependency update charts/cilium',
+      ...render,
+      '  | kubectl create -f - &&',
+      '  kubectl -n kube-system rollout status daemonset/cilium-pre-flight-check --timeout=30m &&',
+      '  kubectl -n kube-system rollout status deployment/cilium-pre-flight-check --timeout=10m &&',
+      "  echo 'pre-flight passed: every node has the new images, and the new release accepts every CiliumNetworkPolicy'",
+      ...render,
+      '  | kubectl delete --ignore-not-found --timeout=2m -f -',
+    ]);
+    // Run by sh against stand-ins that log: a rollout that fails says nothing passed, and the
+    // delete runs either way
+    const dir = mkdtempSync(join(tmpdir(), 'cilium-preflight-'));
+    try {
+      const run = (failing: string) => {
+        writeFileSync(
+          join(dir, 'helm'),
+          `#!/bin/sh\necho "helm $*" >> ${dir}/log\necho rendered\n`,
+          {
+            mode: 0o755,
+          },
+        );
+        writeFileSync(
+          join(dir, 'kubectl'),
+          `#!/bin/sh\ncat > /dev/null\necho "kubectl $*" >> ${dir}/log\ncase "$*" in *${failing}*) exit 1;; esac\n`,
+          { mode: 0o755 },
+        );
+        rmSync(join(dir, 'log'), { force: true });
+        const result = spawnSync('sh', ['-c', step.commands.join('\n')], {
+          env: { PATH: `${dir}:/usr/bin:/bin` },
+          encoding: 'utf8',
+          input: '',
+        });
+        const log = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n');
+        return {
+          stdout: result.stdout,
+          log: log.map((line) => line.split(' ').slice(0, 4).join(' ')),
+        };
+      };
+      const passed = run('nothing-fails');
+      expect(passed.stdout).toContain('pre-flight passed');
+      expect(passed.log).toEqual([
+        'helm dependency update charts/cilium',
+        'helm template cilium charts/cilium',
+        'kubectl create -f -',
+        'kubectl -n kube-system rollout',
+        'kubectl -n kube-system rollout',
+        'helm template cilium charts/cilium',
+        'kubectl delete --ignore-not-found --timeout=2m',
+      ]);
+      const failed = run('daemonset/cilium-pre-flight-check');
+      expect(failed.stdout).not.toContain('pre-flight passed');
+      expect(failed.log).toEqual([
+        'helm dependency update charts/cilium',
+        'helm template cilium charts/cilium',
+        'kubectl create -f -',
+        'kubectl -n kube-system rollout',
+        'helm template cilium charts/cilium',
+        'kubectl delete --ignore-not-found --timeout=2m',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('after a release change, the wait for the CRDs ends on the bundle this release needs and only then', () => {
     const wait = must(
       declared.prod?.bootstrap?.find((s) => s.title === 'after Cilium moved to another release'),
@@ -301,12 +380,14 @@ describe('capabilities', () => {
     expect(declared.prod?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
       'Peer the router with the nodes (BGP)',
+      'before Cilium moves to another release: its pre-flight check',
       'after Cilium moved to another release',
       "renewing Hubble's certificate authority (every 3 years)",
     ]);
     // L2 announcements need nothing of the network: no peering step
     expect(declared.dev?.bootstrap?.map((step) => step.title)).toEqual([
       'Install Cilium from the generated chart (by hand)',
+      'before Cilium moves to another release: its pre-flight check',
       'after Cilium moved to another release',
       "renewing Hubble's certificate authority (every 3 years)",
     ]);

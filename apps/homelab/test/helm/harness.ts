@@ -2750,3 +2750,58 @@ export function undeclaredImages(
     ),
   ];
 }
+
+/** The images of a workload's pod template: its init and regular containers, in order. */
+function podTemplateImages(object: KubeObject): string[] {
+  const spec = at(object, 'spec', 'template', 'spec');
+  if (!isTable(spec)) return [];
+  return [spec.initContainers, spec.containers]
+    .flatMap((list) => (Array.isArray(list) ? list : []))
+    .map((container) => (isTable(container) ? String(container.image ?? '') : ''))
+    .filter((image) => image !== '');
+}
+
+/**
+ * What is wrong with the runbook's Cilium pre-flight (`preflight`: what its `helm template`
+ * renders; `chart`: the Cilium chart's render for the same cluster, what Argo CD runs; `waits`:
+ * the workloads its `rollout status` commands wait for):
+ * - a wait for a workload the pre-flight does not render (the wait fails, or waits for nothing);
+ * - an object the chart renders too (same kind, namespace and name): the block's `kubectl create`
+ *   fails on it, and its `kubectl delete` removes what Argo CD runs (the agent, Hubble, the
+ *   pools, where the render is not limited to the pre-flight templates);
+ * - an image of the chart's node agents (the DaemonSets `cilium` and `cilium-envoy`: every node
+ *   restarts into them) that no pre-flight DaemonSet pulls.
+ */
+export function preflightProblems(
+  preflight: readonly KubeObject[],
+  chart: readonly KubeObject[],
+  waits: readonly { readonly kind: string; readonly name: string }[],
+): string[] {
+  const problems: string[] = [];
+  const key = (object: KubeObject) =>
+    `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+  if (preflight.length === 0) problems.push('the pre-flight renders nothing');
+  for (const wait of waits) {
+    if (
+      !preflight.some((object) => object.kind === wait.kind && object.metadata.name === wait.name)
+    )
+      problems.push(`waits for ${wait.kind} ${wait.name}, which the pre-flight does not render`);
+  }
+  const charted = new Set(chart.map(key));
+  for (const object of preflight) {
+    if (charted.has(key(object)))
+      problems.push(`${key(object)} is also the chart's: the pre-flight's delete removes it`);
+  }
+  const pulled = new Set(
+    preflight.filter((object) => object.kind === 'DaemonSet').flatMap(podTemplateImages),
+  );
+  for (const object of chart) {
+    if (object.kind !== 'DaemonSet' || !['cilium', 'cilium-envoy'].includes(object.metadata.name))
+      continue;
+    for (const image of new Set(podTemplateImages(object))) {
+      if (!pulled.has(image))
+        problems.push(`${key(object)} runs ${image}, which no pre-flight DaemonSet pulls`);
+    }
+  }
+  return problems;
+}
