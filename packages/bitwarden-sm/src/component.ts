@@ -544,6 +544,31 @@ function clusterSecrets(
     );
   }
 
+  // The operator fills a Secret from the Bitwarden secrets its map names, each once: it keys
+  // what it fetched by Bitwarden id and looks each id up in the map, taking the first entry that
+  // names it (sm-operator `ApplySecretMap`, `FindSecretMapByBwSecretId`). A second key mapped to
+  // the same id stays empty, and the BitwardenSecret still reports a successful sync.
+  for (const secret of match.secrets) {
+    const keysOf = new Map<string, string[]>();
+    for (const [key, id] of [...secret.ids.entries()].sort(([a], [b]) => compareStrings(a, b)))
+      keysOf.set(id, [...(keysOf.get(id) ?? []), key]);
+    for (const [id, [first, ...rest]] of keysOf) {
+      for (const key of rest) {
+        const source = secret.keys.find((wanted) => wanted.key === key)?.source;
+        const target = source ?? { ...secret, key };
+        issues.push(
+          error({
+            code: 'bitwarden-shared-entry',
+            path: entry.path('secrets', secretId(target), target.key),
+            value: id,
+            message: `maps key "${key}" of Secret ${secretId(secret)} on cluster "${cluster.name}"${source === undefined ? '' : ` (through key "${source.key}" of Secret ${secretId(source)})`} to the Bitwarden secret key "${first}" reads too: the operator writes each Bitwarden secret into one key of a Secret, the first its map names, so "${key}" would stay empty while the BitwardenSecret reports a successful sync`,
+            expected: `a Bitwarden secret of its own for "${key}"${source === undefined ? '' : ' (each OIDC client its own client secret)'}`,
+          }),
+        );
+      }
+    }
+  }
+
   const tokens = new Set(tokenNamespaces(settings));
   const owners = new Map(entry.others.map((peer) => [peer.component, peer.contribution]));
   const out = new Map<string, { [key: string]: KubeObject }>();

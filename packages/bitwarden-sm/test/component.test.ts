@@ -292,6 +292,75 @@ describe('OIDC client secrets', () => {
     ]);
   });
 
+  it("refuses two OIDC clients sharing one Bitwarden secret: the provider's Secret would get one of the two keys (sm-operator writes each id into its first key)", () => {
+    const grafana = consumer(
+      'grafana',
+      'monitoring',
+      [{ name: 'grafana-oidc', namespace: 'monitoring', keys: ['client-secret'] }],
+      [
+        {
+          id: 'grafana',
+          name: 'Grafana',
+          redirectUris: ['https://grafana.dev.example/login/generic_oauth'],
+          scopes: ['openid', 'groups'],
+          pkce: false,
+          public: false,
+          secret: { namespace: 'monitoring', name: 'grafana-oidc', key: 'client-secret' },
+          policy: 'one_factor',
+        },
+      ],
+    );
+    const shared = (grafanaId: string) =>
+      runBitwarden(
+        {
+          secrets: {
+            ...INVENTORY,
+            'monitoring/grafana-oidc': { 'client-secret': grafanaId },
+            'sso/sso': { hmac: ID_B },
+          },
+        },
+        [client, grafana, oidcProvider],
+      );
+    expect(errors(shared(ID_C).issues)).toEqual([]);
+    const issues = errors(shared(ID_A).issues);
+    expect(issues.map((issue) => [issue.code, formatPathOf(issue), issue.value])).toEqual(
+      [0, 1, 2].map((index) => [
+        'bitwarden-shared-entry',
+        `clusters[${index}].components.bitwarden-sm.secrets["monitoring/grafana-oidc"].client-secret`,
+        ID_A,
+      ]),
+    );
+    expect(issues[0]?.message).toBe(
+      'maps key "grafana" of Secret sso/sso-clients on cluster "dev" (through key "client-secret" of Secret monitoring/grafana-oidc) to the Bitwarden secret key "argocd" reads too: the operator writes each Bitwarden secret into one key of a Secret, the first its map names, so "grafana" would stay empty while the BitwardenSecret reports a successful sync',
+    );
+    expect(issues[0]?.expected).toBe(
+      'a Bitwarden secret of its own for "grafana" (each OIDC client its own client secret)',
+    );
+  });
+
+  it('refuses two keys of one Secret mapped to one Bitwarden secret', () => {
+    const admin = consumer('grafana', 'monitoring', [
+      { name: 'grafana-admin', namespace: 'monitoring', keys: ['admin-password', 'admin-user'] },
+    ]);
+    const run = runBitwarden(
+      {
+        secrets: {
+          'monitoring/grafana-admin': { 'admin-user': ID_A, 'admin-password': ID_A.toUpperCase() },
+        },
+      },
+      [admin],
+    );
+    expect(
+      errors(run.issues).map((issue) => [issue.code, formatPathOf(issue), issue.message]),
+    ).toEqual(
+      ['dev', 'staging', 'prod'].map((cluster, index) => [
+        'bitwarden-shared-entry',
+        `clusters[${index}].components.bitwarden-sm.secrets["monitoring/grafana-admin"].admin-user`,
+        `maps key "admin-user" of Secret monitoring/grafana-admin on cluster "${cluster}" to the Bitwarden secret key "admin-password" reads too: the operator writes each Bitwarden secret into one key of a Secret, the first its map names, so "admin-user" would stay empty while the BitwardenSecret reports a successful sync`,
+      ]),
+    );
+  });
+
   it('reports the check broken when the two sides read different Bitwarden secrets', () => {
     const run = runBitwarden({ secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B } } }, [
       client,
