@@ -257,15 +257,30 @@ export function certManagerFlows(
     );
   });
   if (enforced && issuer.recursiveNameservers.length === 0) {
+    // cert-manager v1.21.1 without --dns01-recursive-nameservers-only checks propagation at the
+    // zone's authoritative nameservers, on port 53 of each (pkg/issuer/acme/dns/util/wait.go
+    // checkDNSPropagation, checkAuthoritativeNss). Those of a Cloudflare or Route 53 zone are
+    // the provider's, which no flow names: the Challenge never passes its self-check, the
+    // Gateway's certificate is never issued. An RFC 2136 server may be the zone's authoritative
+    // nameserver itself, which the flow to it already reaches: a warning there.
+    const message =
+      "the DNS-01 self-check asks the zone's authoritative nameservers directly (found through the cluster DNS), at addresses no flow names: under the CNI's default deny it cannot see the challenge record and no certificate is issued";
+    const expected =
+      'issuer.acme.recursiveNameservers (e.g. ["1.1.1.1:53", "9.9.9.9:53"]): cert-manager then asks only those, which its flows allow';
     issues.push(
-      warning({
-        code: 'cert-manager-self-check',
-        path: path('issuer', 'acme'),
-        message:
-          "the DNS-01 self-check asks the zone's authoritative nameservers directly (found through the cluster DNS), at addresses no flow names: under the CNI's default deny it cannot see the challenge record and no certificate is issued",
-        expected:
-          'issuer.acme.recursiveNameservers (e.g. ["1.1.1.1:53"]): cert-manager then asks only those, which its flows allow',
-      }),
+      solver.provider === 'rfc2136'
+        ? warning({
+            code: 'cert-manager-self-check',
+            path: path('issuer', 'acme'),
+            message: `${message}, unless the zone's nameservers are the RFC 2136 server ${solver.nameserver}, which its flow reaches`,
+            expected,
+          })
+        : error({
+            code: 'cert-manager-self-check',
+            path: path('issuer', 'acme'),
+            message: `${message} (the nameservers of a ${solver.provider === 'cloudflare' ? 'Cloudflare' : 'Route 53'} zone are the provider's)`,
+            expected,
+          }),
     );
   }
   return { flows, issues };

@@ -5,7 +5,15 @@ import { testDefinition, testReferenceClusters, testRun } from '@homelab/core/te
 import { describe, expect, test } from 'vitest';
 import { hostPortPeer } from '../src/flows.js';
 import { certManagerComponent } from '../src/index.js';
-import { type AnyJson, acme, must, NETWORK, runCertManager, SECRETS } from './helpers.js';
+import {
+  type AnyJson,
+  acme,
+  must,
+  NETWORK,
+  OPEN_NETWORK,
+  runCertManager,
+  SECRETS,
+} from './helpers.js';
 
 const PUBLIC = { name: 'homelab', domain: 'homelab.dev' };
 
@@ -248,14 +256,18 @@ describe('an ACME issuer', () => {
     const { declared, rendered, issues } = runCertManager(withIssuer(acme('cloudflare')), [
       SECRETS,
     ]);
-    // Without recursive nameservers the self-check asks addresses no flow names: one warning
-    // per cluster (the CNI stand-in enforces network policies).
+    // Without recursive nameservers the self-check asks the zone's authoritative nameservers,
+    // Cloudflare's, which no flow names: one error per cluster (the CNI stand-in enforces
+    // network policies)
     expect(issues.map((issue) => [issue.severity, issue.code, issue.path])).toEqual(
       [0, 1, 2].map((index) => [
-        'warning',
+        'error',
         'cert-manager-self-check',
         ['clusters', index, 'components', 'cert-manager', 'issuer', 'acme'],
       ]),
+    );
+    expect(issues[0]?.message).toContain(
+      "(the nameservers of a Cloudflare zone are the provider's)",
     );
     // It is about a missing key: no value in front of the message (the ACME server was shown)
     expect(issues[0] && formatIssue(issues[0])).toMatch(
@@ -398,6 +410,18 @@ describe('an ACME issuer', () => {
         },
       },
     ]);
+  });
+
+  test("refuses a Cloudflare or Route 53 issuer without recursiveNameservers under default deny, warns for RFC 2136 (its server may be the zone's), says nothing without default deny", () => {
+    const severities = (issuer: AnyJson, network = NETWORK) =>
+      runCertManager(withIssuer(issuer), [SECRETS], network)
+        .issues.filter((issue) => issue.code === 'cert-manager-self-check')
+        .map((issue) => issue.severity);
+    expect(severities(acme('cloudflare'))).toEqual(['error', 'error', 'error']);
+    expect(severities(acme('route53'))).toEqual(['error', 'error', 'error']);
+    expect(severities(acme('rfc2136'))).toEqual(['warning', 'warning', 'warning']);
+    expect(severities(acme('cloudflare', undefined, ['1.1.1.1:53']))).toEqual([]);
+    expect(severities(acme('cloudflare'), OPEN_NETWORK)).toEqual([]);
   });
 
   test('checks the challenge through the DNS servers the definition names', () => {

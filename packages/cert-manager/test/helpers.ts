@@ -26,6 +26,15 @@ export const NETWORK: AnyComponent = testComponent({
   }),
 });
 
+/** A CNI that enforces no network policies (no default deny: the self-check may ask anyone). */
+export const OPEN_NETWORK: AnyComponent = testComponent({
+  name: 'network',
+  provides: ['cni'],
+  contribution: () => ({
+    facts: { cni: { kubeProxyReplacement: true, networkPolicy: false, namespace: 'kube-system' } },
+  }),
+});
+
 /** A secrets provider (what bitwarden-sm will be). */
 export const SECRETS: AnyComponent = testComponent({
   name: 'vault',
@@ -48,8 +57,9 @@ export interface CertManagerRun {
 export function runCertManager(
   definition: unknown,
   others: readonly AnyComponent[] = [],
+  network: AnyComponent = NETWORK,
 ): CertManagerRun {
-  const { components } = testRun(definition, [certManagerComponent, NETWORK, ...others]);
+  const { components } = testRun(definition, [certManagerComponent, network, ...others]);
   const run = components.components.find((entry) => entry.component.name === 'cert-manager');
   const chart = run?.output.chart;
   if (chart === undefined)

@@ -27,7 +27,7 @@ import {
   serverBlocks,
 } from '../src/index.js';
 import { privateView, zoneSearch } from '../src/self-check.js';
-import { type AnyJson, acme, NETWORK } from './helpers.js';
+import { type AnyJson, acme, OPEN_NETWORK } from './helpers.js';
 
 /** The root block and a split-horizon block as the coredns component writes them. */
 const ROOT = [
@@ -146,7 +146,11 @@ const WILDCARD: AnyComponent = testComponent({
   }),
 });
 
-/** The platform homelab.dev (clusters dev.homelab.dev, …) with `issuer` and `corefile`. */
+/**
+ * The platform homelab.dev (clusters dev.homelab.dev, …) with `issuer` and `corefile`, on a CNI
+ * without default deny: under it a Cloudflare issuer without recursiveNameservers is refused
+ * already (`cert-manager-self-check`), whatever CoreDNS answers.
+ */
 function platform(corefile: readonly string[], issuer: AnyJson = acme('cloudflare')): SystemInput {
   const definition = testDefinition(testReferenceClusters(), {
     platform: { name: 'homelab', domain: 'homelab.dev' },
@@ -154,7 +158,7 @@ function platform(corefile: readonly string[], issuer: AnyJson = acme('cloudflar
   });
   const { platform: resolved, components } = testRun(definition, [
     certManagerComponent,
-    NETWORK,
+    OPEN_NETWORK,
     dns(`${corefile.join('\n')}\n`),
     WILDCARD,
   ]);

@@ -6,6 +6,7 @@ import {
   broken,
   edit,
   errorsOf,
+  FILE,
   found,
   inside,
   type Loose,
@@ -129,6 +130,20 @@ describe('acme-self-check-dns on the reference platform', { timeout: 120_000 }, 
   });
 
   it('passes with recursiveNameservers outside the cluster', async () => {
-    expect(found(await errorsOf(acmeReference('1.1.1.1:53')), 'acme-self-check-dns')).toEqual([]);
+    const issues = await errorsOf(acmeReference('1.1.1.1:53'));
+    expect(found(issues, 'acme-self-check-dns')).toEqual([]);
+    expect(found(issues, 'cert-manager-self-check')).toEqual([]);
+  });
+
+  it("refuses Cloudflare without recursiveNameservers under default deny, at the issuer's acme: the self-check would ask Cloudflare's nameservers, which no flow names", async () => {
+    const text = acmeReference();
+    const lines = text.split('\n');
+    const line = lines.indexOf('      acme:') + 2;
+    const issues = found(await errorsOf(text), 'cert-manager-self-check');
+    // One issuer for every cluster: one error, where it is written
+    expect(issues.map((issue) => issue.at)).toEqual([`${FILE}:${line}:9`]);
+    expect(issues[0]?.message).toBe(
+      "the DNS-01 self-check asks the zone's authoritative nameservers directly (found through the cluster DNS), at addresses no flow names: under the CNI's default deny it cannot see the challenge record and no certificate is issued (the nameservers of a Cloudflare zone are the provider's)",
+    );
   });
 });

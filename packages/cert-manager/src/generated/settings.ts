@@ -46,7 +46,7 @@ email: string
  */
 server?: ("staging" | "production")
 /**
- * DNS servers (`host:port`) cert-manager asks to check that the challenge record is visible, instead of the cluster's DNS (set them when the cluster resolves your domain differently than the Internet, split-horizon DNS).
+ * DNS servers (`host:port`) cert-manager asks, and only them, to check that the challenge record is visible. Without them it finds the zone's authoritative nameservers through the cluster's DNS and asks those directly: under the CNI's default deny that is refused for Cloudflare and Route 53 (no flow can name the provider's nameservers). Set them too when the cluster resolves your domain differently than the Internet (split-horizon DNS).
  * 
  * @minItems 1
  * 
