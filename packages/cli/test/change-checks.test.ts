@@ -170,6 +170,53 @@ describe('longhorn-class-parameters-changed', () => {
   }, 180_000);
 });
 
+describe('longhorn-taint-toleration-changed', () => {
+  const LAST_DISK = '            tier: archive\n            minSize: 1TiB\n    components:\n';
+
+  it('warns on prod alone when it gains a tainted storage worker, at longhorn, with the detach it takes', async () => {
+    if (definition.split(LAST_DISK).length !== 2)
+      throw new Error("prod's last disk is not found once");
+    const text = definition.replace(
+      LAST_DISK,
+      [
+        '            tier: archive',
+        '            minSize: 1TiB',
+        '      - hostname: prod-worker-4',
+        '        role: worker',
+        '        address: 10.30.10.24',
+        '        link:',
+        '          hardwareAddr: 00:1a:2b:1e:10:18',
+        '        installDisk: { serial: S6B0NL0W100034 }',
+        '        taints:',
+        '          - { key: storage, value: dedicated, effect: NoSchedule }',
+        '        disks:',
+        '          - name: fast',
+        '            selector: { serial: S6B0NL0W200004 }',
+        '            class: ssd',
+        '            tier: fast-storage',
+        '    components:',
+        '',
+      ].join('\n'),
+    );
+    const result = await over(text);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const found = result.issues.filter(
+      (issue) => issue.code === 'longhorn-taint-toleration-changed',
+    );
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', 'storage=dedicated:NoSchedule', 'components.longhorn'],
+    ]);
+    expect(found[0]?.message).toContain(
+      'changes the taints Longhorn tolerates on cluster "prod" (taint-toleration "" → "storage=dedicated:NoSchedule"',
+    );
+    // What the build now deploys on prod: the setting
+    const layer =
+      result.files.find((file) => file.path === 'charts/longhorn/clusters/prod.yaml')?.content ??
+      '';
+    expect(layer).toContain('taintToleration: storage=dedicated:NoSchedule');
+  }, 180_000);
+});
+
 describe('prometheus-storage-changed', () => {
   const MONITORING = '  monitoring:\n    grafana:';
 

@@ -155,5 +155,50 @@ export const classParametersCheck: ChangeCheck = {
   },
 };
 
+/** The `taint-toleration` setting the values give Longhorn (`<chart>.defaultSettings`), or ''. */
+function taintToleration(values: unknown): string | undefined {
+  if (!isTable(values)) return undefined;
+  const chart = values.longhorn;
+  if (!isTable(chart)) return undefined;
+  const settings = isTable(chart.defaultSettings) ? chart.defaultSettings : {};
+  return typeof settings.taintToleration === 'string' ? settings.taintToleration : '';
+}
+
+/**
+ * Longhorn's `taint-toleration` setting changed against the last build's (a storage node
+ * tainted, untainted, added tainted, or a control plane with disks in a cluster that gained
+ * workers). longhorn-manager v1.8.1 takes the new value into its Setting at once (the default
+ * settings ConfigMap), but gives it to what it runs on the nodes only once every volume is
+ * detached (`setting_controller.go` `updateTaintToleration`: "failed to apply … when there are
+ * attached volumes. It will be eventually applied"; a danger-zone setting). Until then the CSI
+ * plugin and engine image DaemonSets keep the old tolerations: a newly tainted storage node runs
+ * neither, so its disks hold no replica and its pods mount no Longhorn volume.
+ */
+export const taintTolerationCheck: ChangeCheck = {
+  name: 'longhorn-taint-toleration-changed',
+  description:
+    "Longhorn's taint toleration (the taints of the storage nodes) stays what the last build deployed, or the build says what it takes: Longhorn applies a changed toleration to its CSI plugin, engine images and instance managers only while every Longhorn volume is detached, so until the volumes are detached once a newly tainted node gets none of them.",
+  check({ cluster, beforeValues, afterValues }) {
+    const issues: Issue[] = [];
+    for (const [chart, values] of afterValues) {
+      const now = taintToleration(values);
+      const was = taintToleration(beforeValues.get(chart));
+      if (now === undefined || was === undefined || now === was) continue;
+      issues.push(
+        warning({
+          code: 'longhorn-taint-toleration-changed',
+          path: settingsPath(cluster, 'longhorn'),
+          output: `charts/${chart}`,
+          value: now,
+          message: `changes the taints Longhorn tolerates on cluster "${cluster.name}" (taint-toleration ${JSON.stringify(was)} → ${JSON.stringify(now)}, from the storage nodes' taints): Longhorn gives a changed toleration to its CSI plugin, engine images and instance managers only while every volume is detached (longhorn-manager v1.8.1 updateTaintToleration, a danger-zone setting), so until then a storage node with a new taint runs none of them: its disks take no replica and its pods mount no Longhorn volume`,
+          expected:
+            'once Argo CD synced the change, stop the workloads that use Longhorn volumes until `kubectl -n longhorn-system get volumes.longhorn.io` shows every volume detached (Longhorn then restarts its components with the new tolerations), then start them again; or taint a storage node before it holds volumes',
+        }),
+      );
+    }
+    return issues;
+  },
+};
+
 /** The comparisons with the last build's charts (`Component.changes`). */
-export const longhornChanges: readonly ChangeCheck[] = [classParametersCheck];
+export const longhornChanges: readonly ChangeCheck[] = [classParametersCheck, taintTolerationCheck];

@@ -3,7 +3,7 @@
 // packages/cli/test/change-checks.test.ts runs it on the reference).
 import type { ChangedObject, KubeObject, ResolvedCluster } from '@homelab/core';
 import { describe, expect, it } from 'vitest';
-import { classParametersCheck, longhornChanges } from '../src/changes.js';
+import { classParametersCheck, longhornChanges, taintTolerationCheck } from '../src/changes.js';
 import { longhornComponent } from '../src/index.js';
 
 /** No upstream chart values: these checks read the objects alone. */
@@ -40,6 +40,7 @@ describe('longhorn-class-parameters-changed', () => {
     expect(longhornComponent.changes).toBe(longhornChanges);
     expect(longhornChanges.map((check) => check.name)).toEqual([
       'longhorn-class-parameters-changed',
+      'longhorn-taint-toleration-changed',
     ]);
   });
 
@@ -137,6 +138,70 @@ describe('longhorn-class-parameters-changed', () => {
         cluster,
         before: same,
         after: [storageClass('standard', { ...BASE, recurringJobSelector: '[]' })],
+      }),
+    ).toEqual([]);
+  });
+});
+
+describe('longhorn-taint-toleration-changed', () => {
+  const values = (taintToleration?: string) =>
+    new Map([
+      [
+        'longhorn',
+        {
+          longhorn: {
+            defaultSettings: {
+              defaultDataPath: '/var/lib/longhorn/',
+              ...(taintToleration === undefined ? {} : { taintToleration }),
+            },
+          },
+        },
+      ],
+    ]);
+  const run = (before?: string, after?: string) =>
+    taintTolerationCheck.check({
+      cluster,
+      before: [],
+      after: [],
+      beforeValues: values(before),
+      afterValues: values(after),
+    });
+
+  it('warns at the component when a storage node gains a taint, naming both values and the detach Longhorn waits for', () => {
+    const issues = run(undefined, 'storage=dedicated:NoSchedule');
+    expect(
+      issues.map((issue) => [issue.severity, issue.code, issue.path, issue.output, issue.value]),
+    ).toEqual([
+      [
+        'warning',
+        'longhorn-taint-toleration-changed',
+        ['clusters', 2, 'components', 'longhorn'],
+        'charts/longhorn',
+        'storage=dedicated:NoSchedule',
+      ],
+    ]);
+    expect(issues[0]?.message).toContain('taint-toleration "" → "storage=dedicated:NoSchedule"');
+    expect(issues[0]?.message).toContain('only while every volume is detached');
+    expect(issues[0]?.expected).toContain('kubectl -n longhorn-system get volumes.longhorn.io');
+    // A taint gone, or one more
+    expect(run('storage=dedicated:NoSchedule', undefined).map((issue) => issue.value)).toEqual([
+      '',
+    ]);
+    expect(
+      run('a=b:NoSchedule', 'a=b:NoSchedule;node-role.kubernetes.io/control-plane:NoSchedule'),
+    ).toHaveLength(1);
+  });
+
+  it('says nothing for the same toleration, or without a last build of the chart', () => {
+    expect(run('a=b:NoSchedule', 'a=b:NoSchedule')).toEqual([]);
+    expect(run(undefined, undefined)).toEqual([]);
+    expect(
+      taintTolerationCheck.check({
+        cluster,
+        before: [],
+        after: [],
+        beforeValues: new Map(),
+        afterValues: values('a=b:NoSchedule'),
       }),
     ).toEqual([]);
   });
