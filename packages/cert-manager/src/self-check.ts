@@ -5,8 +5,10 @@
 // until an answer holds an SOA) and the zone's NS records through its recursive nameservers,
 // those of `/etc/resolv.conf` (the cluster's CoreDNS) unless `--dns01-recursive-nameservers`
 // names others (cmd/controller/app/controller.go); then it asks the zone's nameservers (or, with
-// `--dns01-recursive-nameservers-only`, the recursive ones) for the TXT record. The DNS providers' solvers find the zone the same way
-// (Cloudflare looks it up by that name). Where CoreDNS answers a name of that climb from a view
+// `--dns01-recursive-nameservers-only`, the recursive ones) for the TXT record. Route 53's solver
+// finds the zone the same way (`FindZoneByFqdn`); Cloudflare's asks Cloudflare's API instead
+// (v1.21.1 `FindNearestZoneForFQDN`), so there only the self-check goes wrong. Where CoreDNS
+// answers a name of that climb from a view
 // that is not the public one, the search goes wrong:
 // - a stub domain (a server block forwarding to servers other than the forwarders of `.`): a LAN
 //   server authoritative for the home domain returns its own SOA and nameservers, which never see
@@ -14,8 +16,8 @@
 // - a `hosts` record for the name itself (a split-horizon zone's apex): CoreDNS's hosts plugin
 //   (v1.12.1 plugin/hosts/hosts.go) answers any other type for a name it holds with an empty
 //   NOERROR, no SOA, so where that apex is the provider's zone the climb passes over it and lands
-//   on its parent (`com.`), which no DNS provider account holds (a warning: the definition does
-//   not say which name is the provider's zone).
+//   on its parent (`com.`), whose nameservers never hold the record (a warning: the definition
+//   does not say which name is the provider's zone).
 // Pure.
 import type {
   DeployedApplication,
@@ -147,7 +149,7 @@ export function privateView(blocks: readonly ServerBlock[], name: string): Priva
     return {
       kind: 'apex',
       zone,
-      reason: `CoreDNS answers ${name}, the apex of its server block, from a hosts record: an SOA query for it gets an empty answer, so where ${name} is the zone your DNS provider holds, the zone search passes over it to ${name.split('.').slice(1).join('.') || '.'}, the DNS-01 solver asks the provider for a zone it does not hold, and no certificate is issued`,
+      reason: `CoreDNS answers ${name}, the apex of its server block, from a hosts record: an SOA query for it gets an empty answer, so where ${name} is the zone your DNS provider holds, the zone search passes over it to ${name.split('.').slice(1).join('.') || '.'}, whose nameservers the self-check then asks for the challenge record, which they never hold (and Route 53's solver looks for a hosted zone of that name), so no certificate is issued`,
     };
   }
   const root = blocks.find((block) => block.zones.includes(''));

@@ -235,7 +235,7 @@ describe('acme-self-check-dns', () => {
   test('a hosts record at the apex of the home domain hides its SOA: a warning', () => {
     const input = platform([...ROOT, ...zoneBlock('homelab.dev', ['10.0.0.2 homelab.dev'])]);
     expect(found(input)).toEqual([
-      'warning acme-self-check-dns: ClusterIssuer letsencrypt-staging on cluster "dev" has no recursiveNameservers, so cert-manager asks the cluster DNS (/etc/resolv.conf) to find the zone of the DNS-01 challenge record of *.dev.homelab.dev, dev.homelab.dev (it asks homelab.dev there): CoreDNS answers homelab.dev, the apex of its server block, from a hosts record: an SOA query for it gets an empty answer, so where homelab.dev is the zone your DNS provider holds, the zone search passes over it to dev, the DNS-01 solver asks the provider for a zone it does not hold, and no certificate is issued',
+      'warning acme-self-check-dns: ClusterIssuer letsencrypt-staging on cluster "dev" has no recursiveNameservers, so cert-manager asks the cluster DNS (/etc/resolv.conf) to find the zone of the DNS-01 challenge record of *.dev.homelab.dev, dev.homelab.dev (it asks homelab.dev there): CoreDNS answers homelab.dev, the apex of its server block, from a hosts record: an SOA query for it gets an empty answer, so where homelab.dev is the zone your DNS provider holds, the zone search passes over it to dev, whose nameservers the self-check then asks for the challenge record, which they never hold (and Route 53\'s solver looks for a hosted zone of that name), so no certificate is issued',
     ]);
   });
 
