@@ -37,6 +37,8 @@ import {
   autheliaSettingsSpec,
   CLIENTS_SECRET,
   clusterTlsIssues,
+  FILE_KEYS,
+  FILES_SECRET,
   ldapCleartextIssues,
   type ResolvedAutheliaSettings,
   resolveAutheliaSettings,
@@ -171,8 +173,15 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
         namespace: AUTHELIA_NAMESPACE,
         service: RELEASE,
         port: 80,
-        // The portal is where users log in.
-        auth: { kind: 'app' },
+        // The portal is where users log in: with the accounts of the users database, or of
+        // the LDAP directory.
+        auth: {
+          kind: 'app',
+          accounts:
+            settings.users.kind === 'file'
+              ? `the users of the users database (key \`${FILE_KEYS.users}\` of Secret \`${AUTHELIA_NAMESPACE}/${FILES_SECRET}\`, filled from Bitwarden)`
+              : `the accounts of the LDAP directory ${settings.users.address}`,
+        },
       },
     ],
     secrets: withRotationProcedures(secretRequirements(settings), settings),

@@ -17,6 +17,7 @@ import {
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import type { AutheliaSettings } from './generated/settings.js';
+import { AUTHELIA_APP_VERSION } from './versions.js';
 
 export type { AutheliaSettings };
 
@@ -550,11 +551,23 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
       namespace: AUTHELIA_NAMESPACE,
       keys: files.sort(),
       // Authelia 4.39 refuses an RSA signing key under 2048 bits (validator/identity_providers.go).
-      description: `files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: \`openssl genrsa 4096\`)${settings.users.kind === 'file' ? ' and the users database (YAML, argon2id password hashes)' : ''}`,
+      description: `files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: \`openssl genrsa 4096\`)${settings.users.kind === 'file' ? usersDatabaseNote(settings.groups) : ''}`,
       readers,
       rotation: rotation(files),
     },
   ];
+}
+
+/**
+ * What the users database entry holds (Authelia v4.39's file backend,
+ * `internal/authentication/file_user_provider_database.go`: `displayname` and `password` required,
+ * the password an argon2id, bcrypt or similar hash; a file that does not load stops Authelia at
+ * start): the layout, the hash command of the pinned image, and the groups the definition names
+ * (a user in none of them is refused by every OIDC client's policy).
+ */
+function usersDatabaseNote(groups: readonly string[]): string {
+  const group = groups[0] ?? '<group>';
+  return ` and the users database: YAML \`users: {<name>: {displayname: <name>, email: <address>, password: '<hash>', groups: [${group}]}}\`, each hash (quoted: it holds commas) from \`docker run --rm -it ghcr.io/authelia/authelia:${AUTHELIA_APP_VERSION} authelia crypto hash generate argon2\` (it asks for the password), each user in the groups that give access (${groups.length === 0 ? 'the definition names none: `components.authelia.groups`' : groups.map((name) => `\`${name}\``).join(', ')})`;
 }
 
 /**

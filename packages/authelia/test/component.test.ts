@@ -41,9 +41,18 @@ describe('what Authelia declares', () => {
         namespace: 'authelia',
         service: 'authelia',
         port: 80,
-        auth: { kind: 'app' },
+        // the runbook's login table says whose accounts: dev's users database, prod's LDAP
+        auth: {
+          kind: 'app',
+          accounts:
+            'the users of the users database (key `users_database.yml` of Secret `authelia/authelia-files`, filled from Bitwarden)',
+        },
       },
     ]);
+    expect(run.declared('prod').routes?.[0]?.auth).toEqual({
+      kind: 'app',
+      accounts: `the accounts of the LDAP directory ${HA.users.ldap.address}`,
+    });
     expect(dev.facts?.['oidc-provider']).toEqual({
       issuer: 'https://auth.dev.lab.example.com',
       userinfoPath: '/api/oidc/userinfo',
@@ -118,8 +127,11 @@ describe('what Authelia declares', () => {
     ]);
     // what the operator puts there: Authelia 4.39 refuses an RSA key under 2048 bits
     const files = (cluster: string) => run.declared(cluster).secrets?.[1]?.description;
+    // and the users database where the users are a file: its layout, the hash command of the
+    // pinned image, the groups the definition names (test/conformance.test.ts fills it in and
+    // checks it against Authelia's user-database schema)
     expect(files('dev')).toBe(
-      'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`) and the users database (YAML, argon2id password hashes)',
+      `files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: \`openssl genrsa 4096\`) and the users database: YAML \`users: {<name>: {displayname: <name>, email: <address>, password: '<hash>', groups: [${GROUPS[0]}]}}\`, each hash (quoted: it holds commas) from \`docker run --rm -it ghcr.io/authelia/authelia:4.39.19 authelia crypto hash generate argon2\` (it asks for the password), each user in the groups that give access (${GROUPS.map((group) => `\`${group}\``).join(', ')})`,
     );
     expect(files('prod')).toBe(
       'files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: `openssl genrsa 4096`)',

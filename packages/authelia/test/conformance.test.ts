@@ -400,3 +400,47 @@ describe.skipIf(helm === undefined)(
     });
   },
 );
+
+describe("the users database the runbook describes, against Authelia's v4.39 user-database schema", () => {
+  const schema = JSON.parse(readUpstream('authelia/config-v4.39/user-database.schema.json'));
+  const validate = new Ajv2020({ strict: false, allErrors: true, unicodeRegExp: false }).compile(
+    schema,
+  );
+  // An argon2id digest as `authelia crypto hash generate argon2` prints it (commas in its
+  // parameters): in a YAML flow mapping it must be quoted
+  const HASH =
+    '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$q0pYl9Q2lZrEXx0P3c8o6mbUMVdCMJkp9Lr2lB9U3dM';
+  const described = () => {
+    const description = run.declared('dev').secrets?.[1]?.description ?? '';
+    return /YAML `(users: .*?)`/.exec(description)?.[1];
+  };
+  const filled = (template: string, hash: string) =>
+    template
+      .replace('{<name>:', '{alice:')
+      .replace('displayname: <name>', 'displayname: Alice')
+      .replace('<address>', 'alice@example.com')
+      .replace('<hash>', hash);
+
+  it('takes the template filled in: displayname and password given, the hash as Authelia writes it, the groups the definition names', () => {
+    const template = described();
+    expect(template).toBeDefined();
+    const database = parseYaml(filled(template as string, HASH)) as Loose;
+    expect(validate(database) ? [] : validate.errors).toEqual([]);
+    expect(database.users.alice.password).toBe(HASH);
+    // Each group the template names is one the definition lists (the OIDC clients' policies)
+    expect(database.users.alice.groups.length).toBeGreaterThan(0);
+    for (const group of database.users.alice.groups) {
+      expect(run.declared('dev').facts?.['oidc-provider']?.groups).toContain(group);
+    }
+  });
+
+  it('is refused without the quotes the template asks for (the digest splits at its commas), and without a password', () => {
+    const template = described() as string;
+    const unquoted = parseYaml(filled(template.replace("'<hash>'", '<hash>'), HASH)) as Loose;
+    expect(validate(unquoted)).toBe(false);
+    const noPassword = parseYaml(
+      filled(template.replace(", password: '<hash>'", ''), HASH),
+    ) as Loose;
+    expect(validate(noPassword)).toBe(false);
+  });
+});

@@ -583,3 +583,27 @@ describe('root-revision-move', () => {
     ]);
   });
 });
+
+describe("the runbook's login table", () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it("names whose accounts log in at Authelia's portal: dev's users database (a key step 16 fills), LDAP elsewhere", async () => {
+    const { files } = await built;
+    const row = (cluster: string) =>
+      file(files, `clusters/${cluster}/RUNBOOK.md`)
+        .split('\n')
+        .find((line) => line.startsWith('| https://auth.'));
+    expect(row('dev')).toBe(
+      '| https://auth.dev.lab.example.com/ | authelia | the users of the users database (key `users_database.yml` of Secret `authelia/authelia-files`, filled from Bitwarden) |',
+    );
+    // The key the row names is one the runbook's Bitwarden step lists for that Secret
+    const dev = file(files, 'clusters/dev/RUNBOOK.md');
+    const secrets = dev.slice(dev.indexOf('Put the platform'), dev.indexOf('Create the hand-made'));
+    expect(secrets).toMatch(
+      /- `authelia\/authelia-files` \(authelia\): [^\n]*\n(?: {2}- [^\n]*\n)*? {2}- `users_database\.yml`: entry /,
+    );
+    expect(row('prod')).toBe(
+      '| https://auth.lab.example.com/ | authelia | the accounts of the LDAP directory ldaps://ldap.lab.example.com |',
+    );
+  }, 120_000);
+});

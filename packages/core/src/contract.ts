@@ -598,7 +598,12 @@ export type RouteAuth =
    * The application logs users in itself: through the OIDC client it declares (`oidcClient`),
    * and/or with accounts of its own until that login works.
    */
-  | { readonly kind: 'app'; readonly oidcClient?: string }
+  | {
+      readonly kind: 'app';
+      readonly oidcClient?: string;
+      /** Whose accounts log in there, for the runbook (default: the application's own). */
+      readonly accounts?: string;
+    }
   /** The Gateway asks the OIDC provider before forwarding (forward auth). */
   | {
       readonly kind: 'forward-auth';

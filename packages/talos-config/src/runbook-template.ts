@@ -408,8 +408,10 @@ removing a node, apply the role patches to every node (below), or the new node c
 \`prerouting\`) and \`talosctl -n <node> get machineconfig -o yaml\` the rules it was given.
 apid stays open to the LAN, so a wrong rule is fixed by applying corrected patches. If a node
 is out of reach altogether (a broken config, a LAN that changed), use its console: the boot
-menu's \`Reset Talos installation and return to maintenance mode\` entry (GRUB) wipes it back
-to maintenance mode, where no firewall runs, and step 5 installs it again.
+menu's reset entry wipes it back to maintenance mode, where no firewall runs, and step 5
+installs it again. It is \`Reset to maintenance mode\` where the node boots with systemd-boot
+(UEFI, SecureBoot: Talos installs it there since 1.10), and
+\`Reset Talos installation and return to maintenance mode\` where it boots with GRUB (BIOS).
 
 {{/if}}
 ## Later: renewing the client certificates (every year)

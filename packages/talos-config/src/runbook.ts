@@ -290,7 +290,7 @@ function authText(auth: RouteAuth, provider: string | undefined): string {
   switch (auth.kind) {
     case 'app':
       return auth.oidcClient === undefined
-        ? "the application's own accounts"
+        ? (auth.accounts ?? "the application's own accounts")
         : `the application's own login page, "log in via" ${by} (OIDC client \`${auth.oidcClient}\`)`;
     case 'forward-auth':
       return `${by} first (policy \`${auth.policy}\`${auth.groups === undefined || auth.groups.length === 0 ? '' : `, groups ${auth.groups.map((group) => `\`${group}\``).join(', ')}`})`;

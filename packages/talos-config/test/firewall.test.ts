@@ -439,7 +439,10 @@ describe('runbook', () => {
     const text = on.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(text).toContain("## The nodes' firewall");
     expect(text).toContain('talosctl -n <node> get nftableschains -o yaml');
+    // Both boot menus' reset entries, as Talos names them (v1.12.11: the UKI profile
+    // pkg/imager/imager.go for systemd-boot, grub/encode.go for GRUB)
     expect(text).toContain('Reset Talos installation and return to maintenance mode');
+    expect(text).toContain('`Reset to maintenance mode` where the node boots with systemd-boot');
     const off = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     const offText = off.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(offText).not.toContain("## The nodes' firewall");
