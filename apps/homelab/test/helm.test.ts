@@ -1138,22 +1138,49 @@ suite(title, () => {
           expect(typeof script, `cluster ${cluster}: argocd-cm ${APPLICATION_HEALTH_KEY}`).toBe(
             'string',
           );
+          // A child between its own waves, or retrying a failed sync: Argo CD 3.4 leaves its
+          // missing resources out of its health (Healthy), while its sync runs
+          const running = (phase: string, health = 'Healthy', message = 'waiting for wave 3') =>
+            child({
+              health: { status: health },
+              operationState: { phase, message },
+            });
           const health = argocdHealth(tool, object, [
             child(),
             child({ sync: { status: 'Synced' } }),
             ...states.map((state) => child({ health: { status: state } })),
             child({ health: { status: 'Degraded', message: 'crash loop' } }),
+            running('Running'),
+            running('Terminating', 'Missing', ''),
+            running('Running', 'Degraded'),
+            running('Succeeded'),
+            running('Failed'),
+            { ...child({ health: { status: 'Healthy' } }), operation: { sync: {} } },
           ]);
           // Argo CD waits for a wave until every Application of it is Healthy.
           expect(
             health.map(({ status }) => status),
             cluster,
-          ).toEqual(['Progressing', 'Progressing', ...states, 'Degraded']);
-          expect(health.at(-1), cluster).toEqual({
+          ).toEqual([
+            'Progressing',
+            'Progressing',
+            ...states,
+            'Degraded',
+            'Progressing',
+            'Progressing',
+            'Degraded',
+            'Healthy',
+            'Healthy',
+            'Progressing',
+          ]);
+          expect(health[states.length + 2], cluster).toEqual({
             status: 'Degraded',
             message: 'crash loop',
             error: '',
           });
+          expect(health[states.length + 3]?.message, cluster).toBe(
+            'its own sync is still running: waiting for wave 3',
+          );
         }
       },
     );

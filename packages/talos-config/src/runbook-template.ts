@@ -335,8 +335,9 @@ kubectl -n {{shell gitops.namespace}} get application {{shell gitops.root}} -o j
 \`\`\`
 
 A sync of the root Application waits, wave by wave, for each Application it holds to be healthy:
-one that stays \`Progressing\` or \`Missing\` (a claim \`Pending\`, a certificate never issued)
-keeps it waiting without failing, and a \`Degraded\` one makes it fail and retry every five
+one that stays \`Progressing\` or \`Missing\` (a claim \`Pending\`, a certificate never issued,
+its own sync still running: a later wave of its own, a failed sync it retries) keeps it
+waiting without failing, and a \`Degraded\` one makes it fail and retry every five
 minutes at most. While it waits, Argo CD starts no other sync of the root, so a commit that
 changes the root's own objects (an AppProject, a namespace, a new Application) does not reach
 the cluster. Once the cause is fixed in Git, end that sync and start one from the latest commit
