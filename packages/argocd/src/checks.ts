@@ -306,13 +306,14 @@ export const resourceHealthCheck: SystemCheck = {
 
 /**
  * Where the cluster's certificates come from a private CA, Argo CD's server must be told to trust
- * it: it calls the OIDC issuer (discovery, token, userinfo) with the system roots plus
- * `oidc.config` `rootCA` only (util/settings/settings.go `OIDCTLSConfig`, v3.4.4).
+ * it: it calls the OIDC issuer (discovery, token, userinfo) trusting the system roots, or, where
+ * `oidc.config` sets `rootCA`, its certificates alone (util/settings/settings.go `OIDCTLSConfig`,
+ * v3.4.4: a pool of its own in place of the system's).
  */
 export const oidcTrustCheck: SystemCheck = {
   name: 'argocd-oidc-trust',
   description:
-    "Where the cluster's certificates come from a private CA, Argo CD's `oidc.config` trusts it: `rootCA` is `$<secret>:ca.crt` of a Secret in `argocd` labelled `app.kubernetes.io/part-of: argocd` that a cert-manager Certificate of the cluster's issuer makes. Why: the server reaches the issuer with the system roots plus `rootCA` only; without it every SSO login ends with \"certificate signed by unknown authority\".",
+    "Where the cluster's certificates come from a private CA, Argo CD's `oidc.config` trusts it: `rootCA` is `$<secret>:ca.crt` of a Secret in `argocd` labelled `app.kubernetes.io/part-of: argocd` that a cert-manager Certificate of the cluster's issuer makes. Why: the server reaches the issuer trusting the system roots, or `rootCA` alone where it is set; without it every SSO login ends with \"certificate signed by unknown authority\".",
   check(input) {
     const issues: Issue[] = [];
     for (const { deployed, app, values } of argocdDeployments(input)) {

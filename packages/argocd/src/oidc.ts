@@ -169,7 +169,8 @@ export const OIDC_CA_SECRET = 'argocd-oidc-ca';
 /**
  * The Certificate whose Secret carries the platform's private CA into Argo CD's namespace:
  * cert-manager puts the CA of the issuer that signed it in `ca.crt`. Argo CD's server calls the
- * issuer (discovery, token, userinfo) with the system roots plus `rootCA` only, so without it a
+ * issuer (discovery, token, userinfo) trusting the system roots, or, where `rootCA` is set, the
+ * certificates of `rootCA` alone (a pool of its own in place of the system's), so without it a
  * private CA ends every SSO login with "x509: certificate signed by unknown authority"
  * (util/settings/settings.go `OIDCTLSConfig`, v3.4.4).
  */
