@@ -17,6 +17,7 @@ import {
   error,
   haPlan,
   type Issue,
+  type PathSegment,
   type RenderCluster,
   type RenderInput,
   type ResolvedCluster,
@@ -246,6 +247,87 @@ function cookieScopeIssues(
 }
 
 /**
+ * Two clusters whose Authelia logs in to one server as one account (the LDAP bind user, the
+ * PostgreSQL role, the Redis user, the SMTP user): one password, which each cluster reads from
+ * its own secret-store entry (each cluster's mapping, read by its own machine account). The
+ * entries must then hold the same value, and rotating one cluster's as its guide says (a new
+ * password on the server with the new entry) locks the other out: Authelia v4.39 binds to LDAP
+ * and pings PostgreSQL at start (`internal/authentication/ldap_user_provider_lifecycle.go`,
+ * `internal/storage/sql_provider.go`; both start-up checks are fatal), binds to LDAP on every
+ * login, and loses its sessions in Redis. A warning at the second cluster's account.
+ */
+function sharedAccountIssues(
+  resolved: readonly {
+    readonly entry: RenderCluster<AutheliaSettings>;
+    readonly settings: ResolvedAutheliaSettings;
+  }[],
+): Issue[] {
+  const accounts = (settings: ResolvedAutheliaSettings) => {
+    const out: {
+      what: string;
+      key: string;
+      at: PathSegment[];
+      setting: string;
+      breaks: string;
+    }[] = [];
+    const { users, storage, session, smtp } = settings;
+    if (users.kind === 'ldap')
+      out.push({
+        what: `LDAP ${users.address} as ${users.user}`,
+        key: `ldap\u0000${users.address.toLowerCase()}\u0000${users.user.toLowerCase()}`,
+        at: ['users', 'ldap', 'user'],
+        setting: 'users.ldap.user',
+        breaks: 'no login binds, and its next start fails its start-up check',
+      });
+    if (storage.kind === 'postgres')
+      out.push({
+        what: `PostgreSQL ${storage.address} as ${storage.username}`,
+        key: `postgres\u0000${storage.address.toLowerCase()}\u0000${storage.username}`,
+        at: ['storage', 'postgres'],
+        setting: 'storage.postgres.username',
+        breaks: 'its next start fails its start-up check',
+      });
+    if (session.kind === 'redis' && session.password)
+      out.push({
+        what: `Redis ${session.host}:${session.port} as ${session.username ?? 'its default user'}`,
+        key: `redis\u0000${session.host.toLowerCase()}:${session.port}\u0000${session.username ?? ''}`,
+        at: ['session', 'redis'],
+        setting: 'session.redis.username',
+        breaks: 'it can no longer keep a session, so nobody stays logged in',
+      });
+    if (smtp?.username !== undefined)
+      out.push({
+        what: `the mail server ${smtp.address} as ${smtp.username}`,
+        key: `smtp\u0000${smtp.address.toLowerCase()}\u0000${smtp.username}`,
+        at: ['smtp', 'username'],
+        setting: 'smtp.username',
+        breaks: 'it mails no more one-time codes, so nobody registers a second factor',
+      });
+    return out;
+  };
+  const issues: Issue[] = [];
+  const first = new Map<string, string>();
+  for (const { entry, settings } of resolved) {
+    for (const account of accounts(settings)) {
+      const other = first.get(account.key);
+      if (other === undefined) {
+        first.set(account.key, entry.cluster.name);
+        continue;
+      }
+      issues.push(
+        warning({
+          code: 'authelia-shared-account',
+          path: entry.path(...account.at),
+          message: `Authelia on cluster "${entry.cluster.name}" logs in to ${account.what}, as on cluster "${other}": one password, which each cluster reads from its own secret-store entry, so the two entries must hold the same value, and rotating one cluster's (its rotating-secrets.md) breaks the other's Authelia: ${account.breaks}`,
+          expected: `an account of its own for each cluster (${account.setting})`,
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/**
  * Without `smtp` Authelia's notifier is a file (`/config/notification.txt`): the one-time codes and
  * links it sends go there, in the pod that served the request. Authelia 4.39 asks for such a code
  * before it registers a second factor (the TOTP and WebAuthn registration endpoints sit behind
@@ -292,6 +374,10 @@ function notifierIssue(
 
 function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
   const issues: Issue[] = [...cookieScopeIssues(input.platform.domain, input.clusters)];
+  const resolved: {
+    entry: RenderCluster<AutheliaSettings>;
+    settings: ResolvedAutheliaSettings;
+  }[] = [];
   const findings: Finding[] = [];
   const clusterLayers: { [cluster: string]: Values } = {};
   const environments = new Set<EnvironmentName>();
@@ -300,6 +386,7 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
     environments.add(cluster.environment);
     // Issues of the settings were reported by declare().
     const { settings } = resolveAutheliaSettings(entry.settings, cluster, entry.path);
+    resolved.push({ entry, settings });
     const domain = domainOf(entry);
     const { access, findings: found } = accessFor({
       cluster,
@@ -356,6 +443,7 @@ function render(input: RenderInput<AutheliaSettings>): ComponentOutput {
     clusters: clusterLayers,
     readme: readme(),
   };
+  issues.push(...sharedAccountIssues(resolved));
   return { chart, issues };
 }
 

@@ -105,6 +105,7 @@ export function autheliaConfiguration(input: ConfigurationInput): AutheliaConfig
       host: redis.host,
       port: redis.port,
       database_index: redis.databaseIndex,
+      ...(redis.username === undefined ? {} : { username: redis.username }),
       ...(redis.tls ? { tls: { server_name: redis.host } } : {}),
     };
     if (redis.password) {

@@ -94,6 +94,8 @@ export type Session =
       readonly host: string;
       readonly port: number;
       readonly databaseIndex: number;
+      /** The ACL user; Redis' default user when unset. */
+      readonly username: string | undefined;
       readonly password: boolean;
       readonly tls: boolean;
     };
@@ -163,6 +165,7 @@ function session(raw: AutheliaSettings): Session {
     host: redis.host,
     port: redis.port ?? 6379,
     databaseIndex: redis.databaseIndex ?? 0,
+    username: redis.username,
     password: redis.password ?? true,
     tls: redis.tls ?? false,
   };

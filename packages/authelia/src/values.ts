@@ -123,6 +123,7 @@ export function configMapValues(model: AutheliaConfiguration): Values {
       host: redis.host as string,
       port: redis.port as number,
       database_index: redis.database_index as number,
+      ...(redis.username === undefined ? {} : { username: redis.username as string }),
       password: { disabled: !hasSecret(model, 'session', 'redis', 'password') },
       tls:
         tls === undefined

@@ -975,6 +975,100 @@ it('warns that the session cookie of a parent domain reaches the clusters below 
   ]);
 });
 
+describe('accounts shared between clusters', () => {
+  const SMTP = {
+    address: 'submissions://smtp.lab.example.com:465',
+    sender: 'A <a@lab.example.com>',
+  };
+  const own = (env: string) => ({
+    storage: { postgres: { ...HA.storage.postgres, username: `authelia_${env}` } },
+    session: { redis: { ...HA.session.redis, username: `authelia-${env}` } },
+    users: {
+      ldap: { ...HA.users.ldap, user: `uid=authelia-${env},ou=people,dc=lab,dc=example,dc=com` },
+    },
+    smtp: { ...SMTP, username: `authelia-${env}` },
+  });
+  const shared = (run: ReturnType<typeof runAuthelia>) =>
+    run.issues.filter((issue) => issue.code === 'authelia-shared-account');
+
+  it('warns at the second cluster for every server both log in to as one account (LDAP, PostgreSQL, Redis, SMTP)', () => {
+    const run = runAuthelia(
+      {},
+      {
+        staging: { ...HA, smtp: { ...SMTP, username: 'authelia' } },
+        prod: { ...HA, smtp: { ...SMTP, username: 'authelia' } },
+      },
+    );
+    const found = shared(run);
+    expect(found.map((issue) => [issue.severity, issue.path, issue.expected])).toEqual([
+      [
+        'warning',
+        ['clusters', 2, 'components', 'authelia', 'users', 'ldap', 'user'],
+        'an account of its own for each cluster (users.ldap.user)',
+      ],
+      [
+        'warning',
+        ['clusters', 2, 'components', 'authelia', 'storage', 'postgres'],
+        'an account of its own for each cluster (storage.postgres.username)',
+      ],
+      [
+        'warning',
+        ['clusters', 2, 'components', 'authelia', 'session', 'redis'],
+        'an account of its own for each cluster (session.redis.username)',
+      ],
+      [
+        'warning',
+        ['clusters', 2, 'components', 'authelia', 'smtp', 'username'],
+        'an account of its own for each cluster (smtp.username)',
+      ],
+    ]);
+    expect(found[0]?.message).toBe(
+      'Authelia on cluster "prod" logs in to LDAP ldaps://ldap.lab.example.com as uid=authelia,ou=people,dc=lab,dc=example,dc=com, as on cluster "staging": one password, which each cluster reads from its own secret-store entry, so the two entries must hold the same value, and rotating one cluster\'s (its rotating-secrets.md) breaks the other\'s Authelia: no login binds, and its next start fails its start-up check',
+    );
+    // PostgreSQL's default role and Redis' default user are one account too
+    expect(found[1]?.message).toContain(
+      'PostgreSQL tcp://postgres.lab.example.com:5432 as authelia,',
+    );
+    expect(found[2]?.message).toContain('Redis redis.lab.example.com:6379 as its default user,');
+  });
+
+  it('says nothing where each cluster has its own accounts, or another server', () => {
+    expect(shared(runAuthelia({}, { staging: own('staging'), prod: own('prod') }))).toEqual([]);
+    const elsewhere = {
+      ...HA,
+      users: { ldap: { ...HA.users.ldap, address: 'ldaps://ldap2.lab.example.com' } },
+      storage: { postgres: { address: 'tcp://pg2.lab.example.com:5432' } },
+      session: { redis: { host: 'redis2.lab.example.com' } },
+    };
+    expect(shared(runAuthelia({}, { staging: HA, prod: elsewhere }))).toEqual([]);
+    // A Redis without a password has no account to share
+    const open = { ...HA, session: { redis: { ...HA.session.redis, password: false } } };
+    expect(
+      shared(
+        runAuthelia(
+          {},
+          {
+            staging: open,
+            prod: { ...open, storage: own('prod').storage, users: own('prod').users },
+          },
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it("logs in to Redis as its ACL user: the configuration's and the chart's username", () => {
+    const run = runAuthelia({}, { staging: own('staging'), prod: own('prod') });
+    expect(run.values('authelia', 'prod').authelia.configMap.session.redis.username).toBe(
+      'authelia-prod',
+    );
+    // Without one the chart's default (the empty user: Redis' default one)
+    expect(
+      runAuthelia({}, { staging: HA, prod: HA }).values('authelia', 'prod').authelia.configMap
+        .session.redis.username,
+    ).toBeUndefined();
+  });
+});
+
 describe('the notifier', () => {
   const twoFactor = consumer({
     clients: (cluster) => [

@@ -162,6 +162,10 @@ port?: number
  */
 databaseIndex?: number
 /**
+ * The Redis ACL user (Redis 6 or later) Authelia logs in as, with the password (default: Redis' default user). Give each cluster its own: clusters sharing a user share its password, from two Bitwarden entries.
+ */
+username?: string
+/**
  * Whether Redis needs a password (default true).
  */
 password?: boolean
