@@ -1000,6 +1000,11 @@ describe('declarations', () => {
     expect(disabled?.body.join(' ')).toContain('The local `admin` account is **disabled**');
     expect(disabled?.commands.some((line) => line.includes('initial-password'))).toBe(false);
     expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
+    // Where SSO is the only login, the way in without it: core mode, through the kubeconfig
+    expect(disabled?.after).toEqual([
+      'Without Authelia (it is down, or its login chain broke) the CLI still reaches Argo CD in core mode, through the Kubernetes API with your kubeconfig: `kubectl config set-context --current --namespace=argocd`, then `argocd login --core` (no password: the kubeconfig\'s rights are its rights) and any `argocd` command (`argocd app list`); the login above switches back.',
+    ]);
+    expect(enabled?.after).toBeUndefined();
   });
 
   it('sets the admin password as pasted: logs in with the initial one, deletes it only once changed', () => {

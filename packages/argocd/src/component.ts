@@ -1006,11 +1006,20 @@ function loginStep(
       : []),
     ...(oidc?.cliClientId === undefined ? [] : [`argocd login ${server} --grpc-web --sso`]),
   ];
+  // Break-glass where SSO is the only login: the CLI's core mode runs Argo CD's API in the CLI
+  // against the Kubernetes API (v3.4.4 cmd/argocd/commands/login.go: no password asked with
+  // --core; headless.go reads the namespace from the kubeconfig's context).
+  const after = settings.localAdmin
+    ? []
+    : [
+        `Without ${oidc?.name ?? 'SSO'} (it is down, or its login chain broke) the CLI still reaches Argo CD in core mode, through the Kubernetes API with your kubeconfig: \`kubectl config set-context --current --namespace=${ARGOCD_NAMESPACE}\`, then \`argocd login --core\` (no password: the kubeconfig's rights are its rights) and any \`argocd\` command (\`argocd app list\`); the login above switches back.`,
+      ];
   return {
     title: 'Argo CD',
     body,
     ...(settings.localAdmin ? { reads: [ADMIN_PASSWORD] } : {}),
     commands,
+    ...(after.length > 0 ? { after } : {}),
     when: 'login',
   };
 }
