@@ -97,6 +97,7 @@ import {
   firewallAllows,
   flowProblems,
   gatekeeperEngineProblems,
+  grpcRouteProblems,
   type HelmResult,
   helmSuiteRuns,
   helmWarnings,
@@ -2928,6 +2929,55 @@ suite(title, () => {
         );
         expect(routeBackendProblems(documents, external), cluster).toEqual([]);
       }
+    });
+
+    it("carries the Argo CD CLI's gRPC-web through Cilium's Gateway: gRPC requests routed to the argocd-server port Helm renders with appProtocol kubernetes.io/h2c", (context) => {
+      let checked = 0;
+      for (const { cluster } of discovery.clusters) {
+        const documents = [...rendered.entries()]
+          .filter(([render]) => render.cluster === cluster)
+          .flatMap(([, result]) => result.documents ?? []);
+        const server = documents.find(
+          ({ object }) => object.kind === 'Service' && object.metadata.name === 'argocd-server',
+        );
+        const routed = documents.some(
+          ({ object }) =>
+            object.kind === 'HTTPRoute' &&
+            JSON.stringify(object.spec).includes('"name":"argocd-server"'),
+        );
+        if (server === undefined || !routed) continue;
+        const grpc = new Set([`${server.object.metadata.namespace}/argocd-server`]);
+        expect(grpcRouteProblems(documents, grpc), cluster).toEqual([]);
+        // Broken on purpose: the port without its protocol, and the route without its rule
+        const plain = documents.map((document) => {
+          if (document !== server) return document;
+          const spec = document.object.spec as { ports: { appProtocol?: string }[] };
+          const ports = spec.ports.map(({ appProtocol: _, ...port }) => port);
+          return { ...document, object: { ...document.object, spec: { ...spec, ports } } };
+        });
+        expect(grpcRouteProblems(plain, grpc), cluster).toEqual([
+          expect.stringContaining('whose appProtocol is unset, not kubernetes.io/h2c'),
+        ]);
+        const oneRule = documents.map((document) =>
+          document.object.kind === 'HTTPRoute'
+            ? {
+                ...document,
+                object: {
+                  ...document.object,
+                  spec: {
+                    ...(document.object.spec as object),
+                    rules: ((document.object.spec as { rules: unknown[] }).rules ?? []).slice(-1),
+                  },
+                } as KubeObject,
+              }
+            : document,
+        );
+        expect(grpcRouteProblems(oneRule, grpc), cluster).toEqual([
+          expect.stringContaining('without a rule for gRPC requests'),
+        ]);
+        checked++;
+      }
+      if (checked === 0) notRun(context, 'no cluster routes argocd-server through the Gateway');
     });
 
     it('renders no custom resource that leaves out a field its CRD defaults inside a list (Argo CD would show it OutOfSync after every sync)', () => {

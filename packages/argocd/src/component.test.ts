@@ -689,10 +689,19 @@ describe('declarations', () => {
         namespace: 'argocd',
         service: 'argocd-server',
         port: 80,
+        // the CLI's gRPC and gRPC-web to the Service port that speaks h2c (Cilium's Gateway
+        // turns gRPC-web into gRPC and speaks HTTP/1.1 to any other port)
+        grpcPort: 443,
         labels: { 'app.kubernetes.io/part-of': 'argocd' },
         auth: { kind: 'app', oidcClient: 'argocd' },
       },
     ]);
+    // that port speaks HTTP/2 in clear text on every cluster (the chart's servicePortHttps, 443)
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      expect(run(OIDC).values(cluster).server.service).toEqual({
+        servicePortHttpsAppProtocol: 'kubernetes.io/h2c',
+      });
+    }
     expect(run(undefined).declared.dev?.routes?.[0]?.auth).toEqual({ kind: 'app' });
     const { declared, components } = run(OIDC, [network(false)]);
     expect(declared.dev?.routes).toBeUndefined();
@@ -1002,7 +1011,7 @@ describe('declarations', () => {
     expect(disabled?.commands[0]).toMatch(/^argocd login argocd\.\S+ --grpc-web --sso$/);
     // Where SSO is the only login, the way in without it: core mode, through the kubeconfig
     expect(disabled?.after).toEqual([
-      'Without Authelia (it is down, or its login chain broke) the CLI still reaches Argo CD in core mode, through the Kubernetes API with your kubeconfig: `kubectl config set-context --current --namespace=argocd`, then `argocd login --core` (no password: the kubeconfig\'s rights are its rights) and any `argocd` command (`argocd app list`); the login above switches back.',
+      "Without Authelia (it is down, or its login chain broke) the CLI still reaches Argo CD in core mode, through the Kubernetes API with your kubeconfig: `kubectl config set-context --current --namespace=argocd`, then `argocd login --core` (no password: the kubeconfig's rights are its rights) and any `argocd` command (`argocd app list`); the login above switches back.",
     ]);
     expect(enabled?.after).toBeUndefined();
   });

@@ -102,6 +102,8 @@ const ADMIN_PASSWORD: ShellRead = {
 const FULLNAME = 'argocd';
 const SERVER_SERVICE = `${FULLNAME}-server`;
 const SERVER_HTTP_PORT = 80;
+/** The argocd-server Service port (the chart's `servicePortHttps`) that speaks h2c for gRPC. */
+const SERVER_GRPC_PORT = 443;
 
 /** The replicated Deployments of the chart and the pod labels that select them. */
 const WORKLOADS = [
@@ -396,7 +398,15 @@ function baseValues(): Values {
       // Metrics Services for the metrics provider's ServiceMonitors (monitors.ts); never the
       // chart's own ServiceMonitors: Argo CD comes before the Prometheus Operator CRDs.
       controller: { metrics: { enabled: true } },
-      server: { metrics: { enabled: true } },
+      server: {
+        metrics: { enabled: true },
+        // The CLI's gRPC and gRPC-web reach the server over HTTP/2 on this port: Cilium's
+        // Gateway (v1.19.6) turns gRPC-web into gRPC (its listeners' grpc_web filter) and
+        // speaks HTTP/1.1 to a port without this protocol, where argocd-server answers gRPC
+        // only over HTTP/2 (server/server.go, cmux): every CLI call ended in an error. The route
+        // sends gRPC requests here (`grpcPort`), everything else to port 80.
+        service: { servicePortHttpsAppProtocol: 'kubernetes.io/h2c' },
+      },
       repoServer: { metrics: { enabled: true } },
       configs: {
         cm: {
@@ -407,8 +417,8 @@ function baseValues(): Values {
           'resource.exclusions': toYaml(RESOURCE_EXCLUSIONS.map((filter) => ({ ...filter }))),
         },
         params: {
-          // TLS ends at the platform Gateway; the server speaks plain HTTP (and gRPC over h2c)
-          // behind it, so it must not redirect to HTTPS itself.
+          // TLS ends at the platform Gateway; the server speaks plain HTTP (and gRPC over h2c,
+          // Service port 443) behind it, so it must not redirect to HTTPS itself.
           'server.insecure': 'true',
         },
         rbac: {
@@ -840,6 +850,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
               namespace: ARGOCD_NAMESPACE,
               service: SERVER_SERVICE,
               port: SERVER_HTTP_PORT,
+              grpcPort: SERVER_GRPC_PORT,
               labels: { 'app.kubernetes.io/part-of': 'argocd' },
               auth:
                 client === undefined

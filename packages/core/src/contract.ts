@@ -660,6 +660,15 @@ export interface RouteRequest {
    */
   readonly protocol?: 'http' | 'grpc';
   /**
+   * An HTTP route's Service port for its gRPC requests (`Content-Type` `application/grpc…`, gRPC
+   * and gRPC-web alike), which must speak HTTP/2 in clear text (`appProtocol: kubernetes.io/h2c`):
+   * the route's first rule sends them there. Cilium's Gateway (v1.19) turns every gRPC-web
+   * request into gRPC (its listeners' `grpc_web` filter) and speaks HTTP/1.1 to a port without
+   * that protocol, where no gRPC server answers (an application whose CLI and web UI share one
+   * host: Argo CD).
+   */
+  readonly grpcPort?: number;
+  /**
    * Request headers the Gateway removes before the Service sees them (a `RequestHeaderModifier`
    * filter on the route's rule), e.g. `Authorization` for an application that must be reached
    * only through its SSO login: a header that would log in another way (basic auth as a local

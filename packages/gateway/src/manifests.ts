@@ -178,6 +178,21 @@ export function routeKey(route: RouteRequest): string {
   return `${route.protocol === 'grpc' ? 'grpcroute' : 'httproute'}-${route.name}`;
 }
 
+/**
+ * The `matches` of an HTTPRoute rule for gRPC requests (gRPC and gRPC-web: `application/grpc`,
+ * `application/grpc-web+proto`, …), the path written out as the API server defaults it. Envoy
+ * picks the route on the headers the client sent or on those its `grpc_web` filter rewrote
+ * (`application/grpc`): the pattern matches both.
+ */
+export const GRPC_CONTENT_TYPE = '^application/grpc.*$';
+
+function grpcRequests(): Values[] {
+  return API_DEFAULTS.httpRouteMatches.map((match) => ({
+    path: { ...match.path },
+    headers: [{ type: 'RegularExpression', name: 'Content-Type', value: GRPC_CONTENT_TYPE }],
+  }));
+}
+
 /** The HTTPRoute (or GRPCRoute) of a declared route: `<host>.<domain>` on the HTTPS listener. */
 export function routeObject(domain: string, route: RouteRequest): KubeObject {
   const parentRefs = [
@@ -216,7 +231,18 @@ export function routeObject(domain: string, route: RouteRequest): KubeObject {
       hostnames: [`${route.host}.${domain}`],
       rules: grpc
         ? [{ ...filters, backendRefs }]
-        : [{ matches: everyPath(), ...filters, backendRefs }],
+        : [
+            ...(route.grpcPort === undefined
+              ? []
+              : [
+                  {
+                    matches: grpcRequests(),
+                    ...filters,
+                    backendRefs: [serviceBackendRef(route.service, route.grpcPort)],
+                  },
+                ]),
+            { matches: everyPath(), ...filters, backendRefs },
+          ],
     },
   };
 }

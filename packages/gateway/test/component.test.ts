@@ -251,6 +251,39 @@ describe('the Gateway of a cluster', () => {
     ]);
   });
 
+  test("sends a route's gRPC and gRPC-web requests to its gRPC port, everything else to its port", () => {
+    const both = runGateway(definition(), [
+      ...PROVIDERS,
+      consumer('web', 'web', [route('web', 'web', { grpcPort: 8443 })]),
+    ]);
+    const web = objectsOf(both.charts.get('web'), 'dev') as AnyJson;
+    expect(web['httproute-web'].spec.rules).toEqual([
+      {
+        // Envoy picks the route on the client's Content-Type or on the one its grpc_web
+        // filter rewrote: the pattern matches both
+        matches: [
+          {
+            path: { type: 'PathPrefix', value: '/' },
+            headers: [
+              { type: 'RegularExpression', name: 'Content-Type', value: '^application/grpc.*$' },
+            ],
+          },
+        ],
+        backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 8443, weight: 1 }],
+      },
+      {
+        matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+        backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 8080, weight: 1 }],
+      },
+    ]);
+    const pattern = new RegExp(web['httproute-web'].spec.rules[0].matches[0].headers[0].value);
+    expect(
+      ['application/grpc', 'application/grpc-web+proto', 'application/grpc+proto', 'text/html'].map(
+        (type) => pattern.test(type),
+      ),
+    ).toEqual([true, true, true, false]);
+  });
+
   test('admits no other namespace when nobody declares a route', () => {
     const alone = runGateway(definition(), PROVIDERS);
     const https = (objectsOf(alone.chart, 'dev') as AnyJson).gateway.spec.listeners[1];

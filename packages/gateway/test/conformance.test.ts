@@ -99,6 +99,7 @@ const { chart, charts, components } = runGateway(fleet(), [
     route('web', 'web', {
       labels: { 'app.kubernetes.io/part-of': 'web' },
       removeRequestHeaders: ['Authorization'],
+      grpcPort: 8443,
     }),
   ]),
   consumer('api', 'apis', [

@@ -2805,3 +2805,73 @@ export function preflightProblems(
   }
   return problems;
 }
+
+/**
+ * What is wrong with how a cluster's routes carry gRPC through Cilium's Gateway (v1.19.6): its
+ * listeners' `grpc_web` filter turns every gRPC-web request into gRPC, and Envoy speaks HTTP/1.1
+ * to a Service port unless the port says `appProtocol: kubernetes.io/h2c` (with
+ * `gatewayAPI.enableAppProtocol`) or the route is a GRPCRoute (`envoy_cluster.go`
+ * `clusterMutators`). So:
+ * - an HTTPRoute rule that matches gRPC requests (a `Content-Type` header match on
+ *   `application/grpc`) must lead to a Service port with that protocol;
+ * - a Service named in `grpcServices` (`namespace/name`: a server the runbook's CLI reaches
+ *   through the Gateway, Argo CD's) must have such a rule on every route that leads to it.
+ */
+export function grpcRouteProblems(
+  documents: readonly RenderedDocument[],
+  grpcServices: ReadonlySet<string>,
+): string[] {
+  const problems: string[] = [];
+  const objects = documents.map(({ object }) => object);
+  const services = new Map(
+    objects
+      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
+      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
+  );
+  type Rule = {
+    matches?: { headers?: { name?: string; value?: string }[] }[];
+    backendRefs?: { name: string; namespace?: string; port?: number }[];
+  };
+  const grpcMatch = (rule: Rule) =>
+    (rule.matches ?? []).some((match) =>
+      (match.headers ?? []).some(
+        (header) =>
+          (header.name ?? '').toLowerCase() === 'content-type' &&
+          new RegExp(header.value ?? '$^').test('application/grpc') &&
+          new RegExp(header.value ?? '$^').test('application/grpc-web+proto'),
+      ),
+    );
+  for (const route of objects) {
+    if (route.kind !== 'HTTPRoute' || !route.apiVersion.startsWith('gateway.networking.k8s.io/'))
+      continue;
+    const where = `HTTPRoute ${route.metadata.namespace}/${route.metadata.name}`;
+    const rules = (at(route.spec, 'rules') ?? []) as Rule[];
+    const target = (ref: { name: string; namespace?: string }) =>
+      `${ref.namespace ?? route.metadata.namespace}/${ref.name}`;
+    for (const rule of rules.filter(grpcMatch)) {
+      for (const ref of rule.backendRefs ?? []) {
+        const service = services.get(target(ref));
+        const port = (
+          (service?.spec as { ports?: { port: number; appProtocol?: string }[] })?.ports ?? []
+        ).find((candidate) => candidate.port === ref.port);
+        if (port?.appProtocol !== 'kubernetes.io/h2c')
+          problems.push(
+            `${where}: its gRPC rule leads to Service ${target(ref)} port ${ref.port}, whose appProtocol is ${port?.appProtocol ?? 'unset'}, not kubernetes.io/h2c: Cilium's Envoy would speak HTTP/1.1 to it`,
+          );
+      }
+    }
+    const served = new Set(
+      rules.flatMap((rule) => (rule.backendRefs ?? []).map((ref) => target(ref))),
+    );
+    for (const name of [...served].filter((service) => grpcServices.has(service))) {
+      const carried = rules
+        .filter(grpcMatch)
+        .some((rule) => (rule.backendRefs ?? []).some((ref) => target(ref) === name));
+      if (!carried)
+        problems.push(
+          `${where}: leads to ${name}, whose CLI speaks gRPC-web through the Gateway, without a rule for gRPC requests: Cilium turns them into gRPC over HTTP/1.1, which the server does not answer`,
+        );
+    }
+  }
+  return problems;
+}
