@@ -13,7 +13,9 @@
 //    this check) failed, and after an exclusive one every restore, until someone unlocked.
 // 1. `restic check --read-data-subset=<n>%`: the repository's structure, and a share of its data
 //    packs read back and hashed. It waits up to RETRY_LOCK for a live lock (a backup running
-//    meanwhile) instead of failing as if the repository were damaged.
+//    meanwhile) instead of failing as if the repository were damaged. A SIGTERM (the Job's
+//    deadline, a drain, an eviction) reaches it through the shell's handler, and it removes its
+//    exclusive lock before it ends; the reads of steps 2 to 4 take no lock (`--no-lock`).
 // 2. The latest snapshot: no older than MAX_SNAPSHOT_AGE_MINUTES (when set; the volume's backup
 //    schedule, manifests.ts `maxSnapshotAgeMinutes`), so backups that stopped, or that VolSync
 //    skipped because the volume was empty, fail it; its record of the tree, as the backup wrote it
@@ -77,10 +79,22 @@ echo "removing stale locks (restic unlock)"
 restic unlock || fail "cannot reach the repository to remove its stale locks (restic unlock)"
 
 echo "1/4 restic check --read-data-subset=$READ_DATA_SUBSET"
-restic check --retry-lock="\${RETRY_LOCK:-20m}" --read-data-subset="$READ_DATA_SUBSET" || fail "restic check found errors in the repository (or another restic held its lock for longer than \${RETRY_LOCK:-20m})"
+# The one command here that locks (exclusively: every backup waits). restic removes its lock when
+# it gets SIGTERM (cmd/restic/cleanup.go), but this shell is the pod's PID 1: without a handler it
+# ignores the kubelet's SIGTERM (a deadline, a drain, an eviction), passes nothing on, and restic
+# is killed with the pod, its lock left until the next run. So restic runs in the background and
+# a handler passes SIGTERM on and waits for it to remove its lock. The reads below lock nothing
+# (--no-lock: a read lock left behind blocks every exclusive command, VolSync's forget after
+# each backup among them); no prune runs meanwhile, backups are scheduled outside this window.
+checking=
+trap 'if [ -n "$checking" ]; then kill -TERM "$checking" 2>/dev/null; wait "$checking"; fi; report "FAILED: stopped (SIGTERM) before the verification ended"; exit 143' TERM INT
+restic check --retry-lock="\${RETRY_LOCK:-20m}" --read-data-subset="$READ_DATA_SUBSET" &
+checking=$!
+wait "$checking" || fail "restic check found errors in the repository (or another restic held its lock for longer than \${RETRY_LOCK:-20m})"
+checking=
 
 echo "2/4 reading the latest snapshot"
-restic snapshots latest --json > "$work/snapshot.json" || fail "cannot list the snapshots"
+restic snapshots --no-lock latest --json > "$work/snapshot.json" || fail "cannot list the snapshots"
 id=$(sed -n 's/.*"short_id":"\\([0-9a-f]*\\)".*/\\1/p' "$work/snapshot.json" | head -n 1)
 [ -n "$id" ] || fail "the repository has no snapshot yet"
 # The snapshot's time (restic: RFC 3339 with the mover's zone offset) in seconds since the epoch.
@@ -106,7 +120,7 @@ age=$(( ( $(date -u +%s) - taken ) / 60 ))
 if [ -n "\${MAX_SNAPSHOT_AGE_MINUTES:-}" ] && [ "$age" -gt "$MAX_SNAPSHOT_AGE_MINUTES" ]; then
   fail "the latest snapshot $id is $age minutes old (taken $stamp), more than the $MAX_SNAPSHOT_AGE_MINUTES its backup schedule allows: backups of the volume stopped (or it was empty and VolSync skipped them)"
 fi
-restic ls --json "$id" > "$work/tree.json" || fail "cannot list snapshot $id"
+restic ls --no-lock --json "$id" > "$work/tree.json" || fail "cannot list snapshot $id"
 grep '"type":"file"' "$work/tree.json" > "$work/files.json" || true
 recorded_files=$(wc -l < "$work/files.json" | tr -d ' ')
 recorded_bytes=$(sed -n 's/.*"size":\\([0-9][0-9]*\\).*/\\1/p' "$work/files.json" | awk '{ s += $1 } END { printf "%d", s }')
@@ -123,13 +137,13 @@ fi
 # smaller than it means the volume lost data before this backup (an app that started over on an
 # empty claim, a mount gone wrong), which every check above passes.
 if [ -n "\${MAX_SHRINK_PERCENT:-}" ]; then
-  restic snapshots --json > "$work/snapshots.json" || fail "cannot list the snapshots"
+  restic snapshots --no-lock --json > "$work/snapshots.json" || fail "cannot list the snapshots"
   grep -o '"time":"[^"]*"\\|"short_id":"[0-9a-f]*"' "$work/snapshots.json" > "$work/ids" || true
   previous=$(awk -F '"' -v latest="$id" '${PREVIOUS_SNAPSHOT_AWK}' "$work/ids")
   if [ -n "$previous" ]; then
     previous_id=\${previous%% *}
     previous_stamp=\${previous#* }
-    restic ls --json "$previous_id" > "$work/previous.json" || fail "cannot list snapshot $previous_id"
+    restic ls --no-lock --json "$previous_id" > "$work/previous.json" || fail "cannot list snapshot $previous_id"
     previous_bytes=$(grep '"type":"file"' "$work/previous.json" | sed -n 's/.*"size":\\([0-9][0-9]*\\).*/\\1/p' | awk '{ s += $1 } END { printf "%d", s }')
     if [ $(( recorded_bytes * 100 )) -lt $(( previous_bytes * (100 - MAX_SHRINK_PERCENT) )) ]; then
       fail "snapshot $id holds $recorded_bytes bytes, $(( 100 - recorded_bytes * 100 / previous_bytes ))% less than the $previous_bytes bytes of snapshot $previous_id before it (taken $previous_stamp), more than the $MAX_SHRINK_PERCENT% a backup may shrink: the volume lost data before this backup (or was backed up while its data was not mounted). If the data was deleted on purpose, the next backup's verification passes; if not, restore the volume as of $previous_stamp (disaster-recovery.md) before the backups' retention prunes that snapshot"
@@ -138,7 +152,7 @@ if [ -n "\${MAX_SHRINK_PERCENT:-}" ]; then
 fi
 
 echo "3/4 restoring snapshot $id into the scratch volume"
-restic restore "$id" --target "$RESTORE_ROOT" || fail "restore of snapshot $id failed"
+restic restore --no-lock "$id" --target "$RESTORE_ROOT" || fail "restore of snapshot $id failed"
 
 echo "4/4 comparing the restored tree with the snapshot"
 # A node at path P of the snapshot's tree is restored at $RESTORE_ROOT/P; the scratch volume's
@@ -157,7 +171,7 @@ while IFS= read -r path; do
   n=$(( n + 1 ))
   [ $(( (n - 1) % step )) -eq 0 ] || continue
   [ "$sampled" -lt "$SAMPLE_FILES" ] || break
-  expected=$(restic dump "$id" "$path" | sha256sum | cut -d ' ' -f 1) || fail "cannot read $path from snapshot $id"
+  expected=$(restic dump --no-lock "$id" "$path" | sha256sum | cut -d ' ' -f 1) || fail "cannot read $path from snapshot $id"
   actual=$(sha256sum "$RESTORE_ROOT$path" | cut -d ' ' -f 1) || fail "$path is missing from the restore"
   [ "$expected" = "$actual" ] || fail "$path: restored bytes differ from snapshot $id"
   sampled=$(( sampled + 1 ))

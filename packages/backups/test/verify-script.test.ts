@@ -2,6 +2,7 @@
 // mover does it (`restic backup .` from the volume's root). Needs a restic binary (PATH, or
 // RESTIC_BIN); without one the suite is skipped and says so — it never passes without running.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
@@ -627,3 +628,110 @@ describe('REPOSITORY_KEY_SED: a repository URL as restic reads it', () => {
     expect(http.out).not.toContain('1/4');
   });
 });
+
+/**
+ * The verification's shell is the pod's PID 1 (`/bin/sh -c`): stopped by the kubelet (the Job's
+ * deadline, a drain, an eviction) it gets SIGTERM, and a PID 1 without a handler ignores it and
+ * passes nothing on. Run here as PID 1 of a PID namespace (`unshare --pid --fork`, util-linux),
+ * with `restic check` slowed down so that it holds its exclusive lock: SIGTERM to that PID 1 must
+ * reach restic, which removes its lock (else every backup of the volume fails until the next run).
+ */
+describe.skipIf(restic === undefined)(
+  'the restore verification stopped during restic check',
+  () => {
+    const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((candidate) => existsSync(candidate));
+
+    async function stopped(
+      script: string,
+      name: string,
+    ): Promise<{ locks: string[]; out: string }> {
+      if (unshare === undefined) throw new Error('unshare (util-linux) is needed for this test');
+      const env = environment(name);
+      const data = join(root, name, 'data');
+      mkdirSync(data, { recursive: true });
+      // Random bytes (restic packs do not compress them away), read back at 100 KiB/s: the check
+      // holds its lock for minutes
+      writeFileSync(join(data, 'big'), randomBytes(16_000_000));
+      expect(run(restic as string, ['init'], env).status).toBe(0);
+      expect(run(restic as string, ['backup', '--host', 'volsync', '.'], env, data).status).toBe(0);
+      const wrapper = join(root, name, 'bin');
+      mkdirSync(wrapper, { recursive: true });
+      writeFileSync(
+        join(wrapper, 'restic'),
+        `#!/bin/sh\ncase "$1" in check) exec ${restic} --limit-download 100 "$@";; *) exec ${restic} "$@";; esac\n`,
+        { mode: 0o755 },
+      );
+      const locks = () =>
+        run(restic as string, ['list', 'locks', '--no-lock'], env).out.match(/^[0-9a-f]{64}$/gm) ??
+        [];
+      const child = spawn(unshare, ['--pid', '--fork', 'sh', '-c', script], {
+        env: { ...env, PATH: `${wrapper}:${busybox ?? '/usr/bin:/bin'}`, SAMPLE_FILES: '1' },
+      });
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        out += chunk;
+      });
+      const until = async (done: () => boolean, seconds: number) => {
+        for (let waited = 0; waited < seconds * 10 && !done(); waited++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+      };
+      // The namespace's PID 1: the shell unshare forked (its pid here, once it exists)
+      const init = (): number | undefined => {
+        const read = spawnSync('cat', [`/proc/${child.pid}/task/${child.pid}/children`], {
+          encoding: 'utf8',
+        });
+        const pid = Number(read.stdout.trim().split(/\s+/)[0]);
+        return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+      };
+      let shell: number | undefined;
+      try {
+        await until(() => out.includes('create exclusive lock') && locks().length > 0, 120);
+        expect(locks().length, out).toBe(1);
+        shell = init();
+        expect(shell, "the namespace's PID 1").toBeDefined();
+        process.kill(shell as number, 'SIGTERM');
+        // restic removes its lock within a second of the signal; the check itself would take
+        // minutes more
+        await until(() => locks().length === 0, 10);
+        await until(() => out.includes('signal terminated received'), 5);
+        return { locks: locks(), out };
+      } finally {
+        // Everything of the namespace goes with its PID 1 (the kernel kills the rest)
+        const last = shell ?? init();
+        if (last !== undefined && last > 1) {
+          try {
+            process.kill(last, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
+        child.kill('SIGKILL');
+      }
+    }
+
+    test(
+      'passes SIGTERM on to restic check, which removes its exclusive lock',
+      async () => {
+        const { locks, out } = await stopped(VERIFY_SCRIPT, 'stopped');
+        expect(locks, out).toEqual([]);
+        expect(out).toContain('signal terminated received, cleaning up');
+      },
+      SLOW,
+    );
+
+    test(
+      'leaves the lock without the handler (broken on purpose: the trap removed)',
+      async () => {
+        const broken = VERIFY_SCRIPT.replace(/^trap .*$/m, '');
+        expect(broken).not.toBe(VERIFY_SCRIPT);
+        const { locks, out } = await stopped(broken, 'unhandled');
+        expect(locks.length, out).toBe(1);
+        expect(out).not.toContain('signal terminated received');
+      },
+      SLOW,
+    );
+  },
+);
