@@ -21,10 +21,12 @@ import {
   type PathSegment,
   type PodLabels,
   parseCidr,
+  parseIp,
   type ResolvedCluster,
   type ResolvedPlatform,
   routedHostPeer,
   type ServiceDeclaration,
+  TALOS_HOST_DNS_ADDRESS,
   warning,
 } from '@homelab/core';
 import { CILIUM_NAMESPACE } from './constants.js';
@@ -139,9 +141,6 @@ const TALOS_DNS: DnsTarget = {
  * provides `dns` (kube-prometheus-stack's `coreDns` monitor).
  */
 export const TALOS_DNS_METRICS_PORT = 9153;
-
-/** Talos' host DNS resolver, where its CoreDNS forwards (`forwardKubeDNSToHost`). */
-const TALOS_HOST_DNS = '169.254.116.108/32';
 
 export const DNS_PORTS: readonly FlowPort[] = [
   { port: 53, protocol: 'UDP' },
@@ -747,6 +746,14 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               ports.set(source.host, list);
             }
             for (const [host, list] of ports) {
+              // An address in the URL: git and Helm dial it without a DNS query, so Cilium's DNS
+              // proxy never learns it and a toFQDNs rule naming it never matches; a CIDR does.
+              const address = parseIp(host.replace(/^\[|\]$/g, ''));
+              if (address !== undefined) {
+                const bits = address.version === 4 ? 32 : 128;
+                add(own, { kind: 'cidr', cidr: `${address.text}/${bits}` }, list);
+                continue;
+              }
               // A repository served inside the cluster (a Gitea Service): its pods, not a name.
               const service = clusterServiceName(host, clusterDomain(contributions));
               if (service === undefined) add(own, { kind: 'fqdn', name: host }, list);
@@ -879,9 +886,13 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
         id: 'talos-coredns.host-dns',
         component: 'talos-coredns',
         from: coredns,
-        to: { kind: 'cidr', cidr: TALOS_HOST_DNS },
+        to: entity('node host DNS', 'host'),
         ports: DNS_PORTS,
-        reason: "Talos' CoreDNS forwards to the node's host DNS resolver",
+        // 169.254.116.108 on the node's lo: Cilium v1.19.6 takes every address of lo up to host
+        // scope for a node address (pkg/datapath/tables/node_address.go whitelistDevices,
+        // AddressScopeMax), the host identity, whose CIDR labels it drops under the default
+        // policy-cidr-match-mode (pkg/ipcache/metadata.go): only the host entity selects it.
+        reason: `Talos' CoreDNS forwards to the node's host DNS resolver (${TALOS_HOST_DNS_ADDRESS}, a node address: the host entity)`,
       },
     );
   }

@@ -1020,6 +1020,38 @@ describe('a deployment source or an address inside the cluster', () => {
     }),
   });
 
+  test('a platform repository at an address (no name): a CIDR rule, never a toFQDNs naming the address (git dials it without a DNS query)', () => {
+    const cases: [string, string][] = [
+      ['https://192.168.1.20/homelab/platform.git', '192.168.1.20/32'],
+      ['git@10.0.0.6:homelab/platform.git', '10.0.0.6/32'],
+      ['https://[fd00::20]/homelab/platform.git', 'fd00::20/128'],
+    ];
+    for (const [url, cidr] of cases) {
+      const run = runCilium(
+        testDefinition(referenceClusters(), { repository: { url } } as AnyJson),
+        [deployer],
+      );
+      const egress = policies(run, 'dev')
+        .filter((object) => object.metadata.namespace === 'deployer')
+        .flatMap((object) => object.spec.egress ?? []);
+      expect(
+        egress.filter((rule) => rule.toCIDR !== undefined),
+        url,
+      ).toEqual([
+        {
+          toCIDR: [cidr],
+          toPorts: [{ ports: [{ port: url.startsWith('git@') ? '22' : '443', protocol: 'TCP' }] }],
+        },
+      ]);
+      // The other sources (CRD bundles, charts) keep their names
+      const names = egress.flatMap((rule) =>
+        (rule.toFQDNs ?? []).map((fqdn: { matchName: string }) => fqdn.matchName),
+      );
+      expect(names, url).toContain('github.com');
+      expect(names, url).not.toContain(cidr.split('/')[0]);
+    }
+  });
+
   test('a platform repository served by a Service of the cluster: its pods, admitted there, never toFQDNs', () => {
     const run = runCilium(
       testDefinition(referenceClusters(), {
@@ -1972,6 +2004,27 @@ describe('coverage and scrapes', () => {
     expect(set.allows(from, coredns, { port: 9153, protocol: 'TCP' })).toBe(true);
     // Only that port: the DNS port is every pod's already, any other stays closed.
     expect(set.allows(from, coredns, { port: 8080, protocol: 'TCP' })).toBe(false);
+    // Its forward to Talos' host DNS (169.254.116.108 on the node's lo: a node address, the host
+    // identity, which no CIDR rule selects) is allowed to the host entity, on 53 alone
+    const forward = (result.rendered.dev?.objects ?? []).find((object) =>
+      object.metadata.name.includes('talos-coredns-host-dns'),
+    ) as { spec: { egress: unknown[] } } | undefined;
+    expect(forward?.spec.egress).toEqual([
+      {
+        toEntities: ['host'],
+        toPorts: [
+          {
+            ports: [
+              { port: '53', protocol: 'UDP' },
+              { port: '53', protocol: 'TCP' },
+            ],
+          },
+        ],
+      },
+    ]);
+    const host = { kind: 'entity' as const, entities: ['host' as const], label: 'host' };
+    expect(set.allows(coredns, host, { port: 53, protocol: 'UDP' })).toBe(true);
+    expect(set.allows(coredns, host, { port: 22, protocol: 'TCP' })).toBe(false);
     const input = systemInput(result.platform, result.components, (cluster) => [
       ...(result.rendered[cluster]?.objects ?? []),
     ]);

@@ -335,7 +335,12 @@ export {
   standaloneValidators,
 } from './schema-validate.js';
 export type { TalosUpgradePath } from './semantic.js';
-export { kubernetesSupportedBy, SUPPORTED_TALOS, TALOS_MANIFEST_NAMESPACES } from './semantic.js';
+export {
+  kubernetesSupportedBy,
+  SUPPORTED_TALOS,
+  TALOS_HOST_DNS_ADDRESS,
+  TALOS_MANIFEST_NAMESPACES,
+} from './semantic.js';
 export {
   type ApplicationSyncOptionsInput,
   applicationManualSync,

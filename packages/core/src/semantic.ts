@@ -44,6 +44,14 @@ export interface TalosUpgradePath {
 export const TALOS_MANIFEST_NAMESPACES: readonly string[] = ['kubelet-serving-cert-approver'];
 
 /**
+ * Talos' host DNS resolver (`constants.HostDNSAddress`, v1.12): the address its CoreDNS forwards
+ * to (`forwardKubeDNSToHost`), on every node's `lo` (`hostdns_config.go`). Cilium counts it a
+ * node address (the `host` identity), so a CIDR rule never selects it: a flow to it is to the
+ * host entity.
+ */
+export const TALOS_HOST_DNS_ADDRESS = '169.254.116.108';
+
+/**
  * Talos minor versions this platform generates configs for, with their Kubernetes range (minor
  * releases of 1.x) and their upgrade path. Both from Talos' own source, each line at its pinned
  * release: `pkg/machinery/compatibility/talos1NN/talos1NN.go` (`MinimumKubernetesVersion`,

@@ -35,6 +35,7 @@ import {
   type ResolvedCluster,
   type ServiceDeclaration,
   shellQuote,
+  TALOS_HOST_DNS_ADDRESS,
   type Values,
   warning,
 } from '@homelab/core';
@@ -392,7 +393,12 @@ function flows(settings: ResolvedCorednsSettings, cluster: ResolvedCluster): Flo
         direction: 'egress',
         namespace: COREDNS_NAMESPACE,
         selector: { ...DNS_SELECTOR },
-        peer: { kind: 'cidr', cidr: `${upstream}/${upstream.includes(':') ? 128 : 32}` },
+        // Talos' host DNS resolver is on every node's lo: a node address to Cilium (the host
+        // identity), which no CIDR rule selects; the pod's own node answers
+        peer:
+          parseIp(upstream)?.text === TALOS_HOST_DNS_ADDRESS
+            ? { kind: 'host' }
+            : { kind: 'cidr', cidr: `${upstream}/${upstream.includes(':') ? 128 : 32}` },
         ports: [
           { port: 53, protocol: 'UDP' },
           { port: 53, protocol: 'TCP' },

@@ -566,6 +566,12 @@ describe('servers inside the cluster', () => {
     'a query that draws an unreachable one first waits out its 2s read timeout before the next is tried, ' +
     'until health checks every 0.5s mark it down (after more than max_fails 2 failures)';
 
+  test("forwards to Talos' host DNS resolver through the host entity: a node address to Cilium, which no CIDR rule selects", () => {
+    const result = run({ forwarders: ['169.254.116.108', '1.1.1.1'] });
+    expect(insideIssues(result)).toEqual([]);
+    expect(upstreams(result)).toEqual([{ kind: 'cidr', cidr: '1.1.1.1/32' }, { kind: 'host' }]);
+  });
+
   test('every root forwarder inside the cluster is an error at each: a bootstrap deadlock, and dropped under default deny', () => {
     const inside = run({ forwarders: ['192.168.1.230', '10.201.0.53', '10.101.0.9'] });
     expect(insideIssues(inside).map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
