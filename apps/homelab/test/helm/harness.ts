@@ -1559,6 +1559,15 @@ export function flowProblems(
 
 const ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute', 'GRPCRoute']);
 
+/** The rendered Services among `objects`, by `<namespace>/<name>`. */
+function servicesByName(objects: readonly KubeObject[]): Map<string, KubeObject> {
+  return new Map(
+    objects
+      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
+      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
+  );
+}
+
 /**
  * What keeps a route of the Gateway from reaching a pod, read from what Helm renders for one
  * cluster (every chart): each backend of an HTTPRoute or GRPCRoute must be a Service of the
@@ -1577,11 +1586,7 @@ export function routeBackendProblems(
 ): string[] {
   const problems: string[] = [];
   const objects = documents.map(({ object }) => object);
-  const services = new Map(
-    objects
-      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
-      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
-  );
+  const services = servicesByName(objects);
   for (const route of objects) {
     if (!route.apiVersion.startsWith('gateway.networking.k8s.io/')) continue;
     if (!ROUTE_KINDS.has(route.kind)) continue;
@@ -2204,11 +2209,7 @@ export function webhookReachProblems(
   reaches: (pod: RenderedPod, port: { port: number; protocol: string }) => boolean,
 ): string[] {
   const problems: string[] = [];
-  const services = new Map(
-    objects
-      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
-      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
-  );
+  const services = servicesByName(objects);
   const pods = renderedPods(documents, '');
   for (const webhook of renderedWebhooks(objects)) {
     const where = `${webhook.what} (Service ${webhook.namespace}/${webhook.service}:${webhook.port})`;
@@ -2823,11 +2824,7 @@ export function grpcRouteProblems(
 ): string[] {
   const problems: string[] = [];
   const objects = documents.map(({ object }) => object);
-  const services = new Map(
-    objects
-      .filter((object) => object.apiVersion === 'v1' && object.kind === 'Service')
-      .map((service) => [`${service.metadata.namespace}/${service.metadata.name}`, service]),
-  );
+  const services = servicesByName(objects);
   type Rule = {
     matches?: { headers?: { name?: string; value?: string }[] }[];
     backendRefs?: { name: string; namespace?: string; port?: number }[];
