@@ -319,7 +319,7 @@ function sharedAccountIssues(
           code: 'authelia-shared-account',
           path: entry.path(...account.at),
           message: `Authelia on cluster "${entry.cluster.name}" logs in to ${account.what}, as on cluster "${other}": one password, which each cluster reads from its own secret-store entry, so the two entries must hold the same value, and rotating one cluster's (its rotating-secrets.md) breaks the other's Authelia: ${account.breaks}`,
-          expected: `an account of its own for each cluster (${account.setting})`,
+          expected: `an account of its own for each cluster (${account.setting}): create it on the server first, with the rights the shared one has (on PostgreSQL, on the cluster's database and its tables) and its password in this cluster's secret-store entry, then set it here (Authelia checks it when the change syncs)`,
         }),
       );
     }
