@@ -644,21 +644,26 @@ describe.skipIf(restic === undefined)(
     async function stopped(
       script: string,
       name: string,
-    ): Promise<{ locks: string[]; out: string }> {
+      ends = true,
+    ): Promise<{ locks: string[]; out: string; status: number | null | undefined }> {
       if (unshare === undefined) throw new Error('unshare (util-linux) is needed for this test');
       const env = environment(name);
       const data = join(root, name, 'data');
       mkdirSync(data, { recursive: true });
       // Random bytes (restic packs do not compress them away), read back at 100 KiB/s: the check
       // holds its lock for minutes
-      writeFileSync(join(data, 'big'), randomBytes(16_000_000));
+      writeFileSync(join(data, 'big'), randomBytes(48_000_000));
       expect(run(restic as string, ['init'], env).status).toBe(0);
-      expect(run(restic as string, ['backup', '--host', 'volsync', '.'], env, data).status).toBe(0);
+      // Small packs: once signalled, restic ends after the pack it is reading (4 MiB, 4 s)
+      expect(
+        run(restic as string, ['backup', '--pack-size', '4', '--host', 'volsync', '.'], env, data)
+          .status,
+      ).toBe(0);
       const wrapper = join(root, name, 'bin');
       mkdirSync(wrapper, { recursive: true });
       writeFileSync(
         join(wrapper, 'restic'),
-        `#!/bin/sh\ncase "$1" in check) exec ${restic} --limit-download 100 "$@";; *) exec ${restic} "$@";; esac\n`,
+        `#!/bin/sh\ncase "$1" in check) exec ${restic} --limit-download 1000 "$@";; *) exec ${restic} "$@";; esac\n`,
         { mode: 0o755 },
       );
       const locks = () =>
@@ -668,14 +673,20 @@ describe.skipIf(restic === undefined)(
         env: { ...env, PATH: `${wrapper}:${busybox ?? '/usr/bin:/bin'}`, SAMPLE_FILES: '1' },
       });
       let out = '';
+      let status: number | null | undefined;
+      child.on('exit', (code) => {
+        status = code;
+      });
       child.stdout.on('data', (chunk) => {
         out += chunk;
       });
       child.stderr.on('data', (chunk) => {
         out += chunk;
       });
+      // By the clock: each look at the locks runs restic, which takes a while on a busy machine
       const until = async (done: () => boolean, seconds: number) => {
-        for (let waited = 0; waited < seconds * 10 && !done(); waited++)
+        const deadline = Date.now() + seconds * 1000;
+        while (Date.now() < deadline && !done())
           await new Promise((resolve) => setTimeout(resolve, 100));
       };
       // The namespace's PID 1: the shell unshare forked (its pid here, once it exists)
@@ -697,7 +708,10 @@ describe.skipIf(restic === undefined)(
         // minutes more
         await until(() => locks().length === 0, 10);
         await until(() => out.includes('signal terminated received'), 5);
-        return { locks: locks(), out };
+        const held = locks();
+        // The shell ends once restic has (within the pack it reads): with the handler's status
+        if (ends) await until(() => status !== undefined, 30);
+        return { locks: held, out, status };
       } finally {
         // Everything of the namespace goes with its PID 1 (the kernel kills the rest)
         const last = shell ?? init();
@@ -715,9 +729,12 @@ describe.skipIf(restic === undefined)(
     test(
       'passes SIGTERM on to restic check, which removes its exclusive lock',
       async () => {
-        const { locks, out } = await stopped(VERIFY_SCRIPT, 'stopped');
+        const { locks, out, status } = await stopped(VERIFY_SCRIPT, 'stopped');
         expect(locks, out).toEqual([]);
         expect(out).toContain('signal terminated received, cleaning up');
+        // The handler's own end: its message and 143, though restic ended with 130
+        expect(out).toContain('VERIFICATION STOPPED: SIGTERM before it ended');
+        expect(status, out).toBe(143);
       },
       SLOW,
     );
@@ -727,7 +744,7 @@ describe.skipIf(restic === undefined)(
       async () => {
         const broken = VERIFY_SCRIPT.replace(/^trap .*$/m, '');
         expect(broken).not.toBe(VERIFY_SCRIPT);
-        const { locks, out } = await stopped(broken, 'unhandled');
+        const { locks, out } = await stopped(broken, 'unhandled', false);
         expect(locks.length, out).toBe(1);
         expect(out).not.toContain('signal terminated received');
       },
