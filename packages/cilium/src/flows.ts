@@ -14,6 +14,7 @@ import {
   error,
   type FlowDeclaration,
   type FlowPort,
+  hostFlowPeer,
   type Issue,
   isDnsName,
   isKubeApiServerHost,
@@ -21,7 +22,6 @@ import {
   type PathSegment,
   type PodLabels,
   parseCidr,
-  parseIp,
   type ResolvedCluster,
   type ResolvedPlatform,
   routedHostPeer,
@@ -747,11 +747,11 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             }
             for (const [host, list] of ports) {
               // An address in the URL: git and Helm dial it without a DNS query, so Cilium's DNS
-              // proxy never learns it and a toFQDNs rule naming it never matches; a CIDR does.
-              const address = parseIp(host.replace(/^\[|\]$/g, ''));
-              if (address !== undefined) {
-                const bits = address.version === 4 ? 32 : 128;
-                add(own, { kind: 'cidr', cidr: `${address.text}/${bits}` }, list);
+              // proxy never learns it and a toFQDNs rule naming it never matches; a CIDR does
+              // (core's hostFlowPeer reads the host as every other URL's).
+              const peer = hostFlowPeer(host, clusterDomain(contributions));
+              if (peer?.kind === 'cidr') {
+                add(own, peer, list);
                 continue;
               }
               // A repository served inside the cluster (a Gitea Service): its pods, not a name.
