@@ -656,6 +656,15 @@ export function etcdBackupObjects(
                       // asks for path-style URLs, anything else for virtual-hosted ones.
                       // (Later upstream commits drop the variable: re-check on a version bump.)
                       { name: 'USE_PATH_STYLE', value: s3.pathStyle ? 'false' : 'true' },
+                      // aws-sdk-go-v2 (config v1.29.6, s3 v1.76.0 in talos-backup v0.1.0-beta.3)
+                      // adds CRC32 checksums to every upload by default, sent as an aws-chunked
+                      // trailer, which some S3-compatible servers refuse. Only where the API
+                      // requires them: a snapshot under talos-backup's 10 MiB part size goes up
+                      // in one plain PutObject. Larger ones go up in parts, for which its upload
+                      // manager (feature/s3/manager v1.17.60 initChecksumAlgorithm) sets CRC32
+                      // itself: those still need a server that takes trailing checksums.
+                      { name: 'AWS_REQUEST_CHECKSUM_CALCULATION', value: 'when_required' },
+                      { name: 'AWS_RESPONSE_CHECKSUM_VALIDATION', value: 'when_required' },
                       ...(ca === undefined ? [] : [{ name: 'AWS_CA_BUNDLE', value: S3_CA.file }]),
                     ],
                     // An etcd snapshot streamed through age to S3: light, but the admission

@@ -478,6 +478,16 @@ describe('etcd backups', () => {
     expect(envValue(false)).toBe('true');
   });
 
+  test('ask talos-backup for checksums only where S3 requires them', () => {
+    // aws-sdk-go-v2 config v1.29.6 env_config.go reads both variables; "when_required" keeps a
+    // single-part upload free of aws-chunked checksum trailers.
+    const job = objects.find((o) => o.kind === 'CronJob');
+    const env = job.spec.jobTemplate.spec.template.spec.containers[0].env as AnyJson[];
+    const value = (name: string) => env.find((e) => e.name === name)?.value;
+    expect(value('AWS_REQUEST_CHECKSUM_CALCULATION')).toBe('when_required');
+    expect(value('AWS_RESPONSE_CHECKSUM_VALIDATION')).toBe('when_required');
+  });
+
   test('get a Talos service account with only os:etcd:backup, in a restricted namespace', () => {
     expect(objects.find((o) => o.kind === 'ServiceAccount')?.spec).toEqual({
       roles: ['os:etcd:backup'],
