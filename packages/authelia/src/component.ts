@@ -268,6 +268,7 @@ function sharedAccountIssues(
       key: string;
       at: PathSegment[];
       setting: string;
+      rights: string;
       breaks: string;
     }[] = [];
     const { users, storage, session, smtp } = settings;
@@ -277,6 +278,7 @@ function sharedAccountIssues(
         key: `ldap\u0000${users.address.toLowerCase()}\u0000${users.user.toLowerCase()}`,
         at: ['users', 'ldap', 'user'],
         setting: 'users.ldap.user',
+        rights: "read access to the users' and groups' entries under the base DN",
         breaks: 'no login binds, and its next start fails its start-up check',
       });
     if (storage.kind === 'postgres')
@@ -285,6 +287,7 @@ function sharedAccountIssues(
         key: `postgres\u0000${storage.address.toLowerCase()}\u0000${storage.username}`,
         at: ['storage', 'postgres'],
         setting: 'storage.postgres.username',
+        rights: "the owner's rights on the cluster's database and its tables",
         breaks: 'its next start fails its start-up check',
       });
     if (session.kind === 'redis' && session.password)
@@ -293,6 +296,7 @@ function sharedAccountIssues(
         key: `redis\u0000${session.host.toLowerCase()}:${session.port}\u0000${session.username ?? ''}`,
         at: ['session', 'redis'],
         setting: 'session.redis.username',
+        rights: "an ACL user with the shared one's commands and keys",
         breaks: 'it can no longer keep a session, so nobody stays logged in',
       });
     if (smtp?.username !== undefined)
@@ -301,6 +305,7 @@ function sharedAccountIssues(
         key: `smtp\u0000${smtp.address.toLowerCase()}\u0000${smtp.username}`,
         at: ['smtp', 'username'],
         setting: 'smtp.username',
+        rights: "leave to send as Authelia's sender address",
         breaks: 'it mails no more one-time codes, so nobody registers a second factor',
       });
     return out;
@@ -319,7 +324,7 @@ function sharedAccountIssues(
           code: 'authelia-shared-account',
           path: entry.path(...account.at),
           message: `Authelia on cluster "${entry.cluster.name}" logs in to ${account.what}, as on cluster "${other}": one password, which each cluster reads from its own secret-store entry, so the two entries must hold the same value, and rotating one cluster's (its rotating-secrets.md) breaks the other's Authelia: ${account.breaks}`,
-          expected: `an account of its own for each cluster (${account.setting}): create it on the server first, with the rights the shared one has (on PostgreSQL, on the cluster's database and its tables) and its password in this cluster's secret-store entry, then set it here (Authelia checks it when the change syncs)`,
+          expected: `an account of its own for each cluster (${account.setting}): create it on the server first, with the rights the shared one has (${account.rights}) and its password in this cluster's secret-store entry, then set it here (Authelia checks it when the change syncs)`,
         }),
       );
     }

@@ -1038,6 +1038,15 @@ describe('accounts shared between clusters', () => {
       'PostgreSQL tcp://postgres.lab.example.com:5432 as authelia,',
     );
     expect(found[2]?.message).toContain('Redis redis.lab.example.com:6379 as its default user,');
+    // Each server's own rights: the database's only where the account is PostgreSQL's
+    expect(
+      found.map((issue) => issue.expected.match(/the rights the shared one has \(([^)]*)\)/)?.[1]),
+    ).toEqual([
+      "read access to the users' and groups' entries under the base DN",
+      "the owner's rights on the cluster's database and its tables",
+      "an ACL user with the shared one's commands and keys",
+      "leave to send as Authelia's sender address",
+    ]);
   });
 
   it('says nothing where each cluster has its own accounts, or another server', () => {
