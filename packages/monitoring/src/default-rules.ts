@@ -3,7 +3,7 @@
 // must not take one of their names. test/default-rules.test.ts reads the same from the vendored
 // chart archive, so a chart upgrade that adds, drops or renames one fails until this list follows.
 // Pure.
-import { REPLACED_DEFAULT_RULES } from './values.js';
+import { DISABLED_DEFAULT_RULES } from './values.js';
 import { KUBE_PROMETHEUS_STACK_CHART } from './versions.js';
 
 /** Alert names of the chart's default rules, by rule group (the template's file name). */
@@ -173,13 +173,13 @@ const KUBE_PROXY_GROUP = 'kubernetes-system-kube-proxy';
 
 /**
  * The alerts the default rules render on a cluster, each with its group: every group's but those
- * the platform turns off (`defaultRules.disabled`: the rules it replaces with its own; the
- * kube-proxy group where the CNI replaces kube-proxy).
+ * the platform turns off (`defaultRules.disabled`: the rules it replaces with its own and those
+ * nothing on the cluster feeds; the kube-proxy group where the CNI replaces kube-proxy).
  */
 export function renderedDefaultAlerts(options: {
   readonly kubeProxyReplacement: boolean;
 }): ReadonlyMap<string, string> {
-  const replaced: ReadonlySet<string> = new Set(REPLACED_DEFAULT_RULES);
+  const replaced: ReadonlySet<string> = new Set(DISABLED_DEFAULT_RULES);
   const alerts = new Map<string, string>();
   for (const [group, names] of Object.entries(DEFAULT_RULE_ALERTS)) {
     if (group === KUBE_PROXY_GROUP && options.kubeProxyReplacement) continue;

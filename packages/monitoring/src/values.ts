@@ -40,6 +40,29 @@ const ALERTMANAGER_SELECTOR = {
 export const REPLACED_DEFAULT_RULES = ['KubeNodeNotReady', 'KubeJobFailed'] as const;
 
 /**
+ * Rules of kube-prometheus-stack that read a metric nothing on these clusters exports, so they can
+ * never fire (and would read as coverage that is not there), each with that metric:
+ * - etcdGRPCRequestsSlow: `grpc_server_handling_seconds_bucket`, which etcd exports only with
+ *   `--metrics=extensive` (etcd `server/embed/etcd.go`, `serveMetrics`); Talos v1.12 runs etcd
+ *   without it (`internal/app/machined/pkg/system/services/etcd.go`) and the platform adds only
+ *   `listen-metrics-urls`;
+ * - NodeSystemdServiceFailed, NodeSystemdServiceCrashlooping: `node_systemd_unit_state` and
+ *   `node_systemd_service_restart_total`, from node-exporter's systemd collector, off by default
+ *   and not turned on by the chart; Talos has neither systemd nor D-Bus.
+ */
+export const UNFED_DEFAULT_RULES: { readonly [alert: string]: string } = {
+  etcdGRPCRequestsSlow: 'grpc_server_handling_seconds_bucket',
+  NodeSystemdServiceFailed: 'node_systemd_unit_state',
+  NodeSystemdServiceCrashlooping: 'node_systemd_service_restart_total',
+};
+
+/** The default rules the platform turns off: those it replaces, and those nothing feeds. */
+export const DISABLED_DEFAULT_RULES: readonly string[] = [
+  ...REPLACED_DEFAULT_RULES,
+  ...Object.keys(UNFED_DEFAULT_RULES),
+];
+
+/**
  * Grafana 13.2 (the image of the grafana 12.11.1 subchart) installs a list of plugins from
  * grafana.com at every start, in the background (`[plugins] preinstall`, `preinstall_async`;
  * pkg/setting/setting_plugins.go `defaultPreinstallPlugins`: the drilldown apps, the advisor, and
@@ -92,7 +115,7 @@ export function baseValues(): Values {
       fullnameOverride: FULLNAME,
       defaultRules: {
         rules: { windows: false },
-        disabled: Object.fromEntries(REPLACED_DEFAULT_RULES.map((rule) => [rule, true])),
+        disabled: Object.fromEntries(DISABLED_DEFAULT_RULES.map((rule) => [rule, true])),
       },
       prometheusOperator: {
         admissionWebhooks: { enabled: false },

@@ -8,7 +8,7 @@ import { chartArchivePath, untar } from '@homelab/core';
 import { vendored } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULE_ALERTS, renderedDefaultAlerts } from '../src/default-rules.js';
-import { REPLACED_DEFAULT_RULES } from '../src/values.js';
+import { REPLACED_DEFAULT_RULES, UNFED_DEFAULT_RULES } from '../src/values.js';
 import { KUBE_PROMETHEUS_STACK_CHART } from '../src/versions.js';
 
 const { name, version } = KUBE_PROMETHEUS_STACK_CHART;
@@ -30,6 +30,21 @@ function chartDefaultAlerts(): { [group: string]: string[] } {
   return out;
 }
 
+/** The text of one alert's rule in the vendored chart: from its `- alert:` line to the next. */
+function chartAlertExpression(alert: string): string {
+  const archive = readFileSync(vendored(chartArchivePath(name, version)));
+  for (const file of untar(gunzipSync(archive))) {
+    if (!file.path.startsWith(RULES)) continue;
+    const text = new TextDecoder().decode(file.data);
+    const match = new RegExp(`^\\s*- alert: ${alert}\\s*$`, 'm').exec(text);
+    if (match === null) continue;
+    const rest = text.slice(match.index + match[0].length);
+    const end = rest.search(/^\s*- alert: /m);
+    return end < 0 ? rest : rest.slice(0, end);
+  }
+  return '';
+}
+
 describe(`the default rules of ${name} ${version}`, () => {
   it('are the alerts the vendored chart templates, group by group', () => {
     const fromChart = chartDefaultAlerts();
@@ -44,5 +59,21 @@ describe(`the default rules of ${name} ${version}`, () => {
     expect(everywhere.get('KubeProxyDown')).toBe('kubernetes-system-kube-proxy');
     for (const replaced of REPLACED_DEFAULT_RULES) expect(everywhere.has(replaced)).toBe(false);
     expect(renderedDefaultAlerts({ kubeProxyReplacement: true }).has('KubeProxyDown')).toBe(false);
+  });
+
+  it('leave out the rules whose metric nothing exports, each reading that metric in the vendored chart', () => {
+    const everywhere = renderedDefaultAlerts({ kubeProxyReplacement: false });
+    expect(Object.keys(UNFED_DEFAULT_RULES).sort()).toEqual([
+      'NodeSystemdServiceCrashlooping',
+      'NodeSystemdServiceFailed',
+      'etcdGRPCRequestsSlow',
+    ]);
+    for (const [alert, metric] of Object.entries(UNFED_DEFAULT_RULES)) {
+      expect(everywhere.has(alert), alert).toBe(false);
+      // The reason holds for the pinned chart: the rule's expression reads that metric
+      expect(chartAlertExpression(alert), alert).toContain(metric);
+    }
+    // Their neighbours stay on
+    expect(everywhere.get('etcdHighFsyncDurations')).toBe('etcd');
   });
 });
