@@ -288,6 +288,13 @@ function baseValues(templates: { [key: string]: KubeObject }): Values {
       commonLabels: { 'app.kubernetes.io/part-of': 'gatekeeper' },
       // CEL templates, evaluated by Gatekeeper and generated as ValidatingAdmissionPolicies.
       enableK8sNativeValidation: true,
+      // The policies and bindings the API server enforces while Gatekeeper is down, asked for
+      // in so many words: v3.23.0 makes them by default (`--default-create-vap-for-templates`,
+      // `--default-create-vap-binding-for-constraints`, constraint_controller.go), a default an
+      // upgrade may change; the chart passes both flags to the controller manager and the audit
+      // pod (whose `generate` operation makes them) only when the values are set.
+      defaultCreateVAPForTemplates: true,
+      defaultCreateVAPBindingForConstraints: true,
       // Audit lists only the kinds the constraints match (every constraint names its kinds), not
       // every kind of the cluster, Secrets and each CRD's objects included, every 60 s under the
       // audit pod's memory limit (v3.23.0 pkg/audit/manager.go, `--audit-match-kind-only`: a

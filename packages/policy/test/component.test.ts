@@ -281,6 +281,28 @@ describe('Gatekeeper itself', () => {
     ).toEqual(constraints.map(() => 'SkipDryRunOnMissingResource=true'));
   });
 
+  test('asks for the generated admission policies and bindings, which the chart passes to both pods', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const values = run.values(cluster).gatekeeper as AnyJson;
+      expect([
+        values.defaultCreateVAPForTemplates,
+        values.defaultCreateVAPBindingForConstraints,
+      ]).toEqual([true, true]);
+    }
+    // The flags reach the controller manager and the audit pod (whose generate operation makes
+    // the policies) only where the values are set.
+    for (const template of [
+      'templates/gatekeeper-controller-manager-deployment.yaml',
+      'templates/gatekeeper-audit-deployment.yaml',
+    ]) {
+      const text = readVendoredChartFile('gatekeeper', GATEKEEPER_CHART.version, template);
+      expect(text, template).toContain('{{- if hasKey .Values "defaultCreateVAPForTemplates"}}');
+      expect(text, template).toContain(
+        '- --default-create-vap-binding-for-constraints={{ .Values.defaultCreateVAPBindingForConstraints }}',
+      );
+    }
+  });
+
   test('audit lists only the kinds the constraints match, and every constraint names its kinds', () => {
     for (const cluster of ['dev', 'staging', 'prod']) {
       expect((run.values(cluster).gatekeeper as AnyJson).auditMatchKindOnly).toBe(true);
@@ -330,7 +352,13 @@ describe('conformance with the vendored gatekeeper chart', () => {
     GATEKEEPER_CHART.version,
     'templates/_helpers.tpl',
   );
-  const known = { ...upstream, commonLabels: {} };
+  // Nor the two VAP defaults, which its deployments read with hasKey (checked above).
+  const known = {
+    ...upstream,
+    commonLabels: {},
+    defaultCreateVAPForTemplates: true,
+    defaultCreateVAPBindingForConstraints: true,
+  };
 
   test('the chart reads commonLabels, which its values.yaml does not list', () => {
     expect(helpers).toContain('toYaml .Values.commonLabels');
