@@ -895,21 +895,39 @@ function undeployedCharts(
   });
 }
 
-/** The runbook step that hands a cluster to Argo CD: apply its root Application. */
-function handOver(cluster: ResolvedCluster, namespace: string): BootstrapStep {
+/**
+ * The runbook step that hands a cluster to Argo CD: apply its root Application, once the platform
+ * repository holds at the cluster's revision what the build wrote here. Argo CD renders the
+ * repository, not the operator's working tree: an entry id mapped in the secrets step and built
+ * again, or any change not pushed, would reach the cluster without it (a Secret missing keys, an
+ * older chart). `git diff` against the fetched revision lists what differs and stops the list.
+ */
+function handOver(
+  cluster: ResolvedCluster,
+  namespace: string,
+  repositoryUrl: string,
+): BootstrapStep {
   const file = `clusters/${cluster.name}/root-application.yaml`;
   const root = rootApplicationName(cluster);
+  const revision = cluster.profile.targetRevision;
   return {
     title: 'Hand the cluster to Argo CD',
     body: [
-      `The root Application installs the platform umbrella chart at \`${cluster.profile.targetRevision}\` (the environment's`,
+      `The root Application installs the platform umbrella chart at \`${revision}\` (the environment's`,
       '`repository.targetRevision`), and every Application it creates follows that same revision;',
       'from here on Git is the only deployment path. Argo CD adopts what the steps above',
       'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
       'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
+      '',
+      `Argo CD reads \`charts/\` and \`clusters/\` from \`${repositoryUrl}\` at \`${revision}\`, not from this`,
+      'working tree: the commands apply the root Application only where the repository holds them',
+      'as built here (the entry ids mapped in the secrets step among them). Where `git diff` lists',
+      'files instead, commit them with the definition, push, and run the commands again.',
     ],
     commands: [
-      `kubectl apply -f ${shellQuote(file)}`,
+      `git fetch --quiet ${shellQuote(repositoryUrl)} ${shellQuote(revision)} &&`,
+      'git diff --stat --exit-code FETCH_HEAD -- charts clusters &&',
+      `kubectl apply -f ${shellQuote(file)} &&`,
       `kubectl -n ${shellQuote(namespace)} get application ${shellQuote(root)}`,
     ],
   };
@@ -1120,7 +1138,7 @@ export function assembleApplications(
         header: generatedHeader(DEFAULT_GENERATED_BY),
       }),
     );
-    bootstrap[cluster.name] = [handOver(cluster, namespace)];
+    bootstrap[cluster.name] = [handOver(cluster, namespace, platform.repositoryUrl)];
     writeNamespaces(cluster, namespaceObjects, true);
   }
 
