@@ -140,8 +140,11 @@ const DEPLOY_WITH_GITOPS = [
   "names other than the platform's in the namespace (`kubectl get` below shows them), or two",
   "Applications would share an object. Sources come from any repository unless the definition's",
   '`repositories` of the application names them (Kustomize remote bases and Helm chart',
-  "dependencies are fetched outside that list). Not Argo CD's `default` project: it permits every",
-  'repository, destination and kind, cluster-wide ones included.',
+  "dependencies are fetched outside that list). Under Cilium's default deny, Argo CD's repo-server",
+  "reaches only the hosts the platform names: the platform's repository, its charts', and the",
+  'hosts of `repositories` (the build warns of a project open to any host,',
+  "`deployment-source-open`). Not Argo CD's `default` project: it permits every repository,",
+  'destination and kind, cluster-wide ones included.',
 ];
 
 const DEPLOY_BY_HAND = [

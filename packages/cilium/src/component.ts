@@ -7,6 +7,7 @@ import {
   type BootstrapStep,
   boundedWait,
   type ChartSpec,
+  type ClusterContribution,
   type Component,
   type ComponentOutput,
   type CrdBundle,
@@ -41,6 +42,7 @@ import {
   OPERATOR_SELECTOR,
   SPIRE_NAMESPACE,
 } from './constants.js';
+import { openSourcePatterns } from './flows.js';
 import type { CiliumSettings } from './generated/settings.js';
 import { compileGoRegexp, type GoRegexp } from './go-regexp.js';
 import { bgpPeeringStep, clusterManifests } from './manifests.js';
@@ -660,6 +662,33 @@ function readmeSections(version: CiliumVersion): { heading: string; body: string
   ];
 }
 
+/**
+ * Where the cluster is under default deny and its GitOps controller fetches through a
+ * `deployment-sources` flow (Argo CD's repo-server), a warning at every workload project that
+ * takes sources from any host: the repo-server's egress names hosts (flows.ts,
+ * `deploymentSources`), so an Application of theirs from a host nothing names times out. One
+ * per cluster; core merges them across the clusters (`mergeClusterIssues`).
+ */
+function openSourceIssues(entry: RenderInput<Settings>['clusters'][number]): Issue[] {
+  const contributions = new Map<string, ClusterContribution>([
+    ['cilium', entry.own],
+    ...entry.others.map((peer) => [peer.component, peer.contribution] as const),
+  ]);
+  const fetches = [...contributions.values()].some((contribution) =>
+    (contribution.flows ?? []).some((flow) => flow.peer.kind === 'deployment-sources'),
+  );
+  if (!fetches) return [];
+  return openSourcePatterns(contributions).map(({ project, patterns }) =>
+    warning({
+      code: 'deployment-source-open',
+      path: project.origin,
+      value: patterns,
+      message: `AppProject ${project.name} lets its Applications take their sources from ${patterns.map((pattern) => `"${pattern}"`).join(', ')}, any host, but Argo CD's repo-server on cluster "${entry.cluster.name}" is under default deny and reaches only the hosts the platform names (its repository, its charts' and CRDs' repositories, the hosts of the repositories workload projects name): an Application of ${project.name} from any other host fails to fetch, a ComparisonError after a connection timeout`,
+      expected: `repositories naming the URLs your Applications take their sources from (or patterns that keep the host, such as https://gitlab.com/me/*): each host gets an egress from the repo-server on its port`,
+    }),
+  );
+}
+
 /** The resource values with the operator's HA values added (kept as they are: nulls delete upstream keys). */
 function withOperator(resources: Values, operator: Values): Values {
   const own = (resources.operator as Values | undefined) ?? {};
@@ -690,6 +719,7 @@ function render(input: RenderInput<Settings>): ComponentOutput {
     const network = resolveNetworkPolicy(entry.settings, entry.cluster);
     const policies = clusterPolicies(entry, network, input.platform);
     issues.push(...policies.issues);
+    if (network.defaultDeny) issues.push(...openSourceIssues(entry));
     perCluster.push({
       cluster: entry.cluster,
       // What may vary by environment: the operator's HA plan and every workload's resources.

@@ -27,6 +27,7 @@ import {
   routedHostPeer,
   type ServiceDeclaration,
   TALOS_HOST_DNS_ADDRESS,
+  type WorkloadProject,
   warning,
 } from '@homelab/core';
 import { CILIUM_NAMESPACE } from './constants.js';
@@ -164,12 +165,25 @@ function isFqdnRule(name: string): boolean {
   return isDnsName(name, { wildcard: true });
 }
 
-const SOURCE_PORTS: { readonly [scheme: string]: number } = { 'https:': 443, 'ssh:': 22 };
+const SOURCE_PORTS: { readonly [scheme: string]: number } = {
+  'https:': 443,
+  'http:': 80,
+  'ssh:': 22,
+  // A Helm chart in an OCI registry (Argo CD 3.x `oci://registry/…`), fetched over HTTPS.
+  'oci:': 443,
+};
 
-/** Host and port of a repository URL (`https://host/…`, `ssh://git@host:2222/…`, `git@host:…`). */
+/**
+ * Host and port of a repository URL (`https://host/…`, `ssh://git@host:2222/…`, `git@host:…`,
+ * `oci://registry/…`, or a Helm OCI registry without a scheme, `ghcr.io/owner/charts`).
+ */
 export function sourceHost(url: string): { host: string; port: number } | undefined {
   const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):/.exec(url);
   if (scp?.[1] !== undefined) return { host: scp[1].toLowerCase(), port: 22 };
+  const registry = /^([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::(\d+))?\//.exec(url);
+  if (registry?.[1] !== undefined) {
+    return { host: registry[1].toLowerCase(), port: Number(registry[2] ?? '443') };
+  }
   try {
     const parsed = new URL(url);
     const port =
@@ -181,17 +195,37 @@ export function sourceHost(url: string): { host: string; port: number } | undefi
   }
 }
 
-/** The hosts the GitOps controller fetches the platform from, with their ports. */
+/**
+ * The host a workload project's source pattern names (Argo CD's `sourceRepos` glob: a `*` in the
+ * path keeps the host), or undefined where the pattern leaves the host open (`*`, `https://*…`).
+ */
+function sourcePatternHost(pattern: string): { host: string; port: number } | undefined {
+  const source = sourceHost(pattern);
+  if (source === undefined) return undefined;
+  return isDnsName(source.host) || hostFlowPeer(source.host)?.kind === 'cidr' ? source : undefined;
+}
+
+/**
+ * The hosts the GitOps controller fetches from, with their ports: the platform's repository, the
+ * CRD bundles' and charts' repositories, and the repositories the workload projects name (the
+ * users' own Applications are fetched by the same repo-server).
+ */
 export function deploymentSources(
   platform: ResolvedPlatform,
   contributions: ReadonlyMap<string, ClusterContribution>,
 ): { host: string; port: number }[] {
+  const seen = new Map<string, { host: string; port: number }>();
   const urls = [platform.repositoryUrl];
   for (const contribution of contributions.values()) {
     for (const bundle of contribution.crds ?? []) urls.push(bundle.source.repoURL);
     urls.push(...(contribution.application?.upstreamRepositories ?? []));
+    for (const project of contribution.workloadProjects ?? []) {
+      for (const pattern of project.sourceRepos) {
+        const source = sourcePatternHost(pattern);
+        if (source !== undefined) seen.set(`${source.host}:${source.port}`, source);
+      }
+    }
   }
-  const seen = new Map<string, { host: string; port: number }>();
   for (const url of urls) {
     const source = sourceHost(url);
     if (source !== undefined) seen.set(`${source.host}:${source.port}`, source);
@@ -199,6 +233,26 @@ export function deploymentSources(
   return [...seen.keys()]
     .sort(compareStrings)
     .map((key) => seen.get(key) as { host: string; port: number });
+}
+
+/**
+ * The workload projects whose source patterns leave the host open (`*`, the default): under
+ * default deny the repo-server reaches only the hosts `deploymentSources` names, so their
+ * Applications fetch from those hosts alone.
+ */
+export function openSourcePatterns(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+): { project: WorkloadProject; patterns: string[] }[] {
+  const out: { project: WorkloadProject; patterns: string[] }[] = [];
+  for (const contribution of contributions.values()) {
+    for (const project of contribution.workloadProjects ?? []) {
+      const patterns = project.sourceRepos.filter(
+        (pattern) => sourcePatternHost(pattern) === undefined,
+      );
+      if (patterns.length > 0) out.push({ project, patterns });
+    }
+  }
+  return out;
 }
 
 function pods(component: string, namespace: string, selector: PodLabels): Endpoint {

@@ -100,3 +100,97 @@ describe('the deployment sources of the repo-server', () => {
     ]);
   });
 });
+
+// The users' own Applications (an application's AppProject app-<name>) are fetched by the same
+// repo-server, under the same default deny: the hosts their repositories name get egresses too,
+// and a project open to any host is a warning that names the clusters.
+describe("the deployment sources of the applications' own Applications", () => {
+  const NAMED = 'repositories: [https://github.com/example/paperless-deploy.git]';
+  const withRepositories = (list: string) => reference.replace(NAMED, `repositories: ${list}`);
+  const build = async (text: string) => {
+    const result = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+    const layer = result.files.find((file) => file.path === 'charts/cilium/clusters/prod.yaml');
+    const manifests: AnyJson[] = Object.values(
+      (parseYaml(layer?.content ?? '{}') as AnyJson)?.manifests ?? {},
+    );
+    const sources = new Map<string, AnyJson>(
+      manifests
+        .filter(
+          (object) =>
+            object.kind === 'CiliumNetworkPolicy' &&
+            object.metadata.name.startsWith('argocd-repo-server-sources-'),
+        )
+        .map((object) => [object.metadata.name, object.spec.egress]),
+    );
+    return {
+      errors: result.issues.filter((issue) => issue.severity === 'error'),
+      open: result.issues.filter((issue) => issue.code === 'deployment-source-open'),
+      sources,
+    };
+  };
+
+  it('reach the host of every repository an application names, on its port', async () => {
+    expect(reference).toContain(NAMED);
+    const { errors, open, sources } = await build(
+      withRepositories(
+        "[https://gitlab.com/me/paperless.git, oci://ghcr.io/me/charts, 'https://git.lab.example.com:3000/me/*', 'ssh://git@10.0.0.7:2222/me/deploy.git']",
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(open).toEqual([]);
+    expect(sources.get('argocd-repo-server-sources-gitlab-com-egress')).toEqual([
+      {
+        toFQDNs: [{ matchName: 'gitlab.com' }],
+        toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+      },
+    ]);
+    expect(sources.get('argocd-repo-server-sources-ghcr-io-egress')).toEqual([
+      {
+        toFQDNs: [{ matchName: 'ghcr.io' }],
+        toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+      },
+    ]);
+    expect(sources.get('argocd-repo-server-sources-git-lab-example-com-egress')).toEqual([
+      {
+        toFQDNs: [{ matchName: 'git.lab.example.com' }],
+        toPorts: [{ ports: [{ port: '3000', protocol: 'TCP' }] }],
+      },
+    ]);
+    // An address: a CIDR rule (git dials it without a DNS query)
+    const byAddress = [...sources.values()]
+      .flat()
+      .filter((rule: AnyJson) => rule.toCIDR !== undefined || rule.toCIDRSet !== undefined);
+    expect(byAddress).toEqual([
+      expect.objectContaining({ toPorts: [{ ports: [{ port: '2222', protocol: 'TCP' }] }] }),
+    ]);
+    expect(JSON.stringify(byAddress)).toContain('10.0.0.7/32');
+  });
+
+  it('warn once, at the application, where its repositories leave the host open', async () => {
+    for (const list of ["['*']", "['https://*.example.com/*']"]) {
+      const { errors, open, sources } = await build(withRepositories(list));
+      expect(errors, list).toEqual([]);
+      expect(
+        open.map((issue) => [issue.severity, issue.path, issue.value]),
+        list,
+      ).toEqual([
+        ['warning', ['components', 'applications', 'apps', 'paperless'], [list.slice(2, -2)]],
+      ]);
+      expect(open[0]?.message).toContain(
+        'Argo CD\'s repo-server on clusters "dev", "prod" and "staging" is under default deny',
+      );
+      // No egress for a host nobody named
+      expect([...sources.keys()].filter((name) => name.includes('example-com'))).toEqual([]);
+    }
+    // The default (no repositories) is any host too
+    const { open } = await build(reference.replace(`        ${NAMED}\n`, ''));
+    expect(open.map((issue) => issue.value)).toEqual([['*']]);
+  });
+
+  it('say nothing where no namespace is under default deny', async () => {
+    const { open } = await build(
+      withRepositories("['*']").replace('      defaultDeny: true', '      defaultDeny: false'),
+    );
+    expect(open).toEqual([]);
+  });
+});
