@@ -709,7 +709,8 @@ function declare(input: DeclareInput<Settings>): Declaration {
           volume.namespace === app.namespace && app.volumes.some((own) => own.name === volume.name),
       ),
     })),
-    zeroTrust.flows.filter((flow) => flow.workloads === 'external'),
+    // The login's flows too: the pods that log users in reach the issuer through the Gateway.
+    [...zeroTrust.flows.filter((flow) => flow.workloads === 'external'), ...loginFlows],
     input.provided.gateway?.domain,
     input.provided['admission-policy'],
     input.provided.gitops !== undefined,

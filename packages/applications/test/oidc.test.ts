@@ -201,6 +201,14 @@ describe("OIDC logins of the applications' routes", () => {
       run({ paperless: { flows: [WEB], routes: [route({ redirectPaths: [CALLBACK] })] } }),
       0,
     );
+    // Under default deny, the login's own flow among the application's network lines
+    expect(
+      dev.bootstrap[0].body.filter((text: string) => text.includes('through the Gateway on')),
+    ).toEqual([
+      expect.stringMatching(
+        /^ {4}- pods `app\.kubernetes\.io\/name: paperless` reach `auth\.<domain>` through the Gateway on 443\/TCP \(paperless exchanges the login code/,
+      ),
+    ]);
     const line = dev.bootstrap[0].body.find((text: string) => text.includes('route `https://'));
     expect(line).toBe(
       "  - route `https://paperless.dev.lab.example.com/`: the Gateway forwards to the Service `paperless` on port 8000, which you create (its pods as above); login: the application's own, through the platform's OIDC provider: configure the application with issuer `https://auth.dev.lab.example.com` (discovery `https://auth.dev.lab.example.com/.well-known/openid-configuration`); client id `paperless`; the client secret from key `client-secret` of the Secret `paperless-oidc` (filled from the secret store; the provider reads the same entry), sent with HTTP basic auth (`client_secret_basic`): the provider refuses the other method; redirect URI `https://paperless.dev.lab.example.com/accounts/oidc/authelia/login/callback/`; scopes `openid` `profile` `email` `groups`; PKCE with S256 (required); the provider asks for one factor; the user's claims (name, email, `groups`) are at the userinfo endpoint, not in the ID token (`idTokenClaims` puts them there).",
