@@ -47,6 +47,8 @@ import {
   configExemptNamespaces,
   evaluateConstraints,
   isExemptNamespace,
+  runValidations,
+  templatesByKind,
   withoutNulls,
 } from '@homelab/policy';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -358,6 +360,83 @@ function gatorOn(
   return run;
 }
 
+/** One case of a `gator verify` suite: an AdmissionReview and whether it must be denied. */
+interface ReviewCase {
+  readonly name: string;
+  readonly operation: 'CREATE' | 'UPDATE';
+  readonly object: KubeObject;
+  readonly oldObject?: KubeObject;
+  readonly denied: boolean;
+}
+
+/**
+ * `gator verify` of a suite of one template, one constraint and `cases`, each an AdmissionReview
+ * (pkg/gator/verify runner.go, `validateAndReviewAdmissionReviewRequest`: `gator test` reviews
+ * objects only, as CREATEs), asserting `violations: yes` or `no`. Its status and output.
+ */
+function gatorVerify(
+  template: KubeObject,
+  constraint: KubeObject,
+  cases: readonly ReviewCase[],
+): { status: number; stdout: string; stderr: string } {
+  const dir = mkdtempSync(join(scratch, 'verify-'));
+  writeFileSync(join(dir, 'template.yaml'), JSON.stringify(template));
+  writeFileSync(join(dir, 'constraint.yaml'), JSON.stringify(constraint));
+  cases.forEach((review, index) => {
+    const [group, version] = review.object.apiVersion.includes('/')
+      ? review.object.apiVersion.split('/')
+      : ['', review.object.apiVersion];
+    writeFileSync(
+      join(dir, `review-${index}.yaml`),
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: `review-${index}`,
+          kind: { group, version, kind: review.object.kind },
+          resource: { group, version, resource: `${review.object.kind.toLowerCase()}s` },
+          name: review.object.metadata.name,
+          namespace: review.object.metadata.namespace,
+          operation: review.operation,
+          userInfo: { username: 'system:serviceaccount:kube-system:deployment-controller' },
+          object: review.object,
+          ...(review.oldObject === undefined ? {} : { oldObject: review.oldObject }),
+        },
+      }),
+    );
+  });
+  const suite = {
+    apiVersion: 'test.gatekeeper.sh/v1alpha1',
+    kind: 'Suite',
+    tests: [
+      {
+        name: 'updates',
+        template: 'template.yaml',
+        constraint: 'constraint.yaml',
+        cases: cases.map((review, index) => ({
+          name: review.name,
+          object: `review-${index}.yaml`,
+          assertions: [{ violations: review.denied ? 'yes' : 'no' }],
+        })),
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'suite.yaml'), JSON.stringify(suite));
+  const result = spawnSync(
+    (gator as Gator).path,
+    ['verify', '--verbose', join(dir, 'suite.yaml')],
+    {
+      cwd: scratch,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { PATH: process.env.PATH ?? '', HOME: scratch },
+    },
+  );
+  if (result.error) throw result.error;
+  timings.gatorRuns++;
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** The project's evaluator on the same input: one line per failing validation. */
 function evaluatorLines(
   templates: readonly KubeObject[],
@@ -544,6 +623,63 @@ suite(title, () => {
       expect(
         evaluateConstraints([template], [constraint], [moved], policies.exempt).verdicts,
       ).toEqual([]);
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
+    'admits an UPDATE that leaves the pod spec as it was, of a Deployment that breaks the pod-security policy (a scale, a finalizer removed), and denies its CREATE and an UPDATE into it, as the evaluator does (gator verify on AdmissionReviews)',
+    () => {
+      if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
+      const { constraint, template, deployment } = podSecurityCase();
+      // Enforced, whatever the environment's action: gator verify counts the violations.
+      const enforced = {
+        ...constraint,
+        spec: { ...(constraint.spec as Table), enforcementAction: 'deny' },
+      } as KubeObject;
+      const broken = privileged(deployment);
+      const scaled = structuredClone(broken) as KubeObject & { spec: Table };
+      scaled.spec.replicas = 7;
+      scaled.metadata = { ...scaled.metadata, finalizers: ['foregroundDeletion'] };
+      const cases: ReviewCase[] = [
+        { name: 'create', operation: 'CREATE', object: broken, denied: true },
+        { name: 'scale', operation: 'UPDATE', object: scaled, oldObject: broken, denied: false },
+        {
+          name: 'rollout',
+          operation: 'UPDATE',
+          object: broken,
+          oldObject: deployment,
+          denied: true,
+        },
+      ];
+      const run = gatorVerify(template, enforced, cases);
+      expect(run.stderr.trim()).toBe('');
+      expect(run.stdout).not.toMatch(/FAIL/);
+      expect(run.status, run.stdout).toBe(0);
+      // Each case ran (gator prints a PASS line per case with --verbose)
+      for (const review of cases) expect(run.stdout).toContain(review.name);
+      // The same verdicts from the project's evaluator
+      const source = templatesByKind([template]).get(constraint.kind);
+      if (source === undefined) throw new Error('no source for the pod-security template');
+      const parameters = (constraint.spec as { parameters?: never }).parameters;
+      expect(
+        cases.map(
+          (review) =>
+            runValidations(source, review.object, parameters, review.oldObject).length > 0,
+        ),
+      ).toEqual(cases.map((review) => review.denied));
+      // Broken on purpose: the guard taken out of the template, the scale is denied too
+      const unguarded = structuredClone(template) as KubeObject & {
+        spec: { targets: { code: { source: { validations: Table[] } }[] }[] };
+      };
+      const code = unguarded.spec.targets[0]?.code[0]?.source as { validations: Table[] };
+      code.validations = code.validations.map((validation) => ({
+        ...validation,
+        expression: String(validation.expression).replace('variables.unchangedUpdate || ', ''),
+      }));
+      const without = gatorVerify(unguarded, enforced, cases);
+      expect(without.status).toBe(1);
+      expect(without.stdout).toMatch(/FAIL/);
     },
     10 * 60_000,
   );

@@ -184,6 +184,8 @@ export function celValue(value: unknown): unknown {
 /** What the expressions read of the object under review: built once, read by every constraint. */
 interface Review {
   readonly object: unknown;
+  /** The object before an UPDATE (`oldObject`); null on a CREATE. */
+  readonly oldObject: unknown;
   readonly request: unknown;
 }
 
@@ -207,14 +209,15 @@ export function withoutNulls(value: unknown): unknown {
   return out;
 }
 
-function reviewOf(object: KubeObject): Review {
+function reviewOf(object: KubeObject, old?: KubeObject): Review {
   const [group, version] = object.apiVersion.includes('/')
     ? object.apiVersion.split('/')
     : ['', object.apiVersion];
   return {
     object: celValue(withoutNulls(object)),
+    oldObject: old === undefined ? null : celValue(withoutNulls(old)),
     request: celValue({
-      operation: 'CREATE',
+      operation: old === undefined ? 'CREATE' : 'UPDATE',
       kind: { group, version, kind: object.kind },
       name: object.metadata.name,
       namespace: object.metadata.namespace ?? '',
@@ -253,7 +256,7 @@ function validate(source: CelSource, review: Review, parameters: unknown): strin
   };
   const bindings: Record<string, unknown> = {
     object: review.object,
-    oldObject: null,
+    oldObject: review.oldObject,
     request: review.request,
     variables: variablesMap(variables),
   };
@@ -290,13 +293,21 @@ function validate(source: CelSource, review: Review, parameters: unknown): strin
   return messages;
 }
 
-/** The messages of every failing validation (empty: the object passes). */
+/**
+ * The messages of every failing validation (empty: the object passes): its CREATE, or with `old`
+ * the UPDATE from `old` to it.
+ */
 export function runValidations(
   source: CelSource,
   object: KubeObject,
   parameters: JsonValue | undefined,
+  old?: KubeObject,
 ): string[] {
-  return validate(source, reviewOf(object), celValue(parameters === undefined ? null : parameters));
+  return validate(
+    source,
+    reviewOf(object, old),
+    celValue(parameters === undefined ? null : parameters),
+  );
 }
 
 const globs = new Map<string, RegExp>();

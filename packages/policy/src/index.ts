@@ -5,6 +5,8 @@ export {
   configExemptNamespaces,
   evaluateConstraints,
   isExemptNamespace,
+  runValidations,
+  templatesByKind,
   withoutNulls,
 } from './evaluate.js';
 export { CONSTRAINT_TEMPLATE_HEALTH_LUA } from './health.js';

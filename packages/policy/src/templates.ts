@@ -37,6 +37,11 @@ export interface PolicyDefinition {
     readonly expression: string;
     readonly messageExpression: string;
   }[];
+  /**
+   * True when an UPDATE leaves what the policy checks as it was (CEL on `oldObject` and the
+   * object under review, after the variables): such an update is admitted (`withUpdateGuard`).
+   */
+  readonly unchanged: string;
 }
 
 /** Kinds that carry a pod template (and Pods themselves). */
@@ -52,6 +57,12 @@ const POD_SPEC = {
   expression:
     "variables.anyObject.kind == 'Pod' ? variables.anyObject.spec : (variables.anyObject.kind == 'CronJob' ? variables.anyObject.spec.jobTemplate.spec.template.spec : variables.anyObject.spec.template.spec)",
 };
+/** The pod spec of the object before an UPDATE (`oldObject`), read as `POD_SPEC` reads the object. */
+const OLD_POD_SPEC =
+  "(oldObject.kind == 'Pod' ? oldObject.spec : (oldObject.kind == 'CronJob' ? oldObject.spec.jobTemplate.spec.template.spec : oldObject.spec.template.spec))";
+/** An UPDATE that leaves the pod spec as it was (a scale, a label, a finalizer removed). */
+const POD_SPEC_UNCHANGED = `${OLD_POD_SPEC} == variables.podSpec`;
+
 /**
  * Containers and init containers: what takes resources (an ephemeral container cannot have any,
  * the API server refuses them), for `resource-requests`.
@@ -92,7 +103,7 @@ const IMAGE_REFERENCE =
 
 const SECURE_SECCOMP = "['RuntimeDefault', 'Localhost']";
 
-export const POLICIES: readonly PolicyDefinition[] = [
+const CHECKS: readonly PolicyDefinition[] = [
   {
     name: 'pod-security',
     kind: 'HomelabPodSecurity',
@@ -155,6 +166,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
         ),
       },
     ],
+    unchanged: POD_SPEC_UNCHANGED,
   },
   {
     name: 'allowed-images',
@@ -179,6 +191,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
           "'images without a tag or digest, or tagged latest: ' + variables.containers.filter(c, !(c.image.matches('^(.*/)?[^/:@]+(:[^/:@]+)?@sha256:[0-9a-f]{64}$') || (c.image.matches('^(.*/)?[^/:@]+:[^/:@]+$') && !c.image.matches(':latest$')))).map(c, c.image).join(', ')",
       },
     ],
+    unchanged: POD_SPEC_UNCHANGED,
   },
   {
     name: 'resource-requests',
@@ -197,6 +210,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
         ),
       },
     ],
+    unchanged: POD_SPEC_UNCHANGED,
   },
   {
     name: 'host-paths',
@@ -236,6 +250,7 @@ export const POLICIES: readonly PolicyDefinition[] = [
           "'hostPath volumes not declared for this namespace: ' + variables.forbidden.map(v, v.name + ' (' + v.hostPath.path + ')').join(', ')",
       },
     ],
+    unchanged: POD_SPEC_UNCHANGED,
   },
   {
     name: 'required-labels',
@@ -262,6 +277,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
           "'missing labels: ' + variables.params.labels.filter(l, !(has(variables.anyObject.metadata.labels) && l in variables.anyObject.metadata.labels)).join(', ')",
       },
     ],
+    unchanged:
+      '(has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}) == (has(variables.anyObject.metadata.labels) ? variables.anyObject.metadata.labels : {})',
   },
   {
     name: 'no-nodeport',
@@ -278,6 +295,8 @@ export const POLICIES: readonly PolicyDefinition[] = [
         messageExpression: "'is a NodePort Service'",
       },
     ],
+    unchanged:
+      "(has(oldObject.spec.type) ? oldObject.spec.type : 'ClusterIP') == (has(variables.anyObject.spec.type) ? variables.anyObject.spec.type : 'ClusterIP')",
   },
   {
     name: 'cluster-admin',
@@ -302,8 +321,43 @@ export const POLICIES: readonly PolicyDefinition[] = [
           "'binds cluster-admin and is not in the allow list (' + variables.params.allowed.join(', ') + ')'",
       },
     ],
+    unchanged:
+      'oldObject.roleRef == variables.anyObject.roleRef && (has(oldObject.subjects) ? oldObject.subjects : []) == (has(variables.anyObject.subjects) ? variables.anyObject.subjects : [])',
   },
 ];
+
+/**
+ * An UPDATE that leaves what a policy checks as it was is admitted: the variable
+ * `unchangedUpdate`, after the policy's own, and every validation `variables.unchangedUpdate ||
+ * (…)`. Without it, an object admitted before a rule or its parameters got stricter could not be
+ * changed at all: the Deployment controller scales an old ReplicaSet down with an UPDATE of the
+ * whole object, the Job controller and the garbage collector remove finalizers with UPDATEs
+ * (Argo CD prunes with foreground deletion), and a rollout stalls with its old pods up, a prune
+ * hangs in Terminating. gatekeeper-library's pod-spec policies skip UPDATEs for the same reason
+ * (privileged-containers, host-namespaces: `variables.isUpdate`). A changed pod spec (a rollout,
+ * `kubectl debug`'s ephemeral container) is checked as a new one; so is every CREATE, and
+ * Gatekeeper's audit (no UPDATE) reports an object that breaks a rule either way. Gatekeeper binds
+ * `request` and `oldObject` as Kubernetes' ValidatingAdmissionPolicy does (v3.23.0
+ * pkg/drivers/k8scel/transform/cel_snippets.go, `anyObject` reads both).
+ */
+function withUpdateGuard(policy: PolicyDefinition): PolicyDefinition {
+  return {
+    ...policy,
+    variables: [
+      ...policy.variables,
+      {
+        name: 'unchangedUpdate',
+        expression: `has(request.operation) && request.operation == 'UPDATE' && oldObject != null && (${policy.unchanged})`,
+      },
+    ],
+    validations: policy.validations.map((validation) => ({
+      ...validation,
+      expression: `variables.unchangedUpdate || (${validation.expression})`,
+    })),
+  };
+}
+
+export const POLICIES: readonly PolicyDefinition[] = CHECKS.map(withUpdateGuard);
 
 /** The policy of a name. */
 export function policyNamed(name: PolicyName): PolicyDefinition {

@@ -134,7 +134,12 @@ describe('evaluation through the prebuilt trees', () => {
     if (original === undefined) throw new Error('no NodePort expression');
     const changed = original.replace("!= 'NodePort'", "!= 'LoadBalancer'");
     const service = { kind: 'Service', spec: { type: 'NodePort' } };
-    const bindings = { variables: { anyObject: service }, 'variables.anyObject': service };
+    // A CREATE: the update guard (templates.ts, withUpdateGuard) does not admit it.
+    const bindings = {
+      variables: { anyObject: service, unchangedUpdate: false },
+      'variables.anyObject': service,
+      'variables.unchangedUpdate': false,
+    };
     expect(prebuilt.evaluate.compile(original)(bindings)).toBe(false);
     expect(prebuilt.evaluate.compile(changed)(bindings)).toBe(true);
     expect(prebuilt.found.has(original)).toBe(true);

@@ -9,10 +9,20 @@ import { RE2JS } from '@bufbuild/re2';
 import { type KubeObject, parseYaml } from '@homelab/core';
 import { testComponent } from '@homelab/core/testing';
 import { describe, expect, test, vi } from 'vitest';
-import { compile, evaluateConstraints, jsonKey, type VerdictCache } from '../src/evaluate.js';
+import {
+  compile,
+  evaluateConstraints,
+  jsonKey,
+  runValidations,
+  templatesByKind,
+  type VerdictCache,
+} from '../src/evaluate.js';
 import { policyComponent } from '../src/index.js';
 import { POLICY_NAMES } from '../src/templates.js';
 import { apps, cni, runPolicy } from './helpers.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: test navigation into plain JSON
+type AnyJson = any;
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const EXEMPT = ['gatekeeper-system', 'kube-node-lease', 'kube-public', 'kube-system'];
@@ -408,6 +418,76 @@ describe('the Pods controllers make from a workload later', () => {
     (_, workload) => {
       const pod = podOf(workload) as KubeObject;
       expect(messagesOf(pod)).toEqual(messagesOf(workload));
+    },
+  );
+});
+
+// An UPDATE that leaves what a policy checks as it was is admitted (templates.ts,
+// withUpdateGuard): an object admitted before a rule got stricter can still be scaled, relabelled
+// elsewhere, or have its finalizers removed. One that changes the checked part is checked.
+describe('updates of objects that break a policy', () => {
+  const sources = templatesByKind(templates);
+  const check = (policy: string, object: KubeObject, old?: KubeObject) => {
+    const constraint = constraints.find((entry) => entry.metadata.name === policy) as KubeObject;
+    const source = sources.get(constraint.kind);
+    if (source === undefined) throw new Error(`no template for ${constraint.kind}`);
+    const parameters = (constraint.spec as { parameters?: never }).parameters;
+    return runValidations(source, object, parameters, old);
+  };
+  /** The object with `change` applied to a deep copy. */
+  const edited = (object: KubeObject, change: (copy: AnyJson) => void): KubeObject => {
+    const copy = structuredClone(object) as AnyJson;
+    change(copy);
+    return copy as KubeObject;
+  };
+  const podSpecOf = (object: AnyJson): AnyJson =>
+    object.kind === 'Pod'
+      ? object.spec
+      : object.kind === 'CronJob'
+        ? object.spec.jobTemplate.spec.template.spec
+        : object.spec.template.spec;
+  /** What each policy checks, changed in the object before the update. */
+  const CHECKED: { readonly [policy: string]: (copy: AnyJson) => void } = {
+    'pod-security': (copy) => {
+      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+    },
+    'allowed-images': (copy) => {
+      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+    },
+    'resource-requests': (copy) => {
+      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+    },
+    'host-paths': (copy) => {
+      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+    },
+    'required-labels': (copy) => {
+      copy.metadata.labels = { ...(copy.metadata.labels ?? {}), was: 'other' };
+    },
+    'no-nodeport': (copy) => {
+      copy.spec.type = 'ClusterIP';
+    },
+    'cluster-admin': (copy) => {
+      copy.subjects = [...(copy.subjects ?? []), { kind: 'User', name: 'someone-else' }];
+    },
+  };
+
+  test('every policy says what it checks', () => {
+    expect(Object.keys(CHECKED).sort()).toEqual([...POLICY_NAMES].sort());
+  });
+
+  test.each(corpus)(
+    '%s: denied on CREATE, admitted on an UPDATE that changes nothing it checks, denied on one that does',
+    (_, policy, message, object) => {
+      expect(check(policy, object)).toContain(message);
+      // A scale, a new annotation and a finalizer removed: what controllers and Argo CD do
+      const untouched = edited(object, (copy) => {
+        copy.metadata.annotations = { ...(copy.metadata.annotations ?? {}), touched: 'yes' };
+        copy.metadata.finalizers = ['foregroundDeletion'];
+        if (copy.spec !== undefined && 'replicas' in copy.spec) copy.spec.replicas = 5;
+      });
+      expect(check(policy, object, untouched)).toEqual([]);
+      const before = edited(object, CHECKED[policy] as (copy: AnyJson) => void);
+      expect(check(policy, object, before)).toContain(message);
     },
   );
 });
