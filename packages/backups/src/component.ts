@@ -57,7 +57,12 @@ import {
   VOLSYNC_POPULATOR,
   verificationCronJob,
 } from './manifests.js';
-import { disasterRecoveryRunbook, PASSWORD_HEADING, type ProtectedVolume } from './runbook.js';
+import {
+  disasterRecoveryRunbook,
+  firstSnapshotStep,
+  PASSWORD_HEADING,
+  type ProtectedVolume,
+} from './runbook.js';
 import {
   backupsSettingsSpec,
   ETCD_BACKUP_NAMESPACE,
@@ -406,6 +411,11 @@ function declare(input: DeclareInput<Settings>): Declaration {
             ? {}
             : {
                 bootstrap: [
+                  firstSnapshotStep(
+                    ETCD_BACKUP_NAMESPACE,
+                    settings.s3,
+                    `${etcd.prefix}/${input.cluster.name}`,
+                  ),
                   etcdExpiryStep(
                     settings.s3.bucket,
                     `${etcd.prefix}/${input.cluster.name}`,

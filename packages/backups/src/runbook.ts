@@ -570,6 +570,100 @@ function recoverCommands(address: string, skipHashCheck: boolean): string[] {
 /** Where the restore of etcd writes the S3 endpoint's CA for the AWS CLI (`--ca-bundle`). */
 const S3_CA_FILE = './backup-s3-ca.pem';
 
+/** The AWS CLI's options for the bucket's endpoint (with its own CA: the file written first). */
+function endpointOptions(s3: NonNullable<ResolvedBackupsSettings['s3']>): string {
+  return ` --endpoint-url ${q(s3.endpoint)}${s3.caCertificate === undefined ? '' : ` --ca-bundle ${S3_CA_FILE}`}`;
+}
+
+/**
+ * One list of commands chained with `&&` that lists the etcd snapshots under `etcdPrefix`, fetches
+ * the newest to `./etcd-snapshot.age` and decrypts it to `./db.snapshot` with the key in
+ * `AGE_KEY_FILE`, each only once the one before succeeded (the S3 keys read before). `age` may ask
+ * for a passphrase on the terminal, so the decryption ends the list, which ends its block.
+ */
+function fetchSnapshotCommands(
+  s3: NonNullable<ResolvedBackupsSettings['s3']>,
+  etcdPrefix: string,
+): string[] {
+  const endpoint = endpointOptions(s3);
+  return [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
+    ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&',
+    `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)} &&`,
+    `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}') &&`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    ': "${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" &&',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    ': "${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}" &&',
+    `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint} &&`,
+    'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
+  ];
+}
+
+/** The etcd backup CronJob, and the Job the first-snapshot step makes of it. */
+const ETCD_CRONJOB = 'talos-backup';
+const FIRST_SNAPSHOT_JOB = 'talos-backup-first';
+/** talos-backup's Job deadline (its `activeDeadlineSeconds`, manifests.ts). */
+const ETCD_JOB_DEADLINE_SECONDS = 1800;
+
+/**
+ * The bring-up step that proves the etcd backup before it is needed: one snapshot taken now (a
+ * Job from the CronJob, not its first scheduled run), then read back the way the disaster
+ * recovery reads it (its step 2: the newest snapshot listed and fetched with S3 keys that may
+ * read the bucket, decrypted with the age private key kept offline). A key pair that does not
+ * match, an upload that never lands, or read access nobody kept shows now, with the cluster up,
+ * not during an outage. After the hand-over: the CronJob is the backups Application's.
+ */
+export function firstSnapshotStep(
+  namespace: string,
+  s3: NonNullable<ResolvedBackupsSettings['s3']>,
+  etcdPrefix: string,
+): {
+  title: string;
+  when: 'after-handover';
+  body: string[];
+  reads: readonly ShellRead[];
+  commands: string[];
+} {
+  const ns = q(namespace);
+  const job = q(FIRST_SNAPSHOT_JOB);
+  return {
+    title: 'Take the first etcd snapshot and read it back',
+    when: 'after-handover',
+    body: [
+      `Prove the etcd backup now, not during an outage: a snapshot taken at once from the CronJob`,
+      `\`${namespace}/${ETCD_CRONJOB}\` (once Argo CD has made it), then the newest one in`,
+      `\`s3://${s3.bucket}/${etcdPrefix}/\` fetched and decrypted as the disaster recovery runbook`,
+      'does it (its step 2), with S3 keys that may list and read the bucket (those the disaster',
+      "recovery will need, kept in Bitwarden: an upload-only key such as talos-backup's own cannot",
+      'find the snapshots) and the age private key kept offline (`AGE_KEY_FILE` names its file).',
+      "A decryption that fails means the definition's `etcd.agePublicKey` is not that key's.",
+    ],
+    reads: S3_READS,
+    commands: [
+      ...(s3.caCertificate === undefined
+        ? []
+        : [`printf '%s\\n' ${q(s3.caCertificate.trim())} > ${S3_CA_FILE}`]),
+      `kubectl -n ${ns} wait --for=create cronjob/${ETCD_CRONJOB} --timeout=60m`,
+      `kubectl -n ${ns} create job --from=cronjob/${ETCD_CRONJOB} ${job}`,
+      boundedWait({
+        condition: `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed`,
+        seconds: ETCD_JOB_DEADLINE_SECONDS + WAIT_SECONDS.restoreVerifyMargin,
+        interval: 15,
+        message: `Job ${namespace}/${FIRST_SNAPSHOT_JOB} neither completed nor failed: see kubectl -n ${namespace} describe job ${FIRST_SNAPSHOT_JOB} and its pod's events`,
+      }),
+      `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
+      `kubectl -n ${ns} logs job/${FIRST_SNAPSHOT_JOB} --tail=5`,
+      `kubectl -n ${ns} delete job ${job} --timeout=5m`,
+      ...fetchSnapshotCommands(s3, etcdPrefix).map((line, index, all) =>
+        index === all.length - 1 ? `${line} &&` : line,
+      ),
+      `ls -l ./db.snapshot &&`,
+      `rm ./db.snapshot ./etcd-snapshot.age${s3.caCertificate === undefined ? '' : ` ${S3_CA_FILE}`}`,
+    ],
+  };
+}
+
 export function disasterRecoveryRunbook(input: RunbookInput): string {
   const { cluster, settings, volumes } = input;
   const name = cluster.name;
@@ -581,10 +675,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
   const talosReadme = runbookPath(name);
   // With a CA of the endpoint's own, the AWS CLI trusts the file the restore writes first.
-  const endpoint =
-    s3 === undefined
-      ? ''
-      : ` --endpoint-url ${q(s3.endpoint)}${s3.caCertificate === undefined ? '' : ` --ca-bundle ${S3_CA_FILE}`}`;
+  const endpoint = s3 === undefined ? '' : endpointOptions(s3);
   const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
 
   add(
@@ -730,18 +821,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'runs only once the one before succeeded, the checks of the variables included):',
       '',
     );
-    sh(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions
-      ': "${AWS_ACCESS_KEY_ID:?read it first (see above)}" "${AWS_SECRET_ACCESS_KEY:?read it first (see above)}" &&',
-      `export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=${q(s3.region)} &&`,
-      `LATEST=$(aws s3 ls ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}${endpoint} | sort | tail -n 1 | awk '{print $4}') &&`,
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
-      ': "${LATEST:?no etcd snapshot listed (an error of aws above, or none in the bucket)}" &&',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
-      ': "${AGE_KEY_FILE:?set AGE_KEY_FILE to the file that holds the age private key}" &&',
-      `aws s3 cp ${q(`s3://${s3.bucket}/${etcdPrefix}/`)}"$LATEST" ./etcd-snapshot.age${endpoint} &&`,
-      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age',
-    );
+    sh(...fetchSnapshotCommands(s3, etcdPrefix));
     add('Then restore it:', '');
     sh(
       `talosctl config endpoint ${cluster.controlPlanes.map((node) => q(node.address)).join(' ')}`,

@@ -369,7 +369,7 @@ describe('etcd backups', () => {
     const cronJob = objects.find((o) => o.kind === 'CronJob') as AnyJson;
     const containers = cronJob.spec.jobTemplate.spec.template.spec.containers as AnyJson[];
     const env = (containers[0].env as AnyJson[]).find((entry) => entry.name === 'S3_PREFIX');
-    const [step] = declared.bootstrap as AnyJson[];
+    const step = (declared.bootstrap as AnyJson[])[1];
     expect(step.title).toBe('Expire the old etcd snapshots in the bucket');
     expect(step.when).toBe('after-handover');
     expect(step.commands).toEqual([]);
@@ -378,6 +378,79 @@ describe('etcd backups', () => {
     expect(body).toContain(`expires objects under \`${env.value}/\``);
     expect(body).toContain('and none over `restic/`');
     expect(body).toContain('a cluster down for longer than its period loses every snapshot');
+  });
+
+  test('have the runbook take the first snapshot and read it back as the disaster recovery does', () => {
+    const [step] = declared.bootstrap as AnyJson[];
+    expect([step.title, step.when]).toEqual([
+      'Take the first etcd snapshot and read it back',
+      'after-handover',
+    ]);
+    expect(step.reads.map((read: AnyJson) => read.variable)).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+    ]);
+    const commands = step.commands as string[];
+    expect(commands.slice(0, 2)).toEqual([
+      'kubectl -n talos-backup wait --for=create cronjob/talos-backup --timeout=60m',
+      'kubectl -n talos-backup create job --from=cronjob/talos-backup talos-backup-first',
+    ]);
+    // The decryption, which may ask for a passphrase, is chained to the block's last line
+    expect(commands.slice(-3)).toEqual([
+      'age --decrypt -i "$AGE_KEY_FILE" -o ./db.snapshot ./etcd-snapshot.age &&',
+      'ls -l ./db.snapshot &&',
+      'rm ./db.snapshot ./etcd-snapshot.age',
+    ]);
+    // Run by sh against stand-ins: the Job completes, the newest snapshot is fetched and
+    // decrypted, the files removed; with a key that is not the snapshots', nothing after the
+    // decryption runs and it fails.
+    const dir = mkdtempSync(join(tmpdir(), 'first-snapshot-'));
+    try {
+      const stub = (name: string, body: string) =>
+        writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*" >> log\n${body}\n`, {
+          mode: 0o755,
+        });
+      stub('kubectl', `case "$*" in *jsonpath*) printf Complete;; esac`);
+      stub(
+        'aws',
+        `case "$2" in ls) printf '%s\\n' '2026-12-01 01:00:00 900 b.age' '2026-12-01 02:00:00 900 c.age' '2026-11-30 23:00:00 900 a.age';; cp) echo sealed > "$4";; esac`,
+      );
+      stub('age', `grep -q right "$3" || exit 1; echo plain > "$5"`);
+      const run = (key: string) => {
+        writeFileSync(join(dir, 'key.txt'), key);
+        rmSync(join(dir, 'log'), { force: true });
+        const result = spawnSync('sh', ['-c', commands.join('\n')], {
+          cwd: dir,
+          env: {
+            PATH: `${dir}:/usr/bin:/bin`,
+            AWS_ACCESS_KEY_ID: 'id',
+            AWS_SECRET_ACCESS_KEY: 'secret',
+            AGE_KEY_FILE: join(dir, 'key.txt'),
+          },
+          encoding: 'utf8',
+        });
+        const log = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n');
+        return { status: result.status, log, stdout: result.stdout };
+      };
+      const good = run('right');
+      expect(good.status).toBe(0);
+      expect(good.log.filter((line) => /^(aws|age) /.test(line))).toEqual([
+        'aws s3 ls s3://homelab-backups/etcd/prod/ --endpoint-url https://s3.example.com',
+        'aws s3 cp s3://homelab-backups/etcd/prod/c.age ./etcd-snapshot.age --endpoint-url https://s3.example.com',
+        `age --decrypt -i ${join(dir, 'key.txt')} -o ./db.snapshot ./etcd-snapshot.age`,
+      ]);
+      expect(good.stdout).toContain('db.snapshot');
+      expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout).not.toMatch(/snapshot/);
+      const wrong = run('wrong');
+      expect(wrong.status).not.toBe(0);
+      expect(wrong.stdout).not.toContain('db.snapshot');
+      // The encrypted copy stays for a look; nothing was decrypted
+      expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n')).toContain(
+        'etcd-snapshot.age',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('watch their own CronJob: a failed snapshot, and none recent enough', () => {

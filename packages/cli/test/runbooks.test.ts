@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, parseBoundedWait, parseYaml, type SystemInput } from '@homelab/core';
 import { pasteShells, repoRoot, zshTestRuns } from '@homelab/core/testing';
+import { kubectlRange } from '@homelab/talos-config';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
 
@@ -148,15 +149,21 @@ describe('the disaster-recovery runbook', () => {
 describe('the Talos runbook', () => {
   const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
 
-  it('names the kubectl its waits need: --for=create came with kubectl 1.31', async () => {
+  it('names the kubectl its waits need (--for=create came with kubectl 1.31) within the skew Kubernetes supports', async () => {
     const { files } = await built;
     for (const cluster of ['dev', 'staging', 'prod']) {
       const runbook = file(files, `clusters/${cluster}/RUNBOOK.md`);
       expect(runbook).toMatch(/kubectl (-n \S+ )?wait --for=create /);
+      const version = /Kubernetes \*\*1\.(\d+)\.\d+\*\*/.exec(runbook)?.[1];
+      expect(version, cluster).toBeDefined();
+      const minor = Number(version);
       expect(runbook.replace(/\s+/g, ' ')).toContain(
-        '`kubectl` 1.31 or newer (the waits use `--for=create`)',
+        `\`kubectl\` 1.${Math.max(minor - 1, 31)} to 1.${minor + 1} (within one minor release of the API server, as Kubernetes' version skew policy supports; the waits use \`--for=create\`, from 1.31)`,
       );
     }
+    expect(kubectlRange('1.34.4')).toBe('1.33 to 1.35');
+    expect(kubectlRange('v1.31.0')).toBe('1.31 to 1.32');
+    expect(kubectlRange('1.29.1')).toBe('1.31 to 1.31');
   });
 
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {

@@ -12,4 +12,5 @@ export { deployedCluster } from './deployed.js';
 export type { RenderTalosOptions, TalosRenderResult } from './render.js';
 export { renderTalos } from './render.js';
 export type { RunbookApplication } from './runbook.js';
+export { kubectlRange } from './runbook.js';
 export { TALOS_UPSTREAM } from './versions.js';

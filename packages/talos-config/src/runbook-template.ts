@@ -114,8 +114,9 @@ Environment **{{{environment}}}**, Talos **{{{talos.tag}}}**, Kubernetes **{{{ku
 
 Run the commands from the repository root, in one interactive bash or zsh (the steps share its
 variables; the blocks are written and checked for those two, not for a POSIX sh such as dash), with
-\`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` 1.31 or newer (the waits use
-\`--for=create\`), {{{tools}}} on your workstation.
+\`talosctl\` of the nodes' release ({{{talos.tag}}}), \`kubectl\` {{{kubectl}}} (within one minor release of
+the API server, as Kubernetes' version skew policy supports; the waits use \`--for=create\`, from
+1.31), {{{tools}}} on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
 change the definition and run \`pnpm build\`, never edit these files.
 

@@ -616,6 +616,22 @@ function removedNodeView(
   };
 }
 
+/** `kubectl` with `--for=create` (its waits): from 1.31. */
+const KUBECTL_WAIT_FOR_CREATE_MINOR = 31;
+
+/**
+ * The kubectl releases the runbook's commands may use against a cluster of `kubernetesVersion`
+ * (`1.34.4` → `1.33 to 1.35`): Kubernetes' version skew policy supports kubectl one minor
+ * release older or newer than the API server, and the waits need 1.31 (`--for=create`).
+ */
+export function kubectlRange(kubernetesVersion: string): string {
+  const match = /^v?(\d+)\.(\d+)/.exec(kubernetesVersion);
+  if (match === null) return '1.31 or newer';
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const low = Math.max(minor - 1, KUBECTL_WAIT_FOR_CREATE_MINOR);
+  return `${major}.${low} to ${major}.${Math.max(minor + 1, low)}`;
+}
+
 /**
  * Tools beyond the ones every runbook uses (talosctl, kubectl, helm, curl and a POSIX userland)
  * that a component's commands call, as the prerequisites name them.
@@ -624,6 +640,7 @@ const EXTRA_TOOLS: readonly (readonly [command: string, text: string])[] = [
   ['openssl', '`openssl`'],
   ['argocd', 'the Argo CD CLI (`argocd`)'],
   ['aws', 'the AWS CLI (`aws`)'],
+  ['age', '`age`'],
   ['restic', '`restic`'],
   ['jq', '`jq`'],
 ];
@@ -697,6 +714,7 @@ export function runbook(
     environment: cluster.environment,
     talos: { tag: version.tag, line: version.line },
     kubernetesVersion: cluster.kubernetesVersion,
+    kubectl: kubectlRange(cluster.kubernetesVersion),
     endpoint: cluster.endpoint,
     vip: patches.vip !== undefined,
     firewall: input.firewall === undefined ? undefined : firewallTable(input.firewall),
