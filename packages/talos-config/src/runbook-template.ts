@@ -706,7 +706,8 @@ kubectl get nodes -o wide
 Charts and CRD bundles change only through Git: bump the pinned version in the component (or
 merge the Renovate pull request), then build (the \`homelab\` command reads the pins compiled by
 the build), vendor what the new pins ask for (the tests and CI's \`homelab vendor verify\` read
-\`vendor/\` only), record the chart versions and check:
+\`vendor/\` only), record the chart versions and check, then commit the pin with what it
+changed{{#if gitops}} and push{{/if}}:
 
 \`\`\`sh
 pnpm build
@@ -714,7 +715,7 @@ pnpm homelab vendor sync
 pnpm homelab vendor verify
 pnpm homelab changeset
 pnpm homelab check
-git add charts clusters vendor .changeset && git commit
+git add packages charts clusters vendor .changeset && git commit{{#if gitops}} && git push{{/if}}
 \`\`\`
 
 {{#if gitops}}

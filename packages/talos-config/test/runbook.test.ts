@@ -531,7 +531,8 @@ describe('the reference runbook', () => {
         'pnpm homelab vendor verify',
         'pnpm homelab changeset',
         'pnpm homelab check',
-        'git add charts clusters vendor .changeset && git commit',
+        // No GitOps controller in this fixture: nothing follows a push
+        'git add packages charts clusters vendor .changeset && git commit',
       ].join('\n'),
     );
   });
