@@ -6,11 +6,13 @@
 // (`cluster-removed`, a warning); a root Application that changes (`root-application-changed`,
 // a warning: nothing in Git applies it); an installer image that changes at the same Talos
 // release (`talos-installer-changed`, a warning: extensions reach a node through an upgrade only);
-// and a node the definition no longer has (`node-removed`, a warning: it runs until retired).
+// a node the definition no longer has (`node-removed`, a warning: it runs until retired); and a
+// hand-made Secret the runbook lists anew (`hand-made-secret-added`, a warning: nothing makes it).
 // Pure: the CLI reads the files
 // (`Runtime.readClusterFiles`, `Runtime.readClusterNames`).
 import { isDeepStrictEqual } from 'node:util';
 import {
+  compareStrings,
   error,
   fileDocuments,
   type GeneratedFile,
@@ -366,6 +368,61 @@ export function removedNodeIssues(
           value: node.hostname,
           message: `is a node of cluster "${cluster.name}" (${node.role}, ${node.address}) that the last build's runbook names and the definition no longer has: the build takes it out of the runbook and the patches, but nothing touches the running node: it stays in the cluster, with its pods and what the components keep on it${node.role === 'controlplane' ? ', its etcd member among them' : ''}, until it is retired`,
           expected: `the runbook's "Retiring a node no longer in the definition", the block for ${role}, with \`NODE=${node.hostname}\` and \`NODE_ADDRESS=${node.address}\` (a renamed node is a new one: bring it up as "Adding a node" says, then retire the old name)`,
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/** The heading of the runbook step that makes the hand-made Secrets (talos-config render.ts). */
+const HAND_MADE_STEP = /^## \d+\. Create the hand-made secrets$/;
+
+/** `namespace/name` of each Secret a runbook's "Create the hand-made secrets" step lists. */
+function handMadeSecrets(runbook: string): Set<string> {
+  const out = new Set<string>();
+  let inside = false;
+  for (const line of runbook.split('\n')) {
+    if (line.startsWith('## ')) inside = HAND_MADE_STEP.test(line);
+    if (!inside) continue;
+    const match = /^- `([^`/\s]+\/[^`/\s]+)` \(keys /.exec(line);
+    if (match?.[1] !== undefined) out.add(match[1]);
+  }
+  return out;
+}
+
+/**
+ * A warning for each hand-made Secret (a component's `bootstrapSecrets`: the secrets provider's
+ * token in a namespace that gets Secrets from the store) that this build's runbook lists for a
+ * cluster and the last build's did not: a running cluster does not run its bootstrap again, so
+ * nothing makes it, and what reads it stays empty (an application added later: its
+ * BitwardenSecrets never sync, its claims wait for a restore that never comes). Only for a cluster
+ * the last build wrote a runbook for (a new cluster runs the whole runbook).
+ */
+export function addedHandMadeSecretIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const old = previous(cluster.name)?.get('RUNBOOK.md');
+    if (old === undefined) continue;
+    const path = `clusters/${cluster.name}/RUNBOOK.md`;
+    const current = files.find((file) => file.path === path)?.content;
+    if (current === undefined) continue;
+    const before = handMadeSecrets(old);
+    for (const secret of [...handMadeSecrets(current)].sort(compareStrings)) {
+      if (before.has(secret)) continue;
+      const namespace = secret.slice(0, secret.indexOf('/'));
+      issues.push(
+        warning({
+          code: 'hand-made-secret-added',
+          path: ['clusters', cluster.index],
+          output: path,
+          value: secret,
+          message: `is a hand-made Secret cluster "${cluster.name}" needs from this build on, which the last build's runbook did not list: a running cluster does not run its bootstrap again, so nothing makes it, and what reads it stays empty until it exists`,
+          expected: `the Secret made on the cluster before the change syncs: the runbook's step "Create the hand-made secrets", its commands for namespace \`${namespace}\` (with the value its reads ask for)`,
         }),
       );
     }

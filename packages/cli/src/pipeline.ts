@@ -60,6 +60,7 @@ import { renderTalos, TALOS_CHECKS } from '@homelab/talos-config';
 import { chartUpgradeIssues } from './chart-upgrades.js';
 import { claimChangeIssues } from './claim-changes.js';
 import {
+  addedHandMadeSecretIssues,
   clusterChangeIssues,
   installerIssues,
   removedClusterIssues,
@@ -824,6 +825,7 @@ export async function generate(
     issues.push(...rootApplicationIssues(platform, previousCluster, files));
     issues.push(...installerIssues(platform, previousCluster, files));
     issues.push(...removedNodeIssues(platform, previousCluster));
+    issues.push(...addedHandMadeSecretIssues(platform, previousCluster, files));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

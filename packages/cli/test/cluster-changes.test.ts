@@ -445,3 +445,36 @@ describe('a node the last build wrote that the definition no longer has', () => 
     expect(removedNodes(await over(definition))).toEqual([]);
   }, 180_000);
 });
+
+describe('a hand-made Secret the last build did not ask for', () => {
+  const added = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'hand-made-secret-added');
+  const LINE =
+    "- `paperless/bw-auth-token` (keys `token`): the access token of the Bitwarden machine account the operator reads this namespace’s secrets with (bitwarden-sm)\n";
+
+  it('warns at the cluster where an application added later needs the secrets provider token in its namespace', async () => {
+    // The last build's prod runbook without paperless' token (paperless added since)
+    const old = last.files.find((file) => file.path === 'clusters/prod/RUNBOOK.md')?.content ?? '';
+    expect(old).toContain(LINE);
+    const earlier = last.files.map((file) =>
+      file.path === 'clusters/prod/RUNBOOK.md'
+        ? { ...file, content: file.content.replace(LINE, '') }
+        : file,
+    );
+    const result = await over(definition, clustersOf(earlier));
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = added(result);
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path, issue.output])).toEqual([
+      ['warning', 'paperless/bw-auth-token', ['clusters', 2], 'clusters/prod/RUNBOOK.md'],
+    ]);
+    expect(found[0]?.expected).toContain(
+      'the runbook\'s step "Create the hand-made secrets", its commands for namespace `paperless`',
+    );
+    // The step it names makes that Secret in the runbook this build writes
+    const runbook =
+      result.files.find((file) => file.path === 'clusters/prod/RUNBOOK.md')?.content ?? '';
+    expect(runbook).toContain('kubectl -n paperless create secret generic bw-auth-token');
+    // The same runbook as before: none
+    expect(added(await over(definition))).toEqual([]);
+  }, 180_000);
+});
