@@ -1041,7 +1041,16 @@ export function assembleApplications(
         // The root Application creates and labels the platform's namespaces; an Application that
         // managed one's metadata too would overwrite the root's sync options on it (Argo CD
         // applies a managed namespace with `argocd.argoproj.io/sync-options: ServerSideApply=true`).
-        owners.has(app.name) && !namespaces.has(app.namespace),
+        // Nor the namespaces every cluster has (kube-system: the CNI's): they exist before any
+        // sync, and a managed namespace is applied again on every sync of its Application
+        // (v3.4.4 controller/sync_namespace.go returns true whenever metadata is managed), an
+        // UPDATE of the Namespace that an admission webhook failing closed on namespaces
+        // (Gatekeeper's check-ignore-label) refuses while its pods are down: the CNI could not
+        // sync the fix that brings them back. Talos' admission configuration exempts kube-system
+        // from Pod Security, so its labels changed nothing.
+        owners.has(app.name) &&
+          !namespaces.has(app.namespace) &&
+          !SYSTEM_NAMESPACES.has(app.namespace),
       );
       deployed[cluster.name]?.push({
         name: app.name,
