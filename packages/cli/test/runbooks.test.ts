@@ -166,6 +166,40 @@ describe('the Talos runbook', () => {
     expect(kubectlRange('1.29.1')).toBe('1.31 to 1.31');
   });
 
+  it('lists the services outside the cluster each component calls, before the secrets and the hand-over', async () => {
+    const { files } = await built;
+    const runbook = file(files, 'clusters/prod/RUNBOOK.md');
+    const headings = [...runbook.matchAll(/^## \d+\. (.+)$/gm)].map((match) => match[1]);
+    const at = (title: string) => headings.indexOf(title);
+    expect(at('Check the services outside the cluster')).toBeGreaterThan(0);
+    expect(at('Check the services outside the cluster')).toBeLessThan(
+      at("Put the platform's secrets into Bitwarden Secrets Manager"),
+    );
+    expect(at('Check the services outside the cluster')).toBeLessThan(
+      at('Hand the cluster to Argo CD'),
+    );
+    const rows = runbook
+      .split('\n')
+      .filter((line) => /^\| `[^`]+` \| \d/.test(line))
+      .map((line) => line.split(' | ').slice(0, 2).join(' | '));
+    // From the reference's definition: its directory, database, cache and mail for Authelia, the
+    // S3 endpoint for the backups, upstream DNS
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        '| `ldap.lab.example.com` | 636/TCP',
+        '| `postgres.lab.example.com` | 5432/TCP',
+        '| `redis.lab.example.com` | 6379/TCP',
+        '| `s3.lab.example.com` | 443/TCP',
+        '| `1.1.1.1` | 53/UDP, 53/TCP',
+      ]),
+    );
+    const s3 = runbook.split('\n').find((line) => line.startsWith('| `s3.lab.example.com` |'));
+    expect(s3).toContain('backups: talos-backup writes the encrypted snapshot');
+    expect(s3).toContain('longhorn: ');
+    // Nothing of the cluster's own
+    expect(rows.filter((row) => /\.svc|cluster\.local/.test(row))).toEqual([]);
+  });
+
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {
     // Step "Create the platform's namespaces" applies them client-side with their Pod Security
     // labels and Argo CD annotations; a later `create namespace --dry-run=client | apply -f -`

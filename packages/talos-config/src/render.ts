@@ -149,6 +149,8 @@ export function bootstrapSteps(
       secretCommands.push(ensureNamespace(secret.namespace), ...secret.commands);
     }
   }
+  const outside = outsideServicesStep(run);
+  if (outside !== undefined) steps.push(outside);
   const stored = storeStep(run);
   if (stored !== undefined) steps.push(stored);
   if (secrets.length > 0) {
@@ -169,6 +171,65 @@ export function bootstrapSteps(
   }
   steps.push(...finalSteps, ...afterHandover);
   return steps;
+}
+
+/**
+ * The runbook step that lists the services outside the cluster the components call (their egress
+ * flows to a name or an address: a directory, a database, a mail server, an S3 endpoint, upstream
+ * DNS), by host and port, with who calls them and why. Nothing in the cluster makes them, and a
+ * component that checks one at start does not start without it (Authelia binds to its directory
+ * and pings its database, fatally), which holds every later sync wave: they must answer before
+ * the hand-over. None where no component calls out.
+ */
+function outsideServicesStep(run: ClusterRun): BootstrapStep | undefined {
+  const services = new Map<string, { host: string; ports: string; callers: Set<string> }>();
+  for (const component of run.order) {
+    for (const flow of run.contributions.get(component)?.flows ?? []) {
+      if (flow.direction !== 'egress') continue;
+      const peer = flow.peer;
+      const host =
+        peer.kind === 'fqdn'
+          ? peer.name
+          : peer.kind === 'cidr'
+            ? peer.cidr.replace(/\/(32|128)$/, '')
+            : undefined;
+      if (host === undefined) continue;
+      const ports = flow.ports
+        .map((port) =>
+          port.endPort === undefined
+            ? `${port.port}/${port.protocol}`
+            : `${port.port}-${port.endPort}/${port.protocol}`,
+        )
+        .join(', ');
+      const key = `${host}\u0000${ports}`;
+      const entry = services.get(key) ?? { host, ports, callers: new Set<string>() };
+      entry.callers.add(flow.reason === undefined ? component : `${component}: ${flow.reason}`);
+      services.set(key, entry);
+    }
+  }
+  if (services.size === 0) return undefined;
+  const rows = [...services.values()]
+    .sort((a, b) => compareStrings(a.host, b.host) || compareStrings(a.ports, b.ports))
+    .map(
+      (entry) =>
+        `| \`${entry.host}\` | ${entry.ports} | ${[...entry.callers].sort(compareStrings).join('; ')} |`,
+    );
+  return {
+    title: 'Check the services outside the cluster',
+    body: [
+      'The components call these hosts outside the cluster. Nothing in the cluster makes them:',
+      'each must exist and answer before the hand-over, with the accounts, databases and buckets',
+      'the definition names, and a server on TLS must present a certificate its callers trust (a',
+      "public CA's, or the CA the definition gives for it). A component that checks one at start",
+      'does not start without it (Authelia binds to its directory and pings its database, and',
+      'either failure is fatal), and every later sync wave waits on it.',
+      '',
+      '| host | port | who calls it, and why |',
+      '|---|---|---|',
+      ...rows,
+    ],
+    commands: [],
+  };
 }
 
 /**
