@@ -198,6 +198,15 @@ describe('the Talos runbook', () => {
     expect(s3).toContain('longhorn: ');
     // Nothing of the cluster's own
     expect(rows.filter((row) => /\.svc|cluster\.local/.test(row))).toEqual([]);
+    // Every caller says why (a flow's reason): Alertmanager's receivers among them
+    const callers = runbook
+      .split('\n')
+      .filter((line) => /^\| `[^`]+` \| \d/.test(line))
+      .map((line) => line.split(' | ')[2] ?? '');
+    expect(callers.filter((text) => !text.includes(': '))).toEqual([]);
+    expect(runbook).toContain(
+      '| `hooks.slack.com` | 443/TCP | monitoring: Alertmanager notifies receiver ops-chat (slack) |',
+    );
   });
 
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {

@@ -268,7 +268,7 @@ function watchdogRoute(
   };
 }
 
-function endpointFlow(peer: FlowPeer, port: number): FlowDeclaration {
+function endpointFlow(peer: FlowPeer, port: number, reason: string): FlowDeclaration {
   return {
     name: flowName('egress', 'alertmanager', peer, [port]),
     direction: 'egress',
@@ -276,6 +276,7 @@ function endpointFlow(peer: FlowPeer, port: number): FlowDeclaration {
     namespace: MONITORING_NAMESPACE,
     peer,
     ports: [{ port, protocol: 'TCP' }],
+    reason,
   };
 }
 
@@ -581,7 +582,13 @@ export function alertmanagerPlan(
     }
     // The API server's Service is the API server, on its own port (core's `flowPeerPort`).
     const port = flowPeerPort(peer, targetPort ?? endpoint.port);
-    flows.set(`${endpoint.host}:${port}`, endpointFlow(peer, port));
+    const key = `${endpoint.host}:${port}`;
+    if (!flows.has(key)) {
+      flows.set(
+        key,
+        endpointFlow(peer, port, `Alertmanager notifies receiver ${receiver.name} (${kind})`),
+      );
+    }
   });
 
   const known = (name: string, at: PathSegment[]): boolean => {
