@@ -674,8 +674,6 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   const add = (...text: string[]) => lines.push(...text);
   const sh = (...commands: string[]) => add('```sh', ...commands, '```', '');
   const talosReadme = runbookPath(name);
-  // With a CA of the endpoint's own, the AWS CLI trusts the file the restore writes first.
-  const endpoint = s3 === undefined ? '' : endpointOptions(s3);
   const etcdPrefix = etcd === undefined ? '' : `${etcd.prefix}/${name}`;
 
   add(

@@ -450,7 +450,7 @@ describe('a hand-made Secret the last build did not ask for', () => {
   const added = (result: GenerateResult): Issue[] =>
     result.issues.filter((issue) => issue.code === 'hand-made-secret-added');
   const LINE =
-    "- `paperless/bw-auth-token` (keys `token`): the access token of the Bitwarden machine account the operator reads this namespace’s secrets with (bitwarden-sm)\n";
+    '- `paperless/bw-auth-token` (keys `token`): the access token of the Bitwarden machine account the operator reads this namespace’s secrets with (bitwarden-sm)\n';
 
   it('warns at the cluster where an application added later needs the secrets provider token in its namespace', async () => {
     // The last build's prod runbook without paperless' token (paperless added since)
