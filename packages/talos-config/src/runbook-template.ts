@@ -287,11 +287,11 @@ still holds old partitions or a filesystem it stays \`waiting\`, and a storage c
 reads the node's disk list from its annotation may use none of the node's disks while one path is
 missing. \`talosctl -n <address> get discoveredvolumes\` shows what such a disk holds;
 once nothing on it is needed, \`talosctl -n <address> wipe disk <device>\` (e.g. \`sdb\`) frees it and
-Talos provisions the volume.
+Talos provisions the volume. The commands wait for each volume, 10 minutes at most:
 
 \`\`\`sh
 {{#each userVolumes}}
-talosctl -n {{shell address}} get volumestatus {{shell id}}
+{{{this}}}
 {{/each}}
 \`\`\`
 {{/if}}

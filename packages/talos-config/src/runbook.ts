@@ -814,12 +814,17 @@ export function runbook(
       requirements.cni === 'none'
         ? `The nodes stay \`NotReady\` until the CNI runs: Talos installs none (\`cni: none\`)${requirements.disableKubeProxy ? ' and no kube-proxy' : ''}.`
         : false,
-    // Talos names a user volume's status `u-<name>` (constants.UserVolumePrefix).
+    // Talos names a user volume's status `u-<name>` (constants.UserVolumePrefix): a wait for
+    // each to be `ready`, as the storage component's own steps wait before they use one.
     userVolumes: cluster.nodes.flatMap((node) =>
-      (requirements.nodes.get(node.hostname)?.userVolumes ?? []).map((volume) => ({
-        address: node.address,
-        id: `u-${volume.name}`,
-      })),
+      (requirements.nodes.get(node.hostname)?.userVolumes ?? []).map((volume) =>
+        boundedWait({
+          condition: `talosctl -n ${shellQuote(node.address)} get volumestatus ${shellQuote(`u-${volume.name}`)} -o yaml | grep -q '^ *phase: ready$'`,
+          seconds: WAIT_SECONDS.disks,
+          interval: 10,
+          message: `Talos user volume u-${volume.name} of ${node.hostname} is not ready: see talosctl -n ${node.address} get volumestatus u-${volume.name} -o yaml and talosctl -n ${node.address} get discoveredvolumes (above: a disk that still holds partitions or a filesystem)`,
+        }),
+      ),
     ),
     steps: input.steps.map((step, index) => stepView(step, 8 + index)),
     gitops:

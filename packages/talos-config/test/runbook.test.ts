@@ -190,7 +190,8 @@ describe('the runbook template', () => {
     // readCommand and boundedWait from shell-quoted values, and the lines that take an
     // Application out of Argo CD's hands (the lift's, the removal's) by core's
     // pauseAutoSyncCommands, likewise; what a one-node cluster stops before its reboot
-    // (beforeLoneNodeReboot, by their authors) and the uncordon after it (core's boundedWait).
+    // (beforeLoneNodeReboot, by their authors) and the uncordon after it (core's boundedWait),
+    // and the waits for the user volumes (core's boundedWait, `this` of `userVolumes`).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
@@ -218,6 +219,7 @@ describe('the runbook template', () => {
       'removedNode.retiring.commands',
       'removedNode.retiring.commands',
       'retiring.commands',
+      'this',
       'this',
       'undo',
       'uninstall.prepare',
@@ -606,16 +608,23 @@ describe('the reference runbook', () => {
       text.indexOf('## 7. Fetch the kubeconfig'),
       text.indexOf('\n## ', text.indexOf('## 7. Fetch the kubeconfig') + 1),
     );
-    // Then the kubeconfig step asks Talos for each volume's status by its id (u-<name>), on its
-    // node: Talos v1.12 provisions a user volume only on an empty disk or in GPT free space
-    // (internal/app/machined/pkg/controllers/block/internal/volumes/disk.go), else it waits
-    const checks = shellBlocks(step7)
-      .flatMap((block) => splitCommands(block))
-      .map((command) => command.map((word) => word.text))
-      .filter((words) => words.includes('volumestatus'));
-    expect(checks).toEqual([
-      ['talosctl', '-n', '192.168.30.21', 'get', 'volumestatus', 'u-bulk'],
-      ['talosctl', '-n', '192.168.30.21', 'get', 'volumestatus', 'u-fast'],
+    // Then the kubeconfig step waits for each volume's status, by its id (u-<name>), on its
+    // node, to be `ready`: Talos v1.12 provisions a user volume only on an empty disk or in GPT
+    // free space (internal/app/machined/pkg/controllers/block/internal/volumes/disk.go), else
+    // it stays `waiting`
+    const waits = shellBlocks(step7)
+      .flatMap((block) => block.split('\n'))
+      .filter((line) => line.includes('volumestatus'))
+      .map((line) => parseBoundedWait(line));
+    expect(waits.map((wait) => [wait?.condition, wait?.seconds])).toEqual([
+      [
+        "talosctl -n 192.168.30.21 get volumestatus u-bulk -o yaml | grep -q '^ *phase: ready$'",
+        600,
+      ],
+      [
+        "talosctl -n 192.168.30.21 get volumestatus u-fast -o yaml | grep -q '^ *phase: ready$'",
+        600,
+      ],
     ]);
     expect(step7).toContain('wipe disk <device>');
     // And a cluster without user volumes gets no such check
