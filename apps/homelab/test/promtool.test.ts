@@ -877,6 +877,47 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'GatekeeperAdmissionPoliciesFailing',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      const namespace = labelValue(
+        rule.expr,
+        'gatekeeper_validating_admission_policies',
+        'namespace',
+        'x',
+        'gatekeeper-system',
+      );
+      // Gatekeeper 3.23.0's gauges, one series per status (pkg/metrics/vapstatus.go)
+      const series = (metric: string, status: string) =>
+        `${metric}{namespace="${namespace}",pod="gatekeeper-audit-x",status="${status}"}`;
+      const policies = 'gatekeeper_validating_admission_policies';
+      const bindings = 'gatekeeper_validating_admission_policy_bindings';
+      return [
+        {
+          name: 'GatekeeperAdmissionPoliciesFailing: fires for a policy that failed; silent while all are active',
+          interval: '1m',
+          input_series: [
+            { series: series(policies, 'active'), values: `7x${end + 10}` },
+            { series: series(policies, 'error'), values: `0x9 1x${end}` },
+            { series: series(bindings, 'active'), values: `7x${end + 10}` },
+            { series: series(bindings, 'error'), values: `0x${end + 10}` },
+          ],
+          alert_rule_test: [at(rule, 9 + wait, []), at(rule, 11 + wait, [fires(rule, {})])],
+        },
+        {
+          name: 'GatekeeperAdmissionPoliciesFailing: fires for a binding that failed',
+          interval: '1m',
+          input_series: [
+            { series: series(policies, 'error'), values: `0x${end + 10}` },
+            { series: series(bindings, 'error'), values: `0x9 2x${end}` },
+          ],
+          alert_rule_test: [at(rule, 9 + wait, []), at(rule, 11 + wait, [fires(rule, {})])],
+        },
+      ];
+    },
+  },
+  {
     alert: 'CertificateRenewalOverdue',
     groups: (rule) => {
       const wait = minutes(rule.for);

@@ -335,7 +335,11 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
  * namespace `gatekeeper`), when its last run ended (`gatekeeper_audit_last_run_end_time`, Unix
  * seconds; zero before the first) and what it found (`gatekeeper_violations{enforcement_action}`):
  * an object violating a `deny` constraint got in past admission (while the webhook failed open,
- * or before the constraint existed).
+ * or before the constraint existed). The ValidatingAdmissionPolicies and bindings Gatekeeper makes
+ * of the templates and constraints, the only enforcement while its webhook is down, are counted
+ * by status (`gatekeeper_validating_admission_policies` and `…_policy_bindings{status}`,
+ * `active` or `error`: pkg/controller/constrainttemplate and constraint stats_reporter.go); a
+ * template stays Healthy in Argo CD when only the audit pod, which makes them, failed to.
  */
 function gatekeeperRules(namespace: string): AlertRuleDeclaration[] {
   const auditEnd = `gatekeeper_audit_last_run_end_time{namespace="${namespace}"}`;
@@ -360,6 +364,16 @@ function gatekeeperRules(namespace: string): AlertRuleDeclaration[] {
         "Gatekeeper's audit has not finished a run within the threshold (seconds), or reports none: objects that violate the policies go unreported.",
       description:
         "Check the gatekeeper-audit pod's logs (kubectl -n gatekeeper-system logs deploy/gatekeeper-audit).",
+    },
+    {
+      alert: 'GatekeeperAdmissionPoliciesFailing',
+      expr: `max(gatekeeper_validating_admission_policies{namespace="${namespace}",status="error"}) > 0 or max(gatekeeper_validating_admission_policy_bindings{namespace="${namespace}",status="error"}) > 0`,
+      for: '30m',
+      severity: 'warning',
+      summary:
+        'Gatekeeper failed to make the ValidatingAdmissionPolicies or bindings of some templates or constraints: while its webhook is down, those policies are not enforced.',
+      description:
+        "kubectl get constrainttemplates -o yaml shows the error in each template's status.byPod; the gatekeeper-audit pod makes the policies (kubectl -n gatekeeper-system logs deploy/gatekeeper-audit).",
     },
     {
       alert: 'GatekeeperAuditViolations',

@@ -542,6 +542,10 @@ describe('Gatekeeper', () => {
       ],
     ]);
     expect(run.manifests('prod')['podmonitor-policy-gatekeeper']).toBeDefined();
+    // And when it fails to make the admission policies it enforces while the webhook is down
+    expect(rules.get('GatekeeperAdmissionPoliciesFailing')?.expr).toBe(
+      'max(gatekeeper_validating_admission_policies{namespace="gatekeeper-system",status="error"}) > 0 or max(gatekeeper_validating_admission_policy_bindings{namespace="gatekeeper-system",status="error"}) > 0',
+    );
   });
 });
 
