@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type KubeObject, parseYaml } from '@homelab/core';
+import { podsReachPods } from '@homelab/cilium';
+import { type FlowPort, type KubeObject, parseYaml } from '@homelab/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   type ChartRender,
@@ -42,6 +43,7 @@ import {
   roleFirewall,
   routeBackendProblems,
   schemaProblems,
+  scrapeReachProblems,
   serviceEndpointProblems,
   splitHelmOutput,
   templateArgs,
@@ -1470,6 +1472,145 @@ describe('webhooks the API server calls', () => {
       'ValidatingWebhookConfiguration guard a.guard.io (Service guard/guard:443): the Service is not rendered',
       'CustomResourceDefinition things.guard.io (conversion) (Service guard/guard:9443): the Service is not rendered',
     ]);
+  });
+});
+
+describe("Prometheus' scrapes of the targets ServiceMonitors and PodMonitors name", () => {
+  const object = (value: Record<string, unknown>) => value as unknown as KubeObject;
+  const objects: KubeObject[] = [
+    object({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'Prometheus',
+      metadata: { name: 'kps', namespace: 'monitoring' },
+      spec: {},
+    }),
+    object({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'exporter', namespace: 'web' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'exporter' } },
+          spec: { containers: [{ ports: [{ containerPort: 9100, name: 'metrics' }] }] },
+        },
+      },
+    }),
+    object({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'exporter', namespace: 'web', labels: { app: 'exporter' } },
+      spec: {
+        selector: { app: 'exporter' },
+        ports: [{ name: 'http', port: 80, targetPort: 'metrics' }],
+      },
+    }),
+    // Endpoints listed by hand: the host firewall's, not a policy's
+    object({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'etcd', namespace: 'kube-system', labels: { app: 'exporter' } },
+      spec: { ports: [{ name: 'http', port: 2381 }] },
+    }),
+    object({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'exporter', namespace: 'monitoring' },
+      spec: {
+        namespaceSelector: { any: true },
+        selector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['exporter'] }] },
+        endpoints: [{ port: 'http' }],
+      },
+    }),
+    object({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PodMonitor',
+      metadata: { name: 'exporter-pods', namespace: 'web' },
+      spec: {
+        selector: { matchLabels: { app: 'exporter' } },
+        podMetricsEndpoints: [{ portNumber: 9200 }],
+      },
+    }),
+  ];
+  const documents = objects.map((value) => ({ source: 'x/templates/x.yaml', object: value }));
+
+  it("asks the policies for each target's pod port, from the pods prometheus-operator makes", () => {
+    const asked: string[] = [];
+    const { problems, targets } = scrapeReachProblems(objects, documents, (from, to, port) => {
+      asked.push(
+        `${from.namespace} ${from.labels['app.kubernetes.io/name']} → ${to.namespace} ${to.labels.app} ${port.port}`,
+      );
+      return port.port === 9100;
+    });
+    // The Service's `http` → the pods' `metrics` (9100), allowed; the PodMonitor's 9200, dropped
+    expect(asked).toEqual([
+      'monitoring prometheus → web exporter 9100',
+      'monitoring prometheus → web exporter 9200',
+    ]);
+    expect(targets).toBe(2);
+    expect(problems).toEqual([
+      'PodMonitor web/exporter-pods: the Cilium policies keep Prometheus/kps (pods of prometheus-operator) from Deployment/exporter in web on port 9200/TCP: the target is down for good (TargetDown)',
+    ]);
+  });
+
+  it('reads the real policies: an ingress from Prometheus on the port passes, on another port it does not', () => {
+    const policy = (port: string) =>
+      object({
+        apiVersion: 'cilium.io/v2',
+        kind: 'CiliumNetworkPolicy',
+        metadata: { name: 'exporter', namespace: 'web' },
+        spec: {
+          endpointSelector: { matchLabels: { app: 'exporter' } },
+          ingress: [
+            {
+              fromEndpoints: [
+                {
+                  matchLabels: {
+                    'k8s:io.kubernetes.pod.namespace': 'monitoring',
+                    'app.kubernetes.io/name': 'prometheus',
+                  },
+                },
+              ],
+              toPorts: [{ ports: [{ port, protocol: 'TCP' }] }],
+            },
+          ],
+        },
+      });
+    const only = objects.filter((value) => value.kind !== 'PodMonitor');
+    const run = (port: string) => {
+      const all = [...only, policy(port)];
+      return scrapeReachProblems(
+        all,
+        all.map((value) => ({ source: 'x', object: value })),
+        (from, to, p) => podsReachPods(all, from, to, p as FlowPort),
+      ).problems;
+    };
+    expect(run('9100')).toEqual([]);
+    expect(run('9101')).toEqual([
+      'ServiceMonitor monitoring/exporter → Service web/exporter: the Cilium policies keep Prometheus/kps (pods of prometheus-operator) from Deployment/exporter in web on port 9100/TCP: the target is down for good (TargetDown)',
+    ]);
+  });
+
+  it('reports a Service port the monitor names that the Service lacks; a pod without the port is no target', () => {
+    const renamed = objects.map((value) =>
+      value.kind === 'ServiceMonitor'
+        ? object({ ...value, spec: { ...(value.spec as object), endpoints: [{ port: 'web' }] } })
+        : value.kind === 'PodMonitor'
+          ? object({
+              ...value,
+              spec: {
+                selector: { matchLabels: { app: 'exporter' } },
+                podMetricsEndpoints: [{ port: 'stats' }],
+              },
+            })
+          : value,
+    );
+    expect(
+      scrapeReachProblems(
+        renamed,
+        renamed.map((value) => ({ source: 'x', object: value })),
+        () => true,
+      ).problems,
+    ).toEqual(['ServiceMonitor monitoring/exporter: Service web/exporter has no port web']);
   });
 });
 

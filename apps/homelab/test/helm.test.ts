@@ -26,7 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { APPLICATION_HEALTH_KEY, healthKey } from '@homelab/argocd';
-import { entityReachesPods } from '@homelab/cilium';
+import { entityReachesPods, podsReachPods } from '@homelab/cilium';
 import { type GenerateResult, generate, REGISTRY } from '@homelab/cli';
 import {
   blockingDisruptionBudgets,
@@ -129,6 +129,7 @@ import {
   rotationPatchProblems,
   routeBackendProblems,
   runHelm,
+  scrapeReachProblems,
   serviceEndpointProblems,
   splitHelmOutput,
   templateArgs,
@@ -2905,6 +2906,62 @@ suite(title, () => {
           line.includes("drop the API server's connections (from remote-node)"),
         ),
       ).toBe(true);
+    });
+
+    it('lets Prometheus scrape every target the ServiceMonitors and PodMonitors of the charts name, through the Cilium policies Helm renders', () => {
+      let targets = 0;
+      for (const { cluster } of discovery.clusters) {
+        const documents = namespacedDocuments(cluster);
+        const objects = documents.map(({ object }) => object);
+        const found = scrapeReachProblems(objects, documents, (from, to, port) =>
+          podsReachPods(objects, from, to, port as FlowPort),
+        );
+        targets += found.targets;
+        expect(found.problems, cluster).toEqual([]);
+      }
+      console.log(
+        `helm suite: ${targets} scrape target(s) of Prometheus behind pod policies, each reachable`,
+      );
+    });
+
+    it("finds the targets Prometheus cannot scrape once the policies' ingress from Prometheus is gone (broken on purpose)", (context) => {
+      const found: string[] = [];
+      for (const { cluster } of discovery.clusters) {
+        const documents = namespacedDocuments(cluster);
+        const objects = documents.map(({ object }) => object);
+        const fromPrometheus = (rule: {
+          fromEndpoints?: { matchLabels?: { [key: string]: string } }[];
+        }) =>
+          (rule.fromEndpoints ?? []).some(
+            (peer) => peer.matchLabels?.['app.kubernetes.io/name'] === 'prometheus',
+          );
+        const broken = objects.map((object): KubeObject => {
+          if (object.kind !== 'CiliumNetworkPolicy') return object;
+          const spec = object.spec as { ingress?: { fromEndpoints?: [] }[] };
+          if (!(spec.ingress ?? []).some(fromPrometheus)) return object;
+          return {
+            ...object,
+            spec: {
+              ...spec,
+              ingress: (spec.ingress ?? []).filter((rule) => !fromPrometheus(rule)),
+            },
+          } as KubeObject;
+        });
+        found.push(
+          ...scrapeReachProblems(broken, documents, (from, to, port) =>
+            podsReachPods(broken, from, to, port as FlowPort),
+          ).problems,
+        );
+      }
+      if (found.length === 0) {
+        notRun(
+          context,
+          'no scrape target behind a policy that admits Prometheus (no default deny, or no Prometheus): nothing to break',
+        );
+      }
+      expect(found.every((line) => line.includes('the target is down for good (TargetDown)'))).toBe(
+        true,
+      );
     });
 
     it('runs every CEL (K8sNativeValidation) ConstraintTemplate with a Gatekeeper started with that engine on', () => {

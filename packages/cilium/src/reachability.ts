@@ -547,6 +547,25 @@ export function entityReachesPods(
   );
 }
 
+/**
+ * Whether the Cilium policies among `objects` let pods `from` (labels in a namespace) reach pods
+ * `to` on `port`: the egress of the first and the ingress of the second, read as
+ * `entityReachesPods` reads them. For the Helm suite's check that Prometheus reaches every scrape
+ * target the upstream charts' ServiceMonitors and PodMonitors name.
+ */
+export function podsReachPods(
+  objects: readonly KubeObject[],
+  from: { readonly namespace: string; readonly labels: { readonly [key: string]: string } },
+  to: { readonly namespace: string; readonly labels: { readonly [key: string]: string } },
+  port: FlowPort,
+): boolean {
+  return PolicySet.fromObjects(objects).allows(
+    { kind: 'pods', component: '', namespace: from.namespace, selector: from.labels },
+    { kind: 'pods', component: '', namespace: to.namespace, selector: to.labels },
+    port,
+  );
+}
+
 /** One evaluated connection. */
 export interface Reach {
   readonly from: Endpoint;

@@ -2262,6 +2262,138 @@ export function webhookReachProblems(
   return problems;
 }
 
+/** A label selector as ServiceMonitors and PodMonitors give it (`matchLabels`, `matchExpressions`). */
+interface MonitorSelector {
+  readonly matchLabels?: { readonly [key: string]: string };
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }[];
+}
+
+/** Whether `selector` selects `labels` (an empty selector selects everything, as Kubernetes reads it). */
+function selectorSelects(
+  selector: MonitorSelector | undefined,
+  labels: { readonly [key: string]: string },
+): boolean {
+  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  for (const expression of selector?.matchExpressions ?? []) {
+    const value = labels[expression.key];
+    const values = expression.values ?? [];
+    const ok =
+      expression.operator === 'In'
+        ? value !== undefined && values.includes(value)
+        : expression.operator === 'NotIn'
+          ? value === undefined || !values.includes(value)
+          : expression.operator === 'Exists'
+            ? value !== undefined
+            : expression.operator === 'DoesNotExist'
+              ? value === undefined
+              : false;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * Every scrape target of the ServiceMonitors and PodMonitors among `objects` that the Cilium
+ * policies among them keep Prometheus from: for a ServiceMonitor, each endpoint's Service port
+ * (by name, or its `targetPort`) mapped through each selected Service's selector to its pods and
+ * their container port; for a PodMonitor, each endpoint's container port (`port` by name,
+ * `portNumber`) on the selected pods. `reaches` says whether a Prometheus pod (the pods
+ * prometheus-operator makes of a `Prometheus`, `renderedPods`) reaches a pod on a port. Services
+ * without a selector (endpoints listed by hand: the kubelets, the control plane) and pods on the
+ * host network are the host firewall's (`hostFirewallProblems`), not a policy's; a pod without
+ * the named port is no target. Returns the problems and how many pod targets were checked.
+ */
+export function scrapeReachProblems(
+  objects: readonly KubeObject[],
+  documents: readonly RenderedDocument[],
+  reaches: (
+    from: RenderedPod,
+    to: RenderedPod,
+    port: { port: number; protocol: string },
+  ) => boolean,
+): { problems: string[]; targets: number } {
+  const problems: string[] = [];
+  let targets = 0;
+  const pods = renderedPods(documents, '');
+  const prometheus = pods.filter((pod) => pod.workload.startsWith('Prometheus/'));
+  if (prometheus.length === 0) return { problems, targets };
+  const inNamespaces = (monitor: KubeObject, namespace: string): boolean =>
+    monitorNamespaces(monitor.spec, monitor.metadata.namespace ?? '')(namespace);
+  const check = (what: string, pod: RenderedPod, target: number | string | undefined) => {
+    if (target === undefined || pod.hostNetwork === true) return;
+    const number =
+      typeof target === 'number'
+        ? target
+        : pod.ports.find((candidate) => candidate.name === target)?.port;
+    // A port name the pod does not declare makes it no target (prometheus-operator keeps the
+    // endpoints whose port has that name; a Service's named targetPort leaves the pod out of its
+    // endpoints): the monitor's other pods are.
+    if (number === undefined) return;
+    targets += 1;
+    for (const from of prometheus) {
+      if (!reaches(from, pod, { port: number, protocol: 'TCP' })) {
+        problems.push(
+          `${what}: the Cilium policies keep ${from.workload} from ${pod.workload} in ${pod.namespace} on port ${number}/TCP: the target is down for good (TargetDown)`,
+        );
+      }
+    }
+  };
+  const services = objects.filter((object) => object.kind === 'Service');
+  for (const monitor of objects) {
+    if (monitor.apiVersion !== 'monitoring.coreos.com/v1') continue;
+    const spec = (monitor.spec ?? {}) as {
+      selector?: MonitorSelector;
+      endpoints?: { port?: string; targetPort?: number | string }[];
+      podMetricsEndpoints?: { port?: string; portNumber?: number; targetPort?: number | string }[];
+    };
+    const name = `${monitor.kind} ${monitor.metadata.namespace ?? ''}/${monitor.metadata.name}`;
+    if (monitor.kind === 'ServiceMonitor') {
+      for (const service of services) {
+        const namespace = service.metadata.namespace ?? '';
+        if (!inNamespaces(monitor, namespace)) continue;
+        if (!selectorSelects(spec.selector, service.metadata.labels ?? {})) continue;
+        const serviceSpec = (service.spec ?? {}) as {
+          selector?: { [key: string]: string };
+          ports?: { name?: string; port: number; targetPort?: number | string }[];
+        };
+        if (serviceSpec.selector === undefined) continue;
+        const selector = serviceSpec.selector;
+        const selected = pods.filter((pod) => selectsPod(selector, namespace, pod));
+        for (const endpoint of spec.endpoints ?? []) {
+          const port =
+            endpoint.port === undefined
+              ? undefined
+              : (serviceSpec.ports ?? []).find((candidate) => candidate.name === endpoint.port);
+          if (endpoint.port !== undefined && port === undefined) {
+            problems.push(
+              `${name}: Service ${namespace}/${service.metadata.name} has no port ${endpoint.port}`,
+            );
+            continue;
+          }
+          const target = port === undefined ? endpoint.targetPort : (port.targetPort ?? port.port);
+          const what = `${name} → Service ${namespace}/${service.metadata.name}`;
+          for (const pod of selected) check(what, pod, target);
+        }
+      }
+    } else if (monitor.kind === 'PodMonitor') {
+      for (const pod of pods) {
+        if (!inNamespaces(monitor, pod.namespace)) continue;
+        if (!selectorSelects(spec.selector, pod.labels)) continue;
+        for (const endpoint of spec.podMetricsEndpoints ?? []) {
+          check(name, pod, endpoint.port ?? endpoint.portNumber ?? endpoint.targetPort);
+        }
+      }
+    }
+  }
+  return { problems, targets };
+}
+
 /** One role's Talos ingress firewall, read from its generated patch (clusters/<c>/talos/<role>.yaml). */
 export interface RoleFirewall {
   readonly role: 'controlplane' | 'worker';
