@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type {
   AnyComponent,
   ChartSpec,
@@ -939,19 +943,78 @@ describe('assembleApplications', () => {
           'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
           'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
           '',
-          `Argo CD reads \`charts/\` and \`clusters/\` from \`${REPO}\` at \`main\`, not from this`,
-          'working tree: the commands apply the root Application only where the repository holds them',
-          'as built here (the entry ids mapped in the secrets step among them). Where `git diff` lists',
-          'files instead, commit them with the definition, push, and run the commands again.',
+          `Argo CD renders \`charts/\` from \`${REPO}\` at \`main\`, not from this working`,
+          'tree: the commands apply the root Application only where nothing under `charts/` and',
+          '`clusters/` is left uncommitted (`git status` lists what is, new files included) and the',
+          'repository holds them as built here (`git diff` lists what differs; the entry ids mapped in',
+          'the secrets step among them). Where either lists files, commit them with the definition,',
+          'push, and run the commands again.',
         ],
         commands: [
+          'git status --short --untracked-files=all -- charts clusters | { ! grep .; } &&',
           `git fetch --quiet ${REPO} main &&`,
-          'git diff --stat --exit-code FETCH_HEAD -- charts clusters &&',
+          'git --no-pager diff --stat --exit-code FETCH_HEAD -- charts clusters &&',
           'kubectl apply -f clusters/staging/root-application.yaml &&',
           'kubectl -n argocd get application staging-platform',
         ],
       },
     ]);
+  });
+
+  it('hands over only what the repository holds: run by bash in a scratch clone, an untracked file, an unpushed commit and a pushed one', () => {
+    const [step] = reference.assembled.bootstrap.staging ?? [];
+    const dir = mkdtempSync(join(tmpdir(), 'handover-'));
+    try {
+      const git = (cwd: string, ...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+          cwd,
+          encoding: 'utf8',
+        });
+      const remote = join(dir, 'remote.git');
+      const work = join(dir, 'work');
+      git(dir, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+      git(dir, 'clone', '--quiet', remote, work);
+      mkdirSync(join(work, 'charts'), { recursive: true });
+      mkdirSync(join(work, 'bin'));
+      writeFileSync(join(work, 'charts/a.yaml'), 'a: 1\n');
+      git(work, 'add', 'charts');
+      git(work, 'commit', '--quiet', '-m', 'first');
+      git(work, 'push', '--quiet', 'origin', 'main');
+      // kubectl: a stand-in that says it ran
+      writeFileSync(join(work, 'bin/kubectl'), '#!/bin/sh\necho "kubectl $*"\n', { mode: 0o755 });
+      const run = () => {
+        const result = spawnSync(
+          'bash',
+          ['-c', (step?.commands ?? []).join('\n').replaceAll(REPO, remote)],
+          {
+            cwd: work,
+            encoding: 'utf8',
+            env: { PATH: `${join(work, 'bin')}:${process.env.PATH ?? ''}`, HOME: dir },
+          },
+        );
+        return { status: result.status, out: result.stdout };
+      };
+      // In step with the repository: applied
+      expect(run().out).toContain('kubectl apply -f clusters/staging/root-application.yaml');
+      // A new file nobody committed (a new cluster's layer): stopped, and listed
+      writeFileSync(join(work, 'charts/b.yaml'), 'b: 1\n');
+      const untracked = run();
+      expect(untracked.status).not.toBe(0);
+      expect(untracked.out).toContain('?? charts/b.yaml');
+      expect(untracked.out).not.toContain('kubectl apply');
+      // Committed, not pushed: stopped at the diff, which names it
+      git(work, 'add', 'charts');
+      git(work, 'commit', '--quiet', '-m', 'second');
+      const unpushed = run();
+      expect(unpushed.status).not.toBe(0);
+      expect(unpushed.out).toContain('charts/b.yaml');
+      expect(unpushed.out).not.toContain('kubectl apply');
+      // Pushed: applied
+      git(work, 'push', '--quiet', 'origin', 'main');
+      expect(run().out).toContain('kubectl apply -f clusters/staging/root-application.yaml');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes the chart appVersion from the GitOps controller and lists the waves in its README', () => {

@@ -919,14 +919,19 @@ function handOver(
       'installed by hand, then installs the rest wave by wave ("Watching the platform converge"',
       'below says how to follow it; "Moving this cluster to another revision", how to pin it).',
       '',
-      `Argo CD reads \`charts/\` and \`clusters/\` from \`${repositoryUrl}\` at \`${revision}\`, not from this`,
-      'working tree: the commands apply the root Application only where the repository holds them',
-      'as built here (the entry ids mapped in the secrets step among them). Where `git diff` lists',
-      'files instead, commit them with the definition, push, and run the commands again.',
+      `Argo CD renders \`charts/\` from \`${repositoryUrl}\` at \`${revision}\`, not from this working`,
+      'tree: the commands apply the root Application only where nothing under `charts/` and',
+      '`clusters/` is left uncommitted (`git status` lists what is, new files included) and the',
+      'repository holds them as built here (`git diff` lists what differs; the entry ids mapped in',
+      'the secrets step among them). Where either lists files, commit them with the definition,',
+      'push, and run the commands again.',
     ],
     commands: [
+      // `git diff` against a commit compares tracked files only: a file the build made anew (a
+      // new cluster's layer, a new chart) shows in `git status` alone.
+      'git status --short --untracked-files=all -- charts clusters | { ! grep .; } &&',
       `git fetch --quiet ${shellQuote(repositoryUrl)} ${shellQuote(revision)} &&`,
-      'git diff --stat --exit-code FETCH_HEAD -- charts clusters &&',
+      'git --no-pager diff --stat --exit-code FETCH_HEAD -- charts clusters &&',
       `kubectl apply -f ${shellQuote(file)} &&`,
       `kubectl -n ${shellQuote(namespace)} get application ${shellQuote(root)}`,
     ],
@@ -1041,16 +1046,14 @@ export function assembleApplications(
         // The root Application creates and labels the platform's namespaces; an Application that
         // managed one's metadata too would overwrite the root's sync options on it (Argo CD
         // applies a managed namespace with `argocd.argoproj.io/sync-options: ServerSideApply=true`).
-        // Nor the namespaces every cluster has (kube-system: the CNI's): they exist before any
-        // sync, and a managed namespace is applied again on every sync of its Application
-        // (v3.4.4 controller/sync_namespace.go returns true whenever metadata is managed), an
-        // UPDATE of the Namespace that an admission webhook failing closed on namespaces
-        // (Gatekeeper's check-ignore-label) refuses while its pods are down: the CNI could not
-        // sync the fix that brings them back. Talos' admission configuration exempts kube-system
-        // from Pod Security, so its labels changed nothing.
-        owners.has(app.name) &&
-          !namespaces.has(app.namespace) &&
-          !SYSTEM_NAMESPACES.has(app.namespace),
+        // Nor kube-system (the CNI's): it exists before any sync, and a managed namespace is
+        // applied again on every sync of its Application (v3.4.4 controller/sync_namespace.go
+        // returns true whenever metadata is managed), an UPDATE of the Namespace that an
+        // admission webhook failing closed on namespaces (Gatekeeper's check-ignore-label)
+        // refuses while its pods are down: the CNI could not sync the fix that brings them back.
+        // Talos' admission configuration exempts kube-system (and no other system namespace)
+        // from Pod Security, so its labels changed nothing there.
+        owners.has(app.name) && !namespaces.has(app.namespace) && app.namespace !== 'kube-system',
       );
       deployed[cluster.name]?.push({
         name: app.name,
