@@ -637,7 +637,9 @@ export function firstSnapshotStep(
       'does it (its step 2), with S3 keys that may list and read the bucket (those the disaster',
       "recovery will need, kept in Bitwarden: an upload-only key such as talos-backup's own cannot",
       'find the snapshots) and the age private key kept offline (`AGE_KEY_FILE` names its file).',
-      "A decryption that fails means the definition's `etcd.agePublicKey` is not that key's.",
+      "A decryption that fails means the definition's `etcd.agePublicKey` is not that key's. A Job",
+      `that fails stops the list and stays for its logs (\`kubectl -n ${namespace} logs`,
+      `job/${FIRST_SNAPSHOT_JOB}\`); running the block again replaces it.`,
     ],
     reads: S3_READS,
     commands: [
@@ -645,6 +647,8 @@ export function firstSnapshotStep(
         ? []
         : [`printf '%s\\n' ${q(s3.caCertificate.trim())} > ${S3_CA_FILE}`]),
       `kubectl -n ${ns} wait --for=create cronjob/${ETCD_CRONJOB} --timeout=60m`,
+      // A Job left by an earlier try (kept when it failed, for its logs).
+      `kubectl -n ${ns} delete job ${job} --ignore-not-found --timeout=5m`,
       `kubectl -n ${ns} create job --from=cronjob/${ETCD_CRONJOB} ${job}`,
       boundedWait({
         condition: `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed`,
@@ -652,9 +656,11 @@ export function firstSnapshotStep(
         interval: 15,
         message: `Job ${namespace}/${FIRST_SNAPSHOT_JOB} neither completed nor failed: see kubectl -n ${namespace} describe job ${FIRST_SNAPSHOT_JOB} and its pod's events`,
       }),
-      `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
       `kubectl -n ${ns} logs job/${FIRST_SNAPSHOT_JOB} --tail=5`,
-      `kubectl -n ${ns} delete job ${job} --timeout=5m`,
+      // Only this Job's snapshot proves anything: a failed one stops the list (the newest in the
+      // bucket would be an earlier scheduled run's) and stays for its logs.
+      `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.type=="Complete")].status}' | grep -qx True &&`,
+      `kubectl -n ${ns} delete job ${job} --timeout=5m &&`,
       ...fetchSnapshotCommands(s3, etcdPrefix).map((line, index, all) =>
         index === all.length - 1 ? `${line} &&` : line,
       ),

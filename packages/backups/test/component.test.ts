@@ -391,8 +391,9 @@ describe('etcd backups', () => {
       'AWS_SECRET_ACCESS_KEY',
     ]);
     const commands = step.commands as string[];
-    expect(commands.slice(0, 2)).toEqual([
+    expect(commands.slice(0, 3)).toEqual([
       'kubectl -n talos-backup wait --for=create cronjob/talos-backup --timeout=60m',
+      'kubectl -n talos-backup delete job talos-backup-first --ignore-not-found --timeout=5m',
       'kubectl -n talos-backup create job --from=cronjob/talos-backup talos-backup-first',
     ]);
     // The decryption, which may ask for a passphrase, is chained to the block's last line
@@ -410,13 +411,17 @@ describe('etcd backups', () => {
         writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*" >> log\n${body}\n`, {
           mode: 0o755,
         });
-      stub('kubectl', `case "$*" in *jsonpath*) printf Complete;; esac`);
+      // The Job's conditions: Complete, or Failed (FAILED set)
+      stub(
+        'kubectl',
+        `case "$*" in *'@.type=='*) [ -n "$FAILED" ] || printf True;; *jsonpath*) if [ -n "$FAILED" ]; then printf Failed; else printf Complete; fi;; esac`,
+      );
       stub(
         'aws',
         `case "$2" in ls) printf '%s\\n' '2026-12-01 01:00:00 900 b.age' '2026-12-01 02:00:00 900 c.age' '2026-11-30 23:00:00 900 a.age';; cp) echo sealed > "$4";; esac`,
       );
       stub('age', `grep -q right "$3" || exit 1; echo plain > "$5"`);
-      const run = (key: string) => {
+      const run = (key: string, failed = '') => {
         writeFileSync(join(dir, 'key.txt'), key);
         rmSync(join(dir, 'log'), { force: true });
         const result = spawnSync('sh', ['-c', commands.join('\n')], {
@@ -426,6 +431,7 @@ describe('etcd backups', () => {
             AWS_ACCESS_KEY_ID: 'id',
             AWS_SECRET_ACCESS_KEY: 'secret',
             AGE_KEY_FILE: join(dir, 'key.txt'),
+            FAILED: failed,
           },
           encoding: 'utf8',
         });
@@ -448,6 +454,15 @@ describe('etcd backups', () => {
       expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n')).toContain(
         'etcd-snapshot.age',
       );
+      // A Job that failed: nothing read back (the newest snapshot would be another run's), the
+      // Job kept for its logs
+      rmSync(join(dir, 'etcd-snapshot.age'), { force: true });
+      const failed = run('right', 'yes');
+      expect(failed.status).not.toBe(0);
+      expect(failed.log.filter((line) => /^(aws|age) /.test(line))).toEqual([]);
+      expect(
+        failed.log.filter((line) => line.includes('delete job talos-backup-first --timeout')),
+      ).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
