@@ -196,10 +196,25 @@ export function sourceHost(url: string): { host: string; port: number } | undefi
 }
 
 /**
+ * Hosts an OCI registry sends a client to for the content it names (an HTTP redirect of a blob
+ * download, a token service): a Helm chart from the registry is fetched from them too, so the
+ * repo-server needs their egress as well. ghcr.io redirects blobs to GitHub's package CDN; Docker
+ * Hub serves from registry-1.docker.io, issues tokens at auth.docker.io and redirects blobs to
+ * its CDN.
+ */
+const REGISTRY_REDIRECTS: { readonly [host: string]: readonly string[] } = {
+  'ghcr.io': ['pkg-containers.githubusercontent.com'],
+  'docker.io': ['registry-1.docker.io', 'auth.docker.io', 'production.cloudflare.docker.com'],
+  'registry-1.docker.io': ['auth.docker.io', 'production.cloudflare.docker.com'],
+};
+
+/**
  * The host a workload project's source pattern names (Argo CD's `sourceRepos` glob: a `*` in the
  * path keeps the host), or undefined where the pattern leaves the host open (`*`, `https://*…`).
  */
 function sourcePatternHost(pattern: string): { host: string; port: number } | undefined {
+  // A deny pattern (`!https://…`, Argo CD's `isDenyPattern`) names nothing to fetch from.
+  if (pattern.startsWith('!')) return undefined;
   const source = sourceHost(pattern);
   if (source === undefined) return undefined;
   return isDnsName(source.host) || hostFlowPeer(source.host)?.kind === 'cidr' ? source : undefined;
@@ -222,7 +237,11 @@ export function deploymentSources(
     for (const project of contribution.workloadProjects ?? []) {
       for (const pattern of project.sourceRepos) {
         const source = sourcePatternHost(pattern);
-        if (source !== undefined) seen.set(`${source.host}:${source.port}`, source);
+        if (source === undefined) continue;
+        seen.set(`${source.host}:${source.port}`, source);
+        for (const host of REGISTRY_REDIRECTS[source.host] ?? []) {
+          seen.set(`${host}:443`, { host, port: 443 });
+        }
       }
     }
   }
@@ -247,7 +266,7 @@ export function openSourcePatterns(
   for (const contribution of contributions.values()) {
     for (const project of contribution.workloadProjects ?? []) {
       const patterns = project.sourceRepos.filter(
-        (pattern) => sourcePatternHost(pattern) === undefined,
+        (pattern) => !pattern.startsWith('!') && sourcePatternHost(pattern) === undefined,
       );
       if (patterns.length > 0) out.push({ project, patterns });
     }

@@ -133,7 +133,7 @@ describe("the deployment sources of the applications' own Applications", () => {
     expect(reference).toContain(NAMED);
     const { errors, open, sources } = await build(
       withRepositories(
-        "[https://gitlab.com/me/paperless.git, oci://ghcr.io/me/charts, 'https://git.lab.example.com:3000/me/*', 'ssh://git@10.0.0.7:2222/me/deploy.git']",
+        "[https://gitlab.com/me/paperless.git, oci://ghcr.io/me/charts, 'https://git.lab.example.com:3000/me/*', 'ssh://git@10.0.0.7:2222/me/deploy.git', '!https://gitlab.com/me/old-*']",
       ),
     );
     expect(errors).toEqual([]);
@@ -149,6 +149,19 @@ describe("the deployment sources of the applications' own Applications", () => {
         toFQDNs: [{ matchName: 'ghcr.io' }],
         toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
       },
+    ]);
+    // ghcr.io sends blob downloads to GitHub's package CDN (a long name: shortened with a hash)
+    expect(
+      [...sources.values()].filter((egress) =>
+        JSON.stringify(egress).includes('"matchName":"pkg-containers.githubusercontent.com"'),
+      ),
+    ).toEqual([
+      [
+        {
+          toFQDNs: [{ matchName: 'pkg-containers.githubusercontent.com' }],
+          toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }],
+        },
+      ],
     ]);
     expect(sources.get('argocd-repo-server-sources-git-lab-example-com-egress')).toEqual([
       {
