@@ -341,7 +341,7 @@ function heartbeatStep(receiver: string, interval: string): BootstrapStep {
       `${interval} and a grace of a few periods, and point its alerts at you, outside this cluster.`,
     ],
     commands: [
-      // kubectl 1.31 or newer, as the runbook asks (`--for=create`).
+      // kubectl 1.31 or newer (`--for=create`), within the range the runbook's prerequisites name.
       `kubectl -n ${MONITORING_NAMESPACE} wait --for=create pod/${pod} --timeout=30m`,
       `kubectl -n ${MONITORING_NAMESPACE} wait --for=condition=Ready pod/${pod} --timeout=10m`,
       `kubectl -n ${MONITORING_NAMESPACE} exec ${pod} -c alertmanager -- amtool config routes test --config.file=/etc/alertmanager/config_out/alertmanager.env.yaml alertname=Watchdog severity=none`,

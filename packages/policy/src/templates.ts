@@ -327,7 +327,9 @@ const CHECKS: readonly PolicyDefinition[] = [
 ];
 
 /**
- * An UPDATE that leaves what a policy checks as it was is admitted: the variable
+ * An UPDATE that leaves what a policy checks as it was is admitted (for `required-labels`, the
+ * labels: an UPDATE that drops a controller ownerReference and keeps labels the rule would want,
+ * the garbage collector orphaning a Job, is admitted too, and the audit reports the object): the variable
  * `unchangedUpdate`, after the policy's own, and every validation `variables.unchangedUpdate ||
  * (…)`. Without it, an object admitted before a rule or its parameters got stricter could not be
  * changed at all: the Deployment controller scales an old ReplicaSet down with an UPDATE of the
