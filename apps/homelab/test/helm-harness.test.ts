@@ -30,6 +30,7 @@ import {
   namespacePolicies,
   neverRunByArgoCd,
   type PreparedChart,
+  podSecurityExemptions,
   podSecurityOf,
   preflightProblems,
   prepareChart,
@@ -456,6 +457,57 @@ describe('(c) Pod Security of rendered pods', () => {
       policies,
     );
     expect(result).toEqual({ checked: 1, notDeployed: [], violations: [] });
+  });
+
+  it("takes a namespace the admission configuration exempts as privileged, whatever its labels: Talos' kube-system and the patch's list", () => {
+    const root = mkdtempSync(join(tmpdir(), 'exempt-'));
+    try {
+      mkdirSync(join(root, 'clusters/dev/talos'), { recursive: true });
+      writeFileSync(
+        join(root, 'clusters/dev/talos/controlplane.yaml'),
+        [
+          '---',
+          'cluster:',
+          '  apiServer:',
+          '    admissionControl:',
+          '      - name: PodSecurity',
+          '        configuration:',
+          '          exemptions:',
+          '            namespaces: [longhorn-system]',
+          '',
+        ].join('\n'),
+      );
+      const exempt = podSecurityExemptions('dev', root);
+      expect(exempt).toEqual(['kube-system', 'longhorn-system']);
+      // A cluster without the patch: Talos' default alone
+      expect(podSecurityExemptions('nowhere', root)).toEqual(['kube-system']);
+      const { policies } = namespacePolicies(
+        [application('dev-web', 'longhorn-system', labelled('restricted'))],
+        [],
+        exempt,
+      );
+      const privileged = podSecurityOf(
+        [
+          { source: 's', object: deployment({ privileged: true }, 'kube-system') },
+          { source: 's', object: deployment({ privileged: true }, 'longhorn-system') },
+        ],
+        'apps',
+        policies,
+      );
+      expect(privileged.violations).toEqual([]);
+      // Not exempt: the namespace has no level
+      expect(
+        podSecurityOf(
+          [{ source: 's', object: deployment({ privileged: true }, 'kube-system') }],
+          'apps',
+          namespacePolicies([], []).policies,
+        ).violations,
+      ).toEqual([
+        'Deployment kube-system/web (s): namespace kube-system has no enforced Pod Security level (no Application labels it)',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses a pod in a namespace without an enforced level', () => {

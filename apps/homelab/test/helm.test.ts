@@ -113,6 +113,7 @@ import {
   neverRunByArgoCd,
   type PodSecurityResult,
   type PreparedChart,
+  podSecurityExemptions,
   podSecurityOf,
   preflightProblems,
   prepareChart,
@@ -3782,6 +3783,7 @@ suite(title, () => {
           const { policies, problems } = namespacePolicies(
             cluster?.applications ?? [],
             namespacesOf(render.cluster),
+            podSecurityExemptions(render.cluster),
           );
           const result: PodSecurityResult = podSecurityOf(documents, render.namespace, policies);
           counts.pods += result.checked;

@@ -791,14 +791,46 @@ export interface NamespacePolicy {
 }
 
 /**
+ * The namespace Talos' default PodSecurity configuration exempts (talos-config's
+ * `TALOS_DEFAULT_EXEMPT_NAMESPACES`, which its patch leaves out: Talos merges its own list with the
+ * patch's).
+ */
+const TALOS_EXEMPT_BY_DEFAULT: readonly string[] = ['kube-system'];
+
+/**
+ * The namespaces a cluster's Pod Security admission exempts: Talos' own default
+ * (`TALOS_EXEMPT_BY_DEFAULT`) and the
+ * `exemptions.namespaces` of the PodSecurity configuration in the cluster's committed
+ * control-plane patch (`clusters/<cluster>/talos/controlplane.yaml`).
+ */
+export function podSecurityExemptions(cluster: string, root = REPO): string[] {
+  const out = new Set<string>(TALOS_EXEMPT_BY_DEFAULT);
+  const file = join(root, 'clusters', cluster, 'talos', 'controlplane.yaml');
+  if (!existsSync(file)) return [...out];
+  for (const document of parseAllDocuments(readFileSync(file, 'utf8'))) {
+    const plugins = at(document, 'cluster', 'apiServer', 'admissionControl');
+    for (const plugin of Array.isArray(plugins) ? plugins : []) {
+      if (at(plugin, 'name') !== 'PodSecurity') continue;
+      for (const namespace of strings(at(plugin, 'configuration', 'exemptions', 'namespaces'))) {
+        out.add(namespace);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+/**
  * The enforced Pod Security level of each namespace of a cluster, from the labels Argo CD puts
  * on it (`syncPolicy.managedNamespaceMetadata.labels` of an Application with
- * `CreateNamespace=true`) and from Namespace objects the charts render. Two different policies
- * for one namespace, or a label value the admission plugin refuses, are problems.
+ * `CreateNamespace=true`) and from Namespace objects the charts render; a namespace the admission
+ * configuration exempts (`exempt`, `podSecurityExemptions`) is privileged whatever its labels (the
+ * plugin skips it). Two different policies for one namespace, or a label value the admission
+ * plugin refuses, are problems.
  */
 export function namespacePolicies(
   applications: readonly KubeObject[],
   namespaces: readonly KubeObject[],
+  exempt: readonly string[] = [],
 ): { policies: Map<string, NamespacePolicy>; problems: string[] } {
   const policies = new Map<string, NamespacePolicy>();
   const problems: string[] = [];
@@ -834,6 +866,13 @@ export function namespacePolicies(
     if (object.apiVersion === 'v1' && object.kind === 'Namespace') {
       add(object.metadata.name, object.metadata.labels, `Namespace ${object.metadata.name}`);
     }
+  }
+  for (const namespace of exempt) {
+    policies.set(namespace, {
+      level: 'privileged',
+      version: 'latest',
+      setBy: "the API server's PodSecurity admission configuration (exempt)",
+    });
   }
   return { policies, problems };
 }
