@@ -405,14 +405,14 @@ export function addedHandMadeSecretIssues(
   files: readonly GeneratedFile[],
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const old = previous(cluster.name)?.get('RUNBOOK.md');
-    if (old === undefined) continue;
-    const path = `clusters/${cluster.name}/RUNBOOK.md`;
-    const current = files.find((file) => file.path === path)?.content;
-    if (current === undefined) continue;
+  for (const { cluster, path, old, now } of changedClusterFiles(
+    platform,
+    previous,
+    files,
+    'RUNBOOK.md',
+  )) {
     const before = handMadeSecrets(old);
-    for (const secret of [...handMadeSecrets(current)].sort(compareStrings)) {
+    for (const secret of [...handMadeSecrets(now.content)].sort(compareStrings)) {
       if (before.has(secret)) continue;
       const namespace = secret.slice(0, secret.indexOf('/'));
       issues.push(
