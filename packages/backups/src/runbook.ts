@@ -2,7 +2,13 @@
 // cluster from Git, restoring etcd from the latest encrypted snapshot, letting Argo CD converge,
 // and restoring every protected volume from restic — each step with the cluster's own commands,
 // every interpolated value shell-quoted. Pure.
-import type { KubeObject, ManualSync, ResolvedCluster, VolumeRequest } from '@homelab/core';
+import type {
+  BootstrapStep,
+  KubeObject,
+  ManualSync,
+  ResolvedCluster,
+  VolumeRequest,
+} from '@homelab/core';
 import {
   boundedWait,
   compareStrings,
@@ -618,13 +624,7 @@ export function firstSnapshotStep(
   namespace: string,
   s3: NonNullable<ResolvedBackupsSettings['s3']>,
   etcdPrefix: string,
-): {
-  title: string;
-  when: 'after-handover';
-  body: string[];
-  reads: readonly ShellRead[];
-  commands: string[];
-} {
+): BootstrapStep {
   const ns = q(namespace);
   const job = q(FIRST_SNAPSHOT_JOB);
   return {

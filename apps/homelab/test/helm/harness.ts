@@ -28,6 +28,7 @@ import {
   formatIssue,
   imageRepository,
   type KubeObject,
+  labelSelectorMatches,
   loadDefinition,
   mergeValues,
   objectIdentity,
@@ -2301,42 +2302,6 @@ export function webhookReachProblems(
   return problems;
 }
 
-/** A label selector as ServiceMonitors and PodMonitors give it (`matchLabels`, `matchExpressions`). */
-interface MonitorSelector {
-  readonly matchLabels?: { readonly [key: string]: string };
-  readonly matchExpressions?: readonly {
-    readonly key: string;
-    readonly operator: string;
-    readonly values?: readonly string[];
-  }[];
-}
-
-/** Whether `selector` selects `labels` (an empty selector selects everything, as Kubernetes reads it). */
-function selectorSelects(
-  selector: MonitorSelector | undefined,
-  labels: { readonly [key: string]: string },
-): boolean {
-  for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
-  }
-  for (const expression of selector?.matchExpressions ?? []) {
-    const value = labels[expression.key];
-    const values = expression.values ?? [];
-    const ok =
-      expression.operator === 'In'
-        ? value !== undefined && values.includes(value)
-        : expression.operator === 'NotIn'
-          ? value === undefined || !values.includes(value)
-          : expression.operator === 'Exists'
-            ? value !== undefined
-            : expression.operator === 'DoesNotExist'
-              ? value === undefined
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /**
  * Every scrape target of the ServiceMonitors and PodMonitors among `objects` that the Cilium
  * policies among them keep Prometheus from: for a ServiceMonitor, each endpoint's Service port
@@ -2387,7 +2352,7 @@ export function scrapeReachProblems(
   for (const monitor of objects) {
     if (monitor.apiVersion !== 'monitoring.coreos.com/v1') continue;
     const spec = (monitor.spec ?? {}) as {
-      selector?: MonitorSelector;
+      selector?: object;
       endpoints?: { port?: string; targetPort?: number | string }[];
       podMetricsEndpoints?: { port?: string; portNumber?: number; targetPort?: number | string }[];
     };
@@ -2396,7 +2361,8 @@ export function scrapeReachProblems(
       for (const service of services) {
         const namespace = service.metadata.namespace ?? '';
         if (!inNamespaces(monitor, namespace)) continue;
-        if (!selectorSelects(spec.selector, service.metadata.labels ?? {})) continue;
+        // An empty selector selects every Service (prometheus-operator, as Kubernetes reads it).
+        if (!labelSelectorMatches(spec.selector ?? {}, service.metadata.labels ?? {})) continue;
         const serviceSpec = (service.spec ?? {}) as {
           selector?: { [key: string]: string };
           ports?: { name?: string; port: number; targetPort?: number | string }[];
@@ -2423,7 +2389,7 @@ export function scrapeReachProblems(
     } else if (monitor.kind === 'PodMonitor') {
       for (const pod of pods) {
         if (!inNamespaces(monitor, pod.namespace)) continue;
-        if (!selectorSelects(spec.selector, pod.labels)) continue;
+        if (!labelSelectorMatches(spec.selector ?? {}, pod.labels)) continue;
         for (const endpoint of spec.podMetricsEndpoints ?? []) {
           check(name, pod, endpoint.port ?? endpoint.portNumber ?? endpoint.targetPort);
         }
