@@ -225,6 +225,31 @@ describe('the reference platform output', () => {
     }
   });
 
+  it('syncs Authelia after everything that starts without it, before the applications that log in through it', () => {
+    // Authelia exits at start-up when its LDAP directory or database fails; a sync waits for
+    // every Application of a wave before the next, so an earlier Authelia held back the
+    // backups, monitoring and Argo CD, which start without it.
+    for (const cluster of clusters) {
+      const waves = new Map(
+        render('platform', cluster)
+          .objects.filter((object): object is KubeObject => object.kind === 'Application')
+          .map((app) => [
+            app.metadata.name.slice(cluster.name.length + 1),
+            Number(app.metadata.annotations?.['argocd.argoproj.io/sync-wave']),
+          ]),
+      );
+      const authelia = waves.get('authelia') ?? Number.NaN;
+      for (const name of ['argocd', 'monitoring', 'backups', 'longhorn', 'snapshot-controller']) {
+        expect(waves.get(name), `${cluster.name}: ${name}`).toBeLessThanOrEqual(authelia);
+      }
+      expect(waves.get('applications'), cluster.name).toBeGreaterThan(authelia);
+      expect(authelia).toBe(Math.max(...waves.values()) - 1);
+    }
+    expect(readFileSync(join(repo, 'charts/platform/README.md'), 'utf8')).toContain(
+      '- authelia: at start-up Authelia checks its LDAP directory and its database',
+    );
+  });
+
   it('configures the Argo CD Application health check and keeps secret values out', () => {
     for (const cluster of clusters) {
       const values = render('argo-cd', cluster).values;

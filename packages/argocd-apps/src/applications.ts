@@ -79,6 +79,8 @@ interface PlannedApplication {
   /** Namespaces its upstream chart renders Namespace objects for. */
   readonly chartNamespaces: readonly string[];
   readonly dependsOn: readonly string[];
+  /** Its component syncs late (`syncLate`): as late as the Applications after it allow. */
+  readonly late?: boolean;
   /** `undefined`: the Application does not create or label its namespace. */
   readonly podSecurity: PodSecurityLevel | undefined;
   readonly serverSideApply: boolean;
@@ -700,7 +702,9 @@ function namespaceOwners(
 /**
  * The Applications of one cluster: one per CRD bundle and one per component that declares an
  * Application. Each comes after the Applications of the components whose capabilities it needs
- * or uses (through components without an Application of their own) and after its CRD bundles.
+ * or uses (through components without an Application of their own; a capability it only reads
+ * orders nothing) and after its CRD bundles; a component that syncs late (`syncLate`) as late as
+ * the Applications after it allow.
  */
 function planCluster(
   platform: ResolvedPlatform,
@@ -720,7 +724,7 @@ function planCluster(
    */
   const before = (component: string, seen = new Set<string>()): string[] => {
     const out: string[] = [];
-    for (const provider of run.dependsOn.get(component) ?? []) {
+    for (const provider of run.startsAfter.get(component) ?? []) {
       if (seen.has(provider)) continue;
       seen.add(provider);
       const name = appName.get(provider);
@@ -785,6 +789,7 @@ function planCluster(
         additionalPodSecurity: { ...(descriptor.additionalPodSecurity ?? {}) },
         chartNamespaces: sortedUnique(descriptor.chartNamespaces ?? []),
         dependsOn: sortedUnique([...before(component), ...bundles.map((bundle) => bundle.name)]),
+        late: run.syncLate.has(component),
         podSecurity: descriptor.podSecurity,
         serverSideApply: descriptor.serverSideApply === true,
         applyOutOfSyncOnly: descriptor.applyOutOfSyncOnly === true,
@@ -825,9 +830,22 @@ function planCluster(
 
 function readme(
   rows: readonly { cluster: string; apps: readonly string[] }[],
+  late: ReadonlyMap<string, string>,
 ): ChartSpec['readme'] {
   const lines = ['| cluster | Applications in sync-wave order (wave: name) |', '|---|---|'];
   for (const row of rows) lines.push(`| ${row.cluster} | ${row.apps.join(', ')} |`);
+  // A sync waits for every Application of a wave before the next: one that cannot become
+  // healthy holds back every later wave.
+  if (late.size > 0) {
+    lines.push(
+      '',
+      'A component whose workloads check services outside the cluster at start-up syncs in the latest wave the Applications that need it allow, so that an outage there holds back only those (a sync waits for every Application of a wave before the next):',
+      '',
+      ...[...late]
+        .sort(([a], [b]) => compareStrings(a, b))
+        .map(([component, reason]) => `- ${component}: ${reason}`),
+    );
+  }
   return {
     summary:
       'The app-of-apps of the platform: for each cluster, one Argo CD AppProject per purpose (allowing exactly the kinds and namespaces its Applications render) and ' +
@@ -969,6 +987,7 @@ export function assembleApplications(
   const namespacesByCluster: { [cluster: string]: string[] } = {};
   const deployed: { [cluster: string]: PlannedDeployment[] } = {};
   const readmeRows: { cluster: string; apps: string[] }[] = [];
+  const lateComponents = new Map<string, string>();
   const objects: { output: string; origin: readonly PathSegment[]; object: KubeObject }[] = [];
   let appVersion: string | undefined;
 
@@ -1123,6 +1142,7 @@ export function assembleApplications(
     }
     clusters[cluster.name] = { manifests: manifests as unknown as Values };
     environments[cluster.environment] = {};
+    for (const [component, reason] of run.syncLate) lateComponents.set(component, reason);
     readmeRows.push({
       cluster: cluster.name,
       apps: ordered.map((app) => `${waves.get(app.name) ?? '?'}: ${app.name}`),
@@ -1171,7 +1191,7 @@ export function assembleApplications(
     values: {},
     environments,
     clusters,
-    readme: readme(readmeRows),
+    readme: readme(readmeRows, lateComponents),
   };
 
   // What will be on disk, so that every Application's path and value files can be checked.

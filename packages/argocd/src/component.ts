@@ -1080,7 +1080,10 @@ export const argocdComponent: Component<ArgocdSettings> = {
   needs: ['cni'],
   // The cluster DNS first: the repo-server resolves the Git and chart hosts.
   // The certificates provider's private CA, which the server must trust to reach the issuer.
-  uses: ['gateway', 'secrets', 'oidc-provider', 'dns', 'certificates'],
+  uses: ['gateway', 'secrets', 'dns', 'certificates'],
+  // The issuer of the SSO login: the server fetches its discovery document at a login, not at
+  // start-up, so Argo CD's sync does not wait for the provider's.
+  reads: ['oidc-provider'],
   upstream: ARGOCD_UPSTREAM,
   checks: [
     localAdminCheck,

@@ -492,6 +492,8 @@ export const autheliaComponent: Component<AutheliaSettings> = {
   provides: ['oidc-provider'],
   needs: ['cni', 'gateway', 'secrets'],
   uses: ['storage'],
+  syncLate:
+    'at start-up Authelia checks its LDAP directory and its database (PostgreSQL or MySQL) and exits when either fails',
   upstream: AUTHELIA_UPSTREAM,
   checks: autheliaChecks,
   changes: autheliaChanges,

@@ -746,7 +746,10 @@ export const backupsComponent: Component<Settings> = {
   settings: backupsSettingsSpec,
   provides: ['backup'],
   needs: ['cni', 'storage', 'volume-snapshots'],
-  uses: ['secrets', 'gitops'],
+  uses: ['secrets'],
+  // The GitOps controller's namespace, which the runbook's commands name: the backups' sync does
+  // not wait for the controller's own Application.
+  reads: ['gitops'],
   upstream: BACKUPS_UPSTREAM,
   validators: backupsValidators,
   checks: backupsChecks,

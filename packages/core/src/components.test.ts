@@ -85,6 +85,39 @@ describe('runComponents', () => {
     expect(seen).toEqual([{ store: 'Vault' }]);
   });
 
+  it('hands a reader its provider facts and orders the declarations, not the sync waves', () => {
+    // Given a consumer that only reads the secrets provider's facts, and a late provider
+    const seen: unknown[] = [];
+    const base = consumer(seen);
+    const reader: AnyComponent = { ...base, needs: [], reads: ['secrets'] };
+    const late: AnyComponent = { ...secretsProvider, syncLate: 'it calls home at start-up' };
+    const registry: Registry = [reader, late];
+    const platform = resolvePlatform(
+      validDefinition(testDefinition([testCluster('a', 'development', 1)]), registry),
+    );
+    // When the components run
+    const run = runComponents(platform, registry).clusters[0];
+    // Then the provider was declared first and its facts reached the reader
+    expect(run?.order).toEqual(['vault', 'app']);
+    expect(seen).toEqual([{ store: 'Vault' }]);
+    expect(run?.dependsOn.get('app')).toEqual(['vault']);
+    // but the reader's Application waits for nothing, and the late provider is named
+    expect(run?.startsAfter.get('app')).toEqual([]);
+    expect([...(run?.syncLate ?? [])]).toEqual([['vault', 'it calls home at start-up']]);
+    // A consumer that needs the capability waits for it
+    const needing = runComponents(
+      resolvePlatform(
+        validDefinition(testDefinition([testCluster('a', 'development', 1)]), [
+          consumer(),
+          secretsProvider,
+        ]),
+      ),
+      [consumer(), secretsProvider],
+    ).clusters[0];
+    expect(needing?.startsAfter.get('app')).toEqual(['vault']);
+    expect(needing?.syncLate.size).toBe(0);
+  });
+
   it('places what a provider makes for a consumer in the consumer chart cluster layer', () => {
     const registry: Registry = [consumer(), secretsProvider];
     const platform = resolvePlatform(

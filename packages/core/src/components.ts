@@ -91,8 +91,15 @@ export interface ClusterRun {
   readonly cluster: ResolvedCluster;
   /** Enabled components in dependency order: every provider before its consumers. */
   readonly order: readonly string[];
-  /** Per component, the components it comes after: the providers of what it needs and uses. */
+  /** Per component, the components it comes after: the providers of what it needs, uses and reads. */
   readonly dependsOn: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Per component, the components whose sync waves its Application waits for: the providers of
+   * what it needs and uses (not of what it only `reads`).
+   */
+  readonly startsAfter: ReadonlyMap<string, readonly string[]>;
+  /** The enabled components that sync late (`Component.syncLate`), with their reasons. */
+  readonly syncLate: ReadonlyMap<string, string>;
   /** Per component, what it declared. */
   readonly contributions: ReadonlyMap<string, ClusterContribution>;
   /** Per capability, the component that provides it on this cluster. */
@@ -178,8 +185,10 @@ function declareCluster(
     providers.set(capability, first.name);
   }
 
-  // Needs: a provider must be enabled; uses: optional.
+  // Needs: a provider must be enabled; uses and reads: optional. Reads order the declarations
+  // (their facts), not the sync waves.
   const dependsOn = new Map<string, string[]>();
+  const startsAfter = new Map<string, string[]>();
   for (const component of enabled) {
     const after = new Set<string>();
     for (const capability of component.needs) {
@@ -203,6 +212,11 @@ function declareCluster(
       if (provider !== component.name) after.add(provider);
     }
     for (const capability of component.uses ?? []) {
+      const provider = providers.get(capability);
+      if (provider !== undefined && provider !== component.name) after.add(provider);
+    }
+    startsAfter.set(component.name, [...after].sort(compareStrings));
+    for (const capability of component.reads ?? []) {
       const provider = providers.get(capability);
       if (provider !== undefined && provider !== component.name) after.add(provider);
     }
@@ -236,7 +250,11 @@ function declareCluster(
     const own = settings.get(name);
     if (component === undefined || own === undefined) continue;
     const provided: { [C in Capability]?: unknown } = {};
-    for (const capability of [...component.needs, ...(component.uses ?? [])]) {
+    for (const capability of [
+      ...component.needs,
+      ...(component.uses ?? []),
+      ...(component.reads ?? []),
+    ]) {
       if (facts[capability] !== undefined) provided[capability] = facts[capability];
     }
     const { issues: declared = [], ...contribution } = component.declare({
@@ -298,6 +316,14 @@ function declareCluster(
     cluster,
     order: layers.order.filter((name) => contributions.has(name)),
     dependsOn,
+    startsAfter,
+    syncLate: new Map(
+      enabled.flatMap((component) =>
+        component.syncLate !== undefined && contributions.has(component.name)
+          ? [[component.name, component.syncLate] as const]
+          : [],
+      ),
+    ),
     contributions,
     providers,
     facts: facts as ProvidedFacts,
@@ -388,6 +414,7 @@ export function runComponents(
       for (const capability of [
         ...component.needs,
         ...(component.uses ?? []),
+        ...(component.reads ?? []),
         ...component.provides,
       ]) {
         const fact = run.facts[capability];

@@ -1427,6 +1427,21 @@ export interface Component<S = Values> {
   readonly needs: readonly Capability[];
   /** Capabilities it uses when present (ordering and facts), and does without otherwise. */
   readonly uses?: readonly Capability[];
+  /**
+   * Capabilities whose facts it reads when present (the provider's namespace, its issuer URL)
+   * while its workloads start without the provider's: declared after the provider, as with
+   * `uses`, but its Application does not wait for the provider's sync wave. Grafana and Argo CD
+   * log in through the OIDC provider, and start without it.
+   */
+  readonly reads?: readonly Capability[];
+  /**
+   * Why its workloads can stay unhealthy through no fault of the cluster: they check services
+   * outside it at start-up (Authelia: its directory, database, cache and mail server, each fatal).
+   * Its Application then syncs in the latest wave that the Applications waiting for it allow, so
+   * that such an outage holds back only what cannot start without it (an app-of-apps sync waits
+   * for every Application of a wave before the next).
+   */
+  readonly syncLate?: string;
   /** Pinned upstream artifacts (`homelab vendor sync` fetches them into vendor/). */
   readonly upstream: readonly UpstreamPin[];
   /** Validators of the custom resources it emits that core has no schema for (layer 2). */

@@ -50,6 +50,54 @@ describe('dependencyLayers', () => {
     expect(waves.has('d')).toBe(false);
   });
 
+  it('puts a late node in the latest wave before its earliest dependent, or in the last wave', () => {
+    const nodes = [
+      { name: 'cni', dependsOn: [] },
+      { name: 'storage', dependsOn: ['cni'] },
+      { name: 'sso', dependsOn: ['cni'], late: true },
+      { name: 'backups', dependsOn: ['storage'] },
+      { name: 'snapshots', dependsOn: ['storage'] },
+      { name: 'restore', dependsOn: ['backups', 'snapshots'] },
+      { name: 'apps', dependsOn: ['sso', 'restore'] },
+    ];
+    const { waves, order } = dependencyLayers(nodes);
+    // Longest path would put sso in wave 1, before storage's dependents.
+    expect(Object.fromEntries(waves)).toEqual({
+      cni: 0,
+      storage: 1,
+      backups: 2,
+      snapshots: 2,
+      restore: 3,
+      sso: 3,
+      apps: 4,
+    });
+    expect(order).toEqual(['cni', 'storage', 'backups', 'snapshots', 'restore', 'sso', 'apps']);
+    // Nothing depends on it: the last wave.
+    const alone = dependencyLayers(nodes.filter((node) => node.name !== 'apps'));
+    expect(alone.waves.get('sso')).toBe(3);
+    // Without `late`: longest path.
+    const early = dependencyLayers(nodes.map(({ late: _late, ...node }) => node));
+    expect(early.waves.get('sso')).toBe(1);
+  });
+
+  it('places a late node below a late dependent moved first, and never before its dependencies', () => {
+    const { waves } = dependencyLayers([
+      { name: 'a', dependsOn: [] },
+      { name: 'b', dependsOn: ['a'], late: true },
+      { name: 'c', dependsOn: ['b'], late: true },
+      { name: 'd', dependsOn: ['a'] },
+      { name: 'e', dependsOn: ['d'] },
+      { name: 'f', dependsOn: ['e'] },
+    ]);
+    expect(Object.fromEntries(waves)).toEqual({ a: 0, b: 2, c: 3, d: 1, e: 2, f: 3 });
+    const tight = dependencyLayers([
+      { name: 'a', dependsOn: [] },
+      { name: 'b', dependsOn: ['a'], late: true },
+      { name: 'c', dependsOn: ['b'] },
+    ]);
+    expect(Object.fromEntries(tight.waves)).toEqual({ a: 0, b: 1, c: 2 });
+  });
+
   it('reports a dependency on a node that does not exist', () => {
     const { problems, waves } = dependencyLayers([{ name: 'authelia', dependsOn: ['postgres'] }]);
     expect(problems).toEqual([{ kind: 'unknown', from: 'authelia', missing: 'postgres' }]);

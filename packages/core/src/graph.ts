@@ -6,6 +6,11 @@ import { compareStrings } from './yaml.js';
 export interface DependencyNode {
   readonly name: string;
   readonly dependsOn: readonly string[];
+  /**
+   * Placed in the latest wave its dependents allow (one before the earliest of them; the last
+   * wave when nothing depends on it) instead of the earliest its dependencies allow.
+   */
+  readonly late?: boolean;
 }
 
 export type DependencyProblem =
@@ -13,7 +18,10 @@ export type DependencyProblem =
   | { readonly kind: 'cycle'; readonly cycle: readonly string[] };
 
 export interface DependencyLayers {
-  /** Wave per node: 0 for nodes without dependencies, else 1 + the highest wave it depends on. */
+  /**
+   * Wave per node: 0 for nodes without dependencies, else 1 + the highest wave it depends on;
+   * a `late` node as late as the nodes depending on it allow.
+   */
   readonly waves: ReadonlyMap<string, number>;
   /** Node names in wave order (ties by name). Nodes on a cycle are left out. */
   readonly order: readonly string[];
@@ -22,7 +30,9 @@ export interface DependencyLayers {
 
 /**
  * Orders the nodes by a longest-path layering of the dependency graph, so that every node's
- * wave is strictly greater than the waves of everything it depends on. Unknown dependencies
+ * wave is strictly greater than the waves of everything it depends on; then moves each `late`
+ * node to the latest wave below every node that depends on it (the last wave when none does),
+ * which keeps that order. Unknown dependencies
  * and cycles are reported (a cycle as the chain of "depends on" from a node back to itself,
  * e.g. `['cilium', 'longhorn', 'cilium']`), never thrown. Deterministic: independent of input order.
  */
@@ -94,6 +104,28 @@ export function dependencyLayers(nodes: readonly DependencyNode[]): DependencyLa
     return result;
   };
   for (const name of names) wave(name, new Set());
+
+  // Late nodes, latest first: a late node's dependents have higher waves, so they are final
+  // (moved already, if late themselves) when it is placed.
+  const late = new Set(nodes.filter((node) => node.late === true).map((node) => node.name));
+  if (late.size > 0) {
+    const last = Math.max(...waves.values());
+    const dependents = new Map<string, string[]>();
+    for (const [name, targets] of edges) {
+      for (const target of targets)
+        dependents.set(target, [...(dependents.get(target) ?? []), name]);
+    }
+    const latestFirst = [...late]
+      .filter((name) => waves.has(name))
+      .sort((a, b) => (waves.get(b) ?? 0) - (waves.get(a) ?? 0) || compareStrings(a, b));
+    for (const name of latestFirst) {
+      const after = (dependents.get(name) ?? []).flatMap((dependent) => {
+        const placed = waves.get(dependent);
+        return placed === undefined ? [] : [placed];
+      });
+      waves.set(name, after.length > 0 ? Math.min(...after) - 1 : last);
+    }
+  }
 
   const order = names
     .filter((name) => waves.has(name))
