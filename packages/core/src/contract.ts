@@ -1039,8 +1039,12 @@ export type FlowPeer =
     }
   /** Addresses outside the pod network (a router, an upstream resolver) in CIDR notation. */
   | { readonly kind: 'cidr'; readonly cidr: string }
-  /** The nodes (host-network agents, the kubelet): the local node and every other node. */
-  | { readonly kind: 'host' };
+  /**
+   * The nodes (host-network agents, the kubelet): the local node and every other node. With
+   * `nodes: 'control-planes'`, what listens only on the control planes (etcd's, the controller
+   * manager's and the scheduler's metrics): the workers' firewall keeps those ports closed.
+   */
+  | { readonly kind: 'host'; readonly nodes?: 'control-planes' };
 
 /**
  * A network flow a component needs on a cluster. Zero-trust policies are generated from these

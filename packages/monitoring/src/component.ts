@@ -899,7 +899,10 @@ export const monitoringComponent: Component<MonitoringSettings> = {
   provides: ['metrics'],
   needs: ['cni'],
   // certificates: the private CA Grafana must trust to reach the OIDC issuer.
-  uses: ['certificates', 'dns', 'gateway', 'oidc-provider', 'secrets', 'storage'],
+  uses: ['certificates', 'dns', 'gateway', 'secrets', 'storage'],
+  // The issuer Grafana's login goes to: Grafana starts without it (it calls the issuer at a
+  // login), so monitoring's sync does not wait for the provider's.
+  reads: ['oidc-provider'],
   upstream: MONITORING_UPSTREAM,
   validators: monitoringValidators,
   checks: MONITORING_CHECKS,

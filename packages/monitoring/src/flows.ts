@@ -42,11 +42,12 @@ export const CONTROL_PLANE_METRICS = {
   scheduler: 10259,
 } as const;
 
-/** Ports Prometheus scrapes on the nodes: node-exporter, kubelet, the control plane. */
-export const HOST_PORTS: readonly number[] = [
+/** Ports Prometheus scrapes on every node: node-exporter, the kubelet. */
+export const HOST_PORTS: readonly number[] = [9100, 10250];
+
+/** Ports Prometheus scrapes on the control planes only: etcd, controller manager, scheduler. */
+export const CONTROL_PLANE_PORTS: readonly number[] = [
   CONTROL_PLANE_METRICS.etcd,
-  9100,
-  10250,
   CONTROL_PLANE_METRICS.controllerManager,
   CONTROL_PLANE_METRICS.scheduler,
 ];
@@ -163,7 +164,14 @@ export function monitoringFlows(input: {
       'prometheus',
       { kind: 'host' },
       HOST_PORTS,
-      'Prometheus scrapes node-exporter, the kubelets and the control plane on the nodes',
+      'Prometheus scrapes node-exporter and the kubelets on the nodes',
+    ),
+    flow(
+      'egress',
+      'prometheus',
+      { kind: 'host', nodes: 'control-planes' },
+      CONTROL_PLANE_PORTS,
+      'Prometheus scrapes etcd, the controller manager and the scheduler on the control planes',
     ),
     flow(
       'egress',

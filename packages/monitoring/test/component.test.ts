@@ -1394,6 +1394,14 @@ describe('declarations', () => {
     });
   });
 
+  it("scrapes etcd, the controller manager and the scheduler on the control planes only (the workers' firewall keeps those ports closed)", () => {
+    const host = (reference.declared.prod?.flows ?? []).filter((flow) => flow.peer.kind === 'host');
+    expect(host.map((flow) => [flow.peer, flow.ports.map((port) => port.port)])).toEqual([
+      [{ kind: 'host' }, [9100, 10250]],
+      [{ kind: 'host', nodes: 'control-planes' }, [2381, 10257, 10259]],
+    ]);
+  });
+
   it('declares every flow of its pods: Grafana, Prometheus, Alertmanager, the operator, kube-state-metrics', () => {
     const table = (cluster: string): string[] =>
       (reference.declared[cluster]?.flows ?? []).map(
@@ -1406,8 +1414,10 @@ describe('declarations', () => {
       'grafana egress self:alertmanager 9093/TCP',
       'grafana egress kube-apiserver 6443/TCP',
       'prometheus egress kube-apiserver 6443/TCP',
-      // etcd, node-exporter, kubelet, controller-manager, scheduler.
-      'prometheus egress host 2381/TCP,9100/TCP,10250/TCP,10257/TCP,10259/TCP',
+      // node-exporter and the kubelet, on every node.
+      'prometheus egress host 9100/TCP,10250/TCP',
+      // etcd, the controller manager and the scheduler listen on the control planes only
+      'prometheus egress host 2381/TCP,10257/TCP,10259/TCP',
       // Every monitor target: the components' ingress flows from metrics, the namespaces
       // outside default deny, the host-network targets (packages/cilium/src/flows.ts).
       'prometheus egress consumers:metrics ',

@@ -471,7 +471,7 @@ function allowed(
 export const nodeFirewall: SystemCheck = {
   name: 'node-firewall',
   description:
-    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and the node-to-node ports components declare (talos.nodePorts: Cilium's VXLAN, health, Hubble peer, mutual auth), or flannel's VXLAN port without a CNI component, from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address.",
+    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and the node-to-node ports components declare (talos.nodePorts: Cilium's VXLAN, health, Hubble peer, mutual auth), or flannel's VXLAN port without a CNI component, from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address. The worker patch opens none of the ports only the control planes serve (the Kubernetes API, trustd, etcd, and the host ports a flow reaches on the control planes only: etcd's, the controller manager's and the scheduler's metrics).",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -525,7 +525,7 @@ export const nodeFirewall: SystemCheck = {
             protocol: p.protocol === 'TCP' ? 'tcp' : 'udp',
             sources: [cluster.network.podCidr, ...nodes],
             why: 'pods reaching the host (a flow to the nodes or a host-network monitor)',
-            roles: both,
+            roles: p.controlPlanesOnly === true ? ['controlplane'] : both,
           });
       }
       for (const app of deployed.applications) {
@@ -565,6 +565,37 @@ export const nodeFirewall: SystemCheck = {
               value: `${need.port}/${need.protocol}`,
               message: `the ${role} patch blocks inbound connections but allows ${need.port}/${need.protocol} (${need.why}) not from ${missing.join(', ')}: those connections are dropped by the node`,
               expected: `a NetworkRuleConfig allowing ${need.port}/${need.protocol} from ${need.sources.join(', ')}`,
+            }),
+          );
+        }
+        if (role !== 'worker') continue;
+        // What only the control planes serve stays closed on the workers: nothing listens there.
+        const workerPorts = new Set(
+          needs
+            .filter((need) => need.roles.includes('worker'))
+            .map((need) => `${need.port}/${need.protocol}`),
+        );
+        const reported = new Set<string>();
+        for (const need of needs) {
+          const key = `${need.port}/${need.protocol}`;
+          if (need.roles.includes('worker') || workerPorts.has(key) || reported.has(key)) continue;
+          const open = rules
+            .filter(
+              (rule) =>
+                rule.protocol === need.protocol &&
+                rule.ports.some(([lo, hi]) => lo <= need.port && need.port <= hi),
+            )
+            .flatMap((rule) => rule.subnets);
+          if (open.length === 0) continue;
+          reported.add(key);
+          issues.push(
+            error({
+              code: 'node-firewall',
+              path: ['clusters', cluster.index, 'talos', 'firewall'],
+              output,
+              value: key,
+              message: `the worker patch allows ${key} (${need.why}) from ${[...new Set(open)].join(', ')}, which only the control planes serve: the workers open a port nothing there listens on`,
+              expected: `no NetworkRuleConfig of the worker patch allowing ${key}`,
             }),
           );
         }

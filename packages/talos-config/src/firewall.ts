@@ -77,6 +77,9 @@ export function hostPrefix(address: string): string {
   return `${address}/${address.includes(':') ? 128 : 32}`;
 }
 
+/** A host port pods reach; `controlPlanesOnly`: on the control planes only (closed on workers). */
+export type HostPort = FlowPort & { readonly controlPlanesOnly?: boolean };
+
 /**
  * The host ports pods reach on the nodes: every egress flow to `host` the components declare,
  * and every monitor whose target runs on the host network (its `hostPort`). A pod on the same
@@ -84,12 +87,16 @@ export function hostPrefix(address: string): string {
  * tunnel carries pod-to-node traffic only with the host firewall or node encryption,
  * `nodeAddressHasTunnelIP`; otherwise it leaves by the node's link and iptables masquerades it).
  */
-export function podToHostPorts(run: ClusterRun): FlowPort[] {
-  const out: FlowPort[] = [];
+export function podToHostPorts(run: ClusterRun): HostPort[] {
+  const out: HostPort[] = [];
   for (const component of run.order) {
     const contribution = run.contributions.get(component);
     for (const flow of contribution?.flows ?? []) {
-      if (flow.direction === 'egress' && flow.peer.kind === 'host') out.push(...flow.ports);
+      if (flow.direction !== 'egress' || flow.peer.kind !== 'host') continue;
+      const controlPlanesOnly = flow.peer.nodes === 'control-planes';
+      out.push(
+        ...flow.ports.map((port) => (controlPlanesOnly ? { ...port, controlPlanesOnly } : port)),
+      );
     }
     for (const monitor of contribution?.monitors ?? []) {
       const port = monitor.target?.hostPort;
@@ -119,8 +126,8 @@ function portList(
 
 export interface FirewallInput {
   readonly cluster: ResolvedCluster;
-  /** Host ports pods reach (`podToHostPorts`). */
-  readonly podPorts: readonly FlowPort[];
+  /** Host ports pods reach (`podToHostPorts`); those `controlPlanesOnly` stay closed on workers. */
+  readonly podPorts: readonly HostPort[];
   /** Ports host-network agents open between nodes (`nodePortsOf`). */
   readonly nodePorts: readonly FlowPort[];
   /**
@@ -214,7 +221,10 @@ export function firewallRules(input: FirewallInput, role: FirewallRole): Firewal
   }
   // Pods reaching host ports: from the pod CIDR (same node) and every node (masqueraded).
   for (const protocol of ['TCP', 'UDP'] as const) {
-    const ports = portList(input.podPorts, protocol);
+    const ports = portList(
+      input.podPorts.filter((port) => role === 'controlplane' || port.controlPlanesOnly !== true),
+      protocol,
+    );
     if (ports.length === 0) continue;
     rules.push({
       name: `homelab-pods-${protocol.toLowerCase()}`,

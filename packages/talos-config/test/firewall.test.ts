@@ -49,9 +49,16 @@ const metrics = component('metrics', {
       peer: { kind: 'host' },
       ports: [
         { port: 9100, protocol: 'TCP' },
-        { port: 2381, protocol: 'TCP' },
         { port: 10250, protocol: 'TCP' },
       ],
+    },
+    {
+      name: 'prometheus-to-control-planes',
+      direction: 'egress',
+      namespace: 'monitoring',
+      selector: { app: 'prometheus' },
+      peer: { kind: 'host', nodes: 'control-planes' },
+      ports: [{ port: 2381, protocol: 'TCP' }],
     },
   ],
   monitors: [
@@ -83,7 +90,7 @@ const NODES = [
   '192.168.30.23/32',
   '192.168.30.24/32',
 ];
-const COMMON_TAIL = [
+const NODES_TAIL = [
   {
     name: 'homelab-nodes-tcp',
     protocol: 'tcp',
@@ -91,10 +98,13 @@ const COMMON_TAIL = [
     from: NODES,
   },
   { name: 'homelab-nodes-udp', protocol: 'udp', ports: [8472], from: NODES },
+];
+/** The pods' host ports: etcd's metrics (2381) on the control planes only. */
+const podsTail = (role: 'controlplane' | 'worker') => [
   {
     name: 'homelab-pods-tcp',
     protocol: 'tcp',
-    ports: [2381, 9100, 9962, 10250],
+    ports: role === 'controlplane' ? [2381, 9100, 9962, 10250] : [9100, 9962, 10250],
     from: ['10.42.0.0/16', ...NODES],
   },
 ];
@@ -125,14 +135,16 @@ describe('Talos ingress firewall', () => {
         ports: ['2379-2380'],
         from: ['192.168.30.11/32', '192.168.30.12/32', '192.168.30.13/32'],
       },
-      ...COMMON_TAIL,
+      ...NODES_TAIL,
+      ...podsTail('controlplane'),
     ]);
   });
 
-  it('workers: apid from anywhere, no API, trustd or etcd; node and pod ports', () => {
+  it("workers: apid from anywhere, no API, trustd or etcd; node and pod ports but the control planes' own", () => {
     expect(rules(docs(run.files, 'clusters/prod/talos/worker.yaml'))).toEqual([
       { name: 'homelab-apid', protocol: 'tcp', ports: [50000], from: ['0.0.0.0/0'] },
-      ...COMMON_TAIL,
+      ...NODES_TAIL,
+      ...podsTail('worker'),
     ]);
   });
 
@@ -233,6 +245,31 @@ describe('node-firewall', () => {
       ['node-firewall', path, '9100/tcp'],
     ]);
     expect(issues[0]?.message).toContain('not from 10.42.0.0/16, 192.168.30.11/32');
+  });
+
+  it("fails a control plane's port opened on the workers, and etcd's metrics closed on the control planes (broken on purpose)", () => {
+    const r = talos([haCluster()], registry);
+    const worker = 'clusters/prod/talos/worker.yaml';
+    const controlPlane = 'clusters/prod/talos/controlplane.yaml';
+    const files = r.files.map((f) =>
+      f.path === worker
+        ? {
+            ...f,
+            content: f.content.replace('    - 9100\n', '    - 2381\n    - 6443\n    - 9100\n'),
+          }
+        : f.path === controlPlane
+          ? { ...f, content: f.content.replace('    - 2381\n', '') }
+          : f,
+    );
+    const issues = check(r, files);
+    expect(issues.map((i) => [i.code, i.output, i.value])).toEqual([
+      ['node-firewall', controlPlane, '2381/tcp'],
+      ['node-firewall', worker, '6443/tcp'],
+      ['node-firewall', worker, '2381/tcp'],
+    ]);
+    expect(issues[2]?.message).toBe(
+      'the worker patch allows 2381/tcp (pods reaching the host (a flow to the nodes or a host-network monitor)) from 10.42.0.0/16, 192.168.30.11/32, 192.168.30.12/32, 192.168.30.13/32, 192.168.30.21/32, 192.168.30.22/32, 192.168.30.23/32, 192.168.30.24/32, which only the control planes serve: the workers open a port nothing there listens on',
+    );
   });
 
   it("fails Cilium's VXLAN port allowed from the pod CIDR only, and a Gateway listener not allowed", () => {
@@ -474,7 +511,8 @@ describe('runbook', () => {
       '| `homelab-gateway` | 80/tcp, 443/tcp | anywhere | every node |',
       "| `homelab-nodes-tcp` | 4240/tcp, 4244/tcp, 4250/tcp, 10250/tcp | every node's address | every node |",
       "| `homelab-nodes-udp` | 8472/udp | every node's address | every node |",
-      "| `homelab-pods-tcp` | 2381/tcp, 9100/tcp, 9962/tcp, 10250/tcp | the pod network (10.42.0.0/16) and every node's address | every node |",
+      "| `homelab-pods-tcp` | 2381/tcp, 9100/tcp, 9962/tcp, 10250/tcp | the pod network (10.42.0.0/16) and every node's address | control planes |",
+      "| `homelab-pods-tcp` | 9100/tcp, 9962/tcp, 10250/tcp | the pod network (10.42.0.0/16) and every node's address | workers |",
     ]);
   });
 
