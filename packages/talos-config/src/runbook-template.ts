@@ -573,7 +573,8 @@ what it names and run the block again.
 {{else}}
 Talos cordons the node and evicts its pods first; nothing can take them, and a pod
 a PodDisruptionBudget still protects holds the drain until Talos stops waiting, after 5 minutes,
-and upgrades anyway. The node is uncordoned once it booted.
+and upgrades anyway. Talos uncordons the node once it booted{{#if loneReboot}} only when it cordoned it itself: here
+the block cordoned it first, and uncordons it itself{{/if}}.
 {{/if}}
 {{else}}
 {{#if singleControlPlane}}

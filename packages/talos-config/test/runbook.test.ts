@@ -1456,6 +1456,25 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
       'talosctl upgrade -n 192.168.10.11 --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health',
     );
     expect(block).not.toContain('--drain=false');
+    expect(upgrade(runbook(input))).toContain('Talos uncordons the node once it booted.');
+  });
+
+  it('says the block, not Talos, uncordons a lone node it cordoned itself on Talos 1.12', () => {
+    // Talos v1.12.11 uncordons only a node it cordoned (node_apply.go: "not cordoned by Talos,
+    // skip"); the block cordons first when a component stops something before the reboot
+    const { input } = devRunbookInput();
+    const markdown = runbook({
+      ...input,
+      beforeLoneNodeReboot: [
+        { component: 'storage', reason: 'Storage: its volumes detached', commands: ['stop-a'] },
+      ],
+    });
+    const block = shellBlocks(upgrade(markdown)).join('\n');
+    expect(block).toContain('kubectl cordon dev-cp-1 &&');
+    expect(block).toMatch(/until kubectl uncordon dev-cp-1/);
+    expect(upgrade(markdown).replace(/\s+/g, ' ')).toContain(
+      'Talos uncordons the node once it booted only when it cordoned it itself: here the block cordoned it first, and uncordons it itself.',
+    );
   });
 
   it("stops what a one-node cluster's reboot must not kill first: cordon, the components' commands, the reboot or upgrade chained, the uncordon before the health check", () => {
