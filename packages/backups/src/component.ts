@@ -649,9 +649,11 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
         body: [
           "Take the volume's Application out of automated sync (or Argo CD pauses the restore again),",
           'stop the workloads that use the claim, unpause `<volume>-restore` with a new',
-          '`spec.trigger.manual` value, wait for `status.lastManualSync` to equal it, give the',
-          'Application back to Argo CD. The exact commands for every volume are in',
-          '`clusters/<cluster>/disaster-recovery.md`.',
+          '`spec.trigger.manual` value (and `spec.restic.restoreAsOf`, the time the snapshot to',
+          'restore must not be newer than; without it the latest), wait for `status.lastManualSync`',
+          'to equal it, remove `restoreAsOf` again (Argo CD keeps a field Git never sets, and',
+          'VolSync would pass it to every later restore), give the Application back to Argo CD.',
+          'The exact commands for every volume are in `clusters/<cluster>/disaster-recovery.md`.',
         ].join('\n'),
       },
       {

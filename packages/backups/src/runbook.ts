@@ -319,6 +319,12 @@ export function restoreCommands(entry: ProtectedVolume): string[] {
     `kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"paused":false,"trigger":{"manual":"'"$STAMP"'"},"restic":{"restoreAsOf":"'"\${LOST_AT:?set in step 1, or in a new shell with its second block}"'"}}}'`,
     `kubectl -n ${ns} wait replicationdestination/${names.destination} --for=jsonpath='{.status.lastManualSync}'="$STAMP" --timeout=6h`,
     ...restoreResultCommands(entry),
+    // The restore done, `restoreAsOf` goes: Argo CD's hand-back keeps a field Git never sets
+    // (its three-way merge), and VolSync passes it to every later restore (v0.16.0
+    // mover/restic/mover.go `RESTORE_AS_OF`): the next one, by these commands or by hand, would
+    // quietly restore the old snapshot again. Only once this restore finished: a Job already
+    // running keeps its own environment, but a new one would not.
+    `[ "$(kubectl -n ${ns} get replicationdestination ${q(names.destination)} -o jsonpath='{.status.lastManualSync}')" = "$STAMP" ] && kubectl -n ${ns} patch replicationdestination ${q(names.destination)} --type merge -p '{"spec":{"restic":{"restoreAsOf":null}}}'`,
   ];
 }
 

@@ -809,6 +809,42 @@ describe('the disaster-recovery runbook', () => {
     );
   });
 
+  test("takes the restore's restoreAsOf away once the restore finished, and only then", () => {
+    // Argo CD's hand-back keeps a field Git never sets, and VolSync passes restoreAsOf to every
+    // later restore: left there, the next restore would restore the old snapshot again.
+    const line = file.split('\n').find((text) => text.includes(`"restoreAsOf":null`)) as string;
+    expect(line).toBe(
+      `[ "$(kubectl -n paperless get replicationdestination data-restore -o jsonpath='{.status.lastManualSync}')" = "$STAMP" ] && kubectl -n paperless patch replicationdestination data-restore --type merge -p '{"spec":{"restic":{"restoreAsOf":null}}}'`,
+    );
+    expect(file.indexOf(line)).toBeGreaterThan(file.indexOf("echo 'RESTORE FAILED:"));
+    const run = (lastManualSync: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'homelab-restore-as-of-'));
+      try {
+        const log = join(dir, 'log');
+        writeFileSync(
+          join(dir, 'kubectl'),
+          `#!/bin/sh\nif [ "$3" = get ]; then printf '%s' '${lastManualSync}'; else echo "$*" >> '${log}'; fi\n`,
+        );
+        chmodSync(join(dir, 'kubectl'), 0o755);
+        spawnSync('sh', ['-c', `STAMP=restore-1; ${line}`], {
+          env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        });
+        try {
+          return readFileSync(log, 'utf8');
+        } catch {
+          return '';
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    expect(run('restore-1')).toBe(
+      `-n paperless patch replicationdestination data-restore --type merge -p {"spec":{"restic":{"restoreAsOf":null}}}\n`,
+    );
+    // a wait that timed out: the restore may still run, its field stays
+    expect(run('restore-0')).toBe('');
+  });
+
   test('restores every protected volume with its own commands and repository', () => {
     expect(file).toContain(
       'Repository `s3:https://s3.example.com/homelab-backups/restic/prod/paperless/data`',

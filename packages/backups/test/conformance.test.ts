@@ -367,6 +367,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
       restoreCommands: [
         'replicationdestination status.lastManualSync',
         ...result('replicationdestination'),
+        'replicationdestination status.lastManualSync',
       ],
       restoreResultCommands: result('replicationdestination'),
       bootstrapResultCommands: result('replicationdestination'),
@@ -391,11 +392,12 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
         ?.content as string;
       const volsync = text.split('\n').filter((line) => reads(line).length > 0);
       expect(volsync.filter((line) => !built.has(line))).toEqual([]);
-      // the bootstrap's fill (twice: a faulted claim, a replaced one), the restore, and the move
-      // section's backup, fill and removal of the backup's manual trigger
+      // the bootstrap's fill (twice: a faulted claim, a replaced one), the restore (its wait,
+      // result and the removal of its restoreAsOf), and the move section's backup, fill and
+      // removal of the backup's manual trigger
       expect({ cluster: cluster.name, reads: volsync.length }).toEqual({
         cluster: cluster.name,
-        reads: 11,
+        reads: 12,
       });
     }
   });
@@ -468,6 +470,7 @@ describe(`VolSync ${VERSION}: the fields the runbooks read`, () => {
       'clearManualTriggerCommands: replicationsource spec.trigger.manual',
       'restoreCommands: replicationdestination spec.paused',
       'restoreCommands: replicationdestination spec.trigger.manual',
+      'restoreCommands: replicationdestination spec.restic.restoreAsOf',
       'restoreCommands: replicationdestination spec.restic.restoreAsOf',
     ]);
     for (const entry of patched) {
