@@ -20,7 +20,9 @@
 //    (gator reports it with the template's message, as the evaluator does; moved to a namespace the
 //    constraint excludes it is not reviewed); templates with a CEL syntax error and with a type
 //    error (gator denies with a compilation error; the evaluator refuses to compile the first and
-//    denies with an evaluation error on the second: it does not check types).
+//    denies with an evaluation error on the second: it does not check types); a Deployment of the
+//    platform given a volume of the secrets provider's token and an `envFrom` of it (gator reports
+//    both with the provider-token template's messages, as the evaluator does).
 //
 // What gator does not do: it applies neither Gatekeeper's Config (`spec.match` excludedNamespaces
 // per process) nor the controller's `--exempt-namespace` flags (nothing in pkg/gator reads them;
@@ -623,6 +625,57 @@ suite(title, () => {
       expect(
         evaluateConstraints([template], [constraint], [moved], policies.exempt).verdicts,
       ).toEqual([]);
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
+    "denies a Deployment that mounts the secrets provider's token or reads it from its environment, with the template messages, as the evaluator does (broken on purpose)",
+    () => {
+      if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
+      const policies = policiesOf(first as string);
+      const deployed = policies.constraints.find(
+        (candidate) => candidate.kind === 'HomelabProviderToken',
+      ) as KubeObject;
+      expect(deployed).toBeDefined();
+      const template = policies.templates.find(
+        (candidate) => candidate.metadata.name === deployed.kind.toLowerCase(),
+      ) as KubeObject;
+      // The committed output is the user's: a token name of our own beside the cluster's.
+      const token = 'homelab-test-token';
+      const constraint = structuredClone(deployed) as KubeObject;
+      const spec = constraint.spec as {
+        parameters: { secrets: string[] };
+        match: { excludedNamespaces: string[] };
+      };
+      spec.parameters.secrets = [...spec.parameters.secrets, token];
+      const deployment = policies.objects.find(
+        (object) =>
+          object.kind === 'Deployment' &&
+          !isExemptNamespace(spec.match.excludedNamespaces, object.metadata.namespace ?? ''),
+      ) as KubeObject;
+      expect(deployment, 'a Deployment the provider-token constraint covers').toBeDefined();
+      // Admitted as the platform deploys it
+      expect(gatorOn([template], [constraint], [deployment]).results).toEqual([]);
+      const broken = structuredClone(deployment) as KubeObject & {
+        spec: { template: { spec: { containers: Table[]; volumes?: Table[] } } };
+      };
+      const pod = broken.spec.template.spec;
+      pod.volumes = [...(pod.volumes ?? []), { name: 'stolen', secret: { secretName: token } }];
+      const container = pod.containers[0] as Table;
+      container.envFrom = [
+        ...((container.envFrom as Table[] | undefined) ?? []),
+        { secretRef: { name: token } },
+      ];
+      const run = gatorOn([template], [constraint], [broken]);
+      expect(run.stderr.trim()).toBe('');
+      expect((run.results ?? []).map((result) => result.msg).sort()).toEqual([
+        `containers reading the secrets provider token from the environment: ${String(container.name)}`,
+        'volumes of the secrets provider token: stolen',
+      ]);
+      expect(gatorLines(run.results ?? [])).toEqual(
+        evaluatorLines([template], [constraint], [broken], policies.exempt).lines,
+      );
     },
     10 * 60_000,
   );

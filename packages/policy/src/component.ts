@@ -517,6 +517,22 @@ function clusterManifests(
           );
         }
         break;
+      case 'provider-token':
+        // The secrets provider's access token (a bootstrap Secret made for the declared Secrets
+        // of a namespace): its operator reads it through the API; no pod needs to.
+        parameters = {
+          secrets: [
+            ...new Set(
+              [entry.own, ...entry.others.map((peer) => peer.contribution)].flatMap(
+                (contribution) =>
+                  (contribution.bootstrapSecrets ?? [])
+                    .filter((secret) => secret.forDeclaredSecrets === true)
+                    .map((secret) => secret.name),
+              ),
+            ),
+          ].sort(compareStrings),
+        };
+        break;
       default:
         break;
     }

@@ -14,6 +14,7 @@ export const POLICY_NAMES = [
   'required-labels',
   'no-nodeport',
   'cluster-admin',
+  'provider-token',
 ] as const;
 
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -323,6 +324,44 @@ const CHECKS: readonly PolicyDefinition[] = [
     ],
     unchanged:
       'oldObject.roleRef == variables.anyObject.roleRef && (has(oldObject.subjects) ? oldObject.subjects : []) == (has(variables.anyObject.subjects) ? variables.anyObject.subjects : [])',
+  },
+  {
+    name: 'provider-token',
+    kind: 'HomelabProviderToken',
+    description:
+      "No pod reads the secrets provider's access token (the Secret made by hand in every namespace that gets a declared Secret) through a volume, a projected volume or an environment variable: the provider's operator reads it through the API, and a workload that read it could read every entry the cluster maps, other applications' included.",
+    match: WORKLOAD_KINDS,
+    parameters: {
+      type: 'object',
+      properties: { secrets: { type: 'array', items: { type: 'string' } } },
+    },
+    variables: [
+      POD_SPEC,
+      ALL_CONTAINERS,
+      {
+        name: 'tokenVolumes',
+        expression:
+          '(has(variables.podSpec.volumes) ? variables.podSpec.volumes : []).filter(v, (has(v.secret) && has(v.secret.secretName) && v.secret.secretName in variables.params.secrets) || (has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, has(s.secret) && has(s.secret.name) && s.secret.name in variables.params.secrets)))',
+      },
+      {
+        name: 'tokenReaders',
+        expression:
+          'variables.containers.filter(c, (has(c.env) && c.env.exists(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef) && has(e.valueFrom.secretKeyRef.name) && e.valueFrom.secretKeyRef.name in variables.params.secrets)) || (has(c.envFrom) && c.envFrom.exists(f, has(f.secretRef) && has(f.secretRef.name) && f.secretRef.name in variables.params.secrets)))',
+      },
+    ],
+    validations: [
+      {
+        expression: 'size(variables.tokenVolumes) == 0',
+        messageExpression:
+          "'volumes of the secrets provider token: ' + variables.tokenVolumes.map(v, v.name).join(', ')",
+      },
+      {
+        expression: 'size(variables.tokenReaders) == 0',
+        messageExpression:
+          "'containers reading the secrets provider token from the environment: ' + variables.tokenReaders.map(c, c.name).join(', ')",
+      },
+    ],
+    unchanged: POD_SPEC_UNCHANGED,
   },
 ];
 

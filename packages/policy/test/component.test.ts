@@ -205,6 +205,20 @@ describe('host paths per namespace', () => {
   });
 });
 
+describe("the secrets provider's token", () => {
+  test("names the provider's hand-made token, and nothing without a provider", () => {
+    const tokens = (r: PolicyRun) =>
+      r.constraints('prod').find((constraint) => constraint.metadata.name === 'provider-token')
+        ?.spec;
+    expect(tokens(runPolicy())).toMatchObject({ parameters: { secrets: ['bw-auth-token'] } });
+    const none = runPolicy(
+      {},
+      REGISTRY.filter((component) => component.name !== 'vault'),
+    );
+    expect(tokens(none)).toMatchObject({ parameters: { secrets: [] } });
+  });
+});
+
 describe('Gatekeeper itself', () => {
   test('scales per profile with a disruption budget that never blocks a drain', () => {
     const gatekeeper = (cluster: string) => run.values(cluster).gatekeeper as AnyJson;
@@ -252,7 +266,7 @@ describe('Gatekeeper itself', () => {
       ),
     ).toEqual(['dryrun', 'warn', 'deny']);
     const rules = declared?.facts?.['admission-policy']?.rules ?? [];
-    expect(rules).toHaveLength(7);
+    expect(rules).toHaveLength(8);
     expect(rules[1]).toBe(
       'Images only from the allowed registries (`docker.io/`, `ecr-public.aws.com/`, `ghcr.io/`, `quay.io/`, `registry.k8s.io/`; more with `components.policy.allowedRegistries`), each pinned to a tag other than latest or to a digest.',
     );

@@ -36,12 +36,33 @@ export const cni = testComponent({
   }),
 });
 
-/** An application namespace (restricted). */
+/** An application namespace (restricted), with a Secret the secrets provider fills. */
 export const apps = testComponent({
   name: 'apps',
   needs: ['cni'],
   contribution: () => ({
     application: { namespace: 'apps', podSecurity: 'restricted', clusterResources: [] },
+    secrets: [{ name: 'app-secret', namespace: 'apps', keys: ['password'] }],
+  }),
+});
+
+/** A secrets provider whose operator reads its hand-made token in every namespace it fills. */
+export const secrets = testComponent({
+  name: 'vault',
+  needs: ['cni'],
+  provides: ['secrets'],
+  contribution: () => ({
+    application: { namespace: 'vault', podSecurity: 'restricted', clusterResources: [] },
+    bootstrapSecrets: [
+      {
+        name: 'bw-auth-token',
+        namespace: 'apps',
+        keys: ['token'],
+        description: "the operator's token",
+        commands: ['kubectl -n apps create secret generic bw-auth-token'],
+        forDeclaredSecrets: true,
+      },
+    ],
   }),
 });
 
@@ -61,7 +82,7 @@ export const storage = testComponent({
   }),
 });
 
-export const REGISTRY: readonly AnyComponent[] = [cni, apps, storage, policyComponent];
+export const REGISTRY: readonly AnyComponent[] = [cni, apps, secrets, storage, policyComponent];
 
 export interface PolicyRun {
   readonly platform: ResolvedPlatform;

@@ -469,6 +469,9 @@ describe('updates of objects that break a policy', () => {
     'cluster-admin': (copy) => {
       copy.subjects = [...(copy.subjects ?? []), { kind: 'User', name: 'someone-else' }];
     },
+    'provider-token': (copy) => {
+      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+    },
   };
 
   test('every policy says what it checks', () => {

@@ -33,7 +33,7 @@ export interface PolicyExemption {
 /**
  * The policy exempted.
  */
-policy: ("pod-security" | "allowed-images" | "resource-requests" | "host-paths" | "required-labels" | "no-nodeport" | "cluster-admin")
+policy: ("pod-security" | "allowed-images" | "resource-requests" | "host-paths" | "required-labels" | "no-nodeport" | "cluster-admin" | "provider-token")
 /**
  * A namespace a component of the cluster runs in.
  */
