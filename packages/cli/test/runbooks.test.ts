@@ -204,6 +204,33 @@ describe('the Talos runbook', () => {
     expect(table).toContain(
       '| `hooks.slack.com` | 443/TCP | monitoring: Alertmanager notifies receiver ops-chat (slack) |',
     );
+    // The GitOps controller's repositories: the platform's and paperless' (github.com), the
+    // upstream charts'
+    const fetches =
+      'argocd: the repo-server fetches the platform repository, the upstream charts and the CRD bundles';
+    expect(table).toContain(`| \`github.com\` | 443/TCP | ${fetches} |`);
+    expect(table).toContain(`| \`charts.longhorn.io\` | 443/TCP | ${fetches} |`);
+  });
+
+  it("lists a workload project's repositories outside the cluster, not one served inside it", async () => {
+    const text = reference.replace(
+      'repositories: [https://github.com/example/paperless-deploy.git]',
+      'repositories: [https://gitlab.com/me/paperless.git, "ssh://git@git.lab.example.com:2222/me/x.git", http://gitea.gitea.svc.cluster.local:3000/me/x.git]',
+    );
+    expect(text).not.toBe(reference);
+    const { files, issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+    expect(issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    const runbook = file(files, 'clusters/prod/RUNBOOK.md');
+    const start = runbook.search(/^## \d+\. Check the services outside the cluster$/m);
+    const section = runbook.slice(start, runbook.indexOf('\n## ', start + 1));
+    const hosts = section
+      .split('\n')
+      .filter((line) => line.includes('the repo-server fetches'))
+      .map((line) => line.split(' | ').slice(0, 2).join(' | '));
+    expect(hosts).toEqual(
+      expect.arrayContaining(['| `gitlab.com` | 443/TCP', '| `git.lab.example.com` | 2222/TCP']),
+    );
+    expect(section).not.toContain('gitea');
   });
 
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {

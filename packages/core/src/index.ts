@@ -110,6 +110,7 @@ export {
   lastSuccessTooOldExpr,
 } from './cronjob-alerts.js';
 export { composeDefinitionSchema, settingsSchema } from './definition-schema.js';
+export { deploymentSources, sourceHost, sourcePatternHost } from './deployment-sources.js';
 export type { DisruptionBudget } from './disruption-budgets.js';
 export {
   blockingDisruptionBudgets,

@@ -2,7 +2,10 @@ import {
   type BootstrapStep,
   type ClusterRun,
   type ComponentsResult,
+  clusterServiceName,
   compareStrings,
+  DEFAULT_CLUSTER_DOMAIN,
+  deploymentSources,
   ensureNamespace,
   type GeneratedFile,
   generatedHeader,
@@ -118,6 +121,7 @@ export function bootstrapSteps(
   run: ClusterRun,
   finalSteps: readonly BootstrapStep[] = [],
   firstSteps: readonly BootstrapStep[] = [],
+  platform?: ResolvedPlatform,
 ): BootstrapStep[] {
   const steps: BootstrapStep[] = [...firstSteps];
   const afterHandover: BootstrapStep[] = [];
@@ -149,7 +153,7 @@ export function bootstrapSteps(
       secretCommands.push(ensureNamespace(secret.namespace), ...secret.commands);
     }
   }
-  const outside = outsideServicesStep(run);
+  const outside = outsideServicesStep(run, platform);
   if (outside !== undefined) steps.push(outside);
   const stored = storeStep(run);
   if (stored !== undefined) steps.push(stored);
@@ -181,12 +185,37 @@ export function bootstrapSteps(
  * and pings its database, fatally), which holds every later sync wave: they must answer before
  * the hand-over. None where no component calls out.
  */
-function outsideServicesStep(run: ClusterRun): BootstrapStep | undefined {
+function outsideServicesStep(
+  run: ClusterRun,
+  platform: ResolvedPlatform | undefined,
+): BootstrapStep | undefined {
   const services = new Map<string, { host: string; ports: string; callers: Set<string> }>();
+  const add = (host: string, ports: string, caller: string): void => {
+    const key = `${host}\u0000${ports}`;
+    const entry = services.get(key) ?? { host, ports, callers: new Set<string>() };
+    entry.callers.add(caller);
+    services.set(key, entry);
+  };
+  const domain = run.facts.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
   for (const component of run.order) {
     for (const flow of run.contributions.get(component)?.flows ?? []) {
       if (flow.direction !== 'egress') continue;
       const peer = flow.peer;
+      const caller = flow.reason === undefined ? component : `${component}: ${flow.reason}`;
+      // The GitOps controller's repositories (cilium resolves the same hosts into its egress):
+      // the platform's, the charts' and CRD bundles', the workload projects'; those served
+      // inside the cluster are not outside it.
+      if (peer.kind === 'deployment-sources' && platform !== undefined) {
+        const byHost = new Map<string, number[]>();
+        for (const source of deploymentSources(platform, run.contributions)) {
+          if (clusterServiceName(source.host, domain) !== undefined) continue;
+          byHost.set(source.host, [...(byHost.get(source.host) ?? []), source.port]);
+        }
+        for (const [host, ports] of byHost) {
+          add(host, ports.map((port) => `${port}/TCP`).join(', '), caller);
+        }
+        continue;
+      }
       const host =
         peer.kind === 'fqdn'
           ? peer.name
@@ -201,10 +230,7 @@ function outsideServicesStep(run: ClusterRun): BootstrapStep | undefined {
             : `${port.port}-${port.endPort}/${port.protocol}`,
         )
         .join(', ');
-      const key = `${host}\u0000${ports}`;
-      const entry = services.get(key) ?? { host, ports, callers: new Set<string>() };
-      entry.callers.add(flow.reason === undefined ? component : `${component}: ${flow.reason}`);
-      services.set(key, entry);
+      add(host, ports, caller);
     }
   }
   if (services.size === 0) return undefined;
@@ -222,7 +248,7 @@ function outsideServicesStep(run: ClusterRun): BootstrapStep | undefined {
       'the definition names, and a server on TLS must present a certificate its callers trust (a',
       "public CA's, or the CA the definition gives for it). A component that checks one at start",
       'does not start without it (Authelia binds to its directory and pings its database, and',
-      'either failure is fatal), and every later sync wave waits on it.',
+      'either failure is fatal), and the sync waves after its own wait on it.',
       '',
       '| host | port | who calls it, and why |',
       '|---|---|---|',
@@ -321,7 +347,7 @@ export interface TalosRenderResult {
  * errors (unsupported Talos version, conflicting requirements) gets no files; its issues say why.
  */
 export function renderTalos(
-  _platform: ResolvedPlatform,
+  platform: ResolvedPlatform,
   components: ComponentsResult,
   options: RenderTalosOptions = {},
 ): TalosRenderResult {
@@ -426,6 +452,7 @@ export function renderTalos(
             run,
             options.finalSteps?.[cluster.name],
             options.firstSteps?.[cluster.name],
+            platform,
           ),
           ...gitopsFacts(run, options.gitops?.[cluster.name]),
           disasterRecovery: run.providers.has('backup'),
