@@ -21,12 +21,14 @@ import {
 import {
   APID_PORT,
   anySource,
+  ETCD_PORTS,
   hostPrefix,
   KUBE_API_PORT,
   KUBELET_PORT,
   nodePortsOf,
   podToHostPorts,
   rulesOf,
+  TRUSTD_PORT,
 } from './firewall.js';
 import { linkMatch } from './patches.js';
 
@@ -471,7 +473,7 @@ function allowed(
 export const nodeFirewall: SystemCheck = {
   name: 'node-firewall',
   description:
-    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere; every listener port of a rendered Gateway from anywhere; the kubelet and the node-to-node ports components declare (talos.nodePorts: Cilium's VXLAN, health, Hubble peer, mutual auth), or flannel's VXLAN port without a CNI component, from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address. The worker patch opens none of the ports only the control planes serve (the Kubernetes API, trustd, etcd, and the host ports a flow reaches on the control planes only: etcd's, the controller manager's and the scheduler's metrics).",
+    "Where a cluster's Talos role patches block inbound connections (NetworkDefaultActionConfig ingress: block), their NetworkRuleConfigs allow what the rendered platform needs on the nodes: apid and, on control planes, the Kubernetes API from anywhere, trustd from every node and etcd from the control planes; every listener port of a rendered Gateway from anywhere; the kubelet and the node-to-node ports components declare (talos.nodePorts: Cilium's VXLAN, health, Hubble peer, mutual auth), or flannel's VXLAN port without a CNI component, from every node's address; and every host port the components' pods reach (egress flows to the nodes, monitors of host-network targets) from the pod CIDR and every node's address. The worker patch opens none of the ports only the control planes serve (the Kubernetes API, trustd, etcd, and the host ports a flow reaches on the control planes only: etcd's, the controller manager's and the scheduler's metrics).",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
@@ -499,6 +501,22 @@ export const nodeFirewall: SystemCheck = {
           why: 'the Kubernetes API',
           roles: ['controlplane'],
         },
+        {
+          port: TRUSTD_PORT,
+          protocol: 'tcp',
+          sources: nodes,
+          why: 'trustd (a joining node fetches its certificates)',
+          roles: ['controlplane'],
+        },
+        ...[ETCD_PORTS[0], ETCD_PORTS[1]].map((port) => ({
+          port,
+          protocol: 'tcp' as const,
+          sources: cluster.nodes
+            .filter((n) => n.role === 'controlplane')
+            .map((n) => hostPrefix(n.address)),
+          why: 'etcd between the control planes',
+          roles: ['controlplane'],
+        })),
         {
           port: KUBELET_PORT,
           protocol: 'tcp',

@@ -255,7 +255,10 @@ describe('node-firewall', () => {
       f.path === worker
         ? {
             ...f,
-            content: f.content.replace('    - 9100\n', '    - 2381\n    - 6443\n    - 9100\n'),
+            content: f.content.replace(
+              '    - 9100\n',
+              '    - 2379-2380\n    - 2381\n    - 6443\n    - 9100\n    - 50001\n',
+            ),
           }
         : f.path === controlPlane
           ? { ...f, content: f.content.replace('    - 2381\n', '') }
@@ -265,11 +268,33 @@ describe('node-firewall', () => {
     expect(issues.map((i) => [i.code, i.output, i.value])).toEqual([
       ['node-firewall', controlPlane, '2381/tcp'],
       ['node-firewall', worker, '6443/tcp'],
+      ['node-firewall', worker, '50001/tcp'],
+      ['node-firewall', worker, '2379/tcp'],
+      ['node-firewall', worker, '2380/tcp'],
       ['node-firewall', worker, '2381/tcp'],
     ]);
-    expect(issues[2]?.message).toBe(
+    expect(issues[5]?.message).toBe(
       'the worker patch allows 2381/tcp (pods reaching the host (a flow to the nodes or a host-network monitor)) from 10.42.0.0/16, 192.168.30.11/32, 192.168.30.12/32, 192.168.30.13/32, 192.168.30.21/32, 192.168.30.22/32, 192.168.30.23/32, 192.168.30.24/32, which only the control planes serve: the workers open a port nothing there listens on',
     );
+  });
+
+  it('fails trustd and etcd closed on the control planes (broken on purpose)', () => {
+    const r = talos([haCluster()], registry);
+    const controlPlane = 'clusters/prod/talos/controlplane.yaml';
+    const files = r.files.map((f) =>
+      f.path === controlPlane
+        ? {
+            ...f,
+            content: f.content
+              .replace('    - 50001\n', '    - 50002\n')
+              .replace('    - 2379-2380\n', '    - 2379\n'),
+          }
+        : f,
+    );
+    expect(check(r, files).map((i) => [i.output, i.value])).toEqual([
+      [controlPlane, '50001/tcp'],
+      [controlPlane, '2380/tcp'],
+    ]);
   });
 
   it("fails Cilium's VXLAN port allowed from the pod CIDR only, and a Gateway listener not allowed", () => {
