@@ -454,7 +454,10 @@ async function build(ctx: Context): Promise<number> {
   });
 }
 
-/** `validate --report`: the components of every cluster in dependency order, and what they provide. */
+/**
+ * `validate --report`: the components of every cluster in declaration order, what they provide,
+ * what their sync waves come after, and whose facts they only read.
+ */
 function report(result: GenerateResult): string {
   const lines: string[] = [];
   const runs = result.components?.clusters ?? [];
@@ -466,9 +469,12 @@ function report(result: GenerateResult): string {
       const provides = [...run.providers.entries()]
         .filter(([, provider]) => provider === name)
         .map(([capability]) => capability);
-      const after = run.dependsOn.get(name) ?? [];
+      // What its Application's sync wave comes after (needs and uses), and the providers whose
+      // facts it only reads (declared before it, not waited for); a late one says so.
+      const after = run.startsAfter.get(name) ?? [];
+      const reads = (run.dependsOn.get(name) ?? []).filter((other) => !after.includes(other));
       lines.push(
-        `  ${name.padEnd(width)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}`,
+        `  ${name.padEnd(width)} provides ${provides.length > 0 ? provides.join(', ') : '—'}; after ${after.length > 0 ? after.join(', ') : '—'}${reads.length > 0 ? `; reads ${reads.join(', ')}` : ''}${run.syncLate.has(name) ? '; syncs late' : ''}`,
       );
     }
   }

@@ -34,4 +34,41 @@ describe('validate --report', { timeout: 120_000 }, () => {
     const columns = new Set(rows.map((row) => row.indexOf(' provides ')));
     expect([...columns]).toEqual(['  snapshot-controller'.length]);
   });
+
+  it('says what each sync wave comes after, whose facts a component only reads, and who syncs late', async () => {
+    let stdout = '';
+    const code = await run(
+      [
+        'validate',
+        '--report',
+        '--allow-immutable-changes',
+        '--config',
+        join(repoRoot(), 'examples/reference/platform.yaml'),
+      ],
+      {
+        stdout: (text) => {
+          stdout += text;
+        },
+        stderr: () => {},
+        cwd: repoRoot(),
+        env: {},
+        isTTY: false,
+      },
+    );
+    expect(code).toBe(0);
+    const prod = stdout.slice(stdout.indexOf('cluster prod'));
+    const row = (name: string) =>
+      prod
+        .split('\n')
+        .find((line) => line.trim().startsWith(`${name} `))
+        ?.replace(/\s+/g, ' ')
+        .trim();
+    expect(row('argocd')).toBe(
+      'argocd provides gitops; after bitwarden-sm, cert-manager, cilium, coredns, gateway; reads authelia',
+    );
+    expect(row('authelia')).toBe(
+      'authelia provides oidc-provider; after bitwarden-sm, cilium, gateway, longhorn; syncs late',
+    );
+    expect(row('backups')).toMatch(/; reads argocd$/);
+  });
 });

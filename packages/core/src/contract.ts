@@ -1440,7 +1440,7 @@ export interface Component<S = Values> {
   readonly reads?: readonly Capability[];
   /**
    * Why its workloads can stay unhealthy through no fault of the cluster: they check services
-   * outside it at start-up (Authelia: its directory, database, cache and mail server, each fatal).
+   * outside it at start-up (Authelia: its directory and its database, each fatal).
    * Its Application then syncs in the latest wave that the Applications waiting for it allow, so
    * that such an outage holds back only what cannot start without it (an app-of-apps sync waits
    * for every Application of a wave before the next).

@@ -182,7 +182,7 @@ export function bootstrapSteps(
  * flows to a name or an address: a directory, a database, a mail server, an S3 endpoint, upstream
  * DNS), by host and port, with who calls them and why. Nothing in the cluster makes them, and a
  * component that checks one at start does not start without it (Authelia binds to its directory
- * and pings its database, fatally), which holds every later sync wave: they must answer before
+ * and pings its database, fatally), which holds the sync waves after its own: they must answer before
  * the hand-over. None where no component calls out.
  */
 function outsideServicesStep(
