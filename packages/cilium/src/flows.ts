@@ -732,6 +732,16 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               ports.set(source.host, list);
             }
             for (const [host, list] of ports) {
+              // A Git server behind this cluster's own Gateway (a Gitea route on the Gateway's
+              // domain): Cilium's Envoy takes the connection before a toFQDNs rule could match
+              // (cilium/cilium#47768), as for an `fqdn` peer, so the fetch goes through the
+              // Gateway.
+              const label = routedHostPeer(host, gatewayDomain(input));
+              const routed = label?.kind === 'gateway' ? label.host : undefined;
+              if (routed !== undefined && routedOn(contributions, routed)) {
+                throughGateway(routed);
+                continue;
+              }
               // An address in the URL: git and Helm dial it without a DNS query, so Cilium's DNS
               // proxy never learns it and a toFQDNs rule naming it never matches; a CIDR does
               // (core's hostFlowPeer reads the host as every other URL's).

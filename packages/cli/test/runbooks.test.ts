@@ -215,7 +215,7 @@ describe('the Talos runbook', () => {
   it("lists a workload project's repositories outside the cluster, not one served inside it", async () => {
     const text = reference.replace(
       'repositories: [https://github.com/example/paperless-deploy.git]',
-      'repositories: [https://gitlab.com/me/paperless.git, "ssh://git@git.lab.example.com:2222/me/x.git", http://gitea.gitea.svc.cluster.local:3000/me/x.git]',
+      'repositories: [https://gitlab.com/me/paperless.git, "ssh://git@git.lab.example.com:2222/me/x.git", http://gitea.gitea.svc.cluster.local:3000/me/x.git, https://paperless.lab.example.com/me/routed.git]',
     );
     expect(text).not.toBe(reference);
     const { files, issues } = await generate({ text, file: 'platform.yaml', chartVersions: {} });
@@ -231,6 +231,13 @@ describe('the Talos runbook', () => {
       expect.arrayContaining(['| `gitlab.com` | 443/TCP', '| `git.lab.example.com` | 2222/TCP']),
     );
     expect(section).not.toContain('gitea');
+    // A repository behind prod's own Gateway (paperless' route) is inside the cluster: not
+    // listed, and the repo-server reaches it through the Gateway, not by a toFQDNs rule
+    // (Cilium's Envoy takes the connection first, cilium/cilium#47768)
+    expect(section).not.toContain('paperless.lab.example.com');
+    const cilium = file(files, 'charts/cilium/clusters/prod.yaml');
+    expect(cilium).toContain('matchName: gitlab.com');
+    expect(cilium).not.toContain('matchName: paperless.lab.example.com');
   });
 
   it('never re-applies a namespace the namespaces step made, which would strip its labels', async () => {
