@@ -64,7 +64,7 @@ describe('disabling a component on every cluster', () => {
     for (const [index, cluster] of ['dev', 'staging', 'prod'].entries()) {
       expect(errors[index]).toMatch(
         new RegExp(
-          `^platform\\.yaml:\\d+:\\d+  clusters\\[${index}\\]\\.components\\.argocd: no component provides "gitops" on cluster "${cluster}", so nothing deploys bitwarden-sm, policy, cert-manager, .*monitoring, applications .*\\(expected argocd enabled on cluster "${cluster}"`,
+          `^platform\\.yaml:\\d+:\\d+  clusters\\[${index}\\]\\.components\\.argocd: no component provides "gitops" on cluster "${cluster}", so nothing deploys bitwarden-sm, policy, cert-manager, .*monitoring, .*applications .*\\(expected argocd enabled on cluster "${cluster}"`,
         ),
       );
       // Cilium and CoreDNS are installed by the runbook itself: not named.

@@ -635,7 +635,7 @@ describe.skipIf(helm === undefined)(
         const apps = rendered.filter((app) => app.cluster === cluster);
         const all = apps.flatMap((app) => app.objects);
         const { constraints, verdicts } = admission(all, all);
-        expect(constraints).toHaveLength(7);
+        expect(constraints).toHaveLength(8);
         expect(verdicts.length).toBeGreaterThan(20);
         const violations = verdicts
           .filter((verdict) => verdict.messages.length > 0)
@@ -663,8 +663,9 @@ describe.skipIf(helm === undefined)(
         ]);
         const { verdicts } = admission(all, made);
         // pod-security (the monitoring namespace is restricted: node-exporter has its own),
-        // resource-requests, allowed-images, host-paths, required-labels: each StatefulSet.
-        expect(verdicts).toHaveLength(10);
+        // resource-requests, allowed-images, host-paths, required-labels, provider-token: each
+        // StatefulSet.
+        expect(verdicts).toHaveLength(12);
         expect(
           verdicts
             .filter((verdict) => verdict.constraint.metadata.name === 'pod-security')
@@ -810,9 +811,13 @@ describe.skipIf(helm === undefined)(
         // Every pod policy (required-labels reads workloads, not bare pods: it carries part-of
         // anyway, the verification's labels).
         expect(verdicts.map((verdict) => verdict.constraint.metadata.name).sort()).toEqual(
-          ['allowed-images', 'host-paths', 'pod-security', 'resource-requests'].flatMap((name) =>
-            made.map(() => name),
-          ),
+          [
+            'allowed-images',
+            'host-paths',
+            'pod-security',
+            'provider-token',
+            'resource-requests',
+          ].flatMap((name) => made.map(() => name)),
         );
         expect(
           verdicts
@@ -840,8 +845,9 @@ describe.skipIf(helm === undefined)(
           'paperless/volsync-src-data-backup',
         ]);
         const { verdicts } = admission(all, made);
-        // pod-security, allowed-images, resource-requests, host-paths, required-labels: each Job.
-        expect(verdicts).toHaveLength(15);
+        // pod-security, allowed-images, resource-requests, host-paths, required-labels,
+        // provider-token: each Job.
+        expect(verdicts).toHaveLength(18);
         expect(
           verdicts
             .filter((verdict) => verdict.messages.length > 0)
