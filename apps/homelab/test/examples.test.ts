@@ -300,8 +300,8 @@ describe('examples/compact', () => {
       talos(file)
         .filter((doc) => doc?.kind === 'NetworkRuleConfig')
         .map((doc) => ({
-          key: JSON.stringify([doc.name, doc.portSelector.protocol, doc.ingress]),
-          ports: (doc.portSelector.ports as (number | string)[]).flatMap((entry) => {
+          key: JSON.stringify([doc.name, (doc.portSelector as Obj).protocol, doc.ingress]),
+          ports: ((doc.portSelector as Obj).ports as (number | string)[]).flatMap((entry) => {
             const [low, high = low] = String(entry).split('-').map(Number) as [number, number?];
             return Array.from({ length: (high as number) - low + 1 }, (_, i) => low + i);
           }),

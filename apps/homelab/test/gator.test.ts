@@ -550,11 +550,11 @@ suite(title, () => {
   const first = policyRenders[0]?.cluster;
   const brokenRuns = first !== undefined ? onRenders : it.skip;
 
-  /** The pod-security constraint, its template, and a Deployment it covers (first cluster). */
-  function podSecurityCase() {
+  /** The constraint of `kind`, its template, and a Deployment it covers (first cluster). */
+  function policyCase(kind: string) {
     const policies = policiesOf(first as string);
     const constraint = policies.constraints.find(
-      (candidate) => candidate.kind === 'HomelabPodSecurity',
+      (candidate) => candidate.kind === kind,
     ) as KubeObject;
     expect(constraint).toBeDefined();
     const template = policies.templates.find(
@@ -569,9 +569,12 @@ suite(title, () => {
         object.kind === 'Deployment' &&
         !isExemptNamespace(excluded, object.metadata.namespace ?? ''),
     ) as KubeObject;
-    expect(deployment, 'a Deployment the pod-security constraint covers').toBeDefined();
+    expect(deployment, `a Deployment the ${kind} constraint covers`).toBeDefined();
     return { policies, constraint, template, excluded, deployment };
   }
+
+  /** The pod-security constraint, its template, and a Deployment it covers (first cluster). */
+  const podSecurityCase = () => policyCase('HomelabPodSecurity');
 
   function privileged(deployment: KubeObject, namespace?: string): KubeObject {
     const copy = structuredClone(deployment) as KubeObject & {
@@ -633,28 +636,17 @@ suite(title, () => {
     "denies a Deployment that mounts the secrets provider's token or reads it from its environment, with the template messages, as the evaluator does (broken on purpose)",
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
-      const policies = policiesOf(first as string);
-      const deployed = policies.constraints.find(
-        (candidate) => candidate.kind === 'HomelabProviderToken',
-      ) as KubeObject;
-      expect(deployed).toBeDefined();
-      const template = policies.templates.find(
-        (candidate) => candidate.metadata.name === deployed.kind.toLowerCase(),
-      ) as KubeObject;
+      const {
+        policies,
+        constraint: deployed,
+        template,
+        deployment,
+      } = policyCase('HomelabProviderToken');
       // The committed output is the user's: a token name of our own beside the cluster's.
       const token = 'homelab-test-token';
       const constraint = structuredClone(deployed) as KubeObject;
-      const spec = constraint.spec as {
-        parameters: { secrets: string[] };
-        match: { excludedNamespaces: string[] };
-      };
+      const spec = constraint.spec as { parameters: { secrets: string[] } };
       spec.parameters.secrets = [...spec.parameters.secrets, token];
-      const deployment = policies.objects.find(
-        (object) =>
-          object.kind === 'Deployment' &&
-          !isExemptNamespace(spec.match.excludedNamespaces, object.metadata.namespace ?? ''),
-      ) as KubeObject;
-      expect(deployment, 'a Deployment the provider-token constraint covers').toBeDefined();
       // Admitted as the platform deploys it
       expect(gatorOn([template], [constraint], [deployment]).results).toEqual([]);
       const broken = structuredClone(deployment) as KubeObject & {

@@ -4,29 +4,35 @@ import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/cli.js';
 
+/** `homelab validate --report` of an example: its exit code and stdout. */
+async function report(example: string): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const code = await run(
+    // Not compared with the repository's output, which the user's definition builds.
+    [
+      'validate',
+      '--report',
+      '--allow-immutable-changes',
+      '--config',
+      join(repoRoot(), `examples/${example}/platform.yaml`),
+    ],
+    {
+      stdout: (text) => {
+        stdout += text;
+      },
+      stderr: () => {},
+      cwd: repoRoot(),
+      env: {},
+      isTTY: false,
+    },
+  );
+  return { code, stdout };
+}
+
 describe('validate --report', { timeout: 120_000 }, () => {
   it('lines up "provides" in one column, the longest component name included', async () => {
     // Given the single-node example, whose components include snapshot-controller (19 letters)
-    let stdout = '';
-    const code = await run(
-      // Not compared with the repository's output, which the user's definition builds.
-      [
-        'validate',
-        '--report',
-        '--allow-immutable-changes',
-        '--config',
-        join(repoRoot(), 'examples/single-node/platform.yaml'),
-      ],
-      {
-        stdout: (text) => {
-          stdout += text;
-        },
-        stderr: () => {},
-        cwd: repoRoot(),
-        env: {},
-        isTTY: false,
-      },
-    );
+    const { code, stdout } = await report('single-node');
     expect(code).toBe(0);
     // Then every component line has "provides" at the same column
     const rows = stdout.split('\n').filter((line) => / provides /.test(line));
@@ -36,25 +42,7 @@ describe('validate --report', { timeout: 120_000 }, () => {
   });
 
   it('says what each sync wave comes after, whose facts a component only reads, and who syncs late', async () => {
-    let stdout = '';
-    const code = await run(
-      [
-        'validate',
-        '--report',
-        '--allow-immutable-changes',
-        '--config',
-        join(repoRoot(), 'examples/reference/platform.yaml'),
-      ],
-      {
-        stdout: (text) => {
-          stdout += text;
-        },
-        stderr: () => {},
-        cwd: repoRoot(),
-        env: {},
-        isTTY: false,
-      },
-    );
+    const { code, stdout } = await report('reference');
     expect(code).toBe(0);
     const prod = stdout.slice(stdout.indexOf('cluster prod'));
     const row = (name: string) =>
