@@ -8,6 +8,7 @@ import {
   type ClusterContribution,
   KUBE_APISERVER_PORTS as CORE_KUBE_APISERVER_PORTS,
   cidrContainsCidr,
+  clusterRoutedHost,
   clusterServiceName,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
@@ -25,7 +26,6 @@ import {
   parseCidr,
   type ResolvedCluster,
   type ResolvedPlatform,
-  routedHostPeer,
   type ServiceDeclaration,
   sourcePatternHost,
   TALOS_HOST_DNS_ADDRESS,
@@ -662,10 +662,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             // toFQDNs rule could match the name (cilium/cilium#47768), so the call goes through
             // the Gateway, as a `gateway` peer's. A host of the Gateway's domain that no route
             // serves (a NAS on the LAN with its own DNS record) keeps its toFQDNs rule.
-            const label = routedHostPeer(peer.name, gatewayDomain(input));
-            const host = label?.kind === 'gateway' ? label.host : undefined;
-            if (host !== undefined && routedOn(contributions, host)) {
-              throughGateway(host);
+            const routed = clusterRoutedHost(peer.name, contributions);
+            if (routed !== undefined) {
+              throughGateway(routed);
               break;
             }
           }
@@ -736,9 +735,8 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               // domain): Cilium's Envoy takes the connection before a toFQDNs rule could match
               // (cilium/cilium#47768), as for an `fqdn` peer, so the fetch goes through the
               // Gateway.
-              const label = routedHostPeer(host, gatewayDomain(input));
-              const routed = label?.kind === 'gateway' ? label.host : undefined;
-              if (routed !== undefined && routedOn(contributions, routed)) {
+              const routed = clusterRoutedHost(host, contributions);
+              if (routed !== undefined) {
                 throughGateway(routed);
                 continue;
               }
@@ -1064,13 +1062,6 @@ export function gatewayBackends(
         flow.namespace === namespace,
     )
     .map((flow) => ({ to: pods(owner, flow.namespace, flow.selector), ports: flow.ports }));
-}
-
-/** Whether a component routes `host` (a route's first label) on the cluster. */
-function routedOn(contributions: ReadonlyMap<string, ClusterContribution>, host: string): boolean {
-  return [...contributions.values()].some((contribution) =>
-    (contribution.routes ?? []).some((route) => route.host === host),
-  );
 }
 
 /**

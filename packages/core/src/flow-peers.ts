@@ -1,7 +1,13 @@
 // Which flow peer a URL or host a component calls is (zero trust): a routed host of the cluster
 // is the platform Gateway (its address is the Gateway's), a Service of the cluster the pods behind
 // it, an IP address a network, anything else a host by DNS name. Pure.
-import type { BackupPodFlow, FlowDeclaration, FlowPeer, FlowPort } from './contract.js';
+import type {
+  BackupPodFlow,
+  ClusterContribution,
+  FlowDeclaration,
+  FlowPeer,
+  FlowPort,
+} from './contract.js';
 import { isIpv4, isIpv6 } from './net.js';
 
 const DEFAULT_PORTS: { readonly [protocol: string]: number } = { 'https:': 443, 'http:': 80 };
@@ -54,6 +60,27 @@ export function routedHostPeer(
   const label = host.slice(0, -domain.length - 1);
   return label !== '' && !label.includes('.') && label !== '*'
     ? { kind: 'gateway', host: label }
+    : undefined;
+}
+
+/**
+ * The route label of `hostname` where the cluster's own Gateway serves it (a host of the domain the
+ * `gateway` provider's facts name that a component's route claims), else undefined. Cilium's Envoy
+ * takes a connection to such a host before a toFQDNs rule could match it (cilium/cilium#47768), so
+ * a call to it goes through the Gateway, and it is no service outside the cluster.
+ */
+export function clusterRoutedHost(
+  hostname: string,
+  contributions: ReadonlyMap<string, ClusterContribution>,
+): string | undefined {
+  const contributed = [...contributions.values()];
+  const domain = contributed.find((contribution) => contribution.facts?.gateway !== undefined)
+    ?.facts?.gateway?.domain;
+  const label = routedHostPeer(hostname, domain);
+  const host = label?.kind === 'gateway' ? label.host : undefined;
+  return host !== undefined &&
+    contributed.some((contribution) => (contribution.routes ?? []).some((r) => r.host === host))
+    ? host
     : undefined;
 }
 

@@ -131,6 +131,7 @@ export type { WordedErrno } from './file-reasons.js';
 export { errnoCode, errnoReason, fileKind } from './file-reasons.js';
 export {
   backupFlows,
+  clusterRoutedHost,
   clusterServiceName,
   DEFAULT_CLUSTER_DOMAIN,
   flowPeerPort,

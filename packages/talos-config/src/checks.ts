@@ -449,14 +449,22 @@ function allowed(
   source: string,
 ): boolean {
   const want = parseCidr(source);
-  return rules.some(
-    (rule) =>
-      rule.protocol === protocol &&
-      rule.ports.some(([lo, hi]) => lo <= port && port <= hi) &&
-      rule.subnets.some((subnet) => {
-        const have = parseCidr(subnet);
-        return have !== undefined && want !== undefined && inside(have, want);
-      }),
+  return rulesOpening(rules, port, protocol).some((rule) =>
+    rule.subnets.some((subnet) => {
+      const have = parseCidr(subnet);
+      return have !== undefined && want !== undefined && inside(have, want);
+    }),
+  );
+}
+
+/** The rules that open `port`/`protocol`, from whatever sources. */
+function rulesOpening(
+  rules: ReturnType<typeof rulesOf>['rules'],
+  port: number,
+  protocol: 'tcp' | 'udp',
+): ReturnType<typeof rulesOf>['rules'] {
+  return rules.filter(
+    (rule) => rule.protocol === protocol && rule.ports.some(([lo, hi]) => lo <= port && port <= hi),
   );
 }
 
@@ -597,13 +605,9 @@ export const nodeFirewall: SystemCheck = {
         for (const need of needs) {
           const key = `${need.port}/${need.protocol}`;
           if (need.roles.includes('worker') || workerPorts.has(key) || reported.has(key)) continue;
-          const open = rules
-            .filter(
-              (rule) =>
-                rule.protocol === need.protocol &&
-                rule.ports.some(([lo, hi]) => lo <= need.port && need.port <= hi),
-            )
-            .flatMap((rule) => rule.subnets);
+          const open = rulesOpening(rules, need.port, need.protocol).flatMap(
+            (rule) => rule.subnets,
+          );
           if (open.length === 0) continue;
           reported.add(key);
           issues.push(

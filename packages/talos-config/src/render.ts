@@ -2,6 +2,7 @@ import {
   type BootstrapStep,
   type ClusterRun,
   type ComponentsResult,
+  clusterRoutedHost,
   clusterServiceName,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
@@ -12,7 +13,6 @@ import {
   type Issue,
   type ResolvedCluster,
   type ResolvedPlatform,
-  routedHostPeer,
   runbookPath,
   type ShellRead,
   uniqueReads,
@@ -208,19 +208,10 @@ function outsideServicesStep(
       // inside the cluster are not outside it.
       if (peer.kind === 'deployment-sources' && platform !== undefined) {
         const byHost = new Map<string, number[]>();
-        const gatewayDomain = run.facts.gateway?.domain;
-        const routes = new Set(
-          [...run.contributions.values()].flatMap((contribution) =>
-            (contribution.routes ?? []).map((route) => route.host),
-          ),
-        );
         for (const source of deploymentSources(platform, run.contributions)) {
           if (clusterServiceName(source.host, domain) !== undefined) continue;
           // A Git server behind the cluster's own Gateway is inside it too.
-          const routed = routedHostPeer(source.host, gatewayDomain);
-          if (routed?.kind === 'gateway' && routed.host !== undefined && routes.has(routed.host)) {
-            continue;
-          }
+          if (clusterRoutedHost(source.host, run.contributions) !== undefined) continue;
           byHost.set(source.host, [...(byHost.get(source.host) ?? []), source.port]);
         }
         for (const [host, ports] of byHost) {
