@@ -18,6 +18,7 @@ import {
   DNS_NAME_MAX_LENGTH,
   error,
   type FlowDeclaration,
+  formatPath,
   handOverApply,
   haPlan,
   type Issue,
@@ -30,6 +31,7 @@ import {
   type MonitorDeclaration,
   nthAddress,
   type PathSegment,
+  PRUNE,
   parseIp,
   type RenderInput,
   type ResolvedCluster,
@@ -38,6 +40,7 @@ import {
   TALOS_HOST_DNS_ADDRESS,
   type Values,
   warning,
+  withSyncOption,
 } from '@homelab/core';
 import schemaJson from '../schema/settings.schema.json' with { type: 'json' };
 import {
@@ -286,21 +289,44 @@ export function resolveCorednsSettings(
   const forwarders = written.map(({ value }) => value);
   // Forwarders inside the cluster: apart from the other issues, which they must not hide.
   const inside: Issue[] = insideServers(cluster, written, '.');
-  const zones: { name: string; records: { name: string; address: string }[] }[] = [];
-  (settings.zones ?? []).forEach((zone, index) => {
-    if (!name(zone.name, path('zones', index, 'name'), 'a split-horizon zone')) return;
-    if (zone.name === CLUSTER_DOMAIN || zone.name.endsWith(`.${CLUSTER_DOMAIN}`)) {
+  // Each zone and stub domain is a server block of its own (`<name>:53 { … }`). CoreDNS v1.12.1
+  // refuses to start with two blocks for one zone and port (core/dnsserver/register.go: "cannot
+  // serve … - it is already defined"), and a block for the cluster's domain, or a name under it,
+  // is more specific than the kubernetes plugin's: it would answer the cluster's Service names.
+  const served = new Map<string, string>();
+  const clashes = (value: string, where: PathSegment[], what: string): boolean => {
+    if (value === CLUSTER_DOMAIN || value.endsWith(`.${CLUSTER_DOMAIN}`)) {
       issues.push(
         error({
           code: 'coredns-zone',
-          path: path('zones', index, 'name'),
-          value: zone.name,
-          message: `is the cluster's own domain, which the kubernetes plugin answers`,
-          expected: 'a zone of your home domain',
+          path: where,
+          value,
+          message: `is the cluster's own domain (${CLUSTER_DOMAIN}) or a name under it, which the kubernetes plugin answers: a server block for it would take the cluster's Service names away from it`,
+          expected: `${what} of your home domain, outside ${CLUSTER_DOMAIN}`,
         }),
       );
-      return;
+      return true;
     }
+    const first = served.get(value);
+    if (first !== undefined) {
+      issues.push(
+        error({
+          code: 'coredns-zone',
+          path: where,
+          value,
+          message: `is already served as ${first}: CoreDNS v1.12.1 refuses a second server block for the same zone ("cannot serve ${value}:${DNS_PORT} - it is already defined") and does not start, and the cluster has no DNS`,
+          expected: `each name once among the zones and stub domains: merge the records into one zone, or the servers into one stub domain`,
+        }),
+      );
+      return true;
+    }
+    served.set(value, `${what} at ${formatPath(where)}`);
+    return false;
+  };
+  const zones: { name: string; records: { name: string; address: string }[] }[] = [];
+  (settings.zones ?? []).forEach((zone, index) => {
+    if (!name(zone.name, path('zones', index, 'name'), 'a split-horizon zone')) return;
+    if (clashes(zone.name, path('zones', index, 'name'), 'a split-horizon zone')) return;
     const records: { name: string; address: string }[] = [];
     zone.records.forEach((record, r) => {
       const where = path('zones', index, 'records', r);
@@ -329,6 +355,7 @@ export function resolveCorednsSettings(
   const stubDomains: { domain: string; servers: string[] }[] = [];
   (settings.stubDomains ?? []).forEach((stub, index) => {
     if (!name(stub.domain, path('stubDomains', index, 'domain'), 'a stub domain')) return;
+    if (clashes(stub.domain, path('stubDomains', index, 'domain'), 'a stub domain')) return;
     const servers = stub.servers
       .map((server, s) => ({ value: server, at: path('stubDomains', index, 'servers', s) }))
       .filter(({ value, at }) => address(value, at, 'a stub domain server'));
@@ -476,6 +503,10 @@ function descriptor(): ApplicationDescriptor {
     namespace: COREDNS_NAMESPACE,
     podSecurity: 'restricted',
     project: 'network',
+    // The cluster DNS: Talos' own CoreDNS is disabled in the patches, so deleting this one leaves
+    // every name lookup failing (Argo CD's fetch of the repository included) until Talos' comes
+    // back from re-applied patches.
+    critical: true,
     // No upstream chart: every kind it deploys is in its rendered manifests (the project is
     // computed from them).
     clusterResources: [],
@@ -824,8 +855,13 @@ function render(input: RenderInput<CorednsSettings>): ComponentOutput {
     issues.push(...ha.issues, ...checkHaInvariants(entry.cluster, ha.plan, path));
     const gateway = gatewayZone(entry, issues);
     issues.push(...unansweredZoneNames(entry, settings, gateway));
+    // Each carries Prune=true: the Application is critical (Prune=false), and what a change of
+    // the definition drops (a stub domain's flow, a renamed object) must still go.
+    const objects = Object.entries(manifests(settings, ha, address, gateway)).map(
+      ([key, object]) => [key, withSyncOption(object, PRUNE)] as const,
+    );
     clusters[entry.cluster.name] = {
-      manifests: manifests(settings, ha, address, gateway) as unknown as Values,
+      manifests: Object.fromEntries(objects) as unknown as Values,
     };
   }
   const chart: ChartSpec = {

@@ -336,7 +336,7 @@ describe('the objects', () => {
 describe('what it declares', () => {
   const declared = reference.components.clusters[0]?.contributions.get('coredns');
 
-  test('asks Talos to disable its own CoreDNS and publishes where the cluster DNS runs', () => {
+  test('asks Talos to disable its own CoreDNS and publishes where the cluster DNS runs; its Application is critical', () => {
     expect(declared?.talos).toEqual({ disableCoreDns: true });
     expect(declared?.facts?.dns).toEqual({
       clusterDomain: 'cluster.local',
@@ -347,7 +347,16 @@ describe('what it declares', () => {
       namespace: 'coredns',
       podSecurity: 'restricted',
       project: 'network',
+      // With Talos' CoreDNS off, a cascade delete on removal or rename leaves the cluster
+      // without DNS: no finalizer, Prune=false, Delete=false.
+      critical: true,
     });
+    // So each object carries its own Prune=true: what the definition drops still goes.
+    const objects = Object.values(reference.objects('dev'));
+    expect(objects.length).toBeGreaterThan(5);
+    expect(
+      objects.map((object) => object.metadata.annotations?.['argocd.argoproj.io/sync-options']),
+    ).toEqual(objects.map(() => 'Prune=true'));
   });
 
   test('declares the kube-dns Service it renders, as rendered: a call to it by name reaches its pods on their ports', () => {
@@ -548,6 +557,50 @@ describe('bad input', () => {
       ['coredns-zone', [0, 'name']],
       ['coredns-name', [1, 'name']],
     ]);
+  });
+
+  test('a name served twice among the zones and stub domains, or a stub domain in the cluster domain, is an error at the later one', () => {
+    const record = [{ name: 'nas', address: '10.0.0.5' }];
+    const result = run({
+      zones: [
+        { name: 'lab.example.com', records: record },
+        { name: 'lab.example.com', records: record },
+        { name: 'home.arpa', records: record },
+      ],
+      stubDomains: [
+        { domain: 'home.arpa', servers: ['10.8.0.53'] },
+        { domain: 'corp.example', servers: ['10.8.0.53'] },
+        { domain: 'corp.example', servers: ['10.8.0.54'] },
+        { domain: 'cluster.local', servers: ['10.8.0.53'] },
+        { domain: 'svc.cluster.local', servers: ['10.8.0.53'] },
+      ],
+    });
+    const zoneIssues = result.issues.filter(
+      (issue) => issue.code === 'coredns-zone' && issue.path[1] === 0,
+    );
+    expect(zoneIssues.map((issue) => [issue.path.slice(4), issue.value])).toEqual([
+      [['zones', 1, 'name'], 'lab.example.com'],
+      [['stubDomains', 0, 'domain'], 'home.arpa'],
+      [['stubDomains', 2, 'domain'], 'corp.example'],
+      [['stubDomains', 3, 'domain'], 'cluster.local'],
+      [['stubDomains', 4, 'domain'], 'svc.cluster.local'],
+    ]);
+    expect(zoneIssues.map((issue) => issue.severity)).toEqual(Array(5).fill('error'));
+    expect(zoneIssues[0]?.message).toContain(
+      'is already served as a split-horizon zone at clusters[0].components.coredns.zones[0].name',
+    );
+    expect(zoneIssues[1]?.message).toContain('already defined');
+    expect(zoneIssues[3]?.message).toContain("the cluster's own domain (cluster.local)");
+  });
+
+  test('the Corefile of a valid definition has one server block per zone and port', () => {
+    for (const cluster of ['dev', 'staging', 'prod']) {
+      const keys = parseCorefile(corefileOf(cluster)).blocks.flatMap((block) =>
+        block.keys.map((key) => `${key.zone}:${key.port}`),
+      );
+      expect(keys.length).toBeGreaterThan(2);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
   });
 });
 

@@ -1316,6 +1316,14 @@ kubectl -n {{shell ../gitops.namespace}} delete application {{shell application}
 
 5. Delete what it deployed, consumers first: a chart's saved manifests, then a CRD bundle's
    CRDs once no object of their kinds is left (deleting a CRD deletes every object of its kind):
+{{#if removal.talosDns}}
+   {{{removal.talosDns.components}}} turned Talos' own CoreDNS off in the patches. Before deleting
+   {{{removal.talosDns.saved}}}, apply the rebuilt patches ("Later: changing Talos settings"),
+   which leave it on: Talos then creates its CoreDNS in \`kube-system\`, and keeps retrying its
+   \`kube-dns\` Service until the delete below frees the Service's address. Until Talos' CoreDNS
+   is ready, no pod resolves a name (\`kubectl -n kube-system rollout status deployment/coredns\`
+   shows when it is).
+{{/if}}
 
 \`\`\`sh
 {{#each removal.critical}}

@@ -377,7 +377,11 @@ function outageView(
   });
 }
 
-function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined) {
+function removalView(
+  cluster: ResolvedCluster,
+  gitops: RunbookGitOps | undefined,
+  requirements: MergedTalosRequirements,
+) {
   const apps = gitops?.applications ?? [];
   // The GitOps controller's own Application deploys into the namespace it runs in.
   const isController = (app: RunbookApplication): boolean =>
@@ -436,9 +440,24 @@ function removalView(cluster: ResolvedCluster, gitops: RunbookGitOps | undefined
   });
   const controller = apps.find((app) => app.critical && isController(app));
   const controllerChart = controller === undefined ? undefined : saved(controller);
+  // The critical components that turn Talos' own CoreDNS off (`cluster.coreDNS.disabled`): with
+  // them gone the rebuilt patches leave it on, and Talos' manifest controller (v1.12
+  // `ManifestApplyController`) creates its CoreDNS objects where none exist, retrying while the
+  // `kube-dns` Service's address is still another Service's (an invalid create is an error, and
+  // the controller runs again). Their saved manifests are deleted only once the patches apply.
+  const dnsRows = rows.filter(
+    (row) => row.saved !== false && requirements.coreDnsSources.includes(row.component),
+  );
   return {
     critical: rows,
     charts,
+    talosDns:
+      dnsRows.length === 0
+        ? false
+        : {
+            components: dnsRows.map((row) => `\`${row.component}\``).join(', '),
+            saved: dnsRows.map((row) => `\`${row.saved}\``).join(', '),
+          },
     gitops:
       controller === undefined
         ? false
@@ -859,7 +878,7 @@ export function runbook(
       steps: loginSteps,
     },
     later: (input.later ?? []).map((step) => stepView(step)),
-    removal: removalView(cluster, input.gitops),
+    removal: removalView(cluster, input.gitops, requirements),
     lifecycle: lifecycleView(cluster, input.nodeLifecycle ?? [], nodeView, rebuild),
     removedNode: removedNodeView(cluster, input.nodeLifecycle ?? [], first.address),
     // etcd's quorum: a majority of its members, before and after one control plane leaves.

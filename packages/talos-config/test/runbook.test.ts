@@ -1787,6 +1787,42 @@ describe('removing or adding a component re-applies the root Application', () =>
   });
 });
 
+describe("removing the critical component that turned Talos' CoreDNS off", () => {
+  const { cluster, input } = devRunbookInput();
+  const gitops = {
+    namespace: 'argocd',
+    root: 'dev-platform',
+    revision: 'main',
+    applications: [
+      devApplication('dns', { namespace: 'dns', critical: true }),
+      devApplication('storage', { namespace: 'storage-system', critical: true }),
+      devApplication('gitops', { namespace: 'argocd', critical: true }),
+    ],
+  };
+  const stepFive = (markdown: string): string =>
+    markdown.slice(
+      markdown.indexOf('5. Delete what it deployed'),
+      markdown.indexOf('```sh', markdown.indexOf('5. Delete what it deployed')),
+    );
+
+  it('applies the rebuilt patches, which turn it on again, before its saved manifests are deleted', () => {
+    const requirements = mergeTalosRequirements(cluster, [
+      { source: 'dns', disableCoreDns: true },
+    ]).merged;
+    const text = stepFive(runbook({ ...input, requirements, gitops }));
+    expect(text).toContain(
+      "`dns` turned Talos' own CoreDNS off in the patches. Before deleting\n   `removed-dev-dns.yaml`, apply the rebuilt patches",
+    );
+    expect(text).not.toContain('removed-dev-storage.yaml');
+  });
+
+  it('says nothing of it where no critical component turned it off', () => {
+    const text = stepFive(runbook({ ...input, gitops }));
+    expect(text.length).toBeGreaterThan(50);
+    expect(text).not.toContain("Talos' own CoreDNS");
+  });
+});
+
 describe('removing a critical chart whose chart has a pre-delete hook', () => {
   const { input } = devRunbookInput();
   const application = (
