@@ -417,14 +417,69 @@ export function volumeStateCommand(entry: ProtectedVolume): string {
 /**
  * Lists the claims of faulted Longhorn volumes (`<namespace>/<claim>`), once Longhorn's managers
  * run. Longhorn sets `faulted` on a detached volume whose replicas all failed: after a rebuild,
- * the replicas whose data was on a lost disk (Longhorn's node controller recreates the disk's
- * config with its recorded UUID, and the replica data is missing).
+ * the replicas whose data was on a lost disk.
  */
 export function faultedClaimsCommands(): string[] {
   return [
-    `kubectl -n ${LONGHORN_NAMESPACE} rollout status daemonset/longhorn-manager --timeout=15m`,
     `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`,
   ];
+}
+
+/**
+ * A kubectl Go template that prints `<node> <disk>` for each disk of each Longhorn node whose
+ * condition `type` has `field` equal (`eq`) or not equal (`ne`) to `value`. Longhorn v1.8.1's
+ * conditions always carry `type`, `status` and `reason` (no `omitempty`), so the comparisons never
+ * meet a missing key.
+ */
+function diskConditionTemplate(
+  type: string,
+  op: 'eq' | 'ne',
+  field: string,
+  value: string,
+  extra = '',
+): string {
+  return `{{range .items}}{{$node := .metadata.name}}{{range $disk, $status := .status.diskStatus}}{{range $status.conditions}}{{if and (eq .type "${type}") (${op} .${field} "${value}")}}{{$node}} {{$disk}}${extra}{{"\\n"}}{{end}}{{end}}{{end}}{{end}}`;
+}
+
+/**
+ * The Longhorn disks whose identity changed under the restored etcd, taken out of their nodes.
+ * Restoring etcd restores each `nodes.longhorn.io` with the UUID it recorded for each disk. A
+ * disk wiped or replaced since (a machine installed anew, a control plane whose EPHEMERAL
+ * partition was wiped: `/var/lib/longhorn`) has no `longhorn-disk.cfg`: longhorn-manager v1.8.1
+ * writes one with a new UUID (`monitor/disk_utils.go` `generateFilesystemTypeDiskConfig`), and the
+ * node controller marks the disk not ready for good when the two differ (`node_controller.go`:
+ * reason `DiskFilesystemChanged`, "record diskUUID doesn't match the one on the disk"), so no
+ * replica is placed there. Its disk monitor looks every 30 seconds (`DiskMonitorSyncPeriod`), and
+ * the node controller resyncs every 30: the list is read 90 seconds after the managers run. The
+ * webhook removes a disk only when its scheduling is off and it counts no scheduled storage
+ * (`webhook/resources/node/validator.go`); a disk that is not ready counts none. The node
+ * controller then drops its status, which the last command waits for. `./stale-disks` stays for
+ * the disks to be given back.
+ */
+export function staleDiskCommands(): string[] {
+  const list = `kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o go-template='${diskConditionTemplate('Ready', 'eq', 'reason', 'DiskFilesystemChanged')}'`;
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} rollout status daemonset/longhorn-manager --timeout=15m`,
+    'sleep 90',
+    `${list} > ./stale-disks`,
+    'cat ./stale-disks',
+    `while read -r node disk; do kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$node" --type=merge -p '{"spec":{"disks":{"'"$disk"'":{"allowScheduling":false}}}}' && kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$node" --type=merge -p '{"spec":{"disks":{"'"$disk"'":null}}}'; done < ./stale-disks`,
+    boundedWait({
+      seconds: 600,
+      interval: 10,
+      condition: `[ -z "$(${list})" ]`,
+      message: `Longhorn still lists disks whose identity changed (below): see kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o yaml, their spec.disks and status.diskStatus`,
+      diagnose: `${list} >&2`,
+    }),
+  ];
+}
+
+/**
+ * Lists the disks of Longhorn's nodes that take no replica (`<node> <disk>: <why>`): prints
+ * nothing once every disk is schedulable.
+ */
+export function unschedulableDisksCommand(): string {
+  return `kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o go-template='${diskConditionTemplate('Schedulable', 'ne', 'status', 'True', ': {{.message}}')}'`;
 }
 
 /**
@@ -787,8 +842,11 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     'Before step 2, on each control plane that still runs (and only on those), save its etcd',
     'database, newer than the last scheduled snapshot: through the etcd API when it still serves',
     'one (`./etcd-<hostname>.snapshot`), else as a copy of the file (`./etcd-<hostname>/db`). Then',
-    "wipe its EPHEMERAL partition: etcd's data and all of `/var` (Longhorn's disk at `/var/lib/longhorn`",
-    'on a storage node; the user volumes under `/var/mnt` stay). It reboots and waits for step 2.',
+    "wipe its EPHEMERAL partition: etcd's data and all of `/var`; the user volumes under `/var/mnt`",
+    "stay. On a storage node that includes Longhorn's disk at `/var/lib/longhorn` and every replica",
+    'on it: a volume whose other replicas were on lost machines comes back faulted (step 3), step 4',
+    "or Longhorn's own backups bring back what was backed up, and a volume with no backup is lost.",
+    'It reboots and waits for step 2.',
     'The wipe runs only once the database is saved; when neither way can read it, run the',
     '`reset` alone. A saved database holds every object of the lost cluster (its Secrets encrypted',
     "with the secrets bundle's key, the rest in clear): the repository's `.gitignore` keeps it out",
@@ -902,8 +960,26 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       (entry) => `\`${entry.volume.namespace}/${entry.volume.name}\``,
     );
     add(
-      'A volume whose replicas were all on lost disks comes back faulted, without its data. Once',
-      "Longhorn's managers run, list the claims of the faulted volumes:",
+      "Restoring etcd also restored each Longhorn node's record of its disks, with the identity",
+      'Longhorn wrote on each disk (`longhorn-disk.cfg`). A disk wiped or replaced since has lost it:',
+      'the disk at `/var/lib/longhorn` of every machine installed anew and of every control plane',
+      'whose EPHEMERAL partition step 1 wiped, and any new data disk. Longhorn writes a new identity',
+      'there, finds that it does not match the record, and marks the disk not ready for good',
+      '(`DiskFilesystemChanged`): it places no replica on it, the volumes stay degraded, and a claim',
+      'replaced below never gets its replicas. Once the managers run and have looked at every disk',
+      '(every 30 seconds), this lists those disks (`<node> <disk>`), takes each out of its Longhorn',
+      "node (its scheduling off first: Longhorn's webhook removes no schedulable disk) and waits",
+      'until Longhorn has dropped them:',
+      '',
+    );
+    sh(...staleDiskCommands());
+    add(
+      `Then give each node listed its disks back: run its block of "Later: changing a storage node's`,
+      `disks" (step 3) of \`${talosReadme}\`, which gives the Longhorn node every disk the definition lists`,
+      'that it lacks and waits until each is schedulable. Then `rm ./stale-disks`.',
+      '',
+      'A volume whose replicas were all on lost disks comes back faulted, without its data. List',
+      'the claims of the faulted volumes:',
       '',
     );
     sh(...faultedClaimsCommands());
@@ -1131,12 +1207,21 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
           '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',
           '',
         ]),
+    ...(longhorn
+      ? [
+          "The disks of Longhorn's nodes that take no replica are listed with why (the command",
+          'after the verifications): it prints nothing once every disk is schedulable.',
+          '',
+        ]
+      : []),
   );
   // Commands only: what would be a `#` comment is prose (zsh's prompt runs `#` as a command).
   const checks = [
     ...verified.flatMap((entry) =>
       verificationRunCommands(entry, settings.verification.windowMinutes),
     ),
+    // Every disk of Longhorn's nodes takes replicas again (step 3 gave back the ones it took out).
+    ...(longhorn ? [unschedulableDisksCommand()] : []),
     ...(waiting.excluded.length === 0
       ? []
       : [

@@ -1563,13 +1563,82 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     const converge = lines.findIndex((line) =>
       line.startsWith('kubectl -n argocd get applications -o name |'),
     );
-    expect(lines[listed - 1]).toBe(
-      'kubectl -n longhorn-system rollout status daemonset/longhorn-manager --timeout=15m',
-    );
+    expect(lines[listed - 1]).toBe('```sh');
     expect([step3, listed, replaced, converge]).toEqual(
       [step3, listed, replaced, converge].toSorted((a, b) => a - b),
     );
     expect(step3).toBeGreaterThan(0);
+  });
+
+  test('takes the disks whose identity the restored etcd no longer matches out of their nodes, before the faulted claims', () => {
+    // longhorn-manager v1.8.1 writes a new longhorn-disk.cfg on a wiped or new disk and marks it
+    // DiskFilesystemChanged against the UUID the restored node recorded: no replica goes there
+    // until the disk is removed and given back.
+    const at = (prefix: string) => lines.findIndex((line) => line.startsWith(prefix));
+    const rollout = at('kubectl -n longhorn-system rollout status daemonset/longhorn-manager');
+    const listed = at('kubectl -n longhorn-system get nodes.longhorn.io -o go-template=');
+    const removed = at('while read -r node disk; do');
+    const waited = lines.findIndex(
+      (line) => line.startsWith('( deadline=') && line.includes('DiskFilesystemChanged'),
+    );
+    const givenBack = at(
+      'Then give each node listed its disks back: run its block of "Later: changing a storage node\'s',
+    );
+    const faulted = lines.indexOf(
+      `kubectl -n longhorn-system get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.status.kubernetesStatus.namespace}{"/"}{.status.kubernetesStatus.pvcName}{"\\n"}{end}'`,
+    );
+    expect(lines[rollout + 1]).toBe('sleep 90');
+    expect(lines[listed]).toContain(
+      '(eq .type "Ready") (eq .reason "DiskFilesystemChanged")}}{{$node}} {{$disk}}',
+    );
+    expect(lines[listed]).toMatch(/ > \.\/stale-disks$/);
+    expect(rollout).toBeGreaterThan(lines.indexOf('## 3. Let Argo CD converge'));
+    expect([rollout, listed, removed, waited, givenBack, faulted]).toEqual(
+      [rollout, listed, removed, waited, givenBack, faulted].toSorted((a, b) => a - b),
+    );
+    expect(new Set([rollout, listed, removed, waited, givenBack, faulted]).size).toBe(6);
+    expect(onLonghorn).toContain('disks" (step 3) of `clusters/prod/RUNBOOK.md`');
+  });
+
+  test('removes each listed disk with its scheduling off first, as pasted into sh', () => {
+    const loop = lines.find((line) => line.startsWith('while read -r node disk; do')) as string;
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-stale-disks-'));
+    try {
+      const log = join(dir, 'log');
+      writeFileSync(join(dir, 'kubectl'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n`);
+      chmodSync(join(dir, 'kubectl'), 0o755);
+      writeFileSync(join(dir, 'stale-disks'), 'prod-worker-1 system\nprod-worker-2 fast\n');
+      const out = spawnSync('sh', ['-c', loop], {
+        cwd: dir,
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      expect(out.status).toBe(0);
+      const patch = (node: string, body: string) =>
+        `-n longhorn-system patch nodes.longhorn.io ${node} --type=merge -p ${body}`;
+      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual([
+        patch('prod-worker-1', '{"spec":{"disks":{"system":{"allowScheduling":false}}}}'),
+        patch('prod-worker-1', '{"spec":{"disks":{"system":null}}}'),
+        patch('prod-worker-2', '{"spec":{"disks":{"fast":{"allowScheduling":false}}}}'),
+        patch('prod-worker-2', '{"spec":{"disks":{"fast":null}}}'),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('says the wipe of a storage control plane loses the replicas on its Longhorn disk, and checks every disk takes replicas at the end', () => {
+    const text = onLonghorn.replace(/\s+/g, ' ');
+    expect(text).toContain(
+      "On a storage node that includes Longhorn's disk at `/var/lib/longhorn` and every replica on it",
+    );
+    const step5 = lines.indexOf('## 5. Check');
+    const check = lines.findIndex(
+      (line, index) =>
+        index > step5 && line.includes('(eq .type "Schedulable") (ne .status "True")'),
+    );
+    expect(check).toBeGreaterThan(step5);
+    expect(step5).toBeGreaterThan(0);
   });
 
   test('replaces a faulted claim with commands a shell runs as pasted (no bare <placeholder>)', () => {

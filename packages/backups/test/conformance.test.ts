@@ -273,6 +273,26 @@ describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () =>
     // and one that does not exist is found missing
     expect(hasField(schemaOf('backupvolumes.longhorn.io'), 'status.lastBackup')).toBe(false);
   });
+
+  test('the disk fields its Go templates read exist on nodes.longhorn.io, and the spec field its patches write', async () => {
+    const { staleDiskCommands, unschedulableDisksCommand } = await import('../src/runbook.js');
+    const node = schemaOf('nodes.longhorn.io');
+    // status.diskStatus is a map by disk name, as spec.disks is (the patches' keys)
+    const disk = node?.properties?.status?.properties?.diskStatus?.additionalProperties;
+    const condition = disk?.properties?.conditions?.items?.properties;
+    const text = [...staleDiskCommands(), unschedulableDisksCommand()].join('\n');
+    const read = [...text.matchAll(/\(\w+ \.(\w+) "/g)].map((m) => m[1]);
+    expect([...new Set(read)].toSorted()).toEqual(['reason', 'status', 'type']);
+    for (const field of [...read, 'message']) expect(Object.keys(condition ?? {})).toContain(field);
+    expect(text).toContain('range $disk, $status := .status.diskStatus');
+    expect(
+      Object.keys(
+        node?.properties?.spec?.properties?.disks?.additionalProperties?.properties ?? {},
+      ),
+    ).toContain('allowScheduling');
+    // and a field that does not exist is found missing
+    expect(Object.keys(condition ?? {})).not.toContain('lastProbeReason');
+  });
 });
 
 /**
