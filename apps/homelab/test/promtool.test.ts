@@ -1049,6 +1049,21 @@ const SCENARIOS: readonly Scenario[] = [
           alert_rule_test: [at(rule, wait + 20, [fires(rule, {})])],
         },
         {
+          // A failure that passes: controller-runtime retries at once (5 ms, doubling), ten
+          // errors within a second, then the sync succeeds.
+          name: 'BitwardenOperatorErrors: a burst of errors that passes, never',
+          interval: '1m',
+          input_series: [
+            {
+              series: errors,
+              values: Array.from({ length: end + 1 }, (_, minute) => (minute < 10 ? 0 : 10)).join(
+                ' ',
+              ),
+            },
+          ],
+          alert_rule_test: [10 + wait, end - 1].map((minute) => at(rule, minute, [])),
+        },
+        {
           name: 'BitwardenOperatorErrors: no error, never',
           interval: '1m',
           input_series: [{ series: errors, values: `0x${end}` }],

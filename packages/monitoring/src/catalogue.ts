@@ -297,15 +297,18 @@ export const FALLBACK_MONITORS: readonly FallbackMonitors[] = [
             // operator returns the error, which overrides its RequeueAfter), which doubles up to
             // 1000 s (client-go workqueue DefaultTypedControllerRateLimiter): one error every
             // 16.7 minutes at worst. A window shorter than that empties between two errors and
-            // restarts the `for`, so the alert never fired for one failing secret.
-            expr: `sum(increase(controller_runtime_reconcile_errors_total{namespace="${namespace}"}[30m])) > $threshold`,
+            // restarts the `for`, so the alert never fired for one failing secret. A `for` longer
+            // than the window: a failure that passes (a Bitwarden outage of a minute, a conflict
+            // while a sync is forced) gives a burst of errors within seconds, which holds the
+            // expression for one window only and never fires.
+            expr: `sum(increase(controller_runtime_reconcile_errors_total{namespace="${namespace}"}[20m])) > $threshold`,
             threshold: 0,
-            for: { development: '1h', staging: '30m', production: '15m' },
+            for: { development: '2h', staging: '1h', production: '30m' },
             severity: 'warning',
             summary:
               'The Bitwarden Secrets Manager operator fails to reconcile BitwardenSecrets: Secrets are not filled or not refreshed.',
             description:
-              'Check the operator logs and the machine-account token Secret; the BitwardenSecret status names the failing secret ids.',
+              "Check the operator logs and the machine-account token Secret; a failing BitwardenSecret's FailedSync condition carries the last error's message.",
           },
         ],
       },

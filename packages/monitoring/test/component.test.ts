@@ -491,7 +491,7 @@ describe('fallback monitors of components built in parallel', () => {
       'The name and exported_namespace labels name the Certificate',
     );
     expect(rules.get('BitwardenOperatorErrors')?.expr).toBe(
-      'sum(increase(controller_runtime_reconcile_errors_total{namespace="sm-operator-system"}[30m])) > 0',
+      'sum(increase(controller_runtime_reconcile_errors_total{namespace="sm-operator-system"}[20m])) > 0',
     );
     expect(
       Object.keys(run.manifests('staging')).filter((key) => key.startsWith('servicemonitor-')),
