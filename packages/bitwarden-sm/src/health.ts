@@ -12,7 +12,10 @@
  * sync call returned, and only when it reports changes since the last sync, with `SuccessfulSync`
  * True either way (`PullSecretManagerSecretDeltas`, `ApplySecretMap`): the rotation guide lists
  * the keys each Secret lacks. A later failure after a success
- * keeps it Healthy: the Secret keeps the values of the last sync. Argo CD v3.4.4 has no health
+ * keeps it Healthy: the Secret keeps the values of the last sync, and sm-kubernetes leaves
+ * `SuccessfulSync` True (`LogError` sets only `FailedSync`, whose time it stamps once); a forced
+ * sync of the runbooks clears the conditions first (rotation.ts `forceSyncCommand`), so its
+ * failure shows Degraded, and `BitwardenOperatorErrors` alerts on the rest. Argo CD v3.4.4 has no health
  * check of its own for this kind and counts it healthy once applied, so a consumer's Application
  * showed its pods in CreateContainerConfigError, not the cause. Lua 5.1 (gopher-lua), as Argo
  * CD runs it.

@@ -164,9 +164,15 @@ export function workloadRef(reader: SecretReader): string {
   return `${reader.kind.toLowerCase()}/${reader.name}`;
 }
 
-/** The command that makes the operator sync a BitwardenSecret now. */
+/**
+ * The command that makes the operator sync a BitwardenSecret now: without a last sync time it
+ * syncs every entry at its next reconcile. Its conditions go too: sm-kubernetes never removes
+ * `FailedSync` once set and leaves `SuccessfulSync` True after a later failure (`LogError` sets
+ * only `FailedSync`), so without them the health check (health.ts) reads what this sync does,
+ * Degraded with the operator's message when it fails.
+ */
 export function forceSyncCommand(namespace: string, name: string): string {
-  return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`;
+  return `kubectl -n ${shellQuote(namespace)} patch bitwardensecret ${shellQuote(name)} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`;
 }
 
 /** The heading of the rotation guide's section on keys mapped anew (`bitwarden-map-changed` names it). */
@@ -545,8 +551,8 @@ export function rotationGuide(input: RotationGuideInput): string {
       '',
       `The operator reads the token from the hand-made Secret \`${secretName}\` (key \`${key}\`) of`,
       'each namespace at every sync: nothing restarts. Create a new access token for the machine',
-      'account in Bitwarden, put it into every namespace, force a sync of one BitwardenSecret to',
-      'see it work, then revoke the old token.',
+      'account in Bitwarden, put it into every namespace, force a sync of one BitwardenSecret in',
+      'each to see it work, then revoke the old token.',
       '',
       `Read the new token into your shell first. ${READ_ALONE_NOTE}`,
       '',
@@ -566,6 +572,31 @@ export function rotationGuide(input: RotationGuideInput): string {
       '```',
       '',
     );
+    // One BitwardenSecret of each namespace, synced with the new token: a token Bitwarden refuses
+    // fails here, with the operator's reason, while the old one still works.
+    const synced = input.tokenNamespaces.flatMap((namespace) => {
+      const names = input.entries
+        .flatMap((entry) => entry.fills)
+        .filter((fill) => fill.namespace === namespace)
+        .map((fill) => fill.name)
+        .sort(compareStrings);
+      return names[0] === undefined ? [] : [{ namespace, name: names[0] }];
+    });
+    if (synced.length > 0) {
+      lines.push(
+        'Then sync one BitwardenSecret of each namespace with it and wait: a token Bitwarden refuses',
+        "stops here with the operator's reason, while the old token still works. Revoke the old",
+        'token in Bitwarden only once every wait here ended.',
+        '',
+        '```sh',
+        ...synced.flatMap(({ namespace, name }) => [
+          forceSyncCommand(namespace, name),
+          waitSyncCommand(namespace, name),
+        ]),
+        '```',
+        '',
+      );
+    }
   }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }

@@ -133,8 +133,8 @@ describe('the rotation guide', () => {
       '- key `argocd` of Secret `sso/sso-clients` (sso)',
     ]);
     expect(commands(lines)).toEqual([
-      `kubectl -n argocd patch bitwardensecret argocd-oidc --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
-      `kubectl -n sso patch bitwardensecret sso-clients --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
+      `kubectl -n argocd patch bitwardensecret argocd-oidc --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`,
+      `kubectl -n sso patch bitwardensecret sso-clients --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`,
       syncWait('argocd', 'argocd-oidc'),
       syncWait('sso', 'sso-clients'),
       'kubectl -n sso rollout restart deployment/sso',
@@ -231,6 +231,23 @@ describe('the rotation guide', () => {
       "printf '%s' 'Bitwarden machine account access token: ' && read -rs BWS_ACCESS_TOKEN && export BWS_ACCESS_TOKEN && echo\n",
     );
     expect(blocks[1]).not.toContain('read -rs');
+    // Then one BitwardenSecret of each namespace synced with the new token and waited for, before
+    // the old token is revoked
+    const synced = commands((blocks[2] ?? '').split('\n'));
+    expect(synced.filter((line) => line.includes(' patch bitwardensecret '))).toEqual(
+      [
+        ['argocd', 'argocd-oidc'],
+        ['backup', 'backup-s3'],
+        ['sso', 'sso'],
+      ].map(
+        ([namespace, name]) =>
+          `kubectl -n ${namespace} patch bitwardensecret ${name} --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`,
+      ),
+    );
+    expect(synced.filter((line) => line.includes('lastSuccessfulSyncTime}'))).toHaveLength(3);
+    expect(token.replace(/\s+/g, ' ')).toContain(
+      'Revoke the old token in Bitwarden only once every wait here ended.',
+    );
   });
 });
 
@@ -316,7 +333,7 @@ describe('a key with a procedure', () => {
       `kubectl -n gitops patch application prod-safe --type merge -p '{"spec":{"syncPolicy":{"automated":null}}}'`,
       ...ended('prod-safe'),
       'stop vault',
-      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
+      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`,
       syncWait('vault', 'vault'),
       're-encrypt vault',
       // The Application's own sync options and prune (Argo CD syncs with the operation's only)
@@ -348,7 +365,7 @@ describe('a key with a procedure', () => {
 
   it('keeps the plain sync and restart for the keys without one', () => {
     expect(commands(section(text([gitops, vault]), ID_A))).toEqual([
-      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null}}'`,
+      `kubectl -n vault patch bitwardensecret vault --subresource=status --type=merge -p '{"status":{"lastSuccessfulSyncTime":null,"conditions":null}}'`,
       syncWait('vault', 'vault'),
       'kubectl -n vault rollout restart deployment/vault',
       'kubectl -n vault rollout status deployment/vault --timeout=10m',
