@@ -15,6 +15,7 @@ import {
   type Component,
   type ComponentOutput,
   type ConsumerManifests,
+  cidrContains,
   compareStrings,
   type Declaration,
   type DeclareInput,
@@ -52,7 +53,13 @@ function descriptor(): ApplicationDescriptor {
   };
 }
 
-function dnsStep(domain: string, address: string | undefined): BootstrapStep {
+/**
+ * Private IPv4 ranges (RFC 1918) and IPv6 unique local addresses (RFC 4193): what dnsmasq's
+ * `--stop-dns-rebind` and routers' rebinding checks refuse in an answer from upstream.
+ */
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+export function dnsStep(domain: string, address: string | undefined): BootstrapStep {
   const gateway = `gateway/${PLATFORM_GATEWAY.name}`;
   return {
     title: 'Point DNS at the Gateway',
@@ -64,6 +71,16 @@ function dnsStep(domain: string, address: string | undefined): BootstrapStep {
       'programmed, create one wildcard record in your DNS (and nothing else: HTTP redirects to HTTPS):',
       '',
       `    *.${domain}.  IN  ${address?.includes(':') ? 'AAAA' : 'A'}  ${address ?? '<the address printed below>'}`,
+      ...(address === undefined || PRIVATE_RANGES.some((range) => cidrContains(range, address))
+        ? [
+            '',
+            `${address === undefined ? 'Where the address is a private one and the record' : 'The address is a private one: where the record'} is in public DNS, a LAN`,
+            'resolver with DNS-rebind protection drops the answer, and the names resolve nowhere on the LAN',
+            "(dnsmasq's `--stop-dns-rebind`, on by default in OpenWrt: `option rebind_protection`; pfSense's",
+            `and OPNsense's rebinding checks): allow the domain there (dnsmasq \`--rebind-domain-ok=/${domain}/\`,`,
+            `OpenWrt \`list rebind_domain '${domain}'\`), or serve the record from that resolver instead.`,
+          ]
+        : []),
     ],
     // `wait --for=condition=…` fails at once while the Gateway (or its CRD) does not exist yet:
     // right after the hand-over Argo CD has not synced it. `--for=create` (kubectl 1.31+) waits.

@@ -10,6 +10,7 @@ import {
   testReferenceClusters,
 } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
+import { dnsStep } from '../src/component.js';
 import {
   type AnyJson,
   consumer,
@@ -80,6 +81,24 @@ describe('the declaration', () => {
       'curl -sI --max-time 30 http://gateway-check.dev.lab.example.com/ | head -n 1',
     );
     expect(dev?.bootstrap?.[0]?.after?.join(' ')).toContain('`301 Moved Permanently`');
+  });
+
+  test('tells where DNS-rebind protection drops the record: a private or unpinned address, not a public one', () => {
+    const text = (address: string | undefined) =>
+      dnsStep('lab.example.com', address).body.join(' ');
+    expect(dev?.bootstrap?.[0]?.body.join(' ')).toContain(
+      'The address is a private one: where the record is in public DNS, a LAN resolver with DNS-rebind protection drops the answer',
+    );
+    expect(text('fd00::10')).toContain(
+      "`--rebind-domain-ok=/lab.example.com/`, OpenWrt `list rebind_domain 'lab.example.com'`",
+    );
+    expect(text('172.20.0.5')).toContain('The address is a private one');
+    expect(text(undefined)).toContain(
+      'Where the address is a private one and the record is in public DNS',
+    );
+    for (const address of ['203.0.113.10', '172.32.0.1', '2001:db8::1']) {
+      expect(text(address)).not.toContain('rebind');
+    }
   });
 });
 
