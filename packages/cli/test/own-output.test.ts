@@ -345,6 +345,17 @@ function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
     resources: { requests: quantities('request'), limits: quantities('limit') },
     securityContext,
   });
+  // The resource's own `containers` and `initContainers` are merged into the operator's by name
+  // (a strategic merge: a new name is a sidecar, a known one patches the operator's container), and
+  // its `volumes` added (prometheus-operator v0.93.0 pkg/prometheus/server/statefulset.go,
+  // pkg/alertmanager/statefulset.go): a sidecar without requests is the policies' to judge.
+  const merged = (own: AnyJson[], extra: AnyJson[] | undefined): AnyJson[] => [
+    ...own.map((container) => ({
+      ...container,
+      ...(extra ?? []).find((other) => other.name === container.name),
+    })),
+    ...(extra ?? []).filter((other) => !own.some((container) => container.name === other.name)),
+  ];
   return objects
     .filter(
       (object) =>
@@ -368,11 +379,20 @@ function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
               ...(spec.securityContext === undefined
                 ? {}
                 : { securityContext: spec.securityContext }),
-              initContainers: [reloader('init-config-reloader')],
-              containers: [
-                { name: main, image: spec.image, resources: spec.resources ?? {}, securityContext },
-                reloader('config-reloader'),
-              ],
+              initContainers: merged([reloader('init-config-reloader')], spec.initContainers),
+              containers: merged(
+                [
+                  {
+                    name: main,
+                    image: spec.image,
+                    resources: spec.resources ?? {},
+                    securityContext,
+                  },
+                  reloader('config-reloader'),
+                ],
+                spec.containers,
+              ),
+              ...(spec.volumes === undefined ? {} : { volumes: spec.volumes }),
             },
           },
         },
@@ -681,6 +701,38 @@ describe.skipIf(helm === undefined)(
         ).toEqual([]);
       },
     );
+
+    test("a sidecar the Prometheus resource adds to the operator's pods is judged: one without requests or a security context is denied on prod", () => {
+      const all = rendered.filter((app) => app.cluster === 'prod').flatMap((app) => app.objects);
+      const withSidecar = all.map((object) =>
+        object.kind === 'Prometheus' && object.apiVersion === 'monitoring.coreos.com/v1'
+          ? ({
+              ...object,
+              spec: {
+                ...(object as AnyJson).spec,
+                containers: [{ name: 'sidecar', image: (object as AnyJson).spec.image }],
+              },
+            } as unknown as KubeObject)
+          : object,
+      );
+      const made = operatorStatefulSets(withSidecar);
+      const prometheus = made.find(
+        (object) => object.metadata.name === 'prometheus-monitoring-prometheus',
+      );
+      expect(
+        (prometheus as AnyJson).spec.template.spec.containers.map((c: AnyJson) => c.name),
+      ).toEqual(['prometheus', 'config-reloader', 'sidecar']);
+      const { verdicts } = admission(withSidecar, made);
+      expect(
+        verdicts
+          .filter((verdict) => verdict.messages.length > 0)
+          .map((verdict) => [verdict.constraint.metadata.name, verdict.object.metadata.name]),
+      ).toEqual([
+        // no securityContext of its own (restricted) and no requests
+        ['pod-security', 'prometheus-monitoring-prometheus'],
+        ['resource-requests', 'prometheus-monitoring-prometheus'],
+      ]);
+    });
 
     /** The objects of the approver's upstream manifest Talos applies (vendored, as pinned). */
     function talosManifestObjects(): KubeObject[] {

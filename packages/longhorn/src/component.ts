@@ -169,8 +169,9 @@ const KUBELET_ROOT = '/var/lib/kubelet';
  * - the CSI plugin (csi/deployment.go): the kubelet's `plugins/kubernetes.io/csi`,
  *   `plugins_registry`, `plugins/driver.longhorn.io`, `pods`, and `/dev`, `/proc`, `/sys`,
  *   `/lib/modules`;
- * - backing-image-manager and backing-image-data-source: each Longhorn disk's path (the system
- *   disk `/var/lib/longhorn`, data disks `/var/mnt/<disk>`), and `/dev`, `/proc`.
+ * - backing-image-manager: each Longhorn disk's path (the system disk `/var/lib/longhorn`, data
+ *   disks `/var/mnt/<disk>`); backing-image-data-source: that path, `/dev` and `/proc`. A disk
+ *   added outside the definition is not here: its backing-image pods are refused.
  */
 export function longhornHostPaths(disks: ClusterDisks): string[] {
   const paths = new Set<string>([
