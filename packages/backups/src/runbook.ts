@@ -426,6 +426,37 @@ export function faultedClaimsCommands(): string[] {
 }
 
 /**
+ * The orphans of Longhorn's disks after the etcd restore, and whether the volume each belonged to
+ * exists. longhorn-manager v1.8.1 makes an Orphan for each replica directory on a ready disk that
+ * no Replica names (`node_controller.go` `createOrphan`: `spec.nodeID`, `spec.parameters.DiskPath`
+ * and `DataName`, the directory `<volume>-<suffix>`); deleting one deletes the directory
+ * (`orphan_controller.go`), and only `orphan-auto-deletion` (default false, `types/setting.go`)
+ * deletes them unasked. The volume names are matched in awk by file name, not `NR == FNR`, which an
+ * empty list would mistake for the orphans.
+ */
+export function orphanCommands(): string[] {
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} get settings.longhorn.io orphan-auto-deletion -o jsonpath='{.value}{"\\n"}'`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}' > ./volumes`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get orphans.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID}{" "}{.spec.parameters.DiskPath}{" "}{.spec.parameters.DataName}{"\\n"}{end}' | awk 'FILENAME == "./volumes" { volume[$1] = 1; next } { name = $3; sub(/-[^-]*$/, "", name); print $1, $2, $3, name, ((name in volume) ? "volume-exists" : "volume-gone") }' ./volumes -`,
+    'rm ./volumes',
+  ];
+}
+
+/**
+ * The replicas of the faulted Longhorn volumes (`<volume> <node> <disk path> <failed at>`): one on
+ * a disk that was kept, on a node that runs, is what auto-salvage (on by default in v1.8.1) brings
+ * the volume back from.
+ */
+export function faultedReplicasCommands(): string[] {
+  return [
+    `kubectl -n ${LONGHORN_NAMESPACE} get volumes.longhorn.io -o jsonpath='{range .items[?(@.status.robustness=="faulted")]}{.metadata.name}{"\\n"}{end}' > ./faulted-names`,
+    `kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.volumeName}{" "}{.spec.nodeID}{" "}{.spec.diskPath}{" "}{.spec.failedAt}{"\\n"}{end}' | awk 'FILENAME == "./faulted-names" { faulted[$1] = 1; next } ($1 in faulted)' ./faulted-names -`,
+    'rm ./faulted-names',
+  ];
+}
+
+/**
  * A kubectl Go template that prints `<node> <disk>` for each disk of each Longhorn node whose
  * condition `type` has `field` equal (`eq`) or not equal (`ne`) to `value`. Longhorn v1.8.1's
  * conditions always carry `type`, `status` and `reason` (no `omitempty`), so the comparisons never
@@ -824,7 +855,17 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     'apply) for the machines that were lost, every machine when all were. Do **not** run its',
     'step 6 (`talosctl bootstrap`): etcd comes back from the snapshot instead. A machine that still',
     'runs Talos keeps its installation: do not boot it from the ISO. A worker that still runs keeps',
-    'its data disks, and their volumes come back healthy; it rejoins once the API answers again.',
+    ...(input.storageDriver === LONGHORN_CSI_DRIVER
+      ? [
+          'its data disks and the replicas on them, and rejoins once the API answers again. Its volumes',
+          'come back with their newest data only where nothing changed in Longhorn between the etcd',
+          "snapshot and the loss: etcd brings back Longhorn's records of that time, and Longhorn starts",
+          'the replicas they name without comparing their data (the volumes keep no revision counter,',
+          "Longhorn v1.8.1's default). A replica replaced or failed since may serve an older or an empty",
+          'copy, while the newer one is left on its disk as an orphan; a volume created since comes back',
+          'as a new claim, its data in orphans. Step 3 lists them: until step 5 is done, delete no orphan.',
+        ]
+      : ['its data disks; it rejoins once the API answers again.']),
     '',
     ...(controlPlanes > 1
       ? [
@@ -978,6 +1019,20 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       `disks" (step 3) of \`${talosReadme}\`, which gives the Longhorn node every disk the definition lists`,
       'that it lacks and waits until each is schedulable. Then `rm ./stale-disks`.',
       '',
+      'A replica directory that none of the restored records names is an orphan to Longhorn: a',
+      'replica made after the snapshot (maybe the newest copy of its volume, whose record now names',
+      'an older or an empty one) or the data of a volume created after it. Deleting an orphan',
+      'deletes its data; Longhorn deletes none itself while `orphan-auto-deletion` is off (its',
+      'default, which the platform keeps: the first command prints `false`). The others list each',
+      'orphan (`<node> <disk path> <directory> <volume>`) and whether its volume exists: a',
+      '`volume-exists` one means that volume may now serve an older copy than the orphan holds; a',
+      '`volume-gone` one holds a volume created after the snapshot. Keep every orphan until step 5',
+      "is done, and recover what you need from one with Longhorn's export of a volume from a single",
+      'replica:',
+      '',
+    );
+    sh(...orphanCommands());
+    add(
       'A volume whose replicas were all on lost disks comes back faulted, without its data. List',
       'the claims of the faulted volumes:',
       '',
@@ -1001,8 +1056,18 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'PV/PVC" for it with the namespace and name of the claim), keeping the pods that mount it',
       'stopped until the claim is back, so that nothing makes an empty one in its place.',
       '',
-      `Any other claim of the first list${protectedClaims.length === 0 ? '' : ', not a protected one,'} has no backup: its data is gone, the`,
-      'pods that mount it cannot start, and the wait below would time out. Replace each by an',
+      'A faulted volume with a replica on a disk that was kept, on a node that runs, is not lost:',
+      "Longhorn's `auto-salvage` (on by default) brings it back from that replica once the node is",
+      'Ready and its disks schedulable, when the replica failed with the others; otherwise',
+      "Longhorn's export of a volume from a single replica recovers its data. This lists the",
+      'replicas of the faulted volumes (`<volume> <node> <disk path> <failed at>`):',
+      '',
+    );
+    sh(...faultedReplicasCommands());
+    add(
+      `Any other claim of the first list${protectedClaims.length === 0 ? '' : ' (not a protected one)'} whose replicas were all on lost disks has`,
+      'no copy left: its data is gone, the pods that mount it cannot start, and the wait below',
+      'would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
       'for a claim from Git, makes a new one. A claim VolSync made itself (its name begins with',
       '`volsync-`: the restic cache of a backup or a restore, such as `volsync-dst-<volume>-restore-cache`',

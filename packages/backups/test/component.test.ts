@@ -1600,6 +1600,98 @@ describe('the disaster-recovery runbook on Longhorn', () => {
     expect(onLonghorn).toContain('disks" (step 3) of `clusters/prod/RUNBOOK.md`');
   });
 
+  /**
+   * Runs the block of `commands` that has `marker` in sh, in a scratch folder, with a stand-in
+   * kubectl that prints `answers[<resource>]` for `get <resource>`; returns what it printed.
+   */
+  function runBlock(marker: string, answers: { [resource: string]: string }): string {
+    const start = lines.findIndex((line) => line.includes(marker));
+    const open = lines.lastIndexOf('```sh', start);
+    const close = lines.indexOf('```', start);
+    const block = lines.slice(open + 1, close).join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-dr-longhorn-'));
+    try {
+      const cases = Object.entries(answers)
+        .map(([resource, text]) => `  ${resource}) cat <<'EOF'\n${text}\nEOF\n  ;;`)
+        .join('\n');
+      writeFileSync(
+        join(dir, 'kubectl'),
+        `#!/bin/sh\nfor a; do [ "$prev" = get ] && resource=$a; prev=$a; done\ncase "$resource" in\n${cases}\nesac\n`,
+      );
+      chmodSync(join(dir, 'kubectl'), 0o755);
+      const out = spawnSync('sh', ['-c', block], {
+        cwd: dir,
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      expect(out.stderr).toBe('');
+      return out.stdout;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('lists the orphans after the disks are back, with whether their volume exists, and keeps them', () => {
+    // A replica made after the etcd snapshot, or a volume created after it, has a directory no
+    // restored record names: Longhorn v1.8.1 keeps it as an Orphan (auto-deletion off) and
+    // deleting the Orphan deletes the data.
+    const out = runBlock('get orphans.longhorn.io', {
+      'settings.longhorn.io': 'false',
+      'volumes.longhorn.io': 'pvc-aaa\npvc-bbb',
+      'orphans.longhorn.io': [
+        'prod-worker-1 /var/mnt/fast pvc-aaa-1f2e3d4c',
+        'prod-worker-2 /var/lib/longhorn/ pvc-ccc-9a8b7c6d',
+      ].join('\n'),
+    });
+    expect(out.split('\n')).toEqual([
+      'false',
+      'prod-worker-1 /var/mnt/fast pvc-aaa-1f2e3d4c pvc-aaa volume-exists',
+      'prod-worker-2 /var/lib/longhorn/ pvc-ccc-9a8b7c6d pvc-ccc volume-gone',
+      '',
+    ]);
+    // with no volume at all, every orphan is of a volume gone (not read as the volume list)
+    expect(
+      runBlock('get orphans.longhorn.io', {
+        'settings.longhorn.io': 'false',
+        'volumes.longhorn.io': '',
+        'orphans.longhorn.io': 'prod-worker-1 /var/mnt/fast pvc-aaa-1f2e3d4c',
+      }),
+    ).toContain('pvc-aaa-1f2e3d4c pvc-aaa volume-gone');
+    const at = (text: string) => lines.findIndex((line) => line.includes(text));
+    expect(at('get orphans.longhorn.io')).toBeGreaterThan(at('while read -r node disk; do'));
+    expect(at('get orphans.longhorn.io')).toBeLessThan(
+      at(
+        'get volumes.longhorn.io -o jsonpath=\'{range .items[?(@.status.robustness=="faulted")]}{.status',
+      ),
+    );
+    expect(onLonghorn.replace(/\s+/g, ' ')).toContain(
+      'Step 3 lists them: until step 5 is done, delete no orphan.',
+    );
+    expect(onLonghorn).not.toContain('their volumes come back healthy');
+  });
+
+  test('lists the replicas of the faulted volumes before a claim is replaced as lost', () => {
+    const out = runBlock('get replicas.longhorn.io', {
+      'volumes.longhorn.io': 'pvc-aaa',
+      'replicas.longhorn.io': [
+        'pvc-aaa prod-worker-1 /var/mnt/fast/ 2026-12-01T10:00:00Z',
+        'pvc-bbb prod-worker-2 /var/mnt/fast/ ',
+        'pvc-aaa prod-worker-3 /var/lib/longhorn/ 2026-12-01T10:00:01Z',
+      ].join('\n'),
+    });
+    expect(out.split('\n')).toEqual([
+      'pvc-aaa prod-worker-1 /var/mnt/fast/ 2026-12-01T10:00:00Z',
+      'pvc-aaa prod-worker-3 /var/lib/longhorn/ 2026-12-01T10:00:01Z',
+      '',
+    ]);
+    const listed = lines.findIndex((line) => line.includes('get replicas.longhorn.io'));
+    const replaced = lines.indexOf(
+      `kubectl -n "\${CLAIM%%/*}" delete pvc "\${CLAIM#*/}" --wait=false`,
+    );
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThan(replaced);
+  });
+
   test('removes each listed disk with its scheduling off first, as pasted into sh', () => {
     const loop = lines.find((line) => line.startsWith('while read -r node disk; do')) as string;
     const dir = mkdtempSync(join(tmpdir(), 'homelab-stale-disks-'));

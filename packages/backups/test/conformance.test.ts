@@ -293,6 +293,41 @@ describe('Longhorn 1.8.1: the fields the disaster-recovery runbook reads', () =>
     // and a field that does not exist is found missing
     expect(Object.keys(condition ?? {})).not.toContain('lastProbeReason');
   });
+
+  test('the orphan and replica fields its jsonpaths read exist on the vendored CRDs', async () => {
+    const { orphanCommands, faultedReplicasCommands } = await import('../src/runbook.js');
+    const text = [...orphanCommands(), ...faultedReplicasCommands()].join('\n');
+    const fieldsOf = (resource: string): string[] =>
+      text
+        .split('\n')
+        .filter((line) => line.includes(` get ${resource} `))
+        .flatMap((line) => line.match(/\{\.spec\.[A-Za-z.]+\}/g) ?? [])
+        .map((field) => field.slice(2, -1));
+    expect(fieldsOf('orphans.longhorn.io')).toEqual([
+      'spec.nodeID',
+      'spec.parameters.DiskPath',
+      'spec.parameters.DataName',
+    ]);
+    expect(fieldsOf('replicas.longhorn.io')).toEqual([
+      'spec.volumeName',
+      'spec.nodeID',
+      'spec.diskPath',
+      'spec.failedAt',
+    ]);
+    // spec.parameters is a map of strings (longhorn-manager v1.8.1 node_controller.go
+    // createOrphan names its keys DataName, DiskName, DiskUUID, DiskPath and DiskType)
+    expect(schemaOf('orphans.longhorn.io')?.properties?.spec?.properties?.parameters?.type).toBe(
+      'object',
+    );
+    for (const field of ['spec.nodeID'])
+      expect(hasField(schemaOf('orphans.longhorn.io'), field)).toBe(true);
+    for (const field of fieldsOf('replicas.longhorn.io'))
+      expect({ field, found: hasField(schemaOf('replicas.longhorn.io'), field) }).toEqual({
+        field,
+        found: true,
+      });
+    expect(hasField(schemaOf('replicas.longhorn.io'), 'spec.failedSince')).toBe(false);
+  });
 });
 
 /**
