@@ -866,7 +866,7 @@ function readme(
           '`kube-system`), `ServerSideApply=true` where a component asks for it, and ' +
           'the resources finalizer, so that removing a component from the definition removes ' +
           'what it deployed. Critical Applications (CRD bundles and the components that declare ' +
-          'themselves critical, such as the CNI, Argo CD, the secrets and storage providers) are the ' +
+          'themselves critical, such as the CNI, the cluster DNS, Argo CD, the secrets and storage providers) are the ' +
           'exception: no finalizer, and `Prune=false`/`Delete=false`, so that a rename or a removed ' +
           'component never deletes what the cluster runs on; removing one is a runbook step.',
       },

@@ -489,11 +489,12 @@ function diskConditionTemplate(
  */
 export function staleDiskCommands(): string[] {
   const list = `kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o go-template='${diskConditionTemplate('Ready', 'eq', 'reason', 'DiskFilesystemChanged')}'`;
+  const shown = `kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o go-template='${diskConditionTemplate('Ready', 'eq', 'reason', 'DiskFilesystemChanged', ' {{.message}}')}'`;
   return [
     `kubectl -n ${LONGHORN_NAMESPACE} rollout status daemonset/longhorn-manager --timeout=15m`,
     'sleep 90',
     `${list} > ./stale-disks`,
-    'cat ./stale-disks',
+    shown,
     `while read -r node disk; do kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$node" --type=merge -p '{"spec":{"disks":{"'"$disk"'":{"allowScheduling":false}}}}' && kubectl -n ${LONGHORN_NAMESPACE} patch nodes.longhorn.io "$node" --type=merge -p '{"spec":{"disks":{"'"$disk"'":null}}}'; done < ./stale-disks`,
     boundedWait({
       seconds: 600,
@@ -1002,13 +1003,17 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     );
     add(
       "Restoring etcd also restored each Longhorn node's record of its disks, with the identity",
-      'Longhorn wrote on each disk (`longhorn-disk.cfg`). A disk wiped or replaced since has lost it:',
+      'Longhorn wrote on each disk (`longhorn-disk.cfg`; with etcd bootstrapped anew there is no',
+      'record, and the list below stays empty). A disk wiped or replaced since has lost it:',
       'the disk at `/var/lib/longhorn` of every machine installed anew and of every control plane',
       'whose EPHEMERAL partition step 1 wiped, and any new data disk. Longhorn writes a new identity',
       'there, finds that it does not match the record, and marks the disk not ready for good',
       '(`DiskFilesystemChanged`): it places no replica on it, the volumes stay degraded, and a claim',
-      'replaced below never gets its replicas. Once the managers run and have looked at every disk',
-      '(every 30 seconds), this lists those disks (`<node> <disk>`), takes each out of its Longhorn',
+      'replaced below never gets its replicas. A data disk read before Talos mounted it would look',
+      'the same: first run, for each storage node, the `talosctl … get volumestatus` waits at the top',
+      `of its block of "Later: changing a storage node's disks" (step 3) of \`${talosReadme}\`. Once the`,
+      'managers run and have looked at every disk (every 30 seconds), this lists those disks',
+      "(`<node> <disk> <Longhorn's message>`), takes each out of its Longhorn",
       "node (its scheduling off first: Longhorn's webhook removes no schedulable disk) and waits",
       'until Longhorn has dropped them:',
       '',
@@ -1026,7 +1031,8 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
       'default, which the platform keeps: the first command prints `false`). The others list each',
       'orphan (`<node> <disk path> <directory> <volume>`) and whether its volume exists: a',
       '`volume-exists` one means that volume may now serve an older copy than the orphan holds; a',
-      '`volume-gone` one holds a volume created after the snapshot. Keep every orphan until step 5',
+      '`volume-gone` one holds a volume created after the snapshot (with etcd bootstrapped anew,',
+      'every orphan is `volume-gone` and holds a volume of the lost cluster). Keep every orphan until step 5',
       "is done, and recover what you need from one with Longhorn's export of a volume from a single",
       'replica:',
       '',
@@ -1065,7 +1071,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     );
     sh(...faultedReplicasCommands());
     add(
-      `Any other claim of the first list${protectedClaims.length === 0 ? '' : ' (not a protected one)'} whose replicas were all on lost disks has`,
+      `Any other claim of the faulted-claims list above${protectedClaims.length === 0 ? '' : ' (not a protected one)'} whose replicas were all on lost disks has`,
       'no copy left: its data is gone, the pods that mount it cannot start, and the wait below',
       'would time out. Replace each by an',
       'empty claim: delete the claim, then the pods that mount it; their StatefulSet, or Argo CD',
@@ -1265,6 +1271,13 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
   add(
     '## 5. Check',
     '',
+    ...(longhorn
+      ? [
+          "A command of the block below lists the disks of Longhorn's nodes that take no replica,",
+          'with why: it prints nothing once every disk is schedulable.',
+          '',
+        ]
+      : []),
     ...(verified.length === 0
       ? ['No volume has a restore verification to run.', '']
       : [
@@ -1272,13 +1285,6 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
           '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',
           '',
         ]),
-    ...(longhorn
-      ? [
-          "The disks of Longhorn's nodes that take no replica are listed with why (the command",
-          'after the verifications): it prints nothing once every disk is schedulable.',
-          '',
-        ]
-      : []),
   );
   // Commands only: what would be a `#` comment is prose (zsh's prompt runs `#` as a command).
   const checks = [

@@ -586,7 +586,7 @@ export function rotationGuide(input: RotationGuideInput): string {
       lines.push(
         'Then sync one BitwardenSecret of each namespace with it and wait: a token Bitwarden refuses',
         "stops here with the operator's reason, while the old token still works. Revoke the old",
-        'token in Bitwarden only once every wait here ended.',
+        "token in Bitwarden only once every wait here ended without a 'timed out' message.",
         '',
         '```sh',
         ...synced.flatMap(({ namespace, name }) => [

@@ -246,7 +246,7 @@ describe('the rotation guide', () => {
     );
     expect(synced.filter((line) => line.includes('lastSuccessfulSyncTime}'))).toHaveLength(3);
     expect(token.replace(/\s+/g, ' ')).toContain(
-      'Revoke the old token in Bitwarden only once every wait here ended.',
+      "Revoke the old token in Bitwarden only once every wait here ended without a 'timed out' message.",
     );
   });
 });

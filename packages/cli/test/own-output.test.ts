@@ -346,8 +346,9 @@ function operatorStatefulSets(objects: readonly KubeObject[]): KubeObject[] {
     securityContext,
   });
   // The resource's own `containers` and `initContainers` are merged into the operator's by name
-  // (a strategic merge: a new name is a sidecar, a known one patches the operator's container), and
-  // its `volumes` added (prometheus-operator v0.93.0 pkg/prometheus/server/statefulset.go,
+  // (the operator's is a strategic merge, `pkg/k8s/merge.go` MergePatchContainers; this one is
+  // shallow, field by field: a new name is a sidecar, a known one replaces the operator's fields
+  // it names), and its `volumes` taken (prometheus-operator v0.93.0 pkg/prometheus/server/statefulset.go,
   // pkg/alertmanager/statefulset.go): a sidecar without requests is the policies' to judge.
   const merged = (own: AnyJson[], extra: AnyJson[] | undefined): AnyJson[] => [
     ...own.map((container) => ({

@@ -427,11 +427,11 @@ export const storageBeforeClaims: SystemCheck = {
 
 const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 
-/** The CNI, the CRD bundles and the GitOps controller are never cascade-deleted or pruned. */
+/** The critical Applications (the CNI, the cluster DNS, the CRD bundles, the GitOps controller, …) are never cascade-deleted or pruned. */
 export const criticalNotCascaded: SystemCheck = {
   name: 'critical-not-cascaded',
   description:
-    'Applications the cluster cannot lose (CRD bundles, the CNI, the GitOps controller) carry no cascade-delete finalizer, and their resources are never pruned or deleted by Argo CD: removing them is a runbook step, not a commit.',
+    'Applications the cluster cannot lose (CRD bundles and the components that declare themselves critical: the CNI, the cluster DNS, the GitOps controller, the secrets and storage providers) carry no cascade-delete finalizer, and their resources are never pruned or deleted by Argo CD: removing them is a runbook step, not a commit.',
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of input.clusters) {
