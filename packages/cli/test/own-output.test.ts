@@ -160,7 +160,7 @@ describe('the reference platform, as the build sees it', () => {
   });
 
   test('every object the build puts into a critical Application is pruned when the definition drops it', () => {
-    // Critical Applications (Argo CD, bitwarden-sm, Cilium, Longhorn) sync with Prune=false; the
+    // Critical Applications (Argo CD, bitwarden-sm, Cilium, CoreDNS, Longhorn) sync with Prune=false; the
     // object's own Prune=true wins (gitops-engine v3.4 isPruningDisabled). Without it SSO turned
     // off would leave Argo CD's HTTPRoute serving, a removed tier its StorageClass.
     const input = systemInput as SystemInput;
@@ -171,6 +171,7 @@ describe('the reference platform, as the build sees it', () => {
       'argocd',
       'bitwarden-sm',
       'cilium',
+      'coredns',
       'gateway-api-crds',
       'gateway-api-tlsroute-crd',
       'longhorn',
@@ -194,6 +195,11 @@ describe('the reference platform, as the build sees it', () => {
     expect(options('bitwarden-sm')).toEqual({
       'PodDisruptionBudget/sm-operator-controller-manager': 'Prune=true',
     });
+    // CoreDNS' chart is all the build's: every object of it carries the option
+    expect(Object.values(options('coredns'))).toEqual(
+      Object.keys(options('coredns')).map(() => 'Prune=true'),
+    );
+    expect(Object.keys(options('coredns'))).toContain('Deployment/coredns');
     expect(options('longhorn')).toEqual({
       'BitwardenSecret/longhorn-backup-s3': 'Prune=true',
       'RecurringJob/archive-backup': 'SkipDryRunOnMissingResource=true,Prune=true',
