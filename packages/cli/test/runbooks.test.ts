@@ -144,6 +144,29 @@ describe('the disaster-recovery runbook', () => {
     expect(recovery).toContain('step 7 of `clusters/prod/RUNBOOK.md`');
     expect(heading(7)).toBe('## 7. Fetch the kubeconfig');
   });
+
+  it("refers to the Talos runbook's Longhorn disk section by its heading, whose step 3 has the user-volume waits and a block per storage node", async () => {
+    // Step 3 of the recovery has the operator run these blocks before and after it takes the
+    // disks whose identity changed out of their nodes: a renamed section or step would leave it
+    // pointing nowhere.
+    const { files } = await built;
+    const runbook = file(files, 'clusters/prod/RUNBOOK.md');
+    const recovery = file(files, 'clusters/prod/disaster-recovery.md').replace(/\s+/g, ' ');
+    expect(recovery).toContain(
+      '"Later: changing a storage node\'s disks" (step 3) of `clusters/prod/RUNBOOK.md`',
+    );
+    const lines = runbook.split('\n');
+    const start = lines.indexOf("## Later: changing a storage node's disks");
+    const end = lines.findIndex((line, index) => index > start && line.startsWith('## '));
+    const section = lines.slice(start, end);
+    expect(start).toBeGreaterThan(0);
+    expect(section.some((line) => line.startsWith('3. Run the block of each node'))).toBe(true);
+    for (const node of ['prod-worker-1', 'prod-worker-2', 'prod-worker-3']) {
+      const block = section.indexOf(`**${node}** (\`system\`, \`fast\`, \`bulk\`):`);
+      expect({ node, block: block > 0 }).toEqual({ node, block: true });
+      expect(section[block + 3]).toContain(' get volumestatus u-fast ');
+    }
+  });
 });
 
 describe('the Talos runbook', () => {
