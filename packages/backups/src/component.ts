@@ -713,6 +713,9 @@ function render(input: RenderInput<Settings>): ComponentOutput {
         ...(entry.provided.storage?.csiDriver === undefined
           ? {}
           : { storageDriver: entry.provided.storage.csiDriver }),
+        ...(entry.provided.secrets?.credential === undefined
+          ? {}
+          : { secretsCredential: entry.provided.secrets.credential }),
       }),
     });
   }

@@ -4,6 +4,7 @@
 // every interpolated value shell-quoted. Pure.
 import type {
   BootstrapStep,
+  CapabilityFacts,
   KubeObject,
   ManualSync,
   ResolvedCluster,
@@ -63,6 +64,8 @@ export interface RunbookInput {
   readonly gitopsNamespace: string;
   /** CSI driver of the storage provider (`storage.csiDriver`), when known. */
   readonly storageDriver?: string;
+  /** The secrets provider's own credential on the cluster (`secrets.credential`), when known. */
+  readonly secretsCredential?: CapabilityFacts['secrets']['credential'];
 }
 
 /** Longhorn's CSI driver: the runbook then reads the volumes' state from Longhorn's own objects. */
@@ -997,6 +1000,29 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     'before Argo CD, which resolves the repository through it.',
     '',
   );
+  const credential = input.secretsCredential;
+  if (credential !== undefined) {
+    // The lost machines' disks held it, and an etcd restore brings back the snapshot's value,
+    // which a rotation since may have revoked: replaced either way, the old one revoked. First
+    // in the step: an object of the secrets provider created since the snapshot cannot sync with
+    // a revoked one, and the wait at the end of the step would time out on it.
+    add(
+      ...(etcd === undefined
+        ? [
+            `The runbook's steps put ${credential.what} in anew. Use a new one there, not the lost`,
+            "cluster's, which its disks held; then revoke the lost cluster's.",
+          ]
+        : [
+            `With etcd restored, first replace ${credential.what}: etcd brought it back as it was at`,
+            `the snapshot. A rotation since may have revoked it, and then ${credential.whenRefused}`,
+            '(and what was added since cannot sync, so the wait at the end of this step would time',
+            "out). And the lost machines' disks held it: replace it even where it still works, as",
+            `${credential.replace}. With etcd bootstrapped anew, the runbook's steps put it in: use a`,
+            "new one there, and revoke the lost cluster's.",
+          ]),
+      '',
+    );
+  }
   if (longhorn) {
     const protectedClaims = volumes.map(
       (entry) => `\`${entry.volume.namespace}/${entry.volume.name}\``,

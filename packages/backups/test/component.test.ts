@@ -1045,6 +1045,70 @@ describe('the disaster-recovery runbook of volumes without a restore verificatio
   });
 });
 
+describe("the disaster-recovery runbook: the secrets provider's own credential", () => {
+  const provider = testComponent({
+    name: 'store',
+    provides: ['secrets'],
+    contribution: () => ({
+      facts: {
+        secrets: {
+          store: 'Example Store',
+          credential: {
+            what: 'the store token (Secret `store-token`)',
+            replace: '"Token" of `clusters/prod/guide.md`',
+            whenRefused: 'nothing syncs',
+          },
+        },
+      },
+    }),
+  });
+  const step3 = (text: string) => {
+    const lines = text.split('\n');
+    const start = lines.indexOf('## 3. Let Argo CD converge');
+    return lines.slice(start, lines.indexOf('## 4. Restore the volumes from restic')).join('\n');
+  };
+
+  test('has it replaced at the start of step 3, before the wait for every Application, even where it still works', () => {
+    const text = runbookOf(
+      runBackups(SETTINGS, [consumer()], [cni, storage, snapshots, gitops, provider]),
+      'prod',
+    );
+    const step = step3(text);
+    const flat = step.replace(/\s+/g, ' ');
+    expect(flat).toContain(
+      'With etcd restored, first replace the store token (Secret `store-token`): etcd brought it back as it was at the snapshot. A rotation since may have revoked it, and then nothing syncs',
+    );
+    expect(flat).toContain(
+      'replace it even where it still works, as "Token" of `clusters/prod/guide.md`.',
+    );
+    expect(flat).toContain("revoke the lost cluster's.");
+    // Before the wait for the Applications, which an object added since could not pass.
+    const wait = step.indexOf('xargs kubectl -n argocd wait');
+    expect(wait).toBeGreaterThan(0);
+    expect(step.indexOf('the store token')).toBeLessThan(wait);
+  });
+
+  test("without etcd backups, says only to use a new one and revoke the lost cluster's", () => {
+    const noEtcd = { ...SETTINGS, etcd: { enabled: false } };
+    const flat = step3(
+      runbookOf(
+        runBackups(noEtcd, [consumer()], [cni, storage, snapshots, gitops, provider]),
+        'prod',
+      ),
+    ).replace(/\s+/g, ' ');
+    expect(flat).toContain(
+      "The runbook's steps put the store token (Secret `store-token`) in anew. Use a new one there, not the lost cluster's, which its disks held; then revoke the lost cluster's.",
+    );
+    expect(flat).not.toContain('With etcd restored, first replace');
+  });
+
+  test('says nothing of it where the provider names none', () => {
+    const text = runbookOf(runBackups(), 'prod');
+    expect(text).not.toContain('first replace');
+    expect(text).not.toContain("revoke the lost cluster's");
+  });
+});
+
 describe('the disaster-recovery runbook: control planes that still run', () => {
   const runbookOf = (run: ReturnType<typeof runBackups>, cluster: string) =>
     run.components.components

@@ -499,6 +499,9 @@ function mappedAnewSection(entries: readonly RotationEntry[]): string[] {
   ];
 }
 
+/** The heading of the guide's section on replacing the machine account's access token. */
+export const TOKEN_SECTION = 'The machine account\u2019s access token';
+
 /** The rotation guide of one cluster. */
 export function rotationGuide(input: RotationGuideInput): string {
   const { settings } = input;
@@ -547,7 +550,7 @@ export function rotationGuide(input: RotationGuideInput): string {
   lines.push(...mappedAnewSection(input.entries));
   if (input.tokenNamespaces.length > 0) {
     lines.push(
-      '## The machine account\u2019s access token',
+      `## ${TOKEN_SECTION}`,
       '',
       `The operator reads the token from the hand-made Secret \`${secretName}\` (key \`${key}\`) of`,
       'each namespace at every sync: nothing restarts. Create a new access token for the machine',

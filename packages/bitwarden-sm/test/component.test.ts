@@ -12,6 +12,7 @@ import {
   secretsMadeCheck,
 } from '../src/checks.js';
 import { BITWARDEN_SECRET_HEALTH_LUA } from '../src/health.js';
+import { TOKEN_SECTION } from '../src/rotation.js';
 import {
   consumer,
   ID_A,
@@ -879,6 +880,30 @@ describe('charts/sm-operator', () => {
     expect(run.declared('dev').facts?.secrets?.entries).toEqual({
       'argocd/argocd-oidc': { 'client-secret': ID_A },
     });
+  });
+
+  it("tells the disaster recovery of its token: the Secret's name and the section of the cluster's own guide that replaces it", () => {
+    const run = runBitwarden(
+      { secrets: INVENTORY, authToken: { secretName: 'sm-token', key: 'token' } },
+      [argocd],
+    );
+    const credential = run.declared('prod').facts?.secrets?.credential;
+    expect(credential?.what).toContain('the hand-made Secret `sm-token` of each namespace');
+    expect(credential?.replace).toBe(
+      '"The machine account\u2019s access token" of `clusters/prod/rotating-secrets.md`: a new token into every namespace, one BitwardenSecret of each synced with it, then the old token revoked in Bitwarden',
+    );
+    // The section it names is in that guide, with the token's commands.
+    const guide =
+      run.components.components
+        .find((entry) => entry.component.name === 'bitwarden-sm')
+        ?.output.files?.find((file) => file.path === 'clusters/prod/rotating-secrets.md')
+        ?.content ?? '';
+    const lines = guide.split('\n');
+    const section = lines.indexOf(`## ${TOKEN_SECTION}`);
+    expect(section).toBeGreaterThan(0);
+    expect(lines.slice(section).join('\n')).toContain(
+      'kubectl -n argocd create secret generic sm-token',
+    );
   });
 
   it('needs the CNI and comes before the components that use secrets', () => {

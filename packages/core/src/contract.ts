@@ -157,6 +157,19 @@ export interface CapabilityFacts {
      * store's id of that entry), for the runbook's list of what to put into the store.
      */
     readonly entries?: { readonly [secret: string]: { readonly [key: string]: string } };
+    /**
+     * The provider's own credential on the cluster (the store's access token in hand-made
+     * Secrets), for the disaster recovery: an etcd restore brings back the value of the
+     * snapshot's time, which may have been revoked since and which the lost machines' disks held.
+     */
+    readonly credential?: {
+      /** What it is and where it is kept, for a sentence (Markdown). */
+      readonly what: string;
+      /** Where the guide to replace it is (Markdown: a file and its section). */
+      readonly replace: string;
+      /** What the provider does while its credential is refused. */
+      readonly whenRefused: string;
+    };
   };
   readonly 'oidc-provider': {
     /** Issuer URL, e.g. `https://auth.dev.lab.example.com`. */
