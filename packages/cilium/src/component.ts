@@ -683,7 +683,7 @@ function openSourceIssues(entry: RenderInput<Settings>['clusters'][number]): Iss
       code: 'deployment-source-open',
       path: project.origin,
       value: patterns,
-      message: `AppProject ${project.name} lets its Applications take their sources from ${patterns.map((pattern) => `"${pattern}"`).join(', ')}, any host, but Argo CD's repo-server on cluster "${entry.cluster.name}" is under default deny and reaches only the hosts the platform names (its repository, its charts' and CRDs' repositories, the hosts of the repositories workload projects name): an Application of ${project.name} from any other host fails to fetch, a ComparisonError after a connection timeout`,
+      message: `AppProject ${project.name} lets its Applications take their sources from ${JSON.stringify(patterns)}, ${patterns.length === 1 ? 'a pattern' : 'patterns'} of any host, but Argo CD's repo-server on cluster "${entry.cluster.name}" is under default deny and reaches only the hosts the platform names (its repository, its charts' and CRDs' repositories, the hosts of the repositories workload projects name): an Application of ${project.name} from any other host fails to fetch, a ComparisonError after a connection timeout`,
       expected: `repositories naming the URLs your Applications take their sources from (or patterns that keep the host, such as https://gitlab.com/me/*): each host gets an egress from the repo-server on its port`,
     }),
   );

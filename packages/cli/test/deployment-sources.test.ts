@@ -5,7 +5,7 @@
 // refused the valid definition with an error about a policy the user cannot write.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYaml } from '@homelab/core';
+import { formatIssue, type Issue, parseYaml } from '@homelab/core';
 import { repoRoot } from '@homelab/core/testing';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../src/pipeline.js';
@@ -191,6 +191,14 @@ describe("the deployment sources of the applications' own Applications", () => {
       ]);
       expect(open[0]?.message).toContain(
         'Argo CD\'s repo-server on clusters "dev", "prod" and "staging" is under default deny',
+      );
+      // The formatted line quotes the patterns once: the message carries the value as JSON, so
+      // the formatter does not print it in front as well.
+      const line = formatIssue(open[0] as Issue);
+      const json = JSON.stringify([list.slice(2, -2)]);
+      expect(line.split(json).length - 1, line).toBe(1);
+      expect(line).toContain(
+        `components.applications.apps.paperless: AppProject app-paperless lets its Applications take their sources from ${json}, a pattern of any host, but`,
       );
       // No egress for a host nobody named
       expect([...sources.keys()].filter((name) => name.includes('example-com'))).toEqual([]);
