@@ -1184,6 +1184,66 @@ suite(title, () => {
           expect(health[states.length + 3]?.message, cluster).toBe(
             'its own sync is still running: waiting for wave 3',
           );
+          // A child whose spec the root just changed keeps its old status until its controller
+          // compared the new sources: Progressing until then, whatever that status says. Equal
+          // sources as Argo CD compares them (Go structs): what the spec holds empty, false or
+          // zero, or the status writes empty, counts as absent.
+          const source = {
+            repoURL: 'https://git.example/p.git',
+            path: 'charts/a',
+            targetRevision: 'v2',
+          };
+          const compared = (
+            spec: Record<string, unknown>,
+            comparedTo: Record<string, unknown> | undefined,
+            status = 'Healthy',
+          ) => ({
+            ...child({
+              health: { status },
+              ...(comparedTo === undefined ? {} : { sync: { status: 'Synced', comparedTo } }),
+            }),
+            spec,
+          });
+          const specs = argocdHealth(tool, object, [
+            compared({ source }, { source: { ...source, targetRevision: 'v1' } }),
+            compared({ source }, undefined),
+            compared({ source }, { source: { ...source, targetRevision: 'v1' } }, 'Degraded'),
+            compared(
+              { source: { ...source, directory: { recurse: false }, helm: { valueFiles: [] } } },
+              { source: { ...source, chart: '' }, destination: { namespace: 'a' } },
+            ),
+            compared({ source }, { source }, 'Degraded'),
+            compared(
+              { sources: [source, { ...source, path: 'b' }] },
+              { sources: [source, { ...source, path: 'b' }] },
+            ),
+            compared(
+              { sources: [source, { ...source, path: 'b' }] },
+              { sources: [source, { ...source, path: 'c' }] },
+            ),
+            compared({ sources: [source, { ...source, path: 'b' }] }, { sources: [source] }),
+            compared(
+              { sourceHydrator: { drySource: source } },
+              { source: { ...source, path: 'hydrated' } },
+            ),
+          ]);
+          expect(
+            specs.map(({ status }) => status),
+            cluster,
+          ).toEqual([
+            'Progressing',
+            'Progressing',
+            'Progressing',
+            'Healthy',
+            'Degraded',
+            'Healthy',
+            'Progressing',
+            'Progressing',
+            'Healthy',
+          ]);
+          expect(specs[0]?.message, cluster).toBe(
+            'its controller has not compared its new spec with Git yet',
+          );
         }
       },
     );

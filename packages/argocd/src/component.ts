@@ -765,7 +765,10 @@ function readme(): ChartSpec['readme'] {
         heading: 'Application health',
         body:
           '`configs.cm` restores the health check of `argoproj.io/Application`, so that the sync ' +
-          'waves of the app-of-apps (`charts/platform`) wait for each child to be healthy.',
+          'waves of the app-of-apps (`charts/platform`) wait for each child to be healthy. A child ' +
+          'reads Progressing while its own sync is requested or running, and while its spec names ' +
+          'sources its controller has not compared yet (`status.sync.comparedTo`): changed by the ' +
+          'root, it keeps its old Healthy until then, and the next wave would start early.',
       },
       {
         heading: 'Secrets',
