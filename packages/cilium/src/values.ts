@@ -210,11 +210,21 @@ const RESOURCES: { readonly [workload: string]: ResourceBase } = {
   uiBackend: { cpu: '10m', memory: '64Mi' },
 };
 
-/** Requests and memory limits of every Cilium workload we configure, for the cluster's profile. */
+/**
+ * Requests and memory limits of every Cilium workload we configure, for the cluster's profile;
+ * the agent's without a memory limit. The kernel charges the BPF maps the agent creates to its
+ * memory cgroup (memcg accounting of BPF memory, Linux 5.11 and later: Talos 1.12 and 1.13), so
+ * the maps of a node's policies, endpoints and connection tracking count against the limit, and
+ * grow with them. An agent killed for memory, or refused a map, stops the DNS proxy every
+ * default-deny namespace resolves through and the policies of new pods until it is back; a
+ * leaking controller's kill costs less than the node's network. Cilium's chart sets no limit
+ * either (`resources: {}`).
+ */
 export function resourceValues(profile: EnvironmentProfile): Values {
   const r = (name: string): Values => workloadResources(profile, RESOURCES[name] as ResourceBase);
+  const { limits: _unlimited, ...agent } = r('agent');
   return {
-    resources: r('agent'),
+    resources: agent,
     operator: { resources: r('operator') },
     envoy: { resources: r('envoy') },
     hubble: {

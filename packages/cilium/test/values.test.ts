@@ -216,17 +216,13 @@ describe('issue 9: versions, roll-outs, resources', () => {
     }
   });
 
-  test('every workload gets requests and a memory limit, scaled by the profile (production twice development)', () => {
+  test('every workload gets requests scaled by the profile (production twice development), and a memory limit but the agent', () => {
     const dev = cilium('dev');
     const prod = cilium('prod');
-    expect(dev.resources).toEqual({
-      requests: { cpu: '100m', memory: '256Mi' },
-      limits: { memory: '512Mi' },
-    });
-    expect(prod.resources).toEqual({
-      requests: { cpu: '200m', memory: '512Mi' },
-      limits: { memory: '1024Mi' },
-    });
+    // The agent's BPF maps count against its memory cgroup: a limit would kill the node's
+    // network (its DNS proxy) as the policies grow.
+    expect(dev.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' } });
+    expect(prod.resources).toEqual({ requests: { cpu: '200m', memory: '512Mi' } });
     for (const values of [dev, prod]) {
       for (const workload of [
         values.operator,
