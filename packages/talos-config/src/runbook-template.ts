@@ -118,7 +118,7 @@ variables; the blocks are written and checked for those two, not for a POSIX sh 
 the API server, as Kubernetes' version skew policy supports; the waits use \`--for=create\`, from
 1.31), {{{tools}}} on your workstation.
 Everything under \`clusters/{{{name}}}/\` is generated from {{{definition}}};
-change the definition and run \`pnpm build\`, never edit these files.
+change the definition and run \`{{{build}}}\`, never edit these files.
 
 | file | what it is |
 |---|---|
@@ -455,7 +455,7 @@ talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
 
 ## Later: changing Talos settings
 
-After \`pnpm build\` changed these patches, regenerate the machine configs (step 3, but only
+After \`{{{build}}}\` changed these patches, regenerate the machine configs (step 3, but only
 them: \`--output-types controlplane,worker\` keeps \`talosconfig\`, whose endpoints step 6 set,
 which \`--force\` would otherwise overwrite) and apply them, now at the nodes' static addresses
 and without \`--insecure\`. First what applies without a reboot, on every node: Talos refuses
@@ -541,7 +541,7 @@ talosctl health -n {{shell ../first.address}}
 
 ## Upgrades
 
-\`pnpm build\` compares the definition with what the last build wrote for this cluster and refuses
+\`{{{build}}}\` compares the definition with what the last build wrote for this cluster and refuses
 what the running cluster cannot take: another pod or service network, a Kubernetes minor release
 back or one skipped, and a Talos release that does not install over the one it runs or an earlier
 minor one (\`--allow-immutable-changes\` builds it anyway, for a cluster rebuilt from scratch).
@@ -549,7 +549,7 @@ minor one (\`--allow-immutable-changes\` builds it anyway, for a cluster rebuilt
 ### Talos
 
 Change \`talos.version\` (or \`talos.extensions\` or the components, when the extensions change) in the definition, run
-\`pnpm build\` and commit: the patches and this runbook then name the new installer image. Talos
+\`{{{build}}}\` and commit: the patches and this runbook then name the new installer image. Talos
 supports upgrades between adjacent minor releases only: go through the latest patch release of
 every minor release in between.
 {{#if singleNode}}
@@ -676,7 +676,7 @@ talosctl health -n {{shell ../first.address}}
 ### Kubernetes
 
 Change the cluster's \`kubernetes.version\` (\`clusters[].kubernetes.version\`) in the definition
-(one minor release at a time, within the Talos support matrix), run \`pnpm build\` and commit;
+(one minor release at a time, within the Talos support matrix), run \`{{{build}}}\` and commit;
 then let Talos roll the control plane and the kubelets to the version this runbook names,
 through one control plane (it upgrades every node). Run the dry run first, in its own block, and
 read it: it shows what the upgrade would change (each component's image, the bootstrap manifests'
@@ -711,11 +711,11 @@ the build), vendor what the new pins ask for (the tests and CI's \`homelab vendo
 changed{{#if gitops}} and push{{/if}}:
 
 \`\`\`sh
-pnpm build
+{{{build}}}
 pnpm homelab vendor sync
 pnpm homelab vendor verify
-pnpm homelab changeset
-pnpm homelab check
+pnpm homelab changeset{{{configOption}}}
+pnpm homelab check{{{configOption}}}
 git add packages charts clusters vendor .changeset && git commit{{#if gitops}} && git push{{/if}}
 \`\`\`
 
@@ -782,7 +782,7 @@ SSH host key: each reads the terminal, so the list ends its block, and a step th
 the ones after it), then compare:
 
 \`\`\`sh
-pnpm build &&
+{{{build}}} &&
 git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
 git commit &&
 git push &&
@@ -892,7 +892,7 @@ The cluster has one node, its only control plane and etcd member. It can take mo
 Kubernetes object are gone. When it dies, {{{rebuild}}}.
 
 {{/if}}
-Nodes come and go through the cluster's \`nodes\` in {{{definition}}}: \`pnpm build\` writes a
+Nodes come and go through the cluster's \`nodes\` in {{{definition}}}: \`{{{build}}}\` writes a
 node's patch (\`{{{dir}}}/nodes/<hostname>.yaml\`) and its steps below. Run them in the shell of
 step 1, with the kubeconfig of step 7:
 
@@ -904,7 +904,7 @@ export KUBECONFIG="$TALOS_DIR/kubeconfig"
 
 ### Adding a node
 
-Add the node to the definition, run \`pnpm build\` and commit: this runbook then lists it, with
+Add the node to the definition, run \`{{{build}}}\` and commit: this runbook then lists it, with
 its patch. When the build changed \`controlplane.yaml\` or \`worker.yaml\` too (the first worker
 of a cluster, for one, takes the workloads off the control planes{{#if firewall}}; with the nodes'
 firewall, always: its rules list every node's address, and the running nodes drop the new
@@ -1021,7 +1021,7 @@ talosctl health -n {{shell peer}}
 
 ### Retiring a node no longer in the definition
 
-Removing a node from {{{definition}}} first (then \`pnpm build\` and commit) takes its block
+Removing a node from {{{definition}}} first (then \`{{{build}}}\` and commit) takes its block
 out of this runbook, and neither its patch nor a new machine config touches the running node:
 it stays in the cluster, with its Node, its pods and what the components keep on it, until it is
 retired with the block below for its role (a worker, or a control plane). Nothing of the
@@ -1285,8 +1285,8 @@ helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{
    chained with \`&&\` that stops at the first step that fails; the second applies):
 
 \`\`\`sh
-pnpm build &&
-pnpm homelab check &&
+{{{build}}} &&
+pnpm homelab check{{{configOption}}} &&
 git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
 git commit &&
 git push
@@ -1370,7 +1370,7 @@ kubectl delete --ignore-not-found --timeout=10m -f "$TALOS_DIR"/{{shell saved}}
 {{else}}
 {{#if gitops}}
 Every Application on this cluster carries the resources finalizer: disable the component in
-{{{definition}}}, run \`pnpm build\`, commit and push, then, once the commit is on
+{{{definition}}}, run \`{{{build}}}\`, commit and push, then, once the commit is on
 \`{{{gitops.revision}}}\`, apply the root Application again (its Helm parameters name every
 Application: the removed one's would keep the root from rendering); Argo CD deletes what it deployed.
 \`git commit\` opens your editor for the message and \`git push\` may ask for credentials: the
@@ -1378,7 +1378,7 @@ first block ends with them, one list of commands chained with \`&&\` that stops 
 that fails; the second applies.
 
 \`\`\`sh
-pnpm build &&
+{{{build}}} &&
 git add {{#if definitionFile}}{{shell definitionFile}} {{/if}}charts clusters &&
 git commit &&
 git push

@@ -204,6 +204,23 @@ export function definitionFile(definition: string | null | undefined): string | 
   return text.startsWith('`') ? text.slice(1, -1) : false;
 }
 
+/**
+ * The commands that build, check and write changesets from the definition. `pnpm build` (turbo,
+ * the workspace's script) always builds apps/homelab/platform.yaml into the repository root: a
+ * runbook generated from another definition under the root names it with `--config`, or its
+ * steps would build (and commit) another platform, removing this cluster's files. One the runbook
+ * cannot name (outside the root) keeps `pnpm build`.
+ */
+export function buildCommands(definition: string | null | undefined): {
+  build: string;
+  configOption: string;
+} {
+  const file = definitionFile(definition);
+  if (file === false || file === DEFAULT_DEFINITION)
+    return { build: 'pnpm build', configOption: '' };
+  return { build: `pnpm homelab build --config ${file}`, configOption: ` --config ${file}` };
+}
+
 /** How the runbook names a node's link: its name, or its selector and Talos' alias. */
 function linkText(node: ResolvedNode): string {
   const { link } = node;
@@ -729,6 +746,7 @@ export function runbook(
     header: input.header,
     definition: definitionText(input.definition),
     definitionFile: definitionFile(input.definition),
+    ...buildCommands(input.definition),
     name: cluster.name,
     environment: cluster.environment,
     talos: { tag: version.tag, line: version.line },

@@ -191,7 +191,9 @@ describe('the runbook template', () => {
     // Application out of Argo CD's hands (the lift's, the removal's) by core's
     // pauseAutoSyncCommands, likewise; what a one-node cluster stops before its reboot
     // (beforeLoneNodeReboot, by their authors) and the uncordon after it (core's boundedWait),
-    // and the waits for the user volumes (core's boundedWait, `this` of `userVolumes`).
+    // and the waits for the user volumes (core's boundedWait, `this` of `userVolumes`); and the
+    // build command and its `--config` option (runbook.ts `buildCommands`: a path of letters,
+    // digits, `.`, `_`, `-` and `/` alone, definitionFile's).
     expect(raw.sort()).toEqual([
       '../afterReboot.commands',
       '../afterReboot.commands',
@@ -201,8 +203,15 @@ describe('the runbook template', () => {
       '../loneReboot.uncordon',
       'beforeDrain.commands',
       'beforeDrain.commands',
+      'build',
+      'build',
+      'build',
+      'build',
       'commands',
       'commands',
+      'configOption',
+      'configOption',
+      'configOption',
       'crds.deletes',
       'diagnose',
       'gitops.pauseRoot',
@@ -2237,6 +2246,33 @@ describe('the definition the runbook names', () => {
     const markdown = runbook({ ...input, definition: 'infra/homelab.yaml' });
     expect(markdown).toContain('is generated from `infra/homelab.yaml`;');
     expect(markdown).not.toContain('apps/homelab/platform.yaml');
+  });
+
+  it('is the one every build, check and changeset command of the runbook builds', () => {
+    // `pnpm build` builds apps/homelab/platform.yaml whatever the runbook came from: the steps
+    // of a runbook generated from another definition would build another platform and commit
+    // the removal of this cluster's files.
+    const { input } = devRunbookInput();
+    const commands = (markdown: string): string[] =>
+      shellBlocks(markdown)
+        .flatMap((block) => splitCommands(block))
+        .map((command) => command.map((word) => word.text).join(' '))
+        .filter((command) => /^pnpm (build|homelab (build|check|changeset))\b/.test(command));
+    const other = runbook({ ...input, definition: 'infra/homelab.yaml' });
+    const built = commands(other);
+    expect(built.length).toBeGreaterThanOrEqual(3);
+    for (const command of built) expect(command).toMatch(/ --config infra\/homelab\.yaml$/);
+    expect(built).toContain('pnpm homelab build --config infra/homelab.yaml');
+    expect(built).toContain('pnpm homelab check --config infra/homelab.yaml');
+    // and in prose
+    expect(other.split('\n').slice(1).join('\n')).not.toContain('`pnpm build`');
+    expect(other).toContain('run `pnpm homelab build --config infra/homelab.yaml`');
+    // The workspace's own definition, or one the runbook cannot name: the workspace's script
+    for (const definition of [undefined, 'apps/homelab/platform.yaml', null]) {
+      const markdown = runbook({ ...input, definition });
+      expect(commands(markdown), String(definition)).toContain('pnpm build');
+      expect(commands(markdown).filter((command) => command.includes('--config'))).toEqual([]);
+    }
   });
 });
 
