@@ -2269,7 +2269,7 @@ describe('the definition the runbook names', () => {
     expect(other).toContain('run `pnpm homelab build --config infra/homelab.yaml`');
     // The workspace's own definition, or one the runbook cannot name: the workspace's script
     for (const definition of [undefined, 'apps/homelab/platform.yaml', null]) {
-      const markdown = runbook({ ...input, definition });
+      const markdown = runbook(definition === undefined ? input : { ...input, definition });
       expect(commands(markdown), String(definition)).toContain('pnpm build');
       expect(commands(markdown).filter((command) => command.includes('--config'))).toEqual([]);
     }
