@@ -410,10 +410,22 @@ removing a node, apply the role patches to every node (below), or the new node c
 \`prerouting\`) and \`talosctl -n <node> get machineconfig -o yaml\` the rules it was given.
 apid stays open to the LAN, so a wrong rule is fixed by applying corrected patches. If a node
 is out of reach altogether (a broken config, a LAN that changed), use its console: the boot
-menu's reset entry wipes it back to maintenance mode, where no firewall runs, and step 5
-installs it again. It is \`Reset to maintenance mode\` where the node boots with systemd-boot
+menu's reset entry wipes it back to maintenance mode, where no firewall runs. It is
+\`Reset to maintenance mode\` where the node boots with systemd-boot
 (UEFI, SecureBoot: Talos installs it there since 1.10), and
 \`Reset Talos installation and return to maintenance mode\` where it boots with GRUB (BIOS).
+The reset wipes the node's STATE and EPHEMERAL partitions: its configuration and all of \`/var\`,
+with a control plane's etcd data and what pods kept on the node's own disk there (replicas of
+volumes under \`/var/lib\`).
+{{#if loneControlPlane}}
+On this cluster's only control plane that is etcd itself, every Kubernetes object with it: the
+reset is a rebuild. Before it, try every other way back (the console shows why the node is out
+of reach; a LAN that changed can be changed back); after it, {{{resetRebuild}}}.
+{{else}}
+So the node comes back as a replaced one: first remove what it left behind, as "Replacing a
+dead node" below says (a control plane's etcd member, from a control plane that is up, and its
+Node), then step 5 installs it again.
+{{/if}}
 
 {{/if}}
 ## Later: renewing the client certificates (every year)

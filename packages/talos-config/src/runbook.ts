@@ -796,11 +796,14 @@ export function runbook(
     // either, and the drain before an upgrade waits on PDBs until `DrainTimeout` (5 minutes).
     singleControlPlane: cluster.controlPlanes.length === 1,
     singleNode: cluster.nodes.length === 1,
+    loneControlPlane: cluster.controlPlanes.length === 1,
     // A backup provider writes the cluster's disaster-recovery.md; without one a rebuild is a new
     // cluster (every bring-up step but step 1's `gen secrets`) and the data only it held is lost.
     disasterRecovery: input.disasterRecovery === true,
     lastStep,
     rebuild,
+    // The boot menu's reset wipes a machine that stays: the same rebuild, on it.
+    resetRebuild: rebuild.replace('on the new machine', 'on that machine'),
     // talosctl 1.13 upgrades a node on 1.13 or later through the LifecycleService
     // (`upgradeViaLifecycleService`): install, then a client-side drain
     // (`nodedrain.CordonAndDrain`, 5 minutes) that fails instead of upgrading anyway, no reboot,

@@ -505,6 +505,27 @@ describe('runbook', () => {
     // pkg/imager/imager.go for systemd-boot, grub/encode.go for GRUB)
     expect(text).toContain('Reset Talos installation and return to maintenance mode');
     expect(text).toContain('`Reset to maintenance mode` where the node boots with systemd-boot');
+    // What the reset costs (both entries wipe STATE and EPHEMERAL, grub/encode.go
+    // `talos.experimental.wipe=system:EPHEMERAL,STATE`): with three control planes, a replaced
+    // node (its etcd member removed first); with one, the whole cluster's etcd.
+    const flat = (t: string) => t.replace(/\s+/g, ' ');
+    expect(flat(text)).toContain(
+      "The reset wipes the node's STATE and EPHEMERAL partitions: its configuration and all of `/var`, with a control plane's etcd data",
+    );
+    expect(flat(text)).toContain(
+      'So the node comes back as a replaced one: first remove what it left behind, as "Replacing a dead node" below says',
+    );
+    expect(flat(text)).not.toContain('and step 5 installs it again');
+    const lone =
+      talos([devCluster()], registry).files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ??
+      '';
+    expect(flat(lone)).toContain(
+      "On this cluster's only control plane that is etcd itself, every Kubernetes object with it: the reset is a rebuild.",
+    );
+    expect(flat(lone)).toContain(
+      'after it, rebuild the cluster on that machine with the same `secrets.yaml`',
+    );
+    expect(flat(lone)).not.toContain('So the node comes back as a replaced one');
     const off = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     const offText = off.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(offText).not.toContain("## The nodes' firewall");
