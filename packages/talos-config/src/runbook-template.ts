@@ -233,6 +233,13 @@ talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got fro
 {{/each}}
 \`\`\`
 
+Where a machine has not the link or the disk its node names, change the node in
+{{{definition}}} before step 5: its \`link\` (the name \`get links\` shows, or the link selected by
+\`hardwareAddr\` or \`busPath\`) and its \`installDisk\` (the \`dev_path\` \`get disks\` shows, or the
+disk selected by \`serial\`), run \`{{{build}}}\` and commit, then step 3 again. A patch naming a
+link the machine lacks leaves it without a network once installed (the link's configuration
+turns Talos' default DHCP off): out of reach but from its console.
+
 ## 5. Apply the configs
 
 Each machine gets its role's config and its own patch at its DHCP address (\`--insecure\`: in

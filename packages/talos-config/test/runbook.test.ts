@@ -484,6 +484,14 @@ describe('the reference runbook', () => {
     );
     expect(markdown).toContain('| prod-cp-2 | `NODE_PROD_CP_2_DHCP` | the link `id: enp1s0` |');
     expect(markdown).toContain('export NODE_PROD_W_2_DHCP=\n');
+    // and says what to do where the machine differs, before step 5 installs it with no network
+    const step4 = markdown.slice(
+      markdown.indexOf("## 4. Find each node's DHCP address"),
+      markdown.indexOf('## 5. Apply the configs'),
+    );
+    expect(step4.replace(/\s+/g, ' ')).toContain(
+      'Where a machine has not the link or the disk its node names, change the node in `apps/homelab/platform.yaml` before step 5: its `link` (the name `get links` shows, or the link selected by `hardwareAddr` or `busPath`) and its `installDisk` (the `dev_path` `get disks` shows, or the disk selected by `serial`), run `pnpm build` and commit, then step 3 again.',
+    );
   });
 
   it('checks in maintenance mode the disk each node installs to, which Talos wipes', () => {
