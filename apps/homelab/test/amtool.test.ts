@@ -449,6 +449,43 @@ suite(title, () => {
   );
 
   brokenRuns(
+    "accepts an email receiver's own CA as the monitoring package renders it (`tls_config.ca`, packages/monitoring test/component.test.ts), and refuses a misspelt key (broken on purpose)",
+    () => {
+      if (amtool === undefined) expect.fail(`amtool not found (${INSTALL})`);
+      const { config } = renderedConfig(first as string);
+      const ca = readFileSync(
+        join(REPO, 'packages/monitoring/test/fixtures/private-ca.crt'),
+        'utf8',
+      );
+      const withTls = (tls: Table) => ({
+        ...config,
+        receivers: [
+          ...((config.receivers ?? []) as Table[]),
+          {
+            name: 'own-ca-mail',
+            email_configs: [
+              {
+                to: 'ops@example.com',
+                from: 'am@example.com',
+                smarthost: 'smtp.example.com:587',
+                require_tls: true,
+                tls_config: tls,
+                send_resolved: true,
+              },
+            ],
+          },
+        ],
+      });
+      const right = checkConfig(writeConfig(withTls({ ca })));
+      expect(right.status, right.output).toBe(0);
+      const broken = checkConfig(writeConfig(withTls({ ca_pem: ca })));
+      expect(broken.status).not.toBe(0);
+      expect(broken.stdout).toContain('field ca_pem not found');
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
     'refuses a route to a receiver the configuration does not define (broken on purpose)',
     () => {
       if (amtool === undefined) expect.fail(`amtool not found (${INSTALL})`);

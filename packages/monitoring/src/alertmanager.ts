@@ -3,6 +3,7 @@
 // provider fills, mounted by the operator at /etc/alertmanager/secrets/<secret>/<key>
 // (`alertmanagerSpec.secrets`). Pure.
 import {
+  caBundleIssues,
   cidrContains,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
@@ -197,6 +198,9 @@ function receiverConfig(kind: Kind, receiver: MonitoringReceiver, heartbeat: boo
         from: email.from,
         smarthost: email.smarthost,
         require_tls: email.requireTls ?? true,
+        // Alertmanager v0.34.0 (prometheus/common v0.70.1 `NewTLSConfig`, `updateRootCA`) trusts
+        // only these for the smarthost, for STARTTLS and implicit TLS alike.
+        ...(email.caCertificates === undefined ? {} : { tls_config: { ca: email.caCertificates } }),
         ...(email.username === undefined ? {} : { auth_username: email.username, ...file }),
         ...common,
       };
@@ -425,6 +429,19 @@ export function alertmanagerPlan(
     }
     if (kind === 'email' && receiver.email !== undefined) {
       issues.push(...emailAddressIssues(receiver.email, at));
+      if (receiver.email.caCertificates !== undefined) {
+        issues.push(
+          ...caBundleIssues({
+            pem: receiver.email.caCertificates,
+            path: at('email', 'caCertificates'),
+            code: 'monitoring-email-ca-certificates',
+            key: 'caCertificates',
+            consequence:
+              'Alertmanager would refuse the TLS configuration of the receiver and send it no mail',
+            reader: 'Alertmanager',
+          }),
+        );
+      }
     }
     const needs = needsCredentials(kind, receiver);
     if (needs && receiver.credentials === undefined) {

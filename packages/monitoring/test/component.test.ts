@@ -1,4 +1,5 @@
 // What monitoring declares per cluster and renders from what the components on it declare.
+import { readFileSync } from 'node:fs';
 import {
   type AlertRuleDeclaration,
   type Cluster,
@@ -962,6 +963,67 @@ describe('Alertmanager', () => {
       'clusters[0].components.monitoring.alertmanager.receivers[0]',
       message,
     ]);
+  });
+
+  describe("a mail server with a certificate of the user's own CA", () => {
+    // A real CA (EC P-256, self-signed) and a server's certificate (CA:FALSE), PEM.
+    const CA = readFileSync(new URL('./fixtures/private-ca.crt', import.meta.url), 'utf8');
+    const LEAF = readFileSync(new URL('./fixtures/server-leaf.crt', import.meta.url), 'utf8');
+    const withCa = (caCertificates: string) =>
+      runMonitoring({
+        alertmanager: {
+          receivers: [
+            {
+              name: 'mail',
+              email: {
+                to: 'ops@example.com',
+                from: 'am@example.com',
+                smarthost: 'smtp.example.com:587',
+                caCertificates,
+              },
+            },
+          ],
+        },
+      });
+
+    it("is trusted for the smarthost through the receiver's tls_config.ca, as given", () => {
+      const run = withCa(CA);
+      expect(issuesOf(run)).toEqual([]);
+      const mail = (run.values('prod').alertmanager.config.receivers as Loose[]).find(
+        (receiver) => receiver.name === 'mail',
+      );
+      expect(mail.email_configs).toEqual([
+        {
+          to: 'ops@example.com',
+          from: 'am@example.com',
+          smarthost: 'smtp.example.com:587',
+          require_tls: true,
+          tls_config: { ca: CA },
+          send_resolved: true,
+        },
+      ]);
+    });
+
+    it('refuses a bundle Alertmanager would refuse, at its line in the PEM, and warns of a certificate that is no CA', () => {
+      const lines = CA.trimEnd().split('\n');
+      const broken = issuesOf(withCa(lines.slice(0, -1).join('\n'))).filter(
+        (issue) => issue.path[1] === 0,
+      );
+      expect(broken.map((issue) => [issue.code, formatPath(issue.path), issue.message])).toEqual([
+        [
+          'monitoring-email-ca-certificates',
+          'clusters[0].components.monitoring.alertmanager.receivers[0].email.caCertificates',
+          'is not a PEM bundle of certificates: a certificate without its -----END CERTIFICATE----- line, at line 1, column 1 of the PEM (Alertmanager would refuse the TLS configuration of the receiver and send it no mail)',
+        ],
+      ]);
+      const leaf = withCa(LEAF).issues.filter(
+        (issue) => issue.code === 'monitoring-email-ca-certificates' && issue.path[1] === 0,
+      );
+      expect(leaf.map((issue) => issue.severity)).toEqual(['warning']);
+      expect(leaf[0]?.message).toContain(
+        'Alertmanager trusts a server that presents exactly this certificate',
+      );
+    });
   });
 
   const mail = (email: { to: string | string[]; from: string }) => ({

@@ -134,6 +134,10 @@ username?: string
  * Require STARTTLS (default true).
  */
 requireTls?: boolean
+/**
+ * The CA certificates (PEM, one or more; public, not a secret) Alertmanager verifies the smarthost's TLS certificate against, instead of its image's public CAs: for a mail server with a certificate of your own CA (`tls_config.ca`).
+ */
+caCertificates?: string
 }
 /**
  * Slack incoming webhook (its URL is `credentials`).
