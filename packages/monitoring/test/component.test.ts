@@ -992,7 +992,7 @@ describe('Alertmanager', () => {
       const mail = (run.values('prod').alertmanager.config.receivers as Loose[]).find(
         (receiver) => receiver.name === 'mail',
       );
-      expect(mail.email_configs).toEqual([
+      expect(mail?.email_configs).toEqual([
         {
           to: 'ops@example.com',
           from: 'am@example.com',
