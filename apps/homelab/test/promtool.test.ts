@@ -606,6 +606,47 @@ const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    alert: 'EtcdMetricsAbsent',
+    groups: (rule) => {
+      const wait = minutes(rule.for);
+      const end = wait + 10;
+      // etcd as kube-prometheus-stack scrapes it: job kube-etcd, one target per control plane.
+      const up = (instance: string) =>
+        `up{job="kube-etcd",namespace="kube-system",service="monitoring-kube-etcd",instance="${instance}:2381"}`;
+      return [
+        {
+          name: 'EtcdMetricsAbsent: fires when Prometheus has no etcd target at all',
+          interval: '1m',
+          input_series: [
+            { series: 'up{job="kube-scheduler",namespace="kube-system"}', values: `1x${end}` },
+          ],
+          alert_rule_test: [
+            ...(wait >= 2 ? [at(rule, wait - 1, [])] : []),
+            at(rule, wait + 1, [fires(rule, {})]),
+          ],
+        },
+        {
+          name: 'EtcdMetricsAbsent: fires when every etcd target is down',
+          interval: '1m',
+          input_series: [
+            { series: up('10.0.0.11'), values: `0x${end}` },
+            { series: up('10.0.0.12'), values: `0x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [fires(rule, {})])],
+        },
+        {
+          name: 'EtcdMetricsAbsent: silent while one etcd target is up (etcdMembersDown speaks for the others)',
+          interval: '1m',
+          input_series: [
+            { series: up('10.0.0.11'), values: `1x${end}` },
+            { series: up('10.0.0.12'), values: `0x${end}` },
+          ],
+          alert_rule_test: [at(rule, wait + 1, [])],
+        },
+      ];
+    },
+  },
+  {
     alert: 'ArgoCDApplicationComparisonFailed',
     groups: (rule) => {
       const wait = minutes(rule.for);

@@ -60,6 +60,27 @@ export function platformMonitors(settings: ResolvedMonitoringSettings): MonitorD
       dashboards: [dashboard('platform', platformDashboard)],
     },
     {
+      // kube-prometheus-stack's etcd rules (etcdMembersDown, etcdNoLeader, the database size)
+      // read `up` and etcd's own series of job kube-etcd (the chart's Service label `jobLabel`);
+      // without a target none of them fires, and unlike the controller manager and the scheduler
+      // (KubeControllerManagerDown, KubeSchedulerDown) etcd has no absent() alert of its own.
+      // absent(… == 1): no target at all, or every target down.
+      name: 'etcd',
+      namespace: 'kube-system',
+      rules: [
+        {
+          alert: 'EtcdMetricsAbsent',
+          expr: 'absent(up{job="kube-etcd"} == 1)',
+          for: '15m',
+          severity: 'critical',
+          summary:
+            "Prometheus scrapes no etcd member: etcd's own alerts (members down, no leader, a full database) cannot fire.",
+          description:
+            "Prometheus reads etcd's metrics at the control planes' addresses, port 2381 (kube-etcd in kube-system, the Talos patches' listen-metrics-urls). Check the targets page and the monitoring-kube-etcd Endpoints, then talosctl -n <control plane> service etcd.",
+        },
+      ],
+    },
+    {
       name: 'jobs',
       namespace: 'kube-system',
       rules: [
