@@ -189,7 +189,7 @@ autoSync?: AutoSyncOverride
 resourceScale?: number
 }
 /**
- * Settings of every component for every cluster (each cluster's `components` overrides them, merged as Helm merges values: maps merge, lists and scalars replace, null deletes).
+ * Settings of every component for every cluster (each cluster's `components` overrides them, merged as Helm merges values: maps merge, lists and scalars replace; null is no value and unsets nothing).
  */
 export interface PlatformComponents {
 
