@@ -273,6 +273,26 @@ const SAMPLES: readonly { kind: string; secret: string; mask: string }[] = [
     secret: `ssh://git:${'pw0rd'}@git.example.com/homelab.git`,
     mask: 'ssh://****:****@git.example.com…',
   },
+  {
+    kind: 'a token in a URL',
+    secret: `https://${'0123456789abcdef0123'}${'456789abcdef01234567'}@git.lab.example.com/me/lab.git`,
+    mask: 'https://****:****@git.lab.example.com…',
+  },
+  {
+    kind: 'a Slack webhook URL',
+    secret: `https://hooks.slack.com/services/${'T0AAAAAAA/B0BBBBBBB/'}${'abcdefghijklmnopqrstuvwx'}`,
+    mask: 'http…',
+  },
+  {
+    kind: 'a Discord webhook URL',
+    secret: `https://discord.com/api/webhooks/${'123456789012345678'}/${'AbCdEfGhIjKlMnOpQrStUvWxYz012345'}`,
+    mask: 'http…',
+  },
+  {
+    kind: 'a Healthchecks.io ping URL',
+    secret: `https://hc-ping.com/${'96c40cbd-aaaa-bbbb'}-${'cccc-8849081c0f86'}`,
+    mask: 'http…',
+  },
   { kind: 'a GitLab token', secret: `glpat-${'z_sxgtrfAxKr8q1TPY8Y'}`, mask: 'glpa…' },
   {
     kind: 'a GitLab token',
@@ -321,7 +341,10 @@ function expectNoLeak(issues: unknown, secret: string): void {
   for (let start = 4; start + 6 <= secret.length; start += 3) {
     const piece = secret.slice(start, start + 6);
     // Pieces that are format words or hosts are not the secret.
-    if (/^[A-Za-z.]+$/.test(piece) && /github|example|BEGIN|PRIVATE|SECRET|OPENSSH/.test(secret))
+    if (
+      /^[A-Za-z./]+$/.test(piece) &&
+      /github|example|BEGIN|PRIVATE|SECRET|OPENSSH|discord|slack|hc-ping/.test(secret)
+    )
       continue;
     expect([secret, text.includes(piece)]).toEqual([secret, false]);
   }
@@ -348,13 +371,30 @@ describe('credentials in the repository URL', () => {
   });
 });
 
+describe('a URL with a user and no password', () => {
+  it('is a token where the user is one (20 characters or more, 4 digits or more), else a user name', () => {
+    const scan = (url: string) =>
+      scanSecrets([{ path: 'p.yaml', content: `repository:\n  url: ${url}\n` }]).map(
+        (issue) => issue.message.split(';')[0],
+      );
+    expect(scan(`https://${'a1b2c3d4e5f6a7b8c9d0'}@git.example.com/me/lab.git`)).toEqual([
+      'is a token in a URL',
+    ]);
+    // user names: git, a GitHub App's x-access-token, a long name without digits, a short one
+    expect(scan('ssh://git@git.example.com/me/lab.git')).toEqual([]);
+    expect(scan('https://x-access-token@github.com/me/lab.git')).toEqual([]);
+    expect(scan('https://my-long-service-account-name@git.example.com/me/lab.git')).toEqual([]);
+    expect(scan('https://deploy2024@git.example.com/me/lab.git')).toEqual([]);
+  });
+});
+
 describe('token formats', () => {
   it.each(SAMPLES)(
     '$kind ($mask) in the definition: position, path, kind, fix, masked',
     (sample) => {
       const content = `platform:\n  name: lab\nrepository:\n  url: "${sample.secret}"\n`;
       const issues = scanSecrets([{ path: 'p.yaml', content }], { positions: true });
-      const inUrl = sample.kind === 'a password in a URL';
+      const inUrl = sample.kind === 'a password in a URL' || sample.kind === 'a token in a URL';
       expect(issues).toEqual([
         {
           severity: 'error',

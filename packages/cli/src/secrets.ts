@@ -1,7 +1,8 @@
 // The secret scan: no literal secret value may appear in the definition or in generated output.
 // Secrets are declared once and referenced; a well-known credential format anywhere (a password
-// in a URL, GitLab/GitHub/Slack tokens, JWTs, AWS access keys, PEM and age private keys,
-// Bitwarden access tokens) or a literal value under a secret-looking key is an error. Works on
+// or a token in a URL, GitLab/GitHub/Slack tokens, Slack and Discord webhook URLs,
+// Healthchecks.io ping URLs, JWTs, AWS access keys, PEM and age private keys, Bitwarden access
+// tokens) or a literal value under a secret-looking key is an error. Works on
 // text, line by line, so that it covers every file type the build emits (YAML, JSON, Markdown)
 // without parsing them again. A finding never carries the secret: its value is masked (at most a
 // 4-character prefix that names the format, `glpa…`), and `maskIssues` masks the same values in
@@ -68,6 +69,17 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
       'Bitwarden (map its keys under bitwarden-sm.secrets)',
   },
   {
+    name: 'a token in a URL',
+    // scheme://<token>@host: an access token as the URL's user (Gitea, Forgejo, GitHub and
+    // Bitbucket take one there); told from a user name (git, deploy, x-access-token) by its
+    // length and digits: 20 characters or more, 4 digits or more.
+    source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://(?=(?:[A-Za-z_-]*[0-9]){4})[A-Za-z0-9_-]{20,}@`,
+    hint: String.raw`://[A-Za-z0-9_-]{20,}@`,
+    fix:
+      'remove the token from the URL; the component reads it from a Secret filled from ' +
+      'Bitwarden (map its keys under bitwarden-sm.secrets)',
+  },
+  {
     name: 'a PEM private key',
     source: '-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----',
     hint: 'PRIVATE KEY',
@@ -106,6 +118,27 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
     hint: String.raw`eyJ[A-Za-z0-9_-]{10,}\.eyJ`,
   },
   {
+    name: 'a Slack webhook URL',
+    // https://hooks.slack.com/services/T…/B…/<secret>: whoever has it posts to the channel.
+    source: String.raw`\b(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}`,
+    hint: String.raw`hooks\.slack\.com/`,
+    fix: "put the URL into the receiver's credentials Secret (filled from Bitwarden), never the definition",
+  },
+  {
+    name: 'a Discord webhook URL',
+    source: String.raw`\b(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}`,
+    hint: String.raw`discord(?:app)?\.com/api/webhooks/`,
+    fix: "put the URL into the receiver's credentials Secret (filled from Bitwarden), never the definition",
+  },
+  {
+    name: 'a Healthchecks.io ping URL',
+    // hc-ping.com/<uuid> (or /<ping key>/<slug>): whoever has it pings, and a dead man's switch
+    // pinged by someone else never fires.
+    source: String.raw`\b(?:https?://)?hc-ping\.com/(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9_-]{16,}/[A-Za-z0-9_-]+)`,
+    hint: String.raw`hc-ping\.com/`,
+    fix: "put the URL into the heartbeat receiver's credentials Secret (filled from Bitwarden) and its host alone in webhook.host",
+  },
+  {
     name: 'a Bitwarden Secrets Manager access token',
     // 0.<access token id>.<client secret>:<base64 of the 16-byte encryption key>
     source: String.raw`\b0\.(?:[a-z-]+\.)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.[A-Za-z0-9]{20,}:[A-Za-z0-9+/]{20,}={0,2}`,
@@ -128,7 +161,8 @@ const ANY_TOKEN = new RegExp(TOKEN_SOURCE);
  */
 const TOKEN_HINT = new RegExp(TOKEN_FORMATS.map((format) => format.hint).join('|'));
 const URL_CREDENTIALS = 0;
-const PEM = 1;
+const URL_TOKEN = 1;
+const PEM = 2;
 
 /** `key: value` in YAML (after any list dashes) or `"key": value` in JSON. */
 const KEY_VALUE = /^(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_.\-/$]+))\s*:(?:\s+(.*?))?\s*$/;
@@ -512,7 +546,8 @@ export function findSecrets(
         if (!format) continue;
         tokenFound = true;
         let secret = match[0];
-        if (which === URL_CREDENTIALS) {
+        const inUrl = which === URL_CREDENTIALS || which === URL_TOKEN;
+        if (inUrl) {
           // The whole URL (so its mask keeps scheme and host), the credentials for masking.
           const url = /^\S*/.exec(line.slice(match.index))?.[0] ?? secret;
           secret = url.replace(/["',]+$/, '');
@@ -521,7 +556,7 @@ export function findSecrets(
         }
         const keyPath = keyPathOf();
         // The platform repository's credentials are Argo CD's one hand-made Secret, not Bitwarden's.
-        const repository = which === URL_CREDENTIALS && keyPath === 'repository.url';
+        const repository = inUrl && keyPath === 'repository.url';
         report(
           index,
           keyPath,
@@ -628,7 +663,7 @@ function maskSegment(segment: string, secrets: readonly string[]): string {
   if (!holdsSecret(segment, secrets)) return segment;
   return maskText(segment, secrets).replace(TOKEN_PATTERN, (token) => {
     // A URL's credentials (the token runs to its `@`): `scheme://****:****@`.
-    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(token);
+    const scheme = token.endsWith('@') ? /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(token) : null;
     return scheme ? `${scheme[0]}****:****@` : `${token.slice(0, 4)}…`;
   });
 }
