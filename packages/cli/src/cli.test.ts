@@ -858,6 +858,22 @@ describe('homelab release version (pnpm version-packages)', () => {
     expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
   });
 
+  it('refuses a file in a chart folder the build does not write before changeset version: the record would take it, and release pack it', async () => {
+    const chartPaths = {
+      cilium: ['Chart.yaml', 'CHANGELOG.md', 'extra.txt', 'package.json', 'values.yaml'],
+    };
+    const cli = fake({ files: released, release: { record, chartPaths } });
+    expect(await run(['release', 'version'], cli.io)).toBe(1);
+    expect(cli.calls).toEqual([]);
+    expect(cli.err()).toBe(
+      'charts/cilium/extra.txt: is not written by the build, yet it would be packed into charts/cilium ' +
+        'and counts in its content digest (homelab release refuses the chart); a changeset does not ' +
+        'change that (expected only generated files in a chart folder: remove it (or move it out of charts/))\n' +
+        'version failed: charts/cilium/extra.txt is not generated but would be recorded and packed into its chart (above): remove it; nothing versioned, built or recorded\n',
+    );
+    expect(existsSync(join(workspace, 'charts/.versions.json'))).toBe(false);
+  });
+
   it('stops when changeset version fails: nothing built or recorded', async () => {
     const cli = fake({ changesetStatus: 1 });
     expect(await run(['release', 'version'], cli.io)).toBe(1);

@@ -828,6 +828,21 @@ async function releaseVersion(ctx: Context): Promise<number> {
     );
     return 1;
   }
+  // A file in a chart folder the build does not write: the record after the bump would take it
+  // into the chart's digest, and `release` would pack and tag it (check refuses it; so does this).
+  const state = await ctx.runtime.readReleaseState(ctx.outRoot);
+  const { foreignChartFiles } = await import('@homelab/release');
+  const foreign = foreignChartFiles(before.result.files, state.chartPaths);
+  if (foreign.length > 0) {
+    printIssues(
+      ctx,
+      foreignFileIssues(foreign).map((issue) => presentIssue(ctx.io, issue, false)),
+    );
+    ctx.io.stderr(
+      `${ctx.colors.red('version failed:')} ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not generated but would be recorded and packed into ${foreign.length === 1 ? 'its chart' : 'their charts'} (above): remove ${foreign.length === 1 ? 'it' : 'them'}; nothing versioned, built or recorded\n`,
+    );
+    return 1;
+  }
   const status = await ctx.runtime.changesetVersion(ctx.root);
   if (status !== 0) {
     ctx.io.stderr(

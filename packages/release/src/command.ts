@@ -398,7 +398,7 @@ export function recordVersionsOnDisk(io: ReleaseIo): number {
   if (hasErrors(result.issues)) {
     printIssues(io, result.issues);
     io.error(
-      `nothing recorded: ${VERSION_RECORD_PATH} records a chart's content with its version, and a chart above changed at its recorded version: add a changeset (pnpm homelab changeset), then pnpm version-packages`,
+      `nothing recorded: ${VERSION_RECORD_PATH} records a chart's content with its version, and a chart above changed at its recorded version (add a changeset, pnpm homelab changeset, then pnpm version-packages) or went below it (the fix above)`,
     );
     return 1;
   }

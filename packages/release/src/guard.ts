@@ -62,6 +62,32 @@ export function recordNewCharts(
   return record;
 }
 
+/** Whether `version` is below `recorded` (both valid semver). */
+function isBelow(version: string, recorded: string): boolean {
+  return (
+    semver.valid(version) !== null &&
+    semver.valid(recorded) !== null &&
+    semver.lt(version, recorded)
+  );
+}
+
+/**
+ * A chart whose version is below the one recorded: what was released at the recorded version
+ * (and every version between) stays the latest to Helm, and a lower version with new content
+ * would be published under a number already passed. The usual cause: the chart's folder was
+ * deleted while its record entry stayed, and the build made a new package.json at 0.1.0.
+ */
+function decreased(name: string, version: string, recorded: string): Issue {
+  return error({
+    code: 'chart-version-decreased',
+    path: [],
+    output: `charts/${name}`,
+    value: version,
+    message: `is below the version ${recorded} recorded in ${VERSION_RECORD_PATH}; versions only move up (a chart folder deleted and made again starts at 0.1.0)`,
+    expected: `charts/${name}/package.json's version set to ${recorded} (then a changeset moves it above), never below`,
+  });
+}
+
 function notIncremented(chart: ChartState): Issue {
   return error({
     code: 'chart-version-not-incremented',
@@ -102,21 +128,18 @@ export function checkChartVersions(charts: readonly ChartState[]): Issue[] {
       }
       continue;
     }
-    const below =
-      semver.valid(chart.version) !== null &&
-      semver.valid(recorded.version) !== null &&
-      semver.lt(chart.version, recorded.version);
+    const below = isBelow(chart.version, recorded.version);
     issues.push(
-      error({
-        code: below ? 'chart-version-decreased' : 'chart-version-unrecorded',
-        path: [],
-        output: `charts/${chart.name}`,
-        value: chart.version,
-        message: below
-          ? `is below the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}; versions only move up`
-          : `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm homelab release record)`,
-        expected: recorded.version,
-      }),
+      below
+        ? decreased(chart.name, chart.version, recorded.version)
+        : error({
+            code: 'chart-version-unrecorded',
+            path: [],
+            output: `charts/${chart.name}`,
+            value: chart.version,
+            message: `is not the version ${recorded.version} recorded in ${VERSION_RECORD_PATH}: record the new version (pnpm version-packages runs pnpm homelab release record)`,
+            expected: recorded.version,
+          }),
     );
   }
   return issues;
@@ -139,6 +162,12 @@ export function recordVersions(
   const issues: Issue[] = [];
   for (const chart of [...charts].sort((a, b) => compareCodeUnits(a.name, b.name))) {
     const old = existing[chart.name];
+    if (old !== undefined && isBelow(chart.version, old.version)) {
+      // Never recorded below: `release` would publish new content under a passed number.
+      record[chart.name] = { version: old.version, digest: old.digest };
+      issues.push(decreased(chart.name, chart.version, old.version));
+      continue;
+    }
     if (old !== undefined && old.version === chart.version && old.digest !== chart.digest) {
       record[chart.name] = { version: old.version, digest: old.digest };
       // A pending changeset bumps it: the next `changeset version` moves it, then it is recorded.

@@ -434,9 +434,28 @@ describe('pnpm release', () => {
     expect(run('record')).toBe(1);
     expect(output).toEqual([
       'error  charts/cilium/Chart.yaml: charts/cilium changed since 1.2.0: add a changeset (pnpm changeset) (expected a version above 1.2.0, or a pending changeset for the chart)',
-      "nothing recorded: charts/.versions.json records a chart's content with its version, and a chart above changed at its recorded version: add a changeset (pnpm homelab changeset), then pnpm version-packages",
+      "nothing recorded: charts/.versions.json records a chart's content with its version, and a chart above changed at its recorded version (add a changeset, pnpm homelab changeset, then pnpm version-packages) or went below it (the fix above)",
     ]);
     expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
+  });
+
+  it('records nothing, and releases nothing, when a chart went below its recorded version', () => {
+    // Given 1.2.0 recorded, then the chart at 1.1.9 with other content (its folder deleted and
+    // made again, its package.json set by hand): check refused it, record wrote it, release
+    // published new content under a number already passed
+    expect(run('record')).toBe(0);
+    const recorded = readFileSync(join(root, 'charts/.versions.json'), 'utf8');
+    chart('1.1.9', 3);
+    output = [];
+    expect(run('record')).toBe(1);
+    expect(output).toEqual([
+      "error  charts/cilium: \"1.1.9\" is below the version 1.2.0 recorded in charts/.versions.json; versions only move up (a chart folder deleted and made again starts at 0.1.0) (expected charts/cilium/package.json's version set to 1.2.0 (then a changeset moves it above), never below)",
+      "nothing recorded: charts/.versions.json records a chart's content with its version, and a chart above changed at its recorded version (add a changeset, pnpm homelab changeset, then pnpm version-packages) or went below it (the fix above)",
+    ]);
+    expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
+    output = [];
+    expect(run('--no-tag')).toBe(1);
+    expect(existsSync(join(root, 'release'))).toBe(false);
   });
 
   it('refuses to release a chart whose Chart.yaml is older than its package.json', () => {
