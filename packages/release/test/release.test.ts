@@ -449,7 +449,7 @@ describe('pnpm release', () => {
     output = [];
     expect(run('record')).toBe(1);
     expect(output).toEqual([
-      "error  charts/cilium: \"1.1.9\" is below the version 1.2.0 recorded in charts/.versions.json; versions only move up (a chart folder deleted and made again starts at 0.1.0) (expected charts/cilium/package.json's version set to 1.2.0 (then a changeset moves it above), never below)",
+      'error  charts/cilium: "1.1.9" is below the version 1.2.0 recorded in charts/.versions.json; versions only move up (a chart folder deleted and made again starts at 0.1.0) (expected charts/cilium/package.json\'s version set to 1.2.0 (then a changeset moves it above), never below)',
       "nothing recorded: charts/.versions.json records a chart's content with its version, and a chart above changed at its recorded version (add a changeset, pnpm homelab changeset, then pnpm version-packages) or went below it (the fix above)",
     ]);
     expect(readFileSync(join(root, 'charts/.versions.json'), 'utf8')).toBe(recorded);
