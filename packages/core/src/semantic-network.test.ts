@@ -277,3 +277,30 @@ describe('node links', () => {
     ]);
   });
 });
+
+// A node block copied with its disk selectors names the other machine's disks: a serial or WWID
+// is one physical disk, in one machine.
+describe('disk serials and WWIDs', () => {
+  const disks = (second: string, third: string) =>
+    minimal
+      .replace(
+        "link: { hardwareAddr: '02:00:00:00:00:03' }\n        installDisk: /dev/sda",
+        `link: { hardwareAddr: '02:00:00:00:00:03' }\n        installDisk: { serial: S1 }\n        disks:\n          - { name: fast, selector: { wwid: eui.1 }, class: ssd, tier: fast }`,
+      )
+      .replace(
+        "link: { hardwareAddr: '02:00:00:00:00:04' }\n        installDisk: /dev/sda",
+        `link: { hardwareAddr: '02:00:00:00:00:04' }\n        installDisk: ${second}\n        disks:\n          - { name: fast, selector: ${third}, class: ssd, tier: fast }`,
+      );
+
+  test('one given to two nodes is an error at the second, naming the first', () => {
+    expect(shown(disks('{ serial: S1 }', '{ wwid: eui.1 }'))).toEqual([
+      'p.yaml:68:32  clusters[1].nodes[2].installDisk.serial: "S1" is a duplicate disk serial: clusters[1].nodes[1].installDisk.serial has it already (expected a disk serial used once)',
+      'p.yaml:70:45  clusters[1].nodes[2].disks[0].selector.wwid: "eui.1" is a duplicate disk wwid: clusters[1].nodes[1].disks[0].selector.wwid has it already (expected a disk wwid used once)',
+    ]);
+  });
+
+  test('another disk on each node, or a pattern, passes', () => {
+    expect(shown(disks('{ serial: S2 }', '{ wwid: eui.2 }'))).toEqual([]);
+    expect(shown(disks('{ serial: S2 }', "{ serial: 'S*' }"))).toEqual([]);
+  });
+});

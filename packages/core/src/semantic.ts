@@ -1338,6 +1338,39 @@ export function semanticIssues(
     'network card (MAC address)',
   );
 
+  // A disk's serial or WWID names one physical disk: a node block copied with its selectors names
+  // the other machine's disk, which this machine lacks (its user volume never made, its install
+  // disk never found). One entry per node and value: a disk named twice on one node is the
+  // node's own check (install disk and data disk). Values with glob characters select no one disk.
+  for (const property of ['serial', 'wwid'] as const) {
+    checkDuplicates(
+      ctx,
+      clusters.flatMap(({ cluster, index }) =>
+        cluster.nodes.flatMap((node, i) => {
+          const at = ['clusters', index, 'nodes', i];
+          const install: unknown = node.installDisk;
+          const named: { value: string; at: PathSegment[] }[] = [];
+          if (typeof install === 'object' && install !== null) {
+            const value = (install as Record<string, unknown>)[property];
+            if (typeof value === 'string')
+              named.push({ value, at: [...at, 'installDisk', property] });
+          }
+          (Array.isArray(node.disks) ? node.disks : []).forEach((disk, d) => {
+            const value = (disk?.selector as Record<string, unknown> | undefined)?.[property];
+            if (typeof value === 'string')
+              named.push({ value, at: [...at, 'disks', d, 'selector', property] });
+          });
+          const seen = new Set<string>();
+          return named.filter(
+            (entry) =>
+              !/[*?[]/.test(entry.value) && !seen.has(entry.value) && seen.add(entry.value),
+          );
+        }),
+      ),
+      `disk ${property}`,
+    );
+  }
+
   // Every cluster needs a node the platform's pods can run on. Control planes take workloads only
   // in a cluster without workers (Talos' allowSchedulingOnControlPlanes), so a cluster whose
   // workers are all tainted runs nothing that does not tolerate the taint: no CoreDNS, no Argo CD.
