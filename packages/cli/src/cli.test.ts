@@ -544,6 +544,21 @@ describe('homelab check --json: one summary shape', () => {
   });
 });
 
+describe('homelab check: the command it says to run', () => {
+  it('names --config and --out where they are not the defaults', async () => {
+    // Given another definition, and another output folder, than the workspace's
+    writeFileSync(join(workspace, 'other.yaml'), 'platform: {}\n');
+    const differences = [{ path: 'charts/cilium/values.yaml', before: 'a: 1\n', after: 'a: 2\n' }];
+    const cli = fake({ differences, cwd: workspace });
+    expect(await run(['check', '--config', 'other.yaml', '--out', 'my out'], cli.io)).toBe(1);
+    // Then the hint builds that definition into that folder (`homelab build` alone would build
+    // apps/homelab/platform.yaml into the workspace)
+    expect(cli.out().split('\n').at(-2)).toBe(
+      "check failed: 1 of 2 files differ from what build would write (1 changed, 0 missing, 0 stale); run `homelab build --config other.yaml --out 'my out'` and commit the result",
+    );
+  });
+});
+
 describe('homelab check: the counts', () => {
   it('counts a chart package.json the build would create among the files, text and JSON alike', async () => {
     // Given an empty output folder: every generated file missing, and the package.json the

@@ -14,6 +14,7 @@ import {
   type Issue,
   readBuildRecord,
   readChartVersions,
+  shellQuote,
 } from '@homelab/core';
 import type { ChartState, VersionRecord } from '@homelab/release';
 import pc from 'picocolors';
@@ -183,6 +184,19 @@ function definitionSource(ctx: Context): string | null {
     }
   }
   return null;
+}
+
+/**
+ * The build command of this definition and output, for hints: `homelab build`, with `--config`
+ * and `--out` where they are not the defaults (shown relative to the current folder, shell-quoted).
+ */
+function buildCommand(ctx: Context): string {
+  const parts = ['homelab build'];
+  if (ctx.configPath !== join(ctx.root, 'apps/homelab/platform.yaml')) {
+    parts.push(`--config ${shellQuote(displayFile(ctx.io, ctx.configPath))}`);
+  }
+  if (ctx.outRoot !== ctx.root) parts.push(`--out ${shellQuote(displayFile(ctx.io, ctx.outRoot))}`);
+  return parts.join(' ');
 }
 
 /**
@@ -606,7 +620,7 @@ async function check(ctx: Context): Promise<number> {
     ctx.io.stdout(
       `${colors.red('check failed:')} ${differences} of ${plural(compared, 'file')} differ from what build would write ` +
         `(${diff.changed.length} changed, ${diff.missing.length} missing, ${diff.stale.length} stale); ` +
-        'run `homelab build` and commit the result\n',
+        `run \`${buildCommand(ctx)}\` and commit the result\n`,
     );
   }
   if (guardErrors > 0) {
