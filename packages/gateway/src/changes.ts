@@ -55,6 +55,10 @@ export const dnsRecordCheck: ChangeCheck = {
     const was = platformGateway(before);
     const now = platformGateway(after);
     if (was === undefined || now === undefined) return [];
+    // No address to name: the gateway component pins one by default (the pool's last), so none
+    // means the address setting was refused (its error says why); a record naming nothing
+    // ("→ ") would only confuse.
+    if (now.addresses.length === 0) return [];
     const sameAddresses = was.addresses.join(',') === now.addresses.join(',');
     const sameHostnames = was.hostnames.join(',') === now.hostnames.join(',');
     if (sameAddresses && sameHostnames) return [];

@@ -60,4 +60,10 @@ describe('gateway-dns-record', () => {
     expect(check([], [gateway('10.0.0.1', '*.a')])).toEqual([]);
     expect(check([gateway('10.0.0.1', '*.a')], [])).toEqual([]);
   });
+
+  it('says nothing where the new Gateway has no address (the address setting was refused: its error speaks)', () => {
+    const unpinned = gateway('10.0.0.2', '*.a');
+    unpinned.object.spec = { ...(unpinned.object.spec as object), addresses: [] };
+    expect(check([gateway('10.0.0.1', '*.a')], [unpinned])).toEqual([]);
+  });
 });
