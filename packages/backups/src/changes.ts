@@ -97,6 +97,9 @@ function movedRepositories(
   const moved: { was: SourceRepository; now: SourceRepository }[] = [];
   for (const [key, now] of sourceRepositories(after)) {
     const old = was.get(key);
+    // An endpoint with a query, a fragment or credentials is refused (its error says why, with
+    // the value masked): a repository URL made from it would print them here.
+    if (/[?#@]/.test(now.repository)) continue;
     if (old !== undefined && old.repository !== now.repository) moved.push({ was: old, now });
   }
   return moved;

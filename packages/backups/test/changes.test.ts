@@ -164,6 +164,19 @@ describe('backup-repository-changed', () => {
     );
   });
 
+  it('says nothing of a repository made from an endpoint with a query or credentials (refused, its error masks them)', () => {
+    for (const endpoint of [
+      's3:https://s3.lab/?X-Amz-Signature=abc123/b/restic/dev',
+      's3:https://key:pw@s3.lab/b/restic/dev',
+    ]) {
+      const issues = repositoryCheck(
+        [source('paperless', 'data', `${OLD}/paperless/data`)],
+        [source('paperless', 'data', `${endpoint}/paperless/data`)],
+      );
+      expect(issues, endpoint).toEqual([]);
+    }
+  });
+
   it('puts another bucket or endpoint at the S3 settings', () => {
     for (const moved of ['s3:https://s3.lab/c/restic/dev', 's3:https://minio.lab/b/restic/dev']) {
       const issues = repositoryCheck(
