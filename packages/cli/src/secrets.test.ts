@@ -371,6 +371,19 @@ describe('credentials in the repository URL', () => {
   });
 });
 
+describe('an age private key', () => {
+  it('says the definition takes the public key, and the private one stays offline', () => {
+    const key = `AGE-SECRET-KEY-1${'QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L'}${'QPZRY9X8GF2TVDW0S3JN54KHCE'}`;
+    const [issue] = scanSecrets([
+      { path: 'p.yaml', content: `backups:\n  etcd:\n    agePublicKey: ${key}\n` },
+    ]);
+    expect(issue?.message).toBe(
+      'is an age secret key; an age key in the definition is the public one (agePublicKey: age1…, which `age-keygen -y <key file>` prints); the private key stays offline with the operator, never in a file of the repository, a Secret or Bitwarden alone',
+    );
+    expect(issue?.value).toBe('AGE-…');
+  });
+});
+
 describe('a URL with a user and no password', () => {
   it('is a token where the user is one (20 characters or more, 4 digits or more), else a user name', () => {
     const scan = (url: string) =>

@@ -88,6 +88,10 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
     name: 'an age secret key',
     source: String.raw`\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b`,
     hint: 'AGE-SECRET-KEY-1',
+    fix:
+      'an age key in the definition is the public one (agePublicKey: age1…, which `age-keygen -y ' +
+      '<key file>` prints); the private key stays offline with the operator, never in a file of ' +
+      'the repository, a Secret or Bitwarden alone',
   },
   {
     name: 'an AWS access key id',
