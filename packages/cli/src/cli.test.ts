@@ -544,6 +544,26 @@ describe('homelab check --json: one summary shape', () => {
   });
 });
 
+describe('homelab check: pending changesets', () => {
+  it('fails on a changeset changeset version would refuse, naming it, the record still read', async () => {
+    const bad = {
+      severity: 'error' as const,
+      code: 'changeset-invalid',
+      path: [],
+      output: '.changeset/typo.md',
+      message: 'names @homelab/chart-cillium, which is no chart of the workspace',
+    };
+    const cli = fake({ files: released, release: { record, issues: [bad] } });
+    expect(await run(['check'], cli.io)).toBe(1);
+    expect(cli.err()).toBe(
+      '.changeset/typo.md: names @homelab/chart-cillium, which is no chart of the workspace\n',
+    );
+    expect(cli.out()).toBe(
+      'check failed: .changeset/typo.md is a changeset `changeset version` (pnpm version-packages) would refuse (above): fix or remove it\n',
+    );
+  });
+});
+
 describe('homelab check: the command it says to run', () => {
   it('names --config and --out where they are not the defaults', async () => {
     // Given another definition, and another output folder, than the workspace's

@@ -186,6 +186,15 @@ function definitionSource(ctx: Context): string | null {
   return null;
 }
 
+/** The code of a pending changeset `changeset version` would refuse (@homelab/release). */
+const CHANGESET_INVALID = 'changeset-invalid';
+
+/** How many errors of `issues` are about pending changesets. */
+function badChangesetErrors(issues: readonly Issue[]): number {
+  return issues.filter((issue) => issue.code === CHANGESET_INVALID && issue.severity === 'error')
+    .length;
+}
+
 /**
  * The build command of this definition and output, for hints: `homelab build`, with `--config`
  * and `--out` where they are not the defaults (shown relative to the current folder, shell-quoted).
@@ -562,7 +571,15 @@ async function check(ctx: Context): Promise<number> {
   const guard = await chartStates(ctx, result.files, chartVersions);
   // An unreadable record guards nothing: its problem alone, not every chart "not recorded"
   // (which `homelab changeset` could not fix: it refuses to write over an unreadable record).
-  const unreadable = hasErrors(guard.issues);
+  const unreadable = hasErrors(guard.issues.filter((issue) => issue.code !== CHANGESET_INVALID));
+  // Pending changesets `changeset version` would refuse: the release job's first step fails.
+  const badChangesets = [
+    ...new Set(
+      guard.issues.flatMap((issue) =>
+        issue.code === CHANGESET_INVALID && issue.output !== undefined ? [issue.output] : [],
+      ),
+    ),
+  ];
   const guardIssues = [
     ...guard.issues,
     ...(unreadable ? [] : guard.release.checkChartVersions(guard.charts)),
@@ -623,7 +640,13 @@ async function check(ctx: Context): Promise<number> {
         `run \`${buildCommand(ctx)}\` and commit the result\n`,
     );
   }
-  if (guardErrors > 0) {
+  if (badChangesets.length > 0) {
+    ctx.io.stdout(
+      `${colors.red('check failed:')} ${badChangesets.map((path) => displayFile(ctx.io, join(ctx.outRoot, path))).join(', ')} ` +
+        `${badChangesets.length === 1 ? 'is a changeset' : 'are changesets'} \`changeset version\` (pnpm version-packages) would refuse (above): fix or remove ${badChangesets.length === 1 ? 'it' : 'them'}\n`,
+    );
+  }
+  if (guardErrors > badChangesetErrors(guard.issues)) {
     const detail = unreadable
       ? `: ${displayFile(ctx.io, join(ctx.outRoot, 'charts/.versions.json'))} is unreadable (above), so no chart version is checked: fix it there, or restore it (git checkout -- charts/.versions.json)`
       : unrecorded.length > 0
@@ -661,7 +684,7 @@ async function changeset(ctx: Context): Promise<number> {
   const guard = await chartStates(ctx, result.files, chartVersions);
   const recordIssues = guard.issues.map((issue) => presentIssue(ctx.io, issue, false));
   printIssues(ctx, recordIssues);
-  if (counts(recordIssues).errors > 0) {
+  if (counts(recordIssues).errors > badChangesetErrors(recordIssues)) {
     ctx.io.stderr(`${ctx.colors.red('changeset failed:')} the version record is unreadable\n`);
     return 1;
   }

@@ -91,15 +91,21 @@ function checkChangesetDir(outRoot: string): void {
 /** Imports @homelab/release (semver, packing, …) only for the commands that need it. */
 async function readReleaseState(outRoot: string): Promise<ReleaseState> {
   checkChangesetDir(outRoot);
-  const { chartFolderPaths, pendingBumps, readChangesetFiles, readVersionRecord } = await import(
-    '@homelab/release'
-  );
+  const {
+    changesetProblems,
+    chartFolderPaths,
+    pendingBumps,
+    readChangesetFiles,
+    readVersionRecord,
+  } = await import('@homelab/release');
   const { record, issues } = readVersionRecord(outRoot);
+  const changesets = readChangesetFiles(outRoot);
+  const packageNames = chartPackageNames(outRoot);
   return {
     record,
-    pending: [...pendingBumps(readChangesetFiles(outRoot)).keys()].sort(compareStrings),
-    packageNames: chartPackageNames(outRoot),
-    issues,
+    pending: [...pendingBumps(changesets).keys()].sort(compareStrings),
+    packageNames,
+    issues: [...issues, ...changesetProblems(changesets, new Set(Object.values(packageNames)))],
     chartPaths: chartFolderPaths(outRoot),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pendingBumps, writeChangesets } from './changesets.js';
+import { changesetProblems, pendingBumps, writeChangesets } from './changesets.js';
 
 describe('writeChangesets', () => {
   it('writes one changeset with a patch bump for every changed chart', () => {
@@ -53,5 +53,50 @@ describe('pendingBumps', () => {
   it('reads back what writeChangesets writes', () => {
     const files = writeChangesets([{ name: 'cilium' }]);
     expect([...pendingBumps(files).entries()]).toEqual([['@homelab/chart-cilium', 'patch']]);
+  });
+});
+
+describe('changesetProblems', () => {
+  const charts = new Set(['@homelab/chart-cilium', '@homelab/chart-coredns']);
+  const file = (name: string, content: string) => ({ path: `.changeset/${name}.md`, content });
+
+  it('passes valid changesets, an empty one, the README, and generator packages', () => {
+    expect(
+      changesetProblems(
+        [
+          file('a', '---\n"@homelab/chart-cilium": patch\n"@homelab/core": minor\n---\n\nx\n'),
+          file('b', '---\n"@homelab/chart-coredns": none\n---\n'),
+          file('c', '---\n---\n\nnothing\n'),
+          { path: '.changeset/README.md', content: '# Changesets\n' },
+        ],
+        charts,
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses what changeset version would: no front matter, not YAML, an unknown bump, a chart the workspace lacks', () => {
+    const issues = changesetProblems(
+      [
+        file('none', 'no front matter\n'),
+        file('yaml', '---\n"@homelab/chart-cilium: patch\n---\n'),
+        file('list', '---\n- a\n---\n'),
+        file('huge', '---\n"@homelab/chart-cilium": huge\n---\n'),
+        file('typo', '---\n"@homelab/chart-cillium": patch\n---\n'),
+      ],
+      charts,
+    );
+    expect(issues.map((issue) => [issue.severity, issue.code, issue.output])).toEqual([
+      ['error', 'changeset-invalid', '.changeset/none.md'],
+      ['error', 'changeset-invalid', '.changeset/yaml.md'],
+      ['error', 'changeset-invalid', '.changeset/list.md'],
+      ['error', 'changeset-invalid', '.changeset/huge.md'],
+      ['error', 'changeset-invalid', '.changeset/typo.md'],
+    ]);
+    expect(issues[3]?.message).toBe(
+      'bumps @homelab/chart-cilium by "huge": changeset version knows major, minor, patch and none',
+    );
+    expect(issues[4]?.message).toBe(
+      'names @homelab/chart-cillium, which is no chart of the workspace: changeset version refuses the whole run',
+    );
   });
 });

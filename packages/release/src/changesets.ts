@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GeneratedFile } from '@homelab/core';
+import { error, type GeneratedFile, type Issue } from '@homelab/core';
 import { parse } from 'yaml';
 import { compareCodeUnits } from './files.js';
 
@@ -42,6 +42,67 @@ export function pendingBumps(
     }
   }
   return bumps;
+}
+
+/**
+ * What `changeset version` would refuse in the pending changesets, found before it runs (`homelab
+ * check`): a file without front matter, front matter that is no YAML mapping, a bump that is none
+ * of major, minor, patch, none, and a chart package (`@homelab/chart-<name>`) the workspace does
+ * not have (`chartPackages`: the charts' package names). Changesets 2.x fails the whole
+ * `pnpm version-packages` on any of them ("could not parse changeset", "which is not in the
+ * workspace"), while `pendingBumps` skips them: check passed, and the release job failed.
+ */
+export function changesetProblems(
+  files: readonly { readonly path: string; readonly content: string }[],
+  chartPackages: ReadonlySet<string>,
+): Issue[] {
+  const issues: Issue[] = [];
+  const problem = (path: string, message: string, expected: string) =>
+    issues.push(error({ code: 'changeset-invalid', path: [], output: path, message, expected }));
+  const FRONT =
+    'front matter between two --- lines, one `"<package>": <major|minor|patch>` per line';
+  for (const file of files) {
+    const base = file.path.split('/').pop() ?? '';
+    if (!base.endsWith('.md') || base.toLowerCase() === 'readme.md') continue;
+    const match = /^---\r?\n([\s\S]*?)\r?\n?---(?:\r?\n|$)/.exec(file.content);
+    if (!match) {
+      problem(file.path, 'has no front matter: changeset version cannot parse it', FRONT);
+      continue;
+    }
+    let front: unknown;
+    try {
+      front = parse(match[1] ?? '');
+    } catch (cause) {
+      problem(
+        file.path,
+        `has front matter that is not YAML (${(cause as Error).message.split('\n')[0]}): changeset version cannot parse it`,
+        FRONT,
+      );
+      continue;
+    }
+    if (front === null || front === undefined) continue; // an empty changeset bumps nothing
+    if (typeof front !== 'object' || Array.isArray(front)) {
+      problem(file.path, 'has front matter that is no mapping of packages to bumps', FRONT);
+      continue;
+    }
+    for (const [name, bump] of Object.entries(front)) {
+      if (typeof bump !== 'string' || ![...BUMPS, 'none'].includes(bump)) {
+        problem(
+          file.path,
+          `bumps ${name} by ${JSON.stringify(bump)}: changeset version knows major, minor, patch and none`,
+          `"${name}": patch (or minor, major)`,
+        );
+      }
+      if (name.startsWith('@homelab/chart-') && !chartPackages.has(name)) {
+        problem(
+          file.path,
+          `names ${name}, which is no chart of the workspace: changeset version refuses the whole run`,
+          `a chart package the workspace has (${[...chartPackages].sort(compareCodeUnits).join(', ')})`,
+        );
+      }
+    }
+  }
+  return issues;
 }
 
 /** A chart to write a changeset for. */

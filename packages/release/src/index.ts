@@ -1,5 +1,5 @@
 export type { ChangedChart } from './changesets.js';
-export { pendingBumps, writeChangesets } from './changesets.js';
+export { changesetProblems, pendingBumps, writeChangesets } from './changesets.js';
 export type { PublishOptions, ReleaseIo } from './command.js';
 export { publishCharts, recordVersionsOnDisk } from './command.js';
 export { chartDigest } from './digest.js';
